@@ -1,0 +1,27 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "millrace/core/decimal.hpp"
+#include "millrace/core/event.hpp"
+
+namespace millrace::core {
+
+enum class FilterReason : std::uint8_t {
+  kEventTypeNotKept,    // "event_type_not_kept"
+  kDiscountNotAbove,    // "discount_not_above_threshold"
+};
+std::string_view reason_code(FilterReason reason);
+
+struct FilterConfig {
+  bool keep_sale = true;
+  bool keep_inventory = true;
+  Decimal min_discount_exclusive = Decimal::from_integer(20);
+};
+
+// nullopt means keep. Discount must be strictly greater than the threshold.
+std::optional<FilterReason> apply_filter(const StoreEvent& event, const FilterConfig& config);
+
+}  // namespace millrace::core

@@ -1,0 +1,75 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace millrace::core {
+
+// A bad flag, value or environment variable: the caller prints what() and the
+// help hint and exits with status 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Binds command-line flags and MILLRACE_* environment variables to the members
+// of a typed configuration struct. The struct's member initialisers are the
+// defaults; the add_* calls hold the help text; so defaults and help live in
+// one place per service. Precedence: default < environment < flag.
+//
+// Flags take "--name value" or "--name=value"; bool flags also take bare
+// "--name" (true). "--help"/"-h" sets help_requested().
+class OptionSet {
+ public:
+  explicit OptionSet(std::string program, std::string summary);
+
+  void add_string(std::string flag, std::string env, std::string* target, std::string help,
+                  bool secret = false);
+  void add_int(std::string flag, std::string env, std::int64_t* target, std::string help,
+               std::int64_t min, std::int64_t max);
+  void add_double(std::string flag, std::string env, double* target, std::string help, double min,
+                  double max);
+  void add_bool(std::string flag, std::string env, bool* target, std::string help);
+
+  // Applies env then args. Positional arguments (not starting with "--") are
+  // returned in order; "--" ends flag parsing. Throws UsageError on an unknown
+  // flag, a missing value, or a value that does not parse or is out of range;
+  // the message names the flag or variable and the accepted form.
+  std::vector<std::string> parse(const std::map<std::string, std::string>& env,
+                                 const std::vector<std::string>& args);
+
+  bool help_requested() const { return help_requested_; }
+  // Usage text: every flag with its env var, default and help.
+  std::string help() const;
+  // One line per option with its effective value and where it came from
+  // (default/env/flag); secrets are shown as "***", and for strings that look
+  // like connection strings any password=... or user:pass@ part is masked.
+  std::string describe() const;
+
+ private:
+  struct Option;
+  std::string program_;
+  std::string summary_;
+  std::vector<Option> options_;
+  bool help_requested_ = false;
+
+ public:
+  ~OptionSet();
+  OptionSet(OptionSet&&) noexcept;
+  OptionSet& operator=(OptionSet&&) noexcept;
+};
+
+// The process environment as a map, for OptionSet::parse. Lives here because
+// it is the single place we read environ.
+std::map<std::string, std::string> environment_map();
+
+// Masks credentials in a libpq conninfo ("password=secret") or URI
+// ("postgresql://user:secret@host/db").
+std::string redact_conninfo(std::string_view conninfo);
+
+}  // namespace millrace::core

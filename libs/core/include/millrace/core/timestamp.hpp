@@ -1,0 +1,24 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace millrace::core {
+
+// Microseconds since the Unix epoch, UTC.
+using TimestampUs = std::int64_t;
+
+// Parses an ISO-8601 / RFC 3339 timestamp: "2023-05-19T14:36:09.985501",
+// optional fraction of 1..9 digits (truncated to microseconds), optional "Z" or
+// "+hh:mm"/"-hh:mm" offset; a space may replace the 'T'. Without an offset the
+// time is UTC. Rejects impossible dates (Feb 30, hour 24, ...) and years
+// outside 1970..9999.
+std::optional<TimestampUs> parse_timestamp(std::string_view text);
+
+// "2023-05-19T14:36:09.985501Z": always six fraction digits and a Z, which
+// PostgreSQL reads as timestamptz without depending on the session TimeZone.
+std::string format_timestamp(TimestampUs ts);
+
+}  // namespace millrace::core

@@ -1,0 +1,108 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "millrace/kafka/types.hpp"
+
+namespace millrace::kafka {
+
+struct ConsumerConfig {
+  std::string brokers;
+  std::string group_id;
+  std::string client_id = "millrace";
+  std::int32_t session_timeout_ms = 10000;
+  std::int32_t max_poll_interval_ms = 300000;
+  Properties extra;
+};
+
+// Told about partition assignment changes. Both run inside Consumer::poll()
+// (or close()) on the polling thread.
+class RebalanceListener {
+ public:
+  virtual ~RebalanceListener() = default;
+  // Set each partition's offset to where consumption must start (offsets kept
+  // outside Kafka are applied here, before the assignment takes effect).
+  // Leaving kOffsetInvalid means "Kafka's committed offset, else earliest".
+  virtual void on_assign(std::vector<TopicPartition>& partitions) = 0;
+  // Last chance to finish work on these partitions before they go.
+  virtual void on_revoke(const std::vector<TopicPartition>& partitions) = 0;
+};
+
+// One consumed message. Owns librdkafka's buffer, so the views it hands out
+// stay valid as long as the Message lives (not only until the next poll).
+class Message {
+ public:
+  ~Message();
+  Message(Message&&) noexcept;
+  Message& operator=(Message&&) noexcept;
+
+  std::string_view topic() const;
+  std::int32_t partition() const;
+  std::int64_t offset() const;
+  std::string_view payload() const;
+  std::optional<std::string_view> key() const;
+  // Milliseconds since the epoch (producer create time or broker append time);
+  // nullopt when the broker gave none.
+  std::optional<std::int64_t> timestamp_ms() const;
+  // The last header with this name, nullopt if absent; a header with a null
+  // value reads as an empty view.
+  std::optional<std::string_view> header(std::string_view name) const;
+  // All headers in order (for copying them to a dead-letter record).
+  std::vector<std::pair<std::string_view, std::string_view>> headers() const;
+
+ private:
+  friend class Consumer;
+  struct Impl;
+  explicit Message(void* raw);
+  void* raw_ = nullptr;  // rd_kafka_message_t*, destroyed with the Message
+};
+
+// A high-level consumer group member using the eager `range` assignor and
+// rd_kafka_consumer_poll (librdkafka 2.0.2's cooperative-sticky rebalancing and
+// batch consume APIs have known bugs). Offsets are never auto-committed: the
+// owner of this consumer decides where truth lives.
+class Consumer {
+ public:
+  Consumer(const ConsumerConfig& config, RebalanceListener* listener);
+  ~Consumer();
+  Consumer(const Consumer&) = delete;
+  Consumer& operator=(const Consumer&) = delete;
+
+  void subscribe(const std::vector<std::string>& topics);
+
+  // A message, or nullopt on timeout / an informational event. Transient
+  // broker errors are counted and logged (they are retried inside librdkafka).
+  // Throws core::InfraError(fatal) on fatal consumer errors, and rethrows any
+  // exception a RebalanceListener threw during this poll.
+  std::optional<Message> poll(std::chrono::milliseconds timeout);
+
+  void pause(const std::vector<TopicPartition>& partitions);
+  void resume(const std::vector<TopicPartition>& partitions);
+  // Repositions assigned partitions (not for use inside a rebalance callback).
+  void seek(const std::vector<TopicPartition>& partitions, std::chrono::milliseconds timeout);
+  // Commits offsets to Kafka asynchronously, for lag tooling only.
+  void commit_async(const std::vector<TopicPartition>& partitions);
+
+  // Low and high watermarks from the broker.
+  std::pair<std::int64_t, std::int64_t> watermarks(const std::string& topic, std::int32_t partition,
+                                                   std::chrono::milliseconds timeout);
+
+  // Leaves the group cleanly (revoking through the listener), rethrowing what
+  // the listener threw. Idempotent.
+  void close();
+
+  std::uint64_t transient_errors() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace millrace::kafka

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace millrace::kafka {
+
+// librdkafka's logical offsets, mirrored so callers need not include rdkafka.h.
+inline constexpr std::int64_t kOffsetBeginning = -2;
+inline constexpr std::int64_t kOffsetEnd = -1;
+inline constexpr std::int64_t kOffsetInvalid = -1001;
+
+struct TopicPartition {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::int64_t offset = kOffsetInvalid;
+
+  friend bool operator==(const TopicPartition&, const TopicPartition&) = default;
+};
+
+struct OutHeader {
+  std::string_view key;
+  std::string_view value;
+};
+
+// Extra librdkafka properties ("key" -> "value") applied after ours, so an
+// operator can tune anything librdkafka supports without a rebuild.
+using Properties = std::map<std::string, std::string>;
+
+// Parses "a=1,b=2" into Properties; throws core::UsageError-like
+// std::invalid_argument on an entry without '='.
+Properties parse_properties(std::string_view text);
+
+}  // namespace millrace::kafka

@@ -1,0 +1,61 @@
+#include "millrace/kafka/admin.hpp"
+
+#include "handles.hpp"
+#include "millrace/core/failure.hpp"
+#include "millrace/kafka/producer.hpp"
+
+namespace millrace::kafka {
+
+using core::FailureClass;
+using core::InfraError;
+
+void create_topic(const std::string& brokers, const std::string& topic, std::int32_t partitions,
+                  std::int16_t replication, std::chrono::milliseconds timeout) {
+  detail::ConfPtr conf(rd_kafka_conf_new());
+  detail::set_property(conf.get(), "bootstrap.servers", brokers);
+  detail::install_logger(conf.get());
+  char err[512];
+  detail::HandlePtr rk(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err));
+  if (!rk) throw InfraError(FailureClass::kFatal, std::string("kafka admin: ") + err);
+  conf.release();
+
+  std::unique_ptr<rd_kafka_NewTopic_t, decltype(&rd_kafka_NewTopic_destroy)> new_topic(
+      rd_kafka_NewTopic_new(topic.c_str(), partitions, replication, err, sizeof err),
+      &rd_kafka_NewTopic_destroy);
+  if (!new_topic) throw InfraError(FailureClass::kFatal, "topic " + topic + ": " + err);
+  std::unique_ptr<rd_kafka_queue_t, decltype(&rd_kafka_queue_destroy)> queue(
+      rd_kafka_queue_new(rk.get()), &rd_kafka_queue_destroy);
+  rd_kafka_NewTopic_t* topics[] = {new_topic.get()};
+  rd_kafka_CreateTopics(rk.get(), topics, 1, nullptr, queue.get());
+
+  std::unique_ptr<rd_kafka_event_t, decltype(&rd_kafka_event_destroy)> event(
+      rd_kafka_queue_poll(queue.get(), static_cast<int>(timeout.count())), &rd_kafka_event_destroy);
+  if (!event) throw InfraError(FailureClass::kRetryable, "create topic " + topic + ": timed out");
+  if (rd_kafka_event_error(event.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw InfraError(FailureClass::kRetryable,
+                     "create topic " + topic + ": " + rd_kafka_event_error_string(event.get()));
+  }
+  std::size_t count = 0;
+  const auto* results =
+      rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event.get()), &count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto code = rd_kafka_topic_result_error(results[i]);
+    if (code == RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+    if (code == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+      ProducerConfig pc;
+      pc.brokers = brokers;
+      Producer probe(pc);
+      const auto existing = probe.partition_count(topic, timeout);
+      if (existing != partitions) {
+        throw InfraError(FailureClass::kFatal, "topic " + topic + " exists with " +
+                                                   std::to_string(existing) + " partitions, not " +
+                                                   std::to_string(partitions));
+      }
+      continue;
+    }
+    throw InfraError(FailureClass::kFatal,
+                     "create topic " + topic + ": " + rd_kafka_topic_result_error_string(results[i]));
+  }
+}
+
+}  // namespace millrace::kafka

@@ -1,0 +1,267 @@
+#include "millrace/kafka/consumer.hpp"
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <utility>
+
+#include "handles.hpp"
+#include "millrace/core/failure.hpp"
+
+namespace millrace::kafka {
+
+using core::FailureClass;
+using core::InfraError;
+
+namespace {
+rd_kafka_message_t* as_msg(void* raw) { return static_cast<rd_kafka_message_t*>(raw); }
+}  // namespace
+
+// ---- Message ---------------------------------------------------------------
+
+Message::Message(void* raw) : raw_(raw) {}
+Message::~Message() {
+  if (raw_ != nullptr) rd_kafka_message_destroy(as_msg(raw_));
+}
+Message::Message(Message&& other) noexcept : raw_(std::exchange(other.raw_, nullptr)) {}
+Message& Message::operator=(Message&& other) noexcept {
+  if (this != &other) {
+    if (raw_ != nullptr) rd_kafka_message_destroy(as_msg(raw_));
+    raw_ = std::exchange(other.raw_, nullptr);
+  }
+  return *this;
+}
+
+std::string_view Message::topic() const { return rd_kafka_topic_name(as_msg(raw_)->rkt); }
+std::int32_t Message::partition() const { return as_msg(raw_)->partition; }
+std::int64_t Message::offset() const { return as_msg(raw_)->offset; }
+std::string_view Message::payload() const {
+  const auto* m = as_msg(raw_);
+  return m->payload == nullptr ? std::string_view{}
+                               : std::string_view(static_cast<const char*>(m->payload), m->len);
+}
+std::optional<std::string_view> Message::key() const {
+  const auto* m = as_msg(raw_);
+  if (m->key == nullptr) return std::nullopt;
+  return std::string_view(static_cast<const char*>(m->key), m->key_len);
+}
+std::optional<std::int64_t> Message::timestamp_ms() const {
+  rd_kafka_timestamp_type_t type;
+  const std::int64_t ts = rd_kafka_message_timestamp(as_msg(raw_), &type);
+  if (type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE || ts < 0) return std::nullopt;
+  return ts;
+}
+std::optional<std::string_view> Message::header(std::string_view name) const {
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(as_msg(raw_), &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return std::nullopt;
+  }
+  const std::string key(name);
+  const void* value = nullptr;
+  std::size_t size = 0;
+  if (rd_kafka_header_get_last(hdrs, key.c_str(), &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return std::nullopt;
+  }
+  if (value == nullptr) return std::string_view{};
+  return std::string_view(static_cast<const char*>(value), size);
+}
+std::vector<std::pair<std::string_view, std::string_view>> Message::headers() const {
+  std::vector<std::pair<std::string_view, std::string_view>> out;
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(as_msg(raw_), &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) return out;
+  const char* name = nullptr;
+  const void* value = nullptr;
+  std::size_t size = 0;
+  for (std::size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
+                          RD_KAFKA_RESP_ERR_NO_ERROR;
+       ++i) {
+    out.emplace_back(name, value == nullptr ? std::string_view{}
+                                            : std::string_view(static_cast<const char*>(value), size));
+  }
+  return out;
+}
+
+// ---- Consumer --------------------------------------------------------------
+
+struct Consumer::State {
+  detail::HandlePtr rk;
+  RebalanceListener* listener = nullptr;
+  // An exception thrown by the listener cannot cross librdkafka's C frames; it
+  // is parked here and rethrown by poll() once control is back in C++.
+  std::exception_ptr listener_error;
+  std::atomic<std::uint64_t> transient_errors{0};
+  bool closed = false;
+
+  void rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* list);
+};
+
+void Consumer::State::rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* list) {
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    auto partitions = detail::from_list(list);
+    try {
+      listener->on_assign(partitions);
+    } catch (...) {
+      // Not swallowed: rethrown from poll(). Assign nothing meanwhile so the
+      // group does not believe we consume partitions we never positioned.
+      listener_error = std::current_exception();
+      rd_kafka_assign(rk.get(), nullptr);
+      return;
+    }
+    // Offsets are set in the list itself, before assign: seeking here would
+    // race with the fetcher in librdkafka 2.0.2.
+    for (std::size_t i = 0; i < partitions.size(); ++i) {
+      list->elems[i].offset = partitions[i].offset;
+    }
+    rd_kafka_assign(rk.get(), list);
+  } else {
+    const auto partitions = detail::from_list(list);
+    try {
+      listener->on_revoke(partitions);
+    } catch (...) {
+      listener_error = std::current_exception();
+    }
+    rd_kafka_assign(rk.get(), nullptr);
+  }
+}
+
+Consumer::Consumer(const ConsumerConfig& config, RebalanceListener* listener)
+    : state_(std::make_unique<State>()) {
+  state_->listener = listener;
+  detail::ConfPtr conf(rd_kafka_conf_new());
+  detail::set_property(conf.get(), "bootstrap.servers", config.brokers);
+  detail::set_property(conf.get(), "group.id", config.group_id);
+  detail::set_property(conf.get(), "client.id", config.client_id);
+  detail::set_property(conf.get(), "partition.assignment.strategy", "range");
+  detail::set_property(conf.get(), "enable.auto.commit", "false");
+  detail::set_property(conf.get(), "enable.auto.offset.store", "false");
+  detail::set_property(conf.get(), "auto.offset.reset", "earliest");
+  detail::set_property(conf.get(), "session.timeout.ms", std::to_string(config.session_timeout_ms));
+  detail::set_property(conf.get(), "max.poll.interval.ms",
+                       std::to_string(config.max_poll_interval_ms));
+  detail::set_properties(conf.get(), config.extra);
+  detail::install_logger(conf.get());
+  rd_kafka_conf_set_opaque(conf.get(), state_.get());
+  rd_kafka_conf_set_rebalance_cb(
+      conf.get(), [](rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* list,
+                     void* opaque) { static_cast<State*>(opaque)->rebalance(err, list); });
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof err);
+  if (rk == nullptr) throw InfraError(FailureClass::kFatal, std::string("kafka consumer: ") + err);
+  conf.release();
+  state_->rk.reset(rk);
+  rd_kafka_poll_set_consumer(rk);
+}
+
+Consumer::~Consumer() {
+  if (!state_->closed) {
+    state_->closed = true;
+    rd_kafka_consumer_close(state_->rk.get());
+    if (state_->listener_error) {
+      std::fprintf(stderr, "kafka consumer: rebalance listener failed while closing in a destructor\n");
+    }
+  }
+}
+
+void Consumer::subscribe(const std::vector<std::string>& topics) {
+  detail::PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
+  for (const auto& t : topics) {
+    rd_kafka_topic_partition_list_add(list.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  const auto err = rd_kafka_subscribe(state_->rk.get(), list.get());
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw InfraError(FailureClass::kFatal, std::string("subscribe: ") + rd_kafka_err2str(err));
+  }
+}
+
+std::optional<Message> Consumer::poll(std::chrono::milliseconds timeout) {
+  detail::MessagePtr msg(rd_kafka_consumer_poll(state_->rk.get(), static_cast<int>(timeout.count())));
+  if (state_->listener_error) std::rethrow_exception(std::exchange(state_->listener_error, nullptr));
+  if (!msg) return std::nullopt;
+  if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) return Message(msg.release());
+  if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return std::nullopt;
+  char fatal[512];
+  if (msg->err == RD_KAFKA_RESP_ERR__FATAL &&
+      rd_kafka_fatal_error(state_->rk.get(), fatal, sizeof fatal) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw InfraError(FailureClass::kFatal, std::string("kafka consumer fatal error: ") + fatal);
+  }
+  if (msg->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+      msg->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+      msg->err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED) {
+    const char* topic = msg->rkt != nullptr ? rd_kafka_topic_name(msg->rkt) : "?";
+    throw InfraError(FailureClass::kFatal, std::string("kafka consumer on topic ") + topic + ": " +
+                                               rd_kafka_message_errstr(msg.get()));
+  }
+  // Everything else (broker down, request timeouts, leader changes) is retried
+  // by librdkafka itself; counted so a metric can show it, logged sparsely.
+  const auto n = ++state_->transient_errors;
+  if ((n & (n - 1)) == 0) {
+    std::fprintf(stderr, "kafka consumer: transient error #%llu: %s\n",
+                 static_cast<unsigned long long>(n), rd_kafka_message_errstr(msg.get()));
+  }
+  return std::nullopt;
+}
+
+void Consumer::pause(const std::vector<TopicPartition>& partitions) {
+  if (partitions.empty()) return;
+  auto list = detail::to_list(partitions);
+  rd_kafka_pause_partitions(state_->rk.get(), list.get());
+}
+
+void Consumer::resume(const std::vector<TopicPartition>& partitions) {
+  if (partitions.empty()) return;
+  auto list = detail::to_list(partitions);
+  rd_kafka_resume_partitions(state_->rk.get(), list.get());
+}
+
+void Consumer::seek(const std::vector<TopicPartition>& partitions,
+                    std::chrono::milliseconds timeout) {
+  if (partitions.empty()) return;
+  auto list = detail::to_list(partitions);
+  detail::ErrorPtr error(
+      rd_kafka_seek_partitions(state_->rk.get(), list.get(), static_cast<int>(timeout.count())));
+  if (error) {
+    throw InfraError(FailureClass::kRetryable,
+                     std::string("seek: ") + rd_kafka_error_string(error.get()));
+  }
+  for (int i = 0; i < list->cnt; ++i) {
+    if (list->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      throw InfraError(FailureClass::kRetryable,
+                       "seek " + std::string(list->elems[i].topic) + "[" +
+                           std::to_string(list->elems[i].partition) +
+                           "]: " + rd_kafka_err2str(list->elems[i].err));
+    }
+  }
+}
+
+void Consumer::commit_async(const std::vector<TopicPartition>& partitions) {
+  if (partitions.empty()) return;
+  auto list = detail::to_list(partitions);
+  // Failures only make lag tools lag; PostgreSQL holds the real position.
+  rd_kafka_commit(state_->rk.get(), list.get(), 1);
+}
+
+std::pair<std::int64_t, std::int64_t> Consumer::watermarks(const std::string& topic,
+                                                           std::int32_t partition,
+                                                           std::chrono::milliseconds timeout) {
+  std::int64_t low = 0;
+  std::int64_t high = 0;
+  const auto err = rd_kafka_query_watermark_offsets(state_->rk.get(), topic.c_str(), partition,
+                                                    &low, &high, static_cast<int>(timeout.count()));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw InfraError(FailureClass::kRetryable, "watermarks " + topic + "[" +
+                                                   std::to_string(partition) +
+                                                   "]: " + rd_kafka_err2str(err));
+  }
+  return {low, high};
+}
+
+void Consumer::close() {
+  if (state_->closed) return;
+  state_->closed = true;
+  rd_kafka_consumer_close(state_->rk.get());
+  if (state_->listener_error) std::rethrow_exception(std::exchange(state_->listener_error, nullptr));
+}
+
+std::uint64_t Consumer::transient_errors() const { return state_->transient_errors.load(); }
+
+}  // namespace millrace::kafka

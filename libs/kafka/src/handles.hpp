@@ -1,0 +1,62 @@
+#pragma once
+
+// The only place librdkafka's C handles are owned. Ownership quirks that bite:
+// - rd_kafka_new() takes ownership of the rd_kafka_conf_t only on success; on
+//   failure the conf is still ours, hence ConfPtr::release() after success.
+// - rd_kafka_topic_partition_list_t given to the rebalance callback belongs to
+//   librdkafka; lists we create must be destroyed by us (PartitionListPtr).
+// - A consumer must be rd_kafka_consumer_close()d before rd_kafka_destroy(),
+//   or it leaves the group only after the session timeout.
+// - Every rd_kafka_message_t returned by poll must be destroyed, including
+//   error events, or librdkafka's fetch buffers are never released.
+
+#include <librdkafka/rdkafka.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "millrace/kafka/types.hpp"
+
+namespace millrace::kafka::detail {
+
+struct ConfDeleter {
+  void operator()(rd_kafka_conf_t* conf) const { rd_kafka_conf_destroy(conf); }
+};
+struct HandleDeleter {
+  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+};
+struct PartitionListDeleter {
+  void operator()(rd_kafka_topic_partition_list_t* list) const {
+    rd_kafka_topic_partition_list_destroy(list);
+  }
+};
+struct MessageDeleter {
+  void operator()(rd_kafka_message_t* msg) const { rd_kafka_message_destroy(msg); }
+};
+struct ErrorDeleter {
+  void operator()(rd_kafka_error_t* error) const { rd_kafka_error_destroy(error); }
+};
+struct MetadataDeleter {
+  void operator()(const rd_kafka_metadata_t* md) const { rd_kafka_metadata_destroy(md); }
+};
+
+using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
+using HandlePtr = std::unique_ptr<rd_kafka_t, HandleDeleter>;
+using PartitionListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
+using MessagePtr = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
+using ErrorPtr = std::unique_ptr<rd_kafka_error_t, ErrorDeleter>;
+using MetadataPtr = std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter>;
+
+// Sets one property; throws core::InfraError(fatal) naming it when librdkafka
+// refuses it (a configuration error must stop the process at start).
+void set_property(rd_kafka_conf_t* conf, const std::string& key, const std::string& value);
+void set_properties(rd_kafka_conf_t* conf, const Properties& properties);
+
+PartitionListPtr to_list(const std::vector<TopicPartition>& partitions);
+std::vector<TopicPartition> from_list(const rd_kafka_topic_partition_list_t* list);
+
+// librdkafka's log lines go to stderr in our format instead of its own.
+void install_logger(rd_kafka_conf_t* conf);
+
+}  // namespace millrace::kafka::detail

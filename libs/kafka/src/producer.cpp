@@ -1,0 +1,115 @@
+#include "millrace/kafka/producer.hpp"
+
+#include <mutex>
+#include <vector>
+
+#include "handles.hpp"
+#include "millrace/core/failure.hpp"
+
+namespace millrace::kafka {
+
+using core::FailureClass;
+using core::InfraError;
+
+struct Producer::State {
+  detail::HandlePtr rk;
+  mutable std::mutex stats_mutex;  // delivery reports arrive on the polling thread
+  DeliveryStats stats;
+};
+
+Producer::Producer(const ProducerConfig& config) : state_(std::make_unique<State>()) {
+  detail::ConfPtr conf(rd_kafka_conf_new());
+  detail::set_property(conf.get(), "bootstrap.servers", config.brokers);
+  detail::set_property(conf.get(), "client.id", config.client_id);
+  detail::set_property(conf.get(), "enable.idempotence", config.idempotent ? "true" : "false");
+  detail::set_property(conf.get(), "acks", "all");
+  detail::set_property(conf.get(), "linger.ms", std::to_string(config.linger_ms));
+  detail::set_property(conf.get(), "message.timeout.ms", std::to_string(config.message_timeout_ms));
+  detail::set_properties(conf.get(), config.extra);
+  detail::install_logger(conf.get());
+  rd_kafka_conf_set_opaque(conf.get(), state_.get());
+  rd_kafka_conf_set_dr_msg_cb(conf.get(), [](rd_kafka_t*, const rd_kafka_message_t* msg,
+                                             void* opaque) {
+    auto* state = static_cast<State*>(opaque);
+    std::lock_guard lock(state->stats_mutex);
+    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      ++state->stats.delivered;
+    } else {
+      if (state->stats.failed++ == 0) state->stats.first_error = rd_kafka_err2str(msg->err);
+    }
+  });
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err);
+  if (rk == nullptr) throw InfraError(FailureClass::kFatal, std::string("kafka producer: ") + err);
+  conf.release();  // owned by rk now
+  state_->rk.reset(rk);
+}
+
+Producer::~Producer() = default;
+
+void Producer::produce(std::string_view topic, std::int32_t partition, std::string_view key,
+                       std::string_view value, std::span<const OutHeader> headers) {
+  rd_kafka_headers_t* hdrs = rd_kafka_headers_new(headers.size());
+  for (const auto& h : headers) {
+    rd_kafka_header_add(hdrs, h.key.data(), static_cast<ssize_t>(h.key.size()), h.value.data(),
+                        static_cast<ssize_t>(h.value.size()));
+  }
+  const std::string topic_name(topic);
+  for (;;) {
+    const rd_kafka_resp_err_t err = rd_kafka_producev(
+        state_->rk.get(), RD_KAFKA_V_TOPIC(topic_name.c_str()), RD_KAFKA_V_PARTITION(partition),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+        RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;  // headers now owned by the message
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      // Backpressure: serve delivery reports until the queue drains a little.
+      rd_kafka_poll(state_->rk.get(), 10);
+      continue;
+    }
+    rd_kafka_headers_destroy(hdrs);
+    char fatal[512];
+    if (rd_kafka_fatal_error(state_->rk.get(), fatal, sizeof fatal) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      throw InfraError(FailureClass::kFatal, std::string("kafka producer fatal error: ") + fatal);
+    }
+    throw InfraError(FailureClass::kFatal, "produce to " + topic_name + "[" +
+                                               std::to_string(partition) +
+                                               "]: " + rd_kafka_err2str(err));
+  }
+}
+
+void Producer::poll() { rd_kafka_poll(state_->rk.get(), 0); }
+
+int Producer::flush(std::chrono::milliseconds timeout) {
+  rd_kafka_flush(state_->rk.get(), static_cast<int>(timeout.count()));
+  return rd_kafka_outq_len(state_->rk.get());
+}
+
+DeliveryStats Producer::stats() const {
+  std::lock_guard lock(state_->stats_mutex);
+  return state_->stats;
+}
+
+std::int32_t Producer::partition_count(const std::string& topic,
+                                       std::chrono::milliseconds timeout) {
+  // A topic handle restricts the metadata request to this one topic.
+  std::unique_ptr<rd_kafka_topic_t, decltype(&rd_kafka_topic_destroy)> rkt(
+      rd_kafka_topic_new(state_->rk.get(), topic.c_str(), nullptr), &rd_kafka_topic_destroy);
+  const rd_kafka_metadata_t* raw = nullptr;
+  const auto err =
+      rd_kafka_metadata(state_->rk.get(), 0, rkt.get(), &raw, static_cast<int>(timeout.count()));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw InfraError(FailureClass::kRetryable,
+                     "metadata for topic " + topic + ": " + rd_kafka_err2str(err));
+  }
+  detail::MetadataPtr md(raw);
+  if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const auto terr = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+    throw InfraError(FailureClass::kFatal,
+                     "topic " + topic + " is not usable: " + rd_kafka_err2str(terr));
+  }
+  return md->topics[0].partition_cnt;
+}
+
+}  // namespace millrace::kafka

@@ -1,0 +1,17 @@
+# Turns migrations/NNNN_name.sql into a C++ table at configure time, so the
+# binaries carry their schema and `millrace migrate` needs no files on disk.
+file(GLOB sql_files "${MIGRATIONS_DIR}/*.sql")
+list(SORT sql_files)
+set(body "")
+foreach(path IN LISTS sql_files)
+  get_filename_component(file_name "${path}" NAME_WE)
+  string(REGEX MATCH "^([0-9]+)_(.+)$" _ "${file_name}")
+  if(NOT CMAKE_MATCH_1)
+    message(FATAL_ERROR "migration file ${path} must be named NNNN_name.sql")
+  endif()
+  math(EXPR version "${CMAKE_MATCH_1}")
+  file(READ "${path}" sql)
+  string(APPEND body "    {${version}, \"${CMAKE_MATCH_2}\", R\"millrace_sql(${sql})millrace_sql\"},\n")
+endforeach()
+file(WRITE "${OUTPUT}.tmp" "// Generated from libs/pg/migrations by embed_migrations.cmake.\n#include \"millrace/pg/database.hpp\"\n\nnamespace millrace::pg {\nnamespace {\nconstexpr Migration kMigrations[] = {\n${body}};\n}  // namespace\n\nstd::span<const Migration> migrations() { return kMigrations; }\n\n}  // namespace millrace::pg\n")
+file(COPY_FILE "${OUTPUT}.tmp" "${OUTPUT}" ONLY_IF_DIFFERENT)

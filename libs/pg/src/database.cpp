@@ -1,0 +1,144 @@
+#include "millrace/pg/database.hpp"
+
+#include <cstdio>
+#include <functional>
+#include <string>
+
+namespace millrace::pg {
+
+using core::FailureClass;
+using core::InfraError;
+
+std::unique_ptr<pqxx::connection> connect(const std::string& conninfo, const std::string& schema,
+                                          std::string_view application_name) {
+  try {
+    auto conn = std::make_unique<pqxx::connection>(conninfo);
+    pqxx::nontransaction tx(*conn);
+    tx.exec("SET application_name = " + tx.quote(std::string(application_name)));
+    tx.exec("CREATE SCHEMA IF NOT EXISTS " + tx.quote_name(schema));
+    tx.exec("SET search_path TO " + tx.quote_name(schema));
+    return conn;
+  } catch (const pqxx::broken_connection& e) {
+    // libpq reports bad passwords as a failed connection too; they will not
+    // heal by retrying, and looping on them would hide the real problem.
+    const std::string what = e.what();
+    const bool auth = what.find("authentication") != std::string::npos ||
+                      what.find("password") != std::string::npos ||
+                      what.find("does not exist") != std::string::npos;
+    throw InfraError(auth ? FailureClass::kFatal : FailureClass::kRetryable,
+                     "postgresql connect: " + what);
+  } catch (const std::exception&) {
+    rethrow_classified("postgresql connect");
+  }
+}
+
+FailureClass classify(const std::exception& error) {
+  if (dynamic_cast<const pqxx::broken_connection*>(&error) != nullptr ||
+      dynamic_cast<const pqxx::in_doubt_error*>(&error) != nullptr) {
+    return FailureClass::kRetryable;
+  }
+  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error)) {
+    const std::string& state = sql->sqlstate();
+    const std::string cls = state.substr(0, 2);
+    if (cls == "08" || cls == "57" || cls == "53" || cls == "58" || state == "40001" ||
+        state == "40P01" || state == "55P03") {
+      return FailureClass::kRetryable;
+    }
+    // An empty SQLSTATE means libpq lost the connection mid-statement.
+    if (state.empty()) return FailureClass::kRetryable;
+    if (cls == "22" || cls == "23") return FailureClass::kPoison;
+    return FailureClass::kFatal;
+  }
+  if (const auto* infra = dynamic_cast<const InfraError*>(&error)) return infra->failure_class();
+  return FailureClass::kFatal;
+}
+
+void rethrow_classified(std::string_view context) {
+  try {
+    throw;
+  } catch (const InfraError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw InfraError(classify(e), std::string(context) + ": " + e.what());
+  }
+}
+
+namespace {
+
+std::string checksum(std::string_view sql) {
+  // FNV-1a: enough to notice an edited migration, not a security boundary.
+  std::uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : sql) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+}  // namespace
+
+int migrate(pqxx::connection& connection, const std::string& schema) {
+  try {
+    pqxx::nontransaction setup(connection);
+    // Session-level lock keyed by schema: concurrent starters queue here.
+    setup.exec("SELECT pg_advisory_lock(hashtext(" + setup.quote("millrace.migrate." + schema) +
+               "))");
+    setup.exec(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,"
+        " applied_at timestamptz NOT NULL DEFAULT now())");
+    const auto applied = setup.exec("SELECT version, name, checksum FROM schema_migrations");
+    setup.commit();
+
+    const auto unlock = [&] {
+      pqxx::nontransaction tx(connection);
+      tx.exec("SELECT pg_advisory_unlock(hashtext(" + tx.quote("millrace.migrate." + schema) +
+              "))");
+    };
+
+    int count = 0;
+    try {
+      int known_max = 0;
+      for (const auto& m : migrations()) known_max = std::max(known_max, m.version);
+      for (const auto& row : applied) {
+        if (row[0].as<int>() > known_max) {
+          throw InfraError(FailureClass::kFatal,
+                           "schema " + schema + " is at migration " + row[0].c_str() +
+                               " but this build knows only up to " + std::to_string(known_max) +
+                               ": run a newer Millrace");
+        }
+      }
+      for (const auto& m : migrations()) {
+        const std::string sum = checksum(m.sql);
+        bool done = false;
+        for (const auto& row : applied) {
+          if (row[0].as<int>() != m.version) continue;
+          if (row[2].as<std::string>() != sum) {
+            throw InfraError(FailureClass::kFatal,
+                             "migration " + std::to_string(m.version) + " (" + std::string(m.name) +
+                                 ") changed after it was applied to schema " + schema);
+          }
+          done = true;
+        }
+        if (done) continue;
+        pqxx::work tx(connection);
+        tx.exec(std::string(m.sql));
+        tx.exec_params("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                       m.version, std::string(m.name), sum);
+        tx.commit();
+        ++count;
+      }
+    } catch (const std::exception&) {
+      unlock();
+      throw;
+    }
+    unlock();
+    return count;
+  } catch (const std::exception&) {
+    rethrow_classified("migrate schema " + schema);
+  }
+}
+
+}  // namespace millrace::pg

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <istream>
+#include <string>
+
+#include "millrace/core/decimal.hpp"
+#include "millrace/core/options.hpp"
+#include "millrace/kafka/types.hpp"
+
+namespace millrace::produce {
+
+struct ProduceConfig {
+  std::string brokers = "127.0.0.1:9092";
+  std::string topic = "store-events";
+  std::int64_t count = 0;     // synthetic events to generate
+  double rate = 0;            // events per second, 0 = as fast as possible
+  double bad_ratio = 0;       // share of deliberately bad messages
+  std::int64_t seed = 0;      // 0 = from the clock
+  std::string file;           // NDJSON path, or "-" for stdin; excludes --count
+  std::int64_t time_spread_s = 0;  // synthetic ts spread over the last N seconds
+  std::string kafka_properties;
+};
+
+void register_options(core::OptionSet& options, ProduceConfig& config);
+// Throws core::UsageError: exactly one of --count / --file, ranges.
+void validate(const ProduceConfig& config);
+
+// The JSON summary printed at the end, modelled on the original producer's
+// response (tot_msgs, bad_msgs, sale_evnts, inventory_evnts, tot_sales).
+struct ProduceSummary {
+  std::uint64_t total = 0;
+  std::uint64_t bad = 0;
+  std::uint64_t sale_events = 0;
+  std::uint64_t inventory_events = 0;
+  // Sum over valid sale events of price x qty x (1 - discount/100), returns
+  // negative, in micro-units (core::Decimal scale).
+  core::Int128 sales_value_micros = 0;
+  std::uint64_t delivered = 0;
+  std::uint64_t failed_deliveries = 0;
+  std::string first_error;
+  double duration_s = 0;
+  std::uint64_t seed = 0;
+
+  std::string to_json() const;
+};
+
+// Revenue of one sale event in micro-units: price x qty x (1 - discount/100),
+// rounded half away from zero; negative for a return.
+core::Int128 sale_value_micros(core::Decimal price, std::int32_t qty, core::Decimal discount,
+                           bool is_return);
+
+// Produces synthetic events (config.count) or the lines of `input`
+// (config.file), waits for every delivery report, and returns the summary.
+// `stop` ends production early (SIGINT): what was queued is still flushed.
+ProduceSummary run_produce(const ProduceConfig& config, std::istream* input,
+                           const std::atomic<bool>& stop);
+
+}  // namespace millrace::produce

@@ -1,0 +1,221 @@
+#include "millrace/produce/produce.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "millrace/core/event.hpp"
+#include "millrace/core/failure.hpp"
+#include "millrace/core/generator.hpp"
+#include "millrace/core/partitioner.hpp"
+#include "millrace/core/validation.hpp"
+#include "millrace/kafka/producer.hpp"
+
+namespace millrace::produce {
+
+using Clock = std::chrono::steady_clock;
+
+void register_options(core::OptionSet& o, ProduceConfig& c) {
+  o.add_string("brokers", "MILLRACE_BROKERS", &c.brokers, "Kafka bootstrap servers, host:port[,...]");
+  o.add_string("topic", "MILLRACE_TOPIC", &c.topic, "Kafka topic of store events");
+  o.add_int("count", "", &c.count, "Generate this many synthetic events", 0, 1'000'000'000);
+  o.add_double("rate", "", &c.rate, "Events per second (0: as fast as possible)", 0, 10'000'000);
+  o.add_double("bad-ratio", "", &c.bad_ratio,
+               "Share of deliberately bad messages (invalid JSON, missing field, wrong type, "
+               "negative qty, unknown event_type, no event_type header)",
+               0, 1);
+  o.add_int("seed", "", &c.seed, "Random seed for reproducible output (0: from the clock)", 0,
+            INT64_MAX);
+  o.add_int("time-spread", "", &c.time_spread_s,
+            "Spread synthetic event times uniformly over the last N seconds", 0,
+            10LL * 365 * 86400);
+  o.add_string("file", "", &c.file,
+               "Send the NDJSON lines of this file as they are (\"-\": stdin); the event type "
+               "header comes from each line's event_type field");
+  o.add_string("kafka-properties", "MILLRACE_KAFKA_PROPERTIES", &c.kafka_properties,
+               "Extra librdkafka properties, key=value[,key=value...]");
+}
+
+void validate(const ProduceConfig& c) {
+  if (c.count == 0 && c.file.empty()) throw core::UsageError("give --count N or --file PATH");
+  if (c.count > 0 && !c.file.empty()) throw core::UsageError("--count and --file exclude each other");
+  if (!c.file.empty() && (c.bad_ratio > 0 || c.seed != 0 || c.time_spread_s != 0)) {
+    throw core::UsageError("--bad-ratio, --seed and --time-spread apply to --count only");
+  }
+  if (c.brokers.empty()) throw core::UsageError("--brokers / MILLRACE_BROKERS must not be empty");
+  if (c.topic.empty()) throw core::UsageError("--topic / MILLRACE_TOPIC must not be empty");
+}
+
+core::Int128 sale_value_micros(core::Decimal price, std::int32_t qty, core::Decimal discount,
+                           bool is_return) {
+  // price (1e-6) x qty x (100 - discount) (1e-6) / 100 -> scale 1e-12, then
+  // back to 1e-6 with rounding half away from zero.
+  const core::Int128 hundred = static_cast<core::Int128>(100) * core::Decimal::kOne;
+  const core::Int128 raw = static_cast<core::Int128>(price.units()) * qty * (hundred - discount.units());
+  const core::Int128 divisor = hundred;
+  const core::Int128 micros = (raw + divisor / 2) / divisor;
+  return is_return ? -micros : micros;
+}
+
+namespace {
+
+std::string micros_to_text(core::Int128 micros) {
+  const bool negative = micros < 0;
+  if (negative) micros = -micros;
+  // Rounded to cents for the summary; the exact figures live in PostgreSQL.
+  const core::Int128 cents = (micros + 5000) / 10000;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%s%lld.%02lld", negative ? "-" : "",
+                static_cast<long long>(cents / 100), static_cast<long long>(cents % 100));
+  return buf;
+}
+
+// Paces production at `rate` events/s without drifting: the schedule is
+// computed from the start, not from the previous send.
+class Pacer {
+ public:
+  explicit Pacer(double rate) : rate_(rate), start_(Clock::now()) {}
+  void wait_for(std::uint64_t sent) const {
+    if (rate_ <= 0) return;
+    const auto due = start_ + std::chrono::duration_cast<Clock::duration>(
+                                  std::chrono::duration<double>(static_cast<double>(sent) / rate_));
+    std::this_thread::sleep_until(due);
+  }
+
+ private:
+  double rate_;
+  Clock::time_point start_;
+};
+
+void count_valid(ProduceSummary& s, const core::StoreEvent& e) {
+  if (e.event_type == core::EventType::kSale) {
+    ++s.sale_events;
+    s.sales_value_micros += sale_value_micros(e.price, e.qty, e.discount, e.is_return);
+  } else {
+    ++s.inventory_events;
+  }
+}
+
+}  // namespace
+
+std::string ProduceSummary::to_json() const {
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "{\"total\":%llu,\"bad\":%llu,\"sale_events\":%llu,\"inventory_events\":%llu,"
+                "\"total_sales_value\":%s,\"delivered\":%llu,\"failed_deliveries\":%llu,"
+                "\"duration_seconds\":%.3f,\"seed\":%llu",
+                static_cast<unsigned long long>(total), static_cast<unsigned long long>(bad),
+                static_cast<unsigned long long>(sale_events),
+                static_cast<unsigned long long>(inventory_events),
+                micros_to_text(sales_value_micros).c_str(),
+                static_cast<unsigned long long>(delivered),
+                static_cast<unsigned long long>(failed_deliveries), duration_s,
+                static_cast<unsigned long long>(seed));
+  std::string out = buf;
+  if (failed_deliveries > 0) {
+    out += ",\"first_error\":\"";
+    for (const char c : first_error) {
+      if (c == '"' || c == '\\') out += '\\';
+      if (static_cast<unsigned char>(c) >= 0x20) out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+ProduceSummary run_produce(const ProduceConfig& config, std::istream* input,
+                           const std::atomic<bool>& stop) {
+  kafka::ProducerConfig pc;
+  pc.brokers = config.brokers;
+  pc.client_id = "millrace-cli";
+  pc.extra = kafka::parse_properties(config.kafka_properties);
+  kafka::Producer producer(pc);
+  const std::int32_t partitions = producer.partition_count(config.topic, std::chrono::seconds(10));
+  if (partitions < 2 || partitions % 2 != 0) {
+    throw core::InfraError(core::FailureClass::kFatal,
+                           "topic " + config.topic + " has " + std::to_string(partitions) +
+                               " partitions; Millrace needs an even number (sale events go to "
+                               "odd partitions, inventory events to even ones)");
+  }
+
+  ProduceSummary s;
+  const auto started = Clock::now();
+  const Pacer pacer(config.rate);
+
+  const auto send = [&](std::string_view payload, std::optional<std::string_view> event_type,
+                        bool priority, std::int32_t partition, std::string_view key) {
+    std::vector<kafka::OutHeader> headers;
+    if (event_type) headers.push_back({core::kHeaderEventType, *event_type});
+    headers.push_back({core::kHeaderPriorityShipping, priority ? "true" : "false"});
+    producer.produce(config.topic, partition, key, payload, headers);
+    producer.poll();
+    ++s.total;
+  };
+
+  if (config.count > 0) {
+    core::GeneratorOptions g;
+    s.seed = config.seed != 0 ? static_cast<std::uint64_t>(config.seed)
+                              : static_cast<std::uint64_t>(
+                                    std::chrono::system_clock::now().time_since_epoch().count());
+    g.seed = s.seed;
+    g.bad_ratio = config.bad_ratio;
+    g.base_ts = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+    g.time_spread_us = config.time_spread_s * 1'000'000;
+    core::EventGenerator generator(g);
+    for (std::int64_t i = 0; i < config.count && !stop; ++i) {
+      pacer.wait_for(s.total);
+      const auto m = generator.next();
+      // Bad messages too go where their intended type and store would: the
+      // validation downstream, not the partition, is what catches them.
+      const std::int32_t partition = core::partition_for(m.intended_type, m.store_id, partitions);
+      const std::string key = std::to_string(m.store_id);
+      send(m.payload,
+           m.event_type_header ? std::optional<std::string_view>(*m.event_type_header)
+                               : std::nullopt,
+           m.priority_shipping, partition, key);
+      if (m.event) {
+        count_valid(s, *m.event);
+      } else {
+        ++s.bad;
+      }
+    }
+  } else {
+    std::string line;
+    while (!stop && std::getline(*input, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.find_first_not_of(" \t") == std::string::npos) continue;
+      pacer.wait_for(s.total);
+      const auto hint = core::routing_hint(line);
+      const std::int32_t partition =
+          hint.event_type && hint.store_id
+              ? core::partition_for(*hint.event_type, *hint.store_id, partitions)
+              : core::partition_for_bytes(line.data(), line.size(), partitions);
+      const std::optional<std::string_view> type =
+          hint.raw_event_type ? std::optional<std::string_view>(*hint.raw_event_type) : std::nullopt;
+      const auto parsed = core::parse_event(line, type);
+      const auto* event = std::get_if<core::StoreEvent>(&parsed);
+      send(line, type, event != nullptr && event->priority_shipping, partition,
+           hint.store_id ? std::to_string(*hint.store_id) : std::string());
+      if (event != nullptr) {
+        count_valid(s, *event);
+      } else {
+        ++s.bad;
+      }
+    }
+  }
+
+  // Every delivery report, however long it takes: the summary must be true.
+  while (producer.flush(std::chrono::seconds(1)) > 0) {
+  }
+  const auto stats = producer.stats();
+  s.delivered = stats.delivered;
+  s.failed_deliveries = stats.failed;
+  s.first_error = stats.first_error;
+  s.duration_s = std::chrono::duration<double>(Clock::now() - started).count();
+  return s;
+}
+
+}  // namespace millrace::produce

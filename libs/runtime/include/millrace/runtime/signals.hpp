@@ -1,0 +1,18 @@
+#pragma once
+
+#include <chrono>
+#include <optional>
+
+namespace millrace::runtime {
+
+// Blocks SIGINT and SIGTERM in the calling thread and every thread it starts
+// afterwards, so they are received only by wait(). Construct it in main()
+// before starting any component.
+class ShutdownSignals {
+ public:
+  ShutdownSignals();
+  // The signal number received, or nullopt when the timeout passed first.
+  std::optional<int> wait(std::chrono::milliseconds timeout);
+};
+
+}  // namespace millrace::runtime

@@ -1,0 +1,52 @@
+#include <catch2/catch.hpp>
+
+#include "millrace/sink/config.hpp"
+
+namespace {
+
+using namespace millrace;
+
+sink::SinkConfig parse(std::map<std::string, std::string> env, std::vector<std::string> args) {
+  sink::SinkConfig config;
+  core::OptionSet options("millrace-sink", "test");
+  sink::register_options(options, config);
+  options.parse(env, args);
+  sink::validate(config);
+  return config;
+}
+
+}  // namespace
+
+TEST_CASE("sink configuration: defaults, environment, flags") {
+  const auto d = parse({}, {});
+  CHECK(d.topic == "store-events");
+  CHECK(d.dlq_topic == "store-events.dlq");
+  CHECK(d.group == "millrace-sink");
+  CHECK(d.filter.keep_sale);
+  CHECK(d.filter.keep_inventory);
+  CHECK(d.filter.min_discount_exclusive == core::Decimal::from_integer(20));
+
+  const auto e = parse({{"MILLRACE_TOPIC", "t1"}, {"MILLRACE_MIN_DISCOUNT", "12.5"},
+                        {"MILLRACE_KEEP_TYPES", "sale_event"}, {"MILLRACE_BATCH_SIZE", "10"}},
+                       {"--batch-size", "20", "--kafka-properties", "fetch.wait.max.ms=50"});
+  CHECK(e.topic == "t1");
+  CHECK(e.dlq_topic == "t1.dlq");
+  CHECK(e.batch_size == 20);  // the flag wins over the environment
+  CHECK(e.filter.min_discount_exclusive == *core::Decimal::parse("12.5"));
+  CHECK(e.filter.keep_sale);
+  CHECK_FALSE(e.filter.keep_inventory);
+  CHECK(e.kafka_extra.at("fetch.wait.max.ms") == "50");
+}
+
+TEST_CASE("sink configuration errors name the setting") {
+  using Catch::Matchers::Contains;
+  CHECK_THROWS_WITH(parse({{"MILLRACE_KEEP_TYPES", "refund_event"}}, {}), Contains("refund_event"));
+  CHECK_THROWS_WITH(parse({}, {"--min-discount", "101"}), Contains("--min-discount"));
+  CHECK_THROWS_WITH(parse({}, {"--min-discount", "abc"}), Contains("abc"));
+  CHECK_THROWS_WITH(parse({}, {"--dlq-topic", "store-events"}), Contains("--dlq-topic"));
+  CHECK_THROWS_WITH(parse({}, {"--batch-size", "0"}), Contains("--batch-size"));
+  CHECK_THROWS_WITH(parse({}, {"--kafka-properties", "novalue"}), Contains("key=value"));
+  CHECK_THROWS_WITH(parse({}, {"--retry-backoff-ms", "500", "--retry-backoff-max-ms", "100"}),
+                    Contains("--retry-backoff-max-ms"));
+  CHECK_THROWS_AS(parse({}, {"--no-such-flag"}), core::UsageError);
+}

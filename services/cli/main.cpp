@@ -1,0 +1,118 @@
+// millrace: the command-line tool. Wiring only; produce logic lives in
+// libs/produce, schema logic in libs/pg.
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "millrace/core/failure.hpp"
+#include "millrace/core/options.hpp"
+#include "millrace/pg/database.hpp"
+#include "millrace/produce/produce.hpp"
+
+namespace {
+
+using namespace millrace;
+
+constexpr const char* kUsage =
+    "usage: millrace <command> [flags]\n"
+    "\n"
+    "commands:\n"
+    "  produce   send synthetic (--count) or NDJSON (--file) store events to Kafka\n"
+    "  migrate   apply the PostgreSQL schema migrations\n"
+    "\n"
+    "Run 'millrace <command> --help' for a command's flags.\n";
+
+std::atomic<bool> g_stop{false};
+
+int usage_error(const std::string& command, const std::string& message) {
+  std::fprintf(stderr, "millrace %s: %s\nTry 'millrace %s --help'.\n", command.c_str(),
+               message.c_str(), command.c_str());
+  return 2;
+}
+
+int cmd_produce(const std::vector<std::string>& args) {
+  produce::ProduceConfig config;
+  core::OptionSet options("millrace produce",
+                          "Produces store events to Kafka, waits for every delivery report and "
+                          "prints a JSON summary. Exits 1 if any delivery failed.");
+  produce::register_options(options, config);
+  try {
+    const auto positional = options.parse(core::environment_map(), args);
+    if (options.help_requested()) {
+      std::fputs(options.help().c_str(), stdout);
+      return 0;
+    }
+    if (!positional.empty()) throw core::UsageError("unexpected argument \"" + positional[0] + "\"");
+    produce::validate(config);
+  } catch (const core::UsageError& e) {
+    return usage_error("produce", e.what());
+  }
+
+  std::ifstream file;
+  std::istream* input = nullptr;
+  if (config.file == "-") {
+    input = &std::cin;
+  } else if (!config.file.empty()) {
+    file.open(config.file);
+    if (!file) return usage_error("produce", "cannot open --file " + config.file);
+    input = &file;
+  }
+  // SIGINT stops generating; what was queued is still delivered and counted.
+  std::signal(SIGINT, [](int) { g_stop = true; });
+  std::signal(SIGTERM, [](int) { g_stop = true; });
+  const auto summary = produce::run_produce(config, input, g_stop);
+  std::printf("%s\n", summary.to_json().c_str());
+  return summary.failed_deliveries == 0 && summary.delivered == summary.total ? 0 : 1;
+}
+
+int cmd_migrate(const std::vector<std::string>& args) {
+  std::string pg = "postgresql://millrace:millrace@127.0.0.1:5432/millrace";
+  std::string schema = "public";
+  core::OptionSet options("millrace migrate", "Applies the schema migrations this build carries.");
+  options.add_string("pg", "MILLRACE_PG", &pg, "PostgreSQL conninfo or URI");
+  options.add_string("pg-schema", "MILLRACE_PG_SCHEMA", &schema,
+                     "PostgreSQL schema holding Millrace's tables (created if missing)");
+  try {
+    const auto positional = options.parse(core::environment_map(), args);
+    if (options.help_requested()) {
+      std::fputs(options.help().c_str(), stdout);
+      return 0;
+    }
+    if (!positional.empty()) throw core::UsageError("unexpected argument \"" + positional[0] + "\"");
+  } catch (const core::UsageError& e) {
+    return usage_error("migrate", e.what());
+  }
+  auto conn = pg::connect(pg, schema, "millrace-migrate");
+  const int applied = pg::migrate(*conn, schema);
+  std::printf("schema %s: applied %d migration(s), %zu known\n", schema.c_str(), applied,
+              pg::migrations().size());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  const std::string command = argv[1];
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  try {
+    if (command == "produce") return cmd_produce(args);
+    if (command == "migrate") return cmd_migrate(args);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "millrace %s: %s\n", command.c_str(), e.what());
+    return 1;
+  }
+  std::fprintf(stderr, "millrace: unknown command \"%s\"\n%s", command.c_str(), kUsage);
+  return 2;
+}

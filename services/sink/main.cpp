@@ -1,0 +1,56 @@
+// millrace-sink: one worker of the sink consumer group. Wiring only; the
+// logic lives in libs/sink.
+#include <cstdio>
+#include <exception>
+
+#include "millrace/core/options.hpp"
+#include "millrace/runtime/log.hpp"
+#include "millrace/runtime/signals.hpp"
+#include "millrace/sink/worker.hpp"
+
+int main(int argc, char** argv) {
+  using namespace millrace;
+  runtime::ShutdownSignals signals;
+  sink::SinkConfig config;
+  core::OptionSet options("millrace-sink",
+                          "Consumes store events, dead-letters invalid ones and writes those that "
+                          "pass the filter to PostgreSQL exactly once.");
+  sink::register_options(options, config);
+  try {
+    options.parse(core::environment_map(), {argv + 1, argv + argc});
+    if (options.help_requested()) {
+      std::fputs(options.help().c_str(), stdout);
+      return 0;
+    }
+    sink::validate(config);
+  } catch (const core::UsageError& e) {
+    std::fprintf(stderr, "millrace-sink: %s\nTry 'millrace-sink --help'.\n", e.what());
+    return 2;
+  }
+  runtime::log_info("sink", "starting with configuration:\n" + options.describe());
+
+  try {
+    sink::SinkWorker worker(config);
+    worker.Start();
+    for (;;) {
+      if (const auto sig = signals.wait(std::chrono::milliseconds(200))) {
+        runtime::log_info("sink", "signal " + std::to_string(*sig) + ": finishing the batch");
+        break;
+      }
+      if (worker.wait(std::chrono::milliseconds(0))) break;
+    }
+    worker.Stop();
+    worker.rethrow_failure();
+    const auto s = worker.stats();
+    runtime::log_info("sink", "consumed=" + std::to_string(s.consumed) +
+                                  " persisted=" + std::to_string(s.persisted) +
+                                  " duplicates=" + std::to_string(s.duplicates) +
+                                  " filtered=" + std::to_string(s.filtered) +
+                                  " rejected=" + std::to_string(s.rejected) +
+                                  " batches=" + std::to_string(s.batches));
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "millrace-sink: fatal: %s\n", e.what());
+    return 1;
+  }
+}

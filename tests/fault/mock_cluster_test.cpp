@@ -1,0 +1,95 @@
+// librdkafka's mock cluster: a broker taken down and request errors injected
+// while two real sink workers consume. The exactly-once oracle must still hold.
+#include <catch2/catch.hpp>
+
+#include <librdkafka/rdkafka.h>
+// rdkafka_mock.h needs rdkafka.h first.
+#include <librdkafka/rdkafka_mock.h>
+
+#include <csignal>
+#include <memory>
+#include <thread>
+
+#include "pipeline.hpp"
+
+using namespace millrace::testing;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+namespace {
+
+// Kafka protocol API keys (librdkafka keeps them in a private header).
+constexpr int16_t kApiFetch = 1;
+constexpr int16_t kApiOffsetCommit = 8;
+constexpr int16_t kApiHeartbeat = 12;
+
+// The mock cluster lives inside a librdkafka handle; destroying the handle
+// destroys the cluster, so both are held together here.
+struct MockCluster {
+  std::unique_ptr<rd_kafka_t, decltype(&rd_kafka_destroy)> rk{nullptr, &rd_kafka_destroy};
+  rd_kafka_mock_cluster_t* cluster = nullptr;
+
+  explicit MockCluster(int brokers) {
+    char err[512];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rk.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err));
+    REQUIRE(rk);
+    cluster = rd_kafka_mock_cluster_new(rk.get(), brokers);
+    REQUIRE(cluster != nullptr);
+  }
+  ~MockCluster() {
+    if (cluster != nullptr) rd_kafka_mock_cluster_destroy(cluster);
+  }
+  std::string bootstraps() const { return rd_kafka_mock_cluster_bootstraps(cluster); }
+};
+
+}  // namespace
+
+TEST_CASE("sink workers ride out a broker outage and injected request errors", "[mock-cluster]") {
+  MockCluster mock(3);
+  Pipeline p("ft_mock", mock.bootstraps(), 4);
+  REQUIRE(rd_kafka_mock_topic_create(mock.cluster, p.topic.c_str(), 4, 3) == 0);
+  REQUIRE(rd_kafka_mock_topic_create(mock.cluster, p.dlq_topic.c_str(), 4, 3) == 0);
+
+  // The real CLI reaches the mock cluster over TCP like any broker.
+  p.produce(20'000, 99, 0.05);
+
+  const std::map<std::string, std::string> extra = {{"MILLRACE_BATCH_SIZE", "500"}};
+  auto a = p.start_sink("sink-a", extra);
+  auto b = p.start_sink("sink-b", extra);
+
+  // Let the group form (the mock's first join waits about 3 s) and consumption start.
+  const auto until = std::chrono::steady_clock::now() + seconds(60);
+  while (p.stored_total() == 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  REQUIRE(p.stored_total() > 0);
+
+  rd_kafka_mock_push_request_errors(mock.cluster, kApiFetch, 6,
+                                    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+                                    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                    RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE,
+                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+                                    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
+  rd_kafka_mock_push_request_errors(mock.cluster, kApiOffsetCommit, 3,
+                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+                                    RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS,
+                                    RD_KAFKA_RESP_ERR_NOT_COORDINATOR);
+  rd_kafka_mock_push_request_errors(mock.cluster, kApiHeartbeat, 2,
+                                    RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE,
+                                    RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE);
+  // Take down a broker that leads some partitions, then bring it back.
+  REQUIRE(rd_kafka_mock_broker_set_down(mock.cluster, 2) == 0);
+  std::this_thread::sleep_for(seconds(4));
+  CHECK(a.running());
+  CHECK(b.running());
+  REQUIRE(rd_kafka_mock_broker_set_up(mock.cluster, 2) == 0);
+
+  REQUIRE(p.wait_caught_up(seconds(240)));
+  p.verify();
+  a.signal(SIGTERM);
+  b.signal(SIGTERM);
+  CHECK(a.wait(seconds(60)) == 0);
+  CHECK(b.wait(seconds(60)) == 0);
+}

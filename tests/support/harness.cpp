@@ -1,0 +1,213 @@
+#include "harness.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;
+
+namespace millrace::testing {
+
+namespace {
+
+std::vector<std::string> merged_env(const std::map<std::string, std::string>& extra) {
+  std::map<std::string, std::string> all;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string kv = *e;
+    const auto eq = kv.find('=');
+    if (eq != std::string::npos) all[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  for (const auto& [k, v] : extra) all[k] = v;
+  std::vector<std::string> out;
+  for (const auto& [k, v] : all) out.push_back(k + "=" + v);
+  return out;
+}
+
+int spawn(const std::string& path, const std::vector<std::string>& args,
+          const std::map<std::string, std::string>& env, int out_fd) {
+  std::vector<std::string> argv_s{path};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  auto env_s = merged_env(env);
+  std::vector<char*> envp;
+  for (auto& e : env_s) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (out_fd >= 0) posix_spawn_file_actions_adddup2(&actions, out_fd, STDOUT_FILENO);
+  // Children must see SIGTERM/SIGINT even if the test blocked them.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, path.c_str(), &actions, &attr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) throw std::runtime_error("spawn " + path + " failed: " + std::to_string(rc));
+  return pid;
+}
+
+int decode(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+std::string shell_capture(const std::string& command) {
+  std::string out;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) throw std::runtime_error("popen failed: " + command);
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+  const int status = pclose(pipe);
+  if (decode(status) != 0) throw std::runtime_error("command failed: " + command);
+  return out;
+}
+
+std::string state_dir() {
+  const char* dir = std::getenv("MILLRACE_STATE_DIR");
+  if (dir == nullptr) {
+    throw std::runtime_error("MILLRACE_STATE_DIR is not set: run integration tests through ctest");
+  }
+  return dir;
+}
+
+}  // namespace
+
+StackEnv stack_env() {
+  const std::string out = shell_capture(std::string(MILLRACE_SOURCE_DIR) +
+                                        "/deploy/local/stack env");
+  StackEnv env;
+  std::istringstream lines(out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    const auto eq = line.find('=');
+    if (line.rfind("export ", 0) != 0 || eq == std::string::npos) continue;
+    const std::string key = line.substr(7, eq - 7);
+    std::string value = line.substr(eq + 1);
+    if (value.size() >= 2 && value.front() == '\'' && value.back() == '\'') {
+      value = value.substr(1, value.size() - 2);
+    }
+    if (key == "MILLRACE_BROKERS") env.brokers = value;
+    if (key == "MILLRACE_PG") env.pg = value;
+  }
+  if (env.brokers.empty() || env.pg.empty()) {
+    throw std::runtime_error("stack env printed no MILLRACE_BROKERS/MILLRACE_PG (state dir " +
+                             state_dir() + ")");
+  }
+  return env;
+}
+
+int stack(const std::string& args) {
+  const std::string cmd = std::string(MILLRACE_SOURCE_DIR) + "/deploy/local/stack " + args +
+                          " >&2";
+  return decode(std::system(cmd.c_str()));
+}
+
+std::string unique_name(std::string_view prefix) {
+  static std::atomic<int> counter{0};
+  std::random_device rd;
+  return std::string(prefix) + "_" + std::to_string(getpid()) + "_" + std::to_string(counter++) +
+         "_" + std::to_string(rd() % 100000);
+}
+
+std::string bin(std::string_view name) { return std::string(MILLRACE_BIN_DIR) + "/" + std::string(name); }
+
+Child::Child(const std::string& path, const std::vector<std::string>& args,
+             const std::map<std::string, std::string>& env, const std::string& log_path) {
+  const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (fd < 0) throw std::runtime_error("open " + log_path);
+  // stderr (our logs) and stdout both go to the log file.
+  const int saved = dup(STDERR_FILENO);
+  dup2(fd, STDERR_FILENO);
+  try {
+    pid_ = spawn(path, args, env, fd);
+  } catch (...) {
+    dup2(saved, STDERR_FILENO);
+    ::close(saved);
+    ::close(fd);
+    throw;
+  }
+  dup2(saved, STDERR_FILENO);
+  ::close(saved);
+  ::close(fd);
+}
+
+Child::~Child() {
+  if (pid_ > 0 && !status_) {
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+  }
+}
+
+Child::Child(Child&& other) noexcept : pid_(other.pid_), status_(other.status_) {
+  other.pid_ = -1;
+}
+
+void Child::signal(int sig) {
+  if (pid_ > 0 && !status_) ::kill(pid_, sig);
+}
+
+bool Child::running() {
+  if (pid_ <= 0 || status_) return false;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) == pid_) {
+    status_ = decode(status);
+    return false;
+  }
+  return true;
+}
+
+std::optional<int> Child::wait(std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (running()) {
+    if (std::chrono::steady_clock::now() >= until) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return status_;
+}
+
+int run(const std::string& path, const std::vector<std::string>& args,
+        const std::map<std::string, std::string>& env, std::string* out) {
+  int fds[2];
+  if (pipe(fds) != 0) throw std::runtime_error("pipe");
+  const int pid = spawn(path, args, env, fds[1]);
+  ::close(fds[1]);
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fds[0], buf, sizeof buf)) > 0) {
+    if (out != nullptr) out->append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return decode(status);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace millrace::testing

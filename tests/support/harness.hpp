@@ -1,0 +1,59 @@
+#pragma once
+
+// Helpers for integration and fault tests: the stack a user runs, child
+// processes of our real binaries, unique names per test.
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace millrace::testing {
+
+// Connection settings of the test stack, from `deploy/local/stack env` run
+// against MILLRACE_STATE_DIR (set by ctest to the fixture's state dir).
+struct StackEnv {
+  std::string brokers;
+  std::string pg;
+};
+StackEnv stack_env();
+
+// Runs `deploy/local/stack <args>` against the test stack; returns its exit code.
+int stack(const std::string& args);
+
+// "prefix_<pid>_<n>_<random>": a topic, schema and group nobody else uses.
+std::string unique_name(std::string_view prefix);
+
+// Path of one of our binaries in the build tree.
+std::string bin(std::string_view name);
+
+// A child process running one of our binaries with extra environment.
+class Child {
+ public:
+  Child(const std::string& path, const std::vector<std::string>& args,
+        const std::map<std::string, std::string>& env, const std::string& log_path);
+  ~Child();
+  Child(Child&& other) noexcept;
+  Child& operator=(Child&&) = delete;
+  Child(const Child&) = delete;
+
+  int pid() const { return pid_; }
+  void signal(int sig);
+  bool running();
+  // Exit status (0..255), 128+signal if killed, nullopt on timeout.
+  std::optional<int> wait(std::chrono::milliseconds timeout);
+
+ private:
+  int pid_ = -1;
+  std::optional<int> status_;
+};
+
+// Runs a binary to completion; returns exit code and captures stdout.
+int run(const std::string& path, const std::vector<std::string>& args,
+        const std::map<std::string, std::string>& env, std::string* out);
+
+std::string read_file(const std::string& path);
+
+}  // namespace millrace::testing

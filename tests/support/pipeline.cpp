@@ -1,0 +1,251 @@
+#include "pipeline.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <pqxx/pqxx>
+#include <set>
+#include <thread>
+
+#include "millrace/core/filter.hpp"
+#include "millrace/core/partitioner.hpp"
+#include "millrace/kafka/admin.hpp"
+#include "millrace/kafka/consumer.hpp"
+
+namespace millrace::testing {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+core::RejectReason expected_reason(core::BadKind kind) {
+  switch (kind) {
+    case core::BadKind::kInvalidJson: return core::RejectReason::kInvalidJson;
+    case core::BadKind::kMissingField: return core::RejectReason::kMissingField;
+    case core::BadKind::kWrongType: return core::RejectReason::kWrongType;
+    case core::BadKind::kNegativeQty: return core::RejectReason::kOutOfRange;
+    case core::BadKind::kUnknownEventType: return core::RejectReason::kUnknownEventType;
+    case core::BadKind::kNoEventTypeHeader: return core::RejectReason::kMissingEventType;
+    case core::BadKind::kNone: break;
+  }
+  throw std::logic_error("no rejection expected for a valid message");
+}
+
+Pipeline::Pipeline(std::string_view prefix, std::int32_t partition_count)
+    : env(stack_env()),
+      topic(unique_name(prefix)),
+      dlq_topic(topic + ".dlq"),
+      schema(topic),
+      group(topic + "_sink"),
+      log_dir(std::string(MILLRACE_TEST_LOG_DIR)),
+      partitions(partition_count) {
+  kafka::create_topic(env.brokers, topic, partitions, 1, seconds(30));
+  kafka::create_topic(env.brokers, dlq_topic, partitions, 1, seconds(30));
+}
+
+Pipeline::Pipeline(std::string_view prefix, std::string brokers, std::int32_t partition_count)
+    : env(stack_env()),
+      topic(unique_name(prefix)),
+      dlq_topic(topic + ".dlq"),
+      schema(topic),
+      group(topic + "_sink"),
+      log_dir(std::string(MILLRACE_TEST_LOG_DIR)),
+      partitions(partition_count) {
+  env.brokers = std::move(brokers);
+}
+
+std::map<std::string, std::string> Pipeline::sink_env() const {
+  return {{"MILLRACE_BROKERS", env.brokers},     {"MILLRACE_PG", env.pg},
+          {"MILLRACE_TOPIC", topic},             {"MILLRACE_DLQ_TOPIC", dlq_topic},
+          {"MILLRACE_PG_SCHEMA", schema},        {"MILLRACE_GROUP", group},
+          {"MILLRACE_SESSION_TIMEOUT_MS", "6000"}, {"MILLRACE_BATCH_MS", "100"}};
+}
+
+Child Pipeline::start_sink(const std::string& name,
+                           const std::map<std::string, std::string>& extra) {
+  auto e = sink_env();
+  for (const auto& [k, v] : extra) e[k] = v;
+  e["MILLRACE_CLIENT_ID"] = name;
+  return Child(bin("millrace-sink"), {}, e, log_dir + "/" + topic + "." + name + ".log");
+}
+
+void Pipeline::produce(std::int64_t count, std::uint64_t seed, double bad_ratio, double rate) {
+  std::string out;
+  const int rc = run(bin("millrace"),
+                     {"produce", "--count", std::to_string(count), "--seed", std::to_string(seed),
+                      "--bad-ratio", std::to_string(bad_ratio), "--rate", std::to_string(rate)},
+                     {{"MILLRACE_BROKERS", env.brokers}, {"MILLRACE_TOPIC", topic}}, &out);
+  INFO("millrace produce printed: " << out);
+  REQUIRE(rc == 0);
+  REQUIRE(out.find("\"total\":" + std::to_string(count) + ",") != std::string::npos);
+  REQUIRE(out.find("\"failed_deliveries\":0") != std::string::npos);
+
+  // The same seed gives the same stream; per partition the idempotent
+  // producer keeps order, so each message's offset is known in advance.
+  core::GeneratorOptions g;
+  g.seed = seed;
+  g.bad_ratio = bad_ratio;
+  core::EventGenerator generator(g);
+  const core::FilterConfig filter;
+  for (std::int64_t i = 0; i < count; ++i) {
+    const auto m = generator.next();
+    const auto p = core::partition_for(m.intended_type, m.store_id, partitions);
+    ExpectedMessage e;
+    e.bad = m.bad;
+    if (m.event) {
+      e.id = m.event->id;
+      e.kept = !core::apply_filter(*m.event, filter).has_value();
+    }
+    expected_[{p, next_offset_[p]++}] = e;
+  }
+}
+
+std::int64_t Pipeline::stored_total() {
+  pqxx::connection c(env.pg);
+  pqxx::work tx(c);
+  const auto exists = tx.exec_params1(
+      "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1 "
+      "AND table_name = 'consumer_offsets'",
+      schema);
+  if (exists[0].as<int>() == 0) return 0;
+  const auto r = tx.exec_params1("SELECT coalesce(sum(next_offset), 0) FROM " +
+                                     tx.quote_name(schema) + ".consumer_offsets WHERE group_id = $1",
+                                 group);
+  return r[0].as<std::int64_t>();
+}
+
+std::int64_t Pipeline::end_total() {
+  std::int64_t total = 0;
+  for (const auto& [p, n] : next_offset_) total += n;
+  return total;
+}
+
+bool Pipeline::wait_caught_up(seconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (stored_total() == end_total()) return true;
+    std::this_thread::sleep_for(milliseconds(250));
+  }
+  return false;
+}
+
+namespace {
+
+class NoRebalance final : public kafka::RebalanceListener {
+ public:
+  void on_assign(std::vector<kafka::TopicPartition>&) override {}
+  void on_revoke(const std::vector<kafka::TopicPartition>&) override {}
+};
+
+}  // namespace
+
+Verdict Pipeline::verify() {
+  Verdict v;
+  std::set<std::string> expected_kept;
+  std::uint64_t expected_bad = 0;
+  for (const auto& [where, e] : expected_) {
+    ++v.produced;
+    if (e.bad != core::BadKind::kNone) {
+      ++expected_bad;
+    } else if (e.kept) {
+      expected_kept.insert(e.id);
+    }
+  }
+
+  pqxx::connection c(env.pg);
+  pqxx::work tx(c);
+  const std::string s = tx.quote_name(schema);
+
+  // 1. Rows: exactly the valid events with discount > 20, each once, each
+  //    with the Kafka coordinates the oracle predicts.
+  const auto rows = tx.exec("SELECT id::text, kafka_partition, kafka_offset FROM " + s +
+                            ".store_events");
+  std::set<std::string> stored_ids;
+  for (const auto& r : rows) {
+    const std::string id = r[0].as<std::string>();
+    const auto where = std::make_pair(r[1].as<std::int32_t>(), r[2].as<std::int64_t>());
+    INFO("row " << id << " at " << where.first << "/" << where.second);
+    const auto it = expected_.find(where);
+    REQUIRE(it != expected_.end());
+    CHECK(it->second.id == id);
+    CHECK(it->second.kept);
+    CHECK(stored_ids.insert(id).second);
+  }
+  CHECK(rows.size() == expected_kept.size());
+  CHECK(stored_ids == expected_kept);
+  v.kept = rows.size();
+
+  // 2. Offsets: PostgreSQL's stored offsets are the partitions' end offsets.
+  for (std::int32_t p = 0; p < partitions; ++p) {
+    const auto r = tx.exec_params("SELECT next_offset FROM " + s +
+                                      ".consumer_offsets WHERE group_id = $1 AND topic = $2 "
+                                      "AND partition = $3",
+                                  group, topic, p);
+    const std::int64_t end = next_offset_.count(p) ? next_offset_.at(p) : 0;
+    INFO("partition " << p);
+    if (end == 0) {
+      CHECK((r.empty() || r[0][0].is_null()));
+    } else {
+      REQUIRE(r.size() == 1);
+      CHECK(r[0][0].as<std::int64_t>() == end);
+    }
+  }
+
+  // 3. Accounting: consumed = persisted + filtered + rejected (+ duplicates)
+  //    per partition, and the totals match the oracle.
+  const auto acc = tx.exec_params("SELECT partition, consumed, persisted, filtered, rejected, "
+                                  "duplicate, late, unaccounted FROM " + s +
+                                      ".partition_accounting WHERE group_id = $1",
+                                  group);
+  std::uint64_t consumed = 0, persisted = 0, filtered = 0, rejected = 0;
+  for (const auto& r : acc) {
+    INFO("accounting for partition " << r[0].as<int>());
+    CHECK(r[7].as<std::int64_t>() == 0);
+    CHECK(r[5].as<std::int64_t>() == 0);  // every id was produced once
+    consumed += r[1].as<std::uint64_t>();
+    persisted += r[2].as<std::uint64_t>();
+    filtered += r[3].as<std::uint64_t>();
+    rejected += r[4].as<std::uint64_t>();
+  }
+  CHECK(consumed == v.produced);
+  CHECK(persisted == expected_kept.size());
+  CHECK(rejected == expected_bad);
+  CHECK(filtered == v.produced - expected_bad - expected_kept.size());
+  v.filtered = filtered;
+  v.rejected = rejected;
+  tx.commit();
+
+  // 4. Dead letters: every bad message, with the reason the oracle expects
+  //    and its source coordinates; no valid message among them. The topic is
+  //    at-least-once (a retried batch may repeat one), so count distinct sources.
+  NoRebalance listener;
+  kafka::ConsumerConfig cc;
+  cc.brokers = env.brokers;
+  cc.group_id = unique_name("dlq_reader");
+  kafka::Consumer reader(cc, &listener);
+  reader.subscribe({dlq_topic});
+  std::set<std::pair<std::int32_t, std::int64_t>> sources;
+  const auto until = std::chrono::steady_clock::now() + seconds(60);
+  while (sources.size() < expected_bad && std::chrono::steady_clock::now() < until) {
+    auto msg = reader.poll(milliseconds(200));
+    if (!msg) continue;
+    const auto partition = msg->header("millrace.source.partition");
+    const auto offset = msg->header("millrace.source.offset");
+    const auto reason = msg->header("millrace.reason");
+    REQUIRE(partition.has_value());
+    REQUIRE(offset.has_value());
+    REQUIRE(reason.has_value());
+    CHECK(msg->header("millrace.source.topic") == std::optional<std::string_view>(topic));
+    const auto where = std::make_pair(std::stoi(std::string(*partition)),
+                                      std::stoll(std::string(*offset)));
+    const auto it = expected_.find(where);
+    REQUIRE(it != expected_.end());
+    INFO("dead letter from " << where.first << "/" << where.second << " reason " << *reason);
+    REQUIRE(it->second.bad != core::BadKind::kNone);
+    CHECK(*reason == core::reason_code(expected_reason(it->second.bad)));
+    sources.insert(where);
+  }
+  reader.close();
+  CHECK(sources.size() == expected_bad);
+  return v;
+}
+
+}  // namespace millrace::testing

@@ -1,0 +1,70 @@
+#pragma once
+
+// One end-to-end run of the pipeline against the test stack: its own topic,
+// dead-letter topic, schema and consumer group, the real `millrace` CLI and
+// `millrace-sink` processes, and an oracle computed from the generator.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "harness.hpp"
+#include "millrace/core/generator.hpp"
+#include "millrace/core/validation.hpp"
+
+namespace millrace::testing {
+
+struct ExpectedMessage {
+  core::BadKind bad = core::BadKind::kNone;
+  std::string id;     // set for valid events
+  bool kept = false;  // valid, kept type, discount > 20
+};
+
+struct Verdict {
+  std::uint64_t produced = 0;
+  std::uint64_t kept = 0;
+  std::uint64_t filtered = 0;
+  std::uint64_t rejected = 0;
+};
+
+class Pipeline {
+ public:
+  explicit Pipeline(std::string_view prefix, std::int32_t partitions = 4);
+  // Against other brokers (librdkafka's mock cluster) whose topics the caller
+  // creates; PostgreSQL still comes from the test stack.
+  Pipeline(std::string_view prefix, std::string brokers, std::int32_t partitions);
+
+  StackEnv env;
+  std::string topic, dlq_topic, schema, group, log_dir;
+  std::int32_t partitions;
+
+  std::map<std::string, std::string> sink_env() const;
+  Child start_sink(const std::string& name, const std::map<std::string, std::string>& extra = {});
+
+  // Runs `millrace produce --count ... --seed ... --bad-ratio ...` and records
+  // what the generator with the same seed says lands at each (partition, offset).
+  void produce(std::int64_t count, std::uint64_t seed, double bad_ratio, double rate = 0);
+
+  // Sum of stored next offsets in PostgreSQL, and of the topic's end offsets.
+  std::int64_t stored_total();
+  std::int64_t end_total();
+  // Waits until PostgreSQL's offsets reach the end of every partition.
+  bool wait_caught_up(std::chrono::seconds timeout);
+
+  // Asserts (Catch2) every exactly-once invariant and returns the counts.
+  Verdict verify();
+
+  const std::map<std::pair<std::int32_t, std::int64_t>, ExpectedMessage>& expected() const {
+    return expected_;
+  }
+
+ private:
+  std::map<std::pair<std::int32_t, std::int64_t>, ExpectedMessage> expected_;
+  std::map<std::int32_t, std::int64_t> next_offset_;
+};
+
+core::RejectReason expected_reason(core::BadKind kind);
+
+}  // namespace millrace::testing
