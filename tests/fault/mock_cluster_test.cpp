@@ -51,19 +51,25 @@ TEST_CASE("sink workers ride out a broker outage and injected request errors", "
   REQUIRE(rd_kafka_mock_topic_create(mock.cluster, p.topic.c_str(), 4, 3) == 0);
   REQUIRE(rd_kafka_mock_topic_create(mock.cluster, p.dlq_topic.c_str(), 4, 3) == 0);
 
-  // The real CLI reaches the mock cluster over TCP like any broker.
-  p.produce(20'000, 99, 0.05);
-
   const std::map<std::string, std::string> extra = {{"MILLRACE_BATCH_SIZE", "500"}};
   auto a = p.start_sink("sink-a", extra);
   auto b = p.start_sink("sink-b", extra);
-
-  // Let the group form (the mock's first join waits about 3 s) and consumption start.
+  // The group has formed once the workers recorded their assignments (the
+  // mock's first join waits about 3 s).
   const auto until = std::chrono::steady_clock::now() + seconds(60);
-  while (p.stored_total() == 0 && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(milliseconds(50));
+  while (p.claimed_partitions() < 4 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(milliseconds(100));
   }
-  REQUIRE(p.stored_total() > 0);
+  REQUIRE(p.claimed_partitions() == 4);
+
+  // The real CLI reaches the mock cluster over TCP like any broker; it
+  // produces at a steady rate so the faults below land during consumption.
+  constexpr std::int64_t kCount = 30'000;
+  int producer_rc = -1;
+  std::string summary;
+  std::thread producer([&] { producer_rc = p.run_producer(kCount, 99, 0.05, 3000, &summary); });
+  std::this_thread::sleep_for(seconds(2));
+  const bool mid_run = p.stored_total() > 0;
 
   rd_kafka_mock_push_request_errors(mock.cluster, kApiFetch, 6,
                                     RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
@@ -85,6 +91,11 @@ TEST_CASE("sink workers ride out a broker outage and injected request errors", "
   CHECK(a.running());
   CHECK(b.running());
   REQUIRE(rd_kafka_mock_broker_set_up(mock.cluster, 2) == 0);
+  producer.join();
+  INFO("millrace produce printed: " << summary);
+  REQUIRE(producer_rc == 0);
+  CHECK(mid_run);  // consumption had started before the faults
+  p.expect(kCount, 99, 0.05);
 
   REQUIRE(p.wait_caught_up(seconds(240)));
   p.verify();

@@ -67,17 +67,25 @@ Child Pipeline::start_sink(const std::string& name,
   return Child(bin("millrace-sink"), {}, e, log_dir + "/" + topic + "." + name + ".log");
 }
 
+int Pipeline::run_producer(std::int64_t count, std::uint64_t seed, double bad_ratio, double rate,
+                           std::string* summary) const {
+  return run(bin("millrace"),
+             {"produce", "--count", std::to_string(count), "--seed", std::to_string(seed),
+              "--bad-ratio", std::to_string(bad_ratio), "--rate", std::to_string(rate)},
+             {{"MILLRACE_BROKERS", env.brokers}, {"MILLRACE_TOPIC", topic}}, summary);
+}
+
 void Pipeline::produce(std::int64_t count, std::uint64_t seed, double bad_ratio, double rate) {
   std::string out;
-  const int rc = run(bin("millrace"),
-                     {"produce", "--count", std::to_string(count), "--seed", std::to_string(seed),
-                      "--bad-ratio", std::to_string(bad_ratio), "--rate", std::to_string(rate)},
-                     {{"MILLRACE_BROKERS", env.brokers}, {"MILLRACE_TOPIC", topic}}, &out);
+  const int rc = run_producer(count, seed, bad_ratio, rate, &out);
   INFO("millrace produce printed: " << out);
   REQUIRE(rc == 0);
   REQUIRE(out.find("\"total\":" + std::to_string(count) + ",") != std::string::npos);
   REQUIRE(out.find("\"failed_deliveries\":0") != std::string::npos);
+  expect(count, seed, bad_ratio);
+}
 
+void Pipeline::expect(std::int64_t count, std::uint64_t seed, double bad_ratio) {
   // The same seed gives the same stream; per partition the idempotent
   // producer keeps order, so each message's offset is known in advance.
   core::GeneratorOptions g;
@@ -110,6 +118,20 @@ std::int64_t Pipeline::stored_total() {
                                      tx.quote_name(schema) + ".consumer_offsets WHERE group_id = $1",
                                  group);
   return r[0].as<std::int64_t>();
+}
+
+std::int64_t Pipeline::claimed_partitions() {
+  pqxx::connection c(env.pg);
+  pqxx::work tx(c);
+  const auto exists = tx.exec_params1(
+      "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1 "
+      "AND table_name = 'consumer_offsets'",
+      schema);
+  if (exists[0].as<int>() == 0) return 0;
+  return tx.exec_params1("SELECT count(*) FROM " + tx.quote_name(schema) +
+                             ".consumer_offsets WHERE group_id = $1",
+                         group)[0]
+      .as<std::int64_t>();
 }
 
 std::int64_t Pipeline::end_total() {

@@ -46,6 +46,13 @@ class Pipeline {
   // Runs `millrace produce --count ... --seed ... --bad-ratio ...` and records
   // what the generator with the same seed says lands at each (partition, offset).
   void produce(std::int64_t count, std::uint64_t seed, double bad_ratio, double rate = 0);
+  // The two halves of produce(), for tests that produce on another thread
+  // (Catch2 assertions must stay on the main thread).
+  int run_producer(std::int64_t count, std::uint64_t seed, double bad_ratio, double rate,
+                   std::string* summary) const;
+  void expect(std::int64_t count, std::uint64_t seed, double bad_ratio);
+  // Partitions whose assignment a sink worker has recorded in PostgreSQL.
+  std::int64_t claimed_partitions();
 
   // Sum of stored next offsets in PostgreSQL, and of the topic's end offsets.
   std::int64_t stored_total();

@@ -144,18 +144,20 @@ class SinkWorker::Loop final : public kafka::RebalanceListener {
   }
 
   void run() {
-    with_retry("connect to PostgreSQL", [&] {
+    // Migrations first: the store's session prepares a staging table shaped
+    // like store_events.
+    with_retry("prepare PostgreSQL", [&] {
+      if (config_.migrate) {
+        auto conn = pg::connect(config_.pg, config_.pg_schema, "millrace-migrate");
+        const int applied = pg::migrate(*conn, config_.pg_schema);
+        if (applied > 0) {
+          runtime::log_info(kLog, "applied " + std::to_string(applied) +
+                                      " migration(s) to schema " + config_.pg_schema);
+        }
+      }
       store_.ensure_connected();
       return 0;
     });
-    if (config_.migrate) {
-      auto conn = pg::connect(config_.pg, config_.pg_schema, "millrace-migrate");
-      const int applied = pg::migrate(*conn, config_.pg_schema);
-      if (applied > 0) {
-        runtime::log_info(kLog, "applied " + std::to_string(applied) + " migration(s) to schema " +
-                                    config_.pg_schema);
-      }
-    }
     dlq_partitions_ = dlq_->partition_count(config_.dlq_topic, milliseconds(10000));
     consumer_->subscribe({config_.topic});
     runtime::log_info(kLog, "consuming " + config_.topic + " as group " + config_.group);
