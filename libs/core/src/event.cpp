@@ -1,0 +1,164 @@
+#include "millrace/core/event.hpp"
+
+#include <charconv>
+
+#include "event_json.hpp"
+
+namespace millrace::core {
+
+std::string_view to_string(EventType type) {
+  switch (type) {
+    case EventType::kInventory:
+      return kInventoryEvent;
+    case EventType::kSale:
+      return kSaleEvent;
+  }
+  return "unknown";
+}
+
+std::optional<EventType> parse_event_type(std::string_view text) {
+  if (text == kSaleEvent) return EventType::kSale;
+  if (text == kInventoryEvent) return EventType::kInventory;
+  return std::nullopt;
+}
+
+namespace detail {
+
+void append_json_string(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      default:
+        if (u < 0x20) {
+          out += "\\u00";
+          out.push_back(kHex[u >> 4]);
+          out.push_back(kHex[u & 0xF]);
+        } else {
+          // Bytes >= 0x80 pass through: the text is UTF-8 and JSON is too.
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+namespace {
+
+// Writes the members of one object in order, honouring a JsonTweak.
+class ObjectWriter {
+ public:
+  ObjectWriter(std::string& out, const JsonTweak& tweak) : out_(out), tweak_(tweak) {
+    out_.push_back('{');
+  }
+  void finish() { out_.push_back('}'); }
+
+  void string(std::string_view key, std::string_view value) {
+    if (!begin(key)) return;
+    append_json_string(out_, value);
+  }
+  void optional_string(std::string_view key, const std::optional<std::string>& value) {
+    if (!begin(key)) return;
+    if (value) {
+      append_json_string(out_, *value);
+    } else {
+      out_ += "null";
+    }
+  }
+  void integer(std::string_view key, std::int64_t value) {
+    if (!begin(key)) return;
+    char buf[24];
+    const auto result = std::to_chars(buf, buf + sizeof buf, value);
+    out_.append(buf, result.ptr);
+  }
+  void decimal(std::string_view key, Decimal value) {
+    if (!begin(key)) return;
+    out_ += value.to_string();
+  }
+  void boolean(std::string_view key, bool value) {
+    if (!begin(key)) return;
+    out_ += value ? "true" : "false";
+  }
+
+ private:
+  // Emits the key and separator; false when the value must not follow
+  // (field omitted, or replaced by raw text that has been written already).
+  bool begin(std::string_view key) {
+    if (!tweak_.omit_field.empty() && key == tweak_.omit_field) return false;
+    if (!first_) out_.push_back(',');
+    first_ = false;
+    append_json_string(out_, key);
+    out_.push_back(':');
+    if (!tweak_.replace_field.empty() && key == tweak_.replace_field) {
+      out_ += tweak_.replace_raw;
+      return false;
+    }
+    return true;
+  }
+
+  std::string& out_;
+  const JsonTweak& tweak_;
+  bool first_ = true;
+};
+
+}  // namespace
+
+void write_event_json(std::string& out, const StoreEvent& event,
+                      std::optional<std::string_view> event_type_field, const JsonTweak& tweak) {
+  out.clear();
+  out.reserve(512);
+  ObjectWriter w(out, tweak);
+  w.string("id", event.id);
+  w.string("request_id", event.request_id);
+  w.integer("store_id", event.store_id);
+  w.string("store_fqdn", event.store_fqdn);
+  w.string("store_ip", event.store_ip);
+  w.integer("cust_id", event.cust_id);
+  w.string("category", event.category);
+  w.integer("sku", event.sku);
+  w.decimal("price", event.price);
+  w.integer("qty", event.qty);
+  w.decimal("discount", event.discount);
+  w.boolean("gift_wrap", event.gift_wrap);
+  w.string("variant", event.variant);
+  w.boolean("priority_shipping", event.priority_shipping);
+  w.string("ts", format_timestamp(event.ts));
+  w.optional_string("contact_me", event.contact_me);
+  w.boolean("is_return", event.is_return);
+  if (event_type_field) w.string("event_type", *event_type_field);
+  w.finish();
+}
+
+}  // namespace detail
+
+std::string to_json(const StoreEvent& event, bool include_event_type) {
+  std::string out;
+  std::optional<std::string_view> type_field;
+  if (include_event_type) type_field = to_string(event.event_type);
+  detail::write_event_json(out, event, type_field, detail::JsonTweak{});
+  return out;
+}
+
+}  // namespace millrace::core

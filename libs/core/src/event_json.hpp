@@ -1,0 +1,27 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "millrace/core/event.hpp"
+
+namespace millrace::core::detail {
+
+// Appends `text` as a JSON string literal, quotes included.
+void append_json_string(std::string& out, std::string_view text);
+
+// Deliberate deviations from the contract, for the generator's bad messages:
+// one field left out, or one field's value replaced by raw JSON text.
+struct JsonTweak {
+  std::string_view omit_field;
+  std::string_view replace_field;
+  std::string_view replace_raw;
+};
+
+// to_json with control over the body's "event_type" (nullopt: no such field)
+// and optional tweaks. Writes into `out`, replacing its content.
+void write_event_json(std::string& out, const StoreEvent& event,
+                      std::optional<std::string_view> event_type_field, const JsonTweak& tweak);
+
+}  // namespace millrace::core::detail

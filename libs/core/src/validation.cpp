@@ -1,0 +1,744 @@
+#include "millrace/core/validation.hpp"
+
+#include <arpa/inet.h>
+#include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
+
+#include <array>
+#include <cstring>
+#include <limits>
+
+#include "decimal_parse.hpp"
+#include "event_json.hpp"
+
+namespace millrace::core {
+
+std::string_view reason_code(RejectReason reason) {
+  switch (reason) {
+    case RejectReason::kInvalidJson:
+      return "invalid_json";
+    case RejectReason::kNotAnObject:
+      return "not_an_object";
+    case RejectReason::kMissingField:
+      return "missing_field";
+    case RejectReason::kWrongType:
+      return "wrong_type";
+    case RejectReason::kOutOfRange:
+      return "out_of_range";
+    case RejectReason::kInvalidFormat:
+      return "invalid_format";
+    case RejectReason::kMissingEventType:
+      return "missing_event_type";
+    case RejectReason::kUnknownEventType:
+      return "unknown_event_type";
+    case RejectReason::kEventTypeMismatch:
+      return "event_type_mismatch";
+  }
+  return "unknown";
+}
+
+namespace {
+
+// Store events are flat; nesting only occurs inside unknown fields. The
+// bound keeps the recursive parser's stack use small whatever a sender does.
+constexpr int kMaxDepth = 64;
+constexpr std::size_t kMaxTextBytes = 255;
+// Offending values are quoted in details up to this many bytes.
+constexpr std::size_t kMaxQuotedBytes = 40;
+
+// No kParseValidateEncodingFlag: RapidJSON's byte-by-byte validation cost a
+// quarter of the parse; first_invalid_utf8 checks the payload up front instead.
+constexpr unsigned kParseFlags =
+    rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseStopWhenDoneFlag;
+
+// Contract order: checks run in this order and the first failure is reported.
+enum Field : int {
+  kId,
+  kRequestId,
+  kStoreId,
+  kStoreFqdn,
+  kStoreIp,
+  kCustId,
+  kCategory,
+  kSku,
+  kPrice,
+  kQty,
+  kDiscount,
+  kGiftWrap,
+  kVariant,
+  kPriorityShipping,
+  kTs,
+  kContactMe,
+  kIsReturn,
+  kEventTypeField,
+  kFieldCount,
+};
+
+constexpr std::array<std::string_view, kFieldCount> kFieldNames = {
+    "id",  "request_id", "store_id",  "store_fqdn", "store_ip",  "cust_id", "category",
+    "sku", "price",      "qty",       "discount",   "gift_wrap", "variant", "priority_shipping",
+    "ts",  "contact_me", "is_return", "event_type",
+};
+
+int field_index(std::string_view key) {
+  for (int i = 0; i < kFieldCount; ++i) {
+    if (kFieldNames[i] == key) return i;
+  }
+  return -1;
+}
+
+enum class Kind : std::uint8_t { kAbsent, kNull, kString, kNumber, kBool, kComposite };
+enum class Root : std::uint8_t { kNone, kObject, kArray, kScalar };
+
+struct Slot {
+  Kind kind = Kind::kAbsent;
+  bool duplicate = false;
+  bool boolean = false;
+  std::string text;  // string contents or the raw number literal
+};
+
+// SAX handler that keeps the raw value of each known top-level member and
+// skips everything else. Reused per thread so its strings keep their capacity.
+struct EventHandler : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, EventHandler> {
+  std::array<Slot, kFieldCount> slots;
+  Root root = Root::kNone;
+  int depth = 0;
+  int current = -1;  // known field whose value comes next, -1 for none
+  bool too_deep = false;
+
+  void reset() {
+    for (Slot& slot : slots) {
+      slot.kind = Kind::kAbsent;
+      slot.duplicate = false;
+    }
+    root = Root::kNone;
+    depth = 0;
+    current = -1;
+    too_deep = false;
+  }
+
+  Slot* target() {
+    if (depth != 1 || root != Root::kObject || current < 0) return nullptr;
+    Slot& slot = slots[static_cast<std::size_t>(current)];
+    current = -1;
+    // A repeated key makes the value depend on which parser reads the message
+    // (first wins, last wins, or an error), so we refuse to pick one.
+    if (slot.kind != Kind::kAbsent) slot.duplicate = true;
+    return &slot;
+  }
+
+  bool scalar(Kind kind, const char* str, rapidjson::SizeType length, bool boolean) {
+    if (depth == 0) {
+      root = Root::kScalar;
+      return true;
+    }
+    if (Slot* slot = target()) {
+      slot->kind = kind;
+      slot->boolean = boolean;
+      if (str != nullptr) slot->text.assign(str, length);
+    }
+    return true;
+  }
+
+  bool open(Root kind) {
+    if (depth == 0) {
+      root = kind;
+    } else if (Slot* slot = target()) {
+      slot->kind = Kind::kComposite;
+    }
+    if (++depth > kMaxDepth) {
+      too_deep = true;
+      return false;
+    }
+    return true;
+  }
+
+  bool Null() { return scalar(Kind::kNull, nullptr, 0, false); }
+  bool Bool(bool b) { return scalar(Kind::kBool, nullptr, 0, b); }
+  bool RawNumber(const char* str, rapidjson::SizeType length, bool /*copy*/) {
+    return scalar(Kind::kNumber, str, length, false);
+  }
+  bool String(const char* str, rapidjson::SizeType length, bool /*copy*/) {
+    return scalar(Kind::kString, str, length, false);
+  }
+  bool StartObject() { return open(Root::kObject); }
+  bool Key(const char* str, rapidjson::SizeType length, bool /*copy*/) {
+    if (depth == 1) current = field_index(std::string_view(str, length));
+    return true;
+  }
+  bool EndObject(rapidjson::SizeType /*members*/) {
+    --depth;
+    return true;
+  }
+  bool StartArray() { return open(Root::kArray); }
+  bool EndArray(rapidjson::SizeType /*elements*/) {
+    --depth;
+    return true;
+  }
+};
+
+struct ParserState {
+  rapidjson::Reader reader;
+  EventHandler handler;
+};
+
+bool is_json_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+// Length of the valid UTF-8 sequence at text[i] (no surrogates, no overlongs),
+// or 0 if the bytes there are not one.
+std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
+  const auto b0 = static_cast<unsigned char>(text[i]);
+  if (b0 < 0x80) return 1;
+  std::size_t len = 0;
+  std::uint32_t cp = 0;
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    len = 2;
+    cp = b0 & 0x1F;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    len = 3;
+    cp = b0 & 0x0F;
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    len = 4;
+    cp = b0 & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + len > text.size()) return 0;
+  for (std::size_t k = 1; k < len; ++k) {
+    const auto b = static_cast<unsigned char>(text[i + k]);
+    if ((b & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (b & 0x3F);
+  }
+  if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))) return 0;
+  if (cp >= 0xD800 && cp <= 0xDFFF) return 0;
+  return len;
+}
+
+// Offset of the first byte that does not start a valid UTF-8 sequence, or
+// npos. Messages are almost all ASCII, so eight bytes are checked at a time.
+std::size_t first_invalid_utf8(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (i + 8 <= text.size()) {
+      std::uint64_t word;
+      std::memcpy(&word, text.data() + i, 8);
+      if ((word & 0x8080808080808080ULL) == 0) {
+        i += 8;
+        continue;
+      }
+    }
+    const std::size_t len = utf8_sequence_length(text, i);
+    if (len == 0) return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
+// PostgreSQL text refuses NUL and invalid UTF-8; JSON escapes ("\u0000", a
+// lone "\udc00") can produce both even from valid JSON input.
+bool is_storable_text(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    if (text[i] == '\0') return false;
+    const std::size_t len = utf8_sequence_length(text, i);
+    if (len == 0) return false;
+    i += len;
+  }
+  return true;
+}
+
+// Quotes a value for a detail message: JSON-escaped, cut to a short prefix,
+// and with invalid UTF-8 bytes shown as \xNN so the detail itself is always
+// valid text (it ends up in headers and SQL).
+void append_quoted(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  std::size_t i = 0;
+  while (i < text.size() && i < kMaxQuotedBytes) {
+    const char c = text[i];
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+      ++i;
+    } else if (u < 0x20) {
+      out += "\\u00";
+      out.push_back(kHex[u >> 4]);
+      out.push_back(kHex[u & 0xF]);
+      ++i;
+    } else if (u < 0x80) {
+      out.push_back(c);
+      ++i;
+    } else if (const std::size_t len = utf8_sequence_length(text, i); len != 0) {
+      out.append(text.substr(i, len));
+      i += len;
+    } else {
+      out += "\\x";
+      out.push_back(kHex[u >> 4]);
+      out.push_back(kHex[u & 0xF]);
+      ++i;
+    }
+  }
+  if (i < text.size()) out += "...";
+  out.push_back('"');
+}
+
+std::string quoted(std::string_view text) {
+  std::string out;
+  append_quoted(out, text);
+  return out;
+}
+
+// "string \"7\"", "number 7", "true", "an object or array": what was sent.
+std::string describe(const Slot& slot) {
+  switch (slot.kind) {
+    case Kind::kString:
+      return "string " + quoted(slot.text);
+    case Kind::kNumber:
+      return "number " + std::string(slot.text.substr(0, kMaxQuotedBytes)) +
+             (slot.text.size() > kMaxQuotedBytes ? "..." : "");
+    case Kind::kBool:
+      return slot.boolean ? "true" : "false";
+    case Kind::kComposite:
+      return "an object or array";
+    case Kind::kNull:
+      return "null";
+    case Kind::kAbsent:
+      break;
+  }
+  return "nothing";
+}
+
+bool is_hex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// Field checks in one place; each returns false after recording the first
+// failure, so the caller can chain them with &&.
+class Checker {
+ public:
+  explicit Checker(const EventHandler& handler) : handler_(handler) {}
+
+  Rejection take_rejection() { return std::move(rejection_); }
+
+  bool fail(RejectReason reason, Field field, std::string detail) {
+    rejection_.reason = reason;
+    rejection_.field = std::string(kFieldNames[field]);
+    rejection_.detail = std::move(detail);
+    return false;
+  }
+
+  // The slot if the field carries a value; absent and null count as missing
+  // for required fields.
+  const Slot* get(Field field, bool required) {
+    const Slot& slot = handler_.slots[field];
+    if (slot.duplicate) {
+      fail(RejectReason::kInvalidFormat, field, name(field) + " appears more than once");
+      return nullptr;
+    }
+    if (slot.kind == Kind::kAbsent || slot.kind == Kind::kNull) {
+      if (required) {
+        fail(RejectReason::kMissingField, field,
+             name(field) + (slot.kind == Kind::kNull ? " is null" : " is missing"));
+      }
+      return nullptr;
+    }
+    return &slot;
+  }
+
+  const Slot* typed(Field field, Kind kind, std::string_view what) {
+    const Slot* slot = get(field, true);
+    if (slot == nullptr) return nullptr;
+    if (slot->kind != kind) {
+      wrong_type(field, what, *slot);
+      return nullptr;
+    }
+    return slot;
+  }
+
+  bool wrong_type(Field field, std::string_view what, const Slot& slot) {
+    return fail(RejectReason::kWrongType, field,
+                name(field) + " must be " + std::string(what) + ", got " + describe(slot));
+  }
+
+  bool uuid(Field field, std::string& out) {
+    const Slot* slot = typed(field, Kind::kString, "a string");
+    if (slot == nullptr) return false;
+    const std::string& text = slot->text;
+    bool ok = text.size() == 36;
+    for (std::size_t i = 0; ok && i < text.size(); ++i) {
+      ok = (i == 8 || i == 13 || i == 18 || i == 23) ? text[i] == '-' : is_hex(text[i]);
+    }
+    if (!ok) {
+      return fail(RejectReason::kInvalidFormat, field,
+                  name(field) + " is not a UUID: " + quoted(text));
+    }
+    out.resize(36);
+    for (std::size_t i = 0; i < 36; ++i) {
+      const char c = text[i];
+      out[i] = (c >= 'A' && c <= 'F') ? static_cast<char>(c - 'A' + 'a') : c;
+    }
+    return true;
+  }
+
+  bool integer(Field field, std::int64_t min, std::int64_t max, std::int64_t& out) {
+    const Slot* slot = typed(field, Kind::kNumber, "an integer");
+    if (slot == nullptr) return false;
+    const std::string& text = slot->text;
+    if (text.find_first_of(".eE") != std::string::npos) {
+      return wrong_type(field, "an integer", *slot);
+    }
+    // The reader has checked the grammar: an optional '-' and digits.
+    const bool negative = text[0] == '-';
+    std::uint64_t magnitude = 0;
+    bool overflow = false;
+    for (std::size_t i = negative ? 1 : 0; i < text.size(); ++i) {
+      const auto digit = static_cast<unsigned>(text[i] - '0');
+      if (__builtin_mul_overflow(magnitude, 10u, &magnitude) ||
+          __builtin_add_overflow(magnitude, digit, &magnitude)) {
+        overflow = true;
+        break;
+      }
+    }
+    const auto umax = static_cast<std::uint64_t>(max);
+    if (negative && magnitude != 0) {
+      // Every range in the contract starts at 0 or above.
+      return fail(
+          RejectReason::kOutOfRange, field,
+          name(field) + " must be >= " + std::to_string(min) + ", got " + short_number(text));
+    }
+    if (overflow || magnitude > umax) {
+      return fail(
+          RejectReason::kOutOfRange, field,
+          name(field) + " must be <= " + std::to_string(max) + ", got " + short_number(text));
+    }
+    const auto value = static_cast<std::int64_t>(magnitude);
+    if (value < min) {
+      return fail(
+          RejectReason::kOutOfRange, field,
+          name(field) + " must be >= " + std::to_string(min) + ", got " + short_number(text));
+    }
+    out = value;
+    return true;
+  }
+
+  bool decimal(Field field, Decimal min, Decimal max, Decimal& out) {
+    const Slot* slot = typed(field, Kind::kNumber, "a number");
+    if (slot == nullptr) return false;
+    auto out_of_range = [&] {
+      return fail(RejectReason::kOutOfRange, field,
+                  name(field) + " must be between " + min.to_string() + " and " + max.to_string() +
+                      ", got " + short_number(slot->text));
+    };
+    Decimal value;
+    switch (detail::parse_decimal(slot->text, value)) {
+      case detail::DecimalStatus::kOk:
+        break;
+      case detail::DecimalStatus::kNotANumber:
+        return wrong_type(field, "a number", *slot);
+      case detail::DecimalStatus::kTooPrecise:
+        // Well typed but not representable in the contract's NUMERIC(.., 6).
+        return fail(RejectReason::kOutOfRange, field,
+                    name(field) + " has more than " + std::to_string(Decimal::kScale) +
+                        " decimal places: " + short_number(slot->text));
+      case detail::DecimalStatus::kOverflow:
+        return out_of_range();
+    }
+    if (value < min || value > max) return out_of_range();
+    out = value;
+    return true;
+  }
+
+  bool boolean(Field field, bool& out) {
+    const Slot* slot = typed(field, Kind::kBool, "a boolean");
+    if (slot == nullptr) return false;
+    out = slot->boolean;
+    return true;
+  }
+
+  bool check_text(Field field, const std::string& text) {
+    if (text.empty()) {
+      return fail(RejectReason::kOutOfRange, field, name(field) + " must not be empty");
+    }
+    if (text.size() > kMaxTextBytes) {
+      return fail(RejectReason::kOutOfRange, field,
+                  name(field) + " must be at most " + std::to_string(kMaxTextBytes) +
+                      " bytes, got " + std::to_string(text.size()));
+    }
+    if (!is_storable_text(text)) return not_storable(field, text);
+    return true;
+  }
+
+  bool not_storable(Field field, const std::string& text) {
+    return fail(RejectReason::kInvalidFormat, field,
+                name(field) + " contains a NUL character or invalid UTF-8: " + quoted(text));
+  }
+
+  bool text(Field field, std::string& out) {
+    const Slot* slot = typed(field, Kind::kString, "a string");
+    if (slot == nullptr || !check_text(field, slot->text)) return false;
+    out = slot->text;
+    return true;
+  }
+
+  bool ip(Field field, std::string& out) {
+    const Slot* slot = typed(field, Kind::kString, "a string");
+    if (slot == nullptr) return false;
+    const std::string& text = slot->text;
+    // inet_pton reads a C string: an embedded NUL would hide a suffix.
+    char buf[64];
+    bool ok = !text.empty() && text.size() < sizeof buf &&
+              std::memchr(text.data(), '\0', text.size()) == nullptr;
+    if (ok) {
+      std::memcpy(buf, text.data(), text.size());
+      buf[text.size()] = '\0';
+      unsigned char addr[16];
+      ok = inet_pton(AF_INET, buf, addr) == 1 || inet_pton(AF_INET6, buf, addr) == 1;
+    }
+    if (!ok) {
+      return fail(RejectReason::kInvalidFormat, field,
+                  name(field) + " is not an IPv4 or IPv6 address: " + quoted(text));
+    }
+    out = text;
+    return true;
+  }
+
+  bool timestamp(Field field, TimestampUs& out) {
+    const Slot* slot = typed(field, Kind::kString, "a string");
+    if (slot == nullptr) return false;
+    const auto ts = parse_timestamp(slot->text);
+    if (!ts) {
+      return fail(RejectReason::kInvalidFormat, field,
+                  name(field) + " is not an ISO-8601 timestamp between years 1970 and 9999: " +
+                      quoted(slot->text));
+    }
+    out = *ts;
+    return true;
+  }
+
+  bool optional_text(Field field, std::optional<std::string>& out) {
+    const Slot* slot = get(field, false);
+    if (slot == nullptr) {
+      if (handler_.slots[field].duplicate) return false;
+      out.reset();
+      return true;
+    }
+    if (slot->kind != Kind::kString) return wrong_type(field, "a string or null", *slot);
+    // Free text with no length or emptiness rule in the contract (the column
+    // is unbounded text); only what PostgreSQL cannot store is refused.
+    if (!is_storable_text(slot->text)) return not_storable(field, slot->text);
+    out = slot->text;
+    return true;
+  }
+
+  bool event_type_field(std::string_view header) {
+    const Slot* slot = get(kEventTypeField, false);
+    if (slot == nullptr) return !handler_.slots[kEventTypeField].duplicate;
+    if (slot->kind != Kind::kString) return wrong_type(kEventTypeField, "a string", *slot);
+    if (slot->text != header) {
+      return fail(RejectReason::kEventTypeMismatch, kEventTypeField,
+                  "event_type field " + quoted(slot->text) + " does not match the header " +
+                      quoted(header));
+    }
+    return true;
+  }
+
+ private:
+  // Built only on failure: the accept path must not allocate for messages.
+  static std::string name(Field field) { return std::string(kFieldNames[field]); }
+
+  static std::string short_number(const std::string& text) {
+    if (text.size() <= kMaxQuotedBytes) return text;
+    return text.substr(0, kMaxQuotedBytes) + "...";
+  }
+
+  const EventHandler& handler_;
+  Rejection rejection_{RejectReason::kInvalidJson, {}, {}};
+};
+
+Rejection reject(RejectReason reason, std::string detail) {
+  return Rejection{reason, std::string(), std::move(detail)};
+}
+
+std::string_view root_name(Root root) {
+  switch (root) {
+    case Root::kArray:
+      return "an array";
+    case Root::kScalar:
+      return "a scalar";
+    case Root::kObject:
+      return "an object";
+    case Root::kNone:
+      break;
+  }
+  return "nothing";
+}
+
+// Runs the SAX parse; on a syntax problem returns the detail text.
+std::optional<std::string> run_reader(ParserState& state, std::string_view payload) {
+  // JSON text is UTF-8 (RFC 8259); anything else is not JSON at all.
+  if (const std::size_t bad = first_invalid_utf8(payload); bad != std::string_view::npos) {
+    return "invalid JSON at offset " + std::to_string(bad) + ": invalid UTF-8";
+  }
+  state.handler.reset();
+  rapidjson::MemoryStream stream(payload.data(), payload.size());
+  state.reader.Parse<kParseFlags>(stream, state.handler);
+  if (state.reader.HasParseError()) {
+    if (state.handler.too_deep) {
+      return "JSON nested deeper than " + std::to_string(kMaxDepth) + " levels";
+    }
+    return "invalid JSON at offset " + std::to_string(state.reader.GetErrorOffset()) + ": " +
+           rapidjson::GetParseError_En(state.reader.GetParseErrorCode());
+  }
+  // kParseStopWhenDoneFlag stops after the root value; what follows must be
+  // whitespace only (checked here rather than by RapidJSON, which takes an
+  // embedded NUL byte for the end of input).
+  for (std::size_t pos = stream.Tell(); pos < payload.size(); ++pos) {
+    if (!is_json_space(payload[pos])) {
+      return "invalid JSON at offset " + std::to_string(pos) + ": text after the JSON value";
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::variant<StoreEvent, Rejection> parse_event(std::string_view payload,
+                                                std::optional<std::string_view> event_type_header) {
+  thread_local ParserState state;
+  if (auto syntax_error = run_reader(state, payload)) {
+    return reject(RejectReason::kInvalidJson, std::move(*syntax_error));
+  }
+  const EventHandler& h = state.handler;
+  if (h.root != Root::kObject) {
+    return reject(RejectReason::kNotAnObject,
+                  "expected a JSON object, got " + std::string(root_name(h.root)));
+  }
+  if (!event_type_header) {
+    return reject(RejectReason::kMissingEventType, "no event_type header");
+  }
+  const auto type = parse_event_type(*event_type_header);
+  if (!type) {
+    return reject(RejectReason::kUnknownEventType,
+                  "unknown event_type header " + quoted(*event_type_header) + ", expected " +
+                      std::string(kSaleEvent) + " or " + std::string(kInventoryEvent));
+  }
+
+  StoreEvent event;
+  event.event_type = *type;
+  Checker c(h);
+  std::int64_t store_id = 0, qty = 0;
+  const bool ok =
+      c.uuid(kId, event.id) && c.uuid(kRequestId, event.request_id) &&
+      c.integer(kStoreId, 0, std::numeric_limits<std::int32_t>::max(), store_id) &&
+      c.text(kStoreFqdn, event.store_fqdn) && c.ip(kStoreIp, event.store_ip) &&
+      c.integer(kCustId, 0, std::numeric_limits<std::int64_t>::max(), event.cust_id) &&
+      c.text(kCategory, event.category) &&
+      c.integer(kSku, 0, std::numeric_limits<std::int64_t>::max(), event.sku) &&
+      c.decimal(kPrice, Decimal::from_integer(0), Decimal::from_integer(1'000'000'000),
+                event.price) &&
+      c.integer(kQty, 1, 1'000'000, qty) &&
+      c.decimal(kDiscount, Decimal::from_integer(0), Decimal::from_integer(100), event.discount) &&
+      c.boolean(kGiftWrap, event.gift_wrap) && c.text(kVariant, event.variant) &&
+      c.boolean(kPriorityShipping, event.priority_shipping) && c.timestamp(kTs, event.ts) &&
+      c.optional_text(kContactMe, event.contact_me) && c.boolean(kIsReturn, event.is_return) &&
+      c.event_type_field(*event_type_header);
+  if (!ok) return c.take_rejection();
+  event.store_id = static_cast<std::int32_t>(store_id);
+  event.qty = static_cast<std::int32_t>(qty);
+  return event;
+}
+
+namespace {
+
+// Collects the two routing fields at the top level and stops as soon as both
+// are seen; anything malformed is simply not reported.
+struct HintHandler : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, HintHandler> {
+  enum class Want : std::uint8_t { kNone, kEventType, kStoreId };
+  RoutingHint hint;
+  int depth = 0;
+  Want want = Want::kNone;
+  bool seen_type = false;
+  bool seen_store = false;
+
+  bool done() const { return seen_type && seen_store; }
+
+  bool value() {
+    want = Want::kNone;
+    return depth > 0 && !done();  // a non-object root ends the search
+  }
+  bool Null() { return value(); }
+  bool Bool(bool) { return value(); }
+  bool RawNumber(const char* str, rapidjson::SizeType length, bool) {
+    if (depth == 1 && want == Want::kStoreId) {
+      seen_store = true;
+      const std::string_view text(str, length);
+      // Ten digits cannot overflow int64; more cannot fit an int32 anyway.
+      bool ok = !text.empty() && text.size() <= 10;
+      std::int64_t v = 0;
+      for (std::size_t i = 0; ok && i < text.size(); ++i) {
+        ok = text[i] >= '0' && text[i] <= '9';
+        v = v * 10 + (text[i] - '0');
+      }
+      if (ok && v <= std::numeric_limits<std::int32_t>::max()) {
+        hint.store_id = static_cast<std::int32_t>(v);
+      }
+    }
+    return value();
+  }
+  bool String(const char* str, rapidjson::SizeType length, bool) {
+    if (depth == 1 && want == Want::kEventType) {
+      seen_type = true;
+      hint.raw_event_type.emplace(str, length);
+      hint.event_type = parse_event_type(*hint.raw_event_type);
+    }
+    return value();
+  }
+  bool StartObject() { return open(); }
+  bool StartArray() {
+    if (depth == 0) return false;
+    return open();
+  }
+  bool open() {
+    if (depth == 1) {
+      // An object or array where a routing field belongs: not usable.
+      if (want == Want::kEventType) seen_type = true;
+      if (want == Want::kStoreId) seen_store = true;
+    }
+    want = Want::kNone;
+    return ++depth <= kMaxDepth && !done();
+  }
+  bool Key(const char* str, rapidjson::SizeType length, bool) {
+    if (depth == 1) {
+      const std::string_view key(str, length);
+      want = key == "event_type" ? Want::kEventType
+             : key == "store_id" ? Want::kStoreId
+                                 : Want::kNone;
+    }
+    return true;
+  }
+  bool EndObject(rapidjson::SizeType) {
+    --depth;
+    return true;
+  }
+  bool EndArray(rapidjson::SizeType) {
+    --depth;
+    return true;
+  }
+};
+
+}  // namespace
+
+RoutingHint routing_hint(std::string_view payload) {
+  thread_local rapidjson::Reader reader;
+  HintHandler handler;
+  rapidjson::MemoryStream stream(payload.data(), payload.size());
+  // Errors are ignored on purpose: fields seen before a syntax error still
+  // route the message, and the sink's validation has the final word.
+  reader.Parse<kParseFlags>(stream, handler);
+  return std::move(handler.hint);
+}
+
+}  // namespace millrace::core

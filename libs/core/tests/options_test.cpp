@@ -1,0 +1,243 @@
+#include "millrace/core/options.hpp"
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+
+using namespace millrace::core;
+
+namespace {
+
+struct Config {
+  std::string brokers = "localhost:9092";
+  std::string database = "postgresql://millrace:s3cret@db:5432/millrace";
+  std::string password = "hunter2";
+  std::int64_t count = 1000;
+  std::int64_t batch_size = 500;
+  double bad_ratio = 0.0;
+  bool embed = false;
+};
+
+struct Fixture {
+  Config config;
+  OptionSet set{"millrace-test", "Exercises the option parser."};
+  Fixture() {
+    set.add_string("brokers", "MILLRACE_BROKERS", &config.brokers, "Kafka bootstrap servers.");
+    set.add_string("database", "MILLRACE_DATABASE", &config.database, "PostgreSQL conninfo.");
+    set.add_string("password", "MILLRACE_PASSWORD", &config.password, "A secret.", true);
+    set.add_int("count", "MILLRACE_COUNT", &config.count, "Messages to send.", 1, 100'000'000);
+    set.add_int("--batch-size", "MILLRACE_BATCH_SIZE", &config.batch_size, "Rows per batch.", 1,
+                100'000);
+    set.add_double("bad-ratio", "MILLRACE_BAD_RATIO", &config.bad_ratio, "Share of bad ones.", 0.0,
+                   1.0);
+    set.add_bool("embed", "MILLRACE_EMBED", &config.embed, "Put event_type in the body.");
+  }
+  std::vector<std::string> parse(std::map<std::string, std::string> env,
+                                 std::vector<std::string> args) {
+    return set.parse(env, args);
+  }
+};
+
+std::string usage_error(Fixture& f, std::map<std::string, std::string> env,
+                        std::vector<std::string> args) {
+  try {
+    f.parse(std::move(env), std::move(args));
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  FAIL("no UsageError");
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("defaults apply when nothing is given", "[options]") {
+  Fixture f;
+  CHECK(f.parse({}, {}).empty());
+  CHECK(f.config.count == 1000);
+  CHECK(f.config.brokers == "localhost:9092");
+  CHECK_FALSE(f.config.embed);
+  CHECK_FALSE(f.set.help_requested());
+}
+
+TEST_CASE("precedence: default < environment < flag", "[options]") {
+  Fixture f;
+  f.parse({{"MILLRACE_COUNT", "7"},
+           {"MILLRACE_BATCH_SIZE", "9"},
+           {"MILLRACE_EMBED", "true"},
+           {"MILLRACE_BAD_RATIO", "0.25"},
+           {"UNRELATED", "x"}},
+          {"--count", "8", "--bad-ratio=0.5"});
+  CHECK(f.config.count == 8);                   // flag over env
+  CHECK(f.config.batch_size == 9);              // env over default
+  CHECK(f.config.embed);                        // env
+  CHECK(f.config.bad_ratio == 0.5);             // flag over env
+  CHECK(f.config.brokers == "localhost:9092");  // default
+}
+
+TEST_CASE("flag forms", "[options]") {
+  Fixture f;
+  const auto positional = f.parse(
+      {}, {"in.ndjson", "--brokers=k1:9092,k2:9092", "--batch-size", "50", "--embed", "out", "-"});
+  CHECK(positional == std::vector<std::string>{"in.ndjson", "out", "-"});
+  CHECK(f.config.brokers == "k1:9092,k2:9092");
+  CHECK(f.config.batch_size == 50);
+  CHECK(f.config.embed);
+
+  Fixture g;
+  g.config.embed = true;
+  g.parse({}, {"--embed=false", "--brokers=", "--", "--count", "3"});
+  CHECK_FALSE(g.config.embed);
+  CHECK(g.config.brokers.empty());
+  CHECK(g.config.count == 1000);  // after "--" everything is positional
+
+  Fixture h;
+  CHECK(h.parse({}, {"--", "--count", "3"}) == std::vector<std::string>{"--count", "3"});
+
+  for (const char* yes : {"1", "yes", "on", "TRUE"}) {
+    Fixture b;
+    b.parse({{"MILLRACE_EMBED", yes}}, {});
+    CHECK(b.config.embed);
+  }
+  for (const char* no : {"0", "no", "off", "False"}) {
+    Fixture b;
+    b.config.embed = true;
+    b.parse({}, {std::string("--embed=") + no});
+    CHECK_FALSE(b.config.embed);
+  }
+}
+
+TEST_CASE("negative numbers are values, not flags", "[options]") {
+  struct Signed {
+    std::int64_t offset = 0;
+    double shift = 0;
+  } s;
+  OptionSet set("t", "");
+  set.add_int("offset", "", &s.offset, "", -100, 100);
+  set.add_double("shift", "", &s.shift, "", -1, 1);
+  set.parse({}, {"--offset", "-5", "--shift", "-0.5"});
+  CHECK(s.offset == -5);
+  CHECK(s.shift == -0.5);
+}
+
+TEST_CASE("usage errors name the flag or variable and the accepted form", "[options]") {
+  Fixture f;
+  CHECK(usage_error(f, {}, {"--count", "abc"}) ==
+        "--count: expected an integer between 1 and 100000000, got \"abc\"");
+  CHECK(usage_error(f, {}, {"--count=0"}) ==
+        "--count: expected an integer between 1 and 100000000, got \"0\"");
+  CHECK(usage_error(f, {}, {"--count=12abc"}) ==
+        "--count: expected an integer between 1 and 100000000, got \"12abc\"");
+  CHECK(usage_error(f, {}, {"--count="}) ==
+        "--count: expected an integer between 1 and 100000000, got \"\"");
+  CHECK(usage_error(f, {}, {"--count", "99999999999999999999"}) ==
+        "--count: expected an integer between 1 and 100000000, got \"99999999999999999999\"");
+  CHECK(usage_error(f, {{"MILLRACE_BATCH_SIZE", "x"}}, {}) ==
+        "MILLRACE_BATCH_SIZE: expected an integer between 1 and 100000, got \"x\"");
+  CHECK(usage_error(f, {{"MILLRACE_BATCH_SIZE", "100001"}}, {}) ==
+        "MILLRACE_BATCH_SIZE: expected an integer between 1 and 100000, got \"100001\"");
+  CHECK(usage_error(f, {}, {"--bad-ratio", "1.5"}) ==
+        "--bad-ratio: expected a number between 0 and 1, got \"1.5\"");
+  CHECK(usage_error(f, {}, {"--bad-ratio", "nan"}) ==
+        "--bad-ratio: expected a number between 0 and 1, got \"nan\"");
+  CHECK(usage_error(f, {{"MILLRACE_BAD_RATIO", "lots"}}, {}) ==
+        "MILLRACE_BAD_RATIO: expected a number between 0 and 1, got \"lots\"");
+  CHECK(usage_error(f, {}, {"--embed=maybe"}) == "--embed: expected true or false, got \"maybe\"");
+  CHECK(usage_error(f, {{"MILLRACE_EMBED", ""}}, {}) ==
+        "MILLRACE_EMBED: expected true or false, got \"\"");
+  CHECK(usage_error(f, {}, {"--nope"}) == "unknown flag --nope (see --help)");
+  CHECK(usage_error(f, {}, {"--nope=1"}) == "unknown flag --nope (see --help)");
+  CHECK(usage_error(f, {}, {"--count"}) == "--count: missing value");
+  CHECK(usage_error(f, {}, {"--brokers", "--embed"}) == "--brokers: missing value");
+}
+
+TEST_CASE("--help and -h request help even next to bad input", "[options]") {
+  for (const char* flag : {"--help", "-h"}) {
+    Fixture f;
+    CHECK(f.parse({{"MILLRACE_COUNT", "bad"}}, {"--count", "bad", flag}).empty());
+    CHECK(f.set.help_requested());
+  }
+  Fixture f;
+  f.parse({}, {"--", "--help"});
+  CHECK_FALSE(f.set.help_requested());
+}
+
+TEST_CASE("help lists every flag with its env variable and default", "[options]") {
+  Fixture f;
+  const std::string help = f.set.help();
+  CHECK(help.find("Usage: millrace-test") != std::string::npos);
+  CHECK(help.find("Exercises the option parser.") != std::string::npos);
+  CHECK(help.find("--count VALUE  (env MILLRACE_COUNT, default 1000)  Messages to send.") !=
+        std::string::npos);
+  CHECK(help.find("--batch-size VALUE  (env MILLRACE_BATCH_SIZE, default 500)") !=
+        std::string::npos);
+  CHECK(help.find("--bad-ratio VALUE  (env MILLRACE_BAD_RATIO, default 0)") != std::string::npos);
+  CHECK(help.find("--embed  (env MILLRACE_EMBED, default false)") != std::string::npos);
+  CHECK(help.find("--brokers VALUE  (env MILLRACE_BROKERS, default localhost:9092)") !=
+        std::string::npos);
+  CHECK(help.find("--help") != std::string::npos);
+  // Defaults of secrets and passwords in connection strings stay hidden.
+  CHECK(help.find("hunter2") == std::string::npos);
+  CHECK(help.find("s3cret") == std::string::npos);
+  // Help shows defaults even after parsing changed the values.
+  f.parse({}, {"--count", "5"});
+  CHECK(f.set.help().find("default 1000") != std::string::npos);
+}
+
+TEST_CASE("describe shows effective values, their source, and hides secrets", "[options]") {
+  Fixture f;
+  f.parse(
+      {{"MILLRACE_COUNT", "12"}, {"MILLRACE_DATABASE", "host=db user=u password='p w' dbname=m"}},
+      {"--password", "topsecret", "--embed"});
+  const std::string d = f.set.describe();
+  CHECK(d.find("--count = 12  (env MILLRACE_COUNT)") != std::string::npos);
+  CHECK(d.find("--batch-size = 500  (default)") != std::string::npos);
+  CHECK(d.find("--embed = true  (flag)") != std::string::npos);
+  CHECK(d.find("--password = ***  (flag)") != std::string::npos);
+  CHECK(d.find("--database = host=db user=u password=*** dbname=m  (env MILLRACE_DATABASE)") !=
+        std::string::npos);
+  CHECK(d.find("topsecret") == std::string::npos);
+  CHECK(d.find("p w") == std::string::npos);
+}
+
+TEST_CASE("redact_conninfo masks keyword and URI passwords", "[options]") {
+  CHECK(redact_conninfo("host=db password=secret dbname=m") == "host=db password=*** dbname=m");
+  CHECK(redact_conninfo("password=secret") == "password=***");
+  CHECK(redact_conninfo("host=db password = 'a \\' b' port=5432") ==
+        "host=db password = *** port=5432");
+  CHECK(redact_conninfo("host=db PASSWORD=x") == "host=db PASSWORD=***");
+  CHECK(redact_conninfo("postgresql://user:secret@db:5432/m") == "postgresql://user:***@db:5432/m");
+  CHECK(redact_conninfo("postgres://user:p%40ss@db/m?sslmode=disable") ==
+        "postgres://user:***@db/m?sslmode=disable");
+  CHECK(redact_conninfo("postgresql://db/m?user=u&password=secret&sslmode=require") ==
+        "postgresql://db/m?user=u&password=***&sslmode=require");
+  CHECK(redact_conninfo("sasl.username=u,sasl.password=secret") ==
+        "sasl.username=u,sasl.password=***");
+  // Nothing to hide: unchanged.
+  for (const char* clean :
+       {"", "host=db user=u dbname=m", "postgresql://user@db/m", "postgresql://db:5432/m",
+        "localhost:9092", "passwordless=1", "mypassword=x"}) {
+    CHECK(redact_conninfo(clean) == clean);
+  }
+}
+
+TEST_CASE("environment_map reads the process environment", "[options]") {
+  ::setenv("MILLRACE_OPTIONS_TEST", "a=b", 1);
+  const auto env = environment_map();
+  REQUIRE(env.count("MILLRACE_OPTIONS_TEST") == 1);
+  CHECK(env.at("MILLRACE_OPTIONS_TEST") == "a=b");
+  ::unsetenv("MILLRACE_OPTIONS_TEST");
+}
+
+TEST_CASE("registration mistakes throw", "[options]") {
+  Config c;
+  OptionSet set("t", "");
+  set.add_int("count", "MILLRACE_COUNT", &c.count, "", 1, 10);
+  CHECK_THROWS_AS(set.add_int("count", "OTHER", &c.count, "", 1, 10), std::invalid_argument);
+  CHECK_THROWS_AS(set.add_int("other", "MILLRACE_COUNT", &c.count, "", 1, 10),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(set.add_int("bad", "", &c.count, "", 10, 1), std::invalid_argument);
+  CHECK_THROWS_AS(set.add_bool("help", "", &c.embed, ""), std::invalid_argument);
+  OptionSet moved = std::move(set);
+  moved.parse({}, {"--count=3"});
+  CHECK(c.count == 3);
+}
