@@ -73,3 +73,52 @@ TEST_CASE("a PostgreSQL outage pauses the sink, which resumes and loses nothing"
   CHECK(a.wait(seconds(60)) == 0);
   CHECK(b.wait(seconds(60)) == 0);
 }
+
+TEST_CASE("a paused zombie worker is fenced and nothing lands twice", "[zombie]") {
+  Pipeline p("ft_zombie");
+  // Long batches, so the paused worker holds uncommitted records when it wakes.
+  const std::map<std::string, std::string> slow = {{"MILLRACE_BATCH_MS", "3000"},
+                                                   {"MILLRACE_BATCH_SIZE", "100000"}};
+  auto a = p.start_sink("sink-a", slow);
+  auto b = p.start_sink("sink-b", slow);
+  constexpr std::int64_t kCount = 40'000;
+  int producer_rc = -1;
+  std::string summary;
+  std::thread producer([&] { producer_rc = p.run_producer(kCount, 31337, 0.05, 2000, &summary); });
+
+  // Wait until a really owns partitions and is consuming them.
+  const std::string log_path_a = p.log_dir + "/" + p.topic + ".sink-a.log";
+  const auto count_assigned = [&] {
+    const std::string text = read_file(log_path_a);
+    std::size_t n = 0;
+    for (auto pos = text.find("INFO sink: assigned"); pos != std::string::npos;
+         pos = text.find("INFO sink: assigned", pos + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  const auto until = std::chrono::steady_clock::now() + seconds(60);
+  while (count_assigned() == 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  REQUIRE(count_assigned() > 0);
+  std::this_thread::sleep_for(milliseconds(1500));
+  // Frozen past the session timeout (6 s): the group gives its partitions to b.
+  a.signal(SIGSTOP);
+  std::this_thread::sleep_for(seconds(14));
+  a.signal(SIGCONT);
+  producer.join();
+  INFO("millrace produce printed: " << summary);
+  REQUIRE(producer_rc == 0);
+  p.expect(kCount, 31337, 0.05);
+
+  REQUIRE(p.wait_caught_up(seconds(300)));
+  p.verify();
+  // The woken worker's commit was refused, not applied on top of b's.
+  const std::string log_a = read_file(log_path_a);
+  CHECK(log_a.find("commit refused") != std::string::npos);
+  a.signal(SIGTERM);
+  b.signal(SIGTERM);
+  CHECK(a.wait(seconds(60)) == 0);
+  CHECK(b.wait(seconds(60)) == 0);
+}

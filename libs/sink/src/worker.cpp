@@ -110,6 +110,9 @@ class SinkWorker::Loop final : public kafka::RebalanceListener {
       text += " " + tp_name(tp.topic, tp.partition) + "@" +
               (offset ? std::to_string(*offset) : std::string("beginning"));
     }
+    // librdkafka keeps an application pause on a partition across unassign
+    // and assign: one paused during an earlier reset would stay paused.
+    resume_after_assign_ = true;
     runtime::log_info(kLog, text);
   }
 
@@ -173,6 +176,10 @@ class SinkWorker::Loop final : public kafka::RebalanceListener {
         timeout = std::clamp(left, milliseconds(0), kPollInterval);
       }
       if (auto msg = consumer_->poll(timeout)) handle(*msg);
+      if (resume_after_assign_ && !resetting_) {
+        consumer_->resume(owned());
+        resume_after_assign_ = false;
+      }
       dlq_->poll();
       if (!batch_.empty() && (batch_.consumed() >= static_cast<std::uint64_t>(config_.batch_size) ||
                               Clock::now() >= batch_deadline_)) {
@@ -332,6 +339,7 @@ class SinkWorker::Loop final : public kafka::RebalanceListener {
       }
       consumer_->seek(positions, milliseconds(10000));
       consumer_->resume(owned());
+      resume_after_assign_ = false;
       resetting_ = false;
       backoff_ = milliseconds(config_.retry_backoff_ms);
       runtime::log_info(kLog, "resumed from stored offsets");
@@ -379,6 +387,7 @@ class SinkWorker::Loop final : public kafka::RebalanceListener {
   OffsetBook book_;
   Clock::time_point batch_deadline_{};
   bool resetting_ = false;
+  bool resume_after_assign_ = false;
   milliseconds backoff_;
 
   std::atomic<bool> stop_requested_{false};
