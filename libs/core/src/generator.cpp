@@ -165,6 +165,13 @@ EventGenerator::EventGenerator(GeneratorOptions options) : options_(options), rn
   }
 }
 
+void EventGenerator::set_base_ts(TimestampUs base_ts) {
+  if (options_.time_spread_us > base_ts || base_ts > kMaxTimestamp) {
+    throw std::invalid_argument("generator time window must lie within years 1970..9999");
+  }
+  options_.base_ts = base_ts;
+}
+
 StoreEvent EventGenerator::make_event() {
   // The draw order is part of the output: changing it changes every seed's
   // messages, which tests and benchmarks may have pinned.

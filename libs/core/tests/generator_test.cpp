@@ -261,3 +261,23 @@ TEST_CASE("invalid generator options throw", "[generator]") {
   // The defaults (epoch, no spread) are valid.
   CHECK_NOTHROW(EventGenerator(GeneratorOptions{}));
 }
+
+TEST_CASE("moving the time window changes only ts") {
+  millrace::core::GeneratorOptions o;
+  o.seed = 5;
+  o.base_ts = 1'700'000'000'000'000;
+  o.time_spread_us = 3'600'000'000;
+  millrace::core::EventGenerator fixed(o);
+  millrace::core::EventGenerator moving(o);
+  for (int i = 0; i < 200; ++i) {
+    moving.set_base_ts(o.base_ts + i * 1'000'000);
+    const auto a = fixed.next();
+    const auto b = moving.next();
+    REQUIRE(a.bad == b.bad);
+    if (!a.event) continue;
+    CHECK(a.event->id == b.event->id);
+    CHECK(a.event->price == b.event->price);
+    CHECK(b.event->ts - a.event->ts == i * 1'000'000);
+  }
+  CHECK_THROWS_AS(moving.set_base_ts(1'000), std::invalid_argument);
+}

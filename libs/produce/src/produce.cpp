@@ -167,6 +167,10 @@ ProduceSummary run_produce(const ProduceConfig& config, std::istream* input,
     core::EventGenerator generator(g);
     for (std::int64_t i = 0; i < config.count && !stop; ++i) {
       pacer.wait_for(s.total);
+      // Event time follows the clock, as it would from a store.
+      generator.set_base_ts(std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count());
       const auto m = generator.next();
       // Bad messages too go where their intended type and store would: the
       // validation downstream, not the partition, is what catches them.

@@ -53,6 +53,10 @@ class EventGenerator {
  public:
   explicit EventGenerator(GeneratorOptions options);
   GeneratedMessage next();
+  // Moves the end of the time window, e.g. to "now" before each event of a
+  // live stream. Draws nothing from the rng, so the same seed still yields
+  // the same events apart from their ts. Throws like the constructor.
+  void set_base_ts(TimestampUs base_ts);
 
  private:
   StoreEvent make_event();
