@@ -42,12 +42,9 @@ int main(int argc, char** argv) {
     worker.Stop();
     worker.rethrow_failure();
     const auto s = worker.stats();
-    runtime::log_info("sink", "consumed=" + std::to_string(s.consumed) +
-                                  " persisted=" + std::to_string(s.persisted) +
-                                  " duplicates=" + std::to_string(s.duplicates) +
-                                  " filtered=" + std::to_string(s.filtered) +
-                                  " rejected=" + std::to_string(s.rejected) +
-                                  " batches=" + std::to_string(s.batches));
+    std::string summary = "consumed=" + std::to_string(s.consumed);
+    for (const auto& [outcome, n] : s.outcomes) summary += " " + outcome + "=" + std::to_string(n);
+    runtime::log_info("sink", summary + " batches=" + std::to_string(s.batches));
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "millrace-sink: fatal: %s\n", e.what());

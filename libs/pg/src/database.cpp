@@ -13,9 +13,17 @@ std::unique_ptr<pqxx::connection> connect(const std::string& conninfo, const std
                                           std::string_view application_name) {
   try {
     auto conn = std::make_unique<pqxx::connection>(conninfo);
+    {
+      // CREATE SCHEMA IF NOT EXISTS races with itself (a unique violation
+      // on pg_namespace) when workers start together; the lock serialises it.
+      pqxx::work tx(*conn);
+      tx.exec("SELECT pg_advisory_xact_lock(hashtext(" + tx.quote("millrace.schema." + schema) +
+              "))");
+      tx.exec("CREATE SCHEMA IF NOT EXISTS " + tx.quote_name(schema));
+      tx.commit();
+    }
     pqxx::nontransaction tx(*conn);
     tx.exec("SET application_name = " + tx.quote(std::string(application_name)));
-    tx.exec("CREATE SCHEMA IF NOT EXISTS " + tx.quote_name(schema));
     tx.exec("SET search_path TO " + tx.quote_name(schema));
     return conn;
   } catch (const pqxx::broken_connection& e) {

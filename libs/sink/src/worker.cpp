@@ -1,220 +1,148 @@
 #include "millrace/sink/worker.hpp"
 
-#include <algorithm>
-#include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <string>
-#include <thread>
-#include <type_traits>
+#include <tuple>
+#include <vector>
 
 #include "millrace/core/failure.hpp"
-#include "millrace/kafka/consumer.hpp"
 #include "millrace/kafka/producer.hpp"
-#include "millrace/pg/database.hpp"
 #include "millrace/runtime/log.hpp"
-#include "millrace/sink/batch.hpp"
-#include "store.hpp"
+#include "millrace/sink/decision.hpp"
 
 namespace millrace::sink {
 
 using core::FailureClass;
 using core::InfraError;
 using std::chrono::milliseconds;
-using Clock = std::chrono::steady_clock;
+
+Decision classify(std::string_view payload, std::optional<std::string_view> event_type_header,
+                  const core::FilterConfig& filter) {
+  auto parsed = core::parse_event(payload, event_type_header);
+  if (auto* rejection = std::get_if<core::Rejection>(&parsed)) {
+    return Rejected{std::move(*rejection)};
+  }
+  auto& event = std::get<core::StoreEvent>(parsed);
+  if (const auto reason = core::apply_filter(event, filter)) return Filtered{*reason};
+  return Kept{std::move(event)};
+}
 
 namespace {
 
-constexpr std::string_view kLog = "sink";
-constexpr milliseconds kPollInterval{100};
-constexpr milliseconds kDlqFlushTimeout{30000};
+constexpr milliseconds kDlqTimeout{30000};
+constexpr std::string_view kPersisted = "persisted";
 
-// Thrown out of a rebalance callback when a stop was requested while the
-// database was unreachable: there is nothing to position the partitions on.
-struct StopRequested {};
-
-std::string tp_name(const std::string& topic, std::int32_t partition) {
-  return topic + "[" + std::to_string(partition) + "]";
-}
+const std::vector<std::string> kColumns = {
+    "id",        "request_id", "event_type",        "store_id", "store_fqdn",  "store_ip",
+    "cust_id",   "category",   "sku",               "price",    "qty",         "discount",
+    "gift_wrap", "variant",    "priority_shipping", "ts",       "contact_me",  "is_return",
+    "kafka_topic", "kafka_partition", "kafka_offset"};
 
 }  // namespace
 
-class SinkWorker::Loop final : public kafka::RebalanceListener {
+class SinkWorker::Handler final : public stream::Handler {
  public:
-  explicit Loop(SinkConfig config)
-      : config_(std::move(config)),
-        store_(config_.pg, config_.pg_schema, config_.group, config_.topic),
-        backoff_(config_.retry_backoff_ms) {}
+  explicit Handler(const SinkConfig& config) : config_(config) {}
 
   void start() {
-    if (thread_.joinable()) return;
-    kafka::ConsumerConfig cc;
-    cc.brokers = config_.brokers;
-    cc.group_id = config_.group;
-    cc.client_id = config_.client_id;
-    cc.session_timeout_ms = static_cast<std::int32_t>(config_.session_timeout_ms);
-    cc.extra = config_.kafka_extra;
-    consumer_ = std::make_unique<kafka::Consumer>(cc, this);
-
     kafka::ProducerConfig pc;
-    pc.brokers = config_.brokers;
-    pc.client_id = config_.client_id + "-dlq";
-    pc.linger_ms = 5;
-    pc.message_timeout_ms = static_cast<std::int32_t>(kDlqFlushTimeout.count());
+    pc.brokers = config_.stream.brokers;
+    pc.client_id = config_.stream.client_id + "-dlq";
+    pc.message_timeout_ms = static_cast<std::int32_t>(kDlqTimeout.count());
+    pc.extra = config_.stream.kafka_extra;
     dlq_ = std::make_unique<kafka::Producer>(pc);
-
-    thread_ = std::thread([this] { run_guarded(); });
+    dlq_partitions_ = dlq_->partition_count(config_.dlq_topic, kDlqTimeout);
   }
 
-  void stop() {
-    stop_requested_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-
-  bool wait(milliseconds timeout) {
-    std::unique_lock lock(done_mutex_);
-    return done_cv_.wait_for(lock, timeout, [&] { return done_; });
-  }
-
-  void rethrow_failure() {
-    std::lock_guard lock(done_mutex_);
-    if (failure_) std::rethrow_exception(failure_);
-  }
-
-  SinkStats stats() const {
-    SinkStats s;
-    s.consumed = consumed_;
-    s.persisted = persisted_;
-    s.duplicates = duplicates_;
-    s.filtered = filtered_;
-    s.rejected = rejected_;
-    s.batches = batches_;
-    s.fenced = fenced_;
-    s.db_errors = db_errors_;
-    s.rebalances = rebalances_;
-    return s;
-  }
-
-  // ---- RebalanceListener (called on the loop thread, inside poll/close) ----
-
-  void on_assign(std::vector<kafka::TopicPartition>& partitions) override {
-    ++rebalances_;
-    std::vector<std::int32_t> ids;
-    for (const auto& tp : partitions) ids.push_back(tp.partition);
-    const auto stored = with_retry("read stored offsets", [&] { return store_.claim(ids); });
-    std::string text = "assigned";
-    for (auto& tp : partitions) {
-      const auto& offset = stored.at(tp.partition);
-      tp.offset = offset.value_or(kafka::kOffsetBeginning);
-      book_.assign(tp.partition, offset);
-      text += " " + tp_name(tp.topic, tp.partition) + "@" +
-              (offset ? std::to_string(*offset) : std::string("beginning"));
+  void flush_dead_letters() {
+    if (dlq_ && dlq_->flush(kDlqTimeout) != 0) {
+      runtime::log_warn("sink", "dead-letter producer still had messages in flight at exit; their "
+                                "source offsets were not committed and will be replayed");
     }
-    // librdkafka keeps an application pause on a partition across unassign
-    // and assign: one paused during an earlier reset would stay paused.
-    resume_after_assign_ = true;
-    runtime::log_info(kLog, text);
   }
 
-  void on_revoke(const std::vector<kafka::TopicPartition>& partitions) override {
-    ++rebalances_;
-    // Commit what we have while the partitions are still ours; if that fails
-    // the next owner consumes those records again from the stored offsets.
-    if (!resetting_ && !batch_.empty()) flush();
-    for (const auto& tp : partitions) {
-      batch_.drop_partition(tp.partition);
-      book_.revoke(tp.partition);
+  void on_connect(pqxx::connection& connection) override {
+    pqxx::nontransaction tx(connection);
+    // Rows are staged with COPY, then moved with ON CONFLICT DO NOTHING: COPY
+    // alone cannot skip ids that are already stored.
+    tx.exec(
+        "CREATE TEMP TABLE IF NOT EXISTS millrace_staging "
+        "(LIKE store_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS");
+  }
+
+  void handle(const kafka::Message& msg, stream::PartitionProgress& progress) override {
+    Decision decision =
+        classify(msg.payload(), msg.header(core::kHeaderEventType), config_.filter);
+    if (auto* kept = std::get_if<Kept>(&decision)) {
+      // Provisional: write() re-labels the ids PostgreSQL already holds.
+      progress.tally.count(kPersisted, "");
+      rows_.push_back(Row{std::move(kept->event), msg.partition(), msg.offset()});
+    } else if (const auto* filtered = std::get_if<Filtered>(&decision)) {
+      progress.tally.count("filtered", core::reason_code(filtered->reason));
+    } else {
+      const auto& rejection = std::get<Rejected>(decision).rejection;
+      dead_letter(msg, rejection);
+      progress.tally.count("rejected", core::reason_code(rejection.reason));
     }
-    runtime::log_info(kLog, "revoked " + std::to_string(partitions.size()) + " partition(s)");
+  }
+
+  void before_commit() override {
+    if (!dlq_pending_) return;
+    // The batch's dead letters must be durable in Kafka before its offsets
+    // move in PostgreSQL, or a crash in between would lose them.
+    const auto before = dlq_failed_seen_;
+    const int in_flight = dlq_->flush(kDlqTimeout);
+    const auto stats = dlq_->stats();
+    if (in_flight != 0 || stats.failed != before) {
+      dlq_failed_seen_ = stats.failed;
+      throw InfraError(FailureClass::kRetryable,
+                       "dead-letter write to " + config_.dlq_topic + " failed: " +
+                           (stats.first_error.empty() ? "timed out" : stats.first_error));
+    }
+    dlq_pending_ = false;
+  }
+
+  void write(pqxx::work& tx, stream::Batch& batch) override {
+    if (rows_.empty()) return;
+    pqxx::stream_to copy(tx, "millrace_staging", kColumns);
+    for (const auto& row : rows_) {
+      const auto& e = row.event;
+      copy << std::make_tuple(e.id, e.request_id, std::string(core::to_string(e.event_type)),
+                              e.store_id, e.store_fqdn, e.store_ip, e.cust_id, e.category, e.sku,
+                              e.price.to_string(), e.qty, e.discount.to_string(), e.gift_wrap,
+                              e.variant, e.priority_shipping, core::format_timestamp(e.ts),
+                              e.contact_me, e.is_return, config_.stream.topic, row.partition,
+                              row.offset);
+    }
+    copy.complete();
+    const auto inserted = tx.exec(
+        "WITH ins AS (INSERT INTO store_events SELECT * FROM millrace_staging "
+        "ON CONFLICT (id) DO NOTHING RETURNING kafka_partition) "
+        "SELECT kafka_partition, count(*) FROM ins GROUP BY kafka_partition");
+    std::map<std::int32_t, std::uint64_t> by_partition;
+    for (const auto& r : inserted) by_partition[r[0].as<std::int32_t>()] = r[1].as<std::uint64_t>();
+    for (auto& [partition, progress] : batch.partitions()) {
+      const auto kept = progress.tally.of(kPersisted);
+      const auto it = by_partition.find(partition);
+      const std::uint64_t stored = it == by_partition.end() ? 0 : it->second;
+      batch.at(partition).tally.move({kPersisted, ""}, {"duplicate", "duplicate_id"},
+                                     kept - stored);
+    }
+  }
+
+  void discard(std::optional<std::int32_t> partition) override {
+    if (!partition) {
+      rows_.clear();
+    } else {
+      std::erase_if(rows_, [&](const Row& row) { return row.partition == *partition; });
+    }
   }
 
  private:
-  void run_guarded() {
-    try {
-      run();
-    } catch (const std::exception& e) {
-      runtime::log_error(kLog, std::string("stopping on fatal error: ") + e.what());
-      std::lock_guard lock(done_mutex_);
-      failure_ = std::current_exception();
-    } catch (const StopRequested&) {
-      // Stop requested while waiting for the database: nothing to commit.
-    }
-    {
-      std::lock_guard lock(done_mutex_);
-      done_ = true;
-    }
-    done_cv_.notify_all();
-  }
-
-  void run() {
-    // Migrations first: the store's session prepares a staging table shaped
-    // like store_events.
-    with_retry("prepare PostgreSQL", [&] {
-      if (config_.migrate) {
-        auto conn = pg::connect(config_.pg, config_.pg_schema, "millrace-migrate");
-        const int applied = pg::migrate(*conn, config_.pg_schema);
-        if (applied > 0) {
-          runtime::log_info(kLog, "applied " + std::to_string(applied) +
-                                      " migration(s) to schema " + config_.pg_schema);
-        }
-      }
-      store_.ensure_connected();
-      return 0;
-    });
-    dlq_partitions_ = dlq_->partition_count(config_.dlq_topic, milliseconds(10000));
-    consumer_->subscribe({config_.topic});
-    runtime::log_info(kLog, "consuming " + config_.topic + " as group " + config_.group);
-
-    while (!stop_requested_) {
-      if (resetting_) {
-        recover();
-        continue;
-      }
-      milliseconds timeout = kPollInterval;
-      if (!batch_.empty()) {
-        const auto left = std::chrono::duration_cast<milliseconds>(batch_deadline_ - Clock::now());
-        timeout = std::clamp(left, milliseconds(0), kPollInterval);
-      }
-      if (auto msg = consumer_->poll(timeout)) handle(*msg);
-      if (resume_after_assign_ && !resetting_) {
-        consumer_->resume(owned());
-        resume_after_assign_ = false;
-      }
-      dlq_->poll();
-      if (!batch_.empty() && (batch_.consumed() >= static_cast<std::uint64_t>(config_.batch_size) ||
-                              Clock::now() >= batch_deadline_)) {
-        flush();
-      }
-    }
-
-    // SIGTERM: finish the batch, commit, leave the group, flush producers.
-    if (!resetting_ && !batch_.empty()) flush();
-    consumer_->close();
-    if (dlq_->flush(kDlqFlushTimeout) != 0) {
-      runtime::log_warn(kLog, "dead-letter producer still had messages in flight at exit; "
-                              "their source offsets were not committed and will be replayed");
-    }
-    runtime::log_info(kLog, "stopped after consuming " + std::to_string(consumed_.load()) +
-                                " record(s)");
-  }
-
-  void handle(const kafka::Message& msg) {
-    const std::int32_t partition = msg.partition();
-    const std::int64_t offset = msg.offset();
-    // After a seek or a rebalance librdkafka may still hand out a message
-    // fetched before it; the stored offset says whether it is ours to process.
-    if (!book_.owns(partition)) return;
-    if (const auto stored = book_.stored(partition); stored && offset < *stored) return;
-    if (const auto it = batch_.partitions().find(partition);
-        it != batch_.partitions().end() && offset < it->second.next_offset) {
-      return;
-    }
-
-    Decision decision = classify(msg.payload(), msg.header(core::kHeaderEventType), config_.filter);
-    if (const auto* rejected = std::get_if<Rejected>(&decision)) dead_letter(msg, rejected->rejection);
-    if (batch_.empty()) batch_deadline_ = Clock::now() + milliseconds(config_.batch_ms);
-    batch_.add(partition, offset, msg.timestamp_ms().value_or(-1), std::move(decision));
-  }
+  struct Row {
+    core::StoreEvent event;
+    std::int32_t partition;
+    std::int64_t offset;
+  };
 
   void dead_letter(const kafka::Message& msg, const core::Rejection& rejection) {
     const std::string partition = std::to_string(msg.partition());
@@ -233,180 +161,39 @@ class SinkWorker::Loop final : public kafka::RebalanceListener {
     headers.push_back({"millrace.source.timestamp", timestamp});
     dlq_->produce(config_.dlq_topic, msg.partition() % dlq_partitions_, msg.key().value_or(""),
                   msg.payload(), headers);
+    dlq_->poll();
     dlq_pending_ = true;
   }
 
-  // Commits the batch: dead letters durable first, then one PostgreSQL
-  // transaction with rows, offsets and accounting. On a retryable failure the
-  // batch is dropped and the worker rewinds to the stored offsets.
-  void flush() {
-    const auto plan = book_.plan(batch_);
-    try {
-      if (dlq_pending_) {
-        const auto before = dlq_->stats().failed;
-        if (dlq_->flush(kDlqFlushTimeout) != 0 || dlq_->stats().failed != dlq_failed_seen_) {
-          dlq_failed_seen_ = dlq_->stats().failed;
-          throw InfraError(FailureClass::kRetryable,
-                           "dead-letter write to " + config_.dlq_topic + " failed: " +
-                               dlq_->stats().first_error + " (" +
-                               std::to_string(dlq_failed_seen_ - before) + " record(s))");
-        }
-        dlq_pending_ = false;
-      }
-      const auto result = store_.commit(batch_, plan);
-      if (!result.fenced.empty()) {
-        ++fenced_;
-        std::string text = "commit refused: another member moved the stored offset of";
-        for (const auto p : result.fenced) text += " " + tp_name(config_.topic, p);
-        runtime::log_warn(kLog, text + "; rewinding to the stored offsets");
-        begin_reset();
-        return;
-      }
-      account(result);
-      book_.committed(plan);
-      std::vector<kafka::TopicPartition> offsets;
-      for (const auto& t : plan) offsets.push_back({config_.topic, t.partition, t.next});
-      consumer_->commit_async(offsets);
-      batch_.clear();
-      backoff_ = milliseconds(config_.retry_backoff_ms);
-    } catch (const InfraError& e) {
-      if (e.failure_class() == FailureClass::kFatal) throw;
-      if (e.failure_class() == FailureClass::kPoison) {
-        // Validation admits only rows PostgreSQL accepts; a refusal here means
-        // the contract and the table disagree, which needs a human.
-        throw InfraError(FailureClass::kFatal, std::string("PostgreSQL refused a batch: ") +
-                                                   e.what() + " (" + describe_batch() + ")");
-      }
-      ++db_errors_;
-      runtime::log_warn(kLog, std::string(e.what()) + "; pausing and retrying (" +
-                                  describe_batch() + ")");
-      begin_reset();
-    }
-  }
-
-  void account(const detail::CommitResult& result) {
-    ++batches_;
-    for (const auto& [partition, progress] : batch_.partitions()) {
-      const auto it = result.inserted.find(partition);
-      const std::uint64_t inserted = it == result.inserted.end() ? 0 : it->second;
-      consumed_ += progress.consumed;
-      persisted_ += inserted;
-      duplicates_ += progress.kept - inserted;
-      for (const auto n : progress.filtered) filtered_ += n;
-      for (const auto n : progress.rejected) rejected_ += n;
-    }
-  }
-
-  std::string describe_batch() const {
-    std::string text = "batch";
-    for (const auto& [partition, p] : batch_.partitions()) {
-      text += " " + tp_name(config_.topic, partition) + " offsets " +
-              std::to_string(p.first_offset) + ".." + std::to_string(p.next_offset - 1);
-    }
-    return text;
-  }
-
-  std::vector<kafka::TopicPartition> owned() const {
-    std::vector<kafka::TopicPartition> out;
-    for (const auto p : book_.partitions()) out.push_back({config_.topic, p, kafka::kOffsetInvalid});
-    return out;
-  }
-
-  // Stop consuming and forget uncommitted work; recover() resumes from the
-  // offsets PostgreSQL holds, which is correct whatever happened to the
-  // failed transaction (even a commit whose outcome is unknown).
-  void begin_reset() {
-    batch_.clear();
-    store_.disconnect();
-    consumer_->pause(owned());
-    resetting_ = true;
-  }
-
-  void recover() {
-    // Keep polling while paused: it serves rebalances and keeps us in the group.
-    const auto until = Clock::now() + backoff_;
-    while (!stop_requested_ && Clock::now() < until) {
-      consumer_->poll(std::min(kPollInterval, backoff_));  // any message here is stale
-    }
-    if (stop_requested_) return;
-    try {
-      const auto partitions = book_.partitions();
-      const auto stored = store_.claim(partitions);
-      std::vector<kafka::TopicPartition> positions;
-      for (const auto& [p, offset] : stored) {
-        book_.assign(p, offset);
-        positions.push_back({config_.topic, p, offset.value_or(kafka::kOffsetBeginning)});
-      }
-      consumer_->seek(positions, milliseconds(10000));
-      consumer_->resume(owned());
-      resume_after_assign_ = false;
-      resetting_ = false;
-      backoff_ = milliseconds(config_.retry_backoff_ms);
-      runtime::log_info(kLog, "resumed from stored offsets");
-    } catch (const InfraError& e) {
-      if (!e.retryable()) throw;
-      ++db_errors_;
-      backoff_ = std::min(backoff_ * 2, milliseconds(config_.retry_backoff_max_ms));
-      runtime::log_warn(kLog, std::string(e.what()) + "; retrying in " +
-                                  std::to_string(backoff_.count()) + " ms");
-    }
-  }
-
-  // Runs f until it succeeds, backing off on retryable failures. Used where
-  // there is no batch to drop (start-up, assignment).
-  template <typename F>
-  std::invoke_result_t<F> with_retry(std::string_view what, F&& f) {
-    milliseconds wait(config_.retry_backoff_ms);
-    for (;;) {
-      try {
-        return f();
-      } catch (const InfraError& e) {
-        if (!e.retryable()) throw;
-        ++db_errors_;
-        runtime::log_warn(kLog, std::string(what) + ": " + e.what() + "; retrying in " +
-                                    std::to_string(wait.count()) + " ms");
-      }
-      const auto until = Clock::now() + wait;
-      while (Clock::now() < until) {
-        if (stop_requested_) throw StopRequested{};
-        std::this_thread::sleep_for(std::min(milliseconds(50), wait));
-      }
-      wait = std::min(wait * 2, milliseconds(config_.retry_backoff_max_ms));
-    }
-  }
-
-  SinkConfig config_;
-  detail::EventStore store_;
-  std::unique_ptr<kafka::Consumer> consumer_;
+  const SinkConfig& config_;
   std::unique_ptr<kafka::Producer> dlq_;
   std::int32_t dlq_partitions_ = 1;
   bool dlq_pending_ = false;
   std::uint64_t dlq_failed_seen_ = 0;
-
-  Batch batch_;
-  OffsetBook book_;
-  Clock::time_point batch_deadline_{};
-  bool resetting_ = false;
-  bool resume_after_assign_ = false;
-  milliseconds backoff_;
-
-  std::atomic<bool> stop_requested_{false};
-  std::thread thread_;
-  std::mutex done_mutex_;
-  std::condition_variable done_cv_;
-  bool done_ = false;
-  std::exception_ptr failure_;
-
-  std::atomic<std::uint64_t> consumed_{0}, persisted_{0}, duplicates_{0}, filtered_{0},
-      rejected_{0}, batches_{0}, fenced_{0}, db_errors_{0}, rebalances_{0};
+  std::vector<Row> rows_;
 };
 
-SinkWorker::SinkWorker(SinkConfig config) : loop_(std::make_unique<Loop>(std::move(config))) {}
+SinkWorker::SinkWorker(SinkConfig config)
+    : config_(std::move(config)),
+      handler_(std::make_unique<Handler>(config_)),
+      consumer_(std::make_unique<stream::TransactionalConsumer>(config_.stream, *handler_, "sink")) {}
+
 SinkWorker::~SinkWorker() { Stop(); }
-void SinkWorker::Start() { loop_->start(); }
-void SinkWorker::Stop() { loop_->stop(); }
-bool SinkWorker::wait(milliseconds timeout) { return loop_->wait(timeout); }
-void SinkWorker::rethrow_failure() { loop_->rethrow_failure(); }
-SinkStats SinkWorker::stats() const { return loop_->stats(); }
+
+void SinkWorker::Start() {
+  handler_->start();
+  consumer_->Start();
+}
+
+void SinkWorker::Stop() {
+  // Reverse order of start: the consumer commits and leaves, then the
+  // dead-letter producer drains.
+  consumer_->Stop();
+  handler_->flush_dead_letters();
+}
+
+bool SinkWorker::wait(milliseconds timeout) { return consumer_->wait(timeout); }
+void SinkWorker::rethrow_failure() { consumer_->rethrow_failure(); }
+stream::StreamStats SinkWorker::stats() const { return consumer_->stats(); }
 
 }  // namespace millrace::sink

@@ -19,9 +19,9 @@ sink::SinkConfig parse(std::map<std::string, std::string> env, std::vector<std::
 
 TEST_CASE("sink configuration: defaults, environment, flags") {
   const auto d = parse({}, {});
-  CHECK(d.topic == "store-events");
+  CHECK(d.stream.topic == "store-events");
   CHECK(d.dlq_topic == "store-events.dlq");
-  CHECK(d.group == "millrace-sink");
+  CHECK(d.stream.group == "millrace-sink");
   CHECK(d.filter.keep_sale);
   CHECK(d.filter.keep_inventory);
   CHECK(d.filter.min_discount_exclusive == core::Decimal::from_integer(20));
@@ -29,13 +29,13 @@ TEST_CASE("sink configuration: defaults, environment, flags") {
   const auto e = parse({{"MILLRACE_TOPIC", "t1"}, {"MILLRACE_MIN_DISCOUNT", "12.5"},
                         {"MILLRACE_KEEP_TYPES", "sale_event"}, {"MILLRACE_BATCH_SIZE", "10"}},
                        {"--batch-size", "20", "--kafka-properties", "fetch.wait.max.ms=50"});
-  CHECK(e.topic == "t1");
+  CHECK(e.stream.topic == "t1");
   CHECK(e.dlq_topic == "t1.dlq");
-  CHECK(e.batch_size == 20);  // the flag wins over the environment
+  CHECK(e.stream.batch_size == 20);  // the flag wins over the environment
   CHECK(e.filter.min_discount_exclusive == *core::Decimal::parse("12.5"));
   CHECK(e.filter.keep_sale);
   CHECK_FALSE(e.filter.keep_inventory);
-  CHECK(e.kafka_extra.at("fetch.wait.max.ms") == "50");
+  CHECK(e.stream.kafka_extra.at("fetch.wait.max.ms") == "50");
 }
 
 TEST_CASE("sink configuration errors name the setting") {

@@ -1,23 +1,38 @@
-#include "millrace/sink/batch.hpp"
+#include "millrace/stream/batch.hpp"
 
 #include <stdexcept>
 #include <string>
 
-namespace millrace::sink {
+namespace millrace::stream {
 
-Decision classify(std::string_view payload, std::optional<std::string_view> event_type_header,
-                  const core::FilterConfig& filter) {
-  auto parsed = core::parse_event(payload, event_type_header);
-  if (auto* rejection = std::get_if<core::Rejection>(&parsed)) {
-    return Rejected{std::move(*rejection)};
-  }
-  auto& event = std::get<core::StoreEvent>(parsed);
-  if (const auto reason = core::apply_filter(event, filter)) return Filtered{*reason};
-  return Kept{std::move(event)};
+std::uint64_t Tally::total() const {
+  std::uint64_t n = 0;
+  for (const auto& [key, count] : counts_) n += count;
+  return n;
 }
 
-void Batch::add(std::int32_t partition, std::int64_t offset, std::int64_t timestamp_ms,
-                Decision decision) {
+void Tally::move(std::pair<std::string_view, std::string_view> from,
+                 std::pair<std::string_view, std::string_view> to, std::uint64_t n) {
+  if (n == 0) return;
+  const auto it = counts_.find(from);
+  if (it == counts_.end() || it->second < n) {
+    throw std::logic_error("cannot re-label " + std::to_string(n) + " " + std::string(from.first) +
+                           " record(s): fewer were counted");
+  }
+  if ((it->second -= n) == 0) counts_.erase(it);
+  counts_[to] += n;
+}
+
+std::uint64_t Tally::of(std::string_view outcome) const {
+  std::uint64_t n = 0;
+  for (const auto& [key, count] : counts_) {
+    if (key.first == outcome) n += count;
+  }
+  return n;
+}
+
+PartitionProgress& Batch::add(std::int32_t partition, std::int64_t offset,
+                              std::int64_t timestamp_ms) {
   auto [it, inserted] = partitions_.try_emplace(partition);
   PartitionProgress& p = it->second;
   if (inserted) {
@@ -31,14 +46,13 @@ void Batch::add(std::int32_t partition, std::int64_t offset, std::int64_t timest
   ++p.consumed;
   ++consumed_;
   if (timestamp_ms > p.max_timestamp_ms) p.max_timestamp_ms = timestamp_ms;
-  if (auto* kept = std::get_if<Kept>(&decision)) {
-    ++p.kept;
-    rows_.push_back(Row{std::move(kept->event), partition, offset});
-  } else if (auto* filtered = std::get_if<Filtered>(&decision)) {
-    ++p.filtered[static_cast<std::size_t>(filtered->reason)];
-  } else {
-    ++p.rejected[static_cast<std::size_t>(std::get<Rejected>(decision).rejection.reason)];
-  }
+  return p;
+}
+
+std::optional<std::int64_t> Batch::next_offset(std::int32_t partition) const {
+  const auto it = partitions_.find(partition);
+  if (it == partitions_.end()) return std::nullopt;
+  return it->second.next_offset;
 }
 
 void Batch::drop_partition(std::int32_t partition) {
@@ -46,11 +60,9 @@ void Batch::drop_partition(std::int32_t partition) {
   if (it == partitions_.end()) return;
   consumed_ -= it->second.consumed;
   partitions_.erase(it);
-  std::erase_if(rows_, [&](const Row& row) { return row.partition == partition; });
 }
 
 void Batch::clear() {
-  rows_.clear();
   partitions_.clear();
   consumed_ = 0;
 }
@@ -97,4 +109,4 @@ void OffsetBook::committed(const std::vector<OffsetTransition>& plan) {
   }
 }
 
-}  // namespace millrace::sink
+}  // namespace millrace::stream

@@ -1,39 +1,34 @@
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
-#include <string>
-#include <variant>
+#include <string_view>
+#include <utility>
 #include <vector>
 
-#include "millrace/core/event.hpp"
-#include "millrace/core/filter.hpp"
-#include "millrace/core/validation.hpp"
+namespace millrace::stream {
 
-namespace millrace::sink {
+// What became of the records of one partition inside one batch. Outcome and
+// reason are static strings (reason codes are a public interface: they are
+// summed into record_outcomes and shown in metrics).
+class Tally {
+ public:
+  void count(std::string_view outcome, std::string_view reason, std::uint64_t n = 1) {
+    if (n != 0) counts_[{outcome, reason}] += n;
+  }
+  // Re-labels n records already counted (e.g. "persisted" ones the database
+  // found to be duplicates). Throws logic_error if fewer were counted.
+  void move(std::pair<std::string_view, std::string_view> from,
+            std::pair<std::string_view, std::string_view> to, std::uint64_t n);
+  std::uint64_t total() const;
+  std::uint64_t of(std::string_view outcome) const;
+  const std::map<std::pair<std::string_view, std::string_view>, std::uint64_t>& counts() const {
+    return counts_;
+  }
 
-// What the sink decides for one message: pure, no I/O.
-struct Kept {
-  core::StoreEvent event;
-};
-struct Filtered {
-  core::FilterReason reason;
-};
-struct Rejected {
-  core::Rejection rejection;
-};
-using Decision = std::variant<Kept, Filtered, Rejected>;
-
-Decision classify(std::string_view payload, std::optional<std::string_view> event_type_header,
-                  const core::FilterConfig& filter);
-
-// A kept event with its Kafka coordinates, ready to be written.
-struct Row {
-  core::StoreEvent event;
-  std::int32_t partition;
-  std::int64_t offset;
+ private:
+  std::map<std::pair<std::string_view, std::string_view>, std::uint64_t> counts_;
 };
 
 // Per-partition progress inside one batch: the offset range it covers and
@@ -42,10 +37,8 @@ struct PartitionProgress {
   std::int64_t first_offset = 0;
   std::int64_t next_offset = 0;  // last consumed + 1: what gets stored
   std::uint64_t consumed = 0;
-  std::uint64_t kept = 0;
-  std::array<std::uint64_t, 2> filtered{};                      // by core::FilterReason
-  std::array<std::uint64_t, core::kRejectReasonCount> rejected{};  // by core::RejectReason
-  std::int64_t max_timestamp_ms = -1;                          // newest Kafka timestamp seen
+  std::int64_t max_timestamp_ms = -1;  // newest Kafka timestamp seen
+  Tally tally;
 };
 
 // Records consumed since the last commit. Offsets of one partition must only
@@ -54,21 +47,21 @@ struct PartitionProgress {
 // without the batch being reset, which is a bug, so it throws logic_error.
 class Batch {
  public:
-  void add(std::int32_t partition, std::int64_t offset, std::int64_t timestamp_ms,
-           Decision decision);
+  // Registers one consumed record and returns its partition's progress, whose
+  // tally the caller fills with the record's outcome.
+  PartitionProgress& add(std::int32_t partition, std::int64_t offset, std::int64_t timestamp_ms);
 
   bool empty() const { return partitions_.empty(); }
   std::uint64_t consumed() const { return consumed_; }
-  const std::vector<Row>& rows() const { return rows_; }
   const std::map<std::int32_t, PartitionProgress>& partitions() const { return partitions_; }
+  PartitionProgress& at(std::int32_t partition) { return partitions_.at(partition); }
+  // The next offset this batch expects on a partition (nullopt: none seen).
+  std::optional<std::int64_t> next_offset(std::int32_t partition) const;
 
-  // Forgets one partition's records (its assignment was revoked before they
-  // were committed; the next owner will consume them again).
   void drop_partition(std::int32_t partition);
   void clear();
 
  private:
-  std::vector<Row> rows_;
   std::map<std::int32_t, PartitionProgress> partitions_;
   std::uint64_t consumed_ = 0;
 };
@@ -81,7 +74,7 @@ struct OffsetTransition {
   std::int64_t next;
 };
 
-// The sink's view of what PostgreSQL holds for its assigned partitions.
+// A worker's view of what PostgreSQL holds for its assigned partitions.
 // A commit moves an offset only from the value this worker last saw; if
 // another member moved it meanwhile, the commit is refused (fencing), which is
 // what keeps a paused "zombie" worker from writing after losing a partition.
@@ -104,4 +97,4 @@ class OffsetBook {
   std::map<std::int32_t, std::optional<std::int64_t>> stored_;
 };
 
-}  // namespace millrace::sink
+}  // namespace millrace::stream

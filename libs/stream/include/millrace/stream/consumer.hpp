@@ -1,0 +1,82 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "millrace/core/options.hpp"
+#include "millrace/kafka/types.hpp"
+#include "millrace/stream/handler.hpp"
+
+namespace millrace::stream {
+
+// Settings every transactional consumer service shares. Member initialisers
+// are the defaults; register_options() holds the flags, variables and help.
+struct StreamConfig {
+  std::string brokers = "127.0.0.1:9092";
+  std::string pg = "postgresql://millrace:millrace@127.0.0.1:5432/millrace";
+  std::string pg_schema = "public";
+  std::string topic = "store-events";
+  std::string group;      // each service sets its default
+  std::string client_id;  // each service sets its default
+  std::int64_t batch_size = 5000;
+  std::int64_t batch_ms = 200;
+  std::int64_t retry_backoff_ms = 200;
+  std::int64_t retry_backoff_max_ms = 10000;
+  std::int64_t session_timeout_ms = 10000;
+  std::string kafka_properties;
+  bool migrate = true;
+
+  kafka::Properties kafka_extra;  // derived by validate()
+};
+
+void register_options(core::OptionSet& options, StreamConfig& config);
+// Throws core::UsageError naming the setting.
+void validate(StreamConfig& config);
+
+// Lifetime totals of one process (the SQL tables hold the lifetime totals of
+// the group).
+struct StreamStats {
+  std::uint64_t consumed = 0;
+  std::uint64_t batches = 0;
+  std::uint64_t fenced = 0;     // commits refused because another member moved an offset
+  std::uint64_t db_errors = 0;  // retryable failures that replayed a batch
+  std::uint64_t rebalances = 0;
+  std::map<std::string, std::uint64_t> outcomes;  // by outcome
+};
+
+// A consumer group member that commits each batch, its offsets and its
+// accounting in one PostgreSQL transaction, so that whatever happens (crash,
+// rebalance, database outage, zombie member) every record is processed
+// exactly once. See docs/architecture.md.
+class TransactionalConsumer {
+ public:
+  // `component` names the service in logs and in PostgreSQL's
+  // application_name.
+  TransactionalConsumer(StreamConfig config, Handler& handler, std::string component);
+  ~TransactionalConsumer();
+  TransactionalConsumer(const TransactionalConsumer&) = delete;
+  TransactionalConsumer& operator=(const TransactionalConsumer&) = delete;
+
+  // Creates the Kafka consumer (bad properties throw here) and starts the
+  // consuming thread. PostgreSQL is reached from that thread, with retries,
+  // so a database that comes up later is waited for.
+  void Start();
+  // Finishes the current batch, commits it, leaves the group and joins.
+  // Idempotent.
+  void Stop();
+  // True once the consuming thread has ended (after Stop() or a fatal error).
+  bool wait(std::chrono::milliseconds timeout);
+  // Rethrows the fatal error that ended the thread, if any.
+  void rethrow_failure();
+
+  StreamStats stats() const;
+
+ private:
+  class Loop;
+  std::unique_ptr<Loop> loop_;
+};
+
+}  // namespace millrace::stream

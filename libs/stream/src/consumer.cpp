@@ -1,0 +1,360 @@
+#include "millrace/stream/consumer.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <type_traits>
+
+#include "millrace/core/failure.hpp"
+#include "millrace/kafka/consumer.hpp"
+#include "millrace/pg/database.hpp"
+#include "millrace/runtime/log.hpp"
+#include "offset_store.hpp"
+
+namespace millrace::stream {
+
+using core::FailureClass;
+using core::InfraError;
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr milliseconds kPollInterval{100};
+
+// Thrown out of a rebalance callback when a stop was requested while the
+// database was unreachable: there is nothing to position the partitions on.
+struct StopRequested {};
+
+std::string tp_name(const std::string& topic, std::int32_t partition) {
+  return topic + "[" + std::to_string(partition) + "]";
+}
+
+}  // namespace
+
+class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
+ public:
+  Loop(StreamConfig config, Handler& handler, std::string component)
+      : config_(std::move(config)),
+        handler_(handler),
+        component_(std::move(component)),
+        store_(config_.pg, config_.pg_schema, config_.group, config_.topic, component_, handler),
+        backoff_(config_.retry_backoff_ms) {}
+
+  void start() {
+    if (thread_.joinable()) return;
+    kafka::ConsumerConfig cc;
+    cc.brokers = config_.brokers;
+    cc.group_id = config_.group;
+    cc.client_id = config_.client_id;
+    cc.session_timeout_ms = static_cast<std::int32_t>(config_.session_timeout_ms);
+    cc.extra = config_.kafka_extra;
+    consumer_ = std::make_unique<kafka::Consumer>(cc, this);
+    thread_ = std::thread([this] { run_guarded(); });
+  }
+
+  void stop() {
+    stop_requested_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+
+  bool wait(milliseconds timeout) {
+    std::unique_lock lock(done_mutex_);
+    return done_cv_.wait_for(lock, timeout, [&] { return done_; });
+  }
+
+  void rethrow_failure() {
+    std::lock_guard lock(done_mutex_);
+    if (failure_) std::rethrow_exception(failure_);
+  }
+
+  StreamStats stats() const {
+    std::lock_guard lock(stats_mutex_);
+    return stats_;
+  }
+
+  // ---- RebalanceListener (called on the loop thread, inside poll/close) ----
+
+  void on_assign(std::vector<kafka::TopicPartition>& partitions) override {
+    bump([](StreamStats& s) { ++s.rebalances; });
+    std::vector<std::int32_t> ids;
+    for (const auto& tp : partitions) ids.push_back(tp.partition);
+    const auto stored = with_retry("read stored offsets", [&] { return store_.claim(ids); });
+    std::string text = "assigned";
+    for (auto& tp : partitions) {
+      const auto& offset = stored.at(tp.partition);
+      tp.offset = offset.value_or(kafka::kOffsetBeginning);
+      book_.assign(tp.partition, offset);
+      text += " " + tp_name(tp.topic, tp.partition) + "@" +
+              (offset ? std::to_string(*offset) : std::string("beginning"));
+    }
+    // librdkafka keeps an application pause on a partition across unassign
+    // and assign: one paused during an earlier reset would stay paused.
+    resume_after_assign_ = true;
+    runtime::log_info(component_, text);
+  }
+
+  void on_revoke(const std::vector<kafka::TopicPartition>& partitions) override {
+    bump([](StreamStats& s) { ++s.rebalances; });
+    // Commit what we have while the partitions are still ours; if that fails
+    // the next owner consumes those records again from the stored offsets.
+    if (!resetting_ && !batch_.empty()) flush();
+    for (const auto& tp : partitions) {
+      batch_.drop_partition(tp.partition);
+      handler_.discard(tp.partition);
+      book_.revoke(tp.partition);
+    }
+    runtime::log_info(component_, "revoked " + std::to_string(partitions.size()) + " partition(s)");
+  }
+
+ private:
+  template <typename F>
+  void bump(F&& f) {
+    std::lock_guard lock(stats_mutex_);
+    f(stats_);
+  }
+
+  void run_guarded() {
+    try {
+      run();
+    } catch (const std::exception& e) {
+      runtime::log_error(component_, std::string("stopping on fatal error: ") + e.what());
+      std::lock_guard lock(done_mutex_);
+      failure_ = std::current_exception();
+    } catch (const StopRequested&) {
+      // Stop requested while waiting for the database: nothing to commit.
+    }
+    {
+      std::lock_guard lock(done_mutex_);
+      done_ = true;
+    }
+    done_cv_.notify_all();
+  }
+
+  void run() {
+    // Migrations first: a handler's session may prepare tables shaped like
+    // the migrated ones.
+    with_retry("prepare PostgreSQL", [&] {
+      if (config_.migrate) {
+        auto conn = pg::connect(config_.pg, config_.pg_schema, component_ + "-migrate");
+        const int applied = pg::migrate(*conn, config_.pg_schema);
+        if (applied > 0) {
+          runtime::log_info(component_, "applied " + std::to_string(applied) +
+                                            " migration(s) to schema " + config_.pg_schema);
+        }
+      }
+      store_.ensure_connected();
+      return 0;
+    });
+    consumer_->subscribe({config_.topic});
+    runtime::log_info(component_, "consuming " + config_.topic + " as group " + config_.group);
+
+    while (!stop_requested_) {
+      if (resetting_) {
+        recover();
+        continue;
+      }
+      milliseconds timeout = kPollInterval;
+      if (!batch_.empty()) {
+        const auto left = std::chrono::duration_cast<milliseconds>(batch_deadline_ - Clock::now());
+        timeout = std::clamp(left, milliseconds(0), kPollInterval);
+      }
+      if (auto msg = consumer_->poll(timeout)) handle(*msg);
+      if (resume_after_assign_ && !resetting_) {
+        consumer_->resume(owned());
+        resume_after_assign_ = false;
+      }
+      if (!batch_.empty() && (batch_.consumed() >= static_cast<std::uint64_t>(config_.batch_size) ||
+                              Clock::now() >= batch_deadline_)) {
+        flush();
+      }
+    }
+
+    // SIGTERM: finish the batch, commit, leave the group.
+    if (!resetting_ && !batch_.empty()) flush();
+    consumer_->close();
+    runtime::log_info(component_, "stopped after consuming " +
+                                      std::to_string(stats().consumed) + " record(s)");
+  }
+
+  void handle(const kafka::Message& msg) {
+    const std::int32_t partition = msg.partition();
+    const std::int64_t offset = msg.offset();
+    // After a seek or a rebalance librdkafka may still hand out a message
+    // fetched before it; the stored offset says whether it is ours to process.
+    if (!book_.owns(partition)) return;
+    if (const auto stored = book_.stored(partition); stored && offset < *stored) return;
+    if (const auto next = batch_.next_offset(partition); next && offset < *next) return;
+
+    if (batch_.empty()) batch_deadline_ = Clock::now() + milliseconds(config_.batch_ms);
+    auto& progress = batch_.add(partition, offset, msg.timestamp_ms().value_or(-1));
+    const std::uint64_t before = progress.tally.total();
+    handler_.handle(msg, progress);
+    if (progress.tally.total() != before + 1) {
+      throw std::logic_error("handler counted " + std::to_string(progress.tally.total() - before) +
+                             " outcomes for one record at " + tp_name(config_.topic, partition) +
+                             "@" + std::to_string(offset));
+    }
+  }
+
+  // Commits the batch: the handler's side effects first, then one PostgreSQL
+  // transaction with offsets, rows and accounting. On a retryable failure the
+  // batch is dropped and the consumer rewinds to the stored offsets.
+  void flush() {
+    const auto plan = book_.plan(batch_);
+    try {
+      handler_.before_commit();
+      const auto fenced = store_.commit(batch_, plan);
+      if (!fenced.empty()) {
+        bump([](StreamStats& s) { ++s.fenced; });
+        std::string text = "commit refused: another member moved the stored offset of";
+        for (const auto p : fenced) text += " " + tp_name(config_.topic, p);
+        runtime::log_warn(component_, text + "; rewinding to the stored offsets");
+        begin_reset();
+        return;
+      }
+      bump([&](StreamStats& s) {
+        ++s.batches;
+        s.consumed += batch_.consumed();
+        for (const auto& [partition, progress] : batch_.partitions()) {
+          for (const auto& [key, n] : progress.tally.counts()) s.outcomes[std::string(key.first)] += n;
+        }
+      });
+      book_.committed(plan);
+      std::vector<kafka::TopicPartition> offsets;
+      for (const auto& t : plan) offsets.push_back({config_.topic, t.partition, t.next});
+      consumer_->commit_async(offsets);
+      batch_.clear();
+      handler_.discard(std::nullopt);
+      backoff_ = milliseconds(config_.retry_backoff_ms);
+    } catch (const InfraError& e) {
+      if (e.failure_class() == FailureClass::kFatal) throw;
+      if (e.failure_class() == FailureClass::kPoison) {
+        // Handlers validate before writing; a refusal here means the contract
+        // and the tables disagree, which needs a human.
+        throw InfraError(FailureClass::kFatal, std::string("PostgreSQL refused a batch: ") +
+                                                   e.what() + " (" + describe_batch() + ")");
+      }
+      bump([](StreamStats& s) { ++s.db_errors; });
+      runtime::log_warn(component_, std::string(e.what()) + "; pausing and retrying (" +
+                                        describe_batch() + ")");
+      begin_reset();
+    }
+  }
+
+  std::string describe_batch() const {
+    std::string text = "batch";
+    for (const auto& [partition, p] : batch_.partitions()) {
+      text += " " + tp_name(config_.topic, partition) + " offsets " +
+              std::to_string(p.first_offset) + ".." + std::to_string(p.next_offset - 1);
+    }
+    return text;
+  }
+
+  std::vector<kafka::TopicPartition> owned() const {
+    std::vector<kafka::TopicPartition> out;
+    for (const auto p : book_.partitions()) out.push_back({config_.topic, p, kafka::kOffsetInvalid});
+    return out;
+  }
+
+  // Stop consuming and forget uncommitted work; recover() resumes from the
+  // offsets PostgreSQL holds, which is correct whatever happened to the
+  // failed transaction (even a commit whose outcome is unknown).
+  void begin_reset() {
+    batch_.clear();
+    handler_.discard(std::nullopt);
+    store_.disconnect();
+    consumer_->pause(owned());
+    resetting_ = true;
+  }
+
+  void recover() {
+    // Keep polling while paused: it serves rebalances and keeps us in the group.
+    const auto until = Clock::now() + backoff_;
+    while (!stop_requested_ && Clock::now() < until) {
+      consumer_->poll(std::min(kPollInterval, backoff_));  // any message here is stale
+    }
+    if (stop_requested_) return;
+    try {
+      const auto stored = store_.claim(book_.partitions());
+      std::vector<kafka::TopicPartition> positions;
+      for (const auto& [p, offset] : stored) {
+        book_.assign(p, offset);
+        positions.push_back({config_.topic, p, offset.value_or(kafka::kOffsetBeginning)});
+      }
+      consumer_->seek(positions, milliseconds(10000));
+      consumer_->resume(owned());
+      resume_after_assign_ = false;
+      resetting_ = false;
+      backoff_ = milliseconds(config_.retry_backoff_ms);
+      runtime::log_info(component_, "resumed from stored offsets");
+    } catch (const InfraError& e) {
+      if (!e.retryable()) throw;
+      bump([](StreamStats& s) { ++s.db_errors; });
+      backoff_ = std::min(backoff_ * 2, milliseconds(config_.retry_backoff_max_ms));
+      runtime::log_warn(component_, std::string(e.what()) + "; retrying in " +
+                                        std::to_string(backoff_.count()) + " ms");
+    }
+  }
+
+  // Runs f until it succeeds, backing off on retryable failures. Used where
+  // there is no batch to drop (start-up, assignment).
+  template <typename F>
+  std::invoke_result_t<F> with_retry(std::string_view what, F&& f) {
+    milliseconds wait(config_.retry_backoff_ms);
+    for (;;) {
+      try {
+        return f();
+      } catch (const InfraError& e) {
+        if (!e.retryable()) throw;
+        bump([](StreamStats& s) { ++s.db_errors; });
+        runtime::log_warn(component_, std::string(what) + ": " + e.what() + "; retrying in " +
+                                          std::to_string(wait.count()) + " ms");
+      }
+      const auto until = Clock::now() + wait;
+      while (Clock::now() < until) {
+        if (stop_requested_) throw StopRequested{};
+        std::this_thread::sleep_for(std::min(milliseconds(50), wait));
+      }
+      wait = std::min(wait * 2, milliseconds(config_.retry_backoff_max_ms));
+    }
+  }
+
+  StreamConfig config_;
+  Handler& handler_;
+  std::string component_;
+  detail::OffsetStore store_;
+  std::unique_ptr<kafka::Consumer> consumer_;
+
+  Batch batch_;
+  OffsetBook book_;
+  Clock::time_point batch_deadline_{};
+  bool resetting_ = false;
+  bool resume_after_assign_ = false;
+  milliseconds backoff_;
+
+  std::atomic<bool> stop_requested_{false};
+  std::thread thread_;
+  std::mutex done_mutex_;
+  std::condition_variable done_cv_;
+  bool done_ = false;
+  std::exception_ptr failure_;
+
+  mutable std::mutex stats_mutex_;
+  StreamStats stats_;
+};
+
+TransactionalConsumer::TransactionalConsumer(StreamConfig config, Handler& handler,
+                                             std::string component)
+    : loop_(std::make_unique<Loop>(std::move(config), handler, std::move(component))) {}
+TransactionalConsumer::~TransactionalConsumer() { Stop(); }
+void TransactionalConsumer::Start() { loop_->start(); }
+void TransactionalConsumer::Stop() { loop_->stop(); }
+bool TransactionalConsumer::wait(milliseconds timeout) { return loop_->wait(timeout); }
+void TransactionalConsumer::rethrow_failure() { loop_->rethrow_failure(); }
+StreamStats TransactionalConsumer::stats() const { return loop_->stats(); }
+
+}  // namespace millrace::stream

@@ -1,0 +1,87 @@
+#include <catch2/catch.hpp>
+
+#include <stdexcept>
+
+#include "millrace/stream/batch.hpp"
+
+using millrace::stream::Batch;
+using millrace::stream::OffsetBook;
+using millrace::stream::Tally;
+
+TEST_CASE("a batch tracks offset ranges and outcomes per partition") {
+  Batch batch;
+  batch.add(1, 10, 1000).tally.count("persisted", "");
+  batch.add(1, 11, 1001).tally.count("filtered", "discount_not_above_threshold");
+  batch.add(1, 13, 999).tally.count("rejected", "invalid_json");  // gap: compaction or a marker
+  batch.add(3, 0, 5).tally.count("persisted", "");
+  CHECK(batch.consumed() == 4);
+  const auto& p1 = batch.partitions().at(1);
+  CHECK(p1.first_offset == 10);
+  CHECK(p1.next_offset == 14);
+  CHECK(p1.consumed == 3);
+  CHECK(p1.max_timestamp_ms == 1001);
+  CHECK(p1.tally.total() == p1.consumed);
+  CHECK(p1.tally.of("persisted") == 1);
+  CHECK(p1.tally.of("rejected") == 1);
+  CHECK(batch.next_offset(1) == 14);
+  CHECK_FALSE(batch.next_offset(2).has_value());
+
+  batch.drop_partition(1);
+  CHECK(batch.consumed() == 1);
+  CHECK_FALSE(batch.partitions().contains(1));
+  batch.clear();
+  CHECK(batch.empty());
+}
+
+TEST_CASE("a batch refuses offsets that go backwards") {
+  Batch batch;
+  batch.add(0, 5, 0);
+  CHECK_THROWS_AS(batch.add(0, 5, 0), std::logic_error);
+  CHECK_THROWS_AS(batch.add(0, 4, 0), std::logic_error);
+}
+
+TEST_CASE("a tally re-labels counted records but never invents them") {
+  Tally t;
+  t.count("persisted", "", 5);
+  t.move({"persisted", ""}, {"duplicate", "duplicate_id"}, 2);
+  CHECK(t.of("persisted") == 3);
+  CHECK(t.of("duplicate") == 2);
+  CHECK(t.total() == 5);
+  CHECK_THROWS_AS(t.move({"persisted", ""}, {"duplicate", "duplicate_id"}, 4), std::logic_error);
+  t.move({"persisted", ""}, {"duplicate", "duplicate_id"}, 3);
+  CHECK(t.counts().size() == 1);
+}
+
+TEST_CASE("the offset book plans fenced transitions") {
+  OffsetBook book;
+  book.assign(0, std::nullopt);
+  book.assign(2, 100);
+  Batch batch;
+  batch.add(0, 0, 0);
+  batch.add(0, 1, 0);
+  batch.add(2, 100, 0);
+  batch.add(2, 104, 0);
+  auto plan = book.plan(batch);
+  REQUIRE(plan.size() == 2);
+  CHECK(plan[0].partition == 0);
+  CHECK_FALSE(plan[0].expected.has_value());
+  CHECK(plan[0].next == 2);
+  CHECK(plan[1].partition == 2);
+  CHECK(plan[1].expected == 100);
+  CHECK(plan[1].next == 105);
+
+  book.committed(plan);
+  CHECK(book.stored(0) == 2);
+  CHECK(book.stored(2) == 105);
+
+  SECTION("a partition not owned cannot be committed") {
+    book.revoke(2);
+    CHECK_FALSE(book.owns(2));
+    CHECK_THROWS_AS(book.plan(batch), std::logic_error);
+  }
+  SECTION("a batch below the stored offset is a bug, not a commit") {
+    Batch stale;
+    stale.add(2, 90, 0);
+    CHECK_THROWS_AS(book.plan(stale), std::logic_error);
+  }
+}
