@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "millrace/core/failure.hpp"
 #include "millrace/core/options.hpp"
 #include "millrace/pg/database.hpp"
+#include "millrace/pg/views.hpp"
 #include "millrace/produce/produce.hpp"
 
 namespace {
@@ -23,6 +25,7 @@ constexpr const char* kUsage =
     "commands:\n"
     "  produce   send synthetic (--count) or NDJSON (--file) store events to Kafka\n"
     "  migrate   apply the PostgreSQL schema migrations\n"
+    "  views     list the analytics views, or print one: views NAME [--format table|json|csv]\n"
     "\n"
     "Run 'millrace <command> --help' for a command's flags.\n";
 
@@ -93,6 +96,50 @@ int cmd_migrate(const std::vector<std::string>& args) {
   return 0;
 }
 
+int cmd_views(const std::vector<std::string>& args) {
+  std::string pg = "postgresql://millrace:millrace@127.0.0.1:5432/millrace";
+  std::string schema = "public";
+  std::string format = "table";
+  core::OptionSet options("millrace views",
+                          "Without NAME, lists the analytics views; with NAME, prints that view.");
+  options.add_string("pg", "MILLRACE_PG", &pg, "PostgreSQL conninfo or URI");
+  options.add_string("pg-schema", "MILLRACE_PG_SCHEMA", &schema,
+                     "PostgreSQL schema holding Millrace's tables");
+  options.add_string("format", "", &format, "Output format: table, json or csv");
+  std::vector<std::string> positional;
+  std::optional<pg::Format> parsed_format;
+  try {
+    positional = options.parse(core::environment_map(), args);
+    if (options.help_requested()) {
+      std::fputs(options.help().c_str(), stdout);
+      std::fputs("\nViews:\n", stdout);
+      for (const auto& v : pg::public_views()) {
+        std::printf("  %-20s %s\n", std::string(v.name).c_str(), std::string(v.description).c_str());
+      }
+      return 0;
+    }
+    if (positional.size() > 1) throw core::UsageError("give at most one view name");
+    parsed_format = pg::parse_format(format);
+    if (!parsed_format) {
+      throw core::UsageError("--format: expected table, json or csv, got \"" + format + "\"");
+    }
+    if (!positional.empty() && pg::find_view(positional[0]) == nullptr) {
+      throw core::UsageError("unknown view \"" + positional[0] + "\"; run 'millrace views' for the list");
+    }
+  } catch (const core::UsageError& e) {
+    return usage_error("views", e.what());
+  }
+  if (positional.empty()) {
+    for (const auto& v : pg::public_views()) {
+      std::printf("%-20s %s\n", std::string(v.name).c_str(), std::string(v.description).c_str());
+    }
+    return 0;
+  }
+  auto conn = pg::connect(pg, schema, "millrace-views");
+  std::fputs(pg::render(pg::read_view(*conn, positional[0]), *parsed_format).c_str(), stdout);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -109,6 +156,7 @@ int main(int argc, char** argv) {
   try {
     if (command == "produce") return cmd_produce(args);
     if (command == "migrate") return cmd_migrate(args);
+    if (command == "views") return cmd_views(args);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "millrace %s: %s\n", command.c_str(), e.what());
     return 1;

@@ -1,10 +1,10 @@
 // millrace-sink: one worker of the sink consumer group. Wiring only; the
 // logic lives in libs/sink.
 #include <cstdio>
-#include <exception>
 
 #include "millrace/core/options.hpp"
 #include "millrace/runtime/log.hpp"
+#include "millrace/runtime/service.hpp"
 #include "millrace/runtime/signals.hpp"
 #include "millrace/sink/worker.hpp"
 
@@ -28,26 +28,6 @@ int main(int argc, char** argv) {
     return 2;
   }
   runtime::log_info("sink", "starting with configuration:\n" + options.describe());
-
-  try {
-    sink::SinkWorker worker(config);
-    worker.Start();
-    for (;;) {
-      if (const auto sig = signals.wait(std::chrono::milliseconds(200))) {
-        runtime::log_info("sink", "signal " + std::to_string(*sig) + ": finishing the batch");
-        break;
-      }
-      if (worker.wait(std::chrono::milliseconds(0))) break;
-    }
-    worker.Stop();
-    worker.rethrow_failure();
-    const auto s = worker.stats();
-    std::string summary = "consumed=" + std::to_string(s.consumed);
-    for (const auto& [outcome, n] : s.outcomes) summary += " " + outcome + "=" + std::to_string(n);
-    runtime::log_info("sink", summary + " batches=" + std::to_string(s.batches));
-    return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "millrace-sink: fatal: %s\n", e.what());
-    return 1;
-  }
+  sink::SinkWorker worker(config);
+  return runtime::serve(worker, signals, "sink");
 }

@@ -61,10 +61,15 @@ std::map<std::string, std::string> Pipeline::sink_env() const {
 
 Child Pipeline::start_sink(const std::string& name,
                            const std::map<std::string, std::string>& extra) {
+  return start("millrace-sink", name, extra);
+}
+
+Child Pipeline::start(const std::string& binary, const std::string& name,
+                      const std::map<std::string, std::string>& extra) {
   auto e = sink_env();
   for (const auto& [k, v] : extra) e[k] = v;
   e["MILLRACE_CLIENT_ID"] = name;
-  return Child(bin("millrace-sink"), {}, e, log_dir + "/" + topic + "." + name + ".log");
+  return Child(bin(binary), {}, e, log_dir + "/" + topic + "." + name + ".log");
 }
 
 int Pipeline::run_producer(std::int64_t count, std::uint64_t seed, double bad_ratio, double rate,

@@ -42,6 +42,9 @@ class Pipeline {
 
   std::map<std::string, std::string> sink_env() const;
   Child start_sink(const std::string& name, const std::map<std::string, std::string>& extra = {});
+  // Any of our services, with this pipeline's settings plus `extra`.
+  Child start(const std::string& binary, const std::string& name,
+              const std::map<std::string, std::string>& extra = {});
 
   // Runs `millrace produce --count ... --seed ... --bad-ratio ...` and records
   // what the generator with the same seed says lands at each (partition, offset).

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+#include "millrace/core/options.hpp"
+#include "millrace/stream/consumer.hpp"
+
+namespace millrace::aggregate {
+
+// Everything millrace-aggregator can be told: the shared consumer settings
+// plus its own. Member initialisers are the defaults.
+struct AggregatorConfig {
+  stream::StreamConfig stream = [] {
+    stream::StreamConfig c;
+    c.group = "millrace-aggregator";
+    c.client_id = "millrace-aggregator";
+    return c;
+  }();
+  // Older than the newest event time seen on its partition by more than this:
+  // the event goes to late_events instead of the aggregates. Also the dedup
+  // horizon: ids are remembered this long (in event time).
+  std::int64_t max_lateness_s = 7 * 86400;
+  // Ahead of the wall clock by more than this: treated like a late event.
+  std::int64_t max_future_s = 3600;
+};
+
+void register_options(core::OptionSet& options, AggregatorConfig& config);
+void validate(AggregatorConfig& config);
+
+// One member of the aggregator consumer group: folds every valid event into
+// hourly and daily windows, top products and categories, applied to
+// PostgreSQL as additive upserts in the same transaction as the offsets.
+class Aggregator {
+ public:
+  explicit Aggregator(AggregatorConfig config);
+  ~Aggregator();
+  Aggregator(const Aggregator&) = delete;
+  Aggregator& operator=(const Aggregator&) = delete;
+
+  void Start();
+  // Finishes and commits the current batch, leaves the group. Idempotent.
+  void Stop();
+  bool wait(std::chrono::milliseconds timeout);
+  void rethrow_failure();
+  stream::StreamStats stats() const;
+
+ private:
+  class Handler;
+  AggregatorConfig config_;
+  std::unique_ptr<Handler> handler_;
+  std::unique_ptr<stream::TransactionalConsumer> consumer_;
+};
+
+}  // namespace millrace::aggregate

@@ -1,0 +1,274 @@
+#include "millrace/aggregate/aggregator.hpp"
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <unordered_set>
+#include <vector>
+
+#include "millrace/core/validation.hpp"
+#include "millrace/core/window.hpp"
+
+namespace millrace::aggregate {
+
+using std::chrono::milliseconds;
+
+void register_options(core::OptionSet& o, AggregatorConfig& c) {
+  stream::register_options(o, c.stream);
+  o.add_int("max-lateness-s", "MILLRACE_MAX_LATENESS_S", &c.max_lateness_s,
+            "Events older than the newest event time of their partition by more than this many "
+            "seconds go to late_events instead of the aggregates; also the dedup horizon",
+            0, 10LL * 365 * 86400);
+  o.add_int("max-future-s", "MILLRACE_MAX_FUTURE_S", &c.max_future_s,
+            "Events ahead of the clock by more than this many seconds go to late_events", 0,
+            10LL * 365 * 86400);
+}
+
+void validate(AggregatorConfig& c) { stream::validate(c.stream); }
+
+namespace {
+
+constexpr std::string_view kPersisted = "persisted";
+// Pruning the dedup table is cheap but not free; once every this many batches.
+constexpr std::uint64_t kPruneEvery = 50;
+
+std::string ts_literal(pqxx::work& tx, core::TimestampUs ts) {
+  return tx.quote(core::format_timestamp(ts));
+}
+
+}  // namespace
+
+class Aggregator::Handler final : public stream::Handler {
+ public:
+  explicit Handler(const AggregatorConfig& config) : config_(config) {
+    policy_.max_lateness_us = config.max_lateness_s * 1'000'000;
+    policy_.max_future_us = config.max_future_s * 1'000'000;
+  }
+
+  void on_connect(pqxx::connection& connection) override {
+    pqxx::nontransaction tx(connection);
+    tx.exec(
+        "CREATE TEMP TABLE IF NOT EXISTS agg_staging_ids (id uuid NOT NULL, ts timestamptz NOT "
+        "NULL) ON COMMIT DELETE ROWS");
+  }
+
+  void handle(const kafka::Message& msg, stream::PartitionProgress& progress) override {
+    auto parsed = core::parse_event(msg.payload(), msg.header(core::kHeaderEventType));
+    if (const auto* rejection = std::get_if<core::Rejection>(&parsed)) {
+      // The sink dead-letters these; here they are only counted.
+      progress.tally.count("rejected", core::reason_code(rejection->reason));
+      return;
+    }
+    // Provisional: write() re-labels duplicates and late events.
+    progress.tally.count(kPersisted, "");
+    pending_.push_back(
+        Pending{std::move(std::get<core::StoreEvent>(parsed)), msg.partition(), msg.offset()});
+  }
+
+  void write(pqxx::work& tx, stream::Batch& batch) override {
+    if (pending_.empty()) return;
+    const std::string& topic = config_.stream.topic;
+
+    // 1. Lateness, in offset order per partition, against the newest event
+    //    time PostgreSQL holds for the partition (so a replay decides alike).
+    std::map<std::int32_t, std::optional<core::TimestampUs>> max_ts;
+    for (const auto& row : tx.exec_params(
+             "SELECT partition, (extract(epoch FROM max_event_ts) * 1000000)::bigint "
+             "FROM aggregator_partitions WHERE topic = $1",
+             topic)) {
+      max_ts[row[0].as<std::int32_t>()] = row[1].as<std::int64_t>();
+    }
+    const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    std::vector<const Pending*> on_time;
+    std::vector<std::pair<const Pending*, core::TimeVerdict>> late;
+    for (const auto& p : pending_) {
+      auto& m = max_ts[p.partition];
+      const auto verdict = core::judge_time(p.event.ts, m, now, policy_);
+      if (verdict == core::TimeVerdict::kOnTime) {
+        on_time.push_back(&p);
+        if (!m || p.event.ts > *m) m = p.event.ts;
+      } else {
+        late.emplace_back(&p, verdict);
+      }
+    }
+
+    // 2. Dedup: an id folds once, ever (within the horizon).
+    std::unordered_set<std::string> fresh;
+    if (!on_time.empty()) {
+      {
+        pqxx::stream_to copy(tx, "agg_staging_ids", std::vector<std::string>{"id", "ts"});
+        for (const auto* p : on_time) {
+          copy << std::make_tuple(p->event.id, core::format_timestamp(p->event.ts));
+        }
+        copy.complete();
+      }
+      for (const auto& row :
+           tx.exec("INSERT INTO aggregator_seen_ids (id, ts) SELECT DISTINCT ON (id) id, ts "
+                   "FROM agg_staging_ids ON CONFLICT (id) DO NOTHING RETURNING id::text")) {
+        fresh.insert(row[0].as<std::string>());
+      }
+    }
+    core::Deltas deltas;
+    for (const auto* p : on_time) {
+      if (fresh.erase(p->event.id) == 1) {
+        deltas.fold(p->event);
+      } else {
+        batch.at(p->partition).tally.move({kPersisted, ""}, {"duplicate", "duplicate_id"}, 1);
+      }
+    }
+
+    // 3. Late and future events: kept aside with their partition's context.
+    if (!late.empty()) {
+      std::string values;
+      for (const auto& [p, verdict] : late) {
+        const auto& e = p->event;
+        batch.at(p->partition).tally.move({kPersisted, ""}, {"late", core::to_string(verdict)}, 1);
+        const auto& m = max_ts[p->partition];
+        if (!values.empty()) values += ',';
+        values += "(" + tx.quote(e.id) + "," + tx.quote(std::string(core::to_string(verdict))) +
+                  "," + tx.quote(std::string(core::to_string(e.event_type))) + "," +
+                  ts_literal(tx, e.ts) + "," + std::to_string(e.store_id) + "," +
+                  tx.quote(e.category) + "," + std::to_string(e.sku) + "," + e.price.to_string() +
+                  "," + std::to_string(e.qty) + "," + e.discount.to_string() + "," +
+                  (e.is_return ? "true" : "false") + "," +
+                  (m ? ts_literal(tx, *m) + "::timestamptz" : std::string("NULL")) + "," +
+                  tx.quote(topic) + "," + std::to_string(p->partition) + "," +
+                  std::to_string(p->offset) + ")";
+      }
+      tx.exec(
+          "INSERT INTO late_events (id, verdict, event_type, ts, store_id, category, sku, price, "
+          "qty, discount, is_return, partition_max_ts, kafka_topic, kafka_partition, "
+          "kafka_offset) VALUES " +
+          values + " ON CONFLICT (id) DO NOTHING");
+    }
+
+    // 4. The deltas, as additive upserts.
+    if (!deltas.empty()) {
+      apply_windows(tx, "agg_hourly", deltas.hourly());
+      apply_windows(tx, "agg_daily", deltas.daily());
+      apply_products(tx, deltas.products());
+      apply_categories(tx, deltas.categories());
+    }
+    std::string partitions;
+    for (const auto& [partition, m] : max_ts) {
+      if (!m || !batch.partitions().contains(partition)) continue;
+      if (!partitions.empty()) partitions += ',';
+      partitions += "(" + tx.quote(topic) + "," + std::to_string(partition) + "," +
+                    ts_literal(tx, *m) + "::timestamptz)";
+    }
+    if (!partitions.empty()) {
+      tx.exec(
+          "INSERT INTO aggregator_partitions (topic, partition, max_event_ts) VALUES " +
+          partitions +
+          " ON CONFLICT (topic, partition) DO UPDATE SET max_event_ts = "
+          "greatest(aggregator_partitions.max_event_ts, EXCLUDED.max_event_ts)");
+    }
+
+    // 5. Forget ids beyond the horizon of every partition: a duplicate that
+    //    old is late on arrival and never reaches the aggregates.
+    if (++batches_ % kPruneEvery == 0) {
+      tx.exec_params(
+          "DELETE FROM aggregator_seen_ids WHERE ts < (SELECT min(max_event_ts) FROM "
+          "aggregator_partitions WHERE topic = $1) - make_interval(secs => $2)",
+          topic, static_cast<double>(config_.max_lateness_s));
+    }
+  }
+
+  void discard(std::optional<std::int32_t> partition) override {
+    if (!partition) {
+      pending_.clear();
+    } else {
+      std::erase_if(pending_, [&](const Pending& p) { return p.partition == *partition; });
+    }
+  }
+
+ private:
+  struct Pending {
+    core::StoreEvent event;
+    std::int32_t partition;
+    std::int64_t offset;
+  };
+
+  static std::string totals_values(const core::Totals& t) {
+    return std::to_string(t.events) + "," + std::to_string(t.units) + "," +
+           t.revenue.to_string() + "," + t.discount_total.to_string() + "," +
+           std::to_string(t.returns);
+  }
+
+  static void apply_windows(pqxx::work& tx, const std::string& table,
+                            const std::map<core::WindowKey, core::Totals>& windows) {
+    std::string values;
+    for (const auto& [key, t] : windows) {
+      if (!values.empty()) values += ',';
+      values += "(" + ts_literal(tx, key.window_start) + "::timestamptz," +
+                tx.quote(std::string(core::to_string(key.event_type))) + "," +
+                tx.quote(key.category) + "," + totals_values(t) + ")";
+    }
+    tx.exec("INSERT INTO " + table +
+            " (window_start, event_type, category, events, units, revenue, discount_total, "
+            "returns) VALUES " +
+            values +
+            " ON CONFLICT (window_start, event_type, category) DO UPDATE SET "
+            "events = " + table + ".events + EXCLUDED.events, units = " + table +
+            ".units + EXCLUDED.units, revenue = " + table +
+            ".revenue + EXCLUDED.revenue, discount_total = " + table +
+            ".discount_total + EXCLUDED.discount_total, returns = " + table +
+            ".returns + EXCLUDED.returns");
+  }
+
+  static void apply_products(pqxx::work& tx,
+                             const std::map<std::int64_t, core::ProductTotals>& products) {
+    if (products.empty()) return;
+    std::string values;
+    for (const auto& [sku, t] : products) {
+      if (!values.empty()) values += ',';
+      values += "(" + std::to_string(sku) + "," + std::to_string(t.units) + "," +
+                t.revenue.to_string() + ")";
+    }
+    tx.exec("INSERT INTO agg_products (sku, units, revenue) VALUES " + values +
+            " ON CONFLICT (sku) DO UPDATE SET units = agg_products.units + EXCLUDED.units, "
+            "revenue = agg_products.revenue + EXCLUDED.revenue");
+  }
+
+  static void apply_categories(pqxx::work& tx,
+                               const std::map<std::string, core::Totals>& categories) {
+    if (categories.empty()) return;
+    std::string values;
+    for (const auto& [category, t] : categories) {
+      if (!values.empty()) values += ',';
+      values += "(" + tx.quote(category) + "," + std::to_string(t.events) + "," +
+                std::to_string(t.units) + "," + t.revenue.to_string() + "," +
+                std::to_string(t.returns) + ")";
+    }
+    tx.exec("INSERT INTO agg_categories (category, events, units, revenue, returns) VALUES " +
+            values +
+            " ON CONFLICT (category) DO UPDATE SET events = agg_categories.events + "
+            "EXCLUDED.events, units = agg_categories.units + EXCLUDED.units, revenue = "
+            "agg_categories.revenue + EXCLUDED.revenue, returns = agg_categories.returns + "
+            "EXCLUDED.returns");
+  }
+
+  const AggregatorConfig& config_;
+  core::LatenessPolicy policy_;
+  std::vector<Pending> pending_;
+  std::uint64_t batches_ = 0;
+};
+
+Aggregator::Aggregator(AggregatorConfig config)
+    : config_(std::move(config)),
+      handler_(std::make_unique<Handler>(config_)),
+      consumer_(std::make_unique<stream::TransactionalConsumer>(config_.stream, *handler_,
+                                                                "aggregator")) {}
+
+Aggregator::~Aggregator() { Stop(); }
+void Aggregator::Start() { consumer_->Start(); }
+void Aggregator::Stop() { consumer_->Stop(); }
+bool Aggregator::wait(milliseconds timeout) { return consumer_->wait(timeout); }
+void Aggregator::rethrow_failure() { consumer_->rethrow_failure(); }
+stream::StreamStats Aggregator::stats() const { return consumer_->stats(); }
+
+}  // namespace millrace::aggregate
