@@ -5,6 +5,7 @@
 #include <csignal>
 #include <thread>
 
+#include "aggregates.hpp"
 #include "pipeline.hpp"
 
 using namespace millrace::testing;
@@ -121,4 +122,30 @@ TEST_CASE("a paused zombie worker is fenced and nothing lands twice", "[zombie]"
   b.signal(SIGTERM);
   CHECK(a.wait(seconds(60)) == 0);
   CHECK(b.wait(seconds(60)) == 0);
+}
+
+TEST_CASE("an aggregator SIGKILLed mid-run and restarted counts every event once",
+          "[aggregator-sigkill]") {
+  Pipeline p("ft_agg");
+  AggregateScenario scenario(p, 200'000, 4711);
+  scenario.produce();
+  const std::map<std::string, std::string> env = {{"MILLRACE_GROUP", scenario.group},
+                                                  {"MILLRACE_BATCH_SIZE", "2000"}};
+  auto a = p.start("millrace-aggregator", "agg-a", env);
+  auto b = p.start("millrace-aggregator", "agg-b", env);
+  const auto until = std::chrono::steady_clock::now() + seconds(300);
+  while (scenario.stored_total() < scenario.end_total() / 3 &&
+         std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  REQUIRE(scenario.stored_total() < scenario.end_total());  // the kill lands mid-run
+  a.signal(SIGKILL);
+  CHECK(a.wait(seconds(10)) == 128 + SIGKILL);
+  auto a2 = p.start("millrace-aggregator", "agg-a2", env);
+  REQUIRE(scenario.wait_caught_up(seconds(600)));
+  scenario.verify();
+  b.signal(SIGTERM);
+  a2.signal(SIGTERM);
+  CHECK(b.wait(seconds(60)) == 0);
+  CHECK(a2.wait(seconds(60)) == 0);
 }

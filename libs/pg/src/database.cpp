@@ -25,6 +25,8 @@ std::unique_ptr<pqxx::connection> connect(const std::string& conninfo, const std
     pqxx::nontransaction tx(*conn);
     tx.exec("SET application_name = " + tx.quote(std::string(application_name)));
     tx.exec("SET search_path TO " + tx.quote_name(schema));
+    // Windows are UTC days and hours; timestamps print the same everywhere.
+    tx.exec("SET TIME ZONE 'UTC'");
     return conn;
   } catch (const pqxx::broken_connection& e) {
     // libpq reports bad passwords as a failed connection too; they will not

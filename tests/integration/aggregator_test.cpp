@@ -1,0 +1,41 @@
+// The aggregator against real Kafka and PostgreSQL: 200,000 events over four
+// days, shuffled, with duplicates, late, future and invalid ones, folded by
+// two aggregators at once; every view must equal plain SQL over the events
+// that count.
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <cstdio>
+
+#include "aggregates.hpp"
+
+using namespace millrace::testing;
+using std::chrono::seconds;
+
+TEST_CASE("views equal SQL recomputed from the raw events", "[aggregates]") {
+  Pipeline p("it_agg");
+  AggregateScenario scenario(p, 200'000, 2026);
+  auto a = p.start("millrace-aggregator", "agg-a", scenario.aggregator_env());
+  auto b = p.start("millrace-aggregator", "agg-b", scenario.aggregator_env());
+  scenario.produce();
+  const auto produced = std::chrono::steady_clock::now();
+  REQUIRE(scenario.wait_caught_up(seconds(600)));
+  const double converge =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - produced).count();
+  CHECK(a.running());
+  CHECK(b.running());
+  scenario.verify();
+  std::fprintf(stderr,
+               "aggregates run: events=%lld counted=%llu duplicates=%llu late=%llu future=%llu "
+               "invalid=%llu converged %.2f s after the last event was acknowledged\n",
+               static_cast<long long>(scenario.end_total()),
+               static_cast<unsigned long long>(scenario.counted),
+               static_cast<unsigned long long>(scenario.duplicates),
+               static_cast<unsigned long long>(scenario.late),
+               static_cast<unsigned long long>(scenario.future),
+               static_cast<unsigned long long>(scenario.invalid), converge);
+  a.signal(SIGTERM);
+  b.signal(SIGTERM);
+  CHECK(a.wait(seconds(60)) == 0);
+  CHECK(b.wait(seconds(60)) == 0);
+}

@@ -1,0 +1,265 @@
+#include "aggregates.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <map>
+#include <optional>
+#include <pqxx/pqxx>
+#include <random>
+#include <thread>
+#include <tuple>
+
+#include "millrace/core/generator.hpp"
+#include "millrace/core/partitioner.hpp"
+#include "millrace/core/validation.hpp"
+
+namespace millrace::testing {
+
+using std::chrono::seconds;
+
+namespace {
+
+constexpr std::int64_t kHourUs = 3'600'000'000;
+constexpr std::int64_t kDayUs = 24 * kHourUs;
+constexpr std::int64_t kMaxLatenessUs = 7 * kDayUs;  // the aggregator's default
+constexpr std::int64_t kMaxFutureUs = kHourUs;
+
+std::int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Uniform index below n from the rng, the same on every standard library.
+std::size_t below(std::mt19937_64& rng, std::size_t n) { return static_cast<std::size_t>(rng() % n); }
+
+}  // namespace
+
+AggregateScenario::AggregateScenario(Pipeline& pipeline, std::int64_t count, std::uint64_t seed)
+    : group(pipeline.topic + "_agg"), p_(pipeline), path_(pipeline.log_dir + "/" + pipeline.topic + ".ndjson") {
+  const std::int64_t now = now_us();
+  std::mt19937_64 rng(seed);
+
+  // Four days of events ending an hour ago, 1% invalid.
+  core::GeneratorOptions main;
+  main.seed = seed;
+  main.bad_ratio = 0.01;
+  main.embed_event_type = true;
+  main.base_ts = now - kHourUs;
+  main.time_spread_us = 4 * kDayUs;
+  core::EventGenerator generator(main);
+  for (std::int64_t i = 0; i < count; ++i) lines_.push_back(generator.next().payload);
+  // Shuffled: many events arrive out of order.
+  for (std::size_t i = lines_.size() - 1; i > 0; --i) std::swap(lines_[i], lines_[below(rng, i + 1)]);
+
+  // 2% duplicates, each inserted after its original.
+  const std::size_t n = lines_.size();
+  for (std::size_t k = 0; k < n / 50; ++k) {
+    const std::size_t from = below(rng, n);
+    const std::size_t to = from + 1 + below(rng, lines_.size() - from);
+    lines_.insert(lines_.begin() + static_cast<std::ptrdiff_t>(to), lines_[from]);
+  }
+  // Beyond the lateness limit: a day's worth from 12 days ago, in the second half.
+  core::GeneratorOptions old = main;
+  old.seed = seed + 1;
+  old.bad_ratio = 0;
+  old.base_ts = now - 12 * kDayUs;
+  old.time_spread_us = kDayUs;
+  core::EventGenerator old_generator(old);
+  for (std::int64_t k = 0; k < count / 200; ++k) {
+    const std::size_t at = lines_.size() / 2 + below(rng, lines_.size() / 2);
+    lines_.insert(lines_.begin() + static_cast<std::ptrdiff_t>(at), old_generator.next().payload);
+  }
+  // From a producer whose clock is three hours ahead.
+  core::GeneratorOptions ahead = old;
+  ahead.seed = seed + 2;
+  ahead.base_ts = now + 3 * kHourUs;
+  ahead.time_spread_us = kHourUs;
+  core::EventGenerator ahead_generator(ahead);
+  for (int k = 0; k < 100; ++k) {
+    const std::size_t at = below(rng, lines_.size());
+    lines_.insert(lines_.begin() + static_cast<std::ptrdiff_t>(at), ahead_generator.next().payload);
+  }
+
+  std::ofstream out(path_);
+  for (const auto& line : lines_) out << line << '\n';
+
+  // The oracle: per partition, in production order, the aggregator's rules.
+  std::map<std::int32_t, std::optional<std::int64_t>> max_ts;
+  std::set<std::string> seen;
+  for (const auto& line : lines_) {
+    const auto hint = core::routing_hint(line);
+    const std::int32_t partition =
+        hint.event_type && hint.store_id
+            ? core::partition_for(*hint.event_type, *hint.store_id, pipeline.partitions)
+            : core::partition_for_bytes(line.data(), line.size(), pipeline.partitions);
+    const auto parsed = core::parse_event(
+        line, hint.raw_event_type ? std::optional<std::string_view>(*hint.raw_event_type)
+                                  : std::nullopt);
+    const auto* e = std::get_if<core::StoreEvent>(&parsed);
+    if (e == nullptr) {
+      ++invalid;
+      continue;
+    }
+    auto& m = max_ts[partition];
+    if (e->ts > now + kMaxFutureUs) {
+      ++future;
+    } else if (m && e->ts < *m - kMaxLatenessUs) {
+      ++late;
+    } else {
+      if (!m || e->ts > *m) m = e->ts;
+      if (seen.insert(e->id).second) {
+        ++counted;
+        counted_events_.push_back(*e);
+      } else {
+        ++duplicates;
+      }
+    }
+  }
+}
+
+std::map<std::string, std::string> AggregateScenario::aggregator_env() const {
+  return {{"MILLRACE_GROUP", group}};
+}
+
+void AggregateScenario::produce() {
+  std::string out;
+  const int rc = run(bin("millrace"), {"produce", "--file", path_},
+                     {{"MILLRACE_BROKERS", p_.env.brokers}, {"MILLRACE_TOPIC", p_.topic}}, &out);
+  INFO("millrace produce printed: " << out);
+  REQUIRE(rc == 0);
+  REQUIRE(out.find("\"total\":" + std::to_string(lines_.size()) + ",") != std::string::npos);
+}
+
+std::int64_t AggregateScenario::stored_total() {
+  pqxx::connection c(p_.env.pg);
+  pqxx::work tx(c);
+  const auto exists = tx.exec_params1(
+      "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1 "
+      "AND table_name = 'consumer_offsets'",
+      p_.schema);
+  if (exists[0].as<int>() == 0) return 0;
+  return tx.exec_params1("SELECT coalesce(sum(next_offset), 0) FROM " + tx.quote_name(p_.schema) +
+                             ".consumer_offsets WHERE group_id = $1",
+                         group)[0]
+      .as<std::int64_t>();
+}
+
+bool AggregateScenario::wait_caught_up(seconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (stored_total() == end_total()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  return false;
+}
+
+void AggregateScenario::verify() {
+  pqxx::connection c(p_.env.pg);
+  pqxx::work tx(c);
+  const std::string s = tx.quote_name(p_.schema);
+  tx.exec("SET search_path TO " + s);
+
+  // The events that must count, loaded raw into a scratch table.
+  tx.exec(
+      "CREATE TEMP TABLE oracle_events (event_type text, ts timestamptz, category text, sku "
+      "bigint, price numeric, qty integer, discount numeric, is_return boolean)");
+  {
+    pqxx::stream_to copy(tx, "oracle_events",
+                         std::vector<std::string>{"event_type", "ts", "category", "sku", "price",
+                                                  "qty", "discount", "is_return"});
+    for (const auto& e : counted_events_) {
+      copy << std::make_tuple(std::string(core::to_string(e.event_type)),
+                              core::format_timestamp(e.ts), e.category, e.sku, e.price.to_string(),
+                              e.qty, e.discount.to_string(), e.is_return);
+    }
+    copy.complete();
+  }
+  // Plain SQL from the raw events, with the documented definitions.
+  tx.exec(
+      "CREATE TEMP VIEW oracle_rows AS SELECT event_type, ts, category, sku, "
+      "CASE WHEN is_return THEN -1 ELSE 1 END AS sign, qty, is_return, "
+      "CASE WHEN event_type = 'sale_event' THEN price * qty * (1 - discount / 100) ELSE 0 END AS "
+      "gross_revenue, "
+      "CASE WHEN event_type = 'sale_event' THEN price * qty * discount / 100 ELSE 0 END AS "
+      "gross_discount FROM oracle_events");
+  const auto windowed = [&](const std::string& view, const std::string& unit) {
+    const std::string expected =
+        "SELECT date_trunc('" + unit + "', ts, 'UTC') AS window_start, event_type, "
+        "count(*)::bigint AS events, sum(sign * qty)::bigint AS units, "
+        "sum(sign * gross_revenue) AS revenue, sum(sign * gross_discount) AS discount_total, "
+        "count(*) FILTER (WHERE is_return)::bigint AS returns FROM oracle_rows GROUP BY 1, 2";
+    const auto mismatches = tx.exec1(
+        "SELECT count(*) FROM (" + expected + ") e FULL JOIN " + view +
+        " v USING (window_start, event_type) WHERE e.events IS DISTINCT FROM v.events OR "
+        "e.units IS DISTINCT FROM v.units OR e.revenue IS DISTINCT FROM v.revenue OR "
+        "e.discount_total IS DISTINCT FROM v.discount_total OR e.returns IS DISTINCT FROM "
+        "v.returns")[0]
+                                .as<std::int64_t>();
+    const auto rows = tx.exec1("SELECT count(*) FROM " + view)[0].as<std::int64_t>();
+    INFO(view);
+    CHECK(mismatches == 0);
+    CHECK(rows > (unit == "hour" ? 90 : 4));  // four days of hours, five days
+  };
+  windowed("hourly_sales", "hour");
+  windowed("daily_sales", "day");
+
+  const auto same = [&](const std::string& name, const std::string& expected,
+                        const std::string& actual) {
+    INFO(name);
+    CHECK(tx.exec1("SELECT count(*) FROM ((" + expected + ") EXCEPT ALL (" + actual + ")) x")[0]
+              .as<std::int64_t>() == 0);
+    CHECK(tx.exec1("SELECT count(*) FROM ((" + actual + ") EXCEPT ALL (" + expected + ")) x")[0]
+              .as<std::int64_t>() == 0);
+  };
+  same("top_products",
+       "SELECT (row_number() OVER (ORDER BY units DESC, sku))::int AS rank, sku, units, revenue "
+       "FROM (SELECT sku, sum(sign * qty)::bigint AS units, sum(sign * gross_revenue) AS revenue "
+       "FROM oracle_rows WHERE event_type = 'sale_event' GROUP BY sku "
+       "ORDER BY units DESC, sku LIMIT 10) t",
+       "SELECT rank, sku, units, revenue FROM top_products");
+  CHECK(tx.exec1("SELECT count(*) FROM top_products")[0].as<int>() == 10);
+  same("popular_categories",
+       "SELECT category, count(*)::bigint, sum(sign * qty)::bigint, sum(sign * gross_revenue) "
+       "FROM oracle_rows WHERE event_type = 'sale_event' GROUP BY category",
+       "SELECT category, events, units, revenue FROM popular_categories");
+  same("orders_this_hour",
+       "SELECT date_trunc('hour', now(), 'UTC'), (count(*) FILTER (WHERE NOT is_return))::bigint, "
+       "coalesce(sum(sign * gross_revenue), 0) FROM oracle_rows WHERE event_type = 'sale_event' "
+       "AND ts >= date_trunc('hour', now(), 'UTC') AND ts < date_trunc('hour', now(), 'UTC') + "
+       "interval '1 hour'",
+       "SELECT window_start, orders, revenue FROM orders_this_hour");
+  same("today_summary",
+       "SELECT date_trunc('day', now(), 'UTC'), (count(*) FILTER (WHERE NOT is_return))::bigint, "
+       "coalesce(sum(sign * gross_revenue), 0), coalesce(sum(sign * qty), 0)::bigint, "
+       "(count(*) FILTER (WHERE is_return))::bigint FROM oracle_rows WHERE event_type = "
+       "'sale_event' AND ts >= date_trunc('day', now(), 'UTC') AND ts < date_trunc('day', now(), "
+       "'UTC') + interval '1 day'",
+       "SELECT day, orders, revenue, units, returns FROM today_summary");
+
+  // Every record accounted for, by outcome.
+  const auto outcome = [&](const std::string& o) {
+    return tx.exec_params1("SELECT coalesce(sum(records), 0)::bigint FROM record_outcomes WHERE "
+                           "group_id = $1 AND outcome = $2",
+                           group, o)[0]
+        .as<std::uint64_t>();
+  };
+  CHECK(outcome("persisted") == counted);
+  CHECK(outcome("duplicate") == duplicates);
+  CHECK(outcome("late") == late + future);
+  CHECK(outcome("rejected") == invalid);
+  CHECK(tx.exec_params1("SELECT coalesce(sum(unaccounted), 0)::bigint FROM partition_accounting "
+                        "WHERE group_id = $1",
+                        group)[0]
+            .as<std::int64_t>() == 0);
+  CHECK(tx.exec1("SELECT count(*) FROM late_events WHERE verdict = 'future'")[0]
+            .as<std::uint64_t>() == future);
+  CHECK(tx.exec1("SELECT count(*) FROM late_events WHERE verdict = 'late'")[0].as<std::uint64_t>() ==
+        late);
+  CHECK(late > 0);
+  CHECK(duplicates > 0);
+  CHECK(future == 100);
+}
+
+}  // namespace millrace::testing
