@@ -4,6 +4,7 @@
 
 #include "millrace/aggregate/aggregator.hpp"
 #include "millrace/core/options.hpp"
+#include "millrace/metrics/metrics.hpp"
 #include "millrace/runtime/log.hpp"
 #include "millrace/runtime/service.hpp"
 #include "millrace/runtime/signals.hpp"
@@ -28,6 +29,16 @@ int main(int argc, char** argv) {
     return 2;
   }
   runtime::log_info("aggregator", "starting with configuration:\n" + options.describe());
-  aggregate::Aggregator aggregator(config);
+  metrics::Registry registry("aggregator");
+  try {
+    if (!config.stream.metrics_addr.empty()) {
+      registry.serve(config.stream.metrics_addr);
+      runtime::log_info("aggregator", "metrics at http://" + config.stream.metrics_addr + "/metrics");
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "millrace-aggregator: %s\n", e.what());
+    return 1;
+  }
+  aggregate::Aggregator aggregator(config, registry);
   return runtime::serve(aggregator, signals, "aggregator");
 }

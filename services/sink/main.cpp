@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "millrace/core/options.hpp"
+#include "millrace/metrics/metrics.hpp"
 #include "millrace/runtime/log.hpp"
 #include "millrace/runtime/service.hpp"
 #include "millrace/runtime/signals.hpp"
@@ -28,6 +29,16 @@ int main(int argc, char** argv) {
     return 2;
   }
   runtime::log_info("sink", "starting with configuration:\n" + options.describe());
-  sink::SinkWorker worker(config);
+  metrics::Registry registry("sink");
+  try {
+    if (!config.stream.metrics_addr.empty()) {
+      registry.serve(config.stream.metrics_addr);
+      runtime::log_info("sink", "metrics at http://" + config.stream.metrics_addr + "/metrics");
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "millrace-sink: %s\n", e.what());
+    return 1;
+  }
+  sink::SinkWorker worker(config, registry);
   return runtime::serve(worker, signals, "sink");
 }

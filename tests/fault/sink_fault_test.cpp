@@ -7,6 +7,7 @@
 
 #include "aggregates.hpp"
 #include "pipeline.hpp"
+#include "scrape.hpp"
 
 using namespace millrace::testing;
 using std::chrono::milliseconds;
@@ -148,4 +149,49 @@ TEST_CASE("an aggregator SIGKILLed mid-run and restarted counts every event once
   a2.signal(SIGTERM);
   CHECK(b.wait(seconds(60)) == 0);
   CHECK(a2.wait(seconds(60)) == 0);
+}
+
+TEST_CASE("the lag gauge counts what waits while the sink cannot commit", "[lag]") {
+  Pipeline p("ft_lag");
+  auto sink = p.start_sink("sink");
+  p.produce(2'000, 11, 0.0);
+  REQUIRE(p.wait_caught_up(seconds(120)));
+  const auto before = p.end_offsets();
+
+  // The sink cannot commit while PostgreSQL is down: what arrives now waits.
+  REQUIRE(stack("down postgres") == 0);
+  p.produce(4'000, 12, 0.0);
+  const auto after = p.end_offsets();
+  const auto lag_matches = [&] {
+    const auto series = parse_exposition(http_get(sink.metrics_port, "/metrics"));
+    for (const auto& [partition, end] : after) {
+      const auto it = before.find(partition);
+      const double waiting = static_cast<double>(end - (it == before.end() ? 0 : it->second));
+      if (sum_of(series, "millrace_consumer_lag_records",
+                 {{"topic", p.topic}, {"partition", std::to_string(partition)}}) != waiting) {
+        return false;
+      }
+    }
+    return true;
+  };
+  auto until = std::chrono::steady_clock::now() + seconds(30);
+  while (!lag_matches() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(milliseconds(200));
+  }
+  CHECK(lag_matches());
+  REQUIRE(stack("up postgres") == 0);
+
+  REQUIRE(p.wait_caught_up(seconds(120)));
+  const auto lag_zero = [&] {
+    return sum_of(parse_exposition(http_get(sink.metrics_port, "/metrics")),
+                  "millrace_consumer_lag_records", {{"topic", p.topic}}) == 0;
+  };
+  until = std::chrono::steady_clock::now() + seconds(30);
+  while (!lag_zero() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(milliseconds(200));
+  }
+  CHECK(lag_zero());
+  p.verify();
+  sink.signal(SIGTERM);
+  CHECK(sink.wait(seconds(60)) == 0);
 }

@@ -1,6 +1,9 @@
 #include "harness.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -108,6 +111,7 @@ StackEnv stack_env() {
     }
     if (key == "MILLRACE_BROKERS") env.brokers = value;
     if (key == "MILLRACE_PG") env.pg = value;
+    if (key == "MILLRACE_PROMETHEUS_URL") env.prometheus_url = value;
   }
   if (env.brokers.empty() || env.pg.empty()) {
     throw std::runtime_error("stack env printed no MILLRACE_BROKERS/MILLRACE_PG (state dir " +
@@ -127,6 +131,51 @@ std::string unique_name(std::string_view prefix) {
   std::random_device rd;
   return std::string(prefix) + "_" + std::to_string(getpid()) + "_" + std::to_string(counter++) +
          "_" + std::to_string(rd() % 100000);
+}
+
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    throw std::runtime_error("no free port");
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string http_get(int port, const std::string& path) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    if (fd >= 0) ::close(fd);
+    throw std::runtime_error("cannot connect to 127.0.0.1:" + std::to_string(port));
+  }
+  const std::string request =
+      "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  if (::write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
+    ::close(fd);
+    throw std::runtime_error("short write");
+  }
+  std::string response;
+  char buf[8192];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) response.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  const auto body = response.find("\r\n\r\n");
+  if (response.rfind("HTTP/1.", 0) != 0 || body == std::string::npos ||
+      response.find(" 200 ") == std::string::npos) {
+    throw std::runtime_error("GET " + path + " on port " + std::to_string(port) + " failed: " +
+                             response.substr(0, 200));
+  }
+  return response.substr(body + 4);
 }
 
 std::string bin(std::string_view name) { return std::string(MILLRACE_BIN_DIR) + "/" + std::string(name); }
@@ -159,7 +208,8 @@ Child::~Child() {
   }
 }
 
-Child::Child(Child&& other) noexcept : pid_(other.pid_), status_(other.status_) {
+Child::Child(Child&& other) noexcept
+    : metrics_port(other.metrics_port), pid_(other.pid_), status_(other.status_) {
   other.pid_ = -1;
 }
 

@@ -17,6 +17,7 @@ namespace millrace::testing {
 struct StackEnv {
   std::string brokers;
   std::string pg;
+  std::string prometheus_url;  // empty unless the stack runs Prometheus
 };
 StackEnv stack_env();
 
@@ -25,6 +26,12 @@ int stack(const std::string& args);
 
 // "prefix_<pid>_<n>_<random>": a topic, schema and group nobody else uses.
 std::string unique_name(std::string_view prefix);
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+int free_port();
+
+// GET http://127.0.0.1:port/path; returns the body, throws on failure.
+std::string http_get(int port, const std::string& path);
 
 // Path of one of our binaries in the build tree.
 std::string bin(std::string_view name);
@@ -40,6 +47,7 @@ class Child {
   Child(const Child&) = delete;
 
   int pid() const { return pid_; }
+  int metrics_port = 0;  // set by whoever gave the child MILLRACE_METRICS_ADDR
   void signal(int sig);
   bool running();
   // Exit status (0..255), 128+signal if killed, nullopt on timeout.

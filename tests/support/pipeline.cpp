@@ -69,7 +69,11 @@ Child Pipeline::start(const std::string& binary, const std::string& name,
   auto e = sink_env();
   for (const auto& [k, v] : extra) e[k] = v;
   e["MILLRACE_CLIENT_ID"] = name;
-  return Child(bin(binary), {}, e, log_dir + "/" + topic + "." + name + ".log");
+  const int port = free_port();
+  e["MILLRACE_METRICS_ADDR"] = "127.0.0.1:" + std::to_string(port);
+  Child child(bin(binary), {}, e, log_dir + "/" + topic + "." + name + ".log");
+  child.metrics_port = port;
+  return child;
 }
 
 int Pipeline::run_producer(std::int64_t count, std::uint64_t seed, double bad_ratio, double rate,

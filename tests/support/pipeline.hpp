@@ -66,6 +66,9 @@ class Pipeline {
   // Asserts (Catch2) every exactly-once invariant and returns the counts.
   Verdict verify();
 
+  // End offset per partition of what produce() sent so far.
+  const std::map<std::int32_t, std::int64_t>& end_offsets() const { return next_offset_; }
+
   const std::map<std::pair<std::int32_t, std::int64_t>, ExpectedMessage>& expected() const {
     return expected_;
   }

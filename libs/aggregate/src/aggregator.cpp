@@ -258,11 +258,11 @@ class Aggregator::Handler final : public stream::Handler {
   std::uint64_t batches_ = 0;
 };
 
-Aggregator::Aggregator(AggregatorConfig config)
+Aggregator::Aggregator(AggregatorConfig config, metrics::Registry& metrics)
     : config_(std::move(config)),
       handler_(std::make_unique<Handler>(config_)),
       consumer_(std::make_unique<stream::TransactionalConsumer>(config_.stream, *handler_,
-                                                                "aggregator")) {}
+                                                                "aggregator", metrics)) {}
 
 Aggregator::~Aggregator() { Stop(); }
 void Aggregator::Start() { consumer_->Start(); }

@@ -58,4 +58,44 @@ void create_topic(const std::string& brokers, const std::string& topic, std::int
   }
 }
 
+struct OffsetsClient::State {
+  detail::HandlePtr rk;
+};
+
+OffsetsClient::OffsetsClient(const std::string& brokers, const Properties& extra)
+    : state_(std::make_unique<State>()) {
+  detail::ConfPtr conf(rd_kafka_conf_new());
+  detail::set_property(conf.get(), "bootstrap.servers", brokers);
+  detail::set_property(conf.get(), "client.id", "millrace-offsets");
+  for (const auto& [key, value] : extra) {
+    // Security and networking settings apply; consumer-only ones would be refused.
+    if (key.rfind("security.", 0) == 0 || key.rfind("sasl.", 0) == 0 ||
+        key.rfind("ssl.", 0) == 0 || key.rfind("socket.", 0) == 0) {
+      detail::set_property(conf.get(), key, value);
+    }
+  }
+  detail::install_logger(conf.get());
+  char err[512];
+  state_->rk.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err));
+  if (!state_->rk) throw InfraError(FailureClass::kFatal, std::string("kafka offsets client: ") + err);
+  conf.release();
+}
+
+OffsetsClient::~OffsetsClient() = default;
+
+std::pair<std::int64_t, std::int64_t> OffsetsClient::watermarks(const std::string& topic,
+                                                                std::int32_t partition,
+                                                                std::chrono::milliseconds timeout) {
+  std::int64_t low = 0;
+  std::int64_t high = 0;
+  const auto err = rd_kafka_query_watermark_offsets(state_->rk.get(), topic.c_str(), partition,
+                                                    &low, &high, static_cast<int>(timeout.count()));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw InfraError(FailureClass::kRetryable, "watermarks " + topic + "[" +
+                                                   std::to_string(partition) +
+                                                   "]: " + rd_kafka_err2str(err));
+  }
+  return {low, high};
+}
+
 }  // namespace millrace::kafka

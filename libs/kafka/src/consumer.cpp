@@ -240,21 +240,6 @@ void Consumer::commit_async(const std::vector<TopicPartition>& partitions) {
   rd_kafka_commit(state_->rk.get(), list.get(), 1);
 }
 
-std::pair<std::int64_t, std::int64_t> Consumer::watermarks(const std::string& topic,
-                                                           std::int32_t partition,
-                                                           std::chrono::milliseconds timeout) {
-  std::int64_t low = 0;
-  std::int64_t high = 0;
-  const auto err = rd_kafka_query_watermark_offsets(state_->rk.get(), topic.c_str(), partition,
-                                                    &low, &high, static_cast<int>(timeout.count()));
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    throw InfraError(FailureClass::kRetryable, "watermarks " + topic + "[" +
-                                                   std::to_string(partition) +
-                                                   "]: " + rd_kafka_err2str(err));
-  }
-  return {low, high};
-}
-
 void Consumer::close() {
   if (state_->closed) return;
   state_->closed = true;

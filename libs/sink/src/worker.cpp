@@ -41,7 +41,12 @@ const std::vector<std::string> kColumns = {
 
 class SinkWorker::Handler final : public stream::Handler {
  public:
-  explicit Handler(const SinkConfig& config) : config_(config) {}
+  Handler(const SinkConfig& config, metrics::Registry& metrics)
+      : config_(config),
+        dead_letters_(metrics.counter("millrace_dead_letters_total",
+                                      "Invalid records written to the dead-letter topic (including "
+                                      "rewrites of replayed batches).",
+                                      {{"topic", config.dlq_topic}})) {}
 
   void start() {
     kafka::ProducerConfig pc;
@@ -162,10 +167,12 @@ class SinkWorker::Handler final : public stream::Handler {
     dlq_->produce(config_.dlq_topic, msg.partition() % dlq_partitions_, msg.key().value_or(""),
                   msg.payload(), headers);
     dlq_->poll();
+    dead_letters_.inc();
     dlq_pending_ = true;
   }
 
   const SinkConfig& config_;
+  metrics::Counter dead_letters_;
   std::unique_ptr<kafka::Producer> dlq_;
   std::int32_t dlq_partitions_ = 1;
   bool dlq_pending_ = false;
@@ -173,10 +180,11 @@ class SinkWorker::Handler final : public stream::Handler {
   std::vector<Row> rows_;
 };
 
-SinkWorker::SinkWorker(SinkConfig config)
+SinkWorker::SinkWorker(SinkConfig config, metrics::Registry& metrics)
     : config_(std::move(config)),
-      handler_(std::make_unique<Handler>(config_)),
-      consumer_(std::make_unique<stream::TransactionalConsumer>(config_.stream, *handler_, "sink")) {}
+      handler_(std::make_unique<Handler>(config_, metrics)),
+      consumer_(std::make_unique<stream::TransactionalConsumer>(config_.stream, *handler_, "sink",
+                                                                metrics)) {}
 
 SinkWorker::~SinkWorker() { Stop(); }
 

@@ -24,6 +24,8 @@ void register_options(core::OptionSet& o, StreamConfig& c) {
             "Kafka consumer group session timeout", 1000, 3'600'000);
   o.add_string("kafka-properties", "MILLRACE_KAFKA_PROPERTIES", &c.kafka_properties,
                "Extra librdkafka properties, key=value[,key=value...]");
+  o.add_string("metrics-addr", "MILLRACE_METRICS_ADDR", &c.metrics_addr,
+               "host:port serving Prometheus metrics at /metrics (empty: off)");
   o.add_bool("migrate", "MILLRACE_MIGRATE", &c.migrate,
              "Apply schema migrations at start (false: require them applied)");
 }

@@ -6,9 +6,11 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <type_traits>
 
 #include "millrace/core/failure.hpp"
+#include "millrace/kafka/admin.hpp"
 #include "millrace/kafka/consumer.hpp"
 #include "millrace/pg/database.hpp"
 #include "millrace/runtime/log.hpp"
@@ -24,6 +26,8 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr milliseconds kPollInterval{100};
+constexpr milliseconds kLagRefresh{1000};
+constexpr milliseconds kWatermarkTimeout{2000};
 
 // Thrown out of a rebalance callback when a stop was requested while the
 // database was unreachable: there is nothing to position the partitions on.
@@ -33,16 +37,223 @@ std::string tp_name(const std::string& topic, std::int32_t partition) {
   return topic + "[" + std::to_string(partition) + "]";
 }
 
+// The consumer's metrics. Counters move only when a batch commits, so the
+// metrics tell the same story as record_outcomes: consumed equals the sum of
+// outcomes per partition at every scrape.
+class Instruments {
+ public:
+  Instruments(metrics::Registry& r, std::string topic)
+      : registry_(r),
+        topic_(std::move(topic)),
+        batch_records_(r.histogram("millrace_batch_records", "Records per committed batch.",
+                                   metrics::size_buckets())),
+        commit_seconds_(r.histogram("millrace_batch_commit_duration_seconds",
+                                    "Time to commit one batch (side effects and transaction).",
+                                    metrics::latency_buckets())),
+        fenced_(r.counter("millrace_commits_fenced_total",
+                          "Commits refused because another member moved a stored offset.")),
+        assigned_(r.gauge("millrace_assigned_partitions", "Partitions assigned to this member.")),
+        started_(Clock::now()) {
+    for (const char* kind : {"assign", "revoke"}) {
+      rebalances_.emplace(kind, r.counter("millrace_rebalances_total",
+                                          "Partition assignments and revocations.",
+                                          {{"kind", kind}}));
+    }
+    for (const char* cls : {"retryable", "poison", "fatal"}) {
+      pg_errors_.emplace(cls, r.counter("millrace_postgres_errors_total",
+                                        "PostgreSQL (and dead-letter) failures by class.",
+                                        {{"class", cls}}));
+    }
+    r.computed_gauge("millrace_consumer_lag_records",
+                     "End offset minus the committed position, per assigned partition.",
+                     [this] { return lag_samples(); });
+    r.computed_gauge(
+        "millrace_consumer_freshness_seconds",
+        "Age of the newest committed record (now minus its Kafka timestamp), per partition.",
+        [this] { return per_partition(newest_ms_, [](double ms, double now) { return now - ms / 1000; }); });
+    r.computed_gauge("millrace_seconds_since_last_commit",
+                     "Seconds since this member last committed a batch (since start if never).",
+                     [this] {
+                       const auto last = last_commit_ns_.load();
+                       const auto since = last == 0 ? Clock::now() - started_
+                                                    : Clock::now() - Clock::time_point(Clock::duration(last));
+                       return std::vector<metrics::Sample>{
+                           {{}, std::chrono::duration<double>(since).count()}};
+                     });
+  }
+
+  void committed(const Batch& batch, double seconds) {
+    batch_records_.observe(static_cast<double>(batch.consumed()));
+    commit_seconds_.observe(seconds);
+    last_commit_ns_ = Clock::now().time_since_epoch().count();
+    std::lock_guard lock(mutex_);
+    for (const auto& [partition, progress] : batch.partitions()) {
+      const std::string p = std::to_string(partition);
+      consumed(partition).inc(static_cast<double>(progress.consumed));
+      for (const auto& [key, n] : progress.tally.counts()) {
+        outcome(partition, key.first, key.second).inc(static_cast<double>(n));
+      }
+      if (progress.max_timestamp_ms >= 0) {
+        auto& newest = newest_ms_[partition];
+        newest = std::max(newest, static_cast<double>(progress.max_timestamp_ms));
+      }
+    }
+  }
+
+  // The committed position of an owned partition (nullopt: nothing stored
+  // yet, so everything from the log start counts as lag).
+  void set_position(std::int32_t partition, std::optional<std::int64_t> next) {
+    std::lock_guard lock(mutex_);
+    positions_[partition] = next;
+  }
+
+  // Lag = end offset - committed position, refreshed on a thread of its own:
+  // broker queries must not stall the consumer loop, and a paused partition
+  // (during an outage, exactly when lag matters) fetches no new watermarks.
+  void start_lag(const std::string& brokers, const kafka::Properties& extra) {
+    offsets_ = std::make_unique<kafka::OffsetsClient>(brokers, extra);
+    lag_thread_ = std::thread([this] {
+      std::unique_lock lock(lag_wait_mutex_);
+      while (!lag_stop_) {
+        refresh_lag();
+        lag_cv_.wait_for(lock, kLagRefresh, [&] { return lag_stop_; });
+      }
+    });
+  }
+  void stop_lag() {
+    {
+      std::lock_guard lock(lag_wait_mutex_);
+      lag_stop_ = true;
+    }
+    lag_cv_.notify_all();
+    if (lag_thread_.joinable()) lag_thread_.join();
+  }
+  void assigned(const std::vector<std::int32_t>& partitions, bool assign) {
+    rebalances_.at(assign ? "assign" : "revoke").inc();
+    std::lock_guard lock(mutex_);
+    for (const auto p : partitions) {
+      if (!assign) {
+        watermarks_.erase(p);
+        newest_ms_.erase(p);
+        positions_.erase(p);
+      }
+      // Make the accounting series exist from the start, at 0.
+      if (assign) consumed(p);
+    }
+  }
+  void owned(std::size_t n) { assigned_.set(static_cast<double>(n)); }
+  void fenced() { fenced_.inc(); }
+  void pg_error(core::FailureClass c) { pg_errors_.at(std::string(core::to_string(c))).inc(); }
+
+ private:
+  // Only the end offsets come from the refresh thread; the position is the
+  // committed one at scrape time, so a commit shows at once.
+  void refresh_lag() {
+    std::vector<std::int32_t> partitions;
+    {
+      std::lock_guard lock(mutex_);
+      for (const auto& [p, next] : positions_) partitions.push_back(p);
+    }
+    for (const auto p : partitions) {
+      try {
+        const auto [low, high] = offsets_->watermarks(topic_, p, kWatermarkTimeout);
+        std::lock_guard lock(mutex_);
+        // Only if still owned: a revoke may have come meanwhile.
+        if (positions_.contains(p)) watermarks_[p] = {low, high};
+      } catch (const core::InfraError&) {
+        // Broker unreachable: the last value stays; librdkafka reconnects.
+      }
+    }
+  }
+
+  std::vector<metrics::Sample> lag_samples() {
+    std::lock_guard lock(mutex_);
+    std::vector<metrics::Sample> out;
+    for (const auto& [p, next] : positions_) {
+      const auto it = watermarks_.find(p);
+      if (it == watermarks_.end()) continue;  // not known yet
+      const auto [low, high] = it->second;
+      out.push_back({{{"topic", topic_}, {"partition", std::to_string(p)}},
+                     static_cast<double>(std::max<std::int64_t>(0, high - next.value_or(low)))});
+    }
+    return out;
+  }
+
+  metrics::Counter& consumed(std::int32_t partition) {
+    auto it = consumed_.find(partition);
+    if (it == consumed_.end()) {
+      it = consumed_
+               .emplace(partition, registry_.counter("millrace_records_consumed_total",
+                                                     "Records consumed and committed.",
+                                                     {{"topic", topic_},
+                                                      {"partition", std::to_string(partition)}}))
+               .first;
+    }
+    return it->second;
+  }
+  metrics::Counter& outcome(std::int32_t partition, std::string_view outcome,
+                            std::string_view reason) {
+    const auto key = std::make_tuple(partition, std::string(outcome), std::string(reason));
+    auto it = outcomes_.find(key);
+    if (it == outcomes_.end()) {
+      it = outcomes_
+               .emplace(key, registry_.counter(
+                                 "millrace_records_outcome_total",
+                                 "What became of committed records, by outcome and reason.",
+                                 {{"topic", topic_},
+                                  {"partition", std::to_string(partition)},
+                                  {"outcome", std::string(outcome)},
+                                  {"reason", std::string(reason)}}))
+               .first;
+    }
+    return it->second;
+  }
+  template <typename F>
+  std::vector<metrics::Sample> per_partition(const std::map<std::int32_t, double>& values, F f) {
+    const double now =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    std::lock_guard lock(mutex_);
+    std::vector<metrics::Sample> out;
+    for (const auto& [p, v] : values) {
+      out.push_back({{{"topic", topic_}, {"partition", std::to_string(p)}}, f(v, now)});
+    }
+    return out;
+  }
+
+  metrics::Registry& registry_;
+  std::string topic_;
+  metrics::Histogram batch_records_;
+  metrics::Histogram commit_seconds_;
+  metrics::Counter fenced_;
+  metrics::Gauge assigned_;
+  std::map<std::string, metrics::Counter> rebalances_;
+  std::map<std::string, metrics::Counter> pg_errors_;
+  Clock::time_point started_;
+  std::atomic<Clock::rep> last_commit_ns_{0};
+  std::mutex mutex_;
+  std::map<std::int32_t, metrics::Counter> consumed_;
+  std::map<std::tuple<std::int32_t, std::string, std::string>, metrics::Counter> outcomes_;
+  std::map<std::int32_t, std::pair<std::int64_t, std::int64_t>> watermarks_;
+  std::map<std::int32_t, double> newest_ms_;
+  std::map<std::int32_t, std::optional<std::int64_t>> positions_;
+  std::unique_ptr<kafka::OffsetsClient> offsets_;
+  std::thread lag_thread_;
+  std::mutex lag_wait_mutex_;
+  std::condition_variable lag_cv_;
+  bool lag_stop_ = false;
+};
+
 }  // namespace
 
 class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
  public:
-  Loop(StreamConfig config, Handler& handler, std::string component)
+  Loop(StreamConfig config, Handler& handler, std::string component, metrics::Registry& metrics)
       : config_(std::move(config)),
         handler_(handler),
         component_(std::move(component)),
         store_(config_.pg, config_.pg_schema, config_.group, config_.topic, component_, handler),
-        backoff_(config_.retry_backoff_ms) {}
+        backoff_(config_.retry_backoff_ms),
+        instruments_(metrics, config_.topic) {}
 
   void start() {
     if (thread_.joinable()) return;
@@ -53,12 +264,14 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     cc.session_timeout_ms = static_cast<std::int32_t>(config_.session_timeout_ms);
     cc.extra = config_.kafka_extra;
     consumer_ = std::make_unique<kafka::Consumer>(cc, this);
+    instruments_.start_lag(config_.brokers, config_.kafka_extra);
     thread_ = std::thread([this] { run_guarded(); });
   }
 
   void stop() {
     stop_requested_ = true;
     if (thread_.joinable()) thread_.join();
+    instruments_.stop_lag();
   }
 
   bool wait(milliseconds timeout) {
@@ -88,12 +301,15 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
       const auto& offset = stored.at(tp.partition);
       tp.offset = offset.value_or(kafka::kOffsetBeginning);
       book_.assign(tp.partition, offset);
+      instruments_.set_position(tp.partition, offset);
       text += " " + tp_name(tp.topic, tp.partition) + "@" +
               (offset ? std::to_string(*offset) : std::string("beginning"));
     }
     // librdkafka keeps an application pause on a partition across unassign
     // and assign: one paused during an earlier reset would stay paused.
     resume_after_assign_ = true;
+    instruments_.assigned(ids, true);
+    instruments_.owned(book_.partitions().size());
     runtime::log_info(component_, text);
   }
 
@@ -102,11 +318,15 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     // Commit what we have while the partitions are still ours; if that fails
     // the next owner consumes those records again from the stored offsets.
     if (!resetting_ && !batch_.empty()) flush();
+    std::vector<std::int32_t> ids;
     for (const auto& tp : partitions) {
       batch_.drop_partition(tp.partition);
       handler_.discard(tp.partition);
       book_.revoke(tp.partition);
+      ids.push_back(tp.partition);
     }
+    instruments_.assigned(ids, false);
+    instruments_.owned(book_.partitions().size());
     runtime::log_info(component_, "revoked " + std::to_string(partitions.size()) + " partition(s)");
   }
 
@@ -205,11 +425,13 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   // batch is dropped and the consumer rewinds to the stored offsets.
   void flush() {
     const auto plan = book_.plan(batch_);
+    const auto started = Clock::now();
     try {
       handler_.before_commit();
       const auto fenced = store_.commit(batch_, plan);
       if (!fenced.empty()) {
         bump([](StreamStats& s) { ++s.fenced; });
+        instruments_.fenced();
         std::string text = "commit refused: another member moved the stored offset of";
         for (const auto p : fenced) text += " " + tp_name(config_.topic, p);
         runtime::log_warn(component_, text + "; rewinding to the stored offsets");
@@ -223,14 +445,20 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
           for (const auto& [key, n] : progress.tally.counts()) s.outcomes[std::string(key.first)] += n;
         }
       });
+      instruments_.committed(batch_,
+                             std::chrono::duration<double>(Clock::now() - started).count());
       book_.committed(plan);
       std::vector<kafka::TopicPartition> offsets;
-      for (const auto& t : plan) offsets.push_back({config_.topic, t.partition, t.next});
+      for (const auto& t : plan) {
+        offsets.push_back({config_.topic, t.partition, t.next});
+        instruments_.set_position(t.partition, t.next);
+      }
       consumer_->commit_async(offsets);
       batch_.clear();
       handler_.discard(std::nullopt);
       backoff_ = milliseconds(config_.retry_backoff_ms);
     } catch (const InfraError& e) {
+      instruments_.pg_error(e.failure_class());
       if (e.failure_class() == FailureClass::kFatal) throw;
       if (e.failure_class() == FailureClass::kPoison) {
         // Handlers validate before writing; a refusal here means the contract
@@ -283,6 +511,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
       std::vector<kafka::TopicPartition> positions;
       for (const auto& [p, offset] : stored) {
         book_.assign(p, offset);
+        instruments_.set_position(p, offset);
         positions.push_back({config_.topic, p, offset.value_or(kafka::kOffsetBeginning)});
       }
       consumer_->seek(positions, milliseconds(10000));
@@ -292,6 +521,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
       backoff_ = milliseconds(config_.retry_backoff_ms);
       runtime::log_info(component_, "resumed from stored offsets");
     } catch (const InfraError& e) {
+      instruments_.pg_error(e.failure_class());
       if (!e.retryable()) throw;
       bump([](StreamStats& s) { ++s.db_errors; });
       backoff_ = std::min(backoff_ * 2, milliseconds(config_.retry_backoff_max_ms));
@@ -309,6 +539,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
       try {
         return f();
       } catch (const InfraError& e) {
+        instruments_.pg_error(e.failure_class());
         if (!e.retryable()) throw;
         bump([](StreamStats& s) { ++s.db_errors; });
         runtime::log_warn(component_, std::string(what) + ": " + e.what() + "; retrying in " +
@@ -335,6 +566,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   bool resetting_ = false;
   bool resume_after_assign_ = false;
   milliseconds backoff_;
+  Instruments instruments_;
 
   std::atomic<bool> stop_requested_{false};
   std::thread thread_;
@@ -348,8 +580,8 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
 };
 
 TransactionalConsumer::TransactionalConsumer(StreamConfig config, Handler& handler,
-                                             std::string component)
-    : loop_(std::make_unique<Loop>(std::move(config), handler, std::move(component))) {}
+                                             std::string component, metrics::Registry& metrics)
+    : loop_(std::make_unique<Loop>(std::move(config), handler, std::move(component), metrics)) {}
 TransactionalConsumer::~TransactionalConsumer() { Stop(); }
 void TransactionalConsumer::Start() { loop_->start(); }
 void TransactionalConsumer::Stop() { loop_->stop(); }

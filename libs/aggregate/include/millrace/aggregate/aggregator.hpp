@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "millrace/core/options.hpp"
+#include "millrace/metrics/metrics.hpp"
 #include "millrace/stream/consumer.hpp"
 
 namespace millrace::aggregate {
@@ -16,6 +17,7 @@ struct AggregatorConfig {
     stream::StreamConfig c;
     c.group = "millrace-aggregator";
     c.client_id = "millrace-aggregator";
+    c.metrics_addr = "127.0.0.1:9311";
     return c;
   }();
   // Older than the newest event time seen on its partition by more than this:
@@ -34,7 +36,7 @@ void validate(AggregatorConfig& config);
 // PostgreSQL as additive upserts in the same transaction as the offsets.
 class Aggregator {
  public:
-  explicit Aggregator(AggregatorConfig config);
+  Aggregator(AggregatorConfig config, metrics::Registry& metrics);
   ~Aggregator();
   Aggregator(const Aggregator&) = delete;
   Aggregator& operator=(const Aggregator&) = delete;

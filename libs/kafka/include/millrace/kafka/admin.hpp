@@ -2,7 +2,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <utility>
+
+#include "millrace/kafka/types.hpp"
 
 namespace millrace::kafka {
 
@@ -11,5 +15,25 @@ namespace millrace::kafka {
 // or the broker refuses, (retryable) on timeout.
 void create_topic(const std::string& brokers, const std::string& topic, std::int32_t partitions,
                   std::int16_t replication, std::chrono::milliseconds timeout);
+
+// A client handle for broker queries that must not share a consumer's queues
+// (rd_kafka_query_watermark_offsets on a consumer handle waits on the queue
+// its own poll loop serves, so it times out when called from that loop).
+class OffsetsClient {
+ public:
+  OffsetsClient(const std::string& brokers, const Properties& extra);
+  ~OffsetsClient();
+  OffsetsClient(const OffsetsClient&) = delete;
+  OffsetsClient& operator=(const OffsetsClient&) = delete;
+
+  // Low and high watermarks; throws core::InfraError(retryable) on failure.
+  std::pair<std::int64_t, std::int64_t> watermarks(const std::string& topic,
+                                                   std::int32_t partition,
+                                                   std::chrono::milliseconds timeout);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 }  // namespace millrace::kafka

@@ -90,10 +90,6 @@ class Consumer {
   // Commits offsets to Kafka asynchronously, for lag tooling only.
   void commit_async(const std::vector<TopicPartition>& partitions);
 
-  // Low and high watermarks from the broker.
-  std::pair<std::int64_t, std::int64_t> watermarks(const std::string& topic, std::int32_t partition,
-                                                   std::chrono::milliseconds timeout);
-
   // Leaves the group cleanly (revoking through the listener), rethrowing what
   // the listener threw. Idempotent.
   void close();

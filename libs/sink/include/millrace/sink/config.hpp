@@ -16,6 +16,7 @@ struct SinkConfig {
     stream::StreamConfig c;
     c.group = "millrace-sink";
     c.client_id = "millrace-sink";
+    c.metrics_addr = "127.0.0.1:9301";
     return c;
   }();
   std::string dlq_topic;  // empty: <topic>.dlq

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <memory>
 
+#include "millrace/metrics/metrics.hpp"
 #include "millrace/sink/config.hpp"
 #include "millrace/stream/consumer.hpp"
 
@@ -13,7 +14,7 @@ namespace millrace::sink {
 // offsets and accounting in one PostgreSQL transaction.
 class SinkWorker {
  public:
-  explicit SinkWorker(SinkConfig config);
+  SinkWorker(SinkConfig config, metrics::Registry& metrics);
   ~SinkWorker();
   SinkWorker(const SinkWorker&) = delete;
   SinkWorker& operator=(const SinkWorker&) = delete;

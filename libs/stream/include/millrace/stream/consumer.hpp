@@ -8,6 +8,7 @@
 
 #include "millrace/core/options.hpp"
 #include "millrace/kafka/types.hpp"
+#include "millrace/metrics/metrics.hpp"
 #include "millrace/stream/handler.hpp"
 
 namespace millrace::stream {
@@ -28,6 +29,7 @@ struct StreamConfig {
   std::int64_t session_timeout_ms = 10000;
   std::string kafka_properties;
   bool migrate = true;
+  std::string metrics_addr;  // each service sets its default; empty: not served
 
   kafka::Properties kafka_extra;  // derived by validate()
 };
@@ -54,8 +56,10 @@ struct StreamStats {
 class TransactionalConsumer {
  public:
   // `component` names the service in logs and in PostgreSQL's
-  // application_name.
-  TransactionalConsumer(StreamConfig config, Handler& handler, std::string component);
+  // application_name. The consumer registers its metrics in `metrics`
+  // (docs/operations.md lists them).
+  TransactionalConsumer(StreamConfig config, Handler& handler, std::string component,
+                        metrics::Registry& metrics);
   ~TransactionalConsumer();
   TransactionalConsumer(const TransactionalConsumer&) = delete;
   TransactionalConsumer& operator=(const TransactionalConsumer&) = delete;
