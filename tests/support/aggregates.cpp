@@ -132,19 +132,7 @@ void AggregateScenario::produce() {
   REQUIRE(out.find("\"total\":" + std::to_string(lines_.size()) + ",") != std::string::npos);
 }
 
-std::int64_t AggregateScenario::stored_total() {
-  pqxx::connection c(p_.env.pg);
-  pqxx::work tx(c);
-  const auto exists = tx.exec_params1(
-      "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1 "
-      "AND table_name = 'consumer_offsets'",
-      p_.schema);
-  if (exists[0].as<int>() == 0) return 0;
-  return tx.exec_params1("SELECT coalesce(sum(next_offset), 0) FROM " + tx.quote_name(p_.schema) +
-                             ".consumer_offsets WHERE group_id = $1",
-                         group)[0]
-      .as<std::int64_t>();
-}
+std::int64_t AggregateScenario::stored_total() { return p_.stored_total(group); }
 
 bool AggregateScenario::wait_caught_up(seconds timeout) {
   const auto until = std::chrono::steady_clock::now() + timeout;

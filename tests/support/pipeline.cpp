@@ -115,32 +115,32 @@ void Pipeline::expect(std::int64_t count, std::uint64_t seed, double bad_ratio) 
   }
 }
 
-std::int64_t Pipeline::stored_total() {
-  pqxx::connection c(env.pg);
-  pqxx::work tx(c);
-  const auto exists = tx.exec_params1(
-      "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1 "
-      "AND table_name = 'consumer_offsets'",
-      schema);
-  if (exists[0].as<int>() == 0) return 0;
-  const auto r = tx.exec_params1("SELECT coalesce(sum(next_offset), 0) FROM " +
-                                     tx.quote_name(schema) + ".consumer_offsets WHERE group_id = $1",
-                                 group);
-  return r[0].as<std::int64_t>();
-}
+namespace {
 
-std::int64_t Pipeline::claimed_partitions() {
-  pqxx::connection c(env.pg);
+// Zero rows until a worker has migrated the schema.
+std::int64_t count_offsets(const std::string& pg, const std::string& schema,
+                           const std::string& group, const std::string& what) {
+  pqxx::connection c(pg);
   pqxx::work tx(c);
   const auto exists = tx.exec_params1(
       "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1 "
       "AND table_name = 'consumer_offsets'",
       schema);
   if (exists[0].as<int>() == 0) return 0;
-  return tx.exec_params1("SELECT count(*) FROM " + tx.quote_name(schema) +
+  return tx.exec_params1("SELECT coalesce(" + what + ", 0) FROM " + tx.quote_name(schema) +
                              ".consumer_offsets WHERE group_id = $1",
                          group)[0]
       .as<std::int64_t>();
+}
+
+}  // namespace
+
+std::int64_t Pipeline::stored_total(const std::string& for_group) {
+  return count_offsets(env.pg, schema, for_group.empty() ? group : for_group, "sum(next_offset)");
+}
+
+std::int64_t Pipeline::claimed_partitions() {
+  return count_offsets(env.pg, schema, group, "count(*)");
 }
 
 std::int64_t Pipeline::end_total() {

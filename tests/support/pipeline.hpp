@@ -57,8 +57,9 @@ class Pipeline {
   // Partitions whose assignment a sink worker has recorded in PostgreSQL.
   std::int64_t claimed_partitions();
 
-  // Sum of stored next offsets in PostgreSQL, and of the topic's end offsets.
-  std::int64_t stored_total();
+  // Sum of stored next offsets in PostgreSQL for a group (default: the
+  // sink's), and of the topic's end offsets.
+  std::int64_t stored_total(const std::string& for_group = {});
   std::int64_t end_total();
   // Waits until PostgreSQL's offsets reach the end of every partition.
   bool wait_caught_up(std::chrono::seconds timeout);
