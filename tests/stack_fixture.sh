@@ -18,14 +18,16 @@ pick_port() {
 
 case "$action" in
   up)
-    if "$stack" status >/dev/null 2>&1; then echo "test stack already running"; exit 0; fi
+    if "$stack" status all >/dev/null 2>&1; then echo "test stack already running"; exit 0; fi
     "$stack" down --purge >/dev/null 2>&1 || true
     picked=""
     MILLRACE_KAFKA_PORT=$(pick_port); picked="$picked $MILLRACE_KAFKA_PORT"
     MILLRACE_KAFKA_CONTROLLER_PORT=$(pick_port); picked="$picked $MILLRACE_KAFKA_CONTROLLER_PORT"
-    MILLRACE_PG_PORT=$(pick_port)
-    export MILLRACE_KAFKA_PORT MILLRACE_KAFKA_CONTROLLER_PORT MILLRACE_PG_PORT
-    exec "$stack" up
+    MILLRACE_PG_PORT=$(pick_port); picked="$picked $MILLRACE_PG_PORT"
+    MILLRACE_PROMETHEUS_PORT=$(pick_port)
+    export MILLRACE_KAFKA_PORT MILLRACE_KAFKA_CONTROLLER_PORT MILLRACE_PG_PORT MILLRACE_PROMETHEUS_PORT
+    # Prometheus too: the metrics test scrapes through a real server once.
+    exec "$stack" up all
     ;;
   down)
     exec "$stack" down

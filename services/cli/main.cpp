@@ -24,6 +24,7 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  produce   send synthetic (--count) or NDJSON (--file) store events to Kafka\n"
+    "  generate  write synthetic events to stdout (NDJSON, or COPY rows)\n"
     "  migrate   apply the PostgreSQL schema migrations\n"
     "  views     list the analytics views, or print one: views NAME [--format table|json|csv]\n"
     "\n"
@@ -70,6 +71,28 @@ int cmd_produce(const std::vector<std::string>& args) {
   const auto summary = produce::run_produce(config, input, g_stop);
   std::printf("%s\n", summary.to_json().c_str());
   return summary.failed_deliveries == 0 && summary.delivered == summary.total ? 0 : 1;
+}
+
+int cmd_generate(const std::vector<std::string>& args) {
+  produce::GenerateConfig config;
+  core::OptionSet options("millrace generate",
+                          "Writes the synthetic event stream to stdout, deterministic per seed.");
+  produce::register_options(options, config);
+  try {
+    const auto positional = options.parse(core::environment_map(), args);
+    if (options.help_requested()) {
+      std::fputs(options.help().c_str(), stdout);
+      return 0;
+    }
+    if (!positional.empty()) throw core::UsageError("unexpected argument \"" + positional[0] + "\"");
+    produce::validate(config);
+  } catch (const core::UsageError& e) {
+    return usage_error("generate", e.what());
+  }
+  std::ios::sync_with_stdio(false);
+  produce::run_generate(config, std::cout);
+  std::cout.flush();
+  return std::cout ? 0 : 1;
 }
 
 int cmd_migrate(const std::vector<std::string>& args) {
@@ -156,6 +179,7 @@ int main(int argc, char** argv) {
   try {
     if (command == "produce") return cmd_produce(args);
     if (command == "migrate") return cmd_migrate(args);
+    if (command == "generate") return cmd_generate(args);
     if (command == "views") return cmd_views(args);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "millrace %s: %s\n", command.c_str(), e.what());

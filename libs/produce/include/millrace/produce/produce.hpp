@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdint>
 #include <istream>
+#include <ostream>
 #include <string>
 
 #include "millrace/core/decimal.hpp"
@@ -56,5 +57,23 @@ core::Int128 sale_value_micros(core::Decimal price, std::int32_t qty, core::Deci
 // `stop` ends production early (SIGINT): what was queued is still flushed.
 ProduceSummary run_produce(const ProduceConfig& config, std::istream* input,
                            const std::atomic<bool>& stop);
+
+// `millrace generate`: the synthetic stream written to a stream instead of
+// Kafka, for files, benchmarks and other tools.
+struct GenerateConfig {
+  std::int64_t count = 0;
+  std::int64_t seed = 42;
+  double bad_ratio = 0;
+  std::int64_t time_spread_s = 0;
+  // ndjson: one message per line, event_type in the body (what `produce
+  // --file` sends). copy: PostgreSQL COPY text rows of the valid events in
+  // store_events' column order (a reference load for benchmarks).
+  std::string format = "ndjson";
+};
+
+void register_options(core::OptionSet& options, GenerateConfig& config);
+void validate(const GenerateConfig& config);
+// Returns the number of lines written.
+std::uint64_t run_generate(const GenerateConfig& config, std::ostream& out);
 
 }  // namespace millrace::produce
