@@ -195,3 +195,58 @@ TEST_CASE("the lag gauge counts what waits while the sink cannot commit", "[lag]
   sink.signal(SIGTERM);
   CHECK(sink.wait(seconds(60)) == 0);
 }
+
+TEST_CASE("a stopped sink's backlog shows as lag when it starts, then drains to 0",
+          "[lag-restart]") {
+  Pipeline p("ft_lagrs");
+  {
+    auto sink = p.start_sink("sink-1");
+    p.produce(2'000, 21, 0.0);
+    REQUIRE(p.wait_caught_up(seconds(120)));
+    sink.signal(SIGTERM);
+    REQUIRE(sink.wait(seconds(60)) == 0);
+  }
+  const auto before = p.end_offsets();
+  p.produce(3'000, 22, 0.0);  // produced while no sink runs
+  const auto after = p.end_offsets();
+
+  // A long first batch: the backlog is visible before the first commit.
+  auto sink = p.start_sink("sink-2", {{"MILLRACE_BATCH_MS", "15000"},
+                                      {"MILLRACE_BATCH_SIZE", "1000000"}});
+  const auto lag_is_backlog = [&] {
+    try {
+      const auto series = parse_exposition(http_get(sink.metrics_port, "/metrics"));
+      for (const auto& [partition, end] : after) {
+        const auto it = before.find(partition);
+        const double waiting = static_cast<double>(end - (it == before.end() ? 0 : it->second));
+        if (sum_of(series, "millrace_consumer_lag_records",
+                   {{"topic", p.topic}, {"partition", std::to_string(partition)}}) != waiting) {
+          return false;
+        }
+      }
+      return true;
+    } catch (const std::runtime_error&) {
+      return false;  // not listening yet
+    }
+  };
+  auto until = std::chrono::steady_clock::now() + seconds(12);
+  while (!lag_is_backlog() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  CHECK(lag_is_backlog());
+  CHECK(p.stored_total() < p.end_total());  // it was seen before the first commit
+
+  REQUIRE(p.wait_caught_up(seconds(120)));
+  const auto lag_zero = [&] {
+    return sum_of(parse_exposition(http_get(sink.metrics_port, "/metrics")),
+                  "millrace_consumer_lag_records", {{"topic", p.topic}}) == 0;
+  };
+  until = std::chrono::steady_clock::now() + seconds(30);
+  while (!lag_zero() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(milliseconds(200));
+  }
+  CHECK(lag_zero());
+  p.verify();
+  sink.signal(SIGTERM);
+  CHECK(sink.wait(seconds(60)) == 0);
+}
