@@ -22,8 +22,6 @@ std::optional<EventType> parse_event_type(std::string_view text) {
   return std::nullopt;
 }
 
-namespace detail {
-
 void append_json_string(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
@@ -65,6 +63,7 @@ void append_json_string(std::string& out, std::string_view text) {
   out.push_back('"');
 }
 
+namespace detail {
 namespace {
 
 // Writes the members of one object in order, honouring a JsonTweak.

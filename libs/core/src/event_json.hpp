@@ -8,8 +8,7 @@
 
 namespace millrace::core::detail {
 
-// Appends `text` as a JSON string literal, quotes included.
-void append_json_string(std::string& out, std::string_view text);
+using core::append_json_string;
 
 // Deliberate deviations from the contract, for the generator's bad messages:
 // one field left out, or one field's value replaced by raw JSON text.

@@ -3,6 +3,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "millrace/core/failure.hpp"
+
 namespace millrace::core {
 namespace {
 
@@ -41,6 +43,14 @@ std::int32_t partition_for(EventType type, std::int32_t store_id, std::int32_t p
   const auto per_parity = static_cast<std::uint64_t>(partition_count / 2);
   const auto slot = static_cast<std::int32_t>(store_hash(store_id) % per_parity);
   return 2 * slot + (type == EventType::kSale ? 1 : 0);
+}
+
+void require_even_partitions(std::string_view topic, std::int32_t partition_count) {
+  if (partition_count >= 2 && partition_count % 2 == 0) return;
+  throw InfraError(FailureClass::kFatal,
+                   "topic " + std::string(topic) + " has " + std::to_string(partition_count) +
+                       " partitions; Millrace needs an even number (sale events go to odd "
+                       "partitions, inventory events to even ones)");
 }
 
 std::int32_t partition_for_bytes(const void* data, std::size_t size, std::int32_t partition_count) {

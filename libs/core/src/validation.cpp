@@ -183,6 +183,11 @@ struct ParserState {
   EventHandler handler;
 };
 
+ParserState& parser_state() {
+  thread_local ParserState state;
+  return state;
+}
+
 bool is_json_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
@@ -605,13 +610,14 @@ std::optional<std::string> run_reader(ParserState& state, std::string_view paylo
 
 }  // namespace
 
-std::variant<StoreEvent, Rejection> parse_event(std::string_view payload,
-                                                std::optional<std::string_view> event_type_header) {
-  thread_local ParserState state;
-  if (auto syntax_error = run_reader(state, payload)) {
-    return reject(RejectReason::kInvalidJson, std::move(*syntax_error));
-  }
-  const EventHandler& h = state.handler;
+namespace {
+
+// The checks after the syntax pass, shared by parse_event and
+// parse_event_into. `event` is filled in place; on failure it holds a partial
+// event the caller must ignore.
+std::optional<Rejection> validate_parsed(const EventHandler& h,
+                                         std::optional<std::string_view> event_type_header,
+                                         StoreEvent& event) {
   if (h.root != Root::kObject) {
     return reject(RejectReason::kNotAnObject,
                   "expected a JSON object, got " + std::string(root_name(h.root)));
@@ -626,7 +632,6 @@ std::variant<StoreEvent, Rejection> parse_event(std::string_view payload,
                       std::string(kSaleEvent) + " or " + std::string(kInventoryEvent));
   }
 
-  StoreEvent event;
   event.event_type = *type;
   Checker c(h);
   std::int64_t store_id = 0, qty = 0;
@@ -648,7 +653,39 @@ std::variant<StoreEvent, Rejection> parse_event(std::string_view payload,
   if (!ok) return c.take_rejection();
   event.store_id = static_cast<std::int32_t>(store_id);
   event.qty = static_cast<std::int32_t>(qty);
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::variant<StoreEvent, Rejection> parse_event(std::string_view payload,
+                                                std::optional<std::string_view> event_type_header) {
+  ParserState& state = parser_state();
+  if (auto syntax_error = run_reader(state, payload)) {
+    return reject(RejectReason::kInvalidJson, std::move(*syntax_error));
+  }
+  StoreEvent event;
+  if (auto rejection = validate_parsed(state.handler, event_type_header, event)) {
+    return std::move(*rejection);
+  }
   return event;
+}
+
+std::optional<Rejection> parse_event_into(std::string_view payload,
+                                          std::optional<std::string_view> fallback_event_type,
+                                          StoreEvent& event) {
+  ParserState& state = parser_state();
+  if (auto syntax_error = run_reader(state, payload)) {
+    return reject(RejectReason::kInvalidJson, std::move(*syntax_error));
+  }
+  // The body's own field wins; passing it as the header makes the field check
+  // compare it with itself, so only its type is still checked. A repeated
+  // field is left to that check, which reports it.
+  const Slot& field = state.handler.slots[kEventTypeField];
+  if (field.kind == Kind::kString && !field.duplicate) {
+    return validate_parsed(state.handler, std::string_view(field.text), event);
+  }
+  return validate_parsed(state.handler, fallback_event_type, event);
 }
 
 namespace {

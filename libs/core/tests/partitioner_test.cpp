@@ -85,3 +85,13 @@ TEST_CASE("odd, zero or negative partition counts throw", "[partitioner]") {
     CHECK_THROWS_AS(partition_for(EventType::kSale, 1, p), std::invalid_argument);
   }
 }
+
+TEST_CASE("require_even_partitions names the topic when the count is unusable", "[partitioner]") {
+  CHECK_NOTHROW(require_even_partitions("t", 2));
+  CHECK_NOTHROW(require_even_partitions("t", 12));
+  for (const std::int32_t p : {-2, 0, 1, 3}) {
+    INFO("partitions: " << p);
+    CHECK_THROWS_WITH(require_even_partitions("store-events", p),
+                      Catch::Contains("store-events") && Catch::Contains("even number"));
+  }
+}

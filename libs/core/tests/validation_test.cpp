@@ -529,3 +529,50 @@ TEST_CASE("routing_hint extracts event_type and store_id cheaply", "[validation]
   CHECK(h.store_id == 17);
   CHECK(h.event_type == EventType::kInventory);
 }
+
+TEST_CASE("parse_event_into: the body's event_type wins, else the fallback", "[validation]") {
+  StoreEvent event;
+  const std::string plain = SampleBody().str();
+  const std::string typed = SampleBody().append("event_type", "\"inventory_event\"").str();
+
+  // The same event as parse_event, either way the type arrives.
+  CHECK_FALSE(parse_event_into(plain, kSale, event));
+  CHECK(event_diff(event, accept(plain)).empty());
+  CHECK_FALSE(parse_event_into(typed, std::nullopt, event));
+  CHECK(event.event_type == EventType::kInventory);
+  CHECK(event_diff(event, accept(typed, "inventory_event")).empty());
+
+  // The body's field decides even when a different fallback is given.
+  CHECK_FALSE(parse_event_into(typed, kSale, event));
+  CHECK(event.event_type == EventType::kInventory);
+
+  // Neither: the rejection parse_event gives without a header.
+  auto r = parse_event_into(plain, std::nullopt, event);
+  REQUIRE(r);
+  CHECK(r->reason == RejectReason::kMissingEventType);
+  // A null field is no type: the fallback applies.
+  CHECK_FALSE(parse_event_into(SampleBody().append("event_type", "null").str(), kSale, event));
+  CHECK(event.event_type == EventType::kSale);
+  // An unknown type in the body is reported as such.
+  r = parse_event_into(SampleBody().append("event_type", "\"refund\"").str(), kSale, event);
+  REQUIRE(r);
+  CHECK(r->reason == RejectReason::kUnknownEventType);
+  // A field that is not a string falls back, then fails the field's type check.
+  r = parse_event_into(SampleBody().append("event_type", "7").str(), kSale, event);
+  REQUIRE(r);
+  CHECK(r->reason == RejectReason::kWrongType);
+  CHECK(r->field == "event_type");
+  // Syntax and field errors are those of parse_event.
+  r = parse_event_into("{\"id\":", kSale, event);
+  REQUIRE(r);
+  CHECK(r->reason == RejectReason::kInvalidJson);
+  r = parse_event_into(SampleBody().set("qty", "-3").str(), kSale, event);
+  REQUIRE(r);
+  CHECK(r->reason == RejectReason::kOutOfRange);
+  CHECK(r->field == "qty");
+
+  // Reused after a rejection, the event comes out whole.
+  CHECK_FALSE(parse_event_into(SampleBody().set("contact_me", "null").str(), kSale, event));
+  CHECK_FALSE(event.contact_me);
+  CHECK(event_diff(event, accept(SampleBody().set("contact_me", "null").str())).empty());
+}

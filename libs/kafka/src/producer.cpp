@@ -15,7 +15,33 @@ struct Producer::State {
   detail::HandlePtr rk;
   mutable std::mutex stats_mutex;  // delivery reports arrive on the polling thread
   DeliveryStats stats;
+  std::function<void(const Delivery&)> on_delivery;
 };
+
+namespace {
+
+// Builds the header list for one message; the caller owns it until producev
+// succeeds.
+rd_kafka_headers_t* make_headers(std::span<const OutHeader> headers) {
+  rd_kafka_headers_t* hdrs = rd_kafka_headers_new(headers.size());
+  for (const auto& h : headers) {
+    rd_kafka_header_add(hdrs, h.key.data(), static_cast<ssize_t>(h.key.size()), h.value.data(),
+                        static_cast<ssize_t>(h.value.size()));
+  }
+  return hdrs;
+}
+
+[[noreturn]] void throw_produce_error(rd_kafka_t* rk, const std::string& topic,
+                                      std::int32_t partition, rd_kafka_resp_err_t err) {
+  char fatal[512];
+  if (rd_kafka_fatal_error(rk, fatal, sizeof fatal) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw InfraError(FailureClass::kFatal, std::string("kafka producer fatal error: ") + fatal);
+  }
+  throw InfraError(FailureClass::kFatal, "produce to " + topic + "[" + std::to_string(partition) +
+                                             "]: " + rd_kafka_err2str(err));
+}
+
+}  // namespace
 
 Producer::Producer(const ProducerConfig& config) : state_(std::make_unique<State>()) {
   detail::ConfPtr conf(rd_kafka_conf_new());
@@ -27,16 +53,30 @@ Producer::Producer(const ProducerConfig& config) : state_(std::make_unique<State
   detail::set_property(conf.get(), "message.timeout.ms", std::to_string(config.message_timeout_ms));
   detail::set_properties(conf.get(), config.extra);
   detail::install_logger(conf.get());
+  state_->on_delivery = config.on_delivery;
   rd_kafka_conf_set_opaque(conf.get(), state_.get());
   rd_kafka_conf_set_dr_msg_cb(conf.get(), [](rd_kafka_t*, const rd_kafka_message_t* msg,
-                                             void* opaque) {
+                                             void* opaque) noexcept {
     auto* state = static_cast<State*>(opaque);
-    std::lock_guard lock(state->stats_mutex);
-    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      ++state->stats.delivered;
-    } else {
-      if (state->stats.failed++ == 0) state->stats.first_error = rd_kafka_err2str(msg->err);
+    {
+      std::lock_guard lock(state->stats_mutex);
+      if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        ++state->stats.delivered;
+      } else {
+        if (state->stats.failed++ == 0) state->stats.first_error = rd_kafka_err2str(msg->err);
+      }
     }
+    if (!state->on_delivery) return;
+    Delivery d;
+    d.opaque = msg->_private;
+    d.partition = msg->partition;
+    d.offset = msg->offset;
+    d.latency_us = rd_kafka_message_latency(msg);
+    d.ok = msg->err == RD_KAFKA_RESP_ERR_NO_ERROR;
+    d.unknown_partition = msg->err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
+                          msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+    if (!d.ok) d.error = rd_kafka_err2str(msg->err);
+    state->on_delivery(d);
   });
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err);
@@ -49,11 +89,7 @@ Producer::~Producer() = default;
 
 void Producer::produce(std::string_view topic, std::int32_t partition, std::string_view key,
                        std::string_view value, std::span<const OutHeader> headers) {
-  rd_kafka_headers_t* hdrs = rd_kafka_headers_new(headers.size());
-  for (const auto& h : headers) {
-    rd_kafka_header_add(hdrs, h.key.data(), static_cast<ssize_t>(h.key.size()), h.value.data(),
-                        static_cast<ssize_t>(h.value.size()));
-  }
+  rd_kafka_headers_t* hdrs = make_headers(headers);
   const std::string topic_name(topic);
   for (;;) {
     const rd_kafka_resp_err_t err = rd_kafka_producev(
@@ -69,17 +105,41 @@ void Producer::produce(std::string_view topic, std::int32_t partition, std::stri
       continue;
     }
     rd_kafka_headers_destroy(hdrs);
-    char fatal[512];
-    if (rd_kafka_fatal_error(state_->rk.get(), fatal, sizeof fatal) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      throw InfraError(FailureClass::kFatal, std::string("kafka producer fatal error: ") + fatal);
-    }
-    throw InfraError(FailureClass::kFatal, "produce to " + topic_name + "[" +
-                                               std::to_string(partition) +
-                                               "]: " + rd_kafka_err2str(err));
+    throw_produce_error(state_->rk.get(), topic_name, partition, err);
+  }
+}
+
+Enqueue Producer::try_produce(const std::string& topic, std::int32_t partition,
+                              std::string_view key, std::string_view value,
+                              std::span<const OutHeader> headers, void* opaque) {
+  rd_kafka_headers_t* hdrs = make_headers(headers);
+  const rd_kafka_resp_err_t err = rd_kafka_producev(
+      state_->rk.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+      RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_HEADERS(hdrs),
+      RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Enqueue::kQueued;  // headers owned by the message
+  rd_kafka_headers_destroy(hdrs);
+  switch (err) {
+    case RD_KAFKA_RESP_ERR__QUEUE_FULL:
+      return Enqueue::kQueueFull;
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+      return Enqueue::kUnknownPartition;
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+      return Enqueue::kTooLarge;
+    default:
+      throw_produce_error(state_->rk.get(), topic, partition, err);
   }
 }
 
 void Producer::poll() { rd_kafka_poll(state_->rk.get(), 0); }
+
+void Producer::poll(std::chrono::milliseconds timeout) {
+  rd_kafka_poll(state_->rk.get(), static_cast<int>(timeout.count()));
+}
+
+int Producer::queue_length() const { return rd_kafka_outq_len(state_->rk.get()); }
 
 int Producer::flush(std::chrono::milliseconds timeout) {
   rd_kafka_flush(state_->rk.get(), static_cast<int>(timeout.count()));

@@ -10,6 +10,7 @@
 #include "millrace/core/partitioner.hpp"
 #include "millrace/core/validation.hpp"
 #include "millrace/kafka/producer.hpp"
+#include "millrace/kafka/store_event.hpp"
 
 namespace millrace::produce {
 
@@ -132,12 +133,7 @@ ProduceSummary run_produce(const ProduceConfig& config, std::istream* input,
   pc.extra = kafka::parse_properties(config.kafka_properties);
   kafka::Producer producer(pc);
   const std::int32_t partitions = producer.partition_count(config.topic, std::chrono::seconds(10));
-  if (partitions < 2 || partitions % 2 != 0) {
-    throw core::InfraError(core::FailureClass::kFatal,
-                           "topic " + config.topic + " has " + std::to_string(partitions) +
-                               " partitions; Millrace needs an even number (sale events go to "
-                               "odd partitions, inventory events to even ones)");
-  }
+  core::require_even_partitions(config.topic, partitions);
 
   ProduceSummary s;
   const auto started = Clock::now();
@@ -145,10 +141,8 @@ ProduceSummary run_produce(const ProduceConfig& config, std::istream* input,
 
   const auto send = [&](std::string_view payload, std::optional<std::string_view> event_type,
                         bool priority, std::int32_t partition, std::string_view key) {
-    std::vector<kafka::OutHeader> headers;
-    if (event_type) headers.push_back({core::kHeaderEventType, *event_type});
-    headers.push_back({core::kHeaderPriorityShipping, priority ? "true" : "false"});
-    producer.produce(config.topic, partition, key, payload, headers);
+    const kafka::EventHeaders headers(event_type, priority);
+    producer.produce(config.topic, partition, key, payload, headers.view());
     producer.poll();
     ++s.total;
   };
@@ -175,11 +169,10 @@ ProduceSummary run_produce(const ProduceConfig& config, std::istream* input,
       // Bad messages too go where their intended type and store would: the
       // validation downstream, not the partition, is what catches them.
       const std::int32_t partition = core::partition_for(m.intended_type, m.store_id, partitions);
-      const std::string key = std::to_string(m.store_id);
       send(m.payload,
            m.event_type_header ? std::optional<std::string_view>(*m.event_type_header)
                                : std::nullopt,
-           m.priority_shipping, partition, key);
+           m.priority_shipping, partition, kafka::StoreKey(m.store_id).view());
       if (m.event) {
         count_valid(s, *m.event);
       } else {
@@ -202,7 +195,7 @@ ProduceSummary run_produce(const ProduceConfig& config, std::istream* input,
       const auto parsed = core::parse_event(line, type);
       const auto* event = std::get_if<core::StoreEvent>(&parsed);
       send(line, type, event != nullptr && event->priority_shipping, partition,
-           hint.store_id ? std::to_string(*hint.store_id) : std::string());
+           hint.store_id ? kafka::StoreKey(*hint.store_id).view() : std::string_view());
       if (event != nullptr) {
         count_valid(s, *event);
       } else {

@@ -45,6 +45,10 @@ struct StoreEvent {
   EventType event_type = EventType::kSale;  // from the event_type header
 };
 
+// Appends `text` as a JSON string literal, quotes included. Bytes >= 0x80 pass
+// through, so `text` must be UTF-8 (rejection details always are).
+void append_json_string(std::string& out, std::string_view text);
+
 // Serialises an event to the contract's JSON. With include_event_type the
 // body carries an "event_type" field too (the NDJSON file format and HTTP
 // bodies do; Kafka messages carry it as a header instead).

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include "millrace/core/event.hpp"
 
@@ -13,6 +14,11 @@ namespace millrace::core {
 // events of one type stay in one partition, in order.
 // Throws std::invalid_argument if partition_count is odd or < 2.
 std::int32_t partition_for(EventType type, std::int32_t store_id, std::int32_t partition_count);
+
+// Checks a topic's partition count (from broker metadata) before producing
+// with partition_for; throws core::InfraError (fatal) naming the topic when it
+// is odd or below 2, so a producer stops at start with a clear message.
+void require_even_partitions(std::string_view topic, std::int32_t partition_count);
 
 // The stable hash behind it: 64-bit FNV-1a over the little-endian bytes of
 // store_id. Exposed so its values can be pinned by tests and reimplemented by

@@ -42,6 +42,16 @@ struct Rejection {
 std::variant<StoreEvent, Rejection> parse_event(std::string_view payload,
                                                 std::optional<std::string_view> event_type_header);
 
+// For bodies that carry their type themselves (HTTP requests): the type is the
+// body's "event_type" string when it has one, else `fallback_event_type` (a
+// request header). Same checks and rejection order as parse_event, in one
+// parse. Fills `event` in place, reusing its strings' capacity, so a caller
+// that keeps one StoreEvent per thread validates without allocating; on a
+// rejection `event` holds a partial result to ignore. nullopt means valid.
+std::optional<Rejection> parse_event_into(std::string_view payload,
+                                          std::optional<std::string_view> fallback_event_type,
+                                          StoreEvent& event);
+
 // What a producer needs to route a raw NDJSON line without validating it:
 // the event type (from an "event_type" field) and the store_id, each when
 // present and well typed. Never throws; garbage yields two nullopts.

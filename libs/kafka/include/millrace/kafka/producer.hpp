@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -11,6 +12,27 @@
 #include "millrace/kafka/types.hpp"
 
 namespace millrace::kafka {
+
+// One delivery report, as ProducerConfig::on_delivery sees it.
+struct Delivery {
+  void* opaque = nullptr;  // as given to try_produce; nullptr for produce()
+  std::int32_t partition = -1;
+  std::int64_t offset = -1;       // -1 when the broker gave none (or on failure)
+  std::int64_t latency_us = -1;   // enqueue to delivery report; -1 when unknown
+  bool ok = false;
+  // The partition does not exist (any more): refresh partition_count().
+  bool unknown_partition = false;
+  std::string_view error;  // librdkafka's text, empty when ok; valid during the call
+};
+
+// What try_produce did with a message. Everything but kQueued means nothing
+// was enqueued and no delivery report will come.
+enum class Enqueue : std::uint8_t {
+  kQueued,
+  kQueueFull,         // queue.buffering.max.messages/kbytes reached: back off
+  kUnknownPartition,  // not in the topic's metadata: refresh partition_count()
+  kTooLarge,          // larger than message.max.bytes: will never fit
+};
 
 struct ProducerConfig {
   std::string brokers;
@@ -21,6 +43,10 @@ struct ProducerConfig {
   // How long librdkafka keeps retrying one message before reporting it failed.
   std::int32_t message_timeout_ms = 30000;
   Properties extra;
+  // Called for every delivery report, on the thread that polls, after stats()
+  // counts it. It runs inside librdkafka's C frames, so it must not throw (the
+  // trampoline is noexcept: a throw terminates).
+  std::function<void(const Delivery&)> on_delivery;
 };
 
 // Totals of delivery reports received so far.
@@ -30,8 +56,10 @@ struct DeliveryStats {
   std::string first_error;  // empty when failed == 0
 };
 
-// A thread-compatible wrapper over one librdkafka producer handle. produce()
-// copies key, value and headers, so callers may reuse their buffers.
+// A wrapper over one librdkafka producer handle. produce() copies key, value
+// and headers, so callers may reuse their buffers. librdkafka's producer is
+// thread-safe, and so are try_produce(), poll(), queue_length() and
+// partition_count(): request threads may enqueue while one thread polls.
 class Producer {
  public:
   explicit Producer(const ProducerConfig& config);
@@ -46,8 +74,22 @@ class Producer {
   void produce(std::string_view topic, std::int32_t partition, std::string_view key,
                std::string_view value, std::span<const OutHeader> headers);
 
+  // Enqueues one message without ever blocking, for callers that must not
+  // wait on a full queue (an HTTP request answers 503 instead). Copies key,
+  // value and headers. `opaque` comes back in the Delivery. The expected
+  // refusals are values (see Enqueue); anything else throws core::InfraError
+  // (fatal), like produce().
+  Enqueue try_produce(const std::string& topic, std::int32_t partition, std::string_view key,
+                      std::string_view value, std::span<const OutHeader> headers, void* opaque);
+
   // Serves delivery reports without blocking.
   void poll();
+  // Serves delivery reports, waiting up to `timeout` for the first one (for a
+  // thread dedicated to polling).
+  void poll(std::chrono::milliseconds timeout);
+
+  // Messages enqueued and not yet reported (librdkafka's outq length).
+  int queue_length() const;
 
   // Waits until every enqueued message has a delivery report or the timeout
   // passes. Returns the number of messages still in flight (0 on success).

@@ -1,0 +1,87 @@
+#include "millrace/http/config.hpp"
+
+#include <charconv>
+#include <stdexcept>
+
+namespace millrace::http {
+
+void register_options(core::OptionSet& o, HttpConfig& c) {
+  o.add_string("http-addr", "MILLRACE_HTTP_ADDR", &c.http_addr,
+               "host:port to serve HTTP on ([v6]:port for IPv6; port 0 picks a free one)");
+  o.add_string("brokers", "MILLRACE_BROKERS", &c.brokers,
+               "Kafka bootstrap servers, host:port[,...]");
+  o.add_string("topic", "MILLRACE_TOPIC", &c.topic, "Kafka topic of store events");
+  o.add_string("client-id", "MILLRACE_CLIENT_ID", &c.client_id, "Kafka client.id");
+  o.add_int("http-threads", "MILLRACE_HTTP_THREADS", &c.http_threads,
+            "HTTP worker threads; each serves one connection at a time", 1, 4096);
+  o.add_int("max-body-bytes", "MILLRACE_MAX_BODY_BYTES", &c.max_body_bytes,
+            "Largest request body accepted (larger: 413)", 1, 256LL << 20);
+  o.add_string("auth-token", "MILLRACE_AUTH_TOKEN", &c.auth_token,
+               "Bearer token required on /v1/events (empty: open to anyone who can connect)",
+               /*secret=*/true);
+  o.add_string("kafka-properties", "MILLRACE_KAFKA_PROPERTIES", &c.kafka_properties,
+               "Extra librdkafka properties, key=value[,key=value...]");
+  o.add_int("produce-timeout-ms", "MILLRACE_PRODUCE_TIMEOUT_MS", &c.produce_timeout_ms,
+            "How long a request waits for Kafka to acknowledge its events (also librdkafka's "
+            "message.timeout.ms)",
+            100, 900'000);
+  o.add_int("queue-max-messages", "MILLRACE_QUEUE_MAX_MESSAGES", &c.queue_max_messages,
+            "Messages librdkafka may hold unacknowledged (queue.buffering.max.messages); when "
+            "full, requests get 503",
+            1, 10'000'000);
+}
+
+namespace {
+
+// "host:port", "[v6]:port". The port must be all digits.
+void parse_addr(HttpConfig& c) {
+  const std::string& a = c.http_addr;
+  const auto fail = [&](const std::string& why) {
+    throw core::UsageError("--http-addr / MILLRACE_HTTP_ADDR: " + why + ", got \"" + a +
+                           "\" (expected host:port, e.g. 127.0.0.1:8080 or [::1]:8080)");
+  };
+  const auto colon = a.rfind(':');
+  if (colon == std::string::npos) fail("no port");
+  std::string host = a.substr(0, colon);
+  const std::string port = a.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string::npos) {
+    fail("an IPv6 host needs brackets");
+  }
+  if (host.empty()) fail("no host");
+  int value = -1;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value < 0 ||
+      value > 65535) {
+    fail("the port must be a number 0..65535");
+  }
+  c.host = host;
+  c.port = value;
+}
+
+}  // namespace
+
+void validate(HttpConfig& c) {
+  parse_addr(c);
+  if (c.brokers.empty()) throw core::UsageError("--brokers / MILLRACE_BROKERS must not be empty");
+  if (c.topic.empty()) throw core::UsageError("--topic / MILLRACE_TOPIC must not be empty");
+  try {
+    c.kafka_extra = kafka::parse_properties(c.kafka_properties);
+  } catch (const std::invalid_argument& e) {
+    throw core::UsageError(std::string("--kafka-properties / MILLRACE_KAFKA_PROPERTIES: ") +
+                           e.what());
+  }
+  // Two settings would say the same thing, and only one could win silently.
+  for (const auto& [key, setting] :
+       {std::pair{"queue.buffering.max.messages", "MILLRACE_QUEUE_MAX_MESSAGES"},
+        std::pair{"message.timeout.ms", "MILLRACE_PRODUCE_TIMEOUT_MS"}}) {
+    if (c.kafka_extra.count(key) != 0) {
+      throw core::UsageError(std::string("--kafka-properties / MILLRACE_KAFKA_PROPERTIES: set ") +
+                             key + " through " + setting + " instead");
+    }
+  }
+  c.kafka_extra["queue.buffering.max.messages"] = std::to_string(c.queue_max_messages);
+}
+
+}  // namespace millrace::http

@@ -1,0 +1,58 @@
+// millrace-producer: takes store events over HTTP and produces them to Kafka.
+// Wiring only; the logic lives in libs/http.
+#include <cstdio>
+#include <exception>
+
+#include "millrace/core/options.hpp"
+#include "millrace/http/config.hpp"
+#include "millrace/http/service.hpp"
+#include "millrace/metrics/metrics.hpp"
+#include "millrace/runtime/log.hpp"
+#include "millrace/runtime/signals.hpp"
+
+int main(int argc, char** argv) {
+  using namespace millrace;
+  runtime::ShutdownSignals signals;
+  http::HttpConfig config;
+  core::OptionSet options("millrace-producer",
+                          "Takes store events over HTTP (POST /v1/events), validates each and "
+                          "produces the valid ones to Kafka with the routing of 'millrace "
+                          "produce'. Serves /healthz, /readyz and /metrics on the same port.");
+  http::register_options(options, config);
+  try {
+    options.parse(core::environment_map(), {argv + 1, argv + argc});
+    if (options.help_requested()) {
+      std::fputs(options.help().c_str(), stdout);
+      return 0;
+    }
+    http::validate(config);
+  } catch (const core::UsageError& e) {
+    std::fprintf(stderr, "millrace-producer: %s\nTry 'millrace-producer --help'.\n", e.what());
+    return 2;
+  }
+  runtime::log_info("producer", "starting with configuration:\n" + options.describe());
+  if (config.auth_token.empty()) {
+    runtime::log_warn("producer",
+                      "MILLRACE_AUTH_TOKEN is empty: /v1/events is open to anyone who can reach " +
+                          config.http_addr);
+  }
+  metrics::Registry registry("producer");
+  try {
+    http::ProducerService service(config, registry);
+    service.Start();
+    for (;;) {
+      if (const auto sig = signals.wait(std::chrono::milliseconds(200))) {
+        runtime::log_info("producer",
+                          "signal " + std::to_string(*sig) + ": finishing in-flight requests");
+        break;
+      }
+      if (service.wait(std::chrono::milliseconds(0))) break;
+    }
+    service.Stop();
+    service.rethrow_failure();
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "millrace-producer: fatal: %s\n", e.what());
+    return 1;
+  }
+}
