@@ -8,6 +8,7 @@
 #include "millrace/http/service.hpp"
 #include "millrace/metrics/metrics.hpp"
 #include "millrace/runtime/log.hpp"
+#include "millrace/runtime/service.hpp"
 #include "millrace/runtime/signals.hpp"
 
 int main(int argc, char** argv) {
@@ -19,18 +20,10 @@ int main(int argc, char** argv) {
                           "produces the valid ones to Kafka with the routing of 'millrace "
                           "produce'. Serves /healthz, /readyz and /metrics on the same port.");
   http::register_options(options, config);
-  try {
-    options.parse(core::environment_map(), {argv + 1, argv + argc});
-    if (options.help_requested()) {
-      std::fputs(options.help().c_str(), stdout);
-      return 0;
-    }
-    http::validate(config);
-  } catch (const core::UsageError& e) {
-    std::fprintf(stderr, "millrace-producer: %s\nTry 'millrace-producer --help'.\n", e.what());
-    return 2;
+  if (const auto exit = runtime::parse_command_line(options, argc, argv, "millrace-producer",
+                                                    "producer", [&] { http::validate(config); })) {
+    return *exit;
   }
-  runtime::log_info("producer", "starting with configuration:\n" + options.describe());
   if (config.auth_token.empty()) {
     runtime::log_warn("producer",
                       "MILLRACE_AUTH_TOKEN is empty: /v1/events is open to anyone who can reach " +
@@ -39,18 +32,7 @@ int main(int argc, char** argv) {
   metrics::Registry registry("producer");
   try {
     http::ProducerService service(config, registry);
-    service.Start();
-    for (;;) {
-      if (const auto sig = signals.wait(std::chrono::milliseconds(200))) {
-        runtime::log_info("producer",
-                          "signal " + std::to_string(*sig) + ": finishing in-flight requests");
-        break;
-      }
-      if (service.wait(std::chrono::milliseconds(0))) break;
-    }
-    service.Stop();
-    service.rethrow_failure();
-    return 0;
+    return runtime::serve(service, signals, "producer");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "millrace-producer: fatal: %s\n", e.what());
     return 1;

@@ -30,6 +30,37 @@ bool wait_progress(Pipeline& p, double share, seconds timeout) {
 // Small batches: many commits, so a fault lands between two of them.
 const std::map<std::string, std::string> kSmallBatches = {{"MILLRACE_BATCH_SIZE", "500"}};
 
+template <typename Pred>
+bool eventually(Pred pred, seconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (!pred() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(milliseconds(200));
+  }
+  return pred();
+}
+
+// Whether a member's lag gauge shows, per partition, exactly what was
+// produced between two snapshots of the end offsets (0 when they are equal).
+bool lag_shows(int metrics_port, const std::string& topic,
+               const std::map<std::int32_t, std::int64_t>& from,
+               const std::map<std::int32_t, std::int64_t>& to) {
+  std::vector<Series> series;
+  try {
+    series = parse_exposition(http_get(metrics_port, "/metrics"));
+  } catch (const std::runtime_error&) {
+    return false;  // not listening yet
+  }
+  for (const auto& [partition, end] : to) {
+    const auto it = from.find(partition);
+    const double waiting = static_cast<double>(end - (it == from.end() ? 0 : it->second));
+    if (sum_of(series, "millrace_consumer_lag_records",
+               {{"topic", topic}, {"partition", std::to_string(partition)}}) != waiting) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 TEST_CASE("a sink worker SIGKILLed mid-run and restarted loses and duplicates nothing",
@@ -162,35 +193,13 @@ TEST_CASE("the lag gauge counts what waits while the sink cannot commit", "[lag]
   REQUIRE(stack("down postgres") == 0);
   p.produce(4'000, 12, 0.0);
   const auto after = p.end_offsets();
-  const auto lag_matches = [&] {
-    const auto series = parse_exposition(http_get(sink.metrics_port, "/metrics"));
-    for (const auto& [partition, end] : after) {
-      const auto it = before.find(partition);
-      const double waiting = static_cast<double>(end - (it == before.end() ? 0 : it->second));
-      if (sum_of(series, "millrace_consumer_lag_records",
-                 {{"topic", p.topic}, {"partition", std::to_string(partition)}}) != waiting) {
-        return false;
-      }
-    }
-    return true;
-  };
-  auto until = std::chrono::steady_clock::now() + seconds(30);
-  while (!lag_matches() && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(milliseconds(200));
-  }
-  CHECK(lag_matches());
+  CHECK(eventually([&] { return lag_shows(sink.metrics_port, p.topic, before, after); },
+                   seconds(30)));
   REQUIRE(stack("up postgres") == 0);
 
   REQUIRE(p.wait_caught_up(seconds(120)));
-  const auto lag_zero = [&] {
-    return sum_of(parse_exposition(http_get(sink.metrics_port, "/metrics")),
-                  "millrace_consumer_lag_records", {{"topic", p.topic}}) == 0;
-  };
-  until = std::chrono::steady_clock::now() + seconds(30);
-  while (!lag_zero() && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(milliseconds(200));
-  }
-  CHECK(lag_zero());
+  CHECK(eventually([&] { return lag_shows(sink.metrics_port, p.topic, after, after); },
+                   seconds(30)));
   p.verify();
   sink.signal(SIGTERM);
   CHECK(sink.wait(seconds(60)) == 0);
@@ -213,39 +222,13 @@ TEST_CASE("a stopped sink's backlog shows as lag when it starts, then drains to 
   // A long first batch: the backlog is visible before the first commit.
   auto sink = p.start_sink("sink-2", {{"MILLRACE_BATCH_MS", "15000"},
                                       {"MILLRACE_BATCH_SIZE", "1000000"}});
-  const auto lag_is_backlog = [&] {
-    try {
-      const auto series = parse_exposition(http_get(sink.metrics_port, "/metrics"));
-      for (const auto& [partition, end] : after) {
-        const auto it = before.find(partition);
-        const double waiting = static_cast<double>(end - (it == before.end() ? 0 : it->second));
-        if (sum_of(series, "millrace_consumer_lag_records",
-                   {{"topic", p.topic}, {"partition", std::to_string(partition)}}) != waiting) {
-          return false;
-        }
-      }
-      return true;
-    } catch (const std::runtime_error&) {
-      return false;  // not listening yet
-    }
-  };
-  auto until = std::chrono::steady_clock::now() + seconds(12);
-  while (!lag_is_backlog() && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(milliseconds(100));
-  }
-  CHECK(lag_is_backlog());
+  CHECK(eventually([&] { return lag_shows(sink.metrics_port, p.topic, before, after); },
+                   seconds(12)));
   CHECK(p.stored_total() < p.end_total());  // it was seen before the first commit
 
   REQUIRE(p.wait_caught_up(seconds(120)));
-  const auto lag_zero = [&] {
-    return sum_of(parse_exposition(http_get(sink.metrics_port, "/metrics")),
-                  "millrace_consumer_lag_records", {{"topic", p.topic}}) == 0;
-  };
-  until = std::chrono::steady_clock::now() + seconds(30);
-  while (!lag_zero() && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(milliseconds(200));
-  }
-  CHECK(lag_zero());
+  CHECK(eventually([&] { return lag_shows(sink.metrics_port, p.topic, after, after); },
+                   seconds(30)));
   p.verify();
   sink.signal(SIGTERM);
   CHECK(sink.wait(seconds(60)) == 0);

@@ -3,12 +3,37 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <string>
 
+#include "millrace/core/options.hpp"
 #include "millrace/runtime/log.hpp"
 #include "millrace/runtime/signals.hpp"
 
 namespace millrace::runtime {
+
+// Reads the environment and the command line into `options`, then runs
+// `validate`. Returns the exit status when the process must end now: 0 after
+// printing --help, 2 after a usage error (printed with a hint); nullopt to
+// carry on. Logs the effective configuration, secrets masked.
+template <typename Validate>
+std::optional<int> parse_command_line(core::OptionSet& options, int argc, char** argv,
+                                      const std::string& program, const std::string& component,
+                                      Validate&& validate) {
+  try {
+    options.parse(core::environment_map(), {argv + 1, argv + argc});
+    if (options.help_requested()) {
+      std::fputs(options.help().c_str(), stdout);
+      return 0;
+    }
+    validate();
+  } catch (const core::UsageError& e) {
+    std::fprintf(stderr, "%s: %s\nTry '%s --help'.\n", program.c_str(), e.what(), program.c_str());
+    return 2;
+  }
+  log_info(component, "starting with configuration:\n" + options.describe());
+  return std::nullopt;
+}
 
 // The life of a service's main component: Start(), run until SIGTERM/SIGINT or
 // until the component ends by itself (a fatal error), Stop(), and report.
@@ -19,18 +44,20 @@ int serve(Component& component, ShutdownSignals& signals, const std::string& nam
     component.Start();
     for (;;) {
       if (const auto sig = signals.wait(std::chrono::milliseconds(200))) {
-        log_info(name, "signal " + std::to_string(*sig) + ": finishing the batch");
+        log_info(name, "signal " + std::to_string(*sig) + ": finishing in-flight work");
         break;
       }
       if (component.wait(std::chrono::milliseconds(0))) break;
     }
     component.Stop();
     component.rethrow_failure();
-    const auto s = component.stats();
-    std::string summary = "consumed=" + std::to_string(s.consumed);
-    for (const auto& [outcome, n] : s.outcomes) summary += " " + outcome + "=" + std::to_string(n);
-    log_info(name, summary + " batches=" + std::to_string(s.batches) +
-                       " fenced=" + std::to_string(s.fenced));
+    if constexpr (requires { component.stats().outcomes; }) {
+      const auto s = component.stats();
+      std::string summary = "consumed=" + std::to_string(s.consumed);
+      for (const auto& [outcome, n] : s.outcomes) summary += " " + outcome + "=" + std::to_string(n);
+      log_info(name, summary + " batches=" + std::to_string(s.batches) +
+                         " fenced=" + std::to_string(s.fenced));
+    }
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "millrace-%s: fatal: %s\n", name.c_str(), e.what());
