@@ -38,12 +38,12 @@ int usage_error(const std::string& command, const std::string& message) {
   return 2;
 }
 
-int cmd_produce(const std::vector<std::string>& args) {
-  produce::ProduceConfig config;
-  core::OptionSet options("millrace produce",
-                          "Produces store events to Kafka, waits for every delivery report and "
-                          "prints a JSON summary. Exits 1 if any delivery failed.");
-  produce::register_options(options, config);
+// Parses one subcommand's flags (no positional arguments) and validates
+// them. Returns the exit status when the command must end now: 0 after
+// --help, 2 after a usage error; nullopt to carry on.
+template <typename Validate>
+std::optional<int> parse_flags(core::OptionSet& options, const std::vector<std::string>& args,
+                               const std::string& command, Validate&& validate) {
   try {
     const auto positional = options.parse(core::environment_map(), args);
     if (options.help_requested()) {
@@ -51,9 +51,21 @@ int cmd_produce(const std::vector<std::string>& args) {
       return 0;
     }
     if (!positional.empty()) throw core::UsageError("unexpected argument \"" + positional[0] + "\"");
-    produce::validate(config);
+    validate();
   } catch (const core::UsageError& e) {
-    return usage_error("produce", e.what());
+    return usage_error(command, e.what());
+  }
+  return std::nullopt;
+}
+
+int cmd_produce(const std::vector<std::string>& args) {
+  produce::ProduceConfig config;
+  core::OptionSet options("millrace produce",
+                          "Produces store events to Kafka, waits for every delivery report and "
+                          "prints a JSON summary. Exits 1 if any delivery failed.");
+  produce::register_options(options, config);
+  if (const auto exit = parse_flags(options, args, "produce", [&] { produce::validate(config); })) {
+    return *exit;
   }
 
   std::ifstream file;
@@ -78,16 +90,8 @@ int cmd_generate(const std::vector<std::string>& args) {
   core::OptionSet options("millrace generate",
                           "Writes the synthetic event stream to stdout, deterministic per seed.");
   produce::register_options(options, config);
-  try {
-    const auto positional = options.parse(core::environment_map(), args);
-    if (options.help_requested()) {
-      std::fputs(options.help().c_str(), stdout);
-      return 0;
-    }
-    if (!positional.empty()) throw core::UsageError("unexpected argument \"" + positional[0] + "\"");
-    produce::validate(config);
-  } catch (const core::UsageError& e) {
-    return usage_error("generate", e.what());
+  if (const auto exit = parse_flags(options, args, "generate", [&] { produce::validate(config); })) {
+    return *exit;
   }
   std::ios::sync_with_stdio(false);
   produce::run_generate(config, std::cout);
@@ -102,16 +106,7 @@ int cmd_migrate(const std::vector<std::string>& args) {
   options.add_string("pg", "MILLRACE_PG", &pg, "PostgreSQL conninfo or URI");
   options.add_string("pg-schema", "MILLRACE_PG_SCHEMA", &schema,
                      "PostgreSQL schema holding Millrace's tables (created if missing)");
-  try {
-    const auto positional = options.parse(core::environment_map(), args);
-    if (options.help_requested()) {
-      std::fputs(options.help().c_str(), stdout);
-      return 0;
-    }
-    if (!positional.empty()) throw core::UsageError("unexpected argument \"" + positional[0] + "\"");
-  } catch (const core::UsageError& e) {
-    return usage_error("migrate", e.what());
-  }
+  if (const auto exit = parse_flags(options, args, "migrate", [] {})) return *exit;
   auto conn = pg::connect(pg, schema, "millrace-migrate");
   const int applied = pg::migrate(*conn, schema);
   std::printf("schema %s: applied %d migration(s), %zu known\n", schema.c_str(), applied,
