@@ -99,8 +99,5 @@ TEST_CASE("sink workers ride out a broker outage and injected request errors", "
 
   REQUIRE(p.wait_caught_up(seconds(240)));
   p.verify();
-  a.signal(SIGTERM);
-  b.signal(SIGTERM);
-  CHECK(a.wait(seconds(60)) == 0);
-  CHECK(b.wait(seconds(60)) == 0);
+  CHECK(stop_cleanly({&a, &b}));
 }

@@ -78,10 +78,7 @@ TEST_CASE("a sink worker SIGKILLed mid-run and restarted loses and duplicates no
 
   REQUIRE(p.wait_caught_up(seconds(300)));
   p.verify();
-  b.signal(SIGTERM);
-  a2.signal(SIGTERM);
-  CHECK(b.wait(seconds(60)) == 0);
-  CHECK(a2.wait(seconds(60)) == 0);
+  CHECK(stop_cleanly({&b, &a2}));
 }
 
 TEST_CASE("a PostgreSQL outage pauses the sink, which resumes and loses nothing", "[pg-outage]") {
@@ -101,10 +98,7 @@ TEST_CASE("a PostgreSQL outage pauses the sink, which resumes and loses nothing"
   REQUIRE(p.wait_caught_up(seconds(300)));
   // verify() also proves no valid record was dead-lettered during the outage.
   p.verify();
-  a.signal(SIGTERM);
-  b.signal(SIGTERM);
-  CHECK(a.wait(seconds(60)) == 0);
-  CHECK(b.wait(seconds(60)) == 0);
+  CHECK(stop_cleanly({&a, &b}));
 }
 
 TEST_CASE("a paused zombie worker is fenced and nothing lands twice", "[zombie]") {
@@ -150,10 +144,7 @@ TEST_CASE("a paused zombie worker is fenced and nothing lands twice", "[zombie]"
   // The woken worker's commit was refused, not applied on top of b's.
   const std::string log_a = read_file(log_path_a);
   CHECK(log_a.find("commit refused") != std::string::npos);
-  a.signal(SIGTERM);
-  b.signal(SIGTERM);
-  CHECK(a.wait(seconds(60)) == 0);
-  CHECK(b.wait(seconds(60)) == 0);
+  CHECK(stop_cleanly({&a, &b}));
 }
 
 TEST_CASE("an aggregator SIGKILLed mid-run and restarted counts every event once",
@@ -176,10 +167,7 @@ TEST_CASE("an aggregator SIGKILLed mid-run and restarted counts every event once
   auto a2 = p.start("millrace-aggregator", "agg-a2", env);
   REQUIRE(scenario.wait_caught_up(seconds(600)));
   scenario.verify();
-  b.signal(SIGTERM);
-  a2.signal(SIGTERM);
-  CHECK(b.wait(seconds(60)) == 0);
-  CHECK(a2.wait(seconds(60)) == 0);
+  CHECK(stop_cleanly({&b, &a2}));
 }
 
 TEST_CASE("the lag gauge counts what waits while the sink cannot commit", "[lag]") {
@@ -201,8 +189,7 @@ TEST_CASE("the lag gauge counts what waits while the sink cannot commit", "[lag]
   CHECK(eventually([&] { return lag_shows(sink.metrics_port, p.topic, after, after); },
                    seconds(30)));
   p.verify();
-  sink.signal(SIGTERM);
-  CHECK(sink.wait(seconds(60)) == 0);
+  CHECK(stop_cleanly({&sink}));
 }
 
 TEST_CASE("a stopped sink's backlog shows as lag when it starts, then drains to 0",
@@ -212,8 +199,7 @@ TEST_CASE("a stopped sink's backlog shows as lag when it starts, then drains to 
     auto sink = p.start_sink("sink-1");
     p.produce(2'000, 21, 0.0);
     REQUIRE(p.wait_caught_up(seconds(120)));
-    sink.signal(SIGTERM);
-    REQUIRE(sink.wait(seconds(60)) == 0);
+    REQUIRE(stop_cleanly({&sink}));
   }
   const auto before = p.end_offsets();
   p.produce(3'000, 22, 0.0);  // produced while no sink runs
@@ -230,6 +216,5 @@ TEST_CASE("a stopped sink's backlog shows as lag when it starts, then drains to 
   CHECK(eventually([&] { return lag_shows(sink.metrics_port, p.topic, after, after); },
                    seconds(30)));
   p.verify();
-  sink.signal(SIGTERM);
-  CHECK(sink.wait(seconds(60)) == 0);
+  CHECK(stop_cleanly({&sink}));
 }

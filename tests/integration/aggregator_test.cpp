@@ -34,8 +34,5 @@ TEST_CASE("views equal SQL recomputed from the raw events", "[aggregates]") {
                static_cast<unsigned long long>(scenario.late),
                static_cast<unsigned long long>(scenario.future),
                static_cast<unsigned long long>(scenario.invalid), converge);
-  a.signal(SIGTERM);
-  b.signal(SIGTERM);
-  CHECK(a.wait(seconds(60)) == 0);
-  CHECK(b.wait(seconds(60)) == 0);
+  CHECK(stop_cleanly({&a, &b}));
 }

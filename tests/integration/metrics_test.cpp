@@ -165,6 +165,5 @@ TEST_CASE("metrics account for every record and agree with SQL", "[metrics]") {
     std::remove(targets.c_str());
   }
 
-  for (auto* child : {&sink_a, &sink_b, &agg}) child->signal(SIGTERM);
-  for (auto* child : {&sink_a, &sink_b, &agg}) CHECK(child->wait(seconds(60)) == 0);
+  CHECK(stop_cleanly({&sink_a, &sink_b, &agg}));
 }

@@ -42,10 +42,7 @@ TEST_CASE("100,000 events through two sink workers land exactly once", "[exactly
   CHECK(v.kept > 30'000);  // discounts spread over 0..50: the filter keeps a big share
   CHECK(v.rejected > 4'000);
 
-  a.signal(SIGTERM);
-  b.signal(SIGTERM);
-  CHECK(a.wait(seconds(60)) == 0);
-  CHECK(b.wait(seconds(60)) == 0);
+  CHECK(stop_cleanly({&a, &b}));
 }
 
 TEST_CASE("NDJSON from a file is sent as it is and validated downstream", "[file-input]") {
@@ -98,6 +95,5 @@ TEST_CASE("NDJSON from a file is sent as it is and validated downstream", "[file
             .as<std::uint64_t>() == bad);
   CHECK(tx.exec1("SELECT coalesce(sum(unaccounted), 0) FROM " + s + ".partition_accounting")[0]
             .as<std::int64_t>() == 0);
-  sink.signal(SIGTERM);
-  CHECK(sink.wait(seconds(60)) == 0);
+  CHECK(stop_cleanly({&sink}));
 }

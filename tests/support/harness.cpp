@@ -236,6 +236,13 @@ std::optional<int> Child::wait(std::chrono::milliseconds timeout) {
   return status_;
 }
 
+bool stop_cleanly(const std::vector<Child*>& children, std::chrono::milliseconds timeout) {
+  for (auto* child : children) child->signal(SIGTERM);
+  bool clean = true;
+  for (auto* child : children) clean = child->wait(timeout) == std::optional<int>(0) && clean;
+  return clean;
+}
+
 int run(const std::string& path, const std::vector<std::string>& args,
         const std::map<std::string, std::string>& env, std::string* out) {
   int fds[2];

@@ -58,6 +58,11 @@ class Child {
   std::optional<int> status_;
 };
 
+// SIGTERM to every child, then true when each exited with status 0 within
+// the timeout (the services' clean-shutdown promise).
+bool stop_cleanly(const std::vector<Child*>& children,
+                  std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
 // Runs a binary to completion; returns exit code and captures stdout.
 int run(const std::string& path, const std::vector<std::string>& args,
         const std::map<std::string, std::string>& env, std::string* out);

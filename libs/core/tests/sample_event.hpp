@@ -1,5 +1,7 @@
 #pragma once
 
+#include <algorithm>
+
 #include <string>
 #include <string_view>
 #include <utility>
@@ -86,6 +88,12 @@ class SampleBody {
   }
   SampleBody& append(std::string key, std::string raw) {
     members_.emplace_back(std::move(key), std::move(raw));
+    return *this;
+  }
+
+  // Member order must not matter to a parser.
+  SampleBody& reverse() {
+    std::reverse(members_.begin(), members_.end());
     return *this;
   }
 

@@ -100,28 +100,7 @@ TEST_CASE("layout does not matter: whitespace, member order, escaped keys", "[va
   CHECK(event_diff(accept(" \n\t" + SampleBody().str() + "\r\n "), expected).empty());
   // Reversed member order.
   SampleBody reversed;
-  for (const auto& f : SampleBody::required_fields()) reversed.remove(f);
-  reversed.remove("contact_me");
-  reversed.append("contact_me", "\"github.com/miztiik\"");
-  const auto& fields = SampleBody::required_fields();
-  const std::map<std::string, std::string> raw = {
-      {"id", "\"743da362-69df-4e63-a95f-a1d93e29825e\""},
-      {"request_id", "\"743da362-69df-4e63-a95f-a1d93e29825e\""},
-      {"store_id", "5"},
-      {"store_fqdn", "\"localhost\""},
-      {"store_ip", "\"127.0.0.1\""},
-      {"cust_id", "549"},
-      {"category", "\"Notebooks\""},
-      {"sku", "169008"},
-      {"price", "45.85"},
-      {"qty", "34"},
-      {"discount", "10.3"},
-      {"gift_wrap", "true"},
-      {"variant", "\"red\""},
-      {"priority_shipping", "false"},
-      {"ts", "\"2023-05-19T14:36:09.985501\""},
-      {"is_return", "true"}};
-  for (auto it = fields.rbegin(); it != fields.rend(); ++it) reversed.append(*it, raw.at(*it));
+  reversed.reverse();
   CHECK(event_diff(accept(reversed.str()), expected).empty());
   // A key spelled with an escape is the same key.
   const std::string escaped = SampleBody().remove("qty").append("q\\u0074y", "34").str();
