@@ -13,7 +13,7 @@ void register_options(core::OptionSet& o, HttpConfig& c) {
   o.add_string("topic", "MILLRACE_TOPIC", &c.topic, "Kafka topic of store events");
   o.add_string("client-id", "MILLRACE_CLIENT_ID", &c.client_id, "Kafka client.id");
   o.add_int("http-threads", "MILLRACE_HTTP_THREADS", &c.http_threads,
-            "HTTP worker threads; each serves one connection at a time", 1, 4096);
+            "HTTP event-loop threads; each serves any number of connections", 1, 256);
   o.add_int("max-body-bytes", "MILLRACE_MAX_BODY_BYTES", &c.max_body_bytes,
             "Largest request body accepted (larger: 413)", 1, 256LL << 20);
   o.add_string("auth-token", "MILLRACE_AUTH_TOKEN", &c.auth_token,

@@ -187,6 +187,18 @@ bool bearer_matches(std::string_view authorization, std::string_view token) {
   return constant_time_equal(given, token);
 }
 
+std::optional<std::string_view> query_param(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const auto eq = pair.find('=');
+    if (pair.substr(0, eq) != name) continue;
+    return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+  }
+  return std::nullopt;
+}
+
 std::optional<AckMode> parse_ack(std::optional<std::string_view> value) {
   if (!value || *value == "all") return AckMode::kAll;
   if (*value == "none") return AckMode::kNone;

@@ -1,8 +1,5 @@
 #include "millrace/http/service.hpp"
 
-#include <httplib.h>
-#include <sys/socket.h>
-
 #include <array>
 #include <atomic>
 #include <condition_variable>
@@ -22,6 +19,7 @@
 #include "millrace/kafka/producer.hpp"
 #include "millrace/kafka/store_event.hpp"
 #include "millrace/runtime/log.hpp"
+#include "server.hpp"
 
 namespace millrace::http {
 
@@ -86,19 +84,21 @@ struct Slot {
 // last frees it, so a request that stops waiting (timeout) leaves nothing
 // dangling behind librdkafka's opaques.
 struct Batch {
-  explicit Batch(std::size_t n) : slots(n), refs(static_cast<std::int64_t>(n) + 1) {}
+  Batch(std::size_t n, std::shared_ptr<detail::Exchange> e)
+      : slots(n), exchange(std::move(e)), refs(static_cast<std::int64_t>(n) + 1) {}
 
   std::vector<Slot> slots;
   // field/detail texts of rejections and delivery errors (rare: allocating).
   std::vector<std::pair<std::string, std::string>> texts;
+  // Answers the request once every report is in (or at its deadline).
+  std::shared_ptr<detail::Exchange> exchange;
 
   std::mutex mutex;
-  std::condition_variable done;
   // Reports not yet received. It may dip below zero: reports can arrive
   // before the request adds what it queued.
   std::int64_t pending = 0;
   bool submitted = false;  // the request has added its count
-  bool closed = false;     // the request stopped waiting: slots are its own again
+  bool closed = false;     // the reply is being built: slots are its own
 
   std::atomic<std::int64_t> refs;
   void release(std::int64_t n = 1) {
@@ -123,18 +123,33 @@ std::string error_body(std::string_view error, std::string_view detail) {
   return out;
 }
 
+detail::Reply json_reply(int status, std::string body) {
+  detail::Reply r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+detail::Reply error_reply(int status, std::string_view error, std::string_view detail) {
+  return json_reply(status, error_body(error, detail));
+}
+
+detail::Reply text_reply(int status, std::string body, std::string_view content_type) {
+  detail::Reply r;
+  r.status = status;
+  r.body = std::move(body);
+  r.content_type = content_type;
+  return r;
+}
+
 std::vector<double> request_buckets() {
   return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
           0.1,    0.25,    0.5,    1,     2.5,    5,     10,   30};
 }
 
-// Set by the pre-routing hook, read by the logger: both run on the thread
-// that serves the connection.
-thread_local std::optional<Clock::time_point> request_started;
-
 }  // namespace
 
-struct ProducerService::State {
+struct ProducerService::State final : detail::Handler {
   State(HttpConfig c, metrics::Registry& r) : config(std::move(c)), registry(r) {}
 
   HttpConfig config;
@@ -142,8 +157,7 @@ struct ProducerService::State {
 
   std::shared_ptr<kafka::Producer> producer;
   std::atomic<std::int32_t> partitions{0};
-  httplib::Server server;
-  std::thread listener;
+  std::optional<detail::Server> server;
   std::thread poller;
   std::atomic<bool> poller_stop{false};
   std::atomic<bool> stopping{false};
@@ -161,9 +175,10 @@ struct ProducerService::State {
   bool failed = false;
   std::string failure;
 
-  std::mutex ready_mutex;
-  Clock::time_point ready_checked{};
-  bool ready_cached = false;
+  // Kept by the poller, so /readyz never waits for a broker on an HTTP
+  // thread (which serves many connections).
+  std::atomic<bool> ready_cached{false};
+  Clock::time_point ready_checked{};  // poller only
 
   std::mutex refresh_mutex;
   Clock::time_point refreshed{};
@@ -192,13 +207,16 @@ struct ProducerService::State {
   void fail(std::string what);
   void on_delivery(const kafka::Delivery& d) noexcept;
   void refresh_partitions();
-  bool ready();
+  void check_ready();
 
-  void install_routes();
-  std::optional<Refusal> precheck(const httplib::Request& req) const;
-  void handle_events(const httplib::Request& req, httplib::Response& res,
-                     const httplib::ContentReader& reader);
-  void respond(httplib::Response& res, int status, std::string body) const;
+  // detail::Handler
+  std::optional<detail::Reply> screen(const detail::Request& req) override;
+  void handle(const detail::Request& req,
+              const std::shared_ptr<detail::Exchange>& exchange) override;
+  void answered(std::string_view path, int status, Clock::duration took) noexcept override;
+
+  std::optional<Refusal> precheck(const detail::Request& req) const;
+  void handle_events(const detail::Request& req, const std::shared_ptr<detail::Exchange>& exchange);
   kafka::Enqueue enqueue(Slot& slot, std::string_view text, const core::StoreEvent& event,
                          void* opaque, std::int32_t& partitions_now);
 };
@@ -313,7 +331,7 @@ void ProducerService::State::on_delivery(const kafka::Delivery& d) noexcept {
         batch->texts.emplace_back(std::string(), std::string(d.error));
       }
     }
-    if (--batch->pending == 0 && batch->submitted) batch->done.notify_one();
+    if (--batch->pending == 0 && batch->submitted) batch->exchange->finish();
   }
   batch->release();
 }
@@ -342,13 +360,9 @@ void ProducerService::State::refresh_partitions() {
   }
 }
 
-bool ProducerService::State::ready() {
-  if (stopping.load()) return false;
-  std::lock_guard lock(ready_mutex);
+void ProducerService::State::check_ready() {
   const auto now = Clock::now();
-  if (ready_checked != Clock::time_point{} && now - ready_checked < kReadyCacheFor) {
-    return ready_cached;
-  }
+  if (now - ready_checked < kReadyCacheFor) return;
   try {
     producer->partition_count(config.topic, kReadyQueryTimeout);
     ready_cached = true;
@@ -356,35 +370,72 @@ bool ProducerService::State::ready() {
     ready_cached = false;  // that is the answer /readyz gives
   }
   ready_checked = Clock::now();
-  return ready_cached;
 }
 
-void ProducerService::State::respond(httplib::Response& res, int status, std::string body) const {
-  res.status = status;
-  res.body = std::move(body);
-  res.set_header("Content-Type", kJson);
-}
-
-std::optional<Refusal> ProducerService::State::precheck(const httplib::Request& req) const {
+std::optional<Refusal> ProducerService::State::precheck(const detail::Request& req) const {
   if (!config.auth_token.empty() &&
-      !bearer_matches(req.get_header_value("Authorization"), config.auth_token)) {
+      !bearer_matches(req.header("Authorization").value_or(""), config.auth_token)) {
     return Refusal{401, "unauthorized", "send Authorization: Bearer <token>"};
   }
-  if (!body_format(req.get_header_value("Content-Type"))) {
+  if (!body_format(req.header("Content-Type").value_or(""))) {
     return Refusal{415, "unsupported_media_type",
                    "Content-Type must be application/json or application/x-ndjson (UTF-8)"};
   }
-  if (!parse_ack(req.has_param("ack") ? std::optional<std::string>(req.get_param_value("ack"))
-                                      : std::nullopt)) {
+  if (!parse_ack(query_param(req.query(), "ack"))) {
     return Refusal{400, "bad_request", "ack must be all or none"};
   }
-  if (req.has_header("Content-Length") && req.get_header_value<std::uint64_t>("Content-Length") >
-                                              static_cast<std::uint64_t>(config.max_body_bytes)) {
-    return Refusal{413, "body_too_large",
-                   "the body is larger than MILLRACE_MAX_BODY_BYTES (" +
-                       std::to_string(config.max_body_bytes) + " bytes)"};
-  }
   return std::nullopt;
+}
+
+std::optional<detail::Reply> ProducerService::State::screen(const detail::Request& req) {
+  if (req.path() != kEventsPath || req.method() != "POST") return std::nullopt;
+  auto refusal = precheck(req);
+  if (!refusal) return std::nullopt;
+  detail::Reply r = error_reply(refusal->status, refusal->error, refusal->detail);
+  if (refusal->status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  return r;
+}
+
+void ProducerService::State::answered(std::string_view path, int status,
+                                      Clock::duration took) noexcept {
+  const Route route = route_of(path);
+  request_counter(route, status).inc();
+  request_duration[route]->observe(std::chrono::duration<double>(took).count());
+}
+
+void ProducerService::State::handle(const detail::Request& req,
+                                    const std::shared_ptr<detail::Exchange>& exchange) {
+  const std::string_view path = req.path();
+  const std::string_view method = req.method();
+  const bool get = method == "GET";
+  const auto only = [&](std::string_view allowed) {
+    detail::Reply r = error_reply(405, "method_not_allowed",
+                                  allowed == "POST" ? "use POST" : "use GET");
+    r.headers.emplace_back("Allow", allowed);
+    exchange->reply(std::move(r));
+  };
+  switch (route_of(path)) {
+    case kRouteEvents:
+      if (method != "POST") return only("POST");
+      return handle_events(req, exchange);
+    case kRouteHealthz:
+      if (!get) return only("GET");
+      return exchange->reply(text_reply(200, "ok\n", "text/plain"));
+    case kRouteReadyz:
+      if (!get) return only("GET");
+      if (!stopping.load() && ready_cached.load()) {
+        return exchange->reply(text_reply(200, "ready\n", "text/plain"));
+      }
+      return exchange->reply(text_reply(
+          503, stopping.load() ? "stopping\n" : "no metadata for the topic\n", "text/plain"));
+    case kRouteMetrics:
+      if (!get) return only("GET");
+      return exchange->reply(
+          text_reply(200, registry.scrape(), "text/plain; version=0.0.4; charset=utf-8"));
+    case kRouteOther:
+      break;
+  }
+  exchange->reply(error_reply(404, "not_found", "no such path"));
 }
 
 kafka::Enqueue ProducerService::State::enqueue(Slot& slot, std::string_view text,
@@ -404,69 +455,59 @@ kafka::Enqueue ProducerService::State::enqueue(Slot& slot, std::string_view text
   }
 }
 
-void ProducerService::State::handle_events(const httplib::Request& req, httplib::Response& res,
-                                           const httplib::ContentReader& reader) {
+// The response to a request whose events have been through the validator
+// and, for the valid ones, the producer.
+detail::Reply build_reply(const Slot* slots, std::size_t n,
+                          const std::vector<std::pair<std::string, std::string>>& texts,
+                          AckMode ack) {
+  thread_local std::vector<EventResult> results;
+  results.clear();
+  for (std::size_t i = 0; i < n; ++i) {
+    const Slot& s = slots[i];
+    EventResult r;
+    r.index = static_cast<std::int32_t>(i);
+    r.status = s.status;
+    if (s.has_id) r.id = std::string_view(s.id.data(), s.id.size());
+    if (s.status == EventStatus::kAccepted || s.status == EventStatus::kQueued) {
+      r.partition = s.partition;
+      r.offset = s.offset;
+    }
+    r.reason = s.reason;
+    r.detail = s.detail;
+    if (s.text >= 0) {
+      const auto& [field, detail] = texts[static_cast<std::size_t>(s.text)];
+      r.field = field;
+      r.detail = detail;
+    }
+    results.push_back(r);
+  }
+  const ResultCounts counts = count_results(results);
+  detail::Reply reply;
+  reply.body.reserve(64 + n * 128);
+  append_results_json(reply.body, results);
+  reply.status = ack == AckMode::kAll ? 200 : 202;
+  if (counts.failed > 0) {
+    reply.status = 503;
+    reply.headers.emplace_back("Retry-After", "1");
+  } else if (counts.accepted == 0) {
+    reply.status = 400;
+  }
+  return reply;
+}
+
+void ProducerService::State::handle_events(const detail::Request& req,
+                                           const std::shared_ptr<detail::Exchange>& exchange) {
   const auto started = Clock::now();
-  // What a refused request sent must still be read off the connection, or
-  // it would be parsed as the next request. A body over the limit is not
-  // read at all (nobody gets to make us read gigabytes); the connection is
-  // closed instead.
-  const auto max_body = static_cast<std::uint64_t>(config.max_body_bytes);
-  const auto refuse = [&](const Refusal& r) {
-    const bool oversized =
-        r.status == 413 || (req.has_header("Content-Length") &&
-                            req.get_header_value<std::uint64_t>("Content-Length") > max_body);
-    bool drained = !oversized;
-    if (!oversized) {
-      std::uint64_t seen = 0;
-      drained = reader([&](const char*, std::size_t n) {
-        seen += n;
-        return seen <= max_body;
-      });
-    }
-    if (!drained) res.set_header("Connection", "close");
-    if (r.status == 401) res.set_header("WWW-Authenticate", "Bearer");
-    respond(res, r.status, error_body(r.error, r.detail));
-  };
-  if (const auto refusal = precheck(req)) return refuse(*refusal);
-
-  const BodyFormat format = *body_format(req.get_header_value("Content-Type"));
-  const AckMode ack = *parse_ack(
-      req.has_param("ack") ? std::optional<std::string>(req.get_param_value("ack")) : std::nullopt);
-
-  // Per thread, so a busy service reads bodies without allocating.
-  thread_local std::string body;
-  body.clear();
-  if (req.has_header("Content-Length")) {
-    body.reserve(static_cast<std::size_t>(req.get_header_value<std::uint64_t>("Content-Length")));
-  }
-  bool too_large = false;
-  const bool read = reader([&](const char* data, std::size_t n) {
-    if (body.size() + n > max_body) {
-      too_large = true;
-      return false;
-    }
-    body.append(data, n);
-    return true;
-  });
-  if (too_large) {
-    return refuse({413, "body_too_large", "the body is larger than MILLRACE_MAX_BODY_BYTES"});
-  }
-  if (!read) {
-    res.set_header("Connection", "close");
-    return respond(res, 400, error_body("bad_request", "the body could not be read"));
-  }
+  const BodyFormat format = *body_format(req.header("Content-Type").value_or(""));
+  const AckMode ack = *parse_ack(query_param(req.query(), "ack"));
+  const std::string_view body = req.body();
 
   thread_local std::vector<std::string_view> texts;
   if (auto error = split_body(body, format, texts)) {
-    return respond(res, 400, error_body("invalid_body", *error));
+    return exchange->reply(error_reply(400, "invalid_body", *error));
   }
   const std::size_t n = texts.size();
-
-  std::optional<std::string> header_type;
-  if (req.has_header("X-Event-Type")) header_type = req.get_header_value("X-Event-Type");
-  const std::optional<std::string_view> fallback =
-      header_type ? std::optional<std::string_view>(*header_type) : std::nullopt;
+  const std::optional<std::string_view> fallback = req.header("X-Event-Type");
 
   // ?ack=all: a Batch the delivery reports complete. ?ack=none: slots of
   // this thread, and the reports only feed the metrics.
@@ -476,7 +517,7 @@ void ProducerService::State::handle_events(const httplib::Request& req, httplib:
   Slot* slots = nullptr;
   std::vector<std::pair<std::string, std::string>>* slot_texts = nullptr;
   if (ack == AckMode::kAll) {
-    batch.reset(new Batch(n));
+    batch.reset(new Batch(n, exchange));
     slots = batch->slots.data();
     slot_texts = &batch->texts;
   } else {
@@ -560,136 +601,22 @@ void ProducerService::State::handle_events(const httplib::Request& req, httplib:
     }
   }
 
-  if (batch) {
-    batch->release(static_cast<std::int64_t>(n) - queued);  // reports that will never come
-    std::unique_lock lock(batch->mutex);
-    batch->pending += queued;
-    batch->submitted = true;
-    const auto deadline = started + milliseconds(config.produce_timeout_ms) + kAckGrace;
-    batch->done.wait_until(lock, deadline, [&] { return batch->pending == 0; });
-    batch->closed = true;  // from here on the slots are ours alone
-  }
+  if (!batch) return exchange->reply(build_reply(slots, n, *slot_texts, ack));
 
-  thread_local std::vector<EventResult> results;
-  results.clear();
-  for (std::size_t i = 0; i < n; ++i) {
-    const Slot& s = slots[i];
-    EventResult r;
-    r.index = static_cast<std::int32_t>(i);
-    r.status = s.status;
-    if (s.has_id) r.id = std::string_view(s.id.data(), s.id.size());
-    if (s.status == EventStatus::kAccepted || s.status == EventStatus::kQueued) {
-      r.partition = s.partition;
-      r.offset = s.offset;
-    }
-    r.reason = s.reason;
-    r.detail = s.detail;
-    if (s.text >= 0) {
-      const auto& [field, detail] = (*slot_texts)[static_cast<std::size_t>(s.text)];
-      r.field = field;
-      r.detail = detail;
-    }
-    results.push_back(r);
-  }
-  const ResultCounts counts = count_results(results);
-  std::string out;
-  out.reserve(64 + n * 128);
-  append_results_json(out, results);
-  int status = ack == AckMode::kAll ? 200 : 202;
-  if (counts.failed > 0) {
-    status = 503;
-    res.set_header("Retry-After", "1");
-  } else if (counts.accepted == 0) {
-    status = 400;
-  }
-  respond(res, status, std::move(out));
-}
-
-void ProducerService::State::install_routes() {
-  server.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
-    request_started = Clock::now();
-    return httplib::Server::HandlerResponse::Unhandled;
+  batch->release(static_cast<std::int64_t>(n) - queued);  // reports that will never come
+  // The request's own reference now rides with the reply: it is released
+  // once the reply is built (or the exchange dropped at shutdown).
+  std::shared_ptr<Batch> hold(batch.release(), BatchRelease{});
+  const auto deadline = started + milliseconds(config.produce_timeout_ms) + kAckGrace;
+  exchange->defer(deadline - Clock::now(), [hold, n] {
+    std::lock_guard lock(hold->mutex);
+    hold->closed = true;  // from here on the slots are the reply's alone
+    return build_reply(hold->slots.data(), n, hold->texts, AckMode::kAll);
   });
-  server.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-    const Route route = route_of(req.path);
-    request_counter(route, res.status).inc();
-    if (request_started) {
-      request_duration[route]->observe(
-          std::chrono::duration<double>(Clock::now() - *request_started).count());
-      request_started.reset();
-    }
-  });
-  // Refuse a doomed body before the client sends it, for clients that ask
-  // first (Expect: 100-continue, as curl does for larger bodies).
-  server.set_expect_100_continue_handler(
-      [this](const httplib::Request& req, httplib::Response& res) {
-        if (req.method != "POST" || req.path != kEventsPath) return 100;
-        const auto refusal = precheck(req);
-        if (!refusal) return 100;
-        res.set_header("Connection", "close");
-        if (refusal->status == 401) res.set_header("WWW-Authenticate", "Bearer");
-        respond(res, refusal->status, error_body(refusal->error, refusal->detail));
-        return refusal->status;
-      });
-  server.set_error_handler(
-      httplib::Server::HandlerWithResponse([this](const httplib::Request&, httplib::Response& res) {
-        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-        switch (res.status) {
-          case 404:
-            respond(res, 404, error_body("not_found", "no such path"));
-            break;
-          case 413:
-            respond(res, 413, error_body("body_too_large", "the body is too large"));
-            break;
-          case 500:
-            respond(res, 500, error_body("internal_error", "see the service's log"));
-            break;
-          default:
-            respond(res, res.status, error_body("bad_request", "the request could not be parsed"));
-        }
-        return httplib::Server::HandlerResponse::Handled;
-      }));
-  server.set_exception_handler(
-      [this](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-        // httplib has already caught it; we only make the answer ours and say
-        // what it was (a bug, or memory exhaustion).
-        std::string what = "unknown exception";
-        try {
-          std::rethrow_exception(ep);
-        } catch (const std::exception& e) {
-          what = e.what();
-        }
-        runtime::log_error(kComponent, "request failed: " + what);
-        respond(res, 500, error_body("internal_error", "see the service's log"));
-      });
-
-  server.Post(std::string(kEventsPath),
-              [this](const httplib::Request& req, httplib::Response& res,
-                     const httplib::ContentReader& reader) { handle_events(req, res, reader); });
-  const auto not_allowed = [this](const httplib::Request&, httplib::Response& res) {
-    res.set_header("Allow", "POST");
-    respond(res, 405, error_body("method_not_allowed", "use POST"));
-  };
-  server.Get(std::string(kEventsPath), not_allowed);
-  server.Put(std::string(kEventsPath), not_allowed);
-  server.Patch(std::string(kEventsPath), not_allowed);
-  server.Delete(std::string(kEventsPath), not_allowed);
-  server.Options(std::string(kEventsPath), not_allowed);
-
-  server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content("ok\n", "text/plain");
-  });
-  server.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
-    if (ready()) {
-      res.set_content("ready\n", "text/plain");
-    } else {
-      res.status = 503;
-      res.set_content(stopping ? "stopping\n" : "no metadata for the topic\n", "text/plain");
-    }
-  });
-  server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(registry.scrape(), "text/plain; version=0.0.4; charset=utf-8");
-  });
+  std::lock_guard lock(hold->mutex);
+  hold->pending += queued;
+  hold->submitted = true;
+  if (hold->pending == 0) exchange->finish();
 }
 
 ProducerService::ProducerService(HttpConfig config, metrics::Registry& metrics)
@@ -720,52 +647,30 @@ void ProducerService::Start() {
   }
   s.register_metrics();
 
+  s.ready_cached = true;  // partition_count just answered
+  s.ready_checked = Clock::now();
   s.poller = std::thread([&s] {
     while (!s.poller_stop.load()) {
       s.producer->poll(milliseconds(100));
       if (s.refresh_wanted.exchange(false)) s.refresh_partitions();
+      s.check_ready();
     }
   });
 
-  s.install_routes();
-  const auto threads = static_cast<std::size_t>(s.config.http_threads);
-  s.server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  s.server.set_tcp_nodelay(true);
-  // A worker serves one connection for this many requests before taking the
-  // next waiting connection, so busy clients cannot starve others for long.
-  s.server.set_keep_alive_max_count(1000);
-  s.server.set_keep_alive_timeout(5);
-  s.server.set_payload_max_length(static_cast<std::size_t>(s.config.max_body_bytes));
-  // httplib's default sets SO_REUSEPORT, which would let two services share
-  // a port silently; SO_REUSEADDR only allows a quick restart.
-  s.server.set_socket_options([](int sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-  });
-  const std::string where = s.config.host + ":" + std::to_string(s.config.port);
-  int port = s.config.port;
-  if (port == 0) {
-    port = s.server.bind_to_any_port(s.config.host);
-  } else if (!s.server.bind_to_port(s.config.host, port)) {
-    port = -1;
-  }
-  if (port <= 0) {
-    throw std::runtime_error("cannot listen on " + where +
-                             " (MILLRACE_HTTP_ADDR / --http-addr): is the port taken, or the "
-                             "host not an address of this machine?");
-  }
-  s.bound_port = port;
-  s.listener = std::thread([&s] {
-    s.server.listen_after_bind();
-    if (!s.stopping.load()) s.fail("the HTTP listener stopped unexpectedly");
-  });
-  const auto until = Clock::now() + std::chrono::seconds(5);
-  while (!s.server.is_running() && Clock::now() < until) {
-    std::this_thread::sleep_for(milliseconds(1));
-  }
-  runtime::log_info(kComponent, "serving http://" + s.config.host + ":" + std::to_string(port) +
-                                    " for topic " + s.config.topic + " (" +
-                                    std::to_string(partitions) + " partitions)");
+  detail::ServerOptions options;
+  options.host = s.config.host;
+  options.port = s.config.port;
+  options.threads = static_cast<int>(s.config.http_threads);
+  options.max_body_bytes = static_cast<std::uint64_t>(s.config.max_body_bytes);
+  s.server.emplace(options, s);
+  s.server->on_failure([&s](std::string what) { s.fail(std::move(what)); });
+  s.bound_port = s.server->port();
+  s.server->Start();
+  runtime::log_info(kComponent, "serving http://" + s.config.host + ":" +
+                                    std::to_string(s.bound_port.load()) + " for topic " +
+                                    s.config.topic + " (" + std::to_string(partitions) +
+                                    " partitions, " + std::to_string(s.config.http_threads) +
+                                    " HTTP threads)");
 }
 
 void ProducerService::Stop() {
@@ -774,11 +679,10 @@ void ProducerService::Stop() {
   if (s.stopped || !s.started) return;
   s.stopped = true;
   s.stopping = true;
-  if (s.listener.joinable()) {
-    // Closes the listening socket; listen_after_bind() returns once every
-    // worker has finished the request it is serving.
-    s.server.stop();
-    s.listener.join();
+  if (s.server) {
+    // Requests waiting for acknowledgements get them (the poller still
+    // runs) or their deadline, which this grace covers.
+    s.server->Stop(milliseconds(s.config.produce_timeout_ms) + 2 * kAckGrace);
   }
   if (s.poller.joinable()) {
     s.poller_stop = true;

@@ -28,7 +28,7 @@ TEST_CASE("producer configuration: defaults", "[http]") {
   CHECK(c.host == "127.0.0.1");
   CHECK(c.port == 8080);
   CHECK(c.topic == "store-events");
-  CHECK(c.http_threads == 8);
+  CHECK(c.http_threads == 2);
   CHECK(c.max_body_bytes == 1048576);
   CHECK(c.auth_token.empty());
   CHECK(c.produce_timeout_ms == 10000);

@@ -118,6 +118,16 @@ TEST_CASE("bearer tokens: scheme in any case, exact token", "[http]") {
   CHECK_FALSE(constant_time_equal(std::string_view("ab\0", 3), "ab"));
 }
 
+TEST_CASE("query parameters: first match, raw value, bare names", "[http]") {
+  CHECK(query_param("ack=none", "ack") == "none");
+  CHECK(query_param("x=1&ack=all&ack=none", "ack") == "all");
+  CHECK(query_param("ack", "ack") == "");
+  CHECK(query_param("ack=", "ack") == "");
+  CHECK_FALSE(query_param("", "ack"));
+  CHECK_FALSE(query_param("acks=none&back=1", "ack"));
+  CHECK(query_param("a=%20b", "a") == "%20b");
+}
+
 TEST_CASE("the ack parameter", "[http]") {
   CHECK(parse_ack(std::nullopt) == AckMode::kAll);
   CHECK(parse_ack("all") == AckMode::kAll);

@@ -15,7 +15,7 @@ struct HttpConfig {
   std::string brokers = "127.0.0.1:9092";
   std::string topic = "store-events";
   std::string client_id = "millrace-producer";
-  std::int64_t http_threads = 8;
+  std::int64_t http_threads = 2;
   std::int64_t max_body_bytes = 1 << 20;
   std::string auth_token;  // empty: /v1/events is open
   std::string kafka_properties;

@@ -48,6 +48,11 @@ enum class AckMode : std::uint8_t {
   kAll,   // answer once Kafka acknowledged every accepted event
   kNone,  // answer once they are queued
 };
+// The raw value of the first `name=value` in a query string (the part of
+// the target after '?'); "" for a bare `name`; nullopt when absent. Values
+// are not percent-decoded: the parameters we take are plain words.
+std::optional<std::string_view> query_param(std::string_view query, std::string_view name);
+
 // The ?ack= parameter: absent or "all", or "none"; nullopt for anything else.
 std::optional<AckMode> parse_ack(std::optional<std::string_view> value);
 

@@ -1,0 +1,621 @@
+#include "server.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/status.hpp>
+#include <condition_variable>
+#include <deque>
+#include <list>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include "millrace/runtime/log.hpp"
+
+namespace millrace::http::detail {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr std::string_view kComponent = "http";
+// Headers beyond this are refused (431): nothing we take needs more.
+constexpr std::uint32_t kHeaderLimit = 16 * 1024;
+// A body, once its headers are in, and a response must move within this.
+constexpr Clock::duration kTransferTimeout = std::chrono::seconds(30);
+// How often each loop looks for idle connections and overdue replies. Per
+// connection timers would cost a timer-queue update (and often a
+// timerfd_settime) on every read and write; one sweep per loop costs
+// nothing per request, and deadlines are only this much late.
+constexpr milliseconds kSweepEvery{100};
+constexpr milliseconds kAcceptRetry{50};
+
+std::string_view sv(beast::string_view s) {
+  return {s.data(), s.size()};
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return beast::iequals(beast::string_view(a.data(), a.size()),
+                        beast::string_view(b.data(), b.size()));
+}
+
+// The headers a handler may ask for, kept in strings that keep their
+// capacity from one request to the next: parsing a request allocates
+// nothing once a connection has warmed up.
+struct Fields {
+  std::string method;
+  std::string target;
+  std::string content_type;
+  std::string authorization;
+  std::string event_type;
+  std::string expect;
+  bool has_content_type = false;
+  bool has_authorization = false;
+  bool has_event_type = false;
+  std::string body;
+
+  void clear() {
+    method.clear();
+    target.clear();
+    content_type.clear();
+    authorization.clear();
+    event_type.clear();
+    expect.clear();
+    has_content_type = has_authorization = has_event_type = false;
+    body.clear();
+  }
+};
+
+// Beast's parser (the HTTP/1.1 grammar, chunked bodies, limits) feeding
+// Fields, instead of beast::http::request, whose header list allocates a
+// node per field.
+class RequestParser final : public bhttp::basic_parser<true> {
+ public:
+  explicit RequestParser(Fields& fields) : fields_(fields) { fields_.clear(); }
+
+ private:
+  void on_request_impl(bhttp::verb, beast::string_view method, beast::string_view target, int,
+                       beast::error_code&) override {
+    fields_.method.assign(method.data(), method.size());
+    fields_.target.assign(target.data(), target.size());
+  }
+  void on_response_impl(int, beast::string_view, int, beast::error_code&) override {}
+  void on_field_impl(bhttp::field name, beast::string_view name_string, beast::string_view value,
+                     beast::error_code&) override {
+    const auto keep = [&](std::string& into, bool& has) {
+      if (has) return;  // the first of a repeated header
+      has = true;
+      into.assign(value.data(), value.size());
+    };
+    switch (name) {
+      case bhttp::field::content_type:
+        return keep(fields_.content_type, fields_.has_content_type);
+      case bhttp::field::authorization:
+        return keep(fields_.authorization, fields_.has_authorization);
+      case bhttp::field::expect:
+        fields_.expect.assign(value.data(), value.size());
+        return;
+      default:
+        if (beast::iequals(name_string, "X-Event-Type")) {
+          keep(fields_.event_type, fields_.has_event_type);
+        }
+    }
+  }
+  void on_header_impl(beast::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length,
+                         beast::error_code&) override {
+    if (length) fields_.body.reserve(static_cast<std::size_t>(*length));
+  }
+  std::size_t on_body_impl(beast::string_view s, beast::error_code&) override {
+    fields_.body.append(s.data(), s.size());
+    return s.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view s,
+                                 beast::error_code&) override {
+    fields_.body.append(s.data(), s.size());
+    return s.size();
+  }
+  void on_finish_impl(beast::error_code&) override {}
+
+  Fields& fields_;
+};
+
+void append_number(std::string& out, std::uint64_t n) {
+  char digits[24];
+  char* end = digits + sizeof digits;
+  char* p = end;
+  do {
+    *--p = static_cast<char>('0' + n % 10);
+    n /= 10;
+  } while (n != 0);
+  out.append(p, end);
+}
+
+// Status line, headers and body in one buffer: one write per response.
+void serialize(std::string& out, const Reply& r, bool keep_alive) {
+  out.clear();
+  out.reserve(160 + r.body.size());
+  out += "HTTP/1.1 ";
+  append_number(out, static_cast<std::uint64_t>(r.status));
+  out += ' ';
+  out += sv(bhttp::obsolete_reason(static_cast<bhttp::status>(r.status)));
+  out += "\r\nContent-Type: ";
+  out += r.content_type;
+  out += "\r\nContent-Length: ";
+  append_number(out, r.body.size());
+  for (const auto& [name, value] : r.headers) {
+    out += "\r\n";
+    out += name;
+    out += ": ";
+    out += value;
+  }
+  if (!keep_alive) out += "\r\nConnection: close";
+  out += "\r\n\r\n";
+  out += r.body;
+}
+
+}  // namespace
+
+class Session;
+class ExchangeImpl;
+
+// One event-loop thread and what lives on it. Everything here but the
+// context itself is only touched from the loop's thread.
+struct Loop {
+  // Behind a pointer so ~Server can destroy it before the rest (see there).
+  std::unique_ptr<asio::io_context> context = std::make_unique<asio::io_context>(1);
+  std::optional<asio::steady_timer> sweep;
+  std::list<Session*> sessions;
+  // Deferred replies in the order they were deferred. Their deadlines are
+  // start + a fixed timeout, so this is also (nearly) deadline order.
+  std::deque<std::shared_ptr<ExchangeImpl>> deferred;
+  Clock::time_point now = Clock::now();  // as of the last sweep
+};
+
+struct Server::Impl {
+  Impl(ServerOptions o, Handler& h) : options(std::move(o)), handler(h) {}
+
+  ServerOptions options;
+  Handler& handler;
+  std::vector<std::unique_ptr<Loop>> loops;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  std::vector<std::thread> threads;
+  std::optional<tcp::acceptor> acceptor;
+  std::optional<asio::steady_timer> accept_retry;
+  std::size_t next_loop = 0;  // only touched by the accepting thread
+  int port = 0;
+
+  std::atomic<bool> stopping{false};
+  std::mutex state_mutex;
+  bool started = false;
+  bool stopped = false;
+  std::function<void(std::string)> on_failure;
+
+  // Live connections, for Stop to wait on.
+  std::mutex sessions_mutex;
+  std::condition_variable sessions_cv;
+  std::size_t session_count = 0;
+
+  void accept();
+  void on_accept(beast::error_code ec, tcp::socket socket);
+  void sweep(Loop& loop);
+};
+
+// One connection: reads a request, hands it to the handler, writes the
+// reply, and reads the next (keep-alive) until either side closes.
+class Session final : public std::enable_shared_from_this<Session>, private Request {
+ public:
+  Session(Server::Impl& server, Loop& loop, tcp::socket socket)
+      : server_(server), loop_(loop), socket_(std::move(socket)) {
+    std::lock_guard lock(server_.sessions_mutex);
+    ++server_.session_count;
+  }
+
+  ~Session() override {
+    if (listed_) loop_.sessions.erase(position_);
+    std::lock_guard lock(server_.sessions_mutex);
+    --server_.session_count;
+    server_.sessions_cv.notify_all();
+  }
+
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  Loop& loop() { return loop_; }
+
+  void start() {
+    position_ = loop_.sessions.insert(loop_.sessions.end(), this);
+    listed_ = true;
+    read_header();
+  }
+
+  // From the loop's sweep: closes the connection if it has been idle or a
+  // transfer has stalled past its deadline, or if the server is stopping
+  // and no request is being served (a request being served finishes; its
+  // reply says Connection: close).
+  void sweep(Clock::time_point now, bool stopping) {
+    if (now >= deadline_ || (stopping && !busy_)) close();
+  }
+
+  void write(Reply reply) {
+    const bool keep = parsed_ && parser_->keep_alive() && !reply.close && !server_.stopping.load();
+    serialize(out_, reply, keep);
+    keep_alive_ = keep;
+    status_ = reply.status;
+    deadline_ = loop_.now + kTransferTimeout;
+    asio::async_write(socket_, asio::buffer(out_),
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->on_write(ec);
+                      });
+  }
+
+ private:
+  // Request
+  std::string_view method() const override { return fields_.method; }
+  std::string_view path() const override {
+    const std::string_view t = target();
+    return t.substr(0, t.find('?'));
+  }
+  std::string_view query() const override {
+    const std::string_view t = target();
+    const auto q = t.find('?');
+    return q == std::string_view::npos ? std::string_view() : t.substr(q + 1);
+  }
+  std::optional<std::string_view> header(std::string_view name) const override {
+    const auto pick = [](bool has, const std::string& value) {
+      return has ? std::optional<std::string_view>(value) : std::nullopt;
+    };
+    if (iequals(name, "Content-Type")) {
+      return pick(fields_.has_content_type, fields_.content_type);
+    }
+    if (iequals(name, "Authorization")) {
+      return pick(fields_.has_authorization, fields_.authorization);
+    }
+    if (iequals(name, "X-Event-Type")) {
+      return pick(fields_.has_event_type, fields_.event_type);
+    }
+    // Only the headers Fields keeps can be asked for: a handler asking for
+    // another is a bug, not a missing header.
+    throw std::logic_error("header not kept by the HTTP server: " + std::string(name));
+  }
+  std::string_view body() const override { return fields_.body; }
+
+  std::string_view target() const { return parsed_ ? std::string_view(fields_.target) : ""; }
+
+  void read_header() {
+    busy_ = false;
+    parsed_ = false;
+    refusal_.reset();
+    if (server_.stopping.load()) return close();
+    parser_.emplace(fields_);
+    parser_->header_limit(kHeaderLimit);
+    parser_->body_limit(server_.options.max_body_bytes);
+    deadline_ = loop_.now + server_.options.idle_timeout;
+    bhttp::async_read_header(socket_, buffer_, *parser_,
+                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                               self->on_header(ec);
+                             });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec) return on_read_error(ec);
+    busy_ = true;
+    parsed_ = true;
+    started_ = Clock::now();
+    deadline_ = loop_.now + kTransferTimeout;
+    refusal_ = server_.handler.screen(*this);
+    const bool expects_continue = iequals(fields_.expect, "100-continue");
+    if (refusal_ && expects_continue) {
+      // The client holds the body back until we say so: refuse without it.
+      refusal_->close = true;
+      return write(std::move(*refusal_));
+    }
+    if (parser_->is_done()) return on_body({});
+    if (expects_continue) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      return asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
+                               [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                 if (ec) return self->close();
+                                 self->read_body();
+                               });
+    }
+    read_body();
+  }
+
+  void read_body() {
+    bhttp::async_read(socket_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->on_body(ec);
+                      });
+  }
+
+  void on_body(beast::error_code ec) {
+    if (ec) return on_read_error(ec);
+    if (refusal_) return write(std::move(*refusal_));
+    // A deferred reply has its own deadline (Exchange::defer).
+    deadline_ = Clock::time_point::max();
+    dispatch();
+  }
+
+  void on_read_error(beast::error_code ec) {
+    const auto refuse = [&](int status, std::string_view error, const std::string& detail) {
+      if (!busy_) started_ = Clock::now();
+      busy_ = true;
+      write(error_reply(status, error, detail));
+    };
+    if (ec == bhttp::error::body_limit) {
+      // The rest of the body is not read: the connection closes after this.
+      return refuse(413, "body_too_large",
+                    "the body is larger than MILLRACE_MAX_BODY_BYTES (" +
+                        std::to_string(server_.options.max_body_bytes) + " bytes)");
+    }
+    if (ec == bhttp::error::header_limit) {
+      return refuse(431, "headers_too_large", "the request headers are too large");
+    }
+    if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
+        ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
+      parsed_ = false;
+      return refuse(400, "bad_request", "the request could not be parsed");
+    }
+    close();  // the client left or went quiet, or we are stopping
+  }
+
+  void dispatch();
+
+  static Reply error_reply(int status, std::string_view error, std::string_view detail) {
+    Reply r;
+    r.status = status;
+    r.body = "{\"error\":\"" + std::string(error) + "\",\"detail\":\"" + std::string(detail) + "\"}";
+    r.close = true;
+    return r;
+  }
+
+  void on_write(beast::error_code ec) {
+    server_.handler.answered(path(), status_, Clock::now() - started_);
+    if (ec || !keep_alive_) return close();
+    read_header();
+  }
+
+  void close() {
+    beast::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+  }
+
+  Server::Impl& server_;
+  Loop& loop_;
+  tcp::socket socket_;
+  beast::flat_buffer buffer_;
+  Fields fields_;
+  std::optional<RequestParser> parser_;
+  std::string out_;
+  std::optional<Reply> refusal_;
+  std::list<Session*>::iterator position_;
+  bool listed_ = false;
+  Clock::time_point started_{};
+  Clock::time_point deadline_ = Clock::time_point::max();
+  int status_ = 0;
+  bool keep_alive_ = false;
+  bool busy_ = false;    // between a request's headers and its reply written
+  bool parsed_ = false;  // fields_ hold a request's headers
+};
+
+class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<ExchangeImpl> {
+ public:
+  explicit ExchangeImpl(std::shared_ptr<Session> session)
+      : loop_(session->loop()), session_(std::move(session)) {}
+
+  void reply(Reply reply) override {
+    if (done_) return;
+    done_ = true;
+    std::move(session_)->write(std::move(reply));
+  }
+
+  void defer(Clock::duration timeout, std::function<Reply()> make) override {
+    make_ = std::move(make);
+    deadline_ = Clock::now() + timeout;
+    loop_.deferred.push_back(shared_from_this());
+  }
+
+  void finish() override {
+    asio::post(*loop_.context, [self = shared_from_this()] { self->run(); });
+  }
+
+  bool answered() const { return done_ || make_ != nullptr; }
+  bool done() const { return done_; }
+  Clock::time_point deadline() const { return deadline_; }
+
+  void run() {
+    if (done_ || !make_) return;
+    done_ = true;
+    Reply r = make_();
+    make_ = nullptr;
+    // Once answered, the exchange holds nothing of the connection's, so a
+    // late holder (a delivery report after the deadline) pins no socket.
+    std::move(session_)->write(std::move(r));
+  }
+
+ private:
+  Loop& loop_;
+  std::shared_ptr<Session> session_;
+  std::function<Reply()> make_;
+  Clock::time_point deadline_ = Clock::time_point::max();
+  bool done_ = false;  // only touched on the loop's thread
+};
+
+void Session::dispatch() {
+  auto exchange = std::make_shared<ExchangeImpl>(shared_from_this());
+  try {
+    server_.handler.handle(*this, exchange);
+  } catch (const std::exception& e) {
+    // A bug or memory exhaustion in one request: that request gets a 500
+    // and the log says why; the connection closes.
+    runtime::log_error(kComponent, std::string("request failed: ") + e.what());
+    if (!exchange->answered()) {
+      exchange->reply(error_reply(500, "internal_error", "see the service's log"));
+    }
+  }
+}
+
+void Server::Impl::sweep(Loop& loop) {
+  loop.now = Clock::now();
+  while (!loop.deferred.empty()) {
+    auto& front = loop.deferred.front();
+    if (!front->done() && front->deadline() > loop.now) break;
+    if (!front->done()) front->run();
+    loop.deferred.pop_front();
+  }
+  const bool is_stopping = stopping.load();
+  // close() only cancels reads and writes: the sessions leave the list
+  // later, from their own handlers, so iterating here is safe.
+  for (Session* session : loop.sessions) session->sweep(loop.now, is_stopping);
+  loop.sweep->expires_after(kSweepEvery);
+  loop.sweep->async_wait([this, &loop](beast::error_code ec) {
+    if (!ec) sweep(loop);
+  });
+}
+
+void Server::Impl::accept() {
+  Loop& target = *loops[next_loop];
+  next_loop = (next_loop + 1) % loops.size();
+  acceptor->async_accept(*target.context, [this, &target](beast::error_code ec, tcp::socket socket) {
+    if (stopping.load() || ec == asio::error::operation_aborted) return;
+    if (ec) {
+      // Out of descriptors or memory for a moment: try again shortly rather
+      // than spin or give up serving.
+      runtime::log_warn(kComponent, "accept failed: " + ec.message());
+      accept_retry->expires_after(kAcceptRetry);
+      accept_retry->async_wait([this](beast::error_code e) {
+        if (!e) accept();
+      });
+      return;
+    }
+    beast::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    auto session = std::make_shared<Session>(*this, target, std::move(socket));
+    // The session lives on its loop's thread from its first step.
+    asio::post(*target.context, [session] { session->start(); });
+    accept();
+  });
+}
+
+Server::Server(ServerOptions options, Handler& handler)
+    : impl_(std::make_unique<Impl>(std::move(options), handler)) {
+  Impl& s = *impl_;
+  const int threads = std::max(1, s.options.threads);
+  for (int i = 0; i < threads; ++i) {
+    auto loop = std::make_unique<Loop>();
+    loop->sweep.emplace(*loop->context);
+    s.loops.push_back(std::move(loop));
+  }
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(s.options.host, ec);
+  const std::string where = s.options.host + ":" + std::to_string(s.options.port);
+  if (ec) throw std::runtime_error("cannot listen on " + where + ": not an IP address");
+  const tcp::endpoint endpoint(address, static_cast<unsigned short>(s.options.port));
+  s.acceptor.emplace(*s.loops[0]->context);
+  s.accept_retry.emplace(*s.loops[0]->context);
+  s.acceptor->open(endpoint.protocol(), ec);
+  // SO_REUSEADDR allows a quick restart; not SO_REUSEPORT, which would let
+  // two services share a port silently.
+  if (!ec) s.acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) s.acceptor->bind(endpoint, ec);
+  if (!ec) s.acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    throw std::runtime_error("cannot listen on " + where + " (" + ec.message() +
+                             "; MILLRACE_HTTP_ADDR / --http-addr): is the port taken, or the "
+                             "host not an address of this machine?");
+  }
+  s.port = s.acceptor->local_endpoint().port();
+}
+
+Server::~Server() {
+  Stop(milliseconds(0));
+  // Handlers still pending hold sessions, which unlist themselves from their
+  // loop and count down sessions_mutex's count: destroy the contexts first,
+  // while the rest of Impl is alive. (A session pinned by an unanswered
+  // Exchange would outlive its context: Stop's grace must cover deferred
+  // replies' deadlines, as ProducerService's does.)
+  impl_->acceptor.reset();
+  impl_->accept_retry.reset();
+  for (auto& loop : impl_->loops) {
+    loop->sweep.reset();
+    loop->deferred.clear();
+    loop->context.reset();
+  }
+}
+
+int Server::port() const {
+  return impl_->port;
+}
+
+void Server::on_failure(std::function<void(std::string)> callback) {
+  impl_->on_failure = std::move(callback);
+}
+
+void Server::Start() {
+  Impl& s = *impl_;
+  std::lock_guard lock(s.state_mutex);
+  if (s.started) return;
+  s.started = true;
+  for (auto& loop : s.loops) s.guards.push_back(asio::make_work_guard(*loop->context));
+  asio::post(*s.loops[0]->context, [&s] { s.accept(); });
+  for (auto& loop : s.loops) {
+    Loop& l = *loop;
+    asio::post(*l.context, [&s, &l] { s.sweep(l); });
+    s.threads.emplace_back([&s, &l] {
+      try {
+        l.context->run();
+      } catch (const std::exception& e) {
+        // Handlers do not throw (dispatch catches); this is a bug, and the
+        // service must not go on half-served.
+        if (s.on_failure) s.on_failure(std::string("HTTP server thread failed: ") + e.what());
+      }
+    });
+  }
+}
+
+void Server::Stop(Clock::duration grace) {
+  Impl& s = *impl_;
+  std::lock_guard lock(s.state_mutex);
+  if (s.stopped) return;
+  s.stopped = true;
+  s.stopping = true;
+  if (s.started) {
+    // The next sweep of each loop closes its idle connections.
+    asio::post(*s.loops[0]->context, [&s] {
+      beast::error_code ignored;
+      s.acceptor->close(ignored);
+      s.accept_retry->cancel();
+    });
+    std::unique_lock sessions_lock(s.sessions_mutex);
+    s.sessions_cv.wait_for(sessions_lock, grace, [&s] { return s.session_count == 0; });
+    const std::size_t left = s.session_count;
+    sessions_lock.unlock();
+    if (left > 0) {
+      runtime::log_warn(kComponent, std::to_string(left) +
+                                        " connection(s) still busy at the end of the grace "
+                                        "period; closing them");
+    }
+  }
+  s.guards.clear();
+  for (auto& loop : s.loops) loop->context->stop();
+  for (auto& thread : s.threads) thread.join();
+  s.threads.clear();
+}
+
+}  // namespace millrace::http::detail

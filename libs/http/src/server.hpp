@@ -1,0 +1,128 @@
+#pragma once
+
+// A small asynchronous HTTP/1.1 server on Boost.Beast, private to libs/http.
+//
+// Why not thread-per-connection (cpp-httplib, which millrace-producer used
+// first): a request that waits for Kafka's acknowledgement (5-10 ms) held a
+// thread, so throughput was threads / ack latency, and 256 threads on two
+// cores spent most of their time switching. Here a fixed pool of event-loop
+// threads serves any number of keep-alive connections, and a request waiting
+// for its acknowledgement holds only its connection's state. docs/http.md
+// says more.
+//
+// Beast stays in server.cpp: the service sees plain views.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace millrace::http::detail {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 0;  // 0: any free port
+  int threads = 2;
+  std::uint64_t max_body_bytes = 1 << 20;
+  // An idle keep-alive connection is closed after this; a request must also
+  // arrive whole within it once its first byte has.
+  std::chrono::milliseconds idle_timeout{5000};
+};
+
+struct Reply {
+  int status = 200;
+  std::string body;
+  std::string_view content_type = "application/json";
+  // Extra headers; the views must be static text.
+  std::vector<std::pair<std::string_view, std::string_view>> headers;
+  bool close = false;  // ask the client to close (Connection: close)
+};
+
+// What a handler sees of a request. Views are valid until the request's
+// reply has been handed over.
+class Request {
+ public:
+  virtual ~Request() = default;
+  virtual std::string_view method() const = 0;  // "GET", "POST"...
+  virtual std::string_view path() const = 0;    // the target before '?'
+  virtual std::string_view query() const = 0;   // after '?', may be empty
+  // A header's value (the first, if repeated); names match in any case.
+  virtual std::optional<std::string_view> header(std::string_view name) const = 0;
+  virtual std::string_view body() const = 0;  // empty until the body is read
+
+ protected:
+  Request() = default;
+  Request(const Request&) = default;
+  Request& operator=(const Request&) = default;
+};
+
+// One request's answer, given exactly once: now (reply), or later from any
+// thread (defer + finish). Holding it keeps the connection alive.
+class Exchange {
+ public:
+  virtual ~Exchange() = default;
+  // Answers now. Only from Handler::handle, on the connection's thread.
+  virtual void reply(Reply reply) = 0;
+  // Answers later: `make` builds the reply on the connection's thread, once,
+  // when finish() is called (from any thread) or `timeout` passes, whichever
+  // comes first. Only from Handler::handle, once.
+  virtual void defer(std::chrono::steady_clock::duration timeout,
+                     std::function<Reply()> make) = 0;
+  // Thread-safe; calls after the first, or after the timeout, do nothing.
+  virtual void finish() = 0;
+
+ protected:
+  Exchange() = default;
+  Exchange(const Exchange&) = default;
+  Exchange& operator=(const Exchange&) = default;
+};
+
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  // After the headers, before the body (and before "100 Continue" when the
+  // client asked for it). A reply refuses the request without its body: a
+  // client that waits for 100 Continue gets it at once and the connection
+  // closes; otherwise the body is read off the connection first, so the
+  // connection stays usable.
+  virtual std::optional<Reply> screen(const Request& request) = 0;
+  // With the whole body. Must answer through `exchange`, exactly once.
+  virtual void handle(const Request& request, const std::shared_ptr<Exchange>& exchange) = 0;
+  // Once each response is written (or the connection failed while writing),
+  // for metrics. `path` is empty for a request that could not be parsed.
+  virtual void answered(std::string_view path, int status,
+                        std::chrono::steady_clock::duration took) noexcept = 0;
+};
+
+class Session;
+
+class Server {
+ public:
+  // `handler` must outlive the server. Binds at once: a taken port throws
+  // std::runtime_error.
+  Server(ServerOptions options, Handler& handler);
+  ~Server();  // Stop()s
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  int port() const;
+  // Starts the event-loop threads.
+  void Start();
+  // Stops accepting, closes idle connections, lets requests being served
+  // finish (up to `grace`), then stops the threads. Idempotent.
+  void Stop(std::chrono::steady_clock::duration grace);
+  // Called (on a server thread) if the listener fails by itself.
+  void on_failure(std::function<void(std::string)> callback);
+
+ private:
+  friend class Session;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace millrace::http::detail
