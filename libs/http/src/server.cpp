@@ -12,6 +12,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
 #include <condition_variable>
+#include <algorithm>
 #include <deque>
 #include <list>
 #include <mutex>
@@ -435,6 +436,7 @@ class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<
     asio::post(*loop_.context, [self = shared_from_this()] { self->run(); });
   }
 
+  Loop& loop() const { return loop_; }
   bool answered() const { return done_ || make_ != nullptr; }
   bool done() const { return done_; }
   Clock::time_point deadline() const { return deadline_; }
@@ -456,6 +458,25 @@ class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<
   Clock::time_point deadline_ = Clock::time_point::max();
   bool done_ = false;  // only touched on the loop's thread
 };
+
+void Exchange::finish_all(std::vector<std::shared_ptr<Exchange>>& exchanges) {
+  // Few loops: a linear scan groups them.
+  std::vector<std::pair<Loop*, std::vector<std::shared_ptr<ExchangeImpl>>>> by_loop;
+  for (auto& e : exchanges) {
+    auto impl = std::static_pointer_cast<ExchangeImpl>(std::move(e));
+    Loop* loop = &impl->loop();
+    auto it = std::find_if(by_loop.begin(), by_loop.end(),
+                           [loop](const auto& entry) { return entry.first == loop; });
+    if (it == by_loop.end()) it = by_loop.insert(by_loop.end(), {loop, {}});
+    it->second.push_back(std::move(impl));
+  }
+  exchanges.clear();
+  for (auto& [loop, group] : by_loop) {
+    asio::post(*loop->context, [group = std::move(group)] {
+      for (const auto& e : group) e->run();
+    });
+  }
+}
 
 void Session::dispatch() {
   auto exchange = std::make_shared<ExchangeImpl>(shared_from_this());

@@ -75,6 +75,9 @@ class Exchange {
                      std::function<Reply()> make) = 0;
   // Thread-safe; calls after the first, or after the timeout, do nothing.
   virtual void finish() = 0;
+  // finish() for many exchanges, handing them to each event loop at once:
+  // one wake-up per loop instead of one per exchange. Clears `exchanges`.
+  static void finish_all(std::vector<std::shared_ptr<Exchange>>& exchanges);
 
  protected:
   Exchange() = default;

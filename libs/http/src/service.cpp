@@ -164,6 +164,9 @@ struct ProducerService::State final : detail::Handler {
   std::atomic<bool> refresh_wanted{false};
   std::atomic<int> bound_port{0};
   std::array<Slot, 2> untracked;  // ?ack=none opaques, by event type
+  // Requests whose last report came in this poll, answered together after
+  // it. Only delivery reports touch it: the poller, then Stop's flush.
+  std::vector<std::shared_ptr<detail::Exchange>> finished;
 
   std::mutex stop_mutex;
   bool started = false;
@@ -331,7 +334,7 @@ void ProducerService::State::on_delivery(const kafka::Delivery& d) noexcept {
         batch->texts.emplace_back(std::string(), std::string(d.error));
       }
     }
-    if (--batch->pending == 0 && batch->submitted) batch->exchange->finish();
+    if (--batch->pending == 0 && batch->submitted) finished.push_back(batch->exchange);
   }
   batch->release();
 }
@@ -652,6 +655,7 @@ void ProducerService::Start() {
   s.poller = std::thread([&s] {
     while (!s.poller_stop.load()) {
       s.producer->poll(milliseconds(100));
+      if (!s.finished.empty()) detail::Exchange::finish_all(s.finished);
       if (s.refresh_wanted.exchange(false)) s.refresh_partitions();
       s.check_ready();
     }
@@ -692,6 +696,7 @@ void ProducerService::Stop() {
     const auto until = Clock::now() + milliseconds(s.config.produce_timeout_ms) + kAckGrace;
     int left = s.producer->queue_length();
     while (left > 0 && Clock::now() < until) left = s.producer->flush(milliseconds(200));
+    s.finished.clear();  // their requests were answered at their deadline
     const auto stats = s.producer->stats();
     std::string summary = "stopped: delivered=" + std::to_string(stats.delivered) +
                           " failed=" + std::to_string(stats.failed);
