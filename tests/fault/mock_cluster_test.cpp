@@ -2,14 +2,11 @@
 // while two real sink workers consume. The exactly-once oracle must still hold.
 #include <catch2/catch.hpp>
 
-#include <librdkafka/rdkafka.h>
-// rdkafka_mock.h needs rdkafka.h first.
-#include <librdkafka/rdkafka_mock.h>
-
 #include <csignal>
 #include <memory>
 #include <thread>
 
+#include "mock_cluster.hpp"
 #include "pipeline.hpp"
 
 using namespace millrace::testing;
@@ -22,26 +19,6 @@ namespace {
 constexpr int16_t kApiFetch = 1;
 constexpr int16_t kApiOffsetCommit = 8;
 constexpr int16_t kApiHeartbeat = 12;
-
-// The mock cluster lives inside a librdkafka handle; destroying the handle
-// destroys the cluster, so both are held together here.
-struct MockCluster {
-  std::unique_ptr<rd_kafka_t, decltype(&rd_kafka_destroy)> rk{nullptr, &rd_kafka_destroy};
-  rd_kafka_mock_cluster_t* cluster = nullptr;
-
-  explicit MockCluster(int brokers) {
-    char err[512];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rk.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err));
-    REQUIRE(rk);
-    cluster = rd_kafka_mock_cluster_new(rk.get(), brokers);
-    REQUIRE(cluster != nullptr);
-  }
-  ~MockCluster() {
-    if (cluster != nullptr) rd_kafka_mock_cluster_destroy(cluster);
-  }
-  std::string bootstraps() const { return rd_kafka_mock_cluster_bootstraps(cluster); }
-};
 
 }  // namespace
 

@@ -16,6 +16,7 @@
 #include "millrace/core/partitioner.hpp"
 #include "millrace/kafka/admin.hpp"
 #include "millrace/kafka/consumer.hpp"
+#include "http_client.hpp"
 #include "pipeline.hpp"
 #include "scrape.hpp"
 
@@ -62,59 +63,6 @@ std::string ndjson(const std::vector<Sent>& events, std::size_t from, std::size_
   std::string out;
   for (std::size_t i = from; i < to; ++i) out += events[i].body + "\r\n";
   return out;
-}
-
-class Service {
- public:
-  Service(Pipeline& p, std::map<std::string, std::string> extra) : port_(free_port()) {
-    extra["MILLRACE_HTTP_ADDR"] = "127.0.0.1:" + std::to_string(port_);
-    child_.emplace(p.start("millrace-producer", "producer-" + std::to_string(port_), extra));
-    const auto until = std::chrono::steady_clock::now() + seconds(60);
-    httplib::Client c("127.0.0.1", port_);
-    while (std::chrono::steady_clock::now() < until) {
-      REQUIRE(child_->running());
-      if (auto r = c.Get("/healthz"); r && r->status == 200) return;
-      std::this_thread::sleep_for(milliseconds(50));
-    }
-    FAIL("millrace-producer did not answer /healthz on port " << port_);
-  }
-
-  httplib::Client client() const {
-    httplib::Client c("127.0.0.1", port_);
-    c.set_read_timeout(seconds(60));
-    c.set_keep_alive(true);
-    return c;
-  }
-  Child& child() { return *child_; }
-  int port() const { return port_; }
-
- private:
-  int port_;
-  std::optional<Child> child_;
-};
-
-struct Reply {
-  int status = 0;
-  rapidjson::Document json;
-  httplib::Headers headers;
-};
-
-Reply post(httplib::Client& c, const std::string& path, const std::string& body,
-           const std::string& content_type, httplib::Headers headers = {}) {
-  auto r = c.Post(path.c_str(), headers, body, content_type.c_str());
-  INFO("POST " << path << ": " << httplib::to_string(r.error()));
-  REQUIRE(r);
-  Reply out;
-  out.status = r->status;
-  out.headers = r->headers;
-  out.json.Parse(r->body.c_str());
-  INFO("response body: " << r->body);
-  REQUIRE_FALSE(out.json.HasParseError());
-  return out;
-}
-
-std::string str(const rapidjson::Value& v, const char* key) {
-  return v.HasMember(key) ? v[key].GetString() : "";
 }
 
 class NoRebalance final : public kafka::RebalanceListener {
@@ -193,7 +141,7 @@ void check_routed(const std::map<std::string, Record>& records, const Sent& sent
 }
 
 // The accepted results of a response, by id: (partition, offset).
-std::map<std::string, std::pair<std::int32_t, std::int64_t>> accepted(const Reply& reply) {
+std::map<std::string, std::pair<std::int32_t, std::int64_t>> accepted(const HttpReply& reply) {
   std::map<std::string, std::pair<std::int32_t, std::int64_t>> out;
   for (const auto& r : reply.json["results"].GetArray()) {
     if (str(r, "status") != "accepted") continue;
@@ -212,7 +160,7 @@ std::string field_of(const std::string& body, const char* key) {
 
 TEST_CASE("single, array and NDJSON bodies land where the CLI would put them", "[http]") {
   Pipeline p("it_http");
-  Service svc(p, {});
+  ProducerService svc(p, {});
   auto c = svc.client();
   const auto events = make_events(101, 31, /*embed=*/true);
   std::map<std::string, std::pair<std::int32_t, std::int64_t>> acks;
@@ -285,7 +233,7 @@ TEST_CASE("single, array and NDJSON bodies land where the CLI would put them", "
 
 TEST_CASE("invalid events get reasons and never reach Kafka; mixed requests are 200", "[http]") {
   Pipeline p("it_http");
-  Service svc(p, {});
+  ProducerService svc(p, {});
   auto c = svc.client();
   const auto good = make_events(201, 3, /*embed=*/true);
   const std::string base = good[0].body;
@@ -362,7 +310,7 @@ TEST_CASE("invalid events get reasons and never reach Kafka; mixed requests are 
 
 TEST_CASE("size limit, content types, methods, paths and the bearer token", "[http]") {
   Pipeline p("it_http");
-  Service svc(p, {{"MILLRACE_MAX_BODY_BYTES", "4096"}, {"MILLRACE_AUTH_TOKEN", "t0ken-42"}});
+  ProducerService svc(p, {{"MILLRACE_MAX_BODY_BYTES", "4096"}, {"MILLRACE_AUTH_TOKEN", "t0ken-42"}});
   auto c = svc.client();
   const httplib::Headers auth = {{"Authorization", "Bearer t0ken-42"}};
   const auto events = make_events(301, 20, /*embed=*/true);
@@ -440,7 +388,7 @@ TEST_CASE("a full producer queue answers 503 at once and reports what was queued
   Pipeline p("it_http");
   // A long linger keeps the first messages in the queue while the request
   // fills it.
-  Service svc(
+  ProducerService svc(
       p, {{"MILLRACE_QUEUE_MAX_MESSAGES", "5"}, {"MILLRACE_KAFKA_PROPERTIES", "linger.ms=200"}});
   auto c = svc.client();
   const auto events = make_events(501, 20, /*embed=*/true);
@@ -475,7 +423,7 @@ TEST_CASE("a full producer queue answers 503 at once and reports what was queued
 
 TEST_CASE("health, readiness and metrics", "[http]") {
   Pipeline p("it_http");
-  Service svc(p, {});
+  ProducerService svc(p, {});
   auto c = svc.client();
   auto hr = c.Get("/healthz");
   REQUIRE(hr);
@@ -545,7 +493,7 @@ TEST_CASE("health, readiness and metrics", "[http]") {
 
 TEST_CASE("SIGTERM with requests in flight: every 200 is in Kafka, exit 0", "[http]") {
   Pipeline p("it_http");
-  Service svc(p, {{"MILLRACE_HTTP_THREADS", "8"}});
+  ProducerService svc(p, {{"MILLRACE_HTTP_THREADS", "8"}});
 
   // Clients post batches until the service goes away. Catch2 assertions stay
   // on this thread: the clients only record what happened.

@@ -1,0 +1,35 @@
+#pragma once
+
+// librdkafka's mock cluster, for fault tests: real TCP listeners, so the
+// services under test reach it like any broker, with faults injected here.
+#include <librdkafka/rdkafka.h>
+// rdkafka_mock.h needs rdkafka.h first.
+#include <librdkafka/rdkafka_mock.h>
+
+#include <catch2/catch.hpp>
+#include <memory>
+#include <string>
+
+namespace millrace::testing {
+
+// The mock cluster lives inside a librdkafka handle; destroying the handle
+// destroys the cluster, so both are held together here.
+struct MockCluster {
+  std::unique_ptr<rd_kafka_t, decltype(&rd_kafka_destroy)> rk{nullptr, &rd_kafka_destroy};
+  rd_kafka_mock_cluster_t* cluster = nullptr;
+
+  explicit MockCluster(int brokers) {
+    char err[512];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rk.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err));
+    REQUIRE(rk);
+    cluster = rd_kafka_mock_cluster_new(rk.get(), brokers);
+    REQUIRE(cluster != nullptr);
+  }
+  ~MockCluster() {
+    if (cluster != nullptr) rd_kafka_mock_cluster_destroy(cluster);
+  }
+  std::string bootstraps() const { return rd_kafka_mock_cluster_bootstraps(cluster); }
+};
+
+}  // namespace millrace::testing
