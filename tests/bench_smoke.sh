@@ -22,6 +22,12 @@ for stage, keys in figures.items():
 assert r["machine"]["cores"] > 0 and r["commands"], "machine or commands missing"
 if res.get("http"):
     for k in ("single_max", "single_1500", "single_15000", "ndjson_100"):
-        assert res["http"][k]["requests"] > 0, f"http.{k} made no requests"
+        h = res["http"][k]
+        assert h["requests"] > 0 and h["rate"] > 0 and h["events_per_s"] > 0, f"http.{k} made no requests"
+        assert h["latency_ms"]["p999"] >= h["latency_ms"]["p50"] > 0, f"http.{k} latency {h['latency_ms']}"
+    for k in ("single_1500", "single_15000"):
+        h = res["http"][k]
+        assert h["target_rate"] > 0 and h["sent"] > 0, f"http.{k} was not paced"
+        assert h["scheduled_latency_ms"]["samples"] > 0, f"http.{k} has no latency from schedule"
 print("bench smoke report OK:", sys.argv[1])
 PY

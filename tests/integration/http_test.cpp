@@ -14,8 +14,6 @@
 
 #include "millrace/core/generator.hpp"
 #include "millrace/core/partitioner.hpp"
-#include "millrace/kafka/admin.hpp"
-#include "millrace/kafka/consumer.hpp"
 #include "http_client.hpp"
 #include "pipeline.hpp"
 #include "scrape.hpp"
@@ -65,74 +63,27 @@ std::string ndjson(const std::vector<Sent>& events, std::size_t from, std::size_
   return out;
 }
 
-class NoRebalance final : public kafka::RebalanceListener {
- public:
-  void on_assign(std::vector<kafka::TopicPartition>&) override {}
-  void on_revoke(const std::vector<kafka::TopicPartition>&) override {}
-};
-
-struct Record {
-  std::int32_t partition = 0;
-  std::int64_t offset = 0;
-  std::string key;
-  std::string value;
-  std::optional<std::string> event_type;
-  std::optional<std::string> priority_shipping;
-};
-
-// Sum of the topic's high watermarks: with nothing else writing to it, the
-// exact number of records our requests put there.
-std::int64_t records_in(const Pipeline& p) {
-  kafka::OffsetsClient offsets(p.env.brokers, {});
-  std::int64_t total = 0;
-  for (std::int32_t part = 0; part < p.partitions; ++part) {
-    total += offsets.watermarks(p.topic, part, seconds(10)).second;
-  }
-  return total;
-}
-
 // Every record of the topic, by event id.
-std::map<std::string, Record> read_all(const Pipeline& p) {
-  const std::int64_t expected = records_in(p);
-  NoRebalance listener;
-  kafka::ConsumerConfig cc;
-  cc.brokers = p.env.brokers;
-  cc.group_id = unique_name("http_reader");
-  kafka::Consumer reader(cc, &listener);
-  reader.subscribe({p.topic});
-  std::map<std::string, Record> out;
-  std::int64_t seen = 0;
-  const auto until = std::chrono::steady_clock::now() + seconds(120);
-  while (seen < expected && std::chrono::steady_clock::now() < until) {
-    auto msg = reader.poll(milliseconds(200));
-    if (!msg) continue;
-    ++seen;
-    Record r;
-    r.partition = msg->partition();
-    r.offset = msg->offset();
-    r.key = std::string(msg->key().value_or(""));
-    r.value = std::string(msg->payload());
-    if (auto h = msg->header("event_type")) r.event_type = std::string(*h);
-    if (auto h = msg->header("priority_shipping")) r.priority_shipping = std::string(*h);
+std::map<std::string, TopicRecord> read_all(const Pipeline& p) {
+  std::map<std::string, TopicRecord> out;
+  for (auto& r : p.read_topic(p.records_in_topic())) {
     auto parsed = core::parse_event(r.value, r.event_type);
     INFO("record at " << r.partition << "/" << r.offset << ": " << r.value);
     REQUIRE(std::holds_alternative<core::StoreEvent>(parsed));
     const std::string id = std::get<core::StoreEvent>(parsed).id;
     CHECK(out.emplace(id, std::move(r)).second);  // no event twice
   }
-  reader.close();
-  REQUIRE(seen == expected);
   return out;
 }
 
 // The record of `sent` is where the CLI would have put it, carries its
 // headers and key, and holds the text that was sent.
-void check_routed(const std::map<std::string, Record>& records, const Sent& sent,
+void check_routed(const std::map<std::string, TopicRecord>& records, const Sent& sent,
                   std::int32_t partitions, std::string_view value) {
   INFO("event " << sent.id);
   const auto it = records.find(sent.id);
   REQUIRE(it != records.end());
-  const Record& r = it->second;
+  const TopicRecord& r = it->second;
   CHECK(r.partition == core::partition_for(sent.type, sent.store_id, partitions));
   CHECK(r.event_type == std::string(core::to_string(sent.type)));
   CHECK(r.priority_shipping == std::string(sent.priority ? "true" : "false"));
@@ -288,7 +239,7 @@ TEST_CASE("invalid events get reasons and never reach Kafka; mixed requests are 
   CHECK(str(r.json, "error") == "invalid_body");
 
   // Nothing so far reached Kafka.
-  CHECK(records_in(p) == 0);
+  CHECK(p.records_in_topic() == 0);
 
   // Mixed: 200, the valid ones accepted, the response says which failed.
   r = post(c, "/v1/events", "[" + good[1].body + "," + no_qty + "," + good[2].body + "]",
@@ -301,7 +252,7 @@ TEST_CASE("invalid events get reasons and never reach Kafka; mixed requests are 
   CHECK(str(r.json["results"][1], "field") == "qty");
   CHECK(str(r.json["results"][2], "status") == "accepted");
 
-  CHECK(records_in(p) == 2);
+  CHECK(p.records_in_topic() == 2);
   const auto records = read_all(p);
   REQUIRE(records.size() == 2);
   check_routed(records, good[1], p.partitions, good[1].body);
@@ -381,7 +332,7 @@ TEST_CASE("size limit, content types, methods, paths and the bearer token", "[ht
   }
 
   // Only the one authorised event reached Kafka.
-  CHECK(records_in(p) == 1);
+  CHECK(p.records_in_topic() == 1);
 }
 
 TEST_CASE("a full producer queue answers 503 at once and reports what was queued", "[http]") {
@@ -413,7 +364,7 @@ TEST_CASE("a full producer queue answers 503 at once and reports what was queued
       CHECK(str(res[i], "id") == events[i].id);
     }
   }
-  CHECK(records_in(p) == accepted_count);
+  CHECK(p.records_in_topic() == accepted_count);
   const auto records = read_all(p);
   for (int i = 0; i < accepted_count; ++i) {
     check_routed(records, events[static_cast<std::size_t>(i)], p.partitions,
@@ -458,7 +409,7 @@ TEST_CASE("health, readiness and metrics", "[http]") {
                    {{"route", "/v1/events"}}) < 4) &&
            std::chrono::steady_clock::now() < until);
   INFO(text);
-  CHECK(records_in(p) == 12);
+  CHECK(p.records_in_topic() == 12);
   CHECK(promtool_check(text).empty());
   CHECK(sum_of(series, "millrace_events_produced_total", {{"topic", p.topic}}) == 12);
   const double by_type =

@@ -160,13 +160,48 @@ bool Pipeline::wait_caught_up(seconds timeout) {
 
 namespace {
 
-class NoRebalance final : public kafka::RebalanceListener {
- public:
-  void on_assign(std::vector<kafka::TopicPartition>&) override {}
-  void on_revoke(const std::vector<kafka::TopicPartition>&) override {}
-};
+// A consumer group of its own, so a reader starts at the beginning.
+kafka::ConsumerConfig reader_config(const std::string& brokers, std::string_view prefix) {
+  kafka::ConsumerConfig cc;
+  cc.brokers = brokers;
+  cc.group_id = unique_name(prefix);
+  return cc;
+}
 
 }  // namespace
+
+std::int64_t Pipeline::records_in_topic() const {
+  kafka::OffsetsClient offsets(env.brokers, {});
+  std::int64_t total = 0;
+  for (std::int32_t part = 0; part < partitions; ++part) {
+    total += offsets.watermarks(topic, part, seconds(10)).second;
+  }
+  return total;
+}
+
+std::vector<TopicRecord> Pipeline::read_topic(std::int64_t expected) const {
+  NoRebalance listener;
+  kafka::Consumer reader(reader_config(env.brokers, "topic_reader"), &listener);
+  reader.subscribe({topic});
+  std::vector<TopicRecord> out;
+  const auto until = std::chrono::steady_clock::now() + seconds(120);
+  while (static_cast<std::int64_t>(out.size()) < expected &&
+         std::chrono::steady_clock::now() < until) {
+    auto msg = reader.poll(milliseconds(200));
+    if (!msg) continue;
+    TopicRecord r;
+    r.partition = msg->partition();
+    r.offset = msg->offset();
+    r.key = std::string(msg->key().value_or(""));
+    r.value = std::string(msg->payload());
+    if (auto h = msg->header("event_type")) r.event_type = std::string(*h);
+    if (auto h = msg->header("priority_shipping")) r.priority_shipping = std::string(*h);
+    out.push_back(std::move(r));
+  }
+  reader.close();
+  REQUIRE(static_cast<std::int64_t>(out.size()) == expected);
+  return out;
+}
 
 Verdict Pipeline::verify() {
   Verdict v;
@@ -248,10 +283,7 @@ Verdict Pipeline::verify() {
   //    and its source coordinates; no valid message among them. The topic is
   //    at-least-once (a retried batch may repeat one), so count distinct sources.
   NoRebalance listener;
-  kafka::ConsumerConfig cc;
-  cc.brokers = env.brokers;
-  cc.group_id = unique_name("dlq_reader");
-  kafka::Consumer reader(cc, &listener);
+  kafka::Consumer reader(reader_config(env.brokers, "dlq_reader"), &listener);
   reader.subscribe({dlq_topic});
   std::set<std::pair<std::int32_t, std::int64_t>> sources;
   const auto until = std::chrono::steady_clock::now() + seconds(60);

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "harness.hpp"
 #include "millrace/core/generator.hpp"
 #include "millrace/core/validation.hpp"
+#include "millrace/kafka/consumer.hpp"
 
 namespace millrace::testing {
 
@@ -20,6 +22,23 @@ struct ExpectedMessage {
   core::BadKind bad = core::BadKind::kNone;
   std::string id;     // set for valid events
   bool kept = false;  // valid, kept type, discount > 20
+};
+
+// One record of a topic as a consumer reads it.
+struct TopicRecord {
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+  std::string key;
+  std::string value;
+  std::optional<std::string> event_type;
+  std::optional<std::string> priority_shipping;
+};
+
+// For readers that take whatever partitions the group gives them.
+class NoRebalance final : public kafka::RebalanceListener {
+ public:
+  void on_assign(std::vector<kafka::TopicPartition>&) override {}
+  void on_revoke(const std::vector<kafka::TopicPartition>&) override {}
 };
 
 struct Verdict {
@@ -61,6 +80,12 @@ class Pipeline {
   // sink's), and of the topic's end offsets.
   std::int64_t stored_total(const std::string& for_group = {});
   std::int64_t end_total();
+  // Sum of the topic's high watermarks, from the broker: with nothing else
+  // writing to the topic, the exact number of records put there.
+  std::int64_t records_in_topic() const;
+  // Every record of the topic, with a new consumer group; REQUIREs (Catch2)
+  // that `expected` records arrive within two minutes.
+  std::vector<TopicRecord> read_topic(std::int64_t expected) const;
   // Waits until PostgreSQL's offsets reach the end of every partition.
   bool wait_caught_up(std::chrono::seconds timeout);
 
