@@ -92,7 +92,8 @@ class Aggregator::Handler final : public stream::Handler {
 
     // 2. Dedup: an id folds once, ever (within the horizon). The batch's ids
     //    travel as one array, and PostgreSQL answers with the ones it already
-    //    held, usually none, instead of echoing every new one.
+    //    held, usually none, instead of echoing every new one. Inserting in id
+    //    order walks the primary key's leaf pages in order instead of at random.
     std::unordered_set<std::string> stored;
     std::unordered_set<std::string_view> batch_ids;
     if (!on_time.empty()) {
@@ -105,7 +106,7 @@ class Aggregator::Handler final : public stream::Handler {
       }
       for (const auto& row : tx.exec_params(
                "WITH batch AS (SELECT * FROM unnest($1::uuid[], $2::timestamptz[]) AS b(id, ts)), "
-               "ins AS (INSERT INTO aggregator_seen_ids (id, ts) SELECT id, ts FROM batch "
+               "ins AS (INSERT INTO aggregator_seen_ids (id, ts) SELECT id, ts FROM batch ORDER BY id "
                "ON CONFLICT (id) DO NOTHING RETURNING id) "
                "SELECT id::text FROM batch WHERE id NOT IN (SELECT id FROM ins)",
                ids.take(), times.take())) {
