@@ -10,6 +10,7 @@
 
 #include "millrace/core/validation.hpp"
 #include "millrace/core/window.hpp"
+#include "millrace/pg/array.hpp"
 
 namespace millrace::aggregate {
 
@@ -45,13 +46,6 @@ class Aggregator::Handler final : public stream::Handler {
   explicit Handler(const AggregatorConfig& config) : config_(config) {
     policy_.max_lateness_us = config.max_lateness_s * 1'000'000;
     policy_.max_future_us = config.max_future_s * 1'000'000;
-  }
-
-  void on_connect(pqxx::connection& connection) override {
-    pqxx::nontransaction tx(connection);
-    tx.exec(
-        "CREATE TEMP TABLE IF NOT EXISTS agg_staging_ids (id uuid NOT NULL, ts timestamptz NOT "
-        "NULL) ON COMMIT DELETE ROWS");
   }
 
   void handle(const kafka::Message& msg, stream::PartitionProgress& progress) override {
@@ -96,25 +90,36 @@ class Aggregator::Handler final : public stream::Handler {
       }
     }
 
-    // 2. Dedup: an id folds once, ever (within the horizon).
-    std::unordered_set<std::string> fresh;
+    // 2. Dedup: an id folds once, ever (within the horizon). The batch's ids
+    //    travel as one array, and PostgreSQL answers with the ones it already
+    //    held, usually none, instead of echoing every new one. Inserting in id
+    //    order walks the primary key's leaf pages in order instead of at random.
+    std::unordered_set<std::string> stored;
+    std::unordered_set<std::string_view> batch_ids;
     if (!on_time.empty()) {
-      {
-        pqxx::stream_to copy(tx, "agg_staging_ids", std::vector<std::string>{"id", "ts"});
-        for (const auto* p : on_time) {
-          copy << std::make_tuple(p->event.id, core::format_timestamp(p->event.ts));
-        }
-        copy.complete();
+      pg::ArrayLiteral ids;
+      pg::ArrayLiteral times;
+      for (const auto* p : on_time) {
+        if (!batch_ids.insert(p->event.id).second) continue;  // a repeat within the batch
+        ids.add(p->event.id);
+        // Only pruning reads ts, and the hour is precise enough for it (see
+        // step 5). Few distinct values keep its index small: new entries
+        // join a few hot leaf pages instead of splitting pages at random.
+        times.add(core::format_timestamp(core::hour_start(p->event.ts)));
       }
-      for (const auto& row :
-           tx.exec("INSERT INTO aggregator_seen_ids (id, ts) SELECT DISTINCT ON (id) id, ts "
-                   "FROM agg_staging_ids ON CONFLICT (id) DO NOTHING RETURNING id::text")) {
-        fresh.insert(row[0].as<std::string>());
+      for (const auto& row : tx.exec_params(
+               "WITH batch AS (SELECT * FROM unnest($1::uuid[], $2::timestamptz[]) AS b(id, ts)), "
+               "ins AS (INSERT INTO aggregator_seen_ids (id, ts) SELECT id, ts FROM batch ORDER BY id "
+               "ON CONFLICT (id) DO NOTHING RETURNING id) "
+               "SELECT id::text FROM batch WHERE id NOT IN (SELECT id FROM ins)",
+               ids.take(), times.take())) {
+        stored.insert(row[0].as<std::string>());
       }
     }
     core::Deltas deltas;
     for (const auto* p : on_time) {
-      if (fresh.erase(p->event.id) == 1) {
+      // The first occurrence in the batch folds, unless the id was stored before.
+      if (!stored.contains(p->event.id) && batch_ids.erase(p->event.id) == 1) {
         deltas.fold(p->event);
       } else {
         batch.at(p->partition).tally.move({kPersisted, ""}, {"duplicate", "duplicate_id"}, 1);
@@ -169,11 +174,14 @@ class Aggregator::Handler final : public stream::Handler {
     }
 
     // 5. Forget ids beyond the horizon of every partition: a duplicate that
-    //    old is late on arrival and never reaches the aggregates.
+    //    old is late on arrival and never reaches the aggregates. ts is the
+    //    start of the event's hour, so an id is kept up to an hour longer
+    //    than the horizon, never shorter.
     if (++batches_ % kPruneEvery == 0) {
       tx.exec_params(
           "DELETE FROM aggregator_seen_ids WHERE ts < (SELECT min(max_event_ts) FROM "
-          "aggregator_partitions WHERE topic = $1) - make_interval(secs => $2)",
+          "aggregator_partitions WHERE topic = $1) - make_interval(secs => $2) - "
+          "interval '1 hour'",
           topic, static_cast<double>(config_.max_lateness_s));
     }
   }
@@ -193,63 +201,79 @@ class Aggregator::Handler final : public stream::Handler {
     std::int64_t offset;
   };
 
-  static std::string totals_values(const core::Totals& t) {
-    return std::to_string(t.events) + "," + std::to_string(t.units) + "," +
-           t.revenue.to_string() + "," + t.discount_total.to_string() + "," +
-           std::to_string(t.returns);
-  }
+  // The totals of many keys as parallel arrays, for unnest().
+  struct TotalsArrays {
+    pg::ArrayLiteral events, units, revenue, discount_total, returns;
+    void add(const core::Totals& t) {
+      events.add(t.events);
+      units.add(t.units);
+      revenue.add(t.revenue.to_string());
+      discount_total.add(t.discount_total.to_string());
+      returns.add(t.returns);
+    }
+  };
 
   static void apply_windows(pqxx::work& tx, const std::string& table,
                             const std::map<core::WindowKey, core::Totals>& windows) {
-    std::string values;
+    pg::ArrayLiteral starts, types, categories;
+    TotalsArrays totals;
     for (const auto& [key, t] : windows) {
-      if (!values.empty()) values += ',';
-      values += "(" + ts_literal(tx, key.window_start) + "::timestamptz," +
-                tx.quote(std::string(core::to_string(key.event_type))) + "," +
-                tx.quote(key.category) + "," + totals_values(t) + ")";
+      starts.add(core::format_timestamp(key.window_start));
+      types.add(core::to_string(key.event_type));
+      categories.add(key.category);
+      totals.add(t);
     }
-    tx.exec("INSERT INTO " + table +
+    tx.exec_params(
+        "INSERT INTO " + table +
             " (window_start, event_type, category, events, units, revenue, discount_total, "
-            "returns) VALUES " +
-            values +
-            " ON CONFLICT (window_start, event_type, category) DO UPDATE SET "
+            "returns) SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], "
+            "$4::bigint[], $5::bigint[], $6::numeric[], $7::numeric[], $8::bigint[]) "
+            "ON CONFLICT (window_start, event_type, category) DO UPDATE SET "
             "events = " + table + ".events + EXCLUDED.events, units = " + table +
             ".units + EXCLUDED.units, revenue = " + table +
             ".revenue + EXCLUDED.revenue, discount_total = " + table +
             ".discount_total + EXCLUDED.discount_total, returns = " + table +
-            ".returns + EXCLUDED.returns");
+            ".returns + EXCLUDED.returns",
+        starts.take(), types.take(), categories.take(), totals.events.take(), totals.units.take(),
+        totals.revenue.take(), totals.discount_total.take(), totals.returns.take());
   }
 
   static void apply_products(pqxx::work& tx,
                              const std::map<std::int64_t, core::ProductTotals>& products) {
     if (products.empty()) return;
-    std::string values;
+    pg::ArrayLiteral skus, units, revenue;
     for (const auto& [sku, t] : products) {
-      if (!values.empty()) values += ',';
-      values += "(" + std::to_string(sku) + "," + std::to_string(t.units) + "," +
-                t.revenue.to_string() + ")";
+      skus.add(sku);
+      units.add(t.units);
+      revenue.add(t.revenue.to_string());
     }
-    tx.exec("INSERT INTO agg_products (sku, units, revenue) VALUES " + values +
-            " ON CONFLICT (sku) DO UPDATE SET units = agg_products.units + EXCLUDED.units, "
-            "revenue = agg_products.revenue + EXCLUDED.revenue");
+    tx.exec_params(
+        "INSERT INTO agg_products (sku, units, revenue) "
+        "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::numeric[]) "
+        "ON CONFLICT (sku) DO UPDATE SET units = agg_products.units + EXCLUDED.units, "
+        "revenue = agg_products.revenue + EXCLUDED.revenue",
+        skus.take(), units.take(), revenue.take());
   }
 
   static void apply_categories(pqxx::work& tx,
                                const std::map<std::string, core::Totals>& categories) {
     if (categories.empty()) return;
-    std::string values;
+    pg::ArrayLiteral names;
+    TotalsArrays totals;
     for (const auto& [category, t] : categories) {
-      if (!values.empty()) values += ',';
-      values += "(" + tx.quote(category) + "," + std::to_string(t.events) + "," +
-                std::to_string(t.units) + "," + t.revenue.to_string() + "," +
-                std::to_string(t.returns) + ")";
+      names.add(category);
+      totals.add(t);
     }
-    tx.exec("INSERT INTO agg_categories (category, events, units, revenue, returns) VALUES " +
-            values +
-            " ON CONFLICT (category) DO UPDATE SET events = agg_categories.events + "
-            "EXCLUDED.events, units = agg_categories.units + EXCLUDED.units, revenue = "
-            "agg_categories.revenue + EXCLUDED.revenue, returns = agg_categories.returns + "
-            "EXCLUDED.returns");
+    tx.exec_params(
+        "INSERT INTO agg_categories (category, events, units, revenue, returns) "
+        "SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::numeric[], "
+        "$5::bigint[]) "
+        "ON CONFLICT (category) DO UPDATE SET events = agg_categories.events + "
+        "EXCLUDED.events, units = agg_categories.units + EXCLUDED.units, revenue = "
+        "agg_categories.revenue + EXCLUDED.revenue, returns = agg_categories.returns + "
+        "EXCLUDED.returns",
+        names.take(), totals.events.take(), totals.units.take(), totals.revenue.take(),
+        totals.returns.take());
   }
 
   const AggregatorConfig& config_;

@@ -108,17 +108,8 @@ class SinkWorker::Handler final : public stream::Handler {
 
   void write(pqxx::work& tx, stream::Batch& batch) override {
     if (rows_.empty()) return;
-    pqxx::stream_to copy(tx, "millrace_staging", kColumns);
-    for (const auto& row : rows_) {
-      const auto& e = row.event;
-      copy << std::make_tuple(e.id, e.request_id, std::string(core::to_string(e.event_type)),
-                              e.store_id, e.store_fqdn, e.store_ip, e.cust_id, e.category, e.sku,
-                              e.price.to_string(), e.qty, e.discount.to_string(), e.gift_wrap,
-                              e.variant, e.priority_shipping, core::format_timestamp(e.ts),
-                              e.contact_me, e.is_return, config_.stream.topic, row.partition,
-                              row.offset);
-    }
-    copy.complete();
+    if (copy_directly(tx)) return;  // every kept row was stored: the tally is right
+    copy_rows(tx, "millrace_staging");
     const auto inserted = tx.exec(
         "WITH ins AS (INSERT INTO store_events SELECT * FROM millrace_staging "
         "ON CONFLICT (id) DO NOTHING RETURNING kafka_partition) "
@@ -148,6 +139,36 @@ class SinkWorker::Handler final : public stream::Handler {
     std::int32_t partition;
     std::int64_t offset;
   };
+
+  // Optimistic first: COPY straight into store_events. Staging plus
+  // INSERT ... ON CONFLICT is needed only when an id is already stored, which
+  // is rare (the same event produced twice), and it costs PostgreSQL a second
+  // write and a conflict check per row. A duplicate fails the COPY as a whole;
+  // the savepoint undoes just that, and the caller takes the staging path.
+  bool copy_directly(pqxx::work& tx) const {
+    try {
+      pqxx::subtransaction direct(tx, "direct_copy");
+      copy_rows(direct, "store_events");
+      direct.commit();
+      return true;
+    } catch (const pqxx::unique_violation&) {
+      return false;
+    }
+  }
+
+  void copy_rows(pqxx::transaction_base& tx, const std::string& table) const {
+    pqxx::stream_to copy(tx, table, kColumns);
+    for (const auto& row : rows_) {
+      const auto& e = row.event;
+      copy << std::make_tuple(e.id, e.request_id, std::string(core::to_string(e.event_type)),
+                              e.store_id, e.store_fqdn, e.store_ip, e.cust_id, e.category, e.sku,
+                              e.price.to_string(), e.qty, e.discount.to_string(), e.gift_wrap,
+                              e.variant, e.priority_shipping, core::format_timestamp(e.ts),
+                              e.contact_me, e.is_return, config_.stream.topic, row.partition,
+                              row.offset);
+    }
+    copy.complete();
+  }
 
   void dead_letter(const kafka::Message& msg, const core::Rejection& rejection) {
     const std::string partition = std::to_string(msg.partition());
