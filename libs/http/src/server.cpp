@@ -19,6 +19,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "millrace/http/request.hpp"
 #include "millrace/runtime/log.hpp"
 
 namespace millrace::http::detail {
@@ -380,7 +381,7 @@ class Session final : public std::enable_shared_from_this<Session>, private Requ
   static Reply error_reply(int status, std::string_view error, std::string_view detail) {
     Reply r;
     r.status = status;
-    r.body = "{\"error\":\"" + std::string(error) + "\",\"detail\":\"" + std::string(detail) + "\"}";
+    append_error_json(r.body, error, detail);
     r.close = true;
     return r;
   }
