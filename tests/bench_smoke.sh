@@ -19,6 +19,8 @@ for stage, keys in figures.items():
     for k in keys:
         v = res[stage][k]
         assert isinstance(v, (int, float)) and v > 0, f"{stage}.{k} = {v!r}"
+w = r["warmup"]
+assert w["events"] > 0 and w["e2e_events_per_s"] > 0 and w["e2e_cpu_seconds"]["kafka"] >= 0, f"warmup {w!r}"
 assert r["machine"]["cores"] > 0 and r["commands"], "machine or commands missing"
 if res.get("http"):
     for k in ("single_max", "single_1500", "single_15000", "ndjson_100"):
