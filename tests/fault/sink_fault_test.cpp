@@ -2,8 +2,11 @@
 // outage mid-run. Afterwards the same exactly-once oracle must hold.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <csignal>
 #include <thread>
+
+#include <pqxx/pqxx>
 
 #include "aggregates.hpp"
 #include "pipeline.hpp"
@@ -61,6 +64,77 @@ bool lag_shows(int metrics_port, const std::string& topic,
   return true;
 }
 
+// Terminates PostgreSQL backends of one application while they are inside a
+// transaction that has written (a batch commit past its offset fencing),
+// `kills` times, at least `spacing` apart so the consumer recovers in between.
+// While a batch commits the consumer accumulates the next one, so each kill
+// fails a commit with a batch queued behind it.
+class CommitKiller {
+ public:
+  CommitKiller(const std::string& pg, const std::string& application, int kills,
+               milliseconds spacing)
+      : thread_([this, pg, application, kills, spacing] {
+          try {
+            pqxx::connection c(pg);
+            while (!stop_ && killed_ < kills) {
+              pqxx::nontransaction tx(c);
+              const int n = tx.exec_params1(
+                                  "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) "
+                                  "FROM pg_stat_activity WHERE application_name = $1 "
+                                  "AND backend_xid IS NOT NULL",
+                                  application)[0]
+                                .as<int>();
+              killed_ += n;
+              std::this_thread::sleep_for(n > 0 ? spacing : milliseconds(2));
+            }
+          } catch (const std::exception& e) {
+            error_ = e.what();  // read after join()
+          }
+          finished_ = true;
+        }) {}
+  ~CommitKiller() { join(); }
+  CommitKiller(const CommitKiller&) = delete;
+  CommitKiller& operator=(const CommitKiller&) = delete;
+
+  // Waits until the kills are done or the timeout passes; returns how many
+  // landed.
+  int wait(seconds timeout) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    while (!finished_ && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+    join();
+    return killed_;
+  }
+  const std::string& error() const { return error_; }
+
+ private:
+  void join() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> finished_{false};
+  std::atomic<int> killed_{0};
+  std::string error_;
+  std::thread thread_;  // last: starts once the members it uses exist
+};
+
+// Kills five of `application`'s commits, 400 ms apart.
+void kill_commits(const Pipeline& p, const std::string& application) {
+  CommitKiller killer(p.env.pg, application, 5, milliseconds(400));
+  CHECK(killer.wait(seconds(180)) == 5);
+  CHECK(killer.error().empty());
+}
+
+// Whether a member's log shows a failed commit that took a batch accumulated
+// behind it along (what the kill tests are about).
+bool dropped_behind(const Pipeline& p, const std::string& name) {
+  return read_file(p.log_dir + "/" + p.topic + "." + name + ".log").find("accumulated behind it") !=
+         std::string::npos;
+}
+
 }  // namespace
 
 TEST_CASE("a sink worker SIGKILLed mid-run and restarted loses and duplicates nothing",
@@ -99,6 +173,35 @@ TEST_CASE("a PostgreSQL outage pauses the sink, which resumes and loses nothing"
   // verify() also proves no valid record was dead-lettered during the outage.
   p.verify();
   CHECK(stop_cleanly({&a, &b}));
+}
+
+// The consumer commits one batch while it accumulates the next. A commit that
+// dies must take the batch behind it along: that batch's plan expects the
+// offsets the dead commit would have stored.
+TEST_CASE("a sink commit killed while the next batch accumulates loses and duplicates nothing",
+          "[pg-kill-commit]") {
+  Pipeline p("ft_pgkill");
+  p.produce(150'000, 5150, 0.05);
+  auto sink = p.start_sink("sink", kSmallBatches);
+  kill_commits(p, "sink");
+  REQUIRE(p.wait_caught_up(seconds(300)));
+  p.verify();
+  CHECK(dropped_behind(p, "sink"));
+  CHECK(stop_cleanly({&sink}));
+}
+
+TEST_CASE("an aggregator commit killed while the next batch accumulates counts every event once",
+          "[aggregator-pg-kill]") {
+  Pipeline p("ft_aggkill");
+  AggregateScenario scenario(p, 150'000, 6502);
+  scenario.produce();
+  auto agg = p.start("millrace-aggregator", "agg",
+                     {{"MILLRACE_GROUP", scenario.group}, {"MILLRACE_BATCH_SIZE", "2000"}});
+  kill_commits(p, "aggregator");
+  REQUIRE(scenario.wait_caught_up(seconds(600)));
+  scenario.verify();
+  CHECK(dropped_behind(p, "agg"));
+  CHECK(stop_cleanly({&agg}));
 }
 
 TEST_CASE("a paused zombie worker is fenced and nothing lands twice", "[zombie]") {

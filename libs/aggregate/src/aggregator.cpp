@@ -39,6 +39,24 @@ std::string ts_literal(pqxx::work& tx, core::TimestampUs ts) {
   return tx.quote(core::format_timestamp(ts));
 }
 
+struct Pending {
+  core::StoreEvent event;
+  std::int32_t partition;
+  std::int64_t offset;
+};
+
+// One batch's parsed events. Lateness and duplicates are decided in write(),
+// against what PostgreSQL holds once the batch before has committed.
+struct AggregatorBatch final : stream::BatchState {
+  std::vector<Pending> pending;
+
+  void discard(std::int32_t partition) override {
+    std::erase_if(pending, [&](const Pending& p) { return p.partition == partition; });
+  }
+};
+
+AggregatorBatch& of(stream::BatchState& state) { return static_cast<AggregatorBatch&>(state); }
+
 }  // namespace
 
 class Aggregator::Handler final : public stream::Handler {
@@ -48,7 +66,12 @@ class Aggregator::Handler final : public stream::Handler {
     policy_.max_future_us = config.max_future_s * 1'000'000;
   }
 
-  void handle(const kafka::Message& msg, stream::PartitionProgress& progress) override {
+  std::unique_ptr<stream::BatchState> open_batch() override {
+    return std::make_unique<AggregatorBatch>();
+  }
+
+  void handle(const kafka::Message& msg, stream::PartitionProgress& progress,
+              stream::BatchState& state) override {
     auto parsed = core::parse_event(msg.payload(), msg.header(core::kHeaderEventType));
     if (const auto* rejection = std::get_if<core::Rejection>(&parsed)) {
       // The sink dead-letters these; here they are only counted.
@@ -57,12 +80,13 @@ class Aggregator::Handler final : public stream::Handler {
     }
     // Provisional: write() re-labels duplicates and late events.
     progress.tally.count(kPersisted, "");
-    pending_.push_back(
+    of(state).pending.push_back(
         Pending{std::move(std::get<core::StoreEvent>(parsed)), msg.partition(), msg.offset()});
   }
 
-  void write(pqxx::work& tx, stream::Batch& batch) override {
-    if (pending_.empty()) return;
+  void write(pqxx::work& tx, stream::Batch& batch, stream::BatchState& state) override {
+    const auto& pending = of(state).pending;
+    if (pending.empty()) return;
     const std::string& topic = config_.stream.topic;
 
     // 1. Lateness, in offset order per partition, against the newest event
@@ -79,7 +103,7 @@ class Aggregator::Handler final : public stream::Handler {
                          .count();
     std::vector<const Pending*> on_time;
     std::vector<std::pair<const Pending*, core::TimeVerdict>> late;
-    for (const auto& p : pending_) {
+    for (const auto& p : pending) {
       auto& m = max_ts[p.partition];
       const auto verdict = core::judge_time(p.event.ts, m, now, policy_);
       if (verdict == core::TimeVerdict::kOnTime) {
@@ -186,21 +210,7 @@ class Aggregator::Handler final : public stream::Handler {
     }
   }
 
-  void discard(std::optional<std::int32_t> partition) override {
-    if (!partition) {
-      pending_.clear();
-    } else {
-      std::erase_if(pending_, [&](const Pending& p) { return p.partition == *partition; });
-    }
-  }
-
  private:
-  struct Pending {
-    core::StoreEvent event;
-    std::int32_t partition;
-    std::int64_t offset;
-  };
-
   // The totals of many keys as parallel arrays, for unnest().
   struct TotalsArrays {
     pg::ArrayLiteral events, units, revenue, discount_total, returns;
@@ -278,8 +288,7 @@ class Aggregator::Handler final : public stream::Handler {
 
   const AggregatorConfig& config_;
   core::LatenessPolicy policy_;
-  std::vector<Pending> pending_;
-  std::uint64_t batches_ = 0;
+  std::uint64_t batches_ = 0;  // commit thread only (write())
 };
 
 Aggregator::Aggregator(AggregatorConfig config, metrics::Registry& metrics)

@@ -88,7 +88,8 @@ Producer::Producer(const ProducerConfig& config) : state_(std::make_unique<State
 Producer::~Producer() = default;
 
 void Producer::produce(std::string_view topic, std::int32_t partition, std::string_view key,
-                       std::string_view value, std::span<const OutHeader> headers) {
+                       std::string_view value, std::span<const OutHeader> headers,
+                       void* opaque) {
   rd_kafka_headers_t* hdrs = make_headers(headers);
   const std::string topic_name(topic);
   for (;;) {
@@ -97,7 +98,7 @@ void Producer::produce(std::string_view topic, std::int32_t partition, std::stri
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
         RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-        RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+        RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;  // headers now owned by the message
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       // Backpressure: serve delivery reports until the queue drains a little.

@@ -1,5 +1,7 @@
 #include "millrace/sink/worker.hpp"
 
+#include <memory>
+#include <mutex>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -37,6 +39,48 @@ const std::vector<std::string> kColumns = {
     "gift_wrap", "variant",    "priority_shipping", "ts",       "contact_me",  "is_return",
     "kafka_topic", "kafka_partition", "kafka_offset"};
 
+// Delivery reports of one batch's dead letters. Counted per batch because the
+// next batch produces its own while this one commits: waiting for the
+// producer's whole queue to drain could wait for ever. Each letter in flight
+// holds a reference (through the producer's opaque), so a batch dropped by a
+// reset may still be reported after its state is gone.
+struct LetterTracker {
+  std::mutex mutex;
+  std::uint64_t outstanding = 0;
+  std::uint64_t failed = 0;
+  std::string first_error;
+};
+using TrackerRef = std::shared_ptr<LetterTracker>;
+
+// Runs on whichever thread polls the producer (the loop's dead_letter() or a
+// commit's before_commit()).
+void on_dead_letter_delivery(const kafka::Delivery& d) {
+  if (d.opaque == nullptr) return;
+  const std::unique_ptr<TrackerRef> ref(static_cast<TrackerRef*>(d.opaque));
+  auto& t = **ref;
+  std::lock_guard lock(t.mutex);
+  --t.outstanding;
+  if (!d.ok && t.failed++ == 0) t.first_error = d.error;
+}
+
+struct Row {
+  core::StoreEvent event;
+  std::int32_t partition;
+  std::int64_t offset;
+};
+
+// One batch's kept rows and dead letters.
+struct SinkBatch final : stream::BatchState {
+  std::vector<Row> rows;
+  TrackerRef letters = std::make_shared<LetterTracker>();
+
+  void discard(std::int32_t partition) override {
+    std::erase_if(rows, [&](const Row& row) { return row.partition == partition; });
+  }
+};
+
+SinkBatch& of(stream::BatchState& state) { return static_cast<SinkBatch&>(state); }
+
 }  // namespace
 
 class SinkWorker::Handler final : public stream::Handler {
@@ -54,6 +98,7 @@ class SinkWorker::Handler final : public stream::Handler {
     pc.client_id = config_.stream.client_id + "-dlq";
     pc.message_timeout_ms = static_cast<std::int32_t>(kDlqTimeout.count());
     pc.extra = config_.stream.kafka_extra;
+    pc.on_delivery = on_dead_letter_delivery;
     dlq_ = std::make_unique<kafka::Producer>(pc);
     dlq_partitions_ = dlq_->partition_count(config_.dlq_topic, kDlqTimeout);
   }
@@ -74,42 +119,56 @@ class SinkWorker::Handler final : public stream::Handler {
         "(LIKE store_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS");
   }
 
-  void handle(const kafka::Message& msg, stream::PartitionProgress& progress) override {
+  std::unique_ptr<stream::BatchState> open_batch() override {
+    return std::make_unique<SinkBatch>();
+  }
+
+  void handle(const kafka::Message& msg, stream::PartitionProgress& progress,
+              stream::BatchState& state) override {
     Decision decision =
         classify(msg.payload(), msg.header(core::kHeaderEventType), config_.filter);
     if (auto* kept = std::get_if<Kept>(&decision)) {
       // Provisional: write() re-labels the ids PostgreSQL already holds.
       progress.tally.count(kPersisted, "");
-      rows_.push_back(Row{std::move(kept->event), msg.partition(), msg.offset()});
+      of(state).rows.push_back(Row{std::move(kept->event), msg.partition(), msg.offset()});
     } else if (const auto* filtered = std::get_if<Filtered>(&decision)) {
       progress.tally.count("filtered", core::reason_code(filtered->reason));
     } else {
       const auto& rejection = std::get<Rejected>(decision).rejection;
-      dead_letter(msg, rejection);
+      dead_letter(msg, rejection, of(state));
       progress.tally.count("rejected", core::reason_code(rejection.reason));
     }
   }
 
-  void before_commit() override {
-    if (!dlq_pending_) return;
+  void before_commit(stream::BatchState& state) override {
     // The batch's dead letters must be durable in Kafka before its offsets
     // move in PostgreSQL, or a crash in between would lose them.
-    const auto before = dlq_failed_seen_;
-    const int in_flight = dlq_->flush(kDlqTimeout);
-    const auto stats = dlq_->stats();
-    if (in_flight != 0 || stats.failed != before) {
-      dlq_failed_seen_ = stats.failed;
-      throw InfraError(FailureClass::kRetryable,
-                       "dead-letter write to " + config_.dlq_topic + " failed: " +
-                           (stats.first_error.empty() ? "timed out" : stats.first_error));
+    auto& letters = *of(state).letters;
+    const auto deadline = std::chrono::steady_clock::now() + kDlqTimeout;
+    for (;;) {
+      {
+        std::lock_guard lock(letters.mutex);
+        if (letters.failed != 0) {
+          throw InfraError(FailureClass::kRetryable, "dead-letter write to " + config_.dlq_topic +
+                                                         " failed: " + letters.first_error);
+        }
+        if (letters.outstanding == 0) return;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        throw InfraError(FailureClass::kRetryable,
+                         "dead-letter write to " + config_.dlq_topic + " failed: timed out");
+      }
+      // The loop thread polls too and may serve this batch's reports: wait
+      // briefly, then look again.
+      dlq_->poll(milliseconds(5));
     }
-    dlq_pending_ = false;
   }
 
-  void write(pqxx::work& tx, stream::Batch& batch) override {
-    if (rows_.empty()) return;
-    if (copy_directly(tx)) return;  // every kept row was stored: the tally is right
-    copy_rows(tx, "millrace_staging");
+  void write(pqxx::work& tx, stream::Batch& batch, stream::BatchState& state) override {
+    const auto& rows = of(state).rows;
+    if (rows.empty()) return;
+    if (copy_directly(tx, rows)) return;  // every kept row was stored: the tally is right
+    copy_rows(tx, "millrace_staging", rows);
     const auto inserted = tx.exec(
         "WITH ins AS (INSERT INTO store_events SELECT * FROM millrace_staging "
         "ON CONFLICT (id) DO NOTHING RETURNING kafka_partition) "
@@ -125,30 +184,16 @@ class SinkWorker::Handler final : public stream::Handler {
     }
   }
 
-  void discard(std::optional<std::int32_t> partition) override {
-    if (!partition) {
-      rows_.clear();
-    } else {
-      std::erase_if(rows_, [&](const Row& row) { return row.partition == *partition; });
-    }
-  }
-
  private:
-  struct Row {
-    core::StoreEvent event;
-    std::int32_t partition;
-    std::int64_t offset;
-  };
-
   // Optimistic first: COPY straight into store_events. Staging plus
   // INSERT ... ON CONFLICT is needed only when an id is already stored, which
   // is rare (the same event produced twice), and it costs PostgreSQL a second
   // write and a conflict check per row. A duplicate fails the COPY as a whole;
   // the savepoint undoes just that, and the caller takes the staging path.
-  bool copy_directly(pqxx::work& tx) const {
+  bool copy_directly(pqxx::work& tx, const std::vector<Row>& rows) const {
     try {
       pqxx::subtransaction direct(tx, "direct_copy");
-      copy_rows(direct, "store_events");
+      copy_rows(direct, "store_events", rows);
       direct.commit();
       return true;
     } catch (const pqxx::unique_violation&) {
@@ -156,9 +201,10 @@ class SinkWorker::Handler final : public stream::Handler {
     }
   }
 
-  void copy_rows(pqxx::transaction_base& tx, const std::string& table) const {
+  void copy_rows(pqxx::transaction_base& tx, const std::string& table,
+                 const std::vector<Row>& rows) const {
     pqxx::stream_to copy(tx, table, kColumns);
-    for (const auto& row : rows_) {
+    for (const auto& row : rows) {
       const auto& e = row.event;
       copy << std::make_tuple(e.id, e.request_id, std::string(core::to_string(e.event_type)),
                               e.store_id, e.store_fqdn, e.store_ip, e.cust_id, e.category, e.sku,
@@ -170,7 +216,8 @@ class SinkWorker::Handler final : public stream::Handler {
     copy.complete();
   }
 
-  void dead_letter(const kafka::Message& msg, const core::Rejection& rejection) {
+  void dead_letter(const kafka::Message& msg, const core::Rejection& rejection,
+                   SinkBatch& batch) {
     const std::string partition = std::to_string(msg.partition());
     const std::string offset = std::to_string(msg.offset());
     const std::string timestamp = std::to_string(msg.timestamp_ms().value_or(-1));
@@ -185,20 +232,24 @@ class SinkWorker::Handler final : public stream::Handler {
     headers.push_back({"millrace.source.partition", partition});
     headers.push_back({"millrace.source.offset", offset});
     headers.push_back({"millrace.source.timestamp", timestamp});
+    {
+      std::lock_guard lock(batch.letters->mutex);
+      ++batch.letters->outstanding;
+    }
+    // Deleted by the delivery report. A report never served (the process
+    // exits with letters in flight) leaks it, which is harmless then.
+    auto ref = std::make_unique<TrackerRef>(batch.letters);
     dlq_->produce(config_.dlq_topic, msg.partition() % dlq_partitions_, msg.key().value_or(""),
-                  msg.payload(), headers);
+                  msg.payload(), headers, ref.get());
+    ref.release();
     dlq_->poll();
     dead_letters_.inc();
-    dlq_pending_ = true;
   }
 
   const SinkConfig& config_;
   metrics::Counter dead_letters_;
   std::unique_ptr<kafka::Producer> dlq_;
   std::int32_t dlq_partitions_ = 1;
-  bool dlq_pending_ = false;
-  std::uint64_t dlq_failed_seen_ = 0;
-  std::vector<Row> rows_;
 };
 
 SinkWorker::SinkWorker(SinkConfig config, metrics::Registry& metrics)

@@ -67,11 +67,26 @@ void Batch::clear() {
   consumed_ = 0;
 }
 
+namespace {
+
+void refuse_while_committing(bool committing, const char* what, std::int32_t partition) {
+  if (committing) {
+    throw std::logic_error(std::string(what) + " partition " + std::to_string(partition) +
+                           " while a commit is in flight");
+  }
+}
+
+}  // namespace
+
 void OffsetBook::assign(std::int32_t partition, std::optional<std::int64_t> stored) {
+  refuse_while_committing(committing(), "assign", partition);
   stored_[partition] = stored;
 }
 
-void OffsetBook::revoke(std::int32_t partition) { stored_.erase(partition); }
+void OffsetBook::revoke(std::int32_t partition) {
+  refuse_while_committing(committing(), "revoke", partition);
+  stored_.erase(partition);
+}
 
 std::optional<std::int64_t> OffsetBook::stored(std::int32_t partition) const {
   const auto it = stored_.find(partition);
@@ -85,6 +100,7 @@ std::vector<std::int32_t> OffsetBook::partitions() const {
 }
 
 std::vector<OffsetTransition> OffsetBook::plan(const Batch& batch) const {
+  if (committing()) throw std::logic_error("planning a batch while another one commits");
   std::vector<OffsetTransition> out;
   for (const auto& [partition, progress] : batch.partitions()) {
     const auto it = stored_.find(partition);
@@ -102,11 +118,29 @@ std::vector<OffsetTransition> OffsetBook::plan(const Batch& batch) const {
   return out;
 }
 
-void OffsetBook::committed(const std::vector<OffsetTransition>& plan) {
+void OffsetBook::begin_commit(std::vector<OffsetTransition> plan) {
+  if (committing()) throw std::logic_error("a second commit while one is in flight");
+  in_flight_ = std::move(plan);
+}
+
+std::vector<OffsetTransition> OffsetBook::committed() {
+  if (!committing()) throw std::logic_error("no commit in flight");
+  auto plan = std::move(*in_flight_);
+  in_flight_.reset();
   for (const auto& t : plan) {
     const auto it = stored_.find(t.partition);
     if (it != stored_.end()) it->second = t.next;
   }
+  return plan;
+}
+
+std::optional<std::int64_t> OffsetBook::resume_offset(std::int32_t partition) const {
+  if (in_flight_) {
+    for (const auto& t : *in_flight_) {
+      if (t.partition == partition) return t.next;
+    }
+  }
+  return stored(partition);
 }
 
 }  // namespace millrace::stream

@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 
 #include "millrace/core/failure.hpp"
 #include "millrace/kafka/admin.hpp"
@@ -28,6 +30,10 @@ namespace {
 constexpr milliseconds kPollInterval{100};
 constexpr milliseconds kLagRefresh{1000};
 constexpr milliseconds kWatermarkTimeout{2000};
+// How long a poll waits while a batch commits: the loop collects a finished
+// commit only between polls, and its offsets, metrics and a failure (which
+// makes the batch accumulating behind it moot) should not wait for a message.
+constexpr milliseconds kSettlePoll{10};
 
 // Thrown out of a rebalance callback when a stop was requested while the
 // database was unreachable: there is nothing to position the partitions on.
@@ -252,6 +258,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
         handler_(handler),
         component_(std::move(component)),
         store_(config_.pg, config_.pg_schema, config_.group, config_.topic, component_, handler),
+        state_(handler_.open_batch()),
         backoff_(config_.retry_backoff_ms),
         instruments_(metrics, config_.topic) {}
 
@@ -293,6 +300,8 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
 
   void on_assign(std::vector<kafka::TopicPartition>& partitions) override {
     bump([](StreamStats& s) { ++s.rebalances; });
+    // The connection is the commit thread's until its commit is settled.
+    settle();
     std::vector<std::int32_t> ids;
     for (const auto& tp : partitions) ids.push_back(tp.partition);
     const auto stored = with_retry("read stored offsets", [&] { return store_.claim(ids); });
@@ -317,11 +326,15 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     bump([](StreamStats& s) { ++s.rebalances; });
     // Commit what we have while the partitions are still ours; if that fails
     // the next owner consumes those records again from the stored offsets.
-    if (!resetting_ && !batch_.empty()) flush();
+    settle();
+    if (!resetting_ && !batch_.empty()) {
+      flush();
+      settle();
+    }
     std::vector<std::int32_t> ids;
     for (const auto& tp : partitions) {
       batch_.drop_partition(tp.partition);
-      handler_.discard(tp.partition);
+      state_->discard(tp.partition);
       book_.revoke(tp.partition);
       ids.push_back(tp.partition);
     }
@@ -347,6 +360,10 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     } catch (const StopRequested&) {
       // Stop requested while waiting for the database: nothing to commit.
     }
+    // After a failure a commit may still run. Its outcome no longer matters
+    // (PostgreSQL holds it, and whoever consumes next resumes from there),
+    // but the thread must not outlive the loop that owns its batch.
+    if (in_flight_) in_flight_->outcome.wait();
     {
       std::lock_guard lock(done_mutex_);
       done_ = true;
@@ -377,24 +394,33 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
         recover();
         continue;
       }
-      milliseconds timeout = kPollInterval;
+      milliseconds timeout = in_flight_ ? kSettlePoll : kPollInterval;
       if (!batch_.empty()) {
         const auto left = std::chrono::duration_cast<milliseconds>(batch_deadline_ - Clock::now());
-        timeout = std::clamp(left, milliseconds(0), kPollInterval);
+        timeout = std::clamp(left, milliseconds(0), timeout);
       }
       if (auto msg = consumer_->poll(timeout)) handle(*msg);
+      if (in_flight_ && in_flight_->outcome.wait_for(milliseconds(0)) == std::future_status::ready) {
+        settle();
+      }
       if (resume_after_assign_ && !resetting_) {
         consumer_->resume(owned());
         resume_after_assign_ = false;
       }
-      if (!batch_.empty() && (batch_.consumed() >= static_cast<std::uint64_t>(config_.batch_size) ||
-                              Clock::now() >= batch_deadline_)) {
+      if (!resetting_ && !batch_.empty() &&
+          (batch_.consumed() >= static_cast<std::uint64_t>(config_.batch_size) ||
+           Clock::now() >= batch_deadline_)) {
         flush();
       }
     }
 
-    // SIGTERM: finish the batch, commit, leave the group.
-    if (!resetting_ && !batch_.empty()) flush();
+    // SIGTERM: finish the batch in flight, commit the one accumulated, leave
+    // the group.
+    settle();
+    if (!resetting_ && !batch_.empty()) {
+      flush();
+      settle();
+    }
     consumer_->close();
     runtime::log_info(component_, "stopped after consuming " +
                                       std::to_string(stats().consumed) + " record(s)");
@@ -403,16 +429,20 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   void handle(const kafka::Message& msg) {
     const std::int32_t partition = msg.partition();
     const std::int64_t offset = msg.offset();
+    // A rebalance callback inside the poll that returned this message may have
+    // begun a reset: until recover() seeks, every message is stale.
+    if (resetting_) return;
     // After a seek or a rebalance librdkafka may still hand out a message
-    // fetched before it; the stored offset says whether it is ours to process.
+    // fetched before it; the stored offset (or the end of the batch being
+    // committed) says whether it is ours to process.
     if (!book_.owns(partition)) return;
-    if (const auto stored = book_.stored(partition); stored && offset < *stored) return;
+    if (const auto from = book_.resume_offset(partition); from && offset < *from) return;
     if (const auto next = batch_.next_offset(partition); next && offset < *next) return;
 
     if (batch_.empty()) batch_deadline_ = Clock::now() + milliseconds(config_.batch_ms);
     auto& progress = batch_.add(partition, offset, msg.timestamp_ms().value_or(-1));
     const std::uint64_t before = progress.tally.total();
-    handler_.handle(msg, progress);
+    handler_.handle(msg, progress, *state_);
     if (progress.tally.total() != before + 1) {
       throw std::logic_error("handler counted " + std::to_string(progress.tally.total() - before) +
                              " outcomes for one record at " + tp_name(config_.topic, partition) +
@@ -420,62 +450,94 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     }
   }
 
-  // Commits the batch: the handler's side effects first, then one PostgreSQL
-  // transaction with offsets, rows and accounting. On a retryable failure the
-  // batch is dropped and the consumer rewinds to the stored offsets.
+  // Seals the accumulated batch and commits it on another thread (the
+  // handler's side effects first, then one PostgreSQL transaction with
+  // offsets, rows and accounting) while this thread accumulates the next.
+  // The commit before it is settled first: at most one is in flight, and
+  // this batch's plan expects the offsets that one stored.
   void flush() {
-    const auto plan = book_.plan(batch_);
-    const auto started = Clock::now();
+    settle();
+    if (resetting_ || batch_.empty()) return;  // a failed commit took this batch with it
+    auto f = std::make_unique<InFlight>();
+    f->plan = book_.plan(batch_);
+    f->batch = std::exchange(batch_, Batch{});
+    f->state = std::exchange(state_, handler_.open_batch());
+    f->started = Clock::now();
+    book_.begin_commit(f->plan);
+    f->outcome = std::async(std::launch::async, [this, f = f.get()] {
+      handler_.before_commit(*f->state);
+      CommitOutcome out{store_.commit(f->batch, *f->state, f->plan), {}};
+      out.finished = Clock::now();
+      return out;
+    });
+    in_flight_ = std::move(f);
+  }
+
+  // Waits for the commit in flight, if any, and applies its outcome here on
+  // the loop thread: offsets, stats and metrics on success. On a fencing or
+  // retryable failure the batch accumulating behind it goes too (its plan
+  // would expect offsets that were not stored) and the consumer rewinds to
+  // the stored offsets.
+  void settle() {
+    if (!in_flight_) return;
+    const auto f = std::move(in_flight_);
     try {
-      handler_.before_commit();
-      const auto fenced = store_.commit(batch_, plan);
-      if (!fenced.empty()) {
+      const auto outcome = f->outcome.get();
+      if (!outcome.fenced.empty()) {
+        book_.abandon();
         bump([](StreamStats& s) { ++s.fenced; });
         instruments_.fenced();
         std::string text = "commit refused: another member moved the stored offset of";
-        for (const auto p : fenced) text += " " + tp_name(config_.topic, p);
-        runtime::log_warn(component_, text + "; rewinding to the stored offsets");
+        for (const auto p : outcome.fenced) text += " " + tp_name(config_.topic, p);
+        runtime::log_warn(component_, text + "; rewinding to the stored offsets" + dropped_behind());
         begin_reset();
         return;
       }
+      const auto plan = book_.committed();
       bump([&](StreamStats& s) {
         ++s.batches;
-        s.consumed += batch_.consumed();
-        for (const auto& [partition, progress] : batch_.partitions()) {
+        s.consumed += f->batch.consumed();
+        for (const auto& [partition, progress] : f->batch.partitions()) {
           for (const auto& [key, n] : progress.tally.counts()) s.outcomes[std::string(key.first)] += n;
         }
       });
-      instruments_.committed(batch_,
-                             std::chrono::duration<double>(Clock::now() - started).count());
-      book_.committed(plan);
+      instruments_.committed(f->batch,
+                             std::chrono::duration<double>(outcome.finished - f->started).count());
       std::vector<kafka::TopicPartition> offsets;
       for (const auto& t : plan) {
         offsets.push_back({config_.topic, t.partition, t.next});
         instruments_.set_position(t.partition, t.next);
       }
       consumer_->commit_async(offsets);
-      batch_.clear();
-      handler_.discard(std::nullopt);
       backoff_ = milliseconds(config_.retry_backoff_ms);
     } catch (const InfraError& e) {
+      book_.abandon();
       instruments_.pg_error(e.failure_class());
       if (e.failure_class() == FailureClass::kFatal) throw;
       if (e.failure_class() == FailureClass::kPoison) {
         // Handlers validate before writing; a refusal here means the contract
         // and the tables disagree, which needs a human.
         throw InfraError(FailureClass::kFatal, std::string("PostgreSQL refused a batch: ") +
-                                                   e.what() + " (" + describe_batch() + ")");
+                                                   e.what() + " (" + describe_batch(f->batch) +
+                                                   ")");
       }
       bump([](StreamStats& s) { ++s.db_errors; });
       runtime::log_warn(component_, std::string(e.what()) + "; pausing and retrying (" +
-                                        describe_batch() + ")");
+                                        describe_batch(f->batch) + dropped_behind() + ")");
       begin_reset();
     }
   }
 
-  std::string describe_batch() const {
+  // The batch that accumulated while a failed commit ran goes with it.
+  std::string dropped_behind() const {
+    if (batch_.empty()) return "";
+    return "; dropping the " + std::to_string(batch_.consumed()) +
+           " record(s) accumulated behind it";
+  }
+
+  std::string describe_batch(const Batch& batch) const {
     std::string text = "batch";
-    for (const auto& [partition, p] : batch_.partitions()) {
+    for (const auto& [partition, p] : batch.partitions()) {
       text += " " + tp_name(config_.topic, partition) + " offsets " +
               std::to_string(p.first_offset) + ".." + std::to_string(p.next_offset - 1);
     }
@@ -490,10 +552,13 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
 
   // Stop consuming and forget uncommitted work; recover() resumes from the
   // offsets PostgreSQL holds, which is correct whatever happened to the
-  // failed transaction (even a commit whose outcome is unknown).
+  // failed transaction (even a commit whose outcome is unknown). Called with
+  // no commit in flight (settle() collected it), so the connection is ours,
+  // and recover() runs only then too.
   void begin_reset() {
+    if (in_flight_) throw std::logic_error("reset while a commit is in flight");
     batch_.clear();
-    handler_.discard(std::nullopt);
+    state_ = handler_.open_batch();
     store_.disconnect();
     consumer_->pause(owned());
     resetting_ = true;
@@ -560,7 +625,28 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   detail::OffsetStore store_;
   std::unique_ptr<kafka::Consumer> consumer_;
 
+  // What one commit returns to the loop thread.
+  struct CommitOutcome {
+    std::vector<std::int32_t> fenced;  // non-empty: refused, nothing committed
+    Clock::time_point finished;
+  };
+  // A sealed batch being committed on another thread. Until `outcome` is
+  // ready only that thread touches batch, state and the store; the loop
+  // thread reads nothing here but `outcome` (the book has its own copy of
+  // the plan).
+  struct InFlight {
+    Batch batch;
+    std::unique_ptr<BatchState> state;
+    std::vector<OffsetTransition> plan;
+    Clock::time_point started;
+    // Declared last, so destroyed first: its destructor waits for the thread.
+    std::future<CommitOutcome> outcome;
+  };
+
+  // Loop thread only: the batch accumulating and its handler state.
   Batch batch_;
+  std::unique_ptr<BatchState> state_;
+  std::unique_ptr<InFlight> in_flight_;
   OffsetBook book_;
   Clock::time_point batch_deadline_{};
   bool resetting_ = false;

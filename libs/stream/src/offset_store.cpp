@@ -51,7 +51,7 @@ std::map<std::int32_t, std::optional<std::int64_t>> OffsetStore::claim(
   return out;
 }
 
-std::vector<std::int32_t> OffsetStore::commit(Batch& batch,
+std::vector<std::int32_t> OffsetStore::commit(Batch& batch, BatchState& state,
                                               const std::vector<OffsetTransition>& plan) {
   ensure_connected();
   std::vector<std::int32_t> fenced;
@@ -74,7 +74,7 @@ std::vector<std::int32_t> OffsetStore::commit(Batch& batch,
       return fenced;
     }
 
-    handler_.write(tx, batch);
+    handler_.write(tx, batch, state);
 
     // Accounting: one multi-row upsert, summed into the lifetime totals.
     std::string values;

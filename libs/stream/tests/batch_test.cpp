@@ -70,7 +70,8 @@ TEST_CASE("the offset book plans fenced transitions") {
   CHECK(plan[1].expected == 100);
   CHECK(plan[1].next == 105);
 
-  book.committed(plan);
+  book.begin_commit(plan);
+  CHECK(book.committed() == plan);
   CHECK(book.stored(0) == 2);
   CHECK(book.stored(2) == 105);
 
@@ -83,5 +84,51 @@ TEST_CASE("the offset book plans fenced transitions") {
     Batch stale;
     stale.add(2, 90, 0);
     CHECK_THROWS_AS(book.plan(stale), std::logic_error);
+  }
+}
+
+TEST_CASE("the offset book holds one plan in flight and what it covers") {
+  OffsetBook book;
+  book.assign(0, std::nullopt);
+  book.assign(1, 50);
+  Batch first;
+  first.add(0, 0, 0);
+  first.add(0, 1, 0);
+  book.begin_commit(book.plan(first));
+  REQUIRE(book.committing());
+
+  // Records the plan in flight covers are not new, even before it commits;
+  // partitions it does not touch resume from the stored offset.
+  CHECK(book.resume_offset(0) == 2);
+  CHECK(book.resume_offset(1) == 50);
+  CHECK(book.stored(0) == std::nullopt);
+
+  // The next batch accumulates meanwhile, but is planned only once the plan
+  // in flight is settled: it must expect the offsets that one stores.
+  Batch second;
+  second.add(0, 2, 0);
+  CHECK_THROWS_AS(book.plan(second), std::logic_error);
+  CHECK_THROWS_AS(book.begin_commit({}), std::logic_error);
+  // Ownership changes wait for the commit too.
+  CHECK_THROWS_AS(book.assign(2, 0), std::logic_error);
+  CHECK_THROWS_AS(book.revoke(0), std::logic_error);
+
+  SECTION("a commit moves the stored offsets, and the next plan expects them") {
+    book.committed();
+    CHECK_FALSE(book.committing());
+    CHECK(book.stored(0) == 2);
+    const auto plan = book.plan(second);
+    REQUIRE(plan.size() == 1);
+    CHECK(plan[0].expected == 2);
+    CHECK(plan[0].next == 3);
+  }
+  SECTION("an abandoned commit leaves the offsets as they were") {
+    book.abandon();
+    CHECK_FALSE(book.committing());
+    CHECK(book.stored(0) == std::nullopt);
+    CHECK(book.resume_offset(0) == std::nullopt);
+    CHECK_THROWS_AS(book.committed(), std::logic_error);
+    book.revoke(0);
+    CHECK_FALSE(book.owns(0));
   }
 }

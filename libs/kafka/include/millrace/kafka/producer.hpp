@@ -70,9 +70,11 @@ class Producer {
   // Enqueues one message for an explicit partition. While librdkafka's queue
   // is full it serves delivery reports and retries, so memory stays bounded.
   // Throws core::InfraError (fatal) on an idempotence fatal error or an
-  // unknown topic/partition.
+  // unknown topic/partition. `opaque` comes back in the Delivery (only once
+  // produce() returned: on a throw no report comes).
   void produce(std::string_view topic, std::int32_t partition, std::string_view key,
-               std::string_view value, std::span<const OutHeader> headers);
+               std::string_view value, std::span<const OutHeader> headers,
+               void* opaque = nullptr);
 
   // Enqueues one message without ever blocking, for callers that must not
   // wait on a full queue (an HTTP request answers 503 instead). Copies key,

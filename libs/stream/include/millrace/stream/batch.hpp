@@ -72,29 +72,49 @@ struct OffsetTransition {
   std::int32_t partition;
   std::optional<std::int64_t> expected;
   std::int64_t next;
+  bool operator==(const OffsetTransition&) const = default;
 };
 
 // A worker's view of what PostgreSQL holds for its assigned partitions.
 // A commit moves an offset only from the value this worker last saw; if
 // another member moved it meanwhile, the commit is refused (fencing), which is
 // what keeps a paused "zombie" worker from writing after losing a partition.
+//
+// At most one plan is in flight (being committed) at a time. The next batch's
+// plan must expect the offsets the in-flight one stores, so it can only be
+// made once that one's outcome is known; and ownership changes wait for it,
+// or a revoked partition's commit could land after the revocation.
 class OffsetBook {
  public:
+  // assign() and revoke() throw logic_error while a plan is in flight.
   void assign(std::int32_t partition, std::optional<std::int64_t> stored);
   void revoke(std::int32_t partition);
   bool owns(std::int32_t partition) const { return stored_.contains(partition); }
   std::optional<std::int64_t> stored(std::int32_t partition) const;
   std::vector<std::int32_t> partitions() const;
 
-  // Transitions for every partition in the batch. Throws logic_error if the
-  // batch holds a partition this book does not own or if a batch range does
-  // not start at or after the stored offset.
+  // Transitions for every partition in the batch. Throws logic_error if a
+  // plan is in flight, if the batch holds a partition this book does not own
+  // or if a batch range does not start at or after the stored offset.
   std::vector<OffsetTransition> plan(const Batch& batch) const;
-  // Records a committed plan.
-  void committed(const std::vector<OffsetTransition>& plan);
+
+  // The plan is being committed. Throws logic_error if one already is.
+  void begin_commit(std::vector<OffsetTransition> plan);
+  bool committing() const { return in_flight_.has_value(); }
+  // The plan in flight committed: its offsets are the stored ones now.
+  // Returns it. Throws logic_error if none is in flight.
+  std::vector<OffsetTransition> committed();
+  // The plan in flight did not commit, or its outcome is unknown: the stored
+  // offsets stay what this book saw (the caller re-reads them).
+  void abandon() { in_flight_.reset(); }
+
+  // The lowest offset a new record of the partition may have: where the
+  // plan in flight ends, else the stored offset (nullopt: anything goes).
+  std::optional<std::int64_t> resume_offset(std::int32_t partition) const;
 
  private:
   std::map<std::int32_t, std::optional<std::int64_t>> stored_;
+  std::optional<std::vector<OffsetTransition>> in_flight_;
 };
 
 }  // namespace millrace::stream

@@ -1,7 +1,7 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
+#include <memory>
 
 #include <pqxx/pqxx>
 
@@ -10,10 +10,38 @@
 
 namespace millrace::stream {
 
+// What a handler buffers for one batch between handle() and write(): rows to
+// store, dead letters to make durable. It belongs to its batch, not to the
+// handler, because the consumer commits one batch while it accumulates the
+// next, so two of them are alive at once. Dropping the state forgets the
+// batch (it is replayed from the stored offsets).
+class BatchState {
+ public:
+  virtual ~BatchState() = default;
+
+  // Forgets what was buffered for one partition: it was revoked while the
+  // batch accumulated, and its next owner consumes those records again.
+  virtual void discard(std::int32_t partition) = 0;
+};
+
 // What a service does with the records a TransactionalConsumer hands it. The
 // consumer owns batching, offsets, fencing, accounting and recovery; the
 // handler only decides each record's outcome and writes its own rows.
-// All calls come from the consumer's thread.
+//
+// Threads. A batch is filled on the consumer's loop thread and committed on
+// another thread while the loop fills the next one:
+//  - open_batch(), handle() and BatchState::discard() run on the loop thread;
+//  - before_commit() and write() run on the commit thread, for a sealed
+//    batch, at the same time as handle() fills the next batch. They may touch
+//    their batch's state and handler members handle() does not touch (or
+//    thread-safe ones, such as a Kafka producer);
+//  - on_connect() runs on whichever thread is about to use the connection.
+// At most one batch commits at a time, in order: before_commit() and write()
+// of batch N+1 start after those of batch N returned, and never overlap
+// on_connect(). A state is used by one thread at a time; the hand-over from
+// the loop thread to the commit thread and back synchronises.
+// The consumer passes back only states this handler's open_batch() created,
+// so a handler may static_cast them to its own type.
 class Handler {
  public:
   virtual ~Handler() = default;
@@ -21,22 +49,23 @@ class Handler {
   // Once per new PostgreSQL session, after migrations (temp tables, ...).
   virtual void on_connect(pqxx::connection& connection) { (void)connection; }
 
+  // An empty state for a new batch.
+  virtual std::unique_ptr<BatchState> open_batch() = 0;
+
   // Decides one record's outcome: count it in `progress.tally` (every
-  // record must be counted exactly once) and buffer what write() needs.
-  virtual void handle(const kafka::Message& message, PartitionProgress& progress) = 0;
+  // record must be counted exactly once) and buffer what write() needs in
+  // `state`.
+  virtual void handle(const kafka::Message& message, PartitionProgress& progress,
+                      BatchState& state) = 0;
 
   // Before the transaction: make side effects outside PostgreSQL durable
   // (dead letters). Throws core::InfraError; a retryable one replays the batch.
-  virtual void before_commit() {}
+  virtual void before_commit(BatchState& state) { (void)state; }
 
   // Inside the batch's transaction, after its offsets were fenced: write the
   // buffered rows. May move counts between outcomes in the batch's tallies
   // (e.g. "kept" into "persisted" and "duplicate" once the database knows).
-  virtual void write(pqxx::work& tx, Batch& batch) = 0;
-
-  // Forgets what was buffered: for one partition (revoked) or all (the
-  // batch is replayed from the stored offsets).
-  virtual void discard(std::optional<std::int32_t> partition) = 0;
+  virtual void write(pqxx::work& tx, Batch& batch, BatchState& state) = 0;
 };
 
 }  // namespace millrace::stream
