@@ -52,6 +52,22 @@ TEST_CASE("to_json writes every contract field in contract order", "[event]") {
   CHECK(to_json(sample(), true) == expected + R"(,"event_type":"inventory_event"})");
 }
 
+TEST_CASE("append_json_string: every escape, clean runs between them, UTF-8 as is", "[event]") {
+  const auto quoted = [](std::string_view text) {
+    std::string out = "x";  // appends, does not overwrite
+    append_json_string(out, text);
+    return out;
+  };
+  CHECK(quoted("") == R"(x"")");
+  CHECK(quoted("c11f6531-eb66-49a7-b305-67547a34c162") ==
+        R"(x"c11f6531-eb66-49a7-b305-67547a34c162")");
+  CHECK(quoted("\"") == R"(x"\"")");
+  CHECK(quoted("a\"b\\c\nd\re\tf\bg\fh") == R"(x"a\"b\\c\nd\re\tf\bg\fh")");
+  CHECK(quoted(std::string_view("\x00\x1f\x20\x7f", 4)) == "x\"\\u0000\\u001f \x7f\"");
+  CHECK(quoted("caf\xc3\xa9 \xe2\x82\xac") == "x\"caf\xc3\xa9 \xe2\x82\xac\"");
+  CHECK(quoted("ends with \\") == R"(x"ends with \\")");
+}
+
 TEST_CASE("to_json: null contact_me, exact decimals, escaping", "[event]") {
   StoreEvent e = sample();
   e.contact_me.reset();
