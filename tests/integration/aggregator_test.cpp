@@ -36,3 +36,21 @@ TEST_CASE("views equal SQL recomputed from the raw events", "[aggregates]") {
                static_cast<unsigned long long>(scenario.invalid), converge);
   CHECK(stop_cleanly({&a, &b}));
 }
+
+TEST_CASE("the dedup table is pruned beyond the horizon, and duplicates still fold once",
+          "[aggregates-prune]") {
+  Pipeline p("it_agg_prune");
+  // A one-day horizon over four days of shuffled events, and batches of 200
+  // records: the aggregator prunes every 50 batches, so it prunes several
+  // times while old ids are already out of every partition's horizon.
+  AggregateScenario scenario(p, 30'000, 7, 86'400);
+  auto env = scenario.aggregator_env();
+  env["MILLRACE_BATCH_SIZE"] = "200";
+  auto a = p.start("millrace-aggregator", "agg", env);
+  scenario.produce();
+  REQUIRE(scenario.wait_caught_up(seconds(300)));
+  CHECK(a.running());
+  scenario.verify();
+  scenario.verify_seen_ids_pruned();
+  CHECK(stop_cleanly({&a}));
+}

@@ -18,10 +18,18 @@ namespace millrace::testing {
 class AggregateScenario {
  public:
   // Builds `count` events spread over four days and writes them to a file.
-  AggregateScenario(Pipeline& pipeline, std::int64_t count, std::uint64_t seed);
+  // `max_lateness_s` is the aggregator's MILLRACE_MAX_LATENESS_S, which the
+  // oracle applies too (default: the aggregator's own default, 7 days).
+  AggregateScenario(Pipeline& pipeline, std::int64_t count, std::uint64_t seed,
+                    std::int64_t max_lateness_s = 7 * 86400);
 
   std::string group;  // the aggregator's consumer group
   std::map<std::string, std::string> aggregator_env() const;
+
+  // Asserts that the dedup table was pruned (it holds fewer ids than were
+  // counted) and never too early: every counted id still inside the horizon
+  // of every partition, whose duplicate would still count, is held.
+  void verify_seen_ids_pruned();
 
   // Runs `millrace produce --file` (REQUIREs success).
   void produce();
@@ -38,9 +46,11 @@ class AggregateScenario {
 
  private:
   Pipeline& p_;
+  std::int64_t max_lateness_us_;
   std::string path_;
   std::vector<std::string> lines_;
   std::vector<core::StoreEvent> counted_events_;
+  std::set<std::string> late_ids_;
 };
 
 }  // namespace millrace::testing
