@@ -1,0 +1,201 @@
+// The event-loop server's deferred replies on loopback: a reply nobody
+// finishes is answered by the loop's sweep once its deadline passes, and a
+// late finish() changes nothing. The service relies on this when Kafka never
+// reports (docs/http.md: "timeout"); end to end, librdkafka's own message
+// timeout usually answers first, so only this test pins the sweep down.
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "server.hpp"
+
+using namespace millrace::http::detail;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Defers /never (with a deadline) and answers /now at once; keeps what it
+// deferred so the test can finish() it.
+class DeferringHandler final : public Handler {
+ public:
+  explicit DeferringHandler(std::chrono::milliseconds deadline) : deadline_(deadline) {}
+
+  std::optional<Reply> screen(const Request&) override { return std::nullopt; }
+
+  void handle(const Request& request, const std::shared_ptr<Exchange>& exchange) override {
+    if (request.path() == "/now") {
+      Reply r;
+      r.body = R"({"answered":"now"})";
+      return exchange->reply(std::move(r));
+    }
+    exchange->defer(deadline_, [this] {
+      std::lock_guard lock(mutex_);
+      ++made_;
+      Reply r;
+      r.status = 503;
+      r.body = R"({"reason":"timeout"})";
+      return r;
+    });
+    std::lock_guard lock(mutex_);
+    deferred_.push_back(exchange);
+  }
+
+  void answered(std::string_view, int, std::chrono::steady_clock::duration) noexcept override {}
+
+  int made() {
+    std::lock_guard lock(mutex_);
+    return made_;
+  }
+  std::vector<std::shared_ptr<Exchange>> take_deferred() {
+    std::lock_guard lock(mutex_);
+    return std::move(deferred_);
+  }
+
+ private:
+  std::chrono::milliseconds deadline_;
+  std::mutex mutex_;
+  int made_ = 0;
+  std::vector<std::shared_ptr<Exchange>> deferred_;
+};
+
+// A keep-alive HTTP/1.1 client on one blocking socket, enough for
+// Content-Length responses.
+class Client {
+ public:
+  explicit Client(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    if (fd_ < 0) throw std::runtime_error("socket failed");
+    timeval tv{5, 0};  // a missing response fails the test instead of hanging it
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      ::close(fd_);
+      throw std::runtime_error("connect failed");
+    }
+  }
+  ~Client() { ::close(fd_); }
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  void send(const std::string& path) {
+    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: test\r\n\r\n";
+    REQUIRE(::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size()));
+  }
+
+  // One whole response (status line to the end of its body), or "" if none
+  // came within the socket's timeout.
+  std::string receive() {
+    for (;;) {
+      if (const auto end = complete(); end != std::string::npos) {
+        std::string response = buffer_.substr(0, end);
+        buffer_.erase(0, end);
+        return response;
+      }
+      char chunk[4096];
+      const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+      if (n <= 0) return "";
+      buffer_.append(chunk, static_cast<std::size_t>(n));
+    }
+  }
+
+  // Bytes that arrived without being asked for, waiting up to `wait`.
+  std::string unsolicited(std::chrono::milliseconds wait) {
+    timeval tv{0, static_cast<suseconds_t>(wait.count() * 1000)};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char chunk[4096];
+    const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+    timeval back{5, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &back, sizeof back);
+    return n > 0 ? buffer_ + std::string(chunk, static_cast<std::size_t>(n)) : buffer_;
+  }
+
+ private:
+  std::size_t complete() const {
+    const auto head = buffer_.find("\r\n\r\n");
+    if (head == std::string::npos) return std::string::npos;
+    const auto at = buffer_.find("Content-Length: ");
+    if (at == std::string::npos || at > head) return std::string::npos;
+    const auto length = std::stoul(buffer_.substr(at + 16));
+    const auto end = head + 4 + length;
+    return buffer_.size() >= end ? end : std::string::npos;
+  }
+
+  int fd_;
+  std::string buffer_;
+};
+
+// A server with a DeferringHandler, and a client connected to it that has
+// sent a request to be deferred.
+struct DeferredRequest {
+  explicit DeferredRequest(std::chrono::milliseconds deadline)
+      : handler(deadline), server(ServerOptions{}, handler) {
+    server.Start();
+    client.emplace(server.port());
+    client->send("/never");
+  }
+  ~DeferredRequest() { server.Stop(1s); }
+  DeferredRequest(const DeferredRequest&) = delete;
+  DeferredRequest& operator=(const DeferredRequest&) = delete;
+
+  DeferringHandler handler;
+  Server server;
+  std::optional<Client> client;
+};
+
+}  // namespace
+
+TEST_CASE("a deferred reply nobody finishes is answered at its deadline, once", "[server]") {
+  DeferredRequest t(300ms);
+  auto& handler = t.handler;
+  auto& client = *t.client;
+  const std::string timed_out = client.receive();
+  CHECK(timed_out.rfind("HTTP/1.1 503 ", 0) == 0);
+  CHECK(timed_out.find(R"({"reason":"timeout"})") != std::string::npos);
+  CHECK(handler.made() == 1);
+
+  // A finish() after the deadline neither builds nor writes a second reply.
+  auto late = handler.take_deferred();
+  REQUIRE(late.size() == 1);
+  late.front()->finish();
+  CHECK(client.unsolicited(300ms).empty());
+  CHECK(handler.made() == 1);
+
+  // The connection is still good for the next request.
+  client.send("/now");
+  const std::string next = client.receive();
+  CHECK(next.rfind("HTTP/1.1 200 ", 0) == 0);
+  CHECK(next.find(R"({"answered":"now"})") != std::string::npos);
+
+  late.clear();
+}
+
+TEST_CASE("a deferred reply is answered when finished, long before its deadline", "[server]") {
+  // Far beyond the client's 5 s receive timeout: only finish() can answer in time.
+  DeferredRequest t(60s);
+  auto& handler = t.handler;
+  // handle() runs on a loop thread once the request is in: wait for it.
+  std::vector<std::shared_ptr<Exchange>> deferred;
+  for (int i = 0; i < 5000 && deferred.empty(); ++i) {
+    deferred = handler.take_deferred();
+    if (deferred.empty()) std::this_thread::sleep_for(1ms);
+  }
+  REQUIRE(deferred.size() == 1);
+  Exchange::finish_all(deferred);
+  const std::string reply = t.client->receive();
+  CHECK(reply.rfind("HTTP/1.1 503 ", 0) == 0);
+  CHECK(handler.made() == 1);
+}
