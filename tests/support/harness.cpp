@@ -5,13 +5,15 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -23,6 +25,16 @@ extern char** environ;
 namespace millrace::testing {
 
 namespace {
+
+// The tests are clients of servers that may close a connection first (a 413
+// before the whole body is sent, a service stopped mid-request): a write to
+// such a socket must be an error the test can check, not a SIGPIPE that
+// kills the test binary (cpp-httplib sends without MSG_NOSIGNAL). Every test
+// binary links this file. Children get SIGPIPE back (spawn).
+const bool kSigpipeIgnored = [] {
+  std::signal(SIGPIPE, SIG_IGN);
+  return true;
+}();
 
 std::vector<std::string> merged_env(const std::map<std::string, std::string>& extra) {
   std::map<std::string, std::string> all;
@@ -37,8 +49,18 @@ std::vector<std::string> merged_env(const std::map<std::string, std::string>& ex
   return out;
 }
 
+// fork and exec rather than posix_spawn, for what the child must do first:
+// - die with this process (PR_SET_PDEATHSIG): a test that crashes must not
+//   leave its services running, holding ports and ctest's output pipe;
+// - inherit no descriptor but its stdio (close_range): a sibling test
+//   thread's pipe or socket left open in a long-lived child kept run() and
+//   ctest waiting for an EOF that never came;
+// - see SIGTERM/SIGINT and SIGPIPE as usual, whatever this process blocked
+//   or ignored (an ignored signal stays ignored across exec).
+// Only async-signal-safe calls between fork and exec: all the strings are
+// built before the fork.
 int spawn(const std::string& path, const std::vector<std::string>& args,
-          const std::map<std::string, std::string>& env, int out_fd) {
+          const std::map<std::string, std::string>& env, int out_fd, int err_fd) {
   std::vector<std::string> argv_s{path};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -49,21 +71,46 @@ int spawn(const std::string& path, const std::vector<std::string>& args,
   for (auto& e : env_s) envp.push_back(e.data());
   envp.push_back(nullptr);
 
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  if (out_fd >= 0) posix_spawn_file_actions_adddup2(&actions, out_fd, STDOUT_FILENO);
-  // Children must see SIGTERM/SIGINT even if the test blocked them.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-  pid_t pid = -1;
-  const int rc = posix_spawn(&pid, path.c_str(), &actions, &attr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) throw std::runtime_error("spawn " + path + " failed: " + std::to_string(rc));
+  int status_pipe[2];  // carries errno if exec fails; EOF if it succeeds
+  if (pipe2(status_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid < 0) {
+    ::close(status_pipe[0]);
+    ::close(status_pipe[1]);
+    throw std::runtime_error("fork failed for " + path);
+  }
+  if (pid == 0) {
+    const auto fail = [&](int err) {
+      [[maybe_unused]] const auto n = ::write(status_pipe[1], &err, sizeof err);
+      _exit(127);
+    };
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(errno);
+    if (getppid() != parent) _exit(127);  // the parent died before prctl
+    if (out_fd >= 0 && dup2(out_fd, STDOUT_FILENO) < 0) fail(errno);
+    if (err_fd >= 0 && dup2(err_fd, STDERR_FILENO) < 0) fail(errno);
+    // status_pipe[1] is close-on-exec, so it may stay open until execve.
+    const int keep = status_pipe[1];
+    if (keep > 3) close_range(3, static_cast<unsigned>(keep) - 1, 0);
+    close_range(static_cast<unsigned>(keep) + 1, ~0U, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    signal(SIGPIPE, SIG_DFL);
+    execve(path.c_str(), argv.data(), envp.data());
+    fail(errno);
+  }
+  ::close(status_pipe[1]);
+  int err = 0;
+  ssize_t n;
+  do {
+    n = ::read(status_pipe[0], &err, sizeof err);
+  } while (n < 0 && errno == EINTR);
+  ::close(status_pipe[0]);
+  if (n > 0) {
+    waitpid(pid, nullptr, 0);
+    throw std::runtime_error("spawn " + path + " failed: " + std::strerror(err));
+  }
   return pid;
 }
 
@@ -75,13 +122,7 @@ int decode(int status) {
 
 std::string shell_capture(const std::string& command) {
   std::string out;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) throw std::runtime_error("popen failed: " + command);
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
-  const int status = pclose(pipe);
-  if (decode(status) != 0) throw std::runtime_error("command failed: " + command);
+  if (run_shell(command, &out) != 0) throw std::runtime_error("command failed: " + command);
   return out;
 }
 
@@ -123,7 +164,7 @@ StackEnv stack_env() {
 int stack(const std::string& args) {
   const std::string cmd = std::string(MILLRACE_SOURCE_DIR) + "/deploy/local/stack " + args +
                           " >&2";
-  return decode(std::system(cmd.c_str()));
+  return run_shell(cmd, nullptr);
 }
 
 std::string unique_name(std::string_view prefix) {
@@ -182,21 +223,15 @@ std::string bin(std::string_view name) { return std::string(MILLRACE_BIN_DIR) + 
 
 Child::Child(const std::string& path, const std::vector<std::string>& args,
              const std::map<std::string, std::string>& env, const std::string& log_path) {
-  const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  if (fd < 0) throw std::runtime_error("open " + log_path);
   // stderr (our logs) and stdout both go to the log file.
-  const int saved = dup(STDERR_FILENO);
-  dup2(fd, STDERR_FILENO);
+  const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error("open " + log_path);
   try {
-    pid_ = spawn(path, args, env, fd);
+    pid_ = spawn(path, args, env, fd, fd);
   } catch (...) {
-    dup2(saved, STDERR_FILENO);
-    ::close(saved);
     ::close(fd);
     throw;
   }
-  dup2(saved, STDERR_FILENO);
-  ::close(saved);
   ::close(fd);
 }
 
@@ -246,8 +281,15 @@ bool stop_cleanly(const std::vector<Child*>& children, std::chrono::milliseconds
 int run(const std::string& path, const std::vector<std::string>& args,
         const std::map<std::string, std::string>& env, std::string* out) {
   int fds[2];
-  if (pipe(fds) != 0) throw std::runtime_error("pipe");
-  const int pid = spawn(path, args, env, fds[1]);
+  if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2");
+  int pid = -1;
+  try {
+    pid = spawn(path, args, env, fds[1], -1);
+  } catch (...) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    throw;
+  }
   ::close(fds[1]);
   char buf[4096];
   ssize_t n;
@@ -258,6 +300,10 @@ int run(const std::string& path, const std::vector<std::string>& args,
   int status = 0;
   waitpid(pid, &status, 0);
   return decode(status);
+}
+
+int run_shell(const std::string& command, std::string* out) {
+  return run("/bin/sh", {"-c", command}, {}, out);
 }
 
 std::string read_file(const std::string& path) {

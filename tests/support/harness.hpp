@@ -67,6 +67,10 @@ bool stop_cleanly(const std::vector<Child*>& children,
 int run(const std::string& path, const std::vector<std::string>& args,
         const std::map<std::string, std::string>& env, std::string* out);
 
+// Runs a /bin/sh command line the same way (not system() or popen(), whose
+// children would inherit this process's ignored SIGPIPE).
+int run_shell(const std::string& command, std::string* out);
+
 std::string read_file(const std::string& path);
 
 }  // namespace millrace::testing

@@ -15,6 +15,10 @@ ProducerService::ProducerService(Pipeline& p, std::map<std::string, std::string>
   child_.emplace(p.start("millrace-producer", "producer-" + std::to_string(port_), extra));
   const auto until = std::chrono::steady_clock::now() + seconds(60);
   httplib::Client c("127.0.0.1", port_);
+  // httplib waits 300 s for a connection by default: this loop's deadline
+  // must hold even if the port accepts and never answers.
+  c.set_connection_timeout(seconds(2));
+  c.set_read_timeout(seconds(2));
   while (std::chrono::steady_clock::now() < until) {
     REQUIRE(child_->running());
     if (auto r = c.Get("/healthz"); r && r->status == 200) return;

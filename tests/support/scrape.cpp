@@ -70,12 +70,7 @@ std::string promtool_check(const std::string& text) {
   }
   const std::string cmd = "promtool check metrics < '" + path + "' 2>&1";
   std::string output;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (pipe == nullptr) throw std::runtime_error("cannot run promtool");
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) output.append(buf, n);
-  const int status = pclose(pipe);
+  const int status = run_shell(cmd, &output);
   if (status != 0 && output.empty()) output = "promtool failed with status " + std::to_string(status);
   return output;
 }

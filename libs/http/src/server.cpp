@@ -46,6 +46,14 @@ constexpr Clock::duration kTransferTimeout = std::chrono::seconds(30);
 // nothing per request, and deadlines are only this much late.
 constexpr milliseconds kSweepEvery{100};
 constexpr milliseconds kAcceptRetry{50};
+// After refusing a request whose body was not read (413, a parse error, a
+// refused 100-continue), the connection half-closes and discards what the
+// client still sends for up to this long before closing. Closing at once
+// with unread input makes the kernel answer the client's next bytes with a
+// reset: a client still writing its body gets EPIPE or ECONNRESET and never
+// reads the 413 (nginx's lingering close, for the same reason).
+constexpr Clock::duration kLingerTimeout = std::chrono::seconds(5);
+constexpr std::size_t kLingerRead = 64 * 1024;
 
 std::string_view sv(beast::string_view s) {
   return {s.data(), s.size()};
@@ -394,8 +402,30 @@ class Session final : public std::enable_shared_from_this<Session>, private Requ
 
   void on_write(beast::error_code ec) {
     server_.handler.answered(path(), status_, Clock::now() - started_);
-    if (ec || !keep_alive_) return close();
-    read_header();
+    if (ec) return close();
+    if (keep_alive_) return read_header();
+    if (parser_ && parser_->is_done()) return close();
+    linger();
+  }
+
+  // The reply is out, the request's rest is not read: see kLingerTimeout.
+  // Not busy, so a stopping server closes it at its next sweep.
+  void linger() {
+    beast::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return close();
+    busy_ = false;
+    deadline_ = loop_.now + kLingerTimeout;
+    buffer_.clear();
+    discard();
+  }
+
+  void discard() {
+    socket_.async_read_some(buffer_.prepare(kLingerRead),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (ec) return self->close();  // EOF: the client is done
+                              self->discard();
+                            });
   }
 
   void close() {

@@ -1,8 +1,11 @@
-// The event-loop server's deferred replies on loopback: a reply nobody
-// finishes is answered by the loop's sweep once its deadline passes, and a
-// late finish() changes nothing. The service relies on this when Kafka never
-// reports (docs/http.md: "timeout"); end to end, librdkafka's own message
-// timeout usually answers first, so only this test pins the sweep down.
+// The event-loop server on loopback.
+// - Deferred replies: a reply nobody finishes is answered by the loop's sweep
+//   once its deadline passes, and a late finish() changes nothing. The
+//   service relies on this when Kafka never reports (docs/http.md:
+//   "timeout"); end to end, librdkafka's own message timeout usually answers
+//   first, so only these tests pin the sweep down.
+// - Refusing a body it will not read (413): the client can still send the
+//   rest and then read the refusal, rather than meet a reset.
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
@@ -10,7 +13,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -92,8 +97,25 @@ class Client {
   Client& operator=(const Client&) = delete;
 
   void send(const std::string& path) {
-    const std::string req = "GET " + path + " HTTP/1.1\r\nHost: test\r\n\r\n";
-    REQUIRE(::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size()));
+    REQUIRE(send_raw("GET " + path + " HTTP/1.1\r\nHost: test\r\n\r\n").empty());
+  }
+
+  // Blocking sends of all of `bytes`: "" when all went out, else the error.
+  std::string send_raw(std::string_view bytes) {
+    while (!bytes.empty()) {
+      const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n < 0) return std::strerror(errno);
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return "";
+  }
+
+  void finish_sending() { ::shutdown(fd_, SHUT_WR); }
+
+  // True when the server has closed its side (recv sees EOF).
+  bool at_eof() {
+    char byte;
+    return ::recv(fd_, &byte, 1, 0) == 0;
   }
 
   // One whole response (status line to the end of its body), or "" if none
@@ -198,4 +220,34 @@ TEST_CASE("a deferred reply is answered when finished, long before its deadline"
   const std::string reply = t.client->receive();
   CHECK(reply.rfind("HTTP/1.1 503 ", 0) == 0);
   CHECK(handler.made() == 1);
+}
+
+TEST_CASE("a body over the limit gets its 413 even while the client is still sending it",
+          "[server]") {
+  DeferringHandler handler(1s);
+  ServerOptions options;
+  options.max_body_bytes = 4096;
+  Server server(options, handler);
+  server.Start();
+  Client client(server.port());
+  const std::string body(1 << 20, 'x');
+  REQUIRE(client
+              .send_raw("POST /events HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+                        "Content-Length: " +
+                        std::to_string(body.size()) + "\r\n\r\n")
+              .empty());
+  // The server refuses on the headers alone; by now it has answered and,
+  // without a lingering close, closed with the body unread.
+  std::this_thread::sleep_for(300ms);
+  for (std::size_t at = 0; at < body.size(); at += 16 * 1024) {
+    INFO("sending the body at byte " << at);
+    REQUIRE(client.send_raw(std::string_view(body).substr(at, 16 * 1024)).empty());
+  }
+  const std::string reply = client.receive();
+  CHECK(reply.rfind("HTTP/1.1 413 ", 0) == 0);
+  CHECK(reply.find("Connection: close") != std::string::npos);
+  // The server has half-closed; once the client is done too, it closes.
+  client.finish_sending();
+  CHECK(client.at_eof());
+  server.Stop(1s);
 }
