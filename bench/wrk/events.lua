@@ -21,13 +21,15 @@ local M = {}
 function M.new(stream, stores)
   local nonce = clock.run_nonce()
   math.randomseed(nonce + stream)
-  return setmetatable({ nonce = nonce, stream = stream % 0x10000, stores = stores or 50, count = 0,
-    second = -1, date = "" }, Generator)
-end
-
--- UUID text: run nonce, stream, which id of the event, sequence number.
-function Generator:uuid(which)
-  return string.format("%08x-%04x-4000-8%03x-%012x", self.nonce, self.stream, which, self.count)
+  stream = stream % 0x10000
+  -- UUID text: run nonce, stream, which id of the event, sequence number.
+  -- Only the sequence number changes, so the rest is formatted once.
+  local function uuid_prefix(which)
+    return string.format("%08x-%04x-4000-8%03x-", nonce, stream, which)
+  end
+  return setmetatable({ stores = stores or 50, count = 0, second = -1, date = "",
+    open = '{"id":"' .. uuid_prefix(0), request_id = '","request_id":"' .. uuid_prefix(1),
+    id_prefix = uuid_prefix(0), parts = {} }, Generator)
 end
 
 -- The contract's timestamp form, formatting the date once per second.
@@ -40,12 +42,6 @@ function Generator:timestamp()
   return string.format("%s.%06dZ", self.date, usec)
 end
 
--- The fields that do not identify an event, drawn at random like
--- `millrace generate`'s: "store_id" .. "is_return" without "ts", and
--- "event_type". A pool of them, drawn once per generator: formatting a
--- dozen random fields per event cost the load generator more CPU than the
--- service spent parsing them (wrk's two threads used 59 % of a core at
--- 97,000 NDJSON events/s).
 local kPoolSize = 4096
 
 local function random_fields(stores)
@@ -68,21 +64,46 @@ local function random_fields(stores)
   local tail = string.format('"contact_me":%s,"is_return":%s,"event_type":"%s"}',
     math.random() < 0.5 and '"github.com/miztiik"' or "null",
     tostring(math.random() < 0.1), math.random() < 0.5 and "sale_event" or "inventory_event")
-  return { head = head, tail = tail }
+  -- The text around the timestamp, joined once: an event is then seven
+  -- pieces of a request's body (see Generator:append).
+  return { before_ts = '",' .. head .. '"ts":"', after_ts = '",' .. tail }
 end
 
--- One event as compact JSON (contract order, event_type last) and its id:
--- fresh ids and timestamp, the other fields from the pool.
-function Generator:next()
-  self.count = self.count + 1
+-- Appends one event as compact JSON (contract order, event_type last) to
+-- `parts` after index n: fresh ids, the timestamp `ts`, the other fields
+-- from the pool. Returns the new length and the id's sequence number.
+-- Pieces rather than a string per event: LuaJIT interns every string it
+-- makes, so one table.concat per request costs the load generator far less
+-- than one per event and another per body.
+function Generator:append(parts, n, ts)
   if not self.pool then
     self.pool = {}
     for i = 1, kPoolSize do self.pool[i] = random_fields(self.stores) end
   end
-  local id = self:uuid(0)
+  self.count = self.count + 1
+  local seq = string.format("%012x", self.count)
   local fields = self.pool[math.random(1, kPoolSize)]
-  return id, table.concat({ '{"id":"', id, '","request_id":"', self:uuid(1), '",', fields.head,
-    '"ts":"', self:timestamp(), '",', fields.tail })
+  parts[n + 1] = self.open
+  parts[n + 2] = seq
+  parts[n + 3] = self.request_id
+  parts[n + 4] = seq
+  parts[n + 5] = fields.before_ts
+  parts[n + 6] = ts
+  parts[n + 7] = fields.after_ts
+  return n + 7, seq
+end
+
+-- A request body of `count` events, NDJSON when more than one, and the
+-- first event's id. The events of one request share its timestamp: a client
+-- batches what it has at the moment it posts.
+function Generator:body(count)
+  local parts, ts = self.parts, self:timestamp()
+  local n, first = self:append(parts, 0, ts)
+  for _ = 2, count do
+    parts[n + 1] = "\n"
+    n = self:append(parts, n + 1, ts)
+  end
+  return self.id_prefix .. first, table.concat(parts, "", 1, n)
 end
 
 return M

@@ -75,15 +75,7 @@ function init(args)
 end
 
 function request()
-  local first, body = generator:next()
-  if batch > 1 then
-    local lines = { body }
-    for i = 2, batch do
-      local _, line = generator:next()
-      lines[i] = line
-    end
-    body = table.concat(lines, "\n")
-  end
+  local first, body = generator:body(batch)
   -- Without a schedule, wrk's own request count says what was sent (this
   -- is also called once to check the request before the run).
   local slot = schedule and schedule:take()
@@ -94,32 +86,35 @@ function request()
   return head .. #body .. "\r\n\r\n" .. body
 end
 
--- The service writes compact JSON, so plain searches suffice where the run
--- only counts; Lua patterns over a 100-event response (%s*, %b[]) cost the
--- load generator more CPU than the service spent writing it.
+-- The service writes compact JSON, so plain searches suffice: Lua patterns
+-- over a 100-event response (%s*, %b[]) cost the load generator more CPU
+-- than the service spent writing it. Where the run only counts, the
+-- response's leading summary says how many were accepted.
 local kAccepted = '"status":"accepted"'
 
 function response(status, _, body)
   local now = clock.monotonic_ms()
   statuses[status] = (statuses[status] or 0) + 1
-  local results = body:find('"results":[', 1, true)
-  if not results then return end
-  local id_at = body:find('"id":"', results, true)
-  if id_at then
-    local first_id = body:sub(id_at + 6, body:find('"', id_at + 6, true) - 1)
-    if pending[first_id] then
-      scheduled[#scheduled + 1] = now - pending[first_id]
-      pending[first_id] = nil
+  if schedule then
+    local results = body:find('"results":[', 1, true)
+    local id_at = results and body:find('"id":"', results, true)
+    if id_at then
+      local first_id = body:sub(id_at + 6, body:find('"', id_at + 6, true) - 1)
+      if pending[first_id] then
+        scheduled[#scheduled + 1] = now - pending[first_id]
+        pending[first_id] = nil
+      end
     end
   end
   if not acks_file then
-    local at = body:find(kAccepted, results, true)
-    while at do
-      accepted_events = accepted_events + 1
-      at = body:find(kAccepted, at + #kAccepted, true)
-    end
+    -- {"accepted":N,... counts queued events too under ?ack=none (202),
+    -- which were not acknowledged: those are not counted.
+    local n = status ~= 202 and body:match('^{"accepted":(%d+)')
+    if n then accepted_events = accepted_events + tonumber(n) end
     return
   end
+  local results = body:find('"results":[', 1, true)
+  if not results then return end
   for result in body:sub(results):gmatch("%b{}") do
     if result:find(kAccepted, 1, true) then
       accepted_events = accepted_events + 1
