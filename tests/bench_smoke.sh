@@ -19,6 +19,13 @@ for stage, keys in figures.items():
     for k in keys:
         v = res[stage][k]
         assert isinstance(v, (int, float)) and v > 0, f"{stage}.{k} = {v!r}"
+lat = res["latency_1500"]
+# The two legs split every row's latency at the broker's append time, so
+# their maxima bound the whole's (LogAppendTime has whole milliseconds).
+for leg in ("to_append_ms", "append_to_row_ms"):
+    assert lat[leg]["max"] >= lat[leg]["p99"] >= lat[leg]["p50"] > -1, f"latency_1500.{leg} = {lat[leg]!r}"
+assert lat["to_append_ms"]["max"] + lat["append_to_row_ms"]["max"] >= lat["max_ms"] - 1, f"legs do not bound {lat!r}"
+assert 0 <= r["machine"]["cpu_steal_share"] < 1 and 0 <= lat["cpu_steal_share"] < 1, "steal share missing"
 w = r["warmup"]
 assert w["events"] > 0 and w["e2e_events_per_s"] > 0 and w["e2e_cpu_seconds"]["kafka"] >= 0, f"warmup {w!r}"
 assert r["machine"]["cores"] > 0 and r["commands"], "machine or commands missing"
