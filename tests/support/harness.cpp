@@ -51,7 +51,10 @@ std::vector<std::string> merged_env(const std::map<std::string, std::string>& ex
 
 // fork and exec rather than posix_spawn, for what the child must do first:
 // - die with this process (PR_SET_PDEATHSIG): a test that crashes must not
-//   leave its services running, holding ports and ctest's output pipe;
+//   leave its services running, holding ports and ctest's output pipe.
+//   Beware: the signal comes when the *thread* that forked exits, so a
+//   child meant to outlive a helper thread must be started elsewhere (every
+//   Child is started from a test's own thread; run() waits for its child);
 // - inherit no descriptor but its stdio (close_range): a sibling test
 //   thread's pipe or socket left open in a long-lived child kept run() and
 //   ctest waiting for an EOF that never came;
