@@ -26,6 +26,12 @@ for leg in ("to_append_ms", "append_to_row_ms"):
     assert lat[leg]["max"] >= lat[leg]["p99"] >= lat[leg]["p50"] > -1, f"latency_1500.{leg} = {lat[leg]!r}"
 assert lat["to_append_ms"]["max"] + lat["append_to_row_ms"]["max"] >= lat["max_ms"] - 1, f"legs do not bound {lat!r}"
 assert 0 <= r["machine"]["cpu_steal_share"] < 1 and 0 <= lat["cpu_steal_share"] < 1, "steal share missing"
+refs = res["kafka_ack_1500"]
+assert [a["linger_ms"] for a in refs] == [5, 0], f"ack references {refs!r}"
+for a in refs:
+    l = a["from_schedule_ms"]
+    assert a["sent"] > 0 and a["failed"] == 0 and l["samples"] == a["sent"], f"ack reference {a!r}"
+    assert l["max"] >= l["p999"] >= l["p99"] >= l["p50"] > 0, f"ack reference latency {l!r}"
 w = r["warmup"]
 assert w["events"] > 0 and w["e2e_events_per_s"] > 0 and w["e2e_cpu_seconds"]["kafka"] >= 0, f"warmup {w!r}"
 assert r["machine"]["cores"] > 0 and r["commands"], "machine or commands missing"
