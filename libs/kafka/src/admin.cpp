@@ -1,5 +1,7 @@
 #include "millrace/kafka/admin.hpp"
 
+#include <thread>
+
 #include "handles.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/kafka/producer.hpp"
@@ -8,6 +10,49 @@ namespace millrace::kafka {
 
 using core::FailureClass;
 using core::InfraError;
+
+namespace {
+
+// CreateTopics answers once the controller has the topic; the broker's
+// metadata cache learns of it a moment later. A worker started in that moment
+// was told the topic does not exist (seen on a freshly started KRaft broker),
+// so "created" waits until the topic and a leader for each partition show.
+void wait_until_visible(rd_kafka_t* rk, const std::string& topic, std::int32_t partitions,
+                        std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::unique_ptr<rd_kafka_topic_t, decltype(&rd_kafka_topic_destroy)> rkt(
+      rd_kafka_topic_new(rk, topic.c_str(), nullptr), &rd_kafka_topic_destroy);
+  std::string seen = "no metadata";
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      throw InfraError(FailureClass::kRetryable,
+                       "created topic " + topic + ", but the broker does not show it yet: " + seen);
+    }
+    const rd_kafka_metadata_t* raw = nullptr;
+    const auto err = rd_kafka_metadata(rk, 0, rkt.get(), &raw, static_cast<int>(left.count()));
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      detail::MetadataPtr md(raw);
+      if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+          md->topics[0].partition_cnt == partitions) {
+        bool led = true;
+        for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
+          led = led && md->topics[0].partitions[i].leader >= 0;
+        }
+        if (led) return;
+        seen = "a partition has no leader";
+      } else {
+        seen = md->topic_cnt == 1 ? rd_kafka_err2str(md->topics[0].err) : "topic missing";
+      }
+    } else {
+      seen = rd_kafka_err2str(err);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+}  // namespace
 
 void create_topic(const std::string& brokers, const std::string& topic, std::int32_t partitions,
                   std::int16_t replication, std::chrono::milliseconds timeout) {
@@ -56,6 +101,46 @@ void create_topic(const std::string& brokers, const std::string& topic, std::int
     throw InfraError(FailureClass::kFatal,
                      "create topic " + topic + ": " + rd_kafka_topic_result_error_string(results[i]));
   }
+  wait_until_visible(rk.get(), topic, partitions, timeout);
+}
+
+std::map<std::int32_t, std::int64_t> committed_offsets(const std::string& brokers,
+                                                       const std::string& group,
+                                                       const std::string& topic,
+                                                       std::int32_t partitions,
+                                                       std::chrono::milliseconds timeout) {
+  detail::ConfPtr conf(rd_kafka_conf_new());
+  detail::set_property(conf.get(), "bootstrap.servers", brokers);
+  detail::set_property(conf.get(), "client.id", "millrace-offsets");
+  detail::set_property(conf.get(), "group.id", group);
+  detail::set_property(conf.get(), "enable.auto.commit", "false");
+  detail::install_logger(conf.get());
+  char err[512];
+  // Never subscribes, so it never joins the group: rd_kafka_committed only
+  // asks the group's coordinator.
+  detail::HandlePtr rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof err));
+  if (!rk) throw InfraError(FailureClass::kFatal, std::string("kafka offsets client: ") + err);
+  conf.release();
+  detail::PartitionListPtr list(rd_kafka_topic_partition_list_new(partitions));
+  for (std::int32_t p = 0; p < partitions; ++p) {
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p);
+  }
+  const auto e = rd_kafka_committed(rk.get(), list.get(), static_cast<int>(timeout.count()));
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw InfraError(FailureClass::kRetryable, "committed offsets of group " + group + " on " +
+                                                   topic + ": " + rd_kafka_err2str(e));
+  }
+  std::map<std::int32_t, std::int64_t> out;
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& tp = list->elems[i];
+    if (tp.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      throw InfraError(FailureClass::kRetryable, "committed offset of group " + group + " on " +
+                                                     topic + "[" + std::to_string(tp.partition) +
+                                                     "]: " + rd_kafka_err2str(tp.err));
+    }
+    out[tp.partition] = tp.offset < 0 ? kOffsetInvalid : tp.offset;
+  }
+  return out;
 }
 
 struct OffsetsClient::State {
