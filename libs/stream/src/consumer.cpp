@@ -4,6 +4,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <future>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -34,6 +35,12 @@ constexpr milliseconds kWatermarkTimeout{2000};
 // commit only between polls, and its offsets, metrics and a failure (which
 // makes the batch accumulating behind it moot) should not wait for a message.
 constexpr milliseconds kSettlePoll{10};
+// Kafka's committed offsets only inform lag tools (PostgreSQL holds the
+// position), so they go at most this often, not after every batch. At 1,500
+// events/s with 10 ms batches, a commit per batch was ~200 OffsetCommits/s,
+// and the event-to-append p99 of a producer on the same broker went from
+// 15-22 ms to 45-130 ms (docs/benchmarks-optimizations.md, fourth round).
+constexpr milliseconds kKafkaCommitInterval{1000};
 
 // Thrown out of a rebalance callback when a stop was requested while the
 // database was unreachable: there is nothing to position the partitions on.
@@ -331,6 +338,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
       flush();
       settle();
     }
+    commit_kafka(true);  // while the partitions are still ours
     std::vector<std::int32_t> ids;
     for (const auto& tp : partitions) {
       batch_.drop_partition(tp.partition);
@@ -403,6 +411,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
       if (in_flight_ && in_flight_->outcome.wait_for(milliseconds(0)) == std::future_status::ready) {
         settle();
       }
+      commit_kafka(false);
       if (resume_after_assign_ && !resetting_) {
         consumer_->resume(owned());
         resume_after_assign_ = false;
@@ -421,6 +430,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
       flush();
       settle();
     }
+    commit_kafka(true);
     consumer_->close();
     runtime::log_info(component_, "stopped after consuming " +
                                       std::to_string(stats().consumed) + " record(s)");
@@ -484,6 +494,8 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     try {
       const auto outcome = f->outcome.get();
       if (!outcome.fenced.empty()) {
+        // Another member stored newer offsets: ours would move lag tools back.
+        kafka_pending_.clear();
         book_.abandon();
         bump([](StreamStats& s) { ++s.fenced; });
         instruments_.fenced();
@@ -503,12 +515,10 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
       });
       instruments_.committed(f->batch,
                              std::chrono::duration<double>(outcome.finished - f->started).count());
-      std::vector<kafka::TopicPartition> offsets;
       for (const auto& t : plan) {
-        offsets.push_back({config_.topic, t.partition, t.next});
+        kafka_pending_[t.partition] = t.next;
         instruments_.set_position(t.partition, t.next);
       }
-      consumer_->commit_async(offsets);
       backoff_ = milliseconds(config_.retry_backoff_ms);
     } catch (const InfraError& e) {
       book_.abandon();
@@ -526,6 +536,21 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
                                         describe_batch(f->batch) + dropped_behind() + ")");
       begin_reset();
     }
+  }
+
+  // Hands the offsets PostgreSQL stored since the last call to Kafka, when
+  // kKafkaCommitInterval has passed or `now` says so (revoke, shutdown).
+  void commit_kafka(bool now) {
+    if (kafka_pending_.empty()) return;
+    const auto t = Clock::now();
+    if (!now && t < kafka_commit_due_) return;
+    std::vector<kafka::TopicPartition> offsets;
+    for (const auto& [partition, next] : kafka_pending_) {
+      offsets.push_back({config_.topic, partition, next});
+    }
+    kafka_pending_.clear();
+    kafka_commit_due_ = t + kKafkaCommitInterval;
+    consumer_->commit_async(offsets);
   }
 
   // The batch that accumulated while a failed commit ran goes with it.
@@ -649,6 +674,9 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   std::unique_ptr<InFlight> in_flight_;
   OffsetBook book_;
   Clock::time_point batch_deadline_{};
+  // Offsets PostgreSQL stored that Kafka has not been told yet, by partition.
+  std::map<std::int32_t, std::int64_t> kafka_pending_;
+  Clock::time_point kafka_commit_due_{};
   bool resetting_ = false;
   bool resume_after_assign_ = false;
   milliseconds backoff_;

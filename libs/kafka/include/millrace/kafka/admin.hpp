@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -15,6 +16,17 @@ namespace millrace::kafka {
 // or the broker refuses, (retryable) on timeout.
 void create_topic(const std::string& brokers, const std::string& topic, std::int32_t partitions,
                   std::int16_t replication, std::chrono::milliseconds timeout);
+
+// The offsets `group` last committed to Kafka for partitions 0..partitions-1
+// of `topic` (kOffsetInvalid where it committed none): what lag tools such as
+// kafka-consumer-groups.sh show. Millrace's workers keep their position in
+// PostgreSQL and commit it to Kafka only for those tools. Does not join the
+// group. Throws core::InfraError(retryable) on failure.
+std::map<std::int32_t, std::int64_t> committed_offsets(const std::string& brokers,
+                                                       const std::string& group,
+                                                       const std::string& topic,
+                                                       std::int32_t partitions,
+                                                       std::chrono::milliseconds timeout);
 
 // A client handle for broker queries that must not share a consumer's queues
 // (rd_kafka_query_watermark_offsets on a consumer handle waits on the queue
