@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -147,8 +148,9 @@ std::string percentiles(std::vector<std::int64_t> us) {
   std::sort(us.begin(), us.end());
   const auto at = [&](double p) {
     // Nearest rank, as bench/wrk/ingest.lua computes it.
-    auto rank = static_cast<std::size_t>(p / 100.0 * static_cast<double>(us.size()) + 0.999999);
-    rank = std::clamp<std::size_t>(rank, 1, us.size());
+    const auto rank = std::clamp<std::size_t>(
+        static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(us.size()))), 1,
+        us.size());
     return static_cast<double>(us[rank - 1]) / 1000.0;
   };
   char buf[200];
