@@ -44,5 +44,15 @@ if res.get("http"):
         h = res["http"][k]
         assert h["target_rate"] > 0 and h["sent"] > 0, f"http.{k} was not paced"
         assert h["scheduled_latency_ms"]["samples"] > 0, f"http.{k} has no latency from schedule"
+    ngx = res["http"]["nginx"]
+    for k in ("single_max", "ndjson_100", "single_1500"):
+        h = ngx[k]
+        assert h["requests"] > 0 and h["rate"] > 0 and h["non2xx"] == 0, f"http.nginx.{k} {h!r}"
+        assert h["latency_ms"]["p99"] >= h["latency_ms"]["p50"] > 0, f"http.nginx.{k} latency {h['latency_ms']}"
+    # The reference answers with the service's own response, so wrk counts
+    # the events it names as accepted.
+    assert ngx["ndjson_100"]["accepted_events"] == 100 * ngx["ndjson_100"]["requests"], f"nginx ndjson {ngx['ndjson_100']!r}"
+    ingest = res["http"]["kafka_ingest"]
+    assert ingest["sent"] > 0 and ingest["failed"] == 0 and ingest["messages_per_s"] > 0, f"kafka ingest {ingest!r}"
 print("bench smoke report OK:", sys.argv[1])
 PY
