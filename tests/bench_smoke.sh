@@ -44,7 +44,11 @@ if res.get("http"):
         h = res["http"][k]
         assert h["target_rate"] > 0 and h["sent"] > 0, f"http.{k} was not paced"
         assert h["scheduled_latency_ms"]["samples"] > 0, f"http.{k} has no latency from schedule"
+    for k in ("single_max", "ndjson_100"):
+        cpu = res["http"][k]["cpu_us_per_request"]
+        assert cpu["millrace-producer"] > 0 and cpu["wrk"] > 0 and min(cpu.values()) >= 0, f"http.{k} cpu {cpu!r}"
     ngx = res["http"]["nginx"]
+    assert ngx["single_max"]["cpu_us_per_request"]["nginx"] > 0, f"nginx cpu {ngx['single_max']!r}"
     for k in ("single_max", "ndjson_100", "single_1500"):
         h = ngx[k]
         assert h["requests"] > 0 and h["rate"] > 0 and h["non2xx"] == 0, f"http.nginx.{k} {h!r}"
