@@ -3,7 +3,6 @@
 // two aggregators at once; every view must equal plain SQL over the events
 // that count.
 #include <catch2/catch.hpp>
-
 #include <csignal>
 #include <cstdio>
 
@@ -40,14 +39,19 @@ TEST_CASE("views equal SQL recomputed from the raw events", "[aggregates]") {
 TEST_CASE("the dedup table is pruned beyond the horizon, and duplicates still fold once",
           "[aggregates-prune]") {
   Pipeline p("it_agg_prune");
-  // A one-day horizon over four days of shuffled events, and batches of 200
-  // records: the aggregator prunes every 50 batches, so it prunes several
-  // times while old ids are already out of every partition's horizon.
-  AggregateScenario scenario(p, 30'000, 7, 86'400);
+  // A one-day horizon over four days of events in (nearly) time order, so
+  // that most ids fall out of it as the stream goes on, and batches of 200
+  // records: the aggregator prunes every 50 batches. 10,000 recent events
+  // after the catch-up make it prune again once it has seen everything
+  // else, so every id older than a day and an hour before the newest is due
+  // to be gone by the end.
+  AggregateScenario scenario(p, 30'000, 7, 86'400, AggregateScenario::Order::kNearlyInTime);
   auto env = scenario.aggregator_env();
   env["MILLRACE_BATCH_SIZE"] = "200";
   auto a = p.start("millrace-aggregator", "agg", env);
   scenario.produce();
+  REQUIRE(scenario.wait_caught_up(seconds(300)));
+  scenario.produce_recent(10'000);
   REQUIRE(scenario.wait_caught_up(seconds(300)));
   CHECK(a.running());
   scenario.verify();

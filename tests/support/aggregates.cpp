@@ -1,8 +1,7 @@
 #include "aggregates.hpp"
 
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -33,17 +32,21 @@ std::int64_t now_us() {
 }
 
 // Uniform index below n from the rng, the same on every standard library.
-std::size_t below(std::mt19937_64& rng, std::size_t n) { return static_cast<std::size_t>(rng() % n); }
+std::size_t below(std::mt19937_64& rng, std::size_t n) {
+  return static_cast<std::size_t>(rng() % n);
+}
 
 }  // namespace
 
 AggregateScenario::AggregateScenario(Pipeline& pipeline, std::int64_t count, std::uint64_t seed,
-                                     std::int64_t max_lateness_s)
+                                     std::int64_t max_lateness_s, Order order)
     : group(pipeline.topic + "_agg"),
       p_(pipeline),
+      now_us_(now_us()),
       max_lateness_us_(max_lateness_s * 1'000'000),
+      seed_(seed),
       path_(pipeline.log_dir + "/" + pipeline.topic + ".ndjson") {
-  const std::int64_t now = now_us();
+  const std::int64_t now = now_us_;
   std::mt19937_64 rng(seed);
 
   // Four days of events ending an hour ago, 1% invalid.
@@ -53,10 +56,21 @@ AggregateScenario::AggregateScenario(Pipeline& pipeline, std::int64_t count, std
   main.embed_event_type = true;
   main.base_ts = now - kHourUs;
   main.time_spread_us = 4 * kDayUs;
+  if (order == Order::kNearlyInTime) main.time_spread_us = 2 * kHourUs;
   core::EventGenerator generator(main);
-  for (std::int64_t i = 0; i < count; ++i) lines_.push_back(generator.next().payload);
-  // Shuffled: many events arrive out of order.
-  for (std::size_t i = lines_.size() - 1; i > 0; --i) std::swap(lines_[i], lines_[below(rng, i + 1)]);
+  for (std::int64_t i = 0; i < count; ++i) {
+    if (order == Order::kNearlyInTime) {
+      // The window's end walks from four days ago to an hour ago.
+      generator.set_base_ts(now - kHourUs - 4 * kDayUs + 2 * kHourUs +
+                            i * (4 * kDayUs - 2 * kHourUs) / count);
+    }
+    lines_.push_back(generator.next().payload);
+  }
+  if (order == Order::kShuffled) {
+    // Many events arrive out of order.
+    for (std::size_t i = lines_.size() - 1; i > 0; --i)
+      std::swap(lines_[i], lines_[below(rng, i + 1)]);
+  }
 
   // 2% duplicates, each inserted after its original.
   const std::size_t n = lines_.size();
@@ -87,40 +101,37 @@ AggregateScenario::AggregateScenario(Pipeline& pipeline, std::int64_t count, std
     lines_.insert(lines_.begin() + static_cast<std::ptrdiff_t>(at), ahead_generator.next().payload);
   }
 
-  std::ofstream out(path_);
-  for (const auto& line : lines_) out << line << '\n';
+  first_lines_ = lines_.size();
+  for (const auto& line : lines_) fold(line);
+}
 
-  // The oracle: per partition, in production order, the aggregator's rules.
-  std::map<std::int32_t, std::optional<std::int64_t>> max_ts;
-  std::set<std::string> seen;
-  for (const auto& line : lines_) {
-    const auto hint = core::routing_hint(line);
-    const std::int32_t partition =
-        hint.event_type && hint.store_id
-            ? core::partition_for(*hint.event_type, *hint.store_id, pipeline.partitions)
-            : core::partition_for_bytes(line.data(), line.size(), pipeline.partitions);
-    const auto parsed = core::parse_event(
-        line, hint.raw_event_type ? std::optional<std::string_view>(*hint.raw_event_type)
-                                  : std::nullopt);
-    const auto* e = std::get_if<core::StoreEvent>(&parsed);
-    if (e == nullptr) {
-      ++invalid;
-      continue;
-    }
-    auto& m = max_ts[partition];
-    if (e->ts > now + kMaxFutureUs) {
-      ++future;
-    } else if (m && e->ts < *m - max_lateness_us_) {
-      ++late;
-      late_ids_.insert(e->id);
+void AggregateScenario::fold(const std::string& line) {
+  const auto hint = core::routing_hint(line);
+  const std::int32_t partition =
+      hint.event_type && hint.store_id
+          ? core::partition_for(*hint.event_type, *hint.store_id, p_.partitions)
+          : core::partition_for_bytes(line.data(), line.size(), p_.partitions);
+  const auto parsed = core::parse_event(
+      line,
+      hint.raw_event_type ? std::optional<std::string_view>(*hint.raw_event_type) : std::nullopt);
+  const auto* e = std::get_if<core::StoreEvent>(&parsed);
+  if (e == nullptr) {
+    ++invalid;
+    return;
+  }
+  auto& m = max_ts_[partition];
+  if (e->ts > now_us_ + kMaxFutureUs) {
+    ++future;
+  } else if (m && e->ts < *m - max_lateness_us_) {
+    ++late;
+    late_ids_.insert(e->id);
+  } else {
+    if (!m || e->ts > *m) m = e->ts;
+    if (seen_.insert(e->id).second) {
+      ++counted;
+      counted_events_.push_back(*e);
     } else {
-      if (!m || e->ts > *m) m = e->ts;
-      if (seen.insert(e->id).second) {
-        ++counted;
-        counted_events_.push_back(*e);
-      } else {
-        ++duplicates;
-      }
+      ++duplicates;
     }
   }
 }
@@ -143,30 +154,81 @@ void AggregateScenario::verify_seen_ids_pruned() {
   // (ts is stored as its hour), and max_event_ts only grows: an id at or
   // after the final min - horizon was never due.
   const auto floor_us = tx.exec1(
-      "SELECT (extract(epoch FROM min(max_event_ts)) * 1000000)::bigint "
-      "FROM aggregator_partitions")[0].as<std::int64_t>() - max_lateness_us_;
+                              "SELECT (extract(epoch FROM min(max_event_ts)) * 1000000)::bigint "
+                              "FROM aggregator_partitions")[0]
+                            .as<std::int64_t>() -
+                        max_lateness_us_;
   std::size_t due_to_stay = 0, missing = 0;
   for (const auto& e : counted_events_) {
     if (e.ts < floor_us) continue;
     ++due_to_stay;
     if (!held.contains(e.id)) ++missing;
   }
-  std::fprintf(stderr, "seen_ids holds %zu of %zu counted ids; %zu are inside the horizon, %zu of them missing\n",
-               held.size(), counted_events_.size(), due_to_stay, missing);
+  std::size_t due_gone = 0, kept = 0;
+  if (due_before_us_) {
+    for (const auto& e : counted_events_) {
+      if (e.ts >= *due_before_us_) continue;
+      ++due_gone;
+      if (held.contains(e.id)) ++kept;
+    }
+  }
+  std::fprintf(stderr,
+               "seen_ids holds %zu of %zu counted ids; %zu are inside the horizon, %zu of them "
+               "missing; %zu were due to be pruned, %zu of them still held\n",
+               held.size(), counted_events_.size(), due_to_stay, missing, due_gone, kept);
   CHECK(due_to_stay > 0);
   CHECK(missing == 0);
+  if (due_before_us_) {
+    // The scenario must make most counted ids due, or this proves little.
+    CHECK(due_gone * 2 > counted_events_.size());
+    CHECK(kept == 0);
+  }
 }
 
 void AggregateScenario::produce() {
+  produce_file(path_, 0, first_lines_);
+}
+
+void AggregateScenario::produce_recent(std::int64_t count) {
+  // The newest on-time event time of every partition only grows from here,
+  // and the aggregator prunes below min(max_event_ts) - horizon - 1 hour.
+  std::optional<std::int64_t> floor;
+  for (const auto& [partition, m] : max_ts_) {
+    if (m && (!floor || *m < *floor)) floor = *m;
+  }
+  REQUIRE(floor);
+  due_before_us_ = *floor - max_lateness_us_ - kHourUs;
+
+  core::GeneratorOptions recent;
+  recent.seed = seed_ + 3;
+  recent.embed_event_type = true;
+  recent.time_spread_us = 0;
+  core::EventGenerator generator(recent);
+  const std::size_t from = lines_.size();
+  for (std::int64_t i = 0; i < count; ++i) {
+    generator.set_base_ts(now_us_ - kHourUs + i * (kHourUs / 2) / count);
+    lines_.push_back(generator.next().payload);
+    fold(lines_.back());
+  }
+  produce_file(path_ + ".recent", from, lines_.size());
+}
+
+void AggregateScenario::produce_file(const std::string& path, std::size_t from, std::size_t to) {
+  {
+    std::ofstream out(path);
+    for (std::size_t i = from; i < to; ++i) out << lines_[i] << '\n';
+  }
   std::string out;
-  const int rc = run(bin("millrace"), {"produce", "--file", path_},
+  const int rc = run(bin("millrace"), {"produce", "--file", path},
                      {{"MILLRACE_BROKERS", p_.env.brokers}, {"MILLRACE_TOPIC", p_.topic}}, &out);
   INFO("millrace produce printed: " << out);
   REQUIRE(rc == 0);
-  REQUIRE(out.find("\"total\":" + std::to_string(lines_.size()) + ",") != std::string::npos);
+  REQUIRE(out.find("\"total\":" + std::to_string(to - from) + ",") != std::string::npos);
 }
 
-std::int64_t AggregateScenario::stored_total() { return p_.stored_total(group); }
+std::int64_t AggregateScenario::stored_total() {
+  return p_.stored_total(group);
+}
 
 bool AggregateScenario::wait_caught_up(seconds timeout) {
   const auto until = std::chrono::steady_clock::now() + timeout;
@@ -208,17 +270,18 @@ void AggregateScenario::verify() {
       "gross_discount FROM oracle_events");
   const auto windowed = [&](const std::string& view, const std::string& unit) {
     const std::string expected =
-        "SELECT date_trunc('" + unit + "', ts, 'UTC') AS window_start, event_type, "
+        "SELECT date_trunc('" + unit +
+        "', ts, 'UTC') AS window_start, event_type, "
         "count(*)::bigint AS events, sum(sign * qty)::bigint AS units, "
         "sum(sign * gross_revenue) AS revenue, sum(sign * gross_discount) AS discount_total, "
         "count(*) FILTER (WHERE is_return)::bigint AS returns FROM oracle_rows GROUP BY 1, 2";
-    const auto mismatches = tx.exec1(
-        "SELECT count(*) FROM (" + expected + ") e FULL JOIN " + view +
-        " v USING (window_start, event_type) WHERE e.events IS DISTINCT FROM v.events OR "
-        "e.units IS DISTINCT FROM v.units OR e.revenue IS DISTINCT FROM v.revenue OR "
-        "e.discount_total IS DISTINCT FROM v.discount_total OR e.returns IS DISTINCT FROM "
-        "v.returns")[0]
-                                .as<std::int64_t>();
+    const auto mismatches =
+        tx.exec1("SELECT count(*) FROM (" + expected + ") e FULL JOIN " + view +
+                 " v USING (window_start, event_type) WHERE e.events IS DISTINCT FROM v.events OR "
+                 "e.units IS DISTINCT FROM v.units OR e.revenue IS DISTINCT FROM v.revenue OR "
+                 "e.discount_total IS DISTINCT FROM v.discount_total OR e.returns IS DISTINCT FROM "
+                 "v.returns")[0]
+            .as<std::int64_t>();
     const auto rows = tx.exec1("SELECT count(*) FROM " + view)[0].as<std::int64_t>();
     INFO(view);
     CHECK(mismatches == 0);
@@ -263,9 +326,11 @@ void AggregateScenario::verify() {
 
   // Every record accounted for, by outcome.
   const auto outcome = [&](const std::string& o) {
-    return tx.exec_params1("SELECT coalesce(sum(records), 0)::bigint FROM record_outcomes WHERE "
-                           "group_id = $1 AND outcome = $2",
-                           group, o)[0]
+    return tx
+        .exec_params1(
+            "SELECT coalesce(sum(records), 0)::bigint FROM record_outcomes WHERE "
+            "group_id = $1 AND outcome = $2",
+            group, o)[0]
         .as<std::uint64_t>();
   };
   CHECK(outcome("persisted") == counted);
@@ -279,8 +344,9 @@ void AggregateScenario::verify() {
   CHECK(tx.exec1("SELECT count(*) FROM late_events WHERE verdict = 'future'")[0]
             .as<std::uint64_t>() == future);
   // One row per id: a late duplicate of a late event is counted, not kept twice.
-  CHECK(tx.exec1("SELECT count(*) FROM late_events WHERE verdict = 'late'")[0].as<std::uint64_t>() ==
-        late_ids_.size());
+  CHECK(
+      tx.exec1("SELECT count(*) FROM late_events WHERE verdict = 'late'")[0].as<std::uint64_t>() ==
+      late_ids_.size());
   CHECK(late > 0);
   CHECK(duplicates > 0);
   CHECK(future == 100);
