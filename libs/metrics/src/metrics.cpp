@@ -17,11 +17,12 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+// Generated at build time by cmake/revision.cmake; only this file includes
+// it, so a new commit recompiles one object.
+#include "millrace_revision.hpp"
+
 #ifndef MILLRACE_VERSION
 #define MILLRACE_VERSION "unknown"
-#endif
-#ifndef MILLRACE_REVISION
-#define MILLRACE_REVISION "unknown"
 #endif
 
 namespace millrace::metrics {
