@@ -12,8 +12,10 @@ if(GIT_FOUND)
   if(rc EQUAL 0 AND head)
     set(revision "${head}")
     # Tracked files only: the build directory or a test's scratch files
-    # inside the tree do not make a build dirty.
-    execute_process(COMMAND ${GIT_EXECUTABLE} diff-index --quiet HEAD --
+    # inside the tree do not make a build dirty. `git diff` compares
+    # contents where a file's stat changed (diff-index would call a touched
+    # but unchanged file dirty) and does not write the index.
+    execute_process(COMMAND ${GIT_EXECUTABLE} diff --no-ext-diff --quiet HEAD --
       WORKING_DIRECTORY ${SOURCE_DIR} RESULT_VARIABLE dirty ERROR_QUIET)
     if(NOT dirty EQUAL 0)
       string(APPEND revision "-dirty")
