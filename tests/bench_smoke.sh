@@ -10,7 +10,7 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 res = r["results"]
 figures = {
-    "produce": ["millrace_events_per_s", "kafka_producer_perf_per_s", "ratio"],
+    "produce": ["millrace_events_per_s", "kafka_producer_perf_per_s", "ratio", "during_pipeline_events_per_s"],
     "drain": ["millrace_sinks_events_per_s", "kafka_consumer_perf_per_s", "ratio"],
     "end_to_end": ["millrace_events_per_s", "postgres_copy_rows_per_s", "ratio", "kept_rows"],
     "latency_1500": ["p50_ms", "p99_ms", "rows"],
