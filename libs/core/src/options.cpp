@@ -170,7 +170,7 @@ void init_option(Option& opt, const Options& existing, std::string flag, std::st
   strip_dashes(opt.flag);
   opt.env = std::move(env);
   opt.help = std::move(help);
-  if (opt.flag.empty() || opt.flag == "help") {
+  if (opt.flag.empty() || opt.flag == "help" || opt.flag == "check-config") {
     throw std::invalid_argument("option flag name \"" + opt.flag + "\" is not allowed");
   }
   for (const Option& other : existing) {
@@ -260,6 +260,10 @@ std::vector<std::string> OptionSet::parse(const std::map<std::string, std::strin
       positional.push_back(arg);
       continue;
     }
+    if (check_config_enabled_ && arg == "--check-config") {
+      check_config_requested_ = true;
+      continue;
+    }
     const std::size_t eq = arg.find('=');
     const std::string name = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
     Option* opt = nullptr;
@@ -300,6 +304,11 @@ std::string OptionSet::help() const {
     if (!opt.help.empty()) out += "  " + opt.help;
     out += '\n';
   }
+  if (check_config_enabled_) {
+    out +=
+        "  --check-config  Validate the configuration, print it (secrets masked) and exit: "
+        "0 when valid, 2 when not. Connects to nothing.\n";
+  }
   out += "  -h, --help  Show this help and exit.\n";
   out += "Precedence: default < environment < flag.\n";
   return out;
@@ -321,6 +330,18 @@ std::string OptionSet::describe() const {
         break;
     }
     out += ")\n";
+  }
+  return out;
+}
+
+std::vector<std::string> OptionSet::unread_env(const std::map<std::string, std::string>& env,
+                                               std::string_view prefix) const {
+  std::vector<std::string> out;
+  for (const auto& [name, value] : env) {
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    bool read = false;
+    for (const Option& opt : options_) read = read || opt.env == name;
+    if (!read) out.push_back(name);
   }
   return out;
 }

@@ -241,3 +241,40 @@ TEST_CASE("registration mistakes throw", "[options]") {
   moved.parse({}, {"--count=3"});
   CHECK(c.count == 3);
 }
+
+TEST_CASE("--check-config is known only where enabled, and still parses everything", "[options]") {
+  {
+    Fixture f;
+    CHECK(usage_error(f, {}, {"--check-config"}) == "unknown flag --check-config (see --help)");
+    CHECK(f.set.help().find("--check-config") == std::string::npos);
+  }
+  Fixture f;
+  f.set.enable_check_config();
+  CHECK(f.set.help().find("--check-config  Validate the configuration") != std::string::npos);
+  CHECK(f.parse({{"MILLRACE_COUNT", "7"}}, {"--check-config", "--embed"}).empty());
+  CHECK(f.set.check_config_requested());
+  CHECK(f.config.count == 7);
+  CHECK(f.config.embed);
+  // A bad value is still a usage error: checking must not pass what starting would refuse.
+  Fixture bad;
+  bad.set.enable_check_config();
+  CHECK(usage_error(bad, {{"MILLRACE_COUNT", "0"}}, {"--check-config"}) ==
+        "MILLRACE_COUNT: expected an integer between 1 and 100000000, got \"0\"");
+}
+
+TEST_CASE("check-config cannot be registered as an option", "[options]") {
+  Fixture f;
+  std::string flag;
+  CHECK_THROWS_AS(f.set.add_string("check-config", "", &flag, "clash"), std::invalid_argument);
+}
+
+TEST_CASE("unread_env names MILLRACE_ variables no option reads", "[options]") {
+  Fixture f;
+  const std::map<std::string, std::string> env = {{"MILLRACE_COUNT", "1"},
+                                                  {"MILLRACE_BATCH_SZIE", "9"},
+                                                  {"MILLRACE_PG", "x"},
+                                                  {"PATH", "/bin"},
+                                                  {"MILLRACEX", "y"}};
+  CHECK(f.set.unread_env(env) == std::vector<std::string>{"MILLRACE_BATCH_SZIE", "MILLRACE_PG"});
+  CHECK(f.set.unread_env(env, "PA") == std::vector<std::string>{"PATH"});
+}

@@ -23,7 +23,8 @@ class UsageError : public std::runtime_error {
 // one place per service. Precedence: default < environment < flag.
 //
 // Flags take "--name value" or "--name=value"; bool flags also take bare
-// "--name" (true). "--help"/"-h" sets help_requested().
+// "--name" (true). "--help"/"-h" sets help_requested(). After
+// enable_check_config(), "--check-config" sets check_config_requested().
 class OptionSet {
  public:
   explicit OptionSet(std::string program, std::string summary);
@@ -44,6 +45,18 @@ class OptionSet {
                                  const std::vector<std::string>& args);
 
   bool help_requested() const { return help_requested_; }
+
+  // Accepts the built-in "--check-config": the caller parses and validates as
+  // usual, prints describe() and exits instead of starting. Services offer it
+  // so a deployment (compose file, unit file) can be checked before rollout,
+  // where starting would connect to Kafka and PostgreSQL.
+  void enable_check_config() { check_config_enabled_ = true; }
+  bool check_config_requested() const { return check_config_requested_; }
+
+  // Variables in `env` that start with `prefix` but no option reads: a
+  // misspelt MILLRACE_BATCH_SZIE would otherwise be ignored in silence.
+  std::vector<std::string> unread_env(const std::map<std::string, std::string>& env,
+                                      std::string_view prefix = "MILLRACE_") const;
   // Usage text: every flag with its env var, default and help.
   std::string help() const;
   // One line per option with its effective value and where it came from
@@ -57,6 +70,8 @@ class OptionSet {
   std::string summary_;
   std::vector<Option> options_;
   bool help_requested_ = false;
+  bool check_config_enabled_ = false;
+  bool check_config_requested_ = false;
 
  public:
   ~OptionSet();

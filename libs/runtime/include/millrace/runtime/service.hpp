@@ -14,14 +14,17 @@ namespace millrace::runtime {
 
 // Reads the environment and the command line into `options`, then runs
 // `validate`. Returns the exit status when the process must end now: 0 after
-// printing --help, 2 after a usage error (printed with a hint); nullopt to
-// carry on. Logs the effective configuration, secrets masked.
+// printing --help, 2 after a usage error (printed with a hint), 0 or 2 after
+// --check-config; nullopt to carry on. Logs the effective configuration,
+// secrets masked.
 template <typename Validate>
 std::optional<int> parse_command_line(core::OptionSet& options, int argc, char** argv,
                                       const std::string& program, const std::string& component,
                                       Validate&& validate) {
+  options.enable_check_config();
+  const auto env = core::environment_map();
   try {
-    options.parse(core::environment_map(), {argv + 1, argv + argc});
+    options.parse(env, {argv + 1, argv + argc});
     if (options.help_requested()) {
       std::fputs(options.help().c_str(), stdout);
       return 0;
@@ -30,6 +33,15 @@ std::optional<int> parse_command_line(core::OptionSet& options, int argc, char**
   } catch (const core::UsageError& e) {
     std::fprintf(stderr, "%s: %s\nTry '%s --help'.\n", program.c_str(), e.what(), program.c_str());
     return 2;
+  }
+  if (options.check_config_requested()) {
+    // Unread variables are reported, not refused: one environment is often
+    // shared by several services, each reading its part.
+    std::printf("%s: configuration is valid\n%s", program.c_str(), options.describe().c_str());
+    for (const auto& name : options.unread_env(env)) {
+      std::printf("note: %s is set but %s does not read it\n", name.c_str(), program.c_str());
+    }
+    return 0;
   }
   log_info(component, "starting with configuration:\n" + options.describe());
   return std::nullopt;
