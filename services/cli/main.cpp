@@ -1,16 +1,18 @@
 // millrace: the command-line tool. Wiring only; produce logic lives in
 // libs/produce, schema logic in libs/pg.
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
-#include <optional>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "millrace/core/failure.hpp"
 #include "millrace/core/options.hpp"
+#include "millrace/kafka/admin.hpp"
 #include "millrace/pg/database.hpp"
 #include "millrace/pg/views.hpp"
 #include "millrace/produce/produce.hpp"
@@ -26,6 +28,7 @@ constexpr const char* kUsage =
     "  produce   send synthetic (--count) or NDJSON (--file) store events to Kafka\n"
     "  generate  write synthetic events to stdout (NDJSON, or COPY rows)\n"
     "  migrate   apply the PostgreSQL schema migrations\n"
+    "  create-topics  create the store-events topic and its dead-letter topic\n"
     "  views     list the analytics views, or print one: views NAME [--format table|json|csv]\n"
     "\n"
     "Run 'millrace <command> --help' for a command's flags.\n";
@@ -50,7 +53,8 @@ std::optional<int> parse_flags(core::OptionSet& options, const std::vector<std::
       std::fputs(options.help().c_str(), stdout);
       return 0;
     }
-    if (!positional.empty()) throw core::UsageError("unexpected argument \"" + positional[0] + "\"");
+    if (!positional.empty())
+      throw core::UsageError("unexpected argument \"" + positional[0] + "\"");
     validate();
   } catch (const core::UsageError& e) {
     return usage_error(command, e.what());
@@ -90,7 +94,8 @@ int cmd_generate(const std::vector<std::string>& args) {
   core::OptionSet options("millrace generate",
                           "Writes the synthetic event stream to stdout, deterministic per seed.");
   produce::register_options(options, config);
-  if (const auto exit = parse_flags(options, args, "generate", [&] { produce::validate(config); })) {
+  if (const auto exit =
+          parse_flags(options, args, "generate", [&] { produce::validate(config); })) {
     return *exit;
   }
   std::ios::sync_with_stdio(false);
@@ -114,6 +119,63 @@ int cmd_migrate(const std::vector<std::string>& args) {
   return 0;
 }
 
+int cmd_create_topics(const std::vector<std::string>& args) {
+  std::string brokers = "127.0.0.1:9092";
+  std::string topic = "store-events";
+  std::string dlq_topic;
+  std::int64_t partitions = 4;
+  std::int64_t replication = 1;
+  std::int64_t timeout_s = 120;
+  std::string kafka_properties;
+  kafka::Properties kafka_extra;
+  core::OptionSet options("millrace create-topics",
+                          "Creates the store-events topic and its dead-letter topic if missing, "
+                          "and waits until each has a leader for every partition. Fails if one "
+                          "exists with another partition count. Waits for the broker to come up.");
+  options.add_string("brokers", "MILLRACE_BROKERS", &brokers,
+                     "Kafka bootstrap servers, host:port[,...]");
+  options.add_string("topic", "MILLRACE_TOPIC", &topic, "Kafka topic of store events");
+  options.add_string("dlq-topic", "MILLRACE_DLQ_TOPIC", &dlq_topic,
+                     "Dead-letter topic (default: <topic>.dlq)");
+  options.add_int("partitions", "MILLRACE_PARTITIONS", &partitions,
+                  "Partitions of both topics: even, since even partitions carry inventory "
+                  "events and odd ones sales",
+                  2, 10'000);
+  options.add_int("replication-factor", "MILLRACE_REPLICATION_FACTOR", &replication,
+                  "Replicas of each partition; at most the number of brokers", 1, 32'767);
+  options.add_string("kafka-properties", "MILLRACE_KAFKA_PROPERTIES", &kafka_properties,
+                     "Extra librdkafka properties, key=value[,key=value...] (e.g. "
+                     "security.protocol and sasl.* for a secured cluster)");
+  options.add_int("timeout-s", "", &timeout_s,
+                  "Give up after this many seconds without a broker that creates the topics", 1,
+                  86'400);
+  if (const auto exit = parse_flags(options, args, "create-topics", [&] {
+        if (topic.empty()) throw core::UsageError("--topic must not be empty");
+        try {
+          kafka_extra = kafka::parse_properties(kafka_properties);
+        } catch (const std::invalid_argument& e) {
+          throw core::UsageError(std::string("--kafka-properties: ") + e.what());
+        }
+        if (partitions % 2 != 0) {
+          throw core::UsageError(
+              "--partitions must be even (even partitions carry inventory "
+              "events, odd ones sales), got " +
+              std::to_string(partitions));
+        }
+      })) {
+    return *exit;
+  }
+  if (dlq_topic.empty()) dlq_topic = topic + ".dlq";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  for (const auto& name : {topic, dlq_topic}) {
+    kafka::ensure_topic(brokers, name, static_cast<std::int32_t>(partitions),
+                        static_cast<std::int16_t>(replication), deadline, kafka_extra);
+    std::printf("topic %s: %lld partitions, replication factor %lld, ready\n", name.c_str(),
+                static_cast<long long>(partitions), static_cast<long long>(replication));
+  }
+  return 0;
+}
+
 int cmd_views(const std::vector<std::string>& args) {
   std::string pg = "postgresql://millrace:millrace@127.0.0.1:5432/millrace";
   std::string schema = "public";
@@ -132,7 +194,8 @@ int cmd_views(const std::vector<std::string>& args) {
       std::fputs(options.help().c_str(), stdout);
       std::fputs("\nViews:\n", stdout);
       for (const auto& v : pg::public_views()) {
-        std::printf("  %-20s %s\n", std::string(v.name).c_str(), std::string(v.description).c_str());
+        std::printf("  %-20s %s\n", std::string(v.name).c_str(),
+                    std::string(v.description).c_str());
       }
       return 0;
     }
@@ -142,7 +205,8 @@ int cmd_views(const std::vector<std::string>& args) {
       throw core::UsageError("--format: expected table, json or csv, got \"" + format + "\"");
     }
     if (!positional.empty() && pg::find_view(positional[0]) == nullptr) {
-      throw core::UsageError("unknown view \"" + positional[0] + "\"; run 'millrace views' for the list");
+      throw core::UsageError("unknown view \"" + positional[0] +
+                             "\"; run 'millrace views' for the list");
     }
   } catch (const core::UsageError& e) {
     return usage_error("views", e.what());
@@ -174,6 +238,7 @@ int main(int argc, char** argv) {
   try {
     if (command == "produce") return cmd_produce(args);
     if (command == "migrate") return cmd_migrate(args);
+    if (command == "create-topics") return cmd_create_topics(args);
     if (command == "generate") return cmd_generate(args);
     if (command == "views") return cmd_views(args);
   } catch (const std::exception& e) {

@@ -48,3 +48,37 @@ TEST_CASE("bad flags and values exit with status 2") {
   CHECK(cli("millrace-sink", {"--keep-types", "refund_event"}).code == 2);
   CHECK(cli("millrace-sink", {}, {{"MILLRACE_MIN_DISCOUNT", "lots"}}).code == 2);
 }
+
+TEST_CASE("--check-config validates without connecting, and names unread variables") {
+  // Nothing listens on these addresses: a check that tried to connect would fail or hang.
+  const std::map<std::string, std::string> env = {
+      {"MILLRACE_BROKERS", "kafka.invalid:19092"},
+      {"MILLRACE_PG", "postgresql://millrace:s3cret@postgres.invalid:5432/millrace"},
+      {"MILLRACE_BATCH_SZIE", "100"}};
+  for (const std::string service : {"millrace-sink", "millrace-aggregator"}) {
+    auto r = cli(service, {"--check-config", "--batch-ms", "50"}, env);
+    CHECK(r.code == 0);
+    CHECK_THAT(r.out, Catch::Contains(service + ": configuration is valid"));
+    CHECK_THAT(r.out, Catch::Contains("--brokers = kafka.invalid:19092  (env MILLRACE_BROKERS)"));
+    CHECK_THAT(r.out, Catch::Contains("--batch-ms = 50  (flag)"));
+    CHECK_THAT(r.out, !Catch::Contains("s3cret"));
+    CHECK_THAT(r.out, Catch::Contains("note: MILLRACE_BATCH_SZIE is set but " + service +
+                                      " does not read it"));
+  }
+  auto r = cli("millrace-producer", {"--check-config"}, env);
+  CHECK(r.code == 0);
+  // The producer takes no PostgreSQL connection: MILLRACE_PG is not for it.
+  CHECK_THAT(r.out, Catch::Contains("note: MILLRACE_PG is set but millrace-producer"));
+  CHECK(cli("millrace-sink", {"--check-config"}, {{"MILLRACE_MIN_DISCOUNT", "101"}}).code == 2);
+  CHECK(cli("millrace-producer", {"--check-config", "--http-addr", "nope"}).code == 2);
+}
+
+TEST_CASE("create-topics refuses an odd partition count before it connects") {
+  CHECK(cli("millrace", {"create-topics", "--partitions", "3"}).code == 2);
+  CHECK(cli("millrace", {"create-topics", "--replication-factor", "0"}).code == 2);
+  CHECK(cli("millrace", {"create-topics", "--topic", ""}).code == 2);
+  CHECK(cli("millrace", {"create-topics", "--kafka-properties", "acks"}).code == 2);
+  auto r = cli("millrace", {"create-topics", "--help"});
+  CHECK(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("MILLRACE_REPLICATION_FACTOR"));
+}

@@ -1,5 +1,6 @@
 #include "millrace/kafka/admin.hpp"
 
+#include <algorithm>
 #include <thread>
 
 #include "handles.hpp"
@@ -55,9 +56,11 @@ void wait_until_visible(rd_kafka_t* rk, const std::string& topic, std::int32_t p
 }  // namespace
 
 void create_topic(const std::string& brokers, const std::string& topic, std::int32_t partitions,
-                  std::int16_t replication, std::chrono::milliseconds timeout) {
+                  std::int16_t replication, std::chrono::milliseconds timeout,
+                  const Properties& extra) {
   detail::ConfPtr conf(rd_kafka_conf_new());
   detail::set_property(conf.get(), "bootstrap.servers", brokers);
+  for (const auto& [key, value] : extra) detail::set_property(conf.get(), key, value);
   detail::install_logger(conf.get());
   char err[512];
   detail::HandlePtr rk(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err));
@@ -75,7 +78,10 @@ void create_topic(const std::string& brokers, const std::string& topic, std::int
 
   std::unique_ptr<rd_kafka_event_t, decltype(&rd_kafka_event_destroy)> event(
       rd_kafka_queue_poll(queue.get(), static_cast<int>(timeout.count())), &rd_kafka_event_destroy);
-  if (!event) throw InfraError(FailureClass::kRetryable, "create topic " + topic + ": timed out");
+  if (!event) {
+    throw InfraError(FailureClass::kRetryable,
+                     "create topic " + topic + ": timed out (is a broker up at " + brokers + "?)");
+  }
   if (rd_kafka_event_error(event.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
     throw InfraError(FailureClass::kRetryable,
                      "create topic " + topic + ": " + rd_kafka_event_error_string(event.get()));
@@ -89,6 +95,7 @@ void create_topic(const std::string& brokers, const std::string& topic, std::int
     if (code == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
       ProducerConfig pc;
       pc.brokers = brokers;
+      pc.extra = extra;
       Producer probe(pc);
       const auto existing = probe.partition_count(topic, timeout);
       if (existing != partitions) {
@@ -98,10 +105,31 @@ void create_topic(const std::string& brokers, const std::string& topic, std::int
       }
       continue;
     }
-    throw InfraError(FailureClass::kFatal,
-                     "create topic " + topic + ": " + rd_kafka_topic_result_error_string(results[i]));
+    throw InfraError(FailureClass::kFatal, "create topic " + topic + ": " +
+                                               rd_kafka_topic_result_error_string(results[i]));
   }
   wait_until_visible(rk.get(), topic, partitions, timeout);
+}
+
+void ensure_topic(const std::string& brokers, const std::string& topic, std::int32_t partitions,
+                  std::int16_t replication, std::chrono::steady_clock::time_point deadline,
+                  const Properties& extra) {
+  using std::chrono::milliseconds;
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+    try {
+      create_topic(brokers, topic, partitions, replication,
+                   std::clamp(left, milliseconds(1000), milliseconds(10'000)), extra);
+      return;
+    } catch (const InfraError& e) {
+      if (e.failure_class() != FailureClass::kRetryable ||
+          std::chrono::steady_clock::now() + milliseconds(1000) >= deadline) {
+        throw;
+      }
+    }
+    std::this_thread::sleep_for(milliseconds(1000));
+  }
 }
 
 std::map<std::int32_t, std::int64_t> committed_offsets(const std::string& brokers,
@@ -154,15 +182,16 @@ OffsetsClient::OffsetsClient(const std::string& brokers, const Properties& extra
   detail::set_property(conf.get(), "client.id", "millrace-offsets");
   for (const auto& [key, value] : extra) {
     // Security and networking settings apply; consumer-only ones would be refused.
-    if (key.rfind("security.", 0) == 0 || key.rfind("sasl.", 0) == 0 ||
-        key.rfind("ssl.", 0) == 0 || key.rfind("socket.", 0) == 0) {
+    if (key.rfind("security.", 0) == 0 || key.rfind("sasl.", 0) == 0 || key.rfind("ssl.", 0) == 0 ||
+        key.rfind("socket.", 0) == 0) {
       detail::set_property(conf.get(), key, value);
     }
   }
   detail::install_logger(conf.get());
   char err[512];
   state_->rk.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err));
-  if (!state_->rk) throw InfraError(FailureClass::kFatal, std::string("kafka offsets client: ") + err);
+  if (!state_->rk)
+    throw InfraError(FailureClass::kFatal, std::string("kafka offsets client: ") + err);
   conf.release();
 }
 
@@ -176,9 +205,9 @@ std::pair<std::int64_t, std::int64_t> OffsetsClient::watermarks(const std::strin
   const auto err = rd_kafka_query_watermark_offsets(state_->rk.get(), topic.c_str(), partition,
                                                     &low, &high, static_cast<int>(timeout.count()));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    throw InfraError(FailureClass::kRetryable, "watermarks " + topic + "[" +
-                                                   std::to_string(partition) +
-                                                   "]: " + rd_kafka_err2str(err));
+    throw InfraError(
+        FailureClass::kRetryable,
+        "watermarks " + topic + "[" + std::to_string(partition) + "]: " + rd_kafka_err2str(err));
   }
   return {low, high};
 }

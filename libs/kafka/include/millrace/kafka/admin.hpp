@@ -13,9 +13,19 @@ namespace millrace::kafka {
 
 // Creates a topic; succeeds quietly if it already exists with this many
 // partitions, throws core::InfraError(fatal) if it exists with another count
-// or the broker refuses, (retryable) on timeout.
+// or the broker refuses, (retryable) on timeout. `extra` holds client
+// settings such as security.protocol and sasl.* for a secured cluster.
 void create_topic(const std::string& brokers, const std::string& topic, std::int32_t partitions,
-                  std::int16_t replication, std::chrono::milliseconds timeout);
+                  std::int16_t replication, std::chrono::milliseconds timeout,
+                  const Properties& extra = {});
+
+// create_topic for a deployment's init step, which may start before the
+// broker answers: retryable failures are tried again every second until
+// `deadline`, then rethrown; fatal ones (another partition count, more
+// replicas than brokers) are thrown at once.
+void ensure_topic(const std::string& brokers, const std::string& topic, std::int32_t partitions,
+                  std::int16_t replication, std::chrono::steady_clock::time_point deadline,
+                  const Properties& extra = {});
 
 // The offsets `group` last committed to Kafka for partitions 0..partitions-1
 // of `topic` (kOffsetInvalid where it committed none): what lag tools such as
@@ -39,8 +49,7 @@ class OffsetsClient {
   OffsetsClient& operator=(const OffsetsClient&) = delete;
 
   // Low and high watermarks; throws core::InfraError(retryable) on failure.
-  std::pair<std::int64_t, std::int64_t> watermarks(const std::string& topic,
-                                                   std::int32_t partition,
+  std::pair<std::int64_t, std::int64_t> watermarks(const std::string& topic, std::int32_t partition,
                                                    std::chrono::milliseconds timeout);
 
  private:
