@@ -43,12 +43,15 @@ int usage_error(const std::string& command, const std::string& message) {
 
 // Parses one subcommand's flags (no positional arguments) and validates
 // them. Returns the exit status when the command must end now: 0 after
-// --help, 2 after a usage error; nullopt to carry on.
+// --help or a passed --check-config, 2 after a usage error; nullopt to carry
+// on.
 template <typename Validate>
 std::optional<int> parse_flags(core::OptionSet& options, const std::vector<std::string>& args,
                                const std::string& command, Validate&& validate) {
+  options.enable_check_config();
+  const auto env = core::environment_map();
   try {
-    const auto positional = options.parse(core::environment_map(), args);
+    const auto positional = options.parse(env, args);
     if (options.help_requested()) {
       std::fputs(options.help().c_str(), stdout);
       return 0;
@@ -58,6 +61,15 @@ std::optional<int> parse_flags(core::OptionSet& options, const std::vector<std::
     validate();
   } catch (const core::UsageError& e) {
     return usage_error(command, e.what());
+  }
+  if (options.check_config_requested()) {
+    std::printf("millrace %s: configuration is valid\n%s", command.c_str(),
+                options.describe().c_str());
+    for (const auto& name : options.unread_env(env)) {
+      std::printf("note: %s is set but millrace %s does not read it\n", name.c_str(),
+                  command.c_str());
+    }
+    return 0;
   }
   return std::nullopt;
 }

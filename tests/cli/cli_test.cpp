@@ -49,7 +49,7 @@ TEST_CASE("bad flags and values exit with status 2") {
   CHECK(cli("millrace-sink", {}, {{"MILLRACE_MIN_DISCOUNT", "lots"}}).code == 2);
 }
 
-TEST_CASE("--check-config validates without connecting, and names unread variables") {
+TEST_CASE("check-config validates without connecting, and names unread variables") {
   // Nothing listens on these addresses: a check that tried to connect would fail or hang.
   const std::map<std::string, std::string> env = {
       {"MILLRACE_BROKERS", "kafka.invalid:19092"},

@@ -150,7 +150,7 @@ TEST_CASE("usage errors name the flag or variable and the accepted form", "[opti
   CHECK(usage_error(f, {}, {"--brokers", "--embed"}) == "--brokers: missing value");
 }
 
-TEST_CASE("--help and -h request help even next to bad input", "[options]") {
+TEST_CASE("the help flags request help even next to bad input", "[options]") {
   for (const char* flag : {"--help", "-h"}) {
     Fixture f;
     CHECK(f.parse({{"MILLRACE_COUNT", "bad"}}, {"--count", "bad", flag}).empty());
@@ -242,7 +242,7 @@ TEST_CASE("registration mistakes throw", "[options]") {
   CHECK(c.count == 3);
 }
 
-TEST_CASE("--check-config is known only where enabled, and still parses everything", "[options]") {
+TEST_CASE("the check-config flag is known only where enabled, and still parses everything", "[options]") {
   {
     Fixture f;
     CHECK(usage_error(f, {}, {"--check-config"}) == "unknown flag --check-config (see --help)");
