@@ -1,0 +1,452 @@
+#!/usr/bin/env python3
+"""Checks docker-compose.yml, its Kafka cluster override and the image recipe
+as far as a machine without a Docker engine can, with the real programs:
+
+- docker-compose parses and validates each file set (`config -q`);
+- every Millrace service's command, with exactly the environment compose
+  gives it, passes that binary's own `--check-config`, and reads every
+  MILLRACE_ variable it is given (a misspelt one would be ignored);
+- every command names a binary the Dockerfile builds and installs;
+- each Kafka broker's KAFKA_* variables, translated to broker properties the
+  way the apache/kafka image documents, are all broker settings and pass
+  Kafka 3.9.1's own KafkaConfig validation; node ids are unique and every
+  broker names the same controller quorum; published ports match the
+  advertised external listeners;
+- Prometheus' compose config passes promtool with the alert rules, and scrapes
+  the ports the services' metrics listen on;
+- the runtime image installs the Debian package of every shared library the
+  built binaries link;
+- every file compose mounts exists.
+
+With --rehearse, it then plays docker-compose.yml's start against the local
+stack (deploy/local/stack, MILLRACE_STATE_DIR), with each service's own
+command and environment and only the addresses swapped for the stack's (plus
+a topic, schema and groups of its own): create-topics and migrate run to
+completion first, then the replicas compose starts of the sink, the
+aggregator and the producer. Events produced by the cli service's command and
+one POSTed to the producer must all be accounted for by both consumer
+groups, the producer's healthcheck command must pass, and every service must
+exit 0 on SIGTERM within the stop_grace_period.
+
+Usage: compose_check.py SOURCE_DIR BIN_DIR KAFKA_CLASSPATH_FILE [--rehearse]
+"""
+
+import base64
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import yaml
+
+FILE_SETS = [
+    ["docker-compose.yml"],
+    ["docker-compose.yml", "deploy/docker/compose.kafka-cluster.yml"],
+]
+# Read by the apache/kafka image's start scripts, not broker properties
+# (docker/resources/common-scripts/kafka-propertiesSpec.json, plus
+# KAFKA_HEAP_OPTS, which kafka-server-start.sh reads).
+KAFKA_IMAGE_VARIABLES = {
+    "KAFKA_VERSION", "KAFKA_HEAP_OPTS", "KAFKA_LOG4J_OPTS", "KAFKA_OPTS", "KAFKA_JMX_OPTS",
+    "KAFKA_JVM_PERFORMANCE_OPTS", "KAFKA_GC_LOG_OPTS", "KAFKA_LOG4J_ROOT_LOGLEVEL",
+    "KAFKA_LOG4J_LOGGERS", "KAFKA_TOOLS_LOG4J_LOGLEVEL",
+}
+# In every Debian image: apt itself depends on them.
+BASE_IMAGE_PACKAGES = {"libc6", "libgcc-s1", "libstdc++6"}
+
+failures = []
+
+
+def fail(message):
+    failures.append(message)
+    print("FAIL: " + message)
+
+
+def compose_config(source, files):
+    """The resolved configuration, with the documented defaults: no MILLRACE_
+    variable of the caller's may leak into the interpolation."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MILLRACE_")}
+    args = ["docker-compose"]
+    for f in files:
+        args += ["-f", f]
+    subprocess.run(args + ["config", "-q"], cwd=source, env=env, check=True)
+    out = subprocess.run(args + ["config"], cwd=source, env=env, check=True,
+                         capture_output=True, text=True).stdout
+    return yaml.safe_load(out)
+
+
+def dockerfile_targets(source):
+    text = open(os.path.join(source, "deploy/docker/Dockerfile")).read()
+    m = re.search(r"--target ([^&\\\n]+)", text)
+    if not m:
+        fail("Dockerfile: no cmake --build --target line")
+        return set()
+    return set(m.group(1).split())
+
+
+def check_millrace_service(label, name, service, bin_dir, targets):
+    argv = list(service.get("entrypoint") or []) + list(service.get("command") or [])
+    if not argv:
+        fail(f"{label}: {name}: no command")
+        return
+    if argv[0] not in targets:
+        fail(f"{label}: {name}: runs {argv[0]}, which the Dockerfile does not build")
+        return
+    env = {k: str(v) for k, v in (service.get("environment") or {}).items()}
+    env["PATH"] = "/usr/bin:/bin"
+    runs = [argv]
+    strict = True
+    if name == "cli":
+        # The CLI's service serves several commands; each reads its part.
+        runs = [[argv[0], "produce", "--count", "1"], [argv[0], "migrate"],
+                [argv[0], "create-topics"]]
+        strict = False
+    for run in runs:
+        cmd = [os.path.join(bin_dir, run[0])] + run[1:] + ["--check-config"]
+        r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=30)
+        shown = " ".join(run)
+        if r.returncode != 0 or "configuration is valid" not in r.stdout:
+            fail(f"{label}: {name}: `{shown} --check-config` exited {r.returncode}: "
+                 f"{r.stderr.strip() or r.stdout.strip()}")
+            continue
+        notes = [l for l in r.stdout.splitlines() if l.startswith("note:")]
+        if strict and notes:
+            fail(f"{label}: {name}: " + "; ".join(notes))
+        print(f"ok: {label}: {name}: `{shown}` accepts its configuration")
+
+
+def published_port(entry):
+    """(published, target) of a ports entry, short ("127.0.0.1:9092:9092")
+    or long form."""
+    if isinstance(entry, dict):
+        return str(entry.get("published")), str(entry.get("target"))
+    parts = str(entry).split("/", 1)[0].split(":")
+    return parts[-2], parts[-1]
+
+
+def kafka_properties(env):
+    props = {}
+    for key, value in env.items():
+        if not key.startswith("KAFKA_") or key in KAFKA_IMAGE_VARIABLES:
+            continue
+        # The image's rule: '_' is '.', '__' is '_', '___' is '-'.
+        name = key[len("KAFKA_"):].lower()
+        name = name.replace("___", "\0").replace("__", "\1").replace("_", ".")
+        props[name.replace("\0", "-").replace("\1", "_")] = str(value)
+    return props
+
+
+def check_kafka(services, source, classpath_file, label):
+    brokers = {n: s for n, s in services.items() if str(s.get("image", "")).startswith("apache/kafka:")}
+    if not brokers:
+        fail(f"{label}: no Kafka service")
+        return
+    tmp = tempfile.mkdtemp(prefix="compose-kafka-")
+    paths, node_ids, voters = [], {}, set()
+    for name, service in sorted(brokers.items()):
+        env = service.get("environment") or {}
+        cluster_id = str(env.get("CLUSTER_ID", ""))
+        try:
+            ok = len(base64.urlsafe_b64decode(cluster_id + "==")) == 16 and len(cluster_id) == 22
+        except ValueError:
+            ok = False
+        if not ok:
+            fail(f"{label}: {name}: CLUSTER_ID {cluster_id!r} is not a base64 UUID (22 characters)")
+        props = kafka_properties(env)
+        node_ids.setdefault(props.get("node.id"), []).append(name)
+        voters.add(props.get("controller.quorum.voters"))
+        advertised = props.get("advertised.listeners", "")
+        host = service.get("hostname", name)
+        if f"INTERNAL://{host}:" not in advertised:
+            fail(f"{label}: {name}: advertises {advertised!r}, not its own name {host}")
+        external = re.search(r"EXTERNAL://[^:,]+:(\d+)", advertised)
+        published = [port for port, target in map(published_port, service.get("ports") or [])
+                     if target == "9092"]
+        if not external or published != [external.group(1)]:
+            fail(f"{label}: {name}: publishes {published} but advertises {advertised!r}")
+        path = os.path.join(tmp, f"{name}.properties")
+        with open(path, "w") as f:
+            for k, v in sorted(props.items()):
+                f.write(f"{k}={v}\n")
+        paths.append(path)
+    for node_id, names in node_ids.items():
+        if len(names) > 1:
+            fail(f"{label}: node.id {node_id} is shared by {names}")
+    if len(voters) != 1:
+        fail(f"{label}: the brokers name different controller quorums: {sorted(map(str, voters))}")
+    classpath = open(classpath_file).read().strip()
+    r = subprocess.run(
+        ["java", "-Xmx128m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+         "-Dlog4j.configuration=file:" + os.path.join(source, "deploy/local/kafka/tools-log4j.properties"),
+         "-cp", classpath, os.path.join(source, "tests/deploy/KafkaConfigCheck.java")] + paths,
+        capture_output=True, text=True, timeout=120)
+    for line in r.stdout.splitlines():
+        print(f"{'ok' if line.endswith('settings)') else 'FAIL'}: {label}: kafka: {line}")
+    if r.returncode != 0:
+        fail(f"{label}: Kafka refuses a broker's configuration: {r.stdout.strip()} {r.stderr.strip()[-2000:]}")
+    shutil.rmtree(tmp)
+
+
+def metrics_port(service):
+    env = service.get("environment") or {}
+    addr = env.get("MILLRACE_METRICS_ADDR") or env.get("MILLRACE_HTTP_ADDR")
+    return int(str(addr).rsplit(":", 1)[1]) if addr else None
+
+
+def check_prometheus(source, services):
+    config_path = os.path.join(source, "deploy/docker/prometheus.yml")
+    config = yaml.safe_load(open(config_path))
+    for job in config["scrape_configs"]:
+        for sd in job.get("dns_sd_configs", []):
+            for dns_name in sd["names"]:
+                if dns_name not in services:
+                    fail(f"prometheus: job {job['job_name']} scrapes {dns_name}, not a compose service")
+                elif metrics_port(services[dns_name]) != sd["port"]:
+                    fail(f"prometheus: job {job['job_name']} scrapes port {sd['port']}, "
+                         f"{dns_name} serves metrics on {metrics_port(services[dns_name])}")
+                else:
+                    print(f"ok: prometheus: {job['job_name']} scrapes {dns_name}:{sd['port']}")
+    # Laid out as the container sees it: the rules beside the config.
+    tmp = tempfile.mkdtemp(prefix="compose-prometheus-")
+    shutil.copy(config_path, os.path.join(tmp, "prometheus.yml"))
+    shutil.copytree(os.path.join(source, "deploy/prometheus/rules"), os.path.join(tmp, "rules"))
+    r = subprocess.run(["promtool", "check", "config", os.path.join(tmp, "prometheus.yml")],
+                       capture_output=True, text=True)
+    if r.returncode != 0 or "SUCCESS: 1 rule files found" not in r.stdout + r.stderr:
+        fail("prometheus: promtool check config: " + (r.stdout + r.stderr).strip())
+    else:
+        print("ok: prometheus: promtool accepts the config and its rules")
+    shutil.rmtree(tmp)
+
+
+def check_runtime_packages(source, bin_dir, targets):
+    listed = set()
+    for line in open(os.path.join(source, "deploy/docker/runtime-packages")):
+        line = line.split("#", 1)[0].strip()
+        if line:
+            listed.add(line)
+    sonames = {}
+    ldconfig = shutil.which("ldconfig") or "/sbin/ldconfig"
+    for line in subprocess.run([ldconfig, "-p"], capture_output=True, text=True).stdout.splitlines()[1:]:
+        m = re.match(r"\s*(\S+) \(([^)]*)\) => (\S+)", line)
+        if m:
+            sonames.setdefault(m.group(1), m.group(3))
+    for target in sorted(targets):
+        dyn = subprocess.run(["readelf", "-d", os.path.join(bin_dir, target)],
+                             capture_output=True, text=True, check=True).stdout
+        for soname in re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", dyn):
+            path = sonames.get(soname)
+            if not path:
+                fail(f"runtime image: {target} needs {soname}, which ldconfig does not know")
+                continue
+            owner = subprocess.run(["dpkg", "-S", os.path.realpath(path)], capture_output=True, text=True)
+            if owner.returncode != 0:
+                owner = subprocess.run(["dpkg", "-S", path], capture_output=True, text=True)
+            package = owner.stdout.split(":", 1)[0].strip()
+            if package in listed or package in BASE_IMAGE_PACKAGES:
+                continue
+            fail(f"runtime image: {target} needs {soname} from {package or '?'}, "
+                 "not in deploy/docker/runtime-packages")
+    print(f"ok: runtime image: checked the libraries of {', '.join(sorted(targets))}")
+
+
+def check_mounts(source, services, label):
+    for name, service in services.items():
+        for volume in service.get("volumes") or []:
+            if isinstance(volume, dict) and volume.get("type") == "bind":
+                if not os.path.exists(volume["source"]):
+                    fail(f"{label}: {name} mounts {volume['source']}, which does not exist")
+            elif isinstance(volume, str) and volume.startswith("/"):
+                host = volume.split(":", 1)[0]
+                if not os.path.exists(host):
+                    fail(f"{label}: {name} mounts {host}, which does not exist")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def stack_env(source):
+    out = subprocess.run([os.path.join(source, "deploy/local/stack"), "env"], check=True,
+                         capture_output=True, text=True).stdout
+    env = {}
+    for line in out.splitlines():
+        m = re.match(r"export (MILLRACE_\w+)=(.*)", line)
+        if m:
+            env[m.group(1)] = m.group(2).strip("'")
+    return env
+
+
+def psql(pg_url, sql):
+    return subprocess.run(["psql", "-X", "-q", "-At", pg_url, "-c", sql], check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+def rehearse(source, bin_dir, services):
+    stack = stack_env(source)
+    brokers, pg_url = stack["MILLRACE_BROKERS"], stack["MILLRACE_PG"]
+    name = f"compose_{os.getpid()}_{random.randrange(1 << 30)}"
+    topic, schema = name, name
+    logs = tempfile.mkdtemp(prefix="compose-rehearsal-")
+    compose_pg = "postgresql://millrace:millrace@postgres:5432/millrace"
+
+    def environment(service_name, extra):
+        env = {"PATH": "/usr/bin:/bin"}
+        ports = {}
+        for key, value in (services[service_name].get("environment") or {}).items():
+            value = str(value).replace(compose_pg, pg_url).replace("kafka:19092", brokers)
+            if value.startswith("0.0.0.0:"):
+                ports[int(value.split(":")[1])] = port = free_port()
+                value = f"127.0.0.1:{port}"
+            env[key] = value
+        env.update(extra)
+        return env, ports
+
+    def argv(service_name):
+        service = services[service_name]
+        cmd = list(service.get("entrypoint") or []) + list(service.get("command") or [])
+        return [os.path.join(bin_dir, cmd[0])] + cmd[1:]
+
+    def run_to_end(service_name, extra, args=None):
+        env, _ = environment(service_name, extra)
+        cmd = argv(service_name) if args is None else [os.path.join(bin_dir, args[0])] + args[1:]
+        r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
+        if r.returncode != 0:
+            fail(f"rehearsal: {service_name}: exited {r.returncode}: {r.stderr.strip()[-1500:]}")
+            return None
+        print(f"ok: rehearsal: {service_name} completed")
+        return r.stdout
+
+    # Added to what compose sets, so the rehearsal shares nothing with
+    # anyone: each service gets only the variables it reads.
+    groups = {"sink": name + "_sink", "aggregator": name + "_aggregator"}
+    extra = {
+        "create-topics": {"MILLRACE_TOPIC": topic},
+        "migrate": {"MILLRACE_PG_SCHEMA": schema},
+        "producer": {"MILLRACE_TOPIC": topic},
+    }
+    for worker, group in groups.items():
+        extra[worker] = {"MILLRACE_TOPIC": topic, "MILLRACE_PG_SCHEMA": schema, "MILLRACE_GROUP": group}
+
+    children = []
+    try:
+        if run_to_end("create-topics", extra["create-topics"]) is None:
+            return
+        if run_to_end("migrate", extra["migrate"]) is None:
+            return
+        producer_port = None
+        for service_name in ["sink", "aggregator", "producer"]:
+            replicas = (services[service_name].get("deploy") or {}).get("replicas", 1)
+            for i in range(replicas):
+                env, ports = environment(service_name, extra[service_name])
+                if service_name == "producer":
+                    producer_port = ports[8080]
+                log = open(os.path.join(logs, f"{service_name}-{i + 1}.log"), "w")
+                children.append((f"{service_name}-{i + 1}",
+                                 subprocess.Popen(argv(service_name), env=env, stdout=log, stderr=log)))
+        print(f"ok: rehearsal: started {', '.join(n for n, _ in children)} (logs in {logs})")
+
+        events = 3000
+        out = run_to_end("cli", {"MILLRACE_TOPIC": topic},
+                         ["millrace", "produce", "--count", str(events), "--seed", "11",
+                          "--time-spread", "7200"])
+        if out is None:
+            return
+        summary = json.loads(out)
+        if summary.get("delivered") != events:
+            fail(f"rehearsal: cli produce delivered {summary.get('delivered')} of {events}")
+
+        # The producer's own healthcheck command, pointed at its port.
+        test = services["producer"]["healthcheck"]["test"]
+        check = [a.replace("/127.0.0.1/8080", f"/127.0.0.1/{producer_port}") for a in test[1:]]
+        deadline = time.time() + 60
+        while subprocess.run(check).returncode != 0:
+            if time.time() > deadline:
+                fail("rehearsal: the producer's healthcheck never passed")
+                break
+            time.sleep(1)
+        else:
+            print("ok: rehearsal: the producer's healthcheck passes")
+        body = subprocess.run([os.path.join(bin_dir, "millrace"), "generate", "--count", "1",
+                               "--seed", "12"], check=True, capture_output=True).stdout
+        request = urllib.request.Request(f"http://127.0.0.1:{producer_port}/v1/events", data=body,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            if response.status != 200:
+                fail(f"rehearsal: POST /v1/events answered {response.status}")
+        events += 1
+
+        # Every event accounted for by both groups, from the SQL a user reads.
+        deadline = time.time() + 180
+        while True:
+            rows = psql(pg_url, f"SELECT group_id, sum(consumed), sum(unaccounted) FROM "
+                                f"{schema}.partition_accounting GROUP BY group_id")
+            seen = {g: (int(c), int(u)) for g, c, u in (r.split("|") for r in rows.splitlines())}
+            if all(seen.get(g, (0, 0))[0] >= events for g in groups.values()) or time.time() > deadline:
+                break
+            time.sleep(1)
+        for group in groups.values():
+            consumed, unaccounted = seen.get(group, (0, 0))
+            if consumed != events or unaccounted != 0:
+                fail(f"rehearsal: group {group} consumed {consumed} of {events}, unaccounted {unaccounted}")
+            else:
+                print(f"ok: rehearsal: group {group} accounted for all {events} events")
+        hours = int(psql(pg_url, f"SELECT count(*) FROM {schema}.hourly_sales"))
+        if hours == 0:
+            fail("rehearsal: the hourly_sales view is empty")
+    finally:
+        grace = 60
+        for _, child in children:
+            child.send_signal(signal.SIGTERM)
+        for name_, child in children:
+            try:
+                code = child.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                code = "killed after the stop_grace_period"
+            if code != 0:
+                fail(f"rehearsal: {name_} exited {code} on SIGTERM; see {logs}")
+        if children:
+            print("ok: rehearsal: every service stopped on SIGTERM")
+        psql(pg_url, f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def main():
+    args = [a for a in sys.argv[1:] if a != "--rehearse"]
+    if len(args) != 3:
+        sys.exit(__doc__)
+    source, bin_dir, classpath_file = args
+    targets = dockerfile_targets(source)
+    for files in FILE_SETS:
+        label = " + ".join(files)
+        config = compose_config(source, files)
+        print(f"ok: {label}: docker-compose config accepts it")
+        services = config["services"]
+        for name, service in sorted(services.items()):
+            if str(service.get("image", "")).startswith("millrace:"):
+                check_millrace_service(label, name, service, bin_dir, targets)
+        check_kafka(services, source, classpath_file, label)
+        check_mounts(source, services, label)
+        if files == FILE_SETS[0]:
+            check_prometheus(source, services)
+    check_runtime_packages(source, bin_dir, targets)
+    if "--rehearse" in sys.argv and not failures:
+        rehearse(source, bin_dir, compose_config(source, FILE_SETS[0])["services"])
+    if failures:
+        print(f"{len(failures)} problem(s)")
+        sys.exit(1)
+    print("compose check passed")
+
+
+if __name__ == "__main__":
+    main()
