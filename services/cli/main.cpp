@@ -63,12 +63,7 @@ std::optional<int> parse_flags(core::OptionSet& options, const std::vector<std::
     return usage_error(command, e.what());
   }
   if (options.check_config_requested()) {
-    std::printf("millrace %s: configuration is valid\n%s", command.c_str(),
-                options.describe().c_str());
-    for (const auto& name : options.unread_env(env)) {
-      std::printf("note: %s is set but millrace %s does not read it\n", name.c_str(),
-                  command.c_str());
-    }
+    std::fputs(options.check_report("millrace " + command, env).c_str(), stdout);
     return 0;
   }
   return std::nullopt;

@@ -346,6 +346,15 @@ std::vector<std::string> OptionSet::unread_env(const std::map<std::string, std::
   return out;
 }
 
+std::string OptionSet::check_report(const std::string& program,
+                                    const std::map<std::string, std::string>& env) const {
+  std::string out = program + ": configuration is valid\n" + describe();
+  for (const auto& name : unread_env(env)) {
+    out += "note: " + name + " is set but " + program + " does not read it\n";
+  }
+  return out;
+}
+
 std::map<std::string, std::string> environment_map() {
   std::map<std::string, std::string> out;
   if (environ == nullptr) return out;

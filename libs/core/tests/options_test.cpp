@@ -242,7 +242,8 @@ TEST_CASE("registration mistakes throw", "[options]") {
   CHECK(c.count == 3);
 }
 
-TEST_CASE("the check-config flag is known only where enabled, and still parses everything", "[options]") {
+TEST_CASE("the check-config flag is known only where enabled, and still parses everything",
+          "[options]") {
   {
     Fixture f;
     CHECK(usage_error(f, {}, {"--check-config"}) == "unknown flag --check-config (see --help)");
@@ -277,4 +278,18 @@ TEST_CASE("unread_env names MILLRACE_ variables no option reads", "[options]") {
                                                   {"MILLRACEX", "y"}};
   CHECK(f.set.unread_env(env) == std::vector<std::string>{"MILLRACE_BATCH_SZIE", "MILLRACE_PG"});
   CHECK(f.set.unread_env(env, "PA") == std::vector<std::string>{"PATH"});
+}
+
+TEST_CASE("check_report names the program, the settings and the unread variables", "[options]") {
+  Fixture f;
+  const std::map<std::string, std::string> env = {{"MILLRACE_COUNT", "3"},
+                                                  {"MILLRACE_BATCH_SZIE", "9"}};
+  f.parse(env, {});
+  const std::string report = f.set.check_report("millrace-test", env);
+  CHECK(report.rfind("millrace-test: configuration is valid\n  --brokers = ", 0) == 0);
+  CHECK(report.find("--count = 3  (env MILLRACE_COUNT)") != std::string::npos);
+  CHECK(report.find("--password = ***") != std::string::npos);
+  CHECK(report.find("hunter2") == std::string::npos);
+  CHECK(report.find("note: MILLRACE_BATCH_SZIE is set but millrace-test does not read it\n") !=
+        std::string::npos);
 }

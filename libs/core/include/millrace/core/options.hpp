@@ -57,6 +57,13 @@ class OptionSet {
   // misspelt MILLRACE_BATCH_SZIE would otherwise be ignored in silence.
   std::vector<std::string> unread_env(const std::map<std::string, std::string>& env,
                                       std::string_view prefix = "MILLRACE_") const;
+
+  // What --check-config prints for a valid configuration: "<program>:
+  // configuration is valid", describe(), then one note per unread_env(env).
+  // Unread variables are noted, not refused: one environment is often shared
+  // by several programs, each reading its part.
+  std::string check_report(const std::string& program,
+                           const std::map<std::string, std::string>& env) const;
   // Usage text: every flag with its env var, default and help.
   std::string help() const;
   // One line per option with its effective value and where it came from

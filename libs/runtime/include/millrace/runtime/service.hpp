@@ -35,12 +35,7 @@ std::optional<int> parse_command_line(core::OptionSet& options, int argc, char**
     return 2;
   }
   if (options.check_config_requested()) {
-    // Unread variables are reported, not refused: one environment is often
-    // shared by several services, each reading its part.
-    std::printf("%s: configuration is valid\n%s", program.c_str(), options.describe().c_str());
-    for (const auto& name : options.unread_env(env)) {
-      std::printf("note: %s is set but %s does not read it\n", name.c_str(), program.c_str());
-    }
+    std::fputs(options.check_report(program, env).c_str(), stdout);
     return 0;
   }
   log_info(component, "starting with configuration:\n" + options.describe());
