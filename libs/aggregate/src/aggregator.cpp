@@ -1,5 +1,6 @@
 #include "millrace/aggregate/aggregator.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -34,6 +35,7 @@ namespace {
 constexpr std::string_view kPersisted = "persisted";
 // Pruning the dedup table is cheap but not free; once every this many batches.
 constexpr std::uint64_t kPruneEvery = 50;
+const std::vector<std::string> kSeenIdColumns = {"id", "ts"};
 
 std::string ts_literal(pqxx::work& tx, core::TimestampUs ts) {
   return tx.quote(core::format_timestamp(ts));
@@ -114,30 +116,27 @@ class Aggregator::Handler final : public stream::Handler {
       }
     }
 
-    // 2. Dedup: an id folds once, ever (within the horizon). The batch's ids
-    //    travel as one array, and PostgreSQL answers with the ones it already
-    //    held, usually none, instead of echoing every new one. Inserting in id
-    //    order walks the primary key's leaf pages in order instead of at random.
+    // 2. Dedup: an id folds once, ever (within the horizon). Repeats within
+    //    the batch are dropped here; against earlier batches PostgreSQL decides.
     std::unordered_set<std::string> stored;
     std::unordered_set<std::string_view> batch_ids;
     if (!on_time.empty()) {
-      pg::ArrayLiteral ids;
-      pg::ArrayLiteral times;
+      std::vector<SeenId> ids;
+      ids.reserve(on_time.size());
       for (const auto* p : on_time) {
         if (!batch_ids.insert(p->event.id).second) continue;  // a repeat within the batch
-        ids.add(p->event.id);
         // Only pruning reads ts, and the hour is precise enough for it (see
         // step 5). Few distinct values keep its index small: new entries
         // join a few hot leaf pages instead of splitting pages at random.
-        times.add(core::format_timestamp(core::hour_start(p->event.ts)));
+        ids.push_back({&p->event.id, core::hour_start(p->event.ts)});
       }
-      for (const auto& row : tx.exec_params(
-               "WITH batch AS (SELECT * FROM unnest($1::uuid[], $2::timestamptz[]) AS b(id, ts)), "
-               "ins AS (INSERT INTO aggregator_seen_ids (id, ts) SELECT id, ts FROM batch ORDER BY id "
-               "ON CONFLICT (id) DO NOTHING RETURNING id) "
-               "SELECT id::text FROM batch WHERE id NOT IN (SELECT id FROM ins)",
-               ids.take(), times.take())) {
-        stored.insert(row[0].as<std::string>());
+      // In id order the primary key's leaf pages are walked in order instead
+      // of at random. Ids are lower-case, so text order is uuid order.
+      std::sort(ids.begin(), ids.end(),
+                [](const SeenId& a, const SeenId& b) { return *a.id < *b.id; });
+      if (expect_duplicates_ || !copy_seen_directly(tx, ids)) {
+        stored = insert_seen(tx, ids);
+        expect_duplicates_ = !stored.empty();
       }
     }
     core::Deltas deltas;
@@ -211,6 +210,57 @@ class Aggregator::Handler final : public stream::Handler {
   }
 
  private:
+  struct SeenId {
+    const std::string* id;  // the event's, alive for the whole write()
+    core::TimestampUs hour;
+  };
+
+  // Optimistic first, as the sink does with its rows: COPY the ids straight
+  // into aggregator_seen_ids. An id already stored is rare (the same event
+  // produced twice), and INSERT ... ON CONFLICT costs PostgreSQL a conflict
+  // check per id, and the array a parse, on every batch. A stored id fails
+  // the COPY as a whole; the savepoint undoes just that.
+  static bool copy_seen_directly(pqxx::work& tx, const std::vector<SeenId>& ids) {
+    try {
+      pqxx::subtransaction direct(tx, "direct_seen_ids");
+      pqxx::stream_to copy(direct, "aggregator_seen_ids", kSeenIdColumns);
+      // A batch spans few hours: each is formatted once.
+      std::map<core::TimestampUs, std::string> hours;
+      for (const auto& s : ids) {
+        auto [it, added] = hours.try_emplace(s.hour);
+        if (added) it->second = core::format_timestamp(s.hour);
+        copy << std::tie(*s.id, it->second);
+      }
+      copy.complete();
+      direct.commit();
+      return true;
+    } catch (const pqxx::unique_violation&) {
+      return false;
+    }
+  }
+
+  // The ids PostgreSQL held already. It answers with those, usually a few,
+  // instead of echoing every new one.
+  static std::unordered_set<std::string> insert_seen(pqxx::work& tx,
+                                                     const std::vector<SeenId>& ids) {
+    pg::ArrayLiteral id_array;
+    pg::ArrayLiteral times;
+    for (const auto& s : ids) {
+      id_array.add(*s.id);
+      times.add(core::format_timestamp(s.hour));
+    }
+    std::unordered_set<std::string> stored;
+    for (const auto& row : tx.exec_params(
+             "WITH batch AS (SELECT * FROM unnest($1::uuid[], $2::timestamptz[]) AS b(id, ts)), "
+             "ins AS (INSERT INTO aggregator_seen_ids (id, ts) SELECT id, ts FROM batch ORDER BY id "
+             "ON CONFLICT (id) DO NOTHING RETURNING id) "
+             "SELECT id::text FROM batch WHERE id NOT IN (SELECT id FROM ins)",
+             id_array.take(), times.take())) {
+      stored.insert(row[0].as<std::string>());
+    }
+    return stored;
+  }
+
   // The totals of many keys as parallel arrays, for unnest().
   struct TotalsArrays {
     pg::ArrayLiteral events, units, revenue, discount_total, returns;
@@ -289,6 +339,10 @@ class Aggregator::Handler final : public stream::Handler {
   const AggregatorConfig& config_;
   core::LatenessPolicy policy_;
   std::uint64_t batches_ = 0;  // commit thread only (write())
+  // A batch that met stored ids sends the next one straight to the
+  // ON CONFLICT path, as in the sink: where duplicates keep coming, the
+  // direct COPY would fail part-way through every batch. Commit thread only.
+  bool expect_duplicates_ = false;
 };
 
 Aggregator::Aggregator(AggregatorConfig config, metrics::Registry& metrics)

@@ -167,7 +167,8 @@ class SinkWorker::Handler final : public stream::Handler {
   void write(pqxx::work& tx, stream::Batch& batch, stream::BatchState& state) override {
     const auto& rows = of(state).rows;
     if (rows.empty()) return;
-    if (copy_directly(tx, rows)) return;  // every kept row was stored: the tally is right
+    // Stored directly, every kept row is persisted: the tally is right.
+    if (!expect_duplicates_ && copy_directly(tx, rows)) return;
     copy_rows(tx, "millrace_staging", rows);
     const auto inserted = tx.exec(
         "WITH ins AS (INSERT INTO store_events SELECT * FROM millrace_staging "
@@ -175,13 +176,16 @@ class SinkWorker::Handler final : public stream::Handler {
         "SELECT kafka_partition, count(*) FROM ins GROUP BY kafka_partition");
     std::map<std::int32_t, std::uint64_t> by_partition;
     for (const auto& r : inserted) by_partition[r[0].as<std::int32_t>()] = r[1].as<std::uint64_t>();
+    std::uint64_t duplicates = 0;
     for (auto& [partition, progress] : batch.partitions()) {
       const auto kept = progress.tally.of(kPersisted);
       const auto it = by_partition.find(partition);
       const std::uint64_t stored = it == by_partition.end() ? 0 : it->second;
       batch.at(partition).tally.move({kPersisted, ""}, {"duplicate", "duplicate_id"},
                                      kept - stored);
+      duplicates += kept - stored;
     }
+    expect_duplicates_ = duplicates > 0;
   }
 
  private:
@@ -247,6 +251,11 @@ class SinkWorker::Handler final : public stream::Handler {
   }
 
   const SinkConfig& config_;
+  // A batch that met stored ids sends the next one straight to staging.
+  // Where duplicates keep coming (clients retrying), the direct COPY would
+  // fail part-way through every batch and pay for those rows twice; one
+  // batch without duplicates brings it back. The commit thread only.
+  bool expect_duplicates_ = false;
   metrics::Counter dead_letters_;
   std::unique_ptr<kafka::Producer> dlq_;
   std::int32_t dlq_partitions_ = 1;
