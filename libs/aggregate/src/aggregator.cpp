@@ -12,6 +12,7 @@
 #include "millrace/core/validation.hpp"
 #include "millrace/core/window.hpp"
 #include "millrace/pg/array.hpp"
+#include "millrace/pg/copy.hpp"
 
 namespace millrace::aggregate {
 
@@ -223,13 +224,14 @@ class Aggregator::Handler final : public stream::Handler {
   static bool copy_seen_directly(pqxx::work& tx, const std::vector<SeenId>& ids) {
     try {
       pqxx::subtransaction direct(tx, "direct_seen_ids");
-      pqxx::stream_to copy(direct, "aggregator_seen_ids", kSeenIdColumns);
+      pg::CopyWriter copy(direct, "aggregator_seen_ids", kSeenIdColumns);
       // A batch spans few hours: each is formatted once.
       std::map<core::TimestampUs, std::string> hours;
       for (const auto& s : ids) {
         auto [it, added] = hours.try_emplace(s.hour);
         if (added) it->second = core::format_timestamp(s.hour);
-        copy << std::tie(*s.id, it->second);
+        copy.row().text(*s.id).text(it->second);
+        copy.end_row();
       }
       copy.complete();
       direct.commit();

@@ -11,6 +11,7 @@
 #include "millrace/core/validation.hpp"
 #include "millrace/kafka/producer.hpp"
 #include "millrace/kafka/store_event.hpp"
+#include "millrace/pg/store_events.hpp"
 
 namespace millrace::produce {
 
@@ -240,23 +241,6 @@ void validate(const GenerateConfig& c) {
   }
 }
 
-namespace {
-
-// COPY text format: backslash, tab, newline and carriage return escaped.
-void copy_text(std::string& out, std::string_view s) {
-  for (const char c : s) {
-    switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '\t': out += "\\t"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      default: out += c;
-    }
-  }
-}
-
-}  // namespace
-
 std::uint64_t run_generate(const GenerateConfig& config, std::ostream& out) {
   core::GeneratorOptions g;
   g.seed = static_cast<std::uint64_t>(config.seed);
@@ -268,7 +252,7 @@ std::uint64_t run_generate(const GenerateConfig& config, std::ostream& out) {
   g.time_spread_us = config.time_spread_s * 1'000'000;
   core::EventGenerator generator(g);
   std::uint64_t lines = 0;
-  std::string row;
+  pg::CopyText rows;
   for (std::int64_t i = 0; i < config.count; ++i) {
     const auto m = generator.next();
     if (config.format == "ndjson") {
@@ -277,38 +261,9 @@ std::uint64_t run_generate(const GenerateConfig& config, std::ostream& out) {
       continue;
     }
     if (!m.event) continue;
-    const auto& e = *m.event;
-    row.clear();
-    const auto field = [&](std::string_view v) {
-      copy_text(row, v);
-      row += '\t';
-    };
-    field(e.id);
-    field(e.request_id);
-    field(core::to_string(e.event_type));
-    field(std::to_string(e.store_id));
-    field(e.store_fqdn);
-    field(e.store_ip);
-    field(std::to_string(e.cust_id));
-    field(e.category);
-    field(std::to_string(e.sku));
-    field(e.price.to_string());
-    field(std::to_string(e.qty));
-    field(e.discount.to_string());
-    field(e.gift_wrap ? "t" : "f");
-    field(e.variant);
-    field(e.priority_shipping ? "t" : "f");
-    field(core::format_timestamp(e.ts));
-    if (e.contact_me) {
-      field(*e.contact_me);
-    } else {
-      row += "\\N\t";
-    }
-    field(e.is_return ? "t" : "f");
-    field("generated");
-    field("0");
-    row += std::to_string(i);
-    out << row << '\n';
+    rows.clear();
+    pg::append_store_event(rows, *m.event, "generated", 0, i);
+    out << rows.end_row().data();
     ++lines;
   }
   return lines;

@@ -3,11 +3,12 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "millrace/core/failure.hpp"
 #include "millrace/kafka/producer.hpp"
+#include "millrace/pg/copy.hpp"
+#include "millrace/pg/store_events.hpp"
 #include "millrace/runtime/log.hpp"
 #include "millrace/sink/decision.hpp"
 
@@ -32,12 +33,6 @@ namespace {
 
 constexpr milliseconds kDlqTimeout{30000};
 constexpr std::string_view kPersisted = "persisted";
-
-const std::vector<std::string> kColumns = {
-    "id",        "request_id", "event_type",        "store_id", "store_fqdn",  "store_ip",
-    "cust_id",   "category",   "sku",               "price",    "qty",         "discount",
-    "gift_wrap", "variant",    "priority_shipping", "ts",       "contact_me",  "is_return",
-    "kafka_topic", "kafka_partition", "kafka_offset"};
 
 // Delivery reports of one batch's dead letters. Counted per batch because the
 // next batch produces its own while this one commits: waiting for the
@@ -207,15 +202,11 @@ class SinkWorker::Handler final : public stream::Handler {
 
   void copy_rows(pqxx::transaction_base& tx, const std::string& table,
                  const std::vector<Row>& rows) const {
-    pqxx::stream_to copy(tx, table, kColumns);
+    pg::CopyWriter copy(tx, table, pg::kStoreEventColumns);
     for (const auto& row : rows) {
-      const auto& e = row.event;
-      copy << std::make_tuple(e.id, e.request_id, std::string(core::to_string(e.event_type)),
-                              e.store_id, e.store_fqdn, e.store_ip, e.cust_id, e.category, e.sku,
-                              e.price.to_string(), e.qty, e.discount.to_string(), e.gift_wrap,
-                              e.variant, e.priority_shipping, core::format_timestamp(e.ts),
-                              e.contact_me, e.is_return, config_.stream.topic, row.partition,
-                              row.offset);
+      pg::append_store_event(copy.row(), row.event, config_.stream.topic, row.partition,
+                             row.offset);
+      copy.end_row();
     }
     copy.complete();
   }

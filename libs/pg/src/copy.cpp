@@ -1,0 +1,113 @@
+#include "millrace/pg/copy.hpp"
+
+#include <charconv>
+#include <cstring>
+#include <pqxx/pqxx>
+
+// pqxx::tablewriter is deprecated in libpqxx 6.4 in favour of stream_to, but
+// it is the only COPY writer there that takes a prepared line: stream_to's
+// write_raw_line is private. Only its write_raw_line is used, never its own
+// escaping (which is unreliable with multi-byte encodings).
+#include <pqxx/tablewriter>
+
+namespace millrace::pg {
+
+namespace {
+
+// A chunk this size amortises the per-message cost without holding a batch's
+// whole text in memory twice.
+constexpr std::size_t kChunkBytes = 64 * 1024;
+
+char escape_of(char c) {
+  switch (c) {
+    case '\\':
+      return '\\';
+    case '\t':
+      return 't';
+    case '\n':
+      return 'n';
+    case '\r':
+      return 'r';
+    default:
+      return 0;
+  }
+}
+
+}  // namespace
+
+void CopyText::separate() {
+  if (fields_++ > 0) data_ += '\t';
+}
+
+CopyText& CopyText::text(std::string_view value) {
+  separate();
+  // Clean runs are appended whole; most fields have nothing to escape.
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const char e = escape_of(value[i]);
+    if (e == 0) continue;
+    data_.append(value.data() + start, i - start);
+    data_ += '\\';
+    data_ += e;
+    start = i + 1;
+  }
+  data_.append(value.data() + start, value.size() - start);
+  return *this;
+}
+
+CopyText& CopyText::integer(std::int64_t value) {
+  separate();
+  char buf[24];
+  const auto end = std::to_chars(buf, buf + sizeof buf, value).ptr;
+  data_.append(buf, end);
+  return *this;
+}
+
+CopyText& CopyText::boolean(bool value) {
+  separate();
+  data_ += value ? 't' : 'f';
+  return *this;
+}
+
+CopyText& CopyText::null() {
+  separate();
+  data_ += "\\N";
+  return *this;
+}
+
+CopyText& CopyText::end_row() {
+  data_ += '\n';
+  fields_ = 0;
+  return *this;
+}
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+CopyWriter::CopyWriter(pqxx::transaction_base& tx, const std::string& table,
+                       const std::vector<std::string>& columns)
+    : writer_(std::make_unique<pqxx::tablewriter>(tx, table, columns.begin(), columns.end())) {}
+#pragma GCC diagnostic pop
+
+// Unfinished (an exception in flight), the tablewriter's destructor ends the
+// COPY and leaves any error with the transaction, which is being abandoned.
+CopyWriter::~CopyWriter() = default;
+
+void CopyWriter::end_row() {
+  buffer_.end_row();
+  if (buffer_.size() >= kChunkBytes) send();
+}
+
+void CopyWriter::send() {
+  if (buffer_.size() == 0) return;
+  // write_raw_line drops one trailing newline and the connection adds it
+  // back; the chunk's other newlines end its other rows.
+  writer_->write_raw_line(buffer_.data());
+  buffer_.clear();
+}
+
+void CopyWriter::complete() {
+  send();
+  writer_->complete();
+}
+
+}  // namespace millrace::pg
