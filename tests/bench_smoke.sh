@@ -25,6 +25,10 @@ lat = res["latency_1500"]
 for leg in ("to_append_ms", "append_to_row_ms"):
     assert lat[leg]["max"] >= lat[leg]["p99"] >= lat[leg]["p50"] > -1, f"latency_1500.{leg} = {lat[leg]!r}"
 assert lat["to_append_ms"]["max"] + lat["append_to_row_ms"]["max"] >= lat["max_ms"] - 1, f"legs do not bound {lat!r}"
+# Commit time minus transaction start, per row, is part of commit time minus
+# event time: the quantiles keep that order.
+t = lat["transaction_ms"]
+assert lat["p50_ms"] >= t["p50"] >= 0 and lat["p99_ms"] >= t["p99"] >= t["p50"], f"transaction {t!r} vs {lat!r}"
 assert 0 <= r["machine"]["cpu_steal_share"] < 1 and 0 <= lat["cpu_steal_share"] < 1, "steal share missing"
 refs = res["kafka_ack_1500"]
 assert [a["linger_ms"] for a in refs] == [5, 0], f"ack references {refs!r}"
