@@ -1,6 +1,7 @@
-// pg::CopyWriter against the real PostgreSQL: many chunks of rows arrive
-// exactly as written, and a duplicate key surfaces as the exception the sink
-// and the aggregator catch to take their ON CONFLICT path.
+// pg::CopyWriter and pg::OptimisticCopy against the real PostgreSQL: many
+// chunks of rows arrive exactly as written, and a stored key sends a batch,
+// and the next, to the slow path the sink and the aggregator resolve
+// duplicates with.
 #include <catch2/catch.hpp>
 #include <pqxx/pqxx>
 
@@ -81,32 +82,60 @@ TEST_CASE("COPY through pg::CopyWriter stores every row as written, across many 
   tx.commit();
 }
 
-TEST_CASE("a duplicate key fails the COPY as unique_violation, and a savepoint undoes just that",
-          "[pg-copy]") {
+TEST_CASE(
+    "OptimisticCopy: a stored key undoes the direct COPY, and the slow path decides "
+    "until a batch meets no duplicates",
+    "[pg-copy]") {
   const auto env = stack_env();
   const std::string schema = unique_name("it_copy_dup");
+  const std::string table = schema + ".t";
   pqxx::connection c(env.pg);
   pqxx::work tx(c);
   tx.exec("CREATE SCHEMA " + schema);
-  tx.exec("CREATE TABLE " + schema + ".t (id integer PRIMARY KEY)");
-  tx.exec("INSERT INTO " + schema + ".t VALUES (70000)");
-  // The stored id comes last, in the seventh 64 KiB chunk: the rows before it
-  // were sent already and must be undone with the rest.
-  bool violated = false;
-  try {
-    pqxx::subtransaction direct(tx, "direct");
-    pg::CopyWriter copy(direct, schema + ".t", {"id"});
-    for (int i = 0; i <= 70000; ++i) {
-      copy.row().integer(i);
-      copy.end_row();
-    }
-    copy.complete();
-    direct.commit();
-  } catch (const pqxx::unique_violation&) {
-    violated = true;
-  }
-  CHECK(violated);
-  CHECK(tx.exec1("SELECT count(*) FROM " + schema + ".t")[0].as<int>() == 1);
+  tx.exec("CREATE TABLE " + table + " (id integer PRIMARY KEY)");
+  tx.exec("INSERT INTO " + table + " VALUES (70000)");
+  const auto count = [&] { return tx.exec1("SELECT count(*) FROM " + table)[0].as<int>(); };
+  int directs = 0;
+  int resolves = 0;
+  int rows_before_resolve = -1;
+  const auto batch = [&](pg::OptimisticCopy& copy, int first, int last, std::uint64_t found) {
+    copy.write(
+        tx, "direct",
+        [&](pqxx::transaction_base& t) {
+          ++directs;
+          pg::CopyWriter w(t, table, {"id"});
+          for (int i = first; i <= last; ++i) {
+            w.row().integer(i);
+            w.end_row();
+          }
+          w.complete();
+        },
+        [&] {
+          ++resolves;
+          rows_before_resolve = count();
+          tx.exec("INSERT INTO " + table + " SELECT generate_series(" + std::to_string(first) +
+                  ", " + std::to_string(last) + ") ON CONFLICT DO NOTHING");
+          return found;
+        });
+  };
+  pg::OptimisticCopy copy;
+  // The stored key comes last, in the seventh 64 KiB chunk: the rows before
+  // it were sent already, and the savepoint must undo them before the slow
+  // path runs.
+  batch(copy, 0, 70000, 1);
+  CHECK(rows_before_resolve == 1);
+  CHECK(directs == 1);
+  CHECK(resolves == 1);
+  CHECK(count() == 70001);
+  // That batch met a duplicate: the next goes straight to the slow path...
+  batch(copy, 100000, 100009, 0);
+  CHECK(directs == 1);
+  CHECK(resolves == 2);
+  // ...which found none, so the one after is COPYed directly again.
+  batch(copy, 200000, 200009, 0);
+  CHECK(directs == 2);
+  CHECK(resolves == 2);
+  CHECK(count() == 70021);
   tx.exec("DROP SCHEMA " + schema + " CASCADE");
   tx.commit();
 }

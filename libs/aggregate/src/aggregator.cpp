@@ -135,10 +135,12 @@ class Aggregator::Handler final : public stream::Handler {
       // of at random. Ids are lower-case, so text order is uuid order.
       std::sort(ids.begin(), ids.end(),
                 [](const SeenId& a, const SeenId& b) { return *a.id < *b.id; });
-      if (expect_duplicates_ || !copy_seen_directly(tx, ids)) {
-        stored = insert_seen(tx, ids);
-        expect_duplicates_ = !stored.empty();
-      }
+      seen_.write(
+          tx, "direct_seen_ids", [&](pqxx::transaction_base& t) { copy_seen(t, ids); },
+          [&] {
+            stored = insert_seen(tx, ids);
+            return stored.size();
+          });
     }
     core::Deltas deltas;
     for (const auto* p : on_time) {
@@ -216,29 +218,17 @@ class Aggregator::Handler final : public stream::Handler {
     core::TimestampUs hour;
   };
 
-  // Optimistic first, as the sink does with its rows: COPY the ids straight
-  // into aggregator_seen_ids. An id already stored is rare (the same event
-  // produced twice), and INSERT ... ON CONFLICT costs PostgreSQL a conflict
-  // check per id, and the array a parse, on every batch. A stored id fails
-  // the COPY as a whole; the savepoint undoes just that.
-  static bool copy_seen_directly(pqxx::work& tx, const std::vector<SeenId>& ids) {
-    try {
-      pqxx::subtransaction direct(tx, "direct_seen_ids");
-      pg::CopyWriter copy(direct, "aggregator_seen_ids", kSeenIdColumns);
-      // A batch spans few hours: each is formatted once.
-      std::map<core::TimestampUs, std::string> hours;
-      for (const auto& s : ids) {
-        auto [it, added] = hours.try_emplace(s.hour);
-        if (added) it->second = core::format_timestamp(s.hour);
-        copy.row().text(*s.id).text(it->second);
-        copy.end_row();
-      }
-      copy.complete();
-      direct.commit();
-      return true;
-    } catch (const pqxx::unique_violation&) {
-      return false;
+  static void copy_seen(pqxx::transaction_base& tx, const std::vector<SeenId>& ids) {
+    pg::CopyWriter copy(tx, "aggregator_seen_ids", kSeenIdColumns);
+    // A batch spans few hours: each is formatted once.
+    std::map<core::TimestampUs, std::string> hours;
+    for (const auto& s : ids) {
+      auto [it, added] = hours.try_emplace(s.hour);
+      if (added) it->second = core::format_timestamp(s.hour);
+      copy.row().text(*s.id).text(it->second);
+      copy.end_row();
     }
+    copy.complete();
   }
 
   // The ids PostgreSQL held already. It answers with those, usually a few,
@@ -341,10 +331,8 @@ class Aggregator::Handler final : public stream::Handler {
   const AggregatorConfig& config_;
   core::LatenessPolicy policy_;
   std::uint64_t batches_ = 0;  // commit thread only (write())
-  // A batch that met stored ids sends the next one straight to the
-  // ON CONFLICT path, as in the sink: where duplicates keep coming, the
-  // direct COPY would fail part-way through every batch. Commit thread only.
-  bool expect_duplicates_ = false;
+  // The ids usually COPYed straight in, as the sink does with its rows.
+  pg::OptimisticCopy seen_;  // commit thread only (write())
 };
 
 Aggregator::Aggregator(AggregatorConfig config, metrics::Registry& metrics)

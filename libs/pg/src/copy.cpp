@@ -110,4 +110,20 @@ void CopyWriter::complete() {
   writer_->complete();
 }
 
+void OptimisticCopy::write(pqxx::dbtransaction& tx, const std::string& savepoint,
+                           const std::function<void(pqxx::transaction_base&)>& direct,
+                           const std::function<std::uint64_t()>& resolve) {
+  if (!expect_duplicates_) {
+    try {
+      pqxx::subtransaction sub(tx, savepoint);
+      direct(sub);
+      sub.commit();
+      return;
+    } catch (const pqxx::unique_violation&) {
+      // The savepoint is rolled back; the slow path below decides.
+    }
+  }
+  expect_duplicates_ = resolve() > 0;
+}
+
 }  // namespace millrace::pg

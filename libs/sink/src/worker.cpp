@@ -163,7 +163,16 @@ class SinkWorker::Handler final : public stream::Handler {
     const auto& rows = of(state).rows;
     if (rows.empty()) return;
     // Stored directly, every kept row is persisted: the tally is right.
-    if (!expect_duplicates_ && copy_directly(tx, rows)) return;
+    copy_.write(
+        tx, "direct_copy", [&](pqxx::transaction_base& t) { copy_rows(t, "store_events", rows); },
+        [&] { return write_via_staging(tx, batch, rows); });
+  }
+
+ private:
+  // Rows through a staging table and INSERT ... ON CONFLICT: the kept rows
+  // whose id was stored already are re-labelled duplicates. Returns how many.
+  std::uint64_t write_via_staging(pqxx::work& tx, stream::Batch& batch,
+                                  const std::vector<Row>& rows) const {
     copy_rows(tx, "millrace_staging", rows);
     const auto inserted = tx.exec(
         "WITH ins AS (INSERT INTO store_events SELECT * FROM millrace_staging "
@@ -180,24 +189,7 @@ class SinkWorker::Handler final : public stream::Handler {
                                      kept - stored);
       duplicates += kept - stored;
     }
-    expect_duplicates_ = duplicates > 0;
-  }
-
- private:
-  // Optimistic first: COPY straight into store_events. Staging plus
-  // INSERT ... ON CONFLICT is needed only when an id is already stored, which
-  // is rare (the same event produced twice), and it costs PostgreSQL a second
-  // write and a conflict check per row. A duplicate fails the COPY as a whole;
-  // the savepoint undoes just that, and the caller takes the staging path.
-  bool copy_directly(pqxx::work& tx, const std::vector<Row>& rows) const {
-    try {
-      pqxx::subtransaction direct(tx, "direct_copy");
-      copy_rows(direct, "store_events", rows);
-      direct.commit();
-      return true;
-    } catch (const pqxx::unique_violation&) {
-      return false;
-    }
+    return duplicates;
   }
 
   void copy_rows(pqxx::transaction_base& tx, const std::string& table,
@@ -242,11 +234,7 @@ class SinkWorker::Handler final : public stream::Handler {
   }
 
   const SinkConfig& config_;
-  // A batch that met stored ids sends the next one straight to staging.
-  // Where duplicates keep coming (clients retrying), the direct COPY would
-  // fail part-way through every batch and pay for those rows twice; one
-  // batch without duplicates brings it back. The commit thread only.
-  bool expect_duplicates_ = false;
+  pg::OptimisticCopy copy_;  // the commit thread only (write())
   metrics::Counter dead_letters_;
   std::unique_ptr<kafka::Producer> dlq_;
   std::int32_t dlq_partitions_ = 1;

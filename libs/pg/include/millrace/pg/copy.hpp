@@ -1,12 +1,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace pqxx {
+class dbtransaction;
 class transaction_base;
 class tablewriter;
 }  // namespace pqxx
@@ -65,6 +67,27 @@ class CopyWriter {
 
   std::unique_ptr<pqxx::tablewriter> writer_;
   CopyText buffer_;
+};
+
+// Writes batches whose keys are almost always new. The batch is COPYed
+// straight into its table inside a savepoint; a key stored already fails that
+// COPY as a whole, the savepoint is rolled back, and the caller's slower path
+// resolves the conflicts. INSERT ... ON CONFLICT on every batch would cost
+// PostgreSQL a conflict check per row, and a staging table a second write.
+// A batch that met stored keys sends the next one straight to the slow path:
+// where duplicates keep coming (clients retrying), the direct COPY would fail
+// part-way through every batch and pay for those rows twice. One per writer,
+// used from one thread.
+class OptimisticCopy {
+ public:
+  // `direct` COPYs the batch within the transaction it is given; `resolve`
+  // writes it with conflicts handled and returns how many keys were stored.
+  void write(pqxx::dbtransaction& tx, const std::string& savepoint,
+             const std::function<void(pqxx::transaction_base&)>& direct,
+             const std::function<std::uint64_t()>& resolve);
+
+ private:
+  bool expect_duplicates_ = false;
 };
 
 }  // namespace millrace::pg
