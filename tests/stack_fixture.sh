@@ -6,11 +6,18 @@ action=$1
 export MILLRACE_STATE_DIR=$2
 stack="$(dirname "$0")/../deploy/local/stack"
 
-port_free() { [ -z "$(ss -ltnH "sport = :$1" 2>/dev/null)" ]; }
+# Any socket on the port counts, not only a listener: a client's connection
+# from that local port makes a server's bind fail too.
+port_free() { [ -z "$(ss -tanH "sport = :$1" 2>/dev/null)" ]; }
+# Ports below the kernel's ephemeral range, which outgoing connections take
+# their local ports from: a port picked there could be taken by any client
+# (a test's, the broker's own) between the pick and the server's bind.
+read -r ephemeral_low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || ephemeral_low=32768
+((ephemeral_low > 16000)) || { echo "ephemeral ports start at $ephemeral_low: no room below" >&2; exit 1; }
 pick_port() {
   local p
   for _ in $(seq 200); do
-    p=$((20000 + RANDOM % 40000))
+    p=$((15000 + RANDOM % (ephemeral_low - 15000)))
     if port_free "$p" && [[ " ${picked:-} " != *" $p "* ]]; then picked="${picked:-} $p"; echo "$p"; return; fi
   done
   echo "no free port found" >&2; exit 1
