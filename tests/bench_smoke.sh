@@ -51,6 +51,12 @@ if res.get("http"):
     for k in ("single_max", "ndjson_100"):
         cpu = res["http"][k]["cpu_us_per_request"]
         assert cpu["millrace-producer"] > 0 and cpu["wrk"] > 0 and min(cpu.values()) >= 0, f"http.{k} cpu {cpu!r}"
+    for k, tried in (("single_max", [256, 512, 1024]), ("ndjson_100", [32, 64, 128])):
+        sweep = res["http"][k + "_sweep"]
+        assert [h["connections"] for h in sweep] == tried, f"http.{k}_sweep {sweep!r}"
+        assert all(h["requests"] > 0 for h in sweep), f"http.{k}_sweep made no requests"
+        assert res["http"][k]["events_per_s"] == max(h["events_per_s"] for h in sweep), f"http.{k} is not the best"
+        assert res["http"]["nginx"][k]["connections"] == res["http"][k]["connections"], f"nginx {k} connections"
     ngx = res["http"]["nginx"]
     assert ngx["single_max"]["cpu_us_per_request"]["nginx"] > 0, f"nginx cpu {ngx['single_max']!r}"
     for k in ("single_max", "ndjson_100", "single_1500"):
