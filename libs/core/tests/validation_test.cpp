@@ -122,6 +122,28 @@ TEST_CASE("unknown members are ignored whatever they hold", "[validation]") {
   CHECK(event_diff(accept(body.str()), expected).empty());
 }
 
+TEST_CASE("a key that differs from a field's name by one byte or its length is unknown",
+          "[validation]") {
+  const StoreEvent expected = accept(SampleBody().str());
+  const std::vector<std::string> fields = SampleBody::required_fields();
+  const std::set<std::string> names(fields.begin(), fields.end());
+  for (const std::string& field : fields) {
+    std::vector<std::string> near = {
+        field + "x", field.substr(0, field.size() - 1), "x" + field.substr(1),
+        field.substr(0, field.size() - 1) + "x",
+        field.substr(0, field.size() / 2) + "X" + field.substr(field.size() / 2 + 1)};
+    for (const std::string& key : near) {
+      if (names.count(key) != 0) continue;
+      INFO("field: " << field << ", key: " << key);
+      // A value no field accepts: read as the field, it would be rejected.
+      CHECK(event_diff(accept(SampleBody().append(key, "[{}]").str()), expected).empty());
+      const Rejection r = reject(SampleBody().remove(field).append(key, "[{}]").str());
+      CHECK(r.reason == RejectReason::kMissingField);
+      CHECK(r.field == field);
+    }
+  }
+}
+
 TEST_CASE("every required field: absent or null is missing_field naming it", "[validation]") {
   for (const std::string& field : SampleBody::required_fields()) {
     INFO("field: " << field);
@@ -340,6 +362,16 @@ TEST_CASE("invalid_format", "[validation]") {
   // Escapes that decode to text PostgreSQL refuses.
   reject_with("category", "\"Note\\u0000books\"", RejectReason::kInvalidFormat);
   reject_with("variant", "\"\\udc00\"", RejectReason::kInvalidFormat);
+  // Wherever the bad escape falls in a long ASCII value, which is checked
+  // eight bytes at a time.
+  for (std::size_t at = 0; at <= 20; ++at) {
+    INFO("at byte " << at);
+    const std::string before(at, 'a'), after(20 - at, 'b');
+    reject_with("category", "\"" + before + "\\u0000" + after + "\"", RejectReason::kInvalidFormat);
+    reject_with("variant", "\"" + before + "\\udc00" + after + "\"", RejectReason::kInvalidFormat);
+    CHECK(accept(SampleBody().set("variant", "\"" + before + "\\u00e9" + after + "\"").str())
+              .variant == before + "\xc3\xa9" + after);
+  }
   // A proper surrogate pair and other escapes are fine.
   CHECK(accept(SampleBody().set("variant", "\"\\ud83d\\ude00 \\\"red\\\"\\n\"").str()).variant ==
         "\xf0\x9f\x98\x80 \"red\"\n");
