@@ -22,7 +22,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -33,6 +32,8 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "tool.hpp"
 
 namespace {
 
@@ -60,18 +61,6 @@ constexpr const char* kUsage =
     "usage: millrace-bench-paced-produce --brokers HOST:PORT --topic T --payloads FILE\n"
     "       [--rate N] [--seconds N] [--warmup-seconds N] [--partitions N] [-X key=value ...]\n";
 
-int positive(const std::string& flag, const std::string& value) {
-  std::size_t used = 0;
-  int n = 0;
-  try {
-    n = std::stoi(value, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != value.size() || n < 0) throw std::invalid_argument(flag + ": not a count: " + value);
-  return n;
-}
-
 Options parse(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
@@ -85,13 +74,13 @@ Options parse(int argc, char** argv) {
     } else if (flag == "--payloads") {
       o.payloads = value;
     } else if (flag == "--rate") {
-      o.rate = positive(flag, value);  // 0: flat out
+      o.rate = millrace::bench::whole_number(flag, value, 0);  // 0: flat out
     } else if (flag == "--seconds") {
-      o.seconds = positive(flag, value);
+      o.seconds = millrace::bench::whole_number(flag, value, 0);
     } else if (flag == "--warmup-seconds") {
-      o.warmup_seconds = positive(flag, value);
+      o.warmup_seconds = millrace::bench::whole_number(flag, value, 0);
     } else if (flag == "--partitions") {
-      o.partitions = positive(flag, value);
+      o.partitions = millrace::bench::whole_number(flag, value, 0);
     } else if (flag == "-X") {
       const auto eq = value.find('=');
       if (eq == std::string::npos) throw std::invalid_argument("-X wants key=value: " + value);
@@ -145,24 +134,6 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
     run->from_enqueue_us[seq] = rd_kafka_message_latency(msg);
   }
   run->reported.fetch_add(1, std::memory_order_release);
-}
-
-std::string percentiles(std::vector<std::int64_t> us) {
-  us.erase(std::remove(us.begin(), us.end(), -1), us.end());
-  if (us.empty()) return "null";
-  std::sort(us.begin(), us.end());
-  const auto at = [&](double p) {
-    // Nearest rank, as bench/wrk/ingest.lua computes it.
-    const auto rank = std::clamp<std::size_t>(
-        static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(us.size()))), 1,
-        us.size());
-    return static_cast<double>(us[rank - 1]) / 1000.0;
-  };
-  char buf[200];
-  std::snprintf(buf, sizeof buf,
-                R"({"p50":%.3f,"p99":%.3f,"p999":%.3f,"max":%.3f,"samples":%zu})", at(50), at(99),
-                at(99.9), static_cast<double>(us.back()) / 1000.0, us.size());
-  return buf;
 }
 
 KafkaPtr make_producer(const Options& o, Run& run) {
@@ -271,8 +242,8 @@ int run_paced(const Options& o, const std::vector<std::string>& payloads) {
       "\n",
       o.rate, o.seconds, o.warmup_seconds, static_cast<long long>(sent - std::min(warmup, sent)),
       static_cast<long long>(run.failed.load()), run.first_error.c_str(),
-      percentiles(measured(run.from_schedule_us)).c_str(),
-      percentiles(measured(run.from_enqueue_us)).c_str());
+      millrace::bench::percentiles_json(measured(run.from_schedule_us)).c_str(),
+      millrace::bench::percentiles_json(measured(run.from_enqueue_us)).c_str());
   return produce_error != 0 || run.failed.load() != 0 ? 1 : 0;
 }
 

@@ -36,6 +36,18 @@ for a in refs:
     l = a["from_schedule_ms"]
     assert a["sent"] > 0 and a["failed"] == 0 and l["samples"] == a["sent"], f"ack reference {a!r}"
     assert l["max"] >= l["p999"] >= l["p99"] >= l["p50"] > 0, f"ack reference latency {l!r}"
+# The machine's floor was measured beside every latency stage.
+probes = [("latency_1500", lat["wake_probe"])] + [(f"ack linger {a['linger_ms']}", a["wake_probe"]) for a in refs]
+if res.get("http"):
+    probes += [(f"http.{k}", res["http"][k]["wake_probe"]) for k in ("single_1500", "single_15000", "single_1500_noack")]
+    probes.append(("http.nginx.single_1500", res["http"]["nginx"]["single_1500"]["wake_probe"]))
+for name, w in probes:
+    late, st = w["late_ms"], w["stalled_share"]
+    assert w["seconds"] > 0 and late["samples"] > 0 and late["max"] >= late["p99"] >= late["p50"] >= 0, f"{name} probe {w!r}"
+    assert 1 > st["over_1ms"] >= st["over_2ms"] >= st["over_5ms"] >= 0, f"{name} probe shares {st!r}"
+    assert isinstance(w["realtime"], bool) and 0 <= w["cpu_steal_share"] < 1, f"{name} probe {w!r}"
+for k in ("single_max", "ndjson_100"):
+    assert "wake_probe" not in (res.get("http") or {}).get(k, {}), f"http.{k} ran the probe"
 w = r["warmup"]
 assert w["events"] > 0 and w["e2e_events_per_s"] > 0 and w["e2e_cpu_seconds"]["kafka"] >= 0, f"warmup {w!r}"
 assert r["machine"]["cores"] > 0 and r["commands"], "machine or commands missing"
