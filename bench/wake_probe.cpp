@@ -9,15 +9,25 @@
 // bare client produced 1,500 messages/s.
 //
 //   millrace-bench-wake-probe [--period-us 1000] [--seconds 0]
+//   millrace-bench-wake-probe --chain N --rate R --seconds S
 //
-// Runs until SIGTERM or SIGINT (or for --seconds when nonzero), then prints
-// one JSON line. It asks for SCHED_FIFO, so the lateness it sees is not the
-// queue of ordinary threads on a busy core but the time no core ran it; without
-// the privilege it runs as an ordinary thread and says so ("realtime": false).
-// It costs one wake-up per period and almost no CPU.
+// The probe runs until SIGTERM or SIGINT (or for --seconds when nonzero),
+// then prints one JSON line. It asks for SCHED_FIFO, so the lateness it sees
+// is not the queue of ordinary threads on a busy core but the time no core
+// ran it; without the privilege it runs as an ordinary thread and says so
+// ("realtime": false). It costs one wake-up per period and almost no CPU.
+//
+// With --chain, it measures instead what a request that is handed from
+// thread to thread costs on this machine when the threads do nothing else:
+// a pacer wakes on a fixed schedule, R times a second, and hands a token
+// through N ordinary threads in turn (each blocked reading a pipe, as a
+// thread waiting on a socket is) to a last one that times it from its slot.
+// Each token thus needs N + 2 wake-ups, as many as the hand-offs it stands
+// for. It prints the latency percentiles as one JSON line.
 #include <sched.h>
 #include <signal.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
@@ -25,6 +35,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -41,9 +52,13 @@ void on_signal(int) {
 struct Options {
   int period_us = 1000;
   int seconds = 0;  // 0: until a signal
+  int chain = 0;    // threads between pacer and timer; 0: the probe
+  int rate = 0;     // tokens per second through the chain
 };
 
-constexpr const char* kUsage = "usage: millrace-bench-wake-probe [--period-us N] [--seconds N]\n";
+constexpr const char* kUsage =
+    "usage: millrace-bench-wake-probe [--period-us N] [--seconds N]\n"
+    "       millrace-bench-wake-probe --chain N --rate R --seconds S\n";
 
 Options parse(int argc, char** argv) {
   Options o;
@@ -55,9 +70,17 @@ Options parse(int argc, char** argv) {
       o.period_us = millrace::bench::whole_number(flag, value, 100);
     } else if (flag == "--seconds") {
       o.seconds = millrace::bench::whole_number(flag, value, 0);
+    } else if (flag == "--chain") {
+      o.chain = millrace::bench::whole_number(flag, value, 1);
+    } else if (flag == "--rate") {
+      o.rate = millrace::bench::whole_number(flag, value, 1);
     } else {
       throw std::invalid_argument("unknown flag " + flag + "\n" + kUsage);
     }
+  }
+  if ((o.chain > 0) != (o.rate > 0) || (o.chain > 0 && o.seconds == 0)) {
+    throw std::invalid_argument(std::string("--chain needs --rate and nonzero --seconds\n") +
+                                kUsage);
   }
   return o;
 }
@@ -127,11 +150,80 @@ int probe(const Options& o) {
   return 0;
 }
 
+// One pipe; closes both ends.
+class Pipe {
+ public:
+  Pipe() {
+    if (pipe(fds_) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  }
+  ~Pipe() {
+    close(fds_[0]);
+    close(fds_[1]);
+  }
+  Pipe(const Pipe&) = delete;
+  Pipe& operator=(const Pipe&) = delete;
+
+  // A token is its slot's index; -1 ends the run. Eight bytes are below
+  // PIPE_BUF, so each write and read moves one whole token.
+  void put(std::int64_t token) const {
+    if (write(fds_[1], &token, sizeof token) != sizeof token) {
+      throw std::runtime_error(std::string("pipe write: ") + std::strerror(errno));
+    }
+  }
+  std::int64_t take() const {
+    std::int64_t token = -1;
+    if (read(fds_[0], &token, sizeof token) != sizeof token) return -1;
+    return token;
+  }
+
+ private:
+  int fds_[2] = {-1, -1};
+};
+
+int chain(const Options& o) {
+  const auto total = static_cast<std::size_t>(o.rate) * static_cast<std::size_t>(o.seconds);
+  std::vector<std::int64_t> due(total);
+  std::vector<std::int64_t> latency_us(total, -1);
+  std::vector<Pipe> pipes(static_cast<std::size_t>(o.chain) + 1);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < pipes.size(); ++i) {
+    threads.emplace_back([&, i] {
+      for (;;) {
+        const std::int64_t token = pipes[i].take();
+        if (i + 1 < pipes.size()) {
+          pipes[i + 1].put(token);
+        } else if (token >= 0) {
+          latency_us[static_cast<std::size_t>(token)] =
+              (now_ns() - due[static_cast<std::size_t>(token)]) / 1000;
+        }
+        if (token < 0) return;
+      }
+    });
+  }
+  const std::int64_t period = 1'000'000'000LL / o.rate;
+  const std::int64_t start = now_ns() + 100'000'000;
+  for (std::size_t k = 0; k < total; ++k) {
+    due[k] = start + period * static_cast<std::int64_t>(k);
+    const timespec ts = to_timespec(due[k]);
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+    }
+    pipes.front().put(static_cast<std::int64_t>(k));
+  }
+  pipes.front().put(-1);
+  for (auto& t : threads) t.join();
+  std::printf(R"({"chain":%d,"wakeups_per_token":%d,"rate":%d,"seconds":%d,"from_schedule_ms":%s})"
+              "\n",
+              o.chain, o.chain + 2, o.rate, o.seconds,
+              millrace::bench::percentiles_json(std::move(latency_us)).c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   try {
-    return probe(parse(argc, argv));
+    const Options o = parse(argc, argv);
+    return o.chain > 0 ? chain(o) : probe(o);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "millrace-bench-wake-probe: %s\n", e.what());
     return 2;

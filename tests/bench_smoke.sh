@@ -46,6 +46,11 @@ for name, w in probes:
     assert w["seconds"] > 0 and late["samples"] > 0 and late["max"] >= late["p99"] >= late["p50"] >= 0, f"{name} probe {w!r}"
     assert 1 > st["over_1ms"] >= st["over_2ms"] >= st["over_5ms"] >= 0, f"{name} probe shares {st!r}"
     assert isinstance(w["realtime"], bool) and 0 <= w["cpu_steal_share"] < 1, f"{name} probe {w!r}"
+chains = res["handoff_1500"]
+assert [(c["chain"], c["wakeups_per_token"]) for c in chains] == [(1, 3), (8, 10)], f"hand-off chains {chains!r}"
+for c in chains:
+    l = c["from_schedule_ms"]
+    assert l["samples"] == c["rate"] * c["seconds"] and l["max"] >= l["p99"] >= l["p50"] > 0, f"chain {c!r}"
 for k in ("single_max", "ndjson_100"):
     assert "wake_probe" not in (res.get("http") or {}).get(k, {}), f"http.{k} ran the probe"
 w = r["warmup"]
