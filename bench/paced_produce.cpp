@@ -63,10 +63,8 @@ constexpr const char* kUsage =
 
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (i + 1 >= argc) throw std::invalid_argument(flag + " needs a value\n" + kUsage);
-    const std::string value = argv[++i];
+  millrace::bench::for_each_flag(argc, argv, kUsage, [&](const std::string& flag,
+                                                         const std::string& value) {
     if (flag == "--brokers") {
       o.brokers = value;
     } else if (flag == "--topic") {
@@ -86,9 +84,10 @@ Options parse(int argc, char** argv) {
       if (eq == std::string::npos) throw std::invalid_argument("-X wants key=value: " + value);
       o.properties.emplace_back(value.substr(0, eq), value.substr(eq + 1));
     } else {
-      throw std::invalid_argument("unknown flag " + flag + "\n" + kUsage);
+      return false;
     }
-  }
+    return true;
+  });
   if (o.brokers.empty() || o.topic.empty() || o.payloads.empty() || o.seconds == 0 ||
       o.partitions == 0) {
     throw std::invalid_argument(std::string("--brokers, --topic, --payloads and nonzero "

@@ -14,6 +14,20 @@
 
 namespace millrace::bench {
 
+// Calls handle(flag, value) for each pair of arguments: every flag of the
+// bench tools takes a value. `handle` returns false for a flag it does not
+// know.
+template <typename Handle>
+void for_each_flag(int argc, char** argv, const char* usage, Handle handle) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (i + 1 >= argc) throw std::invalid_argument(flag + " needs a value\n" + usage);
+    if (!handle(flag, std::string(argv[++i]))) {
+      throw std::invalid_argument("unknown flag " + flag + "\n" + usage);
+    }
+  }
+}
+
 // A flag's value as a whole number no less than `min`; throws naming the flag.
 inline int whole_number(const std::string& flag, const std::string& value, int min) {
   std::size_t used = 0;

@@ -62,22 +62,21 @@ constexpr const char* kUsage =
 
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (i + 1 >= argc) throw std::invalid_argument(flag + " needs a value\n" + kUsage);
-    const std::string value = argv[++i];
-    if (flag == "--period-us") {
-      o.period_us = millrace::bench::whole_number(flag, value, 100);
-    } else if (flag == "--seconds") {
-      o.seconds = millrace::bench::whole_number(flag, value, 0);
-    } else if (flag == "--chain") {
-      o.chain = millrace::bench::whole_number(flag, value, 1);
-    } else if (flag == "--rate") {
-      o.rate = millrace::bench::whole_number(flag, value, 1);
-    } else {
-      throw std::invalid_argument("unknown flag " + flag + "\n" + kUsage);
-    }
-  }
+  millrace::bench::for_each_flag(argc, argv, kUsage,
+                                 [&](const std::string& flag, const std::string& value) {
+                                   if (flag == "--period-us") {
+                                     o.period_us = millrace::bench::whole_number(flag, value, 100);
+                                   } else if (flag == "--seconds") {
+                                     o.seconds = millrace::bench::whole_number(flag, value, 0);
+                                   } else if (flag == "--chain") {
+                                     o.chain = millrace::bench::whole_number(flag, value, 1);
+                                   } else if (flag == "--rate") {
+                                     o.rate = millrace::bench::whole_number(flag, value, 1);
+                                   } else {
+                                     return false;
+                                   }
+                                   return true;
+                                 });
   if ((o.chain > 0) != (o.rate > 0) || (o.chain > 0 && o.seconds == 0)) {
     throw std::invalid_argument(std::string("--chain needs --rate and nonzero --seconds\n") +
                                 kUsage);
