@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <pqxx/pqxx>
+#include <cstdlib>
 #include <set>
 #include <thread>
 
@@ -233,11 +234,16 @@ Verdict Pipeline::verify() {
     REQUIRE(it != expected_.end());
     CHECK(it->second.id == id);
     CHECK(it->second.kept);
-    CHECK(stored_ids.insert(id).second);
+    const bool first = stored_ids.insert(id).second;
+    CHECK(first);
+    if (!first) ++v.duplicated;
   }
   CHECK(rows.size() == expected_kept.size());
   CHECK(stored_ids == expected_kept);
   v.kept = rows.size();
+  for (const auto& id : expected_kept) {
+    if (!stored_ids.contains(id)) ++v.lost;
+  }
 
   // 2. Offsets: PostgreSQL's stored offsets are the partitions' end offsets.
   for (std::int32_t p = 0; p < partitions; ++p) {
@@ -265,6 +271,7 @@ Verdict Pipeline::verify() {
   for (const auto& r : acc) {
     INFO("accounting for partition " << r[0].as<int>());
     CHECK(r[7].as<std::int64_t>() == 0);
+    v.unaccounted += static_cast<std::uint64_t>(std::abs(r[7].as<std::int64_t>()));
     CHECK(r[5].as<std::int64_t>() == 0);  // every id was produced once
     consumed += r[1].as<std::uint64_t>();
     persisted += r[2].as<std::uint64_t>();

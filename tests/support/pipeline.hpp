@@ -46,6 +46,12 @@ struct Verdict {
   std::uint64_t kept = 0;
   std::uint64_t filtered = 0;
   std::uint64_t rejected = 0;
+  // What the oracle found wrong (each also fails a CHECK): kept events
+  // missing from store_events, rows beyond one per kept event, and records
+  // consumed without an outcome.
+  std::uint64_t lost = 0;
+  std::uint64_t duplicated = 0;
+  std::uint64_t unaccounted = 0;
 };
 
 class Pipeline {
