@@ -34,10 +34,13 @@ struct TopicRecord {
   std::optional<std::string> priority_shipping;
 };
 
-// For readers that take whatever partitions the group gives them.
+// For readers that take whatever partitions the group gives them, each from
+// its log start (the consumer never picks a position by itself).
 class NoRebalance final : public kafka::RebalanceListener {
  public:
-  void on_assign(std::vector<kafka::TopicPartition>&) override {}
+  void on_assign(std::vector<kafka::TopicPartition>& partitions) override {
+    for (auto& tp : partitions) tp.offset = kafka::kOffsetBeginning;
+  }
   void on_revoke(const std::vector<kafka::TopicPartition>&) override {}
 };
 

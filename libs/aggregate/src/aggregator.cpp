@@ -46,15 +46,35 @@ struct Pending {
   core::StoreEvent event;
   std::int32_t partition;
   std::int64_t offset;
+  std::string payload;  // as consumed, for refused_records should PostgreSQL refuse it
+};
+
+// A record PostgreSQL refused, to be stored in refused_records.
+struct Refused {
+  Pending record;
+  std::string sqlstate;
+  std::string message;
 };
 
 // One batch's parsed events. Lateness and duplicates are decided in write(),
 // against what PostgreSQL holds once the batch before has committed.
 struct AggregatorBatch final : stream::BatchState {
   std::vector<Pending> pending;
+  std::vector<Refused> refused;
 
   void discard(std::int32_t partition) override {
     std::erase_if(pending, [&](const Pending& p) { return p.partition == partition; });
+    std::erase_if(refused, [&](const Refused& r) { return r.record.partition == partition; });
+  }
+  std::size_t size() const override { return pending.size(); }
+  stream::RecordRef record(std::size_t i) const override {
+    return {pending[i].partition, pending[i].offset};
+  }
+  std::unique_ptr<stream::BatchState> slice(std::size_t begin, std::size_t end) const override {
+    auto out = std::make_unique<AggregatorBatch>();
+    out->pending.assign(pending.begin() + static_cast<std::ptrdiff_t>(begin),
+                        pending.begin() + static_cast<std::ptrdiff_t>(end));
+    return out;
   }
 };
 
@@ -83,11 +103,28 @@ class Aggregator::Handler final : public stream::Handler {
     }
     // Provisional: write() re-labels duplicates and late events.
     progress.tally.count(kPersisted, "");
-    of(state).pending.push_back(
-        Pending{std::move(std::get<core::StoreEvent>(parsed)), msg.partition(), msg.offset()});
+    of(state).pending.push_back(Pending{std::move(std::get<core::StoreEvent>(parsed)),
+                                        msg.partition(), msg.offset(), std::string(msg.payload())});
+  }
+
+  // Refused records go to refused_records, written by the next write() in
+  // the transaction that commits their offsets.
+  void refuse(stream::Batch& batch, stream::BatchState& state,
+              const std::vector<stream::Refusal>& refused) override {
+    auto& agg = of(state);
+    for (const auto& r : refused) {
+      const auto it = std::find_if(agg.pending.begin(), agg.pending.end(), [&](const Pending& p) {
+        return p.partition == r.record.partition && p.offset == r.record.offset;
+      });
+      if (it == agg.pending.end()) continue;
+      batch.at(it->partition).tally.move({kPersisted, ""}, {"rejected", "db_refused"}, 1);
+      agg.refused.push_back({std::move(*it), r.sqlstate, r.message});
+      agg.pending.erase(it);
+    }
   }
 
   void write(pqxx::work& tx, stream::Batch& batch, stream::BatchState& state) override {
+    write_refused(tx, of(state).refused);
     const auto& pending = of(state).pending;
     if (pending.empty()) return;
     const std::string& topic = config_.stream.topic;
@@ -217,6 +254,25 @@ class Aggregator::Handler final : public stream::Handler {
     const std::string* id;  // the event's, alive for the whole write()
     core::TimestampUs hour;
   };
+
+  void write_refused(pqxx::work& tx, const std::vector<Refused>& refused) const {
+    if (refused.empty()) return;
+    pg::ArrayLiteral partitions, offsets, states, messages, payloads;
+    for (const auto& r : refused) {
+      partitions.add(r.record.partition);
+      offsets.add(r.record.offset);
+      states.add(r.sqlstate);
+      messages.add(r.message);
+      payloads.add(r.record.payload);
+    }
+    // A replayed batch refuses the same records again: stored once.
+    tx.exec_params(
+        "INSERT INTO refused_records (group_id, topic, partition, kafka_offset, sqlstate, "
+        "db_message, payload) SELECT $1, $2, * FROM unnest($3::integer[], $4::bigint[], "
+        "$5::text[], $6::text[], $7::text[]) ON CONFLICT DO NOTHING",
+        config_.stream.group, config_.stream.topic, partitions.take(), offsets.take(),
+        states.take(), messages.take(), payloads.take());
+  }
 
   static void copy_seen(pqxx::transaction_base& tx, const std::vector<SeenId>& ids) {
     pg::CopyWriter copy(tx, "aggregator_seen_ids", kSeenIdColumns);

@@ -200,16 +200,7 @@ OffsetsClient::~OffsetsClient() = default;
 std::pair<std::int64_t, std::int64_t> OffsetsClient::watermarks(const std::string& topic,
                                                                 std::int32_t partition,
                                                                 std::chrono::milliseconds timeout) {
-  std::int64_t low = 0;
-  std::int64_t high = 0;
-  const auto err = rd_kafka_query_watermark_offsets(state_->rk.get(), topic.c_str(), partition,
-                                                    &low, &high, static_cast<int>(timeout.count()));
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    throw InfraError(
-        FailureClass::kRetryable,
-        "watermarks " + topic + "[" + std::to_string(partition) + "]: " + rd_kafka_err2str(err));
-  }
-  return {low, high};
+  return detail::query_watermarks(state_->rk.get(), topic, partition, timeout);
 }
 
 }  // namespace millrace::kafka

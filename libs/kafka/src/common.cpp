@@ -1,5 +1,6 @@
 #include <cstdio>
 #include <stdexcept>
+#include <string_view>
 
 #include "handles.hpp"
 #include "millrace/core/failure.hpp"
@@ -20,6 +21,23 @@ Properties parse_properties(std::string_view text) {
     out[std::string(item.substr(0, eq))] = std::string(item.substr(eq + 1));
   }
   return out;
+}
+
+void refuse_consumer_overrides(const Properties& properties) {
+  // auto.commit.enable is librdkafka's older (topic-level) name of
+  // enable.auto.commit.
+  static constexpr std::string_view kManaged[] = {
+      "auto.offset.reset", "partition.assignment.strategy", "enable.auto.commit",
+      "auto.commit.enable", "enable.auto.offset.store", "group.id"};
+  for (const auto& [key, value] : properties) {
+    for (const auto managed : kManaged) {
+      if (key == managed) {
+        throw std::invalid_argument(
+            key + " cannot be overridden: Millrace sets it (see docs/architecture.md, "
+                  "\"Offsets and gaps\")");
+      }
+    }
+  }
 }
 
 namespace detail {
@@ -54,6 +72,21 @@ std::vector<TopicPartition> from_list(const rd_kafka_topic_partition_list_t* lis
     out.push_back({e.topic, e.partition, e.offset});
   }
   return out;
+}
+
+std::pair<std::int64_t, std::int64_t> query_watermarks(rd_kafka_t* rk, const std::string& topic,
+                                                       std::int32_t partition,
+                                                       std::chrono::milliseconds timeout) {
+  std::int64_t low = 0;
+  std::int64_t high = 0;
+  const auto err = rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &low, &high,
+                                                    static_cast<int>(timeout.count()));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw core::InfraError(core::FailureClass::kRetryable, "watermarks " + topic + "[" +
+                                                               std::to_string(partition) +
+                                                               "]: " + rd_kafka_err2str(err));
+  }
+  return {low, high};
 }
 
 void install_logger(rd_kafka_conf_t* conf) {

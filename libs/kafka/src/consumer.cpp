@@ -96,6 +96,11 @@ struct Consumer::State {
 };
 
 void Consumer::State::rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* list) {
+  if (listener == nullptr) {
+    // Detached: only keep librdkafka's assignment state machine going.
+    rd_kafka_assign(rk.get(), err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS ? list : nullptr);
+    return;
+  }
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     auto partitions = detail::from_list(list);
     try {
@@ -134,7 +139,15 @@ Consumer::Consumer(const ConsumerConfig& config, RebalanceListener* listener)
   detail::set_property(conf.get(), "partition.assignment.strategy", "range");
   detail::set_property(conf.get(), "enable.auto.commit", "false");
   detail::set_property(conf.get(), "enable.auto.offset.store", "false");
-  detail::set_property(conf.get(), "auto.offset.reset", "earliest");
+  try {
+    refuse_consumer_overrides(config.extra);
+  } catch (const std::invalid_argument& e) {
+    throw InfraError(FailureClass::kFatal, std::string("kafka consumer: ") + e.what());
+  }
+  // A stored position outside the log is a gap or a recreated topic: the
+  // owner must decide (RebalanceListener::on_offset_out_of_range), never
+  // librdkafka by jumping to the log start.
+  detail::set_property(conf.get(), "auto.offset.reset", "error");
   detail::set_property(conf.get(), "session.timeout.ms", std::to_string(config.session_timeout_ms));
   detail::set_property(conf.get(), "max.poll.interval.ms",
                        std::to_string(config.max_poll_interval_ms));
@@ -155,12 +168,12 @@ Consumer::Consumer(const ConsumerConfig& config, RebalanceListener* listener)
 Consumer::~Consumer() {
   if (!state_->closed) {
     state_->closed = true;
+    state_->listener = nullptr;
     rd_kafka_consumer_close(state_->rk.get());
-    if (state_->listener_error) {
-      std::fprintf(stderr, "kafka consumer: rebalance listener failed while closing in a destructor\n");
-    }
   }
 }
+
+void Consumer::detach_listener() { state_->listener = nullptr; }
 
 void Consumer::subscribe(const std::vector<std::string>& topics) {
   detail::PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
@@ -179,6 +192,15 @@ std::optional<Message> Consumer::poll(std::chrono::milliseconds timeout) {
   if (!msg) return std::nullopt;
   if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) return Message(msg.release());
   if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return std::nullopt;
+  if (msg->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET && msg->rkt != nullptr) {
+    // librdkafka stopped fetching the partition (auto.offset.reset=error);
+    // the message's offset is the position that was out of range.
+    if (state_->listener != nullptr) {
+      state_->listener->on_offset_out_of_range(
+          {rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset});
+    }
+    return std::nullopt;
+  }
   char fatal[512];
   if (msg->err == RD_KAFKA_RESP_ERR__FATAL &&
       rd_kafka_fatal_error(state_->rk.get(), fatal, sizeof fatal) != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -231,6 +253,12 @@ void Consumer::seek(const std::vector<TopicPartition>& partitions,
                            "]: " + rd_kafka_err2str(list->elems[i].err));
     }
   }
+}
+
+std::pair<std::int64_t, std::int64_t> Consumer::watermarks(const std::string& topic,
+                                                           std::int32_t partition,
+                                                           std::chrono::milliseconds timeout) {
+  return detail::query_watermarks(state_->rk.get(), topic, partition, timeout);
 }
 
 void Consumer::commit_async(const std::vector<TopicPartition>& partitions) {

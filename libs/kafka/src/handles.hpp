@@ -12,7 +12,10 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -55,6 +58,12 @@ void set_properties(rd_kafka_conf_t* conf, const Properties& properties);
 
 PartitionListPtr to_list(const std::vector<TopicPartition>& partitions);
 std::vector<TopicPartition> from_list(const rd_kafka_topic_partition_list_t* list);
+
+// Low and high watermarks asked of the partition's leader; throws
+// core::InfraError (retryable) on failure.
+std::pair<std::int64_t, std::int64_t> query_watermarks(rd_kafka_t* rk, const std::string& topic,
+                                                       std::int32_t partition,
+                                                       std::chrono::milliseconds timeout);
 
 // librdkafka's log lines go to stderr in our format instead of its own.
 void install_logger(rd_kafka_conf_t* conf);

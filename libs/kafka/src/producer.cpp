@@ -75,6 +75,15 @@ Producer::Producer(const ProducerConfig& config) : state_(std::make_unique<State
     d.ok = msg->err == RD_KAFKA_RESP_ERR_NO_ERROR;
     d.unknown_partition = msg->err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
                           msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+    d.too_large = msg->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+                  msg->err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE ||
+                  msg->err == RD_KAFKA_RESP_ERR_INVALID_RECORD;
+    d.refused = msg->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+                msg->err == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED ||
+                msg->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+                msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+                msg->err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION;
+    d.raw = msg;
     if (!d.ok) d.error = rd_kafka_err2str(msg->err);
     state->on_delivery(d);
   });
@@ -86,6 +95,28 @@ Producer::Producer(const ProducerConfig& config) : state_(std::make_unique<State
 }
 
 Producer::~Producer() = default;
+
+OwnedRecord Delivery::copy() const {
+  const auto* msg = static_cast<const rd_kafka_message_t*>(raw);
+  OwnedRecord out;
+  if (msg == nullptr) return out;
+  if (msg->key != nullptr) out.key.assign(static_cast<const char*>(msg->key), msg->key_len);
+  if (msg->payload != nullptr) out.value.assign(static_cast<const char*>(msg->payload), msg->len);
+  rd_kafka_headers_t* hdrs = nullptr;
+  // librdkafka's getter takes a non-const message; it only reads it.
+  if (rd_kafka_message_headers(const_cast<rd_kafka_message_t*>(msg), &hdrs) ==
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name = nullptr;
+    const void* value = nullptr;
+    std::size_t size = 0;
+    for (std::size_t i = 0;
+         rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+      out.headers.emplace_back(name, value == nullptr ? std::string()
+                                                      : std::string(static_cast<const char*>(value), size));
+    }
+  }
+  return out;
+}
 
 void Producer::produce(std::string_view topic, std::int32_t partition, std::string_view key,
                        std::string_view value, std::span<const OutHeader> headers,

@@ -1,7 +1,10 @@
 #include "millrace/pg/database.hpp"
 
 #include <cstdio>
+#include <algorithm>
 #include <functional>
+#include <utility>
+#include <vector>
 #include <string>
 
 namespace millrace::pg {
@@ -9,10 +12,59 @@ namespace millrace::pg {
 using core::FailureClass;
 using core::InfraError;
 
+std::string bounded_conninfo(const std::string& conninfo, const SessionLimits& limits) {
+  const bool uri = conninfo.starts_with("postgresql://") || conninfo.starts_with("postgres://");
+  std::vector<std::pair<std::string, std::string>> params;
+  if (limits.connect_timeout_s > 0) {
+    params.emplace_back("connect_timeout", std::to_string(limits.connect_timeout_s));
+  }
+  if (limits.tcp_user_timeout_ms > 0) {
+    params.emplace_back("tcp_user_timeout", std::to_string(limits.tcp_user_timeout_ms));
+    // Probes start after a third of the bound and give up within it.
+    const auto idle_s = std::max<std::int64_t>(1, limits.tcp_user_timeout_ms / 3000);
+    params.emplace_back("keepalives", "1");
+    params.emplace_back("keepalives_idle", std::to_string(idle_s));
+    params.emplace_back("keepalives_interval", std::to_string(idle_s));
+    params.emplace_back("keepalives_count", "2");
+  }
+  std::string out = conninfo;
+  bool query = uri && conninfo.find('?') != std::string::npos;
+  for (const auto& [key, value] : params) {
+    // A parameter the operator set stays theirs. Names are matched as a
+    // whole word followed by '=' (so "keepalives" does not match
+    // "keepalives_idle").
+    bool present = false;
+    for (auto at = conninfo.find(key + "="); at != std::string::npos;
+         at = conninfo.find(key + "=", at + 1)) {
+      const char before = at == 0 ? ' ' : conninfo[at - 1];
+      if (before == ' ' || before == '?' || before == '&') present = true;
+    }
+    if (present) continue;
+    if (uri) {
+      out += query ? '&' : '?';
+      query = true;
+    } else {
+      out += ' ';
+    }
+    out += key + "=" + value;
+  }
+  return out;
+}
+
 std::unique_ptr<pqxx::connection> connect(const std::string& conninfo, const std::string& schema,
-                                          std::string_view application_name) {
+                                          std::string_view application_name,
+                                          const SessionLimits& limits) {
   try {
-    auto conn = std::make_unique<pqxx::connection>(conninfo);
+    auto conn = std::make_unique<pqxx::connection>(bounded_conninfo(conninfo, limits));
+    {
+      pqxx::nontransaction tx(*conn);
+      const auto set_ms = [&](const char* name, std::int64_t ms) {
+        if (ms > 0) tx.exec(std::string("SET ") + name + " = " + std::to_string(ms));
+      };
+      set_ms("statement_timeout", limits.statement_timeout_ms);
+      set_ms("lock_timeout", limits.lock_timeout_ms);
+      set_ms("idle_in_transaction_session_timeout", limits.idle_in_transaction_timeout_ms);
+    }
     {
       // CREATE SCHEMA IF NOT EXISTS races with itself (a unique violation
       // on pg_namespace) when workers start together; the lock serialises it.
@@ -56,7 +108,7 @@ FailureClass classify(const std::exception& error) {
     }
     // An empty SQLSTATE means libpq lost the connection mid-statement.
     if (state.empty()) return FailureClass::kRetryable;
-    if (cls == "22" || cls == "23") return FailureClass::kPoison;
+    if (cls == "22" || cls == "23" || cls == "54") return FailureClass::kPoison;
     return FailureClass::kFatal;
   }
   if (const auto* infra = dynamic_cast<const InfraError*>(&error)) return infra->failure_class();

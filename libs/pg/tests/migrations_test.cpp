@@ -26,6 +26,9 @@ TEST_CASE("PostgreSQL failures are classified by SQLSTATE") {
   CHECK(classify(pqxx::sql_error("disk full", "q", "53100")) == FailureClass::kRetryable);
   CHECK(classify(pqxx::sql_error("bad numeric", "q", "22P02")) == FailureClass::kPoison);
   CHECK(classify(pqxx::sql_error("not null", "q", "23502")) == FailureClass::kPoison);
+  CHECK(classify(pqxx::sql_error("index row too large", "q", "54000")) == FailureClass::kPoison);
+  CHECK(classify(pqxx::sql_error("lock timeout", "q", "55P03")) == FailureClass::kRetryable);
+  CHECK(classify(pqxx::sql_error("statement timeout", "q", "57014")) == FailureClass::kRetryable);
   CHECK(classify(pqxx::sql_error("no table", "q", "42P01")) == FailureClass::kFatal);
   CHECK(classify(pqxx::sql_error("denied", "q", "42501")) == FailureClass::kFatal);
   CHECK(classify(std::logic_error("bug")) == FailureClass::kFatal);

@@ -9,6 +9,10 @@ void register_options(core::OptionSet& o, SinkConfig& c) {
   stream::register_options(o, c.stream);
   o.add_string("dlq-topic", "MILLRACE_DLQ_TOPIC", &c.dlq_topic,
                "Dead-letter topic for invalid messages (default: <topic>.dlq)");
+  o.add_int("dlq-max-bytes", "MILLRACE_DLQ_MAX_BYTES", &c.dlq_max_bytes,
+            "Largest dead letter written whole; a larger one keeps the start of its payload "
+            "(header millrace.truncated, millrace.original_size)",
+            4096, 100'000'000);
   o.add_string("keep-types", "MILLRACE_KEEP_TYPES", &c.keep_types,
                "Comma-separated event types to persist (sale_event, inventory_event)");
   o.add_string("min-discount", "MILLRACE_MIN_DISCOUNT", &c.min_discount,

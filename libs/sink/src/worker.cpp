@@ -1,5 +1,7 @@
 #include "millrace/sink/worker.hpp"
 
+#include <algorithm>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -34,6 +36,12 @@ namespace {
 constexpr milliseconds kDlqTimeout{30000};
 constexpr std::string_view kPersisted = "persisted";
 
+constexpr std::string_view kTruncated = "millrace.truncated";
+constexpr std::string_view kOriginalSize = "millrace.original_size";
+// A letter the broker refused as too large is sent again with at most this
+// much of its payload (the topic's own limit is not known to the client).
+constexpr std::size_t kResentPayloadBytes = 16 * 1024;
+
 // Delivery reports of one batch's dead letters. Counted per batch because the
 // next batch produces its own while this one commits: waiting for the
 // producer's whole queue to drain could wait for ever. Each letter in flight
@@ -43,7 +51,11 @@ struct LetterTracker {
   std::mutex mutex;
   std::uint64_t outstanding = 0;
   std::uint64_t failed = 0;
+  // Failures no retry heals: the topic refuses writes (authorization, gone).
+  std::uint64_t refused = 0;
   std::string first_error;
+  // Letters the broker found too large, to send again truncated.
+  std::vector<kafka::OwnedRecord> too_large;
 };
 using TrackerRef = std::shared_ptr<LetterTracker>;
 
@@ -55,13 +67,25 @@ void on_dead_letter_delivery(const kafka::Delivery& d) {
   auto& t = **ref;
   std::lock_guard lock(t.mutex);
   --t.outstanding;
-  if (!d.ok && t.failed++ == 0) t.first_error = d.error;
+  if (d.ok) return;
+  if (d.too_large) {
+    t.too_large.push_back(d.copy());
+    return;
+  }
+  if (d.refused) ++t.refused;
+  if (t.failed++ == 0) t.first_error = d.error;
 }
 
+// A kept event with what a dead letter of it needs, should PostgreSQL
+// refuse it: the record as consumed (payload, key, headers, timestamp).
 struct Row {
   core::StoreEvent event;
   std::int32_t partition;
   std::int64_t offset;
+  std::int64_t timestamp_ms;
+  std::string key;
+  std::string payload;
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 // One batch's kept rows and dead letters.
@@ -72,6 +96,29 @@ struct SinkBatch final : stream::BatchState {
   void discard(std::int32_t partition) override {
     std::erase_if(rows, [&](const Row& row) { return row.partition == partition; });
   }
+  std::size_t size() const override { return rows.size(); }
+  stream::RecordRef record(std::size_t i) const override {
+    return {rows[i].partition, rows[i].offset};
+  }
+  // A slice shares the batch's letters: they are one batch's to make durable.
+  std::unique_ptr<stream::BatchState> slice(std::size_t begin, std::size_t end) const override {
+    auto out = std::make_unique<SinkBatch>();
+    out->rows.assign(rows.begin() + static_cast<std::ptrdiff_t>(begin),
+                     rows.begin() + static_cast<std::ptrdiff_t>(end));
+    out->letters = letters;
+    return out;
+  }
+};
+
+// Where a dead letter came from and why it is one.
+struct LetterSource {
+  std::string_view topic;
+  std::int32_t partition;
+  std::int64_t offset;
+  std::int64_t timestamp_ms;
+  std::string_view key;
+  std::string_view payload;
+  std::vector<std::pair<std::string_view, std::string_view>> headers;
 };
 
 SinkBatch& of(stream::BatchState& state) { return static_cast<SinkBatch&>(state); }
@@ -85,7 +132,14 @@ class SinkWorker::Handler final : public stream::Handler {
         dead_letters_(metrics.counter("millrace_dead_letters_total",
                                       "Invalid records written to the dead-letter topic (including "
                                       "rewrites of replayed batches).",
-                                      {{"topic", config.dlq_topic}})) {}
+                                      {{"topic", config.dlq_topic}})),
+        truncated_(metrics.counter("millrace_dead_letters_truncated_total",
+                                   "Dead letters written with their payload cut to fit the topic.",
+                                   {{"topic", config.dlq_topic}})),
+        blocked_(metrics.gauge("millrace_dead_letter_blocked",
+                               "1 while the dead-letter topic refuses writes for good "
+                               "(authorization, topic missing): the sink makes no progress.",
+                               {{"topic", config.dlq_topic}})) {}
 
   void start() {
     kafka::ProducerConfig pc;
@@ -125,12 +179,22 @@ class SinkWorker::Handler final : public stream::Handler {
     if (auto* kept = std::get_if<Kept>(&decision)) {
       // Provisional: write() re-labels the ids PostgreSQL already holds.
       progress.tally.count(kPersisted, "");
-      of(state).rows.push_back(Row{std::move(kept->event), msg.partition(), msg.offset()});
+      Row row{std::move(kept->event), msg.partition(), msg.offset(),
+              msg.timestamp_ms().value_or(-1), std::string(msg.key().value_or("")),
+              std::string(msg.payload()), {}};
+      for (const auto& [k, v] : msg.headers()) row.headers.emplace_back(k, v);
+      of(state).rows.push_back(std::move(row));
     } else if (const auto* filtered = std::get_if<Filtered>(&decision)) {
       progress.tally.count("filtered", core::reason_code(filtered->reason));
     } else {
       const auto& rejection = std::get<Rejected>(decision).rejection;
-      dead_letter(msg, rejection, of(state));
+      LetterSource source{msg.topic(), msg.partition(), msg.offset(), msg.timestamp_ms().value_or(-1),
+                          msg.key().value_or(""), msg.payload(), msg.headers()};
+      dead_letter(source,
+                  {{"millrace.reason", core::reason_code(rejection.reason)},
+                   {"millrace.field", rejection.field},
+                   {"millrace.detail", rejection.detail}},
+                  of(state).letters);
       progress.tally.count("rejected", core::reason_code(rejection.reason));
     }
   }
@@ -138,17 +202,34 @@ class SinkWorker::Handler final : public stream::Handler {
   void before_commit(stream::BatchState& state) override {
     // The batch's dead letters must be durable in Kafka before its offsets
     // move in PostgreSQL, or a crash in between would lose them.
-    auto& letters = *of(state).letters;
+    const auto& ref = of(state).letters;
+    auto& letters = *ref;
     const auto deadline = std::chrono::steady_clock::now() + kDlqTimeout;
     for (;;) {
+      std::vector<kafka::OwnedRecord> resend;
       {
         std::lock_guard lock(letters.mutex);
+        if (letters.refused != 0) {
+          // Retrying is all the sink can do, but loudly: an operator must act.
+          blocked_.set(1);
+          runtime::log_error("sink", "dead-letter topic " + config_.dlq_topic +
+                                         " refuses writes: " + letters.first_error +
+                                         "; no progress until it accepts them (create the topic "
+                                         "or grant this client Write on it)");
+          throw InfraError(FailureClass::kRetryable, "dead-letter write to " + config_.dlq_topic +
+                                                         " refused: " + letters.first_error);
+        }
         if (letters.failed != 0) {
           throw InfraError(FailureClass::kRetryable, "dead-letter write to " + config_.dlq_topic +
                                                          " failed: " + letters.first_error);
         }
-        if (letters.outstanding == 0) return;
+        resend.swap(letters.too_large);
+        if (letters.outstanding == 0 && resend.empty()) {
+          blocked_.set(0);
+          return;
+        }
       }
+      for (auto& letter : resend) send_truncated(letter, ref);
       if (std::chrono::steady_clock::now() >= deadline) {
         throw InfraError(FailureClass::kRetryable,
                          "dead-letter write to " + config_.dlq_topic + " failed: timed out");
@@ -156,6 +237,27 @@ class SinkWorker::Handler final : public stream::Handler {
       // The loop thread polls too and may serve this batch's reports: wait
       // briefly, then look again.
       dlq_->poll(milliseconds(5));
+    }
+  }
+
+  void refuse(stream::Batch& batch, stream::BatchState& state,
+              const std::vector<stream::Refusal>& refused) override {
+    auto& sink = of(state);
+    for (const auto& r : refused) {
+      const auto it = std::find_if(sink.rows.begin(), sink.rows.end(), [&](const Row& row) {
+        return row.partition == r.record.partition && row.offset == r.record.offset;
+      });
+      if (it == sink.rows.end()) continue;
+      LetterSource source{config_.stream.topic, it->partition, it->offset, it->timestamp_ms,
+                          it->key, it->payload, {}};
+      for (const auto& [k, v] : it->headers) source.headers.emplace_back(k, v);
+      dead_letter(source,
+                  {{"millrace.reason", "db_refused"},
+                   {"millrace.sqlstate", r.sqlstate},
+                   {"millrace.detail", r.message}},
+                  sink.letters);
+      batch.at(it->partition).tally.move({kPersisted, ""}, {"rejected", "db_refused"}, 1);
+      sink.rows.erase(it);
     }
   }
 
@@ -173,6 +275,9 @@ class SinkWorker::Handler final : public stream::Handler {
   // whose id was stored already are re-labelled duplicates. Returns how many.
   std::uint64_t write_via_staging(pqxx::work& tx, stream::Batch& batch,
                                   const std::vector<Row>& rows) const {
+    // Staging may hold rows of an earlier write in this transaction (the
+    // consumer writes slices when it isolates refused records).
+    tx.exec("DELETE FROM millrace_staging");
     copy_rows(tx, "millrace_staging", rows);
     const auto inserted = tx.exec(
         "WITH ins AS (INSERT INTO store_events SELECT * FROM millrace_staging "
@@ -180,14 +285,16 @@ class SinkWorker::Handler final : public stream::Handler {
         "SELECT kafka_partition, count(*) FROM ins GROUP BY kafka_partition");
     std::map<std::int32_t, std::uint64_t> by_partition;
     for (const auto& r : inserted) by_partition[r[0].as<std::int32_t>()] = r[1].as<std::uint64_t>();
+    // Counted from the rows written, not the batch's tallies: `rows` may be
+    // a slice of the batch.
+    std::map<std::int32_t, std::uint64_t> kept;
+    for (const auto& row : rows) ++kept[row.partition];
     std::uint64_t duplicates = 0;
-    for (auto& [partition, progress] : batch.partitions()) {
-      const auto kept = progress.tally.of(kPersisted);
+    for (const auto& [partition, n] : kept) {
       const auto it = by_partition.find(partition);
       const std::uint64_t stored = it == by_partition.end() ? 0 : it->second;
-      batch.at(partition).tally.move({kPersisted, ""}, {"duplicate", "duplicate_id"},
-                                     kept - stored);
-      duplicates += kept - stored;
+      batch.at(partition).tally.move({kPersisted, ""}, {"duplicate", "duplicate_id"}, n - stored);
+      duplicates += n - stored;
     }
     return duplicates;
   }
@@ -203,31 +310,81 @@ class SinkWorker::Handler final : public stream::Handler {
     copy.complete();
   }
 
-  void dead_letter(const kafka::Message& msg, const core::Rejection& rejection,
-                   SinkBatch& batch) {
-    const std::string partition = std::to_string(msg.partition());
-    const std::string offset = std::to_string(msg.offset());
-    const std::string timestamp = std::to_string(msg.timestamp_ms().value_or(-1));
-    const auto original = msg.headers();
+  // Sends one dead letter: the source record (payload, key, its own
+  // headers) plus Millrace's headers saying why and where it came from. A
+  // letter over dlq_max_bytes keeps the start of its payload.
+  void dead_letter(const LetterSource& source,
+                   std::vector<std::pair<std::string_view, std::string_view>> why,
+                   const TrackerRef& tracker) {
+    const std::string partition = std::to_string(source.partition);
+    const std::string offset = std::to_string(source.offset);
+    const std::string timestamp = std::to_string(source.timestamp_ms);
     std::vector<kafka::OutHeader> headers;
-    headers.reserve(original.size() + 7);
-    for (const auto& [key, value] : original) headers.push_back({key, value});
-    headers.push_back({"millrace.reason", core::reason_code(rejection.reason)});
-    headers.push_back({"millrace.field", rejection.field});
-    headers.push_back({"millrace.detail", rejection.detail});
-    headers.push_back({"millrace.source.topic", msg.topic()});
+    headers.reserve(source.headers.size() + why.size() + 6);
+    for (const auto& [key, value] : source.headers) headers.push_back({key, value});
+    for (const auto& [key, value] : why) headers.push_back({key, value});
+    headers.push_back({"millrace.source.topic", source.topic});
     headers.push_back({"millrace.source.partition", partition});
     headers.push_back({"millrace.source.offset", offset});
     headers.push_back({"millrace.source.timestamp", timestamp});
+    std::size_t size = source.key.size() + source.payload.size();
+    for (const auto& h : headers) size += h.key.size() + h.value.size();
+    std::string_view payload = source.payload;
+    const std::string original_size = std::to_string(source.payload.size());
+    const auto limit = static_cast<std::size_t>(config_.dlq_max_bytes);
+    if (size > limit) {
+      const std::size_t overhead = size - source.payload.size() + 64;
+      payload = payload.substr(0, limit > overhead ? limit - overhead : 0);
+      headers.push_back({kTruncated, "true"});
+      headers.push_back({kOriginalSize, original_size});
+      truncated_.inc();
+    }
+    produce_letter(source.partition, source.key, payload, headers, tracker);
+  }
+
+  // A letter the broker refused as too large, again with less of its payload.
+  void send_truncated(kafka::OwnedRecord& letter, const TrackerRef& tracker) {
+    std::string original_size = std::to_string(letter.value.size());
+    std::vector<kafka::OutHeader> headers;
+    bool marked = false;
+    for (const auto& [key, value] : letter.headers) {
+      if (key == kOriginalSize) {
+        original_size = value;  // truncated before: keep the first size
+        continue;
+      }
+      if (key == kTruncated) {
+        marked = true;
+        continue;
+      }
+      headers.push_back({key, value});
+    }
+    headers.push_back({kTruncated, "true"});
+    headers.push_back({kOriginalSize, original_size});
+    // Halve what a letter truncated before still carried; cut a whole one
+    // to kResentPayloadBytes.
+    const std::size_t keep =
+        marked ? letter.value.size() / 2 : std::min(letter.value.size(), kResentPayloadBytes);
+    letter.value.resize(keep);
+    if (!marked) truncated_.inc();
+    std::int32_t partition = 0;
+    for (const auto& h : headers) {
+      if (h.key == "millrace.source.partition") partition = std::stoi(std::string(h.value));
+    }
+    produce_letter(partition, letter.key, letter.value, headers, tracker);
+  }
+
+  void produce_letter(std::int32_t source_partition, std::string_view key,
+                      std::string_view payload, const std::vector<kafka::OutHeader>& headers,
+                      const TrackerRef& tracker) {
     {
-      std::lock_guard lock(batch.letters->mutex);
-      ++batch.letters->outstanding;
+      std::lock_guard lock(tracker->mutex);
+      ++tracker->outstanding;
     }
     // Deleted by the delivery report. A report never served (the process
     // exits with letters in flight) leaks it, which is harmless then.
-    auto ref = std::make_unique<TrackerRef>(batch.letters);
-    dlq_->produce(config_.dlq_topic, msg.partition() % dlq_partitions_, msg.key().value_or(""),
-                  msg.payload(), headers, ref.get());
+    auto ref = std::make_unique<TrackerRef>(tracker);
+    dlq_->produce(config_.dlq_topic, source_partition % dlq_partitions_, key, payload, headers,
+                  ref.get());
     ref.release();
     dlq_->poll();
     dead_letters_.inc();
@@ -236,6 +393,8 @@ class SinkWorker::Handler final : public stream::Handler {
   const SinkConfig& config_;
   pg::OptimisticCopy copy_;  // the commit thread only (write())
   metrics::Counter dead_letters_;
+  metrics::Counter truncated_;
+  metrics::Gauge blocked_;
   std::unique_ptr<kafka::Producer> dlq_;
   std::int32_t dlq_partitions_ = 1;
 };

@@ -28,6 +28,34 @@ void register_options(core::OptionSet& o, StreamConfig& c) {
                "host:port serving Prometheus metrics at /metrics (empty: off)");
   o.add_bool("migrate", "MILLRACE_MIGRATE", &c.migrate,
              "Apply schema migrations at start (false: require them applied)");
+  o.add_int("pg-statement-timeout-ms", "MILLRACE_PG_STATEMENT_TIMEOUT_MS",
+            &c.pg_statement_timeout_ms,
+            "PostgreSQL statement_timeout of the consumer's sessions (0: none)", 0, 3'600'000);
+  o.add_int("pg-lock-timeout-ms", "MILLRACE_PG_LOCK_TIMEOUT_MS", &c.pg_lock_timeout_ms,
+            "PostgreSQL lock_timeout: the longest wait for another session's row locks (0: none)",
+            0, 3'600'000);
+  o.add_int("pg-idle-in-transaction-timeout-ms", "MILLRACE_PG_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+            &c.pg_idle_in_transaction_timeout_ms,
+            "PostgreSQL ends a session of this consumer idle inside a transaction this long (a "
+            "frozen member), releasing its locks (0: never)",
+            0, 3'600'000);
+  o.add_int("pg-tcp-user-timeout-ms", "MILLRACE_PG_TCP_USER_TIMEOUT_MS",
+            &c.pg_tcp_user_timeout_ms,
+            "Drop a PostgreSQL connection whose sent data stays unacknowledged this long "
+            "(libpq tcp_user_timeout; keepalives probe an idle one)",
+            1000, 3'600'000);
+  o.add_int("pg-connect-timeout-s", "MILLRACE_PG_CONNECT_TIMEOUT_S", &c.pg_connect_timeout_s,
+            "Give up one attempt to connect to PostgreSQL after this many seconds", 2, 3600);
+  o.add_string("errors-tolerance", "MILLRACE_ERRORS_TOLERANCE", &c.errors_tolerance,
+               "Records PostgreSQL refuses: all = set each aside with its reason and commit the "
+               "rest; none = stop on the first");
+  o.add_string("on-offset-gap", "MILLRACE_ON_OFFSET_GAP", &c.on_offset_gap,
+               "A stored offset below the partition's log start (retention passed it): fail = "
+               "stop consuming the partition and alert; skip = record the range as lost and go on");
+  o.add_int("stall-timeout-s", "MILLRACE_STALL_TIMEOUT_S", &c.stall_timeout_s,
+            "Report a partition as stalled when it is assigned, behind, and made no progress "
+            "for this many seconds",
+            5, 86'400);
 }
 
 void validate(StreamConfig& c) {
@@ -41,8 +69,19 @@ void validate(StreamConfig& c) {
   if (c.retry_backoff_max_ms < c.retry_backoff_ms) {
     throw core::UsageError("--retry-backoff-max-ms must be >= --retry-backoff-ms");
   }
+  if (c.errors_tolerance != "all" && c.errors_tolerance != "none") {
+    throw core::UsageError("--errors-tolerance / MILLRACE_ERRORS_TOLERANCE must be all or none, "
+                           "not \"" + c.errors_tolerance + "\"");
+  }
+  c.tolerate_refusals = c.errors_tolerance == "all";
+  if (c.on_offset_gap != "fail" && c.on_offset_gap != "skip") {
+    throw core::UsageError("--on-offset-gap / MILLRACE_ON_OFFSET_GAP must be fail or skip, not \"" +
+                           c.on_offset_gap + "\"");
+  }
+  c.skip_offset_gaps = c.on_offset_gap == "skip";
   try {
     c.kafka_extra = kafka::parse_properties(c.kafka_properties);
+    kafka::refuse_consumer_overrides(c.kafka_extra);
   } catch (const std::invalid_argument& e) {
     throw core::UsageError(std::string("--kafka-properties / MILLRACE_KAFKA_PROPERTIES: ") +
                            e.what());

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <functional>
 #include <future>
+#include <set>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -111,9 +112,12 @@ std::string tp_name(const std::string& topic, std::int32_t partition) {
 // outcomes per partition at every scrape.
 class Instruments {
  public:
-  Instruments(metrics::Registry& r, std::string topic)
+  Instruments(metrics::Registry& r, std::string topic, std::string component,
+              std::chrono::seconds stall_timeout)
       : registry_(r),
         topic_(std::move(topic)),
+        component_(std::move(component)),
+        stall_timeout_(stall_timeout),
         batch_records_(r.histogram("millrace_batch_records", "Records per committed batch.",
                                    metrics::size_buckets())),
         commit_seconds_(r.histogram("millrace_batch_commit_duration_seconds",
@@ -136,6 +140,16 @@ class Instruments {
     r.computed_gauge("millrace_consumer_lag_records",
                      "End offset minus the committed position, per assigned partition.",
                      [this] { return lag_samples(); });
+    r.computed_gauge(
+        "millrace_partition_stalled_seconds",
+        "Seconds an assigned partition has been behind its end offset without its committed "
+        "position moving (0 when caught up or moving).",
+        [this] { return stall_samples(); });
+    r.computed_gauge("millrace_partition_halted",
+                     "1 for an assigned partition this member refuses to consume, by reason "
+                     "(offset_gap: retention passed the stored offset; offset_ahead: the stored "
+                     "offset is past the log end).",
+                     [this] { return halted_samples(); });
     r.computed_gauge(
         "millrace_consumer_freshness_seconds",
         "Age of the newest committed record (now minus its Kafka timestamp), per partition.",
@@ -173,7 +187,13 @@ class Instruments {
   // yet, so everything from the log start counts as lag).
   void set_position(std::int32_t partition, std::optional<std::int64_t> next) {
     std::lock_guard lock(mutex_);
-    positions_[partition] = next;
+    auto [it, added] = positions_.try_emplace(partition, next);
+    if (added || it->second != next) progress_[partition] = Clock::now();
+    it->second = next;
+  }
+  void halted(std::int32_t partition, std::string_view reason) {
+    std::lock_guard lock(mutex_);
+    halted_[partition] = std::string(reason);
   }
 
   // Lag = end offset - committed position, refreshed on a thread of its own:
@@ -205,12 +225,20 @@ class Instruments {
         watermarks_.erase(p);
         newest_ms_.erase(p);
         positions_.erase(p);
+        progress_.erase(p);
+        stall_logged_.erase(p);
+        halted_.erase(p);
       }
       // Make the accounting series exist from the start, at 0.
       if (assign) consumed(p);
     }
   }
   void owned(std::size_t n) { assigned_.set(static_cast<double>(n)); }
+  // Offsets recorded as lost: an outcome like the others, shown at once.
+  void lost(std::int32_t partition, std::uint64_t n) {
+    std::lock_guard lock(mutex_);
+    outcome(partition, "lost", "retention").inc(static_cast<double>(n));
+  }
   void fenced() { fenced_.inc(); }
   void pg_error(core::FailureClass c) { pg_errors_.at(std::string(core::to_string(c))).inc(); }
 
@@ -233,6 +261,72 @@ class Instruments {
         // Broker unreachable: the last value stays; librdkafka reconnects.
       }
     }
+    log_stalls();
+  }
+
+  // Behind and not moving since when (nullopt: caught up or unknown). Call
+  // with mutex_ held.
+  std::optional<Clock::time_point> stalled_since(std::int32_t p, std::optional<std::int64_t> next) {
+    const auto w = watermarks_.find(p);
+    if (w == watermarks_.end()) return std::nullopt;
+    const auto [low, high] = w->second;
+    if (high - next.value_or(low) <= 0) {
+      progress_[p] = Clock::now();  // caught up counts as progress
+      return std::nullopt;
+    }
+    const auto it = progress_.find(p);
+    return it == progress_.end() ? std::nullopt : std::optional(it->second);
+  }
+
+  // A stall is logged once when it passes the timeout, and once when it ends:
+  // a stuck partition must never be silent, and a slow one must not flood.
+  void log_stalls() {
+    std::vector<std::string> lines;
+    {
+      std::lock_guard lock(mutex_);
+      const auto now = Clock::now();
+      for (const auto& [p, next] : positions_) {
+        const auto since = stalled_since(p, next);
+        const bool stalled = since && now - *since >= stall_timeout_;
+        const bool logged = stall_logged_.contains(p);
+        if (stalled && !logged) {
+          stall_logged_.insert(p);
+          const auto [low, high] = watermarks_.at(p);
+          lines.push_back("partition " + topic_ + "[" + std::to_string(p) + "] is stalled: " +
+                          std::to_string(high - next.value_or(low)) +
+                          " record(s) behind and no progress for " +
+                          std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                             now - *since).count()) +
+                          " s" + (halted_.contains(p) ? " (halted: " + halted_.at(p) + ")" : ""));
+        } else if (!stalled && logged) {
+          stall_logged_.erase(p);
+          lines.push_back("partition " + topic_ + "[" + std::to_string(p) + "] moves again");
+        }
+      }
+    }
+    for (const auto& line : lines) runtime::log_warn(component_, line);
+  }
+
+  std::vector<metrics::Sample> stall_samples() {
+    std::lock_guard lock(mutex_);
+    std::vector<metrics::Sample> out;
+    const auto now = Clock::now();
+    for (const auto& [p, next] : positions_) {
+      if (!watermarks_.contains(p)) continue;
+      const auto since = stalled_since(p, next);
+      out.push_back({{{"topic", topic_}, {"partition", std::to_string(p)}},
+                     since ? std::chrono::duration<double>(now - *since).count() : 0.0});
+    }
+    return out;
+  }
+
+  std::vector<metrics::Sample> halted_samples() {
+    std::lock_guard lock(mutex_);
+    std::vector<metrics::Sample> out;
+    for (const auto& [p, reason] : halted_) {
+      out.push_back({{{"topic", topic_}, {"partition", std::to_string(p)}, {"reason", reason}}, 1.0});
+    }
+    return out;
   }
 
   std::vector<metrics::Sample> lag_samples() {
@@ -291,6 +385,8 @@ class Instruments {
 
   metrics::Registry& registry_;
   std::string topic_;
+  std::string component_;
+  std::chrono::seconds stall_timeout_;
   metrics::Histogram batch_records_;
   metrics::Histogram commit_seconds_;
   metrics::Counter fenced_;
@@ -305,6 +401,9 @@ class Instruments {
   std::map<std::int32_t, std::pair<std::int64_t, std::int64_t>> watermarks_;
   std::map<std::int32_t, double> newest_ms_;
   std::map<std::int32_t, std::optional<std::int64_t>> positions_;
+  std::map<std::int32_t, Clock::time_point> progress_;  // when the position last moved
+  std::set<std::int32_t> stall_logged_;
+  std::map<std::int32_t, std::string> halted_;  // partition -> reason
   std::unique_ptr<kafka::OffsetsClient> offsets_;
   std::thread lag_thread_;
   std::mutex lag_wait_mutex_;
@@ -320,10 +419,27 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
       : config_(std::move(config)),
         handler_(handler),
         component_(std::move(component)),
-        store_(config_.pg, config_.pg_schema, config_.group, config_.topic, component_, handler),
+        store_(config_.pg, config_.pg_schema, config_.group, config_.topic, component_,
+               session_limits(config_), config_.tolerate_refusals, handler),
         state_(handler_.open_batch()),
         backoff_(config_.retry_backoff_ms),
-        instruments_(metrics, config_.topic) {}
+        instruments_(metrics, config_.topic, component_,
+                     std::chrono::seconds(config_.stall_timeout_s)) {}
+
+  // A member that stopped must not leave the group through the destructor
+  // of a half-destroyed loop (rd_kafka_consumer_close calls back into
+  // on_revoke); the thread closes the consumer itself before it ends.
+  ~Loop() { stop(); }
+
+  static pg::SessionLimits session_limits(const StreamConfig& c) {
+    pg::SessionLimits l;
+    l.statement_timeout_ms = c.pg_statement_timeout_ms;
+    l.lock_timeout_ms = c.pg_lock_timeout_ms;
+    l.idle_in_transaction_timeout_ms = c.pg_idle_in_transaction_timeout_ms;
+    l.tcp_user_timeout_ms = c.pg_tcp_user_timeout_ms;
+    l.connect_timeout_s = c.pg_connect_timeout_s;
+    return l;
+  }
 
   void start() {
     if (thread_.joinable()) return;
@@ -387,19 +503,23 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
 
   void on_revoke(const std::vector<kafka::TopicPartition>& partitions) override {
     bump([](StreamStats& s) { ++s.rebalances; });
-    // Commit what we have while the partitions are still ours; if that fails
-    // the next owner consumes those records again from the stored offsets.
-    settle();
-    if (!resetting_ && !batch_.empty()) {
-      flush();
+    if (!abandoning_) {
+      // Commit what we have while the partitions are still ours; if that
+      // fails the next owner consumes those records again from the stored
+      // offsets.
       settle();
+      if (!resetting_ && !batch_.empty()) {
+        flush();
+        settle();
+      }
+      commit_kafka(true);  // while the partitions are still ours
     }
-    commit_kafka(true);  // while the partitions are still ours
     std::vector<std::int32_t> ids;
     for (const auto& tp : partitions) {
       batch_.drop_partition(tp.partition);
       state_->discard(tp.partition);
       book_.revoke(tp.partition);
+      halted_.erase(tp.partition);
       ids.push_back(tp.partition);
     }
     instruments_.assigned(ids, false);
@@ -407,7 +527,94 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     runtime::log_info(component_, "revoked " + std::to_string(partitions.size()) + " partition(s)");
   }
 
+  // The broker has no record where a partition was to be read: see the
+  // policy in docs/architecture.md ("Offsets and gaps").
+  void on_offset_out_of_range(const kafka::TopicPartition& tp) override {
+    const std::int32_t p = tp.partition;
+    if (abandoning_ || resetting_ || !book_.owns(p) || halted_.contains(p)) return;
+    // Commit what was read before the gap, so the stored offset is where
+    // reading stopped and the gap is fenced on it.
+    settle();
+    if (!batch_.empty()) {
+      flush();
+      settle();
+    }
+    if (resetting_) return;  // that commit failed; recover() repositions everything
+    const auto stored = book_.stored(p);
+    const auto [low, high] = consumer_->watermarks(config_.topic, p, milliseconds(10000));
+    const std::string where = tp_name(config_.topic, p);
+    if (!stored || (*stored >= low && *stored <= high)) {
+      // The log holds the position after all (a leader change raced the
+      // fetch): read on from it.
+      runtime::log_warn(component_, where + ": broker reported offset " +
+                                        std::to_string(tp.offset) + " out of range, log is " +
+                                        std::to_string(low) + ".." + std::to_string(high) +
+                                        "; reading again from the stored position");
+      consumer_->seek({{config_.topic, p, stored.value_or(kafka::kOffsetBeginning)}},
+                      milliseconds(10000));
+      return;
+    }
+    if (*stored > high) {
+      halt(p, "offset_ahead",
+           where + ": stored offset " + std::to_string(*stored) + " is past the log end " +
+               std::to_string(high) +
+               " (was the topic deleted and recreated, or truncated?). Not consuming this "
+               "partition: reading from the log end would skip records, from the start would "
+               "repeat them. Fix the stored offset in consumer_offsets (see "
+               "docs/operations.md) and restart the member.");
+      return;
+    }
+    if (!config_.skip_offset_gaps) {
+      halt(p, "offset_gap",
+           where + ": retention deleted offsets " + std::to_string(*stored) + ".." +
+               std::to_string(low - 1) + " (" + std::to_string(low - *stored) +
+               " record(s)) before this group read them. Not consuming this partition; "
+               "MILLRACE_ON_OFFSET_GAP=skip records the range as lost and goes on.");
+      return;
+    }
+    // Skip, in the open: the range is recorded as lost, fenced like a commit.
+    if (!with_retry("record offset gap", [&] { return store_.record_gap(p, *stored, low); })) {
+      runtime::log_warn(component_, where + ": another member moved the offset first; rewinding");
+      begin_reset();
+      return;
+    }
+    book_.assign(p, low);
+    instruments_.set_position(p, low);
+    bump([&](StreamStats& s) { s.lost += static_cast<std::uint64_t>(low - *stored); });
+    instruments_.lost(p, static_cast<std::uint64_t>(low - *stored));
+    runtime::log_error(component_, where + ": retention deleted offsets " +
+                                       std::to_string(*stored) + ".." + std::to_string(low - 1) +
+                                       " before this group read them; recorded as lost "
+                                       "(offset_gaps, outcome lost) and reading on from " +
+                                       std::to_string(low));
+    consumer_->seek({{config_.topic, p, low}}, milliseconds(10000));
+  }
+
  private:
+  // Leaves the group without committing anything more, if run() did not
+  // close the consumer itself: the failure (or stop) already decided that
+  // what is uncommitted is replayed by the next owner.
+  void abandon() {
+    if (!consumer_ || closed_) return;
+    abandoning_ = true;
+    in_flight_.reset();
+    book_.abandon();
+    try {
+      consumer_->close();
+    } catch (const std::exception& e) {
+      runtime::log_warn(component_, std::string("leaving the group: ") + e.what());
+    } catch (const StopRequested&) {
+    }
+    closed_ = true;
+  }
+
+  void halt(std::int32_t partition, std::string_view reason, const std::string& text) {
+    halted_.insert(partition);
+    consumer_->pause({{config_.topic, partition, kafka::kOffsetInvalid}});
+    instruments_.halted(partition, reason);
+    runtime::log_error(component_, text);
+  }
+
   template <typename F>
   void bump(F&& f) {
     std::lock_guard lock(stats_mutex_);
@@ -428,6 +635,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     // (PostgreSQL holds it, and whoever consumes next resumes from there),
     // but the thread must not outlive the loop that owns its batch.
     if (in_flight_) in_flight_->outcome.wait();
+    abandon();
     {
       std::lock_guard lock(done_mutex_);
       done_ = true;
@@ -440,7 +648,12 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     // the migrated ones.
     with_retry("prepare PostgreSQL", [&] {
       if (config_.migrate) {
-        auto conn = pg::connect(config_.pg, config_.pg_schema, component_ + "-migrate");
+        // Bounded connects, but no statement or lock timeout: a migration
+        // may rewrite a large table, and it waits for its advisory lock.
+        pg::SessionLimits limits;
+        limits.connect_timeout_s = config_.pg_connect_timeout_s;
+        limits.tcp_user_timeout_ms = config_.pg_tcp_user_timeout_ms;
+        auto conn = pg::connect(config_.pg, config_.pg_schema, component_ + "-migrate", limits);
         const int applied = pg::migrate(*conn, config_.pg_schema);
         if (applied > 0) {
           runtime::log_info(component_, "applied " + std::to_string(applied) +
@@ -488,6 +701,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     }
     commit_kafka(true);
     consumer_->close();
+    closed_ = true;
     runtime::log_info(component_, "stopped after consuming " +
                                       std::to_string(stats().consumed) + " record(s)");
   }
@@ -549,20 +763,28 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     const auto f = std::move(in_flight_);
     try {
       const auto outcome = f->outcome.get();
-      if (!outcome.fenced.empty()) {
+      const auto& fenced = outcome.result.fenced;
+      if (!fenced.empty()) {
         // Another member stored newer offsets: ours would move lag tools back.
         kafka_pending_.clear();
         book_.abandon();
         bump([](StreamStats& s) { ++s.fenced; });
         instruments_.fenced();
         std::string text = "commit refused: another member moved the stored offset of";
-        for (const auto p : outcome.fenced) text += " " + tp_name(config_.topic, p);
+        for (const auto p : fenced) text += " " + tp_name(config_.topic, p);
         runtime::log_warn(component_, text + "; rewinding to the stored offsets" + dropped_behind());
         begin_reset();
         return;
       }
       const auto plan = book_.committed();
+      for (const auto& r : outcome.result.refused) {
+        runtime::log_warn(component_, "PostgreSQL refused " + tp_name(config_.topic, r.record.partition) +
+                                          "@" + std::to_string(r.record.offset) + " (SQLSTATE " +
+                                          r.sqlstate + ": " + r.message +
+                                          "); set aside as rejected/db_refused");
+      }
       bump([&](StreamStats& s) {
+        s.refused += outcome.result.refused.size();
         ++s.batches;
         s.consumed += f->batch.consumed();
         for (const auto& [partition, progress] : f->batch.partitions()) {
@@ -625,9 +847,12 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     return text;
   }
 
+  // The owned partitions this member reads (halted ones stay paused).
   std::vector<kafka::TopicPartition> owned() const {
     std::vector<kafka::TopicPartition> out;
-    for (const auto p : book_.partitions()) out.push_back({config_.topic, p, kafka::kOffsetInvalid});
+    for (const auto p : book_.partitions()) {
+      if (!halted_.contains(p)) out.push_back({config_.topic, p, kafka::kOffsetInvalid});
+    }
     return out;
   }
 
@@ -658,6 +883,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
       for (const auto& [p, offset] : stored) {
         book_.assign(p, offset);
         instruments_.set_position(p, offset);
+        if (halted_.contains(p)) continue;
         positions.push_back({config_.topic, p, offset.value_or(kafka::kOffsetBeginning)});
       }
       consumer_->seek(positions, milliseconds(10000));
@@ -708,7 +934,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
 
   // What one commit returns to the loop thread.
   struct CommitOutcome {
-    std::vector<std::int32_t> fenced;  // non-empty: refused, nothing committed
+    detail::CommitResult result;  // fenced non-empty: refused, nothing committed
     Clock::time_point finished;
   };
   // A sealed batch being committed on another thread. Until `outcome` is
@@ -743,6 +969,11 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   Clock::time_point kafka_commit_due_{};
   bool resetting_ = false;
   bool resume_after_assign_ = false;
+  // Partitions owned but not read: their stored offset is outside the log.
+  std::set<std::int32_t> halted_;
+  // Giving up: rebalances only drop state, nothing commits any more.
+  bool abandoning_ = false;
+  bool closed_ = false;
   milliseconds backoff_;
   Instruments instruments_;
 

@@ -1,22 +1,45 @@
 #include "offset_store.hpp"
 
+#include "isolation.hpp"
+#include "millrace/core/failure.hpp"
 #include "millrace/pg/database.hpp"
 
 namespace millrace::stream::detail {
 
+using core::FailureClass;
+using core::InfraError;
+
+namespace {
+
+constexpr const char* kSavepoint = "millrace_isolate";
+
+// What write() threw, if PostgreSQL refused the data itself.
+std::optional<DbError> data_refusal(const std::exception& e) {
+  const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e);
+  if (sql == nullptr || !refuses_data(sql->sqlstate())) return std::nullopt;
+  std::string message = sql->what();
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  return DbError{sql->sqlstate(), message};
+}
+
+}  // namespace
+
 OffsetStore::OffsetStore(std::string conninfo, std::string schema, std::string group,
-                         std::string topic, std::string application_name, Handler& handler)
+                         std::string topic, std::string application_name,
+                         pg::SessionLimits limits, bool tolerate_refusals, Handler& handler)
     : conninfo_(std::move(conninfo)),
       schema_(std::move(schema)),
       group_(std::move(group)),
       topic_(std::move(topic)),
       application_name_(std::move(application_name)),
+      limits_(limits),
+      tolerate_refusals_(tolerate_refusals),
       handler_(handler) {}
 
 void OffsetStore::ensure_connected() {
   if (conn_ && conn_->is_open()) return;
   conn_.reset();
-  auto conn = pg::connect(conninfo_, schema_, application_name_);
+  auto conn = pg::connect(conninfo_, schema_, application_name_, limits_);
   try {
     handler_.on_connect(*conn);
   } catch (const std::exception&) {
@@ -51,55 +74,159 @@ std::map<std::int32_t, std::optional<std::int64_t>> OffsetStore::claim(
   return out;
 }
 
-std::vector<std::int32_t> OffsetStore::commit(Batch& batch, BatchState& state,
-                                              const std::vector<OffsetTransition>& plan) {
-  ensure_connected();
+std::vector<std::int32_t> OffsetStore::fence(pqxx::work& tx, const Batch& batch,
+                                             const std::vector<OffsetTransition>& plan) {
   std::vector<std::int32_t> fenced;
+  for (const auto& t : plan) {
+    const auto& progress = batch.partitions().at(t.partition);
+    const auto r = tx.exec_params(
+        "UPDATE consumer_offsets SET next_offset = $1, "
+        "records_consumed = records_consumed + $2, updated_at = now() "
+        "WHERE group_id = $3 AND topic = $4 AND partition = $5 "
+        "AND next_offset IS NOT DISTINCT FROM $6",
+        t.next, static_cast<std::int64_t>(progress.consumed), group_, topic_, t.partition,
+        t.expected);
+    if (r.affected_rows() != 1) fenced.push_back(t.partition);
+  }
+  return fenced;
+}
+
+void OffsetStore::account(pqxx::work& tx, const Batch& batch) {
+  // One multi-row upsert, summed into the lifetime totals.
+  std::string values;
+  for (const auto& [partition, progress] : batch.partitions()) {
+    for (const auto& [key, n] : progress.tally.counts()) {
+      if (!values.empty()) values += ',';
+      values += "(" + tx.quote(group_) + "," + tx.quote(topic_) + "," +
+                std::to_string(partition) + "," + tx.quote(std::string(key.first)) + "," +
+                tx.quote(std::string(key.second)) + "," + std::to_string(n) + ")";
+    }
+  }
+  if (values.empty()) return;
+  tx.exec(
+      "INSERT INTO record_outcomes (group_id, topic, partition, outcome, reason, records) "
+      "VALUES " +
+      values +
+      " ON CONFLICT (group_id, topic, partition, outcome, reason) "
+      "DO UPDATE SET records = record_outcomes.records + EXCLUDED.records");
+}
+
+std::string OffsetStore::describe(const Refusal& r) const {
+  return topic_ + "[" + std::to_string(r.record.partition) + "]@" +
+         std::to_string(r.record.offset) + " (SQLSTATE " + r.sqlstate + ": " + r.message + ")";
+}
+
+CommitResult OffsetStore::commit(Batch& batch, BatchState& state,
+                                 const std::vector<OffsetTransition>& plan) {
+  ensure_connected();
+  CommitResult result;
   try {
-    pqxx::work tx(*conn_);
-    // Fence first: if another member moved an offset, stop before any work.
-    for (const auto& t : plan) {
-      const auto& progress = batch.partitions().at(t.partition);
-      const auto r = tx.exec_params(
-          "UPDATE consumer_offsets SET next_offset = $1, "
-          "records_consumed = records_consumed + $2, updated_at = now() "
-          "WHERE group_id = $3 AND topic = $4 AND partition = $5 "
-          "AND next_offset IS NOT DISTINCT FROM $6",
-          t.next, static_cast<std::int64_t>(progress.consumed), group_, topic_, t.partition,
-          t.expected);
-      if (r.affected_rows() != 1) fenced.push_back(t.partition);
-    }
-    if (!fenced.empty()) {
-      tx.abort();
-      return fenced;
-    }
-
-    handler_.write(tx, batch, state);
-
-    // Accounting: one multi-row upsert, summed into the lifetime totals.
-    std::string values;
-    for (const auto& [partition, progress] : batch.partitions()) {
-      for (const auto& [key, n] : progress.tally.counts()) {
-        if (!values.empty()) values += ',';
-        values += "(" + tx.quote(group_) + "," + tx.quote(topic_) + "," +
-                  std::to_string(partition) + "," + tx.quote(std::string(key.first)) + "," +
-                  tx.quote(std::string(key.second)) + "," + std::to_string(n) + ")";
+    // Each pass either commits, or finds records PostgreSQL refuses, rolls
+    // back, has the handler take them out and tries again. A second pass
+    // finds refusals only if the data changed meanwhile (another member's
+    // rows); every pass takes at least one record out, so this ends.
+    for (;;) {
+      pqxx::work tx(*conn_);
+      // Fence first: if another member moved an offset, stop before any work.
+      result.fenced = fence(tx, batch, plan);
+      if (!result.fenced.empty()) {
+        tx.abort();
+        return result;
       }
+
+      std::optional<DbError> refused_whole;
+      const Batch before = batch;  // the tallies write() may move
+      tx.exec(std::string("SAVEPOINT ") + kSavepoint);
+      try {
+        handler_.write(tx, batch, state);
+        tx.exec(std::string("RELEASE SAVEPOINT ") + kSavepoint);
+      } catch (const std::exception& e) {
+        refused_whole = data_refusal(e);
+        if (!refused_whole) throw;
+      }
+      if (!refused_whole) {
+        account(tx, batch);
+        tx.commit();
+        return result;
+      }
+
+      // Find the refused records, each slice in a savepoint of its own
+      // inside the first one; what the probes wrote is thrown away with
+      // the transaction, and so are the tallies they moved.
+      tx.exec(std::string("ROLLBACK TO SAVEPOINT ") + kSavepoint);
+      batch = before;
+      Batch probe = batch;
+      const auto found = isolate_refused(
+          state.size(), *refused_whole, [&](std::size_t begin, std::size_t end) {
+            const auto slice = state.slice(begin, end);
+            const Batch kept = probe;
+            tx.exec("SAVEPOINT millrace_probe");
+            try {
+              handler_.write(tx, probe, *slice);
+              tx.exec("RELEASE SAVEPOINT millrace_probe");
+              return std::optional<DbError>();
+            } catch (const std::exception& e) {
+              auto refused = data_refusal(e);
+              if (!refused) throw;
+              tx.exec("ROLLBACK TO SAVEPOINT millrace_probe");
+              probe = kept;
+              return refused;
+            }
+          });
+      tx.abort();
+      if (found.empty()) {
+        throw InfraError(FailureClass::kFatal,
+                         "PostgreSQL refused a batch with no rows to set aside: " +
+                             refused_whole->message);
+      }
+      std::vector<Refusal> refusals;
+      for (const auto& [index, error] : found) {
+        refusals.push_back({state.record(index), error.sqlstate, error.message});
+      }
+      if (!tolerate_refusals_) {
+        throw InfraError(FailureClass::kFatal,
+                         "PostgreSQL refused record " + describe(refusals.front()) +
+                             "; MILLRACE_ERRORS_TOLERANCE=none stops here (all: set such "
+                             "records aside and go on)");
+      }
+      handler_.refuse(batch, state, refusals);
+      handler_.before_commit(state);
+      result.refused.insert(result.refused.end(), refusals.begin(), refusals.end());
     }
-    if (!values.empty()) {
-      tx.exec(
-          "INSERT INTO record_outcomes (group_id, topic, partition, outcome, reason, records) "
-          "VALUES " +
-          values +
-          " ON CONFLICT (group_id, topic, partition, outcome, reason) "
-          "DO UPDATE SET records = record_outcomes.records + EXCLUDED.records");
-    }
-    tx.commit();
   } catch (const std::exception&) {
     conn_.reset();
     pg::rethrow_classified("commit batch");
   }
-  return fenced;
+}
+
+bool OffsetStore::record_gap(std::int32_t partition, std::int64_t from, std::int64_t to) {
+  ensure_connected();
+  try {
+    pqxx::work tx(*conn_);
+    const auto r = tx.exec_params(
+        "UPDATE consumer_offsets SET next_offset = $1, updated_at = now() "
+        "WHERE group_id = $2 AND topic = $3 AND partition = $4 AND next_offset = $5",
+        to, group_, topic_, partition, from);
+    if (r.affected_rows() != 1) {
+      tx.abort();
+      return false;
+    }
+    tx.exec_params(
+        "INSERT INTO offset_gaps (group_id, topic, partition, from_offset, to_offset, reason) "
+        "VALUES ($1, $2, $3, $4, $5, 'retention')",
+        group_, topic_, partition, from, to);
+    tx.exec_params(
+        "INSERT INTO record_outcomes (group_id, topic, partition, outcome, reason, records) "
+        "VALUES ($1, $2, $3, 'lost', 'retention', $4) "
+        "ON CONFLICT (group_id, topic, partition, outcome, reason) "
+        "DO UPDATE SET records = record_outcomes.records + EXCLUDED.records",
+        group_, topic_, partition, to - from);
+    tx.commit();
+    return true;
+  } catch (const std::exception&) {
+    conn_.reset();
+    pg::rethrow_classified("record offset gap");
+  }
 }
 
 }  // namespace millrace::stream::detail

@@ -9,10 +9,20 @@
 
 #include <pqxx/pqxx>
 
+#include "millrace/pg/database.hpp"
 #include "millrace/stream/batch.hpp"
 #include "millrace/stream/handler.hpp"
 
 namespace millrace::stream::detail {
+
+// What one commit did.
+struct CommitResult {
+  // Partitions whose offset another member moved: then nothing committed.
+  std::vector<std::int32_t> fenced;
+  // Records PostgreSQL refused, set aside by the handler before the batch
+  // committed without them.
+  std::vector<Refusal> refused;
+};
 
 // A consumer's PostgreSQL session: offsets, the handler's rows and the
 // accounting, always in one transaction. Any failure drops the connection;
@@ -22,7 +32,8 @@ namespace millrace::stream::detail {
 class OffsetStore {
  public:
   OffsetStore(std::string conninfo, std::string schema, std::string group, std::string topic,
-              std::string application_name, Handler& handler);
+              std::string application_name, pg::SessionLimits limits, bool tolerate_refusals,
+              Handler& handler);
 
   void ensure_connected();
   void disconnect() { conn_.reset(); }
@@ -32,14 +43,29 @@ class OffsetStore {
   std::map<std::int32_t, std::optional<std::int64_t>> claim(
       const std::vector<std::int32_t>& partitions);
 
-  // Commits the batch with the rows its state buffered. Returns the
-  // partitions whose offset another member moved (then nothing was
-  // committed). Throws core::InfraError.
-  std::vector<std::int32_t> commit(Batch& batch, BatchState& state,
-                                   const std::vector<OffsetTransition>& plan);
+  // Commits the batch with the rows its state buffered. When PostgreSQL
+  // refuses the rows (SQLSTATE class 22, 23 or 54), finds the records it
+  // refuses (isolation.hpp), has the handler set them aside and commits the
+  // rest; with refusals not tolerated, throws core::InfraError (fatal)
+  // naming the first instead. Throws core::InfraError.
+  CommitResult commit(Batch& batch, BatchState& state, const std::vector<OffsetTransition>& plan);
+
+  // Retention passed the stored offset: moves it from `from` to `to` and
+  // counts the range as outcome "lost" (reason "retention") with a row in
+  // offset_gaps, fenced like a commit. Returns false if another member
+  // moved the offset first (nothing recorded). Throws core::InfraError.
+  bool record_gap(std::int32_t partition, std::int64_t from, std::int64_t to);
 
  private:
+  // Fences the plan's offsets in `tx`; returns the partitions fenced off.
+  std::vector<std::int32_t> fence(pqxx::work& tx, const Batch& batch,
+                                  const std::vector<OffsetTransition>& plan);
+  void account(pqxx::work& tx, const Batch& batch);
+  std::string describe(const Refusal& r) const;
+
   std::string conninfo_, schema_, group_, topic_, application_name_;
+  pg::SessionLimits limits_;
+  bool tolerate_refusals_;
   Handler& handler_;
   std::unique_ptr<pqxx::connection> conn_;
 };

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "millrace/kafka/types.hpp"
@@ -29,10 +30,17 @@ class RebalanceListener {
   virtual ~RebalanceListener() = default;
   // Set each partition's offset to where consumption must start (offsets kept
   // outside Kafka are applied here, before the assignment takes effect).
-  // Leaving kOffsetInvalid means "Kafka's committed offset, else earliest".
+  // Leaving kOffsetInvalid means "Kafka's committed offset"; without one,
+  // on_offset_out_of_range() is told (no position is ever guessed).
   virtual void on_assign(std::vector<TopicPartition>& partitions) = 0;
   // Last chance to finish work on these partitions before they go.
   virtual void on_revoke(const std::vector<TopicPartition>& partitions) = 0;
+  // The broker has no record at the position a partition was to be fetched
+  // from: below the log start (retention or deletion passed it) or above
+  // the end (the topic was recreated or truncated). `tp.offset` is that
+  // position. The partition's fetching has stopped; it resumes only after a
+  // seek. Called from inside poll(); exceptions propagate out of poll().
+  virtual void on_offset_out_of_range(const TopicPartition& tp) { (void)tp; }
 };
 
 // One consumed message. Owns librdkafka's buffer, so the views it hands out
@@ -67,10 +75,16 @@ class Message {
 // A high-level consumer group member using the eager `range` assignor and
 // rd_kafka_consumer_poll (librdkafka 2.0.2's cooperative-sticky rebalancing and
 // batch consume APIs have known bugs). Offsets are never auto-committed: the
-// owner of this consumer decides where truth lives.
+// owner of this consumer decides where truth lives. auto.offset.reset is
+// `error`: a position the broker no longer (or not yet) has is reported to
+// the listener, never silently moved to the log start or end.
 class Consumer {
  public:
+  // Throws core::InfraError (fatal) if `config.extra` sets a property this
+  // class manages (see refuse_consumer_overrides()) or librdkafka refuses one.
   Consumer(const ConsumerConfig& config, RebalanceListener* listener);
+  // Leaves the group if close() was not called, WITHOUT the listener: a
+  // destructor must not call back into an owner that may be half destroyed.
   ~Consumer();
   Consumer(const Consumer&) = delete;
   Consumer& operator=(const Consumer&) = delete;
@@ -87,12 +101,20 @@ class Consumer {
   void resume(const std::vector<TopicPartition>& partitions);
   // Repositions assigned partitions (not for use inside a rebalance callback).
   void seek(const std::vector<TopicPartition>& partitions, std::chrono::milliseconds timeout);
+  // The partition's log start and end offsets, asked of its leader. Throws
+  // core::InfraError (retryable) when the broker does not answer in time.
+  std::pair<std::int64_t, std::int64_t> watermarks(const std::string& topic,
+                                                   std::int32_t partition,
+                                                   std::chrono::milliseconds timeout);
   // Commits offsets to Kafka asynchronously, for lag tooling only.
   void commit_async(const std::vector<TopicPartition>& partitions);
 
   // Leaves the group cleanly (revoking through the listener), rethrowing what
   // the listener threw. Idempotent.
   void close();
+  // Stops calling the listener (rebalances then only (un)assign): for an
+  // owner that is giving up and must not commit anything more.
+  void detach_listener();
 
   std::uint64_t transient_errors() const;
 

@@ -8,10 +8,19 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "millrace/kafka/types.hpp"
 
 namespace millrace::kafka {
+
+// A produced message's content, copied out of a delivery report.
+struct OwnedRecord {
+  std::string key;
+  std::string value;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
 
 // One delivery report, as ProducerConfig::on_delivery sees it.
 struct Delivery {
@@ -22,7 +31,21 @@ struct Delivery {
   bool ok = false;
   // The partition does not exist (any more): refresh partition_count().
   bool unknown_partition = false;
+  // The message (with its headers) exceeded what the client or the broker
+  // accepts (message.max.bytes, the topic's max.message.bytes): resending
+  // it unchanged can never succeed.
+  bool too_large = false;
+  // The cluster refuses the topic for good as far as this client can tell:
+  // not authorized, or the topic does not exist (deleted). Retrying waits
+  // for an operator.
+  bool refused = false;
   std::string_view error;  // librdkafka's text, empty when ok; valid during the call
+
+  // Copies the message out of the report (to send it again, changed).
+  // Only during the on_delivery call.
+  OwnedRecord copy() const;
+
+  const void* raw = nullptr;  // the rd_kafka_message_t, during the call
 };
 
 // What try_produce did with a message. Everything but kQueued means nothing

@@ -35,4 +35,10 @@ using Properties = std::map<std::string, std::string>;
 // std::invalid_argument on an entry without '='.
 Properties parse_properties(std::string_view text);
 
+// Throws std::invalid_argument naming the first property a consumer group
+// member must not be given: the reset policy, the assignor and auto-commit
+// (and offset storing) are what exactly-once and gap detection rest on, so
+// Consumer sets them itself and an override would silently undo that.
+void refuse_consumer_overrides(const Properties& properties);
+
 }  // namespace millrace::kafka

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -11,19 +12,41 @@
 
 namespace millrace::pg {
 
+// Bounds on one session, so that nothing it does (or fails to do, when its
+// client freezes or the network drops) holds locks or waits for ever.
+// 0 leaves a setting as the server or the conninfo has it.
+struct SessionLimits {
+  std::int64_t statement_timeout_ms = 0;
+  std::int64_t lock_timeout_ms = 0;
+  // The server ends a session idle inside a transaction this long, which
+  // releases the row locks a frozen client holds.
+  std::int64_t idle_in_transaction_timeout_ms = 0;
+  // libpq: drop the connection when sent data stays unacknowledged this
+  // long; keepalives then probe an idle connection within about as long.
+  std::int64_t tcp_user_timeout_ms = 0;
+  std::int64_t connect_timeout_s = 0;
+};
+
+// `conninfo` (a URI or key=value pairs) with libpq's connect_timeout,
+// keepalive and tcp_user_timeout parameters from `limits` added, unless the
+// conninfo sets them itself (the operator's word wins).
+std::string bounded_conninfo(const std::string& conninfo, const SessionLimits& limits);
+
 // Opens a connection whose search_path is `schema` (created if missing, so a
-// fresh database or a per-test schema works without manual steps).
+// fresh database or a per-test schema works without manual steps), with the
+// session bounded by `limits`.
 // Throws core::InfraError: retryable when the server is unreachable, fatal
 // for bad credentials or a malformed conninfo.
 std::unique_ptr<pqxx::connection> connect(const std::string& conninfo, const std::string& schema,
-                                          std::string_view application_name);
+                                          std::string_view application_name,
+                                          const SessionLimits& limits = {});
 
 // Maps a PostgreSQL failure to its class:
 // - connection loss, admin shutdown, commit-in-doubt, serialization failures,
 //   deadlocks, too many connections, out of disk -> retryable (the pipeline
 //   pauses and resumes from PostgreSQL's own offsets, so replay is safe);
-// - data exceptions (SQLSTATE class 22) and integrity violations (23) ->
-//   poison: one record the database refuses;
+// - data exceptions (SQLSTATE class 22), integrity violations (23) and
+//   program limits (54) -> poison: a record the database refuses;
 // - everything else (undefined table, permission, syntax) -> fatal.
 core::FailureClass classify(const std::exception& error);
 

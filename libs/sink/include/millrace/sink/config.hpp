@@ -22,6 +22,11 @@ struct SinkConfig {
   std::string dlq_topic;  // empty: <topic>.dlq
   std::string keep_types = "sale_event,inventory_event";
   std::string min_discount = "20";
+  // A dead letter larger than this (payload, key and headers) keeps only the
+  // start of its payload, marked millrace.truncated with the original size:
+  // a letter the topic cannot take must never stop the sink. Kafka's
+  // defaults take about 1 MB (message.max.bytes, max.message.bytes).
+  std::int64_t dlq_max_bytes = 900'000;
 
   core::FilterConfig filter;  // derived by validate()
 };

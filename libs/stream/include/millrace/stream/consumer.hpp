@@ -29,9 +29,26 @@ struct StreamConfig {
   std::int64_t session_timeout_ms = 10000;
   std::string kafka_properties;
   bool migrate = true;
+  // PostgreSQL session bounds: no statement, lock wait or open transaction
+  // of a member (or of one frozen or cut off) can hold the group longer.
+  std::int64_t pg_statement_timeout_ms = 30000;
+  std::int64_t pg_lock_timeout_ms = 5000;
+  std::int64_t pg_idle_in_transaction_timeout_ms = 15000;
+  std::int64_t pg_tcp_user_timeout_ms = 10000;
+  std::int64_t pg_connect_timeout_s = 10;
+  // "all": a record PostgreSQL refuses is set aside and the rest commits;
+  // "none": the first one stops the service.
+  std::string errors_tolerance = "all";
+  // A stored offset below the log start (retention passed it): "fail" stops
+  // the partition; "skip" records the missing range as lost and goes on.
+  std::string on_offset_gap = "fail";
+  // A partition assigned, behind, and without progress this long is stalled.
+  std::int64_t stall_timeout_s = 60;
   std::string metrics_addr;  // each service sets its default; empty: not served
 
   kafka::Properties kafka_extra;  // derived by validate()
+  bool tolerate_refusals = true;  // derived by validate()
+  bool skip_offset_gaps = false;  // derived by validate()
 };
 
 void register_options(core::OptionSet& options, StreamConfig& config);
@@ -46,6 +63,8 @@ struct StreamStats {
   std::uint64_t fenced = 0;     // commits refused because another member moved an offset
   std::uint64_t db_errors = 0;  // retryable failures that replayed a batch
   std::uint64_t rebalances = 0;
+  std::uint64_t refused = 0;  // records PostgreSQL refused, set aside
+  std::uint64_t lost = 0;     // offsets retention deleted before they were read (skip policy)
   std::map<std::string, std::uint64_t> outcomes;  // by outcome
 };
 

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include <pqxx/pqxx>
 
@@ -9,6 +11,22 @@
 #include "millrace/stream/batch.hpp"
 
 namespace millrace::stream {
+
+// One record of a batch, by its Kafka coordinates.
+struct RecordRef {
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+  bool operator==(const RecordRef&) const = default;
+};
+
+// A record PostgreSQL refused when written on its own (SQLSTATE class 22
+// data exception, 23 integrity violation or 54 program limit), with the
+// server's words.
+struct Refusal {
+  RecordRef record;
+  std::string sqlstate;
+  std::string message;
+};
 
 // What a handler buffers for one batch between handle() and write(): rows to
 // store, dead letters to make durable. It belongs to its batch, not to the
@@ -22,6 +40,13 @@ class BatchState {
   // Forgets what was buffered for one partition: it was revoked while the
   // batch accumulated, and its next owner consumes those records again.
   virtual void discard(std::int32_t partition) = 0;
+
+  // For isolating records PostgreSQL refuses: the records write() would
+  // store, in the order it stores them, and a new state holding only
+  // positions [begin, end) of them (a copy; this state is unchanged).
+  virtual std::size_t size() const = 0;
+  virtual RecordRef record(std::size_t index) const = 0;
+  virtual std::unique_ptr<BatchState> slice(std::size_t begin, std::size_t end) const = 0;
 };
 
 // What a service does with the records a TransactionalConsumer hands it. The
@@ -65,7 +90,21 @@ class Handler {
   // Inside the batch's transaction, after its offsets were fenced: write the
   // buffered rows. May move counts between outcomes in the batch's tallies
   // (e.g. "kept" into "persisted" and "duplicate" once the database knows).
+  // It must work on any slice() of a state, with counts that depend only on
+  // the records in that state: when PostgreSQL refuses a batch (SQLSTATE
+  // class 22, 23 or 54) the consumer writes slices of it, each in a
+  // savepoint, to find the records it refuses (docs/architecture.md,
+  // "Records PostgreSQL refuses").
   virtual void write(pqxx::work& tx, Batch& batch, BatchState& state) = 0;
+
+  // PostgreSQL refused these records of `state`, each written alone. Take
+  // them out of `state`, re-count each in its partition's tally as outcome
+  // "rejected" with reason "db_refused", and set them aside where an
+  // operator finds them with their reason: a dead letter made durable by
+  // the next before_commit(), or a row that the next write() stores. On
+  // the commit thread, outside any transaction; the batch is then committed
+  // again from its fence, with before_commit() first.
+  virtual void refuse(Batch& batch, BatchState& state, const std::vector<Refusal>& refused) = 0;
 };
 
 }  // namespace millrace::stream
