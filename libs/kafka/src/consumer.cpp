@@ -255,6 +255,14 @@ void Consumer::seek(const std::vector<TopicPartition>& partitions,
   }
 }
 
+void Consumer::assign(const std::vector<TopicPartition>& partitions) {
+  auto list = detail::to_list(partitions);
+  const auto err = rd_kafka_assign(state_->rk.get(), list.get());
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw InfraError(FailureClass::kRetryable, std::string("assign: ") + rd_kafka_err2str(err));
+  }
+}
+
 std::pair<std::int64_t, std::int64_t> Consumer::watermarks(const std::string& topic,
                                                            std::int32_t partition,
                                                            std::chrono::milliseconds timeout) {

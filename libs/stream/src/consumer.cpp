@@ -532,6 +532,20 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   void on_offset_out_of_range(const kafka::TopicPartition& tp) override {
     const std::int32_t p = tp.partition;
     if (abandoning_ || resetting_ || !book_.owns(p) || halted_.contains(p)) return;
+    try {
+      judge_out_of_range(tp);
+    } catch (const InfraError& e) {
+      if (!e.retryable()) throw;
+      // The broker or PostgreSQL did not answer: the reset repositions every
+      // partition from PostgreSQL, and the broker reports again if need be.
+      runtime::log_warn(component_, tp_name(config_.topic, p) + ": " + e.what() +
+                                        "; rewinding to the stored offsets");
+      if (!resetting_) begin_reset();
+    }
+  }
+
+  void judge_out_of_range(const kafka::TopicPartition& tp) {
+    const std::int32_t p = tp.partition;
     // Commit what was read before the gap, so the stored offset is where
     // reading stopped and the gap is fenced on it.
     settle();
@@ -550,8 +564,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
                                         std::to_string(tp.offset) + " out of range, log is " +
                                         std::to_string(low) + ".." + std::to_string(high) +
                                         "; reading again from the stored position");
-      consumer_->seek({{config_.topic, p, stored.value_or(kafka::kOffsetBeginning)}},
-                      milliseconds(10000));
+      reassign();
       return;
     }
     if (*stored > high) {
@@ -587,7 +600,18 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
                                        " before this group read them; recorded as lost "
                                        "(offset_gaps, outcome lost) and reading on from " +
                                        std::to_string(low));
-    consumer_->seek({{config_.topic, p, low}}, milliseconds(10000));
+    reassign();
+  }
+
+  // Every owned partition again from its stored offset (halted ones too:
+  // their pause outlives the assignment). Only with the batch empty and no
+  // commit in flight, so that the stored offsets are where reading resumes.
+  void reassign() {
+    std::vector<kafka::TopicPartition> positions;
+    for (const auto p : book_.partitions()) {
+      positions.push_back({config_.topic, p, book_.stored(p).value_or(kafka::kOffsetBeginning)});
+    }
+    consumer_->assign(positions);
   }
 
  private:
@@ -879,14 +903,11 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     if (stop_requested_) return;
     try {
       const auto stored = store_.claim(book_.partitions());
-      std::vector<kafka::TopicPartition> positions;
       for (const auto& [p, offset] : stored) {
         book_.assign(p, offset);
         instruments_.set_position(p, offset);
-        if (halted_.contains(p)) continue;
-        positions.push_back({config_.topic, p, offset.value_or(kafka::kOffsetBeginning)});
       }
-      consumer_->seek(positions, milliseconds(10000));
+      reassign();
       consumer_->resume(owned());
       resume_after_assign_ = false;
       resetting_ = false;

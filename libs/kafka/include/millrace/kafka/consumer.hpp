@@ -101,6 +101,13 @@ class Consumer {
   void resume(const std::vector<TopicPartition>& partitions);
   // Repositions assigned partitions (not for use inside a rebalance callback).
   void seek(const std::vector<TopicPartition>& partitions, std::chrono::milliseconds timeout);
+  // Replaces the whole assignment, each partition starting at its offset:
+  // repositions partitions in any state, including one whose fetching
+  // stopped on an out-of-range offset (seek refuses those), and without
+  // seek's timeout (librdkafka 2.0.2 waits a thousandth of the one given).
+  // Application pauses survive it. Not inside a rebalance callback.
+  // Throws core::InfraError (retryable).
+  void assign(const std::vector<TopicPartition>& partitions);
   // The partition's log start and end offsets, asked of its leader. Throws
   // core::InfraError (retryable) when the broker does not answer in time.
   std::pair<std::int64_t, std::int64_t> watermarks(const std::string& topic,
