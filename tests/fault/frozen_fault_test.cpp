@@ -1,0 +1,125 @@
+// A member frozen inside its transaction (SIGSTOP after its fence UPDATE,
+// before COMMIT) holds row locks on its partitions' offsets. Bounded
+// sessions must let the rest of the group take over within those bounds,
+// and the frozen member must rejoin harmlessly when it thaws.
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <map>
+#include <thread>
+
+#include <pqxx/pqxx>
+
+#include "fault_report.hpp"
+#include "pipeline.hpp"
+
+using namespace millrace::testing;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+namespace {
+
+// The pid of the process whose TCP connection has local port `port`, from
+// `ss` (the backend's client_port is the member's side of the connection).
+int pid_of_client_port(int port) {
+  std::string out;
+  run_shell("ss -tnpH 'sport = :" + std::to_string(port) + "'", &out);
+  const auto at = out.find("pid=");
+  if (at == std::string::npos) return -1;
+  return std::stoi(out.substr(at + 4));
+}
+
+// Stored next offsets per partition of the pipeline's group.
+std::map<std::int32_t, std::int64_t> stored(const Pipeline& p) {
+  pqxx::connection c(p.env.pg);
+  pqxx::work tx(c);
+  std::map<std::int32_t, std::int64_t> out;
+  for (const auto& r : tx.exec_params("SELECT partition, coalesce(next_offset, 0) FROM \"" +
+                                          p.schema + "\".consumer_offsets WHERE group_id = $1",
+                                      p.group)) {
+    out[r[0].as<std::int32_t>()] = r[1].as<std::int64_t>();
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a sink frozen inside its transaction longer than the session timeout does not hold the "
+          "group, and rejoins harmlessly",
+          "[frozen-member]") {
+  constexpr std::int64_t kCount = 150'000;
+  Pipeline p("ft_frozen");
+  p.produce(kCount, 8080, 0.05);
+  // Small batches and a low rate of commits of a whole partition set: the
+  // freeze lands on a transaction that holds offset rows.
+  const std::map<std::string, std::string> extra = {{"MILLRACE_BATCH_SIZE", "300"},
+                                                     {"MILLRACE_BATCH_MS", "50"}};
+  auto a = p.start_sink("sink-a", extra);
+  auto b = p.start_sink("sink-b", extra);
+  std::map<int, Child*> by_pid = {{a.pid(), &a}, {b.pid(), &b}};
+  // Both members own partitions before the freeze.
+  const auto until = std::chrono::steady_clock::now() + seconds(60);
+  while (p.claimed_partitions() < 4 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  REQUIRE(p.claimed_partitions() == 4);
+
+  // Catch a member between its fence UPDATE and its COMMIT: a backend of
+  // application 'sink' holding a transaction id (it has written).
+  Child* frozen = nullptr;
+  {
+    pqxx::connection c(p.env.pg);
+    const auto deadline = std::chrono::steady_clock::now() + seconds(60);
+    while (frozen == nullptr && std::chrono::steady_clock::now() < deadline) {
+      pqxx::nontransaction tx(c);
+      for (const auto& r : tx.exec("SELECT client_port FROM pg_stat_activity WHERE "
+                                   "application_name = 'sink' AND backend_xid IS NOT NULL")) {
+        const int pid = pid_of_client_port(r[0].as<int>());
+        const auto it = by_pid.find(pid);
+        if (it == by_pid.end()) continue;
+        it->second->signal(SIGSTOP);
+        // Still inside it? The COMMIT may have won the race: thaw and retry.
+        const auto still = tx.exec_params1(
+            "SELECT count(*) FROM pg_stat_activity WHERE client_port = $1 AND backend_xid IS NOT "
+            "NULL",
+            r[0].as<int>())[0].as<int>();
+        if (still == 1) {
+          frozen = it->second;
+          break;
+        }
+        it->second->signal(SIGCONT);
+      }
+    }
+  }
+  REQUIRE(frozen != nullptr);
+  Child* other = frozen == &a ? &b : &a;
+  Stopwatch takeover;
+  const auto at_freeze = stored(p);
+
+  // The group goes on without it: within the Kafka session timeout (6 s) the
+  // other member is given every partition, and within the bounded sessions
+  // (lock_timeout, idle_in_transaction_session_timeout 15 s) it claims them
+  // from under the frozen transaction and commits.
+  bool all_moved = false;
+  while (!all_moved && takeover.seconds() < 60) {
+    std::this_thread::sleep_for(milliseconds(250));
+    const auto now = stored(p);
+    all_moved = true;
+    for (const auto& [partition, offset] : at_freeze) {
+      const std::int64_t end = p.end_offsets().count(partition) ? p.end_offsets().at(partition) : 0;
+      if (offset < end && now.at(partition) <= offset) all_moved = false;
+    }
+  }
+  const double takeover_s = takeover.seconds();
+  CHECK(all_moved);
+  CHECK(other->running());
+  // The frozen member stays frozen a while longer than the session bounds.
+  while (takeover.seconds() < 25) std::this_thread::sleep_for(milliseconds(250));
+  frozen->signal(SIGCONT);
+
+  REQUIRE(p.wait_caught_up(seconds(300)));
+  const auto v = p.verify();
+  INFO("the other member took over every partition in " << takeover_s << " s");
+  record_fault({"frozen-member", v.produced, v.lost, v.duplicated, v.unaccounted, takeover_s});
+  CHECK(stop_cleanly({&a, &b}));
+}
