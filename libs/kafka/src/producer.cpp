@@ -178,6 +178,12 @@ int Producer::flush(std::chrono::milliseconds timeout) {
   return rd_kafka_outq_len(state_->rk.get());
 }
 
+bool Producer::fatal() const {
+  char reason[512];
+  return rd_kafka_fatal_error(state_->rk.get(), reason, sizeof reason) !=
+         RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
 DeliveryStats Producer::stats() const {
   std::lock_guard lock(state_->stats_mutex);
   return state_->stats;

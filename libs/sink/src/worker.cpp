@@ -54,22 +54,29 @@ struct LetterTracker {
   // Failures no retry heals: the topic refuses writes (authorization, gone).
   std::uint64_t refused = 0;
   std::string first_error;
-  // Letters the broker found too large, to send again truncated.
-  std::vector<kafka::OwnedRecord> too_large;
+  // Letters the broker found too large, to send again (alone, then
+  // shorter), with how often each was sent.
+  std::vector<std::pair<kafka::OwnedRecord, int>> too_large;
 };
 using TrackerRef = std::shared_ptr<LetterTracker>;
+
+// What a letter in flight carries through the producer's opaque.
+struct LetterRef {
+  TrackerRef tracker;
+  int sends = 1;
+};
 
 // Runs on whichever thread polls the producer (the loop's dead_letter() or a
 // commit's before_commit()).
 void on_dead_letter_delivery(const kafka::Delivery& d) {
   if (d.opaque == nullptr) return;
-  const std::unique_ptr<TrackerRef> ref(static_cast<TrackerRef*>(d.opaque));
-  auto& t = **ref;
+  const std::unique_ptr<LetterRef> ref(static_cast<LetterRef*>(d.opaque));
+  auto& t = *ref->tracker;
   std::lock_guard lock(t.mutex);
   --t.outstanding;
   if (d.ok) return;
   if (d.too_large) {
-    t.too_large.push_back(d.copy());
+    t.too_large.emplace_back(d.copy(), ref->sends);
     return;
   }
   if (d.refused) ++t.refused;
@@ -153,6 +160,7 @@ class SinkWorker::Handler final : public stream::Handler {
   }
 
   void flush_dead_letters() {
+    if (resend_) resend_->flush(kDlqTimeout);
     if (dlq_ && dlq_->flush(kDlqTimeout) != 0) {
       runtime::log_warn("sink", "dead-letter producer still had messages in flight at exit; their "
                                 "source offsets were not committed and will be replayed");
@@ -206,7 +214,7 @@ class SinkWorker::Handler final : public stream::Handler {
     auto& letters = *ref;
     const auto deadline = std::chrono::steady_clock::now() + kDlqTimeout;
     for (;;) {
-      std::vector<kafka::OwnedRecord> resend;
+      std::vector<std::pair<kafka::OwnedRecord, int>> resend;
       {
         std::lock_guard lock(letters.mutex);
         if (letters.refused != 0) {
@@ -229,7 +237,7 @@ class SinkWorker::Handler final : public stream::Handler {
           return;
         }
       }
-      for (auto& letter : resend) send_truncated(letter, ref);
+      for (auto& [letter, sends] : resend) send_again(letter, sends, ref);
       if (std::chrono::steady_clock::now() >= deadline) {
         throw InfraError(FailureClass::kRetryable,
                          "dead-letter write to " + config_.dlq_topic + " failed: timed out");
@@ -237,6 +245,7 @@ class SinkWorker::Handler final : public stream::Handler {
       // The loop thread polls too and may serve this batch's reports: wait
       // briefly, then look again.
       dlq_->poll(milliseconds(5));
+      if (resend_) resend_->poll();
     }
   }
 
@@ -342,52 +351,90 @@ class SinkWorker::Handler final : public stream::Handler {
     produce_letter(source.partition, source.key, payload, headers, tracker);
   }
 
-  // A letter the broker refused as too large, again with less of its payload.
-  void send_truncated(kafka::OwnedRecord& letter, const TrackerRef& tracker) {
+  // A letter the broker refused as too large. First it goes again whole and
+  // alone: it may have been refused for the batch it shared. Refused alone,
+  // it keeps kResentPayloadBytes of its payload, then half of that each time.
+  void send_again(kafka::OwnedRecord& letter, int sends, const TrackerRef& tracker) {
+    std::int32_t partition = 0;
+    for (const auto& [key, value] : letter.headers) {
+      if (key == "millrace.source.partition") partition = std::stoi(value);
+    }
+    if (sends == 1) {
+      std::vector<kafka::OutHeader> headers;
+      for (const auto& [key, value] : letter.headers) headers.push_back({key, value});
+      produce_letter(partition, letter.key, letter.value, headers, tracker, sends + 1);
+      return;
+    }
     std::string original_size = std::to_string(letter.value.size());
-    std::vector<kafka::OutHeader> headers;
     bool marked = false;
+    std::vector<kafka::OutHeader> headers;
     for (const auto& [key, value] : letter.headers) {
       if (key == kOriginalSize) {
         original_size = value;  // truncated before: keep the first size
-        continue;
-      }
-      if (key == kTruncated) {
         marked = true;
         continue;
       }
+      if (key == kTruncated) continue;
       headers.push_back({key, value});
+    }
+    if (marked && letter.value.empty()) {
+      // Even its headers are too large: nothing left to cut.
+      std::lock_guard lock(tracker->mutex);
+      if (tracker->failed++ == 0) tracker->first_error = "a dead letter is too large even empty";
+      return;
     }
     headers.push_back({kTruncated, "true"});
     headers.push_back({kOriginalSize, original_size});
-    // Halve what a letter truncated before still carried; cut a whole one
-    // to kResentPayloadBytes.
-    const std::size_t keep =
-        marked ? letter.value.size() / 2 : std::min(letter.value.size(), kResentPayloadBytes);
-    letter.value.resize(keep);
+    letter.value.resize(marked ? letter.value.size() / 2
+                               : std::min(letter.value.size(), kResentPayloadBytes));
     if (!marked) truncated_.inc();
-    std::int32_t partition = 0;
-    for (const auto& h : headers) {
-      if (h.key == "millrace.source.partition") partition = std::stoi(std::string(h.value));
-    }
-    produce_letter(partition, letter.key, letter.value, headers, tracker);
+    produce_letter(partition, letter.key, letter.value, headers, tracker, sends + 1);
   }
 
   void produce_letter(std::int32_t source_partition, std::string_view key,
                       std::string_view payload, const std::vector<kafka::OutHeader>& headers,
-                      const TrackerRef& tracker) {
+                      const TrackerRef& tracker, int sends = 1) {
     {
       std::lock_guard lock(tracker->mutex);
       ++tracker->outstanding;
     }
     // Deleted by the delivery report. A report never served (the process
     // exits with letters in flight) leaks it, which is harmless then.
-    auto ref = std::make_unique<TrackerRef>(tracker);
-    dlq_->produce(config_.dlq_topic, source_partition % dlq_partitions_, key, payload, headers,
-                  ref.get());
+    auto ref = std::make_unique<LetterRef>(LetterRef{tracker, sends});
+    kafka::Producer& producer = sends > 1 ? resender() : *dlq_;
+    try {
+      producer.produce(config_.dlq_topic, source_partition % dlq_partitions_, key, payload,
+                       headers, ref.get());
+    } catch (const InfraError& e) {
+      if (producer.fatal()) throw;
+      // librdkafka will not even queue it: its metadata says the topic is
+      // gone. The batch cannot commit; before_commit() says so.
+      std::lock_guard lock(tracker->mutex);
+      --tracker->outstanding;
+      ++tracker->refused;
+      if (tracker->failed++ == 0) tracker->first_error = e.what();
+      return;
+    }
     ref.release();
-    dlq_->poll();
+    producer.poll();
     dead_letters_.inc();
+  }
+
+  // Letters the broker refused as too large go again one per request, so
+  // that a refusal is the letter's own and not its batch's (the broker
+  // judges a whole record batch against max.message.bytes). Commit thread.
+  kafka::Producer& resender() {
+    if (!resend_) {
+      kafka::ProducerConfig pc;
+      pc.brokers = config_.stream.brokers;
+      pc.client_id = config_.stream.client_id + "-dlq-resend";
+      pc.message_timeout_ms = static_cast<std::int32_t>(kDlqTimeout.count());
+      pc.extra = config_.stream.kafka_extra;
+      pc.extra["batch.num.messages"] = "1";
+      pc.on_delivery = on_dead_letter_delivery;
+      resend_ = std::make_unique<kafka::Producer>(pc);
+    }
+    return *resend_;
   }
 
   const SinkConfig& config_;
@@ -396,6 +443,7 @@ class SinkWorker::Handler final : public stream::Handler {
   metrics::Counter truncated_;
   metrics::Gauge blocked_;
   std::unique_ptr<kafka::Producer> dlq_;
+  std::unique_ptr<kafka::Producer> resend_;  // created on the first too-large letter
   std::int32_t dlq_partitions_ = 1;
 };
 

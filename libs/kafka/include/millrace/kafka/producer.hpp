@@ -122,6 +122,10 @@ class Producer {
 
   DeliveryStats stats() const;
 
+  // True once librdkafka raised a fatal error (an idempotence failure): the
+  // producer can send nothing more.
+  bool fatal() const;
+
   // Partition count of a topic from broker metadata; throws core::InfraError
   // (retryable) on timeout and (fatal) if the topic does not exist.
   std::int32_t partition_count(const std::string& topic, std::chrono::milliseconds timeout);
