@@ -38,3 +38,34 @@ TEST_CASE("consumer setting errors name the setting") {
   CHECK_THROWS_WITH(parse({}, {"--group", ""}), Contains("MILLRACE_GROUP"));
   CHECK_THROWS_AS(parse({}, {"--no-such-flag"}), core::UsageError);
 }
+
+TEST_CASE("what exactly-once rests on cannot be overridden through Kafka properties") {
+  using Catch::Matchers::Contains;
+  for (const char* key : {"auto.offset.reset", "partition.assignment.strategy", "enable.auto.commit",
+                          "auto.commit.enable", "enable.auto.offset.store", "group.id"}) {
+    INFO(key);
+    CHECK_THROWS_WITH(parse({{"MILLRACE_KAFKA_PROPERTIES", std::string(key) + "=x"}}, {}),
+                      Contains(key) && Contains("cannot be overridden"));
+  }
+  // Tuning stays open.
+  CHECK(parse({{"MILLRACE_KAFKA_PROPERTIES", "fetch.wait.max.ms=10,auto.commit.interval.ms=5"}}, {})
+            .kafka_extra.size() == 2);
+}
+
+TEST_CASE("refusal tolerance, the gap policy and session bounds are checked and derived") {
+  using Catch::Matchers::Contains;
+  const auto d = parse({}, {});
+  CHECK(d.tolerate_refusals);
+  CHECK_FALSE(d.skip_offset_gaps);
+  CHECK(d.pg_lock_timeout_ms < d.pg_idle_in_transaction_timeout_ms);
+  const auto e = parse({{"MILLRACE_ERRORS_TOLERANCE", "none"}, {"MILLRACE_ON_OFFSET_GAP", "skip"}},
+                       {"--pg-statement-timeout-ms", "0"});
+  CHECK_FALSE(e.tolerate_refusals);
+  CHECK(e.skip_offset_gaps);
+  CHECK(e.pg_statement_timeout_ms == 0);
+  CHECK_THROWS_WITH(parse({{"MILLRACE_ERRORS_TOLERANCE", "some"}}, {}),
+                    Contains("MILLRACE_ERRORS_TOLERANCE"));
+  CHECK_THROWS_WITH(parse({{"MILLRACE_ON_OFFSET_GAP", "earliest"}}, {}),
+                    Contains("MILLRACE_ON_OFFSET_GAP"));
+  CHECK_THROWS_WITH(parse({}, {"--pg-tcp-user-timeout-ms", "10"}), Contains("--pg-tcp-user-timeout-ms"));
+}
