@@ -21,14 +21,6 @@ using std::chrono::seconds;
 
 namespace {
 
-template <typename Pred>
-bool eventually(Pred pred, seconds timeout) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (!pred() && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(milliseconds(100));
-  }
-  return pred();
-}
 
 // One admin request through a throwaway client; REQUIREs success.
 template <typename Request>

@@ -43,15 +43,6 @@ void post_and_vanish(int port, const std::string& body) {
   ::close(fd);
 }
 
-template <typename Pred>
-bool eventually(Pred pred, seconds timeout) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(milliseconds(100));
-  }
-  return pred();
-}
 
 }  // namespace
 

@@ -26,14 +26,6 @@ namespace {
 
 const std::map<std::string, std::string> kSmallBatches = {{"MILLRACE_BATCH_SIZE", "500"}};
 
-template <typename Pred>
-bool eventually(Pred pred, seconds timeout) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (!pred() && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(milliseconds(100));
-  }
-  return pred();
-}
 
 struct Letter {
   std::string reason;

@@ -33,14 +33,6 @@ bool wait_progress(Pipeline& p, double share, seconds timeout) {
 // Small batches: many commits, so a fault lands between two of them.
 const std::map<std::string, std::string> kSmallBatches = {{"MILLRACE_BATCH_SIZE", "500"}};
 
-template <typename Pred>
-bool eventually(Pred pred, seconds timeout) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (!pred() && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(milliseconds(200));
-  }
-  return pred();
-}
 
 // Whether a member's lag gauge shows, per partition, exactly what was
 // produced between two snapshots of the end offsets (0 when they are equal).

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace millrace::testing {
@@ -72,5 +73,16 @@ int run(const std::string& path, const std::vector<std::string>& args,
 int run_shell(const std::string& command, std::string* out);
 
 std::string read_file(const std::string& path);
+
+// Polls `pred` every 100 ms until it holds or the timeout passes; returns
+// its last value.
+template <typename Pred>
+bool eventually(Pred pred, std::chrono::seconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (!pred() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return pred();
+}
 
 }  // namespace millrace::testing
