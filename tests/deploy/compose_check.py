@@ -336,7 +336,8 @@ def rehearse(source, bin_dir, services):
         "producer": {"MILLRACE_TOPIC": topic},
     }
     for worker, group in groups.items():
-        extra[worker] = {"MILLRACE_TOPIC": topic, "MILLRACE_PG_SCHEMA": schema, "MILLRACE_GROUP": group}
+        extra[worker] = {"MILLRACE_TOPIC": topic, "MILLRACE_PG_SCHEMA": schema,
+                         f"MILLRACE_{worker.upper()}_GROUP": group}
 
     children = []
     try:

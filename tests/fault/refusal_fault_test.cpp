@@ -166,7 +166,7 @@ TEST_CASE("records PostgreSQL refuses mid-run are set aside with their reason; t
   // The aggregator (whose tables the sinks migrated) meets its constraint
   // in its first batches.
   auto agg = p.start("millrace-aggregator", "agg",
-                     {{"MILLRACE_GROUP", agg_group}, {"MILLRACE_BATCH_SIZE", "2000"}});
+                     {{"MILLRACE_AGGREGATOR_GROUP", agg_group}, {"MILLRACE_BATCH_SIZE", "2000"}});
 
   REQUIRE(p.wait_caught_up(seconds(300)));
   REQUIRE(eventually(

@@ -188,7 +188,7 @@ TEST_CASE("an aggregator commit killed while the next batch accumulates counts e
   AggregateScenario scenario(p, 150'000, 6502);
   scenario.produce();
   auto agg = p.start("millrace-aggregator", "agg",
-                     {{"MILLRACE_GROUP", scenario.group}, {"MILLRACE_BATCH_SIZE", "2000"}});
+                     {{"MILLRACE_AGGREGATOR_GROUP", scenario.group}, {"MILLRACE_BATCH_SIZE", "2000"}});
   kill_commits(p, "aggregator");
   REQUIRE(scenario.wait_caught_up(seconds(600)));
   scenario.verify();
@@ -247,7 +247,7 @@ TEST_CASE("an aggregator SIGKILLed mid-run and restarted counts every event once
   Pipeline p("ft_agg");
   AggregateScenario scenario(p, 200'000, 4711);
   scenario.produce();
-  const std::map<std::string, std::string> env = {{"MILLRACE_GROUP", scenario.group},
+  const std::map<std::string, std::string> env = {{"MILLRACE_AGGREGATOR_GROUP", scenario.group},
                                                   {"MILLRACE_BATCH_SIZE", "2000"}};
   auto a = p.start("millrace-aggregator", "agg-a", env);
   auto b = p.start("millrace-aggregator", "agg-b", env);

@@ -6,7 +6,13 @@
 #include <csignal>
 #include <cstdio>
 
+#include <fstream>
+
+#include <pqxx/pqxx>
+
 #include "aggregates.hpp"
+#include "millrace/core/generator.hpp"
+#include "millrace/core/window.hpp"
 
 using namespace millrace::testing;
 using std::chrono::seconds;
@@ -57,4 +63,116 @@ TEST_CASE("the dedup table is pruned beyond the horizon, and duplicates still fo
   scenario.verify();
   scenario.verify_seen_ids_pruned();
   CHECK(stop_cleanly({&a}));
+}
+
+namespace {
+
+// NDJSON lines of `count` generated events around `base_ts`, one hour wide.
+std::vector<std::string> event_lines(std::int64_t count, std::uint64_t seed,
+                                     millrace::core::TimestampUs base_ts) {
+  millrace::core::GeneratorOptions g;
+  g.seed = seed;
+  g.base_ts = base_ts;
+  g.time_spread_us = millrace::core::kHourUs;
+  g.embed_event_type = true;
+  millrace::core::EventGenerator generator(g);
+  std::vector<std::string> out;
+  for (std::int64_t i = 0; i < count; ++i) out.push_back(generator.next().payload);
+  return out;
+}
+
+void produce_lines(const Pipeline& p, const std::vector<std::string>& lines,
+                   const std::string& path) {
+  {
+    std::ofstream file(path);
+    for (const auto& line : lines) file << line << '\n';
+  }
+  std::string out;
+  REQUIRE(run(bin("millrace"), {"produce", "--file", path},
+              {{"MILLRACE_BROKERS", p.env.brokers}, {"MILLRACE_TOPIC", p.topic}}, &out) == 0);
+}
+
+std::int64_t group_outcome(const Pipeline& p, const std::string& group, const std::string& outcome) {
+  pqxx::connection c(p.env.pg);
+  pqxx::work tx(c);
+  return tx.exec_params1("SELECT coalesce(sum(records), 0)::bigint FROM \"" + p.schema +
+                             "\".record_outcomes WHERE group_id = $1 AND outcome = $2",
+                         group, outcome)[0]
+      .as<std::int64_t>();
+}
+
+}  // namespace
+
+TEST_CASE("two topics aggregated in one schema keep their own dedup state", "[aggregates-topics]") {
+  using millrace::core::kDayUs;
+  Pipeline recent("it_aggtop_a");
+  Pipeline old("it_aggtop_b");
+  old.schema = recent.schema;  // one schema, two topics
+  const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  // Topic B's events are a month old: older than topic A's prune horizon
+  // (7 days), but on time on their own topic.
+  const auto old_lines = event_lines(2'000, 71, now - 30 * kDayUs);
+  const auto recent_lines = event_lines(20'000, 72, now);
+  const std::string dir = recent.log_dir + "/" + recent.topic;
+  const std::map<std::string, std::string> small = {{"MILLRACE_BATCH_SIZE", "200"},
+                                                    {"MILLRACE_PG_SCHEMA", recent.schema}};
+  auto env_for = [&](const std::string& group) {
+    auto env = small;
+    env["MILLRACE_AGGREGATOR_GROUP"] = group;
+    return env;
+  };
+  const auto caught_up = [](Pipeline& p, const std::string& group, std::int64_t n) {
+    return eventually([&] { return p.stored_total(group) == n; }, seconds(300));
+  };
+
+  produce_lines(old, old_lines, dir + ".old.ndjson");
+  auto agg_old = old.start("millrace-aggregator", "agg-old", env_for(old.group + "_agg"));
+  REQUIRE(caught_up(old, old.group + "_agg", 2'000));
+  // Topic A runs well over 50 batches of 200: it prunes its dedup state.
+  produce_lines(recent, recent_lines, dir + ".recent.ndjson");
+  auto agg_recent = recent.start("millrace-aggregator", "agg-recent", env_for(recent.group + "_agg"));
+  REQUIRE(caught_up(recent, recent.group + "_agg", 20'000));
+
+  // Topic B's ids are still held, so its duplicates still count once.
+  {
+    pqxx::connection c(recent.env.pg);
+    pqxx::work tx(c);
+    CHECK(tx.exec_params1("SELECT count(*) FROM \"" + recent.schema +
+                              "\".aggregator_seen_ids WHERE topic = $1",
+                          old.topic)[0]
+              .as<std::int64_t>() == group_outcome(old, old.group + "_agg", "persisted"));
+  }
+  const std::vector<std::string> repeats(old_lines.begin(), old_lines.begin() + 300);
+  const auto persisted_before = group_outcome(old, old.group + "_agg", "persisted");
+  const auto duplicates_before = group_outcome(old, old.group + "_agg", "duplicate");
+  produce_lines(old, repeats, dir + ".repeats.ndjson");
+  REQUIRE(caught_up(old, old.group + "_agg", 2'300));
+  CHECK(group_outcome(old, old.group + "_agg", "persisted") == persisted_before);
+  CHECK(group_outcome(old, old.group + "_agg", "duplicate") - duplicates_before == 300);
+  CHECK(stop_cleanly({&agg_old, &agg_recent}));
+}
+
+TEST_CASE("a sink and an aggregator cannot share a consumer group", "[group-guard]") {
+  Pipeline p("it_guard");
+  p.produce(1'000, 5, 0.0);
+  auto sink = p.start_sink("sink");
+  REQUIRE(p.wait_caught_up(seconds(120)));
+  // The aggregator given the sink's group refuses to start, naming both.
+  auto agg = p.start("millrace-aggregator", "agg", {{"MILLRACE_AGGREGATOR_GROUP", p.group}});
+  const auto status = agg.wait(seconds(60));
+  REQUIRE(status.has_value());
+  CHECK(*status == 1);
+  const auto log = read_file(p.log_dir + "/" + p.topic + ".agg.log");
+  CHECK(log.find("belongs to millrace-sink") != std::string::npos);
+  CHECK(log.find("MILLRACE_AGGREGATOR_GROUP") != std::string::npos);
+  // The old shared variable is refused outright (a usage error).
+  auto legacy = p.start("millrace-aggregator", "legacy", {{"MILLRACE_GROUP", "anything"}});
+  const auto legacy_status = legacy.wait(seconds(60));
+  REQUIRE(legacy_status.has_value());
+  CHECK(*legacy_status == 2);
+  CHECK(read_file(p.log_dir + "/" + p.topic + ".legacy.log").find("MILLRACE_GROUP is no longer read") !=
+        std::string::npos);
+  CHECK(stop_cleanly({&sink}));
 }

@@ -56,7 +56,7 @@ Pipeline::Pipeline(std::string_view prefix, std::string brokers, std::int32_t pa
 std::map<std::string, std::string> Pipeline::sink_env() const {
   return {{"MILLRACE_BROKERS", env.brokers},     {"MILLRACE_PG", env.pg},
           {"MILLRACE_TOPIC", topic},             {"MILLRACE_DLQ_TOPIC", dlq_topic},
-          {"MILLRACE_PG_SCHEMA", schema},        {"MILLRACE_GROUP", group},
+          {"MILLRACE_PG_SCHEMA", schema},        {"MILLRACE_SINK_GROUP", group},
           {"MILLRACE_SESSION_TIMEOUT_MS", "6000"}, {"MILLRACE_BATCH_MS", "100"}};
 }
 

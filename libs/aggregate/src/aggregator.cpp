@@ -4,6 +4,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <tuple>
 #include <unordered_set>
@@ -25,7 +26,8 @@ void register_options(core::OptionSet& o, AggregatorConfig& c) {
             "seconds go to late_events instead of the aggregates; also the dedup horizon",
             0, 10LL * 365 * 86400);
   o.add_int("max-future-s", "MILLRACE_MAX_FUTURE_S", &c.max_future_s,
-            "Events ahead of the clock by more than this many seconds go to late_events", 0,
+            "Events ahead of their Kafka record's timestamp by more than this many seconds go to "
+            "late_events", 0,
             10LL * 365 * 86400);
 }
 
@@ -36,7 +38,7 @@ namespace {
 constexpr std::string_view kPersisted = "persisted";
 // Pruning the dedup table is cheap but not free; once every this many batches.
 constexpr std::uint64_t kPruneEvery = 50;
-const std::vector<std::string> kSeenIdColumns = {"id", "ts"};
+const std::vector<std::string> kSeenIdColumns = {"topic", "id", "ts"};
 
 std::string ts_literal(pqxx::work& tx, core::TimestampUs ts) {
   return tx.quote(core::format_timestamp(ts));
@@ -47,6 +49,7 @@ struct Pending {
   std::int32_t partition;
   std::int64_t offset;
   std::string payload;  // as consumed, for refused_records should PostgreSQL refuse it
+  std::int64_t record_timestamp_ms;  // Kafka's; -1 when the broker gave none
 };
 
 // A record PostgreSQL refused, to be stored in refused_records.
@@ -104,7 +107,8 @@ class Aggregator::Handler final : public stream::Handler {
     // Provisional: write() re-labels duplicates and late events.
     progress.tally.count(kPersisted, "");
     of(state).pending.push_back(Pending{std::move(std::get<core::StoreEvent>(parsed)),
-                                        msg.partition(), msg.offset(), std::string(msg.payload())});
+                                        msg.partition(), msg.offset(), std::string(msg.payload()),
+                                        msg.timestamp_ms().value_or(-1)});
   }
 
   // Refused records go to refused_records, written by the next write() in
@@ -138,14 +142,22 @@ class Aggregator::Handler final : public stream::Handler {
              topic)) {
       max_ts[row[0].as<std::int32_t>()] = row[1].as<std::int64_t>();
     }
-    const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+    // "Future" is judged against each record's Kafka timestamp, the same for
+    // every member and every replay; the database's clock (one for the whole
+    // group) stands in for a record without one. Never this host's clock.
+    std::optional<core::TimestampUs> db_now;
+    const auto reference = [&](const Pending& p) {
+      if (p.record_timestamp_ms < 0 && !db_now) {
+        db_now = tx.exec1("SELECT (extract(epoch FROM transaction_timestamp()) * 1000000)::bigint")[0]
+                     .as<std::int64_t>();
+      }
+      return core::future_reference(p.record_timestamp_ms, db_now.value_or(0));
+    };
     std::vector<const Pending*> on_time;
     std::vector<std::pair<const Pending*, core::TimeVerdict>> late;
     for (const auto& p : pending) {
       auto& m = max_ts[p.partition];
-      const auto verdict = core::judge_time(p.event.ts, m, now, policy_);
+      const auto verdict = core::judge_time(p.event.ts, m, reference(p), policy_);
       if (verdict == core::TimeVerdict::kOnTime) {
         on_time.push_back(&p);
         if (!m || p.event.ts > *m) m = p.event.ts;
@@ -173,9 +185,9 @@ class Aggregator::Handler final : public stream::Handler {
       std::sort(ids.begin(), ids.end(),
                 [](const SeenId& a, const SeenId& b) { return *a.id < *b.id; });
       seen_.write(
-          tx, "direct_seen_ids", [&](pqxx::transaction_base& t) { copy_seen(t, ids); },
+          tx, "direct_seen_ids", [&](pqxx::transaction_base& t) { copy_seen(t, topic, ids); },
           [&] {
-            stored = insert_seen(tx, ids);
+            stored = insert_seen(tx, topic, ids);
             return stored.size();
           });
     }
@@ -189,12 +201,13 @@ class Aggregator::Handler final : public stream::Handler {
       }
     }
 
-    // 3. Late and future events: kept aside with their partition's context.
+    // 3. Late and future events: kept aside with their partition's context,
+    //    one row per `late` outcome. An id late_events holds already (or one
+    //    repeated in this batch) is a duplicate, not late a second time.
     if (!late.empty()) {
       std::string values;
       for (const auto& [p, verdict] : late) {
         const auto& e = p->event;
-        batch.at(p->partition).tally.move({kPersisted, ""}, {"late", core::to_string(verdict)}, 1);
         const auto& m = max_ts[p->partition];
         if (!values.empty()) values += ',';
         values += "(" + tx.quote(e.id) + "," + tx.quote(std::string(core::to_string(verdict))) +
@@ -207,11 +220,22 @@ class Aggregator::Handler final : public stream::Handler {
                   tx.quote(topic) + "," + std::to_string(p->partition) + "," +
                   std::to_string(p->offset) + ")";
       }
-      tx.exec(
-          "INSERT INTO late_events (id, verdict, event_type, ts, store_id, category, sku, price, "
-          "qty, discount, is_return, partition_max_ts, kafka_topic, kafka_partition, "
-          "kafka_offset) VALUES " +
-          values + " ON CONFLICT (id) DO NOTHING");
+      std::set<std::pair<std::int32_t, std::int64_t>> stored_late;
+      for (const auto& row : tx.exec(
+               "INSERT INTO late_events (id, verdict, event_type, ts, store_id, category, sku, "
+               "price, qty, discount, is_return, partition_max_ts, kafka_topic, kafka_partition, "
+               "kafka_offset) VALUES " +
+               values + " ON CONFLICT (id) DO NOTHING RETURNING kafka_partition, kafka_offset")) {
+        stored_late.emplace(row[0].as<std::int32_t>(), row[1].as<std::int64_t>());
+      }
+      for (const auto& [p, verdict] : late) {
+        const bool stored = stored_late.contains({p->partition, p->offset});
+        batch.at(p->partition)
+            .tally.move({kPersisted, ""},
+                        stored ? std::pair<std::string_view, std::string_view>{"late", core::to_string(verdict)}
+                               : std::pair<std::string_view, std::string_view>{"duplicate", "duplicate_id"},
+                        1);
+      }
     }
 
     // 4. The deltas, as additive upserts.
@@ -242,8 +266,8 @@ class Aggregator::Handler final : public stream::Handler {
     //    than the horizon, never shorter.
     if (++batches_ % kPruneEvery == 0) {
       tx.exec_params(
-          "DELETE FROM aggregator_seen_ids WHERE ts < (SELECT min(max_event_ts) FROM "
-          "aggregator_partitions WHERE topic = $1) - make_interval(secs => $2) - "
+          "DELETE FROM aggregator_seen_ids WHERE topic = $1 AND ts < (SELECT min(max_event_ts) "
+          "FROM aggregator_partitions WHERE topic = $1) - make_interval(secs => $2) - "
           "interval '1 hour'",
           topic, static_cast<double>(config_.max_lateness_s));
     }
@@ -274,14 +298,15 @@ class Aggregator::Handler final : public stream::Handler {
         states.take(), messages.take(), payloads.take());
   }
 
-  static void copy_seen(pqxx::transaction_base& tx, const std::vector<SeenId>& ids) {
+  static void copy_seen(pqxx::transaction_base& tx, const std::string& topic,
+                        const std::vector<SeenId>& ids) {
     pg::CopyWriter copy(tx, "aggregator_seen_ids", kSeenIdColumns);
     // A batch spans few hours: each is formatted once.
     std::map<core::TimestampUs, std::string> hours;
     for (const auto& s : ids) {
       auto [it, added] = hours.try_emplace(s.hour);
       if (added) it->second = core::format_timestamp(s.hour);
-      copy.row().text(*s.id).text(it->second);
+      copy.row().text(topic).text(*s.id).text(it->second);
       copy.end_row();
     }
     copy.complete();
@@ -289,7 +314,7 @@ class Aggregator::Handler final : public stream::Handler {
 
   // The ids PostgreSQL held already. It answers with those, usually a few,
   // instead of echoing every new one.
-  static std::unordered_set<std::string> insert_seen(pqxx::work& tx,
+  static std::unordered_set<std::string> insert_seen(pqxx::work& tx, const std::string& topic,
                                                      const std::vector<SeenId>& ids) {
     pg::ArrayLiteral id_array;
     pg::ArrayLiteral times;
@@ -300,10 +325,10 @@ class Aggregator::Handler final : public stream::Handler {
     std::unordered_set<std::string> stored;
     for (const auto& row : tx.exec_params(
              "WITH batch AS (SELECT * FROM unnest($1::uuid[], $2::timestamptz[]) AS b(id, ts)), "
-             "ins AS (INSERT INTO aggregator_seen_ids (id, ts) SELECT id, ts FROM batch ORDER BY id "
-             "ON CONFLICT (id) DO NOTHING RETURNING id) "
+             "ins AS (INSERT INTO aggregator_seen_ids (topic, id, ts) SELECT $3, id, ts FROM batch "
+             "ORDER BY id ON CONFLICT (topic, id) DO NOTHING RETURNING id) "
              "SELECT id::text FROM batch WHERE id NOT IN (SELECT id FROM ins)",
-             id_array.take(), times.take())) {
+             id_array.take(), times.take(), topic)) {
       stored.insert(row[0].as<std::string>());
     }
     return stored;

@@ -228,6 +228,10 @@ void OptionSet::add_bool(std::string flag, std::string env, bool* target, std::s
   options_.push_back(std::move(opt));
 }
 
+void OptionSet::retire_env(std::string env, std::string message) {
+  retired_.emplace_back(std::move(env), std::move(message));
+}
+
 std::vector<std::string> OptionSet::parse(const std::map<std::string, std::string>& env,
                                           const std::vector<std::string>& args) {
   // Help wins over everything else, including bad values elsewhere: a user
@@ -240,6 +244,9 @@ std::vector<std::string> OptionSet::parse(const std::map<std::string, std::strin
     }
   }
 
+  for (const auto& [name, message] : retired_) {
+    if (env.contains(name)) throw UsageError(name + " is no longer read: " + message);
+  }
   for (Option& opt : options_) {
     if (opt.env.empty()) continue;
     const auto it = env.find(opt.env);

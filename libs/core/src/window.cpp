@@ -75,6 +75,11 @@ std::string_view to_string(TimeVerdict verdict) {
   return "unknown";
 }
 
+TimestampUs future_reference(std::optional<std::int64_t> record_timestamp_ms, TimestampUs db_now) {
+  if (record_timestamp_ms && *record_timestamp_ms >= 0) return *record_timestamp_ms * 1000;
+  return db_now;
+}
+
 TimeVerdict judge_time(TimestampUs ts, std::optional<TimestampUs> partition_max_ts, TimestampUs now,
                        const LatenessPolicy& policy) {
   // In 128 bits so that no policy value, however large, overflows.

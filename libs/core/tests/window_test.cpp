@@ -529,3 +529,19 @@ TEST_CASE("Generated events: totals are consistent across the maps", "[window][d
   CHECK(sale_windows.returns > 0);
   CHECK(sale_windows.returns < sale_windows.events);
 }
+
+TEST_CASE("the future is judged against the record's Kafka timestamp, else the database's clock") {
+  using namespace millrace::core;
+  const TimestampUs db_now = 1'700'000'000'000'000;
+  CHECK(future_reference(1'700'000'123'456, db_now) == 1'700'000'123'456'000);
+  CHECK(future_reference(std::nullopt, db_now) == db_now);
+  CHECK(future_reference(-1, db_now) == db_now);
+  // A current event sent now is on time whatever the consumer's clock says:
+  // the reference is the record's own time.
+  LatenessPolicy policy;
+  const TimestampUs sent = 1'700'000'000'000'000;
+  CHECK(judge_time(sent + 60'000'000, std::nullopt, future_reference(sent / 1000, 0), policy) ==
+        TimeVerdict::kOnTime);
+  CHECK(judge_time(sent + 2 * kHourUs, std::nullopt, future_reference(sent / 1000, 0), policy) ==
+        TimeVerdict::kFuture);
+}

@@ -1,3 +1,4 @@
+#include <cctype>
 #include <stdexcept>
 
 #include "millrace/stream/consumer.hpp"
@@ -10,7 +11,15 @@ void register_options(core::OptionSet& o, StreamConfig& c) {
   o.add_string("pg-schema", "MILLRACE_PG_SCHEMA", &c.pg_schema,
                "PostgreSQL schema holding Millrace's tables (created if missing)");
   o.add_string("topic", "MILLRACE_TOPIC", &c.topic, "Kafka topic of store events");
-  o.add_string("group", "MILLRACE_GROUP", &c.group, "Kafka consumer group");
+  std::string kind_upper = c.kind;
+  for (auto& ch : kind_upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  o.add_string("group", "MILLRACE_" + kind_upper + "_GROUP", &c.group,
+               "Kafka consumer group (each service has its own variable, so one env file can "
+               "serve both)");
+  o.retire_env("MILLRACE_GROUP",
+               "millrace-sink and millrace-aggregator would share it and become one group that "
+               "splits the records between them; set MILLRACE_SINK_GROUP and "
+               "MILLRACE_AGGREGATOR_GROUP instead");
   o.add_string("client-id", "MILLRACE_CLIENT_ID", &c.client_id, "Kafka client.id");
   o.add_int("batch-size", "MILLRACE_BATCH_SIZE", &c.batch_size,
             "Close a batch after this many consumed records", 1, 1'000'000);
@@ -62,7 +71,7 @@ void validate(StreamConfig& c) {
   if (c.brokers.empty()) throw core::UsageError("--brokers / MILLRACE_BROKERS must not be empty");
   if (c.pg.empty()) throw core::UsageError("--pg / MILLRACE_PG must not be empty");
   if (c.topic.empty()) throw core::UsageError("--topic / MILLRACE_TOPIC must not be empty");
-  if (c.group.empty()) throw core::UsageError("--group / MILLRACE_GROUP must not be empty");
+  if (c.group.empty()) throw core::UsageError("--group must not be empty");
   if (c.pg_schema.empty()) {
     throw core::UsageError("--pg-schema / MILLRACE_PG_SCHEMA must not be empty");
   }

@@ -685,6 +685,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
         }
       }
       store_.ensure_connected();
+      store_.register_group(config_.kind);
       return 0;
     });
     consumer_->subscribe({config_.topic});

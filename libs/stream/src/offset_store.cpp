@@ -48,6 +48,30 @@ void OffsetStore::ensure_connected() {
   conn_ = std::move(conn);
 }
 
+void OffsetStore::register_group(const std::string& kind) {
+  ensure_connected();
+  std::string registered;
+  try {
+    pqxx::work tx(*conn_);
+    tx.exec_params("INSERT INTO consumer_groups (group_id, kind) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                   group_, kind);
+    registered =
+        tx.exec_params1("SELECT kind FROM consumer_groups WHERE group_id = $1", group_)[0].as<std::string>();
+    tx.commit();
+  } catch (const std::exception&) {
+    conn_.reset();
+    pg::rethrow_classified("register consumer group");
+  }
+  if (registered != kind) {
+    const std::string mine = kind == "sink" ? "MILLRACE_SINK_GROUP" : "MILLRACE_AGGREGATOR_GROUP";
+    throw InfraError(FailureClass::kFatal,
+                     "consumer group " + group_ + " belongs to millrace-" + registered +
+                         " (table consumer_groups in schema " + schema_ +
+                         "); sharing it, the two would split the records between them. Give "
+                         "this millrace-" + kind + " its own group with " + mine);
+  }
+}
+
 std::map<std::int32_t, std::optional<std::int64_t>> OffsetStore::claim(
     const std::vector<std::int32_t>& partitions) {
   ensure_connected();

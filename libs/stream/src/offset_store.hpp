@@ -38,6 +38,11 @@ class OffsetStore {
   void ensure_connected();
   void disconnect() { conn_.reset(); }
 
+  // Records that `kind` ("sink", "aggregator") consumes with this group, or
+  // throws core::InfraError (fatal) if the other kind registered it first:
+  // sharing a group, the two would split the records between them.
+  void register_group(const std::string& kind);
+
   // Stored next offsets for these partitions (nullopt: none yet); creates
   // their rows so that later commits can fence on them.
   std::map<std::int32_t, std::optional<std::int64_t>> claim(

@@ -35,7 +35,7 @@ TEST_CASE("consumer setting errors name the setting") {
   CHECK_THROWS_WITH(parse({}, {"--kafka-properties", "novalue"}), Contains("key=value"));
   CHECK_THROWS_WITH(parse({}, {"--retry-backoff-ms", "500", "--retry-backoff-max-ms", "100"}),
                     Contains("--retry-backoff-max-ms"));
-  CHECK_THROWS_WITH(parse({}, {"--group", ""}), Contains("MILLRACE_GROUP"));
+  CHECK_THROWS_WITH(parse({}, {"--group", ""}), Contains("--group"));
   CHECK_THROWS_AS(parse({}, {"--no-such-flag"}), core::UsageError);
 }
 
@@ -68,4 +68,17 @@ TEST_CASE("refusal tolerance, the gap policy and session bounds are checked and 
   CHECK_THROWS_WITH(parse({{"MILLRACE_ON_OFFSET_GAP", "earliest"}}, {}),
                     Contains("MILLRACE_ON_OFFSET_GAP"));
   CHECK_THROWS_WITH(parse({}, {"--pg-tcp-user-timeout-ms", "10"}), Contains("--pg-tcp-user-timeout-ms"));
+}
+
+TEST_CASE("each service reads its own group variable, and the shared one is refused") {
+  using Catch::Matchers::Contains;
+  CHECK(parse({{"MILLRACE_SINK_GROUP", "s1"}}, {}).group == "s1");
+  CHECK_THROWS_WITH(parse({{"MILLRACE_GROUP", "g"}}, {}),
+                    Contains("MILLRACE_GROUP") && Contains("MILLRACE_SINK_GROUP"));
+  stream::StreamConfig config;
+  config.kind = "aggregator";
+  core::OptionSet options("test", "test");
+  stream::register_options(options, config);
+  options.parse({{"MILLRACE_AGGREGATOR_GROUP", "a1"}, {"MILLRACE_SINK_GROUP", "s1"}}, {});
+  CHECK(config.group == "a1");
 }

@@ -15,6 +15,7 @@ namespace millrace::aggregate {
 struct AggregatorConfig {
   stream::StreamConfig stream = [] {
     stream::StreamConfig c;
+    c.kind = "aggregator";
     c.group = "millrace-aggregator";
     c.client_id = "millrace-aggregator";
     c.metrics_addr = "127.0.0.1:9311";

@@ -5,6 +5,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <string_view>
 #include <vector>
 
@@ -36,6 +37,11 @@ class OptionSet {
   void add_double(std::string flag, std::string env, double* target, std::string help, double min,
                   double max);
   void add_bool(std::string flag, std::string env, bool* target, std::string help);
+
+  // A variable no option reads any more but an old deployment may still
+  // set, with a meaning that would now be lost in silence: parse() refuses
+  // it, naming it, with `message` saying what to set instead.
+  void retire_env(std::string env, std::string message);
 
   // Applies env then args. Positional arguments (not starting with "--") are
   // returned in order; "--" ends flag parsing. Throws UsageError on an unknown
@@ -77,6 +83,7 @@ class OptionSet {
   std::string summary_;
   std::vector<Option> options_;
   bool help_requested_ = false;
+  std::vector<std::pair<std::string, std::string>> retired_;  // env, message
   bool check_config_enabled_ = false;
   bool check_config_requested_ = false;
 

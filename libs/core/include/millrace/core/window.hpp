@@ -93,6 +93,15 @@ enum class TimeVerdict : std::uint8_t { kOnTime, kLate, kFuture };
 // "on_time", "late", "future".
 std::string_view to_string(TimeVerdict verdict);
 
+// The "now" an event's time is judged against for being in the future: the
+// Kafka timestamp of its record (the producer's clock when it sent it, or
+// the broker's with message.timestamp.type=LogAppendTime), else the
+// database's clock. Never a consumer's own clock: a member whose clock is
+// slow would call current events future, and two members would judge a
+// replayed record differently; a record's timestamp is the same for every
+// member and every replay.
+TimestampUs future_reference(std::optional<std::int64_t> record_timestamp_ms, TimestampUs db_now);
+
 // kFuture if ts > now + max_future_us; else kLate if partition_max_ts is set
 // and ts < *partition_max_ts - max_lateness_us; else kOnTime. Future wins over
 // late. Computed without overflow for any inputs.

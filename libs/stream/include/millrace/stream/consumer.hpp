@@ -20,6 +20,10 @@ struct StreamConfig {
   std::string pg = "postgresql://millrace:millrace@127.0.0.1:5432/millrace";
   std::string pg_schema = "public";
   std::string topic = "store-events";
+  // "sink" or "aggregator": names the service's group variable
+  // (MILLRACE_SINK_GROUP, MILLRACE_AGGREGATOR_GROUP) and is recorded with
+  // the group in PostgreSQL, so the other kind cannot join it.
+  std::string kind = "sink";
   std::string group;      // each service sets its default
   std::string client_id;  // each service sets its default
   std::int64_t batch_size = 5000;
