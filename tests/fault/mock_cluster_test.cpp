@@ -6,6 +6,9 @@
 #include <memory>
 #include <thread>
 
+#include <pqxx/pqxx>
+
+#include "millrace/kafka/admin.hpp"
 #include "mock_cluster.hpp"
 #include "pipeline.hpp"
 
@@ -28,7 +31,10 @@ TEST_CASE("sink workers ride out a broker outage and injected request errors", "
   REQUIRE(rd_kafka_mock_topic_create(mock.cluster, p.topic.c_str(), 4, 3) == 0);
   REQUIRE(rd_kafka_mock_topic_create(mock.cluster, p.dlq_topic.c_str(), 4, 3) == 0);
 
-  const std::map<std::string, std::string> extra = {{"MILLRACE_BATCH_SIZE", "500"}};
+  // A stall must show within the test's wait, and be re-armed if the consumer's
+  // fetching is what stalled.
+  const std::map<std::string, std::string> extra = {{"MILLRACE_BATCH_SIZE", "500"},
+                                                    {"MILLRACE_STALL_TIMEOUT_S", "15"}};
   auto a = p.start_sink("sink-a", extra);
   auto b = p.start_sink("sink-b", extra);
   // The group has formed once the workers recorded their assignments (the
@@ -74,7 +80,26 @@ TEST_CASE("sink workers ride out a broker outage and injected request errors", "
   CHECK(mid_run);  // consumption had started before the faults
   p.expect(kCount, 99, 0.05);
 
-  REQUIRE(p.wait_caught_up(seconds(240)));
+  const bool caught_up = p.wait_caught_up(seconds(240));
+  if (!caught_up) {
+    // Say which it is: members behind the log, or a log unlike the oracle.
+    millrace::kafka::OffsetsClient offsets(p.env.brokers, {});
+    std::string text = "not caught up; per partition: stored / expected end / log end:";
+    pqxx::connection c(p.env.pg);
+    pqxx::work tx(c);
+    for (std::int32_t part = 0; part < p.partitions; ++part) {
+      const auto r = tx.exec_params("SELECT coalesce(next_offset, -1) FROM \"" + p.schema +
+                                        "\".consumer_offsets WHERE group_id = $1 AND partition = $2",
+                                    p.group, part);
+      const auto end = p.end_offsets().count(part) ? p.end_offsets().at(part) : 0;
+      text += " [" + std::to_string(part) + "] " +
+              (r.empty() ? std::string("none") : r[0][0].as<std::string>()) + " / " +
+              std::to_string(end) + " / " +
+              std::to_string(offsets.watermarks(p.topic, part, seconds(10)).second);
+    }
+    FAIL_CHECK(text);
+  }
+  REQUIRE(caught_up);
   p.verify();
   CHECK(stop_cleanly({&a, &b}));
 }

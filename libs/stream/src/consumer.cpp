@@ -191,6 +191,13 @@ class Instruments {
     if (added || it->second != next) progress_[partition] = Clock::now();
     it->second = next;
   }
+  // Partitions whose stall passed the timeout since the last call (each
+  // once per stall), for the loop to act on.
+  std::set<std::int32_t> take_stalled() {
+    std::lock_guard lock(mutex_);
+    return std::exchange(newly_stalled_, {});
+  }
+
   void halted(std::int32_t partition, std::string_view reason) {
     std::lock_guard lock(mutex_);
     halted_[partition] = std::string(reason);
@@ -291,6 +298,7 @@ class Instruments {
         const bool logged = stall_logged_.contains(p);
         if (stalled && !logged) {
           stall_logged_.insert(p);
+          newly_stalled_.insert(p);
           const auto [low, high] = watermarks_.at(p);
           lines.push_back("partition " + topic_ + "[" + std::to_string(p) + "] is stalled: " +
                           std::to_string(high - next.value_or(low)) +
@@ -403,6 +411,7 @@ class Instruments {
   std::map<std::int32_t, std::optional<std::int64_t>> positions_;
   std::map<std::int32_t, Clock::time_point> progress_;  // when the position last moved
   std::set<std::int32_t> stall_logged_;
+  std::set<std::int32_t> newly_stalled_;
   std::map<std::int32_t, std::string> halted_;  // partition -> reason
   std::unique_ptr<kafka::OffsetsClient> offsets_;
   std::thread lag_thread_;
@@ -603,6 +612,32 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     reassign();
   }
 
+  // A partition stalled with nothing to explain it: not halted, no reset
+  // under way (a database or dead-letter failure), no commit in flight. Its
+  // fetching is stuck, so it is re-armed from the stored offsets; a stall the
+  // log and the metric keep showing after that is not the consumer's.
+  void rearm_stalled() {
+    const auto stalled = instruments_.take_stalled();
+    if (stalled.empty() || resetting_) return;
+    std::string names;
+    for (const auto p : stalled) {
+      if (book_.owns(p) && !halted_.contains(p)) names += " " + tp_name(config_.topic, p);
+    }
+    if (names.empty()) return;
+    settle();
+    if (!batch_.empty()) {
+      flush();
+      settle();
+    }
+    if (resetting_) return;  // the commit failed: the reset repositions everything
+    runtime::log_warn(component_, "no progress on" + names + " with nothing in flight for " +
+                                      std::to_string(config_.stall_timeout_s) +
+                                      " s; re-assigning from the stored offsets");
+    bump([](StreamStats& s) { ++s.rearms; });
+    reassign();
+    consumer_->resume(owned());
+  }
+
   // Every owned partition again from its stored offset (halted ones too:
   // their pause outlives the assignment). Only with the batch empty and no
   // commit in flight, so that the stored offsets are where reading resumes.
@@ -706,6 +741,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
         settle();
       }
       commit_kafka(false);
+      rearm_stalled();
       if (resume_after_assign_ && !resetting_) {
         consumer_->resume(owned());
         resume_after_assign_ = false;

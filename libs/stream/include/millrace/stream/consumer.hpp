@@ -69,6 +69,7 @@ struct StreamStats {
   std::uint64_t rebalances = 0;
   std::uint64_t refused = 0;  // records PostgreSQL refused, set aside
   std::uint64_t lost = 0;     // offsets retention deleted before they were read (skip policy)
+  std::uint64_t rearms = 0;   // stalled partitions re-armed from their stored offsets
   std::map<std::string, std::uint64_t> outcomes;  // by outcome
 };
 
