@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -107,8 +108,13 @@ class Pipeline {
   const std::map<std::pair<std::int32_t, std::int64_t>, ExpectedMessage>& expected() const {
     return expected_;
   }
+  // Kept events expected more than once (a seed produced again): the sink
+  // stores the first copy and counts the others as duplicates.
+  std::uint64_t expected_duplicates() const { return duplicates_; }
 
  private:
+  std::set<std::string> kept_ids_;
+  std::uint64_t duplicates_ = 0;
   std::map<std::pair<std::int32_t, std::int64_t>, ExpectedMessage> expected_;
   std::map<std::int32_t, std::int64_t> next_offset_;
 };
