@@ -66,13 +66,22 @@ Child Pipeline::start_sink(const std::string& name,
 }
 
 Child Pipeline::start(const std::string& binary, const std::string& name,
-                      const std::map<std::string, std::string>& extra) {
+                      const std::map<std::string, std::string>& extra,
+                      const std::vector<std::string>& prefix) {
   auto e = sink_env();
   for (const auto& [k, v] : extra) e[k] = v;
   e["MILLRACE_CLIENT_ID"] = name;
   const int port = free_port();
   e["MILLRACE_METRICS_ADDR"] = "127.0.0.1:" + std::to_string(port);
-  Child child(bin(binary), {}, e, log_dir + "/" + topic + "." + name + ".log");
+  const std::string log = log_dir + "/" + topic + "." + name + ".log";
+  if (!prefix.empty()) {
+    std::vector<std::string> args(prefix.begin() + 1, prefix.end());
+    args.push_back(bin(binary));
+    Child child(prefix.front(), args, e, log);
+    child.metrics_port = port;
+    return child;
+  }
+  Child child(bin(binary), {}, e, log);
   child.metrics_port = port;
   return child;
 }

@@ -71,9 +71,11 @@ class Pipeline {
 
   std::map<std::string, std::string> sink_env() const;
   Child start_sink(const std::string& name, const std::map<std::string, std::string>& extra = {});
-  // Any of our services, with this pipeline's settings plus `extra`.
+  // Any of our services, with this pipeline's settings plus `extra`; with a
+  // `prefix`, run through it (e.g. {"ip", "netns", "exec", "ns1"}).
   Child start(const std::string& binary, const std::string& name,
-              const std::map<std::string, std::string>& extra = {});
+              const std::map<std::string, std::string>& extra = {},
+              const std::vector<std::string>& prefix = {});
 
   // Runs `millrace produce --count ... --seed ... --bad-ratio ...` and records
   // what the generator with the same seed says lands at each (partition, offset).

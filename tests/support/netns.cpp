@@ -1,0 +1,113 @@
+#include "netns.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "harness.hpp"
+
+namespace millrace::testing {
+
+namespace {
+
+void sh(const std::string& command, bool quiet = false) {
+  std::string out;
+  if (run_shell(command + " 2>&1", &out) != 0 && !quiet) {
+    throw std::runtime_error("netns: `" + command + "` failed: " + out);
+  }
+}
+
+}  // namespace
+
+std::optional<std::string> NetNs::unavailable() {
+  if (::geteuid() != 0) return "not root: network namespaces need CAP_NET_ADMIN";
+  std::string out;
+  if (run_shell("command -v ip && command -v iptables", &out) != 0) {
+    return "ip or iptables is missing (scripts/bootstrap installs iproute2 and iptables)";
+  }
+  return std::nullopt;
+}
+
+NetNs::NetNs(int index, std::vector<int> ports)
+    : name_("millrace-ft" + std::to_string(index)),
+      host_if_("mrft" + std::to_string(index) + "h"),
+      ns_if_("mrft" + std::to_string(index) + "n"),
+      host_ip_("10.231." + std::to_string(index) + ".1"),
+      ns_ip_("10.231." + std::to_string(index) + ".2"),
+      ports_(std::move(ports)) {
+  // Leftovers of an earlier run that could not clean up.
+  host_rules("-D", true);
+  sh("ip netns del " + name_, true);
+  sh("ip link del " + host_if_, true);
+
+  sh("ip netns add " + name_);
+  sh("ip link add " + host_if_ + " type veth peer name " + ns_if_);
+  sh("ip link set " + ns_if_ + " netns " + name_);
+  sh("ip addr add " + host_ip_ + "/30 dev " + host_if_);
+  sh("ip link set " + host_if_ + " up");
+  // Packets addressed to 127.0.0.1 may cross the link (after NAT).
+  sh("sysctl -qw net.ipv4.conf." + host_if_ + ".route_localnet=1");
+  const std::string in = "ip netns exec " + name_ + " ";
+  sh(in + "ip link set lo up");
+  sh(in + "ip addr add " + ns_ip_ + "/30 dev " + ns_if_);
+  sh(in + "ip link set " + ns_if_ + " up");
+  sh(in + "ip route add default via " + host_ip_);
+  sh(in + "sysctl -qw net.ipv4.conf.all.route_localnet=1");
+  sh(in + "sysctl -qw net.ipv4.conf." + ns_if_ + ".route_localnet=1");
+  // Inside: 127.0.0.1:<port> goes to the host end of the link, from the
+  // namespace's address.
+  for (const int port : ports_) {
+    sh(in + "iptables -t nat -A OUTPUT -d 127.0.0.1 -p tcp --dport " + std::to_string(port) +
+       " -j DNAT --to-destination " + host_ip_ + ":" + std::to_string(port));
+  }
+  sh(in + "iptables -t nat -A POSTROUTING -o " + ns_if_ + " -j MASQUERADE");
+  // On the host: to the server on 127.0.0.1, seen as a local client (the
+  // servers listen on 127.0.0.1 and PostgreSQL trusts only local ones).
+  host_rules("-A", false);
+}
+
+void NetNs::host_rules(const char* action, bool quiet) {
+  const std::string a = action;
+  for (const int port : ports_) {
+    sh("iptables -t nat " + a + " PREROUTING -i " + host_if_ + " -d " + host_ip_ +
+           " -p tcp --dport " + std::to_string(port) + " -j DNAT --to-destination 127.0.0.1:" +
+           std::to_string(port),
+       quiet);
+  }
+  sh("iptables -t nat " + a + " INPUT -s " + ns_ip_ + " -p tcp -j SNAT --to-source 127.0.0.1",
+     quiet);
+}
+
+NetNs::~NetNs() {
+  for (const int port : std::vector<int>(cut_)) heal(port);
+  host_rules("-D", true);
+  sh("ip netns del " + name_, true);  // takes the veth pair with it
+  sh("ip link del " + host_if_, true);
+}
+
+std::vector<std::string> NetNs::prefix() const {
+  std::string ip;
+  run_shell("command -v ip", &ip);
+  while (!ip.empty() && (ip.back() == '\n' || ip.back() == ' ')) ip.pop_back();
+  return {ip, "netns", "exec", name_};
+}
+
+void NetNs::cut(int port) {
+  const std::string p = std::to_string(port);
+  // Silently, both ways: requests from the namespace, answers to it.
+  sh("iptables -I INPUT -i " + host_if_ + " -p tcp --dport " + p + " -j DROP");
+  sh("iptables -I OUTPUT -o " + host_if_ + " -p tcp --sport " + p + " -j DROP");
+  sh("iptables -I FORWARD -i " + host_if_ + " -p tcp --dport " + p + " -j DROP");
+  cut_.push_back(port);
+}
+
+void NetNs::heal(int port) {
+  const std::string p = std::to_string(port);
+  sh("iptables -D INPUT -i " + host_if_ + " -p tcp --dport " + p + " -j DROP", true);
+  sh("iptables -D OUTPUT -o " + host_if_ + " -p tcp --sport " + p + " -j DROP", true);
+  sh("iptables -D FORWARD -i " + host_if_ + " -p tcp --dport " + p + " -j DROP", true);
+  std::erase(cut_, port);
+}
+
+}  // namespace millrace::testing
