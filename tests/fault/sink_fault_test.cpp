@@ -9,6 +9,7 @@
 #include <pqxx/pqxx>
 
 #include "aggregates.hpp"
+#include "fault_report.hpp"
 #include "pipeline.hpp"
 #include "scrape.hpp"
 
@@ -141,9 +142,12 @@ TEST_CASE("a sink worker SIGKILLed mid-run and restarted loses and duplicates no
   a.signal(SIGKILL);
   CHECK(a.wait(seconds(10)) == 128 + SIGKILL);
   auto a2 = p.start_sink("sink-a2", kSmallBatches);
+  Stopwatch recovery;
 
   REQUIRE(p.wait_caught_up(seconds(300)));
-  p.verify();
+  const double recovery_s = recovery.seconds();
+  const auto v = p.verify();
+  record_fault({"sigkill", v.produced, v.lost, v.duplicated, v.unaccounted, recovery_s});
   CHECK(stop_cleanly({&b, &a2}));
 }
 
@@ -260,8 +264,11 @@ TEST_CASE("an aggregator SIGKILLed mid-run and restarted counts every event once
   a.signal(SIGKILL);
   CHECK(a.wait(seconds(10)) == 128 + SIGKILL);
   auto a2 = p.start("millrace-aggregator", "agg-a2", env);
+  Stopwatch recovery;
   REQUIRE(scenario.wait_caught_up(seconds(600)));
-  scenario.verify();
+  const double recovery_s = recovery.seconds();
+  const auto v = scenario.verify();
+  record_fault({"aggregator-sigkill", v.produced, v.lost, v.duplicated, v.unaccounted, recovery_s});
   CHECK(stop_cleanly({&b, &a2}));
 }
 

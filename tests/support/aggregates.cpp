@@ -245,7 +245,8 @@ bool AggregateScenario::wait_caught_up(seconds timeout) {
   return false;
 }
 
-void AggregateScenario::verify() {
+Verdict AggregateScenario::verify() {
+  Verdict v;
   pqxx::connection c(p_.env.pg);
   pqxx::work tx(c);
   const std::string s = tx.quote_name(p_.schema);
@@ -342,15 +343,21 @@ void AggregateScenario::verify() {
   // A late event whose id late_events holds already is a duplicate, so the
   // late outcome and late_events agree one for one.
   const std::uint64_t late_repeats = late - late_ids_.size();
-  CHECK(outcome("persisted") == counted);
+  const auto persisted = outcome("persisted");
+  CHECK(persisted == counted);
+  v.produced = static_cast<std::uint64_t>(end_total());
+  v.lost = counted > persisted ? counted - persisted : 0;
+  v.duplicated = persisted > counted ? persisted - counted : 0;
   CHECK(outcome("duplicate") == duplicates + late_repeats);
   CHECK(outcome("late") == late_ids_.size() + future);
   CHECK(tx.exec1("SELECT count(*) FROM late_events")[0].as<std::uint64_t>() == outcome("late"));
   CHECK(outcome("rejected") == invalid);
-  CHECK(tx.exec_params1("SELECT coalesce(sum(unaccounted), 0)::bigint FROM partition_accounting "
-                        "WHERE group_id = $1",
-                        group)[0]
-            .as<std::int64_t>() == 0);
+  const auto unaccounted = tx.exec_params1("SELECT coalesce(sum(abs(unaccounted)), 0)::bigint FROM "
+                                           "partition_accounting WHERE group_id = $1",
+                                           group)[0]
+                               .as<std::int64_t>();
+  CHECK(unaccounted == 0);
+  v.unaccounted = static_cast<std::uint64_t>(unaccounted);
   CHECK(tx.exec1("SELECT count(*) FROM late_events WHERE verdict = 'future'")[0]
             .as<std::uint64_t>() == future);
   // One row per id.
@@ -361,6 +368,7 @@ void AggregateScenario::verify() {
   CHECK(late_repeats > 0);  // the scenario repeats late ids
   CHECK(duplicates > 0);
   CHECK(future == 100);
+  return v;
 }
 
 }  // namespace millrace::testing

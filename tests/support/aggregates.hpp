@@ -55,7 +55,10 @@ class AggregateScenario {
 
   // Asserts every view row by row against SQL over the oracle's events, and
   // the accounting totals.
-  void verify();
+  // Returns what the accounting found wrong, as Pipeline::verify() does
+  // (each also fails a CHECK): events counted fewer or more times than the
+  // oracle says, and records without an outcome.
+  Verdict verify();
 
   std::uint64_t counted = 0, duplicates = 0, late = 0, future = 0, invalid = 0;
 
