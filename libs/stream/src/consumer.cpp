@@ -771,9 +771,9 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     const std::int32_t partition = msg.partition();
     const std::int64_t offset = msg.offset();
     // A rebalance callback inside the poll that returned this message may have
-    // begun a reset: until recover() seeks, every message is stale.
+    // begun a reset: until recover() re-assigns, every message is stale.
     if (resetting_) return;
-    // After a seek or a rebalance librdkafka may still hand out a message
+    // After a re-assign or a rebalance librdkafka may still hand out a message
     // fetched before it; the stored offset (or the end of the batch being
     // committed) says whether it is ours to process.
     if (!book_.owns(partition)) return;
