@@ -150,9 +150,9 @@ TEST_CASE("metrics account for every record and agree with SQL", "[metrics]") {
   CHECK(agg_metrics.consumed == agg_sql.consumed);
   CHECK(agg_metrics.outcomes == agg_sql.outcomes);
   CHECK(sum_of(agg_scrape, "millrace_records_outcome_total", {{"outcome", "late"}}) ==
-        static_cast<double>(scenario.late + scenario.future));
+        static_cast<double>(scenario.late_outcomes()));
   CHECK(sum_of(agg_scrape, "millrace_records_outcome_total", {{"outcome", "duplicate"}}) ==
-        static_cast<double>(scenario.duplicates));
+        static_cast<double>(scenario.duplicate_outcomes()));
 
   // Through a real Prometheus server, when the stack runs one.
   if (!p.env.prometheus_url.empty()) {

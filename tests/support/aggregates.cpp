@@ -348,8 +348,8 @@ Verdict AggregateScenario::verify() {
   v.produced = static_cast<std::uint64_t>(end_total());
   v.lost = counted > persisted ? counted - persisted : 0;
   v.duplicated = persisted > counted ? persisted - counted : 0;
-  CHECK(outcome("duplicate") == duplicates + late_repeats);
-  CHECK(outcome("late") == late_ids_.size() + future);
+  CHECK(outcome("duplicate") == duplicate_outcomes());
+  CHECK(outcome("late") == late_outcomes());
   CHECK(tx.exec1("SELECT count(*) FROM late_events")[0].as<std::uint64_t>() == outcome("late"));
   CHECK(outcome("rejected") == invalid);
   const auto unaccounted = tx.exec_params1("SELECT coalesce(sum(abs(unaccounted)), 0)::bigint FROM "

@@ -61,6 +61,11 @@ class AggregateScenario {
   Verdict verify();
 
   std::uint64_t counted = 0, duplicates = 0, late = 0, future = 0, invalid = 0;
+  // What the aggregator counts as outcomes `late` and `duplicate`: a late
+  // event whose id is late a second time is a duplicate, so late_events and
+  // the late outcome agree one for one.
+  std::uint64_t late_outcomes() const { return late_ids_.size() + future; }
+  std::uint64_t duplicate_outcomes() const { return duplicates + (late - late_ids_.size()); }
 
  private:
   // Applies the aggregator's rules to one line, in production order.
