@@ -19,28 +19,7 @@ using std::chrono::seconds;
 
 namespace {
 
-// The pid of the process whose TCP connection has local port `port`, from
-// `ss` (the backend's client_port is the member's side of the connection).
-int pid_of_client_port(int port) {
-  std::string out;
-  run_shell("ss -tnpH 'sport = :" + std::to_string(port) + "'", &out);
-  const auto at = out.find("pid=");
-  if (at == std::string::npos) return -1;
-  return std::stoi(out.substr(at + 4));
-}
 
-// Stored next offsets per partition of the pipeline's group.
-std::map<std::int32_t, std::int64_t> stored(const Pipeline& p) {
-  pqxx::connection c(p.env.pg);
-  pqxx::work tx(c);
-  std::map<std::int32_t, std::int64_t> out;
-  for (const auto& r : tx.exec_params("SELECT partition, coalesce(next_offset, 0) FROM \"" +
-                                          p.schema + "\".consumer_offsets WHERE group_id = $1",
-                                      p.group)) {
-    out[r[0].as<std::int32_t>()] = r[1].as<std::int64_t>();
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -94,7 +73,7 @@ TEST_CASE("a sink frozen inside its transaction longer than the session timeout 
   REQUIRE(frozen != nullptr);
   Child* other = frozen == &a ? &b : &a;
   Stopwatch takeover;
-  const auto at_freeze = stored(p);
+  const auto at_freeze = p.stored_offsets();
 
   // The group goes on without it: within the Kafka session timeout (6 s) the
   // other member is given every partition, and within the bounded sessions
@@ -103,7 +82,7 @@ TEST_CASE("a sink frozen inside its transaction longer than the session timeout 
   bool all_moved = false;
   while (!all_moved && takeover.seconds() < 60) {
     std::this_thread::sleep_for(milliseconds(250));
-    const auto now = stored(p);
+    const auto now = p.stored_offsets();
     all_moved = true;
     for (const auto& [partition, offset] : at_freeze) {
       const std::int64_t end = p.end_offsets().count(partition) ? p.end_offsets().at(partition) : 0;

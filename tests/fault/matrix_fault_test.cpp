@@ -22,13 +22,6 @@ namespace {
 
 const std::map<std::string, std::string> kSmallBatches = {{"MILLRACE_BATCH_SIZE", "500"}};
 
-// The pid of the process whose TCP connection has local port `port`.
-int pid_of_client_port(int port) {
-  std::string out;
-  run_shell("ss -tnpH 'sport = :" + std::to_string(port) + "'", &out);
-  const auto at = out.find("pid=");
-  return at == std::string::npos ? -1 : std::stoi(out.substr(at + 4));
-}
 
 // The pid `deploy/local/stack status` reports for a server, or -1.
 int server_pid(const std::string& server) {

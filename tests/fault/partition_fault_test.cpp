@@ -25,18 +25,6 @@ int port_of(const std::string& address) {
   return std::stoi(address.substr(colon + 1, end - colon - 1));
 }
 
-// Stored next offsets per partition of the pipeline's group.
-std::map<std::int32_t, std::int64_t> stored(const Pipeline& p) {
-  pqxx::connection c(p.env.pg);
-  pqxx::work tx(c);
-  std::map<std::int32_t, std::int64_t> out;
-  for (const auto& r : tx.exec_params("SELECT partition, coalesce(next_offset, 0) FROM \"" +
-                                          p.schema + "\".consumer_offsets WHERE group_id = $1",
-                                      p.group)) {
-    out[r[0].as<std::int32_t>()] = r[1].as<std::int64_t>();
-  }
-  return out;
-}
 
 // Partitions whose stored offset moved between two snapshots.
 int moved(const std::map<std::int32_t, std::int64_t>& before,
@@ -68,11 +56,11 @@ void partition_one_sink(Cut what, int index, const std::string& fault) {
   REQUIRE(eventually([&] { return p.stored_total() > p.end_total() / 10; }, seconds(120)));
   REQUIRE(p.stored_total() < p.end_total());
 
-  const auto at_cut = stored(p);
+  const auto at_cut = p.stored_offsets();
   ns.cut(what == Cut::kKafka ? kafka_port : pg_port);
   // Longer than the Kafka session timeout (6 s) and every PostgreSQL bound.
   std::this_thread::sleep_for(seconds(20));
-  const auto during = stored(p);
+  const auto during = p.stored_offsets();
   CHECK(inside.running());
   CHECK(host.running());
   if (what == Cut::kKafka) {

@@ -319,6 +319,13 @@ int run_shell(const std::string& command, std::string* out) {
   return run("/bin/sh", {"-c", command}, {}, out);
 }
 
+int pid_of_client_port(int port) {
+  std::string out;
+  run_shell("ss -tnpH 'sport = :" + std::to_string(port) + "'", &out);
+  const auto at = out.find("pid=");
+  return at == std::string::npos ? -1 : std::stoi(out.substr(at + 4));
+}
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;

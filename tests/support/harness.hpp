@@ -68,6 +68,10 @@ bool stop_cleanly(const std::vector<Child*>& children,
 int run(const std::string& path, const std::vector<std::string>& args,
         const std::map<std::string, std::string>& env, std::string* out);
 
+// The pid of the local process whose TCP connection has local port `port`
+// (from `ss`), or -1: which member a PostgreSQL backend's client_port is.
+int pid_of_client_port(int port);
+
 // Runs a /bin/sh command line the same way (not system() or popen(), whose
 // children would inherit this process's ignored SIGPIPE).
 int run_shell(const std::string& command, std::string* out);

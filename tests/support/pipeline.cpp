@@ -154,6 +154,19 @@ std::int64_t Pipeline::stored_total(const std::string& for_group) {
   return count_offsets(env.pg, schema, for_group.empty() ? group : for_group, "sum(next_offset)");
 }
 
+std::map<std::int32_t, std::int64_t> Pipeline::stored_offsets() const {
+  pqxx::connection c(env.pg);
+  pqxx::work tx(c);
+  std::map<std::int32_t, std::int64_t> out;
+  for (const auto& r : tx.exec_params("SELECT partition, coalesce(next_offset, 0) FROM " +
+                                          tx.quote_name(schema) +
+                                          ".consumer_offsets WHERE group_id = $1",
+                                      group)) {
+    out[r[0].as<std::int32_t>()] = r[1].as<std::int64_t>();
+  }
+  return out;
+}
+
 std::int64_t Pipeline::claimed_partitions() {
   return count_offsets(env.pg, schema, group, "count(*)");
 }

@@ -91,6 +91,8 @@ class Pipeline {
   // Sum of stored next offsets in PostgreSQL for a group (default: the
   // sink's), and of the topic's end offsets.
   std::int64_t stored_total(const std::string& for_group = {});
+  // The sink group's stored next offset per partition (0 when none yet).
+  std::map<std::int32_t, std::int64_t> stored_offsets() const;
   std::int64_t end_total();
   // Sum of the topic's high watermarks, from the broker: with nothing else
   // writing to the topic, the exact number of records put there.
