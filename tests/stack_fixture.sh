@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # ctest fixture: starts the same local stack a user runs, on free ports in a
 # state directory of the build tree, so tests can run beside a user's stack.
+#
+#   stack_fixture.sh up STATE_DIR [BROKERS]   one Kafka node and Prometheus, or
+#                                             a cluster of BROKERS nodes
+#   stack_fixture.sh down STATE_DIR
 set -euo pipefail
 action=$1
 export MILLRACE_STATE_DIR=$2
+brokers=${3:-1}
 stack="$(dirname "$0")/../deploy/local/stack"
 
 # Any socket on the port counts, not only a listener: a client's connection
@@ -22,12 +27,35 @@ pick_port() {
   done
   echo "no free port found" >&2; exit 1
 }
+# The first of `count` consecutive free ports (a cluster's node i takes the
+# Kafka and controller ports + 2(i-1)).
+pick_ports() {
+  local count=$1 p k ok
+  for _ in $(seq 200); do
+    p=$((15000 + RANDOM % (ephemeral_low - 15000 - count)))
+    ok=1
+    for ((k = 0; k < count; k++)); do
+      if ! port_free $((p + k)) || [[ " ${picked:-} " == *" $((p + k)) "* ]]; then ok=0; break; fi
+    done
+    if ((ok)); then echo "$p"; return; fi
+  done
+  echo "no $count free ports in a row found" >&2; exit 1
+}
 
 case "$action" in
   up)
     if "$stack" status all >/dev/null 2>&1; then echo "test stack already running"; exit 0; fi
     "$stack" down --purge >/dev/null 2>&1 || true
     picked=""
+    if ((brokers > 1)); then
+      base=$(pick_ports $((2 * brokers)))
+      for ((k = 0; k < 2 * brokers; k++)); do picked="$picked $((base + k))"; done
+      MILLRACE_KAFKA_PORT=$base
+      MILLRACE_KAFKA_CONTROLLER_PORT=$((base + 1))
+      MILLRACE_PG_PORT=$(pick_port)
+      export MILLRACE_KAFKA_PORT MILLRACE_KAFKA_CONTROLLER_PORT MILLRACE_PG_PORT
+      exec "$stack" --brokers "$brokers" up
+    fi
     MILLRACE_KAFKA_PORT=$(pick_port); picked="$picked $MILLRACE_KAFKA_PORT"
     MILLRACE_KAFKA_CONTROLLER_PORT=$(pick_port); picked="$picked $MILLRACE_KAFKA_CONTROLLER_PORT"
     MILLRACE_PG_PORT=$(pick_port); picked="$picked $MILLRACE_PG_PORT"

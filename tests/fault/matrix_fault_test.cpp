@@ -23,24 +23,6 @@ namespace {
 const std::map<std::string, std::string> kSmallBatches = {{"MILLRACE_BATCH_SIZE", "500"}};
 
 
-// The pid `deploy/local/stack status` reports for a server, or -1.
-int server_pid(const std::string& server) {
-  std::string out;
-  run_shell(std::string(MILLRACE_SOURCE_DIR) + "/deploy/local/stack status 2>&1", &out);
-  const auto line = out.find(server + ":");
-  if (line == std::string::npos) return -1;
-  const auto at = out.find("(pid ", line);
-  if (at == std::string::npos || at > out.find('\n', line)) return -1;
-  return std::stoi(out.substr(at + 5));
-}
-
-// Restarts a stopped server of the test stack, even when the test failed
-// half-way: the tests after this one share the stack.
-struct StackGuard {
-  std::string server;
-  ~StackGuard() { stack("up " + server); }
-};
-
 void verify_and_record(Pipeline& p, const std::string& fault, const Stopwatch& recovery,
                        std::chrono::seconds timeout = seconds(300)) {
   REQUIRE(p.wait_caught_up(timeout));
@@ -146,7 +128,7 @@ TEST_CASE("the Kafka broker SIGKILLed mid-run and restarted: sinks ride it out",
   REQUIRE(p.stored_total() < p.end_total());
   {
     StackGuard guard{"kafka"};
-    const int pid = server_pid("kafka");
+    const int pid = stack_server_pid("kafka");
     REQUIRE(pid > 0);
     REQUIRE(::kill(pid, SIGKILL) == 0);
     std::this_thread::sleep_for(seconds(5));
@@ -154,7 +136,7 @@ TEST_CASE("the Kafka broker SIGKILLed mid-run and restarted: sinks ride it out",
     CHECK(b.running());
   }  // restarted here
   Stopwatch recovery;
-  REQUIRE(server_pid("kafka") > 0);
+  REQUIRE(stack_server_pid("kafka") > 0);
   // More events after the restart, through the same topic.
   p.produce(20'000, 4344, 0.05);
   verify_and_record(p, "kafka-sigkill", recovery);
@@ -257,5 +239,62 @@ TEST_CASE("group protocol errors injected on the mock cluster", "[mock-group-err
   p.expect(kCount, 77, 0.05);
   Stopwatch recovery;
   verify_and_record(p, "mock-group-errors", recovery, seconds(240));
+  CHECK(stop_cleanly({&a, &b}));
+}
+
+namespace {
+
+// The broker leading `partition` of `topic` in the cluster's metadata, or -1.
+int partition_leader(const std::string& brokers, const std::string& topic, int partition) {
+  std::string out;
+  run_shell("timeout 15 kcat -L -b " + brokers + " -t " + topic + " 2>/dev/null", &out);
+  const std::string key = "partition " + std::to_string(partition) + ", leader ";
+  const auto at = out.find(key);
+  if (at == std::string::npos) return -1;
+  return std::stoi(out.substr(at + key.size()));
+}
+
+}  // namespace
+
+// Runs on the three-broker stack (deploy/local/stack --brokers 3): replication
+// factor 3, min.insync.replicas=2, acks=all and an idempotent producer.
+TEST_CASE("a partition leader SIGKILLed mid-produce and mid-consume loses no acknowledged event",
+          "[leader-kill]") {
+  Pipeline p("ft_leaderkill", 4, 3);
+  p.produce(40'000, 8181, 0.05);
+  auto a = p.start_sink("sink-a", kSmallBatches);
+  auto b = p.start_sink("sink-b", kSmallBatches);
+  REQUIRE(eventually([&] { return p.stored_total() > p.end_total() / 5; }, seconds(120)));
+  REQUIRE(p.stored_total() < p.end_total());  // the sinks are mid-consume
+
+  constexpr std::int64_t kCount = 30'000;
+  StackGuard guard{"kafka"};  // restarts the killed node when the test ends
+  Stopwatch recovery;
+  {
+    SteadyProducer producer(p, kCount, 8182, 3000);
+    std::this_thread::sleep_for(seconds(3));  // mid-produce
+    const int leader = partition_leader(p.env.brokers, p.topic, 0);
+    REQUIRE(leader >= 1);
+    const std::string node = "kafka-" + std::to_string(leader);
+    const int pid = stack_server_pid(node);
+    REQUIRE(pid > 0);
+    REQUIRE(::kill(pid, SIGKILL) == 0);
+    recovery.restart();
+    // Another replica takes over without the dead node coming back.
+    CHECK(eventually(
+        [&] {
+          const int now = partition_leader(p.env.brokers, p.topic, 0);
+          return now >= 1 && now != leader;
+        },
+        seconds(60)));
+    // Every event acknowledged: acks=all waited for two in-sync replicas.
+    producer.join();
+    CHECK(stack_server_pid(node) < 0);
+  }
+  p.expect(kCount, 8182, 0.05);
+  CHECK(a.running());
+  CHECK(b.running());
+  // Verified on the two remaining nodes.
+  verify_and_record(p, "leader-kill", recovery);
   CHECK(stop_cleanly({&a, &b}));
 }

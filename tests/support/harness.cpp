@@ -170,6 +170,17 @@ int stack(const std::string& args) {
   return run_shell(cmd, nullptr);
 }
 
+int stack_server_pid(const std::string& server) {
+  std::string out;
+  run_shell(std::string(MILLRACE_SOURCE_DIR) + "/deploy/local/stack status 2>&1", &out);
+  const auto line = out.find(server + ":");
+  if (line == std::string::npos) return -1;
+  const std::string running = "running (pid ";
+  const auto at = out.find(running, line);
+  if (at == std::string::npos || at > out.find('\n', line)) return -1;
+  return std::stoi(out.substr(at + running.size()));
+}
+
 std::string unique_name(std::string_view prefix) {
   static std::atomic<int> counter{0};
   std::random_device rd;

@@ -25,6 +25,17 @@ StackEnv stack_env();
 // Runs `deploy/local/stack <args>` against the test stack; returns its exit code.
 int stack(const std::string& args);
 
+// The pid `deploy/local/stack status` reports for a server of the test stack
+// ("kafka", "kafka-2" of a cluster, "postgres"), or -1 when it is not running.
+int stack_server_pid(const std::string& server);
+
+// Restarts a stopped server of the test stack when it goes out of scope, even
+// when the test failed half-way: the tests after this one share the stack.
+struct StackGuard {
+  std::string server;
+  ~StackGuard() { stack("up " + server); }
+};
+
 // "prefix_<pid>_<n>_<random>": a topic, schema and group nobody else uses.
 std::string unique_name(std::string_view prefix);
 

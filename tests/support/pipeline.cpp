@@ -30,7 +30,8 @@ core::RejectReason expected_reason(core::BadKind kind) {
   throw std::logic_error("no rejection expected for a valid message");
 }
 
-Pipeline::Pipeline(std::string_view prefix, std::int32_t partition_count)
+Pipeline::Pipeline(std::string_view prefix, std::int32_t partition_count,
+                   std::int16_t replication)
     : env(stack_env()),
       topic(unique_name(prefix)),
       dlq_topic(topic + ".dlq"),
@@ -38,8 +39,8 @@ Pipeline::Pipeline(std::string_view prefix, std::int32_t partition_count)
       group(topic + "_sink"),
       log_dir(std::string(MILLRACE_TEST_LOG_DIR)),
       partitions(partition_count) {
-  kafka::create_topic(env.brokers, topic, partitions, 1, seconds(30));
-  kafka::create_topic(env.brokers, dlq_topic, partitions, 1, seconds(30));
+  kafka::create_topic(env.brokers, topic, partitions, replication, seconds(30));
+  kafka::create_topic(env.brokers, dlq_topic, partitions, replication, seconds(30));
 }
 
 Pipeline::Pipeline(std::string_view prefix, std::string brokers, std::int32_t partition_count)

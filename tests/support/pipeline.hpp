@@ -60,7 +60,9 @@ struct Verdict {
 
 class Pipeline {
  public:
-  explicit Pipeline(std::string_view prefix, std::int32_t partitions = 4);
+  // Its topics get `replication` replicas (3 on the three-broker stack).
+  explicit Pipeline(std::string_view prefix, std::int32_t partitions = 4,
+                    std::int16_t replication = 1);
   // Against other brokers (librdkafka's mock cluster) whose topics the caller
   // creates; PostgreSQL still comes from the test stack.
   Pipeline(std::string_view prefix, std::string brokers, std::int32_t partitions);

@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <stdexcept>
 #include <string_view>
@@ -74,14 +76,52 @@ std::vector<TopicPartition> from_list(const rd_kafka_topic_partition_list_t* lis
   return out;
 }
 
+namespace {
+
+// One ListOffsets: `which` is RD_KAFKA_OFFSET_BEGINNING (the log start) or
+// RD_KAFKA_OFFSET_END (the high watermark).
+rd_kafka_resp_err_t list_offset(rd_kafka_t* rk, const std::string& topic, std::int32_t partition,
+                                std::int64_t which, int timeout_ms, std::int64_t* out) {
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = which;
+  auto err = rd_kafka_offsets_for_times(rk, list.get(), timeout_ms);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) err = list->elems[0].err;
+  *out = list->elems[0].offset;
+  return err;
+}
+
+// Asks any broker for the topic's metadata, which updates the client's
+// leader cache: a request that went unanswered (the leader died) refreshes
+// nothing by itself.
+void refresh_leaders(rd_kafka_t* rk, const std::string& topic, int timeout_ms) {
+  TopicPtr handle(rd_kafka_topic_new(rk, topic.c_str(), nullptr));
+  if (!handle) return;
+  const rd_kafka_metadata_t* metadata = nullptr;
+  if (rd_kafka_metadata(rk, 0, handle.get(), &metadata, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    MetadataPtr owned(metadata);
+  }
+}
+
+}  // namespace
+
 std::pair<std::int64_t, std::int64_t> query_watermarks(rd_kafka_t* rk, const std::string& topic,
                                                        std::int32_t partition,
                                                        std::chrono::milliseconds timeout) {
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto remaining_ms = [&] {
+    const auto left = duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+    return static_cast<int>(std::max<std::int64_t>(1, left.count()));
+  };
   std::int64_t low = 0;
   std::int64_t high = 0;
-  const auto err = rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &low, &high,
-                                                    static_cast<int>(timeout.count()));
+  auto err = list_offset(rk, topic, partition, RD_KAFKA_OFFSET_BEGINNING, remaining_ms(), &low);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    err = list_offset(rk, topic, partition, RD_KAFKA_OFFSET_END, remaining_ms(), &high);
+  }
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    refresh_leaders(rk, topic, static_cast<int>(timeout.count()));
     throw core::InfraError(core::FailureClass::kRetryable, "watermarks " + topic + "[" +
                                                                std::to_string(partition) +
                                                                "]: " + rd_kafka_err2str(err));

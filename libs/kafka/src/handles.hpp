@@ -43,6 +43,9 @@ struct ErrorDeleter {
 struct MetadataDeleter {
   void operator()(const rd_kafka_metadata_t* md) const { rd_kafka_metadata_destroy(md); }
 };
+struct TopicDeleter {
+  void operator()(rd_kafka_topic_t* topic) const { rd_kafka_topic_destroy(topic); }
+};
 
 using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
 using HandlePtr = std::unique_ptr<rd_kafka_t, HandleDeleter>;
@@ -50,6 +53,7 @@ using PartitionListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, Partit
 using MessagePtr = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
 using ErrorPtr = std::unique_ptr<rd_kafka_error_t, ErrorDeleter>;
 using MetadataPtr = std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter>;
+using TopicPtr = std::unique_ptr<rd_kafka_topic_t, TopicDeleter>;
 
 // Sets one property; throws core::InfraError(fatal) naming it when librdkafka
 // refuses it (a configuration error must stop the process at start).
@@ -60,7 +64,12 @@ PartitionListPtr to_list(const std::vector<TopicPartition>& partitions);
 std::vector<TopicPartition> from_list(const rd_kafka_topic_partition_list_t* list);
 
 // Low and high watermarks asked of the partition's leader; throws
-// core::InfraError (retryable) on failure.
+// core::InfraError (retryable) on failure. Returns or throws within about
+// twice `timeout`, also when the leader dies under it: librdkafka 2.0.2's
+// rd_kafka_query_watermark_offsets then blocks until that broker comes back
+// (librdkafka#2588, fixed in 2.3.0), and its cached leader is never
+// refreshed, so this uses rd_kafka_offsets_for_times and refreshes the
+// topic's metadata after a failure.
 std::pair<std::int64_t, std::int64_t> query_watermarks(rd_kafka_t* rk, const std::string& topic,
                                                        std::int32_t partition,
                                                        std::chrono::milliseconds timeout);

@@ -211,11 +211,15 @@ class Instruments {
     lag_thread_ = std::thread([this] {
       std::unique_lock lock(lag_wait_mutex_);
       while (!lag_stop_) {
+        // Unlocked while it queries the brokers, so stop_lag() is not held up.
+        lock.unlock();
         refresh_lag();
-        lag_cv_.wait_for(lock, kLagRefresh, [&] { return lag_stop_; });
+        lock.lock();
+        lag_cv_.wait_for(lock, kLagRefresh, [&] { return lag_stop_.load(); });
       }
     });
   }
+  bool lag_stopping() const { return lag_stop_; }
   void stop_lag() {
     {
       std::lock_guard lock(lag_wait_mutex_);
@@ -259,6 +263,7 @@ class Instruments {
       for (const auto& [p, next] : positions_) partitions.push_back(p);
     }
     for (const auto p : partitions) {
+      if (lag_stopping()) return;  // shutdown must not wait on the rest
       try {
         const auto [low, high] = offsets_->watermarks(topic_, p, kWatermarkTimeout);
         std::lock_guard lock(mutex_);
@@ -417,7 +422,7 @@ class Instruments {
   std::thread lag_thread_;
   std::mutex lag_wait_mutex_;
   std::condition_variable lag_cv_;
-  bool lag_stop_ = false;
+  std::atomic<bool> lag_stop_ = false;
 };
 
 }  // namespace

@@ -1,7 +1,8 @@
 #pragma once
 
-// librdkafka's mock cluster, for fault tests: real TCP listeners, so the
-// services under test reach it like any broker, with faults injected here.
+// librdkafka's mock cluster, for libs/kafka's unit tests and the fault tests:
+// real TCP listeners, so the code under test reaches it like any broker, with
+// faults injected here. Needs RDKAFKA (millrace::kafka_mock_cluster).
 #include <librdkafka/rdkafka.h>
 // rdkafka_mock.h needs rdkafka.h first.
 #include <librdkafka/rdkafka_mock.h>
