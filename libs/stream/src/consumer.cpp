@@ -20,7 +20,9 @@
 #include "millrace/kafka/consumer.hpp"
 #include "millrace/pg/database.hpp"
 #include "millrace/runtime/log.hpp"
+#include "commit_thread.hpp"
 #include "offset_store.hpp"
+#include "probe.hpp"
 
 namespace millrace::stream {
 
@@ -32,398 +34,23 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr milliseconds kPollInterval{100};
-constexpr milliseconds kLagRefresh{1000};
-constexpr milliseconds kWatermarkTimeout{2000};
 // How long a poll waits while a batch commits: the loop collects a finished
 // commit only between polls, and its offsets, metrics and a failure (which
 // makes the batch accumulating behind it moot) should not wait for a message.
 constexpr milliseconds kSettlePoll{10};
 // Kafka's committed offsets only inform lag tools (PostgreSQL holds the
-// position), so they go at most this often, not after every batch. At 1,500
-// events/s with 10 ms batches, a commit per batch was ~200 OffsetCommits/s,
-// and the event-to-append p99 of a producer on the same broker went from
-// 15-22 ms to 45-130 ms (docs/benchmarks-optimizations.md, fourth round).
+// position), so they go at most this often, not after every batch: with
+// small batches, one OffsetCommit per batch per worker loads the broker that
+// the producers append to, and their latency shows it.
 constexpr milliseconds kKafkaCommitInterval{1000};
 
 // Thrown out of a rebalance callback when a stop was requested while the
 // database was unreachable: there is nothing to position the partitions on.
 struct StopRequested {};
 
-// The thread that runs the loop's commits, one at a time, for the loop's
-// whole life. A thread started per commit (std::async) cost about 75 µs of
-// CPU per batch on our 2-core machines: with 10 ms batches, 100 thread starts
-// a second per worker.
-template <typename R>
-class CommitThread {
- public:
-  CommitThread() : thread_([this] { run(); }) {}
-  // Runs the task queued, if any, then ends the thread.
-  ~CommitThread() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    cv_.notify_one();
-    thread_.join();
-  }
-  CommitThread(const CommitThread&) = delete;
-  CommitThread& operator=(const CommitThread&) = delete;
-
-  // The loop settles one commit before it starts the next, so at most one
-  // task is ever queued. What the task throws comes out of the future.
-  std::future<R> submit(std::function<R()> fn) {
-    std::packaged_task<R()> task(std::move(fn));
-    auto result = task.get_future();
-    {
-      std::lock_guard lock(mutex_);
-      if (task_.valid()) throw std::logic_error("a commit was submitted before the last one ran");
-      task_ = std::move(task);
-    }
-    cv_.notify_one();
-    return result;
-  }
-
- private:
-  void run() {
-    std::unique_lock lock(mutex_);
-    for (;;) {
-      cv_.wait(lock, [this] { return stopping_ || task_.valid(); });
-      if (!task_.valid()) return;  // stopping, and nothing left to run
-      auto task = std::move(task_);
-      lock.unlock();
-      task();
-      lock.lock();
-    }
-  }
-
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::packaged_task<R()> task_;  // the queued task; moved out to run
-  bool stopping_ = false;
-  std::thread thread_;  // last, so it starts once the members above exist
-};
-
 std::string tp_name(const std::string& topic, std::int32_t partition) {
   return topic + "[" + std::to_string(partition) + "]";
 }
-
-// The consumer's metrics. Counters move only when a batch commits, so the
-// metrics tell the same story as record_outcomes: consumed equals the sum of
-// outcomes per partition at every scrape.
-class Instruments {
- public:
-  Instruments(metrics::Registry& r, std::string topic, std::string component,
-              std::chrono::seconds stall_timeout)
-      : registry_(r),
-        topic_(std::move(topic)),
-        component_(std::move(component)),
-        stall_timeout_(stall_timeout),
-        batch_records_(r.histogram("millrace_batch_records", "Records per committed batch.",
-                                   metrics::size_buckets())),
-        commit_seconds_(r.histogram("millrace_batch_commit_duration_seconds",
-                                    "Time to commit one batch (side effects and transaction).",
-                                    metrics::latency_buckets())),
-        fenced_(r.counter("millrace_commits_fenced_total",
-                          "Commits refused because another member moved a stored offset.")),
-        assigned_(r.gauge("millrace_assigned_partitions", "Partitions assigned to this member.")),
-        started_(Clock::now()) {
-    for (const char* kind : {"assign", "revoke"}) {
-      rebalances_.emplace(kind, r.counter("millrace_rebalances_total",
-                                          "Partition assignments and revocations.",
-                                          {{"kind", kind}}));
-    }
-    for (const char* cls : {"retryable", "poison", "fatal"}) {
-      pg_errors_.emplace(cls, r.counter("millrace_postgres_errors_total",
-                                        "PostgreSQL (and dead-letter) failures by class.",
-                                        {{"class", cls}}));
-    }
-    r.computed_gauge("millrace_consumer_lag_records",
-                     "End offset minus the committed position, per assigned partition.",
-                     [this] { return lag_samples(); });
-    r.computed_gauge(
-        "millrace_partition_stalled_seconds",
-        "Seconds an assigned partition has been behind its end offset without its committed "
-        "position moving (0 when caught up or moving).",
-        [this] { return stall_samples(); });
-    r.computed_gauge("millrace_partition_halted",
-                     "1 for an assigned partition this member refuses to consume, by reason "
-                     "(offset_gap: retention passed the stored offset; offset_ahead: the stored "
-                     "offset is past the log end).",
-                     [this] { return halted_samples(); });
-    r.computed_gauge(
-        "millrace_consumer_freshness_seconds",
-        "Age of the newest committed record (now minus its Kafka timestamp), per partition.",
-        [this] { return per_partition(newest_ms_, [](double ms, double now) { return now - ms / 1000; }); });
-    r.computed_gauge("millrace_seconds_since_last_commit",
-                     "Seconds since this member last committed a batch (since start if never).",
-                     [this] {
-                       const auto last = last_commit_ns_.load();
-                       const auto since = last == 0 ? Clock::now() - started_
-                                                    : Clock::now() - Clock::time_point(Clock::duration(last));
-                       return std::vector<metrics::Sample>{
-                           {{}, std::chrono::duration<double>(since).count()}};
-                     });
-  }
-
-  void committed(const Batch& batch, double seconds) {
-    batch_records_.observe(static_cast<double>(batch.consumed()));
-    commit_seconds_.observe(seconds);
-    last_commit_ns_ = Clock::now().time_since_epoch().count();
-    std::lock_guard lock(mutex_);
-    for (const auto& [partition, progress] : batch.partitions()) {
-      const std::string p = std::to_string(partition);
-      consumed(partition).inc(static_cast<double>(progress.consumed));
-      for (const auto& [key, n] : progress.tally.counts()) {
-        outcome(partition, key.first, key.second).inc(static_cast<double>(n));
-      }
-      if (progress.max_timestamp_ms >= 0) {
-        auto& newest = newest_ms_[partition];
-        newest = std::max(newest, static_cast<double>(progress.max_timestamp_ms));
-      }
-    }
-  }
-
-  // The committed position of an owned partition (nullopt: nothing stored
-  // yet, so everything from the log start counts as lag).
-  void set_position(std::int32_t partition, std::optional<std::int64_t> next) {
-    std::lock_guard lock(mutex_);
-    auto [it, added] = positions_.try_emplace(partition, next);
-    if (added || it->second != next) progress_[partition] = Clock::now();
-    it->second = next;
-  }
-  // Partitions whose stall passed the timeout since the last call (each
-  // once per stall), for the loop to act on.
-  std::set<std::int32_t> take_stalled() {
-    std::lock_guard lock(mutex_);
-    return std::exchange(newly_stalled_, {});
-  }
-
-  void halted(std::int32_t partition, std::string_view reason) {
-    std::lock_guard lock(mutex_);
-    halted_[partition] = std::string(reason);
-  }
-
-  // Lag = end offset - committed position, refreshed on a thread of its own:
-  // broker queries must not stall the consumer loop, and a paused partition
-  // (during an outage, exactly when lag matters) fetches no new watermarks.
-  void start_lag(const std::string& brokers, const kafka::Properties& extra) {
-    offsets_ = std::make_unique<kafka::OffsetsClient>(brokers, extra);
-    lag_thread_ = std::thread([this] {
-      std::unique_lock lock(lag_wait_mutex_);
-      while (!lag_stop_) {
-        // Unlocked while it queries the brokers, so stop_lag() is not held up.
-        lock.unlock();
-        refresh_lag();
-        lock.lock();
-        lag_cv_.wait_for(lock, kLagRefresh, [&] { return lag_stop_.load(); });
-      }
-    });
-  }
-  bool lag_stopping() const { return lag_stop_; }
-  void stop_lag() {
-    {
-      std::lock_guard lock(lag_wait_mutex_);
-      lag_stop_ = true;
-    }
-    lag_cv_.notify_all();
-    if (lag_thread_.joinable()) lag_thread_.join();
-  }
-  void assigned(const std::vector<std::int32_t>& partitions, bool assign) {
-    rebalances_.at(assign ? "assign" : "revoke").inc();
-    std::lock_guard lock(mutex_);
-    for (const auto p : partitions) {
-      if (!assign) {
-        watermarks_.erase(p);
-        newest_ms_.erase(p);
-        positions_.erase(p);
-        progress_.erase(p);
-        stall_logged_.erase(p);
-        halted_.erase(p);
-      }
-      // Make the accounting series exist from the start, at 0.
-      if (assign) consumed(p);
-    }
-  }
-  void owned(std::size_t n) { assigned_.set(static_cast<double>(n)); }
-  // Offsets recorded as lost: an outcome like the others, shown at once.
-  void lost(std::int32_t partition, std::uint64_t n) {
-    std::lock_guard lock(mutex_);
-    outcome(partition, "lost", "retention").inc(static_cast<double>(n));
-  }
-  void fenced() { fenced_.inc(); }
-  void pg_error(core::FailureClass c) { pg_errors_.at(std::string(core::to_string(c))).inc(); }
-
- private:
-  // Only the end offsets come from the refresh thread; the position is the
-  // committed one at scrape time, so a commit shows at once.
-  void refresh_lag() {
-    std::vector<std::int32_t> partitions;
-    {
-      std::lock_guard lock(mutex_);
-      for (const auto& [p, next] : positions_) partitions.push_back(p);
-    }
-    for (const auto p : partitions) {
-      if (lag_stopping()) return;  // shutdown must not wait on the rest
-      try {
-        const auto [low, high] = offsets_->watermarks(topic_, p, kWatermarkTimeout);
-        std::lock_guard lock(mutex_);
-        // Only if still owned: a revoke may have come meanwhile.
-        if (positions_.contains(p)) watermarks_[p] = {low, high};
-      } catch (const core::InfraError&) {
-        // Broker unreachable: the last value stays; librdkafka reconnects.
-      }
-    }
-    log_stalls();
-  }
-
-  // Behind and not moving since when (nullopt: caught up or unknown). Call
-  // with mutex_ held.
-  std::optional<Clock::time_point> stalled_since(std::int32_t p, std::optional<std::int64_t> next) {
-    const auto w = watermarks_.find(p);
-    if (w == watermarks_.end()) return std::nullopt;
-    const auto [low, high] = w->second;
-    if (high - next.value_or(low) <= 0) {
-      progress_[p] = Clock::now();  // caught up counts as progress
-      return std::nullopt;
-    }
-    const auto it = progress_.find(p);
-    return it == progress_.end() ? std::nullopt : std::optional(it->second);
-  }
-
-  // A stall is logged once when it passes the timeout, and once when it ends:
-  // a stuck partition must never be silent, and a slow one must not flood.
-  void log_stalls() {
-    std::vector<std::string> lines;
-    {
-      std::lock_guard lock(mutex_);
-      const auto now = Clock::now();
-      for (const auto& [p, next] : positions_) {
-        const auto since = stalled_since(p, next);
-        const bool stalled = since && now - *since >= stall_timeout_;
-        const bool logged = stall_logged_.contains(p);
-        if (stalled && !logged) {
-          stall_logged_.insert(p);
-          newly_stalled_.insert(p);
-          const auto [low, high] = watermarks_.at(p);
-          lines.push_back("partition " + topic_ + "[" + std::to_string(p) + "] is stalled: " +
-                          std::to_string(high - next.value_or(low)) +
-                          " record(s) behind and no progress for " +
-                          std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                             now - *since).count()) +
-                          " s" + (halted_.contains(p) ? " (halted: " + halted_.at(p) + ")" : ""));
-        } else if (!stalled && logged) {
-          stall_logged_.erase(p);
-          lines.push_back("partition " + topic_ + "[" + std::to_string(p) + "] moves again");
-        }
-      }
-    }
-    for (const auto& line : lines) runtime::log_warn(component_, line);
-  }
-
-  std::vector<metrics::Sample> stall_samples() {
-    std::lock_guard lock(mutex_);
-    std::vector<metrics::Sample> out;
-    const auto now = Clock::now();
-    for (const auto& [p, next] : positions_) {
-      if (!watermarks_.contains(p)) continue;
-      const auto since = stalled_since(p, next);
-      out.push_back({{{"topic", topic_}, {"partition", std::to_string(p)}},
-                     since ? std::chrono::duration<double>(now - *since).count() : 0.0});
-    }
-    return out;
-  }
-
-  std::vector<metrics::Sample> halted_samples() {
-    std::lock_guard lock(mutex_);
-    std::vector<metrics::Sample> out;
-    for (const auto& [p, reason] : halted_) {
-      out.push_back({{{"topic", topic_}, {"partition", std::to_string(p)}, {"reason", reason}}, 1.0});
-    }
-    return out;
-  }
-
-  std::vector<metrics::Sample> lag_samples() {
-    std::lock_guard lock(mutex_);
-    std::vector<metrics::Sample> out;
-    for (const auto& [p, next] : positions_) {
-      const auto it = watermarks_.find(p);
-      if (it == watermarks_.end()) continue;  // not known yet
-      const auto [low, high] = it->second;
-      out.push_back({{{"topic", topic_}, {"partition", std::to_string(p)}},
-                     static_cast<double>(std::max<std::int64_t>(0, high - next.value_or(low)))});
-    }
-    return out;
-  }
-
-  metrics::Counter& consumed(std::int32_t partition) {
-    auto it = consumed_.find(partition);
-    if (it == consumed_.end()) {
-      it = consumed_
-               .emplace(partition, registry_.counter("millrace_records_consumed_total",
-                                                     "Records consumed and committed.",
-                                                     {{"topic", topic_},
-                                                      {"partition", std::to_string(partition)}}))
-               .first;
-    }
-    return it->second;
-  }
-  metrics::Counter& outcome(std::int32_t partition, std::string_view outcome,
-                            std::string_view reason) {
-    const auto key = std::make_tuple(partition, std::string(outcome), std::string(reason));
-    auto it = outcomes_.find(key);
-    if (it == outcomes_.end()) {
-      it = outcomes_
-               .emplace(key, registry_.counter(
-                                 "millrace_records_outcome_total",
-                                 "What became of committed records, by outcome and reason.",
-                                 {{"topic", topic_},
-                                  {"partition", std::to_string(partition)},
-                                  {"outcome", std::string(outcome)},
-                                  {"reason", std::string(reason)}}))
-               .first;
-    }
-    return it->second;
-  }
-  template <typename F>
-  std::vector<metrics::Sample> per_partition(const std::map<std::int32_t, double>& values, F f) {
-    const double now =
-        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-    std::lock_guard lock(mutex_);
-    std::vector<metrics::Sample> out;
-    for (const auto& [p, v] : values) {
-      out.push_back({{{"topic", topic_}, {"partition", std::to_string(p)}}, f(v, now)});
-    }
-    return out;
-  }
-
-  metrics::Registry& registry_;
-  std::string topic_;
-  std::string component_;
-  std::chrono::seconds stall_timeout_;
-  metrics::Histogram batch_records_;
-  metrics::Histogram commit_seconds_;
-  metrics::Counter fenced_;
-  metrics::Gauge assigned_;
-  std::map<std::string, metrics::Counter> rebalances_;
-  std::map<std::string, metrics::Counter> pg_errors_;
-  Clock::time_point started_;
-  std::atomic<Clock::rep> last_commit_ns_{0};
-  std::mutex mutex_;
-  std::map<std::int32_t, metrics::Counter> consumed_;
-  std::map<std::tuple<std::int32_t, std::string, std::string>, metrics::Counter> outcomes_;
-  std::map<std::int32_t, std::pair<std::int64_t, std::int64_t>> watermarks_;
-  std::map<std::int32_t, double> newest_ms_;
-  std::map<std::int32_t, std::optional<std::int64_t>> positions_;
-  std::map<std::int32_t, Clock::time_point> progress_;  // when the position last moved
-  std::set<std::int32_t> stall_logged_;
-  std::set<std::int32_t> newly_stalled_;
-  std::map<std::int32_t, std::string> halted_;  // partition -> reason
-  std::unique_ptr<kafka::OffsetsClient> offsets_;
-  std::thread lag_thread_;
-  std::mutex lag_wait_mutex_;
-  std::condition_variable lag_cv_;
-  std::atomic<bool> lag_stop_ = false;
-};
 
 }  // namespace
 
@@ -437,7 +64,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
                session_limits(config_), config_.tolerate_refusals, handler),
         state_(handler_.open_batch()),
         backoff_(config_.retry_backoff_ms),
-        instruments_(metrics, config_.topic, component_,
+        probe_(metrics, config_.topic, component_,
                      std::chrono::seconds(config_.stall_timeout_s)) {}
 
   // A member that stopped must not leave the group through the destructor
@@ -464,14 +91,14 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     cc.session_timeout_ms = static_cast<std::int32_t>(config_.session_timeout_ms);
     cc.extra = config_.kafka_extra;
     consumer_ = std::make_unique<kafka::Consumer>(cc, this);
-    instruments_.start_lag(config_.brokers, config_.kafka_extra);
+    probe_.start_lag(config_.brokers, config_.kafka_extra);
     thread_ = std::thread([this] { run_guarded(); });
   }
 
   void stop() {
     stop_requested_ = true;
     if (thread_.joinable()) thread_.join();
-    instruments_.stop_lag();
+    probe_.stop_lag();
   }
 
   bool wait(milliseconds timeout) {
@@ -503,15 +130,15 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
       const auto& offset = stored.at(tp.partition);
       tp.offset = offset.value_or(kafka::kOffsetBeginning);
       book_.assign(tp.partition, offset);
-      instruments_.set_position(tp.partition, offset);
+      probe_.set_position(tp.partition, offset);
       text += " " + tp_name(tp.topic, tp.partition) + "@" +
               (offset ? std::to_string(*offset) : std::string("beginning"));
     }
     // librdkafka keeps an application pause on a partition across unassign
     // and assign: one paused during an earlier reset would stay paused.
     resume_after_assign_ = true;
-    instruments_.assigned(ids, true);
-    instruments_.owned(book_.partitions().size());
+    probe_.assigned(ids, true);
+    probe_.owned(book_.partitions().size());
     runtime::log_info(component_, text);
   }
 
@@ -536,8 +163,8 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
       halted_.erase(tp.partition);
       ids.push_back(tp.partition);
     }
-    instruments_.assigned(ids, false);
-    instruments_.owned(book_.partitions().size());
+    probe_.assigned(ids, false);
+    probe_.owned(book_.partitions().size());
     runtime::log_info(component_, "revoked " + std::to_string(partitions.size()) + " partition(s)");
   }
 
@@ -606,9 +233,9 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
       return;
     }
     book_.assign(p, low);
-    instruments_.set_position(p, low);
+    probe_.set_position(p, low);
     bump([&](StreamStats& s) { s.lost += static_cast<std::uint64_t>(low - *stored); });
-    instruments_.lost(p, static_cast<std::uint64_t>(low - *stored));
+    probe_.lost(p, static_cast<std::uint64_t>(low - *stored));
     runtime::log_error(component_, where + ": retention deleted offsets " +
                                        std::to_string(*stored) + ".." + std::to_string(low - 1) +
                                        " before this group read them; recorded as lost "
@@ -622,7 +249,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   // fetching is stuck, so it is re-armed from the stored offsets; a stall the
   // log and the metric keep showing after that is not the consumer's.
   void rearm_stalled() {
-    const auto stalled = instruments_.take_stalled();
+    const auto stalled = probe_.take_stalled();
     if (stalled.empty() || resetting_) return;
     std::string names;
     for (const auto p : stalled) {
@@ -675,7 +302,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   void halt(std::int32_t partition, std::string_view reason, const std::string& text) {
     halted_.insert(partition);
     consumer_->pause({{config_.topic, partition, kafka::kOffsetInvalid}});
-    instruments_.halted(partition, reason);
+    probe_.halted(partition, reason);
     runtime::log_error(component_, text);
   }
 
@@ -835,7 +462,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
         kafka_pending_.clear();
         book_.abandon();
         bump([](StreamStats& s) { ++s.fenced; });
-        instruments_.fenced();
+        probe_.fenced();
         std::string text = "commit refused: another member moved the stored offset of";
         for (const auto p : fenced) text += " " + tp_name(config_.topic, p);
         runtime::log_warn(component_, text + "; rewinding to the stored offsets" + dropped_behind());
@@ -857,16 +484,16 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
           for (const auto& [key, n] : progress.tally.counts()) s.outcomes[std::string(key.first)] += n;
         }
       });
-      instruments_.committed(f->batch,
+      probe_.committed(f->batch,
                              std::chrono::duration<double>(outcome.finished - f->started).count());
       for (const auto& t : plan) {
         kafka_pending_[t.partition] = t.next;
-        instruments_.set_position(t.partition, t.next);
+        probe_.set_position(t.partition, t.next);
       }
       backoff_ = milliseconds(config_.retry_backoff_ms);
     } catch (const InfraError& e) {
       book_.abandon();
-      instruments_.pg_error(e.failure_class());
+      probe_.pg_error(e.failure_class());
       if (e.failure_class() == FailureClass::kFatal) throw;
       if (e.failure_class() == FailureClass::kPoison) {
         // Handlers validate before writing; a refusal here means the contract
@@ -947,7 +574,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
       const auto stored = store_.claim(book_.partitions());
       for (const auto& [p, offset] : stored) {
         book_.assign(p, offset);
-        instruments_.set_position(p, offset);
+        probe_.set_position(p, offset);
       }
       reassign();
       consumer_->resume(owned());
@@ -956,7 +583,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
       backoff_ = milliseconds(config_.retry_backoff_ms);
       runtime::log_info(component_, "resumed from stored offsets");
     } catch (const InfraError& e) {
-      instruments_.pg_error(e.failure_class());
+      probe_.pg_error(e.failure_class());
       if (!e.retryable()) throw;
       bump([](StreamStats& s) { ++s.db_errors; });
       backoff_ = std::min(backoff_ * 2, milliseconds(config_.retry_backoff_max_ms));
@@ -974,7 +601,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
       try {
         return f();
       } catch (const InfraError& e) {
-        instruments_.pg_error(e.failure_class());
+        probe_.pg_error(e.failure_class());
         if (!e.retryable()) throw;
         bump([](StreamStats& s) { ++s.db_errors; });
         runtime::log_warn(component_, std::string(what) + ": " + e.what() + "; retrying in " +
@@ -1038,7 +665,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   bool abandoning_ = false;
   bool closed_ = false;
   milliseconds backoff_;
-  Instruments instruments_;
+  ConsumerProbe probe_;
 
   std::atomic<bool> stop_requested_{false};
   std::thread thread_;

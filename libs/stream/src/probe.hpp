@@ -1,0 +1,121 @@
+#pragma once
+
+// The stream consumer's probe (Redpanda's word): every metric the loop
+// exports, and the lag thread that keeps end offsets fresh for them. The loop
+// tells the probe what happened; the probe never calls back into the loop,
+// except through take_stalled(), which the loop polls.
+//
+// Counters move only when a batch commits, so the metrics tell the same story
+// as record_outcomes: consumed equals the sum of outcomes per partition at
+// every scrape.
+//
+// Threads: the loop thread calls everything but the samplers; the metrics
+// server's thread calls the samplers; the lag thread calls refresh_lag().
+// All shared state is under mutex_.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "millrace/core/failure.hpp"
+#include "millrace/kafka/admin.hpp"
+#include "millrace/kafka/types.hpp"
+#include "millrace/metrics/metrics.hpp"
+#include "millrace/stream/batch.hpp"
+
+namespace millrace::stream {
+
+class ConsumerProbe {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  ConsumerProbe(metrics::Registry& r, std::string topic, std::string component,
+                std::chrono::seconds stall_timeout);
+  ~ConsumerProbe();
+  ConsumerProbe(const ConsumerProbe&) = delete;
+  ConsumerProbe& operator=(const ConsumerProbe&) = delete;
+
+  // A batch committed in `seconds`: its counts, outcomes and freshness.
+  void committed(const Batch& batch, double seconds);
+  // The committed position of an owned partition (nullopt: nothing stored
+  // yet, so everything from the log start counts as lag).
+  void set_position(std::int32_t partition, std::optional<std::int64_t> next);
+  // Partitions whose stall passed the timeout since the last call (each
+  // once per stall), for the loop to act on.
+  std::set<std::int32_t> take_stalled();
+  void halted(std::int32_t partition, std::string_view reason);
+
+  // Lag = end offset - committed position, refreshed on a thread of its own:
+  // broker queries must not stall the consumer loop, and a paused partition
+  // (during an outage, exactly when lag matters) fetches no new watermarks.
+  void start_lag(const std::string& brokers, const kafka::Properties& extra);
+  // Returns once the lag thread ended; it stops between two queries.
+  void stop_lag();
+
+  void assigned(const std::vector<std::int32_t>& partitions, bool assign);
+  void owned(std::size_t n);
+  // Offsets recorded as lost: an outcome like the others, shown at once.
+  void lost(std::int32_t partition, std::uint64_t n);
+  void fenced();
+  void pg_error(core::FailureClass c);
+
+ private:
+  void refresh_lag();
+  bool lag_stopping() const { return lag_stop_; }
+  // Behind and not moving since when (nullopt: caught up or unknown). Call
+  // with mutex_ held.
+  std::optional<Clock::time_point> stalled_since(std::int32_t p, std::optional<std::int64_t> next);
+  void log_stalls();
+
+  std::vector<metrics::Sample> stall_samples();
+  std::vector<metrics::Sample> halted_samples();
+  std::vector<metrics::Sample> lag_samples();
+  std::vector<metrics::Sample> freshness_samples();
+  std::vector<metrics::Sample> since_commit_samples() const;
+
+  metrics::Counter& consumed(std::int32_t partition);
+  metrics::Counter& outcome(std::int32_t partition, std::string_view outcome,
+                            std::string_view reason);
+
+  metrics::Registry& registry_;
+  std::string topic_;
+  std::string component_;
+  std::chrono::seconds stall_timeout_;
+  metrics::Histogram batch_records_;
+  metrics::Histogram commit_seconds_;
+  metrics::Counter fenced_;
+  metrics::Gauge assigned_;
+  std::map<std::string, metrics::Counter> rebalances_;
+  std::map<std::string, metrics::Counter> pg_errors_;
+  Clock::time_point started_;
+  std::atomic<Clock::rep> last_commit_ns_{0};
+  std::mutex mutex_;
+  std::map<std::int32_t, metrics::Counter> consumed_;
+  std::map<std::tuple<std::int32_t, std::string, std::string>, metrics::Counter> outcomes_;
+  std::map<std::int32_t, std::pair<std::int64_t, std::int64_t>> watermarks_;
+  std::map<std::int32_t, double> newest_ms_;
+  std::map<std::int32_t, std::optional<std::int64_t>> positions_;
+  std::map<std::int32_t, Clock::time_point> progress_;  // when the position last moved
+  std::set<std::int32_t> stall_logged_;
+  std::set<std::int32_t> newly_stalled_;
+  std::map<std::int32_t, std::string> halted_;  // partition -> reason
+  std::unique_ptr<kafka::OffsetsClient> offsets_;
+  std::thread lag_thread_;
+  std::mutex lag_wait_mutex_;
+  std::condition_variable lag_cv_;
+  std::atomic<bool> lag_stop_ = false;
+};
+
+}  // namespace millrace::stream
