@@ -1,11 +1,11 @@
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <stdexcept>
 #include <string_view>
 
 #include "handles.hpp"
 #include "millrace/core/failure.hpp"
+#include "millrace/runtime/log.hpp"
 
 namespace millrace::kafka {
 
@@ -132,7 +132,11 @@ std::pair<std::int64_t, std::int64_t> query_watermarks(rd_kafka_t* rk, const std
 void install_logger(rd_kafka_conf_t* conf) {
   rd_kafka_conf_set_log_cb(conf, [](const rd_kafka_t* rk, int level, const char* fac,
                                     const char* buf) {
-    std::fprintf(stderr, "kafka[%s] level=%d %s: %s\n", rd_kafka_name(rk), level, fac, buf);
+    // librdkafka's levels are syslog's: 0-3 errors, 4 warnings, 5-7 the rest.
+    const auto ours = level <= 3   ? runtime::Level::kError
+                      : level == 4 ? runtime::Level::kWarn
+                                   : runtime::Level::kInfo;
+    runtime::log(ours, "kafka", std::string(rd_kafka_name(rk)) + " " + fac + ": " + buf);
   });
 }
 

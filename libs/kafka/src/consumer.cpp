@@ -1,12 +1,12 @@
 #include "millrace/kafka/consumer.hpp"
 
 #include <atomic>
-#include <cstdio>
 #include <cstring>
 #include <utility>
 
 #include "handles.hpp"
 #include "millrace/core/failure.hpp"
+#include "millrace/runtime/log.hpp"
 
 namespace millrace::kafka {
 
@@ -217,8 +217,8 @@ std::optional<Message> Consumer::poll(std::chrono::milliseconds timeout) {
   // by librdkafka itself; counted so a metric can show it, logged sparsely.
   const auto n = ++state_->transient_errors;
   if ((n & (n - 1)) == 0) {
-    std::fprintf(stderr, "kafka consumer: transient error #%llu: %s\n",
-                 static_cast<unsigned long long>(n), rd_kafka_message_errstr(msg.get()));
+    runtime::log_warn("kafka", "consumer: transient error #" + std::to_string(n) + ": " +
+                                   rd_kafka_message_errstr(msg.get()));
   }
   return std::nullopt;
 }
