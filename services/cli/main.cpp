@@ -14,6 +14,7 @@
 #include "millrace/core/options.hpp"
 #include "millrace/kafka/admin.hpp"
 #include "millrace/pg/database.hpp"
+#include "millrace/pg/store_events.hpp"
 #include "millrace/pg/views.hpp"
 #include "millrace/produce/produce.hpp"
 
@@ -106,7 +107,12 @@ int cmd_generate(const std::vector<std::string>& args) {
     return *exit;
   }
   std::ios::sync_with_stdio(false);
-  produce::run_generate(config, std::cout);
+  pg::CopyText row;
+  produce::run_generate(config, std::cout, [&row](const core::StoreEvent& e, std::int64_t index) {
+    row.clear();
+    pg::append_store_event(row, e, "generated", 0, index);
+    return std::string_view(row.end_row().data());
+  });
   std::cout.flush();
   return std::cout ? 0 : 1;
 }

@@ -11,7 +11,6 @@
 #include "millrace/core/validation.hpp"
 #include "millrace/kafka/producer.hpp"
 #include "millrace/kafka/store_event.hpp"
-#include "millrace/pg/store_events.hpp"
 
 namespace millrace::produce {
 
@@ -241,7 +240,11 @@ void validate(const GenerateConfig& c) {
   }
 }
 
-std::uint64_t run_generate(const GenerateConfig& config, std::ostream& out) {
+std::uint64_t run_generate(const GenerateConfig& config, std::ostream& out,
+                           const CopyRowEncoder& copy_row) {
+  if (config.format == "copy" && !copy_row) {
+    throw std::logic_error("run_generate: --format copy needs a COPY row encoder");
+  }
   core::GeneratorOptions g;
   g.seed = static_cast<std::uint64_t>(config.seed);
   g.bad_ratio = config.bad_ratio;
@@ -252,7 +255,6 @@ std::uint64_t run_generate(const GenerateConfig& config, std::ostream& out) {
   g.time_spread_us = config.time_spread_s * 1'000'000;
   core::EventGenerator generator(g);
   std::uint64_t lines = 0;
-  pg::CopyText rows;
   for (std::int64_t i = 0; i < config.count; ++i) {
     const auto m = generator.next();
     if (config.format == "ndjson") {
@@ -261,9 +263,7 @@ std::uint64_t run_generate(const GenerateConfig& config, std::ostream& out) {
       continue;
     }
     if (!m.event) continue;
-    rows.clear();
-    pg::append_store_event(rows, *m.event, "generated", 0, i);
-    out << rows.end_row().data();
+    out << copy_row(*m.event, i);
     ++lines;
   }
   return lines;

@@ -2,11 +2,14 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <istream>
 #include <ostream>
 #include <string>
+#include <string_view>
 
 #include "millrace/core/decimal.hpp"
+#include "millrace/core/event.hpp"
 #include "millrace/core/options.hpp"
 #include "millrace/kafka/types.hpp"
 
@@ -73,7 +76,12 @@ struct GenerateConfig {
 
 void register_options(core::OptionSet& options, GenerateConfig& config);
 void validate(const GenerateConfig& config);
-// Returns the number of lines written.
-std::uint64_t run_generate(const GenerateConfig& config, std::ostream& out);
+// Encodes the index-th generated event as one COPY row, newline included.
+// The caller supplies it (the CLI, with libs/pg's encoder the sink uses), so
+// this library needs no PostgreSQL.
+using CopyRowEncoder = std::function<std::string_view(const core::StoreEvent&, std::int64_t index)>;
+// Returns the number of lines written. `copy_row` is needed for --format copy.
+std::uint64_t run_generate(const GenerateConfig& config, std::ostream& out,
+                           const CopyRowEncoder& copy_row);
 
 }  // namespace millrace::produce
