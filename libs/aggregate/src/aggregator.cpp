@@ -35,7 +35,6 @@ void validate(AggregatorConfig& c) { stream::validate(c.stream); }
 
 namespace {
 
-constexpr std::string_view kPersisted = "persisted";
 // Pruning the dedup table is cheap but not free; once every this many batches.
 constexpr std::uint64_t kPruneEvery = 50;
 const std::vector<std::string> kSeenIdColumns = {"topic", "id", "ts"};
@@ -101,11 +100,11 @@ class Aggregator::Handler final : public stream::Handler {
     auto parsed = core::parse_event(msg.payload(), msg.header(core::kHeaderEventType));
     if (const auto* rejection = std::get_if<core::Rejection>(&parsed)) {
       // The sink dead-letters these; here they are only counted.
-      progress.tally.count("rejected", core::reason_code(rejection->reason));
+      progress.tally.count(core::Outcome::kRejected, core::reason_code(rejection->reason));
       return;
     }
     // Provisional: write() re-labels duplicates and late events.
-    progress.tally.count(kPersisted, "");
+    progress.tally.count(core::Outcome::kPersisted, "");
     of(state).pending.push_back(Pending{std::move(std::get<core::StoreEvent>(parsed)),
                                         msg.partition(), msg.offset(), std::string(msg.payload()),
                                         msg.timestamp_ms().value_or(-1)});
@@ -121,7 +120,7 @@ class Aggregator::Handler final : public stream::Handler {
         return p.partition == r.record.partition && p.offset == r.record.offset;
       });
       if (it == agg.pending.end()) continue;
-      batch.at(it->partition).tally.move({kPersisted, ""}, {"rejected", "db_refused"}, 1);
+      batch.at(it->partition).tally.move({core::Outcome::kPersisted, ""}, {core::Outcome::kRejected, "db_refused"}, 1);
       agg.refused.push_back({std::move(*it), r.sqlstate, r.message});
       agg.pending.erase(it);
     }
@@ -197,7 +196,7 @@ class Aggregator::Handler final : public stream::Handler {
       if (!stored.contains(p->event.id) && batch_ids.erase(p->event.id) == 1) {
         deltas.fold(p->event);
       } else {
-        batch.at(p->partition).tally.move({kPersisted, ""}, {"duplicate", "duplicate_id"}, 1);
+        batch.at(p->partition).tally.move({core::Outcome::kPersisted, ""}, {core::Outcome::kDuplicate, "duplicate_id"}, 1);
       }
     }
 
@@ -231,9 +230,9 @@ class Aggregator::Handler final : public stream::Handler {
       for (const auto& [p, verdict] : late) {
         const bool stored = stored_late.contains({p->partition, p->offset});
         batch.at(p->partition)
-            .tally.move({kPersisted, ""},
-                        stored ? std::pair<std::string_view, std::string_view>{"late", core::to_string(verdict)}
-                               : std::pair<std::string_view, std::string_view>{"duplicate", "duplicate_id"},
+            .tally.move({core::Outcome::kPersisted, ""},
+                        stored ? stream::OutcomeKey{core::Outcome::kLate, core::to_string(verdict)}
+                               : stream::OutcomeKey{core::Outcome::kDuplicate, "duplicate_id"},
                         1);
       }
     }

@@ -34,7 +34,6 @@ Decision classify(std::string_view payload, std::optional<std::string_view> even
 namespace {
 
 constexpr milliseconds kDlqTimeout{30000};
-constexpr std::string_view kPersisted = "persisted";
 
 constexpr std::string_view kTruncated = "millrace.truncated";
 constexpr std::string_view kOriginalSize = "millrace.original_size";
@@ -186,14 +185,14 @@ class SinkWorker::Handler final : public stream::Handler {
         classify(msg.payload(), msg.header(core::kHeaderEventType), config_.filter);
     if (auto* kept = std::get_if<Kept>(&decision)) {
       // Provisional: write() re-labels the ids PostgreSQL already holds.
-      progress.tally.count(kPersisted, "");
+      progress.tally.count(core::Outcome::kPersisted, "");
       Row row{std::move(kept->event), msg.partition(), msg.offset(),
               msg.timestamp_ms().value_or(-1), std::string(msg.key().value_or("")),
               std::string(msg.payload()), {}};
       for (const auto& [k, v] : msg.headers()) row.headers.emplace_back(k, v);
       of(state).rows.push_back(std::move(row));
     } else if (const auto* filtered = std::get_if<Filtered>(&decision)) {
-      progress.tally.count("filtered", core::reason_code(filtered->reason));
+      progress.tally.count(core::Outcome::kFiltered, core::reason_code(filtered->reason));
     } else {
       const auto& rejection = std::get<Rejected>(decision).rejection;
       LetterSource source{msg.topic(), msg.partition(), msg.offset(), msg.timestamp_ms().value_or(-1),
@@ -203,7 +202,7 @@ class SinkWorker::Handler final : public stream::Handler {
                    {"millrace.field", rejection.field},
                    {"millrace.detail", rejection.detail}},
                   of(state).letters);
-      progress.tally.count("rejected", core::reason_code(rejection.reason));
+      progress.tally.count(core::Outcome::kRejected, core::reason_code(rejection.reason));
     }
   }
 
@@ -265,7 +264,7 @@ class SinkWorker::Handler final : public stream::Handler {
                    {"millrace.sqlstate", r.sqlstate},
                    {"millrace.detail", r.message}},
                   sink.letters);
-      batch.at(it->partition).tally.move({kPersisted, ""}, {"rejected", "db_refused"}, 1);
+      batch.at(it->partition).tally.move({core::Outcome::kPersisted, ""}, {core::Outcome::kRejected, "db_refused"}, 1);
       sink.rows.erase(it);
     }
   }
@@ -302,7 +301,7 @@ class SinkWorker::Handler final : public stream::Handler {
     for (const auto& [partition, n] : kept) {
       const auto it = by_partition.find(partition);
       const std::uint64_t stored = it == by_partition.end() ? 0 : it->second;
-      batch.at(partition).tally.move({kPersisted, ""}, {"duplicate", "duplicate_id"}, n - stored);
+      batch.at(partition).tally.move({core::Outcome::kPersisted, ""}, {core::Outcome::kDuplicate, "duplicate_id"}, n - stored);
       duplicates += n - stored;
     }
     return duplicates;

@@ -11,19 +11,18 @@ std::uint64_t Tally::total() const {
   return n;
 }
 
-void Tally::move(std::pair<std::string_view, std::string_view> from,
-                 std::pair<std::string_view, std::string_view> to, std::uint64_t n) {
+void Tally::move(OutcomeKey from, OutcomeKey to, std::uint64_t n) {
   if (n == 0) return;
   const auto it = counts_.find(from);
   if (it == counts_.end() || it->second < n) {
-    throw std::logic_error("cannot re-label " + std::to_string(n) + " " + std::string(from.first) +
+    throw std::logic_error("cannot re-label " + std::to_string(n) + " " + std::string(core::outcome_code(from.first)) +
                            " record(s): fewer were counted");
   }
   if ((it->second -= n) == 0) counts_.erase(it);
   counts_[to] += n;
 }
 
-std::uint64_t Tally::of(std::string_view outcome) const {
+std::uint64_t Tally::of(core::Outcome outcome) const {
   std::uint64_t n = 0;
   for (const auto& [key, count] : counts_) {
     if (key.first == outcome) n += count;

@@ -481,7 +481,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
         ++s.batches;
         s.consumed += f->batch.consumed();
         for (const auto& [partition, progress] : f->batch.partitions()) {
-          for (const auto& [key, n] : progress.tally.counts()) s.outcomes[std::string(key.first)] += n;
+          for (const auto& [key, n] : progress.tally.counts()) s.outcomes[std::string(core::outcome_code(key.first))] += n;
         }
       });
       probe_.committed(f->batch,

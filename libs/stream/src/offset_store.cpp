@@ -122,7 +122,7 @@ void OffsetStore::account(pqxx::work& tx, const Batch& batch) {
     for (const auto& [key, n] : progress.tally.counts()) {
       if (!values.empty()) values += ',';
       values += "(" + tx.quote(group_) + "," + tx.quote(topic_) + "," +
-                std::to_string(partition) + "," + tx.quote(std::string(key.first)) + "," +
+                std::to_string(partition) + "," + tx.quote(std::string(core::outcome_code(key.first))) + "," +
                 tx.quote(std::string(key.second)) + "," + std::to_string(n) + ")";
     }
   }

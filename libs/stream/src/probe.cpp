@@ -74,7 +74,7 @@ void ConsumerProbe::committed(const Batch& batch, double seconds) {
   for (const auto& [partition, progress] : batch.partitions()) {
     consumed(partition).inc(static_cast<double>(progress.consumed));
     for (const auto& [key, n] : progress.tally.counts()) {
-      outcome(partition, key.first, key.second).inc(static_cast<double>(n));
+      outcome(partition, core::outcome_code(key.first), key.second).inc(static_cast<double>(n));
     }
     if (progress.max_timestamp_ms >= 0) {
       auto& newest = newest_ms_[partition];
@@ -144,7 +144,8 @@ void ConsumerProbe::owned(std::size_t n) { assigned_.set(static_cast<double>(n))
 
 void ConsumerProbe::lost(std::int32_t partition, std::uint64_t n) {
   std::lock_guard lock(mutex_);
-  outcome(partition, "lost", "retention").inc(static_cast<double>(n));
+  outcome(partition, core::outcome_code(core::Outcome::kLost), "retention")
+      .inc(static_cast<double>(n));
 }
 
 void ConsumerProbe::fenced() { fenced_.inc(); }

@@ -6,14 +6,15 @@
 
 using millrace::stream::Batch;
 using millrace::stream::OffsetBook;
+using millrace::core::Outcome;
 using millrace::stream::Tally;
 
 TEST_CASE("a batch tracks offset ranges and outcomes per partition") {
   Batch batch;
-  batch.add(1, 10, 1000).tally.count("persisted", "");
-  batch.add(1, 11, 1001).tally.count("filtered", "discount_not_above_threshold");
-  batch.add(1, 13, 999).tally.count("rejected", "invalid_json");  // gap: compaction or a marker
-  batch.add(3, 0, 5).tally.count("persisted", "");
+  batch.add(1, 10, 1000).tally.count(Outcome::kPersisted, "");
+  batch.add(1, 11, 1001).tally.count(Outcome::kFiltered, "discount_not_above_threshold");
+  batch.add(1, 13, 999).tally.count(Outcome::kRejected, "invalid_json");  // gap: compaction or a marker
+  batch.add(3, 0, 5).tally.count(Outcome::kPersisted, "");
   CHECK(batch.consumed() == 4);
   const auto& p1 = batch.partitions().at(1);
   CHECK(p1.first_offset == 10);
@@ -21,8 +22,8 @@ TEST_CASE("a batch tracks offset ranges and outcomes per partition") {
   CHECK(p1.consumed == 3);
   CHECK(p1.max_timestamp_ms == 1001);
   CHECK(p1.tally.total() == p1.consumed);
-  CHECK(p1.tally.of("persisted") == 1);
-  CHECK(p1.tally.of("rejected") == 1);
+  CHECK(p1.tally.of(Outcome::kPersisted) == 1);
+  CHECK(p1.tally.of(Outcome::kRejected) == 1);
   CHECK(batch.next_offset(1) == 14);
   CHECK_FALSE(batch.next_offset(2).has_value());
 
@@ -42,13 +43,13 @@ TEST_CASE("a batch refuses offsets that go backwards") {
 
 TEST_CASE("a tally re-labels counted records but never invents them") {
   Tally t;
-  t.count("persisted", "", 5);
-  t.move({"persisted", ""}, {"duplicate", "duplicate_id"}, 2);
-  CHECK(t.of("persisted") == 3);
-  CHECK(t.of("duplicate") == 2);
+  t.count(Outcome::kPersisted, "", 5);
+  t.move({Outcome::kPersisted, ""}, {Outcome::kDuplicate, "duplicate_id"}, 2);
+  CHECK(t.of(Outcome::kPersisted) == 3);
+  CHECK(t.of(Outcome::kDuplicate) == 2);
   CHECK(t.total() == 5);
-  CHECK_THROWS_AS(t.move({"persisted", ""}, {"duplicate", "duplicate_id"}, 4), std::logic_error);
-  t.move({"persisted", ""}, {"duplicate", "duplicate_id"}, 3);
+  CHECK_THROWS_AS(t.move({Outcome::kPersisted, ""}, {Outcome::kDuplicate, "duplicate_id"}, 4), std::logic_error);
+  t.move({Outcome::kPersisted, ""}, {Outcome::kDuplicate, "duplicate_id"}, 3);
   CHECK(t.counts().size() == 1);
 }
 

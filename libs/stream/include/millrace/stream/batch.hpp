@@ -7,28 +7,30 @@
 #include <utility>
 #include <vector>
 
+#include "millrace/core/outcome.hpp"
+
 namespace millrace::stream {
 
-// What became of the records of one partition inside one batch. Outcome and
-// reason are static strings (reason codes are a public interface: they are
-// summed into record_outcomes and shown in metrics).
+// An outcome and its reason. Reasons are static strings, and a public
+// interface like the outcome codes: both are summed into record_outcomes and
+// shown in metrics.
+using OutcomeKey = std::pair<core::Outcome, std::string_view>;
+
+// What became of the records of one partition inside one batch.
 class Tally {
  public:
-  void count(std::string_view outcome, std::string_view reason, std::uint64_t n = 1) {
+  void count(core::Outcome outcome, std::string_view reason, std::uint64_t n = 1) {
     if (n != 0) counts_[{outcome, reason}] += n;
   }
-  // Re-labels n records already counted (e.g. "persisted" ones the database
+  // Re-labels n records already counted (e.g. persisted ones the database
   // found to be duplicates). Throws logic_error if fewer were counted.
-  void move(std::pair<std::string_view, std::string_view> from,
-            std::pair<std::string_view, std::string_view> to, std::uint64_t n);
+  void move(OutcomeKey from, OutcomeKey to, std::uint64_t n);
   std::uint64_t total() const;
-  std::uint64_t of(std::string_view outcome) const;
-  const std::map<std::pair<std::string_view, std::string_view>, std::uint64_t>& counts() const {
-    return counts_;
-  }
+  std::uint64_t of(core::Outcome outcome) const;
+  const std::map<OutcomeKey, std::uint64_t>& counts() const { return counts_; }
 
  private:
-  std::map<std::pair<std::string_view, std::string_view>, std::uint64_t> counts_;
+  std::map<OutcomeKey, std::uint64_t> counts_;
 };
 
 // Per-partition progress inside one batch: the offset range it covers and

@@ -89,7 +89,7 @@ class Handler {
 
   // Inside the batch's transaction, after its offsets were fenced: write the
   // buffered rows. May move counts between outcomes in the batch's tallies
-  // (e.g. "kept" into "persisted" and "duplicate" once the database knows).
+  // (e.g. Outcome::kPersisted into kDuplicate once the database knows).
   // It must work on any slice() of a state, with counts that depend only on
   // the records in that state: when PostgreSQL refuses a batch (SQLSTATE
   // class 22, 23 or 54) the consumer writes slices of it, each in a
@@ -98,8 +98,8 @@ class Handler {
   virtual void write(pqxx::work& tx, Batch& batch, BatchState& state) = 0;
 
   // PostgreSQL refused these records of `state`, each written alone. Take
-  // them out of `state`, re-count each in its partition's tally as outcome
-  // "rejected" with reason "db_refused", and set them aside where an
+  // them out of `state`, re-count each in its partition's tally as
+  // Outcome::kRejected with reason "db_refused", and set them aside where an
   // operator finds them with their reason: a dead letter made durable by
   // the next before_commit(), or a row that the next write() stores. On
   // the commit thread, outside any transaction; the batch is then committed
