@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 #include <optional>
+#include <unistd.h>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,12 @@ std::optional<int> parse_flags(core::OptionSet& options, const std::vector<std::
   return std::nullopt;
 }
 
+// --progress auto: only for a person watching, i.e. when stderr is a
+// terminal; piped and scripted runs stay quiet.
+bool show_progress(const std::string& mode) {
+  return mode == "always" || (mode == "auto" && ::isatty(STDERR_FILENO) == 1);
+}
+
 int cmd_produce(const std::vector<std::string>& args) {
   produce::ProduceConfig config;
   core::OptionSet options("millrace produce",
@@ -92,7 +99,15 @@ int cmd_produce(const std::vector<std::string>& args) {
   // SIGINT stops generating; what was queued is still delivered and counted.
   std::signal(SIGINT, [](int) { g_stop = true; });
   std::signal(SIGTERM, [](int) { g_stop = true; });
-  const auto summary = produce::run_produce(config, input, g_stop);
+  std::optional<produce::ProgressLine> line;
+  produce::Progress last;
+  if (show_progress(config.progress)) line.emplace(stderr, /*acks=*/true);
+  const auto summary =
+      produce::run_produce(config, input, g_stop, line ? produce::ProgressFn([&](const produce::Progress& p) {
+        last = p;
+        line->update(p);
+      }) : produce::ProgressFn());
+  if (line) line->finish(last);
   std::printf("%s\n", summary.to_json().c_str());
   return summary.failed_deliveries == 0 && summary.delivered == summary.total ? 0 : 1;
 }
@@ -108,11 +123,22 @@ int cmd_generate(const std::vector<std::string>& args) {
   }
   std::ios::sync_with_stdio(false);
   pg::CopyText row;
-  produce::run_generate(config, std::cout, [&row](const core::StoreEvent& e, std::int64_t index) {
-    row.clear();
-    pg::append_store_event(row, e, "generated", 0, index);
-    return std::string_view(row.end_row().data());
-  });
+  std::optional<produce::ProgressLine> line;
+  produce::Progress last;
+  if (show_progress(config.progress)) line.emplace(stderr, /*acks=*/false);
+  produce::run_generate(
+      config, std::cout,
+      [&row](const core::StoreEvent& e, std::int64_t index) {
+        row.clear();
+        pg::append_store_event(row, e, "generated", 0, index);
+        return std::string_view(row.end_row().data());
+      },
+      line ? produce::ProgressFn([&](const produce::Progress& p) {
+        last = p;
+        line->update(p);
+      })
+           : produce::ProgressFn());
+  if (line) line->finish(last);
   std::cout.flush();
   return std::cout ? 0 : 1;
 }

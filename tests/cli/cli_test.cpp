@@ -82,3 +82,15 @@ TEST_CASE("create-topics refuses an odd partition count before it connects") {
   CHECK(r.code == 0);
   CHECK_THAT(r.out, Catch::Contains("MILLRACE_REPLICATION_FACTOR"));
 }
+
+TEST_CASE("long commands show progress on stderr for a terminal or when asked, else stay quiet") {
+  const std::string generate = bin("millrace") + " generate --count 20000";
+  std::string quiet;
+  REQUIRE(millrace::testing::run_shell(generate + " 2>&1 >/dev/null", &quiet) == 0);
+  CHECK(quiet.empty());  // stderr is a pipe here
+  std::string shown;
+  REQUIRE(millrace::testing::run_shell(generate + " --progress always 2>&1 >/dev/null", &shown) == 0);
+  CHECK_THAT(shown, Catch::Contains("20,000 written (100%)"));
+  CHECK(cli("millrace", {"generate", "--count", "10", "--progress", "sometimes"}).code == 2);
+  CHECK(cli("millrace", {"produce", "--count", "10", "--progress", "sometimes"}).code == 2);
+}

@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <stdexcept>
 #include <thread>
 
 #include "millrace/core/event.hpp"
@@ -13,6 +15,21 @@
 #include "millrace/kafka/store_event.hpp"
 
 namespace millrace::produce {
+
+namespace {
+
+void add_progress_option(core::OptionSet& o, std::string& progress) {
+  o.add_string("progress", "", &progress,
+               "Show progress on stderr: auto (when stderr is a terminal), always or never");
+}
+
+void validate_progress(const std::string& progress) {
+  if (progress != "auto" && progress != "always" && progress != "never") {
+    throw core::UsageError("--progress: expected auto, always or never, got \"" + progress + "\"");
+  }
+}
+
+}  // namespace
 
 using Clock = std::chrono::steady_clock;
 
@@ -35,9 +52,11 @@ void register_options(core::OptionSet& o, ProduceConfig& c) {
                "header comes from each line's event_type field");
   o.add_string("kafka-properties", "MILLRACE_KAFKA_PROPERTIES", &c.kafka_properties,
                "Extra librdkafka properties, key=value[,key=value...]");
+  add_progress_option(o, c.progress);
 }
 
 void validate(const ProduceConfig& c) {
+  validate_progress(c.progress);
   if (c.count == 0 && c.file.empty()) throw core::UsageError("give --count N or --file PATH");
   if (c.count > 0 && !c.file.empty()) throw core::UsageError("--count and --file exclude each other");
   if (!c.file.empty() && (c.bad_ratio > 0 || c.seed != 0 || c.time_spread_s != 0)) {
@@ -126,7 +145,7 @@ std::string ProduceSummary::to_json() const {
 }
 
 ProduceSummary run_produce(const ProduceConfig& config, std::istream* input,
-                           const std::atomic<bool>& stop) {
+                           const std::atomic<bool>& stop, const ProgressFn& on_progress) {
   kafka::ProducerConfig pc;
   pc.brokers = config.brokers;
   pc.client_id = "millrace-cli";
@@ -139,12 +158,38 @@ ProduceSummary run_produce(const ProduceConfig& config, std::istream* input,
   const auto started = Clock::now();
   const Pacer pacer(config.rate);
 
+  // How far: acknowledged events of the count, or bytes read of the file.
+  std::optional<std::uintmax_t> file_size;
+  if (input != nullptr && config.file != "-") {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(config.file, ec);
+    if (!ec && size > 0) file_size = size;
+  }
+  ProgressClock progress_clock;
+  const auto report = [&] {
+    if (!on_progress) return;
+    const auto stats = producer.stats();
+    Progress p;
+    p.done = s.total;
+    p.acked = stats.delivered;
+    p.failed = stats.failed;
+    if (config.count > 0) {
+      p.fraction = static_cast<double>(stats.delivered) / static_cast<double>(config.count);
+    } else if (file_size) {
+      const auto at = input->tellg();
+      if (at >= 0) p.fraction = static_cast<double>(at) / static_cast<double>(*file_size);
+    }
+    p.elapsed_s = std::chrono::duration<double>(Clock::now() - started).count();
+    on_progress(p);
+  };
+
   const auto send = [&](std::string_view payload, std::optional<std::string_view> event_type,
                         bool priority, std::int32_t partition, std::string_view key) {
     const kafka::EventHeaders headers(event_type, priority);
     producer.produce(config.topic, partition, key, payload, headers.view());
     producer.poll();
     ++s.total;
+    if (on_progress && progress_clock.ready()) report();
   };
 
   if (config.count > 0) {
@@ -211,8 +256,8 @@ ProduceSummary run_produce(const ProduceConfig& config, std::istream* input,
   }
 
   // Every delivery report, however long it takes: the summary must be true.
-  while (producer.flush(std::chrono::seconds(1)) > 0) {
-  }
+  while (producer.flush(std::chrono::milliseconds(250)) > 0) report();
+  report();
   const auto stats = producer.stats();
   s.delivered = stats.delivered;
   s.failed_deliveries = stats.failed;
@@ -229,9 +274,11 @@ void register_options(core::OptionSet& o, GenerateConfig& c) {
   o.add_int("time-spread", "", &c.time_spread_s,
             "Spread event times uniformly over the last N seconds", 0, 10LL * 365 * 86400);
   o.add_string("format", "", &c.format, "ndjson (messages) or copy (COPY rows of valid events)");
+  add_progress_option(o, c.progress);
 }
 
 void validate(const GenerateConfig& c) {
+  validate_progress(c.progress);
   if (c.format != "ndjson" && c.format != "copy") {
     throw core::UsageError("--format: expected ndjson or copy, got \"" + c.format + "\"");
   }
@@ -241,7 +288,16 @@ void validate(const GenerateConfig& c) {
 }
 
 std::uint64_t run_generate(const GenerateConfig& config, std::ostream& out,
-                           const CopyRowEncoder& copy_row) {
+                           const CopyRowEncoder& copy_row, const ProgressFn& on_progress) {
+  const auto started = Clock::now();
+  ProgressClock progress_clock;
+  const auto report = [&](std::int64_t generated, std::uint64_t written) {
+    Progress p;
+    p.done = written;
+    p.fraction = static_cast<double>(generated) / static_cast<double>(config.count);
+    p.elapsed_s = std::chrono::duration<double>(Clock::now() - started).count();
+    on_progress(p);
+  };
   if (config.format == "copy" && !copy_row) {
     throw std::logic_error("run_generate: --format copy needs a COPY row encoder");
   }
@@ -256,6 +312,7 @@ std::uint64_t run_generate(const GenerateConfig& config, std::ostream& out,
   core::EventGenerator generator(g);
   std::uint64_t lines = 0;
   for (std::int64_t i = 0; i < config.count; ++i) {
+    if (on_progress && progress_clock.ready()) report(i, lines);
     const auto m = generator.next();
     if (config.format == "ndjson") {
       out << m.payload << '\n';
@@ -266,6 +323,7 @@ std::uint64_t run_generate(const GenerateConfig& config, std::ostream& out,
     out << copy_row(*m.event, i);
     ++lines;
   }
+  if (on_progress) report(config.count, lines);
   return lines;
 }
 

@@ -12,6 +12,7 @@
 #include "millrace/core/event.hpp"
 #include "millrace/core/options.hpp"
 #include "millrace/kafka/types.hpp"
+#include "millrace/produce/progress.hpp"
 
 namespace millrace::produce {
 
@@ -25,6 +26,7 @@ struct ProduceConfig {
   std::string file;           // NDJSON path, or "-" for stdin; excludes --count
   std::int64_t time_spread_s = 0;  // synthetic ts spread over the last N seconds
   std::string kafka_properties;
+  std::string progress = "auto";  // auto (stderr is a terminal), always, never
 };
 
 void register_options(core::OptionSet& options, ProduceConfig& config);
@@ -58,8 +60,9 @@ core::Int128 sale_value_micros(core::Decimal price, std::int32_t qty, core::Deci
 // Produces synthetic events (config.count) or the lines of `input`
 // (config.file), waits for every delivery report, and returns the summary.
 // `stop` ends production early (SIGINT): what was queued is still flushed.
+// `on_progress`, if set, hears how far it got a few times a second.
 ProduceSummary run_produce(const ProduceConfig& config, std::istream* input,
-                           const std::atomic<bool>& stop);
+                           const std::atomic<bool>& stop, const ProgressFn& on_progress = {});
 
 // `millrace generate`: the synthetic stream written to a stream instead of
 // Kafka, for files, benchmarks and other tools.
@@ -72,6 +75,7 @@ struct GenerateConfig {
   // --file` sends). copy: PostgreSQL COPY text rows of the valid events in
   // store_events' column order (a reference load for benchmarks).
   std::string format = "ndjson";
+  std::string progress = "auto";  // on stderr: auto (when a terminal), always, never
 };
 
 void register_options(core::OptionSet& options, GenerateConfig& config);
@@ -82,6 +86,6 @@ void validate(const GenerateConfig& config);
 using CopyRowEncoder = std::function<std::string_view(const core::StoreEvent&, std::int64_t index)>;
 // Returns the number of lines written. `copy_row` is needed for --format copy.
 std::uint64_t run_generate(const GenerateConfig& config, std::ostream& out,
-                           const CopyRowEncoder& copy_row);
+                           const CopyRowEncoder& copy_row, const ProgressFn& on_progress = {});
 
 }  // namespace millrace::produce
