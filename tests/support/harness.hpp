@@ -90,14 +90,17 @@ int run_shell(const std::string& command, std::string* out);
 std::string read_file(const std::string& path);
 
 // Polls `pred` every 100 ms until it holds or the timeout passes; returns
-// its last value.
+// whether it held.
 template <typename Pred>
 bool eventually(Pred pred, std::chrono::seconds timeout) {
+  // True as soon as pred() held once: asking again could get another answer
+  // (a broker whose metadata lags the controller's still names the old leader).
   const auto until = std::chrono::steady_clock::now() + timeout;
-  while (!pred() && std::chrono::steady_clock::now() < until) {
+  for (;;) {
+    if (pred()) return true;
+    if (std::chrono::steady_clock::now() >= until) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  return pred();
 }
 
 }  // namespace millrace::testing
