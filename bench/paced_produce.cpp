@@ -14,9 +14,8 @@
 // acknowledged messages per second from the first send to the last report.
 //
 // Kafka's ProducerPerformance can pace too (--throughput), but its client is
-// a JVM started for the run: its JIT put a 0.6 s stall and a p99 of 73 ms
-// into a 20 s run at 1,500 records/s on this machine, which measures the
-// client's start, not the broker's acknowledgement.
+// a JVM started for the run: its JIT stalls the first seconds of a paced run,
+// which measures the client's start, not the broker's acknowledgement.
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>

@@ -4,9 +4,8 @@
 // librdkafka's broker thread, the broker's network and request threads, the
 // delivery-report thread), and each must be put on a core when its turn
 // comes. On a virtual machine the hypervisor takes the cores away now and
-// then (Linux counts it as steal): on this 2-core machine a real-time thread
-// woke as much as 10 ms late with the machine idle, and 22 ms late while a
-// bare client produced 1,500 messages/s.
+// then (Linux counts it as steal): even a real-time thread can wake
+// milliseconds late, idle machine or not.
 //
 //   millrace-bench-wake-probe [--period-us 1000] [--seconds 0]
 //   millrace-bench-wake-probe --chain N --rate R --seconds S

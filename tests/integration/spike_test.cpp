@@ -33,10 +33,9 @@ constexpr int kRate = 1500;
 constexpr int kSeconds = 11;
 constexpr int kMinRequests = 15'000;
 constexpr int kWrkThreads = 2;
-// 1,500 req/s at the ~7 ms an acknowledgement takes needs about 11
-// connections (Little's law); on a freshly started stack (a cold broker JVM)
-// acknowledgements take 30 ms and more, which 64 still covers. The service
-// runs with its defaults.
+// Connections must cover rate x acknowledgement latency (Little's law), with
+// room for a freshly started stack's cold broker JVM, whose acknowledgements
+// are much slower: 64 does. The service runs with its defaults.
 constexpr int kConnections = 64;
 
 using Where = std::pair<std::int32_t, std::int64_t>;

@@ -3,9 +3,9 @@
 // A small asynchronous HTTP/1.1 server on Boost.Beast, private to libs/http.
 //
 // Why not thread-per-connection (cpp-httplib, which millrace-producer used
-// first): a request that waits for Kafka's acknowledgement (5-10 ms) held a
-// thread, so throughput was threads / ack latency, and 256 threads on two
-// cores spent most of their time switching. Here a fixed pool of event-loop
+// first): a request that waits for Kafka's acknowledgement (milliseconds)
+// held a thread, so throughput was threads / ack latency, and with enough
+// threads to keep up the cores spent their time switching between them. Here a fixed pool of event-loop
 // threads serves any number of keep-alive connections, and a request waiting
 // for its acknowledgement holds only its connection's state. docs/http.md
 // says more.

@@ -17,8 +17,9 @@ namespace millrace::pg {
 
 // Rows in PostgreSQL's text COPY format, appended field by field into one
 // buffer. libpqxx's stream_to converts every field to a string of its own,
-// escapes it byte by byte and sends each row as a message. Replacing it cut
-// the sinks' CPU by about a fifth (docs/benchmarks-optimizations.md).
+// escapes it byte by byte and sends each row as a message, work that was a
+// large share of the sinks' CPU (docs/benchmarks.md, "What the measurements
+// decided").
 class CopyText {
  public:
   // Backslash, tab, newline and carriage return are escaped; every other
