@@ -14,7 +14,9 @@
 #include "millrace/core/failure.hpp"
 #include "millrace/core/options.hpp"
 #include "millrace/kafka/admin.hpp"
+#include "millrace/kafka/options.hpp"
 #include "millrace/pg/database.hpp"
+#include "millrace/pg/options.hpp"
 #include "millrace/pg/store_events.hpp"
 #include "millrace/pg/views.hpp"
 #include "millrace/produce/produce.hpp"
@@ -43,23 +45,31 @@ int usage_error(const std::string& command, const std::string& message) {
   return 2;
 }
 
-// Parses one subcommand's flags (no positional arguments) and validates
-// them. Returns the exit status when the command must end now: 0 after
-// --help or a passed --check-config, 2 after a usage error; nullopt to carry
-// on.
+// Parses one subcommand's flags and validates them: the one parser every
+// command goes through. Positional arguments are refused unless `positional`
+// takes them (validate() may check them); `more_help` is printed after the
+// flags by --help. Returns the exit status when the command must end now: 0
+// after --help or a passed --check-config, 2 after a usage error; nullopt to
+// carry on.
 template <typename Validate>
 std::optional<int> parse_flags(core::OptionSet& options, const std::vector<std::string>& args,
-                               const std::string& command, Validate&& validate) {
+                               const std::string& command, Validate&& validate,
+                               std::vector<std::string>* positional = nullptr,
+                               const std::string& more_help = {}) {
   options.enable_check_config();
   const auto env = core::environment_map();
   try {
-    const auto positional = options.parse(env, args);
+    auto rest = options.parse(env, args);
     if (options.help_requested()) {
       std::fputs(options.help().c_str(), stdout);
+      std::fputs(more_help.c_str(), stdout);
       return 0;
     }
-    if (!positional.empty())
-      throw core::UsageError("unexpected argument \"" + positional[0] + "\"");
+    if (positional != nullptr) {
+      *positional = std::move(rest);
+    } else if (!rest.empty()) {
+      throw core::UsageError("unexpected argument \"" + rest[0] + "\"");
+    }
     validate();
   } catch (const core::UsageError& e) {
     return usage_error(command, e.what());
@@ -144,36 +154,32 @@ int cmd_generate(const std::vector<std::string>& args) {
 }
 
 int cmd_migrate(const std::vector<std::string>& args) {
-  std::string pg = "postgresql://millrace:millrace@127.0.0.1:5432/millrace";
-  std::string schema = "public";
+  pg::PgOptions pg;
   core::OptionSet options("millrace migrate", "Applies the schema migrations this build carries.");
-  options.add_string("pg", "MILLRACE_PG", &pg, "PostgreSQL conninfo or URI");
-  options.add_string("pg-schema", "MILLRACE_PG_SCHEMA", &schema,
-                     "PostgreSQL schema holding Millrace's tables (created if missing)");
-  if (const auto exit = parse_flags(options, args, "migrate", [] {})) return *exit;
-  auto conn = pg::connect(pg, schema, "millrace-migrate");
-  const int applied = pg::migrate(*conn, schema);
-  std::printf("schema %s: applied %d migration(s), %zu known\n", schema.c_str(), applied,
+  pg::register_options(options, pg);
+  if (const auto exit = parse_flags(options, args, "migrate", [&] { pg::validate(pg); })) {
+    return *exit;
+  }
+  // Only connection bounds: a migration may rewrite a large table, and it
+  // waits for its advisory lock.
+  auto conn = pg::connect(pg.url, pg.schema, "millrace-migrate", pg.connect_limits());
+  const int applied = pg::migrate(*conn, pg.schema);
+  std::printf("schema %s: applied %d migration(s), %zu known\n", pg.schema.c_str(), applied,
               pg::migrations().size());
   return 0;
 }
 
 int cmd_create_topics(const std::vector<std::string>& args) {
-  std::string brokers = "127.0.0.1:9092";
-  std::string topic = "store-events";
+  auto kafka = kafka::client_options("millrace-create-topics");
   std::string dlq_topic;
   std::int64_t partitions = 4;
   std::int64_t replication = 1;
   std::int64_t timeout_s = 120;
-  std::string kafka_properties;
-  kafka::Properties kafka_extra;
   core::OptionSet options("millrace create-topics",
                           "Creates the store-events topic and its dead-letter topic if missing, "
                           "and waits until each has a leader for every partition. Fails if one "
                           "exists with another partition count. Waits for the broker to come up.");
-  options.add_string("brokers", "MILLRACE_BROKERS", &brokers,
-                     "Kafka bootstrap servers, host:port[,...]");
-  options.add_string("topic", "MILLRACE_TOPIC", &topic, "Kafka topic of store events");
+  kafka::register_options(options, kafka);
   options.add_string("dlq-topic", "MILLRACE_DLQ_TOPIC", &dlq_topic,
                      "Dead-letter topic (default: <topic>.dlq)");
   options.add_int("partitions", "MILLRACE_PARTITIONS", &partitions,
@@ -182,19 +188,11 @@ int cmd_create_topics(const std::vector<std::string>& args) {
                   2, 10'000);
   options.add_int("replication-factor", "MILLRACE_REPLICATION_FACTOR", &replication,
                   "Replicas of each partition; at most the number of brokers", 1, 32'767);
-  options.add_string("kafka-properties", "MILLRACE_KAFKA_PROPERTIES", &kafka_properties,
-                     "Extra librdkafka properties, key=value[,key=value...] (e.g. "
-                     "security.protocol and sasl.* for a secured cluster)");
   options.add_int("timeout-s", "", &timeout_s,
                   "Give up after this many seconds without a broker that creates the topics", 1,
                   86'400);
   if (const auto exit = parse_flags(options, args, "create-topics", [&] {
-        if (topic.empty()) throw core::UsageError("--topic must not be empty");
-        try {
-          kafka_extra = kafka::parse_properties(kafka_properties);
-        } catch (const std::invalid_argument& e) {
-          throw core::UsageError(std::string("--kafka-properties: ") + e.what());
-        }
+        kafka::validate(kafka);
         if (partitions % 2 != 0) {
           throw core::UsageError(
               "--partitions must be even (even partitions carry inventory "
@@ -204,11 +202,12 @@ int cmd_create_topics(const std::vector<std::string>& args) {
       })) {
     return *exit;
   }
-  if (dlq_topic.empty()) dlq_topic = topic + ".dlq";
+  if (dlq_topic.empty()) dlq_topic = kafka.topic + ".dlq";
+  kafka.extra.try_emplace("client.id", kafka.client_id);  // a client.id property still wins
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-  for (const auto& name : {topic, dlq_topic}) {
-    kafka::ensure_topic(brokers, name, static_cast<std::int32_t>(partitions),
-                        static_cast<std::int16_t>(replication), deadline, kafka_extra);
+  for (const auto& name : {kafka.topic, dlq_topic}) {
+    kafka::ensure_topic(kafka.brokers, name, static_cast<std::int32_t>(partitions),
+                        static_cast<std::int16_t>(replication), deadline, kafka.extra);
     std::printf("topic %s: %lld partitions, replication factor %lld, ready\n", name.c_str(),
                 static_cast<long long>(partitions), static_cast<long long>(replication));
   }
@@ -216,39 +215,35 @@ int cmd_create_topics(const std::vector<std::string>& args) {
 }
 
 int cmd_views(const std::vector<std::string>& args) {
-  std::string pg = "postgresql://millrace:millrace@127.0.0.1:5432/millrace";
-  std::string schema = "public";
+  pg::PgOptions pg;
   std::string format = "table";
   core::OptionSet options("millrace views",
                           "Without NAME, lists the analytics views; with NAME, prints that view.");
-  options.add_string("pg", "MILLRACE_PG", &pg, "PostgreSQL conninfo or URI");
-  options.add_string("pg-schema", "MILLRACE_PG_SCHEMA", &schema,
-                     "PostgreSQL schema holding Millrace's tables");
+  pg::register_options(options, pg);
   options.add_string("format", "", &format, "Output format: table, json or csv");
+  std::string views_help = "\nViews:\n";
+  for (const auto& v : pg::public_views()) {
+    views_help += "  " + std::string(v.name) + std::string(v.name.size() < 20 ? 20 - v.name.size() : 1, ' ') +
+                  " " + std::string(v.description) + "\n";
+  }
   std::vector<std::string> positional;
   std::optional<pg::Format> parsed_format;
-  try {
-    positional = options.parse(core::environment_map(), args);
-    if (options.help_requested()) {
-      std::fputs(options.help().c_str(), stdout);
-      std::fputs("\nViews:\n", stdout);
-      for (const auto& v : pg::public_views()) {
-        std::printf("  %-20s %s\n", std::string(v.name).c_str(),
-                    std::string(v.description).c_str());
-      }
-      return 0;
-    }
-    if (positional.size() > 1) throw core::UsageError("give at most one view name");
-    parsed_format = pg::parse_format(format);
-    if (!parsed_format) {
-      throw core::UsageError("--format: expected table, json or csv, got \"" + format + "\"");
-    }
-    if (!positional.empty() && pg::find_view(positional[0]) == nullptr) {
-      throw core::UsageError("unknown view \"" + positional[0] +
-                             "\"; run 'millrace views' for the list");
-    }
-  } catch (const core::UsageError& e) {
-    return usage_error("views", e.what());
+  if (const auto exit = parse_flags(
+          options, args, "views",
+          [&] {
+            pg::validate(pg);
+            if (positional.size() > 1) throw core::UsageError("give at most one view name");
+            parsed_format = pg::parse_format(format);
+            if (!parsed_format) {
+              throw core::UsageError("--format: expected table, json or csv, got \"" + format + "\"");
+            }
+            if (!positional.empty() && pg::find_view(positional[0]) == nullptr) {
+              throw core::UsageError("unknown view \"" + positional[0] +
+                                     "\"; run 'millrace views' for the list");
+            }
+          },
+          &positional, views_help)) {
+    return *exit;
   }
   if (positional.empty()) {
     for (const auto& v : pg::public_views()) {
@@ -256,7 +251,7 @@ int cmd_views(const std::vector<std::string>& args) {
     }
     return 0;
   }
-  auto conn = pg::connect(pg, schema, "millrace-views");
+  auto conn = pg::connect(pg.url, pg.schema, "millrace-views", pg.limits);
   std::fputs(pg::render(pg::read_view(*conn, positional[0]), *parsed_format).c_str(), stdout);
   return 0;
 }

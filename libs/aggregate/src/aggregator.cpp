@@ -130,7 +130,7 @@ class Aggregator::Handler final : public stream::Handler {
     write_refused(tx, of(state).refused);
     const auto& pending = of(state).pending;
     if (pending.empty()) return;
-    const std::string& topic = config_.stream.topic;
+    const std::string& topic = config_.stream.kafka.topic;
 
     // 1. Lateness, in offset order per partition, against the newest event
     //    time PostgreSQL holds for the partition (so a replay decides alike).
@@ -293,7 +293,7 @@ class Aggregator::Handler final : public stream::Handler {
         "INSERT INTO refused_records (group_id, topic, partition, kafka_offset, sqlstate, "
         "db_message, payload) SELECT $1, $2, * FROM unnest($3::integer[], $4::bigint[], "
         "$5::text[], $6::text[], $7::text[]) ON CONFLICT DO NOTHING",
-        config_.stream.group, config_.stream.topic, partitions.take(), offsets.take(),
+        config_.stream.group, config_.stream.kafka.topic, partitions.take(), offsets.take(),
         states.take(), messages.take(), payloads.take());
   }
 

@@ -8,10 +8,7 @@ namespace millrace::http {
 void register_options(core::OptionSet& o, HttpConfig& c) {
   o.add_string("http-addr", "MILLRACE_HTTP_ADDR", &c.http_addr,
                "host:port to serve HTTP on ([v6]:port for IPv6; port 0 picks a free one)");
-  o.add_string("brokers", "MILLRACE_BROKERS", &c.brokers,
-               "Kafka bootstrap servers, host:port[,...]");
-  o.add_string("topic", "MILLRACE_TOPIC", &c.topic, "Kafka topic of store events");
-  o.add_string("client-id", "MILLRACE_CLIENT_ID", &c.client_id, "Kafka client.id");
+  kafka::register_options(o, c.kafka);
   o.add_int("http-threads", "MILLRACE_HTTP_THREADS", &c.http_threads,
             "HTTP event-loop threads; each serves any number of connections", 1, 256);
   o.add_int("max-body-bytes", "MILLRACE_MAX_BODY_BYTES", &c.max_body_bytes,
@@ -19,8 +16,6 @@ void register_options(core::OptionSet& o, HttpConfig& c) {
   o.add_string("auth-token", "MILLRACE_AUTH_TOKEN", &c.auth_token,
                "Bearer token required on /v1/events (empty: open to anyone who can connect)",
                /*secret=*/true);
-  o.add_string("kafka-properties", "MILLRACE_KAFKA_PROPERTIES", &c.kafka_properties,
-               "Extra librdkafka properties, key=value[,key=value...]");
   o.add_int("produce-timeout-ms", "MILLRACE_PRODUCE_TIMEOUT_MS", &c.produce_timeout_ms,
             "How long a request waits for Kafka to acknowledge its events (also librdkafka's "
             "message.timeout.ms)",
@@ -64,24 +59,17 @@ void parse_addr(HttpConfig& c) {
 
 void validate(HttpConfig& c) {
   parse_addr(c);
-  if (c.brokers.empty()) throw core::UsageError("--brokers / MILLRACE_BROKERS must not be empty");
-  if (c.topic.empty()) throw core::UsageError("--topic / MILLRACE_TOPIC must not be empty");
-  try {
-    c.kafka_extra = kafka::parse_properties(c.kafka_properties);
-  } catch (const std::invalid_argument& e) {
-    throw core::UsageError(std::string("--kafka-properties / MILLRACE_KAFKA_PROPERTIES: ") +
-                           e.what());
-  }
+  kafka::validate(c.kafka);
   // Two settings would say the same thing, and only one could win silently.
   for (const auto& [key, setting] :
        {std::pair{"queue.buffering.max.messages", "MILLRACE_QUEUE_MAX_MESSAGES"},
         std::pair{"message.timeout.ms", "MILLRACE_PRODUCE_TIMEOUT_MS"}}) {
-    if (c.kafka_extra.count(key) != 0) {
+    if (c.kafka.extra.count(key) != 0) {
       throw core::UsageError(std::string("--kafka-properties / MILLRACE_KAFKA_PROPERTIES: set ") +
                              key + " through " + setting + " instead");
     }
   }
-  c.kafka_extra["queue.buffering.max.messages"] = std::to_string(c.queue_max_messages);
+  c.kafka.extra["queue.buffering.max.messages"] = std::to_string(c.queue_max_messages);
 }
 
 }  // namespace millrace::http

@@ -225,7 +225,7 @@ struct ProducerService::State final : detail::Handler {
 };
 
 void ProducerService::State::register_metrics() {
-  const std::string& topic = config.topic;
+  const std::string& topic = config.kafka.topic;
   delivery_failures = registry.counter("millrace_delivery_failures_total",
                                        "Events Kafka did not acknowledge (timed out or refused).",
                                        {{"topic", topic}});
@@ -278,7 +278,7 @@ metrics::Counter& ProducerService::State::produced_counter(std::int32_t partitio
   if (!produced[i]) {
     produced[i] = registry.counter("millrace_events_produced_total",
                                    "Events Kafka acknowledged, by partition and type.",
-                                   {{"topic", config.topic},
+                                   {{"topic", config.kafka.topic},
                                     {"partition", std::to_string(partition)},
                                     {"event_type", std::string(core::to_string(type))}});
   }
@@ -345,15 +345,15 @@ void ProducerService::State::refresh_partitions() {
   if (now - refreshed < kRefreshAtMostEvery) return;
   refreshed = now;
   try {
-    const std::int32_t n = producer->partition_count(config.topic, milliseconds(5000));
+    const std::int32_t n = producer->partition_count(config.kafka.topic, milliseconds(5000));
     if (n >= 2 && n % 2 == 0) {
       if (n != partitions.exchange(n)) {
         runtime::log_info(
-            kComponent, "topic " + config.topic + " now has " + std::to_string(n) + " partitions");
+            kComponent, "topic " + config.kafka.topic + " now has " + std::to_string(n) + " partitions");
       }
     } else if (!warned_odd) {
       warned_odd = true;
-      runtime::log_error(kComponent, "topic " + config.topic + " now has " + std::to_string(n) +
+      runtime::log_error(kComponent, "topic " + config.kafka.topic + " now has " + std::to_string(n) +
                                          " partitions, not an even number: keeping " +
                                          std::to_string(partitions.load()));
     }
@@ -367,7 +367,7 @@ void ProducerService::State::check_ready() {
   const auto now = Clock::now();
   if (now - ready_checked < kReadyCacheFor) return;
   try {
-    producer->partition_count(config.topic, kReadyQueryTimeout);
+    producer->partition_count(config.kafka.topic, kReadyQueryTimeout);
     ready_cached = true;
   } catch (const core::InfraError&) {
     ready_cached = false;  // that is the answer /readyz gives
@@ -448,7 +448,7 @@ kafka::Enqueue ProducerService::State::enqueue(Slot& slot, std::string_view text
   const kafka::EventHeaders headers(core::to_string(event.event_type), event.priority_shipping);
   for (int attempt = 0;; ++attempt) {
     slot.partition = core::partition_for(event.event_type, event.store_id, partitions_now);
-    const auto status = producer->try_produce(config.topic, slot.partition, key.view(), text,
+    const auto status = producer->try_produce(config.kafka.topic, slot.partition, key.view(), text,
                                               headers.view(), opaque);
     if (status != kafka::Enqueue::kUnknownPartition || attempt > 0) return status;
     refresh_partitions();
@@ -636,14 +636,14 @@ void ProducerService::Start() {
   s.started = true;
 
   kafka::ProducerConfig pc;
-  pc.brokers = s.config.brokers;
-  pc.client_id = s.config.client_id;
+  pc.brokers = s.config.kafka.brokers;
+  pc.client_id = s.config.kafka.client_id;
   pc.message_timeout_ms = static_cast<std::int32_t>(s.config.produce_timeout_ms);
-  pc.extra = s.config.kafka_extra;
+  pc.extra = s.config.kafka.extra;
   pc.on_delivery = [state = &s](const kafka::Delivery& d) { state->on_delivery(d); };
   s.producer = std::make_shared<kafka::Producer>(pc);
-  const std::int32_t partitions = s.producer->partition_count(s.config.topic, milliseconds(10000));
-  core::require_even_partitions(s.config.topic, partitions);
+  const std::int32_t partitions = s.producer->partition_count(s.config.kafka.topic, milliseconds(10000));
+  core::require_even_partitions(s.config.kafka.topic, partitions);
   s.partitions = partitions;
   for (std::size_t t = 0; t < s.untracked.size(); ++t) {
     s.untracked[t].type = static_cast<core::EventType>(t);
@@ -672,7 +672,7 @@ void ProducerService::Start() {
   s.server->Start();
   runtime::log_info(kComponent, "serving http://" + s.config.host + ":" +
                                     std::to_string(s.bound_port.load()) + " for topic " +
-                                    s.config.topic + " (" + std::to_string(partitions) +
+                                    s.config.kafka.topic + " (" + std::to_string(partitions) +
                                     " partitions, " + std::to_string(s.config.http_threads) +
                                     " HTTP threads)");
 }

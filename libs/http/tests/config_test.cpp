@@ -27,13 +27,13 @@ TEST_CASE("producer configuration: defaults", "[http]") {
   const auto c = parse({}, {});
   CHECK(c.host == "127.0.0.1");
   CHECK(c.port == 8080);
-  CHECK(c.topic == "store-events");
+  CHECK(c.kafka.topic == "store-events");
   CHECK(c.http_threads == 2);
   CHECK(c.max_body_bytes == 1048576);
   CHECK(c.auth_token.empty());
   CHECK(c.produce_timeout_ms == 10000);
   CHECK(c.queue_max_messages == 100000);
-  CHECK(c.kafka_extra.at("queue.buffering.max.messages") == "100000");
+  CHECK(c.kafka.extra.at("queue.buffering.max.messages") == "100000");
 }
 
 TEST_CASE("producer configuration: environment, flags over it", "[http]") {
@@ -48,8 +48,8 @@ TEST_CASE("producer configuration: environment, flags over it", "[http]") {
   CHECK(c.http_threads == 32);
   CHECK(c.max_body_bytes == 4096);
   CHECK(c.auth_token == "t0ken");
-  CHECK(c.kafka_extra.at("linger.ms") == "1");
-  CHECK(c.kafka_extra.at("queue.buffering.max.messages") == "500");
+  CHECK(c.kafka.extra.at("linger.ms") == "1");
+  CHECK(c.kafka.extra.at("queue.buffering.max.messages") == "500");
 }
 
 TEST_CASE("producer configuration: bad values name the setting", "[http]") {

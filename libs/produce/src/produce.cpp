@@ -34,8 +34,7 @@ void validate_progress(const std::string& progress) {
 using Clock = std::chrono::steady_clock;
 
 void register_options(core::OptionSet& o, ProduceConfig& c) {
-  o.add_string("brokers", "MILLRACE_BROKERS", &c.brokers, "Kafka bootstrap servers, host:port[,...]");
-  o.add_string("topic", "MILLRACE_TOPIC", &c.topic, "Kafka topic of store events");
+  kafka::register_options(o, c.kafka);
   o.add_int("count", "", &c.count, "Generate this many synthetic events", 0, 1'000'000'000);
   o.add_double("rate", "", &c.rate, "Events per second (0: as fast as possible)", 0, 10'000'000);
   o.add_double("bad-ratio", "", &c.bad_ratio,
@@ -50,20 +49,17 @@ void register_options(core::OptionSet& o, ProduceConfig& c) {
   o.add_string("file", "", &c.file,
                "Send the NDJSON lines of this file as they are (\"-\": stdin); the event type "
                "header comes from each line's event_type field");
-  o.add_string("kafka-properties", "MILLRACE_KAFKA_PROPERTIES", &c.kafka_properties,
-               "Extra librdkafka properties, key=value[,key=value...]");
   add_progress_option(o, c.progress);
 }
 
-void validate(const ProduceConfig& c) {
+void validate(ProduceConfig& c) {
   validate_progress(c.progress);
+  kafka::validate(c.kafka);
   if (c.count == 0 && c.file.empty()) throw core::UsageError("give --count N or --file PATH");
   if (c.count > 0 && !c.file.empty()) throw core::UsageError("--count and --file exclude each other");
   if (!c.file.empty() && (c.bad_ratio > 0 || c.seed != 0 || c.time_spread_s != 0)) {
     throw core::UsageError("--bad-ratio, --seed and --time-spread apply to --count only");
   }
-  if (c.brokers.empty()) throw core::UsageError("--brokers / MILLRACE_BROKERS must not be empty");
-  if (c.topic.empty()) throw core::UsageError("--topic / MILLRACE_TOPIC must not be empty");
 }
 
 core::Int128 sale_value_micros(core::Decimal price, std::int32_t qty, core::Decimal discount,
@@ -147,12 +143,12 @@ std::string ProduceSummary::to_json() const {
 ProduceSummary run_produce(const ProduceConfig& config, std::istream* input,
                            const std::atomic<bool>& stop, const ProgressFn& on_progress) {
   kafka::ProducerConfig pc;
-  pc.brokers = config.brokers;
-  pc.client_id = "millrace-cli";
-  pc.extra = kafka::parse_properties(config.kafka_properties);
+  pc.brokers = config.kafka.brokers;
+  pc.client_id = config.kafka.client_id;
+  pc.extra = config.kafka.extra;
   kafka::Producer producer(pc);
-  const std::int32_t partitions = producer.partition_count(config.topic, std::chrono::seconds(10));
-  core::require_even_partitions(config.topic, partitions);
+  const std::int32_t partitions = producer.partition_count(config.kafka.topic, std::chrono::seconds(10));
+  core::require_even_partitions(config.kafka.topic, partitions);
 
   ProduceSummary s;
   const auto started = Clock::now();
@@ -186,7 +182,7 @@ ProduceSummary run_produce(const ProduceConfig& config, std::istream* input,
   const auto send = [&](std::string_view payload, std::optional<std::string_view> event_type,
                         bool priority, std::int32_t partition, std::string_view key) {
     const kafka::EventHeaders headers(event_type, priority);
-    producer.produce(config.topic, partition, key, payload, headers.view());
+    producer.produce(config.kafka.topic, partition, key, payload, headers.view());
     producer.poll();
     ++s.total;
     if (on_progress && progress_clock.ready()) report();

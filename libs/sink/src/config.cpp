@@ -21,8 +21,8 @@ void register_options(core::OptionSet& o, SinkConfig& c) {
 
 void validate(SinkConfig& c) {
   stream::validate(c.stream);
-  if (c.dlq_topic.empty()) c.dlq_topic = c.stream.topic + ".dlq";
-  if (c.dlq_topic == c.stream.topic) {
+  if (c.dlq_topic.empty()) c.dlq_topic = c.stream.kafka.topic + ".dlq";
+  if (c.dlq_topic == c.stream.kafka.topic) {
     throw core::UsageError("--dlq-topic must differ from --topic, or invalid messages would loop");
   }
   const auto discount = core::Decimal::parse(c.min_discount);

@@ -149,10 +149,10 @@ class SinkWorker::Handler final : public stream::Handler {
 
   void start() {
     kafka::ProducerConfig pc;
-    pc.brokers = config_.stream.brokers;
-    pc.client_id = config_.stream.client_id + "-dlq";
+    pc.brokers = config_.stream.kafka.brokers;
+    pc.client_id = config_.stream.kafka.client_id + "-dlq";
     pc.message_timeout_ms = static_cast<std::int32_t>(kDlqTimeout.count());
-    pc.extra = config_.stream.kafka_extra;
+    pc.extra = config_.stream.kafka.extra;
     pc.on_delivery = on_dead_letter_delivery;
     dlq_ = std::make_unique<kafka::Producer>(pc);
     dlq_partitions_ = dlq_->partition_count(config_.dlq_topic, kDlqTimeout);
@@ -256,7 +256,7 @@ class SinkWorker::Handler final : public stream::Handler {
         return row.partition == r.record.partition && row.offset == r.record.offset;
       });
       if (it == sink.rows.end()) continue;
-      LetterSource source{config_.stream.topic, it->partition, it->offset, it->timestamp_ms,
+      LetterSource source{config_.stream.kafka.topic, it->partition, it->offset, it->timestamp_ms,
                           it->key, it->payload, {}};
       for (const auto& [k, v] : it->headers) source.headers.emplace_back(k, v);
       dead_letter(source,
@@ -311,7 +311,7 @@ class SinkWorker::Handler final : public stream::Handler {
                  const std::vector<Row>& rows) const {
     pg::CopyWriter copy(tx, table, pg::kStoreEventColumns);
     for (const auto& row : rows) {
-      pg::append_store_event(copy.row(), row.event, config_.stream.topic, row.partition,
+      pg::append_store_event(copy.row(), row.event, config_.stream.kafka.topic, row.partition,
                              row.offset);
       copy.end_row();
     }
@@ -425,10 +425,10 @@ class SinkWorker::Handler final : public stream::Handler {
   kafka::Producer& resender() {
     if (!resend_) {
       kafka::ProducerConfig pc;
-      pc.brokers = config_.stream.brokers;
-      pc.client_id = config_.stream.client_id + "-dlq-resend";
+      pc.brokers = config_.stream.kafka.brokers;
+      pc.client_id = config_.stream.kafka.client_id + "-dlq-resend";
       pc.message_timeout_ms = static_cast<std::int32_t>(kDlqTimeout.count());
-      pc.extra = config_.stream.kafka_extra;
+      pc.extra = config_.stream.kafka.extra;
       pc.extra["batch.num.messages"] = "1";
       pc.on_delivery = on_dead_letter_delivery;
       resend_ = std::make_unique<kafka::Producer>(pc);

@@ -19,7 +19,7 @@ sink::SinkConfig parse(std::map<std::string, std::string> env, std::vector<std::
 
 TEST_CASE("sink configuration: defaults, environment, flags") {
   const auto d = parse({}, {});
-  CHECK(d.stream.topic == "store-events");
+  CHECK(d.stream.kafka.topic == "store-events");
   CHECK(d.dlq_topic == "store-events.dlq");
   CHECK(d.stream.group == "millrace-sink");
   CHECK(d.filter.keep_sale);
@@ -29,13 +29,13 @@ TEST_CASE("sink configuration: defaults, environment, flags") {
   const auto e = parse({{"MILLRACE_TOPIC", "t1"}, {"MILLRACE_MIN_DISCOUNT", "12.5"},
                         {"MILLRACE_KEEP_TYPES", "sale_event"}, {"MILLRACE_BATCH_SIZE", "10"}},
                        {"--batch-size", "20", "--kafka-properties", "fetch.wait.max.ms=50"});
-  CHECK(e.stream.topic == "t1");
+  CHECK(e.stream.kafka.topic == "t1");
   CHECK(e.dlq_topic == "t1.dlq");
   CHECK(e.stream.batch_size == 20);  // the flag wins over the environment
   CHECK(e.filter.min_discount_exclusive == *core::Decimal::parse("12.5"));
   CHECK(e.filter.keep_sale);
   CHECK_FALSE(e.filter.keep_inventory);
-  CHECK(e.stream.kafka_extra.at("fetch.wait.max.ms") == "50");
+  CHECK(e.stream.kafka.extra.at("fetch.wait.max.ms") == "50");
 }
 
 TEST_CASE("sink configuration errors name the setting") {

@@ -60,11 +60,11 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
       : config_(std::move(config)),
         handler_(handler),
         component_(std::move(component)),
-        store_(config_.pg, config_.pg_schema, config_.group, config_.topic, component_,
-               session_limits(config_), config_.tolerate_refusals, handler),
+        store_(config_.pg.url, config_.pg.schema, config_.group, config_.kafka.topic, component_,
+               config_.pg.limits, config_.tolerate_refusals, handler),
         state_(handler_.open_batch()),
         backoff_(config_.retry_backoff_ms),
-        probe_(metrics, config_.topic, component_,
+        probe_(metrics, config_.kafka.topic, component_,
                      std::chrono::seconds(config_.stall_timeout_s)) {}
 
   // A member that stopped must not leave the group through the destructor
@@ -72,26 +72,16 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   // on_revoke); the thread closes the consumer itself before it ends.
   ~Loop() { stop(); }
 
-  static pg::SessionLimits session_limits(const StreamConfig& c) {
-    pg::SessionLimits l;
-    l.statement_timeout_ms = c.pg_statement_timeout_ms;
-    l.lock_timeout_ms = c.pg_lock_timeout_ms;
-    l.idle_in_transaction_timeout_ms = c.pg_idle_in_transaction_timeout_ms;
-    l.tcp_user_timeout_ms = c.pg_tcp_user_timeout_ms;
-    l.connect_timeout_s = c.pg_connect_timeout_s;
-    return l;
-  }
-
   void start() {
     if (thread_.joinable()) return;
     kafka::ConsumerConfig cc;
-    cc.brokers = config_.brokers;
+    cc.brokers = config_.kafka.brokers;
     cc.group_id = config_.group;
-    cc.client_id = config_.client_id;
+    cc.client_id = config_.kafka.client_id;
     cc.session_timeout_ms = static_cast<std::int32_t>(config_.session_timeout_ms);
-    cc.extra = config_.kafka_extra;
+    cc.extra = config_.kafka.extra;
     consumer_ = std::make_unique<kafka::Consumer>(cc, this);
-    probe_.start_lag(config_.brokers, config_.kafka_extra);
+    probe_.start_lag(config_.kafka.brokers, config_.kafka.extra);
     thread_ = std::thread([this] { run_guarded(); });
   }
 
@@ -179,7 +169,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
       if (!e.retryable()) throw;
       // The broker or PostgreSQL did not answer: the reset repositions every
       // partition from PostgreSQL, and the broker reports again if need be.
-      runtime::log_warn(component_, tp_name(config_.topic, p) + ": " + e.what() +
+      runtime::log_warn(component_, tp_name(config_.kafka.topic, p) + ": " + e.what() +
                                         "; rewinding to the stored offsets");
       if (!resetting_) begin_reset();
     }
@@ -196,8 +186,8 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     }
     if (resetting_) return;  // that commit failed; recover() repositions everything
     const auto stored = book_.stored(p);
-    const auto [low, high] = consumer_->watermarks(config_.topic, p, milliseconds(10000));
-    const std::string where = tp_name(config_.topic, p);
+    const auto [low, high] = consumer_->watermarks(config_.kafka.topic, p, milliseconds(10000));
+    const std::string where = tp_name(config_.kafka.topic, p);
     if (!stored || (*stored >= low && *stored <= high)) {
       // The log holds the position after all (a leader change raced the
       // fetch): read on from it.
@@ -253,7 +243,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     if (stalled.empty() || resetting_) return;
     std::string names;
     for (const auto p : stalled) {
-      if (book_.owns(p) && !halted_.contains(p)) names += " " + tp_name(config_.topic, p);
+      if (book_.owns(p) && !halted_.contains(p)) names += " " + tp_name(config_.kafka.topic, p);
     }
     if (names.empty()) return;
     settle();
@@ -276,7 +266,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   void reassign() {
     std::vector<kafka::TopicPartition> positions;
     for (const auto p : book_.partitions()) {
-      positions.push_back({config_.topic, p, book_.stored(p).value_or(kafka::kOffsetBeginning)});
+      positions.push_back({config_.kafka.topic, p, book_.stored(p).value_or(kafka::kOffsetBeginning)});
     }
     consumer_->assign(positions);
   }
@@ -301,7 +291,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
 
   void halt(std::int32_t partition, std::string_view reason, const std::string& text) {
     halted_.insert(partition);
-    consumer_->pause({{config_.topic, partition, kafka::kOffsetInvalid}});
+    consumer_->pause({{config_.kafka.topic, partition, kafka::kOffsetInvalid}});
     probe_.halted(partition, reason);
     runtime::log_error(component_, text);
   }
@@ -341,22 +331,20 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
       if (config_.migrate) {
         // Bounded connects, but no statement or lock timeout: a migration
         // may rewrite a large table, and it waits for its advisory lock.
-        pg::SessionLimits limits;
-        limits.connect_timeout_s = config_.pg_connect_timeout_s;
-        limits.tcp_user_timeout_ms = config_.pg_tcp_user_timeout_ms;
-        auto conn = pg::connect(config_.pg, config_.pg_schema, component_ + "-migrate", limits);
-        const int applied = pg::migrate(*conn, config_.pg_schema);
+        auto conn = pg::connect(config_.pg.url, config_.pg.schema, component_ + "-migrate",
+                                config_.pg.connect_limits());
+        const int applied = pg::migrate(*conn, config_.pg.schema);
         if (applied > 0) {
           runtime::log_info(component_, "applied " + std::to_string(applied) +
-                                            " migration(s) to schema " + config_.pg_schema);
+                                            " migration(s) to schema " + config_.pg.schema);
         }
       }
       store_.ensure_connected();
       store_.register_group(config_.kind);
       return 0;
     });
-    consumer_->subscribe({config_.topic});
-    runtime::log_info(component_, "consuming " + config_.topic + " as group " + config_.group);
+    consumer_->subscribe({config_.kafka.topic});
+    runtime::log_info(component_, "consuming " + config_.kafka.topic + " as group " + config_.group);
 
     while (!stop_requested_) {
       if (resetting_) {
@@ -418,7 +406,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     handler_.handle(msg, progress, *state_);
     if (progress.tally.total() != before + 1) {
       throw std::logic_error("handler counted " + std::to_string(progress.tally.total() - before) +
-                             " outcomes for one record at " + tp_name(config_.topic, partition) +
+                             " outcomes for one record at " + tp_name(config_.kafka.topic, partition) +
                              "@" + std::to_string(offset));
     }
   }
@@ -464,14 +452,14 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
         bump([](StreamStats& s) { ++s.fenced; });
         probe_.fenced();
         std::string text = "commit refused: another member moved the stored offset of";
-        for (const auto p : fenced) text += " " + tp_name(config_.topic, p);
+        for (const auto p : fenced) text += " " + tp_name(config_.kafka.topic, p);
         runtime::log_warn(component_, text + "; rewinding to the stored offsets" + dropped_behind());
         begin_reset();
         return;
       }
       const auto plan = book_.committed();
       for (const auto& r : outcome.result.refused) {
-        runtime::log_warn(component_, "PostgreSQL refused " + tp_name(config_.topic, r.record.partition) +
+        runtime::log_warn(component_, "PostgreSQL refused " + tp_name(config_.kafka.topic, r.record.partition) +
                                           "@" + std::to_string(r.record.offset) + " (SQLSTATE " +
                                           r.sqlstate + ": " + r.message +
                                           "); set aside as rejected/db_refused");
@@ -517,7 +505,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     if (!now && t < kafka_commit_due_) return;
     std::vector<kafka::TopicPartition> offsets;
     for (const auto& [partition, next] : kafka_pending_) {
-      offsets.push_back({config_.topic, partition, next});
+      offsets.push_back({config_.kafka.topic, partition, next});
     }
     kafka_pending_.clear();
     kafka_commit_due_ = t + kKafkaCommitInterval;
@@ -534,7 +522,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   std::string describe_batch(const Batch& batch) const {
     std::string text = "batch";
     for (const auto& [partition, p] : batch.partitions()) {
-      text += " " + tp_name(config_.topic, partition) + " offsets " +
+      text += " " + tp_name(config_.kafka.topic, partition) + " offsets " +
               std::to_string(p.first_offset) + ".." + std::to_string(p.next_offset - 1);
     }
     return text;
@@ -544,7 +532,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   std::vector<kafka::TopicPartition> owned() const {
     std::vector<kafka::TopicPartition> out;
     for (const auto p : book_.partitions()) {
-      if (!halted_.contains(p)) out.push_back({config_.topic, p, kafka::kOffsetInvalid});
+      if (!halted_.contains(p)) out.push_back({config_.kafka.topic, p, kafka::kOffsetInvalid});
     }
     return out;
   }

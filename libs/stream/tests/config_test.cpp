@@ -20,13 +20,13 @@ stream::StreamConfig parse(std::map<std::string, std::string> env, std::vector<s
 
 TEST_CASE("consumer settings: default < environment < flag") {
   const auto d = parse({}, {});
-  CHECK(d.topic == "store-events");
+  CHECK(d.kafka.topic == "store-events");
   CHECK(d.batch_size == 5000);
   const auto e = parse({{"MILLRACE_BATCH_SIZE", "10"}, {"MILLRACE_TOPIC", "t1"}},
                        {"--batch-size", "20", "--kafka-properties", "fetch.wait.max.ms=50"});
-  CHECK(e.topic == "t1");
+  CHECK(e.kafka.topic == "t1");
   CHECK(e.batch_size == 20);
-  CHECK(e.kafka_extra.at("fetch.wait.max.ms") == "50");
+  CHECK(e.kafka.extra.at("fetch.wait.max.ms") == "50");
 }
 
 TEST_CASE("consumer setting errors name the setting") {
@@ -49,7 +49,7 @@ TEST_CASE("what exactly-once rests on cannot be overridden through Kafka propert
   }
   // Tuning stays open.
   CHECK(parse({{"MILLRACE_KAFKA_PROPERTIES", "fetch.wait.max.ms=10,auto.commit.interval.ms=5"}}, {})
-            .kafka_extra.size() == 2);
+            .kafka.extra.size() == 2);
 }
 
 TEST_CASE("refusal tolerance, the gap policy and session bounds are checked and derived") {
@@ -57,12 +57,12 @@ TEST_CASE("refusal tolerance, the gap policy and session bounds are checked and 
   const auto d = parse({}, {});
   CHECK(d.tolerate_refusals);
   CHECK_FALSE(d.skip_offset_gaps);
-  CHECK(d.pg_lock_timeout_ms < d.pg_idle_in_transaction_timeout_ms);
+  CHECK(d.pg.limits.lock_timeout_ms < d.pg.limits.idle_in_transaction_timeout_ms);
   const auto e = parse({{"MILLRACE_ERRORS_TOLERANCE", "none"}, {"MILLRACE_ON_OFFSET_GAP", "skip"}},
                        {"--pg-statement-timeout-ms", "0"});
   CHECK_FALSE(e.tolerate_refusals);
   CHECK(e.skip_offset_gaps);
-  CHECK(e.pg_statement_timeout_ms == 0);
+  CHECK(e.pg.limits.statement_timeout_ms == 0);
   CHECK_THROWS_WITH(parse({{"MILLRACE_ERRORS_TOLERANCE", "some"}}, {}),
                     Contains("MILLRACE_ERRORS_TOLERANCE"));
   CHECK_THROWS_WITH(parse({{"MILLRACE_ON_OFFSET_GAP", "earliest"}}, {}),

@@ -17,7 +17,7 @@ struct AggregatorConfig {
     stream::StreamConfig c;
     c.kind = "aggregator";
     c.group = "millrace-aggregator";
-    c.client_id = "millrace-aggregator";
+    c.kafka.client_id = "millrace-aggregator";
     c.metrics_addr = "127.0.0.1:9311";
     // Larger batches than the sink's: a batch upserts every window, product
     // and category it touches once, so that cost shrinks per event as batches

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "millrace/core/options.hpp"
-#include "millrace/kafka/types.hpp"
+#include "millrace/kafka/options.hpp"
 
 namespace millrace::http {
 
@@ -12,20 +12,16 @@ namespace millrace::http {
 // defaults; register_options() holds the flags, variables and help.
 struct HttpConfig {
   std::string http_addr = "127.0.0.1:8080";
-  std::string brokers = "127.0.0.1:9092";
-  std::string topic = "store-events";
-  std::string client_id = "millrace-producer";
+  kafka::KafkaClientOptions kafka = kafka::client_options("millrace-producer");
   std::int64_t http_threads = 2;
   std::int64_t max_body_bytes = 1 << 20;
   std::string auth_token;  // empty: /v1/events is open
-  std::string kafka_properties;
   std::int64_t produce_timeout_ms = 10'000;
   std::int64_t queue_max_messages = 100'000;
 
   // Derived by validate().
   std::string host;
   int port = 0;
-  kafka::Properties kafka_extra;
 };
 
 void register_options(core::OptionSet& options, HttpConfig& config);

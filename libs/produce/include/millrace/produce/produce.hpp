@@ -11,27 +11,26 @@
 #include "millrace/core/decimal.hpp"
 #include "millrace/core/event.hpp"
 #include "millrace/core/options.hpp"
+#include "millrace/kafka/options.hpp"
 #include "millrace/kafka/types.hpp"
 #include "millrace/produce/progress.hpp"
 
 namespace millrace::produce {
 
 struct ProduceConfig {
-  std::string brokers = "127.0.0.1:9092";
-  std::string topic = "store-events";
+  kafka::KafkaClientOptions kafka = kafka::client_options("millrace-cli");
   std::int64_t count = 0;     // synthetic events to generate
   double rate = 0;            // events per second, 0 = as fast as possible
   double bad_ratio = 0;       // share of deliberately bad messages
   std::int64_t seed = 0;      // 0 = from the clock
   std::string file;           // NDJSON path, or "-" for stdin; excludes --count
   std::int64_t time_spread_s = 0;  // synthetic ts spread over the last N seconds
-  std::string kafka_properties;
   std::string progress = "auto";  // auto (stderr is a terminal), always, never
 };
 
 void register_options(core::OptionSet& options, ProduceConfig& config);
 // Throws core::UsageError: exactly one of --count / --file, ranges.
-void validate(const ProduceConfig& config);
+void validate(ProduceConfig& config);
 
 // The JSON summary printed at the end, modelled on the original producer's
 // response (tot_msgs, bad_msgs, sale_evnts, inventory_evnts, tot_sales).

@@ -15,7 +15,7 @@ struct SinkConfig {
   stream::StreamConfig stream = [] {
     stream::StreamConfig c;
     c.group = "millrace-sink";
-    c.client_id = "millrace-sink";
+    c.kafka.client_id = "millrace-sink";
     c.metrics_addr = "127.0.0.1:9301";
     return c;
   }();

@@ -7,8 +7,10 @@
 #include <string>
 
 #include "millrace/core/options.hpp"
+#include "millrace/kafka/options.hpp"
 #include "millrace/kafka/types.hpp"
 #include "millrace/metrics/metrics.hpp"
+#include "millrace/pg/options.hpp"
 #include "millrace/stream/handler.hpp"
 
 namespace millrace::stream {
@@ -16,30 +18,19 @@ namespace millrace::stream {
 // Settings every transactional consumer service shares. Member initialisers
 // are the defaults; register_options() holds the flags, variables and help.
 struct StreamConfig {
-  std::string brokers = "127.0.0.1:9092";
-  std::string pg = "postgresql://millrace:millrace@127.0.0.1:5432/millrace";
-  std::string pg_schema = "public";
-  std::string topic = "store-events";
+  kafka::KafkaClientOptions kafka;  // each service sets kafka.client_id's default
+  pg::PgOptions pg;
   // "sink" or "aggregator": names the service's group variable
   // (MILLRACE_SINK_GROUP, MILLRACE_AGGREGATOR_GROUP) and is recorded with
   // the group in PostgreSQL, so the other kind cannot join it.
   std::string kind = "sink";
-  std::string group;      // each service sets its default
-  std::string client_id;  // each service sets its default
+  std::string group;  // each service sets its default
   std::int64_t batch_size = 5000;
   std::int64_t batch_ms = 200;
   std::int64_t retry_backoff_ms = 200;
   std::int64_t retry_backoff_max_ms = 10000;
   std::int64_t session_timeout_ms = 10000;
-  std::string kafka_properties;
   bool migrate = true;
-  // PostgreSQL session bounds: no statement, lock wait or open transaction
-  // of a member (or of one frozen or cut off) can hold the group longer.
-  std::int64_t pg_statement_timeout_ms = 30000;
-  std::int64_t pg_lock_timeout_ms = 5000;
-  std::int64_t pg_idle_in_transaction_timeout_ms = 15000;
-  std::int64_t pg_tcp_user_timeout_ms = 10000;
-  std::int64_t pg_connect_timeout_s = 10;
   // "all": a record PostgreSQL refuses is set aside and the rest commits;
   // "none": the first one stops the service.
   std::string errors_tolerance = "all";
@@ -50,7 +41,6 @@ struct StreamConfig {
   std::int64_t stall_timeout_s = 60;
   std::string metrics_addr;  // each service sets its default; empty: not served
 
-  kafka::Properties kafka_extra;  // derived by validate()
   bool tolerate_refusals = true;  // derived by validate()
   bool skip_offset_gaps = false;  // derived by validate()
 };

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <string>
+#include <utility>
+
+#include "millrace/core/options.hpp"
+#include "millrace/kafka/types.hpp"
+
+namespace millrace::kafka {
+
+// The Kafka settings every service and command shares, registered once
+// (flags --brokers, --topic, --client-id, --kafka-properties and their
+// MILLRACE_ variables). Member initialisers are the defaults; a service sets
+// its own client_id before registering.
+struct KafkaClientOptions {
+  std::string brokers = "127.0.0.1:9092";
+  std::string topic = "store-events";
+  std::string client_id;
+  std::string properties;  // MILLRACE_KAFKA_PROPERTIES: key=value[,key=value...]
+
+  Properties extra;  // `properties`, parsed by validate()
+};
+
+// The defaults with a service's own client.id.
+inline KafkaClientOptions client_options(std::string client_id) {
+  KafkaClientOptions k;
+  k.client_id = std::move(client_id);
+  return k;
+}
+
+void register_options(core::OptionSet& options, KafkaClientOptions& kafka);
+// Non-empty brokers and topic; parses the properties. Throws core::UsageError
+// naming the setting. A service refuses the properties it sets itself after
+// this (e.g. refuse_consumer_overrides).
+void validate(KafkaClientOptions& kafka);
+
+}  // namespace millrace::kafka

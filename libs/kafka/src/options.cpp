@@ -1,0 +1,29 @@
+#include "millrace/kafka/options.hpp"
+
+#include <stdexcept>
+
+#include "millrace/core/failure.hpp"
+
+namespace millrace::kafka {
+
+void register_options(core::OptionSet& o, KafkaClientOptions& k) {
+  o.add_string("brokers", "MILLRACE_BROKERS", &k.brokers, "Kafka bootstrap servers, host:port[,...]");
+  o.add_string("topic", "MILLRACE_TOPIC", &k.topic, "Kafka topic of store events");
+  o.add_string("client-id", "MILLRACE_CLIENT_ID", &k.client_id, "Kafka client.id");
+  o.add_string("kafka-properties", "MILLRACE_KAFKA_PROPERTIES", &k.properties,
+               "Extra librdkafka properties, key=value[,key=value...] (e.g. security.protocol "
+               "and sasl.* for a secured cluster)");
+}
+
+void validate(KafkaClientOptions& k) {
+  if (k.brokers.empty()) throw core::UsageError("--brokers / MILLRACE_BROKERS must not be empty");
+  if (k.topic.empty()) throw core::UsageError("--topic / MILLRACE_TOPIC must not be empty");
+  try {
+    k.extra = parse_properties(k.properties);
+  } catch (const std::invalid_argument& e) {
+    throw core::UsageError(std::string("--kafka-properties / MILLRACE_KAFKA_PROPERTIES: ") +
+                           e.what());
+  }
+}
+
+}  // namespace millrace::kafka

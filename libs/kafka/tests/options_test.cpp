@@ -1,0 +1,64 @@
+#include <catch2/catch.hpp>
+
+#include <stdexcept>
+
+#include "millrace/core/failure.hpp"
+#include "millrace/kafka/options.hpp"
+#include "millrace/kafka/types.hpp"
+
+using namespace millrace;
+using Catch::Matchers::Contains;
+
+namespace {
+
+kafka::KafkaClientOptions parse(std::map<std::string, std::string> env,
+                                std::vector<std::string> args) {
+  auto k = kafka::client_options("svc");
+  core::OptionSet options("svc", "test");
+  kafka::register_options(options, k);
+  options.parse(env, args);
+  kafka::validate(k);
+  return k;
+}
+
+}  // namespace
+
+TEST_CASE("Kafka properties parse as key=value pairs separated by commas") {
+  CHECK(kafka::parse_properties("").empty());
+  CHECK(kafka::parse_properties("a=1,b=x=y,,c=") ==
+        kafka::Properties{{"a", "1"}, {"b", "x=y"}, {"c", ""}});
+  CHECK(kafka::parse_properties("a=1,a=2").at("a") == "2");  // the last one wins
+  CHECK_THROWS_WITH(kafka::parse_properties("a=1,novalue"), Contains("\"novalue\""));
+  CHECK_THROWS_AS(kafka::parse_properties("=1"), std::invalid_argument);
+}
+
+TEST_CASE("what a consumer group member's exactly-once rests on is refused as an override") {
+  for (const char* key : {"auto.offset.reset", "partition.assignment.strategy",
+                          "enable.auto.commit", "auto.commit.enable", "enable.auto.offset.store",
+                          "group.id"}) {
+    INFO(key);
+    CHECK_THROWS_WITH(kafka::refuse_consumer_overrides({{key, "x"}}),
+                      Contains(key) && Contains("cannot be overridden"));
+  }
+  CHECK_NOTHROW(kafka::refuse_consumer_overrides(
+      {{"fetch.wait.max.ms", "10"}, {"auto.commit.interval.ms", "5"}, {"security.protocol", "ssl"}}));
+}
+
+TEST_CASE("the shared Kafka client options: defaults, environment, flags and errors") {
+  const auto d = parse({}, {});
+  CHECK(d.brokers == "127.0.0.1:9092");
+  CHECK(d.topic == "store-events");
+  CHECK(d.client_id == "svc");
+  CHECK(d.extra.empty());
+  const auto e = parse({{"MILLRACE_BROKERS", "k1:9092,k2:9092"}, {"MILLRACE_KAFKA_PROPERTIES", "linger.ms=1"}},
+                       {"--topic", "t1", "--client-id", "c1"});
+  CHECK(e.brokers == "k1:9092,k2:9092");
+  CHECK(e.topic == "t1");
+  CHECK(e.client_id == "c1");
+  CHECK(e.extra == kafka::Properties{{"linger.ms", "1"}});
+  CHECK_THROWS_WITH(parse({}, {"--brokers", ""}), Contains("MILLRACE_BROKERS"));
+  CHECK_THROWS_WITH(parse({{"MILLRACE_TOPIC", ""}}, {}), Contains("MILLRACE_TOPIC"));
+  CHECK_THROWS_WITH(parse({}, {"--kafka-properties", "oops"}),
+                    Contains("MILLRACE_KAFKA_PROPERTIES") && Contains("key=value"));
+  CHECK_THROWS_AS(parse({}, {"--kafka-properties", "oops"}), core::UsageError);
+}

@@ -1,0 +1,38 @@
+#pragma once
+
+#include <string>
+
+#include "millrace/core/options.hpp"
+#include "millrace/pg/database.hpp"
+
+namespace millrace::pg {
+
+// The PostgreSQL settings every service and command shares, registered once
+// (--pg, --pg-schema and the session bounds, with their MILLRACE_
+// variables). Member initialisers are the defaults.
+struct PgOptions {
+  std::string url = "postgresql://millrace:millrace@127.0.0.1:5432/millrace";
+  std::string schema = "public";
+  // No statement, lock wait or open transaction of a session (or of a member
+  // frozen or cut off) can hold others longer than these.
+  SessionLimits limits{.statement_timeout_ms = 30000,
+                       .lock_timeout_ms = 5000,
+                       .idle_in_transaction_timeout_ms = 15000,
+                       .tcp_user_timeout_ms = 10000,
+                       .connect_timeout_s = 10};
+
+  // Only the connection's bounds, for sessions that may run long on purpose
+  // (a migration rewrites tables and waits for its advisory lock).
+  SessionLimits connect_limits() const {
+    SessionLimits l;
+    l.tcp_user_timeout_ms = limits.tcp_user_timeout_ms;
+    l.connect_timeout_s = limits.connect_timeout_s;
+    return l;
+  }
+};
+
+void register_options(core::OptionSet& options, PgOptions& pg);
+// Throws core::UsageError naming the setting.
+void validate(const PgOptions& pg);
+
+}  // namespace millrace::pg

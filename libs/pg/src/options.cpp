@@ -1,0 +1,36 @@
+#include "millrace/pg/options.hpp"
+
+#include "millrace/core/failure.hpp"
+
+namespace millrace::pg {
+
+void register_options(core::OptionSet& o, PgOptions& p) {
+  o.add_string("pg", "MILLRACE_PG", &p.url, "PostgreSQL conninfo or URI");
+  o.add_string("pg-schema", "MILLRACE_PG_SCHEMA", &p.schema,
+               "PostgreSQL schema holding Millrace's tables (created if missing)");
+  o.add_int("pg-statement-timeout-ms", "MILLRACE_PG_STATEMENT_TIMEOUT_MS",
+            &p.limits.statement_timeout_ms, "PostgreSQL statement_timeout of each session (0: none)",
+            0, 3'600'000);
+  o.add_int("pg-lock-timeout-ms", "MILLRACE_PG_LOCK_TIMEOUT_MS", &p.limits.lock_timeout_ms,
+            "PostgreSQL lock_timeout: the longest wait for another session's row locks (0: none)",
+            0, 3'600'000);
+  o.add_int("pg-idle-in-transaction-timeout-ms", "MILLRACE_PG_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+            &p.limits.idle_in_transaction_timeout_ms,
+            "PostgreSQL ends a session idle inside a transaction this long (a frozen member), "
+            "releasing its locks (0: never)",
+            0, 3'600'000);
+  o.add_int("pg-tcp-user-timeout-ms", "MILLRACE_PG_TCP_USER_TIMEOUT_MS",
+            &p.limits.tcp_user_timeout_ms,
+            "Drop a PostgreSQL connection whose sent data stays unacknowledged this long "
+            "(libpq tcp_user_timeout; keepalives probe an idle one)",
+            1000, 3'600'000);
+  o.add_int("pg-connect-timeout-s", "MILLRACE_PG_CONNECT_TIMEOUT_S", &p.limits.connect_timeout_s,
+            "Give up one attempt to connect to PostgreSQL after this many seconds", 2, 3600);
+}
+
+void validate(const PgOptions& p) {
+  if (p.url.empty()) throw core::UsageError("--pg / MILLRACE_PG must not be empty");
+  if (p.schema.empty()) throw core::UsageError("--pg-schema / MILLRACE_PG_SCHEMA must not be empty");
+}
+
+}  // namespace millrace::pg
