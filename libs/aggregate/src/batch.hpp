@@ -1,0 +1,56 @@
+#pragma once
+
+// The aggregator's batch state: the parsed events of one batch, and the
+// records PostgreSQL refused. Lateness and duplicates are decided in write(),
+// against what PostgreSQL holds once the batch before has committed.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "millrace/core/event.hpp"
+#include "millrace/stream/handler.hpp"
+
+namespace millrace::aggregate {
+
+struct Pending {
+  core::StoreEvent event;
+  std::int32_t partition;
+  std::int64_t offset;
+  std::string payload;  // as consumed, for refused_records should PostgreSQL refuse it
+  std::int64_t record_timestamp_ms;  // Kafka's; -1 when the broker gave none
+};
+
+// A record PostgreSQL refused, to be stored in refused_records.
+struct Refused {
+  Pending record;
+  std::string sqlstate;
+  std::string message;
+};
+
+struct AggregatorBatch final : stream::BatchState {
+  std::vector<Pending> pending;
+  std::vector<Refused> refused;
+
+  void discard(std::int32_t partition) override {
+    std::erase_if(pending, [&](const Pending& p) { return p.partition == partition; });
+    std::erase_if(refused, [&](const Refused& r) { return r.record.partition == partition; });
+  }
+  std::size_t size() const override { return pending.size(); }
+  stream::RecordRef record(std::size_t i) const override {
+    return {pending[i].partition, pending[i].offset};
+  }
+  std::unique_ptr<stream::BatchState> slice(std::size_t begin, std::size_t end) const override {
+    auto out = std::make_unique<AggregatorBatch>();
+    out->pending.assign(pending.begin() + static_cast<std::ptrdiff_t>(begin),
+                        pending.begin() + static_cast<std::ptrdiff_t>(end));
+    return out;
+  }
+};
+
+inline AggregatorBatch& of(stream::BatchState& state) {
+  return static_cast<AggregatorBatch&>(state);
+}
+
+}  // namespace millrace::aggregate

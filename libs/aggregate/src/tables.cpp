@@ -1,0 +1,228 @@
+#include "tables.hpp"
+
+#include "millrace/pg/array.hpp"
+#include "millrace/pg/copy.hpp"
+
+namespace millrace::aggregate::tables {
+
+namespace {
+
+const std::vector<std::string> kSeenIdColumns = {"topic", "id", "ts"};
+
+std::string ts_literal(pqxx::work& tx, core::TimestampUs ts) {
+  return tx.quote(core::format_timestamp(ts));
+}
+
+// The totals of many keys as parallel arrays, for unnest().
+struct TotalsArrays {
+  pg::ArrayLiteral events, units, revenue, discount_total, returns;
+  void add(const core::Totals& t) {
+    events.add(t.events);
+    units.add(t.units);
+    revenue.add(t.revenue.to_string());
+    discount_total.add(t.discount_total.to_string());
+    returns.add(t.returns);
+  }
+};
+
+void apply_windows(pqxx::work& tx, const std::string& table,
+                   const std::map<core::WindowKey, core::Totals>& windows) {
+  pg::ArrayLiteral starts, types, categories;
+  TotalsArrays totals;
+  for (const auto& [key, t] : windows) {
+    starts.add(core::format_timestamp(key.window_start));
+    types.add(core::to_string(key.event_type));
+    categories.add(key.category);
+    totals.add(t);
+  }
+  tx.exec_params(
+      "INSERT INTO " + table +
+          " (window_start, event_type, category, events, units, revenue, discount_total, "
+          "returns) SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], "
+          "$4::bigint[], $5::bigint[], $6::numeric[], $7::numeric[], $8::bigint[]) "
+          "ON CONFLICT (window_start, event_type, category) DO UPDATE SET "
+          "events = " + table + ".events + EXCLUDED.events, units = " + table +
+          ".units + EXCLUDED.units, revenue = " + table +
+          ".revenue + EXCLUDED.revenue, discount_total = " + table +
+          ".discount_total + EXCLUDED.discount_total, returns = " + table +
+          ".returns + EXCLUDED.returns",
+      starts.take(), types.take(), categories.take(), totals.events.take(), totals.units.take(),
+      totals.revenue.take(), totals.discount_total.take(), totals.returns.take());
+}
+
+void apply_products(pqxx::work& tx, const std::map<std::int64_t, core::ProductTotals>& products) {
+  if (products.empty()) return;
+  pg::ArrayLiteral skus, units, revenue;
+  for (const auto& [sku, t] : products) {
+    skus.add(sku);
+    units.add(t.units);
+    revenue.add(t.revenue.to_string());
+  }
+  tx.exec_params(
+      "INSERT INTO agg_products (sku, units, revenue) "
+      "SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::numeric[]) "
+      "ON CONFLICT (sku) DO UPDATE SET units = agg_products.units + EXCLUDED.units, "
+      "revenue = agg_products.revenue + EXCLUDED.revenue",
+      skus.take(), units.take(), revenue.take());
+}
+
+void apply_categories(pqxx::work& tx, const std::map<std::string, core::Totals>& categories) {
+  if (categories.empty()) return;
+  pg::ArrayLiteral names;
+  TotalsArrays totals;
+  for (const auto& [category, t] : categories) {
+    names.add(category);
+    totals.add(t);
+  }
+  tx.exec_params(
+      "INSERT INTO agg_categories (category, events, units, revenue, returns) "
+      "SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::numeric[], "
+      "$5::bigint[]) "
+      "ON CONFLICT (category) DO UPDATE SET events = agg_categories.events + "
+      "EXCLUDED.events, units = agg_categories.units + EXCLUDED.units, revenue = "
+      "agg_categories.revenue + EXCLUDED.revenue, returns = agg_categories.returns + "
+      "EXCLUDED.returns",
+      names.take(), totals.events.take(), totals.units.take(), totals.revenue.take(),
+      totals.returns.take());
+}
+
+}  // namespace
+
+PartitionMax read_partition_max(pqxx::work& tx, const std::string& topic) {
+  PartitionMax max_ts;
+  for (const auto& row : tx.exec_params(
+           "SELECT partition, (extract(epoch FROM max_event_ts) * 1000000)::bigint "
+           "FROM aggregator_partitions WHERE topic = $1",
+           topic)) {
+    max_ts[row[0].as<std::int32_t>()] = row[1].as<std::int64_t>();
+  }
+  return max_ts;
+}
+
+void advance_partition_max(pqxx::work& tx, const std::string& topic, const PartitionMax& max_ts,
+                           const std::set<std::int32_t>& partitions) {
+  std::string values;
+  for (const auto& [partition, m] : max_ts) {
+    if (!m || !partitions.contains(partition)) continue;
+    if (!values.empty()) values += ',';
+    values += "(" + tx.quote(topic) + "," + std::to_string(partition) + "," +
+              ts_literal(tx, *m) + "::timestamptz)";
+  }
+  if (values.empty()) return;
+  tx.exec(
+      "INSERT INTO aggregator_partitions (topic, partition, max_event_ts) VALUES " + values +
+      " ON CONFLICT (topic, partition) DO UPDATE SET max_event_ts = "
+      "greatest(aggregator_partitions.max_event_ts, EXCLUDED.max_event_ts)");
+}
+
+core::TimestampUs database_now(pqxx::work& tx) {
+  return tx.exec1("SELECT (extract(epoch FROM transaction_timestamp()) * 1000000)::bigint")[0]
+      .as<std::int64_t>();
+}
+
+void insert_refused(pqxx::work& tx, const std::string& group, const std::string& topic,
+                    const std::vector<Refused>& refused) {
+  if (refused.empty()) return;
+  pg::ArrayLiteral partitions, offsets, states, messages, payloads;
+  for (const auto& r : refused) {
+    partitions.add(r.record.partition);
+    offsets.add(r.record.offset);
+    states.add(r.sqlstate);
+    messages.add(r.message);
+    payloads.add(r.record.payload);
+  }
+  tx.exec_params(
+      "INSERT INTO refused_records (group_id, topic, partition, kafka_offset, sqlstate, "
+      "db_message, payload) SELECT $1, $2, * FROM unnest($3::integer[], $4::bigint[], "
+      "$5::text[], $6::text[], $7::text[]) ON CONFLICT DO NOTHING",
+      group, topic, partitions.take(), offsets.take(), states.take(), messages.take(),
+      payloads.take());
+}
+
+void copy_seen_ids(pqxx::transaction_base& tx, const std::string& topic,
+                   const std::vector<SeenId>& ids) {
+  pg::CopyWriter copy(tx, "aggregator_seen_ids", kSeenIdColumns);
+  // A batch spans few hours: each is formatted once.
+  std::map<core::TimestampUs, std::string> hours;
+  for (const auto& s : ids) {
+    auto [it, added] = hours.try_emplace(s.hour);
+    if (added) it->second = core::format_timestamp(s.hour);
+    copy.row().text(topic).text(*s.id).text(it->second);
+    copy.end_row();
+  }
+  copy.complete();
+}
+
+// PostgreSQL answers with the ids it held already, usually a few, instead
+// of echoing every new one.
+std::unordered_set<std::string> insert_seen_ids(pqxx::work& tx, const std::string& topic,
+                                                const std::vector<SeenId>& ids) {
+  pg::ArrayLiteral id_array;
+  pg::ArrayLiteral times;
+  for (const auto& s : ids) {
+    id_array.add(*s.id);
+    times.add(core::format_timestamp(s.hour));
+  }
+  std::unordered_set<std::string> stored;
+  for (const auto& row : tx.exec_params(
+           "WITH batch AS (SELECT * FROM unnest($1::uuid[], $2::timestamptz[]) AS b(id, ts)), "
+           "ins AS (INSERT INTO aggregator_seen_ids (topic, id, ts) SELECT $3, id, ts FROM batch "
+           "ORDER BY id ON CONFLICT (topic, id) DO NOTHING RETURNING id) "
+           "SELECT id::text FROM batch WHERE id NOT IN (SELECT id FROM ins)",
+           id_array.take(), times.take(), topic)) {
+    stored.insert(row[0].as<std::string>());
+  }
+  return stored;
+}
+
+void prune_seen_ids(pqxx::work& tx, const std::string& topic, std::int64_t max_lateness_s) {
+  tx.exec_params(
+      "DELETE FROM aggregator_seen_ids WHERE topic = $1 AND ts < (SELECT min(max_event_ts) "
+      "FROM aggregator_partitions WHERE topic = $1) - make_interval(secs => $2) - "
+      "interval '1 hour'",
+      topic, static_cast<double>(max_lateness_s));
+}
+
+std::set<std::pair<std::int32_t, std::int64_t>> insert_late(pqxx::work& tx,
+                                                            const std::string& topic,
+                                                            const Late& late,
+                                                            const PartitionMax& max_ts) {
+  std::set<std::pair<std::int32_t, std::int64_t>> stored;
+  if (late.empty()) return stored;
+  std::string values;
+  for (const auto& [p, verdict] : late) {
+    const auto& e = p->event;
+    std::string partition_max = "NULL";
+    if (const auto it = max_ts.find(p->partition); it != max_ts.end() && it->second) {
+      partition_max = ts_literal(tx, *it->second) + "::timestamptz";
+    }
+    if (!values.empty()) values += ',';
+    values += "(" + tx.quote(e.id) + "," + tx.quote(std::string(core::to_string(verdict))) +
+              "," + tx.quote(std::string(core::to_string(e.event_type))) + "," +
+              ts_literal(tx, e.ts) + "," + std::to_string(e.store_id) + "," +
+              tx.quote(e.category) + "," + std::to_string(e.sku) + "," + e.price.to_string() +
+              "," + std::to_string(e.qty) + "," + e.discount.to_string() + "," +
+              (e.is_return ? "true" : "false") + "," +
+              partition_max + "," +
+              tx.quote(topic) + "," + std::to_string(p->partition) + "," +
+              std::to_string(p->offset) + ")";
+  }
+  for (const auto& row : tx.exec(
+           "INSERT INTO late_events (id, verdict, event_type, ts, store_id, category, sku, "
+           "price, qty, discount, is_return, partition_max_ts, kafka_topic, kafka_partition, "
+           "kafka_offset) VALUES " +
+           values + " ON CONFLICT (id) DO NOTHING RETURNING kafka_partition, kafka_offset")) {
+    stored.emplace(row[0].as<std::int32_t>(), row[1].as<std::int64_t>());
+  }
+  return stored;
+}
+
+void apply_deltas(pqxx::work& tx, const core::Deltas& deltas) {
+  if (deltas.empty()) return;
+  apply_windows(tx, "agg_hourly", deltas.hourly());
+  apply_windows(tx, "agg_daily", deltas.daily());
+  apply_products(tx, deltas.products());
+  apply_categories(tx, deltas.categories());
+}
+
+}  // namespace millrace::aggregate::tables

@@ -1,0 +1,68 @@
+#pragma once
+
+// The aggregator's SQL: one function per table it reads or writes, all
+// inside the batch's transaction. The steps that call them, and in which
+// order, are Aggregator::Handler::write() (aggregator.cpp).
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "batch.hpp"
+#include "millrace/core/timestamp.hpp"
+#include "millrace/core/window.hpp"
+
+namespace millrace::aggregate::tables {
+
+// Newest event time per partition of `topic` (aggregator_partitions).
+using PartitionMax = std::map<std::int32_t, std::optional<core::TimestampUs>>;
+PartitionMax read_partition_max(pqxx::work& tx, const std::string& topic);
+// Raises each partition's newest event time to `max_ts`, for the partitions
+// in `partitions` only.
+void advance_partition_max(pqxx::work& tx, const std::string& topic, const PartitionMax& max_ts,
+                           const std::set<std::int32_t>& partitions);
+
+// The transaction's timestamp: one clock for the whole group.
+core::TimestampUs database_now(pqxx::work& tx);
+
+// refused_records; a replayed batch refuses the same records again: stored once.
+void insert_refused(pqxx::work& tx, const std::string& group, const std::string& topic,
+                    const std::vector<Refused>& refused);
+
+// aggregator_seen_ids: an event id and the start of its hour.
+struct SeenId {
+  const std::string* id;  // the event's, alive while the batch is written
+  core::TimestampUs hour;
+};
+// COPYs ids in, failing on one seen before (the caller's savepoint then
+// falls back to insert_seen_ids).
+void copy_seen_ids(pqxx::transaction_base& tx, const std::string& topic,
+                   const std::vector<SeenId>& ids);
+// Inserts the new ids and returns those PostgreSQL held already.
+std::unordered_set<std::string> insert_seen_ids(pqxx::work& tx, const std::string& topic,
+                                                const std::vector<SeenId>& ids);
+// Forgets ids older than every partition's horizon (max_lateness_s), plus
+// an hour: ts is the start of the event's hour, so an id is kept up to an
+// hour longer than the horizon, never shorter.
+void prune_seen_ids(pqxx::work& tx, const std::string& topic, std::int64_t max_lateness_s);
+
+// late_events: each late or future event with its partition's newest event
+// time. Returns the (partition, offset) of those stored; an id late_events
+// holds already is not stored again.
+using Late = std::vector<std::pair<const Pending*, core::TimeVerdict>>;
+std::set<std::pair<std::int32_t, std::int64_t>> insert_late(pqxx::work& tx,
+                                                            const std::string& topic,
+                                                            const Late& late,
+                                                            const PartitionMax& max_ts);
+
+// agg_hourly, agg_daily, agg_products and agg_categories: additive upserts.
+void apply_deltas(pqxx::work& tx, const core::Deltas& deltas);
+
+}  // namespace millrace::aggregate::tables
