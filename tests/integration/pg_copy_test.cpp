@@ -7,6 +7,8 @@
 
 #include "harness.hpp"
 #include "millrace/pg/copy.hpp"
+#include "millrace/pg/database.hpp"
+#include "millrace/pg/store_events.hpp"
 
 using namespace millrace;
 using namespace millrace::testing;
@@ -137,5 +139,29 @@ TEST_CASE(
   CHECK(resolves == 2);
   CHECK(count() == 70021);
   tx.exec("DROP SCHEMA " + schema + " CASCADE");
+  tx.commit();
+}
+
+TEST_CASE("the migrated store_events table has the contract's columns, in COPY order",
+          "[pg-copy]") {
+  const auto env = stack_env();
+  const std::string schema = unique_name("it_contract");
+  {
+    auto conn = pg::connect(env.pg, schema, "it-contract");
+    pg::migrate(*conn, schema);
+  }
+  pqxx::connection c(env.pg);
+  pqxx::work tx(c);
+  std::vector<std::string> columns;
+  for (const auto& row : tx.exec_params(
+           "SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND "
+           "table_name = 'store_events' AND column_default IS NULL ORDER BY ordinal_position",
+           schema)) {
+    columns.push_back(row[0].as<std::string>());
+  }
+  // Every column without a default is written by COPY: the contract's
+  // fields, then the row's source.
+  CHECK(columns == pg::kStoreEventColumns);
+  tx.exec("DROP SCHEMA " + tx.quote_name(schema) + " CASCADE");
   tx.commit();
 }

@@ -1,5 +1,7 @@
 #include "millrace/core/event.hpp"
 
+#include "millrace/core/contract.hpp"
+
 #include <charconv>
 
 #include "event_json.hpp"
@@ -133,24 +135,34 @@ void write_event_json(std::string& out, const StoreEvent& event,
   out.clear();
   out.reserve(512);
   ObjectWriter w(out, tweak);
-  w.string("id", event.id);
-  w.string("request_id", event.request_id);
-  w.integer("store_id", event.store_id);
-  w.string("store_fqdn", event.store_fqdn);
-  w.string("store_ip", event.store_ip);
-  w.integer("cust_id", event.cust_id);
-  w.string("category", event.category);
-  w.integer("sku", event.sku);
-  w.decimal("price", event.price);
-  w.integer("qty", event.qty);
-  w.decimal("discount", event.discount);
-  w.boolean("gift_wrap", event.gift_wrap);
-  w.string("variant", event.variant);
-  w.boolean("priority_shipping", event.priority_shipping);
-  w.string("ts", format_timestamp(event.ts));
-  w.optional_string("contact_me", event.contact_me);
-  w.boolean("is_return", event.is_return);
-  if (event_type_field) w.string("event_type", *event_type_field);
+  // Members in contract order; the compiler flags a field left out here.
+  for (int i = 0; i < kFieldCount; ++i) {
+    const auto f = static_cast<Field>(i);
+    const std::string_view name = field_name(f);
+    switch (f) {
+      case kId: w.string(name, event.id); break;
+      case kRequestId: w.string(name, event.request_id); break;
+      case kStoreId: w.integer(name, event.store_id); break;
+      case kStoreFqdn: w.string(name, event.store_fqdn); break;
+      case kStoreIp: w.string(name, event.store_ip); break;
+      case kCustId: w.integer(name, event.cust_id); break;
+      case kCategory: w.string(name, event.category); break;
+      case kSku: w.integer(name, event.sku); break;
+      case kPrice: w.decimal(name, event.price); break;
+      case kQty: w.integer(name, event.qty); break;
+      case kDiscount: w.decimal(name, event.discount); break;
+      case kGiftWrap: w.boolean(name, event.gift_wrap); break;
+      case kVariant: w.string(name, event.variant); break;
+      case kPriorityShipping: w.boolean(name, event.priority_shipping); break;
+      case kTs: w.string(name, format_timestamp(event.ts)); break;
+      case kContactMe: w.optional_string(name, event.contact_me); break;
+      case kIsReturn: w.boolean(name, event.is_return); break;
+      case kEventTypeField:
+        if (event_type_field) w.string(name, *event_type_field);
+        break;
+      case kFieldCount: break;
+    }
+  }
   w.finish();
 }
 

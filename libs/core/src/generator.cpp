@@ -1,5 +1,7 @@
 #include "millrace/core/generator.hpp"
 
+#include "millrace/core/contract.hpp"
+
 #include <array>
 #include <charconv>
 #include <limits>
@@ -41,11 +43,7 @@ constexpr std::array<std::string_view, 8> kVariants = {
     "red", "blue", "green", "black", "white", "yellow", "purple", "orange",
 };
 // Required fields a kMissingField message may lack (contact_me is optional).
-constexpr std::array<std::string_view, 16> kRequiredFields = {
-    "id",  "request_id", "store_id", "store_fqdn", "store_ip",  "cust_id", "category",
-    "sku", "price",      "qty",      "discount",   "gift_wrap", "variant", "priority_shipping",
-    "ts",  "is_return",
-};
+constexpr auto kRequiredFields = required_names();
 // 9999-12-31T23:59:59.999999Z
 constexpr TimestampUs kMaxTimestamp = 253'402'300'799'999'999;
 constexpr std::string_view kContact = "github.com/miztiik";

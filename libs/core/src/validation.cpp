@@ -1,5 +1,7 @@
 #include "millrace/core/validation.hpp"
 
+#include "millrace/core/contract.hpp"
+
 #include <arpa/inet.h>
 
 // RapidJSON scans strings and whitespace 16 bytes at a time with SSE2, which
@@ -51,7 +53,6 @@ namespace {
 // Store events are flat; nesting only occurs inside unknown fields. The
 // bound keeps the recursive parser's stack use small whatever a sender does.
 constexpr int kMaxDepth = 64;
-constexpr std::size_t kMaxTextBytes = 255;
 // Offending values are quoted in details up to this many bytes.
 constexpr std::size_t kMaxQuotedBytes = 40;
 
@@ -60,34 +61,12 @@ constexpr std::size_t kMaxQuotedBytes = 40;
 constexpr unsigned kParseFlags =
     rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseStopWhenDoneFlag;
 
-// Contract order: checks run in this order and the first failure is reported.
-enum Field : int {
-  kId,
-  kRequestId,
-  kStoreId,
-  kStoreFqdn,
-  kStoreIp,
-  kCustId,
-  kCategory,
-  kSku,
-  kPrice,
-  kQty,
-  kDiscount,
-  kGiftWrap,
-  kVariant,
-  kPriorityShipping,
-  kTs,
-  kContactMe,
-  kIsReturn,
-  kEventTypeField,
-  kFieldCount,
-};
-
-constexpr std::array<std::string_view, kFieldCount> kFieldNames = {
-    "id",  "request_id", "store_id",  "store_fqdn", "store_ip",  "cust_id", "category",
-    "sku", "price",      "qty",       "discount",   "gift_wrap", "variant", "priority_shipping",
-    "ts",  "contact_me", "is_return", "event_type",
-};
+// The field names, in contract order (core/contract.hpp).
+constexpr std::array<std::string_view, kFieldCount> kFieldNames = [] {
+  std::array<std::string_view, kFieldCount> names{};
+  for (std::size_t i = 0; i < kFieldCount; ++i) names[i] = kStoreEventFields[i].name;
+  return names;
+}();
 
 // Every member of every event is looked up here. A scan of all the names
 // compared about half of them per key, which showed in profiles under NDJSON
@@ -719,15 +698,16 @@ std::optional<Rejection> validate_parsed(const EventHandler& h,
   std::int64_t store_id = 0, qty = 0;
   const bool ok =
       c.uuid(kId, event.id) && c.uuid(kRequestId, event.request_id) &&
-      c.integer(kStoreId, 0, std::numeric_limits<std::int32_t>::max(), store_id) &&
+      c.integer(kStoreId, spec(kStoreId).min, spec(kStoreId).max, store_id) &&
       c.text(kStoreFqdn, event.store_fqdn) && c.ip(kStoreIp, event.store_ip) &&
-      c.integer(kCustId, 0, std::numeric_limits<std::int64_t>::max(), event.cust_id) &&
+      c.integer(kCustId, spec(kCustId).min, spec(kCustId).max, event.cust_id) &&
       c.text(kCategory, event.category) &&
-      c.integer(kSku, 0, std::numeric_limits<std::int64_t>::max(), event.sku) &&
-      c.decimal(kPrice, Decimal::from_integer(0), Decimal::from_integer(1'000'000'000),
-                event.price) &&
-      c.integer(kQty, 1, 1'000'000, qty) &&
-      c.decimal(kDiscount, Decimal::from_integer(0), Decimal::from_integer(100), event.discount) &&
+      c.integer(kSku, spec(kSku).min, spec(kSku).max, event.sku) &&
+      c.decimal(kPrice, Decimal::from_integer(spec(kPrice).min),
+                Decimal::from_integer(spec(kPrice).max), event.price) &&
+      c.integer(kQty, spec(kQty).min, spec(kQty).max, qty) &&
+      c.decimal(kDiscount, Decimal::from_integer(spec(kDiscount).min),
+                Decimal::from_integer(spec(kDiscount).max), event.discount) &&
       c.boolean(kGiftWrap, event.gift_wrap) && c.text(kVariant, event.variant) &&
       c.boolean(kPriorityShipping, event.priority_shipping) && c.timestamp(kTs, event.ts) &&
       c.optional_text(kContactMe, event.contact_me) && c.boolean(kIsReturn, event.is_return) &&

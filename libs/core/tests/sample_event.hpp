@@ -1,5 +1,7 @@
 #pragma once
 
+#include "millrace/core/contract.hpp"
+
 #include <algorithm>
 
 #include <string>
@@ -65,10 +67,11 @@ class SampleBody {
         } {}
 
   static const std::vector<std::string>& required_fields() {
-    static const std::vector<std::string> kFields = {
-        "id",  "request_id", "store_id", "store_fqdn", "store_ip",  "cust_id", "category",
-        "sku", "price",      "qty",      "discount",   "gift_wrap", "variant", "priority_shipping",
-        "ts",  "is_return"};
+    static const std::vector<std::string> kFields = [] {
+      std::vector<std::string> names;
+      for (const auto name : millrace::core::required_names()) names.emplace_back(name);
+      return names;
+    }();
     return kFields;
   }
 
