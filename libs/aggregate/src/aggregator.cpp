@@ -214,9 +214,9 @@ Aggregator::Aggregator(AggregatorConfig config, metrics::Registry& metrics)
       consumer_(std::make_unique<stream::TransactionalConsumer>(config_.stream, *handler_,
                                                                 "aggregator", metrics)) {}
 
-Aggregator::~Aggregator() { Stop(); }
-void Aggregator::Start() { consumer_->Start(); }
-void Aggregator::Stop() { consumer_->Stop(); }
+Aggregator::~Aggregator() { stop(); }
+void Aggregator::start() { consumer_->start(); }
+void Aggregator::stop() { consumer_->stop(); }
 bool Aggregator::wait(milliseconds timeout) { return consumer_->wait(timeout); }
 void Aggregator::rethrow_failure() { consumer_->rethrow_failure(); }
 stream::StreamStats Aggregator::stats() const { return consumer_->stats(); }

@@ -218,7 +218,7 @@ struct Server::Impl {
   bool stopped = false;
   std::function<void(std::string)> on_failure;
 
-  // Live connections, for Stop to wait on.
+  // Live connections, for stop() to wait on.
   std::mutex sessions_mutex;
   std::condition_variable sessions_cv;
   std::size_t session_count = 0;
@@ -609,11 +609,11 @@ Server::Server(ServerOptions options, Handler& handler)
 }
 
 Server::~Server() {
-  Stop(milliseconds(0));
+  stop(milliseconds(0));
   // Handlers still pending hold sessions, which unlist themselves from their
   // loop and count down sessions_mutex's count: destroy the contexts first,
   // while the rest of Impl is alive. (A session pinned by an unanswered
-  // Exchange would outlive its context: Stop's grace must cover deferred
+  // Exchange would outlive its context: stop()'s grace must cover deferred
   // replies' deadlines, as ProducerService's does.)
   impl_->acceptor.reset();
   impl_->accept_retry.reset();
@@ -632,7 +632,7 @@ void Server::on_failure(std::function<void(std::string)> callback) {
   impl_->on_failure = std::move(callback);
 }
 
-void Server::Start() {
+void Server::start() {
   Impl& s = *impl_;
   std::lock_guard lock(s.state_mutex);
   if (s.started) return;
@@ -654,7 +654,7 @@ void Server::Start() {
   }
 }
 
-void Server::Stop(Clock::duration grace) {
+void Server::stop(Clock::duration grace) {
   Impl& s = *impl_;
   std::lock_guard lock(s.state_mutex);
   if (s.stopped) return;

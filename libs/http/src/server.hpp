@@ -109,16 +109,16 @@ class Server {
   // `handler` must outlive the server. Binds at once: a taken port throws
   // std::runtime_error.
   Server(ServerOptions options, Handler& handler);
-  ~Server();  // Stop()s
+  ~Server();  // stop()s
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
   int port() const;
   // Starts the event-loop threads.
-  void Start();
+  void start();
   // Stops accepting, closes idle connections, lets requests being served
   // finish (up to `grace`), then stops the threads. Idempotent.
-  void Stop(std::chrono::steady_clock::duration grace);
+  void stop(std::chrono::steady_clock::duration grace);
   // Called (on a server thread) if the listener fails by itself.
   void on_failure(std::function<void(std::string)> callback);
 

@@ -165,7 +165,7 @@ struct ProducerService::State final : detail::Handler {
   std::atomic<int> bound_port{0};
   std::array<Slot, 2> untracked;  // ?ack=none opaques, by event type
   // Requests whose last report came in this poll, answered together after
-  // it. Only delivery reports touch it: the poller, then Stop's flush.
+  // it. Only delivery reports touch it: the poller, then stop()'s flush.
   std::vector<std::shared_ptr<detail::Exchange>> finished;
 
   std::mutex stop_mutex;
@@ -188,7 +188,7 @@ struct ProducerService::State final : detail::Handler {
   bool warned_odd = false;
 
   // Metrics. The per-(partition, type) counters are only touched by delivery
-  // reports, which run on one thread at a time (the poller, then Stop's
+  // reports, which run on one thread at a time (the poller, then stop()'s
   // flush), so they need no lock.
   std::vector<std::optional<metrics::Counter>> produced;
   std::optional<metrics::Counter> delivery_failures;
@@ -626,10 +626,10 @@ ProducerService::ProducerService(HttpConfig config, metrics::Registry& metrics)
     : state_(std::make_unique<State>(std::move(config), metrics)) {}
 
 ProducerService::~ProducerService() {
-  Stop();
+  stop();
 }
 
-void ProducerService::Start() {
+void ProducerService::start() {
   State& s = *state_;
   std::lock_guard lock(s.stop_mutex);
   if (s.started) return;
@@ -669,7 +669,7 @@ void ProducerService::Start() {
   s.server.emplace(options, s);
   s.server->on_failure([&s](std::string what) { s.fail(std::move(what)); });
   s.bound_port = s.server->port();
-  s.server->Start();
+  s.server->start();
   runtime::log_info(kComponent, "serving http://" + s.config.host + ":" +
                                     std::to_string(s.bound_port.load()) + " for topic " +
                                     s.config.kafka.topic + " (" + std::to_string(partitions) +
@@ -677,7 +677,7 @@ void ProducerService::Start() {
                                     " HTTP threads)");
 }
 
-void ProducerService::Stop() {
+void ProducerService::stop() {
   State& s = *state_;
   std::lock_guard lock(s.stop_mutex);
   if (s.stopped || !s.started) return;
@@ -686,7 +686,7 @@ void ProducerService::Stop() {
   if (s.server) {
     // Requests waiting for acknowledgements get them (the poller still
     // runs) or their deadline, which this grace covers.
-    s.server->Stop(milliseconds(s.config.produce_timeout_ms) + 2 * kAckGrace);
+    s.server->stop(milliseconds(s.config.produce_timeout_ms) + 2 * kAckGrace);
   }
   if (s.poller.joinable()) {
     s.poller_stop = true;

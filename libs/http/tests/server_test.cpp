@@ -165,11 +165,11 @@ class Client {
 struct DeferredRequest {
   explicit DeferredRequest(std::chrono::milliseconds deadline)
       : handler(deadline), server(ServerOptions{}, handler) {
-    server.Start();
+    server.start();
     client.emplace(server.port());
     client->send("/never");
   }
-  ~DeferredRequest() { server.Stop(1s); }
+  ~DeferredRequest() { server.stop(1s); }
   DeferredRequest(const DeferredRequest&) = delete;
   DeferredRequest& operator=(const DeferredRequest&) = delete;
 
@@ -228,7 +228,7 @@ TEST_CASE("a body over the limit gets its 413 even while the client is still sen
   ServerOptions options;
   options.max_body_bytes = 4096;
   Server server(options, handler);
-  server.Start();
+  server.start();
   Client client(server.port());
   const std::string body(1 << 20, 'x');
   REQUIRE(client
@@ -249,5 +249,5 @@ TEST_CASE("a body over the limit gets its 413 even while the client is still sen
   // The server has half-closed; once the client is done too, it closes.
   client.finish_sending();
   CHECK(client.at_eof());
-  server.Stop(1s);
+  server.stop(1s);
 }

@@ -452,17 +452,17 @@ SinkWorker::SinkWorker(SinkConfig config, metrics::Registry& metrics)
       consumer_(std::make_unique<stream::TransactionalConsumer>(config_.stream, *handler_, "sink",
                                                                 metrics)) {}
 
-SinkWorker::~SinkWorker() { Stop(); }
+SinkWorker::~SinkWorker() { stop(); }
 
-void SinkWorker::Start() {
+void SinkWorker::start() {
   handler_->start();
-  consumer_->Start();
+  consumer_->start();
 }
 
-void SinkWorker::Stop() {
+void SinkWorker::stop() {
   // Reverse order of start: the consumer commits and leaves, then the
   // dead-letter producer drains.
-  consumer_->Stop();
+  consumer_->stop();
   handler_->flush_dead_letters();
 }
 

@@ -20,8 +20,8 @@
 #include "millrace/kafka/consumer.hpp"
 #include "millrace/pg/database.hpp"
 #include "millrace/runtime/log.hpp"
+#include "batch_committer.hpp"
 #include "commit_thread.hpp"
-#include "offset_store.hpp"
 #include "probe.hpp"
 
 namespace millrace::stream {
@@ -60,7 +60,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
       : config_(std::move(config)),
         handler_(handler),
         component_(std::move(component)),
-        store_(config_.pg.url, config_.pg.schema, config_.group, config_.kafka.topic, component_,
+        batch_committer_(config_.pg.url, config_.pg.schema, config_.group, config_.kafka.topic, component_,
                config_.pg.limits, config_.tolerate_refusals, handler),
         state_(handler_.open_batch()),
         backoff_(config_.retry_backoff_ms),
@@ -114,7 +114,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     settle();
     std::vector<std::int32_t> ids;
     for (const auto& tp : partitions) ids.push_back(tp.partition);
-    const auto stored = with_retry("read stored offsets", [&] { return store_.claim(ids); });
+    const auto stored = with_retry("read stored offsets", [&] { return batch_committer_.claim(ids); });
     std::string text = "assigned";
     for (auto& tp : partitions) {
       const auto& offset = stored.at(tp.partition);
@@ -217,7 +217,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
       return;
     }
     // Skip, in the open: the range is recorded as lost, fenced like a commit.
-    if (!with_retry("record offset gap", [&] { return store_.record_gap(p, *stored, low); })) {
+    if (!with_retry("record offset gap", [&] { return batch_committer_.record_gap(p, *stored, low); })) {
       runtime::log_warn(component_, where + ": another member moved the offset first; rewinding");
       begin_reset();
       return;
@@ -339,8 +339,8 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
                                             " migration(s) to schema " + config_.pg.schema);
         }
       }
-      store_.ensure_connected();
-      store_.register_group(config_.kind);
+      batch_committer_.ensure_connected();
+      batch_committer_.register_group(config_.kind);
       return 0;
     });
     consumer_->subscribe({config_.kafka.topic});
@@ -427,7 +427,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     book_.begin_commit(f->plan);
     f->outcome = committer_.submit([this, f = f.get()] {
       handler_.before_commit(*f->state);
-      CommitOutcome out{store_.commit(f->batch, *f->state, f->plan), {}};
+      CommitOutcome out{batch_committer_.commit(f->batch, *f->state, f->plan), {}};
       out.finished = Clock::now();
       return out;
     });
@@ -546,7 +546,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     if (in_flight_) throw std::logic_error("reset while a commit is in flight");
     batch_.clear();
     state_ = handler_.open_batch();
-    store_.disconnect();
+    batch_committer_.disconnect();
     consumer_->pause(owned());
     resetting_ = true;
   }
@@ -559,7 +559,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     }
     if (stop_requested_) return;
     try {
-      const auto stored = store_.claim(book_.partitions());
+      const auto stored = batch_committer_.claim(book_.partitions());
       for (const auto& [p, offset] : stored) {
         book_.assign(p, offset);
         probe_.set_position(p, offset);
@@ -607,7 +607,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   StreamConfig config_;
   Handler& handler_;
   std::string component_;
-  detail::OffsetStore store_;
+  detail::BatchCommitter batch_committer_;
   std::unique_ptr<kafka::Consumer> consumer_;
 
   // What one commit returns to the loop thread.
@@ -669,9 +669,9 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
 TransactionalConsumer::TransactionalConsumer(StreamConfig config, Handler& handler,
                                              std::string component, metrics::Registry& metrics)
     : loop_(std::make_unique<Loop>(std::move(config), handler, std::move(component), metrics)) {}
-TransactionalConsumer::~TransactionalConsumer() { Stop(); }
-void TransactionalConsumer::Start() { loop_->start(); }
-void TransactionalConsumer::Stop() { loop_->stop(); }
+TransactionalConsumer::~TransactionalConsumer() { stop(); }
+void TransactionalConsumer::start() { loop_->start(); }
+void TransactionalConsumer::stop() { loop_->stop(); }
 bool TransactionalConsumer::wait(milliseconds timeout) { return loop_->wait(timeout); }
 void TransactionalConsumer::rethrow_failure() { loop_->rethrow_failure(); }
 StreamStats TransactionalConsumer::stats() const { return loop_->stats(); }

@@ -47,9 +47,9 @@ class Aggregator {
   Aggregator(const Aggregator&) = delete;
   Aggregator& operator=(const Aggregator&) = delete;
 
-  void Start();
+  void start();
   // Finishes and commits the current batch, leaves the group. Idempotent.
-  void Stop();
+  void stop();
   bool wait(std::chrono::milliseconds timeout);
   void rethrow_failure();
   stream::StreamStats stats() const;

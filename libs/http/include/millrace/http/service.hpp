@@ -16,7 +16,7 @@ class ProducerService {
  public:
   // `metrics` must outlive the service.
   ProducerService(HttpConfig config, metrics::Registry& metrics);
-  ~ProducerService();  // Stop()s
+  ~ProducerService();  // stop()s
   ProducerService(const ProducerService&) = delete;
   ProducerService& operator=(const ProducerService&) = delete;
 
@@ -24,17 +24,17 @@ class ProducerService {
   // partition count (it must be even), binds the HTTP port (a taken port
   // throws) and starts serving. Throws core::InfraError or std::runtime_error
   // with a message fit for the operator.
-  void Start();
+  void start();
   // Stops accepting connections, lets in-flight requests finish (they still
   // get their acknowledgements), then flushes the producer. Idempotent.
-  void Stop();
+  void stop();
   // True when the service has failed by itself (the listener died or the
   // producer hit a fatal error); waits up to `timeout` for that.
   bool wait(std::chrono::milliseconds timeout);
   // Throws what made the service fail, if anything did.
   void rethrow_failure();
 
-  // The port listened on (useful with port 0); 0 before Start().
+  // The port listened on (useful with port 0); 0 before start().
   int port() const;
 
  private:

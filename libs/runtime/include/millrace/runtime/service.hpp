@@ -42,13 +42,13 @@ std::optional<int> parse_command_line(core::OptionSet& options, int argc, char**
   return std::nullopt;
 }
 
-// The life of a service's main component: Start(), run until SIGTERM/SIGINT or
-// until the component ends by itself (a fatal error), Stop(), and report.
+// The life of a service's main component: start(), run until SIGTERM/SIGINT or
+// until the component ends by itself (a fatal error), stop(), and report.
 // Returns the process exit status: 0 after a clean stop, 1 after a failure.
 template <typename Component>
 int serve(Component& component, ShutdownSignals& signals, const std::string& name) {
   try {
-    component.Start();
+    component.start();
     for (;;) {
       if (const auto sig = signals.wait(std::chrono::milliseconds(200))) {
         log_info(name, "signal " + std::to_string(*sig) + ": finishing in-flight work");
@@ -56,7 +56,7 @@ int serve(Component& component, ShutdownSignals& signals, const std::string& nam
       }
       if (component.wait(std::chrono::milliseconds(0))) break;
     }
-    component.Stop();
+    component.stop();
     component.rethrow_failure();
     if constexpr (requires { component.stats().outcomes; }) {
       const auto s = component.stats();

@@ -21,10 +21,10 @@ class SinkWorker {
 
   // Creates the Kafka handles (bad properties throw here), checks the
   // dead-letter topic exists, and starts consuming.
-  void Start();
+  void start();
   // Finishes and commits the current batch, leaves the group, then flushes
   // the dead-letter producer. Idempotent.
-  void Stop();
+  void stop();
   bool wait(std::chrono::milliseconds timeout);
   void rethrow_failure();
   stream::StreamStats stats() const;

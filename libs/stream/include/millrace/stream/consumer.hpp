@@ -81,11 +81,11 @@ class TransactionalConsumer {
   // Creates the Kafka consumer (bad properties throw here) and starts the
   // consuming thread. PostgreSQL is reached from that thread, with retries,
   // so a database that comes up later is waited for.
-  void Start();
+  void start();
   // Finishes the current batch, commits it, leaves the group and joins.
   // Idempotent.
-  void Stop();
-  // True once the consuming thread has ended (after Stop() or a fatal error).
+  void stop();
+  // True once the consuming thread has ended (after stop() or a fatal error).
   bool wait(std::chrono::milliseconds timeout);
   // Rethrows the fatal error that ended the thread, if any.
   void rethrow_failure();

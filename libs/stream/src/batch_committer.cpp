@@ -1,4 +1,4 @@
-#include "offset_store.hpp"
+#include "batch_committer.hpp"
 
 #include "isolation.hpp"
 #include "millrace/core/failure.hpp"
@@ -24,9 +24,9 @@ std::optional<DbError> data_refusal(const std::exception& e) {
 
 }  // namespace
 
-OffsetStore::OffsetStore(std::string conninfo, std::string schema, std::string group,
-                         std::string topic, std::string application_name,
-                         pg::SessionLimits limits, bool tolerate_refusals, Handler& handler)
+BatchCommitter::BatchCommitter(std::string conninfo, std::string schema, std::string group,
+                               std::string topic, std::string application_name,
+                               pg::SessionLimits limits, bool tolerate_refusals, Handler& handler)
     : conninfo_(std::move(conninfo)),
       schema_(std::move(schema)),
       group_(std::move(group)),
@@ -36,7 +36,7 @@ OffsetStore::OffsetStore(std::string conninfo, std::string schema, std::string g
       tolerate_refusals_(tolerate_refusals),
       handler_(handler) {}
 
-void OffsetStore::ensure_connected() {
+void BatchCommitter::ensure_connected() {
   if (conn_ && conn_->is_open()) return;
   conn_.reset();
   auto conn = pg::connect(conninfo_, schema_, application_name_, limits_);
@@ -48,7 +48,7 @@ void OffsetStore::ensure_connected() {
   conn_ = std::move(conn);
 }
 
-void OffsetStore::register_group(const std::string& kind) {
+void BatchCommitter::register_group(const std::string& kind) {
   ensure_connected();
   std::string registered;
   try {
@@ -72,7 +72,7 @@ void OffsetStore::register_group(const std::string& kind) {
   }
 }
 
-std::map<std::int32_t, std::optional<std::int64_t>> OffsetStore::claim(
+std::map<std::int32_t, std::optional<std::int64_t>> BatchCommitter::claim(
     const std::vector<std::int32_t>& partitions) {
   ensure_connected();
   std::map<std::int32_t, std::optional<std::int64_t>> out;
@@ -98,7 +98,7 @@ std::map<std::int32_t, std::optional<std::int64_t>> OffsetStore::claim(
   return out;
 }
 
-std::vector<std::int32_t> OffsetStore::fence(pqxx::work& tx, const Batch& batch,
+std::vector<std::int32_t> BatchCommitter::fence(pqxx::work& tx, const Batch& batch,
                                              const std::vector<OffsetTransition>& plan) {
   std::vector<std::int32_t> fenced;
   for (const auto& t : plan) {
@@ -115,7 +115,7 @@ std::vector<std::int32_t> OffsetStore::fence(pqxx::work& tx, const Batch& batch,
   return fenced;
 }
 
-void OffsetStore::account(pqxx::work& tx, const Batch& batch) {
+void BatchCommitter::account(pqxx::work& tx, const Batch& batch) {
   // One multi-row upsert, summed into the lifetime totals.
   std::string values;
   for (const auto& [partition, progress] : batch.partitions()) {
@@ -135,12 +135,12 @@ void OffsetStore::account(pqxx::work& tx, const Batch& batch) {
       "DO UPDATE SET records = record_outcomes.records + EXCLUDED.records");
 }
 
-std::string OffsetStore::describe(const Refusal& r) const {
+std::string BatchCommitter::describe(const Refusal& r) const {
   return topic_ + "[" + std::to_string(r.record.partition) + "]@" +
          std::to_string(r.record.offset) + " (SQLSTATE " + r.sqlstate + ": " + r.message + ")";
 }
 
-CommitResult OffsetStore::commit(Batch& batch, BatchState& state,
+CommitResult BatchCommitter::commit(Batch& batch, BatchState& state,
                                  const std::vector<OffsetTransition>& plan) {
   ensure_connected();
   CommitResult result;
@@ -223,7 +223,7 @@ CommitResult OffsetStore::commit(Batch& batch, BatchState& state,
   }
 }
 
-bool OffsetStore::record_gap(std::int32_t partition, std::int64_t from, std::int64_t to) {
+bool BatchCommitter::record_gap(std::int32_t partition, std::int64_t from, std::int64_t to) {
   ensure_connected();
   try {
     pqxx::work tx(*conn_);

@@ -24,16 +24,16 @@ struct CommitResult {
   std::vector<Refusal> refused;
 };
 
-// A consumer's PostgreSQL session: offsets, the handler's rows and the
-// accounting, always in one transaction. Any failure drops the connection;
+// A consumer's PostgreSQL session, which commits whole batches: fenced
+// offsets, the handler's rows and the accounting, always in one transaction. Any failure drops the connection;
 // the caller reconnects and resumes from what PostgreSQL holds. Not
 // thread-safe: one thread at a time (the consumer hands it between its loop
 // thread and the commit of a batch).
-class OffsetStore {
+class BatchCommitter {
  public:
-  OffsetStore(std::string conninfo, std::string schema, std::string group, std::string topic,
-              std::string application_name, pg::SessionLimits limits, bool tolerate_refusals,
-              Handler& handler);
+  BatchCommitter(std::string conninfo, std::string schema, std::string group, std::string topic,
+                 std::string application_name, pg::SessionLimits limits, bool tolerate_refusals,
+                 Handler& handler);
 
   void ensure_connected();
   void disconnect() { conn_.reset(); }
