@@ -1,0 +1,146 @@
+#pragma once
+
+// POST /v1/events: each event of a request validated, the valid ones
+// produced to Kafka with the routing of `millrace produce`, and the request
+// answered once Kafka has acknowledged them (?ack=all) or once they are
+// queued (?ack=none). docs/http.md describes the protocol.
+//
+// Threads: handle() runs on the HTTP threads; on_delivery() and
+// after_poll() on the poller (then on stop()'s flush), one at a time.
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "millrace/core/event.hpp"
+#include "millrace/http/config.hpp"
+#include "millrace/http/request.hpp"
+#include "millrace/kafka/producer.hpp"
+#include "probe.hpp"
+#include "server.hpp"
+
+namespace millrace::http {
+
+// A request waits this much longer than message.timeout.ms, so librdkafka's
+// own verdict on a message normally arrives before the request gives up.
+inline constexpr std::chrono::milliseconds kAckGrace{1000};
+
+struct Batch;
+
+
+// One event of a request, and what a delivery report's opaque points at. For
+// ?ack=none the opaque is instead one of two shared slots without a batch,
+// which only tell the metrics the event type.
+struct Slot {
+  Batch* batch = nullptr;
+  core::EventType type = core::EventType::kSale;
+  EventStatus status = EventStatus::kRejected;
+  std::int32_t partition = -1;
+  std::int64_t offset = -1;
+  std::string_view reason;
+  std::string_view detail;    // static text; or see `text`
+  std::int32_t text = -1;     // index into Batch::texts for field/detail text
+  std::array<char, 36> id{};  // canonical UUID, set when valid
+  bool has_id = false;
+};
+
+// The per-request completion object. Each queued message holds a reference,
+// released by its delivery report, and so does the request: whichever ends
+// last frees it, so a request that stops waiting (timeout) leaves nothing
+// dangling behind librdkafka's opaques.
+struct Batch {
+  Batch(std::size_t n, std::shared_ptr<detail::Exchange> e)
+      : slots(n), exchange(std::move(e)), refs(static_cast<std::int64_t>(n) + 1) {}
+
+  std::vector<Slot> slots;
+  // field/detail texts of rejections and delivery errors (rare: allocating).
+  std::vector<std::pair<std::string, std::string>> texts;
+  // Answers the request once every report is in (or at its deadline).
+  std::shared_ptr<detail::Exchange> exchange;
+
+  std::mutex mutex;
+  // Reports not yet received. It may dip below zero: reports can arrive
+  // before the request adds what it queued.
+  std::int64_t pending = 0;
+  bool submitted = false;  // the request has added its count
+  bool closed = false;     // the reply is being built: slots are its own
+
+  std::atomic<std::int64_t> refs;
+  void release(std::int64_t n = 1) {
+    if (refs.fetch_sub(n, std::memory_order_acq_rel) == n) delete this;
+  }
+};
+
+struct BatchRelease {
+  void operator()(Batch* b) const { b->release(); }
+};
+// The request's own reference to its Batch.
+using BatchRef = std::unique_ptr<Batch, BatchRelease>;
+
+class Ingest {
+ public:
+  // `fail` reports a failure of the whole service (a fatal producer error).
+  Ingest(const HttpConfig& config, ProducerProbe& probe, std::function<void(std::string)> fail);
+
+  // Creates the Kafka producer, whose delivery reports come to
+  // on_delivery(), and reads the topic's partition count, which must be
+  // even. Throws core::InfraError with a message fit for the operator.
+  void start();
+  const std::shared_ptr<kafka::Producer>& producer() const { return producer_; }
+  std::int32_t partitions() const { return partitions_.load(); }
+
+  // A POST /v1/events that passed the service's precheck.
+  void handle(const detail::Request& req, const std::shared_ptr<detail::Exchange>& exchange);
+
+  // After each poll of the producer: answers the requests whose last report
+  // came in, and refreshes the partition count if a report asked for it.
+  void after_poll();
+  // At shutdown, after the last flush: requests still waiting were answered
+  // at their deadline.
+  void drop_finished() { finished_.clear(); }
+
+ private:
+  void on_delivery(const kafka::Delivery& d) noexcept;
+  void refresh_partitions();
+  // What a request's events share while they are admitted one by one.
+  struct Admission {
+    std::int32_t partitions_now;
+    std::int64_t queued = 0;
+    std::string_view stop_reason;  // set once nothing more may be queued
+  };
+  void admit(Slot& slot, std::string_view text, std::optional<std::string_view> fallback,
+             bool tracked, std::vector<std::pair<std::string, std::string>>& texts,
+             Admission& run);
+  kafka::Enqueue enqueue(Slot& slot, std::string_view text, const core::StoreEvent& event,
+                         void* opaque, std::int32_t& partitions_now);
+  // ?ack=all: answers once every queued event's report is in, or at the
+  // deadline, whichever comes first.
+  void await_acks(BatchRef batch, std::size_t n, std::int64_t queued,
+                  std::chrono::steady_clock::time_point started,
+                  const std::shared_ptr<detail::Exchange>& exchange);
+
+  const HttpConfig& config_;
+  ProducerProbe& probe_;
+  std::function<void(std::string)> fail_;
+  std::shared_ptr<kafka::Producer> producer_;
+  std::atomic<std::int32_t> partitions_{0};
+  std::atomic<bool> refresh_wanted_{false};
+  std::array<Slot, 2> untracked_;  // ?ack=none opaques, by event type
+  // Requests whose last report came in this poll, answered together after
+  // it. Only delivery reports touch it.
+  std::vector<std::shared_ptr<detail::Exchange>> finished_;
+  std::mutex refresh_mutex_;
+  std::chrono::steady_clock::time_point refreshed_{};
+  bool warned_odd_ = false;
+};
+
+}  // namespace millrace::http

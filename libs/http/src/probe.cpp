@@ -1,0 +1,99 @@
+#include "probe.hpp"
+
+#include "millrace/core/validation.hpp"
+
+namespace millrace::http {
+
+namespace {
+
+std::vector<double> request_buckets() {
+  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+          0.1,    0.25,    0.5,    1,     2.5,    5,     10,   30};
+}
+
+}  // namespace
+
+ProducerProbe::ProducerProbe(metrics::Registry& registry, std::string topic)
+    : registry_(registry), topic_(std::move(topic)) {}
+
+void ProducerProbe::register_metrics(const std::shared_ptr<kafka::Producer>& producer) {
+  delivery_failures_ = registry_.counter("millrace_delivery_failures_total",
+                                         "Events Kafka did not acknowledge (timed out or refused).",
+                                         {{"topic", topic_}});
+  delivery_latency_ =
+      registry_.histogram("millrace_delivery_latency_seconds",
+                          "Time from handing an event to the producer to its delivery report.",
+                          metrics::latency_buckets());
+  for (int i = 0; i < core::kRejectReasonCount; ++i) {
+    rejected_.push_back(registry_.counter(
+        "millrace_events_rejected_total", "Events refused by millrace-producer, by reason.",
+        {{"reason", std::string(core::reason_code(static_cast<core::RejectReason>(i)))}}));
+  }
+  rejected_.push_back(registry_.counter("millrace_events_rejected_total",
+                                        "Events refused by millrace-producer, by reason.",
+                                        {{"reason", std::string(kReasonTooLarge)}}));
+  for (std::size_t r = 0; r < kRouteCount; ++r) {
+    request_duration_[r] =
+        registry_.histogram("millrace_http_request_duration_seconds",
+                            "Time from reading a request's headers to writing its response.",
+                            request_buckets(), {{"route", std::string(kRouteNames[r])}});
+  }
+  std::weak_ptr<kafka::Producer> weak = producer;
+  registry_.computed_gauge("millrace_producer_queue_messages",
+                           "Messages the Kafka producer holds that are not yet acknowledged.",
+                           [weak]() -> std::vector<metrics::Sample> {
+                             const auto p = weak.lock();
+                             if (!p) return {};
+                             return {{{}, static_cast<double>(p->queue_length())}};
+                           });
+}
+
+void ProducerProbe::answered(Route route, int status, std::chrono::steady_clock::duration took) {
+  request_counter(route, status).inc();
+  request_duration_[route]->observe(std::chrono::duration<double>(took).count());
+}
+
+metrics::Counter& ProducerProbe::request_counter(Route route, int status) {
+  if (status < kMinStatus || status > kMaxStatus) status = 500;
+  auto& cell = request_counters_[route * (kMaxStatus - kMinStatus + 1) +
+                                 static_cast<std::size_t>(status - kMinStatus)];
+  if (metrics::Counter* c = cell.load(std::memory_order_acquire)) return *c;
+  std::lock_guard lock(request_counters_mutex_);
+  if (metrics::Counter* c = cell.load(std::memory_order_acquire)) return *c;
+  request_counter_store_.push_back(registry_.counter(
+      "millrace_http_requests_total", "HTTP requests answered, by route and status.",
+      {{"route", std::string(kRouteNames[route])}, {"status", std::to_string(status)}}));
+  cell.store(&request_counter_store_.back(), std::memory_order_release);
+  return request_counter_store_.back();
+}
+
+void ProducerProbe::rejected(std::string_view reason) {
+  for (int i = 0; i < core::kRejectReasonCount; ++i) {
+    if (core::reason_code(static_cast<core::RejectReason>(i)) == reason) {
+      rejected_[static_cast<std::size_t>(i)].inc();
+      return;
+    }
+  }
+  rejected_.back().inc();  // message_too_large
+}
+
+void ProducerProbe::delivered(std::int32_t partition, core::EventType type) {
+  const auto i = static_cast<std::size_t>(partition) * 2 + static_cast<std::size_t>(type);
+  if (i >= produced_.size()) produced_.resize(i + 1);
+  if (!produced_[i]) {
+    produced_[i] = registry_.counter("millrace_events_produced_total",
+                                     "Events Kafka acknowledged, by partition and type.",
+                                     {{"topic", topic_},
+                                      {"partition", std::to_string(partition)},
+                                      {"event_type", std::string(core::to_string(type))}});
+  }
+  produced_[i]->inc();
+}
+
+void ProducerProbe::delivery_failed() { delivery_failures_->inc(); }
+
+void ProducerProbe::delivery_latency(std::int64_t latency_us) {
+  if (latency_us >= 0) delivery_latency_->observe(static_cast<double>(latency_us) / 1e6);
+}
+
+}  // namespace millrace::http

@@ -1,0 +1,55 @@
+#pragma once
+
+// millrace-producer's routes and the replies every route builds.
+
+#include <array>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "millrace/http/request.hpp"
+#include "server.hpp"
+
+namespace millrace::http {
+
+// The component name in millrace-producer's log lines.
+inline constexpr std::string_view kComponent = "producer";
+
+inline constexpr std::string_view kEventsPath = "/v1/events";
+
+enum Route : std::size_t { kRouteEvents, kRouteHealthz, kRouteReadyz, kRouteMetrics, kRouteOther };
+inline constexpr std::size_t kRouteCount = 5;
+inline constexpr std::array<std::string_view, kRouteCount> kRouteNames = {
+    "/v1/events", "/healthz", "/readyz", "/metrics", "other"};
+
+inline Route route_of(std::string_view path) {
+  if (path == kEventsPath) return kRouteEvents;
+  if (path == "/healthz") return kRouteHealthz;
+  if (path == "/readyz") return kRouteReadyz;
+  if (path == "/metrics") return kRouteMetrics;
+  return kRouteOther;
+}
+
+inline detail::Reply json_reply(int status, std::string body) {
+  detail::Reply r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+inline detail::Reply error_reply(int status, std::string_view error, std::string_view detail) {
+  std::string body;
+  append_error_json(body, error, detail);
+  return json_reply(status, std::move(body));
+}
+
+inline detail::Reply text_reply(int status, std::string body, std::string_view content_type) {
+  detail::Reply r;
+  r.status = status;
+  r.body = std::move(body);
+  r.content_type = content_type;
+  return r;
+}
+
+}  // namespace millrace::http
