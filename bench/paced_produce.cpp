@@ -62,31 +62,31 @@ constexpr const char* kUsage =
 
 Options parse(int argc, char** argv) {
   Options o;
-  millrace::bench::for_each_flag(argc, argv, kUsage, [&](const std::string& flag,
-                                                         const std::string& value) {
-    if (flag == "--brokers") {
-      o.brokers = value;
-    } else if (flag == "--topic") {
-      o.topic = value;
-    } else if (flag == "--payloads") {
-      o.payloads = value;
-    } else if (flag == "--rate") {
-      o.rate = millrace::bench::whole_number(flag, value, 0);  // 0: flat out
-    } else if (flag == "--seconds") {
-      o.seconds = millrace::bench::whole_number(flag, value, 0);
-    } else if (flag == "--warmup-seconds") {
-      o.warmup_seconds = millrace::bench::whole_number(flag, value, 0);
-    } else if (flag == "--partitions") {
-      o.partitions = millrace::bench::whole_number(flag, value, 0);
-    } else if (flag == "-X") {
-      const auto eq = value.find('=');
-      if (eq == std::string::npos) throw std::invalid_argument("-X wants key=value: " + value);
-      o.properties.emplace_back(value.substr(0, eq), value.substr(eq + 1));
-    } else {
-      return false;
-    }
-    return true;
-  });
+  millrace::bench::for_each_flag(
+      argc, argv, kUsage, [&](const std::string& flag, const std::string& value) {
+        if (flag == "--brokers") {
+          o.brokers = value;
+        } else if (flag == "--topic") {
+          o.topic = value;
+        } else if (flag == "--payloads") {
+          o.payloads = value;
+        } else if (flag == "--rate") {
+          o.rate = millrace::bench::whole_number(flag, value, 0);  // 0: flat out
+        } else if (flag == "--seconds") {
+          o.seconds = millrace::bench::whole_number(flag, value, 0);
+        } else if (flag == "--warmup-seconds") {
+          o.warmup_seconds = millrace::bench::whole_number(flag, value, 0);
+        } else if (flag == "--partitions") {
+          o.partitions = millrace::bench::whole_number(flag, value, 0);
+        } else if (flag == "-X") {
+          const auto eq = value.find('=');
+          if (eq == std::string::npos) throw std::invalid_argument("-X wants key=value: " + value);
+          o.properties.emplace_back(value.substr(0, eq), value.substr(eq + 1));
+        } else {
+          return false;
+        }
+        return true;
+      });
   if (o.brokers.empty() || o.topic.empty() || o.payloads.empty() || o.seconds == 0 ||
       o.partitions == 0) {
     throw std::invalid_argument(std::string("--brokers, --topic, --payloads and nonzero "
@@ -127,8 +127,7 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
     if (run->failed.fetch_add(1) == 0) run->first_error = rd_kafka_err2str(msg->err);
   } else if (seq < run->due.size()) {
     run->from_schedule_us[seq] =
-        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - run->due[seq])
-            .count();
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - run->due[seq]).count();
     run->from_enqueue_us[seq] = rd_kafka_message_latency(msg);
   }
   run->reported.fetch_add(1, std::memory_order_release);
@@ -160,8 +159,7 @@ rd_kafka_resp_err_t send(rd_kafka_t* rk, const Options& o, const std::string& pa
       RD_KAFKA_V_PARTITION(static_cast<std::int32_t>(seq % o.partitions)),
       RD_KAFKA_V_VALUE(const_cast<char*>(payload.data()), payload.size()),
       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-      RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<std::uintptr_t>(seq))),
-      RD_KAFKA_V_END);
+      RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<std::uintptr_t>(seq))), RD_KAFKA_V_END);
 }
 
 // Waits until `sent` messages have their reports; false after 30 s.
@@ -169,10 +167,9 @@ bool await_reports(const Run& run, std::int64_t sent) {
   const auto deadline = Clock::now() + std::chrono::seconds(30);
   while (run.reported.load(std::memory_order_acquire) < sent) {
     if (Clock::now() >= deadline) {
-      std::fprintf(stderr,
-                   "millrace-bench-paced-produce: %lld of %lld messages unreported after 30 s\n",
-                   static_cast<long long>(sent - run.reported.load()),
-                   static_cast<long long>(sent));
+      std::fprintf(
+          stderr, "millrace-bench-paced-produce: %lld of %lld messages unreported after 30 s\n",
+          static_cast<long long>(sent - run.reported.load()), static_cast<long long>(sent));
       return false;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -234,14 +231,14 @@ int run_paced(const Options& o, const std::vector<std::string>& payloads) {
     return std::vector<std::int64_t>(v.begin() + std::min<std::int64_t>(warmup, sent),
                                      v.begin() + sent);
   };
-  std::printf(
-      R"({"rate":%d,"seconds":%d,"warmup_seconds":%d,"sent":%lld,"failed":%lld,)"
-      R"("first_error":"%s","from_schedule_ms":%s,"from_enqueue_ms":%s})"
-      "\n",
-      o.rate, o.seconds, o.warmup_seconds, static_cast<long long>(sent - std::min(warmup, sent)),
-      static_cast<long long>(run.failed.load()), run.first_error.c_str(),
-      millrace::bench::percentiles_json(measured(run.from_schedule_us)).c_str(),
-      millrace::bench::percentiles_json(measured(run.from_enqueue_us)).c_str());
+  std::printf(R"({"rate":%d,"seconds":%d,"warmup_seconds":%d,"sent":%lld,"failed":%lld,)"
+              R"("first_error":"%s","from_schedule_ms":%s,"from_enqueue_ms":%s})"
+              "\n",
+              o.rate, o.seconds, o.warmup_seconds,
+              static_cast<long long>(sent - std::min(warmup, sent)),
+              static_cast<long long>(run.failed.load()), run.first_error.c_str(),
+              millrace::bench::percentiles_json(measured(run.from_schedule_us)).c_str(),
+              millrace::bench::percentiles_json(measured(run.from_enqueue_us)).c_str());
   return produce_error != 0 || run.failed.load() != 0 ? 1 : 0;
 }
 
@@ -275,13 +272,12 @@ int run_flat_out(const Options& o, const std::vector<std::string>& payloads) {
   if (!await_reports(run, seq)) return 1;
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   const std::int64_t sent = seq - first;
-  std::printf(
-      R"({"rate":0,"seconds":%d,"warmup_seconds":%d,"sent":%lld,"failed":%lld,)"
-      R"("first_error":"%s","elapsed_s":%.3f,"messages_per_s":%.1f})"
-      "\n",
-      o.seconds, o.warmup_seconds, static_cast<long long>(sent),
-      static_cast<long long>(run.failed.load()), run.first_error.c_str(), elapsed,
-      static_cast<double>(sent) / elapsed);
+  std::printf(R"({"rate":0,"seconds":%d,"warmup_seconds":%d,"sent":%lld,"failed":%lld,)"
+              R"("first_error":"%s","elapsed_s":%.3f,"messages_per_s":%.1f})"
+              "\n",
+              o.seconds, o.warmup_seconds, static_cast<long long>(sent),
+              static_cast<long long>(run.failed.load()), run.first_error.c_str(), elapsed,
+              static_cast<double>(sent) / elapsed);
   return run.failed.load() != 0 ? 1 : 0;
 }
 

@@ -3,12 +3,12 @@
 #include <cstdio>
 #include <exception>
 
+#include "millrace/aggregate/aggregator.hpp"
 #include "millrace/core/options.hpp"
 #include "millrace/metrics/metrics.hpp"
 #include "millrace/runtime/log.hpp"
 #include "millrace/runtime/service.hpp"
 #include "millrace/runtime/signals.hpp"
-#include "millrace/aggregate/aggregator.hpp"
 
 int main(int argc, char** argv) {
   using namespace millrace;
@@ -18,8 +18,9 @@ int main(int argc, char** argv) {
                           "Folds every valid store event into hourly and daily windows, top "
                           "products and categories in PostgreSQL, exactly once.");
   aggregate::register_options(options, config);
-  if (const auto exit = runtime::parse_command_line(options, argc, argv, "millrace-aggregator", "aggregator",
-                                                    [&] { aggregate::validate(config); })) {
+  if (const auto exit =
+          runtime::parse_command_line(options, argc, argv, "millrace-aggregator", "aggregator",
+                                      [&] { aggregate::validate(config); })) {
     return *exit;
   }
   metrics::Registry registry("aggregator");

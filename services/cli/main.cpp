@@ -1,5 +1,7 @@
 // millrace: the command-line tool. Wiring only; produce logic lives in
 // libs/produce, schema logic in libs/pg.
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -7,7 +9,6 @@
 #include <fstream>
 #include <iostream>
 #include <optional>
-#include <unistd.h>
 #include <string>
 #include <vector>
 
@@ -113,10 +114,12 @@ int cmd_produce(const std::vector<std::string>& args) {
   produce::Progress last;
   if (show_progress(config.progress)) line.emplace(stderr, /*acks=*/true);
   const auto summary =
-      produce::run_produce(config, input, g_stop, line ? produce::ProgressFn([&](const produce::Progress& p) {
-        last = p;
-        line->update(p);
-      }) : produce::ProgressFn());
+      produce::run_produce(config, input, g_stop,
+                           line ? produce::ProgressFn([&](const produce::Progress& p) {
+                             last = p;
+                             line->update(p);
+                           })
+                                : produce::ProgressFn());
   if (line) line->finish(last);
   std::printf("%s\n", summary.to_json().c_str());
   return summary.failed_deliveries == 0 && summary.delivered == summary.total ? 0 : 1;
@@ -223,8 +226,9 @@ int cmd_views(const std::vector<std::string>& args) {
   options.add_string("format", "", &format, "Output format: table, json or csv");
   std::string views_help = "\nViews:\n";
   for (const auto& v : pg::public_views()) {
-    views_help += "  " + std::string(v.name) + std::string(v.name.size() < 20 ? 20 - v.name.size() : 1, ' ') +
-                  " " + std::string(v.description) + "\n";
+    views_help += "  " + std::string(v.name) +
+                  std::string(v.name.size() < 20 ? 20 - v.name.size() : 1, ' ') + " " +
+                  std::string(v.description) + "\n";
   }
   std::vector<std::string> positional;
   std::optional<pg::Format> parsed_format;
@@ -235,7 +239,8 @@ int cmd_views(const std::vector<std::string>& args) {
             if (positional.size() > 1) throw core::UsageError("give at most one view name");
             parsed_format = pg::parse_format(format);
             if (!parsed_format) {
-              throw core::UsageError("--format: expected table, json or csv, got \"" + format + "\"");
+              throw core::UsageError("--format: expected table, json or csv, got \"" + format +
+                                     "\"");
             }
             if (!positional.empty() && pg::find_view(positional[0]) == nullptr) {
               throw core::UsageError("unknown view \"" + positional[0] +

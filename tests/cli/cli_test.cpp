@@ -89,7 +89,8 @@ TEST_CASE("long commands show progress on stderr for a terminal or when asked, e
   REQUIRE(millrace::testing::run_shell(generate + " 2>&1 >/dev/null", &quiet) == 0);
   CHECK(quiet.empty());  // stderr is a pipe here
   std::string shown;
-  REQUIRE(millrace::testing::run_shell(generate + " --progress always 2>&1 >/dev/null", &shown) == 0);
+  REQUIRE(millrace::testing::run_shell(generate + " --progress always 2>&1 >/dev/null", &shown) ==
+          0);
   CHECK_THAT(shown, Catch::Contains("20,000 written (100%)"));
   CHECK(cli("millrace", {"generate", "--count", "10", "--progress", "sometimes"}).code == 2);
   CHECK(cli("millrace", {"produce", "--count", "10", "--progress", "sometimes"}).code == 2);

@@ -1,10 +1,9 @@
 // The dead-letter topic as a fault: letters larger than it takes, and the
 // topic refusing writes altogether. Neither may stop the sink for good or
 // lose a letter silently.
-#include <catch2/catch.hpp>
-
 #include <librdkafka/rdkafka.h>
 
+#include <catch2/catch.hpp>
 #include <map>
 #include <thread>
 
@@ -20,7 +19,6 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 namespace {
-
 
 // One admin request through a throwaway client; REQUIREs success.
 template <typename Request>
@@ -47,7 +45,8 @@ void set_max_message_bytes(const std::string& brokers, const std::string& topic,
   admin(
       brokers,
       [&](rd_kafka_t* rk, rd_kafka_queue_t* queue) {
-        rd_kafka_ConfigResource_t* res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
+        rd_kafka_ConfigResource_t* res =
+            rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
         rd_kafka_ConfigResource_set_config(res, "max.message.bytes", std::to_string(bytes).c_str());
         rd_kafka_AlterConfigs(rk, &res, 1, nullptr, queue);
         rd_kafka_ConfigResource_destroy(res);
@@ -157,8 +156,8 @@ TEST_CASE("a dead-letter topic that refuses writes stops progress loudly until i
   delete_topic(p.env.brokers, p.dlq_topic);
   p.produce(5'000, 404, 0.05);
 
-  REQUIRE(eventually([&] { return metric(sink, "millrace_dead_letter_blocked") == 1; },
-                     seconds(120)));
+  REQUIRE(
+      eventually([&] { return metric(sink, "millrace_dead_letter_blocked") == 1; }, seconds(120)));
   CHECK(sink.running());
   CHECK(p.stored_total() < p.end_total());
   CHECK(read_file(p.log_dir + "/" + p.topic + ".sink.log").find("refuses writes") !=

@@ -3,12 +3,10 @@
 // sessions must let the rest of the group take over within those bounds,
 // and the frozen member must rejoin harmlessly when it thaws.
 #include <catch2/catch.hpp>
-
 #include <csignal>
 #include <map>
-#include <thread>
-
 #include <pqxx/pqxx>
+#include <thread>
 
 #include "fault_report.hpp"
 #include "pipeline.hpp"
@@ -17,22 +15,19 @@ using namespace millrace::testing;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-namespace {
+namespace {}  // namespace
 
-
-
-}  // namespace
-
-TEST_CASE("a sink frozen inside its transaction longer than the session timeout does not hold the "
-          "group, and rejoins harmlessly",
-          "[frozen-member]") {
+TEST_CASE(
+    "a sink frozen inside its transaction longer than the session timeout does not hold the "
+    "group, and rejoins harmlessly",
+    "[frozen-member]") {
   constexpr std::int64_t kCount = 150'000;
   Pipeline p("ft_frozen");
   p.produce(kCount, 8080, 0.05);
   // Small batches and a low rate of commits of a whole partition set: the
   // freeze lands on a transaction that holds offset rows.
   const std::map<std::string, std::string> extra = {{"MILLRACE_BATCH_SIZE", "300"},
-                                                     {"MILLRACE_BATCH_MS", "50"}};
+                                                    {"MILLRACE_BATCH_MS", "50"}};
   auto a = p.start_sink("sink-a", extra);
   auto b = p.start_sink("sink-b", extra);
   std::map<int, Child*> by_pid = {{a.pid(), &a}, {b.pid(), &b}};
@@ -59,9 +54,11 @@ TEST_CASE("a sink frozen inside its transaction longer than the session timeout 
         it->second->signal(SIGSTOP);
         // Still inside it? The COMMIT may have won the race: thaw and retry.
         const auto still = tx.exec_params1(
-            "SELECT count(*) FROM pg_stat_activity WHERE client_port = $1 AND backend_xid IS NOT "
-            "NULL",
-            r[0].as<int>())[0].as<int>();
+                                 "SELECT count(*) FROM pg_stat_activity WHERE client_port = $1 AND "
+                                 "backend_xid IS NOT "
+                                 "NULL",
+                                 r[0].as<int>())[0]
+                               .as<int>();
         if (still == 1) {
           frozen = it->second;
           break;

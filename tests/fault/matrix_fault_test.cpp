@@ -2,13 +2,11 @@
 // real broker killed, PostgreSQL stopped without a checkpoint, duplicate
 // sends, and group-protocol errors. Each ends in the exactly-once oracle.
 #include <catch2/catch.hpp>
-
 #include <csignal>
 #include <fstream>
+#include <pqxx/pqxx>
 #include <random>
 #include <thread>
-
-#include <pqxx/pqxx>
 
 #include "fault_report.hpp"
 #include "mock_cluster.hpp"
@@ -22,7 +20,6 @@ namespace {
 
 const std::map<std::string, std::string> kSmallBatches = {{"MILLRACE_BATCH_SIZE", "500"}};
 
-
 void verify_and_record(Pipeline& p, const std::string& fault, const Stopwatch& recovery,
                        std::chrono::seconds timeout = seconds(300)) {
   REQUIRE(p.wait_caught_up(timeout));
@@ -35,7 +32,9 @@ void verify_and_record(Pipeline& p, const std::string& fault, const Stopwatch& r
 class SteadyProducer {
  public:
   SteadyProducer(const Pipeline& p, std::int64_t count, std::uint64_t seed, double rate)
-      : thread_([this, &p, count, seed, rate] { rc_ = p.run_producer(count, seed, 0.05, rate, &summary_); }) {}
+      : thread_([this, &p, count, seed, rate] {
+          rc_ = p.run_producer(count, seed, 0.05, rate, &summary_);
+        }) {}
   ~SteadyProducer() {
     if (thread_.joinable()) thread_.join();
   }
@@ -53,9 +52,10 @@ class SteadyProducer {
 
 }  // namespace
 
-TEST_CASE("sinks SIGKILLed while their COMMIT is in flight, and at random points, lose and "
-          "duplicate nothing",
-          "[sigkill-commit]") {
+TEST_CASE(
+    "sinks SIGKILLed while their COMMIT is in flight, and at random points, lose and "
+    "duplicate nothing",
+    "[sigkill-commit]") {
   Pipeline p("ft_killcommit");
   p.produce(80'000, 3131, 0.05);
   std::vector<Child> sinks;
@@ -66,7 +66,8 @@ TEST_CASE("sinks SIGKILLed while their COMMIT is in flight, and at random points
     pqxx::connection c(p.env.pg);
     pqxx::work tx(c);
     const std::string s = tx.quote_name(p.schema);
-    tx.exec("CREATE FUNCTION " + s + ".slow_commit() RETURNS trigger LANGUAGE plpgsql AS "
+    tx.exec("CREATE FUNCTION " + s +
+            ".slow_commit() RETURNS trigger LANGUAGE plpgsql AS "
             "$$ BEGIN PERFORM pg_sleep(0.3); RETURN NULL; END $$");
     tx.exec("CREATE CONSTRAINT TRIGGER slow_commit AFTER UPDATE ON " + s +
             ".consumer_offsets DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION " + s +
@@ -80,8 +81,9 @@ TEST_CASE("sinks SIGKILLed while their COMMIT is in flight, and at random points
     int n = 1;
     while (at_commit < 3 && std::chrono::steady_clock::now() < deadline) {
       pqxx::nontransaction tx(c);
-      const auto r = tx.exec("SELECT client_port FROM pg_stat_activity WHERE application_name = "
-                             "'sink' AND state = 'active' AND query = 'COMMIT'");
+      const auto r = tx.exec(
+          "SELECT client_port FROM pg_stat_activity WHERE application_name = "
+          "'sink' AND state = 'active' AND query = 'COMMIT'");
       if (r.empty()) continue;
       const int pid = pid_of_client_port(r[0][0].as<int>());
       for (auto& sink : sinks) {
@@ -119,7 +121,8 @@ TEST_CASE("sinks SIGKILLed while their COMMIT is in flight, and at random points
   CHECK(stop_cleanly(alive));
 }
 
-TEST_CASE("the Kafka broker SIGKILLed mid-run and restarted: sinks ride it out", "[kafka-sigkill]") {
+TEST_CASE("the Kafka broker SIGKILLed mid-run and restarted: sinks ride it out",
+          "[kafka-sigkill]") {
   Pipeline p("ft_kafkakill");
   p.produce(60'000, 4343, 0.05);
   auto a = p.start_sink("sink-a", kSmallBatches);
@@ -153,8 +156,8 @@ TEST_CASE("PostgreSQL stopped without a checkpoint while commits are in flight",
   std::string version;
   std::ifstream(state + "/pgdata/PG_VERSION") >> version;
   REQUIRE_FALSE(version.empty());
-  const std::string pg_ctl = "/usr/lib/postgresql/" + version + "/bin/pg_ctl -D " + state +
-                             "/pgdata -m immediate stop";
+  const std::string pg_ctl =
+      "/usr/lib/postgresql/" + version + "/bin/pg_ctl -D " + state + "/pgdata -m immediate stop";
   {
     StackGuard guard{"postgres"};
     // Wait until a sink's transaction has written (a commit under way).
@@ -164,8 +167,9 @@ TEST_CASE("PostgreSQL stopped without a checkpoint while commits are in flight",
       const auto deadline = std::chrono::steady_clock::now() + seconds(60);
       while (!in_flight && std::chrono::steady_clock::now() < deadline) {
         pqxx::nontransaction tx(c);
-        in_flight = tx.exec1("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
-                             "'sink' AND backend_xid IS NOT NULL")[0]
+        in_flight = tx.exec1(
+                          "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                          "'sink' AND backend_xid IS NOT NULL")[0]
                         .as<int>() > 0;
       }
     }
@@ -222,10 +226,9 @@ TEST_CASE("group protocol errors injected on the mock cluster", "[mock-group-err
   for (int round = 0; round < 3; ++round) {
     std::this_thread::sleep_for(seconds(2));
     for (const auto api : {kApiHeartbeat, kApiOffsetCommit}) {
-      rd_kafka_mock_push_request_errors(mock.cluster, api, 3,
-                                        RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS,
-                                        RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION,
-                                        RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID);
+      rd_kafka_mock_push_request_errors(
+          mock.cluster, api, 3, RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS,
+          RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION, RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID);
     }
     for (const auto api : {kApiJoinGroup, kApiSyncGroup}) {
       rd_kafka_mock_push_request_errors(mock.cluster, api, 2,

@@ -1,15 +1,14 @@
 // librdkafka's mock cluster: a broker taken down and request errors injected
 // while two real sink workers consume. The exactly-once oracle must still hold.
-#include <catch2/catch.hpp>
+#include "mock_cluster.hpp"
 
+#include <catch2/catch.hpp>
 #include <csignal>
 #include <memory>
+#include <pqxx/pqxx>
 #include <thread>
 
-#include <pqxx/pqxx>
-
 #include "millrace/kafka/admin.hpp"
-#include "mock_cluster.hpp"
 #include "pipeline.hpp"
 
 using namespace millrace::testing;
@@ -57,17 +56,14 @@ TEST_CASE("sink workers ride out a broker outage and injected request errors", "
   REQUIRE(eventually([&] { return p.stored_total() > 0; }, seconds(120)));
   const bool mid_run = p.stored_total() < kCount;
 
-  rd_kafka_mock_push_request_errors(mock.cluster, kApiFetch, 6,
-                                    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
-                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
-                                    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
-                                    RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE,
-                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
-                                    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
-  rd_kafka_mock_push_request_errors(mock.cluster, kApiOffsetCommit, 3,
-                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
-                                    RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS,
-                                    RD_KAFKA_RESP_ERR_NOT_COORDINATOR);
+  rd_kafka_mock_push_request_errors(
+      mock.cluster, kApiFetch, 6, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+      RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+      RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+      RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
+  rd_kafka_mock_push_request_errors(
+      mock.cluster, kApiOffsetCommit, 3, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+      RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS, RD_KAFKA_RESP_ERR_NOT_COORDINATOR);
   rd_kafka_mock_push_request_errors(mock.cluster, kApiHeartbeat, 2,
                                     RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE,
                                     RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE);
@@ -91,9 +87,10 @@ TEST_CASE("sink workers ride out a broker outage and injected request errors", "
     pqxx::connection c(p.env.pg);
     pqxx::work tx(c);
     for (std::int32_t part = 0; part < p.partitions; ++part) {
-      const auto r = tx.exec_params("SELECT coalesce(next_offset, -1) FROM \"" + p.schema +
-                                        "\".consumer_offsets WHERE group_id = $1 AND partition = $2",
-                                    p.group, part);
+      const auto r =
+          tx.exec_params("SELECT coalesce(next_offset, -1) FROM \"" + p.schema +
+                             "\".consumer_offsets WHERE group_id = $1 AND partition = $2",
+                         p.group, part);
       const auto end = p.end_offsets().count(part) ? p.end_offsets().at(part) : 0;
       text += " [" + std::to_string(part) + "] " +
               (r.empty() ? std::string("none") : r[0][0].as<std::string>()) + " / " +

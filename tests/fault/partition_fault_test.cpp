@@ -3,11 +3,9 @@
 // than the session timeout, then healed. The other sink must go on, and
 // the oracle must hold after healing.
 #include <catch2/catch.hpp>
-
 #include <map>
-#include <thread>
-
 #include <pqxx/pqxx>
+#include <thread>
 
 #include "fault_report.hpp"
 #include "netns.hpp"
@@ -24,7 +22,6 @@ int port_of(const std::string& address) {
   const auto end = address.find_first_not_of("0123456789", colon + 1);
   return std::stoi(address.substr(colon + 1, end - colon - 1));
 }
-
 
 // Partitions whose stored offset moved between two snapshots.
 int moved(const std::map<std::int32_t, std::int64_t>& before,
@@ -49,7 +46,7 @@ void partition_one_sink(Cut what, int index, const std::string& fault) {
   NetNs ns(index, {kafka_port, pg_port});
   p.produce(150'000, 9000 + static_cast<std::uint64_t>(index), 0.05);
   const std::map<std::string, std::string> extra = {{"MILLRACE_BATCH_SIZE", "300"},
-                                                     {"MILLRACE_BATCH_MS", "50"}};
+                                                    {"MILLRACE_BATCH_MS", "50"}};
   auto inside = p.start("millrace-sink", "sink-ns", extra, ns.prefix());
   auto host = p.start_sink("sink-host", extra);
   REQUIRE(eventually([&] { return p.claimed_partitions() == 4; }, seconds(60)));

@@ -1,16 +1,14 @@
 // Records PostgreSQL refuses, offsets retention took, and every way a
 // worker stops. None may halt the pipeline silently or lose a record
 // without saying so.
-#include <catch2/catch.hpp>
-
 #include <librdkafka/rdkafka.h>
 
+#include <catch2/catch.hpp>
 #include <csignal>
 #include <map>
+#include <pqxx/pqxx>
 #include <set>
 #include <thread>
-
-#include <pqxx/pqxx>
 
 #include "fault_report.hpp"
 #include "millrace/core/generator.hpp"
@@ -25,7 +23,6 @@ using std::chrono::seconds;
 namespace {
 
 const std::map<std::string, std::string> kSmallBatches = {{"MILLRACE_BATCH_SIZE", "500"}};
-
 
 struct Letter {
   std::string reason;
@@ -155,13 +152,17 @@ TEST_CASE("records PostgreSQL refuses mid-run are set aside with their reason; t
   REQUIRE(p.stored_total() < p.end_total());
   REQUIRE(eventually(
       [&] {
-        return sql_int(p.env.pg, "SELECT count(*) FROM information_schema.tables WHERE "
-                                 "table_schema = '" + p.schema + "' AND table_name = 'agg_products'") == 1;
+        return sql_int(p.env.pg,
+                       "SELECT count(*) FROM information_schema.tables WHERE "
+                       "table_schema = '" +
+                           p.schema + "' AND table_name = 'agg_products'") == 1;
       },
       seconds(60)));
-  sql(p.env.pg, "ALTER TABLE " + s + ".store_events ADD CONSTRAINT ops_qty_cap CHECK (qty <= 45) NOT VALID");
   sql(p.env.pg,
-      "ALTER TABLE " + s + ".agg_products ADD CONSTRAINT ops_sku_ban CHECK (sku % 45000 <> 13750) NOT VALID");
+      "ALTER TABLE " + s + ".store_events ADD CONSTRAINT ops_qty_cap CHECK (qty <= 45) NOT VALID");
+  sql(p.env.pg,
+      "ALTER TABLE " + s +
+          ".agg_products ADD CONSTRAINT ops_sku_ban CHECK (sku % 45000 <> 13750) NOT VALID");
   Stopwatch recovery;
   // The aggregator (whose tables the sinks migrated) meets its constraint
   // in its first batches.
@@ -169,8 +170,7 @@ TEST_CASE("records PostgreSQL refuses mid-run are set aside with their reason; t
                      {{"MILLRACE_AGGREGATOR_GROUP", agg_group}, {"MILLRACE_BATCH_SIZE", "2000"}});
 
   REQUIRE(p.wait_caught_up(seconds(300)));
-  REQUIRE(eventually(
-      [&] { return p.stored_total(agg_group) == p.end_total(); }, seconds(300)));
+  REQUIRE(eventually([&] { return p.stored_total(agg_group) == p.end_total(); }, seconds(300)));
   const double recovery_s = recovery.seconds();
   CHECK(a.running());
   CHECK(b.running());
@@ -183,8 +183,8 @@ TEST_CASE("records PostgreSQL refuses mid-run are set aside with their reason; t
   {
     pqxx::connection c(p.env.pg);
     pqxx::work tx(c);
-    for (const auto& r : tx.exec("SELECT id::text, kafka_partition, kafka_offset FROM " + s +
-                                 ".store_events")) {
+    for (const auto& r :
+         tx.exec("SELECT id::text, kafka_partition, kafka_offset FROM " + s + ".store_events")) {
       CHECK(rows.emplace(r[0].as<std::string>(),
                          std::make_pair(r[1].as<std::int32_t>(), r[2].as<std::int64_t>()))
                 .second);
@@ -233,7 +233,8 @@ TEST_CASE("records PostgreSQL refuses mid-run are set aside with their reason; t
       p.env.pg, "SELECT coalesce(sum(abs(unaccounted)), 0) FROM " + s + ".partition_accounting");
   CHECK(unaccounted == 0);
   CHECK(sql_int(p.env.pg, "SELECT coalesce(sum(consumed), 0) FROM " + s +
-                              ".partition_accounting WHERE group_id = '" + p.group + "'") == kCount);
+                              ".partition_accounting WHERE group_id = '" + p.group + "'") ==
+        kCount);
 
   // The aggregator: its refused records are in refused_records, one row per
   // db_refused outcome, each an event with a sku the constraint forbids
@@ -244,11 +245,13 @@ TEST_CASE("records PostgreSQL refuses mid-run are set aside with their reason; t
   CHECK(sql_int(p.env.pg, "SELECT count(*) FROM " + s + ".refused_records WHERE group_id = '" +
                               agg_group + "'") == agg_refused);
   CHECK(sql_int(p.env.pg, "SELECT count(*) FROM " + s + ".refused_records WHERE group_id = '" +
-                              agg_group + "' AND (sqlstate <> '23514' OR (payload::jsonb->>'sku')"
+                              agg_group +
+                              "' AND (sqlstate <> '23514' OR (payload::jsonb->>'sku')"
                               "::bigint % 45000 <> 13750)") == 0);
 
   // Metrics count them as rejected too.
-  CHECK(metric(a, "millrace_records_outcome_total", {{"outcome", "rejected"}, {"reason", "db_refused"}}) +
+  CHECK(metric(a, "millrace_records_outcome_total",
+               {{"outcome", "rejected"}, {"reason", "db_refused"}}) +
             metric(b, "millrace_records_outcome_total",
                    {{"outcome", "rejected"}, {"reason", "db_refused"}}) ==
         static_cast<double>(refused));
@@ -283,9 +286,10 @@ TEST_CASE("with MILLRACE_ERRORS_TOLERANCE=none the first refused record stops th
                               ".record_outcomes WHERE outcome = 'rejected'") == 0);
 }
 
-TEST_CASE("retention past a stopped sink's offset halts the partition by default, or is recorded "
-          "as lost with MILLRACE_ON_OFFSET_GAP=skip",
-          "[retention]") {
+TEST_CASE(
+    "retention past a stopped sink's offset halts the partition by default, or is recorded "
+    "as lost with MILLRACE_ON_OFFSET_GAP=skip",
+    "[retention]") {
   Pipeline p("ft_retention");
   p.produce(4'000, 61, 0.05);
   {
@@ -339,16 +343,17 @@ TEST_CASE("retention past a stopped sink's offset halts the partition by default
   REQUIRE(p.wait_caught_up(seconds(120)));
   const double recovery_s = recovery.seconds();
   const std::string s = "\"" + p.schema + "\"";
-  CHECK(sql_int(p.env.pg, "SELECT coalesce(sum(lost), 0) FROM " + s + ".partition_accounting") == gap);
+  CHECK(sql_int(p.env.pg, "SELECT coalesce(sum(lost), 0) FROM " + s + ".partition_accounting") ==
+        gap);
   CHECK(sql_int(p.env.pg, "SELECT coalesce(sum(abs(unaccounted)), 0) FROM " + s +
                               ".partition_accounting") == 0);
   for (const auto& [partition, to] : delete_before) {
     const auto from = stored_before.count(partition) ? stored_before.at(partition) : 0;
     INFO("partition " << partition);
-    CHECK(sql_int(p.env.pg, "SELECT count(*) FROM " + s + ".offset_gaps WHERE partition = " +
-                                std::to_string(partition) + " AND from_offset = " +
-                                std::to_string(from) + " AND to_offset = " + std::to_string(to) +
-                                " AND reason = 'retention'") == 1);
+    CHECK(sql_int(p.env.pg, "SELECT count(*) FROM " + s +
+                                ".offset_gaps WHERE partition = " + std::to_string(partition) +
+                                " AND from_offset = " + std::to_string(from) + " AND to_offset = " +
+                                std::to_string(to) + " AND reason = 'retention'") == 1);
   }
   // Every record outside the gaps is stored exactly once: rows are exactly
   // the kept events at offsets nobody deleted unread.
@@ -374,15 +379,20 @@ TEST_CASE("retention past a stopped sink's offset halts the partition by default
   CHECK(stored_ids == expected_ids);
   CHECK(metric(sink, "millrace_records_outcome_total", {{"outcome", "lost"}}) ==
         static_cast<double>(gap));
-  record_fault({"retention", static_cast<std::uint64_t>(p.end_total()), 0, duplicated, 0, recovery_s});
+  record_fault(
+      {"retention", static_cast<std::uint64_t>(p.end_total()), 0, duplicated, 0, recovery_s});
   CHECK(stop_cleanly({&sink}));
 
   // A stored offset past the log end (a recreated topic): refused, said why.
-  sql(p.env.pg, "UPDATE " + s + ".consumer_offsets SET next_offset = next_offset + 1000 WHERE "
-                "group_id = '" + p.group + "' AND partition = 1");
+  sql(p.env.pg, "UPDATE " + s +
+                    ".consumer_offsets SET next_offset = next_offset + 1000 WHERE "
+                    "group_id = '" +
+                    p.group + "' AND partition = 1");
   auto ahead = p.start_sink("sink-4");
   REQUIRE(eventually(
-      [&] { return metric(ahead, "millrace_partition_halted", {{"reason", "offset_ahead"}}) == 1; },
+      [&] {
+        return metric(ahead, "millrace_partition_halted", {{"reason", "offset_ahead"}}) == 1;
+      },
       seconds(90)));
   CHECK(log_of(p, "sink-4").find("is past the log end") != std::string::npos);
   CHECK(stop_cleanly({&ahead}));
@@ -401,7 +411,8 @@ TEST_CASE("every way a worker stops ends the process cleanly", "[shutdown-paths]
   // SIGTERM while PostgreSQL cannot be reached (the worker waits in its
   // start-up retries): exits 0.
   {
-    auto sink = p.start_sink("term-no-pg", {{"MILLRACE_PG", "postgresql://millrace@127.0.0.1:1/x"}});
+    auto sink =
+        p.start_sink("term-no-pg", {{"MILLRACE_PG", "postgresql://millrace@127.0.0.1:1/x"}});
     std::this_thread::sleep_for(seconds(3));
     CHECK(sink.running());
     CHECK(stop_cleanly({&sink}));
@@ -409,8 +420,8 @@ TEST_CASE("every way a worker stops ends the process cleanly", "[shutdown-paths]
   // A fatal error in the loop (the tables are missing and migrations are
   // off): exit 1, not a crash.
   {
-    auto sink = p.start_sink("fatal", {{"MILLRACE_PG_SCHEMA", p.schema + "_missing"},
-                                       {"MILLRACE_MIGRATE", "false"}});
+    auto sink = p.start_sink(
+        "fatal", {{"MILLRACE_PG_SCHEMA", p.schema + "_missing"}, {"MILLRACE_MIGRATE", "false"}});
     const auto status = sink.wait(seconds(120));
     REQUIRE(status.has_value());
     CHECK(*status == 1);

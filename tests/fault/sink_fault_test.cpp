@@ -1,12 +1,10 @@
 // Faults against the real stack: a worker killed mid-run, and a PostgreSQL
 // outage mid-run. Afterwards the same exactly-once oracle must hold.
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <csignal>
-#include <thread>
-
 #include <pqxx/pqxx>
+#include <thread>
 
 #include "aggregates.hpp"
 #include "fault_report.hpp"
@@ -33,7 +31,6 @@ bool wait_progress(Pipeline& p, double share, seconds timeout) {
 
 // Small batches: many commits, so a fault lands between two of them.
 const std::map<std::string, std::string> kSmallBatches = {{"MILLRACE_BATCH_SIZE", "500"}};
-
 
 // Whether a member's lag gauge shows, per partition, exactly what was
 // produced between two snapshots of the end offsets (0 when they are equal).
@@ -191,8 +188,9 @@ TEST_CASE("an aggregator commit killed while the next batch accumulates counts e
   Pipeline p("ft_aggkill");
   AggregateScenario scenario(p, 150'000, 6502);
   scenario.produce();
-  auto agg = p.start("millrace-aggregator", "agg",
-                     {{"MILLRACE_AGGREGATOR_GROUP", scenario.group}, {"MILLRACE_BATCH_SIZE", "2000"}});
+  auto agg =
+      p.start("millrace-aggregator", "agg",
+              {{"MILLRACE_AGGREGATOR_GROUP", scenario.group}, {"MILLRACE_BATCH_SIZE", "2000"}});
   kill_commits(p, "aggregator");
   REQUIRE(scenario.wait_caught_up(seconds(600)));
   scenario.verify();
@@ -288,8 +286,8 @@ TEST_CASE("the lag gauge counts what waits while the sink cannot commit", "[lag]
   REQUIRE(stack("up postgres") == 0);
 
   REQUIRE(p.wait_caught_up(seconds(120)));
-  CHECK(eventually([&] { return lag_shows(sink.metrics_port, p.topic, after, after); },
-                   seconds(30)));
+  CHECK(
+      eventually([&] { return lag_shows(sink.metrics_port, p.topic, after, after); }, seconds(30)));
   p.verify();
   CHECK(stop_cleanly({&sink}));
 }
@@ -308,15 +306,15 @@ TEST_CASE("a stopped sink's backlog shows as lag when it starts, then drains to 
   const auto after = p.end_offsets();
 
   // A long first batch: the backlog is visible before the first commit.
-  auto sink = p.start_sink("sink-2", {{"MILLRACE_BATCH_MS", "15000"},
-                                      {"MILLRACE_BATCH_SIZE", "1000000"}});
+  auto sink =
+      p.start_sink("sink-2", {{"MILLRACE_BATCH_MS", "15000"}, {"MILLRACE_BATCH_SIZE", "1000000"}});
   CHECK(eventually([&] { return lag_shows(sink.metrics_port, p.topic, before, after); },
                    seconds(12)));
   CHECK(p.stored_total() < p.end_total());  // it was seen before the first commit
 
   REQUIRE(p.wait_caught_up(seconds(120)));
-  CHECK(eventually([&] { return lag_shows(sink.metrics_port, p.topic, after, after); },
-                   seconds(30)));
+  CHECK(
+      eventually([&] { return lag_shows(sink.metrics_port, p.topic, after, after); }, seconds(30)));
   p.verify();
   CHECK(stop_cleanly({&sink}));
 }

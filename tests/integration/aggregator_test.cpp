@@ -5,9 +5,7 @@
 #include <catch2/catch.hpp>
 #include <csignal>
 #include <cstdio>
-
 #include <fstream>
-
 #include <pqxx/pqxx>
 
 #include "aggregates.hpp"
@@ -92,12 +90,14 @@ void produce_lines(const Pipeline& p, const std::vector<std::string>& lines,
               {{"MILLRACE_BROKERS", p.env.brokers}, {"MILLRACE_TOPIC", p.topic}}, &out) == 0);
 }
 
-std::int64_t group_outcome(const Pipeline& p, const std::string& group, const std::string& outcome) {
+std::int64_t group_outcome(const Pipeline& p, const std::string& group,
+                           const std::string& outcome) {
   pqxx::connection c(p.env.pg);
   pqxx::work tx(c);
-  return tx.exec_params1("SELECT coalesce(sum(records), 0)::bigint FROM \"" + p.schema +
-                             "\".record_outcomes WHERE group_id = $1 AND outcome = $2",
-                         group, outcome)[0]
+  return tx
+      .exec_params1("SELECT coalesce(sum(records), 0)::bigint FROM \"" + p.schema +
+                        "\".record_outcomes WHERE group_id = $1 AND outcome = $2",
+                    group, outcome)[0]
       .as<std::int64_t>();
 }
 
@@ -132,7 +132,8 @@ TEST_CASE("two topics aggregated in one schema keep their own dedup state", "[ag
   REQUIRE(caught_up(old, old.group + "_agg", 2'000));
   // Topic A runs well over 50 batches of 200: it prunes its dedup state.
   produce_lines(recent, recent_lines, dir + ".recent.ndjson");
-  auto agg_recent = recent.start("millrace-aggregator", "agg-recent", env_for(recent.group + "_agg"));
+  auto agg_recent =
+      recent.start("millrace-aggregator", "agg-recent", env_for(recent.group + "_agg"));
   REQUIRE(caught_up(recent, recent.group + "_agg", 20'000));
 
   // Topic B's ids are still held, so its duplicates still count once.
@@ -172,7 +173,7 @@ TEST_CASE("a sink and an aggregator cannot share a consumer group", "[group-guar
   const auto legacy_status = legacy.wait(seconds(60));
   REQUIRE(legacy_status.has_value());
   CHECK(*legacy_status == 2);
-  CHECK(read_file(p.log_dir + "/" + p.topic + ".legacy.log").find("MILLRACE_GROUP is no longer read") !=
-        std::string::npos);
+  CHECK(read_file(p.log_dir + "/" + p.topic + ".legacy.log")
+            .find("MILLRACE_GROUP is no longer read") != std::string::npos);
   CHECK(stop_cleanly({&sink}));
 }

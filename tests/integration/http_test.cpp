@@ -12,9 +12,9 @@
 #include <set>
 #include <thread>
 
+#include "http_client.hpp"
 #include "millrace/core/generator.hpp"
 #include "millrace/core/partitioner.hpp"
-#include "http_client.hpp"
 #include "pipeline.hpp"
 #include "scrape.hpp"
 
@@ -261,7 +261,8 @@ TEST_CASE("invalid events get reasons and never reach Kafka; mixed requests are 
 
 TEST_CASE("size limit, content types, methods, paths and the bearer token", "[http]") {
   Pipeline p("it_http");
-  ProducerService svc(p, {{"MILLRACE_MAX_BODY_BYTES", "4096"}, {"MILLRACE_AUTH_TOKEN", "t0ken-42"}});
+  ProducerService svc(p,
+                      {{"MILLRACE_MAX_BODY_BYTES", "4096"}, {"MILLRACE_AUTH_TOKEN", "t0ken-42"}});
   auto c = svc.client();
   const httplib::Headers auth = {{"Authorization", "Bearer t0ken-42"}};
   const auto events = make_events(301, 20, /*embed=*/true);

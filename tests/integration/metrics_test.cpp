@@ -3,7 +3,6 @@
 // the metrics alone, exact agreement with the SQL accounting tables, promtool
 // conventions, and one scrape through a real Prometheus server.
 #include <catch2/catch.hpp>
-
 #include <csignal>
 #include <fstream>
 #include <pqxx/pqxx>
@@ -32,7 +31,8 @@ Accounting from_metrics(const std::vector<std::vector<Series>>& scrapes, const s
   for (const auto& series : scrapes) {
     for (const auto& s : series) {
       if (s.labels.count("topic") == 0 || s.labels.at("topic") != topic) continue;
-      if (s.name == "millrace_records_consumed_total") a.consumed[s.labels.at("partition")] += s.value;
+      if (s.name == "millrace_records_consumed_total")
+        a.consumed[s.labels.at("partition")] += s.value;
       if (s.name == "millrace_records_outcome_total") {
         a.outcomes[{s.labels.at("partition"), s.labels.at("outcome"), s.labels.at("reason")}] +=
             s.value;
@@ -47,9 +47,9 @@ Accounting from_sql(const std::string& pg, const std::string& schema, const std:
   pqxx::work tx(c);
   const auto s = tx.quote_name(schema);
   Accounting a;
-  for (const auto& r : tx.exec_params("SELECT partition, records_consumed FROM " + s +
-                                          ".consumer_offsets WHERE group_id = $1",
-                                      group)) {
+  for (const auto& r : tx.exec_params(
+           "SELECT partition, records_consumed FROM " + s + ".consumer_offsets WHERE group_id = $1",
+           group)) {
     a.consumed[r[0].c_str()] = r[1].as<double>();
   }
   for (const auto& r : tx.exec_params("SELECT partition, outcome, reason, records FROM " + s +
@@ -164,8 +164,9 @@ TEST_CASE("metrics account for every record and agree with SQL", "[metrics]") {
           << sink_b.metrics_port << R"("], "labels": {"test": ")" << p.topic << R"("}}])";
     }
     const int port = std::stoi(p.env.prometheus_url.substr(p.env.prometheus_url.rfind(':') + 1));
-    const std::string query = "/api/v1/query?query=sum(millrace_records_consumed_total%7Btopic%3D%22" +
-                              p.topic + "%22%7D)";
+    const std::string query =
+        "/api/v1/query?query=sum(millrace_records_consumed_total%7Btopic%3D%22" + p.topic +
+        "%22%7D)";
     std::string answer;
     const auto deadline = std::chrono::steady_clock::now() + seconds(60);
     const std::string expected = std::to_string(static_cast<long long>(scenario.end_total()));

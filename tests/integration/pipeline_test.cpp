@@ -1,19 +1,18 @@
 // End to end against real Kafka and PostgreSQL: the CLI produces, two sink
 // workers consume at once, and an oracle built from the generator checks every
 // row, offset, accounting total and dead letter.
-#include <catch2/catch.hpp>
+#include "pipeline.hpp"
 
+#include <catch2/catch.hpp>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <pqxx/pqxx>
+#include <thread>
 
 #include "millrace/core/filter.hpp"
 #include "millrace/core/partitioner.hpp"
 #include "millrace/kafka/admin.hpp"
-#include "pipeline.hpp"
-
-#include <pqxx/pqxx>
-#include <thread>
 
 using namespace millrace;
 using namespace millrace::testing;
@@ -89,7 +88,8 @@ TEST_CASE("NDJSON from a file is sent as it is and validated downstream", "[file
     pqxx::work tx(c);
     const auto has = tx.exec_params1(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1 "
-        "AND table_name = 'partition_accounting'", p.schema);
+        "AND table_name = 'partition_accounting'",
+        p.schema);
     if (has[0].as<int>() == 0) continue;
     consumed = tx.exec1("SELECT coalesce(sum(consumed), 0) FROM " + tx.quote_name(p.schema) +
                         ".partition_accounting")[0]

@@ -201,8 +201,8 @@ TEST_CASE("a 1,500 req/s spike over HTTP: every acknowledged event is stored or 
   // Every acknowledged event that passes the filter is stored exactly once,
   // with the coordinates its acknowledgement gave; no filtered one is.
   std::map<std::string, std::vector<Where>> rows;
-  for (const auto& r : tx.exec("SELECT id::text, kafka_partition, kafka_offset FROM " + schema +
-                               ".store_events")) {
+  for (const auto& r :
+       tx.exec("SELECT id::text, kafka_partition, kafka_offset FROM " + schema + ".store_events")) {
     rows[r[0].as<std::string>()].emplace_back(r[1].as<std::int32_t>(), r[2].as<std::int64_t>());
   }
   for (const auto& [id, where] : acks) {
@@ -221,7 +221,8 @@ TEST_CASE("a 1,500 req/s spike over HTTP: every acknowledged event is stored or 
   // = persisted + filtered + rejected, and in total it is the topic.
   std::int64_t consumed = 0, persisted = 0, filtered = 0;
   for (const auto& r : tx.exec_params("SELECT partition, consumed, persisted, filtered, rejected, "
-                                      "late, duplicate, unaccounted FROM " + schema +
+                                      "late, duplicate, unaccounted FROM " +
+                                          schema +
                                           ".partition_accounting WHERE group_id = $1 AND "
                                           "topic = $2",
                                       p.group, p.topic)) {

@@ -352,9 +352,10 @@ Verdict AggregateScenario::verify() {
   CHECK(outcome("late") == late_outcomes());
   CHECK(tx.exec1("SELECT count(*) FROM late_events")[0].as<std::uint64_t>() == outcome("late"));
   CHECK(outcome("rejected") == invalid);
-  const auto unaccounted = tx.exec_params1("SELECT coalesce(sum(abs(unaccounted)), 0)::bigint FROM "
-                                           "partition_accounting WHERE group_id = $1",
-                                           group)[0]
+  const auto unaccounted = tx.exec_params1(
+                                 "SELECT coalesce(sum(abs(unaccounted)), 0)::bigint FROM "
+                                 "partition_accounting WHERE group_id = $1",
+                                 group)[0]
                                .as<std::int64_t>();
   CHECK(unaccounted == 0);
   v.unaccounted = static_cast<std::uint64_t>(unaccounted);

@@ -3,9 +3,9 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <sys/socket.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -140,8 +140,8 @@ std::string state_dir() {
 }  // namespace
 
 StackEnv stack_env() {
-  const std::string out = shell_capture(std::string(MILLRACE_SOURCE_DIR) +
-                                        "/deploy/local/stack env");
+  const std::string out =
+      shell_capture(std::string(MILLRACE_SOURCE_DIR) + "/deploy/local/stack env");
   StackEnv env;
   std::istringstream lines(out);
   std::string line;
@@ -165,8 +165,7 @@ StackEnv stack_env() {
 }
 
 int stack(const std::string& args) {
-  const std::string cmd = std::string(MILLRACE_SOURCE_DIR) + "/deploy/local/stack " + args +
-                          " >&2";
+  const std::string cmd = std::string(MILLRACE_SOURCE_DIR) + "/deploy/local/stack " + args + " >&2";
   return run_shell(cmd, nullptr);
 }
 
@@ -237,13 +236,15 @@ std::string http_get(int port, const std::string& path) {
   const auto body = response.find("\r\n\r\n");
   if (response.rfind("HTTP/1.", 0) != 0 || body == std::string::npos ||
       response.find(" 200 ") == std::string::npos) {
-    throw std::runtime_error("GET " + path + " on port " + std::to_string(port) + " failed: " +
-                             response.substr(0, 200));
+    throw std::runtime_error("GET " + path + " on port " + std::to_string(port) +
+                             " failed: " + response.substr(0, 200));
   }
   return response.substr(body + 4);
 }
 
-std::string bin(std::string_view name) { return std::string(MILLRACE_BIN_DIR) + "/" + std::string(name); }
+std::string bin(std::string_view name) {
+  return std::string(MILLRACE_BIN_DIR) + "/" + std::string(name);
+}
 
 Child::Child(const std::string& path, const std::vector<std::string>& args,
              const std::map<std::string, std::string>& env, const std::string& log_path) {

@@ -71,8 +71,8 @@ void NetNs::host_rules(const char* action, bool quiet) {
   const std::string a = action;
   for (const int port : ports_) {
     sh("iptables -t nat " + a + " PREROUTING -i " + host_if_ + " -d " + host_ip_ +
-           " -p tcp --dport " + std::to_string(port) + " -j DNAT --to-destination 127.0.0.1:" +
-           std::to_string(port),
+           " -p tcp --dport " + std::to_string(port) +
+           " -j DNAT --to-destination 127.0.0.1:" + std::to_string(port),
        quiet);
   }
   sh("iptables -t nat " + a + " INPUT -s " + ns_ip_ + " -p tcp -j SNAT --to-source 127.0.0.1",

@@ -1,9 +1,8 @@
 #include "pipeline.hpp"
 
 #include <catch2/catch.hpp>
-
-#include <pqxx/pqxx>
 #include <cstdlib>
+#include <pqxx/pqxx>
 #include <set>
 #include <thread>
 
@@ -19,19 +18,25 @@ using std::chrono::seconds;
 
 core::RejectReason expected_reason(core::BadKind kind) {
   switch (kind) {
-    case core::BadKind::kInvalidJson: return core::RejectReason::kInvalidJson;
-    case core::BadKind::kMissingField: return core::RejectReason::kMissingField;
-    case core::BadKind::kWrongType: return core::RejectReason::kWrongType;
-    case core::BadKind::kNegativeQty: return core::RejectReason::kOutOfRange;
-    case core::BadKind::kUnknownEventType: return core::RejectReason::kUnknownEventType;
-    case core::BadKind::kNoEventTypeHeader: return core::RejectReason::kMissingEventType;
-    case core::BadKind::kNone: break;
+    case core::BadKind::kInvalidJson:
+      return core::RejectReason::kInvalidJson;
+    case core::BadKind::kMissingField:
+      return core::RejectReason::kMissingField;
+    case core::BadKind::kWrongType:
+      return core::RejectReason::kWrongType;
+    case core::BadKind::kNegativeQty:
+      return core::RejectReason::kOutOfRange;
+    case core::BadKind::kUnknownEventType:
+      return core::RejectReason::kUnknownEventType;
+    case core::BadKind::kNoEventTypeHeader:
+      return core::RejectReason::kMissingEventType;
+    case core::BadKind::kNone:
+      break;
   }
   throw std::logic_error("no rejection expected for a valid message");
 }
 
-Pipeline::Pipeline(std::string_view prefix, std::int32_t partition_count,
-                   std::int16_t replication)
+Pipeline::Pipeline(std::string_view prefix, std::int32_t partition_count, std::int16_t replication)
     : env(stack_env()),
       topic(unique_name(prefix)),
       dlq_topic(topic + ".dlq"),
@@ -55,10 +60,14 @@ Pipeline::Pipeline(std::string_view prefix, std::string brokers, std::int32_t pa
 }
 
 std::map<std::string, std::string> Pipeline::sink_env() const {
-  return {{"MILLRACE_BROKERS", env.brokers},     {"MILLRACE_PG", env.pg},
-          {"MILLRACE_TOPIC", topic},             {"MILLRACE_DLQ_TOPIC", dlq_topic},
-          {"MILLRACE_PG_SCHEMA", schema},        {"MILLRACE_SINK_GROUP", group},
-          {"MILLRACE_SESSION_TIMEOUT_MS", "6000"}, {"MILLRACE_BATCH_MS", "100"}};
+  return {{"MILLRACE_BROKERS", env.brokers},
+          {"MILLRACE_PG", env.pg},
+          {"MILLRACE_TOPIC", topic},
+          {"MILLRACE_DLQ_TOPIC", dlq_topic},
+          {"MILLRACE_PG_SCHEMA", schema},
+          {"MILLRACE_SINK_GROUP", group},
+          {"MILLRACE_SESSION_TIMEOUT_MS", "6000"},
+          {"MILLRACE_BATCH_MS", "100"}};
 }
 
 Child Pipeline::start_sink(const std::string& name,
@@ -143,9 +152,10 @@ std::int64_t count_offsets(const std::string& pg, const std::string& schema,
       "AND table_name = 'consumer_offsets'",
       schema);
   if (exists[0].as<int>() == 0) return 0;
-  return tx.exec_params1("SELECT coalesce(" + what + ", 0) FROM " + tx.quote_name(schema) +
-                             ".consumer_offsets WHERE group_id = $1",
-                         group)[0]
+  return tx
+      .exec_params1("SELECT coalesce(" + what + ", 0) FROM " + tx.quote_name(schema) +
+                        ".consumer_offsets WHERE group_id = $1",
+                    group)[0]
       .as<std::int64_t>();
 }
 
@@ -159,10 +169,10 @@ std::map<std::int32_t, std::int64_t> Pipeline::stored_offsets() const {
   pqxx::connection c(env.pg);
   pqxx::work tx(c);
   std::map<std::int32_t, std::int64_t> out;
-  for (const auto& r : tx.exec_params("SELECT partition, coalesce(next_offset, 0) FROM " +
-                                          tx.quote_name(schema) +
-                                          ".consumer_offsets WHERE group_id = $1",
-                                      group)) {
+  for (const auto& r :
+       tx.exec_params("SELECT partition, coalesce(next_offset, 0) FROM " + tx.quote_name(schema) +
+                          ".consumer_offsets WHERE group_id = $1",
+                      group)) {
     out[r[0].as<std::int32_t>()] = r[1].as<std::int64_t>();
   }
   return out;
@@ -251,8 +261,8 @@ Verdict Pipeline::verify() {
 
   // 1. Rows: exactly the valid events with discount > 20, each once, each
   //    with the Kafka coordinates the oracle predicts.
-  const auto rows = tx.exec("SELECT id::text, kafka_partition, kafka_offset FROM " + s +
-                            ".store_events");
+  const auto rows =
+      tx.exec("SELECT id::text, kafka_partition, kafka_offset FROM " + s + ".store_events");
   std::set<std::string> stored_ids;
   for (const auto& r : rows) {
     const std::string id = r[0].as<std::string>();
@@ -291,10 +301,11 @@ Verdict Pipeline::verify() {
 
   // 3. Accounting: consumed = persisted + filtered + rejected (+ duplicates)
   //    per partition, and the totals match the oracle.
-  const auto acc = tx.exec_params("SELECT partition, consumed, persisted, filtered, rejected, "
-                                  "duplicate, late, unaccounted FROM " + s +
-                                      ".partition_accounting WHERE group_id = $1",
-                                  group);
+  const auto acc = tx.exec_params(
+      "SELECT partition, consumed, persisted, filtered, rejected, "
+      "duplicate, late, unaccounted FROM " +
+          s + ".partition_accounting WHERE group_id = $1",
+      group);
   std::uint64_t consumed = 0, persisted = 0, filtered = 0, rejected = 0, duplicates = 0;
   for (const auto& r : acc) {
     INFO("accounting for partition " << r[0].as<int>());
@@ -333,8 +344,8 @@ Verdict Pipeline::verify() {
     REQUIRE(offset.has_value());
     REQUIRE(reason.has_value());
     CHECK(msg->header("millrace.source.topic") == std::optional<std::string_view>(topic));
-    const auto where = std::make_pair(std::stoi(std::string(*partition)),
-                                      std::stoll(std::string(*offset)));
+    const auto where =
+        std::make_pair(std::stoi(std::string(*partition)), std::stoll(std::string(*offset)));
     const auto it = expected_.find(where);
     REQUIRE(it != expected_.end());
     INFO("dead letter from " << where.first << "/" << where.second << " reason " << *reason);

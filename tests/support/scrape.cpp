@@ -63,7 +63,8 @@ double sum_of(const std::vector<Series>& series, const std::string& name,
 }
 
 std::string promtool_check(const std::string& text) {
-  const std::string path = std::string(MILLRACE_TEST_LOG_DIR) + "/" + unique_name("scrape") + ".prom";
+  const std::string path =
+      std::string(MILLRACE_TEST_LOG_DIR) + "/" + unique_name("scrape") + ".prom";
   {
     std::ofstream out(path);
     out << text;
@@ -71,7 +72,8 @@ std::string promtool_check(const std::string& text) {
   const std::string cmd = "promtool check metrics < '" + path + "' 2>&1";
   std::string output;
   const int status = run_shell(cmd, &output);
-  if (status != 0 && output.empty()) output = "promtool failed with status " + std::to_string(status);
+  if (status != 0 && output.empty())
+    output = "promtool failed with status " + std::to_string(status);
   return output;
 }
 

@@ -28,11 +28,13 @@ void register_options(core::OptionSet& o, AggregatorConfig& c) {
             0, 10LL * 365 * 86400);
   o.add_int("max-future-s", "MILLRACE_MAX_FUTURE_S", &c.max_future_s,
             "Events ahead of their Kafka record's timestamp by more than this many seconds go to "
-            "late_events", 0,
-            10LL * 365 * 86400);
+            "late_events",
+            0, 10LL * 365 * 86400);
 }
 
-void validate(AggregatorConfig& c) { stream::validate(c.stream); }
+void validate(AggregatorConfig& c) {
+  stream::validate(c.stream);
+}
 
 namespace {
 
@@ -77,7 +79,8 @@ class Aggregator::Handler final : public stream::Handler {
         return p.partition == r.record.partition && p.offset == r.record.offset;
       });
       if (it == agg.pending.end()) continue;
-      batch.at(it->partition).tally.move({core::Outcome::kPersisted, ""}, {core::Outcome::kRejected, "db_refused"}, 1);
+      batch.at(it->partition)
+          .tally.move({core::Outcome::kPersisted, ""}, {core::Outcome::kRejected, "db_refused"}, 1);
       agg.refused.push_back({std::move(*it), r.sqlstate, r.message});
       agg.pending.erase(it);
     }
@@ -159,9 +162,8 @@ class Aggregator::Handler final : public stream::Handler {
       }
       // In id order the primary key's leaf pages are walked in order instead
       // of at random. Ids are lower-case, so text order is uuid order.
-      std::sort(ids.begin(), ids.end(), [](const tables::SeenId& a, const tables::SeenId& b) {
-        return *a.id < *b.id;
-      });
+      std::sort(ids.begin(), ids.end(),
+                [](const tables::SeenId& a, const tables::SeenId& b) { return *a.id < *b.id; });
       seen_.write(
           tx, "direct_seen_ids",
           [&](pqxx::transaction_base& t) { tables::copy_seen_ids(t, topic, ids); },
@@ -214,11 +216,23 @@ Aggregator::Aggregator(AggregatorConfig config, metrics::Registry& metrics)
       consumer_(std::make_unique<stream::TransactionalConsumer>(config_.stream, *handler_,
                                                                 "aggregator", metrics)) {}
 
-Aggregator::~Aggregator() { stop(); }
-void Aggregator::start() { consumer_->start(); }
-void Aggregator::stop() { consumer_->stop(); }
-bool Aggregator::wait(milliseconds timeout) { return consumer_->wait(timeout); }
-void Aggregator::rethrow_failure() { consumer_->rethrow_failure(); }
-stream::StreamStats Aggregator::stats() const { return consumer_->stats(); }
+Aggregator::~Aggregator() {
+  stop();
+}
+void Aggregator::start() {
+  consumer_->start();
+}
+void Aggregator::stop() {
+  consumer_->stop();
+}
+bool Aggregator::wait(milliseconds timeout) {
+  return consumer_->wait(timeout);
+}
+void Aggregator::rethrow_failure() {
+  consumer_->rethrow_failure();
+}
+stream::StreamStats Aggregator::stats() const {
+  return consumer_->stats();
+}
 
 }  // namespace millrace::aggregate

@@ -18,7 +18,7 @@ struct Pending {
   core::StoreEvent event;
   std::int32_t partition;
   std::int64_t offset;
-  std::string payload;  // as consumed, for refused_records should PostgreSQL refuse it
+  std::string payload;               // as consumed, for refused_records should PostgreSQL refuse it
   std::int64_t record_timestamp_ms;  // Kafka's; -1 when the broker gave none
 };
 

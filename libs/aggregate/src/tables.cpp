@@ -41,7 +41,8 @@ void apply_windows(pqxx::work& tx, const std::string& table,
           "returns) SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], "
           "$4::bigint[], $5::bigint[], $6::numeric[], $7::numeric[], $8::bigint[]) "
           "ON CONFLICT (window_start, event_type, category) DO UPDATE SET "
-          "events = " + table + ".events + EXCLUDED.events, units = " + table +
+          "events = " +
+          table + ".events + EXCLUDED.events, units = " + table +
           ".units + EXCLUDED.units, revenue = " + table +
           ".revenue + EXCLUDED.revenue, discount_total = " + table +
           ".discount_total + EXCLUDED.discount_total, returns = " + table +
@@ -90,10 +91,10 @@ void apply_categories(pqxx::work& tx, const std::map<std::string, core::Totals>&
 
 PartitionMax read_partition_max(pqxx::work& tx, const std::string& topic) {
   PartitionMax max_ts;
-  for (const auto& row : tx.exec_params(
-           "SELECT partition, (extract(epoch FROM max_event_ts) * 1000000)::bigint "
-           "FROM aggregator_partitions WHERE topic = $1",
-           topic)) {
+  for (const auto& row :
+       tx.exec_params("SELECT partition, (extract(epoch FROM max_event_ts) * 1000000)::bigint "
+                      "FROM aggregator_partitions WHERE topic = $1",
+                      topic)) {
     max_ts[row[0].as<std::int32_t>()] = row[1].as<std::int64_t>();
   }
   return max_ts;
@@ -105,14 +106,13 @@ void advance_partition_max(pqxx::work& tx, const std::string& topic, const Parti
   for (const auto& [partition, m] : max_ts) {
     if (!m || !partitions.contains(partition)) continue;
     if (!values.empty()) values += ',';
-    values += "(" + tx.quote(topic) + "," + std::to_string(partition) + "," +
-              ts_literal(tx, *m) + "::timestamptz)";
+    values += "(" + tx.quote(topic) + "," + std::to_string(partition) + "," + ts_literal(tx, *m) +
+              "::timestamptz)";
   }
   if (values.empty()) return;
-  tx.exec(
-      "INSERT INTO aggregator_partitions (topic, partition, max_event_ts) VALUES " + values +
-      " ON CONFLICT (topic, partition) DO UPDATE SET max_event_ts = "
-      "greatest(aggregator_partitions.max_event_ts, EXCLUDED.max_event_ts)");
+  tx.exec("INSERT INTO aggregator_partitions (topic, partition, max_event_ts) VALUES " + values +
+          " ON CONFLICT (topic, partition) DO UPDATE SET max_event_ts = "
+          "greatest(aggregator_partitions.max_event_ts, EXCLUDED.max_event_ts)");
 }
 
 core::TimestampUs database_now(pqxx::work& tx) {
@@ -197,21 +197,19 @@ std::set<std::pair<std::int32_t, std::int64_t>> insert_late(pqxx::work& tx,
       partition_max = ts_literal(tx, *it->second) + "::timestamptz";
     }
     if (!values.empty()) values += ',';
-    values += "(" + tx.quote(e.id) + "," + tx.quote(std::string(core::to_string(verdict))) +
-              "," + tx.quote(std::string(core::to_string(e.event_type))) + "," +
-              ts_literal(tx, e.ts) + "," + std::to_string(e.store_id) + "," +
-              tx.quote(e.category) + "," + std::to_string(e.sku) + "," + e.price.to_string() +
-              "," + std::to_string(e.qty) + "," + e.discount.to_string() + "," +
-              (e.is_return ? "true" : "false") + "," +
-              partition_max + "," +
-              tx.quote(topic) + "," + std::to_string(p->partition) + "," +
+    values += "(" + tx.quote(e.id) + "," + tx.quote(std::string(core::to_string(verdict))) + "," +
+              tx.quote(std::string(core::to_string(e.event_type))) + "," + ts_literal(tx, e.ts) +
+              "," + std::to_string(e.store_id) + "," + tx.quote(e.category) + "," +
+              std::to_string(e.sku) + "," + e.price.to_string() + "," + std::to_string(e.qty) +
+              "," + e.discount.to_string() + "," + (e.is_return ? "true" : "false") + "," +
+              partition_max + "," + tx.quote(topic) + "," + std::to_string(p->partition) + "," +
               std::to_string(p->offset) + ")";
   }
-  for (const auto& row : tx.exec(
-           "INSERT INTO late_events (id, verdict, event_type, ts, store_id, category, sku, "
-           "price, qty, discount, is_return, partition_max_ts, kafka_topic, kafka_partition, "
-           "kafka_offset) VALUES " +
-           values + " ON CONFLICT (id) DO NOTHING RETURNING kafka_partition, kafka_offset")) {
+  for (const auto& row :
+       tx.exec("INSERT INTO late_events (id, verdict, event_type, ts, store_id, category, sku, "
+               "price, qty, discount, is_return, partition_max_ts, kafka_topic, kafka_partition, "
+               "kafka_offset) VALUES " +
+               values + " ON CONFLICT (id) DO NOTHING RETURNING kafka_partition, kafka_offset")) {
     stored.emplace(row[0].as<std::int32_t>(), row[1].as<std::int64_t>());
   }
   return stored;

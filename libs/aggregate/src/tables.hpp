@@ -7,13 +7,12 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <pqxx/pqxx>
 #include <set>
 #include <string>
 #include <unordered_set>
 #include <utility>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "batch.hpp"
 #include "millrace/core/timestamp.hpp"

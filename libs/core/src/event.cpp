@@ -1,10 +1,9 @@
 #include "millrace/core/event.hpp"
 
-#include "millrace/core/contract.hpp"
-
 #include <charconv>
 
 #include "event_json.hpp"
+#include "millrace/core/contract.hpp"
 
 namespace millrace::core {
 
@@ -140,27 +139,62 @@ void write_event_json(std::string& out, const StoreEvent& event,
     const auto f = static_cast<Field>(i);
     const std::string_view name = field_name(f);
     switch (f) {
-      case kId: w.string(name, event.id); break;
-      case kRequestId: w.string(name, event.request_id); break;
-      case kStoreId: w.integer(name, event.store_id); break;
-      case kStoreFqdn: w.string(name, event.store_fqdn); break;
-      case kStoreIp: w.string(name, event.store_ip); break;
-      case kCustId: w.integer(name, event.cust_id); break;
-      case kCategory: w.string(name, event.category); break;
-      case kSku: w.integer(name, event.sku); break;
-      case kPrice: w.decimal(name, event.price); break;
-      case kQty: w.integer(name, event.qty); break;
-      case kDiscount: w.decimal(name, event.discount); break;
-      case kGiftWrap: w.boolean(name, event.gift_wrap); break;
-      case kVariant: w.string(name, event.variant); break;
-      case kPriorityShipping: w.boolean(name, event.priority_shipping); break;
-      case kTs: w.string(name, format_timestamp(event.ts)); break;
-      case kContactMe: w.optional_string(name, event.contact_me); break;
-      case kIsReturn: w.boolean(name, event.is_return); break;
+      case kId:
+        w.string(name, event.id);
+        break;
+      case kRequestId:
+        w.string(name, event.request_id);
+        break;
+      case kStoreId:
+        w.integer(name, event.store_id);
+        break;
+      case kStoreFqdn:
+        w.string(name, event.store_fqdn);
+        break;
+      case kStoreIp:
+        w.string(name, event.store_ip);
+        break;
+      case kCustId:
+        w.integer(name, event.cust_id);
+        break;
+      case kCategory:
+        w.string(name, event.category);
+        break;
+      case kSku:
+        w.integer(name, event.sku);
+        break;
+      case kPrice:
+        w.decimal(name, event.price);
+        break;
+      case kQty:
+        w.integer(name, event.qty);
+        break;
+      case kDiscount:
+        w.decimal(name, event.discount);
+        break;
+      case kGiftWrap:
+        w.boolean(name, event.gift_wrap);
+        break;
+      case kVariant:
+        w.string(name, event.variant);
+        break;
+      case kPriorityShipping:
+        w.boolean(name, event.priority_shipping);
+        break;
+      case kTs:
+        w.string(name, format_timestamp(event.ts));
+        break;
+      case kContactMe:
+        w.optional_string(name, event.contact_me);
+        break;
+      case kIsReturn:
+        w.boolean(name, event.is_return);
+        break;
       case kEventTypeField:
         if (event_type_field) w.string(name, *event_type_field);
         break;
-      case kFieldCount: break;
+      case kFieldCount:
+        break;
     }
   }
   w.finish();

@@ -1,13 +1,12 @@
 #include "millrace/core/generator.hpp"
 
-#include "millrace/core/contract.hpp"
-
 #include <array>
 #include <charconv>
 #include <limits>
 #include <stdexcept>
 
 #include "event_json.hpp"
+#include "millrace/core/contract.hpp"
 
 namespace millrace::core {
 

@@ -1,8 +1,8 @@
 #include "millrace/core/validation.hpp"
 
-#include "millrace/core/contract.hpp"
-
 #include <arpa/inet.h>
+
+#include "millrace/core/contract.hpp"
 
 // RapidJSON scans strings and whitespace 16 bytes at a time with SSE2, which
 // every x86-64 CPU has; without the macro it goes byte by byte. Only this file
@@ -696,22 +696,21 @@ std::optional<Rejection> validate_parsed(const EventHandler& h,
   event.event_type = *type;
   Checker c(h);
   std::int64_t store_id = 0, qty = 0;
-  const bool ok =
-      c.uuid(kId, event.id) && c.uuid(kRequestId, event.request_id) &&
-      c.integer(kStoreId, spec(kStoreId).min, spec(kStoreId).max, store_id) &&
-      c.text(kStoreFqdn, event.store_fqdn) && c.ip(kStoreIp, event.store_ip) &&
-      c.integer(kCustId, spec(kCustId).min, spec(kCustId).max, event.cust_id) &&
-      c.text(kCategory, event.category) &&
-      c.integer(kSku, spec(kSku).min, spec(kSku).max, event.sku) &&
-      c.decimal(kPrice, Decimal::from_integer(spec(kPrice).min),
-                Decimal::from_integer(spec(kPrice).max), event.price) &&
-      c.integer(kQty, spec(kQty).min, spec(kQty).max, qty) &&
-      c.decimal(kDiscount, Decimal::from_integer(spec(kDiscount).min),
-                Decimal::from_integer(spec(kDiscount).max), event.discount) &&
-      c.boolean(kGiftWrap, event.gift_wrap) && c.text(kVariant, event.variant) &&
-      c.boolean(kPriorityShipping, event.priority_shipping) && c.timestamp(kTs, event.ts) &&
-      c.optional_text(kContactMe, event.contact_me) && c.boolean(kIsReturn, event.is_return) &&
-      c.event_type_field(*event_type_header);
+  const bool ok = c.uuid(kId, event.id) && c.uuid(kRequestId, event.request_id) &&
+                  c.integer(kStoreId, spec(kStoreId).min, spec(kStoreId).max, store_id) &&
+                  c.text(kStoreFqdn, event.store_fqdn) && c.ip(kStoreIp, event.store_ip) &&
+                  c.integer(kCustId, spec(kCustId).min, spec(kCustId).max, event.cust_id) &&
+                  c.text(kCategory, event.category) &&
+                  c.integer(kSku, spec(kSku).min, spec(kSku).max, event.sku) &&
+                  c.decimal(kPrice, Decimal::from_integer(spec(kPrice).min),
+                            Decimal::from_integer(spec(kPrice).max), event.price) &&
+                  c.integer(kQty, spec(kQty).min, spec(kQty).max, qty) &&
+                  c.decimal(kDiscount, Decimal::from_integer(spec(kDiscount).min),
+                            Decimal::from_integer(spec(kDiscount).max), event.discount) &&
+                  c.boolean(kGiftWrap, event.gift_wrap) && c.text(kVariant, event.variant) &&
+                  c.boolean(kPriorityShipping, event.priority_shipping) &&
+                  c.timestamp(kTs, event.ts) && c.optional_text(kContactMe, event.contact_me) &&
+                  c.boolean(kIsReturn, event.is_return) && c.event_type_field(*event_type_header);
   if (!ok) return c.take_rejection();
   event.store_id = static_cast<std::int32_t>(store_id);
   event.qty = static_cast<std::int32_t>(qty);

@@ -4,14 +4,13 @@
 // tests/integration/pg_copy_test.cpp, which has a database.
 #include "millrace/core/contract.hpp"
 
-#include <catch2/catch.hpp>
+#include <rapidjson/document.h>
 
+#include <catch2/catch.hpp>
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <string>
-
-#include <rapidjson/document.h>
 
 using namespace millrace::core;
 

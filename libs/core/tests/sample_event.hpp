@@ -1,14 +1,12 @@
 #pragma once
 
-#include "millrace/core/contract.hpp"
-
 #include <algorithm>
-
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "millrace/core/contract.hpp"
 #include "millrace/core/event.hpp"
 
 namespace millrace::core::testing {

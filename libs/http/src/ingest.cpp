@@ -136,12 +136,13 @@ void Ingest::refresh_partitions() {
     const std::int32_t n = producer_->partition_count(config_.kafka.topic, milliseconds(5000));
     if (n >= 2 && n % 2 == 0) {
       if (n != partitions_.exchange(n)) {
-        runtime::log_info(
-            kComponent, "topic " + config_.kafka.topic + " now has " + std::to_string(n) + " partitions");
+        runtime::log_info(kComponent, "topic " + config_.kafka.topic + " now has " +
+                                          std::to_string(n) + " partitions");
       }
     } else if (!warned_odd_) {
       warned_odd_ = true;
-      runtime::log_error(kComponent, "topic " + config_.kafka.topic + " now has " + std::to_string(n) +
+      runtime::log_error(kComponent, "topic " + config_.kafka.topic + " now has " +
+                                         std::to_string(n) +
                                          " partitions, not an even number: keeping " +
                                          std::to_string(partitions_.load()));
     }
@@ -151,15 +152,14 @@ void Ingest::refresh_partitions() {
   }
 }
 
-kafka::Enqueue Ingest::enqueue(Slot& slot, std::string_view text,
-                                               const core::StoreEvent& event, void* opaque,
-                                               std::int32_t& partitions_now) {
+kafka::Enqueue Ingest::enqueue(Slot& slot, std::string_view text, const core::StoreEvent& event,
+                               void* opaque, std::int32_t& partitions_now) {
   const kafka::StoreKey key(event.store_id);
   const kafka::EventHeaders headers(core::to_string(event.event_type), event.priority_shipping);
   for (int attempt = 0;; ++attempt) {
     slot.partition = core::partition_for(event.event_type, event.store_id, partitions_now);
-    const auto status = producer_->try_produce(config_.kafka.topic, slot.partition, key.view(), text,
-                                              headers.view(), opaque);
+    const auto status = producer_->try_produce(config_.kafka.topic, slot.partition, key.view(),
+                                               text, headers.view(), opaque);
     if (status != kafka::Enqueue::kUnknownPartition || attempt > 0) return status;
     refresh_partitions();
     const std::int32_t fresh = partitions_.load();
@@ -241,8 +241,7 @@ void Ingest::admit(Slot& slot, std::string_view text, std::optional<std::string_
   }
 }
 
-void Ingest::handle(const detail::Request& req,
-                    const std::shared_ptr<detail::Exchange>& exchange) {
+void Ingest::handle(const detail::Request& req, const std::shared_ptr<detail::Exchange>& exchange) {
   const auto started = Clock::now();
   const BodyFormat format = *body_format(req.header("Content-Type").value_or(""));
   const AckMode ack = *parse_ack(query_param(req.query(), "ack"));

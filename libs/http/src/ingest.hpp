@@ -36,7 +36,6 @@ inline constexpr std::chrono::milliseconds kAckGrace{1000};
 
 struct Batch;
 
-
 // One event of a request, and what a delivery report's opaque points at. For
 // ?ack=none the opaque is instead one of two shared slots without a batch,
 // which only tell the metrics the event type.
@@ -118,8 +117,7 @@ class Ingest {
     std::string_view stop_reason;  // set once nothing more may be queued
   };
   void admit(Slot& slot, std::string_view text, std::optional<std::string_view> fallback,
-             bool tracked, std::vector<std::pair<std::string, std::string>>& texts,
-             Admission& run);
+             bool tracked, std::vector<std::pair<std::string, std::string>>& texts, Admission& run);
   kafka::Enqueue enqueue(Slot& slot, std::string_view text, const core::StoreEvent& event,
                          void* opaque, std::int32_t& partitions_now);
   // ?ack=all: answers once every queued event's report is in, or at the

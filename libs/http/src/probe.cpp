@@ -90,7 +90,9 @@ void ProducerProbe::delivered(std::int32_t partition, core::EventType type) {
   produced_[i]->inc();
 }
 
-void ProducerProbe::delivery_failed() { delivery_failures_->inc(); }
+void ProducerProbe::delivery_failed() {
+  delivery_failures_->inc();
+}
 
 void ProducerProbe::delivery_latency(std::int64_t latency_us) {
   if (latency_us >= 0) delivery_latency_->observe(static_cast<double>(latency_us) / 1e6);

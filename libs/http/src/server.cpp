@@ -1,5 +1,6 @@
 #include "server.hpp"
 
+#include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
@@ -12,7 +13,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
 #include <condition_variable>
-#include <algorithm>
 #include <deque>
 #include <list>
 #include <mutex>
@@ -137,8 +137,7 @@ class RequestParser final : public bhttp::basic_parser<true> {
     return s.size();
   }
   void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
-  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view s,
-                                 beast::error_code&) override {
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view s, beast::error_code&) override {
     fields_.body.append(s.data(), s.size());
     return s.size();
   }
@@ -274,10 +273,9 @@ class Session final : public std::enable_shared_from_this<Session>, private Requ
     keep_alive_ = keep;
     status_ = reply.status;
     deadline_ = loop_.now + kTransferTimeout;
-    asio::async_write(socket_, asio::buffer(out_),
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                        self->on_write(ec);
-                      });
+    asio::async_write(
+        socket_, asio::buffer(out_),
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
   }
 
  private:
@@ -322,10 +320,9 @@ class Session final : public std::enable_shared_from_this<Session>, private Requ
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(server_.options.max_body_bytes);
     deadline_ = loop_.now + server_.options.idle_timeout;
-    bhttp::async_read_header(socket_, buffer_, *parser_,
-                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                               self->on_header(ec);
-                             });
+    bhttp::async_read_header(
+        socket_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
   }
 
   void on_header(beast::error_code ec) {
@@ -360,10 +357,9 @@ class Session final : public std::enable_shared_from_this<Session>, private Requ
     if (const auto length = parser_->content_length()) {
       buffer_.reserve(std::min<std::uint64_t>(buffer_.size() + *length, kBodyReadReserve));
     }
-    bhttp::async_read(socket_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                        self->on_body(ec);
-                      });
+    bhttp::async_read(
+        socket_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_body(ec); });
   }
 
   void on_body(beast::error_code ec) {
@@ -557,25 +553,26 @@ void Server::Impl::sweep(Loop& loop) {
 void Server::Impl::accept() {
   Loop& target = *loops[next_loop];
   next_loop = (next_loop + 1) % loops.size();
-  acceptor->async_accept(*target.context, [this, &target](beast::error_code ec, tcp::socket socket) {
-    if (stopping.load() || ec == asio::error::operation_aborted) return;
-    if (ec) {
-      // Out of descriptors or memory for a moment: try again shortly rather
-      // than spin or give up serving.
-      runtime::log_warn(kComponent, "accept failed: " + ec.message());
-      accept_retry->expires_after(kAcceptRetry);
-      accept_retry->async_wait([this](beast::error_code e) {
-        if (!e) accept();
+  acceptor->async_accept(
+      *target.context, [this, &target](beast::error_code ec, tcp::socket socket) {
+        if (stopping.load() || ec == asio::error::operation_aborted) return;
+        if (ec) {
+          // Out of descriptors or memory for a moment: try again shortly rather
+          // than spin or give up serving.
+          runtime::log_warn(kComponent, "accept failed: " + ec.message());
+          accept_retry->expires_after(kAcceptRetry);
+          accept_retry->async_wait([this](beast::error_code e) {
+            if (!e) accept();
+          });
+          return;
+        }
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        auto session = std::make_shared<Session>(*this, target, std::move(socket));
+        // The session lives on its loop's thread from its first step.
+        asio::post(*target.context, [session] { session->start(); });
+        accept();
       });
-      return;
-    }
-    beast::error_code ignored;
-    socket.set_option(tcp::no_delay(true), ignored);
-    auto session = std::make_shared<Session>(*this, target, std::move(socket));
-    // The session lives on its loop's thread from its first step.
-    asio::post(*target.context, [session] { session->start(); });
-    accept();
-  });
 }
 
 Server::Server(ServerOptions options, Handler& handler)

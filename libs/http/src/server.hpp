@@ -5,10 +5,9 @@
 // Why not thread-per-connection (cpp-httplib, which millrace-producer used
 // first): a request that waits for Kafka's acknowledgement (milliseconds)
 // held a thread, so throughput was threads / ack latency, and with enough
-// threads to keep up the cores spent their time switching between them. Here a fixed pool of event-loop
-// threads serves any number of keep-alive connections, and a request waiting
-// for its acknowledgement holds only its connection's state. docs/http.md
-// says more.
+// threads to keep up the cores spent their time switching between them. Here a fixed pool of
+// event-loop threads serves any number of keep-alive connections, and a request waiting for its
+// acknowledgement holds only its connection's state. docs/http.md says more.
 //
 // Beast stays in server.cpp: the service sees plain views.
 
@@ -71,8 +70,7 @@ class Exchange {
   // Answers later: `make` builds the reply on the connection's thread, once,
   // when finish() is called (from any thread) or `timeout` passes, whichever
   // comes first. Only from Handler::handle, once.
-  virtual void defer(std::chrono::steady_clock::duration timeout,
-                     std::function<Reply()> make) = 0;
+  virtual void defer(std::chrono::steady_clock::duration timeout, std::function<Reply()> make) = 0;
   // Thread-safe; calls after the first, or after the timeout, do nothing.
   virtual void finish() = 0;
   // finish() for many exchanges, handing them to each event loop at once:

@@ -134,8 +134,8 @@ void ProducerService::State::handle(const detail::Request& req,
   const std::string_view method = req.method();
   const bool get = method == "GET";
   const auto only = [&](std::string_view allowed) {
-    detail::Reply r = error_reply(405, "method_not_allowed",
-                                  allowed == "POST" ? "use POST" : "use GET");
+    detail::Reply r =
+        error_reply(405, "method_not_allowed", allowed == "POST" ? "use POST" : "use GET");
     r.headers.emplace_back("Allow", allowed);
     exchange->reply(std::move(r));
   };
@@ -199,11 +199,10 @@ void ProducerService::start() {
   s.server->on_failure([&s](std::string what) { s.fail(std::move(what)); });
   s.bound_port = s.server->port();
   s.server->start();
-  runtime::log_info(kComponent, "serving http://" + s.config.host + ":" +
-                                    std::to_string(s.bound_port.load()) + " for topic " +
-                                    s.config.kafka.topic + " (" + std::to_string(partitions) +
-                                    " partitions, " + std::to_string(s.config.http_threads) +
-                                    " HTTP threads)");
+  runtime::log_info(kComponent,
+                    "serving http://" + s.config.host + ":" + std::to_string(s.bound_port.load()) +
+                        " for topic " + s.config.kafka.topic + " (" + std::to_string(partitions) +
+                        " partitions, " + std::to_string(s.config.http_threads) + " HTTP threads)");
 }
 
 void ProducerService::stop() {

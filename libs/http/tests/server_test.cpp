@@ -6,13 +6,14 @@
 //   first, so only these tests pin the sweep down.
 // - Refusing a body it will not read (413): the client can still send the
 //   rest and then read the refusal, rather than meet a reset.
-#include <catch2/catch.hpp>
+#include "server.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -23,8 +24,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include "server.hpp"
 
 using namespace millrace::http::detail;
 using namespace std::chrono_literals;

@@ -29,14 +29,15 @@ void refuse_consumer_overrides(const Properties& properties) {
   // auto.commit.enable is librdkafka's older (topic-level) name of
   // enable.auto.commit.
   static constexpr std::string_view kManaged[] = {
-      "auto.offset.reset", "partition.assignment.strategy", "enable.auto.commit",
-      "auto.commit.enable", "enable.auto.offset.store", "group.id"};
+      "auto.offset.reset",  "partition.assignment.strategy", "enable.auto.commit",
+      "auto.commit.enable", "enable.auto.offset.store",      "group.id"};
   for (const auto& [key, value] : properties) {
     for (const auto managed : kManaged) {
       if (key == managed) {
         throw std::invalid_argument(
-            key + " cannot be overridden: Millrace sets it (see docs/architecture.md, "
-                  "\"Offsets and gaps\")");
+            key +
+            " cannot be overridden: Millrace sets it (see docs/architecture.md, "
+            "\"Offsets and gaps\")");
       }
     }
   }
@@ -122,22 +123,22 @@ std::pair<std::int64_t, std::int64_t> query_watermarks(rd_kafka_t* rk, const std
   }
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     refresh_leaders(rk, topic, static_cast<int>(timeout.count()));
-    throw core::InfraError(core::FailureClass::kRetryable, "watermarks " + topic + "[" +
-                                                               std::to_string(partition) +
-                                                               "]: " + rd_kafka_err2str(err));
+    throw core::InfraError(
+        core::FailureClass::kRetryable,
+        "watermarks " + topic + "[" + std::to_string(partition) + "]: " + rd_kafka_err2str(err));
   }
   return {low, high};
 }
 
 void install_logger(rd_kafka_conf_t* conf) {
-  rd_kafka_conf_set_log_cb(conf, [](const rd_kafka_t* rk, int level, const char* fac,
-                                    const char* buf) {
-    // librdkafka's levels are syslog's: 0-3 errors, 4 warnings, 5-7 the rest.
-    const auto ours = level <= 3   ? runtime::Level::kError
-                      : level == 4 ? runtime::Level::kWarn
-                                   : runtime::Level::kInfo;
-    runtime::log(ours, "kafka", std::string(rd_kafka_name(rk)) + " " + fac + ": " + buf);
-  });
+  rd_kafka_conf_set_log_cb(
+      conf, [](const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+        // librdkafka's levels are syslog's: 0-3 errors, 4 warnings, 5-7 the rest.
+        const auto ours = level <= 3   ? runtime::Level::kError
+                          : level == 4 ? runtime::Level::kWarn
+                                       : runtime::Level::kInfo;
+        runtime::log(ours, "kafka", std::string(rd_kafka_name(rk)) + " " + fac + ": " + buf);
+      });
 }
 
 }  // namespace detail

@@ -14,7 +14,9 @@ using core::FailureClass;
 using core::InfraError;
 
 namespace {
-rd_kafka_message_t* as_msg(void* raw) { return static_cast<rd_kafka_message_t*>(raw); }
+rd_kafka_message_t* as_msg(void* raw) {
+  return static_cast<rd_kafka_message_t*>(raw);
+}
 }  // namespace
 
 // ---- Message ---------------------------------------------------------------
@@ -32,9 +34,15 @@ Message& Message::operator=(Message&& other) noexcept {
   return *this;
 }
 
-std::string_view Message::topic() const { return rd_kafka_topic_name(as_msg(raw_)->rkt); }
-std::int32_t Message::partition() const { return as_msg(raw_)->partition; }
-std::int64_t Message::offset() const { return as_msg(raw_)->offset; }
+std::string_view Message::topic() const {
+  return rd_kafka_topic_name(as_msg(raw_)->rkt);
+}
+std::int32_t Message::partition() const {
+  return as_msg(raw_)->partition;
+}
+std::int64_t Message::offset() const {
+  return as_msg(raw_)->offset;
+}
 std::string_view Message::payload() const {
   const auto* m = as_msg(raw_);
   return m->payload == nullptr ? std::string_view{}
@@ -72,11 +80,11 @@ std::vector<std::pair<std::string_view, std::string_view>> Message::headers() co
   const char* name = nullptr;
   const void* value = nullptr;
   std::size_t size = 0;
-  for (std::size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
-                          RD_KAFKA_RESP_ERR_NO_ERROR;
-       ++i) {
-    out.emplace_back(name, value == nullptr ? std::string_view{}
-                                            : std::string_view(static_cast<const char*>(value), size));
+  for (std::size_t i = 0;
+       rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
+    out.emplace_back(name, value == nullptr
+                               ? std::string_view{}
+                               : std::string_view(static_cast<const char*>(value), size));
   }
   return out;
 }
@@ -173,7 +181,9 @@ Consumer::~Consumer() {
   }
 }
 
-void Consumer::detach_listener() { state_->listener = nullptr; }
+void Consumer::detach_listener() {
+  state_->listener = nullptr;
+}
 
 void Consumer::subscribe(const std::vector<std::string>& topics) {
   detail::PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
@@ -187,8 +197,10 @@ void Consumer::subscribe(const std::vector<std::string>& topics) {
 }
 
 std::optional<Message> Consumer::poll(std::chrono::milliseconds timeout) {
-  detail::MessagePtr msg(rd_kafka_consumer_poll(state_->rk.get(), static_cast<int>(timeout.count())));
-  if (state_->listener_error) std::rethrow_exception(std::exchange(state_->listener_error, nullptr));
+  detail::MessagePtr msg(
+      rd_kafka_consumer_poll(state_->rk.get(), static_cast<int>(timeout.count())));
+  if (state_->listener_error)
+    std::rethrow_exception(std::exchange(state_->listener_error, nullptr));
   if (!msg) return std::nullopt;
   if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) return Message(msg.release());
   if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return std::nullopt;
@@ -206,7 +218,8 @@ std::optional<Message> Consumer::poll(std::chrono::milliseconds timeout) {
       rd_kafka_fatal_error(state_->rk.get(), fatal, sizeof fatal) != RD_KAFKA_RESP_ERR_NO_ERROR) {
     throw InfraError(FailureClass::kFatal, std::string("kafka consumer fatal error: ") + fatal);
   }
-  if (msg->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+  if (msg->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+      msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
       msg->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
       msg->err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED) {
     const char* topic = msg->rkt != nullptr ? rd_kafka_topic_name(msg->rkt) : "?";
@@ -247,10 +260,9 @@ void Consumer::seek(const std::vector<TopicPartition>& partitions,
   }
   for (int i = 0; i < list->cnt; ++i) {
     if (list->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      throw InfraError(FailureClass::kRetryable,
-                       "seek " + std::string(list->elems[i].topic) + "[" +
-                           std::to_string(list->elems[i].partition) +
-                           "]: " + rd_kafka_err2str(list->elems[i].err));
+      throw InfraError(FailureClass::kRetryable, "seek " + std::string(list->elems[i].topic) + "[" +
+                                                     std::to_string(list->elems[i].partition) +
+                                                     "]: " + rd_kafka_err2str(list->elems[i].err));
     }
   }
 }
@@ -280,9 +292,12 @@ void Consumer::close() {
   if (state_->closed) return;
   state_->closed = true;
   rd_kafka_consumer_close(state_->rk.get());
-  if (state_->listener_error) std::rethrow_exception(std::exchange(state_->listener_error, nullptr));
+  if (state_->listener_error)
+    std::rethrow_exception(std::exchange(state_->listener_error, nullptr));
 }
 
-std::uint64_t Consumer::transient_errors() const { return state_->transient_errors.load(); }
+std::uint64_t Consumer::transient_errors() const {
+  return state_->transient_errors.load();
+}
 
 }  // namespace millrace::kafka

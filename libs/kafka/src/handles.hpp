@@ -15,8 +15,8 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "millrace/kafka/types.hpp"

@@ -7,7 +7,8 @@
 namespace millrace::kafka {
 
 void register_options(core::OptionSet& o, KafkaClientOptions& k) {
-  o.add_string("brokers", "MILLRACE_BROKERS", &k.brokers, "Kafka bootstrap servers, host:port[,...]");
+  o.add_string("brokers", "MILLRACE_BROKERS", &k.brokers,
+               "Kafka bootstrap servers, host:port[,...]");
   o.add_string("topic", "MILLRACE_TOPIC", &k.topic, "Kafka topic of store events");
   o.add_string("client-id", "MILLRACE_CLIENT_ID", &k.client_id, "Kafka client.id");
   o.add_string("kafka-properties", "MILLRACE_KAFKA_PROPERTIES", &k.properties,

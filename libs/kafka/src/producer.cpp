@@ -55,38 +55,38 @@ Producer::Producer(const ProducerConfig& config) : state_(std::make_unique<State
   detail::install_logger(conf.get());
   state_->on_delivery = config.on_delivery;
   rd_kafka_conf_set_opaque(conf.get(), state_.get());
-  rd_kafka_conf_set_dr_msg_cb(conf.get(), [](rd_kafka_t*, const rd_kafka_message_t* msg,
-                                             void* opaque) noexcept {
-    auto* state = static_cast<State*>(opaque);
-    {
-      std::lock_guard lock(state->stats_mutex);
-      if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        ++state->stats.delivered;
-      } else {
-        if (state->stats.failed++ == 0) state->stats.first_error = rd_kafka_err2str(msg->err);
-      }
-    }
-    if (!state->on_delivery) return;
-    Delivery d;
-    d.opaque = msg->_private;
-    d.partition = msg->partition;
-    d.offset = msg->offset;
-    d.latency_us = rd_kafka_message_latency(msg);
-    d.ok = msg->err == RD_KAFKA_RESP_ERR_NO_ERROR;
-    d.unknown_partition = msg->err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
-                          msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
-    d.too_large = msg->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
-                  msg->err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE ||
-                  msg->err == RD_KAFKA_RESP_ERR_INVALID_RECORD;
-    d.refused = msg->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
-                msg->err == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED ||
-                msg->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
-                msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
-                msg->err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION;
-    d.raw = msg;
-    if (!d.ok) d.error = rd_kafka_err2str(msg->err);
-    state->on_delivery(d);
-  });
+  rd_kafka_conf_set_dr_msg_cb(
+      conf.get(), [](rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) noexcept {
+        auto* state = static_cast<State*>(opaque);
+        {
+          std::lock_guard lock(state->stats_mutex);
+          if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            ++state->stats.delivered;
+          } else {
+            if (state->stats.failed++ == 0) state->stats.first_error = rd_kafka_err2str(msg->err);
+          }
+        }
+        if (!state->on_delivery) return;
+        Delivery d;
+        d.opaque = msg->_private;
+        d.partition = msg->partition;
+        d.offset = msg->offset;
+        d.latency_us = rd_kafka_message_latency(msg);
+        d.ok = msg->err == RD_KAFKA_RESP_ERR_NO_ERROR;
+        d.unknown_partition = msg->err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION ||
+                              msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+        d.too_large = msg->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+                      msg->err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE ||
+                      msg->err == RD_KAFKA_RESP_ERR_INVALID_RECORD;
+        d.refused = msg->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+                    msg->err == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED ||
+                    msg->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+                    msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+                    msg->err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION;
+        d.raw = msg;
+        if (!d.ok) d.error = rd_kafka_err2str(msg->err);
+        state->on_delivery(d);
+      });
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err);
   if (rk == nullptr) throw InfraError(FailureClass::kFatal, std::string("kafka producer: ") + err);
@@ -110,26 +110,27 @@ OwnedRecord Delivery::copy() const {
     const void* value = nullptr;
     std::size_t size = 0;
     for (std::size_t i = 0;
-         rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
-      out.headers.emplace_back(name, value == nullptr ? std::string()
-                                                      : std::string(static_cast<const char*>(value), size));
+         rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+         ++i) {
+      out.headers.emplace_back(name, value == nullptr
+                                         ? std::string()
+                                         : std::string(static_cast<const char*>(value), size));
     }
   }
   return out;
 }
 
 void Producer::produce(std::string_view topic, std::int32_t partition, std::string_view key,
-                       std::string_view value, std::span<const OutHeader> headers,
-                       void* opaque) {
+                       std::string_view value, std::span<const OutHeader> headers, void* opaque) {
   rd_kafka_headers_t* hdrs = make_headers(headers);
   const std::string topic_name(topic);
   for (;;) {
-    const rd_kafka_resp_err_t err = rd_kafka_producev(
-        state_->rk.get(), RD_KAFKA_V_TOPIC(topic_name.c_str()), RD_KAFKA_V_PARTITION(partition),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
-        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-        RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+    const rd_kafka_resp_err_t err =
+        rd_kafka_producev(state_->rk.get(), RD_KAFKA_V_TOPIC(topic_name.c_str()),
+                          RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+                          RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                          RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;  // headers now owned by the message
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       // Backpressure: serve delivery reports until the queue drains a little.
@@ -145,12 +146,12 @@ Enqueue Producer::try_produce(const std::string& topic, std::int32_t partition,
                               std::string_view key, std::string_view value,
                               std::span<const OutHeader> headers, void* opaque) {
   rd_kafka_headers_t* hdrs = make_headers(headers);
-  const rd_kafka_resp_err_t err = rd_kafka_producev(
-      state_->rk.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-      RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
-      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_HEADERS(hdrs),
-      RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+  const rd_kafka_resp_err_t err =
+      rd_kafka_producev(state_->rk.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
+                        RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                        RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+                        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                        RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Enqueue::kQueued;  // headers owned by the message
   rd_kafka_headers_destroy(hdrs);
   switch (err) {
@@ -165,13 +166,17 @@ Enqueue Producer::try_produce(const std::string& topic, std::int32_t partition,
   }
 }
 
-void Producer::poll() { rd_kafka_poll(state_->rk.get(), 0); }
+void Producer::poll() {
+  rd_kafka_poll(state_->rk.get(), 0);
+}
 
 void Producer::poll(std::chrono::milliseconds timeout) {
   rd_kafka_poll(state_->rk.get(), static_cast<int>(timeout.count()));
 }
 
-int Producer::queue_length() const { return rd_kafka_outq_len(state_->rk.get()); }
+int Producer::queue_length() const {
+  return rd_kafka_outq_len(state_->rk.get());
+}
 
 int Producer::flush(std::chrono::milliseconds timeout) {
   rd_kafka_flush(state_->rk.get(), static_cast<int>(timeout.count()));

@@ -1,11 +1,11 @@
-#include <catch2/catch.hpp>
+#include "millrace/kafka/admin.hpp"
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <future>
 #include <string>
 
 #include "millrace/core/failure.hpp"
-#include "millrace/kafka/admin.hpp"
 #include "mock_cluster.hpp"
 
 using millrace::kafka::OffsetsClient;

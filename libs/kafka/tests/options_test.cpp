@@ -1,9 +1,9 @@
-#include <catch2/catch.hpp>
+#include "millrace/kafka/options.hpp"
 
+#include <catch2/catch.hpp>
 #include <stdexcept>
 
 #include "millrace/core/failure.hpp"
-#include "millrace/kafka/options.hpp"
 #include "millrace/kafka/types.hpp"
 
 using namespace millrace;
@@ -33,15 +33,16 @@ TEST_CASE("Kafka properties parse as key=value pairs separated by commas") {
 }
 
 TEST_CASE("what a consumer group member's exactly-once rests on is refused as an override") {
-  for (const char* key : {"auto.offset.reset", "partition.assignment.strategy",
-                          "enable.auto.commit", "auto.commit.enable", "enable.auto.offset.store",
-                          "group.id"}) {
+  for (const char* key :
+       {"auto.offset.reset", "partition.assignment.strategy", "enable.auto.commit",
+        "auto.commit.enable", "enable.auto.offset.store", "group.id"}) {
     INFO(key);
     CHECK_THROWS_WITH(kafka::refuse_consumer_overrides({{key, "x"}}),
                       Contains(key) && Contains("cannot be overridden"));
   }
-  CHECK_NOTHROW(kafka::refuse_consumer_overrides(
-      {{"fetch.wait.max.ms", "10"}, {"auto.commit.interval.ms", "5"}, {"security.protocol", "ssl"}}));
+  CHECK_NOTHROW(kafka::refuse_consumer_overrides({{"fetch.wait.max.ms", "10"},
+                                                  {"auto.commit.interval.ms", "5"},
+                                                  {"security.protocol", "ssl"}}));
 }
 
 TEST_CASE("the shared Kafka client options: defaults, environment, flags and errors") {
@@ -50,8 +51,9 @@ TEST_CASE("the shared Kafka client options: defaults, environment, flags and err
   CHECK(d.topic == "store-events");
   CHECK(d.client_id == "svc");
   CHECK(d.extra.empty());
-  const auto e = parse({{"MILLRACE_BROKERS", "k1:9092,k2:9092"}, {"MILLRACE_KAFKA_PROPERTIES", "linger.ms=1"}},
-                       {"--topic", "t1", "--client-id", "c1"});
+  const auto e =
+      parse({{"MILLRACE_BROKERS", "k1:9092,k2:9092"}, {"MILLRACE_KAFKA_PROPERTIES", "linger.ms=1"}},
+            {"--topic", "t1", "--client-id", "c1"});
   CHECK(e.brokers == "k1:9092,k2:9092");
   CHECK(e.topic == "t1");
   CHECK(e.client_id == "c1");

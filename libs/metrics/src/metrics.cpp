@@ -1,14 +1,6 @@
 #include "millrace/metrics/metrics.hpp"
 
 #include <dirent.h>
-#include <unistd.h>
-
-#include <chrono>
-#include <fstream>
-#include <mutex>
-#include <sstream>
-#include <stdexcept>
-
 #include <prometheus/collectable.h>
 #include <prometheus/counter.h>
 #include <prometheus/exposer.h>
@@ -16,6 +8,13 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <stdexcept>
 
 // Generated at build time by cmake/revision.cmake; only this file includes
 // it, so a new commit recompiles one object.
@@ -27,11 +26,21 @@
 
 namespace millrace::metrics {
 
-void Counter::inc(double by) { c_->Increment(by); }
-double Counter::value() const { return c_->Value(); }
-void Gauge::set(double value) { g_->Set(value); }
-double Gauge::value() const { return g_->Value(); }
-void Histogram::observe(double value) { h_->Observe(value); }
+void Counter::inc(double by) {
+  c_->Increment(by);
+}
+double Counter::value() const {
+  return c_->Value();
+}
+void Gauge::set(double value) {
+  g_->Set(value);
+}
+double Gauge::value() const {
+  return g_->Value();
+}
+void Histogram::observe(double value) {
+  h_->Observe(value);
+}
 
 std::vector<double> latency_buckets() {
   return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
@@ -106,7 +115,8 @@ class ComputedCollectable final : public prometheus::Collectable {
       if (f.size() > 21) {
         const double cpu = (std::stod(f[11]) + std::stod(f[12])) / ticks;
         const double rss = std::stod(f[21]) * static_cast<double>(sysconf(_SC_PAGESIZE));
-        out.push_back(single("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
+        out.push_back(single("process_cpu_seconds_total",
+                             "Total user and system CPU time spent in seconds.",
                              prometheus::MetricType::Counter, cpu));
         out.push_back(single("process_resident_memory_bytes", "Resident memory size in bytes.",
                              prometheus::MetricType::Gauge, rss));

@@ -1,11 +1,10 @@
-#include <catch2/catch.hpp>
-
-#include <regex>
-
 #include "millrace/metrics/metrics.hpp"
 
-using millrace::metrics::Registry;
+#include <catch2/catch.hpp>
+#include <regex>
+
 using Catch::Matchers::Contains;
+using millrace::metrics::Registry;
 
 TEST_CASE("a registry exposes build info, process metrics and its own metrics") {
   Registry r("test-service");
@@ -14,9 +13,12 @@ TEST_CASE("a registry exposes build info, process metrics and its own metrics") 
   c.inc(2);
   CHECK(c.value() == 3);
   // The same name and labels give the same counter.
-  CHECK(r.counter("millrace_things_total", "Things.", {{"topic", "t"}, {"partition", "1"}}).value() == 3);
+  CHECK(
+      r.counter("millrace_things_total", "Things.", {{"topic", "t"}, {"partition", "1"}}).value() ==
+      3);
   r.gauge("millrace_level", "Level.").set(7);
-  r.histogram("millrace_wait_seconds", "Waits.", millrace::metrics::latency_buckets()).observe(0.003);
+  r.histogram("millrace_wait_seconds", "Waits.", millrace::metrics::latency_buckets())
+      .observe(0.003);
   r.computed_gauge("millrace_age_seconds", "Age.", [] {
     return std::vector<millrace::metrics::Sample>{{{{"partition", "0"}}, 42.0}};
   });
@@ -27,8 +29,9 @@ TEST_CASE("a registry exposes build info, process metrics and its own metrics") 
   CHECK_THAT(text, Contains("millrace_wait_seconds_bucket{le=\"0.005\"} 1"));
   CHECK_THAT(text, Contains("millrace_age_seconds{partition=\"0\"} 42"));
   // The commit built (cmake/revision.cmake), or "unknown" outside a checkout.
-  CHECK(std::regex_search(text, std::regex("millrace_build_info\\{revision=\"([0-9a-f]{12}(-dirty)?|"
-                                           "unknown)\",service=\"test-service\",version=\"[^\"]+\"\\} 1")));
+  CHECK(std::regex_search(
+      text, std::regex("millrace_build_info\\{revision=\"([0-9a-f]{12}(-dirty)?|"
+                       "unknown)\",service=\"test-service\",version=\"[^\"]+\"\\} 1")));
   CHECK_THAT(text, Contains("service=\"test-service\""));
   CHECK_THAT(text, Contains("process_resident_memory_bytes"));
   CHECK_THAT(text, Contains("process_cpu_seconds_total"));
@@ -42,5 +45,6 @@ TEST_CASE("serving on a taken address fails with a clear message") {
   const int port = a.port();
   REQUIRE(port > 0);
   Registry b("b");
-  CHECK_THROWS_WITH(b.serve("127.0.0.1:" + std::to_string(port)), Contains("MILLRACE_METRICS_ADDR"));
+  CHECK_THROWS_WITH(b.serve("127.0.0.1:" + std::to_string(port)),
+                    Contains("MILLRACE_METRICS_ADDR"));
 }

@@ -1,11 +1,11 @@
 #include "millrace/pg/database.hpp"
 
-#include <cstdio>
 #include <algorithm>
+#include <cstdio>
 #include <functional>
+#include <string>
 #include <utility>
 #include <vector>
-#include <string>
 
 namespace millrace::pg {
 
@@ -187,8 +187,9 @@ int migrate(pqxx::connection& connection, const std::string& schema) {
         if (done) continue;
         pqxx::work tx(connection);
         tx.exec(std::string(m.sql));
-        tx.exec_params("INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                       m.version, std::string(m.name), sum);
+        tx.exec_params(
+            "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+            m.version, std::string(m.name), sum);
         tx.commit();
         ++count;
       }

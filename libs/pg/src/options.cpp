@@ -9,8 +9,8 @@ void register_options(core::OptionSet& o, PgOptions& p) {
   o.add_string("pg-schema", "MILLRACE_PG_SCHEMA", &p.schema,
                "PostgreSQL schema holding Millrace's tables (created if missing)");
   o.add_int("pg-statement-timeout-ms", "MILLRACE_PG_STATEMENT_TIMEOUT_MS",
-            &p.limits.statement_timeout_ms, "PostgreSQL statement_timeout of each session (0: none)",
-            0, 3'600'000);
+            &p.limits.statement_timeout_ms,
+            "PostgreSQL statement_timeout of each session (0: none)", 0, 3'600'000);
   o.add_int("pg-lock-timeout-ms", "MILLRACE_PG_LOCK_TIMEOUT_MS", &p.limits.lock_timeout_ms,
             "PostgreSQL lock_timeout: the longest wait for another session's row locks (0: none)",
             0, 3'600'000);
@@ -30,7 +30,8 @@ void register_options(core::OptionSet& o, PgOptions& p) {
 
 void validate(const PgOptions& p) {
   if (p.url.empty()) throw core::UsageError("--pg / MILLRACE_PG must not be empty");
-  if (p.schema.empty()) throw core::UsageError("--pg-schema / MILLRACE_PG_SCHEMA must not be empty");
+  if (p.schema.empty())
+    throw core::UsageError("--pg-schema / MILLRACE_PG_SCHEMA must not be empty");
 }
 
 }  // namespace millrace::pg

@@ -19,22 +19,54 @@ void append_store_event(CopyText& row, const core::StoreEvent& e, std::string_vi
   // Fields in the table's column order; the compiler flags one left out.
   for (const auto f : core::kColumnOrder) {
     switch (f) {
-      case core::kId: row.text(e.id); break;
-      case core::kRequestId: row.text(e.request_id); break;
-      case core::kEventTypeField: row.text(core::to_string(e.event_type)); break;
-      case core::kStoreId: row.integer(e.store_id); break;
-      case core::kStoreFqdn: row.text(e.store_fqdn); break;
-      case core::kStoreIp: row.text(e.store_ip); break;
-      case core::kCustId: row.integer(e.cust_id); break;
-      case core::kCategory: row.text(e.category); break;
-      case core::kSku: row.integer(e.sku); break;
-      case core::kPrice: row.text(e.price.to_string()); break;
-      case core::kQty: row.integer(e.qty); break;
-      case core::kDiscount: row.text(e.discount.to_string()); break;
-      case core::kGiftWrap: row.boolean(e.gift_wrap); break;
-      case core::kVariant: row.text(e.variant); break;
-      case core::kPriorityShipping: row.boolean(e.priority_shipping); break;
-      case core::kTs: row.text(core::format_timestamp(e.ts)); break;
+      case core::kId:
+        row.text(e.id);
+        break;
+      case core::kRequestId:
+        row.text(e.request_id);
+        break;
+      case core::kEventTypeField:
+        row.text(core::to_string(e.event_type));
+        break;
+      case core::kStoreId:
+        row.integer(e.store_id);
+        break;
+      case core::kStoreFqdn:
+        row.text(e.store_fqdn);
+        break;
+      case core::kStoreIp:
+        row.text(e.store_ip);
+        break;
+      case core::kCustId:
+        row.integer(e.cust_id);
+        break;
+      case core::kCategory:
+        row.text(e.category);
+        break;
+      case core::kSku:
+        row.integer(e.sku);
+        break;
+      case core::kPrice:
+        row.text(e.price.to_string());
+        break;
+      case core::kQty:
+        row.integer(e.qty);
+        break;
+      case core::kDiscount:
+        row.text(e.discount.to_string());
+        break;
+      case core::kGiftWrap:
+        row.boolean(e.gift_wrap);
+        break;
+      case core::kVariant:
+        row.text(e.variant);
+        break;
+      case core::kPriorityShipping:
+        row.boolean(e.priority_shipping);
+        break;
+      case core::kTs:
+        row.text(core::format_timestamp(e.ts));
+        break;
       case core::kContactMe:
         if (e.contact_me) {
           row.text(*e.contact_me);
@@ -42,8 +74,11 @@ void append_store_event(CopyText& row, const core::StoreEvent& e, std::string_vi
           row.null();
         }
         break;
-      case core::kIsReturn: row.boolean(e.is_return); break;
-      case core::kFieldCount: break;
+      case core::kIsReturn:
+        row.boolean(e.is_return);
+        break;
+      case core::kFieldCount:
+        break;
     }
   }
   row.text(topic).integer(partition).integer(offset);

@@ -38,11 +38,21 @@ void json_string(std::string& out, std::string_view s) {
   out += '"';
   for (const char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char buf[8];
@@ -71,7 +81,9 @@ void csv_field(std::string& out, std::string_view s) {
 
 }  // namespace
 
-std::span<const ViewInfo> public_views() { return kViews; }
+std::span<const ViewInfo> public_views() {
+  return kViews;
+}
 
 const ViewInfo* find_view(std::string_view name) {
   for (const auto& v : kViews) {

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "millrace/pg/array.hpp"
+
+#include <catch2/catch.hpp>
 
 using millrace::pg::ArrayLiteral;
 
@@ -8,8 +8,7 @@ TEST_CASE("an array literal quotes every text element and escapes quote and back
   ArrayLiteral a;
   a.add("Pens").add("Note,books \"A\"").add("back\\slash").add("{}").add("NULL").add("");
   CHECK(a.size() == 6);
-  CHECK(a.take() ==
-        R"({"Pens","Note,books \"A\"","back\\slash","{}","NULL",""})");
+  CHECK(a.take() == R"({"Pens","Note,books \"A\"","back\\slash","{}","NULL",""})");
 }
 
 TEST_CASE("an array literal writes integers bare and starts over after take") {

@@ -29,8 +29,8 @@ TEST_CASE("a parameter the conninfo sets is left as the operator set it") {
   CHECK(out.find("keepalives_idle=3") == std::string::npos);
   // keepalives_idle does not count as keepalives.
   CHECK(out.find(" keepalives=1") != std::string::npos);
-  CHECK(bounded_conninfo("postgresql://h/db?tcp_user_timeout=1", limits).find("tcp_user_timeout=9000") ==
-        std::string::npos);
+  CHECK(bounded_conninfo("postgresql://h/db?tcp_user_timeout=1", limits)
+            .find("tcp_user_timeout=9000") == std::string::npos);
 }
 
 TEST_CASE("no limits leave the conninfo unchanged") {

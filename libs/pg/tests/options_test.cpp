@@ -1,7 +1,8 @@
+#include "millrace/pg/options.hpp"
+
 #include <catch2/catch.hpp>
 
 #include "millrace/core/failure.hpp"
-#include "millrace/pg/options.hpp"
 
 using namespace millrace;
 using Catch::Matchers::Contains;

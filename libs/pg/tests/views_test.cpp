@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "millrace/pg/views.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace millrace::pg;
 

@@ -56,18 +56,20 @@ void validate(ProduceConfig& c) {
   validate_progress(c.progress);
   kafka::validate(c.kafka);
   if (c.count == 0 && c.file.empty()) throw core::UsageError("give --count N or --file PATH");
-  if (c.count > 0 && !c.file.empty()) throw core::UsageError("--count and --file exclude each other");
+  if (c.count > 0 && !c.file.empty())
+    throw core::UsageError("--count and --file exclude each other");
   if (!c.file.empty() && (c.bad_ratio > 0 || c.seed != 0 || c.time_spread_s != 0)) {
     throw core::UsageError("--bad-ratio, --seed and --time-spread apply to --count only");
   }
 }
 
 core::Int128 sale_value_micros(core::Decimal price, std::int32_t qty, core::Decimal discount,
-                           bool is_return) {
+                               bool is_return) {
   // price (1e-6) x qty x (100 - discount) (1e-6) / 100 -> scale 1e-12, then
   // back to 1e-6 with rounding half away from zero.
   const core::Int128 hundred = static_cast<core::Int128>(100) * core::Decimal::kOne;
-  const core::Int128 raw = static_cast<core::Int128>(price.units()) * qty * (hundred - discount.units());
+  const core::Int128 raw =
+      static_cast<core::Int128>(price.units()) * qty * (hundred - discount.units());
   const core::Int128 divisor = hundred;
   const core::Int128 micros = (raw + divisor / 2) / divisor;
   return is_return ? -micros : micros;
@@ -147,7 +149,8 @@ ProduceSummary run_produce(const ProduceConfig& config, std::istream* input,
   pc.client_id = config.kafka.client_id;
   pc.extra = config.kafka.extra;
   kafka::Producer producer(pc);
-  const std::int32_t partitions = producer.partition_count(config.kafka.topic, std::chrono::seconds(10));
+  const std::int32_t partitions =
+      producer.partition_count(config.kafka.topic, std::chrono::seconds(10));
   core::require_even_partitions(config.kafka.topic, partitions);
 
   ProduceSummary s;
@@ -246,7 +249,8 @@ ProduceSummary run_produce(const ProduceConfig& config, std::istream* input,
       send(line,
            hint.raw_event_type ? std::optional<std::string_view>(*hint.raw_event_type)
                                : std::nullopt,
-           false, partition, hint.store_id ? kafka::StoreKey(*hint.store_id).view() : std::string_view());
+           false, partition,
+           hint.store_id ? kafka::StoreKey(*hint.store_id).view() : std::string_view());
       ++s.bad;
     }
   }

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "millrace/produce/produce.hpp"
+
+#include <catch2/catch.hpp>
 
 namespace {
 using millrace::core::Decimal;

@@ -1,7 +1,6 @@
 #include "millrace/produce/progress.hpp"
 
 #include <catch2/catch.hpp>
-
 #include <cstdio>
 #include <string>
 
@@ -15,7 +14,8 @@ TEST_CASE("progress of a produce run: sent, delivered, share, rate and time left
   p.acked = 25'000;
   p.fraction = 0.25;
   p.elapsed_s = 10;
-  CHECK(format_progress(p, true) == "30,000 sent, 25,000 delivered (25%) · 2,500/s · about 30 s left");
+  CHECK(format_progress(p, true) ==
+        "30,000 sent, 25,000 delivered (25%) · 2,500/s · about 30 s left");
   p.failed = 3;
   p.fraction = 0.01;
   CHECK(format_progress(p, true) ==

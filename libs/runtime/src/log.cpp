@@ -17,9 +17,9 @@ void log(Level level, std::string_view component, std::string_view text) {
   std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
   const char* name = level == Level::kInfo ? "INFO" : level == Level::kWarn ? "WARN" : "ERROR";
   // One fprintf per line so lines from several threads do not interleave.
-  std::fprintf(stderr, "%s.%03lldZ %s %.*s: %.*s\n", stamp, static_cast<long long>(ms % 1000),
-               name, static_cast<int>(component.size()), component.data(),
-               static_cast<int>(text.size()), text.data());
+  std::fprintf(stderr, "%s.%03lldZ %s %.*s: %.*s\n", stamp, static_cast<long long>(ms % 1000), name,
+               static_cast<int>(component.size()), component.data(), static_cast<int>(text.size()),
+               text.data());
 }
 
 }  // namespace millrace::runtime

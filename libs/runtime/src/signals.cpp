@@ -1,10 +1,10 @@
 #include "millrace/runtime/signals.hpp"
 
-#include <csignal>
-#include <cerrno>
-#include <ctime>
-
 #include <pthread.h>
+
+#include <cerrno>
+#include <csignal>
+#include <ctime>
 
 namespace millrace::runtime {
 

@@ -28,8 +28,9 @@ void validate(SinkConfig& c) {
   const auto discount = core::Decimal::parse(c.min_discount);
   if (!discount || *discount < core::Decimal::from_integer(0) ||
       *discount > core::Decimal::from_integer(100)) {
-    throw core::UsageError("--min-discount / MILLRACE_MIN_DISCOUNT: expected a number 0..100, got \"" +
-                           c.min_discount + "\"");
+    throw core::UsageError(
+        "--min-discount / MILLRACE_MIN_DISCOUNT: expected a number 0..100, got \"" +
+        c.min_discount + "\"");
   }
   c.filter.min_discount_exclusive = *discount;
   c.filter.keep_sale = false;

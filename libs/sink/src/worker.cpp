@@ -127,7 +127,9 @@ struct LetterSource {
   std::vector<std::pair<std::string_view, std::string_view>> headers;
 };
 
-SinkBatch& of(stream::BatchState& state) { return static_cast<SinkBatch&>(state); }
+SinkBatch& of(stream::BatchState& state) {
+  return static_cast<SinkBatch&>(state);
+}
 
 }  // namespace
 
@@ -161,8 +163,9 @@ class SinkWorker::Handler final : public stream::Handler {
   void flush_dead_letters() {
     if (resend_) resend_->flush(kDlqTimeout);
     if (dlq_ && dlq_->flush(kDlqTimeout) != 0) {
-      runtime::log_warn("sink", "dead-letter producer still had messages in flight at exit; their "
-                                "source offsets were not committed and will be replayed");
+      runtime::log_warn("sink",
+                        "dead-letter producer still had messages in flight at exit; their "
+                        "source offsets were not committed and will be replayed");
     }
   }
 
@@ -181,22 +184,30 @@ class SinkWorker::Handler final : public stream::Handler {
 
   void handle(const kafka::Message& msg, stream::PartitionProgress& progress,
               stream::BatchState& state) override {
-    Decision decision =
-        classify(msg.payload(), msg.header(core::kHeaderEventType), config_.filter);
+    Decision decision = classify(msg.payload(), msg.header(core::kHeaderEventType), config_.filter);
     if (auto* kept = std::get_if<Kept>(&decision)) {
       // Provisional: write() re-labels the ids PostgreSQL already holds.
       progress.tally.count(core::Outcome::kPersisted, "");
-      Row row{std::move(kept->event), msg.partition(), msg.offset(),
-              msg.timestamp_ms().value_or(-1), std::string(msg.key().value_or("")),
-              std::string(msg.payload()), {}};
+      Row row{std::move(kept->event),
+              msg.partition(),
+              msg.offset(),
+              msg.timestamp_ms().value_or(-1),
+              std::string(msg.key().value_or("")),
+              std::string(msg.payload()),
+              {}};
       for (const auto& [k, v] : msg.headers()) row.headers.emplace_back(k, v);
       of(state).rows.push_back(std::move(row));
     } else if (const auto* filtered = std::get_if<Filtered>(&decision)) {
       progress.tally.count(core::Outcome::kFiltered, core::reason_code(filtered->reason));
     } else {
       const auto& rejection = std::get<Rejected>(decision).rejection;
-      LetterSource source{msg.topic(), msg.partition(), msg.offset(), msg.timestamp_ms().value_or(-1),
-                          msg.key().value_or(""), msg.payload(), msg.headers()};
+      LetterSource source{msg.topic(),
+                          msg.partition(),
+                          msg.offset(),
+                          msg.timestamp_ms().value_or(-1),
+                          msg.key().value_or(""),
+                          msg.payload(),
+                          msg.headers()};
       dead_letter(source,
                   {{"millrace.reason", core::reason_code(rejection.reason)},
                    {"millrace.field", rejection.field},
@@ -256,15 +267,21 @@ class SinkWorker::Handler final : public stream::Handler {
         return row.partition == r.record.partition && row.offset == r.record.offset;
       });
       if (it == sink.rows.end()) continue;
-      LetterSource source{config_.stream.kafka.topic, it->partition, it->offset, it->timestamp_ms,
-                          it->key, it->payload, {}};
+      LetterSource source{config_.stream.kafka.topic,
+                          it->partition,
+                          it->offset,
+                          it->timestamp_ms,
+                          it->key,
+                          it->payload,
+                          {}};
       for (const auto& [k, v] : it->headers) source.headers.emplace_back(k, v);
       dead_letter(source,
                   {{"millrace.reason", "db_refused"},
                    {"millrace.sqlstate", r.sqlstate},
                    {"millrace.detail", r.message}},
                   sink.letters);
-      batch.at(it->partition).tally.move({core::Outcome::kPersisted, ""}, {core::Outcome::kRejected, "db_refused"}, 1);
+      batch.at(it->partition)
+          .tally.move({core::Outcome::kPersisted, ""}, {core::Outcome::kRejected, "db_refused"}, 1);
       sink.rows.erase(it);
     }
   }
@@ -301,7 +318,8 @@ class SinkWorker::Handler final : public stream::Handler {
     for (const auto& [partition, n] : kept) {
       const auto it = by_partition.find(partition);
       const std::uint64_t stored = it == by_partition.end() ? 0 : it->second;
-      batch.at(partition).tally.move({core::Outcome::kPersisted, ""}, {core::Outcome::kDuplicate, "duplicate_id"}, n - stored);
+      batch.at(partition).tally.move({core::Outcome::kPersisted, ""},
+                                     {core::Outcome::kDuplicate, "duplicate_id"}, n - stored);
       duplicates += n - stored;
     }
     return duplicates;
@@ -390,9 +408,9 @@ class SinkWorker::Handler final : public stream::Handler {
     produce_letter(partition, letter.key, letter.value, headers, tracker, sends + 1);
   }
 
-  void produce_letter(std::int32_t source_partition, std::string_view key,
-                      std::string_view payload, const std::vector<kafka::OutHeader>& headers,
-                      const TrackerRef& tracker, int sends = 1) {
+  void produce_letter(std::int32_t source_partition, std::string_view key, std::string_view payload,
+                      const std::vector<kafka::OutHeader>& headers, const TrackerRef& tracker,
+                      int sends = 1) {
     {
       std::lock_guard lock(tracker->mutex);
       ++tracker->outstanding;
@@ -402,8 +420,8 @@ class SinkWorker::Handler final : public stream::Handler {
     auto ref = std::make_unique<LetterRef>(LetterRef{tracker, sends});
     kafka::Producer& producer = sends > 1 ? resender() : *dlq_;
     try {
-      producer.produce(config_.dlq_topic, source_partition % dlq_partitions_, key, payload,
-                       headers, ref.get());
+      producer.produce(config_.dlq_topic, source_partition % dlq_partitions_, key, payload, headers,
+                       ref.get());
     } catch (const InfraError& e) {
       if (producer.fatal()) throw;
       // librdkafka will not even queue it: its metadata says the topic is
@@ -452,7 +470,9 @@ SinkWorker::SinkWorker(SinkConfig config, metrics::Registry& metrics)
       consumer_(std::make_unique<stream::TransactionalConsumer>(config_.stream, *handler_, "sink",
                                                                 metrics)) {}
 
-SinkWorker::~SinkWorker() { stop(); }
+SinkWorker::~SinkWorker() {
+  stop();
+}
 
 void SinkWorker::start() {
   handler_->start();
@@ -466,8 +486,14 @@ void SinkWorker::stop() {
   handler_->flush_dead_letters();
 }
 
-bool SinkWorker::wait(milliseconds timeout) { return consumer_->wait(timeout); }
-void SinkWorker::rethrow_failure() { consumer_->rethrow_failure(); }
-stream::StreamStats SinkWorker::stats() const { return consumer_->stats(); }
+bool SinkWorker::wait(milliseconds timeout) {
+  return consumer_->wait(timeout);
+}
+void SinkWorker::rethrow_failure() {
+  consumer_->rethrow_failure();
+}
+stream::StreamStats SinkWorker::stats() const {
+  return consumer_->stats();
+}
 
 }  // namespace millrace::sink

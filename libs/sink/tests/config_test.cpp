@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "millrace/sink/config.hpp"
+
+#include <catch2/catch.hpp>
 
 namespace {
 
@@ -26,8 +26,10 @@ TEST_CASE("sink configuration: defaults, environment, flags") {
   CHECK(d.filter.keep_inventory);
   CHECK(d.filter.min_discount_exclusive == core::Decimal::from_integer(20));
 
-  const auto e = parse({{"MILLRACE_TOPIC", "t1"}, {"MILLRACE_MIN_DISCOUNT", "12.5"},
-                        {"MILLRACE_KEEP_TYPES", "sale_event"}, {"MILLRACE_BATCH_SIZE", "10"}},
+  const auto e = parse({{"MILLRACE_TOPIC", "t1"},
+                        {"MILLRACE_MIN_DISCOUNT", "12.5"},
+                        {"MILLRACE_KEEP_TYPES", "sale_event"},
+                        {"MILLRACE_BATCH_SIZE", "10"}},
                        {"--batch-size", "20", "--kafka-properties", "fetch.wait.max.ms=50"});
   CHECK(e.stream.kafka.topic == "t1");
   CHECK(e.dlq_topic == "t1.dlq");

@@ -1,8 +1,7 @@
-#include <catch2/catch.hpp>
-
-#include <string>
-
 #include "millrace/sink/decision.hpp"
+
+#include <catch2/catch.hpp>
+#include <string>
 
 namespace {
 
@@ -43,5 +42,6 @@ TEST_CASE("classify keeps, filters and rejects") {
 
   const auto missing = sink::classify(with_discount("30"), std::nullopt, core::FilterConfig{});
   REQUIRE(std::holds_alternative<sink::Rejected>(missing));
-  CHECK(std::get<sink::Rejected>(missing).rejection.reason == core::RejectReason::kMissingEventType);
+  CHECK(std::get<sink::Rejected>(missing).rejection.reason ==
+        core::RejectReason::kMissingEventType);
 }

@@ -15,7 +15,8 @@ void Tally::move(OutcomeKey from, OutcomeKey to, std::uint64_t n) {
   if (n == 0) return;
   const auto it = counts_.find(from);
   if (it == counts_.end() || it->second < n) {
-    throw std::logic_error("cannot re-label " + std::to_string(n) + " " + std::string(core::outcome_code(from.first)) +
+    throw std::logic_error("cannot re-label " + std::to_string(n) + " " +
+                           std::string(core::outcome_code(from.first)) +
                            " record(s): fewer were counted");
   }
   if ((it->second -= n) == 0) counts_.erase(it);

@@ -53,10 +53,11 @@ void BatchCommitter::register_group(const std::string& kind) {
   std::string registered;
   try {
     pqxx::work tx(*conn_);
-    tx.exec_params("INSERT INTO consumer_groups (group_id, kind) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                   group_, kind);
-    registered =
-        tx.exec_params1("SELECT kind FROM consumer_groups WHERE group_id = $1", group_)[0].as<std::string>();
+    tx.exec_params(
+        "INSERT INTO consumer_groups (group_id, kind) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        group_, kind);
+    registered = tx.exec_params1("SELECT kind FROM consumer_groups WHERE group_id = $1", group_)[0]
+                     .as<std::string>();
     tx.commit();
   } catch (const std::exception&) {
     conn_.reset();
@@ -68,7 +69,8 @@ void BatchCommitter::register_group(const std::string& kind) {
                      "consumer group " + group_ + " belongs to millrace-" + registered +
                          " (table consumer_groups in schema " + schema_ +
                          "); sharing it, the two would split the records between them. Give "
-                         "this millrace-" + kind + " its own group with " + mine);
+                         "this millrace-" +
+                         kind + " its own group with " + mine);
   }
 }
 
@@ -87,8 +89,8 @@ std::map<std::int32_t, std::optional<std::int64_t>> BatchCommitter::claim(
           "SELECT next_offset FROM consumer_offsets "
           "WHERE group_id = $1 AND topic = $2 AND partition = $3",
           group_, topic_, p);
-      out[p] = row[0].is_null() ? std::nullopt
-                                : std::optional<std::int64_t>(row[0].as<std::int64_t>());
+      out[p] =
+          row[0].is_null() ? std::nullopt : std::optional<std::int64_t>(row[0].as<std::int64_t>());
     }
     tx.commit();
   } catch (const std::exception&) {
@@ -99,7 +101,7 @@ std::map<std::int32_t, std::optional<std::int64_t>> BatchCommitter::claim(
 }
 
 std::vector<std::int32_t> BatchCommitter::fence(pqxx::work& tx, const Batch& batch,
-                                             const std::vector<OffsetTransition>& plan) {
+                                                const std::vector<OffsetTransition>& plan) {
   std::vector<std::int32_t> fenced;
   for (const auto& t : plan) {
     const auto& progress = batch.partitions().at(t.partition);
@@ -121,8 +123,8 @@ void BatchCommitter::account(pqxx::work& tx, const Batch& batch) {
   for (const auto& [partition, progress] : batch.partitions()) {
     for (const auto& [key, n] : progress.tally.counts()) {
       if (!values.empty()) values += ',';
-      values += "(" + tx.quote(group_) + "," + tx.quote(topic_) + "," +
-                std::to_string(partition) + "," + tx.quote(std::string(core::outcome_code(key.first))) + "," +
+      values += "(" + tx.quote(group_) + "," + tx.quote(topic_) + "," + std::to_string(partition) +
+                "," + tx.quote(std::string(core::outcome_code(key.first))) + "," +
                 tx.quote(std::string(key.second)) + "," + std::to_string(n) + ")";
     }
   }
@@ -141,7 +143,7 @@ std::string BatchCommitter::describe(const Refusal& r) const {
 }
 
 CommitResult BatchCommitter::commit(Batch& batch, BatchState& state,
-                                 const std::vector<OffsetTransition>& plan) {
+                                    const std::vector<OffsetTransition>& plan) {
   ensure_connected();
   CommitResult result;
   try {
@@ -180,8 +182,8 @@ CommitResult BatchCommitter::commit(Batch& batch, BatchState& state,
       tx.exec(std::string("ROLLBACK TO SAVEPOINT ") + kSavepoint);
       batch = before;
       Batch probe = batch;
-      const auto found = isolate_refused(
-          state.size(), *refused_whole, [&](std::size_t begin, std::size_t end) {
+      const auto found =
+          isolate_refused(state.size(), *refused_whole, [&](std::size_t begin, std::size_t end) {
             const auto slice = state.slice(begin, end);
             const Batch kept = probe;
             tx.exec("SAVEPOINT millrace_probe");
@@ -199,9 +201,9 @@ CommitResult BatchCommitter::commit(Batch& batch, BatchState& state,
           });
       tx.abort();
       if (found.empty()) {
-        throw InfraError(FailureClass::kFatal,
-                         "PostgreSQL refused a batch with no rows to set aside: " +
-                             refused_whole->message);
+        throw InfraError(
+            FailureClass::kFatal,
+            "PostgreSQL refused a batch with no rows to set aside: " + refused_whole->message);
       }
       std::vector<Refusal> refusals;
       for (const auto& [index, error] : found) {

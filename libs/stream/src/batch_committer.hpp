@@ -4,10 +4,9 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "millrace/pg/database.hpp"
 #include "millrace/stream/batch.hpp"
@@ -25,10 +24,9 @@ struct CommitResult {
 };
 
 // A consumer's PostgreSQL session, which commits whole batches: fenced
-// offsets, the handler's rows and the accounting, always in one transaction. Any failure drops the connection;
-// the caller reconnects and resumes from what PostgreSQL holds. Not
-// thread-safe: one thread at a time (the consumer hands it between its loop
-// thread and the commit of a batch).
+// offsets, the handler's rows and the accounting, always in one transaction. Any failure drops the
+// connection; the caller reconnects and resumes from what PostgreSQL holds. Not thread-safe: one
+// thread at a time (the consumer hands it between its loop thread and the commit of a batch).
 class BatchCommitter {
  public:
   BatchCommitter(std::string conninfo, std::string schema, std::string group, std::string topic,

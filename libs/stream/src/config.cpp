@@ -51,8 +51,10 @@ void validate(StreamConfig& c) {
     throw core::UsageError("--retry-backoff-max-ms must be >= --retry-backoff-ms");
   }
   if (c.errors_tolerance != "all" && c.errors_tolerance != "none") {
-    throw core::UsageError("--errors-tolerance / MILLRACE_ERRORS_TOLERANCE must be all or none, "
-                           "not \"" + c.errors_tolerance + "\"");
+    throw core::UsageError(
+        "--errors-tolerance / MILLRACE_ERRORS_TOLERANCE must be all or none, "
+        "not \"" +
+        c.errors_tolerance + "\"");
   }
   c.tolerate_refusals = c.errors_tolerance == "all";
   if (c.on_offset_gap != "fail" && c.on_offset_gap != "skip") {

@@ -5,9 +5,9 @@
 #include <condition_variable>
 #include <functional>
 #include <future>
-#include <set>
 #include <map>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -15,13 +15,13 @@
 #include <type_traits>
 #include <utility>
 
+#include "batch_committer.hpp"
+#include "commit_thread.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/kafka/admin.hpp"
 #include "millrace/kafka/consumer.hpp"
 #include "millrace/pg/database.hpp"
 #include "millrace/runtime/log.hpp"
-#include "batch_committer.hpp"
-#include "commit_thread.hpp"
 #include "probe.hpp"
 
 namespace millrace::stream {
@@ -60,12 +60,12 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
       : config_(std::move(config)),
         handler_(handler),
         component_(std::move(component)),
-        batch_committer_(config_.pg.url, config_.pg.schema, config_.group, config_.kafka.topic, component_,
-               config_.pg.limits, config_.tolerate_refusals, handler),
+        batch_committer_(config_.pg.url, config_.pg.schema, config_.group, config_.kafka.topic,
+                         component_, config_.pg.limits, config_.tolerate_refusals, handler),
         state_(handler_.open_batch()),
         backoff_(config_.retry_backoff_ms),
         probe_(metrics, config_.kafka.topic, component_,
-                     std::chrono::seconds(config_.stall_timeout_s)) {}
+               std::chrono::seconds(config_.stall_timeout_s)) {}
 
   // A member that stopped must not leave the group through the destructor
   // of a half-destroyed loop (rd_kafka_consumer_close calls back into
@@ -114,7 +114,8 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     settle();
     std::vector<std::int32_t> ids;
     for (const auto& tp : partitions) ids.push_back(tp.partition);
-    const auto stored = with_retry("read stored offsets", [&] { return batch_committer_.claim(ids); });
+    const auto stored =
+        with_retry("read stored offsets", [&] { return batch_committer_.claim(ids); });
     std::string text = "assigned";
     for (auto& tp : partitions) {
       const auto& offset = stored.at(tp.partition);
@@ -217,7 +218,8 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
       return;
     }
     // Skip, in the open: the range is recorded as lost, fenced like a commit.
-    if (!with_retry("record offset gap", [&] { return batch_committer_.record_gap(p, *stored, low); })) {
+    if (!with_retry("record offset gap",
+                    [&] { return batch_committer_.record_gap(p, *stored, low); })) {
       runtime::log_warn(component_, where + ": another member moved the offset first; rewinding");
       begin_reset();
       return;
@@ -266,7 +268,8 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   void reassign() {
     std::vector<kafka::TopicPartition> positions;
     for (const auto p : book_.partitions()) {
-      positions.push_back({config_.kafka.topic, p, book_.stored(p).value_or(kafka::kOffsetBeginning)});
+      positions.push_back(
+          {config_.kafka.topic, p, book_.stored(p).value_or(kafka::kOffsetBeginning)});
     }
     consumer_->assign(positions);
   }
@@ -344,7 +347,8 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
       return 0;
     });
     consumer_->subscribe({config_.kafka.topic});
-    runtime::log_info(component_, "consuming " + config_.kafka.topic + " as group " + config_.group);
+    runtime::log_info(component_,
+                      "consuming " + config_.kafka.topic + " as group " + config_.group);
 
     while (!stop_requested_) {
       if (resetting_) {
@@ -357,7 +361,8 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
         timeout = std::clamp(left, milliseconds(0), timeout);
       }
       if (auto msg = consumer_->poll(timeout)) handle(*msg);
-      if (in_flight_ && in_flight_->outcome.wait_for(milliseconds(0)) == std::future_status::ready) {
+      if (in_flight_ &&
+          in_flight_->outcome.wait_for(milliseconds(0)) == std::future_status::ready) {
         settle();
       }
       commit_kafka(false);
@@ -383,8 +388,8 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     commit_kafka(true);
     consumer_->close();
     closed_ = true;
-    runtime::log_info(component_, "stopped after consuming " +
-                                      std::to_string(stats().consumed) + " record(s)");
+    runtime::log_info(component_,
+                      "stopped after consuming " + std::to_string(stats().consumed) + " record(s)");
   }
 
   void handle(const kafka::Message& msg) {
@@ -406,8 +411,9 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     handler_.handle(msg, progress, *state_);
     if (progress.tally.total() != before + 1) {
       throw std::logic_error("handler counted " + std::to_string(progress.tally.total() - before) +
-                             " outcomes for one record at " + tp_name(config_.kafka.topic, partition) +
-                             "@" + std::to_string(offset));
+                             " outcomes for one record at " +
+                             tp_name(config_.kafka.topic, partition) + "@" +
+                             std::to_string(offset));
     }
   }
 
@@ -453,27 +459,29 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
         probe_.fenced();
         std::string text = "commit refused: another member moved the stored offset of";
         for (const auto p : fenced) text += " " + tp_name(config_.kafka.topic, p);
-        runtime::log_warn(component_, text + "; rewinding to the stored offsets" + dropped_behind());
+        runtime::log_warn(component_,
+                          text + "; rewinding to the stored offsets" + dropped_behind());
         begin_reset();
         return;
       }
       const auto plan = book_.committed();
       for (const auto& r : outcome.result.refused) {
-        runtime::log_warn(component_, "PostgreSQL refused " + tp_name(config_.kafka.topic, r.record.partition) +
-                                          "@" + std::to_string(r.record.offset) + " (SQLSTATE " +
-                                          r.sqlstate + ": " + r.message +
-                                          "); set aside as rejected/db_refused");
+        runtime::log_warn(component_,
+                          "PostgreSQL refused " + tp_name(config_.kafka.topic, r.record.partition) +
+                              "@" + std::to_string(r.record.offset) + " (SQLSTATE " + r.sqlstate +
+                              ": " + r.message + "); set aside as rejected/db_refused");
       }
       bump([&](StreamStats& s) {
         s.refused += outcome.result.refused.size();
         ++s.batches;
         s.consumed += f->batch.consumed();
         for (const auto& [partition, progress] : f->batch.partitions()) {
-          for (const auto& [key, n] : progress.tally.counts()) s.outcomes[std::string(core::outcome_code(key.first))] += n;
+          for (const auto& [key, n] : progress.tally.counts())
+            s.outcomes[std::string(core::outcome_code(key.first))] += n;
         }
       });
       probe_.committed(f->batch,
-                             std::chrono::duration<double>(outcome.finished - f->started).count());
+                       std::chrono::duration<double>(outcome.finished - f->started).count());
       for (const auto& t : plan) {
         kafka_pending_[t.partition] = t.next;
         probe_.set_position(t.partition, t.next);
@@ -669,11 +677,23 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
 TransactionalConsumer::TransactionalConsumer(StreamConfig config, Handler& handler,
                                              std::string component, metrics::Registry& metrics)
     : loop_(std::make_unique<Loop>(std::move(config), handler, std::move(component), metrics)) {}
-TransactionalConsumer::~TransactionalConsumer() { stop(); }
-void TransactionalConsumer::start() { loop_->start(); }
-void TransactionalConsumer::stop() { loop_->stop(); }
-bool TransactionalConsumer::wait(milliseconds timeout) { return loop_->wait(timeout); }
-void TransactionalConsumer::rethrow_failure() { loop_->rethrow_failure(); }
-StreamStats TransactionalConsumer::stats() const { return loop_->stats(); }
+TransactionalConsumer::~TransactionalConsumer() {
+  stop();
+}
+void TransactionalConsumer::start() {
+  loop_->start();
+}
+void TransactionalConsumer::stop() {
+  loop_->stop();
+}
+bool TransactionalConsumer::wait(milliseconds timeout) {
+  return loop_->wait(timeout);
+}
+void TransactionalConsumer::rethrow_failure() {
+  loop_->rethrow_failure();
+}
+StreamStats TransactionalConsumer::stats() const {
+  return loop_->stats();
+}
 
 }  // namespace millrace::stream

@@ -13,7 +13,9 @@ using std::chrono::milliseconds;
 constexpr milliseconds kLagRefresh{1000};
 constexpr milliseconds kWatermarkTimeout{2000};
 
-std::string partition_label(std::int32_t p) { return std::to_string(p); }
+std::string partition_label(std::int32_t p) {
+  return std::to_string(p);
+}
 
 }  // namespace
 
@@ -33,14 +35,14 @@ ConsumerProbe::ConsumerProbe(metrics::Registry& r, std::string topic, std::strin
       assigned_(r.gauge("millrace_assigned_partitions", "Partitions assigned to this member.")),
       started_(Clock::now()) {
   for (const char* kind : {"assign", "revoke"}) {
-    rebalances_.emplace(kind, r.counter("millrace_rebalances_total",
-                                        "Partition assignments and revocations.",
-                                        {{"kind", kind}}));
+    rebalances_.emplace(
+        kind, r.counter("millrace_rebalances_total", "Partition assignments and revocations.",
+                        {{"kind", kind}}));
   }
   for (const char* cls : {"retryable", "poison", "fatal"}) {
-    pg_errors_.emplace(cls, r.counter("millrace_postgres_errors_total",
-                                      "PostgreSQL (and dead-letter) failures by class.",
-                                      {{"class", cls}}));
+    pg_errors_.emplace(
+        cls, r.counter("millrace_postgres_errors_total",
+                       "PostgreSQL (and dead-letter) failures by class.", {{"class", cls}}));
   }
   r.computed_gauge("millrace_consumer_lag_records",
                    "End offset minus the committed position, per assigned partition.",
@@ -64,7 +66,9 @@ ConsumerProbe::ConsumerProbe(metrics::Registry& r, std::string topic, std::strin
                    [this] { return since_commit_samples(); });
 }
 
-ConsumerProbe::~ConsumerProbe() { stop_lag(); }
+ConsumerProbe::~ConsumerProbe() {
+  stop_lag();
+}
 
 void ConsumerProbe::committed(const Batch& batch, double seconds) {
   batch_records_.observe(static_cast<double>(batch.consumed()));
@@ -140,7 +144,9 @@ void ConsumerProbe::assigned(const std::vector<std::int32_t>& partitions, bool a
   }
 }
 
-void ConsumerProbe::owned(std::size_t n) { assigned_.set(static_cast<double>(n)); }
+void ConsumerProbe::owned(std::size_t n) {
+  assigned_.set(static_cast<double>(n));
+}
 
 void ConsumerProbe::lost(std::int32_t partition, std::uint64_t n) {
   std::lock_guard lock(mutex_);
@@ -148,7 +154,9 @@ void ConsumerProbe::lost(std::int32_t partition, std::uint64_t n) {
       .inc(static_cast<double>(n));
 }
 
-void ConsumerProbe::fenced() { fenced_.inc(); }
+void ConsumerProbe::fenced() {
+  fenced_.inc();
+}
 
 void ConsumerProbe::pg_error(core::FailureClass c) {
   pg_errors_.at(std::string(core::to_string(c))).inc();
@@ -204,12 +212,11 @@ void ConsumerProbe::log_stalls() {
         stall_logged_.insert(p);
         newly_stalled_.insert(p);
         const auto [low, high] = watermarks_.at(p);
-        lines.push_back("partition " + topic_ + "[" + std::to_string(p) + "] is stalled: " +
-                        std::to_string(high - next.value_or(low)) +
-                        " record(s) behind and no progress for " +
-                        std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                           now - *since).count()) +
-                        " s" + (halted_.contains(p) ? " (halted: " + halted_.at(p) + ")" : ""));
+        lines.push_back(
+            "partition " + topic_ + "[" + std::to_string(p) + "] is stalled: " +
+            std::to_string(high - next.value_or(low)) + " record(s) behind and no progress for " +
+            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - *since).count()) +
+            " s" + (halted_.contains(p) ? " (halted: " + halted_.at(p) + ")" : ""));
       } else if (!stalled && logged) {
         stall_logged_.erase(p);
         lines.push_back("partition " + topic_ + "[" + std::to_string(p) + "] moves again");
@@ -236,7 +243,8 @@ std::vector<metrics::Sample> ConsumerProbe::halted_samples() {
   std::lock_guard lock(mutex_);
   std::vector<metrics::Sample> out;
   for (const auto& [p, reason] : halted_) {
-    out.push_back({{{"topic", topic_}, {"partition", partition_label(p)}, {"reason", reason}}, 1.0});
+    out.push_back(
+        {{{"topic", topic_}, {"partition", partition_label(p)}, {"reason", reason}}, 1.0});
   }
   return out;
 }
@@ -267,8 +275,8 @@ std::vector<metrics::Sample> ConsumerProbe::freshness_samples() {
 
 std::vector<metrics::Sample> ConsumerProbe::since_commit_samples() const {
   const auto last = last_commit_ns_.load();
-  const auto since = last == 0 ? Clock::now() - started_
-                               : Clock::now() - Clock::time_point(Clock::duration(last));
+  const auto since =
+      last == 0 ? Clock::now() - started_ : Clock::now() - Clock::time_point(Clock::duration(last));
   return {{{}, std::chrono::duration<double>(since).count()}};
 }
 
@@ -276,10 +284,10 @@ metrics::Counter& ConsumerProbe::consumed(std::int32_t partition) {
   auto it = consumed_.find(partition);
   if (it == consumed_.end()) {
     it = consumed_
-             .emplace(partition, registry_.counter("millrace_records_consumed_total",
-                                                   "Records consumed and committed.",
-                                                   {{"topic", topic_},
-                                                    {"partition", partition_label(partition)}}))
+             .emplace(partition,
+                      registry_.counter(
+                          "millrace_records_consumed_total", "Records consumed and committed.",
+                          {{"topic", topic_}, {"partition", partition_label(partition)}}))
              .first;
   }
   return it->second;
@@ -291,13 +299,13 @@ metrics::Counter& ConsumerProbe::outcome(std::int32_t partition, std::string_vie
   auto it = outcomes_.find(key);
   if (it == outcomes_.end()) {
     it = outcomes_
-             .emplace(key, registry_.counter(
-                               "millrace_records_outcome_total",
-                               "What became of committed records, by outcome and reason.",
-                               {{"topic", topic_},
-                                {"partition", partition_label(partition)},
-                                {"outcome", std::string(outcome)},
-                                {"reason", std::string(reason)}}))
+             .emplace(key,
+                      registry_.counter("millrace_records_outcome_total",
+                                        "What became of committed records, by outcome and reason.",
+                                        {{"topic", topic_},
+                                         {"partition", partition_label(partition)},
+                                         {"outcome", std::string(outcome)},
+                                         {"reason", std::string(reason)}}))
              .first;
   }
   return it->second;

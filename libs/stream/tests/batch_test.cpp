@@ -1,19 +1,19 @@
-#include <catch2/catch.hpp>
-
-#include <stdexcept>
-
 #include "millrace/stream/batch.hpp"
 
+#include <catch2/catch.hpp>
+#include <stdexcept>
+
+using millrace::core::Outcome;
 using millrace::stream::Batch;
 using millrace::stream::OffsetBook;
-using millrace::core::Outcome;
 using millrace::stream::Tally;
 
 TEST_CASE("a batch tracks offset ranges and outcomes per partition") {
   Batch batch;
   batch.add(1, 10, 1000).tally.count(Outcome::kPersisted, "");
   batch.add(1, 11, 1001).tally.count(Outcome::kFiltered, "discount_not_above_threshold");
-  batch.add(1, 13, 999).tally.count(Outcome::kRejected, "invalid_json");  // gap: compaction or a marker
+  batch.add(1, 13, 999)
+      .tally.count(Outcome::kRejected, "invalid_json");  // gap: compaction or a marker
   batch.add(3, 0, 5).tally.count(Outcome::kPersisted, "");
   CHECK(batch.consumed() == 4);
   const auto& p1 = batch.partitions().at(1);
@@ -48,7 +48,8 @@ TEST_CASE("a tally re-labels counted records but never invents them") {
   CHECK(t.of(Outcome::kPersisted) == 3);
   CHECK(t.of(Outcome::kDuplicate) == 2);
   CHECK(t.total() == 5);
-  CHECK_THROWS_AS(t.move({Outcome::kPersisted, ""}, {Outcome::kDuplicate, "duplicate_id"}, 4), std::logic_error);
+  CHECK_THROWS_AS(t.move({Outcome::kPersisted, ""}, {Outcome::kDuplicate, "duplicate_id"}, 4),
+                  std::logic_error);
   t.move({Outcome::kPersisted, ""}, {Outcome::kDuplicate, "duplicate_id"}, 3);
   CHECK(t.counts().size() == 1);
 }

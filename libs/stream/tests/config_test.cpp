@@ -41,8 +41,9 @@ TEST_CASE("consumer setting errors name the setting") {
 
 TEST_CASE("what exactly-once rests on cannot be overridden through Kafka properties") {
   using Catch::Matchers::Contains;
-  for (const char* key : {"auto.offset.reset", "partition.assignment.strategy", "enable.auto.commit",
-                          "auto.commit.enable", "enable.auto.offset.store", "group.id"}) {
+  for (const char* key :
+       {"auto.offset.reset", "partition.assignment.strategy", "enable.auto.commit",
+        "auto.commit.enable", "enable.auto.offset.store", "group.id"}) {
     INFO(key);
     CHECK_THROWS_WITH(parse({{"MILLRACE_KAFKA_PROPERTIES", std::string(key) + "=x"}}, {}),
                       Contains(key) && Contains("cannot be overridden"));
@@ -67,7 +68,8 @@ TEST_CASE("refusal tolerance, the gap policy and session bounds are checked and 
                     Contains("MILLRACE_ERRORS_TOLERANCE"));
   CHECK_THROWS_WITH(parse({{"MILLRACE_ON_OFFSET_GAP", "earliest"}}, {}),
                     Contains("MILLRACE_ON_OFFSET_GAP"));
-  CHECK_THROWS_WITH(parse({}, {"--pg-tcp-user-timeout-ms", "10"}), Contains("--pg-tcp-user-timeout-ms"));
+  CHECK_THROWS_WITH(parse({}, {"--pg-tcp-user-timeout-ms", "10"}),
+                    Contains("--pg-tcp-user-timeout-ms"));
 }
 
 TEST_CASE("each service reads its own group variable, and the shared one is refused") {

@@ -1,8 +1,7 @@
-#include <catch2/catch.hpp>
-
-#include <set>
-
 #include "isolation.hpp"
+
+#include <catch2/catch.hpp>
+#include <set>
 
 using millrace::stream::detail::DbError;
 using millrace::stream::detail::isolate_refused;
@@ -79,17 +78,18 @@ TEST_CASE("a refusal that needs earlier records is pinned on the record that com
 
 TEST_CASE("a single refused record needs no further writes") {
   int writes = 0;
-  const auto refused = isolate_refused(1, {"54000", "index row too large"},
-                                       [&](std::size_t, std::size_t) {
-                                         ++writes;
-                                         return std::optional<DbError>();
-                                       });
+  const auto refused =
+      isolate_refused(1, {"54000", "index row too large"}, [&](std::size_t, std::size_t) {
+        ++writes;
+        return std::optional<DbError>();
+      });
   REQUIRE(refused.size() == 1);
   CHECK(refused[0].first == 0);
   CHECK(refused[0].second.message == "index row too large");
   CHECK(writes == 0);
-  CHECK(isolate_refused(0, {}, [](std::size_t, std::size_t) { return std::optional<DbError>(); })
-            .empty());
+  CHECK(isolate_refused(0, {}, [](std::size_t, std::size_t) {
+          return std::optional<DbError>();
+        }).empty());
 }
 
 TEST_CASE("data exceptions, integrity violations and program limits refuse data; others do not") {

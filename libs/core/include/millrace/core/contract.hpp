@@ -39,12 +39,12 @@ enum Field : int {
 };
 
 enum class FieldType : std::uint8_t {
-  kUuid,       // text, canonical 8-4-4-4-12 hex; stored lowercase
-  kText,       // UTF-8, 1..kMaxTextBytes bytes, no U+0000
-  kFreeText,   // UTF-8 of any length, no U+0000; null allowed (an unbounded column)
-  kIp,         // textual IPv4 or IPv6 address
-  kInteger,    // a JSON integer within [min, max]
-  kDecimal,    // a JSON number within [min, max], kept exactly
+  kUuid,      // text, canonical 8-4-4-4-12 hex; stored lowercase
+  kText,      // UTF-8, 1..kMaxTextBytes bytes, no U+0000
+  kFreeText,  // UTF-8 of any length, no U+0000; null allowed (an unbounded column)
+  kIp,        // textual IPv4 or IPv6 address
+  kInteger,   // a JSON integer within [min, max]
+  kDecimal,   // a JSON number within [min, max], kept exactly
   kBoolean,
   kTimestamp,  // RFC 3339 text; UTC when it has no offset
   kEventType,  // sale_event or inventory_event
@@ -87,15 +87,20 @@ inline constexpr std::array<FieldSpec, kFieldCount> kStoreEventFields = {{
     {"event_type", FieldType::kEventType, false},
 }};
 
-constexpr const FieldSpec& spec(Field f) { return kStoreEventFields[static_cast<std::size_t>(f)]; }
-constexpr std::string_view field_name(Field f) { return spec(f).name; }
+constexpr const FieldSpec& spec(Field f) {
+  return kStoreEventFields[static_cast<std::size_t>(f)];
+}
+constexpr std::string_view field_name(Field f) {
+  return spec(f).name;
+}
 
 // store_events' columns of the event, in the table's order (the COPY order);
 // the row's source (kafka_topic, kafka_partition, kafka_offset) follows them.
 inline constexpr std::array<Field, kFieldCount> kColumnOrder = {
-    kId,       kRequestId, kEventTypeField, kStoreId, kStoreFqdn,        kStoreIp,
-    kCustId,   kCategory,  kSku,            kPrice,   kQty,              kDiscount,
-    kGiftWrap, kVariant,   kPriorityShipping, kTs,    kContactMe,        kIsReturn,
+    kId,      kRequestId, kEventTypeField, kStoreId, kStoreFqdn,
+    kStoreIp, kCustId,    kCategory,       kSku,     kPrice,
+    kQty,     kDiscount,  kGiftWrap,       kVariant, kPriorityShipping,
+    kTs,      kContactMe, kIsReturn,
 };
 
 // The fields a body must have (all but contact_me and event_type).

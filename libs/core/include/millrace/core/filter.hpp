@@ -10,8 +10,8 @@
 namespace millrace::core {
 
 enum class FilterReason : std::uint8_t {
-  kEventTypeNotKept,    // "event_type_not_kept"
-  kDiscountNotAbove,    // "discount_not_above_threshold"
+  kEventTypeNotKept,  // "event_type_not_kept"
+  kDiscountNotAbove,  // "discount_not_above_threshold"
 };
 std::string_view reason_code(FilterReason reason);
 

@@ -37,13 +37,13 @@ struct GeneratorOptions {
 
 // One message as it would be produced, with the ground truth a test needs.
 struct GeneratedMessage {
-  std::string payload;                             // the Kafka message value
-  std::optional<std::string> event_type_header;    // nullopt: send no header
-  bool priority_shipping = false;                  // the priority_shipping header
+  std::string payload;                           // the Kafka message value
+  std::optional<std::string> event_type_header;  // nullopt: send no header
+  bool priority_shipping = false;                // the priority_shipping header
   BadKind bad = BadKind::kNone;
   EventType intended_type = EventType::kSale;
-  std::int32_t store_id = 0;                       // for partitioning
-  std::optional<StoreEvent> event;                 // set exactly when bad == kNone
+  std::int32_t store_id = 0;        // for partitioning
+  std::optional<StoreEvent> event;  // set exactly when bad == kNone
 };
 
 // Deterministic for a given seed: realistic stores, categories, skus, prices,

@@ -5,8 +5,8 @@
 #include <map>
 #include <stdexcept>
 #include <string>
-#include <utility>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace millrace::core {

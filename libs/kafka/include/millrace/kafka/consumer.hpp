@@ -110,8 +110,7 @@ class Consumer {
   void assign(const std::vector<TopicPartition>& partitions);
   // The partition's log start and end offsets, asked of its leader. Throws
   // core::InfraError (retryable) when the broker does not answer in time.
-  std::pair<std::int64_t, std::int64_t> watermarks(const std::string& topic,
-                                                   std::int32_t partition,
+  std::pair<std::int64_t, std::int64_t> watermarks(const std::string& topic, std::int32_t partition,
                                                    std::chrono::milliseconds timeout);
   // Commits offsets to Kafka asynchronously, for lag tooling only.
   void commit_async(const std::vector<TopicPartition>& partitions);

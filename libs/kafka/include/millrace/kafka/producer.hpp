@@ -26,8 +26,8 @@ struct OwnedRecord {
 struct Delivery {
   void* opaque = nullptr;  // as given to try_produce; nullptr for produce()
   std::int32_t partition = -1;
-  std::int64_t offset = -1;       // -1 when the broker gave none (or on failure)
-  std::int64_t latency_us = -1;   // enqueue to delivery report; -1 when unknown
+  std::int64_t offset = -1;      // -1 when the broker gave none (or on failure)
+  std::int64_t latency_us = -1;  // enqueue to delivery report; -1 when unknown
   bool ok = false;
   // The partition does not exist (any more): refresh partition_count().
   bool unknown_partition = false;
@@ -96,8 +96,7 @@ class Producer {
   // unknown topic/partition. `opaque` comes back in the Delivery (only once
   // produce() returned: on a throw no report comes).
   void produce(std::string_view topic, std::int32_t partition, std::string_view key,
-               std::string_view value, std::span<const OutHeader> headers,
-               void* opaque = nullptr);
+               std::string_view value, std::span<const OutHeader> headers, void* opaque = nullptr);
 
   // Enqueues one message without ever blocking, for callers that must not
   // wait on a full queue (an HTTP request answers 503 instead). Copies key,

@@ -2,11 +2,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <pqxx/pqxx>
 #include <span>
 #include <string>
 #include <string_view>
-
-#include <pqxx/pqxx>
 
 #include "millrace/core/failure.hpp"
 

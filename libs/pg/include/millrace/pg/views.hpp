@@ -1,12 +1,11 @@
 #pragma once
 
 #include <optional>
+#include <pqxx/pqxx>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 namespace millrace::pg {
 

@@ -19,13 +19,13 @@ namespace millrace::produce {
 
 struct ProduceConfig {
   kafka::KafkaClientOptions kafka = kafka::client_options("millrace-cli");
-  std::int64_t count = 0;     // synthetic events to generate
-  double rate = 0;            // events per second, 0 = as fast as possible
-  double bad_ratio = 0;       // share of deliberately bad messages
-  std::int64_t seed = 0;      // 0 = from the clock
-  std::string file;           // NDJSON path, or "-" for stdin; excludes --count
+  std::int64_t count = 0;          // synthetic events to generate
+  double rate = 0;                 // events per second, 0 = as fast as possible
+  double bad_ratio = 0;            // share of deliberately bad messages
+  std::int64_t seed = 0;           // 0 = from the clock
+  std::string file;                // NDJSON path, or "-" for stdin; excludes --count
   std::int64_t time_spread_s = 0;  // synthetic ts spread over the last N seconds
-  std::string progress = "auto";  // auto (stderr is a terminal), always, never
+  std::string progress = "auto";   // auto (stderr is a terminal), always, never
 };
 
 void register_options(core::OptionSet& options, ProduceConfig& config);
@@ -54,7 +54,7 @@ struct ProduceSummary {
 // Revenue of one sale event in micro-units: price x qty x (1 - discount/100),
 // rounded half away from zero; negative for a return.
 core::Int128 sale_value_micros(core::Decimal price, std::int32_t qty, core::Decimal discount,
-                           bool is_return);
+                               bool is_return);
 
 // Produces synthetic events (config.count) or the lines of `input`
 // (config.file), waits for every delivery report, and returns the summary.

@@ -61,7 +61,8 @@ int serve(Component& component, ShutdownSignals& signals, const std::string& nam
     if constexpr (requires { component.stats().outcomes; }) {
       const auto s = component.stats();
       std::string summary = "consumed=" + std::to_string(s.consumed);
-      for (const auto& [outcome, n] : s.outcomes) summary += " " + outcome + "=" + std::to_string(n);
+      for (const auto& [outcome, n] : s.outcomes)
+        summary += " " + outcome + "=" + std::to_string(n);
       log_info(name, summary + " batches=" + std::to_string(s.batches) +
                          " fenced=" + std::to_string(s.fenced));
     }

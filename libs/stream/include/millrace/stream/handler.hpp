@@ -2,10 +2,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "millrace/kafka/consumer.hpp"
 #include "millrace/stream/batch.hpp"
