@@ -22,7 +22,9 @@
 #include "millrace/kafka/consumer.hpp"
 #include "millrace/pg/database.hpp"
 #include "millrace/runtime/log.hpp"
+#include "ports.hpp"
 #include "probe.hpp"
+#include "production_ports.hpp"
 
 namespace millrace::stream {
 
@@ -56,12 +58,14 @@ std::string tp_name(const std::string& topic, std::int32_t partition) {
 
 class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
  public:
-  Loop(StreamConfig config, Handler& handler, std::string component, metrics::Registry& metrics)
+  Loop(StreamConfig config, Handler& handler, std::string component, metrics::Registry& metrics,
+       detail::Ports ports)
       : config_(std::move(config)),
         handler_(handler),
         component_(std::move(component)),
-        batch_committer_(config_.pg.url, config_.pg.schema, config_.group, config_.kafka.topic,
-                         component_, config_.pg.limits, config_.tolerate_refusals, handler),
+        make_consumer_(std::move(ports.consumer)),
+        lag_(ports.lag),
+        batch_committer_(std::move(ports.committer)),
         state_(handler_.open_batch()),
         backoff_(config_.retry_backoff_ms),
         probe_(metrics, config_.kafka.topic, component_,
@@ -74,14 +78,8 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
 
   void start() {
     if (thread_.joinable()) return;
-    kafka::ConsumerConfig cc;
-    cc.brokers = config_.kafka.brokers;
-    cc.group_id = config_.group;
-    cc.client_id = config_.kafka.client_id;
-    cc.session_timeout_ms = static_cast<std::int32_t>(config_.session_timeout_ms);
-    cc.extra = config_.kafka.extra;
-    consumer_ = std::make_unique<kafka::Consumer>(cc, this);
-    probe_.start_lag(config_.kafka.brokers, config_.kafka.extra);
+    consumer_ = make_consumer_(this);
+    if (lag_) probe_.start_lag(config_.kafka.brokers, config_.kafka.extra);
     thread_ = std::thread([this] { run_guarded(); });
   }
 
@@ -115,7 +113,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     std::vector<std::int32_t> ids;
     for (const auto& tp : partitions) ids.push_back(tp.partition);
     const auto stored =
-        with_retry("read stored offsets", [&] { return batch_committer_.claim(ids); });
+        with_retry("read stored offsets", [&] { return batch_committer_->claim(ids); });
     std::string text = "assigned";
     for (auto& tp : partitions) {
       const auto& offset = stored.at(tp.partition);
@@ -219,7 +217,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     }
     // Skip, in the open: the range is recorded as lost, fenced like a commit.
     if (!with_retry("record offset gap",
-                    [&] { return batch_committer_.record_gap(p, *stored, low); })) {
+                    [&] { return batch_committer_->record_gap(p, *stored, low); })) {
       runtime::log_warn(component_, where + ": another member moved the offset first; rewinding");
       begin_reset();
       return;
@@ -342,8 +340,8 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
                                             " migration(s) to schema " + config_.pg.schema);
         }
       }
-      batch_committer_.ensure_connected();
-      batch_committer_.register_group(config_.kind);
+      batch_committer_->ensure_connected();
+      batch_committer_->register_group(config_.kind);
       return 0;
     });
     consumer_->subscribe({config_.kafka.topic});
@@ -433,7 +431,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     book_.begin_commit(f->plan);
     f->outcome = committer_.submit([this, f = f.get()] {
       handler_.before_commit(*f->state);
-      CommitOutcome out{batch_committer_.commit(f->batch, *f->state, f->plan), {}};
+      CommitOutcome out{batch_committer_->commit(f->batch, *f->state, f->plan), {}};
       out.finished = Clock::now();
       return out;
     });
@@ -554,7 +552,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     if (in_flight_) throw std::logic_error("reset while a commit is in flight");
     batch_.clear();
     state_ = handler_.open_batch();
-    batch_committer_.disconnect();
+    batch_committer_->disconnect();
     consumer_->pause(owned());
     resetting_ = true;
   }
@@ -567,7 +565,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     }
     if (stop_requested_) return;
     try {
-      const auto stored = batch_committer_.claim(book_.partitions());
+      const auto stored = batch_committer_->claim(book_.partitions());
       for (const auto& [p, offset] : stored) {
         book_.assign(p, offset);
         probe_.set_position(p, offset);
@@ -615,8 +613,10 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   StreamConfig config_;
   Handler& handler_;
   std::string component_;
-  detail::BatchCommitter batch_committer_;
-  std::unique_ptr<kafka::Consumer> consumer_;
+  std::function<std::unique_ptr<detail::ConsumerPort>(kafka::RebalanceListener*)> make_consumer_;
+  bool lag_;
+  std::unique_ptr<detail::CommitPort> batch_committer_;
+  std::unique_ptr<detail::ConsumerPort> consumer_;
 
   // What one commit returns to the loop thread.
   struct CommitOutcome {
@@ -676,7 +676,14 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
 
 TransactionalConsumer::TransactionalConsumer(StreamConfig config, Handler& handler,
                                              std::string component, metrics::Registry& metrics)
-    : loop_(std::make_unique<Loop>(std::move(config), handler, std::move(component), metrics)) {}
+    : TransactionalConsumer(config, handler, component, metrics,
+                            detail::production_ports(config, handler, component)) {}
+
+TransactionalConsumer::TransactionalConsumer(StreamConfig config, Handler& handler,
+                                             std::string component, metrics::Registry& metrics,
+                                             detail::Ports&& ports)
+    : loop_(std::make_unique<Loop>(std::move(config), handler, std::move(component), metrics,
+                                   std::move(ports))) {}
 TransactionalConsumer::~TransactionalConsumer() {
   stop();
 }

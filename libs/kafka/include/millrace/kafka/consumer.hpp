@@ -43,10 +43,24 @@ class RebalanceListener {
   virtual void on_offset_out_of_range(const TopicPartition& tp) { (void)tp; }
 };
 
+// A record held by the program rather than by librdkafka, for a Message made
+// without a broker (tests drive the stream loop with these).
+struct ConsumedRecord {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+  std::string payload;
+  std::optional<std::string> key;
+  std::optional<std::int64_t> timestamp_ms;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
 // One consumed message. Owns librdkafka's buffer, so the views it hands out
 // stay valid as long as the Message lives (not only until the next poll).
 class Message {
  public:
+  // The same accessors over a record of our own.
+  static Message from_record(ConsumedRecord record);
   ~Message();
   Message(Message&&) noexcept;
   Message& operator=(Message&&) noexcept;
@@ -69,7 +83,8 @@ class Message {
   friend class Consumer;
   struct Impl;
   explicit Message(void* raw);
-  void* raw_ = nullptr;  // rd_kafka_message_t*, destroyed with the Message
+  void* raw_ = nullptr;                    // rd_kafka_message_t*, destroyed with the Message
+  std::unique_ptr<ConsumedRecord> owned_;  // instead of raw_
 };
 
 // A high-level consumer group member using the eager `range` assignor and

@@ -67,6 +67,10 @@ struct StreamStats {
 // accounting in one PostgreSQL transaction, so that whatever happens (crash,
 // rebalance, database outage, zombie member) every record is processed
 // exactly once. See docs/architecture.md.
+namespace detail {
+struct Ports;  // libs/stream/src/ports.hpp
+}  // namespace detail
+
 class TransactionalConsumer {
  public:
   // `component` names the service in logs and in PostgreSQL's
@@ -74,6 +78,10 @@ class TransactionalConsumer {
   // (docs/operations.md lists them).
   TransactionalConsumer(StreamConfig config, Handler& handler, std::string component,
                         metrics::Registry& metrics);
+  // The same, reaching Kafka and PostgreSQL through `ports` instead: for the
+  // loop's unit tests, which pass fakes (libs/stream/tests/loop_test.cpp).
+  TransactionalConsumer(StreamConfig config, Handler& handler, std::string component,
+                        metrics::Registry& metrics, detail::Ports&& ports);
   ~TransactionalConsumer();
   TransactionalConsumer(const TransactionalConsumer&) = delete;
   TransactionalConsumer& operator=(const TransactionalConsumer&) = delete;
