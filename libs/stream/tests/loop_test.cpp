@@ -1,0 +1,171 @@
+// The stream loop's exactly-once machinery without a broker or a database:
+// fakes behind its ports (fakes.hpp) script rebalances, failed and fenced
+// commits, and the test checks what the fake database ends up holding.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <thread>
+
+#include "fakes.hpp"
+#include "millrace/stream/consumer.hpp"
+
+using namespace millrace;
+using namespace millrace::stream;
+using namespace millrace::stream::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+StreamConfig config(std::int64_t batch_size, std::int64_t batch_ms) {
+  StreamConfig c;
+  c.kafka.topic = kTopic;
+  c.group = "g";
+  c.migrate = false;  // no real PostgreSQL here
+  c.batch_size = batch_size;
+  c.batch_ms = batch_ms;
+  c.retry_backoff_ms = 5;
+  c.retry_backoff_max_ms = 20;
+  return c;
+}
+
+detail::Ports ports(FakeCluster& cluster, int member, FakeDatabase& db) {
+  detail::Ports p;
+  p.consumer = [&cluster, member](kafka::RebalanceListener* listener) {
+    return std::make_unique<FakeConsumer>(cluster, member, listener);
+  };
+  p.committer = std::make_unique<FakeCommitter>(db);
+  p.lag = false;  // the probe's lag thread would look for real brokers
+  return p;
+}
+
+template <typename Pred>
+bool within(std::chrono::seconds timeout, Pred pred) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(2ms);
+  }
+  return pred();
+}
+
+bool caught_up(FakeDatabase& db, FakeCluster& cluster, std::vector<std::int32_t> partitions) {
+  for (const auto p : partitions) {
+    if (db.stored(p) != cluster.end(p)) return false;
+  }
+  return true;
+}
+
+// Every record of the partitions stored exactly once, nothing else.
+void check_exactly_once(FakeDatabase& db, FakeCluster& cluster,
+                        std::vector<std::int32_t> partitions) {
+  const auto stored = db.stored_records();
+  std::size_t expected = 0;
+  for (const auto p : partitions) {
+    for (std::int64_t o = 0; o < cluster.end(p); ++o) {
+      INFO("partition " << p << " offset " << o);
+      const auto it = stored.find({p, o});
+      REQUIRE(it != stored.end());
+      CHECK(it->second == 1);
+      ++expected;
+    }
+  }
+  CHECK(stored.size() == expected);
+}
+
+// One member consumes partitions 0 and 1 to their end, in batches of 50,
+// and stops; every record must then be stored exactly once.
+StreamStats consume_all(FakeCluster& cluster, FakeDatabase& db) {
+  RecordsHandler handler;
+  metrics::Registry registry("test");
+  TransactionalConsumer consumer(config(50, 10), handler, "test", registry, ports(cluster, 1, db));
+  cluster.assign(1, {0, 1});
+  consumer.start();
+  REQUIRE(within(30s, [&] { return caught_up(db, cluster, {0, 1}); }));
+  consumer.stop();
+  consumer.rethrow_failure();
+  check_exactly_once(db, cluster, {0, 1});
+  return consumer.stats();
+}
+
+}  // namespace
+
+TEST_CASE("a failed commit is replayed from the stored offsets: each record stored once",
+          "[loop]") {
+  FakeCluster cluster({{0, 700}, {1, 700}});
+  FakeDatabase db;
+  db.fail_commits(2);
+  const auto stats = consume_all(cluster, db);
+  CHECK(stats.db_errors >= 2);
+  CHECK(stats.consumed >= 1400);  // the failed batches were consumed again
+}
+
+TEST_CASE("a commit fenced by another member stores nothing; the member resumes where it stored",
+          "[loop]") {
+  FakeCluster cluster({{0, 600}, {1, 600}});
+  FakeDatabase db;
+  // Before the third commit, another member (a zombie's successor) stores
+  // partition 0 up to 400, with its records.
+  db.move_offset_before_commit(3, 0, 400);
+  CHECK(consume_all(cluster, db).fenced == 1);
+}
+
+TEST_CASE("a revoke mid-batch commits what was read, and the next owner starts there", "[loop]") {
+  FakeCluster cluster({{0, 2'000'000}, {1, 2'000'000}});
+  FakeDatabase db;
+  RecordsHandler handler;
+  metrics::Registry registry_a("a");
+  metrics::Registry registry_b("b");
+  // Batches close on size only, so a revoke finds one part-read.
+  TransactionalConsumer a(config(300, 600'000), handler, "a", registry_a, ports(cluster, 1, db));
+  TransactionalConsumer b(config(300, 600'000), handler, "b", registry_b, ports(cluster, 2, db));
+  cluster.assign(1, {0, 1});
+  a.start();
+  b.start();
+  REQUIRE(within(30s, [&] { return db.stored(0).value_or(0) >= 300; }));
+  // B joins: A keeps partition 0, B takes partition 1. As in Kafka's eager
+  // protocol, B is assigned only once A has revoked.
+  cluster.assign(1, {0});
+  REQUIRE(within(30s, [&] { return a.stats().rebalances >= 3; }));
+  cluster.assign(2, {1});
+  REQUIRE(within(30s, [&] { return db.stored(1) > cluster.revoked_next(1, 1); }));
+  a.stop();
+  b.stop();
+  a.rethrow_failure();
+  b.rethrow_failure();
+  // A committed all it had read of partition 1 when it was revoked, so B
+  // read on from there, not from an older stored offset.
+  const auto a_stopped = cluster.revoked_next(1, 1);
+  REQUIRE(a_stopped.has_value());
+  CHECK(cluster.first_read(2, 1).value_or(-1) == *a_stopped);
+  // And everything read by either is stored once.
+  const auto stored = db.stored_records();
+  std::size_t read = 0;
+  for (const std::int32_t p : {0, 1}) {
+    const auto end = cluster.read_end(p);
+    CHECK(db.stored(p) == end);
+    for (std::int64_t o = 0; o < end; ++o) CHECK(stored.count({p, o}) == 1);
+    read += static_cast<std::size_t>(end);
+  }
+  CHECK(stored.size() == read);
+}
+
+TEST_CASE("stop() commits the batch in flight and the one accumulated", "[loop]") {
+  FakeCluster cluster(std::map<std::int32_t, std::int64_t>{{0, 10'000'000}});
+  FakeDatabase db;
+  RecordsHandler handler;
+  metrics::Registry registry("test");
+  TransactionalConsumer consumer(config(1000, 600'000), handler, "test", registry,
+                                 ports(cluster, 1, db));
+  cluster.assign(1, {0});
+  consumer.start();
+  REQUIRE(within(30s, [&] { return consumer.stats().consumed >= 1; }));
+  consumer.stop();  // part-way: batches of 1,000 close on size, the last at stop
+  consumer.rethrow_failure();
+  // Everything read was committed, whatever was in flight or accumulating.
+  const auto consumed = cluster.read_end(0);
+  CHECK(consumed > 0);
+  CHECK(consumed < cluster.end(0));
+  CHECK(db.stored(0) == consumed);
+  const auto stored = db.stored_records();
+  CHECK(stored.size() == static_cast<std::size_t>(consumed));
+  for (std::int64_t o = 0; o < consumed; ++o) CHECK(stored.count({0, o}) == 1);
+}
