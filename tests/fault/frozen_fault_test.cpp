@@ -99,3 +99,46 @@ TEST_CASE(
   record_fault({"frozen-member", v.produced, v.lost, v.duplicated, v.unaccounted, takeover_s});
   CHECK(stop_cleanly({&a, &b}));
 }
+
+// The freeze that PostgreSQL's own bounds miss: a member stopped in the
+// middle of a COPY. Its session is active, waiting for the rest of the data,
+// so neither idle_in_transaction_session_timeout nor statement_timeout ends
+// it, and its transaction keeps the offset rows locked. Played here by a
+// session that fences every offset row, starts a COPY into store_events and
+// then sends nothing more, for as long as the test runs.
+TEST_CASE("a member stuck in the middle of a COPY does not hold the group", "[frozen-copy]") {
+  constexpr std::int64_t kCount = 40'000;
+  Pipeline p("ft_frozencopy");
+  p.produce(kCount / 2, 9090, 0.05);
+  {
+    auto first = p.start_sink("sink-first");
+    REQUIRE(p.wait_caught_up(seconds(120)));
+    REQUIRE(stop_cleanly({&first}));
+  }
+  // The stuck member: application_name as a sink's, in the pipeline's schema.
+  pqxx::connection stuck(p.env.pg + (p.env.pg.find('?') == std::string::npos ? "?" : "&") +
+                         "application_name=sink");
+  pqxx::work tx(stuck);
+  tx.exec("SET search_path TO " + tx.quote_name(p.schema));
+  const auto fenced =
+      tx.exec_params("UPDATE consumer_offsets SET next_offset = next_offset WHERE group_id = $1",
+                     p.group)
+          .affected_rows();
+  REQUIRE(fenced == 4);
+  pqxx::stream_to copy(tx, "store_events");  // COPY ... FROM STDIN, then silence
+
+  p.produce(kCount / 2, 9091, 0.05);
+  Stopwatch takeover;
+  auto next = p.start_sink("sink-next");
+  // Its claim waits past lock_timeout (5 s), ends the stuck session once it
+  // has waited on its client past the idle-in-transaction bound (15 s), and
+  // consumes on from the stored offsets.
+  REQUIRE(p.wait_caught_up(seconds(120)));
+  const double takeover_s = takeover.seconds();
+  const auto v = p.verify();
+  INFO("the next member took over in " << takeover_s << " s");
+  record_fault({"frozen-copy", v.produced, v.lost, v.duplicated, v.unaccounted, takeover_s});
+  CHECK(read_file(p.log_dir + "/" + p.topic + ".sink-next.log").find("ended PostgreSQL session") !=
+        std::string::npos);
+  CHECK(stop_cleanly({&next}));
+}

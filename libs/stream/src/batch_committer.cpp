@@ -3,6 +3,7 @@
 #include "isolation.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/pg/database.hpp"
+#include "millrace/runtime/log.hpp"
 
 namespace millrace::stream::detail {
 
@@ -93,11 +94,53 @@ std::map<std::int32_t, std::optional<std::int64_t>> BatchCommitter::claim(
           row[0].is_null() ? std::nullopt : std::optional<std::int64_t>(row[0].as<std::int64_t>());
     }
     tx.commit();
+  } catch (const pqxx::sql_error& e) {
+    // lock_not_available: another session holds these offset rows.
+    if (e.sqlstate() == "55P03") end_stuck_sessions();
+    conn_.reset();
+    pg::rethrow_classified("read stored offsets");
   } catch (const std::exception&) {
     conn_.reset();
     pg::rethrow_classified("read stored offsets");
   }
   return out;
+}
+
+// A member frozen (SIGSTOP, a suspended VM) in the middle of a COPY holds its
+// transaction's row locks without bound: PostgreSQL applies neither
+// idle_in_transaction_session_timeout (the session is active, waiting for
+// the rest of the COPY) nor statement_timeout (a cancel waits for the
+// client's next message), and TCP keepalives succeed (the peer's kernel
+// answers them). Its offset rows would block every later claim. So when a
+// claim waited past lock_timeout, the sessions of this service that hold
+// consumer_offsets locks and have waited on their client longer than the
+// idle-in-transaction bound are ended, as PostgreSQL ends idle ones: their
+// transactions roll back, and such a member, should it wake, reconnects and
+// resumes from the stored offsets. Best effort: the claim is retried anyway.
+void BatchCommitter::end_stuck_sessions() {
+  if (limits_.idle_in_transaction_timeout_ms <= 0 || !conn_) return;
+  try {
+    pqxx::nontransaction tx(*conn_);
+    for (const auto& row :
+         tx.exec_params("SELECT a.pid, pg_terminate_backend(a.pid), "
+                        "round(extract(epoch FROM now() - a.state_change))::bigint "
+                        "FROM pg_stat_activity a WHERE a.pid <> pg_backend_pid() "
+                        "AND a.datname = current_database() AND a.application_name = $1 "
+                        "AND a.state = 'active' AND a.wait_event_type = 'Client' "
+                        "AND a.state_change < now() - make_interval(secs => $2) "
+                        "AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid "
+                        "AND l.relation = 'consumer_offsets'::regclass)",
+                        application_name_,
+                        static_cast<double>(limits_.idle_in_transaction_timeout_ms) / 1000)) {
+      runtime::log_warn(application_name_,
+                        "ended PostgreSQL session " + row[0].as<std::string>() +
+                            " of another member: it held the offset rows while waiting " +
+                            row[2].as<std::string>() +
+                            " s for its client in the middle of a statement (a frozen member)");
+    }
+  } catch (const std::exception& e) {
+    runtime::log_warn(application_name_, std::string("looking for stuck sessions: ") + e.what());
+  }
 }
 
 std::vector<std::int32_t> BatchCommitter::fence(pqxx::work& tx, const Batch& batch,

@@ -58,6 +58,9 @@ class BatchCommitter final : public CommitPort {
                                   const std::vector<OffsetTransition>& plan);
   void account(pqxx::work& tx, const Batch& batch);
   std::string describe(const Refusal& r) const;
+  // Ends this service's sessions that hold consumer_offsets locks while
+  // stuck mid-statement on their client; see the definition.
+  void end_stuck_sessions();
 
   std::string conninfo_, schema_, group_, topic_, application_name_;
   pg::SessionLimits limits_;
