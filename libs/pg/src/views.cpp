@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "millrace/core/event.hpp"
+
 namespace millrace::pg {
 
 namespace {
@@ -32,38 +34,6 @@ bool is_number(std::string_view s) {
     }
   }
   return digits;
-}
-
-void json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (const char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
 }
 
 void csv_field(std::string& out, std::string_view s) {
@@ -162,7 +132,7 @@ std::string render(const Table& table, Format format) {
         out += r == 0 ? "\n  {" : ",\n  {";
         for (std::size_t i = 0; i < table.columns.size(); ++i) {
           if (i > 0) out += ", ";
-          json_string(out, table.columns[i]);
+          core::append_json_string(out, table.columns[i]);
           out += ": ";
           const auto& v = table.rows[r][i];
           if (!v) {
@@ -170,7 +140,7 @@ std::string render(const Table& table, Format format) {
           } else if (is_number(*v)) {
             out += *v;
           } else {
-            json_string(out, *v);
+            core::append_json_string(out, *v);
           }
         }
         out += '}';
