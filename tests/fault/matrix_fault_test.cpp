@@ -217,8 +217,13 @@ TEST_CASE("group protocol errors injected on the mock cluster", "[mock-group-err
   Pipeline p("ft_mockgroup", mock.bootstraps(), 4);
   REQUIRE(rd_kafka_mock_topic_create(mock.cluster, p.topic.c_str(), 4, 3) == 0);
   REQUIRE(rd_kafka_mock_topic_create(mock.cluster, p.dlq_topic.c_str(), 4, 3) == 0);
-  auto a = p.start_sink("sink-a", kSmallBatches);
-  auto b = p.start_sink("sink-b", kSmallBatches);
+  // The mock coordinator keeps a member it answered UNKNOWN_MEMBER_ID (a real
+  // broker has dropped it) until its session times out, and waits for it in
+  // each rebalance: a short session keeps those waits short.
+  auto env = kSmallBatches;
+  env["MILLRACE_SESSION_TIMEOUT_MS"] = "3000";
+  auto a = p.start_sink("sink-a", env);
+  auto b = p.start_sink("sink-b", env);
   REQUIRE(eventually([&] { return p.claimed_partitions() == 4; }, seconds(60)));
 
   constexpr std::int64_t kCount = 20'000;

@@ -142,4 +142,9 @@ void install_logger(rd_kafka_conf_t* conf) {
 }
 
 }  // namespace detail
+std::int32_t heartbeat_interval_ms(std::int32_t session_timeout_ms) {
+  constexpr std::int32_t kLibrdkafkaDefault = 3000;
+  return std::clamp(session_timeout_ms / 3, std::int32_t{1}, kLibrdkafkaDefault);
+}
+
 }  // namespace millrace::kafka

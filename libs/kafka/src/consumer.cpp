@@ -181,6 +181,8 @@ Consumer::Consumer(const ConsumerConfig& config, RebalanceListener* listener)
   // librdkafka by jumping to the log start.
   detail::set_property(conf.get(), "auto.offset.reset", "error");
   detail::set_property(conf.get(), "session.timeout.ms", std::to_string(config.session_timeout_ms));
+  detail::set_property(conf.get(), "heartbeat.interval.ms",
+                       std::to_string(heartbeat_interval_ms(config.session_timeout_ms)));
   detail::set_property(conf.get(), "max.poll.interval.ms",
                        std::to_string(config.max_poll_interval_ms));
   detail::set_properties(conf.get(), config.extra);

@@ -64,3 +64,12 @@ TEST_CASE("the shared Kafka client options: defaults, environment, flags and err
                     Contains("MILLRACE_KAFKA_PROPERTIES") && Contains("key=value"));
   CHECK_THROWS_AS(parse({}, {"--kafka-properties", "oops"}), core::UsageError);
 }
+
+TEST_CASE("a member heartbeats three times per session timeout, at most every 3 s") {
+  CHECK(kafka::heartbeat_interval_ms(10000) == 3000);  // librdkafka's default, unchanged
+  CHECK(kafka::heartbeat_interval_ms(6000) == 2000);
+  CHECK(kafka::heartbeat_interval_ms(3000) == 1000);
+  CHECK(kafka::heartbeat_interval_ms(1000) == 333);
+  CHECK(kafka::heartbeat_interval_ms(300000) == 3000);
+  CHECK(kafka::heartbeat_interval_ms(2) == 1);
+}
