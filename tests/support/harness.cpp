@@ -155,6 +155,7 @@ StackEnv stack_env() {
     }
     if (key == "MILLRACE_BROKERS") env.brokers = value;
     if (key == "MILLRACE_PG") env.pg = value;
+    if (key == "MILLRACE_CHANGEFEED_PG") env.changefeed_pg = value;
     if (key == "MILLRACE_PROMETHEUS_URL") env.prometheus_url = value;
   }
   if (env.brokers.empty() || env.pg.empty()) {

@@ -18,6 +18,7 @@ namespace millrace::testing {
 struct StackEnv {
   std::string brokers;
   std::string pg;
+  std::string changefeed_pg;   // the change feed's role: LOGIN REPLICATION only
   std::string prometheus_url;  // empty unless the stack runs Prometheus
 };
 StackEnv stack_env();
