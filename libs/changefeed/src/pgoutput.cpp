@@ -40,8 +40,7 @@ Tuple read_tuple(wire::Reader& in) {
 }
 
 // 'K' or 'O' then a tuple, into the matching slot; anything else fails.
-void read_old(wire::Reader& in, char marker, std::optional<Tuple>& key,
-              std::optional<Tuple>& row) {
+void read_old(wire::Reader& in, char marker, std::optional<Tuple>& key, std::optional<Tuple>& row) {
   if (marker == 'K') {
     key = read_tuple(in);
   } else if (marker == 'O') {
@@ -126,7 +125,8 @@ Message read_message(wire::Reader& in) {
         read_old(in, marker, u.old_key, u.old_tuple);
         marker = in.byte();
       }
-      if (marker != 'N') in.fail(std::string("expected 'N' before the new row, got '") + marker + "'");
+      if (marker != 'N')
+        in.fail(std::string("expected 'N' before the new row, got '") + marker + "'");
       u.new_tuple = read_tuple(in);
       return u;
     }

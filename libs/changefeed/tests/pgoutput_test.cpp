@@ -5,8 +5,8 @@
 #include "bytes.hpp"
 
 using namespace millrace::changefeed;
-using millrace::changefeed::testing::Bytes;
 using Catch::Matchers::Contains;
+using millrace::changefeed::testing::Bytes;
 
 namespace {
 

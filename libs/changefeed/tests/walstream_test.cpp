@@ -6,8 +6,8 @@
 #include "millrace/changefeed/pgoutput.hpp"
 
 using namespace millrace::changefeed;
-using millrace::changefeed::testing::Bytes;
 using Catch::Matchers::Contains;
+using millrace::changefeed::testing::Bytes;
 
 TEST_CASE("XLogData carries the WAL positions, the server clock and one pgoutput message") {
   Bytes b;

@@ -138,8 +138,8 @@ struct LogicalMessage {
   std::string content;
 };
 
-using Message =
-    std::variant<Begin, Commit, Origin, Relation, Type, Insert, Update, Delete, Truncate, LogicalMessage>;
+using Message = std::variant<Begin, Commit, Origin, Relation, Type, Insert, Update, Delete,
+                             Truncate, LogicalMessage>;
 
 // Decodes one pgoutput message (the payload of one XLogData, or one `data`
 // row of pg_logical_slot_peek_binary_changes). Throws DecodeError.

@@ -1,0 +1,75 @@
+#pragma once
+
+// One row change as the change feed publishes it, and its encodings: the
+// JSON value (proto/change.schema.json), the Kafka key (table and primary
+// key, so one row's changes stay in order on one partition) and the change
+// id (stable across restarts: the same change decoded again gets the same
+// id, so consumers and webhook receivers can deduplicate by it).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "millrace/changefeed/lsn.hpp"
+#include "millrace/changefeed/pgoutput.hpp"
+
+namespace millrace::changefeed {
+
+// Where a change comes from: its transaction's commit, and its place in it.
+struct Source {
+  Lsn commit_lsn = 0;
+  std::uint32_t xid = 0;
+  std::int64_t commit_time_pg_us = 0;  // µs since 2000-01-01, as on the wire
+  std::uint32_t seq = 0;               // 0-based position in the transaction
+  Lsn change_lsn = 0;                  // the change's own WAL position; 0 if unknown
+};
+
+enum class Op : char {
+  kCreate = 'c',
+  kUpdate = 'u',
+  kDelete = 'd',
+  kRead = 'r',      // a row of the initial snapshot
+  kTruncate = 't',  // the whole table emptied; no key, no rows
+};
+
+// A change ready to encode. Tuples are in the relation's column order.
+struct Change {
+  Op op = Op::kCreate;
+  const Relation* relation = nullptr;  // must outlive the Change
+  // The columns that identify a row (indexes into relation->columns): the
+  // primary key. Empty for a truncate.
+  std::vector<std::size_t> key_columns;
+  std::optional<Tuple> before;  // the old row (replica identity full)
+  std::optional<Tuple> old_key;  // or only the old key (the key changed, or a delete)
+  std::optional<Tuple> after;
+  Source source;
+};
+
+// "<commit LSN, 16 hex digits>-<seq, 8 hex digits>": ordered like the feed
+// (commit order, then position), and the same whenever the change is read.
+std::string change_id(const Source& source);
+
+// The Kafka key: {"table":"schema.name","key":{<key columns of the row>}}.
+// For an update or delete the key comes from the new row, or from the old
+// key/row when there is no new one. A truncate's key has no "key" member.
+std::string kafka_key(const Change& change);
+
+// The JSON value:
+//   {"id":..., "op":"c|u|d|r|t", "table":"schema.name",
+//    "key":{...}, "before":{...}|null, "after":{...}|null,
+//    "unchanged":["col", ...],           (only when some are)
+//    "source":{"lsn":"16/B374D848","xid":..., "commit_time":"...Z",
+//              "seq":..., "change_lsn":"..."}}
+// Column values are typed from their PostgreSQL type: booleans, integers
+// and floats as JSON numbers/booleans, numeric as an exact JSON number,
+// json/jsonb embedded, NaN and infinities and everything else as strings.
+// "before" carries the whole old row under replica identity full, only the
+// key columns when only the old key was sent, and null otherwise. A TOASTed
+// value the change left alone is not sent by PostgreSQL: it is missing from
+// "after" and named in "unchanged".
+// Throws DecodeError for a binary-format value (the feed never asks for
+// them) or a tuple whose width does not match the relation.
+std::string to_json(const Change& change, const std::string& id);
+
+}  // namespace millrace::changefeed

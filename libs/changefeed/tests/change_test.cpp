@@ -1,0 +1,211 @@
+#include "millrace/changefeed/change.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/schema.h>
+#include <rapidjson/stringbuffer.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
+
+using namespace millrace::changefeed;
+using Catch::Matchers::Contains;
+
+namespace {
+
+Value text(std::string s) {
+  return Value{Value::Kind::kText, std::move(s)};
+}
+const Value kNull{Value::Kind::kNull, {}};
+const Value kUnchanged{Value::Kind::kUnchanged, {}};
+
+// products(sku int8 key, name text, price numeric, active bool, ratio float8,
+//          attrs jsonb, stock int4)
+Relation products() {
+  Relation r;
+  r.oid = 16400;
+  r.schema = "public";
+  r.name = "products";
+  r.columns = {{"sku", 20, -1, true},   {"name", 25, -1, false},  {"price", 1700, -1, false},
+               {"active", 16, -1, false}, {"ratio", 701, -1, false}, {"attrs", 3802, -1, false},
+               {"stock", 23, -1, false}};
+  return r;
+}
+
+Tuple row(const std::string& sku, const std::string& name) {
+  return {text(sku), text(name), text("1234567890.123456789"), text("t"), text("0.25"),
+          text(R"({"color": "red", "sizes": [1, 2]})"), text("-7")};
+}
+
+Source source(std::uint32_t seq) {
+  Source s;
+  s.commit_lsn = 0x16B374D848ULL;
+  s.xid = 4242;
+  s.commit_time_pg_us = 0;  // 2000-01-01T00:00:00Z
+  s.seq = seq;
+  return s;
+}
+
+// proto/change.schema.json, which every encoded change must satisfy.
+const rapidjson::SchemaDocument& change_schema() {
+  static const rapidjson::SchemaDocument schema = [] {
+    std::ifstream in(std::string(MILLRACE_SOURCE_DIR) + "/proto/change.schema.json");
+    std::stringstream text;
+    text << in.rdbuf();
+    rapidjson::Document d;
+    d.Parse(text.str().c_str());
+    if (d.HasParseError()) throw std::runtime_error("proto/change.schema.json does not parse");
+    return rapidjson::SchemaDocument(d);
+  }();
+  return schema;
+}
+
+rapidjson::Document parse(const std::string& json) {
+  rapidjson::Document d;
+  d.Parse(json.c_str(), json.size());
+  INFO(json);
+  REQUIRE_FALSE(d.HasParseError());
+  rapidjson::SchemaValidator validator(change_schema());
+  if (!d.Accept(validator)) {
+    rapidjson::StringBuffer where;
+    validator.GetInvalidDocumentPointer().StringifyUriFragment(where);
+    FAIL("not a Change per proto/change.schema.json: " << validator.GetInvalidSchemaKeyword()
+                                                          << " at " << where.GetString());
+  }
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("proto/change.schema.json refuses what is not a change") {
+  rapidjson::Document d;
+  d.Parse(R"({"id":"x","op":"c","table":"t","before":null,"after":null,"source":{}})");
+  rapidjson::SchemaValidator validator(change_schema());
+  CHECK_FALSE(d.Accept(validator));
+}
+
+TEST_CASE("a change id is the commit LSN and the position, ordered like the feed") {
+  CHECK(change_id(source(3)) == "00000016B374D848-00000003");
+  Source later = source(0);
+  later.commit_lsn += 1;
+  CHECK(change_id(source(3)) < change_id(source(10)));
+  CHECK(change_id(source(0xFFFFFFFF)) < change_id(later));
+}
+
+TEST_CASE("an insert: typed values, the key from the new row, and where it came from") {
+  const Relation rel = products();
+  Change c;
+  c.op = Op::kCreate;
+  c.relation = &rel;
+  c.key_columns = {0};
+  c.after = row("42", "Caf\xc3\xa9 \"deluxe\"\n");
+  c.source = source(1);
+  c.source.change_lsn = 0x16B374D000ULL;
+  const std::string json = to_json(c, change_id(c.source));
+  CHECK(json ==
+        R"({"id":"00000016B374D848-00000001","op":"c","table":"public.products",)"
+        R"("key":{"sku":42},"before":null,"after":{"sku":42,"name":"Caf)"
+        "\xc3\xa9"
+        R"( \"deluxe\"\n","price":1234567890.123456789,"active":true,"ratio":0.25,)"
+        R"("attrs":{"color": "red", "sizes": [1, 2]},"stock":-7},)"
+        R"("source":{"lsn":"16/B374D848","xid":4242,"commit_time":"2000-01-01T00:00:00.000000Z",)"
+        R"("seq":1,"change_lsn":"16/B374D000"}})");
+  parse(json);
+  CHECK(kafka_key(c) == R"({"table":"public.products","key":{"sku":42}})");
+}
+
+TEST_CASE("values without a JSON number form are strings; NULL is null") {
+  const Relation rel = products();
+  Change c;
+  c.relation = &rel;
+  c.key_columns = {0};
+  c.after = Tuple{text("1"), kNull, text("NaN"), text("f"), text("-Infinity"), kNull, text("0")};
+  c.source = source(0);
+  const auto d = parse(to_json(c, change_id(c.source)));
+  const auto& after = d["after"];
+  CHECK(after["name"].IsNull());
+  CHECK(std::string(after["price"].GetString()) == "NaN");
+  CHECK(after["active"].IsFalse());
+  CHECK(std::string(after["ratio"].GetString()) == "-Infinity");
+  CHECK(after["attrs"].IsNull());
+  CHECK(after["stock"].GetInt() == 0);
+}
+
+TEST_CASE("an update with a TOASTed value left alone names it instead of sending it") {
+  const Relation rel = products();
+  Change c;
+  c.op = Op::kUpdate;
+  c.relation = &rel;
+  c.key_columns = {0};
+  Tuple t = row("42", "x");
+  t[1] = kUnchanged;
+  t[5] = kUnchanged;
+  c.after = t;
+  c.source = source(0);
+  const auto d = parse(to_json(c, change_id(c.source)));
+  CHECK(std::string(d["op"].GetString()) == "u");
+  CHECK(d["before"].IsNull());
+  CHECK_FALSE(d["after"].HasMember("name"));
+  CHECK_FALSE(d["after"].HasMember("attrs"));
+  REQUIRE(d["unchanged"].IsArray());
+  REQUIRE(d["unchanged"].Size() == 2);
+  CHECK(std::string(d["unchanged"][0].GetString()) == "name");
+  CHECK(std::string(d["unchanged"][1].GetString()) == "attrs");
+}
+
+TEST_CASE("before: the whole old row under replica identity full, else only the old key") {
+  const Relation rel = products();
+  Change rekey;
+  rekey.op = Op::kUpdate;
+  rekey.relation = &rel;
+  rekey.key_columns = {0};
+  rekey.old_key = Tuple{text("41"), kNull, kNull, kNull, kNull, kNull, kNull};
+  rekey.after = row("42", "x");
+  rekey.source = source(0);
+  const auto d = parse(to_json(rekey, change_id(rekey.source)));
+  CHECK(d["before"].MemberCount() == 1);
+  CHECK(d["before"]["sku"].GetInt() == 41);
+  CHECK(d["key"]["sku"].GetInt() == 42);  // the row's key now
+
+  Change del;
+  del.op = Op::kDelete;
+  del.relation = &rel;
+  del.key_columns = {0};
+  del.before = row("42", "gone");
+  del.source = source(0);
+  const auto e = parse(to_json(del, change_id(del.source)));
+  CHECK(e["after"].IsNull());
+  CHECK(std::string(e["before"]["name"].GetString()) == "gone");
+  CHECK(kafka_key(del) == R"({"table":"public.products","key":{"sku":42}})");
+
+  Change key_only = del;
+  key_only.before.reset();
+  key_only.old_key = Tuple{text("42"), kNull, kNull, kNull, kNull, kNull, kNull};
+  CHECK(kafka_key(key_only) == kafka_key(del));
+}
+
+TEST_CASE("a truncate names the table only") {
+  const Relation rel = products();
+  Change c;
+  c.op = Op::kTruncate;
+  c.relation = &rel;
+  c.source = source(0);
+  const auto d = parse(to_json(c, change_id(c.source)));
+  CHECK(std::string(d["op"].GetString()) == "t");
+  CHECK_FALSE(d.HasMember("key"));
+  CHECK(d["before"].IsNull());
+  CHECK(d["after"].IsNull());
+  CHECK(kafka_key(c) == R"({"table":"public.products"})");
+}
+
+TEST_CASE("a row that does not fit its relation, or a binary value, is refused") {
+  const Relation rel = products();
+  Change c;
+  c.relation = &rel;
+  c.key_columns = {0};
+  c.after = Tuple{text("1")};
+  CHECK_THROWS_WITH(to_json(c, "x"), Contains("with 1 column(s), but the relation has 7"));
+  c.after = row("1", "x");
+  (*c.after)[1] = Value{Value::Kind::kBinary, "\x01"};
+  CHECK_THROWS_WITH(to_json(c, "x"), Contains("binary"));
+}
