@@ -7,7 +7,9 @@
 #include <variant>
 
 #include "harness.hpp"
+#include "millrace/changefeed/assembler.hpp"
 #include "millrace/changefeed/pgoutput.hpp"
+#include "millrace/core/timestamp.hpp"
 
 using namespace millrace;
 using namespace millrace::changefeed;
@@ -18,26 +20,29 @@ namespace {
 // The changes of one transaction, with the Relation messages that came
 // before them (PostgreSQL sends one ahead of a relation's first change and
 // again after its definition changed).
-struct Transaction {
+struct Decoded {
   Begin begin;
   Commit commit;
   std::vector<Message> changes;
 };
 
-std::vector<Transaction> read_slot(pqxx::connection& feed, const std::string& slot,
-                                   const std::string& publication, RelationCache& relations) {
+std::vector<Decoded> read_slot(pqxx::connection& feed, const std::string& slot,
+                               const std::string& publication, RelationCache& relations,
+                               std::vector<changefeed::Transaction>& assembled) {
   pqxx::nontransaction tx(feed);
   const auto rows = tx.exec(
       "SELECT data FROM pg_logical_slot_get_binary_changes(" + tx.quote(slot) +
       ", NULL, NULL, 'proto_version', '1', 'publication_names', " + tx.quote(publication) + ")");
-  std::vector<Transaction> out;
-  std::optional<Transaction> open;
+  std::vector<Decoded> out;
+  std::optional<Decoded> open;
+  Assembler assembler([](const Relation&) { return std::vector<std::string>{}; });
   for (const auto& row : rows) {
     const pqxx::binarystring bytes(row[0]);
     auto message = decode(bytes.str());
+    if (auto tx = assembler.feed(message)) assembled.push_back(std::move(*tx));
     if (auto* b = std::get_if<Begin>(&message)) {
       REQUIRE_FALSE(open.has_value());
-      open = Transaction{*b, {}, {}};
+      open = Decoded{*b, {}, {}};
     } else if (auto* c = std::get_if<Commit>(&message)) {
       REQUIRE(open.has_value());
       open->commit = *c;
@@ -57,7 +62,7 @@ std::vector<Transaction> read_slot(pqxx::connection& feed, const std::string& sl
 
 // The one change of `tx` that is not a Relation.
 template <typename T>
-const T& only_change(const Transaction& tx) {
+const T& only_change(const Decoded& tx) {
   const T* found = nullptr;
   for (const auto& m : tx.changes) {
     if (std::holds_alternative<Relation>(m)) continue;
@@ -110,7 +115,8 @@ TEST_CASE("pgoutput as PostgreSQL emits it decodes into every kind of change",
   exec("TRUNCATE " + t);
 
   RelationCache relations;
-  const auto txs = read_slot(feed, name, name, relations);
+  std::vector<changefeed::Transaction> assembled;
+  const auto txs = read_slot(feed, name, name, relations, assembled);
   {
     pqxx::work tx(owner);
     tx.exec("DROP PUBLICATION " + tx.quote_name(name));
@@ -178,4 +184,25 @@ TEST_CASE("pgoutput as PostgreSQL emits it decodes into every kind of change",
   const auto& trunc = only_change<Truncate>(txs[5]);
   CHECK(trunc.relations == std::vector<Oid>{first.oid});
   CHECK_FALSE(trunc.cascade);
+
+  // The same stream assembled into published changes.
+  REQUIRE(assembled.size() == 6);
+  const std::string table = "\"" + name + ".items\"";
+  CHECK(to_json(assembled[0].changes.at(0), "i") ==
+        "{\"id\":\"i\",\"op\":\"c\",\"table\":" + table +
+            ",\"key\":{\"id\":1},\"before\":null,\"after\":{\"id\":1,\"name\":\"Garden\",\"note\":"
+            "null,"
+            "\"big\":\"" +
+            big + "\"},\"source\":{\"lsn\":\"" + format_lsn(txs[0].commit.commit_lsn) +
+            "\",\"xid\":" + std::to_string(txs[0].begin.xid) + ",\"commit_time\":\"" +
+            core::format_timestamp(unix_us_from_pg(txs[0].commit.commit_time_pg_us)) +
+            "\",\"seq\":0}}");
+  const std::string renamed_json = to_json(assembled[1].changes.at(0), "u");
+  CHECK_THAT(renamed_json, Catch::Contains("\"after\":{\"id\":1,\"name\":\"Yard\",\"note\":null},"
+                                           "\"unchanged\":[\"big\"]"));
+  const auto& rekey = assembled[2].changes.at(0);
+  CHECK(kafka_key(rekey) == "{\"table\":" + table + ",\"key\":{\"id\":2}}");
+  CHECK_THAT(to_json(rekey, "k"), Catch::Contains("\"before\":{\"id\":1}"));
+  CHECK(assembled[5].changes.at(0).op == Op::kTruncate);
+  for (const auto& tx : assembled) CHECK(tx.end_lsn > tx.commit_lsn);
 }

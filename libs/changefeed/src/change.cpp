@@ -195,8 +195,9 @@ std::string to_json(const Change& change, const std::string& id) {
     out += "null";
   }
   const Source& s = change.source;
-  out += ",\"source\":{\"lsn\":\"" + format_lsn(s.commit_lsn) + "\",\"xid\":" + std::to_string(s.xid) +
-         ",\"commit_time\":\"" + core::format_timestamp(unix_us_from_pg(s.commit_time_pg_us)) +
+  out += ",\"source\":{\"lsn\":\"" + format_lsn(s.commit_lsn) +
+         "\",\"xid\":" + std::to_string(s.xid) + ",\"commit_time\":\"" +
+         core::format_timestamp(unix_us_from_pg(s.commit_time_pg_us)) +
          "\",\"seq\":" + std::to_string(s.seq);
   if (s.change_lsn != 0) out += ",\"change_lsn\":\"" + format_lsn(s.change_lsn) + "\"";
   out += "}}";

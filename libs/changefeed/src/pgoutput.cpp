@@ -172,10 +172,10 @@ Message decode(std::string_view bytes) {
 
 void RelationCache::put(Relation relation) {
   const Oid oid = relation.oid;
-  relations_.insert_or_assign(oid, std::move(relation));
+  relations_.insert_or_assign(oid, std::make_shared<const Relation>(std::move(relation)));
 }
 
-const Relation& RelationCache::at(Oid oid) const {
+std::shared_ptr<const Relation> RelationCache::shared(Oid oid) const {
   const auto it = relations_.find(oid);
   if (it == relations_.end()) {
     throw DecodeError("pgoutput: a change for relation " + std::to_string(oid) +

@@ -26,15 +26,16 @@ Relation products() {
   r.oid = 16400;
   r.schema = "public";
   r.name = "products";
-  r.columns = {{"sku", 20, -1, true},   {"name", 25, -1, false},  {"price", 1700, -1, false},
+  r.columns = {{"sku", 20, -1, true},     {"name", 25, -1, false},   {"price", 1700, -1, false},
                {"active", 16, -1, false}, {"ratio", 701, -1, false}, {"attrs", 3802, -1, false},
                {"stock", 23, -1, false}};
   return r;
 }
 
 Tuple row(const std::string& sku, const std::string& name) {
-  return {text(sku), text(name), text("1234567890.123456789"), text("t"), text("0.25"),
-          text(R"({"color": "red", "sizes": [1, 2]})"), text("-7")};
+  return {text(sku), text(name),   text("1234567890.123456789"),
+          text("t"), text("0.25"), text(R"({"color": "red", "sizes": [1, 2]})"),
+          text("-7")};
 }
 
 Source source(std::uint32_t seq) {
@@ -70,7 +71,7 @@ rapidjson::Document parse(const std::string& json) {
     rapidjson::StringBuffer where;
     validator.GetInvalidDocumentPointer().StringifyUriFragment(where);
     FAIL("not a Change per proto/change.schema.json: " << validator.GetInvalidSchemaKeyword()
-                                                          << " at " << where.GetString());
+                                                       << " at " << where.GetString());
   }
   return d;
 }
@@ -93,10 +94,10 @@ TEST_CASE("a change id is the commit LSN and the position, ordered like the feed
 }
 
 TEST_CASE("an insert: typed values, the key from the new row, and where it came from") {
-  const Relation rel = products();
+  const auto rel = std::make_shared<const Relation>(products());
   Change c;
   c.op = Op::kCreate;
-  c.relation = &rel;
+  c.relation = rel;
   c.key_columns = {0};
   c.after = row("42", "Caf\xc3\xa9 \"deluxe\"\n");
   c.source = source(1);
@@ -115,9 +116,9 @@ TEST_CASE("an insert: typed values, the key from the new row, and where it came 
 }
 
 TEST_CASE("values without a JSON number form are strings; NULL is null") {
-  const Relation rel = products();
+  const auto rel = std::make_shared<const Relation>(products());
   Change c;
-  c.relation = &rel;
+  c.relation = rel;
   c.key_columns = {0};
   c.after = Tuple{text("1"), kNull, text("NaN"), text("f"), text("-Infinity"), kNull, text("0")};
   c.source = source(0);
@@ -132,10 +133,10 @@ TEST_CASE("values without a JSON number form are strings; NULL is null") {
 }
 
 TEST_CASE("an update with a TOASTed value left alone names it instead of sending it") {
-  const Relation rel = products();
+  const auto rel = std::make_shared<const Relation>(products());
   Change c;
   c.op = Op::kUpdate;
-  c.relation = &rel;
+  c.relation = rel;
   c.key_columns = {0};
   Tuple t = row("42", "x");
   t[1] = kUnchanged;
@@ -154,10 +155,10 @@ TEST_CASE("an update with a TOASTed value left alone names it instead of sending
 }
 
 TEST_CASE("before: the whole old row under replica identity full, else only the old key") {
-  const Relation rel = products();
+  const auto rel = std::make_shared<const Relation>(products());
   Change rekey;
   rekey.op = Op::kUpdate;
-  rekey.relation = &rel;
+  rekey.relation = rel;
   rekey.key_columns = {0};
   rekey.old_key = Tuple{text("41"), kNull, kNull, kNull, kNull, kNull, kNull};
   rekey.after = row("42", "x");
@@ -169,7 +170,7 @@ TEST_CASE("before: the whole old row under replica identity full, else only the 
 
   Change del;
   del.op = Op::kDelete;
-  del.relation = &rel;
+  del.relation = rel;
   del.key_columns = {0};
   del.before = row("42", "gone");
   del.source = source(0);
@@ -185,10 +186,10 @@ TEST_CASE("before: the whole old row under replica identity full, else only the 
 }
 
 TEST_CASE("a truncate names the table only") {
-  const Relation rel = products();
+  const auto rel = std::make_shared<const Relation>(products());
   Change c;
   c.op = Op::kTruncate;
-  c.relation = &rel;
+  c.relation = rel;
   c.source = source(0);
   const auto d = parse(to_json(c, change_id(c.source)));
   CHECK(std::string(d["op"].GetString()) == "t");
@@ -199,9 +200,9 @@ TEST_CASE("a truncate names the table only") {
 }
 
 TEST_CASE("a row that does not fit its relation, or a binary value, is refused") {
-  const Relation rel = products();
+  const auto rel = std::make_shared<const Relation>(products());
   Change c;
-  c.relation = &rel;
+  c.relation = rel;
   c.key_columns = {0};
   c.after = Tuple{text("1")};
   CHECK_THROWS_WITH(to_json(c, "x"), Contains("with 1 column(s), but the relation has 7"));

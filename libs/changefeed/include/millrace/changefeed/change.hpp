@@ -7,6 +7,7 @@
 // id, so consumers and webhook receivers can deduplicate by it).
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,11 +37,13 @@ enum class Op : char {
 // A change ready to encode. Tuples are in the relation's column order.
 struct Change {
   Op op = Op::kCreate;
-  const Relation* relation = nullptr;  // must outlive the Change
+  // As described when the change was made (a later ALTER TABLE describes it
+  // anew without changing this one).
+  std::shared_ptr<const Relation> relation;
   // The columns that identify a row (indexes into relation->columns): the
   // primary key. Empty for a truncate.
   std::vector<std::size_t> key_columns;
-  std::optional<Tuple> before;  // the old row (replica identity full)
+  std::optional<Tuple> before;   // the old row (replica identity full)
   std::optional<Tuple> old_key;  // or only the old key (the key changed, or a delete)
   std::optional<Tuple> after;
   Source source;

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -148,15 +149,17 @@ Message decode(std::string_view bytes);
 // The relations announced so far in one replication session, by OID. A
 // change refers to its relation by OID only; PostgreSQL sends the Relation
 // first, so a change for an unknown OID means a broken stream (DecodeError).
+// A definition stays alive as long as a change made under it holds it.
 class RelationCache {
  public:
   // Replaces any earlier definition (columns may have been added).
   void put(Relation relation);
-  const Relation& at(Oid oid) const;
+  const Relation& at(Oid oid) const { return *shared(oid); }
+  std::shared_ptr<const Relation> shared(Oid oid) const;
   bool contains(Oid oid) const { return relations_.count(oid) != 0; }
 
  private:
-  std::map<Oid, Relation> relations_;
+  std::map<Oid, std::shared_ptr<const Relation>> relations_;
 };
 
 }  // namespace millrace::changefeed

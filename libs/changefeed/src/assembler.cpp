@@ -1,0 +1,97 @@
+#include "millrace/changefeed/assembler.hpp"
+
+namespace millrace::changefeed {
+
+namespace {
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+}  // namespace
+
+std::vector<std::size_t> Assembler::key_columns(const Relation& relation) {
+  std::vector<std::size_t> out;
+  // Default identity is the primary key, 'i' a unique index: pgoutput flags
+  // exactly those columns.
+  if (relation.replica_identity == 'd' || relation.replica_identity == 'i') {
+    for (std::size_t i = 0; i < relation.columns.size(); ++i) {
+      if (relation.columns[i].key) out.push_back(i);
+    }
+    if (!out.empty()) return out;
+  }
+  for (const auto& name : primary_key_(relation)) {
+    for (std::size_t i = 0; i < relation.columns.size(); ++i) {
+      if (relation.columns[i].name == name) out.push_back(i);
+    }
+  }
+  if (!out.empty()) return out;
+  // No key at all: the whole row identifies it.
+  for (std::size_t i = 0; i < relation.columns.size(); ++i) out.push_back(i);
+  return out;
+}
+
+Change& Assembler::add(Op op, Oid relation, Lsn wal_position) {
+  if (!open_) throw DecodeError("pgoutput: a change outside a transaction");
+  Change c;
+  c.op = op;
+  c.relation = relations_.shared(relation);
+  if (op != Op::kTruncate) c.key_columns = key_columns(*c.relation);
+  c.source.commit_lsn = open_->commit_lsn;
+  c.source.xid = open_->xid;
+  c.source.commit_time_pg_us = open_->commit_time_pg_us;
+  c.source.seq = static_cast<std::uint32_t>(open_->changes.size());
+  c.source.change_lsn = wal_position;
+  open_->changes.push_back(std::move(c));
+  return open_->changes.back();
+}
+
+std::optional<Transaction> Assembler::feed(const Message& message, Lsn wal_position) {
+  std::optional<Transaction> done;
+  std::visit(
+      Overloaded{
+          [&](const Begin& b) {
+            if (open_) throw DecodeError("pgoutput: Begin inside a transaction");
+            open_ = Transaction{b.xid, b.final_lsn, 0, b.commit_time_pg_us, {}};
+          },
+          [&](const Commit& c) {
+            if (!open_) throw DecodeError("pgoutput: Commit without a Begin");
+            if (c.commit_lsn != open_->commit_lsn) {
+              throw DecodeError("pgoutput: Commit at " + format_lsn(c.commit_lsn) +
+                                " for a transaction begun to end at " +
+                                format_lsn(open_->commit_lsn));
+            }
+            open_->end_lsn = c.end_lsn;
+            done = std::move(open_);
+            open_.reset();
+          },
+          [&](const Relation& r) { relations_.put(r); },
+          [&](const Insert& i) { add(Op::kCreate, i.relation, wal_position).after = i.new_tuple; },
+          [&](const Update& u) {
+            Change& c = add(Op::kUpdate, u.relation, wal_position);
+            c.before = u.old_tuple;
+            c.old_key = u.old_key;
+            c.after = u.new_tuple;
+          },
+          [&](const Delete& d) {
+            Change& c = add(Op::kDelete, d.relation, wal_position);
+            c.before = d.old_tuple;
+            c.old_key = d.old_key;
+          },
+          [&](const Truncate& t) {
+            for (const Oid oid : t.relations) add(Op::kTruncate, oid, wal_position);
+          },
+          // Types only name a column's type (its OID is in the Relation);
+          // origins and logical messages are not row changes.
+          [](const Type&) {},
+          [](const Origin&) {},
+          [](const LogicalMessage&) {},
+      },
+      message);
+  return done;
+}
+
+}  // namespace millrace::changefeed
