@@ -94,22 +94,25 @@ std::unique_ptr<pqxx::connection> connect(const std::string& conninfo, const std
   }
 }
 
+FailureClass classify_sqlstate(std::string_view state) {
+  const std::string_view cls = state.substr(0, 2);
+  if (cls == "08" || cls == "57" || cls == "53" || cls == "58" || state == "40001" ||
+      state == "40P01" || state == "55P03") {
+    return FailureClass::kRetryable;
+  }
+  // An empty SQLSTATE means libpq lost the connection mid-statement.
+  if (state.empty()) return FailureClass::kRetryable;
+  if (cls == "22" || cls == "23" || cls == "54") return FailureClass::kPoison;
+  return FailureClass::kFatal;
+}
+
 FailureClass classify(const std::exception& error) {
   if (dynamic_cast<const pqxx::broken_connection*>(&error) != nullptr ||
       dynamic_cast<const pqxx::in_doubt_error*>(&error) != nullptr) {
     return FailureClass::kRetryable;
   }
   if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error)) {
-    const std::string& state = sql->sqlstate();
-    const std::string cls = state.substr(0, 2);
-    if (cls == "08" || cls == "57" || cls == "53" || cls == "58" || state == "40001" ||
-        state == "40P01" || state == "55P03") {
-      return FailureClass::kRetryable;
-    }
-    // An empty SQLSTATE means libpq lost the connection mid-statement.
-    if (state.empty()) return FailureClass::kRetryable;
-    if (cls == "22" || cls == "23" || cls == "54") return FailureClass::kPoison;
-    return FailureClass::kFatal;
+    return classify_sqlstate(sql->sqlstate());
   }
   if (const auto* infra = dynamic_cast<const InfraError*>(&error)) return infra->failure_class();
   return FailureClass::kFatal;

@@ -48,6 +48,9 @@ std::unique_ptr<pqxx::connection> connect(const std::string& conninfo, const std
 //   program limits (54) -> poison: a record the database refuses;
 // - everything else (undefined table, permission, syntax) -> fatal.
 core::FailureClass classify(const std::exception& error);
+// The same mapping for a bare SQLSTATE (code paths on libpq directly); an
+// empty one means the connection was lost mid-statement: retryable.
+core::FailureClass classify_sqlstate(std::string_view sqlstate);
 
 // Rethrows the exception in flight as core::InfraError with its class and a
 // message prefixed by `context`. Call only inside a catch block.

@@ -1,0 +1,61 @@
+#pragma once
+
+// A PostgreSQL logical replication connection (replication=database) on
+// libpq directly: libpqxx does not speak the CopyBoth sub-protocol that
+// START_REPLICATION switches to. The libpq handle stays private.
+//
+// Caller contract: one thread uses a connection. Before start(), command()
+// runs replication commands (IDENTIFY_SYSTEM, CREATE_REPLICATION_SLOT) and
+// plain SQL. After start(), only read() and write() are allowed; the
+// connection cannot leave streaming mode (make a new one to resume).
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "millrace/pg/database.hpp"
+
+namespace millrace::pg {
+
+class ReplicationConnection {
+ public:
+  using Row = std::vector<std::optional<std::string>>;
+
+  // Connects with replication=database added to `conninfo`, and the session
+  // bounds of `limits` that libpq applies (connect timeout, keepalives,
+  // tcp_user_timeout). Throws core::InfraError: retryable when the server
+  // is unreachable or starting up, fatal for bad credentials or a role
+  // without the REPLICATION attribute.
+  ReplicationConnection(const std::string& conninfo, std::string_view application_name,
+                        const SessionLimits& limits = {});
+  ~ReplicationConnection();
+  ReplicationConnection(const ReplicationConnection&) = delete;
+  ReplicationConnection& operator=(const ReplicationConnection&) = delete;
+
+  // Runs one command and returns its rows as text (nullopt for NULL).
+  // Throws core::InfraError classified by SQLSTATE.
+  std::vector<Row> command(const std::string& sql);
+
+  // Sends a START_REPLICATION command; on return the server streams.
+  void start(const std::string& start_replication);
+
+  // The next CopyData message from the server, or nullopt when none came
+  // within `timeout`. Throws core::InfraError (retryable) when the
+  // connection breaks or the server ends the stream, with its message.
+  std::optional<std::string> read(std::chrono::milliseconds timeout);
+
+  // Sends one CopyData message (a standby status update) and flushes it.
+  void write(std::string_view copy_data);
+
+  // The server's process id for this connection (pg_stat_replication.pid).
+  int backend_pid() const;
+
+ private:
+  struct Handle;
+  std::unique_ptr<Handle> handle_;
+};
+
+}  // namespace millrace::pg

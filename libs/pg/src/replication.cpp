@@ -1,0 +1,170 @@
+#include "millrace/pg/replication.hpp"
+
+#include <libpq-fe.h>
+#include <poll.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace millrace::pg {
+
+using core::FailureClass;
+using core::InfraError;
+
+namespace {
+
+struct ConnDeleter {
+  void operator()(PGconn* c) const { PQfinish(c); }
+};
+struct ResultDeleter {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
+
+std::string trimmed(const char* message) {
+  std::string s = message == nullptr ? "" : message;
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+[[noreturn]] void fail_result(PGresult* result, PGconn* conn, const std::string& context) {
+  const char* state = result == nullptr ? nullptr : PQresultErrorField(result, PG_DIAG_SQLSTATE);
+  const std::string message =
+      trimmed(result != nullptr ? PQresultErrorMessage(result) : PQerrorMessage(conn));
+  const bool lost = PQstatus(conn) != CONNECTION_OK;
+  const FailureClass cls =
+      lost ? FailureClass::kRetryable : classify_sqlstate(state == nullptr ? "" : state);
+  throw InfraError(cls, context + ": " + (message.empty() ? trimmed(PQerrorMessage(conn)) : message));
+}
+
+}  // namespace
+
+struct ReplicationConnection::Handle {
+  std::unique_ptr<PGconn, ConnDeleter> conn;
+  bool streaming = false;
+};
+
+ReplicationConnection::ReplicationConnection(const std::string& conninfo,
+                                             std::string_view application_name,
+                                             const SessionLimits& limits)
+    : handle_(std::make_unique<Handle>()) {
+  const std::string bounded = bounded_conninfo(conninfo, limits);
+  const std::string app(application_name);
+  // expand_dbname: the first "dbname" is the whole conninfo (URI or
+  // key=value); the keywords after it override it.
+  const char* keys[] = {"dbname", "replication", "application_name", nullptr};
+  const char* values[] = {bounded.c_str(), "database", app.c_str(), nullptr};
+  handle_->conn.reset(PQconnectdbParams(keys, values, 1));
+  PGconn* c = handle_->conn.get();
+  if (c == nullptr) throw InfraError(FailureClass::kRetryable, "postgresql replication: out of memory");
+  if (PQstatus(c) != CONNECTION_OK) {
+    const std::string what = trimmed(PQerrorMessage(c));
+    // As for ordinary connections: credentials and missing roles or
+    // databases do not heal by retrying; a role without REPLICATION is
+    // refused as "no pg_hba.conf entry for replication" or "must have
+    // replication permission", which do not either.
+    const bool permanent = what.find("authentication") != std::string::npos ||
+                           what.find("password") != std::string::npos ||
+                           what.find("does not exist") != std::string::npos ||
+                           what.find("replication role") != std::string::npos ||
+                           what.find("replication connection") != std::string::npos;
+    throw InfraError(permanent ? FailureClass::kFatal : FailureClass::kRetryable,
+                     "postgresql replication connect: " + what);
+  }
+}
+
+ReplicationConnection::~ReplicationConnection() = default;
+
+std::vector<ReplicationConnection::Row> ReplicationConnection::command(const std::string& sql) {
+  PGconn* c = handle_->conn.get();
+  ResultPtr r(PQexec(c, sql.c_str()));
+  const auto status = r == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(r.get());
+  if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) fail_result(r.get(), c, sql);
+  std::vector<Row> rows;
+  for (int i = 0; i < PQntuples(r.get()); ++i) {
+    Row row;
+    for (int j = 0; j < PQnfields(r.get()); ++j) {
+      if (PQgetisnull(r.get(), i, j)) {
+        row.emplace_back(std::nullopt);
+      } else {
+        row.emplace_back(std::string(PQgetvalue(r.get(), i, j),
+                                     static_cast<std::size_t>(PQgetlength(r.get(), i, j))));
+      }
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+void ReplicationConnection::start(const std::string& start_replication) {
+  PGconn* c = handle_->conn.get();
+  ResultPtr r(PQexec(c, start_replication.c_str()));
+  if (r == nullptr || PQresultStatus(r.get()) != PGRES_COPY_BOTH) {
+    fail_result(r.get(), c, "START_REPLICATION");
+  }
+  handle_->streaming = true;
+  // Reads never block: read() waits on the socket itself, bounded.
+  PQsetnonblocking(c, 1);
+}
+
+std::optional<std::string> ReplicationConnection::read(std::chrono::milliseconds timeout) {
+  PGconn* c = handle_->conn.get();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    char* buffer = nullptr;
+    const int n = PQgetCopyData(c, &buffer, 1);
+    if (n > 0) {
+      std::string out(buffer, static_cast<std::size_t>(n));
+      PQfreemem(buffer);
+      return out;
+    }
+    if (n == -1) {
+      // The server ended the COPY: its result says why.
+      ResultPtr r(PQgetResult(c));
+      const std::string why = r ? trimmed(PQresultErrorMessage(r.get())) : "";
+      throw InfraError(FailureClass::kRetryable,
+                       "replication stream ended by the server" + (why.empty() ? "" : ": " + why));
+    }
+    if (n == -2) {
+      throw InfraError(FailureClass::kRetryable,
+                       "replication stream: " + trimmed(PQerrorMessage(c)));
+    }
+    // Nothing buffered: wait for the socket, then take in what came.
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    pollfd pfd{PQsocket(c), POLLIN, 0};
+    const int ready = ::poll(&pfd, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno != EINTR) {
+      throw InfraError(FailureClass::kRetryable,
+                       std::string("replication stream: poll: ") + std::strerror(errno));
+    }
+    if (ready > 0 && PQconsumeInput(c) == 0) {
+      throw InfraError(FailureClass::kRetryable,
+                       "replication stream: " + trimmed(PQerrorMessage(c)));
+    }
+  }
+}
+
+void ReplicationConnection::write(std::string_view copy_data) {
+  PGconn* c = handle_->conn.get();
+  if (PQputCopyData(c, copy_data.data(), static_cast<int>(copy_data.size())) != 1) {
+    throw InfraError(FailureClass::kRetryable,
+                     "replication stream: sending: " + trimmed(PQerrorMessage(c)));
+  }
+  // Non-blocking: flush until libpq has handed everything to the socket.
+  for (int rc = PQflush(c); rc != 0; rc = PQflush(c)) {
+    if (rc < 0) {
+      throw InfraError(FailureClass::kRetryable,
+                       "replication stream: flushing: " + trimmed(PQerrorMessage(c)));
+    }
+    pollfd pfd{PQsocket(c), POLLOUT, 0};
+    ::poll(&pfd, 1, 1000);
+  }
+}
+
+int ReplicationConnection::backend_pid() const {
+  return PQbackendPID(handle_->conn.get());
+}
+
+}  // namespace millrace::pg
