@@ -1,0 +1,61 @@
+#pragma once
+
+// A transactional producer: everything produced between begin() and
+// commit() becomes visible to read_committed consumers together, or not at
+// all. With a stable transactional.id, starting a new instance fences the
+// old one (its next commit fails), so two writers never interleave.
+
+#include <chrono>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "millrace/kafka/types.hpp"
+
+namespace millrace::kafka {
+
+struct TransactionalConfig {
+  std::string brokers;
+  std::string client_id = "millrace";
+  std::string transactional_id;
+  // The broker aborts a transaction left open longer than this (a writer
+  // that died mid-transaction).
+  std::int32_t transaction_timeout_ms = 60000;
+  Properties extra;
+};
+
+// Caller contract: one thread; begin() → produce()... → commit() or abort().
+// Every call throws core::InfraError:
+// - retryable: the transaction was aborted (or never begun) and nothing of
+//   it is visible; begin() again and produce it all again;
+// - fatal: the producer is unusable (fenced by a newer instance with the
+//   same transactional.id, or a fatal idempotence error): make a new one,
+//   which fences this one in turn.
+class TransactionalProducer {
+ public:
+  // Connects and runs InitProducerId, which waits for (or aborts) what an
+  // earlier instance with the same transactional.id left open. Waits up to
+  // `timeout`.
+  TransactionalProducer(const TransactionalConfig& config, std::chrono::milliseconds timeout);
+  ~TransactionalProducer();
+  TransactionalProducer(const TransactionalProducer&) = delete;
+  TransactionalProducer& operator=(const TransactionalProducer&) = delete;
+
+  void begin();
+  // Enqueues one message, partitioned by the hash of `key` as Java clients
+  // do (murmur2), so other producers of the same keys agree. Blocks while
+  // librdkafka's queue is full.
+  void produce(const std::string& topic, std::string_view key, std::string_view value,
+               std::span<const OutHeader> headers = {});
+  // Flushes and commits. On a retryable failure the transaction has been
+  // aborted.
+  void commit(std::chrono::milliseconds timeout);
+  void abort(std::chrono::milliseconds timeout);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace millrace::kafka

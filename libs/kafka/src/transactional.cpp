@@ -1,0 +1,128 @@
+#include "millrace/kafka/transactional.hpp"
+
+#include <thread>
+
+#include "handles.hpp"
+#include "millrace/core/failure.hpp"
+
+namespace millrace::kafka {
+
+using core::FailureClass;
+using core::InfraError;
+
+namespace {
+
+// Turns a transactional API error into InfraError. A retriable error of
+// commit is retried by the caller of this (see commit()); here the class is
+// what the caller gets once retrying is over.
+[[noreturn]] void throw_error(rd_kafka_error_t* raw, const std::string& context) {
+  detail::ErrorPtr error(raw);
+  const bool fatal = rd_kafka_error_is_fatal(error.get());
+  throw InfraError(fatal ? FailureClass::kFatal : FailureClass::kRetryable,
+                   "kafka transaction: " + context + ": " + rd_kafka_error_string(error.get()));
+}
+
+}  // namespace
+
+struct TransactionalProducer::State {
+  detail::HandlePtr rk;
+};
+
+TransactionalProducer::TransactionalProducer(const TransactionalConfig& config,
+                                             std::chrono::milliseconds timeout)
+    : state_(std::make_unique<State>()) {
+  if (config.transactional_id.empty()) {
+    throw InfraError(FailureClass::kFatal, "kafka transaction: a transactional.id is required");
+  }
+  detail::ConfPtr conf(rd_kafka_conf_new());
+  detail::set_property(conf.get(), "bootstrap.servers", config.brokers);
+  detail::set_property(conf.get(), "client.id", config.client_id);
+  detail::set_property(conf.get(), "transactional.id", config.transactional_id);
+  detail::set_property(conf.get(), "transaction.timeout.ms",
+                       std::to_string(config.transaction_timeout_ms));
+  // Java's partitioner, so a key lands where any other client puts it.
+  detail::set_property(conf.get(), "partitioner", "murmur2_random");
+  detail::set_property(conf.get(), "linger.ms", "5");
+  detail::set_properties(conf.get(), config.extra);
+  detail::install_logger(conf.get());
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err);
+  if (rk == nullptr) {
+    throw InfraError(FailureClass::kFatal, std::string("kafka transactional producer: ") + err);
+  }
+  conf.release();
+  state_->rk.reset(rk);
+  if (rd_kafka_error_t* e = rd_kafka_init_transactions(rk, static_cast<int>(timeout.count()))) {
+    throw_error(e, "init");
+  }
+}
+
+TransactionalProducer::~TransactionalProducer() = default;
+
+void TransactionalProducer::begin() {
+  if (rd_kafka_error_t* e = rd_kafka_begin_transaction(state_->rk.get())) throw_error(e, "begin");
+}
+
+void TransactionalProducer::produce(const std::string& topic, std::string_view key,
+                                    std::string_view value, std::span<const OutHeader> headers) {
+  rd_kafka_t* rk = state_->rk.get();
+  for (;;) {
+    rd_kafka_headers_t* hdrs = nullptr;
+    if (!headers.empty()) {
+      hdrs = rd_kafka_headers_new(headers.size());
+      for (const auto& h : headers) {
+        rd_kafka_header_add(hdrs, h.key.data(), static_cast<ssize_t>(h.key.size()), h.value.data(),
+                            static_cast<ssize_t>(h.value.size()));
+      }
+    }
+    const rd_kafka_resp_err_t err = rd_kafka_producev(
+        rk, RD_KAFKA_V_TOPIC(topic.c_str()),
+        RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;  // the message owns the headers now
+    if (hdrs != nullptr) rd_kafka_headers_destroy(hdrs);
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(rk, 100);
+      continue;
+    }
+    // Fenced, fatal or a state error: the transaction cannot commit.
+    const bool fatal = err == RD_KAFKA_RESP_ERR__FATAL || err == RD_KAFKA_RESP_ERR__FENCED;
+    throw InfraError(fatal ? FailureClass::kFatal : FailureClass::kRetryable,
+                     "kafka transaction: produce to " + topic + ": " + rd_kafka_err2str(err));
+  }
+}
+
+void TransactionalProducer::commit(std::chrono::milliseconds timeout) {
+  rd_kafka_t* rk = state_->rk.get();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    rd_kafka_error_t* e =
+        rd_kafka_commit_transaction(rk, static_cast<int>(std::max<std::int64_t>(left.count(), 1)));
+    if (e == nullptr) return;
+    if (rd_kafka_error_is_retriable(e) && left.count() > 0) {
+      // The outcome is not known yet (a timeout): calling again resumes it.
+      rd_kafka_error_destroy(e);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      continue;
+    }
+    if (rd_kafka_error_txn_requires_abort(e)) {
+      const std::string what = rd_kafka_error_string(e);
+      rd_kafka_error_destroy(e);
+      abort(std::max(timeout, std::chrono::milliseconds(30000)));
+      throw InfraError(FailureClass::kRetryable, "kafka transaction: commit failed, aborted: " + what);
+    }
+    throw_error(e, "commit");
+  }
+}
+
+void TransactionalProducer::abort(std::chrono::milliseconds timeout) {
+  if (rd_kafka_error_t* e =
+          rd_kafka_abort_transaction(state_->rk.get(), static_cast<int>(timeout.count()))) {
+    throw_error(e, "abort");
+  }
+}
+
+}  // namespace millrace::kafka
