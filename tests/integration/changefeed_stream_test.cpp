@@ -41,8 +41,9 @@ std::vector<changefeed::Transaction> stream(pg::ReplicationConnection& conn, std
 
 std::string confirmed_flush(pqxx::connection& c, const std::string& slot) {
   pqxx::nontransaction tx(c);
-  return tx.exec1("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = " +
-                  tx.quote(slot))[0]
+  return tx
+      .exec1("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = " +
+             tx.quote(slot))[0]
       .as<std::string>();
 }
 
@@ -73,14 +74,16 @@ TEST_CASE("a slot streams committed transactions, and resumes after the confirme
     conn.command("CREATE_REPLICATION_SLOT \"" + name + "\" LOGICAL pgoutput");
     conn.start(start);
     for (int i = 1; i <= 3; ++i) {
-      exec("INSERT INTO " + t + " VALUES (" + std::to_string(i) + ", 'v" + std::to_string(i) + "')");
+      exec("INSERT INTO " + t + " VALUES (" + std::to_string(i) + ", 'v" + std::to_string(i) +
+           "')");
     }
     const auto first = stream(conn, 3, seconds(30));
     REQUIRE(first.size() == 3);
     CHECK(first[0].changes.at(0).after->at(0).data == "1");
     CHECK(first[2].changes.at(0).after->at(0).data == "3");
     // Confirm the first two only.
-    conn.write(standby_status_update(first[1].end_lsn, first[1].end_lsn, first[1].end_lsn, 0, true));
+    conn.write(
+        standby_status_update(first[1].end_lsn, first[1].end_lsn, first[1].end_lsn, 0, true));
     pqxx::connection watcher(env.pg);
     CHECK(eventually([&] { return confirmed_flush(watcher, name) == format_lsn(first[1].end_lsn); },
                      seconds(10)));

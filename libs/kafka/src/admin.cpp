@@ -132,33 +132,32 @@ void ensure_topic(const std::string& brokers, const std::string& topic, std::int
   }
 }
 
-std::map<std::int32_t, std::int64_t> committed_offsets(const std::string& brokers,
-                                                       const std::string& group,
-                                                       const std::string& topic,
-                                                       std::int32_t partitions,
-                                                       std::chrono::milliseconds timeout) {
+namespace {
+
+// Asks the group's coordinator what `group` committed for `list`, filling
+// it in. Never subscribes, so it never joins the group.
+void fetch_committed(const std::string& brokers, const Properties& extra, const std::string& group,
+                     const std::string& topic, rd_kafka_topic_partition_list_t* list,
+                     std::chrono::milliseconds timeout) {
   detail::ConfPtr conf(rd_kafka_conf_new());
   detail::set_property(conf.get(), "bootstrap.servers", brokers);
   detail::set_property(conf.get(), "client.id", "millrace-offsets");
   detail::set_property(conf.get(), "group.id", group);
   detail::set_property(conf.get(), "enable.auto.commit", "false");
+  // OffsetFetch then requires stable offsets: one a transaction still holds
+  // open is waited for, not read.
+  detail::set_property(conf.get(), "isolation.level", "read_committed");
+  detail::set_properties(conf.get(), extra);
   detail::install_logger(conf.get());
   char err[512];
-  // Never subscribes, so it never joins the group: rd_kafka_committed only
-  // asks the group's coordinator.
   detail::HandlePtr rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof err));
   if (!rk) throw InfraError(FailureClass::kFatal, std::string("kafka offsets client: ") + err);
   conf.release();
-  detail::PartitionListPtr list(rd_kafka_topic_partition_list_new(partitions));
-  for (std::int32_t p = 0; p < partitions; ++p) {
-    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p);
-  }
-  const auto e = rd_kafka_committed(rk.get(), list.get(), static_cast<int>(timeout.count()));
+  const auto e = rd_kafka_committed(rk.get(), list, static_cast<int>(timeout.count()));
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
     throw InfraError(FailureClass::kRetryable, "committed offsets of group " + group + " on " +
                                                    topic + ": " + rd_kafka_err2str(e));
   }
-  std::map<std::int32_t, std::int64_t> out;
   for (int i = 0; i < list->cnt; ++i) {
     const auto& tp = list->elems[i];
     if (tp.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -166,7 +165,42 @@ std::map<std::int32_t, std::int64_t> committed_offsets(const std::string& broker
                                                      topic + "[" + std::to_string(tp.partition) +
                                                      "]: " + rd_kafka_err2str(tp.err));
     }
+  }
+}
+
+}  // namespace
+
+std::map<std::int32_t, std::int64_t> committed_offsets(const std::string& brokers,
+                                                       const std::string& group,
+                                                       const std::string& topic,
+                                                       std::int32_t partitions,
+                                                       std::chrono::milliseconds timeout) {
+  detail::PartitionListPtr list(rd_kafka_topic_partition_list_new(partitions));
+  for (std::int32_t p = 0; p < partitions; ++p) {
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p);
+  }
+  fetch_committed(brokers, {}, group, topic, list.get(), timeout);
+  std::map<std::int32_t, std::int64_t> out;
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& tp = list->elems[i];
     out[tp.partition] = tp.offset < 0 ? kOffsetInvalid : tp.offset;
+  }
+  return out;
+}
+
+std::optional<CommittedOffset> committed_offset(const std::string& brokers, const Properties& extra,
+                                                const std::string& group, const std::string& topic,
+                                                std::int32_t partition,
+                                                std::chrono::milliseconds timeout) {
+  detail::PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
+  fetch_committed(brokers, extra, group, topic, list.get(), timeout);
+  const auto& tp = list->elems[0];
+  if (tp.offset < 0) return std::nullopt;
+  CommittedOffset out;
+  out.offset = tp.offset;
+  if (tp.metadata != nullptr) {
+    out.metadata.assign(static_cast<const char*>(tp.metadata), tp.metadata_size);
   }
   return out;
 }

@@ -1,5 +1,7 @@
 #include "millrace/kafka/transactional.hpp"
 
+#include <cstdlib>
+#include <cstring>
 #include <thread>
 
 #include "handles.hpp"
@@ -93,6 +95,27 @@ void TransactionalProducer::produce(const std::string& topic, std::string_view k
   }
 }
 
+void TransactionalProducer::commit_offset(const std::string& group, const std::string& topic,
+                                          std::int32_t partition, std::int64_t offset,
+                                          const std::string& metadata,
+                                          std::chrono::milliseconds timeout) {
+  detail::PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+  auto* tp = rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
+  tp->offset = offset;
+  // The list frees its metadata with free().
+  tp->metadata = std::malloc(metadata.size());
+  std::memcpy(tp->metadata, metadata.data(), metadata.size());
+  tp->metadata_size = metadata.size();
+  std::unique_ptr<rd_kafka_consumer_group_metadata_t,
+                  decltype(&rd_kafka_consumer_group_metadata_destroy)>
+      cgmd(rd_kafka_consumer_group_metadata_new(group.c_str()),
+           &rd_kafka_consumer_group_metadata_destroy);
+  if (rd_kafka_error_t* e = rd_kafka_send_offsets_to_transaction(
+          state_->rk.get(), list.get(), cgmd.get(), static_cast<int>(timeout.count()))) {
+    throw_error(e, "commit offset");
+  }
+}
+
 void TransactionalProducer::commit(std::chrono::milliseconds timeout) {
   rd_kafka_t* rk = state_->rk.get();
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -112,7 +135,8 @@ void TransactionalProducer::commit(std::chrono::milliseconds timeout) {
       const std::string what = rd_kafka_error_string(e);
       rd_kafka_error_destroy(e);
       abort(std::max(timeout, std::chrono::milliseconds(30000)));
-      throw InfraError(FailureClass::kRetryable, "kafka transaction: commit failed, aborted: " + what);
+      throw InfraError(FailureClass::kRetryable,
+                       "kafka transaction: commit failed, aborted: " + what);
     }
     throw_error(e, "commit");
   }

@@ -34,7 +34,8 @@ std::string trimmed(const char* message) {
   const bool lost = PQstatus(conn) != CONNECTION_OK;
   const FailureClass cls =
       lost ? FailureClass::kRetryable : classify_sqlstate(state == nullptr ? "" : state);
-  throw InfraError(cls, context + ": " + (message.empty() ? trimmed(PQerrorMessage(conn)) : message));
+  throw InfraError(cls,
+                   context + ": " + (message.empty() ? trimmed(PQerrorMessage(conn)) : message));
 }
 
 }  // namespace
@@ -56,7 +57,8 @@ ReplicationConnection::ReplicationConnection(const std::string& conninfo,
   const char* values[] = {bounded.c_str(), "database", app.c_str(), nullptr};
   handle_->conn.reset(PQconnectdbParams(keys, values, 1));
   PGconn* c = handle_->conn.get();
-  if (c == nullptr) throw InfraError(FailureClass::kRetryable, "postgresql replication: out of memory");
+  if (c == nullptr)
+    throw InfraError(FailureClass::kRetryable, "postgresql replication: out of memory");
   if (PQstatus(c) != CONNECTION_OK) {
     const std::string what = trimmed(PQerrorMessage(c));
     // As for ordinary connections: credentials and missing roles or

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -37,6 +38,22 @@ std::map<std::int32_t, std::int64_t> committed_offsets(const std::string& broker
                                                        const std::string& topic,
                                                        std::int32_t partitions,
                                                        std::chrono::milliseconds timeout);
+
+// One partition's committed offset with the metadata string committed with
+// it (a producer can commit both inside its transaction: see
+// TransactionalProducer::commit_offset).
+struct CommittedOffset {
+  std::int64_t offset = kOffsetInvalid;
+  std::string metadata;
+};
+// What `group` committed for `topic`[`partition`], nullopt if nothing. Asks
+// as a read_committed client, so an offset a transaction still holds open is
+// waited for (up to `timeout`) rather than read half-done. Does not join the
+// group. Throws core::InfraError(retryable) on failure.
+std::optional<CommittedOffset> committed_offset(const std::string& brokers, const Properties& extra,
+                                                const std::string& group, const std::string& topic,
+                                                std::int32_t partition,
+                                                std::chrono::milliseconds timeout);
 
 // A client handle for broker queries that must not share a consumer's queues
 // (rd_kafka_query_watermark_offsets on a consumer handle waits on the queue

@@ -48,6 +48,12 @@ class TransactionalProducer {
   // librdkafka's queue is full.
   void produce(const std::string& topic, std::string_view key, std::string_view value,
                std::span<const OutHeader> headers = {});
+  // Commits `offset` and `metadata` for `group` on `topic`[`partition`] as
+  // part of this transaction: they become visible exactly when its messages
+  // do (Kafka's own exactly-once bookkeeping; see committed_offset()).
+  void commit_offset(const std::string& group, const std::string& topic, std::int32_t partition,
+                     std::int64_t offset, const std::string& metadata,
+                     std::chrono::milliseconds timeout);
   // Flushes and commits. On a retryable failure the transaction has been
   // aborted.
   void commit(std::chrono::milliseconds timeout);
