@@ -60,7 +60,8 @@ TEST_CASE("read_committed consumers see committed transactions whole and aborted
   CHECK_FALSE(kafka::committed_offset(env.brokers, {}, group, topic, 0, seconds(10)).has_value());
 
   producer.begin();
-  for (int i = 0; i < 10; ++i) producer.produce(topic, "k" + std::to_string(i), "a" + std::to_string(i));
+  for (int i = 0; i < 10; ++i)
+    producer.produce(topic, "k" + std::to_string(i), "a" + std::to_string(i));
   producer.commit_offset(group, topic, 0, 10, "first", seconds(30));
   producer.commit(seconds(60));
 

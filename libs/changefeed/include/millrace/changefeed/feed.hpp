@@ -1,0 +1,116 @@
+#pragma once
+
+// The change feed's loop: reads the replication stream, assembles committed
+// transactions, publishes them in batches, and confirms to PostgreSQL only
+// what is published. Exactly once rests on three rules kept here:
+// 1. a batch of whole transactions and the checkpoint of its last one are
+//    published atomically (PublishPort: one Kafka transaction);
+// 2. the slot's flush position is confirmed only up to the end of a
+//    published (or already published) transaction, or, when nothing is in
+//    flight, up to where the server says it has sent everything;
+// 3. after a restart, transactions at or before the checkpoint are skipped:
+//    PostgreSQL resends from its confirmed position, which may lag the
+//    checkpoint by the last batch (a crash between publish and confirm).
+//
+// Pure: the stream and the publisher are ports, so the loop is unit-tested
+// with fakes (tests/feed_test.cpp).
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "millrace/changefeed/assembler.hpp"
+#include "millrace/changefeed/lsn.hpp"
+
+namespace millrace::changefeed {
+
+// The last published transaction.
+struct Checkpoint {
+  Lsn commit_lsn = 0;
+  Lsn end_lsn = 0;
+};
+// {"commit_lsn":"16/B374D848","end_lsn":"16/B374D880"}
+std::string encode_checkpoint(const Checkpoint& checkpoint);
+std::optional<Checkpoint> parse_checkpoint(std::string_view text);
+
+// The CopyBoth stream of a started replication connection.
+class ReplicationPort {
+ public:
+  virtual ~ReplicationPort() = default;
+  // One CopyData message, or nullopt when none came within `timeout`.
+  virtual std::optional<std::string> read(std::chrono::milliseconds timeout) = 0;
+  virtual void write(std::string_view copy_data) = 0;
+};
+
+class PublishPort {
+ public:
+  virtual ~PublishPort() = default;
+  // Publishes every change of `batch` and `through` (the checkpoint of its
+  // last transaction) atomically. Throws core::InfraError; on a throw
+  // nothing of the batch is visible.
+  virtual void publish(const std::vector<Transaction>& batch, const Checkpoint& through) = 0;
+};
+
+struct FeedConfig {
+  // A batch is published once it holds this many changes, or once its first
+  // transaction has waited `linger`, or when the stream goes quiet.
+  std::size_t max_batch_changes = 5000;
+  std::chrono::milliseconds linger{50};
+  // A status update at least this often, so the server (wal_sender_timeout)
+  // knows the feed is alive even when nothing moves.
+  std::chrono::milliseconds status_interval{10000};
+};
+
+struct FeedStats {
+  std::uint64_t transactions = 0;          // read from the stream
+  std::uint64_t skipped_transactions = 0;  // at or before the checkpoint
+  std::uint64_t changes = 0;               // published
+  std::uint64_t batches = 0;               // published
+  Lsn confirmed = 0;                       // last flush position sent
+  Lsn server_wal_end = 0;                  // the server's WAL end, last heard
+  std::int64_t last_commit_time_pg_us = 0;  // of the last published transaction
+};
+
+class Feed {
+ public:
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+  // `published`: the checkpoint read back at start.
+  Feed(ReplicationPort& stream, PublishPort& publisher, PrimaryKeyLookup primary_key,
+       Checkpoint published, FeedConfig config = {}, Clock clock = &std::chrono::steady_clock::now);
+
+  // Handles what arrives within `timeout` (at most one message), then
+  // publishes and confirms whatever is due. Throws DecodeError when the
+  // stream breaks the protocol, and what the ports throw.
+  void step(std::chrono::milliseconds timeout);
+  // Publishes and confirms what is pending (before a clean stop).
+  void flush();
+
+  const FeedStats& stats() const { return stats_; }
+  const Checkpoint& published() const { return published_; }
+
+ private:
+  void handle(std::string_view copy_data);
+  void publish_pending();
+  void send_status(bool force);
+
+  ReplicationPort& stream_;
+  PublishPort& publisher_;
+  Assembler assembler_;
+  Checkpoint published_;
+  FeedConfig config_;
+  Clock clock_;
+
+  std::vector<Transaction> pending_;
+  std::size_t pending_changes_ = 0;
+  std::chrono::steady_clock::time_point pending_since_{};
+  // How far the slot may be confirmed now.
+  Lsn confirmable_ = 0;
+  bool reply_requested_ = false;
+  std::chrono::steady_clock::time_point last_status_{};
+  FeedStats stats_;
+};
+
+}  // namespace millrace::changefeed

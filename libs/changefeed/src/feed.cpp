@@ -1,0 +1,114 @@
+#include "millrace/changefeed/feed.hpp"
+
+#include <rapidjson/document.h>
+
+#include <chrono>
+
+#include "millrace/changefeed/walstream.hpp"
+
+namespace millrace::changefeed {
+
+std::string encode_checkpoint(const Checkpoint& checkpoint) {
+  return "{\"commit_lsn\":\"" + format_lsn(checkpoint.commit_lsn) + "\",\"end_lsn\":\"" +
+         format_lsn(checkpoint.end_lsn) + "\"}";
+}
+
+std::optional<Checkpoint> parse_checkpoint(std::string_view text) {
+  rapidjson::Document d;
+  d.Parse(text.data(), text.size());
+  if (d.HasParseError() || !d.IsObject()) return std::nullopt;
+  const auto lsn = [&](const char* name) -> std::optional<Lsn> {
+    const auto it = d.FindMember(name);
+    if (it == d.MemberEnd() || !it->value.IsString()) return std::nullopt;
+    return parse_lsn(std::string_view(it->value.GetString(), it->value.GetStringLength()));
+  };
+  const auto commit = lsn("commit_lsn");
+  const auto end = lsn("end_lsn");
+  if (!commit || !end) return std::nullopt;
+  return Checkpoint{*commit, *end};
+}
+
+Feed::Feed(ReplicationPort& stream, PublishPort& publisher, PrimaryKeyLookup primary_key,
+           Checkpoint published, FeedConfig config, Clock clock)
+    : stream_(stream),
+      publisher_(publisher),
+      assembler_(std::move(primary_key)),
+      published_(published),
+      config_(config),
+      clock_(std::move(clock)),
+      confirmable_(published.end_lsn),
+      last_status_(clock_()) {}
+
+void Feed::step(std::chrono::milliseconds timeout) {
+  const auto bytes = stream_.read(timeout);
+  if (bytes) handle(*bytes);
+  const bool due = !pending_.empty() &&
+                   (!bytes || pending_changes_ >= config_.max_batch_changes ||
+                    clock_() - pending_since_ >= config_.linger);
+  if (due) publish_pending();
+  send_status(false);
+}
+
+void Feed::flush() {
+  if (!pending_.empty()) publish_pending();
+  send_status(true);
+}
+
+void Feed::handle(std::string_view copy_data) {
+  const auto message = parse_server_message(copy_data);
+  if (const auto* x = std::get_if<XLogData>(&message)) {
+    stats_.server_wal_end = std::max(stats_.server_wal_end, x->wal_end);
+    auto tx = assembler_.feed(decode(x->data), x->wal_start);
+    if (!tx) return;
+    ++stats_.transactions;
+    if (tx->commit_lsn <= published_.commit_lsn) {
+      // Published before a restart; PostgreSQL resent it because the
+      // confirmation did not reach it.
+      ++stats_.skipped_transactions;
+      if (pending_.empty()) confirmable_ = std::max(confirmable_, tx->end_lsn);
+      return;
+    }
+    if (pending_.empty()) pending_since_ = clock_();
+    pending_changes_ += tx->changes.size();
+    pending_.push_back(std::move(*tx));
+    return;
+  }
+  const auto& k = std::get<Keepalive>(message);
+  stats_.server_wal_end = std::max(stats_.server_wal_end, k.wal_end);
+  // Everything the server sent before this is handled: with no transaction
+  // open or waiting, the slot may move past WAL that held nothing for us
+  // (other tables, other databases), which it otherwise keeps for ever.
+  if (pending_.empty() && !assembler_.in_transaction()) {
+    confirmable_ = std::max(confirmable_, k.wal_end);
+  }
+  if (k.reply_requested) reply_requested_ = true;
+}
+
+void Feed::publish_pending() {
+  const Checkpoint through{pending_.back().commit_lsn, pending_.back().end_lsn};
+  publisher_.publish(pending_, through);
+  published_ = through;
+  stats_.changes += pending_changes_;
+  ++stats_.batches;
+  stats_.last_commit_time_pg_us = pending_.back().commit_time_pg_us;
+  confirmable_ = std::max(confirmable_, through.end_lsn);
+  pending_.clear();
+  pending_changes_ = 0;
+}
+
+void Feed::send_status(bool force) {
+  const auto now = clock_();
+  const bool due = force || reply_requested_ || confirmable_ > stats_.confirmed ||
+                   now - last_status_ >= config_.status_interval;
+  if (!due) return;
+  const auto wall_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  stream_.write(standby_status_update(confirmable_, confirmable_, confirmable_,
+                                      pg_us_from_unix(wall_us), false));
+  stats_.confirmed = confirmable_;
+  reply_requested_ = false;
+  last_status_ = now;
+}
+
+}  // namespace millrace::changefeed

@@ -1,0 +1,206 @@
+#include "millrace/changefeed/feed.hpp"
+
+#include <catch2/catch.hpp>
+#include <deque>
+
+#include "bytes.hpp"
+#include "millrace/core/failure.hpp"
+
+using namespace millrace::changefeed;
+using millrace::changefeed::testing::Bytes;
+using std::chrono::milliseconds;
+
+namespace {
+
+// The server side: messages to hand out, and the flush positions received.
+class FakeStream final : public ReplicationPort {
+ public:
+  std::deque<std::string> incoming;
+  std::vector<Lsn> flushed;
+
+  std::optional<std::string> read(milliseconds) override {
+    if (incoming.empty()) return std::nullopt;
+    std::string m = std::move(incoming.front());
+    incoming.pop_front();
+    return m;
+  }
+  void write(std::string_view copy_data) override {
+    REQUIRE(copy_data.size() == 34);
+    REQUIRE(copy_data[0] == 'r');
+    Lsn flush = 0;
+    for (int i = 9; i < 17; ++i) flush = (flush << 8) | static_cast<unsigned char>(copy_data[i]);
+    flushed.push_back(flush);
+  }
+
+  void xlog(const Bytes& pgoutput, Lsn at = 0) {
+    Bytes b;
+    b.ch('w').i64(at).i64(at).i64(0).raw(pgoutput);
+    incoming.push_back(b.str());
+  }
+  void keepalive(Lsn wal_end, bool reply) {
+    Bytes b;
+    b.ch('k').i64(wal_end).i64(0).i8(reply ? 1 : 0);
+    incoming.push_back(b.str());
+  }
+  // One transaction inserting `rows` rows into relation 7, committed at `lsn`.
+  void transaction(Lsn lsn, int rows, bool with_relation = false) {
+    xlog(Bytes().ch('B').i64(lsn).i64(0).i32(static_cast<std::uint32_t>(lsn)));
+    if (with_relation) {
+      xlog(Bytes().ch('R').i32(7).str("public").str("t").ch('d').i16(1).i8(1).str("id").i32(23).i32(
+          0xFFFFFFFF));
+    }
+    for (int i = 0; i < rows; ++i) {
+      xlog(Bytes().ch('I').i32(7).ch('N').i16(1).text(std::to_string(i)), lsn - 0x10);
+    }
+    xlog(Bytes().ch('C').i8(0).i64(lsn).i64(lsn + 8).i64(0));
+  }
+};
+
+class FakePublisher final : public PublishPort {
+ public:
+  std::vector<std::vector<Lsn>> batches;  // commit LSNs per batch
+  std::vector<Checkpoint> checkpoints;
+  bool fail = false;
+
+  void publish(const std::vector<Transaction>& batch, const Checkpoint& through) override {
+    if (fail) throw millrace::core::InfraError(millrace::core::FailureClass::kRetryable, "down");
+    std::vector<Lsn> lsns;
+    for (const auto& tx : batch) lsns.push_back(tx.commit_lsn);
+    batches.push_back(lsns);
+    checkpoints.push_back(through);
+  }
+};
+
+std::vector<std::string> no_key(const Relation&) {
+  return {};
+}
+
+struct Rig {
+  FakeStream stream;
+  FakePublisher publisher;
+  std::chrono::steady_clock::time_point now{};
+  FeedConfig config;
+  std::optional<Feed> feed;
+
+  explicit Rig(Checkpoint published = {}, std::size_t max_batch = 5000) {
+    config.max_batch_changes = max_batch;
+    feed.emplace(stream, publisher, no_key, published, config, [this] { return now; });
+  }
+  // Steps until the stream has nothing left.
+  void drain() {
+    while (!stream.incoming.empty()) feed->step(milliseconds(0));
+    feed->step(milliseconds(0));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("transactions are published in a batch when the stream goes quiet, then confirmed") {
+  Rig rig;
+  rig.stream.transaction(0x100, 2, true);
+  rig.stream.transaction(0x200, 3);
+  rig.drain();
+  REQUIRE(rig.publisher.batches.size() == 1);
+  CHECK(rig.publisher.batches[0] == std::vector<Lsn>{0x100, 0x200});
+  CHECK(rig.publisher.checkpoints[0].commit_lsn == 0x200);
+  CHECK(rig.publisher.checkpoints[0].end_lsn == 0x208);
+  REQUIRE_FALSE(rig.stream.flushed.empty());
+  CHECK(rig.stream.flushed.back() == 0x208);
+  CHECK(rig.feed->stats().changes == 5);
+  CHECK(rig.feed->stats().transactions == 2);
+}
+
+TEST_CASE("nothing is confirmed past what is published; a failed publish confirms nothing") {
+  Rig rig;
+  rig.publisher.fail = true;
+  rig.stream.transaction(0x100, 1, true);
+  CHECK_THROWS_AS(rig.drain(), millrace::core::InfraError);
+  CHECK(rig.publisher.batches.empty());
+  for (const Lsn f : rig.stream.flushed) CHECK(f == 0);
+}
+
+TEST_CASE("a full batch is published without waiting for the stream to go quiet") {
+  Rig rig({}, 4);
+  rig.stream.transaction(0x100, 3, true);
+  rig.stream.transaction(0x200, 3);
+  rig.stream.transaction(0x300, 1);
+  // Step only while messages remain: the stream never goes quiet.
+  while (!rig.stream.incoming.empty()) rig.feed->step(milliseconds(0));
+  REQUIRE(rig.publisher.batches.size() == 1);
+  CHECK(rig.publisher.batches[0] == std::vector<Lsn>{0x100, 0x200});
+  CHECK(rig.stream.flushed.back() == 0x208);
+  rig.feed->flush();
+  REQUIRE(rig.publisher.batches.size() == 2);
+  CHECK(rig.publisher.batches[1] == std::vector<Lsn>{0x300});
+}
+
+TEST_CASE("a batch waits at most its linger for more transactions") {
+  Rig rig;
+  rig.stream.transaction(0x100, 1, true);
+  rig.stream.transaction(0x200, 1);
+  rig.stream.transaction(0x300, 1);
+  // The first transaction's three messages (with its Relation: four).
+  for (int i = 0; i < 4; ++i) rig.feed->step(milliseconds(0));
+  CHECK(rig.publisher.batches.empty());
+  rig.now += rig.config.linger;
+  rig.feed->step(milliseconds(0));  // B of the second: the batch is due
+  REQUIRE(rig.publisher.batches.size() == 1);
+  CHECK(rig.publisher.batches[0] == std::vector<Lsn>{0x100});
+}
+
+TEST_CASE("after a restart, transactions up to the checkpoint are skipped, not published again") {
+  Rig rig(Checkpoint{0x200, 0x208});
+  rig.stream.transaction(0x100, 2, true);
+  rig.stream.transaction(0x200, 2);
+  rig.stream.transaction(0x300, 2);
+  rig.drain();
+  REQUIRE(rig.publisher.batches.size() == 1);
+  CHECK(rig.publisher.batches[0] == std::vector<Lsn>{0x300});
+  CHECK(rig.feed->stats().skipped_transactions == 2);
+  // The checkpoint is confirmed at once: the slot catches up with what was
+  // published before the crash.
+  REQUIRE_FALSE(rig.stream.flushed.empty());
+  CHECK(rig.stream.flushed.front() == 0x208);
+  CHECK(rig.stream.flushed.back() == 0x308);
+}
+
+TEST_CASE("keepalives: an idle slot moves to the server's position; one mid-batch does not") {
+  Rig rig;
+  rig.stream.keepalive(0x500, false);
+  rig.drain();
+  CHECK(rig.stream.flushed.back() == 0x500);
+
+  rig.stream.transaction(0x600, 1, true);
+  for (int i = 0; i < 4; ++i) rig.feed->step(milliseconds(0));  // B R I C: pending
+  rig.stream.keepalive(0x900, true);
+  rig.feed->step(milliseconds(0));
+  // Answered (asked for), but not past the unpublished transaction.
+  CHECK(rig.stream.flushed.back() == 0x500);
+  rig.feed->step(milliseconds(0));  // quiet: published
+  CHECK(rig.stream.flushed.back() == 0x608);
+}
+
+TEST_CASE("a status update goes out at least every status interval") {
+  Rig rig;
+  rig.feed->step(milliseconds(0));
+  const auto sent = rig.stream.flushed.size();
+  rig.feed->step(milliseconds(0));
+  CHECK(rig.stream.flushed.size() == sent);
+  rig.now += rig.config.status_interval;
+  rig.feed->step(milliseconds(0));
+  CHECK(rig.stream.flushed.size() == sent + 1);
+}
+
+TEST_CASE("checkpoints round-trip as JSON; anything else is refused") {
+  const Checkpoint c{0x16B374D848ULL, 0x16B374D880ULL};
+  CHECK(encode_checkpoint(c) == R"({"commit_lsn":"16/B374D848","end_lsn":"16/B374D880"})");
+  const auto back = parse_checkpoint(encode_checkpoint(c));
+  REQUIRE(back.has_value());
+  CHECK(back->commit_lsn == c.commit_lsn);
+  CHECK(back->end_lsn == c.end_lsn);
+  for (const char* bad : {"", "{}", "[]", R"({"commit_lsn":"1/2"})", R"({"commit_lsn":1,"end_lsn":2})",
+                          R"({"commit_lsn":"x","end_lsn":"1/2"})"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_checkpoint(bad).has_value());
+  }
+}
