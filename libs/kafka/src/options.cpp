@@ -6,10 +6,11 @@
 
 namespace millrace::kafka {
 
-void register_options(core::OptionSet& o, KafkaClientOptions& k) {
+void register_options(core::OptionSet& o, KafkaClientOptions& k, const TopicOption& topic) {
   o.add_string("brokers", "MILLRACE_BROKERS", &k.brokers,
                "Kafka bootstrap servers, host:port[,...]");
-  o.add_string("topic", "MILLRACE_TOPIC", &k.topic, "Kafka topic of store events");
+  k.topic_env = topic.env;
+  o.add_string("topic", topic.env, &k.topic, topic.help);
   o.add_string("client-id", "MILLRACE_CLIENT_ID", &k.client_id, "Kafka client.id");
   o.add_string("kafka-properties", "MILLRACE_KAFKA_PROPERTIES", &k.properties,
                "Extra librdkafka properties, key=value[,key=value...] (e.g. security.protocol "
@@ -18,7 +19,7 @@ void register_options(core::OptionSet& o, KafkaClientOptions& k) {
 
 void validate(KafkaClientOptions& k) {
   if (k.brokers.empty()) throw core::UsageError("--brokers / MILLRACE_BROKERS must not be empty");
-  if (k.topic.empty()) throw core::UsageError("--topic / MILLRACE_TOPIC must not be empty");
+  if (k.topic.empty()) throw core::UsageError("--topic / " + k.topic_env + " must not be empty");
   try {
     k.extra = parse_properties(k.properties);
   } catch (const std::invalid_argument& e) {

@@ -4,8 +4,9 @@
 
 namespace millrace::pg {
 
-void register_options(core::OptionSet& o, PgOptions& p) {
-  o.add_string("pg", "MILLRACE_PG", &p.url, "PostgreSQL conninfo or URI");
+void register_options(core::OptionSet& o, PgOptions& p, const std::string& url_env) {
+  p.url_env = url_env;
+  o.add_string("pg", url_env, &p.url, "PostgreSQL conninfo or URI");
   o.add_string("pg-schema", "MILLRACE_PG_SCHEMA", &p.schema,
                "PostgreSQL schema holding Millrace's tables (created if missing)");
   o.add_int("pg-statement-timeout-ms", "MILLRACE_PG_STATEMENT_TIMEOUT_MS",
@@ -29,7 +30,7 @@ void register_options(core::OptionSet& o, PgOptions& p) {
 }
 
 void validate(const PgOptions& p) {
-  if (p.url.empty()) throw core::UsageError("--pg / MILLRACE_PG must not be empty");
+  if (p.url.empty()) throw core::UsageError("--pg / " + p.url_env + " must not be empty");
   if (p.schema.empty())
     throw core::UsageError("--pg-schema / MILLRACE_PG_SCHEMA must not be empty");
 }

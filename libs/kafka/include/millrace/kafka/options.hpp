@@ -15,6 +15,7 @@ namespace millrace::kafka {
 struct KafkaClientOptions {
   std::string brokers = "127.0.0.1:9092";
   std::string topic = "store-events";
+  std::string topic_env = "MILLRACE_TOPIC";  // set by register_options, for messages
   std::string client_id;
   std::string properties;  // MILLRACE_KAFKA_PROPERTIES: key=value[,key=value...]
 
@@ -28,7 +29,16 @@ inline KafkaClientOptions client_options(std::string client_id) {
   return k;
 }
 
-void register_options(core::OptionSet& options, KafkaClientOptions& kafka);
+// What --topic means for a service: its variable and help. Services that
+// read or write another topic than the store events take their own variable,
+// so a shared MILLRACE_TOPIC never points them at the wrong one.
+struct TopicOption {
+  std::string env = "MILLRACE_TOPIC";
+  std::string help = "Kafka topic of store events";
+};
+
+void register_options(core::OptionSet& options, KafkaClientOptions& kafka,
+                      const TopicOption& topic = {});
 // Non-empty brokers and topic; parses the properties. Throws core::UsageError
 // naming the setting. A service refuses the properties it sets itself after
 // this (e.g. refuse_consumer_overrides).

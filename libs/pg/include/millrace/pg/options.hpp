@@ -12,6 +12,7 @@ namespace millrace::pg {
 // variables). Member initialisers are the defaults.
 struct PgOptions {
   std::string url = "postgresql://millrace:millrace@127.0.0.1:5432/millrace";
+  std::string url_env = "MILLRACE_PG";  // set by register_options, for messages
   std::string schema = "public";
   // No statement, lock wait or open transaction of a session (or of a member
   // frozen or cut off) can hold others longer than these.
@@ -31,7 +32,10 @@ struct PgOptions {
   }
 };
 
-void register_options(core::OptionSet& options, PgOptions& pg);
+// `url_env` is --pg's variable: MILLRACE_PG for the tables' owner; the
+// change feed connects as its own replication role (MILLRACE_CHANGEFEED_PG).
+void register_options(core::OptionSet& options, PgOptions& pg,
+                      const std::string& url_env = "MILLRACE_PG");
 // Throws core::UsageError naming the setting.
 void validate(const PgOptions& pg);
 
