@@ -1,8 +1,5 @@
 // millrace-aggregator: one worker of the aggregator consumer group. Wiring only; the
 // logic lives in libs/aggregate.
-#include <cstdio>
-#include <exception>
-
 #include "millrace/aggregate/aggregator.hpp"
 #include "millrace/core/options.hpp"
 #include "millrace/metrics/metrics.hpp"
@@ -24,15 +21,9 @@ int main(int argc, char** argv) {
     return *exit;
   }
   metrics::Registry registry("aggregator");
-  if (!config.stream.metrics_addr.empty()) {
-    try {
-      registry.serve(config.stream.metrics_addr);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "millrace-aggregator: %s\n", e.what());
-      return 1;
-    }
-    runtime::log_info("aggregator", "metrics at http://" + config.stream.metrics_addr + "/metrics");
-  }
+  if (!runtime::serve_metrics(registry, config.stream.metrics_addr, "millrace-aggregator",
+                              "aggregator"))
+    return 1;
   aggregate::Aggregator aggregator(config, registry);
   return runtime::serve(aggregator, signals, "aggregator");
 }

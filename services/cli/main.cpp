@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "commands.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/core/options.hpp"
 #include "millrace/kafka/admin.hpp"
@@ -25,6 +26,8 @@
 namespace {
 
 using namespace millrace;
+using cli::parse_flags;
+using cli::usage_error;
 
 constexpr const char* kUsage =
     "usage: millrace <command> [flags]\n"
@@ -33,54 +36,13 @@ constexpr const char* kUsage =
     "  produce   send synthetic (--count) or NDJSON (--file) store events to Kafka\n"
     "  generate  write synthetic events to stdout (NDJSON, or COPY rows)\n"
     "  migrate   apply the PostgreSQL schema migrations\n"
-    "  create-topics  create the store-events topic and its dead-letter topic\n"
+    "  create-topics  create the store-events, dead-letter and change feed topics\n"
     "  views     list the analytics views, or print one: views NAME [--format table|json|csv]\n"
+    "  changefeed publish|drop-slot  manage the change feed's publication and slot\n"
     "\n"
     "Run 'millrace <command> --help' for a command's flags.\n";
 
 std::atomic<bool> g_stop{false};
-
-int usage_error(const std::string& command, const std::string& message) {
-  std::fprintf(stderr, "millrace %s: %s\nTry 'millrace %s --help'.\n", command.c_str(),
-               message.c_str(), command.c_str());
-  return 2;
-}
-
-// Parses one subcommand's flags and validates them: the one parser every
-// command goes through. Positional arguments are refused unless `positional`
-// takes them (validate() may check them); `more_help` is printed after the
-// flags by --help. Returns the exit status when the command must end now: 0
-// after --help or a passed --check-config, 2 after a usage error; nullopt to
-// carry on.
-template <typename Validate>
-std::optional<int> parse_flags(core::OptionSet& options, const std::vector<std::string>& args,
-                               const std::string& command, Validate&& validate,
-                               std::vector<std::string>* positional = nullptr,
-                               const std::string& more_help = {}) {
-  options.enable_check_config();
-  const auto env = core::environment_map();
-  try {
-    auto rest = options.parse(env, args);
-    if (options.help_requested()) {
-      std::fputs(options.help().c_str(), stdout);
-      std::fputs(more_help.c_str(), stdout);
-      return 0;
-    }
-    if (positional != nullptr) {
-      *positional = std::move(rest);
-    } else if (!rest.empty()) {
-      throw core::UsageError("unexpected argument \"" + rest[0] + "\"");
-    }
-    validate();
-  } catch (const core::UsageError& e) {
-    return usage_error(command, e.what());
-  }
-  if (options.check_config_requested()) {
-    std::fputs(options.check_report("millrace " + command, env).c_str(), stdout);
-    return 0;
-  }
-  return std::nullopt;
-}
 
 // --progress auto: only for a person watching, i.e. when stderr is a
 // terminal; piped and scripted runs stay quiet.
@@ -175,18 +137,22 @@ int cmd_migrate(const std::vector<std::string>& args) {
 int cmd_create_topics(const std::vector<std::string>& args) {
   auto kafka = kafka::client_options("millrace-create-topics");
   std::string dlq_topic;
+  std::string changes_topic = "millrace.changes";
   std::int64_t partitions = 4;
   std::int64_t replication = 1;
   std::int64_t timeout_s = 120;
   core::OptionSet options("millrace create-topics",
-                          "Creates the store-events topic and its dead-letter topic if missing, "
-                          "and waits until each has a leader for every partition. Fails if one "
-                          "exists with another partition count. Waits for the broker to come up.");
+                          "Creates the store-events topic, its dead-letter topic and the change "
+                          "feed's topic if missing, and waits until each has a leader for every "
+                          "partition. Fails if one exists with another partition count. Waits "
+                          "for the broker to come up.");
   kafka::register_options(options, kafka);
   options.add_string("dlq-topic", "MILLRACE_DLQ_TOPIC", &dlq_topic,
                      "Dead-letter topic (default: <topic>.dlq)");
+  options.add_string("changes-topic", "MILLRACE_CHANGES_TOPIC", &changes_topic,
+                     "The change feed's topic (empty: none)");
   options.add_int("partitions", "MILLRACE_PARTITIONS", &partitions,
-                  "Partitions of both topics: even, since even partitions carry inventory "
+                  "Partitions of each topic: even, since even partitions carry inventory "
                   "events and odd ones sales",
                   2, 10'000);
   options.add_int("replication-factor", "MILLRACE_REPLICATION_FACTOR", &replication,
@@ -208,7 +174,9 @@ int cmd_create_topics(const std::vector<std::string>& args) {
   if (dlq_topic.empty()) dlq_topic = kafka.topic + ".dlq";
   kafka.extra.try_emplace("client.id", kafka.client_id);  // a client.id property still wins
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-  for (const auto& name : {kafka.topic, dlq_topic}) {
+  std::vector<std::string> topics = {kafka.topic, dlq_topic};
+  if (!changes_topic.empty()) topics.push_back(changes_topic);
+  for (const auto& name : topics) {
     kafka::ensure_topic(kafka.brokers, name, static_cast<std::int32_t>(partitions),
                         static_cast<std::int16_t>(replication), deadline, kafka.extra);
     std::printf("topic %s: %lld partitions, replication factor %lld, ready\n", name.c_str(),
@@ -280,6 +248,7 @@ int main(int argc, char** argv) {
     if (command == "create-topics") return cmd_create_topics(args);
     if (command == "generate") return cmd_generate(args);
     if (command == "views") return cmd_views(args);
+    if (command == "changefeed") return cli::cmd_changefeed(args);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "millrace %s: %s\n", command.c_str(), e.what());
     return 1;

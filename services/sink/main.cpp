@@ -1,8 +1,5 @@
 // millrace-sink: one worker of the sink consumer group. Wiring only; the
 // logic lives in libs/sink.
-#include <cstdio>
-#include <exception>
-
 #include "millrace/core/options.hpp"
 #include "millrace/metrics/metrics.hpp"
 #include "millrace/runtime/log.hpp"
@@ -23,15 +20,8 @@ int main(int argc, char** argv) {
     return *exit;
   }
   metrics::Registry registry("sink");
-  if (!config.stream.metrics_addr.empty()) {
-    try {
-      registry.serve(config.stream.metrics_addr);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "millrace-sink: %s\n", e.what());
-      return 1;
-    }
-    runtime::log_info("sink", "metrics at http://" + config.stream.metrics_addr + "/metrics");
-  }
+  if (!runtime::serve_metrics(registry, config.stream.metrics_addr, "millrace-sink", "sink"))
+    return 1;
   sink::SinkWorker worker(config, registry);
   return runtime::serve(worker, signals, "sink");
 }

@@ -42,9 +42,8 @@ Feed::Feed(ReplicationPort& stream, PublishPort& publisher, PrimaryKeyLookup pri
 void Feed::step(std::chrono::milliseconds timeout) {
   const auto bytes = stream_.read(timeout);
   if (bytes) handle(*bytes);
-  const bool due = !pending_.empty() &&
-                   (!bytes || pending_changes_ >= config_.max_batch_changes ||
-                    clock_() - pending_since_ >= config_.linger);
+  const bool due = !pending_.empty() && (!bytes || pending_changes_ >= config_.max_batch_changes ||
+                                         clock_() - pending_since_ >= config_.linger);
   if (due) publish_pending();
   send_status(false);
 }
@@ -98,14 +97,18 @@ void Feed::publish_pending() {
 
 void Feed::send_status(bool force) {
   const auto now = clock_();
-  const bool due = force || reply_requested_ || confirmable_ > stats_.confirmed ||
-                   now - last_status_ >= config_.status_interval;
+  const bool periodic = now - last_status_ >= config_.status_interval;
+  const bool due = force || reply_requested_ || confirmable_ > stats_.confirmed || periodic;
   if (!due) return;
+  // A periodic update asks for an answer: the server's keepalive then says
+  // how far it has sent, and an idle slot moves past WAL of other tables
+  // instead of holding it.
+  const bool ask = periodic && pending_.empty();
   const auto wall_us = std::chrono::duration_cast<std::chrono::microseconds>(
                            std::chrono::system_clock::now().time_since_epoch())
                            .count();
   stream_.write(standby_status_update(confirmable_, confirmable_, confirmable_,
-                                      pg_us_from_unix(wall_us), false));
+                                      pg_us_from_unix(wall_us), ask));
   stats_.confirmed = confirmable_;
   reply_requested_ = false;
   last_status_ = now;

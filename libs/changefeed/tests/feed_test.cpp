@@ -17,6 +17,7 @@ class FakeStream final : public ReplicationPort {
  public:
   std::deque<std::string> incoming;
   std::vector<Lsn> flushed;
+  std::vector<bool> asked;  // the reply-requested flag of each update
 
   std::optional<std::string> read(milliseconds) override {
     if (incoming.empty()) return std::nullopt;
@@ -30,6 +31,7 @@ class FakeStream final : public ReplicationPort {
     Lsn flush = 0;
     for (int i = 9; i < 17; ++i) flush = (flush << 8) | static_cast<unsigned char>(copy_data[i]);
     flushed.push_back(flush);
+    asked.push_back(copy_data[33] != 0);
   }
 
   void xlog(const Bytes& pgoutput, Lsn at = 0) {
@@ -189,6 +191,12 @@ TEST_CASE("a status update goes out at least every status interval") {
   rig.now += rig.config.status_interval;
   rig.feed->step(milliseconds(0));
   CHECK(rig.stream.flushed.size() == sent + 1);
+  // ...and asks for an answer, whose keepalive lets an idle slot move on.
+  CHECK(rig.stream.asked.back());
+  rig.stream.keepalive(0x777, false);
+  rig.feed->step(milliseconds(0));
+  CHECK(rig.stream.flushed.back() == 0x777);
+  CHECK_FALSE(rig.stream.asked.back());
 }
 
 TEST_CASE("checkpoints round-trip as JSON; anything else is refused") {
@@ -198,8 +206,9 @@ TEST_CASE("checkpoints round-trip as JSON; anything else is refused") {
   REQUIRE(back.has_value());
   CHECK(back->commit_lsn == c.commit_lsn);
   CHECK(back->end_lsn == c.end_lsn);
-  for (const char* bad : {"", "{}", "[]", R"({"commit_lsn":"1/2"})", R"({"commit_lsn":1,"end_lsn":2})",
-                          R"({"commit_lsn":"x","end_lsn":"1/2"})"}) {
+  for (const char* bad :
+       {"", "{}", "[]", R"({"commit_lsn":"1/2"})", R"({"commit_lsn":1,"end_lsn":2})",
+        R"({"commit_lsn":"x","end_lsn":"1/2"})"}) {
     INFO(bad);
     CHECK_FALSE(parse_checkpoint(bad).has_value());
   }

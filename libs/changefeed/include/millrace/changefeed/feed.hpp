@@ -65,12 +65,12 @@ struct FeedConfig {
 };
 
 struct FeedStats {
-  std::uint64_t transactions = 0;          // read from the stream
-  std::uint64_t skipped_transactions = 0;  // at or before the checkpoint
-  std::uint64_t changes = 0;               // published
-  std::uint64_t batches = 0;               // published
-  Lsn confirmed = 0;                       // last flush position sent
-  Lsn server_wal_end = 0;                  // the server's WAL end, last heard
+  std::uint64_t transactions = 0;           // read from the stream
+  std::uint64_t skipped_transactions = 0;   // at or before the checkpoint
+  std::uint64_t changes = 0;                // published
+  std::uint64_t batches = 0;                // published
+  Lsn confirmed = 0;                        // last flush position sent
+  Lsn server_wal_end = 0;                   // the server's WAL end, last heard
   std::int64_t last_commit_time_pg_us = 0;  // of the last published transaction
 };
 

@@ -42,6 +42,23 @@ std::optional<int> parse_command_line(core::OptionSet& options, int argc, char**
   return std::nullopt;
 }
 
+// Serves `registry`'s metrics at http://`addr`/metrics (nothing when `addr`
+// is empty) and logs where. Returns false after printing why it could not
+// (the address is taken): the service must then exit 1.
+template <typename Registry>
+bool serve_metrics(Registry& registry, const std::string& addr, const std::string& program,
+                   const std::string& component) {
+  if (addr.empty()) return true;
+  try {
+    registry.serve(addr);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", program.c_str(), e.what());
+    return false;
+  }
+  log_info(component, "metrics at http://" + addr + "/metrics");
+  return true;
+}
+
 // The life of a service's main component: start(), run until SIGTERM/SIGINT or
 // until the component ends by itself (a fatal error), stop(), and report.
 // Returns the process exit status: 0 after a clean stop, 1 after a failure.

@@ -1,0 +1,74 @@
+#pragma once
+
+// millrace-changefeed: every committed change of the published tables, from
+// PostgreSQL's logical replication (pgoutput) to a Kafka topic, exactly once
+// for read_committed consumers. The loop is Feed (feed.hpp); this is its
+// configuration and the component that connects, retries and reports.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "millrace/core/options.hpp"
+#include "millrace/kafka/options.hpp"
+#include "millrace/metrics/metrics.hpp"
+#include "millrace/pg/options.hpp"
+
+namespace millrace::changefeed {
+
+struct ChangefeedConfig {
+  kafka::KafkaClientOptions kafka = [] {
+    auto k = kafka::client_options("millrace-changefeed");
+    k.topic = "millrace.changes";
+    return k;
+  }();
+  // The replication role: LOGIN REPLICATION, nothing more (see README).
+  pg::PgOptions pg = [] {
+    pg::PgOptions p;
+    p.url = "postgresql://millrace_changefeed:millrace@127.0.0.1:5432/millrace";
+    return p;
+  }();
+  std::string slot = "millrace_changefeed";
+  std::string publication = "millrace_changes";
+  // Default: millrace-changefeed.<slot>. Two feeds with the same id fence
+  // each other; the slot admits one reader at a time anyway.
+  std::string transactional_id;
+  // The consumer group whose committed offset carries the checkpoint.
+  // Default: millrace-changefeed.<slot>.checkpoint.
+  std::string checkpoint_group;
+  std::int64_t max_batch_changes = 5000;
+  std::int64_t linger_ms = 50;
+  std::int64_t status_interval_ms = 10000;
+  std::int64_t retry_backoff_ms = 200;
+  std::int64_t retry_backoff_max_ms = 10000;
+  std::string metrics_addr = "127.0.0.1:9313";
+};
+
+void register_options(core::OptionSet& options, ChangefeedConfig& config);
+// Fills the defaults that derive from others; throws core::UsageError.
+void validate(ChangefeedConfig& config);
+
+// The component: start() runs the feed on its own thread, reconnecting with
+// backoff after a retryable failure (PostgreSQL or Kafka away); a fatal one
+// (fenced, a missing publication, a broken stream) ends it. stop() publishes
+// what is pending, confirms it, and returns.
+class Changefeed {
+ public:
+  Changefeed(ChangefeedConfig config, metrics::Registry& metrics);
+  ~Changefeed();
+  Changefeed(const Changefeed&) = delete;
+  Changefeed& operator=(const Changefeed&) = delete;
+
+  void start();
+  void stop();
+  // True once the feed has ended by itself (a fatal failure).
+  bool wait(std::chrono::milliseconds timeout);
+  void rethrow_failure();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace millrace::changefeed

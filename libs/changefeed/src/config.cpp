@@ -1,0 +1,67 @@
+#include "millrace/changefeed/service.hpp"
+#include "millrace/core/failure.hpp"
+
+namespace millrace::changefeed {
+
+namespace {
+
+// Slot and publication names go into replication commands; PostgreSQL's
+// own rule for slots (lower-case letters, digits, underscore) keeps them
+// safe to quote and the same everywhere.
+void check_name(const std::string& flag, const std::string& value) {
+  if (value.empty() || value.size() > 63) {
+    throw core::UsageError(flag + " must be 1 to 63 characters, got \"" + value + "\"");
+  }
+  for (const char c : value) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
+      throw core::UsageError(flag + " may hold only a-z, 0-9 and _, got \"" + value + "\"");
+    }
+  }
+}
+
+}  // namespace
+
+void register_options(core::OptionSet& o, ChangefeedConfig& c) {
+  kafka::register_options(o, c.kafka,
+                          {"MILLRACE_CHANGES_TOPIC", "Kafka topic the changes are published to"});
+  pg::register_options(o, c.pg, "MILLRACE_CHANGEFEED_PG");
+  o.add_string("slot", "MILLRACE_CHANGEFEED_SLOT", &c.slot,
+               "Logical replication slot (created with pgoutput if missing)");
+  o.add_string("publication", "MILLRACE_CHANGEFEED_PUBLICATION", &c.publication,
+               "Publication naming the tables to stream (millrace changefeed publish creates it)");
+  o.add_string("transactional-id", "MILLRACE_CHANGEFEED_TRANSACTIONAL_ID", &c.transactional_id,
+               "Kafka transactional.id (default millrace-changefeed.<slot>)");
+  o.add_string("checkpoint-group", "MILLRACE_CHANGEFEED_CHECKPOINT_GROUP", &c.checkpoint_group,
+               "Consumer group whose committed offset holds the checkpoint (default "
+               "millrace-changefeed.<slot>.checkpoint)");
+  o.add_int("max-batch-changes", "MILLRACE_CHANGEFEED_MAX_BATCH_CHANGES", &c.max_batch_changes,
+            "Publish a Kafka transaction once it holds this many changes", 1, 1'000'000);
+  o.add_int("linger-ms", "MILLRACE_CHANGEFEED_LINGER_MS", &c.linger_ms,
+            "Longest a transaction waits for others to share its Kafka transaction", 0, 60'000);
+  o.add_int("status-interval-ms", "MILLRACE_CHANGEFEED_STATUS_INTERVAL_MS", &c.status_interval_ms,
+            "Send PostgreSQL a status update at least this often", 100, 600'000);
+  o.add_int("retry-backoff-ms", "MILLRACE_RETRY_BACKOFF_MS", &c.retry_backoff_ms,
+            "First wait before reconnecting after a failure", 1, 600'000);
+  o.add_int("retry-backoff-max-ms", "MILLRACE_RETRY_BACKOFF_MAX_MS", &c.retry_backoff_max_ms,
+            "Longest wait between reconnection attempts", 1, 3'600'000);
+  o.add_string("metrics-addr", "MILLRACE_METRICS_ADDR", &c.metrics_addr,
+               "host:port for /metrics (empty: off)");
+}
+
+void validate(ChangefeedConfig& c) {
+  kafka::validate(c.kafka);
+  pg::validate(c.pg);
+  check_name("--slot", c.slot);
+  check_name("--publication", c.publication);
+  if (c.transactional_id.empty()) c.transactional_id = "millrace-changefeed." + c.slot;
+  if (c.checkpoint_group.empty()) c.checkpoint_group = "millrace-changefeed." + c.slot + ".checkpoint";
+  if (c.retry_backoff_max_ms < c.retry_backoff_ms) {
+    throw core::UsageError("--retry-backoff-max-ms must be at least --retry-backoff-ms");
+  }
+  if (c.kafka.extra.count("transactional.id") != 0) {
+    throw core::UsageError(
+        "transactional.id cannot be set in --kafka-properties: use --transactional-id");
+  }
+}
+
+}  // namespace millrace::changefeed

@@ -1,0 +1,92 @@
+#include "pg_stream.hpp"
+
+#include "millrace/core/failure.hpp"
+#include "millrace/pg/database.hpp"
+#include "millrace/runtime/log.hpp"
+
+namespace millrace::changefeed {
+
+using core::FailureClass;
+using core::InfraError;
+
+namespace {
+
+std::string quoted(const std::string& name) {
+  return "\"" + name + "\"";  // names are checked to be [a-z0-9_] (config.cpp)
+}
+
+std::string literal(const std::string& text) {
+  return "'" + text + "'";  // the same names, as SQL strings
+}
+
+}  // namespace
+
+PgStream::PgStream(const ChangefeedConfig& config)
+    : config_(config), conn_(config.pg.url, "millrace-changefeed", config.pg.connect_limits()) {
+  const auto system = conn_.command("IDENTIFY_SYSTEM");
+  if (system.size() != 1 || system[0].size() < 3 || !system[0][2]) {
+    throw InfraError(FailureClass::kFatal, "IDENTIFY_SYSTEM answered an unexpected shape");
+  }
+  const auto position = parse_lsn(*system[0][2]);
+  if (!position) throw InfraError(FailureClass::kFatal, "IDENTIFY_SYSTEM: bad xlogpos " + *system[0][2]);
+  server_position_ = *position;
+
+  const auto pub = conn_.command("SELECT count(*) FROM pg_publication WHERE pubname = " +
+                                 literal(config.publication));
+  if (pub.at(0).at(0) != std::optional<std::string>("1")) {
+    throw InfraError(FailureClass::kFatal,
+                     "publication " + config.publication +
+                         " does not exist in this database; create it as the tables' owner "
+                         "with `millrace changefeed publish --publication " +
+                         config.publication + "`");
+  }
+  const auto slot = conn_.command(
+      "SELECT plugin, database = current_database() FROM pg_replication_slots WHERE slot_name = " +
+      literal(config.slot));
+  if (slot.empty()) {
+    conn_.command("CREATE_REPLICATION_SLOT " + quoted(config.slot) + " LOGICAL pgoutput");
+    runtime::log_info("changefeed", "created replication slot " + config.slot);
+  } else if (slot[0][0] != std::optional<std::string>("pgoutput") ||
+             slot[0][1] != std::optional<std::string>("t")) {
+    throw InfraError(FailureClass::kFatal,
+                     "replication slot " + config.slot +
+                         " exists for another plugin or database; choose another --slot");
+  }
+}
+
+void PgStream::start() {
+  conn_.start("START_REPLICATION SLOT " + quoted(config_.slot) +
+              " LOGICAL 0/0 (proto_version '1', publication_names " +
+              literal(quoted(config_.publication)) + ")");
+}
+
+std::optional<std::string> PgStream::read(std::chrono::milliseconds timeout) {
+  return conn_.read(timeout);
+}
+
+void PgStream::write(std::string_view copy_data) {
+  conn_.write(copy_data);
+}
+
+std::vector<std::string> PgStream::primary_key(const Relation& relation) {
+  try {
+    if (!catalog_) {
+      catalog_ = std::make_unique<pqxx::connection>(
+          pg::bounded_conninfo(config_.pg.url, config_.pg.connect_limits()));
+    }
+    pqxx::nontransaction tx(*catalog_);
+    const auto rows = tx.exec(
+        "SELECT a.attname FROM pg_index i, unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, "
+        "ord), pg_attribute a WHERE i.indrelid = " +
+        std::to_string(relation.oid) +
+        " AND i.indisprimary AND a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.ord");
+    std::vector<std::string> out;
+    for (const auto& row : rows) out.push_back(row[0].as<std::string>());
+    return out;
+  } catch (const std::exception&) {
+    catalog_.reset();
+    pg::rethrow_classified("primary key of " + relation.schema + "." + relation.name);
+  }
+}
+
+}  // namespace millrace::changefeed

@@ -1,0 +1,44 @@
+#pragma once
+
+// The PostgreSQL side of the change feed: a replication connection as the
+// feed's ReplicationPort, with the checks before streaming (the publication
+// exists, the slot is pgoutput's), and the primary-key lookup the assembler
+// asks for when pgoutput does not flag the key.
+
+#include <memory>
+#include <pqxx/pqxx>
+#include <string>
+#include <vector>
+
+#include "millrace/changefeed/feed.hpp"
+#include "millrace/changefeed/service.hpp"
+#include "millrace/pg/replication.hpp"
+
+namespace millrace::changefeed {
+
+class PgStream final : public ReplicationPort {
+ public:
+  // Connects and checks; creates the slot if missing. Throws
+  // core::InfraError: fatal when the publication is missing or the slot
+  // belongs to another plugin or database.
+  explicit PgStream(const ChangefeedConfig& config);
+
+  // The server's WAL position when connected (IDENTIFY_SYSTEM).
+  Lsn server_position() const { return server_position_; }
+  // Streams from the slot's confirmed position.
+  void start();
+
+  std::optional<std::string> read(std::chrono::milliseconds timeout) override;
+  void write(std::string_view copy_data) override;
+
+  // The names of `relation`'s primary key columns, in key order.
+  std::vector<std::string> primary_key(const Relation& relation);
+
+ private:
+  const ChangefeedConfig& config_;
+  pg::ReplicationConnection conn_;
+  std::unique_ptr<pqxx::connection> catalog_;  // opened on first use
+  Lsn server_position_ = 0;
+};
+
+}  // namespace millrace::changefeed

@@ -1,0 +1,31 @@
+#pragma once
+
+// The change feed's metrics, kept apart from its logic.
+
+#include <chrono>
+
+#include "millrace/changefeed/feed.hpp"
+#include "millrace/metrics/metrics.hpp"
+
+namespace millrace::changefeed {
+
+class FeedProbe {
+ public:
+  explicit FeedProbe(metrics::Registry& registry);
+
+  // After each step: counters move by what `stats` added since the last call
+  // of this session (a new session starts from zero).
+  void observe(const FeedStats& stats);
+  void session_started();
+  void session_failed(bool retryable);
+  void connected(bool up) { up_.set(up ? 1 : 0); }
+
+ private:
+  metrics::Counter transactions_, skipped_, changes_, batches_;
+  metrics::Counter restarts_retryable_, failures_fatal_;
+  metrics::Gauge up_, confirmed_, server_wal_end_, lag_bytes_, lag_seconds_, last_commit_time_;
+  FeedStats last_{};
+  std::chrono::steady_clock::time_point caught_up_at_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace millrace::changefeed

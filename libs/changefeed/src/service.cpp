@@ -1,0 +1,133 @@
+#include "millrace/changefeed/service.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "kafka_publisher.hpp"
+#include "millrace/core/failure.hpp"
+#include "millrace/runtime/log.hpp"
+#include "pg_stream.hpp"
+#include "probe.hpp"
+
+namespace millrace::changefeed {
+
+using core::FailureClass;
+using core::InfraError;
+using std::chrono::milliseconds;
+
+namespace {
+constexpr const char* kComponent = "changefeed";
+}
+
+struct Changefeed::State {
+  ChangefeedConfig config;
+  FeedProbe probe;
+  std::thread thread;
+  std::atomic<bool> stopping{false};
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool done = false;
+  std::exception_ptr failure;
+
+  State(ChangefeedConfig c, metrics::Registry& registry) : config(std::move(c)), probe(registry) {}
+
+  // One connection to each side, streaming until stop or a failure.
+  void session() {
+    KafkaPublisher publisher(config);
+    const Checkpoint checkpoint = publisher.read_checkpoint();
+    PgStream stream(config);
+    if (checkpoint.end_lsn > stream.server_position()) {
+      // The topic says more was published than this server has written:
+      // not the database the feed was reading (restored from a backup, or
+      // replaced). Skipping up to the checkpoint would drop real changes.
+      throw InfraError(FailureClass::kFatal,
+                       "the checkpoint (" + format_lsn(checkpoint.end_lsn) +
+                           ") is ahead of the server's WAL (" +
+                           format_lsn(stream.server_position()) +
+                           "): the database is not the one this feed published from; use a new "
+                           "--slot, --checkpoint-group and topic, or restore the database");
+    }
+    stream.start();
+    runtime::log_info(kComponent, "streaming slot " + config.slot + " (publication " +
+                                      config.publication + ") to " + config.kafka.topic +
+                                      " from checkpoint " + format_lsn(checkpoint.commit_lsn));
+    FeedConfig fc;
+    fc.max_batch_changes = static_cast<std::size_t>(config.max_batch_changes);
+    fc.linger = milliseconds(config.linger_ms);
+    fc.status_interval = milliseconds(config.status_interval_ms);
+    Feed feed(stream, publisher, [&](const Relation& r) { return stream.primary_key(r); },
+              checkpoint, fc);
+    probe.session_started();
+    probe.connected(true);
+    while (!stopping.load()) {
+      feed.step(milliseconds(100));
+      probe.observe(feed.stats());
+    }
+    feed.flush();
+    probe.observe(feed.stats());
+    runtime::log_info(kComponent, "stopped at " + format_lsn(feed.published().commit_lsn) + " after " +
+                                      std::to_string(feed.stats().changes) + " change(s)");
+  }
+
+  void run() {
+    auto backoff = milliseconds(config.retry_backoff_ms);
+    while (!stopping.load()) {
+      try {
+        session();
+        break;
+      } catch (const std::exception& e) {
+        const auto* infra = dynamic_cast<const InfraError*>(&e);
+        const bool retryable = infra != nullptr && infra->retryable();
+        probe.session_failed(retryable);
+        if (!retryable) {
+          runtime::log_error(kComponent, std::string("stopping: ") + e.what());
+          std::lock_guard lock(mutex);
+          failure = std::current_exception();
+          break;
+        }
+        runtime::log_warn(kComponent, std::string(e.what()) + "; reconnecting in " +
+                                          std::to_string(backoff.count()) + " ms");
+        std::unique_lock lock(mutex);
+        cv.wait_for(lock, backoff, [&] { return stopping.load(); });
+        backoff = std::min(backoff * 2, milliseconds(config.retry_backoff_max_ms));
+      }
+    }
+    std::lock_guard lock(mutex);
+    done = true;
+    cv.notify_all();
+  }
+};
+
+Changefeed::Changefeed(ChangefeedConfig config, metrics::Registry& metrics)
+    : state_(std::make_unique<State>(std::move(config), metrics)) {}
+
+Changefeed::~Changefeed() {
+  stop();
+}
+
+void Changefeed::start() {
+  state_->thread = std::thread([this] { state_->run(); });
+}
+
+void Changefeed::stop() {
+  {
+    std::lock_guard lock(state_->mutex);
+    state_->stopping = true;
+    state_->cv.notify_all();
+  }
+  if (state_->thread.joinable()) state_->thread.join();
+}
+
+bool Changefeed::wait(milliseconds timeout) {
+  std::unique_lock lock(state_->mutex);
+  return state_->cv.wait_for(lock, timeout, [&] { return state_->done; });
+}
+
+void Changefeed::rethrow_failure() {
+  std::lock_guard lock(state_->mutex);
+  if (state_->failure) std::rethrow_exception(state_->failure);
+}
+
+}  // namespace millrace::changefeed

@@ -1,0 +1,50 @@
+#include <catch2/catch.hpp>
+
+#include "millrace/changefeed/service.hpp"
+#include "millrace/core/failure.hpp"
+
+using namespace millrace;
+using Catch::Matchers::Contains;
+
+namespace {
+
+changefeed::ChangefeedConfig parse(std::map<std::string, std::string> env,
+                                   std::vector<std::string> args) {
+  changefeed::ChangefeedConfig c;
+  core::OptionSet options("millrace-changefeed", "test");
+  changefeed::register_options(options, c);
+  options.parse(env, args);
+  changefeed::validate(c);
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("the change feed's own variables, never the store events' topic or owner role") {
+  const auto d = parse({{"MILLRACE_TOPIC", "store-events"},
+                        {"MILLRACE_PG", "postgresql://millrace:x@db/millrace"}},
+                       {});
+  CHECK(d.kafka.topic == "millrace.changes");
+  CHECK(d.pg.url.find("millrace_changefeed") != std::string::npos);
+  CHECK(d.transactional_id == "millrace-changefeed.millrace_changefeed");
+  CHECK(d.checkpoint_group == "millrace-changefeed.millrace_changefeed.checkpoint");
+  const auto e = parse({{"MILLRACE_CHANGES_TOPIC", "changes"},
+                        {"MILLRACE_CHANGEFEED_PG", "postgresql://feed@db/x"},
+                        {"MILLRACE_CHANGEFEED_SLOT", "feed_2"}},
+                       {"--publication", "pub_a"});
+  CHECK(e.kafka.topic == "changes");
+  CHECK(e.pg.url == "postgresql://feed@db/x");
+  CHECK(e.slot == "feed_2");
+  CHECK(e.publication == "pub_a");
+  CHECK(e.transactional_id == "millrace-changefeed.feed_2");
+}
+
+TEST_CASE("slot and publication names are what PostgreSQL allows for slots") {
+  CHECK_THROWS_WITH(parse({}, {"--slot", "Feed"}), Contains("--slot may hold only"));
+  CHECK_THROWS_WITH(parse({}, {"--publication", "a-b"}), Contains("--publication"));
+  CHECK_THROWS_WITH(parse({}, {"--slot", ""}), Contains("--slot must be 1 to 63"));
+  CHECK_THROWS_WITH(parse({}, {"--kafka-properties", "transactional.id=x"}),
+                    Contains("--transactional-id"));
+  CHECK_THROWS_WITH(parse({}, {"--retry-backoff-ms", "500", "--retry-backoff-max-ms", "100"}),
+                    Contains("--retry-backoff-max-ms"));
+}

@@ -1,0 +1,61 @@
+#pragma once
+
+// What every subcommand of `millrace` shares: the one flag parser, and the
+// commands that live in their own files.
+
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "millrace/core/failure.hpp"
+#include "millrace/core/options.hpp"
+
+namespace millrace::cli {
+
+inline int usage_error(const std::string& command, const std::string& message) {
+  std::fprintf(stderr, "millrace %s: %s\nTry 'millrace %s --help'.\n", command.c_str(),
+               message.c_str(), command.c_str());
+  return 2;
+}
+
+// Parses one subcommand's flags and validates them: the one parser every
+// command goes through. Positional arguments are refused unless `positional`
+// takes them (validate() may check them); `more_help` is printed after the
+// flags by --help. Returns the exit status when the command must end now: 0
+// after --help or a passed --check-config, 2 after a usage error; nullopt to
+// carry on.
+template <typename Validate>
+std::optional<int> parse_flags(core::OptionSet& options, const std::vector<std::string>& args,
+                               const std::string& command, Validate&& validate,
+                               std::vector<std::string>* positional = nullptr,
+                               const std::string& more_help = {}) {
+  options.enable_check_config();
+  const auto env = core::environment_map();
+  try {
+    auto rest = options.parse(env, args);
+    if (options.help_requested()) {
+      std::fputs(options.help().c_str(), stdout);
+      std::fputs(more_help.c_str(), stdout);
+      return 0;
+    }
+    if (positional != nullptr) {
+      *positional = std::move(rest);
+    } else if (!rest.empty()) {
+      throw core::UsageError("unexpected argument \"" + rest[0] + "\"");
+    }
+    validate();
+  } catch (const core::UsageError& e) {
+    return usage_error(command, e.what());
+  }
+  if (options.check_config_requested()) {
+    std::fputs(options.check_report("millrace " + command, env).c_str(), stdout);
+    return 0;
+  }
+  return std::nullopt;
+}
+
+// `millrace changefeed publish|drop-slot` (changefeed.cpp).
+int cmd_changefeed(const std::vector<std::string>& args);
+
+}  // namespace millrace::cli

@@ -1,0 +1,120 @@
+#include "changes.hpp"
+
+#include <rapidjson/document.h>
+
+#include <catch2/catch.hpp>
+#include <pqxx/pqxx>
+#include <set>
+
+#include "millrace/kafka/admin.hpp"
+#include "millrace/kafka/consumer.hpp"
+
+namespace millrace::testing {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+ChangeFeedRig::ChangeFeedRig(Pipeline& pipeline, const std::vector<std::string>& tables,
+                             std::int32_t partitions)
+    : publication(pipeline.schema + "_pub"),
+      slot(pipeline.schema + "_slot"),
+      topic(pipeline.topic + ".changes"),
+      pipeline_(pipeline) {
+  std::string list;
+  for (const auto& t : tables) list += (list.empty() ? "" : ",") + t;
+  std::string out;
+  const int rc = run(bin("millrace"), {"changefeed", "publish", "--publication", publication,
+                                       "--tables", list},
+                     {{"MILLRACE_PG", pipeline.env.pg}, {"MILLRACE_PG_SCHEMA", pipeline.schema}},
+                     &out);
+  INFO(out);
+  REQUIRE(rc == 0);
+  kafka::create_topic(pipeline.env.brokers, topic, partitions, 1, seconds(30));
+}
+
+ChangeFeedRig::~ChangeFeedRig() {
+  std::string out;
+  run(bin("millrace"), {"changefeed", "drop-slot", "--slot", slot},
+      {{"MILLRACE_CHANGEFEED_PG", pipeline_.env.changefeed_pg}}, &out);
+  try {
+    pqxx::connection c(pipeline_.env.pg);
+    pqxx::nontransaction tx(c);
+    tx.exec("DROP PUBLICATION IF EXISTS " + tx.quote_name(publication));
+  } catch (const std::exception&) {
+    // Best effort: a failed test may have left the server down.
+  }
+}
+
+Child ChangeFeedRig::start(const std::string& name,
+                           const std::map<std::string, std::string>& extra) {
+  std::map<std::string, std::string> env = {
+      {"MILLRACE_CHANGEFEED_PG", pipeline_.env.changefeed_pg},
+      {"MILLRACE_CHANGES_TOPIC", topic},
+      {"MILLRACE_CHANGEFEED_SLOT", slot},
+      {"MILLRACE_CHANGEFEED_PUBLICATION", publication},
+  };
+  for (const auto& [k, v] : extra) env[k] = v;
+  return pipeline_.start("millrace-changefeed", name, env);
+}
+
+std::vector<ChangeRecord> ChangeFeedRig::read_all(std::size_t at_least,
+                                                  std::chrono::seconds timeout) const {
+  NoRebalance listener;
+  kafka::ConsumerConfig cc;
+  cc.brokers = pipeline_.env.brokers;
+  cc.group_id = unique_name("changes_reader");
+  cc.extra = {{"isolation.level", "read_committed"}};
+  kafka::Consumer reader(cc, &listener);
+  reader.subscribe({topic});
+  std::vector<ChangeRecord> out;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto last = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto msg = reader.poll(milliseconds(200));
+    if (!msg) {
+      if (out.size() >= at_least && std::chrono::steady_clock::now() - last > seconds(3)) break;
+      continue;
+    }
+    last = std::chrono::steady_clock::now();
+    ChangeRecord r;
+    r.partition = msg->partition();
+    r.offset = msg->offset();
+    r.key = std::string(msg->key().value_or(""));
+    r.value = std::string(msg->payload());
+    r.header_id = std::string(msg->header("millrace.change_id").value_or(""));
+    rapidjson::Document d;
+    d.Parse(r.value.c_str());
+    INFO(r.value);
+    REQUIRE_FALSE(d.HasParseError());
+    r.id = d["id"].GetString();
+    r.op = d["op"].GetString();
+    r.table = d["table"].GetString();
+    out.push_back(std::move(r));
+  }
+  reader.close();
+  REQUIRE(out.size() >= at_least);
+  return out;
+}
+
+std::vector<std::string> check_exactly_once_in_order(const std::vector<ChangeRecord>& records) {
+  std::set<std::string> seen;
+  std::map<std::string, std::pair<std::int32_t, std::string>> last_by_key;  // partition, id
+  std::size_t duplicates = 0, out_of_order = 0, bad_headers = 0;
+  std::vector<std::string> ids;
+  for (const auto& r : records) {
+    if (!seen.insert(r.id).second) ++duplicates;
+    if (r.header_id != r.id) ++bad_headers;
+    const auto it = last_by_key.find(r.key);
+    if (it != last_by_key.end()) {
+      if (it->second.first != r.partition || !(it->second.second < r.id)) ++out_of_order;
+    }
+    last_by_key[r.key] = {r.partition, r.id};
+    ids.push_back(r.id);
+  }
+  CHECK(duplicates == 0);
+  CHECK(bad_headers == 0);
+  CHECK(out_of_order == 0);
+  return ids;
+}
+
+}  // namespace millrace::testing

@@ -1,0 +1,55 @@
+#pragma once
+
+// The change feed under test: a publication and slot of its own for one
+// Pipeline's schema, a changes topic of its own, the real
+// millrace-changefeed process, and a read_committed reader of what it
+// published.
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "harness.hpp"
+#include "pipeline.hpp"
+
+namespace millrace::testing {
+
+// One published change, as a read_committed consumer sees it.
+struct ChangeRecord {
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+  std::string key;    // the Kafka key: {"table":...,"key":{...}}
+  std::string value;  // the change's JSON
+  std::string id, op, table;
+  std::string header_id;  // the millrace.change_id header
+};
+
+class ChangeFeedRig {
+ public:
+  // Publishes `tables` of the pipeline's schema (created as the owner) and
+  // creates the changes topic with `partitions` partitions.
+  ChangeFeedRig(Pipeline& pipeline, const std::vector<std::string>& tables,
+                std::int32_t partitions = 4);
+  // Drops the slot and the publication (the feed must be stopped), so no
+  // slot is left holding the test stack's WAL.
+  ~ChangeFeedRig();
+
+  std::string publication, slot, topic;
+
+  Child start(const std::string& name, const std::map<std::string, std::string>& extra = {});
+  // Every change on the topic, read as read_committed: waits until at least
+  // `at_least` arrived (REQUIREs it), then until none more comes for 3 s.
+  std::vector<ChangeRecord> read_all(std::size_t at_least,
+                                     std::chrono::seconds timeout = std::chrono::seconds(180)) const;
+
+ private:
+  Pipeline& pipeline_;
+};
+
+// Checks (Catch2) that no change id repeats, that every record's header
+// matches its id, and that each key's changes arrive in commit order (ids
+// increase along each partition for one key). Returns the ids.
+std::vector<std::string> check_exactly_once_in_order(const std::vector<ChangeRecord>& records);
+
+}  // namespace millrace::testing
