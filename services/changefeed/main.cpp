@@ -16,13 +16,14 @@ int main(int argc, char** argv) {
                           "Streams every committed change of the published PostgreSQL tables to "
                           "a Kafka topic, exactly once for read_committed consumers.");
   changefeed::register_options(options, config);
-  if (const auto exit = runtime::parse_command_line(options, argc, argv, "millrace-changefeed",
-                                                    "changefeed",
-                                                    [&] { changefeed::validate(config); })) {
+  if (const auto exit =
+          runtime::parse_command_line(options, argc, argv, "millrace-changefeed", "changefeed",
+                                      [&] { changefeed::validate(config); })) {
     return *exit;
   }
   metrics::Registry registry("changefeed");
-  if (!runtime::serve_metrics(registry, config.metrics_addr, "millrace-changefeed", "changefeed")) return 1;
+  if (!runtime::serve_metrics(registry, config.metrics_addr, "millrace-changefeed", "changefeed"))
+    return 1;
   changefeed::Changefeed feed(config, registry);
   return runtime::serve(feed, signals, "changefeed");
 }

@@ -28,9 +28,10 @@ void sql(const std::string& conninfo, const std::string& statement) {
 // Through psql, as an operator would edit a table by hand.
 void psql(const Pipeline& p, const std::string& statement) {
   std::string out;
-  const int rc = run_shell("psql -X -q -v ON_ERROR_STOP=1 '" + p.env.pg + "' -c \"SET search_path TO " +
-                               p.schema + "; " + statement + "\" 2>&1",
-                           &out);
+  const int rc =
+      run_shell("psql -X -q -v ON_ERROR_STOP=1 '" + p.env.pg + "' -c \"SET search_path TO " +
+                    p.schema + "; " + statement + "\" 2>&1",
+                &out);
   INFO(statement << ": " << out);
   REQUIRE(rc == 0);
 }
@@ -51,9 +52,10 @@ TEST_CASE("edits by hand, sink rows and aggregator upserts all flow out once, in
   REQUIRE(run(bin("millrace"), {"migrate"},
               {{"MILLRACE_PG", p.env.pg}, {"MILLRACE_PG_SCHEMA", p.schema}}, &out) == 0);
   sql(p.env.pg, "CREATE TABLE " + p.schema + ".items (id int PRIMARY KEY, name text, qty int)");
-  ChangeFeedRig rig(p, {"store_events", "agg_hourly", "agg_daily", "agg_products",
-                        "agg_categories", "items"});
+  ChangeFeedRig rig(
+      p, {"store_events", "agg_hourly", "agg_daily", "agg_products", "agg_categories", "items"});
   auto feed = rig.start("changefeed");
+  rig.wait_streaming();
 
   psql(p, "INSERT INTO items VALUES (1, 'rake', 5), (2, 'hoe', 7), (3, 'spade', 1)");
   psql(p, "UPDATE items SET qty = 8 WHERE id = 2");
@@ -89,7 +91,7 @@ TEST_CASE("edits by hand, sink rows and aggregator upserts all flow out once, in
   check_exactly_once_in_order(records);
 
   std::set<std::string> published_ids;
-  std::map<std::string, std::vector<std::string>> items_ops;  // key -> ops
+  std::map<std::string, std::vector<std::string>> items_ops;          // key -> ops
   std::map<std::string, std::map<std::string, std::string>> last_op;  // table -> key -> op
   std::string fork_after;
   for (const auto& r : records) {

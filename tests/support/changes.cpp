@@ -23,10 +23,9 @@ ChangeFeedRig::ChangeFeedRig(Pipeline& pipeline, const std::vector<std::string>&
   std::string list;
   for (const auto& t : tables) list += (list.empty() ? "" : ",") + t;
   std::string out;
-  const int rc = run(bin("millrace"), {"changefeed", "publish", "--publication", publication,
-                                       "--tables", list},
-                     {{"MILLRACE_PG", pipeline.env.pg}, {"MILLRACE_PG_SCHEMA", pipeline.schema}},
-                     &out);
+  const int rc = run(
+      bin("millrace"), {"changefeed", "publish", "--publication", publication, "--tables", list},
+      {{"MILLRACE_PG", pipeline.env.pg}, {"MILLRACE_PG_SCHEMA", pipeline.schema}}, &out);
   INFO(out);
   REQUIRE(rc == 0);
   kafka::create_topic(pipeline.env.brokers, topic, partitions, 1, seconds(30));
@@ -55,6 +54,18 @@ Child ChangeFeedRig::start(const std::string& name,
   };
   for (const auto& [k, v] : extra) env[k] = v;
   return pipeline_.start("millrace-changefeed", name, env);
+}
+
+void ChangeFeedRig::wait_streaming() const {
+  pqxx::connection c(pipeline_.env.pg);
+  REQUIRE(eventually(
+      [&] {
+        pqxx::nontransaction tx(c);
+        return tx.exec("SELECT 1 FROM pg_replication_slots WHERE active AND slot_name = " +
+                       tx.quote(slot))
+                   .size() == 1;
+      },
+      seconds(60)));
 }
 
 std::vector<ChangeRecord> ChangeFeedRig::read_all(std::size_t at_least,

@@ -38,10 +38,14 @@ class ChangeFeedRig {
   std::string publication, slot, topic;
 
   Child start(const std::string& name, const std::map<std::string, std::string>& extra = {});
+  // Waits (REQUIREs) until a feed streams from the slot. Changes committed
+  // before the slot's first creation are not in it (there is no snapshot):
+  // a test writes only after this.
+  void wait_streaming() const;
   // Every change on the topic, read as read_committed: waits until at least
   // `at_least` arrived (REQUIREs it), then until none more comes for 3 s.
-  std::vector<ChangeRecord> read_all(std::size_t at_least,
-                                     std::chrono::seconds timeout = std::chrono::seconds(180)) const;
+  std::vector<ChangeRecord> read_all(
+      std::size_t at_least, std::chrono::seconds timeout = std::chrono::seconds(180)) const;
 
  private:
   Pipeline& pipeline_;

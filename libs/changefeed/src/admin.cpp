@@ -6,17 +6,17 @@
 namespace millrace::changefeed {
 
 std::vector<std::string> default_tables(pqxx::connection& conn, const std::string& schema) {
-  static const char* const kTables[] = {"store_events",  "agg_hourly", "agg_daily",
-                                        "agg_products",  "agg_categories",
+  static const char* const kTables[] = {"store_events", "agg_hourly", "agg_daily", "agg_products",
+                                        "agg_categories",
                                         // reference data, when present
-                                        "categories",    "products"};
+                                        "categories", "products"};
   try {
     pqxx::nontransaction tx(conn);
     std::vector<std::string> out;
     for (const char* table : kTables) {
-      const auto r = tx.exec1("SELECT to_regclass(" + tx.quote(tx.quote_name(schema) + "." +
-                                                               tx.quote_name(table)) +
-                              ") IS NOT NULL");
+      const auto r =
+          tx.exec1("SELECT to_regclass(" +
+                   tx.quote(tx.quote_name(schema) + "." + tx.quote_name(table)) + ") IS NOT NULL");
       if (r[0].as<bool>()) out.emplace_back(table);
     }
     return out;

@@ -54,7 +54,8 @@ void validate(ChangefeedConfig& c) {
   check_name("--slot", c.slot);
   check_name("--publication", c.publication);
   if (c.transactional_id.empty()) c.transactional_id = "millrace-changefeed." + c.slot;
-  if (c.checkpoint_group.empty()) c.checkpoint_group = "millrace-changefeed." + c.slot + ".checkpoint";
+  if (c.checkpoint_group.empty())
+    c.checkpoint_group = "millrace-changefeed." + c.slot + ".checkpoint";
   if (c.retry_backoff_max_ms < c.retry_backoff_ms) {
     throw core::UsageError("--retry-backoff-max-ms must be at least --retry-backoff-ms");
   }

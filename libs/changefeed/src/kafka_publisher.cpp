@@ -26,9 +26,9 @@ KafkaPublisher::KafkaPublisher(const ChangefeedConfig& config)
     : config_(config), producer_(producer_config(config), seconds(60)) {}
 
 Checkpoint KafkaPublisher::read_checkpoint() {
-  const auto committed = kafka::committed_offset(config_.kafka.brokers, config_.kafka.extra,
-                                                 config_.checkpoint_group, config_.kafka.topic, 0,
-                                                 seconds(30));
+  const auto committed =
+      kafka::committed_offset(config_.kafka.brokers, config_.kafka.extra, config_.checkpoint_group,
+                              config_.kafka.topic, 0, seconds(30));
   if (!committed) return {};
   const auto checkpoint = parse_checkpoint(committed->metadata);
   if (!checkpoint) {

@@ -28,7 +28,8 @@ PgStream::PgStream(const ChangefeedConfig& config)
     throw InfraError(FailureClass::kFatal, "IDENTIFY_SYSTEM answered an unexpected shape");
   }
   const auto position = parse_lsn(*system[0][2]);
-  if (!position) throw InfraError(FailureClass::kFatal, "IDENTIFY_SYSTEM: bad xlogpos " + *system[0][2]);
+  if (!position)
+    throw InfraError(FailureClass::kFatal, "IDENTIFY_SYSTEM: bad xlogpos " + *system[0][2]);
   server_position_ = *position;
 
   const auto pub = conn_.command("SELECT count(*) FROM pg_publication WHERE pubname = " +

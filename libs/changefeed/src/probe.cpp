@@ -10,8 +10,9 @@ FeedProbe::FeedProbe(metrics::Registry& r)
                          "(at or before the checkpoint)")),
       changes_(r.counter("millrace_changefeed_changes_published_total",
                          "Row changes published to the changes topic")),
-      batches_(r.counter("millrace_changefeed_batches_total",
-                         "Kafka transactions committed (each holds whole PostgreSQL transactions)")),
+      batches_(
+          r.counter("millrace_changefeed_batches_total",
+                    "Kafka transactions committed (each holds whole PostgreSQL transactions)")),
       restarts_retryable_(r.counter("millrace_changefeed_restarts_total",
                                     "Sessions ended by a retryable failure and started again")),
       failures_fatal_(r.counter("millrace_changefeed_fatal_failures_total",

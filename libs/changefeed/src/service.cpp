@@ -57,8 +57,9 @@ struct Changefeed::State {
     fc.max_batch_changes = static_cast<std::size_t>(config.max_batch_changes);
     fc.linger = milliseconds(config.linger_ms);
     fc.status_interval = milliseconds(config.status_interval_ms);
-    Feed feed(stream, publisher, [&](const Relation& r) { return stream.primary_key(r); },
-              checkpoint, fc);
+    Feed feed(
+        stream, publisher, [&](const Relation& r) { return stream.primary_key(r); }, checkpoint,
+        fc);
     probe.session_started();
     probe.connected(true);
     while (!stopping.load()) {
@@ -67,8 +68,9 @@ struct Changefeed::State {
     }
     feed.flush();
     probe.observe(feed.stats());
-    runtime::log_info(kComponent, "stopped at " + format_lsn(feed.published().commit_lsn) + " after " +
-                                      std::to_string(feed.stats().changes) + " change(s)");
+    runtime::log_info(kComponent, "stopped at " + format_lsn(feed.published().commit_lsn) +
+                                      " after " + std::to_string(feed.stats().changes) +
+                                      " change(s)");
   }
 
   void run() {

@@ -21,9 +21,9 @@ changefeed::ChangefeedConfig parse(std::map<std::string, std::string> env,
 }  // namespace
 
 TEST_CASE("the change feed's own variables, never the store events' topic or owner role") {
-  const auto d = parse({{"MILLRACE_TOPIC", "store-events"},
-                        {"MILLRACE_PG", "postgresql://millrace:x@db/millrace"}},
-                       {});
+  const auto d = parse(
+      {{"MILLRACE_TOPIC", "store-events"}, {"MILLRACE_PG", "postgresql://millrace:x@db/millrace"}},
+      {});
   CHECK(d.kafka.topic == "millrace.changes");
   CHECK(d.pg.url.find("millrace_changefeed") != std::string::npos);
   CHECK(d.transactional_id == "millrace-changefeed.millrace_changefeed");

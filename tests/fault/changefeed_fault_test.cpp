@@ -1,0 +1,179 @@
+// The change feed under faults: SIGKILLed at random points while at least
+// 50,000 changes are committed, and PostgreSQL restarted mid-stream. A
+// read_committed consumer must then see every change exactly once, in
+// commit order per key.
+#include <catch2/catch.hpp>
+#include <csignal>
+#include <pqxx/pqxx>
+#include <random>
+#include <thread>
+
+#include "changes.hpp"
+#include "fault_report.hpp"
+#include "harness.hpp"
+#include "http_client.hpp"
+#include "pipeline.hpp"
+#include "scrape.hpp"
+
+using namespace millrace;
+using namespace millrace::testing;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+namespace {
+
+// A table of the pipeline's schema for the changes: ledger(id, v).
+void create_ledger(const Pipeline& p) {
+  pqxx::connection c(p.env.pg);
+  pqxx::work tx(c);
+  tx.exec("CREATE SCHEMA IF NOT EXISTS " + tx.quote_name(p.schema));
+  tx.exec("CREATE TABLE " + tx.quote_name(p.schema) + ".ledger (id bigint PRIMARY KEY, v int)");
+  tx.commit();
+}
+
+// Commits `transactions` transactions on a thread, `pace` apart: each
+// inserts `rows` new rows, and every tenth also updates the rows of the one
+// before it. Counts
+// the changes committed. No Catch2 assertions here (not the main thread):
+// join() reports.
+class LedgerWriter {
+ public:
+  LedgerWriter(const Pipeline& p, int first_tx, int transactions, int rows,
+               milliseconds pace = milliseconds(0))
+      : thread_([this, conninfo = p.env.pg, table = "\"" + p.schema + "\".ledger", first_tx,
+                 transactions, rows, pace] {
+          try {
+            pqxx::connection c(conninfo);
+            for (int t = first_tx; t < first_tx + transactions; ++t) {
+              pqxx::work tx(c);
+              const long long from = static_cast<long long>(t) * rows;
+              tx.exec("INSERT INTO " + table + " SELECT g, 0 FROM generate_series(" +
+                      std::to_string(from) + ", " + std::to_string(from + rows - 1) + ") g");
+              std::uint64_t changes = static_cast<std::uint64_t>(rows);
+              if (t % 10 == 9) {
+                const auto r = tx.exec("UPDATE " + table + " SET v = v + 1 WHERE id BETWEEN " +
+                                       std::to_string(from - rows) + " AND " +
+                                       std::to_string(from - 1));
+                changes += static_cast<std::uint64_t>(r.affected_rows());
+              }
+              tx.commit();
+              committed_ += changes;
+              std::this_thread::sleep_for(pace);
+            }
+          } catch (const std::exception& e) {
+            error_ = e.what();
+          }
+        }) {}
+  ~LedgerWriter() {
+    if (thread_.joinable()) thread_.join();
+  }
+  std::uint64_t join() {
+    thread_.join();
+    INFO(error_);
+    REQUIRE(error_.empty());
+    return committed_;
+  }
+  std::uint64_t committed() const { return committed_; }
+
+ private:
+  std::atomic<std::uint64_t> committed_{0};
+  std::string error_;
+  std::thread thread_;
+};
+
+double published(Child& feed) {
+  try {
+    return sum_of(parse_exposition(http_get(feed.metrics_port, "/metrics")),
+                  "millrace_changefeed_changes_published_total");
+  } catch (const std::exception&) {
+    return 0;  // not serving yet
+  }
+}
+
+struct Outcome {
+  std::uint64_t lost = 0, duplicated = 0;
+};
+
+// Every committed change arrived, once: ledger changes are one insert per
+// row plus the updates, and ids never repeat.
+Outcome verify(const std::vector<ChangeRecord>& records, std::uint64_t committed) {
+  const auto ids = check_exactly_once_in_order(records);
+  std::set<std::string> unique(ids.begin(), ids.end());
+  Outcome o;
+  o.duplicated = ids.size() - unique.size();
+  o.lost = committed > unique.size() ? committed - unique.size() : 0;
+  CHECK(unique.size() == committed);
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("the change feed SIGKILLed five times mid-stream publishes every change once",
+          "[changefeed-kill]") {
+  Pipeline p("ft_cfkill");
+  create_ledger(p);
+  ChangeFeedRig rig(p, {"ledger"});
+  // Small Kafka transactions, so kills land between and inside them.
+  const std::map<std::string, std::string> env = {{"MILLRACE_CHANGEFEED_MAX_BATCH_CHANGES", "500"},
+                                                  {"MILLRACE_RETRY_BACKOFF_MS", "100"}};
+  auto feed = std::make_unique<Child>(rig.start("cf-0", env));
+  rig.wait_streaming();
+  constexpr std::uint64_t kTotal = 55'000;  // 50,000 inserts and 5,000 updates
+  // About 20 s of writing, so that every kill lands while it goes on.
+  LedgerWriter writer(p, 1, 500, 100, milliseconds(40));
+  std::mt19937 rng(11);
+  int kills = 0;
+  for (; kills < 5; ++kills) {
+    // Each kill while the writer is still committing: after each sixth of
+    // the changes, at a random moment within the next 300 ms.
+    const std::uint64_t mark = kTotal * static_cast<std::uint64_t>(kills + 1) / 6;
+    const auto until = std::chrono::steady_clock::now() + seconds(120);
+    while (writer.committed() < mark && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+    std::this_thread::sleep_for(milliseconds(rng() % 300));
+    CHECK(writer.committed() < kTotal);
+    feed->signal(SIGKILL);
+    CHECK(feed->wait(seconds(10)) == 128 + SIGKILL);
+    feed = std::make_unique<Child>(rig.start("cf-" + std::to_string(kills + 1), env));
+  }
+  const std::uint64_t committed = writer.join();
+  REQUIRE(committed == kTotal);
+  Stopwatch recovery;
+  const auto records = rig.read_all(committed);
+  const double recovery_s = recovery.seconds();
+  CHECK(stop_cleanly({feed.get()}));
+  const auto o = verify(records, committed);
+  record_fault({"changefeed-kill", committed, o.lost, o.duplicated, 0, recovery_s});
+  CHECK(kills == 5);
+}
+
+TEST_CASE("PostgreSQL restarted mid-stream: the feed reconnects and publishes every change once",
+          "[changefeed-pg-restart]") {
+  Pipeline p("ft_cfpg");
+  create_ledger(p);
+  ChangeFeedRig rig(p, {"ledger"});
+  // Small Kafka transactions keep the feed behind the writer for a while.
+  auto feed = rig.start("cf", {{"MILLRACE_RETRY_BACKOFF_MS", "100"},
+                               {"MILLRACE_RETRY_BACKOFF_MAX_MS", "1000"},
+                               {"MILLRACE_CHANGEFEED_MAX_BATCH_CHANGES", "100"}});
+  rig.wait_streaming();
+  std::uint64_t committed = LedgerWriter(p, 1, 300, 100).join();
+  {
+    StackGuard guard{"postgres"};
+    // Mid-stream: some published, not all.
+    REQUIRE(eventually([&] { return published(feed) >= 1000; }, seconds(120)));
+    CHECK(published(feed) < static_cast<double>(committed));
+    REQUIRE(stack("down postgres") == 0);
+    std::this_thread::sleep_for(seconds(3));
+    CHECK(feed.running());
+  }  // restarted here
+  Stopwatch recovery;
+  committed += LedgerWriter(p, 301, 100, 100).join();
+  const auto records = rig.read_all(committed);
+  const double recovery_s = recovery.seconds();
+  CHECK(feed.running());
+  CHECK(stop_cleanly({&feed}));
+  const auto o = verify(records, committed);
+  record_fault({"changefeed-pg-restart", committed, o.lost, o.duplicated, 0, recovery_s});
+}
