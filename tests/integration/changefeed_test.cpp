@@ -10,7 +10,9 @@
 
 #include "changes.hpp"
 #include "harness.hpp"
+#include "http_client.hpp"
 #include "pipeline.hpp"
+#include "scrape.hpp"
 
 using namespace millrace;
 using namespace millrace::testing;
@@ -87,6 +89,11 @@ TEST_CASE("edits by hand, sink rows and aggregator upserts all flow out once, in
   }
   REQUIRE(stored_ids.size() > 1000);
   const auto records = rig.read_all(stored_ids.size() + 7);
+  // Its metrics pass promtool's lint and agree with what was read.
+  const std::string exposition = http_get(feed.metrics_port, "/metrics");
+  CHECK(promtool_check(exposition).empty());
+  CHECK(sum_of(parse_exposition(exposition), "millrace_changefeed_changes_published_total") ==
+        static_cast<double>(records.size()));
   CHECK(stop_cleanly({&feed}));
   check_exactly_once_in_order(records);
 
