@@ -299,12 +299,15 @@ def rehearse(source, bin_dir, services):
     topic, schema = name, name
     logs = tempfile.mkdtemp(prefix="compose-rehearsal-")
     compose_pg = "postgresql://millrace:millrace@postgres:5432/millrace"
+    compose_changefeed_pg = "postgresql://millrace_changefeed:millrace@postgres:5432/millrace"
 
     def environment(service_name, extra):
         env = {"PATH": "/usr/bin:/bin"}
         ports = {}
         for key, value in (services[service_name].get("environment") or {}).items():
-            value = str(value).replace(compose_pg, pg_url).replace("kafka:19092", brokers)
+            value = (str(value).replace(compose_pg, pg_url)
+                     .replace(compose_changefeed_pg, stack["MILLRACE_CHANGEFEED_PG"])
+                     .replace("kafka:19092", brokers))
             if value.startswith("0.0.0.0:"):
                 ports[int(value.split(":")[1])] = port = free_port()
                 value = f"127.0.0.1:{port}"
@@ -330,9 +333,14 @@ def rehearse(source, bin_dir, services):
     # Added to what compose sets, so the rehearsal shares nothing with
     # anyone: each service gets only the variables it reads.
     groups = {"sink": name + "_sink", "aggregator": name + "_aggregator"}
+    changes = {"MILLRACE_CHANGES_TOPIC": topic + ".changes",
+               "MILLRACE_CHANGEFEED_PUBLICATION": name + "_pub",
+               "MILLRACE_CHANGEFEED_SLOT": name + "_slot"}
     extra = {
-        "create-topics": {"MILLRACE_TOPIC": topic},
+        "create-topics": {"MILLRACE_TOPIC": topic, **changes},
         "migrate": {"MILLRACE_PG_SCHEMA": schema},
+        "changefeed-publish": {"MILLRACE_PG_SCHEMA": schema, **changes},
+        "changefeed": changes,
         "producer": {"MILLRACE_TOPIC": topic},
     }
     for worker, group in groups.items():
@@ -345,13 +353,18 @@ def rehearse(source, bin_dir, services):
             return
         if run_to_end("migrate", extra["migrate"]) is None:
             return
+        if run_to_end("changefeed-publish", extra["changefeed-publish"]) is None:
+            return
         producer_port = None
-        for service_name in ["sink", "aggregator", "producer"]:
+        changefeed_port = None
+        for service_name in ["changefeed", "sink", "aggregator", "producer"]:
             replicas = (services[service_name].get("deploy") or {}).get("replicas", 1)
             for i in range(replicas):
                 env, ports = environment(service_name, extra[service_name])
                 if service_name == "producer":
                     producer_port = ports[8080]
+                if service_name == "changefeed":
+                    changefeed_port = ports[9313]
                 log = open(os.path.join(logs, f"{service_name}-{i + 1}.log"), "w")
                 children.append((f"{service_name}-{i + 1}",
                                  subprocess.Popen(argv(service_name), env=env, stdout=log, stderr=log)))
@@ -405,6 +418,26 @@ def rehearse(source, bin_dir, services):
         hours = int(psql(pg_url, f"SELECT count(*) FROM {schema}.hourly_sales"))
         if hours == 0:
             fail("rehearsal: the hourly_sales view is empty")
+
+        # The change feed published at least every stored event's insert.
+        stored = int(psql(pg_url, f"SELECT count(*) FROM {schema}.store_events"))
+        published = 0
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            with urllib.request.urlopen(f"http://127.0.0.1:{changefeed_port}/metrics",
+                                        timeout=10) as response:
+                for line in response.read().decode().splitlines():
+                    if line.startswith("millrace_changefeed_changes_published_total "):
+                        published = float(line.split()[1])
+            if stored > 0 and published >= stored:
+                break
+            time.sleep(1)
+        if stored == 0 or published < stored:
+            fail(f"rehearsal: the change feed published {published} changes; "
+                 f"store_events holds {stored} rows")
+        else:
+            print(f"ok: rehearsal: the change feed published {int(published)} changes "
+                  f"({stored} stored events and the aggregates)")
     finally:
         grace = 60
         for _, child in children:
@@ -420,6 +453,11 @@ def rehearse(source, bin_dir, services):
         if children:
             print("ok: rehearsal: every service stopped on SIGTERM")
         psql(pg_url, f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        psql(pg_url, f"DROP PUBLICATION IF EXISTS {changes['MILLRACE_CHANGEFEED_PUBLICATION']}")
+        subprocess.run([os.path.join(bin_dir, "millrace"), "changefeed", "drop-slot"],
+                       env={"PATH": "/usr/bin:/bin",
+                            "MILLRACE_CHANGEFEED_PG": stack["MILLRACE_CHANGEFEED_PG"], **changes},
+                       capture_output=True, timeout=60)
 
 
 def main():
