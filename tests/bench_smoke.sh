@@ -14,6 +14,8 @@ figures = {
     "drain": ["millrace_sinks_events_per_s", "kafka_consumer_perf_per_s", "ratio"],
     "end_to_end": ["millrace_events_per_s", "postgres_copy_rows_per_s", "ratio", "kept_rows"],
     "latency_1500": ["p50_ms", "p99_ms", "rows"],
+    "changefeed": ["changes", "millrace_changes_per_s", "pg_recvlogical_changes_per_s", "ratio",
+                   "kafka_transactions"],
 }
 for stage, keys in figures.items():
     for k in keys:
