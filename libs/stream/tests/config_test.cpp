@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include "millrace/core/parse_config.hpp"
 #include "millrace/stream/consumer.hpp"
 
 namespace {
@@ -7,13 +8,9 @@ namespace {
 using namespace millrace;
 
 stream::StreamConfig parse(std::map<std::string, std::string> env, std::vector<std::string> args) {
-  stream::StreamConfig config;
-  config.group = "g";
-  core::OptionSet options("test", "test");
-  stream::register_options(options, config);
-  options.parse(env, args);
-  stream::validate(config);
-  return config;
+  stream::StreamConfig defaults;
+  defaults.group = "g";
+  return core::parse_config(env, args, defaults);
 }
 
 }  // namespace

@@ -35,6 +35,25 @@ class FakeCluster {
     std::lock_guard lock(mutex_);
     return end_.at(partition);
   }
+  // The log start: retention deleted the records before it.
+  std::int64_t start(std::int32_t partition) {
+    std::lock_guard lock(mutex_);
+    return start_[partition];
+  }
+  void delete_before(std::int32_t partition, std::int64_t offset) {
+    std::lock_guard lock(mutex_);
+    start_[partition] = offset;
+  }
+  // The next fetch of `partition` is reported out of range although the log
+  // holds its position (a fetch racing a leader change).
+  void report_out_of_range_once(std::int32_t partition) {
+    std::lock_guard lock(mutex_);
+    spurious_.insert(partition);
+  }
+  bool take_spurious(std::int32_t partition) {
+    std::lock_guard lock(mutex_);
+    return spurious_.erase(partition) > 0;
+  }
   void assign(int member, std::vector<std::int32_t> partitions) {
     std::lock_guard lock(mutex_);
     pending_[member] = std::move(partitions);
@@ -79,6 +98,8 @@ class FakeCluster {
  private:
   std::mutex mutex_;
   std::map<std::int32_t, std::int64_t> end_;
+  std::map<std::int32_t, std::int64_t> start_;
+  std::set<std::int32_t> spurious_;
   std::map<int, std::vector<std::int32_t>> pending_;
   std::map<std::pair<int, std::int32_t>, std::int64_t> revoked_;
   std::map<std::pair<int, std::int32_t>, std::int64_t> first_;
@@ -96,7 +117,16 @@ class FakeConsumer final : public detail::ConsumerPort {
     if (auto partitions = cluster_.take_assignment(member_)) rebalance(*partitions);
     for (std::size_t i = 0; i < owned_.size(); ++i) {
       const std::int32_t p = owned_[(next_ + i) % owned_.size()];
-      if (paused_.contains(p) || position_[p] >= cluster_.end(p)) continue;
+      if (paused_.contains(p) || stopped_.contains(p)) continue;
+      // As librdkafka with auto.offset.reset=error: the listener is told, and
+      // the partition is not fetched again until it is re-assigned.
+      if (position_[p] < cluster_.start(p) || position_[p] > cluster_.end(p) ||
+          cluster_.take_spurious(p)) {
+        stopped_.insert(p);
+        listener_->on_offset_out_of_range({kTopic, p, position_[p]});
+        return std::nullopt;
+      }
+      if (position_[p] >= cluster_.end(p)) continue;
       next_ = (next_ + i + 1) % owned_.size();
       const std::int64_t offset = position_[p]++;
       cluster_.read(member_, p, offset);
@@ -113,12 +143,15 @@ class FakeConsumer final : public detail::ConsumerPort {
     for (const auto& tp : partitions) paused_.erase(tp.partition);
   }
   void assign(const std::vector<kafka::TopicPartition>& partitions) override {
-    for (const auto& tp : partitions) position_[tp.partition] = start_of(tp.offset);
+    for (const auto& tp : partitions) {
+      position_[tp.partition] = start_of(tp.offset);
+      stopped_.erase(tp.partition);
+    }
   }
   void commit_async(const std::vector<kafka::TopicPartition>&) override {}
   std::pair<std::int64_t, std::int64_t> watermarks(const std::string&, std::int32_t partition,
                                                    std::chrono::milliseconds) override {
-    return {0, cluster_.end(partition)};
+    return {cluster_.start(partition), cluster_.end(partition)};
   }
   void close() override { rebalance({}); }
 
@@ -143,6 +176,7 @@ class FakeConsumer final : public detail::ConsumerPort {
     for (const auto& tp : assigned) {
       owned_.push_back(tp.partition);
       position_[tp.partition] = start_of(tp.offset);
+      stopped_.erase(tp.partition);
     }
   }
 
@@ -151,6 +185,7 @@ class FakeConsumer final : public detail::ConsumerPort {
   kafka::RebalanceListener* listener_;
   std::vector<std::int32_t> owned_;
   std::set<std::int32_t> paused_;
+  std::set<std::int32_t> stopped_;  // reported out of range, until re-assigned
   std::map<std::int32_t, std::int64_t> position_;
   std::size_t next_ = 0;
 };
@@ -199,6 +234,28 @@ class FakeDatabase {
   void move_offset_before_commit(int at, std::int32_t partition, std::int64_t next) {
     std::lock_guard lock(mutex_);
     moves_[at] = {partition, next};
+  }
+
+  // A stored offset from an earlier run.
+  void set_stored(std::int32_t partition, std::int64_t next) {
+    std::lock_guard lock(mutex_);
+    stored_[partition] = next;
+  }
+  // offset_gaps: fenced on the stored offset like a commit.
+  bool record_gap(std::int32_t partition, std::int64_t from, std::int64_t to) {
+    std::lock_guard lock(mutex_);
+    if (stored_[partition] != from) return false;
+    stored_[partition] = to;
+    gaps_.push_back({partition, from, to});
+    return true;
+  }
+  struct Gap {
+    std::int32_t partition;
+    std::int64_t from, to;
+  };
+  std::vector<Gap> gaps() {
+    std::lock_guard lock(mutex_);
+    return gaps_;
   }
 
   std::map<std::int32_t, std::optional<std::int64_t>> claim(const std::vector<std::int32_t>& ps) {
@@ -252,6 +309,7 @@ class FakeDatabase {
   int commits_ = 0;
   int fail_ = 0;
   std::map<int, std::pair<std::int32_t, std::int64_t>> moves_;
+  std::vector<Gap> gaps_;
 };
 
 class FakeCommitter final : public detail::CommitPort {
@@ -268,7 +326,9 @@ class FakeCommitter final : public detail::CommitPort {
                               const std::vector<OffsetTransition>& plan) override {
     return db_.commit(state, plan);
   }
-  bool record_gap(std::int32_t, std::int64_t, std::int64_t) override { return false; }
+  bool record_gap(std::int32_t partition, std::int64_t from, std::int64_t to) override {
+    return db_.record_gap(partition, from, to);
+  }
 
  private:
   FakeDatabase& db_;

@@ -169,3 +169,84 @@ TEST_CASE("stop() commits the batch in flight and the one accumulated", "[loop]"
   CHECK(stored.size() == static_cast<std::size_t>(consumed));
   for (std::int64_t o = 0; o < consumed; ++o) CHECK(stored.count({0, o}) == 1);
 }
+
+namespace {
+
+// One member on partitions 0 and 1 until partition 1 is read to its end and
+// `done` holds, and 200 ms more (time for a halted partition to be wrongly
+// read on); returns its stats.
+template <typename Done>
+StreamStats run_until(FakeCluster& cluster, FakeDatabase& db, StreamConfig c, Done done) {
+  RecordsHandler handler;
+  metrics::Registry registry("test");
+  TransactionalConsumer consumer(std::move(c), handler, "test", registry, ports(cluster, 1, db));
+  cluster.assign(1, {0, 1});
+  consumer.start();
+  REQUIRE(within(30s, [&] { return db.stored(1) == cluster.end(1) && done(); }));
+  std::this_thread::sleep_for(200ms);
+  consumer.stop();
+  consumer.rethrow_failure();
+  return consumer.stats();
+}
+
+}  // namespace
+
+TEST_CASE("retention past a stored offset halts that partition by default; the others go on",
+          "[loop]") {
+  FakeCluster cluster({{0, 1000}, {1, 1000}});
+  cluster.delete_before(0, 500);
+  FakeDatabase db;
+  db.set_stored(0, 100);  // this group read up to 100 before it stopped
+  const auto stats = run_until(cluster, db, config(50, 10), [] { return true; });
+  CHECK(db.stored(0) == 100);
+  CHECK(cluster.read_end(0) == 0);
+  CHECK(db.gaps().empty());
+  CHECK(stats.lost == 0);
+  for (std::int64_t o = 0; o < 1000; ++o) CHECK(db.stored_records().count({1, o}) == 1);
+}
+
+TEST_CASE("with on-offset-gap=skip the deleted range is recorded as lost, then read on", "[loop]") {
+  FakeCluster cluster({{0, 1000}, {1, 1000}});
+  cluster.delete_before(0, 500);
+  FakeDatabase db;
+  db.set_stored(0, 100);
+  auto c = config(50, 10);
+  c.skip_offset_gaps = true;
+  const auto stats = run_until(cluster, db, c, [&] { return db.stored(0) == cluster.end(0); });
+  REQUIRE(db.gaps().size() == 1);
+  CHECK(db.gaps()[0].from == 100);
+  CHECK(db.gaps()[0].to == 500);
+  CHECK(stats.lost == 400);
+  const auto stored = db.stored_records();
+  for (std::int64_t o = 500; o < 1000; ++o) CHECK(stored.count({0, o}) == 1);
+  CHECK(stored.count({0, 499}) == 0);
+}
+
+TEST_CASE("a stored offset past the log end halts the partition (offset_ahead)", "[loop]") {
+  FakeCluster cluster({{0, 1000}, {1, 1000}});
+  FakeDatabase db;
+  db.set_stored(0, 5000);  // the topic was recreated
+  auto c = config(50, 10);
+  c.skip_offset_gaps = true;  // skipping never applies past the end
+  const auto stats = run_until(cluster, db, c, [] { return true; });
+  CHECK(db.stored(0) == 5000);
+  CHECK(cluster.read_end(0) == 0);
+  CHECK(db.gaps().empty());
+  CHECK(stats.lost == 0);
+}
+
+TEST_CASE("an out-of-range report the log contradicts is read on from the stored offset",
+          "[loop]") {
+  FakeCluster cluster({{0, 1000}, {1, 1000}});
+  FakeDatabase db;
+  db.set_stored(0, 300);
+  cluster.report_out_of_range_once(0);
+  const auto stats =
+      run_until(cluster, db, config(50, 10), [&] { return db.stored(0) == cluster.end(0); });
+  CHECK(db.gaps().empty());
+  CHECK(stats.lost == 0);
+  const auto stored = db.stored_records();
+  CHECK(cluster.first_read(1, 0) == 300);
+  for (std::int64_t o = 300; o < 1000; ++o) CHECK(stored.count({0, o}) == 1);
+  CHECK(stored.count({0, 299}) == 0);
+}
