@@ -51,9 +51,9 @@ class LedgerWriter {
                       std::to_string(from) + ", " + std::to_string(from + rows - 1) + ") g");
               std::uint64_t changes = static_cast<std::uint64_t>(rows);
               if (t % 10 == 9) {
-                const auto r = tx.exec("UPDATE " + table + " SET v = v + 1 WHERE id BETWEEN " +
-                                       std::to_string(from - rows) + " AND " +
-                                       std::to_string(from - 1));
+                const auto r =
+                    tx.exec("UPDATE " + table + " SET v = v + 1 WHERE id BETWEEN " +
+                            std::to_string(from - rows) + " AND " + std::to_string(from - 1));
                 changes += static_cast<std::uint64_t>(r.affected_rows());
               }
               tx.commit();

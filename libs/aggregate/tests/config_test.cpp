@@ -1,18 +1,14 @@
 #include <catch2/catch.hpp>
 
 #include "millrace/aggregate/aggregator.hpp"
+#include "millrace/core/parse_config.hpp"
 
 namespace {
 using namespace millrace;
 
 aggregate::AggregatorConfig parse(std::map<std::string, std::string> env,
                                   std::vector<std::string> args) {
-  aggregate::AggregatorConfig config;
-  core::OptionSet options("millrace-aggregator", "test");
-  aggregate::register_options(options, config);
-  options.parse(env, args);
-  aggregate::validate(config);
-  return config;
+  return core::parse_config<aggregate::AggregatorConfig>(env, args);
 }
 }  // namespace
 

@@ -2,6 +2,7 @@
 
 #include "millrace/changefeed/service.hpp"
 #include "millrace/core/failure.hpp"
+#include "millrace/core/parse_config.hpp"
 
 using namespace millrace;
 using Catch::Matchers::Contains;
@@ -10,12 +11,7 @@ namespace {
 
 changefeed::ChangefeedConfig parse(std::map<std::string, std::string> env,
                                    std::vector<std::string> args) {
-  changefeed::ChangefeedConfig c;
-  core::OptionSet options("millrace-changefeed", "test");
-  changefeed::register_options(options, c);
-  options.parse(env, args);
-  changefeed::validate(c);
-  return c;
+  return core::parse_config<changefeed::ChangefeedConfig>(env, args);
 }
 
 }  // namespace

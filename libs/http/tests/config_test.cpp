@@ -2,16 +2,13 @@
 
 #include <catch2/catch.hpp>
 
+#include "millrace/core/parse_config.hpp"
+
 namespace {
 using namespace millrace;
 
 http::HttpConfig parse(std::map<std::string, std::string> env, std::vector<std::string> args) {
-  http::HttpConfig config;
-  core::OptionSet options("millrace-producer", "test");
-  http::register_options(options, config);
-  options.parse(env, args);
-  http::validate(config);
-  return config;
+  return core::parse_config<http::HttpConfig>(env, args);
 }
 
 std::string describe(std::map<std::string, std::string> env) {

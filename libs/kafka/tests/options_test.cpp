@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "millrace/core/failure.hpp"
+#include "millrace/core/parse_config.hpp"
 #include "millrace/kafka/types.hpp"
 
 using namespace millrace;
@@ -13,12 +14,7 @@ namespace {
 
 kafka::KafkaClientOptions parse(std::map<std::string, std::string> env,
                                 std::vector<std::string> args) {
-  auto k = kafka::client_options("svc");
-  core::OptionSet options("svc", "test");
-  kafka::register_options(options, k);
-  options.parse(env, args);
-  kafka::validate(k);
-  return k;
+  return core::parse_config(env, args, kafka::client_options("svc"));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "millrace/core/failure.hpp"
+#include "millrace/core/parse_config.hpp"
 
 using namespace millrace;
 using Catch::Matchers::Contains;
@@ -10,12 +11,7 @@ using Catch::Matchers::Contains;
 namespace {
 
 pg::PgOptions parse(std::map<std::string, std::string> env, std::vector<std::string> args) {
-  pg::PgOptions p;
-  core::OptionSet options("svc", "test");
-  pg::register_options(options, p);
-  options.parse(env, args);
-  pg::validate(p);
-  return p;
+  return core::parse_config<pg::PgOptions>(env, args);
 }
 
 }  // namespace

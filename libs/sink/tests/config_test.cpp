@@ -2,17 +2,14 @@
 
 #include <catch2/catch.hpp>
 
+#include "millrace/core/parse_config.hpp"
+
 namespace {
 
 using namespace millrace;
 
 sink::SinkConfig parse(std::map<std::string, std::string> env, std::vector<std::string> args) {
-  sink::SinkConfig config;
-  core::OptionSet options("millrace-sink", "test");
-  sink::register_options(options, config);
-  options.parse(env, args);
-  sink::validate(config);
-  return config;
+  return core::parse_config<sink::SinkConfig>(env, args);
 }
 
 }  // namespace
