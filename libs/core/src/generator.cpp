@@ -197,7 +197,76 @@ StoreEvent EventGenerator::make_event() {
   if (chance(rng_, 0.5)) e.contact_me = std::string(kContact);
   e.is_return = chance(rng_, 0.1);
   e.event_type = chance(rng_, 0.5) ? EventType::kSale : EventType::kInventory;
+  fill_undrawn(e);
   return e;
+}
+
+namespace {
+
+// The fields make_event() draws with realistic values. Any other field of
+// the contract gets a valid value from its type and bounds (fill_undrawn), so
+// a field added to the contract needs nothing here to be generated.
+constexpr Field kDrawn[] = {
+    kId,  kRequestId, kStoreId,  kStoreFqdn,     kStoreIp,  kCustId,  kCategory,
+    kSku, kPrice,     kQty,      kDiscount,      kGiftWrap, kVariant, kPriorityShipping,
+    kTs,  kContactMe, kIsReturn, kEventTypeField};
+
+constexpr bool drawn(Field f) {
+  for (const Field d : kDrawn) {
+    if (d == f) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void EventGenerator::fill_undrawn(StoreEvent& e) {
+  for (int i = 0; i < kFieldCount; ++i) {
+    const auto f = static_cast<Field>(i);
+    if (drawn(f)) continue;
+    const FieldSpec& field = spec(f);
+    const std::string name(field.name);
+    switch (field.type) {
+      case FieldType::kUuid:
+        member_of<std::string>(e, field) = uuid_v4(rng_);
+        break;
+      case FieldType::kText:
+        member_of<std::string>(e, field) = name + "-" + std::to_string(between(rng_, 1, 100));
+        break;
+      case FieldType::kIp:
+        member_of<std::string>(e, field) = "10.1.0." + std::to_string(between(rng_, 1, 254));
+        break;
+      case FieldType::kFreeText: {
+        auto& value = member_of<std::optional<std::string>>(e, field);
+        if (chance(rng_, 0.5)) {
+          value = name + " " + std::to_string(between(rng_, 1, 100));
+        } else {
+          value.reset();
+        }
+        break;
+      }
+      case FieldType::kInteger: {
+        const std::int64_t v = between(rng_, field.min, std::min(field.max, field.min + 1000));
+        visit_field(e, f,
+                    Overloaded{[&](std::int32_t& m) { m = static_cast<std::int32_t>(v); },
+                               [&](std::int64_t& m) { m = v; }, [](auto&) {}});
+        break;
+      }
+      case FieldType::kDecimal:
+        member_of<Decimal>(e, field) =
+            Decimal::from_integer(between(rng_, field.min, std::min(field.max, field.min + 100)));
+        break;
+      case FieldType::kBoolean:
+        member_of<bool>(e, field) = chance(rng_, 0.5);
+        break;
+      case FieldType::kTimestamp:
+        member_of<TimestampUs>(e, field) =
+            options_.base_ts - between(rng_, 0, options_.time_spread_us);
+        break;
+      case FieldType::kEventType:
+        break;  // from the header, drawn above
+    }
+  }
 }
 
 GeneratedMessage EventGenerator::next() {

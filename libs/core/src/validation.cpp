@@ -673,6 +673,41 @@ std::optional<std::string> run_reader(ParserState& state, std::string_view paylo
 
 namespace {
 
+// Checks one field of the parsed body and stores it in its member.
+bool check_field(Checker& c, Field f, std::string_view event_type_header, StoreEvent& event) {
+  const FieldSpec& field = spec(f);
+  switch (field.type) {
+    case FieldType::kUuid:
+      return c.uuid(f, member_of<std::string>(event, field));
+    case FieldType::kText:
+      return c.text(f, member_of<std::string>(event, field));
+    case FieldType::kIp:
+      return c.ip(f, member_of<std::string>(event, field));
+    case FieldType::kFreeText:
+      return c.optional_text(f, member_of<std::optional<std::string>>(event, field));
+    case FieldType::kInteger: {
+      // Parsed as 64 bits; the bounds fit the member (contract.hpp checks).
+      std::int64_t value = 0;
+      if (!c.integer(f, field.min, field.max, value)) return false;
+      visit_field(event, f,
+                  Overloaded{[&](std::int32_t& m) { m = static_cast<std::int32_t>(value); },
+                             [&](std::int64_t& m) { m = value; }, [](auto&) {}});
+      return true;
+    }
+    case FieldType::kDecimal:
+      return c.decimal(f, Decimal::from_integer(field.min), Decimal::from_integer(field.max),
+                       member_of<Decimal>(event, field));
+    case FieldType::kBoolean:
+      return c.boolean(f, member_of<bool>(event, field));
+    case FieldType::kTimestamp:
+      return c.timestamp(f, member_of<TimestampUs>(event, field));
+    case FieldType::kEventType:
+      // The member comes from the header; a body that repeats it must agree.
+      return c.event_type_field(event_type_header);
+  }
+  return false;
+}
+
 // The checks after the syntax pass, shared by parse_event and
 // parse_event_into. `event` is filled in place; on failure it holds a partial
 // event the caller must ignore.
@@ -695,25 +730,12 @@ std::optional<Rejection> validate_parsed(const EventHandler& h,
 
   event.event_type = *type;
   Checker c(h);
-  std::int64_t store_id = 0, qty = 0;
-  const bool ok = c.uuid(kId, event.id) && c.uuid(kRequestId, event.request_id) &&
-                  c.integer(kStoreId, spec(kStoreId).min, spec(kStoreId).max, store_id) &&
-                  c.text(kStoreFqdn, event.store_fqdn) && c.ip(kStoreIp, event.store_ip) &&
-                  c.integer(kCustId, spec(kCustId).min, spec(kCustId).max, event.cust_id) &&
-                  c.text(kCategory, event.category) &&
-                  c.integer(kSku, spec(kSku).min, spec(kSku).max, event.sku) &&
-                  c.decimal(kPrice, Decimal::from_integer(spec(kPrice).min),
-                            Decimal::from_integer(spec(kPrice).max), event.price) &&
-                  c.integer(kQty, spec(kQty).min, spec(kQty).max, qty) &&
-                  c.decimal(kDiscount, Decimal::from_integer(spec(kDiscount).min),
-                            Decimal::from_integer(spec(kDiscount).max), event.discount) &&
-                  c.boolean(kGiftWrap, event.gift_wrap) && c.text(kVariant, event.variant) &&
-                  c.boolean(kPriorityShipping, event.priority_shipping) &&
-                  c.timestamp(kTs, event.ts) && c.optional_text(kContactMe, event.contact_me) &&
-                  c.boolean(kIsReturn, event.is_return) && c.event_type_field(*event_type_header);
-  if (!ok) return c.take_rejection();
-  event.store_id = static_cast<std::int32_t>(store_id);
-  event.qty = static_cast<std::int32_t>(qty);
+  // Every field in contract order; the first failure is the rejection.
+  for (int i = 0; i < kFieldCount; ++i) {
+    if (!check_field(c, static_cast<Field>(i), *event_type_header, event)) {
+      return c.take_rejection();
+    }
+  }
   return std::nullopt;
 }
 

@@ -1,16 +1,23 @@
 #pragma once
 
-// The store event's fields, defined once. Validation takes the names and
-// bounds from here, the generator its list of required fields, the sink its
-// COPY columns, and the JSON encoding its keys. Tests check this table
-// against proto/store_event.schema.json and against the store_events
-// columns the migrations create; proto/README.md says how to add a field.
+// The store event's fields, defined once: each row names a field, its type,
+// bounds and whether it is required, and binds it to its StoreEvent member.
+// Validation, the JSON and COPY encodings and the generator walk this table
+// and reach each value through that member, so none of them lists the
+// fields again. Tests check the table against proto/store_event.schema.json
+// and against the store_events columns the migrations create;
+// proto/README.md says how to add a field.
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <variant>
+
+#include "millrace/core/event.hpp"
 
 namespace millrace::core {
 
@@ -52,8 +59,16 @@ enum class FieldType : std::uint8_t {
 
 inline constexpr std::size_t kMaxTextBytes = 255;
 
+// Where a field's value lives in a StoreEvent. The member's C++ type must
+// suit the FieldType (checked at compile time below).
+using FieldMember =
+    std::variant<std::string StoreEvent::*, std::int32_t StoreEvent::*, std::int64_t StoreEvent::*,
+                 Decimal StoreEvent::*, bool StoreEvent::*,
+                 std::optional<std::string> StoreEvent::*, EventType StoreEvent::*>;
+
 struct FieldSpec {
   std::string_view name;  // the JSON member, and the store_events column
+  FieldMember member;
   FieldType type;
   bool required;
   // Bounds of an integer or decimal value (inclusive); unused otherwise.
@@ -65,26 +80,26 @@ inline constexpr std::int64_t kInt32Max = std::numeric_limits<std::int32_t>::max
 inline constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
 
 inline constexpr std::array<FieldSpec, kFieldCount> kStoreEventFields = {{
-    {"id", FieldType::kUuid, true},
-    {"request_id", FieldType::kUuid, true},
-    {"store_id", FieldType::kInteger, true, 0, kInt32Max},
-    {"store_fqdn", FieldType::kText, true},
-    {"store_ip", FieldType::kIp, true},
-    {"cust_id", FieldType::kInteger, true, 0, kInt64Max},
-    {"category", FieldType::kText, true},
-    {"sku", FieldType::kInteger, true, 0, kInt64Max},
-    {"price", FieldType::kDecimal, true, 0, 1'000'000'000},
-    {"qty", FieldType::kInteger, true, 1, 1'000'000},
-    {"discount", FieldType::kDecimal, true, 0, 100},
-    {"gift_wrap", FieldType::kBoolean, true},
-    {"variant", FieldType::kText, true},
-    {"priority_shipping", FieldType::kBoolean, true},
-    {"ts", FieldType::kTimestamp, true},
-    {"contact_me", FieldType::kFreeText, false},
-    {"is_return", FieldType::kBoolean, true},
+    {"id", &StoreEvent::id, FieldType::kUuid, true},
+    {"request_id", &StoreEvent::request_id, FieldType::kUuid, true},
+    {"store_id", &StoreEvent::store_id, FieldType::kInteger, true, 0, kInt32Max},
+    {"store_fqdn", &StoreEvent::store_fqdn, FieldType::kText, true},
+    {"store_ip", &StoreEvent::store_ip, FieldType::kIp, true},
+    {"cust_id", &StoreEvent::cust_id, FieldType::kInteger, true, 0, kInt64Max},
+    {"category", &StoreEvent::category, FieldType::kText, true},
+    {"sku", &StoreEvent::sku, FieldType::kInteger, true, 0, kInt64Max},
+    {"price", &StoreEvent::price, FieldType::kDecimal, true, 0, 1'000'000'000},
+    {"qty", &StoreEvent::qty, FieldType::kInteger, true, 1, 1'000'000},
+    {"discount", &StoreEvent::discount, FieldType::kDecimal, true, 0, 100},
+    {"gift_wrap", &StoreEvent::gift_wrap, FieldType::kBoolean, true},
+    {"variant", &StoreEvent::variant, FieldType::kText, true},
+    {"priority_shipping", &StoreEvent::priority_shipping, FieldType::kBoolean, true},
+    {"ts", &StoreEvent::ts, FieldType::kTimestamp, true},
+    {"contact_me", &StoreEvent::contact_me, FieldType::kFreeText, false},
+    {"is_return", &StoreEvent::is_return, FieldType::kBoolean, true},
     // Travels in the event_type Kafka header; a body may repeat it, and must
     // then agree.
-    {"event_type", FieldType::kEventType, false},
+    {"event_type", &StoreEvent::event_type, FieldType::kEventType, false},
 }};
 
 constexpr const FieldSpec& spec(Field f) {
@@ -116,6 +131,61 @@ constexpr std::array<std::string_view, required_count()> required_names() {
     if (f.required) out[i++] = f.name;
   }
   return out;
+}
+
+// The member a field type needs: text types a std::string, integers a
+// 32- or 64-bit integer (the bounds must fit it), and so on.
+constexpr bool member_suits(const FieldSpec& f) {
+  switch (f.type) {
+    case FieldType::kUuid:
+    case FieldType::kText:
+    case FieldType::kIp:
+      return std::holds_alternative<std::string StoreEvent::*>(f.member);
+    case FieldType::kFreeText:
+      return std::holds_alternative<std::optional<std::string> StoreEvent::*>(f.member);
+    case FieldType::kInteger:
+      return (std::holds_alternative<std::int32_t StoreEvent::*>(f.member) && f.max <= kInt32Max) ||
+             std::holds_alternative<std::int64_t StoreEvent::*>(f.member);
+    case FieldType::kDecimal:
+      return std::holds_alternative<Decimal StoreEvent::*>(f.member);
+    case FieldType::kBoolean:
+      return std::holds_alternative<bool StoreEvent::*>(f.member);
+    case FieldType::kTimestamp:
+      return std::holds_alternative<TimestampUs StoreEvent::*>(f.member);
+    case FieldType::kEventType:
+      return std::holds_alternative<EventType StoreEvent::*>(f.member);
+  }
+  return false;
+}
+constexpr bool members_suit_types() {
+  for (const auto& f : kStoreEventFields) {
+    if (!member_suits(f)) return false;
+  }
+  return true;
+}
+static_assert(members_suit_types(), "a field's StoreEvent member does not suit its FieldType");
+
+// The value of `field` in `event`, when its member is a T (members_suit_types
+// guarantees which T each FieldType has).
+template <typename T, typename Event>
+auto& member_of(Event& event, const FieldSpec& field) {
+  return event.*(*std::get_if<T StoreEvent::*>(&field.member));
+}
+
+// A visitor made of lambdas, one per member type.
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+// Calls `visitor(value)` with `field`'s value in `event` (a reference to the
+// member, so a non-const event can be written through it).
+template <typename Event, typename Visitor>
+decltype(auto) visit_field(Event& event, Field field, Visitor&& visitor) {
+  return std::visit([&](auto member) -> decltype(auto) { return visitor(event.*member); },
+                    spec(field).member);
 }
 
 }  // namespace millrace::core

@@ -60,6 +60,7 @@ class EventGenerator {
 
  private:
   StoreEvent make_event();
+  void fill_undrawn(StoreEvent& e);
   GeneratorOptions options_;
   std::mt19937_64 rng_;
 };
