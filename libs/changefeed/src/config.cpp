@@ -40,12 +40,8 @@ void register_options(core::OptionSet& o, ChangefeedConfig& c) {
             "Longest a transaction waits for others to share its Kafka transaction", 0, 60'000);
   o.add_int("status-interval-ms", "MILLRACE_CHANGEFEED_STATUS_INTERVAL_MS", &c.status_interval_ms,
             "Send PostgreSQL a status update at least this often", 100, 600'000);
-  o.add_int("retry-backoff-ms", "MILLRACE_RETRY_BACKOFF_MS", &c.retry_backoff_ms,
-            "First wait before reconnecting after a failure", 1, 600'000);
-  o.add_int("retry-backoff-max-ms", "MILLRACE_RETRY_BACKOFF_MAX_MS", &c.retry_backoff_max_ms,
-            "Longest wait between reconnection attempts", 1, 3'600'000);
-  o.add_string("metrics-addr", "MILLRACE_METRICS_ADDR", &c.metrics_addr,
-               "host:port for /metrics (empty: off)");
+  core::register_options(o, c.retry);
+  core::add_metrics_addr(o, &c.metrics_addr);
 }
 
 void validate(ChangefeedConfig& c) {
@@ -56,9 +52,7 @@ void validate(ChangefeedConfig& c) {
   if (c.transactional_id.empty()) c.transactional_id = "millrace-changefeed." + c.slot;
   if (c.checkpoint_group.empty())
     c.checkpoint_group = "millrace-changefeed." + c.slot + ".checkpoint";
-  if (c.retry_backoff_max_ms < c.retry_backoff_ms) {
-    throw core::UsageError("--retry-backoff-max-ms must be at least --retry-backoff-ms");
-  }
+  core::validate(c.retry);
   if (c.kafka.extra.count("transactional.id") != 0) {
     throw core::UsageError(
         "transactional.id cannot be set in --kafka-properties: use --transactional-id");

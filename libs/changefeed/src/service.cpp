@@ -74,7 +74,7 @@ struct Changefeed::State {
   }
 
   void run() {
-    auto backoff = milliseconds(config.retry_backoff_ms);
+    auto backoff = milliseconds(config.retry.first_ms);
     while (!stopping.load()) {
       try {
         session();
@@ -93,7 +93,7 @@ struct Changefeed::State {
                                           std::to_string(backoff.count()) + " ms");
         std::unique_lock lock(mutex);
         cv.wait_for(lock, backoff, [&] { return stopping.load(); });
-        backoff = std::min(backoff * 2, milliseconds(config.retry_backoff_max_ms));
+        backoff = std::min(backoff * 2, milliseconds(config.retry.max_ms));
       }
     }
     std::lock_guard lock(mutex);

@@ -21,14 +21,10 @@ void register_options(core::OptionSet& o, StreamConfig& c) {
             "Close a batch after this many consumed records", 1, 1'000'000);
   o.add_int("batch-ms", "MILLRACE_BATCH_MS", &c.batch_ms,
             "Close a batch this many milliseconds after its first record", 1, 600'000);
-  o.add_int("retry-backoff-ms", "MILLRACE_RETRY_BACKOFF_MS", &c.retry_backoff_ms,
-            "First wait after a retryable PostgreSQL or Kafka failure", 1, 600'000);
-  o.add_int("retry-backoff-max-ms", "MILLRACE_RETRY_BACKOFF_MAX_MS", &c.retry_backoff_max_ms,
-            "Longest wait between retries (the wait doubles up to this)", 1, 3'600'000);
+  core::register_options(o, c.retry);
   o.add_int("session-timeout-ms", "MILLRACE_SESSION_TIMEOUT_MS", &c.session_timeout_ms,
             "Kafka consumer group session timeout", 1000, 3'600'000);
-  o.add_string("metrics-addr", "MILLRACE_METRICS_ADDR", &c.metrics_addr,
-               "host:port serving Prometheus metrics at /metrics (empty: off)");
+  core::add_metrics_addr(o, &c.metrics_addr);
   o.add_bool("migrate", "MILLRACE_MIGRATE", &c.migrate,
              "Apply schema migrations at start (false: require them applied)");
   o.add_string("errors-tolerance", "MILLRACE_ERRORS_TOLERANCE", &c.errors_tolerance,
@@ -47,9 +43,7 @@ void validate(StreamConfig& c) {
   kafka::validate(c.kafka);
   pg::validate(c.pg);
   if (c.group.empty()) throw core::UsageError("--group must not be empty");
-  if (c.retry_backoff_max_ms < c.retry_backoff_ms) {
-    throw core::UsageError("--retry-backoff-max-ms must be >= --retry-backoff-ms");
-  }
+  core::validate(c.retry);
   if (c.errors_tolerance != "all" && c.errors_tolerance != "none") {
     throw core::UsageError(
         "--errors-tolerance / MILLRACE_ERRORS_TOLERANCE must be all or none, "

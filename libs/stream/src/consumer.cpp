@@ -67,7 +67,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
         lag_(ports.lag),
         batch_committer_(std::move(ports.committer)),
         state_(handler_.open_batch()),
-        backoff_(config_.retry_backoff_ms),
+        backoff_(config_.retry.first_ms),
         probe_(metrics, config_.kafka.topic, component_,
                std::chrono::seconds(config_.stall_timeout_s)) {}
 
@@ -484,7 +484,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
         kafka_pending_[t.partition] = t.next;
         probe_.set_position(t.partition, t.next);
       }
-      backoff_ = milliseconds(config_.retry_backoff_ms);
+      backoff_ = milliseconds(config_.retry.first_ms);
     } catch (const InfraError& e) {
       book_.abandon();
       probe_.pg_error(e.failure_class());
@@ -574,13 +574,13 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
       consumer_->resume(owned());
       resume_after_assign_ = false;
       resetting_ = false;
-      backoff_ = milliseconds(config_.retry_backoff_ms);
+      backoff_ = milliseconds(config_.retry.first_ms);
       runtime::log_info(component_, "resumed from stored offsets");
     } catch (const InfraError& e) {
       probe_.pg_error(e.failure_class());
       if (!e.retryable()) throw;
       bump([](StreamStats& s) { ++s.db_errors; });
-      backoff_ = std::min(backoff_ * 2, milliseconds(config_.retry_backoff_max_ms));
+      backoff_ = std::min(backoff_ * 2, milliseconds(config_.retry.max_ms));
       runtime::log_warn(component_, std::string(e.what()) + "; retrying in " +
                                         std::to_string(backoff_.count()) + " ms");
     }
@@ -590,7 +590,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   // there is no batch to drop (start-up, assignment).
   template <typename F>
   std::invoke_result_t<F> with_retry(std::string_view what, F&& f) {
-    milliseconds wait(config_.retry_backoff_ms);
+    milliseconds wait(config_.retry.first_ms);
     for (;;) {
       try {
         return f();
@@ -606,7 +606,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
         if (stop_requested_) throw StopRequested{};
         std::this_thread::sleep_for(std::min(milliseconds(50), wait));
       }
-      wait = std::min(wait * 2, milliseconds(config_.retry_backoff_max_ms));
+      wait = std::min(wait * 2, milliseconds(config_.retry.max_ms));
     }
   }
 

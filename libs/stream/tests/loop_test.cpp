@@ -22,8 +22,8 @@ StreamConfig config(std::int64_t batch_size, std::int64_t batch_ms) {
   c.migrate = false;  // no real PostgreSQL here
   c.batch_size = batch_size;
   c.batch_ms = batch_ms;
-  c.retry_backoff_ms = 5;
-  c.retry_backoff_max_ms = 20;
+  c.retry.first_ms = 5;
+  c.retry.max_ms = 20;
   return c;
 }
 

@@ -40,8 +40,7 @@ struct ChangefeedConfig {
   std::int64_t max_batch_changes = 5000;
   std::int64_t linger_ms = 50;
   std::int64_t status_interval_ms = 10000;
-  std::int64_t retry_backoff_ms = 200;
-  std::int64_t retry_backoff_max_ms = 10000;
+  core::RetryBackoff retry;
   std::string metrics_addr = "127.0.0.1:9313";
 };
 

@@ -93,6 +93,20 @@ class OptionSet {
   OptionSet& operator=(OptionSet&&) noexcept;
 };
 
+// Settings every long-running service takes, registered once.
+// --retry-backoff-ms / --retry-backoff-max-ms: the first wait after a
+// retryable failure, doubling up to the maximum.
+struct RetryBackoff {
+  std::int64_t first_ms = 200;
+  std::int64_t max_ms = 10000;
+};
+void register_options(OptionSet& options, RetryBackoff& backoff);
+// Throws UsageError when the maximum is below the first wait.
+void validate(const RetryBackoff& backoff);
+// --metrics-addr (MILLRACE_METRICS_ADDR): host:port serving /metrics, empty for
+// none.
+void add_metrics_addr(OptionSet& options, std::string* addr);
+
 // The process environment as a map, for OptionSet::parse. Lives here because
 // it is the single place we read environ.
 std::map<std::string, std::string> environment_map();

@@ -27,8 +27,7 @@ struct StreamConfig {
   std::string group;  // each service sets its default
   std::int64_t batch_size = 5000;
   std::int64_t batch_ms = 200;
-  std::int64_t retry_backoff_ms = 200;
-  std::int64_t retry_backoff_max_ms = 10000;
+  core::RetryBackoff retry;
   std::int64_t session_timeout_ms = 10000;
   bool migrate = true;
   // "all": a record PostgreSQL refuses is set aside and the rest commits;
