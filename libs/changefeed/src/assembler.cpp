@@ -1,17 +1,10 @@
 #include "millrace/changefeed/assembler.hpp"
 
+#include "millrace/core/overloaded.hpp"
+
 namespace millrace::changefeed {
 
-namespace {
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
-
-}  // namespace
+using core::Overloaded;
 
 std::vector<std::size_t> Assembler::key_columns(const Relation& relation) {
   std::vector<std::size_t> out;

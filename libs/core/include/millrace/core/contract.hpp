@@ -18,6 +18,7 @@
 #include <variant>
 
 #include "millrace/core/event.hpp"
+#include "millrace/core/overloaded.hpp"
 
 namespace millrace::core {
 
@@ -171,14 +172,6 @@ template <typename T, typename Event>
 auto& member_of(Event& event, const FieldSpec& field) {
   return event.*(*std::get_if<T StoreEvent::*>(&field.member));
 }
-
-// A visitor made of lambdas, one per member type.
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 // Calls `visitor(value)` with `field`'s value in `event` (a reference to the
 // member, so a non-const event can be written through it).
