@@ -19,18 +19,21 @@ std::int32_t partitions_of(const std::string& brokers, const std::string& topic)
 
 }  // namespace
 
-TEST_CASE("create-topics makes both topics once and refuses a different layout",
+TEST_CASE("create-topics makes the three topics once and refuses a different layout",
           "[create-topics]") {
   const auto env = stack_env();
   const std::string topic = unique_name("it_topics");
   const std::map<std::string, std::string> vars = {{"MILLRACE_BROKERS", env.brokers},
-                                                   {"MILLRACE_TOPIC", topic}};
+                                                   {"MILLRACE_TOPIC", topic},
+                                                   {"MILLRACE_CHANGES_TOPIC", topic + ".changes"}};
   std::string out;
   REQUIRE(run(bin("millrace"), {"create-topics"}, vars, &out) == 0);
   CHECK_THAT(out, Catch::Contains("topic " + topic + ": 4 partitions"));
   CHECK_THAT(out, Catch::Contains("topic " + topic + ".dlq: 4 partitions"));
+  CHECK_THAT(out, Catch::Contains("topic " + topic + ".changes: 4 partitions"));
   CHECK(partitions_of(env.brokers, topic) == 4);
   CHECK(partitions_of(env.brokers, topic + ".dlq") == 4);
+  CHECK(partitions_of(env.brokers, topic + ".changes") == 4);
 
   // Run again, as a restarted init container does: nothing to do, success.
   CHECK(run(bin("millrace"), {"create-topics"}, vars, &out) == 0);
@@ -51,10 +54,16 @@ TEST_CASE("create-topics makes both topics once and refuses a different layout",
                   &err) == 1);
   CHECK_THAT(err, Catch::Contains("replication factor of 2 cannot be reached"));
 
-  // A dead-letter topic named apart, six partitions.
+  // A dead-letter topic named apart, six partitions, and no change feed
+  // topic (empty).
   const std::string six = unique_name("it_topics_six");
-  REQUIRE(run(bin("millrace"), {"create-topics", "--partitions", "6", "--dlq-topic", six + "_dead"},
-              {{"MILLRACE_BROKERS", env.brokers}, {"MILLRACE_TOPIC", six}}, &out) == 0);
+  std::string six_out;
+  REQUIRE(run(bin("millrace"),
+              {"create-topics", "--partitions", "6", "--dlq-topic", six + "_dead",
+               "--changes-topic", ""},
+              {{"MILLRACE_BROKERS", env.brokers}, {"MILLRACE_TOPIC", six}}, &six_out) == 0);
   CHECK(partitions_of(env.brokers, six) == 6);
   CHECK(partitions_of(env.brokers, six + "_dead") == 6);
+  CHECK_THAT(six_out, Catch::Contains("topic " + six + "_dead: 6 partitions"));
+  CHECK_THAT(six_out, !Catch::Contains("changes"));
 }
