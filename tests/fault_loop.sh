@@ -3,36 +3,117 @@
 # keeps both cores busy, to show they do not flake under load. Stops at the
 # first failing round and keeps its ctest output.
 #
-#   tests/fault_loop.sh 20                      # every fault test, 20 rounds
-#   tests/fault_loop.sh 20 '^fault\.mock-cluster$'   # one test, 20 rounds
+#   tests/fault_loop.sh 20                        # every fault test, 20 rounds
+#   tests/fault_loop.sh 20 '^fault\.mock-cluster$'     # one test, 20 rounds
+#   tests/fault_loop.sh --lanes 2 20              # two lanes at once, each
+#                                                 # with half the tests
+#
+# With --lanes 2 the tests are split in two halves of about equal time (from
+# ctest's cost data of earlier runs), and each half runs at the same time as
+# the other on a stack of its own (tests/in_stack.sh, MILLRACE_TEST_STACK):
+# a round takes about half as long and the machine is busier still. The
+# partition tests share one lane (their network namespaces have fixed names),
+# and so does anything on the three-broker cluster.
 #
 # Needs a built tree (scripts/test, or cmake --build build) and stress-ng
 # (scripts/bootstrap installs it). Each round's ctest starts and stops its own
 # stack. Prints one line per round and a summary; exit 0 only if all passed.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-rounds=${1:?usage: tests/fault_loop.sh ROUNDS [CTEST_REGEX]}
+build="$repo/build"
+lanes=1
+if [[ ${1:-} == --lanes ]]; then lanes=${2:?--lanes needs 1 or 2}; shift 2; fi
+[[ $lanes == 1 || $lanes == 2 ]] || { echo "fault_loop.sh: --lanes is 1 or 2" >&2; exit 2; }
+rounds=${1:?usage: tests/fault_loop.sh [--lanes 2] ROUNDS [CTEST_REGEX]}
 regex=${2:-}
 command -v stress-ng >/dev/null || { echo "fault_loop.sh: stress-ng is not installed" >&2; exit 2; }
-out="$repo/build/test-logs/fault-loop"
+out="$build/test-logs/fault-loop"
 mkdir -p "$out"
+
+# The tests to run: the fault label (fixtures aside), or those the regex names.
+mapfile -t tests < <(cd "$build" && if [[ -n $regex ]]; then ctest -N -R "$regex"; else ctest -N -L fault; fi |
+  sed -n 's/^ *Test *#[0-9]*: *//p' | grep -v -E '^(stack|cluster)\.(up|down)$')
+((${#tests[@]} > 0)) || { echo "fault_loop.sh: no test matches" >&2; exit 2; }
+
+# Splits the tests into two lanes of about equal cost: the partition tests
+# and the cluster's form one group; then the costliest group goes to the
+# lane with less so far. Costs are ctest's own (seconds of the last runs).
+split_lanes() {
+  declare -A cost=()
+  local costs="$build/Testing/Temporary/CTestCostData.txt" name reps c
+  if [[ -f $costs ]]; then
+    while read -r name reps c; do
+      [[ $c =~ ^[0-9.]+$ ]] && cost[$name]=${c%.*}
+    done <"$costs"
+  fi
+  declare -A group_cost=()
+  local t g
+  for t in "${tests[@]}"; do
+    case $t in
+      *partition-* | *leader-kill) g=shared-resources ;;
+      *) g=$t ;;
+    esac
+    group_cost[$g]=$(( ${group_cost[$g]:-0} + ${cost[$t]:-60} ))
+  done
+  local a=0 b=0 lane_a=() lane_b=()
+  while read -r c g; do
+    if ((a <= b)); then lane_a+=("$g"); a=$((a + c)); else lane_b+=("$g"); b=$((b + c)); fi
+  done < <(for g in "${!group_cost[@]}"; do echo "${group_cost[$g]} $g"; done | sort -rn)
+  lane_regex=("$(members lane_a)" "$(members lane_b)")
+}
+# An anchored regex of the tests in the named groups.
+members() {
+  local -n groups=$1
+  local t g picked=()
+  for t in "${tests[@]}"; do
+    for g in "${groups[@]}"; do
+      if [[ $t == "$g" || ($g == shared-resources && ($t == *partition-* || $t == *leader-kill)) ]]; then
+        picked+=("$(sed 's/[.]/\\./g' <<<"$t")")
+      fi
+    done
+  done
+  local IFS='|'
+  echo "^(${picked[*]})\$"
+}
+
+anchored() { local IFS='|'; echo "^($(printf '%s\n' "${tests[@]}" | sed 's/[.]/\\./g' | paste -sd'|'))\$"; }
+if ((lanes == 2)); then split_lanes; else lane_regex=("$(anchored)"); fi
+for ((k = 0; k < lanes; k++)); do echo "lane $((k + 1)): ${lane_regex[$k]}"; done
 
 stress-ng --cpu "$(nproc)" --timeout 0 >/dev/null 2>&1 &
 stress=$!
 trap 'kill "$stress" 2>/dev/null || true' EXIT
 
+# One lane's ctest: lane 1 on the build tree's stack, lane 2 on its own.
+run_lane() {
+  local k=$1 log=$2
+  if ((k == 0)); then
+    (cd "$build" && ctest --output-on-failure -R "${lane_regex[0]}") >"$log" 2>&1
+  else
+    (cd "$build" && MILLRACE_TEST_STACK="$build/test-stack-lane2" \
+      ctest --output-on-failure -R "${lane_regex[1]}") >"$log" 2>&1
+  fi
+}
+
 passed=0
 for ((round = 1; round <= rounds; round++)); do
   start=$(date +%s)
-  args=(--output-on-failure)
-  if [[ -n $regex ]]; then args+=(-R "$regex"); else args+=(-L fault); fi
-  if (cd "$repo/build" && ctest "${args[@]}") >"$out/round-$round.log" 2>&1; then
+  pids=()
+  for ((k = 0; k < lanes; k++)); do
+    run_lane "$k" "$out/round-$round-lane-$((k + 1)).log" &
+    pids+=($!)
+  done
+  failed=()
+  for ((k = 0; k < lanes; k++)); do
+    wait "${pids[$k]}" || failed+=("$out/round-$round-lane-$((k + 1)).log")
+  done
+  if ((${#failed[@]} == 0)); then
     passed=$((passed + 1))
     echo "round $round: passed ($(($(date +%s) - start)) s)"
   else
-    echo "round $round: FAILED ($(($(date +%s) - start)) s), see $out/round-$round.log"
+    echo "round $round: FAILED ($(($(date +%s) - start)) s), see ${failed[*]}"
     break
   fi
 done
-echo "$passed of $rounds rounds passed under stress-ng --cpu $(nproc)"
+echo "$passed of $rounds rounds passed (${#tests[@]} tests, $lanes lane(s)) under stress-ng --cpu $(nproc)"
 [[ $passed -eq $rounds ]]

@@ -2,12 +2,13 @@
 # ctest fixture: starts the same local stack a user runs, on free ports in a
 # state directory of the build tree, so tests can run beside a user's stack.
 #
-#   stack_fixture.sh up STATE_DIR [BROKERS]   one Kafka node and Prometheus, or
-#                                             a cluster of BROKERS nodes
-#   stack_fixture.sh down STATE_DIR
+#   stack_fixture.sh up [STATE_DIR [BROKERS]]   one Kafka node and Prometheus,
+#                                               or a cluster of BROKERS nodes
+#   stack_fixture.sh down [STATE_DIR]
+# Without STATE_DIR, MILLRACE_STATE_DIR names it (tests/in_stack.sh sets it).
 set -euo pipefail
 action=$1
-export MILLRACE_STATE_DIR=$2
+export MILLRACE_STATE_DIR=${2:-${MILLRACE_STATE_DIR:?no STATE_DIR given and MILLRACE_STATE_DIR is not set}}
 brokers=${3:-1}
 stack="$(dirname "$0")/../deploy/local/stack"
 
@@ -67,5 +68,5 @@ case "$action" in
   down)
     exec "$stack" down
     ;;
-  *) echo "usage: $0 up|down STATE_DIR" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down [STATE_DIR]" >&2; exit 2 ;;
 esac
