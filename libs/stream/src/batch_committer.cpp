@@ -1,5 +1,7 @@
 #include "batch_committer.hpp"
 
+#include <cctype>
+
 #include "isolation.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/pg/database.hpp"
@@ -65,7 +67,8 @@ void BatchCommitter::register_group(const std::string& kind) {
     pg::rethrow_classified("register consumer group");
   }
   if (registered != kind) {
-    const std::string mine = kind == "sink" ? "MILLRACE_SINK_GROUP" : "MILLRACE_AGGREGATOR_GROUP";
+    std::string mine = "MILLRACE_" + kind + "_GROUP";
+    for (auto& c : mine) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     throw InfraError(FailureClass::kFatal,
                      "consumer group " + group_ + " belongs to millrace-" + registered +
                          " (table consumer_groups in schema " + schema_ +

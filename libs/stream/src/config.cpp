@@ -6,7 +6,7 @@
 namespace millrace::stream {
 
 void register_options(core::OptionSet& o, StreamConfig& c) {
-  kafka::register_options(o, c.kafka);
+  kafka::register_options(o, c.kafka, c.topic_option);
   pg::register_options(o, c.pg);
   std::string kind_upper = c.kind;
   for (auto& ch : kind_upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
@@ -14,9 +14,9 @@ void register_options(core::OptionSet& o, StreamConfig& c) {
                "Kafka consumer group (each service has its own variable, so one env file can "
                "serve both)");
   o.retire_env("MILLRACE_GROUP",
-               "millrace-sink and millrace-aggregator would share it and become one group that "
-               "splits the records between them; set MILLRACE_SINK_GROUP and "
-               "MILLRACE_AGGREGATOR_GROUP instead");
+               "millrace-sink, millrace-aggregator and millrace-webhooks would share it and "
+               "become one group that splits the records between them; set MILLRACE_SINK_GROUP, "
+               "MILLRACE_AGGREGATOR_GROUP and MILLRACE_WEBHOOKS_GROUP instead");
   o.add_int("batch-size", "MILLRACE_BATCH_SIZE", &c.batch_size,
             "Close a batch after this many consumed records", 1, 1'000'000);
   o.add_int("batch-ms", "MILLRACE_BATCH_MS", &c.batch_ms,

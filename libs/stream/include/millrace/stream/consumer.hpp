@@ -19,10 +19,13 @@ namespace millrace::stream {
 // are the defaults; register_options() holds the flags, variables and help.
 struct StreamConfig {
   kafka::KafkaClientOptions kafka;  // each service sets kafka.client_id's default
+  // --topic's variable and help: the store events' unless a service reads
+  // another topic (the webhooks read the change feed's).
+  kafka::TopicOption topic_option;
   pg::PgOptions pg;
-  // "sink" or "aggregator": names the service's group variable
-  // (MILLRACE_SINK_GROUP, MILLRACE_AGGREGATOR_GROUP) and is recorded with
-  // the group in PostgreSQL, so the other kind cannot join it.
+  // "sink", "aggregator" or "webhooks": names the service's group variable
+  // (MILLRACE_SINK_GROUP, ...) and is recorded with the group in
+  // PostgreSQL, so another kind cannot join it.
   std::string kind = "sink";
   std::string group;  // each service sets its default
   std::int64_t batch_size = 5000;
