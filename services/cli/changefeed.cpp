@@ -19,20 +19,6 @@ constexpr const char* kUsage =
     "  publish    create the publication (or set its tables), as the tables' owner\n"
     "  drop-slot  drop the replication slot and release the WAL it holds\n";
 
-std::vector<std::string> split(const std::string& text) {
-  std::vector<std::string> out;
-  std::string item;
-  for (const char c : text + ",") {
-    if (c != ',') {
-      item += c;
-    } else if (!item.empty()) {
-      out.push_back(item);
-      item.clear();
-    }
-  }
-  return out;
-}
-
 int cmd_publish(const std::vector<std::string>& args) {
   pg::PgOptions pg;
   std::string publication = "millrace_changes";
@@ -56,7 +42,8 @@ int cmd_publish(const std::vector<std::string>& args) {
     return *exit;
   }
   auto conn = pg::connect(pg.url, pg.schema, "millrace-changefeed-publish", pg.connect_limits());
-  const auto list = tables.empty() ? changefeed::default_tables(*conn, pg.schema) : split(tables);
+  const auto list =
+      tables.empty() ? changefeed::default_tables(*conn, pg.schema) : split_list(tables);
   if (list.empty()) {
     return usage_error("changefeed publish", "no tables to publish in schema " + pg.schema +
                                                  " (run `millrace migrate` first)");

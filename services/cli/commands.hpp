@@ -55,7 +55,25 @@ std::optional<int> parse_flags(core::OptionSet& options, const std::vector<std::
   return std::nullopt;
 }
 
+// "a,b,,c" -> {"a", "b", "c"}: a flag's comma-separated list.
+inline std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::string item;
+  for (const char c : text + ",") {
+    if (c != ',') {
+      item += c;
+    } else if (!item.empty()) {
+      out.push_back(item);
+      item.clear();
+    }
+  }
+  return out;
+}
+
 // `millrace changefeed publish|drop-slot` (changefeed.cpp).
 int cmd_changefeed(const std::vector<std::string>& args);
+// `millrace webhooks add|list|disable|enable|rotate-secret|deliveries|replay`
+// (webhooks.cpp).
+int cmd_webhooks(const std::vector<std::string>& args);
 
 }  // namespace millrace::cli

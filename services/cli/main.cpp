@@ -39,6 +39,7 @@ constexpr const char* kUsage =
     "  create-topics  create the store-events, dead-letter and change feed topics\n"
     "  views     list the analytics views, or print one: views NAME [--format table|json|csv]\n"
     "  changefeed publish|drop-slot  manage the change feed's publication and slot\n"
+    "  webhooks  register and manage webhook endpoints, list and replay deliveries\n"
     "\n"
     "Run 'millrace <command> --help' for a command's flags.\n";
 
@@ -249,6 +250,7 @@ int main(int argc, char** argv) {
     if (command == "generate") return cmd_generate(args);
     if (command == "views") return cmd_views(args);
     if (command == "changefeed") return cli::cmd_changefeed(args);
+    if (command == "webhooks") return cli::cmd_webhooks(args);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "millrace %s: %s\n", command.c_str(), e.what());
     return 1;

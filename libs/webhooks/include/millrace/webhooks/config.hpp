@@ -1,0 +1,46 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "millrace/core/options.hpp"
+#include "millrace/stream/consumer.hpp"
+#include "millrace/webhooks/schedule.hpp"
+
+namespace millrace::webhooks {
+
+// Everything millrace-webhooks can be told. Member initialisers are the
+// defaults; register_options() holds the flags, variables and help.
+struct WebhooksConfig {
+  // Reading the change topic: the shared consumer settings.
+  stream::StreamConfig stream = [] {
+    stream::StreamConfig c;
+    c.kind = "webhooks";
+    c.group = "millrace-webhooks";
+    c.kafka.client_id = "millrace-webhooks";
+    c.kafka.topic = "millrace.changes";
+    c.topic_option = {"MILLRACE_CHANGES_TOPIC", "Kafka topic of the change feed"};
+    c.metrics_addr = "127.0.0.1:9314";
+    // Changes are small and a webhook's latency starts at their commit.
+    c.batch_size = 2000;
+    c.batch_ms = 50;
+    return c;
+  }();
+  // Delivering: workers (each one endpoint's queue at a time), the request
+  // timeout and the retry schedule.
+  std::int64_t workers = 4;
+  std::int64_t timeout_ms = 15000;
+  std::string retry_schedule = std::string(kDefaultSchedule);
+  bool allow_private = false;
+  std::int64_t poll_ms = 100;
+  std::int64_t max_per_claim = 100;
+  std::int64_t keep_delivered_h = 168;
+
+  RetrySchedule schedule;  // derived by validate()
+};
+
+void register_options(core::OptionSet& options, WebhooksConfig& config);
+// Throws core::UsageError naming the setting.
+void validate(WebhooksConfig& config);
+
+}  // namespace millrace::webhooks

@@ -1,0 +1,53 @@
+#pragma once
+
+// One delivery worker's step: post a claimed queue's deliveries in order
+// and record each outcome. Through the Queue and Sender ports only, so the
+// ordering rules are unit-tested with fakes (tests/dispatch_test.cpp).
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "queue.hpp"
+#include "sender.hpp"
+
+namespace millrace::webhooks::detail {
+
+struct DispatchRules {
+  RetrySchedule schedule;
+  std::int64_t lease_ms = 40000;
+  std::string user_agent;
+  // Seconds since the epoch, for webhook-timestamp (a clock of the tests').
+  std::function<std::int64_t()> now_s;
+  // [0, 1): picks each retry's jitter.
+  std::function<double()> unit_random;
+};
+
+// What one claim came to.
+struct ClaimResult {
+  struct Attempt {
+    Verdict verdict;
+    double seconds;         // the request's duration
+    double since_commit_s;  // from the change's commit to the answer
+  };
+  std::vector<Attempt> attempts;
+  bool lease_lost = false;  // another worker holds the queue now
+};
+
+// Posts `claim`'s deliveries in queue order, each signed with every secret
+// of the endpoint and a fresh timestamp, and records each outcome. Stops at
+// the first that is not delivered, since the endpoint's order holds the rest
+// behind it, when the lease is lost, or when `stopping` is set (between
+// requests). Releases the queue unless the lease was lost. Database failures
+// are thrown (core::InfraError) after the attempt in flight.
+ClaimResult deliver_claim(const Claim& claim, Queue& queue, Sender& sender,
+                          const DispatchRules& rules, const std::atomic<bool>& stopping);
+
+// The request for one delivery: URL, the three Standard Webhooks headers,
+// content type and user agent, and the body.
+Post make_post(const Claim& claim, const Delivery& delivery, std::int64_t timestamp,
+               const std::string& user_agent);
+
+}  // namespace millrace::webhooks::detail

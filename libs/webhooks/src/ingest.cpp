@@ -1,0 +1,232 @@
+#include "ingest.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "millrace/pg/array.hpp"
+
+namespace millrace::webhooks::detail {
+
+namespace {
+
+std::string_view op_word(std::string_view op) {
+  if (op == "c") return "created";
+  if (op == "u") return "updated";
+  if (op == "d") return "deleted";
+  if (op == "r") return "snapshot";
+  if (op == "t") return "truncated";
+  return {};
+}
+
+std::string json_string(std::string_view s) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  writer.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+const rapidjson::Value* string_member(const rapidjson::Value& object, const char* name) {
+  const auto it = object.FindMember(name);
+  if (it == object.MemberEnd() || !it->value.IsString() || it->value.GetStringLength() == 0) {
+    return nullptr;
+  }
+  return &it->value;
+}
+
+// A record buffered for write(), by its Kafka coordinates.
+struct Pending {
+  stream::RecordRef record;
+  ChangeFacts change;
+};
+
+// A record set aside with why: not a change, or refused by PostgreSQL.
+struct SetAside {
+  stream::RecordRef record;
+  std::string sqlstate;  // empty: refused before reaching PostgreSQL
+  std::string message;
+  std::string payload;
+};
+
+class IngestBatch final : public stream::BatchState {
+ public:
+  std::vector<Pending> pending;
+  std::vector<SetAside> set_aside;
+
+  void discard(std::int32_t partition) override {
+    std::erase_if(pending, [&](const Pending& p) { return p.record.partition == partition; });
+    std::erase_if(set_aside, [&](const SetAside& s) { return s.record.partition == partition; });
+  }
+  std::size_t size() const override { return pending.size(); }
+  stream::RecordRef record(std::size_t index) const override { return pending[index].record; }
+  std::unique_ptr<stream::BatchState> slice(std::size_t begin, std::size_t end) const override {
+    auto out = std::make_unique<IngestBatch>();
+    out->pending.assign(pending.begin() + static_cast<std::ptrdiff_t>(begin),
+                        pending.begin() + static_cast<std::ptrdiff_t>(end));
+    return out;
+  }
+};
+
+IngestBatch& of(stream::BatchState& state) {
+  return static_cast<IngestBatch&>(state);
+}
+
+void store_set_aside(pqxx::work& tx, const std::string& group, const std::string& topic,
+                     const std::vector<SetAside>& rows) {
+  if (rows.empty()) return;
+  pg::ArrayLiteral partitions, offsets, states, messages, payloads;
+  for (const auto& r : rows) {
+    partitions.add(r.record.partition);
+    offsets.add(r.record.offset);
+    states.add(r.sqlstate);
+    messages.add(r.message);
+    payloads.add(r.payload);
+  }
+  tx.exec_params(
+      "INSERT INTO refused_records (group_id, topic, partition, kafka_offset, sqlstate, "
+      "db_message, payload) SELECT $1, $2, * FROM unnest($3::integer[], $4::bigint[], "
+      "$5::text[], $6::text[], $7::text[]) ON CONFLICT DO NOTHING",
+      group, topic, partitions.take(), offsets.take(), states.take(), messages.take(),
+      payloads.take());
+}
+
+}  // namespace
+
+std::variant<ChangeFacts, std::string> read_change(std::string_view value) {
+  rapidjson::Document doc;
+  doc.Parse(value.data(), value.size());
+  if (doc.HasParseError()) return std::string("not JSON");
+  if (!doc.IsObject()) return std::string("not a JSON object");
+  ChangeFacts f;
+  const auto* id = string_member(doc, "id");
+  const auto* op = string_member(doc, "op");
+  const auto* table = string_member(doc, "table");
+  if (id == nullptr || op == nullptr || table == nullptr) {
+    return std::string("no \"id\", \"op\" or \"table\" string");
+  }
+  f.id = id->GetString();
+  f.op = op->GetString();
+  f.table = table->GetString();
+  const auto word = op_word(f.op);
+  if (word.empty()) return "unknown op \"" + f.op + "\"";
+  const auto source = doc.FindMember("source");
+  const rapidjson::Value* commit = source != doc.MemberEnd() && source->value.IsObject()
+                                       ? string_member(source->value, "commit_time")
+                                       : nullptr;
+  if (commit == nullptr) return std::string("no \"source\".\"commit_time\" string");
+  f.commit_time = commit->GetString();
+  f.body.reserve(value.size() + f.table.size() + 64);
+  f.body.append("{\"type\":")
+      .append(json_string(f.table + "." + std::string(word)))
+      .append(",\"timestamp\":")
+      .append(json_string(f.commit_time))
+      .append(",\"data\":")
+      .append(value)
+      .append("}");
+  return f;
+}
+
+IngestHandler::IngestHandler(std::string group, std::string topic)
+    : group_(std::move(group)), topic_(std::move(topic)) {}
+
+std::unique_ptr<stream::BatchState> IngestHandler::open_batch() {
+  return std::make_unique<IngestBatch>();
+}
+
+void IngestHandler::handle(const kafka::Message& message, stream::PartitionProgress& progress,
+                           stream::BatchState& state) {
+  const stream::RecordRef ref{message.partition(), message.offset()};
+  auto read = read_change(message.payload());
+  if (auto* why = std::get_if<std::string>(&read)) {
+    progress.tally.count(core::Outcome::kRejected, "not_a_change");
+    of(state).set_aside.push_back(
+        {ref, "", "not a change: " + *why, std::string(message.payload())});
+    return;
+  }
+  // Provisional: write() knows which match an endpoint, and which were
+  // enqueued before.
+  progress.tally.count(core::Outcome::kPersisted, "");
+  of(state).pending.push_back({ref, std::move(std::get<ChangeFacts>(read))});
+}
+
+void IngestHandler::refuse(stream::Batch& batch, stream::BatchState& state,
+                           const std::vector<stream::Refusal>& refused) {
+  auto& b = of(state);
+  for (const auto& r : refused) {
+    const auto it = std::find_if(b.pending.begin(), b.pending.end(),
+                                 [&](const Pending& p) { return p.record == r.record; });
+    if (it == b.pending.end()) continue;
+    batch.at(r.record.partition)
+        .tally.move({core::Outcome::kPersisted, ""}, {core::Outcome::kRejected, "db_refused"}, 1);
+    b.set_aside.push_back({r.record, r.sqlstate, r.message, it->change.body});
+    b.pending.erase(it);
+  }
+}
+
+// Every change is matched against every endpoint's filter in SQL, in the
+// batch's transaction, so a filter changed by `millrace webhooks` applies
+// from one committed batch to the next. Deliveries are inserted in record
+// order, which gives each endpoint's queue (ordered by delivery id) the
+// feed's order.
+void IngestHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchState& state) {
+  auto& b = of(state);
+  store_set_aside(tx, group_, topic_, b.set_aside);
+  if (b.pending.empty()) return;
+  // A change repeated within the batch is enqueued once, from its first copy.
+  std::unordered_set<std::string_view> seen;
+  std::vector<const Pending*> firsts;
+  for (const auto& p : b.pending) {
+    if (seen.insert(p.change.id).second) {
+      firsts.push_back(&p);
+    } else {
+      batch.at(p.record.partition)
+          .tally.move({core::Outcome::kPersisted, ""}, {core::Outcome::kDuplicate, "duplicate_id"},
+                      1);
+    }
+  }
+  pg::ArrayLiteral ids, tables, ops, bodies, commits;
+  for (const auto* p : firsts) {
+    ids.add(p->change.id);
+    tables.add(p->change.table);
+    ops.add(p->change.op);
+    bodies.add(p->change.body);
+    commits.add(p->change.commit_time);
+  }
+  // Per change: how many endpoints it matched, and how many deliveries it
+  // got now (fewer when enqueued before: a duplicate).
+  const auto rows = tx.exec_params(
+      "WITH c AS ("
+      "  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], "
+      "    $5::timestamptz[]) WITH ORDINALITY AS c(change_id, tbl, op, body, committed_at, ord)), "
+      "m AS ("
+      "  SELECT c.ord, e.id AS endpoint_id FROM c JOIN webhook_endpoints e "
+      "  ON (e.tables IS NULL OR c.tbl = ANY (e.tables) "
+      "      OR split_part(c.tbl, '.', 2) = ANY (e.tables)) "
+      "  AND (e.ops IS NULL OR c.op = ANY (e.ops))), "
+      "ins AS ("
+      "  INSERT INTO webhook_deliveries (endpoint_id, change_id, body, committed_at) "
+      "  SELECT m.endpoint_id, c.change_id, c.body, c.committed_at FROM m JOIN c USING (ord) "
+      "  ORDER BY m.ord, m.endpoint_id "
+      "  ON CONFLICT (endpoint_id, change_id) DO NOTHING RETURNING change_id), "
+      "n AS (SELECT change_id, count(*) AS enqueued FROM ins GROUP BY change_id) "
+      "SELECT c.ord, count(m.endpoint_id), coalesce(max(n.enqueued), 0) "
+      "FROM c LEFT JOIN m USING (ord) LEFT JOIN n USING (change_id) "
+      "GROUP BY c.ord ORDER BY c.ord",
+      ids.take(), tables.take(), ops.take(), bodies.take(), commits.take());
+  for (const auto& r : rows) {
+    const auto* p = firsts.at(r[0].as<std::size_t>() - 1);
+    const auto matched = r[1].as<std::int64_t>();
+    const auto enqueued = r[2].as<std::int64_t>();
+    auto& tally = batch.at(p->record.partition).tally;
+    if (matched == 0) {
+      tally.move({core::Outcome::kPersisted, ""}, {core::Outcome::kFiltered, "no_endpoint"}, 1);
+    } else if (enqueued == 0) {
+      tally.move({core::Outcome::kPersisted, ""}, {core::Outcome::kDuplicate, "duplicate_id"}, 1);
+    }
+  }
+}
+
+}  // namespace millrace::webhooks::detail

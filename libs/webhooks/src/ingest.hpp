@@ -1,0 +1,48 @@
+#pragma once
+
+// The change topic's consumer side: each change matched to an endpoint (by
+// table and operation) becomes a delivery row, written in the transaction
+// that commits the group's offsets, so none is lost or enqueued twice.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "millrace/stream/handler.hpp"
+
+namespace millrace::webhooks::detail {
+
+// What an endpoint's filter and queue need from one change.
+struct ChangeFacts {
+  std::string id;           // webhook-id
+  std::string table;        // "schema.name"
+  std::string op;           // c, u, d, r, t
+  std::string commit_time;  // RFC 3339, the source transaction's commit
+  std::string body;         // the webhook's JSON body
+};
+
+// The change feed's JSON value (proto/change.schema.json) read into facts,
+// with the body a Standard Webhooks payload:
+//   {"type":"<table>.<created|updated|deleted|snapshot|truncated>",
+//    "timestamp":"<commit time>", "data":<the change as published>}
+// A string saying what is wrong when the value is not a change.
+std::variant<ChangeFacts, std::string> read_change(std::string_view value);
+
+class IngestHandler final : public stream::Handler {
+ public:
+  IngestHandler(std::string group, std::string topic);
+
+  std::unique_ptr<stream::BatchState> open_batch() override;
+  void handle(const kafka::Message& message, stream::PartitionProgress& progress,
+              stream::BatchState& state) override;
+  void write(pqxx::work& tx, stream::Batch& batch, stream::BatchState& state) override;
+  void refuse(stream::Batch& batch, stream::BatchState& state,
+              const std::vector<stream::Refusal>& refused) override;
+
+ private:
+  std::string group_;
+  std::string topic_;
+};
+
+}  // namespace millrace::webhooks::detail

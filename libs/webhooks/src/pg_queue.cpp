@@ -1,0 +1,178 @@
+#include "pg_queue.hpp"
+
+#include <random>
+
+#include "millrace/pg/database.hpp"
+
+namespace millrace::webhooks::detail {
+
+namespace {
+
+std::int64_t new_lease_token() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return static_cast<std::int64_t>(rng() >> 1);
+}
+
+}  // namespace
+
+PgQueue::PgQueue(pg::PgOptions options, std::string application_name)
+    : options_(std::move(options)), application_name_(std::move(application_name)) {}
+
+PgQueue::~PgQueue() = default;
+
+pqxx::connection& PgQueue::connection() {
+  if (!conn_)
+    conn_ = pg::connect(options_.url, options_.schema, application_name_, options_.limits);
+  return *conn_;
+}
+
+template <typename Body>
+auto PgQueue::in_transaction(const char* what, Body&& body) {
+  try {
+    pqxx::work tx(connection());
+    auto out = body(tx);
+    tx.commit();
+    return out;
+  } catch (const std::exception&) {
+    conn_.reset();  // a failed session is not trusted again
+    pg::rethrow_classified(what);
+  }
+}
+
+std::optional<Claim> PgQueue::claim(std::int64_t lease_ms, int max) {
+  return in_transaction("claim a webhook queue", [&](pqxx::work& tx) -> std::optional<Claim> {
+    const std::int64_t token = new_lease_token();
+    // The head of each active endpoint's queue; the one due the longest that
+    // no other worker holds (a lease that ran out, or whose worker's session
+    // ended, is free again).
+    const auto head = tx.exec_params(
+        "UPDATE webhook_endpoints SET lease_token = $1, lease_pid = pg_backend_pid(), "
+        "  lease_until = clock_timestamp() + $2 * interval '1 millisecond' "
+        "WHERE id = ("
+        "  SELECT e.id FROM webhook_endpoints e "
+        "  CROSS JOIN LATERAL (SELECT d.next_attempt_at FROM webhook_deliveries d "
+        "    WHERE d.endpoint_id = e.id AND d.status = 'pending' ORDER BY d.id LIMIT 1) h "
+        "  WHERE e.active AND h.next_attempt_at <= clock_timestamp() "
+        "    AND (e.lease_until IS NULL OR e.lease_until < clock_timestamp() "
+        "      OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = e.lease_pid)) "
+        "  ORDER BY h.next_attempt_at LIMIT 1 FOR UPDATE OF e SKIP LOCKED) "
+        "RETURNING id, url, secret, "
+        "  CASE WHEN previous_secret_until > clock_timestamp() THEN previous_secret END",
+        token, lease_ms);
+    if (head.empty()) return std::nullopt;
+    Claim c;
+    c.endpoint = head[0][0].as<std::int64_t>();
+    c.url = head[0][1].as<std::string>();
+    c.secrets.push_back(head[0][2].as<std::string>());
+    if (!head[0][3].is_null()) c.secrets.push_back(head[0][3].as<std::string>());
+    c.lease = token;
+    const auto rows = tx.exec_params(
+        "SELECT id, change_id, body, attempts, extract(epoch FROM committed_at)::float8 "
+        "FROM webhook_deliveries "
+        "WHERE endpoint_id = $1 AND status = 'pending' ORDER BY id LIMIT $2",
+        c.endpoint, max);
+    for (const auto& r : rows) {
+      c.deliveries.push_back({r[0].as<std::int64_t>(), r[1].as<std::string>(),
+                              r[2].as<std::string>(), r[3].as<int>(), r[4].as<double>()});
+    }
+    return c;
+  });
+}
+
+bool PgQueue::record(const Claim& claim, const Recorded& rec, std::int64_t lease_ms) {
+  return in_transaction("record a webhook attempt", [&](pqxx::work& tx) {
+    const auto held = tx.exec_params(
+        "UPDATE webhook_endpoints SET lease_until = clock_timestamp() + $3 * interval '1 "
+        "millisecond' WHERE id = $1 AND lease_token = $2 AND lease_until > clock_timestamp() "
+        "RETURNING id",
+        claim.endpoint, claim.lease, lease_ms);
+    if (held.empty()) return false;
+    const auto& d = *rec.delivery;
+    // 0: no HTTP answer (NULL in last_status).
+    const int status = rec.result.status.value_or(0);
+    const std::string error =
+        rec.decision.verdict == Verdict::kDelivered ? "" : rec.decision.reason;
+    switch (rec.decision.verdict) {
+      case Verdict::kDelivered:
+        tx.exec_params(
+            "UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, "
+            "last_attempt_at = clock_timestamp(), last_status = NULLIF($2::int, 0), last_error = "
+            "NULL, "
+            "delivered_at = clock_timestamp() WHERE id = $1",
+            d.id, status);
+        break;
+      case Verdict::kRetry:
+        tx.exec_params(
+            "UPDATE webhook_deliveries SET attempts = attempts + 1, "
+            "last_attempt_at = clock_timestamp(), last_status = NULLIF($2::int, 0), last_error = "
+            "$3, "
+            "next_attempt_at = clock_timestamp() + $4 * interval '1 millisecond' WHERE id = $1",
+            d.id, status, error, static_cast<std::int64_t>(rec.decision.delay.count()));
+        break;
+      case Verdict::kFailed:
+        tx.exec_params(
+            "UPDATE webhook_deliveries SET status = 'failed', attempts = attempts + 1, "
+            "last_attempt_at = clock_timestamp(), last_status = NULLIF($2::int, 0), last_error = "
+            "$3 WHERE id = $1",
+            d.id, status, error);
+        break;
+      case Verdict::kDisable:
+        // The delivery stays at the head of the queue, for when the endpoint
+        // is enabled again.
+        tx.exec_params(
+            "UPDATE webhook_deliveries SET attempts = attempts + 1, "
+            "last_attempt_at = clock_timestamp(), last_status = NULLIF($2::int, 0), last_error = "
+            "$3 WHERE id = $1",
+            d.id, status, error);
+        tx.exec_params(
+            "UPDATE webhook_endpoints SET active = false, disabled_at = now(), "
+            "disabled_reason = $2, lease_token = NULL, lease_until = NULL, lease_pid = NULL "
+            "WHERE id = $1",
+            claim.endpoint, rec.decision.reason);
+        break;
+    }
+    return true;
+  });
+}
+
+void PgQueue::release(const Claim& claim) {
+  in_transaction("release a webhook queue", [&](pqxx::work& tx) {
+    tx.exec_params(
+        "UPDATE webhook_endpoints SET lease_token = NULL, lease_until = NULL, lease_pid = NULL "
+        "WHERE id = $1 AND lease_token = $2",
+        claim.endpoint, claim.lease);
+    return 0;
+  });
+}
+
+QueueStats PgQueue::stats() {
+  return in_transaction("read webhook queue stats", [&](pqxx::work& tx) {
+    QueueStats s;
+    const auto rows = tx.exec(
+        "SELECT e.id, e.active, "
+        "  count(d.id) FILTER (WHERE d.status = 'pending'), "
+        "  count(d.id) FILTER (WHERE d.status = 'failed'), "
+        "  coalesce(extract(epoch FROM clock_timestamp() - "
+        "    min(d.enqueued_at) FILTER (WHERE d.status = 'pending')), 0)::float8 "
+        "FROM webhook_endpoints e "
+        "LEFT JOIN webhook_deliveries d ON d.endpoint_id = e.id AND d.status <> 'delivered' "
+        "GROUP BY e.id, e.active ORDER BY e.id");
+    for (const auto& r : rows) {
+      s.endpoints.push_back({r[0].as<std::int64_t>(), r[1].as<bool>(), r[2].as<std::int64_t>(),
+                             r[3].as<std::int64_t>(), r[4].as<double>()});
+    }
+    return s;
+  });
+}
+
+std::int64_t PgQueue::prune_delivered(std::int64_t keep_s) {
+  return in_transaction("prune delivered webhooks", [&](pqxx::work& tx) {
+    return static_cast<std::int64_t>(
+        tx.exec_params("DELETE FROM webhook_deliveries WHERE status = 'delivered' "
+                       "AND delivered_at < now() - $1 * interval '1 second'",
+                       keep_s)
+            .affected_rows());
+  });
+}
+
+}  // namespace millrace::webhooks::detail

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <memory>
+#include <pqxx/pqxx>
+#include <string>
+
+#include "millrace/pg/options.hpp"
+#include "queue.hpp"
+
+namespace millrace::webhooks::detail {
+
+// The queue in PostgreSQL, on one connection of its own (one per worker).
+// Reconnects on the next call after a failure; failures are thrown as
+// core::InfraError classed by SQLSTATE.
+class PgQueue final : public Queue {
+ public:
+  PgQueue(pg::PgOptions options, std::string application_name);
+  ~PgQueue() override;
+
+  std::optional<Claim> claim(std::int64_t lease_ms, int max) override;
+  bool record(const Claim& claim, const Recorded& recorded, std::int64_t lease_ms) override;
+  void release(const Claim& claim) override;
+  QueueStats stats() override;
+  std::int64_t prune_delivered(std::int64_t keep_s) override;
+
+ private:
+  pqxx::connection& connection();
+  template <typename Body>
+  auto in_transaction(const char* what, Body&& body);
+
+  pg::PgOptions options_;
+  std::string application_name_;
+  std::unique_ptr<pqxx::connection> conn_;
+};
+
+}  // namespace millrace::webhooks::detail

@@ -1,0 +1,92 @@
+#include "probe.hpp"
+
+namespace millrace::webhooks::detail {
+
+namespace {
+
+const char* verdict_label(Verdict v) {
+  switch (v) {
+    case Verdict::kDelivered:
+      return "delivered";
+    case Verdict::kRetry:
+      return "retry";
+    case Verdict::kFailed:
+      return "failed";
+    case Verdict::kDisable:
+      return "disabled";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+DispatchProbe::DispatchProbe(metrics::Registry& registry)
+    : registry_(registry),
+      request_seconds_(registry.histogram("millrace_webhooks_request_duration_seconds",
+                                          "Duration of webhook requests, answered or not",
+                                          metrics::latency_buckets())),
+      commit_to_delivery_seconds_(
+          registry.histogram("millrace_webhooks_commit_to_delivery_seconds",
+                             "From a change's commit in PostgreSQL to its webhook's 2xx answer",
+                             metrics::latency_buckets())),
+      lease_lost_(registry.counter("millrace_webhooks_lease_lost_total",
+                                   "Claims given up because another worker took the endpoint's "
+                                   "queue (this worker stalled past its lease)")),
+      queue_errors_(registry.counter("millrace_webhooks_queue_errors_total",
+                                     "Failures reading or writing the delivery queue in "
+                                     "PostgreSQL (each retried)")) {
+  const auto per_endpoint = [this](auto field) {
+    return [this, field] {
+      std::lock_guard lock(mutex_);
+      std::vector<metrics::Sample> out;
+      for (const auto& e : last_.endpoints) {
+        out.push_back(
+            {{{"endpoint", std::to_string(e.id)}, {"state", e.active ? "active" : "disabled"}},
+             static_cast<double>(e.*field)});
+      }
+      return out;
+    };
+  };
+  registry.computed_gauge("millrace_webhooks_pending",
+                          "Deliveries waiting, per endpoint (state: active or disabled)",
+                          per_endpoint(&QueueStats::Endpoint::pending));
+  registry.computed_gauge("millrace_webhooks_failed",
+                          "Deliveries that used up the retry schedule, per endpoint (millrace "
+                          "webhooks deliveries --failed; replay to send them again)",
+                          per_endpoint(&QueueStats::Endpoint::failed));
+  registry.computed_gauge("millrace_webhooks_oldest_pending_age_seconds",
+                          "Age of the oldest waiting delivery, per endpoint (0 with none)",
+                          per_endpoint(&QueueStats::Endpoint::oldest_pending_s));
+  registry.computed_gauge("millrace_webhooks_endpoints", "Registered endpoints, by state", [this] {
+    std::lock_guard lock(mutex_);
+    double active = 0, disabled = 0;
+    for (const auto& e : last_.endpoints) (e.active ? active : disabled) += 1;
+    return std::vector<metrics::Sample>{{{{"state", "active"}}, active},
+                                        {{{"state", "disabled"}}, disabled}};
+  });
+}
+
+void DispatchProbe::claimed(std::int64_t endpoint, const ClaimResult& result) {
+  const std::string id = std::to_string(endpoint);
+  for (const auto& a : result.attempts) {
+    registry_
+        .counter("millrace_webhooks_attempts_total",
+                 "Webhook requests, by endpoint and what came of them",
+                 {{"endpoint", id}, {"outcome", verdict_label(a.verdict)}})
+        .inc();
+    request_seconds_.observe(a.seconds);
+    if (a.verdict == Verdict::kDelivered) commit_to_delivery_seconds_.observe(a.since_commit_s);
+  }
+  if (result.lease_lost) lease_lost_.inc();
+}
+
+void DispatchProbe::queue_error() {
+  queue_errors_.inc();
+}
+
+void DispatchProbe::stats(const QueueStats& stats) {
+  std::lock_guard lock(mutex_);
+  last_ = stats;
+}
+
+}  // namespace millrace::webhooks::detail

@@ -1,0 +1,32 @@
+#pragma once
+
+// The delivery side's metrics, kept apart from its logic. The change
+// topic's consumer reports through the stream consumer's own metrics
+// (records read, and their outcomes: persisted = enqueued for at least one
+// endpoint, filtered = matched none).
+
+#include <mutex>
+
+#include "dispatch.hpp"
+#include "millrace/metrics/metrics.hpp"
+#include "queue.hpp"
+
+namespace millrace::webhooks::detail {
+
+class DispatchProbe {
+ public:
+  explicit DispatchProbe(metrics::Registry& registry);
+
+  void claimed(std::int64_t endpoint, const ClaimResult& result);
+  void queue_error();
+  void stats(const QueueStats& stats);
+
+ private:
+  metrics::Registry& registry_;
+  metrics::Histogram request_seconds_, commit_to_delivery_seconds_;
+  metrics::Counter lease_lost_, queue_errors_;
+  std::mutex mutex_;
+  QueueStats last_;  // under mutex_, read by the computed gauges at scrape
+};
+
+}  // namespace millrace::webhooks::detail

@@ -1,0 +1,70 @@
+#pragma once
+
+// The port in front of the delivery queue in PostgreSQL
+// (webhook_deliveries): the dispatcher's rules run in unit tests against a
+// fake of it, and pg_queue.cpp holds the SQL.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "millrace/webhooks/schedule.hpp"
+
+namespace millrace::webhooks::detail {
+
+struct Delivery {
+  std::int64_t id = 0;
+  std::string change_id;  // webhook-id
+  std::string body;
+  int attempts = 0;        // made before this one
+  double committed_s = 0;  // the change's commit, seconds since the epoch
+};
+
+// An endpoint whose queue this worker holds, with the first deliveries of
+// that queue in order. `lease` proves the hold: a worker whose lease ran
+// out (it froze, or lost its database) can no longer record anything.
+struct Claim {
+  std::int64_t endpoint = 0;
+  std::string url;
+  std::vector<std::string> secrets;  // the current one first
+  std::int64_t lease = 0;
+  std::vector<Delivery> deliveries;
+};
+
+// What became of one attempt, as stored.
+struct Recorded {
+  const Delivery* delivery = nullptr;
+  AttemptResult result;
+  Decision decision;
+};
+
+struct QueueStats {
+  struct Endpoint {
+    std::int64_t id = 0;
+    bool active = true;
+    std::int64_t pending = 0;
+    std::int64_t failed = 0;
+    double oldest_pending_s = 0;  // age of its oldest pending delivery; 0 with none
+  };
+  std::vector<Endpoint> endpoints;
+};
+
+class Queue {
+ public:
+  virtual ~Queue() = default;
+  // Takes the active endpoint whose queue's head is due the longest, if any
+  // is free (SELECT ... FOR UPDATE SKIP LOCKED, then a lease of `lease_ms`),
+  // with up to `max` of its pending deliveries in queue order.
+  virtual std::optional<Claim> claim(std::int64_t lease_ms, int max) = 0;
+  // Stores an attempt's outcome and extends the lease; false (nothing
+  // stored) when the lease is no longer this claim's.
+  virtual bool record(const Claim& claim, const Recorded& recorded, std::int64_t lease_ms) = 0;
+  // Gives the endpoint's queue up for the next claim.
+  virtual void release(const Claim& claim) = 0;
+  virtual QueueStats stats() = 0;
+  // Deletes delivered rows older than `keep_s`; returns how many.
+  virtual std::int64_t prune_delivered(std::int64_t keep_s) = 0;
+};
+
+}  // namespace millrace::webhooks::detail

@@ -1,0 +1,222 @@
+#include "millrace/webhooks/service.hpp"
+
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "dispatch.hpp"
+#include "ingest.hpp"
+#include "millrace/core/failure.hpp"
+#include "millrace/pg/database.hpp"
+#include "millrace/runtime/log.hpp"
+#include "pg_queue.hpp"
+#include "probe.hpp"
+
+namespace millrace::webhooks {
+
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr auto kStatsEvery = std::chrono::seconds(5);
+constexpr auto kPruneEvery = std::chrono::minutes(10);
+
+}  // namespace
+
+// The delivery workers, and one housekeeper that refreshes the queue's
+// gauges and prunes delivered rows.
+class Webhooks::Dispatcher {
+ public:
+  Dispatcher(const WebhooksConfig& config, metrics::Registry& metrics)
+      : config_(config), probe_(metrics) {
+    rules_.schedule = config.schedule;
+    // A claim's lease outlives a request that runs to its timeout, and the
+    // recording after it, twice over.
+    rules_.lease_ms = 2 * config.timeout_ms + 10000;
+    rules_.user_agent = "millrace-webhooks/1";
+    rules_.now_s = [] {
+      return std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
+  }
+
+  void start() {
+    for (std::int64_t i = 0; i < config_.workers; ++i) {
+      threads_.emplace_back([this, i] { run_worker(i); });
+    }
+    threads_.emplace_back([this] { run_housekeeper(); });
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+    threads_.clear();
+  }
+
+  bool failed() const {
+    std::lock_guard lock(mutex_);
+    return failure_ != nullptr;
+  }
+  void rethrow_failure() {
+    std::lock_guard lock(mutex_);
+    if (failure_) std::rethrow_exception(failure_);
+  }
+
+ private:
+  // Sleeps up to `d`, or less when stopping; true when stopping.
+  bool pause(milliseconds d) {
+    std::unique_lock lock(mutex_);
+    return wake_.wait_for(lock, d, [this] { return stopping_.load(); });
+  }
+
+  // Runs `step` while it returns true, until stopping: retryable database
+  // failures back off and try again, a fatal one ends the whole service
+  // (wait() sees it).
+  template <typename Step>
+  void guarded(const std::string& who, Step&& step) {
+    milliseconds backoff(config_.stream.retry.first_ms);
+    bool failing = false;
+    while (!stopping_) {
+      try {
+        if (!step()) return;
+        if (failing) runtime::log_info(who, "the delivery queue is reachable again");
+        failing = false;
+        backoff = milliseconds(config_.stream.retry.first_ms);
+      } catch (const core::InfraError& e) {
+        if (e.failure_class() != core::FailureClass::kRetryable) {
+          std::lock_guard lock(mutex_);
+          if (!failure_) failure_ = std::current_exception();
+          runtime::log_error(who, std::string("stopping: ") + e.what());
+          return;
+        }
+        probe_.queue_error();
+        if (!failing) runtime::log_warn(who, std::string(e.what()) + "; retrying");
+        failing = true;
+        if (pause(backoff)) return;
+        backoff = std::min(backoff * 2, milliseconds(config_.stream.retry.max_ms));
+      }
+    }
+  }
+
+  void run_worker(std::int64_t index) {
+    const std::string who = "webhooks.worker" + std::to_string(index);
+    detail::PgQueue queue(config_.stream.pg, "millrace-webhooks");
+    auto sender = detail::make_curl_sender(
+        {milliseconds(config_.timeout_ms), config_.allow_private, rules_.user_agent});
+    std::mt19937_64 rng{std::random_device{}()};
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    auto rules = rules_;
+    rules.unit_random = [&] { return unit(rng); };
+    if (index == 0 && config_.stream.migrate) {
+      // The consumer migrates too; whichever comes first applies them.
+      guarded(who, [&] {
+        auto c = pg::connect(config_.stream.pg.url, config_.stream.pg.schema, "millrace-webhooks",
+                             config_.stream.pg.connect_limits());
+        pg::migrate(*c, config_.stream.pg.schema);
+        {
+          std::lock_guard lock(mutex_);
+          migrated_ = true;
+        }
+        wake_.notify_all();
+        return false;
+      });
+    }
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(
+          lock, [this] { return stopping_.load() || migrated_.load() || !config_.stream.migrate; });
+    }
+    guarded(who, [&] {
+      const auto claim = queue.claim(rules.lease_ms, static_cast<int>(config_.max_per_claim));
+      if (!claim) {
+        pause(milliseconds(config_.poll_ms));
+        return true;
+      }
+      const auto result = detail::deliver_claim(*claim, queue, *sender, rules, stopping_);
+      probe_.claimed(claim->endpoint, result);
+      if (result.lease_lost) {
+        runtime::log_warn(who, "endpoint " + std::to_string(claim->endpoint) +
+                                   ": its lease ran out mid-claim; another worker has its queue");
+      }
+      return true;
+    });
+  }
+
+  void run_housekeeper() {
+    detail::PgQueue queue(config_.stream.pg, "millrace-webhooks");
+    auto last_prune = std::chrono::steady_clock::now();
+    guarded("webhooks", [&] {
+      if (!migrated_ && config_.stream.migrate) {
+        pause(milliseconds(200));
+        return true;
+      }
+      probe_.stats(queue.stats());
+      if (std::chrono::steady_clock::now() - last_prune > kPruneEvery) {
+        const auto pruned = queue.prune_delivered(config_.keep_delivered_h * 3600);
+        if (pruned > 0)
+          runtime::log_info("webhooks", "pruned " + std::to_string(pruned) + " delivered rows");
+        last_prune = std::chrono::steady_clock::now();
+      }
+      pause(std::chrono::duration_cast<milliseconds>(kStatsEvery));
+      return true;
+    });
+  }
+
+  const WebhooksConfig& config_;
+  detail::DispatchProbe probe_;
+  detail::DispatchRules rules_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> migrated_{false};
+  std::exception_ptr failure_;
+  std::vector<std::thread> threads_;
+};
+
+Webhooks::Webhooks(WebhooksConfig config, metrics::Registry& metrics)
+    : config_(std::move(config)),
+      handler_(std::make_unique<detail::IngestHandler>(config_.stream.group,
+                                                       config_.stream.kafka.topic)),
+      consumer_(std::make_unique<stream::TransactionalConsumer>(config_.stream, *handler_,
+                                                                "webhooks", metrics)),
+      dispatcher_(std::make_unique<Dispatcher>(config_, metrics)) {}
+
+Webhooks::~Webhooks() {
+  stop();
+}
+
+void Webhooks::start() {
+  consumer_->start();
+  dispatcher_->start();
+}
+
+void Webhooks::stop() {
+  dispatcher_->stop();
+  consumer_->stop();
+}
+
+bool Webhooks::wait(milliseconds timeout) {
+  if (dispatcher_->failed()) return true;
+  return consumer_->wait(timeout);
+}
+
+void Webhooks::rethrow_failure() {
+  consumer_->rethrow_failure();
+  dispatcher_->rethrow_failure();
+}
+
+stream::StreamStats Webhooks::stats() const {
+  return consumer_->stats();
+}
+
+}  // namespace millrace::webhooks

@@ -1,0 +1,41 @@
+#include "millrace/webhooks/config.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "millrace/core/failure.hpp"
+#include "millrace/core/parse_config.hpp"
+
+using namespace millrace;
+using Catch::Matchers::Contains;
+
+namespace {
+webhooks::WebhooksConfig parse(std::map<std::string, std::string> env,
+                               std::vector<std::string> args) {
+  return core::parse_config<webhooks::WebhooksConfig>(env, args);
+}
+}  // namespace
+
+TEST_CASE("the webhooks read the change topic under their own variables") {
+  const auto d = parse({{"MILLRACE_TOPIC", "store-events"}, {"MILLRACE_SINK_GROUP", "sinks"}}, {});
+  CHECK(d.stream.kafka.topic == "millrace.changes");
+  CHECK(d.stream.group == "millrace-webhooks");
+  CHECK(d.stream.kind == "webhooks");
+  CHECK(d.timeout_ms == 15000);
+  CHECK(d.schedule.delays.size() == 7);
+  CHECK_FALSE(d.allow_private);
+  const auto e = parse({{"MILLRACE_CHANGES_TOPIC", "changes"},
+                        {"MILLRACE_WEBHOOKS_GROUP", "hooks"},
+                        {"MILLRACE_WEBHOOKS_ALLOW_PRIVATE", "true"},
+                        {"MILLRACE_WEBHOOKS_RETRY_SCHEDULE", "1s,2s"}},
+                       {"--timeout-ms", "2000"});
+  CHECK(e.stream.kafka.topic == "changes");
+  CHECK(e.stream.group == "hooks");
+  CHECK(e.allow_private);
+  CHECK(e.timeout_ms == 2000);
+  CHECK(e.schedule.delays.size() == 2);
+}
+
+TEST_CASE("a bad retry schedule is a usage error naming the setting") {
+  CHECK_THROWS_WITH(parse({{"MILLRACE_WEBHOOKS_RETRY_SCHEDULE", "5s,soon"}}, {}),
+                    Contains("MILLRACE_WEBHOOKS_RETRY_SCHEDULE") && Contains("soon"));
+}

@@ -1,0 +1,152 @@
+#include "dispatch.hpp"
+
+#include <catch2/catch.hpp>
+#include <deque>
+#include <map>
+
+#include "millrace/webhooks/signature.hpp"
+
+using namespace millrace::webhooks;
+using namespace millrace::webhooks::detail;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Answers from a script, and keeps every request.
+class ScriptedSender final : public Sender {
+ public:
+  std::deque<AttemptResult> answers;
+  std::vector<Post> posts;
+  AttemptResult post(const Post& request) override {
+    posts.push_back(request);
+    if (answers.empty()) return {200, "", std::nullopt};
+    auto a = answers.front();
+    answers.pop_front();
+    return a;
+  }
+};
+
+class FakeQueue final : public Queue {
+ public:
+  std::vector<std::pair<std::int64_t, Verdict>> recorded;
+  bool lease_held = true;
+  int released = 0;
+  std::optional<Claim> claim(std::int64_t, int) override { return std::nullopt; }
+  bool record(const Claim&, const Recorded& r, std::int64_t) override {
+    if (!lease_held) return false;
+    recorded.emplace_back(r.delivery->id, r.decision.verdict);
+    return true;
+  }
+  void release(const Claim&) override { ++released; }
+  QueueStats stats() override { return {}; }
+  std::int64_t prune_delivered(std::int64_t) override { return 0; }
+};
+
+const std::string kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+Claim claim_of(int deliveries) {
+  Claim c{7, "https://hooks.example.com/in", {kSecret}, 42, {}};
+  for (int i = 1; i <= deliveries; ++i) {
+    c.deliveries.push_back(
+        {i, "change-" + std::to_string(i), "{\"n\":" + std::to_string(i) + "}", 0, 0});
+  }
+  return c;
+}
+
+DispatchRules rules() {
+  DispatchRules r;
+  r.schedule = RetrySchedule{{1000ms, 2000ms}, 0.2};
+  r.user_agent = "test";
+  r.now_s = [] { return std::int64_t{1700000000}; };
+  r.unit_random = [] { return 0.5; };
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("a claim's deliveries go out in queue order, each signed, then the queue is released") {
+  ScriptedSender sender;
+  FakeQueue queue;
+  std::atomic<bool> stopping{false};
+  const auto claim = claim_of(3);
+  const auto result = deliver_claim(claim, queue, sender, rules(), stopping);
+  REQUIRE(sender.posts.size() == 3);
+  CHECK(queue.recorded == std::vector<std::pair<std::int64_t, Verdict>>{{1, Verdict::kDelivered},
+                                                                        {2, Verdict::kDelivered},
+                                                                        {3, Verdict::kDelivered}});
+  CHECK(queue.released == 1);
+  CHECK(result.attempts.size() == 3);
+  const auto& p = sender.posts[1];
+  CHECK(p.url == claim.url);
+  CHECK(p.body == "{\"n\":2}");
+  std::map<std::string, std::string> h(p.headers.begin(), p.headers.end());
+  CHECK(h["webhook-id"] == "change-2");
+  CHECK(h["webhook-timestamp"] == "1700000000");
+  CHECK(h["content-type"] == "application/json");
+  CHECK(verify(h["webhook-signature"], kSecret, "change-2", 1700000000, p.body));
+}
+
+TEST_CASE("a failure holds the rest of the endpoint's queue back") {
+  ScriptedSender sender;
+  sender.answers = {{200, "", std::nullopt}, {500, "", std::nullopt}};
+  FakeQueue queue;
+  std::atomic<bool> stopping{false};
+  deliver_claim(claim_of(4), queue, sender, rules(), stopping);
+  CHECK(sender.posts.size() == 2);
+  CHECK(queue.recorded == std::vector<std::pair<std::int64_t, Verdict>>{{1, Verdict::kDelivered},
+                                                                        {2, Verdict::kRetry}});
+  CHECK(queue.released == 1);
+}
+
+TEST_CASE("410 disables and stops; an exhausted delivery fails and lets the next go") {
+  {
+    ScriptedSender sender;
+    sender.answers = {{410, "", std::nullopt}};
+    FakeQueue queue;
+    std::atomic<bool> stopping{false};
+    deliver_claim(claim_of(2), queue, sender, rules(), stopping);
+    CHECK(queue.recorded == std::vector<std::pair<std::int64_t, Verdict>>{{1, Verdict::kDisable}});
+  }
+  {
+    auto claim = claim_of(2);
+    claim.deliveries[0].attempts = 2;  // the schedule's two retries are spent
+    ScriptedSender sender;
+    sender.answers = {{500, "", std::nullopt}};
+    FakeQueue queue;
+    std::atomic<bool> stopping{false};
+    deliver_claim(claim, queue, sender, rules(), stopping);
+    // Failed for good is final: it is not the queue's head any more, but
+    // this claim stops anyway and the next claim starts from delivery 2.
+    CHECK(queue.recorded == std::vector<std::pair<std::int64_t, Verdict>>{{1, Verdict::kFailed}});
+  }
+}
+
+TEST_CASE("a lost lease stops the claim without releasing another worker's queue") {
+  ScriptedSender sender;
+  FakeQueue queue;
+  queue.lease_held = false;
+  std::atomic<bool> stopping{false};
+  const auto result = deliver_claim(claim_of(3), queue, sender, rules(), stopping);
+  CHECK(result.lease_lost);
+  CHECK(sender.posts.size() == 1);
+  CHECK(queue.released == 0);
+}
+
+TEST_CASE("stopping ends a claim between requests") {
+  ScriptedSender sender;
+  FakeQueue queue;
+  std::atomic<bool> stopping{true};
+  deliver_claim(claim_of(3), queue, sender, rules(), stopping);
+  CHECK(sender.posts.empty());
+  CHECK(queue.released == 1);
+}
+
+TEST_CASE("a rotated endpoint's requests carry both signatures") {
+  auto claim = claim_of(1);
+  const auto fresh = new_secret();
+  claim.secrets = {fresh, kSecret};
+  const auto post = make_post(claim, claim.deliveries[0], 1700000000, "test");
+  std::map<std::string, std::string> h(post.headers.begin(), post.headers.end());
+  CHECK(verify(h["webhook-signature"], fresh, "change-1", 1700000000, post.body));
+  CHECK(verify(h["webhook-signature"], kSecret, "change-1", 1700000000, post.body));
+}

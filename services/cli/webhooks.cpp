@@ -1,0 +1,206 @@
+// millrace webhooks ...: registering endpoints and handling their
+// deliveries, in PostgreSQL (millrace-webhooks does the sending).
+#include <cstdio>
+#include <functional>
+#include <map>
+
+#include "commands.hpp"
+#include "millrace/pg/database.hpp"
+#include "millrace/pg/options.hpp"
+#include "millrace/webhooks/admin.hpp"
+
+namespace millrace::cli {
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: millrace webhooks <command> [flags]\n"
+    "\n"
+    "commands:\n"
+    "  add            register an endpoint: --url, optional --tables, --ops, --description;\n"
+    "                 prints its id and signing secret\n"
+    "  list           the endpoints, their state and queues\n"
+    "  disable        stop sending to --endpoint ID (its deliveries wait)\n"
+    "  enable         send to --endpoint ID again, its waiting deliveries first\n"
+    "  rotate-secret  give --endpoint ID a new secret; the old one stays valid for --overlap-s\n"
+    "  deliveries     recent deliveries (--failed: only those that used up their retries)\n"
+    "  replay         send --endpoint ID's failed deliveries again (--since TIME)\n";
+
+struct Common {
+  pg::PgOptions pg;
+  std::int64_t endpoint = 0;
+};
+
+// Flags every command takes, then its own; runs `body` on a connection.
+int run(const std::string& name, const std::string& about, const std::vector<std::string>& args,
+        bool needs_endpoint, const std::function<void(core::OptionSet&)>& own_flags,
+        const std::function<int(pqxx::connection&, const Common&)>& body) {
+  Common c;
+  core::OptionSet options("millrace webhooks " + name, about);
+  pg::register_options(options, c.pg);
+  if (needs_endpoint)
+    options.add_int("endpoint", "", &c.endpoint, "Endpoint id (webhooks list)", 1, INT64_MAX);
+  own_flags(options);
+  if (const auto exit = parse_flags(options, args, "webhooks " + name, [&] {
+        pg::validate(c.pg);
+        if (needs_endpoint && c.endpoint == 0) throw core::UsageError("--endpoint is required");
+      })) {
+    return *exit;
+  }
+  auto conn = pg::connect(c.pg.url, c.pg.schema, "millrace-webhooks-cli", c.pg.connect_limits());
+  try {
+    return body(*conn, c);
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "millrace webhooks %s: %s\n", name.c_str(), e.what());
+    return 1;
+  }
+}
+
+int cmd_add(const std::vector<std::string>& args) {
+  webhooks::NewEndpoint e;
+  std::string tables, ops;
+  bool allow_private = false;
+  return run(
+      "add",
+      "Registers a webhook endpoint. Every change of the change feed that passes its filters is "
+      "sent to it, signed with its secret (Standard Webhooks). Prints the id and the secret.",
+      args, false,
+      [&](core::OptionSet& o) {
+        o.add_string("url", "", &e.url, "Where to POST (http:// or https://)");
+        o.add_string("tables", "", &tables,
+                     "Comma-separated tables (name or schema.name); default every table");
+        o.add_string("ops", "", &ops,
+                     "Comma-separated operations: c insert, u update, d delete, r snapshot row, "
+                     "t truncate; default all");
+        o.add_string("description", "", &e.description, "A note for `webhooks list`");
+        o.add_string("secret", "", &e.secret,
+                     "Signing secret (whsec_ + base64); default a new random one");
+        o.add_bool("allow-private", "MILLRACE_WEBHOOKS_ALLOW_PRIVATE", &allow_private,
+                   "Allow a URL on a loopback or private address");
+      },
+      [&](pqxx::connection& conn, const Common&) {
+        if (e.url.empty()) throw std::invalid_argument("--url is required");
+        e.tables = split_list(tables);
+        e.ops = split_list(ops);
+        const auto added = webhooks::add_endpoint(conn, e, allow_private);
+        std::printf("endpoint %lld: %s\nsecret: %s\n", static_cast<long long>(added.id),
+                    e.url.c_str(), added.secret.c_str());
+        return 0;
+      });
+}
+
+int cmd_list(const std::vector<std::string>& args) {
+  return run(
+      "list", "Lists the webhook endpoints with their state and queues.", args, false,
+      [](core::OptionSet&) {},
+      [](pqxx::connection& conn, const Common&) {
+        std::fputs(webhooks::list_endpoints(conn).c_str(), stdout);
+        return 0;
+      });
+}
+
+int cmd_set_active(const std::vector<std::string>& args, bool active) {
+  std::string reason;
+  const std::string name = active ? "enable" : "disable";
+  return run(
+      name,
+      active ? "Enables an endpoint: its waiting deliveries go out first, in order."
+             : "Disables an endpoint. Changes keep being enqueued for it and wait until it is "
+               "enabled.",
+      args, true,
+      [&](core::OptionSet& o) {
+        if (!active) o.add_string("reason", "", &reason, "Why, for `webhooks list`");
+      },
+      [&](pqxx::connection& conn, const Common& c) {
+        webhooks::set_active(conn, c.endpoint, active, reason);
+        std::printf("endpoint %lld %s\n", static_cast<long long>(c.endpoint),
+                    active ? "enabled" : "disabled");
+        return 0;
+      });
+}
+
+int cmd_rotate(const std::vector<std::string>& args) {
+  std::int64_t overlap_s = 86400;
+  std::string secret;
+  return run(
+      "rotate-secret",
+      "Gives an endpoint a new signing secret. Requests carry a signature with the new secret "
+      "and, for --overlap-s, one with the old secret too, so the receiver can switch without "
+      "rejecting a request.",
+      args, true,
+      [&](core::OptionSet& o) {
+        o.add_int("overlap-s", "", &overlap_s, "Seconds the old secret still signs", 0,
+                  30LL * 86400);
+        o.add_string("secret", "", &secret, "The new secret; default a new random one");
+      },
+      [&](pqxx::connection& conn, const Common& c) {
+        const auto fresh =
+            webhooks::rotate_secret(conn, c.endpoint, std::chrono::seconds(overlap_s), secret);
+        std::printf("endpoint %lld\nsecret: %s\n", static_cast<long long>(c.endpoint),
+                    fresh.c_str());
+        return 0;
+      });
+}
+
+int cmd_deliveries(const std::vector<std::string>& args) {
+  std::int64_t endpoint = 0, limit = 50;
+  bool failed = false;
+  return run(
+      "deliveries", "Lists deliveries, newest first.", args, false,
+      [&](core::OptionSet& o) {
+        o.add_int("endpoint", "", &endpoint, "Only this endpoint's (default all)", 0, INT64_MAX);
+        o.add_bool("failed", "", &failed, "Only deliveries that used up their retries");
+        o.add_int("limit", "", &limit, "At most this many", 1, 1'000'000);
+      },
+      [&](pqxx::connection& conn, const Common&) {
+        std::fputs(webhooks::list_deliveries(
+                       conn, endpoint > 0 ? std::optional(endpoint) : std::nullopt, failed, limit)
+                       .c_str(),
+                   stdout);
+        return 0;
+      });
+}
+
+int cmd_replay(const std::vector<std::string>& args) {
+  std::string since;
+  return run(
+      "replay",
+      "Puts an endpoint's failed deliveries back in its queue with a fresh retry schedule, "
+      "oldest first.",
+      args, true,
+      [&](core::OptionSet& o) {
+        o.add_string("since", "", &since,
+                     "Only those enqueued at or after this time (e.g. 2026-11-23T08:00:00Z)");
+      },
+      [&](pqxx::connection& conn, const Common& c) {
+        const auto n = webhooks::replay_failed(conn, c.endpoint,
+                                               since.empty() ? std::nullopt : std::optional(since));
+        std::printf("endpoint %lld: %lld failed deliveries queued again\n",
+                    static_cast<long long>(c.endpoint), static_cast<long long>(n));
+        return 0;
+      });
+}
+
+}  // namespace
+
+int cmd_webhooks(const std::vector<std::string>& args) {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    std::fputs(kUsage, args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  const std::map<std::string, std::function<int()>> commands = {
+      {"add", [&] { return cmd_add(rest); }},
+      {"list", [&] { return cmd_list(rest); }},
+      {"disable", [&] { return cmd_set_active(rest, false); }},
+      {"enable", [&] { return cmd_set_active(rest, true); }},
+      {"rotate-secret", [&] { return cmd_rotate(rest); }},
+      {"deliveries", [&] { return cmd_deliveries(rest); }},
+      {"replay", [&] { return cmd_replay(rest); }},
+  };
+  const auto it = commands.find(args[0]);
+  if (it == commands.end()) return usage_error("webhooks", "unknown command \"" + args[0] + "\"");
+  return it->second();
+}
+
+}  // namespace millrace::cli
