@@ -31,6 +31,11 @@ assert lat["to_append_ms"]["max"] + lat["append_to_row_ms"]["max"] >= lat["max_m
 # event time: the quantiles keep that order.
 t = lat["transaction_ms"]
 assert lat["p50_ms"] >= t["p50"] >= 0 and lat["p99_ms"] >= t["p99"] >= t["p50"], f"transaction {t!r} vs {lat!r}"
+wh = res["webhooks"]
+assert wh["changes"] == wh["commit_to_webhook_ms"]["count"] == wh["receiver_round_trip_ms"]["count"] > 0, f"webhooks {wh!r}"
+for leg in ("commit_to_webhook_ms", "receiver_round_trip_ms"):
+    assert wh[leg]["max"] >= wh[leg]["p99"] >= wh[leg]["p50"] > 0, f"webhooks.{leg} = {wh[leg]!r}"
+assert wh["ratio_p50"] > 0 and wh["ratio_p99"] > 0, f"webhooks ratios {wh!r}"
 assert 0 <= r["machine"]["cpu_steal_share"] < 1 and 0 <= lat["cpu_steal_share"] < 1, "steal share missing"
 refs = res["kafka_ack_1500"]
 assert [a["linger_ms"] for a in refs] == [5, 0], f"ack references {refs!r}"

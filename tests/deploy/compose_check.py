@@ -333,6 +333,7 @@ def rehearse(source, bin_dir, services):
     # Added to what compose sets, so the rehearsal shares nothing with
     # anyone: each service gets only the variables it reads.
     groups = {"sink": name + "_sink", "aggregator": name + "_aggregator"}
+    webhooks_group = name + "_webhooks"
     changes = {"MILLRACE_CHANGES_TOPIC": topic + ".changes",
                "MILLRACE_CHANGEFEED_PUBLICATION": name + "_pub",
                "MILLRACE_CHANGEFEED_SLOT": name + "_slot"}
@@ -342,6 +343,8 @@ def rehearse(source, bin_dir, services):
         "changefeed-publish": {"MILLRACE_PG_SCHEMA": schema, **changes},
         "changefeed": changes,
         "producer": {"MILLRACE_TOPIC": topic},
+        "webhooks": {"MILLRACE_PG_SCHEMA": schema, "MILLRACE_WEBHOOKS_GROUP": webhooks_group,
+                     "MILLRACE_CHANGES_TOPIC": changes["MILLRACE_CHANGES_TOPIC"]},
     }
     for worker, group in groups.items():
         extra[worker] = {"MILLRACE_TOPIC": topic, "MILLRACE_PG_SCHEMA": schema,
@@ -357,7 +360,7 @@ def rehearse(source, bin_dir, services):
             return
         producer_port = None
         changefeed_port = None
-        for service_name in ["changefeed", "sink", "aggregator", "producer"]:
+        for service_name in ["changefeed", "sink", "aggregator", "producer", "webhooks"]:
             replicas = (services[service_name].get("deploy") or {}).get("replicas", 1)
             for i in range(replicas):
                 env, ports = environment(service_name, extra[service_name])
@@ -438,6 +441,23 @@ def rehearse(source, bin_dir, services):
         else:
             print(f"ok: rehearsal: the change feed published {int(published)} changes "
                   f"({stored} stored events and the aggregates)")
+
+        # The webhooks group read every published change and accounted for
+        # each (no endpoint is registered: each is an outcome `filtered`).
+        deadline = time.time() + 120
+        consumed = unaccounted = 0
+        while time.time() < deadline:
+            row = psql(pg_url, f"SELECT coalesce(sum(consumed), 0), coalesce(sum(unaccounted), 0) "
+                               f"FROM {schema}.partition_accounting WHERE group_id = '{webhooks_group}'")
+            consumed, unaccounted = (int(x) for x in row.split("|"))
+            if consumed >= published:
+                break
+            time.sleep(1)
+        if published == 0 or consumed < published or unaccounted != 0:
+            fail(f"rehearsal: the webhooks group consumed {consumed} of {int(published)} changes, "
+                 f"unaccounted {unaccounted}")
+        else:
+            print(f"ok: rehearsal: the webhooks group accounted for all {consumed} changes")
     finally:
         grace = 60
         for _, child in children:

@@ -1,0 +1,198 @@
+// millrace-webhooks end to end on the test stack: edits made through SQL
+// flow through the change feed to signed webhooks. One run serves several
+// endpoints at once, each with its own receiver behaviour: all changes, a
+// filter, 500 then 200, 429 with Retry-After, 410, a receiver that is down
+// for a while, and a secret rotated mid-run.
+#include "webhooks.hpp"
+
+#include <catch2/catch.hpp>
+#include <pqxx/pqxx>
+
+#include "changes.hpp"
+#include "harness.hpp"
+#include "http_client.hpp"
+#include "millrace/webhooks/signature.hpp"
+#include "pipeline.hpp"
+#include "receiver.hpp"
+#include "scrape.hpp"
+
+using namespace millrace;
+using namespace millrace::testing;
+using std::chrono::seconds;
+
+namespace {
+
+// Inserts ids [from, to), updates every other one, deletes every fifth:
+// each statement its own transaction, so each is one change.
+void edit_items(const Pipeline& p, int from, int to) {
+  pqxx::connection c(p.env.pg);
+  const auto one = [&](const std::string& statement) {
+    pqxx::work tx(c);
+    tx.exec("SET LOCAL search_path TO " + p.schema);
+    tx.exec(statement);
+    tx.commit();
+  };
+  for (int i = from; i < to; ++i) {
+    one("INSERT INTO items VALUES (" + std::to_string(i) + ", 'item', 1)");
+  }
+  for (int i = from; i < to; i += 2)
+    one("UPDATE items SET qty = qty + 1 WHERE id = " + std::to_string(i));
+  for (int i = from; i < to; i += 5) one("DELETE FROM items WHERE id = " + std::to_string(i));
+}
+
+std::int64_t count(const Pipeline& p, const std::string& query) {
+  pqxx::connection c(p.env.pg);
+  pqxx::work tx(c);
+  tx.exec("SET LOCAL search_path TO " + p.schema);
+  return tx.exec1(query)[0].as<std::int64_t>();
+}
+
+std::vector<std::string> ids_with_ops(const std::vector<ChangeRecord>& records,
+                                      const std::set<std::string>& ops) {
+  std::vector<std::string> out;
+  for (const auto& r : records) {
+    if (ops.count(r.op) != 0) out.push_back(r.id);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "signed webhooks for every matching change: retries, Retry-After, 410, outages, "
+    "rotation",
+    "[webhooks]") {
+  Pipeline p("it_wh");
+  // The schema migrated, with a table of its own that the change feed
+  // publishes, streaming.
+  migrate_with_table(p, "items (id int PRIMARY KEY, name text, qty int)");
+  ChangeFeedRig rig(p, {"items"});
+  auto feed = rig.start("changefeed");
+  rig.wait_streaming();
+
+  Receiver rx;
+  const int down_port = free_port();  // a receiver that starts later
+  std::map<std::string, std::string> secret;
+  std::map<std::string, std::int64_t> endpoint;
+  for (const std::string path : {"/all", "/filtered", "/flaky", "/slow", "/gone", "/rotate"}) {
+    secret[path] = webhooks::new_secret();
+    rx.set_secrets(path, {secret[path]});
+  }
+  secret["/down"] = webhooks::new_secret();
+  endpoint["/all"] = add_endpoint(p, rx.url("/all"), secret["/all"]);
+  endpoint["/filtered"] = add_endpoint(p, rx.url("/filtered"), secret["/filtered"],
+                                       {"--tables", "items", "--ops", "c,d"});
+  endpoint["/flaky"] = add_endpoint(p, rx.url("/flaky"), secret["/flaky"]);
+  endpoint["/slow"] = add_endpoint(p, rx.url("/slow"), secret["/slow"]);
+  endpoint["/gone"] = add_endpoint(p, rx.url("/gone"), secret["/gone"]);
+  endpoint["/rotate"] = add_endpoint(p, rx.url("/rotate"), secret["/rotate"]);
+  endpoint["/down"] =
+      add_endpoint(p, "http://127.0.0.1:" + std::to_string(down_port) + "/down", secret["/down"]);
+  // A filter on another table: matches nothing here.
+  add_endpoint(p, rx.url("/none"), webhooks::new_secret(), {"--tables", "store_events"});
+
+  rx.script("/flaky", [](const Received&, int repeats) {
+    return Answer{repeats == 0 ? 500 : 200, std::nullopt};
+  });
+  int slow_requests = 0;
+  rx.script("/slow", [&](const Received&, int) {
+    return ++slow_requests == 1 ? Answer{429, 3} : Answer{200, std::nullopt};
+  });
+  rx.script("/gone", [](const Received&, int) { return Answer{410, std::nullopt}; });
+
+  auto hooks = start_webhooks(p, rig, "webhooks", "300ms,1s,2s,4s,8s,16s,32s,60s");
+
+  // Phase 1, then a secret rotation, then phase 2 with the down receiver up.
+  edit_items(p, 1, 101);  // 100 inserts, 50 updates, 20 deletes
+  REQUIRE(eventually([&] { return rx.accepted_ids("/rotate").size() >= 170; }, seconds(180)));
+  const auto rotated =
+      webhooks_cli(p, {"rotate-secret", "--endpoint", std::to_string(endpoint["/rotate"])});
+  const auto fresh = rotated.substr(rotated.find("secret: ") + 8, 50);
+  REQUIRE(webhooks::is_secret(fresh));
+  rx.set_secrets("/rotate", {fresh, secret["/rotate"]});
+  const std::size_t before_rotation = rx.requests("/rotate").size();
+
+  Receiver down(down_port);  // down until now: its backlog is phase 1
+  down.set_secrets("/down", {secret["/down"]});
+  edit_items(p, 101, 201);
+
+  const auto records = rig.read_all(340);
+  REQUIRE(records.size() == 340);
+  const auto all_ids = ids_with_ops(records, {"c", "u", "d"});
+  for (const std::string path : {"/all", "/flaky", "/slow", "/rotate"}) {
+    REQUIRE(
+        eventually([&] { return rx.accepted_ids(path).size() >= all_ids.size(); }, seconds(240)));
+  }
+  REQUIRE(eventually([&] { return down.accepted_ids("/down").size() >= all_ids.size(); },
+                     seconds(240)));
+  const auto filtered_ids = ids_with_ops(records, {"c", "d"});
+  REQUIRE(eventually([&] { return rx.accepted_ids("/filtered").size() >= filtered_ids.size(); },
+                     seconds(120)));
+  CHECK(stop_cleanly({&hooks}));
+  CHECK(stop_cleanly({&feed}));
+
+  {  // every request is signed, and every matching change arrives once, in key order
+    for (const std::string path : {"/all", "/filtered", "/flaky", "/slow", "/gone", "/rotate"}) {
+      INFO(path);
+      for (const auto& r : rx.requests(path)) CHECK_FALSE(r.verified_with.empty());
+    }
+    for (const auto& r : down.requests("/down")) CHECK_FALSE(r.verified_with.empty());
+    CHECK(check_each_once_in_key_order(rx.accepted_ids("/all"), records) == 0);
+    CHECK(rx.requests("/all").size() == all_ids.size());
+    std::vector<ChangeRecord> c_and_d;
+    for (const auto& r : records) {
+      if (r.op == "c" || r.op == "d") c_and_d.push_back(r);
+    }
+    CHECK(check_each_once_in_key_order(rx.accepted_ids("/filtered"), c_and_d) == 0);
+    CHECK(rx.requests("/filtered").size() == filtered_ids.size());
+    CHECK(rx.requests("/none").empty());
+    // The body is a Standard Webhooks payload around the change.
+    const auto first = rx.requests("/all").front();
+    CHECK_THAT(first.body, Catch::StartsWith("{\"type\":\"" + p.schema + ".items.created\""));
+    CHECK_THAT(first.body, Catch::Contains("\"data\":{\"id\":\"" + first.id + "\""));
+  }
+  {  // 500 then 200: each change is retried once and still arrives in order
+    const auto requests = rx.requests("/flaky");
+    CHECK(requests.size() == 2 * all_ids.size());
+    CHECK(check_each_once_in_key_order(rx.accepted_ids("/flaky"), records) == 0);
+    for (std::size_t i = 0; i + 1 < requests.size(); i += 2) {
+      CHECK(requests[i].id == requests[i + 1].id);
+      CHECK(requests[i].answered == 500);
+      CHECK(requests[i + 1].answered == 200);
+    }
+  }
+  {  // 429 with Retry-After: 3 holds the next attempt back at least 3 s
+    const auto requests = rx.requests("/slow");
+    REQUIRE(requests.size() == all_ids.size() + 1);
+    CHECK(requests[0].answered == 429);
+    CHECK(requests[1].id == requests[0].id);
+    CHECK(requests[1].at - requests[0].at >= seconds(3));
+    CHECK(check_each_once_in_key_order(rx.accepted_ids("/slow"), records) == 0);
+  }
+  {  // 410 disables the endpoint after one request; its deliveries wait
+    CHECK(rx.requests("/gone").size() == 1);
+    const auto id = std::to_string(endpoint["/gone"]);
+    CHECK(count(p, "SELECT count(*) FROM webhook_endpoints WHERE id = " + id +
+                       " AND NOT active AND disabled_reason LIKE '%410%'") == 1);
+    CHECK(count(p, "SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = " + id +
+                       " AND status = 'pending'") == static_cast<std::int64_t>(all_ids.size()));
+    CHECK_THAT(webhooks_cli(p, {"list"}), Catch::Contains("disabled: the receiver answered 410"));
+  }
+  {  // a receiver down for a while gets its backlog afterwards, in order
+    CHECK(check_each_once_in_key_order(down.accepted_ids("/down"), records) == 0);
+    CHECK(count(p, "SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = " +
+                       std::to_string(endpoint["/down"]) + " AND attempts > 1") >= 1);
+  }
+  {  // a secret rotated mid-run: old and new both sign during the overlap
+    const auto requests = rx.requests("/rotate");
+    CHECK(check_each_once_in_key_order(rx.accepted_ids("/rotate"), records) == 0);
+    REQUIRE(requests.size() > before_rotation);
+    // Claims that began before the rotation still carry only the old one;
+    // the last request certainly came after it.
+    const auto& last = requests.back();
+    CHECK(last.verified_with == std::vector<std::size_t>{0, 1});
+    for (std::size_t i = 0; i < before_rotation; ++i) {
+      CHECK(requests[i].verified_with == std::vector<std::size_t>{0});
+    }
+  }
+}

@@ -1,0 +1,83 @@
+#include "webhooks.hpp"
+
+#include <catch2/catch.hpp>
+#include <pqxx/pqxx>
+#include <regex>
+
+#include "harness.hpp"
+
+namespace millrace::testing {
+
+void migrate_with_table(const Pipeline& p, const std::string& table) {
+  std::string out;
+  REQUIRE(run(bin("millrace"), {"migrate"},
+              {{"MILLRACE_PG", p.env.pg}, {"MILLRACE_PG_SCHEMA", p.schema}}, &out) == 0);
+  pqxx::connection c(p.env.pg);
+  pqxx::work tx(c);
+  tx.exec("CREATE TABLE " + tx.quote_name(p.schema) + "." + table);
+  tx.commit();
+}
+
+Child start_webhooks(Pipeline& p, const ChangeFeedRig& rig, const std::string& name,
+                     const std::string& schedule, const std::map<std::string, std::string>& extra) {
+  std::map<std::string, std::string> e = {
+      {"MILLRACE_CHANGES_TOPIC", rig.topic},       {"MILLRACE_WEBHOOKS_GROUP", p.group + "_hooks"},
+      {"MILLRACE_WEBHOOKS_ALLOW_PRIVATE", "true"}, {"MILLRACE_WEBHOOKS_RETRY_SCHEDULE", schedule},
+      {"MILLRACE_WEBHOOKS_POLL_MS", "50"},         {"MILLRACE_WEBHOOKS_TIMEOUT_MS", "5000"},
+  };
+  for (const auto& [k, v] : extra) e[k] = v;
+  return p.start("millrace-webhooks", name, e);
+}
+
+std::string webhooks_cli(const Pipeline& p, const std::vector<std::string>& args) {
+  std::vector<std::string> all = {"webhooks"};
+  all.insert(all.end(), args.begin(), args.end());
+  std::string out;
+  const int rc = run(bin("millrace"), all,
+                     {{"MILLRACE_PG", p.env.pg}, {"MILLRACE_PG_SCHEMA", p.schema}}, &out);
+  INFO("millrace webhooks " << args.front() << ": " << out);
+  REQUIRE(rc == 0);
+  return out;
+}
+
+std::int64_t add_endpoint(const Pipeline& p, const std::string& url, const std::string& secret,
+                          const std::vector<std::string>& flags) {
+  std::vector<std::string> args = {"add", "--url", url, "--secret", secret, "--allow-private"};
+  args.insert(args.end(), flags.begin(), flags.end());
+  const auto out = webhooks_cli(p, args);
+  std::smatch m;
+  REQUIRE(std::regex_search(out, m, std::regex(R"(endpoint (\d+):)")));
+  return std::stoll(m[1]);
+}
+
+std::size_t check_each_once_in_key_order(const std::vector<std::string>& ids,
+                                         const std::vector<ChangeRecord>& expected) {
+  std::map<std::string, std::string> key_of;
+  for (const auto& r : expected) key_of[r.id] = r.key;
+  std::set<std::string> seen;
+  std::map<std::string, std::string> last_of_key;
+  std::size_t repeats = 0, unknown = 0, out_of_order = 0;
+  for (const auto& id : ids) {
+    if (!seen.insert(id).second) {
+      ++repeats;
+      continue;
+    }
+    const auto k = key_of.find(id);
+    if (k == key_of.end()) {
+      ++unknown;
+      continue;
+    }
+    // Change ids sort in commit order (commit LSN, then position).
+    auto& last = last_of_key[k->second];
+    if (!last.empty() && id < last) ++out_of_order;
+    last = id;
+  }
+  std::size_t missing = 0;
+  for (const auto& r : expected) missing += seen.count(r.id) == 0 ? 1 : 0;
+  CHECK(missing == 0);
+  CHECK(unknown == 0);
+  CHECK(out_of_order == 0);
+  return repeats;
+}
+
+}  // namespace millrace::testing

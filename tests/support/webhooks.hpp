@@ -1,0 +1,42 @@
+#pragma once
+
+// millrace-webhooks under test: its process on a ChangeFeedRig's topic,
+// endpoints registered through the real CLI, and the checks every webhook
+// test makes of what a receiver got.
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "changes.hpp"
+#include "pipeline.hpp"
+#include "receiver.hpp"
+
+namespace millrace::testing {
+
+// `millrace migrate` on the pipeline's schema, then CREATE TABLE `table`
+// ("name (columns)") in it (REQUIREs both).
+void migrate_with_table(const Pipeline& pipeline, const std::string& table);
+
+// The webhooks service for `rig`'s topic, allowed to post to 127.0.0.1,
+// with `schedule` as its retry schedule.
+Child start_webhooks(Pipeline& pipeline, const ChangeFeedRig& rig, const std::string& name,
+                     const std::string& schedule,
+                     const std::map<std::string, std::string>& extra = {});
+
+// `millrace webhooks add` with these flags (plus --allow-private); returns
+// the endpoint's id (REQUIREs success).
+std::int64_t add_endpoint(const Pipeline& pipeline, const std::string& url,
+                          const std::string& secret, const std::vector<std::string>& flags = {});
+
+// Any other `millrace webhooks` command; returns its stdout (REQUIREs exit 0).
+std::string webhooks_cli(const Pipeline& pipeline, const std::vector<std::string>& args);
+
+// Checks (Catch2) that `ids` (a receiver's accepted ids in arrival order,
+// repeats dropped) hold each of `expected` once, and that each key's changes
+// came in commit order. Returns how many repeats were dropped.
+std::size_t check_each_once_in_key_order(const std::vector<std::string>& ids,
+                                         const std::vector<ChangeRecord>& expected);
+
+}  // namespace millrace::testing
