@@ -98,6 +98,68 @@ std::vector<ReplicationConnection::Row> ReplicationConnection::command(const std
   return rows;
 }
 
+std::uint64_t ReplicationConnection::for_each_row(const std::string& sql,
+                                                  const std::function<void(Row&&)>& on_row) {
+  PGconn* c = handle_->conn.get();
+  if (PQsendQuery(c, sql.c_str()) != 1) fail_result(nullptr, c, sql);
+  if (PQsetSingleRowMode(c) != 1) fail_result(nullptr, c, sql);
+  std::uint64_t rows = 0;
+  ResultPtr failed;           // the query's error, reported once drained
+  std::exception_ptr thrown;  // what on_row threw
+  for (ResultPtr r(PQgetResult(c)); r != nullptr; r.reset(PQgetResult(c))) {
+    const auto status = PQresultStatus(r.get());
+    if (status == PGRES_SINGLE_TUPLE && !thrown && !failed) {
+      Row row;
+      row.reserve(static_cast<std::size_t>(PQnfields(r.get())));
+      for (int j = 0; j < PQnfields(r.get()); ++j) {
+        if (PQgetisnull(r.get(), 0, j)) {
+          row.emplace_back(std::nullopt);
+        } else {
+          row.emplace_back(std::string(PQgetvalue(r.get(), 0, j),
+                                       static_cast<std::size_t>(PQgetlength(r.get(), 0, j))));
+        }
+      }
+      ++rows;
+      try {
+        on_row(std::move(row));
+      } catch (...) {
+        // Stop the server sending the rest; the results must still be read
+        // to the end before the connection takes another command.
+        thrown = std::current_exception();
+        if (PGcancel* cancel = PQgetCancel(c)) {
+          char error[256];
+          PQcancel(cancel, error, sizeof error);
+          PQfreeCancel(cancel);
+        }
+      }
+    } else if (status != PGRES_SINGLE_TUPLE && status != PGRES_TUPLES_OK && !failed) {
+      failed = std::move(r);
+    }
+  }
+  if (thrown) std::rethrow_exception(thrown);
+  if (failed) fail_result(failed.get(), c, sql);
+  return rows;
+}
+
+std::string ReplicationConnection::quote_identifier(std::string_view name) const {
+  return escaped(name, &PQescapeIdentifier, "an identifier");
+}
+
+std::string ReplicationConnection::quote_literal(std::string_view text) const {
+  return escaped(text, &PQescapeLiteral, "a literal");
+}
+
+std::string ReplicationConnection::escaped(std::string_view text,
+                                           char* (*escape)(PGconn*, const char*, std::size_t),
+                                           const char* what) const {
+  PGconn* c = handle_->conn.get();
+  char* quoted = escape(c, text.data(), text.size());
+  if (quoted == nullptr) fail_result(nullptr, c, std::string("quoting ") + what);
+  std::string out(quoted);
+  PQfreemem(quoted);
+  return out;
+}
+
 void ReplicationConnection::start(const std::string& start_replication) {
   PGconn* c = handle_->conn.get();
   ResultPtr r(PQexec(c, start_replication.c_str()));

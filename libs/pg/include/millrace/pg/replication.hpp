@@ -10,6 +10,7 @@
 // connection cannot leave streaming mode (make a new one to resume).
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,6 +40,18 @@ class ReplicationConnection {
   // Throws core::InfraError classified by SQLSTATE.
   std::vector<Row> command(const std::string& sql);
 
+  // Runs one query and hands each row to `on_row` as it arrives (libpq's
+  // single-row mode), so a table of any size is read in bounded memory.
+  // Returns the number of rows. Throws core::InfraError classified by
+  // SQLSTATE, and what `on_row` throws (the rest of the result is then
+  // drained and dropped).
+  std::uint64_t for_each_row(const std::string& sql, const std::function<void(Row&&)>& on_row);
+
+  // An identifier or a string literal quoted for this server (libpq's
+  // PQescapeIdentifier / PQescapeLiteral), for names read from the catalog.
+  std::string quote_identifier(std::string_view name) const;
+  std::string quote_literal(std::string_view text) const;
+
   // Sends a START_REPLICATION command; on return the server streams.
   void start(const std::string& start_replication);
 
@@ -54,6 +67,9 @@ class ReplicationConnection {
   int backend_pid() const;
 
  private:
+  std::string escaped(std::string_view text,
+                      char* (*escape)(struct pg_conn*, const char*, std::size_t),
+                      const char* what) const;
   struct Handle;
   std::unique_ptr<Handle> handle_;
 };
