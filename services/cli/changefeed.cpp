@@ -23,6 +23,7 @@ int cmd_publish(const std::vector<std::string>& args) {
   pg::PgOptions pg;
   std::string publication = "millrace_changes";
   std::string tables;
+  std::string grant_select;
   core::OptionSet options(
       "millrace changefeed publish",
       "Creates the change feed's publication for the given tables of --pg-schema, or sets an "
@@ -33,6 +34,9 @@ int cmd_publish(const std::vector<std::string>& args) {
   options.add_string("tables", "", &tables,
                      "Comma-separated tables (default: store_events, the aggregates, and "
                      "categories and products where they exist)");
+  options.add_string("grant-select", "", &grant_select,
+                     "Also grant this role (the feed's) SELECT on the tables, which the initial "
+                     "snapshot (--snapshot initial) needs");
   if (const auto exit = parse_flags(options, args, "changefeed publish", [&] {
         pg::validate(pg);
         changefeed::ChangefeedConfig check;
@@ -48,10 +52,11 @@ int cmd_publish(const std::vector<std::string>& args) {
     return usage_error("changefeed publish", "no tables to publish in schema " + pg.schema +
                                                  " (run `millrace migrate` first)");
   }
-  changefeed::publish(*conn, publication, pg.schema, list);
+  changefeed::publish(*conn, publication, pg.schema, list, grant_select);
   std::string names;
   for (const auto& t : list) names += (names.empty() ? "" : ", ") + t;
   std::printf("publication %s: %s.{%s}\n", publication.c_str(), pg.schema.c_str(), names.c_str());
+  if (!grant_select.empty()) std::printf("SELECT granted to %s\n", grant_select.c_str());
   return 0;
 }
 

@@ -1,17 +1,23 @@
 // The change feed under faults: SIGKILLed at random points while at least
-// 50,000 changes are committed, and PostgreSQL restarted mid-stream. A
-// read_committed consumer must then see every change exactly once, in
-// commit order per key.
+// 50,000 changes are committed, PostgreSQL restarted mid-stream, and
+// SIGKILLed in the middle of its initial snapshot. A read_committed
+// consumer must then see every change exactly once, in commit order per
+// key (and, after a snapshot, rebuild the table exactly).
+#include <rapidjson/document.h>
+
 #include <catch2/catch.hpp>
 #include <csignal>
+#include <map>
 #include <pqxx/pqxx>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "changes.hpp"
 #include "fault_report.hpp"
 #include "harness.hpp"
 #include "http_client.hpp"
+#include "millrace/kafka/admin.hpp"
 #include "pipeline.hpp"
 #include "scrape.hpp"
 
@@ -81,13 +87,16 @@ class LedgerWriter {
   std::thread thread_;
 };
 
-double published(Child& feed) {
+double metric(Child& feed, const std::string& name) {
   try {
-    return sum_of(parse_exposition(http_get(feed.metrics_port, "/metrics")),
-                  "millrace_changefeed_changes_published_total");
+    return sum_of(parse_exposition(http_get(feed.metrics_port, "/metrics")), name);
   } catch (const std::exception&) {
     return 0;  // not serving yet
   }
+}
+
+double published(Child& feed) {
+  return metric(feed, "millrace_changefeed_changes_published_total");
 }
 
 struct Outcome {
@@ -176,4 +185,101 @@ TEST_CASE("PostgreSQL restarted mid-stream: the feed reconnects and publishes ev
   CHECK(stop_cleanly({&feed}));
   const auto o = verify(records, committed);
   record_fault({"changefeed-pg-restart", committed, o.lost, o.duplicated, 0, recovery_s});
+}
+
+TEST_CASE(
+    "the feed SIGKILLed three times mid-snapshot publishes one whole snapshot, then the "
+    "stream, each row once",
+    "[changefeed-snapshot-kill]") {
+  Pipeline p("ft_cfsnap");
+  create_ledger(p);
+  constexpr long long kRows = 300'000;  // there before the feed: a few seconds of snapshot
+  {
+    pqxx::connection c(p.env.pg);
+    pqxx::work tx(c);
+    tx.exec("INSERT INTO " + tx.quote_name(p.schema) +
+            ".ledger SELECT g, 0 FROM "
+            "generate_series(0, " +
+            std::to_string(kRows - 1) + ") g");
+    tx.commit();
+  }
+  ChangeFeedRig rig(p, {"ledger"});
+  rig.grant_select({"ledger"});
+  const std::map<std::string, std::string> env = {{"MILLRACE_CHANGEFEED_SNAPSHOT", "initial"},
+                                                  {"MILLRACE_RETRY_BACKOFF_MS", "100"}};
+  const std::string checkpoint_group = "millrace-changefeed." + rig.slot + ".checkpoint";
+  // Inserts and updates go on through every kill: each lands in a snapshot
+  // or in the stream.
+  LedgerWriter writer(p, 100'000, 400, 10, milliseconds(50));
+  std::mt19937 rng(23);
+  auto feed = std::make_unique<Child>(rig.start("cf-0", env));
+  int kills = 0;
+  for (; kills < 3; ++kills) {
+    // The first kill soon after the snapshot began, the others once it
+    // has sent 100,000 rows (its progress is counted by the 100,000): each
+    // with two thirds of the rows still to go.
+    const double sent = kills == 0 ? 0 : 100'000;
+    REQUIRE(eventually(
+        [&] {
+          return metric(*feed, "millrace_changefeed_snapshot_in_progress") == 1 &&
+                 metric(*feed, "millrace_changefeed_snapshot_rows_total") >= sent;
+        },
+        seconds(120)));
+    std::this_thread::sleep_for(milliseconds(rng() % 300));
+    feed->signal(SIGKILL);
+    CHECK(feed->wait(seconds(10)) == 128 + SIGKILL);
+    // The kill came before the snapshot's transaction committed: no checkpoint.
+    CHECK_FALSE(
+        kafka::committed_offset(p.env.brokers, {}, checkpoint_group, rig.topic, 0, seconds(30)));
+    feed = std::make_unique<Child>(rig.start("cf-" + std::to_string(kills + 1), env));
+  }
+  const std::uint64_t committed = writer.join();
+  Stopwatch recovery;
+  // The table as it ends, which the records must rebuild exactly.
+  std::map<long long, int> table;
+  {
+    pqxx::connection c(p.env.pg);
+    pqxx::nontransaction tx(c);
+    for (const auto& row : tx.exec("SELECT id, v FROM " + tx.quote_name(p.schema) + ".ledger")) {
+      table[row[0].as<long long>()] = row[1].as<int>();
+    }
+  }
+  REQUIRE(eventually([&] { return metric(*feed, "millrace_changefeed_snapshots_total") == 1; },
+                     seconds(300)));
+  const auto records = rig.read_all(table.size());
+  const double recovery_s = recovery.seconds();
+  CHECK(stop_cleanly({feed.get()}));
+  check_exactly_once_in_order(records);
+
+  // Replayed in order, the snapshot and the changes after it are the table:
+  // a row is first an r or a c, once; r only from one snapshot.
+  std::map<long long, int> rebuilt;
+  std::set<std::string> snapshot_lsns;
+  std::uint64_t twice = 0, updates_of_missing = 0;
+  for (const auto& r : records) {
+    rapidjson::Document d;
+    d.Parse(r.value.c_str());
+    const long long id = d["key"]["id"].GetInt64();
+    if (r.op == "r" || r.op == "c") {
+      if (r.op == "r") snapshot_lsns.insert(d["source"]["lsn"].GetString());
+      if (rebuilt.count(id) != 0) ++twice;
+      rebuilt[id] = d["after"]["v"].GetInt();
+    } else {
+      REQUIRE(r.op == "u");
+      if (rebuilt.count(id) == 0) ++updates_of_missing;
+      rebuilt[id] = d["after"]["v"].GetInt();
+    }
+  }
+  CHECK(snapshot_lsns.size() == 1);
+  CHECK(twice == 0);
+  CHECK(updates_of_missing == 0);
+  std::uint64_t lost = 0;
+  for (const auto& [id, v] : table) {
+    const auto it = rebuilt.find(id);
+    if (it == rebuilt.end() || it->second != v) ++lost;
+  }
+  CHECK(lost == 0);
+  CHECK(rebuilt.size() == table.size());
+  record_fault({"changefeed-snapshot-kill", kRows + committed, lost, twice, 0, recovery_s});
+  CHECK(kills == 3);
 }

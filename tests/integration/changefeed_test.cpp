@@ -4,9 +4,11 @@
 // added mid-stream shows in the changes after it.
 #include <rapidjson/document.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <pqxx/pqxx>
 #include <set>
+#include <thread>
 
 #include "changes.hpp"
 #include "harness.hpp"
@@ -133,4 +135,165 @@ TEST_CASE("edits by hand, sink rows and aggregator upserts all flow out once, in
     CHECK(live == rows);
     CHECK(rows > 0);
   }
+}
+
+TEST_CASE("the initial snapshot publishes the rows already there once, then the stream goes on",
+          "[changefeed-snapshot]") {
+  Pipeline p("it_cfsnap");
+  const std::string s = "\"" + p.schema + "\"";
+  sql(p.env.pg, "CREATE SCHEMA " + s);
+  sql(p.env.pg, "CREATE TABLE " + s + ".items (id int PRIMARY KEY, name text, qty int)");
+  sql(p.env.pg,
+      "INSERT INTO " + s + ".items SELECT g, 'item-' || g, g % 7 FROM generate_series(1, 5000) g");
+  sql(p.env.pg, "CREATE TABLE " + s + ".notes (id int PRIMARY KEY, body text)");
+  sql(p.env.pg, "ALTER TABLE " + s + ".notes REPLICA IDENTITY FULL");
+  sql(p.env.pg, "INSERT INTO " + s + ".notes VALUES (1, 'a'), (2, NULL), (3, 'c')");
+  sql(p.env.pg, "CREATE TABLE " + s + ".accounts (id int PRIMARY KEY, region text, secret text)");
+  sql(p.env.pg, "INSERT INTO " + s +
+                    ".accounts SELECT g, 'eu', 'secret-' || g FROM generate_series(1, 100) g");
+  const std::vector<std::string> tables = {"items", "notes", "accounts"};
+  ChangeFeedRig rig(p, tables);
+  const std::map<std::string, std::string> env = {{"MILLRACE_CHANGEFEED_SNAPSHOT", "initial"},
+                                                  {"MILLRACE_RETRY_BACKOFF_MS", "100"}};
+
+  // Without SELECT on the tables the feed's role cannot read them: a clear
+  // fatal error, and nothing published.
+  {
+    auto refused = rig.start("cf-refused", env);
+    CHECK(refused.wait(seconds(60)) == std::optional<int>(1));
+    const auto log = read_file(p.log_dir + "/" + p.topic + ".cf-refused.log");
+    CHECK_THAT(log, Catch::Contains("permission denied"));
+    CHECK_THAT(log, Catch::Contains("--grant-select"));
+  }
+  rig.grant_select(tables);
+  // The publication's own column list and row filter (PostgreSQL 15) hold
+  // for the snapshot as for the stream: no secret, even ids only.
+  sql(p.env.pg, "ALTER PUBLICATION " + rig.publication + " SET TABLE " + s + ".items, " + s +
+                    ".notes, " + s + ".accounts (id, region) WHERE (id % 2 = 0)");
+
+  // Rows keep arriving while the feed starts: each lands in the snapshot or
+  // in the stream, never both, never neither.
+  std::atomic<bool> writing{true};
+  std::atomic<int> inserted{0};
+  std::string writer_error;
+  std::thread writer([&, conninfo = p.env.pg, table = s + ".items"] {
+    try {
+      pqxx::connection c(conninfo);
+      for (int n = 1; writing.load() || n <= 50; ++n) {
+        pqxx::work tx(c);
+        tx.exec("INSERT INTO " + table + " VALUES (" + std::to_string(100'000 + n) + ", 'new', 1)");
+        tx.commit();
+        inserted = n;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    } catch (const std::exception& e) {
+      writer_error = e.what();
+    }
+  });
+  struct JoinWriter {  // also when a REQUIRE below throws
+    std::atomic<bool>& writing;
+    std::thread& writer;
+    ~JoinWriter() {
+      writing = false;
+      if (writer.joinable()) writer.join();
+    }
+  } join_writer{writing, writer};
+  auto feed = rig.start("cf", env);
+  rig.wait_streaming();
+  psql(p, "UPDATE items SET qty = 100 WHERE id = 7");
+  psql(p, "DELETE FROM items WHERE id = 8");
+  psql(p, "UPDATE notes SET body = 'b' WHERE id = 2");
+  writing = false;
+  writer.join();
+  REQUIRE(writer_error.empty());
+  const int written = inserted.load();
+
+  // 5,000 items, 3 notes and 50 accounts in the snapshot; each new item
+  // once; the three edits.
+  const std::size_t expected = 5000 + 3 + 50 + static_cast<std::size_t>(written) + 3;
+  const auto records = rig.read_all(expected);
+  const std::string exposition = http_get(feed.metrics_port, "/metrics");
+  CHECK(stop_cleanly({&feed}));
+  check_exactly_once_in_order(records);
+  CHECK(records.size() == expected);
+
+  std::size_t snapshot_rows = 0;
+  std::set<std::string> snapshot_lsns;
+  std::set<std::uint32_t> seqs;
+  std::map<int, std::vector<std::string>> item_ops;  // id -> ops, in order
+  std::map<int, std::string> note_ops;
+  std::map<int, std::string> accounts;  // id -> value
+  for (const auto& r : records) {
+    const auto d = json(r.value);
+    if (r.op == "r") {
+      ++snapshot_rows;
+      snapshot_lsns.insert(d["source"]["lsn"].GetString());
+      seqs.insert(d["source"]["seq"].GetUint());
+      CHECK(d["source"]["xid"].GetUint() == 0);
+      CHECK(d["before"].IsNull());
+    }
+    const int id = d["key"]["id"].GetInt();
+    if (r.table == p.schema + ".items") {
+      item_ops[id].push_back(r.op);
+      // The same Kafka key as the row's later changes: one partition, in order.
+      CHECK(r.key ==
+            "{\"table\":\"" + p.schema + ".items\",\"key\":{\"id\":" + std::to_string(id) + "}}");
+      if (id == 1) {
+        CHECK_THAT(r.value, Catch::Contains("\"after\":{\"id\":1,\"name\":\"item-1\",\"qty\":1}"));
+      }
+    } else if (r.table == p.schema + ".notes") {
+      note_ops[id] += r.op;
+    } else {
+      REQUIRE(r.table == p.schema + ".accounts");
+      CHECK(r.op == "r");
+      accounts[id] = r.value;
+    }
+  }
+  // One snapshot: one source LSN, a distinct seq per row.
+  CHECK(snapshot_lsns.size() == 1);
+  CHECK(seqs.size() == snapshot_rows);
+  CHECK(*seqs.rbegin() == snapshot_rows - 1);
+  const auto series = parse_exposition(exposition);
+  CHECK(promtool_check(exposition).empty());
+  CHECK(sum_of(series, "millrace_changefeed_snapshots_total") == 1);
+  CHECK(sum_of(series, "millrace_changefeed_snapshot_rows_total") ==
+        static_cast<double>(snapshot_rows));
+
+  for (int id = 1; id <= 5000; ++id) {
+    INFO("item " << id);
+    if (id == 7) {
+      CHECK(item_ops[id] == std::vector<std::string>{"r", "u"});
+    } else if (id == 8) {
+      CHECK(item_ops[id] == std::vector<std::string>{"r", "d"});
+    } else {
+      CHECK(item_ops[id] == std::vector<std::string>{"r"});
+    }
+  }
+  std::size_t new_in_snapshot = 0;
+  for (int n = 1; n <= written; ++n) {
+    INFO("item " << 100'000 + n);
+    const auto& ops = item_ops[100'000 + n];
+    REQUIRE(ops.size() == 1);
+    CHECK((ops[0] == "r" || ops[0] == "c"));
+    new_in_snapshot += ops[0] == "r" ? 1 : 0;
+  }
+  CHECK(item_ops.size() == 5000 + static_cast<std::size_t>(written));
+  CHECK(snapshot_rows == 5000 + 3 + 50 + new_in_snapshot);
+  CHECK(note_ops == std::map<int, std::string>{{1, "r"}, {2, "ru"}, {3, "r"}});
+  REQUIRE(accounts.size() == 50);
+  for (const auto& [id, value] : accounts) {
+    INFO(value);
+    CHECK(id % 2 == 0);
+    CHECK_THAT(value,
+               Catch::Contains("\"after\":{\"id\":" + std::to_string(id) + ",\"region\":\"eu\"},"));
+  }
+
+  // A restart finds the checkpoint: no second snapshot, the stream goes on.
+  auto again = rig.start("cf-again", env);
+  rig.wait_streaming();
+  psql(p, "UPDATE items SET qty = 101 WHERE id = 7");
+  const auto more = rig.read_all(records.size() + 1);
+  CHECK(stop_cleanly({&again}));
+  CHECK(more.size() == records.size() + 1);
+  CHECK(more.back().op == "u");
 }

@@ -20,15 +20,31 @@ ChangeFeedRig::ChangeFeedRig(Pipeline& pipeline, const std::vector<std::string>&
       slot(pipeline.schema + "_slot"),
       topic(pipeline.topic + ".changes"),
       pipeline_(pipeline) {
+  publish(tables, {});
+  kafka::create_topic(pipeline.env.brokers, topic, partitions, 1, seconds(30));
+}
+
+void ChangeFeedRig::grant_select(const std::vector<std::string>& tables) {
+  // The role the feed logs in as: the user of its connection URL.
+  const std::string& url = pipeline_.env.changefeed_pg;
+  const auto from = url.find("://") + 3;
+  const std::string role = url.substr(from, url.find_first_of(":@", from) - from);
+  publish(tables, {"--grant-select", role});
+}
+
+void ChangeFeedRig::publish(const std::vector<std::string>& tables,
+                            const std::vector<std::string>& extra_args) {
   std::string list;
   for (const auto& t : tables) list += (list.empty() ? "" : ",") + t;
+  std::vector<std::string> args = {"changefeed", "publish",  "--publication",
+                                   publication,  "--tables", list};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::string out;
-  const int rc = run(
-      bin("millrace"), {"changefeed", "publish", "--publication", publication, "--tables", list},
-      {{"MILLRACE_PG", pipeline.env.pg}, {"MILLRACE_PG_SCHEMA", pipeline.schema}}, &out);
+  const int rc =
+      run(bin("millrace"), args,
+          {{"MILLRACE_PG", pipeline_.env.pg}, {"MILLRACE_PG_SCHEMA", pipeline_.schema}}, &out);
   INFO(out);
   REQUIRE(rc == 0);
-  kafka::create_topic(pipeline.env.brokers, topic, partitions, 1, seconds(30));
 }
 
 ChangeFeedRig::~ChangeFeedRig() {

@@ -31,6 +31,9 @@ class ChangeFeedRig {
   // creates the changes topic with `partitions` partitions.
   ChangeFeedRig(Pipeline& pipeline, const std::vector<std::string>& tables,
                 std::int32_t partitions = 4);
+  // Publishes `tables` again, granting the feed's role SELECT on them (what
+  // the initial snapshot needs).
+  void grant_select(const std::vector<std::string>& tables);
   // Drops the slot and the publication (the feed must be stopped), so no
   // slot is left holding the test stack's WAL.
   ~ChangeFeedRig();
@@ -38,9 +41,9 @@ class ChangeFeedRig {
   std::string publication, slot, topic;
 
   Child start(const std::string& name, const std::map<std::string, std::string>& extra = {});
-  // Waits (REQUIREs) until a feed streams from the slot. Changes committed
-  // before the slot's first creation are not in it (there is no snapshot):
-  // a test writes only after this.
+  // Waits (REQUIREs) until a feed streams from the slot. Without an initial
+  // snapshot, changes committed before the slot's first creation are not
+  // published: such a test writes only after this.
   void wait_streaming() const;
   // Every change on the topic, read as read_committed: waits until at least
   // `at_least` arrived (REQUIREs it), then until none more comes for 3 s.
@@ -48,6 +51,7 @@ class ChangeFeedRig {
       std::size_t at_least, std::chrono::seconds timeout = std::chrono::seconds(180)) const;
 
  private:
+  void publish(const std::vector<std::string>& tables, const std::vector<std::string>& extra_args);
   Pipeline& pipeline_;
 };
 

@@ -26,7 +26,7 @@ std::vector<std::string> default_tables(pqxx::connection& conn, const std::strin
 }
 
 void publish(pqxx::connection& conn, const std::string& publication, const std::string& schema,
-             const std::vector<std::string>& tables) {
+             const std::vector<std::string>& tables, const std::string& grant_select_to) {
   try {
     pqxx::work tx(conn);
     std::string list;
@@ -39,6 +39,11 @@ void publish(pqxx::connection& conn, const std::string& publication, const std::
             .as<int>() == 1;
     tx.exec((exists ? "ALTER PUBLICATION " : "CREATE PUBLICATION ") + tx.quote_name(publication) +
             (exists ? " SET TABLE " : " FOR TABLE ") + list);
+    if (!grant_select_to.empty()) {
+      tx.exec("GRANT USAGE ON SCHEMA " + tx.quote_name(schema) + " TO " +
+              tx.quote_name(grant_select_to));
+      tx.exec("GRANT SELECT ON " + list + " TO " + tx.quote_name(grant_select_to));
+    }
     tx.commit();
   } catch (const std::exception&) {
     pg::rethrow_classified("publication " + publication);

@@ -40,6 +40,18 @@ void register_options(core::OptionSet& o, ChangefeedConfig& c) {
             "Longest a transaction waits for others to share its Kafka transaction", 0, 60'000);
   o.add_int("status-interval-ms", "MILLRACE_CHANGEFEED_STATUS_INTERVAL_MS", &c.status_interval_ms,
             "Send PostgreSQL a status update at least this often", 100, 600'000);
+  o.add_int("transaction-timeout-ms", "MILLRACE_CHANGEFEED_TRANSACTION_TIMEOUT_MS",
+            &c.transaction_timeout_ms,
+            "The broker aborts a Kafka transaction of the feed left open this long", 1000,
+            3'600'000);
+  o.add_string("snapshot", "MILLRACE_CHANGEFEED_SNAPSHOT", &c.snapshot,
+               "initial: a feed with no checkpoint first publishes the rows the tables hold, as "
+               "op r, in one Kafka transaction; never: only what commits after its slot exists");
+  o.add_int("snapshot-timeout-ms", "MILLRACE_CHANGEFEED_SNAPSHOT_TIMEOUT_MS",
+            &c.snapshot_timeout_ms,
+            "Longest the initial snapshot's Kafka transaction may stay open (at most the "
+            "broker's transaction.max.timeout.ms)",
+            1000, 86'400'000);
   core::register_options(o, c.retry);
   core::add_metrics_addr(o, &c.metrics_addr);
 }
@@ -53,6 +65,11 @@ void validate(ChangefeedConfig& c) {
   if (c.checkpoint_group.empty())
     c.checkpoint_group = "millrace-changefeed." + c.slot + ".checkpoint";
   core::validate(c.retry);
+  if (c.snapshot != "initial" && c.snapshot != "never") {
+    throw core::UsageError(
+        "--snapshot / MILLRACE_CHANGEFEED_SNAPSHOT must be initial or never, not \"" + c.snapshot +
+        "\"");
+  }
   if (c.kafka.extra.count("transactional.id") != 0) {
     throw core::UsageError(
         "transactional.id cannot be set in --kafka-properties: use --transactional-id");

@@ -11,8 +11,9 @@ using std::chrono::seconds;
 
 namespace {
 
-kafka::TransactionalConfig producer_config(const ChangefeedConfig& c) {
+kafka::TransactionalConfig producer_config(const ChangefeedConfig& c, std::int32_t timeout_ms) {
   kafka::TransactionalConfig t;
+  t.transaction_timeout_ms = timeout_ms;
   t.brokers = c.kafka.brokers;
   t.client_id = c.kafka.client_id;
   t.transactional_id = c.transactional_id;
@@ -22,49 +23,67 @@ kafka::TransactionalConfig producer_config(const ChangefeedConfig& c) {
 
 }  // namespace
 
-KafkaPublisher::KafkaPublisher(const ChangefeedConfig& config)
-    : config_(config), producer_(producer_config(config), seconds(60)) {}
-
-Checkpoint KafkaPublisher::read_checkpoint() {
+std::optional<Checkpoint> read_checkpoint(const ChangefeedConfig& config) {
   const auto committed =
-      kafka::committed_offset(config_.kafka.brokers, config_.kafka.extra, config_.checkpoint_group,
-                              config_.kafka.topic, 0, seconds(30));
-  if (!committed) return {};
+      kafka::committed_offset(config.kafka.brokers, config.kafka.extra, config.checkpoint_group,
+                              config.kafka.topic, 0, seconds(30));
+  if (!committed) return std::nullopt;
   const auto checkpoint = parse_checkpoint(committed->metadata);
   if (!checkpoint) {
-    throw InfraError(FailureClass::kFatal, "checkpoint group " + config_.checkpoint_group +
+    throw InfraError(FailureClass::kFatal, "checkpoint group " + config.checkpoint_group +
                                                " holds metadata that is not a checkpoint: \"" +
                                                committed->metadata + "\"");
   }
-  return *checkpoint;
+  return checkpoint;
 }
 
+KafkaPublisher::KafkaPublisher(const ChangefeedConfig& config, std::int32_t transaction_timeout_ms)
+    : config_(config), producer_(producer_config(config, transaction_timeout_ms), seconds(60)) {}
+
 void KafkaPublisher::publish(const std::vector<Transaction>& batch, const Checkpoint& through) {
-  producer_.begin();
+  begin();
   try {
     for (const auto& tx : batch) {
-      for (const auto& change : tx.changes) {
-        const std::string id = change_id(change.source);
-        const kafka::OutHeader headers[] = {{kChangeIdHeader, id}};
-        producer_.produce(config_.kafka.topic, kafka_key(change), to_json(change, id), headers);
-      }
+      for (const auto& change : tx.changes) add(change);
     }
+  } catch (const InfraError&) {
+    abort();
+    throw;
+  }
+  commit(through);
+}
+
+void KafkaPublisher::begin() {
+  producer_.begin();
+}
+
+void KafkaPublisher::add(const Change& change) {
+  const std::string id = change_id(change.source);
+  const kafka::OutHeader headers[] = {{kChangeIdHeader, id}};
+  producer_.produce(config_.kafka.topic, kafka_key(change), to_json(change, id), headers);
+}
+
+void KafkaPublisher::commit(const Checkpoint& through) {
+  try {
     // The offset itself only has to grow; the metadata is the checkpoint.
     producer_.commit_offset(config_.checkpoint_group, config_.kafka.topic, 0,
                             static_cast<std::int64_t>(through.commit_lsn & 0x7FFFFFFFFFFFFFFFULL),
                             encode_checkpoint(through), seconds(30));
-  } catch (const InfraError& e) {
-    if (e.failure_class() == FailureClass::kRetryable) {
-      try {
-        producer_.abort(seconds(30));
-      } catch (const InfraError&) {
-        // The abort failing too leaves the transaction to the broker's
-        // transaction timeout, or to the next instance's init, which aborts it.
-      }
-    }
+  } catch (const InfraError&) {
+    abort();
     throw;
   }
   producer_.commit(seconds(60));
+}
+
+void KafkaPublisher::abort() noexcept {
+  try {
+    producer_.abort(seconds(30));
+  } catch (const std::exception&) {
+    // A fenced producer cannot abort; otherwise the abort failing too leaves
+    // the transaction to the broker's transaction timeout, or to the next
+    // instance's init, which aborts it.
+  }
 }
 
 }  // namespace millrace::changefeed

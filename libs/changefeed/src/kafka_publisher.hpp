@@ -10,6 +10,7 @@
 
 #include "millrace/changefeed/feed.hpp"
 #include "millrace/changefeed/service.hpp"
+#include "millrace/changefeed/snapshot.hpp"
 #include "millrace/kafka/transactional.hpp"
 
 namespace millrace::changefeed {
@@ -17,16 +18,24 @@ namespace millrace::changefeed {
 // The header every published record carries with its change id.
 inline constexpr std::string_view kChangeIdHeader = "millrace.change_id";
 
-class KafkaPublisher final : public PublishPort {
+// The last checkpoint published; nullopt before the first. Read as a
+// read_committed client: only what a committed transaction wrote.
+std::optional<Checkpoint> read_checkpoint(const ChangefeedConfig& config);
+
+class KafkaPublisher final : public PublishPort, public SnapshotSink {
  public:
   // Creates the transactional producer, which fences any older instance
-  // with the same transactional.id and aborts what it left open.
-  explicit KafkaPublisher(const ChangefeedConfig& config);
-
-  // The last checkpoint published; {0, 0} before the first.
-  Checkpoint read_checkpoint();
+  // with the same transactional.id and aborts what it left open. The broker
+  // aborts a transaction of this producer left open longer than
+  // `transaction_timeout_ms`.
+  KafkaPublisher(const ChangefeedConfig& config, std::int32_t transaction_timeout_ms);
 
   void publish(const std::vector<Transaction>& batch, const Checkpoint& through) override;
+
+  void begin() override;
+  void add(const Change& change) override;
+  void commit(const Checkpoint& through) override;
+  void abort() noexcept override;
 
  private:
   const ChangefeedConfig& config_;

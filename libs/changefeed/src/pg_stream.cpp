@@ -44,15 +44,24 @@ PgStream::PgStream(const ChangefeedConfig& config)
   const auto slot = conn_.command(
       "SELECT plugin, database = current_database() FROM pg_replication_slots WHERE slot_name = " +
       literal(config.slot));
-  if (slot.empty()) {
-    conn_.command("CREATE_REPLICATION_SLOT " + quoted(config.slot) + " LOGICAL pgoutput");
-    runtime::log_info("changefeed", "created replication slot " + config.slot);
-  } else if (slot[0][0] != std::optional<std::string>("pgoutput") ||
-             slot[0][1] != std::optional<std::string>("t")) {
+  slot_exists_ = !slot.empty();
+  if (slot_exists_ && (slot[0][0] != std::optional<std::string>("pgoutput") ||
+                       slot[0][1] != std::optional<std::string>("t"))) {
     throw InfraError(FailureClass::kFatal,
                      "replication slot " + config.slot +
                          " exists for another plugin or database; choose another --slot");
   }
+}
+
+void PgStream::create_slot() {
+  conn_.command("CREATE_REPLICATION_SLOT " + quoted(config_.slot) + " LOGICAL pgoutput");
+  slot_exists_ = true;
+  runtime::log_info("changefeed", "created replication slot " + config_.slot);
+}
+
+void PgStream::drop_slot() {
+  conn_.command("DROP_REPLICATION_SLOT " + quoted(config_.slot));
+  slot_exists_ = false;
 }
 
 void PgStream::start() {

@@ -18,10 +18,19 @@ namespace millrace::changefeed {
 
 class PgStream final : public ReplicationPort {
  public:
-  // Connects and checks; creates the slot if missing. Throws
-  // core::InfraError: fatal when the publication is missing or the slot
-  // belongs to another plugin or database.
+  // Connects and checks. Throws core::InfraError: fatal when the
+  // publication is missing or the slot belongs to another plugin or
+  // database.
   explicit PgStream(const ChangefeedConfig& config);
+
+  bool slot_exists() const { return slot_exists_; }
+  // Creates the slot (streaming then starts at its consistent point).
+  void create_slot();
+  // Drops the slot: only one that nothing was published from (refused by
+  // the server while another session streams from it).
+  void drop_slot();
+  // For the initial snapshot, which creates the slot itself (PgSnapshot).
+  pg::ReplicationConnection& connection() { return conn_; }
 
   // The server's WAL position when connected (IDENTIFY_SYSTEM).
   Lsn server_position() const { return server_position_; }
@@ -39,6 +48,7 @@ class PgStream final : public ReplicationPort {
   pg::ReplicationConnection conn_;
   std::unique_ptr<pqxx::connection> catalog_;  // opened on first use
   Lsn server_position_ = 0;
+  bool slot_exists_ = false;
 };
 
 }  // namespace millrace::changefeed

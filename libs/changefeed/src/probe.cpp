@@ -17,6 +17,14 @@ FeedProbe::FeedProbe(metrics::Registry& r)
                                     "Sessions ended by a retryable failure and started again")),
       failures_fatal_(r.counter("millrace_changefeed_fatal_failures_total",
                                 "Sessions ended by a failure that stops the feed")),
+      snapshot_rows_(r.counter("millrace_changefeed_snapshot_rows_total",
+                               "Rows the initial snapshot read and wrote into its Kafka "
+                               "transaction (visible to read_committed consumers once "
+                               "millrace_changefeed_snapshots_total counts it)")),
+      snapshots_(r.counter("millrace_changefeed_snapshots_total",
+                           "Initial snapshots published (committed with their checkpoint)")),
+      snapshot_running_(r.gauge("millrace_changefeed_snapshot_in_progress",
+                                "1 while the initial snapshot is read and published")),
       up_(r.gauge("millrace_changefeed_up", "1 while the feed streams from its slot")),
       confirmed_(r.gauge("millrace_changefeed_confirmed_lsn",
                          "The slot's flush position the feed last confirmed, as a WAL byte "
@@ -39,6 +47,22 @@ void FeedProbe::session_started() {
 void FeedProbe::session_failed(bool retryable) {
   (retryable ? restarts_retryable_ : failures_fatal_).inc();
   up_.set(0);
+  snapshot_running_.set(0);
+}
+
+void FeedProbe::snapshot_started() {
+  snapshot_running_.set(1);
+  snapshot_table_rows_ = 0;
+}
+
+void FeedProbe::snapshot_progress(std::uint64_t table_rows, bool table_done) {
+  snapshot_rows_.inc(static_cast<double>(table_rows - snapshot_table_rows_));
+  snapshot_table_rows_ = table_done ? 0 : table_rows;
+}
+
+void FeedProbe::snapshot_published() {
+  snapshots_.inc();
+  snapshot_running_.set(0);
 }
 
 void FeedProbe::observe(const FeedStats& s) {

@@ -19,10 +19,18 @@ class FeedProbe {
   void session_started();
   void session_failed(bool retryable);
   void connected(bool up) { up_.set(up ? 1 : 0); }
+  // The initial snapshot: started, rows of the current table so far (the
+  // table is done when `table_done`), published.
+  void snapshot_started();
+  void snapshot_progress(std::uint64_t table_rows, bool table_done);
+  void snapshot_published();
 
  private:
   metrics::Counter transactions_, skipped_, changes_, batches_;
   metrics::Counter restarts_retryable_, failures_fatal_;
+  metrics::Counter snapshot_rows_, snapshots_;
+  metrics::Gauge snapshot_running_;
+  std::uint64_t snapshot_table_rows_ = 0;
   metrics::Gauge up_, confirmed_, server_wal_end_, lag_bytes_, lag_seconds_, last_commit_time_;
   FeedStats last_{};
   std::chrono::steady_clock::time_point caught_up_at_ = std::chrono::steady_clock::now();

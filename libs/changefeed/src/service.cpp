@@ -8,6 +8,7 @@
 #include "kafka_publisher.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/runtime/log.hpp"
+#include "pg_snapshot.hpp"
 #include "pg_stream.hpp"
 #include "probe.hpp"
 
@@ -33,11 +34,67 @@ struct Changefeed::State {
 
   State(ChangefeedConfig c, metrics::Registry& registry) : config(std::move(c)), probe(registry) {}
 
-  // One connection to each side, streaming until stop or a failure.
   void session() {
-    KafkaPublisher publisher(config);
-    const Checkpoint checkpoint = publisher.read_checkpoint();
+    if (config.snapshot == "initial" && !read_checkpoint(config)) snapshot();
+    stream();
+  }
+
+  // The initial snapshot, when nothing was ever published: a slot created
+  // with it, and its rows published in one Kafka transaction with the
+  // checkpoint the stream starts from. A slot that exists without a
+  // checkpoint was left by a feed that died before its snapshot committed
+  // (or one that never published anything): nothing was published from it,
+  // so it is dropped and a new snapshot taken with a new slot.
+  void snapshot() {
+    KafkaPublisher publisher(config, static_cast<std::int32_t>(config.snapshot_timeout_ms));
+    // Read again now that this producer has fenced any other instance: one
+    // may have committed the snapshot since.
+    if (read_checkpoint(config)) return;
+    PgStream pg(config);
+    if (pg.slot_exists()) {
+      runtime::log_warn(kComponent, "slot " + config.slot +
+                                        " exists but no snapshot was published from it: dropping "
+                                        "it to take the snapshot with a new one");
+      try {
+        pg.drop_slot();
+      } catch (const InfraError& e) {
+        // Another session still holds it (an older feed, fenced but not yet
+        // gone): it lets go when it fails.
+        throw InfraError(FailureClass::kRetryable, e.what());
+      }
+    }
+    PgSnapshot source(pg.connection(), config.slot, config.publication);
+    probe.snapshot_started();
+    runtime::log_info(kComponent, "snapshot of publication " + config.publication + " at " +
+                                      format_lsn(source.consistent_point()) + " to " +
+                                      config.kafka.topic);
+    const auto result = publish_snapshot(
+        source, publisher, [&](const Relation& r) { return pg.primary_key(r); },
+        [&](const Relation& table, std::uint64_t rows, bool done) {
+          probe.snapshot_progress(rows, done);
+          if (stopping.load()) {
+            // Nothing of it is visible (the transaction is aborted); the next
+            // start takes the snapshot again.
+            throw InfraError(FailureClass::kRetryable, "stopped during the snapshot");
+          }
+          runtime::log_info(kComponent, "snapshot: " + table.schema + "." + table.name + ": " +
+                                            std::to_string(rows) + " row(s)" +
+                                            (done ? ", done" : " so far"));
+        });
+    source.end();
+    probe.snapshot_published();
+    runtime::log_info(kComponent, "snapshot published: " + std::to_string(result.rows) +
+                                      " row(s) of " + std::to_string(result.tables) +
+                                      " table(s); streaming from " +
+                                      format_lsn(result.checkpoint.end_lsn));
+  }
+
+  // One connection to each side, streaming until stop or a failure.
+  void stream() {
+    KafkaPublisher publisher(config, static_cast<std::int32_t>(config.transaction_timeout_ms));
+    const Checkpoint checkpoint = read_checkpoint(config).value_or(Checkpoint{});
     PgStream stream(config);
+    if (!stream.slot_exists()) stream.create_slot();
     if (checkpoint.end_lsn > stream.server_position()) {
       // The topic says more was published than this server has written:
       // not the database the feed was reading (restored from a backup, or
@@ -83,6 +140,10 @@ struct Changefeed::State {
         const auto* infra = dynamic_cast<const InfraError*>(&e);
         const bool retryable = infra != nullptr && infra->retryable();
         probe.session_failed(retryable);
+        if (retryable && stopping.load()) {
+          runtime::log_info(kComponent, std::string("stopped: ") + e.what());
+          break;
+        }
         if (!retryable) {
           runtime::log_error(kComponent, std::string("stopping: ") + e.what());
           std::lock_guard lock(mutex);

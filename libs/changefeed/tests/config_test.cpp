@@ -44,3 +44,17 @@ TEST_CASE("slot and publication names are what PostgreSQL allows for slots") {
   CHECK_THROWS_WITH(parse({}, {"--retry-backoff-ms", "500", "--retry-backoff-max-ms", "100"}),
                     Contains("--retry-backoff-max-ms"));
 }
+
+TEST_CASE("the initial snapshot is chosen by name, and its transaction's bound is its own") {
+  const auto d = parse({}, {});
+  CHECK(d.snapshot == "never");
+  CHECK(d.snapshot_timeout_ms == 900000);
+  CHECK(d.transaction_timeout_ms == 60000);
+  const auto e = parse({{"MILLRACE_CHANGEFEED_SNAPSHOT", "initial"},
+                        {"MILLRACE_CHANGEFEED_SNAPSHOT_TIMEOUT_MS", "120000"}},
+                       {});
+  CHECK(e.snapshot == "initial");
+  CHECK(e.snapshot_timeout_ms == 120000);
+  CHECK_THROWS_WITH(parse({}, {"--snapshot", "always"}),
+                    Contains("must be initial or never, not \"always\""));
+}

@@ -40,6 +40,15 @@ struct ChangefeedConfig {
   std::int64_t max_batch_changes = 5000;
   std::int64_t linger_ms = 50;
   std::int64_t status_interval_ms = 10000;
+  // The broker aborts a Kafka transaction left open longer than this.
+  std::int64_t transaction_timeout_ms = 60000;
+  // "initial": before streaming, a feed with no checkpoint publishes the
+  // published tables' rows as op "r" (snapshot.hpp); "never": it publishes
+  // only what commits after its slot was created.
+  std::string snapshot = "never";
+  // The snapshot is one Kafka transaction: this bounds how long it may take
+  // (at most the broker's transaction.max.timeout.ms, 15 min by default).
+  std::int64_t snapshot_timeout_ms = 900000;
   core::RetryBackoff retry;
   std::string metrics_addr = "127.0.0.1:9313";
 };
