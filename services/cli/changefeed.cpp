@@ -64,8 +64,10 @@ int cmd_drop_slot(const std::vector<std::string>& args) {
   changefeed::ChangefeedConfig config;
   core::OptionSet options("millrace changefeed drop-slot",
                           "Drops the change feed's replication slot, releasing the WAL it holds. "
-                          "Refused while a feed streams from it. A feed started later creates a "
-                          "new slot and publishes only what is committed from then on.");
+                          "Refused while a feed streams from it. A feed started later with the "
+                          "same checkpoint group refuses to start, since what was committed in "
+                          "between is lost; start it with a new --checkpoint-group (and "
+                          "--snapshot initial for the tables' full state).");
   pg::register_options(options, config.pg, "MILLRACE_CHANGEFEED_PG");
   options.add_string("slot", "MILLRACE_CHANGEFEED_SLOT", &config.slot, "Replication slot");
   if (const auto exit = parse_flags(options, args, "changefeed drop-slot", [&] {

@@ -296,4 +296,14 @@ TEST_CASE("the initial snapshot publishes the rows already there once, then the 
   CHECK(stop_cleanly({&again}));
   CHECK(more.size() == records.size() + 1);
   CHECK(more.back().op == "u");
+
+  // The slot dropped by hand: changes committed from now on are in no slot.
+  // A feed with the same checkpoint refuses to start rather than skip them.
+  std::string out;
+  REQUIRE(run(bin("millrace"), {"changefeed", "drop-slot", "--slot", rig.slot},
+              {{"MILLRACE_CHANGEFEED_PG", p.env.changefeed_pg}}, &out) == 0);
+  auto gone = rig.start("cf-gone", env);
+  CHECK(gone.wait(seconds(60)) == std::optional<int>(1));
+  CHECK_THAT(read_file(p.log_dir + "/" + p.topic + ".cf-gone.log"),
+             Catch::Contains("new --checkpoint-group"));
 }

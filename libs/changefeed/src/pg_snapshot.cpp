@@ -31,7 +31,8 @@ PgSnapshot::PgSnapshot(pg::ReplicationConnection& conn, const std::string& slot,
     throw InfraError(FailureClass::kFatal, "CREATE_REPLICATION_SLOT answered an unexpected shape");
   }
   const auto point = parse_lsn(text(created[0], 1, "consistent point"));
-  if (!point) throw InfraError(FailureClass::kFatal, "CREATE_REPLICATION_SLOT: bad consistent point");
+  if (!point)
+    throw InfraError(FailureClass::kFatal, "CREATE_REPLICATION_SLOT: bad consistent point");
   consistent_point_ = *point;
   const auto info = conn_.command(
       "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint - 946684800000000, "
@@ -45,13 +46,13 @@ std::vector<std::shared_ptr<const Relation>> PgSnapshot::tables() {
   // snapshot publishes what the stream would: those columns, those rows.
   const bool lists = server_version_ >= 150000;
   const std::string pub = conn_.quote_literal(publication_);
-  const auto listed = conn_.command(
-      "SELECT c.oid, t.schemaname, t.tablename, c.relreplident, " +
-      std::string(lists ? "t.rowfilter" : "NULL") +
-      " FROM pg_publication_tables t JOIN pg_namespace n ON n.nspname = t.schemaname "
-      "JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = t.tablename "
-      "WHERE t.pubname = " +
-      pub + " ORDER BY t.schemaname, t.tablename");
+  const auto listed =
+      conn_.command("SELECT c.oid, t.schemaname, t.tablename, c.relreplident, " +
+                    std::string(lists ? "t.rowfilter" : "NULL") +
+                    " FROM pg_publication_tables t JOIN pg_namespace n ON n.nspname = t.schemaname "
+                    "JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = t.tablename "
+                    "WHERE t.pubname = " +
+                    pub + " ORDER BY t.schemaname, t.tablename");
   std::vector<std::shared_ptr<const Relation>> out;
   for (const auto& row : listed) {
     auto r = std::make_shared<Relation>();
@@ -97,8 +98,8 @@ void PgSnapshot::rows(const Relation& table, const std::function<void(Tuple&&)>&
     select += conn_.quote_identifier(table.columns[i].name);
   }
   if (table.columns.empty()) select += "NULL";  // a table of no columns still has rows
-  select += " FROM " + conn_.quote_identifier(table.schema) + "." +
-            conn_.quote_identifier(table.name);
+  select +=
+      " FROM " + conn_.quote_identifier(table.schema) + "." + conn_.quote_identifier(table.name);
   if (const auto it = row_filters_.find(table.oid); it != row_filters_.end()) {
     select += " WHERE (" + it->second + ")";
   }

@@ -92,9 +92,23 @@ struct Changefeed::State {
   // One connection to each side, streaming until stop or a failure.
   void stream() {
     KafkaPublisher publisher(config, static_cast<std::int32_t>(config.transaction_timeout_ms));
-    const Checkpoint checkpoint = read_checkpoint(config).value_or(Checkpoint{});
+    const auto published = read_checkpoint(config);
+    const Checkpoint checkpoint = published.value_or(Checkpoint{});
     PgStream stream(config);
-    if (!stream.slot_exists()) stream.create_slot();
+    if (!stream.slot_exists()) {
+      if (published) {
+        // A new slot would start at the server's current position: what was
+        // committed since the checkpoint would never be published.
+        throw InfraError(FailureClass::kFatal,
+                         "replication slot " + config.slot + " is gone, but checkpoint group " +
+                             config.checkpoint_group + " says changes up to " +
+                             format_lsn(checkpoint.commit_lsn) +
+                             " were published from it: what was committed since is no longer "
+                             "in any slot. Start with a new --checkpoint-group (add --snapshot "
+                             "initial to publish the tables' full state first)");
+      }
+      stream.create_slot();
+    }
     if (checkpoint.end_lsn > stream.server_position()) {
       // The topic says more was published than this server has written:
       // not the database the feed was reading (restored from a backup, or

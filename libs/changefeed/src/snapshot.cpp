@@ -43,7 +43,8 @@ SnapshotResult publish_snapshot(SnapshotSource& source, SnapshotSink& sink,
         c.source.seq = static_cast<std::uint32_t>(seq++);
         sink.add(c);
         ++table_rows;
-        if (progress && table_rows % kSnapshotProgressRows == 0) progress(*table, table_rows, false);
+        if (progress && table_rows % kSnapshotProgressRows == 0)
+          progress(*table, table_rows, false);
       });
       result.rows += table_rows;
       ++result.tables;

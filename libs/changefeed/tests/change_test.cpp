@@ -210,3 +210,19 @@ TEST_CASE("a row that does not fit its relation, or a binary value, is refused")
   (*c.after)[1] = Value{Value::Kind::kBinary, "\x01"};
   CHECK_THROWS_WITH(to_json(c, "x"), Contains("binary"));
 }
+
+TEST_CASE("a snapshot row (op r, xid 0, the LSN below the consistent point) is a valid change") {
+  Change c;
+  c.op = Op::kRead;
+  c.relation = std::make_shared<const Relation>(products());
+  c.key_columns = {0};
+  c.after = row("12", "rake");
+  c.source.commit_lsn = 0x16B374D847ULL;
+  c.source.seq = 70000;
+  const auto d = parse(to_json(c, change_id(c.source)));
+  CHECK(std::string(d["id"].GetString()) == "00000016B374D847-00011170");
+  CHECK(std::string(d["op"].GetString()) == "r");
+  CHECK(d["before"].IsNull());
+  CHECK(d["source"]["xid"].GetUint() == 0);
+  CHECK(std::string(d["source"]["lsn"].GetString()) == "16/B374D847");
+}

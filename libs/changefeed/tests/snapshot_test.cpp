@@ -77,11 +77,10 @@ TEST_CASE("snapshot rows are published as r changes, then committed with the str
   FakeSource source;
   FakeSink sink;
   std::vector<std::string> progress;
-  const auto result = publish_snapshot(source, sink, primary_key_id,
-                                       [&](const Relation& t, std::uint64_t rows, bool done) {
-                                         progress.push_back(t.name + ":" + std::to_string(rows) +
-                                                            (done ? " done" : ""));
-                                       });
+  const auto result = publish_snapshot(
+      source, sink, primary_key_id, [&](const Relation& t, std::uint64_t rows, bool done) {
+        progress.push_back(t.name + ":" + std::to_string(rows) + (done ? " done" : ""));
+      });
   CHECK(sink.begun == 1);
   CHECK(sink.aborted == 0);
   REQUIRE(sink.committed.size() == 1);
