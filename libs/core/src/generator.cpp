@@ -109,6 +109,27 @@ Decimal price_of_sku(std::int64_t sku) {
   return Decimal::from_units(cents * (Decimal::kOne / 100));
 }
 
+}  // namespace
+
+std::span<const std::string_view> generated_categories() {
+  return kCategories;
+}
+
+std::vector<std::int64_t> generated_skus(std::size_t category_index) {
+  std::vector<std::int64_t> out;
+  if (category_index >= kCategories.size()) return out;
+  for (std::int64_t k = 0; k < kSkusPerCategory; ++k) {
+    out.push_back(kSkuBase + static_cast<std::int64_t>(category_index) * kSkuBand + k * kSkuStep);
+  }
+  return out;
+}
+
+Decimal generated_price(std::int64_t sku) {
+  return price_of_sku(sku);
+}
+
+namespace {
+
 std::string store_fqdn(std::int32_t store_id) {
   char buf[16];
   char* p = buf;

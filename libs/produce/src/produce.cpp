@@ -16,20 +16,7 @@
 
 namespace millrace::produce {
 
-namespace {
-
-void add_progress_option(core::OptionSet& o, std::string& progress) {
-  o.add_string("progress", "", &progress,
-               "Show progress on stderr: auto (when stderr is a terminal), always or never");
-}
-
-void validate_progress(const std::string& progress) {
-  if (progress != "auto" && progress != "always" && progress != "never") {
-    throw core::UsageError("--progress: expected auto, always or never, got \"" + progress + "\"");
-  }
-}
-
-}  // namespace
+namespace {}  // namespace
 
 using Clock = std::chrono::steady_clock;
 
@@ -273,12 +260,33 @@ void register_options(core::OptionSet& o, GenerateConfig& c) {
                1);
   o.add_int("time-spread", "", &c.time_spread_s,
             "Spread event times uniformly over the last N seconds", 0, 10LL * 365 * 86400);
-  o.add_string("format", "", &c.format, "ndjson (messages) or copy (COPY rows of valid events)");
+  o.add_string("format", "", &c.format,
+               "ndjson (messages) or copy (COPY rows of valid events); with --catalog, ndjson "
+               "or csv");
+  o.add_string("catalog", "", &c.catalog,
+               "categories or products: write the reference catalog that matches the events "
+               "(every category and sku they draw), for `millrace catalog load`, instead of "
+               "events");
   add_progress_option(o, c.progress);
 }
 
 void validate(const GenerateConfig& c) {
   validate_progress(c.progress);
+  if (!c.catalog.empty()) {
+    if (c.catalog != "categories" && c.catalog != "products") {
+      throw core::UsageError("--catalog: expected categories or products, got \"" + c.catalog +
+                             "\"");
+    }
+    if (c.format != "ndjson" && c.format != "csv") {
+      throw core::UsageError("--format: expected ndjson or csv with --catalog, got \"" + c.format +
+                             "\"");
+    }
+    if (c.count != 0 || c.bad_ratio > 0 || c.time_spread_s != 0) {
+      throw core::UsageError(
+          "--count, --bad-ratio and --time-spread are for events, not --catalog");
+    }
+    return;
+  }
   if (c.format != "ndjson" && c.format != "copy") {
     throw core::UsageError("--format: expected ndjson or copy, got \"" + c.format + "\"");
   }

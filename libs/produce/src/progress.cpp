@@ -1,6 +1,10 @@
 #include "millrace/produce/progress.hpp"
 
+#include <unistd.h>
+
 #include <cmath>
+
+#include "millrace/core/failure.hpp"
 
 namespace millrace::produce {
 
@@ -25,6 +29,21 @@ std::string duration(double s) {
 }
 
 }  // namespace
+
+void add_progress_option(core::OptionSet& o, std::string& progress) {
+  o.add_string("progress", "", &progress,
+               "Show progress on stderr: auto (when stderr is a terminal), always or never");
+}
+
+void validate_progress(const std::string& progress) {
+  if (progress != "auto" && progress != "always" && progress != "never") {
+    throw core::UsageError("--progress: expected auto, always or never, got \"" + progress + "\"");
+  }
+}
+
+bool show_progress(const std::string& progress) {
+  return progress == "always" || (progress == "auto" && ::isatty(STDERR_FILENO) == 1);
+}
 
 std::string format_progress(const Progress& p, bool acks) {
   std::string line = grouped(p.done) + (acks ? " sent" : " written");

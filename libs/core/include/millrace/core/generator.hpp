@@ -3,9 +3,12 @@
 #include <cstdint>
 #include <optional>
 #include <random>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "millrace/core/decimal.hpp"
 #include "millrace/core/event.hpp"
 
 namespace millrace::core {
@@ -45,6 +48,13 @@ struct GeneratedMessage {
   std::int32_t store_id = 0;        // for partitioning
   std::optional<StoreEvent> event;  // set exactly when bad == kNone
 };
+
+// What the generator draws products from, so a reference catalog can match
+// its events: the categories, the skus each owns (a band of the sku space)
+// and the price every event of a sku carries.
+std::span<const std::string_view> generated_categories();
+std::vector<std::int64_t> generated_skus(std::size_t category_index);
+Decimal generated_price(std::int64_t sku);
 
 // Deterministic for a given seed: realistic stores, categories, skus, prices,
 // quantities, and discounts spread over 0..50 so that the discount filter has

@@ -75,6 +75,9 @@ struct GenerateConfig {
   // store_events' column order (a reference load for benchmarks).
   std::string format = "ndjson";
   std::string progress = "auto";  // on stderr: auto (when a terminal), always, never
+  // categories or products: instead of events, the reference catalog that
+  // matches them (the CLI writes it; --format ndjson or csv).
+  std::string catalog;
 };
 
 void register_options(core::OptionSet& options, GenerateConfig& config);

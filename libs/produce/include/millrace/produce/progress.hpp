@@ -13,7 +13,16 @@
 #include <string>
 #include <string_view>
 
+#include "millrace/core/options.hpp"
+
 namespace millrace::produce {
+
+// --progress auto|always|never, for every long command; validate throws
+// core::UsageError. show_progress: auto shows it only when stderr is a
+// terminal (a person watching), so piped and scripted runs stay quiet.
+void add_progress_option(core::OptionSet& o, std::string& progress);
+void validate_progress(const std::string& progress);
+bool show_progress(const std::string& progress);
 
 struct Progress {
   std::uint64_t done = 0;    // records sent (produce) or written (generate)
