@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,12 @@ inline std::vector<std::string> split_list(const std::string& text) {
   }
   return out;
 }
+
+// `millrace catalog load` (catalog.cpp).
+int cmd_catalog(const std::vector<std::string>& args);
+// The catalog that matches the generated events, for `millrace generate
+// --catalog TABLE`: "categories" or "products", "ndjson" or "csv".
+int write_catalog(const std::string& table, const std::string& format, std::ostream& out);
 
 // `millrace changefeed publish|drop-slot` (changefeed.cpp).
 int cmd_changefeed(const std::vector<std::string>& args);

@@ -38,18 +38,13 @@ constexpr const char* kUsage =
     "  migrate   apply the PostgreSQL schema migrations\n"
     "  create-topics  create the store-events, dead-letter and change feed topics\n"
     "  views     list the analytics views, or print one: views NAME [--format table|json|csv]\n"
+    "  catalog load FILE  upsert categories or products (CSV or NDJSON)\n"
     "  changefeed publish|drop-slot  manage the change feed's publication and slot\n"
     "  webhooks  register and manage webhook endpoints, list and replay deliveries\n"
     "\n"
     "Run 'millrace <command> --help' for a command's flags.\n";
 
 std::atomic<bool> g_stop{false};
-
-// --progress auto: only for a person watching, i.e. when stderr is a
-// terminal; piped and scripted runs stay quiet.
-bool show_progress(const std::string& mode) {
-  return mode == "always" || (mode == "auto" && ::isatty(STDERR_FILENO) == 1);
-}
 
 int cmd_produce(const std::vector<std::string>& args) {
   produce::ProduceConfig config;
@@ -75,7 +70,7 @@ int cmd_produce(const std::vector<std::string>& args) {
   std::signal(SIGTERM, [](int) { g_stop = true; });
   std::optional<produce::ProgressLine> line;
   produce::Progress last;
-  if (show_progress(config.progress)) line.emplace(stderr, /*acks=*/true);
+  if (produce::show_progress(config.progress)) line.emplace(stderr, /*acks=*/true);
   const auto summary =
       produce::run_produce(config, input, g_stop,
                            line ? produce::ProgressFn([&](const produce::Progress& p) {
@@ -98,10 +93,11 @@ int cmd_generate(const std::vector<std::string>& args) {
     return *exit;
   }
   std::ios::sync_with_stdio(false);
+  if (!config.catalog.empty()) return cli::write_catalog(config.catalog, config.format, std::cout);
   pg::CopyText row;
   std::optional<produce::ProgressLine> line;
   produce::Progress last;
-  if (show_progress(config.progress)) line.emplace(stderr, /*acks=*/false);
+  if (produce::show_progress(config.progress)) line.emplace(stderr, /*acks=*/false);
   produce::run_generate(
       config, std::cout,
       [&row](const core::StoreEvent& e, std::int64_t index) {
@@ -249,6 +245,7 @@ int main(int argc, char** argv) {
     if (command == "create-topics") return cmd_create_topics(args);
     if (command == "generate") return cmd_generate(args);
     if (command == "views") return cmd_views(args);
+    if (command == "catalog") return cli::cmd_catalog(args);
     if (command == "changefeed") return cli::cmd_changefeed(args);
     if (command == "webhooks") return cli::cmd_webhooks(args);
   } catch (const std::exception& e) {

@@ -1,0 +1,88 @@
+#include "millrace/catalog/writer.hpp"
+
+#include <catch2/catch.hpp>
+#include <map>
+#include <set>
+
+#include "millrace/catalog/generated.hpp"
+#include "millrace/catalog/reader.hpp"
+#include "millrace/core/generator.hpp"
+
+using namespace millrace;
+using namespace millrace::catalog;
+
+namespace {
+
+// Writes `records` in `format` and reads them back.
+template <typename T>
+std::vector<T> round_trip(const std::vector<T>& records, Table table, Format format) {
+  Reader reader(format, std::nullopt);
+  std::vector<Line> lines;
+  if (format == Format::kCsv) reader.feed_line(csv_header(table), lines);
+  for (const auto& r : records) {
+    reader.feed_line(format == Format::kCsv ? to_csv(r) : to_ndjson(r), lines);
+  }
+  reader.finish(lines);
+  std::vector<T> out;
+  for (const auto& l : lines) {
+    INFO(l.number << ": "
+                  << (std::holds_alternative<std::string>(l.result)
+                          ? std::get<std::string>(l.result)
+                          : ""));
+    REQUIRE(std::holds_alternative<Record>(l.result));
+    out.push_back(std::get<T>(std::get<Record>(l.result)));
+  }
+  return out;
+}
+
+bool same(const Product& a, const Product& b) {
+  return a.sku == b.sku && a.name == b.name && a.brand == b.brand && a.category == b.category &&
+         a.list_price == b.list_price && a.active == b.active;
+}
+
+bool same(const Category& a, const Category& b) {
+  return a.name == b.name && a.display_name == b.display_name &&
+         a.description == b.description && a.active == b.active;
+}
+
+}  // namespace
+
+TEST_CASE("what is written reads back the same, in both formats") {
+  auto categories = generated_categories();
+  categories[0].description = "quotes \" and, commas\nand a newline";
+  categories[1].description.reset();
+  categories[2].active = false;
+  auto products = generated_products();
+  products[0].brand.reset();
+  for (const auto format : {Format::kCsv, Format::kNdjson}) {
+    const auto c = round_trip(categories, Table::kCategories, format);
+    REQUIRE(c.size() == categories.size());
+    for (std::size_t i = 0; i < c.size(); ++i) CHECK(same(c[i], categories[i]));
+    const auto p = round_trip(products, Table::kProducts, format);
+    REQUIRE(p.size() == products.size());
+    for (std::size_t i = 0; i < p.size(); ++i) CHECK(same(p[i], products[i]));
+  }
+}
+
+TEST_CASE("the generated catalog holds every category and sku the events draw, at their price") {
+  std::set<std::string> categories;
+  for (const auto& c : generated_categories()) categories.insert(c.name);
+  std::map<std::int64_t, Product> products;
+  for (const auto& p : generated_products()) {
+    CHECK(categories.count(p.category) == 1);
+    CHECK(products.emplace(p.sku, p).second);  // each sku once
+  }
+  CHECK(categories.size() == 20);
+  CHECK(products.size() == 6000);
+  core::GeneratorOptions options;
+  options.seed = 7;
+  core::EventGenerator generator(options);
+  for (int i = 0; i < 5000; ++i) {
+    const auto m = generator.next();
+    if (!m.event) continue;
+    const auto it = products.find(m.event->sku);
+    REQUIRE(it != products.end());
+    CHECK(it->second.category == m.event->category);
+    CHECK(it->second.list_price == m.event->price);
+  }
+}
