@@ -165,3 +165,49 @@ TEST_CASE("the migrated store_events table has the contract's columns, in COPY o
   tx.exec("DROP SCHEMA " + tx.quote_name(schema) + " CASCADE");
   tx.commit();
 }
+
+TEST_CASE("a COPY whose connection is killed fails as retryable, not fatal", "[pg-copy]") {
+  // A backend terminated mid-COPY (a restart, a failover, an operator):
+  // libpqxx reports the write as a plain failure; it must classify as a
+  // lost connection, which every worker retries.
+  const auto env = stack_env();
+  const std::string schema = unique_name("it_copykill");
+  {
+    pqxx::connection c(env.pg);
+    pqxx::work tx(c);
+    tx.exec("CREATE SCHEMA " + schema);
+    tx.exec("CREATE TABLE " + schema + ".t (id integer PRIMARY KEY, s text)");
+    tx.commit();
+  }
+  pqxx::connection victim(env.pg);
+  const int pid = victim.backendpid();
+  std::optional<core::FailureClass> failure;
+  try {
+    pqxx::work tx(victim);
+    pg::CopyWriter copy(tx, schema + ".t", {"id", "s"});
+    for (int i = 0; i < 1000; ++i) {
+      copy.row().integer(i).text("before");
+      copy.end_row();
+    }
+    {
+      pqxx::connection killer(env.pg);
+      pqxx::nontransaction k(killer);
+      REQUIRE(k.exec1("SELECT pg_terminate_backend(" + std::to_string(pid) + ")")[0].as<bool>());
+    }
+    // Past one chunk, so the dead connection is written to, then ended.
+    for (int i = 1000; i < 200'000; ++i) {
+      copy.row().integer(i).text(std::string(100, 'x'));
+      copy.end_row();
+    }
+    copy.complete();
+    tx.commit();
+  } catch (const std::exception& e) {
+    INFO(e.what());
+    failure = pg::classify(e);
+  }
+  REQUIRE(failure.has_value());
+  CHECK(*failure == core::FailureClass::kRetryable);
+  pqxx::connection c(env.pg);
+  pqxx::nontransaction tx(c);
+  tx.exec("DROP SCHEMA " + schema + " CASCADE");
+}

@@ -85,7 +85,8 @@ CopyText& CopyText::end_row() {
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 CopyWriter::CopyWriter(pqxx::transaction_base& tx, const std::string& table,
                        const std::vector<std::string>& columns)
-    : writer_(std::make_unique<pqxx::tablewriter>(tx, table, columns.begin(), columns.end())) {}
+    : conn_(&tx.conn()),
+      writer_(std::make_unique<pqxx::tablewriter>(tx, table, columns.begin(), columns.end())) {}
 #pragma GCC diagnostic pop
 
 // Unfinished (an exception in flight), the tablewriter's destructor ends the
@@ -101,13 +102,29 @@ void CopyWriter::send() {
   if (buffer_.size() == 0) return;
   // write_raw_line drops one trailing newline and the connection adds it
   // back; the chunk's other newlines end its other rows.
-  writer_->write_raw_line(buffer_.data());
+  guarded([&] { writer_->write_raw_line(buffer_.data()); });
   buffer_.clear();
 }
 
 void CopyWriter::complete() {
   send();
-  writer_->complete();
+  guarded([&] { writer_->complete(); });
+}
+
+void CopyWriter::guarded(const std::function<void()>& step) {
+  try {
+    step();
+  } catch (const pqxx::sql_error&) {
+    throw;  // the server refused the data: its SQLSTATE classifies it
+  } catch (const pqxx::broken_connection&) {
+    throw;
+  } catch (const pqxx::failure& e) {
+    // libpqxx reports a COPY line (or end) it could not send as a plain
+    // failure even when the server is gone, which would classify as fatal.
+    // A connection no longer open is a lost connection: retryable.
+    if (!conn_->is_open()) throw pqxx::broken_connection(e.what());
+    throw;
+  }
 }
 
 void OptimisticCopy::write(pqxx::dbtransaction& tx, const std::string& savepoint,

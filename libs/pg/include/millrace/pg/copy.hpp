@@ -11,6 +11,7 @@ namespace pqxx {
 class dbtransaction;
 class transaction_base;
 class tablewriter;
+class connection_base;
 }  // namespace pqxx
 
 namespace millrace::pg {
@@ -48,7 +49,8 @@ class CopyText {
 
 // COPY <table> (<columns>) FROM STDIN within a transaction, sent in chunks of
 // many rows. A failure (a unique violation, say) surfaces as libpqxx's
-// exception from end_row() or complete(), like stream_to's.
+// exception from end_row() or complete(), like stream_to's; a connection lost
+// meanwhile as pqxx::broken_connection (retryable by pg::classify).
 class CopyWriter {
  public:
   CopyWriter(pqxx::transaction_base& tx, const std::string& table,
@@ -65,7 +67,9 @@ class CopyWriter {
 
  private:
   void send();
+  void guarded(const std::function<void()>& step);
 
+  pqxx::connection_base* conn_;
   std::unique_ptr<pqxx::tablewriter> writer_;
   CopyText buffer_;
 };
