@@ -82,11 +82,10 @@ int cmd_load(const std::vector<std::string>& args) {
             format = format_flag.empty() ? catalog::format_of_path(files[0])
                                          : catalog::parse_format(format_flag);
             if (!format) {
-              throw core::UsageError(format_flag.empty()
-                                         ? "cannot tell the format of " + files[0] +
-                                               ": give --format csv or ndjson"
-                                         : "--format: expected csv or ndjson, got \"" +
-                                               format_flag + "\"");
+              throw core::UsageError(
+                  format_flag.empty()
+                      ? "cannot tell the format of " + files[0] + ": give --format csv or ndjson"
+                      : "--format: expected csv or ndjson, got \"" + format_flag + "\"");
             }
           },
           &files)) {
@@ -99,7 +98,8 @@ int cmd_load(const std::vector<std::string>& args) {
     file.open(files[0], std::ios::binary);
     if (!file) return usage_error("catalog load", "cannot open " + files[0]);
     struct stat st {};
-    if (::stat(files[0].c_str(), &st) == 0 && st.st_size > 0) size = static_cast<double>(st.st_size);
+    if (::stat(files[0].c_str(), &st) == 0 && st.st_size > 0)
+      size = static_cast<double>(st.st_size);
     in = &file;
   }
 
@@ -117,8 +117,7 @@ int cmd_load(const std::vector<std::string>& args) {
   const auto report = [&] {
     p.done = summary.records;
     if (size) p.fraction = std::min(1.0, bytes / *size);
-    p.elapsed_s =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    p.elapsed_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   };
 
   std::vector<catalog::Line> out;

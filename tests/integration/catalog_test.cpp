@@ -1,6 +1,7 @@
 // millrace catalog load on the test stack: the generated catalog loads into
 // categories and products, a second load changes nothing, refused lines are
-// reported by line number while the rest loads, and misuse exits 2.
+// reported by line number while the rest loads, the views name what they
+// count from the catalog, and misuse exits 2.
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <pqxx/pqxx>
@@ -89,8 +90,9 @@ TEST_CASE("catalog load: the generated catalog, a reload, refused lines, misuse"
   CHECK_THAT(r.output, Catch::Contains(mixed + ":5: category \"Nowhere\" is not in the catalog"));
   CHECK_THAT(r.output, Catch::Contains("\"records\":3,\"inserted\":1,\"updated\":2,"
                                        "\"unchanged\":0,\"refused\":2"));
-  CHECK(count(p, "SELECT count(*) FROM products WHERE sku = 145150 AND name = 'Pens renamed "
-                 "twice' AND list_price = 3.75") == 1);
+  CHECK(count(p,
+              "SELECT count(*) FROM products WHERE sku = 145150 AND name = 'Pens renamed "
+              "twice' AND list_price = 3.75") == 1);
   CHECK(count(p, "SELECT count(*) FROM products WHERE sku = 997 AND NOT active") == 1);
   CHECK(count(p, "SELECT count(*) FROM products") == 6001);
 
@@ -109,8 +111,32 @@ TEST_CASE("catalog load: the generated catalog, a reload, refused lines, misuse"
     tx.exec("UPDATE categories SET display_name = 'Pens & pencils' WHERE name = 'Pens'");
     tx.commit();
   }
-  CHECK(count(p, "SELECT count(*) FROM categories WHERE name = 'Pens' AND updated_at > now() - "
-                 "interval '1 hour'") == 1);
+  CHECK(count(p,
+              "SELECT count(*) FROM categories WHERE name = 'Pens' AND updated_at > now() - "
+              "interval '1 hour'") == 1);
+
+  // The views name what they count, from the catalog when read: a known sku
+  // and category get their names, an unknown one NULL.
+  {
+    pqxx::connection c(p.env.pg);
+    pqxx::work tx(c);
+    tx.exec("SET search_path TO " + tx.quote_name(p.schema));
+    tx.exec("INSERT INTO agg_products VALUES (145150, 10, 35), (42, 5, 1)");
+    tx.exec("INSERT INTO agg_categories VALUES ('Pens', 3, 10, 35, 0), ('Kites', 1, 5, 1, 0)");
+    tx.commit();
+  }
+  CHECK(count(p,
+              "SELECT count(*) FROM top_products WHERE rank = 1 AND sku = 145150 AND name = "
+              "'Pens renamed twice' AND brand = 'Contoso'") == 1);
+  CHECK(count(p,
+              "SELECT count(*) FROM top_products WHERE rank = 2 AND sku = 42 AND name IS "
+              "NULL AND brand IS NULL") == 1);
+  CHECK(count(p,
+              "SELECT count(*) FROM popular_categories WHERE category = 'Pens' AND "
+              "display_name = 'Pens & pencils'") == 1);
+  CHECK(count(p,
+              "SELECT count(*) FROM popular_categories WHERE category = 'Kites' AND "
+              "display_name IS NULL") == 1);
 
   // Misuse: exit 2, with the reason.
   r = cli(p, "catalog load");

@@ -134,8 +134,9 @@ struct Reader::State {
     d.Parse<rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseValidateEncodingFlag>(
         text.data(), text.size());
     if (d.HasParseError()) {
-      sink.push_back({line, std::string("not JSON: ") + rapidjson::GetParseError_En(d.GetParseError()) +
-                                " at byte " + std::to_string(d.GetErrorOffset() + 1)});
+      sink.push_back({line, std::string("not JSON: ") +
+                                rapidjson::GetParseError_En(d.GetParseError()) + " at byte " +
+                                std::to_string(d.GetErrorOffset() + 1)});
       return;
     }
     if (!d.IsObject()) {

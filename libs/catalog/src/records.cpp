@@ -12,8 +12,8 @@ namespace {
 
 const std::vector<std::string_view> kCategoryColumns = {"name", "display_name", "description",
                                                         "active"};
-const std::vector<std::string_view> kProductColumns = {"sku",        "name",  "brand", "category",
-                                                       "list_price", "active"};
+const std::vector<std::string_view> kProductColumns = {"sku",      "name",       "brand",
+                                                       "category", "list_price", "active"};
 
 // numeric(12,2): ten digits before the point.
 constexpr std::int64_t kMaxPriceUnits = 9'999'999'999'990'000;

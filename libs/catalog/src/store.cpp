@@ -31,20 +31,19 @@ Upsert::Upsert(pqxx::connection& conn, Table table, std::size_t batch_rows)
 
 void Upsert::add(const Record& record) {
   auto [key, row] = std::visit(
-      core::Overloaded{[&](const Category& c) {
-                         return std::pair(c.name, "(" + tx_.quote(c.name) + ", " +
-                                                      tx_.quote(c.display_name) + ", " +
-                                                      optional_text(tx_, c.description) + ", " +
-                                                      (c.active ? "true" : "false") + ")");
-                       },
-                       [&](const Product& p) {
-                         return std::pair(std::to_string(p.sku),
-                                          "(" + std::to_string(p.sku) + ", " + tx_.quote(p.name) +
-                                              ", " + optional_text(tx_, p.brand) + ", " +
-                                              tx_.quote(p.category) + ", " +
-                                              p.list_price.to_string() + ", " +
-                                              (p.active ? "true" : "false") + ")");
-                       }},
+      core::Overloaded{
+          [&](const Category& c) {
+            return std::pair(c.name, "(" + tx_.quote(c.name) + ", " + tx_.quote(c.display_name) +
+                                         ", " + optional_text(tx_, c.description) + ", " +
+                                         (c.active ? "true" : "false") + ")");
+          },
+          [&](const Product& p) {
+            return std::pair(std::to_string(p.sku),
+                             "(" + std::to_string(p.sku) + ", " + tx_.quote(p.name) + ", " +
+                                 optional_text(tx_, p.brand) + ", " + tx_.quote(p.category) + ", " +
+                                 p.list_price.to_string() + ", " + (p.active ? "true" : "false") +
+                                 ")");
+          }},
       record);
   // One statement cannot upsert a key twice: a repeated key waits for the
   // next statement, so the later line wins.

@@ -17,8 +17,9 @@ std::vector<std::optional<std::string>> values(const Record& record) {
             return {c.name, c.display_name, c.description, c.active ? "true" : "false"};
           },
           [](const Product& p) -> std::vector<std::optional<std::string>> {
-            return {std::to_string(p.sku), p.name, p.brand, p.category,
-                    p.list_price.to_string(), p.active ? "true" : "false"};
+            return {
+                std::to_string(p.sku),      p.name, p.brand, p.category, p.list_price.to_string(),
+                p.active ? "true" : "false"};
           }},
       record);
 }

@@ -22,8 +22,8 @@ const std::string& error(const Line& line) {
 }
 
 const Product& product(const Line& line) {
-  INFO((std::holds_alternative<std::string>(line.result) ? std::get<std::string>(line.result)
-                                                         : ""));
+  INFO(
+      (std::holds_alternative<std::string>(line.result) ? std::get<std::string>(line.result) : ""));
   REQUIRE(std::holds_alternative<Record>(line.result));
   return std::get<Product>(std::get<Record>(line.result));
 }
@@ -68,8 +68,8 @@ TEST_CASE("CSV: a description may span lines") {
 }
 
 TEST_CASE("CSV: a stray quote is an error on its line, and reading goes on") {
-  const auto lines = read(Format::kCsv, {"sku,name,category,list_price", "1,a\"b,Pens,1",
-                                         "2,ok,Pens,2"});
+  const auto lines =
+      read(Format::kCsv, {"sku,name,category,list_price", "1,a\"b,Pens,1", "2,ok,Pens,2"});
   REQUIRE(lines.size() == 2);
   CHECK(lines[0].number == 2);
   CHECK_THAT(error(lines[0]), Contains("malformed CSV"));
@@ -92,12 +92,11 @@ TEST_CASE("CSV: a header that names no key or an unknown column is misuse") {
 }
 
 TEST_CASE("NDJSON: objects by line, numbers kept exact, blank lines skipped") {
-  const auto lines =
-      read(Format::kNdjson,
-           {R"({"sku":7,"name":"Ruler","category":"Rulers","list_price":1.10,"active":true})", "",
-            R"({"sku":8,"name":"x","category":"Rulers","list_price":2,"brand":null})",
-            R"({"sku":9,"name":["x"],"category":"Rulers","list_price":2})", R"({"sku":)",
-            R"([1,2])"});
+  const auto lines = read(
+      Format::kNdjson,
+      {R"({"sku":7,"name":"Ruler","category":"Rulers","list_price":1.10,"active":true})", "",
+       R"({"sku":8,"name":"x","category":"Rulers","list_price":2,"brand":null})",
+       R"({"sku":9,"name":["x"],"category":"Rulers","list_price":2})", R"({"sku":)", R"([1,2])"});
   REQUIRE(lines.size() == 5);
   CHECK(product(lines[0]).list_price.to_string() == "1.1");
   CHECK(lines[1].number == 3);

@@ -20,9 +20,8 @@ Product product(const Fields& fields) {
   return std::get<Product>(std::get<Record>(r));
 }
 
-const Fields kPens = {{"sku", "145150"},     {"name", "Contoso Pro Pens"},
-                      {"brand", "Contoso"},  {"category", "Pens"},
-                      {"list_price", "3.5"}, {"active", "false"}};
+const Fields kPens = {{"sku", "145150"},    {"name", "Contoso Pro Pens"}, {"brand", "Contoso"},
+                      {"category", "Pens"}, {"list_price", "3.5"},        {"active", "false"}};
 
 }  // namespace
 

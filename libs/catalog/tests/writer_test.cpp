@@ -41,8 +41,8 @@ bool same(const Product& a, const Product& b) {
 }
 
 bool same(const Category& a, const Category& b) {
-  return a.name == b.name && a.display_name == b.display_name &&
-         a.description == b.description && a.active == b.active;
+  return a.name == b.name && a.display_name == b.display_name && a.description == b.description &&
+         a.active == b.active;
 }
 
 }  // namespace

@@ -36,3 +36,18 @@ CREATE TRIGGER categories_touch BEFORE UPDATE ON categories
   FOR EACH ROW EXECUTE FUNCTION catalog_touch();
 CREATE TRIGGER products_touch BEFORE UPDATE ON products
   FOR EACH ROW EXECUTE FUNCTION catalog_touch();
+
+-- The views name what they count, from the catalog as it is when they are
+-- read (NULL where it does not know the sku or the category). The new
+-- columns come last; the existing ones keep their names, types and order.
+CREATE OR REPLACE VIEW top_products AS
+SELECT t.rank, t.sku, t.units, t.revenue, p.name, p.brand
+FROM (SELECT (row_number() OVER (ORDER BY units DESC, sku))::int AS rank, sku, units, revenue
+      FROM (SELECT sku, units, revenue FROM agg_products ORDER BY units DESC, sku LIMIT 10) x) t
+LEFT JOIN products p ON p.sku = t.sku
+ORDER BY t.rank;
+
+CREATE OR REPLACE VIEW popular_categories AS
+SELECT a.category, a.events, a.units, a.revenue, c.display_name
+FROM agg_categories a LEFT JOIN categories c ON c.name = a.category
+ORDER BY a.units DESC, a.category;

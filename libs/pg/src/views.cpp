@@ -14,8 +14,8 @@ constexpr ViewInfo kViews[] = {
     {"daily_sales", "per UTC day and event type: events, units, revenue, discount_total, returns"},
     {"orders_this_hour", "sale events of the current hour: orders and revenue"},
     {"today_summary", "sale events of the current UTC day: orders, revenue, units, returns"},
-    {"top_products", "the 10 skus with the most net units sold, all time"},
-    {"popular_categories", "sale events per category, most units first"},
+    {"top_products", "the 10 skus with the most net units sold, all time, with name and brand"},
+    {"popular_categories", "sale events per category, most units first, with display name"},
 };
 
 bool is_number(std::string_view s) {

@@ -32,7 +32,7 @@ struct Product {
   std::int64_t sku = 0;  // the key
   std::string name;
   std::optional<std::string> brand;
-  std::string category;   // a Category's name
+  std::string category;      // a Category's name
   core::Decimal list_price;  // at most two decimals, 0 .. 9,999,999,999.99
   bool active = true;
 };
