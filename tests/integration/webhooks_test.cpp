@@ -196,3 +196,56 @@ TEST_CASE(
     }
   }
 }
+
+TEST_CASE("enqueued deliveries wake the idle workers at once, also after the listener reconnects",
+          "[webhooks-notify]") {
+  Pipeline p("it_whn");
+  migrate_with_table(p, "items (id int PRIMARY KEY, name text, qty int)");
+  ChangeFeedRig rig(p, {"items"});
+  auto feed = rig.start("changefeed");
+  rig.wait_streaming();
+  Receiver rx;
+  const auto secret = webhooks::new_secret();
+  rx.set_secrets("/all", {secret});
+  add_endpoint(p, rx.url("/all"), secret);
+  // Idle workers poll only every 10 minutes: within this test, only a
+  // wake-up can send them to the queue.
+  auto hooks = start_webhooks(p, rig, "webhooks", "1s", {{"MILLRACE_WEBHOOKS_POLL_MS", "600000"}});
+  const auto metric = [&](const std::string& name) {
+    try {
+      return sum_of(parse_exposition(http_get(hooks.metrics_port, "/metrics")), name);
+    } catch (const std::exception&) {
+      return -1.0;  // not serving yet
+    }
+  };
+  const auto insert = [&](int id) {
+    pqxx::connection c(p.env.pg);
+    pqxx::work tx(c);
+    tx.exec("INSERT INTO " + tx.quote_name(p.schema) + ".items VALUES (" + std::to_string(id) +
+            ", 'x', 1)");
+    tx.commit();
+  };
+  REQUIRE(
+      eventually([&] { return metric("millrace_webhooks_wakeup_listening") == 1; }, seconds(60)));
+  const double woken_at_start = metric("millrace_webhooks_wakeups_total");
+  insert(1);
+  REQUIRE(eventually([&] { return rx.accepted_ids("/all").size() == 1; }, seconds(60)));
+  CHECK(metric("millrace_webhooks_wakeups_total") > woken_at_start);
+
+  // The listener's connection killed: it reconnects, and wake-ups go on.
+  {
+    pqxx::connection c(p.env.pg);
+    pqxx::nontransaction tx(c);
+    REQUIRE(tx.exec1("SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM "
+                     "pg_stat_activity WHERE application_name = 'millrace-webhooks-listener' "
+                     "AND datname = current_database()")[0]
+                .as<int>() >= 1);
+  }
+  REQUIRE(
+      eventually([&] { return metric("millrace_webhooks_wakeup_listening") == 0; }, seconds(30)));
+  REQUIRE(
+      eventually([&] { return metric("millrace_webhooks_wakeup_listening") == 1; }, seconds(60)));
+  insert(2);
+  REQUIRE(eventually([&] { return rx.accepted_ids("/all").size() == 2; }, seconds(60)));
+  CHECK(stop_cleanly({&hooks, &feed}));
+}

@@ -19,7 +19,9 @@ void register_options(core::OptionSet& o, WebhooksConfig& c) {
              "Allow requests to loopback, private and link-local addresses (refused otherwise, "
              "against server-side request forgery)");
   o.add_int("poll-ms", "MILLRACE_WEBHOOKS_POLL_MS", &c.poll_ms,
-            "An idle worker looks for due deliveries this often", 10, 60'000);
+            "An idle worker looks for due deliveries this often (new ones wake it at once "
+            "through a NOTIFY; this is for retries that come due)",
+            10, 600'000);
   o.add_int("max-per-claim", "MILLRACE_WEBHOOKS_MAX_PER_CLAIM", &c.max_per_claim,
             "Deliveries a worker sends from one endpoint's queue before it looks at the others", 1,
             10'000);

@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "millrace/pg/array.hpp"
+#include "wakeup.hpp"
 
 namespace millrace::webhooks::detail {
 
@@ -216,10 +217,12 @@ void IngestHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchSta
       "FROM c LEFT JOIN m USING (ord) LEFT JOIN n USING (change_id) "
       "GROUP BY c.ord ORDER BY c.ord",
       ids.take(), tables.take(), ops.take(), bodies.take(), commits.take());
+  bool any_enqueued = false;
   for (const auto& r : rows) {
     const auto* p = firsts.at(r[0].as<std::size_t>() - 1);
     const auto matched = r[1].as<std::int64_t>();
     const auto enqueued = r[2].as<std::int64_t>();
+    any_enqueued = any_enqueued || enqueued > 0;
     auto& tally = batch.at(p->record.partition).tally;
     if (matched == 0) {
       tally.move({core::Outcome::kPersisted, ""}, {core::Outcome::kFiltered, "no_endpoint"}, 1);
@@ -227,6 +230,11 @@ void IngestHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchSta
       tally.move({core::Outcome::kPersisted, ""}, {core::Outcome::kDuplicate, "duplicate_id"}, 1);
     }
   }
+  // Wakes the delivery workers of every replica when this transaction
+  // commits (PostgreSQL delivers a NOTIFY only then, and once per
+  // transaction however often it is sent).
+  if (any_enqueued)
+    tx.exec("SELECT pg_notify('" + std::string(kWakeChannel) + "', current_schema())");
 }
 
 }  // namespace millrace::webhooks::detail

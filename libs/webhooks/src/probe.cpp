@@ -34,7 +34,16 @@ DispatchProbe::DispatchProbe(metrics::Registry& registry)
                                    "queue (this worker stalled past its lease)")),
       queue_errors_(registry.counter("millrace_webhooks_queue_errors_total",
                                      "Failures reading or writing the delivery queue in "
-                                     "PostgreSQL (each retried)")) {
+                                     "PostgreSQL (each retried)")),
+      wakeups_(registry.counter("millrace_webhooks_wakeups_total",
+                                "Notifications that deliveries were enqueued, each waking the "
+                                "idle workers")),
+      listener_lost_(registry.counter("millrace_webhooks_wakeup_listener_lost_total",
+                                      "Times the wake-up listener lost its connection (it "
+                                      "reconnects; meanwhile idle workers only poll)")),
+      listening_(registry.gauge("millrace_webhooks_wakeup_listening",
+                                "1 while the wake-up listener is connected (0: workers only "
+                                "poll)")) {
   const auto per_endpoint = [this](auto field) {
     return [this, field] {
       std::lock_guard lock(mutex_);

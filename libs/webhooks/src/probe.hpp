@@ -20,11 +20,20 @@ class DispatchProbe {
   void claimed(std::int64_t endpoint, const ClaimResult& result);
   void queue_error();
   void stats(const QueueStats& stats);
+  // The wake-up listener: connected, lost (it reconnects), stopped, and
+  // each wake-up it passed on.
+  void listening(bool up) { listening_.set(up ? 1 : 0); }
+  void listener_lost() {
+    listening_.set(0);
+    listener_lost_.inc();
+  }
+  void woken() { wakeups_.inc(); }
 
  private:
   metrics::Registry& registry_;
   metrics::Histogram request_seconds_, commit_to_delivery_seconds_;
-  metrics::Counter lease_lost_, queue_errors_;
+  metrics::Counter lease_lost_, queue_errors_, wakeups_, listener_lost_;
+  metrics::Gauge listening_;
   std::mutex mutex_;
   QueueStats last_;  // under mutex_, read by the computed gauges at scrape
 };

@@ -14,6 +14,7 @@
 #include "millrace/runtime/log.hpp"
 #include "pg_queue.hpp"
 #include "probe.hpp"
+#include "wakeup.hpp"
 
 namespace millrace::webhooks {
 
@@ -26,8 +27,9 @@ constexpr auto kPruneEvery = std::chrono::minutes(10);
 
 }  // namespace
 
-// The delivery workers, and one housekeeper that refreshes the queue's
-// gauges and prunes delivered rows.
+// The delivery workers, one housekeeper that refreshes the queue's gauges
+// and prunes delivered rows, and one listener that wakes the workers when
+// deliveries are enqueued (wakeup.hpp).
 class Webhooks::Dispatcher {
  public:
   Dispatcher(const WebhooksConfig& config, metrics::Registry& metrics)
@@ -49,6 +51,7 @@ class Webhooks::Dispatcher {
       threads_.emplace_back([this, i] { run_worker(i); });
     }
     threads_.emplace_back([this] { run_housekeeper(); });
+    threads_.emplace_back([this] { run_listener(); });
   }
 
   void stop() {
@@ -77,6 +80,23 @@ class Webhooks::Dispatcher {
   bool pause(milliseconds d) {
     std::unique_lock lock(mutex_);
     return wake_.wait_for(lock, d, [this] { return stopping_.load(); });
+  }
+
+  // An idle worker's wait: until deliveries were enqueued since it saw
+  // `seen` wake-ups (a NOTIFY), or its poll comes round (retries that came
+  // due), or stopping.
+  void wait_for_work(std::uint64_t seen) {
+    std::unique_lock lock(mutex_);
+    wake_.wait_for(lock, milliseconds(config_.poll_ms),
+                   [&] { return stopping_.load() || wakeups_.load() != seen; });
+  }
+
+  void wake_workers() {
+    {
+      std::lock_guard lock(mutex_);
+      ++wakeups_;
+    }
+    wake_.notify_all();
   }
 
   // Runs `step` while it returns true, until stopping: retryable database
@@ -137,9 +157,10 @@ class Webhooks::Dispatcher {
           lock, [this] { return stopping_.load() || migrated_.load() || !config_.stream.migrate; });
     }
     guarded(who, [&] {
+      const auto seen = wakeups_.load();
       const auto claim = queue.claim(rules.lease_ms, static_cast<int>(config_.max_per_claim));
       if (!claim) {
-        pause(milliseconds(config_.poll_ms));
+        wait_for_work(seen);
         return true;
       }
       const auto result = detail::deliver_claim(*claim, queue, *sender, rules, stopping_);
@@ -172,6 +193,28 @@ class Webhooks::Dispatcher {
     });
   }
 
+  void run_listener() {
+    guarded("webhooks.listener", [&] {
+      try {
+        detail::listen_for_wakeups(
+            config_.stream.pg, stopping_,
+            [&] {
+              probe_.listening(true);
+              wake_workers();  // what was enqueued while nobody listened
+            },
+            [&] {
+              probe_.woken();
+              wake_workers();
+            });
+      } catch (...) {
+        probe_.listener_lost();
+        throw;
+      }
+      probe_.listening(false);
+      return false;
+    });
+  }
+
   const WebhooksConfig& config_;
   detail::DispatchProbe probe_;
   detail::DispatchRules rules_;
@@ -179,6 +222,7 @@ class Webhooks::Dispatcher {
   std::condition_variable wake_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> migrated_{false};
+  std::atomic<std::uint64_t> wakeups_{0};
   std::exception_ptr failure_;
   std::vector<std::thread> threads_;
 };

@@ -32,7 +32,7 @@ struct WebhooksConfig {
   std::int64_t timeout_ms = 15000;
   std::string retry_schedule = std::string(kDefaultSchedule);
   bool allow_private = false;
-  std::int64_t poll_ms = 100;
+  std::int64_t poll_ms = 1000;
   std::int64_t max_per_claim = 100;
   std::int64_t keep_delivered_h = 168;
 
