@@ -12,8 +12,8 @@
 # ctest's cost data of earlier runs), and each half runs at the same time as
 # the other on a stack of its own (tests/in_stack.sh, MILLRACE_TEST_STACK):
 # a round takes about half as long and the machine is busier still. The
-# partition tests share one lane (their network namespaces have fixed names),
-# and so does anything on the three-broker cluster.
+# partition tests' network namespaces are named per process, so they may run
+# in either lane.
 #
 # Needs a built tree (scripts/test, or cmake --build build) and stress-ng
 # (scripts/bootstrap installs it). Each round's ctest starts and stops its own
@@ -35,9 +35,9 @@ mapfile -t tests < <(cd "$build" && if [[ -n $regex ]]; then ctest -N -R "$regex
   sed -n 's/^ *Test *#[0-9]*: *//p' | grep -v -E '^(stack|cluster)\.(up|down)$')
 ((${#tests[@]} > 0)) || { echo "fault_loop.sh: no test matches" >&2; exit 2; }
 
-# Splits the tests into two lanes of about equal cost: the partition tests
-# and the cluster's form one group; then the costliest group goes to the
-# lane with less so far. Costs are ctest's own (seconds of the last runs).
+# Splits the tests into two lanes of about equal cost: the costliest test
+# goes to the lane with less so far. Costs are ctest's own (seconds of the
+# last runs).
 split_lanes() {
   declare -A cost=()
   local costs="$build/Testing/Temporary/CTestCostData.txt" name reps c
@@ -46,38 +46,15 @@ split_lanes() {
       [[ $c =~ ^[0-9.]+$ ]] && cost[$name]=${c%.*}
     done <"$costs"
   fi
-  declare -A group_cost=()
-  local t g
-  for t in "${tests[@]}"; do
-    case $t in
-      *partition-* | *leader-kill) g=shared-resources ;;
-      *) g=$t ;;
-    esac
-    group_cost[$g]=$(( ${group_cost[$g]:-0} + ${cost[$t]:-60} ))
-  done
-  local a=0 b=0 lane_a=() lane_b=()
-  while read -r c g; do
-    if ((a <= b)); then lane_a+=("$g"); a=$((a + c)); else lane_b+=("$g"); b=$((b + c)); fi
-  done < <(for g in "${!group_cost[@]}"; do echo "${group_cost[$g]} $g"; done | sort -rn)
-  lane_regex=("$(members lane_a)" "$(members lane_b)")
+  local t a=0 b=0 lane_a=() lane_b=()
+  while read -r c t; do
+    if ((a <= b)); then lane_a+=("$t"); a=$((a + c)); else lane_b+=("$t"); b=$((b + c)); fi
+  done < <(for t in "${tests[@]}"; do echo "${cost[$t]:-60} $t"; done | sort -rn)
+  lane_regex=("$(anchored "${lane_a[@]}")" "$(anchored "${lane_b[@]}")")
 }
-# An anchored regex of the tests in the named groups.
-members() {
-  local -n groups=$1
-  local t g picked=()
-  for t in "${tests[@]}"; do
-    for g in "${groups[@]}"; do
-      if [[ $t == "$g" || ($g == shared-resources && ($t == *partition-* || $t == *leader-kill)) ]]; then
-        picked+=("$(sed 's/[.]/\\./g' <<<"$t")")
-      fi
-    done
-  done
-  local IFS='|'
-  echo "^(${picked[*]})\$"
-}
-
-anchored() { local IFS='|'; echo "^($(printf '%s\n' "${tests[@]}" | sed 's/[.]/\\./g' | paste -sd'|'))\$"; }
-if ((lanes == 2)); then split_lanes; else lane_regex=("$(anchored)"); fi
+# An anchored regex of the named tests.
+anchored() { local IFS='|'; echo "^($(printf '%s\n' "$@" | sed 's/[.]/\\./g' | paste -sd'|'))\$"; }
+if ((lanes == 2)); then split_lanes; else lane_regex=("$(anchored "${tests[@]}")"); fi
 for ((k = 0; k < lanes; k++)); do echo "lane $((k + 1)): ${lane_regex[$k]}"; done
 
 stress-ng --cpu "$(nproc)" --timeout 0 >/dev/null 2>&1 &

@@ -1,8 +1,11 @@
 #include "netns.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "harness.hpp"
@@ -18,6 +21,26 @@ void sh(const std::string& command, bool quiet = false) {
   }
 }
 
+// Namespaces of test runs that died without cleaning up (SIGKILLed by a
+// ctest timeout): "millrace-ft-<pid>-<index>" whose pid is gone. Their
+// veth pairs go with them; their host rules name interfaces that no longer
+// exist, so they match nothing.
+void sweep_dead() {
+  std::string list;
+  run_shell("ip netns list 2>/dev/null", &list);
+  std::size_t at = 0;
+  const std::string prefix = "millrace-ft-";
+  while ((at = list.find(prefix, at)) != std::string::npos) {
+    const auto end = list.find_first_of(" \n", at);
+    const std::string name = list.substr(at, end - at);
+    at = end == std::string::npos ? list.size() : end;
+    const auto dash = name.find('-', prefix.size());
+    if (dash == std::string::npos) continue;
+    const int pid = std::atoi(name.substr(prefix.size(), dash - prefix.size()).c_str());
+    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) sh("ip netns del " + name, true);
+  }
+}
+
 }  // namespace
 
 std::optional<std::string> NetNs::unavailable() {
@@ -29,13 +52,21 @@ std::optional<std::string> NetNs::unavailable() {
   return std::nullopt;
 }
 
-NetNs::NetNs(int index, std::vector<int> ports)
-    : name_("millrace-ft" + std::to_string(index)),
-      host_if_("mrft" + std::to_string(index) + "h"),
-      ns_if_("mrft" + std::to_string(index) + "n"),
-      host_ip_("10.231." + std::to_string(index) + ".1"),
-      ns_ip_("10.231." + std::to_string(index) + ".2"),
-      ports_(std::move(ports)) {
+NetNs::NetNs(int index, std::vector<int> ports) : ports_(std::move(ports)) {
+  // Unique to this process, so two test runs on one machine (a fault loop
+  // beside CI) never share a namespace, an interface or a link: the name
+  // carries the pid (sweep_dead() removes those of dead runs), the
+  // interfaces and the /30 link in 10.232.0.0/13 a number derived from it.
+  const int pid = static_cast<int>(::getpid());
+  const int unique = pid % 2048 * 64 + index;
+  name_ = "millrace-ft-" + std::to_string(pid) + "-" + std::to_string(index);
+  host_if_ = "mrft" + std::to_string(unique) + "h";
+  ns_if_ = "mrft" + std::to_string(unique) + "n";
+  const std::string net = "10." + std::to_string(232 + unique / 16384) + "." +
+                          std::to_string(unique % 16384 / 64) + ".";
+  host_ip_ = net + std::to_string(unique % 64 * 4 + 1);
+  ns_ip_ = net + std::to_string(unique % 64 * 4 + 2);
+  sweep_dead();
   // Leftovers of an earlier run that could not clean up.
   host_rules("-D", true);
   sh("ip netns del " + name_, true);

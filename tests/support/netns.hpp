@@ -19,7 +19,8 @@ class NetNs {
   // Why the host cannot make one, or nullopt if it can.
   static std::optional<std::string> unavailable();
 
-  // `index` (0..63) picks the names and the 10.231.<index>.0/30 link.
+  // `index` (0..63) and this process's pid pick the names and a /30 link in
+  // 10.232.0.0/13.
   NetNs(int index, std::vector<int> ports);
   ~NetNs();
   NetNs(const NetNs&) = delete;

@@ -26,8 +26,7 @@ class Receiver final : public pqxx::notification_receiver {
 }  // namespace
 
 void listen_for_wakeups(const pg::PgOptions& options, const std::atomic<bool>& stopping,
-                        const std::function<void()>& listening,
-                        const std::function<void()>& wake) {
+                        const std::function<void()>& listening, const std::function<void()>& wake) {
   try {
     auto conn = pg::connect(options.url, options.schema, "millrace-webhooks-listener",
                             options.connect_limits());
