@@ -27,9 +27,9 @@ constexpr std::string_view kReasonProducerError = "producer_error";
 
 // The response to a request whose events have been through the validator
 // and, for the valid ones, the producer.
-detail::Reply build_reply(const Slot* slots, std::size_t n,
-                          const std::vector<std::pair<std::string, std::string>>& texts,
-                          AckMode ack) {
+httpd::Reply build_reply(const Slot* slots, std::size_t n,
+                         const std::vector<std::pair<std::string, std::string>>& texts,
+                         AckMode ack) {
   thread_local std::vector<EventResult> results;
   results.clear();
   for (std::size_t i = 0; i < n; ++i) {
@@ -52,7 +52,7 @@ detail::Reply build_reply(const Slot* slots, std::size_t n,
     results.push_back(r);
   }
   const ResultCounts counts = count_results(results);
-  detail::Reply reply;
+  httpd::Reply reply;
   reply.body.reserve(64 + n * 128);
   append_results_json(reply.body, results);
   reply.status = ack == AckMode::kAll ? 200 : 202;
@@ -89,7 +89,7 @@ void Ingest::start() {
 }
 
 void Ingest::after_poll() {
-  if (!finished_.empty()) detail::Exchange::finish_all(finished_);
+  if (!finished_.empty()) httpd::Exchange::finish_all(finished_);
   if (refresh_wanted_.exchange(false)) refresh_partitions();
 }
 
@@ -241,7 +241,7 @@ void Ingest::admit(Slot& slot, std::string_view text, std::optional<std::string_
   }
 }
 
-void Ingest::handle(const detail::Request& req, const std::shared_ptr<detail::Exchange>& exchange) {
+void Ingest::handle(const httpd::Request& req, const std::shared_ptr<httpd::Exchange>& exchange) {
   const auto started = Clock::now();
   const BodyFormat format = *body_format(req.header("Content-Type").value_or(""));
   const AckMode ack = *parse_ack(query_param(req.query(), "ack"));
@@ -284,7 +284,7 @@ void Ingest::handle(const detail::Request& req, const std::shared_ptr<detail::Ex
 
 void Ingest::await_acks(BatchRef batch, std::size_t n, std::int64_t queued,
                         Clock::time_point started,
-                        const std::shared_ptr<detail::Exchange>& exchange) {
+                        const std::shared_ptr<httpd::Exchange>& exchange) {
   batch->release(static_cast<std::int64_t>(n) - queued);  // reports that will never come
   // The request's own reference now rides with the reply: it is released
   // once the reply is built (or the exchange dropped at shutdown).

@@ -24,9 +24,9 @@
 #include "millrace/core/event.hpp"
 #include "millrace/http/config.hpp"
 #include "millrace/http/request.hpp"
+#include "millrace/httpd/server.hpp"
 #include "millrace/kafka/producer.hpp"
 #include "probe.hpp"
-#include "server.hpp"
 
 namespace millrace::http {
 
@@ -57,14 +57,14 @@ struct Slot {
 // last frees it, so a request that stops waiting (timeout) leaves nothing
 // dangling behind librdkafka's opaques.
 struct Batch {
-  Batch(std::size_t n, std::shared_ptr<detail::Exchange> e)
+  Batch(std::size_t n, std::shared_ptr<httpd::Exchange> e)
       : slots(n), exchange(std::move(e)), refs(static_cast<std::int64_t>(n) + 1) {}
 
   std::vector<Slot> slots;
   // field/detail texts of rejections and delivery errors (rare: allocating).
   std::vector<std::pair<std::string, std::string>> texts;
   // Answers the request once every report is in (or at its deadline).
-  std::shared_ptr<detail::Exchange> exchange;
+  std::shared_ptr<httpd::Exchange> exchange;
 
   std::mutex mutex;
   // Reports not yet received. It may dip below zero: reports can arrive
@@ -98,7 +98,7 @@ class Ingest {
   std::int32_t partitions() const { return partitions_.load(); }
 
   // A POST /v1/events that passed the service's precheck.
-  void handle(const detail::Request& req, const std::shared_ptr<detail::Exchange>& exchange);
+  void handle(const httpd::Request& req, const std::shared_ptr<httpd::Exchange>& exchange);
 
   // After each poll of the producer: answers the requests whose last report
   // came in, and refreshes the partition count if a report asked for it.
@@ -124,7 +124,7 @@ class Ingest {
   // deadline, whichever comes first.
   void await_acks(BatchRef batch, std::size_t n, std::int64_t queued,
                   std::chrono::steady_clock::time_point started,
-                  const std::shared_ptr<detail::Exchange>& exchange);
+                  const std::shared_ptr<httpd::Exchange>& exchange);
 
   const HttpConfig& config_;
   ProducerProbe& probe_;
@@ -135,7 +135,7 @@ class Ingest {
   std::array<Slot, 2> untracked_;  // ?ack=none opaques, by event type
   // Requests whose last report came in this poll, answered together after
   // it. Only delivery reports touch it.
-  std::vector<std::shared_ptr<detail::Exchange>> finished_;
+  std::vector<std::shared_ptr<httpd::Exchange>> finished_;
   std::mutex refresh_mutex_;
   std::chrono::steady_clock::time_point refreshed_{};
   bool warned_odd_ = false;

@@ -9,7 +9,7 @@
 #include <utility>
 
 #include "millrace/http/request.hpp"
-#include "server.hpp"
+#include "millrace/httpd/server.hpp"
 
 namespace millrace::http {
 
@@ -31,21 +31,21 @@ inline Route route_of(std::string_view path) {
   return kRouteOther;
 }
 
-inline detail::Reply json_reply(int status, std::string body) {
-  detail::Reply r;
+inline httpd::Reply json_reply(int status, std::string body) {
+  httpd::Reply r;
   r.status = status;
   r.body = std::move(body);
   return r;
 }
 
-inline detail::Reply error_reply(int status, std::string_view error, std::string_view detail) {
+inline httpd::Reply error_reply(int status, std::string_view error, std::string_view detail) {
   std::string body;
   append_error_json(body, error, detail);
   return json_reply(status, std::move(body));
 }
 
-inline detail::Reply text_reply(int status, std::string body, std::string_view content_type) {
-  detail::Reply r;
+inline httpd::Reply text_reply(int status, std::string body, std::string_view content_type) {
+  httpd::Reply r;
   r.status = status;
   r.body = std::move(body);
   r.content_type = content_type;

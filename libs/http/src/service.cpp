@@ -10,10 +10,10 @@
 #include "ingest.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/http/request.hpp"
+#include "millrace/httpd/server.hpp"
 #include "millrace/runtime/log.hpp"
 #include "probe.hpp"
 #include "routes.hpp"
-#include "server.hpp"
 
 namespace millrace::http {
 
@@ -36,7 +36,7 @@ struct Refusal {
 
 // The service's routing, readiness and life cycle. The events route is
 // Ingest's (ingest.cpp); every metric is the probe's (probe.cpp).
-struct ProducerService::State final : detail::Handler {
+struct ProducerService::State final : httpd::Handler {
   State(HttpConfig c, metrics::Registry& r)
       : config(std::move(c)),
         probe(r, config.kafka.topic),
@@ -46,7 +46,7 @@ struct ProducerService::State final : detail::Handler {
   ProducerProbe probe;
   Ingest ingest;
 
-  std::optional<detail::Server> server;
+  std::optional<httpd::Server> server;
   std::thread poller;
   std::atomic<bool> poller_stop{false};
   std::atomic<bool> stopping{false};
@@ -70,15 +70,17 @@ struct ProducerService::State final : detail::Handler {
   void fail(std::string what);
   void check_ready();
 
-  // detail::Handler
-  std::optional<detail::Reply> screen(const detail::Request& req) override;
-  void handle(const detail::Request& req,
-              const std::shared_ptr<detail::Exchange>& exchange) override;
+  // httpd::Handler
+  std::optional<httpd::Reply> screen(const httpd::Request& req) override;
+  void handle(const httpd::Request& req, const std::shared_ptr<httpd::Exchange>& exchange) override;
+  httpd::Reply refusal(int status, std::string_view code, std::string_view detail) const override {
+    return error_reply(status, code, detail);
+  }
   void answered(std::string_view path, int status, Clock::duration took) noexcept override {
     probe.answered(route_of(path), status, took);
   }
 
-  std::optional<Refusal> precheck(const detail::Request& req) const;
+  std::optional<Refusal> precheck(const httpd::Request& req) const;
 };
 
 void ProducerService::State::fail(std::string what) {
@@ -104,7 +106,7 @@ void ProducerService::State::check_ready() {
   ready_checked = Clock::now();
 }
 
-std::optional<Refusal> ProducerService::State::precheck(const detail::Request& req) const {
+std::optional<Refusal> ProducerService::State::precheck(const httpd::Request& req) const {
   if (!config.auth_token.empty() &&
       !bearer_matches(req.header("Authorization").value_or(""), config.auth_token)) {
     return Refusal{401, "unauthorized", "send Authorization: Bearer <token>"};
@@ -119,22 +121,22 @@ std::optional<Refusal> ProducerService::State::precheck(const detail::Request& r
   return std::nullopt;
 }
 
-std::optional<detail::Reply> ProducerService::State::screen(const detail::Request& req) {
+std::optional<httpd::Reply> ProducerService::State::screen(const httpd::Request& req) {
   if (req.path() != kEventsPath || req.method() != "POST") return std::nullopt;
   auto refusal = precheck(req);
   if (!refusal) return std::nullopt;
-  detail::Reply r = error_reply(refusal->status, refusal->error, refusal->detail);
+  httpd::Reply r = error_reply(refusal->status, refusal->error, refusal->detail);
   if (refusal->status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer");
   return r;
 }
 
-void ProducerService::State::handle(const detail::Request& req,
-                                    const std::shared_ptr<detail::Exchange>& exchange) {
+void ProducerService::State::handle(const httpd::Request& req,
+                                    const std::shared_ptr<httpd::Exchange>& exchange) {
   const std::string_view path = req.path();
   const std::string_view method = req.method();
   const bool get = method == "GET";
   const auto only = [&](std::string_view allowed) {
-    detail::Reply r =
+    httpd::Reply r =
         error_reply(405, "method_not_allowed", allowed == "POST" ? "use POST" : "use GET");
     r.headers.emplace_back("Allow", allowed);
     exchange->reply(std::move(r));
@@ -190,7 +192,7 @@ void ProducerService::start() {
     }
   });
 
-  detail::ServerOptions options;
+  httpd::ServerOptions options;
   options.host = s.config.host;
   options.port = s.config.port;
   options.threads = static_cast<int>(s.config.http_threads);

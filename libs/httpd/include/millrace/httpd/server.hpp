@@ -1,6 +1,7 @@
 #pragma once
 
-// A small asynchronous HTTP/1.1 server on Boost.Beast, private to libs/http.
+// A small asynchronous HTTP/1.1 server on Boost.Beast, shared by the
+// services that speak HTTP (millrace-producer, millrace-api).
 //
 // Why not thread-per-connection (cpp-httplib, which millrace-producer used
 // first): a request that waits for Kafka's acknowledgement (milliseconds)
@@ -21,7 +22,7 @@
 #include <utility>
 #include <vector>
 
-namespace millrace::http::detail {
+namespace millrace::httpd {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
@@ -94,6 +95,12 @@ class Handler {
   virtual std::optional<Reply> screen(const Request& request) = 0;
   // With the whole body. Must answer through `exchange`, exactly once.
   virtual void handle(const Request& request, const std::shared_ptr<Exchange>& exchange) = 0;
+  // The reply to a request the server refuses by itself, before any route
+  // sees it (400 unparsable, 413 body too large, 431 headers too large) or
+  // after handle() threw (500): each service answers errors in its own
+  // format. `code` is a short snake_case word, `detail` a sentence. Called
+  // on a server thread; the status and Connection: close are set after.
+  virtual Reply refusal(int status, std::string_view code, std::string_view detail) const = 0;
   // Once each response is written (or the connection failed while writing),
   // for metrics. `path` is empty for a request that could not be parsed.
   virtual void answered(std::string_view path, int status,
@@ -126,4 +133,4 @@ class Server {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace millrace::http::detail
+}  // namespace millrace::httpd

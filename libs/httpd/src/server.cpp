@@ -1,4 +1,4 @@
-#include "server.hpp"
+#include "millrace/httpd/server.hpp"
 
 #include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
@@ -19,10 +19,9 @@
 #include <stdexcept>
 #include <thread>
 
-#include "millrace/http/request.hpp"
 #include "millrace/runtime/log.hpp"
 
-namespace millrace::http::detail {
+namespace millrace::httpd {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -395,10 +394,9 @@ class Session final : public std::enable_shared_from_this<Session>, private Requ
 
   void dispatch();
 
-  static Reply error_reply(int status, std::string_view error, std::string_view detail) {
-    Reply r;
+  Reply error_reply(int status, std::string_view error, std::string_view detail) {
+    Reply r = server_.handler.refusal(status, error, detail);
     r.status = status;
-    append_error_json(r.body, error, detail);
     r.close = true;
     return r;
   }
@@ -680,4 +678,4 @@ void Server::stop(Clock::duration grace) {
   s.threads.clear();
 }
 
-}  // namespace millrace::http::detail
+}  // namespace millrace::httpd

@@ -6,7 +6,7 @@
 //   first, so only these tests pin the sweep down.
 // - Refusing a body it will not read (413): the client can still send the
 //   rest and then read the refusal, rather than meet a reset.
-#include "server.hpp"
+#include "millrace/httpd/server.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -25,7 +25,7 @@
 #include <thread>
 #include <vector>
 
-using namespace millrace::http::detail;
+using namespace millrace::httpd;
 using namespace std::chrono_literals;
 
 namespace {
@@ -54,6 +54,13 @@ class DeferringHandler final : public Handler {
     });
     std::lock_guard lock(mutex_);
     deferred_.push_back(exchange);
+  }
+
+  Reply refusal(int, std::string_view code, std::string_view) const override {
+    Reply r;
+    r.body = std::string(R"({"refused":")") + std::string(code) + "\"}";
+    r.content_type = "application/problem+json";
+    return r;
   }
 
   void answered(std::string_view, int, std::chrono::steady_clock::duration) noexcept override {}
@@ -245,6 +252,9 @@ TEST_CASE("a body over the limit gets its 413 even while the client is still sen
   const std::string reply = client.receive();
   CHECK(reply.rfind("HTTP/1.1 413 ", 0) == 0);
   CHECK(reply.find("Connection: close") != std::string::npos);
+  // In the handler's own format.
+  CHECK(reply.find("Content-Type: application/problem+json") != std::string::npos);
+  CHECK(reply.find(R"({"refused":"body_too_large"})") != std::string::npos);
   // The server has half-closed; once the client is done too, it closes.
   client.finish_sending();
   CHECK(client.at_eof());
