@@ -1,0 +1,31 @@
+#pragma once
+
+// The catalog as millrace-api reads it: a port with two implementations, the
+// database (libs/api) and the cache in front of it (libs/cache), which wraps
+// the first. Bodies are catalog/json.hpp's. Caller contract: an object is
+// used by one thread at a time; each API worker owns its own.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace millrace::catalog {
+
+class Reads {
+ public:
+  virtual ~Reads() = default;
+  // The category's JSON, nullopt when there is none. Throws
+  // core::InfraError when the truth cannot be read.
+  virtual std::optional<std::string> category(std::string_view name) = 0;
+  // category_list_json() of every category, ordered by name.
+  virtual std::string categories() = 0;
+  virtual std::optional<std::string> product(std::int64_t sku) = 0;
+
+ protected:
+  Reads() = default;
+  Reads(const Reads&) = default;
+  Reads& operator=(const Reads&) = default;
+};
+
+}  // namespace millrace::catalog
