@@ -21,9 +21,12 @@ TEST_CASE("a category renders with its timestamp in UTC whatever the session's z
 }
 
 TEST_CASE("a product keeps its price's digits", "[json]") {
-  const RowText row{{"sku", "1234"},       {"name", "Kite"},
-                    {"brand", "Acme"},     {"category", "toys"},
-                    {"list_price", "12.50"}, {"active", "f"},
+  const RowText row{{"sku", "1234"},
+                    {"name", "Kite"},
+                    {"brand", "Acme"},
+                    {"category", "toys"},
+                    {"list_price", "12.50"},
+                    {"active", "f"},
                     {"updated_at", "2026-11-23 18:00:00+00"}};
   CHECK(product_json(row) ==
         R"({"sku":1234,"name":"Kite","brand":"Acme","category":"toys","list_price":12.50,)"
@@ -38,8 +41,12 @@ TEST_CASE("a row that does not fit the table is refused by name", "[json]") {
   row["updated_at"] = "2026-11-23 18:00:00+00";
   row["active"] = "maybe";
   CHECK_THROWS_AS(category_json(row), std::invalid_argument);
-  const RowText product{{"sku", "12a"},   {"name", "n"},         {"brand", std::nullopt},
-                        {"category", "c"}, {"list_price", "1.00"}, {"active", "t"},
+  const RowText product{{"sku", "12a"},
+                        {"name", "n"},
+                        {"brand", std::nullopt},
+                        {"category", "c"},
+                        {"list_price", "1.00"},
+                        {"active", "t"},
                         {"updated_at", "2026-11-23 18:00:00+00"}};
   CHECK_THROWS_WITH(product_json(product), "column sku is not a number: 12a");
 }

@@ -1,0 +1,271 @@
+#include "invalidator.hpp"
+
+#include <algorithm>
+
+#include "millrace/catalog/json.hpp"
+#include "millrace/core/failure.hpp"
+#include "millrace/runtime/log.hpp"
+
+namespace millrace::cache::detail {
+
+namespace {
+
+constexpr std::string_view kComponent = "cache";
+constexpr std::size_t kLoadBatch = 1000;
+
+}  // namespace
+
+Invalidator::Invalidator(InvalidatorRules rules, Feed& feed, Truth& truth, Store& store,
+                         InvalidatorProbe& probe)
+    : rules_(std::move(rules)), feed_(feed), truth_(truth), store_(store), probe_(probe) {}
+
+template <typename F>
+auto Invalidator::with(std::string_view what, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const core::InfraError& e) {
+    if (e.failure_class() == core::FailureClass::kFatal) throw;
+    throw Failed{std::string(what), e.what()};
+  }
+}
+
+std::chrono::milliseconds Invalidator::step() {
+  try {
+    switch (state_) {
+      case State::kStandby:
+        standby();
+        break;
+      case State::kRebuild:
+        rebuild();
+        break;
+      case State::kFollow:
+        follow();
+        break;
+    }
+    backoff_ = std::chrono::milliseconds(0);
+    if (state_ == State::kStandby) return rules_.lease / 4;
+    return backoff_;
+  } catch (const Failed& failed) {
+    probe_.error(failed.what);
+    if (trusted_ || backoff_.count() == 0) {
+      runtime::log_warn(kComponent, "the " + failed.what + " failed (" + failed.message +
+                                        "): readers use PostgreSQL until the cache is rebuilt");
+    }
+    trusted_ = false;
+    probe_.trusted(false);
+    if (generation_ && failed.what != "store") {
+      try {
+        store_.withdraw(*generation_);
+      } catch (const core::InfraError&) {
+        // The lease ends it instead.
+      }
+    }
+    if (state_ != State::kStandby) {
+      state_ = State::kRebuild;
+      reason_ = failed.what == "feed" ? "feed_lost" : failed.what == "store" ? "store_lost"
+                                                                              : "database";
+    }
+    backoff_ = std::clamp(backoff_ * 2, rules_.first_backoff, rules_.max_backoff);
+    return backoff_;
+  }
+}
+
+void Invalidator::standby() {
+  if (!with("store", [&] { return store_.acquire(rules_.owner, rules_.lease); })) return;
+  runtime::log_info(kComponent, "took over invalidating the cache of schema " + rules_.schema);
+  state_ = State::kRebuild;
+}
+
+void Invalidator::need_rebuild(std::string_view reason) {
+  trusted_ = false;
+  probe_.trusted(false);
+  reason_ = std::string(reason);
+  state_ = State::kRebuild;
+}
+
+void Invalidator::rebuild() {
+  if (!with("store", [&] { return store_.acquire(rules_.owner, rules_.lease); })) {
+    runtime::log_warn(kComponent, "another invalidator holds the cache: standing by");
+    state_ = State::kStandby;
+    return;
+  }
+  if (generation_) with("store", [&] { store_.withdraw(*generation_); });
+  trusted_ = false;
+  probe_.trusted(false);
+  // The ends before the snapshot (see the header); before the generation
+  // too, so a feed that is down does not use up generations.
+  const auto ends = with("feed", [&] { return feed_.ends(); });
+  const auto generation = with("store", [&] { return store_.new_generation(); });
+
+  std::map<std::string, std::string, std::less<>> categories;
+  std::vector<std::pair<std::string, Entry>> pending;
+  std::size_t rows = 0;
+  const auto flush = [&] {
+    with("store", [&] { store_.put(generation, pending, rules_.ttl); });
+    pending.clear();
+  };
+  const auto snapshot = with("database", [&] {
+    return truth_.load([&](catalog::Table table, const std::string& key, std::string body) {
+      ++rows;
+      if (table == catalog::Table::kCategories) {
+        categories[key] = body;
+        pending.emplace_back(category_key(key), Entry{std::string(kLoadedVersion), body});
+      } else {
+        pending.emplace_back(product_key(key), Entry{std::string(kLoadedVersion), body});
+      }
+      if (pending.size() >= kLoadBatch) flush();
+    });
+  });
+  std::vector<std::string> items;
+  items.reserve(categories.size());
+  for (const auto& [name, body] : categories) items.push_back(body);
+  pending.emplace_back(std::string(kCategoriesKey),
+                       Entry{std::string(kLoadedVersion), catalog::category_list_json(items)});
+  flush();
+
+  with("feed", [&] { feed_.start_at(ends); });
+  if (!with("store", [&] { return store_.set_live(rules_.owner, generation, rules_.lease); })) {
+    runtime::log_warn(kComponent, "another invalidator took over during the rebuild: standing by");
+    state_ = State::kStandby;
+    return;
+  }
+  probe_.rebuilt(reason_);
+  runtime::log_info(kComponent, "rebuilt the cache (" + reason_ + "): generation " +
+                                    std::to_string(generation) + ", " + std::to_string(rows) +
+                                    " rows; following the change feed");
+  generation_ = generation;
+  snapshot_ = snapshot;
+  categories_ = std::move(categories);
+  trusted_ = true;
+  probe_.trusted(true);
+  state_ = State::kFollow;
+  const auto now = rules_.steady();
+  next_renew_ = now + rules_.lease / 4;
+  next_check_ = now;
+}
+
+void Invalidator::follow() {
+  std::vector<CatalogChange> changes;
+  for (std::size_t read = 0; read < rules_.batch; ++read) {
+    auto record =
+        with("feed", [&] { return feed_.poll(read == 0 ? rules_.poll : std::chrono::milliseconds(0)); });
+    if (!record) break;
+    if (!may_be_catalog(record->key, rules_.schema)) continue;
+    auto change = read_change(record->value, rules_.schema);
+    if (std::holds_alternative<NotCatalog>(change)) continue;
+    if (const auto* why = std::get_if<std::string>(&change)) {
+      probe_.unreadable();
+      runtime::log_error(kComponent, "partition " + std::to_string(record->partition) +
+                                         " offset " + std::to_string(record->offset) +
+                                         ": an unreadable catalog change (" + *why +
+                                         "): rebuilding the cache from PostgreSQL");
+      apply(changes);
+      return need_rebuild("unreadable");
+    }
+    auto& c = std::get<CatalogChange>(change);
+    if (c.op == CatalogChange::Op::kTruncate) {
+      apply(changes);
+      runtime::log_info(kComponent, "a catalog table was truncated: rebuilding the cache");
+      return need_rebuild("truncate");
+    }
+    // A feed snapshot's row (xid 0) is applied: it may carry what no change will.
+    if (c.xid != 0 && snapshot_ && snapshot_->saw(c.xid)) {
+      probe_.skipped_seen();
+      continue;
+    }
+    changes.push_back(std::move(c));
+  }
+  apply(changes);
+  renew_if_due();
+  if (rules_.steady() >= next_check_) check_feed();
+}
+
+void Invalidator::apply(const std::vector<CatalogChange>& changes) {
+  if (changes.empty()) return;
+  std::vector<std::pair<std::string, Entry>> entries;
+  std::size_t categories = 0, products = 0;
+  std::optional<std::string> list_version;
+  for (const auto& c : changes) {
+    const bool category = c.table == catalog::Table::kCategories;
+    const auto key = category ? category_key(c.name) : product_key(c.name);
+    (category ? categories : products) += c.old_name ? 2 : 1;
+    if (c.old_name) {
+      entries.emplace_back(category ? category_key(*c.old_name) : product_key(*c.old_name),
+                           Entry{c.id, std::nullopt});
+    }
+    if (c.op == CatalogChange::Op::kDelete) {
+      entries.emplace_back(key, Entry{c.id, std::nullopt});
+    } else {
+      entries.emplace_back(key, Entry{c.id, c.body});
+    }
+    if (category) {
+      if (c.old_name) categories_.erase(*c.old_name);
+      if (c.op == CatalogChange::Op::kDelete) {
+        categories_.erase(c.name);
+      } else {
+        categories_[c.name] = *c.body;
+      }
+      list_version = c.id;
+    }
+  }
+  if (list_version) {
+    std::vector<std::string> items;
+    items.reserve(categories_.size());
+    for (const auto& [name, body] : categories_) items.push_back(body);
+    entries.emplace_back(std::string(kCategoriesKey),
+                         Entry{*list_version, catalog::category_list_json(items)});
+  }
+  with("store", [&] { store_.put(*generation_, entries, rules_.ttl); });
+  if (categories > 0) probe_.written(catalog::Table::kCategories, categories);
+  if (products > 0) probe_.written(catalog::Table::kProducts, products);
+  const auto now_us = rules_.now_us();
+  for (const auto& c : changes) {
+    if (!c.commit_us) continue;
+    probe_.delay(static_cast<double>(std::max<std::int64_t>(0, now_us - *c.commit_us)) / 1e6);
+    probe_.applied_commit(static_cast<double>(*c.commit_us) / 1e6);
+  }
+}
+
+void Invalidator::renew_if_due() {
+  const auto now = rules_.steady();
+  if (now < next_renew_) return;
+  next_renew_ = now + rules_.lease / 4;
+  if (!with("store", [&] { return store_.set_live(rules_.owner, *generation_, rules_.lease); })) {
+    runtime::log_warn(kComponent, "another invalidator took over the cache: standing by");
+    trusted_ = false;
+    probe_.trusted(false);
+    probe_.rebuilt("taken_over");
+    state_ = State::kStandby;
+  }
+}
+
+// Asks Kafka for the ends: the lag, and proof that the feed is still there.
+// A feed that cannot be reached ends trust (with() makes it a failure).
+void Invalidator::check_feed() {
+  next_check_ = rules_.steady() + rules_.check_every;
+  const auto ends = with("feed", [&] { return feed_.ends(); });
+  const auto positions = with("feed", [&] { return feed_.positions(); });
+  std::int64_t lag = 0;
+  for (const auto& end : ends) {
+    for (const auto& at : positions) {
+      if (at.partition == end.partition && at.offset >= 0 && end.offset > at.offset) {
+        lag += end.offset - at.offset;
+      }
+    }
+  }
+  probe_.lag(lag);
+}
+
+void Invalidator::stop() {
+  trusted_ = false;
+  probe_.trusted(false);
+  try {
+    if (generation_) store_.withdraw(*generation_);
+    store_.release(rules_.owner);
+  } catch (const core::InfraError& e) {
+    runtime::log_warn(kComponent, std::string("could not withdraw the cache at stop (") +
+                                      e.what() + "): its lease ends it");
+  }
+}
+
+}  // namespace millrace::cache::detail

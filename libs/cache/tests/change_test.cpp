@@ -1,0 +1,101 @@
+#include "change.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "changes.hpp"
+#include "visibility.hpp"
+
+using namespace millrace::cache;
+using namespace millrace::cache::detail;
+using namespace millrace::cache::testing;
+
+TEST_CASE("a catalog change becomes its entry's key, version and body", "[change]") {
+  const auto read = read_change(category_upsert("toys", "Toys", 0x1A2B, 731), "s");
+  REQUIRE(std::holds_alternative<CatalogChange>(read));
+  const auto& c = std::get<CatalogChange>(read);
+  CHECK(c.op == CatalogChange::Op::kUpsert);
+  CHECK(c.table == millrace::catalog::Table::kCategories);
+  CHECK(c.id == "0000000000001A2B00000000");
+  CHECK(c.xid == 731);
+  CHECK(c.name == "toys");
+  CHECK_FALSE(c.old_name);
+  REQUIRE(c.body);
+  CHECK(*c.body ==
+        R"({"name":"toys","display_name":"Toys","description":null,"active":true,)"
+        R"("updated_at":"2026-11-23T18:00:00.000000Z"})");
+  REQUIRE(c.commit_us);
+
+  const auto product = read_change(
+      change("products", 'c', 5, 9, R"({"sku":42})", "null", product_row(42, "Kite")), "s");
+  REQUIRE(std::holds_alternative<CatalogChange>(product));
+  CHECK(std::get<CatalogChange>(product).name == "42");
+  CHECK(std::get<CatalogChange>(product).body->find(R"("list_price":9.50)") != std::string::npos);
+}
+
+TEST_CASE("a delete, a key change and a truncate", "[change]") {
+  const auto del = read_change(category_delete("toys", 7, 8), "s");
+  REQUIRE(std::holds_alternative<CatalogChange>(del));
+  CHECK(std::get<CatalogChange>(del).op == CatalogChange::Op::kDelete);
+  CHECK(std::get<CatalogChange>(del).name == "toys");
+
+  const auto renamed =
+      read_change(change("categories", 'u', 9, 10, R"({"name":"games"})", R"({"name":"toys"})",
+                         category_row("games", "Games")),
+                  "s");
+  REQUIRE(std::holds_alternative<CatalogChange>(renamed));
+  CHECK(std::get<CatalogChange>(renamed).name == "games");
+  CHECK(std::get<CatalogChange>(renamed).old_name == "toys");
+
+  const auto truncate = read_change(
+      R"({"id":"000000000000000900000000","op":"t","table":"s.products","before":null,)"
+      R"("after":null,"source":{"lsn":"0/9","xid":3,"commit_time":"2026-11-23T18:00:00Z","seq":0}})",
+      "s");
+  REQUIRE(std::holds_alternative<CatalogChange>(truncate));
+  CHECK(std::get<CatalogChange>(truncate).op == CatalogChange::Op::kTruncate);
+}
+
+TEST_CASE("other tables and schemas are not the cache's; broken records say why", "[change]") {
+  CHECK(std::holds_alternative<NotCatalog>(read_change(
+      change("store_events", 'c', 1, 1, R"({"id":1})", "null", R"({"id":1})"), "s")));
+  CHECK(std::holds_alternative<NotCatalog>(
+      read_change(category_upsert("toys", "Toys", 1, 1), "other")));
+  CHECK(std::get<std::string>(read_change("{", "s")) == "not a JSON object");
+  CHECK(std::get<std::string>(read_change(
+            change("categories", 'u', 1, 1, R"({"name":"x"})", "null", R"({"name":"x"})"), "s"))
+            .starts_with("the new row: the row has no column"));
+  CHECK(std::get<std::string>(read_change(
+            change("categories", 'x', 1, 1, R"({"name":"x"})", "null", "null"), "s")) ==
+        "unknown op x");
+}
+
+TEST_CASE("the Kafka key rules out other tables before any parsing", "[change]") {
+  CHECK(may_be_catalog(std::string_view(R"({"table":"s.categories","key":{"name":"a"}})"), "s"));
+  CHECK(may_be_catalog(std::string_view(R"({"table":"s.products","key":{"sku":1}})"), "s"));
+  CHECK_FALSE(may_be_catalog(std::string_view(R"({"table":"s.store_events","key":{}})"), "s"));
+  CHECK_FALSE(may_be_catalog(std::string_view(R"({"table":"s.categories_old","key":{}})"), "s"));
+  CHECK(may_be_catalog(std::nullopt, "s"));
+}
+
+TEST_CASE("a snapshot saw what committed before it, modulo 2^32", "[visibility]") {
+  const auto s = XidSnapshot::parse("100:110:103,105");
+  REQUIRE(s);
+  CHECK(s->saw(99));
+  CHECK(s->saw(104));
+  CHECK_FALSE(s->saw(103));
+  CHECK_FALSE(s->saw(105));
+  CHECK_FALSE(s->saw(110));
+  CHECK_FALSE(s->saw(2000));
+  // 64-bit xids of the next epoch: the low 32 bits are what pgoutput sends.
+  const auto wrapped = XidSnapshot::parse("4294967395:4294967405:");  // 2^32 + 99 .. + 109
+  REQUIRE(wrapped);
+  CHECK(wrapped->saw(98));
+  CHECK_FALSE(wrapped->saw(109));
+  const auto around = XidSnapshot::parse("4294967290:4294967300:");  // xmax past the wrap
+  REQUIRE(around);
+  CHECK(around->saw(static_cast<std::uint32_t>(4294967295u)));
+  CHECK(around->saw(2));
+  CHECK_FALSE(around->saw(4));
+  CHECK_FALSE(XidSnapshot::parse("1:2"));
+  CHECK_FALSE(XidSnapshot::parse("a:2:"));
+  CHECK_FALSE(XidSnapshot::parse("1:2:x"));
+}
