@@ -73,10 +73,12 @@ struct Fields {
   std::string content_type;
   std::string authorization;
   std::string event_type;
+  std::string accept;  // millrace-api answers JSON or CSV by it
   std::string expect;
   bool has_content_type = false;
   bool has_authorization = false;
   bool has_event_type = false;
+  bool has_accept = false;
   std::string body;
 
   void clear() {
@@ -85,8 +87,9 @@ struct Fields {
     content_type.clear();
     authorization.clear();
     event_type.clear();
+    accept.clear();
     expect.clear();
-    has_content_type = has_authorization = has_event_type = false;
+    has_content_type = has_authorization = has_event_type = has_accept = false;
     body.clear();
   }
 };
@@ -117,6 +120,8 @@ class RequestParser final : public bhttp::basic_parser<true> {
         return keep(fields_.content_type, fields_.has_content_type);
       case bhttp::field::authorization:
         return keep(fields_.authorization, fields_.has_authorization);
+      case bhttp::field::accept:
+        return keep(fields_.accept, fields_.has_accept);
       case bhttp::field::expect:
         fields_.expect.assign(value.data(), value.size());
         return;
@@ -302,6 +307,7 @@ class Session final : public std::enable_shared_from_this<Session>, private Requ
     if (iequals(name, "X-Event-Type")) {
       return pick(fields_.has_event_type, fields_.event_type);
     }
+    if (iequals(name, "Accept")) return pick(fields_.has_accept, fields_.accept);
     // Only the headers Fields keeps can be asked for: a handler asking for
     // another is a bug, not a missing header.
     throw std::logic_error("header not kept by the HTTP server: " + std::string(name));
