@@ -1,0 +1,48 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "millrace/core/options.hpp"
+#include "millrace/pg/options.hpp"
+
+namespace millrace::api {
+
+// Everything millrace-api can be told. Member initialisers are the
+// defaults; register_options() holds the flags, variables and help.
+struct ApiConfig {
+  std::string http_addr = "127.0.0.1:8090";
+  // The reader: --pg / MILLRACE_API_PG_DSN, a role that may only SELECT the
+  // views and the catalog (`millrace api grant --reader`). Statements are
+  // bounded well below the request timeout.
+  pg::PgOptions pg = [] {
+    pg::PgOptions p;
+    p.limits.statement_timeout_ms = 5000;
+    return p;
+  }();
+  // The admin writes' own connection (`millrace api grant --admin`): empty
+  // turns the writes off (503).
+  std::string admin_pg_dsn;
+  // The bearer token of the admin writes: empty turns them off (503).
+  std::string admin_token;
+  std::int64_t http_threads = 2;
+  // Database workers, each with its own sessions: requests served against
+  // the database at once.
+  std::int64_t workers = 4;
+  // Requests that may wait for a worker; more are answered 503 at once.
+  std::int64_t queue_max = 1000;
+  // A request not answered within this gets a 503 problem.
+  std::int64_t request_timeout_ms = 10'000;
+  std::int64_t max_body_bytes = 64 << 10;
+
+  // Derived by validate().
+  std::string host;
+  int port = 0;
+};
+
+void register_options(core::OptionSet& options, ApiConfig& config);
+// Checks cross-field rules and fills the derived members; throws
+// core::UsageError naming the setting.
+void validate(ApiConfig& config);
+
+}  // namespace millrace::api

@@ -1,0 +1,58 @@
+#include "millrace/api/config.hpp"
+
+#include <charconv>
+
+namespace millrace::api {
+
+void register_options(core::OptionSet& o, ApiConfig& c) {
+  o.add_string("http-addr", "MILLRACE_API_ADDR", &c.http_addr,
+               "host:port to serve HTTP on ([v6]:port for IPv6; port 0 picks a free one)");
+  pg::register_options(o, c.pg, "MILLRACE_API_PG_DSN");
+  o.add_string("admin-pg", "MILLRACE_API_ADMIN_PG_DSN", &c.admin_pg_dsn,
+               "PostgreSQL conninfo or URI of the admin writes' role (empty: POST, PUT and "
+               "DELETE answer 503)");
+  o.add_string("admin-token", "MILLRACE_API_ADMIN_TOKEN", &c.admin_token,
+               "Bearer token the admin writes require (empty: they answer 503)",
+               /*secret=*/true);
+  o.add_int("http-threads", "MILLRACE_API_HTTP_THREADS", &c.http_threads,
+            "HTTP event-loop threads; each serves any number of connections", 1, 256);
+  o.add_int("workers", "MILLRACE_API_WORKERS", &c.workers,
+            "Database workers, each with its own PostgreSQL sessions", 1, 256);
+  o.add_int("queue-max", "MILLRACE_API_QUEUE_MAX", &c.queue_max,
+            "Requests that may wait for a worker; beyond, 503 at once", 1, 1'000'000);
+  o.add_int("request-timeout-ms", "MILLRACE_API_REQUEST_TIMEOUT_MS", &c.request_timeout_ms,
+            "A request not answered within this gets 503 (keep it above "
+            "MILLRACE_PG_STATEMENT_TIMEOUT_MS)",
+            100, 600'000);
+  o.add_int("max-body-bytes", "MILLRACE_API_MAX_BODY_BYTES", &c.max_body_bytes,
+            "Largest admin request body accepted (larger: 413)", 1, 16LL << 20);
+}
+
+void validate(ApiConfig& c) {
+  const std::string& a = c.http_addr;
+  const auto fail = [&](const std::string& why) {
+    throw core::UsageError("--http-addr / MILLRACE_API_ADDR: " + why + ", got \"" + a +
+                           "\" (expected host:port, e.g. 127.0.0.1:8090 or [::1]:8090)");
+  };
+  const auto colon = a.rfind(':');
+  if (colon == std::string::npos) fail("no port");
+  std::string host = a.substr(0, colon);
+  const std::string port = a.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string::npos) {
+    fail("an IPv6 host needs brackets");
+  }
+  if (host.empty()) fail("no host");
+  int value = -1;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value < 0 ||
+      value > 65535) {
+    fail("the port must be a number 0..65535");
+  }
+  c.host = host;
+  c.port = value;
+  pg::validate(c.pg);
+}
+
+}  // namespace millrace::api

@@ -1,0 +1,48 @@
+#include "millrace/api/grant.hpp"
+
+#include "millrace/pg/database.hpp"
+#include "views.hpp"
+
+namespace millrace::api {
+
+std::vector<std::string> reader_relations() {
+  std::vector<std::string> out;
+  for (const auto& v : public_views()) out.emplace_back(v.name);
+  out.emplace_back(accounting_view().name);
+  for (auto& t : admin_relations()) out.push_back(std::move(t));
+  return out;
+}
+
+std::vector<std::string> admin_relations() {
+  return {"categories", "products"};
+}
+
+void grant(pqxx::connection& conn, const std::string& schema, const std::string& reader,
+           const std::string& admin) {
+  try {
+    pqxx::work tx(conn);
+    const auto list = [&](const std::vector<std::string>& relations) {
+      std::string out;
+      for (const auto& r : relations) {
+        out += (out.empty() ? "" : ", ") + tx.quote_name(schema) + "." + tx.quote_name(r);
+      }
+      return out;
+    };
+    for (const auto* role : {&reader, &admin}) {
+      if (role->empty()) continue;
+      tx.exec("GRANT USAGE ON SCHEMA " + tx.quote_name(schema) + " TO " + tx.quote_name(*role));
+    }
+    if (!reader.empty()) {
+      tx.exec("GRANT SELECT ON " + list(reader_relations()) + " TO " + tx.quote_name(reader));
+    }
+    if (!admin.empty()) {
+      tx.exec("GRANT SELECT, INSERT, UPDATE, DELETE ON " + list(admin_relations()) + " TO " +
+              tx.quote_name(admin));
+    }
+    tx.commit();
+  } catch (const std::exception&) {
+    pg::rethrow_classified("granting millrace-api's roles on schema " + schema);
+  }
+}
+
+}  // namespace millrace::api

@@ -1,0 +1,97 @@
+#pragma once
+
+// The database side of millrace-api: one PostgreSQL session per role and
+// worker, opened when first needed and again after it was lost; the
+// catalog's reads (catalog::Reads); the views; the admin writes.
+//
+// libpqxx caller contract: a pqxx::connection is not thread-safe, so every
+// object here belongs to one worker thread; a transaction is opened and
+// closed within each call, so a connection never holds one between
+// requests (and never sits idle in a transaction).
+
+#include <memory>
+#include <pqxx/pqxx>
+#include <string>
+
+#include "millrace/catalog/reads.hpp"
+#include "millrace/pg/database.hpp"
+#include "ports.hpp"
+
+namespace millrace::api {
+
+// A session of one role, (re)connected on demand. Unlike pg::connect it
+// never creates the schema: the API's roles may not (CREATE on the
+// database), and a schema that is not there is a configuration error, not
+// something to paper over with an empty one.
+class Session {
+ public:
+  Session(std::string conninfo, std::string schema, std::string application_name,
+          pg::SessionLimits limits);
+  // The connection, opened if needed. Throws core::InfraError (retryable
+  // when the server is unreachable; fatal for bad credentials, a missing
+  // schema).
+  pqxx::connection& get();
+  // Forgets the connection after a failure that may have broken it.
+  void reset() { connection_.reset(); }
+
+  // Runs `body(connection)`; a failure becomes core::InfraError (prefixed by
+  // `context`, classified by pg::classify) and drops a connection that may
+  // be broken.
+  template <typename Body>
+  auto with(std::string_view context, Body&& body) -> decltype(body(std::declval<pqxx::connection&>()));
+
+ private:
+  [[noreturn]] void fail(std::string_view context);
+
+  std::string conninfo_;
+  std::string schema_;
+  std::string application_name_;
+  pg::SessionLimits limits_;
+  std::unique_ptr<pqxx::connection> connection_;
+};
+
+template <typename Body>
+auto Session::with(std::string_view context, Body&& body)
+    -> decltype(body(std::declval<pqxx::connection&>())) {
+  try {
+    return body(get());
+  } catch (const std::exception&) {
+    fail(context);
+  }
+}
+
+// catalog::Reads on the reader's session, rendered by catalog/json.hpp.
+class PgReads final : public catalog::Reads {
+ public:
+  explicit PgReads(Session& reader) : reader_(reader) {}
+  std::optional<std::string> category(std::string_view name) override;
+  std::string categories() override;
+  std::optional<std::string> product(std::int64_t sku) override;
+
+ private:
+  Session& reader_;
+};
+
+class PgBackend final : public Backend {
+ public:
+  // `reads` is what the service's ReadsFactory made of a PgReads on
+  // `reader` (so the backend owns both, the session outliving the reads).
+  PgBackend(std::unique_ptr<Session> reader, std::unique_ptr<Session> admin);
+  void set_reads(std::unique_ptr<catalog::Reads> reads) { reads_ = std::move(reads); }
+  Session& reader() { return *reader_; }
+
+  Rows read(const ViewQuery& query) override;
+  catalog::Reads& catalog() override { return *reads_; }
+  WriteResult create(const catalog::Record& record) override;
+  WriteResult put(const catalog::Record& record) override;
+  WriteResult remove(catalog::Table table, const std::string& key) override;
+
+ private:
+  WriteResult write(const catalog::Record& record, bool upsert);
+
+  std::unique_ptr<Session> reader_;
+  std::unique_ptr<Session> admin_;  // null: no admin DSN
+  std::unique_ptr<catalog::Reads> reads_;
+};
+
+}  // namespace millrace::api

@@ -1,0 +1,73 @@
+// A view's rows as JSON (numbers with PostgreSQL's digits) and CSV
+// (RFC 4180 quoting); problem+json.
+#include "render.hpp"
+
+#include <rapidjson/document.h>
+
+#include <catch2/catch.hpp>
+
+#include "problem.hpp"
+
+using namespace millrace::api;
+
+TEST_CASE("rows as JSON: numbers keep their digits, text and NULL as such", "[api][render]") {
+  const View& v = *find_view("top_products");
+  Rows rows;
+  rows.rows = {{"1", "145150", "10", "35.000000", "12345", std::nullopt},
+               {"2", "42", "-5", "-0.50", "Pen \"fine\"", "Contoso"}};
+  rows.truncated = true;
+  const std::string out = rows_json(v, rows, 2);
+  CHECK(out ==
+        R"({"view":"top_products","limit":2,"truncated":true,"rows":[)"
+        R"({"rank":1,"sku":145150,"units":10,"revenue":35.000000,"name":"12345","brand":null},)"
+        R"({"rank":2,"sku":42,"units":-5,"revenue":-0.50,"name":"Pen \"fine\"","brand":"Contoso"}]})");
+  rapidjson::Document d;
+  d.Parse(out.c_str());
+  CHECK_FALSE(d.HasParseError());
+  // A value that is not a JSON number stays a string rather than break the document.
+  rows.rows = {{"1", "2", "3", "NaN", "a", "b"}};
+  CHECK_THAT(rows_json(v, rows, 1), Catch::Contains(R"("revenue":"NaN")"));
+}
+
+TEST_CASE("rows as CSV: header, CRLF, quotes only where needed", "[api][render]") {
+  const View& v = *find_view("popular_categories");
+  Rows rows;
+  rows.rows = {{"Pens", "1", "2", "3.50", "Pens, pencils"},
+               {"Say \"hi\"", "1", "2", "3", std::nullopt},
+               {"two\nlines", "1", "2", "3", ""}};
+  CHECK(rows_csv(v, rows) ==
+        "category,events,units,revenue,display_name\r\n"
+        "Pens,1,2,3.50,\"Pens, pencils\"\r\n"
+        "\"Say \"\"hi\"\"\",1,2,3,\r\n"
+        "\"two\nlines\",1,2,3,\r\n");
+  CHECK(rows_csv(v, Rows{}) == "category,events,units,revenue,display_name\r\n");
+}
+
+TEST_CASE("every view served is one pg knows, with its description", "[api][render]") {
+  REQUIRE(public_views().size() == 6);
+  for (const auto& v : public_views()) {
+    CHECK_FALSE(v.description.empty());
+    CHECK_FALSE(v.columns.empty());
+  }
+  CHECK(find_view("hourly_sales")->windowed);
+  CHECK_FALSE(find_view("today_summary")->windowed);
+  CHECK(find_view("store_events") == nullptr);
+  CHECK(accounting_view().name == "partition_accounting");
+}
+
+TEST_CASE("problem+json: type, title, status, detail, instance, field", "[api][problem]") {
+  const auto r = problem_reply(
+      Problem{422, "invalid_body", "\"list_price\" must be ...", "/v1/products", "list_price"});
+  CHECK(r.status == 422);
+  CHECK(r.content_type == "application/problem+json");
+  CHECK(r.body ==
+        R"({"type":"urn:millrace:problem:invalid_body","title":"Invalid request body",)"
+        R"("status":422,"detail":"\"list_price\" must be ...","instance":"/v1/products",)"
+        R"("field":"list_price"})");
+  // Without instance and field (the server's own refusals), and with
+  // input that is not UTF-8 made safe.
+  CHECK(problem_json(Problem{413, "body_too_large", "too \xff large", {}, {}}) ==
+        R"({"type":"urn:millrace:problem:body_too_large","title":"Request body too large",)"
+        "\"status\":413,\"detail\":\"too \xEF\xBF\xBD large\"}");
+  CHECK(problem_title("no_such_code") == "Error");
+}
