@@ -82,5 +82,7 @@ int cmd_changefeed(const std::vector<std::string>& args);
 // `millrace webhooks add|list|disable|enable|rotate-secret|deliveries|replay`
 // (webhooks.cpp).
 int cmd_webhooks(const std::vector<std::string>& args);
+// `millrace api grant` (api.cpp).
+int cmd_api(const std::vector<std::string>& args);
 
 }  // namespace millrace::cli
