@@ -3,7 +3,8 @@
 # state directory of the build tree, so tests can run beside a user's stack.
 #
 #   stack_fixture.sh up [STATE_DIR [BROKERS]]   one Kafka node and Prometheus,
-#                                               or a cluster of BROKERS nodes
+#                                               or a cluster of BROKERS nodes;
+#                                               PostgreSQL and Redis either way
 #   stack_fixture.sh down [STATE_DIR]
 # Without STATE_DIR, MILLRACE_STATE_DIR names it (tests/in_stack.sh sets it).
 set -euo pipefail
@@ -53,15 +54,18 @@ case "$action" in
       for ((k = 0; k < 2 * brokers; k++)); do picked="$picked $((base + k))"; done
       MILLRACE_KAFKA_PORT=$base
       MILLRACE_KAFKA_CONTROLLER_PORT=$((base + 1))
-      MILLRACE_PG_PORT=$(pick_port)
-      export MILLRACE_KAFKA_PORT MILLRACE_KAFKA_CONTROLLER_PORT MILLRACE_PG_PORT
+      MILLRACE_PG_PORT=$(pick_port); picked="$picked $MILLRACE_PG_PORT"
+      MILLRACE_REDIS_PORT=$(pick_port)
+      export MILLRACE_KAFKA_PORT MILLRACE_KAFKA_CONTROLLER_PORT MILLRACE_PG_PORT MILLRACE_REDIS_PORT
       exec "$stack" --brokers "$brokers" up
     fi
     MILLRACE_KAFKA_PORT=$(pick_port); picked="$picked $MILLRACE_KAFKA_PORT"
     MILLRACE_KAFKA_CONTROLLER_PORT=$(pick_port); picked="$picked $MILLRACE_KAFKA_CONTROLLER_PORT"
     MILLRACE_PG_PORT=$(pick_port); picked="$picked $MILLRACE_PG_PORT"
+    MILLRACE_REDIS_PORT=$(pick_port); picked="$picked $MILLRACE_REDIS_PORT"
     MILLRACE_PROMETHEUS_PORT=$(pick_port)
-    export MILLRACE_KAFKA_PORT MILLRACE_KAFKA_CONTROLLER_PORT MILLRACE_PG_PORT MILLRACE_PROMETHEUS_PORT
+    export MILLRACE_KAFKA_PORT MILLRACE_KAFKA_CONTROLLER_PORT MILLRACE_PG_PORT MILLRACE_REDIS_PORT \
+      MILLRACE_PROMETHEUS_PORT
     # Prometheus too: the metrics test scrapes through a real server once.
     exec "$stack" up all
     ;;
