@@ -20,6 +20,7 @@ struct StackEnv {
   std::string pg;
   std::string changefeed_pg;   // the change feed's role: LOGIN REPLICATION only
   std::string prometheus_url;  // empty unless the stack runs Prometheus
+  std::string redis_url;       // redis://127.0.0.1:<port>
 };
 StackEnv stack_env();
 
@@ -27,7 +28,8 @@ StackEnv stack_env();
 int stack(const std::string& args);
 
 // The pid `deploy/local/stack status` reports for a server of the test stack
-// ("kafka", "kafka-2" of a cluster, "postgres"), or -1 when it is not running.
+// ("kafka", "kafka-2" of a cluster, "postgres", "redis"), or -1 when it is not
+// running.
 int stack_server_pid(const std::string& server);
 
 // Restarts a stopped server of the test stack when it goes out of scope, even
