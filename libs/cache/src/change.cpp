@@ -62,7 +62,7 @@ std::optional<std::string> key_of(const rapidjson::Value* row, catalog::Table ta
 }  // namespace
 
 std::variant<NotCatalog, CatalogChange, std::string> read_change(std::string_view value,
-                                                                  std::string_view schema) {
+                                                                 std::string_view schema) {
   rapidjson::Document doc;
   doc.Parse<rapidjson::kParseNumbersAsStringsFlag>(value.data(), value.size());
   if (doc.HasParseError() || !doc.IsObject()) return std::string("not a JSON object");

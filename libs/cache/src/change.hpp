@@ -24,12 +24,12 @@ struct CatalogChange {
   enum class Op : std::uint8_t { kUpsert, kDelete, kTruncate };
   Op op = Op::kUpsert;
   catalog::Table table = catalog::Table::kCategories;
-  std::string id;                       // the entry version
-  std::uint32_t xid = 0;                // 0: a row of the feed's own snapshot
+  std::string id;                         // the entry version
+  std::uint32_t xid = 0;                  // 0: a row of the feed's own snapshot
   std::optional<std::int64_t> commit_us;  // the transaction's commit time
-  std::string name;                     // the row's key column (name or sku)
-  std::optional<std::string> old_name;  // an update that changed the key: the previous one
-  std::optional<std::string> body;      // kUpsert: catalog/json.hpp's rendering
+  std::string name;                       // the row's key column (name or sku)
+  std::optional<std::string> old_name;    // an update that changed the key: the previous one
+  std::optional<std::string> body;        // kUpsert: catalog/json.hpp's rendering
 };
 
 // Whether a record's Kafka key names `schema`'s categories or products: a
@@ -41,6 +41,6 @@ struct NotCatalog {};
 // nullopt-like NotCatalog for a change of another table; a string saying
 // what is wrong when the record is not a usable change.
 std::variant<NotCatalog, CatalogChange, std::string> read_change(std::string_view value,
-                                                                  std::string_view schema);
+                                                                 std::string_view schema);
 
 }  // namespace millrace::cache::detail

@@ -62,8 +62,9 @@ std::chrono::milliseconds Invalidator::step() {
     }
     if (state_ != State::kStandby) {
       state_ = State::kRebuild;
-      reason_ = failed.what == "feed" ? "feed_lost" : failed.what == "store" ? "store_lost"
-                                                                              : "database";
+      reason_ = failed.what == "feed"    ? "feed_lost"
+                : failed.what == "store" ? "store_lost"
+                                         : "database";
     }
     backoff_ = std::clamp(backoff_ * 2, rules_.first_backoff, rules_.max_backoff);
     return backoff_;
@@ -147,16 +148,16 @@ void Invalidator::rebuild() {
 void Invalidator::follow() {
   std::vector<CatalogChange> changes;
   for (std::size_t read = 0; read < rules_.batch; ++read) {
-    auto record =
-        with("feed", [&] { return feed_.poll(read == 0 ? rules_.poll : std::chrono::milliseconds(0)); });
+    auto record = with(
+        "feed", [&] { return feed_.poll(read == 0 ? rules_.poll : std::chrono::milliseconds(0)); });
     if (!record) break;
     if (!may_be_catalog(record->key, rules_.schema)) continue;
     auto change = read_change(record->value, rules_.schema);
     if (std::holds_alternative<NotCatalog>(change)) continue;
     if (const auto* why = std::get_if<std::string>(&change)) {
       probe_.unreadable();
-      runtime::log_error(kComponent, "partition " + std::to_string(record->partition) +
-                                         " offset " + std::to_string(record->offset) +
+      runtime::log_error(kComponent, "partition " + std::to_string(record->partition) + " offset " +
+                                         std::to_string(record->offset) +
                                          ": an unreadable catalog change (" + *why +
                                          "): rebuilding the cache from PostgreSQL");
       apply(changes);
@@ -263,8 +264,8 @@ void Invalidator::stop() {
     if (generation_) store_.withdraw(*generation_);
     store_.release(rules_.owner);
   } catch (const core::InfraError& e) {
-    runtime::log_warn(kComponent, std::string("could not withdraw the cache at stop (") +
-                                      e.what() + "): its lease ends it");
+    runtime::log_warn(kComponent, std::string("could not withdraw the cache at stop (") + e.what() +
+                                      "): its lease ends it");
   }
 }
 

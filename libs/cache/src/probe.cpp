@@ -12,9 +12,9 @@ constexpr std::string_view kResults[] = {"hit", "miss", "bypass"};
 }  // namespace
 
 ReadProbe::ReadProbe(metrics::Registry& registry)
-    : store_errors_(registry.counter(
-          "millrace_cache_store_errors_total",
-          "Reads that could not reach Redis and went to PostgreSQL instead")),
+    : store_errors_(
+          registry.counter("millrace_cache_store_errors_total",
+                           "Reads that could not reach Redis and went to PostgreSQL instead")),
       fills_(registry.counter("millrace_cache_fills_total",
                               "Entries a read created after a miss (it never overwrites)")) {
   for (std::size_t k = 0; k < 3; ++k) {
@@ -53,10 +53,10 @@ InvalidatorProbe::InvalidatorProbe(metrics::Registry& registry)
       unreadable_(registry.counter(
           "millrace_cache_unreadable_changes_total",
           "Change records of the catalog tables that could not be read (each forces a rebuild)")),
-      delay_(registry.histogram(
-          "millrace_cache_invalidation_delay_seconds",
-          "From a change's commit in PostgreSQL to its entry written in Redis",
-          metrics::latency_buckets())),
+      delay_(
+          registry.histogram("millrace_cache_invalidation_delay_seconds",
+                             "From a change's commit in PostgreSQL to its entry written in Redis",
+                             metrics::latency_buckets())),
       trusted_(registry.gauge("millrace_cache_trusted",
                               "1 while this invalidator keeps a generation live (readers use "
                               "the cache), 0 while it rebuilds or has lost the feed or Redis")),

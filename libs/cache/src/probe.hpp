@@ -11,7 +11,6 @@
 #include "millrace/catalog/records.hpp"
 #include "millrace/metrics/metrics.hpp"
 
-
 namespace millrace::cache::detail {
 
 // Used by the invalidator's one thread; the gauges are read at scrape.

@@ -9,10 +9,7 @@ namespace millrace::cache {
 
 CachedReads::CachedReads(std::unique_ptr<catalog::Reads> database, std::unique_ptr<Store> store,
                          ReadProbe& probe, ReadOptions options)
-    : database_(std::move(database)),
-      store_(std::move(store)),
-      probe_(probe),
-      options_(options) {}
+    : database_(std::move(database)), store_(std::move(store)), probe_(probe), options_(options) {}
 
 template <typename Load>
 std::optional<std::string> CachedReads::through(const std::string& key, ReadKind kind,

@@ -20,9 +20,8 @@ TEST_CASE("a catalog change becomes its entry's key, version and body", "[change
   CHECK(c.name == "toys");
   CHECK_FALSE(c.old_name);
   REQUIRE(c.body);
-  CHECK(*c.body ==
-        R"({"name":"toys","display_name":"Toys","description":null,"active":true,)"
-        R"("updated_at":"2026-11-23T18:00:00.000000Z"})");
+  CHECK(*c.body == R"({"name":"toys","display_name":"Toys","description":null,"active":true,)"
+                   R"("updated_at":"2026-11-23T18:00:00.000000Z"})");
   REQUIRE(c.commit_us);
 
   const auto product = read_change(
@@ -38,10 +37,9 @@ TEST_CASE("a delete, a key change and a truncate", "[change]") {
   CHECK(std::get<CatalogChange>(del).op == CatalogChange::Op::kDelete);
   CHECK(std::get<CatalogChange>(del).name == "toys");
 
-  const auto renamed =
-      read_change(change("categories", 'u', 9, 10, R"({"name":"games"})", R"({"name":"toys"})",
-                         category_row("games", "Games")),
-                  "s");
+  const auto renamed = read_change(change("categories", 'u', 9, 10, R"({"name":"games"})",
+                                          R"({"name":"toys"})", category_row("games", "Games")),
+                                   "s");
   REQUIRE(std::holds_alternative<CatalogChange>(renamed));
   CHECK(std::get<CatalogChange>(renamed).name == "games");
   CHECK(std::get<CatalogChange>(renamed).old_name == "toys");
@@ -55,16 +53,17 @@ TEST_CASE("a delete, a key change and a truncate", "[change]") {
 }
 
 TEST_CASE("other tables and schemas are not the cache's; broken records say why", "[change]") {
-  CHECK(std::holds_alternative<NotCatalog>(read_change(
-      change("store_events", 'c', 1, 1, R"({"id":1})", "null", R"({"id":1})"), "s")));
+  CHECK(std::holds_alternative<NotCatalog>(
+      read_change(change("store_events", 'c', 1, 1, R"({"id":1})", "null", R"({"id":1})"), "s")));
   CHECK(std::holds_alternative<NotCatalog>(
       read_change(category_upsert("toys", "Toys", 1, 1), "other")));
   CHECK(std::get<std::string>(read_change("{", "s")) == "not a JSON object");
-  CHECK(std::get<std::string>(read_change(
-            change("categories", 'u', 1, 1, R"({"name":"x"})", "null", R"({"name":"x"})"), "s"))
+  CHECK(std::get<std::string>(
+            read_change(
+                change("categories", 'u', 1, 1, R"({"name":"x"})", "null", R"({"name":"x"})"), "s"))
             .starts_with("the new row: the row has no column"));
-  CHECK(std::get<std::string>(read_change(
-            change("categories", 'x', 1, 1, R"({"name":"x"})", "null", "null"), "s")) ==
+  CHECK(std::get<std::string>(
+            read_change(change("categories", 'x', 1, 1, R"({"name":"x"})", "null", "null"), "s")) ==
         "unknown op x");
 }
 

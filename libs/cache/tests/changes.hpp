@@ -25,12 +25,12 @@ inline std::string product_row(std::int64_t sku, const std::string& name) {
          R"("updated_at":"2026-11-23 18:00:00+00"})";
 }
 
-inline std::string change(const std::string& table, char op, std::uint64_t lsn,
-                          std::uint32_t xid, const std::string& key, const std::string& before,
+inline std::string change(const std::string& table, char op, std::uint64_t lsn, std::uint32_t xid,
+                          const std::string& key, const std::string& before,
                           const std::string& after, const std::string& schema = "s") {
   return R"({"id":")" + id_of(lsn) + R"(","op":")" + std::string(1, op) + R"(","table":")" +
-         schema + "." + table + R"(","key":)" + key + R"(,"before":)" + before +
-         R"(,"after":)" + after + R"(,"source":{"lsn":"0/1","xid":)" + std::to_string(xid) +
+         schema + "." + table + R"(","key":)" + key + R"(,"before":)" + before + R"(,"after":)" +
+         after + R"(,"source":{"lsn":"0/1","xid":)" + std::to_string(xid) +
          R"(,"commit_time":"2026-11-23T18:00:00.000000Z","seq":0}})";
 }
 
@@ -40,8 +40,7 @@ inline std::string category_upsert(const std::string& name, const std::string& d
                 category_row(name, display));
 }
 
-inline std::string category_delete(const std::string& name, std::uint64_t lsn,
-                                   std::uint32_t xid) {
+inline std::string category_delete(const std::string& name, std::uint64_t lsn, std::uint32_t xid) {
   return change("categories", 'd', lsn, xid, R"({"name":")" + name + R"("})",
                 R"({"name":")" + name + R"("})", "null");
 }

@@ -74,8 +74,7 @@ struct FakeStore final : Store {
     }
     return written;
   }
-  bool set_live(std::string_view who, std::int64_t generation,
-                std::chrono::milliseconds) override {
+  bool set_live(std::string_view who, std::int64_t generation, std::chrono::milliseconds) override {
     check();
     if (owner && *owner != who) return false;
     owner = std::string(who);

@@ -43,9 +43,9 @@ struct Rig {
     store = s.get();
     db->rows["toys"] = "{toys}";
     store->live = 1;
-    reads = std::make_unique<CachedReads>(std::move(d), std::move(s), probe,
-                                          ReadOptions{std::chrono::milliseconds(1000),
-                                                      std::chrono::milliseconds(60'000)});
+    reads = std::make_unique<CachedReads>(
+        std::move(d), std::move(s), probe,
+        ReadOptions{std::chrono::milliseconds(1000), std::chrono::milliseconds(60'000)});
   }
 };
 

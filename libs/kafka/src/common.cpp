@@ -141,6 +141,25 @@ void install_logger(rd_kafka_conf_t* conf) {
       });
 }
 
+std::int32_t partition_count(rd_kafka_t* rk, const std::string& topic,
+                             std::chrono::milliseconds timeout) {
+  // A topic handle restricts the metadata request to this one topic.
+  TopicPtr rkt(rd_kafka_topic_new(rk, topic.c_str(), nullptr));
+  const rd_kafka_metadata_t* raw = nullptr;
+  const auto err = rd_kafka_metadata(rk, 0, rkt.get(), &raw, static_cast<int>(timeout.count()));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw core::InfraError(core::FailureClass::kRetryable,
+                           "metadata for topic " + topic + ": " + rd_kafka_err2str(err));
+  }
+  MetadataPtr md(raw);
+  if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const auto terr = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+    throw core::InfraError(core::FailureClass::kFatal,
+                           "topic " + topic + " is not usable: " + rd_kafka_err2str(terr));
+  }
+  return md->topics[0].partition_cnt;
+}
+
 }  // namespace detail
 std::int32_t heartbeat_interval_ms(std::int32_t session_timeout_ms) {
   constexpr std::int32_t kLibrdkafkaDefault = 3000;

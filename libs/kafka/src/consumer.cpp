@@ -307,6 +307,20 @@ std::pair<std::int64_t, std::int64_t> Consumer::watermarks(const std::string& to
   return detail::query_watermarks(state_->rk.get(), topic, partition, timeout);
 }
 
+std::vector<TopicPartition> Consumer::positions(const std::vector<TopicPartition>& partitions) {
+  auto list = detail::to_list(partitions);
+  const auto err = rd_kafka_position(state_->rk.get(), list.get());
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw InfraError(FailureClass::kRetryable, std::string("position: ") + rd_kafka_err2str(err));
+  }
+  return detail::from_list(list.get());
+}
+
+std::int32_t Consumer::partition_count(const std::string& topic,
+                                       std::chrono::milliseconds timeout) {
+  return detail::partition_count(state_->rk.get(), topic, timeout);
+}
+
 void Consumer::commit_async(const std::vector<TopicPartition>& partitions) {
   if (partitions.empty()) return;
   auto list = detail::to_list(partitions);

@@ -74,6 +74,12 @@ std::pair<std::int64_t, std::int64_t> query_watermarks(rd_kafka_t* rk, const std
                                                        std::int32_t partition,
                                                        std::chrono::milliseconds timeout);
 
+// The topic's partition count from a metadata request for it alone. Throws
+// core::InfraError: retryable when the brokers do not answer, fatal when
+// the topic does not exist or cannot be used.
+std::int32_t partition_count(rd_kafka_t* rk, const std::string& topic,
+                             std::chrono::milliseconds timeout);
+
 // librdkafka's log lines go to stderr in our format instead of its own.
 void install_logger(rd_kafka_conf_t* conf);
 

@@ -196,23 +196,7 @@ DeliveryStats Producer::stats() const {
 
 std::int32_t Producer::partition_count(const std::string& topic,
                                        std::chrono::milliseconds timeout) {
-  // A topic handle restricts the metadata request to this one topic.
-  std::unique_ptr<rd_kafka_topic_t, decltype(&rd_kafka_topic_destroy)> rkt(
-      rd_kafka_topic_new(state_->rk.get(), topic.c_str(), nullptr), &rd_kafka_topic_destroy);
-  const rd_kafka_metadata_t* raw = nullptr;
-  const auto err =
-      rd_kafka_metadata(state_->rk.get(), 0, rkt.get(), &raw, static_cast<int>(timeout.count()));
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    throw InfraError(FailureClass::kRetryable,
-                     "metadata for topic " + topic + ": " + rd_kafka_err2str(err));
-  }
-  detail::MetadataPtr md(raw);
-  if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    const auto terr = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
-    throw InfraError(FailureClass::kFatal,
-                     "topic " + topic + " is not usable: " + rd_kafka_err2str(terr));
-  }
-  return md->topics[0].partition_cnt;
+  return detail::partition_count(state_->rk.get(), topic, timeout);
 }
 
 }  // namespace millrace::kafka

@@ -127,6 +127,14 @@ class Consumer {
   // core::InfraError (retryable) when the broker does not answer in time.
   std::pair<std::int64_t, std::int64_t> watermarks(const std::string& topic, std::int32_t partition,
                                                    std::chrono::milliseconds timeout);
+  // The next offset this consumer will read of each partition (past
+  // transaction markers and aborted records, unlike the last record's
+  // offset + 1); kOffsetInvalid while it has fetched nothing there yet.
+  std::vector<TopicPartition> positions(const std::vector<TopicPartition>& partitions);
+  // The topic's partition count from a metadata request. Throws
+  // core::InfraError: retryable without an answer, fatal for a topic that
+  // does not exist.
+  std::int32_t partition_count(const std::string& topic, std::chrono::milliseconds timeout);
   // Commits offsets to Kafka asynchronously, for lag tooling only.
   void commit_async(const std::vector<TopicPartition>& partitions);
 

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "millrace/core/options.hpp"
+#include "millrace/kafka/options.hpp"
+#include "millrace/pg/options.hpp"
+
+namespace millrace::cache {
+
+// Where the cache lives and how long its entries last: shared by its
+// readers (millrace-api) and its invalidator (millrace-cache), which must
+// agree on them.
+struct StoreOptions {
+  std::string redis_url;  // empty: no cache (readers go to PostgreSQL)
+  std::string prefix;     // empty: "millrace:<schema>"
+  std::int64_t ttl_ms = 3'600'000;
+  std::int64_t timeout_ms = 1000;  // connect and each command
+};
+
+void register_options(core::OptionSet& options, StoreOptions& store);
+// The prefix for `schema` when none was given.
+std::string effective_prefix(const StoreOptions& store, const std::string& schema);
+
+// Everything millrace-cache can be told. Member initialisers are the
+// defaults; register_options() holds the flags, variables and help.
+struct CacheConfig {
+  kafka::KafkaClientOptions kafka = [] {
+    auto k = kafka::client_options("millrace-cache");
+    k.topic = "millrace.changes";
+    return k;
+  }();
+  pg::PgOptions pg;
+  StoreOptions store = [] {
+    StoreOptions s;
+    s.redis_url = "redis://127.0.0.1:6379";
+    return s;
+  }();
+  // Readers trust the cache only while the invalidator renews this lease.
+  std::int64_t lease_ms = 5000;
+  std::int64_t batch_size = 500;
+  core::RetryBackoff retry;
+  std::string metrics_addr = "127.0.0.1:9316";
+};
+
+void register_options(core::OptionSet& options, CacheConfig& config);
+// Throws core::UsageError naming the setting.
+void validate(CacheConfig& config);
+
+}  // namespace millrace::cache

@@ -1,0 +1,105 @@
+#include "sources.hpp"
+
+#include "millrace/catalog/json.hpp"
+#include "millrace/core/failure.hpp"
+#include "millrace/pg/database.hpp"
+
+namespace millrace::cache::detail {
+
+namespace {
+
+constexpr std::chrono::milliseconds kKafkaTimeout{5000};
+
+}  // namespace
+
+KafkaFeed::KafkaFeed(const CacheConfig& config) : topic_(config.kafka.topic) {
+  kafka::ConsumerConfig c;
+  c.brokers = config.kafka.brokers;
+  // Required by librdkafka; nothing is committed or joined under it (the
+  // partitions are assigned, not subscribed).
+  c.group_id = "millrace-cache";
+  c.client_id = config.kafka.client_id;
+  c.extra = config.kafka.extra;
+  consumer_ = std::make_unique<kafka::Consumer>(c, nullptr);
+}
+
+std::vector<kafka::TopicPartition> KafkaFeed::ends() {
+  if (partitions_ == 0) partitions_ = consumer_->partition_count(topic_, kKafkaTimeout);
+  std::vector<kafka::TopicPartition> out;
+  for (std::int32_t p = 0; p < partitions_; ++p) {
+    // read_committed (librdkafka's default): the last stable offset.
+    out.push_back({topic_, p, consumer_->watermarks(topic_, p, kKafkaTimeout).second});
+  }
+  return out;
+}
+
+void KafkaFeed::start_at(const std::vector<kafka::TopicPartition>& positions) {
+  consumer_->assign(positions);
+  started_ = positions;
+}
+
+std::optional<FeedRecord> KafkaFeed::poll(std::chrono::milliseconds timeout) {
+  auto message = consumer_->poll(timeout);
+  if (!message) return std::nullopt;
+  FeedRecord r;
+  r.partition = message->partition();
+  r.offset = message->offset();
+  if (const auto key = message->key()) r.key = std::string(*key);
+  r.value = std::string(message->payload());
+  return r;
+}
+
+std::vector<kafka::TopicPartition> KafkaFeed::positions() {
+  if (started_.empty()) return {};
+  return consumer_->positions(started_);
+}
+
+void KafkaFeed::close() {
+  consumer_->close();
+}
+
+PgTruth::PgTruth(const pg::PgOptions& pg) : pg_(pg) {}
+
+XidSnapshot PgTruth::load(const RowSink& row) {
+  try {
+    if (!conn_ || !conn_->is_open()) {
+      conn_ = pg::connect(pg_.url, pg_.schema, "millrace-cache", pg_.limits);
+    }
+    pqxx::work tx(*conn_);
+    // One snapshot for the rows and for the list of transactions it saw.
+    tx.exec0("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    const auto snapshot_text = tx.exec1("SELECT pg_current_snapshot()::text")[0].as<std::string>();
+    const auto snapshot = XidSnapshot::parse(snapshot_text);
+    if (!snapshot) {
+      throw core::InfraError(core::FailureClass::kFatal,
+                             "pg_current_snapshot() gave " + snapshot_text);
+    }
+    const auto as_text = [](const pqxx::row& r) {
+      catalog::RowText text;
+      for (const auto& field : r) {
+        text.emplace(field.name(), field.is_null() ? std::nullopt
+                                                   : std::optional<std::string>(field.c_str()));
+      }
+      return text;
+    };
+    for (const auto& r : tx.exec("SELECT * FROM categories ORDER BY name")) {
+      row(catalog::Table::kCategories, r["name"].c_str(), catalog::category_json(as_text(r)));
+    }
+    for (const auto& r : tx.exec("SELECT * FROM products ORDER BY sku")) {
+      row(catalog::Table::kProducts, r["sku"].c_str(), catalog::product_json(as_text(r)));
+    }
+    tx.commit();
+    return *snapshot;
+  } catch (const core::InfraError&) {
+    throw;
+  } catch (const std::invalid_argument& e) {
+    throw core::InfraError(core::FailureClass::kFatal,
+                           std::string("the catalog tables are not as this build knows them: ") +
+                               e.what());
+  } catch (const std::exception&) {
+    conn_.reset();
+    pg::rethrow_classified("loading the catalog");
+  }
+}
+
+}  // namespace millrace::cache::detail
