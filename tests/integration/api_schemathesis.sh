@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# integration.api-schemathesis: schemathesis (pinned below; scripts/bootstrap
+# installs it into .cache/venv) against a live millrace-api on a schema of
+# its own, with the generated catalog loaded, some aggregates and
+# accounting rows, and the two roles `millrace api grant` makes. Every
+# response must match proto/openapi.yaml and no input may get a 5xx
+# (--checks all); the admin token is sent, so the writes are exercised too.
+#
+#   api_schemathesis.sh SOURCE_DIR BUILD_DIR   (MILLRACE_STATE_DIR: the stack)
+set -euo pipefail
+
+readonly SCHEMATHESIS_VERSION=4.32.5
+src=$1
+build=$2
+st=${MILLRACE_SCHEMATHESIS:-$src/.cache/venv/bin/schemathesis}
+if [[ ! -x $st ]]; then
+  echo "api_schemathesis: schemathesis is not installed at $st;" \
+    "run scripts/bootstrap (it installs schemathesis==$SCHEMATHESIS_VERSION there)" >&2
+  exit 1
+fi
+if ! "$st" --version | grep -qF "$SCHEMATHESIS_VERSION"; then
+  echo "api_schemathesis: $st is $("$st" --version), not $SCHEMATHESIS_VERSION;" \
+    "run scripts/bootstrap" >&2
+  exit 1
+fi
+
+eval "$("$src/deploy/local/stack" env)"
+: "${MILLRACE_PG:?the stack printed no MILLRACE_PG}"
+port=$(sed -E 's|.*@[^:/]+:([0-9]+)/.*|\1|' <<<"$MILLRACE_PG")
+superuser="host=$MILLRACE_STATE_DIR/pgrun port=$port user=postgres dbname=millrace"
+suffix="$$_$RANDOM"
+schema=api_st_$suffix
+reader=api_st_reader_$suffix
+admin=api_st_admin_$suffix
+password=api-st-pw
+token=api-st-token-$RANDOM$RANDOM
+logs=$build/test-logs
+work=$build/api-schemathesis
+mkdir -p "$logs" "$work"
+export MILLRACE_PG MILLRACE_PG_SCHEMA=$schema
+
+api_pid=
+cleanup() {
+  if [[ -n $api_pid ]] && kill -0 "$api_pid" 2>/dev/null; then
+    kill -TERM "$api_pid"
+    wait "$api_pid" || true
+  fi
+  psql -X -q "$superuser" -c "DROP OWNED BY $reader, $admin" -c "DROP ROLE $reader" \
+    -c "DROP ROLE $admin" >/dev/null 2>&1 || true
+  psql -X -q "$MILLRACE_PG" -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+millrace=$build/bin/millrace
+"$millrace" migrate >/dev/null
+"$millrace" generate --catalog categories --format csv >"$work/categories.csv"
+"$millrace" generate --catalog products >"$work/products.ndjson"
+"$millrace" catalog load "$work/categories.csv" >/dev/null
+"$millrace" catalog load "$work/products.ndjson" >/dev/null
+psql -X -q -v ON_ERROR_STOP=1 "$MILLRACE_PG" >/dev/null <<SQL
+SET search_path TO $schema;
+INSERT INTO agg_hourly VALUES
+  (date_trunc('hour', now(), 'UTC'), 'sale_event', 'Pens', 2, 3, 10.25, 0.5, 0),
+  ('2026-11-21T10:00:00Z', 'inventory_event', 'Pens', 4, 40, 0, 0, 0),
+  ('2026-11-21T11:00:00Z', 'sale_event', 'Rulers', 1, -1, -3.333333, -0.1, 1);
+INSERT INTO agg_daily SELECT date_trunc('day', window_start, 'UTC'), event_type, category,
+  sum(events), sum(units), sum(revenue), sum(discount_total), sum(returns)
+  FROM agg_hourly GROUP BY 1, 2, 3;
+INSERT INTO agg_products VALUES (145150, 10, 35.00), (42, 5, 1);
+INSERT INTO agg_categories VALUES ('Pens', 3, 10, 35.00, 0), ('Kites', 1, 5, 1, 0);
+INSERT INTO consumer_offsets (group_id, topic, partition, next_offset, records_consumed)
+  VALUES ('millrace-sink', 'store-events', 0, 10, 10), ('millrace-aggregator', 'store-events', 1, NULL, 0);
+INSERT INTO record_outcomes VALUES ('millrace-sink', 'store-events', 0, 'persisted', '', 10);
+SQL
+psql -X -q -v ON_ERROR_STOP=1 "$superuser" >/dev/null <<SQL
+CREATE ROLE $reader LOGIN PASSWORD '$password';
+CREATE ROLE $admin LOGIN PASSWORD '$password';
+SQL
+"$millrace" api grant --reader "$reader" --admin "$admin" >/dev/null
+
+api_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+MILLRACE_API_ADDR=127.0.0.1:$api_port \
+  MILLRACE_API_PG_DSN=postgresql://$reader:$password@127.0.0.1:$port/millrace \
+  MILLRACE_API_ADMIN_PG_DSN=postgresql://$admin:$password@127.0.0.1:$port/millrace \
+  MILLRACE_API_ADMIN_TOKEN=$token \
+  "$build/bin/millrace-api" >"$logs/$schema.api.log" 2>&1 &
+api_pid=$!
+for _ in $(seq 1 300); do
+  curl -fsS "http://127.0.0.1:$api_port/readyz" >/dev/null 2>&1 && break
+  kill -0 "$api_pid" 2>/dev/null || { cat "$logs/$schema.api.log" >&2; exit 1; }
+  sleep 0.2
+done
+curl -fsS "http://127.0.0.1:$api_port/readyz" >/dev/null
+
+# One worker (so a DELETE and the GET that checks it are not interleaved
+# with another worker's PUT of the same key), a fixed seed, and a bounded
+# number of examples per operation: a few minutes on two cores.
+status=0
+"$st" --no-color run "$src/proto/openapi.yaml" \
+  --url "http://127.0.0.1:$api_port" \
+  --header "Authorization: Bearer $token" \
+  --checks all \
+  --workers 1 \
+  --max-examples "${MILLRACE_SCHEMATHESIS_EXAMPLES:-100}" \
+  --seed 1 \
+  --request-timeout 30 \
+  --report junit --report-dir "$work/report" || status=$?
+
+# What was exercised, by route and status (the admin writes' 2xx among them).
+curl -fsS "http://127.0.0.1:$api_port/metrics" | grep '^millrace_http_requests_total' || true
+kill -TERM "$api_pid"
+wait "$api_pid" || { echo "api_schemathesis: millrace-api did not exit 0 on SIGTERM" >&2; status=1; }
+api_pid=
+if grep -q ' ERROR ' "$logs/$schema.api.log"; then
+  echo "api_schemathesis: millrace-api logged errors ($logs/$schema.api.log):" >&2
+  grep ' ERROR ' "$logs/$schema.api.log" | head -20 >&2
+  status=1
+fi
+exit "$status"
