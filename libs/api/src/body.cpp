@@ -22,7 +22,7 @@ constexpr FieldRule kCategoryRules[] = {{"name", Kind::kString},
                                         {"description", Kind::kNullableString},
                                         {"active", Kind::kBoolean}};
 constexpr FieldRule kProductRules[] = {
-    {"sku", Kind::kInteger},    {"name", Kind::kString},     {"brand", Kind::kNullableString},
+    {"sku", Kind::kInteger},     {"name", Kind::kString},       {"brand", Kind::kNullableString},
     {"category", Kind::kString}, {"list_price", Kind::kNumber}, {"active", Kind::kBoolean}};
 
 std::string_view kind_text(Kind kind) {
@@ -86,8 +86,8 @@ std::variant<catalog::Record, BodyError> parse_body(catalog::Table table, std::s
 
   const bool products = table == catalog::Table::kProducts;
   const std::string_view key = products ? "sku" : "name";
-  const std::span<const FieldRule> rules =
-      products ? std::span<const FieldRule>(kProductRules) : std::span<const FieldRule>(kCategoryRules);
+  const std::span<const FieldRule> rules = products ? std::span<const FieldRule>(kProductRules)
+                                                    : std::span<const FieldRule>(kCategoryRules);
 
   catalog::Fields fields;
   std::set<std::string, std::less<>> seen;
@@ -108,13 +108,12 @@ std::variant<catalog::Record, BodyError> parse_body(catalog::Table table, std::s
         if (path_key && r.name == key) continue;
         list += (list.empty() ? "" : ", ") + std::string(r.name);
       }
-      return BodyError{422, name, "unknown field \"" + name + "\" (" +
-                                      std::string(catalog::table_name(table)) + " take " + list +
-                                      ")"};
+      return BodyError{422, name,
+                       "unknown field \"" + name + "\" (" +
+                           std::string(catalog::table_name(table)) + " take " + list + ")"};
     }
     if (!has_kind(typed[m.name], rule->kind)) {
-      return BodyError{422, name,
-                       "\"" + name + "\" must be " + std::string(kind_text(rule->kind))};
+      return BodyError{422, name, "\"" + name + "\" must be " + std::string(kind_text(rule->kind))};
     }
     if (m.value.IsNull()) {
       fields.emplace_back(name, std::nullopt);

@@ -11,8 +11,8 @@ namespace {
 catalog::RowText row_text(const pqxx::row& row) {
   catalog::RowText out;
   for (const auto& field : row) {
-    out.emplace(field.name(), field.is_null() ? std::nullopt
-                                              : std::optional<std::string>(field.c_str()));
+    out.emplace(field.name(),
+                field.is_null() ? std::nullopt : std::optional<std::string>(field.c_str()));
   }
   return out;
 }
@@ -63,9 +63,9 @@ pqxx::connection& Session::get() {
     set_ms("lock_timeout", limits_.lock_timeout_ms);
     set_ms("idle_in_transaction_session_timeout", limits_.idle_in_transaction_timeout_ms);
     tx.exec("SET application_name = " + tx.quote(application_name_));
-    const bool exists = tx.exec1("SELECT to_regnamespace(" + tx.quote(tx.quote_name(schema_)) +
-                                 ") IS NOT NULL")[0]
-                            .as<bool>();
+    const bool exists =
+        tx.exec1("SELECT to_regnamespace(" + tx.quote(tx.quote_name(schema_)) + ") IS NOT NULL")[0]
+            .as<bool>();
     if (!exists) {
       throw core::InfraError(core::FailureClass::kFatal,
                              "schema " + schema_ +
@@ -142,13 +142,14 @@ PgBackend::PgBackend(std::unique_ptr<Session> reader, std::unique_ptr<Session> a
 Rows PgBackend::read(const ViewQuery& q) {
   return reader_->with("reading " + std::string(q.view->name), [&](pqxx::connection& c) {
     pqxx::read_transaction tx(c);
-    std::string sql = "SELECT " + select_list(tx, *q.view) + " FROM " +
-                      tx.quote_name(std::string(q.view->name));
+    std::string sql =
+        "SELECT " + select_list(tx, *q.view) + " FROM " + tx.quote_name(std::string(q.view->name));
     std::string where;
     const auto add = [&](const std::string& condition) {
       where += (where.empty() ? " WHERE " : " AND ") + condition;
     };
-    if (q.from_us) add("window_start >= " + tx.quote(timestamptz_literal(*q.from_us)) + "::timestamptz");
+    if (q.from_us)
+      add("window_start >= " + tx.quote(timestamptz_literal(*q.from_us)) + "::timestamptz");
     if (q.to_us) add("window_start < " + tx.quote(timestamptz_literal(*q.to_us)) + "::timestamptz");
     if (q.group) add("group_id = " + tx.quote(*q.group));
     // One row more than asked for tells whether the limit cut anything.
@@ -178,29 +179,30 @@ WriteResult PgBackend::write(const catalog::Record& record, bool upsert) {
     std::visit(
         core::Overloaded{
             [&](const catalog::Category& k) {
-              sql = "INSERT INTO categories AS t (name, display_name, description, active) "
-                    "VALUES (" +
-                    tx.quote(k.name) + ", " + tx.quote(k.display_name) + ", " +
-                    optional_text(tx, k.description) + ", " + (k.active ? "true" : "false") +
-                    ")" +
-                    (upsert ? " ON CONFLICT (name) DO UPDATE SET display_name = "
-                              "EXCLUDED.display_name, description = EXCLUDED.description, active "
-                              "= EXCLUDED.active"
-                            : " ON CONFLICT (name) DO NOTHING") +
-                    " RETURNING " + kCategoryColumns + ", xmax = 0 AS inserted";
+              sql =
+                  "INSERT INTO categories AS t (name, display_name, description, active) "
+                  "VALUES (" +
+                  tx.quote(k.name) + ", " + tx.quote(k.display_name) + ", " +
+                  optional_text(tx, k.description) + ", " + (k.active ? "true" : "false") + ")" +
+                  (upsert ? " ON CONFLICT (name) DO UPDATE SET display_name = "
+                            "EXCLUDED.display_name, description = EXCLUDED.description, active "
+                            "= EXCLUDED.active"
+                          : " ON CONFLICT (name) DO NOTHING") +
+                  " RETURNING " + kCategoryColumns + ", xmax = 0 AS inserted";
               out.detail = "category \"" + k.name + "\" exists; PUT it to replace it";
             },
             [&](const catalog::Product& p) {
-              sql = "INSERT INTO products AS t (sku, name, brand, category, list_price, active) "
-                    "VALUES (" +
-                    std::to_string(p.sku) + ", " + tx.quote(p.name) + ", " +
-                    optional_text(tx, p.brand) + ", " + tx.quote(p.category) + ", " +
-                    p.list_price.to_string() + ", " + (p.active ? "true" : "false") + ")" +
-                    (upsert ? " ON CONFLICT (sku) DO UPDATE SET name = EXCLUDED.name, brand = "
-                              "EXCLUDED.brand, category = EXCLUDED.category, list_price = "
-                              "EXCLUDED.list_price, active = EXCLUDED.active"
-                            : " ON CONFLICT (sku) DO NOTHING") +
-                    " RETURNING " + kProductColumns + ", xmax = 0 AS inserted";
+              sql =
+                  "INSERT INTO products AS t (sku, name, brand, category, list_price, active) "
+                  "VALUES (" +
+                  std::to_string(p.sku) + ", " + tx.quote(p.name) + ", " +
+                  optional_text(tx, p.brand) + ", " + tx.quote(p.category) + ", " +
+                  p.list_price.to_string() + ", " + (p.active ? "true" : "false") + ")" +
+                  (upsert ? " ON CONFLICT (sku) DO UPDATE SET name = EXCLUDED.name, brand = "
+                            "EXCLUDED.brand, category = EXCLUDED.category, list_price = "
+                            "EXCLUDED.list_price, active = EXCLUDED.active"
+                          : " ON CONFLICT (sku) DO NOTHING") +
+                  " RETURNING " + kProductColumns + ", xmax = 0 AS inserted";
               out.detail = "product " + std::to_string(p.sku) + " exists; PUT it to replace it";
             }},
         record);
@@ -222,7 +224,7 @@ WriteResult PgBackend::write(const catalog::Record& record, bool upsert) {
     tx.commit();
     out.outcome = inserted ? WriteOutcome::kCreated : WriteOutcome::kUpdated;
     out.body = std::holds_alternative<catalog::Category>(record) ? catalog::category_json(row)
-                                                                : catalog::product_json(row);
+                                                                 : catalog::product_json(row);
     out.detail.clear();
     return out;
   });
@@ -241,9 +243,9 @@ WriteResult PgBackend::remove(catalog::Table table, const std::string& key) {
     pqxx::work tx(c);
     const bool categories = table == catalog::Table::kCategories;
     // The router passes only keys that parse (a positive sku).
-    const std::string sql = categories ? "DELETE FROM categories WHERE name = " + tx.quote(key)
-                                       : "DELETE FROM products WHERE sku = " + tx.quote(key) +
-                                             "::bigint";
+    const std::string sql = categories
+                                ? "DELETE FROM categories WHERE name = " + tx.quote(key)
+                                : "DELETE FROM products WHERE sku = " + tx.quote(key) + "::bigint";
     pqxx::result r;
     try {
       r = tx.exec(sql);

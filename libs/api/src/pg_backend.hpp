@@ -38,7 +38,8 @@ class Session {
   // `context`, classified by pg::classify) and drops a connection that may
   // be broken.
   template <typename Body>
-  auto with(std::string_view context, Body&& body) -> decltype(body(std::declval<pqxx::connection&>()));
+  auto with(std::string_view context, Body&& body)
+      -> decltype(body(std::declval<pqxx::connection&>()));
 
  private:
   [[noreturn]] void fail(std::string_view context);

@@ -195,8 +195,8 @@ std::optional<std::int64_t> parse_rfc3339(std::string_view t) {
       (t[10] != 'T' && t[10] != 't') || t[13] != ':' || t[16] != ':') {
     return std::nullopt;
   }
-  if (*month < 1 || *month > 12 || *day < 1 || *day > days_in_month(*year, *month) ||
-      *hour > 23 || *minute > 59 || *second > 60) {
+  if (*month < 1 || *month > 12 || *day < 1 || *day > days_in_month(*year, *month) || *hour > 23 ||
+      *minute > 59 || *second > 60) {
     return std::nullopt;
   }
   std::size_t pos = 19;
@@ -295,8 +295,8 @@ std::variant<ViewParams, QueryError> parse_params(std::string_view query, ParamS
     if (*name == "limit") {
       const auto n = parse_limit(*value);
       if (!n) {
-        return QueryError{"limit", "must be a whole number from 1 to " +
-                                       std::to_string(kMaxLimit) + ", not \"" + *value + "\""};
+        return QueryError{"limit", "must be a whole number from 1 to " + std::to_string(kMaxLimit) +
+                                       ", not \"" + *value + "\""};
       }
       out.limit = *n;
     } else if (*name == "group") {
@@ -304,9 +304,10 @@ std::variant<ViewParams, QueryError> parse_params(std::string_view query, ParamS
     } else {
       const auto ts = parse_rfc3339(*value);
       if (!ts) {
-        return QueryError{*name, "must be an RFC 3339 date-time with an offset (e.g. "
-                                 "2026-11-21T14:00:00Z), not \"" +
-                                     *value + "\""};
+        return QueryError{*name,
+                          "must be an RFC 3339 date-time with an offset (e.g. "
+                          "2026-11-21T14:00:00Z), not \"" +
+                              *value + "\""};
       }
       (*name == "from" ? out.from_us : out.to_us) = *ts;
     }

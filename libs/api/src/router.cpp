@@ -137,7 +137,9 @@ std::string_view allowed_methods(Route route) {
 
 Router::Router(RouterSettings settings, std::function<std::optional<std::string>()> not_ready,
                std::function<std::string()> scrape)
-    : settings_(std::move(settings)), not_ready_(std::move(not_ready)), scrape_(std::move(scrape)) {}
+    : settings_(std::move(settings)),
+      not_ready_(std::move(not_ready)),
+      scrape_(std::move(scrape)) {}
 
 std::optional<httpd::Reply> Router::admin_precheck(const httpd::Request& req, Route route) const {
   const std::string_view instance = req.path();
@@ -146,9 +148,9 @@ std::optional<httpd::Reply> Router::admin_precheck(const httpd::Request& req, Ro
                    "admin writes are off: MILLRACE_API_ADMIN_TOKEN is not set", instance);
   }
   if (!http::bearer_matches(req.header("Authorization").value_or(""), settings_.admin_token)) {
-    httpd::Reply r = problem(401, "unauthorized",
-                             "admin writes need Authorization: Bearer <MILLRACE_API_ADMIN_TOKEN>",
-                             instance);
+    httpd::Reply r =
+        problem(401, "unauthorized",
+                "admin writes need Authorization: Bearer <MILLRACE_API_ADMIN_TOKEN>", instance);
     r.headers.emplace_back("WWW-Authenticate", "Bearer");
     return r;
   }
@@ -245,16 +247,17 @@ std::variant<httpd::Reply, Job> Router::route(const httpd::Request& req) const {
         // No stored group can have this name (PostgreSQL text holds no NUL).
         return rows_reply(*view, Rows{}, p.limit, *format);
       }
-      return Job([q, f = *format](Backend& b) { return rows_reply(*q.view, b.read(q), q.limit, f); });
+      return Job(
+          [q, f = *format](Backend& b) { return rows_reply(*q.view, b.read(q), q.limit, f); });
     }
     default:
       break;
   }
 
   // The catalog.
-  const catalog::Table table =
-      m.route == kRouteCategories || m.route == kRouteCategory ? catalog::Table::kCategories
-                                                               : catalog::Table::kProducts;
+  const catalog::Table table = m.route == kRouteCategories || m.route == kRouteCategory
+                                   ? catalog::Table::kCategories
+                                   : catalog::Table::kProducts;
   if (method == "GET") {
     if (m.route == kRouteCategories) {
       return Job([](Backend& b) { return body_reply(200, b.catalog().categories(), kJsonType); });
@@ -277,8 +280,8 @@ std::variant<httpd::Reply, Job> Router::route(const httpd::Request& req) const {
   }
   if (method == "DELETE") {
     if (table == catalog::Table::kCategories ? !storable_text(*key) : !parse_sku(*key)) {
-      return not_found(path, table == catalog::Table::kCategories ? "no such category"
-                                                                   : "no such product");
+      return not_found(
+          path, table == catalog::Table::kCategories ? "no such category" : "no such product");
     }
     return Job([table, k = *key, instance](Backend& b) {
       return write_reply(b.remove(table, k), instance);
@@ -292,10 +295,8 @@ std::variant<httpd::Reply, Job> Router::route(const httpd::Request& req) const {
     return problem(e->status, e->status == 400 ? "malformed_body" : "invalid_body", e->detail, path,
                    e->field);
   }
-  return Job([r = std::get<catalog::Record>(std::move(record)), put = method == "PUT",
-              instance](Backend& b) {
-    return write_reply(put ? b.put(r) : b.create(r), instance);
-  });
+  return Job([r = std::get<catalog::Record>(std::move(record)), put = method == "PUT", instance](
+                 Backend& b) { return write_reply(put ? b.put(r) : b.create(r), instance); });
 }
 
 httpd::Reply Router::run(const Job& job, Backend& backend, std::string_view instance,

@@ -54,7 +54,7 @@ std::string_view allowed_methods(Route route);
 using Job = std::function<httpd::Reply(Backend&)>;
 
 struct RouterSettings {
-  std::string admin_token;  // empty: admin writes answer 503
+  std::string admin_token;      // empty: admin writes answer 503
   bool admin_database = false;  // an admin DSN is configured
 };
 

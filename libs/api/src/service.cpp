@@ -53,8 +53,9 @@ struct ApiService::State final : httpd::Handler {
       : config(std::move(c)),
         probe(r),
         factory(std::move(f)),
-        router(RouterSettings{config.admin_token, !config.admin_pg_dsn.empty()},
-               [this] { return not_ready(); }, [this] { return probe.scrape(); }) {}
+        router(
+            RouterSettings{config.admin_token, !config.admin_pg_dsn.empty()},
+            [this] { return not_ready(); }, [this] { return probe.scrape(); }) {}
 
   ApiConfig config;
   ApiProbe probe;
@@ -166,13 +167,13 @@ void ApiService::State::handle(const httpd::Request& req,
     std::lock_guard slot_lock(slot->mutex);
     if (slot->reply) return std::move(*slot->reply);
     slot->abandoned = true;
-    httpd::Reply r = problem_reply(Problem{
-        503, "timeout", "no answer within MILLRACE_API_REQUEST_TIMEOUT_MS", instance, {}});
+    httpd::Reply r = problem_reply(
+        Problem{503, "timeout", "no answer within MILLRACE_API_REQUEST_TIMEOUT_MS", instance, {}});
     r.headers.emplace_back("Retry-After", "1");
     return r;
   });
-  queue.push_back(Task{std::get<Job>(std::move(routed)), std::move(slot), exchange,
-                       std::move(instance)});
+  queue.push_back(
+      Task{std::get<Job>(std::move(routed)), std::move(slot), exchange, std::move(instance)});
   lock.unlock();
   queue_cv.notify_one();
 }
@@ -202,8 +203,8 @@ void ApiService::State::work(PgBackend& backend) {
       // A bug in one request (a row this build cannot render): that request
       // gets a 500, the worker goes on with the next.
       runtime::log_error(kComponent, task.instance + ": " + e.what());
-      reply = problem_reply(
-          Problem{500, "internal_error", "see the service's log", task.instance, {}});
+      reply =
+          problem_reply(Problem{500, "internal_error", "see the service's log", task.instance, {}});
     }
     {
       std::lock_guard lock(task.slot->mutex);
@@ -273,12 +274,11 @@ void ApiService::start() {
   s.server->on_failure([&s](std::string what) { s.fail(std::move(what)); });
   s.bound_port = s.server->port();
   s.server->start();
-  runtime::log_info(kComponent, "serving http://" + c.host + ":" +
-                                    std::to_string(s.bound_port.load()) + " for schema " +
-                                    c.pg.schema + " (" + std::to_string(c.workers) +
-                                    " database workers, admin writes " +
-                                    (c.admin_token.empty() || c.admin_pg_dsn.empty() ? "off" : "on") +
-                                    ")");
+  runtime::log_info(kComponent,
+                    "serving http://" + c.host + ":" + std::to_string(s.bound_port.load()) +
+                        " for schema " + c.pg.schema + " (" + std::to_string(c.workers) +
+                        " database workers, admin writes " +
+                        (c.admin_token.empty() || c.admin_pg_dsn.empty() ? "off" : "on") + ")");
 }
 
 void ApiService::stop() {

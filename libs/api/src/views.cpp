@@ -31,9 +31,9 @@ constexpr Column kPopularCategories[] = {{"category", kText},
                                          {"revenue", kNumeric},
                                          {"display_name", kText}};
 constexpr Column kAccounting[] = {
-    {"group_id", kText},       {"topic", kText},        {"partition", kInteger},
-    {"next_offset", kInteger}, {"consumed", kInteger},  {"persisted", kInteger},
-    {"filtered", kInteger},    {"rejected", kInteger},  {"late", kInteger},
+    {"group_id", kText},       {"topic", kText},          {"partition", kInteger},
+    {"next_offset", kInteger}, {"consumed", kInteger},    {"persisted", kInteger},
+    {"filtered", kInteger},    {"rejected", kInteger},    {"late", kInteger},
     {"duplicate", kInteger},   {"unaccounted", kInteger}, {"lost", kInteger}};
 
 struct Shape {

@@ -19,9 +19,9 @@ BodyError refused(catalog::Table t, std::string_view body,
 }  // namespace
 
 TEST_CASE("a category and a product from JSON", "[api][body]") {
-  auto r = parse_body(catalog::Table::kCategories,
-                      R"({"name":"Pens","display_name":"Pens & ink","description":null})",
-                      std::nullopt);
+  auto r =
+      parse_body(catalog::Table::kCategories,
+                 R"({"name":"Pens","display_name":"Pens & ink","description":null})", std::nullopt);
   REQUIRE(std::holds_alternative<catalog::Record>(r));
   const auto& c = std::get<catalog::Category>(std::get<catalog::Record>(r));
   CHECK(c.name == "Pens");
@@ -59,7 +59,8 @@ TEST_CASE("bodies the schema refuses name the field", "[api][body]") {
   e = refused(catalog::Table::kProducts,
               R"({"sku":7.5,"name":"P","category":"Pens","list_price":1})");
   CHECK(e.field == "sku");
-  e = refused(catalog::Table::kProducts, R"({"sku":7,"name":"P","category":"Pens","list_price":"1"})");
+  e = refused(catalog::Table::kProducts,
+              R"({"sku":7,"name":"P","category":"Pens","list_price":"1"})");
   CHECK(e.field == "list_price");
   e = refused(catalog::Table::kCategories, R"({"name":"P","name":"Q","display_name":"P"})");
   CHECK(e.field == "name");
@@ -89,8 +90,7 @@ TEST_CASE("bodies the catalog's rules refuse name the field", "[api][body]") {
   e = refused(catalog::Table::kProducts,
               R"({"sku":7,"name":"P","category":"Pens","list_price":-1})");
   CHECK(e.field == "list_price");
-  e = refused(catalog::Table::kProducts, R"({"name":"P","category":"Pens","list_price":1})",
-              "abc");
+  e = refused(catalog::Table::kProducts, R"({"name":"P","category":"Pens","list_price":1})", "abc");
   CHECK(e.field == "sku");
   e = refused(catalog::Table::kCategories, "{\"name\":\"P\",\"display_name\":\"a\\u0001b\"}");
   CHECK(e.field == "display_name");

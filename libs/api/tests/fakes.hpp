@@ -16,9 +16,11 @@ namespace millrace::api::testing {
 
 class FakeRequest final : public httpd::Request {
  public:
-  FakeRequest(std::string method, std::string target, std::map<std::string, std::string> headers = {},
-              std::string body = {})
-      : method_(std::move(method)), target_(std::move(target)), headers_(std::move(headers)),
+  FakeRequest(std::string method, std::string target,
+              std::map<std::string, std::string> headers = {}, std::string body = {})
+      : method_(std::move(method)),
+        target_(std::move(target)),
+        headers_(std::move(headers)),
         body_(std::move(body)) {}
 
   std::string_view method() const override { return method_; }

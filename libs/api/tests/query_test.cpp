@@ -46,8 +46,7 @@ TEST_CASE("RFC 3339 date-times", "[api][query]") {
   }
 }
 
-TEST_CASE("timestamptz literals round-trip, and year 0 is before everything",
-          "[api][query]") {
+TEST_CASE("timestamptz literals round-trip, and year 0 is before everything", "[api][query]") {
   CHECK(timestamptz_literal(0) == "1970-01-01T00:00:00.000000Z");
   CHECK(timestamptz_literal(*parse_rfc3339("2026-11-21T15:04:05.5+01:00")) ==
         "2026-11-21T14:04:05.500000Z");
@@ -65,9 +64,8 @@ TEST_CASE("query parameters: limit, from, to, group; unknown and repeated refuse
   auto p = std::get<ViewParams>(parse_params("", ParamSet::kWindowed));
   CHECK(p.limit == kDefaultLimit);
   CHECK_FALSE(p.from_us);
-  p = std::get<ViewParams>(
-      parse_params("limit=10000&from=1970-01-01T00:00:00%2B00:00&to=1970-01-01T00:00:01Z",
-                   ParamSet::kWindowed));
+  p = std::get<ViewParams>(parse_params(
+      "limit=10000&from=1970-01-01T00:00:00%2B00:00&to=1970-01-01T00:00:01Z", ParamSet::kWindowed));
   CHECK(p.limit == 10000);
   CHECK(p.from_us == 0);
   CHECK(p.to_us == 1'000'000);

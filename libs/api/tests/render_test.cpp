@@ -17,10 +17,11 @@ TEST_CASE("rows as JSON: numbers keep their digits, text and NULL as such", "[ap
                {"2", "42", "-5", "-0.50", "Pen \"fine\"", "Contoso"}};
   rows.truncated = true;
   const std::string out = rows_json(v, rows, 2);
-  CHECK(out ==
-        R"({"view":"top_products","limit":2,"truncated":true,"rows":[)"
-        R"({"rank":1,"sku":145150,"units":10,"revenue":35.000000,"name":"12345","brand":null},)"
-        R"({"rank":2,"sku":42,"units":-5,"revenue":-0.50,"name":"Pen \"fine\"","brand":"Contoso"}]})");
+  CHECK(
+      out ==
+      R"({"view":"top_products","limit":2,"truncated":true,"rows":[)"
+      R"({"rank":1,"sku":145150,"units":10,"revenue":35.000000,"name":"12345","brand":null},)"
+      R"({"rank":2,"sku":42,"units":-5,"revenue":-0.50,"name":"Pen \"fine\"","brand":"Contoso"}]})");
   rapidjson::Document d;
   d.Parse(out.c_str());
   CHECK_FALSE(d.HasParseError());
@@ -60,10 +61,9 @@ TEST_CASE("problem+json: type, title, status, detail, instance, field", "[api][p
       Problem{422, "invalid_body", "\"list_price\" must be ...", "/v1/products", "list_price"});
   CHECK(r.status == 422);
   CHECK(r.content_type == "application/problem+json");
-  CHECK(r.body ==
-        R"({"type":"urn:millrace:problem:invalid_body","title":"Invalid request body",)"
-        R"("status":422,"detail":"\"list_price\" must be ...","instance":"/v1/products",)"
-        R"("field":"list_price"})");
+  CHECK(r.body == R"({"type":"urn:millrace:problem:invalid_body","title":"Invalid request body",)"
+                  R"("status":422,"detail":"\"list_price\" must be ...","instance":"/v1/products",)"
+                  R"("field":"list_price"})");
   // Without instance and field (the server's own refusals), and with
   // input that is not UTF-8 made safe.
   CHECK(problem_json(Problem{413, "body_too_large", "too \xff large", {}, {}}) ==

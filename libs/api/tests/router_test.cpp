@@ -20,8 +20,9 @@ constexpr const char* kToken = "s3cret-token";
 
 Router make_router(std::string token = kToken, bool admin_database = true,
                    std::optional<std::string> not_ready = std::nullopt) {
-  return Router(RouterSettings{std::move(token), admin_database},
-                [not_ready] { return not_ready; }, [] { return std::string("# metrics\n"); });
+  return Router(
+      RouterSettings{std::move(token), admin_database}, [not_ready] { return not_ready; },
+      [] { return std::string("# metrics\n"); });
 }
 
 // What a client would get: screen, then route, then the job on `backend`.
@@ -79,8 +80,7 @@ TEST_CASE("paths map to routes; a key is the last segment", "[api][router]") {
   CHECK(allowed_methods(kRouteProduct) == "GET, PUT, DELETE");
 }
 
-TEST_CASE("unknown paths are 404 and other methods 405 with Allow, as problems",
-          "[api][router]") {
+TEST_CASE("unknown paths are 404 and other methods 405 with Allow, as problems", "[api][router]") {
   const Router router = make_router();
   FakeBackend db;
   auto r = answer(router, FakeRequest("GET", "/v2/views"), db);
@@ -105,8 +105,7 @@ TEST_CASE("unknown paths are 404 and other methods 405 with Allow, as problems",
   CHECK(db.reads.empty());
 }
 
-TEST_CASE("the list of views and its columns is answered without the database",
-          "[api][router]") {
+TEST_CASE("the list of views and its columns is answered without the database", "[api][router]") {
   const Router router = make_router();
   FakeBackend db;
   const auto r = answer(router, FakeRequest("GET", "/v1/views"), db);
@@ -151,11 +150,11 @@ TEST_CASE("bad query parameters are 400 problems naming the parameter", "[api][r
   FakeBackend db;
   for (const char* target :
        {"/v1/views/hourly_sales?limit=0", "/v1/views/hourly_sales?limit=10001",
-        "/v1/views/hourly_sales?limit=abc", "/v1/views/hourly_sales?limit=",
-        "/v1/views/hourly_sales?from=yesterday", "/v1/views/hourly_sales?to=2026-11-21",
-        "/v1/views/top_products?from=2026-11-21T00:00:00Z", "/v1/views/daily_sales?limt=5",
-        "/v1/views/daily_sales?limit=1&limit=2", "/v1/categories?limit=5",
-        "/v1/accounting?group=%zz"}) {
+        "/v1/views/hourly_sales?limit=abc",
+        "/v1/views/hourly_sales?limit=", "/v1/views/hourly_sales?from=yesterday",
+        "/v1/views/hourly_sales?to=2026-11-21", "/v1/views/top_products?from=2026-11-21T00:00:00Z",
+        "/v1/views/daily_sales?limt=5", "/v1/views/daily_sales?limit=1&limit=2",
+        "/v1/categories?limit=5", "/v1/accounting?group=%zz"}) {
     INFO(target);
     const auto r = answer(router, FakeRequest("GET", target), db);
     CHECK(r.status == 400);
@@ -172,8 +171,7 @@ TEST_CASE("Accept picks JSON or CSV; anything else is 406", "[api][router]") {
   FakeBackend db;
   db.rows.rows = {{"Pens, \"fine\"", "3", "10", "35.00", std::nullopt}};
   auto r = answer(router,
-                  FakeRequest("GET", "/v1/views/popular_categories", {{"Accept", "text/csv"}}),
-                  db);
+                  FakeRequest("GET", "/v1/views/popular_categories", {{"Accept", "text/csv"}}), db);
   REQUIRE(r.status == 200);
   CHECK(r.content_type == "text/csv; charset=utf-8");
   CHECK(r.body ==
@@ -252,12 +250,12 @@ TEST_CASE("admin writes need the bearer token, compared in constant time", "[api
   }
   CHECK(db.created.empty());
   // The scheme in any case (RFC 7235).
-  auto r = answer(router,
-                  FakeRequest("POST", "/v1/categories",
-                              {{"Authorization", "bearer s3cret-token"},
-                               {"Content-Type", "application/json"}},
-                              body),
-                  db);
+  auto r = answer(
+      router,
+      FakeRequest("POST", "/v1/categories",
+                  {{"Authorization", "bearer s3cret-token"}, {"Content-Type", "application/json"}},
+                  body),
+      db);
   CHECK(r.status == 201);
   CHECK(db.created.size() == 1);
   // Reads need no token.
@@ -267,8 +265,8 @@ TEST_CASE("admin writes need the bearer token, compared in constant time", "[api
 TEST_CASE("admin writes: without a token or an admin connection they are 503", "[api][router]") {
   FakeBackend db;
   const char* body = R"({"name":"Pens","display_name":"Pens"})";
-  auto r = answer(make_router(""), FakeRequest("POST", "/v1/categories", admin_headers(), body),
-                  db);
+  auto r =
+      answer(make_router(""), FakeRequest("POST", "/v1/categories", admin_headers(), body), db);
   CHECK(r.status == 503);
   CHECK(problem_code(r) == "admin_not_configured");
   CHECK_THAT(r.body, Catch::Contains("MILLRACE_API_ADMIN_TOKEN"));
@@ -317,7 +315,9 @@ TEST_CASE("admin writes: 415, 400, 422 naming the field, then the backend's outc
   CHECK(r.status == 409);
   CHECK(problem_code(r) == "conflict");
   db.result = WriteResult{WriteOutcome::kDeleted, "", ""};
-  r = answer(router, FakeRequest("DELETE", "/v1/products/7", {{"Authorization", "Bearer s3cret-token"}}), db);
+  r = answer(router,
+             FakeRequest("DELETE", "/v1/products/7", {{"Authorization", "Bearer s3cret-token"}}),
+             db);
   CHECK(r.status == 204);
   CHECK(r.body.empty());
   db.result = WriteResult{WriteOutcome::kNotFound, "", "no such product"};
