@@ -6,6 +6,7 @@
 
 #include "millrace/api/config.hpp"
 #include "millrace/api/service.hpp"
+#include "millrace/cache/reads.hpp"
 #include "millrace/core/options.hpp"
 #include "millrace/metrics/metrics.hpp"
 #include "millrace/runtime/log.hpp"
@@ -32,8 +33,13 @@ int main(int argc, char** argv) {
                       "MILLRACE_API_ADMIN_PG_DSN): POST, PUT and DELETE answer 503");
   }
   metrics::Registry registry("api");
+  cache::ReadProbe cache_probe(registry);
   try {
-    api::ApiService service(config, registry);
+    api::ApiService service(
+        config, registry,
+        config.cache.redis_url.empty()
+            ? api::database_reads()
+            : cache::reads_factory(config.cache, config.pg.schema, cache_probe));
     return runtime::serve(service, signals, "api");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "millrace-api: fatal: %s\n", e.what());

@@ -77,4 +77,13 @@ std::string promtool_check(const std::string& text) {
   return output;
 }
 
+double scrape_metric(int port, const std::string& name,
+                     const std::map<std::string, std::string>& match) {
+  try {
+    return sum_of(parse_exposition(http_get(port, "/metrics")), name, match);
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
 }  // namespace millrace::testing

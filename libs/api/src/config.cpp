@@ -26,6 +26,7 @@ void register_options(core::OptionSet& o, ApiConfig& c) {
             100, 600'000);
   o.add_int("max-body-bytes", "MILLRACE_API_MAX_BODY_BYTES", &c.max_body_bytes,
             "Largest admin request body accepted (larger: 413)", 1, 16LL << 20);
+  cache::register_options(o, c.cache);
 }
 
 void validate(ApiConfig& c) {
@@ -53,6 +54,7 @@ void validate(ApiConfig& c) {
   c.host = host;
   c.port = value;
   pg::validate(c.pg);
+  cache::validate(c.cache);
 }
 
 }  // namespace millrace::api

@@ -6,7 +6,8 @@ namespace millrace::cache {
 
 void register_options(core::OptionSet& o, StoreOptions& s) {
   o.add_string("redis-url", "MILLRACE_REDIS_URL", &s.redis_url,
-               "Redis holding the catalog cache, redis://host:port[/db]");
+               "Redis holding the catalog cache, redis://host:port[/db] (for millrace-api, empty: "
+               "no cache, every read goes to PostgreSQL)");
   o.add_string("cache-prefix", "MILLRACE_CACHE_PREFIX", &s.prefix,
                "Prefix of the cache's Redis keys (default millrace:<schema>); the API and "
                "millrace-cache must use the same");
@@ -17,6 +18,10 @@ void register_options(core::OptionSet& o, StoreOptions& s) {
   o.add_int("redis-timeout-ms", "MILLRACE_REDIS_TIMEOUT_MS", &s.timeout_ms,
             "Give up on connecting to Redis, or on a command, after this many milliseconds", 10,
             60'000);
+}
+
+void validate(const StoreOptions& s) {
+  if (!s.redis_url.empty()) redis::parse_url(s.redis_url);  // throws UsageError naming it
 }
 
 std::string effective_prefix(const StoreOptions& store, const std::string& schema) {
@@ -44,7 +49,7 @@ void validate(CacheConfig& c) {
   if (c.store.redis_url.empty()) {
     throw core::UsageError("--redis-url / MILLRACE_REDIS_URL: millrace-cache needs a Redis");
   }
-  redis::parse_url(c.store.redis_url);  // throws UsageError naming the problem
+  validate(c.store);
 }
 
 }  // namespace millrace::cache

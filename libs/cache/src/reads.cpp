@@ -1,6 +1,7 @@
 #include "millrace/cache/reads.hpp"
 
 #include "change.hpp"
+#include "millrace/cache/redis_store.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/runtime/log.hpp"
 #include "probe.hpp"
@@ -71,6 +72,21 @@ std::string CachedReads::categories() {
 std::optional<std::string> CachedReads::product(std::int64_t sku) {
   return through(detail::product_key(std::to_string(sku)), ReadKind::kProduct,
                  [&] { return database_->product(sku); });
+}
+
+std::function<std::unique_ptr<catalog::Reads>(std::unique_ptr<catalog::Reads>)> reads_factory(
+    const StoreOptions& store, const std::string& schema, ReadProbe& probe) {
+  const auto endpoint = redis::parse_url(store.redis_url);
+  redis::ClientOptions client;
+  client.connect_timeout = client.command_timeout = std::chrono::milliseconds(store.timeout_ms);
+  ReadOptions options;
+  options.ttl = std::chrono::milliseconds(store.ttl_ms);
+  const std::string prefix = effective_prefix(store, schema);
+  return [=, &probe](std::unique_ptr<catalog::Reads> database) -> std::unique_ptr<catalog::Reads> {
+    return std::make_unique<CachedReads>(std::move(database),
+                                         make_redis_store(redis::Client(endpoint, client), prefix),
+                                         probe, options);
+  };
 }
 
 }  // namespace millrace::cache

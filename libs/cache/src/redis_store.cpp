@@ -100,10 +100,9 @@ class RedisStore final : public Store {
 
   bool fill(std::int64_t generation, std::string_view key, const Entry& entry,
             std::chrono::milliseconds ttl) override {
-    const Reply r = client_.eval(
-        kFill, {live_},
-        {std::to_string(generation), full(generation, key), entry.version,
-         entry.body ? "1" : "0", entry.body.value_or(""), ms(ttl)});
+    const Reply r = client_.eval(kFill, {live_},
+                                 {std::to_string(generation), full(generation, key), entry.version,
+                                  entry.body ? "1" : "0", entry.body.value_or(""), ms(ttl)});
     return r.as_integer() == 1;
   }
 
@@ -113,8 +112,9 @@ class RedisStore final : public Store {
 
   std::int64_t new_generation() override {
     const Reply r = client_.command({"INCR", counter_});
-    if (r.is_error()) throw core::InfraError(redis::classify_error_reply(r.as_string()),
-                                             "redis INCR: " + r.as_string());
+    if (r.is_error())
+      throw core::InfraError(redis::classify_error_reply(r.as_string()),
+                             "redis INCR: " + r.as_string());
     return r.as_integer();
   }
 

@@ -95,8 +95,8 @@ void CacheService::start() {
   };
   rules.steady = [] { return std::chrono::steady_clock::now(); };
   runtime::log_info("cache", "invalidating " + effective_prefix(c.store, c.pg.schema) + " in " +
-                                 c.store.redis_url + " from topic " + c.kafka.topic +
-                                 " as " + rules.owner);
+                                 c.store.redis_url + " from topic " + c.kafka.topic + " as " +
+                                 rules.owner);
   s.invalidator =
       std::make_unique<detail::Invalidator>(rules, *s.feed, *s.truth, *s.store, s.probe);
   s.thread = std::thread([&s] { s.run(); });

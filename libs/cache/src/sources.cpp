@@ -77,8 +77,8 @@ XidSnapshot PgTruth::load(const RowSink& row) {
     const auto as_text = [](const pqxx::row& r) {
       catalog::RowText text;
       for (const auto& field : r) {
-        text.emplace(field.name(), field.is_null() ? std::nullopt
-                                                   : std::optional<std::string>(field.c_str()));
+        text.emplace(field.name(),
+                     field.is_null() ? std::nullopt : std::optional<std::string>(field.c_str()));
       }
       return text;
     };
@@ -93,9 +93,9 @@ XidSnapshot PgTruth::load(const RowSink& row) {
   } catch (const core::InfraError&) {
     throw;
   } catch (const std::invalid_argument& e) {
-    throw core::InfraError(core::FailureClass::kFatal,
-                           std::string("the catalog tables are not as this build knows them: ") +
-                               e.what());
+    throw core::InfraError(
+        core::FailureClass::kFatal,
+        std::string("the catalog tables are not as this build knows them: ") + e.what());
   } catch (const std::exception&) {
     conn_.reset();
     pg::rethrow_classified("loading the catalog");

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 
+#include "millrace/cache/config.hpp"
 #include "millrace/core/options.hpp"
 #include "millrace/pg/options.hpp"
 
@@ -34,6 +35,9 @@ struct ApiConfig {
   // A request not answered within this gets a 503 problem.
   std::int64_t request_timeout_ms = 10'000;
   std::int64_t max_body_bytes = 64 << 10;
+  // The catalog cache (docs/cache.md): an empty Redis URL reads PostgreSQL
+  // only. Kept equal to the database by millrace-cache.
+  cache::StoreOptions cache;
 
   // Derived by validate().
   std::string host;

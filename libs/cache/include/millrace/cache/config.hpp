@@ -20,6 +20,8 @@ struct StoreOptions {
 };
 
 void register_options(core::OptionSet& options, StoreOptions& store);
+// A Redis URL that parse_url() reads (or none). Throws core::UsageError.
+void validate(const StoreOptions& store);
 // The prefix for `schema` when none was given.
 std::string effective_prefix(const StoreOptions& store, const std::string& schema);
 

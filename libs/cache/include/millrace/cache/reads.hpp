@@ -9,11 +9,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "millrace/cache/config.hpp"
 #include "millrace/cache/read_probe.hpp"
 #include "millrace/cache/store.hpp"
 #include "millrace/catalog/reads.hpp"
@@ -48,5 +50,12 @@ class CachedReads final : public catalog::Reads {
   ReadOptions options_;
   std::chrono::steady_clock::time_point skip_store_until_{};
 };
+
+// What millrace-api's workers are given (api::ReadsFactory): each call
+// wraps one worker's database reads in a CachedReads with a Redis
+// connection of its own (connected lazily: the API starts while Redis is
+// down). `probe` must outlive every object made.
+std::function<std::unique_ptr<catalog::Reads>(std::unique_ptr<catalog::Reads>)> reads_factory(
+    const StoreOptions& store, const std::string& schema, ReadProbe& probe);
 
 }  // namespace millrace::cache

@@ -1,0 +1,264 @@
+// The catalog cache on the test stack: the real change feed, millrace-cache
+// and Redis. The cache must equal the database after every kind of change
+// and every kind of loss: the invalidator killed in the middle of a burst of
+// edits, and Redis restarted empty.
+#include <signal.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <pqxx/pqxx>
+#include <thread>
+
+#include "changes.hpp"
+#include "harness.hpp"
+#include "millrace/catalog/json.hpp"
+#include "millrace/redis/client.hpp"
+#include "pipeline.hpp"
+#include "scrape.hpp"
+
+using namespace millrace;
+using namespace millrace::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+catalog::RowText row_text(const pqxx::row& r) {
+  catalog::RowText text;
+  for (const auto& f : r) {
+    text.emplace(f.name(), f.is_null() ? std::nullopt : std::optional<std::string>(f.c_str()));
+  }
+  return text;
+}
+
+// A schema with the generated catalog, its change feed, and Redis.
+struct CacheRig {
+  Pipeline p{"it_cache", 1};
+  std::optional<ChangeFeedRig> feed;
+  std::optional<Child> feed_process;
+  std::string prefix;
+
+  CacheRig() {
+    REQUIRE(cli("migrate") == 0);
+    const std::string categories = p.log_dir + "/" + p.schema + ".categories.csv";
+    const std::string products = p.log_dir + "/" + p.schema + ".products.ndjson";
+    REQUIRE(cli("generate --catalog categories --format csv > " + categories) == 0);
+    REQUIRE(cli("generate --catalog products > " + products) == 0);
+    REQUIRE(cli("catalog load " + categories) == 0);
+    REQUIRE(cli("catalog load " + products) == 0);
+    // The comparisons below are only worth anything with rows to compare.
+    REQUIRE(count("categories") == 20);
+    REQUIRE(count("products") == 6000);
+    feed.emplace(p, std::vector<std::string>{"categories", "products"}, 2);
+    feed_process.emplace(feed->start("changefeed"));
+    feed->wait_streaming();
+    prefix = "millrace:" + p.schema;
+    REQUIRE_FALSE(p.env.redis_url.empty());
+  }
+  ~CacheRig() {
+    if (feed_process) stop_cleanly({&*feed_process});
+  }
+
+  int cli(const std::string& args) {
+    std::string out;
+    return run_shell("MILLRACE_PG='" + p.env.pg + "' MILLRACE_PG_SCHEMA='" + p.schema + "' " +
+                         bin("millrace") + " " + args,
+                     &out);
+  }
+
+  long long count(const std::string& table) const {
+    pqxx::connection c(p.env.pg);
+    pqxx::nontransaction tx(c);
+    return tx.exec1("SELECT count(*) FROM " + tx.quote_name(p.schema) + "." + table)[0]
+        .as<long long>();
+  }
+
+  Child start_cache(const std::string& name) {
+    return p.start("millrace-cache", name,
+                   {{"MILLRACE_CHANGES_TOPIC", feed->topic},
+                    {"MILLRACE_REDIS_URL", p.env.redis_url},
+                    {"MILLRACE_CACHE_LEASE_MS", "3000"},
+                    {"MILLRACE_RETRY_BACKOFF_MAX_MS", "1000"}});
+  }
+
+  redis::Client client() const { return redis::Client(redis::parse_url(p.env.redis_url)); }
+
+  std::optional<std::string> live() const {
+    auto c = client();
+    const auto r = c.command({"GET", prefix + ":live"});
+    if (r.is_nil()) return std::nullopt;
+    return r.as_string();
+  }
+
+  void exec(const std::string& sql) {
+    pqxx::connection c(p.env.pg);
+    pqxx::work tx(c);
+    tx.exec("SET search_path TO " + tx.quote_name(p.schema));
+    tx.exec(sql);
+    tx.commit();
+  }
+
+  // "" when every entry of the live generation equals the database: each
+  // row's entry its rendering, the list all of them, and every other entry
+  // a tombstone. Otherwise the first differences.
+  std::string differences() const {
+    const auto generation = live();
+    if (!generation) return "no generation is live";
+    const std::string base = prefix + ":g" + *generation + ":";
+    pqxx::connection conn(p.env.pg);
+    pqxx::work tx(conn);
+    tx.exec("SET search_path TO " + tx.quote_name(p.schema));
+    std::map<std::string, std::string> expected;
+    std::vector<std::string> items;
+    for (const auto& r : tx.exec("SELECT * FROM categories ORDER BY name")) {
+      items.push_back(catalog::category_json(row_text(r)));
+      expected[base + "category:" + r["name"].c_str()] = items.back();
+    }
+    for (const auto& r : tx.exec("SELECT * FROM products ORDER BY sku")) {
+      expected[base + "product:" + r["sku"].c_str()] = catalog::product_json(row_text(r));
+    }
+    expected[base + "categories"] = catalog::category_list_json(items);
+
+    auto c = client();
+    std::set<std::string> keys;
+    std::string cursor = "0";
+    do {
+      const auto r = c.command({"SCAN", cursor, "MATCH", base + "*", "COUNT", "1000"});
+      cursor = r.elements().at(0).as_string();
+      for (const auto& k : r.elements().at(1).elements()) keys.insert(k.as_string());
+    } while (cursor != "0");
+    for (const auto& [k, v] : expected) keys.insert(k);
+    std::vector<std::string> order(keys.begin(), keys.end());
+    std::vector<std::vector<std::string>> commands;
+    for (const auto& k : order) commands.push_back({"HMGET", k, "v", "b"});
+    const auto replies = c.pipeline(commands);
+    std::string out;
+    int shown = 0;
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      const auto& e = replies[i].elements();
+      const bool absent = e.at(0).is_nil();
+      const std::optional<std::string> body =
+          e.at(1).is_nil() ? std::nullopt : std::optional<std::string>(e[1].as_string());
+      const auto want = expected.find(order[i]);
+      std::string why;
+      if (want == expected.end()) {
+        if (body) why = "holds a row the database does not: " + *body;
+      } else if (absent) {
+        why = "is missing";
+      } else if (body != want->second) {
+        why = "is " + body.value_or("a tombstone") + ", the database has " + want->second;
+      }
+      if (!why.empty() && shown++ < 5) out += order[i] + " " + why + "\n";
+    }
+    if (shown > 5) out += std::to_string(shown - 5) + " more\n";
+    return out;
+  }
+
+  // Waits (generously: a busy machine) until the cache equals the database.
+  std::string converge() {
+    std::string last;
+    eventually(
+        [&] {
+          last = differences();
+          return last.empty();
+        },
+        90s);
+    return last;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("the invalidator killed in a burst of 1,000 edits: the cache equals the database",
+          "[cache-kill]") {
+  CacheRig rig;
+  auto cache = std::make_optional(rig.start_cache("cache-1"));
+  REQUIRE(eventually([&] { return rig.live().has_value(); }, 120s));
+  INFO(rig.differences());
+  REQUIRE(rig.differences().empty());
+
+  // Edits of every kind, each its own transaction, while the invalidator
+  // is killed and restarted.
+  std::atomic<int> done{0};
+  std::string failure;
+  std::thread editor([&] {
+    try {
+      pqxx::connection c(rig.p.env.pg);
+      for (int i = 0; i < 1000; ++i) {
+        pqxx::work tx(c);
+        tx.exec("SET LOCAL search_path TO " + tx.quote_name(rig.p.schema));
+        const int sku = 1000001 + (i * 37) % 6000;
+        switch (i % 10) {
+          case 0:
+            tx.exec("UPDATE categories SET display_name = 'Category edit " + std::to_string(i) +
+                    "' WHERE name = (SELECT name FROM categories ORDER BY name OFFSET " +
+                    std::to_string(i % 20) + " LIMIT 1)");
+            break;
+          case 1:
+            tx.exec("INSERT INTO products (sku, name, brand, category, list_price) VALUES (" +
+                    std::to_string(9000000 + i) + ", 'New " + std::to_string(i) +
+                    "', NULL, (SELECT min(name) FROM categories), 1.25)");
+            break;
+          case 2:
+            if (i >= 20) {
+              tx.exec("DELETE FROM products WHERE sku = " + std::to_string(9000000 + i - 11));
+            }
+            break;
+          default:
+            tx.exec("UPDATE products SET list_price = list_price + 0.01, name = 'Edit " +
+                    std::to_string(i) + "' WHERE sku = (SELECT sku FROM products ORDER BY sku "
+                    "OFFSET " + std::to_string(sku % 6000) + " LIMIT 1)");
+        }
+        tx.commit();
+        done = i + 1;
+      }
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+  });
+  REQUIRE(eventually([&] { return done >= 300 || !failure.empty(); }, 300s));
+  cache->signal(SIGKILL);
+  cache->wait(10s);
+  cache.reset();
+  REQUIRE(eventually([&] { return done >= 600 || !failure.empty(); }, 300s));
+  auto second = rig.start_cache("cache-2");
+  editor.join();
+  INFO(failure);
+  REQUIRE(failure.empty());
+  REQUIRE(done == 1000);
+
+  const auto left = rig.converge();
+  INFO(left);
+  CHECK(left.empty());
+  // The second invalidator rebuilt once, then followed the edits made after
+  // its start through the feed.
+  CHECK(scrape_metric(second.metrics_port, "millrace_cache_rebuilds_total") == 1);
+  CHECK(scrape_metric(second.metrics_port, "millrace_cache_invalidations_total") > 0);
+  CHECK(scrape_metric(second.metrics_port, "millrace_cache_unreadable_changes_total") == 0);
+  CHECK(stop_cleanly({&second}));
+  // A clean stop withdraws the cache at once: readers go to the database.
+  CHECK_FALSE(rig.live());
+}
+
+TEST_CASE("Redis restarted empty: the cache is rebuilt with what changed meanwhile",
+          "[cache-redis-restart]") {
+  CacheRig rig;
+  auto cache = rig.start_cache("cache");
+  REQUIRE(eventually([&] { return rig.live().has_value(); }, 120s));
+  {
+    StackGuard guard{"redis"};
+    REQUIRE(stack("down redis") == 0);
+    rig.exec("UPDATE categories SET display_name = 'Changed while Redis was down' "
+             "WHERE name = (SELECT min(name) FROM categories)");
+    rig.exec("DELETE FROM products WHERE sku = (SELECT max(sku) FROM products)");
+    CHECK(eventually(
+        [&] { return scrape_metric(cache.metrics_port, "millrace_cache_trusted") == 0; }, 60s));
+    REQUIRE(stack("up redis") == 0);
+  }
+  REQUIRE(eventually([&] { return rig.live().has_value(); }, 120s));
+  const auto left = rig.converge();
+  INFO(left);
+  CHECK(left.empty());
+  CHECK(scrape_metric(cache.metrics_port, "millrace_cache_rebuilds_total",
+                      {{"reason", "store_lost"}}) >= 1);
+  CHECK(stop_cleanly({&cache}));
+}
