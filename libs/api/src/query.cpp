@@ -75,16 +75,22 @@ std::optional<std::int64_t> parse_limit(std::string_view v) {
   return n;
 }
 
+// Without the blanks (spaces, tabs) at either end: HTTP's optional
+// whitespace around list elements and parameters.
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
 // The q-value of a media range's parameters ("; q=0.5"); 1 when absent,
 // -1 when malformed.
 double quality(std::string_view params) {
   double q = 1;
   while (!params.empty()) {
     const auto semi = params.find(';');
-    std::string_view p = params.substr(0, semi);
+    const std::string_view p = trim(params.substr(0, semi));
     params = semi == std::string_view::npos ? std::string_view() : params.substr(semi + 1);
-    while (!p.empty() && (p.front() == ' ' || p.front() == '\t')) p.remove_prefix(1);
-    while (!p.empty() && (p.back() == ' ' || p.back() == '\t')) p.remove_suffix(1);
     if (p.size() < 2 || (p[0] != 'q' && p[0] != 'Q') || p[1] != '=') continue;
     const std::string value(p.substr(2));
     char* end = nullptr;
@@ -325,9 +331,7 @@ std::optional<Format> negotiate(std::optional<std::string_view> accept, bool csv
     std::string_view range = rest.substr(0, comma);
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     const auto semi = range.find(';');
-    std::string_view type = range.substr(0, semi);
-    while (!type.empty() && (type.front() == ' ' || type.front() == '\t')) type.remove_prefix(1);
-    while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.remove_suffix(1);
+    const std::string_view type = trim(range.substr(0, semi));
     if (type.empty()) continue;
     any = true;
     const double q =
