@@ -2,6 +2,7 @@
 // and Redis. The cache must equal the database after every kind of change
 // and every kind of loss: the invalidator killed in the middle of a burst of
 // edits, and Redis restarted empty.
+#include <httplib.h>
 #include <signal.h>
 
 #include <atomic>
@@ -78,6 +79,25 @@ struct CacheRig {
                     {"MILLRACE_REDIS_URL", p.env.redis_url},
                     {"MILLRACE_CACHE_LEASE_MS", "3000"},
                     {"MILLRACE_RETRY_BACKOFF_MAX_MS", "1000"}});
+  }
+
+  // millrace-api reading through the cache, its admin writes on the owner's
+  // connection (roles are integration.api's subject).
+  Child start_api(int port) {
+    return p.start("millrace-api", "api",
+                   {{"MILLRACE_API_ADDR", "127.0.0.1:" + std::to_string(port)},
+                    {"MILLRACE_API_PG_DSN", p.env.pg},
+                    {"MILLRACE_API_ADMIN_PG_DSN", p.env.pg},
+                    {"MILLRACE_API_ADMIN_TOKEN", "cache-test-token"},
+                    {"MILLRACE_REDIS_URL", p.env.redis_url}});
+  }
+
+  // A change made the way an operator makes it by hand.
+  void psql(const std::string& sql) {
+    std::string out;
+    REQUIRE(run_shell("psql -X -q -v ON_ERROR_STOP=1 '" + p.env.pg + "' -c 'SET search_path TO " +
+                          p.schema + "; " + sql + "' 2>&1",
+                      &out) == 0);
   }
 
   redis::Client client() const { return redis::Client(redis::parse_url(p.env.redis_url)); }
@@ -168,6 +188,49 @@ struct CacheRig {
 
 }  // namespace
 
+namespace {
+
+struct Answer {
+  int status = 0;
+  std::string body;
+};
+
+Answer get(int port, const std::string& path) {
+  httplib::Client c("127.0.0.1", port);
+  c.set_read_timeout(10, 0);
+  const auto r = c.Get(path.c_str());
+  if (!r) return {};
+  return {r->status, r->body};
+}
+
+Answer send(int port, const std::string& method, const std::string& path, const std::string& body) {
+  httplib::Client c("127.0.0.1", port);
+  const httplib::Headers auth = {{"Authorization", "Bearer cache-test-token"}};
+  httplib::Result r = method == "PUT"    ? c.Put(path.c_str(), auth, body, "application/json")
+                      : method == "POST" ? c.Post(path.c_str(), auth, body, "application/json")
+                                         : c.Delete(path.c_str(), auth);
+  if (!r) return {};
+  return {r->status, r->body};
+}
+
+// Polls until `path` answers `status` with `fragment` in its body: the test
+// fails only past a generous deadline, so a busy machine cannot flake it.
+// How long it takes is a benchmark figure (bench/), not asserted here.
+bool served(int port, const std::string& path, int status, const std::string& fragment) {
+  return eventually(
+      [&] {
+        const auto a = get(port, path);
+        return a.status == status && a.body.find(fragment) != std::string::npos;
+      },
+      10s);
+}
+
+double reads(int port, const std::string& kind, const std::string& result) {
+  return scrape_metric(port, "millrace_cache_reads_total", {{"kind", kind}, {"result", result}});
+}
+
+}  // namespace
+
 TEST_CASE("the invalidator killed in a burst of 1,000 edits: the cache equals the database",
           "[cache-kill]") {
   CacheRig rig;
@@ -205,8 +268,10 @@ TEST_CASE("the invalidator killed in a burst of 1,000 edits: the cache equals th
             break;
           default:
             tx.exec("UPDATE products SET list_price = list_price + 0.01, name = 'Edit " +
-                    std::to_string(i) + "' WHERE sku = (SELECT sku FROM products ORDER BY sku "
-                    "OFFSET " + std::to_string(sku % 6000) + " LIMIT 1)");
+                    std::to_string(i) +
+                    "' WHERE sku = (SELECT sku FROM products ORDER BY sku "
+                    "OFFSET " +
+                    std::to_string(sku % 6000) + " LIMIT 1)");
         }
         tx.commit();
         done = i + 1;
@@ -244,11 +309,25 @@ TEST_CASE("Redis restarted empty: the cache is rebuilt with what changed meanwhi
   CacheRig rig;
   auto cache = rig.start_cache("cache");
   REQUIRE(eventually([&] { return rig.live().has_value(); }, 120s));
+  const int port = free_port();
+  auto api = rig.start_api(port);
+  REQUIRE(eventually([&] { return get(port, "/readyz").status == 200; }, 60s));
+  pqxx::connection conn(rig.p.env.pg);
+  const std::string path =
+      "/v1/categories/" + pqxx::nontransaction(conn)
+                              .exec1("SELECT min(name) FROM " + rig.p.schema + ".categories")[0]
+                              .as<std::string>();
+  REQUIRE(get(port, path).status == 200);
   {
     StackGuard guard{"redis"};
     REQUIRE(stack("down redis") == 0);
-    rig.exec("UPDATE categories SET display_name = 'Changed while Redis was down' "
-             "WHERE name = (SELECT min(name) FROM categories)");
+    rig.exec(
+        "UPDATE categories SET display_name = 'Changed while Redis was down' "
+        "WHERE name = (SELECT min(name) FROM categories)");
+    // The API answers from PostgreSQL meanwhile, with the new value.
+    CHECK(served(port, path, 200, "Changed while Redis was down"));
+    CHECK(reads(port, "category", "bypass") >= 1);
+    CHECK(get(port, "/v1/categories").status == 200);
     rig.exec("DELETE FROM products WHERE sku = (SELECT max(sku) FROM products)");
     CHECK(eventually(
         [&] { return scrape_metric(cache.metrics_port, "millrace_cache_trusted") == 0; }, 60s));
@@ -260,5 +339,82 @@ TEST_CASE("Redis restarted empty: the cache is rebuilt with what changed meanwhi
   CHECK(left.empty());
   CHECK(scrape_metric(cache.metrics_port, "millrace_cache_rebuilds_total",
                       {{"reason", "store_lost"}}) >= 1);
-  CHECK(stop_cleanly({&cache}));
+  // Served from the cache again, with the value changed while it was down.
+  const double hits = reads(port, "category", "hit");
+  CHECK(served(port, path, 200, "Changed while Redis was down"));
+  CHECK(eventually(
+      [&] {
+        get(port, path);
+        return reads(port, "category", "hit") > hits;
+      },
+      30s));
+  CHECK(stop_cleanly({&api, &cache}));
+}
+
+TEST_CASE("the seed's scenario: a cached category follows psql and the admin API", "[cache-seed]") {
+  CacheRig rig;
+  auto cache = rig.start_cache("cache");
+  REQUIRE(eventually([&] { return rig.live().has_value(); }, 120s));
+  const int port = free_port();
+  auto api = rig.start_api(port);
+  REQUIRE(eventually([&] { return get(port, "/readyz").status == 200; }, 60s));
+
+  pqxx::connection conn(rig.p.env.pg);
+  const std::string name = pqxx::nontransaction(conn)
+                               .exec1("SELECT min(name) FROM " + rig.p.schema + ".categories")[0]
+                               .as<std::string>();
+  const std::string path = "/v1/categories/" + name;
+
+  SECTION("a miss, then a hit") {
+    const auto first = get(port, path);
+    REQUIRE(first.status == 200);
+    CHECK(first.body.find("\"name\":\"" + name + "\"") != std::string::npos);
+    // The rebuild loaded every row, so even the first read is a hit.
+    CHECK(reads(port, "category", "hit") == 1);
+    CHECK(get(port, path).body == first.body);
+    CHECK(reads(port, "category", "hit") == 2);
+    CHECK(reads(port, "category", "bypass") == 0);
+    // A key the database does not have: a miss, remembered as absent.
+    CHECK(get(port, "/v1/categories/No%20such%20category").status == 404);
+    CHECK(reads(port, "category", "miss") == 1);
+    CHECK(get(port, "/v1/categories/No%20such%20category").status == 404);
+    CHECK(reads(port, "category", "hit") == 3);
+  }
+
+  SECTION("UPDATE, INSERT and DELETE in psql") {
+    REQUIRE(get(port, path).status == 200);
+    rig.psql("UPDATE categories SET display_name = $$Edited in psql$$ WHERE name = $$" + name +
+             "$$");
+    CHECK(served(port, path, 200, "\"display_name\":\"Edited in psql\""));
+    CHECK(served(port, "/v1/categories", 200, "Edited in psql"));
+
+    REQUIRE(get(port, "/v1/categories/Gift%20cards").status == 404);
+    rig.psql("INSERT INTO categories (name, display_name) VALUES ($$Gift cards$$, $$Gift cards$$)");
+    CHECK(served(port, "/v1/categories/Gift%20cards", 200, "\"display_name\":\"Gift cards\""));
+    CHECK(served(port, "/v1/categories", 200, "Gift cards"));
+
+    rig.psql("DELETE FROM categories WHERE name = $$Gift cards$$");
+    CHECK(served(port, "/v1/categories/Gift%20cards", 404, ""));
+
+    const std::string sku = pqxx::nontransaction(conn)
+                                .exec1("SELECT min(sku) FROM " + rig.p.schema + ".products")[0]
+                                .as<std::string>();
+    REQUIRE(get(port, "/v1/products/" + sku).status == 200);
+    rig.psql("UPDATE products SET list_price = 4321.09 WHERE sku = " + sku);
+    CHECK(served(port, "/v1/products/" + sku, 200, "\"list_price\":4321.09"));
+    CHECK(reads(port, "category", "bypass") == 0);
+  }
+
+  SECTION("writes through the admin API") {
+    REQUIRE(send(port, "PUT", path, R"({"display_name":"Edited through the API"})").status == 200);
+    CHECK(served(port, path, 200, "Edited through the API"));
+    REQUIRE(
+        send(port, "POST", "/v1/categories", R"({"name":"Kites","display_name":"Kites"})").status ==
+        201);
+    CHECK(served(port, "/v1/categories/Kites", 200, "\"name\":\"Kites\""));
+    REQUIRE(send(port, "DELETE", "/v1/categories/Kites", "").status == 204);
+    CHECK(served(port, "/v1/categories/Kites", 404, ""));
+  }
+
+  CHECK(stop_cleanly({&api, &cache}));
 }
