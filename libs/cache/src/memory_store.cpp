@@ -75,7 +75,9 @@ std::size_t MemoryStore::put(std::int64_t generation,
                              const std::vector<std::pair<std::string, Entry>>& entries,
                              std::chrono::milliseconds) {
   std::unique_lock lock(mutex_);
-  Products* products = generation == live_ ? &products_ : generation == building_ ? &next_ : nullptr;
+  Products* products = generation == live_       ? &products_
+                       : generation == building_ ? &next_
+                                                 : nullptr;
   if (products == nullptr) return 0;
   std::size_t written = 0;
   for (const auto& [key, entry] : entries) {

@@ -2,16 +2,11 @@
 
 #include <unistd.h>
 
-#include <condition_variable>
-#include <exception>
-#include <mutex>
 #include <random>
-#include <thread>
 
-#include "invalidator.hpp"
 #include "millrace/cache/redis_store.hpp"
 #include "millrace/runtime/log.hpp"
-#include "sources.hpp"
+#include "running.hpp"
 
 namespace millrace::cache {
 
@@ -29,37 +24,10 @@ std::string owner_name() {
 struct CacheService::State {
   CacheConfig config;
   detail::InvalidatorProbe probe;
-  std::unique_ptr<detail::KafkaFeed> feed;
-  std::unique_ptr<detail::PgTruth> truth;
   std::unique_ptr<Store> store;
-  std::unique_ptr<detail::Invalidator> invalidator;
-  std::thread thread;
-
-  std::mutex mutex;
-  std::condition_variable cv;
-  bool stopping = false;
-  bool started = false;
-  bool stopped = false;
-  std::exception_ptr failure;
+  std::unique_ptr<detail::RunningInvalidator> invalidator;
 
   State(CacheConfig c, metrics::Registry& metrics) : config(std::move(c)), probe(metrics) {}
-
-  void run() {
-    for (;;) {
-      std::chrono::milliseconds pause{0};
-      try {
-        pause = invalidator->step();
-      } catch (const std::exception& e) {
-        runtime::log_error("cache", std::string("stopping: ") + e.what());
-        std::lock_guard lock(mutex);
-        failure = std::current_exception();
-        cv.notify_all();
-        return;
-      }
-      std::unique_lock lock(mutex);
-      if (cv.wait_for(lock, pause, [&] { return stopping; })) return;
-    }
-  }
 };
 
 CacheService::CacheService(CacheConfig config, metrics::Registry& metrics)
@@ -71,66 +39,37 @@ CacheService::~CacheService() {
 
 void CacheService::start() {
   State& s = *state_;
-  if (s.started) return;
-  s.started = true;
+  if (s.invalidator) return;
   const auto& c = s.config;
-  s.feed = std::make_unique<detail::KafkaFeed>(c);
-  s.truth = std::make_unique<detail::PgTruth>(c.pg);
   redis::ClientOptions client;
   client.connect_timeout = client.command_timeout = std::chrono::milliseconds(c.store.timeout_ms);
   s.store = make_redis_store(redis::Client(redis::parse_url(c.store.redis_url), client),
                              effective_prefix(c.store, c.pg.schema));
-  detail::InvalidatorRules rules;
-  rules.schema = c.pg.schema;
+  auto rules = detail::system_rules(c.pg.schema, c.batch_size, c.retry);
   rules.owner = owner_name();
   rules.lease = std::chrono::milliseconds(c.lease_ms);
   rules.ttl = std::chrono::milliseconds(c.store.ttl_ms);
-  rules.batch = static_cast<std::size_t>(c.batch_size);
-  rules.first_backoff = std::chrono::milliseconds(c.retry.first_ms);
-  rules.max_backoff = std::chrono::milliseconds(c.retry.max_ms);
-  rules.now_us = [] {
-    return std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  };
-  rules.steady = [] { return std::chrono::steady_clock::now(); };
   runtime::log_info("cache", "invalidating " + effective_prefix(c.store, c.pg.schema) + " in " +
                                  c.store.redis_url + " from topic " + c.kafka.topic + " as " +
                                  rules.owner);
   s.invalidator =
-      std::make_unique<detail::Invalidator>(rules, *s.feed, *s.truth, *s.store, s.probe);
-  s.thread = std::thread([&s] { s.run(); });
+      std::make_unique<detail::RunningInvalidator>(c.kafka, c.pg, *s.store, s.probe, rules);
+  s.invalidator->start();
 }
 
 void CacheService::stop() {
   State& s = *state_;
-  if (!s.started || s.stopped) return;
-  s.stopped = true;
-  {
-    std::lock_guard lock(s.mutex);
-    s.stopping = true;
-  }
-  s.cv.notify_all();
-  if (s.thread.joinable()) s.thread.join();
+  if (!s.invalidator) return;
   s.invalidator->stop();
-  try {
-    s.feed->close();
-  } catch (const std::exception& e) {
-    runtime::log_warn("cache", std::string("closing the consumer: ") + e.what());
-  }
   runtime::log_info("cache", "stopped");
 }
 
 bool CacheService::wait(std::chrono::milliseconds timeout) {
-  State& s = *state_;
-  std::unique_lock lock(s.mutex);
-  return s.cv.wait_for(lock, timeout, [&] { return s.failure != nullptr; });
+  return state_->invalidator && state_->invalidator->wait_failed(timeout);
 }
 
 void CacheService::rethrow_failure() {
-  State& s = *state_;
-  std::lock_guard lock(s.mutex);
-  if (s.failure) std::rethrow_exception(s.failure);
+  if (state_->invalidator) state_->invalidator->rethrow_failure();
 }
 
 }  // namespace millrace::cache

@@ -12,14 +12,14 @@ constexpr std::chrono::milliseconds kKafkaTimeout{5000};
 
 }  // namespace
 
-KafkaFeed::KafkaFeed(const CacheConfig& config) : topic_(config.kafka.topic) {
+KafkaFeed::KafkaFeed(const kafka::KafkaClientOptions& kafka) : topic_(kafka.topic) {
   kafka::ConsumerConfig c;
-  c.brokers = config.kafka.brokers;
+  c.brokers = kafka.brokers;
   // Required by librdkafka; nothing is committed or joined under it (the
   // partitions are assigned, not subscribed).
   c.group_id = "millrace-cache";
-  c.client_id = config.kafka.client_id;
-  c.extra = config.kafka.extra;
+  c.client_id = kafka.client_id;
+  c.extra = kafka.extra;
   consumer_ = std::make_unique<kafka::Consumer>(c, nullptr);
 }
 

@@ -17,7 +17,7 @@ namespace millrace::cache::detail {
 class KafkaFeed final : public Feed {
  public:
   // Does no I/O until ends() is first called.
-  explicit KafkaFeed(const CacheConfig& config);
+  explicit KafkaFeed(const kafka::KafkaClientOptions& kafka);
   std::vector<kafka::TopicPartition> ends() override;
   void start_at(const std::vector<kafka::TopicPartition>& positions) override;
   std::optional<FeedRecord> poll(std::chrono::milliseconds timeout) override;

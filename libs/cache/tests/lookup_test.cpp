@@ -1,10 +1,9 @@
 #include <catch2/catch.hpp>
 
-#include "millrace/catalog/json.hpp"
-
 #include "changes.hpp"
 #include "fakes.hpp"
 #include "memory_store.hpp"
+#include "millrace/catalog/json.hpp"
 
 using namespace millrace;
 using namespace millrace::cache;
@@ -15,7 +14,8 @@ using namespace std::chrono_literals;
 namespace {
 
 std::string product_body(std::int64_t sku, const std::string& name) {
-  return catalog::product_json(std::get<catalog::RowText>(catalog::change_values(product_row(sku, name))));
+  return catalog::product_json(
+      std::get<catalog::RowText>(catalog::change_values(product_row(sku, name))));
 }
 
 struct Rig {
@@ -57,8 +57,8 @@ TEST_CASE("the lookup is usable once the whole catalog is loaded, and follows ch
   REQUIRE(rig.store.ready());
   CHECK(rig.store.product(42) == ProductFacts{"Kite", std::nullopt, "toys"});
   CHECK_FALSE(rig.store.product(7));
-  rig.feed.append(change("products", 'u', 10, 120, R"({"sku":42})", "null",
-                         product_row(42, "Kite XL")));
+  rig.feed.append(
+      change("products", 'u', 10, 120, R"({"sku":42})", "null", product_row(42, "Kite XL")));
   rig.feed.append(change("products", 'd', 11, 121, R"({"sku":43})", R"({"sku":43})", "null"));
   rig.settle();
   CHECK(rig.store.product(42)->name == "Kite XL");
