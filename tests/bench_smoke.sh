@@ -92,5 +92,33 @@ if res.get("http"):
     assert ngx["ndjson_100"]["accepted_events"] == 100 * ngx["ndjson_100"]["requests"], f"nginx ndjson {ngx['ndjson_100']!r}"
     ingest = res["http"]["kafka_ingest"]
     assert ingest["sent"] > 0 and ingest["failed"] == 0 and ingest["messages_per_s"] > 0, f"kafka ingest {ingest!r}"
+assert r["stages"] == ["warmup", "produce", "end_to_end", "latency", "http", "changefeed", "webhooks",
+                       "cache_reads", "cache_invalidation"], f"stages {r['stages']!r}"
+# The catalog cache: three servers under the same wrk runs, every answer a
+# 200, and the cached one's answers counted as cache hits.
+cr = res["cache_reads"]
+if cr is not None:
+    assert cr["body_bytes"] > 0 and cr["content_type"].startswith("application/json"), f"cache_reads {cr!r}"
+    for k in ("cached", "uncached", "nginx"):
+        h = cr[k]
+        assert h["requests"] > 0 and h["rate"] > 0 and h["connections"] == cr["connections"], f"cache_reads.{k} {h!r}"
+        assert h["non2xx"] == 0 and set(h["statuses"]) == {"200"}, f"cache_reads.{k} statuses {h['statuses']!r}"
+        assert h["latency_ms"]["p99"] >= h["latency_ms"]["p50"] > 0, f"cache_reads.{k} latency {h['latency_ms']!r}"
+    reads = cr["cached"]["cache_reads"]
+    n = cr["cached"]["requests"]
+    assert n <= reads["hit"] <= n + cr["connections"] and reads["miss"] == reads["bypass"] == 0, f"cache hits {reads!r} for {n}"
+    cpu = cr["cached"]["cpu_us_per_request"]
+    assert cpu["millrace-api"] > 0 and cpu["redis"] > 0 and cpu["wrk"] > 0, f"cache_reads cpu {cpu!r}"
+    assert cr["ratio_cached_nginx"] > 0 and cr["ratio_cached_uncached"] > 0, f"cache_reads ratios {cr!r}"
+# Every edit paired with its record on the topic and its entry's change in
+# Redis (the harness fails otherwise); an entry changes after the feed
+# produced its record, so topic_to_cache's quantiles are positive.
+ci = res["cache_invalidation"]
+assert ci["edits"] == ci["rate"] * ci["seconds"] > 0 and 0 < ci["category_edits"] < ci["edits"], f"cache_invalidation {ci!r}"
+for leg in ("commit_to_topic_ms", "commit_to_consumer_ms", "commit_to_cache_ms", "topic_to_cache_ms"):
+    l = ci[leg]
+    assert l["count"] == ci["edits"] and l["max"] >= l["p99"] >= l["p50"] > 0, f"cache_invalidation.{leg} = {l!r}"
+assert ci["consumer_to_cache_ms"]["count"] == ci["edits"], f"cache_invalidation {ci!r}"
+assert ci["ratio_p50"] > 0 and ci["ratio_p99"] > 0 and 0 <= ci["cpu_steal_share"] < 1, f"cache_invalidation {ci!r}"
 print("bench smoke report OK:", sys.argv[1])
 PY
