@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "body.hpp"
-#include "millrace/http/request.hpp"
+#include "millrace/httpd/request.hpp"
 #include "problem.hpp"
 #include "query.hpp"
 #include "render.hpp"
@@ -147,7 +147,7 @@ std::optional<httpd::Reply> Router::admin_precheck(const httpd::Request& req, Ro
     return problem(503, "admin_not_configured",
                    "admin writes are off: MILLRACE_API_ADMIN_TOKEN is not set", instance);
   }
-  if (!http::bearer_matches(req.header("Authorization").value_or(""), settings_.admin_token)) {
+  if (!httpd::bearer_matches(req.header("Authorization").value_or(""), settings_.admin_token)) {
     httpd::Reply r =
         problem(401, "unauthorized",
                 "admin writes need Authorization: Bearer <MILLRACE_API_ADMIN_TOKEN>", instance);
@@ -161,8 +161,8 @@ std::optional<httpd::Reply> Router::admin_precheck(const httpd::Request& req, Ro
                    instance);
   }
   if (req.method() != "DELETE") {
-    const auto format = http::body_format(req.header("Content-Type").value_or(""));
-    if (!format || *format != http::BodyFormat::kJson) {
+    const auto format = httpd::body_format(req.header("Content-Type").value_or(""));
+    if (!format || *format != httpd::BodyFormat::kJson) {
       return problem(415, "unsupported_media_type", "the body must be application/json (UTF-8)",
                      instance);
     }

@@ -243,8 +243,8 @@ void Ingest::admit(Slot& slot, std::string_view text, std::optional<std::string_
 
 void Ingest::handle(const httpd::Request& req, const std::shared_ptr<httpd::Exchange>& exchange) {
   const auto started = Clock::now();
-  const BodyFormat format = *body_format(req.header("Content-Type").value_or(""));
-  const AckMode ack = *parse_ack(query_param(req.query(), "ack"));
+  const httpd::BodyFormat format = *httpd::body_format(req.header("Content-Type").value_or(""));
+  const AckMode ack = *parse_ack(httpd::query_param(req.query(), "ack"));
   const std::string_view body = req.body();
 
   thread_local std::vector<std::string_view> texts;

@@ -11,24 +11,6 @@ namespace {
 bool is_json_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
-bool is_header_space(char c) {
-  return c == ' ' || c == '\t';
-}
-
-std::string_view trim(std::string_view s, bool (*space)(char)) {
-  while (!s.empty() && space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 // The end of the JSON value starting at body[pos] (one past its last byte),
 // or npos when it runs off the end. Tracks strings and bracket depth only;
@@ -106,39 +88,10 @@ std::optional<std::string> split_array(std::string_view body, std::size_t pos,
 
 }  // namespace
 
-std::optional<BodyFormat> body_format(std::string_view content_type) {
-  std::string_view rest = content_type;
-  const auto semi = rest.find(';');
-  const std::string_view media = trim(rest.substr(0, semi), is_header_space);
-  std::optional<BodyFormat> format;
-  if (iequals(media, "application/json")) {
-    format = BodyFormat::kJson;
-  } else if (iequals(media, "application/x-ndjson")) {
-    format = BodyFormat::kNdjson;
-  } else {
-    return std::nullopt;
-  }
-  rest = semi == std::string_view::npos ? std::string_view{} : rest.substr(semi + 1);
-  while (!rest.empty()) {
-    const auto next = rest.find(';');
-    const std::string_view param = rest.substr(0, next);
-    rest = next == std::string_view::npos ? std::string_view{} : rest.substr(next + 1);
-    const auto eq = param.find('=');
-    if (eq == std::string_view::npos) continue;
-    if (!iequals(trim(param.substr(0, eq), is_header_space), "charset")) continue;
-    std::string_view value = trim(param.substr(eq + 1), is_header_space);
-    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
-      value = value.substr(1, value.size() - 2);
-    }
-    if (!iequals(value, "utf-8") && !iequals(value, "utf8")) return std::nullopt;
-  }
-  return format;
-}
-
-std::optional<std::string> split_body(std::string_view body, BodyFormat format,
+std::optional<std::string> split_body(std::string_view body, httpd::BodyFormat format,
                                       std::vector<std::string_view>& events) {
   events.clear();
-  if (format == BodyFormat::kNdjson) {
+  if (format == httpd::BodyFormat::kNdjson) {
     std::size_t pos = 0;
     while (pos < body.size()) {
       const auto nl = body.find('\n', pos);
@@ -146,7 +99,7 @@ std::optional<std::string> split_body(std::string_view body, BodyFormat format,
           body.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
       pos = nl == std::string_view::npos ? body.size() : nl + 1;
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      if (trim(line, is_json_space).empty()) continue;
+      if (httpd::trim(line, is_json_space).empty()) continue;
       events.push_back(line);
     }
     if (events.empty()) return "the body holds no events";
@@ -160,42 +113,7 @@ std::optional<std::string> split_body(std::string_view body, BodyFormat format,
     if (error) events.clear();
     return error;
   }
-  events.push_back(trim(body, is_json_space));
-  return std::nullopt;
-}
-
-bool constant_time_equal(std::string_view given, std::string_view expected) {
-  // Every byte of `expected` is visited whatever `given` holds; the length
-  // difference is folded in rather than returned early.
-  unsigned char diff = given.size() == expected.size() ? 0 : 1;
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    const char g = i < given.size() ? given[i] : 0;
-    diff |= static_cast<unsigned char>(g ^ expected[i]);
-  }
-  return diff == 0;
-}
-
-bool bearer_matches(std::string_view authorization, std::string_view token) {
-  constexpr std::string_view kScheme = "bearer";
-  authorization = trim(authorization, is_header_space);
-  if (authorization.size() <= kScheme.size() ||
-      !iequals(authorization.substr(0, kScheme.size()), kScheme) ||
-      !is_header_space(authorization[kScheme.size()])) {
-    return false;
-  }
-  const std::string_view given = trim(authorization.substr(kScheme.size()), is_header_space);
-  return constant_time_equal(given, token);
-}
-
-std::optional<std::string_view> query_param(std::string_view query, std::string_view name) {
-  while (!query.empty()) {
-    const auto amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    const auto eq = pair.find('=');
-    if (pair.substr(0, eq) != name) continue;
-    return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
-  }
+  events.push_back(httpd::trim(body, is_json_space));
   return std::nullopt;
 }
 

@@ -10,6 +10,7 @@
 #include "ingest.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/http/request.hpp"
+#include "millrace/httpd/request.hpp"
 #include "millrace/httpd/server.hpp"
 #include "millrace/runtime/log.hpp"
 #include "probe.hpp"
@@ -108,14 +109,14 @@ void ProducerService::State::check_ready() {
 
 std::optional<Refusal> ProducerService::State::precheck(const httpd::Request& req) const {
   if (!config.auth_token.empty() &&
-      !bearer_matches(req.header("Authorization").value_or(""), config.auth_token)) {
+      !httpd::bearer_matches(req.header("Authorization").value_or(""), config.auth_token)) {
     return Refusal{401, "unauthorized", "send Authorization: Bearer <token>"};
   }
-  if (!body_format(req.header("Content-Type").value_or(""))) {
+  if (!httpd::body_format(req.header("Content-Type").value_or(""))) {
     return Refusal{415, "unsupported_media_type",
                    "Content-Type must be application/json or application/x-ndjson (UTF-8)"};
   }
-  if (!parse_ack(query_param(req.query(), "ack"))) {
+  if (!parse_ack(httpd::query_param(req.query(), "ack"))) {
     return Refusal{400, "bad_request", "ack must be all or none"};
   }
   return std::nullopt;

@@ -1,7 +1,8 @@
 #pragma once
 
-// The pure pieces of POST /v1/events: content types, body splitting, the
-// bearer check and the response JSON. No I/O, so each is unit-tested alone.
+// The pure pieces of POST /v1/events: body splitting, the ack parameter and
+// the response JSON. No I/O, so each is unit-tested alone. Content types,
+// the bearer check and query parameters are millrace/httpd/request.hpp's.
 
 #include <cstddef>
 #include <cstdint>
@@ -11,17 +12,9 @@
 #include <string_view>
 #include <vector>
 
+#include "millrace/httpd/request.hpp"
+
 namespace millrace::http {
-
-enum class BodyFormat : std::uint8_t {
-  kJson,    // one event object, or an array of them
-  kNdjson,  // one event object per line
-};
-
-// From a Content-Type value: application/json or application/x-ndjson, in any
-// case, with optional parameters. A charset other than UTF-8 is refused (JSON
-// is UTF-8, RFC 8259). nullopt means 415.
-std::optional<BodyFormat> body_format(std::string_view content_type);
 
 // Cuts a body into the texts of its events, as views into `body` (so each
 // event keeps the exact bytes it was sent with):
@@ -33,26 +26,13 @@ std::optional<BodyFormat> body_format(std::string_view content_type);
 // validated on its own later, so one bad element does not sink the others.
 // Returns why the body as a whole is unusable (empty, an unterminated array,
 // a missing comma...), or nullopt with `events` filled.
-std::optional<std::string> split_body(std::string_view body, BodyFormat format,
+std::optional<std::string> split_body(std::string_view body, httpd::BodyFormat format,
                                       std::vector<std::string_view>& events);
-
-// Compares in time that depends on the length of `expected` only, so a
-// client cannot find the token byte by byte from response times.
-bool constant_time_equal(std::string_view given, std::string_view expected);
-
-// Whether an Authorization header value is "Bearer <token>" (the scheme in
-// any case, RFC 7235).
-bool bearer_matches(std::string_view authorization, std::string_view token);
 
 enum class AckMode : std::uint8_t {
   kAll,   // answer once Kafka acknowledged every accepted event
   kNone,  // answer once they are queued
 };
-// The raw value of the first `name=value` in a query string (the part of
-// the target after '?'); "" for a bare `name`; nullopt when absent. Values
-// are not percent-decoded: the parameters we take are plain words.
-std::optional<std::string_view> query_param(std::string_view query, std::string_view name);
-
 // The ?ack= parameter: absent or "all", or "none"; nullopt for anything else.
 std::optional<AckMode> parse_ack(std::optional<std::string_view> value);
 
