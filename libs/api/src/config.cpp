@@ -1,6 +1,8 @@
 #include "millrace/api/config.hpp"
 
-#include <charconv>
+#include <utility>
+
+#include "millrace/httpd/listen_address.hpp"
 
 namespace millrace::api {
 
@@ -30,29 +32,10 @@ void register_options(core::OptionSet& o, ApiConfig& c) {
 }
 
 void validate(ApiConfig& c) {
-  const std::string& a = c.http_addr;
-  const auto fail = [&](const std::string& why) {
-    throw core::UsageError("--http-addr / MILLRACE_API_ADDR: " + why + ", got \"" + a +
-                           "\" (expected host:port, e.g. 127.0.0.1:8090 or [::1]:8090)");
-  };
-  const auto colon = a.rfind(':');
-  if (colon == std::string::npos) fail("no port");
-  std::string host = a.substr(0, colon);
-  const std::string port = a.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  } else if (host.find(':') != std::string::npos) {
-    fail("an IPv6 host needs brackets");
-  }
-  if (host.empty()) fail("no host");
-  int value = -1;
-  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value < 0 ||
-      value > 65535) {
-    fail("the port must be a number 0..65535");
-  }
-  c.host = host;
-  c.port = value;
+  auto [host, port] =
+      httpd::parse_listen_address(c.http_addr, "--http-addr / MILLRACE_API_ADDR", 8090);
+  c.host = std::move(host);
+  c.port = port;
   pg::validate(c.pg);
   cache::validate(c.cache);
 }

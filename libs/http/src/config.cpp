@@ -1,7 +1,9 @@
 #include "millrace/http/config.hpp"
 
-#include <charconv>
 #include <stdexcept>
+#include <utility>
+
+#include "millrace/httpd/listen_address.hpp"
 
 namespace millrace::http {
 
@@ -26,39 +28,11 @@ void register_options(core::OptionSet& o, HttpConfig& c) {
             1, 10'000'000);
 }
 
-namespace {
-
-// "host:port", "[v6]:port". The port must be all digits.
-void parse_addr(HttpConfig& c) {
-  const std::string& a = c.http_addr;
-  const auto fail = [&](const std::string& why) {
-    throw core::UsageError("--http-addr / MILLRACE_HTTP_ADDR: " + why + ", got \"" + a +
-                           "\" (expected host:port, e.g. 127.0.0.1:8080 or [::1]:8080)");
-  };
-  const auto colon = a.rfind(':');
-  if (colon == std::string::npos) fail("no port");
-  std::string host = a.substr(0, colon);
-  const std::string port = a.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  } else if (host.find(':') != std::string::npos) {
-    fail("an IPv6 host needs brackets");
-  }
-  if (host.empty()) fail("no host");
-  int value = -1;
-  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value < 0 ||
-      value > 65535) {
-    fail("the port must be a number 0..65535");
-  }
-  c.host = host;
-  c.port = value;
-}
-
-}  // namespace
-
 void validate(HttpConfig& c) {
-  parse_addr(c);
+  auto [host, port] =
+      httpd::parse_listen_address(c.http_addr, "--http-addr / MILLRACE_HTTP_ADDR", 8080);
+  c.host = std::move(host);
+  c.port = port;
   kafka::validate(c.kafka);
   // Two settings would say the same thing, and only one could win silently.
   for (const auto& [key, setting] :

@@ -1,0 +1,37 @@
+#include "millrace/httpd/listen_address.hpp"
+
+#include <charconv>
+
+#include "millrace/core/options.hpp"
+
+namespace millrace::httpd {
+
+ListenAddress parse_listen_address(std::string_view addr, std::string_view setting,
+                                   int example_port) {
+  const std::string a(addr);
+  const auto fail = [&](const std::string& why) {
+    const std::string port = std::to_string(example_port);
+    throw core::UsageError(std::string(setting) + ": " + why + ", got \"" + a +
+                           "\" (expected host:port, e.g. 127.0.0.1:" + port + " or [::1]:" + port +
+                           ")");
+  };
+  const auto colon = a.rfind(':');
+  if (colon == std::string::npos) fail("no port");
+  std::string host = a.substr(0, colon);
+  const std::string port = a.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string::npos) {
+    fail("an IPv6 host needs brackets");
+  }
+  if (host.empty()) fail("no host");
+  int value = -1;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value < 0 ||
+      value > 65535) {
+    fail("the port must be a number 0..65535");
+  }
+  return {host, value};
+}
+
+}  // namespace millrace::httpd

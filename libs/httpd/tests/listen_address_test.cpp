@@ -1,0 +1,55 @@
+#include "millrace/httpd/listen_address.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "millrace/core/options.hpp"
+
+using millrace::core::UsageError;
+using millrace::httpd::parse_listen_address;
+
+namespace {
+constexpr std::string_view kSetting = "--http-addr / MILLRACE_HTTP_ADDR";
+}  // namespace
+
+TEST_CASE("listen addresses: host:port and [v6]:port", "[listen_address]") {
+  auto a = parse_listen_address("127.0.0.1:8080", kSetting, 8080);
+  CHECK(a.host == "127.0.0.1");
+  CHECK(a.port == 8080);
+  a = parse_listen_address("[::1]:0", kSetting, 8080);
+  CHECK(a.host == "::1");
+  CHECK(a.port == 0);
+  a = parse_listen_address("localhost:65535", kSetting, 8080);
+  CHECK(a.host == "localhost");
+  CHECK(a.port == 65535);
+  a = parse_listen_address("[fe80::1%eth0]:9", kSetting, 8080);
+  CHECK(a.host == "fe80::1%eth0");
+  CHECK(a.port == 9);
+}
+
+TEST_CASE("listen addresses: a bad one names the setting, says why and shows examples",
+          "[listen_address]") {
+  const auto message = [](std::string_view addr, std::string_view setting, int example_port) {
+    try {
+      parse_listen_address(addr, setting, example_port);
+    } catch (const UsageError& e) {
+      return std::string(e.what());
+    }
+    FAIL("no UsageError for " << addr);
+    return std::string();
+  };
+  CHECK(message("8080", kSetting, 8080) ==
+        "--http-addr / MILLRACE_HTTP_ADDR: no port, got \"8080\" (expected host:port, e.g. "
+        "127.0.0.1:8080 or [::1]:8080)");
+  CHECK(message("::1:80", kSetting, 8080) ==
+        "--http-addr / MILLRACE_HTTP_ADDR: an IPv6 host needs brackets, got \"::1:80\" (expected "
+        "host:port, e.g. 127.0.0.1:8080 or [::1]:8080)");
+  CHECK(message(":8080", "--http-addr / MILLRACE_API_ADDR", 8090) ==
+        "--http-addr / MILLRACE_API_ADDR: no host, got \":8080\" (expected host:port, e.g. "
+        "127.0.0.1:8090 or [::1]:8090)");
+  CHECK(message("[]:8080", kSetting, 8080).find("no host") != std::string::npos);
+  for (const std::string_view addr : {"host:", "h:70000", "h:-1", "h:8x", "h:+80", "h: 80"}) {
+    INFO(addr);
+    CHECK(message(addr, kSetting, 8080).find(": the port must be a number 0..65535, got \"") !=
+          std::string::npos);
+  }
+}
