@@ -53,42 +53,30 @@ Session::Session(std::string conninfo, std::string schema, std::string applicati
 pqxx::connection& Session::get() {
   if (connection_ && connection_->is_open()) return *connection_;
   connection_.reset();
+  // Failures name the session: the reader's and the admin's connect with
+  // different DSNs.
+  std::unique_ptr<pqxx::connection> c;
   try {
-    auto c = std::make_unique<pqxx::connection>(pg::bounded_conninfo(conninfo_, limits_));
+    c = pg::connect(conninfo_, schema_, application_name_, limits_, pg::SchemaSetup::kUseExisting);
+  } catch (const core::InfraError& e) {
+    throw core::InfraError(e.failure_class(), application_name_ + ": " + e.what());
+  }
+  bool exists = false;
+  try {
     pqxx::nontransaction tx(*c);
-    const auto set_ms = [&](const char* name, std::int64_t ms) {
-      if (ms > 0) tx.exec(std::string("SET ") + name + " = " + std::to_string(ms));
-    };
-    set_ms("statement_timeout", limits_.statement_timeout_ms);
-    set_ms("lock_timeout", limits_.lock_timeout_ms);
-    set_ms("idle_in_transaction_session_timeout", limits_.idle_in_transaction_timeout_ms);
-    tx.exec("SET application_name = " + tx.quote(application_name_));
-    const bool exists =
+    exists =
         tx.exec1("SELECT to_regnamespace(" + tx.quote(tx.quote_name(schema_)) + ") IS NOT NULL")[0]
             .as<bool>();
-    if (!exists) {
-      throw core::InfraError(core::FailureClass::kFatal,
-                             "schema " + schema_ +
-                                 " does not exist or this role may not use it (run `millrace "
-                                 "migrate`, then `millrace api grant`)");
-    }
-    tx.exec("SET search_path TO " + tx.quote_name(schema_));
-    // Windows are UTC hours and days; timestamps print the same everywhere.
-    tx.exec("SET TIME ZONE 'UTC'");
-    connection_ = std::move(c);
-  } catch (const core::InfraError&) {
-    throw;
-  } catch (const pqxx::broken_connection& e) {
-    // As pg::connect: a refused password will not heal by retrying.
-    const std::string what = e.what();
-    const bool auth = what.find("authentication") != std::string::npos ||
-                      what.find("password") != std::string::npos ||
-                      what.find("does not exist") != std::string::npos;
-    throw core::InfraError(auth ? core::FailureClass::kFatal : core::FailureClass::kRetryable,
-                           "postgresql connect (" + application_name_ + "): " + what);
   } catch (const std::exception&) {
-    pg::rethrow_classified("postgresql connect (" + application_name_ + ")");
+    pg::rethrow_classified(application_name_ + ": postgresql connect");
   }
+  if (!exists) {
+    throw core::InfraError(core::FailureClass::kFatal,
+                           "schema " + schema_ +
+                               " does not exist or this role may not use it (run `millrace "
+                               "migrate`, then `millrace api grant`)");
+  }
+  connection_ = std::move(c);
   return *connection_;
 }
 

@@ -19,10 +19,10 @@
 
 namespace millrace::api {
 
-// A session of one role, (re)connected on demand. Unlike pg::connect it
-// never creates the schema: the API's roles may not (CREATE on the
-// database), and a schema that is not there is a configuration error, not
-// something to paper over with an empty one.
+// A session of one role, (re)connected on demand. It never creates the
+// schema (pg::SchemaSetup::kUseExisting): the API's roles may not (CREATE on
+// the database), and a schema that is not there is a configuration error,
+// not something to paper over with an empty one, so it checks for it.
 class Session {
  public:
   Session(std::string conninfo, std::string schema, std::string application_name,

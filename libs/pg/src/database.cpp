@@ -53,7 +53,7 @@ std::string bounded_conninfo(const std::string& conninfo, const SessionLimits& l
 
 std::unique_ptr<pqxx::connection> connect(const std::string& conninfo, const std::string& schema,
                                           std::string_view application_name,
-                                          const SessionLimits& limits) {
+                                          const SessionLimits& limits, SchemaSetup setup) {
   try {
     auto conn = std::make_unique<pqxx::connection>(bounded_conninfo(conninfo, limits));
     {
@@ -65,7 +65,7 @@ std::unique_ptr<pqxx::connection> connect(const std::string& conninfo, const std
       set_ms("lock_timeout", limits.lock_timeout_ms);
       set_ms("idle_in_transaction_session_timeout", limits.idle_in_transaction_timeout_ms);
     }
-    {
+    if (setup == SchemaSetup::kCreateIfMissing) {
       // CREATE SCHEMA IF NOT EXISTS races with itself (a unique violation
       // on pg_namespace) when workers start together; the lock serialises it.
       pqxx::work tx(*conn);

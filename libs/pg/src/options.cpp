@@ -8,7 +8,8 @@ void register_options(core::OptionSet& o, PgOptions& p, const std::string& url_e
   p.url_env = url_env;
   o.add_string("pg", url_env, &p.url, "PostgreSQL conninfo or URI");
   o.add_string("pg-schema", "MILLRACE_PG_SCHEMA", &p.schema,
-               "PostgreSQL schema holding Millrace's tables (created if missing)");
+               "PostgreSQL schema holding Millrace's tables (created if missing, except by "
+               "millrace-api, whose roles may not)");
   o.add_int("pg-statement-timeout-ms", "MILLRACE_PG_STATEMENT_TIMEOUT_MS",
             &p.limits.statement_timeout_ms,
             "PostgreSQL statement_timeout of each session (0: none)", 0, 3'600'000);

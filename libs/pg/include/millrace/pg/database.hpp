@@ -31,14 +31,27 @@ struct SessionLimits {
 // conninfo sets them itself (the operator's word wins).
 std::string bounded_conninfo(const std::string& conninfo, const SessionLimits& limits);
 
-// Opens a connection whose search_path is `schema` (created if missing, so a
-// fresh database or a per-test schema works without manual steps), with the
-// session bounded by `limits`.
+// What connect() does about the schema before it sets the search_path.
+enum class SchemaSetup : std::uint8_t {
+  // CREATE SCHEMA IF NOT EXISTS, so a fresh database or a per-test schema
+  // works without manual steps. The role needs CREATE on the database:
+  // PostgreSQL checks that before it looks whether the schema exists.
+  kCreateIfMissing,
+  // Nothing: for a least-privilege role (millrace-api's), which may not
+  // create it. PostgreSQL accepts a search_path naming a schema that is not
+  // there (or that the role may not use), so a caller that wants to fail
+  // early checks it itself.
+  kUseExisting,
+};
+
+// Opens a connection whose search_path is `schema` (see SchemaSetup), in
+// UTC, named `application_name`, with the session bounded by `limits`.
 // Throws core::InfraError: retryable when the server is unreachable, fatal
 // for bad credentials or a malformed conninfo.
 std::unique_ptr<pqxx::connection> connect(const std::string& conninfo, const std::string& schema,
                                           std::string_view application_name,
-                                          const SessionLimits& limits = {});
+                                          const SessionLimits& limits = {},
+                                          SchemaSetup setup = SchemaSetup::kCreateIfMissing);
 
 // Maps a PostgreSQL failure to its class:
 // - connection loss, admin shutdown, commit-in-doubt, serialization failures,
