@@ -6,7 +6,9 @@ as far as a machine without a Docker engine can, with the real programs:
 - every Millrace service's command, with exactly the environment compose
   gives it, passes that binary's own `--check-config`, and reads every
   MILLRACE_ variable it is given (a misspelt one would be ignored);
-- every command names a binary the Dockerfile builds and installs;
+- every command names a binary the Dockerfile builds and installs, and the
+  Dockerfile builds every target an install(TARGETS) names (its `cmake
+  --install` fails on one that was not built);
 - each Kafka broker's KAFKA_* variables, translated to broker properties the
   way the apache/kafka image documents, are all broker settings and pass
   Kafka 3.9.1's own KafkaConfig validation; node ids are unique and every
@@ -90,6 +92,33 @@ def dockerfile_targets(source):
         fail("Dockerfile: no cmake --build --target line")
         return set()
     return set(m.group(1).split())
+
+
+def installed_targets(source):
+    """Every target an install(TARGETS ...) of the tree names: `cmake
+    --install` in the Dockerfile installs them all, and fails on one that was
+    not built."""
+    names = set()
+    for top in ["CMakeLists.txt", "libs", "services", "tests", "bench"]:
+        path = os.path.join(source, top)
+        files = [path] if os.path.isfile(path) else [
+            os.path.join(d, f) for d, _, fs in os.walk(path) for f in fs if f == "CMakeLists.txt"]
+        for f in files:
+            for body in re.findall(r"install\s*\(\s*TARGETS\s+([^)]*)\)", open(f).read()):
+                for word in body.split():
+                    if word.isupper():  # DESTINATION, RUNTIME, COMPONENT ...
+                        break
+                    names.add(word)
+    return names
+
+
+def check_dockerfile_targets(source, targets):
+    missing = sorted(installed_targets(source) - targets)
+    if missing:
+        fail(f"Dockerfile: does not build {', '.join(missing)}, which install(TARGETS) names: "
+             "its `cmake --install` would fail")
+    else:
+        print(f"ok: Dockerfile: builds every installed target ({', '.join(sorted(targets))})")
 
 
 def check_millrace_service(label, name, service, bin_dir, targets):
@@ -486,6 +515,7 @@ def main():
         sys.exit(__doc__)
     source, bin_dir, classpath_file = args
     targets = dockerfile_targets(source)
+    check_dockerfile_targets(source, targets)
     for files in FILE_SETS:
         label = " + ".join(files)
         config = compose_config(source, files)
