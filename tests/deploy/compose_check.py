@@ -225,8 +225,11 @@ def check_kafka(services, source, classpath_file, label):
 
 
 def metrics_port(service):
+    """The port of /metrics: the metrics address, or the HTTP services' own
+    (the producer's and the API's)."""
     env = service.get("environment") or {}
-    addr = env.get("MILLRACE_METRICS_ADDR") or env.get("MILLRACE_HTTP_ADDR")
+    addr = (env.get("MILLRACE_METRICS_ADDR") or env.get("MILLRACE_HTTP_ADDR")
+            or env.get("MILLRACE_API_ADDR"))
     return int(str(addr).rsplit(":", 1)[1]) if addr else None
 
 
