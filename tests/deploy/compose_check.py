@@ -23,12 +23,19 @@ as far as a machine without a Docker engine can, with the real programs:
 With --rehearse, it then plays docker-compose.yml's start against the local
 stack (deploy/local/stack, MILLRACE_STATE_DIR), with each service's own
 command and environment and only the addresses swapped for the stack's (plus
-a topic, schema and groups of its own): create-topics and migrate run to
-completion first, then the replicas compose starts of the sink, the
-aggregator and the producer. Events produced by the cli service's command and
-one POSTed to the producer must all be accounted for by both consumer
-groups, the producer's healthcheck command must pass, and every service must
-exit 0 on SIGTERM within the stop_grace_period.
+a topic, schema, groups, roles and admin token of its own): create-topics,
+migrate, a small catalog loaded with the cli service, the API's roles made by
+deploy/docker/postgres-init/'s script (renamed for this run), changefeed-publish
+and api-grant run to completion first, then the replicas compose starts of
+the sink, the aggregator, the producer, the change feed, the webhooks, the
+cache and the API. Events produced by the cli service's command and one
+POSTed to the producer must all be accounted for by both consumer groups,
+the change feed must publish them and the webhooks group account for its
+changes; the cache must mark a generation live in Redis, the API must pass
+its healthcheck command and answer GET /v1/categories from the cache (a hit
+in its metrics), and a category changed through its admin API must come back
+changed, through the change feed and the cache. Every service must exit 0 on
+SIGTERM within the stop_grace_period.
 
 Usage: compose_check.py SOURCE_DIR BIN_DIR KAFKA_CLASSPATH_FILE [--rehearse]
 """
@@ -38,6 +45,7 @@ import json
 import os
 import random
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -45,6 +53,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 
 import yaml
@@ -324,14 +334,53 @@ def psql(pg_url, sql):
                           capture_output=True, text=True).stdout.strip()
 
 
+def http_get(url):
+    """(status, body) of a GET; an error status is an answer too."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def metric_sum(metrics_text, name, **labels):
+    """The sum of `name`'s samples whose labels include `labels`."""
+    total = 0.0
+    for line in metrics_text.splitlines():
+        m = re.match(r"(\w+)(?:\{(.*)\})? (\S+)$", line)
+        if m and m.group(1) == name and all(f'{k}="{v}"' in (m.group(2) or "")
+                                             for k, v in labels.items()):
+            total += float(m.group(3))
+    return total
+
+
 def rehearse(source, bin_dir, services):
     stack = stack_env(source)
     brokers, pg_url = stack["MILLRACE_BROKERS"], stack["MILLRACE_PG"]
+    redis_url = stack.get("MILLRACE_REDIS_URL")
+    state_dir = os.environ.get("MILLRACE_STATE_DIR")
+    if not redis_url or not state_dir:
+        fail("rehearsal: needs the stack's MILLRACE_REDIS_URL and MILLRACE_STATE_DIR "
+             "(run it through ctest, whose fixture starts the stack)")
+        return
+    pg_host_port = re.search(r"@([^/@]+)/", pg_url).group(1)
     name = f"compose_{os.getpid()}_{random.randrange(1 << 30)}"
     topic, schema = name, name
     logs = tempfile.mkdtemp(prefix="compose-rehearsal-")
     compose_pg = "postgresql://millrace:millrace@postgres:5432/millrace"
     compose_changefeed_pg = "postgresql://millrace_changefeed:millrace@postgres:5432/millrace"
+    compose_redis = "redis://redis:6379"
+    # Roles are the cluster's, not the schema's: this run's own names, in
+    # place of compose's wherever they appear (init script, commands, DSNs),
+    # and dropped at the end.
+    roles = {"millrace_api": name + "_api", "millrace_api_admin": name + "_api_admin"}
+    # The stack's superuser, over its socket (trust): only it may create roles.
+    superuser = (f"host={os.path.join(state_dir, 'pgrun')} port={pg_host_port.rsplit(':', 1)[1]} "
+                 "user=postgres dbname=millrace")
+
+    def role_dsn(match):
+        user, password = match.group(1), match.group(2)
+        return f"postgresql://{roles.get(user, user)}:{password}@{pg_host_port}/millrace"
 
     def environment(service_name, extra):
         env = {"PATH": "/usr/bin:/bin"}
@@ -339,7 +388,10 @@ def rehearse(source, bin_dir, services):
         for key, value in (services[service_name].get("environment") or {}).items():
             value = (str(value).replace(compose_pg, pg_url)
                      .replace(compose_changefeed_pg, stack["MILLRACE_CHANGEFEED_PG"])
-                     .replace("kafka:19092", brokers))
+                     .replace("kafka:19092", brokers)
+                     .replace(compose_redis, redis_url))
+            # The API's roles: the same passwords, this run's names.
+            value = re.sub(r"postgresql://(\w+):([^@/]*)@postgres:5432/millrace", role_dsn, value)
             if value.startswith("0.0.0.0:"):
                 ports[int(value.split(":")[1])] = port = free_port()
                 value = f"127.0.0.1:{port}"
@@ -350,7 +402,7 @@ def rehearse(source, bin_dir, services):
     def argv(service_name):
         service = services[service_name]
         cmd = list(service.get("entrypoint") or []) + list(service.get("command") or [])
-        return [os.path.join(bin_dir, cmd[0])] + cmd[1:]
+        return [os.path.join(bin_dir, cmd[0])] + [roles.get(a, a) for a in cmd[1:]]
 
     def run_to_end(service_name, extra, args=None):
         env, _ = environment(service_name, extra)
@@ -359,8 +411,45 @@ def rehearse(source, bin_dir, services):
         if r.returncode != 0:
             fail(f"rehearsal: {service_name}: exited {r.returncode}: {r.stderr.strip()[-1500:]}")
             return None
-        print(f"ok: rehearsal: {service_name} completed")
+        shown = service_name if args is None else f"{service_name} ({' '.join(args)})"
+        print(f"ok: rehearsal: {shown} completed")
         return r.stdout
+
+    def create_roles():
+        """The API's roles, by the script the postgres image runs when it
+        initialises a volume (as the superuser, with the postgres service's
+        MILLRACE_ variables); only the role names are this run's."""
+        path = os.path.join(source, "deploy/docker/postgres-init/20-api-roles.sh")
+        script = re.sub(r"\b(millrace_api_admin|millrace_api)\b", lambda m: roles[m.group(1)],
+                        open(path).read())
+        renamed = os.path.join(logs, os.path.basename(path))
+        with open(renamed, "w") as f:
+            f.write(script)
+        env = {k: str(v) for k, v in (services["postgres"].get("environment") or {}).items()
+               if k.startswith("MILLRACE_")}
+        env.update({"PATH": "/usr/bin:/bin", "PGHOST": os.path.join(state_dir, "pgrun"),
+                    "PGPORT": pg_host_port.rsplit(":", 1)[1], "POSTGRES_USER": "postgres",
+                    "POSTGRES_DB": "millrace"})
+        r = subprocess.run(["bash", renamed], env=env, capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            fail(f"rehearsal: {os.path.basename(path)} exited {r.returncode}: {r.stderr.strip()}")
+            return False
+        made = psql(superuser, "SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles "
+                               "WHERE rolcanlogin AND NOT rolsuper AND NOT rolcreaterole "
+                               "AND NOT rolcreatedb AND NOT rolreplication AND rolname IN "
+                               f"('{roles['millrace_api']}', '{roles['millrace_api_admin']}')")
+        if made != ",".join(sorted(roles.values())):
+            fail(f"rehearsal: {os.path.basename(path)} made the login roles {made!r}, "
+                 f"not {sorted(roles.values())}")
+            return False
+        print(f"ok: rehearsal: {os.path.basename(path)} made {made} (LOGIN only)")
+        return True
+
+    def drop_roles():
+        for role in roles.values():
+            if psql(superuser, f"SELECT count(*) FROM pg_roles WHERE rolname = '{role}'") == "1":
+                psql(superuser, f"DROP OWNED BY {role}")
+                psql(superuser, f"DROP ROLE {role}")
 
     # Added to what compose sets, so the rehearsal shares nothing with
     # anyone: each service gets only the variables it reads.
@@ -377,6 +466,12 @@ def rehearse(source, bin_dir, services):
         "producer": {"MILLRACE_TOPIC": topic},
         "webhooks": {"MILLRACE_PG_SCHEMA": schema, "MILLRACE_WEBHOOKS_GROUP": webhooks_group,
                      "MILLRACE_CHANGES_TOPIC": changes["MILLRACE_CHANGES_TOPIC"]},
+        "api-grant": {"MILLRACE_PG_SCHEMA": schema},
+        "cache": {"MILLRACE_PG_SCHEMA": schema,
+                  "MILLRACE_CHANGES_TOPIC": changes["MILLRACE_CHANGES_TOPIC"]},
+        # Compose leaves the token to the user (unset: writes off); the
+        # rehearsal sets one to write through the admin role.
+        "api": {"MILLRACE_PG_SCHEMA": schema, "MILLRACE_API_ADMIN_TOKEN": secrets.token_hex(16)},
     }
     for worker, group in groups.items():
         extra[worker] = {"MILLRACE_TOPIC": topic, "MILLRACE_PG_SCHEMA": schema,
@@ -388,11 +483,34 @@ def rehearse(source, bin_dir, services):
             return
         if run_to_end("migrate", extra["migrate"]) is None:
             return
+        # A small catalog for the cache, loaded the way a user would with
+        # `docker compose run --rm cli`.
+        catalog = run_to_end("cli", {}, ["millrace", "generate", "--catalog", "categories",
+                                         "--format", "csv"])
+        if catalog is None:
+            return
+        catalog_path = os.path.join(logs, "categories.csv")
+        with open(catalog_path, "w") as f:
+            f.write(catalog)
+        if run_to_end("cli", {"MILLRACE_PG_SCHEMA": schema},
+                      ["millrace", "catalog", "load", catalog_path]) is None:
+            return
+        categories = int(psql(pg_url, f"SELECT count(*) FROM {schema}.categories"))
+        if categories == 0:
+            fail("rehearsal: the catalog load left no categories")
+            return
+        if not create_roles():
+            return
         if run_to_end("changefeed-publish", extra["changefeed-publish"]) is None:
+            return
+        if run_to_end("api-grant", extra["api-grant"]) is None:
             return
         producer_port = None
         changefeed_port = None
-        for service_name in ["changefeed", "sink", "aggregator", "producer", "webhooks"]:
+        cache_port = None
+        api_port = None
+        for service_name in ["changefeed", "sink", "aggregator", "producer", "webhooks", "cache",
+                             "api"]:
             replicas = (services[service_name].get("deploy") or {}).get("replicas", 1)
             for i in range(replicas):
                 env, ports = environment(service_name, extra[service_name])
@@ -400,6 +518,10 @@ def rehearse(source, bin_dir, services):
                     producer_port = ports[8080]
                 if service_name == "changefeed":
                     changefeed_port = ports[9313]
+                if service_name == "cache":
+                    cache_port = ports[9316]
+                if service_name == "api":
+                    api_port = ports[8090]
                 log = open(os.path.join(logs, f"{service_name}-{i + 1}.log"), "w")
                 children.append((f"{service_name}-{i + 1}",
                                  subprocess.Popen(argv(service_name), env=env, stdout=log, stderr=log)))
@@ -490,6 +612,93 @@ def rehearse(source, bin_dir, services):
                  f"unaccounted {unaccounted}")
         else:
             print(f"ok: rehearsal: the webhooks group accounted for all {consumed} changes")
+
+        # The catalog cache: millrace-cache loads a generation and marks it
+        # live (the key readers trust, docs/cache.md).
+        live_key = f"millrace:{schema}:live"
+        deadline = time.time() + 90
+        while True:
+            r = subprocess.run(["redis-cli", "-u", redis_url, "EXISTS", live_key],
+                               capture_output=True, text=True, timeout=10)
+            if r.stdout.strip() == "1":
+                print(f"ok: rehearsal: the cache marked a generation live ({live_key})")
+                break
+            if time.time() > deadline:
+                fail(f"rehearsal: the cache never marked a generation live: {live_key} absent "
+                     f"(redis-cli: {(r.stdout + r.stderr).strip()!r}); see {logs}/cache-1.log")
+                return
+            time.sleep(1)
+        status, body = http_get(f"http://127.0.0.1:{cache_port}/metrics")
+        if status != 200:
+            fail(f"rehearsal: the cache's /metrics answered {status}")
+
+        # The API: its own healthcheck command (/readyz), pointed at its port.
+        test = services["api"]["healthcheck"]["test"]
+        check = [a.replace("/127.0.0.1/8090", f"/127.0.0.1/{api_port}") for a in test[1:]]
+        deadline = time.time() + 60
+        while subprocess.run(check).returncode != 0:
+            if time.time() > deadline:
+                fail(f"rehearsal: the API's healthcheck never passed; see {logs}/api-1.log")
+                return
+            time.sleep(1)
+        print("ok: rehearsal: the API's healthcheck passes")
+
+        # GET /v1/categories through the cache: every loaded category, and a
+        # hit in the API's metrics (a read before the API saw the live
+        # generation is a bypass, so ask again until one hits).
+        api = f"http://127.0.0.1:{api_port}"
+        deadline = time.time() + 30
+        while True:
+            status, body = http_get(api + "/v1/categories")
+            if status != 200:
+                fail(f"rehearsal: GET /v1/categories answered {status}: {body[:500]}")
+                return
+            listed = json.loads(body)["categories"]
+            if len(listed) != categories:
+                fail(f"rehearsal: GET /v1/categories listed {len(listed)} of {categories} "
+                     "categories")
+                return
+            hits = metric_sum(http_get(api + "/metrics")[1], "millrace_cache_reads_total",
+                              kind="categories", result="hit")
+            if hits >= 1:
+                print(f"ok: rehearsal: GET /v1/categories answered all {categories} categories "
+                      f"from the cache ({int(hits)} hit)")
+                break
+            if time.time() > deadline:
+                fail("rehearsal: GET /v1/categories never hit the cache "
+                     "(millrace_cache_reads_total{kind=\"categories\",result=\"hit\"} is 0)")
+                return
+            time.sleep(1)
+
+        # An admin write (the admin role), seen by the change feed, applied
+        # to Redis by the cache, and served by the API from there.
+        category = listed[0]["name"]
+        path = "/v1/categories/" + urllib.parse.quote(category, safe="")
+        wanted = f"{listed[0]['display_name']} (rehearsed)"
+        request = urllib.request.Request(
+            api + path, method="PUT",
+            data=json.dumps({"display_name": wanted, "active": True}).encode(),
+            headers={"Content-Type": "application/json",
+                     "Authorization": "Bearer " + extra["api"]["MILLRACE_API_ADMIN_TOKEN"]})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                status = response.status
+        except urllib.error.HTTPError as e:
+            status = e.code
+            fail(f"rehearsal: PUT {path} answered {e.code}: {e.read().decode()[:500]}")
+        if status == 200:
+            deadline = time.time() + 60
+            while True:
+                status, body = http_get(api + path)
+                if status == 200 and json.loads(body).get("display_name") == wanted:
+                    print(f"ok: rehearsal: PUT {path} (admin role) is served changed through "
+                          "the change feed and the cache")
+                    break
+                if time.time() > deadline:
+                    fail(f"rehearsal: GET {path} still answers {status} {body[:300]} a minute "
+                         f"after the admin API changed it")
+                    break
+                time.sleep(0.5)
     finally:
         grace = 60
         for _, child in children:
@@ -510,6 +719,14 @@ def rehearse(source, bin_dir, services):
                        env={"PATH": "/usr/bin:/bin",
                             "MILLRACE_CHANGEFEED_PG": stack["MILLRACE_CHANGEFEED_PG"], **changes},
                        capture_output=True, timeout=60)
+        drop_roles()
+        # The generations' entries (the cache withdrew its live mark on SIGTERM).
+        keys = subprocess.run(["redis-cli", "-u", redis_url, "--scan", "--pattern",
+                               f"millrace:{schema}:*"], capture_output=True, text=True,
+                              timeout=60).stdout.splitlines()  # keys may hold blanks
+        for i in range(0, len(keys), 1000):
+            subprocess.run(["redis-cli", "-u", redis_url, "UNLINK"] + keys[i:i + 1000],
+                           capture_output=True, timeout=60)
 
 
 def main():
