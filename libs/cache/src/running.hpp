@@ -23,8 +23,8 @@ InvalidatorRules system_rules(const std::string& schema, std::int64_t batch,
 class RunningInvalidator {
  public:
   // `store` and `probe` must outlive it. Does no I/O.
-  RunningInvalidator(const kafka::KafkaClientOptions& kafka, const pg::PgOptions& pg,
-                     Store& store, InvalidatorProbe& probe, InvalidatorRules rules);
+  RunningInvalidator(const kafka::KafkaClientOptions& kafka, const pg::PgOptions& pg, Store& store,
+                     InvalidatorProbe& probe, InvalidatorRules rules);
   ~RunningInvalidator();  // stop()s
 
   void start();
