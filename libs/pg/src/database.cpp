@@ -111,6 +111,11 @@ FailureClass classify(const std::exception& error) {
       dynamic_cast<const pqxx::in_doubt_error*>(&error) != nullptr) {
     return FailureClass::kRetryable;
   }
+  // libpqxx 6.4 throws insufficient_privilege without its SQLSTATE (42501),
+  // and an empty SQLSTATE reads as a lost connection: its type says fatal.
+  if (dynamic_cast<const pqxx::insufficient_privilege*>(&error) != nullptr) {
+    return FailureClass::kFatal;
+  }
   if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error)) {
     return classify_sqlstate(sql->sqlstate());
   }

@@ -30,5 +30,8 @@ TEST_CASE("PostgreSQL failures are classified by SQLSTATE") {
   CHECK(classify(pqxx::sql_error("statement timeout", "q", "57014")) == FailureClass::kRetryable);
   CHECK(classify(pqxx::sql_error("no table", "q", "42P01")) == FailureClass::kFatal);
   CHECK(classify(pqxx::sql_error("denied", "q", "42501")) == FailureClass::kFatal);
+  // As libpqxx 6.4 throws it: without the SQLSTATE.
+  CHECK(classify(pqxx::insufficient_privilege("permission denied for table store_events")) ==
+        FailureClass::kFatal);
   CHECK(classify(std::logic_error("bug")) == FailureClass::kFatal);
 }
