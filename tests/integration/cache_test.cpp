@@ -12,6 +12,7 @@
 
 #include "changes.hpp"
 #include "harness.hpp"
+#include "millrace/cache/redis_store.hpp"
 #include "millrace/catalog/json.hpp"
 #include "millrace/redis/client.hpp"
 #include "pipeline.hpp"
@@ -242,11 +243,15 @@ TEST_CASE("the invalidator killed in a burst of 1,000 edits: the cache equals th
   // Edits of every kind, each its own transaction, while the invalidator
   // is killed and restarted.
   std::atomic<int> done{0};
+  std::atomic<bool> resume{false};
   std::string failure;
   std::thread editor([&] {
     try {
       pqxx::connection c(rig.p.env.pg);
       for (int i = 0; i < 1000; ++i) {
+        // The last 400 wait for the second invalidator to be live, so they
+        // reach it through the feed and not through its load.
+        while (i == 600 && !resume) std::this_thread::sleep_for(10ms);
         pqxx::work tx(c);
         tx.exec("SET LOCAL search_path TO " + tx.quote_name(rig.p.schema));
         const int sku = 1000001 + (i * 37) % 6000;
@@ -280,13 +285,26 @@ TEST_CASE("the invalidator killed in a burst of 1,000 edits: the cache equals th
       failure = e.what();
     }
   });
+  // A REQUIRE that throws must not leave the editor waiting, nor joinable.
+  struct Finish {
+    std::atomic<bool>& resume;
+    std::thread& editor;
+    ~Finish() {
+      resume = true;
+      if (editor.joinable()) editor.join();
+    }
+  } finish{resume, editor};
   REQUIRE(eventually([&] { return done >= 300 || !failure.empty(); }, 300s));
   cache->signal(SIGKILL);
   cache->wait(10s);
   cache.reset();
   REQUIRE(eventually([&] { return done >= 600 || !failure.empty(); }, 300s));
   auto second = rig.start_cache("cache-2");
+  const bool live = eventually(
+      [&] { return scrape_metric(second.metrics_port, "millrace_cache_trusted") == 1; }, 120s);
+  resume = true;
   editor.join();
+  REQUIRE(live);
   INFO(failure);
   REQUIRE(failure.empty());
   REQUIRE(done == 1000);
@@ -417,4 +435,66 @@ TEST_CASE("the seed's scenario: a cached category follows psql and the admin API
   }
 
   CHECK(stop_cleanly({&api, &cache}));
+}
+
+TEST_CASE("the protocol's scripts on a real Redis", "[cache-store]") {
+  const auto env = stack_env();
+  const std::string prefix = "millrace:" + unique_name("it_store");
+  auto store = cache::make_redis_store(redis::Client(redis::parse_url(env.redis_url)), prefix);
+  using cache::Entry;
+  const auto ttl = 60s;
+
+  // Nothing live: a lookup says so, a fill writes nothing.
+  CHECK_FALSE(store->lookup("category:a").generation);
+  CHECK_FALSE(store->fill(1, "category:a", Entry{"0", "{a}"}, ttl));
+
+  // One owner at a time; a lease that ran out with no one taking it is
+  // taken back by set_live.
+  REQUIRE(store->acquire("one", 300ms));
+  CHECK_FALSE(store->acquire("two", 300ms));
+  const auto g = store->new_generation();
+  CHECK(store->new_generation() > g);
+  std::this_thread::sleep_for(600ms);
+  REQUIRE(store->set_live("one", g, 5s));
+  CHECK_FALSE(store->set_live("two", g, 5s));
+  CHECK(store->lookup("category:a").generation == g);
+
+  // Versions: never lower over higher; tombstones; fills only create.
+  CHECK(store->put(g, {{"category:a", Entry{"000000000000000200000000", "{a2}"}}}, ttl) == 1);
+  CHECK(store->put(g,
+                   {{"category:a", Entry{"000000000000000100000000", "{a1}"}},
+                    {"category:b", Entry{"000000000000000100000000", std::nullopt}}},
+                   ttl) == 1);
+  CHECK(store->lookup("category:a").entry == Entry{"000000000000000200000000", "{a2}"});
+  CHECK(store->lookup("category:b").entry == Entry{"000000000000000100000000", std::nullopt});
+  CHECK(store->put(g, {{"category:a", Entry{"000000000000000300000000", std::nullopt}}}, ttl) == 1);
+  CHECK(store->lookup("category:a").entry == Entry{"000000000000000300000000", std::nullopt});
+  CHECK_FALSE(store->fill(g, "category:a", Entry{"0", "{stale}"}, ttl));
+  CHECK(store->fill(g, "category:c", Entry{"0", "{c}"}, ttl));
+  CHECK_FALSE(store->fill(g + 1, "category:d", Entry{"0", "{d}"}, ttl));  // not live
+  CHECK(store->put(g, {{"category:c", Entry{"000000000000000400000000", "{c4}"}}}, ttl) == 1);
+  CHECK(store->lookup("category:c").entry->body == "{c4}");
+
+  // The scripts survive SCRIPT FLUSH (a restarted Redis has none).
+  redis::Client(redis::parse_url(env.redis_url)).command({"SCRIPT", "FLUSH"});
+  CHECK(store->put(g, {{"category:e", Entry{"000000000000000500000000", "{e}"}}}, ttl) == 1);
+  CHECK(store->lookup("category:e").entry->body == "{e}");
+
+  // Withdrawing only the named generation; releasing only one's own.
+  store->withdraw(g + 1);
+  CHECK(store->lookup("category:a").generation == g);
+  store->withdraw(g);
+  CHECK_FALSE(store->lookup("category:a").generation);
+  store->release("two");
+  CHECK_FALSE(store->acquire("two", 1s));
+  store->release("one");
+  CHECK(store->acquire("two", 1s));
+
+  auto c = redis::Client(redis::parse_url(env.redis_url));
+  std::string cursor = "0";
+  do {
+    const auto r = c.command({"SCAN", cursor, "MATCH", prefix + ":*", "COUNT", "1000"});
+    cursor = r.elements().at(0).as_string();
+    for (const auto& k : r.elements().at(1).elements()) c.command({"DEL", k.as_string()});
+  } while (cursor != "0");
 }

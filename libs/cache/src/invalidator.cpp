@@ -104,6 +104,11 @@ void Invalidator::rebuild() {
   const auto flush = [&] {
     with("store", [&] { store_.put(generation, pending, rules_.ttl); });
     pending.clear();
+    // A large catalog loads for longer than the lease: keep the right to
+    // invalidate meanwhile, so a standby does not take over mid-load.
+    if (!with("store", [&] { return store_.acquire(rules_.owner, rules_.lease); })) {
+      throw Failed{"store", "another invalidator took the cache over during the load"};
+    }
   };
   const auto snapshot = with("database", [&] {
     return truth_.load([&](catalog::Table table, const std::string& key, std::string body) {

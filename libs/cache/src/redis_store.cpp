@@ -56,9 +56,12 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 )");
 
-// KEYS[1] owner, KEYS[2] live; ARGV me, generation, lease ms.
+// KEYS[1] owner, KEYS[2] live; ARGV me, generation, lease ms. An owner
+// lease that ran out with no one taking it is taken back (a slow round
+// under load), as acquire would.
 const Script kSetLive(R"(
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local cur = redis.call('GET', KEYS[1])
+if cur and cur ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
 redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
 return 1

@@ -26,6 +26,7 @@ struct CacheService::State {
   detail::InvalidatorProbe probe;
   std::unique_ptr<Store> store;
   std::unique_ptr<detail::RunningInvalidator> invalidator;
+  bool stopped = false;
 
   State(CacheConfig c, metrics::Registry& metrics) : config(std::move(c)), probe(metrics) {}
 };
@@ -59,7 +60,8 @@ void CacheService::start() {
 
 void CacheService::stop() {
   State& s = *state_;
-  if (!s.invalidator) return;
+  if (!s.invalidator || s.stopped) return;
+  s.stopped = true;
   s.invalidator->stop();
   runtime::log_info("cache", "stopped");
 }

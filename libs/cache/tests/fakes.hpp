@@ -129,10 +129,12 @@ struct FakeTruth final : detail::Truth {
   std::string snapshot = "100:100:";
   bool down = false;
   int loads = 0;
+  std::function<void()> during_load;
 
   detail::XidSnapshot load(const RowSink& row) override {
     if (down) throw core::InfraError(core::FailureClass::kRetryable, "postgres: refused");
     ++loads;
+    if (during_load) during_load();
     for (const auto& [k, b] : categories) row(catalog::Table::kCategories, k, b);
     for (const auto& [k, b] : products) row(catalog::Table::kProducts, k, b);
     return *detail::XidSnapshot::parse(snapshot);

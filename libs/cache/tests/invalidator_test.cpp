@@ -198,3 +198,20 @@ TEST_CASE("one invalidator at a time; a stop hands over at once", "[invalidator]
   CHECK(other.trusted());
   CHECK(rig.store.live == 2);
 }
+
+TEST_CASE("a load that outlasts the lease keeps it, and yields to a standby that took it",
+          "[invalidator]") {
+  Rig rig;
+  rig.invalidator.step();
+  // The lease ran out during the load and a standby took it.
+  rig.truth.during_load = [&] { rig.store.owner = "standby"; };
+  rig.invalidator.step();
+  CHECK_FALSE(rig.store.live);
+  CHECK_FALSE(rig.invalidator.trusted());
+  // The lease ran out and no one took it: the invalidator takes it back.
+  rig.truth.during_load = [&] { rig.store.owner.reset(); };
+  rig.store.owner.reset();
+  rig.settle();
+  CHECK(rig.invalidator.trusted());
+  CHECK(rig.store.owner == "me");
+}

@@ -71,8 +71,8 @@ class Store {
                           const std::vector<std::pair<std::string, Entry>>& entries,
                           std::chrono::milliseconds ttl) = 0;
   // Marks `generation` live for `lease` (setting or renewing), if `owner`
-  // still holds the right to invalidate (renewing that too). False when it
-  // does not: another invalidator has taken over.
+  // still holds the right to invalidate, or no one does (renewing or taking
+  // it back). False when another invalidator holds it.
   virtual bool set_live(std::string_view owner, std::int64_t generation,
                         std::chrono::milliseconds lease) = 0;
   // Withdraws the live mark if it names `generation`: readers go to the
