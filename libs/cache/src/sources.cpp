@@ -63,7 +63,9 @@ PgTruth::PgTruth(const pg::PgOptions& pg) : pg_(pg) {}
 XidSnapshot PgTruth::load(const RowSink& row) {
   try {
     if (!conn_ || !conn_->is_open()) {
-      conn_ = pg::connect(pg_.url, pg_.schema, "millrace-cache", pg_.limits);
+      // Reading only: a role that may only SELECT the catalog will do.
+      conn_ = pg::connect(pg_.url, pg_.schema, "millrace-cache", pg_.limits,
+                          pg::SchemaSetup::kUseExisting);
     }
     pqxx::work tx(*conn_);
     // One snapshot for the rows and for the list of transactions it saw.
