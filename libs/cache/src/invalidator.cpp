@@ -240,7 +240,7 @@ void Invalidator::renew_if_due() {
     runtime::log_warn(kComponent, "another invalidator took over the cache: standing by");
     trusted_ = false;
     probe_.trusted(false);
-    probe_.rebuilt("taken_over");
+    reason_ = "taken_over";  // counted by the rebuild when this one takes it back
     state_ = State::kStandby;
   }
 }

@@ -19,18 +19,20 @@ KafkaFeed::KafkaFeed(const kafka::KafkaClientOptions& kafka) : topic_(kafka.topi
   // partitions are assigned, not subscribed).
   c.group_id = "millrace-cache";
   c.client_id = kafka.client_id;
-  c.extra = kafka.extra;
+  // A read_committed fetch waits on the broker until fetch.wait.max.ms
+  // (500 ms by default) even when a transaction's records became readable
+  // meanwhile, and every other request on the connection waits behind it:
+  // that wait is added to each change's trip to the cache. An operator's
+  // value in MILLRACE_KAFKA_PROPERTIES still wins.
+  c.extra = {{"fetch.wait.max.ms", "20"}};
+  for (const auto& [k, v] : kafka.extra) c.extra[k] = v;
   consumer_ = std::make_unique<kafka::Consumer>(c, nullptr);
 }
 
 std::vector<kafka::TopicPartition> KafkaFeed::ends() {
   if (partitions_ == 0) partitions_ = consumer_->partition_count(topic_, kKafkaTimeout);
-  std::vector<kafka::TopicPartition> out;
-  for (std::int32_t p = 0; p < partitions_; ++p) {
-    // read_committed (librdkafka's default): the last stable offset.
-    out.push_back({topic_, p, consumer_->watermarks(topic_, p, kKafkaTimeout).second});
-  }
-  return out;
+  // read_committed (librdkafka's default): the last stable offsets.
+  return consumer_->end_offsets(topic_, partitions_, kKafkaTimeout);
 }
 
 void KafkaFeed::start_at(const std::vector<kafka::TopicPartition>& positions) {

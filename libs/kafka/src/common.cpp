@@ -141,6 +141,23 @@ void install_logger(rd_kafka_conf_t* conf) {
       });
 }
 
+std::vector<TopicPartition> end_offsets(rd_kafka_t* rk, const std::string& topic,
+                                        std::int32_t partitions,
+                                        std::chrono::milliseconds timeout) {
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(partitions));
+  for (std::int32_t p = 0; p < partitions; ++p) {
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = RD_KAFKA_OFFSET_END;
+  }
+  auto err = rd_kafka_offsets_for_times(rk, list.get(), static_cast<int>(timeout.count()));
+  for (int i = 0; err == RD_KAFKA_RESP_ERR_NO_ERROR && i < list->cnt; ++i) err = list->elems[i].err;
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    refresh_leaders(rk, topic, static_cast<int>(timeout.count()));
+    throw core::InfraError(core::FailureClass::kRetryable,
+                           "end offsets of " + topic + ": " + rd_kafka_err2str(err));
+  }
+  return from_list(list.get());
+}
+
 std::int32_t partition_count(rd_kafka_t* rk, const std::string& topic,
                              std::chrono::milliseconds timeout) {
   // A topic handle restricts the metadata request to this one topic.

@@ -316,6 +316,11 @@ std::vector<TopicPartition> Consumer::positions(const std::vector<TopicPartition
   return detail::from_list(list.get());
 }
 
+std::vector<TopicPartition> Consumer::end_offsets(const std::string& topic, std::int32_t partitions,
+                                                  std::chrono::milliseconds timeout) {
+  return detail::end_offsets(state_->rk.get(), topic, partitions, timeout);
+}
+
 std::int32_t Consumer::partition_count(const std::string& topic,
                                        std::chrono::milliseconds timeout) {
   return detail::partition_count(state_->rk.get(), topic, timeout);

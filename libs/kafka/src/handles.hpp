@@ -74,6 +74,12 @@ std::pair<std::int64_t, std::int64_t> query_watermarks(rd_kafka_t* rk, const std
                                                        std::int32_t partition,
                                                        std::chrono::milliseconds timeout);
 
+// Each partition's end (the high watermark, or the last stable offset for a
+// read_committed client) in one ListOffsets per leader. Throws
+// core::InfraError (retryable) when any is not answered within `timeout`.
+std::vector<TopicPartition> end_offsets(rd_kafka_t* rk, const std::string& topic,
+                                        std::int32_t partitions, std::chrono::milliseconds timeout);
+
 // The topic's partition count from a metadata request for it alone. Throws
 // core::InfraError: retryable when the brokers do not answer, fatal when
 // the topic does not exist or cannot be used.

@@ -131,6 +131,13 @@ class Consumer {
   // transaction markers and aborted records, unlike the last record's
   // offset + 1); kOffsetInvalid while it has fetched nothing there yet.
   std::vector<TopicPartition> positions(const std::vector<TopicPartition>& partitions);
+  // Every partition's end, asked in one request per leader rather than one
+  // per partition (a broker answers a connection's requests in order, so
+  // each waits behind the consumer's pending fetch): the high watermark, or
+  // the last stable offset under read_committed (librdkafka's default).
+  // Throws core::InfraError (retryable) when not answered within `timeout`.
+  std::vector<TopicPartition> end_offsets(const std::string& topic, std::int32_t partitions,
+                                          std::chrono::milliseconds timeout);
   // The topic's partition count from a metadata request. Throws
   // core::InfraError: retryable without an answer, fatal for a topic that
   // does not exist.
