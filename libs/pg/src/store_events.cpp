@@ -40,4 +40,19 @@ void append_store_event(CopyText& row, const core::StoreEvent& e, std::string_vi
   row.text(topic).integer(partition).integer(offset);
 }
 
+const std::vector<std::string> kEnrichmentColumns = {"product_name", "product_brand",
+                                                     "product_category"};
+
+void append_enrichment(CopyText& row, const std::optional<std::string>& name,
+                       const std::optional<std::string>& brand,
+                       const std::optional<std::string>& category) {
+  for (const auto* v : {&name, &brand, &category}) {
+    if (*v) {
+      row.text(**v);
+    } else {
+      row.null();
+    }
+  }
+}
+
 }  // namespace millrace::pg

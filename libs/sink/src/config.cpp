@@ -17,6 +17,15 @@ void register_options(core::OptionSet& o, SinkConfig& c) {
                "Comma-separated event types to persist (sale_event, inventory_event)");
   o.add_string("min-discount", "MILLRACE_MIN_DISCOUNT", &c.min_discount,
                "Persist only events whose discount is strictly greater than this (0..100)");
+  o.add_bool("enrich", "MILLRACE_SINK_ENRICH", &c.enrich,
+             "Copy each kept row's product name, brand and category from the catalog, kept in "
+             "memory and current through the change feed (which must publish categories and "
+             "products); off: those columns stay NULL");
+  o.add_string("changes-topic", "MILLRACE_CHANGES_TOPIC", &c.changes_topic,
+               "Kafka topic of the change feed, followed for enrichment");
+  o.add_int("enrich-wait-ms", "MILLRACE_SINK_ENRICH_WAIT_MS", &c.enrich_wait_ms,
+            "How long a batch waits for the catalog to be loaded before it is retried", 100,
+            3'600'000);
 }
 
 void validate(SinkConfig& c) {

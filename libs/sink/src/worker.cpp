@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "millrace/cache/lookup.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/kafka/producer.hpp"
 #include "millrace/pg/copy.hpp"
@@ -135,8 +136,18 @@ SinkBatch& of(stream::BatchState& state) {
 
 class SinkWorker::Handler final : public stream::Handler {
  public:
-  Handler(const SinkConfig& config, metrics::Registry& metrics)
+  // `lookup` (null: no enrichment) must outlive the handler.
+  Handler(const SinkConfig& config, metrics::Registry& metrics, cache::CatalogLookup* lookup)
       : config_(config),
+        lookup_(lookup),
+        enriched_(metrics.counter("millrace_sink_enriched_total",
+                                  "Kept rows written with the catalog's product name, brand and "
+                                  "category (enrichment on)",
+                                  {{"sku", "known"}})),
+        unknown_sku_(metrics.counter("millrace_sink_enriched_total",
+                                     "Kept rows written with the catalog's product name, brand "
+                                     "and category (enrichment on)",
+                                     {{"sku", "unknown"}})),
         dead_letters_(metrics.counter("millrace_dead_letters_total",
                                       "Invalid records written to the dead-letter topic (including "
                                       "rewrites of replayed batches).",
@@ -218,6 +229,16 @@ class SinkWorker::Handler final : public stream::Handler {
   }
 
   void before_commit(stream::BatchState& state) override {
+    if (lookup_ != nullptr && !of(state).rows.empty()) {
+      // Rows are enriched from a whole catalog, never a part of one: at
+      // start, and after the change feed was lost, until it is loaded again.
+      lookup_->rethrow_failure();
+      if (!lookup_->wait_ready(milliseconds(config_.enrich_wait_ms))) {
+        throw InfraError(FailureClass::kRetryable,
+                         "the catalog for enrichment is not loaded yet (it follows " +
+                             config_.changes_topic + ")");
+      }
+    }
     // The batch's dead letters must be durable in Kafka before its offsets
     // move in PostgreSQL, or a crash in between would lose them.
     const auto& ref = of(state).letters;
@@ -327,13 +348,39 @@ class SinkWorker::Handler final : public stream::Handler {
 
   void copy_rows(pqxx::transaction_base& tx, const std::string& table,
                  const std::vector<Row>& rows) const {
-    pg::CopyWriter copy(tx, table, pg::kStoreEventColumns);
+    if (lookup_ == nullptr) {
+      pg::CopyWriter copy(tx, table, pg::kStoreEventColumns);
+      for (const auto& row : rows) {
+        pg::append_store_event(copy.row(), row.event, config_.stream.kafka.topic, row.partition,
+                               row.offset);
+        copy.end_row();
+      }
+      copy.complete();
+      return;
+    }
+    // The catalog as it is now: what the row is enriched with is what was
+    // known when it was ingested.
+    std::vector<std::string> columns = pg::kStoreEventColumns;
+    columns.insert(columns.end(), pg::kEnrichmentColumns.begin(), pg::kEnrichmentColumns.end());
+    pg::CopyWriter copy(tx, table, columns);
+    std::uint64_t known = 0;
     for (const auto& row : rows) {
-      pg::append_store_event(copy.row(), row.event, config_.stream.kafka.topic, row.partition,
+      auto& line = copy.row();
+      pg::append_store_event(line, row.event, config_.stream.kafka.topic, row.partition,
                              row.offset);
+      if (const auto product = lookup_->product(row.event.sku)) {
+        pg::append_enrichment(line, product->name, product->brand, product->category);
+        ++known;
+      } else {
+        pg::append_enrichment(line, std::nullopt, std::nullopt, std::nullopt);
+      }
       copy.end_row();
     }
     copy.complete();
+    // Counted per write: a batch written again (a refused record isolated,
+    // a retried commit) counts its rows again, like the dead letters.
+    enriched_.inc(static_cast<double>(known));
+    unknown_sku_.inc(static_cast<double>(rows.size() - known));
   }
 
   // Sends one dead letter: the source record (payload, key, its own
@@ -455,7 +502,9 @@ class SinkWorker::Handler final : public stream::Handler {
   }
 
   const SinkConfig& config_;
-  pg::OptimisticCopy copy_;  // the commit thread only (write())
+  cache::CatalogLookup* lookup_;                     // null: enrichment off
+  mutable metrics::Counter enriched_, unknown_sku_;  // copy_rows() is const
+  pg::OptimisticCopy copy_;                          // the commit thread only (write())
   metrics::Counter dead_letters_;
   metrics::Counter truncated_;
   metrics::Gauge blocked_;
@@ -464,9 +513,26 @@ class SinkWorker::Handler final : public stream::Handler {
   std::int32_t dlq_partitions_ = 1;
 };
 
+namespace {
+
+std::unique_ptr<cache::CatalogLookup> make_lookup(const SinkConfig& config,
+                                                  metrics::Registry& metrics) {
+  if (!config.enrich) return nullptr;
+  cache::LookupConfig c;
+  c.kafka = config.stream.kafka;
+  c.kafka.topic = config.changes_topic;
+  c.kafka.client_id = config.stream.kafka.client_id + "-catalog";
+  c.pg = config.stream.pg;
+  c.retry = config.stream.retry;
+  return std::make_unique<cache::CatalogLookup>(c, metrics);
+}
+
+}  // namespace
+
 SinkWorker::SinkWorker(SinkConfig config, metrics::Registry& metrics)
     : config_(std::move(config)),
-      handler_(std::make_unique<Handler>(config_, metrics)),
+      lookup_(make_lookup(config_, metrics)),
+      handler_(std::make_unique<Handler>(config_, metrics, lookup_.get())),
       consumer_(std::make_unique<stream::TransactionalConsumer>(config_.stream, *handler_, "sink",
                                                                 metrics)) {}
 
@@ -475,15 +541,17 @@ SinkWorker::~SinkWorker() {
 }
 
 void SinkWorker::start() {
+  if (lookup_) lookup_->start();
   handler_->start();
   consumer_->start();
 }
 
 void SinkWorker::stop() {
   // Reverse order of start: the consumer commits and leaves, then the
-  // dead-letter producer drains.
+  // dead-letter producer drains, then the catalog stops following.
   consumer_->stop();
   handler_->flush_dead_letters();
+  if (lookup_) lookup_->stop();
 }
 
 bool SinkWorker::wait(milliseconds timeout) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,5 +21,13 @@ extern const std::vector<std::string> kStoreEventColumns;
 // benchmark's reference file, so both encode a row alike.
 void append_store_event(CopyText& row, const core::StoreEvent& e, std::string_view topic,
                         std::int32_t partition, std::int64_t offset);
+
+// The enrichment's columns (migrations/0007_enrichment.sql), written after
+// kStoreEventColumns by a sink that enriches: the product's name, brand and
+// category from the catalog. Each nullopt is a NULL.
+extern const std::vector<std::string> kEnrichmentColumns;
+void append_enrichment(CopyText& row, const std::optional<std::string>& name,
+                       const std::optional<std::string>& brand,
+                       const std::optional<std::string>& category);
 
 }  // namespace millrace::pg

@@ -27,6 +27,14 @@ struct SinkConfig {
   // a letter the topic cannot take must never stop the sink. Kafka's
   // defaults take about 1 MB (message.max.bytes, max.message.bytes).
   std::int64_t dlq_max_bytes = 900'000;
+  // Enrichment: each kept row gets the product's name, brand and category
+  // from the catalog, held in memory and kept current from the change feed
+  // (cache::CatalogLookup). Off: those columns stay NULL.
+  bool enrich = false;
+  std::string changes_topic = "millrace.changes";
+  // How long a batch waits for the catalog to be loaded (at start, or after
+  // the feed was lost) before the batch is retried from the stored offsets.
+  std::int64_t enrich_wait_ms = 30'000;
 
   core::FilterConfig filter;  // derived by validate()
 };

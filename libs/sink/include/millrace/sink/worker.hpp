@@ -3,6 +3,7 @@
 #include <chrono>
 #include <memory>
 
+#include "millrace/cache/lookup.hpp"
 #include "millrace/metrics/metrics.hpp"
 #include "millrace/sink/config.hpp"
 #include "millrace/stream/consumer.hpp"
@@ -32,6 +33,7 @@ class SinkWorker {
  private:
   class Handler;
   SinkConfig config_;
+  std::unique_ptr<cache::CatalogLookup> lookup_;  // null: enrichment off
   std::unique_ptr<Handler> handler_;
   std::unique_ptr<stream::TransactionalConsumer> consumer_;
 };
