@@ -92,8 +92,21 @@ if res.get("http"):
     assert ngx["ndjson_100"]["accepted_events"] == 100 * ngx["ndjson_100"]["requests"], f"nginx ndjson {ngx['ndjson_100']!r}"
     ingest = res["http"]["kafka_ingest"]
     assert ingest["sent"] > 0 and ingest["failed"] == 0 and ingest["messages_per_s"] > 0, f"kafka ingest {ingest!r}"
-assert r["stages"] == ["warmup", "produce", "end_to_end", "latency", "http", "changefeed", "webhooks",
+assert r["stages"] == ["warmup", "produce", "end_to_end", "enrich", "latency", "http", "changefeed", "webhooks",
                        "cache_reads", "cache_invalidation"], f"stages {r['stages']!r}"
+# Enrichment: the same events drained with it off and on; on, every kept
+# row carries its sku's facts as the catalog holds them (the generator's
+# skus are all in the catalog); off, none carries any.
+en = res["enrich"]
+assert isinstance(en["ratio"], (int, float)) and en["ratio"] > 0, f"enrich ratio {en!r}"
+for mode in ("on", "off"):
+    e = en[mode]
+    assert e["events_per_s"] > 0 and e["seconds"] >= e["first_commit_seconds"] > 0, f"enrich.{mode} {e!r}"
+    assert e["cpu_seconds"]["sinks"] >= 0, f"enrich.{mode} cpu {e['cpu_seconds']!r}"
+assert en["on"]["rows"] == en["off"]["rows"] == res["end_to_end"]["kept_rows"] > 0, f"enrich rows {en!r}"
+assert en["on"]["rows_unlike_catalog"] == 0 and en["on"]["rows_without_name"] == 0, f"enrich.on {en['on']!r}"
+assert en["on"]["enriched_rows"] == en["on"]["rows"], f"enrich.on {en['on']!r}"
+assert en["off"]["rows_with_facts"] == 0 and en["off"]["enriched_rows"] == 0, f"enrich.off {en['off']!r}"
 # The catalog cache: three servers under the same wrk runs, every answer a
 # 200, and the cached one's answers counted as cache hits.
 cr = res["cache_reads"]
