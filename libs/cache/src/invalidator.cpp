@@ -48,8 +48,8 @@ std::chrono::milliseconds Invalidator::step() {
   } catch (const Failed& failed) {
     probe_.error(failed.what);
     if (trusted_ || backoff_.count() == 0) {
-      runtime::log_warn(kComponent, "the " + failed.what + " failed (" + failed.message +
-                                        "): readers use PostgreSQL until the cache is rebuilt");
+      runtime::log_warn(kComponent, "the " + failed.what + " failed (" + failed.message + "): " +
+                                        rules_.fallback + " until " + rules_.what + " is rebuilt");
     }
     trusted_ = false;
     probe_.trusted(false);
@@ -73,7 +73,7 @@ std::chrono::milliseconds Invalidator::step() {
 
 void Invalidator::standby() {
   if (!with("store", [&] { return store_.acquire(rules_.owner, rules_.lease); })) return;
-  runtime::log_info(kComponent, "took over invalidating the cache of schema " + rules_.schema);
+  runtime::log_info(kComponent, "keeping " + rules_.what + " of schema " + rules_.schema);
   state_ = State::kRebuild;
 }
 
@@ -136,7 +136,7 @@ void Invalidator::rebuild() {
     return;
   }
   probe_.rebuilt(reason_);
-  runtime::log_info(kComponent, "rebuilt the cache (" + reason_ + "): generation " +
+  runtime::log_info(kComponent, "rebuilt " + rules_.what + " (" + reason_ + "): generation " +
                                     std::to_string(generation) + ", " + std::to_string(rows) +
                                     " rows; following the change feed");
   generation_ = generation;
@@ -164,14 +164,14 @@ void Invalidator::follow() {
       runtime::log_error(kComponent, "partition " + std::to_string(record->partition) + " offset " +
                                          std::to_string(record->offset) +
                                          ": an unreadable catalog change (" + *why +
-                                         "): rebuilding the cache from PostgreSQL");
+                                         "): rebuilding " + rules_.what + " from PostgreSQL");
       apply(changes);
       return need_rebuild("unreadable");
     }
     auto& c = std::get<CatalogChange>(change);
     if (c.op == CatalogChange::Op::kTruncate) {
       apply(changes);
-      runtime::log_info(kComponent, "a catalog table was truncated: rebuilding the cache");
+      runtime::log_info(kComponent, "a catalog table was truncated: rebuilding " + rules_.what);
       return need_rebuild("truncate");
     }
     // A feed snapshot's row (xid 0) is applied: it may carry what no change will.

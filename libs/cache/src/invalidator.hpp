@@ -31,6 +31,10 @@
 namespace millrace::cache::detail {
 
 struct InvalidatorRules {
+  // What it keeps, for its log lines: "the cache" (Redis) or "the catalog
+  // in memory" (enrichment), and who reads it while it is not live.
+  std::string what = "the cache";
+  std::string fallback = "readers use PostgreSQL";
   std::string schema;
   std::string owner;  // this process, in the store's ownership mark
   std::chrono::milliseconds lease{5000};

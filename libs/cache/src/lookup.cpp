@@ -26,6 +26,8 @@ void CatalogLookup::start() {
   if (s.follower) return;
   auto rules = detail::system_rules(s.config.pg.schema, s.config.batch_size, s.config.retry);
   rules.owner = "this process";
+  rules.what = "the catalog in memory";
+  rules.fallback = "batches wait";
   s.follower = std::make_unique<detail::RunningInvalidator>(s.config.kafka, s.config.pg, s.store,
                                                             s.probe, rules);
   s.follower->start();
