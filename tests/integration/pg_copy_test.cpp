@@ -160,8 +160,11 @@ TEST_CASE("the migrated store_events table has the contract's columns, in COPY o
     columns.push_back(row[0].as<std::string>());
   }
   // Every column without a default is written by COPY: the contract's
-  // fields, then the row's source.
-  CHECK(columns == pg::kStoreEventColumns);
+  // fields, then the row's source, then the enrichment's (a sink that
+  // enriches writes them; one that does not leaves them NULL).
+  auto expected = pg::kStoreEventColumns;
+  expected.insert(expected.end(), pg::kEnrichmentColumns.begin(), pg::kEnrichmentColumns.end());
+  CHECK(columns == expected);
   tx.exec("DROP SCHEMA " + tx.quote_name(schema) + " CASCADE");
   tx.commit();
 }
