@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <random>
 
 #include "millrace/cache/redis_store.hpp"
@@ -42,8 +43,12 @@ void CacheService::start() {
   State& s = *state_;
   if (s.invalidator) return;
   const auto& c = s.config;
+  // The readers' timeout is short so that a read falls back to PostgreSQL
+  // fast; the invalidator waits longer, up to half its lease, because each
+  // timeout costs it a rebuild (a busy Redis is not a lost one).
   redis::ClientOptions client;
-  client.connect_timeout = client.command_timeout = std::chrono::milliseconds(c.store.timeout_ms);
+  client.connect_timeout = client.command_timeout =
+      std::chrono::milliseconds(std::max(c.store.timeout_ms, c.lease_ms / 2));
   s.store = make_redis_store(redis::Client(redis::parse_url(c.store.redis_url), client),
                              effective_prefix(c.store, c.pg.schema));
   auto rules = detail::system_rules(c.pg.schema, c.batch_size, c.retry);
