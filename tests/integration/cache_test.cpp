@@ -68,6 +68,14 @@ struct CacheRig {
                      &out);
   }
 
+  // One value of a query run in the rig's schema.
+  std::string scalar(const std::string& sql) const {
+    pqxx::connection c(p.env.pg);
+    pqxx::nontransaction tx(c);
+    tx.exec("SET search_path TO " + tx.quote_name(p.schema));
+    return tx.exec1(sql)[0].as<std::string>();
+  }
+
   long long count(const std::string& table) const {
     pqxx::connection c(p.env.pg);
     pqxx::nontransaction tx(c);
@@ -331,11 +339,7 @@ TEST_CASE("Redis restarted empty: the cache is rebuilt with what changed meanwhi
   const int port = free_port();
   auto api = rig.start_api(port);
   REQUIRE(eventually([&] { return get(port, "/readyz").status == 200; }, 60s));
-  pqxx::connection conn(rig.p.env.pg);
-  const std::string path =
-      "/v1/categories/" + pqxx::nontransaction(conn)
-                              .exec1("SELECT min(name) FROM " + rig.p.schema + ".categories")[0]
-                              .as<std::string>();
+  const std::string path = "/v1/categories/" + rig.scalar("SELECT min(name) FROM categories");
   REQUIRE(get(port, path).status == 200);
   {
     StackGuard guard{"redis"};
@@ -378,10 +382,7 @@ TEST_CASE("the seed's scenario: a cached category follows psql and the admin API
   auto api = rig.start_api(port);
   REQUIRE(eventually([&] { return get(port, "/readyz").status == 200; }, 60s));
 
-  pqxx::connection conn(rig.p.env.pg);
-  const std::string name = pqxx::nontransaction(conn)
-                               .exec1("SELECT min(name) FROM " + rig.p.schema + ".categories")[0]
-                               .as<std::string>();
+  const std::string name = rig.scalar("SELECT min(name) FROM categories");
   const std::string path = "/v1/categories/" + name;
 
   SECTION("a miss, then a hit") {
@@ -423,9 +424,7 @@ TEST_CASE("the seed's scenario: a cached category follows psql and the admin API
     rig.psql("DELETE FROM categories WHERE name = $$Gift cards$$");
     CHECK(served(port, "/v1/categories/Gift%20cards", 404, ""));
 
-    const std::string sku = pqxx::nontransaction(conn)
-                                .exec1("SELECT min(sku) FROM " + rig.p.schema + ".products")[0]
-                                .as<std::string>();
+    const std::string sku = rig.scalar("SELECT min(sku) FROM products");
     REQUIRE(get(port, "/v1/products/" + sku).status == 200);
     rig.psql("UPDATE products SET list_price = 4321.09 WHERE sku = " + sku);
     CHECK(served(port, "/v1/products/" + sku, 200, "\"list_price\":4321.09"));
