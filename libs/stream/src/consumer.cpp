@@ -107,6 +107,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   // ---- RebalanceListener (called on the loop thread, inside poll/close) ----
 
   void on_assign(std::vector<kafka::TopicPartition>& partitions) override {
+    const RebalanceScope scope(in_rebalance_);
     bump([](StreamStats& s) { ++s.rebalances; });
     // The connection is the commit thread's until its commit is settled.
     settle();
@@ -123,15 +124,13 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
       text += " " + tp_name(tp.topic, tp.partition) + "@" +
               (offset ? std::to_string(*offset) : std::string("beginning"));
     }
-    // librdkafka keeps an application pause on a partition across unassign
-    // and assign: one paused during an earlier reset would stay paused.
-    resume_after_assign_ = true;
     probe_.assigned(ids, true);
     probe_.owned(book_.partitions().size());
     runtime::log_info(component_, text);
   }
 
   void on_revoke(const std::vector<kafka::TopicPartition>& partitions) override {
+    const RebalanceScope scope(in_rebalance_);
     bump([](StreamStats& s) { ++s.rebalances; });
     if (!abandoning_) {
       // Commit what we have while the partitions are still ours; if that
@@ -145,13 +144,18 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
       commit_kafka(true);  // while the partitions are still ours
     }
     std::vector<std::int32_t> ids;
+    std::vector<kafka::TopicPartition> unhalt;
     for (const auto& tp : partitions) {
       batch_.drop_partition(tp.partition);
       state_->discard(tp.partition);
       book_.revoke(tp.partition);
-      halted_.erase(tp.partition);
+      if (halted_.erase(tp.partition) != 0) unhalt.push_back(tp);
       ids.push_back(tp.partition);
     }
+    // librdkafka keeps an application pause across unassign and assign: lift
+    // it now, while the assignment stands (the unassign after this callback
+    // is ordered behind it), or the partition would come back paused.
+    if (!unhalt.empty()) consumer_->resume(unhalt);
     probe_.assigned(ids, false);
     probe_.owned(book_.partitions().size());
     runtime::log_info(component_, "revoked " + std::to_string(partitions.size()) + " partition(s)");
@@ -257,7 +261,6 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
                                       " s; re-assigning from the stored offsets");
     bump([](StreamStats& s) { ++s.rearms; });
     reassign();
-    consumer_->resume(owned());
   }
 
   // Every owned partition again from its stored offset (halted ones too:
@@ -273,6 +276,14 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   }
 
  private:
+  struct RebalanceScope {
+    explicit RebalanceScope(bool& flag) : flag(flag) { flag = true; }
+    ~RebalanceScope() { flag = false; }
+    RebalanceScope(const RebalanceScope&) = delete;
+    RebalanceScope& operator=(const RebalanceScope&) = delete;
+    bool& flag;
+  };
+
   // Leaves the group without committing anything more, if run() did not
   // close the consumer itself: the failure (or stop) already decided that
   // what is uncommitted is replayed by the next owner.
@@ -365,10 +376,6 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
       }
       commit_kafka(false);
       rearm_stalled();
-      if (resume_after_assign_ && !resetting_) {
-        consumer_->resume(owned());
-        resume_after_assign_ = false;
-      }
       if (!resetting_ && !batch_.empty() &&
           (batch_.consumed() >= static_cast<std::uint64_t>(config_.batch_size) ||
            Clock::now() >= batch_deadline_)) {
@@ -534,15 +541,6 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     return text;
   }
 
-  // The owned partitions this member reads (halted ones stay paused).
-  std::vector<kafka::TopicPartition> owned() const {
-    std::vector<kafka::TopicPartition> out;
-    for (const auto p : book_.partitions()) {
-      if (!halted_.contains(p)) out.push_back({config_.kafka.topic, p, kafka::kOffsetInvalid});
-    }
-    return out;
-  }
-
   // Stop consuming and forget uncommitted work; recover() resumes from the
   // offsets PostgreSQL holds, which is correct whatever happened to the
   // failed transaction (even a commit whose outcome is unknown). Called with
@@ -553,7 +551,15 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     batch_.clear();
     state_ = handler_.open_batch();
     batch_committer_->disconnect();
-    consumer_->pause(owned());
+    // Stop fetching by assigning nothing, not by pausing: librdkafka 2.0.2
+    // gives a resume issued here a version barrier in this thread while the
+    // re-assignment's fetch start takes its own in its main thread, and when
+    // they cross the fetch start is dropped as outdated and the partition is
+    // never read again (confluentinc/librdkafka#5591). Assignments are all
+    // ordered in the main thread. Inside a rebalance callback librdkafka sets
+    // the assignment itself when the callback returns; messages read until
+    // recover() are dropped by handle().
+    if (!in_rebalance_) consumer_->assign({});
     resetting_ = true;
   }
 
@@ -571,8 +577,6 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
         probe_.set_position(p, offset);
       }
       reassign();
-      consumer_->resume(owned());
-      resume_after_assign_ = false;
       resetting_ = false;
       backoff_ = milliseconds(config_.retry.first_ms);
       runtime::log_info(component_, "resumed from stored offsets");
@@ -654,7 +658,8 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   std::map<std::int32_t, std::int64_t> kafka_pending_;
   Clock::time_point kafka_commit_due_{};
   bool resetting_ = false;
-  bool resume_after_assign_ = false;
+  // Inside a rebalance callback, whose assignment librdkafka applies after it.
+  bool in_rebalance_ = false;
   // Partitions owned but not read: their stored offset is outside the log.
   std::set<std::int32_t> halted_;
   // Giving up: rebalances only drop state, nothing commits any more.
