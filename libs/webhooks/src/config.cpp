@@ -32,6 +32,11 @@ void register_options(core::OptionSet& o, WebhooksConfig& c) {
 
 void validate(WebhooksConfig& c) {
   stream::validate(c.stream);
+  // The change topic is written in transactions, so this consumer reads
+  // committed, and such a fetch waits on the broker for fetch.wait.max.ms
+  // (500 ms by default) even when records became readable meanwhile: that
+  // wait would be added to each delivery. An operator's value still wins.
+  c.stream.kafka.extra.try_emplace("fetch.wait.max.ms", "20");
   try {
     c.schedule = parse_schedule(c.retry_schedule);
   } catch (const std::invalid_argument& e) {

@@ -23,6 +23,7 @@ TEST_CASE("the webhooks read the change topic under their own variables") {
   CHECK(d.timeout_ms == 15000);
   CHECK(d.schedule.delays.size() == 7);
   CHECK_FALSE(d.allow_private);
+  CHECK(d.stream.kafka.extra.at("fetch.wait.max.ms") == "20");
   const auto e = parse({{"MILLRACE_CHANGES_TOPIC", "changes"},
                         {"MILLRACE_WEBHOOKS_GROUP", "hooks"},
                         {"MILLRACE_WEBHOOKS_ALLOW_PRIVATE", "true"},
@@ -33,6 +34,8 @@ TEST_CASE("the webhooks read the change topic under their own variables") {
   CHECK(e.allow_private);
   CHECK(e.timeout_ms == 2000);
   CHECK(e.schedule.delays.size() == 2);
+  const auto f = parse({{"MILLRACE_KAFKA_PROPERTIES", "fetch.wait.max.ms=200"}}, {});
+  CHECK(f.stream.kafka.extra.at("fetch.wait.max.ms") == "200");
 }
 
 TEST_CASE("a bad retry schedule is a usage error naming the setting") {
