@@ -36,20 +36,23 @@ mapfile -t tests < <(cd "$build" && if [[ -n $regex ]]; then ctest -N -R "$regex
 ((${#tests[@]} > 0)) || { echo "fault_loop.sh: no test matches" >&2; exit 2; }
 
 # Splits the tests into two lanes of about equal cost: the costliest test
-# goes to the lane with less so far. Costs are ctest's own (seconds of the
-# last runs).
+# goes to the lane with less so far. Costs are ctest's own, in thousandths:
+# only their ratios matter, and ctest's figures are often below 1 (cut to
+# whole numbers they were all 0, and one lane got every test but one).
 split_lanes() {
   declare -A cost=()
   local costs="$build/Testing/Temporary/CTestCostData.txt" name reps c
   if [[ -f $costs ]]; then
     while read -r name reps c; do
-      [[ $c =~ ^[0-9.]+$ ]] && cost[$name]=${c%.*}
+      [[ $c =~ ^[0-9.]+$ ]] && cost[$name]=$(awk -v c="$c" 'BEGIN { printf "%d", c * 1000 }')
     done <"$costs"
   fi
-  local t a=0 b=0 lane_a=() lane_b=()
+  # A test without a figure counts as much as the costliest one.
+  local t a=0 b=0 lane_a=() lane_b=() max=1
+  for c in "${cost[@]}"; do ((c > max)) && max=$c; done
   while read -r c t; do
     if ((a <= b)); then lane_a+=("$t"); a=$((a + c)); else lane_b+=("$t"); b=$((b + c)); fi
-  done < <(for t in "${tests[@]}"; do echo "${cost[$t]:-60} $t"; done | sort -rn)
+  done < <(for t in "${tests[@]}"; do echo "${cost[$t]:-$max} $t"; done | sort -rn)
   lane_regex=("$(anchored "${lane_a[@]}")" "$(anchored "${lane_b[@]}")")
 }
 # An anchored regex of the named tests.
