@@ -184,10 +184,117 @@ void serialize(std::string& out, const Reply& r, bool keep_alive) {
   out += r.body;
 }
 
+// A stream's head: no Content-Length, the body chunked; the connection
+// closes when the stream ends.
+void serialize_stream_head(std::string& out, const Reply& r) {
+  out.clear();
+  out += "HTTP/1.1 ";
+  append_number(out, static_cast<std::uint64_t>(r.status));
+  out += ' ';
+  out += sv(bhttp::obsolete_reason(static_cast<bhttp::status>(r.status)));
+  out += "\r\nContent-Type: ";
+  out += r.content_type;
+  out += "\r\nTransfer-Encoding: chunked";
+  for (const auto& [name, value] : r.headers) {
+    out += "\r\n";
+    out += name;
+    out += ": ";
+    out += value;
+  }
+  out += "\r\nConnection: close\r\n\r\n";
+}
+
+void append_chunk(std::string& out, std::string_view data) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  char digits[16];
+  char* end = digits + sizeof digits;
+  char* p = end;
+  for (std::size_t n = data.size(); n != 0; n >>= 4) *--p = kHex[n & 0xf];
+  out.append(p, end);
+  out += "\r\n";
+  out += data;
+  out += "\r\n";
+}
+
+// What the client may still send while a stream is written: nothing is
+// expected, this only notices when it leaves.
+constexpr std::size_t kStreamWatchRead = 512;
+
 }  // namespace
 
 class Session;
 class ExchangeImpl;
+struct Loop;
+
+// The Stream a handler holds: pieces queue here (already chunk-framed) under
+// a mutex, from any thread, and the session takes them on its loop's thread.
+class StreamImpl final : public Stream {
+ public:
+  StreamImpl(Loop& loop, std::weak_ptr<Session> session, std::size_t max_buffered)
+      : loop_(loop), session_(std::move(session)), max_buffered_(max_buffered) {}
+
+  bool send(std::string_view data) override {
+    std::lock_guard lock(mutex_);
+    if (ended_) return false;
+    if (data.empty()) return true;
+    if (pending_.size() + in_flight_ + data.size() > max_buffered_) {
+      // Too far behind: drop whole pieces and end at a boundary.
+      ended_ = true;
+      pending_.clear();
+      wake();
+      return false;
+    }
+    append_chunk(pending_, data);
+    wake();
+    return true;
+  }
+
+  void close() override {
+    std::lock_guard lock(mutex_);
+    if (ended_) return;
+    ended_ = true;
+    wake();
+  }
+
+  bool open() const override {
+    std::lock_guard lock(mutex_);
+    return !ended_;
+  }
+
+  // Loop thread: what to write next; `last` once the stream has ended (this
+  // is then all there is).
+  std::string take(bool& last) {
+    std::lock_guard lock(mutex_);
+    posted_ = false;
+    std::string out;
+    out.swap(pending_);
+    in_flight_ = out.size();
+    last = ended_;
+    return out;
+  }
+  void wrote() {
+    std::lock_guard lock(mutex_);
+    in_flight_ = 0;
+  }
+  // Loop thread: the connection is gone.
+  void gone() {
+    std::lock_guard lock(mutex_);
+    ended_ = true;
+    pending_.clear();
+  }
+
+ private:
+  void wake();  // under mutex_: one pull posted to the loop at a time
+
+  Loop& loop_;
+  std::weak_ptr<Session> session_;
+  const std::size_t max_buffered_;
+  mutable std::mutex mutex_;
+  std::string pending_;
+  std::size_t in_flight_ = 0;
+  bool ended_ = false;
+  bool posted_ = false;
+};
 
 // One event-loop thread and what lives on it. Everything here but the
 // context itself is only touched from the loop's thread.
@@ -268,7 +375,36 @@ class Session final : public std::enable_shared_from_this<Session>, private Requ
   // and no request is being served (a request being served finishes; its
   // reply says Connection: close).
   void sweep(Clock::time_point now, bool stopping) {
+    if (stream_) {
+      if (stopping) stream_->close();      // the last chunk goes, then the connection
+      if (now >= deadline_) end_stream();  // a write the client does not take
+      return;
+    }
     if (now >= deadline_ || (stopping && !busy_)) close();
+  }
+
+  void begin_stream(Reply head, std::shared_ptr<StreamImpl> stream) {
+    stream_ = std::move(stream);
+    status_ = head.status;
+    serialize_stream_head(out_, head);
+    if (!head.body.empty()) append_chunk(out_, head.body);
+    write_stream();
+    buffer_.clear();
+    watch();
+  }
+
+  // Writes what the stream has queued, or its end.
+  void stream_pull() {
+    if (!stream_ || stream_writing_ || stream_last_ || stream_ended_) return;
+    bool last = false;
+    std::string next = stream_->take(last);
+    if (next.empty() && !last) return;
+    out_ = std::move(next);
+    if (last) {
+      out_ += "0\r\n\r\n";
+      stream_last_ = true;
+    }
+    write_stream();
   }
 
   void write(Reply reply) {
@@ -400,6 +536,35 @@ class Session final : public std::enable_shared_from_this<Session>, private Requ
 
   void dispatch();
 
+  void write_stream() {
+    stream_writing_ = true;
+    deadline_ = loop_.now + kTransferTimeout;
+    asio::async_write(socket_, asio::buffer(out_),
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        self->stream_writing_ = false;
+                        self->deadline_ = Clock::time_point::max();
+                        self->stream_->wrote();
+                        if (ec || self->stream_last_) return self->end_stream();
+                        self->stream_pull();
+                      });
+  }
+
+  void watch() {
+    socket_.async_read_some(buffer_.prepare(kStreamWatchRead),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (ec) return self->end_stream();
+                              self->watch();
+                            });
+  }
+
+  void end_stream() {
+    if (stream_ended_) return;
+    stream_ended_ = true;
+    stream_->gone();
+    server_.handler.answered(path(), status_, Clock::now() - started_);
+    close();
+  }
+
   Reply error_reply(int status, std::string_view error, std::string_view detail) {
     Reply r = server_.handler.refusal(status, error, detail);
     r.status = status;
@@ -457,7 +622,20 @@ class Session final : public std::enable_shared_from_this<Session>, private Requ
   bool keep_alive_ = false;
   bool busy_ = false;    // between a request's headers and its reply written
   bool parsed_ = false;  // fields_ hold a request's headers
+  // A streamed response (Exchange::stream): the connection is its until it ends.
+  std::shared_ptr<StreamImpl> stream_;
+  bool stream_writing_ = false;
+  bool stream_last_ = false;   // the last chunk is being written
+  bool stream_ended_ = false;  // written or failed; the connection is closing
 };
+
+void StreamImpl::wake() {
+  if (posted_) return;
+  posted_ = true;
+  asio::post(*loop_.context, [session = session_] {
+    if (const auto s = session.lock()) s->stream_pull();
+  });
+}
 
 class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<ExchangeImpl> {
  public:
@@ -478,6 +656,14 @@ class ExchangeImpl final : public Exchange, public std::enable_shared_from_this<
 
   void finish() override {
     asio::post(*loop_.context, [self = shared_from_this()] { self->run(); });
+  }
+
+  std::shared_ptr<Stream> stream(Reply head, std::size_t max_buffered) override {
+    if (done_ || make_) throw std::logic_error("Exchange::stream after the request was answered");
+    done_ = true;
+    auto s = std::make_shared<StreamImpl>(loop_, session_, max_buffered);
+    std::move(session_)->begin_stream(std::move(head), s);
+    return s;
   }
 
   Loop& loop() const { return loop_; }

@@ -16,6 +16,7 @@
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -259,4 +260,163 @@ TEST_CASE("a body over the limit gets its 413 even while the client is still sen
   client.finish_sending();
   CHECK(client.at_eof());
   server.stop(1s);
+}
+
+namespace {
+
+// Streams /stream: the head's body first, then what the test sends through
+// the Stream it keeps.
+class StreamingHandler final : public Handler {
+ public:
+  explicit StreamingHandler(std::size_t max_buffered) : max_buffered_(max_buffered) {}
+  std::optional<Reply> screen(const Request&) override { return std::nullopt; }
+  void handle(const Request&, const std::shared_ptr<Exchange>& exchange) override {
+    Reply head;
+    head.content_type = "text/event-stream";
+    head.headers = {{"Cache-Control", "no-store"}};
+    head.body = "retry: 1000\n\n";
+    auto s = exchange->stream(std::move(head), max_buffered_);
+    std::lock_guard lock(mutex_);
+    stream_ = std::move(s);
+    cv_.notify_all();
+  }
+  Reply refusal(int, std::string_view, std::string_view) const override { return {}; }
+  void answered(std::string_view path, int status,
+                std::chrono::steady_clock::duration) noexcept override {
+    std::lock_guard lock(mutex_);
+    answered_.emplace_back(std::string(path) + " " + std::to_string(status));
+    cv_.notify_all();
+  }
+  std::shared_ptr<Stream> stream() {
+    std::unique_lock lock(mutex_);
+    cv_.wait_for(lock, 5s, [&] { return stream_ != nullptr; });
+    return stream_;
+  }
+  std::vector<std::string> answered() {
+    std::unique_lock lock(mutex_);
+    cv_.wait_for(lock, 5s, [&] { return !answered_.empty(); });
+    return answered_;
+  }
+
+ private:
+  std::size_t max_buffered_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::shared_ptr<Stream> stream_;
+  std::vector<std::string> answered_;
+};
+
+// Reads from `fd` until `text` has arrived (or 5 s passed); all read so far.
+std::string read_until(int fd, std::string& seen, std::string_view text) {
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (seen.find(text) == std::string::npos && std::chrono::steady_clock::now() < until) {
+    char chunk[4096];
+    const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+    if (n <= 0) break;
+    seen.append(chunk, static_cast<std::size_t>(n));
+  }
+  return seen;
+}
+
+int connect_to(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  const std::string request = "GET /stream HTTP/1.1\r\nHost: test\r\n\r\n";
+  REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(request.size()));
+  return fd;
+}
+
+}  // namespace
+
+TEST_CASE("a stream sends its head, then each piece as a chunk, and ends with the last chunk",
+          "[server][stream]") {
+  StreamingHandler handler(1 << 20);
+  Server server(ServerOptions{}, handler);
+  server.start();
+  const int fd = connect_to(server.port());
+  auto stream = handler.stream();
+  REQUIRE(stream);
+  std::string seen;
+  read_until(fd, seen, "retry: 1000\n\n\r\n");
+  CHECK(seen.find("HTTP/1.1 200 OK\r\n") == 0);
+  CHECK(seen.find("Content-Type: text/event-stream\r\n") != std::string::npos);
+  CHECK(seen.find("Transfer-Encoding: chunked\r\n") != std::string::npos);
+  CHECK(seen.find("Cache-Control: no-store\r\n") != std::string::npos);
+  CHECK(seen.find("Content-Length") == std::string::npos);
+  CHECK(seen.find("\r\n\r\nd\r\nretry: 1000\n\n\r\n") != std::string::npos);
+
+  // From another thread, as the API's hub sends.
+  std::thread([&] { CHECK(stream->send("data: one\n\n")); }).join();
+  read_until(fd, seen, "b\r\ndata: one\n\n\r\n");
+  CHECK(seen.find("b\r\ndata: one\n\n\r\n") != std::string::npos);
+  stream->close();
+  read_until(fd, seen, "0\r\n\r\n");
+  CHECK(seen.size() >= 5);
+  CHECK(seen.compare(seen.size() - 5, 5, "0\r\n\r\n") == 0);
+  char byte;
+  CHECK(::recv(fd, &byte, 1, 0) == 0);  // and the connection closes
+  CHECK_FALSE(stream->send("data: late\n\n"));
+  CHECK(handler.answered() == std::vector<std::string>{"/stream 200"});
+  ::close(fd);
+  server.stop(1s);
+}
+
+TEST_CASE("a client that leaves ends its stream; one too far behind is cut off",
+          "[server][stream]") {
+  SECTION("leaves") {
+    StreamingHandler handler(1 << 20);
+    Server server(ServerOptions{}, handler);
+    server.start();
+    const int fd = connect_to(server.port());
+    auto stream = handler.stream();
+    REQUIRE(stream);
+    ::close(fd);
+    const auto until = std::chrono::steady_clock::now() + 5s;
+    while (stream->open() && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(10ms);
+    }
+    CHECK_FALSE(stream->open());
+    CHECK_FALSE(stream->send("data: nobody\n\n"));
+    server.stop(1s);
+  }
+  SECTION("falls behind") {
+    StreamingHandler handler(64 * 1024);
+    Server server(ServerOptions{}, handler);
+    server.start();
+    const int fd = connect_to(server.port());  // and never reads
+    auto stream = handler.stream();
+    REQUIRE(stream);
+    const std::string piece(16 * 1024, 'x');
+    bool cut = false;
+    // The socket buffers take some megabytes first; then the queue fills.
+    for (int i = 0; i < 100'000 && !cut; ++i) cut = !stream->send(piece);
+    CHECK(cut);
+    CHECK_FALSE(stream->open());
+    ::close(fd);
+    server.stop(1s);
+  }
+}
+
+TEST_CASE("stopping the server ends its streams with the last chunk", "[server][stream]") {
+  StreamingHandler handler(1 << 20);
+  Server server(ServerOptions{}, handler);
+  server.start();
+  const int fd = connect_to(server.port());
+  auto stream = handler.stream();
+  REQUIRE(stream);
+  std::string seen;
+  read_until(fd, seen, "retry");
+  std::thread stopper([&] { server.stop(5s); });
+  read_until(fd, seen, "0\r\n\r\n");
+  stopper.join();
+  CHECK(seen.compare(seen.size() - 5, 5, "0\r\n\r\n") == 0);
+  CHECK_FALSE(stream->open());
+  ::close(fd);
 }

@@ -61,8 +61,34 @@ class Request {
   Request& operator=(const Request&) = default;
 };
 
+// A response written piece by piece for as long as both sides want it
+// (Server-Sent Events): see Exchange::stream. Chunked transfer encoding;
+// the connection closes when the stream ends.
+//
+// Caller contract: thread-safe; must not be used after its Server is
+// destroyed (stop() ends every stream, after which send() only returns
+// false).
+class Stream {
+ public:
+  virtual ~Stream() = default;
+  // Queues `data` to be written as it is. False once the stream has ended
+  // (the client left, the server is stopping, close() was called, or the
+  // client fell more than the stream's buffer limit behind and was cut
+  // off); the data is then dropped.
+  virtual bool send(std::string_view data) = 0;
+  // Ends the response after what is queued, then closes the connection.
+  virtual void close() = 0;
+  virtual bool open() const = 0;
+
+ protected:
+  Stream() = default;
+  Stream(const Stream&) = default;
+  Stream& operator=(const Stream&) = default;
+};
+
 // One request's answer, given exactly once: now (reply), or later from any
-// thread (defer + finish). Holding it keeps the connection alive.
+// thread (defer + finish), or as a stream. Holding it keeps the connection
+// alive.
 class Exchange {
  public:
   virtual ~Exchange() = default;
@@ -74,6 +100,12 @@ class Exchange {
   virtual void defer(std::chrono::steady_clock::duration timeout, std::function<Reply()> make) = 0;
   // Thread-safe; calls after the first, or after the timeout, do nothing.
   virtual void finish() = 0;
+  // Answers with a stream: `head`'s status and headers now, its body as the
+  // first piece, then what the returned Stream is given. A client that has
+  // more than `max_buffered` bytes not yet taken is cut off (its stream
+  // ends), so one slow reader costs bounded memory. Only from
+  // Handler::handle, instead of reply() or defer().
+  virtual std::shared_ptr<Stream> stream(Reply head, std::size_t max_buffered) = 0;
   // finish() for many exchanges, handing them to each event loop at once:
   // one wake-up per loop instead of one per exchange. Clears `exchanges`.
   static void finish_all(std::vector<std::shared_ptr<Exchange>>& exchanges);
