@@ -12,22 +12,11 @@ constexpr std::chrono::milliseconds kKafkaTimeout{5000};
 
 }  // namespace
 
-KafkaFeed::KafkaFeed(const kafka::KafkaClientOptions& kafka) : topic_(kafka.topic) {
-  kafka::ConsumerConfig c;
-  c.brokers = kafka.brokers;
-  // Required by librdkafka; nothing is committed or joined under it (the
-  // partitions are assigned, not subscribed).
-  c.group_id = "millrace-cache";
-  c.client_id = kafka.client_id;
-  // A read_committed fetch waits on the broker until fetch.wait.max.ms
-  // (500 ms by default) even when a transaction's records became readable
-  // meanwhile, and every other request on the connection waits behind it:
-  // that wait is added to each change's trip to the cache. An operator's
-  // value in MILLRACE_KAFKA_PROPERTIES still wins.
-  c.extra = {{"fetch.wait.max.ms", "20"}};
-  for (const auto& [k, v] : kafka.extra) c.extra[k] = v;
-  consumer_ = std::make_unique<kafka::Consumer>(c, nullptr);
-}
+KafkaFeed::KafkaFeed(const kafka::KafkaClientOptions& kafka)
+    : topic_(kafka.topic),
+      // Each change's trip to the cache must not wait out a fetch.
+      consumer_(std::make_unique<kafka::Consumer>(kafka::follower_config(kafka, "millrace-cache"),
+                                                  nullptr)) {}
 
 std::vector<kafka::TopicPartition> KafkaFeed::ends() {
   if (partitions_ == 0) partitions_ = consumer_->partition_count(topic_, kKafkaTimeout);

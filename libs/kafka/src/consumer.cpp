@@ -161,6 +161,16 @@ void Consumer::State::rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partitio
   }
 }
 
+ConsumerConfig follower_config(const KafkaClientOptions& options, std::string group_id) {
+  ConsumerConfig c;
+  c.brokers = options.brokers;
+  c.group_id = std::move(group_id);
+  c.client_id = options.client_id;
+  c.extra = {{"fetch.wait.max.ms", "20"}};
+  for (const auto& [key, value] : options.extra) c.extra[key] = value;
+  return c;
+}
+
 Consumer::Consumer(const ConsumerConfig& config, RebalanceListener* listener)
     : state_(std::make_unique<State>()) {
   state_->listener = listener;

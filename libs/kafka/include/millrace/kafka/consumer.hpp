@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "millrace/kafka/options.hpp"
 #include "millrace/kafka/types.hpp"
 
 namespace millrace::kafka {
@@ -22,6 +23,14 @@ struct ConsumerConfig {
   std::int32_t max_poll_interval_ms = 300000;
   Properties extra;
 };
+
+// A reader that assigns itself partitions (no group is joined or committed
+// under `group_id`, which librdkafka requires all the same) and follows
+// what a read_committed consumer sees with little delay: a read_committed
+// fetch waits on the broker up to fetch.wait.max.ms (500 ms by default) even
+// when records became readable meanwhile, so this waits 20 ms. An
+// operator's value in `options.extra` still wins.
+ConsumerConfig follower_config(const KafkaClientOptions& options, std::string group_id);
 
 // Told about partition assignment changes. Both run inside Consumer::poll()
 // (or close()) on the polling thread.
