@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "millrace/httpd/listen_address.hpp"
+#include "millrace/kafka/types.hpp"
 
 namespace millrace::api {
 
@@ -29,6 +30,11 @@ void register_options(core::OptionSet& o, ApiConfig& c) {
   o.add_int("max-body-bytes", "MILLRACE_API_MAX_BODY_BYTES", &c.max_body_bytes,
             "Largest admin request body accepted (larger: 413)", 1, 16LL << 20);
   cache::register_options(o, c.cache);
+  kafka::register_options(
+      o, c.kafka,
+      {"MILLRACE_CHANGES_TOPIC", "Kafka topic of the change feed, which drives GET /v1/stream"});
+  o.add_string("dead-letter-topics", "MILLRACE_API_DEAD_LETTER_TOPICS", &c.dead_letter_topics,
+               "Dead-letter topics whose sizes the live stream's health shows, comma-separated");
 }
 
 void validate(ApiConfig& c) {
@@ -38,6 +44,20 @@ void validate(ApiConfig& c) {
   c.port = port;
   pg::validate(c.pg);
   cache::validate(c.cache);
+  kafka::validate(c.kafka);
+  kafka::refuse_consumer_overrides(c.kafka.extra);
+  c.dead_letters.clear();
+  std::size_t start = 0;
+  const std::string& list = c.dead_letter_topics;
+  while (start <= list.size()) {
+    auto end = list.find(',', start);
+    if (end == std::string::npos) end = list.size();
+    auto topic = list.substr(start, end - start);
+    const auto first = topic.find_first_not_of(' ');
+    const auto last = topic.find_last_not_of(' ');
+    if (first != std::string::npos) c.dead_letters.push_back(topic.substr(first, last - first + 1));
+    start = end + 1;
+  }
 }
 
 }  // namespace millrace::api

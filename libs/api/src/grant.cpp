@@ -9,6 +9,10 @@ std::vector<std::string> reader_relations() {
   std::vector<std::string> out;
   for (const auto& v : public_views()) out.emplace_back(v.name);
   out.emplace_back(accounting_view().name);
+  // The live stream's health: each partition's last commit, the webhook
+  // queue's counts.
+  out.emplace_back("consumer_offsets");
+  out.emplace_back("webhook_backlog");
   for (auto& t : admin_relations()) out.push_back(std::move(t));
   return out;
 }

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <utility>
 
+#include "assets.hpp"
 #include "body.hpp"
 #include "millrace/httpd/request.hpp"
 #include "problem.hpp"
@@ -113,6 +114,9 @@ Match match(std::string_view path) {
   if (exact("/healthz")) return {kRouteHealthz, {}};
   if (exact("/readyz")) return {kRouteReadyz, {}};
   if (exact("/metrics")) return {kRouteMetrics, {}};
+  if (exact("/v1/stream")) return {kRouteStream, {}};
+  if (exact("/")) return {kRouteDashboard, {}};
+  if (auto m = under("/dashboard/", kRouteAsset)) return *m;
   if (auto m = under("/v1/views/", kRouteView)) return *m;
   if (auto m = under("/v1/categories/", kRouteCategory)) return *m;
   if (auto m = under("/v1/products/", kRouteProduct)) return *m;
@@ -194,6 +198,26 @@ std::variant<httpd::Reply, Job> Router::route(const httpd::Request& req) const {
     return r;
   }
   const std::string instance(path);
+  if (m.route == kRouteDashboard || m.route == kRouteAsset) {
+    // Static, built into the binary: whatever the Accept header says.
+    const Asset* asset = find_asset(m.route == kRouteDashboard ? "index.html" : m.key);
+    if (asset == nullptr) return not_found(path, "no such file");
+    httpd::Reply r = body_reply(200, std::string(asset->body), asset->content_type);
+    // Revalidated on each load: a new build's page is never mixed with an
+    // old script. They are small, and the page opens one stream after.
+    r.headers = {{"Cache-Control", "no-cache"}, {"X-Content-Type-Options", "nosniff"}};
+    if (m.route == kRouteDashboard) {
+      r.headers.emplace_back("Content-Security-Policy",
+                             "default-src 'self'; img-src 'self' data:; base-uri 'none'; "
+                             "form-action 'none'; frame-ancestors 'none'");
+    }
+    return r;
+  }
+  if (m.route == kRouteStream) {
+    // The service answers GET itself (it needs the exchange); anything that
+    // reaches here is a bug.
+    return problem(500, "internal_error", "the live stream is not available", path);
+  }
 
   std::optional<std::string> key;
   if (m.route == kRouteView || m.route == kRouteCategory || m.route == kRouteProduct) {

@@ -33,14 +33,21 @@ enum Route : std::size_t {
   kRouteHealthz,
   kRouteReadyz,
   kRouteMetrics,
+  kRouteStream,     // Server-Sent Events, answered by the service's LiveHub
+  kRouteDashboard,  // the page
+  kRouteAsset,      // its scripts and styles
   kRouteOther,
 };
-inline constexpr std::size_t kRouteCount = 11;
+inline constexpr std::size_t kRouteCount = 14;
 // The route label of the metrics: the OpenAPI path template.
 inline constexpr std::array<std::string_view, kRouteCount> kRouteNames = {
-    "/v1/views",    "/v1/views/{name}",   "/v1/categories", "/v1/categories/{name}",
-    "/v1/products", "/v1/products/{sku}", "/v1/accounting", "/healthz",
-    "/readyz",      "/metrics",           "other"};
+    "/v1/views",         "/v1/views/{name}",
+    "/v1/categories",    "/v1/categories/{name}",
+    "/v1/products",      "/v1/products/{sku}",
+    "/v1/accounting",    "/healthz",
+    "/readyz",           "/metrics",
+    "/v1/stream",        "/",
+    "/dashboard/{file}", "other"};
 
 struct Match {
   Route route = kRouteOther;

@@ -5,10 +5,14 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "live_driver.hpp"
+#include "live_hub.hpp"
+#include "live_sources.hpp"
 #include "millrace/httpd/server.hpp"
 #include "millrace/runtime/log.hpp"
 #include "pg_backend.hpp"
@@ -39,6 +43,15 @@ struct Task {
   std::string instance;
 };
 
+// Tells this process's stream ids from an earlier one's.
+std::string random_epoch() {
+  std::random_device device;
+  const std::uint64_t n = (static_cast<std::uint64_t>(device()) << 32) | device();
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(n));
+  return text;
+}
+
 }  // namespace
 
 ReadsFactory database_reads() {
@@ -61,6 +74,9 @@ struct ApiService::State final : httpd::Handler {
   ApiProbe probe;
   ReadsFactory factory;
   Router router;
+  // GET /v1/stream: the hub holds the streams, the driver feeds it.
+  LiveHub hub{random_epoch()};
+  std::unique_ptr<LiveDriver> live;
 
   std::optional<httpd::Server> server;
   std::atomic<int> bound_port{0};
@@ -150,6 +166,9 @@ void ApiService::State::check_ready() {
 
 void ApiService::State::handle(const httpd::Request& req,
                                const std::shared_ptr<httpd::Exchange>& exchange) {
+  if (req.method() == "GET" && match(req.path()).route == kRouteStream) {
+    return hub.subscribe(exchange, req.header("Last-Event-ID"));
+  }
   auto routed = router.route(req);
   if (auto* reply = std::get_if<httpd::Reply>(&routed)) return exchange->reply(std::move(*reply));
   std::string instance(req.path());
@@ -265,6 +284,14 @@ void ApiService::start() {
     }
   });
 
+  s.live = std::make_unique<LiveDriver>(
+      s.hub, std::make_unique<KafkaChanges>(c.kafka),
+      std::make_unique<PgLiveSource>(
+          std::make_unique<Session>(c.pg.url, c.pg.schema, "millrace-api-live", c.pg.limits),
+          c.kafka, c.dead_letters),
+      c.pg.schema);
+  s.live->start();
+
   httpd::ServerOptions options;
   options.host = c.host;
   options.port = c.port;
@@ -289,7 +316,9 @@ void ApiService::stop() {
   s.stopping = true;
   // In-flight requests finish (their workers still run) or meet their
   // deadline, which this grace covers.
+  // Streams end (the last chunk) at the server's next sweep.
   if (s.server) s.server->stop(milliseconds(s.config.request_timeout_ms) + milliseconds(1000));
+  if (s.live) s.live->stop();
   {
     std::lock_guard queue_lock(s.queue_mutex);
     s.workers_stop = true;

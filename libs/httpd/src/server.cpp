@@ -73,12 +73,14 @@ struct Fields {
   std::string content_type;
   std::string authorization;
   std::string event_type;
-  std::string accept;  // millrace-api answers JSON or CSV by it
+  std::string accept;         // millrace-api answers JSON or CSV by it
+  std::string last_event_id;  // a Server-Sent Events client reconnecting
   std::string expect;
   bool has_content_type = false;
   bool has_authorization = false;
   bool has_event_type = false;
   bool has_accept = false;
+  bool has_last_event_id = false;
   std::string body;
 
   void clear() {
@@ -88,8 +90,9 @@ struct Fields {
     authorization.clear();
     event_type.clear();
     accept.clear();
+    last_event_id.clear();
     expect.clear();
-    has_content_type = has_authorization = has_event_type = has_accept = false;
+    has_content_type = has_authorization = has_event_type = has_accept = has_last_event_id = false;
     body.clear();
   }
 };
@@ -128,6 +131,8 @@ class RequestParser final : public bhttp::basic_parser<true> {
       default:
         if (beast::iequals(name_string, "X-Event-Type")) {
           keep(fields_.event_type, fields_.has_event_type);
+        } else if (beast::iequals(name_string, "Last-Event-ID")) {
+          keep(fields_.last_event_id, fields_.has_last_event_id);
         }
     }
   }
@@ -444,6 +449,9 @@ class Session final : public std::enable_shared_from_this<Session>, private Requ
       return pick(fields_.has_event_type, fields_.event_type);
     }
     if (iequals(name, "Accept")) return pick(fields_.has_accept, fields_.accept);
+    if (iequals(name, "Last-Event-ID")) {
+      return pick(fields_.has_last_event_id, fields_.last_event_id);
+    }
     // Only the headers Fields keeps can be asked for: a handler asking for
     // another is a bug, not a missing header.
     throw std::logic_error("header not kept by the HTTP server: " + std::string(name));

@@ -2,9 +2,11 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "millrace/cache/config.hpp"
 #include "millrace/core/options.hpp"
+#include "millrace/kafka/options.hpp"
 #include "millrace/pg/options.hpp"
 
 namespace millrace::api {
@@ -38,8 +40,17 @@ struct ApiConfig {
   // The catalog cache (docs/cache.md): an empty Redis URL reads PostgreSQL
   // only. Kept equal to the database by millrace-cache.
   cache::StoreOptions cache;
+  // The live stream (GET /v1/stream) follows the change feed's topic, and
+  // shows the groups' lag and the dead-letter topics' sizes from Kafka.
+  kafka::KafkaClientOptions kafka = [] {
+    auto k = kafka::client_options("millrace-api");
+    k.topic = "millrace.changes";
+    return k;
+  }();
+  std::string dead_letter_topics = "store-events.dlq";
 
   // Derived by validate().
+  std::vector<std::string> dead_letters;
   std::string host;
   int port = 0;
 };

@@ -1,0 +1,117 @@
+#include "live_driver.hpp"
+
+#include <array>
+#include <ctime>
+
+#include "millrace/core/failure.hpp"
+#include "millrace/runtime/log.hpp"
+#include "router.hpp"
+
+namespace millrace::api {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+}  // namespace
+
+bool touches_views(std::string_view table, std::string_view schema) {
+  // The tables the views read: the aggregates, and the catalog for names.
+  static constexpr std::array<std::string_view, 6> kTables = {
+      "agg_hourly", "agg_daily", "agg_products", "agg_categories", "categories", "products"};
+  if (table.size() <= schema.size() + 1 || table.substr(0, schema.size()) != schema ||
+      table[schema.size()] != '.') {
+    return false;
+  }
+  const auto name = table.substr(schema.size() + 1);
+  for (const auto t : kTables) {
+    if (name == t) return true;
+  }
+  return false;
+}
+
+std::string utc_now() {
+  const auto now = std::chrono::system_clock::now();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
+  const std::time_t secs = static_cast<std::time_t>(ms.count() / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char text[32];
+  const auto n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
+  char frac[8];
+  std::snprintf(frac, sizeof frac, ".%03dZ", static_cast<int>(ms.count() % 1000));
+  return std::string(text, n) + frac;
+}
+
+LiveDriver::LiveDriver(LiveHub& hub, std::unique_ptr<ChangeSource> changes,
+                       std::unique_ptr<LiveSource> source, std::string schema, LiveTiming timing)
+    : hub_(hub),
+      changes_(std::move(changes)),
+      source_(std::move(source)),
+      schema_(std::move(schema)),
+      timing_(timing) {}
+
+LiveDriver::~LiveDriver() {
+  stop();
+}
+
+void LiveDriver::start() {
+  thread_ = std::thread([this] {
+    while (!stop_.load()) step(Clock::now());
+  });
+}
+
+void LiveDriver::stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void LiveDriver::report(const std::string& what, const std::exception& e) {
+  // Once per distinct failure, not once per turn.
+  const std::string text = what + ": " + e.what();
+  if (text == last_warning_) return;
+  last_warning_ = text;
+  runtime::log_warn(kComponent, "live stream: " + text);
+}
+
+void LiveDriver::refresh() {
+  try {
+    hub_.publish_views(source_->views(), utc_now());
+    dirty_ = false;
+  } catch (const std::exception& e) {
+    report("reading the views", e);  // dirty stays: the next turn tries again
+  }
+}
+
+void LiveDriver::step(Clock::time_point now) {
+  try {
+    for (const auto& table : changes_->poll(timing_.poll)) {
+      if (touches_views(table, schema_)) dirty_ = true;
+    }
+    if (!feed_error_.empty()) runtime::log_info(kComponent, "live stream: reading the change feed");
+    feed_error_.clear();
+  } catch (const std::exception& e) {
+    if (feed_error_.empty()) next_refresh_ = now;  // catch up without it
+    feed_error_ = e.what();
+    report("reading the change feed", e);
+    std::this_thread::sleep_for(timing_.poll);
+  }
+  if ((dirty_ && now - last_refresh_ >= timing_.coalesce) || now >= next_refresh_) {
+    last_refresh_ = now;
+    next_refresh_ =
+        now + (feed_error_.empty() ? timing_.refresh_every : timing_.refresh_without_feed);
+    refresh();
+  }
+  if (now >= next_health_) {
+    next_health_ = now + timing_.health_every;
+    try {
+      hub_.publish_health(source_->health(feed_error_));
+    } catch (const std::exception& e) {
+      report("reading the health", e);
+    }
+  }
+  if (now >= next_ping_) {
+    next_ping_ = now + timing_.ping_every;
+    hub_.ping();
+  }
+}
+
+}  // namespace millrace::api

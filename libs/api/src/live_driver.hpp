@@ -1,0 +1,103 @@
+#pragma once
+
+// What drives the live stream (live_hub.hpp): a thread that follows the
+// change feed's topic and, when a change touches a table the dashboard's
+// views read, reads those views again and publishes them; and that
+// publishes the pipeline's health every few seconds. Kafka and PostgreSQL
+// are behind ports, so the rules are unit-tested with fakes.
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "live_hub.hpp"
+
+namespace millrace::api {
+
+// The change feed's topic, read from its end (what came before is in the
+// views already read).
+class ChangeSource {
+ public:
+  virtual ~ChangeSource() = default;
+  // Positions at the end of every partition (first call), then waits up to
+  // `timeout` for changes; the tables ("schema.name") of the changes read.
+  // Throws core::InfraError when Kafka cannot answer.
+  virtual std::vector<std::string> poll(std::chrono::milliseconds timeout) = 0;
+};
+
+// What the dashboard shows, read from PostgreSQL (and Kafka, for the ends of
+// the partitions and the dead-letter topics).
+class LiveSource {
+ public:
+  virtual ~LiveSource() = default;
+  // Each dashboard view's body, as GET /v1/views/{name} would give it.
+  // Throws core::InfraError.
+  virtual std::map<std::string, std::string> views() = 0;
+  // The health object (docs/api.md); `feed_error` is empty while the change
+  // feed's topic is read. Throws core::InfraError.
+  virtual std::string health(const std::string& feed_error) = 0;
+};
+
+struct LiveTiming {
+  // A refresh waits this long after the one before, so a burst of changes
+  // costs one read of the views.
+  std::chrono::milliseconds coalesce{200};
+  // Views are read again this often anyway (an hour or a day rolls over
+  // with no change), and more often while the feed cannot be read.
+  std::chrono::milliseconds refresh_every{60'000};
+  std::chrono::milliseconds refresh_without_feed{5'000};
+  std::chrono::milliseconds health_every{2'000};
+  std::chrono::milliseconds ping_every{15'000};
+  std::chrono::milliseconds poll{100};
+};
+
+// Whether a change to `table` ("schema.name") can change a dashboard view
+// of `schema`.
+bool touches_views(std::string_view table, std::string_view schema);
+
+class LiveDriver {
+ public:
+  // `now` gives RFC 3339 UTC timestamps for the events' "at".
+  LiveDriver(LiveHub& hub, std::unique_ptr<ChangeSource> changes, std::unique_ptr<LiveSource> source,
+             std::string schema, LiveTiming timing = {});
+  ~LiveDriver();  // stop()s
+  LiveDriver(const LiveDriver&) = delete;
+  LiveDriver& operator=(const LiveDriver&) = delete;
+
+  void start();
+  void stop();
+  // One turn of the loop (the thread's body; the unit tests call it).
+  void step(std::chrono::steady_clock::time_point now);
+
+ private:
+  void refresh();
+  void report(const std::string& what, const std::exception& e);
+
+  LiveHub& hub_;
+  std::unique_ptr<ChangeSource> changes_;
+  std::unique_ptr<LiveSource> source_;
+  std::string schema_;
+  LiveTiming timing_;
+
+  bool dirty_ = true;
+  std::string feed_error_;
+  std::string last_warning_;
+  std::chrono::steady_clock::time_point last_refresh_{};
+  std::chrono::steady_clock::time_point next_refresh_{};
+  std::chrono::steady_clock::time_point next_health_{};
+  std::chrono::steady_clock::time_point next_ping_{};
+
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// Now as RFC 3339 UTC with milliseconds: "2026-11-23T22:40:00.123Z".
+std::string utc_now();
+
+}  // namespace millrace::api

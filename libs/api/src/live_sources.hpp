@@ -1,0 +1,49 @@
+#pragma once
+
+// The live driver's ports over the real servers: the change feed's topic
+// through kafka::Consumer (assigned, no group offsets, read_committed), and
+// the views and health through the reader's PostgreSQL session.
+//
+// Caller contract: each object is used by the live driver's thread alone.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "live_driver.hpp"
+#include "millrace/kafka/consumer.hpp"
+#include "millrace/kafka/options.hpp"
+#include "pg_backend.hpp"
+
+namespace millrace::api {
+
+class KafkaChanges final : public ChangeSource {
+ public:
+  // Does no I/O until the first poll().
+  explicit KafkaChanges(const kafka::KafkaClientOptions& kafka);
+  std::vector<std::string> poll(std::chrono::milliseconds timeout) override;
+
+ private:
+  kafka::KafkaClientOptions options_;
+  std::unique_ptr<kafka::Consumer> consumer_;
+};
+
+class PgLiveSource final : public LiveSource {
+ public:
+  // `kafka` reads the partitions' ends (lag) and the dead-letter topics'
+  // sizes; `dead_letter_topics` are those shown.
+  PgLiveSource(std::unique_ptr<Session> reader, const kafka::KafkaClientOptions& kafka,
+               std::vector<std::string> dead_letter_topics);
+  std::map<std::string, std::string> views() override;
+  std::string health(const std::string& feed_error) override;
+
+ private:
+  kafka::Consumer& kafka();
+
+  PgBackend backend_;
+  kafka::KafkaClientOptions kafka_options_;
+  std::unique_ptr<kafka::Consumer> kafka_;
+  std::vector<std::string> dead_letter_topics_;
+};
+
+}  // namespace millrace::api

@@ -1,0 +1,240 @@
+// The live stream's rules, without servers: which events a client gets
+// (live_hub.hpp) and when the views are read again (live_driver.hpp).
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <deque>
+#include <stdexcept>
+
+#include "live_driver.hpp"
+#include "live_hub.hpp"
+#include "millrace/core/failure.hpp"
+
+using namespace millrace;
+using namespace millrace::api;
+using namespace std::chrono_literals;
+using Catch::Matchers::Contains;
+
+namespace {
+
+class FakeStream final : public httpd::Stream {
+ public:
+  bool send(std::string_view data) override {
+    if (!open_) return false;
+    pieces.emplace_back(data);
+    return true;
+  }
+  void close() override { open_ = false; }
+  bool open() const override { return open_; }
+  std::vector<std::string> pieces;
+  bool open_ = true;
+};
+
+class FakeExchange final : public httpd::Exchange {
+ public:
+  void reply(httpd::Reply) override { throw std::logic_error("reply"); }
+  void defer(std::chrono::steady_clock::duration, std::function<httpd::Reply()>) override {
+    throw std::logic_error("defer");
+  }
+  void finish() override {}
+  std::shared_ptr<httpd::Stream> stream(httpd::Reply h, std::size_t) override {
+    head = std::move(h);
+    stream_ = std::make_shared<FakeStream>();
+    return stream_;
+  }
+  httpd::Reply head;
+  std::shared_ptr<FakeStream> stream_;
+};
+
+std::shared_ptr<FakeExchange> subscribe(LiveHub& hub, std::optional<std::string_view> last) {
+  auto e = std::make_shared<FakeExchange>();
+  hub.subscribe(e, last);
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("an SSE event is id, event and one data line; a line break in data is a bug", "[live]") {
+  CHECK(sse_event("views", "e-1", R"({"a":1})") == "id: e-1\nevent: views\ndata: {\"a\":1}\n\n");
+  CHECK(sse_event("health", "", "{}") == "event: health\ndata: {}\n\n");
+  CHECK_THROWS_AS(sse_event("views", "", "{\n}"), std::logic_error);
+}
+
+TEST_CASE("a new client gets a snapshot; then only the views that changed, each time with a new id",
+          "[live]") {
+  LiveHub hub("ep");
+  hub.publish_health(R"({"ok":1})");
+  CHECK(hub.publish_views({{"a", R"({"rows":[1]})"}, {"b", R"({"rows":[2]})"}}, "T1") == 2);
+  CHECK(hub.current_id() == "ep-1");
+
+  auto first = subscribe(hub, std::nullopt);
+  CHECK(first->head.content_type == "text/event-stream");
+  CHECK(first->head.body ==
+        "retry: 1000\n\nid: ep-1\nevent: snapshot\ndata: {\"at\":\"T1\",\"views\":{\"a\":{\"rows\":"
+        "[1]},\"b\":{\"rows\":[2]}},\"health\":{\"ok\":1}}\n\n");
+
+  // Nothing changed: no event, the id stays.
+  CHECK(hub.publish_views({{"a", R"({"rows":[1]})"}, {"b", R"({"rows":[2]})"}}, "T2") == 0);
+  CHECK(first->stream_->pieces.empty());
+  CHECK(hub.current_id() == "ep-1");
+
+  CHECK(hub.publish_views({{"a", R"({"rows":[1]})"}, {"b", R"({"rows":[3]})"}}, "T3") == 1);
+  REQUIRE(first->stream_->pieces.size() == 1);
+  CHECK(first->stream_->pieces[0] ==
+        "id: ep-2\nevent: views\ndata: {\"at\":\"T3\",\"views\":{\"b\":{\"rows\":[3]}}}\n\n");
+
+  hub.publish_health(R"({"ok":2})");
+  REQUIRE(first->stream_->pieces.size() == 2);
+  CHECK(first->stream_->pieces[1] == "event: health\ndata: {\"ok\":2}\n\n");
+}
+
+TEST_CASE("a client reconnecting with the current id gets no snapshot; with any other, one",
+          "[live]") {
+  LiveHub hub("ep");
+  // Before any views: a snapshot of nothing, with no id.
+  auto early = subscribe(hub, "ep-7");
+  CHECK_THAT(early->head.body, Contains("event: snapshot\ndata: {\"at\":\"\",\"views\":{}"));
+  CHECK_THAT(early->head.body, !Contains("id:"));
+
+  hub.publish_views({{"a", "1"}}, "T1");
+  hub.publish_views({{"a", "2"}}, "T2");
+  CHECK(subscribe(hub, "ep-2")->head.body == "retry: 1000\n\n");
+  CHECK_THAT(subscribe(hub, "ep-1")->head.body, Contains("id: ep-2\nevent: snapshot"));
+  // Another process's id (the API restarted): a snapshot.
+  CHECK_THAT(subscribe(hub, "other-2")->head.body, Contains("event: snapshot"));
+  CHECK_THAT(subscribe(hub, "")->head.body, Contains("event: snapshot"));
+}
+
+TEST_CASE("streams that ended are dropped at the next event", "[live]") {
+  LiveHub hub("ep");
+  auto a = subscribe(hub, std::nullopt);
+  auto b = subscribe(hub, std::nullopt);
+  CHECK(hub.clients() == 2);
+  a->stream_->close();
+  hub.ping();
+  CHECK(hub.clients() == 1);
+  CHECK(b->stream_->pieces == std::vector<std::string>{": ping\n\n"});
+}
+
+TEST_CASE("only the aggregates and the catalog of the API's own schema touch the views",
+          "[live]") {
+  CHECK(touches_views("public.agg_hourly", "public"));
+  CHECK(touches_views("public.agg_daily", "public"));
+  CHECK(touches_views("public.agg_products", "public"));
+  CHECK(touches_views("public.agg_categories", "public"));
+  CHECK(touches_views("public.products", "public"));
+  CHECK(touches_views("public.categories", "public"));
+  CHECK_FALSE(touches_views("public.store_events", "public"));
+  CHECK_FALSE(touches_views("other.agg_hourly", "public"));
+  CHECK_FALSE(touches_views("publicx.agg_hourly", "public"));
+  CHECK_FALSE(touches_views("public.agg_hourly_old", "public"));
+  CHECK_FALSE(touches_views("agg_hourly", "public"));
+}
+
+namespace {
+
+class FakeChanges final : public ChangeSource {
+ public:
+  std::vector<std::string> poll(std::chrono::milliseconds) override {
+    if (fail) throw core::InfraError(core::FailureClass::kRetryable, "no broker");
+    if (batches.empty()) return {};
+    auto b = std::move(batches.front());
+    batches.pop_front();
+    return b;
+  }
+  std::deque<std::vector<std::string>> batches;
+  bool fail = false;
+};
+
+class FakeSource final : public LiveSource {
+ public:
+  std::map<std::string, std::string> views() override {
+    ++reads;
+    return {{"today_summary", "{\"n\":" + std::to_string(value) + "}"}};
+  }
+  std::string health(const std::string& feed_error) override {
+    last_feed_error = feed_error;
+    ++healths;
+    return "{}";
+  }
+  int reads = 0;
+  int healths = 0;
+  int value = 0;
+  std::string last_feed_error;
+};
+
+// A driver on fakes, polling without waiting.
+struct DriverRig {
+  DriverRig() {
+    auto c = std::make_unique<FakeChanges>();
+    auto s = std::make_unique<FakeSource>();
+    changes = c.get();
+    source = s.get();
+    LiveTiming t;
+    t.poll = std::chrono::milliseconds(0);
+    driver = std::make_unique<LiveDriver>(hub, std::move(c), std::move(s), "public", t);
+  }
+  LiveHub hub{"ep"};
+  FakeChanges* changes = nullptr;
+  FakeSource* source = nullptr;
+  std::unique_ptr<LiveDriver> driver;
+  const std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+};
+
+}  // namespace
+
+TEST_CASE("the driver reads the views when a change touches them, at most once per coalescing "
+          "interval, and anyway now and then",
+          "[live]") {
+  DriverRig r;
+
+  r.driver->step(r.t0);  // the first turn reads everything
+  CHECK(r.source->reads == 1);
+  CHECK(r.source->healths == 1);
+  CHECK(r.hub.current_id() == "ep-1");
+
+  r.changes->batches.push_back({"public.store_events", "other.agg_hourly"});
+  r.driver->step(r.t0 + 1s);
+  CHECK(r.source->reads == 1);  // nothing the views read
+
+  r.source->value = 1;
+  r.changes->batches.push_back({"public.agg_hourly"});
+  r.driver->step(r.t0 + 2s);
+  CHECK(r.source->reads == 2);
+  CHECK(r.hub.current_id() == "ep-2");
+
+  // A burst: the second change within the coalescing interval waits for it.
+  r.source->value = 2;
+  r.changes->batches.push_back({"public.agg_daily"});
+  r.driver->step(r.t0 + 2s + 50ms);
+  CHECK(r.source->reads == 2);
+  r.driver->step(r.t0 + 2s + 250ms);
+  CHECK(r.source->reads == 3);
+  CHECK(r.hub.current_id() == "ep-3");
+
+  // No change for a minute: read anyway (an hour or a day rolls over).
+  r.driver->step(r.t0 + 61s);
+  CHECK(r.source->reads == 3);
+  r.driver->step(r.t0 + 2s + 250ms + 60s);
+  CHECK(r.source->reads == 4);
+  CHECK(r.source->healths >= 2);
+}
+
+TEST_CASE("without the change feed the driver says so and reads the views more often", "[live]") {
+  DriverRig r;
+  r.driver->step(r.t0);
+  CHECK(r.source->reads == 1);
+  CHECK(r.source->last_feed_error.empty());
+
+  r.changes->fail = true;
+  r.driver->step(r.t0 + 3s);  // catches up at once, then every 5 s
+  CHECK(r.source->reads == 2);
+  CHECK(r.source->last_feed_error == "no broker");
+  r.driver->step(r.t0 + 7s);
+  CHECK(r.source->reads == 2);
+  r.driver->step(r.t0 + 8s);
+  CHECK(r.source->reads == 3);
+
+  r.changes->fail = false;
+  r.driver->step(r.t0 + 10s);
+  CHECK(r.source->last_feed_error.empty());
+}
