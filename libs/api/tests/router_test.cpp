@@ -339,3 +339,33 @@ TEST_CASE("health, readiness and metrics", "[api][router]") {
   r = answer(make_router(), FakeRequest("GET", "/metrics"), db);
   CHECK(r.body == "# metrics\n");
 }
+
+TEST_CASE("the dashboard's page, script and styles are served from the binary, whatever Accept",
+          "[api][router]") {
+  FakeBackend db;
+  auto r = answer(make_router(), FakeRequest("GET", "/", {{"Accept", "text/html"}}), db);
+  CHECK(r.status == 200);
+  CHECK(r.content_type == "text/html; charset=utf-8");
+  CHECK(r.body.find("/dashboard/app.js") != std::string::npos);
+  CHECK(header(r, "Content-Security-Policy").value_or("").find("default-src 'self'") == 0);
+  CHECK(header(r, "Cache-Control") == "no-cache");
+  r = answer(make_router(), FakeRequest("GET", "/dashboard/app.js"), db);
+  CHECK(r.status == 200);
+  CHECK(r.content_type == "text/javascript; charset=utf-8");
+  CHECK(r.body.find("/v1/stream") != std::string::npos);
+  r = answer(make_router(), FakeRequest("GET", "/dashboard/style.css"), db);
+  CHECK(r.content_type == "text/css; charset=utf-8");
+  CHECK(header(r, "X-Content-Type-Options") == "nosniff");
+
+  r = answer(make_router(), FakeRequest("GET", "/dashboard/missing.js"), db);
+  CHECK(r.status == 404);
+  CHECK(problem_code(r) == "not_found");
+  r = answer(make_router(), FakeRequest("GET", "/dashboard/../../etc/passwd"), db);
+  CHECK(r.status == 404);
+  r = answer(make_router(), FakeRequest("POST", "/"), db);
+  CHECK(r.status == 405);
+  CHECK(header(r, "Allow") == "GET");
+  CHECK(match("/v1/stream").route == kRouteStream);
+  r = answer(make_router(), FakeRequest("DELETE", "/v1/stream"), db);
+  CHECK(r.status == 405);
+}
