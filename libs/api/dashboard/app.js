@@ -113,6 +113,15 @@
     }
   }
 
+  // A row header naming a consumer group, with its topic beneath.
+  const groupCell = (group, topic) =>
+    el(
+      'th',
+      { scope: 'row', class: 'group' },
+      el('span', { class: 'name' }, group),
+      el('span', { class: 'detail' }, topic)
+    );
+
   const viewRows = (name) => {
     const view = state.views[name];
     return view && Array.isArray(view.rows) ? view.rows : null;
@@ -123,7 +132,9 @@
   function renderToday() {
     const rows = viewRows('today_summary');
     const row = rows && rows.length ? rows[0] : {};
-    $('today-day').textContent = row.day ? `UTC day ${String(row.day).slice(0, 10)}` : 'UTC day —';
+    const day = $('today-day');
+    day.textContent = row.day ? `UTC day ${String(row.day).slice(0, 10)}` : 'UTC day —';
+    day.dataset.value = row.day || '';
     show($('today-orders'), row.orders, 'count');
     show($('today-revenue'), row.revenue, 'money');
     show($('today-units'), row.units, 'count');
@@ -134,9 +145,11 @@
     const rows = viewRows('orders_this_hour');
     const row = rows && rows.length ? rows[0] : {};
     const start = row.window_start ? new Date(row.window_start) : null;
-    $('hour-window').textContent = start
+    const hour = $('hour-window');
+    hour.textContent = start
       ? `UTC hour ${utcDay(start)} ${utcHour(start)}–${utcHour(new Date(+start + HOUR_MS))}`
       : 'UTC hour —';
+    hour.dataset.value = row.window_start || '';
     show($('hour-orders'), row.orders, 'count');
     show($('hour-revenue'), row.revenue, 'money');
   }
@@ -372,17 +385,16 @@
               'data-partition': p.partition,
               class: stale ? 'stale' : null,
             },
-            el('td', { class: 'nowrap' }, p.group),
-            el('td', { class: 'nowrap' }, p.topic),
+            groupCell(p.group, p.topic),
             numCell(p.partition, 'text'),
             numCell(p.lag, 'count', { class: 'num lag' }),
-            lastCommit,
             el('td', { class: stale ? 'state bad' : 'state' }, stateText),
+            lastCommit,
             numCell(p.next_offset, 'count'),
             numCell(p.end_offset, 'count')
           );
         }),
-      8,
+      7,
       'No partitions committed yet'
     );
 
@@ -400,19 +412,18 @@
           return el(
             'tr',
             { 'data-group': g.group, 'data-topic': g.topic, class: off ? 'off' : null },
-            el('th', { scope: 'row', class: 'nowrap' }, g.group),
-            el('td', { class: 'nowrap' }, g.topic),
+            groupCell(g.group, g.topic),
+            unaccounted,
             numCell(g.consumed, 'count', { class: 'num consumed' }),
             numCell(g.persisted, 'count'),
             numCell(g.filtered, 'count'),
             numCell(g.rejected, 'count'),
             numCell(g.duplicate, 'count'),
             numCell(g.late, 'count'),
-            numCell(g.lost, 'count'),
-            unaccounted
+            numCell(g.lost, 'count')
           );
         }),
-      10,
+      9,
       'No consumer group has committed yet'
     );
 
