@@ -1,0 +1,454 @@
+// The live dashboard in headless chromium (run by dashboard_test.sh, which
+// starts the pipeline and sets the environment read below):
+//   1. the page goes Live; events produced with the CLI reach it without a
+//      reload, until its figures equal SQL's (deadline 120 s); the delay from
+//      the aggregator's commit of the last event to the page showing it is
+//      printed and appended to test-logs/dashboard-delay.tsv;
+//   2. millrace-api is stopped: the page says it is reconnecting; started
+//      again on the same port, the page goes Live by itself and catches up;
+//   3. no console error or warning (but the browser's own lines for the
+//      stream's failed requests while the API is down), accessibility basics,
+//      no horizontal scroll at phone width, and screenshots at 1280×800 and
+//      390×844.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import { chromium } from 'playwright-core';
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`dashboard.test: ${name} is not set (run it through dashboard_test.sh)`);
+  return v;
+};
+const URL_ = env('DASHBOARD_URL');
+const SCHEMA = env('MILLRACE_PG_SCHEMA');
+const PG = env('MILLRACE_PG');
+const AGG_GROUP = env('MILLRACE_AGGREGATOR_GROUP');
+const SINK_GROUP = env('MILLRACE_SINK_GROUP');
+const DLQ = env('MILLRACE_DLQ_TOPIC');
+const LOGS = env('DASHBOARD_LOG_DIR');
+const DEADLINE_MS = 120_000;
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const log = (...args) => console.log(`[${new Date().toISOString().slice(11, 23)}]`, ...args);
+
+class Failure extends Error {}
+function check(ok, message) {
+  if (!ok) throw new Failure(message);
+}
+
+// ---- SQL ------------------------------------------------------------------------
+
+function sql(query) {
+  const r = spawnSync('psql', ['-X', '-A', '-t', '-q', '-v', 'ON_ERROR_STOP=1', PG, '-c', query], {
+    encoding: 'utf8',
+    env: { ...process.env, PGOPTIONS: `-c search_path=${SCHEMA}` },
+  });
+  if (r.status !== 0) throw new Error(`psql failed (${query}): ${r.stderr}`);
+  return r.stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => line.split('|'));
+}
+
+const consumed = (group) =>
+  Number(sql(`SELECT coalesce(sum(consumed), 0) FROM partition_accounting WHERE group_id = '${group}'`)[0][0]);
+
+// Waits until the aggregator has committed `total` records and returns when
+// the last transaction that changed the aggregates committed, in ms since the
+// epoch (the stack's PostgreSQL has track_commit_timestamp on).
+async function aggregatorCommitted(total) {
+  const deadline = Date.now() + DEADLINE_MS;
+  for (;;) {
+    if (consumed(AGG_GROUP) >= total) break;
+    check(Date.now() < deadline, `the aggregator did not commit ${total} records in time`);
+    await sleep(100);
+  }
+  const last = (table) => `(SELECT max(pg_xact_commit_timestamp(xmin)) FROM ${table})`;
+  const [[at]] = sql(
+    `SELECT extract(epoch FROM greatest(${last('agg_hourly')}, ${last('agg_daily')}, ` +
+      `${last('agg_products')}, ${last('agg_categories')})) * 1000`
+  );
+  check(at !== undefined && at !== '', 'no commit timestamp for the aggregates');
+  return Number(at);
+}
+
+// What the page must show, from the views. A window that moved on between
+// SQL and the page (an hour or a day that just ended) is computed for the
+// page's window the way the view does.
+function expected(pageDay, pageHour) {
+  let [[day, orders, revenue, cents, units, returns]] = sql(
+    'SELECT extract(epoch FROM day), orders, revenue, round(revenue, 2), units, returns FROM today_summary'
+  );
+  if (pageDay && Number(day) * 1000 !== Date.parse(pageDay)) {
+    [[orders, revenue, cents, units, returns]] = sql(
+      `SELECT coalesce(sum(events - returns), 0), coalesce(sum(revenue), 0), ` +
+        `round(coalesce(sum(revenue), 0), 2), coalesce(sum(units), 0), coalesce(sum(returns), 0) ` +
+        `FROM agg_daily WHERE event_type = 'sale_event' AND window_start = '${pageDay}'`
+    );
+  }
+  let [[hour, hourOrders, hourRevenue, hourCents]] = sql(
+    'SELECT extract(epoch FROM window_start), orders, revenue, round(revenue, 2) FROM orders_this_hour'
+  );
+  if (pageHour && Number(hour) * 1000 !== Date.parse(pageHour)) {
+    [[hourOrders, hourRevenue, hourCents]] = sql(
+      `SELECT coalesce(sum(events - returns), 0), coalesce(sum(revenue), 0), ` +
+        `round(coalesce(sum(revenue), 0), 2) FROM agg_hourly ` +
+        `WHERE event_type = 'sale_event' AND window_start = '${pageHour}'`
+    );
+  }
+  const top = sql('SELECT sku, units, round(revenue, 2) FROM top_products ORDER BY rank');
+  return {
+    today: { orders, revenue, cents, units, returns },
+    hour: { orders: hourOrders, revenue: hourRevenue, cents: hourCents },
+    top: top.map(([sku, u, c]) => `${sku}:${u}:${c}`).join(' '),
+  };
+}
+
+// ---- the page ---------------------------------------------------------------------
+
+// What the page shows: each figure's text and data-value.
+function readPage(page) {
+  return page.evaluate(() => {
+    const fig = (id) => {
+      const node = document.getElementById(id);
+      return { text: node.textContent, value: node.dataset.value };
+    };
+    const cell = (tr, cls) => tr.querySelector(`.${cls}`);
+    return {
+      status: document.getElementById('status').textContent,
+      updated: document.body.dataset.updated,
+      day: document.getElementById('today-day').dataset.value,
+      hour: document.getElementById('hour-window').dataset.value,
+      today: {
+        orders: fig('today-orders'),
+        revenue: fig('today-revenue'),
+        units: fig('today-units'),
+        returns: fig('today-returns'),
+      },
+      thisHour: { orders: fig('hour-orders'), revenue: fig('hour-revenue') },
+      top: [...document.querySelectorAll('#top-products tbody tr[data-sku]')]
+        .map((tr) => `${tr.dataset.sku}:${cell(tr, 'units').dataset.value}:${cell(tr, 'revenue').textContent}`)
+        .join(' '),
+      groups: [...document.querySelectorAll('#accounting tbody tr[data-group]')].map((tr) => ({
+        group: tr.dataset.group,
+        consumed: cell(tr, 'consumed').dataset.value,
+        unaccounted: cell(tr, 'unaccounted').dataset.value,
+        text: cell(tr, 'unaccounted').textContent,
+      })),
+      deadLetters: [...document.querySelectorAll('#dead-letters tbody tr[data-topic]')].map((tr) => ({
+        topic: tr.dataset.topic,
+        records: tr.querySelector('td.num').dataset.value,
+      })),
+      noReload: window.dashboardTestMarker === true,
+    };
+  });
+}
+
+// Differences between the page and SQL, as text (empty: they agree).
+function differences(shown, want) {
+  const out = [];
+  const money = (name, fig, sqlValue, cents) => {
+    if (fig.text.replaceAll(',', '') !== cents) out.push(`${name} shows ${fig.text}, SQL ${cents}`);
+    if (Number(fig.value) !== Number(sqlValue)) out.push(`${name} data-value ${fig.value}, SQL ${sqlValue}`);
+  };
+  const count = (name, fig, sqlValue) => {
+    if (fig.value !== sqlValue || fig.text.replaceAll(',', '') !== sqlValue) {
+      out.push(`${name} shows ${fig.text} (${fig.value}), SQL ${sqlValue}`);
+    }
+  };
+  count('today orders', shown.today.orders, want.today.orders);
+  money('today revenue', shown.today.revenue, want.today.revenue, want.today.cents);
+  count('today units', shown.today.units, want.today.units);
+  count('today returns', shown.today.returns, want.today.returns);
+  count('hour orders', shown.thisHour.orders, want.hour.orders);
+  money('hour revenue', shown.thisHour.revenue, want.hour.revenue, want.hour.cents);
+  const top = shown.top.replaceAll(',', '');
+  if (top !== want.top) out.push(`top products ${top}, SQL ${want.top}`);
+  return out;
+}
+
+// Records in the page when the figures it shows change, so the moment they
+// reached the screen is known to a frame, however slowly the test polls.
+function installRecorder(page) {
+  return page.evaluate(() => {
+    window.dashboardTestMarker = true;
+    window.dashboardTestChanges = [];
+    const ids = ['today-orders', 'today-revenue', 'today-units', 'today-returns', 'hour-orders', 'hour-revenue'];
+    const snapshot = () =>
+      ids.map((id) => document.getElementById(id).textContent).join('|') +
+      '|' +
+      [...document.querySelectorAll('#top-products tbody tr')].map((tr) => tr.textContent).join('|');
+    let last = snapshot();
+    new MutationObserver(() => {
+      const now = snapshot();
+      if (now !== last) {
+        last = now;
+        window.dashboardTestChanges.push(Date.now());
+      }
+    }).observe(document.getElementById('main'), { subtree: true, childList: true, characterData: true });
+  });
+}
+
+// Polls until the page shows what SQL says; returns when its figures last
+// changed before that (the render that made them right).
+async function waitForMatch(page, label) {
+  const deadline = Date.now() + DEADLINE_MS;
+  let diff = ['not read yet'];
+  let shown;
+  while (Date.now() < deadline) {
+    shown = await readPage(page);
+    diff = differences(shown, expected(shown.day, shown.hour));
+    if (diff.length === 0) break;
+    await sleep(100);
+  }
+  check(diff.length === 0, `${label}: the page did not come to show SQL's figures: ${diff.join('; ')}`);
+  check(shown.noReload, `${label}: the page was reloaded`);
+  const changes = await page.evaluate(() => window.dashboardTestChanges);
+  return { shown, changedAt: changes.length ? changes.at(-1) : null };
+}
+
+async function waitForStatus(page, predicate, what, timeout) {
+  const deadline = Date.now() + timeout;
+  let status;
+  while (Date.now() < deadline) {
+    status = await page.textContent('#status');
+    if (predicate(status)) return status;
+    await sleep(100);
+  }
+  throw new Failure(`the status did not become ${what} within ${timeout / 1000} s (it says "${status}")`);
+}
+
+// The accounting panel: each group as SQL counts it, unaccounted 0.
+async function checkAccounting(page) {
+  const want = new Map(
+    sql(
+      `SELECT group_id, sum(consumed), sum(unaccounted) FROM partition_accounting ` +
+        `WHERE group_id IN ('${SINK_GROUP}', '${AGG_GROUP}') GROUP BY group_id`
+    ).map(([g, c, u]) => [g, { consumed: c, unaccounted: u }])
+  );
+  check(want.size === 2, `SQL has accounting for ${want.size} of the 2 groups`);
+  for (const w of want.values()) check(w.unaccounted === '0', `SQL says unaccounted ${w.unaccounted}`);
+  const deadline = Date.now() + DEADLINE_MS;
+  let problems;
+  while (Date.now() < deadline) {
+    const shown = await readPage(page);
+    problems = [];
+    for (const [group, w] of want) {
+      const rows = shown.groups.filter((r) => r.group === group);
+      const sum = rows.reduce((a, r) => a + Number(r.consumed), 0);
+      if (rows.length === 0) problems.push(`no accounting row for ${group}`);
+      else if (String(sum) !== w.consumed) problems.push(`${group} consumed ${sum}, SQL ${w.consumed}`);
+      for (const r of rows) {
+        if (r.unaccounted !== '0' || r.text !== '0') problems.push(`${group} unaccounted shows "${r.text}"`);
+      }
+    }
+    if (!shown.deadLetters.some((d) => d.topic === DLQ && Number(d.records) > 0)) {
+      problems.push(`no dead letters shown for ${DLQ}: ${JSON.stringify(shown.deadLetters)}`);
+    }
+    if (problems.length === 0) return;
+    await sleep(250);
+  }
+  throw new Failure(`the accounting panel: ${problems.join('; ')}`);
+}
+
+// Accessibility basics and the layout at the page's current width.
+async function checkPage(page, label) {
+  const problems = await page.evaluate(() => {
+    const out = [];
+    for (const node of document.querySelectorAll('img, svg')) {
+      const titled =
+        node.getAttribute('aria-label') ||
+        node.getAttribute('aria-labelledby') ||
+        node.getAttribute('alt') ||
+        (node.tagName.toLowerCase() === 'svg' && node.querySelector(':scope > title'));
+      if (!titled) out.push(`${node.tagName} without a title or label`);
+    }
+    for (const table of document.querySelectorAll('table')) {
+      if (!table.caption || !table.caption.textContent.trim()) out.push(`table #${table.id} has no caption`);
+    }
+    const status = document.getElementById('status');
+    if (!status || status.getAttribute('role') !== 'status') out.push('no element with role=status');
+    if (document.querySelectorAll('main svg[role=img]').length < 2) out.push('the two charts are not drawn');
+    for (const node of document.querySelectorAll('[tabindex]')) {
+      if (Number(node.getAttribute('tabindex')) > 0) out.push('a positive tabindex');
+    }
+    const root = document.documentElement;
+    if (root.scrollWidth > window.innerWidth) {
+      out.push(`horizontal scroll: ${root.scrollWidth} px wide in a ${window.innerWidth} px window`);
+    }
+    return out;
+  });
+  check(problems.length === 0, `${label}: ${problems.join('; ')}`);
+}
+
+// Events timed now, or spread over the last `spread` seconds (the charts get
+// bars; today and this hour still get their share).
+function produce(count, seed, spread = 0) {
+  const r = spawnSync(
+    env('DASHBOARD_MILLRACE_BIN'),
+    [
+      'produce', '--count', String(count), '--seed', String(seed), '--bad-ratio', '0.05',
+      '--time-spread', String(spread), '--progress', 'never',
+    ],
+    { encoding: 'utf8' }
+  );
+  check(r.status === 0, `millrace produce failed: ${r.stdout} ${r.stderr}`);
+  check(r.stdout.includes('"failed_deliveries":0'), `millrace produce: ${r.stdout}`);
+}
+
+// ---- millrace-api --------------------------------------------------------------------
+
+let api = null;
+
+async function startApi() {
+  const out = fs.openSync(env('DASHBOARD_API_LOG'), 'a');
+  api = spawn(env('DASHBOARD_API_BIN'), [], { stdio: ['ignore', out, out] });
+  fs.closeSync(out);
+  fs.writeFileSync(env('DASHBOARD_API_PID_FILE'), String(api.pid));
+  const exited = new Promise((resolve) => api.once('exit', (code, signal) => resolve({ code, signal })));
+  api.exited = exited;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const ready = await fetch(new URL('/readyz', URL_)).then((r) => r.ok, () => false);
+    if (ready) return;
+    const gone = await Promise.race([exited, sleep(200)]);
+    check(gone === undefined, `millrace-api exited at start (${JSON.stringify(gone)}); see its log`);
+    check(Date.now() < deadline, 'millrace-api did not become ready in 60 s');
+  }
+}
+
+async function stopApi() {
+  if (!api) return;
+  const proc = api;
+  api = null;
+  proc.kill('SIGTERM');
+  const { code, signal } = await proc.exited;
+  fs.writeFileSync(env('DASHBOARD_API_PID_FILE'), '');
+  check(code === 0, `millrace-api did not exit 0 on SIGTERM (code ${code}, signal ${signal})`);
+}
+
+// ---- the test -------------------------------------------------------------------------
+
+function recordDelay(phase, events, delayMs) {
+  const line = [new Date().toISOString(), phase, events, (delayMs / 1000).toFixed(3)].join('\t');
+  const file = `${LOGS}/dashboard-delay.tsv`;
+  if (!fs.existsSync(file)) fs.writeFileSync(file, 'time\tphase\tevents\tcommit_to_screen_s\n');
+  fs.appendFileSync(file, `${line}\n`);
+}
+
+// Console lines of a page: any error or warning fails the test, but for the
+// browser's own lines about the stream's requests while millrace-api is down.
+const consoleProblems = [];
+let apiDown = false;
+function watchConsole(page, label) {
+  page.on('console', (m) => {
+    if (m.type() !== 'error' && m.type() !== 'warning') return;
+    const where = m.location().url || '';
+    const streamRequest = where.endsWith('/v1/stream') || /\/v1\/stream\b/.test(m.text());
+    const networkLine = /^Failed to load resource|net::ERR_/.test(m.text());
+    if (apiDown && networkLine && (streamRequest || where === '')) {
+      log(`${label} console (API down, expected): ${m.text()} ${where}`);
+      return;
+    }
+    consoleProblems.push(`${label} console ${m.type()}: ${m.text()} ${where}`);
+  });
+  page.on('pageerror', (e) => consoleProblems.push(`${label} page error: ${e.message}`));
+}
+
+async function main() {
+  const browser = await chromium.launch({
+    executablePath: env('DASHBOARD_CHROMIUM'),
+    args: ['--no-sandbox'],
+    headless: true,
+  });
+  try {
+    await startApi();
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    watchConsole(page, 'desktop');
+    const response = await page.goto(URL_, { waitUntil: 'load' });
+    check(response && response.status() === 200, `GET / answered ${response && response.status()}`);
+    await waitForStatus(page, (s) => s === 'Live', '"Live"', 60_000);
+    await installRecorder(page);
+    log('the page is Live');
+
+    // 1. Events reach the page as they commit.
+    let total = 2000;
+    produce(2000, 1, 48 * 3600);
+    let committedAt = await aggregatorCommitted(total);
+    let { shown, changedAt } = await waitForMatch(page, 'after 2000 events');
+    const delays = [];
+    const measure = (phase) => {
+      check(changedAt !== null, `${phase}: the page's figures never changed`);
+      const delay = changedAt - committedAt;
+      delays.push(delay);
+      recordDelay(phase, total, delay);
+      console.log(`commit-to-screen: ${(delay / 1000).toFixed(2)} s (${phase})`);
+    };
+    measure('first');
+    log(`the page shows today's ${shown.today.orders.text} orders, ${shown.today.revenue.text} revenue`);
+    await checkAccounting(page);
+    await checkPage(page, 'at 1280×800');
+
+    // 2. millrace-api stops and comes back on the same port.
+    apiDown = true;
+    await stopApi();
+    const down = await waitForStatus(page, (s) => s !== 'Live', 'anything but "Live"', 30_000);
+    check(down === 'Reconnecting…', `with the API down the status says "${down}", not "Reconnecting…"`);
+    log('the API is down; the page says', down);
+    produce(100, 2); // while down: only the new connection's snapshot can bring these
+    total += 100;
+    await aggregatorCommitted(total);
+    await sleep(3000);
+    const still = await page.textContent('#status');
+    check(still === 'Reconnecting…', `after a few seconds down the status says "${still}"`);
+    await startApi();
+    await waitForStatus(page, (s) => s === 'Live', '"Live" again', 60_000);
+    apiDown = false;
+    log('the API is back and the page is Live again');
+    await waitForMatch(page, 'after the restart (events produced while down)');
+    produce(100, 3);
+    total += 100;
+    committedAt = await aggregatorCommitted(total);
+    ({ shown, changedAt } = await waitForMatch(page, 'after the restart'));
+    measure('after-restart');
+    await checkAccounting(page);
+
+    await page.screenshot({ path: `${LOGS}/dashboard-1280x800.png`, fullPage: true });
+
+    // 3. A phone.
+    const phone = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      hasTouch: true,
+      deviceScaleFactor: 2,
+    });
+    const small = await phone.newPage();
+    watchConsole(small, 'phone');
+    await small.goto(URL_, { waitUntil: 'load' });
+    await waitForStatus(small, (s) => s === 'Live', '"Live" on a phone', 60_000);
+    await installRecorder(small);
+    await waitForMatch(small, 'on a phone');
+    await checkPage(small, 'at 390×844');
+    await small.screenshot({ path: `${LOGS}/dashboard-phone.png`, fullPage: true });
+
+    check(consoleProblems.length === 0, `console errors or warnings:\n  ${consoleProblems.join('\n  ')}`);
+    await stopApi();
+    console.log(
+      `dashboard: the page followed ${total} events, survived a restart of millrace-api; ` +
+        `commit-to-screen ${delays.map((d) => `${(d / 1000).toFixed(2)} s`).join(', ')}`
+    );
+  } finally {
+    await browser.close();
+    if (api) api.kill('SIGTERM');
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(`dashboard.test: FAILED: ${e instanceof Failure ? e.message : e.stack}`);
+    if (consoleProblems.length) console.error(`console:\n  ${consoleProblems.join('\n  ')}`);
+    process.exit(1);
+  }
+);
