@@ -63,9 +63,8 @@ bool touches_views(std::string_view table, std::string_view schema);
 
 class LiveDriver {
  public:
-  // `now` gives RFC 3339 UTC timestamps for the events' "at".
-  LiveDriver(LiveHub& hub, std::unique_ptr<ChangeSource> changes, std::unique_ptr<LiveSource> source,
-             std::string schema, LiveTiming timing = {});
+  LiveDriver(LiveHub& hub, std::unique_ptr<ChangeSource> changes,
+             std::unique_ptr<LiveSource> source, std::string schema, LiveTiming timing = {});
   ~LiveDriver();  // stop()s
   LiveDriver(const LiveDriver&) = delete;
   LiveDriver& operator=(const LiveDriver&) = delete;

@@ -43,8 +43,7 @@ class LiveHub {
   // Sends the views whose bodies differ from the last ones published, as
   // one `views` event with a new id. `bodies`: view name to body. Returns
   // how many views changed.
-  std::size_t publish_views(const std::map<std::string, std::string>& bodies,
-                            std::string_view at);
+  std::size_t publish_views(const std::map<std::string, std::string>& bodies, std::string_view at);
   // Sends a `health` event and keeps it for the snapshots.
   void publish_health(std::string health);
   // A comment to every stream; drops the streams that ended.

@@ -71,7 +71,8 @@ KafkaChanges::KafkaChanges(const kafka::KafkaClientOptions& kafka) : options_(ka
 
 std::vector<std::string> KafkaChanges::poll(milliseconds timeout) {
   if (!consumer_) {
-    auto consumer = std::make_unique<kafka::Consumer>(kafka::follower_config(options_, kGroup), nullptr);
+    auto consumer =
+        std::make_unique<kafka::Consumer>(kafka::follower_config(options_, kGroup), nullptr);
     const auto n = consumer->partition_count(options_.topic, kKafkaTimeout);
     consumer->assign(consumer->end_offsets(options_.topic, n, kKafkaTimeout));
     consumer_ = std::move(consumer);
@@ -97,7 +98,8 @@ PgLiveSource::PgLiveSource(std::unique_ptr<Session> reader, const kafka::KafkaCl
 
 kafka::Consumer& PgLiveSource::kafka() {
   if (!kafka_) {
-    kafka_ = std::make_unique<kafka::Consumer>(kafka::follower_config(kafka_options_, kGroup), nullptr);
+    kafka_ =
+        std::make_unique<kafka::Consumer>(kafka::follower_config(kafka_options_, kGroup), nullptr);
   }
   return *kafka_;
 }
@@ -152,16 +154,16 @@ std::string PgLiveSource::health(const std::string& feed_error) {
   };
   backend_.reader().with("reading the pipeline's health", [&](pqxx::connection& c) {
     pqxx::read_transaction tx(c);
-    for (const auto& r : tx.exec(
-             "SELECT a.group_id, a.topic, a.partition, a.next_offset, "
-             "to_char(o.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
-             "extract(epoch FROM clock_timestamp() - o.updated_at)::numeric(20,3) "
-             "FROM partition_accounting a LEFT JOIN consumer_offsets o "
-             "USING (group_id, topic, partition) ORDER BY 1, 2, 3")) {
-      partitions.push_back({r[0].c_str(), r[1].c_str(), r[2].as<std::int32_t>(),
-                            r[3].is_null() ? std::nullopt
-                                           : std::optional<std::int64_t>(r[3].as<std::int64_t>()),
-                            optional_text(r[4]), optional_text(r[5])});
+    for (const auto& r :
+         tx.exec("SELECT a.group_id, a.topic, a.partition, a.next_offset, "
+                 "to_char(o.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "
+                 "extract(epoch FROM clock_timestamp() - o.updated_at)::numeric(20,3) "
+                 "FROM partition_accounting a LEFT JOIN consumer_offsets o "
+                 "USING (group_id, topic, partition) ORDER BY 1, 2, 3")) {
+      partitions.push_back(
+          {r[0].c_str(), r[1].c_str(), r[2].as<std::int32_t>(),
+           r[3].is_null() ? std::nullopt : std::optional<std::int64_t>(r[3].as<std::int64_t>()),
+           optional_text(r[4]), optional_text(r[5])});
     }
 
     const auto groups = tx.exec(
@@ -177,8 +179,8 @@ std::string PgLiveSource::health(const std::string& feed_error) {
       text(g, r[0].c_str());
       key(g, "topic");
       text(g, r[1].c_str());
-      static constexpr std::string_view kCounts[] = {"consumed", "persisted", "filtered",
-                                                     "rejected", "duplicate", "late",
+      static constexpr std::string_view kCounts[] = {"consumed", "persisted",  "filtered",
+                                                     "rejected", "duplicate",  "late",
                                                      "lost",     "unaccounted"};
       for (std::size_t i = 0; i < std::size(kCounts); ++i) {
         key(g, kCounts[i]);
@@ -236,9 +238,9 @@ std::string PgLiveSource::health(const std::string& feed_error) {
     key(w, "end_offset");
     optional_int(w, end);
     key(w, "lag");
-    optional_int(w, end ? std::optional<std::int64_t>(std::max<std::int64_t>(
-                              0, *end - p.next.value_or(0)))
-                        : std::nullopt);
+    optional_int(
+        w, end ? std::optional<std::int64_t>(std::max<std::int64_t>(0, *end - p.next.value_or(0)))
+               : std::nullopt);
     key(w, "last_commit_at");
     if (p.last_commit_at) {
       text(w, *p.last_commit_at);

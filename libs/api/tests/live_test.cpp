@@ -115,8 +115,7 @@ TEST_CASE("streams that ended are dropped at the next event", "[live]") {
   CHECK(b->stream_->pieces == std::vector<std::string>{": ping\n\n"});
 }
 
-TEST_CASE("only the aggregates and the catalog of the API's own schema touch the views",
-          "[live]") {
+TEST_CASE("only the aggregates and the catalog of the API's own schema touch the views", "[live]") {
   CHECK(touches_views("public.agg_hourly", "public"));
   CHECK(touches_views("public.agg_daily", "public"));
   CHECK(touches_views("public.agg_products", "public"));
@@ -182,9 +181,10 @@ struct DriverRig {
 
 }  // namespace
 
-TEST_CASE("the driver reads the views when a change touches them, at most once per coalescing "
-          "interval, and anyway now and then",
-          "[live]") {
+TEST_CASE(
+    "the driver reads the views when a change touches them, at most once per coalescing "
+    "interval, and anyway now and then",
+    "[live]") {
   DriverRig r;
 
   r.driver->step(r.t0);  // the first turn reads everything
