@@ -4,14 +4,17 @@
 //      reload, until its figures equal SQL's (deadline 120 s); the delay from
 //      the aggregator's commit of the last event to the page showing it is
 //      printed and appended to test-logs/dashboard-delay.tsv;
-//   2. millrace-api is stopped: the page says it is reconnecting; started
-//      again on the same port, the page goes Live by itself and catches up;
+//   2. millrace-api is stopped: the page says it is reconnecting, and keeps
+//      asking while a stand-in answers 503 (EventSource gives up on those);
+//      started again on the same port, the page goes Live by itself and
+//      catches up;
 //   3. no console error or warning (but the browser's own lines for the
 //      stream's failed requests while the API is down), accessibility basics,
 //      no horizontal scroll at phone width, and screenshots at 1280×800 and
 //      390×844.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import { chromium } from 'playwright-core';
 
 const env = (name) => {
@@ -327,6 +330,26 @@ async function stopApi() {
   check(code === 0, `millrace-api did not exit 0 on SIGTERM (code ${code}, signal ${signal})`);
 }
 
+// Answers 503 on millrace-api's port for `ms`; returns how many times the
+// stream was asked for.
+async function answer503For(ms) {
+  let attempts = 0;
+  const server = http.createServer((req, res) => {
+    if (req.url === '/v1/stream') attempts += 1;
+    res.writeHead(503, { 'Content-Type': 'application/problem+json', 'Retry-After': '1' });
+    res.end('{"title":"Service Unavailable","status":503}');
+  });
+  const { hostname, port } = new URL(URL_);
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(port), hostname, resolve);
+  });
+  await sleep(ms);
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+  return attempts;
+}
+
 // ---- the test -------------------------------------------------------------------------
 
 function recordDelay(phase, events, delayMs) {
@@ -399,7 +422,12 @@ async function main() {
     produce(100, 2); // while down: only the new connection's snapshot can bring these
     total += 100;
     await aggregatorCommitted(total);
-    await sleep(3000);
+    await sleep(2000);
+    // Something else answers on the port for a while, with 503s: EventSource
+    // gives up on such an answer (CLOSED), so only the page can try again.
+    const attempts = await answer503For(4000);
+    check(attempts >= 2, `the page asked for the stream ${attempts} time(s) while it got 503s; it gave up`);
+    log(`the page asked ${attempts} times for the stream while it got 503s`);
     const still = await page.textContent('#status');
     check(still === 'Reconnecting…', `after a few seconds down the status says "${still}"`);
     await startApi();
