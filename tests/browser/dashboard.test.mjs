@@ -286,6 +286,25 @@ async function checkPage(page, label) {
 
 // Events timed now, or spread over the last `spread` seconds (the charts get
 // bars; today and this hour still get their share).
+// The keyboard reaches the skip link first, then the scrollable tables.
+async function checkKeyboard(page) {
+  await page.evaluate(() => document.activeElement && document.activeElement.blur());
+  const focused = [];
+  for (let i = 0; i < 3; i++) {
+    await page.keyboard.press('Tab');
+    focused.push(
+      await page.evaluate(() => {
+        const a = document.activeElement;
+        return a ? `${a.tagName.toLowerCase()}${a.className ? `.${a.className}` : ''}` : 'none';
+      })
+    );
+  }
+  check(
+    focused[0] === 'a.skip-link' && focused[1] === 'div.table-scroll',
+    `Tab goes to ${focused.join(', ')}, not the skip link and then the tables`
+  );
+}
+
 function produce(count, seed, spread = 0) {
   const r = spawnSync(
     env('DASHBOARD_MILLRACE_BIN'),
@@ -412,6 +431,7 @@ async function main() {
     log(`the page shows today's ${shown.today.orders.text} orders, ${shown.today.revenue.text} revenue`);
     await checkAccounting(page);
     await checkPage(page, 'at 1280×800');
+    await checkKeyboard(page);
 
     // 2. millrace-api stops and comes back on the same port.
     apiDown = true;
