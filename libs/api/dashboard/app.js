@@ -113,6 +113,10 @@
     }
   }
 
+  // A table of one of the health's lists: a row each, "—" when unknown.
+  const fillList = (id, list, columns, emptyText, row) =>
+    fillBody($(id), Array.isArray(list) ? list.map(row) : null, columns, emptyText);
+
   // A row header naming a consumer group, with its topic beneath.
   const groupCell = (group, topic) =>
     el(
@@ -362,80 +366,59 @@
       feedNode.className = 'bad';
     }
 
-    const partitions = Array.isArray(health.partitions) ? health.partitions : null;
-    fillBody(
-      $('partitions'),
-      partitions &&
-        partitions.map((p) => {
-          const lag = num(p.lag);
-          const idle = num(p.idle_s);
-          const stale = lag !== null && lag > 0 && idle !== null && idle > STALE_IDLE_S;
-          let stateText = '—';
-          if (stale) stateText = '⚠ Stale';
-          else if (lag === 0) stateText = 'Caught up';
-          else if (lag !== null) stateText = 'Catching up';
-          const lastCommit = el('td', { class: 'num' });
-          show(lastCommit, p.idle_s, 'seconds');
-          if (isKnown(p.idle_s)) lastCommit.textContent += ' ago';
-          return el(
-            'tr',
-            {
-              'data-group': p.group,
-              'data-topic': p.topic,
-              'data-partition': p.partition,
-              class: stale ? 'stale' : null,
-            },
-            groupCell(p.group, p.topic),
-            numCell(p.partition, 'text'),
-            numCell(p.lag, 'count', { class: 'num lag' }),
-            el('td', { class: stale ? 'state bad' : 'state' }, stateText),
-            lastCommit,
-            numCell(p.next_offset, 'count'),
-            numCell(p.end_offset, 'count')
-          );
-        }),
-      7,
-      'No partitions committed yet'
-    );
+    fillList('partitions', health.partitions, 7, 'No partitions committed yet', (p) => {
+      const lag = num(p.lag);
+      const idle = num(p.idle_s);
+      const stale = lag !== null && lag > 0 && idle !== null && idle > STALE_IDLE_S;
+      let stateText = '—';
+      if (stale) stateText = '⚠ Stale';
+      else if (lag === 0) stateText = 'Caught up';
+      else if (lag !== null) stateText = 'Catching up';
+      const lastCommit = el('td', { class: 'num' });
+      show(lastCommit, p.idle_s, 'seconds');
+      if (isKnown(p.idle_s)) lastCommit.textContent += ' ago';
+      return el(
+        'tr',
+        {
+          'data-group': p.group,
+          'data-topic': p.topic,
+          'data-partition': p.partition,
+          class: stale ? 'stale' : null,
+        },
+        groupCell(p.group, p.topic),
+        numCell(p.partition, 'text'),
+        numCell(p.lag, 'count', { class: 'num lag' }),
+        el('td', { class: stale ? 'state bad' : 'state' }, stateText),
+        lastCommit,
+        numCell(p.next_offset, 'count'),
+        numCell(p.end_offset, 'count')
+      );
+    });
 
-    const groups = Array.isArray(health.groups) ? health.groups : null;
-    fillBody(
-      $('accounting'),
-      groups &&
-        groups.map((g) => {
-          const unaccounted = numCell(g.unaccounted, 'count', { class: 'num unaccounted' });
-          const off = isKnown(g.unaccounted) && num(g.unaccounted) !== 0;
-          if (off) {
-            unaccounted.classList.add('bad');
-            unaccounted.textContent = `⚠ ${unaccounted.textContent} not accounted for`;
-          }
-          return el(
-            'tr',
-            { 'data-group': g.group, 'data-topic': g.topic, class: off ? 'off' : null },
-            groupCell(g.group, g.topic),
-            unaccounted,
-            numCell(g.consumed, 'count', { class: 'num consumed' }),
-            numCell(g.persisted, 'count'),
-            numCell(g.filtered, 'count'),
-            numCell(g.rejected, 'count'),
-            numCell(g.duplicate, 'count'),
-            numCell(g.late, 'count'),
-            numCell(g.lost, 'count')
-          );
-        }),
-      9,
-      'No consumer group has committed yet'
-    );
+    fillList('accounting', health.groups, 9, 'No consumer group has committed yet', (g) => {
+      const unaccounted = numCell(g.unaccounted, 'count', { class: 'num unaccounted' });
+      const off = isKnown(g.unaccounted) && num(g.unaccounted) !== 0;
+      if (off) {
+        unaccounted.classList.add('bad');
+        unaccounted.textContent = `⚠ ${unaccounted.textContent} not accounted for`;
+      }
+      return el(
+        'tr',
+        { 'data-group': g.group, 'data-topic': g.topic, class: off ? 'off' : null },
+        groupCell(g.group, g.topic),
+        unaccounted,
+        numCell(g.consumed, 'count', { class: 'num consumed' }),
+        numCell(g.persisted, 'count'),
+        numCell(g.filtered, 'count'),
+        numCell(g.rejected, 'count'),
+        numCell(g.duplicate, 'count'),
+        numCell(g.late, 'count'),
+        numCell(g.lost, 'count')
+      );
+    });
 
-    const dead = Array.isArray(health.dead_letters) ? health.dead_letters : null;
-    fillBody(
-      $('dead-letters'),
-      dead &&
-        dead.map((d) =>
-          el('tr', { 'data-topic': d.topic }, el('td', { class: 'nowrap' }, d.topic), numCell(d.records, 'count'))
-        ),
-      2,
-      'No dead-letter topics'
+    fillList('dead-letters', health.dead_letters, 2, 'No dead-letter topics', (d) =>
+      el('tr', { 'data-topic': d.topic }, el('td', { class: 'nowrap' }, d.topic), numCell(d.records, 'count'))
     );
 
     const hooks = health.webhooks || {};
