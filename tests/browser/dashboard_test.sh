@@ -114,6 +114,8 @@ export MILLRACE_API_DEAD_LETTER_TOPICS=$MILLRACE_DLQ_TOPIC
 export DASHBOARD_URL=http://127.0.0.1:$api_port/
 export DASHBOARD_API_BIN=$build/bin/millrace-api DASHBOARD_API_LOG=$logs/$name.millrace-api.log
 export DASHBOARD_API_PID_FILE=$api_pid_file
+# The page reads the views, not the catalog: the API runs without the cache.
+unset MILLRACE_REDIS_URL
 export DASHBOARD_MILLRACE_BIN=$millrace DASHBOARD_LOG_DIR=$logs DASHBOARD_CHROMIUM=$chromium
 status=0
 node "$here/dashboard.test.mjs" || status=$?
