@@ -1,5 +1,6 @@
 #include "live_driver.hpp"
 
+#include <algorithm>
 #include <array>
 #include <ctime>
 
@@ -11,7 +12,17 @@ namespace millrace::api {
 
 namespace {
 using Clock = std::chrono::steady_clock;
+// PostgreSQL's now() must be past the hour too when the views are read.
+constexpr std::chrono::milliseconds kAfterRollover{250};
 }  // namespace
+
+std::chrono::milliseconds ms_until_utc_hour_ends() {
+  constexpr std::int64_t kHourMs = 3'600'000;
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  return std::chrono::milliseconds(kHourMs - ms % kHourMs);
+}
 
 bool touches_views(std::string_view table, std::string_view schema) {
   // The tables the views read: the aggregates, and the catalog for names.
@@ -96,8 +107,11 @@ void LiveDriver::step(Clock::time_point now) {
   }
   if ((dirty_ && now - last_refresh_ >= timing_.coalesce) || now >= next_refresh_) {
     last_refresh_ = now;
+    // Just after the hour ends, so the page's "this hour" and "today" turn
+    // over with the clock rather than up to a minute later.
     next_refresh_ =
-        now + (feed_error_.empty() ? timing_.refresh_every : timing_.refresh_without_feed);
+        now + std::min(feed_error_.empty() ? timing_.refresh_every : timing_.refresh_without_feed,
+                       timing_.until_hour_ends() + kAfterRollover);
     refresh();
   }
   if (now >= next_health_) {

@@ -44,13 +44,20 @@ class LiveSource {
   virtual std::string health(const std::string& feed_error) = 0;
 };
 
+// Milliseconds from now to the next whole UTC hour.
+std::chrono::milliseconds ms_until_utc_hour_ends();
+
 struct LiveTiming {
   // A refresh waits this long after the one before, so a burst of changes
   // costs one read of the views.
-  std::chrono::milliseconds coalesce{200};
+  std::chrono::milliseconds coalesce{100};
   // Views are read again this often anyway (an hour or a day rolls over
   // with no change), and more often while the feed cannot be read.
   std::chrono::milliseconds refresh_every{60'000};
+  // How long until the current UTC hour ends (this hour's and today's views
+  // then change with no commit): the views are read again just after. The
+  // unit tests give a clock of their own.
+  std::function<std::chrono::milliseconds()> until_hour_ends = ms_until_utc_hour_ends;
   std::chrono::milliseconds refresh_without_feed{5'000};
   std::chrono::milliseconds health_every{2'000};
   std::chrono::milliseconds ping_every{15'000};

@@ -170,6 +170,7 @@ struct DriverRig {
     source = s.get();
     LiveTiming t;
     t.poll = std::chrono::milliseconds(0);
+    t.until_hour_ends = [this] { return until_hour_ends; };
     driver = std::make_unique<LiveDriver>(hub, std::move(c), std::move(s), "public", t);
   }
   LiveHub hub{"ep"};
@@ -177,6 +178,7 @@ struct DriverRig {
   FakeSource* source = nullptr;
   std::unique_ptr<LiveDriver> driver;
   const std::chrono::steady_clock::time_point t0 = std::chrono::steady_clock::now();
+  std::chrono::milliseconds until_hour_ends{std::chrono::hours(1)};
 };
 
 }  // namespace
@@ -205,7 +207,7 @@ TEST_CASE(
   // A burst: the second change within the coalescing interval waits for it.
   r.source->value = 2;
   r.changes->batches.push_back({"public.agg_daily"});
-  r.driver->step(r.t0 + 2s + 50ms);
+  r.driver->step(r.t0 + 2s + 50ms);  // within 100 ms of the read before
   CHECK(r.source->reads == 2);
   r.driver->step(r.t0 + 2s + 250ms);
   CHECK(r.source->reads == 3);
@@ -237,4 +239,28 @@ TEST_CASE("without the change feed the driver says so and reads the views more o
   r.changes->fail = false;
   r.driver->step(r.t0 + 10s);
   CHECK(r.source->last_feed_error.empty());
+}
+
+TEST_CASE("the driver reads the views again just after the UTC hour ends, change or not",
+          "[live]") {
+  DriverRig r;
+  r.until_hour_ends = 10s;
+  r.driver->step(r.t0);
+  CHECK(r.source->reads == 1);
+  r.driver->step(r.t0 + 10s);
+  CHECK(r.source->reads == 1);
+  r.until_hour_ends = 1h;
+  r.driver->step(r.t0 + 10s + 250ms);
+  CHECK(r.source->reads == 2);
+  // Then a minute apart again.
+  r.driver->step(r.t0 + 60s);
+  CHECK(r.source->reads == 2);
+  r.driver->step(r.t0 + 70s + 250ms);
+  CHECK(r.source->reads == 3);
+}
+
+TEST_CASE("the time to the end of the UTC hour is within an hour", "[live]") {
+  const auto left = ms_until_utc_hour_ends();
+  CHECK(left > 0ms);
+  CHECK(left <= 1h);
 }
