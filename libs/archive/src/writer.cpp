@@ -1,0 +1,313 @@
+#include "millrace/archive/writer.hpp"
+
+#include <avro.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <stdexcept>
+
+namespace millrace::archive {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+[[noreturn]] void fail(const std::string& what) {
+  throw std::runtime_error(what);
+}
+[[noreturn]] void fail_avro(const std::string& what) {
+  fail(what + ": " + avro_strerror());
+}
+[[noreturn]] void fail_errno(const std::string& what) {
+  fail(what + ": " + std::strerror(errno));
+}
+
+void fsync_path(const fs::path& path, int flags) {
+  const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) fail_errno("opening " + path.string() + " to sync it");
+  const int rc = ::fsync(fd);
+  const int saved = errno;
+  ::close(fd);
+  errno = saved;
+  if (rc != 0) fail_errno("fsync of " + path.string());
+}
+
+// Map values are the union ["long","double","string","bytes"]: bytes.
+constexpr int kMapBytes = 3;
+constexpr int kMapLong = 0;
+constexpr int kMapString = 2;
+// Body is ["null","bytes"].
+constexpr int kBodyNull = 0;
+constexpr int kBodyBytes = 1;
+
+}  // namespace
+
+DirectoryDestination::DirectoryDestination(std::string root) : root_(std::move(root)) {}
+
+std::string DirectoryDestination::staging_path(const std::string& relative) {
+  const fs::path final_path = fs::path(root_) / relative;
+  std::error_code ec;
+  fs::create_directories(final_path.parent_path(), ec);
+  if (ec) fail("creating " + final_path.parent_path().string() + ": " + ec.message());
+  return final_path.string() + ".tmp";
+}
+
+void DirectoryDestination::publish(const std::string& staged, const std::string& relative) {
+  const fs::path final_path = fs::path(root_) / relative;
+  if (::rename(staged.c_str(), final_path.c_str()) != 0) {
+    fail_errno("renaming " + staged + " to " + final_path.string());
+  }
+  // The rename, and the directories made for it, must outlive a crash: sync
+  // each directory from the file's up to the root.
+  const fs::path root = fs::path(root_).lexically_normal();
+  for (fs::path dir = final_path.parent_path().lexically_normal();; dir = dir.parent_path()) {
+    fsync_path(dir, O_RDONLY | O_DIRECTORY);
+    if (dir == root || !dir.has_parent_path() || dir.parent_path() == dir) break;
+  }
+}
+
+struct CaptureFileWriter::State {
+  State(Destination& d, std::string rel, std::int32_t p)
+      : destination(d), relative(std::move(rel)), partition(p) {}
+
+  Destination& destination;
+  std::string relative;
+  std::int32_t partition;
+  std::string staged;
+
+  // The file: Avro writes to `fp`, whose writes (fopencookie) go to `fd`
+  // and through the SHA-256 of the file's bytes.
+  int fd = -1;
+  FILE* fp = nullptr;
+  EVP_MD_CTX* sha = nullptr;
+  std::int64_t written = 0;
+
+  avro_schema_t schema = nullptr;
+  avro_value_iface_t* iface = nullptr;
+  avro_value_t value{};
+  bool has_value = false;
+  avro_file_writer_t writer = nullptr;
+
+  std::int64_t first = -1;
+  std::int64_t last = -1;
+  std::int64_t records = 0;
+  std::int64_t encoded = 0;
+  bool finished = false;
+
+  static ssize_t cookie_write(void* cookie, const char* buf, size_t size) {
+    auto* s = static_cast<State*>(cookie);
+    size_t done = 0;
+    while (done < size) {
+      const ssize_t n = ::write(s->fd, buf + done, size - done);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return -1;
+      }
+      done += static_cast<size_t>(n);
+    }
+    EVP_DigestUpdate(s->sha, buf, size);
+    s->written += static_cast<std::int64_t>(size);
+    return static_cast<ssize_t>(size);
+  }
+
+  void release() {
+    if (writer != nullptr) {
+      avro_file_writer_close(writer);
+      writer = nullptr;
+    }
+    if (fp != nullptr) {
+      std::fclose(fp);
+      fp = nullptr;
+    }
+    if (fd >= 0) {
+      ::close(fd);
+      fd = -1;
+    }
+    if (has_value) {
+      avro_value_decref(&value);
+      has_value = false;
+    }
+    if (iface != nullptr) {
+      avro_value_iface_decref(iface);
+      iface = nullptr;
+    }
+    if (schema != nullptr) {
+      avro_schema_decref(schema);
+      schema = nullptr;
+    }
+    if (sha != nullptr) {
+      EVP_MD_CTX_free(sha);
+      sha = nullptr;
+    }
+  }
+
+  avro_value_t field(const char* name) {
+    avro_value_t f;
+    if (avro_value_get_by_name(&value, name, &f, nullptr) != 0) fail_avro(name);
+    return f;
+  }
+
+  void map_entry(avro_value_t& map, const std::string& key, int branch_index,
+                 const std::function<int(avro_value_t&)>& set) {
+    avro_value_t entry;
+    avro_value_t branch;
+    if (avro_value_add(&map, key.c_str(), &entry, nullptr, nullptr) != 0 ||
+        avro_value_set_branch(&entry, branch_index, &branch) != 0 || set(branch) != 0) {
+      fail_avro("encoding " + key);
+    }
+  }
+};
+
+CaptureFileWriter::CaptureFileWriter(Destination& destination, std::string relative,
+                                     std::int32_t partition)
+    : state_(std::make_unique<State>(destination, std::move(relative), partition)) {
+  State& s = *state_;
+  try {
+    s.staged = destination.staging_path(s.relative);
+    s.fd = ::open(s.staged.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (s.fd < 0) fail_errno("creating " + s.staged);
+    s.sha = EVP_MD_CTX_new();
+    if (s.sha == nullptr || EVP_DigestInit_ex(s.sha, EVP_sha256(), nullptr) != 1) {
+      fail("SHA-256 is not available");
+    }
+    cookie_io_functions_t io{};
+    io.write = &State::cookie_write;
+    s.fp = fopencookie(&s, "w", io);
+    if (s.fp == nullptr) fail_errno("fopencookie");
+    const auto json = capture_schema_json();
+    if (avro_schema_from_json_length(json.data(), json.size(), &s.schema) != 0) {
+      fail_avro("the Capture schema");
+    }
+    s.iface = avro_generic_class_from_schema(s.schema);
+    if (s.iface == nullptr) fail_avro("the Capture schema's class");
+    if (avro_generic_value_new(s.iface, &s.value) != 0) fail_avro("a Capture record");
+    s.has_value = true;
+    if (avro_file_writer_create_with_codec_fp(s.fp, s.staged.c_str(), 0, s.schema, &s.writer,
+                                              "null", 0) != 0) {
+      fail_avro("starting " + s.staged);
+    }
+  } catch (...) {
+    s.release();
+    if (!s.staged.empty()) ::unlink(s.staged.c_str());
+    throw;
+  }
+}
+
+CaptureFileWriter::~CaptureFileWriter() {
+  State& s = *state_;
+  const bool unfinished = !s.finished;
+  s.release();
+  if (unfinished && !s.staged.empty()) ::unlink(s.staged.c_str());
+}
+
+void CaptureFileWriter::append(const CaptureRecord& r) {
+  State& s = *state_;
+  if (s.finished) throw std::logic_error("append after finish");
+  if (s.records > 0 && r.offset <= s.last) {
+    throw std::logic_error("offsets must grow: " + std::to_string(r.offset) + " after " +
+                           std::to_string(s.last));
+  }
+  avro_value_reset(&s.value);
+  auto sequence = s.field("SequenceNumber");
+  auto offset = s.field("Offset");
+  auto enqueued = s.field("EnqueuedTimeUtc");
+  auto system = s.field("SystemProperties");
+  auto properties = s.field("Properties");
+  auto body = s.field("Body");
+  const std::string offset_text = std::to_string(r.offset);
+  const std::string time_text = enqueued_time_utc(r.timestamp_ms);
+  if (avro_value_set_long(&sequence, r.offset) != 0 ||
+      // Avro C's string lengths count the terminating NUL.
+      avro_value_set_string_len(&offset, offset_text.c_str(), offset_text.size() + 1) != 0 ||
+      avro_value_set_string_len(&enqueued, time_text.c_str(), time_text.size() + 1) != 0) {
+    fail_avro("encoding offset " + offset_text);
+  }
+  if (r.key) {
+    s.map_entry(system, "x-opt-kafka-key", kMapBytes, [&](avro_value_t& v) {
+      return avro_value_set_bytes(&v, const_cast<char*>(r.key->data()), r.key->size());
+    });
+  }
+  s.map_entry(system, "x-opt-partition", kMapLong,
+              [&](avro_value_t& v) { return avro_value_set_long(&v, r.partition); });
+  s.map_entry(system, "x-opt-topic", kMapString, [&](avro_value_t& v) {
+    return avro_value_set_string_len(&v, r.topic.c_str(), r.topic.size() + 1);
+  });
+  for (const auto& [name, data] : r.headers) {
+    s.map_entry(properties, name, kMapBytes, [&](avro_value_t& v) {
+      return avro_value_set_bytes(&v, const_cast<char*>(data.data()), data.size());
+    });
+  }
+  avro_value_t branch;
+  if (r.body) {
+    if (avro_value_set_branch(&body, kBodyBytes, &branch) != 0 ||
+        avro_value_set_bytes(&branch, const_cast<char*>(r.body->data()), r.body->size()) != 0) {
+      fail_avro("encoding the body of offset " + offset_text);
+    }
+  } else if (avro_value_set_branch(&body, kBodyNull, &branch) != 0 ||
+             avro_value_set_null(&branch) != 0) {
+    fail_avro("encoding the null body of offset " + offset_text);
+  }
+  size_t size = 0;
+  if (avro_value_sizeof(&s.value, &size) != 0) fail_avro("sizing offset " + offset_text);
+  if (avro_file_writer_append_value(s.writer, &s.value) != 0) {
+    fail_avro("writing offset " + offset_text + " to " + s.staged);
+  }
+  if (s.records == 0) s.first = r.offset;
+  s.last = r.offset;
+  ++s.records;
+  s.encoded += static_cast<std::int64_t>(size);
+}
+
+std::int64_t CaptureFileWriter::bytes() const {
+  return state_->written + state_->encoded;
+}
+
+std::int64_t CaptureFileWriter::records() const {
+  return state_->records;
+}
+
+WrittenFile CaptureFileWriter::finish() {
+  State& s = *state_;
+  if (s.finished) throw std::logic_error("finish twice");
+  const int closed = avro_file_writer_close(s.writer);
+  s.writer = nullptr;
+  if (closed != 0) fail_avro("closing " + s.staged);
+  if (std::fflush(s.fp) != 0) fail_errno("writing " + s.staged);
+  if (std::fclose(s.fp) != 0) {
+    s.fp = nullptr;
+    fail_errno("writing " + s.staged);
+  }
+  s.fp = nullptr;
+  if (::fsync(s.fd) != 0) fail_errno("fsync of " + s.staged);
+  ::close(s.fd);
+  s.fd = -1;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_DigestFinal_ex(s.sha, digest, &length) != 1) fail("SHA-256 failed");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) {
+    hex += kHex[digest[i] >> 4];
+    hex += kHex[digest[i] & 0xf];
+  }
+  s.destination.publish(s.staged, s.relative);
+  s.finished = true;
+  WrittenFile out;
+  out.path = s.relative;
+  out.partition = s.partition;
+  out.first_offset = s.first;
+  out.last_offset = s.last;
+  out.records = s.records;
+  out.bytes = s.written;
+  out.sha256 = std::move(hex);
+  s.release();
+  return out;
+}
+
+}  // namespace millrace::archive
