@@ -100,10 +100,25 @@ function expected(pageDay, pageHour) {
     );
   }
   const top = sql('SELECT sku, units, round(revenue, 2) FROM top_products ORDER BY rank');
+  const categories = sql(
+    'SELECT category, coalesce(display_name, category), units, round(revenue, 2) ' +
+      'FROM popular_categories ORDER BY units DESC, category'
+  );
+  // Revenue per window, as the charts sum it over the event types.
+  const perWindow = (view) =>
+    new Map(
+      sql(
+        `SELECT extract(epoch FROM window_start) * 1000, round(sum(revenue), 2) FROM ${view} ` +
+          'GROUP BY window_start'
+      ).map(([t, cents]) => [Number(t), Number(cents)])
+    );
   return {
     today: { orders, revenue, cents, units, returns },
     hour: { orders: hourOrders, revenue: hourRevenue, cents: hourCents },
     top: top.map(([sku, u, c]) => `${sku}:${u}:${c}`).join(' '),
+    categories: categories.map(([c, name, u, cents]) => `${c}|${name}|${u}|${cents}`).join(' '),
+    hourly: perWindow('hourly_sales'),
+    daily: perWindow('daily_sales'),
   };
 }
 
@@ -129,6 +144,22 @@ function readPage(page) {
         returns: fig('today-returns'),
       },
       thisHour: { orders: fig('hour-orders'), revenue: fig('hour-revenue') },
+      categories: [...document.querySelectorAll('#popular-categories tbody tr[data-category]')]
+        .map(
+          (tr) =>
+            `${tr.dataset.category}|${tr.querySelector('th').textContent}|` +
+            `${cell(tr, 'units').dataset.value}|${cell(tr, 'revenue').textContent}`
+        )
+        .join(' '),
+      bars: Object.fromEntries(
+        ['hourly-chart', 'daily-chart'].map((id) => [
+          id,
+          [...document.querySelectorAll(`#${id} rect[data-t]`)].map((r) => [
+            Date.parse(r.dataset.t),
+            Number(r.dataset.value),
+          ]),
+        ])
+      ),
       top: [...document.querySelectorAll('#top-products tbody tr[data-sku]')]
         .map((tr) => `${tr.dataset.sku}:${cell(tr, 'units').dataset.value}:${cell(tr, 'revenue').textContent}`)
         .join(' '),
@@ -167,6 +198,29 @@ function differences(shown, want) {
   money('hour revenue', shown.thisHour.revenue, want.hour.revenue, want.hour.cents);
   const top = shown.top.replaceAll(',', '');
   if (top !== want.top) out.push(`top products ${top}, SQL ${want.top}`);
+  const categories = shown.categories.replaceAll(',', '');
+  if (categories !== want.categories) {
+    out.push(`popular categories ${categories}, SQL ${want.categories}`);
+  }
+  // Each bar is the window's revenue (summed in the browser's doubles: to
+  // the cent) and 0 for a window SQL has no row for.
+  for (const [id, view, count] of [
+    ['hourly-chart', 'hourly', 48],
+    ['daily-chart', 'daily', 30],
+  ]) {
+    const bars = shown.bars[id];
+    if (bars.length !== count) {
+      out.push(`${id} has ${bars.length} bars, not ${count}`);
+      continue;
+    }
+    const wrong = bars
+      .map(([t, value]) => [t, value, want[view].get(t) ?? 0])
+      .filter(([, value, cents]) => Math.abs(value - cents) > 0.0051);
+    for (const [t, value, cents] of wrong.slice(0, 3)) {
+      out.push(`${id} bar ${new Date(t).toISOString()} is ${value}, SQL ${cents}`);
+    }
+    if (wrong.length > 3) out.push(`and ${wrong.length - 3} more bars of ${id}`);
+  }
   return out;
 }
 

@@ -270,6 +270,9 @@
           width: Math.max(1, slot * 0.76),
           height: Math.max(p.value === 0 ? 0 : 1, bottom - top),
           class: p.value < 0 ? 'bar negative' : 'bar',
+          // For machines: the window's start and its revenue.
+          'data-t': p.t.toISOString(),
+          'data-value': String(p.value),
         },
         svg('title', {}, `${label(p.t)}: ${moneyFormat.format(p.value)}`)
       );
