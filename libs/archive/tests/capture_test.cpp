@@ -32,7 +32,7 @@ TEST_CASE("EnqueuedTimeUtc is ISO 8601 UTC with seven fractional digits", "[arch
 
 TEST_CASE("windows are aligned to the epoch; a file rolls at its window's end or its size",
           "[archive]") {
-  RollPolicy p;  // 5 minutes, 300 MB
+  RollPolicy p;                                 // 5 minutes, 300 MB
   CHECK(window_start(p, kT) == 1795473600000);  // 22:40:00
   CHECK(window_start(p, 1795473600000) == 1795473600000);
   CHECK(window_start(p, 1795473899999) == 1795473600000);

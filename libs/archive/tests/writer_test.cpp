@@ -138,8 +138,13 @@ TEST_CASE("a finished file holds each record's fields, under its final name, wit
   const std::string rel = capture_path("millrace", "store-events", 1, 1795473600000);
   CaptureFileWriter w(dest, rel, 1);
   const std::string binary("\x00\x01\xff{", 4);
-  w.append({"store-events", 1, 41, 1795473605123, std::string("k-1"),
-            {{"event_type", "sale_event"}, {"empty", ""}}, std::string(R"({"id":"a"})")});
+  w.append({"store-events",
+            1,
+            41,
+            1795473605123,
+            std::string("k-1"),
+            {{"event_type", "sale_event"}, {"empty", ""}},
+            std::string(R"({"id":"a"})")});
   w.append({"store-events", 1, 43, 1795473606000, std::nullopt, {}, std::nullopt});
   w.append({"store-events", 1, 44, 1795473607000, std::nullopt, {}, binary});
   CHECK(w.records() == 3);
@@ -167,8 +172,8 @@ TEST_CASE("a finished file holds each record's fields, under its final name, wit
   CHECK(records[0].system.at("x-opt-kafka-key") == "k-1");
   CHECK(records[0].system.at("x-opt-partition") == "long:1");
   CHECK(records[0].system.at("x-opt-topic") == "string:store-events");
-  CHECK(records[0].properties == std::map<std::string, std::string>{
-                                     {"event_type", "sale_event"}, {"empty", ""}});
+  CHECK(records[0].properties ==
+        std::map<std::string, std::string>{{"event_type", "sale_event"}, {"empty", ""}});
   CHECK(records[0].body == R"({"id":"a"})");
   CHECK(records[1].sequence == 43);
   CHECK(records[1].system.count("x-opt-kafka-key") == 0);
