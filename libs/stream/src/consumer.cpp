@@ -45,6 +45,8 @@ constexpr milliseconds kSettlePoll{10};
 // small batches, one OffsetCommit per batch per worker loads the broker that
 // the producers append to, and their latency shows it.
 constexpr milliseconds kKafkaCommitInterval{1000};
+// The probe learns how far partitions were read this often.
+constexpr milliseconds kReadReportInterval{1000};
 
 // Thrown out of a rebalance callback when a stop was requested while the
 // database was unreachable: there is nothing to position the partitions on.
@@ -146,6 +148,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     std::vector<std::int32_t> ids;
     std::vector<kafka::TopicPartition> unhalt;
     for (const auto& tp : partitions) {
+      forget_reads({tp.partition});
       batch_.drop_partition(tp.partition);
       state_->discard(tp.partition);
       book_.revoke(tp.partition);
@@ -263,11 +266,19 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     reassign();
   }
 
+  // Where reading restarts from the stored offsets, what was read before
+  // is no position any more.
+  void forget_reads(const std::vector<std::int32_t>& partitions) {
+    for (const auto p : partitions) reads_.erase(p);
+    probe_.forget_reads(partitions);
+  }
+
   // Every owned partition again from its stored offset (halted ones too:
   // their pause outlives the assignment). Only with the batch empty and no
   // commit in flight, so that the stored offsets are where reading resumes.
   void reassign() {
     std::vector<kafka::TopicPartition> positions;
+    forget_reads(book_.partitions());
     for (const auto p : book_.partitions()) {
       positions.push_back(
           {config_.kafka.topic, p, book_.stored(p).value_or(kafka::kOffsetBeginning)});
@@ -364,23 +375,22 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
         recover();
         continue;
       }
-      milliseconds timeout = in_flight_ ? kSettlePoll : kPollInterval;
-      if (!batch_.empty()) {
-        const auto left = std::chrono::duration_cast<milliseconds>(batch_deadline_ - Clock::now());
-        timeout = std::clamp(left, milliseconds(0), timeout);
+      const milliseconds timeout =
+          std::clamp(seal_wait(), milliseconds(0), in_flight_ ? kSettlePoll : kPollInterval);
+      if (auto msg = consumer_->poll(timeout)) {
+        // A record that comes after the batch fell due starts the next one
+        // (for the archiver: the next time window's file).
+        if (!resetting_ && seal_wait() <= milliseconds(0)) flush();
+        handle(*msg);
       }
-      if (auto msg = consumer_->poll(timeout)) handle(*msg);
       if (in_flight_ &&
           in_flight_->outcome.wait_for(milliseconds(0)) == std::future_status::ready) {
         settle();
       }
       commit_kafka(false);
+      report_reads();
       rearm_stalled();
-      if (!resetting_ && !batch_.empty() &&
-          (batch_.consumed() >= static_cast<std::uint64_t>(config_.batch_size) ||
-           Clock::now() >= batch_deadline_)) {
-        flush();
-      }
+      if (!resetting_ && seal_wait() <= milliseconds(0)) flush();
     }
 
     // SIGTERM: finish the batch in flight, commit the one accumulated, leave
@@ -395,6 +405,28 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     closed_ = true;
     runtime::log_info(component_,
                       "stopped after consuming " + std::to_string(stats().consumed) + " record(s)");
+  }
+
+  // How long until the accumulated batch is due to be sealed: the handler
+  // says, or else batch_size and batch_ms do. max() while it is empty.
+  milliseconds seal_wait() const {
+    if (batch_.empty()) return milliseconds::max();
+    if (const auto handler_says = handler_.seal_in(*state_)) return *handler_says;
+    if (batch_.consumed() >= static_cast<std::uint64_t>(config_.batch_size)) {
+      return milliseconds(0);
+    }
+    return std::chrono::duration_cast<milliseconds>(batch_deadline_ - Clock::now());
+  }
+
+  // Tells the probe how far each partition was read, at most once a second:
+  // reading is progress too, for batches that stay open for minutes.
+  void report_reads() {
+    if (reads_.empty()) return;
+    const auto t = Clock::now();
+    if (t < reads_due_) return;
+    probe_.set_read(reads_);
+    reads_.clear();
+    reads_due_ = t + kReadReportInterval;
   }
 
   void handle(const kafka::Message& msg) {
@@ -414,6 +446,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     auto& progress = batch_.add(partition, offset, msg.timestamp_ms().value_or(-1));
     const std::uint64_t before = progress.tally.total();
     handler_.handle(msg, progress, *state_);
+    reads_[partition] = offset + 1;
     if (progress.tally.total() != before + 1) {
       throw std::logic_error("handler counted " + std::to_string(progress.tally.total() - before) +
                              " outcomes for one record at " +
@@ -440,6 +473,13 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
       handler_.before_commit(*f->state);
       CommitOutcome out{batch_committer_->commit(f->batch, *f->state, f->plan), {}};
       out.finished = Clock::now();
+      if (out.result.fenced.empty()) {
+        try {
+          handler_.after_commit(f->batch, *f->state);
+        } catch (const std::exception& e) {
+          runtime::log_error(component_, std::string("after a committed batch: ") + e.what());
+        }
+      }
       return out;
     });
     in_flight_ = std::move(f);
@@ -550,6 +590,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     if (in_flight_) throw std::logic_error("reset while a commit is in flight");
     batch_.clear();
     state_ = handler_.open_batch();
+    forget_reads(book_.partitions());
     batch_committer_->disconnect();
     // Stop fetching by assigning nothing, not by pausing: in librdkafka
     // 2.0.2 a resume takes its version barrier on this thread while the
@@ -658,6 +699,9 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   CommitThread<CommitOutcome> committer_;
   OffsetBook book_;
   Clock::time_point batch_deadline_{};
+  // How far each partition was read since the last report to the probe.
+  std::map<std::int32_t, std::int64_t> reads_;
+  Clock::time_point reads_due_{};
   // Offsets PostgreSQL stored that Kafka has not been told yet, by partition.
   std::map<std::int32_t, std::int64_t> kafka_pending_;
   Clock::time_point kafka_commit_due_{};

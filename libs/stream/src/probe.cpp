@@ -94,6 +94,21 @@ void ConsumerProbe::set_position(std::int32_t partition, std::optional<std::int6
   it->second = next;
 }
 
+void ConsumerProbe::set_read(const std::map<std::int32_t, std::int64_t>& next) {
+  std::lock_guard lock(mutex_);
+  for (const auto& [p, offset] : next) {
+    if (!positions_.contains(p)) continue;  // revoked meanwhile
+    auto [it, added] = reads_.try_emplace(p, offset);
+    if (added || it->second != offset) progress_[p] = Clock::now();
+    it->second = offset;
+  }
+}
+
+void ConsumerProbe::forget_reads(const std::vector<std::int32_t>& partitions) {
+  std::lock_guard lock(mutex_);
+  for (const auto p : partitions) reads_.erase(p);
+}
+
 std::set<std::int32_t> ConsumerProbe::take_stalled() {
   std::lock_guard lock(mutex_);
   return std::exchange(newly_stalled_, {});
@@ -135,6 +150,7 @@ void ConsumerProbe::assigned(const std::vector<std::int32_t>& partitions, bool a
       watermarks_.erase(p);
       newest_ms_.erase(p);
       positions_.erase(p);
+      reads_.erase(p);
       progress_.erase(p);
       stall_logged_.erase(p);
       halted_.erase(p);
@@ -189,7 +205,9 @@ std::optional<ConsumerProbe::Clock::time_point> ConsumerProbe::stalled_since(
   const auto w = watermarks_.find(p);
   if (w == watermarks_.end()) return std::nullopt;
   const auto [low, high] = w->second;
-  if (high - next.value_or(low) <= 0) {
+  std::int64_t at = next.value_or(low);
+  if (const auto r = reads_.find(p); r != reads_.end()) at = std::max(at, r->second);
+  if (high - at <= 0) {
     progress_[p] = Clock::now();  // caught up counts as progress
     return std::nullopt;
   }

@@ -52,6 +52,13 @@ class ConsumerProbe {
   // The committed position of an owned partition (nullopt: nothing stored
   // yet, so everything from the log start counts as lag).
   void set_position(std::int32_t partition, std::optional<std::int64_t> next);
+  // How far partitions were read (next offsets), ahead of what is committed:
+  // reading counts as progress, so a batch that stays open for minutes (the
+  // archiver's) is no stall while its records come in, nor while it waits
+  // for more at the log end. forget_reads() when reading restarts from the
+  // stored offsets.
+  void set_read(const std::map<std::int32_t, std::int64_t>& next);
+  void forget_reads(const std::vector<std::int32_t>& partitions);
   // Partitions whose stall passed the timeout since the last call (each
   // once per stall), for the loop to act on.
   std::set<std::int32_t> take_stalled();
@@ -107,6 +114,7 @@ class ConsumerProbe {
   std::map<std::int32_t, std::pair<std::int64_t, std::int64_t>> watermarks_;
   std::map<std::int32_t, double> newest_ms_;
   std::map<std::int32_t, std::optional<std::int64_t>> positions_;
+  std::map<std::int32_t, std::int64_t> reads_;          // read ahead of the position
   std::map<std::int32_t, Clock::time_point> progress_;  // when the position last moved
   std::set<std::int32_t> stall_logged_;
   std::set<std::int32_t> newly_stalled_;

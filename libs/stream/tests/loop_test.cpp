@@ -3,6 +3,8 @@
 // commits, and the test checks what the fake database ends up holding.
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include "fakes.hpp"
@@ -249,4 +251,88 @@ TEST_CASE("an out-of-range report the log contradicts is read on from the stored
   CHECK(cluster.first_read(1, 0) == 300);
   for (std::int64_t o = 300; o < 1000; ++o) CHECK(stored.count({0, o}) == 1);
   CHECK(stored.count({0, 299}) == 0);
+}
+
+namespace {
+
+// Seals its batches itself, every `every` records, as the archiver does on
+// its time windows, and records what after_commit() saw.
+class SealingHandler final : public Handler {
+ public:
+  explicit SealingHandler(std::size_t every) : every_(every) {}
+  std::unique_ptr<BatchState> open_batch() override { return std::make_unique<RecordsState>(); }
+  std::optional<std::chrono::milliseconds> seal_in(const BatchState& state) const override {
+    return static_cast<const RecordsState&>(state).records.size() >= every_
+               ? std::chrono::milliseconds(0)
+               : std::chrono::milliseconds(3'600'000);
+  }
+  void handle(const kafka::Message& message, PartitionProgress& progress,
+              BatchState& state) override {
+    progress.tally.count(core::Outcome::kPersisted, "");
+    auto& records = static_cast<RecordsState&>(state).records;
+    if (records.size() >= every_) overfull = true;  // handled past its seal
+    records.push_back({message.partition(), message.offset()});
+  }
+  void write(pqxx::work&, Batch&, BatchState&) override {}
+  void refuse(Batch&, BatchState&, const std::vector<Refusal>&) override {}
+  void after_commit(const Batch& batch, BatchState& state) override {
+    std::lock_guard lock(mutex);
+    committed_sizes.push_back(static_cast<const RecordsState&>(state).records.size());
+    committed_consumed += batch.consumed();
+  }
+
+  std::mutex mutex;
+  std::vector<std::size_t> committed_sizes;
+  std::uint64_t committed_consumed = 0;
+  bool overfull = false;
+
+ private:
+  std::size_t every_;
+};
+
+}  // namespace
+
+TEST_CASE("a handler that seals its own batches overrides batch_size and batch_ms", "[loop]") {
+  // 1,000 records on one partition, sealed every 70 by the handler; the
+  // consumer's own limits (5 records, 1 ms) would seal far more often.
+  FakeCluster cluster(std::map<std::int32_t, std::int64_t>{{0, 1000}});
+  FakeDatabase db;
+  SealingHandler handler(70);
+  metrics::Registry registry("test");
+  TransactionalConsumer consumer(config(5, 1), handler, "test", registry, ports(cluster, 1, db));
+  cluster.assign(1, {0});
+  consumer.start();
+  // 14 full batches commit; the last 20 records wait for a seal that only
+  // stop() brings.
+  REQUIRE(within(30s, [&] { return db.stored(0) == std::optional<std::int64_t>(980); }));
+  std::this_thread::sleep_for(50ms);
+  CHECK(db.stored(0) == std::optional<std::int64_t>(980));
+  consumer.stop();
+  consumer.rethrow_failure();
+  CHECK(db.stored(0) == std::optional<std::int64_t>(1000));
+  check_exactly_once(db, cluster, {0});
+  CHECK_FALSE(handler.overfull);
+  std::lock_guard lock(handler.mutex);
+  // after_commit() saw every committed batch, in order, and only those.
+  REQUIRE(handler.committed_sizes.size() == 15);
+  for (std::size_t i = 0; i < 14; ++i) CHECK(handler.committed_sizes[i] == 70);
+  CHECK(handler.committed_sizes.back() == 20);
+  CHECK(handler.committed_consumed == 1000);
+}
+
+TEST_CASE("after_commit() is not called for a commit that failed", "[loop]") {
+  FakeCluster cluster(std::map<std::int32_t, std::int64_t>{{0, 300}});
+  FakeDatabase db;
+  db.fail_commits(2);
+  SealingHandler handler(100);
+  metrics::Registry registry("test");
+  TransactionalConsumer consumer(config(5, 1), handler, "test", registry, ports(cluster, 1, db));
+  cluster.assign(1, {0});
+  consumer.start();
+  REQUIRE(within(30s, [&] { return db.stored(0) == std::optional<std::int64_t>(300); }));
+  consumer.stop();
+  consumer.rethrow_failure();
+  check_exactly_once(db, cluster, {0});
+  std::lock_guard lock(handler.mutex);
+  CHECK(handler.committed_sizes == std::vector<std::size_t>{100, 100, 100});
 }

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <pqxx/pqxx>
 #include <string>
 #include <vector>
@@ -76,6 +78,18 @@ class Handler {
   // An empty state for a new batch.
   virtual std::unique_ptr<BatchState> open_batch() = 0;
 
+  // When the batch accumulating in `state` is sealed and committed. nullopt
+  // (the default) leaves it to the consumer's batch_size and batch_ms. A
+  // handler whose side effects come in units of its own (the archiver's
+  // files, which close on a time window) returns how long from now instead;
+  // zero or less seals the batch before the next record is handled, and
+  // batch_size and batch_ms no longer apply. Asked only while the batch
+  // holds records, on the loop thread, between handle() calls.
+  virtual std::optional<std::chrono::milliseconds> seal_in(const BatchState& state) const {
+    (void)state;
+    return std::nullopt;
+  }
+
   // Decides one record's outcome: count it in `progress.tally` (every
   // record must be counted exactly once) and buffer what write() needs in
   // `state`.
@@ -95,6 +109,18 @@ class Handler {
   // savepoint, to find the records it refuses (docs/architecture.md,
   // "Records PostgreSQL refuses").
   virtual void write(pqxx::work& tx, Batch& batch, BatchState& state) = 0;
+
+  // After the batch's transaction committed: side effects that must follow
+  // the commit, such as publishing the files it recorded. On the commit
+  // thread, before the next batch's before_commit(). Not called when the
+  // commit failed or its outcome is unknown, so anything done here must also
+  // be finished by a later write() if this never runs (a crash right after
+  // COMMIT). Must not throw: the commit stands whatever happens here; an
+  // exception is logged and ignored.
+  virtual void after_commit(const Batch& batch, BatchState& state) {
+    (void)batch;
+    (void)state;
+  }
 
   // PostgreSQL refused these records of `state`, each written alone. Take
   // them out of `state`, re-count each in its partition's tally as
