@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -38,6 +39,16 @@ void fsync_path(const fs::path& path, int flags) {
   if (rc != 0) fail_errno("fsync of " + path.string());
 }
 
+// Syncs each directory from `dir` up to `root` (both included): a new file's
+// name, and the directories made for it, outlive a crash only so.
+void sync_dirs_up_to(const fs::path& dir, const fs::path& root) {
+  const fs::path top = root.lexically_normal();
+  for (fs::path d = dir.lexically_normal();; d = d.parent_path()) {
+    fsync_path(d, O_RDONLY | O_DIRECTORY);
+    if (d == top || !d.has_parent_path() || d.parent_path() == d) break;
+  }
+}
+
 // Map values are the union ["long","double","string","bytes"]: bytes.
 constexpr int kMapBytes = 3;
 constexpr int kMapLong = 0;
@@ -48,38 +59,62 @@ constexpr int kBodyBytes = 1;
 
 }  // namespace
 
-DirectoryDestination::DirectoryDestination(std::string root) : root_(std::move(root)) {}
+DirectoryDestination::DirectoryDestination(std::string root)
+    : root_(std::move(root)), staging_((fs::path(root_) / ".staging").string()) {}
 
-std::string DirectoryDestination::staging_path(const std::string& relative) {
+std::string DirectoryDestination::staging_path(const std::string& name) {
+  const fs::path path = fs::path(staging_) / name;
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  if (ec) fail("creating " + path.parent_path().string() + ": " + ec.message());
+  return path.string();
+}
+
+void DirectoryDestination::sync_staged(const std::string& name) {
+  sync_dirs_up_to((fs::path(staging_) / name).parent_path(), fs::path(root_));
+}
+
+bool DirectoryDestination::publish(const std::string& name, const std::string& relative) {
+  const fs::path staged = fs::path(staging_) / name;
   const fs::path final_path = fs::path(root_) / relative;
   std::error_code ec;
   fs::create_directories(final_path.parent_path(), ec);
   if (ec) fail("creating " + final_path.parent_path().string() + ": " + ec.message());
-  return final_path.string() + ".tmp";
-}
-
-void DirectoryDestination::publish(const std::string& staged, const std::string& relative) {
-  const fs::path final_path = fs::path(root_) / relative;
   if (::rename(staged.c_str(), final_path.c_str()) != 0) {
-    fail_errno("renaming " + staged + " to " + final_path.string());
+    if (errno != ENOENT) fail_errno("renaming " + staged.string() + " to " + final_path.string());
+    if (fs::exists(final_path, ec)) return false;  // published already
+    fail("neither " + staged.string() + " nor " + final_path.string() + " exists");
   }
   // The rename, and the directories made for it, must outlive a crash: sync
-  // each directory from the file's up to the root.
-  const fs::path root = fs::path(root_).lexically_normal();
-  for (fs::path dir = final_path.parent_path().lexically_normal();; dir = dir.parent_path()) {
-    fsync_path(dir, O_RDONLY | O_DIRECTORY);
-    if (dir == root || !dir.has_parent_path() || dir.parent_path() == dir) break;
+  // each directory from the file's up to the root, and the staging one.
+  sync_dirs_up_to(final_path.parent_path(), fs::path(root_));
+  fsync_path(staged.parent_path(), O_RDONLY | O_DIRECTORY);
+  return true;
+}
+
+std::vector<std::string> DirectoryDestination::staged_in(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(fs::path(staging_) / dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    if (it->is_regular_file(ec)) out.push_back((fs::path(dir) / it->path().filename()).string());
   }
+  return out;
+}
+
+void DirectoryDestination::remove_staged(const std::string& name) {
+  const fs::path path = fs::path(staging_) / name;
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) fail_errno("removing " + path.string());
 }
 
 struct CaptureFileWriter::State {
-  State(Destination& d, std::string rel, std::int32_t p)
-      : destination(d), relative(std::move(rel)), partition(p) {}
+  State(Destination& d, std::string name, std::int32_t p)
+      : destination(d), name(std::move(name)), partition(p) {}
 
   Destination& destination;
-  std::string relative;
+  std::string name;  // in the staging area
   std::int32_t partition;
-  std::string staged;
+  std::string staged;  // its local path
 
   // The file: Avro writes to `fp`, whose writes (fopencookie) go to `fd`
   // and through the SHA-256 of the file's bytes.
@@ -98,6 +133,8 @@ struct CaptureFileWriter::State {
   std::int64_t last = -1;
   std::int64_t records = 0;
   std::int64_t encoded = 0;
+  std::int64_t min_time = -1;
+  std::int64_t max_time = -1;
   bool finished = false;
 
   static ssize_t cookie_write(void* cookie, const char* buf, size_t size) {
@@ -164,12 +201,12 @@ struct CaptureFileWriter::State {
   }
 };
 
-CaptureFileWriter::CaptureFileWriter(Destination& destination, std::string relative,
+CaptureFileWriter::CaptureFileWriter(Destination& destination, std::string staged,
                                      std::int32_t partition)
-    : state_(std::make_unique<State>(destination, std::move(relative), partition)) {
+    : state_(std::make_unique<State>(destination, std::move(staged), partition)) {
   State& s = *state_;
   try {
-    s.staged = destination.staging_path(s.relative);
+    s.staged = destination.staging_path(s.name);
     s.fd = ::open(s.staged.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (s.fd < 0) fail_errno("creating " + s.staged);
     s.sha = EVP_MD_CTX_new();
@@ -260,6 +297,8 @@ void CaptureFileWriter::append(const CaptureRecord& r) {
   }
   if (s.records == 0) s.first = r.offset;
   s.last = r.offset;
+  if (s.min_time < 0 || r.timestamp_ms < s.min_time) s.min_time = r.timestamp_ms;
+  s.max_time = std::max(s.max_time, r.timestamp_ms);
   ++s.records;
   s.encoded += static_cast<std::int64_t>(size);
 }
@@ -296,16 +335,18 @@ WrittenFile CaptureFileWriter::finish() {
     hex += kHex[digest[i] >> 4];
     hex += kHex[digest[i] & 0xf];
   }
-  s.destination.publish(s.staged, s.relative);
+  s.destination.sync_staged(s.name);
   s.finished = true;
   WrittenFile out;
-  out.path = s.relative;
+  out.staged = s.name;
   out.partition = s.partition;
   out.first_offset = s.first;
   out.last_offset = s.last;
   out.records = s.records;
   out.bytes = s.written;
   out.sha256 = std::move(hex);
+  out.min_time_ms = s.min_time;
+  out.max_time_ms = s.max_time;
   s.release();
   return out;
 }

@@ -13,6 +13,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 using namespace millrace::archive;
 namespace fs = std::filesystem;
@@ -136,7 +137,7 @@ TEST_CASE("a finished file holds each record's fields, under its final name, wit
   TempDir dir;
   DirectoryDestination dest(dir.path.string());
   const std::string rel = capture_path("millrace", "store-events", 1, 1795473600000);
-  CaptureFileWriter w(dest, rel, 1);
+  CaptureFileWriter w(dest, "store-events/1/41-w1.avro", 1);
   const std::string binary("\x00\x01\xff{", 4);
   w.append({"store-events",
             1,
@@ -151,14 +152,21 @@ TEST_CASE("a finished file holds each record's fields, under its final name, wit
   CHECK_THROWS_AS(w.append({"store-events", 1, 44, 0, {}, {}, {}}), std::logic_error);
   const auto f = w.finish();
 
-  CHECK(f.path == rel);
+  CHECK(f.staged == "store-events/1/41-w1.avro");
   CHECK(f.partition == 1);
   CHECK(f.first_offset == 41);
   CHECK(f.last_offset == 44);
   CHECK(f.records == 3);
+  CHECK(f.min_time_ms == 1795473605123);
+  CHECK(f.max_time_ms == 1795473607000);
+  // Staged, not yet in the layout, until it is published.
+  const fs::path staged = dir.path / ".staging" / f.staged;
   const fs::path on_disk = dir.path / rel;
+  CHECK(fs::exists(staged));
+  CHECK_FALSE(fs::exists(on_disk));
+  CHECK(dest.publish(f.staged, rel));
   REQUIRE(fs::exists(on_disk));
-  CHECK_FALSE(fs::exists(on_disk.string() + ".tmp"));
+  CHECK_FALSE(fs::exists(staged));
   const std::string bytes = read_all(on_disk);
   CHECK(f.bytes == static_cast<std::int64_t>(bytes.size()));
   CHECK(f.sha256 == sha256_hex(bytes));
@@ -185,36 +193,63 @@ TEST_CASE("a writer destroyed unfinished leaves nothing; a new one replaces a le
           "[archive][writer]") {
   TempDir dir;
   DirectoryDestination dest(dir.path.string());
-  const std::string rel = capture_path("ns", "t", 0, 0);
   {
-    CaptureFileWriter w(dest, rel, 0);
+    CaptureFileWriter w(dest, "t/0/1-a.avro", 0);
     w.append({"t", 0, 1, 0, {}, {}, std::string("x")});
   }
-  CHECK_FALSE(fs::exists(dir.path / (rel + ".tmp")));
-  CHECK_FALSE(fs::exists(dir.path / rel));
+  CHECK(dest.staged_in("t/0").empty());
 
-  // A file published before a crash that was never committed: replaced.
+  // A staged file left by a writer that crashed: replaced.
   {
-    CaptureFileWriter w(dest, rel, 0);
+    CaptureFileWriter w(dest, "t/0/1-a.avro", 0);
     w.append({"t", 0, 1, 0, {}, {}, std::string("old")});
     w.finish();
   }
-  CaptureFileWriter w(dest, rel, 0);
+  CaptureFileWriter w(dest, "t/0/1-a.avro", 0);
   w.append({"t", 0, 1, 0, {}, {}, std::string("new")});
   w.append({"t", 0, 2, 0, {}, {}, std::string("new 2")});
   const auto f = w.finish();
   CHECK(f.records == 2);
-  const auto records = read_file(dir.path / rel);
+  const auto records = read_file(dir.path / ".staging/t/0/1-a.avro");
   REQUIRE(records.size() == 2);
   CHECK(records[0].body == "new");
+}
+
+TEST_CASE("publishing is idempotent, and says when the file is nowhere", "[archive][writer]") {
+  TempDir dir;
+  DirectoryDestination dest(dir.path.string());
+  const std::string rel = capture_path("ns", "t", 0, 0);
+  {
+    CaptureFileWriter w(dest, "t/0/5-a.avro", 0);
+    w.append({"t", 0, 5, 0, {}, {}, std::string("x")});
+    w.finish();
+  }
+  {
+    CaptureFileWriter w(dest, "t/0/9-b.avro", 0);
+    w.finish();
+  }
+  CHECK(dest.staged_in("t/0").size() == 2);
+  CHECK(dest.staged_in("t/7").empty());
+  CHECK(dest.publish("t/0/5-a.avro", rel));
+  // A second publish (another member rolling the same file forward) finds
+  // it done.
+  CHECK_FALSE(dest.publish("t/0/5-a.avro", rel));
+  CHECK(read_file(dir.path / rel).size() == 1);
+  CHECK(dest.staged_in("t/0") == std::vector<std::string>{"t/0/9-b.avro"});
+  dest.remove_staged("t/0/9-b.avro");
+  dest.remove_staged("t/0/9-b.avro");  // gone already: fine
+  CHECK(dest.staged_in("t/0").empty());
+  CHECK_THROWS_WITH(dest.publish("t/0/9-b.avro", "ns/t/0/elsewhere.avro"),
+                    Catch::Contains("neither"));
 }
 
 TEST_CASE("an empty file is a valid Avro file with no records", "[archive][writer]") {
   TempDir dir;
   DirectoryDestination dest(dir.path.string());
-  CaptureFileWriter w(dest, "ns/t/0/x.avro", 0);
+  CaptureFileWriter w(dest, "t/0/x.avro", 0);
   const auto f = w.finish();
   CHECK(f.records == 0);
   CHECK(f.first_offset == -1);
-  CHECK(read_file(dir.path / "ns/t/0/x.avro").empty());
+  CHECK(f.min_time_ms == -1);
+  CHECK(read_file(dir.path / ".staging/t/0/x.avro").empty());
 }

@@ -1,8 +1,9 @@
 #pragma once
 
-// Capture files: an Avro object container file of Capture records, written
-// under a temporary name, made durable (fsync), then moved to its place
-// (rename, and an fsync of its directory) by a Destination.
+// Capture files: an Avro object container file of Capture records, staged
+// and made durable (fsync of the file and of its directory) by a
+// CaptureFileWriter, then moved to its place by a Destination once it is
+// recorded.
 //
 // Caller contract: a CaptureFileWriter is used by one thread; append() and
 // finish() throw std::runtime_error on an I/O or encoding failure, after
@@ -13,55 +14,77 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "millrace/archive/capture.hpp"
 
 namespace millrace::archive {
 
-// Where files go. Files are staged in a local path and then published: a
-// directory tree (local, NFS, or an object-store bucket mounted with a FUSE
-// driver) today; a native object-store destination would stage locally and
-// upload in publish().
+// Where files go. A file is written to a staging area first, and moved to
+// its place in the layout only after PostgreSQL recorded it (publish()). The
+// staging area must be reachable by every member of the archiver's group: a
+// member that takes over a partition publishes what its previous owner
+// recorded but could not move before it died.
+//
+// A directory tree (local, NFS, or an object-store bucket mounted with a FUSE
+// driver) today. A native object-store destination would stage objects
+// under a prefix of their own and publish by copy.
 class Destination {
  public:
   virtual ~Destination() = default;
-  // A local path to write the file that will be `relative`; its directory
-  // exists. A file left there by a writer that never finished is replaced.
-  virtual std::string staging_path(const std::string& relative) = 0;
-  // Makes the staged file durable as `relative`, replacing any file there
-  // (one written before a crash and never committed). Throws
-  // std::runtime_error.
-  virtual void publish(const std::string& staged, const std::string& relative) = 0;
+  // A local path to write the staged file `name` (relative to the staging
+  // area: "{topic}/{partition}/{name}"); its directory exists.
+  virtual std::string staging_path(const std::string& name) = 0;
+  // Makes a written, fsynced staged file's name durable.
+  virtual void sync_staged(const std::string& name) = 0;
+  // Moves staged `name` to `relative` under the root, durably, replacing any
+  // file there. Idempotent: returns false when `name` is gone and `relative`
+  // exists (published already). Throws std::runtime_error when neither
+  // exists, or on an I/O failure.
+  virtual bool publish(const std::string& name, const std::string& relative) = 0;
+  // Names of the staged files in `dir` (relative to the staging area),
+  // prefixed with it; none if it does not exist.
+  virtual std::vector<std::string> staged_in(const std::string& dir) = 0;
+  // Removes a staged file, if it exists.
+  virtual void remove_staged(const std::string& name) = 0;
 };
 
-// A directory tree: staged as "<name>.avro.tmp" beside the final name; the
-// final rename is atomic on one filesystem.
+// A directory tree. Staged files live in "{root}/.staging", on the root's
+// filesystem, so that publishing is one atomic rename.
 class DirectoryDestination final : public Destination {
  public:
   explicit DirectoryDestination(std::string root);
-  std::string staging_path(const std::string& relative) override;
-  void publish(const std::string& staged, const std::string& relative) override;
+  std::string staging_path(const std::string& name) override;
+  void sync_staged(const std::string& name) override;
+  bool publish(const std::string& name, const std::string& relative) override;
+  std::vector<std::string> staged_in(const std::string& dir) override;
+  void remove_staged(const std::string& name) override;
   const std::string& root() const { return root_; }
 
  private:
   std::string root_;
+  std::string staging_;
 };
 
 // What a finished file holds.
 struct WrittenFile {
-  std::string path;  // relative to the destination's root
+  std::string staged;  // its name in the staging area
   std::int32_t partition = 0;
   std::int64_t first_offset = -1;
   std::int64_t last_offset = -1;
   std::int64_t records = 0;
   std::int64_t bytes = 0;  // the file's size
   std::string sha256;      // of the file's bytes, lowercase hex
+  // The records' oldest and newest timestamps (ms since the epoch; -1: none).
+  std::int64_t min_time_ms = -1;
+  std::int64_t max_time_ms = -1;
 };
 
 class CaptureFileWriter {
  public:
-  // Stages a new file for `relative` at once (the Avro header is written).
-  CaptureFileWriter(Destination& destination, std::string relative, std::int32_t partition);
+  // Stages a new file as `staged` at once (the Avro header is written),
+  // replacing a leftover of that name.
+  CaptureFileWriter(Destination& destination, std::string staged, std::int32_t partition);
   ~CaptureFileWriter();
   CaptureFileWriter(const CaptureFileWriter&) = delete;
   CaptureFileWriter& operator=(const CaptureFileWriter&) = delete;
@@ -72,7 +95,9 @@ class CaptureFileWriter {
   // judges by).
   std::int64_t bytes() const;
   std::int64_t records() const;
-  // Closes, fsyncs and publishes the file.
+  // Closes the file and makes it durable where it is staged. A writer
+  // destroyed before this removes its staged file; after it, the file is the
+  // caller's.
   WrittenFile finish();
 
  private:
