@@ -1,5 +1,6 @@
 #include "millrace/archive/capture.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <stdexcept>
@@ -68,6 +69,14 @@ std::int64_t window_start(const RollPolicy& policy, std::int64_t now_ms) {
 bool must_roll(const RollPolicy& policy, std::int64_t start_ms, std::int64_t bytes,
                std::int64_t now_ms) {
   return now_ms >= start_ms + policy.window_ms || bytes >= policy.max_bytes;
+}
+
+std::int64_t file_time(std::int64_t window_start_ms, std::int64_t opened_ms, bool first_in_batch,
+                       std::optional<std::int64_t> previous_ms) {
+  const auto floor_s = [](std::int64_t ms) { return ms - (((ms % 1000) + 1000) % 1000); };
+  std::int64_t t = floor_s(first_in_batch ? window_start_ms : opened_ms);
+  if (previous_ms && t <= *previous_ms) t = std::max(floor_s(opened_ms), *previous_ms + 1000);
+  return t;
 }
 
 }  // namespace millrace::archive

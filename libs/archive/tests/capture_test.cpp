@@ -63,3 +63,19 @@ TEST_CASE("the schema is Capture's EventData record, as Avro parses it", "[archi
   CHECK(avro_typeof(avro_schema_record_field_get(schema, "Body")) == AVRO_UNION);
   avro_schema_decref(schema);
 }
+
+TEST_CASE("a file's time: its window's start, else when it opened, always after the last",
+          "[archive]") {
+  const std::int64_t w = 1795473600000;  // 2026-11-23T22:40:00Z
+  // The first file of a batch is named by the window.
+  CHECK(file_time(w, w + 61'234, true, std::nullopt) == w);
+  CHECK(file_time(w, w + 61'234, true, w - 300'000) == w);
+  // A size window filled: the next file is named by when it opened.
+  CHECK(file_time(w, w + 61'234, false, w) == w + 61'000);
+  // A rebalance mid-window: the window's start is taken.
+  CHECK(file_time(w, w + 90'500, true, w) == w + 90'000);
+  // Two files opened within one second (a tiny size window): a second apart.
+  CHECK(file_time(w, w + 61'900, false, w + 61'000) == w + 62'000);
+  // A clock that went back: still after the previous file.
+  CHECK(file_time(w, w + 1'000, true, w + 500'000) == w + 501'000);
+}

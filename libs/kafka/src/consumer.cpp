@@ -59,6 +59,11 @@ std::string_view Message::payload() const {
   return m->payload == nullptr ? std::string_view{}
                                : std::string_view(static_cast<const char*>(m->payload), m->len);
 }
+std::optional<std::string_view> Message::value() const {
+  if (owned_) return std::string_view(owned_->payload);
+  if (as_msg(raw_)->payload == nullptr) return std::nullopt;
+  return payload();
+}
 std::optional<std::string_view> Message::key() const {
   if (owned_) return owned_->key ? std::optional<std::string_view>(*owned_->key) : std::nullopt;
   const auto* m = as_msg(raw_);

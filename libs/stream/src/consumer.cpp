@@ -444,6 +444,9 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
 
     if (batch_.empty()) batch_deadline_ = Clock::now() + milliseconds(config_.batch_ms);
     auto& progress = batch_.add(partition, offset, msg.timestamp_ms().value_or(-1));
+    if (progress.consumed == 1) {
+      progress.read_from = book_.resume_offset(partition).value_or(offset);
+    }
     const std::uint64_t before = progress.tally.total();
     handler_.handle(msg, progress, *state_);
     reads_[partition] = offset + 1;

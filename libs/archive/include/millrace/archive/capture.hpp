@@ -65,4 +65,13 @@ std::int64_t window_start(const RollPolicy& policy, std::int64_t now_ms);
 bool must_roll(const RollPolicy& policy, std::int64_t start_ms, std::int64_t bytes,
                std::int64_t now_ms);
 
+// The time in a file's path (ms since the epoch, whole seconds). A
+// partition's first file in a batch takes the start of the batch's window;
+// a later one (a size window filled), or a first one whose window start an
+// earlier file of the partition already took (a rebalance mid-window), takes
+// the second it opened. Always after the partition's previous file
+// (`previous_ms`), so no two files of a partition share a path.
+std::int64_t file_time(std::int64_t window_start_ms, std::int64_t opened_ms, bool first_in_batch,
+                       std::optional<std::int64_t> previous_ms);
+
 }  // namespace millrace::archive

@@ -78,6 +78,9 @@ class Message {
   std::int32_t partition() const;
   std::int64_t offset() const;
   std::string_view payload() const;
+  // The value, nullopt for a null one (a tombstone); payload() reads both
+  // as empty.
+  std::optional<std::string_view> value() const;
   std::optional<std::string_view> key() const;
   // Milliseconds since the epoch (producer create time or broker append time);
   // nullopt when the broker gave none.

@@ -38,6 +38,10 @@ class Tally {
 struct PartitionProgress {
   std::int64_t first_offset = 0;
   std::int64_t next_offset = 0;  // last consumed + 1: what gets stored
+  // Where this batch's reading of the partition began: the stored offset,
+  // or where the batch committing before it ends. Below first_offset when
+  // the log holds no record there (transaction markers, compaction).
+  std::int64_t read_from = 0;
   std::uint64_t consumed = 0;
   std::int64_t max_timestamp_ms = -1;  // newest Kafka timestamp seen
   Tally tally;

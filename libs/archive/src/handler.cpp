@@ -1,0 +1,290 @@
+#include "handler.hpp"
+
+#include <cinttypes>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <utility>
+
+#include "millrace/core/failure.hpp"
+#include "millrace/pg/array.hpp"
+#include "millrace/runtime/log.hpp"
+#include "probe.hpp"
+
+namespace millrace::archive::detail {
+
+using core::FailureClass;
+using core::InfraError;
+
+namespace {
+
+constexpr const char* kComponent = "archiver";
+constexpr std::string_view kArchived = "archived";
+
+// A file being written: the partition's one open file in a batch.
+struct OpenFile {
+  std::unique_ptr<CaptureFileWriter> writer;
+  std::int64_t from = 0;
+  std::int64_t opened_ms = 0;
+  bool first_in_batch = true;
+};
+
+// A file finished (durable where it is staged), waiting for its commit.
+struct DoneFile {
+  WrittenFile file;
+  std::int64_t from = 0;
+  std::int64_t opened_ms = 0;
+  bool first_in_batch = true;
+};
+
+// One batch: one time window's files. Unfinished files are removed with
+// their writers; finished ones stay, because a commit whose outcome is
+// unknown may have recorded them (after_commit of a later batch removes
+// those no commit can record any more).
+class ArchiveBatch final : public stream::BatchState {
+ public:
+  explicit ArchiveBatch(Destination& destination) : destination(destination) {}
+
+  Destination& destination;
+  std::int64_t window_start_ms = -1;  // set by the batch's first record
+  std::map<std::int32_t, OpenFile> open;
+  std::vector<DoneFile> done;  // in the order they were finished
+  // Set by write(): what after_commit() publishes, staged name -> path.
+  std::vector<std::pair<std::string, std::string>> to_publish;
+  std::vector<WrittenFile> recorded;
+
+  void discard(std::int32_t partition) override {
+    // Revoked before this batch was sealed: nothing of it was committed.
+    open.erase(partition);
+    std::erase_if(done, [&](const DoneFile& d) {
+      if (d.file.partition != partition) return false;
+      try {
+        destination.remove_staged(d.file.staged);
+      } catch (const std::exception& e) {
+        runtime::log_warn(kComponent, e.what());  // a later commit removes it
+      }
+      return true;
+    });
+  }
+  std::size_t size() const override { return 0; }
+  stream::RecordRef record(std::size_t) const override {
+    throw std::logic_error("an archive batch has no records to isolate");
+  }
+  std::unique_ptr<stream::BatchState> slice(std::size_t, std::size_t) const override {
+    throw std::logic_error("an archive batch has no records to isolate");
+  }
+};
+
+ArchiveBatch& of(stream::BatchState& state) {
+  return static_cast<ArchiveBatch&>(state);
+}
+const ArchiveBatch& of(const stream::BatchState& state) {
+  return static_cast<const ArchiveBatch&>(state);
+}
+
+[[noreturn]] void io_failed(const std::exception& e) {
+  // A full disk or an unreachable share may come back: the batch is retried
+  // from the stored offsets, with backoff, and the log says why.
+  throw InfraError(FailureClass::kRetryable, std::string("archive: ") + e.what());
+}
+
+}  // namespace
+
+std::string staged_name(const std::string& topic, std::int32_t partition, std::int64_t from,
+                        const std::string& writer_id, std::uint64_t n) {
+  return topic + "/" + std::to_string(partition) + "/" + std::to_string(from) + "-" + writer_id +
+         "-" + std::to_string(n) + ".avro";
+}
+
+std::optional<std::int64_t> staged_from(const std::string& name) {
+  const auto slash = name.rfind('/');
+  const std::string file = slash == std::string::npos ? name : name.substr(slash + 1);
+  std::int64_t from = 0;
+  int used = 0;
+  if (std::sscanf(file.c_str(), "%" SCNd64 "-%n", &from, &used) != 1 || used == 0 || from < 0) {
+    return std::nullopt;
+  }
+  if (file.size() < 5 || file.compare(file.size() - 5, 5, ".avro") != 0) return std::nullopt;
+  return from;
+}
+
+ArchiveHandler::ArchiveHandler(HandlerSettings settings, Destination& destination,
+                               ArchiveProbe* probe)
+    : settings_(std::move(settings)), destination_(destination), probe_(probe) {}
+
+std::unique_ptr<stream::BatchState> ArchiveHandler::open_batch() {
+  return std::make_unique<ArchiveBatch>(destination_);
+}
+
+std::optional<std::chrono::milliseconds> ArchiveHandler::seal_in(
+    const stream::BatchState& state) const {
+  const auto& b = of(state);
+  if (b.window_start_ms < 0) return std::nullopt;
+  return std::chrono::milliseconds(b.window_start_ms + settings_.policy.window_ms -
+                                   settings_.now_ms());
+}
+
+void ArchiveHandler::handle(const kafka::Message& message, stream::PartitionProgress& progress,
+                            stream::BatchState& state) {
+  auto& b = of(state);
+  const std::int64_t now = settings_.now_ms();
+  if (b.window_start_ms < 0) b.window_start_ms = window_start(settings_.policy, now);
+  const std::int32_t p = message.partition();
+  try {
+    auto it = b.open.find(p);
+    if (it == b.open.end()) {
+      // The file covers the log from where the last one ended, or from
+      // where this batch began reading the partition.
+      OpenFile f;
+      f.from = progress.read_from;
+      for (auto d = b.done.rbegin(); d != b.done.rend(); ++d) {
+        if (d->file.partition == p) {
+          f.from = d->file.last_offset + 1;
+          f.first_in_batch = false;
+          break;
+        }
+      }
+      f.opened_ms = now;
+      f.writer = std::make_unique<CaptureFileWriter>(
+          destination_, staged_name(settings_.topic, p, f.from, settings_.writer_id, ++sequence_),
+          p);
+      it = b.open.emplace(p, std::move(f)).first;
+    }
+    CaptureRecord r;
+    r.topic = settings_.topic;
+    r.partition = p;
+    r.offset = message.offset();
+    // A record without a timestamp (a pre-0.10 message format) gets the
+    // time it was archived.
+    r.timestamp_ms = message.timestamp_ms().value_or(now);
+    if (const auto key = message.key()) r.key = std::string(*key);
+    for (const auto& [name, value] : message.headers()) r.headers.emplace_back(name, value);
+    if (const auto value = message.value()) r.body = std::string(*value);
+    auto& writer = *it->second.writer;
+    writer.append(r);
+    if (writer.bytes() >= settings_.policy.max_bytes) {
+      // The size window is full: finish the file now; the partition's next
+      // record opens the next one.
+      b.done.push_back(
+          {writer.finish(), it->second.from, it->second.opened_ms, it->second.first_in_batch});
+      b.open.erase(it);
+    }
+  } catch (const InfraError&) {
+    throw;
+  } catch (const std::logic_error&) {
+    throw;
+  } catch (const std::exception& e) {
+    io_failed(e);
+  }
+  progress.tally.count(core::Outcome::kPersisted, kArchived);
+}
+
+void ArchiveHandler::before_commit(stream::BatchState& state) {
+  auto& b = of(state);
+  try {
+    for (auto& [p, f] : b.open) {
+      b.done.push_back({f.writer->finish(), f.from, f.opened_ms, f.first_in_batch});
+    }
+    b.open.clear();
+  } catch (const std::exception& e) {
+    io_failed(e);
+  }
+}
+
+void ArchiveHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchState& state) {
+  (void)batch;
+  auto& b = of(state);
+  b.to_publish.clear();
+  b.recorded.clear();
+  std::set<std::int32_t> partitions;
+  for (const auto& d : b.done) partitions.insert(d.file.partition);
+  for (const auto p : partitions) {
+    // What earlier commits recorded but a crash kept from being moved. This
+    // member owns the partition (the fence passed), and the rows are
+    // committed, so moving their files is always right, and idempotent.
+    const auto pending = tx.exec_params(
+        "SELECT path, staged FROM archive_files "
+        "WHERE group_id = $1 AND topic = $2 AND partition = $3 AND NOT published",
+        settings_.group, settings_.topic, p);
+    if (!pending.empty()) {
+      pg::ArrayLiteral paths;
+      for (const auto& row : pending) {
+        const auto path = row[0].as<std::string>();
+        try {
+          destination_.publish(row[1].as<std::string>(), path);
+        } catch (const std::exception& e) {
+          io_failed(e);
+        }
+        paths.add(path);
+      }
+      tx.exec_params("UPDATE archive_files SET published = true WHERE path = ANY($1::text[])",
+                     paths.take());
+    }
+    const auto last = tx.exec_params1(
+        "SELECT (extract(epoch FROM max(file_time)) * 1000)::bigint FROM archive_files "
+        "WHERE group_id = $1 AND topic = $2 AND partition = $3",
+        settings_.group, settings_.topic, p);
+    std::optional<std::int64_t> previous;
+    if (!last[0].is_null()) previous = last[0].as<std::int64_t>();
+    for (const auto& d : b.done) {
+      if (d.file.partition != p) continue;
+      const std::int64_t t = file_time(b.window_start_ms, d.opened_ms, d.first_in_batch, previous);
+      previous = t;
+      const std::string path = capture_path(settings_.ns, settings_.topic, p, t);
+      tx.exec_params(
+          "INSERT INTO archive_files (group_id, topic, partition, path, staged, from_offset, "
+          "first_offset, last_offset, records, bytes, sha256, file_time, min_time, max_time) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, to_timestamp($12::bigint / "
+          "1000.0), to_timestamp($13::bigint / 1000.0), to_timestamp($14::bigint / 1000.0))",
+          settings_.group, settings_.topic, p, path, d.file.staged, d.from, d.file.first_offset,
+          d.file.last_offset, d.file.records, d.file.bytes, d.file.sha256, t, d.file.min_time_ms,
+          d.file.max_time_ms);
+      b.to_publish.emplace_back(d.file.staged, path);
+      b.recorded.push_back(d.file);
+    }
+  }
+}
+
+void ArchiveHandler::after_commit(const stream::Batch& batch, stream::BatchState& state) {
+  auto& b = of(state);
+  std::set<std::string> unpublished;
+  for (const auto& [staged, path] : b.to_publish) {
+    try {
+      destination_.publish(staged, path);
+    } catch (const std::exception& e) {
+      // Recorded, so the partition's next commit publishes it.
+      unpublished.insert(staged);
+      if (probe_ != nullptr) probe_->publish_failed();
+      runtime::log_error(kComponent, std::string("publishing a recorded file: ") + e.what() +
+                                         "; the partition's next commit tries again");
+    }
+  }
+  if (probe_ != nullptr) {
+    for (const auto& f : b.recorded) probe_->file_committed(settings_.topic, f);
+  }
+  // Staged files that start below the offset just committed can never be
+  // recorded: another attempt at their records committed (this one). They
+  // are what a crashed or fenced attempt left.
+  for (const auto& [p, progress] : batch.partitions()) {
+    for (const auto& name : destination_.staged_in(settings_.topic + "/" + std::to_string(p))) {
+      const auto from = staged_from(name);
+      if (!from || *from >= progress.next_offset || unpublished.contains(name)) continue;
+      try {
+        destination_.remove_staged(name);
+        runtime::log_info(kComponent, "removed " + name +
+                                          ", left by an attempt that never "
+                                          "committed");
+      } catch (const std::exception& e) {
+        runtime::log_warn(kComponent, e.what());
+      }
+    }
+  }
+}
+
+void ArchiveHandler::refuse(stream::Batch&, stream::BatchState&,
+                            const std::vector<stream::Refusal>&) {
+  throw std::logic_error("an archive batch has no records PostgreSQL could refuse");
+}
+
+}  // namespace millrace::archive::detail

@@ -1,0 +1,71 @@
+#pragma once
+
+// millrace-archiver's part of the stream consumer: every record goes into
+// its partition's Capture file; a batch is one time window, sealed at the
+// window's end; each file is staged, recorded in archive_files in the
+// transaction that moves the offsets past its records, and published after
+// that commit. docs/archive.md tells why each step is where it is.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "millrace/archive/capture.hpp"
+#include "millrace/archive/writer.hpp"
+#include "millrace/stream/handler.hpp"
+
+namespace millrace::archive::detail {
+
+class ArchiveProbe;
+
+struct HandlerSettings {
+  std::string group;
+  std::string topic;
+  std::string ns;  // the layout's {namespace}
+  RollPolicy policy;
+  // Names this process's staged files apart from other members'.
+  std::string writer_id;
+  // Milliseconds since the epoch, UTC; a test sets its own.
+  std::function<std::int64_t()> now_ms;
+};
+
+// A staged file's name: "{topic}/{partition}/{from_offset}-{writer}-{n}.avro".
+std::string staged_name(const std::string& topic, std::int32_t partition, std::int64_t from,
+                        const std::string& writer_id, std::uint64_t n);
+// The from_offset a staged name starts with; nullopt for a name that is
+// not one of ours.
+std::optional<std::int64_t> staged_from(const std::string& name);
+
+class ArchiveHandler final : public stream::Handler {
+ public:
+  ArchiveHandler(HandlerSettings settings, Destination& destination, ArchiveProbe* probe);
+
+  std::unique_ptr<stream::BatchState> open_batch() override;
+  std::optional<std::chrono::milliseconds> seal_in(const stream::BatchState& state) const override;
+  void handle(const kafka::Message& message, stream::PartitionProgress& progress,
+              stream::BatchState& state) override;
+  // Finishes (fsyncs) every open file.
+  void before_commit(stream::BatchState& state) override;
+  // Publishes what earlier commits of the batch's partitions recorded but
+  // did not move, then records this batch's files.
+  void write(pqxx::work& tx, stream::Batch& batch, stream::BatchState& state) override;
+  // Publishes this batch's files, then removes staged files no commit can
+  // record any more.
+  void after_commit(const stream::Batch& batch, stream::BatchState& state) override;
+  // Never called: a batch of files has no record PostgreSQL could refuse
+  // on its own (size() is 0), so a refusal stops the service.
+  void refuse(stream::Batch& batch, stream::BatchState& state,
+              const std::vector<stream::Refusal>& refused) override;
+
+ private:
+  HandlerSettings settings_;
+  Destination& destination_;
+  ArchiveProbe* probe_;
+  std::atomic<std::uint64_t> sequence_{0};
+};
+
+}  // namespace millrace::archive::detail

@@ -1,0 +1,46 @@
+#include "millrace/archive/config.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "millrace/core/failure.hpp"
+#include "millrace/core/parse_config.hpp"
+
+using namespace millrace;
+using Catch::Matchers::Contains;
+
+namespace {
+archive::ArchiverConfig parse(std::map<std::string, std::string> env,
+                              std::vector<std::string> args) {
+  return core::parse_config<archive::ArchiverConfig>(env, args);
+}
+}  // namespace
+
+TEST_CASE("the archiver's settings: its own group, a required root, Capture's windows",
+          "[archive]") {
+  const auto d =
+      parse({{"MILLRACE_ARCHIVE_ROOT", "/srv/archive"}, {"MILLRACE_SINK_GROUP", "s"}}, {});
+  CHECK(d.stream.kind == "archiver");
+  CHECK(d.stream.group == "millrace-archiver");
+  CHECK(d.stream.kafka.topic == "store-events");
+  CHECK(d.root == "/srv/archive");
+  CHECK(d.ns == "millrace");
+  CHECK(d.policy.window_ms == 300'000);
+  CHECK(d.policy.max_bytes == 300'000'000);
+  const auto e =
+      parse({{"MILLRACE_ARCHIVER_GROUP", "arch"}},
+            {"--root", "/a", "--window-s", "60", "--max-mb", "5", "--namespace", "shop"});
+  CHECK(e.stream.group == "arch");
+  CHECK(e.policy.window_ms == 60'000);
+  CHECK(e.policy.max_bytes == 5'000'000);
+  CHECK(e.ns == "shop");
+}
+
+TEST_CASE("the archiver refuses a missing root and a namespace that is no directory name",
+          "[archive]") {
+  CHECK_THROWS_WITH(parse({}, {}), Contains("MILLRACE_ARCHIVE_ROOT is required"));
+  CHECK_THROWS_WITH(parse({}, {"--root", "/a", "--namespace", ".."}),
+                    Contains("MILLRACE_ARCHIVE_NAMESPACE"));
+  CHECK_THROWS_WITH(parse({}, {"--root", "/a", "--namespace", "a/b"}),
+                    Contains("cannot be a directory name"));
+  CHECK_THROWS_AS(parse({}, {"--root", "/a", "--window-s", "0"}), core::UsageError);
+}

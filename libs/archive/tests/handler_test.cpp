@@ -1,0 +1,154 @@
+// The archiver's handler without a broker or a database: records go into
+// their partition's file, a batch is one time window, a full size window
+// starts a new file that covers the log from where the last one ended, and
+// what a revoked or superseded attempt staged is removed. (write(), which
+// records the files in PostgreSQL, runs in tests/integration.)
+#include "handler.hpp"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "millrace/kafka/consumer.hpp"
+#include "millrace/stream/batch.hpp"
+
+using namespace millrace;
+using namespace millrace::archive;
+using namespace millrace::archive::detail;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  TempDir() {
+    char name[] = "/tmp/millrace-handler-XXXXXX";
+    path = ::mkdtemp(name);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  fs::path path;
+};
+
+struct Fixture {
+  TempDir dir;
+  DirectoryDestination destination{dir.path.string()};
+  std::int64_t now = 1795473600000 + 10'000;  // 10 s into a 5-minute window
+  ArchiveHandler handler{[this] {
+                           HandlerSettings s;
+                           s.group = "g";
+                           s.topic = "store-events";
+                           s.ns = "millrace";
+                           s.policy.window_ms = 300'000;
+                           s.policy.max_bytes = 2'000;
+                           s.writer_id = "w";
+                           s.now_ms = [this] { return now; };
+                           return s;
+                         }(),
+                         destination, nullptr};
+
+  // One record through the handler, as the stream loop passes it.
+  void feed(stream::Batch& batch, stream::BatchState& state, std::int32_t partition,
+            std::int64_t offset, std::int64_t read_from, std::size_t body_size = 100) {
+    auto& progress = batch.add(partition, offset, now);
+    if (progress.consumed == 1) progress.read_from = read_from;
+    kafka::ConsumedRecord r;
+    r.topic = "store-events";
+    r.partition = partition;
+    r.offset = offset;
+    r.payload = std::string(body_size, 'x');
+    r.timestamp_ms = now;
+    handler.handle(kafka::Message::from_record(std::move(r)), progress, state);
+  }
+
+  std::vector<std::string> staged(std::int32_t partition) {
+    auto names = destination.staged_in("store-events/" + std::to_string(partition));
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a staged name carries where its file's log range starts", "[archive][handler]") {
+  const auto name = staged_name("store-events", 3, 1200, "77.abcd", 9);
+  CHECK(name == "store-events/3/1200-77.abcd-9.avro");
+  CHECK(staged_from(name) == std::optional<std::int64_t>(1200));
+  CHECK_FALSE(staged_from("store-events/3/notes.txt").has_value());
+  CHECK_FALSE(staged_from("store-events/3/12.avro").has_value());
+  CHECK_FALSE(staged_from("store-events/3/-5-w-1.avro").has_value());
+}
+
+TEST_CASE("a batch is one window: it is sealed when the window ends", "[archive][handler]") {
+  Fixture f;
+  auto state = f.handler.open_batch();
+  stream::Batch batch;
+  f.feed(batch, *state, 0, 7, 7);
+  CHECK(f.handler.seal_in(*state) == std::chrono::milliseconds(290'000));
+  f.now += 289'000;
+  CHECK(f.handler.seal_in(*state) == std::chrono::milliseconds(1'000));
+  f.now += 2'000;
+  CHECK(f.handler.seal_in(*state) <= std::chrono::milliseconds(0));
+  // Outcome: every record counted once, as archived.
+  CHECK(batch.at(0).tally.of(core::Outcome::kPersisted) == 1);
+}
+
+TEST_CASE("a full size window starts the next file where the last one ended",
+          "[archive][handler]") {
+  Fixture f;
+  auto state = f.handler.open_batch();
+  stream::Batch batch;
+  // The batch began reading partition 1 at 40 (a transaction marker there):
+  // the first file covers the log from 40.
+  for (std::int64_t o = 41; o < 81; ++o) f.feed(batch, *state, 1, o, 40);
+  f.feed(batch, *state, 2, 5, 5);
+  f.handler.before_commit(*state);
+  const auto names = f.staged(1);
+  REQUIRE(names.size() >= 2);  // 40 records of ~150 bytes, 2,000-byte windows
+  CHECK(staged_from(names.front()) == std::optional<std::int64_t>(40));
+  // Each next file starts right after the previous one's last record, so
+  // the files' ranges chain with no gap and no overlap.
+  std::vector<std::int64_t> starts;
+  for (const auto& n : names) starts.push_back(*staged_from(n));
+  std::sort(starts.begin(), starts.end());
+  CHECK(starts.front() == 40);
+  for (std::size_t i = 1; i < starts.size(); ++i) CHECK(starts[i] > starts[i - 1] + 1);
+  CHECK(f.staged(2).size() == 1);
+}
+
+TEST_CASE("a revoked partition's staged files go; the others stay", "[archive][handler]") {
+  Fixture f;
+  auto state = f.handler.open_batch();
+  stream::Batch batch;
+  for (std::int64_t o = 0; o < 30; ++o) f.feed(batch, *state, 1, o, 0);  // some finished
+  f.feed(batch, *state, 2, 0, 0);
+  REQUIRE_FALSE(f.staged(1).empty());
+  state->discard(1);
+  CHECK(f.staged(1).empty());
+  CHECK(f.staged(2).size() == 1);
+  // A batch dropped unsealed (a failed commit rewinds) removes its open
+  // files too.
+  state.reset();
+  CHECK(f.staged(2).empty());
+}
+
+TEST_CASE("after a commit, what attempts that can no longer commit staged is removed",
+          "[archive][handler]") {
+  Fixture f;
+  // Left by others: an attempt that crashed at 10, and one that a member
+  // still writing staged at 60 (past what this commit stores).
+  for (const auto& [from, writer] : std::map<std::int64_t, std::string>{{10, "dead"}, {60, "x"}}) {
+    CaptureFileWriter w(f.destination, staged_name("store-events", 1, from, writer, 1), 1);
+    w.finish();
+  }
+  auto state = f.handler.open_batch();
+  stream::Batch batch;
+  for (std::int64_t o = 10; o < 15; ++o) f.feed(batch, *state, 1, o, 10);
+  f.handler.before_commit(*state);
+  // The commit stored 15 for partition 1; nothing was recorded to publish
+  // (write() runs against PostgreSQL), so this batch's own staged file
+  // starting at 10 is removed like the dead attempt's.
+  f.handler.after_commit(batch, *state);
+  const auto left = f.staged(1);
+  REQUIRE(left.size() == 1);
+  CHECK(staged_from(left[0]) == std::optional<std::int64_t>(60));
+}
