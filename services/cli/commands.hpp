@@ -82,6 +82,8 @@ int cmd_changefeed(const std::vector<std::string>& args);
 // `millrace webhooks add|list|disable|enable|rotate-secret|deliveries|replay`
 // (webhooks.cpp).
 int cmd_webhooks(const std::vector<std::string>& args);
+// `millrace archive list|verify` (archive.cpp).
+int cmd_archive(const std::vector<std::string>& args);
 // `millrace api grant` (api.cpp).
 int cmd_api(const std::vector<std::string>& args);
 

@@ -42,6 +42,7 @@ constexpr const char* kUsage =
     "  changefeed publish|drop-slot  manage the change feed's publication and slot\n"
     "  webhooks  register and manage webhook endpoints, list and replay deliveries\n"
     "  api grant  grant millrace-api's reader and admin roles their privileges\n"
+    "  archive   list, verify and replay what millrace-archiver wrote\n"
     "\n"
     "Run 'millrace <command> --help' for a command's flags.\n";
 
@@ -249,6 +250,7 @@ int main(int argc, char** argv) {
     if (command == "catalog") return cli::cmd_catalog(args);
     if (command == "changefeed") return cli::cmd_changefeed(args);
     if (command == "webhooks") return cli::cmd_webhooks(args);
+    if (command == "archive") return cli::cmd_archive(args);
     if (command == "api") return cli::cmd_api(args);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "millrace %s: %s\n", command.c_str(), e.what());

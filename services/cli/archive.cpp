@@ -1,0 +1,159 @@
+// millrace archive ...: what millrace-archiver wrote, listed and checked
+// against archive_files (libs/archive/index.hpp), and replayed into Kafka.
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <optional>
+
+#include "commands.hpp"
+#include "millrace/archive/index.hpp"
+#include "millrace/pg/database.hpp"
+#include "millrace/pg/options.hpp"
+
+namespace millrace::cli {
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: millrace archive <command> [flags]\n"
+    "\n"
+    "commands:\n"
+    "  list     the archive's files and their offset ranges (--partition, --from, --to)\n"
+    "  verify   check every file's checksum, the offsets' contiguity per partition against\n"
+    "           archive_files, and that every file on disk is recorded; exit 1 on any\n"
+    "           discrepancy\n";
+
+// Flags every command takes.
+struct Common {
+  pg::PgOptions pg;
+  std::string root;
+  std::string ns = "millrace";
+  std::string group = "millrace-archiver";
+  std::string topic = "store-events";
+};
+
+void register_common(core::OptionSet& o, Common& c, bool needs_root) {
+  pg::register_options(o, c.pg);
+  if (needs_root) {
+    o.add_string("root", "MILLRACE_ARCHIVE_ROOT", &c.root, "The archive's root directory");
+    o.add_string("namespace", "MILLRACE_ARCHIVE_NAMESPACE", &c.ns,
+                 "The archive's namespace (first directory of every path)");
+  }
+  o.add_string("group", "MILLRACE_ARCHIVER_GROUP", &c.group, "The archiver's consumer group");
+  o.add_string("topic", "MILLRACE_TOPIC", &c.topic, "The archived topic");
+}
+
+int cmd_list(const std::vector<std::string>& args) {
+  Common c;
+  std::int64_t partition = -1;
+  std::string from, to;
+  core::OptionSet options("millrace archive list",
+                          "Lists the archive's files, oldest first per partition: path, offsets, "
+                          "records, size and the records' time range.");
+  register_common(options, c, false);
+  options.add_int("partition", "", &partition, "Only this partition (-1: all)", -1, INT32_MAX);
+  options.add_string("from", "", &from,
+                     "Only files with records at or after this time (RFC 3339, or any time "
+                     "PostgreSQL reads)");
+  options.add_string("to", "", &to, "Only files with records before this time");
+  if (const auto exit = parse_flags(options, args, "archive list", [&] { pg::validate(c.pg); })) {
+    return *exit;
+  }
+  archive::FileFilter filter;
+  if (partition >= 0) filter.partition = static_cast<std::int32_t>(partition);
+  if (!from.empty()) filter.from = from;
+  if (!to.empty()) filter.to = to;
+  auto conn = pg::connect(c.pg.url, c.pg.schema, "millrace-archive-cli", c.pg.connect_limits());
+  pqxx::work tx(*conn);
+  std::vector<archive::ArchivedFile> files;
+  try {
+    files = archive::load_files(tx, c.group, c.topic, filter);
+  } catch (const std::invalid_argument& e) {
+    return usage_error("archive list", e.what());
+  }
+  std::printf("%-58s %9s %23s %9s %12s  %s\n", "path", "partition", "offsets", "records", "bytes",
+              "records' time range");
+  std::int64_t records = 0, bytes = 0;
+  for (const auto& f : files) {
+    const std::string offsets =
+        std::to_string(f.first_offset) + ".." + std::to_string(f.last_offset);
+    std::printf("%-58s %9d %23s %9lld %12lld  %s .. %s%s\n", f.path.c_str(), f.partition,
+                offsets.c_str(), static_cast<long long>(f.records), static_cast<long long>(f.bytes),
+                f.min_time.c_str(), f.max_time.c_str(), "");
+    records += f.records;
+    bytes += f.bytes;
+  }
+  std::printf("%zu file(s), %lld record(s), %lld bytes\n", files.size(),
+              static_cast<long long>(records), static_cast<long long>(bytes));
+  return 0;
+}
+
+int cmd_verify(const std::vector<std::string>& args) {
+  Common c;
+  core::OptionSet options(
+      "millrace archive verify",
+      "Checks the archive against archive_files: every recorded file is on disk with its "
+      "size and SHA-256; each partition's files follow each other with no offset missing "
+      "(except ranges retention deleted, offset_gaps) and none twice, up to the archiver's "
+      "stored offset; and no file in the layout is unrecorded. Prints each discrepancy and "
+      "exits 1 if there is any.");
+  register_common(options, c, true);
+  if (const auto exit = parse_flags(options, args, "archive verify", [&] {
+        pg::validate(c.pg);
+        if (c.root.empty()) throw core::UsageError("--root / MILLRACE_ARCHIVE_ROOT is required");
+      })) {
+    return *exit;
+  }
+  auto conn = pg::connect(c.pg.url, c.pg.schema, "millrace-archive-cli", c.pg.connect_limits());
+  // One snapshot: files, gaps and offsets as one commit left them.
+  pqxx::work tx(*conn, "verify");
+  tx.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+  const auto files = archive::load_files(tx, c.group, c.topic);
+  const auto gaps = archive::load_gaps(tx, c.group, c.topic);
+  const auto stored = archive::load_stored(tx, c.group, c.topic);
+  tx.commit();
+  auto findings = archive::check_ranges(files, gaps, stored);
+  archive::FileCheck disk;
+  try {
+    disk = archive::check_files(c.root, c.ns, c.topic, files);
+  } catch (const std::runtime_error& e) {
+    std::fprintf(stderr, "millrace archive verify: %s\n", e.what());
+    return 1;
+  }
+  findings.insert(findings.end(), disk.findings.begin(), disk.findings.end());
+  std::map<std::int32_t, std::pair<std::int64_t, std::int64_t>> per_partition;  // files, records
+  std::int64_t records = 0;
+  for (const auto& f : files) {
+    ++per_partition[f.partition].first;
+    per_partition[f.partition].second += f.records;
+    records += f.records;
+  }
+  for (const auto& f : findings) std::printf("%s: %s\n", f.subject.c_str(), f.what.c_str());
+  for (const auto& [p, n] : per_partition) {
+    std::printf("partition %d: %lld file(s), %lld record(s)\n", p, static_cast<long long>(n.first),
+                static_cast<long long>(n.second));
+  }
+  std::printf(
+      "%s: %zu file(s) recorded, %lld checked on disk (%lld bytes), %lld record(s), "
+      "%zu discrepanc%s\n",
+      findings.empty() ? "OK" : "FAILED", files.size(), static_cast<long long>(disk.checked),
+      static_cast<long long>(disk.bytes), static_cast<long long>(records), findings.size(),
+      findings.size() == 1 ? "y" : "ies");
+  return findings.empty() ? 0 : 1;
+}
+
+}  // namespace
+
+int cmd_archive(const std::vector<std::string>& args) {
+  static const std::map<std::string, std::function<int(const std::vector<std::string>&)>> commands{
+      {"list", cmd_list}, {"verify", cmd_verify}};
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    std::fputs(kUsage, args.empty() ? stderr : stdout);
+    return args.empty() ? 2 : 0;
+  }
+  const auto it = commands.find(args[0]);
+  if (it == commands.end()) return usage_error("archive", "unknown command \"" + args[0] + "\"");
+  return it->second({args.begin() + 1, args.end()});
+}
+
+}  // namespace millrace::cli

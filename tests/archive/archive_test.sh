@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# The archiver against the real stack, on a topic, schema and group of the
+# test's own.
+#
+#   archive_test.sh sigkill SOURCE_DIR BUILD_DIR   (fault.archive-sigkill)
+#     200,000 events, 5% of them invalid, produced while millrace-archiver
+#     runs; the archiver is SIGKILLed three times while it has files open.
+#     Then `millrace archive verify` passes, and fastavro (not Avro C, which
+#     wrote them) finds every offset of every partition in exactly one file,
+#     with its key, headers and body byte-identical to what kcat reads from
+#     the topic; nothing the killed attempts staged is left.
+#
+#   archive_test.sh verify SOURCE_DIR BUILD_DIR    (integration.archive-verify)
+#     A small archive, then one file corrupted, one deleted and one stray
+#     file added: `archive verify` exits 1 and names all three.
+#
+# MILLRACE_STATE_DIR names the stack (tests/in_stack.sh).
+set -euo pipefail
+
+mode=$1
+src=$2
+build=$3
+eval "$("$src/deploy/local/stack" env)"
+: "${MILLRACE_PG:?the stack printed no MILLRACE_PG}"
+python=$src/.cache/venv/bin/python
+"$python" -c 'import fastavro' 2>/dev/null ||
+  { echo "archive_test: fastavro is not installed in $src/.cache/venv; run scripts/bootstrap" >&2; exit 1; }
+
+name=arch_$$_$RANDOM
+work=$build/archive-test/$name
+logs=$build/test-logs
+mkdir -p "$work" "$logs"
+export MILLRACE_PG MILLRACE_BROKERS
+export MILLRACE_PG_SCHEMA=$name MILLRACE_TOPIC=$name MILLRACE_DLQ_TOPIC=$name.dlq
+export MILLRACE_CHANGES_TOPIC=$name.changes MILLRACE_ARCHIVER_GROUP=${name}_archiver
+export MILLRACE_ARCHIVE_ROOT=$work/root MILLRACE_ARCHIVE_NAMESPACE=shop
+export MILLRACE_SESSION_TIMEOUT_MS=6000 MILLRACE_METRICS_ADDR=127.0.0.1:0
+millrace=$build/bin/millrace
+archiver=$build/bin/millrace-archiver
+
+archiver_pid=
+cleanup() {
+  [[ -n $archiver_pid ]] && kill -9 "$archiver_pid" 2>/dev/null || true
+  psql -q "$MILLRACE_PG" -c "DROP SCHEMA IF EXISTS $name CASCADE" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() {
+  echo "archive_test $mode: FAILED: $*" >&2
+  exit 1
+}
+
+psql -q -v ON_ERROR_STOP=1 "$MILLRACE_PG" -c "CREATE SCHEMA $name" >/dev/null
+"$millrace" migrate >/dev/null
+"$millrace" create-topics >/dev/null
+
+start_archiver() {
+  local run=$1
+  shift
+  "$archiver" "$@" >>"$logs/$name.archiver.log" 2>&1 &
+  archiver_pid=$!
+  echo "run $run: archiver pid $archiver_pid" >>"$logs/$name.archiver.log"
+}
+
+# Offsets the group stored, summed, and the topic's end offsets, summed.
+stored_total() {
+  psql -qtA "$MILLRACE_PG" -c "SELECT coalesce(sum(next_offset), 0) FROM $name.consumer_offsets
+    WHERE group_id = '${name}_archiver' AND topic = '$name'"
+}
+end_total() {
+  local total=0 p
+  for p in 0 1 2 3; do
+    total=$((total + $(kcat -Q -b "$MILLRACE_BROKERS" -t "$name:$p:-1" | awk '{print $NF}')))
+  done
+  echo "$total"
+}
+
+wait_caught_up() {
+  local end
+  end=$(end_total)
+  for _ in $(seq 1 900); do
+    [[ $(stored_total) == "$end" ]] && return 0
+    sleep 0.2
+  done
+  fail "the archiver stored $(stored_total) of $end offsets in 180 s (log: $logs/$name.archiver.log)"
+}
+
+stop_archiver() {
+  kill -TERM "$archiver_pid"
+  wait "$archiver_pid" || fail "the archiver exited with status $? after SIGTERM"
+  archiver_pid=
+}
+
+# Files the running archiver has open (its pid starts the writer id in
+# their staged names).
+own_staged() {
+  find "$MILLRACE_ARCHIVE_ROOT/.staging" -name "*-$archiver_pid.*.avro" 2>/dev/null | wc -l
+}
+
+staged_files() {
+  find "$MILLRACE_ARCHIVE_ROOT/.staging" -name '*.avro' 2>/dev/null | wc -l
+}
+
+case $mode in
+sigkill)
+  # Windows of 3 s and files of at most 2 MB: several files per partition
+  # and window, and always some open.
+  start_archiver 1 --window-s 3 --max-mb 2
+  # 40 s of events, so that records keep coming through every kill.
+  "$millrace" produce --count 200000 --rate 5000 --bad-ratio 0.05 --seed 7 \
+    >"$work/produce.json" 2>"$work/produce.err" &
+  producer=$!
+  stored_before=0
+  for kill in 1 2 3; do
+    # Each kill after the running member committed at least once (so the
+    # kills land in different windows, some after a restart's first
+    # commit), while it has files of its own open (its pid is in their
+    # staged names), a random part of a second later.
+    for _ in $(seq 1 600); do
+      (($(stored_total) > stored_before)) && (($(own_staged) > 0)) && break
+      sleep 0.1
+    done
+    sleep "0.$((RANDOM % 9 + 1))"
+    open=$(own_staged)
+    ((open > 0)) || fail "kill $kill: the archiver had no file open to be killed in the middle of"
+    stored_before=$(stored_total)
+    kill -9 "$archiver_pid"
+    wait "$archiver_pid" 2>/dev/null && fail "kill $kill: the archiver was not killed"
+    echo "kill $kill: SIGKILL with $open file(s) of its own open, $stored_before offsets stored"
+    start_archiver $((kill + 1)) --window-s 3 --max-mb 2
+  done
+  wait "$producer" || fail "millrace produce failed: $(cat "$work/produce.err")"
+  grep -q '"delivered":200000' "$work/produce.json" || fail "not every event was delivered: $(cat "$work/produce.json")"
+  wait_caught_up
+  stop_archiver
+  left=$(staged_files)
+  ((left == 0)) || fail "$left staged file(s) left: $(find "$MILLRACE_ARCHIVE_ROOT/.staging" -name '*.avro')"
+  "$millrace" archive verify | tail -6 || fail "archive verify found discrepancies"
+  kcat -C -b "$MILLRACE_BROKERS" -t "$name" -e -q -f '%p %o %K %S %h\n%k%s\n' >"$work/topic.dump"
+  "$python" "$src/tests/archive/check_archive.py" "$MILLRACE_ARCHIVE_ROOT" shop "$name" \
+    "$work/topic.dump" || fail "fastavro disagrees with the topic"
+  files=$(psql -qtA "$MILLRACE_PG" -c "SELECT count(*) FROM $name.archive_files")
+  echo "archive_test sigkill: passed (200000 events, 3 kills mid-file, $files files)"
+  ;;
+verify)
+  start_archiver 1 --window-s 2
+  "$millrace" produce --count 3000 --seed 11 >/dev/null
+  wait_caught_up
+  stop_archiver
+  "$millrace" archive verify >"$work/verify-ok.txt" || fail "a fresh archive fails verify: $(cat "$work/verify-ok.txt")"
+  mapfile -t files < <(psql -qtA "$MILLRACE_PG" -c "SELECT path FROM $name.archive_files ORDER BY path")
+  ((${#files[@]} >= 2)) || fail "expected at least 2 files, got ${#files[@]}"
+  corrupt=${files[0]}
+  deleted=${files[1]}
+  # One byte flipped in the middle: the size stays, the checksum does not.
+  size=$(stat -c %s "$MILLRACE_ARCHIVE_ROOT/$corrupt")
+  printf '\xff' | dd of="$MILLRACE_ARCHIVE_ROOT/$corrupt" bs=1 seek=$((size / 2)) conv=notrunc status=none
+  rm "$MILLRACE_ARCHIVE_ROOT/$deleted"
+  stray=shop/$name/0/2020/01/01/00/00/00.avro
+  mkdir -p "$(dirname "$MILLRACE_ARCHIVE_ROOT/$stray")"
+  cp "$MILLRACE_ARCHIVE_ROOT/$corrupt" "$MILLRACE_ARCHIVE_ROOT/$stray"
+  set +e
+  "$millrace" archive verify >"$work/verify-bad.txt"
+  rc=$?
+  set -e
+  cat "$work/verify-bad.txt"
+  ((rc == 1)) || fail "archive verify exited $rc, not 1"
+  grep -qF "$corrupt: checksum mismatch" "$work/verify-bad.txt" || fail "the corrupt file is not named"
+  grep -qF "$deleted: missing" "$work/verify-bad.txt" || fail "the deleted file is not named"
+  grep -qF "$stray: on disk but recorded by no row" "$work/verify-bad.txt" || fail "the stray file is not named"
+  grep -q '^FAILED: .* 3 discrepancies$' "$work/verify-bad.txt" || fail "expected exactly 3 discrepancies"
+  echo "archive_test verify: passed"
+  ;;
+*)
+  echo "usage: archive_test.sh sigkill|verify SOURCE_DIR BUILD_DIR" >&2
+  exit 2
+  ;;
+esac
