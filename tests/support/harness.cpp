@@ -15,7 +15,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <random>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -196,11 +198,18 @@ int free_port() {
   int low = 32768;
   if (std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range"); range) range >> low;
   if (low <= 16000) throw std::runtime_error("no room below the ephemeral port range");
-  std::random_device seed;
-  std::mt19937 rng(seed());
+  // A port handed out is not bound until its server starts: two picks in a
+  // row could return the same one (two sinks of one test both got 21139
+  // once, and the second could not serve its metrics). So none is handed
+  // out twice in a process.
+  static std::mutex mutex;
+  static std::set<int> handed_out;
+  static std::mt19937 rng(std::random_device{}());
+  const std::lock_guard lock(mutex);
   std::uniform_int_distribution<int> pick(15000, low - 1);
   for (int attempt = 0; attempt < 200; ++attempt) {
     const int port = pick(rng);
+    if (handed_out.contains(port)) continue;
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) throw std::runtime_error("no free port: socket() failed");
     sockaddr_in addr{};
@@ -209,7 +218,10 @@ int free_port() {
     addr.sin_port = htons(static_cast<std::uint16_t>(port));
     const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
     ::close(fd);
-    if (bound) return port;
+    if (bound) {
+      handed_out.insert(port);
+      return port;
+    }
   }
   throw std::runtime_error("no free port below " + std::to_string(low));
 }
