@@ -253,6 +253,19 @@ verify)
   start_archiver 1 --window-s 2
   "$millrace" produce --count 3000 --seed 11 >/dev/null
   wait_caught_up
+  # Its metrics: promtool's lint, and every record archived counted once.
+  port=$(sed -n 's|.*metrics at http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' "$logs/$name.archiver.log" | tail -1)
+  [[ -n $port ]] || fail "the archiver's log does not say where its metrics are"
+  for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:$port/metrics" >"$work/metrics.txt"
+    grep -q '^millrace_archive_records_total' "$work/metrics.txt" && break
+    sleep 0.1
+  done
+  "$src/tests/promtool.sh" metrics "$work/metrics.txt" >/dev/null || fail "promtool finds fault with the archiver's metrics"
+  archived=$(awk '/^millrace_archive_records_total/ {s += $2} END {print s + 0}' "$work/metrics.txt")
+  ((archived == 3000)) || fail "millrace_archive_records_total sums to $archived, not 3000"
+  grep -q '^millrace_archive_newest_record_age_seconds{partition="3",topic="'"$name"'"}' "$work/metrics.txt" ||
+    fail "no newest-record age for partition 3"
   stop_archiver
   "$millrace" archive verify >"$work/verify-ok.txt" || fail "a fresh archive fails verify: $(cat "$work/verify-ok.txt")"
   mapfile -t files < <(psql -qtA "$MILLRACE_PG" -c "SELECT path FROM $name.archive_files ORDER BY path")
