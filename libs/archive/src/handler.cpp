@@ -211,10 +211,22 @@ void ArchiveHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchSt
       pg::ArrayLiteral paths;
       for (const auto& row : pending) {
         const auto path = row[0].as<std::string>();
+        Destination::Published done{};
         try {
-          destination_.publish(row[1].as<std::string>(), path);
+          done = destination_.publish(row[1].as<std::string>(), path);
         } catch (const std::exception& e) {
           io_failed(e);
+        }
+        if (done == Destination::Published::kMissing) {
+          // Committed, so its records are past the stored offset: retrying
+          // cannot bring the file back, and going on would hide the loss.
+          throw InfraError(FailureClass::kFatal,
+                           "archive: " + path + " is recorded in archive_files (partition " +
+                               std::to_string(p) + ") but is neither in place nor staged as " +
+                               row[1].as<std::string>() + " under " + settings_.root_name +
+                               ". Was the root changed (one group writes one root), or files "
+                               "deleted? `millrace archive verify` lists what is missing; "
+                               "docs/archive.md says how to recover");
         }
         paths.add(path);
       }
@@ -251,7 +263,9 @@ void ArchiveHandler::after_commit(const stream::Batch& batch, stream::BatchState
   std::set<std::string> unpublished;
   for (const auto& [staged, path] : b.to_publish) {
     try {
-      destination_.publish(staged, path);
+      if (destination_.publish(staged, path) == Destination::Published::kMissing) {
+        throw std::runtime_error(staged + " vanished from the staging directory");
+      }
     } catch (const std::exception& e) {
       // Recorded, so the partition's next commit publishes it.
       unpublished.insert(staged);

@@ -25,7 +25,8 @@ class ArchiveProbe;
 struct HandlerSettings {
   std::string group;
   std::string topic;
-  std::string ns;  // the layout's {namespace}
+  std::string ns;         // the layout's {namespace}
+  std::string root_name;  // the root, for messages
   RollPolicy policy;
   // Names this process's staged files apart from other members'.
   std::string writer_id;

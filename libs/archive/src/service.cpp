@@ -44,6 +44,7 @@ Archiver::Archiver(ArchiverConfig config, metrics::Registry& metrics)
   settings.group = config_.stream.group;
   settings.topic = config_.stream.kafka.topic;
   settings.ns = config_.ns;
+  settings.root_name = config_.root;
   settings.policy = config_.policy;
   settings.writer_id = writer_id();
   settings.now_ms = now_ms;

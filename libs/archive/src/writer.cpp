@@ -74,7 +74,8 @@ void DirectoryDestination::sync_staged(const std::string& name) {
   sync_dirs_up_to((fs::path(staging_) / name).parent_path(), fs::path(root_));
 }
 
-bool DirectoryDestination::publish(const std::string& name, const std::string& relative) {
+Destination::Published DirectoryDestination::publish(const std::string& name,
+                                                     const std::string& relative) {
   const fs::path staged = fs::path(staging_) / name;
   const fs::path final_path = fs::path(root_) / relative;
   std::error_code ec;
@@ -82,14 +83,13 @@ bool DirectoryDestination::publish(const std::string& name, const std::string& r
   if (ec) fail("creating " + final_path.parent_path().string() + ": " + ec.message());
   if (::rename(staged.c_str(), final_path.c_str()) != 0) {
     if (errno != ENOENT) fail_errno("renaming " + staged.string() + " to " + final_path.string());
-    if (fs::exists(final_path, ec)) return false;  // published already
-    fail("neither " + staged.string() + " nor " + final_path.string() + " exists");
+    return fs::exists(final_path, ec) ? Published::kAlready : Published::kMissing;
   }
   // The rename, and the directories made for it, must outlive a crash: sync
   // each directory from the file's up to the root, and the staging one.
   sync_dirs_up_to(final_path.parent_path(), fs::path(root_));
   fsync_path(staged.parent_path(), O_RDONLY | O_DIRECTORY);
-  return true;
+  return Published::kMoved;
 }
 
 std::vector<std::string> DirectoryDestination::staged_in(const std::string& dir) {

@@ -38,10 +38,11 @@ class Destination {
   // Makes a written, fsynced staged file's name durable.
   virtual void sync_staged(const std::string& name) = 0;
   // Moves staged `name` to `relative` under the root, durably, replacing any
-  // file there. Idempotent: returns false when `name` is gone and `relative`
-  // exists (published already). Throws std::runtime_error when neither
-  // exists, or on an I/O failure.
-  virtual bool publish(const std::string& name, const std::string& relative) = 0;
+  // file there. Idempotent: kAlready when `name` is gone and `relative`
+  // exists; kMissing when neither exists (the file is lost). Throws
+  // std::runtime_error on an I/O failure.
+  enum class Published { kMoved, kAlready, kMissing };
+  virtual Published publish(const std::string& name, const std::string& relative) = 0;
   // Names of the staged files in `dir` (relative to the staging area),
   // prefixed with it; none if it does not exist.
   virtual std::vector<std::string> staged_in(const std::string& dir) = 0;
@@ -56,7 +57,7 @@ class DirectoryDestination final : public Destination {
   explicit DirectoryDestination(std::string root);
   std::string staging_path(const std::string& name) override;
   void sync_staged(const std::string& name) override;
-  bool publish(const std::string& name, const std::string& relative) override;
+  Published publish(const std::string& name, const std::string& relative) override;
   std::vector<std::string> staged_in(const std::string& dir) override;
   void remove_staged(const std::string& name) override;
   const std::string& root() const { return root_; }
