@@ -11,6 +11,8 @@
 #include <set>
 #include <stdexcept>
 
+#include "hex.hpp"
+
 namespace millrace::archive {
 
 namespace fs = std::filesystem;
@@ -186,13 +188,7 @@ std::string sha256_of_file(const std::string& path) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_DigestFinal_ex(ctx.get(), digest, &length);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) {
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 0xf];
-  }
-  return hex;
+  return detail::to_hex(digest, length);
 }
 
 FileCheck check_files(const std::string& root, const std::string& ns, const std::string& topic,

@@ -13,6 +13,8 @@
 #include <functional>
 #include <stdexcept>
 
+#include "hex.hpp"
+
 namespace millrace::archive {
 
 namespace {
@@ -329,12 +331,7 @@ WrittenFile CaptureFileWriter::finish() {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   if (EVP_DigestFinal_ex(s.sha, digest, &length) != 1) fail("SHA-256 failed");
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) {
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 0xf];
-  }
+  std::string hex = detail::to_hex(digest, length);
   s.destination.sync_staged(s.name);
   s.finished = true;
   WrittenFile out;

@@ -12,22 +12,15 @@
 
 #include "millrace/kafka/consumer.hpp"
 #include "millrace/stream/batch.hpp"
+#include "temp_dir.hpp"
 
 using namespace millrace;
 using namespace millrace::archive;
 using namespace millrace::archive::detail;
 namespace fs = std::filesystem;
+using millrace::archive::testing::TempDir;
 
 namespace {
-
-struct TempDir {
-  TempDir() {
-    char name[] = "/tmp/millrace-handler-XXXXXX";
-    path = ::mkdtemp(name);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  fs::path path;
-};
 
 struct Fixture {
   TempDir dir;

@@ -7,9 +7,12 @@
 #include <filesystem>
 #include <fstream>
 
+#include "temp_dir.hpp"
+
 using namespace millrace::archive;
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
+using millrace::archive::testing::TempDir;
 
 namespace {
 
@@ -30,15 +33,6 @@ std::string all(const std::vector<Finding>& findings) {
   for (const auto& f : findings) out += f.subject + ": " + f.what + "\n";
   return out;
 }
-
-struct TempDir {
-  TempDir() {
-    char name[] = "/tmp/millrace-index-XXXXXX";
-    path = ::mkdtemp(name);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  fs::path path;
-};
 
 void write(const fs::path& p, const std::string& bytes) {
   fs::create_directories(p.parent_path());

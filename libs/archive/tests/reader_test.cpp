@@ -9,21 +9,12 @@
 #include <vector>
 
 #include "millrace/archive/writer.hpp"
+#include "temp_dir.hpp"
 
 using namespace millrace::archive;
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
-
-namespace {
-struct TempDir {
-  TempDir() {
-    char name[] = "/tmp/millrace-reader-XXXXXX";
-    path = ::mkdtemp(name);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  fs::path path;
-};
-}  // namespace
+using millrace::archive::testing::TempDir;
 
 TEST_CASE("EnqueuedTimeUtc reads back to milliseconds", "[archive][reader]") {
   CHECK(parse_enqueued_time("2026-11-23T22:40:05.1230000Z") == 1795473605123);

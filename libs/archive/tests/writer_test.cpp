@@ -15,19 +15,13 @@
 #include <string>
 #include <vector>
 
+#include "temp_dir.hpp"
+
 using namespace millrace::archive;
 namespace fs = std::filesystem;
+using millrace::archive::testing::TempDir;
 
 namespace {
-
-struct TempDir {
-  TempDir() {
-    char name[] = "/tmp/millrace-archive-XXXXXX";
-    path = ::mkdtemp(name);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  fs::path path;
-};
 
 std::string read_all(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
