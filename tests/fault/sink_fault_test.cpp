@@ -227,10 +227,30 @@ TEST_CASE("a paused zombie worker is fenced and nothing lands twice", "[zombie]"
   }
   REQUIRE(count_assigned() > 0);
   std::this_thread::sleep_for(milliseconds(1500));
-  // Frozen past the session timeout (6 s): the group gives its partitions to b.
+  // Frozen past the session timeout (6 s): the group gives its partitions to
+  // b. a wakes only once b has committed every partition past where it stood
+  // when a froze: then a's overdue batch must be refused. (Woken earlier, a
+  // could commit first and b's commit would be the one refused: exactly once
+  // all the same, but not this test's case.)
   a.signal(SIGSTOP);
-  std::this_thread::sleep_for(seconds(14));
+  const auto frozen_at = p.stored_offsets();
+  std::this_thread::sleep_for(seconds(8));
+  const bool b_moved_all = eventually(
+      [&] {
+        const auto now = p.stored_offsets();
+        for (std::int32_t partition = 0; partition < 4; ++partition) {
+          const auto before = frozen_at.find(partition);
+          const auto after = now.find(partition);
+          if (after == now.end() ||
+              (before != frozen_at.end() && after->second <= before->second)) {
+            return false;
+          }
+        }
+        return true;
+      },
+      seconds(120));
   a.signal(SIGCONT);
+  REQUIRE(b_moved_all);
   producer.join();
   INFO("millrace produce printed: " << summary);
   REQUIRE(producer_rc == 0);
