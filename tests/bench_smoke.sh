@@ -93,7 +93,11 @@ if res.get("http"):
     ingest = res["http"]["kafka_ingest"]
     assert ingest["sent"] > 0 and ingest["failed"] == 0 and ingest["messages_per_s"] > 0, f"kafka ingest {ingest!r}"
 assert r["stages"] == ["warmup", "produce", "end_to_end", "enrich", "latency", "http", "changefeed", "webhooks",
-                       "cache_reads", "cache_invalidation"], f"stages {r['stages']!r}"
+                       "cache_reads", "cache_invalidation", "archive"], f"stages {r['stages']!r}"
+# The archive: every event in files, and both references measured.
+ar = res["archive"]
+assert ar["files"] > 0 and ar["file_bytes"] > 0 and ar["records_per_s"] > 0, f"archive {ar!r}"
+assert ar["kafka_consumer_perf_per_s"] > 0 and ar["dd_mb_per_s"] > 0 and ar["ratio_mb"] is not None, f"archive {ar!r}"
 # Enrichment: the same events drained with it off and on; on, every kept
 # row carries its sku's facts as the catalog holds them (the generator's
 # skus are all in the catalog); off, none carries any.

@@ -472,6 +472,12 @@ def rehearse(source, bin_dir, services):
         # Compose leaves the token to the user (unset: writes off); the
         # rehearsal sets one to write through the admin role.
         "api": {"MILLRACE_PG_SCHEMA": schema, "MILLRACE_API_ADMIN_TOKEN": secrets.token_hex(16)},
+        # A root of its own, and 2 s windows rather than 5 min, so that its
+        # files are committed while the rehearsal waits.
+        "archiver": {"MILLRACE_TOPIC": topic, "MILLRACE_PG_SCHEMA": schema,
+                     "MILLRACE_ARCHIVER_GROUP": name + "_archiver",
+                     "MILLRACE_ARCHIVE_ROOT": os.path.join(logs, "archive"),
+                     "MILLRACE_ARCHIVE_WINDOW_S": "2"},
     }
     for worker, group in groups.items():
         extra[worker] = {"MILLRACE_TOPIC": topic, "MILLRACE_PG_SCHEMA": schema,
@@ -510,7 +516,7 @@ def rehearse(source, bin_dir, services):
         cache_port = None
         api_port = None
         for service_name in ["changefeed", "sink", "aggregator", "producer", "webhooks", "cache",
-                             "api"]:
+                             "api", "archiver"]:
             replicas = (services[service_name].get("deploy") or {}).get("replicas", 1)
             for i in range(replicas):
                 env, ports = environment(service_name, extra[service_name])
@@ -557,7 +563,8 @@ def rehearse(source, bin_dir, services):
                 fail(f"rehearsal: POST /v1/events answered {response.status}")
         events += 1
 
-        # Every event accounted for by both groups, from the SQL a user reads.
+        groups["archiver"] = name + "_archiver"
+        # Every event accounted for by every group, from the SQL a user reads.
         deadline = time.time() + 180
         while True:
             rows = psql(pg_url, f"SELECT group_id, sum(consumed), sum(unaccounted) FROM "
