@@ -84,11 +84,12 @@ int cmd_list(const std::vector<std::string>& args) {
               "records' time range");
   std::int64_t records = 0, bytes = 0;
   for (const auto& f : files) {
+    const bool empty = f.records == 0;
     const std::string offsets =
-        std::to_string(f.first_offset) + ".." + std::to_string(f.last_offset);
-    std::printf("%-58s %9d %23s %9lld %12lld  %s .. %s%s\n", f.path.c_str(), f.partition,
-                offsets.c_str(), static_cast<long long>(f.records), static_cast<long long>(f.bytes),
-                f.min_time.c_str(), f.max_time.c_str(), "");
+        empty ? "-" : std::to_string(f.first_offset) + ".." + std::to_string(f.last_offset);
+    const std::string times = empty ? "(an empty window)" : f.min_time + " .. " + f.max_time;
+    std::printf("%-58s %9d %23s %9lld %12lld  %s\n", f.path.c_str(), f.partition, offsets.c_str(),
+                static_cast<long long>(f.records), static_cast<long long>(f.bytes), times.c_str());
     records += f.records;
     bytes += f.bytes;
   }

@@ -18,8 +18,10 @@
 #     the original schema's row by row.
 #
 #   archive_test.sh verify SOURCE_DIR BUILD_DIR    (integration.archive-verify)
-#     A small archive, then one file corrupted, one deleted and one stray
-#     file added: `archive verify` exits 1 and names all three.
+#     A small archive with --empty-files (idle windows get a file with no
+#     records, windows with records do not), its metrics linted and
+#     counted; then one file corrupted, one deleted and one stray file
+#     added: `archive verify` exits 1 and names all three.
 #
 # MILLRACE_STATE_DIR names the stack (tests/in_stack.sh).
 set -euo pipefail
@@ -250,9 +252,28 @@ rebuild)
   echo "archive_test rebuild: passed"
   ;;
 verify)
-  start_archiver 1 --window-s 2
+  start_archiver 1 --window-s 2 --empty-files
   "$millrace" produce --count 3000 --seed 11 >/dev/null
   wait_caught_up
+  # Then nothing comes: each partition gets an empty file for an idle window
+  # (judged 2 s after it ends), and none for a window with records.
+  for _ in $(seq 1 200); do
+    (($(psql -qtA "$MILLRACE_PG" -c "SELECT count(DISTINCT partition) FROM $name.archive_files
+      WHERE records = 0") == 4)) && break
+    sleep 0.1
+  done
+  empty=$(psql -qtA "$MILLRACE_PG" -c "SELECT count(DISTINCT partition) FROM $name.archive_files WHERE records = 0")
+  ((empty == 4)) || fail "empty window files for $empty of 4 partitions after 20 s idle"
+  both=$(psql -qtA "$MILLRACE_PG" -c "SELECT count(*) FROM $name.archive_files e JOIN $name.archive_files f
+    USING (partition) WHERE e.records = 0 AND f.records > 0
+    AND f.file_time >= e.file_time AND f.file_time < e.file_time + interval '2 seconds'")
+  ((both == 0)) || fail "$both window(s) got an empty file beside one with records"
+  one_empty=$(psql -qtA "$MILLRACE_PG" -c "SELECT path FROM $name.archive_files WHERE records = 0 LIMIT 1")
+  for _ in $(seq 1 50); do [[ -f $MILLRACE_ARCHIVE_ROOT/$one_empty ]] && break; sleep 0.1; done
+  "$python" -c 'import sys, fastavro; r = fastavro.reader(open(sys.argv[1], "rb")); n = sum(1 for _ in r)
+assert r.writer_schema["name"] == "Microsoft.ServiceBus.Messaging.EventData" and n == 0, n' \
+    "$MILLRACE_ARCHIVE_ROOT/$one_empty" || fail "$one_empty is not an empty Capture file"
+  echo "empty window files: one per idle partition window, none beside records ($one_empty)"
   # Its metrics: promtool's lint, and every record archived counted once.
   port=$(sed -n 's|.*metrics at http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' "$logs/$name.archiver.log" | tail -1)
   [[ -n $port ]] || fail "the archiver's log does not say where its metrics are"

@@ -20,6 +20,9 @@ void register_options(core::OptionSet& o, ArchiverConfig& c) {
   o.add_int("max-mb", "MILLRACE_ARCHIVE_MAX_MB", &c.max_mb,
             "Or once the file holds this many megabytes (10^6 bytes), whichever comes first", 1,
             1'000'000);
+  o.add_bool("empty-files", "MILLRACE_ARCHIVE_EMPTY_FILES", &c.empty_files,
+             "Write a file with no records for each window in which a partition received "
+             "nothing (as Capture's \"emit empty files\")");
 }
 
 void validate(ArchiverConfig& c) {

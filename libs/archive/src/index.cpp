@@ -70,8 +70,8 @@ std::vector<ArchivedFile> load_files(pqxx::dbtransaction& tx, const std::string&
       "to_char(max_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
       "FROM archive_files WHERE group_id = $1 AND topic = $2 "
       "AND ($3::int IS NULL OR partition = $3) "
-      "AND ($4::timestamptz IS NULL OR max_time >= $4) "
-      "AND ($5::timestamptz IS NULL OR min_time < $5) "
+      "AND ($4::timestamptz IS NULL OR coalesce(max_time, file_time) >= $4) "
+      "AND ($5::timestamptz IS NULL OR coalesce(min_time, file_time) < $5) "
       "ORDER BY partition, from_offset",
       group, topic, filter.partition, filter.from, filter.to);
   for (const auto& r : rows) {
@@ -80,14 +80,15 @@ std::vector<ArchivedFile> load_files(pqxx::dbtransaction& tx, const std::string&
     f.staged = r[1].as<std::string>();
     f.partition = r[2].as<std::int32_t>();
     f.from_offset = r[3].as<std::int64_t>();
-    f.first_offset = r[4].as<std::int64_t>();
-    f.last_offset = r[5].as<std::int64_t>();
+    // An empty file covers nothing: -1, as a writer with no record says.
+    f.first_offset = r[4].is_null() ? -1 : r[4].as<std::int64_t>();
+    f.last_offset = r[5].is_null() ? -1 : r[5].as<std::int64_t>();
     f.records = r[6].as<std::int64_t>();
     f.bytes = r[7].as<std::int64_t>();
     f.sha256 = r[8].as<std::string>();
     f.published = r[9].as<bool>();
-    f.min_time = r[10].as<std::string>();
-    f.max_time = r[11].as<std::string>();
+    f.min_time = r[10].is_null() ? std::string() : r[10].as<std::string>();
+    f.max_time = r[11].is_null() ? std::string() : r[11].as<std::string>();
     out.push_back(std::move(f));
   }
   return out;
@@ -120,8 +121,11 @@ std::map<std::int32_t, std::int64_t> load_stored(pqxx::dbtransaction& tx, const 
 std::vector<Finding> check_ranges(const std::vector<ArchivedFile>& files,
                                   const std::vector<OffsetGap>& all_gaps,
                                   const std::map<std::int32_t, std::int64_t>& stored) {
+  // Empty files (a window without records) cover no offset.
   std::map<std::int32_t, std::vector<const ArchivedFile*>> by_partition;
-  for (const auto& f : files) by_partition[f.partition].push_back(&f);
+  for (const auto& f : files) {
+    if (f.records > 0) by_partition[f.partition].push_back(&f);
+  }
   std::vector<Finding> out;
   for (auto& [p, list] : by_partition) {
     std::sort(list.begin(), list.end(), [](const ArchivedFile* a, const ArchivedFile* b) {
@@ -212,8 +216,12 @@ FileCheck check_files(const std::string& root, const std::string& ns, const std:
                          std::to_string(f.partition) + ")"});
       } else {
         out.findings.push_back(
-            {f.path, "missing: recorded with offsets " + range(f.first_offset, f.last_offset) +
-                         " (" + std::to_string(f.records) + " record(s)) but not on disk"});
+            {f.path, f.records == 0
+                         ? std::string("missing: recorded as an empty window's file "
+                                       "but not on disk")
+                         : "missing: recorded with offsets " +
+                               range(f.first_offset, f.last_offset) + " (" +
+                               std::to_string(f.records) + " record(s)) but not on disk"});
       }
       continue;
     }

@@ -2,15 +2,19 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
 
+#include "empty_windows.hpp"
 #include "handler.hpp"
 #include "millrace/archive/writer.hpp"
 #include "millrace/core/failure.hpp"
+#include "millrace/pg/database.hpp"
+#include "millrace/runtime/log.hpp"
 #include "probe.hpp"
 
 namespace millrace::archive {
@@ -46,7 +50,7 @@ Archiver::Archiver(ArchiverConfig config, metrics::Registry& metrics)
   settings.ns = config_.ns;
   settings.root_name = config_.root;
   settings.policy = config_.policy;
-  settings.writer_id = writer_id();
+  settings.writer_id = writer_id_ = writer_id();
   settings.now_ms = now_ms;
   handler_ = std::make_unique<detail::ArchiveHandler>(settings, *destination_, probe_.get());
   consumer_ = std::make_unique<stream::TransactionalConsumer>(config_.stream, *handler_, "archiver",
@@ -76,10 +80,42 @@ void Archiver::start() {
                            "archive root " + config_.root + " cannot be written: " + ec.message());
   }
   consumer_->start();
+  if (config_.empty_files) empty_windows_ = std::thread([this] { run_empty_windows(); });
 }
 
 void Archiver::stop() {
+  stopping_ = true;
+  if (empty_windows_.joinable()) empty_windows_.join();
   consumer_->stop();
+}
+
+void Archiver::run_empty_windows() {
+  // A window's files are sealed at its end and committed right after; it is
+  // judged a little later (up to 30 s, never more than one window).
+  const std::int64_t grace = std::clamp<std::int64_t>(config_.policy.window_ms, 1000, 30000);
+  detail::EmptyWindowWriter writer(config_.stream.group, config_.stream.kafka.topic, config_.ns,
+                                   config_.policy, writer_id_, *destination_, grace, now_ms());
+  std::unique_ptr<pqxx::connection> connection;
+  std::int64_t backoff_ms = 0;
+  while (!stopping_) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms > 0 ? backoff_ms : 500));
+    if (stopping_) break;
+    try {
+      if (!connection || !connection->is_open()) {
+        connection = pg::connect(config_.stream.pg.url, config_.stream.pg.schema,
+                                 "archiver-empty-windows", config_.stream.pg.limits);
+      }
+      if (const int n = writer.run(*connection, now_ms()); n > 0) {
+        runtime::log_info("archiver", "wrote " + std::to_string(n) + " empty window file(s)");
+      }
+      backoff_ms = 0;
+    } catch (const std::exception& e) {
+      connection.reset();
+      backoff_ms = std::min<std::int64_t>(backoff_ms == 0 ? 1000 : backoff_ms * 2, 30000);
+      runtime::log_warn("archiver", std::string("empty window files: ") + e.what() +
+                                        "; retrying in " + std::to_string(backoff_ms) + " ms");
+    }
+  }
 }
 
 bool Archiver::wait(std::chrono::milliseconds timeout) {

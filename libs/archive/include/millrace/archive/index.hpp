@@ -20,14 +20,14 @@ struct ArchivedFile {
   std::string staged;  // its name in {root}/.staging until published
   std::int32_t partition = 0;
   std::int64_t from_offset = 0;
-  std::int64_t first_offset = 0;
-  std::int64_t last_offset = 0;
+  std::int64_t first_offset = 0;  // -1 for an empty file (no records)
+  std::int64_t last_offset = 0;   // -1 for an empty file
   std::int64_t records = 0;
   std::int64_t bytes = 0;
   std::string sha256;
   bool published = false;
   std::string min_time;  // the records' oldest and newest timestamps, RFC 3339
-  std::string max_time;
+  std::string max_time;  // (both empty for an empty file)
 };
 
 // offsets from .. to - 1 of a partition, which retention deleted before the

@@ -1,7 +1,9 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <memory>
+#include <thread>
 
 #include "millrace/archive/config.hpp"
 #include "millrace/metrics/metrics.hpp"
@@ -41,6 +43,12 @@ class Archiver {
   std::unique_ptr<detail::ArchiveProbe> probe_;
   std::unique_ptr<detail::ArchiveHandler> handler_;
   std::unique_ptr<stream::TransactionalConsumer> consumer_;
+  // MILLRACE_ARCHIVE_EMPTY_FILES: the empty windows' files, on a thread and
+  // a PostgreSQL session of their own.
+  void run_empty_windows();
+  std::string writer_id_;
+  std::atomic<bool> stopping_{false};
+  std::thread empty_windows_;
 };
 
 }  // namespace millrace::archive
