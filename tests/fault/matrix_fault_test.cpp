@@ -214,10 +214,9 @@ TEST_CASE("group protocol errors injected on the mock cluster", "[mock-group-err
   constexpr int16_t kApiHeartbeat = 12;
   constexpr int16_t kApiSyncGroup = 14;
   // The mock coordinator's own group state changes too, in this test's
-  // output: librdkafka 2.0.2's mock moves a group whose sync timed out to
-  // REBALANCING without a timer, and a JoinGroup path that leaves it in
-  // JOINING without one would never elect a leader again; these lines say
-  // whether a failure is that.
+  // output: should the group again never re-form, these lines say whether
+  // the coordinator stopped electing a leader (its state machine) or the
+  // members stopped joining (the workers' cgrp lines).
   MockCluster mock(3, "mock");
   Pipeline p("ft_mockgroup", mock.bootstraps(), 4);
   REQUIRE(rd_kafka_mock_topic_create(mock.cluster, p.topic.c_str(), 4, 3) == 0);
