@@ -20,8 +20,10 @@
 #   archive_test.sh verify SOURCE_DIR BUILD_DIR    (integration.archive-verify)
 #     A small archive with --empty-files (idle windows get a file with no
 #     records, windows with records do not), its metrics linted and
-#     counted; then one file corrupted, one deleted and one stray file
-#     added: `archive verify` exits 1 and names all three.
+#     counted; a recorded file put back in staging (a crash between commit
+#     and move) reported by verify and moved by the next commit; then one
+#     file corrupted, one deleted and one stray file added: `archive
+#     verify` exits 1 and names all three.
 #
 # MILLRACE_STATE_DIR names the stack (tests/in_stack.sh).
 set -euo pipefail
@@ -289,6 +291,31 @@ assert r.writer_schema["name"] == "Microsoft.ServiceBus.Messaging.EventData" and
     fail "no newest-record age for partition 3"
   stop_archiver
   "$millrace" archive verify >"$work/verify-ok.txt" || fail "a fresh archive fails verify: $(cat "$work/verify-ok.txt")"
+
+  # A crash between a commit and the move of its files: put one recorded
+  # file of partition 1 back where it was staged and mark it unpublished.
+  # verify says so; the partition's next commit moves it into place.
+  read -r moved staged < <(psql -qtA -F ' ' "$MILLRACE_PG" -c "SELECT path, staged FROM $name.archive_files
+    WHERE partition = 1 AND records > 0 ORDER BY from_offset LIMIT 1")
+  mkdir -p "$(dirname "$MILLRACE_ARCHIVE_ROOT/.staging/$staged")"
+  mv "$MILLRACE_ARCHIVE_ROOT/$moved" "$MILLRACE_ARCHIVE_ROOT/.staging/$staged"
+  psql -q "$MILLRACE_PG" -c "UPDATE $name.archive_files SET published = false WHERE path = '$moved'"
+  set +e
+  "$millrace" archive verify >"$work/verify-staged.txt"
+  rc=$?
+  set -e
+  ((rc == 1)) && grep -qF "$moved: recorded but not yet published" "$work/verify-staged.txt" ||
+    fail "verify does not report the staged file: $(cat "$work/verify-staged.txt")"
+  start_archiver 2 --window-s 2
+  "$millrace" produce --count 400 --seed 12 >/dev/null
+  wait_caught_up
+  stop_archiver
+  [[ -f $MILLRACE_ARCHIVE_ROOT/$moved && ! -e $MILLRACE_ARCHIVE_ROOT/.staging/$staged ]] ||
+    fail "the next commit did not move $staged into place"
+  [[ $(psql -qtA "$MILLRACE_PG" -c "SELECT published FROM $name.archive_files WHERE path = '$moved'") == t ]] ||
+    fail "$moved is not marked published"
+  "$millrace" archive verify >"$work/verify-ok.txt" || fail "verify after the move: $(cat "$work/verify-ok.txt")"
+  echo "a recorded file left staged by a crash was moved into place by the partition's next commit"
   mapfile -t files < <(psql -qtA "$MILLRACE_PG" -c "SELECT path FROM $name.archive_files ORDER BY path")
   ((${#files[@]} >= 2)) || fail "expected at least 2 files, got ${#files[@]}"
   corrupt=${files[0]}
