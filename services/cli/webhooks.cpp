@@ -83,8 +83,10 @@ int cmd_add(const std::vector<std::string>& args) {
         e.tables = split_list(tables);
         e.ops = split_list(ops);
         const auto added = webhooks::add_endpoint(conn, e, allow_private);
+        // A generated secret is shown once, here; one the user gave is not
+        // echoed.
         std::printf("endpoint %lld: %s\nsecret: %s\n", static_cast<long long>(added.id),
-                    e.url.c_str(), added.secret.c_str());
+                    e.url.c_str(), e.secret.empty() ? added.secret.c_str() : "(as given)");
         return 0;
       });
 }
@@ -137,7 +139,7 @@ int cmd_rotate(const std::vector<std::string>& args) {
         const auto fresh =
             webhooks::rotate_secret(conn, c.endpoint, std::chrono::seconds(overlap_s), secret);
         std::printf("endpoint %lld\nsecret: %s\n", static_cast<long long>(c.endpoint),
-                    fresh.c_str());
+                    secret.empty() ? fresh.c_str() : "(as given)");
         return 0;
       });
 }

@@ -16,7 +16,7 @@ void register_options(core::OptionSet& o, ApiConfig& c) {
                "DELETE answer 503)");
   o.add_string("admin-token", "MILLRACE_API_ADMIN_TOKEN", &c.admin_token,
                "Bearer token the admin writes require (empty: they answer 503)",
-               /*secret=*/true);
+               core::OptionSet::Shown::kSecret);
   o.add_int("http-threads", "MILLRACE_API_HTTP_THREADS", &c.http_threads,
             "HTTP event-loop threads; each serves any number of connections", 1, 256);
   o.add_int("workers", "MILLRACE_API_WORKERS", &c.workers,

@@ -67,15 +67,16 @@ void optional_int(Writer& w, std::optional<std::int64_t> v) {
 
 }  // namespace
 
-KafkaChanges::KafkaChanges(const kafka::KafkaClientOptions& kafka) : options_(kafka) {}
+KafkaChanges::KafkaChanges(const kafka::KafkaClientOptions& kafka)
+    : options_(kafka),
+      consumer_(
+          std::make_unique<kafka::Consumer>(kafka::follower_config(options_, kGroup), nullptr)) {}
 
 std::vector<std::string> KafkaChanges::poll(milliseconds timeout) {
-  if (!consumer_) {
-    auto consumer =
-        std::make_unique<kafka::Consumer>(kafka::follower_config(options_, kGroup), nullptr);
-    const auto n = consumer->partition_count(options_.topic, kKafkaTimeout);
-    consumer->assign(consumer->end_offsets(options_.topic, n, kKafkaTimeout));
-    consumer_ = std::move(consumer);
+  if (!assigned_) {
+    const auto n = consumer_->partition_count(options_.topic, kKafkaTimeout);
+    consumer_->assign(consumer_->end_offsets(options_.topic, n, kKafkaTimeout));
+    assigned_ = true;
   }
   std::vector<std::string> tables;
   // What is already fetched, without waiting; then wait for more once.

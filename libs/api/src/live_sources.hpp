@@ -19,13 +19,17 @@ namespace millrace::api {
 
 class KafkaChanges final : public ChangeSource {
  public:
-  // Does no I/O until the first poll().
+  // Creates the consumer, so a configuration librdkafka refuses (a property
+  // it does not know or support) fails the service's start (InfraError,
+  // fatal) rather than every turn of the live stream. Does no I/O until the
+  // first poll().
   explicit KafkaChanges(const kafka::KafkaClientOptions& kafka);
   std::vector<std::string> poll(std::chrono::milliseconds timeout) override;
 
  private:
   kafka::KafkaClientOptions options_;
   std::unique_ptr<kafka::Consumer> consumer_;
+  bool assigned_ = false;
 };
 
 class PgLiveSource final : public LiveSource {

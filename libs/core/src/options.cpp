@@ -5,6 +5,8 @@
 #include <optional>
 #include <utility>
 
+#include "millrace/core/secrets.hpp"
+
 // POSIX declares it in <unistd.h> only under feature macros; say it here.
 extern "C" char** environ;
 
@@ -22,7 +24,7 @@ struct OptionSpec {
   std::string flag;  // without the leading "--"
   std::string env;   // empty: no environment variable
   std::string help;
-  bool secret = false;
+  OptionSet::Shown shown = OptionSet::Shown::kMasked;
   std::string* string_target = nullptr;
   std::int64_t* int_target = nullptr;
   double* double_target = nullptr;
@@ -81,7 +83,15 @@ std::string display(const Option& opt) {
   switch (opt.kind) {
     case Option::Kind::kString:
       if (opt.string_target->empty()) return "\"\"";
-      return opt.secret ? "***" : redact_conninfo(*opt.string_target);
+      switch (opt.shown) {
+        case OptionSet::Shown::kSecret:
+          return "***";
+        case OptionSet::Shown::kPropertyList:
+          return mask_property_list(*opt.string_target);
+        case OptionSet::Shown::kMasked:
+          return names_secret(opt.flag) ? "***" : mask_secrets(*opt.string_target);
+      }
+      return "***";
     case Option::Kind::kInt:
       return std::to_string(*opt.int_target);
     case Option::Kind::kDouble:
@@ -132,25 +142,6 @@ void apply(Option& opt, std::string_view value, const std::string& origin) {
   }
 }
 
-bool is_word_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-// Masks the userinfo password of the first "scheme://user:pass@" in text.
-std::string redact_uri_userinfo(std::string text) {
-  const std::size_t scheme_end = text.find("://");
-  if (scheme_end == std::string::npos) return text;
-  const std::size_t authority = scheme_end + 3;
-  std::size_t authority_end = text.find_first_of("/?# \t", authority);
-  if (authority_end == std::string::npos) authority_end = text.size();
-  const std::size_t at = text.rfind('@', authority_end);
-  if (at == std::string::npos || at < authority) return text;
-  const std::size_t colon = text.find(':', authority);
-  if (colon == std::string::npos || colon > at) return text;
-  text.replace(colon + 1, at - colon - 1, "***");
-  return text;
-}
-
 }  // namespace
 
 OptionSet::OptionSet(std::string program, std::string summary)
@@ -183,12 +174,12 @@ void init_option(Option& opt, const Options& existing, std::string flag, std::st
 }  // namespace
 
 void OptionSet::add_string(std::string flag, std::string env, std::string* target, std::string help,
-                           bool secret) {
+                           Shown shown) {
   OptionSet::Option opt;
   init_option(opt, options_, std::move(flag), std::move(env), std::move(help));
   opt.kind = Option::Kind::kString;
   opt.string_target = target;
-  opt.secret = secret;
+  opt.shown = shown;
   opt.default_text = display(opt);
   options_.push_back(std::move(opt));
 }
@@ -372,50 +363,6 @@ std::map<std::string, std::string> environment_map() {
     out.emplace(std::string(text.substr(0, eq)), std::string(text.substr(eq + 1)));
   }
   return out;
-}
-
-std::string redact_conninfo(std::string_view conninfo) {
-  static constexpr std::string_view kKeyword = "password";
-  const bool uri = conninfo.find("://") != std::string_view::npos;
-  const std::string lower = lowercase(conninfo);
-  std::string out;
-  out.reserve(conninfo.size());
-  std::size_t copied = 0;
-  std::size_t search = 0;
-  while (true) {
-    const std::size_t at = lower.find(kKeyword, search);
-    if (at == std::string::npos) break;
-    search = at + kKeyword.size();
-    // A whole key, possibly dotted ("sasl.password"), not part of a word.
-    if (at > 0 && is_word_char(conninfo[at - 1])) continue;
-    std::size_t pos = at + kKeyword.size();
-    while (pos < conninfo.size() && (conninfo[pos] == ' ' || conninfo[pos] == '\t')) ++pos;
-    if (pos >= conninfo.size() || conninfo[pos] != '=') continue;
-    ++pos;
-    while (pos < conninfo.size() && (conninfo[pos] == ' ' || conninfo[pos] == '\t')) ++pos;
-    std::size_t end = pos;
-    if (end < conninfo.size() && conninfo[end] == '\'') {
-      // libpq quoting: '...' with backslash escapes.
-      ++end;
-      while (end < conninfo.size() && conninfo[end] != '\'') {
-        if (conninfo[end] == '\\' && end + 1 < conninfo.size()) ++end;
-        ++end;
-      }
-      if (end < conninfo.size()) ++end;  // closing quote
-    } else {
-      // Keyword values end at whitespace; URI query values also at & and #.
-      while (end < conninfo.size() && conninfo[end] != ' ' && conninfo[end] != '\t' &&
-             conninfo[end] != '\n' && !(uri && (conninfo[end] == '&' || conninfo[end] == '#'))) {
-        ++end;
-      }
-    }
-    out.append(conninfo.substr(copied, pos - copied));
-    out += "***";
-    copied = end;
-    search = end;
-  }
-  out.append(conninfo.substr(copied));
-  return uri ? redact_uri_userinfo(std::move(out)) : out;
 }
 
 void register_options(OptionSet& o, RetryBackoff& b) {

@@ -17,7 +17,7 @@ void register_options(core::OptionSet& o, HttpConfig& c) {
             "Largest request body accepted (larger: 413)", 1, 256LL << 20);
   o.add_string("auth-token", "MILLRACE_AUTH_TOKEN", &c.auth_token,
                "Bearer token required on /v1/events (empty: open to anyone who can connect)",
-               /*secret=*/true);
+               core::OptionSet::Shown::kSecret);
   o.add_int("produce-timeout-ms", "MILLRACE_PRODUCE_TIMEOUT_MS", &c.produce_timeout_ms,
             "How long a request waits for Kafka to acknowledge its events (also librdkafka's "
             "message.timeout.ms)",

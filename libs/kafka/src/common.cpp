@@ -5,20 +5,27 @@
 
 #include "handles.hpp"
 #include "millrace/core/failure.hpp"
+#include "millrace/core/secrets.hpp"
 #include "millrace/runtime/log.hpp"
 
 namespace millrace::kafka {
 
 Properties parse_properties(std::string_view text) {
   Properties out;
+  int index = 0;
   while (!text.empty()) {
+    ++index;
     const auto comma = text.find(',');
     const std::string_view item = text.substr(0, comma);
     text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
     if (item.empty()) continue;
     const auto eq = item.find('=');
     if (eq == std::string_view::npos || eq == 0) {
-      throw std::invalid_argument("expected key=value, got \"" + std::string(item) + "\"");
+      // Not echoed: an item without '=' may be the part of a secret after a
+      // comma.
+      throw std::invalid_argument("item " + std::to_string(index) +
+                                  " is not key=value (items are separated by commas, so a value "
+                                  "cannot hold one)");
     }
     out[std::string(item.substr(0, eq))] = std::string(item.substr(eq + 1));
   }
@@ -48,6 +55,12 @@ namespace detail {
 void set_property(rd_kafka_conf_t* conf, const std::string& key, const std::string& value) {
   char err[512];
   if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+    // librdkafka's message may quote the value: a secret one is scrubbed.
+    if (core::names_secret(key)) {
+      throw core::InfraError(
+          core::FailureClass::kFatal,
+          "kafka property " + key + " (value not shown): " + core::scrub(err, value));
+    }
     throw core::InfraError(core::FailureClass::kFatal,
                            "kafka property " + key + "=" + value + ": " + err);
   }

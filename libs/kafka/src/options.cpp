@@ -12,9 +12,11 @@ void register_options(core::OptionSet& o, KafkaClientOptions& k, const TopicOpti
   k.topic_env = topic.env;
   o.add_string("topic", topic.env, &k.topic, topic.help);
   o.add_string("client-id", "MILLRACE_CLIENT_ID", &k.client_id, "Kafka client.id");
-  o.add_string("kafka-properties", "MILLRACE_KAFKA_PROPERTIES", &k.properties,
-               "Extra librdkafka properties, key=value[,key=value...] (e.g. security.protocol "
-               "and sasl.* for a secured cluster)");
+  o.add_string(
+      "kafka-properties", "MILLRACE_KAFKA_PROPERTIES", &k.properties,
+      "Extra librdkafka properties, key=value[,key=value...] (e.g. security.protocol "
+      "and sasl.* for a secured cluster); values of keys naming a secret are masked when shown",
+      core::OptionSet::Shown::kPropertyList);
 }
 
 void validate(KafkaClientOptions& k) {

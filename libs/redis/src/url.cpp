@@ -2,6 +2,7 @@
 #include <limits>
 
 #include "millrace/core/options.hpp"
+#include "millrace/core/secrets.hpp"
 #include "millrace/redis/client.hpp"
 
 namespace millrace::redis {
@@ -11,7 +12,7 @@ namespace {
 constexpr std::string_view kScheme = "redis://";
 
 [[noreturn]] void refuse(std::string_view url, std::string_view problem) {
-  throw core::UsageError("redis URL '" + std::string(url) + "': " + std::string(problem) +
+  throw core::UsageError("redis URL '" + core::mask_secrets(url) + "': " + std::string(problem) +
                          " (expected redis://host:port[/db])");
 }
 

@@ -30,8 +30,21 @@ class OptionSet {
  public:
   explicit OptionSet(std::string program, std::string summary);
 
+  // How describe(), help() and --check-config show a string option's value.
+  enum class Shown : std::uint8_t {
+    // "***" when the flag names a secret (core::names_secret: --admin-token,
+    // --secret); otherwise the text with core::mask_secrets applied, so a
+    // conninfo's or URI's password is masked.
+    kMasked,
+    // Always "***".
+    kSecret,
+    // A comma-separated key=value list (librdkafka properties): every value
+    // whose key names a secret is "***" (core::mask_property_list).
+    kPropertyList,
+  };
+
   void add_string(std::string flag, std::string env, std::string* target, std::string help,
-                  bool secret = false);
+                  Shown shown = Shown::kMasked);
   void add_int(std::string flag, std::string env, std::int64_t* target, std::string help,
                std::int64_t min, std::int64_t max);
   void add_double(std::string flag, std::string env, double* target, std::string help, double min,
@@ -73,8 +86,7 @@ class OptionSet {
   // Usage text: every flag with its env var, default and help.
   std::string help() const;
   // One line per option with its effective value and where it came from
-  // (default/env/flag); secrets are shown as "***", and for strings that look
-  // like connection strings any password=... or user:pass@ part is masked.
+  // (default/env/flag); secrets are masked as each option's Shown says.
   std::string describe() const;
 
  private:
@@ -110,9 +122,5 @@ void add_metrics_addr(OptionSet& options, std::string* addr);
 // The process environment as a map, for OptionSet::parse. Lives here because
 // it is the single place we read environ.
 std::map<std::string, std::string> environment_map();
-
-// Masks credentials in a libpq conninfo ("password=secret") or URI
-// ("postgresql://user:secret@host/db").
-std::string redact_conninfo(std::string_view conninfo);
 
 }  // namespace millrace::core
