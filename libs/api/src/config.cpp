@@ -27,6 +27,10 @@ void register_options(core::OptionSet& o, ApiConfig& c) {
             "A request not answered within this gets 503 (keep it above "
             "MILLRACE_PG_STATEMENT_TIMEOUT_MS)",
             100, 600'000);
+  o.add_int("max-connections", "MILLRACE_API_MAX_CONNECTIONS", &c.max_connections,
+            "Connections served at once, live streams included; one more is answered 503 and "
+            "closed (keep it below the open-file limit, ulimit -n)",
+            1, 1'000'000);
   o.add_int("max-body-bytes", "MILLRACE_API_MAX_BODY_BYTES", &c.max_body_bytes,
             "Largest admin request body accepted (larger: 413)", 1, 16LL << 20);
   cache::register_options(o, c.cache);

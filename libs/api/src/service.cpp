@@ -132,6 +132,7 @@ struct ApiService::State final : httpd::Handler {
   void answered(std::string_view path, int status, Clock::duration took) noexcept override {
     probe.answered(match(path).route, status, took);
   }
+  void connection_refused() noexcept override { probe.connection_refused(); }
 };
 
 void ApiService::State::fail(std::string what) {
@@ -297,7 +298,10 @@ void ApiService::start() {
   options.port = c.port;
   options.threads = static_cast<int>(c.http_threads);
   options.max_body_bytes = static_cast<std::uint64_t>(c.max_body_bytes);
+  options.max_connections = static_cast<std::size_t>(c.max_connections);
   s.server.emplace(options, s);
+  s.probe.register_connections(
+      [server = &*s.server] { return static_cast<double>(server->connections()); });
   s.server->on_failure([&s](std::string what) { s.fail(std::move(what)); });
   s.bound_port = s.server->port();
   s.server->start();

@@ -13,6 +13,10 @@ void register_options(core::OptionSet& o, HttpConfig& c) {
   kafka::register_options(o, c.kafka);
   o.add_int("http-threads", "MILLRACE_HTTP_THREADS", &c.http_threads,
             "HTTP event-loop threads; each serves any number of connections", 1, 256);
+  o.add_int("max-connections", "MILLRACE_HTTP_MAX_CONNECTIONS", &c.max_connections,
+            "Connections served at once; one more is answered 503 and closed (keep it below "
+            "the open-file limit, ulimit -n)",
+            1, 1'000'000);
   o.add_int("max-body-bytes", "MILLRACE_MAX_BODY_BYTES", &c.max_body_bytes,
             "Largest request body accepted (larger: 413)", 1, 256LL << 20);
   o.add_string("auth-token", "MILLRACE_AUTH_TOKEN", &c.auth_token,

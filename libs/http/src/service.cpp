@@ -80,6 +80,7 @@ struct ProducerService::State final : httpd::Handler {
   void answered(std::string_view path, int status, Clock::duration took) noexcept override {
     probe.answered(route_of(path), status, took);
   }
+  void connection_refused() noexcept override { probe.connection_refused(); }
 
   std::optional<Refusal> precheck(const httpd::Request& req) const;
 };
@@ -198,7 +199,10 @@ void ProducerService::start() {
   options.port = s.config.port;
   options.threads = static_cast<int>(s.config.http_threads);
   options.max_body_bytes = static_cast<std::uint64_t>(s.config.max_body_bytes);
+  options.max_connections = static_cast<std::size_t>(s.config.max_connections);
   s.server.emplace(options, s);
+  s.probe.register_connections(
+      [server = &*s.server] { return static_cast<double>(server->connections()); });
   s.server->on_failure([&s](std::string what) { s.fail(std::move(what)); });
   s.bound_port = s.server->port();
   s.server->start();

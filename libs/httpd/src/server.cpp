@@ -1,6 +1,7 @@
 #include "millrace/httpd/server.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
@@ -8,7 +9,6 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
-#include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/status.hpp>
@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "millrace/runtime/log.hpp"
+#include "request_parser.hpp"
 
 namespace millrace::httpd {
 
@@ -33,13 +34,9 @@ using std::chrono::milliseconds;
 namespace {
 
 constexpr std::string_view kComponent = "http";
-// Headers beyond this are refused (431): nothing we take needs more.
-constexpr std::uint32_t kHeaderLimit = 16 * 1024;
 // Initial read buffer per connection; read_body() makes room for a larger body.
 constexpr std::size_t kReadReserve = 4096;
 constexpr std::size_t kBodyReadReserve = 64 * 1024;
-// A body, once its headers are in, and a response must move within this.
-constexpr Clock::duration kTransferTimeout = std::chrono::seconds(30);
 // How often each loop looks for idle connections and overdue replies. Per
 // connection timers would cost a timer-queue update (and often a
 // timerfd_settime) on every read and write; one sweep per loop costs
@@ -63,97 +60,6 @@ bool iequals(std::string_view a, std::string_view b) {
   return beast::iequals(beast::string_view(a.data(), a.size()),
                         beast::string_view(b.data(), b.size()));
 }
-
-// The headers a handler may ask for, kept in strings that keep their
-// capacity from one request to the next: parsing a request allocates
-// nothing once a connection has warmed up.
-struct Fields {
-  std::string method;
-  std::string target;
-  std::string content_type;
-  std::string authorization;
-  std::string event_type;
-  std::string accept;         // millrace-api answers JSON or CSV by it
-  std::string last_event_id;  // a Server-Sent Events client reconnecting
-  std::string expect;
-  bool has_content_type = false;
-  bool has_authorization = false;
-  bool has_event_type = false;
-  bool has_accept = false;
-  bool has_last_event_id = false;
-  std::string body;
-
-  void clear() {
-    method.clear();
-    target.clear();
-    content_type.clear();
-    authorization.clear();
-    event_type.clear();
-    accept.clear();
-    last_event_id.clear();
-    expect.clear();
-    has_content_type = has_authorization = has_event_type = has_accept = has_last_event_id = false;
-    body.clear();
-  }
-};
-
-// Beast's parser (the HTTP/1.1 grammar, chunked bodies, limits) feeding
-// Fields, instead of beast::http::request, whose header list allocates a
-// node per field.
-class RequestParser final : public bhttp::basic_parser<true> {
- public:
-  explicit RequestParser(Fields& fields) : fields_(fields) { fields_.clear(); }
-
- private:
-  void on_request_impl(bhttp::verb, beast::string_view method, beast::string_view target, int,
-                       beast::error_code&) override {
-    fields_.method.assign(method.data(), method.size());
-    fields_.target.assign(target.data(), target.size());
-  }
-  void on_response_impl(int, beast::string_view, int, beast::error_code&) override {}
-  void on_field_impl(bhttp::field name, beast::string_view name_string, beast::string_view value,
-                     beast::error_code&) override {
-    const auto keep = [&](std::string& into, bool& has) {
-      if (has) return;  // the first of a repeated header
-      has = true;
-      into.assign(value.data(), value.size());
-    };
-    switch (name) {
-      case bhttp::field::content_type:
-        return keep(fields_.content_type, fields_.has_content_type);
-      case bhttp::field::authorization:
-        return keep(fields_.authorization, fields_.has_authorization);
-      case bhttp::field::accept:
-        return keep(fields_.accept, fields_.has_accept);
-      case bhttp::field::expect:
-        fields_.expect.assign(value.data(), value.size());
-        return;
-      default:
-        if (beast::iequals(name_string, "X-Event-Type")) {
-          keep(fields_.event_type, fields_.has_event_type);
-        } else if (beast::iequals(name_string, "Last-Event-ID")) {
-          keep(fields_.last_event_id, fields_.has_last_event_id);
-        }
-    }
-  }
-  void on_header_impl(beast::error_code&) override {}
-  void on_body_init_impl(const boost::optional<std::uint64_t>& length,
-                         beast::error_code&) override {
-    if (length) fields_.body.reserve(static_cast<std::size_t>(*length));
-  }
-  std::size_t on_body_impl(beast::string_view s, beast::error_code&) override {
-    fields_.body.append(s.data(), s.size());
-    return s.size();
-  }
-  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
-  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view s, beast::error_code&) override {
-    fields_.body.append(s.data(), s.size());
-    return s.size();
-  }
-  void on_finish_impl(beast::error_code&) override {}
-
-  Fields& fields_;
-};
 
 void append_number(std::string& out, std::uint64_t n) {
   char digits[24];
@@ -326,6 +232,8 @@ struct Server::Impl {
   std::optional<asio::steady_timer> accept_retry;
   std::size_t next_loop = 0;  // only touched by the accepting thread
   int port = 0;
+  // Connections being served, those refused for the cap not counted.
+  std::atomic<std::size_t> serving{0};
 
   std::atomic<bool> stopping{false};
   std::mutex state_mutex;
@@ -347,8 +255,11 @@ struct Server::Impl {
 // reply, and reads the next (keep-alive) until either side closes.
 class Session final : public std::enable_shared_from_this<Session>, private Request {
  public:
-  Session(Server::Impl& server, Loop& loop, tcp::socket socket)
-      : server_(server), loop_(loop), socket_(std::move(socket)) {
+  // `over_capacity`: the server has options.max_connections already; this
+  // one only gets a 503 (refuse_busy()) and is not counted as served.
+  Session(Server::Impl& server, Loop& loop, tcp::socket socket, bool over_capacity)
+      : server_(server), loop_(loop), socket_(std::move(socket)), over_capacity_(over_capacity) {
+    if (!over_capacity_) ++server_.serving;
     // Beast reads at most max(512, free capacity) bytes per call: from an
     // empty buffer a single-event request (about 600 bytes) took two
     // recvfrom calls. With room for a typical request it takes one.
@@ -358,6 +269,7 @@ class Session final : public std::enable_shared_from_this<Session>, private Requ
   }
 
   ~Session() override {
+    if (!over_capacity_) --server_.serving;
     if (listed_) loop_.sessions.erase(position_);
     std::lock_guard lock(server_.sessions_mutex);
     --server_.session_count;
@@ -372,6 +284,7 @@ class Session final : public std::enable_shared_from_this<Session>, private Requ
   void start() {
     position_ = loop_.sessions.insert(loop_.sessions.end(), this);
     listed_ = true;
+    if (over_capacity_) return refuse_busy();
     read_header();
   }
 
@@ -417,7 +330,7 @@ class Session final : public std::enable_shared_from_this<Session>, private Requ
     serialize(out_, reply, keep);
     keep_alive_ = keep;
     status_ = reply.status;
-    deadline_ = loop_.now + kTransferTimeout;
+    deadline_ = loop_.now + server_.options.transfer_timeout;
     asio::async_write(
         socket_, asio::buffer(out_),
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
@@ -465,9 +378,7 @@ class Session final : public std::enable_shared_from_this<Session>, private Requ
     parsed_ = false;
     refusal_.reset();
     if (server_.stopping.load()) return close();
-    parser_.emplace(fields_);
-    parser_->header_limit(kHeaderLimit);
-    parser_->body_limit(server_.options.max_body_bytes);
+    parser_.emplace(fields_, server_.options.max_body_bytes);
     deadline_ = loop_.now + server_.options.idle_timeout;
     bhttp::async_read_header(
         socket_, buffer_, *parser_,
@@ -479,8 +390,16 @@ class Session final : public std::enable_shared_from_this<Session>, private Requ
     busy_ = true;
     parsed_ = true;
     started_ = Clock::now();
-    deadline_ = loop_.now + kTransferTimeout;
+    deadline_ = loop_.now + server_.options.transfer_timeout;
     refusal_ = server_.handler.screen(*this);
+    if (refusal_) {
+      // Refused before its body (unauthenticated): the body is read off the
+      // connection, so it stays usable, but never stored.
+      parser_->discard_body();
+    } else if (const auto length = parser_->content_length()) {
+      // Within the body limit: the parser checked it against the header.
+      fields_.body.reserve(static_cast<std::size_t>(*length));
+    }
     const bool expects_continue = iequals(fields_.expect, "100-continue");
     if (refusal_ && expects_continue) {
       // The client holds the body back until we say so: refuse without it.
@@ -546,7 +465,7 @@ class Session final : public std::enable_shared_from_this<Session>, private Requ
 
   void write_stream() {
     stream_writing_ = true;
-    deadline_ = loop_.now + kTransferTimeout;
+    deadline_ = loop_.now + server_.options.transfer_timeout;
     asio::async_write(socket_, asio::buffer(out_),
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
                         self->stream_writing_ = false;
@@ -580,8 +499,22 @@ class Session final : public std::enable_shared_from_this<Session>, private Requ
     return r;
   }
 
+  // Over the connection cap: a 503 without reading a request, then the
+  // connection closes (after lingering, so the client reads the 503).
+  void refuse_busy() {
+    started_ = Clock::now();
+    busy_ = true;
+    Reply reply = error_reply(503, "too_many_connections",
+                              "the server has its maximum of " +
+                                  std::to_string(server_.options.max_connections) +
+                                  " connections open; retry shortly");
+    reply.headers.emplace_back("Retry-After", "1");
+    write(std::move(reply));
+  }
+
   void on_write(beast::error_code ec) {
-    server_.handler.answered(path(), status_, Clock::now() - started_);
+    // A refused connection is no request: the server counted it apart.
+    if (!over_capacity_) server_.handler.answered(path(), status_, Clock::now() - started_);
     if (ec) return close();
     if (keep_alive_) return read_header();
     if (parser_ && parser_->is_done()) return close();
@@ -618,8 +551,8 @@ class Session final : public std::enable_shared_from_this<Session>, private Requ
   Loop& loop_;
   tcp::socket socket_;
   beast::flat_buffer buffer_;
-  Fields fields_;
-  std::optional<RequestParser> parser_;
+  detail::Fields fields_;
+  std::optional<detail::RequestParser> parser_;
   std::string out_;
   std::optional<Reply> refusal_;
   std::list<Session*>::iterator position_;
@@ -635,6 +568,7 @@ class Session final : public std::enable_shared_from_this<Session>, private Requ
   bool stream_writing_ = false;
   bool stream_last_ = false;   // the last chunk is being written
   bool stream_ended_ = false;  // written or failed; the connection is closing
+  const bool over_capacity_;
 };
 
 void StreamImpl::wake() {
@@ -766,7 +700,9 @@ void Server::Impl::accept() {
         }
         beast::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
-        auto session = std::make_shared<Session>(*this, target, std::move(socket));
+        const bool over = options.max_connections > 0 && serving.load() >= options.max_connections;
+        if (over) handler.connection_refused();
+        auto session = std::make_shared<Session>(*this, target, std::move(socket), over);
         // The session lives on its loop's thread from its first step.
         asio::post(*target.context, [session] { session->start(); });
         accept();
@@ -821,6 +757,10 @@ Server::~Server() {
 
 int Server::port() const {
   return impl_->port;
+}
+
+std::size_t Server::connections() const {
+  return impl_->serving.load();
 }
 
 void Server::on_failure(std::function<void(std::string)> callback) {

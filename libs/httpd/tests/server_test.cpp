@@ -26,7 +26,10 @@
 #include <thread>
 #include <vector>
 
+#include "raw_client.hpp"
+
 using namespace millrace::httpd;
+using millrace::httpd::testing::Client;
 using namespace std::chrono_literals;
 
 namespace {
@@ -65,6 +68,7 @@ class DeferringHandler final : public Handler {
   }
 
   void answered(std::string_view, int, std::chrono::steady_clock::duration) noexcept override {}
+  void connection_refused() noexcept override {}
 
   int made() {
     std::lock_guard lock(mutex_);
@@ -80,91 +84,6 @@ class DeferringHandler final : public Handler {
   std::mutex mutex_;
   int made_ = 0;
   std::vector<std::shared_ptr<Exchange>> deferred_;
-};
-
-// A keep-alive HTTP/1.1 client on one blocking socket, enough for
-// Content-Length responses.
-class Client {
- public:
-  explicit Client(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    if (fd_ < 0) throw std::runtime_error("socket failed");
-    timeval tv{5, 0};  // a missing response fails the test instead of hanging it
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<std::uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      ::close(fd_);
-      throw std::runtime_error("connect failed");
-    }
-  }
-  ~Client() { ::close(fd_); }
-  Client(const Client&) = delete;
-  Client& operator=(const Client&) = delete;
-
-  void send(const std::string& path) {
-    REQUIRE(send_raw("GET " + path + " HTTP/1.1\r\nHost: test\r\n\r\n").empty());
-  }
-
-  // Blocking sends of all of `bytes`: "" when all went out, else the error.
-  std::string send_raw(std::string_view bytes) {
-    while (!bytes.empty()) {
-      const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n < 0) return std::strerror(errno);
-      bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return "";
-  }
-
-  void finish_sending() { ::shutdown(fd_, SHUT_WR); }
-
-  // True when the server has closed its side (recv sees EOF).
-  bool at_eof() {
-    char byte;
-    return ::recv(fd_, &byte, 1, 0) == 0;
-  }
-
-  // One whole response (status line to the end of its body), or "" if none
-  // came within the socket's timeout.
-  std::string receive() {
-    for (;;) {
-      if (const auto end = complete(); end != std::string::npos) {
-        std::string response = buffer_.substr(0, end);
-        buffer_.erase(0, end);
-        return response;
-      }
-      char chunk[4096];
-      const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
-      if (n <= 0) return "";
-      buffer_.append(chunk, static_cast<std::size_t>(n));
-    }
-  }
-
-  // Bytes that arrived without being asked for, waiting up to `wait`.
-  std::string unsolicited(std::chrono::milliseconds wait) {
-    timeval tv{0, static_cast<suseconds_t>(wait.count() * 1000)};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    char chunk[4096];
-    const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
-    timeval back{5, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &back, sizeof back);
-    return n > 0 ? buffer_ + std::string(chunk, static_cast<std::size_t>(n)) : buffer_;
-  }
-
- private:
-  std::size_t complete() const {
-    const auto head = buffer_.find("\r\n\r\n");
-    if (head == std::string::npos) return std::string::npos;
-    const auto at = buffer_.find("Content-Length: ");
-    if (at == std::string::npos || at > head) return std::string::npos;
-    const auto length = std::stoul(buffer_.substr(at + 16));
-    const auto end = head + 4 + length;
-    return buffer_.size() >= end ? end : std::string::npos;
-  }
-
-  int fd_;
-  std::string buffer_;
 };
 
 // A server with a DeferringHandler, and a client connected to it that has
@@ -281,6 +200,7 @@ class StreamingHandler final : public Handler {
     cv_.notify_all();
   }
   Reply refusal(int, std::string_view, std::string_view) const override { return {}; }
+  void connection_refused() noexcept override {}
   void answered(std::string_view path, int status,
                 std::chrono::steady_clock::duration) noexcept override {
     std::lock_guard lock(mutex_);

@@ -37,6 +37,7 @@ struct ApiConfig {
   // A request not answered within this gets a 503 problem.
   std::int64_t request_timeout_ms = 10'000;
   std::int64_t max_body_bytes = 64 << 10;
+  std::int64_t max_connections = 512;
   // The catalog cache (docs/cache.md): an empty Redis URL reads PostgreSQL
   // only. Kept equal to the database by millrace-cache.
   cache::StoreOptions cache;

@@ -15,6 +15,7 @@ struct HttpConfig {
   kafka::KafkaClientOptions kafka = kafka::client_options("millrace-producer");
   std::int64_t http_threads = 2;
   std::int64_t max_body_bytes = 1 << 20;
+  std::int64_t max_connections = 512;
   std::string auth_token;  // empty: /v1/events is open
   std::int64_t produce_timeout_ms = 10'000;
   std::int64_t queue_max_messages = 100'000;

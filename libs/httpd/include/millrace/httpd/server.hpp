@@ -32,6 +32,14 @@ struct ServerOptions {
   // An idle keep-alive connection is closed after this; a request must also
   // arrive whole within it once its first byte has.
   std::chrono::milliseconds idle_timeout{5000};
+  // A body, once its headers are in, must arrive whole within this, and a
+  // response must be taken by the client within it; else the connection
+  // closes (a client that sends or reads too slowly holds nothing longer).
+  std::chrono::milliseconds transfer_timeout{30000};
+  // Connections served at once (0: no cap). One more gets a 503 with
+  // Retry-After: 1 (Handler::refusal's format, code too_many_connections)
+  // and is closed, and Handler::connection_refused() counts it.
+  std::size_t max_connections = 512;
 };
 
 struct Reply {
@@ -137,6 +145,10 @@ class Handler {
   // for metrics. `path` is empty for a request that could not be parsed.
   virtual void answered(std::string_view path, int status,
                         std::chrono::steady_clock::duration took) noexcept = 0;
+  // A connection refused for ServerOptions::max_connections, before its
+  // 503 is written (answered() is not called for it). On the accepting
+  // thread.
+  virtual void connection_refused() noexcept = 0;
 };
 
 class Session;
@@ -151,6 +163,8 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   int port() const;
+  // Connections being served now (those refused for the cap not counted).
+  std::size_t connections() const;
   // Starts the event-loop threads.
   void start();
   // Stops accepting, closes idle connections, lets requests being served
