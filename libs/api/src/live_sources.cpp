@@ -26,8 +26,9 @@ std::optional<std::string> table_of(std::string_view key) {
   rapidjson::Document d;
   d.Parse(key.data(), key.size());
   if (d.HasParseError() || !d.IsObject()) return std::nullopt;
-  const auto it = d.FindMember("table");
-  if (it == d.MemberEnd() || !it->value.IsString()) return std::nullopt;
+  const rapidjson::Value& root = d;  // const: clang 14 finds == ambiguous otherwise
+  const auto it = root.FindMember("table");
+  if (it == root.MemberEnd() || !it->value.IsString()) return std::nullopt;
   return std::string(it->value.GetString(), it->value.GetStringLength());
 }
 

@@ -25,8 +25,9 @@ std::optional<ProductFacts> product_facts(std::string_view body) {
   doc.Parse(body.data(), body.size());
   if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
   const auto text = [&](const char* name) -> std::optional<std::string> {
-    const auto it = doc.FindMember(name);
-    if (it == doc.MemberEnd() || !it->value.IsString()) return std::nullopt;
+    const rapidjson::Value& root = doc;  // const: clang 14 finds == ambiguous otherwise
+    const auto it = root.FindMember(name);
+    if (it == root.MemberEnd() || !it->value.IsString()) return std::nullopt;
     return std::string(it->value.GetString(), it->value.GetStringLength());
   };
   auto name = text("name");

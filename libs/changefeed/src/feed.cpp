@@ -18,8 +18,9 @@ std::optional<Checkpoint> parse_checkpoint(std::string_view text) {
   d.Parse(text.data(), text.size());
   if (d.HasParseError() || !d.IsObject()) return std::nullopt;
   const auto lsn = [&](const char* name) -> std::optional<Lsn> {
-    const auto it = d.FindMember(name);
-    if (it == d.MemberEnd() || !it->value.IsString()) return std::nullopt;
+    const rapidjson::Value& root = d;  // const: clang 14 finds == ambiguous otherwise
+    const auto it = root.FindMember(name);
+    if (it == root.MemberEnd() || !it->value.IsString()) return std::nullopt;
     return parse_lsn(std::string_view(it->value.GetString(), it->value.GetStringLength()));
   };
   const auto commit = lsn("commit_lsn");

@@ -41,6 +41,8 @@ constexpr Civil civil_from_days(std::int64_t z) {
 }
 
 static_assert(days_from_civil(1970, 1, 1) == 0);
+// 10000-01-01T00:00:00Z in seconds: the first instant past the range.
+constexpr std::int64_t kEndOfYear9999 = days_from_civil(10000, 1, 1) * kSecondsPerDay;
 static_assert(days_from_civil(2000, 3, 1) == 11017);
 static_assert(civil_from_days(11017).year == 2000 && civil_from_days(11017).month == 3);
 
@@ -136,6 +138,11 @@ std::optional<TimestampUs> parse_timestamp(std::string_view text) {
   // Local time minus its offset is UTC: 14:00+05:30 is 08:30Z.
   const std::int64_t seconds =
       days * kSecondsPerDay + hour * 3600 + minute * 60 + second - offset_seconds;
+  // The range holds for the instant, not only for the local time written:
+  // 1970-01-01T00:30:00+01:00 is in 1969 and 9999-12-31T23:30:00-01:00 in
+  // year 10000 (found by fuzz/number_fuzz.cpp: such a time printed as a year
+  // the parser refuses).
+  if (seconds < 0 || seconds >= kEndOfYear9999) return std::nullopt;
   return seconds * kUsPerSecond + micros;
 }
 

@@ -27,6 +27,9 @@ TEST_CASE("parse_timestamp reads the contract's sample", "[timestamp]") {
   CHECK(ts("1970-01-01T00:00:00.000001") == 1);
   CHECK(ts("2000-03-01T00:00:00") == 951'868'800 * kSecond);
   CHECK(ts("9999-12-31T23:59:59.999999") == 253'402'300'799'999'999);
+  // The range is judged on the instant: these are its two ends, written with offsets.
+  CHECK(ts("1970-01-01T01:00:00+01:00") == 0);
+  CHECK(ts("9999-12-31T22:59:59.999999-01:00") == 253'402'300'799'999'999);
 }
 
 TEST_CASE("parse_timestamp: Z, no offset and a space separator are the same instant",
@@ -93,6 +96,9 @@ TEST_CASE("parse_timestamp rejects malformed and out-of-range text", "[timestamp
            "1969-12-31T23:59:59",
            "0000-01-01T00:00:00",
            "10000-01-01T00:00:00",
+           // In range as written, out of it once the offset is applied.
+           "1970-01-01T00:30:00+01:00",
+           "9999-12-31T23:59:59.999999-01:00",
            "2023-05-19X14:36:09",
            "2023/05/19T14:36:09",
            "2023-05-19T14:36:09+0530",

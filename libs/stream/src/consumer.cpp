@@ -192,7 +192,11 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     }
     if (resetting_) return;  // that commit failed; recover() repositions everything
     const auto stored = book_.stored(p);
-    const auto [low, high] = consumer_->watermarks(config_.kafka.topic, p, milliseconds(10000));
+    // Not a structured binding: the lambdas below capture `low`, which
+    // clang before 16 refuses for a binding.
+    const auto marks = consumer_->watermarks(config_.kafka.topic, p, milliseconds(10000));
+    const std::int64_t low = marks.first;
+    const std::int64_t high = marks.second;
     const std::string where = tp_name(config_.kafka.topic, p);
     if (!stored || (*stored >= low && *stored <= high)) {
       // The log holds the position after all (a leader change raced the

@@ -113,8 +113,9 @@ std::variant<ChangeFacts, std::string> read_change(std::string_view value) {
   f.table = table->GetString();
   const auto word = op_word(f.op);
   if (word.empty()) return "unknown op \"" + f.op + "\"";
-  const auto source = doc.FindMember("source");
-  const rapidjson::Value* commit = source != doc.MemberEnd() && source->value.IsObject()
+  const rapidjson::Value& root = doc;  // const: clang 14 finds == ambiguous otherwise
+  const auto source = root.FindMember("source");
+  const rapidjson::Value* commit = source != root.MemberEnd() && source->value.IsObject()
                                        ? string_member(source->value, "commit_time")
                                        : nullptr;
   if (commit == nullptr) return std::string("no \"source\".\"commit_time\" string");

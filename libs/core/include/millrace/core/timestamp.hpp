@@ -13,8 +13,9 @@ using TimestampUs = std::int64_t;
 // Parses an ISO-8601 / RFC 3339 timestamp: "2023-05-19T14:36:09.985501",
 // optional fraction of 1..9 digits (truncated to microseconds), optional "Z" or
 // "+hh:mm"/"-hh:mm" offset; a space may replace the 'T'. Without an offset the
-// time is UTC. Rejects impossible dates (Feb 30, hour 24, ...) and years
-// outside 1970..9999.
+// time is UTC. Rejects impossible dates (Feb 30, hour 24, ...) and instants
+// outside 1970-01-01T00:00:00Z..9999-12-31T23:59:59.999999Z, judged after
+// the offset (1970-01-01T00:30:00+01:00 is refused: it is in 1969).
 std::optional<TimestampUs> parse_timestamp(std::string_view text);
 
 // "2023-05-19T14:36:09.985501Z": always six fraction digits and a Z, which
