@@ -1,5 +1,7 @@
 #include "millrace/core/timestamp.hpp"
 
+#include <charconv>
+#include <cmath>
 #include <cstdint>
 
 namespace millrace::core {
@@ -69,6 +71,19 @@ bool read_digits(std::string_view text, std::size_t pos, std::size_t count, unsi
   return true;
 }
 
+// Microseconds of a fraction of a second given by its digits (1 to 9),
+// rounded as PostgreSQL rounds them: the fraction as the nearest double,
+// times 10^6, to the nearest integer, ties to even (strtod and rint in its
+// datetime.c). So 0.0000005 is 0 and 0.9999995 is 1,000,000 (a carry into
+// the next second): equal to what ::timestamptz stores for the same text.
+std::int64_t round_fraction(std::string_view digits) {
+  char text[16] = {'0', '.'};
+  for (std::size_t i = 0; i < digits.size(); ++i) text[2 + i] = digits[i];
+  double fraction = 0;
+  std::from_chars(text, text + 2 + digits.size(), fraction);
+  return static_cast<std::int64_t>(std::nearbyint(fraction * 1'000'000));
+}
+
 void put_digits(char*& p, std::uint64_t value, int width) {
   for (int i = width - 1; i >= 0; --i) {
     p[i] = static_cast<char>('0' + value % 10);
@@ -101,17 +116,11 @@ std::optional<TimestampUs> parse_timestamp(std::string_view text) {
   std::size_t pos = 19;
   std::int64_t micros = 0;
   if (pos < text.size() && text[pos] == '.') {
-    ++pos;
-    std::size_t digits = 0;
-    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
-      // Digits past microseconds are dropped, not rounded: rounding could
-      // carry into the next second and is not what PostgreSQL does either.
-      if (digits < 6) micros = micros * 10 + (text[pos] - '0');
-      ++digits;
-      ++pos;
-    }
+    const std::size_t first = ++pos;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') ++pos;
+    const std::size_t digits = pos - first;
     if (digits < 1 || digits > 9) return std::nullopt;
-    for (std::size_t i = digits; i < 6; ++i) micros *= 10;
+    micros = round_fraction(text.substr(first, digits));
   }
 
   std::int64_t offset_seconds = 0;
@@ -142,8 +151,10 @@ std::optional<TimestampUs> parse_timestamp(std::string_view text) {
   // 1970-01-01T00:30:00+01:00 is in 1969 and 9999-12-31T23:30:00-01:00 in
   // year 10000 (found by fuzz/number_fuzz.cpp: such a time printed as a year
   // the parser refuses).
-  if (seconds < 0 || seconds >= kEndOfYear9999) return std::nullopt;
-  return seconds * kUsPerSecond + micros;
+  // Rounding may carry into the next second, hence the check on the sum.
+  const std::int64_t us = seconds * kUsPerSecond + micros;
+  if (us < 0 || us >= kEndOfYear9999 * kUsPerSecond) return std::nullopt;
+  return us;
 }
 
 std::string format_timestamp(TimestampUs ts) {

@@ -53,15 +53,24 @@ TEST_CASE("parse_timestamp applies offsets", "[timestamp]") {
   CHECK(ts("2023-12-31T20:00:00-05:00") == ts("2024-01-01T01:00:00Z"));
 }
 
-TEST_CASE("parse_timestamp fractions: 1..9 digits, truncated to microseconds", "[timestamp]") {
+TEST_CASE("parse_timestamp fractions: 1..9 digits, rounded to microseconds as PostgreSQL does",
+          "[timestamp]") {
   const TimestampUs base = ts("2023-05-19T14:36:09");
   CHECK(ts("2023-05-19T14:36:09.9") == base + 900'000);
   CHECK(ts("2023-05-19T14:36:09.98") == base + 980'000);
   CHECK(ts("2023-05-19T14:36:09.985") == base + 985'000);
   CHECK(ts("2023-05-19T14:36:09.985501") == base + 985'501);
-  CHECK(ts("2023-05-19T14:36:09.9855019") == base + 985'501);
-  CHECK(ts("2023-05-19T14:36:09.985501999") == base + 985'501);
-  CHECK(ts("2023-05-19T14:36:09.999999999Z") == base + 999'999);
+  CHECK(ts("2023-05-19T14:36:09.9855014") == base + 985'501);
+  CHECK(ts("2023-05-19T14:36:09.9855016") == base + 985'502);
+  CHECK(ts("2023-05-19T14:36:09.985501999") == base + 985'502);
+  // Ties go to even, on the double nearest the fraction (PostgreSQL's rint).
+  CHECK(ts("2023-05-19T14:36:09.0000005") == base);
+  CHECK(ts("2023-05-19T14:36:09.0000015") == base + 2);
+  // Rounding carries into the next second, minute, day.
+  CHECK(ts("2023-05-19T14:36:09.999999999Z") == base + 1'000'000);
+  CHECK(ts("2023-05-19T23:59:59.9999999Z") == ts("2023-05-20T00:00:00Z"));
+  // ... and out of the range: the last microsecond of 9999 rounds into 10000.
+  CHECK_FALSE(parse_timestamp("9999-12-31T23:59:59.9999999Z"));
   CHECK_FALSE(parse_timestamp("2023-05-19T14:36:09.9855019999"));
   CHECK_FALSE(parse_timestamp("2023-05-19T14:36:09."));
   CHECK_FALSE(parse_timestamp("2023-05-19T14:36:09.Z"));

@@ -11,7 +11,8 @@ namespace millrace::core {
 using TimestampUs = std::int64_t;
 
 // Parses an ISO-8601 / RFC 3339 timestamp: "2023-05-19T14:36:09.985501",
-// optional fraction of 1..9 digits (truncated to microseconds), optional "Z" or
+// optional fraction of 1..9 digits (rounded to microseconds exactly as PostgreSQL
+// rounds them, so ::timestamptz of the same text is equal), optional "Z" or
 // "+hh:mm"/"-hh:mm" offset; a space may replace the 'T'. Without an offset the
 // time is UTC. Rejects impossible dates (Feb 30, hour 24, ...) and instants
 // outside 1970-01-01T00:00:00Z..9999-12-31T23:59:59.999999Z, judged after
