@@ -16,7 +16,7 @@ constexpr const char* kUsage =
     "commands:\n"
     "  grant  grant millrace-api's reader and admin roles what they need, and nothing more\n";
 
-int cmd_grant(const std::vector<std::string>& args) {
+int cmd_api_grant(const std::vector<std::string>& args) {
   pg::PgOptions pg;
   std::string reader;
   std::string admin;
@@ -69,7 +69,7 @@ int cmd_api(const std::vector<std::string>& args) {
     return args.empty() ? 2 : 0;
   }
   const std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (args[0] == "grant") return cmd_grant(rest);
+  if (args[0] == "grant") return cmd_api_grant(rest);
   return usage_error("api", "unknown command \"" + args[0] + "\"");
 }
 

@@ -84,6 +84,8 @@ int cmd_changefeed(const std::vector<std::string>& args);
 int cmd_webhooks(const std::vector<std::string>& args);
 // `millrace archive list|verify` (archive.cpp).
 int cmd_archive(const std::vector<std::string>& args);
+// `millrace grant` (grant.cpp): the services' roles.
+int cmd_grant(const std::vector<std::string>& args);
 // `millrace api grant` (api.cpp).
 int cmd_api(const std::vector<std::string>& args);
 

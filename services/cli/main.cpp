@@ -41,6 +41,7 @@ constexpr const char* kUsage =
     "  catalog load FILE  upsert categories or products (CSV or NDJSON)\n"
     "  changefeed publish|drop-slot  manage the change feed's publication and slot\n"
     "  webhooks  register and manage webhook endpoints, list and replay deliveries\n"
+    "  grant     grant each service's own role its privileges on the schema, and no more\n"
     "  api grant  grant millrace-api's reader and admin roles their privileges\n"
     "  archive   list, verify and replay what millrace-archiver wrote\n"
     "\n"
@@ -126,7 +127,8 @@ int cmd_migrate(const std::vector<std::string>& args) {
   }
   // Only connection bounds: a migration may rewrite a large table, and it
   // waits for its advisory lock.
-  auto conn = pg::connect(pg.url, pg.schema, "millrace-migrate", pg.connect_limits());
+  auto conn = pg::connect(pg.url, pg.schema, "millrace-migrate", pg.connect_limits(),
+                          pg::SchemaSetup::kCreateIfMissing);
   const int applied = pg::migrate(*conn, pg.schema);
   std::printf("schema %s: applied %d migration(s), %zu known\n", pg.schema.c_str(), applied,
               pg::migrations().size());
@@ -252,6 +254,7 @@ int main(int argc, char** argv) {
     if (command == "webhooks") return cli::cmd_webhooks(args);
     if (command == "archive") return cli::cmd_archive(args);
     if (command == "api") return cli::cmd_api(args);
+    if (command == "grant") return cli::cmd_grant(args);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "millrace %s: %s\n", command.c_str(), e.what());
     return 1;

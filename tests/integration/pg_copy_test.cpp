@@ -147,7 +147,7 @@ TEST_CASE("the migrated store_events table has the contract's columns, in COPY o
   const auto env = stack_env();
   const std::string schema = unique_name("it_contract");
   {
-    auto conn = pg::connect(env.pg, schema, "it-contract");
+    auto conn = pg::connect(env.pg, schema, "it-contract", {}, pg::SchemaSetup::kCreateIfMissing);
     pg::migrate(*conn, schema);
   }
   pqxx::connection c(env.pg);

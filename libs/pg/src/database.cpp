@@ -71,7 +71,12 @@ std::unique_ptr<pqxx::connection> connect(const std::string& conninfo, const std
       pqxx::work tx(*conn);
       tx.exec("SELECT pg_advisory_xact_lock(hashtext(" + tx.quote("millrace.schema." + schema) +
               "))");
-      tx.exec("CREATE SCHEMA IF NOT EXISTS " + tx.quote_name(schema));
+      // Only when it is missing: PostgreSQL checks CREATE on the database
+      // before it looks whether the schema exists, and an owner the DBA gave
+      // the schema (CREATE SCHEMA ... AUTHORIZATION) has no such privilege.
+      if (tx.exec_params("SELECT 1 FROM pg_namespace WHERE nspname = $1", schema).empty()) {
+        tx.exec("CREATE SCHEMA " + tx.quote_name(schema));
+      }
       tx.commit();
     }
     pqxx::nontransaction tx(*conn);

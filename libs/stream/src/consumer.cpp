@@ -359,7 +359,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
         // Bounded connects, but no statement or lock timeout: a migration
         // may rewrite a large table, and it waits for its advisory lock.
         auto conn = pg::connect(config_.pg.url, config_.pg.schema, component_ + "-migrate",
-                                config_.pg.connect_limits());
+                                config_.pg.connect_limits(), pg::SchemaSetup::kCreateIfMissing);
         const int applied = pg::migrate(*conn, config_.pg.schema);
         if (applied > 0) {
           runtime::log_info(component_, "applied " + std::to_string(applied) +

@@ -141,7 +141,7 @@ class Webhooks::Dispatcher {
       // The consumer migrates too; whichever comes first applies them.
       guarded(who, [&] {
         auto c = pg::connect(config_.stream.pg.url, config_.stream.pg.schema, "millrace-webhooks",
-                             config_.stream.pg.connect_limits());
+                             config_.stream.pg.connect_limits(), pg::SchemaSetup::kCreateIfMissing);
         pg::migrate(*c, config_.stream.pg.schema);
         {
           std::lock_guard lock(mutex_);

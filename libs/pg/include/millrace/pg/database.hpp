@@ -33,15 +33,17 @@ std::string bounded_conninfo(const std::string& conninfo, const SessionLimits& l
 
 // What connect() does about the schema before it sets the search_path.
 enum class SchemaSetup : std::uint8_t {
-  // CREATE SCHEMA IF NOT EXISTS, so a fresh database or a per-test schema
-  // works without manual steps. The role needs CREATE on the database:
-  // PostgreSQL checks that before it looks whether the schema exists.
-  kCreateIfMissing,
-  // Nothing: for a least-privilege role (millrace-api's), which may not
-  // create it. PostgreSQL accepts a search_path naming a schema that is not
-  // there (or that the role may not use), so a caller that wants to fail
-  // early checks it itself.
+  // Nothing, the default: a service's role needs no CREATE privilege and
+  // runs no DDL (docs/operations.md, "Database roles"). PostgreSQL accepts a
+  // search_path naming a schema that is not there (or that the role may not
+  // use), so a caller that wants to fail early checks it itself.
   kUseExisting,
+  // CREATE SCHEMA IF NOT EXISTS, so a fresh database or a per-test schema
+  // works without manual steps: only the connections that migrate
+  // (MILLRACE_MIGRATE=true, `millrace migrate`). The role needs CREATE on
+  // the database: PostgreSQL checks that before it looks whether the schema
+  // exists.
+  kCreateIfMissing,
 };
 
 // Opens a connection whose search_path is `schema` (see SchemaSetup), in
@@ -51,7 +53,7 @@ enum class SchemaSetup : std::uint8_t {
 std::unique_ptr<pqxx::connection> connect(const std::string& conninfo, const std::string& schema,
                                           std::string_view application_name,
                                           const SessionLimits& limits = {},
-                                          SchemaSetup setup = SchemaSetup::kCreateIfMissing);
+                                          SchemaSetup setup = SchemaSetup::kUseExisting);
 
 // Maps a PostgreSQL failure to its class:
 // - connection loss, admin shutdown, commit-in-doubt, serialization failures,

@@ -1,0 +1,60 @@
+// millrace grant: each consumer-group service's role gets the privileges it
+// needs on the schema, and nothing more (libs/pg grants.hpp).
+#include <cstdio>
+#include <utility>
+
+#include "commands.hpp"
+#include "millrace/pg/database.hpp"
+#include "millrace/pg/grants.hpp"
+#include "millrace/pg/options.hpp"
+
+namespace millrace::cli {
+
+int cmd_grant(const std::vector<std::string>& args) {
+  pg::PgOptions pg;
+  std::vector<std::pair<pg::ServiceKind, std::string>> roles = {{pg::ServiceKind::kSink, ""},
+                                                                {pg::ServiceKind::kAggregator, ""},
+                                                                {pg::ServiceKind::kArchiver, ""},
+                                                                {pg::ServiceKind::kWebhooks, ""},
+                                                                {pg::ServiceKind::kCache, ""}};
+  bool sql_only = false;
+  core::OptionSet options(
+      "millrace grant",
+      "Grants each service's own role the privileges it needs on --pg-schema, and nothing more: "
+      "USAGE on the schema and DML on the tables it writes, SELECT on those it reads; never "
+      "CREATE, DROP or TRUNCATE. Run it as the tables' owner (MILLRACE_PG), after `millrace "
+      "migrate`; the services then run with MILLRACE_MIGRATE=false. The roles must exist "
+      "(CREATE ROLE ... LOGIN PASSWORD ...). millrace-api's reader and admin roles: `millrace "
+      "api grant`. docs/operations.md, \"Database roles\".");
+  pg::register_options(options, pg);
+  for (auto& [kind, role] : roles) {
+    options.add_string(std::string(pg::to_string(kind)), "", &role,
+                       "The role millrace-" + std::string(pg::to_string(kind)) + " connects as");
+  }
+  options.add_bool("sql", "", &sql_only,
+                   "Print the GRANT statements instead of running them (for a DBA to run)");
+  if (const auto exit = parse_flags(options, args, "grant", [&] {
+        pg::validate(pg);
+        bool any = false;
+        for (const auto& [kind, role] : roles) any = any || !role.empty();
+        if (!any) throw core::UsageError("give at least one of --sink, --aggregator, ... ROLE");
+      })) {
+    return *exit;
+  }
+  auto conn = pg::connect(pg.url, pg.schema, "millrace-grant", pg.connect_limits());
+  for (const auto& [kind, role] : roles) {
+    if (role.empty()) continue;
+    if (sql_only) {
+      for (const auto& s : pg::grant_statements(*conn, pg.schema, kind, role)) {
+        std::printf("%s;\n", s.c_str());
+      }
+      continue;
+    }
+    pg::grant_service(*conn, pg.schema, kind, role);
+    std::printf("%s (%s): granted on schema %s\n", role.c_str(),
+                std::string(pg::to_string(kind)).c_str(), pg.schema.c_str());
+  }
+  return 0;
+}
+
+}  // namespace millrace::cli
