@@ -24,4 +24,8 @@ TEST_CASE("LSNs print and parse in PostgreSQL's two-halves form") {
 TEST_CASE("PostgreSQL's timestamps count from 2000-01-01") {
   CHECK(unix_us_from_pg(0) == 946'684'800'000'000);  // 2000-01-01T00:00:00Z
   CHECK(pg_us_from_unix(unix_us_from_pg(12345)) == 12345);
+  // Saturated at the limits rather than overflowing (PostgreSQL's infinity is INT64_MAX).
+  CHECK(unix_us_from_pg(INT64_MAX) == INT64_MAX);
+  CHECK(unix_us_from_pg(INT64_MAX - 946'684'800'000'000) == INT64_MAX);
+  CHECK(pg_us_from_unix(INT64_MIN) == INT64_MIN);
 }
