@@ -86,13 +86,16 @@ std::unique_ptr<pqxx::connection> connect(const std::string& conninfo, const std
     tx.exec("SET TIME ZONE 'UTC'");
     return conn;
   } catch (const pqxx::broken_connection& e) {
-    // libpq reports bad passwords as a failed connection too; they will not
-    // heal by retrying, and looping on them would hide the real problem.
+    // libpq reports bad passwords, and servers it cannot verify (TLS), as a
+    // failed connection too; they will not heal by retrying, and looping on
+    // them would hide the real problem.
     const std::string what = e.what();
-    const bool auth = what.find("authentication") != std::string::npos ||
-                      what.find("password") != std::string::npos ||
-                      what.find("does not exist") != std::string::npos;
-    throw InfraError(auth ? FailureClass::kFatal : FailureClass::kRetryable,
+    const auto says = [&](const char* text) { return what.find(text) != std::string::npos; };
+    const bool permanent = says("authentication") || says("password") ||
+                           says("does not exist") || says("certificate verify failed") ||
+                           says("does not match host name") || says("root certificate") ||
+                           says("SSL was required") || says("server certificate");
+    throw InfraError(permanent ? FailureClass::kFatal : FailureClass::kRetryable,
                      "postgresql connect: " + what);
   } catch (const std::exception&) {
     rethrow_classified("postgresql connect");
