@@ -2,7 +2,8 @@
 # ctest fixture: starts the same local stack a user runs, on free ports in a
 # state directory of the build tree, so tests can run beside a user's stack.
 #
-#   stack_fixture.sh up [STATE_DIR [BROKERS]]   one Kafka node and Prometheus,
+#   stack_fixture.sh up [STATE_DIR [BROKERS]]   one Kafka node (with a SASL_SSL
+#                                               listener too) and Prometheus,
 #                                               or a cluster of BROKERS nodes;
 #                                               PostgreSQL and Redis either way
 #   stack_fixture.sh down [STATE_DIR]
@@ -63,9 +64,12 @@ case "$action" in
     MILLRACE_KAFKA_CONTROLLER_PORT=$(pick_port); picked="$picked $MILLRACE_KAFKA_CONTROLLER_PORT"
     MILLRACE_PG_PORT=$(pick_port); picked="$picked $MILLRACE_PG_PORT"
     MILLRACE_REDIS_PORT=$(pick_port); picked="$picked $MILLRACE_REDIS_PORT"
+    # The SASL_SSL listener (up --secure) for the tests of authenticated,
+    # encrypted Kafka clients (tests/security/kafka_sasl_test.sh).
+    MILLRACE_KAFKA_SECURE_PORT=$(pick_port); picked="$picked $MILLRACE_KAFKA_SECURE_PORT"
     MILLRACE_PROMETHEUS_PORT=$(pick_port)
     export MILLRACE_KAFKA_PORT MILLRACE_KAFKA_CONTROLLER_PORT MILLRACE_PG_PORT MILLRACE_REDIS_PORT \
-      MILLRACE_PROMETHEUS_PORT
+      MILLRACE_PROMETHEUS_PORT MILLRACE_KAFKA_SECURE_PORT
     # Prometheus too: the metrics test scrapes through a real server once.
     exec "$stack" up all
     ;;
