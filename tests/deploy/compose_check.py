@@ -82,10 +82,37 @@ def fail(message):
     print("FAIL: " + message)
 
 
-def compose_config(source, files):
-    """The resolved configuration, with the documented defaults: no MILLRACE_
-    variable of the caller's may leak into the interpolation."""
+# The passwords docker-compose.yml requires (none has a default), as a .env
+# file would give them. The superuser's and the change feed's are the
+# stack's, which the rehearsal's URLs use.
+REQUIRED_PASSWORDS = {"MILLRACE_PG_PASSWORD": "millrace",
+                      "MILLRACE_CHANGEFEED_PG_PASSWORD": "millrace",
+                      "MILLRACE_API_PG_PASSWORD": "api-reader-pw",
+                      "MILLRACE_API_ADMIN_PG_PASSWORD": "api-admin-pw"}
+
+
+def check_no_default_passwords(source, files):
+    """Without the passwords, docker-compose refuses the file, naming each."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MILLRACE_")}
+    args = ["docker-compose"]
+    for f in files:
+        args += ["-f", f]
+    for missing in REQUIRED_PASSWORDS:
+        given = {k: v for k, v in REQUIRED_PASSWORDS.items() if k != missing}
+        r = subprocess.run(args + ["config", "-q"], cwd=source, env={**env, **given},
+                           capture_output=True, text=True)
+        if r.returncode == 0 or missing not in r.stderr:
+            fail(f"{' + '.join(files)}: docker-compose accepts it without {missing}: "
+                 "a password must never have a default")
+    print(f"ok: {' + '.join(files)}: refused without each of {len(REQUIRED_PASSWORDS)} passwords")
+
+
+def compose_config(source, files):
+    """The resolved configuration, with the documented defaults and the
+    required passwords: no MILLRACE_ variable of the caller's may leak into
+    the interpolation."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MILLRACE_")}
+    env.update(REQUIRED_PASSWORDS)
     args = ["docker-compose"]
     for f in files:
         args += ["-f", f]
@@ -312,10 +339,21 @@ def check_mounts(source, services, label):
                     fail(f"{label}: {name} mounts {host}, which does not exist")
 
 
+_handed_out = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free now, and never one handed out before in this run: the
+    system may offer a port again once its probe socket closes, and two
+    services given the same port would leave one without its metrics (the
+    rehearsal then read another service's and saw no change published)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def stack_env(source):
@@ -745,6 +783,7 @@ def main():
     check_dockerfile_targets(source, targets)
     for files in FILE_SETS:
         label = " + ".join(files)
+        check_no_default_passwords(source, files)
         config = compose_config(source, files)
         print(f"ok: {label}: docker-compose config accepts it")
         services = config["services"]

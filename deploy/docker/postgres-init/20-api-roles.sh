@@ -6,8 +6,8 @@
 # the catalog only (docs/api.md, "Roles").
 set -euo pipefail
 psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \
-  -v reader_password="${MILLRACE_API_PG_PASSWORD:-millrace}" \
-  -v admin_password="${MILLRACE_API_ADMIN_PG_PASSWORD:-millrace}" <<'SQL'
+  -v reader_password="${MILLRACE_API_PG_PASSWORD:?docker-compose.yml passes it}" \
+  -v admin_password="${MILLRACE_API_ADMIN_PG_PASSWORD:?docker-compose.yml passes it}" <<'SQL'
 SELECT format('CREATE ROLE millrace_api LOGIN PASSWORD %L', :'reader_password')
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'millrace_api') \gexec
 SELECT format('CREATE ROLE millrace_api_admin LOGIN PASSWORD %L', :'admin_password')
