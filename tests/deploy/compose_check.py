@@ -82,10 +82,11 @@ def fail(message):
     print("FAIL: " + message)
 
 
-# The passwords docker-compose.yml requires (none has a default), as a .env
-# file would give them. The superuser's and the change feed's are the
-# stack's, which the rehearsal's URLs use.
-REQUIRED_PASSWORDS = {"MILLRACE_PG_PASSWORD": "millrace",
+# The passwords and the producer's token docker-compose.yml requires (none
+# has a default), as a .env file would give them. The superuser's and the
+# change feed's are the stack's, which the rehearsal's URLs use.
+REQUIRED_PASSWORDS = {"MILLRACE_AUTH_TOKEN": "producer-token",
+                      "MILLRACE_PG_PASSWORD": "millrace",
                       "MILLRACE_CHANGEFEED_PG_PASSWORD": "millrace",
                       "MILLRACE_API_PG_PASSWORD": "api-reader-pw",
                       "MILLRACE_API_ADMIN_PG_PASSWORD": "api-admin-pw"}
@@ -103,8 +104,9 @@ def check_no_default_passwords(source, files):
                            capture_output=True, text=True)
         if r.returncode == 0 or missing not in r.stderr:
             fail(f"{' + '.join(files)}: docker-compose accepts it without {missing}: "
-                 "a password must never have a default")
-    print(f"ok: {' + '.join(files)}: refused without each of {len(REQUIRED_PASSWORDS)} passwords")
+                 "a password or token must never have a default")
+    print(f"ok: {' + '.join(files)}: refused without each of {len(REQUIRED_PASSWORDS)} "
+          "passwords and tokens")
 
 
 def compose_config(source, files):
@@ -594,8 +596,10 @@ def rehearse(source, bin_dir, services):
             print("ok: rehearsal: the producer's healthcheck passes")
         body = subprocess.run([os.path.join(bin_dir, "millrace"), "generate", "--count", "1",
                                "--seed", "12"], check=True, capture_output=True).stdout
+        token = services["producer"]["environment"]["MILLRACE_AUTH_TOKEN"]
         request = urllib.request.Request(f"http://127.0.0.1:{producer_port}/v1/events", data=body,
-                                         headers={"Content-Type": "application/json"})
+                                         headers={"Content-Type": "application/json",
+                                                  "Authorization": "Bearer " + token})
         with urllib.request.urlopen(request, timeout=30) as response:
             if response.status != 200:
                 fail(f"rehearsal: POST /v1/events answered {response.status}")

@@ -20,8 +20,12 @@ void register_options(core::OptionSet& o, HttpConfig& c) {
   o.add_int("max-body-bytes", "MILLRACE_MAX_BODY_BYTES", &c.max_body_bytes,
             "Largest request body accepted (larger: 413)", 1, 256LL << 20);
   o.add_string("auth-token", "MILLRACE_AUTH_TOKEN", &c.auth_token,
-               "Bearer token required on /v1/events (empty: open to anyone who can connect)",
+               "Bearer token required on /v1/events; required too when --http-addr is beyond "
+               "loopback (empty on loopback: open to local clients)",
                core::OptionSet::Shown::kSecret);
+  o.add_bool("allow-open", "MILLRACE_HTTP_ALLOW_OPEN", &c.allow_open,
+             "Serve /v1/events without a token on an address beyond loopback (behind a proxy "
+             "that authenticates)");
   o.add_int("produce-timeout-ms", "MILLRACE_PRODUCE_TIMEOUT_MS", &c.produce_timeout_ms,
             "How long a request waits for Kafka to acknowledge its events (also librdkafka's "
             "message.timeout.ms)",
@@ -37,6 +41,12 @@ void validate(HttpConfig& c) {
       httpd::parse_listen_address(c.http_addr, "--http-addr / MILLRACE_HTTP_ADDR", 8080);
   c.host = std::move(host);
   c.port = port;
+  if (c.auth_token.empty() && !c.allow_open && !httpd::is_loopback(c.host)) {
+    throw core::UsageError("--http-addr / MILLRACE_HTTP_ADDR is " + c.http_addr +
+                           ", beyond loopback: set MILLRACE_AUTH_TOKEN (clients then send "
+                           "Authorization: Bearer <token>), or MILLRACE_HTTP_ALLOW_OPEN=true to "
+                           "serve /v1/events to anyone who can connect");
+  }
   kafka::validate(c.kafka);
   // Two settings would say the same thing, and only one could win silently.
   for (const auto& [key, setting] :

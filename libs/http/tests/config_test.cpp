@@ -74,3 +74,18 @@ TEST_CASE("producer configuration: the token never shows", "[http]") {
   CHECK(text.find("hunter2-secret") == std::string::npos);
   CHECK(text.find("auth-token") != std::string::npos);
 }
+
+TEST_CASE("producer configuration: beyond loopback a token is required, unless opened on purpose",
+          "[http]") {
+  CHECK_THROWS_WITH(parse({{"MILLRACE_HTTP_ADDR", "0.0.0.0:8080"}}, {}),
+                    Catch::Contains("beyond loopback") && Catch::Contains("MILLRACE_AUTH_TOKEN"));
+  CHECK_THROWS_WITH(parse({{"MILLRACE_HTTP_ADDR", "[::]:8080"}}, {}),
+                    Catch::Contains("MILLRACE_HTTP_ALLOW_OPEN"));
+  CHECK(parse({{"MILLRACE_HTTP_ADDR", "0.0.0.0:8080"}, {"MILLRACE_AUTH_TOKEN", "t"}}, {}).port ==
+        8080);
+  CHECK(parse({{"MILLRACE_HTTP_ADDR", "0.0.0.0:8080"}, {"MILLRACE_HTTP_ALLOW_OPEN", "true"}}, {})
+            .allow_open);
+  // On loopback the token stays optional.
+  CHECK(parse({{"MILLRACE_HTTP_ADDR", "127.0.0.1:8080"}}, {}).auth_token.empty());
+  CHECK(parse({{"MILLRACE_HTTP_ADDR", "localhost:0"}}, {}).auth_token.empty());
+}

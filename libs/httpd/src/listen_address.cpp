@@ -1,10 +1,23 @@
 #include "millrace/httpd/listen_address.hpp"
 
+#include <boost/asio/ip/address.hpp>
 #include <charconv>
 
 #include "millrace/core/options.hpp"
 
 namespace millrace::httpd {
+
+bool is_loopback(std::string_view host) {
+  if (host == "localhost") return true;
+  boost::system::error_code ec;
+  const auto address = boost::asio::ip::make_address(std::string(host), ec);
+  if (ec) return false;
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6())
+        .is_loopback();
+  }
+  return address.is_loopback();
+}
 
 ListenAddress parse_listen_address(std::string_view addr, std::string_view setting,
                                    int example_port) {

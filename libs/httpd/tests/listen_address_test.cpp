@@ -53,3 +53,16 @@ TEST_CASE("listen addresses: a bad one names the setting, says why and shows exa
           std::string::npos);
   }
 }
+
+TEST_CASE("loopback hosts reach only this machine; any other is beyond", "[listen]") {
+  for (const std::string_view host :
+       {"localhost", "127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"}) {
+    INFO(host);
+    CHECK(millrace::httpd::is_loopback(host));
+  }
+  for (const std::string_view host : {"0.0.0.0", "::", "10.0.0.5", "192.168.1.1", "::ffff:10.0.0.1",
+                                      "example.com", "fe80::1", ""}) {
+    INFO(host);
+    CHECK_FALSE(millrace::httpd::is_loopback(host));
+  }
+}

@@ -91,10 +91,10 @@ std::unique_ptr<pqxx::connection> connect(const std::string& conninfo, const std
     // them would hide the real problem.
     const std::string what = e.what();
     const auto says = [&](const char* text) { return what.find(text) != std::string::npos; };
-    const bool permanent = says("authentication") || says("password") ||
-                           says("does not exist") || says("certificate verify failed") ||
-                           says("does not match host name") || says("root certificate") ||
-                           says("SSL was required") || says("server certificate");
+    const bool permanent = says("authentication") || says("password") || says("does not exist") ||
+                           says("certificate verify failed") || says("does not match host name") ||
+                           says("root certificate") || says("SSL was required") ||
+                           says("server certificate");
     throw InfraError(permanent ? FailureClass::kFatal : FailureClass::kRetryable,
                      "postgresql connect: " + what);
   } catch (const std::exception&) {

@@ -16,7 +16,9 @@ struct HttpConfig {
   std::int64_t http_threads = 2;
   std::int64_t max_body_bytes = 1 << 20;
   std::int64_t max_connections = 512;
-  std::string auth_token;  // empty: /v1/events is open
+  std::string auth_token;  // empty: /v1/events is open (on loopback, or with allow_open)
+  // Serve /v1/events without a token on an address beyond loopback.
+  bool allow_open = false;
   std::int64_t produce_timeout_ms = 10'000;
   std::int64_t queue_max_messages = 100'000;
 

@@ -18,4 +18,9 @@ struct ListenAddress {
 ListenAddress parse_listen_address(std::string_view addr, std::string_view setting,
                                    int example_port);
 
+// True when `host` (as ListenAddress holds it) reaches only this machine:
+// "localhost", 127.0.0.0/8, ::1, or an IPv4-mapped loopback address.
+// Anything else, "0.0.0.0" and "::" included, is beyond loopback.
+bool is_loopback(std::string_view host);
+
 }  // namespace millrace::httpd
