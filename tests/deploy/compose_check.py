@@ -89,7 +89,9 @@ REQUIRED_PASSWORDS = {"MILLRACE_AUTH_TOKEN": "producer-token",
                       "MILLRACE_PG_PASSWORD": "millrace",
                       "MILLRACE_CHANGEFEED_PG_PASSWORD": "millrace",
                       "MILLRACE_API_PG_PASSWORD": "api-reader-pw",
-                      "MILLRACE_API_ADMIN_PG_PASSWORD": "api-admin-pw"}
+                      "MILLRACE_API_ADMIN_PG_PASSWORD": "api-admin-pw",
+                      **{f"MILLRACE_{k.upper()}_PG_PASSWORD": f"{k}-pw"
+                         for k in ("sink", "aggregator", "archiver", "webhooks", "cache")}}
 
 
 def check_no_default_passwords(source, files):
@@ -413,7 +415,9 @@ def rehearse(source, bin_dir, services):
     # Roles are the cluster's, not the schema's: this run's own names, in
     # place of compose's wherever they appear (init script, commands, DSNs),
     # and dropped at the end.
-    roles = {"millrace_api": name + "_api", "millrace_api_admin": name + "_api_admin"}
+    service_roles = ("sink", "aggregator", "archiver", "webhooks", "cache")
+    roles = {"millrace_api": name + "_api", "millrace_api_admin": name + "_api_admin",
+             **{f"millrace_{k}": f"{name}_{k}" for k in service_roles}}
     # The stack's superuser, over its socket (trust): only it may create roles.
     superuser = (f"host={os.path.join(state_dir, 'pgrun')} port={pg_host_port.rsplit(':', 1)[1]} "
                  "user=postgres dbname=millrace")
@@ -456,33 +460,36 @@ def rehearse(source, bin_dir, services):
         return r.stdout
 
     def create_roles():
-        """The API's roles, by the script the postgres image runs when it
-        initialises a volume (as the superuser, with the postgres service's
-        MILLRACE_ variables); only the role names are this run's."""
-        path = os.path.join(source, "deploy/docker/postgres-init/20-api-roles.sh")
-        script = re.sub(r"\b(millrace_api_admin|millrace_api)\b", lambda m: roles[m.group(1)],
-                        open(path).read())
-        renamed = os.path.join(logs, os.path.basename(path))
-        with open(renamed, "w") as f:
-            f.write(script)
+        """The API's and the services' roles, by the scripts the postgres
+        image runs when it initialises a volume (as the superuser, with the
+        postgres service's MILLRACE_ variables); only the role names are
+        this run's."""
+        pattern = re.compile(r"\b(" + "|".join(sorted(roles, key=len, reverse=True)) + r")\b")
         env = {k: str(v) for k, v in (services["postgres"].get("environment") or {}).items()
                if k.startswith("MILLRACE_")}
         env.update({"PATH": "/usr/bin:/bin", "PGHOST": os.path.join(state_dir, "pgrun"),
                     "PGPORT": pg_host_port.rsplit(":", 1)[1], "POSTGRES_USER": "postgres",
                     "POSTGRES_DB": "millrace"})
-        r = subprocess.run(["bash", renamed], env=env, capture_output=True, text=True, timeout=60)
-        if r.returncode != 0:
-            fail(f"rehearsal: {os.path.basename(path)} exited {r.returncode}: {r.stderr.strip()}")
-            return False
+        for script_name in ("20-api-roles.sh", "30-service-roles.sh"):
+            path = os.path.join(source, "deploy/docker/postgres-init", script_name)
+            renamed = os.path.join(logs, script_name)
+            with open(renamed, "w") as f:
+                f.write(pattern.sub(lambda m: roles[m.group(1)], open(path).read()))
+            r = subprocess.run(["bash", renamed], env=env, capture_output=True, text=True,
+                               timeout=60)
+            if r.returncode != 0:
+                fail(f"rehearsal: {script_name} exited {r.returncode}: {r.stderr.strip()}")
+                return False
+        listed = ", ".join(f"'{r}'" for r in roles.values())
         made = psql(superuser, "SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles "
                                "WHERE rolcanlogin AND NOT rolsuper AND NOT rolcreaterole "
                                "AND NOT rolcreatedb AND NOT rolreplication AND rolname IN "
-                               f"('{roles['millrace_api']}', '{roles['millrace_api_admin']}')")
+                               f"({listed})")
         if made != ",".join(sorted(roles.values())):
-            fail(f"rehearsal: {os.path.basename(path)} made the login roles {made!r}, "
+            fail(f"rehearsal: the init scripts made the login roles {made!r}, "
                  f"not {sorted(roles.values())}")
             return False
-        print(f"ok: rehearsal: {os.path.basename(path)} made {made} (LOGIN only)")
+        print(f"ok: rehearsal: the init scripts made {made} (LOGIN only)")
         return True
 
     def drop_roles():
@@ -507,6 +514,7 @@ def rehearse(source, bin_dir, services):
         "webhooks": {"MILLRACE_PG_SCHEMA": schema, "MILLRACE_WEBHOOKS_GROUP": webhooks_group,
                      "MILLRACE_CHANGES_TOPIC": changes["MILLRACE_CHANGES_TOPIC"]},
         "api-grant": {"MILLRACE_PG_SCHEMA": schema},
+        "grant": {"MILLRACE_PG_SCHEMA": schema},
         "cache": {"MILLRACE_PG_SCHEMA": schema,
                   "MILLRACE_CHANGES_TOPIC": changes["MILLRACE_CHANGES_TOPIC"]},
         # Compose leaves the token to the user (unset: writes off); the
@@ -550,6 +558,8 @@ def rehearse(source, bin_dir, services):
         if run_to_end("changefeed-publish", extra["changefeed-publish"]) is None:
             return
         if run_to_end("api-grant", extra["api-grant"]) is None:
+            return
+        if run_to_end("grant", extra["grant"]) is None:
             return
         producer_port = None
         changefeed_port = None
