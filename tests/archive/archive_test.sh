@@ -3,7 +3,7 @@
 # test's own.
 #
 #   archive_test.sh sigkill SOURCE_DIR BUILD_DIR   (fault.archive-sigkill)
-#     200,000 events, 5% of them invalid, produced while millrace-archiver
+#     200,000 events (more if the kills wait), 5% of them invalid, produced while millrace-archiver
 #     runs; the archiver is SIGKILLed three times while it has files open.
 #     Then `millrace archive verify` passes, and fastavro (not Avro C, which
 #     wrote them) finds every offset of every partition in exactly one file,
@@ -120,21 +120,43 @@ sigkill)
   # Windows of 3 s and files of at most 2 MB: several files per partition
   # and window, and always some open.
   start_archiver 1 --window-s 3 --max-mb 2
-  # 40 s of events, so that records keep coming through every kill.
-  "$millrace" produce --count 200000 --rate 5000 --bad-ratio 0.05 --seed 7 \
-    >"$work/produce.json" 2>"$work/produce.err" &
-  producer=$!
+  # Events come in chunks of 25,000 at 5,000/s, a new chunk whenever the
+  # last is done, until each kill has found its moment; then chunks up to
+  # 200,000 in all. So records keep arriving through every kill however
+  # slow the machine (a single 40 s run could end before the third kill
+  # found a file open, and did once under CI).
+  produced=0 chunk=0 producer=
+  next_chunk() {
+    local n=$((200000 - produced))
+    ((n > 25000 || n <= 0)) && n=25000
+    chunk=$((chunk + 1))
+    "$millrace" produce --count "$n" --rate 5000 --bad-ratio 0.05 --seed "$((7 + chunk))" \
+      >"$work/produce.$chunk.json" 2>"$work/produce.$chunk.err" &
+    producer=$!
+    produced=$((produced + n))
+  }
+  finish_chunk() {
+    wait "$producer" || fail "millrace produce failed: $(cat "$work/produce.$chunk.err")"
+    grep -q "\"delivered\":$(sed -nE 's/.*"total":([0-9]+).*/\1/p' "$work/produce.$chunk.json")," \
+      "$work/produce.$chunk.json" || fail "not every event was delivered: $(cat "$work/produce.$chunk.json")"
+    producer=
+  }
+  next_chunk
   stored_before=0
   for kill in 1 2 3; do
-    # Each kill after the running member committed at least once (so the
-    # kills land in different windows, some after a restart's first
-    # commit), while it has files of its own open (its pid is in their
-    # staged names), a random part of a second later.
-    for _ in $(seq 1 600); do
+    # Each kill a random part of a second after the running member
+    # committed at least once since the last kill (so the kills land in
+    # different windows, some after a restart's first commit), at a moment
+    # it has files of its own open (its pid is in their staged names).
+    sleep "0.$((RANDOM % 9 + 1))"
+    for _ in $(seq 1 1200); do
       (($(stored_total) > stored_before)) && (($(own_staged) > 0)) && break
+      if ! kill -0 "$producer" 2>/dev/null; then
+        finish_chunk
+        next_chunk
+      fi
       sleep 0.1
     done
-    sleep "0.$((RANDOM % 9 + 1))"
     open=$(own_staged)
     ((open > 0)) || fail "kill $kill: the archiver had no file open to be killed in the middle of"
     stored_before=$(stored_total)
@@ -143,8 +165,11 @@ sigkill)
     echo "kill $kill: SIGKILL with $open file(s) of its own open, $stored_before offsets stored"
     start_archiver $((kill + 1)) --window-s 3 --max-mb 2
   done
-  wait "$producer" || fail "millrace produce failed: $(cat "$work/produce.err")"
-  grep -q '"delivered":200000' "$work/produce.json" || fail "not every event was delivered: $(cat "$work/produce.json")"
+  while :; do
+    finish_chunk
+    ((produced < 200000)) || break
+    next_chunk
+  done
   wait_caught_up
   stop_archiver
   left=$(staged_files)
@@ -154,7 +179,7 @@ sigkill)
   "$python" "$src/tests/archive/check_archive.py" "$MILLRACE_ARCHIVE_ROOT" shop "$name" \
     "$work/topic.dump" || fail "fastavro disagrees with the topic"
   files=$(psql -qtA "$MILLRACE_PG" -c "SELECT count(*) FROM $name.archive_files")
-  echo "archive_test sigkill: passed (200000 events, 3 kills mid-file, $files files)"
+  echo "archive_test sigkill: passed ($produced events, 3 kills mid-file, $files files)"
   ;;
 rebuild)
   state=${MILLRACE_STATE_DIR:-$src/.state/local}
