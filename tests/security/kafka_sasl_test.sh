@@ -14,16 +14,8 @@
 # MILLRACE_STATE_DIR names the stack (tests/in_stack.sh).
 set -euo pipefail
 
-src=$1
-build=$2
-eval "$("$src/deploy/local/stack" env)"
+. "$(dirname "$0")/setup.sh" sasl "$1" "$2"
 : "${MILLRACE_SECURE_BROKERS:?the stack has no SASL_SSL listener (deploy/local/stack up --secure)}"
-name=sasl_$$_$RANDOM
-work=$build/kafka-sasl-test/$name
-logs=$build/test-logs
-mkdir -p "$work" "$logs"
-millrace=$build/bin/millrace
-fail() { echo "kafka_sasl_test: $*" >&2; exit 1; }
 
 pids=()
 cleanup() {

@@ -14,17 +14,8 @@
 # MILLRACE_STATE_DIR names the stack (tests/in_stack.sh).
 set -euo pipefail
 
-src=$1
-build=$2
-eval "$("$src/deploy/local/stack" env)"
+. "$(dirname "$0")/setup.sh" pgtls "$1" "$2"
 : "${MILLRACE_STACK_CA:?the stack printed no MILLRACE_STACK_CA}"
-pg_port=$(sed -E 's|.*@[^:/]+:([0-9]+)/.*|\1|' <<<"$MILLRACE_PG")
-name=pgtls_$$_$RANDOM
-work=$build/pg-tls-test/$name
-logs=$build/test-logs
-mkdir -p "$work" "$logs"
-millrace=$build/bin/millrace
-fail() { echo "pg_tls_test: $*" >&2; exit 1; }
 
 sink_pid=
 cleanup() {

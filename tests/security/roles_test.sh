@@ -20,17 +20,7 @@
 # MILLRACE_STATE_DIR names the stack (tests/in_stack.sh).
 set -euo pipefail
 
-src=$1
-build=$2
-eval "$("$src/deploy/local/stack" env)"
-: "${MILLRACE_PG:?the stack printed no MILLRACE_PG}"
-pg_port=$(sed -E 's|.*@[^:/]+:([0-9]+)/.*|\1|' <<<"$MILLRACE_PG")
-superuser="host=$MILLRACE_STATE_DIR/pgrun port=$pg_port user=postgres dbname=millrace"
-name=roles_$$_$RANDOM
-work=$build/roles-test/$name
-logs=$build/test-logs
-mkdir -p "$work" "$logs"
-millrace=$build/bin/millrace
+. "$(dirname "$0")/setup.sh" roles "$1" "$2"
 password=pw-$RANDOM$RANDOM
 kinds=(owner sink aggregator archiver webhooks cache reader admin)
 url() { echo "postgresql://${name}_$1:$password@127.0.0.1:$pg_port/millrace"; }
@@ -49,7 +39,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-fail() { echo "roles_test: $*" >&2; exit 1; }
 
 # The roles, as a DBA makes them; the owner gets the schema, not the database.
 {

@@ -19,18 +19,9 @@
 # MILLRACE_STATE_DIR names the stack (tests/in_stack.sh).
 set -euo pipefail
 
-src=$1
-build=$2
-eval "$("$src/deploy/local/stack" env)"
-: "${MILLRACE_PG:?the stack printed no MILLRACE_PG}"
-pg_port=$(sed -E 's|.*@[^:/]+:([0-9]+)/.*|\1|' <<<"$MILLRACE_PG")
-superuser="host=$MILLRACE_STATE_DIR/pgrun port=$pg_port user=postgres dbname=millrace"
-
-name=sec_$$_$RANDOM
-work=$build/secrets-test/$name
+. "$(dirname "$0")/setup.sh" sec "$1" "$2"
 out=$work/out   # everything the programs print, one file per run
 mkdir -p "$out"
-millrace=$build/bin/millrace
 secret() { printf 'S3c%s%s%s' "$1" "$RANDOM" "$RANDOM"; }
 pg_secret=$(secret pg)
 cf_secret=$(secret cf)

@@ -1,0 +1,23 @@
+# Sourced by the security tests (tests/security/*_test.sh) after
+# `set -euo pipefail`:
+#
+#   . "$(dirname "$0")/setup.sh" PREFIX SOURCE_DIR BUILD_DIR
+#
+# Reads the stack's environment (deploy/local/stack env; MILLRACE_STATE_DIR
+# names the stack) and sets what each test uses: src, build, millrace (the
+# CLI), pg_port, superuser (a conninfo of the stack's superuser, over its
+# socket), name (PREFIX_<pid>_<random>, for the test's schema, topics,
+# groups and roles), work (a directory of its own under the build tree) and
+# logs (build/test-logs). fail() ends the test with a message.
+src=$2
+build=$3
+eval "$("$src/deploy/local/stack" env)"
+: "${MILLRACE_PG:?the stack printed no MILLRACE_PG}"
+pg_port=$(sed -E 's|.*@[^:/]+:([0-9]+)/.*|\1|' <<<"$MILLRACE_PG")
+superuser="host=$MILLRACE_STATE_DIR/pgrun port=$pg_port user=postgres dbname=millrace"
+name=$1_$$_$RANDOM
+work=$build/security-test/$name
+logs=$build/test-logs
+mkdir -p "$work" "$logs"
+millrace=$build/bin/millrace
+fail() { echo "$(basename "$0" .sh): $*" >&2; exit 1; }
