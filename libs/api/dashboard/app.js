@@ -5,6 +5,9 @@
 
 (() => {
   const STREAM_URL = '/v1/stream';
+  const SESSION_URL = '/v1/session';
+  // Answered without the database: whether this browser may read.
+  const ACCESS_URL = '/v1/views';
   const MAX_RETRY_MS = 5000;
   // health comes every 2 s: a stream silent for this long is dead even if the
   // socket says otherwise, and is opened again.
@@ -479,6 +482,8 @@
     // The page never gives up (so never says "Disconnected"): it retries
     // with backoff up to MAX_RETRY_MS for as long as it is open.
     reconnecting: 'Reconnecting…',
+    // The API's reads need its read token (MILLRACE_API_READ_TOKEN).
+    signin: 'Sign in to see the figures',
   };
   let source = null;
   let attempt = 0;
@@ -514,8 +519,12 @@
       if (es !== source) return;
       if (es.readyState === EventSource.CLOSED) {
         // A non-200 or non-event-stream answer: the browser gives up on this
-        // source, the page does not.
-        reopen();
+        // source, the page does not. EventSource does not say which status
+        // it was: a 401 means signing in first.
+        source.close();
+        source = null;
+        clearTimeout(silenceTimer);
+        mayRead().then((may) => (may ? reopen() : askToSignIn()));
       } else {
         // A dropped connection: the browser reconnects by itself, sending
         // Last-Event-ID.
@@ -537,6 +546,52 @@
     retryTimer = setTimeout(connect, delay);
   }
 
+  // False only on a 401: any other failure is the connection's, and the
+  // page retries.
+  function mayRead() {
+    return fetch(ACCESS_URL, { cache: 'no-store', credentials: 'same-origin' })
+      .then((response) => response.status !== 401)
+      .catch(() => true);
+  }
+
+  function askToSignIn() {
+    setStatus('signin');
+    const form = $('signin');
+    form.hidden = false;
+    $('signin-token').focus();
+  }
+
+  function signIn(event) {
+    event.preventDefault();
+    const form = $('signin');
+    const input = $('signin-token');
+    const error = $('signin-error');
+    error.textContent = '';
+    fetch(SESSION_URL, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ token: input.value }),
+      credentials: 'same-origin',
+    })
+      .then((response) => {
+        if (response.ok) {
+          input.value = '';
+          form.hidden = true;
+          attempt = 0;
+          setStatus('connecting');
+          connect();
+        } else if (response.status === 401) {
+          error.textContent = 'That token was not accepted.';
+          input.select();
+        } else {
+          error.textContent = `Sign-in failed (HTTP ${response.status}).`;
+        }
+      })
+      .catch(() => {
+        error.textContent = 'The server could not be reached.';
+      });
+  }
+
   function watchSilence() {
     clearTimeout(silenceTimer);
     silenceTimer = setTimeout(reopen, SILENCE_MS);
@@ -550,6 +605,7 @@
     });
     observer.observe($('hourly-chart'));
     observer.observe($('daily-chart'));
+    $('signin').addEventListener('submit', signIn);
     connect();
   }
 

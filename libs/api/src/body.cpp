@@ -138,4 +138,24 @@ std::variant<catalog::Record, BodyError> parse_body(catalog::Table table, std::s
   return std::get<catalog::Record>(std::move(record));
 }
 
+std::variant<std::string, BodyError> parse_session_body(std::string_view body) {
+  rapidjson::Document d;
+  d.Parse(body.data(), body.size());
+  if (d.HasParseError() || !d.IsObject()) {
+    return BodyError{400, "", "the body must be a JSON object: {\"token\": \"...\"}"};
+  }
+  for (const auto& member : d.GetObject()) {
+    if (std::string_view(member.name.GetString(), member.name.GetStringLength()) != "token") {
+      return BodyError{422, member.name.GetString(),
+                       "unknown field \"" + std::string(member.name.GetString()) +
+                           "\": the body is {\"token\": \"...\"}"};
+    }
+  }
+  const auto token = d.FindMember("token");
+  if (token == d.MemberEnd() || !token->value.IsString()) {
+    return BodyError{422, "token", "\"token\" must be a string"};
+  }
+  return std::string(token->value.GetString(), token->value.GetStringLength());
+}
+
 }  // namespace millrace::api

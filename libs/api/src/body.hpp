@@ -25,6 +25,10 @@ struct BodyError {
 std::variant<catalog::Record, BodyError> parse_body(catalog::Table table, std::string_view body,
                                                     std::optional<std::string_view> path_key);
 
+// POST /v1/session's body, {"token": "<read or admin token>"}: the token,
+// or the BodyError (400 not JSON, 422 no string "token" or other fields).
+std::variant<std::string, BodyError> parse_session_body(std::string_view body);
+
 // The field a catalog::make_record message names: the first quoted word
 // ("\"list_price\" must be ...", "unknown field \"colour\" ..."); empty if
 // none.

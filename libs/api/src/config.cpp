@@ -17,6 +17,15 @@ void register_options(core::OptionSet& o, ApiConfig& c) {
   o.add_string("admin-token", "MILLRACE_API_ADMIN_TOKEN", &c.admin_token,
                "Bearer token the admin writes require (empty: they answer 503)",
                core::OptionSet::Shown::kSecret);
+  o.add_string("read-token", "MILLRACE_API_READ_TOKEN", &c.read_token,
+               "Bearer token the reads require (the dashboard asks for it once and keeps a "
+               "session cookie); required when --http-addr is beyond loopback (empty on "
+               "loopback: reads open to local clients)",
+               core::OptionSet::Shown::kSecret);
+  o.add_bool("allow-open", "MILLRACE_API_ALLOW_OPEN", &c.allow_open,
+             "Serve the reads without a token on an address beyond loopback (behind a proxy "
+             "that authenticates)");
+  httpd::register_tls_options(o, c.tls, "MILLRACE_API");
   o.add_int("http-threads", "MILLRACE_API_HTTP_THREADS", &c.http_threads,
             "HTTP event-loop threads; each serves any number of connections", 1, 256);
   o.add_int("workers", "MILLRACE_API_WORKERS", &c.workers,
@@ -46,6 +55,14 @@ void validate(ApiConfig& c) {
       httpd::parse_listen_address(c.http_addr, "--http-addr / MILLRACE_API_ADDR", 8090);
   c.host = std::move(host);
   c.port = port;
+  if (c.read_token.empty() && !c.allow_open && !httpd::is_loopback(c.host)) {
+    throw core::UsageError("--http-addr / MILLRACE_API_ADDR is " + c.http_addr +
+                           ", beyond loopback: set MILLRACE_API_READ_TOKEN (clients then send "
+                           "Authorization: Bearer <token>; the dashboard asks for it), or "
+                           "MILLRACE_API_ALLOW_OPEN=true to serve the data to anyone who can "
+                           "connect");
+  }
+  httpd::validate_tls(c.tls, "MILLRACE_API");
   pg::validate(c.pg);
   cache::validate(c.cache);
   kafka::validate(c.kafka);

@@ -20,11 +20,7 @@ ApiProbe::ApiProbe(metrics::Registry& registry)
                        database_counter(registry, core::FailureClass::kFatal)},
       shed_(registry.counter("millrace_api_requests_shed_total",
                              "Requests answered 503 at once because every worker was busy and "
-                             "MILLRACE_API_QUEUE_MAX requests were already waiting.")),
-      connections_refused_(registry.counter(
-          "millrace_http_connections_refused_total",
-          "Connections answered 503 and closed because MILLRACE_API_MAX_CONNECTIONS were "
-          "already being served.")) {
+                             "MILLRACE_API_QUEUE_MAX requests were already waiting.")) {
   // Buckets from 100 us: most reads are a few milliseconds.
   const std::vector<double> buckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                        0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
@@ -47,13 +43,6 @@ void ApiProbe::register_gauges(std::function<double()> queued, std::function<boo
                            "1 when the database answered the last readiness check, else 0.",
                            [ready = std::move(ready)]() -> std::vector<metrics::Sample> {
                              return {{{}, ready() ? 1.0 : 0.0}};
-                           });
-}
-
-void ApiProbe::register_connections(std::function<double()> open) {
-  registry_.computed_gauge("millrace_http_connections", "HTTP connections being served.",
-                           [open = std::move(open)]() -> std::vector<metrics::Sample> {
-                             return {{{}, open()}};
                            });
 }
 

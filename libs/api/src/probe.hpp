@@ -25,11 +25,6 @@ class ApiProbe {
   // `queued` and `ready` are read at each scrape.
   void register_gauges(std::function<double()> queued, std::function<bool()> ready);
 
-  // millrace_http_connections, read from `open` at each scrape (the server's
-  // connections being served).
-  void register_connections(std::function<double()> open);
-  // A connection refused for the cap (MILLRACE_*_MAX_CONNECTIONS), answered 503.
-  void connection_refused() { connections_refused_.inc(); }
   void answered(Route route, int status, std::chrono::steady_clock::duration took);
   void database_error(core::FailureClass failure_class);
   // A request refused because every worker was busy and the queue full.
@@ -42,7 +37,6 @@ class ApiProbe {
   std::array<std::optional<metrics::Histogram>, kRouteCount> duration_;
   std::array<metrics::Counter, 3> database_errors_;  // by FailureClass
   metrics::Counter shed_;
-  metrics::Counter connections_refused_;
   // millrace_http_requests_total by route and status, created on first use.
   std::mutex requests_mutex_;
   std::map<std::pair<Route, int>, metrics::Counter> requests_;

@@ -47,6 +47,22 @@ bool is_admin_method(std::string_view method) {
   return method == "POST" || method == "PUT" || method == "DELETE";
 }
 
+// Routes that serve the data: behind the read token when one is set.
+bool is_read_route(Route route) {
+  switch (route) {
+    case kRouteViews:
+    case kRouteView:
+    case kRouteCategories:
+    case kRouteCategory:
+    case kRouteProduct:
+    case kRouteAccounting:
+    case kRouteStream:
+      return true;
+    default:
+      return false;
+  }
+}
+
 bool is_catalog_route(Route route) {
   return route == kRouteCategories || route == kRouteCategory || route == kRouteProducts ||
          route == kRouteProduct;
@@ -115,6 +131,7 @@ Match match(std::string_view path) {
   if (exact("/readyz")) return {kRouteReadyz, {}};
   if (exact("/metrics")) return {kRouteMetrics, {}};
   if (exact("/v1/stream")) return {kRouteStream, {}};
+  if (exact("/v1/session")) return {kRouteSession, {}};
   if (exact("/")) return {kRouteDashboard, {}};
   if (auto m = under("/dashboard/", kRouteAsset)) return *m;
   if (auto m = under("/v1/views/", kRouteView)) return *m;
@@ -129,6 +146,8 @@ std::string_view allowed_methods(Route route) {
       return "GET, POST";
     case kRouteProducts:
       return "POST";
+    case kRouteSession:
+      return "POST, DELETE";
     case kRouteCategory:
     case kRouteProduct:
       return "GET, PUT, DELETE";
@@ -141,9 +160,58 @@ std::string_view allowed_methods(Route route) {
 
 Router::Router(RouterSettings settings, std::function<std::optional<std::string>()> not_ready,
                std::function<std::string()> scrape)
-    : settings_(std::move(settings)),
-      not_ready_(std::move(not_ready)),
-      scrape_(std::move(scrape)) {}
+    : settings_(std::move(settings)), not_ready_(std::move(not_ready)), scrape_(std::move(scrape)) {
+  if (!settings_.read_token.empty()) {
+    sessions_.emplace(settings_.read_token, settings_.session_lifetime, settings_.secure);
+  }
+}
+
+std::int64_t Router::now() const {
+  if (settings_.unix_now) return settings_.unix_now();
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool Router::reader_allowed(const httpd::Request& req) const {
+  if (!sessions_) return true;
+  const std::string_view authorization = req.header("Authorization").value_or("");
+  if (httpd::bearer_matches(authorization, settings_.read_token)) return true;
+  if (!settings_.admin_token.empty() &&
+      httpd::bearer_matches(authorization, settings_.admin_token)) {
+    return true;
+  }
+  const auto cookie = req.header("Cookie");
+  return cookie && sessions_->valid(*cookie, now());
+}
+
+httpd::Reply Router::session(const httpd::Request& req) const {
+  const std::string_view instance = req.path();
+  httpd::Reply r = body_reply(204, "", kJsonType);
+  r.headers.emplace_back("Cache-Control", "no-store");
+  if (req.method() == "DELETE") {
+    if (sessions_) r.headers.emplace_back("Set-Cookie", sessions_->clear());
+    return r;
+  }
+  auto parsed = parse_session_body(req.body());
+  if (auto* e = std::get_if<BodyError>(&parsed)) {
+    return problem(e->status, e->status == 400 ? "malformed_body" : "invalid_body", e->detail,
+                   instance, e->field);
+  }
+  // Reads are open: nothing to trade the token for.
+  if (!sessions_) return r;
+  const std::string& token = std::get<std::string>(parsed);
+  const bool known =
+      httpd::constant_time_equal(token, settings_.read_token) ||
+      (!settings_.admin_token.empty() && httpd::constant_time_equal(token, settings_.admin_token));
+  if (!known) {
+    return problem(401, "unauthorized",
+                   "the token is neither MILLRACE_API_READ_TOKEN nor MILLRACE_API_ADMIN_TOKEN",
+                   instance, "token");
+  }
+  r.headers.emplace_back("Set-Cookie", sessions_->issue(now()));
+  return r;
+}
 
 std::optional<httpd::Reply> Router::admin_precheck(const httpd::Request& req, Route route) const {
   const std::string_view instance = req.path();
@@ -177,11 +245,27 @@ std::optional<httpd::Reply> Router::admin_precheck(const httpd::Request& req, Ro
 
 std::optional<httpd::Reply> Router::screen(const httpd::Request& req) const {
   const Match m = match(req.path());
-  if (!is_catalog_route(m.route) || !is_admin_method(req.method()) ||
-      !method_allowed(m.route, req.method())) {
-    return std::nullopt;
+  // route() answers a method the route does not allow (405).
+  if (!method_allowed(m.route, req.method())) return std::nullopt;
+  if (is_catalog_route(m.route) && is_admin_method(req.method())) {
+    return admin_precheck(req, m.route);
   }
-  return admin_precheck(req, m.route);
+  if (m.route == kRouteSession && req.method() == "POST") {
+    const auto format = httpd::body_format(req.header("Content-Type").value_or(""));
+    if (!format || *format != httpd::BodyFormat::kJson) {
+      return problem(415, "unsupported_media_type", "the body must be application/json (UTF-8)",
+                     req.path());
+    }
+  }
+  if (is_read_route(m.route) && !reader_allowed(req)) {
+    httpd::Reply r = problem(401, "unauthorized",
+                             "reads need Authorization: Bearer <MILLRACE_API_READ_TOKEN>, or the "
+                             "session cookie POST /v1/session sets",
+                             req.path());
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return r;
+  }
+  return std::nullopt;
 }
 
 std::variant<httpd::Reply, Job> Router::route(const httpd::Request& req) const {
@@ -198,6 +282,7 @@ std::variant<httpd::Reply, Job> Router::route(const httpd::Request& req) const {
     return r;
   }
   const std::string instance(path);
+  if (m.route == kRouteSession) return session(req);
   if (m.route == kRouteDashboard || m.route == kRouteAsset) {
     // Static, built into the binary: whatever the Accept header says.
     const Asset* asset = find_asset(m.route == kRouteDashboard ? "index.html" : m.key);

@@ -6,7 +6,9 @@
 // tests drive it with fake requests and a fake Backend.
 
 #include <array>
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -16,6 +18,7 @@
 #include "millrace/core/failure.hpp"
 #include "millrace/httpd/server.hpp"
 #include "ports.hpp"
+#include "session.hpp"
 
 namespace millrace::api {
 
@@ -36,18 +39,16 @@ enum Route : std::size_t {
   kRouteStream,     // Server-Sent Events, answered by the service's LiveHub
   kRouteDashboard,  // the page
   kRouteAsset,      // its scripts and styles
+  kRouteSession,    // the dashboard's session cookie (session.hpp)
   kRouteOther,
 };
-inline constexpr std::size_t kRouteCount = 14;
+inline constexpr std::size_t kRouteCount = 15;
 // The route label of the metrics: the OpenAPI path template.
 inline constexpr std::array<std::string_view, kRouteCount> kRouteNames = {
-    "/v1/views",         "/v1/views/{name}",
-    "/v1/categories",    "/v1/categories/{name}",
-    "/v1/products",      "/v1/products/{sku}",
-    "/v1/accounting",    "/healthz",
-    "/readyz",           "/metrics",
-    "/v1/stream",        "/",
-    "/dashboard/{file}", "other"};
+    "/v1/views",         "/v1/views/{name}",   "/v1/categories", "/v1/categories/{name}",
+    "/v1/products",      "/v1/products/{sku}", "/v1/accounting", "/healthz",
+    "/readyz",           "/metrics",           "/v1/stream",     "/",
+    "/dashboard/{file}", "/v1/session",        "other"};
 
 struct Match {
   Route route = kRouteOther;
@@ -63,6 +64,15 @@ using Job = std::function<httpd::Reply(Backend&)>;
 struct RouterSettings {
   std::string admin_token;      // empty: admin writes answer 503
   bool admin_database = false;  // an admin DSN is configured
+  // Empty: reads are open. Else the views, the catalog's reads, the
+  // accounting and the live stream need Authorization: Bearer with it (or
+  // the admin token), or a session cookie from POST /v1/session. /healthz,
+  // /readyz, /metrics and the dashboard's static files stay open.
+  std::string read_token;
+  bool secure = false;  // served over TLS: session cookies are Secure
+  std::chrono::seconds session_lifetime{12 * 3600};
+  // Seconds since the epoch (sessions expire by it); null: the system clock.
+  std::function<std::int64_t()> unix_now;
 };
 
 class Router {
@@ -72,9 +82,10 @@ class Router {
   Router(RouterSettings settings, std::function<std::optional<std::string>()> not_ready,
          std::function<std::string()> scrape);
 
-  // Before the body is read: refuses admin writes without the token or
-  // with a body that is not JSON (401, 415, 503), so their bodies are never
-  // parsed. nullopt: go on.
+  // Before the body is read: refuses reads without the read token or a
+  // session (401), and admin writes without the admin token or with a body
+  // that is not JSON (401, 415, 503), so their bodies are never parsed.
+  // nullopt: go on.
   std::optional<httpd::Reply> screen(const httpd::Request& request) const;
   // The reply now, or the job that makes it.
   std::variant<httpd::Reply, Job> route(const httpd::Request& request) const;
@@ -86,8 +97,12 @@ class Router {
 
  private:
   std::optional<httpd::Reply> admin_precheck(const httpd::Request& request, Route route) const;
+  bool reader_allowed(const httpd::Request& request) const;
+  httpd::Reply session(const httpd::Request& request) const;
+  std::int64_t now() const;
 
   RouterSettings settings_;
+  std::optional<SessionCookies> sessions_;  // when reads need a token
   std::function<std::optional<std::string>()> not_ready_;
   std::function<std::string()> scrape_;
 };

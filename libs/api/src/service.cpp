@@ -13,6 +13,7 @@
 #include "live_driver.hpp"
 #include "live_hub.hpp"
 #include "live_sources.hpp"
+#include "millrace/httpd/probe.hpp"
 #include "millrace/httpd/server.hpp"
 #include "millrace/runtime/log.hpp"
 #include "pg_backend.hpp"
@@ -52,6 +53,15 @@ std::string random_epoch() {
   return text;
 }
 
+RouterSettings router_settings(const ApiConfig& c) {
+  RouterSettings s;
+  s.admin_token = c.admin_token;
+  s.admin_database = !c.admin_pg_dsn.empty();
+  s.read_token = c.read_token;
+  s.secure = c.tls.enabled();
+  return s;
+}
+
 }  // namespace
 
 ReadsFactory database_reads() {
@@ -65,13 +75,15 @@ struct ApiService::State final : httpd::Handler {
   State(ApiConfig c, metrics::Registry& r, ReadsFactory f)
       : config(std::move(c)),
         probe(r),
+        server_probe(r, "MILLRACE_API_MAX_CONNECTIONS"),
         factory(std::move(f)),
         router(
-            RouterSettings{config.admin_token, !config.admin_pg_dsn.empty()},
-            [this] { return not_ready(); }, [this] { return probe.scrape(); }) {}
+            router_settings(config), [this] { return not_ready(); },
+            [this] { return probe.scrape(); }) {}
 
   ApiConfig config;
   ApiProbe probe;
+  httpd::ServerProbe server_probe;
   ReadsFactory factory;
   Router router;
   // GET /v1/stream: the hub holds the streams, the driver feeds it.
@@ -132,7 +144,8 @@ struct ApiService::State final : httpd::Handler {
   void answered(std::string_view path, int status, Clock::duration took) noexcept override {
     probe.answered(match(path).route, status, took);
   }
-  void connection_refused() noexcept override { probe.connection_refused(); }
+  void connection_refused() noexcept override { server_probe.connection_refused(); }
+  void tls_failed(std::string_view) noexcept override { server_probe.tls_failed(); }
 };
 
 void ApiService::State::fail(std::string what) {
@@ -299,17 +312,20 @@ void ApiService::start() {
   options.threads = static_cast<int>(c.http_threads);
   options.max_body_bytes = static_cast<std::uint64_t>(c.max_body_bytes);
   options.max_connections = static_cast<std::size_t>(c.max_connections);
+  options.tls_cert_file = c.tls.cert_file;
+  options.tls_key_file = c.tls.key_file;
   s.server.emplace(options, s);
-  s.probe.register_connections(
-      [server = &*s.server] { return static_cast<double>(server->connections()); });
+  s.server_probe.watch(*s.server);
   s.server->on_failure([&s](std::string what) { s.fail(std::move(what)); });
   s.bound_port = s.server->port();
   s.server->start();
   runtime::log_info(kComponent,
-                    "serving http://" + c.host + ":" + std::to_string(s.bound_port.load()) +
-                        " for schema " + c.pg.schema + " (" + std::to_string(c.workers) +
+                    std::string("serving ") + (s.server->secure() ? "https" : "http") + "://" +
+                        c.host + ":" + std::to_string(s.bound_port.load()) + " for schema " +
+                        c.pg.schema + " (" + std::to_string(c.workers) +
                         " database workers, admin writes " +
-                        (c.admin_token.empty() || c.admin_pg_dsn.empty() ? "off" : "on") + ")");
+                        (c.admin_token.empty() || c.admin_pg_dsn.empty() ? "off" : "on") +
+                        ", reads " + (c.read_token.empty() ? "open" : "need the read token") + ")");
 }
 
 void ApiService::stop() {

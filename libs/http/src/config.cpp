@@ -26,6 +26,7 @@ void register_options(core::OptionSet& o, HttpConfig& c) {
   o.add_bool("allow-open", "MILLRACE_HTTP_ALLOW_OPEN", &c.allow_open,
              "Serve /v1/events without a token on an address beyond loopback (behind a proxy "
              "that authenticates)");
+  httpd::register_tls_options(o, c.tls, "MILLRACE_HTTP");
   o.add_int("produce-timeout-ms", "MILLRACE_PRODUCE_TIMEOUT_MS", &c.produce_timeout_ms,
             "How long a request waits for Kafka to acknowledge its events (also librdkafka's "
             "message.timeout.ms)",
@@ -47,6 +48,7 @@ void validate(HttpConfig& c) {
                            "Authorization: Bearer <token>), or MILLRACE_HTTP_ALLOW_OPEN=true to "
                            "serve /v1/events to anyone who can connect");
   }
+  httpd::validate_tls(c.tls, "MILLRACE_HTTP");
   kafka::validate(c.kafka);
   // Two settings would say the same thing, and only one could win silently.
   for (const auto& [key, setting] :

@@ -14,19 +14,7 @@ std::vector<double> request_buckets() {
 }  // namespace
 
 ProducerProbe::ProducerProbe(metrics::Registry& registry, std::string topic)
-    : registry_(registry),
-      connections_refused_(registry.counter(
-          "millrace_http_connections_refused_total",
-          "Connections answered 503 and closed because MILLRACE_HTTP_MAX_CONNECTIONS were "
-          "already being served.")),
-      topic_(std::move(topic)) {}
-
-void ProducerProbe::register_connections(std::function<double()> open) {
-  registry_.computed_gauge("millrace_http_connections", "HTTP connections being served.",
-                           [open = std::move(open)]() -> std::vector<metrics::Sample> {
-                             return {{{}, open()}};
-                           });
-}
+    : registry_(registry), topic_(std::move(topic)) {}
 
 void ProducerProbe::register_metrics(const std::shared_ptr<kafka::Producer>& producer) {
   delivery_failures_ = registry_.counter("millrace_delivery_failures_total",

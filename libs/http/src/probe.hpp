@@ -34,11 +34,6 @@ class ProducerProbe {
   // Registers the metrics; the queue gauge reads `producer` while it lives.
   void register_metrics(const std::shared_ptr<kafka::Producer>& producer);
 
-  // millrace_http_connections, read from `open` at each scrape (the server's
-  // connections being served).
-  void register_connections(std::function<double()> open);
-  // A connection refused for the cap (MILLRACE_*_MAX_CONNECTIONS), answered 503.
-  void connection_refused() { connections_refused_.inc(); }
   void answered(Route route, int status, std::chrono::steady_clock::duration took);
   // An event refused with a core reason code, or kReasonTooLarge.
   void rejected(std::string_view reason);
@@ -52,7 +47,6 @@ class ProducerProbe {
   metrics::Counter& request_counter(Route route, int status);
 
   metrics::Registry& registry_;
-  metrics::Counter connections_refused_;
   std::string topic_;
   std::vector<std::optional<metrics::Counter>> produced_;  // by partition, then type
   std::optional<metrics::Counter> delivery_failures_;

@@ -10,6 +10,7 @@
 #include "ingest.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/http/request.hpp"
+#include "millrace/httpd/probe.hpp"
 #include "millrace/httpd/request.hpp"
 #include "millrace/httpd/server.hpp"
 #include "millrace/runtime/log.hpp"
@@ -41,10 +42,12 @@ struct ProducerService::State final : httpd::Handler {
   State(HttpConfig c, metrics::Registry& r)
       : config(std::move(c)),
         probe(r, config.kafka.topic),
+        server_probe(r, "MILLRACE_HTTP_MAX_CONNECTIONS"),
         ingest(config, probe, [this](std::string what) { fail(std::move(what)); }) {}
 
   HttpConfig config;
   ProducerProbe probe;
+  httpd::ServerProbe server_probe;
   Ingest ingest;
 
   std::optional<httpd::Server> server;
@@ -80,7 +83,8 @@ struct ProducerService::State final : httpd::Handler {
   void answered(std::string_view path, int status, Clock::duration took) noexcept override {
     probe.answered(route_of(path), status, took);
   }
-  void connection_refused() noexcept override { probe.connection_refused(); }
+  void connection_refused() noexcept override { server_probe.connection_refused(); }
+  void tls_failed(std::string_view) noexcept override { server_probe.tls_failed(); }
 
   std::optional<Refusal> precheck(const httpd::Request& req) const;
 };
@@ -200,16 +204,18 @@ void ProducerService::start() {
   options.threads = static_cast<int>(s.config.http_threads);
   options.max_body_bytes = static_cast<std::uint64_t>(s.config.max_body_bytes);
   options.max_connections = static_cast<std::size_t>(s.config.max_connections);
+  options.tls_cert_file = s.config.tls.cert_file;
+  options.tls_key_file = s.config.tls.key_file;
   s.server.emplace(options, s);
-  s.probe.register_connections(
-      [server = &*s.server] { return static_cast<double>(server->connections()); });
+  s.server_probe.watch(*s.server);
   s.server->on_failure([&s](std::string what) { s.fail(std::move(what)); });
   s.bound_port = s.server->port();
   s.server->start();
   runtime::log_info(kComponent,
-                    "serving http://" + s.config.host + ":" + std::to_string(s.bound_port.load()) +
-                        " for topic " + s.config.kafka.topic + " (" + std::to_string(partitions) +
-                        " partitions, " + std::to_string(s.config.http_threads) + " HTTP threads)");
+                    std::string("serving ") + (s.server->secure() ? "https" : "http") + "://" +
+                        s.config.host + ":" + std::to_string(s.bound_port.load()) + " for topic " +
+                        s.config.kafka.topic + " (" + std::to_string(partitions) + " partitions, " +
+                        std::to_string(s.config.http_threads) + " HTTP threads)");
 }
 
 void ProducerService::stop() {

@@ -14,7 +14,9 @@ void Fields::clear() {
   accept.clear();
   last_event_id.clear();
   expect.clear();
-  has_content_type = has_authorization = has_event_type = has_accept = has_last_event_id = false;
+  cookie.clear();
+  has_content_type = has_authorization = has_event_type = has_accept = has_last_event_id =
+      has_cookie = false;
   body.clear();
 }
 
@@ -44,6 +46,8 @@ void RequestParser::on_field_impl(bhttp::field name, string_view name_string, st
       return keep(fields_.authorization, fields_.has_authorization);
     case bhttp::field::accept:
       return keep(fields_.accept, fields_.has_accept);
+    case bhttp::field::cookie:
+      return keep(fields_.cookie, fields_.has_cookie);
     case bhttp::field::expect:
       fields_.expect.assign(value.data(), value.size());
       return;

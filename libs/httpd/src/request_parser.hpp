@@ -25,12 +25,14 @@ struct Fields {
   std::string event_type;
   std::string accept;         // millrace-api answers JSON or CSV by it
   std::string last_event_id;  // a Server-Sent Events client reconnecting
+  std::string cookie;         // a browser's session (millrace-api's dashboard)
   std::string expect;
   bool has_content_type = false;
   bool has_authorization = false;
   bool has_event_type = false;
   bool has_accept = false;
   bool has_last_event_id = false;
+  bool has_cookie = false;
   std::string body;
 
   void clear();

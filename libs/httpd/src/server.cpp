@@ -1,10 +1,16 @@
 #include "millrace/httpd/server.hpp"
 
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
 #include <algorithm>
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -133,6 +139,56 @@ constexpr std::size_t kStreamWatchRead = 512;
 
 }  // namespace
 
+// A connection's bytes: the TCP socket itself, or TLS over it. Beast's
+// reads and Asio's writes take either as one AsyncStream, so the session's
+// code is the same for both.
+class Transport {
+ public:
+  using executor_type = tcp::socket::executor_type;
+
+  // `tls` null: plain HTTP. Not movable: the TLS stream refers to socket_.
+  Transport(tcp::socket socket, asio::ssl::context* tls) : socket_(std::move(socket)) {
+    if (tls != nullptr) tls_.emplace(socket_, *tls);
+  }
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+
+  executor_type get_executor() { return socket_.get_executor(); }
+  bool secure() const { return tls_.has_value(); }
+  tcp::socket& socket() { return socket_; }
+
+  template <class Buffers, class Handler>
+  void async_read_some(const Buffers& buffers, Handler&& handler) {
+    if (tls_) {
+      tls_->async_read_some(buffers, std::forward<Handler>(handler));
+    } else {
+      socket_.async_read_some(buffers, std::forward<Handler>(handler));
+    }
+  }
+  template <class Buffers, class Handler>
+  void async_write_some(const Buffers& buffers, Handler&& handler) {
+    if (tls_) {
+      tls_->async_write_some(buffers, std::forward<Handler>(handler));
+    } else {
+      socket_.async_write_some(buffers, std::forward<Handler>(handler));
+    }
+  }
+  // Only when secure().
+  template <class Handler>
+  void async_handshake(Handler&& handler) {
+    tls_->async_handshake(asio::ssl::stream_base::server, std::forward<Handler>(handler));
+  }
+  // Only when secure(): sends close_notify and waits for the peer's.
+  template <class Handler>
+  void async_shutdown(Handler&& handler) {
+    tls_->async_shutdown(std::forward<Handler>(handler));
+  }
+
+ private:
+  tcp::socket socket_;
+  std::optional<asio::ssl::stream<tcp::socket&>> tls_;
+};
+
 class Session;
 class ExchangeImpl;
 struct Loop;
@@ -228,6 +284,8 @@ struct Server::Impl {
   std::vector<std::unique_ptr<Loop>> loops;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::vector<std::thread> threads;
+  // Set when serving TLS; every connection's stream is made from it.
+  std::unique_ptr<asio::ssl::context> tls;
   std::optional<tcp::acceptor> acceptor;
   std::optional<asio::steady_timer> accept_retry;
   std::size_t next_loop = 0;  // only touched by the accepting thread
@@ -258,7 +316,10 @@ class Session final : public std::enable_shared_from_this<Session>, private Requ
   // `over_capacity`: the server has options.max_connections already; this
   // one only gets a 503 (refuse_busy()) and is not counted as served.
   Session(Server::Impl& server, Loop& loop, tcp::socket socket, bool over_capacity)
-      : server_(server), loop_(loop), socket_(std::move(socket)), over_capacity_(over_capacity) {
+      : server_(server),
+        loop_(loop),
+        transport_(std::move(socket), server.tls.get()),
+        over_capacity_(over_capacity) {
     if (!over_capacity_) ++server_.serving;
     // Beast reads at most max(512, free capacity) bytes per call: from an
     // empty buffer a single-event request (about 600 bytes) took two
@@ -284,6 +345,20 @@ class Session final : public std::enable_shared_from_this<Session>, private Requ
   void start() {
     position_ = loop_.sessions.insert(loop_.sessions.end(), this);
     listed_ = true;
+    if (!transport_.secure()) return begin();
+    // The handshake has the idle timeout, as a request's headers do: a
+    // client that connects and says nothing holds nothing for longer.
+    deadline_ = loop_.now + server_.options.idle_timeout;
+    transport_.async_handshake([self = shared_from_this()](beast::error_code ec) {
+      if (ec) {
+        self->server_.handler.tls_failed(ec.message());
+        return self->close();
+      }
+      self->begin();
+    });
+  }
+
+  void begin() {
     if (over_capacity_) return refuse_busy();
     read_header();
   }
@@ -332,7 +407,7 @@ class Session final : public std::enable_shared_from_this<Session>, private Requ
     status_ = reply.status;
     deadline_ = loop_.now + server_.options.transfer_timeout;
     asio::async_write(
-        socket_, asio::buffer(out_),
+        transport_, asio::buffer(out_),
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
   }
 
@@ -362,6 +437,7 @@ class Session final : public std::enable_shared_from_this<Session>, private Requ
       return pick(fields_.has_event_type, fields_.event_type);
     }
     if (iequals(name, "Accept")) return pick(fields_.has_accept, fields_.accept);
+    if (iequals(name, "Cookie")) return pick(fields_.has_cookie, fields_.cookie);
     if (iequals(name, "Last-Event-ID")) {
       return pick(fields_.has_last_event_id, fields_.last_event_id);
     }
@@ -381,7 +457,7 @@ class Session final : public std::enable_shared_from_this<Session>, private Requ
     parser_.emplace(fields_, server_.options.max_body_bytes);
     deadline_ = loop_.now + server_.options.idle_timeout;
     bhttp::async_read_header(
-        socket_, buffer_, *parser_,
+        transport_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
   }
 
@@ -409,7 +485,7 @@ class Session final : public std::enable_shared_from_this<Session>, private Requ
     if (parser_->is_done()) return on_body({});
     if (expects_continue) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      return asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
+      return asio::async_write(transport_, asio::buffer(kContinue.data(), kContinue.size()),
                                [self = shared_from_this()](beast::error_code ec, std::size_t) {
                                  if (ec) return self->close();
                                  self->read_body();
@@ -426,7 +502,7 @@ class Session final : public std::enable_shared_from_this<Session>, private Requ
       buffer_.reserve(std::min<std::uint64_t>(buffer_.size() + *length, kBodyReadReserve));
     }
     bhttp::async_read(
-        socket_, buffer_, *parser_,
+        transport_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_body(ec); });
   }
 
@@ -466,7 +542,7 @@ class Session final : public std::enable_shared_from_this<Session>, private Requ
   void write_stream() {
     stream_writing_ = true;
     deadline_ = loop_.now + server_.options.transfer_timeout;
-    asio::async_write(socket_, asio::buffer(out_),
+    asio::async_write(transport_, asio::buffer(out_),
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
                         self->stream_writing_ = false;
                         self->deadline_ = Clock::time_point::max();
@@ -477,11 +553,11 @@ class Session final : public std::enable_shared_from_this<Session>, private Requ
   }
 
   void watch() {
-    socket_.async_read_some(buffer_.prepare(kStreamWatchRead),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                              if (ec) return self->end_stream();
-                              self->watch();
-                            });
+    transport_.async_read_some(buffer_.prepare(kStreamWatchRead),
+                               [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                 if (ec) return self->end_stream();
+                                 self->watch();
+                               });
   }
 
   void end_stream() {
@@ -517,16 +593,21 @@ class Session final : public std::enable_shared_from_this<Session>, private Requ
     if (!over_capacity_) server_.handler.answered(path(), status_, Clock::now() - started_);
     if (ec) return close();
     if (keep_alive_) return read_header();
-    if (parser_ && parser_->is_done()) return close();
+    if (parser_ && parser_->is_done()) return close_gracefully();
     linger();
   }
 
   // The reply is out, the request's rest is not read: see kLingerTimeout.
   // Not busy, so a stopping server closes it at its next sweep.
+  // Under TLS there is no half-close (a TCP FIN under TLS reads as a
+  // truncation): the reply's Content-Length tells the client it is whole,
+  // and the client closes.
   void linger() {
-    beast::error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_send, ec);
-    if (ec) return close();
+    if (!transport_.secure()) {
+      beast::error_code ec;
+      transport_.socket().shutdown(tcp::socket::shutdown_send, ec);
+      if (ec) return close();
+    }
     busy_ = false;
     deadline_ = loop_.now + kLingerTimeout;
     buffer_.clear();
@@ -534,22 +615,32 @@ class Session final : public std::enable_shared_from_this<Session>, private Requ
   }
 
   void discard() {
-    socket_.async_read_some(buffer_.prepare(kLingerRead),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                              if (ec) return self->close();  // EOF: the client is done
-                              self->discard();
-                            });
+    transport_.async_read_some(buffer_.prepare(kLingerRead),
+                               [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                 if (ec) return self->close();  // EOF: the client is done
+                                 self->discard();
+                               });
   }
 
   void close() {
     beast::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
+    transport_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    transport_.socket().close(ignored);
+  }
+
+  // The exchange is over, nothing is left to read, and the connection
+  // closes: under TLS after close_notify (bounded by kLingerTimeout), so the
+  // client tells the end from a truncation.
+  void close_gracefully() {
+    if (!transport_.secure()) return close();
+    busy_ = false;
+    deadline_ = loop_.now + kLingerTimeout;
+    transport_.async_shutdown([self = shared_from_this()](beast::error_code) { self->close(); });
   }
 
   Server::Impl& server_;
   Loop& loop_;
-  tcp::socket socket_;
+  Transport transport_;
   beast::flat_buffer buffer_;
   detail::Fields fields_;
   std::optional<detail::RequestParser> parser_;
@@ -709,9 +800,49 @@ void Server::Impl::accept() {
       });
 }
 
+namespace {
+
+std::unique_ptr<asio::ssl::context> make_tls_context(const ServerOptions& o) {
+  if (o.tls_cert_file.empty() && o.tls_key_file.empty()) return nullptr;
+  if (o.tls_cert_file.empty() || o.tls_key_file.empty()) {
+    throw std::runtime_error("TLS needs both a certificate and its private key: only the " +
+                             std::string(o.tls_cert_file.empty() ? "key" : "certificate") +
+                             " file was given");
+  }
+  auto context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                       asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+  beast::error_code ec;
+  context->use_certificate_chain_file(o.tls_cert_file, ec);
+  if (ec) {
+    throw std::runtime_error("cannot use the TLS certificate " + o.tls_cert_file + ": " +
+                             ec.message() + " (a PEM file, the server's certificate first)");
+  }
+  context->use_private_key_file(o.tls_key_file, asio::ssl::context::pem, ec);
+  const auto mismatch = [&] {
+    throw std::runtime_error("the TLS private key " + o.tls_key_file +
+                             " is not the key of the certificate " + o.tls_cert_file);
+  };
+  if (ec && ec.category() == asio::error::get_ssl_category() &&
+      ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == X509_R_KEY_VALUES_MISMATCH) {
+    mismatch();
+  }
+  if (ec) {
+    // The message names the file, never its content.
+    throw std::runtime_error("cannot use the TLS private key " + o.tls_key_file + ": " +
+                             ec.message() + " (an unencrypted PEM file)");
+  }
+  if (SSL_CTX_check_private_key(context->native_handle()) != 1) mismatch();
+  return context;
+}
+
+}  // namespace
+
 Server::Server(ServerOptions options, Handler& handler)
     : impl_(std::make_unique<Impl>(std::move(options), handler)) {
   Impl& s = *impl_;
+  s.tls = make_tls_context(s.options);
   const int threads = std::max(1, s.options.threads);
   for (int i = 0; i < threads; ++i) {
     auto loop = std::make_unique<Loop>();
@@ -757,6 +888,10 @@ Server::~Server() {
 
 int Server::port() const {
   return impl_->port;
+}
+
+bool Server::secure() const {
+  return impl_->tls != nullptr;
 }
 
 std::size_t Server::connections() const {

@@ -69,6 +69,7 @@ class DeferringHandler final : public Handler {
 
   void answered(std::string_view, int, std::chrono::steady_clock::duration) noexcept override {}
   void connection_refused() noexcept override {}
+  void tls_failed(std::string_view) noexcept override {}
 
   int made() {
     std::lock_guard lock(mutex_);
@@ -201,6 +202,7 @@ class StreamingHandler final : public Handler {
   }
   Reply refusal(int, std::string_view, std::string_view) const override { return {}; }
   void connection_refused() noexcept override {}
+  void tls_failed(std::string_view) noexcept override {}
   void answered(std::string_view path, int status,
                 std::chrono::steady_clock::duration) noexcept override {
     std::lock_guard lock(mutex_);

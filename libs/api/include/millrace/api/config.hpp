@@ -6,6 +6,7 @@
 
 #include "millrace/cache/config.hpp"
 #include "millrace/core/options.hpp"
+#include "millrace/httpd/tls_options.hpp"
 #include "millrace/kafka/options.hpp"
 #include "millrace/pg/options.hpp"
 
@@ -28,6 +29,12 @@ struct ApiConfig {
   std::string admin_pg_dsn;
   // The bearer token of the admin writes: empty turns them off (503).
   std::string admin_token;
+  // The bearer token of the reads (views, catalog, accounting, live
+  // stream), which the dashboard trades for a session cookie. Empty: reads
+  // are open, which validate() allows only on loopback or with allow_open.
+  std::string read_token;
+  bool allow_open = false;
+  httpd::TlsFiles tls;  // both empty: plain HTTP
   std::int64_t http_threads = 2;
   // Database workers, each with its own sessions: requests served against
   // the database at once.

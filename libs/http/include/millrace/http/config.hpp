@@ -4,6 +4,7 @@
 #include <string>
 
 #include "millrace/core/options.hpp"
+#include "millrace/httpd/tls_options.hpp"
 #include "millrace/kafka/options.hpp"
 
 namespace millrace::http {
@@ -19,6 +20,7 @@ struct HttpConfig {
   std::string auth_token;  // empty: /v1/events is open (on loopback, or with allow_open)
   // Serve /v1/events without a token on an address beyond loopback.
   bool allow_open = false;
+  httpd::TlsFiles tls;  // both empty: plain HTTP
   std::int64_t produce_timeout_ms = 10'000;
   std::int64_t queue_max_messages = 100'000;
 

@@ -40,14 +40,22 @@ struct ServerOptions {
   // Retry-After: 1 (Handler::refusal's format, code too_many_connections)
   // and is closed, and Handler::connection_refused() counts it.
   std::size_t max_connections = 512;
+  // TLS: PEM files of the certificate (the server's first, then any
+  // intermediates) and of its private key. Both empty: plain HTTP. Read by
+  // the constructor; one without the other, an unreadable file or a key
+  // that is not the certificate's throws std::runtime_error. TLS 1.2 and
+  // 1.3 only; a handshake must finish within idle_timeout.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 struct Reply {
   int status = 200;
   std::string body;
   std::string_view content_type = "application/json";
-  // Extra headers; the views must be static text.
-  std::vector<std::pair<std::string_view, std::string_view>> headers;
+  // Extra headers: names are static text, values owned (a Set-Cookie's is
+  // made per reply).
+  std::vector<std::pair<std::string_view, std::string>> headers;
   bool close = false;  // ask the client to close (Connection: close)
 };
 
@@ -149,6 +157,10 @@ class Handler {
   // 503 is written (answered() is not called for it). On the accepting
   // thread.
   virtual void connection_refused() noexcept = 0;
+  // A TLS handshake that failed (a plain-HTTP client on a TLS port, no
+  // common protocol version, a client that gave up); the connection is
+  // closed. On the connection's thread.
+  virtual void tls_failed(std::string_view reason) noexcept = 0;
 };
 
 class Session;
@@ -163,6 +175,7 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   int port() const;
+  bool secure() const;  // serves TLS (ServerOptions::tls_cert_file)
   // Connections being served now (those refused for the cap not counted).
   std::size_t connections() const;
   // Starts the event-loop threads.

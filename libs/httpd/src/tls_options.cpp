@@ -1,0 +1,35 @@
+#include "millrace/httpd/tls_options.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+namespace millrace::httpd {
+
+void register_tls_options(core::OptionSet& o, TlsFiles& tls, const std::string& env_prefix) {
+  o.add_string("tls-cert", env_prefix + "_TLS_CERT", &tls.cert_file,
+               "PEM file of the certificate to serve HTTPS with (the server's first, then "
+               "intermediates); with --tls-key. Empty: plain HTTP");
+  o.add_string("tls-key", env_prefix + "_TLS_KEY", &tls.key_file,
+               "PEM file of the certificate's private key (unencrypted; keep it readable by "
+               "this service only)");
+}
+
+void validate_tls(const TlsFiles& tls, const std::string& env_prefix) {
+  const std::string cert = "--tls-cert / " + env_prefix + "_TLS_CERT";
+  const std::string key = "--tls-key / " + env_prefix + "_TLS_KEY";
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    throw core::UsageError(tls.cert_file.empty() ? key + " is set without " + cert
+                                                 : cert + " is set without " + key);
+  }
+  for (const auto& [file, setting] : {std::pair{&tls.cert_file, &cert}, {&tls.key_file, &key}}) {
+    if (file->empty()) continue;
+    std::ifstream in(*file);
+    if (!in) {
+      throw core::UsageError(*setting + ": cannot read " + *file + " (" + std::strerror(errno) +
+                             ")");
+    }
+  }
+}
+
+}  // namespace millrace::httpd
