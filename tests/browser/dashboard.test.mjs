@@ -376,9 +376,13 @@ function produce(count, seed, spread = 0) {
 
 let api = null;
 
-async function startApi() {
+// `extraEnv`: settings on top of the test's environment (a read token).
+async function startApi(extraEnv = {}) {
   const out = fs.openSync(env('DASHBOARD_API_LOG'), 'a');
-  api = spawn(env('DASHBOARD_API_BIN'), [], { stdio: ['ignore', out, out] });
+  api = spawn(env('DASHBOARD_API_BIN'), [], {
+    stdio: ['ignore', out, out],
+    env: { ...process.env, ...extraEnv },
+  });
   fs.closeSync(out);
   fs.writeFileSync(env('DASHBOARD_API_PID_FILE'), String(api.pid));
   const exited = new Promise((resolve) => api.once('exit', (code, signal) => resolve({ code, signal })));
@@ -444,17 +448,26 @@ function recordDelay(phase, events, delayMs, serverMs) {
 }
 
 // Console lines of a page: any error or warning fails the test, but for the
-// browser's own lines about the stream's requests while millrace-api is down.
+// browser's own lines about the stream's requests (and the page's check of
+// whether it may read, GET /v1/views) while millrace-api is down, and the
+// 401s a page that has not signed in gets.
 const consoleProblems = [];
 let apiDown = false;
+let signingIn = false;
 function watchConsole(page, label) {
   page.on('console', (m) => {
     if (m.type() !== 'error' && m.type() !== 'warning') return;
     const where = m.location().url || '';
-    const streamRequest = where.endsWith('/v1/stream') || /\/v1\/stream\b/.test(m.text());
+    const streamRequest =
+      where.endsWith('/v1/stream') || where.endsWith('/v1/views') || /\/v1\/stream\b/.test(m.text());
     const networkLine = /^Failed to load resource|net::ERR_/.test(m.text());
     if (apiDown && networkLine && (streamRequest || where === '')) {
       log(`${label} console (API down, expected): ${m.text()} ${where}`);
+      return;
+    }
+    const unauthorized = /status of 401/.test(m.text());
+    if (signingIn && networkLine && unauthorized) {
+      log(`${label} console (not signed in, expected): ${m.text()} ${where}`);
       return;
     }
     consoleProblems.push(`${label} console ${m.type()}: ${m.text()} ${where}`);
@@ -550,10 +563,49 @@ async function main() {
     await checkPage(small, 'at 390×844');
     await small.screenshot({ path: `${LOGS}/dashboard-phone.png`, fullPage: true });
 
+    // 4. Reads behind a token: the page asks for it once, keeps a session
+    // cookie, and follows the stream with it.
+    await stopApi();
+    const token = `read-${process.pid}-${Date.now()}`;
+    await startApi({ MILLRACE_API_READ_TOKEN: token });
+    signingIn = true;
+    const guarded = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const visitor = await guarded.newPage();
+    watchConsole(visitor, 'sign-in');
+    await visitor.goto(URL_, { waitUntil: 'load' });
+    const asked = await waitForStatus(visitor, (s) => s !== 'Connecting…', 'a sign-in prompt', 30_000);
+    check(asked === 'Sign in to see the figures', `without a session the status says "${asked}"`);
+    check(await visitor.isVisible('#signin'), 'the sign-in form is not shown');
+    await visitor.fill('#signin-token', 'not-the-token');
+    await visitor.click('#signin button[type=submit]');
+    await visitor.waitForFunction(
+      () => document.getElementById('signin-error').textContent !== '',
+      null,
+      { timeout: 10_000 }
+    );
+    const refusal = await visitor.textContent('#signin-error');
+    check(refusal === 'That token was not accepted.', `a wrong token shows "${refusal}"`);
+    await visitor.fill('#signin-token', token);
+    await visitor.click('#signin button[type=submit]');
+    await waitForStatus(visitor, (s) => s === 'Live', '"Live" after signing in', 60_000);
+    check(!(await visitor.isVisible('#signin')), 'the sign-in form stays after signing in');
+    const [cookie] = (await guarded.cookies()).filter((c) => c.name === 'millrace_session');
+    check(cookie && cookie.httpOnly && cookie.sameSite === 'Strict', `the session cookie: ${JSON.stringify(cookie)}`);
+    check(!cookie.value.includes(token), 'the session cookie holds the token');
+    await installRecorder(visitor);
+    await waitForMatch(visitor, 'signed in');
+    // A reload keeps the session: no prompt.
+    await visitor.reload({ waitUntil: 'load' });
+    await waitForStatus(visitor, (s) => s === 'Live', '"Live" after a reload', 60_000);
+    check(!(await visitor.isVisible('#signin')), 'a reload asked for the token again');
+    signingIn = false;
+    log('with a read token the page asked for it, refused a wrong one, and went Live with its session');
+
     check(consoleProblems.length === 0, `console errors or warnings:\n  ${consoleProblems.join('\n  ')}`);
     await stopApi();
     console.log(
-      `dashboard: the page followed ${total} events, survived a restart of millrace-api; ` +
+      `dashboard: the page followed ${total} events, survived a restart of millrace-api, ` +
+        'signed in with a read token; ' +
         `commit-to-screen ${delays.map((d) => `${(d / 1000).toFixed(2)} s`).join(', ')}`
     );
   } finally {

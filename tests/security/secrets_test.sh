@@ -31,9 +31,10 @@ keypw_secret=$(secret keypw)
 oauth_secret=$(secret oauth)
 auth_token=$(secret auth)
 admin_token=$(secret admin)
+read_token=$(secret read)
 webhook_secret=whsec_$(head -c 24 /dev/urandom | base64)
 secrets=("$pg_secret" "$cf_secret" "$pem_body" "$sasl_secret" "$keypw_secret" "$oauth_secret"
-  "$auth_token" "$admin_token" "$webhook_secret" "${webhook_secret#whsec_}"
+  "$auth_token" "$admin_token" "$read_token" "$webhook_secret" "${webhook_secret#whsec_}"
   "BEGIN PRIVATE KEY" "END PRIVATE KEY")
 
 pids=()
@@ -68,6 +69,7 @@ export MILLRACE_CHANGEFEED_SLOT=$name MILLRACE_CHANGEFEED_PUBLICATION=$name
 export MILLRACE_ARCHIVE_ROOT=$work/archive MILLRACE_CACHE_PREFIX=$name:
 export MILLRACE_METRICS_ADDR=127.0.0.1:0 MILLRACE_SESSION_TIMEOUT_MS=6000
 export MILLRACE_AUTH_TOKEN=$auth_token MILLRACE_API_ADMIN_TOKEN=$admin_token
+export MILLRACE_API_READ_TOKEN=$read_token
 kafka_properties="ssl.key.pem=-----BEGIN PRIVATE KEY----- $pem_body -----END PRIVATE KEY-----"
 kafka_properties+=",sasl.password=$sasl_secret,ssl.key.password=$keypw_secret,linger.ms=5"
 export MILLRACE_KAFKA_PROPERTIES=$kafka_properties
