@@ -78,24 +78,30 @@ void append_number(std::string& out, std::uint64_t n) {
   out.append(p, end);
 }
 
-// Status line, headers and body in one buffer: one write per response.
-void serialize(std::string& out, const Reply& r, bool keep_alive) {
-  out.clear();
-  out.reserve(160 + r.body.size());
+// The status line, Content-Type and the reply's own headers, each line
+// ended but the last.
+void append_head(std::string& out, const Reply& r) {
   out += "HTTP/1.1 ";
   append_number(out, static_cast<std::uint64_t>(r.status));
   out += ' ';
   out += sv(bhttp::obsolete_reason(static_cast<bhttp::status>(r.status)));
   out += "\r\nContent-Type: ";
   out += r.content_type;
-  out += "\r\nContent-Length: ";
-  append_number(out, r.body.size());
   for (const auto& [name, value] : r.headers) {
     out += "\r\n";
     out += name;
     out += ": ";
     out += value;
   }
+}
+
+// Status line, headers and body in one buffer: one write per response.
+void serialize(std::string& out, const Reply& r, bool keep_alive) {
+  out.clear();
+  out.reserve(160 + r.body.size());
+  append_head(out, r);
+  out += "\r\nContent-Length: ";
+  append_number(out, r.body.size());
   if (!keep_alive) out += "\r\nConnection: close";
   out += "\r\n\r\n";
   out += r.body;
@@ -105,20 +111,8 @@ void serialize(std::string& out, const Reply& r, bool keep_alive) {
 // closes when the stream ends.
 void serialize_stream_head(std::string& out, const Reply& r) {
   out.clear();
-  out += "HTTP/1.1 ";
-  append_number(out, static_cast<std::uint64_t>(r.status));
-  out += ' ';
-  out += sv(bhttp::obsolete_reason(static_cast<bhttp::status>(r.status)));
-  out += "\r\nContent-Type: ";
-  out += r.content_type;
-  out += "\r\nTransfer-Encoding: chunked";
-  for (const auto& [name, value] : r.headers) {
-    out += "\r\n";
-    out += name;
-    out += ": ";
-    out += value;
-  }
-  out += "\r\nConnection: close\r\n\r\n";
+  append_head(out, r);
+  out += "\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
 }
 
 void append_chunk(std::string& out, std::string_view data) {
