@@ -6,7 +6,8 @@
 #   http_tls_test.sh SOURCE_DIR BUILD_DIR
 #
 # The producer takes events over HTTPS with its token and refuses them
-# without; a plain-HTTP client on its port gets no answer and is counted.
+# without; a plain-HTTP client on its port gets no answer and is counted;
+# on SIGHUP it takes a renewed certificate without a restart.
 # The API, listening beyond loopback, will not start without a read token;
 # with one, its reads need it (or the session cookie POST /v1/session sets,
 # Secure over TLS), the live stream included, while /readyz stays open.
@@ -55,8 +56,12 @@ export MILLRACE_API_DEAD_LETTER_TOPICS=$name.dlq MILLRACE_METRICS_ADDR=127.0.0.1
 producer_port=$(free_port)
 producer_token=ingest-$RANDOM$RANDOM
 producer=https://localhost:$producer_port
+# Copies, which the SIGHUP step renews.
+mkdir -p "$work/tls"
+cp "$cert" "$work/tls/cert.pem"
+cp "$key" "$work/tls/key.pem"
 MILLRACE_HTTP_ADDR=127.0.0.1:$producer_port MILLRACE_AUTH_TOKEN=$producer_token \
-  MILLRACE_HTTP_TLS_CERT=$cert MILLRACE_HTTP_TLS_KEY=$key \
+  MILLRACE_HTTP_TLS_CERT=$work/tls/cert.pem MILLRACE_HTTP_TLS_KEY=$work/tls/key.pem \
   "$build/bin/millrace-producer" >"$logs/$name.producer.log" 2>&1 &
 pids+=($!)
 wait_ready "$producer" "${pids[-1]}" "$logs/$name.producer.log"
@@ -89,6 +94,28 @@ if curl -fsS --max-time 5 "$producer/readyz" >/dev/null 2>&1; then
   fail "curl without the stack's CA accepted the producer's certificate"
 fi
 echo "http_tls_test: plain HTTP on the TLS port got no answer and was counted ($failures)"
+
+# A renewed certificate (self-signed here, for localhost) in the same files,
+# then SIGHUP: new connections get it, without a restart.
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=localhost" \
+  -addext "subjectAltName=DNS:localhost" -keyout "$work/tls/new-key.pem" \
+  -out "$work/tls/new-cert.pem" >"$work/openssl.log" 2>&1 || { cat "$work/openssl.log" >&2; fail "openssl failed"; }
+cp "$work/tls/new-cert.pem" "$work/tls/cert.pem"
+cp "$work/tls/new-key.pem" "$work/tls/key.pem"
+kill -HUP "${pids[0]}"
+renewed=
+for _ in $(seq 1 50); do
+  if curl -fsS --cacert "$work/tls/new-cert.pem" "$producer/readyz" >/dev/null 2>&1; then renewed=1; break; fi
+  sleep 0.1
+done
+[[ -n $renewed ]] || { tail -5 "$logs/$name.producer.log" >&2; fail "after SIGHUP the producer does not serve the renewed certificate"; }
+kill -0 "${pids[0]}" 2>/dev/null || fail "the producer exited on SIGHUP"
+grep -q "SIGHUP: reloaded the TLS certificate" "$logs/$name.producer.log" ||
+  fail "the producer's log does not say it reloaded its certificate"
+if curl -fsS --max-time 5 --cacert "$MILLRACE_STACK_CA" "$producer/readyz" >/dev/null 2>&1; then
+  fail "after SIGHUP the producer still serves the old certificate to new connections"
+fi
+echo "http_tls_test: on SIGHUP the producer took a renewed certificate, without a restart"
 
 # --- millrace-api over HTTPS, beyond loopback --------------------------------
 api_port=$(free_port)

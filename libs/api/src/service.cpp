@@ -15,6 +15,7 @@
 #include "live_sources.hpp"
 #include "millrace/httpd/probe.hpp"
 #include "millrace/httpd/server.hpp"
+#include "millrace/httpd/tls_options.hpp"
 #include "millrace/runtime/log.hpp"
 #include "pg_backend.hpp"
 #include "probe.hpp"
@@ -352,6 +353,13 @@ void ApiService::stop() {
   s.checker_cv.notify_all();
   if (s.checker.joinable()) s.checker.join();
   runtime::log_info(kComponent, "stopped");
+}
+
+void ApiService::reload() {
+  State& s = *state_;
+  std::lock_guard lock(s.stop_mutex);
+  if (s.server && !s.stopped)
+    httpd::reload_certificate(*s.server, s.config.tls, std::string(kComponent));
 }
 
 bool ApiService::wait(std::chrono::milliseconds timeout) {

@@ -13,6 +13,7 @@
 #include "millrace/httpd/probe.hpp"
 #include "millrace/httpd/request.hpp"
 #include "millrace/httpd/server.hpp"
+#include "millrace/httpd/tls_options.hpp"
 #include "millrace/runtime/log.hpp"
 #include "probe.hpp"
 #include "routes.hpp"
@@ -244,6 +245,14 @@ void ProducerService::stop() {
     if (left > 0) summary += " unflushed=" + std::to_string(left);
     if (!stats.first_error.empty()) summary += " first_error=\"" + stats.first_error + "\"";
     runtime::log_info(kComponent, summary);
+  }
+}
+
+void ProducerService::reload() {
+  State& s = *state_;
+  std::lock_guard lock(s.stop_mutex);
+  if (s.server && !s.stopped) {
+    httpd::reload_certificate(*s.server, s.config.tls, std::string(kComponent));
   }
 }
 

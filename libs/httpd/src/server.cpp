@@ -278,8 +278,15 @@ struct Server::Impl {
   std::vector<std::unique_ptr<Loop>> loops;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::vector<std::thread> threads;
-  // Set when serving TLS; every connection's stream is made from it.
-  std::unique_ptr<asio::ssl::context> tls;
+  // Set when serving TLS; every new connection's stream is made from it.
+  // reload_tls() swaps it: connections keep the context they started with.
+  std::shared_ptr<asio::ssl::context> tls;
+  mutable std::mutex tls_mutex;
+
+  std::shared_ptr<asio::ssl::context> current_tls() const {
+    std::lock_guard lock(tls_mutex);
+    return tls;
+  }
   std::optional<tcp::acceptor> acceptor;
   std::optional<asio::steady_timer> accept_retry;
   std::size_t next_loop = 0;  // only touched by the accepting thread
@@ -312,7 +319,8 @@ class Session final : public std::enable_shared_from_this<Session>, private Requ
   Session(Server::Impl& server, Loop& loop, tcp::socket socket, bool over_capacity)
       : server_(server),
         loop_(loop),
-        transport_(std::move(socket), server.tls.get()),
+        tls_context_(server.current_tls()),
+        transport_(std::move(socket), tls_context_.get()),
         over_capacity_(over_capacity) {
     if (!over_capacity_) ++server_.serving;
     // Beast reads at most max(512, free capacity) bytes per call: from an
@@ -634,6 +642,7 @@ class Session final : public std::enable_shared_from_this<Session>, private Requ
 
   Server::Impl& server_;
   Loop& loop_;
+  std::shared_ptr<asio::ssl::context> tls_context_;  // null: plain HTTP
   Transport transport_;
   beast::flat_buffer buffer_;
   detail::Fields fields_;
@@ -796,14 +805,14 @@ void Server::Impl::accept() {
 
 namespace {
 
-std::unique_ptr<asio::ssl::context> make_tls_context(const ServerOptions& o) {
+std::shared_ptr<asio::ssl::context> make_tls_context(const ServerOptions& o) {
   if (o.tls_cert_file.empty() && o.tls_key_file.empty()) return nullptr;
   if (o.tls_cert_file.empty() || o.tls_key_file.empty()) {
     throw std::runtime_error("TLS needs both a certificate and its private key: only the " +
                              std::string(o.tls_cert_file.empty() ? "key" : "certificate") +
                              " file was given");
   }
-  auto context = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
   context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                        asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
                        asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
@@ -885,7 +894,15 @@ int Server::port() const {
 }
 
 bool Server::secure() const {
-  return impl_->tls != nullptr;
+  return impl_->current_tls() != nullptr;
+}
+
+void Server::reload_tls() {
+  Impl& s = *impl_;
+  if (!secure()) throw std::logic_error("Server::reload_tls on a server without TLS");
+  auto fresh = make_tls_context(s.options);
+  std::lock_guard lock(s.tls_mutex);
+  s.tls = std::move(fresh);
 }
 
 std::size_t Server::connections() const {

@@ -3,6 +3,10 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <stdexcept>
+
+#include "millrace/httpd/server.hpp"
+#include "millrace/runtime/log.hpp"
 
 namespace millrace::httpd {
 
@@ -29,6 +33,21 @@ void validate_tls(const TlsFiles& tls, const std::string& env_prefix) {
       throw core::UsageError(*setting + ": cannot read " + *file + " (" + std::strerror(errno) +
                              ")");
     }
+  }
+}
+
+void reload_certificate(Server& server, const TlsFiles& tls, const std::string& component) {
+  if (!server.secure()) {
+    runtime::log_info(component, "SIGHUP: no TLS certificate to reload (plain HTTP)");
+    return;
+  }
+  try {
+    server.reload_tls();
+    runtime::log_info(component, "SIGHUP: reloaded the TLS certificate " + tls.cert_file +
+                                     " and its key; new connections use them");
+  } catch (const std::runtime_error& e) {
+    runtime::log_error(component,
+                       std::string("SIGHUP: kept the TLS certificate in use: ") + e.what());
   }
 }
 

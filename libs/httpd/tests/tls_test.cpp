@@ -83,12 +83,7 @@ Cert make_cert(EVP_PKEY* key) {
 struct Files {
   Files() : dir(fs::temp_directory_path() / ("millrace-tls-" + std::to_string(::getpid()))) {
     fs::create_directories(dir);
-    const Key key = make_key();
-    const Cert cert = make_cert(key.get());
-    write(cert_file(), [&](FILE* f) { return PEM_write_X509(f, cert.get()); });
-    write(key_file(), [&](FILE* f) {
-      return PEM_write_PrivateKey(f, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
-    });
+    renew();
     const Key other = make_key();
     write(other_key_file(), [&](FILE* f) {
       return PEM_write_PrivateKey(f, other.get(), nullptr, nullptr, 0, nullptr, nullptr);
@@ -100,6 +95,16 @@ struct Files {
   }
   Files(const Files&) = delete;
   Files& operator=(const Files&) = delete;
+
+  // A new key and certificate in cert_file() and key_file().
+  void renew() const {
+    const Key key = make_key();
+    const Cert cert = make_cert(key.get());
+    write(cert_file(), [&](FILE* f) { return PEM_write_X509(f, cert.get()); });
+    write(key_file(), [&](FILE* f) {
+      return PEM_write_PrivateKey(f, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
+    });
+  }
 
   std::string cert_file() const { return (dir / "cert.pem").string(); }
   std::string key_file() const { return (dir / "key.pem").string(); }
@@ -260,4 +265,32 @@ TEST_CASE("TLS settings that cannot work stop the server before it listens", "[s
   swapped.tls_key_file = files.cert_file();
   CHECK_THROWS_WITH(Server(swapped, handler), Catch::Contains("cannot use the TLS private key") &&
                                                   !Catch::Contains("BEGIN CERTIFICATE"));
+}
+
+TEST_CASE("reload_tls: new connections get the renewed certificate, open ones keep theirs",
+          "[server][tls]") {
+  const Files files;
+  Rig rig(files.options());
+  const std::string first = (files.dir / "first.pem").string();
+  fs::copy_file(files.cert_file(), first);
+  TlsClient open_before(rig.server.port(), first);
+  files.renew();
+  // Until the reload the first certificate is served.
+  TlsClient still_first(rig.server.port(), first);
+  rig.server.reload_tls();
+  // A client that trusts only the first certificate now refuses the server.
+  CHECK_THROWS(TlsClient(rig.server.port(), first));
+  TlsClient renewed(rig.server.port(), files.cert_file());
+  renewed.send(post("{}"));
+  CHECK(starts_with(renewed.receive(), "HTTP/1.1 200 "));
+  // The connection opened before the reload goes on.
+  open_before.send(post("{}"));
+  CHECK(starts_with(open_before.receive(), "HTTP/1.1 200 "));
+
+  // A broken key: the reload throws, and the renewed certificate stays.
+  Files::write(files.key_file(), [](FILE* f) { return std::fputs("not a key\n", f) >= 0 ? 1 : 0; });
+  CHECK_THROWS_WITH(rig.server.reload_tls(), Catch::Contains("cannot use the TLS private key"));
+  TlsClient after_failure(rig.server.port(), files.cert_file());
+  after_failure.send(post("{}"));
+  CHECK(starts_with(after_failure.receive(), "HTTP/1.1 200 "));
 }

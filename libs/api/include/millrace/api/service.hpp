@@ -50,6 +50,9 @@ class ApiService {
   bool wait(std::chrono::milliseconds timeout);
   // Throws what made the service fail, if anything did.
   void rethrow_failure();
+  // SIGHUP: reads the TLS certificate and key again (a renewed certificate)
+  // for new connections; a failure is logged and the old ones stay.
+  void reload();
 
   // The port listened on (useful with port 0); 0 before start().
   int port() const;

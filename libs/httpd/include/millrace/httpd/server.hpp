@@ -176,6 +176,11 @@ class Server {
 
   int port() const;
   bool secure() const;  // serves TLS (ServerOptions::tls_cert_file)
+  // Reads the certificate and key files again (a renewed certificate):
+  // connections from then on use them, those open keep theirs. Thread-safe.
+  // Throws std::runtime_error as the constructor does, and then keeps
+  // serving with what it had; std::logic_error without TLS.
+  void reload_tls();
   // Connections being served now (those refused for the cap not counted).
   std::size_t connections() const;
   // Starts the event-loop threads.

@@ -23,4 +23,11 @@ void register_tls_options(core::OptionSet& options, TlsFiles& tls, const std::st
 // constructor checks.)
 void validate_tls(const TlsFiles& tls, const std::string& env_prefix);
 
+class Server;
+
+// A service's SIGHUP: reads `server`'s certificate and key again when it
+// serves TLS (Server::reload_tls) and logs what happened under `component`.
+// A failure is logged as an error and the server keeps its certificate.
+void reload_certificate(Server& server, const TlsFiles& tls, const std::string& component);
+
 }  // namespace millrace::httpd

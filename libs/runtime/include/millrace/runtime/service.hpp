@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <optional>
@@ -66,6 +67,8 @@ bool serve_metrics(Registry& registry, const std::string& addr, const std::strin
 
 // The life of a service's main component: start(), run until SIGTERM/SIGINT or
 // until the component ends by itself (a fatal error), stop(), and report.
+// SIGHUP calls the component's reload() when it has one (it logs what it
+// did; the service goes on), and stops the others like SIGTERM.
 // Returns the process exit status: 0 after a clean stop, 1 after a failure.
 template <typename Component>
 int serve(Component& component, ShutdownSignals& signals, const std::string& name) {
@@ -73,6 +76,12 @@ int serve(Component& component, ShutdownSignals& signals, const std::string& nam
     component.start();
     for (;;) {
       if (const auto sig = signals.wait(std::chrono::milliseconds(200))) {
+        if constexpr (requires { component.reload(); }) {
+          if (*sig == SIGHUP) {
+            component.reload();
+            continue;
+          }
+        }
         log_info(name, "signal " + std::to_string(*sig) + ": finishing in-flight work");
         break;
       }

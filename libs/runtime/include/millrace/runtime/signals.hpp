@@ -5,9 +5,10 @@
 
 namespace millrace::runtime {
 
-// Blocks SIGINT and SIGTERM in the calling thread and every thread it starts
-// afterwards, so they are received only by wait(). Construct it in main()
-// before starting any component.
+// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread and every thread
+// it starts afterwards, so they are received only by wait(). Construct it in
+// main() before starting any component. (serve() stops on SIGINT and
+// SIGTERM; on SIGHUP it reloads a component that can, else stops too.)
 class ShutdownSignals {
  public:
   ShutdownSignals();
