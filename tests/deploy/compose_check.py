@@ -86,6 +86,7 @@ def fail(message):
 # has a default), as a .env file would give them. The superuser's and the
 # change feed's are the stack's, which the rehearsal's URLs use.
 REQUIRED_PASSWORDS = {"MILLRACE_AUTH_TOKEN": "producer-token",
+                      "MILLRACE_API_READ_TOKEN": "api-read-token",
                       "MILLRACE_PG_PASSWORD": "millrace",
                       "MILLRACE_CHANGEFEED_PG_PASSWORD": "millrace",
                       "MILLRACE_API_PG_PASSWORD": "api-reader-pw",
@@ -376,10 +377,13 @@ def psql(pg_url, sql):
                           capture_output=True, text=True).stdout.strip()
 
 
-def http_get(url):
-    """(status, body) of a GET; an error status is an answer too."""
+def http_get(url, token=None):
+    """(status, body) of a GET, with a bearer token if given; an error status
+    is an answer too."""
+    headers = {"Authorization": "Bearer " + token} if token else {}
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers),
+                                    timeout=10) as response:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()
@@ -702,13 +706,21 @@ def rehearse(source, bin_dir, services):
             time.sleep(1)
         print("ok: rehearsal: the API's healthcheck passes")
 
+        # Compose's read token: a read without it is refused.
+        api = f"http://127.0.0.1:{api_port}"
+        read_token = services["api"]["environment"]["MILLRACE_API_READ_TOKEN"]
+        status, body = http_get(api + "/v1/categories")
+        if status != 401:
+            fail(f"rehearsal: GET /v1/categories without the read token answered {status}, not 401")
+        else:
+            print("ok: rehearsal: the API refuses a read without MILLRACE_API_READ_TOKEN (401)")
+
         # GET /v1/categories through the cache: every loaded category, and a
         # hit in the API's metrics (a read before the API saw the live
         # generation is a bypass, so ask again until one hits).
-        api = f"http://127.0.0.1:{api_port}"
         deadline = time.time() + 30
         while True:
-            status, body = http_get(api + "/v1/categories")
+            status, body = http_get(api + "/v1/categories", read_token)
             if status != 200:
                 fail(f"rehearsal: GET /v1/categories answered {status}: {body[:500]}")
                 return
@@ -748,7 +760,7 @@ def rehearse(source, bin_dir, services):
         if status == 200:
             deadline = time.time() + 60
             while True:
-                status, body = http_get(api + path)
+                status, body = http_get(api + path, read_token)
                 if status == 200 and json.loads(body).get("display_name") == wanted:
                     print(f"ok: rehearsal: PUT {path} (admin role) is served changed through "
                           "the change feed and the cache")
