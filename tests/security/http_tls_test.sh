@@ -21,17 +21,8 @@ cert=$MILLRACE_STATE_DIR/tls/server.crt
 key=$MILLRACE_STATE_DIR/tls/server.key
 [[ -r $cert && -r $key ]] || fail "the stack has no server certificate in $MILLRACE_STATE_DIR/tls"
 
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-  psql -X -q "$MILLRACE_PG" -c "DROP SCHEMA IF EXISTS $name CASCADE" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+trap drop_test_state EXIT
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 # Waits for an HTTPS service's /readyz; fails the test if it exits first.
 wait_ready() {
   local url=$1 pid=$2 log=$3

@@ -17,13 +17,7 @@ set -euo pipefail
 . "$(dirname "$0")/setup.sh" sasl "$1" "$2"
 : "${MILLRACE_SECURE_BROKERS:?the stack has no SASL_SSL listener (deploy/local/stack up --secure)}"
 
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-  psql -X -q "$MILLRACE_PG" -c "DROP SCHEMA IF EXISTS $name CASCADE" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+trap drop_test_state EXIT
 
 export MILLRACE_BROKERS=$MILLRACE_SECURE_BROKERS MILLRACE_KAFKA_PROPERTIES=$MILLRACE_SECURE_KAFKA_PROPERTIES
 export MILLRACE_PG MILLRACE_PG_SCHEMA=$name MILLRACE_TOPIC=$name MILLRACE_DLQ_TOPIC=$name.dlq

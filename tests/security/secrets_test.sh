@@ -119,7 +119,6 @@ mkdir -p "$MILLRACE_ARCHIVE_ROOT"
 cli archive-list archive list
 cli archive-check archive verify --check-config
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # Starts SERVICE, waits until it serves /metrics at URL_OF (a function that
 # reads its log), scrapes it, stops it with SIGTERM and checks it exited 0.

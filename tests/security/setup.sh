@@ -8,7 +8,9 @@
 # CLI), pg_port, superuser (a conninfo of the stack's superuser, over its
 # socket), name (PREFIX_<pid>_<random>, for the test's schema, topics,
 # groups and roles), work (a directory of its own under the build tree) and
-# logs (build/test-logs). fail() ends the test with a message.
+# logs (build/test-logs). fail() ends the test with a message, free_port()
+# prints a free local port, and drop_test_state() (for a test's EXIT trap)
+# kills the processes in pids and drops the test's schema and work dir.
 src=$2
 build=$3
 eval "$("$src/deploy/local/stack" env)"
@@ -21,3 +23,12 @@ logs=$build/test-logs
 mkdir -p "$work" "$logs"
 millrace=$build/bin/millrace
 fail() { echo "$(basename "$0" .sh): $*" >&2; exit 1; }
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+pids=()
+drop_test_state() {
+  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  psql -X -q "$MILLRACE_PG" -c "DROP SCHEMA IF EXISTS $name CASCADE" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
