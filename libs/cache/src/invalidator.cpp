@@ -98,7 +98,7 @@ void Invalidator::rebuild() {
   const auto ends = with("feed", [&] { return feed_.ends(); });
   const auto generation = with("store", [&] { return store_.new_generation(); });
 
-  std::map<std::string, std::string, std::less<>> categories;
+  std::map<std::string, ListedCategory, std::less<>> categories;
   std::vector<std::pair<std::string, Entry>> pending;
   std::size_t rows = 0;
   const auto flush = [&] {
@@ -114,7 +114,7 @@ void Invalidator::rebuild() {
     return truth_.load([&](catalog::Table table, const std::string& key, std::string body) {
       ++rows;
       if (table == catalog::Table::kCategories) {
-        categories[key] = body;
+        categories[key] = {std::string(kLoadedVersion), body};
         pending.emplace_back(category_key(key), Entry{std::string(kLoadedVersion), body});
       } else {
         pending.emplace_back(product_key(key), Entry{std::string(kLoadedVersion), body});
@@ -122,11 +122,9 @@ void Invalidator::rebuild() {
       if (pending.size() >= kLoadBatch) flush();
     });
   });
-  std::vector<std::string> items;
-  items.reserve(categories.size());
-  for (const auto& [name, body] : categories) items.push_back(body);
-  pending.emplace_back(std::string(kCategoriesKey),
-                       Entry{std::string(kLoadedVersion), catalog::category_list_json(items)});
+  std::swap(categories_, categories);
+  list_version_ = std::string(kLoadedVersion);
+  pending.emplace_back(std::string(kCategoriesKey), Entry{list_version_, list_body()});
   flush();
 
   with("feed", [&] { feed_.start_at(ends); });
@@ -141,7 +139,6 @@ void Invalidator::rebuild() {
                                     " rows; following the change feed");
   generation_ = generation;
   snapshot_ = snapshot;
-  categories_ = std::move(categories);
   trusted_ = true;
   probe_.trusted(true);
   state_ = State::kFollow;
@@ -190,7 +187,7 @@ void Invalidator::apply(const std::vector<CatalogChange>& changes) {
   if (changes.empty()) return;
   std::vector<std::pair<std::string, Entry>> entries;
   std::size_t categories = 0, products = 0;
-  std::optional<std::string> list_version;
+  bool listed = false;
   for (const auto& c : changes) {
     const bool category = c.table == catalog::Table::kCategories;
     const auto key = category ? category_key(c.name) : product_key(c.name);
@@ -205,22 +202,13 @@ void Invalidator::apply(const std::vector<CatalogChange>& changes) {
       entries.emplace_back(key, Entry{c.id, c.body});
     }
     if (category) {
-      if (c.old_name) categories_.erase(*c.old_name);
-      if (c.op == CatalogChange::Op::kDelete) {
-        categories_.erase(c.name);
-      } else {
-        categories_[c.name] = *c.body;
-      }
-      list_version = c.id;
+      if (c.old_name) list_change(*c.old_name, c.id, std::nullopt);
+      list_change(c.name, c.id,
+                  c.op == CatalogChange::Op::kDelete ? std::nullopt : std::optional(*c.body));
+      listed = true;
     }
   }
-  if (list_version) {
-    std::vector<std::string> items;
-    items.reserve(categories_.size());
-    for (const auto& [name, body] : categories_) items.push_back(body);
-    entries.emplace_back(std::string(kCategoriesKey),
-                         Entry{*list_version, catalog::category_list_json(items)});
-  }
+  if (listed) entries.emplace_back(std::string(kCategoriesKey), Entry{list_version_, list_body()});
   with("store", [&] { store_.put(*generation_, entries, rules_.ttl); });
   if (categories > 0) probe_.written(catalog::Table::kCategories, categories);
   if (products > 0) probe_.written(catalog::Table::kProducts, products);
@@ -230,6 +218,26 @@ void Invalidator::apply(const std::vector<CatalogChange>& changes) {
     probe_.delay(static_cast<double>(std::max<std::int64_t>(0, now_us - *c.commit_us)) / 1e6);
     probe_.applied_commit(static_cast<double>(*c.commit_us) / 1e6);
   }
+}
+
+void Invalidator::list_change(const std::string& name, const std::string& version,
+                              std::optional<std::string> body) {
+  const auto it = categories_.find(name);
+  if (it == categories_.end()) {
+    categories_.emplace(name, ListedCategory{version, std::move(body)});
+  } else if (it->second.version <= version) {
+    it->second = {version, std::move(body)};
+  }
+  list_version_ = std::max(list_version_, version);
+}
+
+std::string Invalidator::list_body() const {
+  std::vector<std::string> items;
+  items.reserve(categories_.size());
+  for (const auto& [name, listed] : categories_) {
+    if (listed.body) items.push_back(*listed.body);
+  }
+  return catalog::category_list_json(items);
 }
 
 void Invalidator::renew_if_due() {

@@ -96,7 +96,22 @@ class Invalidator {
   bool trusted_ = false;
   std::optional<std::int64_t> generation_;
   std::optional<XidSnapshot> snapshot_;
-  std::map<std::string, std::string, std::less<>> categories_;  // name -> body, for the list
+  // The categories as of the changes applied so far, for the list entry.
+  // Each name keeps the version of the change it reflects, and a tombstone
+  // when deleted, so it follows the same rule as the entries: the change
+  // topic has several partitions, and changes to different categories reach
+  // it out of commit order, so a change is kept only over an older one. The
+  // list is written with the highest version applied, which is never lower
+  // than the one it was last written with.
+  struct ListedCategory {
+    std::string version;
+    std::optional<std::string> body;  // nullopt: deleted
+  };
+  std::map<std::string, ListedCategory, std::less<>> categories_;
+  std::string list_version_;
+  void list_change(const std::string& name, const std::string& version,
+                   std::optional<std::string> body);
+  std::string list_body() const;
   std::chrono::steady_clock::time_point next_renew_{}, next_check_{}, next_acquire_{};
   std::chrono::milliseconds backoff_{0};
 };

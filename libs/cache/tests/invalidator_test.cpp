@@ -215,3 +215,36 @@ TEST_CASE("a load that outlasts the lease keeps it, and yields to a standby that
   CHECK(rig.invalidator.trusted());
   CHECK(rig.store.owner == "me");
 }
+
+// The change topic has several partitions (a change goes to its key's), so
+// changes to two categories reach the invalidator out of commit order. The
+// list holds both: it must end with each category's latest change, whatever
+// the order they came in.
+TEST_CASE("the list keeps every category's latest change when they come out of commit order",
+          "[invalidator]") {
+  Rig rig;
+  rig.invalidator.step();
+  rig.invalidator.step();
+  REQUIRE(rig.invalidator.trusted());
+  // garden's edit committed after toys', yet its partition was read first.
+  rig.feed.append(category_upsert("garden", "Garden edit 2", 60, 131));
+  rig.settle();
+  rig.feed.append(category_upsert("toys", "Toys edit 1", 50, 130));
+  rig.settle();
+  const auto list = *rig.body("categories");
+  CHECK(list.find("Garden edit 2") != std::string::npos);
+  CHECK(list.find("Toys edit 1") != std::string::npos);
+  CHECK(rig.store.entry("categories")->version == id_of(60));
+  // An older change of a category, after a newer one of the same, is no change.
+  rig.feed.append(category_delete("garden", 55, 129));
+  rig.settle();
+  CHECK(rig.body("categories")->find("Garden edit 2") != std::string::npos);
+  // A delete that came out of order against another category's edit.
+  rig.feed.append(category_upsert("toys", "Toys edit 3", 80, 140));
+  rig.feed.append(category_delete("garden", 70, 139));
+  rig.settle();
+  const auto after = *rig.body("categories");
+  CHECK(after.find("Toys edit 3") != std::string::npos);
+  CHECK(after.find("garden") == std::string::npos);
+  CHECK(after.find("Garden") == std::string::npos);
+}
