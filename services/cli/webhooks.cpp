@@ -17,7 +17,8 @@ constexpr const char* kUsage =
     "usage: millrace webhooks <command> [flags]\n"
     "\n"
     "commands:\n"
-    "  add            register an endpoint: --url, optional --tables, --ops, --description;\n"
+    "  add            register an endpoint: --url, optional --tables, --ops, --ordering,\n"
+    "                 --description;\n"
     "                 prints its id and signing secret\n"
     "  list           the endpoints, their state and queues\n"
     "  disable        stop sending to --endpoint ID (its deliveries wait)\n"
@@ -72,6 +73,9 @@ int cmd_add(const std::vector<std::string>& args) {
         o.add_string("ops", "", &ops,
                      "Comma-separated operations: c insert, u update, d delete, r snapshot row, "
                      "t truncate; default all");
+        o.add_string("ordering", "", &e.ordering,
+                     "commit: every change in the order PostgreSQL committed it, across keys; "
+                     "key: commit order within each row's key only, and sooner");
         o.add_string("description", "", &e.description, "A note for `webhooks list`");
         o.add_string("secret", "", &e.secret,
                      "Signing secret (whsec_ + base64); default a new random one");

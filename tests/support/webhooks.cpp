@@ -50,34 +50,44 @@ std::int64_t add_endpoint(const Pipeline& p, const std::string& url, const std::
   return std::stoll(m[1]);
 }
 
-std::size_t check_each_once_in_key_order(const std::vector<std::string>& ids,
-                                         const std::vector<ChangeRecord>& expected) {
+OrderReport order_report(const std::vector<std::string>& ids,
+                         const std::vector<ChangeRecord>& expected) {
   std::map<std::string, std::string> key_of;
   for (const auto& r : expected) key_of[r.id] = r.key;
   std::set<std::string> seen;
   std::map<std::string, std::string> last_of_key;
-  std::size_t repeats = 0, unknown = 0, out_of_order = 0;
+  std::string last;  // the latest change accepted so far, any key
+  OrderReport out;
   for (const auto& id : ids) {
     if (!seen.insert(id).second) {
-      ++repeats;
+      ++out.repeats;
       continue;
     }
     const auto k = key_of.find(id);
     if (k == key_of.end()) {
-      ++unknown;
+      ++out.unknown;
       continue;
     }
     // Change ids sort in commit order (commit LSN, then position).
-    auto& last = last_of_key[k->second];
-    if (!last.empty() && id < last) ++out_of_order;
-    last = id;
+    auto& last_of = last_of_key[k->second];
+    if (!last_of.empty() && id < last_of) ++out.out_of_key_order;
+    last_of = id;
+    if (!last.empty() && id < last) {
+      if (out.out_of_commit_order++ == 0) out.first_inversion = id + " after " + last;
+    }
+    last = std::max(last, id);
   }
-  std::size_t missing = 0;
-  for (const auto& r : expected) missing += seen.count(r.id) == 0 ? 1 : 0;
-  CHECK(missing == 0);
-  CHECK(unknown == 0);
-  CHECK(out_of_order == 0);
-  return repeats;
+  for (const auto& r : expected) out.missing += seen.count(r.id) == 0 ? 1 : 0;
+  return out;
+}
+
+std::size_t check_each_once_in_key_order(const std::vector<std::string>& ids,
+                                         const std::vector<ChangeRecord>& expected) {
+  const auto r = order_report(ids, expected);
+  CHECK(r.missing == 0);
+  CHECK(r.unknown == 0);
+  CHECK(r.out_of_key_order == 0);
+  return r.repeats;
 }
 
 }  // namespace millrace::testing

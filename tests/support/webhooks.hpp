@@ -39,4 +39,16 @@ std::string webhooks_cli(const Pipeline& pipeline, const std::vector<std::string
 std::size_t check_each_once_in_key_order(const std::vector<std::string>& ids,
                                          const std::vector<ChangeRecord>& expected);
 
+// How a receiver's accepted ids (arrival order, repeats included) compare
+// with the changes it should have had.
+struct OrderReport {
+  std::size_t repeats = 0;  // an id accepted again (at-least-once re-sends)
+  std::size_t missing = 0, unknown = 0;
+  std::size_t out_of_key_order = 0;     // after a later change of its own key
+  std::size_t out_of_commit_order = 0;  // after a change committed later, any key
+  std::string first_inversion;          // "A after B", for the log
+};
+OrderReport order_report(const std::vector<std::string>& ids,
+                         const std::vector<ChangeRecord>& expected);
+
 }  // namespace millrace::testing

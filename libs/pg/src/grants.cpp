@@ -58,6 +58,7 @@ std::vector<TableGrant> service_grants(ServiceKind kind) {
       add(group_grants());
       add({{"SELECT, UPDATE", {"webhook_endpoints"}},
            {"SELECT, INSERT, UPDATE, DELETE", {"webhook_deliveries"}},
+           {"SELECT, INSERT, UPDATE", {"webhook_read_marks"}},
            {"SELECT, INSERT", {"refused_records"}}});
       break;
     case ServiceKind::kCache:

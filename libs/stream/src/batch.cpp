@@ -63,6 +63,7 @@ void Batch::drop_partition(std::int32_t partition) {
 }
 
 void Batch::clear() {
+  read_to_.clear();
   partitions_.clear();
   consumed_ = 0;
 }

@@ -40,6 +40,8 @@ constexpr milliseconds kPollInterval{100};
 // commit only between polls, and its offsets, metrics and a failure (which
 // makes the batch accumulating behind it moot) should not wait for a message.
 constexpr milliseconds kSettlePoll{10};
+// How often an idle loop tells a handler that wants it how far it has read.
+constexpr milliseconds kIdleReportInterval{20};
 // Kafka's committed offsets only inform lag tools (PostgreSQL holds the
 // position), so they go at most this often, not after every batch: with
 // small batches, one OffsetCommit per batch per worker loads the broker that
@@ -384,7 +386,9 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
       if (auto msg = consumer_->poll(timeout)) {
         // A record that comes after the batch fell due starts the next one
         // (for the archiver: the next time window's file).
-        if (!resetting_ && seal_wait() <= milliseconds(0)) flush();
+        if (!resetting_ && seal_wait() <= milliseconds(0)) {
+          flush(RecordRef{msg->partition(), msg->offset()});
+        }
         handle(*msg);
       }
       if (in_flight_ &&
@@ -395,6 +399,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
       report_reads();
       rearm_stalled();
       if (!resetting_ && seal_wait() <= milliseconds(0)) flush();
+      report_idle();
     }
 
     // SIGTERM: finish the batch in flight, commit the one accumulated, leave
@@ -409,6 +414,33 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     closed_ = true;
     runtime::log_info(component_,
                       "stopped after consuming " + std::to_string(stats().consumed) + " record(s)");
+  }
+
+  // How far each owned, unhalted partition was read: the consumer's
+  // position, or the stored offset where that is further (nothing fetched
+  // yet since an assign).
+  std::map<std::int32_t, std::int64_t> read_positions() {
+    std::vector<kafka::TopicPartition> asked;
+    for (const auto p : book_.partitions()) {
+      if (!halted_.contains(p)) asked.push_back({config_.kafka.topic, p, kafka::kOffsetInvalid});
+    }
+    std::map<std::int32_t, std::int64_t> out;
+    if (asked.empty()) return out;
+    for (const auto& tp : consumer_->positions(asked)) {
+      std::int64_t at = book_.resume_offset(tp.partition).value_or(0);
+      if (tp.offset >= 0) at = std::max(at, tp.offset);
+      out[tp.partition] = at;
+    }
+    return out;
+  }
+
+  // Handler::idle(): only while every handled record is committed.
+  void report_idle() {
+    if (!handler_.wants_read_to() || resetting_ || in_flight_ || !batch_.empty()) return;
+    const auto t = Clock::now();
+    if (t < idle_due_) return;
+    idle_due_ = t + kIdleReportInterval;
+    handler_.idle(read_positions());
   }
 
   // How long until the accumulated batch is due to be sealed: the handler
@@ -467,11 +499,23 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   // offsets, rows and accounting) while this thread accumulates the next.
   // The commit before it is settled first: at most one is in flight, and
   // this batch's plan expects the offsets that one stored.
-  void flush() {
+  //
+  // `unhandled` is a record the consumer returned that belongs to the next
+  // batch: the read_to() of this one stops before it.
+  void flush(std::optional<RecordRef> unhandled = std::nullopt) {
     settle();
     if (resetting_ || batch_.empty()) return;  // a failed commit took this batch with it
     auto f = std::make_unique<InFlight>();
     f->plan = book_.plan(batch_);
+    if (handler_.wants_read_to()) {
+      auto read_to = read_positions();
+      if (unhandled) {
+        if (const auto it = read_to.find(unhandled->partition); it != read_to.end()) {
+          it->second = std::min(it->second, unhandled->offset);
+        }
+      }
+      batch_.set_read_to(std::move(read_to));
+    }
     f->batch = std::exchange(batch_, Batch{});
     f->state = std::exchange(state_, handler_.open_batch());
     f->started = Clock::now();
@@ -709,6 +753,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   // How far each partition was read since the last report to the probe.
   std::map<std::int32_t, std::int64_t> reads_;
   Clock::time_point reads_due_{};
+  Clock::time_point idle_due_{};
   // Offsets PostgreSQL stored that Kafka has not been told yet, by partition.
   std::map<std::int32_t, std::int64_t> kafka_pending_;
   Clock::time_point kafka_commit_due_{};

@@ -31,6 +31,10 @@ class KafkaConsumerPort final : public ConsumerPort {
                                                    std::chrono::milliseconds timeout) override {
     return consumer_.watermarks(topic, partition, timeout);
   }
+  std::vector<kafka::TopicPartition> positions(
+      const std::vector<kafka::TopicPartition>& partitions) override {
+    return consumer_.positions(partitions);
+  }
   void close() override { consumer_.close(); }
 
  private:

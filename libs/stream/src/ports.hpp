@@ -37,6 +37,10 @@ class ConsumerPort {
   virtual std::pair<std::int64_t, std::int64_t> watermarks(const std::string& topic,
                                                            std::int32_t partition,
                                                            std::chrono::milliseconds timeout) = 0;
+  // The next offset to read of each partition, past transaction markers
+  // (kafka::kOffsetInvalid where nothing was fetched yet).
+  virtual std::vector<kafka::TopicPartition> positions(
+      const std::vector<kafka::TopicPartition>& partitions) = 0;
   virtual void close() = 0;
 };
 

@@ -153,6 +153,16 @@ class FakeConsumer final : public detail::ConsumerPort {
                                                    std::chrono::milliseconds) override {
     return {cluster_.start(partition), cluster_.end(partition)};
   }
+  std::vector<kafka::TopicPartition> positions(
+      const std::vector<kafka::TopicPartition>& partitions) override {
+    std::vector<kafka::TopicPartition> out;
+    for (const auto& tp : partitions) {
+      const auto it = position_.find(tp.partition);
+      out.push_back(
+          {tp.topic, tp.partition, it == position_.end() ? kafka::kOffsetInvalid : it->second});
+    }
+    return out;
+  }
   void close() override { rebalance({}); }
 
  private:

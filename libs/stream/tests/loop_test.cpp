@@ -336,3 +336,94 @@ TEST_CASE("after_commit() is not called for a commit that failed", "[loop]") {
   std::lock_guard lock(handler.mutex);
   CHECK(handler.committed_sizes == std::vector<std::size_t>{100, 100, 100});
 }
+
+namespace {
+
+// Checks what read_to() and idle() promise: every record below a partition's
+// read_to is committed (in the batch that carries it, or before), and the
+// batch holds nothing at or past it.
+class ReadToHandler final : public Handler {
+ public:
+  std::mutex mutex;
+  std::map<std::int32_t, std::int64_t> committed_end;  // highest committed offset + 1
+  std::map<std::int32_t, std::int64_t> last_idle;
+  int batches_with_read_to = 0, idles = 0, broken = 0;
+
+  // Seals a batch of 7 records on the second time it is asked, which is
+  // after the loop polled the next record: the case where read_to() must
+  // stop before a record the consumer has returned but the batch lacks.
+  struct State final : BatchState {
+    std::vector<RecordRef> records;
+    mutable int asked_full = 0;
+    void discard(std::int32_t partition) override {
+      std::erase_if(records, [&](const RecordRef& r) { return r.partition == partition; });
+    }
+    std::size_t size() const override { return records.size(); }
+    RecordRef record(std::size_t i) const override { return records[i]; }
+    std::unique_ptr<BatchState> slice(std::size_t, std::size_t) const override {
+      throw std::logic_error("not isolated here");
+    }
+  };
+  std::optional<std::chrono::milliseconds> seal_in(const BatchState& state) const override {
+    const auto& s = static_cast<const State&>(state);
+    if (s.records.size() < 7) return 1h;
+    return s.asked_full++ == 0 ? 1ms : 0ms;
+  }
+  bool wants_read_to() const override { return true; }
+  std::unique_ptr<BatchState> open_batch() override { return std::make_unique<State>(); }
+  void handle(const kafka::Message& message, PartitionProgress& progress,
+              BatchState& state) override {
+    progress.tally.count(core::Outcome::kPersisted, "");
+    static_cast<State&>(state).records.push_back({message.partition(), message.offset()});
+  }
+  void write(pqxx::work&, Batch&, BatchState&) override {}
+  void refuse(Batch&, BatchState&, const std::vector<Refusal>&) override {}
+  void after_commit(const Batch& batch, BatchState& state) override {
+    std::lock_guard lock(mutex);
+    for (const auto& r : static_cast<State&>(state).records) {
+      auto& end = committed_end[r.partition];
+      end = std::max(end, r.offset + 1);
+    }
+    if (!batch.read_to().empty()) ++batches_with_read_to;
+    // Records are contiguous per partition here, so "all below committed"
+    // is read_to <= the committed end, and "nothing past it" is >=.
+    for (const auto& [p, to] : batch.read_to()) {
+      if (to != committed_end[p]) ++broken;
+    }
+  }
+  void idle(const std::map<std::int32_t, std::int64_t>& read_to) override {
+    std::lock_guard lock(mutex);
+    ++idles;
+    for (const auto& [p, to] : read_to) {
+      if (to > committed_end[p]) ++broken;
+    }
+    last_idle = read_to;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("read_to() stops at what the batch holds; idle() reports only what is committed",
+          "[loop]") {
+  // Partition 1 holds nothing: it is read to its end all the same.
+  FakeCluster cluster(std::map<std::int32_t, std::int64_t>{{0, 2002}, {1, 0}});
+  FakeDatabase db;
+  ReadToHandler handler;
+  metrics::Registry registry("test");
+  TransactionalConsumer consumer(config(1000, 60000), handler, "test", registry,
+                                 ports(cluster, 1, db));
+  cluster.assign(1, {0, 1});
+  consumer.start();
+  // 2,002 records: 286 batches of 7.
+  REQUIRE(within(30s, [&] { return db.stored(0) == std::optional<std::int64_t>(2002); }));
+  REQUIRE(within(10s, [&] {
+    std::lock_guard lock(handler.mutex);
+    return handler.last_idle == std::map<std::int32_t, std::int64_t>{{0, 2002}, {1, 0}};
+  }));
+  consumer.stop();
+  consumer.rethrow_failure();
+  std::lock_guard lock(handler.mutex);
+  CHECK(handler.broken == 0);
+  CHECK(handler.batches_with_read_to > 1);
+  CHECK(handler.idles > 0);
+}

@@ -36,6 +36,11 @@ AddedEndpoint add_endpoint(pqxx::connection& connection, const NewEndpoint& e, b
                                   "(snapshot row), t (truncate)");
     }
   }
+  if (e.ordering != "commit" && e.ordering != "key") {
+    throw std::invalid_argument("ordering \"" + e.ordering +
+                                "\" is neither commit (every change in commit order) nor key "
+                                "(commit order within each row's key)");
+  }
   AddedEndpoint added;
   added.secret = e.secret.empty() ? new_secret() : e.secret;
   if (!is_secret(added.secret)) {
@@ -47,9 +52,9 @@ AddedEndpoint add_endpoint(pqxx::connection& connection, const NewEndpoint& e, b
   const auto tables = array_or_null(e.tables);
   const auto ops = array_or_null(e.ops);
   added.id = tx.exec_params1(
-                   "INSERT INTO webhook_endpoints (url, description, secret, tables, ops) "
-                   "VALUES ($1, $2, $3, $4::text[], $5::text[]) RETURNING id",
-                   e.url, e.description, added.secret, tables, ops)[0]
+                   "INSERT INTO webhook_endpoints (url, description, secret, tables, ops, "
+                   "ordering) VALUES ($1, $2, $3, $4::text[], $5::text[], $6) RETURNING id",
+                   e.url, e.description, added.secret, tables, ops, e.ordering)[0]
                  .as<std::int64_t>();
   tx.commit();
   return added;
@@ -63,15 +68,16 @@ std::string list_endpoints(pqxx::connection& connection) {
       "  count(d.id) FILTER (WHERE d.status = 'failed'), "
       "  coalesce(array_to_string(e.tables, ','), '*'), coalesce(array_to_string(e.ops, ','), "
       "'*'), e.url, coalesce(e.disabled_reason, ''), e.description, "
-      "  previous_secret_until > now() "
+      "  previous_secret_until > now(), e.ordering "
       "FROM webhook_endpoints e "
       "LEFT JOIN webhook_deliveries d ON d.endpoint_id = e.id AND d.status <> 'delivered' "
       "GROUP BY e.id ORDER BY e.id");
   std::ostringstream out;
-  out << "id\tstate\tpending\tfailed\ttables\tops\turl\n";
+  out << "id\tstate\tpending\tfailed\ttables\tops\torder\turl\n";
   for (const auto& r : rows) {
     out << r[0].c_str() << '\t' << r[1].c_str() << '\t' << r[2].c_str() << '\t' << r[3].c_str()
-        << '\t' << r[4].c_str() << '\t' << r[5].c_str() << '\t' << r[6].c_str();
+        << '\t' << r[4].c_str() << '\t' << r[5].c_str() << '\t' << r[10].c_str() << '\t'
+        << r[6].c_str();
     if (!std::string(r[8].c_str()).empty()) out << "\t(" << r[8].c_str() << ')';
     if (!std::string(r[7].c_str()).empty()) out << "\tdisabled: " << r[7].c_str();
     if (!r[9].is_null() && r[9].as<bool>()) out << "\t(previous secret still valid)";

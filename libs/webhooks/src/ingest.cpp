@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "millrace/pg/array.hpp"
+#include "read_marks.hpp"
 #include "wakeup.hpp"
 
 namespace millrace::webhooks::detail {
@@ -56,6 +57,9 @@ class IngestBatch final : public stream::BatchState {
  public:
   std::vector<Pending> pending;
   std::vector<SetAside> set_aside;
+  // False for a slice: a slice is written only to find refused records, in
+  // a transaction that is rolled back, so it marks nothing.
+  bool whole = true;
 
   void discard(std::int32_t partition) override {
     std::erase_if(pending, [&](const Pending& p) { return p.record.partition == partition; });
@@ -65,6 +69,7 @@ class IngestBatch final : public stream::BatchState {
   stream::RecordRef record(std::size_t index) const override { return pending[index].record; }
   std::unique_ptr<stream::BatchState> slice(std::size_t begin, std::size_t end) const override {
     auto out = std::make_unique<IngestBatch>();
+    out->whole = false;
     out->pending.assign(pending.begin() + static_cast<std::ptrdiff_t>(begin),
                         pending.begin() + static_cast<std::ptrdiff_t>(end));
     return out;
@@ -131,8 +136,12 @@ std::variant<ChangeFacts, std::string> read_change(std::string_view value) {
   return f;
 }
 
-IngestHandler::IngestHandler(std::string group, std::string topic)
-    : group_(std::move(group)), topic_(std::move(topic)) {}
+IngestHandler::IngestHandler(std::string group, std::string topic, ReadMarks& marks)
+    : group_(std::move(group)), topic_(std::move(topic)), marks_(marks) {}
+
+void IngestHandler::idle(const std::map<std::int32_t, std::int64_t>& read_to) {
+  marks_.idle(read_to);
+}
 
 std::unique_ptr<stream::BatchState> IngestHandler::open_batch() {
   return std::make_unique<IngestBatch>();
@@ -168,15 +177,11 @@ void IngestHandler::refuse(stream::Batch& batch, stream::BatchState& state,
   }
 }
 
-// Every change is matched against every endpoint's filter in SQL, in the
-// batch's transaction, so a filter changed by `millrace webhooks` applies
-// from one committed batch to the next. Deliveries are inserted in record
-// order, which gives each endpoint's queue (ordered by delivery id) the
-// feed's order.
-void IngestHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchState& state) {
-  auto& b = of(state);
-  store_set_aside(tx, group_, topic_, b.set_aside);
-  if (b.pending.empty()) return;
+// Returns whether any delivery was enqueued.
+namespace {
+
+bool enqueue(pqxx::work& tx, stream::Batch& batch, IngestBatch& b) {
+  if (b.pending.empty()) return false;
   // A change repeated within the batch is enqueued once, from its first copy.
   std::unordered_set<std::string_view> seen;
   std::vector<const Pending*> firsts;
@@ -231,10 +236,34 @@ void IngestHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchSta
       tally.move({core::Outcome::kPersisted, ""}, {core::Outcome::kDuplicate, "duplicate_id"}, 1);
     }
   }
+  return any_enqueued;
+}
+
+}  // namespace
+
+// Every change is matched against every endpoint's filter in SQL, in the
+// batch's transaction, so a filter changed by `millrace webhooks` applies
+// from one committed batch to the next. Deliveries are inserted in record
+// order, which gives each endpoint's queue (ordered by delivery id) the
+// feed's order.
+void IngestHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchState& state) {
+  auto& b = of(state);
+  store_set_aside(tx, group_, topic_, b.set_aside);
+  const bool enqueued = enqueue(tx, batch, b);
+  bool at_end = false;
+  if (b.whole) {
+    std::map<std::int32_t, std::string> last_ids;
+    for (const auto& p : b.pending) {
+      auto& last = last_ids[p.record.partition];
+      last = std::max(last, p.change.id);
+    }
+    at_end = marks_.write(tx, batch.read_to(), last_ids);
+  }
   // Wakes the delivery workers of every replica when this transaction
   // commits (PostgreSQL delivers a NOTIFY only then, and once per
-  // transaction however often it is sent).
-  if (any_enqueued)
+  // transaction however often it is sent): for what it enqueued, and for
+  // deliveries in commit order that its marks let go.
+  if (enqueued || at_end)
     tx.exec("SELECT pg_notify('" + std::string(kWakeChannel) + "', current_schema())");
 }
 

@@ -4,6 +4,7 @@
 // table and operation) becomes a delivery row, written in the transaction
 // that commits the group's offsets, so none is lost or enqueued twice.
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,9 +30,17 @@ struct ChangeFacts {
 // A string saying what is wrong when the value is not a change.
 std::variant<ChangeFacts, std::string> read_change(std::string_view value);
 
+class ReadMarks;
+
+// Marks how far it read each partition in `marks` (read_marks.hpp), with
+// each batch and while idle, for the endpoints in commit order.
 class IngestHandler final : public stream::Handler {
  public:
-  IngestHandler(std::string group, std::string topic);
+  // `marks` must outlive the handler.
+  IngestHandler(std::string group, std::string topic, ReadMarks& marks);
+
+  bool wants_read_to() const override { return true; }
+  void idle(const std::map<std::int32_t, std::int64_t>& read_to) override;
 
   std::unique_ptr<stream::BatchState> open_batch() override;
   void handle(const kafka::Message& message, stream::PartitionProgress& progress,
@@ -43,6 +52,7 @@ class IngestHandler final : public stream::Handler {
  private:
   std::string group_;
   std::string topic_;
+  ReadMarks& marks_;
 };
 
 }  // namespace millrace::webhooks::detail

@@ -8,6 +8,16 @@ namespace millrace::webhooks::detail {
 
 namespace {
 
+// Whether the delivery of change `C` enqueued at `T` may go out in commit
+// order: the rule of read_marks.hpp over the group's marks ($3, $4), one
+// row per partition of the change topic.
+std::string released(const std::string& c, const std::string& t) {
+  return "(EXISTS (SELECT 1 FROM webhook_read_marks m WHERE m.group_id = $3 AND m.topic = $4) "
+         "AND NOT EXISTS (SELECT 1 FROM webhook_read_marks m WHERE m.group_id = $3 "
+         "AND m.topic = $4 AND m.last_id < " +
+         c + " COLLATE \"C\" AND m.caught_up_at <= " + t + "))";
+}
+
 std::int64_t new_lease_token() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   return static_cast<std::int64_t>(rng() >> 1);
@@ -15,8 +25,10 @@ std::int64_t new_lease_token() {
 
 }  // namespace
 
-PgQueue::PgQueue(pg::PgOptions options, std::string application_name)
-    : options_(std::move(options)), application_name_(std::move(application_name)) {}
+PgQueue::PgQueue(pg::PgOptions options, std::string application_name, MarkScope marks)
+    : options_(std::move(options)),
+      application_name_(std::move(application_name)),
+      marks_(std::move(marks)) {}
 
 PgQueue::~PgQueue() = default;
 
@@ -50,23 +62,34 @@ auto PgQueue::in_transaction(const char* what, Body&& body) {
 std::optional<Claim> PgQueue::claim(std::int64_t lease_ms, int max) {
   return in_transaction("claim a webhook queue", [&](pqxx::work& tx) -> std::optional<Claim> {
     const std::int64_t token = new_lease_token();
-    // The head of each active endpoint's queue; the one due the longest that
-    // no other worker holds (a lease that ran out, or whose worker's session
-    // ended, is free again).
+    // The head of each active endpoint's queue (the lowest change id in
+    // commit order, released by the marks; the first enqueued in key
+    // order); the one due the longest that no other worker holds (a lease
+    // that ran out, or whose worker's session ended, is free again).
     const auto head = tx.exec_params(
         "UPDATE webhook_endpoints SET lease_token = $1, lease_pid = pg_backend_pid(), "
         "  lease_until = clock_timestamp() + $2 * interval '1 millisecond' "
         "WHERE id = ("
         "  SELECT e.id FROM webhook_endpoints e "
-        "  CROSS JOIN LATERAL (SELECT d.next_attempt_at FROM webhook_deliveries d "
-        "    WHERE d.endpoint_id = e.id AND d.status = 'pending' ORDER BY d.id LIMIT 1) h "
+        "  CROSS JOIN LATERAL ("
+        "    (SELECT d.next_attempt_at, d.change_id, d.enqueued_at FROM webhook_deliveries d "
+        "      WHERE e.ordering = 'commit' AND d.endpoint_id = e.id AND d.status = 'pending' "
+        "      ORDER BY d.change_id COLLATE \"C\" LIMIT 1) "
+        "    UNION ALL "
+        "    (SELECT d.next_attempt_at, d.change_id, d.enqueued_at FROM webhook_deliveries d "
+        "      WHERE e.ordering = 'key' AND d.endpoint_id = e.id AND d.status = 'pending' "
+        "      ORDER BY d.id LIMIT 1)) h "
         "  WHERE e.active AND h.next_attempt_at <= clock_timestamp() "
-        "    AND (e.lease_until IS NULL OR e.lease_until < clock_timestamp() "
-        "      OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = e.lease_pid)) "
-        "  ORDER BY h.next_attempt_at LIMIT 1 FOR UPDATE OF e SKIP LOCKED) "
-        "RETURNING id, url, secret, "
-        "  CASE WHEN previous_secret_until > clock_timestamp() THEN previous_secret END",
-        token, lease_ms);
+        "    AND (e.ordering = 'key' OR " +
+            released("h.change_id", "h.enqueued_at") +
+            ") "
+            "    AND (e.lease_until IS NULL OR e.lease_until < clock_timestamp() "
+            "      OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = e.lease_pid)) "
+            "  ORDER BY h.next_attempt_at LIMIT 1 FOR UPDATE OF e SKIP LOCKED) "
+            "RETURNING id, url, secret, "
+            "  CASE WHEN previous_secret_until > clock_timestamp() THEN previous_secret END, "
+            "  ordering = 'commit'",
+        token, lease_ms, marks_.group, marks_.topic);
     if (head.empty()) return std::nullopt;
     Claim c;
     c.endpoint = head[0][0].as<std::int64_t>();
@@ -74,12 +97,21 @@ std::optional<Claim> PgQueue::claim(std::int64_t lease_ms, int max) {
     c.secrets.push_back(head[0][2].as<std::string>());
     if (!head[0][3].is_null()) c.secrets.push_back(head[0][3].as<std::string>());
     c.lease = token;
-    const auto rows = tx.exec_params(
-        "SELECT id, change_id, body, attempts, extract(epoch FROM committed_at)::float8 "
-        "FROM webhook_deliveries "
-        "WHERE endpoint_id = $1 AND status = 'pending' ORDER BY id LIMIT $2",
-        c.endpoint, max);
+    const bool commit_order = head[0][4].as<bool>();
+    // In commit order the claim ends before the first delivery the marks do
+    // not release yet (the head is released: the claim above checked).
+    const std::string columns =
+        "SELECT id, change_id, body, attempts, extract(epoch FROM committed_at)::float8, ";
+    const std::string pending =
+        " FROM webhook_deliveries d WHERE endpoint_id = $1 AND status = "
+        "'pending' ORDER BY ";
+    const auto rows =
+        commit_order ? tx.exec_params(columns + released("d.change_id", "d.enqueued_at") + pending +
+                                          "change_id COLLATE \"C\" LIMIT $2",
+                                      c.endpoint, max, marks_.group, marks_.topic)
+                     : tx.exec_params(columns + "true" + pending + "id LIMIT $2", c.endpoint, max);
     for (const auto& r : rows) {
+      if (!r[5].as<bool>()) break;
       c.deliveries.push_back({r[0].as<std::int64_t>(), r[1].as<std::string>(),
                               r[2].as<std::string>(), r[3].as<int>(), r[4].as<double>()});
     }

@@ -12,9 +12,16 @@ namespace millrace::webhooks::detail {
 // The queue in PostgreSQL, on one connection of its own (one per worker).
 // Reconnects on the next call after a failure; failures are thrown as
 // core::InfraError classed by SQLSTATE.
+// Whose marks say how far the change topic was read, for the endpoints in
+// commit order (read_marks.hpp).
+struct MarkScope {
+  std::string group;
+  std::string topic;
+};
+
 class PgQueue final : public Queue {
  public:
-  PgQueue(pg::PgOptions options, std::string application_name);
+  PgQueue(pg::PgOptions options, std::string application_name, MarkScope marks);
   ~PgQueue() override;
 
   std::optional<Claim> claim(std::int64_t lease_ms, int max) override;
@@ -30,6 +37,7 @@ class PgQueue final : public Queue {
 
   pg::PgOptions options_;
   std::string application_name_;
+  MarkScope marks_;
   std::unique_ptr<pqxx::connection> conn_;
 };
 

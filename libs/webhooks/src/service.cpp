@@ -14,6 +14,7 @@
 #include "millrace/runtime/log.hpp"
 #include "pg_queue.hpp"
 #include "probe.hpp"
+#include "read_marks.hpp"
 #include "wakeup.hpp"
 
 namespace millrace::webhooks {
@@ -24,16 +25,20 @@ namespace {
 
 constexpr auto kStatsEvery = std::chrono::seconds(5);
 constexpr auto kPruneEvery = std::chrono::minutes(10);
+// How often the marker looks whether an idle consumer's positions, or
+// deliveries waiting on them, call for new read marks (read_marks.hpp).
+constexpr auto kMarkEvery = milliseconds(100);
 
 }  // namespace
 
 // The delivery workers, one housekeeper that refreshes the queue's gauges
-// and prunes delivered rows, and one listener that wakes the workers when
-// deliveries are enqueued (wakeup.hpp).
+// and prunes delivered rows, one listener that wakes the workers when
+// deliveries are enqueued (wakeup.hpp), and one marker that writes how far
+// an idle consumer has read (read_marks.hpp).
 class Webhooks::Dispatcher {
  public:
-  Dispatcher(const WebhooksConfig& config, metrics::Registry& metrics)
-      : config_(config), probe_(metrics) {
+  Dispatcher(const WebhooksConfig& config, metrics::Registry& metrics, detail::ReadMarks& marks)
+      : config_(config), probe_(metrics), marks_(marks) {
     rules_.schedule = config.schedule;
     // A claim's lease outlives a request that runs to its timeout, and the
     // recording after it, twice over.
@@ -52,6 +57,7 @@ class Webhooks::Dispatcher {
     }
     threads_.emplace_back([this] { run_housekeeper(); });
     threads_.emplace_back([this] { run_listener(); });
+    threads_.emplace_back([this] { run_marker(); });
   }
 
   void stop() {
@@ -130,7 +136,7 @@ class Webhooks::Dispatcher {
 
   void run_worker(std::int64_t index) {
     const std::string who = "webhooks.worker" + std::to_string(index);
-    detail::PgQueue queue(config_.stream.pg, "millrace-webhooks");
+    detail::PgQueue queue(config_.stream.pg, "millrace-webhooks", mark_scope());
     auto sender = detail::make_curl_sender(
         {milliseconds(config_.timeout_ms), config_.allow_private, rules_.user_agent});
     std::mt19937_64 rng{std::random_device{}()};
@@ -173,8 +179,37 @@ class Webhooks::Dispatcher {
     });
   }
 
+  detail::MarkScope mark_scope() const {
+    return {config_.stream.group, config_.stream.kafka.topic};
+  }
+
+  void run_marker() {
+    std::unique_ptr<pqxx::connection> conn;
+    guarded("webhooks.marker", [&] {
+      if (!migrated_ && config_.stream.migrate) {
+        pause(milliseconds(200));
+        return true;
+      }
+      try {
+        if (!conn || !conn->is_open()) {
+          conn = pg::connect(config_.stream.pg.url, config_.stream.pg.schema, "millrace-webhooks",
+                             config_.stream.pg.limits);
+        }
+        if (marks_.write_idle(*conn)) wake_workers();
+      } catch (const core::InfraError&) {
+        conn.reset();
+        throw;
+      } catch (const std::exception&) {
+        conn.reset();
+        pg::rethrow_classified("write the webhooks' read marks");
+      }
+      pause(kMarkEvery);
+      return true;
+    });
+  }
+
   void run_housekeeper() {
-    detail::PgQueue queue(config_.stream.pg, "millrace-webhooks");
+    detail::PgQueue queue(config_.stream.pg, "millrace-webhooks", mark_scope());
     auto last_prune = std::chrono::steady_clock::now();
     guarded("webhooks", [&] {
       if (!migrated_ && config_.stream.migrate) {
@@ -217,6 +252,7 @@ class Webhooks::Dispatcher {
 
   const WebhooksConfig& config_;
   detail::DispatchProbe probe_;
+  detail::ReadMarks& marks_;
   detail::DispatchRules rules_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
@@ -229,11 +265,14 @@ class Webhooks::Dispatcher {
 
 Webhooks::Webhooks(WebhooksConfig config, metrics::Registry& metrics)
     : config_(std::move(config)),
+      marks_(std::make_unique<detail::ReadMarks>(
+          config_.stream.group, config_.stream.kafka.topic,
+          detail::make_kafka_end_offsets(config_.stream.kafka))),
       handler_(std::make_unique<detail::IngestHandler>(config_.stream.group,
-                                                       config_.stream.kafka.topic)),
+                                                       config_.stream.kafka.topic, *marks_)),
       consumer_(std::make_unique<stream::TransactionalConsumer>(config_.stream, *handler_,
                                                                 "webhooks", metrics)),
-      dispatcher_(std::make_unique<Dispatcher>(config_, metrics)) {}
+      dispatcher_(std::make_unique<Dispatcher>(config_, metrics, *marks_)) {}
 
 Webhooks::~Webhooks() {
   stop();

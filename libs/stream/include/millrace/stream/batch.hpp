@@ -67,9 +67,18 @@ class Batch {
   void drop_partition(std::int32_t partition);
   void clear();
 
+  // How far each partition the consumer owned at the seal was read, for a
+  // handler that asks (Handler::wants_read_to()): every record of it below
+  // this offset is in this batch or in one committed before it. It is the
+  // consumer's position, which steps over transaction markers and aborted
+  // records, so an idle partition's reaches its end. Empty otherwise.
+  const std::map<std::int32_t, std::int64_t>& read_to() const { return read_to_; }
+  void set_read_to(std::map<std::int32_t, std::int64_t> read_to) { read_to_ = std::move(read_to); }
+
  private:
   std::map<std::int32_t, PartitionProgress> partitions_;
   std::uint64_t consumed_ = 0;
+  std::map<std::int32_t, std::int64_t> read_to_;
 };
 
 // One partition's offset transition for a commit: stored value expected in

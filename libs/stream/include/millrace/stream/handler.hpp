@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <pqxx/pqxx>
@@ -89,6 +90,18 @@ class Handler {
     (void)state;
     return std::nullopt;
   }
+
+  // A handler that must know how far the consumer has read every partition
+  // it owns, including partitions with nothing in the batch, says true: its
+  // batches then carry Batch::read_to(), and idle() is called while nothing
+  // is waiting to be committed.
+  virtual bool wants_read_to() const { return false; }
+
+  // On the loop thread, at most every few tens of milliseconds while every
+  // record handled so far is committed (no batch accumulating, none in
+  // flight): how far each owned partition was read, as Batch::read_to().
+  // Must not block.
+  virtual void idle(const std::map<std::int32_t, std::int64_t>& read_to) { (void)read_to; }
 
   // Decides one record's outcome: count it in `progress.tally` (every
   // record must be counted exactly once) and buffer what write() needs in

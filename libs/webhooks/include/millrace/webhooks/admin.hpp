@@ -20,6 +20,10 @@ struct NewEndpoint {
   std::vector<std::string> tables;  // empty: every table
   std::vector<std::string> ops;     // empty: every operation (c, u, d, r, t)
   std::string secret;               // empty: a new one
+  // "commit": every change in the order PostgreSQL committed it, across
+  // keys (each waits until no earlier change can still be enqueued);
+  // "key": in the order read, which is commit order within each row's key.
+  std::string ordering = "commit";
 };
 
 struct AddedEndpoint {

@@ -9,10 +9,15 @@
 
 namespace millrace::webhooks {
 
+namespace detail {
+class ReadMarks;
+}
+
 // millrace-webhooks: a consumer group member on the change topic that
 // enqueues a delivery per change and matching endpoint (in the transaction
 // of its offsets), and delivery workers that send them, signed, in order
-// per endpoint, with retries. docs/architecture.md, "Webhooks".
+// per endpoint (commit order, or key order where an endpoint asks), with
+// retries. docs/architecture.md, "Webhooks".
 class Webhooks {
  public:
   Webhooks(WebhooksConfig config, metrics::Registry& metrics);
@@ -32,6 +37,7 @@ class Webhooks {
  private:
   class Dispatcher;
   WebhooksConfig config_;
+  std::unique_ptr<detail::ReadMarks> marks_;
   std::unique_ptr<stream::Handler> handler_;
   std::unique_ptr<stream::TransactionalConsumer> consumer_;
   std::unique_ptr<Dispatcher> dispatcher_;

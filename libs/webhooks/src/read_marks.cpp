@@ -1,0 +1,127 @@
+#include "read_marks.hpp"
+
+#include <chrono>
+
+#include "millrace/kafka/consumer.hpp"
+#include "millrace/pg/array.hpp"
+#include "wakeup.hpp"
+
+namespace millrace::webhooks::detail {
+
+namespace {
+
+constexpr std::chrono::milliseconds kKafkaTimeout{5000};
+
+class KafkaEndOffsets final : public EndOffsets {
+ public:
+  explicit KafkaEndOffsets(const kafka::KafkaClientOptions& kafka)
+      : topic_(kafka.topic),
+        consumer_(std::make_unique<kafka::Consumer>(
+            kafka::follower_config(kafka, "millrace-webhooks-ends"), nullptr)) {}
+
+  std::map<std::int32_t, std::int64_t> ends() override {
+    // Asked each time: partitions added to the topic are marked from then on.
+    const auto count = consumer_->partition_count(topic_, kKafkaTimeout);
+    std::map<std::int32_t, std::int64_t> out;
+    for (const auto& tp : consumer_->end_offsets(topic_, count, kKafkaTimeout)) {
+      out[tp.partition] = tp.offset;
+    }
+    return out;
+  }
+
+ private:
+  std::string topic_;
+  std::unique_ptr<kafka::Consumer> consumer_;
+};
+
+}  // namespace
+
+std::unique_ptr<EndOffsets> make_kafka_end_offsets(const kafka::KafkaClientOptions& kafka) {
+  return std::make_unique<KafkaEndOffsets>(kafka);
+}
+
+std::vector<Mark> marks_for(const std::map<std::int32_t, std::int64_t>& ends,
+                            const std::map<std::int32_t, std::int64_t>& read_to,
+                            const std::map<std::int32_t, std::string>& last_ids) {
+  std::vector<Mark> out;
+  for (const auto& [partition, end] : ends) {
+    Mark m;
+    m.partition = partition;
+    if (const auto it = last_ids.find(partition); it != last_ids.end()) m.last_id = it->second;
+    const auto at = read_to.find(partition);
+    m.at_end = at != read_to.end() && at->second >= end;
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+ReadMarks::ReadMarks(std::string group, std::string topic, std::unique_ptr<EndOffsets> ends)
+    : group_(std::move(group)), topic_(std::move(topic)), ends_(std::move(ends)) {}
+
+bool ReadMarks::write(pqxx::work& tx, const std::map<std::int32_t, std::int64_t>& read_to,
+                      const std::map<std::int32_t, std::string>& last_ids) {
+  std::lock_guard lock(mutex_);
+  // A batch that does not commit is written again, marks and all.
+  const auto at_end = write_locked(tx, read_to, last_ids);
+  if (at_end) last_at_end_ = *at_end;
+  return at_end.has_value();
+}
+
+std::optional<std::string> ReadMarks::write_locked(
+    pqxx::work& tx, const std::map<std::int32_t, std::int64_t>& read_to,
+    const std::map<std::int32_t, std::string>& last_ids) {
+  // The time first, then the ends: a change enqueued before this time was
+  // read before it, so its transaction had committed before the ends were
+  // asked.
+  const auto now = tx.exec1("SELECT clock_timestamp()::text")[0].as<std::string>();
+  const auto marks = marks_for(ends_->ends(), read_to, last_ids);
+  pg::ArrayLiteral partitions, ids, at_end;
+  bool any_at_end = false;
+  for (const auto& m : marks) {
+    partitions.add(m.partition);
+    ids.add(m.last_id);
+    at_end.add(m.at_end ? "t" : "f");
+    any_at_end = any_at_end || m.at_end;
+  }
+  tx.exec_params(
+      "INSERT INTO webhook_read_marks AS w (group_id, topic, partition, last_id, caught_up_at) "
+      "SELECT $1, $2, p, i, CASE WHEN e THEN $6::timestamptz ELSE '-infinity' END "
+      "FROM unnest($3::integer[], $4::text[], $5::boolean[]) AS m(p, i, e) "
+      "ON CONFLICT (group_id, topic, partition) DO UPDATE SET "
+      "  last_id = GREATEST(w.last_id, EXCLUDED.last_id), "
+      "  caught_up_at = GREATEST(w.caught_up_at, EXCLUDED.caught_up_at)",
+      group_, topic_, partitions.take(), ids.take(), at_end.take(), now);
+  if (!any_at_end) return std::nullopt;
+  return now;
+}
+
+void ReadMarks::idle(const std::map<std::int32_t, std::int64_t>& read_to) {
+  std::lock_guard lock(mutex_);
+  if (idle_ == read_to) return;
+  idle_ = read_to;
+  ++idle_seq_;
+}
+
+bool ReadMarks::write_idle(pqxx::connection& connection) {
+  std::lock_guard lock(mutex_);
+  if (!idle_) return false;
+  pqxx::work tx(connection);
+  if (idle_seq_ == idle_written_ && !last_at_end_.empty()) {
+    // Nothing new read here: only deliveries enqueued since may wait on it.
+    const bool waiting =
+        tx.exec_params1("SELECT EXISTS (SELECT 1 FROM webhook_deliveries "
+                        "WHERE status = 'pending' AND enqueued_at >= $1::timestamptz)",
+                        last_at_end_)[0]
+            .as<bool>();
+    if (!waiting) return false;
+  }
+  const auto seq = idle_seq_;
+  const auto at_end = write_locked(tx, *idle_, {});
+  if (at_end) tx.exec("SELECT pg_notify('" + std::string(kWakeChannel) + "', current_schema())");
+  tx.commit();
+  idle_written_ = seq;
+  if (at_end) last_at_end_ = *at_end;
+  return at_end.has_value();
+}
+
+}  // namespace millrace::webhooks::detail

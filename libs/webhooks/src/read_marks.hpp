@@ -1,0 +1,97 @@
+#pragma once
+
+// Commit order across the change topic's partitions. The feed publishes
+// every change in commit order, each to its key's partition, so a reader
+// of several partitions meets them out of commit order across keys. An
+// endpoint in commit order (the default) is sent change C only once no
+// change committed before C can still be enqueued: for every partition of
+// the topic, either
+//  - the group has enqueued a change of that partition at or past C (a
+//    partition's changes come in commit order), or
+//  - the group read that partition to its end (its last stable offset)
+//    after C was enqueued: C's Kafka transaction, and so every one before
+//    it, had committed by then, so their records on that partition were
+//    below that end, and were read and enqueued.
+// These marks (webhook_read_marks) are written in each batch's transaction,
+// from how far the consumer had read every partition it owns at the seal
+// (stream::Batch::read_to), and, while it is idle, by a marker thread from
+// stream::Handler::idle(). Times are PostgreSQL's clock, on both sides. The
+// claim's side of the rule is in pg_queue.cpp.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <pqxx/pqxx>
+#include <string>
+#include <vector>
+
+#include "millrace/kafka/options.hpp"
+
+namespace millrace::webhooks::detail {
+
+// The ends of the change topic's partitions as a read_committed reader sees
+// them (the last stable offsets), asked of the brokers. Throws
+// core::InfraError (retryable) when they do not answer.
+class EndOffsets {
+ public:
+  virtual ~EndOffsets() = default;
+  virtual std::map<std::int32_t, std::int64_t> ends() = 0;
+};
+
+std::unique_ptr<EndOffsets> make_kafka_end_offsets(const kafka::KafkaClientOptions& kafka);
+
+// One partition's mark: the last change id enqueued from it in this
+// transaction (empty: none), and whether it was read to its end.
+struct Mark {
+  std::int32_t partition = 0;
+  std::string last_id;
+  bool at_end = false;
+  bool operator==(const Mark&) const = default;
+};
+
+// A mark for every partition the ends name: at its end where `read_to` is
+// at or past the end (a partition missing from `read_to` is not).
+std::vector<Mark> marks_for(const std::map<std::int32_t, std::int64_t>& ends,
+                            const std::map<std::int32_t, std::int64_t>& read_to,
+                            const std::map<std::int32_t, std::string>& last_ids);
+
+class ReadMarks {
+ public:
+  ReadMarks(std::string group, std::string topic, std::unique_ptr<EndOffsets> ends);
+
+  // In a batch's transaction: `read_to` as the batch carries it, and the
+  // highest change id it enqueued per partition. Returns whether a
+  // partition was at its end (deliveries waiting on it may go now).
+  bool write(pqxx::work& tx, const std::map<std::int32_t, std::int64_t>& read_to,
+             const std::map<std::int32_t, std::string>& last_ids);
+
+  // On the consumer's loop thread while it is idle: how far it has read,
+  // with everything read committed. Does not block on I/O.
+  void idle(const std::map<std::int32_t, std::int64_t>& read_to);
+
+  // The marker thread, in a transaction of its own on `connection`: writes
+  // the idle positions when they are new, or when deliveries were enqueued
+  // since it last found its partitions at their ends (another member's,
+  // maybe, waiting on this one's partitions), and then wakes the delivery
+  // workers. Returns whether it wrote a partition at its end. Throws what
+  // libpqxx and EndOffsets throw.
+  bool write_idle(pqxx::connection& connection);
+
+ private:
+  // PostgreSQL's time of the marks when a partition was at its end.
+  std::optional<std::string> write_locked(pqxx::work& tx,
+                                          const std::map<std::int32_t, std::int64_t>& read_to,
+                                          const std::map<std::int32_t, std::string>& last_ids);
+
+  const std::string group_;
+  const std::string topic_;
+  std::mutex mutex_;  // the Kafka client (two threads) and the idle positions
+  std::unique_ptr<EndOffsets> ends_;
+  std::optional<std::map<std::int32_t, std::int64_t>> idle_;
+  std::uint64_t idle_seq_ = 0, idle_written_ = 0;
+  std::string last_at_end_;  // PostgreSQL's clock when it last found one at its end
+};
+
+}  // namespace millrace::webhooks::detail
