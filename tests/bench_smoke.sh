@@ -36,6 +36,8 @@ assert wh["changes"] == wh["commit_to_webhook_ms"]["count"] == wh["receiver_roun
 for leg in ("commit_to_webhook_ms", "receiver_round_trip_ms"):
     assert wh[leg]["max"] >= wh[leg]["p99"] >= wh[leg]["p50"] > 0, f"webhooks.{leg} = {wh[leg]!r}"
 assert wh["ratio_p50"] > 0 and wh["ratio_p99"] > 0, f"webhooks ratios {wh!r}"
+assert wh["key_order_commit_to_webhook_ms"]["count"] == wh["changes"], f"webhooks key order {wh!r}"
+assert wh["commit_over_key_order_p50"] > 0 and wh["commit_over_key_order_p99"] > 0, f"webhooks {wh!r}"
 assert 0 <= r["machine"]["cpu_steal_share"] < 1 and 0 <= lat["cpu_steal_share"] < 1, "steal share missing"
 refs = res["kafka_ack_1500"]
 assert [a["linger_ms"] for a in refs] == [5, 0], f"ack references {refs!r}"
