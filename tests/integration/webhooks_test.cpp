@@ -256,7 +256,8 @@ TEST_CASE("enqueued deliveries wake the idle workers at once, also after the lis
 // Changes to many keys land on all four partitions of the change topic, and
 // the service reads those partitions as they come: an endpoint in commit
 // order (the default) must still get them in commit order across keys,
-// while a receiver refuses first attempts. One in key order beside it gets
+// while a receiver refuses first attempts and two members of the group
+// share the partitions. One in key order beside it gets
 // each key's changes in order, and says how far from commit order that is.
 TEST_CASE("commit order across keys and partitions by default; key order on request",
           "[webhooks-order]") {
@@ -281,7 +282,11 @@ TEST_CASE("commit order across keys and partitions by default; key order on requ
   add_endpoint(p, rx.url("/key"), secret["/key"], {"--ordering", "key"});
   CHECK_THAT(webhooks_cli(p, {"list"}), Catch::Contains("\tkey\t" + rx.url("/key")));
   CHECK_THAT(webhooks_cli(p, {"list"}), Catch::Contains("\tcommit\t" + rx.url("/commit")));
-  auto hooks = start_webhooks(p, rig, "webhooks", "100ms,200ms,500ms,1s,2s,4s,8s");
+  // Two members of the group, each reading two of the four partitions:
+  // each one's marks hold the other's deliveries until it has read past them.
+  const std::string schedule = "100ms,200ms,500ms,1s,2s,4s,8s";
+  auto hooks = start_webhooks(p, rig, "webhooks-1", schedule);
+  auto hooks2 = start_webhooks(p, rig, "webhooks-2", schedule);
 
   // Three writers at once, each on 40 keys of its own, 100 transactions of
   // four rows each: 1,200 changes whose commits interleave.
@@ -318,7 +323,7 @@ TEST_CASE("commit order across keys and partitions by default; key order on requ
   for (const std::string path : {"/commit", "/key"}) {
     REQUIRE(eventually([&] { return unique(path) >= kTotal; }, seconds(240)));
   }
-  CHECK(stop_cleanly({&hooks, &feed}));
+  CHECK(stop_cleanly({&hooks, &hooks2, &feed}));
 
   for (const std::string path : {"/commit", "/key"}) {
     INFO(path);

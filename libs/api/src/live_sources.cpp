@@ -170,7 +170,8 @@ std::string PgLiveSource::health(const std::string& feed_error) {
 
     const auto groups = tx.exec(
         "SELECT group_id, topic, sum(consumed), sum(persisted), sum(filtered), sum(rejected), "
-        "sum(duplicate), sum(late), sum(lost), sum(unaccounted) FROM partition_accounting "
+        "sum(duplicate), sum(late), sum(lost), sum(unaccounted), sum(expired) FROM "
+        "partition_accounting "
         "GROUP BY 1, 2 ORDER BY 1, 2");
     rapidjson::StringBuffer gb;
     Writer g(gb);
@@ -181,9 +182,9 @@ std::string PgLiveSource::health(const std::string& feed_error) {
       text(g, r[0].c_str());
       key(g, "topic");
       text(g, r[1].c_str());
-      static constexpr std::string_view kCounts[] = {"consumed", "persisted",  "filtered",
-                                                     "rejected", "duplicate",  "late",
-                                                     "lost",     "unaccounted"};
+      static constexpr std::string_view kCounts[] = {"consumed", "persisted",   "filtered",
+                                                     "rejected", "duplicate",   "late",
+                                                     "lost",     "unaccounted", "expired"};
       for (std::size_t i = 0; i < std::size(kCounts); ++i) {
         key(g, kCounts[i]);
         number(g, r[static_cast<pqxx::row::size_type>(i + 2)]);

@@ -34,7 +34,8 @@ constexpr Column kAccounting[] = {
     {"group_id", kText},       {"topic", kText},          {"partition", kInteger},
     {"next_offset", kInteger}, {"consumed", kInteger},    {"persisted", kInteger},
     {"filtered", kInteger},    {"rejected", kInteger},    {"late", kInteger},
-    {"duplicate", kInteger},   {"unaccounted", kInteger}, {"lost", kInteger}};
+    {"duplicate", kInteger},   {"unaccounted", kInteger}, {"lost", kInteger},
+    {"expired", kInteger}};
 
 struct Shape {
   std::string_view name;

@@ -39,6 +39,10 @@ void publish(pqxx::connection& conn, const std::string& publication, const std::
             .as<int>() == 1;
     tx.exec((exists ? "ALTER PUBLICATION " : "CREATE PUBLICATION ") + tx.quote_name(publication) +
             (exists ? " SET TABLE " : " FOR TABLE ") + list);
+    // A partitioned table (store_events) is published as itself, not as the
+    // partition each row is in, and partitions made later are in it too.
+    tx.exec("ALTER PUBLICATION " + tx.quote_name(publication) +
+            " SET (publish_via_partition_root = true)");
     if (!grant_select_to.empty()) {
       tx.exec("GRANT USAGE ON SCHEMA " + tx.quote_name(schema) + " TO " +
               tx.quote_name(grant_select_to));

@@ -16,6 +16,8 @@ std::string_view outcome_code(Outcome outcome) {
       return "late";
     case Outcome::kLost:
       return "lost";
+    case Outcome::kExpired:
+      return "expired";
   }
   return "unknown";
 }

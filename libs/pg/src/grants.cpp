@@ -39,8 +39,11 @@ std::vector<TableGrant> service_grants(ServiceKind kind) {
     case ServiceKind::kSink:
       add(group_grants());
       // Rows go in by COPY and INSERT ... ON CONFLICT DO NOTHING; the
-      // catalog enriches them (MILLRACE_SINK_ENRICH).
-      add({{"SELECT, INSERT", {"store_events"}}, {"SELECT", {"categories", "products"}}});
+      // catalog enriches them (MILLRACE_SINK_ENRICH). Partitions are made
+      // and dropped through two functions that run as the owner
+      // (grant_statements), so the role itself has no DDL.
+      add({{"SELECT, INSERT", {"store_events"}},
+           {"SELECT", {"categories", "products", "store_partitions", "store_layout"}}});
       break;
     case ServiceKind::kAggregator:
       add(group_grants());
@@ -79,6 +82,11 @@ std::vector<std::string> grant_statements(pqxx::connection& connection, const st
       tables += (tables.empty() ? "" : ", ") + s + "." + connection.quote_name(t);
     }
     out.push_back("GRANT " + g.privileges + " ON " + tables + " TO " + r);
+  }
+  if (kind == ServiceKind::kSink) {
+    out.push_back("GRANT EXECUTE ON FUNCTION " + s +
+                  ".millrace_store_ensure(timestamptz, timestamptz), " + s +
+                  ".millrace_store_expire(integer) TO " + r);
   }
   // Identity and serial columns draw from sequences.
   if (kind != ServiceKind::kCache) {

@@ -1,6 +1,7 @@
 #include "millrace/sink/worker.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -14,6 +15,7 @@
 #include "millrace/pg/store_events.hpp"
 #include "millrace/runtime/log.hpp"
 #include "millrace/sink/decision.hpp"
+#include "store_partitions.hpp"
 
 namespace millrace::sink {
 
@@ -136,10 +138,12 @@ SinkBatch& of(stream::BatchState& state) {
 
 class SinkWorker::Handler final : public stream::Handler {
  public:
-  // `lookup` (null: no enrichment) must outlive the handler.
-  Handler(const SinkConfig& config, metrics::Registry& metrics, cache::CatalogLookup* lookup)
+  // `lookup` (null: no enrichment) and `store` must outlive the handler.
+  Handler(const SinkConfig& config, metrics::Registry& metrics, cache::CatalogLookup* lookup,
+          detail::StorePartitions& store)
       : config_(config),
         lookup_(lookup),
+        store_(store),
         enriched_(metrics.counter("millrace_sink_enriched_total",
                                   "Kept rows written with the catalog's product name, brand and "
                                   "category (enrichment on)",
@@ -196,8 +200,19 @@ class SinkWorker::Handler final : public stream::Handler {
   void handle(const kafka::Message& msg, stream::PartitionProgress& progress,
               stream::BatchState& state) override {
     Decision decision = classify(msg.payload(), msg.header(core::kHeaderEventType), config_.filter);
+    std::string_view rejected_reason;
+    if (auto* kept = std::get_if<Kept>(&decision); kept != nullptr && too_far_ahead(kept->event)) {
+      decision = Rejected{core::Rejection{
+          core::RejectReason::kOutOfRange, "ts",
+          "ts " + core::format_timestamp(kept->event.ts) + " is more than " +
+              std::to_string(config_.store_ahead_days) +
+              " days past this sink's clock (MILLRACE_STORE_AHEAD_DAYS): no partition is made "
+              "that far ahead"}};
+      rejected_reason = kOutOfWindow;
+    }
     if (auto* kept = std::get_if<Kept>(&decision)) {
-      // Provisional: write() re-labels the ids PostgreSQL already holds.
+      // Provisional: write() re-labels the ids PostgreSQL already holds,
+      // and the rows past the store's retention.
       progress.tally.count(core::Outcome::kPersisted, "");
       Row row{std::move(kept->event),
               msg.partition(),
@@ -212,6 +227,7 @@ class SinkWorker::Handler final : public stream::Handler {
       progress.tally.count(core::Outcome::kFiltered, core::reason_code(filtered->reason));
     } else {
       const auto& rejection = std::get<Rejected>(decision).rejection;
+      if (rejected_reason.empty()) rejected_reason = core::reason_code(rejection.reason);
       LetterSource source{msg.topic(),
                           msg.partition(),
                           msg.offset(),
@@ -220,15 +236,27 @@ class SinkWorker::Handler final : public stream::Handler {
                           msg.payload(),
                           msg.headers()};
       dead_letter(source,
-                  {{"millrace.reason", core::reason_code(rejection.reason)},
+                  {{"millrace.reason", rejected_reason},
                    {"millrace.field", rejection.field},
                    {"millrace.detail", rejection.detail}},
                   of(state).letters);
-      progress.tally.count(core::Outcome::kRejected, core::reason_code(rejection.reason));
+      progress.tally.count(core::Outcome::kRejected, rejected_reason);
     }
   }
 
   void before_commit(stream::BatchState& state) override {
+    // Every row to store gets its partition first, outside the batch's
+    // transaction (only events older or later than the partitions made
+    // ahead need one made here).
+    {
+      const auto cutoff = store_.cutoff_us();
+      std::vector<std::int64_t> times;
+      times.reserve(of(state).rows.size());
+      for (const auto& row : of(state).rows) {
+        if (!cutoff || row.event.ts >= *cutoff) times.push_back(row.event.ts);
+      }
+      store_.ensure_for(times);
+    }
     if (lookup_ != nullptr && !of(state).rows.empty()) {
       // Rows are enriched from a whole catalog, never a part of one: at
       // start, and after the change feed was lost, until it is loaded again.
@@ -308,7 +336,19 @@ class SinkWorker::Handler final : public stream::Handler {
   }
 
   void write(pqxx::work& tx, stream::Batch& batch, stream::BatchState& state) override {
-    const auto& rows = of(state).rows;
+    // Rows older than the retention are counted, and not stored: their
+    // partitions are dropped, or about to be.
+    const auto cutoff = store_.cutoff_us();
+    std::vector<const Row*> rows;
+    rows.reserve(of(state).rows.size());
+    for (const auto& row : of(state).rows) {
+      if (cutoff && row.event.ts < *cutoff) {
+        batch.at(row.partition)
+            .tally.move({core::Outcome::kPersisted, ""}, {core::Outcome::kExpired, "retention"}, 1);
+      } else {
+        rows.push_back(&row);
+      }
+    }
     if (rows.empty()) return;
     // Stored directly, every kept row is persisted: the tally is right.
     copy_.write(
@@ -317,24 +357,35 @@ class SinkWorker::Handler final : public stream::Handler {
   }
 
  private:
+  static constexpr std::string_view kOutOfWindow = "ts_out_of_window";
+
+  // An event time past the partitions made ahead: a clock far off, most
+  // likely. It is dead-lettered (reason ts_out_of_window), not stored.
+  bool too_far_ahead(const core::StoreEvent& event) const {
+    const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    return event.ts > now_us + config_.store_ahead_days * 86'400'000'000LL;
+  }
+
   // Rows through a staging table and INSERT ... ON CONFLICT: the kept rows
   // whose id was stored already are re-labelled duplicates. Returns how many.
   std::uint64_t write_via_staging(pqxx::work& tx, stream::Batch& batch,
-                                  const std::vector<Row>& rows) const {
+                                  const std::vector<const Row*>& rows) const {
     // Staging may hold rows of an earlier write in this transaction (the
     // consumer writes slices when it isolates refused records).
     tx.exec("DELETE FROM millrace_staging");
     copy_rows(tx, "millrace_staging", rows);
     const auto inserted = tx.exec(
         "WITH ins AS (INSERT INTO store_events SELECT * FROM millrace_staging "
-        "ON CONFLICT (id) DO NOTHING RETURNING kafka_partition) "
+        "ON CONFLICT (ts, id) DO NOTHING RETURNING kafka_partition) "
         "SELECT kafka_partition, count(*) FROM ins GROUP BY kafka_partition");
     std::map<std::int32_t, std::uint64_t> by_partition;
     for (const auto& r : inserted) by_partition[r[0].as<std::int32_t>()] = r[1].as<std::uint64_t>();
     // Counted from the rows written, not the batch's tallies: `rows` may be
     // a slice of the batch.
     std::map<std::int32_t, std::uint64_t> kept;
-    for (const auto& row : rows) ++kept[row.partition];
+    for (const auto* row : rows) ++kept[row->partition];
     std::uint64_t duplicates = 0;
     for (const auto& [partition, n] : kept) {
       const auto it = by_partition.find(partition);
@@ -347,12 +398,12 @@ class SinkWorker::Handler final : public stream::Handler {
   }
 
   void copy_rows(pqxx::transaction_base& tx, const std::string& table,
-                 const std::vector<Row>& rows) const {
+                 const std::vector<const Row*>& rows) const {
     if (lookup_ == nullptr) {
       pg::CopyWriter copy(tx, table, pg::kStoreEventColumns);
-      for (const auto& row : rows) {
-        pg::append_store_event(copy.row(), row.event, config_.stream.kafka.topic, row.partition,
-                               row.offset);
+      for (const auto* row : rows) {
+        pg::append_store_event(copy.row(), row->event, config_.stream.kafka.topic, row->partition,
+                               row->offset);
         copy.end_row();
       }
       copy.complete();
@@ -364,11 +415,11 @@ class SinkWorker::Handler final : public stream::Handler {
     columns.insert(columns.end(), pg::kEnrichmentColumns.begin(), pg::kEnrichmentColumns.end());
     pg::CopyWriter copy(tx, table, columns);
     std::uint64_t known = 0;
-    for (const auto& row : rows) {
+    for (const auto* row : rows) {
       auto& line = copy.row();
-      pg::append_store_event(line, row.event, config_.stream.kafka.topic, row.partition,
-                             row.offset);
-      if (const auto product = lookup_->product(row.event.sku)) {
+      pg::append_store_event(line, row->event, config_.stream.kafka.topic, row->partition,
+                             row->offset);
+      if (const auto product = lookup_->product(row->event.sku)) {
         pg::append_enrichment(line, product->name, product->brand, product->category);
         ++known;
       } else {
@@ -502,7 +553,8 @@ class SinkWorker::Handler final : public stream::Handler {
   }
 
   const SinkConfig& config_;
-  cache::CatalogLookup* lookup_;                     // null: enrichment off
+  cache::CatalogLookup* lookup_;  // null: enrichment off
+  detail::StorePartitions& store_;
   mutable metrics::Counter enriched_, unknown_sku_;  // copy_rows() is const
   pg::OptimisticCopy copy_;                          // the commit thread only (write())
   metrics::Counter dead_letters_;
@@ -527,12 +579,22 @@ std::unique_ptr<cache::CatalogLookup> make_lookup(const SinkConfig& config,
   return std::make_unique<cache::CatalogLookup>(c, metrics);
 }
 
+detail::StoreRules store_rules(const SinkConfig& config) {
+  detail::StoreRules r;
+  r.ahead_days = config.store_ahead_days;
+  r.retention_days = config.store_retention_days;
+  r.maintain_every = std::chrono::milliseconds(config.store_maintain_s * 1000);
+  return r;
+}
+
 }  // namespace
 
 SinkWorker::SinkWorker(SinkConfig config, metrics::Registry& metrics)
     : config_(std::move(config)),
       lookup_(make_lookup(config_, metrics)),
-      handler_(std::make_unique<Handler>(config_, metrics, lookup_.get())),
+      store_(std::make_unique<detail::StorePartitions>(config_.stream.pg, store_rules(config_),
+                                                       metrics)),
+      handler_(std::make_unique<Handler>(config_, metrics, lookup_.get(), *store_)),
       consumer_(std::make_unique<stream::TransactionalConsumer>(config_.stream, *handler_, "sink",
                                                                 metrics)) {}
 
@@ -542,15 +604,18 @@ SinkWorker::~SinkWorker() {
 
 void SinkWorker::start() {
   if (lookup_) lookup_->start();
+  store_->start();
   handler_->start();
   consumer_->start();
 }
 
 void SinkWorker::stop() {
   // Reverse order of start: the consumer commits and leaves, then the
-  // dead-letter producer drains, then the catalog stops following.
+  // dead-letter producer drains, the partition maintenance ends, and the
+  // catalog stops following.
   consumer_->stop();
   handler_->flush_dead_letters();
+  store_->stop();
   if (lookup_) lookup_->stop();
 }
 

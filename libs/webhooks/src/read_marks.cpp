@@ -108,11 +108,11 @@ bool ReadMarks::write_idle(pqxx::connection& connection) {
   pqxx::work tx(connection);
   if (idle_seq_ == idle_written_ && !last_at_end_.empty()) {
     // Nothing new read here: only deliveries enqueued since may wait on it.
-    const bool waiting =
-        tx.exec_params1("SELECT EXISTS (SELECT 1 FROM webhook_deliveries "
-                        "WHERE status = 'pending' AND enqueued_at >= $1::timestamptz)",
-                        last_at_end_)[0]
-            .as<bool>();
+    const bool waiting = tx.exec_params1(
+                               "SELECT EXISTS (SELECT 1 FROM webhook_deliveries "
+                               "WHERE status = 'pending' AND enqueued_at >= $1::timestamptz)",
+                               last_at_end_)[0]
+                             .as<bool>();
     if (!waiting) return false;
   }
   const auto seq = idle_seq_;

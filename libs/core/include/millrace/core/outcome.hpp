@@ -16,6 +16,7 @@ enum class Outcome : std::uint8_t {
   kDuplicate,  // its id was stored before
   kLate,       // its window had closed (aggregator): in late_events
   kLost,       // never read: retention deleted it first (MILLRACE_ON_OFFSET_GAP=skip)
+  kExpired,    // older than the store's retention (MILLRACE_STORE_RETENTION_DAYS): not stored
 };
 
 std::string_view outcome_code(Outcome outcome);

@@ -35,6 +35,14 @@ struct SinkConfig {
   // How long a batch waits for the catalog to be loaded (at start, or after
   // the feed was lost) before the batch is retried from the stored offsets.
   std::int64_t enrich_wait_ms = 30'000;
+  // store_events' partitions (docs/operations.md, "The store over time"):
+  // made this many days past now, and an event later than that is
+  // dead-lettered (ts_out_of_window); dropped once they end more than
+  // `store_retention_days` ago (0: never), with the events older than that
+  // counted `expired`; looked after every `store_maintain_s`.
+  std::int64_t store_ahead_days = 2;
+  std::int64_t store_retention_days = 0;
+  std::int64_t store_maintain_s = 600;
 
   core::FilterConfig filter;  // derived by validate()
 };

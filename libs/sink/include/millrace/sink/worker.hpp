@@ -10,6 +10,10 @@
 
 namespace millrace::sink {
 
+namespace detail {
+class StorePartitions;
+}
+
 // One member of the sink consumer group: consumes store events, validates and
 // filters them, dead-letters invalid ones, and commits kept rows together with
 // offsets and accounting in one PostgreSQL transaction.
@@ -34,6 +38,7 @@ class SinkWorker {
   class Handler;
   SinkConfig config_;
   std::unique_ptr<cache::CatalogLookup> lookup_;  // null: enrichment off
+  std::unique_ptr<detail::StorePartitions> store_;
   std::unique_ptr<Handler> handler_;
   std::unique_ptr<stream::TransactionalConsumer> consumer_;
 };

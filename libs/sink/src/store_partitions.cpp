@@ -1,0 +1,202 @@
+#include "store_partitions.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "millrace/core/failure.hpp"
+#include "millrace/pg/database.hpp"
+#include "millrace/runtime/log.hpp"
+
+namespace millrace::sink::detail {
+
+namespace {
+
+constexpr std::string_view kComponent = "sink.store";
+constexpr std::int64_t kHourUs = 3'600'000'000;
+// A round that failed is tried again this soon, not a whole period later.
+constexpr std::chrono::milliseconds kRetry{5000};
+
+}  // namespace
+
+Coverage::Coverage(std::vector<std::pair<std::int64_t, std::int64_t>> spans)
+    : spans_(std::move(spans)) {
+  std::sort(spans_.begin(), spans_.end());
+}
+
+bool Coverage::covers(std::int64_t ts_us) const {
+  // The last span starting at or before ts.
+  auto it = std::upper_bound(spans_.begin(), spans_.end(),
+                             std::pair<std::int64_t, std::int64_t>{ts_us, INT64_MAX});
+  if (it == spans_.begin()) return false;
+  --it;
+  return ts_us >= it->first && ts_us < it->second;
+}
+
+StorePartitions::StorePartitions(pg::PgOptions pg, StoreRules rules, metrics::Registry& metrics)
+    : pg_(std::move(pg)), rules_(rules), probe_(metrics) {}
+
+StorePartitions::~StorePartitions() {
+  stop();
+}
+
+void StorePartitions::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void StorePartitions::stop() {
+  {
+    std::lock_guard lock(wake_mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+pqxx::connection& StorePartitions::connection() {
+  if (!conn_ || !conn_->is_open()) {
+    conn_ = pg::connect(pg_.url, pg_.schema, "millrace-sink-store", pg_.limits);
+  }
+  return *conn_;
+}
+
+void StorePartitions::load_coverage(pqxx::work& tx) {
+  std::vector<std::pair<std::int64_t, std::int64_t>> spans;
+  for (const auto& r : tx.exec(
+           "SELECT (extract(epoch FROM from_ts) * 1000000)::bigint, "
+           "(extract(epoch FROM to_ts) * 1000000)::bigint FROM store_partitions")) {
+    spans.emplace_back(r[0].as<std::int64_t>(), r[1].as<std::int64_t>());
+  }
+  coverage_ = Coverage(std::move(spans));
+  probe_.partitions(static_cast<std::int64_t>(coverage_.size()));
+}
+
+void StorePartitions::run() {
+  for (;;) {
+    auto next = rules_.maintain_every;
+    try {
+      maintain();
+    } catch (const std::exception& e) {
+      // The stream loop reports the database's state; this only retries.
+      probe_.failed();
+      runtime::log_warn(kComponent, std::string("partition maintenance failed (") + e.what() +
+                                        "); trying again in 5 s");
+      next = kRetry;
+    }
+    std::unique_lock lock(wake_mutex_);
+    if (wake_.wait_for(lock, next, [this] { return stopping_; })) return;
+  }
+}
+
+void StorePartitions::maintain() {
+  std::lock_guard lock(mutex_);
+  try {
+    {
+      pqxx::work tx(connection());
+      const int made =
+          tx.exec_params1(
+                "SELECT millrace_store_ensure(now() - interval '1 day', "
+                "now() + make_interval(days => $1::integer))",
+                rules_.ahead_days)[0]
+              .as<int>();
+      tx.commit();
+      if (made > 0) {
+        probe_.created(made);
+        runtime::log_info(kComponent, "made " + std::to_string(made) +
+                                          " partition(s) of store_events ahead of need (" +
+                                          std::to_string(rules_.ahead_days) + " days)");
+      }
+    }
+    if (rules_.retention_days > 0) {
+      pqxx::work tx(connection());
+      // Set before the drops commit: a batch must never aim a row at a
+      // partition this transaction is dropping.
+      cutoff_us_ = tx.exec_params1("SELECT (extract(epoch FROM now() - make_interval(days => "
+                                   "$1::integer)) * 1000000)::bigint",
+                                   rules_.retention_days)[0]
+                       .as<std::int64_t>();
+      has_cutoff_ = true;
+      const auto rows = tx.exec_params(
+          "SELECT partition_name, from_ts::text, to_ts::text, rows_estimate, dropped, "
+          "coalesce(held_by, '') FROM millrace_store_expire($1::integer)",
+          rules_.retention_days);
+      tx.commit();
+      std::int64_t held = 0;
+      for (const auto& r : rows) {
+        const std::string span = r[1].as<std::string>() + " to " + r[2].as<std::string>();
+        if (r[4].as<bool>()) {
+          probe_.dropped();
+          runtime::log_info(kComponent, "dropped partition " + r[0].as<std::string>() + " (" +
+                                            span + ", about " + r[3].as<std::string>() +
+                                            " rows): past the retention of " +
+                                            std::to_string(rules_.retention_days) + " days");
+        } else {
+          ++held;
+          runtime::log_warn(kComponent, "kept partition " + r[0].as<std::string>() + " (" + span +
+                                            ") past the retention: archiver group " +
+                                            r[5].as<std::string>() +
+                                            " has not archived all of its events yet");
+        }
+      }
+      probe_.held(held);
+    }
+    pqxx::work tx(connection());
+    load_coverage(tx);
+    tx.commit();
+  } catch (const core::InfraError&) {
+    conn_.reset();
+    throw;
+  } catch (const std::exception&) {
+    conn_.reset();
+    pg::rethrow_classified("store_events partition maintenance");
+  }
+}
+
+void StorePartitions::ensure_for(const std::vector<std::int64_t>& ts_us) {
+  if (ts_us.empty()) return;
+  // Before the first round has set the cutoff, rows could be aimed at
+  // partitions past the retention: that round goes first.
+  if (rules_.retention_days > 0 && !has_cutoff_) maintain();
+  std::lock_guard lock(mutex_);
+  // One call per hour with a row and no partition (a partition is at least
+  // an hour wide), rechecked after each: most batches make none.
+  std::set<std::int64_t> hours;
+  for (const auto ts : ts_us) {
+    if (!coverage_.covers(ts)) hours.insert(ts - ((ts % kHourUs) + kHourUs) % kHourUs);
+  }
+  if (hours.empty()) return;
+  try {
+    pqxx::work tx(connection());
+    int made = 0;
+    for (const auto hour : hours) {
+      if (coverage_.covers(hour)) continue;
+      made += tx.exec_params1(
+                    "SELECT millrace_store_ensure(to_timestamp($1::float8 / 1e6), "
+                    "to_timestamp($1::float8 / 1e6))",
+                    hour)[0]
+                  .as<int>();
+      load_coverage(tx);
+    }
+    tx.commit();
+    if (made > 0) {
+      probe_.created(made);
+      runtime::log_info(kComponent, "made " + std::to_string(made) +
+                                        " partition(s) of store_events for events older or "
+                                        "later than the partitions made ahead");
+    }
+  } catch (const core::InfraError&) {
+    conn_.reset();
+    coverage_ = Coverage();  // what it loaded may have been rolled back
+    throw;
+  } catch (const std::exception&) {
+    conn_.reset();
+    coverage_ = Coverage();
+    pg::rethrow_classified("making a partition of store_events");
+  }
+}
+
+std::optional<std::int64_t> StorePartitions::cutoff_us() const {
+  if (!has_cutoff_) return std::nullopt;
+  return cutoff_us_.load();
+}
+
+}  // namespace millrace::sink::detail

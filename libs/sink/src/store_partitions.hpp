@@ -1,0 +1,92 @@
+#pragma once
+
+// store_events' partitions, as a sink keeps them (migration
+// 0011_store_partitions.sql): made ahead of need, made on the spot for an
+// older event whose span has none, and dropped past the retention. Every
+// sink of a schema does this; the functions it calls serialise on an
+// advisory lock, so several sinks at once are safe.
+//
+// Threads. A maintenance thread runs a round at start and every
+// `maintain_every`; the commit thread calls ensure_for() before each batch's
+// transaction; the loop thread reads cutoff_us(). One connection, behind a
+// mutex.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <pqxx/pqxx>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "millrace/metrics/metrics.hpp"
+#include "millrace/pg/options.hpp"
+#include "store_probe.hpp"
+
+namespace millrace::sink::detail {
+
+struct StoreRules {
+  std::int64_t ahead_days = 2;      // partitions made this far past now
+  std::int64_t retention_days = 0;  // 0: keep every partition
+  std::chrono::milliseconds maintain_every{600'000};
+};
+
+// Spans of event time that have a partition, sorted: [from, to) in
+// microseconds since the epoch.
+class Coverage {
+ public:
+  Coverage() = default;
+  explicit Coverage(std::vector<std::pair<std::int64_t, std::int64_t>> spans);
+  bool covers(std::int64_t ts_us) const;
+  std::size_t size() const { return spans_.size(); }
+
+ private:
+  std::vector<std::pair<std::int64_t, std::int64_t>> spans_;
+};
+
+class StorePartitions {
+ public:
+  StorePartitions(pg::PgOptions pg, StoreRules rules, metrics::Registry& metrics);
+  ~StorePartitions();
+  StorePartitions(const StorePartitions&) = delete;
+  StorePartitions& operator=(const StorePartitions&) = delete;
+
+  void start();
+  void stop();
+
+  // Makes sure every one of these event times has a partition, making the
+  // missing ones. Throws core::InfraError (retryable: the batch is tried
+  // again).
+  void ensure_for(const std::vector<std::int64_t>& ts_us);
+
+  // Events older than this are past the retention (counted `expired`, not
+  // stored): PostgreSQL's now() at the last round, minus the retention.
+  // nullopt without a retention, or before the first round.
+  std::optional<std::int64_t> cutoff_us() const;
+
+ private:
+  void run();
+  void maintain();
+  pqxx::connection& connection();
+  void load_coverage(pqxx::work& tx);
+
+  pg::PgOptions pg_;
+  StoreRules rules_;
+  StoreProbe probe_;
+  std::mutex mutex_;  // the connection and the coverage
+  std::unique_ptr<pqxx::connection> conn_;
+  Coverage coverage_;
+  std::atomic<std::int64_t> cutoff_us_{0};
+  std::atomic<bool> has_cutoff_{false};
+  std::mutex wake_mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace millrace::sink::detail
