@@ -61,9 +61,9 @@ pqxx::connection& StorePartitions::connection() {
 
 void StorePartitions::load_coverage(pqxx::work& tx) {
   std::vector<std::pair<std::int64_t, std::int64_t>> spans;
-  for (const auto& r : tx.exec(
-           "SELECT (extract(epoch FROM from_ts) * 1000000)::bigint, "
-           "(extract(epoch FROM to_ts) * 1000000)::bigint FROM store_partitions")) {
+  for (const auto& r :
+       tx.exec("SELECT (extract(epoch FROM from_ts) * 1000000)::bigint, "
+               "(extract(epoch FROM to_ts) * 1000000)::bigint FROM store_partitions")) {
     spans.emplace_back(r[0].as<std::int64_t>(), r[1].as<std::int64_t>());
   }
   coverage_ = Coverage(std::move(spans));
@@ -92,12 +92,11 @@ void StorePartitions::maintain() {
   try {
     {
       pqxx::work tx(connection());
-      const int made =
-          tx.exec_params1(
-                "SELECT millrace_store_ensure(now() - interval '1 day', "
-                "now() + make_interval(days => $1::integer))",
-                rules_.ahead_days)[0]
-              .as<int>();
+      const int made = tx.exec_params1(
+                             "SELECT millrace_store_ensure(now() - interval '1 day', "
+                             "now() + make_interval(days => $1::integer))",
+                             rules_.ahead_days)[0]
+                           .as<int>();
       tx.commit();
       if (made > 0) {
         probe_.created(made);
@@ -110,9 +109,10 @@ void StorePartitions::maintain() {
       pqxx::work tx(connection());
       // Set before the drops commit: a batch must never aim a row at a
       // partition this transaction is dropping.
-      cutoff_us_ = tx.exec_params1("SELECT (extract(epoch FROM now() - make_interval(days => "
-                                   "$1::integer)) * 1000000)::bigint",
-                                   rules_.retention_days)[0]
+      cutoff_us_ = tx.exec_params1(
+                         "SELECT (extract(epoch FROM now() - make_interval(days => "
+                         "$1::integer)) * 1000000)::bigint",
+                         rules_.retention_days)[0]
                        .as<std::int64_t>();
       has_cutoff_ = true;
       const auto rows = tx.exec_params(

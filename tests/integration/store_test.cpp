@@ -1,0 +1,195 @@
+// store_events over time, end to end on the test stack: partitions made for
+// events six days old, retention switched on while two sinks write (older
+// events counted `expired`), an archiver that has not archived a
+// partition's events holding that partition back until it has, the
+// partitions then dropped while the sinks write, and the aggregated views
+// the same before and after.
+#include <catch2/catch.hpp>
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <thread>
+#include <pqxx/pqxx>
+
+#include "harness.hpp"
+#include "pipeline.hpp"
+
+using namespace millrace;
+using namespace millrace::testing;
+using std::chrono::seconds;
+
+namespace {
+
+constexpr int kSixDays = 6 * 86400;
+
+struct Store {
+  const Pipeline& p;
+
+  std::string one(const std::string& query) const {
+    pqxx::connection c(p.env.pg);
+    pqxx::work tx(c);
+    tx.exec("SET LOCAL search_path TO " + tx.quote_name(p.schema));
+    const auto r = tx.exec1(query);
+    return r[0].is_null() ? "" : r[0].as<std::string>();
+  }
+  std::int64_t count(const std::string& query) const { return std::stoll(one(query)); }
+  std::int64_t old_partitions(int days) const {
+    return count("SELECT count(*) FROM store_partitions WHERE to_ts <= now() - interval '" +
+                 std::to_string(days) + " days'");
+  }
+};
+
+void produce_spread(const Pipeline& p, int count, int seed, double rate) {
+  std::string out;
+  const int rc = run(bin("millrace"),
+                     {"produce", "--count", std::to_string(count), "--seed", std::to_string(seed),
+                      "--bad-ratio", "0", "--rate", std::to_string(rate), "--time-spread",
+                      std::to_string(kSixDays)},
+                     {{"MILLRACE_BROKERS", p.env.brokers}, {"MILLRACE_TOPIC", p.topic}}, &out);
+  INFO(out);
+  REQUIRE(rc == 0);
+}
+
+}  // namespace
+
+TEST_CASE("partitions by event time; retention while sinks write, held for the archive",
+          "[store-retention]") {
+  Pipeline p("it_store");
+  std::string out;
+  REQUIRE(run(bin("millrace"), {"migrate"},
+              {{"MILLRACE_PG", p.env.pg}, {"MILLRACE_PG_SCHEMA", p.schema}}, &out) == 0);
+  const Store store{p};
+  // Caught up: a group's stored offsets reach every record of the topic.
+  const auto caught_up = [&](const std::string& group, int timeout_s) {
+    return eventually([&] { return p.stored_total(group) == p.records_in_topic(); },
+                      seconds(timeout_s));
+  };
+  const auto root = p.log_dir + "/" + p.topic + ".archive";
+  std::filesystem::create_directories(root);
+  const std::map<std::string, std::string> archiver_env = {
+      {"MILLRACE_ARCHIVER_GROUP", p.group + "_arch"},
+      {"MILLRACE_ARCHIVE_ROOT", root},
+      {"MILLRACE_ARCHIVE_WINDOW_S", "1"}};
+  const std::map<std::string, std::string> aggregator_env = {
+      {"MILLRACE_AGGREGATOR_GROUP", p.group + "_agg"}};
+
+  // 1. 4,000 events of the last six days, stored whole: the partitions made
+  // ahead cover two days, the sinks make the older ones as events need them.
+  produce_spread(p, 4000, 11, 0);
+  auto sink_a = std::make_unique<Child>(p.start_sink("sink-a"));
+  auto sink_b = std::make_unique<Child>(p.start_sink("sink-b"));
+  auto archiver = std::make_unique<Child>(p.start("millrace-archiver", "archiver", archiver_env));
+  auto aggregator = p.start("millrace-aggregator", "aggregator", aggregator_env);
+  REQUIRE(caught_up(p.group, 180));
+  REQUIRE(caught_up(p.group + "_arch", 120));
+  CHECK(stop_cleanly({archiver.get()}));
+  CHECK(store.count("SELECT count(*) FROM store_partitions") >= 7);
+  CHECK(store.count("SELECT count(*) FROM store_events WHERE ts < now() - interval '5 days'") > 0);
+  // No default partition: every row is in a partition of its own span.
+  CHECK(store.count("SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                    "WHERE i.inhparent = 'store_events'::regclass") ==
+        store.count("SELECT count(*) FROM store_partitions"));
+
+  // 2. 1,000 more, stored but not archived (the archiver is stopped).
+  produce_spread(p, 1000, 12, 0);
+  REQUIRE(caught_up(p.group, 120));
+
+  // 3. Retention of three days switched on while 2,000 more are written, at
+  // a pace that spreads them over several maintenance rounds.
+  CHECK(stop_cleanly({sink_a.get(), sink_b.get()}));
+  const std::map<std::string, std::string> retention = {{"MILLRACE_STORE_RETENTION_DAYS", "3"},
+                                                        {"MILLRACE_STORE_MAINTAIN_S", "1"}};
+  sink_a = std::make_unique<Child>(p.start_sink("sink-a2", retention));
+  sink_b = std::make_unique<Child>(p.start_sink("sink-b2", retention));
+  const auto sinks_logged = [&](const std::string& text) {
+    for (const std::string name : {"sink-a2", "sink-b2"}) {
+      if (read_file(p.log_dir + "/" + p.topic + "." + name + ".log").find(text) !=
+          std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  };
+  const auto before = p.stored_offsets();
+  produce_spread(p, 2000, 13, 400);
+  REQUIRE(caught_up(p.group, 180));
+  REQUIRE(caught_up(p.group + "_agg", 120));
+
+  // Older than the retention: counted expired, none of them stored.
+  CHECK(store.count("SELECT sum(expired) FROM partition_accounting WHERE group_id = '" + p.group +
+                    "'") > 0);
+  CHECK(store.count("SELECT sum(unaccounted) FROM partition_accounting WHERE group_id = '" +
+                    p.group + "'") == 0);
+  std::string newer;
+  for (const auto& [partition, next] : before) {
+    newer += (newer.empty() ? "" : " OR ") + std::string("(kafka_partition = ") +
+             std::to_string(partition) + " AND kafka_offset >= " + std::to_string(next) + ")";
+  }
+  CHECK(store.count("SELECT count(*) FROM store_events WHERE (" + newer +
+                    ") AND ts < now() - interval '3 days 10 minutes'") == 0);
+  CHECK(store.count("SELECT count(*) FROM store_events WHERE (" + newer + ")") > 0);
+  // The partitions past it hold events the archiver has not archived: kept.
+  CHECK(store.old_partitions(3) >= 2);
+  CHECK(sinks_logged("kept partition"));
+  // The views of days older than two: the events still to come are of the
+  // last hour.
+  const auto old_views = [&] {
+    return store.one(
+               "SELECT string_agg(t::text, ';' ORDER BY t::text) FROM hourly_sales t "
+               "WHERE window_start < now() - interval '2 days'") +
+           "\n" +
+           store.one("SELECT string_agg(t::text, ';' ORDER BY t::text) FROM daily_sales t "
+                     "WHERE window_start < now() - interval '3 days'");
+  };
+  const auto views_before = old_views();
+  CHECK(views_before.size() > 100);
+  const auto persisted = [&] {
+    return store.count("SELECT sum(persisted) FROM partition_accounting WHERE group_id = '" +
+                       p.group + "'");
+  };
+  const auto persisted_before = persisted();
+  const auto offsets_before = p.stored_offsets();
+
+  // 4. The archiver catches up while 2,000 events of the last hour are
+  // written over 20 s: the rounds drop those partitions as the sinks write.
+  archiver = std::make_unique<Child>(p.start("millrace-archiver", "archiver-2", archiver_env));
+  std::atomic<bool> producing{true};
+  int produced_rc = -1;
+  std::thread producer([&] {
+    std::string printed;
+    produced_rc = run(bin("millrace"),
+                      {"produce", "--count", "2000", "--seed", "14", "--bad-ratio", "0", "--rate",
+                       "100", "--time-spread", "3600"},
+                      {{"MILLRACE_BROKERS", p.env.brokers}, {"MILLRACE_TOPIC", p.topic}},
+                      &printed);
+    producing = false;
+  });
+  const bool dropped = eventually([&] { return store.old_partitions(3) == 0; }, seconds(60));
+  const bool while_writing = producing;
+  producer.join();
+  REQUIRE(produced_rc == 0);
+  REQUIRE(dropped);
+  CHECK(while_writing);
+  CHECK(sinks_logged("dropped partition"));
+  REQUIRE(caught_up(p.group, 120));
+  REQUIRE(caught_up(p.group + "_arch", 120));
+  REQUIRE(caught_up(p.group + "_agg", 120));
+  CHECK(store.count("SELECT count(*) FROM store_events WHERE ts < now() - interval '4 days'") ==
+        0);
+  // Every kept event written meanwhile is stored once: rows and accounting
+  // agree, and none went missing or twice.
+  std::string recent;
+  for (const auto& [partition, next] : offsets_before) {
+    recent += (recent.empty() ? "" : " OR ") + std::string("(kafka_partition = ") +
+              std::to_string(partition) + " AND kafka_offset >= " + std::to_string(next) + ")";
+  }
+  const auto stored_recent = store.count("SELECT count(*) FROM store_events WHERE " + recent);
+  CHECK(stored_recent > 0);
+  CHECK(persisted() - persisted_before == stored_recent);
+  CHECK(store.count("SELECT sum(unaccounted) FROM partition_accounting WHERE group_id = '" +
+                    p.group + "'") == 0);
+  // The views come from the aggregator's own tables: dropping events
+  // changes none of them.
+  CHECK(old_views() == views_before);
+  CHECK(stop_cleanly({sink_a.get(), sink_b.get(), archiver.get(), &aggregator}));
+}
