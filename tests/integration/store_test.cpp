@@ -4,12 +4,12 @@
 // partition's events holding that partition back until it has, the
 // partitions then dropped while the sinks write, and the aggregated views
 // the same before and after.
-#include <catch2/catch.hpp>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <memory>
-#include <thread>
 #include <pqxx/pqxx>
+#include <thread>
 
 #include "harness.hpp"
 #include "pipeline.hpp"
@@ -41,11 +41,11 @@ struct Store {
 
 void produce_spread(const Pipeline& p, int count, int seed, double rate) {
   std::string out;
-  const int rc = run(bin("millrace"),
-                     {"produce", "--count", std::to_string(count), "--seed", std::to_string(seed),
-                      "--bad-ratio", "0", "--rate", std::to_string(rate), "--time-spread",
-                      std::to_string(kSixDays)},
-                     {{"MILLRACE_BROKERS", p.env.brokers}, {"MILLRACE_TOPIC", p.topic}}, &out);
+  const int rc = run(
+      bin("millrace"),
+      {"produce", "--count", std::to_string(count), "--seed", std::to_string(seed), "--bad-ratio",
+       "0", "--rate", std::to_string(rate), "--time-spread", std::to_string(kSixDays)},
+      {{"MILLRACE_BROKERS", p.env.brokers}, {"MILLRACE_TOPIC", p.topic}}, &out);
   INFO(out);
   REQUIRE(rc == 0);
 }
@@ -138,8 +138,9 @@ TEST_CASE("partitions by event time; retention while sinks write, held for the a
                "SELECT string_agg(t::text, ';' ORDER BY t::text) FROM hourly_sales t "
                "WHERE window_start < now() - interval '2 days'") +
            "\n" +
-           store.one("SELECT string_agg(t::text, ';' ORDER BY t::text) FROM daily_sales t "
-                     "WHERE window_start < now() - interval '3 days'");
+           store.one(
+               "SELECT string_agg(t::text, ';' ORDER BY t::text) FROM daily_sales t "
+               "WHERE window_start < now() - interval '3 days'");
   };
   const auto views_before = old_views();
   CHECK(views_before.size() > 100);
@@ -160,8 +161,7 @@ TEST_CASE("partitions by event time; retention while sinks write, held for the a
     produced_rc = run(bin("millrace"),
                       {"produce", "--count", "2000", "--seed", "14", "--bad-ratio", "0", "--rate",
                        "100", "--time-spread", "3600"},
-                      {{"MILLRACE_BROKERS", p.env.brokers}, {"MILLRACE_TOPIC", p.topic}},
-                      &printed);
+                      {{"MILLRACE_BROKERS", p.env.brokers}, {"MILLRACE_TOPIC", p.topic}}, &printed);
     producing = false;
   });
   const bool dropped = eventually([&] { return store.old_partitions(3) == 0; }, seconds(60));
@@ -174,8 +174,7 @@ TEST_CASE("partitions by event time; retention while sinks write, held for the a
   REQUIRE(caught_up(p.group, 120));
   REQUIRE(caught_up(p.group + "_arch", 120));
   REQUIRE(caught_up(p.group + "_agg", 120));
-  CHECK(store.count("SELECT count(*) FROM store_events WHERE ts < now() - interval '4 days'") ==
-        0);
+  CHECK(store.count("SELECT count(*) FROM store_events WHERE ts < now() - interval '4 days'") == 0);
   // Every kept event written meanwhile is stored once: rows and accounting
   // agree, and none went missing or twice.
   std::string recent;
@@ -192,4 +191,99 @@ TEST_CASE("partitions by event time; retention while sinks write, held for the a
   // changes none of them.
   CHECK(old_views() == views_before);
   CHECK(stop_cleanly({sink_a.get(), sink_b.get(), archiver.get(), &aggregator}));
+}
+
+// An install from before the partitions: store_events one table with rows,
+// grants and a publication. `millrace migrate` moves every row into
+// partitions, says how far it got as it goes, keeps the grants and the
+// publication, and the sink then goes on from the stored offsets.
+TEST_CASE("an unpartitioned store_events with rows is converted by migrate", "[store-convert]") {
+  Pipeline p("it_storecv");
+  std::string out;
+  const std::map<std::string, std::string> owner = {{"MILLRACE_PG", p.env.pg},
+                                                    {"MILLRACE_PG_SCHEMA", p.schema}};
+  REQUIRE(run(bin("millrace"), {"migrate"}, owner, &out) == 0);
+  const Store store{p};
+  // The change feed's role, which reads the table for its snapshots.
+  const std::string role = "millrace_changefeed";
+  const std::string pub = p.schema + "_pub";
+  {
+    // Back to the layout of migrations 0001 and 0007, with 20,000 rows over
+    // five days and the offsets a sink stored for them.
+    pqxx::connection c(p.env.pg);
+    pqxx::work tx(c);
+    tx.exec("SET LOCAL search_path TO " + tx.quote_name(p.schema));
+    tx.exec(
+        "DROP TABLE store_events; DROP TABLE store_layout, store_partitions; "
+        "DROP FUNCTION millrace_store_ensure(timestamptz, timestamptz); "
+        "DROP FUNCTION millrace_store_expire(integer); "
+        "DELETE FROM schema_migrations WHERE version = 11");
+    tx.exec(
+        "CREATE TABLE store_events (id uuid PRIMARY KEY, request_id uuid NOT NULL, "
+        "event_type text NOT NULL CHECK (event_type IN ('sale_event', 'inventory_event')), "
+        "store_id integer NOT NULL, store_fqdn text NOT NULL, store_ip inet NOT NULL, "
+        "cust_id bigint NOT NULL, category text NOT NULL, sku bigint NOT NULL, "
+        "price numeric NOT NULL, qty integer NOT NULL, discount numeric NOT NULL, "
+        "gift_wrap boolean NOT NULL, variant text NOT NULL, priority_shipping boolean NOT NULL, "
+        "ts timestamptz NOT NULL, contact_me text, is_return boolean NOT NULL, "
+        "kafka_topic text NOT NULL, kafka_partition integer NOT NULL, kafka_offset bigint NOT "
+        "NULL, ingested_at timestamptz NOT NULL DEFAULT now(), product_name text, "
+        "product_brand text, product_category text)");
+    tx.exec("CREATE INDEX store_events_ts_idx ON store_events (ts)");
+    tx.exec(
+        "CREATE INDEX store_events_source_idx ON store_events "
+        "(kafka_topic, kafka_partition, kafka_offset)");
+    tx.exec(
+        "INSERT INTO store_events SELECT gen_random_uuid(), gen_random_uuid(), 'sale_event', "
+        "g % 50, 'store.example', '10.0.0.1', g, 'toys', g % 1000, 9.99, 1, 25, false, 'v', "
+        "false, now() - (g * interval '21 seconds'), NULL, false, " +
+        tx.quote(p.topic) +
+        ", g % 4, g / 4, now(), NULL, NULL, NULL FROM generate_series(0, 19999) g");
+    tx.exec("INSERT INTO consumer_groups (group_id, kind) VALUES (" + tx.quote(p.group) +
+            ", 'sink') ON CONFLICT DO NOTHING");
+    tx.exec(
+        "INSERT INTO consumer_offsets (group_id, topic, partition, next_offset) "
+        "SELECT " +
+        tx.quote(p.group) + ", " + tx.quote(p.topic) + ", k, 5000 FROM generate_series(0, 3) k");
+    tx.exec("GRANT SELECT ON store_events TO " + tx.quote_name(role));
+    tx.exec("GRANT SELECT ON store_events TO PUBLIC");
+    tx.exec("DROP PUBLICATION IF EXISTS " + tx.quote_name(pub));
+    tx.exec("CREATE PUBLICATION " + tx.quote_name(pub) + " FOR TABLE store_events");
+    tx.commit();
+  }
+  const auto digest = [&] {
+    return store.one(
+        "SELECT md5(string_agg(id::text || ts::text || kafka_offset, ',' "
+        "ORDER BY id)) FROM store_events");
+  };
+  const auto before = digest();
+
+  std::string printed;
+  REQUIRE(run_shell("MILLRACE_PG='" + p.env.pg + "' MILLRACE_PG_SCHEMA='" + p.schema + "' '" +
+                        bin("millrace") + "' migrate 2>&1",
+                    &printed) == 0);
+  INFO(printed);
+  CHECK(printed.find("20000 of 20000 rows moved") != std::string::npos);
+  CHECK(store.count("SELECT count(*) FROM store_events") == 20000);
+  CHECK(digest() == before);
+  CHECK(store.one("SELECT relkind::text FROM pg_class WHERE oid = 'store_events'::regclass") ==
+        "p");
+  CHECK(store.count("SELECT count(*) FROM store_partitions") >= 6);
+  CHECK(store.one("SELECT to_regclass('store_events_unpartitioned')::text").empty());
+  CHECK(store.one("SELECT has_table_privilege('" + role + "', 'store_events', 'SELECT')") == "t");
+  CHECK(store.count("SELECT count(*) FROM information_schema.table_privileges WHERE "
+                    "table_schema = '" +
+                    p.schema + "' AND table_name = 'store_events' AND grantee = 'PUBLIC'") == 1);
+  CHECK(store.one("SELECT pubviaroot::text FROM pg_publication WHERE pubname = '" + pub + "'") ==
+        "true");
+  CHECK(store.count("SELECT count(*) FROM pg_publication_tables WHERE pubname = '" + pub +
+                    "' AND tablename = 'store_events'") == 1);
+  CHECK(store.count("SELECT sum(next_offset) FROM consumer_offsets WHERE group_id = '" + p.group +
+                    "'") == 20000);
+  {
+    pqxx::connection c(p.env.pg);
+    pqxx::work tx(c);
+    tx.exec("DROP PUBLICATION " + tx.quote_name(pub));
+    tx.commit();
+  }
 }

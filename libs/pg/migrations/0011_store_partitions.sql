@@ -171,20 +171,38 @@ DO $do$
 DECLARE
   lo timestamptz;
   hi timestamptz;
+  total bigint;
+  copied bigint := 0;
+  n bigint;
+  d record;
   g record;
   old_oid oid := 'store_events_unpartitioned'::regclass;
 BEGIN
-  SELECT min(ts), max(ts) INTO lo, hi FROM store_events_unpartitioned;
-  IF lo IS NOT NULL THEN
-    PERFORM millrace_store_ensure(lo, hi);
-  END IF;
+  SELECT min(ts), max(ts), count(*) INTO lo, hi, total FROM store_events_unpartitioned;
   PERFORM millrace_store_ensure(now() - interval '1 day', now() + interval '2 days');
-  INSERT INTO store_events SELECT * FROM store_events_unpartitioned;
+  IF total > 0 THEN
+    RAISE NOTICE 'store_events: moving % rows from % to % into partitions by day', total, lo, hi;
+    PERFORM millrace_store_ensure(lo, hi);
+    -- A partition at a time, each read through the old ts index, with a
+    -- line of progress for each.
+    FOR d IN SELECT p.name, p.from_ts, p.to_ts FROM store_partitions p
+             WHERE p.to_ts > lo AND p.from_ts <= hi ORDER BY p.from_ts LOOP
+      INSERT INTO store_events SELECT * FROM store_events_unpartitioned
+        WHERE ts >= d.from_ts AND ts < d.to_ts;
+      GET DIAGNOSTICS n = ROW_COUNT;
+      copied := copied + n;
+      RAISE NOTICE 'store_events: % of % rows moved (% holds %)', copied, total, d.name, n;
+    END LOOP;
+    IF copied <> total THEN
+      RAISE EXCEPTION 'store_events: moved % rows of %; nothing was changed', copied, total;
+    END IF;
+  END IF;
   FOR g IN SELECT grantee, privilege_type FROM information_schema.table_privileges
            WHERE table_schema = current_schema() AND table_name = 'store_events_unpartitioned'
              AND grantee <> (SELECT tableowner FROM pg_tables WHERE schemaname = current_schema()
                              AND tablename = 'store_events_unpartitioned') LOOP
-    EXECUTE format('GRANT %s ON store_events TO %I', g.privilege_type, g.grantee);
+    EXECUTE format('GRANT %s ON store_events TO %s', g.privilege_type,
+                   CASE WHEN g.grantee = 'PUBLIC' THEN 'PUBLIC' ELSE quote_ident(g.grantee) END);
   END LOOP;
   FOR g IN SELECT p.pubname FROM pg_publication_rel r JOIN pg_publication p ON p.oid = r.prpubid
            WHERE r.prrelid = old_oid LOOP

@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <functional>
+#include <pqxx/errorhandler>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "millrace/runtime/log.hpp"
 
 namespace millrace::pg {
 
@@ -157,6 +160,28 @@ std::string checksum(std::string_view sql) {
 
 }  // namespace
 
+namespace {
+
+class MigrationNotices final : public pqxx::errorhandler {
+ public:
+  MigrationNotices(pqxx::connection& connection, int version)
+      : pqxx::errorhandler(connection), version_(version) {}
+  bool operator()(const char message[]) noexcept override {
+    std::string_view text(message);
+    if (text.rfind("NOTICE:", 0) == 0) text.remove_prefix(7);
+    while (!text.empty() && (text.front() == ' ')) text.remove_prefix(1);
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
+    runtime::log_info("migrate",
+                      "migration " + std::to_string(version_) + ": " + std::string(text));
+    return true;
+  }
+
+ private:
+  int version_;
+};
+
+}  // namespace
+
 int migrate(pqxx::connection& connection, const std::string& schema) {
   try {
     pqxx::nontransaction setup(connection);
@@ -201,6 +226,8 @@ int migrate(pqxx::connection& connection, const std::string& schema) {
           done = true;
         }
         if (done) continue;
+        // What a migration says as it goes (a long one's progress) is logged.
+        const MigrationNotices notices(connection, m.version);
         pqxx::work tx(connection);
         tx.exec(std::string(m.sql));
         tx.exec_params(
