@@ -97,6 +97,23 @@ TEST_CASE("partitions by event time; retention while sinks write, held for the a
   // 3. Retention of three days switched on while 2,000 more are written, at
   // a pace that spreads them over several maintenance rounds.
   CHECK(stop_cleanly({sink_a.get(), sink_b.get()}));
+  // Records kept about old events beside the store: pruned with it.
+  {
+    pqxx::connection c(p.env.pg);
+    pqxx::work tx(c);
+    tx.exec("SET LOCAL search_path TO " + tx.quote_name(p.schema));
+    tx.exec(
+        "INSERT INTO late_events (id, verdict, event_type, ts, store_id, category, sku, price, "
+        "qty, discount, is_return, kafka_topic, kafka_partition, kafka_offset) VALUES "
+        "(gen_random_uuid(), 'late', 'sale_event', now() - interval '10 days', 1, 'toys', 1, 1, "
+        "1, 0, false, 't', 0, 0), (gen_random_uuid(), 'late', 'sale_event', now(), 1, 'toys', 1, "
+        "1, 1, 0, false, 't', 0, 1)");
+    tx.exec(
+        "INSERT INTO refused_records (group_id, topic, partition, kafka_offset, sqlstate, "
+        "db_message, payload, refused_at) VALUES ('g', 't', 0, 0, '22P02', 'x', 'x', "
+        "now() - interval '10 days')");
+    tx.commit();
+  }
   const std::map<std::string, std::string> retention = {{"MILLRACE_STORE_RETENTION_DAYS", "3"},
                                                         {"MILLRACE_STORE_MAINTAIN_S", "1"}};
   sink_a = std::make_unique<Child>(p.start_sink("sink-a2", retention));
@@ -130,6 +147,8 @@ TEST_CASE("partitions by event time; retention while sinks write, held for the a
   CHECK(store.count("SELECT count(*) FROM store_events WHERE (" + newer + ")") > 0);
   // The partitions past it hold events the archiver has not archived: kept.
   CHECK(store.old_partitions(3) >= 2);
+  CHECK(store.count("SELECT count(*) FROM late_events") == 1);
+  CHECK(store.count("SELECT count(*) FROM refused_records") == 0);
   CHECK(sinks_logged("kept partition"));
   // The views of days older than two: the events still to come are of the
   // last hour.
@@ -217,6 +236,8 @@ TEST_CASE("an unpartitioned store_events with rows is converted by migrate", "[s
         "DROP TABLE store_events; DROP TABLE store_layout, store_partitions; "
         "DROP FUNCTION millrace_store_ensure(timestamptz, timestamptz); "
         "DROP FUNCTION millrace_store_expire(integer); "
+        "DROP FUNCTION millrace_store_prune(integer); "
+        "DROP INDEX late_events_ts_idx, refused_records_refused_at_idx; "
         "DELETE FROM schema_migrations WHERE version = 11");
     tx.exec(
         "CREATE TABLE store_events (id uuid PRIMARY KEY, request_id uuid NOT NULL, "

@@ -160,10 +160,42 @@ BEGIN
 END
 $fn$;
 
+-- The store's retention applies to the records kept about events beside
+-- it: late events the aggregator set aside (by their event time), records
+-- PostgreSQL refused and offset ranges lost (by when they were recorded).
+-- Returns how many rows of each went.
+CREATE FUNCTION millrace_store_prune(keep_days integer)
+RETURNS TABLE (table_name text, rows_deleted bigint)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $fn$
+DECLARE
+  cutoff timestamptz;
+BEGIN
+  IF keep_days IS NULL OR keep_days < 1 THEN
+    RAISE EXCEPTION 'millrace_store_prune: keep at least one day, not %', keep_days;
+  END IF;
+  cutoff := now() - make_interval(days => keep_days);
+  table_name := 'late_events';
+  DELETE FROM late_events WHERE ts < cutoff;
+  GET DIAGNOSTICS rows_deleted = ROW_COUNT;
+  RETURN NEXT;
+  table_name := 'refused_records';
+  DELETE FROM refused_records WHERE refused_at < cutoff;
+  GET DIAGNOSTICS rows_deleted = ROW_COUNT;
+  RETURN NEXT;
+  table_name := 'offset_gaps';
+  DELETE FROM offset_gaps WHERE recorded_at < cutoff;
+  GET DIAGNOSTICS rows_deleted = ROW_COUNT;
+  RETURN NEXT;
+END
+$fn$;
+CREATE INDEX late_events_ts_idx ON late_events (ts);
+CREATE INDEX refused_records_refused_at_idx ON refused_records (refused_at);
+
 -- Only the roles granted them (the sinks: millrace grant --sink) may call
 -- these; PostgreSQL lets every role execute a new function otherwise.
 REVOKE ALL ON FUNCTION millrace_store_ensure(timestamptz, timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION millrace_store_expire(integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION millrace_store_prune(integer) FROM PUBLIC;
 
 -- The existing rows, with partitions for their span and for the days
 -- around now; then the old table's grants and publications move over.

@@ -84,9 +84,9 @@ std::vector<std::string> grant_statements(pqxx::connection& connection, const st
     out.push_back("GRANT " + g.privileges + " ON " + tables + " TO " + r);
   }
   if (kind == ServiceKind::kSink) {
-    out.push_back("GRANT EXECUTE ON FUNCTION " + s +
-                  ".millrace_store_ensure(timestamptz, timestamptz), " + s +
-                  ".millrace_store_expire(integer) TO " + r);
+    out.push_back(
+        "GRANT EXECUTE ON FUNCTION " + s + ".millrace_store_ensure(timestamptz, timestamptz), " +
+        s + ".millrace_store_expire(integer), " + s + ".millrace_store_prune(integer) TO " + r);
   }
   // Identity and serial columns draw from sequences.
   if (kind != ServiceKind::kCache) {

@@ -138,6 +138,16 @@ void StorePartitions::maintain() {
         }
       }
       probe_.held(held);
+      pqxx::work prune(connection());
+      for (const auto& r : prune.exec_params("SELECT table_name, rows_deleted FROM "
+                                             "millrace_store_prune($1::integer)",
+                                             rules_.retention_days)) {
+        if (r[1].as<std::int64_t>() == 0) continue;
+        runtime::log_info(kComponent, "deleted " + r[1].as<std::string>() + " row(s) of " +
+                                          r[0].as<std::string>() + " past the retention of " +
+                                          std::to_string(rules_.retention_days) + " days");
+      }
+      prune.commit();
     }
     pqxx::work tx(connection());
     load_coverage(tx);
