@@ -45,33 +45,53 @@ pick_ports() {
   echo "no $count free ports in a row found" >&2; exit 1
 }
 
+# Ports for one Kafka node with a SASL_SSL listener, PostgreSQL, Redis and
+# Prometheus, or for a cluster of `brokers` nodes, PostgreSQL and Redis.
+pick_all() {
+  picked=""
+  if ((brokers > 1)); then
+    base=$(pick_ports $((2 * brokers)))
+    for ((k = 0; k < 2 * brokers; k++)); do picked="$picked $((base + k))"; done
+    MILLRACE_KAFKA_PORT=$base
+    MILLRACE_KAFKA_CONTROLLER_PORT=$((base + 1))
+    MILLRACE_PG_PORT=$(pick_port); picked="$picked $MILLRACE_PG_PORT"
+    MILLRACE_REDIS_PORT=$(pick_port)
+    export MILLRACE_KAFKA_PORT MILLRACE_KAFKA_CONTROLLER_PORT MILLRACE_PG_PORT MILLRACE_REDIS_PORT
+    return
+  fi
+  MILLRACE_KAFKA_PORT=$(pick_port); picked="$picked $MILLRACE_KAFKA_PORT"
+  MILLRACE_KAFKA_CONTROLLER_PORT=$(pick_port); picked="$picked $MILLRACE_KAFKA_CONTROLLER_PORT"
+  MILLRACE_PG_PORT=$(pick_port); picked="$picked $MILLRACE_PG_PORT"
+  MILLRACE_REDIS_PORT=$(pick_port); picked="$picked $MILLRACE_REDIS_PORT"
+  # The SASL_SSL listener (up --secure) for the tests of authenticated,
+  # encrypted Kafka clients (tests/security/kafka_sasl_test.sh).
+  MILLRACE_KAFKA_SECURE_PORT=$(pick_port); picked="$picked $MILLRACE_KAFKA_SECURE_PORT"
+  MILLRACE_PROMETHEUS_PORT=$(pick_port)
+  export MILLRACE_KAFKA_PORT MILLRACE_KAFKA_CONTROLLER_PORT MILLRACE_PG_PORT MILLRACE_REDIS_PORT \
+    MILLRACE_PROMETHEUS_PORT MILLRACE_KAFKA_SECURE_PORT
+}
+
 case "$action" in
   up)
     if "$stack" status all >/dev/null 2>&1; then echo "test stack already running"; exit 0; fi
     "$stack" down --purge >/dev/null 2>&1 || true
-    picked=""
-    if ((brokers > 1)); then
-      base=$(pick_ports $((2 * brokers)))
-      for ((k = 0; k < 2 * brokers; k++)); do picked="$picked $((base + k))"; done
-      MILLRACE_KAFKA_PORT=$base
-      MILLRACE_KAFKA_CONTROLLER_PORT=$((base + 1))
-      MILLRACE_PG_PORT=$(pick_port); picked="$picked $MILLRACE_PG_PORT"
-      MILLRACE_REDIS_PORT=$(pick_port)
-      export MILLRACE_KAFKA_PORT MILLRACE_KAFKA_CONTROLLER_PORT MILLRACE_PG_PORT MILLRACE_REDIS_PORT
-      exec "$stack" --brokers "$brokers" up
-    fi
-    MILLRACE_KAFKA_PORT=$(pick_port); picked="$picked $MILLRACE_KAFKA_PORT"
-    MILLRACE_KAFKA_CONTROLLER_PORT=$(pick_port); picked="$picked $MILLRACE_KAFKA_CONTROLLER_PORT"
-    MILLRACE_PG_PORT=$(pick_port); picked="$picked $MILLRACE_PG_PORT"
-    MILLRACE_REDIS_PORT=$(pick_port); picked="$picked $MILLRACE_REDIS_PORT"
-    # The SASL_SSL listener (up --secure) for the tests of authenticated,
-    # encrypted Kafka clients (tests/security/kafka_sasl_test.sh).
-    MILLRACE_KAFKA_SECURE_PORT=$(pick_port); picked="$picked $MILLRACE_KAFKA_SECURE_PORT"
-    MILLRACE_PROMETHEUS_PORT=$(pick_port)
-    export MILLRACE_KAFKA_PORT MILLRACE_KAFKA_CONTROLLER_PORT MILLRACE_PG_PORT MILLRACE_REDIS_PORT \
-      MILLRACE_PROMETHEUS_PORT MILLRACE_KAFKA_SECURE_PORT
-    # Prometheus too: the metrics test scrapes through a real server once.
-    exec "$stack" up all
+    if ((brokers > 1)); then args=(--brokers "$brokers" up); else args=(up all); fi
+    # Prometheus too, on one node: the metrics test scrapes through a real
+    # server once. Two fixtures starting at once (the lanes of
+    # tests/fault_loop.sh, another build tree's tests) can pick the same
+    # free port before either binds it: a start that failed because a port
+    # was taken meanwhile is tried again on new ports.
+    out=$(mktemp)
+    trap 'rm -f "$out"' EXIT
+    for attempt in 1 2 3; do
+      pick_all
+      rc=0
+      "$stack" "${args[@]}" 2>&1 | tee "$out" || rc=${PIPESTATUS[0]}
+      ((rc == 0)) && exit 0
+      grep -q "already in use" "$out" && ((attempt < 3)) || exit "$rc"
+      echo "stack_fixture: a port was taken while the stack started; again on new ports" >&2
+      "$stack" down --purge >/dev/null 2>&1 || true
+    done
     ;;
   down)
     exec "$stack" down
