@@ -88,5 +88,7 @@ int cmd_archive(const std::vector<std::string>& args);
 int cmd_grant(const std::vector<std::string>& args);
 // `millrace api grant` (api.cpp).
 int cmd_api(const std::vector<std::string>& args);
+// `millrace store partitions` (store.cpp).
+int cmd_store(const std::vector<std::string>& args);
 
 }  // namespace millrace::cli

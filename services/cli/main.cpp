@@ -44,6 +44,7 @@ constexpr const char* kUsage =
     "  grant     grant each service's own role its privileges on the schema, and no more\n"
     "  api grant  grant millrace-api's reader and admin roles their privileges\n"
     "  archive   list, verify and replay what millrace-archiver wrote\n"
+    "  store partitions  store_events' partitions: their spans, rows and sizes\n"
     "\n"
     "Run 'millrace <command> --help' for a command's flags.\n";
 
@@ -255,6 +256,7 @@ int main(int argc, char** argv) {
     if (command == "archive") return cli::cmd_archive(args);
     if (command == "api") return cli::cmd_api(args);
     if (command == "grant") return cli::cmd_grant(args);
+    if (command == "store") return cli::cmd_store(args);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "millrace %s: %s\n", command.c_str(), e.what());
     return 1;

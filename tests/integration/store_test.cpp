@@ -4,6 +4,7 @@
 // partition's events holding that partition back until it has, the
 // partitions then dropped while the sinks write, and the aggregated views
 // the same before and after.
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -89,6 +90,20 @@ TEST_CASE("partitions by event time; retention while sinks write, held for the a
   CHECK(store.count("SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
                     "WHERE i.inhparent = 'store_events'::regclass") ==
         store.count("SELECT count(*) FROM store_partitions"));
+
+  // The operator's listing: a line per partition, and rows that add up.
+  {
+    std::string listing;
+    REQUIRE(run(bin("millrace"), {"store", "partitions", "--exact"},
+                {{"MILLRACE_PG", p.env.pg}, {"MILLRACE_PG_SCHEMA", p.schema}}, &listing) == 0);
+    INFO(listing);
+    const auto partitions = store.count("SELECT count(*) FROM store_partitions");
+    const auto rows = store.count("SELECT count(*) FROM store_events");
+    CHECK(listing.find(std::to_string(partitions) + " partition(s), " + std::to_string(rows) +
+                       " rows") != std::string::npos);
+    CHECK(static_cast<std::int64_t>(std::count(listing.begin(), listing.end(), '\n')) ==
+          partitions + 1);
+  }
 
   // 2. 1,000 more, stored but not archived (the archiver is stopped).
   produce_spread(p, 1000, 12, 0);
