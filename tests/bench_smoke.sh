@@ -94,8 +94,14 @@ if res.get("http"):
     assert ngx["ndjson_100"]["accepted_events"] == 100 * ngx["ndjson_100"]["requests"], f"nginx ndjson {ngx['ndjson_100']!r}"
     ingest = res["http"]["kafka_ingest"]
     assert ingest["sent"] > 0 and ingest["failed"] == 0 and ingest["messages_per_s"] > 0, f"kafka ingest {ingest!r}"
-assert r["stages"] == ["warmup", "produce", "end_to_end", "enrich", "latency", "http", "changefeed", "webhooks",
-                       "cache_reads", "cache_invalidation", "archive"], f"stages {r['stages']!r}"
+assert r["stages"] == ["warmup", "produce", "end_to_end", "enrich", "growth", "latency", "http", "changefeed",
+                       "webhooks", "cache_reads", "cache_invalidation", "archive"], f"stages {r['stages']!r}"
+# The growth stage: both drains stored the same kept rows, the second on top
+# of the history, and measured their WAL.
+gr = res["growth"]
+assert gr["empty"]["kept_rows"] == gr["history"]["kept_rows"] > 0, f"growth {gr!r}"
+assert gr["history"]["history_rows"] > 0 and gr["history"]["partitions"] >= 30, f"growth {gr!r}"
+assert gr["ratio"] > 0 and all(gr[m]["wal_bytes_per_kept_row"] > 0 for m in ("empty", "history")), f"growth {gr!r}"
 # The archive: every event in files, and both references measured.
 ar = res["archive"]
 assert ar["files"] > 0 and ar["file_bytes"] > 0 and ar["records_per_s"] > 0, f"archive {ar!r}"
