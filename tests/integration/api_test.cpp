@@ -431,9 +431,9 @@ TEST_CASE("millrace-api: reads, admin writes, problems, roles, readiness, SIGTER
   // Accounting, per group.
   r = send(c, "GET", "/v1/accounting?group=g1");
   REQUIRE(r.status == 200);
-  const std::vector<std::string> acct = {"group_id", "topic",     "partition",   "next_offset",
-                                         "consumed", "persisted", "filtered",    "rejected",
-                                         "late",     "duplicate", "unaccounted", "lost"};
+  const std::vector<std::string> acct = {
+      "group_id", "topic", "partition", "next_offset", "consumed", "persisted", "filtered",
+      "rejected", "late",  "duplicate", "unaccounted", "lost",     "expired"};
   CHECK(acct == view_columns(p, "partition_accounting"));
   CHECK(api_rows(r, acct) == sql_rows(p,
                                       "SELECT * FROM partition_accounting WHERE group_id = "

@@ -13,8 +13,12 @@ std::vector<StorePartition> list_store_partitions(pqxx::connection& connection, 
            "greatest(c.reltuples, 0)::bigint, pg_total_relation_size(c.oid) "
            "FROM store_partitions p JOIN pg_class c ON c.oid = to_regclass(quote_ident(p.name)) "
            "ORDER BY p.from_ts")) {
-    StorePartition p{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
-                     r[3].as<std::int64_t>(), false, r[4].as<std::int64_t>()};
+    StorePartition p{r[0].as<std::string>(),
+                     r[1].as<std::string>(),
+                     r[2].as<std::string>(),
+                     r[3].as<std::int64_t>(),
+                     false,
+                     r[4].as<std::int64_t>()};
     if (exact) {
       p.rows = tx.exec1("SELECT count(*) FROM " + tx.quote_name(p.name))[0].as<std::int64_t>();
       p.rows_exact = true;

@@ -16,7 +16,7 @@ struct StorePartition {
   std::string from_ts, to_ts;  // as PostgreSQL prints them, in UTC
   std::int64_t rows = 0;       // counted, or the planner's estimate
   bool rows_exact = false;
-  std::int64_t bytes = 0;      // table and indexes
+  std::int64_t bytes = 0;  // table and indexes
 };
 
 // Every partition, oldest first. `exact` counts each one's rows (a scan of
