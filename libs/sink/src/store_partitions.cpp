@@ -107,6 +107,10 @@ void StorePartitions::maintain() {
     }
     if (rules_.retention_days > 0) {
       pqxx::work tx(connection());
+      // A drop waits for the inserts in flight, and new ones queue behind
+      // it: it gives up after a second rather than stall them, and the
+      // round is tried again 5 s later.
+      tx.exec("SET LOCAL lock_timeout = '1s'");
       // Set before the drops commit: a batch must never aim a row at a
       // partition this transaction is dropping.
       cutoff_us_ = tx.exec_params1(
