@@ -98,10 +98,21 @@ Child Pipeline::start(const std::string& binary, const std::string& name,
 
 int Pipeline::run_producer(std::int64_t count, std::uint64_t seed, double bad_ratio, double rate,
                            std::string* summary) const {
-  return run(bin("millrace"),
-             {"produce", "--count", std::to_string(count), "--seed", std::to_string(seed),
-              "--bad-ratio", std::to_string(bad_ratio), "--rate", std::to_string(rate)},
-             {{"MILLRACE_BROKERS", env.brokers}, {"MILLRACE_TOPIC", topic}}, summary);
+  std::vector<std::string> args = {"produce",
+                                   "--count",
+                                   std::to_string(count),
+                                   "--seed",
+                                   std::to_string(seed),
+                                   "--bad-ratio",
+                                   std::to_string(bad_ratio),
+                                   "--rate",
+                                   std::to_string(rate)};
+  if (!base_time.empty()) {
+    args.emplace_back("--base-time");
+    args.push_back(base_time);
+  }
+  return run(bin("millrace"), args, {{"MILLRACE_BROKERS", env.brokers}, {"MILLRACE_TOPIC", topic}},
+             summary);
 }
 
 void Pipeline::produce(std::int64_t count, std::uint64_t seed, double bad_ratio, double rate) {

@@ -70,6 +70,9 @@ class Pipeline {
   StackEnv env;
   std::string topic, dlq_topic, schema, group, log_dir;
   std::int32_t partitions;
+  // Given, produce() sends events whose times end here (--base-time), so
+  // the same seed sends the very same events again.
+  std::string base_time;
 
   std::map<std::string, std::string> sink_env() const;
   Child start_sink(const std::string& name, const std::map<std::string, std::string>& extra = {});

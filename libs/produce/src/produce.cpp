@@ -33,6 +33,9 @@ void register_options(core::OptionSet& o, ProduceConfig& c) {
   o.add_int("time-spread", "", &c.time_spread_s,
             "Spread synthetic event times uniformly over the last N seconds", 0,
             10LL * 365 * 86400);
+  o.add_string("base-time", "", &c.base_time,
+               "Event times end at this instant (RFC 3339) instead of following the clock: the "
+               "same --seed and --base-time send the very same events again");
   o.add_string("file", "", &c.file,
                "Send the NDJSON lines of this file as they are (\"-\": stdin); the event type "
                "header comes from each line's event_type field");
@@ -45,8 +48,19 @@ void validate(ProduceConfig& c) {
   if (c.count == 0 && c.file.empty()) throw core::UsageError("give --count N or --file PATH");
   if (c.count > 0 && !c.file.empty())
     throw core::UsageError("--count and --file exclude each other");
-  if (!c.file.empty() && (c.bad_ratio > 0 || c.seed != 0 || c.time_spread_s != 0)) {
-    throw core::UsageError("--bad-ratio, --seed and --time-spread apply to --count only");
+  if (!c.file.empty() &&
+      (c.bad_ratio > 0 || c.seed != 0 || c.time_spread_s != 0 || !c.base_time.empty())) {
+    throw core::UsageError(
+        "--bad-ratio, --seed, --time-spread and --base-time apply to --count only");
+  }
+  if (!c.base_time.empty()) {
+    c.base_ts = core::parse_timestamp(c.base_time);
+    if (!c.base_ts) {
+      throw core::UsageError(
+          "--base-time: expected an RFC 3339 time such as "
+          "2026-11-25T08:00:00Z, got \"" +
+          c.base_time + "\"");
+    }
   }
 }
 
@@ -185,17 +199,20 @@ ProduceSummary run_produce(const ProduceConfig& config, std::istream* input,
                                     std::chrono::system_clock::now().time_since_epoch().count());
     g.seed = s.seed;
     g.bad_ratio = config.bad_ratio;
-    g.base_ts = std::chrono::duration_cast<std::chrono::microseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
+    g.base_ts = config.base_ts.value_or(std::chrono::duration_cast<std::chrono::microseconds>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count());
     g.time_spread_us = config.time_spread_s * 1'000'000;
     core::EventGenerator generator(g);
     for (std::int64_t i = 0; i < config.count && !stop; ++i) {
       pacer.wait_for(s.total);
-      // Event time follows the clock, as it would from a store.
-      generator.set_base_ts(std::chrono::duration_cast<std::chrono::microseconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count());
+      // Event time follows the clock, as it would from a store (unless a
+      // base time fixes it).
+      if (!config.base_ts) {
+        generator.set_base_ts(std::chrono::duration_cast<std::chrono::microseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count());
+      }
       const auto m = generator.next();
       // Bad messages too go where their intended type and store would: the
       // validation downstream, not the partition, is what catches them.

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <istream>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -11,6 +12,7 @@
 #include "millrace/core/decimal.hpp"
 #include "millrace/core/event.hpp"
 #include "millrace/core/options.hpp"
+#include "millrace/core/timestamp.hpp"
 #include "millrace/kafka/options.hpp"
 #include "millrace/kafka/types.hpp"
 #include "millrace/produce/progress.hpp"
@@ -25,7 +27,11 @@ struct ProduceConfig {
   std::int64_t seed = 0;           // 0 = from the clock
   std::string file;                // NDJSON path, or "-" for stdin; excludes --count
   std::int64_t time_spread_s = 0;  // synthetic ts spread over the last N seconds
-  std::string progress = "auto";   // auto (stderr is a terminal), always, never
+  // RFC 3339: event times end at this instant instead of following the
+  // clock, so the same seed gives the very same events (a resent upload).
+  std::string base_time;
+  std::string progress = "auto";             // auto (stderr is a terminal), always, never
+  std::optional<core::TimestampUs> base_ts;  // base_time, parsed by validate()
 };
 
 void register_options(core::OptionSet& options, ProduceConfig& config);
