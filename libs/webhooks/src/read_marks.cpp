@@ -15,11 +15,15 @@ constexpr std::chrono::milliseconds kKafkaTimeout{5000};
 class KafkaEndOffsets final : public EndOffsets {
  public:
   explicit KafkaEndOffsets(const kafka::KafkaClientOptions& kafka)
-      : topic_(kafka.topic),
-        consumer_(std::make_unique<kafka::Consumer>(
-            kafka::follower_config(kafka, "millrace-webhooks-ends"), nullptr)) {}
+      : topic_(kafka.topic), kafka_(kafka) {}
 
   std::map<std::int32_t, std::int64_t> ends() override {
+    // Made at first use, by then the service's own consumer has started:
+    // a bad setting is reported there, where startup errors are.
+    if (!consumer_) {
+      consumer_ = std::make_unique<kafka::Consumer>(
+          kafka::follower_config(kafka_, "millrace-webhooks-ends"), nullptr);
+    }
     // Asked each time: partitions added to the topic are marked from then on.
     const auto count = consumer_->partition_count(topic_, kKafkaTimeout);
     std::map<std::int32_t, std::int64_t> out;
@@ -31,6 +35,7 @@ class KafkaEndOffsets final : public EndOffsets {
 
  private:
   std::string topic_;
+  kafka::KafkaClientOptions kafka_;
   std::unique_ptr<kafka::Consumer> consumer_;
 };
 
