@@ -185,25 +185,38 @@ TEST_CASE("partitions by event time; retention while sinks write, held for the a
   const auto persisted_before = persisted();
   const auto offsets_before = p.stored_offsets();
 
-  // 4. The archiver catches up while 2,000 events of the last hour are
-  // written over 20 s: the rounds drop those partitions as the sinks write.
+  // 4. The archiver catches up while events of the last hour are written,
+  // 200 at a time at 100/s, until a round has dropped those partitions and
+  // then once more: the drops happen as the sinks write.
   archiver = std::make_unique<Child>(p.start("millrace-archiver", "archiver-2", archiver_env));
-  std::atomic<bool> producing{true};
-  int produced_rc = -1;
+  std::atomic<bool> dropped_seen{false};
+  std::atomic<int> failed_runs{0}, chunks{0}, chunks_after_drop{0};
   std::thread producer([&] {
-    std::string printed;
-    produced_rc = run(bin("millrace"),
-                      {"produce", "--count", "2000", "--seed", "14", "--bad-ratio", "0", "--rate",
-                       "100", "--time-spread", "3600"},
-                      {{"MILLRACE_BROKERS", p.env.brokers}, {"MILLRACE_TOPIC", p.topic}}, &printed);
-    producing = false;
+    for (int seed = 100; seed < 160; ++seed) {
+      const bool last = dropped_seen;
+      std::string printed;
+      if (run(bin("millrace"),
+              {"produce", "--count", "200", "--seed", std::to_string(seed), "--bad-ratio", "0",
+               "--rate", "100", "--time-spread", "3600"},
+              {{"MILLRACE_BROKERS", p.env.brokers}, {"MILLRACE_TOPIC", p.topic}}, &printed) != 0) {
+        ++failed_runs;
+      }
+      ++chunks;
+      if (last) {
+        ++chunks_after_drop;
+        return;
+      }
+    }
   });
-  const bool dropped = eventually([&] { return store.old_partitions(3) == 0; }, seconds(60));
-  const bool while_writing = producing;
+  const bool dropped = eventually([&] { return store.old_partitions(3) == 0; }, seconds(120));
+  dropped_seen = true;
   producer.join();
-  REQUIRE(produced_rc == 0);
+  REQUIRE(failed_runs == 0);
   REQUIRE(dropped);
-  CHECK(while_writing);
+  // One chunk at least was being written when the drop was seen, and one
+  // more began after it.
+  CHECK(chunks >= 2);
+  CHECK(chunks_after_drop == 1);
   CHECK(sinks_logged("dropped partition"));
   REQUIRE(caught_up(p.group, 120));
   REQUIRE(caught_up(p.group + "_arch", 120));
