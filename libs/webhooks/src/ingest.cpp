@@ -259,12 +259,8 @@ void IngestHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchSta
     }
     at_end = marks_.write(tx, batch.read_to(), last_ids);
   }
-  // Wakes the delivery workers of every replica when this transaction
-  // commits (PostgreSQL delivers a NOTIFY only then, and once per
-  // transaction however often it is sent): for what it enqueued, and for
-  // deliveries in commit order that its marks let go.
-  if (enqueued || at_end)
-    tx.exec("SELECT pg_notify('" + std::string(kWakeChannel) + "', current_schema())");
+  // For what it enqueued, and for deliveries in commit order its marks let go.
+  if (enqueued || at_end) notify_wakeup(tx);
 }
 
 }  // namespace millrace::webhooks::detail

@@ -122,7 +122,7 @@ bool ReadMarks::write_idle(pqxx::connection& connection) {
   }
   const auto seq = idle_seq_;
   const auto at_end = write_locked(tx, *idle_, {});
-  if (at_end) tx.exec("SELECT pg_notify('" + std::string(kWakeChannel) + "', current_schema())");
+  if (at_end) notify_wakeup(tx);
   tx.commit();
   idle_written_ = seq;
   if (at_end) last_at_end_ = *at_end;

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <functional>
+#include <pqxx/pqxx>
 #include <string_view>
 
 #include "millrace/pg/options.hpp"
@@ -17,6 +18,11 @@ namespace millrace::webhooks::detail {
 // The payload is the schema, so deployments sharing a database wake only
 // their own workers.
 inline constexpr std::string_view kWakeChannel = "millrace_webhooks";
+
+// Inside a transaction that made deliveries due: wakes the delivery workers
+// of every replica when it commits (PostgreSQL delivers a NOTIFY only then,
+// and once per transaction however often it is sent).
+void notify_wakeup(pqxx::work& tx);
 
 // On a connection of its own: LISTENs, calls `listening` once it does (a
 // wake-up may have been missed before), then `wake` for each notification
