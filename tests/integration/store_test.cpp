@@ -263,10 +263,10 @@ TEST_CASE("an unpartitioned store_events with rows is converted by migrate", "[s
     tx.exec(
         "DROP TABLE store_events; DROP TABLE store_layout, store_partitions; "
         "DROP FUNCTION millrace_store_ensure(timestamptz, timestamptz); "
-        "DROP FUNCTION millrace_store_expire(integer); "
-        "DROP FUNCTION millrace_store_prune(integer); "
+        "DROP FUNCTION millrace_store_expire(interval); "
+        "DROP FUNCTION millrace_store_prune(interval); "
         "DROP INDEX late_events_ts_idx, refused_records_refused_at_idx; "
-        "DELETE FROM schema_migrations WHERE version = 11");
+        "DELETE FROM schema_migrations WHERE version IN (11, 12)");
     tx.exec(
         "CREATE TABLE store_events (id uuid PRIMARY KEY, request_id uuid NOT NULL, "
         "event_type text NOT NULL CHECK (event_type IN ('sale_event', 'inventory_event')), "

@@ -86,7 +86,7 @@ std::vector<std::string> grant_statements(pqxx::connection& connection, const st
   if (kind == ServiceKind::kSink) {
     out.push_back(
         "GRANT EXECUTE ON FUNCTION " + s + ".millrace_store_ensure(timestamptz, timestamptz), " +
-        s + ".millrace_store_expire(integer), " + s + ".millrace_store_prune(integer) TO " + r);
+        s + ".millrace_store_expire(interval), " + s + ".millrace_store_prune(interval) TO " + r);
   }
   // Identity and serial columns draw from sequences.
   if (kind != ServiceKind::kCache) {

@@ -26,14 +26,15 @@ void register_options(core::OptionSet& o, SinkConfig& c) {
   o.add_int("enrich-wait-ms", "MILLRACE_SINK_ENRICH_WAIT_MS", &c.enrich_wait_ms,
             "How long a batch waits for the catalog to be loaded before it is retried", 100,
             3'600'000);
-  o.add_int("store-ahead-days", "MILLRACE_STORE_AHEAD_DAYS", &c.store_ahead_days,
-            "Partitions of store_events are made this many days past now; an event later than "
-            "that is dead-lettered (reason ts_out_of_window)",
-            1, 366);
-  o.add_int("store-retention-days", "MILLRACE_STORE_RETENTION_DAYS", &c.store_retention_days,
-            "Drop partitions of store_events that end more than this many days ago, and count "
-            "older events `expired` instead of storing them; 0 keeps every partition",
-            0, 365'000);
+  o.add_double("store-ahead-days", "MILLRACE_STORE_AHEAD_DAYS", &c.store_ahead_days,
+               "Partitions of store_events are made this many days past now (a fraction is a part "
+               "of a day); an event later than that is dead-lettered (reason ts_out_of_window)",
+               1.0 / 1440, 366);
+  o.add_double("store-retention-days", "MILLRACE_STORE_RETENTION_DAYS", &c.store_retention_days,
+               "Drop partitions of store_events that end more than this many days ago (a "
+               "fraction is a part of a day, at least a minute), and count older events "
+               "`expired` instead of storing them; 0 keeps every partition",
+               0, 365'000);
   o.add_int("store-maintain-s", "MILLRACE_STORE_MAINTAIN_S", &c.store_maintain_s,
             "How often partitions are made ahead and dropped past the retention", 1, 86'400);
 }
@@ -50,6 +51,11 @@ void validate(SinkConfig& c) {
     throw core::UsageError(
         "--min-discount / MILLRACE_MIN_DISCOUNT: expected a number 0..100, got \"" +
         c.min_discount + "\"");
+  }
+  if (c.store_retention_days > 0 && c.store_retention_days * 1440 < 1) {
+    throw core::UsageError(
+        "--store-retention-days / MILLRACE_STORE_RETENTION_DAYS: keep at least a minute "
+        "(0.000695), or 0 to keep every partition");
   }
   c.filter.min_discount_exclusive = *discount;
   c.filter.keep_sale = false;

@@ -12,11 +12,19 @@ namespace millrace::sink::detail {
 namespace {
 
 constexpr std::string_view kComponent = "sink.store";
-constexpr std::int64_t kHourUs = 3'600'000'000;
+constexpr std::int64_t kMinuteUs = 60'000'000;
 // A round that failed is tried again this soon, not a whole period later.
 constexpr std::chrono::milliseconds kRetry{5000};
 
 }  // namespace
+
+std::string describe_span(std::chrono::seconds span) {
+  const auto s = span.count();
+  if (s % 86'400 == 0) return std::to_string(s / 86'400) + (s == 86'400 ? " day" : " days");
+  if (s % 3'600 == 0) return std::to_string(s / 3'600) + " h";
+  if (s % 60 == 0) return std::to_string(s / 60) + " min";
+  return std::to_string(s) + " s";
+}
 
 Coverage::Coverage(std::vector<std::pair<std::int64_t, std::int64_t>> spans)
     : spans_(std::move(spans)) {
@@ -92,20 +100,26 @@ void StorePartitions::maintain() {
   try {
     {
       pqxx::work tx(connection());
+      // From a day back (the events of the last day mostly arrive late, not
+      // old), but never past the retention: what this made, the drops
+      // below would take again at every round.
+      const auto back = rules_.retention.count() > 0
+                            ? std::min(rules_.retention, std::chrono::seconds(86'400))
+                            : std::chrono::seconds(86'400);
       const int made = tx.exec_params1(
-                             "SELECT millrace_store_ensure(now() - interval '1 day', "
-                             "now() + make_interval(days => $1::integer))",
-                             rules_.ahead_days)[0]
+                             "SELECT millrace_store_ensure(now() - make_interval(secs => "
+                             "$1::bigint), now() + make_interval(secs => $2::bigint))",
+                             back.count(), rules_.ahead.count())[0]
                            .as<int>();
       tx.commit();
       if (made > 0) {
         probe_.created(made);
         runtime::log_info(kComponent, "made " + std::to_string(made) +
                                           " partition(s) of store_events ahead of need (" +
-                                          std::to_string(rules_.ahead_days) + " days)");
+                                          describe_span(rules_.ahead) + ")");
       }
     }
-    if (rules_.retention_days > 0) {
+    if (rules_.retention.count() > 0) {
       pqxx::work tx(connection());
       // A drop waits for the inserts in flight, and new ones queue behind
       // it: it gives up after a second rather than stall them, and the
@@ -114,15 +128,15 @@ void StorePartitions::maintain() {
       // Set before the drops commit: a batch must never aim a row at a
       // partition this transaction is dropping.
       cutoff_us_ = tx.exec_params1(
-                         "SELECT (extract(epoch FROM now() - make_interval(days => "
-                         "$1::integer)) * 1000000)::bigint",
-                         rules_.retention_days)[0]
+                         "SELECT (extract(epoch FROM now() - make_interval(secs => "
+                         "$1::bigint)) * 1000000)::bigint",
+                         rules_.retention.count())[0]
                        .as<std::int64_t>();
       has_cutoff_ = true;
       const auto rows = tx.exec_params(
           "SELECT partition_name, from_ts::text, to_ts::text, rows_estimate, dropped, "
-          "coalesce(held_by, '') FROM millrace_store_expire($1::integer)",
-          rules_.retention_days);
+          "coalesce(held_by, '') FROM millrace_store_expire(make_interval(secs => $1::bigint))",
+          rules_.retention.count());
       tx.commit();
       std::int64_t held = 0;
       for (const auto& r : rows) {
@@ -132,7 +146,7 @@ void StorePartitions::maintain() {
           runtime::log_info(kComponent, "dropped partition " + r[0].as<std::string>() + " (" +
                                             span + ", about " + r[3].as<std::string>() +
                                             " rows): past the retention of " +
-                                            std::to_string(rules_.retention_days) + " days");
+                                            describe_span(rules_.retention));
         } else {
           ++held;
           runtime::log_warn(kComponent, "kept partition " + r[0].as<std::string>() + " (" + span +
@@ -143,13 +157,14 @@ void StorePartitions::maintain() {
       }
       probe_.held(held);
       pqxx::work prune(connection());
-      for (const auto& r : prune.exec_params("SELECT table_name, rows_deleted FROM "
-                                             "millrace_store_prune($1::integer)",
-                                             rules_.retention_days)) {
+      for (const auto& r :
+           prune.exec_params("SELECT table_name, rows_deleted FROM "
+                             "millrace_store_prune(make_interval(secs => $1::bigint))",
+                             rules_.retention.count())) {
         if (r[1].as<std::int64_t>() == 0) continue;
         runtime::log_info(kComponent, "deleted " + r[1].as<std::string>() + " row(s) of " +
                                           r[0].as<std::string>() + " past the retention of " +
-                                          std::to_string(rules_.retention_days) + " days");
+                                          describe_span(rules_.retention));
       }
       prune.commit();
     }
@@ -169,24 +184,24 @@ void StorePartitions::ensure_for(const std::vector<std::int64_t>& ts_us) {
   if (ts_us.empty()) return;
   // Before the first round has set the cutoff, rows could be aimed at
   // partitions past the retention: that round goes first.
-  if (rules_.retention_days > 0 && !has_cutoff_) maintain();
+  if (rules_.retention.count() > 0 && !has_cutoff_) maintain();
   std::lock_guard lock(mutex_);
-  // One call per hour with a row and no partition (a partition is at least
-  // an hour wide), rechecked after each: most batches make none.
-  std::set<std::int64_t> hours;
+  // One call per minute with a row and no partition (a partition is at
+  // least a minute wide), rechecked after each: most batches make none.
+  std::set<std::int64_t> minutes;
   for (const auto ts : ts_us) {
-    if (!coverage_.covers(ts)) hours.insert(ts - ((ts % kHourUs) + kHourUs) % kHourUs);
+    if (!coverage_.covers(ts)) minutes.insert(ts - ((ts % kMinuteUs) + kMinuteUs) % kMinuteUs);
   }
-  if (hours.empty()) return;
+  if (minutes.empty()) return;
   try {
     pqxx::work tx(connection());
     int made = 0;
-    for (const auto hour : hours) {
-      if (coverage_.covers(hour)) continue;
+    for (const auto minute : minutes) {
+      if (coverage_.covers(minute)) continue;
       made += tx.exec_params1(
                     "SELECT millrace_store_ensure(to_timestamp($1::float8 / 1e6), "
                     "to_timestamp($1::float8 / 1e6))",
-                    hour)[0]
+                    minute)[0]
                   .as<int>();
       load_coverage(tx);
     }

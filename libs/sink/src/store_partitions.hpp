@@ -31,10 +31,13 @@
 namespace millrace::sink::detail {
 
 struct StoreRules {
-  std::int64_t ahead_days = 2;      // partitions made this far past now
-  std::int64_t retention_days = 0;  // 0: keep every partition
+  std::chrono::seconds ahead{2 * 86'400};  // partitions made this far past now
+  std::chrono::seconds retention{0};       // 0: keep every partition
   std::chrono::milliseconds maintain_every{600'000};
 };
+
+// "2 days", "6 h", "90 min", "45 s": a span as the logs give it.
+std::string describe_span(std::chrono::seconds span);
 
 // Spans of event time that have a partition, sorted: [from, to) in
 // microseconds since the epoch.
@@ -58,6 +61,7 @@ class StorePartitions {
 
   void start();
   void stop();
+  const StoreRules& rules() const { return rules_; }
 
   // Makes sure every one of these event times has a partition, making the
   // missing ones. Throws core::InfraError (retryable: the batch is tried

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -205,8 +206,8 @@ class SinkWorker::Handler final : public stream::Handler {
       decision = Rejected{core::Rejection{
           core::RejectReason::kOutOfRange, "ts",
           "ts " + core::format_timestamp(kept->event.ts) + " is more than " +
-              std::to_string(config_.store_ahead_days) +
-              " days past this sink's clock (MILLRACE_STORE_AHEAD_DAYS): no partition is made "
+              detail::describe_span(store_.rules().ahead) +
+              " past this sink's clock (MILLRACE_STORE_AHEAD_DAYS): no partition is made "
               "that far ahead"}};
       rejected_reason = kOutOfWindow;
     }
@@ -365,7 +366,9 @@ class SinkWorker::Handler final : public stream::Handler {
     const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
-    return event.ts > now_us + config_.store_ahead_days * 86'400'000'000LL;
+    return event.ts >
+           now_us +
+               std::chrono::duration_cast<std::chrono::microseconds>(store_.rules().ahead).count();
   }
 
   // Rows through a staging table and INSERT ... ON CONFLICT: the kept rows
@@ -581,8 +584,8 @@ std::unique_ptr<cache::CatalogLookup> make_lookup(const SinkConfig& config,
 
 detail::StoreRules store_rules(const SinkConfig& config) {
   detail::StoreRules r;
-  r.ahead_days = config.store_ahead_days;
-  r.retention_days = config.store_retention_days;
+  r.ahead = std::chrono::seconds(std::llround(config.store_ahead_days * 86'400));
+  r.retention = std::chrono::seconds(std::llround(config.store_retention_days * 86'400));
   r.maintain_every = std::chrono::milliseconds(config.store_maintain_s * 1000);
   return r;
 }

@@ -35,6 +35,14 @@ TEST_CASE("sink configuration: defaults, environment, flags") {
   CHECK(e.filter.keep_sale);
   CHECK_FALSE(e.filter.keep_inventory);
   CHECK(e.stream.kafka.extra.at("fetch.wait.max.ms") == "50");
+
+  // Store spans in days, fractions allowed: six hours kept, two hours ahead.
+  CHECK(d.store_retention_days == 0);
+  CHECK(d.store_ahead_days == 2);
+  const auto f =
+      parse({{"MILLRACE_STORE_RETENTION_DAYS", "0.25"}}, {"--store-ahead-days", "0.0833333"});
+  CHECK(f.store_retention_days == 0.25);
+  CHECK(f.store_ahead_days == Approx(2.0 / 24).epsilon(1e-5));
 }
 
 TEST_CASE("sink configuration errors name the setting") {
@@ -48,4 +56,9 @@ TEST_CASE("sink configuration errors name the setting") {
   CHECK_THROWS_WITH(parse({}, {"--retry-backoff-ms", "500", "--retry-backoff-max-ms", "100"}),
                     Contains("--retry-backoff-max-ms"));
   CHECK_THROWS_AS(parse({}, {"--no-such-flag"}), core::UsageError);
+  // A retention under a minute would drop the partition being written.
+  CHECK_THROWS_WITH(parse({{"MILLRACE_STORE_RETENTION_DAYS", "0.0001"}}, {}),
+                    Contains("MILLRACE_STORE_RETENTION_DAYS") && Contains("at least a minute"));
+  CHECK_THROWS_WITH(parse({}, {"--store-retention-days", "-1"}),
+                    Contains("--store-retention-days"));
 }

@@ -39,9 +39,10 @@ struct SinkConfig {
   // made this many days past now, and an event later than that is
   // dead-lettered (ts_out_of_window); dropped once they end more than
   // `store_retention_days` ago (0: never), with the events older than that
-  // counted `expired`; looked after every `store_maintain_s`.
-  std::int64_t store_ahead_days = 2;
-  std::int64_t store_retention_days = 0;
+  // counted `expired`; looked after every `store_maintain_s`. Fractions of
+  // a day count: 0.25 is six hours.
+  double store_ahead_days = 2;
+  double store_retention_days = 0;
   std::int64_t store_maintain_s = 600;
 
   core::FilterConfig filter;  // derived by validate()
