@@ -177,3 +177,97 @@ TEST_CASE("a sink and an aggregator cannot share a consumer group", "[group-guar
             .find("MILLRACE_GROUP is no longer read") != std::string::npos);
   CHECK(stop_cleanly({&sink}));
 }
+
+namespace {
+
+// `line` with its "ts" moved on by `by_us`: the same id, another event time.
+std::string shifted(const std::string& line, millrace::core::TimestampUs by_us) {
+  const std::string key = "\"ts\":\"";
+  const auto at = line.find(key);
+  REQUIRE(at != std::string::npos);
+  const auto from = at + key.size();
+  const auto to = line.find('"', from);
+  const auto ts = millrace::core::parse_timestamp(line.substr(from, to - from));
+  REQUIRE(ts.has_value());
+  return line.substr(0, from) + millrace::core::format_timestamp(*ts + by_us) + line.substr(to);
+}
+
+// A count from `sql` in the pipeline's schema, where $1 is `arg`.
+std::int64_t query_count(const Pipeline& p, const std::string& sql, const std::string& arg = "") {
+  pqxx::connection c(p.env.pg);
+  pqxx::work tx(c);
+  tx.exec("SET LOCAL search_path TO " + tx.quote_name(p.schema));
+  return (arg.empty() ? tx.exec1(sql) : tx.exec_params1(sql, arg))[0].as<std::int64_t>();
+}
+
+}  // namespace
+
+// An event is its id and its time. A resend (same id, same ts) is a
+// duplicate for the sink and the aggregator alike; an event reusing an id
+// with another ts is a second event: the store keeps both rows, the views
+// count both, and the aggregator's accounting names it (`id_reused`).
+TEST_CASE("an id reused with another time is a second event; a resend is a duplicate",
+          "[event-identity]") {
+  using millrace::core::kHourUs;
+  Pipeline p("it_ident");
+  const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  const auto originals = event_lines(1'000, 81, now - kHourUs);
+  std::vector<std::string> second;
+  for (int i = 0; i < 100; ++i) second.push_back(originals[i]);                        // resends
+  for (int i = 100; i < 200; ++i) second.push_back(shifted(originals[i], 1'000'000));  // reused
+  for (int i = 100; i < 150; ++i)
+    second.push_back(shifted(originals[i], 1'000'000));  // their resends
+  for (int i = 200; i < 210; ++i) {
+    // A reuse and its resend in one batch, after the original.
+    second.push_back(shifted(originals[i], 2'000'000));
+    second.push_back(shifted(originals[i], 2'000'000));
+  }
+  const std::string dir = p.log_dir + "/" + p.topic;
+  const std::string agg_group = p.group + "_agg";
+  auto sink = p.start_sink("sink");
+  auto agg = p.start("millrace-aggregator", "agg", {{"MILLRACE_AGGREGATOR_GROUP", agg_group}});
+  produce_lines(p, originals, dir + ".originals.ndjson");
+  REQUIRE(eventually([&] { return p.stored_total(agg_group) == 1'000; }, seconds(300)));
+  REQUIRE(eventually([&] { return p.stored_total() == 1'000; }, seconds(300)));
+  const auto kept_before =
+      query_count(p, "SELECT count(*) FROM store_events WHERE kafka_topic = $1", p.topic);
+  produce_lines(p, second, dir + ".second.ndjson");
+  REQUIRE(eventually([&] { return p.stored_total(agg_group) == 1'270; }, seconds(300)));
+  REQUIRE(eventually([&] { return p.stored_total() == 1'270; }, seconds(300)));
+
+  // The aggregator: 1,110 events counted, 110 of them under a reused id;
+  // 160 resends.
+  CHECK(group_outcome(p, agg_group, "persisted") == 1'110);
+  CHECK(group_outcome(p, agg_group, "duplicate") == 160);
+  CHECK(query_count(p,
+                    "SELECT coalesce(sum(records), 0)::bigint FROM record_outcomes "
+                    "WHERE group_id = $1 AND outcome = 'persisted' AND reason = 'id_reused'",
+                    agg_group) == 110);
+  CHECK(query_count(p, "SELECT coalesce(sum(events), 0)::bigint FROM agg_hourly") == 1'110);
+  // The store: every kept reuse is a second row of its id; every kept
+  // resend a duplicate. Which events the sink keeps is its filter's call,
+  // and a reuse is kept exactly when its original was.
+  const auto kept_reused =
+      query_count(p,
+                  "SELECT count(*) FROM (SELECT id FROM store_events WHERE kafka_topic = $1 "
+                  "GROUP BY id HAVING count(*) = 2) x",
+                  p.topic);
+  const auto kept_after =
+      query_count(p, "SELECT count(*) FROM store_events WHERE kafka_topic = $1", p.topic);
+  CHECK(kept_reused > 0);
+  CHECK(kept_after - kept_before == kept_reused);
+  CHECK(query_count(p,
+                    "SELECT count(*) FROM (SELECT id FROM store_events WHERE kafka_topic = $1 "
+                    "GROUP BY id HAVING count(*) > 2) x",
+                    p.topic) == 0);
+  CHECK(group_outcome(p, p.group, "persisted") == kept_after);
+  for (const auto& group : {p.group, agg_group}) {
+    CHECK(query_count(p,
+                      "SELECT coalesce(sum(unaccounted), 0)::bigint FROM partition_accounting "
+                      "WHERE group_id = $1",
+                      group) == 0);
+  }
+  CHECK(stop_cleanly({&sink, &agg}));
+}

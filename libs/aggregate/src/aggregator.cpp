@@ -6,7 +6,9 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <tuple>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -143,23 +145,39 @@ class Aggregator::Handler final : public stream::Handler {
     return out;
   }
 
-  // Step 2. An id folds once, ever (within the horizon). Repeats within the
-  // batch are dropped here; against earlier batches PostgreSQL decides. The
-  // others are re-counted as duplicates.
+  // Step 2. An event (an id and its time) folds once, ever (within the
+  // horizon). The first event of each id in the batch goes to
+  // aggregator_seen_ids; PostgreSQL says which ids it held already, and at
+  // which time. Same id, same time (or no time kept): a resend, re-counted
+  // as a duplicate. Same id, another time: a new event reusing the id, as
+  // the store keeps it; it folds, accounted `persisted` with the reason
+  // `id_reused`, once aggregator_reused_ids takes it (a resend of one of
+  // those is a duplicate too).
   core::Deltas fold_new(pqxx::work& tx, const std::string& topic, stream::Batch& batch,
                         const std::vector<const Pending*>& on_time) {
-    std::unordered_set<std::string> stored;
-    std::unordered_set<std::string_view> batch_ids;
-    if (!on_time.empty()) {
-      std::vector<tables::SeenId> ids;
-      ids.reserve(on_time.size());
+    enum class Role { kFirst, kReused, kRepeat };
+    std::vector<Role> roles;
+    roles.reserve(on_time.size());
+    std::vector<tables::SeenId> ids;
+    ids.reserve(on_time.size());
+    {
+      // The time of each id's first event in the batch.
+      std::unordered_map<std::string_view, core::TimestampUs> first;
       for (const auto* p : on_time) {
-        if (!batch_ids.insert(p->event.id).second) continue;  // a repeat within the batch
-        // Only pruning reads ts, and the hour is precise enough for it (step
-        // 5). Few distinct values keep its index small: new entries join a
-        // few hot leaf pages instead of splitting pages at random.
-        ids.push_back({&p->event.id, core::hour_start(p->event.ts)});
+        const auto [it, added] = first.try_emplace(p->event.id, p->event.ts);
+        if (added) {
+          roles.push_back(Role::kFirst);
+          // Only pruning reads the hour. Few distinct values keep its index
+          // small: new entries join a few hot leaf pages instead of
+          // splitting pages at random.
+          ids.push_back({&p->event.id, core::hour_start(p->event.ts), p->event.ts});
+        } else {
+          roles.push_back(it->second == p->event.ts ? Role::kRepeat : Role::kReused);
+        }
       }
+    }
+    tables::HeldIds held;
+    if (!ids.empty()) {
       // In id order the primary key's leaf pages are walked in order instead
       // of at random. Ids are lower-case, so text order is uuid order.
       std::sort(ids.begin(), ids.end(),
@@ -168,19 +186,32 @@ class Aggregator::Handler final : public stream::Handler {
           tx, "direct_seen_ids",
           [&](pqxx::transaction_base& t) { tables::copy_seen_ids(t, topic, ids); },
           [&] {
-            stored = tables::insert_seen_ids(tx, topic, ids);
-            return stored.size();
+            held = tables::insert_seen_ids(tx, topic, ids);
+            return held.size();
           });
     }
+    std::vector<tables::SeenId> reused;
+    for (std::size_t i = 0; i < on_time.size(); ++i) {
+      const auto& event = on_time[i]->event;
+      if (roles[i] == Role::kFirst) {
+        const auto it = held.find(event.id);
+        if (it == held.end()) continue;
+        roles[i] = !it->second || *it->second == event.ts ? Role::kRepeat : Role::kReused;
+      }
+      if (roles[i] == Role::kReused) reused.push_back({&event.id, 0, event.ts});
+    }
+    auto new_reused = tables::insert_reused_ids(tx, topic, reused);
     core::Deltas deltas;
-    for (const auto* p : on_time) {
-      // The first occurrence in the batch folds, unless the id was stored before.
-      if (!stored.contains(p->event.id) && batch_ids.erase(p->event.id) == 1) {
+    for (std::size_t i = 0; i < on_time.size(); ++i) {
+      const auto* p = on_time[i];
+      auto& tally = batch.at(p->partition).tally;
+      if (roles[i] == Role::kFirst) {
         deltas.fold(p->event);
+      } else if (roles[i] == Role::kReused && new_reused.erase({p->event.id, p->event.ts}) == 1) {
+        deltas.fold(p->event);
+        tally.move({core::Outcome::kPersisted, ""}, {core::Outcome::kPersisted, "id_reused"}, 1);
       } else {
-        batch.at(p->partition)
-            .tally.move({core::Outcome::kPersisted, ""},
-                        {core::Outcome::kDuplicate, "duplicate_id"}, 1);
+        tally.move({core::Outcome::kPersisted, ""}, {core::Outcome::kDuplicate, "duplicate_id"}, 1);
       }
     }
     return deltas;

@@ -7,7 +7,7 @@ namespace millrace::aggregate::tables {
 
 namespace {
 
-const std::vector<std::string> kSeenIdColumns = {"topic", "id", "ts"};
+const std::vector<std::string> kSeenIdColumns = {"topic", "id", "ts", "event_ts"};
 
 std::string ts_literal(pqxx::work& tx, core::TimestampUs ts) {
   return tx.quote(core::format_timestamp(ts));
@@ -147,40 +147,70 @@ void copy_seen_ids(pqxx::transaction_base& tx, const std::string& topic,
   for (const auto& s : ids) {
     auto [it, added] = hours.try_emplace(s.hour);
     if (added) it->second = core::format_timestamp(s.hour);
-    copy.row().text(topic).text(*s.id).text(it->second);
+    copy.row().text(topic).text(*s.id).text(it->second).text(core::format_timestamp(s.event_ts));
     copy.end_row();
   }
   copy.complete();
 }
 
 // PostgreSQL answers with the ids it held already, usually a few, instead
-// of echoing every new one.
-std::unordered_set<std::string> insert_seen_ids(pqxx::work& tx, const std::string& topic,
-                                                const std::vector<SeenId>& ids) {
+// of echoing every new one; the join reads the rows as they were before
+// this statement, so the ones it inserts are not among them.
+HeldIds insert_seen_ids(pqxx::work& tx, const std::string& topic, const std::vector<SeenId>& ids) {
   pg::ArrayLiteral id_array;
   pg::ArrayLiteral times;
+  pg::ArrayLiteral event_times;
   for (const auto& s : ids) {
     id_array.add(*s.id);
     times.add(core::format_timestamp(s.hour));
+    event_times.add(core::format_timestamp(s.event_ts));
   }
-  std::unordered_set<std::string> stored;
+  HeldIds held;
   for (const auto& row : tx.exec_params(
-           "WITH batch AS (SELECT * FROM unnest($1::uuid[], $2::timestamptz[]) AS b(id, ts)), "
-           "ins AS (INSERT INTO aggregator_seen_ids (topic, id, ts) SELECT $3, id, ts FROM batch "
+           "WITH batch AS (SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $4::timestamptz[]) "
+           "AS b(id, ts, event_ts)), "
+           "ins AS (INSERT INTO aggregator_seen_ids (topic, id, ts, event_ts) "
+           "SELECT $3, id, ts, event_ts FROM batch "
            "ORDER BY id ON CONFLICT (topic, id) DO NOTHING RETURNING id) "
-           "SELECT id::text FROM batch WHERE id NOT IN (SELECT id FROM ins)",
-           id_array.take(), times.take(), topic)) {
-    stored.insert(row[0].as<std::string>());
+           "SELECT b.id::text, (extract(epoch FROM s.event_ts) * 1000000)::bigint FROM batch b "
+           "JOIN aggregator_seen_ids s ON s.topic = $3 AND s.id = b.id "
+           "WHERE b.id NOT IN (SELECT id FROM ins)",
+           id_array.take(), times.take(), topic, event_times.take())) {
+    held.emplace(row[0].as<std::string>(),
+                 row[1].is_null() ? std::nullopt : std::optional(row[1].as<core::TimestampUs>()));
   }
-  return stored;
+  return held;
+}
+
+std::set<EventKey> insert_reused_ids(pqxx::work& tx, const std::string& topic,
+                                     const std::vector<SeenId>& events) {
+  std::set<EventKey> added;
+  if (events.empty()) return added;
+  pg::ArrayLiteral id_array;
+  pg::ArrayLiteral event_times;
+  for (const auto& s : events) {
+    id_array.add(*s.id);
+    event_times.add(core::format_timestamp(s.event_ts));
+  }
+  for (const auto& row : tx.exec_params(
+           "INSERT INTO aggregator_reused_ids (topic, id, event_ts) "
+           "SELECT $3, id, event_ts FROM unnest($1::uuid[], $2::timestamptz[]) AS b(id, event_ts) "
+           "ON CONFLICT DO NOTHING "
+           "RETURNING id::text, (extract(epoch FROM event_ts) * 1000000)::bigint",
+           id_array.take(), event_times.take(), topic)) {
+    added.emplace(row[0].as<std::string>(), row[1].as<core::TimestampUs>());
+  }
+  return added;
 }
 
 void prune_seen_ids(pqxx::work& tx, const std::string& topic, std::int64_t max_lateness_s) {
-  tx.exec_params(
-      "DELETE FROM aggregator_seen_ids WHERE topic = $1 AND ts < (SELECT min(max_event_ts) "
-      "FROM aggregator_partitions WHERE topic = $1) - make_interval(secs => $2) - "
-      "interval '1 hour'",
-      topic, static_cast<double>(max_lateness_s));
+  const std::string horizon =
+      "(SELECT min(max_event_ts) FROM aggregator_partitions WHERE topic = $1) - "
+      "make_interval(secs => $2) - interval '1 hour'";
+  tx.exec_params("DELETE FROM aggregator_seen_ids WHERE topic = $1 AND ts < " + horizon, topic,
+                 static_cast<double>(max_lateness_s));
+  tx.exec_params("DELETE FROM aggregator_reused_ids WHERE topic = $1 AND event_ts < " + horizon,
+                 topic, static_cast<double>(max_lateness_s));
 }
 
 std::set<std::pair<std::int32_t, std::int64_t>> insert_late(pqxx::work& tx,

@@ -10,6 +10,7 @@
 #include <pqxx/pqxx>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -35,21 +36,32 @@ core::TimestampUs database_now(pqxx::work& tx);
 void insert_refused(pqxx::work& tx, const std::string& group, const std::string& topic,
                     const std::vector<Refused>& refused);
 
-// aggregator_seen_ids: an event id and the start of its hour.
+// aggregator_seen_ids: an event id, the start of its hour (for pruning) and
+// its exact time (to tell a resend from a new event reusing the id).
 struct SeenId {
   const std::string* id;  // the event's, alive while the batch is written
   core::TimestampUs hour;
+  core::TimestampUs event_ts;
 };
 // COPYs ids in, failing on one seen before (the caller's savepoint then
 // falls back to insert_seen_ids).
 void copy_seen_ids(pqxx::transaction_base& tx, const std::string& topic,
                    const std::vector<SeenId>& ids);
-// Inserts the new ids and returns those PostgreSQL held already.
-std::unordered_set<std::string> insert_seen_ids(pqxx::work& tx, const std::string& topic,
-                                                const std::vector<SeenId>& ids);
+// Inserts the new ids and returns those PostgreSQL held already, each with
+// the event time it holds for it (none for an id recorded before migration
+// 0013, which kept no time).
+using HeldIds = std::unordered_map<std::string, std::optional<core::TimestampUs>>;
+HeldIds insert_seen_ids(pqxx::work& tx, const std::string& topic, const std::vector<SeenId>& ids);
+// aggregator_reused_ids: events whose id an earlier event of another time
+// holds in aggregator_seen_ids. Inserts these (id, event time) pairs and
+// returns those that were new; the others are resends.
+using EventKey = std::pair<std::string, core::TimestampUs>;
+std::set<EventKey> insert_reused_ids(pqxx::work& tx, const std::string& topic,
+                                     const std::vector<SeenId>& events);
 // Forgets ids older than every partition's horizon (max_lateness_s), plus
 // an hour: ts is the start of the event's hour, so an id is kept up to an
-// hour longer than the horizon, never shorter.
+// hour longer than the horizon, never shorter. The reused ids go by the
+// same horizon.
 void prune_seen_ids(pqxx::work& tx, const std::string& topic, std::int64_t max_lateness_s);
 
 // late_events: each late or future event with its partition's newest event

@@ -49,7 +49,7 @@ std::vector<TableGrant> service_grants(ServiceKind kind) {
       add(group_grants());
       add({{"SELECT, INSERT, UPDATE",
             {"agg_hourly", "agg_daily", "agg_products", "agg_categories", "aggregator_partitions"}},
-           {"SELECT, INSERT, DELETE", {"aggregator_seen_ids"}},
+           {"SELECT, INSERT, DELETE", {"aggregator_seen_ids", "aggregator_reused_ids"}},
            {"SELECT, INSERT", {"late_events", "refused_records"}},
            {"SELECT", {"categories", "products"}}});
       break;
