@@ -1,6 +1,7 @@
 #include "millrace/kafka/consumer.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <utility>
 
@@ -130,7 +131,45 @@ struct Consumer::State {
   bool closed = false;
 
   void rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* list);
+  // Leaves the group, serving the rebalance it triggers, for at most
+  // kCloseLimit; false when it did not finish by then.
+  bool close_within_limit();
 };
+
+namespace {
+
+// How long leaving the group may take. librdkafka's close waits for the
+// offset commits in flight, and with the brokers gone it can wait for ever
+// (librdkafka issue #3740): Millrace's positions live in PostgreSQL, so a
+// consumer that cannot say goodbye in time is left behind, and the group
+// notices its absence after session.timeout.ms.
+constexpr std::chrono::milliseconds kCloseLimit{15000};
+
+}  // namespace
+
+bool Consumer::State::close_within_limit() {
+  rd_kafka_t* handle = rk.get();
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(handle);
+  if (rd_kafka_error_t* error = rd_kafka_consumer_close_queue(handle, queue)) {
+    runtime::log_warn("kafka", std::string(rd_kafka_name(handle)) +
+                                   ": leaving the group failed: " + rd_kafka_error_string(error));
+    rd_kafka_error_destroy(error);
+    rd_kafka_queue_destroy(queue);
+    return true;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + kCloseLimit;
+  while (rd_kafka_consumer_closed(handle) == 0) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;  // the queue stays with it
+    rd_kafka_event_t* event = rd_kafka_queue_poll(queue, 100);
+    if (event == nullptr) continue;
+    if (rd_kafka_event_type(event) == RD_KAFKA_EVENT_REBALANCE) {
+      rebalance(rd_kafka_event_error(event), rd_kafka_event_topic_partition_list(event));
+    }
+    rd_kafka_event_destroy(event);
+  }
+  rd_kafka_queue_destroy(queue);
+  return true;
+}
 
 void Consumer::State::rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* list) {
   if (listener == nullptr) {
@@ -218,8 +257,21 @@ Consumer::~Consumer() {
   if (!state_->closed) {
     state_->closed = true;
     state_->listener = nullptr;
-    rd_kafka_consumer_close(state_->rk.get());
+    if (!state_->close_within_limit()) abandon();
   }
+}
+
+void Consumer::abandon() {
+  // Still closing in librdkafka's threads: the handle and the state its
+  // callbacks use stay allocated, for the rest of the process (it is on
+  // its way out: a consumer is closed when its owner stops).
+  runtime::log_warn("kafka", std::string(rd_kafka_name(state_->rk.get())) +
+                                 ": could not leave the group within " +
+                                 std::to_string(kCloseLimit.count() / 1000) +
+                                 " s (brokers unreachable?); left behind, the group drops it "
+                                 "after its session timeout");
+  (void)state_->rk.release();
+  (void)state_.release();
 }
 
 void Consumer::detach_listener() {
@@ -351,7 +403,15 @@ void Consumer::commit_async(const std::vector<TopicPartition>& partitions) {
 void Consumer::close() {
   if (state_->closed) return;
   state_->closed = true;
-  rd_kafka_consumer_close(state_->rk.get());
+  if (!state_->close_within_limit()) {
+    auto error = std::exchange(state_->listener_error, nullptr);
+    abandon();
+    // The owner stays usable for its destructor: an empty state, closed.
+    state_ = std::make_unique<State>();
+    state_->closed = true;
+    if (error) std::rethrow_exception(error);
+    return;
+  }
   if (state_->listener_error)
     std::rethrow_exception(std::exchange(state_->listener_error, nullptr));
 }

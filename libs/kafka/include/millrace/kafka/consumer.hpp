@@ -158,7 +158,10 @@ class Consumer {
   void commit_async(const std::vector<TopicPartition>& partitions);
 
   // Leaves the group cleanly (revoking through the listener), rethrowing what
-  // the listener threw. Idempotent.
+  // the listener threw. Idempotent. Bounded: a close that cannot finish in
+  // 15 s (the brokers gone with an offset commit in flight) is given up and
+  // its handle left to the process's exit; after that, only the destructor
+  // may be called.
   void close();
   // Stops calling the listener (rebalances then only (un)assign): for an
   // owner that is giving up and must not commit anything more.
@@ -168,6 +171,8 @@ class Consumer {
 
  private:
   struct State;
+  // Leaves a handle still closing to the process's exit (see close()).
+  void abandon();
   std::unique_ptr<State> state_;
 };
 
