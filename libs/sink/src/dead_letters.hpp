@@ -1,0 +1,94 @@
+#pragma once
+
+// The sink's dead letters: invalid records, and rows PostgreSQL refused,
+// written to the dead-letter topic with headers saying why and where each
+// came from. A batch's letters must be durable in Kafka before its offsets
+// move in PostgreSQL (await()), or a crash in between would lose them.
+//
+// Threads. send() runs on the loop thread (invalid records) and the commit
+// thread (refused rows); await() and flush() on the commit thread. Delivery
+// reports are served by whichever thread polls the producer.
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "millrace/kafka/producer.hpp"
+#include "millrace/metrics/metrics.hpp"
+#include "millrace/sink/config.hpp"
+
+namespace millrace::sink::detail {
+
+// Delivery reports of one batch's dead letters. Counted per batch because the
+// next batch produces its own while this one commits: waiting for the
+// producer's whole queue to drain could wait for ever. Each letter in flight
+// holds a reference (through the producer's opaque), so a batch dropped by a
+// reset may still be reported after its state is gone.
+struct LetterTracker {
+  std::mutex mutex;
+  std::uint64_t outstanding = 0;
+  std::uint64_t failed = 0;
+  // Failures no retry heals: the topic refuses writes (authorization, gone).
+  std::uint64_t refused = 0;
+  std::string first_error;
+  // Letters the broker found too large, to send again (alone, then
+  // shorter), with how often each was sent.
+  std::vector<std::pair<kafka::OwnedRecord, int>> too_large;
+};
+using TrackerRef = std::shared_ptr<LetterTracker>;
+
+// Where a dead letter came from.
+struct LetterSource {
+  std::string_view topic;
+  std::int32_t partition;
+  std::int64_t offset;
+  std::int64_t timestamp_ms;
+  std::string_view key;
+  std::string_view payload;
+  std::vector<std::pair<std::string_view, std::string_view>> headers;
+};
+
+// Millrace's headers saying why a record is a dead letter.
+using LetterReasons = std::vector<std::pair<std::string_view, std::string_view>>;
+
+class DeadLetters {
+ public:
+  // `config` must outlive this.
+  DeadLetters(const SinkConfig& config, metrics::Registry& metrics);
+
+  // Makes the producer and reads the topic's partition count.
+  void start();
+  // At stop: waits for the letters in flight, and says so when some are not.
+  void flush();
+
+  // Sends one dead letter: the source record (payload, key, its own
+  // headers) plus `why` and where it came from. A letter over
+  // dlq_max_bytes keeps the start of its payload. Counted in `tracker`.
+  void send(const LetterSource& source, const LetterReasons& why, const TrackerRef& tracker);
+
+  // Returns once every letter counted in `tracker` is acknowledged, sending
+  // again those the broker found too large. Throws core::InfraError
+  // (retryable) on a failed or refused write, or after 30 s.
+  void await(const TrackerRef& tracker);
+
+ private:
+  void send_again(kafka::OwnedRecord& letter, int sends, const TrackerRef& tracker);
+  void produce_letter(std::int32_t source_partition, std::string_view key, std::string_view payload,
+                      const std::vector<kafka::OutHeader>& headers, const TrackerRef& tracker,
+                      int sends = 1);
+  kafka::Producer& resender();
+
+  const SinkConfig& config_;
+  metrics::Counter dead_letters_;
+  metrics::Counter truncated_;
+  metrics::Gauge blocked_;
+  std::unique_ptr<kafka::Producer> dlq_;
+  std::unique_ptr<kafka::Producer> resend_;  // created on the first too-large letter
+  std::int32_t dlq_partitions_ = 1;
+};
+
+}  // namespace millrace::sink::detail

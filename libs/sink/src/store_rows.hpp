@@ -1,0 +1,60 @@
+#pragma once
+
+// Writing a batch's kept rows into store_events, inside the batch's
+// transaction: COPY straight into the table when no row is stored already,
+// else through a staging table and INSERT ... ON CONFLICT, which re-labels
+// the resends `duplicate`. With enrichment on, each row also gets its
+// product's facts from the catalog held in memory.
+
+#include <cstdint>
+#include <pqxx/pqxx>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "millrace/cache/lookup.hpp"
+#include "millrace/core/event.hpp"
+#include "millrace/metrics/metrics.hpp"
+#include "millrace/pg/copy.hpp"
+#include "millrace/sink/config.hpp"
+#include "millrace/stream/batch.hpp"
+
+namespace millrace::sink::detail {
+
+// A kept event with what a dead letter of it needs, should PostgreSQL
+// refuse it: the record as consumed (payload, key, headers, timestamp).
+struct Row {
+  core::StoreEvent event;
+  std::int32_t partition;
+  std::int64_t offset;
+  std::int64_t timestamp_ms;
+  std::string key;
+  std::string payload;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+class StoreRows {
+ public:
+  // `config` and `lookup` (null: enrichment off) must outlive this.
+  StoreRows(const SinkConfig& config, metrics::Registry& metrics, cache::CatalogLookup* lookup);
+
+  // On each new connection: the session's staging table.
+  static void prepare(pqxx::connection& connection);
+
+  // Writes `rows` (all kept, tallied `persisted`); those already stored are
+  // moved to `duplicate` in `batch`'s tallies. The commit thread only.
+  void write(pqxx::work& tx, stream::Batch& batch, const std::vector<const Row*>& rows);
+
+ private:
+  std::uint64_t write_via_staging(pqxx::work& tx, stream::Batch& batch,
+                                  const std::vector<const Row*>& rows);
+  void copy_rows(pqxx::transaction_base& tx, const std::string& table,
+                 const std::vector<const Row*>& rows);
+
+  const SinkConfig& config_;
+  cache::CatalogLookup* lookup_;
+  metrics::Counter enriched_, unknown_sku_;
+  pg::OptimisticCopy copy_;
+};
+
+}  // namespace millrace::sink::detail
