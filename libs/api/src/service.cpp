@@ -13,9 +13,12 @@
 #include "live_driver.hpp"
 #include "live_hub.hpp"
 #include "live_sources.hpp"
+#include "millrace/cache/read_probe.hpp"
+#include "millrace/cache/reads.hpp"
 #include "millrace/httpd/probe.hpp"
 #include "millrace/httpd/server.hpp"
 #include "millrace/httpd/tls_options.hpp"
+#include "millrace/runtime/failure.hpp"
 #include "millrace/runtime/log.hpp"
 #include "pg_backend.hpp"
 #include "probe.hpp"
@@ -85,6 +88,7 @@ struct ApiService::State final : httpd::Handler {
   ApiConfig config;
   ApiProbe probe;
   httpd::ServerProbe server_probe;
+  std::unique_ptr<cache::ReadProbe> cache_probe;  // with the cache's reads
   ReadsFactory factory;
   Router router;
   // GET /v1/stream: the hub holds the streams, the driver feeds it.
@@ -118,10 +122,7 @@ struct ApiService::State final : httpd::Handler {
   bool started = false;
   bool stopped = false;
 
-  std::mutex failure_mutex;
-  std::condition_variable failure_cv;
-  bool failed = false;
-  std::string failure;
+  runtime::FailureLatch failure;
 
   std::optional<std::string> not_ready() {
     if (stopping.load()) return "stopping";
@@ -150,14 +151,7 @@ struct ApiService::State final : httpd::Handler {
 };
 
 void ApiService::State::fail(std::string what) {
-  {
-    std::lock_guard lock(failure_mutex);
-    if (failed) return;
-    failed = true;
-    failure = std::move(what);
-  }
-  runtime::log_error(kComponent, failure);
-  failure_cv.notify_all();
+  if (failure.fail(what)) runtime::log_error(kComponent, what);
 }
 
 void ApiService::State::check_ready() {
@@ -251,6 +245,14 @@ void ApiService::State::work(PgBackend& backend) {
 ApiService::ApiService(ApiConfig config, metrics::Registry& metrics, ReadsFactory reads)
     : state_(std::make_unique<State>(std::move(config), metrics, std::move(reads))) {}
 
+ApiService::ApiService(ApiConfig config, metrics::Registry& metrics)
+    : ApiService(std::move(config), metrics, database_reads()) {
+  State& s = *state_;
+  if (s.config.cache.redis_url.empty()) return;
+  s.cache_probe = std::make_unique<cache::ReadProbe>(metrics);
+  s.factory = cache::reads_factory(s.config.cache, s.config.pg.schema, *s.cache_probe);
+}
+
 ApiService::~ApiService() {
   stop();
 }
@@ -261,6 +263,11 @@ void ApiService::start() {
   if (s.started) return;
 
   const auto& c = s.config;
+  if (c.admin_token.empty() || c.admin_pg_dsn.empty()) {
+    runtime::log_warn(kComponent,
+                      "admin writes are off (they need both MILLRACE_API_ADMIN_TOKEN and "
+                      "MILLRACE_API_ADMIN_PG_DSN): POST, PUT and DELETE answer 503");
+  }
   s.readiness.emplace(c.pg.url, c.pg.schema, "millrace-api-readiness", c.pg.limits);
   s.check_ready();  // a fatal failure (bad password, no schema) stops the start here
   s.started = true;
@@ -363,15 +370,11 @@ void ApiService::reload() {
 }
 
 bool ApiService::wait(std::chrono::milliseconds timeout) {
-  State& s = *state_;
-  std::unique_lock lock(s.failure_mutex);
-  return s.failure_cv.wait_for(lock, timeout, [&] { return s.failed; });
+  return state_->failure.wait(timeout);
 }
 
 void ApiService::rethrow_failure() {
-  State& s = *state_;
-  std::lock_guard lock(s.failure_mutex);
-  if (s.failed) throw core::InfraError(core::FailureClass::kFatal, s.failure);
+  state_->failure.rethrow();
 }
 
 int ApiService::port() const {

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "empty_windows.hpp"
 #include "handler.hpp"
@@ -38,96 +39,108 @@ std::int64_t now_ms() {
       .count();
 }
 
-}  // namespace
-
-Archiver::Archiver(ArchiverConfig config, metrics::Registry& metrics)
-    : config_(std::move(config)),
-      destination_(std::make_unique<DirectoryDestination>(config_.root)),
-      probe_(std::make_unique<detail::ArchiveProbe>(metrics, config_.stream.kafka.topic)) {
-  detail::HandlerSettings settings;
-  settings.group = config_.stream.group;
-  settings.topic = config_.stream.kafka.topic;
-  settings.ns = config_.ns;
-  settings.root_name = config_.root;
-  settings.policy = config_.policy;
-  settings.writer_id = writer_id_ = writer_id();
-  settings.now_ms = now_ms;
-  handler_ = std::make_unique<detail::ArchiveHandler>(settings, *destination_, probe_.get());
-  consumer_ = std::make_unique<stream::TransactionalConsumer>(config_.stream, *handler_, "archiver",
-                                                              metrics);
-}
-
-Archiver::~Archiver() {
-  stop();
-}
-
-void Archiver::start() {
-  // A root that cannot be written must stop the service at once, not after
-  // the first window.
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  const fs::path staging = fs::path(config_.root) / ".staging";
-  fs::create_directories(staging, ec);
-  const fs::path probe = staging / (".write-test." + std::to_string(::getpid()));
-  if (!ec) {
-    std::ofstream(probe).put('x');
-    if (!fs::exists(probe, ec)) ec = std::make_error_code(std::errc::permission_denied);
-    std::error_code ignored;
-    fs::remove(probe, ignored);
-  }
-  if (ec) {
-    throw core::InfraError(core::FailureClass::kFatal,
-                           "archive root " + config_.root + " cannot be written: " + ec.message());
-  }
-  consumer_->start();
-  if (config_.empty_files) empty_windows_ = std::thread([this] { run_empty_windows(); });
-}
-
-void Archiver::stop() {
-  stopping_ = true;
-  if (empty_windows_.joinable()) empty_windows_.join();
-  consumer_->stop();
-}
-
-void Archiver::run_empty_windows() {
-  // A window's files are sealed at its end and committed right after; it is
-  // judged a little later (up to 30 s, never more than one window).
-  const std::int64_t grace = std::clamp<std::int64_t>(config_.policy.window_ms, 1000, 30000);
-  detail::EmptyWindowWriter writer(config_.stream.group, config_.stream.kafka.topic, config_.ns,
-                                   config_.policy, writer_id_, *destination_, grace, now_ms());
-  std::unique_ptr<pqxx::connection> connection;
-  std::int64_t backoff_ms = 0;
-  while (!stopping_) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms > 0 ? backoff_ms : 500));
-    if (stopping_) break;
-    try {
-      if (!connection || !connection->is_open()) {
-        connection = pg::connect(config_.stream.pg.url, config_.stream.pg.schema,
-                                 "archiver-empty-windows", config_.stream.pg.limits);
-      }
-      if (const int n = writer.run(*connection, now_ms()); n > 0) {
-        runtime::log_info("archiver", "wrote " + std::to_string(n) + " empty window file(s)");
-      }
-      backoff_ms = 0;
-    } catch (const std::exception& e) {
-      connection.reset();
-      backoff_ms = std::min<std::int64_t>(backoff_ms == 0 ? 1000 : backoff_ms * 2, 30000);
-      runtime::log_warn("archiver", std::string("empty window files: ") + e.what() +
-                                        "; retrying in " + std::to_string(backoff_ms) + " ms");
+// A root that cannot be written must stop the service at once, not after
+// the first window: this part starts before the consumer.
+struct WritableRoot {
+  std::string root;
+  void start() const {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path staging = fs::path(root) / ".staging";
+    fs::create_directories(staging, ec);
+    const fs::path probe = staging / (".write-test." + std::to_string(::getpid()));
+    if (!ec) {
+      std::ofstream(probe) << "probe";
+      if (!fs::exists(probe, ec)) ec = std::make_error_code(std::errc::permission_denied);
+      std::error_code ignored;
+      fs::remove(probe, ignored);
+    }
+    if (ec) {
+      throw core::InfraError(core::FailureClass::kFatal,
+                             "archive root " + root + " cannot be written: " + ec.message());
     }
   }
-}
+};
 
-bool Archiver::wait(std::chrono::milliseconds timeout) {
-  return consumer_->wait(timeout);
-}
+// MILLRACE_ARCHIVE_EMPTY_FILES: the empty windows' files, on a thread and a
+// PostgreSQL session of their own, started once the consumer runs.
+class EmptyWindows {
+ public:
+  EmptyWindows(const ArchiverConfig& config, std::string writer_id,
+               DirectoryDestination& destination)
+      : config_(config), writer_id_(std::move(writer_id)), destination_(destination) {}
+  ~EmptyWindows() { stop(); }
 
-void Archiver::rethrow_failure() {
-  consumer_->rethrow_failure();
-}
+  void start() {
+    thread_ = std::thread([this] { run(); });
+  }
+  void stop() {
+    stopping_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
 
-stream::StreamStats Archiver::stats() const {
-  return consumer_->stats();
+ private:
+  void run() {
+    // A window's files are sealed at its end and committed right after; it
+    // is judged a little later (up to 30 s, never more than one window).
+    const std::int64_t grace = std::clamp<std::int64_t>(config_.policy.window_ms, 1000, 30000);
+    detail::EmptyWindowWriter writer(config_.stream.group, config_.stream.kafka.topic, config_.ns,
+                                     config_.policy, writer_id_, destination_, grace, now_ms());
+    std::unique_ptr<pqxx::connection> connection;
+    std::int64_t backoff_ms = 0;
+    while (!stopping_) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms > 0 ? backoff_ms : 500));
+      if (stopping_) break;
+      try {
+        if (!connection || !connection->is_open()) {
+          connection = pg::connect(config_.stream.pg.url, config_.stream.pg.schema,
+                                   "archiver-empty-windows", config_.stream.pg.limits);
+        }
+        if (const int n = writer.run(*connection, now_ms()); n > 0) {
+          runtime::log_info("archiver", "wrote " + std::to_string(n) + " empty window file(s)");
+        }
+        backoff_ms = 0;
+      } catch (const std::exception& e) {
+        connection.reset();
+        backoff_ms = std::min<std::int64_t>(backoff_ms == 0 ? 1000 : backoff_ms * 2, 30000);
+        runtime::log_warn("archiver", std::string("empty window files: ") + e.what() +
+                                          "; retrying in " + std::to_string(backoff_ms) + " ms");
+      }
+    }
+  }
+
+  const ArchiverConfig& config_;
+  const std::string writer_id_;
+  DirectoryDestination& destination_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace
+
+std::unique_ptr<stream::ConsumerService> make_archiver(ArchiverConfig archiver_config,
+                                                       metrics::Registry& metrics) {
+  auto service = std::make_unique<stream::ConsumerService>("archiver", metrics);
+  const auto& config = service->keep(std::move(archiver_config));
+  auto& destination = service->add(std::make_unique<DirectoryDestination>(config.root));
+  auto& probe =
+      service->add(std::make_unique<detail::ArchiveProbe>(metrics, config.stream.kafka.topic));
+  detail::HandlerSettings settings;
+  settings.group = config.stream.group;
+  settings.topic = config.stream.kafka.topic;
+  settings.ns = config.ns;
+  settings.root_name = config.root;
+  settings.policy = config.policy;
+  settings.writer_id = writer_id();
+  settings.now_ms = now_ms;
+  auto& handler =
+      service->add(std::make_unique<detail::ArchiveHandler>(settings, destination, &probe));
+  service->keep(WritableRoot{config.root});
+  service->consume(config.stream, handler);
+  if (config.empty_files) {
+    service->add(std::make_unique<EmptyWindows>(config, settings.writer_id, destination));
+  }
+  return service;
 }
 
 }  // namespace millrace::archive

@@ -14,6 +14,7 @@
 #include "millrace/httpd/request.hpp"
 #include "millrace/httpd/server.hpp"
 #include "millrace/httpd/tls_options.hpp"
+#include "millrace/runtime/failure.hpp"
 #include "millrace/runtime/log.hpp"
 #include "probe.hpp"
 #include "routes.hpp"
@@ -62,10 +63,7 @@ struct ProducerService::State final : httpd::Handler {
   bool stopped = false;
 
   // Failure of the service itself (listener died, fatal producer error).
-  std::mutex failure_mutex;
-  std::condition_variable failure_cv;
-  bool failed = false;
-  std::string failure;
+  runtime::FailureLatch failure;
 
   // Kept by the poller, so /readyz never waits for a broker on an HTTP
   // thread (which serves many connections).
@@ -91,14 +89,7 @@ struct ProducerService::State final : httpd::Handler {
 };
 
 void ProducerService::State::fail(std::string what) {
-  {
-    std::lock_guard lock(failure_mutex);
-    if (failed) return;
-    failed = true;
-    failure = std::move(what);
-  }
-  runtime::log_error(kComponent, failure);
-  failure_cv.notify_all();
+  if (failure.fail(what)) runtime::log_error(kComponent, what);
 }
 
 void ProducerService::State::check_ready() {
@@ -185,6 +176,12 @@ void ProducerService::start() {
   if (s.started) return;
   s.started = true;
 
+  if (s.config.auth_token.empty()) {
+    runtime::log_warn(kComponent,
+                      "MILLRACE_AUTH_TOKEN is empty: /v1/events is open to anyone "
+                      "who can reach " +
+                          s.config.http_addr);
+  }
   s.ingest.start();
   const std::int32_t partitions = s.ingest.partitions();
   s.probe.register_metrics(s.ingest.producer());
@@ -257,15 +254,11 @@ void ProducerService::reload() {
 }
 
 bool ProducerService::wait(std::chrono::milliseconds timeout) {
-  State& s = *state_;
-  std::unique_lock lock(s.failure_mutex);
-  return s.failure_cv.wait_for(lock, timeout, [&] { return s.failed; });
+  return state_->failure.wait(timeout);
 }
 
 void ProducerService::rethrow_failure() {
-  State& s = *state_;
-  std::lock_guard lock(s.failure_mutex);
-  if (s.failed) throw core::InfraError(core::FailureClass::kFatal, s.failure);
+  state_->failure.rethrow();
 }
 
 int ProducerService::port() const {

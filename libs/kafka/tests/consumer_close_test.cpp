@@ -15,8 +15,7 @@ using millrace::testing::MockCluster;
 TEST_CASE("a consumer closes while its brokers are down with a commit in flight",
           "[consumer-close]") {
   MockCluster mock(1);
-  REQUIRE(rd_kafka_mock_topic_create(mock.cluster, "closing", 1, 1) ==
-          RD_KAFKA_RESP_ERR_NO_ERROR);
+  REQUIRE(rd_kafka_mock_topic_create(mock.cluster, "closing", 1, 1) == RD_KAFKA_RESP_ERR_NO_ERROR);
   ConsumerConfig config;
   config.brokers = mock.bootstraps();
   config.group_id = "closing-group";

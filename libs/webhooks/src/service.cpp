@@ -29,13 +29,11 @@ constexpr auto kPruneEvery = std::chrono::minutes(10);
 // deliveries waiting on them, call for new read marks (read_marks.hpp).
 constexpr auto kMarkEvery = milliseconds(100);
 
-}  // namespace
-
 // The delivery workers, one housekeeper that refreshes the queue's gauges
 // and prunes delivered rows, one listener that wakes the workers when
 // deliveries are enqueued (wakeup.hpp), and one marker that writes how far
 // an idle consumer has read (read_marks.hpp).
-class Webhooks::Dispatcher {
+class Dispatcher {
  public:
   Dispatcher(const WebhooksConfig& config, metrics::Registry& metrics, detail::ReadMarks& marks)
       : config_(config), probe_(metrics), marks_(marks) {
@@ -263,43 +261,22 @@ class Webhooks::Dispatcher {
   std::vector<std::thread> threads_;
 };
 
-Webhooks::Webhooks(WebhooksConfig config, metrics::Registry& metrics)
-    : config_(std::move(config)),
-      marks_(std::make_unique<detail::ReadMarks>(
-          config_.stream.group, config_.stream.kafka.topic,
-          detail::make_kafka_end_offsets(config_.stream.kafka))),
-      handler_(std::make_unique<detail::IngestHandler>(config_.stream.group,
-                                                       config_.stream.kafka.topic, *marks_)),
-      consumer_(std::make_unique<stream::TransactionalConsumer>(config_.stream, *handler_,
-                                                                "webhooks", metrics)),
-      dispatcher_(std::make_unique<Dispatcher>(config_, metrics, *marks_)) {}
+}  // namespace
 
-Webhooks::~Webhooks() {
-  stop();
-}
-
-void Webhooks::start() {
-  consumer_->start();
-  dispatcher_->start();
-}
-
-void Webhooks::stop() {
-  dispatcher_->stop();
-  consumer_->stop();
-}
-
-bool Webhooks::wait(milliseconds timeout) {
-  if (dispatcher_->failed()) return true;
-  return consumer_->wait(timeout);
-}
-
-void Webhooks::rethrow_failure() {
-  consumer_->rethrow_failure();
-  dispatcher_->rethrow_failure();
-}
-
-stream::StreamStats Webhooks::stats() const {
-  return consumer_->stats();
+std::unique_ptr<stream::ConsumerService> make_webhooks(WebhooksConfig webhooks_config,
+                                                       metrics::Registry& metrics) {
+  auto service = std::make_unique<stream::ConsumerService>("webhooks", metrics);
+  const auto& config = service->keep(std::move(webhooks_config));
+  auto& marks = service->add(
+      std::make_unique<detail::ReadMarks>(config.stream.group, config.stream.kafka.topic,
+                                          detail::make_kafka_end_offsets(config.stream.kafka)));
+  auto& handler = service->add(std::make_unique<detail::IngestHandler>(
+      config.stream.group, config.stream.kafka.topic, marks));
+  service->consume(config.stream, handler);
+  // Started once the consumer runs; stopped first, after the requests in
+  // flight, so the consumer's last batch still commits.
+  service->add(std::make_unique<Dispatcher>(config, metrics, marks));
+  return service;
 }
 
 }  // namespace millrace::webhooks

@@ -30,8 +30,12 @@ ReadsFactory database_reads();
 // docs/api.md describes the protocol, proto/openapi.yaml its schema.
 class ApiService {
  public:
-  // `metrics` must outlive the service.
-  ApiService(ApiConfig config, metrics::Registry& metrics, ReadsFactory reads = database_reads());
+  // `metrics` must outlive the service. The catalog is read through the
+  // Redis cache when config.cache names one (its read metrics in
+  // `metrics`), from the database otherwise.
+  ApiService(ApiConfig config, metrics::Registry& metrics);
+  // The same, with the catalog's reads made by `reads`.
+  ApiService(ApiConfig config, metrics::Registry& metrics, ReadsFactory reads);
   ~ApiService();  // stop()s
   ApiService(const ApiService&) = delete;
   ApiService& operator=(const ApiService&) = delete;

@@ -1,0 +1,69 @@
+#pragma once
+// A service's whole main(): its registry entry names it and gives its
+// --help summary, its Config is parsed and validated, its metrics served,
+// and the service made, run until a signal and stopped
+// (docs/adding-a-service.md).
+
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <string_view>
+#include <utility>
+
+#include "millrace/core/options.hpp"
+#include "millrace/metrics/metrics.hpp"
+#include "millrace/runtime/registry.hpp"
+#include "millrace/runtime/service.hpp"
+#include "millrace/runtime/signals.hpp"
+
+namespace millrace::runtime {
+
+// Where `config` serves /metrics: a consumer's stream settings, a service's
+// own metrics_addr, or nowhere here (an HTTP service serves it on its port).
+template <typename Config>
+std::string metrics_addr_of(const Config& config) {
+  if constexpr (requires { config.stream.metrics_addr; }) {
+    return config.stream.metrics_addr;
+  } else if constexpr (requires { config.metrics_addr; }) {
+    return config.metrics_addr;
+  } else {
+    return {};
+  }
+}
+
+// Runs the service `name` of services/registry.json: `register_options` and
+// `validate` are found beside Config (its namespace), and `make(Config,
+// metrics::Registry&)` returns the service (a pointer-like owner of
+// something runtime::serve() can run). Returns the process's exit status.
+template <typename Config, typename Make>
+int run_main(int argc, char** argv, std::string_view name, Make&& make) {
+  const ServiceEntry& entry = service(name);
+  ShutdownSignals signals;
+  Config config;
+  core::OptionSet options(entry.program, entry.summary);
+  register_options(options, config);
+  if (const auto exit = parse_command_line(options, argc, argv, entry.program, entry.name,
+                                           [&] { validate(config); })) {
+    return *exit;
+  }
+  metrics::Registry registry(entry.name);
+  if (!serve_metrics(registry, metrics_addr_of(config), entry.program, entry.name)) return 1;
+  try {
+    auto service = make(std::move(config), registry);
+    return serve(*service, signals, entry.name);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: fatal: %s\n", entry.program.c_str(), e.what());
+    return 1;
+  }
+}
+
+// The same for a service that is a class made from (Config,
+// metrics::Registry&).
+template <typename Config, typename Service>
+int run_main(int argc, char** argv, std::string_view name) {
+  return run_main<Config>(argc, argv, name, [](Config config, metrics::Registry& metrics) {
+    return std::make_unique<Service>(std::move(config), metrics);
+  });
+}
+
+}  // namespace millrace::runtime
