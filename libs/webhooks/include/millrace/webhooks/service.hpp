@@ -17,7 +17,7 @@ class ReadMarks;
 // enqueues a delivery per change and matching endpoint (in the transaction
 // of its offsets), and delivery workers that send them, signed, in order
 // per endpoint (commit order, or key order where an endpoint asks), with
-// retries. docs/architecture.md, "Webhooks".
+// retries. docs/exactly-once.md, "Webhooks".
 class Webhooks {
  public:
   Webhooks(WebhooksConfig config, metrics::Registry& metrics);
