@@ -1,4 +1,4 @@
-// The rest of the fault matrix (docs/architecture.md): kills at COMMIT, the
+// The rest of the fault matrix (docs/exactly-once.md): kills at COMMIT, the
 // real broker killed, PostgreSQL stopped without a checkpoint, duplicate
 // sends, and group-protocol errors. Each ends in the exactly-once oracle.
 #include <catch2/catch.hpp>

@@ -33,7 +33,7 @@ TEST_CASE("sink workers ride out a broker outage and injected request errors", "
   // A stall must show within the test's wait, and be re-armed if the consumer's
   // fetching is what stalled.
   // librdkafka's group debug in the workers' logs, for a hang this test once
-  // showed and whose cause is still open (docs/architecture.md).
+  // showed and whose cause is still open (docs/exactly-once.md).
   const std::map<std::string, std::string> extra = {{"MILLRACE_BATCH_SIZE", "500"},
                                                     {"MILLRACE_STALL_TIMEOUT_S", "15"},
                                                     {"MILLRACE_KAFKA_PROPERTIES", "debug=cgrp"}};

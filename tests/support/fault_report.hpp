@@ -3,7 +3,7 @@
 // The figures each fault test reports: how many events it ran, what the
 // exactly-once oracle found, and how long the pipeline took to recover. One
 // tab-separated line per run is appended to <test-logs>/fault-matrix.tsv, so
-// a loop of fault runs leaves a table to read (docs/architecture.md's fault
+// a loop of fault runs leaves a table to read (docs/exactly-once.md's fault
 // matrix explains each case). Reporting never asserts anything: the test's
 // own CHECKs do.
 

@@ -43,7 +43,7 @@ void refuse_consumer_overrides(const Properties& properties) {
       if (key == managed) {
         throw std::invalid_argument(
             key +
-            " cannot be overridden: Millrace sets it (see docs/architecture.md, "
+            " cannot be overridden: Millrace sets it (see docs/exactly-once.md, "
             "\"Offsets and gaps\")");
       }
     }

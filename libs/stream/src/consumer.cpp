@@ -167,7 +167,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   }
 
   // The broker has no record where a partition was to be read: see the
-  // policy in docs/architecture.md ("Offsets and gaps").
+  // policy in docs/exactly-once.md ("Offsets and gaps").
   void on_offset_out_of_range(const kafka::TopicPartition& tp) override {
     const std::int32_t p = tp.partition;
     if (abandoning_ || resetting_ || !book_.owns(p) || halted_.contains(p)) return;

@@ -23,7 +23,7 @@ struct ChangefeedConfig {
     k.topic = "millrace.changes";
     return k;
   }();
-  // The replication role: LOGIN REPLICATION, nothing more (see README).
+  // The replication role: LOGIN REPLICATION, nothing more (see docs/configuration.md).
   pg::PgOptions pg = [] {
     pg::PgOptions p;
     p.url = "postgresql://millrace_changefeed:millrace@127.0.0.1:5432/millrace";

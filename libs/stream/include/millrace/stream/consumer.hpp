@@ -68,7 +68,7 @@ struct StreamStats {
 // A consumer group member that commits each batch, its offsets and its
 // accounting in one PostgreSQL transaction, so that whatever happens (crash,
 // rebalance, database outage, zombie member) every record is processed
-// exactly once. See docs/architecture.md.
+// exactly once. See docs/exactly-once.md.
 namespace detail {
 struct Ports;  // libs/stream/src/ports.hpp
 }  // namespace detail

@@ -119,7 +119,7 @@ class Handler {
   // It must work on any slice() of a state, with counts that depend only on
   // the records in that state: when PostgreSQL refuses a batch (SQLSTATE
   // class 22, 23 or 54) the consumer writes slices of it, each in a
-  // savepoint, to find the records it refuses (docs/architecture.md,
+  // savepoint, to find the records it refuses (docs/exactly-once.md,
   // "Records PostgreSQL refuses").
   virtual void write(pqxx::work& tx, Batch& batch, BatchState& state) = 0;
 

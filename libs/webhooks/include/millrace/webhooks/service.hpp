@@ -12,7 +12,7 @@ namespace millrace::webhooks {
 // enqueues a delivery per change and matching endpoint (in the transaction
 // of its offsets), and delivery workers that send them, signed, in order
 // per endpoint (commit order, or key order where an endpoint asks), with
-// retries. docs/architecture.md, "Webhooks".
+// retries. docs/exactly-once.md, "Webhooks".
 //
 // Its stop() stops the workers after their request in flight, then the
 // consumer (its batch committed); its wait() ends when the consumer or a
