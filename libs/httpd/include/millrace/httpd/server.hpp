@@ -10,7 +10,7 @@
 // event-loop threads serves any number of keep-alive connections, and a request waiting for its
 // acknowledgement holds only its connection's state. docs/http.md says more.
 //
-// Beast stays in server.cpp: the service sees plain views.
+// Beast and Asio stay in src/: the service sees plain views.
 
 #include <chrono>
 #include <cstdint>
