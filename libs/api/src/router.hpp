@@ -1,9 +1,10 @@
 #pragma once
 
-// millrace-api's routes: which route a path is, which methods it allows,
-// and for each request either the reply (answered at once, on the event
-// loop) or the job a worker runs against the database. No I/O: the unit
-// tests drive it with fake requests and a fake Backend.
+// millrace-api's routing, as the route table (routes.hpp) declares it:
+// which route a path is, which methods it allows, and for each request
+// either the reply (answered at once, on the event loop) or the job a
+// worker runs against the database. No I/O: the unit tests drive it with
+// fake requests and a fake Backend.
 
 #include <array>
 #include <chrono>
