@@ -1,9 +1,10 @@
 #pragma once
 
-// millrace-api's routes: which route a path is, which methods it allows,
-// and for each request either the reply (answered at once, on the event
-// loop) or the job a worker runs against the database. No I/O: the unit
-// tests drive it with fake requests and a fake Backend.
+// millrace-api's routing, as the route table (routes.hpp) declares it:
+// which route a path is, which methods it allows, and for each request
+// either the reply (answered at once, on the event loop) or the job a
+// worker runs against the database. No I/O: the unit tests drive it with
+// fake requests and a fake Backend.
 
 #include <array>
 #include <chrono>
@@ -25,6 +26,8 @@ namespace millrace::api {
 // The component name in millrace-api's log lines.
 inline constexpr std::string_view kComponent = "api";
 
+// The routes, in the order routes.hpp declares them; kRouteOther is every
+// path none of them matches.
 enum Route : std::size_t {
   kRouteViews,
   kRouteView,
@@ -42,21 +45,18 @@ enum Route : std::size_t {
   kRouteSession,    // the dashboard's session cookie (session.hpp)
   kRouteOther,
 };
-inline constexpr std::size_t kRouteCount = 15;
-// The route label of the metrics: the OpenAPI path template.
-inline constexpr std::array<std::string_view, kRouteCount> kRouteNames = {
-    "/v1/views",         "/v1/views/{name}",   "/v1/categories", "/v1/categories/{name}",
-    "/v1/products",      "/v1/products/{sku}", "/v1/accounting", "/healthz",
-    "/readyz",           "/metrics",           "/v1/stream",     "/",
-    "/dashboard/{file}", "/v1/session",        "other"};
+inline constexpr std::size_t kRouteCount = kRouteOther + 1;
+// The route label of the metrics: the OpenAPI path template, "other" for
+// kRouteOther.
+extern const std::array<std::string_view, kRouteCount> kRouteNames;
 
 struct Match {
   Route route = kRouteOther;
   std::string_view key;  // the path's last segment, still percent-encoded
 };
 Match match(std::string_view path);
-// The Allow header of a route: exactly the methods proto/openapi.yaml lists.
-std::string_view allowed_methods(Route route);
+// The Allow header of a route: its methods, as routes.hpp lists them.
+std::string allowed_methods(Route route);
 
 // A request's database work, run on a worker with that worker's Backend.
 using Job = std::function<httpd::Reply(Backend&)>;
@@ -73,6 +73,16 @@ struct RouterSettings {
   std::chrono::seconds session_lifetime{12 * 3600};
   // Seconds since the epoch (sessions expire by it); null: the system clock.
   std::function<std::int64_t()> unix_now;
+};
+
+// What the handlers may use of the router.
+struct RouterState {
+  RouterSettings settings;
+  std::optional<SessionCookies> sessions;  // when reads need a token
+  std::function<std::optional<std::string>()> not_ready;
+  std::function<std::string()> scrape;
+
+  std::int64_t now() const;  // settings.unix_now, or the system clock
 };
 
 class Router {
@@ -96,15 +106,7 @@ class Router {
                           const std::function<void(core::FailureClass, std::string_view)>& failed);
 
  private:
-  std::optional<httpd::Reply> admin_precheck(const httpd::Request& request, Route route) const;
-  bool reader_allowed(const httpd::Request& request) const;
-  httpd::Reply session(const httpd::Request& request) const;
-  std::int64_t now() const;
-
-  RouterSettings settings_;
-  std::optional<SessionCookies> sessions_;  // when reads need a token
-  std::function<std::optional<std::string>()> not_ready_;
-  std::function<std::string()> scrape_;
+  RouterState state_;
 };
 
 }  // namespace millrace::api
