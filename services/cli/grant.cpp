@@ -1,4 +1,4 @@
-// millrace grant: each consumer-group service's role gets the privileges it
+// millrace grant: each service's own role gets the privileges it
 // needs on the schema, and nothing more (libs/pg grants.hpp).
 #include <cstdio>
 #include <utility>
@@ -12,11 +12,9 @@ namespace millrace::cli {
 
 int cmd_grant(const std::vector<std::string>& args) {
   pg::PgOptions pg;
-  std::vector<std::pair<pg::ServiceKind, std::string>> roles = {{pg::ServiceKind::kSink, ""},
-                                                                {pg::ServiceKind::kAggregator, ""},
-                                                                {pg::ServiceKind::kArchiver, ""},
-                                                                {pg::ServiceKind::kWebhooks, ""},
-                                                                {pg::ServiceKind::kCache, ""}};
+  // A flag per service with a role of its own (services/registry.json).
+  std::vector<std::pair<std::string, std::string>> roles;
+  for (auto& name : pg::granted_services()) roles.emplace_back(std::move(name), "");
   bool sql_only = false;
   core::OptionSet options(
       "millrace grant",
@@ -28,8 +26,7 @@ int cmd_grant(const std::vector<std::string>& args) {
       "api grant`. docs/operations.md, \"Database roles\".");
   pg::register_options(options, pg);
   for (auto& [kind, role] : roles) {
-    options.add_string(std::string(pg::to_string(kind)), "", &role,
-                       "The role millrace-" + std::string(pg::to_string(kind)) + " connects as");
+    options.add_string(kind, "", &role, "The role millrace-" + kind + " connects as");
   }
   options.add_bool("sql", "", &sql_only,
                    "Print the GRANT statements instead of running them (for a DBA to run)");
@@ -51,8 +48,7 @@ int cmd_grant(const std::vector<std::string>& args) {
       continue;
     }
     pg::grant_service(*conn, pg.schema, kind, role);
-    std::printf("%s (%s): granted on schema %s\n", role.c_str(),
-                std::string(pg::to_string(kind)).c_str(), pg.schema.c_str());
+    std::printf("%s (%s): granted on schema %s\n", role.c_str(), kind.c_str(), pg.schema.c_str());
   }
   return 0;
 }

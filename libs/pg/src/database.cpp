@@ -8,7 +8,9 @@
 #include <utility>
 #include <vector>
 
+#include "millrace/pg/array.hpp"
 #include "millrace/runtime/log.hpp"
+#include "millrace/runtime/registry.hpp"
 
 namespace millrace::pg {
 
@@ -182,6 +184,25 @@ class MigrationNotices final : public pqxx::errorhandler {
 
 }  // namespace
 
+namespace {
+
+// The consumer-group kinds of services/registry.json (migration 0014): every
+// migrate records them, so a service added to the registry needs no
+// migration to be allowed a group.
+void record_group_kinds(pqxx::connection& connection) {
+  ArrayLiteral kinds;
+  for (const auto& s : runtime::services()) {
+    if (s.consumer_group) kinds.add(s.name);
+  }
+  pqxx::work tx(connection);
+  tx.exec_params(
+      "INSERT INTO consumer_group_kinds (kind) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
+      kinds.take());
+  tx.commit();
+}
+
+}  // namespace
+
 int migrate(pqxx::connection& connection, const std::string& schema) {
   try {
     pqxx::nontransaction setup(connection);
@@ -236,6 +257,7 @@ int migrate(pqxx::connection& connection, const std::string& schema) {
         tx.commit();
         ++count;
       }
+      record_group_kinds(connection);
     } catch (const std::exception&) {
       unlock();
       throw;

@@ -1,110 +1,72 @@
 #include "millrace/pg/grants.hpp"
 
+#include "millrace/core/options.hpp"
 #include "millrace/pg/database.hpp"
+#include "millrace/runtime/registry.hpp"
 
 namespace millrace::pg {
 
 namespace {
 
-// The tables every consumer group's fenced commit touches (libs/stream).
-std::vector<TableGrant> group_grants() {
-  return {{"SELECT, INSERT", {"consumer_groups", "offset_gaps"}},
-          {"SELECT, INSERT, UPDATE", {"consumer_offsets", "record_outcomes"}}};
+// `service`'s registry entry; throws core::UsageError when it has no role of
+// its own to grant to.
+const runtime::ServiceEntry& granted(std::string_view service) {
+  for (const auto& e : runtime::services()) {
+    if (e.name == service && e.database_role == "own") return e;
+  }
+  throw core::UsageError("no service \"" + std::string(service) +
+                         "\" with a role of its own in services/registry.json");
 }
 
 }  // namespace
 
-std::string_view to_string(ServiceKind kind) {
-  switch (kind) {
-    case ServiceKind::kSink:
-      return "sink";
-    case ServiceKind::kAggregator:
-      return "aggregator";
-    case ServiceKind::kArchiver:
-      return "archiver";
-    case ServiceKind::kWebhooks:
-      return "webhooks";
-    case ServiceKind::kCache:
-      return "cache";
-  }
-  return "?";
-}
-
-std::vector<TableGrant> service_grants(ServiceKind kind) {
-  std::vector<TableGrant> out;
-  const auto add = [&](std::vector<TableGrant> more) {
-    for (auto& g : more) out.push_back(std::move(g));
-  };
-  switch (kind) {
-    case ServiceKind::kSink:
-      add(group_grants());
-      // Rows go in by COPY and INSERT ... ON CONFLICT DO NOTHING; the
-      // catalog enriches them (MILLRACE_SINK_ENRICH). Partitions are made
-      // and dropped through two functions that run as the owner
-      // (grant_statements), so the role itself has no DDL.
-      add({{"SELECT, INSERT", {"store_events"}},
-           {"SELECT", {"categories", "products", "store_partitions", "store_layout"}}});
-      break;
-    case ServiceKind::kAggregator:
-      add(group_grants());
-      add({{"SELECT, INSERT, UPDATE",
-            {"agg_hourly", "agg_daily", "agg_products", "agg_categories", "aggregator_partitions"}},
-           {"SELECT, INSERT, DELETE", {"aggregator_seen_ids", "aggregator_reused_ids"}},
-           {"SELECT, INSERT", {"late_events", "refused_records"}},
-           {"SELECT", {"categories", "products"}}});
-      break;
-    case ServiceKind::kArchiver:
-      add(group_grants());
-      add({{"SELECT, INSERT, UPDATE", {"archive_files"}}});
-      break;
-    case ServiceKind::kWebhooks:
-      add(group_grants());
-      add({{"SELECT, UPDATE", {"webhook_endpoints"}},
-           {"SELECT, INSERT, UPDATE, DELETE", {"webhook_deliveries"}},
-           {"SELECT, INSERT, UPDATE", {"webhook_read_marks"}},
-           {"SELECT, INSERT", {"refused_records"}}});
-      break;
-    case ServiceKind::kCache:
-      add({{"SELECT", {"categories", "products"}}});
-      break;
+std::vector<std::string> granted_services() {
+  std::vector<std::string> out;
+  for (const auto& e : runtime::services()) {
+    if (e.database_role == "own") out.push_back(e.name);
   }
   return out;
 }
 
 std::vector<std::string> grant_statements(pqxx::connection& connection, const std::string& schema,
-                                          ServiceKind kind, const std::string& role) {
+                                          std::string_view service, const std::string& role) {
   const std::string s = connection.quote_name(schema);
   const std::string r = connection.quote_name(role);
+  const auto& entry = granted(service);
   std::vector<std::string> out = {"GRANT USAGE ON SCHEMA " + s + " TO " + r};
-  for (const auto& g : service_grants(kind)) {
+  std::vector<runtime::TableGrant> grants;
+  if (entry.consumer_group) grants = runtime::consumer_grants();
+  grants.insert(grants.end(), entry.grants.begin(), entry.grants.end());
+  for (const auto& g : grants) {
     std::string tables;
     for (const auto& t : g.tables) {
       tables += (tables.empty() ? "" : ", ") + s + "." + connection.quote_name(t);
     }
     out.push_back("GRANT " + g.privileges + " ON " + tables + " TO " + r);
   }
-  if (kind == ServiceKind::kSink) {
-    out.push_back(
-        "GRANT EXECUTE ON FUNCTION " + s + ".millrace_store_ensure(timestamptz, timestamptz), " +
-        s + ".millrace_store_expire(interval), " + s + ".millrace_store_prune(interval) TO " + r);
+  // Partitions are made and dropped through functions that run as the
+  // owner, so the role itself has no DDL.
+  if (!entry.functions.empty()) {
+    std::string functions;
+    for (const auto& f : entry.functions)
+      functions += (functions.empty() ? "" : ", ") + s + "." + f;
+    out.push_back("GRANT EXECUTE ON FUNCTION " + functions + " TO " + r);
   }
   // Identity and serial columns draw from sequences.
-  if (kind != ServiceKind::kCache) {
-    out.push_back("GRANT USAGE ON ALL SEQUENCES IN SCHEMA " + s + " TO " + r);
-  }
+  if (entry.sequences) out.push_back("GRANT USAGE ON ALL SEQUENCES IN SCHEMA " + s + " TO " + r);
   return out;
 }
 
-void grant_service(pqxx::connection& connection, const std::string& schema, ServiceKind kind,
-                   const std::string& role) {
+void grant_service(pqxx::connection& connection, const std::string& schema,
+                   std::string_view service, const std::string& role) {
   try {
     pqxx::work tx(connection);
-    for (const auto& statement : grant_statements(connection, schema, kind, role)) {
+    for (const auto& statement : grant_statements(connection, schema, service, role)) {
       tx.exec(statement);
     }
     tx.commit();
   } catch (const std::exception&) {
-    rethrow_classified("granting " + std::string(to_string(kind)) + "'s privileges to " + role +
+    rethrow_classified("granting " + std::string(service) + "'s privileges to " + role +
                        " on schema " + schema);
   }
 }

@@ -34,7 +34,8 @@ std::vector<std::string> strings_of(const rapidjson::Value& array, const std::st
   if (!array.IsArray()) throw std::logic_error("services/registry.json: " + where + " is no list");
   std::vector<std::string> out;
   for (const auto& v : array.GetArray()) {
-    if (!v.IsString()) throw std::logic_error("services/registry.json: " + where + " holds a non-string");
+    if (!v.IsString())
+      throw std::logic_error("services/registry.json: " + where + " holds a non-string");
     out.emplace_back(v.GetString());
   }
   return out;
@@ -64,7 +65,8 @@ ServiceEntry entry_of(const rapidjson::Value& v) {
   }
   if (v.HasMember("grants")) {
     const auto& grants = v["grants"];
-    if (!grants.IsArray()) throw std::logic_error("services/registry.json: " + where + ".grants is no list");
+    if (!grants.IsArray())
+      throw std::logic_error("services/registry.json: " + where + ".grants is no list");
     for (const auto& g : grants.GetArray()) {
       e.grants.push_back({string_of(g, "privileges", where + ".grants"),
                           strings_of(member(g, "tables", where + ".grants"), where + ".grants")});
@@ -122,6 +124,10 @@ const ServiceEntry& service(std::string_view name) {
     if (e.name == name) return e;
   }
   throw std::out_of_range("no service \"" + std::string(name) + "\" in services/registry.json");
+}
+
+std::string default_metrics_addr(std::string_view name) {
+  return "127.0.0.1:" + std::to_string(service(name).metrics_port);
 }
 
 std::vector<TableGrant> consumer_grants() {

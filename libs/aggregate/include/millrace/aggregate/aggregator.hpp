@@ -6,6 +6,7 @@
 
 #include "millrace/core/options.hpp"
 #include "millrace/metrics/metrics.hpp"
+#include "millrace/runtime/registry.hpp"
 #include "millrace/stream/consumer.hpp"
 
 namespace millrace::aggregate {
@@ -18,7 +19,7 @@ struct AggregatorConfig {
     c.kind = "aggregator";
     c.group = "millrace-aggregator";
     c.kafka.client_id = "millrace-aggregator";
-    c.metrics_addr = "127.0.0.1:9311";
+    c.metrics_addr = runtime::default_metrics_addr("aggregator");
     // Larger batches than the sink's: a batch upserts every window, product
     // and category it touches once, so that cost shrinks per event as batches
     // grow, and a second more delay is nothing for hourly and daily views.

@@ -9,14 +9,15 @@
 #include "millrace/httpd/tls_options.hpp"
 #include "millrace/kafka/options.hpp"
 #include "millrace/pg/options.hpp"
+#include "millrace/runtime/registry.hpp"
 
 namespace millrace::api {
 
 // Everything millrace-api can be told. Member initialisers are the
 // defaults; register_options() holds the flags, variables and help.
 struct ApiConfig {
-  std::string http_addr = "127.0.0.1:8090";
-  // The reader: --pg / MILLRACE_API_PG_DSN, a role that may only SELECT the
+  std::string http_addr = runtime::default_metrics_addr("api");
+  // The reader: --pg / MILLRACE_API_PG, a role that may only SELECT the
   // views and the catalog (`millrace api grant --reader`). Statements are
   // bounded well below the request timeout.
   pg::PgOptions pg = [] {

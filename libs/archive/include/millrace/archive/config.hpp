@@ -5,6 +5,7 @@
 
 #include "millrace/archive/capture.hpp"
 #include "millrace/core/options.hpp"
+#include "millrace/runtime/registry.hpp"
 #include "millrace/stream/consumer.hpp"
 
 namespace millrace::archive {
@@ -19,7 +20,7 @@ struct ArchiverConfig {
     c.kind = "archiver";
     c.group = "millrace-archiver";
     c.kafka.client_id = "millrace-archiver";
-    c.metrics_addr = "127.0.0.1:9317";
+    c.metrics_addr = runtime::default_metrics_addr("archiver");
     return c;
   }();
   std::string root;             // required

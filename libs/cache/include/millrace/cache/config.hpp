@@ -6,6 +6,7 @@
 #include "millrace/core/options.hpp"
 #include "millrace/kafka/options.hpp"
 #include "millrace/pg/options.hpp"
+#include "millrace/runtime/registry.hpp"
 
 namespace millrace::cache {
 
@@ -43,7 +44,7 @@ struct CacheConfig {
   std::int64_t lease_ms = 5000;
   std::int64_t batch_size = 500;
   core::RetryBackoff retry;
-  std::string metrics_addr = "127.0.0.1:9316";
+  std::string metrics_addr = runtime::default_metrics_addr("cache");
 };
 
 void register_options(core::OptionSet& options, CacheConfig& config);

@@ -14,6 +14,7 @@
 #include "millrace/kafka/options.hpp"
 #include "millrace/metrics/metrics.hpp"
 #include "millrace/pg/options.hpp"
+#include "millrace/runtime/registry.hpp"
 
 namespace millrace::changefeed {
 
@@ -50,7 +51,7 @@ struct ChangefeedConfig {
   // (at most the broker's transaction.max.timeout.ms, 15 min by default).
   std::int64_t snapshot_timeout_ms = 900000;
   core::RetryBackoff retry;
-  std::string metrics_addr = "127.0.0.1:9313";
+  std::string metrics_addr = runtime::default_metrics_addr("changefeed");
 };
 
 void register_options(core::OptionSet& options, ChangefeedConfig& config);

@@ -6,13 +6,14 @@
 #include "millrace/core/options.hpp"
 #include "millrace/httpd/tls_options.hpp"
 #include "millrace/kafka/options.hpp"
+#include "millrace/runtime/registry.hpp"
 
 namespace millrace::http {
 
 // Everything millrace-producer can be told. Member initialisers are the
 // defaults; register_options() holds the flags, variables and help.
 struct HttpConfig {
-  std::string http_addr = "127.0.0.1:8080";
+  std::string http_addr = runtime::default_metrics_addr("producer");
   kafka::KafkaClientOptions kafka = kafka::client_options("millrace-producer");
   std::int64_t http_threads = 2;
   std::int64_t max_body_bytes = 1 << 20;

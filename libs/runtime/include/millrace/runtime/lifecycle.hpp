@@ -61,10 +61,10 @@ class Lifecycle {
   struct Owned final : Part {
     explicit Owned(std::unique_ptr<T> p) : part(std::move(p)) {}
     void start() override {
-      if constexpr (requires(T& t) { t.start(); }) part->start();
+      if constexpr (requires(T & t) { t.start(); }) part->start();
     }
     void stop() override {
-      if constexpr (requires(T& t) { t.stop(); }) part->stop();
+      if constexpr (requires(T & t) { t.stop(); }) part->stop();
     }
     bool failed() const override {
       if constexpr (requires(const T& t) { t.failed(); }) {
@@ -74,7 +74,7 @@ class Lifecycle {
       }
     }
     void rethrow_failure() override {
-      if constexpr (requires(T& t) { t.rethrow_failure(); }) part->rethrow_failure();
+      if constexpr (requires(T & t) { t.rethrow_failure(); }) part->rethrow_failure();
     }
     std::unique_ptr<T> part;
   };

@@ -45,6 +45,10 @@ const std::vector<ServiceEntry>& services();
 // The service named `name`; throws std::out_of_range naming it.
 const ServiceEntry& service(std::string_view name);
 
+// "127.0.0.1:<metrics_port>": where `name` serves its metrics (an HTTP
+// service, its HTTP address) unless told otherwise.
+std::string default_metrics_addr(std::string_view name);
+
 // The tables every consumer group's fenced commit touches (libs/stream).
 std::vector<TableGrant> consumer_grants();
 

@@ -4,6 +4,7 @@
 
 #include "millrace/core/filter.hpp"
 #include "millrace/core/options.hpp"
+#include "millrace/runtime/registry.hpp"
 #include "millrace/stream/consumer.hpp"
 
 namespace millrace::sink {
@@ -16,7 +17,7 @@ struct SinkConfig {
     stream::StreamConfig c;
     c.group = "millrace-sink";
     c.kafka.client_id = "millrace-sink";
-    c.metrics_addr = "127.0.0.1:9301";
+    c.metrics_addr = runtime::default_metrics_addr("sink");
     return c;
   }();
   std::string dlq_topic;  // empty: <topic>.dlq

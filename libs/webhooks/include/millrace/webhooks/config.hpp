@@ -4,6 +4,7 @@
 #include <string>
 
 #include "millrace/core/options.hpp"
+#include "millrace/runtime/registry.hpp"
 #include "millrace/stream/consumer.hpp"
 #include "millrace/webhooks/schedule.hpp"
 
@@ -20,7 +21,7 @@ struct WebhooksConfig {
     c.kafka.client_id = "millrace-webhooks";
     c.kafka.topic = "millrace.changes";
     c.topic_option = {"MILLRACE_CHANGES_TOPIC", "Kafka topic of the change feed"};
-    c.metrics_addr = "127.0.0.1:9314";
+    c.metrics_addr = runtime::default_metrics_addr("webhooks");
     // Changes are small and a webhook's latency starts at their commit.
     c.batch_size = 2000;
     c.batch_ms = 50;
