@@ -23,9 +23,9 @@ int cmd_api_grant(const std::vector<std::string>& args) {
   core::OptionSet options(
       "millrace api grant",
       "Grants millrace-api's roles their privileges on --pg-schema, as the tables' owner "
-      "(MILLRACE_PG). The reader (MILLRACE_API_PG_DSN's role) gets USAGE on the schema and "
+      "(MILLRACE_PG). The reader (MILLRACE_API_PG's role) gets USAGE on the schema and "
       "SELECT on the public views, partition_accounting, categories and products; the admin "
-      "(MILLRACE_API_ADMIN_PG_DSN's role) USAGE and SELECT, INSERT, UPDATE, DELETE on "
+      "(MILLRACE_API_ADMIN_PG's role) USAGE and SELECT, INSERT, UPDATE, DELETE on "
       "categories and products. Neither gets anything on store_events or the other tables. "
       "The roles must exist (CREATE ROLE ... LOGIN PASSWORD ...).");
   pg::register_options(options, pg);

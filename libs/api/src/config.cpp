@@ -10,10 +10,13 @@ namespace millrace::api {
 void register_options(core::OptionSet& o, ApiConfig& c) {
   o.add_string("http-addr", "MILLRACE_API_ADDR", &c.http_addr,
                "host:port to serve HTTP on ([v6]:port for IPv6; port 0 picks a free one)");
-  pg::register_options(o, c.pg, "MILLRACE_API_PG_DSN");
-  o.add_string("admin-pg", "MILLRACE_API_ADMIN_PG_DSN", &c.admin_pg_dsn,
+  pg::register_service_options(o, c.pg, "api", "MILLRACE_API_PG_DSN");
+  // No fallback to MILLRACE_PG: the admin writes stay off until a role is
+  // named for them.
+  o.add_string("admin-pg", "MILLRACE_API_ADMIN_PG", &c.admin_pg_dsn,
                "PostgreSQL conninfo or URI of the admin writes' role (empty: POST, PUT and "
                "DELETE answer 503)");
+  o.add_env_fallback("admin-pg", "MILLRACE_API_ADMIN_PG_DSN", "set MILLRACE_API_ADMIN_PG instead");
   o.add_string("admin-token", "MILLRACE_API_ADMIN_TOKEN", &c.admin_token,
                "Bearer token the admin writes require (empty: they answer 503)",
                core::OptionSet::Shown::kSecret);

@@ -59,7 +59,7 @@ std::optional<httpd::Reply> admin_refusal(const RouterSettings& settings, const 
   }
   if (!settings.admin_database) {
     return problem(503, "admin_not_configured",
-                   "admin writes are off: MILLRACE_API_ADMIN_PG_DSN (the admin connection) is "
+                   "admin writes are off: MILLRACE_API_ADMIN_PG (the admin connection) is "
                    "not set",
                    instance);
   }

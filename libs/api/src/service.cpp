@@ -266,7 +266,7 @@ void ApiService::start() {
   if (c.admin_token.empty() || c.admin_pg_dsn.empty()) {
     runtime::log_warn(kComponent,
                       "admin writes are off (they need both MILLRACE_API_ADMIN_TOKEN and "
-                      "MILLRACE_API_ADMIN_PG_DSN): POST, PUT and DELETE answer 503");
+                      "MILLRACE_API_ADMIN_PG): POST, PUT and DELETE answer 503");
   }
   s.readiness.emplace(c.pg.url, c.pg.schema, "millrace-api-readiness", c.pg.limits);
   s.check_ready();  // a fatal failure (bad password, no schema) stops the start here

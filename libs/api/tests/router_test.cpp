@@ -276,7 +276,7 @@ TEST_CASE("admin writes: without a token or an admin connection they are 503", "
   r = answer(make_router(kToken, false),
              FakeRequest("POST", "/v1/categories", admin_headers(), body), db);
   CHECK(r.status == 503);
-  CHECK_THAT(r.body, Catch::Contains("MILLRACE_API_ADMIN_PG_DSN"));
+  CHECK_THAT(r.body, Catch::Contains("MILLRACE_API_ADMIN_PG"));
   CHECK(db.created.empty());
 }
 

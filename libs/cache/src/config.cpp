@@ -30,7 +30,7 @@ std::string effective_prefix(const StoreOptions& store, const std::string& schem
 
 void register_options(core::OptionSet& o, CacheConfig& c) {
   kafka::register_options(o, c.kafka, {"MILLRACE_CHANGES_TOPIC", "Kafka topic of the change feed"});
-  pg::register_options(o, c.pg);
+  pg::register_service_options(o, c.pg, "cache");
   register_options(o, c.store);
   o.add_int("lease-ms", "MILLRACE_CACHE_LEASE_MS", &c.lease_ms,
             "Readers trust the cache only while millrace-cache renews its lease; if it dies or "

@@ -24,7 +24,7 @@ void check_name(const std::string& flag, const std::string& value) {
 void register_options(core::OptionSet& o, ChangefeedConfig& c) {
   kafka::register_options(o, c.kafka,
                           {"MILLRACE_CHANGES_TOPIC", "Kafka topic the changes are published to"});
-  pg::register_options(o, c.pg, "MILLRACE_CHANGEFEED_PG");
+  pg::register_service_options(o, c.pg, "changefeed");
   o.add_string("slot", "MILLRACE_CHANGEFEED_SLOT", &c.slot,
                "Logical replication slot (created with pgoutput if missing)");
   o.add_string("publication", "MILLRACE_CHANGEFEED_PUBLICATION", &c.publication,

@@ -16,14 +16,21 @@ changefeed::ChangefeedConfig parse(std::map<std::string, std::string> env,
 
 }  // namespace
 
-TEST_CASE("the change feed's own variables, never the store events' topic or owner role") {
-  const auto d = parse(
-      {{"MILLRACE_TOPIC", "store-events"}, {"MILLRACE_PG", "postgresql://millrace:x@db/millrace"}},
-      {});
+TEST_CASE("the change feed's own variables, never the store events' topic") {
+  const auto d = parse({{"MILLRACE_TOPIC", "store-events"}}, {});
   CHECK(d.kafka.topic == "millrace.changes");
   CHECK(d.pg.url.find("millrace_changefeed") != std::string::npos);
   CHECK(d.transactional_id == "millrace-changefeed.millrace_changefeed");
   CHECK(d.checkpoint_group == "millrace-changefeed.millrace_changefeed.checkpoint");
+  // One MILLRACE_PG for every service reaches the change feed too (each
+  // service's own MILLRACE_<SERVICE>_PG wins over it), rather than leaving
+  // it on its default database in silence.
+  const auto shared = parse({{"MILLRACE_PG", "postgresql://millrace:x@db/millrace"}}, {});
+  CHECK(shared.pg.url == "postgresql://millrace:x@db/millrace");
+  const auto own = parse({{"MILLRACE_PG", "postgresql://millrace:x@db/millrace"},
+                          {"MILLRACE_CHANGEFEED_PG", "postgresql://feed@db/millrace"}},
+                         {});
+  CHECK(own.pg.url == "postgresql://feed@db/millrace");
   const auto e = parse({{"MILLRACE_CHANGES_TOPIC", "changes"},
                         {"MILLRACE_CHANGEFEED_PG", "postgresql://feed@db/x"},
                         {"MILLRACE_CHANGEFEED_SLOT", "feed_2"}},

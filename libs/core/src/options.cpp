@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <optional>
+#include <stdexcept>
 #include <utility>
 
 #include "millrace/core/secrets.hpp"
@@ -23,6 +24,9 @@ struct OptionSpec {
   Kind kind = Kind::kString;
   std::string flag;  // without the leading "--"
   std::string env;   // empty: no environment variable
+  // Read in order when `env` is unset: (variable, deprecation note or "").
+  std::vector<std::pair<std::string, std::string>> fallbacks;
+  std::string env_used;  // the variable the value came from (source kEnv)
   std::string help;
   OptionSet::Shown shown = OptionSet::Shown::kMasked;
   std::string* string_target = nullptr;
@@ -219,6 +223,16 @@ void OptionSet::add_bool(std::string flag, std::string env, bool* target, std::s
   options_.push_back(std::move(opt));
 }
 
+void OptionSet::add_env_fallback(const std::string& flag, std::string env,
+                                 std::string deprecation) {
+  for (Option& opt : options_) {
+    if (opt.flag != flag) continue;
+    opt.fallbacks.emplace_back(std::move(env), std::move(deprecation));
+    return;
+  }
+  throw std::logic_error("add_env_fallback: no option --" + flag);
+}
+
 void OptionSet::retire_env(std::string env, std::string message) {
   retired_.emplace_back(std::move(env), std::move(message));
 }
@@ -238,11 +252,21 @@ std::vector<std::string> OptionSet::parse(const std::map<std::string, std::strin
   for (const auto& [name, message] : retired_) {
     if (env.contains(name)) throw UsageError(name + " is no longer read: " + message);
   }
+  notes_.clear();
   for (Option& opt : options_) {
     if (opt.env.empty()) continue;
-    const auto it = env.find(opt.env);
+    auto it = env.find(opt.env);
+    opt.env_used = opt.env;
+    for (const auto& [name, deprecation] : opt.fallbacks) {
+      if (it != env.end()) break;
+      it = env.find(name);
+      opt.env_used = name;
+      if (it != env.end() && !deprecation.empty()) {
+        notes_.push_back(name + " is deprecated: " + deprecation);
+      }
+    }
     if (it == env.end()) continue;
-    apply(opt, it->second, opt.env);
+    apply(opt, it->second, opt.env_used);
     opt.source = Option::Source::kEnv;
   }
 
@@ -297,7 +321,13 @@ std::string OptionSet::help() const {
     out += "  --" + opt.flag;
     if (opt.kind != Option::Kind::kBool) out += " VALUE";
     out += "  (";
-    if (!opt.env.empty()) out += "env " + opt.env + ", ";
+    if (!opt.env.empty()) {
+      out += "env " + opt.env;
+      for (const auto& [name, deprecation] : opt.fallbacks) {
+        if (deprecation.empty()) out += ", or " + name;
+      }
+      out += ", ";
+    }
     out += "default " + opt.default_text + ")";
     if (!opt.help.empty()) out += "  " + opt.help;
     out += '\n';
@@ -321,7 +351,7 @@ std::string OptionSet::describe() const {
         out += "default";
         break;
       case Option::Source::kEnv:
-        out += "env " + opt.env;
+        out += "env " + opt.env_used;
         break;
       case Option::Source::kFlag:
         out += "flag";
@@ -338,7 +368,10 @@ std::vector<std::string> OptionSet::unread_env(const std::map<std::string, std::
   for (const auto& [name, value] : env) {
     if (name.compare(0, prefix.size(), prefix) != 0) continue;
     bool read = false;
-    for (const Option& opt : options_) read = read || opt.env == name;
+    for (const Option& opt : options_) {
+      read = read || opt.env == name;
+      for (const auto& fallback : opt.fallbacks) read = read || fallback.first == name;
+    }
     if (!read) out.push_back(name);
   }
   return out;

@@ -293,3 +293,26 @@ TEST_CASE("check_report names the program, the settings and the unread variables
   CHECK(report.find("note: MILLRACE_BATCH_SZIE is set but millrace-test does not read it\n") !=
         std::string::npos);
 }
+
+TEST_CASE("a fallback variable is read when the option's own is unset", "[options]") {
+  std::string url;
+  OptionSet set("prog", "");
+  set.add_string("pg", "MILLRACE_SINK_PG", &url, "conninfo");
+  set.add_env_fallback("pg", "MILLRACE_SINK_DSN", "set MILLRACE_SINK_PG instead");
+  set.add_env_fallback("pg", "MILLRACE_PG");
+  set.parse({{"MILLRACE_PG", "shared"}}, {});
+  CHECK(url == "shared");
+  CHECK(set.notes().empty());
+  CHECK_THAT(set.describe(), Catch::Contains("(env MILLRACE_PG)"));
+  CHECK_THAT(set.help(), Catch::Contains("env MILLRACE_SINK_PG, or MILLRACE_PG"));
+  set.parse({{"MILLRACE_PG", "shared"}, {"MILLRACE_SINK_DSN", "old"}}, {});
+  CHECK(url == "old");
+  REQUIRE(set.notes().size() == 1);
+  CHECK_THAT(set.notes()[0], Catch::Contains("MILLRACE_SINK_DSN is deprecated"));
+  set.parse({{"MILLRACE_PG", "shared"}, {"MILLRACE_SINK_DSN", "old"}, {"MILLRACE_SINK_PG", "own"}},
+            {});
+  CHECK(url == "own");
+  CHECK(set.notes().empty());
+  CHECK(set.unread_env({{"MILLRACE_PG", "x"}, {"MILLRACE_SINK_DSN", "y"}}).empty());
+  CHECK_THROWS_AS(set.add_env_fallback("nosuch", "MILLRACE_X"), std::logic_error);
+}

@@ -1,5 +1,7 @@
 #include "millrace/pg/options.hpp"
 
+#include <cctype>
+
 #include "millrace/core/failure.hpp"
 
 namespace millrace::pg {
@@ -28,6 +30,25 @@ void register_options(core::OptionSet& o, PgOptions& p, const std::string& url_e
             1000, 3'600'000);
   o.add_int("pg-connect-timeout-s", "MILLRACE_PG_CONNECT_TIMEOUT_S", &p.limits.connect_timeout_s,
             "Give up one attempt to connect to PostgreSQL after this many seconds", 2, 3600);
+}
+
+std::string service_env(std::string_view service, std::string_view what) {
+  std::string out = "MILLRACE_";
+  for (const char c : service) {
+    out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  out += '_';
+  out += what;
+  return out;
+}
+
+void register_service_options(core::OptionSet& o, PgOptions& p, std::string_view service,
+                              const std::string& old_env) {
+  register_options(o, p, service_env(service, "PG"));
+  if (!old_env.empty()) {
+    o.add_env_fallback("pg", old_env, "set " + p.url_env + " (or MILLRACE_PG) instead");
+  }
+  o.add_env_fallback("pg", "MILLRACE_PG");
 }
 
 void validate(const PgOptions& p) {

@@ -46,3 +46,32 @@ TEST_CASE("the shared PostgreSQL options: environment, flags and errors name the
   CHECK_THROWS_WITH(parse({}, {"--pg-tcp-user-timeout-ms", "10"}),
                     Contains("--pg-tcp-user-timeout-ms"));
 }
+
+namespace {
+
+struct ServicePg {
+  pg::PgOptions pg;
+};
+void register_options(core::OptionSet& o, ServicePg& s) {
+  pg::register_service_options(o, s.pg, "api", "MILLRACE_API_PG_DSN");
+}
+void validate(ServicePg&) {}
+
+}  // namespace
+
+TEST_CASE("a service's own variable, then its old one, then the shared MILLRACE_PG") {
+  CHECK(pg::service_env("api-admin", "PG") == "MILLRACE_API_ADMIN_PG");
+  const auto shared = core::parse_config<ServicePg>({{"MILLRACE_PG", "host=shared"}}, {});
+  CHECK(shared.pg.url == "host=shared");
+  const auto old = core::parse_config<ServicePg>(
+      {{"MILLRACE_PG", "host=shared"}, {"MILLRACE_API_PG_DSN", "host=old"}}, {});
+  CHECK(old.pg.url == "host=old");
+  const auto own = core::parse_config<ServicePg>({{"MILLRACE_PG", "host=shared"},
+                                                  {"MILLRACE_API_PG_DSN", "host=old"},
+                                                  {"MILLRACE_API_PG", "host=own"}},
+                                                 {});
+  CHECK(own.pg.url == "host=own");
+  const auto flag =
+      core::parse_config<ServicePg>({{"MILLRACE_API_PG", "host=own"}}, {"--pg", "host=flag"});
+  CHECK(flag.pg.url == "host=flag");
+}

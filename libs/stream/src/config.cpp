@@ -7,7 +7,7 @@ namespace millrace::stream {
 
 void register_options(core::OptionSet& o, StreamConfig& c) {
   kafka::register_options(o, c.kafka, c.topic_option);
-  pg::register_options(o, c.pg);
+  pg::register_service_options(o, c.pg, c.kind);
   std::string kind_upper = c.kind;
   for (auto& ch : kind_upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   o.add_string("group", "MILLRACE_" + kind_upper + "_GROUP", &c.group,

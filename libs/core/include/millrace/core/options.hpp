@@ -51,6 +51,15 @@ class OptionSet {
                   double max);
   void add_bool(std::string flag, std::string env, bool* target, std::string help);
 
+  // Also reads the option `flag`'s value from `env` when none of its
+  // variables before it is set. A fallback shared by several programs
+  // (MILLRACE_PG behind each service's MILLRACE_<SERVICE>_PG) has an empty
+  // `deprecation`; an old name still read has one, saying what to set
+  // instead, and its use is one of notes().
+  void add_env_fallback(const std::string& flag, std::string env, std::string deprecation = "");
+  // What parse() saw that deserves a warning: an old variable still read.
+  const std::vector<std::string>& notes() const { return notes_; }
+
   // A variable no option reads any more but an old deployment may still
   // set, with a meaning that would now be lost in silence: parse() refuses
   // it, naming it, with `message` saying what to set instead.
@@ -96,6 +105,7 @@ class OptionSet {
   std::vector<Option> options_;
   bool help_requested_ = false;
   std::vector<std::pair<std::string, std::string>> retired_;  // env, message
+  std::vector<std::string> notes_;
   bool check_config_enabled_ = false;
   bool check_config_requested_ = false;
 

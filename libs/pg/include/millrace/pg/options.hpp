@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "millrace/core/options.hpp"
 #include "millrace/pg/database.hpp"
@@ -36,6 +37,15 @@ struct PgOptions {
 // change feed connects as its own replication role (MILLRACE_CHANGEFEED_PG).
 void register_options(core::OptionSet& options, PgOptions& pg,
                       const std::string& url_env = "MILLRACE_PG");
+// --pg of the service `service` (services/registry.json's name): its own
+// MILLRACE_<SERVICE>_PG, or MILLRACE_PG when that is unset, so one variable
+// can serve every service and each can still have its own role. `old_env`,
+// when not empty, is a name the service read before, still read (after its
+// own, before MILLRACE_PG) with a deprecation note.
+void register_service_options(core::OptionSet& options, PgOptions& pg, std::string_view service,
+                              const std::string& old_env = "");
+// MILLRACE_<SERVICE>_<what>: the variable of `service`'s own `what` ("PG").
+std::string service_env(std::string_view service, std::string_view what);
 // Throws core::UsageError naming the setting.
 void validate(const PgOptions& pg);
 

@@ -40,6 +40,7 @@ std::optional<int> parse_command_line(core::OptionSet& options, int argc, char**
     return 0;
   }
   log_info(component, "starting with configuration:\n" + options.describe());
+  for (const auto& note : options.notes()) log_warn(component, note);
   return std::nullopt;
 }
 
