@@ -1,6 +1,6 @@
 #pragma once
 
-// The thread that runs a stream loop's commits (libs/stream/src/consumer.cpp).
+// The thread that runs a stream loop's commits (commit_pipeline.cpp).
 
 #include <condition_variable>
 #include <functional>

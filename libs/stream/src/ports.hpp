@@ -1,6 +1,6 @@
 #pragma once
 
-// What the stream loop (consumer.cpp) needs of Kafka and of PostgreSQL, as
+// What the stream loop (loop.hpp) needs of Kafka and of PostgreSQL, as
 // two small interfaces: kafka::Consumer and BatchCommitter in production,
 // scripted fakes in the loop's unit tests (tests/loop_test.cpp), which so
 // exercise rebalances, fencing, failed commits and resets without a broker

@@ -1,0 +1,93 @@
+// The loop thread's run: PostgreSQL prepared, the topic subscribed, then one
+// round of polling after another until a stop, and the shutdown that
+// commits what was read. The rounds' jobs are in the files loop.hpp lists.
+#include "loop.hpp"
+
+#include <algorithm>
+#include <future>
+#include <string>
+
+#include "millrace/pg/database.hpp"
+#include "millrace/runtime/log.hpp"
+
+namespace millrace::stream {
+
+using std::chrono::milliseconds;
+
+namespace {
+
+// How long a poll waits while a batch commits: the loop collects a finished
+// commit only between polls, and its offsets, metrics and a failure (which
+// makes the batch accumulating behind it moot) should not wait for a message.
+constexpr milliseconds kSettlePoll{10};
+
+}  // namespace
+
+void TransactionalConsumer::Loop::run() {
+  prepare();
+  consumer_->subscribe({config_.kafka.topic});
+  runtime::log_info(component_, "consuming " + config_.kafka.topic + " as group " + config_.group);
+
+  while (!stop_requested_) {
+    if (resetting_) {
+      recover();
+      continue;
+    }
+    poll_round();
+  }
+
+  // SIGTERM: finish the batch in flight, commit the one accumulated, leave
+  // the group.
+  drain();
+  commit_kafka(true);
+  consumer_->close();
+  closed_ = true;
+  runtime::log_info(component_,
+                    "stopped after consuming " + std::to_string(stats().consumed) + " record(s)");
+}
+
+void TransactionalConsumer::Loop::prepare() {
+  // Migrations first: a handler's session may prepare tables shaped like
+  // the migrated ones.
+  with_retry("prepare PostgreSQL", [&] {
+    if (config_.migrate) {
+      // Bounded connects, but no statement or lock timeout: a migration
+      // may rewrite a large table, and it waits for its advisory lock.
+      auto conn = pg::connect(config_.pg.url, config_.pg.schema, component_ + "-migrate",
+                              config_.pg.connect_limits(), pg::SchemaSetup::kCreateIfMissing);
+      const int applied = pg::migrate(*conn, config_.pg.schema);
+      if (applied > 0) {
+        runtime::log_info(component_, "applied " + std::to_string(applied) +
+                                          " migration(s) to schema " + config_.pg.schema);
+      }
+    }
+    batch_committer_->ensure_connected();
+    batch_committer_->register_group(config_.kind);
+    return 0;
+  });
+}
+
+// One poll, then whatever fell due: a finished commit, Kafka's offsets, the
+// probe's reports, a stall, a batch to seal, the handler's idle().
+void TransactionalConsumer::Loop::poll_round() {
+  const milliseconds timeout =
+      std::clamp(seal_wait(), milliseconds(0), in_flight_ ? kSettlePoll : detail::kPollInterval);
+  if (auto msg = consumer_->poll(timeout)) {
+    // A record that comes after the batch fell due starts the next one
+    // (for the archiver: the next time window's file).
+    if (!resetting_ && seal_wait() <= milliseconds(0)) {
+      flush(RecordRef{msg->partition(), msg->offset()});
+    }
+    handle(*msg);
+  }
+  if (in_flight_ && in_flight_->outcome.wait_for(milliseconds(0)) == std::future_status::ready) {
+    settle();
+  }
+  commit_kafka(false);
+  report_reads();
+  rearm_stalled();
+  if (!resetting_ && seal_wait() <= milliseconds(0)) flush();
+  report_idle();
+}
+
+}  // namespace millrace::stream

@@ -1,0 +1,66 @@
+// How far partitions were read, ahead of what is committed: reported to the
+// probe (reading is progress, too), to a handler's read_to() when a batch is
+// sealed and to its idle() while nothing is uncommitted.
+#include <algorithm>
+
+#include "loop.hpp"
+
+namespace millrace::stream {
+
+using std::chrono::milliseconds;
+
+namespace {
+
+// How often an idle loop tells a handler that wants it how far it has read.
+constexpr milliseconds kIdleReportInterval{20};
+// The probe learns how far partitions were read this often.
+constexpr milliseconds kReadReportInterval{1000};
+
+}  // namespace
+
+// How far each owned, unhalted partition was read: the consumer's
+// position, or the stored offset where that is further (nothing fetched
+// yet since an assign).
+std::map<std::int32_t, std::int64_t> TransactionalConsumer::Loop::read_positions() {
+  std::vector<kafka::TopicPartition> asked;
+  for (const auto p : book_.partitions()) {
+    if (!halted_.contains(p)) asked.push_back({config_.kafka.topic, p, kafka::kOffsetInvalid});
+  }
+  std::map<std::int32_t, std::int64_t> out;
+  if (asked.empty()) return out;
+  for (const auto& tp : consumer_->positions(asked)) {
+    std::int64_t at = book_.resume_offset(tp.partition).value_or(0);
+    if (tp.offset >= 0) at = std::max(at, tp.offset);
+    out[tp.partition] = at;
+  }
+  return out;
+}
+
+// Tells the probe how far each partition was read, at most once a second:
+// reading is progress too, for batches that stay open for minutes.
+void TransactionalConsumer::Loop::report_reads() {
+  if (reads_.empty()) return;
+  const auto t = Clock::now();
+  if (t < reads_due_) return;
+  probe_.set_read(reads_);
+  reads_.clear();
+  reads_due_ = t + kReadReportInterval;
+}
+
+// Handler::idle(): only while every handled record is committed.
+void TransactionalConsumer::Loop::report_idle() {
+  if (!handler_.wants_read_to() || resetting_ || in_flight_ || !batch_.empty()) return;
+  const auto t = Clock::now();
+  if (t < idle_due_) return;
+  idle_due_ = t + kIdleReportInterval;
+  handler_.idle(read_positions());
+}
+
+// Where reading restarts from the stored offsets, what was read before
+// is no position any more.
+void TransactionalConsumer::Loop::forget_reads(const std::vector<std::int32_t>& partitions) {
+  for (const auto p : partitions) reads_.erase(p);
+  probe_.forget_reads(partitions);
+}
+
+}  // namespace millrace::stream
