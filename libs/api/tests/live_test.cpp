@@ -53,13 +53,13 @@ std::shared_ptr<FakeExchange> subscribe(LiveHub& hub, std::optional<std::string_
 
 }  // namespace
 
-TEST_CASE("an SSE event is id, event and one data line; a line break in data is a bug", "[live]") {
+TEST_CASE("an SSE event is id, event and one data line, a line break in data is a bug", "[live]") {
   CHECK(sse_event("views", "e-1", R"({"a":1})") == "id: e-1\nevent: views\ndata: {\"a\":1}\n\n");
   CHECK(sse_event("health", "", "{}") == "event: health\ndata: {}\n\n");
   CHECK_THROWS_AS(sse_event("views", "", "{\n}"), std::logic_error);
 }
 
-TEST_CASE("a new client gets a snapshot; then only the views that changed, each time with a new id",
+TEST_CASE("a new client gets a snapshot, then only the views that changed, each time with a new id",
           "[live]") {
   LiveHub hub("ep");
   hub.publish_health(R"({"ok":1})");
@@ -87,7 +87,7 @@ TEST_CASE("a new client gets a snapshot; then only the views that changed, each 
   CHECK(first->stream_->pieces[1] == "event: health\ndata: {\"ok\":2}\n\n");
 }
 
-TEST_CASE("a client reconnecting with the current id gets no snapshot; with any other, one",
+TEST_CASE("a client reconnecting with the current id gets no snapshot, with any other, one",
           "[live]") {
   LiveHub hub("ep");
   // Before any views: a snapshot of nothing, with no id.

@@ -59,7 +59,7 @@ TEST_CASE("timestamptz literals round-trip, and year 0 is before everything", "[
         "10000-01-01T23:58:59.000000Z");
 }
 
-TEST_CASE("query parameters: limit, from, to, group; unknown and repeated refused",
+TEST_CASE("query parameters: limit, from, to, group, unknown and repeated refused",
           "[api][query]") {
   auto p = std::get<ViewParams>(parse_params("", ParamSet::kWindowed));
   CHECK(p.limit == kDefaultLimit);

@@ -66,7 +66,7 @@ std::map<std::string, std::string> admin_headers(std::string token = kToken) {
 
 }  // namespace
 
-TEST_CASE("paths map to routes; a key is the last segment", "[api][router]") {
+TEST_CASE("paths map to routes, a key is the last segment", "[api][router]") {
   CHECK(match("/v1/views").route == kRouteViews);
   CHECK(match("/v1/views/hourly_sales").route == kRouteView);
   CHECK(match("/v1/views/hourly_sales").key == "hourly_sales");
@@ -169,7 +169,7 @@ TEST_CASE("bad query parameters are 400 problems naming the parameter", "[api][r
   CHECK(std::string(json(r)["field"].GetString()) == "from");
 }
 
-TEST_CASE("Accept picks JSON or CSV; anything else is 406", "[api][router]") {
+TEST_CASE("Accept picks JSON or CSV, anything else is 406", "[api][router]") {
   const Router router = make_router();
   FakeBackend db;
   db.rows.rows = {{"Pens, \"fine\"", "3", "10", "35.00", std::nullopt}};
@@ -191,7 +191,7 @@ TEST_CASE("Accept picks JSON or CSV; anything else is 406", "[api][router]") {
   CHECK(r.status == 406);
 }
 
-TEST_CASE("catalog reads go through catalog::Reads; a missing key is 404", "[api][router]") {
+TEST_CASE("catalog reads go through catalog::Reads, a missing key is 404", "[api][router]") {
   const Router router = make_router();
   FakeBackend db;
   db.fake_reads.categories_by_name["Pens & ink"] = R"({"name":"Pens & ink"})";
@@ -410,7 +410,7 @@ std::string cookie_of(const httpd::Reply& r) {
 
 }  // namespace
 
-TEST_CASE("with a read token, the data needs it (or the admin token); probes and the page do not",
+TEST_CASE("with a read token, the data needs it (or the admin token), probes and the page do not",
           "[api][router][auth]") {
   FakeBackend db;
   ReadGuarded g;
@@ -513,7 +513,7 @@ TEST_CASE("POST /v1/session refuses a wrong token, a non-JSON body and a malform
   CHECK(header(r, "Set-Cookie").value_or("").find("millrace_session=; Max-Age=0") == 0);
 }
 
-TEST_CASE("over TLS the session cookie is Secure; without a read token reads are open",
+TEST_CASE("over TLS the session cookie is Secure, without a read token reads are open",
           "[api][router][auth]") {
   FakeBackend db;
   ReadGuarded secure(true);

@@ -30,7 +30,7 @@ TEST_CASE("EnqueuedTimeUtc is ISO 8601 UTC with seven fractional digits", "[arch
   CHECK(enqueued_time_utc(-1) == "1969-12-31T23:59:59.9990000Z");
 }
 
-TEST_CASE("windows are aligned to the epoch; a file rolls at its window's end or its size",
+TEST_CASE("windows are aligned to the epoch, a file rolls at its window's end or its size",
           "[archive]") {
   RollPolicy p;                                 // 5 minutes, 300 MB
   CHECK(window_start(p, kT) == 1795473600000);  // 22:40:00

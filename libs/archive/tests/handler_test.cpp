@@ -108,7 +108,7 @@ TEST_CASE("a full size window starts the next file where the last one ended",
   CHECK(f.staged(2).size() == 1);
 }
 
-TEST_CASE("a revoked partition's staged files go; the others stay", "[archive][handler]") {
+TEST_CASE("a revoked partition's staged files go, the others stay", "[archive][handler]") {
   Fixture f;
   auto state = f.handler.open_batch();
   stream::Batch batch;

@@ -183,7 +183,7 @@ TEST_CASE("a finished file holds each record's fields, under its final name, wit
   CHECK(records[2].body == binary);
 }
 
-TEST_CASE("a writer destroyed unfinished leaves nothing; a new one replaces a leftover",
+TEST_CASE("a writer destroyed unfinished leaves nothing, a new one replaces a leftover",
           "[archive][writer]") {
   TempDir dir;
   DirectoryDestination dest(dir.path.string());

@@ -52,7 +52,7 @@ TEST_CASE("a delete, a key change and a truncate", "[change]") {
   CHECK(std::get<CatalogChange>(truncate).op == CatalogChange::Op::kTruncate);
 }
 
-TEST_CASE("other tables and schemas are not the cache's; broken records say why", "[change]") {
+TEST_CASE("other tables and schemas are not the cache's, broken records say why", "[change]") {
   CHECK(std::holds_alternative<NotCatalog>(
       read_change(change("store_events", 'c', 1, 1, R"({"id":1})", "null", R"({"id":1})"), "s")));
   CHECK(std::holds_alternative<NotCatalog>(

@@ -69,7 +69,7 @@ TEST_CASE("a rebuild loads every row, then trusts the generation", "[invalidator
   CHECK(rig.store.entry("product:42")->version == kLoadedVersion);
 }
 
-TEST_CASE("changes after the load are applied; those the load saw are skipped", "[invalidator]") {
+TEST_CASE("changes after the load are applied, those the load saw are skipped", "[invalidator]") {
   Rig rig;
   // Already in the table at the load (xid 90 < xmin 100), yet delivered after:
   // it must not put its older value over the loaded one.
@@ -143,7 +143,7 @@ TEST_CASE("a truncate or an unreadable catalog change rebuilds in a new generati
   CHECK(rig.store.live == 3);
 }
 
-TEST_CASE("losing the feed ends trust at once; its return rebuilds", "[invalidator]") {
+TEST_CASE("losing the feed ends trust at once, its return rebuilds", "[invalidator]") {
   Rig rig;
   rig.invalidator.step();
   rig.invalidator.step();
@@ -162,7 +162,7 @@ TEST_CASE("losing the feed ends trust at once; its return rebuilds", "[invalidat
   CHECK(rig.body("category:toys") == "{toys v3}");
 }
 
-TEST_CASE("losing the store ends trust; its return rebuilds from the database", "[invalidator]") {
+TEST_CASE("losing the store ends trust, its return rebuilds from the database", "[invalidator]") {
   Rig rig;
   rig.invalidator.step();
   rig.invalidator.step();
@@ -180,7 +180,7 @@ TEST_CASE("losing the store ends trust; its return rebuilds from the database", 
   CHECK(rig.body("category:toys") == "{toys after}");
 }
 
-TEST_CASE("one invalidator at a time; a stop hands over at once", "[invalidator]") {
+TEST_CASE("one invalidator at a time, a stop hands over at once", "[invalidator]") {
   Rig rig;
   Invalidator other(rig.rules("other"), rig.feed, rig.truth, rig.store, rig.probe);
   rig.invalidator.step();

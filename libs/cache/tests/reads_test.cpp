@@ -51,7 +51,7 @@ struct Rig {
 
 }  // namespace
 
-TEST_CASE("a miss reads the database and fills; the next read is a hit", "[reads]") {
+TEST_CASE("a miss reads the database and fills, the next read is a hit", "[reads]") {
   Rig rig;
   CHECK(rig.reads->category("toys") == "{toys}");
   CHECK(rig.db->reads == 1);

@@ -115,7 +115,7 @@ TEST_CASE("an insert: typed values, the key from the new row, and where it came 
   CHECK(kafka_key(c) == R"({"table":"public.products","key":{"sku":42}})");
 }
 
-TEST_CASE("values without a JSON number form are strings; NULL is null") {
+TEST_CASE("values without a JSON number form are strings, NULL is null") {
   const auto rel = std::make_shared<const Relation>(products());
   Change c;
   c.relation = rel;

@@ -113,7 +113,7 @@ TEST_CASE("transactions are published in a batch when the stream goes quiet, the
   CHECK(rig.feed->stats().transactions == 2);
 }
 
-TEST_CASE("nothing is confirmed past what is published; a failed publish confirms nothing") {
+TEST_CASE("nothing is confirmed past what is published, a failed publish confirms nothing") {
   Rig rig;
   rig.publisher.fail = true;
   rig.stream.transaction(0x100, 1, true);
@@ -167,7 +167,7 @@ TEST_CASE("after a restart, transactions up to the checkpoint are skipped, not p
   CHECK(rig.stream.flushed.back() == 0x308);
 }
 
-TEST_CASE("keepalives: an idle slot moves to the server's position; one mid-batch does not") {
+TEST_CASE("keepalives: an idle slot moves to the server's position, one mid-batch does not") {
   Rig rig;
   rig.stream.keepalive(0x500, false);
   rig.drain();
@@ -200,7 +200,7 @@ TEST_CASE("a status update goes out at least every status interval") {
   CHECK_FALSE(rig.stream.asked.back());
 }
 
-TEST_CASE("checkpoints round-trip as JSON; anything else is refused") {
+TEST_CASE("checkpoints round-trip as JSON, anything else is refused") {
   const Checkpoint c{0x16B374D848ULL, 0x16B374D880ULL};
   CHECK(encode_checkpoint(c) == R"({"commit_lsn":"16/B374D848","end_lsn":"16/B374D880"})");
   const auto back = parse_checkpoint(encode_checkpoint(c));

@@ -54,7 +54,7 @@ TEST_CASE("listen addresses: a bad one names the setting, says why and shows exa
   }
 }
 
-TEST_CASE("loopback hosts reach only this machine; any other is beyond", "[listen]") {
+TEST_CASE("loopback hosts reach only this machine, any other is beyond", "[listen]") {
   for (const std::string_view host :
        {"localhost", "127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"}) {
     INFO(host);

@@ -290,7 +290,7 @@ TEST_CASE("a stream sends its head, then each piece as a chunk, and ends with th
   server.stop(1s);
 }
 
-TEST_CASE("a client that leaves ends its stream; one too far behind is cut off",
+TEST_CASE("a client that leaves ends its stream, one too far behind is cut off",
           "[server][stream]") {
   SECTION("leaves") {
     StreamingHandler handler(1 << 20);

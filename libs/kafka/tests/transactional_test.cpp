@@ -13,7 +13,7 @@ using namespace std::chrono_literals;
 
 // What read_committed consumers see, and fencing, need a real broker (the
 // mock appends no transaction markers): tests/integration/changefeed_*.
-TEST_CASE("transactions begin, commit and abort in turn; nothing is produced outside one",
+TEST_CASE("transactions begin, commit and abort in turn, nothing is produced outside one",
           "[transactional]") {
   MockCluster mock(1);
   REQUIRE(rd_kafka_mock_topic_create(mock.cluster, "tx", 1, 1) == RD_KAFKA_RESP_ERR_NO_ERROR);

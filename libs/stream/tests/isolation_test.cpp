@@ -92,7 +92,7 @@ TEST_CASE("a single refused record needs no further writes") {
         }).empty());
 }
 
-TEST_CASE("data exceptions, integrity violations and program limits refuse data; others do not") {
+TEST_CASE("data exceptions, integrity violations and program limits refuse data, others do not") {
   CHECK(refuses_data("22003"));
   CHECK(refuses_data("23514"));
   CHECK(refuses_data("23505"));

@@ -100,7 +100,7 @@ TEST_CASE("a failed commit is replayed from the stored offsets: each record stor
   CHECK(stats.consumed >= 1400);  // the failed batches were consumed again
 }
 
-TEST_CASE("a commit fenced by another member stores nothing; the member resumes where it stored",
+TEST_CASE("a commit fenced by another member stores nothing, the member resumes where it stored",
           "[loop]") {
   FakeCluster cluster({{0, 600}, {1, 600}});
   FakeDatabase db;
@@ -193,7 +193,7 @@ StreamStats run_until(FakeCluster& cluster, FakeDatabase& db, StreamConfig c, Do
 
 }  // namespace
 
-TEST_CASE("retention past a stored offset halts that partition by default; the others go on",
+TEST_CASE("retention past a stored offset halts that partition by default, the others go on",
           "[loop]") {
   FakeCluster cluster({{0, 1000}, {1, 1000}});
   cluster.delete_before(0, 500);
@@ -403,7 +403,7 @@ class ReadToHandler final : public Handler {
 
 }  // namespace
 
-TEST_CASE("read_to() stops at what the batch holds; idle() reports only what is committed",
+TEST_CASE("read_to() stops at what the batch holds, idle() reports only what is committed",
           "[loop]") {
   // Partition 1 holds nothing: it is read to its end all the same.
   FakeCluster cluster(std::map<std::int32_t, std::int64_t>{{0, 2002}, {1, 0}});

@@ -98,7 +98,7 @@ TEST_CASE("a failure holds the rest of the endpoint's queue back") {
   CHECK(queue.released == 1);
 }
 
-TEST_CASE("410 disables and stops; an exhausted delivery fails and lets the next go") {
+TEST_CASE("410 disables and stops, an exhausted delivery fails and lets the next go") {
   {
     ScriptedSender sender;
     sender.answers = {{410, "", std::nullopt}};
