@@ -253,4 +253,15 @@ void apply_deltas(pqxx::work& tx, const core::Deltas& deltas) {
   apply_categories(tx, deltas.categories());
 }
 
+HeldIds PgBatchTables::record_seen_ids(const std::vector<SeenId>& ids) {
+  HeldIds held;
+  seen_.write(
+      tx_, "direct_seen_ids", [&](pqxx::transaction_base& t) { copy_seen_ids(t, topic_, ids); },
+      [&] {
+        held = insert_seen_ids(tx_, topic_, ids);
+        return held.size();
+      });
+  return held;
+}
+
 }  // namespace millrace::aggregate::tables

@@ -2,7 +2,8 @@
 
 // The aggregator's SQL: one function per table it reads or writes, all
 // inside the batch's transaction. The steps that call them, and in which
-// order, are Aggregator::Handler::write() (aggregator.cpp).
+// order, are AggregatorHandler::write_to() (handler.cpp), through
+// BatchTables below.
 
 #include <cstdint>
 #include <map>
@@ -18,6 +19,7 @@
 #include "batch.hpp"
 #include "millrace/core/timestamp.hpp"
 #include "millrace/core/window.hpp"
+#include "millrace/pg/copy.hpp"
 
 namespace millrace::aggregate::tables {
 
@@ -75,5 +77,63 @@ std::set<std::pair<std::int32_t, std::int64_t>> insert_late(pqxx::work& tx,
 
 // agg_hourly, agg_daily, agg_products and agg_categories: additive upserts.
 void apply_deltas(pqxx::work& tx, const core::Deltas& deltas);
+
+// The tables as one batch's write sees them, for its topic and group: the
+// functions above in the batch's transaction (PgBatchTables), or the unit
+// tests' tables in memory. Contracts as the functions'.
+class BatchTables {
+ public:
+  virtual ~BatchTables() = default;
+  virtual PartitionMax read_partition_max() = 0;
+  virtual core::TimestampUs database_now() = 0;
+  virtual void insert_refused(const std::vector<Refused>& refused) = 0;
+  // Records the ids, sorted, as insert_seen_ids() (COPYed straight in when
+  // none is held); returns those held already.
+  virtual HeldIds record_seen_ids(const std::vector<SeenId>& ids) = 0;
+  virtual std::set<EventKey> insert_reused_ids(const std::vector<SeenId>& events) = 0;
+  virtual std::set<std::pair<std::int32_t, std::int64_t>> insert_late(
+      const Late& late, const PartitionMax& max_ts) = 0;
+  virtual void apply_deltas(const core::Deltas& deltas) = 0;
+  virtual void advance_partition_max(const PartitionMax& max_ts,
+                                     const std::set<std::int32_t>& partitions) = 0;
+  virtual void prune_seen_ids(std::int64_t max_lateness_s) = 0;
+};
+
+class PgBatchTables final : public BatchTables {
+ public:
+  // `seen` outlives the batch: it remembers whether the last batch met held
+  // ids, to skip the COPY that would fail again.
+  PgBatchTables(pqxx::work& tx, const std::string& group, const std::string& topic,
+                pg::OptimisticCopy& seen)
+      : tx_(tx), group_(group), topic_(topic), seen_(seen) {}
+
+  PartitionMax read_partition_max() override { return tables::read_partition_max(tx_, topic_); }
+  core::TimestampUs database_now() override { return tables::database_now(tx_); }
+  void insert_refused(const std::vector<Refused>& refused) override {
+    tables::insert_refused(tx_, group_, topic_, refused);
+  }
+  HeldIds record_seen_ids(const std::vector<SeenId>& ids) override;
+  std::set<EventKey> insert_reused_ids(const std::vector<SeenId>& events) override {
+    return tables::insert_reused_ids(tx_, topic_, events);
+  }
+  std::set<std::pair<std::int32_t, std::int64_t>> insert_late(const Late& late,
+                                                              const PartitionMax& max_ts) override {
+    return tables::insert_late(tx_, topic_, late, max_ts);
+  }
+  void apply_deltas(const core::Deltas& deltas) override { tables::apply_deltas(tx_, deltas); }
+  void advance_partition_max(const PartitionMax& max_ts,
+                             const std::set<std::int32_t>& partitions) override {
+    tables::advance_partition_max(tx_, topic_, max_ts, partitions);
+  }
+  void prune_seen_ids(std::int64_t max_lateness_s) override {
+    tables::prune_seen_ids(tx_, topic_, max_lateness_s);
+  }
+
+ private:
+  pqxx::work& tx_;
+  const std::string& group_;
+  const std::string& topic_;
+  pg::OptimisticCopy& seen_;
+};
 
 }  // namespace millrace::aggregate::tables

@@ -55,25 +55,39 @@ struct LetterSource {
 // Millrace's headers saying why a record is a dead letter.
 using LetterReasons = std::vector<std::pair<std::string_view, std::string_view>>;
 
-class DeadLetters {
+// Where the handler sends its dead letters: DeadLetters below, or the unit
+// tests' letters in memory.
+class LetterPort {
  public:
-  // `config` must outlive this.
-  DeadLetters(const SinkConfig& config, metrics::Registry& metrics);
+  virtual ~LetterPort() = default;
 
   // Makes the producer and reads the topic's partition count.
-  void start();
+  virtual void start() = 0;
   // At stop: waits for the letters in flight, and says so when some are not.
-  void flush();
+  virtual void flush() = 0;
 
   // Sends one dead letter: the source record (payload, key, its own
   // headers) plus `why` and where it came from. A letter over
   // dlq_max_bytes keeps the start of its payload. Counted in `tracker`.
-  void send(const LetterSource& source, const LetterReasons& why, const TrackerRef& tracker);
+  virtual void send(const LetterSource& source, const LetterReasons& why,
+                    const TrackerRef& tracker) = 0;
 
   // Returns once every letter counted in `tracker` is acknowledged, sending
   // again those the broker found too large. Throws core::InfraError
   // (retryable) on a failed or refused write, or after 30 s.
-  void await(const TrackerRef& tracker);
+  virtual void await(const TrackerRef& tracker) = 0;
+};
+
+class DeadLetters final : public LetterPort {
+ public:
+  // `config` must outlive this.
+  DeadLetters(const SinkConfig& config, metrics::Registry& metrics);
+
+  void start() override;
+  void flush() override;
+  void send(const LetterSource& source, const LetterReasons& why,
+            const TrackerRef& tracker) override;
+  void await(const TrackerRef& tracker) override;
 
  private:
   void send_again(kafka::OwnedRecord& letter, int sends, const TrackerRef& tracker);

@@ -52,26 +52,37 @@ class Coverage {
   std::vector<std::pair<std::int64_t, std::int64_t>> spans_;
 };
 
-class StorePartitions {
+// What the sink's handler needs of the store's partitions: StorePartitions
+// below, or the unit tests' partitions in memory.
+class PartitionPort {
+ public:
+  virtual ~PartitionPort() = default;
+
+  virtual const StoreRules& rules() const = 0;
+
+  // Makes sure every one of these event times has a partition, making the
+  // missing ones. Throws core::InfraError (retryable: the batch is tried
+  // again).
+  virtual void ensure_for(const std::vector<std::int64_t>& ts_us) = 0;
+
+  // Events older than this are past the retention (counted `expired`, not
+  // stored): PostgreSQL's now() at the last round, minus the retention.
+  // nullopt without a retention, or before the first round.
+  virtual std::optional<std::int64_t> cutoff_us() const = 0;
+};
+
+class StorePartitions final : public PartitionPort {
  public:
   StorePartitions(pg::PgOptions pg, StoreRules rules, metrics::Registry& metrics);
-  ~StorePartitions();
+  ~StorePartitions() override;
   StorePartitions(const StorePartitions&) = delete;
   StorePartitions& operator=(const StorePartitions&) = delete;
 
   void start();
   void stop();
-  const StoreRules& rules() const { return rules_; }
-
-  // Makes sure every one of these event times has a partition, making the
-  // missing ones. Throws core::InfraError (retryable: the batch is tried
-  // again).
-  void ensure_for(const std::vector<std::int64_t>& ts_us);
-
-  // Events older than this are past the retention (counted `expired`, not
-  // stored): PostgreSQL's now() at the last round, minus the retention.
-  // nullopt without a retention, or before the first round.
-  std::optional<std::int64_t> cutoff_us() const;
+  const StoreRules& rules() const override { return rules_; }
+  void ensure_for(const std::vector<std::int64_t>& ts_us) override;
+  std::optional<std::int64_t> cutoff_us() const override;
 
  private:
   void run();

@@ -48,17 +48,22 @@ std::uint64_t StoreRows::write_via_staging(pqxx::work& tx, stream::Batch& batch,
       "SELECT kafka_partition, count(*) FROM ins GROUP BY kafka_partition");
   std::map<std::int32_t, std::uint64_t> by_partition;
   for (const auto& r : inserted) by_partition[r[0].as<std::int32_t>()] = r[1].as<std::uint64_t>();
+  return count_duplicates(batch, rows, by_partition);
+}
+
+std::uint64_t count_duplicates(stream::Batch& batch, const std::vector<const Row*>& rows,
+                               const std::map<std::int32_t, std::uint64_t>& stored) {
   // Counted from the rows written, not the batch's tallies: `rows` may be
   // a slice of the batch.
   std::map<std::int32_t, std::uint64_t> kept;
   for (const auto* row : rows) ++kept[row->partition];
   std::uint64_t duplicates = 0;
   for (const auto& [partition, n] : kept) {
-    const auto it = by_partition.find(partition);
-    const std::uint64_t stored = it == by_partition.end() ? 0 : it->second;
+    const auto it = stored.find(partition);
+    const std::uint64_t new_rows = it == stored.end() ? 0 : it->second;
     batch.at(partition).tally.move({core::Outcome::kPersisted, ""},
-                                   {core::Outcome::kDuplicate, "duplicate_id"}, n - stored);
-    duplicates += n - stored;
+                                   {core::Outcome::kDuplicate, "duplicate_id"}, n - new_rows);
+    duplicates += n - new_rows;
   }
   return duplicates;
 }

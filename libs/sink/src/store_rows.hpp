@@ -7,6 +7,7 @@
 // product's facts from the catalog held in memory.
 
 #include <cstdint>
+#include <map>
 #include <pqxx/pqxx>
 #include <string>
 #include <utility>
@@ -32,6 +33,13 @@ struct Row {
   std::string payload;
   std::vector<std::pair<std::string, std::string>> headers;
 };
+
+// `rows` were written, and PostgreSQL stored `stored` of them per
+// partition (INSERT ... ON CONFLICT DO NOTHING): the others were stored
+// already, and move from `persisted` to `duplicate` in `batch`'s tallies.
+// Returns how many moved.
+std::uint64_t count_duplicates(stream::Batch& batch, const std::vector<const Row*>& rows,
+                               const std::map<std::int32_t, std::uint64_t>& stored);
 
 class StoreRows {
  public:

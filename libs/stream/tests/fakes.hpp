@@ -24,6 +24,17 @@ namespace millrace::stream::testing {
 
 inline constexpr const char* kTopic = "t";
 
+// Waits until `pred` holds, or `timeout` passed; returns whether it holds.
+template <typename Pred>
+bool within(std::chrono::seconds timeout, Pred pred) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return pred();
+}
+
 // The topic's records and which member owns which partitions. A change of
 // assignment reaches a member inside its next poll, as a revoke of what it
 // had and an assign of what it gets, like librdkafka's eager protocol.

@@ -39,16 +39,6 @@ detail::Ports ports(FakeCluster& cluster, int member, FakeDatabase& db) {
   return p;
 }
 
-template <typename Pred>
-bool within(std::chrono::seconds timeout, Pred pred) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(2ms);
-  }
-  return pred();
-}
-
 bool caught_up(FakeDatabase& db, FakeCluster& cluster, std::vector<std::int32_t> partitions) {
   for (const auto p : partitions) {
     if (db.stored(p) != cluster.end(p)) return false;

@@ -1,0 +1,200 @@
+#include "handler.hpp"
+
+#include <algorithm>
+#include <optional>
+#include <set>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include "millrace/core/validation.hpp"
+
+namespace millrace::aggregate::detail {
+
+namespace {
+
+// Pruning the dedup table is cheap but not free; once every this many batches.
+constexpr std::uint64_t kPruneEvery = 50;
+
+}  // namespace
+
+AggregatorHandler::AggregatorHandler(const AggregatorConfig& config) : config_(config) {
+  policy_.max_lateness_us = config.max_lateness_s * 1'000'000;
+  policy_.max_future_us = config.max_future_s * 1'000'000;
+}
+
+std::unique_ptr<stream::BatchState> AggregatorHandler::open_batch() {
+  return std::make_unique<AggregatorBatch>();
+}
+
+void AggregatorHandler::handle(const kafka::Message& msg, stream::PartitionProgress& progress,
+                               stream::BatchState& state) {
+  auto parsed = core::parse_event(msg.payload(), msg.header(core::kHeaderEventType));
+  if (const auto* rejection = std::get_if<core::Rejection>(&parsed)) {
+    // The sink dead-letters these; here they are only counted.
+    progress.tally.count(core::Outcome::kRejected, core::reason_code(rejection->reason));
+    return;
+  }
+  // Provisional: write() re-labels duplicates and late events.
+  progress.tally.count(core::Outcome::kPersisted, "");
+  of(state).pending.push_back(Pending{std::move(std::get<core::StoreEvent>(parsed)),
+                                      msg.partition(), msg.offset(), std::string(msg.payload()),
+                                      msg.timestamp_ms().value_or(-1)});
+}
+
+// Refused records go to refused_records, written by the next write() in
+// the transaction that commits their offsets.
+void AggregatorHandler::refuse(stream::Batch& batch, stream::BatchState& state,
+                               const std::vector<stream::Refusal>& refused) {
+  auto& agg = of(state);
+  for (const auto& r : refused) {
+    const auto it = std::find_if(agg.pending.begin(), agg.pending.end(), [&](const Pending& p) {
+      return p.partition == r.record.partition && p.offset == r.record.offset;
+    });
+    if (it == agg.pending.end()) continue;
+    batch.at(it->partition)
+        .tally.move({core::Outcome::kPersisted, ""}, {core::Outcome::kRejected, "db_refused"}, 1);
+    agg.refused.push_back({std::move(*it), r.sqlstate, r.message});
+    agg.pending.erase(it);
+  }
+}
+
+void AggregatorHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchState& state) {
+  tables::PgBatchTables tables(tx, config_.stream.group, config_.stream.kafka.topic, seen_);
+  write_to(tables, batch, state);
+}
+
+// One batch, in this order, inside its transaction: refused records first
+// (from an earlier attempt), then
+//   1. judge lateness against the newest event time per partition;
+//   2. fold the on-time events whose ids were never seen;
+//   3. keep late and future events aside in late_events;
+//   4. add the folded deltas to the aggregates, and move the partitions'
+//      newest event times on;
+//   5. now and then, forget ids beyond the dedup horizon.
+void AggregatorHandler::write_to(tables::BatchTables& tables, stream::Batch& batch,
+                                 stream::BatchState& state) {
+  tables.insert_refused(of(state).refused);
+  const auto& pending = of(state).pending;
+  if (pending.empty()) return;
+  auto judged = judge_lateness(tables, pending);
+  const auto deltas = fold_new(tables, batch, judged.on_time);
+  keep_late(tables, batch, judged);
+  tables.apply_deltas(deltas);
+  std::set<std::int32_t> partitions;
+  for (const auto& [partition, progress] : batch.partitions()) partitions.insert(partition);
+  tables.advance_partition_max(judged.max_ts, partitions);
+  if (++batches_ % kPruneEvery == 0) tables.prune_seen_ids(config_.max_lateness_s);
+}
+
+// Step 1. In offset order per partition, against the newest event time
+// PostgreSQL holds for the partition, so a replay decides alike.
+AggregatorHandler::Judged AggregatorHandler::judge_lateness(
+    tables::BatchTables& tables, const std::vector<Pending>& pending) const {
+  Judged out;
+  out.max_ts = tables.read_partition_max();
+  // "Future" is judged against each record's Kafka timestamp, the same for
+  // every member and every replay; the database's clock (one for the whole
+  // group) stands in for a record without one. Never this host's clock.
+  std::optional<core::TimestampUs> db_now;
+  const auto reference = [&](const Pending& p) {
+    if (p.record_timestamp_ms < 0 && !db_now) db_now = tables.database_now();
+    return core::future_reference(p.record_timestamp_ms, db_now.value_or(0));
+  };
+  for (const auto& p : pending) {
+    auto& m = out.max_ts[p.partition];
+    const auto verdict = core::judge_time(p.event.ts, m, reference(p), policy_);
+    if (verdict == core::TimeVerdict::kOnTime) {
+      out.on_time.push_back(&p);
+      if (!m || p.event.ts > *m) m = p.event.ts;
+    } else {
+      out.late.emplace_back(&p, verdict);
+    }
+  }
+  return out;
+}
+
+// Step 2. An event (an id and its time) folds once, ever (within the
+// horizon). The first event of each id in the batch goes to
+// aggregator_seen_ids; PostgreSQL says which ids it held already, and at
+// which time. Same id, same time (or no time kept): a resend, re-counted
+// as a duplicate. Same id, another time: a new event reusing the id, as
+// the store keeps it; it folds, accounted `persisted` with the reason
+// `id_reused`, once aggregator_reused_ids takes it (a resend of one of
+// those is a duplicate too).
+core::Deltas AggregatorHandler::fold_new(tables::BatchTables& tables, stream::Batch& batch,
+                                         const std::vector<const Pending*>& on_time) {
+  enum class Role { kFirst, kReused, kRepeat };
+  std::vector<Role> roles;
+  roles.reserve(on_time.size());
+  std::vector<tables::SeenId> ids;
+  ids.reserve(on_time.size());
+  {
+    // The time of each id's first event in the batch.
+    std::unordered_map<std::string_view, core::TimestampUs> first;
+    for (const auto* p : on_time) {
+      const auto [it, added] = first.try_emplace(p->event.id, p->event.ts);
+      if (added) {
+        roles.push_back(Role::kFirst);
+        // Only pruning reads the hour. Few distinct values keep its index
+        // small: new entries join a few hot leaf pages instead of
+        // splitting pages at random.
+        ids.push_back({&p->event.id, core::hour_start(p->event.ts), p->event.ts});
+      } else {
+        roles.push_back(it->second == p->event.ts ? Role::kRepeat : Role::kReused);
+      }
+    }
+  }
+  tables::HeldIds held;
+  if (!ids.empty()) {
+    // In id order the primary key's leaf pages are walked in order instead
+    // of at random. Ids are lower-case, so text order is uuid order.
+    std::sort(ids.begin(), ids.end(),
+              [](const tables::SeenId& a, const tables::SeenId& b) { return *a.id < *b.id; });
+    held = tables.record_seen_ids(ids);
+  }
+  std::vector<tables::SeenId> reused;
+  for (std::size_t i = 0; i < on_time.size(); ++i) {
+    const auto& event = on_time[i]->event;
+    if (roles[i] == Role::kFirst) {
+      const auto it = held.find(event.id);
+      if (it == held.end()) continue;
+      roles[i] = !it->second || *it->second == event.ts ? Role::kRepeat : Role::kReused;
+    }
+    if (roles[i] == Role::kReused) reused.push_back({&event.id, 0, event.ts});
+  }
+  auto new_reused = tables.insert_reused_ids(reused);
+  core::Deltas deltas;
+  for (std::size_t i = 0; i < on_time.size(); ++i) {
+    const auto* p = on_time[i];
+    auto& tally = batch.at(p->partition).tally;
+    if (roles[i] == Role::kFirst) {
+      deltas.fold(p->event);
+    } else if (roles[i] == Role::kReused && new_reused.erase({p->event.id, p->event.ts}) == 1) {
+      deltas.fold(p->event);
+      tally.move({core::Outcome::kPersisted, ""}, {core::Outcome::kPersisted, "id_reused"}, 1);
+    } else {
+      tally.move({core::Outcome::kPersisted, ""}, {core::Outcome::kDuplicate, "duplicate_id"}, 1);
+    }
+  }
+  return deltas;
+}
+
+// Step 3. Late and future events are kept aside with their partition's
+// context, one row per `late` outcome. An id late_events holds already (or
+// one repeated in this batch) is a duplicate, not late a second time.
+void AggregatorHandler::keep_late(tables::BatchTables& tables, stream::Batch& batch,
+                                  const Judged& judged) {
+  if (judged.late.empty()) return;
+  const auto stored = tables.insert_late(judged.late, judged.max_ts);
+  for (const auto& [p, verdict] : judged.late) {
+    const bool kept = stored.contains({p->partition, p->offset});
+    batch.at(p->partition)
+        .tally.move({core::Outcome::kPersisted, ""},
+                    kept ? stream::OutcomeKey{core::Outcome::kLate, core::to_string(verdict)}
+                         : stream::OutcomeKey{core::Outcome::kDuplicate, "duplicate_id"},
+                    1);
+  }
+}
+
+}  // namespace millrace::aggregate::detail
