@@ -2,10 +2,10 @@
 // logic lives in libs/aggregate.
 #include "millrace/runtime/main.hpp"
 
-#include "millrace/aggregate/aggregator.hpp"
+#include "millrace/aggregate/service.hpp"
 
 int main(int argc, char** argv) {
   using namespace millrace;
-  return runtime::run_main<aggregate::AggregatorConfig, aggregate::Aggregator>(argc, argv,
-                                                                               "aggregator");
+  return runtime::run_main<aggregate::AggregatorConfig>(argc, argv, "aggregator",
+                                                        aggregate::make_aggregator);
 }

@@ -2,9 +2,9 @@
 // logic lives in libs/sink.
 #include "millrace/runtime/main.hpp"
 
-#include "millrace/sink/worker.hpp"
+#include "millrace/sink/service.hpp"
 
 int main(int argc, char** argv) {
   using namespace millrace;
-  return runtime::run_main<sink::SinkConfig, sink::SinkWorker>(argc, argv, "sink");
+  return runtime::run_main<sink::SinkConfig>(argc, argv, "sink", sink::make_sink);
 }

@@ -1,4 +1,4 @@
-#include "millrace/aggregate/aggregator.hpp"
+#include "millrace/aggregate/config.hpp"
 
 namespace millrace::aggregate {
 

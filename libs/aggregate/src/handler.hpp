@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "batch.hpp"
-#include "millrace/aggregate/aggregator.hpp"
+#include "millrace/aggregate/config.hpp"
 #include "millrace/core/window.hpp"
 #include "millrace/pg/copy.hpp"
 #include "millrace/stream/handler.hpp"

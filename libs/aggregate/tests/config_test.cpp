@@ -1,6 +1,7 @@
+#include "millrace/aggregate/config.hpp"
+
 #include <catch2/catch.hpp>
 
-#include "millrace/aggregate/aggregator.hpp"
 #include "millrace/core/parse_config.hpp"
 
 namespace {

@@ -1,11 +1,8 @@
 #pragma once
 
-#include <chrono>
 #include <cstdint>
-#include <memory>
 
 #include "millrace/core/options.hpp"
-#include "millrace/metrics/metrics.hpp"
 #include "millrace/runtime/registry.hpp"
 #include "millrace/stream/consumer.hpp"
 
@@ -37,29 +34,5 @@ struct AggregatorConfig {
 
 void register_options(core::OptionSet& options, AggregatorConfig& config);
 void validate(AggregatorConfig& config);
-
-// One member of the aggregator consumer group: folds every valid event into
-// hourly and daily windows, top products and categories, applied to
-// PostgreSQL as additive upserts in the same transaction as the offsets.
-class Aggregator {
- public:
-  Aggregator(AggregatorConfig config, metrics::Registry& metrics);
-  ~Aggregator();
-  Aggregator(const Aggregator&) = delete;
-  Aggregator& operator=(const Aggregator&) = delete;
-
-  void start();
-  // Finishes and commits the current batch, leaves the group. Idempotent.
-  void stop();
-  bool wait(std::chrono::milliseconds timeout);
-  void rethrow_failure();
-  stream::StreamStats stats() const;
-
- private:
-  class Handler;
-  AggregatorConfig config_;
-  std::unique_ptr<Handler> handler_;
-  std::unique_ptr<stream::TransactionalConsumer> consumer_;
-};
 
 }  // namespace millrace::aggregate

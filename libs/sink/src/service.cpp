@@ -1,0 +1,68 @@
+#include "millrace/sink/service.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <utility>
+
+#include "dead_letters.hpp"
+#include "handler.hpp"
+#include "millrace/cache/lookup.hpp"
+#include "store_partitions.hpp"
+
+namespace millrace::sink {
+
+// The service's handler is the one its unit tests drive (handler.hpp),
+// sending its dead letters to Kafka. It stops after the consumer: its
+// dead-letter producer drains then.
+class KafkaLetterHandler final : public detail::SinkHandler {
+ public:
+  KafkaLetterHandler(const SinkConfig& config, metrics::Registry& metrics,
+                     cache::CatalogLookup* lookup, detail::StorePartitions& store)
+      : SinkHandler(config, metrics, lookup, store,
+                    std::make_unique<detail::DeadLetters>(config, metrics)) {}
+  void stop() { flush_dead_letters(); }
+};
+
+namespace {
+
+std::unique_ptr<cache::CatalogLookup> make_lookup(const SinkConfig& config,
+                                                  metrics::Registry& metrics) {
+  if (!config.enrich) return nullptr;
+  cache::LookupConfig c;
+  c.kafka = config.stream.kafka;
+  c.kafka.topic = config.changes_topic;
+  c.kafka.client_id = config.stream.kafka.client_id + "-catalog";
+  c.pg = config.stream.pg;
+  c.retry = config.stream.retry;
+  return std::make_unique<cache::CatalogLookup>(c, metrics);
+}
+
+detail::StoreRules store_rules(const SinkConfig& config) {
+  detail::StoreRules r;
+  r.ahead = std::chrono::seconds(std::llround(config.store_ahead_days * 86'400));
+  r.retention = std::chrono::seconds(std::llround(config.store_retention_days * 86'400));
+  r.maintain_every = std::chrono::milliseconds(config.store_maintain_s * 1000);
+  return r;
+}
+
+}  // namespace
+
+std::unique_ptr<stream::ConsumerService> make_sink(SinkConfig sink_config,
+                                                   metrics::Registry& metrics) {
+  auto service = std::make_unique<stream::ConsumerService>("sink", metrics);
+  const auto& config = service->keep(std::move(sink_config));
+  // Started in this order, stopped in reverse after the consumer commits and
+  // leaves: the dead-letter producer drains, the partition maintenance ends,
+  // and the catalog stops following.
+  cache::CatalogLookup* lookup = nullptr;
+  if (auto made = make_lookup(config, metrics)) lookup = &service->add(std::move(made));
+  auto& store = service->add(
+      std::make_unique<detail::StorePartitions>(config.stream.pg, store_rules(config), metrics));
+  auto& handler =
+      service->add(std::make_unique<KafkaLetterHandler>(config, metrics, lookup, store));
+  service->consume(config.stream, handler);
+  return service;
+}
+
+}  // namespace millrace::sink
