@@ -1,9 +1,19 @@
 #include <cctype>
 #include <stdexcept>
 
+#include "millrace/runtime/registry.hpp"
 #include "millrace/stream/consumer.hpp"
 
 namespace millrace::stream {
+
+StreamConfig service_defaults(std::string_view service) {
+  StreamConfig c;
+  c.kind = service;
+  c.group = "millrace-" + c.kind;
+  c.kafka.client_id = c.group;
+  c.metrics_addr = runtime::default_metrics_addr(service);
+  return c;
+}
 
 void register_options(core::OptionSet& o, StreamConfig& c) {
   kafka::register_options(o, c.kafka, c.topic_option);

@@ -3,7 +3,6 @@
 #include <cstdint>
 
 #include "millrace/core/options.hpp"
-#include "millrace/runtime/registry.hpp"
 #include "millrace/stream/consumer.hpp"
 
 namespace millrace::aggregate {
@@ -12,11 +11,7 @@ namespace millrace::aggregate {
 // plus its own. Member initialisers are the defaults.
 struct AggregatorConfig {
   stream::StreamConfig stream = [] {
-    stream::StreamConfig c;
-    c.kind = "aggregator";
-    c.group = "millrace-aggregator";
-    c.kafka.client_id = "millrace-aggregator";
-    c.metrics_addr = runtime::default_metrics_addr("aggregator");
+    auto c = stream::service_defaults("aggregator");
     // Larger batches than the sink's: a batch upserts every window, product
     // and category it touches once, so that cost shrinks per event as batches
     // grow, and a second more delay is nothing for hourly and daily views.

@@ -5,7 +5,6 @@
 
 #include "millrace/archive/capture.hpp"
 #include "millrace/core/options.hpp"
-#include "millrace/runtime/registry.hpp"
 #include "millrace/stream/consumer.hpp"
 
 namespace millrace::archive {
@@ -15,14 +14,7 @@ namespace millrace::archive {
 struct ArchiverConfig {
   // Reading the topic: the shared consumer settings. Its batches are the
   // archive's time windows, so --batch-size and --batch-ms do not apply.
-  stream::StreamConfig stream = [] {
-    stream::StreamConfig c;
-    c.kind = "archiver";
-    c.group = "millrace-archiver";
-    c.kafka.client_id = "millrace-archiver";
-    c.metrics_addr = runtime::default_metrics_addr("archiver");
-    return c;
-  }();
+  stream::StreamConfig stream = stream::service_defaults("archiver");
   std::string root;             // required
   std::string ns = "millrace";  // the layout's {namespace}
   std::int64_t window_s = 300;

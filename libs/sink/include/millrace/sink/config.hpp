@@ -4,7 +4,6 @@
 
 #include "millrace/core/filter.hpp"
 #include "millrace/core/options.hpp"
-#include "millrace/runtime/registry.hpp"
 #include "millrace/stream/consumer.hpp"
 
 namespace millrace::sink {
@@ -13,13 +12,7 @@ namespace millrace::sink {
 // sink's own. Member initialisers are the defaults; register_options() holds
 // the flag names, environment variables and help.
 struct SinkConfig {
-  stream::StreamConfig stream = [] {
-    stream::StreamConfig c;
-    c.group = "millrace-sink";
-    c.kafka.client_id = "millrace-sink";
-    c.metrics_addr = runtime::default_metrics_addr("sink");
-    return c;
-  }();
+  stream::StreamConfig stream = stream::service_defaults("sink");
   std::string dlq_topic;  // empty: <topic>.dlq
   std::string keep_types = "sale_event,inventory_event";
   std::string min_discount = "20";

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "millrace/core/options.hpp"
 #include "millrace/kafka/options.hpp"
@@ -46,6 +47,10 @@ struct StreamConfig {
   bool tolerate_refusals = true;  // derived by validate()
   bool skip_offset_gaps = false;  // derived by validate()
 };
+
+// The defaults of the service `service` of services/registry.json: its
+// kind, its group and client id (millrace-<service>) and its metrics address.
+StreamConfig service_defaults(std::string_view service);
 
 void register_options(core::OptionSet& options, StreamConfig& config);
 // Throws core::UsageError naming the setting.

@@ -4,7 +4,6 @@
 #include <string>
 
 #include "millrace/core/options.hpp"
-#include "millrace/runtime/registry.hpp"
 #include "millrace/stream/consumer.hpp"
 #include "millrace/webhooks/schedule.hpp"
 
@@ -15,13 +14,9 @@ namespace millrace::webhooks {
 struct WebhooksConfig {
   // Reading the change topic: the shared consumer settings.
   stream::StreamConfig stream = [] {
-    stream::StreamConfig c;
-    c.kind = "webhooks";
-    c.group = "millrace-webhooks";
-    c.kafka.client_id = "millrace-webhooks";
+    auto c = stream::service_defaults("webhooks");
     c.kafka.topic = "millrace.changes";
     c.topic_option = {"MILLRACE_CHANGES_TOPIC", "Kafka topic of the change feed"};
-    c.metrics_addr = runtime::default_metrics_addr("webhooks");
     // Changes are small and a webhook's latency starts at their commit.
     c.batch_size = 2000;
     c.batch_ms = 50;
