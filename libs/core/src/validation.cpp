@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include "millrace/core/contract.hpp"
+#include "millrace/core/enum_names.hpp"
 
 // RapidJSON scans strings and whitespace 16 bytes at a time with SSE2, which
 // every x86-64 CPU has; without the macro it goes byte by byte. Only this file
@@ -24,28 +25,24 @@
 
 namespace millrace::core {
 
+namespace {
+
+constexpr EnumNames<RejectReason, kRejectReasonCount> kReasonCodes({
+    {RejectReason::kInvalidJson, "invalid_json"},
+    {RejectReason::kNotAnObject, "not_an_object"},
+    {RejectReason::kMissingField, "missing_field"},
+    {RejectReason::kWrongType, "wrong_type"},
+    {RejectReason::kOutOfRange, "out_of_range"},
+    {RejectReason::kInvalidFormat, "invalid_format"},
+    {RejectReason::kMissingEventType, "missing_event_type"},
+    {RejectReason::kUnknownEventType, "unknown_event_type"},
+    {RejectReason::kEventTypeMismatch, "event_type_mismatch"},
+});
+
+}  // namespace
+
 std::string_view reason_code(RejectReason reason) {
-  switch (reason) {
-    case RejectReason::kInvalidJson:
-      return "invalid_json";
-    case RejectReason::kNotAnObject:
-      return "not_an_object";
-    case RejectReason::kMissingField:
-      return "missing_field";
-    case RejectReason::kWrongType:
-      return "wrong_type";
-    case RejectReason::kOutOfRange:
-      return "out_of_range";
-    case RejectReason::kInvalidFormat:
-      return "invalid_format";
-    case RejectReason::kMissingEventType:
-      return "missing_event_type";
-    case RejectReason::kUnknownEventType:
-      return "unknown_event_type";
-    case RejectReason::kEventTypeMismatch:
-      return "event_type_mismatch";
-  }
-  return "unknown";
+  return kReasonCodes.name(reason);
 }
 
 namespace {
