@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "decimal_parse.hpp"
 #include "millrace/core/contract.hpp"

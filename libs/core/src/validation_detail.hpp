@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "millrace/core/validation.hpp"
 #include "validation_reader.hpp"
