@@ -7,30 +7,21 @@
 
 #include "event_json.hpp"
 #include "millrace/core/contract.hpp"
+#include "millrace/core/enum_names.hpp"
 
 namespace millrace::core {
 
-std::string_view to_string(BadKind kind) {
-  switch (kind) {
-    case BadKind::kNone:
-      return "none";
-    case BadKind::kInvalidJson:
-      return "invalid_json";
-    case BadKind::kMissingField:
-      return "missing_field";
-    case BadKind::kWrongType:
-      return "wrong_type";
-    case BadKind::kNegativeQty:
-      return "negative_qty";
-    case BadKind::kUnknownEventType:
-      return "unknown_event_type";
-    case BadKind::kNoEventTypeHeader:
-      return "no_event_type_header";
-  }
-  return "unknown";
-}
-
 namespace {
+
+constexpr EnumNames<BadKind, kBadKindCount> kBadKindNames({
+    {BadKind::kNone, "none"},
+    {BadKind::kInvalidJson, "invalid_json"},
+    {BadKind::kMissingField, "missing_field"},
+    {BadKind::kWrongType, "wrong_type"},
+    {BadKind::kNegativeQty, "negative_qty"},
+    {BadKind::kUnknownEventType, "unknown_event_type"},
+    {BadKind::kNoEventTypeHeader, "no_event_type_header"},
+});
 
 constexpr std::array<std::string_view, 20> kCategories = {
     "Notebooks",   "Pens",          "Backpacks", "Pencils",      "Markers",
@@ -110,6 +101,10 @@ Decimal price_of_sku(std::int64_t sku) {
 }
 
 }  // namespace
+
+std::string_view to_string(BadKind kind) {
+  return kBadKindNames.name(kind);
+}
 
 std::span<const std::string_view> generated_categories() {
   return kCategories;

@@ -1,25 +1,25 @@
 #include "millrace/core/outcome.hpp"
 
+#include "millrace/core/enum_names.hpp"
+
 namespace millrace::core {
 
+namespace {
+
+constexpr EnumNames<Outcome, kOutcomeCount> kOutcomeCodes({
+    {Outcome::kPersisted, "persisted"},
+    {Outcome::kFiltered, "filtered"},
+    {Outcome::kRejected, "rejected"},
+    {Outcome::kDuplicate, "duplicate"},
+    {Outcome::kLate, "late"},
+    {Outcome::kLost, "lost"},
+    {Outcome::kExpired, "expired"},
+});
+
+}  // namespace
+
 std::string_view outcome_code(Outcome outcome) {
-  switch (outcome) {
-    case Outcome::kPersisted:
-      return "persisted";
-    case Outcome::kFiltered:
-      return "filtered";
-    case Outcome::kRejected:
-      return "rejected";
-    case Outcome::kDuplicate:
-      return "duplicate";
-    case Outcome::kLate:
-      return "late";
-    case Outcome::kLost:
-      return "lost";
-    case Outcome::kExpired:
-      return "expired";
-  }
-  return "unknown";
+  return kOutcomeCodes.name(outcome);
 }
 
 }  // namespace millrace::core

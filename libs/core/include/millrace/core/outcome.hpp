@@ -18,6 +18,7 @@ enum class Outcome : std::uint8_t {
   kLost,       // never read: retention deleted it first (MILLRACE_ON_OFFSET_GAP=skip)
   kExpired,    // older than the store's retention (MILLRACE_STORE_RETENTION_DAYS): not stored
 };
+inline constexpr int kOutcomeCount = 7;
 
 std::string_view outcome_code(Outcome outcome);
 

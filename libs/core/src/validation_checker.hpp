@@ -1,0 +1,22 @@
+#pragma once
+
+// The validator's second pass: what the reader kept of a message, judged
+// against the contract field by field.
+
+#include <optional>
+#include <string_view>
+
+#include "millrace/core/event.hpp"
+#include "millrace/core/validation.hpp"
+#include "validation_reader.hpp"
+
+namespace millrace::core::detail {
+
+// The checks after the syntax pass, shared by parse_event and
+// parse_event_into. `event` is filled in place; on failure it holds a partial
+// event the caller must ignore.
+std::optional<Rejection> validate_parsed(const ParsedBody& body,
+                                         std::optional<std::string_view> event_type_header,
+                                         StoreEvent& event);
+
+}  // namespace millrace::core::detail

@@ -1,0 +1,86 @@
+#pragma once
+
+// UTF-8 checks of the validator: the payload before it is parsed, each text
+// value before it is stored, and the bytes of a value quoted in a detail.
+// Inline: the first two run on every message.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+namespace millrace::core::detail {
+
+// Length of the valid UTF-8 sequence at text[i] (no surrogates, no overlongs),
+// or 0 if the bytes there are not one.
+inline std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
+  const auto b0 = static_cast<unsigned char>(text[i]);
+  if (b0 < 0x80) return 1;
+  std::size_t len = 0;
+  std::uint32_t cp = 0;
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    len = 2;
+    cp = b0 & 0x1F;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    len = 3;
+    cp = b0 & 0x0F;
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    len = 4;
+    cp = b0 & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + len > text.size()) return 0;
+  for (std::size_t k = 1; k < len; ++k) {
+    const auto b = static_cast<unsigned char>(text[i + k]);
+    if ((b & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (b & 0x3F);
+  }
+  if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))) return 0;
+  if (cp >= 0xD800 && cp <= 0xDFFF) return 0;
+  return len;
+}
+
+// Offset of the first byte that does not start a valid UTF-8 sequence, or
+// npos. Messages are almost all ASCII, so eight bytes are checked at a time.
+inline std::size_t first_invalid_utf8(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (i + 8 <= text.size()) {
+      std::uint64_t word;
+      std::memcpy(&word, text.data() + i, 8);
+      if ((word & 0x8080808080808080ULL) == 0) {
+        i += 8;
+        continue;
+      }
+    }
+    const std::size_t len = utf8_sequence_length(text, i);
+    if (len == 0) return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
+// PostgreSQL text refuses NUL and invalid UTF-8; JSON escapes ("\u0000", a
+// lone "\udc00") can produce both even from valid JSON input.
+inline bool is_storable_text(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    if (i + 8 <= text.size()) {
+      std::uint64_t word;
+      std::memcpy(&word, text.data() + i, 8);
+      // Eight ASCII bytes, none of them NUL (the classic has-zero-byte test).
+      const std::uint64_t zero = (word - 0x0101010101010101ULL) & ~word & 0x8080808080808080ULL;
+      if ((word & 0x8080808080808080ULL) == 0 && zero == 0) {
+        i += 8;
+        continue;
+      }
+    }
+    if (text[i] == '\0') return false;
+    const std::size_t len = utf8_sequence_length(text, i);
+    if (len == 0) return false;
+    i += len;
+  }
+  return true;
+}
+
+}  // namespace millrace::core::detail
