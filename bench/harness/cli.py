@@ -1,0 +1,295 @@
+"""bench/run's command line, and a run from its arguments to its report.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import shlex
+import shutil
+import sys
+
+from .common import BIN, COMMANDS, REPO, log, ratio, run
+from .cpu import cpu_times, machine, steal_share
+from .docs import update_docs
+from .report.page import render
+from .stack import Stack
+from .stages import DATA_STAGES, OPTIONAL_STAGES, STAGES
+from .stages.cache_invalidation import CACHE_EDIT_RATE, bench_cache_invalidation
+from .stages.cache_reads import bench_cache_reads
+from .stages.cache_rig import CacheRig
+from .stages.changes import bench_changefeed, bench_webhooks
+from .stages.http_ingest import bench_http
+from .stages.latency import ACK_REFERENCE_LINGERS, bench_ack_reference, bench_handoff_floor, bench_latency
+from .stages.soak import bench_soak
+from .stages.store import bench_archive, bench_enrich, bench_growth, bench_scale
+from .stages.throughput import (bench_cli_produce, bench_consumer_reference, bench_copy_reference, bench_millrace,
+                                bench_producer_reference, pipeline_run)
+
+
+# Events for the warm-up run, which is not measured.
+WARMUP_EVENTS = 500_000
+
+
+def parse_args(description):
+    """The arguments, with --smoke's sizes applied, and the stages selected."""
+    ap = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--latency-seconds", type=int, default=20)
+    ap.add_argument("--http-seconds", type=int, default=10)
+    ap.add_argument("--cache-seconds", type=int, default=60,
+                    help=f"length of the cache_invalidation stage's edits ({CACHE_EDIT_RATE}/s)")
+    ap.add_argument("--history-rows", type=int, default=50_000_000,
+                    help="rows of history the growth stage generates before its second drain")
+    ap.add_argument("--soak-minutes", type=int, default=20, help="length of the soak stage")
+    ap.add_argument("--soak-rate", type=int, default=5000, help="events/s the soak stage produces")
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes, to check the harness runs")
+    ap.add_argument("--stages", default=",".join(STAGES),
+                    help="comma-separated stages to run, of: " + ", ".join(STAGES + OPTIONAL_STAGES) +
+                    " (default: all but " + ", ".join(OPTIONAL_STAGES) + ")")
+    ap.add_argument("--out", default=os.path.join(REPO, "build", "bench"))
+    ap.add_argument("--update-docs", action="store_true", help="also write docs/benchmarks.md")
+    ap.add_argument("--archive-root", default=None,
+                    help="directory the archive stage writes to (emptied first; default: under --out)")
+    args = ap.parse_args()
+    selected = [s.strip() for s in args.stages.split(",") if s.strip()]
+    unknown = [s for s in selected if s not in STAGES + OPTIONAL_STAGES]
+    if unknown or not selected:
+        ap.error(f"--stages: unknown stage(s) {', '.join(unknown) or '(none given)'}; "
+                 f"they are: {', '.join(STAGES + OPTIONAL_STAGES)}")
+    if set(selected) - set(OPTIONAL_STAGES) != set(STAGES) and args.update_docs:
+        ap.error("--update-docs needs every stage: docs/benchmarks.md is the whole report")
+    if args.smoke:
+        args.events, args.latency_seconds, args.http_seconds, args.cache_seconds = 2000, 2, 1, 2
+        args.history_rows = 20_000
+        args.soak_minutes, args.soak_rate = 1, 200
+    return args, selected
+
+
+def build():
+    log("building")
+    run(["cmake", "-S", REPO, "-B", os.path.join(REPO, "build"), "-G", "Ninja", "-DCMAKE_BUILD_TYPE=RelWithDebInfo"])
+    targets = ["millrace", "millrace-sink", "millrace-aggregator", "millrace-changefeed", "millrace-webhooks",
+               "millrace-api", "millrace-cache", "millrace-archiver", "millrace-bench-paced-produce",
+               "millrace-bench-wake-probe"]
+    if os.path.isdir(os.path.join(REPO, "services", "producer")):
+        targets.append("millrace-producer")
+    run(["cmake", "--build", os.path.join(REPO, "build"), "--target", *targets])
+
+
+class Run:
+    """One run of the selected stages on a started stack: each stage's
+    results go into `report` (its "results" the measured ones)."""
+
+    def __init__(self, args, selected, stack, report):
+        self.args, self.selected, self.stack, self.report = args, selected, stack, report
+        self.results = report["results"]
+        self.data = os.path.join(args.out, "events.ndjson")
+
+    def want(self, stage):
+        return stage in self.selected
+
+    def stages(self):
+        if DATA_STAGES & set(self.selected):
+            self.generate_data()
+        self.bulk_stages()
+        self.drain_stages()
+        self.latency_stages()
+        self.change_stages()
+        if self.want("cache_reads") or self.want("cache_invalidation"):
+            self.cache_stages()
+
+    def generate_data(self):
+        """The data set (events.ndjson) and the same events as rows
+        (rows.copy, for the COPY reference)."""
+        args, report = self.args, self.report
+        report["events"] = args.events
+        self.rows_file = os.path.join(args.out, "rows.copy")
+        with open(self.data, "w") as f:
+            run([os.path.join(BIN, "millrace"), "generate", "--count", str(args.events), "--seed", "7",
+                 "--bad-ratio", "0.01", "--time-spread", "86400"], stdout=f)
+        with open(self.rows_file, "w") as f:
+            run([os.path.join(BIN, "millrace"), "generate", "--count", str(args.events), "--seed", "7",
+                 "--format", "copy", "--time-spread", "86400"], stdout=f)
+        self.size = os.path.getsize(self.data) / args.events
+        report["message_bytes"] = round(self.size, 1)
+        self.rows = sum(1 for _ in open(self.rows_file))
+
+    def bulk_stages(self):
+        """The warm-ups, and produce and end to end between them."""
+        args, stack, report, results, data = self.args, self.stack, self.report, self.results, self.data
+        if self.want("warmup"):
+            # The broker is a JVM started a minute ago: on a fresh broker the JIT
+            # compiler takes a large share of Kafka's CPU in the first bulk stage
+            # and holds up its first events (the report shows the JIT's share of
+            # the warm-up). A run of the whole pipeline first, so the stages
+            # measure the steady state the targets are about ("sustained"), not
+            # the JVM's start.
+            log("warm-up: the pipeline end to end on a topic of its own, not measured")
+            warm = min(args.events, WARMUP_EVENTS)
+            warm_data = data
+            if warm < args.events:
+                warm_data = os.path.join(args.out, "warmup.ndjson")
+                with open(data) as src, open(warm_data, "w") as dst:
+                    for i, line in enumerate(src):
+                        if i == warm:
+                            break
+                        dst.write(line)
+            stack.checkpoint()
+            report["warmup"] = pipeline_run(stack, warm_data, warm, "bench_warmup", args.out)
+            report["warmup"]["events"] = warm
+        if self.want("produce"):
+            # Both producers on the warmed broker, back to back, nothing consuming.
+            log("millrace produce --file alone")
+            cli_produce = bench_cli_produce(stack, data, args.events)
+            log("Kafka ProducerPerformance (reference)")
+            ref_produce = bench_producer_reference(stack, data, args.events, self.size)
+            results["produce"] = {"millrace_events_per_s": cli_produce, "kafka_producer_perf_per_s": ref_produce,
+                                  "ratio": ratio(cli_produce, ref_produce)}
+        if self.want("warmup"):
+            # A paced stream takes other paths through the broker than a bulk one
+            # (fetches that wait for data instead of returning full): on a broker
+            # warmed by bulk runs only, the first paced run has a far longer tail
+            # than the ones after it.
+            log("warm-up: the latency stage on a topic of its own, not measured")
+            stack.vacuum()
+            stack.checkpoint()
+            report["warmup"]["latency"] = bench_latency(stack, 1500, args.latency_seconds, args.out,
+                                                        topic="bench_warmup_latency")
+        if self.want("end_to_end"):
+            self.end_to_end()
+
+    def end_to_end(self):
+        args, stack, results = self.args, self.stack, self.results
+        log("Millrace end to end, then drain")
+        stack.vacuum()
+        stack.checkpoint()
+        mr = bench_millrace(stack, self.data, args.events, args.out)
+        log("Kafka ConsumerPerformance (reference)")
+        ref_consume = bench_consumer_reference(stack, "bench_e2e", args.events)
+        log("PostgreSQL COPY (reference)")
+        stack.checkpoint()
+        ref_copy = bench_copy_reference(stack, self.rows_file, self.rows)
+        if "produce" in results:
+            results["produce"]["during_pipeline_events_per_s"] = mr["produce_events_per_s"]
+        results["drain"] = {"millrace_sinks_events_per_s": mr["drain_events_per_s"],
+                            "kafka_consumer_perf_per_s": ref_consume,
+                            "ratio": ratio(mr["drain_events_per_s"], ref_consume)}
+        results["end_to_end"] = {"millrace_events_per_s": mr["e2e_events_per_s"], "seconds": mr["e2e_seconds"],
+                                 "cpu_seconds": mr["e2e_cpu_seconds"],
+                                 "kafka_jit_cpu_seconds": mr["kafka_jit_cpu_seconds"],
+                                 "kept_rows": mr["kept_rows"], "postgres_copy_rows_per_s": ref_copy,
+                                 "ratio": ratio(mr["e2e_events_per_s"], ref_copy)}
+
+    def drain_stages(self):
+        """The stages that drain the data set in other shapes."""
+        args, stack, results, data = self.args, self.stack, self.results, self.data
+        if self.want("enrich"):
+            log("enrichment: the same events drained with it off, then on")
+            results["enrich"] = bench_enrich(stack, data, args.events, args.out)
+        if self.want("growth"):
+            log(f"growth: the same events drained into an empty store, then into {args.history_rows:,} rows")
+            results["growth"] = bench_growth(stack, data, args.events, args.history_rows, args.out)
+        if self.want("scale"):
+            log("scale: 1, 2 and 4 sinks with the aggregator, on topics of 4, 8 and 16 partitions")
+            results["scale"] = bench_scale(stack, data, args.events, args.out)
+
+    def latency_stages(self):
+        args, stack, results = self.args, self.stack, self.results
+        if self.want("latency"):
+            log("latency at 1500 events/s")
+            stack.vacuum()
+            stack.checkpoint()
+            results["latency_1500"] = bench_latency(stack, 1500, args.latency_seconds, args.out)
+            log("Kafka's acknowledgement alone at 1500 messages/s (reference)")
+            results["kafka_ack_1500"] = [bench_ack_reference(stack, self.data, 1500, args.latency_seconds, linger)
+                                         for linger in ACK_REFERENCE_LINGERS]
+            log("hand-offs between idle threads alone at 1500/s (reference)")
+            results["handoff_1500"] = bench_handoff_floor(1500, args.latency_seconds)
+        if self.want("http"):
+            log("HTTP ingest")
+            results["http"] = bench_http(stack, args.http_seconds, args.out)
+
+    def change_stages(self):
+        """The change feed's, the archive and the soak, in the run's order."""
+        args, stack, results = self.args, self.stack, self.results
+        if self.want("changefeed"):
+            log("the change feed, then pg_recvlogical on the same WAL (reference)")
+            stack.vacuum()
+            stack.checkpoint()
+            results["changefeed"] = bench_changefeed(stack, args.events, args.out)
+        if self.want("webhooks"):
+            log("webhooks: commit-to-webhook latency at 200 changes/s, then the receiver's round trip (reference)")
+            results["webhooks"] = bench_webhooks(stack, 200, args.latency_seconds, args.out)
+        if self.want("archive"):
+            log("the archiver writing a topic, then ConsumerPerformance on it and dd of as many bytes (references)")
+            stack.vacuum()
+            results["archive"] = bench_archive(stack, self.data, args.events, args.out,
+                                               args.archive_root or os.path.join(args.out, "archive-root"))
+        if self.want("soak"):
+            log(f"soak: {args.soak_rate} events/s for {args.soak_minutes} minutes, with retention dropping "
+                "partitions")
+            stack.vacuum()
+            stack.checkpoint()
+            results["soak"] = bench_soak(stack, args.soak_rate, args.soak_minutes, args.out)
+
+    def cache_stages(self):
+        args, stack, results = self.args, self.stack, self.results
+        log("the catalog cache: a schema with the generated catalog, its change feed and millrace-cache")
+        stack.vacuum()
+        stack.checkpoint()
+        rig = CacheRig(stack, args.out)
+        try:
+            rig.up()
+            if self.want("cache_reads"):
+                if shutil.which("wrk"):
+                    log("cache reads: GET /v1/categories through the cache, from PostgreSQL, "
+                        "and from nginx (reference)")
+                    results["cache_reads"] = bench_cache_reads(stack, rig, args.http_seconds, args.out)
+                else:
+                    results["cache_reads"] = None
+            if self.want("cache_invalidation"):
+                log(f"cache invalidation: {CACHE_EDIT_RATE} single-row edits/s for {args.cache_seconds} s, "
+                    "commit to topic (reference) and to cache")
+                results["cache_invalidation"] = bench_cache_invalidation(stack, rig, CACHE_EDIT_RATE,
+                                                                         args.cache_seconds, args.out)
+        finally:
+            rig.down()
+
+
+def write_report(report, args):
+    """report.json and report.md under --out (and docs/benchmarks.md with
+    --update-docs); prints the markdown."""
+    with open(os.path.join(args.out, "report.json"), "w") as f:
+        json.dump(report, f, indent=2)
+    md = render(report)
+    with open(os.path.join(args.out, "report.md"), "w") as f:
+        f.write(md)
+    if args.update_docs:
+        update_docs(md)
+    print(md)
+
+
+def main(description):
+    """bench/run: `description` is its --help text."""
+    args, selected = parse_args(description)
+
+    os.makedirs(args.out, exist_ok=True)
+    command = "bench/run " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+    build()
+
+    run_cpu_before = cpu_times()
+    stack = Stack(os.path.join(REPO, "build", "bench-stack"))
+    log("starting the stack")
+    stack.up()
+    report = {"command": command, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "machine": machine(), "stages": [s for s in STAGES + OPTIONAL_STAGES if s in selected]}
+    report["results"] = {}
+    try:
+        Run(args, selected, stack, report).stages()
+    finally:
+        stack.down()
+    report["machine"]["cpu_steal_share"] = steal_share(run_cpu_before, cpu_times())
+    report["commands"] = COMMANDS
+    write_report(report, args)

@@ -1,0 +1,164 @@
+"""Where a stage's time goes: the machine, CPU seconds per component from
+/proc, the hypervisor's steal, and the wake probe beside latency stages.
+"""
+
+import json
+import os
+import platform
+import re
+import resource
+import signal
+import subprocess
+
+from .common import BIN, COMMANDS
+
+
+def machine():
+    model = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem_kb = int(f.readline().split()[1])
+    pg = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip()
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "os": platform.freedesktop_os_release().get("PRETTY_NAME", "") if hasattr(platform, "freedesktop_os_release") else "",
+        "postgresql": pg,
+        "kafka": "Apache Kafka 3.9.1 (KRaft, one broker, -Xmx512m)",
+        "note": "Kafka, PostgreSQL, the services and the load generators share the machine",
+    }
+
+
+def cpu_times():
+    """The machine's CPU time counters (/proc/stat's first line)."""
+    with open("/proc/stat") as f:
+        return [int(x) for x in f.readline().split()[1:9]]
+
+
+def steal_share(before, after):
+    """Share of CPU time the hypervisor gave to other guests between two
+    cpu_times() readings ("steal"): a run with much of it measured a slower
+    machine, and its tails include the stalls."""
+    delta = [a - b for a, b in zip(after, before)]
+    return round(delta[7] / sum(delta), 4) if sum(delta) else None
+
+
+def cpu_seconds(pid):
+    """User + system CPU of a live process; with_children adds its reaped children."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def jit_cpu_seconds(pid):
+    """CPU of a JVM's JIT compiler threads (named "C1/C2 CompilerThreadN")."""
+    total = 0.0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return 0.0
+    for t in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{t}/stat") as f:
+                stat = f.read()
+        except FileNotFoundError:
+            continue
+        if re.match(r"C\d CompilerThre", stat[stat.index("(") + 1:]):
+            fields = stat.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def postgres_cpu_seconds(stack):
+    """The postmaster, every live backend and helper, and those that exited."""
+    with open(os.path.join(stack.state, "pgdata", "postmaster.pid")) as f:
+        postmaster = int(f.readline())
+    with open(f"/proc/{postmaster}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    total = sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                if int(f.read().rsplit(")", 1)[1].split()[1]) == postmaster:
+                    total += cpu_seconds(int(d))
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+
+class CpuMeter:
+    """CPU seconds per component over a stage: on a machine where Kafka,
+    PostgreSQL, the services and the load generator share two cores, this says
+    where the time goes even when other work makes wall-clock figures noisy."""
+
+    def __init__(self, stack, services):
+        self.stack, self.services = stack, services
+        with open(os.path.join(stack.state, "kafka.pid")) as f:
+            self.kafka = int(f.read())
+        self.start = self.sample()
+        self.jit_start = jit_cpu_seconds(self.kafka)
+
+    def jit(self):
+        """Of Kafka's CPU since the start, the seconds its JIT compiler took."""
+        return round(jit_cpu_seconds(self.kafka) - self.jit_start, 1)
+
+    def sample(self):
+        s = {name: sum(cpu_seconds(p.pid) for p in procs) for name, procs in self.services.items()}
+        s["postgres"] = postgres_cpu_seconds(self.stack)
+        s["kafka"] = cpu_seconds(self.kafka)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        s["reaped"] = children.ru_utime + children.ru_stime
+        return s
+
+    def stop(self):
+        end = self.sample()
+        return {k: round(end[k] - self.start[k], 1) for k in end}
+
+
+def busy_seconds(before, after):
+    """CPU seconds the machine spent busy between two cpu_times() readings:
+    user, nice, system, irq and softirq (not idle, iowait or steal)."""
+    return sum(after[i] - before[i] for i in (0, 1, 2, 5, 6)) / os.sysconf("SC_CLK_TCK")
+
+
+class WakeProbe:
+    """The machine's scheduling floor during a stage: millrace-bench-wake-probe
+    (bench/wake_probe.cpp) runs beside it as a real-time thread that asks to
+    wake every millisecond, and reports how late it ran. It is late only when
+    no core runs for it (on a virtual machine, mostly when the hypervisor has
+    taken the core), and any thread of the pipeline that became ready in such
+    a stall waited out the rest of it too, whatever its code.
+
+        with WakeProbe() as probe:
+            ...
+        probe.result  # the probe's JSON summary
+    """
+
+    def __enter__(self):
+        cmd = [os.path.join(BIN, "millrace-bench-wake-probe"), "--period-us", "1000"]
+        COMMANDS.append(" ".join(cmd) + "  # beside the stage, stopped by SIGTERM at its end")
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.result = None
+        self.cpu_before = cpu_times()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.proc.send_signal(signal.SIGTERM)
+        out, err = self.proc.communicate(timeout=30)
+        if exc_type is None:
+            if self.proc.returncode != 0:
+                raise SystemExit(f"bench: millrace-bench-wake-probe failed ({self.proc.returncode}): {err}")
+            self.result = json.loads(out)
+            self.result["cpu_steal_share"] = steal_share(self.cpu_before, cpu_times())
+        return False

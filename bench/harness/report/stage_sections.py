@@ -1,0 +1,245 @@
+"""The report's paragraphs and tables of the enrichment, growth, scale, soak
+and cache stages.
+"""
+
+from ..common import ratio
+from ..stages.store import SCALE_PARTITIONS, SCALE_SINKS
+from .references import percent
+
+
+def render_enrich(r):
+    """The enrichment stage's paragraph: how it ran, what was checked, what the ratio means."""
+    en = r["results"].get("enrich")
+    if not en:
+        return []
+    on, off = en["on"], en["off"]
+
+    def cpu(k):
+        return f"{on['cpu_seconds'][k]:.1f} on, {off['cpu_seconds'][k]:.1f} off"
+
+    us_per_event = {m: en[m]["cpu_seconds"]["sinks"] * 1e6 / r["events"] for m in ("on", "off")}
+    steady = ""
+    if en.get("ratio_after_first_commit"):
+        steady = (f" From the first stored offsets to the end, without those fixed costs: "
+                  f"{on['after_first_commit_events_per_s']:,.0f} events/s on, "
+                  f"{off['after_first_commit_events_per_s']:,.0f} off (ratio {en['ratio_after_first_commit']}).")
+    return [
+        f"Enrichment: the {r['events']:,} events produced to a topic of their own, then drained twice as the drain "
+        "stage drains (two sinks in a new group, from their start until the stored offsets reach the end), each "
+        "time into a fresh schema holding the generated catalog (20 categories, 6,000 products): first with "
+        "enrichment off, then with `MILLRACE_SINK_ENRICH=true`, each sink loading the catalog into memory at its "
+        "start and following it through a change topic (no edits during the stage). CPU seconds, sinks: "
+        f"{cpu('sinks')} ({us_per_event['on']:.1f} and {us_per_event['off']:.1f} µs per event); PostgreSQL: "
+        f"{cpu('postgres')}; Kafka: {cpu('kafka')}. The first offsets were stored {on['first_commit_seconds']:.1f} s "
+        f"after the start with enrichment on, {off['first_commit_seconds']:.1f} s off (joining the group, and "
+        "on, loading the catalog)." + steady + " Checked in SQL: with enrichment on, "
+        f"{on['enriched_rows']:,} of the {on['rows']:,} kept rows carry a product name, and "
+        f"{on['rows_unlike_catalog']} differ from the catalog in name, brand or category for their sku; off, "
+        f"{off['rows_with_facts']} of {off['rows']:,} carry any of the three.", "",
+        f"What it means: the ratio ({en['ratio']}) is the share of their throughput the sinks keep when they "
+        "enrich: a lookup in memory per kept row (no round trip) and three more text columns in every `COPY`, "
+        "which PostgreSQL writes too. Its clock includes each sink's catalog load at start (a few thousand rows "
+        "from PostgreSQL, before its first batch), which weighs on a small run only. Each drain takes seconds, "
+        "and when the machine has other work a pair of them differs by more than enrichment costs, either way; "
+        "the sinks' CPU per event is the steadier measure of what it adds.", "",
+    ]
+
+
+def render_growth(r):
+    """The growth stage's rows and what they mean."""
+    g = r["results"].get("growth")
+    if not g:
+        return []
+    e, h = g["empty"], g["history"]
+    return [
+        f"The store as history grows: the {r['events']:,} events, already in Kafka, drained by two sinks (as the "
+        "drain stage drains) into an empty store, then into one already holding "
+        f"{h['history_rows']:,} rows spread over the last 30 days (generated in SQL in "
+        f"{h['history_seconds']:.0f} s, {h['partitions']} daily partitions).", "",
+        "| store before the drain | events/s | sinks' CPU per event | WAL per kept row | kept rows |",
+        "| --- | ---: | ---: | ---: | ---: |",
+        f"| empty | {e['events_per_s']:,.0f} | {e['sink_cpu_us_per_event']:.1f} µs | "
+        f"{e['wal_bytes_per_kept_row']:,.0f} B | {e['kept_rows']:,} |",
+        f"| {h['history_rows']:,} rows | {h['events_per_s']:,.0f} ({g['ratio']}×) | "
+        f"{h['sink_cpu_us_per_event']:.1f} µs | {h['wal_bytes_per_kept_row']:,.0f} B | {h['kept_rows']:,} |", "",
+        "What it means: a kept event is written into its own day's partition and that partition's indexes, "
+        "whose primary key `(ts, id)` grows in time order, so the history before it costs an insert little. "
+        "The ratio is the share of its empty-store rate the store keeps with that history.", "",
+    ]
+
+
+def render_scale(r):
+    """The scale curve's table."""
+    rows = r["results"].get("scale")
+    if not rows:
+        return []
+    out = [
+        f"The scale curve: the same {r['events']:,} events, already in Kafka on topics of "
+        f"{', '.join(str(p) for p in SCALE_PARTITIONS)} partitions, drained by {', '.join(str(s) for s in SCALE_SINKS)} "
+        "sinks and the aggregator together, each time into a fresh schema. Events/s is until both groups have "
+        "stored every offset; \"after joins\" leaves out the time before every member held its partitions. CPU "
+        "is seconds per 1,000 events.", "",
+        "| partitions | sinks | events/s | after joins | sinks done | aggregator done | CPU: sinks | aggregator "
+        "| PostgreSQL | Kafka |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for s in rows:
+        c = s["cpu_s_per_1000"]
+        after = f"{s['after_joins_events_per_s']:,}" if s["after_joins_events_per_s"] else "n/a"
+        out.append(f"| {s['partitions']} | {s['sinks']} | {s['events_per_s']:,} | {after} | "
+                   f"{s['sinks_events_per_s']:,}/s | {s['aggregator_events_per_s']:,}/s | {c['sinks']:.3f} | "
+                   f"{c['aggregator']:.3f} | {c['postgres']:.3f} | {c['kafka']:.3f} |")
+    return out + [""]
+
+
+def render_soak(r):
+    """The soak's two windows and its sizes over time."""
+    s = r["results"].get("soak")
+    if not s:
+        return []
+    f, l = s["first_5_min"], s["last_5_min"]
+    mb = lambda v: f"{v / 1e6:,.0f} MB"
+    out = [
+        f"The soak: {s['rate']:,} events/s for {s['minutes']} minutes ({s['events']:,} events) through two sinks "
+        f"and the aggregator, the store in {s['partition_minutes']}-minute partitions kept "
+        f"{s['retention_minutes']} minutes, so retention drops a partition every {s['partition_minutes']} minutes "
+        f"once it starts ({s['partitions_dropped']} dropped in all). Event creation to committed row, from every "
+        f"row ({s['rows_measured']:,} of the {s['persisted']:,} persisted; {s['expired']} expired, "
+        f"{s['unaccounted']} unaccounted):", "",
+        "| window | rows | p50 | p99 | max |",
+        "| --- | ---: | ---: | ---: | ---: |",
+        f"| first 5 minutes | {f['rows']:,} | {f['p50_ms']} ms | {f['p99_ms']} ms | {f['max_ms']} ms |",
+        f"| last 5 minutes | {l['rows']:,} | {l['p50_ms']} ms | {l['p99_ms']} ms | {l['max_ms']} ms |",
+        f"| last over first | | | {s['p99_last_over_first']}× | |", "",
+        "Sizes as it ran (the store: `store_events`' partitions with their indexes; the database: every table "
+        "of the stack's database; PostgreSQL's data directory includes its WAL):", "",
+        "| at | partitions | store rows | store | aggregator's seen ids | database | PostgreSQL data dir | Kafka data |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for x in s["samples"][1::2] if len(s["samples"]) > 12 else s["samples"]:
+        out.append(f"| {x['at_s'] / 60:.1f} min | {x['partitions']} | {x['store_rows']:,} | {mb(x['store_bytes'])} | "
+                   f"{mb(x['seen_ids_bytes'])} | {mb(x['database_bytes'])} | {mb(x['pgdata_bytes'])} | "
+                   f"{mb(x['kafka_bytes'])} |")
+    return out + [""]
+
+
+def render_cache_rows(res):
+    """The cache stages' lines in the main table."""
+    lines = []
+    cr = res.get("cache_reads")
+    if cr:
+        cached = cr["cached"]["rate"]
+        label = (f"catalog reads through the cache (`GET {cr['path']}`, {cr['body_bytes']:,} bytes of JSON; "
+                 f"`millrace-api` answering from Redis, {cr['connections']} connections)")
+        if cr.get("nginx"):
+            lines.append(f"| {label} | {cached:,.0f} req/s | nginx answering the same bytes: "
+                         f"{cr['nginx']['rate']:,.0f} req/s | {cr['ratio_cached_nginx']} |")
+        lines.append(f"| catalog reads through the cache, against the same service without it | {cached:,.0f} req/s | "
+                     f"`millrace-api` reading PostgreSQL for every request: {cr['uncached']['rate']:,.0f} req/s | "
+                     f"{cr['ratio_cached_uncached']} |")
+        if cr.get("nginx_tls"):
+            lines.append(f"| catalog reads through the cache over HTTPS (the same, `millrace-api` serving TLS itself) | "
+                         f"{cr['cached_tls']['rate']:,.0f} req/s | nginx answering the same bytes over HTTPS, same "
+                         f"certificate: {cr['nginx_tls']['rate']:,.0f} req/s | {cr['ratio_tls_nginx_tls']} |")
+    ci = res.get("cache_invalidation")
+    if ci:
+        cache, feed = ci["commit_to_cache_ms"], ci["commit_to_topic_ms"]
+        lines.append(
+            f"| cache invalidation (single-row UPDATEs at {ci['rate']}/s -> change feed -> `millrace-cache` -> Redis, "
+            f"{ci['edits']:,} edits; commit time to the entry's change in Redis) | p50 {cache['p50']:.1f} ms, "
+            f"p99 {cache['p99']:.1f} ms | the change feed alone, commit time to the record's Kafka timestamp: "
+            f"p50 {feed['p50']:.1f} ms, p99 {feed['p99']:.1f} ms | {ci['ratio_p50']} (p50), {ci['ratio_p99']} (p99) |")
+    return lines
+
+
+def render_cache(res):
+    """The catalog cache's two stages in detail: reads against PostgreSQL and
+    nginx, and each edit's way from its commit to Redis, leg by leg."""
+    cr, ci = res.get("cache_reads"), res.get("cache_invalidation")
+    if not cr and not ci:
+        if "cache_reads" in res:
+            return ["Catalog cache reads: not measured (no `wrk`).", ""]
+        return []
+    lines = ["### The catalog cache", ""]
+    if cr:
+        ngx = cr.get("nginx")
+        lines += [
+            f"Reads: `GET {cr['path']}` (the generated catalog's 20 categories, {cr['body_bytes']:,} bytes of "
+            f"`{cr['content_type']}`) as fast as {cr['connections']} connections allow, for {cr['seconds']} s each, "
+            "under the same wrk runs (2 threads, `bench/wrk/ingest.lua`'s counting with GET requests), one server "
+            f"after the other: `millrace-api` ({cr['http_threads']} HTTP threads, {cr['api_workers']} workers) with "
+            "`MILLRACE_REDIS_URL` set and `millrace-cache` keeping the cache live; the same service without it, "
+            "reading PostgreSQL for every request" +
+            (f"; and {ngx['server'].replace('nginx version: ', '')} with {cr['http_threads']} workers answering "
+             "every request with the cached answer's bytes, status and content type (HTTP alone)" if ngx else "") +
+            ". The cached run's `millrace_cache_reads_total{kind=\"categories\"}` rose by "
+            f"{cr['cached']['cache_reads']['hit']:,.0f} hits ({cr['cached']['requests']:,} requests counted by wrk, "
+            "a few more answered after it stopped counting), "
+            f"{cr['cached']['cache_reads']['miss']:,.0f} misses and {cr['cached']['cache_reads']['bypass']:,.0f} bypasses; "
+            "the service without the cache answered the same bytes." +
+            ("" if not cr.get("cache_rebuilds") else
+             " `millrace-cache` rebuilt the cache during these runs (`millrace_cache_rebuilds_total` rose by " +
+             ", ".join(f"{n:.0f} for `{reason}`" for reason, n in sorted(cr["cache_rebuilds"].items())) +
+             "); every read of the cached run was a hit, so that run had the cache throughout."), "",
+            "| server | req/s | latency p50 / p99 / p99.9 | non-2xx | socket errors | CPU µs per request: server / Redis / PostgreSQL / wrk / other |",
+            "| --- | ---: | --- | ---: | ---: | --- |",
+        ]
+        for key, label in (("cached", "`millrace-api`, cache in Redis"), ("uncached", "`millrace-api`, PostgreSQL"),
+                           ("nginx", "nginx, the same bytes"),
+                           ("cached_tls", "`millrace-api`, cache in Redis, HTTPS"),
+                           ("nginx_tls", "nginx, the same bytes, HTTPS")):
+            h = cr.get(key)
+            if not h:
+                continue
+            lat, cpu = h["latency_ms"], h["cpu_us_per_request"]
+            server = cpu.get("millrace-api", cpu.get("nginx", 0))
+            lines.append(f"| {label} | {h['rate']:,.0f} | " + " / ".join(f"{lat[p]:.2f}" for p in ("p50", "p99", "p999"))
+                         + f" ms | {h['non2xx']} | {h['socket_errors']} | "
+                         + " / ".join(f"{v:,.1f}" for v in (server, cpu["redis"], cpu["postgres"], cpu["wrk"], cpu["other"]))
+                         + " |")
+        lines += [
+            "",
+            "What it means: the ratio to nginx is the share of bare HTTP throughput `millrace-api` keeps while it "
+            "routes each request, hands it to a worker and looks the entry up in Redis (one round trip, a Lua "
+            "script); the ratio to the uncached service is what the cache buys over reading and rendering the rows "
+            "from PostgreSQL, on the same cores, with Redis and PostgreSQL sharing them with the load generator. "
+            "Over HTTPS (the stack's certificate, RSA 2048, the protocol and cipher wrk and each server negotiate; the "
+            "connections are kept, so handshakes count once per connection) both servers also encrypt every "
+            f"request and response: the API keeps {cr['ratio_tls_plain']} of its plain-HTTP rate"
+            + (f", nginx {ratio(cr['nginx_tls']['rate'], cr['nginx']['rate'])} of its own" if cr.get("nginx_tls") else "")
+            + ".",
+            "",
+        ]
+    if ci:
+        lines += [
+            f"Invalidation: {ci['edits']:,} single-row UPDATEs at {ci['rate']}/s ({ci['category_edits']:,} of "
+            "categories, the rest of distinct products), each its own transaction, while `millrace-changefeed` and "
+            "`millrace-cache` run. Every leg starts at the change's commit time (`source.commit_time`, from "
+            "PostgreSQL) and is measured outside the services, on this machine's one clock: the record's Kafka "
+            "timestamp (CreateTime, set when the feed produced it, before its Kafka transaction commits); its "
+            "arrival at a `read_committed` consumer reading the topic beside the cache (`kcat`); and the moment a "
+            "keyspace notification (`notify-keyspace-events Kh`) for its Redis entry reached a subscriber. Each "
+            "notification is paired with the change of its key, in order, and every edited entry ends holding its "
+            "last change's version. CPU steal during the stage: " + percent(ci.get("cpu_steal_share")) + ".", "",
+            "| from commit to | p50 | p99 | max |",
+            "| --- | ---: | ---: | ---: |",
+        ]
+        for key, label in (("commit_to_topic_ms", "the record's Kafka timestamp (the change feed)"),
+                           ("commit_to_consumer_ms", "its arrival at a `read_committed` consumer"),
+                           ("commit_to_cache_ms", "the Redis entry's change (the cache)")):
+            l = ci[key]
+            lines.append(f"| {label} | {l['p50']:.1f} ms | {l['p99']:.1f} ms | {l['max']:.1f} ms |")
+        extra, own = ci["topic_to_cache_ms"], ci["consumer_to_cache_ms"]
+        lines += [
+            "",
+            f"Per edit, the cache's change came p50 {extra['p50']:.1f} / p99 {extra['p99']:.1f} ms after the "
+            f"record's Kafka timestamp, and p50 {own['p50']:.1f} / p99 {own['p99']:.1f} ms after the record "
+            "reached the consumer beside it.", "",
+            f"What it means: the ratios ({ci['ratio_p50']} at p50, {ci['ratio_p99']} at p99) are commit-to-cache "
+            "over the feed's own commit-to-topic delay. 1 would mean the cache adds nothing to the feed; what it "
+            "adds is the Kafka transaction's commit and a `read_committed` fetch (the consumer row, which any "
+            "reader of the feed pays), then `millrace-cache`'s own work: reading the batch, one pipelined Redis "
+            "round trip, and the notification's way to the subscriber.",
+            "",
+        ]
+    return lines

@@ -1,0 +1,205 @@
+"""The stack the harness runs on (deploy/local/stack on free ports), and the
+services it starts against it: their environment, their metrics, their
+stored offsets, their schemas.
+"""
+
+import os
+import re
+import shlex
+import signal
+import subprocess
+
+from pysupport import free_port, metric_samples, psql_argv, scrape
+
+from .common import BIN, COMMANDS, REPO, run, wait_for
+
+
+class PsqlSession:
+    """One long-lived psql for the polling queries. A psql per query forks a
+    PostgreSQL backend each time: polled every 50 ms, that stole a sizeable
+    share of two cores from the pipeline being measured."""
+
+    MARKER = "--bench-end--"
+
+    def __init__(self, pg):
+        self.proc = subprocess.Popen(psql_argv(pg),
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+
+    def query(self, sql):
+        self.proc.stdin.write(sql.rstrip().rstrip(";") + ";\n\\echo " + self.MARKER + "\n")
+        self.proc.stdin.flush()
+        lines = []
+        for line in self.proc.stdout:
+            if line.rstrip("\n") == self.MARKER:
+                return "\n".join(lines).strip()
+            lines.append(line.rstrip("\n"))
+        raise SystemExit(f"bench: psql session ended during: {sql}")
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+class Stack:
+    def __init__(self, state):
+        self.state = state
+        self.env = {"MILLRACE_STATE_DIR": state}
+        self.session = None
+
+    def up(self):
+        run([os.path.join(REPO, "tests", "stack_fixture.sh"), "up", self.state], capture=True)
+        out = run([os.path.join(REPO, "deploy", "local", "stack"), "env"], env=self.env).stdout
+        for line in out.splitlines():
+            m = re.match(r"export (\w+)='?(.*?)'?$", line)
+            if m:
+                self.env[m.group(1)] = m.group(2)
+        self.brokers = self.env["MILLRACE_BROKERS"]
+        self.pg = self.env["MILLRACE_PG"]
+        with open(os.path.join(self.state, "kafka.classpath")) as f:
+            self.classpath = f.read().strip()
+
+    def down(self):
+        if self.session:
+            self.session.close()
+        run([os.path.join(REPO, "deploy", "local", "stack"), "down"], env=self.env, check=False)
+
+    def checkpoint(self):
+        """Pays the previous stages' checkpoint debt now. A bulk stage writes
+        gigabytes of WAL; without this, the checkpoint it triggers runs (and
+        competes for the disk) during whichever stage comes next. CHECKPOINT
+        needs a superuser: the stack's own, on its Unix socket."""
+        port = re.search(r":(\d+)/", self.pg).group(1)
+        run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", os.path.join(self.state, "pgrun"), "-p", port,
+             "-U", "postgres", "-d", "postgres", "-c", "CHECKPOINT"])
+        # The same for Kafka's log segments: the kernel would otherwise write
+        # a stage's dirty pages back during the next one.
+        run(["sync"])
+
+    def vacuum(self):
+        """Pays the previous stages' autovacuum debt now: a bulk stage leaves
+        a million fresh rows, and autovacuum's pass over them would otherwise
+        share the cores with the next stage."""
+        port = re.search(r":(\d+)/", self.pg).group(1)
+        run(["vacuumdb", "-q", "-a", "-z", "-h", os.path.join(self.state, "pgrun"), "-p", port, "-U", "postgres"])
+
+    def kafka_tool(self, cls, *args):
+        shown = "java -cp \"$(cat $STATE/kafka.classpath)\" " + cls + " " + " ".join(shlex.quote(a) for a in args)
+        return run(["java", "-Xmx1g", "-cp", self.classpath,
+                    "-Dlog4j.configuration=file:" + os.path.join(REPO, "deploy/local/kafka/tools-log4j.properties"),
+                    cls, *args], shown=shown)
+
+    def create_topic(self, topic, partitions=4, config=()):
+        self.kafka_tool("org.apache.kafka.tools.TopicCommand", "--bootstrap-server", self.brokers,
+                        "--create", "--if-not-exists", "--topic", topic,
+                        "--partitions", str(partitions), "--replication-factor", "1",
+                        *(arg for c in config for arg in ("--config", c)))
+
+    def psql(self, sql, record=True):
+        if not record:  # polling: not part of the report, and must be cheap
+            if self.session is None:
+                self.session = PsqlSession(self.pg)
+            return self.session.query(sql)
+        return run(psql_argv(self.pg, "-c", sql), record=record).stdout.strip()
+
+
+def start_service(name, env, log_path):
+    COMMANDS.append(" ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) + f" {name}")
+    out = open(log_path, "w")
+    proc = subprocess.Popen([os.path.join(BIN, name)], env=dict(os.environ, **env),
+                            stdout=out, stderr=subprocess.STDOUT)
+    proc.metrics_addr = env.get("MILLRACE_METRICS_ADDR")
+    return proc
+
+
+def served_metric(proc, name):
+    """A service's metric `name` (its samples summed); None until it serves
+    metrics, or while it has none."""
+    try:
+        samples = scrape(proc.metrics_addr, timeout=2)
+    except OSError:
+        return None
+    found = metric_samples(samples, name)
+    return sum(found) if found else None
+
+
+def assigned_partitions(proc):
+    """The member's millrace_assigned_partitions gauge; None until it serves metrics."""
+    value = served_metric(proc, "millrace_assigned_partitions")
+    return None if value is None else round(value)
+
+
+def wait_assigned(members, partitions, what):
+    """Until every member of each group holds its share of the partitions. Stored
+    offset rows alone are not enough: the first member to join claims them all,
+    and the next one joining moves them again while the stage is being measured."""
+    for group in members:
+        share = partitions // len(group)
+        wait_for(lambda: all(assigned_partitions(p) == share for p in group), 120, what)
+
+
+def stop(procs):
+    for p in procs:
+        p.send_signal(signal.SIGTERM)
+    for p in procs:
+        p.wait(timeout=120)
+
+
+def metric_from_log(path):
+    """Partitions a sink's log says it dropped ("dropped partition ...")."""
+    with open(path) as f:
+        return sum(1 for line in f if "dropped partition" in line)
+
+
+def stored(stack, schema, group):
+    v = stack.psql(f"SELECT coalesce(sum(next_offset), 0) FROM {schema}.consumer_offsets "
+                   f"WHERE group_id = '{group}'", record=False) if table_exists(stack, schema) else "0"
+    return int(v or 0)
+
+
+def table_exists(stack, schema):
+    return stack.psql("SELECT count(*) FROM information_schema.tables WHERE table_schema = "
+                      f"'{schema}' AND table_name = 'consumer_offsets'", record=False) == "1"
+
+
+def workers_env(stack, topic, schema, group, extra=None):
+    env = {"MILLRACE_BROKERS": stack.brokers, "MILLRACE_PG": stack.pg, "MILLRACE_TOPIC": topic,
+           "MILLRACE_DLQ_TOPIC": topic + ".dlq", "MILLRACE_PG_SCHEMA": schema,
+           "MILLRACE_SINK_GROUP": group, "MILLRACE_AGGREGATOR_GROUP": group,
+           "MILLRACE_METRICS_ADDR": f"127.0.0.1:{free_port()}"}
+    env.update(extra or {})
+    return env
+
+
+# The enrichment's columns (libs/pg/migrations/0007_enrichment.sql,
+# pg::kEnrichmentColumns): only a sink that enriches writes them.
+ENRICHMENT_COLUMNS = ("product_name", "product_brand", "product_category")
+
+
+# The columns `millrace generate --format copy` writes: store_events' columns
+# without a default, but the enrichment's, in table order (the contract's COPY
+# order, which tests/integration/pg_copy_test.cpp holds to the table), read
+# from the migrated table rather than written out here again.
+def copy_columns(stack, schema):
+    return stack.psql(
+        "SELECT string_agg(column_name, ', ' ORDER BY ordinal_position) FROM information_schema.columns "
+        f"WHERE table_schema = '{schema}' AND table_name = 'store_events' AND column_default IS NULL "
+        f"AND column_name NOT IN ({', '.join(repr(c) for c in ENRICHMENT_COLUMNS)})", record=False)
+
+
+def fresh_schema(stack, schema):
+    """Drops `schema` and migrates it anew."""
+    stack.psql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    run([os.path.join(BIN, "millrace"), "migrate"], env={"MILLRACE_PG": stack.pg, "MILLRACE_PG_SCHEMA": schema})
+
+
+def load_catalog(stack, schema, workdir):
+    """Loads the generated catalog (`millrace generate --catalog`: 20
+    categories, 6,000 products) into `schema`, through `millrace catalog
+    load`; the files stay in `workdir` (catalog-*.csv/.ndjson)."""
+    env = {"MILLRACE_PG": stack.pg, "MILLRACE_PG_SCHEMA": schema}
+    for what, name in (("categories", "catalog-categories.csv"), ("products", "catalog-products.ndjson")):
+        path = os.path.join(workdir, name)
+        with open(path, "w") as f:
+            run([os.path.join(BIN, "millrace"), "generate", "--catalog", what,
+                 *(["--format", "csv"] if name.endswith(".csv") else [])], env=env, stdout=f)
+        run([os.path.join(BIN, "millrace"), "catalog", "load", path], env=env)

@@ -1,0 +1,11 @@
+"""The stages, one module per kind, and the order a run takes them in.
+"""
+
+# Every stage, in the order a run takes them; --stages picks some.
+STAGES = ("warmup", "produce", "end_to_end", "enrich", "growth", "scale", "latency", "http", "changefeed",
+          "webhooks", "cache_reads", "cache_invalidation", "archive")
+# Stages a run takes only when --stages names them: the soak alone lasts
+# --soak-minutes (20).
+OPTIONAL_STAGES = ("soak",)
+# Those that read the generated data set (events.ndjson, rows.copy).
+DATA_STAGES = {"warmup", "produce", "end_to_end", "enrich", "growth", "scale", "latency", "archive"}

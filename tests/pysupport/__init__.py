@@ -1,0 +1,105 @@
+"""What the Python test tools share: free ports, psql, HTTP requests and a
+service's Prometheus metrics. Used by bench/run (bench/harness) and
+tests/deploy/compose_check.py (tests/deploy/composecheck); each puts the
+repository's tests/ directory on sys.path to import it.
+
+Standard library only: the tools run with the machine's python3, outside
+scripts/bootstrap's virtualenv.
+"""
+
+import collections
+import random
+import re
+import socket
+import subprocess
+import urllib.error
+import urllib.request
+
+# Ports free_port() gave out in this process.
+_handed_out = set()
+
+
+def free_port():
+    """A port nothing uses now, below the kernel's ephemeral range, and never
+    one handed out before in this process (tests/stack_fixture.sh picks the
+    stack's the same way). A port from the ephemeral range (what binding port
+    0 gives) can be taken by any client's outgoing connection before the
+    server binds it; and the system may offer a port again once its probe
+    socket closes, so two services could be given the same one."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low = int(f.read().split()[0])
+    for _ in range(200):
+        port = random.randrange(15000, low)
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free port between 15000 and {low}")
+
+
+def psql_argv(dsn, *args):
+    """psql on `dsn` without ~/.psqlrc, quiet, unaligned tuples only, stopping
+    at the first error; `args` follow (e.g. "-c", sql)."""
+    return ["psql", dsn, "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", *args]
+
+
+def psql(dsn, sql):
+    """`sql`'s output (rows by line, columns by |); raises CalledProcessError
+    when psql fails."""
+    return subprocess.run(psql_argv(dsn, "-c", sql), check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+Answer = collections.namedtuple("Answer", "status content_type body")
+
+
+def http_request(url, data=None, method=None, headers=None, token=None, context=None, timeout=30):
+    """One request: an Answer (status, Content-Type, body as bytes). An error
+    status is an answer too; a connection that fails raises OSError. `token`
+    is sent as a bearer token, `context` is the TLS context for https."""
+    headers = dict(headers or {})
+    if token:
+        headers["Authorization"] = "Bearer " + token
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
+            return Answer(response.status, response.headers["Content-Type"], response.read())
+    except urllib.error.HTTPError as e:
+        return Answer(e.code, e.headers["Content-Type"], e.read())
+
+
+def parse_metrics(text):
+    """Prometheus text exposition as {(name, ((label, value), ...)): value},
+    the labels sorted."""
+    out = {}
+    for m in re.finditer(r"^(\w+)(?:\{([^}]*)\})? (\S+)$", text, re.M):
+        labels = tuple(sorted(re.findall(r'(\w+)="([^"]*)"', m.group(2) or "")))
+        out[(m.group(1), labels)] = float(m.group(3))
+    return out
+
+
+def scrape(addr, timeout=5, context=None):
+    """The metrics a service serves at `addr` (host:port, or a URL without
+    the path), parsed; raises OSError when it does not answer them."""
+    url = (addr if "://" in addr else "http://" + addr) + "/metrics"
+    answer = http_request(url, timeout=timeout, context=context)
+    if answer.status != 200:
+        raise OSError(f"{url} answered {answer.status}")
+    return parse_metrics(answer.body.decode())
+
+
+def metric_samples(samples, name, **labels):
+    """The values of `name`'s samples (parse_metrics) whose labels include
+    `labels`."""
+    return [value for (n, have), value in samples.items()
+            if n == name and all(dict(have).get(k) == v for k, v in labels.items())]
+
+
+def metric_sum(samples, name, **labels):
+    """The sum of metric_samples(); 0 when there are none."""
+    return sum(metric_samples(samples, name, **labels), 0.0)
