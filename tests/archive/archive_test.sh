@@ -32,6 +32,10 @@ mode=$1
 src=$2
 build=$3
 eval "$("$src/deploy/local/stack" env)"
+# Each service runs against this test's schema through MILLRACE_PG, which a
+# service reads only when its own MILLRACE_<SERVICE>_PG is unset: the
+# stack's per-service roles (stack env) stay out of it.
+unset $("$src/scripts/services" roles | tr '[:lower:]' '[:upper:]' | sed 's/.*/MILLRACE_&_PG/')
 : "${MILLRACE_PG:?the stack printed no MILLRACE_PG}"
 python=$src/.cache/venv/bin/python
 "$python" -c 'import fastavro' 2>/dev/null ||

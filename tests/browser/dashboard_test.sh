@@ -31,6 +31,10 @@ installed=$(node -e 'console.log(require(process.argv[1]).version)' \
   fail_setup "$here/node_modules has playwright-core $installed, the lockfile pins $pinned"
 
 eval "$("$src/deploy/local/stack" env)"
+# Each service runs against this test's schema through MILLRACE_PG, which a
+# service reads only when its own MILLRACE_<SERVICE>_PG is unset: the
+# stack's per-service roles (stack env) stay out of it.
+unset $("$src/scripts/services" roles | tr '[:lower:]' '[:upper:]' | sed 's/.*/MILLRACE_&_PG/')
 : "${MILLRACE_PG:?the stack printed no MILLRACE_PG}"
 : "${MILLRACE_CHANGEFEED_PG:?the stack printed no MILLRACE_CHANGEFEED_PG}"
 pg_port=$(sed -E 's|.*@[^:/]+:([0-9]+)/.*|\1|' <<<"$MILLRACE_PG")
@@ -109,7 +113,7 @@ done
 # starts it again on the same port.
 api_port=$(free_port)
 export MILLRACE_API_ADDR=127.0.0.1:$api_port
-export MILLRACE_API_PG_DSN=postgresql://$reader:$password@127.0.0.1:$pg_port/millrace
+export MILLRACE_API_PG=postgresql://$reader:$password@127.0.0.1:$pg_port/millrace
 export MILLRACE_API_DEAD_LETTER_TOPICS=$MILLRACE_DLQ_TOPIC
 export DASHBOARD_URL=http://127.0.0.1:$api_port/
 export DASHBOARD_API_BIN=$build/bin/millrace-api DASHBOARD_API_LOG=$logs/$name.millrace-api.log

@@ -285,8 +285,8 @@ TEST_CASE("millrace-api: reads, admin writes, problems, roles, readiness, SIGTER
   }
 
   Api api(p,
-          {{"MILLRACE_API_PG_DSN", role_dsn(p, roles.reader)},
-           {"MILLRACE_API_ADMIN_PG_DSN", role_dsn(p, roles.admin)},
+          {{"MILLRACE_API_PG", role_dsn(p, roles.reader)},
+           {"MILLRACE_API_ADMIN_PG", role_dsn(p, roles.admin)},
            {"MILLRACE_API_ADMIN_TOKEN", kToken},
            {"MILLRACE_API_MAX_BODY_BYTES", "4096"}},
           "api");
@@ -454,7 +454,7 @@ TEST_CASE("millrace-api: reads, admin writes, problems, roles, readiness, SIGTER
   // 503, and admin writes off without an admin connection.
   {
     Api lost(p,
-             {{"MILLRACE_API_PG_DSN",
+             {{"MILLRACE_API_PG",
                "postgresql://x:y@127.0.0.1:" + std::to_string(free_port()) + "/millrace"},
               {"MILLRACE_API_ADMIN_TOKEN", kToken}},
              "api-lost");

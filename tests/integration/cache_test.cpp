@@ -96,8 +96,8 @@ struct CacheRig {
   Child start_api(int port) {
     return p.start("millrace-api", "api",
                    {{"MILLRACE_API_ADDR", "127.0.0.1:" + std::to_string(port)},
-                    {"MILLRACE_API_PG_DSN", p.env.pg},
-                    {"MILLRACE_API_ADMIN_PG_DSN", p.env.pg},
+                    {"MILLRACE_API_PG", p.env.pg},
+                    {"MILLRACE_API_ADMIN_PG", p.env.pg},
                     {"MILLRACE_API_ADMIN_TOKEN", "cache-test-token"},
                     {"MILLRACE_REDIS_URL", p.env.redis_url}});
   }

@@ -110,7 +110,7 @@ echo "http_tls_test: on SIGHUP the producer took a renewed certificate, without 
 
 # --- millrace-api over HTTPS, beyond loopback --------------------------------
 api_port=$(free_port)
-export MILLRACE_API_ADDR=0.0.0.0:$api_port MILLRACE_API_PG_DSN=$MILLRACE_PG MILLRACE_REDIS_URL=
+export MILLRACE_API_ADDR=0.0.0.0:$api_port MILLRACE_API_PG=$MILLRACE_PG MILLRACE_REDIS_URL=
 export MILLRACE_API_TLS_CERT=$cert MILLRACE_API_TLS_KEY=$key
 # Beyond loopback without a read token it does not start, and says why.
 exit_status=0

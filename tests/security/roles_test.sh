@@ -90,8 +90,8 @@ start cache cache
 start changefeed owner MILLRACE_CHANGEFEED_PG="$MILLRACE_CHANGEFEED_PG"
 api_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 token=tok-$RANDOM$RANDOM
-start api reader MILLRACE_API_ADDR=127.0.0.1:$api_port MILLRACE_API_PG_DSN="$(url reader)" \
-  MILLRACE_API_ADMIN_PG_DSN="$(url admin)" MILLRACE_API_ADMIN_TOKEN=$token \
+start api reader MILLRACE_API_ADDR=127.0.0.1:$api_port MILLRACE_API_PG="$(url reader)" \
+  MILLRACE_API_ADMIN_PG="$(url admin)" MILLRACE_API_ADMIN_TOKEN=$token \
   MILLRACE_REDIS_URL=
 
 as_owner produce --count 1000 --bad-ratio 0.05

@@ -60,7 +60,7 @@ SQL
 export MILLRACE_BROKERS
 export MILLRACE_PG="postgresql://$name:$pg_secret@127.0.0.1:$pg_port/millrace"
 export MILLRACE_CHANGEFEED_PG="host=127.0.0.1 port=$pg_port dbname=millrace user=${name}_cf password=$cf_secret"
-export MILLRACE_API_PG_DSN=$MILLRACE_PG MILLRACE_API_ADMIN_PG_DSN=$MILLRACE_PG
+export MILLRACE_API_PG=$MILLRACE_PG MILLRACE_API_ADMIN_PG=$MILLRACE_PG
 export MILLRACE_PG_SCHEMA=$name MILLRACE_TOPIC=$name MILLRACE_DLQ_TOPIC=$name.dlq
 export MILLRACE_CHANGES_TOPIC=$name.changes MILLRACE_API_DEAD_LETTER_TOPICS=$name.dlq
 export MILLRACE_SINK_GROUP=${name}_sink MILLRACE_AGGREGATOR_GROUP=${name}_agg

@@ -113,7 +113,7 @@ class CacheRig:
         integration.api's subject), with or without the cache, over HTTPS
         with the stack's certificate when `tls`."""
         port = free_port()
-        env = {"MILLRACE_API_ADDR": f"127.0.0.1:{port}", "MILLRACE_API_PG_DSN": self.stack.pg,
+        env = {"MILLRACE_API_ADDR": f"127.0.0.1:{port}", "MILLRACE_API_PG": self.stack.pg,
                "MILLRACE_PG_SCHEMA": self.SCHEMA, "MILLRACE_API_HTTP_THREADS": str(HTTP_THREADS),
                "MILLRACE_API_WORKERS": str(API_WORKERS)}
         if cached:

@@ -30,8 +30,8 @@ def check_secure_profile(label, services, base_services):
         if "MILLRACE_BROKERS" in env and \
                 "security.protocol=SASL_SSL" not in env.get("MILLRACE_KAFKA_PROPERTIES", ""):
             problems.append(f"{name} reaches Kafka without SASL_SSL")
-        for key in ("MILLRACE_PG", "MILLRACE_CHANGEFEED_PG", "MILLRACE_API_PG_DSN",
-                    "MILLRACE_API_ADMIN_PG_DSN"):
+        for key in ("MILLRACE_PG", "MILLRACE_CHANGEFEED_PG", "MILLRACE_API_PG",
+                    "MILLRACE_API_ADMIN_PG"):
             if key in env and not re.search(r"[?&]sslmode=verify-full(&|$)", env[key]):
                 problems.append(f"{name}'s {key} is not sslmode=verify-full")
         addr = env.get("MILLRACE_HTTP_ADDR") or env.get("MILLRACE_API_ADDR")
