@@ -97,3 +97,14 @@ report_crash() {
   log "$name: CRASHED — recorded pid $pid is gone; restarting it"
   show_log_tail "$logfile" 20
 }
+
+# One status line: "<label> running (pid P, WHERE)", "<label> crashed (pid P
+# is gone; see LOG)" or "<label> stopped".
+show_state() {
+  local label=$1 server_state=$2 pid=$3 where=$4 logfile=$5
+  case $server_state in
+    running) printf '%s running (pid %s, %s)\n' "$label" "$pid" "$where" ;;
+    crashed) printf '%s crashed (pid %s is gone; see %s)\n' "$label" "$pid" "$logfile" ;;
+    stopped) printf '%s stopped\n' "$label" ;;
+  esac
+}

@@ -21,6 +21,19 @@ probe_prometheus() {
   fi
 }
 
+# Its port must not be one another server of this stack listens on; checked
+# only when Prometheus is wanted.
+check_prometheus_port() {
+  local i
+  for ((i = 1; i <= NODES; i++)); do
+    if [[ $PROM_PORT == "${NODE_PORT[i]}" || $PROM_PORT == "${NODE_CONTROLLER_PORT[i]}" ||
+      $PROM_PORT == "$PG_PORT" || $PROM_PORT == "$REDIS_PORT" ]]; then
+      die "MILLRACE_PROMETHEUS_PORT (--prometheus-port) must differ from the Kafka," \
+        "Kafka controller, PostgreSQL and Redis ports (got $PROM_PORT)"
+    fi
+  done
+}
+
 find_prometheus() {
   PROM_BIN=${MILLRACE_PROMETHEUS_BIN:-/usr/bin/prometheus}
   have "$PROM_BIN" ||
