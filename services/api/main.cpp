@@ -7,5 +7,5 @@
 
 int main(int argc, char** argv) {
   using namespace millrace;
-  return runtime::run_main<api::ApiConfig, api::ApiService>(argc, argv, "api");
+  return runtime::run_main<api::ApiConfig>(argc, argv, "api", api::make_api);
 }

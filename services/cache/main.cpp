@@ -6,5 +6,5 @@
 
 int main(int argc, char** argv) {
   using namespace millrace;
-  return runtime::run_main<cache::CacheConfig, cache::CacheService>(argc, argv, "cache");
+  return runtime::run_main<cache::CacheConfig>(argc, argv, "cache", cache::make_cache);
 }

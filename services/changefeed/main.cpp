@@ -7,6 +7,6 @@
 
 int main(int argc, char** argv) {
   using namespace millrace;
-  return runtime::run_main<changefeed::ChangefeedConfig, changefeed::Changefeed>(argc, argv,
-                                                                                 "changefeed");
+  return runtime::run_main<changefeed::ChangefeedConfig>(argc, argv, "changefeed",
+                                                         changefeed::make_changefeed);
 }

@@ -6,5 +6,5 @@
 
 int main(int argc, char** argv) {
   using namespace millrace;
-  return runtime::run_main<http::HttpConfig, http::ProducerService>(argc, argv, "producer");
+  return runtime::run_main<http::HttpConfig>(argc, argv, "producer", http::make_producer);
 }

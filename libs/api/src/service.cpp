@@ -6,6 +6,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,10 +16,7 @@
 #include "live_sources.hpp"
 #include "millrace/cache/read_probe.hpp"
 #include "millrace/cache/reads.hpp"
-#include "millrace/httpd/probe.hpp"
-#include "millrace/httpd/server.hpp"
-#include "millrace/httpd/tls_options.hpp"
-#include "millrace/runtime/failure.hpp"
+#include "millrace/httpd/service.hpp"
 #include "millrace/runtime/log.hpp"
 #include "pg_backend.hpp"
 #include "probe.hpp"
@@ -66,132 +64,135 @@ RouterSettings router_settings(const ApiConfig& c) {
   return s;
 }
 
-}  // namespace
-
-ReadsFactory database_reads() {
-  return [](std::unique_ptr<catalog::Reads> database) { return database; };
-}
-
 // Routing is the Router's (router.cpp), the database the workers'
-// (pg_backend.cpp), every metric the probe's (probe.cpp); this is the
-// plumbing between them and the life cycle.
-struct ApiService::State final : httpd::Handler {
-  State(ApiConfig c, metrics::Registry& r, ReadsFactory f)
-      : config(std::move(c)),
-        probe(r),
-        server_probe(r, "MILLRACE_API_MAX_CONNECTIONS"),
-        factory(std::move(f)),
-        router(
-            router_settings(config), [this] { return not_ready(); },
-            [this] { return probe.scrape(); }) {}
+// (pg_backend.cpp), every metric the probe's (probe.cpp), the listener's
+// shell httpd::HttpService's; this is the plumbing between them.
+class ApiService final : public httpd::HttpService {
+ public:
+  // Without `reads`, the catalog is read through the Redis cache when
+  // config.cache names one (its read metrics in `metrics`), from the
+  // database otherwise.
+  ApiService(ApiConfig c, metrics::Registry& r, ReadsFactory f)
+      : HttpService(std::string(kComponent), r, "MILLRACE_API_MAX_CONNECTIONS"),
+        config_(std::move(c)),
+        probe_(r),
+        factory_(std::move(f)),
+        router_(
+            router_settings(config_), [this] { return not_ready(); },
+            [this] { return probe_.scrape(); }) {
+    if (factory_) return;
+    if (config_.cache.redis_url.empty()) {
+      factory_ = database_reads();
+      return;
+    }
+    cache_probe_ = std::make_unique<cache::ReadProbe>(r);
+    factory_ = cache::reads_factory(config_.cache, config_.pg.schema, *cache_probe_);
+  }
+  ~ApiService() override { stop(); }
 
-  ApiConfig config;
-  ApiProbe probe;
-  httpd::ServerProbe server_probe;
-  std::unique_ptr<cache::ReadProbe> cache_probe;  // with the cache's reads
-  ReadsFactory factory;
-  Router router;
+ private:
+  ApiConfig config_;
+  ApiProbe probe_;
+  std::unique_ptr<cache::ReadProbe> cache_probe_;  // with the cache's reads
+  ReadsFactory factory_;
+  Router router_;
   // GET /v1/stream: the hub holds the streams, the driver feeds it.
-  LiveHub hub{random_epoch()};
-  std::unique_ptr<LiveDriver> live;
-
-  std::optional<httpd::Server> server;
-  std::atomic<int> bound_port{0};
-  std::atomic<bool> stopping{false};
+  LiveHub hub_{random_epoch()};
+  std::unique_ptr<LiveDriver> live_;
 
   // The workers and what they wait on.
-  std::vector<std::unique_ptr<PgBackend>> backends;
-  std::vector<std::thread> workers;
-  std::mutex queue_mutex;
-  std::condition_variable queue_cv;
-  std::deque<Task> queue;
-  bool workers_stop = false;
+  std::vector<std::unique_ptr<PgBackend>> backends_;
+  std::vector<std::thread> workers_;
+  std::mutex queue_mutex_;
+  std::condition_variable queue_cv_;
+  std::deque<Task> queue_;
+  bool workers_stop_ = false;
 
   // Readiness, kept by a thread of its own so /readyz never waits for the
   // database on an event loop.
-  std::thread checker;
-  std::mutex checker_mutex;
-  std::condition_variable checker_cv;
-  bool checker_stop = false;
-  std::atomic<bool> ready{false};
-  std::mutex reason_mutex;
-  std::string unready_reason = "the database has not answered yet";
-  std::optional<Session> readiness;
-
-  std::mutex stop_mutex;
-  bool started = false;
-  bool stopped = false;
-
-  runtime::FailureLatch failure;
+  std::thread checker_;
+  std::mutex checker_mutex_;
+  std::condition_variable checker_cv_;
+  bool checker_stop_ = false;
+  std::atomic<bool> ready_{false};
+  std::mutex reason_mutex_;
+  std::string unready_reason_ = "the database has not answered yet";
+  std::optional<Session> readiness_;
+  bool checked_ = false;  // the first check (in open()) is done
 
   std::optional<std::string> not_ready() {
-    if (stopping.load()) return "stopping";
-    if (ready.load()) return std::nullopt;
-    std::lock_guard lock(reason_mutex);
-    return unready_reason;
+    if (stopping()) return "stopping";
+    if (ready_.load()) return std::nullopt;
+    std::lock_guard lock(reason_mutex_);
+    return unready_reason_;
   }
-  void fail(std::string what);
   // One readiness check; throws a fatal core::InfraError.
   void check_ready();
   void work(PgBackend& backend);
 
   // httpd::Handler
   std::optional<httpd::Reply> screen(const httpd::Request& req) override {
-    return router.screen(req);
+    return router_.screen(req);
   }
   void handle(const httpd::Request& req, const std::shared_ptr<httpd::Exchange>& exchange) override;
   httpd::Reply refusal(int status, std::string_view code, std::string_view detail) const override {
     return problem_reply(Problem{status, code, std::string(detail), {}, {}});
   }
   void answered(std::string_view path, int status, Clock::duration took) noexcept override {
-    probe.answered(match(path).route, status, took);
+    probe_.answered(match(path).route, status, took);
   }
-  void connection_refused() noexcept override { server_probe.connection_refused(); }
-  void tls_failed(std::string_view) noexcept override { server_probe.tls_failed(); }
+
+  // httpd::HttpService
+  httpd::Listen listen() const override { return httpd::listen_of(config_); }
+  void open() override;
+  std::string describe() const override;
+  milliseconds drain_grace() const override {
+    // In-flight requests finish (their workers still run) or meet their
+    // deadline, which this grace covers. Streams end (the last chunk) at
+    // the server's next sweep.
+    return milliseconds(config_.request_timeout_ms) + milliseconds(1000);
+  }
+  void close() override;
 };
 
-void ApiService::State::fail(std::string what) {
-  if (failure.fail(what)) runtime::log_error(kComponent, what);
-}
-
-void ApiService::State::check_ready() {
+void ApiService::check_ready() {
   try {
-    readiness->with("readiness check", [](pqxx::connection& c) {
+    readiness_->with("readiness check", [](pqxx::connection& c) {
       pqxx::nontransaction tx(c);
       tx.exec("SELECT 1");
     });
-    if (!ready.exchange(true)) runtime::log_info(kComponent, "ready: the database answers");
+    if (!ready_.exchange(true)) runtime::log_info(kComponent, "ready: the database answers");
   } catch (const core::InfraError& e) {
     {
-      std::lock_guard lock(reason_mutex);
-      unready_reason = e.what();
+      std::lock_guard lock(reason_mutex_);
+      unready_reason_ = e.what();
     }
-    if (ready.exchange(false) || !started) {
+    if (ready_.exchange(false) || !checked_) {
       runtime::log_warn(kComponent, std::string("not ready: ") + e.what());
     }
     if (e.failure_class() == core::FailureClass::kFatal) throw;
   }
 }
 
-void ApiService::State::handle(const httpd::Request& req,
-                               const std::shared_ptr<httpd::Exchange>& exchange) {
+void ApiService::handle(const httpd::Request& req,
+                        const std::shared_ptr<httpd::Exchange>& exchange) {
   if (req.method() == "GET" && match(req.path()).route == kRouteStream) {
-    return hub.subscribe(exchange, req.header("Last-Event-ID"));
+    return hub_.subscribe(exchange, req.header("Last-Event-ID"));
   }
-  auto routed = router.route(req);
+  auto routed = router_.route(req);
   if (auto* reply = std::get_if<httpd::Reply>(&routed)) return exchange->reply(std::move(*reply));
   std::string instance(req.path());
-  std::unique_lock lock(queue_mutex);
-  if (queue.size() >= static_cast<std::size_t>(config.queue_max)) {
+  std::unique_lock lock(queue_mutex_);
+  if (queue_.size() >= static_cast<std::size_t>(config_.queue_max)) {
     lock.unlock();
-    probe.shed();
+    probe_.shed();
     httpd::Reply r = problem_reply(
         Problem{503, "busy", "every database worker is busy; try again shortly", instance, {}});
     r.headers.emplace_back("Retry-After", "1");
     return exchange->reply(std::move(r));
   }
   auto slot = std::make_shared<Slot>();
-  exchange->defer(milliseconds(config.request_timeout_ms), [slot, instance] {
+  exchange->defer(milliseconds(config_.request_timeout_ms), [slot, instance] {
     std::lock_guard slot_lock(slot->mutex);
     if (slot->reply) return std::move(*slot->reply);
     slot->abandoned = true;
@@ -200,25 +201,25 @@ void ApiService::State::handle(const httpd::Request& req,
     r.headers.emplace_back("Retry-After", "1");
     return r;
   });
-  queue.push_back(
+  queue_.push_back(
       Task{std::get<Job>(std::move(routed)), std::move(slot), exchange, std::move(instance)});
   lock.unlock();
-  queue_cv.notify_one();
+  queue_cv_.notify_one();
 }
 
-void ApiService::State::work(PgBackend& backend) {
+void ApiService::work(PgBackend& backend) {
   const auto failed_db = [this](core::FailureClass c, std::string_view what) {
-    probe.database_error(c);
+    probe_.database_error(c);
     runtime::log_warn(kComponent, what);
   };
   for (;;) {
     Task task;
     {
-      std::unique_lock lock(queue_mutex);
-      queue_cv.wait(lock, [&] { return workers_stop || !queue.empty(); });
-      if (queue.empty()) return;  // stopping, and nothing is left to answer
-      task = std::move(queue.front());
-      queue.pop_front();
+      std::unique_lock lock(queue_mutex_);
+      queue_cv_.wait(lock, [&] { return workers_stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and nothing is left to answer
+      task = std::move(queue_.front());
+      queue_.pop_front();
     }
     {
       std::lock_guard lock(task.slot->mutex);
@@ -242,35 +243,16 @@ void ApiService::State::work(PgBackend& backend) {
   }
 }
 
-ApiService::ApiService(ApiConfig config, metrics::Registry& metrics, ReadsFactory reads)
-    : state_(std::make_unique<State>(std::move(config), metrics, std::move(reads))) {}
-
-ApiService::ApiService(ApiConfig config, metrics::Registry& metrics)
-    : ApiService(std::move(config), metrics, database_reads()) {
-  State& s = *state_;
-  if (s.config.cache.redis_url.empty()) return;
-  s.cache_probe = std::make_unique<cache::ReadProbe>(metrics);
-  s.factory = cache::reads_factory(s.config.cache, s.config.pg.schema, *s.cache_probe);
-}
-
-ApiService::~ApiService() {
-  stop();
-}
-
-void ApiService::start() {
-  State& s = *state_;
-  std::lock_guard lock(s.stop_mutex);
-  if (s.started) return;
-
-  const auto& c = s.config;
+void ApiService::open() {
+  const auto& c = config_;
   if (c.admin_token.empty() || c.admin_pg_dsn.empty()) {
     runtime::log_warn(kComponent,
                       "admin writes are off (they need both MILLRACE_API_ADMIN_TOKEN and "
                       "MILLRACE_API_ADMIN_PG): POST, PUT and DELETE answer 503");
   }
-  s.readiness.emplace(c.pg.url, c.pg.schema, "millrace-api-readiness", c.pg.limits);
-  s.check_ready();  // a fatal failure (bad password, no schema) stops the start here
-  s.started = true;
+  readiness_.emplace(c.pg.url, c.pg.schema, "millrace-api-readiness", c.pg.limits);
+  check_ready();  // a fatal failure (bad password, no schema) stops the start here
+  checked_ = true;
 
   for (std::int64_t i = 0; i < c.workers; ++i) {
     auto backend = std::make_unique<PgBackend>(
@@ -278,26 +260,26 @@ void ApiService::start() {
         c.admin_pg_dsn.empty() ? nullptr
                                : std::make_unique<Session>(c.admin_pg_dsn, c.pg.schema,
                                                            "millrace-api-admin", c.pg.limits));
-    auto reads = s.factory(std::make_unique<PgReads>(backend->reader()));
+    auto reads = factory_(std::make_unique<PgReads>(backend->reader()));
     if (!reads) throw std::logic_error("the ReadsFactory returned no catalog::Reads");
     backend->set_reads(std::move(reads));
-    s.backends.push_back(std::move(backend));
+    backends_.push_back(std::move(backend));
   }
-  s.probe.register_gauges(
-      [&s] {
-        std::lock_guard queue_lock(s.queue_mutex);
-        return static_cast<double>(s.queue.size());
+  probe_.register_gauges(
+      [this] {
+        std::lock_guard queue_lock(queue_mutex_);
+        return static_cast<double>(queue_.size());
       },
-      [&s] { return s.ready.load(); });
-  for (auto& backend : s.backends) {
-    s.workers.emplace_back([&s, b = backend.get()] { s.work(*b); });
+      [this] { return ready_.load(); });
+  for (auto& backend : backends_) {
+    workers_.emplace_back([this, b = backend.get()] { work(*b); });
   }
-  s.checker = std::thread([&s] {
-    std::unique_lock checker_lock(s.checker_mutex);
-    while (!s.checker_cv.wait_for(checker_lock, kReadyEvery, [&] { return s.checker_stop; })) {
+  checker_ = std::thread([this] {
+    std::unique_lock checker_lock(checker_mutex_);
+    while (!checker_cv_.wait_for(checker_lock, kReadyEvery, [&] { return checker_stop_; })) {
       checker_lock.unlock();
       try {
-        s.check_ready();
+        check_ready();
       } catch (const core::InfraError&) {
         // Credentials revoked or the schema dropped under a running service:
         // /readyz says so; the operator decides.
@@ -306,79 +288,54 @@ void ApiService::start() {
     }
   });
 
-  s.live = std::make_unique<LiveDriver>(
-      s.hub, std::make_unique<KafkaChanges>(c.kafka),
+  live_ = std::make_unique<LiveDriver>(
+      hub_, std::make_unique<KafkaChanges>(c.kafka),
       std::make_unique<PgLiveSource>(
           std::make_unique<Session>(c.pg.url, c.pg.schema, "millrace-api-live", c.pg.limits),
           c.kafka, c.dead_letters),
       c.pg.schema);
-  s.live->start();
-
-  httpd::ServerOptions options;
-  options.host = c.host;
-  options.port = c.port;
-  options.threads = static_cast<int>(c.http_threads);
-  options.max_body_bytes = static_cast<std::uint64_t>(c.max_body_bytes);
-  options.max_connections = static_cast<std::size_t>(c.max_connections);
-  options.tls_cert_file = c.tls.cert_file;
-  options.tls_key_file = c.tls.key_file;
-  s.server.emplace(options, s);
-  s.server_probe.watch(*s.server);
-  s.server->on_failure([&s](std::string what) { s.fail(std::move(what)); });
-  s.bound_port = s.server->port();
-  s.server->start();
-  runtime::log_info(kComponent,
-                    std::string("serving ") + (s.server->secure() ? "https" : "http") + "://" +
-                        c.host + ":" + std::to_string(s.bound_port.load()) + " for schema " +
-                        c.pg.schema + " (" + std::to_string(c.workers) +
-                        " database workers, admin writes " +
-                        (c.admin_token.empty() || c.admin_pg_dsn.empty() ? "off" : "on") +
-                        ", reads " + (c.read_token.empty() ? "open" : "need the read token") + ")");
+  live_->start();
 }
 
-void ApiService::stop() {
-  State& s = *state_;
-  std::lock_guard lock(s.stop_mutex);
-  if (s.stopped || !s.started) return;
-  s.stopped = true;
-  s.stopping = true;
-  // In-flight requests finish (their workers still run) or meet their
-  // deadline, which this grace covers.
-  // Streams end (the last chunk) at the server's next sweep.
-  if (s.server) s.server->stop(milliseconds(s.config.request_timeout_ms) + milliseconds(1000));
-  if (s.live) s.live->stop();
+std::string ApiService::describe() const {
+  const auto& c = config_;
+  return " for schema " + c.pg.schema + " (" + std::to_string(c.workers) +
+         " database workers, admin writes " +
+         (c.admin_token.empty() || c.admin_pg_dsn.empty() ? "off" : "on") + ", reads " +
+         (c.read_token.empty() ? "open" : "need the read token") + ")";
+}
+
+void ApiService::close() {
+  if (live_) live_->stop();
   {
-    std::lock_guard queue_lock(s.queue_mutex);
-    s.workers_stop = true;
+    std::lock_guard queue_lock(queue_mutex_);
+    workers_stop_ = true;
   }
-  s.queue_cv.notify_all();
-  for (auto& w : s.workers) w.join();
+  queue_cv_.notify_all();
+  for (auto& w : workers_) w.join();
   {
-    std::lock_guard checker_lock(s.checker_mutex);
-    s.checker_stop = true;
+    std::lock_guard checker_lock(checker_mutex_);
+    checker_stop_ = true;
   }
-  s.checker_cv.notify_all();
-  if (s.checker.joinable()) s.checker.join();
+  checker_cv_.notify_all();
+  if (checker_.joinable()) checker_.join();
   runtime::log_info(kComponent, "stopped");
 }
 
-void ApiService::reload() {
-  State& s = *state_;
-  std::lock_guard lock(s.stop_mutex);
-  if (s.server && !s.stopped)
-    httpd::reload_certificate(*s.server, s.config.tls, std::string(kComponent));
+}  // namespace
+
+ReadsFactory database_reads() {
+  return [](std::unique_ptr<catalog::Reads> database) { return database; };
 }
 
-bool ApiService::wait(std::chrono::milliseconds timeout) {
-  return state_->failure.wait(timeout);
+std::unique_ptr<runtime::Service> make_api(ApiConfig config, metrics::Registry& metrics) {
+  return std::make_unique<ApiService>(std::move(config), metrics, ReadsFactory());
 }
 
-void ApiService::rethrow_failure() {
-  state_->failure.rethrow();
-}
-
-int ApiService::port() const {
-  return state_->bound_port.load();
+std::unique_ptr<runtime::Service> make_api_with_reads(ApiConfig config, metrics::Registry& metrics,
+                                                      ReadsFactory reads) {
+  if (!reads) throw std::invalid_argument("make_api_with_reads: no ReadsFactory");
+  return std::make_unique<ApiService>(std::move(config), metrics, std::move(reads));
 }
 
 }  // namespace millrace::api

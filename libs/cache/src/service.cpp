@@ -20,37 +20,40 @@ std::string owner_name() {
   return std::string(host) + ":" + std::to_string(::getpid()) + ":" + std::to_string(random());
 }
 
-}  // namespace
+class CacheService final : public runtime::Service {
+ public:
+  CacheService(CacheConfig config, metrics::Registry& metrics)
+      : config_(std::move(config)), probe_(metrics) {}
+  ~CacheService() override { stop(); }
 
-struct CacheService::State {
-  CacheConfig config;
-  detail::InvalidatorProbe probe;
-  std::unique_ptr<Store> store;
-  std::unique_ptr<detail::RunningInvalidator> invalidator;
-  bool stopped = false;
+  void start() override;
+  void stop() override;
+  bool wait(std::chrono::milliseconds timeout) override {
+    return invalidator_ && invalidator_->wait_failed(timeout);
+  }
+  void rethrow_failure() override {
+    if (invalidator_) invalidator_->rethrow_failure();
+  }
 
-  State(CacheConfig c, metrics::Registry& metrics) : config(std::move(c)), probe(metrics) {}
+ private:
+  CacheConfig config_;
+  detail::InvalidatorProbe probe_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<detail::RunningInvalidator> invalidator_;
+  bool stopped_ = false;
 };
 
-CacheService::CacheService(CacheConfig config, metrics::Registry& metrics)
-    : state_(std::make_unique<State>(std::move(config), metrics)) {}
-
-CacheService::~CacheService() {
-  stop();
-}
-
 void CacheService::start() {
-  State& s = *state_;
-  if (s.invalidator) return;
-  const auto& c = s.config;
+  if (invalidator_) return;
+  const auto& c = config_;
   // The readers' timeout is short so that a read falls back to PostgreSQL
   // fast; the invalidator waits longer, up to half its lease, because each
   // timeout costs it a rebuild (a busy Redis is not a lost one).
   redis::ClientOptions client;
   client.connect_timeout = client.command_timeout =
       std::chrono::milliseconds(std::max(c.store.timeout_ms, c.lease_ms / 2));
-  s.store = make_redis_store(redis::Client(redis::parse_url(c.store.redis_url), client),
-                             effective_prefix(c.store, c.pg.schema));
+  store_ = make_redis_store(redis::Client(redis::parse_url(c.store.redis_url), client),
+                            effective_prefix(c.store, c.pg.schema));
   auto rules = detail::system_rules(c.pg.schema, c.batch_size, c.retry);
   rules.owner = owner_name();
   rules.lease = std::chrono::milliseconds(c.lease_ms);
@@ -58,25 +61,22 @@ void CacheService::start() {
   runtime::log_info("cache", "invalidating " + effective_prefix(c.store, c.pg.schema) + " in " +
                                  c.store.redis_url + " from topic " + c.kafka.topic + " as " +
                                  rules.owner);
-  s.invalidator =
-      std::make_unique<detail::RunningInvalidator>(c.kafka, c.pg, *s.store, s.probe, rules);
-  s.invalidator->start();
+  invalidator_ =
+      std::make_unique<detail::RunningInvalidator>(c.kafka, c.pg, *store_, probe_, rules);
+  invalidator_->start();
 }
 
 void CacheService::stop() {
-  State& s = *state_;
-  if (!s.invalidator || s.stopped) return;
-  s.stopped = true;
-  s.invalidator->stop();
+  if (!invalidator_ || stopped_) return;
+  stopped_ = true;
+  invalidator_->stop();
   runtime::log_info("cache", "stopped");
 }
 
-bool CacheService::wait(std::chrono::milliseconds timeout) {
-  return state_->invalidator && state_->invalidator->wait_failed(timeout);
-}
+}  // namespace
 
-void CacheService::rethrow_failure() {
-  if (state_->invalidator) state_->invalidator->rethrow_failure();
+std::unique_ptr<runtime::Service> make_cache(CacheConfig config, metrics::Registry& metrics) {
+  return std::make_unique<CacheService>(std::move(config), metrics);
 }
 
 }  // namespace millrace::cache

@@ -19,10 +19,12 @@ using core::InfraError;
 using std::chrono::milliseconds;
 
 namespace {
-constexpr const char* kComponent = "changefeed";
-}
 
-struct Changefeed::State {
+constexpr const char* kComponent = "changefeed";
+
+// The feed's thread: sessions, each one connection to each side, retried
+// with backoff until stop or a fatal failure.
+struct FeedRunner {
   ChangefeedConfig config;
   FeedProbe probe;
   std::thread thread;
@@ -32,7 +34,8 @@ struct Changefeed::State {
   bool done = false;
   std::exception_ptr failure;
 
-  State(ChangefeedConfig c, metrics::Registry& registry) : config(std::move(c)), probe(registry) {}
+  FeedRunner(ChangefeedConfig c, metrics::Registry& registry)
+      : config(std::move(c)), probe(registry) {}
 
   void session() {
     if (config.snapshot == "initial" && !read_checkpoint(config)) snapshot();
@@ -177,34 +180,44 @@ struct Changefeed::State {
   }
 };
 
-Changefeed::Changefeed(ChangefeedConfig config, metrics::Registry& metrics)
-    : state_(std::make_unique<State>(std::move(config), metrics)) {}
+class ChangefeedService final : public runtime::Service {
+ public:
+  ChangefeedService(ChangefeedConfig config, metrics::Registry& metrics)
+      : runner_(std::move(config), metrics) {}
+  ~ChangefeedService() override { stop(); }
 
-Changefeed::~Changefeed() {
-  stop();
-}
-
-void Changefeed::start() {
-  state_->thread = std::thread([this] { state_->run(); });
-}
-
-void Changefeed::stop() {
-  {
-    std::lock_guard lock(state_->mutex);
-    state_->stopping = true;
-    state_->cv.notify_all();
+  void start() override {
+    runner_.thread = std::thread([this] { runner_.run(); });
   }
-  if (state_->thread.joinable()) state_->thread.join();
-}
 
-bool Changefeed::wait(milliseconds timeout) {
-  std::unique_lock lock(state_->mutex);
-  return state_->cv.wait_for(lock, timeout, [&] { return state_->done; });
-}
+  void stop() override {
+    {
+      std::lock_guard lock(runner_.mutex);
+      runner_.stopping = true;
+      runner_.cv.notify_all();
+    }
+    if (runner_.thread.joinable()) runner_.thread.join();
+  }
 
-void Changefeed::rethrow_failure() {
-  std::lock_guard lock(state_->mutex);
-  if (state_->failure) std::rethrow_exception(state_->failure);
+  bool wait(milliseconds timeout) override {
+    std::unique_lock lock(runner_.mutex);
+    return runner_.cv.wait_for(lock, timeout, [&] { return runner_.done; });
+  }
+
+  void rethrow_failure() override {
+    std::lock_guard lock(runner_.mutex);
+    if (runner_.failure) std::rethrow_exception(runner_.failure);
+  }
+
+ private:
+  FeedRunner runner_;
+};
+
+}  // namespace
+
+std::unique_ptr<runtime::Service> make_changefeed(ChangefeedConfig config,
+                                                  metrics::Registry& metrics) {
+  return std::make_unique<ChangefeedService>(std::move(config), metrics);
 }
 
 }  // namespace millrace::changefeed

@@ -10,11 +10,8 @@
 #include "ingest.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/http/request.hpp"
-#include "millrace/httpd/probe.hpp"
 #include "millrace/httpd/request.hpp"
-#include "millrace/httpd/server.hpp"
-#include "millrace/httpd/tls_options.hpp"
-#include "millrace/runtime/failure.hpp"
+#include "millrace/httpd/service.hpp"
 #include "millrace/runtime/log.hpp"
 #include "probe.hpp"
 #include "routes.hpp"
@@ -36,42 +33,43 @@ struct Refusal {
   std::string detail;
 };
 
-}  // namespace
-
 // The service's routing, readiness and life cycle. The events route is
-// Ingest's (ingest.cpp); every metric is the probe's (probe.cpp).
-struct ProducerService::State final : httpd::Handler {
-  State(HttpConfig c, metrics::Registry& r)
-      : config(std::move(c)),
-        probe(r, config.kafka.topic),
-        server_probe(r, "MILLRACE_HTTP_MAX_CONNECTIONS"),
-        ingest(config, probe, [this](std::string what) { fail(std::move(what)); }) {}
+// Ingest's (ingest.cpp); every metric is the probe's (probe.cpp); the
+// listener's shell is httpd::HttpService's.
+class ProducerService final : public httpd::HttpService {
+ public:
+  ProducerService(HttpConfig c, metrics::Registry& r)
+      : HttpService(std::string(kComponent), r, "MILLRACE_HTTP_MAX_CONNECTIONS"),
+        config_(std::move(c)),
+        probe_(r, config_.kafka.topic),
+        ingest_(config_, probe_, [this](std::string what) { fail(std::move(what)); }) {}
+  ~ProducerService() override { stop(); }
 
-  HttpConfig config;
-  ProducerProbe probe;
-  httpd::ServerProbe server_probe;
-  Ingest ingest;
+ private:
+  HttpConfig config_;
+  ProducerProbe probe_;
+  Ingest ingest_;
 
-  std::optional<httpd::Server> server;
-  std::thread poller;
-  std::atomic<bool> poller_stop{false};
-  std::atomic<bool> stopping{false};
-  std::atomic<int> bound_port{0};
-
-  std::mutex stop_mutex;
-  bool started = false;
-  bool stopped = false;
-
-  // Failure of the service itself (listener died, fatal producer error).
-  runtime::FailureLatch failure;
+  std::thread poller_;
+  std::atomic<bool> poller_stop_{false};
 
   // Kept by the poller, so /readyz never waits for a broker on an HTTP
   // thread (which serves many connections).
-  std::atomic<bool> ready_cached{false};
-  Clock::time_point ready_checked{};  // poller only
+  std::atomic<bool> ready_cached_{false};
+  Clock::time_point ready_checked_{};  // poller only
 
-  void fail(std::string what);
   void check_ready();
+
+  // httpd::HttpService
+  httpd::Listen listen() const override { return httpd::listen_of(config_); }
+  void open() override;
+  std::string describe() const override;
+  milliseconds drain_grace() const override {
+    // Requests waiting for acknowledgements get them (the poller still
+    // runs) or their deadline, which this grace covers.
+    return milliseconds(config_.produce_timeout_ms) + 2 * kAckGrace;
+  }
+  void close() override;
 
   // httpd::Handler
   std::optional<httpd::Reply> screen(const httpd::Request& req) override;
@@ -80,33 +78,27 @@ struct ProducerService::State final : httpd::Handler {
     return error_reply(status, code, detail);
   }
   void answered(std::string_view path, int status, Clock::duration took) noexcept override {
-    probe.answered(route_of(path), status, took);
+    probe_.answered(route_of(path), status, took);
   }
-  void connection_refused() noexcept override { server_probe.connection_refused(); }
-  void tls_failed(std::string_view) noexcept override { server_probe.tls_failed(); }
 
   std::optional<Refusal> precheck(const httpd::Request& req) const;
 };
 
-void ProducerService::State::fail(std::string what) {
-  if (failure.fail(what)) runtime::log_error(kComponent, what);
-}
-
-void ProducerService::State::check_ready() {
+void ProducerService::check_ready() {
   const auto now = Clock::now();
-  if (now - ready_checked < kReadyCacheFor) return;
+  if (now - ready_checked_ < kReadyCacheFor) return;
   try {
-    ingest.producer()->partition_count(config.kafka.topic, kReadyQueryTimeout);
-    ready_cached = true;
+    ingest_.producer()->partition_count(config_.kafka.topic, kReadyQueryTimeout);
+    ready_cached_ = true;
   } catch (const core::InfraError&) {
-    ready_cached = false;  // that is the answer /readyz gives
+    ready_cached_ = false;  // that is the answer /readyz gives
   }
-  ready_checked = Clock::now();
+  ready_checked_ = Clock::now();
 }
 
-std::optional<Refusal> ProducerService::State::precheck(const httpd::Request& req) const {
-  if (!config.auth_token.empty() &&
-      !httpd::bearer_matches(req.header("Authorization").value_or(""), config.auth_token)) {
+std::optional<Refusal> ProducerService::precheck(const httpd::Request& req) const {
+  if (!config_.auth_token.empty() &&
+      !httpd::bearer_matches(req.header("Authorization").value_or(""), config_.auth_token)) {
     return Refusal{401, "unauthorized", "send Authorization: Bearer <token>"};
   }
   if (!httpd::body_format(req.header("Content-Type").value_or(""))) {
@@ -119,7 +111,7 @@ std::optional<Refusal> ProducerService::State::precheck(const httpd::Request& re
   return std::nullopt;
 }
 
-std::optional<httpd::Reply> ProducerService::State::screen(const httpd::Request& req) {
+std::optional<httpd::Reply> ProducerService::screen(const httpd::Request& req) {
   if (req.path() != kEventsPath || req.method() != "POST") return std::nullopt;
   auto refusal = precheck(req);
   if (!refusal) return std::nullopt;
@@ -128,8 +120,8 @@ std::optional<httpd::Reply> ProducerService::State::screen(const httpd::Request&
   return r;
 }
 
-void ProducerService::State::handle(const httpd::Request& req,
-                                    const std::shared_ptr<httpd::Exchange>& exchange) {
+void ProducerService::handle(const httpd::Request& req,
+                             const std::shared_ptr<httpd::Exchange>& exchange) {
   const std::string_view path = req.path();
   const std::string_view method = req.method();
   const bool get = method == "GET";
@@ -142,100 +134,62 @@ void ProducerService::State::handle(const httpd::Request& req,
   switch (route_of(path)) {
     case kRouteEvents:
       if (method != "POST") return only("POST");
-      return ingest.handle(req, exchange);
+      return ingest_.handle(req, exchange);
     case kRouteHealthz:
       if (!get) return only("GET");
       return exchange->reply(text_reply(200, "ok\n", "text/plain"));
     case kRouteReadyz:
       if (!get) return only("GET");
-      if (!stopping.load() && ready_cached.load()) {
+      if (!stopping() && ready_cached_.load()) {
         return exchange->reply(text_reply(200, "ready\n", "text/plain"));
       }
-      return exchange->reply(text_reply(
-          503, stopping.load() ? "stopping\n" : "no metadata for the topic\n", "text/plain"));
+      return exchange->reply(
+          text_reply(503, stopping() ? "stopping\n" : "no metadata for the topic\n", "text/plain"));
     case kRouteMetrics:
       if (!get) return only("GET");
       return exchange->reply(
-          text_reply(200, probe.scrape(), "text/plain; version=0.0.4; charset=utf-8"));
+          text_reply(200, probe_.scrape(), "text/plain; version=0.0.4; charset=utf-8"));
     case kRouteOther:
       break;
   }
   exchange->reply(error_reply(404, "not_found", "no such path"));
 }
 
-ProducerService::ProducerService(HttpConfig config, metrics::Registry& metrics)
-    : state_(std::make_unique<State>(std::move(config), metrics)) {}
-
-ProducerService::~ProducerService() {
-  stop();
-}
-
-void ProducerService::start() {
-  State& s = *state_;
-  std::lock_guard lock(s.stop_mutex);
-  if (s.started) return;
-  s.started = true;
-
-  if (s.config.auth_token.empty()) {
+void ProducerService::open() {
+  if (config_.auth_token.empty()) {
     runtime::log_warn(kComponent,
                       "MILLRACE_AUTH_TOKEN is empty: /v1/events is open to anyone "
                       "who can reach " +
-                          s.config.http_addr);
+                          config_.http_addr);
   }
-  s.ingest.start();
-  const std::int32_t partitions = s.ingest.partitions();
-  s.probe.register_metrics(s.ingest.producer());
-
-  s.ready_cached = true;  // partition_count just answered
-  s.ready_checked = Clock::now();
-  s.poller = std::thread([&s] {
-    while (!s.poller_stop.load()) {
-      s.ingest.producer()->poll(milliseconds(100));
-      s.ingest.after_poll();
-      s.check_ready();
+  ingest_.start();
+  probe_.register_metrics(ingest_.producer());
+  ready_cached_ = true;  // partition_count just answered
+  ready_checked_ = Clock::now();
+  poller_ = std::thread([this] {
+    while (!poller_stop_.load()) {
+      ingest_.producer()->poll(milliseconds(100));
+      ingest_.after_poll();
+      check_ready();
     }
   });
-
-  httpd::ServerOptions options;
-  options.host = s.config.host;
-  options.port = s.config.port;
-  options.threads = static_cast<int>(s.config.http_threads);
-  options.max_body_bytes = static_cast<std::uint64_t>(s.config.max_body_bytes);
-  options.max_connections = static_cast<std::size_t>(s.config.max_connections);
-  options.tls_cert_file = s.config.tls.cert_file;
-  options.tls_key_file = s.config.tls.key_file;
-  s.server.emplace(options, s);
-  s.server_probe.watch(*s.server);
-  s.server->on_failure([&s](std::string what) { s.fail(std::move(what)); });
-  s.bound_port = s.server->port();
-  s.server->start();
-  runtime::log_info(kComponent,
-                    std::string("serving ") + (s.server->secure() ? "https" : "http") + "://" +
-                        s.config.host + ":" + std::to_string(s.bound_port.load()) + " for topic " +
-                        s.config.kafka.topic + " (" + std::to_string(partitions) + " partitions, " +
-                        std::to_string(s.config.http_threads) + " HTTP threads)");
 }
 
-void ProducerService::stop() {
-  State& s = *state_;
-  std::lock_guard lock(s.stop_mutex);
-  if (s.stopped || !s.started) return;
-  s.stopped = true;
-  s.stopping = true;
-  if (s.server) {
-    // Requests waiting for acknowledgements get them (the poller still
-    // runs) or their deadline, which this grace covers.
-    s.server->stop(milliseconds(s.config.produce_timeout_ms) + 2 * kAckGrace);
+std::string ProducerService::describe() const {
+  return " for topic " + config_.kafka.topic + " (" + std::to_string(ingest_.partitions()) +
+         " partitions, " + std::to_string(config_.http_threads) + " HTTP threads)";
+}
+
+void ProducerService::close() {
+  if (poller_.joinable()) {
+    poller_stop_ = true;
+    poller_.join();
   }
-  if (s.poller.joinable()) {
-    s.poller_stop = true;
-    s.poller.join();
-  }
-  if (const auto& producer = s.ingest.producer(); producer && s.bound_port > 0) {
-    const auto until = Clock::now() + milliseconds(s.config.produce_timeout_ms) + kAckGrace;
+  if (const auto& producer = ingest_.producer(); producer && bound_port() > 0) {
+    const auto until = Clock::now() + milliseconds(config_.produce_timeout_ms) + kAckGrace;
     int left = producer->queue_length();
     while (left > 0 && Clock::now() < until) left = producer->flush(milliseconds(200));
-    s.ingest.drop_finished();
+    ingest_.drop_finished();
     const auto stats = producer->stats();
     std::string summary = "stopped: delivered=" + std::to_string(stats.delivered) +
                           " failed=" + std::to_string(stats.failed);
@@ -245,24 +199,10 @@ void ProducerService::stop() {
   }
 }
 
-void ProducerService::reload() {
-  State& s = *state_;
-  std::lock_guard lock(s.stop_mutex);
-  if (s.server && !s.stopped) {
-    httpd::reload_certificate(*s.server, s.config.tls, std::string(kComponent));
-  }
-}
+}  // namespace
 
-bool ProducerService::wait(std::chrono::milliseconds timeout) {
-  return state_->failure.wait(timeout);
-}
-
-void ProducerService::rethrow_failure() {
-  state_->failure.rethrow();
-}
-
-int ProducerService::port() const {
-  return state_->bound_port.load();
+std::unique_ptr<runtime::Service> make_producer(HttpConfig config, metrics::Registry& metrics) {
+  return std::make_unique<ProducerService>(std::move(config), metrics);
 }
 
 }  // namespace millrace::http

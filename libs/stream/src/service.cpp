@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "millrace/runtime/log.hpp"
+
 namespace millrace::stream {
 
 ConsumerService::ConsumerService(std::string component, metrics::Registry& metrics)
@@ -24,6 +26,13 @@ void ConsumerService::start() {
 
 void ConsumerService::stop() {
   parts_.stop();
+  if (!consumer_ || reported_) return;
+  reported_ = true;
+  const auto s = consumer_->stats();
+  std::string summary = "consumed=" + std::to_string(s.consumed);
+  for (const auto& [outcome, n] : s.outcomes) summary += " " + outcome + "=" + std::to_string(n);
+  runtime::log_info(component_, summary + " batches=" + std::to_string(s.batches) +
+                                    " fenced=" + std::to_string(s.fenced));
 }
 
 bool ConsumerService::wait(std::chrono::milliseconds timeout) {

@@ -1,10 +1,10 @@
 #pragma once
 
-#include <chrono>
 #include <memory>
 
 #include "millrace/cache/config.hpp"
 #include "millrace/metrics/metrics.hpp"
+#include "millrace/runtime/service.hpp"
 
 namespace millrace::cache {
 
@@ -12,27 +12,12 @@ namespace millrace::cache {
 // following the change feed, whoever changed the rows and however. One
 // instance invalidates a cache at a time; others stand by and take over
 // when its lease ends. docs/cache.md says how it works.
-class CacheService {
- public:
-  // `metrics` must outlive the service.
-  CacheService(CacheConfig config, metrics::Registry& metrics);
-  ~CacheService();  // stop()s
-  CacheService(const CacheService&) = delete;
-  CacheService& operator=(const CacheService&) = delete;
-
-  // Starts the invalidator's thread; everything it connects to may still be
-  // down (it waits for them). Throws on bad Kafka properties.
-  void start();
-  // Withdraws the cache (readers go to PostgreSQL at once), gives up the
-  // right to invalidate, closes the consumer. Idempotent.
-  void stop();
-  // True once the invalidator failed fatally; waits up to `timeout`.
-  bool wait(std::chrono::milliseconds timeout);
-  void rethrow_failure();
-
- private:
-  struct State;
-  std::unique_ptr<State> state_;
-};
+//
+// start() starts the invalidator's thread; everything it connects to may
+// still be down (it waits for them); bad Kafka properties throw. stop()
+// withdraws the cache (readers go to PostgreSQL at once), gives up the
+// right to invalidate and closes the consumer. wait() is true once the
+// invalidator failed fatally. `metrics` must outlive the service.
+std::unique_ptr<runtime::Service> make_cache(CacheConfig config, metrics::Registry& metrics);
 
 }  // namespace millrace::cache

@@ -5,7 +5,6 @@
 // for read_committed consumers. The loop is Feed (feed.hpp); this is its
 // configuration and the component that connects, retries and reports.
 
-#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -15,6 +14,7 @@
 #include "millrace/metrics/metrics.hpp"
 #include "millrace/pg/options.hpp"
 #include "millrace/runtime/registry.hpp"
+#include "millrace/runtime/service.hpp"
 
 namespace millrace::changefeed {
 
@@ -58,26 +58,12 @@ void register_options(core::OptionSet& options, ChangefeedConfig& config);
 // Fills the defaults that derive from others; throws core::UsageError.
 void validate(ChangefeedConfig& config);
 
-// The component: start() runs the feed on its own thread, reconnecting with
+// The service: start() runs the feed on its own thread, reconnecting with
 // backoff after a retryable failure (PostgreSQL or Kafka away); a fatal one
-// (fenced, a missing publication, a broken stream) ends it. stop() publishes
-// what is pending, confirms it, and returns.
-class Changefeed {
- public:
-  Changefeed(ChangefeedConfig config, metrics::Registry& metrics);
-  ~Changefeed();
-  Changefeed(const Changefeed&) = delete;
-  Changefeed& operator=(const Changefeed&) = delete;
-
-  void start();
-  void stop();
-  // True once the feed has ended by itself (a fatal failure).
-  bool wait(std::chrono::milliseconds timeout);
-  void rethrow_failure();
-
- private:
-  struct State;
-  std::unique_ptr<State> state_;
-};
+// (fenced, a missing publication, a broken stream) ends it. stop()
+// publishes what is pending, confirms it, and returns. `metrics` must
+// outlive the service.
+std::unique_ptr<runtime::Service> make_changefeed(ChangefeedConfig config,
+                                                  metrics::Registry& metrics);
 
 }  // namespace millrace::changefeed

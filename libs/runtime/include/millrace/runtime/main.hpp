@@ -13,6 +13,7 @@
 #include "millrace/core/options.hpp"
 #include "millrace/metrics/metrics.hpp"
 #include "millrace/runtime/registry.hpp"
+#include "millrace/runtime/serve.hpp"
 #include "millrace/runtime/service.hpp"
 #include "millrace/runtime/signals.hpp"
 
@@ -33,8 +34,8 @@ std::string metrics_addr_of(const Config& config) {
 
 // Runs the service `name` of services/registry.json: `register_options` and
 // `validate` are found beside Config (its namespace), and `make(Config,
-// metrics::Registry&)` returns the service (a pointer-like owner of
-// something runtime::serve() can run). Returns the process's exit status.
+// metrics::Registry&)` returns the service as a std::unique_ptr to a
+// runtime::Service. Returns the process's exit status.
 template <typename Config, typename Make>
 int run_main(int argc, char** argv, std::string_view name, Make&& make) {
   const ServiceEntry& entry = service(name);
@@ -48,22 +49,14 @@ int run_main(int argc, char** argv, std::string_view name, Make&& make) {
   }
   metrics::Registry registry(entry.name);
   if (!serve_metrics(registry, metrics_addr_of(config), entry.program, entry.name)) return 1;
+  std::unique_ptr<Service> service;
   try {
-    auto service = make(std::move(config), registry);
-    return serve(*service, signals, entry.name);
+    service = make(std::move(config), registry);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: fatal: %s\n", entry.program.c_str(), e.what());
     return 1;
   }
-}
-
-// The same for a service that is a class made from (Config,
-// metrics::Registry&).
-template <typename Config, typename Service>
-int run_main(int argc, char** argv, std::string_view name) {
-  return run_main<Config>(argc, argv, name, [](Config config, metrics::Registry& metrics) {
-    return std::make_unique<Service>(std::move(config), metrics);
-  });
+  return serve(*service, signals, entry.name);
 }
 
 }  // namespace millrace::runtime

@@ -1,108 +1,34 @@
 #pragma once
+// What runtime::serve() runs: every service's main part, built by its
+// library's make function (make_sink, make_api, ...) and never named by its
+// class outside that library.
 
 #include <chrono>
-#include <csignal>
-#include <cstdio>
-#include <exception>
-#include <optional>
-#include <string>
-
-#include "millrace/core/options.hpp"
-#include "millrace/runtime/log.hpp"
-#include "millrace/runtime/signals.hpp"
 
 namespace millrace::runtime {
 
-// Reads the environment and the command line into `options`, then runs
-// `validate`. Returns the exit status when the process must end now: 0 after
-// printing --help, 2 after a usage error (printed with a hint), 0 or 2 after
-// --check-config; nullopt to carry on. Logs the effective configuration,
-// secrets masked.
-template <typename Validate>
-std::optional<int> parse_command_line(core::OptionSet& options, int argc, char** argv,
-                                      const std::string& program, const std::string& component,
-                                      Validate&& validate) {
-  options.enable_check_config();
-  const auto env = core::environment_map();
-  try {
-    options.parse(env, {argv + 1, argv + argc});
-    if (options.help_requested()) {
-      std::fputs(options.help().c_str(), stdout);
-      return 0;
-    }
-    validate();
-  } catch (const core::UsageError& e) {
-    std::fprintf(stderr, "%s: %s\nTry '%s --help'.\n", program.c_str(), e.what(), program.c_str());
-    return 2;
-  }
-  if (options.check_config_requested()) {
-    std::fputs(options.check_report(program, env).c_str(), stdout);
-    return 0;
-  }
-  log_info(component, "starting with configuration:\n" + options.describe());
-  for (const auto& note : options.notes()) log_warn(component, note);
-  return std::nullopt;
-}
+// Caller contract: start() once, then any number of wait() and reload()
+// calls from the thread that started it, then stop() (the destructor stops
+// too). rethrow_failure() after stop() says how it ended.
+class Service {
+ public:
+  virtual ~Service() = default;
 
-// Serves `registry`'s metrics at http://`addr`/metrics (nothing when `addr`
-// is empty) and logs where (the port the system picked, for port 0). Returns false after printing
-// why it could not (the address is taken): the service must then exit 1.
-template <typename Registry>
-bool serve_metrics(Registry& registry, const std::string& addr, const std::string& program,
-                   const std::string& component) {
-  if (addr.empty()) return true;
-  try {
-    registry.serve(addr);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", program.c_str(), e.what());
-    return false;
-  }
-  // With port 0 the system picked one: say which.
-  const auto colon = addr.rfind(':');
-  const std::string where = colon == std::string::npos
-                                ? addr
-                                : addr.substr(0, colon + 1) + std::to_string(registry.port());
-  log_info(component, "metrics at http://" + where + "/metrics");
-  return true;
-}
-
-// The life of a service's main component: start(), run until SIGTERM/SIGINT or
-// until the component ends by itself (a fatal error), stop(), and report.
-// SIGHUP calls the component's reload() when it has one (it logs what it
-// did; the service goes on), and stops the others like SIGTERM.
-// Returns the process exit status: 0 after a clean stop, 1 after a failure.
-template <typename Component>
-int serve(Component& component, ShutdownSignals& signals, const std::string& name) {
-  try {
-    component.start();
-    for (;;) {
-      if (const auto sig = signals.wait(std::chrono::milliseconds(200))) {
-        if constexpr (requires { component.reload(); }) {
-          if (*sig == SIGHUP) {
-            component.reload();
-            continue;
-          }
-        }
-        log_info(name, "signal " + std::to_string(*sig) + ": finishing in-flight work");
-        break;
-      }
-      if (component.wait(std::chrono::milliseconds(0))) break;
-    }
-    component.stop();
-    component.rethrow_failure();
-    if constexpr (requires { component.stats().outcomes; }) {
-      const auto s = component.stats();
-      std::string summary = "consumed=" + std::to_string(s.consumed);
-      for (const auto& [outcome, n] : s.outcomes)
-        summary += " " + outcome + "=" + std::to_string(n);
-      log_info(name, summary + " batches=" + std::to_string(s.batches) +
-                         " fenced=" + std::to_string(s.fenced));
-    }
-    return 0;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "millrace-%s: fatal: %s\n", name.c_str(), e.what());
-    return 1;
-  }
-}
+  // Starts serving. Throws with a message fit for the operator when it
+  // cannot (bad properties, a taken port, a fatal database error); what is
+  // merely unreachable yet is waited for, not thrown.
+  virtual void start() = 0;
+  // Finishes in-flight work and stops. Idempotent; does not throw.
+  virtual void stop() = 0;
+  // True once the service has ended by itself (a fatal failure); waits up
+  // to `timeout` for that.
+  virtual bool wait(std::chrono::milliseconds timeout) = 0;
+  // Throws what made the service fail, if anything did.
+  virtual void rethrow_failure() = 0;
+  // SIGHUP: reloads what can change under a running service (a renewed TLS
+  // certificate) and returns true, logging what it did; false when the
+  // service has nothing to reload (SIGHUP then stops it).
+  virtual bool reload() { return false; }
+};
 
 }  // namespace millrace::runtime

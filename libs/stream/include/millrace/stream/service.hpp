@@ -11,6 +11,7 @@
 
 #include "millrace/metrics/metrics.hpp"
 #include "millrace/runtime/lifecycle.hpp"
+#include "millrace/runtime/service.hpp"
 #include "millrace/stream/consumer.hpp"
 #include "millrace/stream/handler.hpp"
 
@@ -21,12 +22,12 @@ namespace millrace::stream {
 // handler, and what the handler leans on); what is added after starts once
 // the consumer runs and stops before it. A part may refer to any part added
 // before it.
-class ConsumerService {
+class ConsumerService final : public runtime::Service {
  public:
   // `component` names the service in logs and in PostgreSQL's
   // application_name; `metrics` must outlive the service.
   ConsumerService(std::string component, metrics::Registry& metrics);
-  ~ConsumerService();  // stop()s
+  ~ConsumerService() override;  // stop()s
   ConsumerService(const ConsumerService&) = delete;
   ConsumerService& operator=(const ConsumerService&) = delete;
 
@@ -46,15 +47,15 @@ class ConsumerService {
   void consume(const StreamConfig& config, Handler& handler);
 
   // Starts the parts in order; a failure stops those started and throws.
-  void start();
+  void start() override;
   // Stops the parts in reverse order: the consumer commits its batch and
-  // leaves the group. Idempotent.
-  void stop();
+  // leaves the group. Logs the consumer's totals once. Idempotent.
+  void stop() override;
   // True once the consumer or a part has ended by itself (a fatal error),
   // or after stop(); waits up to `timeout` for the consumer.
-  bool wait(std::chrono::milliseconds timeout);
+  bool wait(std::chrono::milliseconds timeout) override;
   // Rethrows the fatal error that ended it, the first in the parts' order.
-  void rethrow_failure();
+  void rethrow_failure() override;
   StreamStats stats() const;
 
  private:
@@ -62,6 +63,7 @@ class ConsumerService {
   metrics::Registry& metrics_;
   runtime::Lifecycle parts_;
   TransactionalConsumer* consumer_ = nullptr;  // one of parts_
+  bool reported_ = false;
 };
 
 }  // namespace millrace::stream
