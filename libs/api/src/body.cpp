@@ -3,14 +3,18 @@
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 
+#include <cstddef>
 #include <set>
 #include <span>
+
+#include "millrace/core/enum_names.hpp"
 
 namespace millrace::api {
 
 namespace {
 
 enum class Kind { kString, kNullableString, kInteger, kNumber, kBoolean };
+constexpr std::size_t kKindCount = 5;
 
 struct FieldRule {
   std::string_view name;
@@ -25,21 +29,14 @@ constexpr FieldRule kProductRules[] = {
     {"sku", Kind::kInteger},     {"name", Kind::kString},       {"brand", Kind::kNullableString},
     {"category", Kind::kString}, {"list_price", Kind::kNumber}, {"active", Kind::kBoolean}};
 
-std::string_view kind_text(Kind kind) {
-  switch (kind) {
-    case Kind::kString:
-      return "a string";
-    case Kind::kNullableString:
-      return "a string or null";
-    case Kind::kInteger:
-      return "a whole number";
-    case Kind::kNumber:
-      return "a number";
-    case Kind::kBoolean:
-      return "true or false";
-  }
-  return "";
-}
+// What a refusal says the field must be.
+constexpr core::EnumNames<Kind, kKindCount> kKindTexts({
+    {Kind::kString, "a string"},
+    {Kind::kNullableString, "a string or null"},
+    {Kind::kInteger, "a whole number"},
+    {Kind::kNumber, "a number"},
+    {Kind::kBoolean, "true or false"},
+});
 
 bool has_kind(const rapidjson::Value& v, Kind kind) {
   switch (kind) {
@@ -113,7 +110,8 @@ std::variant<catalog::Record, BodyError> parse_body(catalog::Table table, std::s
                            std::string(catalog::table_name(table)) + " take " + list + ")"};
     }
     if (!has_kind(typed[m.name], rule->kind)) {
-      return BodyError{422, name, "\"" + name + "\" must be " + std::string(kind_text(rule->kind))};
+      return BodyError{422, name,
+                       "\"" + name + "\" must be " + std::string(kKindTexts.name(rule->kind))};
     }
     if (m.value.IsNull()) {
       fields.emplace_back(name, std::nullopt);

@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "millrace/core/enum_names.hpp"
 #include "millrace/core/event.hpp"
 
 namespace millrace::http {
@@ -150,19 +151,12 @@ void append_int(std::string& out, std::int64_t value) {
   out.append(buf, r.ptr);
 }
 
-std::string_view status_text(EventStatus status) {
-  switch (status) {
-    case EventStatus::kAccepted:
-      return "accepted";
-    case EventStatus::kQueued:
-      return "queued";
-    case EventStatus::kRejected:
-      return "rejected";
-    case EventStatus::kFailed:
-      return "failed";
-  }
-  return "unknown";
-}
+constexpr core::EnumNames<EventStatus, kEventStatusCount> kStatusNames({
+    {EventStatus::kAccepted, "accepted"},
+    {EventStatus::kQueued, "queued"},
+    {EventStatus::kRejected, "rejected"},
+    {EventStatus::kFailed, "failed"},
+});
 
 }  // namespace
 
@@ -188,7 +182,7 @@ void append_results_json(std::string& out, std::span<const EventResult> results)
       core::append_json_string(out, r.id);
     }
     out += ",\"status\":\"";
-    out += status_text(r.status);
+    out += kStatusNames.name(r.status);
     out.push_back('"');
     if (r.partition >= 0) {
       out += ",\"partition\":";

@@ -1,22 +1,18 @@
 #include "probe.hpp"
 
+#include "millrace/core/enum_names.hpp"
+
 namespace millrace::webhooks::detail {
 
 namespace {
 
-const char* verdict_label(Verdict v) {
-  switch (v) {
-    case Verdict::kDelivered:
-      return "delivered";
-    case Verdict::kRetry:
-      return "retry";
-    case Verdict::kFailed:
-      return "failed";
-    case Verdict::kDisable:
-      return "disabled";
-  }
-  return "unknown";
-}
+// The outcome label of millrace_webhooks_attempts_total.
+constexpr core::EnumNames<Verdict, kVerdictCount> kVerdictLabels({
+    {Verdict::kDelivered, "delivered"},
+    {Verdict::kRetry, "retry"},
+    {Verdict::kFailed, "failed"},
+    {Verdict::kDisable, "disabled"},
+});
 
 }  // namespace
 
@@ -81,7 +77,7 @@ void DispatchProbe::claimed(std::int64_t endpoint, const ClaimResult& result) {
     registry_
         .counter("millrace_webhooks_attempts_total",
                  "Webhook requests, by endpoint and what came of them",
-                 {{"endpoint", id}, {"outcome", verdict_label(a.verdict)}})
+                 {{"endpoint", id}, {"outcome", std::string(kVerdictLabels.name(a.verdict))}})
         .inc();
     request_seconds_.observe(a.seconds);
     if (a.verdict == Verdict::kDelivered) commit_to_delivery_seconds_.observe(a.since_commit_s);

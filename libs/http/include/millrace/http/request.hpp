@@ -42,6 +42,7 @@ enum class EventStatus : std::uint8_t {
   kRejected,  // invalid: never sent; do not retry unchanged
   kFailed,    // valid, but not (known to be) in Kafka: retry
 };
+inline constexpr std::size_t kEventStatusCount = 4;
 
 // One event's line in the response. Views must outlive the call that writes.
 struct EventResult {

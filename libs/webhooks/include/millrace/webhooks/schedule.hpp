@@ -4,6 +4,7 @@
 // unit-tested without a receiver (tests/schedule_test.cpp).
 
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -45,6 +46,7 @@ enum class Verdict {
   kFailed,     // the schedule is used up: kept as failed, for replay
   kDisable,    // 410 Gone: the endpoint is disabled; the delivery waits for it
 };
+inline constexpr std::size_t kVerdictCount = 4;
 
 struct Decision {
   Verdict verdict = Verdict::kRetry;
