@@ -32,7 +32,7 @@ mkdir -p "$out"
 
 # The tests to run: the fault label (fixtures aside), or those the regex names.
 mapfile -t tests < <(cd "$build" && if [[ -n $regex ]]; then ctest -N -R "$regex"; else ctest -N -L fault; fi |
-  sed -n 's/^ *Test *#[0-9]*: *//p' | grep -v -E '^(stack|cluster)\.(up|down)$')
+  sed -n 's/^ *Test *#[0-9]*: *//p' | grep -v -E '^(stack|fault-stack|cluster)\.(up|down)$')
 ((${#tests[@]} > 0)) || { echo "fault_loop.sh: no test matches" >&2; exit 2; }
 
 # Splits the tests into two lanes of about equal cost: the costliest test
