@@ -263,6 +263,10 @@ std::string http_get(int port, const std::string& path) {
 }
 
 std::string bin(std::string_view name) {
+  if (const char* dir = std::getenv("MILLRACE_TEST_BIN_DIR"); dir != nullptr && *dir != '\0') {
+    std::string path = std::string(dir) + "/" + std::string(name);
+    if (::access(path.c_str(), X_OK) == 0) return path;
+  }
   return std::string(MILLRACE_BIN_DIR) + "/" + std::string(name);
 }
 

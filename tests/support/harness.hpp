@@ -48,7 +48,9 @@ int free_port();
 // GET http://127.0.0.1:port/path; returns the body, throws on failure.
 std::string http_get(int port, const std::string& path);
 
-// Path of one of our binaries in the build tree.
+// Path of one of our binaries: in MILLRACE_TEST_BIN_DIR when that is set and
+// holds it (scripts/test runs fault tests against the sink and aggregator
+// the sanitizer tree built), else in the build tree.
 std::string bin(std::string_view name);
 
 // A child process running one of our binaries with extra environment.

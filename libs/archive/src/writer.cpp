@@ -277,8 +277,10 @@ void CaptureFileWriter::append(const CaptureRecord& r) {
   s.map_entry(system, "x-opt-topic", kMapString, [&](avro_value_t& v) {
     return avro_value_set_string_len(&v, r.topic.c_str(), r.topic.size() + 1);
   });
-  for (const auto& [name, data] : r.headers) {
-    s.map_entry(properties, name, kMapBytes, [&](avro_value_t& v) {
+  for (const auto& header : r.headers) {
+    // The pair, not structured bindings: clang before 16 cannot capture those.
+    const auto& data = header.second;
+    s.map_entry(properties, header.first, kMapBytes, [&](avro_value_t& v) {
       return avro_value_set_bytes(&v, const_cast<char*>(data.data()), data.size());
     });
   }
