@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Runs a test against a fixture's stack: MILLRACE_STATE_DIR is the state
-# directory the build tree gives it, or MILLRACE_TEST_STACK when that is set,
-# so tests/fault_loop.sh can run two lanes of tests, each on its own stack,
-# from one build tree.
+# directory the build tree gives it. A fault test gets one of the fault
+# stacks from ctest (RESOURCE_GROUPS, tests/CMakeLists.txt): lane `a` is
+# STATE_DIR itself, lane `x` is STATE_DIR-x.
 #
 #   in_stack.sh STATE_DIR COMMAND [ARGS...]
 set -euo pipefail
-export MILLRACE_STATE_DIR=${MILLRACE_TEST_STACK:-$1}
+dir=$1
 shift
+# ctest's allocation reads "id:b,slots:1".
+lane=${CTEST_RESOURCE_GROUP_0_FAULT_STACK:-}
+lane=${lane#id:}
+lane=${lane%%,*}
+if [[ -n $lane && $lane != a ]]; then dir=$dir-$lane; fi
+export MILLRACE_STATE_DIR=$dir
 exec "$@"
