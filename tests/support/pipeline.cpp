@@ -16,26 +16,6 @@ namespace millrace::testing {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-core::RejectReason expected_reason(core::BadKind kind) {
-  switch (kind) {
-    case core::BadKind::kInvalidJson:
-      return core::RejectReason::kInvalidJson;
-    case core::BadKind::kMissingField:
-      return core::RejectReason::kMissingField;
-    case core::BadKind::kWrongType:
-      return core::RejectReason::kWrongType;
-    case core::BadKind::kNegativeQty:
-      return core::RejectReason::kOutOfRange;
-    case core::BadKind::kUnknownEventType:
-      return core::RejectReason::kUnknownEventType;
-    case core::BadKind::kNoEventTypeHeader:
-      return core::RejectReason::kMissingEventType;
-    case core::BadKind::kNone:
-      break;
-  }
-  throw std::logic_error("no rejection expected for a valid message");
-}
-
 Pipeline::Pipeline(std::string_view prefix, std::int32_t partition_count, std::int16_t replication)
     : env(stack_env()),
       topic(unique_name(prefix)),
@@ -361,7 +341,7 @@ Verdict Pipeline::verify() {
     REQUIRE(it != expected_.end());
     INFO("dead letter from " << where.first << "/" << where.second << " reason " << *reason);
     REQUIRE(it->second.bad != core::BadKind::kNone);
-    CHECK(*reason == core::reason_code(expected_reason(it->second.bad)));
+    CHECK(*reason == core::reason_code(core::expected_reason(it->second.bad).value()));
     sources.insert(where);
   }
   reader.close();

@@ -128,6 +128,4 @@ class Pipeline {
   std::map<std::int32_t, std::int64_t> next_offset_;
 };
 
-core::RejectReason expected_reason(core::BadKind kind);
-
 }  // namespace millrace::testing

@@ -7,21 +7,44 @@
 
 #include "event_json.hpp"
 #include "millrace/core/contract.hpp"
-#include "millrace/core/enum_names.hpp"
 
 namespace millrace::core {
 
 namespace {
 
-constexpr EnumNames<BadKind, kBadKindCount> kBadKindNames({
-    {BadKind::kNone, "none"},
-    {BadKind::kInvalidJson, "invalid_json"},
-    {BadKind::kMissingField, "missing_field"},
-    {BadKind::kWrongType, "wrong_type"},
-    {BadKind::kNegativeQty, "negative_qty"},
-    {BadKind::kUnknownEventType, "unknown_event_type"},
-    {BadKind::kNoEventTypeHeader, "no_event_type_header"},
-});
+// Each kind of message the generator makes: its name, and the reason
+// validation must refuse it with (none for a good one).
+struct Defect {
+  BadKind kind;
+  std::string_view name;
+  std::optional<RejectReason> reason;
+};
+
+constexpr std::array<Defect, kBadKindCount> kDefects{{
+    {BadKind::kNone, "none", std::nullopt},
+    {BadKind::kInvalidJson, "invalid_json", RejectReason::kInvalidJson},
+    {BadKind::kMissingField, "missing_field", RejectReason::kMissingField},
+    {BadKind::kWrongType, "wrong_type", RejectReason::kWrongType},
+    {BadKind::kNegativeQty, "negative_qty", RejectReason::kOutOfRange},
+    {BadKind::kUnknownEventType, "unknown_event_type", RejectReason::kUnknownEventType},
+    {BadKind::kNoEventTypeHeader, "no_event_type_header", RejectReason::kMissingEventType},
+}};
+
+// In the enum's order, so that a kind indexes its entry, and no name twice.
+static_assert([] {
+  for (std::size_t i = 0; i < kDefects.size(); ++i) {
+    if (static_cast<std::size_t>(kDefects[i].kind) != i) return false;
+    for (std::size_t j = 0; j < i; ++j) {
+      if (kDefects[j].name == kDefects[i].name) return false;
+    }
+  }
+  return true;
+}());
+
+const Defect* defect(BadKind kind) {
+  const auto i = static_cast<std::size_t>(kind);
+  return i < kDefects.size() ? &kDefects[i] : nullptr;
+}
 
 constexpr std::array<std::string_view, 20> kCategories = {
     "Notebooks",   "Pens",          "Backpacks", "Pencils",      "Markers",
@@ -103,7 +126,13 @@ Decimal price_of_sku(std::int64_t sku) {
 }  // namespace
 
 std::string_view to_string(BadKind kind) {
-  return kBadKindNames.name(kind);
+  const Defect* d = defect(kind);
+  return d != nullptr ? d->name : std::string_view("unknown");
+}
+
+std::optional<RejectReason> expected_reason(BadKind kind) {
+  const Defect* d = defect(kind);
+  return d != nullptr ? d->reason : std::nullopt;
 }
 
 std::span<const std::string_view> generated_categories() {

@@ -60,6 +60,17 @@ TEST_CASE("bad kind names", "[generator]") {
   CHECK(to_string(BadKind::kNegativeQty) == "negative_qty");
 }
 
+TEST_CASE("each bad kind names the reason validation must give", "[generator]") {
+  CHECK_FALSE(expected_reason(BadKind::kNone).has_value());
+  CHECK(expected_reason(BadKind::kInvalidJson) == RejectReason::kInvalidJson);
+  CHECK(expected_reason(BadKind::kMissingField) == RejectReason::kMissingField);
+  CHECK(expected_reason(BadKind::kWrongType) == RejectReason::kWrongType);
+  CHECK(expected_reason(BadKind::kNegativeQty) == RejectReason::kOutOfRange);
+  CHECK(expected_reason(BadKind::kUnknownEventType) == RejectReason::kUnknownEventType);
+  CHECK(expected_reason(BadKind::kNoEventTypeHeader) == RejectReason::kMissingEventType);
+  CHECK_FALSE(expected_reason(static_cast<BadKind>(kBadKindCount)).has_value());
+}
+
 TEST_CASE("the same seed gives the same messages", "[generator]") {
   for (const bool embed : {false, true}) {
     EventGenerator a(options(99, 0.3, embed));

@@ -10,6 +10,7 @@
 
 #include "millrace/core/decimal.hpp"
 #include "millrace/core/event.hpp"
+#include "millrace/core/validation.hpp"
 
 namespace millrace::core {
 
@@ -26,6 +27,9 @@ enum class BadKind : std::uint8_t {
 };
 inline constexpr int kBadKindCount = 7;
 std::string_view to_string(BadKind kind);
+// The reason validation must refuse a message of this kind with; nullopt for
+// kNone, which it accepts. Part of the ground truth a test checks against.
+std::optional<RejectReason> expected_reason(BadKind kind);
 
 struct GeneratorOptions {
   std::uint64_t seed = 42;
