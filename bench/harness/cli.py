@@ -49,6 +49,9 @@ def parse_args(description):
                     " (default: all but " + ", ".join(OPTIONAL_STAGES) + ")")
     ap.add_argument("--out", default=os.path.join(REPO, "build", "bench"))
     ap.add_argument("--update-docs", action="store_true", help="also write docs/benchmarks.md")
+    ap.add_argument("--no-build", action="store_true",
+                    help="run the binaries in build/bin as they are, without building first "
+                         "(ctest's bench-smoke: other tests run them meanwhile)")
     ap.add_argument("--archive-root", default=None,
                     help="directory the archive stage writes to (emptied first; default: under --out)")
     args = ap.parse_args()
@@ -277,7 +280,8 @@ def main(description):
     os.makedirs(args.out, exist_ok=True)
     command = "bench/run " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
-    build()
+    if not args.no_build:
+        build()
 
     run_cpu_before = cpu_times()
     stack = Stack(os.path.join(REPO, "build", "bench-stack"))
