@@ -98,10 +98,10 @@ if res.get("http"):
     assert ingest["sent"] > 0 and ingest["failed"] == 0 and ingest["messages_per_s"] > 0, f"kafka ingest {ingest!r}"
 assert r["stages"] == ["warmup", "produce", "end_to_end", "enrich", "growth", "scale", "latency", "http",
                        "changefeed", "webhooks", "cache_reads", "cache_invalidation", "archive"], f"stages {r['stages']!r}"
-# The scale curve: every topic with every number of sinks, each drained to
+# The scale curve in its smoke shape (one topic, 1 and 2 sinks), each drained to
 # the end by both groups, and the CPU of every component measured.
 sc = res["scale"]
-assert [(s["partitions"], s["sinks"]) for s in sc] == [(p, n) for p in (4, 8, 16) for n in (1, 2, 4)], f"scale {sc!r}"
+assert [(s["partitions"], s["sinks"]) for s in sc] == [(4, 1), (4, 2)], f"scale {sc!r}"
 for s in sc:
     assert s["events_per_s"] > 0 and s["sinks_events_per_s"] >= s["events_per_s"], f"scale {s!r}"
     assert s["aggregator_events_per_s"] >= s["events_per_s"] and s["seconds"] > 0, f"scale {s!r}"

@@ -22,7 +22,7 @@ from .stages.changes import bench_changefeed, bench_webhooks
 from .stages.http_ingest import bench_http
 from .stages.latency import ACK_REFERENCE_LINGERS, bench_ack_reference, bench_handoff_floor, bench_latency
 from .stages.soak import bench_soak
-from .stages.store import bench_archive, bench_enrich, bench_growth, bench_scale
+from .stages.store import SCALE_PARTITIONS, SCALE_SINKS, SMOKE_SCALE, bench_archive, bench_enrich, bench_growth, bench_scale
 from .stages.throughput import (bench_cli_produce, bench_consumer_reference, bench_copy_reference, bench_millrace,
                                 bench_producer_reference, pipeline_run)
 
@@ -194,8 +194,10 @@ class Run:
             log(f"growth: the same events drained into an empty store, then into {args.history_rows:,} rows")
             results["growth"] = bench_growth(stack, data, args.events, args.history_rows, args.out)
         if self.want("scale"):
-            log("scale: 1, 2 and 4 sinks with the aggregator, on topics of 4, 8 and 16 partitions")
-            results["scale"] = bench_scale(stack, data, args.events, args.out)
+            shape = SMOKE_SCALE if args.smoke else (SCALE_PARTITIONS, SCALE_SINKS)
+            log(f"scale: {', '.join(map(str, shape[1]))} sinks with the aggregator, on topics of "
+                f"{', '.join(map(str, shape[0]))} partitions")
+            results["scale"] = bench_scale(stack, data, args.events, args.out, shape)
 
     def latency_stages(self):
         args, stack, results = self.args, self.stack, self.results

@@ -3,7 +3,6 @@ and cache stages.
 """
 
 from ..common import ratio
-from ..stages.store import SCALE_PARTITIONS, SCALE_SINKS
 from .references import percent
 
 
@@ -75,7 +74,8 @@ def render_scale(r):
         return []
     out = [
         f"The scale curve: the same {r['events']:,} events, already in Kafka on topics of "
-        f"{', '.join(str(p) for p in SCALE_PARTITIONS)} partitions, drained by {', '.join(str(s) for s in SCALE_SINKS)} "
+        f"{', '.join(str(p) for p in sorted({s['partitions'] for s in rows}))} partitions, drained by "
+        f"{', '.join(str(c) for c in sorted({s['sinks'] for s in rows}))} "
         "sinks and the aggregator together, each time into a fresh schema. Events/s is until both groups have "
         "stored every offset; \"after joins\" leaves out the time before every member held its partitions. CPU "
         "is seconds per 1,000 events.", "",

@@ -125,27 +125,30 @@ def bench_enrich(stack, data, n, workdir):
     return out
 
 
-# The scale curve's topics (partitions) and sinks.
+# The scale curve's topics (partitions) and sinks; --smoke runs the first
+# topic with the first two sink counts, which goes through every step.
 SCALE_PARTITIONS = (4, 8, 16)
 SCALE_SINKS = (1, 2, 4)
+SMOKE_SCALE = ((4,), (1, 2))
 
 
-def bench_scale(stack, data, n, workdir):
+def bench_scale(stack, data, n, workdir, shape=(SCALE_PARTITIONS, SCALE_SINKS)):
     """The scale curve: the same `n` events, already in Kafka on topics of 4,
     8 and 16 partitions, drained by 1, 2 and 4 sinks and the aggregator
     together, into a fresh schema each time. For each: events/s until both
     groups have stored every offset (and the rate once every member holds
     its partitions, without the joins), and the CPU seconds per 1,000 events
     of the sinks, the aggregator, PostgreSQL and Kafka."""
+    partitions, sink_counts = shape
     out = []
-    for parts in SCALE_PARTITIONS:
+    for parts in partitions:
         topic = f"bench_scale_{parts}"
         stack.create_topic(topic, partitions=parts)
         stack.create_topic(topic + ".dlq")
         cli_produce_seconds(stack, data, topic)
-    for parts in SCALE_PARTITIONS:
+    for parts in partitions:
         topic = f"bench_scale_{parts}"
-        for count in SCALE_SINKS:
+        for count in sink_counts:
             schema = f"bench_scale_{parts}_{count}"
             log(f"scale: {count} sink(s) and the aggregator drain {parts} partitions")
             fresh_schema(stack, schema)
