@@ -151,6 +151,19 @@ EOF
   mv -f -- "$props.tmp" "$props"
 }
 
+# A Kafka Uuid as StorageTool random-uuid prints it, without a JVM start:
+# 16 random bytes in URL-safe base64 without padding (22 characters), drawn
+# again when it would start with '-' (Kafka refuses those, like the all-zero
+# and metadata-topic ids, which 16 random bytes do not give in practice).
+random_kafka_uuid() {
+  local id
+  for _ in 1 2 3 4 5 6 7 8; do
+    id=$(openssl rand 16 | base64 | tr '+/' '-_' | tr -d '=\n') || return 1
+    [[ ${#id} -eq 22 && $id != -* ]] && { printf '%s\n' "$id"; return 0; }
+  done
+  return 1
+}
+
 # Every node of a cluster is formatted with the same cluster id, kept in
 # $STATE/kafka.cluster-id (a one-node state dir from before clusters has it
 # only in kafka-data/meta.properties).
@@ -160,8 +173,7 @@ kafka_cluster_id() {
     sed -n 's/^cluster\.id=//p' "${NODE_DATA[1]}/meta.properties" >"$file"
   fi
   if [[ ! -s $file ]]; then
-    id=$(kafka_tool kafka.tools.StorageTool random-uuid 2>>"$KAFKA_LOG") ||
-      die "kafka.tools.StorageTool random-uuid failed; see $KAFKA_LOG"
+    id=$(random_kafka_uuid) || die "could not make a Kafka cluster id (openssl rand)"
     printf '%s\n' "$id" >"$file"
   fi
   head -n 1 -- "$file"
