@@ -1,0 +1,107 @@
+#pragma once
+
+// A kind of event, declared as data (proto/kinds/<kind>.json): its
+// contract (fields, types, bounds, required), its topic and how records are
+// keyed, its tables and columns, and the field that identifies a record, on
+// which resends are deduplicated. Validation (record.hpp), the generator
+// (generator.hpp) and the sink's COPY rows all walk a Declaration, so a new
+// kind with flat fields needs a declaration and a table, and no code.
+// proto/README.md documents the format; docs/kinds.md walks through adding
+// a kind.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "millrace/core/decimal.hpp"
+
+namespace millrace::kinds {
+
+enum class ValueType : std::uint8_t {
+  kText,       // UTF-8, 1..max_bytes bytes, no U+0000
+  kFreeText,   // UTF-8 of any length, empty too, no U+0000 (an unbounded column)
+  kIp,         // a textual IPv4 or IPv6 address
+  kUuid,       // canonical 8-4-4-4-12 hex; stored lowercase
+  kInteger,    // a JSON integer within [min, max]
+  kDecimal,    // a JSON number within [min, max], kept exactly (six decimals)
+  kBoolean,    // true or false
+  kTimestamp,  // RFC 3339 text; UTC when it has no offset
+};
+
+// "text", "uuid", ...: the names the declarations use.
+std::string_view type_name(ValueType type);
+
+// How the generator makes a field's value (generator.hpp). By default from
+// the type and bounds alone.
+struct GenerateHint {
+  enum class Rule : std::uint8_t {
+    kDefault,
+    kOneOf,       // one of `choices`
+    kRange,       // a number within [low, high]
+    kCatalogSku,  // a sku of the catalog the store-event generator uses
+    kSumOfLines,  // sum over the lines of product(`of` fields): an order's Total
+    kCopyOf,      // the parent record's field `of[0]`
+    kEmail,       // name.surname<n>@example.com
+  };
+  Rule rule = Rule::kDefault;
+  std::vector<std::string> choices;
+  std::string low, high;        // decimal or integer text
+  std::vector<std::string> of;  // field names
+};
+
+struct FieldDecl {
+  std::string name;    // the JSON member
+  std::string column;  // the table's column
+  ValueType type = ValueType::kText;
+  bool required = false;
+  // Bounds (inclusive) of an integer, and of a decimal.
+  std::int64_t int_min = 0, int_max = 0;
+  std::optional<core::Decimal> min, max;
+  std::size_t max_bytes = 255;      // a text's longest encoding
+  std::vector<std::string> values;  // a text's allowed values; empty: any
+  bool pii = false;                 // personal data: subject to MILLRACE_<KIND>_PII
+  GenerateHint generate;
+};
+
+// An array of objects in a record, stored one row per element in a table
+// of its own, numbered from 1 in `number_column`.
+struct LinesDecl {
+  std::string name;  // the JSON member ("Details")
+  std::string table;
+  std::string number_column;
+  std::size_t min_items = 1;
+  std::size_t max_items = 1000;
+  std::vector<FieldDecl> fields;
+  std::size_t generate_min = 1, generate_max = 4;  // lines per generated record
+};
+
+struct Declaration {
+  std::string kind;  // "order": the --kind name
+  std::string description;
+  std::string topic;        // default topic
+  std::string topic_env;    // the variable that overrides it
+  std::int32_t partitions;  // the topic's, when Millrace creates it
+  std::string table;        // one row per record
+  std::vector<FieldDecl> fields;
+  std::optional<LinesDecl> lines;
+  // The field whose value identifies a record: the Kafka key (so a
+  // record's resends land in one partition) and the table's primary key.
+  std::size_t identity = 0;
+  std::size_t time = 0;  // the record's event time: a timestamp field
+
+  const FieldDecl& identity_field() const { return fields[identity]; }
+  const FieldDecl& time_field() const { return fields[time]; }
+  // The index of the field named `name`, or nullopt.
+  std::optional<std::size_t> find(std::string_view name) const;
+};
+
+// Reads a declaration. Throws core::UsageError naming `origin` (a file or
+// "built-in order") and what is wrong: a missing member, an unknown type,
+// bounds that do not parse, an identity that is not a required field, two
+// fields with one column.
+Declaration parse_declaration(std::string_view json, std::string_view origin);
+
+}  // namespace millrace::kinds

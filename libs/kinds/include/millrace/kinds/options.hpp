@@ -1,0 +1,50 @@
+#pragma once
+
+// The settings every program that handles a declared kind shares: which
+// kind (--kind, MILLRACE_KIND), where operators' own declarations live
+// (--kinds-dir, MILLRACE_KINDS_DIR), and each kind's topic under the
+// variable its declaration names (MILLRACE_ORDERS_TOPIC for orders). The
+// store event keeps its own topic option (--topic, MILLRACE_TOPIC).
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "millrace/core/options.hpp"
+#include "millrace/kinds/declaration.hpp"
+
+namespace millrace::kinds {
+
+struct KindOptions {
+  std::string kind = "store_event";
+  std::string kinds_dir;
+  // Per declared kind other than the store event: its topic, and what is
+  // stored of its personal data (keep, hash or drop; the variable is the
+  // topic's with _PII for _TOPIC: MILLRACE_ORDERS_PII).
+  std::map<std::string, std::string> topics;
+  std::map<std::string, std::string> pii;
+  // The HMAC key personal data is hashed with (MILLRACE_PII_KEY).
+  std::string pii_key;
+  // Set by resolve(): the declaration of `kind` (nullopt for the store
+  // event, whose path is compiled in).
+  std::optional<Declaration> declaration;
+};
+
+// Registers --kind, --kinds-dir, --pii-key, and --<kind>-topic and
+// --<kind>-pii per declared kind (built in, and in the MILLRACE_KINDS_DIR
+// of `env`). `with_pii`: the programs that store records.
+void register_options(core::OptionSet& options, KindOptions& k,
+                      const std::map<std::string, std::string>& env, bool with_pii);
+
+enum class PiiMode : std::uint8_t { kKeep, kHash, kDrop };
+// The mode set for k.kind, after resolve(). Throws core::UsageError for an
+// unknown mode, or hash without a key.
+PiiMode pii_mode(const KindOptions& k);
+
+// Loads the declaration of k.kind (throws core::UsageError naming the
+// setting) and returns the topic it is read from or written to:
+// `store_event_topic` for the store event.
+std::string resolve(KindOptions& k, const std::string& store_event_topic);
+
+}  // namespace millrace::kinds

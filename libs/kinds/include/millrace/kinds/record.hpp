@@ -1,0 +1,53 @@
+#pragma once
+
+// A record of a declared kind (declaration.hpp), validated: one value per
+// declared field, and its lines. Rejections use the store event's reasons
+// (core/validation.hpp), so dead letters, metrics and SQL read the same
+// codes for every kind; a line's field is named "Details[2].ProductId"
+// (lines counted from 1).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "millrace/core/decimal.hpp"
+#include "millrace/core/timestamp.hpp"
+#include "millrace/core/validation.hpp"
+#include "millrace/kinds/declaration.hpp"
+
+namespace millrace::kinds {
+
+struct Timestamp {
+  core::TimestampUs us;
+  friend bool operator==(Timestamp, Timestamp) = default;
+};
+
+// monostate: null (an optional field absent or null). Text and UUIDs are
+// strings, UUIDs in lower case.
+using Value =
+    std::variant<std::monostate, std::string, std::int64_t, core::Decimal, bool, Timestamp>;
+
+struct Record {
+  std::vector<Value> values;              // in the declaration's field order
+  std::vector<std::vector<Value>> lines;  // each in the lines' field order
+
+  const std::string& identity(const Declaration& d) const {
+    return std::get<std::string>(values[d.identity]);
+  }
+  core::TimestampUs time(const Declaration& d) const {
+    return std::get<Timestamp>(values[d.time]).us;
+  }
+};
+
+// Parses and validates one message value. Checks go in declaration order,
+// the lines after the field before them in the JSON, and the first failure
+// is returned. Unknown members are ignored, as for store events; a known
+// member given twice is refused.
+std::variant<Record, core::Rejection> parse_record(const Declaration& d, std::string_view payload);
+
+// A record's value as JSON (numbers exact, timestamps RFC 3339 in UTC).
+void append_json(std::string& out, const Value& value);
+
+}  // namespace millrace::kinds

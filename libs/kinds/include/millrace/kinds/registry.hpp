@@ -1,0 +1,36 @@
+#pragma once
+
+// Where declarations come from: those built in (proto/kinds/*.json,
+// embedded when the binaries are built), and those an operator adds in a
+// directory of their own (MILLRACE_KINDS_DIR), one <kind>.json each. A
+// kind found in both is refused: which of the two applied would otherwise
+// depend on the flags.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "millrace/kinds/declaration.hpp"
+
+namespace millrace::kinds {
+
+// The kind that needs no declaration file: the store event, whose contract
+// is compiled in (core/contract.hpp); its declaration is checked against it.
+inline constexpr std::string_view kStoreEvent = "store_event";
+
+// The built-in declarations' names and texts, in name order.
+struct BuiltIn {
+  std::string_view kind;
+  std::string_view json;
+};
+std::vector<BuiltIn> built_in_kinds();
+
+// The declaration of `kind`: built in, or <kinds_dir>/<kind>.json when
+// `kinds_dir` is not empty. Throws core::UsageError if there is none, or
+// it does not parse, or it is in both places.
+Declaration find_kind(std::string_view kind, const std::string& kinds_dir);
+
+// Every kind known: the built-in ones and those in `kinds_dir`.
+std::vector<Declaration> all_kinds(const std::string& kinds_dir);
+
+}  // namespace millrace::kinds

@@ -1,0 +1,426 @@
+#include "millrace/kinds/declaration.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <initializer_list>
+#include <limits>
+#include <set>
+#include <utility>
+
+#include "json_tree.hpp"
+#include "millrace/core/options.hpp"
+
+namespace millrace::kinds {
+
+using detail::Json;
+
+namespace {
+
+constexpr std::array<std::pair<std::string_view, ValueType>, 8> kTypes = {{
+    {"text", ValueType::kText},
+    {"free_text", ValueType::kFreeText},
+    {"ip", ValueType::kIp},
+    {"uuid", ValueType::kUuid},
+    {"integer", ValueType::kInteger},
+    {"decimal", ValueType::kDecimal},
+    {"boolean", ValueType::kBoolean},
+    {"timestamp", ValueType::kTimestamp},
+}};
+
+// Columns every kind's table has besides its fields: the record's source.
+constexpr std::array<std::string_view, 3> kSourceColumns = {"kafka_topic", "kafka_partition",
+                                                            "kafka_offset"};
+
+// Reads one declaration, naming where each problem is ("fields[3].type").
+class Reader {
+ public:
+  explicit Reader(std::string_view origin) : origin_(origin) {}
+
+  [[noreturn]] void fail(const std::string& where, const std::string& what) const {
+    throw core::UsageError("kind declaration " + std::string(origin_) + ": " +
+                           (where.empty() ? "" : where + ": ") + what);
+  }
+
+  // Refuses members other than `known`: a misspelt one would otherwise be
+  // ignored, and its setting silently lost.
+  void only(const Json& object, const std::string& where,
+            std::initializer_list<std::string_view> known) const {
+    if (object.type != Json::Type::kObject) fail(where, "must be an object");
+    for (const auto& [key, value] : object.members) {
+      if (std::find(known.begin(), known.end(), key) == known.end()) {
+        fail(where, "unknown member \"" + key + "\"");
+      }
+      std::size_t n = 0;
+      object.member(key, &n);
+      if (n > 1) fail(where, "member \"" + key + "\" appears more than once");
+    }
+  }
+
+  const Json& need(const Json& object, std::string_view name, const std::string& where) const {
+    const Json* j = object.member(name);
+    if (j == nullptr) fail(where, "missing \"" + std::string(name) + "\"");
+    return *j;
+  }
+
+  std::string string(const Json& j, const std::string& where) const {
+    if (j.type != Json::Type::kString || j.text.empty()) fail(where, "must be a non-empty string");
+    return j.text;
+  }
+
+  // A name that goes into SQL unquoted: lower case letters, digits and _.
+  std::string identifier(const Json& j, const std::string& where) const {
+    auto s = string(j, where);
+    const bool ok = s.size() <= 63 &&
+                    (std::islower(static_cast<unsigned char>(s[0])) != 0 || s[0] == '_') &&
+                    std::all_of(s.begin(), s.end(), [](char c) {
+                      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+                    });
+    if (!ok) {
+      fail(where, "\"" + s + "\" must be 1..63 of a-z, 0-9 and _, not starting with a digit");
+    }
+    return s;
+  }
+
+  std::int64_t integer(const Json& j, const std::string& where, std::int64_t lo,
+                       std::int64_t hi) const {
+    std::int64_t v = 0;
+    const auto* end = j.text.data() + j.text.size();
+    // Past 64 bits from_chars sets ec, not ptr, and leaves v as it was.
+    const auto parsed = [&] {
+      const auto r = std::from_chars(j.text.data(), end, v);
+      return r.ptr == end && r.ec == std::errc();
+    };
+    if (j.type != Json::Type::kNumber || !parsed() || v < lo || v > hi) {
+      fail(where, "must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    }
+    return v;
+  }
+
+  bool boolean(const Json* j, const std::string& where) const {
+    if (j == nullptr) return false;
+    if (j->type != Json::Type::kBool) fail(where, "must be true or false");
+    return j->boolean;
+  }
+
+  core::Decimal decimal(const Json& j, const std::string& where) const {
+    const auto d = j.type == Json::Type::kNumber ? core::Decimal::parse(j.text) : std::nullopt;
+    if (!d) fail(where, "must be a number with at most six decimals");
+    return *d;
+  }
+
+  std::vector<std::string> strings(const Json& j, const std::string& where) const {
+    if (j.type != Json::Type::kArray || j.items.empty()) {
+      fail(where, "must be a non-empty array of strings");
+    }
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < j.items.size(); ++i) {
+      out.push_back(string(j.items[i], where + "[" + std::to_string(i) + "]"));
+    }
+    return out;
+  }
+
+  GenerateHint generate(const Json* j, const std::string& where) const {
+    GenerateHint g;
+    if (j == nullptr) return g;
+    if (j->type == Json::Type::kString) {
+      if (j->text == "catalog_sku") {
+        g.rule = GenerateHint::Rule::kCatalogSku;
+      } else if (j->text == "email") {
+        g.rule = GenerateHint::Rule::kEmail;
+      } else {
+        fail(where, "\"" + j->text + "\" is not a rule (catalog_sku, email, or an object)");
+      }
+      return g;
+    }
+    only(*j, where, {"one_of", "range", "sum_of_lines", "copy_of"});
+    if (j->members.size() != 1) fail(where, "must hold exactly one rule");
+    const auto& [rule, arg] = j->members.front();
+    const std::string at = where + "." + rule;
+    if (rule == "one_of") {
+      g.rule = GenerateHint::Rule::kOneOf;
+      g.choices = strings(arg, at);
+    } else if (rule == "range") {
+      g.rule = GenerateHint::Rule::kRange;
+      if (arg.type != Json::Type::kArray || arg.items.size() != 2) {
+        fail(at, "must be [low, high]");
+      }
+      const auto low = decimal(arg.items[0], at), high = decimal(arg.items[1], at);
+      if (high < low) fail(at, "high is below low");
+      g.low = low.to_string();
+      g.high = high.to_string();
+    } else if (rule == "sum_of_lines") {
+      g.rule = GenerateHint::Rule::kSumOfLines;
+      g.of = strings(arg, at);
+    } else {
+      g.rule = GenerateHint::Rule::kCopyOf;
+      g.of = {string(arg, at)};
+    }
+    return g;
+  }
+
+  FieldDecl field(const Json& j, const std::string& where) const {
+    only(j, where,
+         {"name", "column", "type", "required", "min", "max", "max_bytes", "values", "pii",
+          "generate", "description"});
+    FieldDecl f;
+    f.name = string(need(j, "name", where), where + ".name");
+    f.column = identifier(need(j, "column", where), where + ".column");
+    const auto type = string(need(j, "type", where), where + ".type");
+    const auto* t = std::find_if(kTypes.begin(), kTypes.end(),
+                                 [&](const auto& entry) { return entry.first == type; });
+    if (t == kTypes.end()) {
+      fail(where + ".type",
+           "\"" + type +
+               "\" is not a type (text, free_text, ip, uuid, integer, decimal, boolean, "
+               "timestamp)");
+    }
+    f.type = t->second;
+    f.required = boolean(j.member("required"), where + ".required");
+    f.pii = boolean(j.member("pii"), where + ".pii");
+    // Hashed personal data is hex text: only a text column can hold it.
+    if (f.pii && f.type != ValueType::kText && f.type != ValueType::kFreeText) {
+      fail(where + ".pii", "applies to text and free_text fields only");
+    }
+    const bool numeric = f.type == ValueType::kInteger || f.type == ValueType::kDecimal;
+    for (const auto bound : {"min", "max"}) {
+      const Json* b = j.member(bound);
+      const std::string at = where + "." + bound;
+      if (b != nullptr && !numeric) fail(at, "applies to integer and decimal fields only");
+      if (numeric && b == nullptr) fail(where, "an integer or decimal field needs min and max");
+      if (b == nullptr) continue;
+      const bool is_min = std::string_view(bound) == "min";
+      if (f.type == ValueType::kInteger) {
+        (is_min ? f.int_min : f.int_max) = integer(*b, at, std::numeric_limits<std::int64_t>::min(),
+                                                   std::numeric_limits<std::int64_t>::max());
+      } else {
+        (is_min ? f.min : f.max) = decimal(*b, at);
+      }
+    }
+    if (f.type == ValueType::kInteger && f.int_max < f.int_min) fail(where, "max is below min");
+    if (f.type == ValueType::kDecimal && *f.max < *f.min) fail(where, "max is below min");
+    if (const Json* b = j.member("max_bytes")) {
+      if (f.type != ValueType::kText) fail(where + ".max_bytes", "applies to text fields only");
+      f.max_bytes = static_cast<std::size_t>(integer(*b, where + ".max_bytes", 1, 1 << 20));
+    }
+    if (const Json* v = j.member("values")) {
+      if (f.type != ValueType::kText) fail(where + ".values", "applies to text fields only");
+      f.values = strings(*v, where + ".values");
+    }
+    f.generate = generate(j.member("generate"), where + ".generate");
+    suits(f, where + ".generate");
+    return f;
+  }
+
+  // A generate rule must make values of its field's type within its
+  // bounds, or the generator's good records would be refused.
+  void suits(const FieldDecl& f, const std::string& where) const {
+    using Rule = GenerateHint::Rule;
+    const auto& g = f.generate;
+    const bool numeric = f.type == ValueType::kInteger || f.type == ValueType::kDecimal;
+    const auto within = [&](const std::string& text) {
+      const auto v = core::Decimal::parse(text);
+      if (!v) return false;
+      if (f.type == ValueType::kDecimal) return *v >= *f.min && *v <= *f.max;
+      if (v->units() % core::Decimal::kOne != 0) return false;
+      const auto whole = v->units() / core::Decimal::kOne;
+      return whole >= f.int_min && whole <= f.int_max;
+    };
+    switch (g.rule) {
+      case Rule::kOneOf:
+        for (const auto& c : g.choices) {
+          const bool ok = numeric                         ? within(c)
+                          : f.type == ValueType::kBoolean ? c == "true" || c == "false"
+                          : f.type == ValueType::kText
+                              ? c.size() <= f.max_bytes &&
+                                    (f.values.empty() || std::find(f.values.begin(), f.values.end(),
+                                                                   c) != f.values.end())
+                              : f.type == ValueType::kFreeText;
+          if (!ok)
+            fail(where, "choice \"" + c + "\" is not a valid " + std::string(type_name(f.type)) +
+                            " of this field");
+        }
+        break;
+      case Rule::kRange:
+        if (!numeric || !within(g.low) || !within(g.high)) {
+          fail(where, "range applies to integer and decimal fields, within their min and max");
+        }
+        break;
+      case Rule::kCatalogSku:
+        if (f.type != ValueType::kInteger || f.int_min > 100'000 || f.int_max < 999'999) {
+          fail(where, "catalog_sku applies to integer fields whose bounds hold 100000..999999");
+        }
+        break;
+      case Rule::kEmail:
+        if (f.type != ValueType::kText && f.type != ValueType::kFreeText) {
+          fail(where, "email applies to text fields only");
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  std::vector<FieldDecl> fields(const Json& j, const std::string& where) const {
+    if (j.type != Json::Type::kArray || j.items.empty()) {
+      fail(where, "must be a non-empty array of fields");
+    }
+    std::vector<FieldDecl> out;
+    std::set<std::string> names, columns;
+    for (std::size_t i = 0; i < j.items.size(); ++i) {
+      const std::string at = where + "[" + std::to_string(i) + "]";
+      auto f = field(j.items[i], at);
+      if (!names.insert(f.name).second) fail(at, "a second field named \"" + f.name + "\"");
+      if (!columns.insert(f.column).second)
+        fail(at, "a second field in column \"" + f.column + "\"");
+      if (std::find(kSourceColumns.begin(), kSourceColumns.end(), f.column) !=
+          kSourceColumns.end()) {
+        fail(at, "column \"" + f.column + "\" is reserved for the record's source");
+      }
+      out.push_back(std::move(f));
+    }
+    return out;
+  }
+
+  // A field every record has, of one of `types`, named by `member`.
+  std::size_t role(const Json& root, const Declaration& d, std::string_view member,
+                   std::initializer_list<ValueType> types) const {
+    const std::string at(member);
+    const auto name = string(need(root, member, ""), at);
+    const auto i = d.find(name);
+    if (!i) fail(at, "names no field (\"" + name + "\")");
+    const auto& f = d.fields[*i];
+    if (!f.required) fail(at, "field \"" + name + "\" must be required");
+    if (std::find(types.begin(), types.end(), f.type) == types.end()) {
+      fail(at, "field \"" + name + "\" has a type this role cannot take");
+    }
+    return *i;
+  }
+
+ private:
+  std::string_view origin_;
+};
+
+}  // namespace
+
+std::string_view type_name(ValueType type) {
+  for (const auto& [name, t] : kTypes) {
+    if (t == type) return name;
+  }
+  return "unknown";
+}
+
+std::optional<std::size_t> Declaration::find(std::string_view name) const {
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    if (fields[i].name == name) return i;
+  }
+  return std::nullopt;
+}
+
+Declaration parse_declaration(std::string_view json, std::string_view origin) {
+  const Reader r(origin);
+  std::string error;
+  const auto root = detail::parse_json(json, error);
+  if (!root) r.fail("", "not JSON: " + error);
+  r.only(
+      *root, "",
+      {"$comment", "kind", "description", "topic", "table", "identity", "time", "fields", "lines"});
+  Declaration d;
+  d.kind = r.identifier(r.need(*root, "kind", ""), "kind");
+  if (const Json* desc = root->member("description"))
+    d.description = r.string(*desc, "description");
+  const Json& topic = r.need(*root, "topic", "");
+  r.only(topic, "topic", {"name", "env", "partitions"});
+  d.topic = r.string(r.need(topic, "name", "topic"), "topic.name");
+  d.topic_env = r.string(r.need(topic, "env", "topic"), "topic.env");
+  if (d.topic_env.rfind("MILLRACE_", 0) != 0) r.fail("topic.env", "must start with MILLRACE_");
+  d.partitions = static_cast<std::int32_t>(
+      r.integer(r.need(topic, "partitions", "topic"), "topic.partitions", 1, 10'000));
+  d.table = r.identifier(r.need(*root, "table", ""), "table");
+  d.fields = r.fields(r.need(*root, "fields", ""), "fields");
+  d.identity = r.role(*root, d, "identity", {ValueType::kText, ValueType::kUuid});
+  d.time = r.role(*root, d, "time", {ValueType::kTimestamp});
+  if (const Json* lines = root->member("lines")) {
+    r.only(
+        *lines, "lines",
+        {"name", "table", "number_column", "min_items", "max_items", "generate_items", "fields"});
+    LinesDecl l;
+    l.name = r.string(r.need(*lines, "name", "lines"), "lines.name");
+    if (d.find(l.name)) r.fail("lines.name", "\"" + l.name + "\" is also a field's name");
+    l.table = r.identifier(r.need(*lines, "table", "lines"), "lines.table");
+    if (l.table == d.table) r.fail("lines.table", "must differ from the record's table");
+    l.number_column = r.identifier(r.need(*lines, "number_column", "lines"), "lines.number_column");
+    l.min_items = static_cast<std::size_t>(
+        r.integer(r.need(*lines, "min_items", "lines"), "lines.min_items", 0, 100'000));
+    l.max_items = static_cast<std::size_t>(
+        r.integer(r.need(*lines, "max_items", "lines"), "lines.max_items", 1, 100'000));
+    if (l.max_items < l.min_items) r.fail("lines", "max_items is below min_items");
+    if (const Json* g = lines->member("generate_items")) {
+      if (g->type != Json::Type::kArray || g->items.size() != 2) {
+        r.fail("lines.generate_items", "must be [low, high]");
+      }
+      l.generate_min = static_cast<std::size_t>(r.integer(g->items[0], "lines.generate_items",
+                                                          static_cast<std::int64_t>(l.min_items),
+                                                          static_cast<std::int64_t>(l.max_items)));
+      l.generate_max = static_cast<std::size_t>(r.integer(g->items[1], "lines.generate_items",
+                                                          static_cast<std::int64_t>(l.generate_min),
+                                                          static_cast<std::int64_t>(l.max_items)));
+    } else {
+      l.generate_min = std::max<std::size_t>(l.min_items, 1);
+      l.generate_max = std::min<std::size_t>(l.max_items, l.generate_min + 3);
+    }
+    l.fields = r.fields(r.need(*lines, "fields", "lines"), "lines.fields");
+    // A line's row also holds its record's identity and its number.
+    for (const auto& f : l.fields) {
+      if (f.column == d.identity_field().column || f.column == l.number_column) {
+        r.fail("lines.fields",
+               "column \"" + f.column + "\" is the record's identity or the line number");
+      }
+    }
+    d.lines = std::move(l);
+  }
+  // The generator's rules name fields that must exist. copy_of fills a
+  // line from its record, sum_of_lines a record from its lines.
+  for (const auto& f : d.fields) {
+    if (f.generate.rule == GenerateHint::Rule::kCopyOf) {
+      r.fail("fields", "\"" + f.name + "\": copy_of applies to line fields only");
+    }
+    if (f.generate.rule == GenerateHint::Rule::kSumOfLines) {
+      if (!d.lines || f.type != ValueType::kDecimal) {
+        r.fail("fields", "\"" + f.name + "\": sum_of_lines needs lines and a decimal field");
+      }
+      for (const auto& of : f.generate.of) {
+        const auto l = std::find_if(d.lines->fields.begin(), d.lines->fields.end(),
+                                    [&](const FieldDecl& line) { return line.name == of; });
+        if (l == d.lines->fields.end()) {
+          r.fail("fields", "\"" + f.name + "\": sum_of_lines names no line field " + of);
+        }
+        if (l->type != ValueType::kInteger && l->type != ValueType::kDecimal) {
+          r.fail("fields", "\"" + f.name + "\": sum_of_lines multiplies numbers, and line field " +
+                               of + " is " + std::string(type_name(l->type)));
+        }
+      }
+    }
+  }
+  if (d.lines) {
+    for (const auto& f : d.lines->fields) {
+      if (f.generate.rule == GenerateHint::Rule::kSumOfLines) {
+        r.fail("lines.fields", "\"" + f.name + "\": sum_of_lines applies to record fields only");
+      }
+      if (f.generate.rule == GenerateHint::Rule::kCopyOf) {
+        const auto from = d.find(f.generate.of[0]);
+        if (!from) {
+          r.fail("lines.fields", "\"" + f.name + "\": copy_of names no field " + f.generate.of[0]);
+        }
+        if (d.fields[*from].type != f.type) {
+          r.fail("lines.fields", "\"" + f.name + "\": copy_of names field " + f.generate.of[0] +
+                                     " of another type");
+        }
+      }
+    }
+  }
+  return d;
+}
+
+}  // namespace millrace::kinds

@@ -1,0 +1,87 @@
+#include "millrace/kinds/options.hpp"
+
+#include <algorithm>
+
+#include "millrace/kinds/registry.hpp"
+
+namespace millrace::kinds {
+
+namespace {
+
+std::string pii_env(const Declaration& d) {
+  constexpr std::string_view kTopic = "_TOPIC";
+  const std::string_view env = d.topic_env;
+  const auto stem = env.ends_with(kTopic) ? env.substr(0, env.size() - kTopic.size()) : env;
+  return std::string(stem) + "_PII";
+}
+
+}  // namespace
+
+void register_options(core::OptionSet& o, KindOptions& k,
+                      const std::map<std::string, std::string>& env, bool with_pii) {
+  o.add_string("kind", "MILLRACE_KIND", &k.kind,
+               "The kind of event handled: store_event, order, or one declared in "
+               "MILLRACE_KINDS_DIR (docs/kinds.md)");
+  o.add_string("kinds-dir", "MILLRACE_KINDS_DIR", &k.kinds_dir,
+               "A directory of kind declarations of your own, <kind>.json each (docs/kinds.md)");
+  // The options of each kind's topic are known only once the declarations
+  // are read: those built in, and those in the directory the environment
+  // names (a --kinds-dir flag adds kinds whose topic is their default).
+  const auto dir = env.find("MILLRACE_KINDS_DIR");
+  for (auto& d : all_kinds(dir == env.end() ? "" : dir->second)) {
+    if (d.kind == kStoreEvent) continue;
+    k.topics[d.kind] = d.topic;
+    o.add_string(d.kind + "-topic", d.topic_env, &k.topics[d.kind],
+                 "Kafka topic of the " + d.kind + " kind (" + d.description + ")");
+    if (!with_pii) continue;
+    k.pii[d.kind] = "hash";
+    o.add_string(d.kind + "-pii", pii_env(d), &k.pii[d.kind],
+                 "What is stored of the " + d.kind +
+                     " kind's personal data: keep, hash (HMAC-SHA256 with MILLRACE_PII_KEY, "
+                     "so equal values still join) or drop (NULL)");
+  }
+  if (with_pii) {
+    o.add_string("pii-key", "MILLRACE_PII_KEY", &k.pii_key,
+                 "The key personal data is hashed with (at least 16 bytes; keep it secret and "
+                 "unchanged, or hashes of one value will differ)",
+                 core::OptionSet::Shown::kSecret);
+  }
+}
+
+PiiMode pii_mode(const KindOptions& k) {
+  if (!k.declaration) return PiiMode::kKeep;
+  const auto personal = [](const std::vector<FieldDecl>& fields) {
+    return std::any_of(fields.begin(), fields.end(), [](const FieldDecl& f) { return f.pii; });
+  };
+  const auto& d = *k.declaration;
+  // A kind without personal data needs no key.
+  if (!personal(d.fields) && !(d.lines && personal(d.lines->fields))) return PiiMode::kKeep;
+  const auto it = k.pii.find(k.kind);
+  const std::string mode = it == k.pii.end() ? "hash" : it->second;
+  const std::string setting = "--" + k.kind + "-pii / " + pii_env(*k.declaration);
+  if (mode == "keep") return PiiMode::kKeep;
+  if (mode == "drop") return PiiMode::kDrop;
+  if (mode != "hash") {
+    throw core::UsageError(setting + ": expected keep, hash or drop, got \"" + mode + "\"");
+  }
+  if (k.pii_key.size() < 16) {
+    throw core::UsageError(setting +
+                           " is hash (the default): set MILLRACE_PII_KEY to a secret "
+                           "of at least 16 bytes, or choose keep or drop");
+  }
+  return PiiMode::kHash;
+}
+
+std::string resolve(KindOptions& k, const std::string& store_event_topic) {
+  if (k.kind == kStoreEvent) return store_event_topic;
+  k.declaration = find_kind(k.kind, k.kinds_dir);
+  const auto it = k.topics.find(k.kind);
+  const std::string topic = it == k.topics.end() ? k.declaration->topic : it->second;
+  if (topic.empty()) {
+    throw core::UsageError("--" + k.kind + "-topic / " + k.declaration->topic_env +
+                           " must not be empty");
+  }
+  return topic;
+}
+
+}  // namespace millrace::kinds

@@ -1,0 +1,78 @@
+#include "millrace/kinds/registry.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "millrace/core/options.hpp"
+
+namespace millrace::kinds {
+
+namespace {
+
+std::optional<std::string> read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw core::UsageError("cannot read " + path.string());
+  return text.str();
+}
+
+Declaration checked(std::string_view kind, std::string_view json, const std::string& origin) {
+  auto d = parse_declaration(json, origin);
+  if (d.kind != kind) {
+    throw core::UsageError("kind declaration " + origin + " declares kind \"" + d.kind +
+                           "\"; its file must be named " + d.kind + ".json");
+  }
+  return d;
+}
+
+}  // namespace
+
+Declaration find_kind(std::string_view kind, const std::string& kinds_dir) {
+  const auto built = built_in_kinds();
+  const auto it =
+      std::find_if(built.begin(), built.end(), [&](const BuiltIn& b) { return b.kind == kind; });
+  std::optional<std::string> own;
+  std::filesystem::path path;
+  if (!kinds_dir.empty()) {
+    path = std::filesystem::path(kinds_dir) / (std::string(kind) + ".json");
+    own = read_file(path);
+  }
+  if (it != built.end() && own) {
+    throw core::UsageError("kind \"" + std::string(kind) + "\" is built in; " + path.string() +
+                           " may not declare it again");
+  }
+  if (it != built.end()) return checked(kind, it->json, "built-in " + std::string(kind));
+  if (own) return checked(kind, *own, path.string());
+  std::string known;
+  for (const auto& b : built) known += (known.empty() ? "" : ", ") + std::string(b.kind);
+  throw core::UsageError("no kind \"" + std::string(kind) + "\": the built-in kinds are " + known +
+                         (kinds_dir.empty() ? std::string(", and no MILLRACE_KINDS_DIR is set")
+                                            : ", and " + path.string() + " does not exist"));
+}
+
+std::vector<Declaration> all_kinds(const std::string& kinds_dir) {
+  std::vector<Declaration> out;
+  for (const auto& b : built_in_kinds()) out.push_back(find_kind(b.kind, kinds_dir));
+  if (kinds_dir.empty()) return out;
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(kinds_dir, ec)) {
+    if (entry.path().extension() == ".json") names.push_back(entry.path().stem().string());
+  }
+  if (ec)
+    throw core::UsageError("cannot list MILLRACE_KINDS_DIR " + kinds_dir + ": " + ec.message());
+  std::sort(names.begin(), names.end());
+  for (const auto& name : names) {
+    if (std::none_of(out.begin(), out.end(),
+                     [&](const Declaration& d) { return d.kind == name; })) {
+      out.push_back(find_kind(name, kinds_dir));
+    }
+  }
+  return out;
+}
+
+}  // namespace millrace::kinds
