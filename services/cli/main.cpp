@@ -17,6 +17,7 @@
 #include "millrace/core/options.hpp"
 #include "millrace/kafka/admin.hpp"
 #include "millrace/kafka/options.hpp"
+#include "millrace/kinds/options.hpp"
 #include "millrace/pg/database.hpp"
 #include "millrace/pg/options.hpp"
 #include "millrace/pg/store_events.hpp"
@@ -144,11 +145,14 @@ int cmd_create_topics(const std::vector<std::string>& args) {
   std::int64_t replication = 1;
   std::int64_t timeout_s = 120;
   core::OptionSet options("millrace create-topics",
-                          "Creates the store-events topic, its dead-letter topic and the change "
+                          "Creates the store-events topic, its dead-letter topic, each declared "
+                          "kind's topic and dead-letter topic (store-orders, ...) and the change "
                           "feed's topic if missing, and waits until each has a leader for every "
                           "partition. Fails if one exists with another partition count. Waits "
                           "for the broker to come up.");
   kafka::register_options(options, kafka);
+  kinds::KindOptions kinds;
+  kinds::register_options(options, kinds, core::environment_map(), false);
   options.add_string("dlq-topic", "MILLRACE_DLQ_TOPIC", &dlq_topic,
                      "Dead-letter topic (default: <topic>.dlq)");
   options.add_string("changes-topic", "MILLRACE_CHANGES_TOPIC", &changes_topic,
@@ -177,6 +181,11 @@ int cmd_create_topics(const std::vector<std::string>& args) {
   kafka.extra.try_emplace("client.id", kafka.client_id);  // a client.id property still wins
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   std::vector<std::string> topics = {kafka.topic, dlq_topic};
+  // A declared kind's sink dead-letters to <its topic>.dlq by default.
+  for (const auto& [kind, topic] : kinds.topics) {
+    topics.push_back(topic);
+    topics.push_back(topic + ".dlq");
+  }
   if (!changes_topic.empty()) topics.push_back(changes_topic);
   for (const auto& name : topics) {
     kafka::ensure_topic(kafka.brokers, name, static_cast<std::int32_t>(partitions),

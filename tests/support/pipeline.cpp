@@ -210,9 +210,14 @@ std::int64_t Pipeline::records_in_topic() const {
 }
 
 std::vector<TopicRecord> Pipeline::read_topic(std::int64_t expected) const {
+  return read_topic(topic, expected);
+}
+
+std::vector<TopicRecord> Pipeline::read_topic(const std::string& name,
+                                              std::int64_t expected) const {
   NoRebalance listener;
   kafka::Consumer reader(reader_config(env.brokers, "topic_reader"), &listener);
-  reader.subscribe({topic});
+  reader.subscribe({name});
   std::vector<TopicRecord> out;
   const auto until = std::chrono::steady_clock::now() + seconds(120);
   while (static_cast<std::int64_t>(out.size()) < expected &&
@@ -226,6 +231,7 @@ std::vector<TopicRecord> Pipeline::read_topic(std::int64_t expected) const {
     r.value = std::string(msg->payload());
     if (auto h = msg->header("event_type")) r.event_type = std::string(*h);
     if (auto h = msg->header("priority_shipping")) r.priority_shipping = std::string(*h);
+    for (const auto& [k, v] : msg->headers()) r.headers[std::string(k)] = std::string(v);
     out.push_back(std::move(r));
   }
   reader.close();

@@ -33,6 +33,7 @@ struct TopicRecord {
   std::string value;
   std::optional<std::string> event_type;
   std::optional<std::string> priority_shipping;
+  std::map<std::string, std::string> headers;  // the last value of each
 };
 
 // For readers that take whatever partitions the group gives them, each from
@@ -105,6 +106,8 @@ class Pipeline {
   // Every record of the topic, with a new consumer group; REQUIREs (Catch2)
   // that `expected` records arrive within two minutes.
   std::vector<TopicRecord> read_topic(std::int64_t expected) const;
+  // The same for another topic (a dead-letter topic).
+  std::vector<TopicRecord> read_topic(const std::string& name, std::int64_t expected) const;
   // Waits until PostgreSQL's offsets reach the end of every partition.
   bool wait_caught_up(std::chrono::seconds timeout);
 

@@ -8,7 +8,9 @@
 #include <utility>
 #include <vector>
 
+#include "millrace/kinds/registry.hpp"
 #include "millrace/pg/array.hpp"
+#include "millrace/pg/kind_tables.hpp"
 #include "millrace/runtime/log.hpp"
 #include "millrace/runtime/registry.hpp"
 
@@ -258,6 +260,12 @@ int migrate(pqxx::connection& connection, const std::string& schema) {
         ++count;
       }
       record_group_kinds(connection);
+      // The built-in kinds' tables follow their declarations (the store
+      // event's are the migrations' own).
+      for (const auto& built : kinds::built_in_kinds()) {
+        if (built.kind == kinds::kStoreEvent) continue;
+        ensure_kind_tables(connection, kinds::find_kind(built.kind, ""));
+      }
     } catch (const std::exception&) {
       unlock();
       throw;

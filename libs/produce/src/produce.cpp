@@ -13,6 +13,7 @@
 #include "millrace/core/validation.hpp"
 #include "millrace/kafka/producer.hpp"
 #include "millrace/kafka/store_event.hpp"
+#include "records.hpp"
 
 namespace millrace::produce {
 
@@ -22,6 +23,7 @@ using Clock = std::chrono::steady_clock;
 
 void register_options(core::OptionSet& o, ProduceConfig& c) {
   kafka::register_options(o, c.kafka);
+  kinds::register_options(o, c.kinds, core::environment_map(), false);
   o.add_int("count", "", &c.count, "Generate this many synthetic events", 0, 1'000'000'000);
   o.add_double("rate", "", &c.rate, "Events per second (0: as fast as possible)", 0, 10'000'000);
   o.add_double("bad-ratio", "", &c.bad_ratio,
@@ -45,6 +47,7 @@ void register_options(core::OptionSet& o, ProduceConfig& c) {
 void validate(ProduceConfig& c) {
   validate_progress(c.progress);
   kafka::validate(c.kafka);
+  c.kafka.topic = kinds::resolve(c.kinds, c.kafka.topic);
   if (c.count == 0 && c.file.empty()) throw core::UsageError("give --count N or --file PATH");
   if (c.count > 0 && !c.file.empty())
     throw core::UsageError("--count and --file exclude each other");
@@ -131,6 +134,7 @@ std::string ProduceSummary::to_json() const {
                 static_cast<unsigned long long>(failed_deliveries), duration_s,
                 static_cast<unsigned long long>(seed));
   std::string out = buf;
+  if (!kind.empty()) out += ",\"kind\":\"" + kind + "\",\"valid\":" + std::to_string(valid);
   if (failed_deliveries > 0) {
     out += ",\"first_error\":\"";
     for (const char c : first_error) {
@@ -192,7 +196,15 @@ ProduceSummary run_produce(const ProduceConfig& config, std::istream* input,
     if (on_progress && progress_clock.ready()) report();
   };
 
-  if (config.count > 0) {
+  if (config.kinds.declaration) {
+    s.kind = config.kinds.kind;
+    detail::produce_records(
+        config, input, partitions, stop, [&](std::uint64_t sent) { pacer.wait_for(sent); },
+        [&](std::string_view payload, std::int32_t partition, std::string_view key) {
+          send(payload, std::nullopt, false, partition, key);
+        },
+        s);
+  } else if (config.count > 0) {
     core::GeneratorOptions g;
     s.seed = config.seed != 0 ? static_cast<std::uint64_t>(config.seed)
                               : static_cast<std::uint64_t>(

@@ -7,6 +7,7 @@ namespace millrace::sink {
 
 void register_options(core::OptionSet& o, SinkConfig& c) {
   stream::register_options(o, c.stream);
+  kinds::register_options(o, c.kinds, core::environment_map(), true);
   o.add_string("dlq-topic", "MILLRACE_DLQ_TOPIC", &c.dlq_topic,
                "Dead-letter topic for invalid messages (default: <topic>.dlq)");
   o.add_int("dlq-max-bytes", "MILLRACE_DLQ_MAX_BYTES", &c.dlq_max_bytes,
@@ -41,6 +42,18 @@ void register_options(core::OptionSet& o, SinkConfig& c) {
 
 void validate(SinkConfig& c) {
   stream::validate(c.stream);
+  c.stream.kafka.topic = kinds::resolve(c.kinds, c.stream.kafka.topic);
+  if (c.kinds.declaration) {
+    kinds::pii_mode(c.kinds);  // refuses a bad mode, or hash without a key
+    if (c.enrich)
+      throw core::UsageError("--enrich applies to store events only, not --kind " + c.kinds.kind);
+    // Sinks of two kinds are two groups: each its own offsets and members.
+    const auto defaults = stream::service_defaults("sink");
+    if (c.stream.group == defaults.group) c.stream.group += "-" + c.kinds.kind;
+    if (c.stream.kafka.client_id == defaults.kafka.client_id) {
+      c.stream.kafka.client_id += "-" + c.kinds.kind;
+    }
+  }
   if (c.dlq_topic.empty()) c.dlq_topic = c.stream.kafka.topic + ".dlq";
   if (c.dlq_topic == c.stream.kafka.topic) {
     throw core::UsageError("--dlq-topic must differ from --topic, or invalid messages would loop");

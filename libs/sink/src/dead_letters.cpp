@@ -57,6 +57,45 @@ kafka::ProducerConfig producer_config(const SinkConfig& config, const std::strin
 
 }  // namespace
 
+Consumed consumed(const kafka::Message& msg) {
+  Consumed c{msg.partition(),
+             msg.offset(),
+             msg.timestamp_ms().value_or(-1),
+             std::string(msg.key().value_or("")),
+             std::string(msg.payload()),
+             {}};
+  for (const auto& [k, v] : msg.headers()) c.headers.emplace_back(k, v);
+  return c;
+}
+
+void send_rejected(LetterPort& letters, const kafka::Message& msg, std::string_view reason,
+                   const core::Rejection& rejection, const TrackerRef& tracker) {
+  const LetterSource source{msg.topic(),
+                            msg.partition(),
+                            msg.offset(),
+                            msg.timestamp_ms().value_or(-1),
+                            msg.key().value_or(""),
+                            msg.payload(),
+                            msg.headers()};
+  letters.send(source,
+               {{"millrace.reason", reason},
+                {"millrace.field", rejection.field},
+                {"millrace.detail", rejection.detail}},
+               tracker);
+}
+
+void send_refused(LetterPort& letters, std::string_view topic, const Consumed& record,
+                  const stream::Refusal& refusal, const TrackerRef& tracker) {
+  LetterSource source{
+      topic, record.partition, record.offset, record.timestamp_ms, record.key, record.payload, {}};
+  for (const auto& [k, v] : record.headers) source.headers.emplace_back(k, v);
+  letters.send(source,
+               {{"millrace.reason", "db_refused"},
+                {"millrace.sqlstate", refusal.sqlstate},
+                {"millrace.detail", refusal.message}},
+               tracker);
+}
+
 DeadLetters::DeadLetters(const SinkConfig& config, metrics::Registry& metrics)
     : config_(config),
       dead_letters_(metrics.counter("millrace_dead_letters_total",

@@ -9,6 +9,7 @@
 // thread (refused rows); await() and flush() on the commit thread. Delivery
 // reports are served by whichever thread polls the producer.
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -17,9 +18,13 @@
 #include <utility>
 #include <vector>
 
+#include "millrace/core/validation.hpp"
+#include "millrace/kafka/consumer.hpp"
 #include "millrace/kafka/producer.hpp"
 #include "millrace/metrics/metrics.hpp"
 #include "millrace/sink/config.hpp"
+#include "millrace/stream/batch.hpp"
+#include "millrace/stream/handler.hpp"
 
 namespace millrace::sink::detail {
 
@@ -55,6 +60,18 @@ struct LetterSource {
 // Millrace's headers saying why a record is a dead letter.
 using LetterReasons = std::vector<std::pair<std::string_view, std::string_view>>;
 
+// A kept record as consumed: what a dead letter of it needs, should
+// PostgreSQL refuse its row.
+struct Consumed {
+  std::int32_t partition;
+  std::int64_t offset;
+  std::int64_t timestamp_ms;
+  std::string key;
+  std::string payload;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+Consumed consumed(const kafka::Message& msg);
+
 // Where the handler sends its dead letters: DeadLetters below, or the unit
 // tests' letters in memory.
 class LetterPort {
@@ -77,6 +94,33 @@ class LetterPort {
   // (retryable) on a failed or refused write, or after 30 s.
   virtual void await(const TrackerRef& tracker) = 0;
 };
+
+// The letter of a record validation rejected, with `reason` (a reason code)
+// and the rejection's field and detail.
+void send_rejected(LetterPort& letters, const kafka::Message& msg, std::string_view reason,
+                   const core::Rejection& rejection, const TrackerRef& tracker);
+
+// The letter of a kept record of `topic` PostgreSQL refused (db_refused).
+void send_refused(LetterPort& letters, std::string_view topic, const Consumed& record,
+                  const stream::Refusal& refusal, const TrackerRef& tracker);
+
+// For each refusal, the row of `rows` it names is dead-lettered, moved from
+// persisted to rejected in `batch`'s tallies, and taken out of `rows`.
+template <typename RowT>
+void refuse_rows(LetterPort& letters, std::string_view topic, stream::Batch& batch,
+                 std::vector<RowT>& rows, const std::vector<stream::Refusal>& refused,
+                 const TrackerRef& tracker) {
+  for (const auto& r : refused) {
+    const auto it = std::find_if(rows.begin(), rows.end(), [&](const RowT& row) {
+      return row.partition == r.record.partition && row.offset == r.record.offset;
+    });
+    if (it == rows.end()) continue;
+    send_refused(letters, topic, *it, r, tracker);
+    batch.at(it->partition)
+        .tally.move({core::Outcome::kPersisted, ""}, {core::Outcome::kRejected, "db_refused"}, 1);
+    rows.erase(it);
+  }
+}
 
 class DeadLetters final : public LetterPort {
  public:

@@ -1,6 +1,5 @@
 #include "handler.hpp"
 
-#include <algorithm>
 #include <chrono>
 #include <string>
 #include <utility>
@@ -19,18 +18,6 @@ namespace {
 constexpr std::string_view kOutOfWindow = "ts_out_of_window";
 
 }  // namespace
-
-void SinkBatch::discard(std::int32_t partition) {
-  std::erase_if(rows, [&](const Row& row) { return row.partition == partition; });
-}
-
-std::unique_ptr<stream::BatchState> SinkBatch::slice(std::size_t begin, std::size_t end) const {
-  auto out = std::make_unique<SinkBatch>();
-  out->rows.assign(rows.begin() + static_cast<std::ptrdiff_t>(begin),
-                   rows.begin() + static_cast<std::ptrdiff_t>(end));
-  out->letters = letters;
-  return out;
-}
 
 std::vector<const Row*> unexpired_rows(stream::Batch& batch, const SinkBatch& state,
                                        std::optional<std::int64_t> cutoff) {
@@ -75,32 +62,13 @@ void SinkHandler::handle(const kafka::Message& msg, stream::PartitionProgress& p
     // Provisional: write() re-labels the ids PostgreSQL already holds,
     // and the rows past the store's retention.
     progress.tally.count(core::Outcome::kPersisted, "");
-    Row row{std::move(kept->event),
-            msg.partition(),
-            msg.offset(),
-            msg.timestamp_ms().value_or(-1),
-            std::string(msg.key().value_or("")),
-            std::string(msg.payload()),
-            {}};
-    for (const auto& [k, v] : msg.headers()) row.headers.emplace_back(k, v);
-    of(state).rows.push_back(std::move(row));
+    of(state).rows.push_back(Row{consumed(msg), std::move(kept->event)});
   } else if (const auto* filtered = std::get_if<Filtered>(&decision)) {
     progress.tally.count(core::Outcome::kFiltered, core::reason_code(filtered->reason));
   } else {
     const auto& rejection = std::get<Rejected>(decision).rejection;
     if (rejected_reason.empty()) rejected_reason = core::reason_code(rejection.reason);
-    LetterSource source{msg.topic(),
-                        msg.partition(),
-                        msg.offset(),
-                        msg.timestamp_ms().value_or(-1),
-                        msg.key().value_or(""),
-                        msg.payload(),
-                        msg.headers()};
-    letters_->send(source,
-                   {{"millrace.reason", rejected_reason},
-                    {"millrace.field", rejection.field},
-                    {"millrace.detail", rejection.detail}},
-                   of(state).letters);
+    send_rejected(*letters_, msg, rejected_reason, rejection, of(state).letters);
     progress.tally.count(core::Outcome::kRejected, rejected_reason);
   }
 }
@@ -135,29 +103,8 @@ void SinkHandler::before_commit(stream::BatchState& state) {
 
 void SinkHandler::refuse(stream::Batch& batch, stream::BatchState& state,
                          const std::vector<stream::Refusal>& refused) {
-  auto& sink = of(state);
-  for (const auto& r : refused) {
-    const auto it = std::find_if(sink.rows.begin(), sink.rows.end(), [&](const Row& row) {
-      return row.partition == r.record.partition && row.offset == r.record.offset;
-    });
-    if (it == sink.rows.end()) continue;
-    LetterSource source{config_.stream.kafka.topic,
-                        it->partition,
-                        it->offset,
-                        it->timestamp_ms,
-                        it->key,
-                        it->payload,
-                        {}};
-    for (const auto& [k, v] : it->headers) source.headers.emplace_back(k, v);
-    letters_->send(source,
-                   {{"millrace.reason", "db_refused"},
-                    {"millrace.sqlstate", r.sqlstate},
-                    {"millrace.detail", r.message}},
-                   sink.letters);
-    batch.at(it->partition)
-        .tally.move({core::Outcome::kPersisted, ""}, {core::Outcome::kRejected, "db_refused"}, 1);
-    sink.rows.erase(it);
-  }
+  refuse_rows(*letters_, config_.stream.kafka.topic, batch, of(state).rows, refused,
+              of(state).letters);
 }
 
 void SinkHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchState& state) {

@@ -18,24 +18,13 @@
 #include "millrace/metrics/metrics.hpp"
 #include "millrace/sink/config.hpp"
 #include "millrace/stream/handler.hpp"
+#include "rows_batch.hpp"
 #include "store_partitions.hpp"
 #include "store_rows.hpp"
 
 namespace millrace::sink::detail {
 
-// One batch's kept rows and dead letters.
-struct SinkBatch final : stream::BatchState {
-  std::vector<Row> rows;
-  TrackerRef letters = std::make_shared<LetterTracker>();
-
-  void discard(std::int32_t partition) override;
-  std::size_t size() const override { return rows.size(); }
-  stream::RecordRef record(std::size_t i) const override {
-    return {rows[i].partition, rows[i].offset};
-  }
-  // A slice shares the batch's letters: they are one batch's to make durable.
-  std::unique_ptr<stream::BatchState> slice(std::size_t begin, std::size_t end) const override;
-};
+using SinkBatch = RowsBatch<Row>;
 
 inline SinkBatch& of(stream::BatchState& state) {
   return static_cast<SinkBatch&>(state);

@@ -7,6 +7,7 @@
 
 #include "dead_letters.hpp"
 #include "handler.hpp"
+#include "kind_handler.hpp"
 #include "millrace/cache/lookup.hpp"
 #include "store_partitions.hpp"
 
@@ -22,6 +23,13 @@ class KafkaLetterHandler final : public detail::SinkHandler {
       : SinkHandler(config, metrics, lookup, store,
                     std::make_unique<detail::DeadLetters>(config, metrics)) {}
   void stop() { flush_dead_letters(); }
+};
+
+// A declared kind's handler, sending its dead letters to Kafka.
+class KafkaLetterKindHandler final : public detail::KindHandler {
+ public:
+  KafkaLetterKindHandler(const SinkConfig& config, metrics::Registry& metrics)
+      : KindHandler(config, std::make_unique<detail::DeadLetters>(config, metrics)) {}
 };
 
 namespace {
@@ -52,6 +60,11 @@ std::unique_ptr<stream::ConsumerService> make_sink(SinkConfig sink_config,
                                                    metrics::Registry& metrics) {
   auto service = std::make_unique<stream::ConsumerService>("sink", metrics);
   const auto& config = service->keep(std::move(sink_config));
+  if (config.kinds.declaration) {
+    auto& handler = service->add(std::make_unique<KafkaLetterKindHandler>(config, metrics));
+    service->consume(config.stream, handler);
+    return service;
+  }
   // Started in this order, stopped in reverse after the consumer commits and
   // leaves: the dead-letter producer drains, the partition maintenance ends,
   // and the catalog stops following.

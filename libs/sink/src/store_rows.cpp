@@ -57,12 +57,19 @@ std::uint64_t count_duplicates(stream::Batch& batch, const std::vector<const Row
   // a slice of the batch.
   std::map<std::int32_t, std::uint64_t> kept;
   for (const auto* row : rows) ++kept[row->partition];
+  return count_duplicates(batch, kept, stored, "duplicate_id");
+}
+
+std::uint64_t count_duplicates(stream::Batch& batch,
+                               const std::map<std::int32_t, std::uint64_t>& kept,
+                               const std::map<std::int32_t, std::uint64_t>& stored,
+                               std::string_view reason) {
   std::uint64_t duplicates = 0;
   for (const auto& [partition, n] : kept) {
     const auto it = stored.find(partition);
     const std::uint64_t new_rows = it == stored.end() ? 0 : it->second;
     batch.at(partition).tally.move({core::Outcome::kPersisted, ""},
-                                   {core::Outcome::kDuplicate, "duplicate_id"}, n - new_rows);
+                                   {core::Outcome::kDuplicate, reason}, n - new_rows);
     duplicates += n - new_rows;
   }
   return duplicates;

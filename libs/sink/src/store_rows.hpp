@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "dead_letters.hpp"
 #include "millrace/cache/lookup.hpp"
 #include "millrace/core/event.hpp"
 #include "millrace/metrics/metrics.hpp"
@@ -22,22 +23,21 @@
 
 namespace millrace::sink::detail {
 
-// A kept event with what a dead letter of it needs, should PostgreSQL
-// refuse it: the record as consumed (payload, key, headers, timestamp).
-struct Row {
+// A kept event with the record it came from (for a dead letter of it,
+// should PostgreSQL refuse it).
+struct Row : Consumed {
   core::StoreEvent event;
-  std::int32_t partition;
-  std::int64_t offset;
-  std::int64_t timestamp_ms;
-  std::string key;
-  std::string payload;
-  std::vector<std::pair<std::string, std::string>> headers;
 };
 
-// `rows` were written, and PostgreSQL stored `stored` of them per
-// partition (INSERT ... ON CONFLICT DO NOTHING): the others were stored
-// already, and move from `persisted` to `duplicate` in `batch`'s tallies.
+// `kept` rows per partition were written, and PostgreSQL stored `stored` of
+// them (INSERT ... ON CONFLICT DO NOTHING): the others were stored already,
+// and move from `persisted` to `duplicate` (`reason`) in `batch`'s tallies.
 // Returns how many moved.
+std::uint64_t count_duplicates(stream::Batch& batch,
+                               const std::map<std::int32_t, std::uint64_t>& kept,
+                               const std::map<std::int32_t, std::uint64_t>& stored,
+                               std::string_view reason);
+// The same for store events' `rows`, counted per partition.
 std::uint64_t count_duplicates(stream::Batch& batch, const std::vector<const Row*>& rows,
                                const std::map<std::int32_t, std::uint64_t>& stored);
 

@@ -15,6 +15,7 @@
 #include "millrace/core/timestamp.hpp"
 #include "millrace/kafka/options.hpp"
 #include "millrace/kafka/types.hpp"
+#include "millrace/kinds/options.hpp"
 #include "millrace/produce/progress.hpp"
 
 namespace millrace::produce {
@@ -32,6 +33,8 @@ struct ProduceConfig {
   std::string base_time;
   std::string progress = "auto";             // auto (stderr is a terminal), always, never
   std::optional<core::TimestampUs> base_ts;  // base_time, parsed by validate()
+  // The kind produced (--kind): store events, or a declared kind.
+  kinds::KindOptions kinds;
 };
 
 void register_options(core::OptionSet& options, ProduceConfig& config);
@@ -45,6 +48,8 @@ struct ProduceSummary {
   std::uint64_t bad = 0;
   std::uint64_t sale_events = 0;
   std::uint64_t inventory_events = 0;
+  std::string kind;         // a declared kind's name; empty for store events
+  std::uint64_t valid = 0;  // a declared kind's valid records
   // Sum over valid sale events of price x qty x (1 - discount/100), returns
   // negative, in micro-units (core::Decimal scale).
   core::Int128 sales_value_micros = 0;

@@ -4,6 +4,7 @@
 
 #include "millrace/core/filter.hpp"
 #include "millrace/core/options.hpp"
+#include "millrace/kinds/options.hpp"
 #include "millrace/stream/consumer.hpp"
 
 namespace millrace::sink {
@@ -39,6 +40,9 @@ struct SinkConfig {
   double store_retention_days = 0;
   std::int64_t store_maintain_s = 600;
 
+  // Which kind the sink stores (--kind): store events (the default) or a
+  // declared kind, with its topic and personal-data settings.
+  kinds::KindOptions kinds;
   core::FilterConfig filter;  // derived by validate()
 };
 

@@ -1,0 +1,63 @@
+#include "kind_handler.hpp"
+
+#include <utility>
+
+#include "millrace/pg/kind_tables.hpp"
+
+namespace millrace::sink::detail {
+
+namespace {
+
+KindBatch& of_kind(stream::BatchState& state) {
+  return static_cast<KindBatch&>(state);
+}
+
+}  // namespace
+
+KindHandler::KindHandler(const SinkConfig& config, std::unique_ptr<LetterPort> letters)
+    : config_(config),
+      declaration_(*config.kinds.declaration),
+      rows_(declaration_, kinds::pii_mode(config.kinds), config.kinds.pii_key,
+            config.stream.kafka.topic),
+      letters_(std::move(letters)) {}
+
+void KindHandler::on_connect(pqxx::connection& connection) {
+  // A kind declared in MILLRACE_KINDS_DIR gets its tables here; the built-in
+  // ones got theirs with the migrations.
+  if (config_.stream.migrate) pg::ensure_kind_tables(connection, declaration_);
+  rows_.prepare(connection);
+}
+
+void KindHandler::handle(const kafka::Message& msg, stream::PartitionProgress& progress,
+                         stream::BatchState& state) {
+  auto parsed = kinds::parse_record(declaration_, msg.payload());
+  if (auto* record = std::get_if<kinds::Record>(&parsed)) {
+    // Provisional: write() re-labels the identities PostgreSQL holds already.
+    progress.tally.count(core::Outcome::kPersisted, "");
+    of_kind(state).rows.push_back(KindRow{consumed(msg), std::move(*record)});
+    return;
+  }
+  const auto& rejection = std::get<core::Rejection>(parsed);
+  const auto reason = core::reason_code(rejection.reason);
+  send_rejected(*letters_, msg, reason, rejection, of_kind(state).letters);
+  progress.tally.count(core::Outcome::kRejected, reason);
+}
+
+void KindHandler::before_commit(stream::BatchState& state) {
+  // The batch's dead letters must be durable in Kafka before its offsets
+  // move in PostgreSQL, or a crash in between would lose them.
+  letters_->await(of_kind(state).letters);
+}
+
+void KindHandler::refuse(stream::Batch& batch, stream::BatchState& state,
+                         const std::vector<stream::Refusal>& refused) {
+  refuse_rows(*letters_, config_.stream.kafka.topic, batch, of_kind(state).rows, refused,
+              of_kind(state).letters);
+}
+
+void KindHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchState& state) {
+  if (of_kind(state).rows.empty()) return;
+  rows_.write(tx, batch, of_kind(state).rows);
+}
+
+}  // namespace millrace::sink::detail

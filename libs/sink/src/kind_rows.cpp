@@ -1,0 +1,153 @@
+#include "kind_rows.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <map>
+#include <utility>
+
+#include "millrace/core/timestamp.hpp"
+#include "millrace/pg/kind_tables.hpp"
+#include "store_rows.hpp"
+
+namespace millrace::sink::detail {
+
+namespace {
+
+constexpr std::string_view kRecordStaging = "millrace_kind_staging";
+constexpr std::string_view kLineStaging = "millrace_kind_line_staging";
+
+std::string joined(const std::vector<std::string>& columns, std::string_view prefix = "") {
+  std::string out;
+  for (const auto& c : columns) {
+    if (!out.empty()) out += ", ";
+    out += std::string(prefix) + c;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string pii_hash(std::string_view key, std::string_view value) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(value.data()), value.size(), digest, &length);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(2 * length, '0');
+  for (unsigned int i = 0; i < length; ++i) {
+    out[2 * i] = kHex[digest[i] >> 4];
+    out[2 * i + 1] = kHex[digest[i] & 0xf];
+  }
+  return out;
+}
+
+KindRows::KindRows(const kinds::Declaration& declaration, kinds::PiiMode pii, std::string pii_key,
+                   std::string topic)
+    : d_(declaration),
+      pii_(pii),
+      pii_key_(std::move(pii_key)),
+      topic_(std::move(topic)),
+      record_columns_(pg::record_columns(declaration)) {
+  const std::string id = d_.identity_field().column;
+  // The first of a batch's records with one identity wins, as the first
+  // sent would have had they come in two batches.
+  insert_sql_ = "WITH ins AS (INSERT INTO " + d_.table + " (" + joined(record_columns_) +
+                ") SELECT " + joined(record_columns_) + " FROM " + std::string(kRecordStaging) +
+                " ORDER BY kafka_partition, kafka_offset ON CONFLICT (" + id +
+                ") DO NOTHING RETURNING " + id + ", kafka_partition, kafka_offset)";
+  if (d_.lines) {
+    line_columns_ = pg::line_columns(d_);
+    insert_sql_ += ", lines AS (INSERT INTO " + d_.lines->table + " (" + joined(line_columns_) +
+                   ") SELECT " + joined(line_columns_, "l.") + " FROM " +
+                   std::string(kLineStaging) + " l JOIN ins ON ins." + id + " = l." + id +
+                   " AND ins.kafka_partition = l.kafka_partition AND ins.kafka_offset = "
+                   "l.kafka_offset RETURNING 1)";
+  }
+  insert_sql_ += " SELECT kafka_partition, count(*) FROM ins GROUP BY kafka_partition";
+}
+
+void KindRows::prepare(pqxx::connection& connection) const {
+  pqxx::nontransaction tx(connection);
+  tx.exec("CREATE TEMP TABLE IF NOT EXISTS " + std::string(kRecordStaging) + " (LIKE " + d_.table +
+          " INCLUDING DEFAULTS) ON COMMIT DELETE ROWS");
+  if (d_.lines) {
+    // A line is staged with the Kafka record it came in, to tell apart two
+    // records of one identity in a batch.
+    tx.exec("CREATE TEMP TABLE IF NOT EXISTS " + std::string(kLineStaging) + " (LIKE " +
+            d_.lines->table +
+            " INCLUDING DEFAULTS, kafka_partition integer, kafka_offset bigint) ON COMMIT DELETE "
+            "ROWS");
+  }
+}
+
+void KindRows::append(pg::CopyText& out, const kinds::FieldDecl& field,
+                      const kinds::Value& value) const {
+  if (field.pii && pii_ != kinds::PiiMode::kKeep &&
+      !std::holds_alternative<std::monostate>(value)) {
+    // The declaration allows personal data in text fields only.
+    if (pii_ == kinds::PiiMode::kDrop) {
+      out.null();
+    } else {
+      out.text(pii_hash(pii_key_, std::get<std::string>(value)));
+    }
+    return;
+  }
+  struct Append {
+    pg::CopyText& out;
+    void operator()(std::monostate) const { out.null(); }
+    void operator()(const std::string& s) const { out.text(s); }
+    void operator()(std::int64_t v) const { out.integer(v); }
+    void operator()(core::Decimal v) const { out.text(v.to_string()); }
+    void operator()(bool v) const { out.boolean(v); }
+    void operator()(kinds::Timestamp t) const { out.text(core::format_timestamp(t.us)); }
+  };
+  std::visit(Append{out}, value);
+}
+
+std::uint64_t KindRows::write(pqxx::work& tx, stream::Batch& batch,
+                              const std::vector<KindRow>& rows) {
+  // Staging may hold rows of an earlier write in this transaction (the
+  // consumer writes slices when it isolates refused records).
+  tx.exec("DELETE FROM " + std::string(kRecordStaging));
+  {
+    pg::CopyWriter copy(tx, std::string(kRecordStaging), record_columns_);
+    for (const auto& row : rows) {
+      auto& line = copy.row();
+      for (std::size_t i = 0; i < d_.fields.size(); ++i) {
+        append(line, d_.fields[i], row.record.values[i]);
+      }
+      line.text(topic_).integer(row.partition).integer(row.offset);
+      copy.end_row();
+    }
+    copy.complete();
+  }
+  if (d_.lines) {
+    tx.exec("DELETE FROM " + std::string(kLineStaging));
+    auto columns = line_columns_;
+    columns.emplace_back("kafka_partition");
+    columns.emplace_back("kafka_offset");
+    pg::CopyWriter copy(tx, std::string(kLineStaging), columns);
+    const auto& id = d_.identity_field();
+    for (const auto& row : rows) {
+      for (std::size_t n = 0; n < row.record.lines.size(); ++n) {
+        auto& line = copy.row();
+        append(line, id, row.record.values[d_.identity]);
+        line.integer(static_cast<std::int64_t>(n + 1));
+        for (std::size_t i = 0; i < d_.lines->fields.size(); ++i) {
+          append(line, d_.lines->fields[i], row.record.lines[n][i]);
+        }
+        line.integer(row.partition).integer(row.offset);
+        copy.end_row();
+      }
+    }
+    copy.complete();
+  }
+  std::map<std::int32_t, std::uint64_t> stored, kept;
+  for (const auto& r : tx.exec(insert_sql_))
+    stored[r[0].as<std::int32_t>()] = r[1].as<std::uint64_t>();
+  for (const auto& row : rows) ++kept[row.partition];
+  return count_duplicates(batch, kept, stored, "duplicate_id");
+}
+
+}  // namespace millrace::sink::detail

@@ -1,0 +1,305 @@
+// Orders (seed 003's data generator), a declared kind, end to end: the CLI
+// produces them, millrace-sink --kind order stores them in orders and
+// order_lines exactly once, through a SIGKILL and resends, and
+// dead-letters the malformed ones with their reasons. The oracle is the
+// generator with the same seed, and the personal data's hashes are
+// computed here with OpenSSL, not through the sink's code.
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <catch2/catch.hpp>
+#include <csignal>
+#include <fstream>
+#include <map>
+#include <pqxx/pqxx>
+#include <set>
+#include <thread>
+#include <tuple>
+
+#include "millrace/kinds/generator.hpp"
+#include "millrace/kinds/record.hpp"
+#include "millrace/kinds/registry.hpp"
+#include "pipeline.hpp"
+
+using namespace millrace;
+using namespace millrace::testing;
+using std::chrono::seconds;
+
+namespace {
+
+constexpr std::string_view kPiiKey = "orders-test-key-0123456789";
+
+std::string hmac_hex(std::string_view value) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  HMAC(EVP_sha256(), kPiiKey.data(), static_cast<int>(kPiiKey.size()),
+       reinterpret_cast<const unsigned char*>(value.data()), value.size(), digest, &n);
+  std::string out;
+  char buf[3];
+  for (unsigned int i = 0; i < n; ++i) {
+    std::snprintf(buf, sizeof buf, "%02x", digest[i]);
+    out += buf;
+  }
+  return out;
+}
+
+std::map<std::string, std::string> order_env(const Pipeline& p, std::string_view pii) {
+  return {{"MILLRACE_KIND", "order"},
+          {"MILLRACE_ORDERS_TOPIC", p.topic},
+          {"MILLRACE_PII_KEY", std::string(kPiiKey)},
+          {"MILLRACE_ORDERS_PII", std::string(pii)}};
+}
+
+int produce_orders(const Pipeline& p, const std::vector<std::string>& args, std::string* out) {
+  std::vector<std::string> all = {"produce", "--kind", "order"};
+  all.insert(all.end(), args.begin(), args.end());
+  return run(bin("millrace"), all,
+             {{"MILLRACE_BROKERS", p.env.brokers}, {"MILLRACE_ORDERS_TOPIC", p.topic}}, out);
+}
+
+// Until the sink's stored offsets reach the end of the topic.
+bool wait_stored(Pipeline& p, seconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (p.stored_total() == p.records_in_topic()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return false;
+}
+
+struct Accounting {
+  std::int64_t consumed = 0, persisted = 0, rejected = 0, duplicate = 0, unaccounted = 0;
+};
+
+Accounting accounting(const Pipeline& p) {
+  pqxx::connection c(p.env.pg);
+  pqxx::work tx(c);
+  const auto r = tx.exec_params1(
+      "SELECT sum(consumed), sum(persisted), sum(rejected), sum(duplicate), sum(abs(unaccounted)) "
+      "FROM " +
+          tx.quote_name(p.schema) + ".partition_accounting WHERE group_id = $1",
+      p.group);
+  return {r[0].as<std::int64_t>(0), r[1].as<std::int64_t>(0), r[2].as<std::int64_t>(0),
+          r[3].as<std::int64_t>(0), r[4].as<std::int64_t>(0)};
+}
+
+std::string field_of(const std::vector<kinds::Value>& values, std::size_t i) {
+  std::string out;
+  kinds::append_json(out, values[i]);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("orders from the CLI land once each, despite a SIGKILLed sink and resends", "[orders]") {
+  Pipeline p("it_orders");
+  const auto d = kinds::find_kind("order", "");
+  constexpr std::int64_t kCount = 3000;
+  constexpr std::uint64_t kSeed = 20261125;
+  // A fixed base time: both uploads, and the oracle, make the very same
+  // orders, byte for byte.
+  constexpr std::string_view kBaseTime = "2026-11-25T08:00:00Z";
+  const std::vector<std::string> args = {"--count",       std::to_string(kCount),
+                                         "--seed",        std::to_string(kSeed),
+                                         "--bad-ratio",   "0.05",
+                                         "--rate",        "1500",
+                                         "--time-spread", "7200",
+                                         "--base-time",   std::string(kBaseTime)};
+  auto first = p.start_sink("sink-a", order_env(p, "hash"));
+  std::string summary;
+  REQUIRE(produce_orders(p, args, &summary) == 0);
+  INFO(summary);
+  CHECK_THAT(summary, Catch::Contains("\"kind\":\"order\""));
+  // Killed once it has committed some, and most likely with a batch in flight.
+  const auto until = std::chrono::steady_clock::now() + seconds(60);
+  while (p.stored_total() == 0 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  REQUIRE(p.stored_total() > 0);
+  first.signal(SIGKILL);
+  first.wait(seconds(10));
+  // Every order again, as a client retrying the whole upload would.
+  auto second = p.start_sink("sink-b", order_env(p, "hash"));
+  REQUIRE(produce_orders(p, args, &summary) == 0);
+  REQUIRE(wait_stored(p, seconds(240)));
+  CHECK(stop_cleanly({&second}));
+
+  // The oracle: the same seed gives the same orders.
+  kinds::RecordGeneratorOptions g;
+  g.seed = kSeed;
+  g.bad_ratio = 0.05;
+  g.base_ts = *core::parse_timestamp(kBaseTime);
+  g.time_spread_us = 7200LL * 1'000'000;
+  kinds::RecordGenerator generator(d, g);
+  std::map<std::string, std::vector<kinds::Value>> good;
+  std::map<std::string, std::vector<std::vector<kinds::Value>>> good_lines;
+  std::vector<kinds::GeneratedRecord> bad;
+  for (std::int64_t i = 0; i < kCount; ++i) {
+    auto r = generator.next();
+    if (r.expected) {
+      bad.push_back(std::move(r));
+      continue;
+    }
+    auto parsed = std::get<kinds::Record>(kinds::parse_record(d, r.payload));
+    good_lines[r.key] = parsed.lines;
+    good[r.key] = std::move(parsed.values);
+  }
+  REQUIRE(bad.size() > 50);
+
+  pqxx::connection c(p.env.pg);
+  pqxx::work tx(c);
+  const std::string s = tx.quote_name(p.schema) + ".";
+  // Orders: each good one once, with its exact total and hashed personal data.
+  std::set<std::string> stored;
+  const auto total_at = *d.find("Total");
+  const auto email_at = *d.find("Email");
+  const auto first_name_at = *d.find("FirstName");
+  for (const auto& row : tx.exec(
+           "SELECT payment_transaction_id, total::text, email, first_name FROM " + s + "orders")) {
+    const auto id = row[0].as<std::string>();
+    INFO(id);
+    REQUIRE(stored.insert(id).second);
+    REQUIRE(good.count(id) == 1);
+    const auto& v = good[id];
+    CHECK(core::Decimal::parse(row[1].as<std::string>()) == std::get<core::Decimal>(v[total_at]));
+    CHECK(row[2].as<std::string>() == hmac_hex(std::get<std::string>(v[email_at])));
+    CHECK(row[3].as<std::string>() == hmac_hex(std::get<std::string>(v[first_name_at])));
+  }
+  CHECK(stored.size() == good.size());
+  // Lines: numbered from 1, each as sent.
+  std::map<std::string, std::map<int, std::tuple<std::string, std::string, std::string>>> lines;
+  for (const auto& row : tx.exec("SELECT payment_transaction_id, line_no, product_id::text, "
+                                 "quantity::text, unit_price::text FROM " +
+                                 s + "order_lines")) {
+    lines[row[0].as<std::string>()][row[1].as<int>()] = {
+        row[2].as<std::string>(), row[3].as<std::string>(), row[4].as<std::string>()};
+  }
+  std::size_t expected_lines = 0;
+  for (const auto& [id, want] : good_lines) {
+    INFO(id);
+    expected_lines += want.size();
+    REQUIRE(lines[id].size() == want.size());
+    for (std::size_t n = 0; n < want.size(); ++n) {
+      const auto& [product, quantity, price] = lines[id][static_cast<int>(n + 1)];
+      CHECK(product == field_of(want[n], 1));
+      CHECK(quantity == field_of(want[n], 2));
+      CHECK(core::Decimal::parse(price) == std::get<core::Decimal>(want[n][3]));
+    }
+  }
+  CHECK(tx.exec1("SELECT count(*) FROM " + s + "order_lines")[0].as<std::size_t>() ==
+        expected_lines);
+  tx.commit();
+
+  // Every record accounted for: the second copy of each good order is a
+  // duplicate, and both copies of a bad one are dead letters.
+  const auto a = accounting(p);
+  CHECK(a.consumed == 2 * kCount);
+  CHECK(a.persisted == static_cast<std::int64_t>(good.size()));
+  CHECK(a.duplicate == static_cast<std::int64_t>(good.size()));
+  CHECK(a.rejected == static_cast<std::int64_t>(2 * bad.size()));
+  CHECK(a.unaccounted == 0);
+
+  // Each dead letter says why, as the generator meant it.
+  std::map<std::string, std::pair<std::string, std::string>> why;  // payload -> reason, field
+  for (const auto& b : bad) {
+    why[b.payload] = {std::string(core::reason_code(*b.expected)), b.bad_field};
+  }
+  for (const auto& letter : p.read_topic(p.dlq_topic, static_cast<std::int64_t>(2 * bad.size()))) {
+    INFO(letter.value);
+    REQUIRE(why.count(letter.value) == 1);
+    CHECK(letter.headers.at("millrace.reason") == why[letter.value].first);
+    if (!why[letter.value].second.empty()) {
+      CHECK(letter.headers.at("millrace.field") == why[letter.value].second);
+    }
+  }
+}
+
+TEST_CASE("malformed orders are dead-lettered with their reasons, and the rest of the batch lands",
+          "[orders-malformed]") {
+  Pipeline p("it_orders_bad");
+  const std::string good1 =
+      R"({"PaymentTransactionId":"tx-good-1","OrderDate":"2019-10-29T14:24:49.0796527Z",)"
+      R"("Total":41.97,"Email":"ana@example.com","FirstName":"Ana","SMSOptIn":true,)"
+      R"("Details":[{"Email":"ana@example.com","ProductId":100000,"Quantity":3,"UnitPrice":13.99}]})";
+  const std::string good2 =
+      R"({"PaymentTransactionId":"tx-good-2","OrderDate":"2019-10-29T16:00:00+02:00",)"
+      R"("Total":5,"Details":[{"Email":"bo@example.com","ProductId":145000,"Quantity":1,)"
+      R"("UnitPrice":2.5},{"Email":"bo@example.com","ProductId":145150,"Quantity":1,"UnitPrice":2.5}]})";
+  const std::string line = R"({"Email":"x@example.com","ProductId":1,"Quantity":1,"UnitPrice":1})";
+  // Each malformed order, with the reason and field its dead letter must name.
+  const std::vector<std::tuple<std::string, std::string, std::string>> malformed = {
+      {R"({"OrderDate":"2019-10-29T14:24:49Z","Total":1,"Details":[)" + line + "]}",
+       "missing_field", "PaymentTransactionId"},
+      {R"({"PaymentTransactionId":"tx-b2","Total":1,"Details":[)" + line + "]}", "missing_field",
+       "OrderDate"},
+      {R"({"PaymentTransactionId":"tx-b3","OrderDate":"2019-10-29T14:24:49Z","Details":[)" + line +
+           "]}",
+       "missing_field", "Total"},
+      {R"({"PaymentTransactionId":"tx-b4","OrderDate":"2019-10-29T14:24:49Z","Total":1})",
+       "missing_field", "Details"},
+      {R"({"PaymentTransactionId":"tx-b5","OrderDate":"2019-10-29T14:24:49Z","Total":1,)"
+       R"("Details":[)" +
+           line + R"(,{"Email":"x@example.com","Quantity":1,"UnitPrice":1}]})",
+       "missing_field", "Details[2].ProductId"},
+      {R"({"PaymentTransactionId":"tx-b6","OrderDate":"2019-10-29T14:24:49Z","Total":1,)"
+       R"("Details":[{"Email":"x@example.com","ProductId":1,"Quantity":-2,"UnitPrice":1}]})",
+       "out_of_range", "Details[1].Quantity"},
+      {R"({"PaymentTransactionId":"tx-b7","OrderDate":"2019-10-29T14:24:49Z","Total":"12.50",)"
+       R"("Details":[)" +
+           line + "]}",
+       "wrong_type", "Total"},
+      {R"({"PaymentTransactionId":"tx-b8","OrderDate":"yesterday","Total":1,"Details":[)" + line +
+           "]}",
+       "invalid_format", "OrderDate"},
+      {R"({"PaymentTransactionId":"tx-b9",)", "invalid_json", ""},
+  };
+  const std::string path = p.log_dir + "/" + p.topic + ".ndjson";
+  {
+    std::ofstream out(path);
+    out << good1 << "\n";
+    for (const auto& m : malformed) out << std::get<0>(m) << "\n";
+    out << good2 << "\n";
+  }
+  std::string summary;
+  REQUIRE(produce_orders(p, {"--file", path}, &summary) == 0);
+  INFO(summary);
+  CHECK_THAT(summary, Catch::Contains("\"bad\":" + std::to_string(malformed.size())));
+  auto sink = p.start_sink("sink", order_env(p, "keep"));
+  REQUIRE(wait_stored(p, seconds(120)));
+  CHECK(stop_cleanly({&sink}));
+
+  pqxx::connection c(p.env.pg);
+  pqxx::work tx(c);
+  const std::string s = tx.quote_name(p.schema) + ".";
+  std::map<std::string, std::string> orders;
+  for (const auto& row : tx.exec("SELECT payment_transaction_id, total::text || ' ' || "
+                                 "order_date::text || ' ' || coalesce(email, '-') FROM " +
+                                 s + "orders")) {
+    orders[row[0].as<std::string>()] = row[1].as<std::string>();
+  }
+  tx.exec("SET TIME ZONE 'UTC'");
+  CHECK(orders.size() == 2);
+  CHECK_THAT(orders["tx-good-1"], Catch::StartsWith("41.97 "));
+  CHECK_THAT(orders["tx-good-1"], Catch::EndsWith(" ana@example.com"));  // keep: as sent
+  CHECK(tx.exec1("SELECT count(*) FROM " + s + "order_lines")[0].as<int>() == 3);
+  CHECK(tx.exec1("SELECT order_date = '2019-10-29T14:00:00Z' FROM " + s +
+                 "orders WHERE payment_transaction_id = 'tx-good-2'")[0]
+            .as<bool>());
+  tx.commit();
+
+  std::map<std::string, std::pair<std::string, std::string>> why;
+  for (const auto& [payload, reason, field] : malformed) why[payload] = {reason, field};
+  const auto letters = p.read_topic(p.dlq_topic, static_cast<std::int64_t>(malformed.size()));
+  for (const auto& letter : letters) {
+    INFO(letter.value);
+    REQUIRE(why.count(letter.value) == 1);
+    CHECK(letter.headers.at("millrace.reason") == why[letter.value].first);
+    CHECK(letter.headers.at("millrace.field") == why[letter.value].second);
+    why.erase(letter.value);
+  }
+  CHECK(why.empty());
+  const auto a = accounting(p);
+  CHECK(a.persisted == 2);
+  CHECK(a.rejected == static_cast<std::int64_t>(malformed.size()));
+  CHECK(a.unaccounted == 0);
+}
