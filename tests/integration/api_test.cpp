@@ -251,6 +251,11 @@ TEST_CASE("millrace-api: reads, admin writes, problems, roles, readiness, SIGTER
        "4, 7.10, 0, 1);"
        "INSERT INTO agg_products VALUES (145150, 10, 35.00), (42, 5, 1);"
        "INSERT INTO agg_categories VALUES ('Pens', 3, 10, 35.00, 0), ('Kites', 1, 5, 1, 0);"
+       "INSERT INTO agg_web_orders_hourly VALUES ('2026-11-21T10:00:00Z', 3, 41.97, 7),"
+       "(date_trunc('hour', now(), 'UTC'), 1, 2.50, 1);"
+       "INSERT INTO agg_web_orders_daily VALUES ('2026-11-21T00:00:00Z', 3, 41.97, 7),"
+       "(date_trunc('day', now(), 'UTC'), 1, 2.50, 1);"
+       "INSERT INTO agg_web_orders_items VALUES (145150, 6, 30.00, 2), (42, 1, 2.5, 1);"
        "INSERT INTO consumer_offsets (group_id, topic, partition, next_offset, records_consumed) "
        "VALUES ('g1', 't', 0, 10, 10), ('g1', 't', 1, 5, 5), ('g2', 't', 0, 7, 7);"
        "INSERT INTO record_outcomes VALUES ('g1', 't', 0, 'persisted', '', 9), "
@@ -296,7 +301,7 @@ TEST_CASE("millrace-api: reads, admin writes, problems, roles, readiness, SIGTER
   // The list of views, with the columns PostgreSQL has.
   auto r = send(c, "GET", "/v1/views");
   REQUIRE(r.status == 200);
-  REQUIRE(r.json["views"].Size() == 6);
+  REQUIRE(r.json["views"].Size() == 12);
   for (const auto& v : r.json["views"].GetArray()) {
     const std::string name = v["name"].GetString();
     std::vector<std::string> cols;
@@ -312,7 +317,13 @@ TEST_CASE("millrace-api: reads, admin writes, problems, roles, readiness, SIGTER
            {"orders_this_hour", "window_start"},
            {"today_summary", "day"},
            {"top_products", "rank"},
-           {"popular_categories", "units DESC, category"}}) {
+           {"popular_categories", "units DESC, category"},
+           {"web_orders_hourly", "window_start"},
+           {"web_orders_daily", "window_start"},
+           {"web_orders_this_hour", "window_start"},
+           {"web_orders_today", "day"},
+           {"web_orders_top_products", "rank"},
+           {"web_orders_categories", "units DESC, category"}}) {
     INFO(view);
     const auto cols = view_columns(p, view);
     r = send(c, "GET", "/v1/views/" + view);

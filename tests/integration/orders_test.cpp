@@ -16,6 +16,8 @@
 #include <thread>
 #include <tuple>
 
+#include "millrace/catalog/generated.hpp"
+#include "millrace/core/window.hpp"
 #include "millrace/kinds/generator.hpp"
 #include "millrace/kinds/record.hpp"
 #include "millrace/kinds/registry.hpp"
@@ -57,30 +59,32 @@ int produce_orders(const Pipeline& p, const std::vector<std::string>& args, std:
              {{"MILLRACE_BROKERS", p.env.brokers}, {"MILLRACE_ORDERS_TOPIC", p.topic}}, out);
 }
 
-// Until the sink's stored offsets reach the end of the topic.
-bool wait_stored(Pipeline& p, seconds timeout) {
+// Until the stored offsets of `group` (the sink's by default) reach the
+// end of the topic.
+bool wait_stored(Pipeline& p, seconds timeout, const std::string& group = {}) {
   const auto until = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < until) {
-    if (p.stored_total() == p.records_in_topic()) return true;
+    if (p.stored_total(group) == p.records_in_topic()) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   return false;
 }
 
 struct Accounting {
-  std::int64_t consumed = 0, persisted = 0, rejected = 0, duplicate = 0, unaccounted = 0;
+  std::int64_t consumed = 0, persisted = 0, rejected = 0, duplicate = 0, unaccounted = 0, late = 0;
 };
 
-Accounting accounting(const Pipeline& p) {
+Accounting accounting(const Pipeline& p, const std::string& group = {}) {
   pqxx::connection c(p.env.pg);
   pqxx::work tx(c);
   const auto r = tx.exec_params1(
-      "SELECT sum(consumed), sum(persisted), sum(rejected), sum(duplicate), sum(abs(unaccounted)) "
+      "SELECT sum(consumed), sum(persisted), sum(rejected), sum(duplicate), "
+      "sum(abs(unaccounted)), sum(late) "
       "FROM " +
           tx.quote_name(p.schema) + ".partition_accounting WHERE group_id = $1",
-      p.group);
+      group.empty() ? p.group : group);
   return {r[0].as<std::int64_t>(0), r[1].as<std::int64_t>(0), r[2].as<std::int64_t>(0),
-          r[3].as<std::int64_t>(0), r[4].as<std::int64_t>(0)};
+          r[3].as<std::int64_t>(0), r[4].as<std::int64_t>(0), r[5].as<std::int64_t>(0)};
 }
 
 std::string field_of(const std::vector<kinds::Value>& values, std::size_t i) {
@@ -302,4 +306,197 @@ TEST_CASE("malformed orders are dead-lettered with their reasons, and the rest o
   CHECK(a.persisted == 2);
   CHECK(a.rejected == static_cast<std::int64_t>(malformed.size()));
   CHECK(a.unaccounted == 0);
+}
+
+namespace {
+
+// One window's, product's or category's expected figures.
+struct Expected {
+  std::int64_t records = 0;
+  core::Int128 amount = 0;  // micro-units
+  std::int64_t units = 0;
+};
+
+// `count` orders of `seed` ending at `base_time`, spread over `spread_s`.
+std::vector<kinds::Record> good_orders(const kinds::Declaration& d, std::uint64_t seed,
+                                       std::int64_t count, std::string_view base_time,
+                                       std::int64_t spread_s) {
+  kinds::RecordGeneratorOptions g;
+  g.seed = seed;
+  g.bad_ratio = 0.02;
+  g.base_ts = *core::parse_timestamp(base_time);
+  g.time_spread_us = spread_s * 1'000'000;
+  kinds::RecordGenerator generator(d, g);
+  std::vector<kinds::Record> out;
+  for (std::int64_t i = 0; i < count; ++i) {
+    const auto r = generator.next();
+    if (!r.expected) out.push_back(std::get<kinds::Record>(kinds::parse_record(d, r.payload)));
+  }
+  return out;
+}
+
+core::Int128 micros(const std::string& numeric) {
+  // numeric text with up to six decimals.
+  return core::Decimal::parse(numeric)->units();
+}
+
+}  // namespace
+
+TEST_CASE("the aggregator's order views match a recomputation, with resends and late orders",
+          "[orders-views]") {
+  Pipeline p("it_orders_views");
+  const auto d = kinds::find_kind("order", "");
+  const auto shell = [&](const std::string& args) {
+    std::string out;
+    const int rc = run_shell("MILLRACE_PG='" + p.env.pg + "' MILLRACE_PG_SCHEMA='" + p.schema +
+                                 "' " + bin("millrace") + " " + args,
+                             &out);
+    INFO("millrace " << args << ": " << out);
+    return rc;
+  };
+  REQUIRE(shell("migrate") == 0);
+  const std::string categories = p.log_dir + "/" + p.schema + ".categories.csv";
+  const std::string products = p.log_dir + "/" + p.schema + ".products.ndjson";
+  REQUIRE(shell("generate --catalog categories --format csv > " + categories) == 0);
+  REQUIRE(shell("generate --catalog products > " + products) == 0);
+  REQUIRE(shell("catalog load " + categories) == 0);
+  REQUIRE(shell("catalog load " + products) == 0);
+
+  // Six hours of orders, sent twice; then orders three days older (late,
+  // but within the 7-day horizon: they correct past windows); then orders
+  // a month older (beyond it: kept aside in late_records).
+  struct Upload {
+    std::uint64_t seed;
+    std::int64_t count;
+    std::string base_time;
+    std::int64_t spread_s;
+  };
+  const std::vector<Upload> uploads = {{11, 1500, "2026-11-20T12:00:00Z", 6 * 3600},
+                                       {11, 1500, "2026-11-20T12:00:00Z", 6 * 3600},
+                                       {12, 300, "2026-11-17T12:00:00Z", 3600},
+                                       {13, 100, "2026-10-20T12:00:00Z", 3600}};
+  std::int64_t sent = 0;
+  for (const auto& u : uploads) {
+    std::string summary;
+    REQUIRE(produce_orders(p,
+                           {"--count", std::to_string(u.count), "--seed", std::to_string(u.seed),
+                            "--bad-ratio", "0.02", "--base-time", u.base_time, "--time-spread",
+                            std::to_string(u.spread_s)},
+                           &summary) == 0);
+    sent += u.count;
+  }
+  const std::string group = p.topic + "_aggregator";
+  auto env = order_env(p, "keep");
+  env["MILLRACE_AGGREGATOR_GROUP"] = group;
+  auto aggregator = p.start("millrace-aggregator", "aggregator", env);
+  REQUIRE(wait_stored(p, seconds(240), group));
+  CHECK(stop_cleanly({&aggregator}));
+
+  // The recomputation: each identity once, from the generator.
+  const auto& a = *d.aggregate;
+  std::map<std::int64_t, std::string> category_of;
+  for (const auto& product : catalog::generated_products())
+    category_of[product.sku] = product.category;
+  std::map<core::TimestampUs, Expected> hourly, daily;
+  std::map<std::int64_t, Expected> items;
+  std::map<std::string, Expected> by_category;
+  std::set<std::string> seen;
+  std::int64_t folded = 0, resent = 0;
+  for (const auto& u : {uploads[0], uploads[1], uploads[2]}) {
+    for (const auto& r : good_orders(d, u.seed, u.count, u.base_time, u.spread_s)) {
+      if (!seen.insert(r.identity(d)).second) {
+        ++resent;
+        continue;
+      }
+      ++folded;
+      const auto total = std::get<core::Decimal>(r.values[*a.amount]).units();
+      std::int64_t units = 0;
+      std::set<std::int64_t> products_of_order;
+      for (const auto& line : r.lines) {
+        const auto item = std::get<std::int64_t>(line[*a.item]);
+        const auto quantity = std::get<std::int64_t>(line[*a.quantity]);
+        const core::Int128 amount =
+            quantity * static_cast<core::Int128>(std::get<core::Decimal>(line[*a.price]).units());
+        units += quantity;
+        auto& e = items[item];
+        e.units += quantity;
+        e.amount += amount;
+        if (products_of_order.insert(item).second) ++e.records;
+        auto& c = by_category[category_of.at(item)];
+        c.units += quantity;
+        c.amount += amount;
+      }
+      for (auto* w : {&hourly[core::hour_start(r.time(d))], &daily[core::day_start(r.time(d))]}) {
+        ++w->records;
+        w->amount += total;
+        w->units += units;
+      }
+    }
+  }
+  const auto late_expected =
+      static_cast<std::int64_t>(good_orders(d, 13, 100, uploads[3].base_time, 3600).size());
+
+  pqxx::connection c(p.env.pg);
+  pqxx::work tx(c);
+  tx.exec("SET search_path TO " + tx.quote_name(p.schema) + "; SET TIME ZONE 'UTC'");
+  const auto windows = [&](const std::string& view,
+                           const std::map<core::TimestampUs, Expected>& want) {
+    std::map<core::TimestampUs, Expected> got;
+    for (const auto& row : tx.exec("SELECT (extract(epoch FROM window_start) * 1000000)::bigint, "
+                                   "orders, revenue::text, units FROM " +
+                                   view)) {
+      got[row[0].as<std::int64_t>()] = {row[1].as<std::int64_t>(), micros(row[2].as<std::string>()),
+                                        row[3].as<std::int64_t>()};
+    }
+    INFO(view);
+    REQUIRE(got.size() == want.size());
+    for (const auto& [w, e] : want) {
+      INFO(core::format_timestamp(w));
+      CHECK(got[w].records == e.records);
+      CHECK(got[w].amount == e.amount);
+      CHECK(got[w].units == e.units);
+    }
+  };
+  windows("web_orders_hourly", hourly);
+  windows("web_orders_daily", daily);
+
+  // Top products: most units, ties by the lower id, named from the catalog.
+  std::vector<std::pair<std::int64_t, std::int64_t>> ranked;  // (-units, item)
+  for (const auto& [item, e] : items) ranked.emplace_back(-e.units, item);
+  std::sort(ranked.begin(), ranked.end());
+  const auto top = tx.exec(
+      "SELECT rank, product_id, units, revenue::text, orders, name FROM web_orders_top_products "
+      "ORDER BY rank");
+  REQUIRE(top.size() == 10);
+  for (std::size_t i = 0; i < 10; ++i) {
+    const auto item = ranked[i].second;
+    INFO("rank " << i + 1);
+    CHECK(top[i][0].as<int>() == static_cast<int>(i + 1));
+    CHECK(top[i][1].as<std::int64_t>() == item);
+    CHECK(top[i][2].as<std::int64_t>() == items[item].units);
+    CHECK(micros(top[i][3].as<std::string>()) == items[item].amount);
+    CHECK(top[i][4].as<std::int64_t>() == items[item].records);
+    CHECK_FALSE(top[i][5].is_null());
+  }
+  // Categories through the catalog.
+  std::size_t categories_seen = 0;
+  for (const auto& row :
+       tx.exec("SELECT category, units, revenue::text FROM web_orders_categories")) {
+    const auto& e = by_category.at(row[0].as<std::string>());
+    INFO(row[0].as<std::string>());
+    CHECK(row[1].as<std::int64_t>() == e.units);
+    CHECK(micros(row[2].as<std::string>()) == e.amount);
+    ++categories_seen;
+  }
+  CHECK(categories_seen == by_category.size());
+  CHECK(tx.exec1("SELECT count(*) FROM late_records WHERE kind = 'order'")[0].as<std::int64_t>() ==
+        late_expected);
+  tx.commit();
+
+  const auto acc = accounting(p, group);
+  CHECK(acc.consumed == sent);
+  CHECK(acc.persisted == folded);
+  CHECK(acc.duplicate == resent);
+  CHECK(acc.late == late_expected);
+  CHECK(acc.unaccounted == 0);
 }

@@ -4,12 +4,14 @@
 // records PostgreSQL refused. Lateness and duplicates are decided in write(),
 // against what PostgreSQL holds once the batch before has committed.
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "millrace/core/event.hpp"
+#include "millrace/stream/batch.hpp"
 #include "millrace/stream/handler.hpp"
 
 namespace millrace::aggregate {
@@ -48,6 +50,24 @@ struct AggregatorBatch final : stream::BatchState {
     return out;
   }
 };
+
+// Moves each refused record from `pending` to `refused` (written to
+// refused_records by the next write() in the transaction that commits its
+// offset), re-counted rejected (db_refused). For either aggregator batch.
+template <typename PendingT, typename RefusedT>
+void move_refused(stream::Batch& batch, std::vector<PendingT>& pending,
+                  std::vector<RefusedT>& refused, const std::vector<stream::Refusal>& refusals) {
+  for (const auto& r : refusals) {
+    const auto it = std::find_if(pending.begin(), pending.end(), [&](const PendingT& p) {
+      return p.partition == r.record.partition && p.offset == r.record.offset;
+    });
+    if (it == pending.end()) continue;
+    batch.at(it->partition)
+        .tally.move({core::Outcome::kPersisted, ""}, {core::Outcome::kRejected, "db_refused"}, 1);
+    refused.push_back({std::move(*it), r.sqlstate, r.message});
+    pending.erase(it);
+  }
+}
 
 inline AggregatorBatch& of(stream::BatchState& state) {
   return static_cast<AggregatorBatch&>(state);

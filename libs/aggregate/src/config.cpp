@@ -4,6 +4,7 @@ namespace millrace::aggregate {
 
 void register_options(core::OptionSet& o, AggregatorConfig& c) {
   stream::register_options(o, c.stream);
+  kinds::register_options(o, c.kinds, core::environment_map(), false);
   o.add_int("max-lateness-s", "MILLRACE_MAX_LATENESS_S", &c.max_lateness_s,
             "Events older than the newest event time of their partition by more than this many "
             "seconds go to late_events instead of the aggregates; also the dedup horizon",
@@ -16,6 +17,19 @@ void register_options(core::OptionSet& o, AggregatorConfig& c) {
 
 void validate(AggregatorConfig& c) {
   stream::validate(c.stream);
+  c.stream.kafka.topic = kinds::resolve(c.kinds, c.stream.kafka.topic);
+  if (!c.kinds.declaration) return;
+  if (!c.kinds.declaration->aggregate) {
+    throw core::UsageError("--kind " + c.kinds.kind +
+                           ": its declaration has no aggregate section, so there is nothing to "
+                           "aggregate (docs/kinds.md)");
+  }
+  // Aggregators of two kinds are two groups: each its own offsets and members.
+  const auto defaults = stream::service_defaults("aggregator");
+  if (c.stream.group == defaults.group) c.stream.group += "-" + c.kinds.kind;
+  if (c.stream.kafka.client_id == defaults.kafka.client_id) {
+    c.stream.kafka.client_id += "-" + c.kinds.kind;
+  }
 }
 
 }  // namespace millrace::aggregate

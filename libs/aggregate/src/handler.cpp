@@ -46,17 +46,7 @@ void AggregatorHandler::handle(const kafka::Message& msg, stream::PartitionProgr
 // the transaction that commits their offsets.
 void AggregatorHandler::refuse(stream::Batch& batch, stream::BatchState& state,
                                const std::vector<stream::Refusal>& refused) {
-  auto& agg = of(state);
-  for (const auto& r : refused) {
-    const auto it = std::find_if(agg.pending.begin(), agg.pending.end(), [&](const Pending& p) {
-      return p.partition == r.record.partition && p.offset == r.record.offset;
-    });
-    if (it == agg.pending.end()) continue;
-    batch.at(it->partition)
-        .tally.move({core::Outcome::kPersisted, ""}, {core::Outcome::kRejected, "db_refused"}, 1);
-    agg.refused.push_back({std::move(*it), r.sqlstate, r.message});
-    agg.pending.erase(it);
-  }
+  move_refused(batch, of(state).pending, of(state).refused, refused);
 }
 
 void AggregatorHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchState& state) {

@@ -122,14 +122,24 @@ core::TimestampUs database_now(pqxx::work& tx) {
 
 void insert_refused(pqxx::work& tx, const std::string& group, const std::string& topic,
                     const std::vector<Refused>& refused) {
+  std::vector<RefusedRow> rows;
+  rows.reserve(refused.size());
+  for (const auto& r : refused) {
+    rows.push_back({r.record.partition, r.record.offset, r.sqlstate, r.message, r.record.payload});
+  }
+  insert_refused(tx, group, topic, rows);
+}
+
+void insert_refused(pqxx::work& tx, const std::string& group, const std::string& topic,
+                    const std::vector<RefusedRow>& refused) {
   if (refused.empty()) return;
   pg::ArrayLiteral partitions, offsets, states, messages, payloads;
   for (const auto& r : refused) {
-    partitions.add(r.record.partition);
-    offsets.add(r.record.offset);
+    partitions.add(r.partition);
+    offsets.add(r.offset);
     states.add(r.sqlstate);
     messages.add(r.message);
-    payloads.add(r.record.payload);
+    payloads.add(r.payload);
   }
   tx.exec_params(
       "INSERT INTO refused_records (group_id, topic, partition, kafka_offset, sqlstate, "

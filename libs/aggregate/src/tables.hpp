@@ -11,6 +11,7 @@
 #include <pqxx/pqxx>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
@@ -37,6 +38,14 @@ core::TimestampUs database_now(pqxx::work& tx);
 // refused_records; a replayed batch refuses the same records again: stored once.
 void insert_refused(pqxx::work& tx, const std::string& group, const std::string& topic,
                     const std::vector<Refused>& refused);
+// The same for any record: where it came from, why, and its payload.
+struct RefusedRow {
+  std::int32_t partition;
+  std::int64_t offset;
+  std::string_view sqlstate, message, payload;
+};
+void insert_refused(pqxx::work& tx, const std::string& group, const std::string& topic,
+                    const std::vector<RefusedRow>& refused);
 
 // aggregator_seen_ids: an event id, the start of its hour (for pruning) and
 // its exact time (to tell a resend from a new event reusing the id).

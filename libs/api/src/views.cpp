@@ -30,6 +30,15 @@ constexpr Column kPopularCategories[] = {{"category", kText},
                                          {"units", kInteger},
                                          {"revenue", kNumeric},
                                          {"display_name", kText}};
+constexpr Column kWebOrdersWindows[] = {
+    {"window_start", kTimestamp}, {"orders", kInteger}, {"revenue", kNumeric}, {"units", kInteger}};
+constexpr Column kWebOrdersToday[] = {
+    {"day", kTimestamp}, {"orders", kInteger}, {"revenue", kNumeric}, {"units", kInteger}};
+constexpr Column kWebOrdersTopProducts[] = {
+    {"rank", kInteger},   {"product_id", kInteger}, {"units", kInteger}, {"revenue", kNumeric},
+    {"orders", kInteger}, {"name", kText},          {"brand", kText}};
+constexpr Column kWebOrdersCategories[] = {
+    {"category", kText}, {"units", kInteger}, {"revenue", kNumeric}, {"display_name", kText}};
 constexpr Column kAccounting[] = {
     {"group_id", kText},       {"topic", kText},          {"partition", kInteger},
     {"next_offset", kInteger}, {"consumed", kInteger},    {"persisted", kInteger},
@@ -50,6 +59,12 @@ constexpr Shape kShapes[] = {
     {"today_summary", kTodaySummary, "day", false},
     {"top_products", kTopProducts, "rank", false},
     {"popular_categories", kPopularCategories, "units DESC, category", false},
+    {"web_orders_hourly", kWebOrdersWindows, "window_start", true},
+    {"web_orders_daily", kWebOrdersWindows, "window_start", true},
+    {"web_orders_this_hour", kWebOrdersWindows, "window_start", false},
+    {"web_orders_today", kWebOrdersToday, "day", false},
+    {"web_orders_top_products", kWebOrdersTopProducts, "rank", false},
+    {"web_orders_categories", kWebOrdersCategories, "units DESC, category", false},
 };
 
 // The descriptions are pg::public_views()'s, so `millrace views` and the

@@ -45,7 +45,7 @@ TEST_CASE("rows as CSV: header, CRLF, quotes only where needed", "[api][render]"
 }
 
 TEST_CASE("every view served is one pg knows, with its description", "[api][render]") {
-  REQUIRE(public_views().size() == 6);
+  REQUIRE(public_views().size() == 12);
   for (const auto& v : public_views()) {
     CHECK_FALSE(v.description.empty());
     CHECK_FALSE(v.columns.empty());

@@ -60,7 +60,7 @@ TEST_CASE("the list of views and its columns is answered without the database", 
   const auto r = answer(router, FakeRequest("GET", "/v1/views"), db);
   REQUIRE(r.status == 200);
   const auto d = json(r);
-  REQUIRE(d["views"].Size() == 6);
+  REQUIRE(d["views"].Size() == 12);
   CHECK(std::string(d["views"][0]["name"].GetString()) == "hourly_sales");
   CHECK(d["views"][0]["windowed"].GetBool());
   CHECK(std::string(d["views"][0]["columns"][4]["name"].GetString()) == "revenue");

@@ -18,7 +18,7 @@ struct Json {
   enum class Type : std::uint8_t { kNull, kBool, kNumber, kString, kObject, kArray };
   Type type = Type::kNull;
   bool boolean = false;
-  std::string text;  // a string's contents or a number's literal
+  std::string text;                                   // a string's contents or a number's literal
   std::vector<std::pair<std::string, Json>> members;  // in document order
   std::vector<Json> items;
 

@@ -1,6 +1,7 @@
 #include "millrace/pg/grants.hpp"
 
 #include "millrace/core/options.hpp"
+#include "millrace/kinds/registry.hpp"
 #include "millrace/pg/database.hpp"
 #include "millrace/runtime/registry.hpp"
 
@@ -16,6 +17,28 @@ const runtime::ServiceEntry& granted(std::string_view service) {
   }
   throw core::UsageError("no service \"" + std::string(service) +
                          "\" with a role of its own in services/registry.json");
+}
+
+// The tables of the built-in declared kinds (orders), which their
+// declarations name rather than the registry: the sink writes a kind's
+// records and lines, the aggregator its sums.
+std::vector<runtime::TableGrant> kind_grants(std::string_view service) {
+  std::vector<runtime::TableGrant> out;
+  for (const auto& built : kinds::built_in_kinds()) {
+    if (built.kind == kinds::kStoreEvent) continue;
+    const auto d = kinds::find_kind(built.kind, "");
+    if (service == "sink") {
+      std::vector<std::string> tables{d.table};
+      if (d.lines) tables.push_back(d.lines->table);
+      out.push_back({"SELECT, INSERT", tables});
+    } else if (service == "aggregator" && d.aggregate) {
+      const std::string agg = "agg_" + d.aggregate->name;
+      std::vector<std::string> tables{agg + "_hourly", agg + "_daily"};
+      if (d.aggregate->item) tables.push_back(agg + "_items");
+      out.push_back({"SELECT, INSERT, UPDATE", tables});
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -37,6 +60,7 @@ std::vector<std::string> grant_statements(pqxx::connection& connection, const st
   std::vector<runtime::TableGrant> grants;
   if (entry.consumer_group) grants = runtime::consumer_grants();
   grants.insert(grants.end(), entry.grants.begin(), entry.grants.end());
+  for (auto& g : kind_grants(service)) grants.push_back(std::move(g));
   for (const auto& g : grants) {
     std::string tables;
     for (const auto& t : g.tables) {

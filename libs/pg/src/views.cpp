@@ -16,6 +16,13 @@ constexpr ViewInfo kViews[] = {
     {"today_summary", "sale events of the current UTC day: orders, revenue, units, returns"},
     {"top_products", "the 10 skus with the most net units sold, all time, with name and brand"},
     {"popular_categories", "sale events per category, most units first, with display name"},
+    {"web_orders_hourly", "orders (seed 003) per hour of OrderDate: orders, revenue, units"},
+    {"web_orders_daily", "orders per UTC day of OrderDate: orders, revenue, units"},
+    {"web_orders_this_hour", "orders of the current UTC hour so far: orders, revenue, units"},
+    {"web_orders_today", "orders of the current UTC day so far: orders, revenue, units"},
+    {"web_orders_top_products",
+     "the 10 products with the most units ordered, all time, with name and brand"},
+    {"web_orders_categories", "units and revenue ordered per catalog category, most units first"},
 };
 
 bool is_number(std::string_view s) {
@@ -70,6 +77,7 @@ Table read_view(pqxx::connection& connection, std::string_view name) {
   // Views with a natural order define it; the windowed ones read best oldest first.
   std::string sql = "SELECT * FROM " + tx.quote_name(std::string(name));
   if (name == "hourly_sales" || name == "daily_sales") sql += " ORDER BY window_start, event_type";
+  if (name == "web_orders_hourly" || name == "web_orders_daily") sql += " ORDER BY window_start";
   const auto result = tx.exec(sql);
   Table table;
   for (pqxx::row::size_type c = 0; c < result.columns(); ++c) {

@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "millrace/core/options.hpp"
+#include "millrace/kinds/options.hpp"
 #include "millrace/stream/consumer.hpp"
 
 namespace millrace::aggregate {
@@ -25,6 +26,9 @@ struct AggregatorConfig {
   std::int64_t max_lateness_s = 7 * 86400;
   // Ahead of the wall clock by more than this: treated like a late event.
   std::int64_t max_future_s = 3600;
+  // Which kind it aggregates (--kind): store events (the default), or a
+  // declared kind with an aggregate section (orders: the web_orders_* views).
+  kinds::KindOptions kinds;
 };
 
 void register_options(core::OptionSet& options, AggregatorConfig& config);

@@ -78,6 +78,22 @@ struct LinesDecl {
   std::size_t generate_min = 1, generate_max = 4;  // lines per generated record
 };
 
+// What millrace-aggregator --kind keeps of a kind, incrementally: records
+// and an amount per hour and per day, and, for a kind whose lines name
+// catalog products, units and amount per product. Its tables are
+// agg_<name>_hourly, agg_<name>_daily and agg_<name>_items; its views
+// <name>_hourly, <name>_daily, <name>_this_hour, <name>_today,
+// <name>_top_products and <name>_categories (docs/views.md).
+struct AggregateDecl {
+  std::string name;                    // "web_orders"
+  std::string records_as = "records";  // the views' column counting records
+  std::string amount_as = "amount";    // the views' column summing `amount`
+  std::optional<std::size_t> amount;   // a decimal field of the record
+  // Fields of the lines: the product (an integer, the catalog's sku), its
+  // quantity (an integer) and its unit price (a decimal). All or none.
+  std::optional<std::size_t> item, quantity, price;
+};
+
 struct Declaration {
   std::string kind;  // "order": the --kind name
   std::string description;
@@ -91,6 +107,7 @@ struct Declaration {
   // record's resends land in one partition) and the table's primary key.
   std::size_t identity = 0;
   std::size_t time = 0;  // the record's event time: a timestamp field
+  std::optional<AggregateDecl> aggregate;
 
   const FieldDecl& identity_field() const { return fields[identity]; }
   const FieldDecl& time_field() const { return fields[time]; }

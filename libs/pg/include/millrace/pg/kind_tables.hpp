@@ -9,7 +9,8 @@
 // Columns are added, never dropped or retyped: a field added to a
 // declaration adds a nullable column to a table made before (its older rows
 // have no value). A column whose type differs from the declaration's is
-// refused, naming both.
+// refused, naming both. A kind with an aggregate section also gets the
+// aggregator's tables and views (kinds::AggregateDecl).
 
 #include <pqxx/pqxx>
 #include <string>
