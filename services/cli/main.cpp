@@ -152,7 +152,7 @@ int cmd_create_topics(const std::vector<std::string>& args) {
                           "for the broker to come up.");
   kafka::register_options(options, kafka);
   kinds::KindOptions kinds;
-  kinds::register_options(options, kinds, core::environment_map(), false);
+  kinds::register_topic_options(options, kinds, core::environment_map());
   options.add_string("dlq-topic", "MILLRACE_DLQ_TOPIC", &dlq_topic,
                      "Dead-letter topic (default: <topic>.dlq)");
   options.add_string("changes-topic", "MILLRACE_CHANGES_TOPIC", &changes_topic,

@@ -16,7 +16,9 @@
 #include <thread>
 #include <tuple>
 
+#include "http_client.hpp"
 #include "millrace/catalog/generated.hpp"
+#include "millrace/core/partitioner.hpp"
 #include "millrace/core/window.hpp"
 #include "millrace/kinds/generator.hpp"
 #include "millrace/kinds/record.hpp"
@@ -499,4 +501,69 @@ TEST_CASE("the aggregator's order views match a recomputation, with resends and 
   CHECK(acc.duplicate == resent);
   CHECK(acc.late == late_expected);
   CHECK(acc.unaccounted == 0);
+}
+
+TEST_CASE("POST /v1/orders: valid orders land once each, malformed ones are refused per record",
+          "[orders-http]") {
+  Pipeline p("it_orders_http");
+  const auto d = kinds::find_kind("order", "");
+  ProducerService svc(p, {{"MILLRACE_ORDERS_TOPIC", p.topic}});
+  auto client = svc.client();
+
+  kinds::RecordGeneratorOptions g;
+  g.seed = 31;
+  g.base_ts = *core::parse_timestamp("2026-11-25T08:00:00Z");
+  kinds::RecordGenerator generator(d, g);
+  std::vector<kinds::GeneratedRecord> orders;
+  for (int i = 0; i < 200; ++i) orders.push_back(generator.next());
+  std::string body;
+  for (const auto& o : orders) body += o.payload + "\n";
+  // One malformed order in the middle: its place answers for it alone.
+  const std::string malformed =
+      R"({"PaymentTransactionId":"tx-bad","OrderDate":"2026-11-25T08:00:00Z","Total":"9.99",)"
+      R"("Details":[{"Email":"a@example.com","ProductId":1,"Quantity":1,"UnitPrice":9.99}]})";
+  body += malformed + "\n";
+
+  // Sent twice, as a client retrying after a lost answer would.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    const auto reply = post(client, "/v1/orders", body, "application/x-ndjson");
+    REQUIRE(reply.status == 200);
+    const auto& results = reply.json["results"];
+    REQUIRE(results.Size() == orders.size() + 1);
+    for (std::size_t i = 0; i < orders.size(); ++i) {
+      INFO(i);
+      CHECK(str(results[static_cast<rapidjson::SizeType>(i)], "status") == "accepted");
+      CHECK(str(results[static_cast<rapidjson::SizeType>(i)], "id") == orders[i].key);
+      // Keyed by its identity, as the CLI partitions it.
+      CHECK(results[static_cast<rapidjson::SizeType>(i)]["partition"].GetInt() ==
+            core::partition_for_bytes(orders[i].key.data(), orders[i].key.size(), p.partitions));
+    }
+    const auto& bad = results[static_cast<rapidjson::SizeType>(orders.size())];
+    CHECK(str(bad, "status") == "rejected");
+    CHECK(str(bad, "reason") == "wrong_type");
+    CHECK(str(bad, "field") == "Total");
+  }
+  // The store-event route still refuses an order: it is not a store event.
+  CHECK(post(client, "/v1/events", orders[0].payload, "application/json").status == 400);
+
+  auto sink = p.start_sink("sink", order_env(p, "drop"));
+  REQUIRE(wait_stored(p, seconds(120)));
+  CHECK(stop_cleanly({&sink}));
+  pqxx::connection c(p.env.pg);
+  pqxx::work tx(c);
+  const std::string s = tx.quote_name(p.schema) + ".";
+  CHECK(tx.exec1("SELECT count(*) FROM " + s + "orders")[0].as<std::size_t>() == orders.size());
+  // drop: no personal data is stored.
+  CHECK(tx.exec1("SELECT count(*) FROM " + s +
+                 "orders WHERE email IS NOT NULL OR first_name IS "
+                 "NOT NULL")[0]
+            .as<int>() == 0);
+  CHECK(
+      tx.exec1("SELECT count(*) FROM " + s + "order_lines WHERE email IS NOT NULL")[0].as<int>() ==
+      0);
+  tx.commit();
+  const auto a = accounting(p);
+  CHECK(a.persisted == static_cast<std::int64_t>(orders.size()));
+  CHECK(a.duplicate == static_cast<std::int64_t>(orders.size()));
+  CHECK(a.unaccounted == 0);
 }

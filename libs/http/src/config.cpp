@@ -11,6 +11,7 @@ void register_options(core::OptionSet& o, HttpConfig& c) {
   o.add_string("http-addr", "MILLRACE_HTTP_ADDR", &c.http_addr,
                "host:port to serve HTTP on ([v6]:port for IPv6; port 0 picks a free one)");
   kafka::register_options(o, c.kafka);
+  kinds::register_topic_options(o, c.kinds, core::environment_map());
   o.add_int("http-threads", "MILLRACE_HTTP_THREADS", &c.http_threads,
             "HTTP event-loop threads; each serves any number of connections", 1, 256);
   o.add_int("max-connections", "MILLRACE_HTTP_MAX_CONNECTIONS", &c.max_connections,
@@ -50,6 +51,7 @@ void validate(HttpConfig& c) {
   }
   httpd::validate_tls(c.tls, "MILLRACE_HTTP");
   kafka::validate(c.kafka);
+
   // Two settings would say the same thing, and only one could win silently.
   for (const auto& [key, setting] :
        {std::pair{"queue.buffering.max.messages", "MILLRACE_QUEUE_MAX_MESSAGES"},

@@ -7,6 +7,8 @@
 #include "millrace/core/partitioner.hpp"
 #include "millrace/core/validation.hpp"
 #include "millrace/kafka/store_event.hpp"
+#include "millrace/kinds/record.hpp"
+#include "millrace/kinds/registry.hpp"
 #include "millrace/runtime/log.hpp"
 #include "routes.hpp"
 
@@ -37,7 +39,8 @@ httpd::Reply build_reply(const Slot* slots, std::size_t n,
     EventResult r;
     r.index = static_cast<std::int32_t>(i);
     r.status = s.status;
-    if (s.has_id) r.id = std::string_view(s.id.data(), s.id.size());
+    if (s.has_id)
+      r.id = s.order ? std::string_view(s.order_id) : std::string_view(s.id.data(), s.id.size());
     if (s.status == EventStatus::kAccepted || s.status == EventStatus::kQueued) {
       r.partition = s.partition;
       r.offset = s.offset;
@@ -69,10 +72,29 @@ httpd::Reply build_reply(const Slot* slots, std::size_t n,
 
 Ingest::Ingest(const HttpConfig& config, ProducerProbe& probe,
                std::function<void(std::string)> fail)
-    : config_(config), probe_(probe), fail_(std::move(fail)) {
+    : config_(config),
+      probe_(probe),
+      fail_(std::move(fail)),
+      order_(kinds::find_kind("order", "")),
+      orders_topic_(config.kinds.topics.at("order")) {
   for (std::size_t t = 0; t < untracked_.size(); ++t) {
     untracked_[t].type = static_cast<core::EventType>(t);
   }
+  untracked_order_.order = true;
+}
+
+std::int32_t Ingest::order_partitions() {
+  if (const auto n = order_partitions_.load(); n > 0) return n;
+  std::lock_guard lock(order_partitions_mutex_);
+  if (order_partitions_.load() == 0) {
+    try {
+      order_partitions_ = producer_->partition_count(orders_topic_, milliseconds(5000));
+    } catch (const core::InfraError& e) {
+      runtime::log_warn(kComponent,
+                        "no metadata for the orders' topic " + orders_topic_ + ": " + e.what());
+    }
+  }
+  return order_partitions_.load();
 }
 
 void Ingest::start() {
@@ -98,7 +120,11 @@ void Ingest::on_delivery(const kafka::Delivery& d) noexcept {
   auto* slot = static_cast<Slot*>(d.opaque);
   probe_.delivery_latency(d.latency_us);
   if (d.ok) {
-    probe_.delivered(d.partition, slot->type);
+    if (slot->order) {
+      probe_.order_delivered(orders_topic_, d.partition);
+    } else {
+      probe_.delivered(d.partition, slot->type);
+    }
   } else {
     probe_.delivery_failed();
     if (d.unknown_partition) refresh_wanted_.store(true, std::memory_order_relaxed);
@@ -168,6 +194,15 @@ kafka::Enqueue Ingest::enqueue(Slot& slot, std::string_view text, const core::St
   }
 }
 
+void Ingest::reject(Slot& slot, core::Rejection rejection,
+                    std::vector<std::pair<std::string, std::string>>& texts) {
+  slot.status = EventStatus::kRejected;
+  slot.reason = core::reason_code(rejection.reason);
+  slot.text = static_cast<std::int32_t>(texts.size());
+  texts.emplace_back(std::move(rejection.field), std::move(rejection.detail));
+  probe_.rejected(slot.reason);
+}
+
 // One event of a request: validated, then queued for Kafka unless the
 // request has already met a full queue or a failed producer.
 void Ingest::admit(Slot& slot, std::string_view text, std::optional<std::string_view> fallback,
@@ -175,16 +210,46 @@ void Ingest::admit(Slot& slot, std::string_view text, std::optional<std::string_
                    Admission& run) {
   thread_local core::StoreEvent event;
   if (auto rejection = core::parse_event_into(text, fallback, event)) {
-    slot.status = EventStatus::kRejected;
-    slot.reason = core::reason_code(rejection->reason);
-    slot.text = static_cast<std::int32_t>(texts.size());
-    texts.emplace_back(std::move(rejection->field), std::move(rejection->detail));
-    probe_.rejected(slot.reason);
-    return;
+    return reject(slot, std::move(*rejection), texts);
   }
   slot.type = event.event_type;
   std::memcpy(slot.id.data(), event.id.data(), slot.id.size());
   slot.has_id = true;
+  void* opaque = tracked
+                     ? static_cast<void*>(&slot)
+                     : static_cast<void*>(&untracked_[static_cast<std::size_t>(event.event_type)]);
+  queue(slot, opaque, tracked, run,
+        [&](void* o) { return enqueue(slot, text, event, o, run.partitions_now); });
+}
+
+// One order: validated against its declaration, then keyed by its identity,
+// so that its resends land in one partition, as the CLI sends them.
+void Ingest::admit_order(Slot& slot, std::string_view text, bool tracked,
+                         std::vector<std::pair<std::string, std::string>>& texts, Admission& run) {
+  auto parsed = kinds::parse_record(order_, text);
+  if (auto* rejection = std::get_if<core::Rejection>(&parsed)) {
+    return reject(slot, std::move(*rejection), texts);
+  }
+  slot.order = true;
+  slot.order_id = std::get<kinds::Record>(parsed).identity(order_);
+  slot.has_id = true;
+  const std::int32_t partitions = order_partitions();
+  if (partitions == 0 && run.stop_reason.empty()) {
+    slot.status = EventStatus::kFailed;
+    slot.reason = kReasonUnknownPartition;
+    slot.detail = "the orders' topic (MILLRACE_ORDERS_TOPIC) has no metadata: does it exist?";
+    return;
+  }
+  queue(slot, tracked ? static_cast<void*>(&slot) : static_cast<void*>(&untracked_order_), tracked,
+        run, [&](void* o) {
+          slot.partition =
+              core::partition_for_bytes(slot.order_id.data(), slot.order_id.size(), partitions);
+          return producer_->try_produce(orders_topic_, slot.partition, slot.order_id, text, {}, o);
+        });
+}
+
+void Ingest::queue(Slot& slot, void* opaque, bool tracked, Admission& run,
+                   const std::function<kafka::Enqueue(void*)>& produce) {
   slot.status = EventStatus::kFailed;
   if (!run.stop_reason.empty()) {
     // After a full queue the rest waits for the client's retry, so a
@@ -195,9 +260,6 @@ void Ingest::admit(Slot& slot, std::string_view text, std::optional<std::string_
                       : "the Kafka producer failed";
     return;
   }
-  void* opaque = tracked
-                     ? static_cast<void*>(&slot)
-                     : static_cast<void*>(&untracked_[static_cast<std::size_t>(event.event_type)]);
   if (tracked) {
     // What the slot says until its delivery report, which may come before
     // try_produce returns: once queued, the slot is not written here.
@@ -206,7 +268,7 @@ void Ingest::admit(Slot& slot, std::string_view text, std::optional<std::string_
   }
   kafka::Enqueue status = kafka::Enqueue::kQueued;
   try {
-    status = enqueue(slot, text, event, opaque, run.partitions_now);
+    status = produce(opaque);
   } catch (const core::InfraError& e) {
     // Fatal for the producer: the service stops (exit 1); this request
     // reports what did not make it.
@@ -241,7 +303,8 @@ void Ingest::admit(Slot& slot, std::string_view text, std::optional<std::string_
   }
 }
 
-void Ingest::handle(const httpd::Request& req, const std::shared_ptr<httpd::Exchange>& exchange) {
+void Ingest::handle(const httpd::Request& req, const std::shared_ptr<httpd::Exchange>& exchange,
+                    bool orders) {
   const auto started = Clock::now();
   const httpd::BodyFormat format = *httpd::body_format(req.header("Content-Type").value_or(""));
   const AckMode ack = *parse_ack(httpd::query_param(req.query(), "ack"));
@@ -275,7 +338,11 @@ void Ingest::handle(const httpd::Request& req, const std::shared_ptr<httpd::Exch
   Admission run{partitions_.load(std::memory_order_relaxed), 0, {}};
   for (std::size_t i = 0; i < n; ++i) {
     slots[i].batch = batch.get();
-    admit(slots[i], texts[i], fallback, batch != nullptr, *slot_texts, run);
+    if (orders) {
+      admit_order(slots[i], texts[i], batch != nullptr, *slot_texts, run);
+    } else {
+      admit(slots[i], texts[i], fallback, batch != nullptr, *slot_texts, run);
+    }
   }
 
   if (!batch) return exchange->reply(build_reply(slots, n, *slot_texts, ack));

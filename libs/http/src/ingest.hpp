@@ -3,7 +3,9 @@
 // POST /v1/events: each event of a request validated, the valid ones
 // produced to Kafka with the routing of `millrace produce`, and the request
 // answered once Kafka has acknowledged them (?ack=all) or once they are
-// queued (?ack=none). docs/http.md describes the protocol.
+// queued (?ack=none). POST /v1/orders does the same for orders (the
+// declared kind `order`), keyed and partitioned by their identity as
+// `millrace produce --kind order` does. docs/http.md describes the protocol.
 //
 // Threads: handle() runs on the HTTP threads; on_delivery() and
 // after_poll() on the poller (then on stop()'s flush), one at a time.
@@ -22,10 +24,12 @@
 #include <vector>
 
 #include "millrace/core/event.hpp"
+#include "millrace/core/validation.hpp"
 #include "millrace/http/config.hpp"
 #include "millrace/http/request.hpp"
 #include "millrace/httpd/server.hpp"
 #include "millrace/kafka/producer.hpp"
+#include "millrace/kinds/declaration.hpp"
 #include "probe.hpp"
 
 namespace millrace::http {
@@ -50,6 +54,8 @@ struct Slot {
   std::int32_t text = -1;     // index into Batch::texts for field/detail text
   std::array<char, 36> id{};  // canonical UUID, set when valid
   bool has_id = false;
+  bool order = false;    // an order of /v1/orders, not a store event
+  std::string order_id;  // its PaymentTransactionId (longer than a UUID)
 };
 
 // The per-request completion object. Each queued message holds a reference,
@@ -97,8 +103,10 @@ class Ingest {
   const std::shared_ptr<kafka::Producer>& producer() const { return producer_; }
   std::int32_t partitions() const { return partitions_.load(); }
 
-  // A POST /v1/events that passed the service's precheck.
-  void handle(const httpd::Request& req, const std::shared_ptr<httpd::Exchange>& exchange);
+  // A POST /v1/events (or, with `orders`, /v1/orders) that passed the
+  // service's precheck.
+  void handle(const httpd::Request& req, const std::shared_ptr<httpd::Exchange>& exchange,
+              bool orders = false);
 
   // After each poll of the producer: answers the requests whose last report
   // came in, and refreshes the partition count if a report asked for it.
@@ -118,6 +126,17 @@ class Ingest {
   };
   void admit(Slot& slot, std::string_view text, std::optional<std::string_view> fallback,
              bool tracked, std::vector<std::pair<std::string, std::string>>& texts, Admission& run);
+  void admit_order(Slot& slot, std::string_view text, bool tracked,
+                   std::vector<std::pair<std::string, std::string>>& texts, Admission& run);
+  void reject(Slot& slot, core::Rejection rejection,
+              std::vector<std::pair<std::string, std::string>>& texts);
+  // Queues a valid record with `produce` (given the delivery report's
+  // opaque), unless the request already met a full queue or a failed
+  // producer, and records what became of it in `slot`.
+  void queue(Slot& slot, void* opaque, bool tracked, Admission& run,
+             const std::function<kafka::Enqueue(void*)>& produce);
+  // The orders' topic's partitions, read on first use (0: no metadata).
+  std::int32_t order_partitions();
   kafka::Enqueue enqueue(Slot& slot, std::string_view text, const core::StoreEvent& event,
                          void* opaque, std::int32_t& partitions_now);
   // ?ack=all: answers once every queued event's report is in, or at the
@@ -133,6 +152,11 @@ class Ingest {
   std::atomic<std::int32_t> partitions_{0};
   std::atomic<bool> refresh_wanted_{false};
   std::array<Slot, 2> untracked_;  // ?ack=none opaques, by event type
+  Slot untracked_order_;           // ?ack=none opaque of orders
+  kinds::Declaration order_;       // proto/kinds/order.json
+  std::string orders_topic_;
+  std::atomic<std::int32_t> order_partitions_{0};
+  std::mutex order_partitions_mutex_;
   // Requests whose last report came in this poll, answered together after
   // it. Only delivery reports touch it.
   std::vector<std::shared_ptr<httpd::Exchange>> finished_;

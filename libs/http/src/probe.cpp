@@ -77,6 +77,17 @@ void ProducerProbe::rejected(std::string_view reason) {
   rejected_.back().inc();  // message_too_large
 }
 
+void ProducerProbe::order_delivered(const std::string& topic, std::int32_t partition) {
+  const auto i = static_cast<std::size_t>(partition);
+  if (i >= orders_produced_.size()) orders_produced_.resize(i + 1);
+  if (!orders_produced_[i]) {
+    orders_produced_[i] = registry_.counter(
+        "millrace_orders_produced_total", "Orders Kafka acknowledged, by partition.",
+        {{"topic", topic}, {"partition", std::to_string(partition)}});
+  }
+  orders_produced_[i]->inc();
+}
+
 void ProducerProbe::delivered(std::int32_t partition, core::EventType type) {
   const auto i = static_cast<std::size_t>(partition) * 2 + static_cast<std::size_t>(type);
   if (i >= produced_.size()) produced_.resize(i + 1);

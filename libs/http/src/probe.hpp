@@ -38,6 +38,8 @@ class ProducerProbe {
   // An event refused with a core reason code, or kReasonTooLarge.
   void rejected(std::string_view reason);
   void delivered(std::int32_t partition, core::EventType type);
+  // An order Kafka acknowledged, on `topic`.
+  void order_delivered(const std::string& topic, std::int32_t partition);
   void delivery_failed();
   void delivery_latency(std::int64_t latency_us);
 
@@ -48,7 +50,8 @@ class ProducerProbe {
 
   metrics::Registry& registry_;
   std::string topic_;
-  std::vector<std::optional<metrics::Counter>> produced_;  // by partition, then type
+  std::vector<std::optional<metrics::Counter>> produced_;         // by partition, then type
+  std::vector<std::optional<metrics::Counter>> orders_produced_;  // by partition
   std::optional<metrics::Counter> delivery_failures_;
   std::optional<metrics::Histogram> delivery_latency_;
   std::vector<metrics::Counter> rejected_;  // core reasons, then message_too_large

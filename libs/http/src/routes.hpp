@@ -17,14 +17,24 @@ namespace millrace::http {
 inline constexpr std::string_view kComponent = "producer";
 
 inline constexpr std::string_view kEventsPath = "/v1/events";
+// Orders (seed 003's), the declared kind `order` (proto/kinds/order.json).
+inline constexpr std::string_view kOrdersPath = "/v1/orders";
 
-enum Route : std::size_t { kRouteEvents, kRouteHealthz, kRouteReadyz, kRouteMetrics, kRouteOther };
-inline constexpr std::size_t kRouteCount = 5;
+enum Route : std::size_t {
+  kRouteEvents,
+  kRouteOrders,
+  kRouteHealthz,
+  kRouteReadyz,
+  kRouteMetrics,
+  kRouteOther
+};
+inline constexpr std::size_t kRouteCount = 6;
 inline constexpr std::array<std::string_view, kRouteCount> kRouteNames = {
-    "/v1/events", "/healthz", "/readyz", "/metrics", "other"};
+    "/v1/events", "/v1/orders", "/healthz", "/readyz", "/metrics", "other"};
 
 inline Route route_of(std::string_view path) {
   if (path == kEventsPath) return kRouteEvents;
+  if (path == kOrdersPath) return kRouteOrders;
   if (path == "/healthz") return kRouteHealthz;
   if (path == "/readyz") return kRouteReadyz;
   if (path == "/metrics") return kRouteMetrics;

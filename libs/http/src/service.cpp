@@ -112,7 +112,9 @@ std::optional<Refusal> ProducerService::precheck(const httpd::Request& req) cons
 }
 
 std::optional<httpd::Reply> ProducerService::screen(const httpd::Request& req) {
-  if (req.path() != kEventsPath || req.method() != "POST") return std::nullopt;
+  if ((req.path() != kEventsPath && req.path() != kOrdersPath) || req.method() != "POST") {
+    return std::nullopt;
+  }
   auto refusal = precheck(req);
   if (!refusal) return std::nullopt;
   httpd::Reply r = error_reply(refusal->status, refusal->error, refusal->detail);
@@ -135,6 +137,9 @@ void ProducerService::handle(const httpd::Request& req,
     case kRouteEvents:
       if (method != "POST") return only("POST");
       return ingest_.handle(req, exchange);
+    case kRouteOrders:
+      if (method != "POST") return only("POST");
+      return ingest_.handle(req, exchange, true);
     case kRouteHealthz:
       if (!get) return only("GET");
       return exchange->reply(text_reply(200, "ok\n", "text/plain"));
@@ -158,7 +163,7 @@ void ProducerService::handle(const httpd::Request& req,
 void ProducerService::open() {
   if (config_.auth_token.empty()) {
     runtime::log_warn(kComponent,
-                      "MILLRACE_AUTH_TOKEN is empty: /v1/events is open to anyone "
+                      "MILLRACE_AUTH_TOKEN is empty: /v1/events and /v1/orders are open to anyone "
                       "who can reach " +
                           config_.http_addr);
   }

@@ -24,6 +24,25 @@ void register_options(core::OptionSet& o, KindOptions& k,
                "MILLRACE_KINDS_DIR (docs/kinds.md)");
   o.add_string("kinds-dir", "MILLRACE_KINDS_DIR", &k.kinds_dir,
                "A directory of kind declarations of your own, <kind>.json each (docs/kinds.md)");
+  register_topic_options(o, k, env);
+  if (!with_pii) return;
+  const auto dir = env.find("MILLRACE_KINDS_DIR");
+  for (auto& d : all_kinds(dir == env.end() ? "" : dir->second)) {
+    if (d.kind == kStoreEvent) continue;
+    k.pii[d.kind] = "hash";
+    o.add_string(d.kind + "-pii", pii_env(d), &k.pii[d.kind],
+                 "What is stored of the " + d.kind +
+                     " kind's personal data: keep, hash (HMAC-SHA256 with MILLRACE_PII_KEY, "
+                     "so equal values still join) or drop (NULL)");
+  }
+  o.add_string("pii-key", "MILLRACE_PII_KEY", &k.pii_key,
+               "The key personal data is hashed with (at least 16 bytes; keep it secret and "
+               "unchanged, or hashes of one value will differ)",
+               core::OptionSet::Shown::kSecret);
+}
+
+void register_topic_options(core::OptionSet& o, KindOptions& k,
+                            const std::map<std::string, std::string>& env) {
   // The options of each kind's topic are known only once the declarations
   // are read: those built in, and those in the directory the environment
   // names (a --kinds-dir flag adds kinds whose topic is their default).
@@ -33,18 +52,6 @@ void register_options(core::OptionSet& o, KindOptions& k,
     k.topics[d.kind] = d.topic;
     o.add_string(d.kind + "-topic", d.topic_env, &k.topics[d.kind],
                  "Kafka topic of the " + d.kind + " kind (" + d.description + ")");
-    if (!with_pii) continue;
-    k.pii[d.kind] = "hash";
-    o.add_string(d.kind + "-pii", pii_env(d), &k.pii[d.kind],
-                 "What is stored of the " + d.kind +
-                     " kind's personal data: keep, hash (HMAC-SHA256 with MILLRACE_PII_KEY, "
-                     "so equal values still join) or drop (NULL)");
-  }
-  if (with_pii) {
-    o.add_string("pii-key", "MILLRACE_PII_KEY", &k.pii_key,
-                 "The key personal data is hashed with (at least 16 bytes; keep it secret and "
-                 "unchanged, or hashes of one value will differ)",
-                 core::OptionSet::Shown::kSecret);
   }
 }
 

@@ -6,6 +6,7 @@
 #include "millrace/core/options.hpp"
 #include "millrace/httpd/tls_options.hpp"
 #include "millrace/kafka/options.hpp"
+#include "millrace/kinds/options.hpp"
 #include "millrace/runtime/registry.hpp"
 
 namespace millrace::http {
@@ -24,6 +25,9 @@ struct HttpConfig {
   httpd::TlsFiles tls;  // both empty: plain HTTP
   std::int64_t produce_timeout_ms = 10'000;
   std::int64_t queue_max_messages = 100'000;
+  // The orders' topic (--order-topic, MILLRACE_ORDERS_TOPIC), for POST
+  // /v1/orders.
+  kinds::KindOptions kinds;
 
   // Derived by validate().
   std::string host;

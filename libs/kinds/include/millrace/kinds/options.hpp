@@ -36,6 +36,10 @@ struct KindOptions {
 // of `env`). `with_pii`: the programs that store records.
 void register_options(core::OptionSet& options, KindOptions& k,
                       const std::map<std::string, std::string>& env, bool with_pii);
+// Only the --<kind>-topic options, for a program that serves kinds by
+// route rather than by --kind (millrace-producer), or makes their topics.
+void register_topic_options(core::OptionSet& options, KindOptions& k,
+                            const std::map<std::string, std::string>& env);
 
 enum class PiiMode : std::uint8_t { kKeep, kHash, kDrop };
 // The mode set for k.kind, after resolve(). Throws core::UsageError for an
