@@ -28,6 +28,10 @@ int cmd_grant(const std::vector<std::string>& args) {
   for (auto& [kind, role] : roles) {
     options.add_string(kind, "", &role, "The role millrace-" + kind + " connects as");
   }
+  std::string kinds_dir;
+  options.add_string("kinds-dir", "MILLRACE_KINDS_DIR", &kinds_dir,
+                     "A directory of kind declarations of your own: the sink's and aggregator's "
+                     "roles also get their tables (docs/kinds.md)");
   options.add_bool("sql", "", &sql_only,
                    "Print the GRANT statements instead of running them (for a DBA to run)");
   if (const auto exit = parse_flags(options, args, "grant", [&] {
@@ -42,12 +46,12 @@ int cmd_grant(const std::vector<std::string>& args) {
   for (const auto& [kind, role] : roles) {
     if (role.empty()) continue;
     if (sql_only) {
-      for (const auto& s : pg::grant_statements(*conn, pg.schema, kind, role)) {
+      for (const auto& s : pg::grant_statements(*conn, pg.schema, kind, role, kinds_dir)) {
         std::printf("%s;\n", s.c_str());
       }
       continue;
     }
-    pg::grant_service(*conn, pg.schema, kind, role);
+    pg::grant_service(*conn, pg.schema, kind, role, kinds_dir);
     std::printf("%s (%s): granted on schema %s\n", role.c_str(), kind.c_str(), pg.schema.c_str());
   }
   return 0;

@@ -2,6 +2,7 @@
 // libs/produce, schema logic in libs/pg.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -18,7 +19,9 @@
 #include "millrace/kafka/admin.hpp"
 #include "millrace/kafka/options.hpp"
 #include "millrace/kinds/options.hpp"
+#include "millrace/kinds/registry.hpp"
 #include "millrace/pg/database.hpp"
+#include "millrace/pg/kind_tables.hpp"
 #include "millrace/pg/options.hpp"
 #include "millrace/pg/store_events.hpp"
 #include "millrace/pg/views.hpp"
@@ -122,9 +125,26 @@ int cmd_generate(const std::vector<std::string>& args) {
 
 int cmd_migrate(const std::vector<std::string>& args) {
   pg::PgOptions pg;
-  core::OptionSet options("millrace migrate", "Applies the schema migrations this build carries.");
+  std::string kinds_dir;
+  core::OptionSet options("millrace migrate",
+                          "Applies the schema migrations this build carries, and makes the tables "
+                          "and views of every declared kind (built in, and in --kinds-dir).");
   pg::register_options(options, pg);
-  if (const auto exit = parse_flags(options, args, "migrate", [&] { pg::validate(pg); })) {
+  options.add_string("kinds-dir", "MILLRACE_KINDS_DIR", &kinds_dir,
+                     "A directory of kind declarations of your own, <kind>.json each, whose "
+                     "tables are made too (docs/kinds.md)");
+  std::vector<kinds::Declaration> own;
+  if (const auto exit = parse_flags(options, args, "migrate", [&] {
+        pg::validate(pg);
+        if (kinds_dir.empty()) return;
+        for (auto& d : kinds::all_kinds(kinds_dir)) {
+          const auto built = kinds::built_in_kinds();
+          const bool built_in =
+              std::any_of(built.begin(), built.end(),
+                          [&](const kinds::BuiltIn& b) { return b.kind == d.kind; });
+          if (!built_in) own.push_back(std::move(d));
+        }
+      })) {
     return *exit;
   }
   // Only connection bounds: a migration may rewrite a large table, and it
@@ -134,6 +154,12 @@ int cmd_migrate(const std::vector<std::string>& args) {
   const int applied = pg::migrate(*conn, pg.schema);
   std::printf("schema %s: applied %d migration(s), %zu known\n", pg.schema.c_str(), applied,
               pg::migrations().size());
+  for (const auto& d : own) {
+    pg::ensure_kind_tables(*conn, d);
+    std::printf("kind %s: tables made or current (%s%s%s)\n", d.kind.c_str(), d.table.c_str(),
+                d.lines ? (", " + d.lines->table).c_str() : "",
+                d.aggregate ? (", the " + d.aggregate->name + "_* views").c_str() : "");
+  }
   return 0;
 }
 

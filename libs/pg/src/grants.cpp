@@ -19,14 +19,14 @@ const runtime::ServiceEntry& granted(std::string_view service) {
                          "\" with a role of its own in services/registry.json");
 }
 
-// The tables of the built-in declared kinds (orders), which their
-// declarations name rather than the registry: the sink writes a kind's
-// records and lines, the aggregator its sums.
-std::vector<runtime::TableGrant> kind_grants(std::string_view service) {
+// The tables of the declared kinds (orders, and those in `kinds_dir`),
+// which their declarations name rather than the registry: the sink writes
+// a kind's records and lines, the aggregator its sums.
+std::vector<runtime::TableGrant> kind_grants(std::string_view service,
+                                             const std::string& kinds_dir) {
   std::vector<runtime::TableGrant> out;
-  for (const auto& built : kinds::built_in_kinds()) {
-    if (built.kind == kinds::kStoreEvent) continue;
-    const auto d = kinds::find_kind(built.kind, "");
+  for (const auto& d : kinds::all_kinds(kinds_dir)) {
+    if (d.kind == kinds::kStoreEvent) continue;
     if (service == "sink") {
       std::vector<std::string> tables{d.table};
       if (d.lines) tables.push_back(d.lines->table);
@@ -52,7 +52,8 @@ std::vector<std::string> granted_services() {
 }
 
 std::vector<std::string> grant_statements(pqxx::connection& connection, const std::string& schema,
-                                          std::string_view service, const std::string& role) {
+                                          std::string_view service, const std::string& role,
+                                          const std::string& kinds_dir) {
   const std::string s = connection.quote_name(schema);
   const std::string r = connection.quote_name(role);
   const auto& entry = granted(service);
@@ -60,7 +61,7 @@ std::vector<std::string> grant_statements(pqxx::connection& connection, const st
   std::vector<runtime::TableGrant> grants;
   if (entry.consumer_group) grants = runtime::consumer_grants();
   grants.insert(grants.end(), entry.grants.begin(), entry.grants.end());
-  for (auto& g : kind_grants(service)) grants.push_back(std::move(g));
+  for (auto& g : kind_grants(service, kinds_dir)) grants.push_back(std::move(g));
   for (const auto& g : grants) {
     std::string tables;
     for (const auto& t : g.tables) {
@@ -82,10 +83,11 @@ std::vector<std::string> grant_statements(pqxx::connection& connection, const st
 }
 
 void grant_service(pqxx::connection& connection, const std::string& schema,
-                   std::string_view service, const std::string& role) {
+                   std::string_view service, const std::string& role,
+                   const std::string& kinds_dir) {
   try {
     pqxx::work tx(connection);
-    for (const auto& statement : grant_statements(connection, schema, service, role)) {
+    for (const auto& statement : grant_statements(connection, schema, service, role, kinds_dir)) {
       tx.exec(statement);
     }
     tx.commit();

@@ -21,12 +21,16 @@ std::vector<std::string> granted_services();
 
 // The statements grant_service() runs, for a DBA who runs them himself
 // (`millrace grant --sql`).
+// The sink's and aggregator's roles also get the tables of every declared
+// kind: built in, and in `kinds_dir` when it is not empty.
 std::vector<std::string> grant_statements(pqxx::connection& connection, const std::string& schema,
-                                          std::string_view service, const std::string& role);
+                                          std::string_view service, const std::string& role,
+                                          const std::string& kinds_dir = "");
 
 // Runs grant_statements() in one transaction. Throws core::InfraError (an
 // unknown role or a missing table is fatal).
 void grant_service(pqxx::connection& connection, const std::string& schema,
-                   std::string_view service, const std::string& role);
+                   std::string_view service, const std::string& role,
+                   const std::string& kinds_dir = "");
 
 }  // namespace millrace::pg
