@@ -6,6 +6,7 @@
 // computed here with OpenSSL, not through the sink's code.
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <rapidjson/document.h>
 
 #include <catch2/catch.hpp>
 #include <csignal>
@@ -16,6 +17,7 @@
 #include <thread>
 #include <tuple>
 
+#include "changes.hpp"
 #include "http_client.hpp"
 #include "millrace/catalog/generated.hpp"
 #include "millrace/core/partitioner.hpp"
@@ -23,7 +25,10 @@
 #include "millrace/kinds/generator.hpp"
 #include "millrace/kinds/record.hpp"
 #include "millrace/kinds/registry.hpp"
+#include "millrace/webhooks/signature.hpp"
 #include "pipeline.hpp"
+#include "receiver.hpp"
+#include "webhooks.hpp"
 
 using namespace millrace;
 using namespace millrace::testing;
@@ -566,4 +571,55 @@ TEST_CASE("POST /v1/orders: valid orders land once each, malformed ones are refu
   CHECK(a.persisted == static_cast<std::int64_t>(orders.size()));
   CHECK(a.duplicate == static_cast<std::int64_t>(orders.size()));
   CHECK(a.unaccounted == 0);
+}
+
+TEST_CASE("an order stored by the sink reaches a webhook endpoint through the change feed",
+          "[orders-webhook]") {
+  Pipeline p("it_orders_hook");
+  std::string out;
+  REQUIRE(run(bin("millrace"), {"migrate"},
+              {{"MILLRACE_PG", p.env.pg}, {"MILLRACE_PG_SCHEMA", p.schema}}, &out) == 0);
+  // The orders' table published like any other: the declaration made it.
+  ChangeFeedRig rig(p, {"orders"});
+  auto feed = rig.start("changefeed");
+  rig.wait_streaming();
+  Receiver rx;
+  const auto secret = webhooks::new_secret();
+  rx.set_secrets("/orders", {secret});
+  add_endpoint(p, rx.url("/orders"), secret);
+  auto hooks = start_webhooks(p, rig, "webhooks", "1s");
+
+  constexpr int kOrders = 20;
+  REQUIRE(produce_orders(p, {"--count", std::to_string(kOrders), "--seed", "5"}, &out) == 0);
+  auto sink = p.start_sink("sink", order_env(p, "keep"));
+  REQUIRE(wait_stored(p, seconds(120)));
+
+  const auto changes = rig.read_all(kOrders);
+  REQUIRE(changes.size() == kOrders);
+  std::set<std::string> ids;
+  {
+    pqxx::connection c(p.env.pg);
+    pqxx::work tx(c);
+    for (const auto& r :
+         tx.exec("SELECT payment_transaction_id FROM " + tx.quote_name(p.schema) + ".orders")) {
+      ids.insert(r[0].as<std::string>());
+    }
+  }
+  REQUIRE(ids.size() == kOrders);
+  for (const auto& change : changes) {
+    INFO(change.value);
+    CHECK(change.table == p.schema + ".orders");
+    CHECK(change.op == "c");
+    // The change's key is the order's identity.
+    rapidjson::Document key;
+    key.Parse(change.key.c_str());
+    REQUIRE(key.IsObject());
+    CHECK(ids.count(key["key"]["payment_transaction_id"].GetString()) == 1);
+  }
+  REQUIRE(eventually([&] { return rx.accepted_ids("/orders").size() >= kOrders; }, seconds(60)));
+  CHECK(check_each_once_in_key_order(rx.accepted_ids("/orders"), changes) == 0);
+  for (const auto& request : rx.requests("/orders")) {
+    CHECK_THAT(request.body, Catch::Contains("\"table\":\"" + p.schema + ".orders\""));
+  }
+  CHECK(stop_cleanly({&sink, &hooks, &feed}));
 }
