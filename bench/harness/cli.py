@@ -20,6 +20,7 @@ from .stages.cache_reads import bench_cache_reads
 from .stages.cache_rig import CacheRig
 from .stages.changes import bench_changefeed, bench_webhooks
 from .stages.http_ingest import bench_http
+from .stages.orders import bench_orders
 from .stages.latency import ACK_REFERENCE_LINGERS, bench_ack_reference, bench_handoff_floor, bench_latency
 from .stages.soak import bench_soak
 from .stages.store import SCALE_PARTITIONS, SCALE_SINKS, SMOKE_SCALE, bench_archive, bench_enrich, bench_growth, bench_scale
@@ -190,6 +191,10 @@ class Run:
         if self.want("enrich"):
             log("enrichment: the same events drained with it off, then on")
             results["enrich"] = bench_enrich(stack, data, args.events, args.out)
+        if self.want("orders"):
+            n = max(args.events // 4, 100)
+            log(f"orders: {n:,} orders drained by two sinks --kind order, then COPY of the same rows")
+            results["orders"] = bench_orders(stack, n, args.out)
         if self.want("growth"):
             log(f"growth: the same events drained into an empty store, then into {args.history_rows:,} rows")
             results["growth"] = bench_growth(stack, data, args.events, args.history_rows, args.out)

@@ -70,6 +70,14 @@ def render_table(res):
             f"from the catalog held in memory) | {en['on']['events_per_s']:,.0f} events/s ({en['on']['seconds']:.1f} s) | "
             f"the same sinks, same events, enrichment off: {en['off']['events_per_s']:,.0f} events/s "
             f"({en['off']['seconds']:.1f} s) | {en['ratio']} |")
+    od = res.get("orders")
+    if od:
+        lines.append(
+            f"| orders drain (2 sinks `--kind order`: each order validated against its declaration, staged and "
+            f"moved with `INSERT ... ON CONFLICT` into `orders` and `order_lines` with the offsets; "
+            f"{od['orders']:,} orders, {od['lines']:,} lines) | {od['millrace_lines_per_s']:,.0f} lines/s "
+            f"({od['seconds']:.1f} s) | PostgreSQL COPY of the same rows into empty `orders` and `order_lines`: "
+            f"{od['postgres_copy_lines_per_s']:,.0f} lines/s | {od['ratio']} |")
     ar = res.get("archive")
     if ar:
         lines += [

@@ -2,7 +2,7 @@
 """
 
 # Every stage, in the order a run takes them; --stages picks some.
-STAGES = ("warmup", "produce", "end_to_end", "enrich", "growth", "scale", "latency", "http", "changefeed",
+STAGES = ("warmup", "produce", "end_to_end", "enrich", "orders", "growth", "scale", "latency", "http", "changefeed",
           "webhooks", "cache_reads", "cache_invalidation", "archive")
 # Stages a run takes only when --stages names them: the soak alone lasts
 # --soak-minutes (20).

@@ -38,9 +38,10 @@ std::string micros_text(core::Int128 micros) {
   } while (w > 0);
   auto frac = std::to_string(static_cast<std::int64_t>(micros % core::Decimal::kOne));
   frac.insert(frac.begin(), 6 - frac.size(), '0');
-  // The shortest exact text: numeric keeps the scale it is given.
-  while (!frac.empty() && frac.back() == '0') frac.pop_back();
-  return (negative ? "-" : "") + whole + (frac.empty() ? "" : "." + frac);
+  // Exact, with at least two decimals (money reads so); numeric keeps the
+  // scale it is given, and a sum the largest of its terms'.
+  while (frac.size() > 2 && frac.back() == '0') frac.pop_back();
+  return (negative ? "-" : "") + whole + "." + frac;
 }
 
 // Adds `sums` to `table`'s rows keyed `key_column` (window_start or item).
