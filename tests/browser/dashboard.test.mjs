@@ -4,6 +4,8 @@
 //      reload, until its figures equal SQL's (deadline 120 s); the delay from
 //      the aggregator's commit of the last event to the page showing it is
 //      printed and appended to test-logs/dashboard-delay.tsv;
+//      orders produced with the CLI reach the orders section, which then
+//      equals the web_orders_* views;
 //   2. millrace-api is stopped: the page says it is reconnecting, and keeps
 //      asking while a stand-in answers 503 (EventSource gives up on those);
 //      started again on the same port, the page goes Live by itself and
@@ -372,6 +374,49 @@ function produce(count, seed, spread = 0) {
   check(r.stdout.includes('"failed_deliveries":0'), `millrace produce: ${r.stdout}`);
 }
 
+// Orders (the declared kind `order`) to the orders' topic, which the test's
+// order aggregator reads.
+function produceOrders(count, seed) {
+  const r = spawnSync(
+    env('DASHBOARD_MILLRACE_BIN'),
+    ['produce', '--kind', 'order', '--count', String(count), '--seed', String(seed), '--progress', 'never'],
+    { encoding: 'utf8' }
+  );
+  check(r.status === 0, `millrace produce --kind order failed: ${r.stdout} ${r.stderr}`);
+  check(r.stdout.includes('"failed_deliveries":0'), `millrace produce --kind order: ${r.stdout}`);
+}
+
+// The orders section equals the web_orders_* views: today's count and
+// revenue, and the top products in rank order (deadline 120 s).
+async function waitForOrders(page, total) {
+  const deadline = Date.now() + DEADLINE_MS;
+  while (consumed(env('DASHBOARD_ORDERS_GROUP')) < total) {
+    check(Date.now() < deadline, `the order aggregator did not consume ${total} orders in time`);
+    await sleep(100);
+  }
+  let last = '';
+  for (;;) {
+    const [[orders, revenue]] = sql('SELECT orders, revenue FROM web_orders_today');
+    const top = sql('SELECT product_id, units FROM web_orders_top_products ORDER BY rank')
+      .map(([p, u]) => `${p}:${u}`)
+      .join(' ');
+    const shown = await page.evaluate(() => ({
+      orders: document.getElementById('web-orders-today-orders').dataset.value,
+      revenue: document.getElementById('web-orders-today-revenue').dataset.value,
+      top: [...document.querySelectorAll('#web-orders-top-products tbody tr[data-product]')]
+        .map((tr) => `${tr.dataset.product}:${tr.querySelector('.units').dataset.value}`)
+        .join(' '),
+    }));
+    last = `page ${JSON.stringify(shown)}, SQL orders=${orders} revenue=${revenue} top=${top}`;
+    if (shown.orders === orders && Number(shown.revenue) === Number(revenue) && shown.top === top) {
+      check(Number(orders) > 0, 'web_orders_today has no orders');
+      return shown;
+    }
+    check(Date.now() < deadline, `the orders section never matched the views: ${last}`);
+    await sleep(200);
+  }
+}
+
 // ---- millrace-api --------------------------------------------------------------------
 
 let api = null;
@@ -515,6 +560,11 @@ async function main() {
     await checkAccounting(page);
     await checkPage(page, 'at 1280×800');
     await checkKeyboard(page);
+
+    // Orders reach their section as the order aggregator commits them.
+    produceOrders(300, 4);
+    const orders = await waitForOrders(page, 300);
+    log(`the orders section shows ${orders.orders} orders today, top products ${orders.top.split(' ').length}`);
 
     // 2. millrace-api stops and comes back on the same port.
     apiDown = true;

@@ -56,6 +56,8 @@ export MILLRACE_PG MILLRACE_BROKERS MILLRACE_CHANGEFEED_PG
 export MILLRACE_PG_SCHEMA=$name
 export MILLRACE_TOPIC=$name MILLRACE_DLQ_TOPIC=$name.dlq MILLRACE_CHANGES_TOPIC=$name.changes
 export MILLRACE_SINK_GROUP=${name}_sink MILLRACE_AGGREGATOR_GROUP=${name}_aggregator
+# Orders: their topic (create-topics makes it), and an aggregator of their own.
+export MILLRACE_ORDERS_TOPIC=$name.orders DASHBOARD_ORDERS_GROUP=${name}_orders_aggregator
 export MILLRACE_CHANGEFEED_SLOT=${name}_slot MILLRACE_CHANGEFEED_PUBLICATION=${name}_pub
 export MILLRACE_MIGRATE=false MILLRACE_BATCH_MS=100 MILLRACE_SESSION_TIMEOUT_MS=6000
 millrace=$build/bin/millrace
@@ -89,13 +91,14 @@ psql -X -q -v ON_ERROR_STOP=1 "$superuser" -c "CREATE ROLE $reader LOGIN PASSWOR
 
 # Each service on its own metrics port: tests run side by side.
 start() {
-  local binary=$1
-  MILLRACE_CLIENT_ID=$name-$binary MILLRACE_METRICS_ADDR=127.0.0.1:$(free_port) \
-    "$build/bin/$binary" >"$logs/$name.$binary.log" 2>&1 &
+  local binary=$1 label=${2:-$1}
+  MILLRACE_CLIENT_ID=$name-$label MILLRACE_METRICS_ADDR=127.0.0.1:$(free_port) \
+    "$build/bin/$binary" >"$logs/$name.$label.log" 2>&1 &
   pids+=($!)
 }
 start millrace-sink
 start millrace-aggregator
+MILLRACE_KIND=order MILLRACE_AGGREGATOR_GROUP=$DASHBOARD_ORDERS_GROUP start millrace-aggregator orders-aggregator
 start millrace-changefeed
 # The feed streams once its slot is active: changes from then on reach the page.
 for _ in $(seq 1 600); do

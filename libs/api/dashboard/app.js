@@ -103,6 +103,53 @@ function renderCategories() {
   fillBody($('popular-categories'), rows && trs, 4, 'No sales yet');
 }
 
+// Orders placed on the website: the web_orders_* views.
+function renderWebOrders() {
+  const first = (name) => {
+    const rows = viewRows(name);
+    return rows && rows.length ? rows[0] : {};
+  };
+  const today = first('web_orders_today');
+  const hour = first('web_orders_this_hour');
+  show($('web-orders-today-orders'), today.orders, 'count');
+  show($('web-orders-today-revenue'), today.revenue, 'money');
+  show($('web-orders-hour-orders'), hour.orders, 'count');
+  show($('web-orders-hour-revenue'), hour.revenue, 'money');
+
+  const products = viewRows('web_orders_top_products');
+  const productRows = (products || []).map((r) => {
+    const named = isKnown(r.name);
+    const product = el(
+      'th',
+      { scope: 'row' },
+      el('span', { class: named ? 'name' : 'name unknown' }, named ? r.name : `product ${r.product_id}`),
+      el('span', { class: 'detail' }, `${isKnown(r.brand) ? `${r.brand} · ` : ''}ID ${r.product_id}`)
+    );
+    return el(
+      'tr',
+      { 'data-product': r.product_id, 'data-rank': r.rank },
+      numCell(r.rank, 'count'),
+      product,
+      numCell(r.units, 'count', { class: 'num units' }),
+      numCell(r.orders, 'count', { class: 'num orders' }),
+      numCell(r.revenue, 'money', { class: 'num revenue' })
+    );
+  });
+  fillBody($('web-orders-top-products'), products && productRows, 5, 'No orders yet');
+
+  const categories = viewRows('web_orders_categories');
+  const categoryRows = (categories || []).map((r) =>
+    el(
+      'tr',
+      { 'data-category': r.category },
+      el('th', { scope: 'row' }, isKnown(r.display_name) ? r.display_name : r.category),
+      numCell(r.units, 'count', { class: 'num units' }),
+      numCell(r.revenue, 'money', { class: 'num revenue' })
+    )
+  );
+  fillBody($('web-orders-categories'), categories && categoryRows, 3, 'No orders yet');
+}
+
 // Revenue of a view per window (`step` long), the last `count` windows up
 // to the server's clock; "—" while the view is unknown.
 function revenueChart(boxId, view, step, count, opts) {
@@ -234,6 +281,7 @@ function renderViews() {
   renderProducts();
   renderCategories();
   renderCharts();
+  renderWebOrders();
 }
 
 function applyViews(event, snapshot) {

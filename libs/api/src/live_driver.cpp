@@ -26,8 +26,15 @@ std::chrono::milliseconds ms_until_utc_hour_ends() {
 
 bool touches_views(std::string_view table, std::string_view schema) {
   // The tables the views read: the aggregates, and the catalog for names.
-  static constexpr std::array<std::string_view, 6> kTables = {
-      "agg_hourly", "agg_daily", "agg_products", "agg_categories", "categories", "products"};
+  static constexpr std::array<std::string_view, 9> kTables = {"agg_hourly",
+                                                              "agg_daily",
+                                                              "agg_products",
+                                                              "agg_categories",
+                                                              "agg_web_orders_hourly",
+                                                              "agg_web_orders_daily",
+                                                              "agg_web_orders_items",
+                                                              "categories",
+                                                              "products"};
   if (table.size() <= schema.size() + 1 || table.substr(0, schema.size()) != schema ||
       table[schema.size()] != '.') {
     return false;

@@ -121,7 +121,11 @@ std::map<std::string, std::string> PgLiveSource::views() {
                            {"hourly_sales", 1000, hour - 47 * kHourUs},
                            {"daily_sales", 1000, day - 29 * kDayUs},
                            {"top_products", 10, {}},
-                           {"popular_categories", 100, {}}};
+                           {"popular_categories", 100, {}},
+                           {"web_orders_today", 10, {}},
+                           {"web_orders_this_hour", 10, {}},
+                           {"web_orders_top_products", 10, {}},
+                           {"web_orders_categories", 100, {}}};
   std::map<std::string, std::string> out;
   for (const auto& w : wanted) {
     const View* view = find_view(w.name);

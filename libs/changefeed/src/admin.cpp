@@ -8,6 +8,9 @@ namespace millrace::changefeed {
 std::vector<std::string> default_tables(pqxx::connection& conn, const std::string& schema) {
   static const char* const kTables[] = {"store_events", "agg_hourly", "agg_daily", "agg_products",
                                         "agg_categories",
+                                        // orders (proto/kinds/order.json) and their sums
+                                        "orders", "order_lines", "agg_web_orders_hourly",
+                                        "agg_web_orders_daily", "agg_web_orders_items",
                                         // reference data, when present
                                         "categories", "products"};
   try {
