@@ -37,10 +37,11 @@ constexpr const char* kUsage =
     "usage: millrace <command> [flags]\n"
     "\n"
     "commands:\n"
-    "  produce   send synthetic (--count) or NDJSON (--file) store events to Kafka\n"
+    "  produce   send synthetic (--count) or NDJSON (--file) store events, or orders (--kind), to "
+    "Kafka\n"
     "  generate  write synthetic events to stdout (NDJSON, or COPY rows)\n"
     "  migrate   apply the PostgreSQL schema migrations\n"
-    "  create-topics  create the store-events, dead-letter and change feed topics\n"
+    "  create-topics  create the store-events, orders', dead-letter and change feed topics\n"
     "  views     list the analytics views, or print one: views NAME [--format table|json|csv]\n"
     "  catalog load FILE  upsert categories or products (CSV or NDJSON)\n"
     "  changefeed publish|drop-slot  manage the change feed's publication and slot\n"
@@ -57,8 +58,9 @@ std::atomic<bool> g_stop{false};
 int cmd_produce(const std::vector<std::string>& args) {
   produce::ProduceConfig config;
   core::OptionSet options("millrace produce",
-                          "Produces store events to Kafka, waits for every delivery report and "
-                          "prints a JSON summary. Exits 1 if any delivery failed.");
+                          "Produces store events (or, with --kind, records of a declared kind: "
+                          "orders) to Kafka, waits for every delivery report and prints a JSON "
+                          "summary. Exits 1 if any delivery failed.");
   produce::register_options(options, config);
   if (const auto exit = parse_flags(options, args, "produce", [&] { produce::validate(config); })) {
     return *exit;
@@ -206,18 +208,22 @@ int cmd_create_topics(const std::vector<std::string>& args) {
   if (dlq_topic.empty()) dlq_topic = kafka.topic + ".dlq";
   kafka.extra.try_emplace("client.id", kafka.client_id);  // a client.id property still wins
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-  std::vector<std::string> topics = {kafka.topic, dlq_topic};
-  // A declared kind's sink dead-letters to <its topic>.dlq by default.
+  // Each topic with its partitions: a declared kind's come from its
+  // declaration (records go to any partition by identity), the others'
+  // from --partitions.
+  std::vector<std::pair<std::string, std::int64_t>> topics = {{kafka.topic, partitions},
+                                                              {dlq_topic, partitions}};
   for (const auto& [kind, topic] : kinds.topics) {
-    topics.push_back(topic);
-    topics.push_back(topic + ".dlq");
+    const auto declared = kinds::find_kind(kind, kinds.kinds_dir).partitions;
+    topics.emplace_back(topic, declared);
+    topics.emplace_back(kinds::dlq_topic(kinds, kind, topic), declared);
   }
-  if (!changes_topic.empty()) topics.push_back(changes_topic);
-  for (const auto& name : topics) {
-    kafka::ensure_topic(kafka.brokers, name, static_cast<std::int32_t>(partitions),
+  if (!changes_topic.empty()) topics.emplace_back(changes_topic, partitions);
+  for (const auto& [name, count] : topics) {
+    kafka::ensure_topic(kafka.brokers, name, static_cast<std::int32_t>(count),
                         static_cast<std::int16_t>(replication), deadline, kafka.extra);
     std::printf("topic %s: %lld partitions, replication factor %lld, ready\n", name.c_str(),
-                static_cast<long long>(partitions), static_cast<long long>(replication));
+                static_cast<long long>(count), static_cast<long long>(replication));
   }
   return 0;
 }

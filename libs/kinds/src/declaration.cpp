@@ -30,8 +30,8 @@ constexpr std::array<std::pair<std::string_view, ValueType>, 8> kTypes = {{
 }};
 
 // Columns every kind's table has besides its fields: the record's source.
-constexpr std::array<std::string_view, 3> kSourceColumns = {"kafka_topic", "kafka_partition",
-                                                            "kafka_offset"};
+constexpr std::array<std::string_view, 4> kSourceColumns = {"kafka_topic", "kafka_partition",
+                                                            "kafka_offset", "stored_at"};
 
 // Reads one declaration, naming where each problem is ("fields[3].type").
 class Reader {

@@ -75,7 +75,7 @@ class Builder {
     if (stack_.empty()) {
       root_ = std::move(j);
     } else if (auto& parent = stack_.back().first; parent.type == Json::Type::kObject) {
-      parent.members.emplace_back(std::move(key_), std::move(j));
+      parent.members.push_back(JsonMember{std::move(key_), std::move(j)});
     } else {
       parent.items.push_back(std::move(j));
     }

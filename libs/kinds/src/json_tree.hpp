@@ -14,17 +14,26 @@
 
 namespace millrace::kinds::detail {
 
+struct JsonMember;
+
 struct Json {
   enum class Type : std::uint8_t { kNull, kBool, kNumber, kString, kObject, kArray };
   Type type = Type::kNull;
   bool boolean = false;
-  std::string text;                                   // a string's contents or a number's literal
-  std::vector<std::pair<std::string, Json>> members;  // in document order
+  std::string text;                 // a string's contents or a number's literal
+  std::vector<JsonMember> members;  // in document order
   std::vector<Json> items;
 
   // The first member named `name`, or null; `count` is set to how many
   // there are.
   const Json* member(std::string_view name, std::size_t* count = nullptr) const;
+};
+
+// One member of an object. (A std::pair could not hold the Json it is part
+// of: pair needs complete types, where vector does not.)
+struct JsonMember {
+  std::string key;
+  Json value;
 };
 
 // "an object", "a string", ...: for messages.

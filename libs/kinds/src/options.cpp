@@ -8,11 +8,16 @@ namespace millrace::kinds {
 
 namespace {
 
-std::string pii_env(const Declaration& d) {
+// MILLRACE_ORDERS_TOPIC -> MILLRACE_ORDERS + suffix.
+std::string topic_env_with(const Declaration& d, std::string_view suffix) {
   constexpr std::string_view kTopic = "_TOPIC";
   const std::string_view env = d.topic_env;
   const auto stem = env.ends_with(kTopic) ? env.substr(0, env.size() - kTopic.size()) : env;
-  return std::string(stem) + "_PII";
+  return std::string(stem) + std::string(suffix);
+}
+
+std::string pii_env(const Declaration& d) {
+  return topic_env_with(d, "_PII");
 }
 
 }  // namespace
@@ -22,8 +27,6 @@ void register_options(core::OptionSet& o, KindOptions& k,
   o.add_string("kind", "MILLRACE_KIND", &k.kind,
                "The kind of event handled: store_event, order, or one declared in "
                "MILLRACE_KINDS_DIR (docs/kinds.md)");
-  o.add_string("kinds-dir", "MILLRACE_KINDS_DIR", &k.kinds_dir,
-               "A directory of kind declarations of your own, <kind>.json each (docs/kinds.md)");
   register_topic_options(o, k, env);
   if (!with_pii) return;
   const auto dir = env.find("MILLRACE_KINDS_DIR");
@@ -46,13 +49,23 @@ void register_topic_options(core::OptionSet& o, KindOptions& k,
   // The options of each kind's topic are known only once the declarations
   // are read: those built in, and those in the directory the environment
   // names (a --kinds-dir flag adds kinds whose topic is their default).
+  o.add_string("kinds-dir", "MILLRACE_KINDS_DIR", &k.kinds_dir,
+               "A directory of kind declarations of your own, <kind>.json each (docs/kinds.md)");
   const auto dir = env.find("MILLRACE_KINDS_DIR");
   for (auto& d : all_kinds(dir == env.end() ? "" : dir->second)) {
     if (d.kind == kStoreEvent) continue;
     k.topics[d.kind] = d.topic;
     o.add_string(d.kind + "-topic", d.topic_env, &k.topics[d.kind],
                  "Kafka topic of the " + d.kind + " kind (" + d.description + ")");
+    k.dlq_topics[d.kind] = "";
+    o.add_string(d.kind + "-dlq-topic", topic_env_with(d, "_DLQ_TOPIC"), &k.dlq_topics[d.kind],
+                 "Dead-letter topic of the " + d.kind + " kind (default: <its topic>.dlq)");
   }
+}
+
+std::string dlq_topic(const KindOptions& k, const std::string& kind, const std::string& topic) {
+  const auto it = k.dlq_topics.find(kind);
+  return it == k.dlq_topics.end() || it->second.empty() ? topic + ".dlq" : it->second;
 }
 
 PiiMode pii_mode(const KindOptions& k) {

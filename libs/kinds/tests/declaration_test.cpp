@@ -379,7 +379,7 @@ TEST_CASE("two fields with one name or one column are refused", "[kinds][declara
 }
 
 TEST_CASE("the source columns are reserved", "[kinds][declaration]") {
-  for (const std::string column : {"kafka_topic", "kafka_partition", "kafka_offset"}) {
+  for (const std::string column : {"kafka_topic", "kafka_partition", "kafka_offset", "stored_at"}) {
     INFO("column: " << column);
     CHECK_THAT(refusal(widget_with(R"("column": "note")", "\"column\": \"" + column + "\"")),
                Contains("fields[4]: column \"" + column + "\" is reserved"));

@@ -24,11 +24,14 @@ using Clock = std::chrono::steady_clock;
 void register_options(core::OptionSet& o, ProduceConfig& c) {
   kafka::register_options(o, c.kafka);
   kinds::register_options(o, c.kinds, core::environment_map(), false);
-  o.add_int("count", "", &c.count, "Generate this many synthetic events", 0, 1'000'000'000);
+  o.add_int("count", "", &c.count, "Generate this many synthetic events (or records of --kind)", 0,
+            1'000'000'000);
   o.add_double("rate", "", &c.rate, "Events per second (0: as fast as possible)", 0, 10'000'000);
   o.add_double("bad-ratio", "", &c.bad_ratio,
-               "Share of deliberately bad messages (invalid JSON, missing field, wrong type, "
-               "negative qty, unknown event_type, no event_type header)",
+               "Share of deliberately bad messages (store events: invalid JSON, missing field, "
+               "wrong type, negative qty, unknown event_type, no event_type header; a declared "
+               "kind: a required field left out, a number as text or below its bounds, JSON cut "
+               "short)",
                0, 1);
   o.add_int("seed", "", &c.seed, "Random seed for reproducible output (0: from the clock)", 0,
             INT64_MAX);
@@ -39,8 +42,9 @@ void register_options(core::OptionSet& o, ProduceConfig& c) {
                "Event times end at this instant (RFC 3339) instead of following the clock: the "
                "same --seed and --base-time send the very same events again");
   o.add_string("file", "", &c.file,
-               "Send the NDJSON lines of this file as they are (\"-\": stdin); the event type "
-               "header comes from each line's event_type field");
+               "Send the NDJSON lines of this file as they are (\"-\": stdin); a store event's "
+               "type header comes from its line's event_type field, a declared kind's key from "
+               "its identity");
   add_progress_option(o, c.progress);
 }
 
@@ -156,7 +160,9 @@ ProduceSummary run_produce(const ProduceConfig& config, std::istream* input,
   kafka::Producer producer(pc);
   const std::int32_t partitions =
       producer.partition_count(config.kafka.topic, std::chrono::seconds(10));
-  core::require_even_partitions(config.kafka.topic, partitions);
+  // Store events go to even or odd partitions by type; a declared kind's
+  // records by their identity, to any.
+  if (!config.kinds.declaration) core::require_even_partitions(config.kafka.topic, partitions);
 
   ProduceSummary s;
   const auto started = Clock::now();

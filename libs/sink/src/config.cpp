@@ -9,7 +9,8 @@ void register_options(core::OptionSet& o, SinkConfig& c) {
   stream::register_options(o, c.stream);
   kinds::register_options(o, c.kinds, core::environment_map(), true);
   o.add_string("dlq-topic", "MILLRACE_DLQ_TOPIC", &c.dlq_topic,
-               "Dead-letter topic for invalid messages (default: <topic>.dlq)");
+               "Dead-letter topic for invalid store events (default: <topic>.dlq); a declared "
+               "kind's is --<kind>-dlq-topic");
   o.add_int("dlq-max-bytes", "MILLRACE_DLQ_MAX_BYTES", &c.dlq_max_bytes,
             "Largest dead letter written whole; a larger one keeps the start of its payload "
             "(header millrace.truncated, millrace.original_size)",
@@ -44,6 +45,8 @@ void validate(SinkConfig& c) {
   stream::validate(c.stream);
   c.stream.kafka.topic = kinds::resolve(c.kinds, c.stream.kafka.topic);
   if (c.kinds.declaration) {
+    // Not --dlq-topic / MILLRACE_DLQ_TOPIC: the store events'.
+    c.dlq_topic = kinds::dlq_topic(c.kinds, c.kinds.kind, c.stream.kafka.topic);
     kinds::pii_mode(c.kinds);  // refuses a bad mode, or hash without a key
     if (c.enrich)
       throw core::UsageError("--enrich applies to store events only, not --kind " + c.kinds.kind);

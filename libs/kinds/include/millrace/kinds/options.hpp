@@ -23,6 +23,11 @@ struct KindOptions {
   // stored of its personal data (keep, hash or drop; the variable is the
   // topic's with _PII for _TOPIC: MILLRACE_ORDERS_PII).
   std::map<std::string, std::string> topics;
+  // Its dead-letter topic (empty: <topic>.dlq), under the topic's variable
+  // with _DLQ_TOPIC for _TOPIC (MILLRACE_ORDERS_DLQ_TOPIC): the store
+  // events' MILLRACE_DLQ_TOPIC, which an env file sets for every program,
+  // must not send orders' letters among store events'.
+  std::map<std::string, std::string> dlq_topics;
   std::map<std::string, std::string> pii;
   // The HMAC key personal data is hashed with (MILLRACE_PII_KEY).
   std::string pii_key;
@@ -36,10 +41,15 @@ struct KindOptions {
 // of `env`). `with_pii`: the programs that store records.
 void register_options(core::OptionSet& options, KindOptions& k,
                       const std::map<std::string, std::string>& env, bool with_pii);
-// Only the --<kind>-topic options, for a program that serves kinds by
-// route rather than by --kind (millrace-producer), or makes their topics.
+// Only --kinds-dir and the --<kind>-topic and --<kind>-dlq-topic options,
+// for a program that serves kinds by route rather than by --kind
+// (millrace-producer), or makes their topics.
 void register_topic_options(core::OptionSet& options, KindOptions& k,
                             const std::map<std::string, std::string>& env);
+
+// The dead-letter topic of `kind` (declared, not the store event), whose
+// topic is `topic`.
+std::string dlq_topic(const KindOptions& k, const std::string& kind, const std::string& topic);
 
 enum class PiiMode : std::uint8_t { kKeep, kHash, kDrop };
 // The mode set for k.kind, after resolve(). Throws core::UsageError for an

@@ -25,7 +25,7 @@ namespace millrace::pg {
 std::string column_type(kinds::ValueType type);
 
 // The statements that make a kind's tables from nothing (CREATE TABLE IF
-// NOT EXISTS ...), for `millrace kinds ddl` and a DBA who runs them himself.
+// NOT EXISTS ...), in the order they run.
 std::vector<std::string> kind_table_statements(const kinds::Declaration& d);
 
 // Makes the kind's tables, or adds the columns a table made before lacks.
