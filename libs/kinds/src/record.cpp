@@ -27,6 +27,44 @@ std::string quoted(std::string_view text) {
   return out + "\"";
 }
 
+// Text PostgreSQL can store: valid UTF-8 without U+0000. The parse checks
+// the bytes of the document, but a \u escape of a lone surrogate
+// ("\udc00") decodes to bytes that are not UTF-8.
+bool storable(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == 0) return false;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t n = 0;
+    std::uint32_t cp = 0;
+    if ((c & 0xE0) == 0xC0) {
+      n = 1;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 2;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    for (std::size_t k = 1; k <= n; ++k) {
+      if (i + k >= s.size()) return false;
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if ((b & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (b & 0x3F);
+    }
+    constexpr std::uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
 bool is_uuid(std::string_view s, std::string& lower) {
   if (s.size() != 36) return false;
   lower.resize(36);
@@ -111,9 +149,9 @@ class Checker {
                   "must be at most " + std::to_string(f.max_bytes) + " bytes, got " +
                       std::to_string(j.text.size()));
     }
-    // The parse checked the UTF-8; PostgreSQL's text cannot hold U+0000.
-    if (std::memchr(j.text.data(), '\0', j.text.size()) != nullptr) {
-      return fail(RejectReason::kInvalidFormat, f, "contains a NUL character");
+    if (!storable(j.text)) {
+      return fail(RejectReason::kInvalidFormat, f,
+                  "contains a NUL character or a lone surrogate (not UTF-8): " + quoted(j.text));
     }
     if (!f.values.empty() &&
         std::find(f.values.begin(), f.values.end(), j.text) == f.values.end()) {
@@ -126,8 +164,9 @@ class Checker {
 
   std::optional<Rejection> free_text(const Json& j, const FieldDecl& f, Value& out) const {
     if (j.type != Json::Type::kString) return wrong_type(j, f, "a string");
-    if (std::memchr(j.text.data(), '\0', j.text.size()) != nullptr) {
-      return fail(RejectReason::kInvalidFormat, f, "contains a NUL character");
+    if (!storable(j.text)) {
+      return fail(RejectReason::kInvalidFormat, f,
+                  "contains a NUL character or a lone surrogate (not UTF-8): " + quoted(j.text));
     }
     out = j.text;
     return std::nullopt;

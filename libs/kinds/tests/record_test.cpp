@@ -493,6 +493,12 @@ TEST_CASE("badly formatted text is refused", "[kinds][record]") {
                  RejectReason::kInvalidFormat, "OrderDate");
   check_rejected(d, order_with("OrderDate", R"("")"), RejectReason::kInvalidFormat, "OrderDate");
   check_rejected(d, order_with("City", R"("Dub\u0000lin")"), RejectReason::kInvalidFormat, "City");
+  // A lone surrogate escaped decodes to bytes that are not UTF-8, which
+  // PostgreSQL would refuse (found by the fuzzer); a pair is one character.
+  check_rejected(d, order_with("City", R"("Dub\udf0Alin")"), RejectReason::kInvalidFormat, "City");
+  // A lone high surrogate the parser itself refuses.
+  check_rejected(d, order_with("City", R"("Dub\ud83dlin")"), RejectReason::kInvalidJson, "");
+  accept(d, order_with("City", R"("Dub\ud83d\ude00lin")"));
 }
 
 TEST_CASE("text is bounded in bytes and must not be empty", "[kinds][record]") {
