@@ -8,6 +8,7 @@
 #include "validation_checker.hpp"
 #include "validation_detail.hpp"
 #include "validation_reader.hpp"
+#include "validation_utf8.hpp"
 
 namespace millrace::core {
 
@@ -39,6 +40,10 @@ std::optional<Rejection> parse_event_into(std::string_view payload,
     return detail::validate_parsed(*body, field.text, event);
   }
   return detail::validate_parsed(*body, fallback_event_type, event);
+}
+
+bool is_storable_text(std::string_view text) {
+  return detail::is_storable_text(text);
 }
 
 }  // namespace millrace::core

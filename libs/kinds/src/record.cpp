@@ -27,42 +27,11 @@ std::string quoted(std::string_view text) {
   return out + "\"";
 }
 
-// Text PostgreSQL can store: valid UTF-8 without U+0000. The parse checks
-// the bytes of the document, but a \u escape of a lone surrogate
-// ("\udc00") decodes to bytes that are not UTF-8.
+// Text PostgreSQL can store. The parse checks the bytes of the document,
+// but a \u escape of a lone low surrogate ("\udc00") decodes to bytes that
+// are not UTF-8.
 bool storable(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c == 0) return false;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t n = 0;
-    std::uint32_t cp = 0;
-    if ((c & 0xE0) == 0xC0) {
-      n = 1;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 2;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    for (std::size_t k = 1; k <= n; ++k) {
-      if (i + k >= s.size()) return false;
-      const auto b = static_cast<unsigned char>(s[i + k]);
-      if ((b & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (b & 0x3F);
-    }
-    constexpr std::uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    i += n + 1;
-  }
-  return true;
+  return core::is_storable_text(s);
 }
 
 bool is_uuid(std::string_view s, std::string& lower) {

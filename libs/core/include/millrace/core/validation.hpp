@@ -52,6 +52,12 @@ std::optional<Rejection> parse_event_into(std::string_view payload,
                                           std::optional<std::string_view> fallback_event_type,
                                           StoreEvent& event);
 
+// Whether PostgreSQL's text can hold `text`: valid UTF-8 (no overlong
+// sequence, no surrogate) without U+0000. A JSON escape ("\u0000", a lone
+// "\udc00") can decode to either from a valid document. Declared kinds
+// (libs/kinds) check their text with it as store events do.
+bool is_storable_text(std::string_view text);
+
 // What a producer needs to route a raw NDJSON line without validating it:
 // the event type (from an "event_type" field) and the store_id, each when
 // present and well typed. Never throws; garbage yields two nullopts.
