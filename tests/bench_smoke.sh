@@ -18,6 +18,8 @@ figures = {
     "latency_1500": ["p50_ms", "p99_ms", "rows"],
     "changefeed": ["changes", "millrace_changes_per_s", "pg_recvlogical_changes_per_s", "ratio",
                    "kafka_transactions"],
+    "orders": ["orders", "lines", "orders_per_s", "millrace_lines_per_s", "postgres_copy_lines_per_s",
+               "ratio"],
 }
 for stage, keys in figures.items():
     for k in keys:
@@ -96,7 +98,9 @@ if res.get("http"):
     assert ngx["ndjson_100"]["accepted_events"] == 100 * ngx["ndjson_100"]["requests"], f"nginx ndjson {ngx['ndjson_100']!r}"
     ingest = res["http"]["kafka_ingest"]
     assert ingest["sent"] > 0 and ingest["failed"] == 0 and ingest["messages_per_s"] > 0, f"kafka ingest {ingest!r}"
-assert r["stages"] == ["warmup", "produce", "end_to_end", "enrich", "growth", "scale", "latency", "http",
+# Orders have one line at least each, and the drain stored every order.
+assert res["orders"]["lines"] >= res["orders"]["orders"], f"orders {res['orders']!r}"
+assert r["stages"] == ["warmup", "produce", "end_to_end", "enrich", "orders", "growth", "scale", "latency", "http",
                        "changefeed", "webhooks", "cache_reads", "cache_invalidation", "archive"], f"stages {r['stages']!r}"
 # The scale curve in its smoke shape (one topic, 1 and 2 sinks), each drained to
 # the end by both groups, and the CPU of every component measured.
