@@ -14,6 +14,7 @@
 #include "millrace/core/generator.hpp"
 #include "millrace/kinds/record.hpp"
 #include "millrace/kinds/registry.hpp"
+#include "shipped.hpp"
 
 using namespace millrace;
 using namespace millrace::kinds;
@@ -35,15 +36,8 @@ RecordGeneratorOptions options(std::uint64_t seed, double bad_ratio = 0.0) {
   return o;
 }
 
-const Declaration& order() {
-  static const Declaration d = find_kind("order", "");
-  return d;
-}
-
-const Declaration& store_event() {
-  static const Declaration d = find_kind("store_event", "");
-  return d;
-}
+using millrace::kinds::testing::order;
+using millrace::kinds::testing::store_event;
 
 // A kind whose fields take the default rules of every type, and whose
 // lines may be empty.

@@ -11,6 +11,7 @@
 
 #include "millrace/core/validation.hpp"
 #include "millrace/kinds/registry.hpp"
+#include "shipped.hpp"
 
 using namespace millrace;
 using namespace millrace::kinds;
@@ -120,15 +121,8 @@ std::string order_with_lines(const std::vector<Members>& lines) {
   return order_with("Details", array(items));
 }
 
-const Declaration& order() {
-  static const Declaration d = find_kind("order", "");
-  return d;
-}
-
-const Declaration& store_event() {
-  static const Declaration d = find_kind("store_event", "");
-  return d;
-}
+using millrace::kinds::testing::order;
+using millrace::kinds::testing::store_event;
 
 // A kind with a field of every type, and optional lines.
 const Declaration& sample() {
