@@ -44,7 +44,10 @@ class SinkHandler : public stream::Handler {
   void start() { letters_->start(); }
   void flush_dead_letters() { letters_->flush(); }
 
-  void on_connect(pqxx::connection& connection) override { StoreRows::prepare(connection); }
+  void on_connect(pqxx::connection& connection) override {
+    StoreRows::prepare(connection);
+    store_.schema_ready();
+  }
   std::unique_ptr<stream::BatchState> open_batch() override {
     return std::make_unique<SinkBatch>();
   }

@@ -78,7 +78,21 @@ void StorePartitions::load_coverage(pqxx::work& tx) {
   probe_.partitions(static_cast<std::int64_t>(coverage_.size()));
 }
 
+void StorePartitions::schema_ready() {
+  {
+    std::lock_guard lock(wake_mutex_);
+    if (ready_) return;
+    ready_ = true;
+  }
+  wake_.notify_all();
+}
+
 void StorePartitions::run() {
+  {
+    std::unique_lock lock(wake_mutex_);
+    wake_.wait(lock, [this] { return ready_ || stopping_; });
+    if (stopping_) return;
+  }
   for (;;) {
     auto next = rules_.maintain_every;
     try {

@@ -69,6 +69,11 @@ class PartitionPort {
   // stored): PostgreSQL's now() at the last round, minus the retention.
   // nullopt without a retention, or before the first round.
   virtual std::optional<std::int64_t> cutoff_us() const = 0;
+
+  // The consumer has a session on a migrated schema (its migrations run
+  // before its first session): the periodic maintenance may begin. Before
+  // this it would call functions a fresh schema does not have yet.
+  virtual void schema_ready() {}
 };
 
 class StorePartitions final : public PartitionPort {
@@ -83,6 +88,7 @@ class StorePartitions final : public PartitionPort {
   const StoreRules& rules() const override { return rules_; }
   void ensure_for(const std::vector<std::int64_t>& ts_us) override;
   std::optional<std::int64_t> cutoff_us() const override;
+  void schema_ready() override;
 
  private:
   void run();
@@ -101,6 +107,7 @@ class StorePartitions final : public PartitionPort {
   std::mutex wake_mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  bool ready_ = false;  // schema_ready() was called
   std::thread thread_;
 };
 
