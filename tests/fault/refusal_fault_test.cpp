@@ -320,6 +320,11 @@ TEST_CASE(
         },
         seconds(90)));
     CHECK(sink.running());
+    // Not ready, each halted partition named with what the log said.
+    const auto ready = http_answer(sink.metrics_port, "/readyz");
+    CHECK(ready.status == 503);
+    CHECK(ready.body.find(R"("check":"partition")") != std::string::npos);
+    CHECK(ready.body.find("retention deleted offsets") != std::string::npos);
     // Halted partitions are behind and do not move: a stall, logged and
     // measured, which the stall watchdog leaves alone (it has a reason).
     CHECK(eventually(

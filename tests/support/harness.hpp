@@ -48,6 +48,14 @@ int free_port();
 // GET http://127.0.0.1:port/path; returns the body, throws on failure.
 std::string http_get(int port, const std::string& path);
 
+// GET http://127.0.0.1:port/path, whatever its status; status 0 when
+// nothing answers.
+struct HttpAnswer {
+  int status = 0;
+  std::string body;
+};
+HttpAnswer http_answer(int port, const std::string& path);
+
 // Path of one of our binaries: in MILLRACE_TEST_BIN_DIR when that is set and
 // holds it (scripts/test runs fault tests against the sink and aggregator
 // the sanitizer tree built), else in the build tree.

@@ -6,6 +6,7 @@
 
 #include "assets.hpp"
 #include "body.hpp"
+#include "millrace/httpd/ops.hpp"
 #include "millrace/httpd/request.hpp"
 #include "problem.hpp"
 #include "render.hpp"
@@ -185,13 +186,11 @@ Routed close_session(const Call& call) {
 }
 
 Routed healthz(const Call&) {
-  return body_reply(200, "ok\n", kTextType);
+  return httpd::liveness_reply();
 }
 
 Routed readyz(const Call& call) {
-  const auto why = call.state.not_ready();
-  if (why) return body_reply(503, *why + "\n", kTextType);
-  return body_reply(200, "ready\n", kTextType);
+  return httpd::readiness_reply(call.state.readiness());
 }
 
 Routed metrics(const Call& call) {

@@ -124,9 +124,9 @@ std::int64_t RouterState::now() const {
       .count();
 }
 
-Router::Router(RouterSettings settings, std::function<std::optional<std::string>()> not_ready,
+Router::Router(RouterSettings settings, std::function<std::vector<runtime::Problem>()> readiness,
                std::function<std::string()> scrape)
-    : state_{std::move(settings), std::nullopt, std::move(not_ready), std::move(scrape)} {
+    : state_{std::move(settings), std::nullopt, std::move(readiness), std::move(scrape)} {
   if (!state_.settings.read_token.empty()) {
     state_.sessions.emplace(state_.settings.read_token, state_.settings.session_lifetime,
                             state_.settings.secure);

@@ -18,6 +18,7 @@
 
 #include "millrace/core/failure.hpp"
 #include "millrace/httpd/server.hpp"
+#include "millrace/runtime/health.hpp"
 #include "ports.hpp"
 #include "session.hpp"
 
@@ -79,7 +80,7 @@ struct RouterSettings {
 struct RouterState {
   RouterSettings settings;
   std::optional<SessionCookies> sessions;  // when reads need a token
-  std::function<std::optional<std::string>()> not_ready;
+  std::function<std::vector<runtime::Problem>()> readiness;
   std::function<std::string()> scrape;
 
   std::int64_t now() const;  // settings.unix_now, or the system clock
@@ -87,9 +88,9 @@ struct RouterState {
 
 class Router {
  public:
-  // `not_ready` says why /readyz must answer 503 (nullopt: ready); `scrape`
+  // `readiness` says why /readyz must answer 503 (empty: ready); `scrape`
   // is /metrics' body. Both are called on the event loop and must not block.
-  Router(RouterSettings settings, std::function<std::optional<std::string>()> not_ready,
+  Router(RouterSettings settings, std::function<std::vector<runtime::Problem>()> readiness,
          std::function<std::string()> scrape);
 
   // Before the body is read: refuses reads without the read token or a

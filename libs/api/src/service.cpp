@@ -78,7 +78,7 @@ class ApiService final : public httpd::HttpService {
         probe_(r),
         factory_(std::move(f)),
         router_(
-            router_settings(config_), [this] { return not_ready(); },
+            router_settings(config_), [this] { return readiness(); },
             [this] { return probe_.scrape(); }) {
     if (factory_) return;
     if (config_.cache.redis_url.empty()) {
@@ -115,16 +115,17 @@ class ApiService final : public httpd::HttpService {
   std::condition_variable checker_cv_;
   bool checker_stop_ = false;
   std::atomic<bool> ready_{false};
-  std::mutex reason_mutex_;
+  mutable std::mutex reason_mutex_;
   std::string unready_reason_ = "the database has not answered yet";
   std::optional<Session> readiness_;
   bool checked_ = false;  // the first check (in open()) is done
 
-  std::optional<std::string> not_ready() {
-    if (stopping()) return "stopping";
-    if (ready_.load()) return std::nullopt;
+  std::vector<runtime::Problem> readiness() const override {
+    if (stopping()) return {{"stopping", "the service is stopping", {}}};
+    if (ready_.load()) return {};
     std::lock_guard lock(reason_mutex_);
-    return unready_reason_;
+    return {
+        {"postgresql", unready_reason_, "check that PostgreSQL runs and " + config_.pg.url_env}};
   }
   // One readiness check; throws a fatal core::InfraError.
   void check_ready();

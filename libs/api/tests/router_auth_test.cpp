@@ -16,7 +16,8 @@ constexpr const char* kReadToken = "r34d-token";
 struct ReadGuarded {
   explicit ReadGuarded(bool secure = false, std::string read_token = kReadToken)
       : router(
-            settings(secure, std::move(read_token), clock), [] { return std::nullopt; },
+            settings(secure, std::move(read_token), clock),
+            [] { return std::vector<runtime::Problem>{}; },
             [] { return std::string("# metrics\n"); }) {}
   static RouterSettings settings(bool secure, std::string read_token, const std::int64_t& clock) {
     RouterSettings s;

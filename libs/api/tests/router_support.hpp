@@ -25,7 +25,12 @@ inline Router make_router(std::string token = kToken, bool admin_database = true
   settings.admin_token = std::move(token);
   settings.admin_database = admin_database;
   return Router(
-      std::move(settings), [not_ready] { return not_ready; },
+      std::move(settings),
+      [not_ready] {
+        std::vector<runtime::Problem> problems;
+        if (not_ready) problems.push_back({"postgresql", *not_ready, "start it"});
+        return problems;
+      },
       [] { return std::string("# metrics\n"); });
 }
 

@@ -284,7 +284,10 @@ TEST_CASE("health, readiness and metrics", "[api][router]") {
   CHECK(r.status == 200);
   r = answer(make_router(kToken, true, "connection refused"), FakeRequest("GET", "/readyz"), db);
   CHECK(r.status == 503);
-  CHECK(r.body == "connection refused\n");
+  CHECK(r.body ==
+        R"({"status":"not_ready","problems":[{"check":"postgresql","detail":"connection refused",)"
+        R"("action":"start it"}]})"
+        "\n");
   r = answer(make_router(), FakeRequest("GET", "/metrics"), db);
   CHECK(r.body == "# metrics\n");
 }

@@ -6,6 +6,10 @@
 #include <random>
 
 #include "millrace/cache/redis_store.hpp"
+#include "millrace/kafka/readiness.hpp"
+#include "millrace/pg/readiness.hpp"
+#include "millrace/redis/client.hpp"
+#include "millrace/runtime/health.hpp"
 #include "millrace/runtime/log.hpp"
 #include "running.hpp"
 
@@ -20,10 +24,38 @@ std::string owner_name() {
   return std::string(host) + ":" + std::to_string(::getpid()) + ":" + std::to_string(random());
 }
 
+// Problem "redis" when the server at `url` does not answer PING within a
+// second, on a connection of the probe's own.
+runtime::Health::Probe redis_probe(const std::string& url) {
+  redis::ClientOptions options;
+  options.connect_timeout = options.command_timeout = std::chrono::milliseconds(1000);
+  auto client = std::make_shared<redis::Client>(redis::parse_url(url), options);
+  return [client, url]() -> std::optional<runtime::Problem> {
+    try {
+      const auto reply = client->command({"PING"});
+      if (reply.is_error()) {
+        return runtime::Problem{"redis", "Redis at " + url + " refuses PING: " + reply.describe(),
+                                "check the server's log"};
+      }
+      return std::nullopt;
+    } catch (const std::exception& e) {
+      return runtime::Problem{"redis", "Redis at " + url + " does not answer: " + e.what(),
+                              "check that Redis runs and MILLRACE_REDIS_URL"};
+    }
+  };
+}
+
 class CacheService final : public runtime::Service {
  public:
   CacheService(CacheConfig config, metrics::Registry& metrics)
-      : config_(std::move(config)), probe_(metrics) {}
+      : config_(std::move(config)), probe_(metrics) {
+    health_.poll("redis", redis_probe(config_.store.redis_url));
+    health_.poll("postgresql", pg::database_probe(config_.pg, "millrace-cache-readiness"));
+    health_.poll("kafka",
+                 kafka::topic_probe(config_.kafka, config_.kafka.topic,
+                                    "create it with `millrace create-topics`, or set " +
+                                        config_.kafka.topic_env + " to the change feed's topic"));
+  }
   ~CacheService() override { stop(); }
 
   void start() override;
@@ -34,10 +66,12 @@ class CacheService final : public runtime::Service {
   void rethrow_failure() override {
     if (invalidator_) invalidator_->rethrow_failure();
   }
+  std::vector<runtime::Problem> readiness() const override { return health_.problems(); }
 
  private:
   CacheConfig config_;
   detail::InvalidatorProbe probe_;
+  runtime::Health health_{"cache"};
   std::unique_ptr<Store> store_;
   std::unique_ptr<detail::RunningInvalidator> invalidator_;
   bool stopped_ = false;
@@ -64,11 +98,13 @@ void CacheService::start() {
   invalidator_ =
       std::make_unique<detail::RunningInvalidator>(c.kafka, c.pg, *store_, probe_, rules);
   invalidator_->start();
+  health_.start();
 }
 
 void CacheService::stop() {
   if (!invalidator_ || stopped_) return;
   stopped_ = true;
+  health_.stop();
   invalidator_->stop();
   runtime::log_info("cache", "stopped");
 }

@@ -7,6 +7,9 @@
 
 #include "kafka_publisher.hpp"
 #include "millrace/core/failure.hpp"
+#include "millrace/kafka/readiness.hpp"
+#include "millrace/pg/readiness.hpp"
+#include "millrace/runtime/health.hpp"
 #include "millrace/runtime/log.hpp"
 #include "pg_snapshot.hpp"
 #include "pg_stream.hpp"
@@ -27,6 +30,9 @@ constexpr const char* kComponent = "changefeed";
 struct FeedRunner {
   ChangefeedConfig config;
   FeedProbe probe;
+  // Polled: PostgreSQL and the change topic. Pushed: "feed" while a
+  // session has failed and the next one has not reached streaming.
+  runtime::Health health{kComponent};
   std::thread thread;
   std::atomic<bool> stopping{false};
   std::mutex mutex;
@@ -35,7 +41,13 @@ struct FeedRunner {
   std::exception_ptr failure;
 
   FeedRunner(ChangefeedConfig c, metrics::Registry& registry)
-      : config(std::move(c)), probe(registry) {}
+      : config(std::move(c)), probe(registry) {
+    health.poll("postgresql", pg::database_probe(config.pg, "millrace-changefeed-readiness"));
+    health.poll("kafka", kafka::topic_probe(config.kafka, config.kafka.topic,
+                                            "create it with `millrace create-topics`, or set " +
+                                                config.kafka.topic_env +
+                                                " to the topic the feed should write"));
+  }
 
   void session() {
     if (config.snapshot == "initial" && !read_checkpoint(config)) snapshot();
@@ -136,6 +148,7 @@ struct FeedRunner {
         fc);
     probe.session_started();
     probe.connected(true);
+    health.clear("feed");
     while (!stopping.load()) {
       feed.step(milliseconds(100));
       probe.observe(feed.stats());
@@ -169,6 +182,8 @@ struct FeedRunner {
         }
         runtime::log_warn(kComponent, std::string(e.what()) + "; reconnecting in " +
                                           std::to_string(backoff.count()) + " ms");
+        health.set("feed", std::string("not streaming: ") + e.what(),
+                   "the feed reconnects by itself; its log says what it is waiting for");
         std::unique_lock lock(mutex);
         cv.wait_for(lock, backoff, [&] { return stopping.load(); });
         backoff = std::min(backoff * 2, milliseconds(config.retry.max_ms));
@@ -187,10 +202,12 @@ class ChangefeedService final : public runtime::Service {
   ~ChangefeedService() override { stop(); }
 
   void start() override {
+    runner_.health.start();
     runner_.thread = std::thread([this] { runner_.run(); });
   }
 
   void stop() override {
+    runner_.health.stop();
     {
       std::lock_guard lock(runner_.mutex);
       runner_.stopping = true;
@@ -208,6 +225,8 @@ class ChangefeedService final : public runtime::Service {
     std::lock_guard lock(runner_.mutex);
     if (runner_.failure) std::rethrow_exception(runner_.failure);
   }
+
+  std::vector<runtime::Problem> readiness() const override { return runner_.health.problems(); }
 
  private:
   FeedRunner runner_;

@@ -10,8 +10,11 @@
 #include "ingest.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/http/request.hpp"
+#include "millrace/httpd/ops.hpp"
 #include "millrace/httpd/request.hpp"
 #include "millrace/httpd/service.hpp"
+#include "millrace/kafka/readiness.hpp"
+#include "millrace/runtime/health.hpp"
 #include "millrace/runtime/log.hpp"
 #include "probe.hpp"
 #include "routes.hpp"
@@ -23,8 +26,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-constexpr milliseconds kReadyCacheFor{1000};
-constexpr milliseconds kReadyQueryTimeout{500};
+// How often the readiness checks ask the brokers: a load balancer that
+// polls /readyz sees a lost broker within this and the probe's 3 s.
+constexpr milliseconds kReadyEvery{1000};
 
 // A request rejected before its events are read.
 struct Refusal {
@@ -42,7 +46,18 @@ class ProducerService final : public httpd::HttpService {
       : HttpService(std::string(kComponent), r, "MILLRACE_HTTP_MAX_CONNECTIONS"),
         config_(std::move(c)),
         probe_(r, config_.kafka.topic),
-        ingest_(config_, probe_, [this](std::string what) { fail(std::move(what)); }) {}
+        ingest_(config_, probe_, [this](std::string what) { fail(std::move(what)); }) {
+    // Both topics must exist: /v1/orders is served from the start too.
+    health_.poll("kafka", kafka::topic_probe(config_.kafka, config_.kafka.topic,
+                                             "create it with `millrace create-topics`, or set "
+                                             "MILLRACE_TOPIC to the topic to write"));
+    if (const auto it = config_.kinds.topics.find("order"); it != config_.kinds.topics.end()) {
+      health_.poll("kafka_orders_topic",
+                   kafka::topic_probe(config_.kafka, it->second,
+                                      "create it with `millrace create-topics`, or set "
+                                      "MILLRACE_ORDERS_TOPIC to the topic to write"));
+    }
+  }
   ~ProducerService() override { stop(); }
 
  private:
@@ -53,12 +68,14 @@ class ProducerService final : public httpd::HttpService {
   std::thread poller_;
   std::atomic<bool> poller_stop_{false};
 
-  // Kept by the poller, so /readyz never waits for a broker on an HTTP
-  // thread (which serves many connections).
-  std::atomic<bool> ready_cached_{false};
-  Clock::time_point ready_checked_{};  // poller only
+  // Run on a thread of their own, so /readyz never waits for a broker on
+  // an HTTP thread (which serves many connections).
+  runtime::Health health_{std::string(kComponent)};
 
-  void check_ready();
+  std::vector<runtime::Problem> readiness() const override {
+    if (stopping()) return {{"stopping", "the service is stopping", {}}};
+    return health_.problems();
+  }
 
   // httpd::HttpService
   httpd::Listen listen() const override { return httpd::listen_of(config_); }
@@ -83,18 +100,6 @@ class ProducerService final : public httpd::HttpService {
 
   std::optional<Refusal> precheck(const httpd::Request& req) const;
 };
-
-void ProducerService::check_ready() {
-  const auto now = Clock::now();
-  if (now - ready_checked_ < kReadyCacheFor) return;
-  try {
-    ingest_.producer()->partition_count(config_.kafka.topic, kReadyQueryTimeout);
-    ready_cached_ = true;
-  } catch (const core::InfraError&) {
-    ready_cached_ = false;  // that is the answer /readyz gives
-  }
-  ready_checked_ = Clock::now();
-}
 
 std::optional<Refusal> ProducerService::precheck(const httpd::Request& req) const {
   if (!config_.auth_token.empty() &&
@@ -142,14 +147,10 @@ void ProducerService::handle(const httpd::Request& req,
       return ingest_.handle(req, exchange, true);
     case kRouteHealthz:
       if (!get) return only("GET");
-      return exchange->reply(text_reply(200, "ok\n", "text/plain"));
+      return exchange->reply(httpd::liveness_reply());
     case kRouteReadyz:
       if (!get) return only("GET");
-      if (!stopping() && ready_cached_.load()) {
-        return exchange->reply(text_reply(200, "ready\n", "text/plain"));
-      }
-      return exchange->reply(
-          text_reply(503, stopping() ? "stopping\n" : "no metadata for the topic\n", "text/plain"));
+      return exchange->reply(httpd::readiness_reply(readiness()));
     case kRouteMetrics:
       if (!get) return only("GET");
       return exchange->reply(
@@ -169,13 +170,12 @@ void ProducerService::open() {
   }
   ingest_.start();
   probe_.register_metrics(ingest_.producer());
-  ready_cached_ = true;  // partition_count just answered
-  ready_checked_ = Clock::now();
+  health_.check_now();
+  health_.start(kReadyEvery);
   poller_ = std::thread([this] {
     while (!poller_stop_.load()) {
       ingest_.producer()->poll(milliseconds(100));
       ingest_.after_poll();
-      check_ready();
     }
   });
 }
@@ -186,6 +186,7 @@ std::string ProducerService::describe() const {
 }
 
 void ProducerService::close() {
+  health_.stop();
   if (poller_.joinable()) {
     poller_stop_ = true;
     poller_.join();

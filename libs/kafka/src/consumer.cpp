@@ -3,6 +3,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <set>
+#include <string>
 #include <utility>
 
 #include "handles.hpp"
@@ -128,6 +130,7 @@ struct Consumer::State {
   // is parked here and rethrown by poll() once control is back in C++.
   std::exception_ptr listener_error;
   std::atomic<std::uint64_t> transient_errors{0};
+  std::set<std::string> missing_topics;  // logged as missing once each (poll's thread)
   bool closed = false;
 
   void rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* list);
@@ -312,8 +315,21 @@ std::optional<Message> Consumer::poll(std::chrono::milliseconds timeout) {
     throw InfraError(FailureClass::kFatal, std::string("kafka consumer fatal error: ") + fatal);
   }
   if (msg->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
-      msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
-      msg->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+      msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+    // Waited for, not fatal: the topic may be made after the service
+    // starts (`millrace create-topics` as a Kubernetes Job beside it). The
+    // service's readiness says so (kafka::topic_probe); the group is
+    // assigned its partitions once the topic exists.
+    const std::string topic = msg->rkt != nullptr ? rd_kafka_topic_name(msg->rkt) : "?";
+    if (state_->missing_topics.insert(topic).second) {
+      runtime::log_warn("kafka", "topic " + topic +
+                                     " does not exist; waiting for it (create it with `millrace "
+                                     "create-topics`): " +
+                                     rd_kafka_message_errstr(msg.get()));
+    }
+    return std::nullopt;
+  }
+  if (msg->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
       msg->err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED) {
     const char* topic = msg->rkt != nullptr ? rd_kafka_topic_name(msg->rkt) : "?";
     throw InfraError(FailureClass::kFatal, std::string("kafka consumer on topic ") + topic + ": " +

@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <prometheus/collectable.h>
 #include <prometheus/counter.h>
-#include <prometheus/exposer.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
@@ -149,7 +148,6 @@ double unix_now() {
 struct Registry::State {
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
   std::shared_ptr<ComputedCollectable> computed = std::make_shared<ComputedCollectable>(unix_now());
-  std::unique_ptr<prometheus::Exposer> exposer;
 };
 
 Registry::Registry(std::string service)
@@ -180,23 +178,6 @@ Histogram Registry::histogram(const std::string& name, const std::string& help,
 void Registry::computed_gauge(const std::string& name, const std::string& help,
                               std::function<std::vector<Sample>()> collect) {
   state_->computed->add({name, help, std::move(collect)});
-}
-
-void Registry::serve(const std::string& address) {
-  try {
-    state_->exposer = std::make_unique<prometheus::Exposer>(address, 1);
-  } catch (const std::exception& e) {
-    throw std::runtime_error("cannot serve metrics on " + address +
-                             " (MILLRACE_METRICS_ADDR / --metrics-addr): " + e.what());
-  }
-  state_->exposer->RegisterCollectable(state_->registry);
-  state_->exposer->RegisterCollectable(state_->computed);
-}
-
-int Registry::port() const {
-  if (!state_->exposer) return 0;
-  const auto ports = state_->exposer->GetListeningPorts();
-  return ports.empty() ? 0 : ports.front();
 }
 
 std::string Registry::scrape() const {

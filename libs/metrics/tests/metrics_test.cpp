@@ -38,13 +38,3 @@ TEST_CASE("a registry exposes build info, process metrics and its own metrics") 
   CHECK_THAT(text, Contains("process_open_fds"));
   CHECK_THAT(text, Contains("# TYPE process_start_time_seconds gauge"));
 }
-
-TEST_CASE("serving on a taken address fails with a clear message") {
-  Registry a("a");
-  a.serve("127.0.0.1:0");
-  const int port = a.port();
-  REQUIRE(port > 0);
-  Registry b("b");
-  CHECK_THROWS_WITH(b.serve("127.0.0.1:" + std::to_string(port)),
-                    Contains("MILLRACE_METRICS_ADDR"));
-}

@@ -128,4 +128,8 @@ StreamStats TransactionalConsumer::stats() const {
   return loop_->stats();
 }
 
+std::map<std::int32_t, std::string> TransactionalConsumer::halted() const {
+  return loop_->halted();
+}
+
 }  // namespace millrace::stream

@@ -79,6 +79,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   bool wait(std::chrono::milliseconds timeout);
   void rethrow_failure();
   StreamStats stats() const;
+  std::map<std::int32_t, std::string> halted() const { return probe_.halted_partitions(); }
 
   // ---- RebalanceListener (called on the loop thread, inside poll/close) ----
   void on_assign(std::vector<kafka::TopicPartition>& partitions) override;

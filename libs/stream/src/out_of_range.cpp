@@ -104,7 +104,7 @@ void TransactionalConsumer::Loop::halt(std::int32_t partition, std::string_view 
                                        const std::string& text) {
   halted_.insert(partition);
   consumer_->pause({{config_.kafka.topic, partition, kafka::kOffsetInvalid}});
-  probe_.halted(partition, reason);
+  probe_.halted(partition, reason, text);
   runtime::log_error(component_, text);
 }
 

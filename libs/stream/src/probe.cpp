@@ -114,9 +114,16 @@ std::set<std::int32_t> ConsumerProbe::take_stalled() {
   return std::exchange(newly_stalled_, {});
 }
 
-void ConsumerProbe::halted(std::int32_t partition, std::string_view reason) {
+void ConsumerProbe::halted(std::int32_t partition, std::string_view reason,
+                           const std::string& text) {
   std::lock_guard lock(mutex_);
   halted_[partition] = std::string(reason);
+  halted_text_[partition] = text;
+}
+
+std::map<std::int32_t, std::string> ConsumerProbe::halted_partitions() const {
+  std::lock_guard lock(mutex_);
+  return halted_text_;
 }
 
 void ConsumerProbe::start_lag(const std::string& brokers, const kafka::Properties& extra) {
@@ -154,6 +161,7 @@ void ConsumerProbe::assigned(const std::vector<std::int32_t>& partitions, bool a
       progress_.erase(p);
       stall_logged_.erase(p);
       halted_.erase(p);
+      halted_text_.erase(p);
     }
     // Make the accounting series exist from the start, at 0.
     if (assign) consumed(p);

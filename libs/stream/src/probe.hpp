@@ -62,7 +62,10 @@ class ConsumerProbe {
   // Partitions whose stall passed the timeout since the last call (each
   // once per stall), for the loop to act on.
   std::set<std::int32_t> take_stalled();
-  void halted(std::int32_t partition, std::string_view reason);
+  void halted(std::int32_t partition, std::string_view reason, const std::string& text);
+  // The partitions halted now, with the message that said why (for
+  // /readyz). Any thread.
+  std::map<std::int32_t, std::string> halted_partitions() const;
 
   // Lag = end offset - committed position, refreshed on a thread of its own:
   // broker queries must not stall the consumer loop, and a paused partition
@@ -108,7 +111,7 @@ class ConsumerProbe {
   std::map<std::string, metrics::Counter> pg_errors_;
   Clock::time_point started_;
   std::atomic<Clock::rep> last_commit_ns_{0};
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::map<std::int32_t, metrics::Counter> consumed_;
   std::map<std::tuple<std::int32_t, std::string, std::string>, metrics::Counter> outcomes_;
   std::map<std::int32_t, std::pair<std::int64_t, std::int64_t>> watermarks_;
@@ -118,7 +121,8 @@ class ConsumerProbe {
   std::map<std::int32_t, Clock::time_point> progress_;  // when the position last moved
   std::set<std::int32_t> stall_logged_;
   std::set<std::int32_t> newly_stalled_;
-  std::map<std::int32_t, std::string> halted_;  // partition -> reason
+  std::map<std::int32_t, std::string> halted_;       // partition -> reason
+  std::map<std::int32_t, std::string> halted_text_;  // partition -> message
   std::unique_ptr<kafka::OffsetsClient> offsets_;
   std::thread lag_thread_;
   std::mutex lag_wait_mutex_;

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "millrace/kafka/readiness.hpp"
+#include "millrace/pg/readiness.hpp"
 #include "millrace/runtime/log.hpp"
 
 namespace millrace::stream {
@@ -17,14 +19,21 @@ void ConsumerService::consume(const StreamConfig& config, Handler& handler) {
   if (consumer_) throw std::logic_error(component_ + ": a service has one consumer");
   consumer_ =
       &parts_.add(std::make_unique<TransactionalConsumer>(config, handler, component_, metrics_));
+  health_.poll("postgresql", pg::database_probe(config.pg, component_ + "-readiness"));
+  health_.poll("kafka", kafka::topic_probe(config.kafka, config.kafka.topic,
+                                           "create it with `millrace create-topics`, or set " +
+                                               config.kafka.topic_env +
+                                               " to the topic this service should read"));
 }
 
 void ConsumerService::start() {
   if (!consumer_) throw std::logic_error(component_ + ": consume() was never called");
   parts_.start();
+  health_.start();
 }
 
 void ConsumerService::stop() {
+  health_.stop();
   parts_.stop();
   if (!consumer_ || reported_) return;
   reported_ = true;
@@ -42,6 +51,17 @@ bool ConsumerService::wait(std::chrono::milliseconds timeout) {
 
 void ConsumerService::rethrow_failure() {
   parts_.rethrow_failure();
+}
+
+std::vector<runtime::Problem> ConsumerService::readiness() const {
+  auto problems = health_.problems();
+  if (consumer_ != nullptr) {
+    for (const auto& [partition, text] : consumer_->halted()) {
+      problems.push_back(
+          {"partition", text, "docs/operations.md, \"A halted partition\", says how to resume it"});
+    }
+  }
+  return problems;
 }
 
 StreamStats ConsumerService::stats() const {

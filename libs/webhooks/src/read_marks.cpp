@@ -25,7 +25,13 @@ class KafkaEndOffsets final : public EndOffsets {
           kafka::follower_config(kafka_, "millrace-webhooks-ends"), nullptr);
     }
     // Asked each time: partitions added to the topic are marked from then on.
-    const auto count = consumer_->partition_count(topic_, kKafkaTimeout);
+    std::int32_t count = 0;
+    try {
+      count = consumer_->partition_count(topic_, kKafkaTimeout);
+    } catch (const kafka::UnknownTopicError& e) {
+      // Waited for, as the consumer waits for it: /readyz names it.
+      throw core::InfraError(core::FailureClass::kRetryable, e.what());
+    }
     std::map<std::int32_t, std::int64_t> out;
     for (const auto& tp : consumer_->end_offsets(topic_, count, kKafkaTimeout)) {
       out[tp.partition] = tp.offset;

@@ -5,6 +5,7 @@ admin write coming back through the change feed and the cache.
 
 import json
 import os
+import re
 import subprocess
 import time
 import urllib.parse
@@ -26,6 +27,7 @@ class Checks:
         if events is None:
             return
         self.check_accounting(events)
+        self.check_readiness()
         published = self.check_changefeed()
         self.check_webhooks(published)
         if not self.check_cache_live() or not self.check_api_health():
@@ -173,6 +175,32 @@ class Checks:
         if answer.status != 200:
             fail(f"{what}: the cache's /metrics answered {answer.status}")
         return True
+
+    def check_readiness(self):
+        """Every long-running service's own healthcheck command (its
+        /readyz, on its metrics port or its HTTP port), pointed at its port
+        here, passes; and the services without an HTTP port of their own
+        have one (docs/operations.md, "Health")."""
+        for name, service in sorted(self.services.items()):
+            if name not in self.ports:
+                continue
+            test = service.get("healthcheck", {}).get("test")
+            if name not in ("producer", "api") and not test:
+                fail(f"{self.what}: {name} has no healthcheck")
+                continue
+            compose_port = re.search(r"127\.0\.0\.1[/:](\d+)", " ".join(test)) if test else None
+            if not compose_port:
+                continue
+            check = self.healthcheck(name, int(compose_port.group(1)))
+            deadline = time.time() + 60
+            while subprocess.run(check, capture_output=True).returncode != 0:
+                if time.time() > deadline:
+                    fail(f"{self.what}: {name}'s healthcheck (/readyz) never passed; "
+                         f"see {self.logs}/{name}-1.log")
+                    break
+                time.sleep(1)
+            else:
+                print(f"ok: {self.what}: {name}'s healthcheck (/readyz) passes")
 
     def check_api_health(self):
         """The API's own healthcheck command (/readyz), pointed at its port."""

@@ -7,7 +7,17 @@
 #include <string_view>
 #include <vector>
 
+#include "millrace/core/failure.hpp"
+
 namespace millrace::kafka {
+
+// A topic the broker does not have (fatal by default: a caller that waits
+// for the topic to be made catches this class and retries).
+class UnknownTopicError final : public core::InfraError {
+ public:
+  explicit UnknownTopicError(const std::string& what)
+      : core::InfraError(core::FailureClass::kFatal, what) {}
+};
 
 // librdkafka's logical offsets, mirrored so callers need not include rdkafka.h.
 inline constexpr std::int64_t kOffsetBeginning = -2;

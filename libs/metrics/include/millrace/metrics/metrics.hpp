@@ -87,13 +87,8 @@ class Registry {
   void computed_gauge(const std::string& name, const std::string& help,
                       std::function<std::vector<Sample>()> collect);
 
-  // Serves GET /metrics on "host:port" until the Registry is destroyed.
-  // Throws std::runtime_error with a clear message if it cannot listen.
-  void serve(const std::string& address);
-  // The port actually listened on (useful with port 0).
-  int port() const;
-
-  // The text exposition format, as served.
+  // The text exposition format, as served (httpd::OpsServer, or an HTTP
+  // service's own /metrics).
   std::string scrape() const;
 
   const std::string& service() const { return service_; }

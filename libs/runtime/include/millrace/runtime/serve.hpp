@@ -44,28 +44,6 @@ std::optional<int> parse_command_line(core::OptionSet& options, int argc, char**
   return std::nullopt;
 }
 
-// Serves `registry`'s metrics at http://`addr`/metrics (nothing when `addr`
-// is empty) and logs where (the port the system picked, for port 0). Returns false after printing
-// why it could not (the address is taken): the service must then exit 1.
-template <typename Registry>
-bool serve_metrics(Registry& registry, const std::string& addr, const std::string& program,
-                   const std::string& component) {
-  if (addr.empty()) return true;
-  try {
-    registry.serve(addr);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", program.c_str(), e.what());
-    return false;
-  }
-  // With port 0 the system picked one: say which.
-  const auto colon = addr.rfind(':');
-  const std::string where = colon == std::string::npos
-                                ? addr
-                                : addr.substr(0, colon + 1) + std::to_string(registry.port());
-  log_info(component, "metrics at http://" + where + "/metrics");
-  return true;
-}
-
 // Runs `service` (docs/adding-a-service.md): start(), then wait until
 // SIGTERM/SIGINT or until the service ends by itself (a fatal error),
 // stop(), and report. SIGHUP calls reload(); a service that has nothing to

@@ -4,6 +4,9 @@
 // class outside that library.
 
 #include <chrono>
+#include <vector>
+
+#include "millrace/runtime/health.hpp"
 
 namespace millrace::runtime {
 
@@ -29,6 +32,10 @@ class Service {
   // certificate) and returns true, logging what it did; false when the
   // service has nothing to reload (SIGHUP then stops it).
   virtual bool reload() { return false; }
+  // What stops the service doing its job now (GET /readyz): empty while it
+  // can. Thread-safe, and answers at once: it reads what the service's
+  // own threads last found (runtime::Health), it never waits on a server.
+  virtual std::vector<Problem> readiness() const = 0;
 };
 
 }  // namespace millrace::runtime

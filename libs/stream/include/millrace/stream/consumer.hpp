@@ -106,6 +106,9 @@ class TransactionalConsumer {
   void rethrow_failure();
 
   StreamStats stats() const;
+  // The partitions this member stopped reading (a gap in the log under
+  // --on-offset-gap=fail), with why. Any thread.
+  std::map<std::int32_t, std::string> halted() const;
 
  private:
   class Loop;

@@ -2,7 +2,7 @@
 // The kit for a consumer-group service (docs/adding-a-service.md): its
 // handler, the parts the handler leans on, and the TransactionalConsumer
 // that drives it, assembled by the service's make function and run by
-// runtime::run_main.
+// httpd::run_main.
 
 #include <chrono>
 #include <memory>
@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "millrace/metrics/metrics.hpp"
+#include "millrace/runtime/health.hpp"
 #include "millrace/runtime/lifecycle.hpp"
 #include "millrace/runtime/service.hpp"
 #include "millrace/stream/consumer.hpp"
@@ -43,8 +44,13 @@ class ConsumerService final : public runtime::Service {
     return parts_.keep(std::move(value));
   }
   // Adds the consumer of `config`'s topic and group, which drives `handler`
-  // (a part added before, or kept). Once.
+  // (a part added before, or kept). Once. Its readiness checks come with
+  // it: PostgreSQL answers, Kafka answers and the topic exists, and no
+  // partition is halted.
   void consume(const StreamConfig& config, Handler& handler);
+  // The service's readiness checks, for a part to add its own (before
+  // start()) or to report what it meets.
+  runtime::Health& health() { return health_; }
 
   // Starts the parts in order; a failure stops those started and throws.
   void start() override;
@@ -56,11 +62,14 @@ class ConsumerService final : public runtime::Service {
   bool wait(std::chrono::milliseconds timeout) override;
   // Rethrows the fatal error that ended it, the first in the parts' order.
   void rethrow_failure() override;
+  // The health checks' problems, then one per halted partition ("partition").
+  std::vector<runtime::Problem> readiness() const override;
   StreamStats stats() const;
 
  private:
   std::string component_;
   metrics::Registry& metrics_;
+  runtime::Health health_{component_};  // started after the parts, stopped before them
   runtime::Lifecycle parts_;
   TransactionalConsumer* consumer_ = nullptr;  // one of parts_
   bool reported_ = false;

@@ -1,8 +1,8 @@
 #pragma once
 // A service's whole main(): its registry entry names it and gives its
-// --help summary, its Config is parsed and validated, its metrics served,
-// and the service made, run until a signal and stopped
-// (docs/adding-a-service.md).
+// --help summary, its Config is parsed and validated, the service made, its
+// metrics and health served (httpd::OpsServer), and the service run until a
+// signal and stopped (docs/adding-a-service.md).
 
 #include <cstdio>
 #include <exception>
@@ -11,16 +11,19 @@
 #include <utility>
 
 #include "millrace/core/options.hpp"
+#include "millrace/httpd/ops.hpp"
 #include "millrace/metrics/metrics.hpp"
+#include "millrace/runtime/log.hpp"
 #include "millrace/runtime/registry.hpp"
 #include "millrace/runtime/serve.hpp"
 #include "millrace/runtime/service.hpp"
 #include "millrace/runtime/signals.hpp"
 
-namespace millrace::runtime {
+namespace millrace::httpd {
 
-// Where `config` serves /metrics: a consumer's stream settings, a service's
-// own metrics_addr, or nowhere here (an HTTP service serves it on its port).
+// Where `config` serves /metrics, /healthz and /readyz: a consumer's stream
+// settings, a service's own metrics_addr, or nowhere here (an HTTP service
+// serves them on its port).
 template <typename Config>
 std::string metrics_addr_of(const Config& config) {
   if constexpr (requires { config.stream.metrics_addr; }) {
@@ -38,6 +41,7 @@ std::string metrics_addr_of(const Config& config) {
 // runtime::Service. Returns the process's exit status.
 template <typename Config, typename Make>
 int run_main(int argc, char** argv, std::string_view name, Make&& make) {
+  using namespace runtime;
   const ServiceEntry& entry = service(name);
   ShutdownSignals signals;
   Config config;
@@ -48,15 +52,29 @@ int run_main(int argc, char** argv, std::string_view name, Make&& make) {
     return *exit;
   }
   metrics::Registry registry(entry.name);
-  if (!serve_metrics(registry, metrics_addr_of(config), entry.program, entry.name)) return 1;
+  const std::string ops_addr = metrics_addr_of(config);
   std::unique_ptr<Service> service;
+  std::unique_ptr<OpsServer> ops;  // before the service goes: it asks the service
   try {
     service = make(std::move(config), registry);
+    if (!ops_addr.empty()) {
+      ops = std::make_unique<OpsServer>(ops_addr, "--metrics-addr / MILLRACE_METRICS_ADDR",
+                                        registry, *service);
+      // With port 0 the system picked one: say which.
+      const auto colon = ops_addr.rfind(':');
+      const std::string where = colon == std::string::npos
+                                    ? ops_addr
+                                    : ops_addr.substr(0, colon + 1) + std::to_string(ops->port());
+      log_info(entry.name,
+               "metrics at http://" + where + "/metrics, health at /healthz and /readyz");
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: fatal: %s\n", entry.program.c_str(), e.what());
     return 1;
   }
-  return serve(*service, signals, entry.name);
+  const int status = serve(*service, signals, entry.name);
+  ops.reset();
+  return status;
 }
 
-}  // namespace millrace::runtime
+}  // namespace millrace::httpd

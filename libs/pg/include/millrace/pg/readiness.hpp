@@ -1,0 +1,17 @@
+#pragma once
+// A readiness probe on PostgreSQL (runtime::Health).
+
+#include <string>
+
+#include "millrace/pg/options.hpp"
+#include "millrace/runtime/health.hpp"
+
+namespace millrace::pg {
+
+// A probe with a session of its own (named `application_name`), opened on
+// the first call and again after a failure: problem "postgresql" when it
+// cannot connect within 3 s or `SELECT 1` fails, with the server's words.
+// Credentials PostgreSQL refuses are a problem too, not an exception.
+runtime::Health::Probe database_probe(const PgOptions& pg, std::string application_name);
+
+}  // namespace millrace::pg
