@@ -141,7 +141,7 @@ TEST_CASE("catalog load: the generated catalog, a reload, refused lines, misuse"
   // Misuse: exit 2, with the reason.
   r = cli(p, "catalog load");
   CHECK(r.rc == 2);
-  CHECK_THAT(r.output, Catch::Contains("give one FILE"));
+  CHECK_THAT(r.output, Catch::Contains("give one SOURCE"));
   r = cli(p, "catalog load - < " + mixed);
   CHECK(r.rc == 2);
   CHECK_THAT(r.output, Catch::Contains("--format csv or ndjson"));

@@ -5,8 +5,8 @@
 #include <chrono>
 #include <string>
 
-#include "millrace/kafka/admin.hpp"
 #include "changes.hpp"
+#include "millrace/kafka/admin.hpp"
 #include "pipeline.hpp"
 #include "webhooks.hpp"
 
@@ -84,11 +84,10 @@ TEST_CASE("a service whose database does not answer is alive and not ready", "[r
 
 TEST_CASE("a service whose brokers do not answer is alive and not ready", "[readiness-kafka]") {
   Pipeline p("it_ready_kafka");
-  auto archiver = p.start(
-      "millrace-archiver", "archiver",
-      {{"MILLRACE_BROKERS", "127.0.0.1:" + std::to_string(free_port())},
-       {"MILLRACE_ARCHIVER_GROUP", p.group + "_arch"},
-       {"MILLRACE_ARCHIVE_ROOT", p.log_dir + "/" + p.topic + ".archive"}});
+  auto archiver = p.start("millrace-archiver", "archiver",
+                          {{"MILLRACE_BROKERS", "127.0.0.1:" + std::to_string(free_port())},
+                           {"MILLRACE_ARCHIVER_GROUP", p.group + "_arch"},
+                           {"MILLRACE_ARCHIVE_ROOT", p.log_dir + "/" + p.topic + ".archive"}});
   readyz_says(archiver, 503, {R"("check":"kafka")", "answered within 3 s", "MILLRACE_BROKERS"});
   CHECK(alive(archiver));
   CHECK(stop_cleanly({&archiver}));
@@ -98,9 +97,10 @@ TEST_CASE("the cache without Redis, and the change feed and webhooks without the
           "[readiness-outbound]") {
   Pipeline p("it_ready_out");
   const std::string no_topic = p.topic + "_changes";
-  auto cache = p.start("millrace-cache", "cache",
-                       {{"MILLRACE_CHANGES_TOPIC", p.topic},
-                        {"MILLRACE_REDIS_URL", "redis://127.0.0.1:" + std::to_string(free_port())}});
+  auto cache =
+      p.start("millrace-cache", "cache",
+              {{"MILLRACE_CHANGES_TOPIC", p.topic},
+               {"MILLRACE_REDIS_URL", "redis://127.0.0.1:" + std::to_string(free_port())}});
   readyz_says(cache, 503, {R"("check":"redis")", "does not answer", "MILLRACE_REDIS_URL"});
   CHECK(alive(cache));
 

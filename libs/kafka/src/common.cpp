@@ -185,7 +185,8 @@ std::int32_t partition_count(rd_kafka_t* rk, const std::string& topic,
   if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     const auto terr = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
     const std::string what = "topic " + topic + " is not usable: " + rd_kafka_err2str(terr);
-    if (terr == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || terr == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+    if (terr == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC ||
+        terr == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
       throw UnknownTopicError(what);
     }
     throw core::InfraError(core::FailureClass::kFatal, what);
