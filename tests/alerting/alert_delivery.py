@@ -18,9 +18,7 @@ import email.policy
 import json
 import os
 import random
-import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +30,9 @@ import urllib.request
 import yaml
 from aiosmtpd.controller import Controller
 
+sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from pysupport import free_port, stack_env  # noqa: E402
+
 SRC, BIN = sys.argv[1], sys.argv[2]
 ALERT = "MillraceIngestionBelowThreshold"
 
@@ -39,23 +40,6 @@ ALERT = "MillraceIngestionBelowThreshold"
 def fail(message):
     print(f"alert_delivery: {message}", file=sys.stderr)
     sys.exit(1)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def stack_env():
-    out = subprocess.run([f"{SRC}/deploy/local/stack", "env"], check=True, capture_output=True,
-                         text=True).stdout
-    env = {}
-    for line in out.splitlines():
-        m = re.match(r"export (MILLRACE_\w+)=(.*)", line)
-        if m:
-            env[m.group(1)] = m.group(2).strip("'\"")
-    return env
 
 
 class Mailbox:
@@ -116,7 +100,7 @@ def scaled_rule():
 
 def main():
     env = dict(os.environ)
-    env.update(stack_env())
+    env.update(stack_env(SRC))
     for role in subprocess.run([f"{SRC}/scripts/services", "roles"], check=True,
                                capture_output=True, text=True).stdout.split():
         env.pop(f"MILLRACE_{role.upper()}_PG", None)

@@ -1,7 +1,8 @@
-"""What the Python test tools share: free ports, psql, HTTP requests and a
-service's Prometheus metrics. Used by bench/run (bench/harness) and
-tests/deploy/compose_check.py (tests/deploy/composecheck); each puts the
-repository's tests/ directory on sys.path to import it.
+"""What the Python test tools share: free ports, the test stack's
+environment, psql, HTTP requests and a service's Prometheus metrics. Used by
+bench/run (bench/harness), tests/deploy/compose_check.py
+(tests/deploy/composecheck) and tests/alerting/alert_delivery.py; each puts
+the repository's tests/ directory on sys.path to import it.
 
 Standard library only: the tools run with the machine's python3, outside
 scripts/bootstrap's virtualenv.
@@ -14,6 +15,19 @@ import socket
 import subprocess
 import urllib.error
 import urllib.request
+
+def stack_env(source):
+    """The MILLRACE_* variables `deploy/local/stack env` prints for the
+    stack MILLRACE_STATE_DIR names, from the checkout at `source`."""
+    out = subprocess.run([source.rstrip("/") + "/deploy/local/stack", "env"], check=True,
+                         capture_output=True, text=True).stdout
+    env = {}
+    for line in out.splitlines():
+        m = re.match(r"export (MILLRACE_\w+)=(.*)", line)
+        if m:
+            env[m.group(1)] = m.group(2).strip("'")
+    return env
+
 
 # Ports free_port() gave out in this process.
 _handed_out = set()

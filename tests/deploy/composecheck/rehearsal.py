@@ -12,24 +12,13 @@ import ssl
 import subprocess
 import tempfile
 
-from pysupport import free_port, psql
+from pysupport import free_port, psql, stack_env
 
 from .broker import RehearsalBroker
 from .compose import in_volumes
 from .failures import fail
 from .rehearsal_checks import Checks
 from .tls import run_certs
-
-
-def stack_env(source):
-    out = subprocess.run([os.path.join(source, "deploy/local/stack"), "env"], check=True,
-                         capture_output=True, text=True).stdout
-    env = {}
-    for line in out.splitlines():
-        m = re.match(r"export (MILLRACE_\w+)=(.*)", line)
-        if m:
-            env[m.group(1)] = m.group(2).strip("'")
-    return env
 
 
 def rehearse(source, bin_dir, services, classpath_file=None, secure=False):
