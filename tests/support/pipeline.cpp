@@ -143,11 +143,15 @@ std::int64_t count_offsets(const std::string& pg, const std::string& schema,
       "AND table_name = 'consumer_offsets'",
       schema);
   if (exists[0].as<int>() == 0) return 0;
-  return tx
-      .exec_params1("SELECT coalesce(" + what + ", 0) FROM " + tx.quote_name(schema) +
-                        ".consumer_offsets WHERE group_id = $1",
-                    group)[0]
-      .as<std::int64_t>();
+  try {
+    return tx
+        .exec_params1("SELECT coalesce(" + what + ", 0) FROM " + tx.quote_name(schema) +
+                          ".consumer_offsets WHERE group_id = $1",
+                      group)[0]
+        .as<std::int64_t>();
+  } catch (const pqxx::deadlock_detected&) {
+    return 0;  // a service is still migrating the tables: nothing stored yet, as far as we know
+  }
 }
 
 }  // namespace

@@ -47,16 +47,13 @@ class ProducerService final : public httpd::HttpService {
         config_(std::move(c)),
         probe_(r, config_.kafka.topic),
         ingest_(config_, probe_, [this](std::string what) { fail(std::move(what)); }) {
-    // Both topics must exist: /v1/orders is served from the start too.
+    // The store events' topic: /v1/events is what most deployments serve.
+    // The orders' topic is not required: a producer that takes no orders
+    // must not stay unready for want of it (POST /v1/orders then answers
+    // each order with the topic's error).
     health_.poll("kafka", kafka::topic_probe(config_.kafka, config_.kafka.topic,
                                              "create it with `millrace create-topics`, or set "
                                              "MILLRACE_TOPIC to the topic to write"));
-    if (const auto it = config_.kinds.topics.find("order"); it != config_.kinds.topics.end()) {
-      health_.poll("kafka_orders_topic",
-                   kafka::topic_probe(config_.kafka, it->second,
-                                      "create it with `millrace create-topics`, or set "
-                                      "MILLRACE_ORDERS_TOPIC to the topic to write"));
-    }
   }
   ~ProducerService() override { stop(); }
 
