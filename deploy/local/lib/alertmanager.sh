@@ -26,18 +26,8 @@ alerting_wanted() { [[ -n ${MILLRACE_ALERT_EMAIL_TO:-} ]]; }
 # Sets AM_STATE and AM_PID, like probe_prometheus.
 probe_alertmanager() {
   am_globals
-  local cmdline=""
-  AM_PID=$(read_pid "$AM_PID_FILE" || true)
-  if [[ -n $AM_PID ]] && proc_alive "$AM_PID"; then
-    cmdline=$(tr '\0' '\n' <"/proc/$AM_PID/cmdline" 2>/dev/null) || true
-  fi
-  if [[ -z $AM_PID ]]; then
-    AM_STATE=stopped
-  elif grep -qxF -- "--config.file=$AM_CONFIG" <<<"$cmdline"; then
-    AM_STATE=running
-  else
-    AM_STATE=crashed
-  fi
+  probe_server "$AM_PID_FILE" "--config.file=$AM_CONFIG"
+  AM_PID=$PROBED_PID AM_STATE=$PROBED_STATE
 }
 
 # Renders the configuration (again on every start: the variables may have

@@ -17,6 +17,24 @@ proc_alive() {
 
 read_pid() { [[ -f $1 ]] && head -n 1 -- "$1" 2>/dev/null | tr -dc '0-9'; }
 
+# probe_server PID_FILE ARG: sets PROBED_PID (from PID_FILE, empty without
+# one) and PROBED_STATE: stopped (no pid), running (the process lives and
+# ARG is one of its command-line arguments: it is ours), or crashed.
+probe_server() {
+  local cmdline=""
+  PROBED_PID=$(read_pid "$1" || true)
+  if [[ -n $PROBED_PID ]] && proc_alive "$PROBED_PID"; then
+    cmdline=$(tr '\0' '\n' <"/proc/$PROBED_PID/cmdline" 2>/dev/null) || true
+  fi
+  if [[ -z $PROBED_PID ]]; then
+    PROBED_STATE=stopped
+  elif grep -qxF -- "$2" <<<"$cmdline"; then
+    PROBED_STATE=running
+  else
+    PROBED_STATE=crashed
+  fi
+}
+
 port_listeners() {
   if have ss; then
     ss -ltnpH "sport = :$1" 2>/dev/null

@@ -7,18 +7,8 @@
 
 # Sets PROM_STATE and PROM_PID, like probe_kafka.
 probe_prometheus() {
-  local cmdline=""
-  PROM_PID=$(read_pid "$PROM_PID_FILE" || true)
-  if [[ -n $PROM_PID ]] && proc_alive "$PROM_PID"; then
-    cmdline=$(tr '\0' '\n' <"/proc/$PROM_PID/cmdline" 2>/dev/null) || true
-  fi
-  if [[ -z $PROM_PID ]]; then
-    PROM_STATE=stopped
-  elif grep -qxF -- "--config.file=$PROM_CONFIG" <<<"$cmdline"; then
-    PROM_STATE=running
-  else
-    PROM_STATE=crashed
-  fi
+  probe_server "$PROM_PID_FILE" "--config.file=$PROM_CONFIG"
+  PROM_PID=$PROBED_PID PROM_STATE=$PROBED_STATE
 }
 
 # Its port must not be one another server of this stack listens on; checked

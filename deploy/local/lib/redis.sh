@@ -7,18 +7,8 @@
 # Sets REDIS_STATE and REDIS_PID, like probe_kafka. redis.conf says
 # set-proc-title no, so the command line stays the one it was started with.
 probe_redis() {
-  local cmdline=""
-  REDIS_PID=$(read_pid "$REDIS_PID_FILE" || true)
-  if [[ -n $REDIS_PID ]] && proc_alive "$REDIS_PID"; then
-    cmdline=$(tr '\0' '\n' <"/proc/$REDIS_PID/cmdline" 2>/dev/null) || true
-  fi
-  if [[ -z $REDIS_PID ]]; then
-    REDIS_STATE=stopped
-  elif grep -qxF -- "$REDIS_CONF" <<<"$cmdline"; then
-    REDIS_STATE=running
-  else
-    REDIS_STATE=crashed
-  fi
+  probe_server "$REDIS_PID_FILE" "$REDIS_CONF"
+  REDIS_PID=$PROBED_PID REDIS_STATE=$PROBED_STATE
 }
 
 find_redis() {
