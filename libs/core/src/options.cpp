@@ -2,11 +2,16 @@
 
 #include <charconv>
 #include <cmath>
+#include <functional>
+#include <map>
 #include <optional>
 #include <stdexcept>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "millrace/core/secrets.hpp"
+#include "millrace/core/settings_file.hpp"
 
 // POSIX declares it in <unistd.h> only under feature macros; say it here.
 extern "C" char** environ;
@@ -19,14 +24,14 @@ namespace detail {
 // below work on this base instead.
 struct OptionSpec {
   enum class Kind : std::uint8_t { kString, kInt, kDouble, kBool };
-  enum class Source : std::uint8_t { kDefault, kEnv, kFlag };
+  enum class Source : std::uint8_t { kDefault, kFile, kEnv, kFlag };
 
   Kind kind = Kind::kString;
   std::string flag;  // without the leading "--"
   std::string env;   // empty: no environment variable
   // Read in order when `env` is unset: (variable, deprecation note or "").
   std::vector<std::pair<std::string, std::string>> fallbacks;
-  std::string env_used;  // the variable the value came from (source kEnv)
+  std::string env_used;  // the variable the value came from (source kEnv or kFile)
   std::string help;
   OptionSet::Shown shown = OptionSet::Shown::kMasked;
   std::string* string_target = nullptr;
@@ -39,6 +44,12 @@ struct OptionSpec {
   double double_max = 0;
   std::string default_text;
   Source source = Source::kDefault;
+  // What the config file sets, as raw() would show it once applied (also
+  // when the environment or a flag overrides it), and on which line.
+  std::optional<std::string> file_value;
+  int file_line = 0;
+  // Taken on SIGHUP (OptionSet::reloadable): called once adopt() set it.
+  std::function<void()> apply;
 };
 
 }  // namespace detail
@@ -82,20 +93,11 @@ void strip_dashes(std::string& flag) {
   if (flag.starts_with("--")) flag.erase(0, 2);
 }
 
-// The text shown for a value in help() and describe().
-std::string display(const Option& opt) {
+// The value as stored, unmasked: what changes() compares.
+std::string raw(const Option& opt) {
   switch (opt.kind) {
     case Option::Kind::kString:
-      if (opt.string_target->empty()) return "\"\"";
-      switch (opt.shown) {
-        case OptionSet::Shown::kSecret:
-          return "***";
-        case OptionSet::Shown::kPropertyList:
-          return mask_property_list(*opt.string_target);
-        case OptionSet::Shown::kMasked:
-          return names_secret(opt.flag) ? "***" : mask_secrets(*opt.string_target);
-      }
-      return "***";
+      return *opt.string_target;
     case Option::Kind::kInt:
       return std::to_string(*opt.int_target);
     case Option::Kind::kDouble:
@@ -104,6 +106,27 @@ std::string display(const Option& opt) {
       return *opt.bool_target ? "true" : "false";
   }
   return "";
+}
+
+// How `value` (a raw() of `opt`) is shown in help(), describe() and the
+// changes: a string's secrets masked as opt.shown says.
+std::string shown(const Option& opt, const std::string& value) {
+  if (opt.kind != Option::Kind::kString) return value;
+  if (value.empty()) return "\"\"";
+  switch (opt.shown) {
+    case OptionSet::Shown::kSecret:
+      return "***";
+    case OptionSet::Shown::kPropertyList:
+      return mask_property_list(value);
+    case OptionSet::Shown::kMasked:
+      return names_secret(opt.flag) ? "***" : mask_secrets(value);
+  }
+  return "***";
+}
+
+// The text shown for a value in help() and describe().
+std::string display(const Option& opt) {
+  return shown(opt, raw(opt));
 }
 
 // Parses and stores one value; `origin` ("--count" or "MILLRACE_COUNT")
@@ -310,7 +333,152 @@ std::vector<std::string> OptionSet::parse(const std::map<std::string, std::strin
     apply(*opt, value, origin);
     opt->source = Option::Source::kFlag;
   }
+  // Last, so that the path may come from either; the file fills in only
+  // what neither set.
+  if (read_file_ && !config_file_->empty()) apply_config_file(*config_file_);
   return positional;
+}
+
+OptionSet::Option* OptionSet::find_env(const std::string& name) {
+  for (Option& opt : options_) {
+    if (opt.env == name) return &opt;
+    for (const auto& fallback : opt.fallbacks) {
+      if (fallback.first == name) return &opt;
+    }
+  }
+  return nullptr;
+}
+
+void OptionSet::apply_config_file(const std::string& path) {
+  const std::string text = read_file_(path);
+  file_read_ = path;
+  std::map<const Option*, int> set_at;  // line
+  for (const SettingsEntry& entry : parse_settings_file(text, path)) {
+    const std::string where = path + ":" + std::to_string(entry.line) + ": " + entry.name;
+    for (const auto& [name, message] : retired_) {
+      if (name == entry.name) throw UsageError(where + " is no longer read: " + message);
+    }
+    if (entry.name == "MILLRACE_CONFIG_FILE") {
+      throw UsageError(where +
+                       " names the file in the environment or with --config-file, "
+                       "not in the file itself");
+    }
+    Option* opt = find_env(entry.name);
+    if (opt == nullptr) {
+      throw UsageError(where + " is not a setting of " + program_ +
+                       " (a misspelt name, or another program's; see " + program_ + " --help)");
+    }
+    if (const auto it = set_at.find(opt); it != set_at.end()) {
+      throw UsageError(where + " sets --" + opt->flag + ", which line " +
+                       std::to_string(it->second) + " sets already");
+    }
+    set_at.emplace(opt, entry.line);
+    // Parsed into a scratch copy first: a bad value is refused even where
+    // the environment or a flag overrides it.
+    std::string s;
+    std::int64_t i = 0;
+    double d = 0;
+    bool b = false;
+    Option scratch = *opt;
+    scratch.string_target = &s;
+    scratch.int_target = &i;
+    scratch.double_target = &d;
+    scratch.bool_target = &b;
+    apply(scratch, entry.value, where);
+    opt->file_value = raw(scratch);
+    opt->file_line = entry.line;
+    if (opt->source != Option::Source::kDefault) continue;
+    apply(*opt, entry.value, where);
+    opt->source = Option::Source::kFile;
+    opt->env_used = entry.name;
+  }
+}
+
+void OptionSet::enable_config_file(FileReader read) {
+  add_string("config-file", "MILLRACE_CONFIG_FILE", config_file_.get(),
+             "A file of MILLRACE_NAME=value lines (# comments), read under the environment and "
+             "the flags; SIGHUP reads it again (docs/operations.md, \"Reloading settings\")");
+  read_file_ = std::move(read);
+}
+
+const std::string& OptionSet::config_file() const {
+  return file_read_;
+}
+
+void OptionSet::reloadable(const std::string& flag, std::function<void()> apply) {
+  for (Option& opt : options_) {
+    if (opt.flag != flag) continue;
+    opt.apply = std::move(apply);
+    return;
+  }
+  throw std::logic_error("reloadable: no option --" + flag);
+}
+
+namespace {
+
+// The source of a value that the file cannot change.
+std::string fixed_by(const Option& opt) {
+  return opt.source == Option::Source::kFlag ? "flag --" + opt.flag : "env " + opt.env_used;
+}
+
+template <class Options>
+void require_same_options(const Options& a, const Options& b) {
+  bool same = a.size() == b.size();
+  for (std::size_t i = 0; same && i < a.size(); ++i) same = a[i].flag == b[i].flag;
+  if (!same) throw std::logic_error("OptionSet::changes: the sets hold different options");
+}
+
+}  // namespace
+
+std::vector<OptionSet::Change> OptionSet::changes(const OptionSet& next) const {
+  require_same_options(options_, next.options_);
+  std::vector<Change> out;
+  for (std::size_t i = 0; i < options_.size(); ++i) {
+    const Option& now = options_[i];
+    const Option& then = next.options_[i];
+    const std::string before = raw(now);
+    const std::string after = raw(then);
+    if (before != after) {
+      out.push_back({then.apply ? Change::Kind::kReload : Change::Kind::kRestart, then.flag,
+                     shown(now, before), shown(then, after), ""});
+    } else if (then.file_value && *then.file_value != after &&
+               (then.source == Option::Source::kEnv || then.source == Option::Source::kFlag)) {
+      out.push_back({Change::Kind::kFixed, then.flag, shown(now, before),
+                     shown(then, *then.file_value), fixed_by(then)});
+    }
+  }
+  return out;
+}
+
+void OptionSet::adopt(const OptionSet& next) {
+  require_same_options(options_, next.options_);
+  std::vector<const std::function<void()>*> taken;
+  for (std::size_t i = 0; i < options_.size(); ++i) {
+    Option& now = options_[i];
+    const Option& then = next.options_[i];
+    if (!now.apply || raw(now) == raw(then)) continue;
+    switch (now.kind) {
+      case Option::Kind::kString:
+        *now.string_target = *then.string_target;
+        break;
+      case Option::Kind::kInt:
+        *now.int_target = *then.int_target;
+        break;
+      case Option::Kind::kDouble:
+        *now.double_target = *then.double_target;
+        break;
+      case Option::Kind::kBool:
+        *now.bool_target = *then.bool_target;
+        break;
+    }
+    now.source = then.source;
+    now.env_used = then.env_used;
+    now.file_value = then.file_value;
+    now.file_line = then.file_line;
+    taken.push_back(&now.apply);
+  }
+  // After every value is in: an apply may read several (batch size and time).
+  for (const auto* apply : taken) (*apply)();
 }
 
 std::string OptionSet::help() const {
@@ -330,6 +498,7 @@ std::string OptionSet::help() const {
     }
     out += "default " + opt.default_text + ")";
     if (!opt.help.empty()) out += "  " + opt.help;
+    if (opt.apply) out += " [SIGHUP reloads it]";
     out += '\n';
   }
   if (check_config_enabled_) {
@@ -338,7 +507,14 @@ std::string OptionSet::help() const {
         "0 when valid, 2 when not. Connects to nothing.\n";
   }
   out += "  -h, --help  Show this help and exit.\n";
-  out += "Precedence: default < environment < flag.\n";
+  if (read_file_) {
+    out +=
+        "Precedence: default < --config-file < environment < flag. On SIGHUP the service reads "
+        "its --config-file again: it applies the options marked [SIGHUP reloads it] at once, and "
+        "logs the other changes as needing a restart.\n";
+  } else {
+    out += "Precedence: default < environment < flag.\n";
+  }
   return out;
 }
 
@@ -349,6 +525,9 @@ std::string OptionSet::describe() const {
     switch (opt.source) {
       case Option::Source::kDefault:
         out += "default";
+        break;
+      case Option::Source::kFile:
+        out += "file " + file_read_ + ":" + std::to_string(opt.file_line);
         break;
       case Option::Source::kEnv:
         out += "env " + opt.env_used;

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -21,7 +22,8 @@ class UsageError : public std::runtime_error {
 // Binds command-line flags and MILLRACE_* environment variables to the members
 // of a typed configuration struct. The struct's member initialisers are the
 // defaults; the add_* calls hold the help text; so defaults and help live in
-// one place per service. Precedence: default < environment < flag.
+// one place per service. Precedence: default < environment < flag, or
+// default < file < environment < flag after enable_config_file().
 //
 // Flags take "--name value" or "--name=value"; bool flags also take bare
 // "--name" (true). "--help"/"-h" sets help_requested(). After
@@ -74,6 +76,50 @@ class OptionSet {
 
   bool help_requested() const { return help_requested_; }
 
+  // Reads settings from a file too: adds the option --config-file
+  // (MILLRACE_CONFIG_FILE), and parse() then calls `read` with the path it
+  // names, when it names one, and applies the file's MILLRACE_NAME=value
+  // lines (core::parse_settings_file) under the environment and the flags.
+  // `read` returns the file's text or throws UsageError naming the path.
+  // parse() refuses, naming path:line, a name no option reads, a retired
+  // one, MILLRACE_CONFIG_FILE itself and a value that does not parse, even
+  // one the environment or a flag overrides: a file is written for this
+  // program, unlike an environment several programs share.
+  using FileReader = std::function<std::string(const std::string& path)>;
+  void enable_config_file(FileReader read);
+  // The file parse() read; empty when none.
+  const std::string& config_file() const;
+
+  // Marks the option `flag` as one a running service takes on SIGHUP:
+  // adopt() copies a new value into its target and then calls `apply`, which
+  // hands the value to whatever reads it (a batch size the consuming thread
+  // reads at its next batch). help() says so. Throws std::logic_error when
+  // no option `flag` was added.
+  void reloadable(const std::string& flag, std::function<void()> apply);
+
+  // One difference between the settings in force and a re-read of them.
+  struct Change {
+    enum class Kind : std::uint8_t {
+      kReload,   // a reloadable option's value changed: adopt() applies it
+      kRestart,  // another option's value changed: it takes a restart
+      kFixed,    // the file sets another value, but the environment or a flag wins
+    };
+    Kind kind = Kind::kReload;
+    std::string flag;      // without "--"
+    std::string before;    // the value in force, shown as describe() shows it
+    std::string after;     // the new value (kFixed: the file's), shown the same way
+    std::string fixed_by;  // kFixed: "env MILLRACE_BATCH_MS" or "flag"
+  };
+  // What differs between these settings (those in force) and `next`: the
+  // same options registered anew, on a fresh config, and parsed again. In
+  // registration order. Values are compared unmasked and shown masked.
+  // Throws std::logic_error when `next` holds other options.
+  std::vector<Change> changes(const OptionSet& next) const;
+  // Takes `next`'s value of each reloadable option whose value differs
+  // (where it came from, too), then calls the apply of each one taken.
+  // The caller validated `next` first.
+  void adopt(const OptionSet& next);
+
   // Accepts the built-in "--check-config": the caller parses and validates as
   // usual, prints describe() and exits instead of starting. Services offer it
   // so a deployment (compose file, unit file) can be checked before rollout,
@@ -100,6 +146,9 @@ class OptionSet {
 
  private:
   struct Option;
+  Option* find_env(const std::string& name);
+  void apply_config_file(const std::string& path);
+
   std::string program_;
   std::string summary_;
   std::vector<Option> options_;
@@ -108,6 +157,10 @@ class OptionSet {
   std::vector<std::string> notes_;
   bool check_config_enabled_ = false;
   bool check_config_requested_ = false;
+  FileReader read_file_;
+  // --config-file's target: on the heap, so that moving the set keeps it.
+  std::unique_ptr<std::string> config_file_ = std::make_unique<std::string>();
+  std::string file_read_;  // the path parse() read
 
  public:
   ~OptionSet();
