@@ -1,7 +1,8 @@
 """What the Python test tools share: free ports, the test stack's
 environment, psql, HTTP requests and a service's Prometheus metrics. Used by
 bench/run (bench/harness), tests/deploy/compose_check.py
-(tests/deploy/composecheck) and tests/alerting/alert_delivery.py; each puts
+(tests/deploy/composecheck), tests/deploy/kubernetes_check.py and
+tests/alerting/alert_delivery.py; each puts
 the repository's tests/ directory on sys.path to import it.
 
 Standard library only: the tools run with the machine's python3, outside
@@ -27,6 +28,18 @@ def stack_env(source):
         if m:
             env[m.group(1)] = m.group(2).strip("'")
     return env
+
+
+def check_config(binary, args, env, timeout=30):
+    """Runs `binary args --check-config` with exactly `env` (a Millrace
+    program validates its configuration and connects to nothing). Returns
+    (None, notes) when the configuration is valid, `notes` being its "note:"
+    lines (a MILLRACE_ variable it does not read); (message, []) when not."""
+    r = subprocess.run([binary] + list(args) + ["--check-config"], env=env, capture_output=True,
+                       text=True, timeout=timeout)
+    if r.returncode != 0 or "configuration is valid" not in r.stdout:
+        return (f"exited {r.returncode}: {r.stderr.strip() or r.stdout.strip()}", [])
+    return (None, [line for line in r.stdout.splitlines() if line.startswith("note:")])
 
 
 # Ports free_port() gave out in this process.

@@ -7,6 +7,8 @@ import re
 import shutil
 import subprocess
 
+from pysupport import check_config
+
 from .compose import in_volumes
 from .failures import fail
 
@@ -72,14 +74,11 @@ def check_millrace_service(label, name, service, bin_dir, targets, volumes):
                 [argv[0], "create-topics"]]
         strict = False
     for run in runs:
-        cmd = [os.path.join(bin_dir, run[0])] + run[1:] + ["--check-config"]
-        r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=30)
         shown = " ".join(run)
-        if r.returncode != 0 or "configuration is valid" not in r.stdout:
-            fail(f"{label}: {name}: `{shown} --check-config` exited {r.returncode}: "
-                 f"{r.stderr.strip() or r.stdout.strip()}")
+        error, notes = check_config(os.path.join(bin_dir, run[0]), run[1:], env)
+        if error:
+            fail(f"{label}: {name}: `{shown} --check-config` {error}")
             continue
-        notes = [l for l in r.stdout.splitlines() if l.startswith("note:")]
         if strict and notes:
             fail(f"{label}: {name}: " + "; ".join(notes))
         print(f"ok: {label}: {name}: `{shown}` accepts its configuration")
