@@ -68,6 +68,27 @@ TEST_CASE("a consumer started before its topic exists waits, says so, and consum
   CHECK(stop_cleanly({&sink}));
 }
 
+TEST_CASE("a consumer that does not migrate waits for the migrations, says so, and consumes then",
+          "[readiness-schema]") {
+  // As on Kubernetes: the Deployment's pods start before the millrace-migrate
+  // Job has run. They used to exit on the first missing table.
+  Pipeline p("it_ready_schema");
+  auto sink = p.start_sink("sink", {{"MILLRACE_MIGRATE", "false"}});
+  readyz_says(sink, 503,
+              {R"("check":"schema")", "schema " + p.schema + " has 0 of the",
+               "waiting for `millrace migrate`", "millrace-migrate Job"});
+  CHECK(alive(sink));
+
+  std::string out;
+  REQUIRE(run(bin("millrace"), {"migrate"},
+              {{"MILLRACE_PG", p.env.pg}, {"MILLRACE_PG_SCHEMA", p.schema}}, &out) == 0);
+  readyz_says(sink, 200, {R"({"status":"ready","problems":[]})"});
+  p.produce(2'000, 4712, 0.05);
+  REQUIRE(p.wait_caught_up(seconds(180)));
+  p.verify();
+  CHECK(stop_cleanly({&sink}));
+}
+
 TEST_CASE("a service whose database does not answer is alive and not ready", "[readiness-pg]") {
   Pipeline p("it_ready_pg");
   auto sink = p.start_sink("sink", {{"MILLRACE_PG", dead_pg()}});

@@ -205,6 +205,45 @@ void record_group_kinds(pqxx::connection& connection) {
 
 }  // namespace
 
+void require_migrated(pqxx::connection& connection, const std::string& schema) {
+  int known_max = 0;
+  for (const auto& m : migrations()) known_max = std::max(known_max, m.version);
+  int applied = 0;
+  int at = 0;
+  try {
+    pqxx::read_transaction tx(connection);
+    // A role granted before it could read the versions (a `millrace grant`
+    // older than this check) is not held up: its first statement on a
+    // missing table fails as it always did.
+    const auto row = tx.exec1(
+        "SELECT to_regclass('schema_migrations') IS NOT NULL,"
+        " to_regclass('schema_migrations') IS NULL"
+        " OR has_table_privilege('schema_migrations', 'SELECT')");
+    if (!row[1].as<bool>()) return;
+    if (row[0].as<bool>()) {
+      const auto r =
+          tx.exec1("SELECT count(*)::int, coalesce(max(version), 0) FROM schema_migrations");
+      applied = r[0].as<int>();
+      at = r[1].as<int>();
+    }
+  } catch (const std::exception&) {
+    rethrow_classified("read the migrations of schema " + schema);
+  }
+  if (at > known_max) {
+    throw InfraError(FailureClass::kFatal,
+                     "schema " + schema + " is at migration " + std::to_string(at) +
+                         " but this build knows only up to " + std::to_string(known_max) +
+                         ": run a newer Millrace");
+  }
+  if (applied < static_cast<int>(migrations().size())) {
+    throw InfraError(FailureClass::kRetryable,
+                     "schema " + schema + " has " + std::to_string(applied) + " of the " +
+                         std::to_string(migrations().size()) +
+                         " migrations this build needs: waiting for `millrace migrate` (this "
+                         "service does not migrate: MILLRACE_MIGRATE=false)");
+  }
+}
+
 int migrate(pqxx::connection& connection, const std::string& schema) {
   try {
     pqxx::nontransaction setup(connection);

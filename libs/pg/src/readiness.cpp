@@ -6,17 +6,20 @@
 #include <pqxx/pqxx>
 #include <utility>
 
+#include "millrace/core/failure.hpp"
 #include "millrace/pg/database.hpp"
 
 namespace millrace::pg {
 
-runtime::Health::Probe database_probe(const PgOptions& pg, std::string application_name) {
+runtime::Health::Probe database_probe(const PgOptions& pg, std::string application_name,
+                                      bool check_migrations) {
   struct State {
     std::string url;
     std::string url_env;
     std::string schema;
     std::string application_name;
     SessionLimits limits;
+    bool check_migrations = false;
     std::unique_ptr<pqxx::connection> conn;
   };
   auto state = std::make_shared<State>();
@@ -24,6 +27,7 @@ runtime::Health::Probe database_probe(const PgOptions& pg, std::string applicati
   state->url_env = pg.url_env;
   state->schema = pg.schema;
   state->application_name = std::move(application_name);
+  state->check_migrations = check_migrations;
   // Bounded like the service's sessions, but never longer than a probe may
   // take: /readyz reports a server that hangs instead of waiting on it.
   state->limits = pg.limits;
@@ -35,8 +39,22 @@ runtime::Health::Probe database_probe(const PgOptions& pg, std::string applicati
       if (!state->conn || !state->conn->is_open()) {
         state->conn = connect(state->url, state->schema, state->application_name, state->limits);
       }
-      pqxx::nontransaction tx(*state->conn);
-      tx.exec("SELECT 1");
+      {
+        pqxx::nontransaction tx(*state->conn);
+        tx.exec("SELECT 1");
+      }
+      if (state->check_migrations) {
+        try {
+          require_migrated(*state->conn, state->schema);
+        } catch (const core::InfraError& e) {
+          if (!e.retryable() && e.failure_class() != core::FailureClass::kFatal) throw;
+          return runtime::Problem{
+              "schema", e.what(),
+              e.retryable() ? "run `millrace migrate` as the tables' owner (Kubernetes: the "
+                              "millrace-migrate Job; compose: the migrate service)"
+                            : "run the Millrace image that migrated the schema, or a newer one"};
+        }
+      }
       return std::nullopt;
     } catch (const std::exception& e) {
       state->conn.reset();

@@ -131,8 +131,11 @@ std::string default_metrics_addr(std::string_view name) {
 }
 
 std::vector<TableGrant> consumer_grants() {
+  // schema_migrations: a member that does not migrate waits until the
+  // schema has every migration it needs (pg::require_migrated).
   return {{"SELECT, INSERT", {"consumer_groups", "offset_gaps"}},
-          {"SELECT, INSERT, UPDATE", {"consumer_offsets", "record_outcomes"}}};
+          {"SELECT, INSERT, UPDATE", {"consumer_offsets", "record_outcomes"}},
+          {"SELECT", {"schema_migrations"}}};
 }
 
 }  // namespace millrace::runtime

@@ -87,4 +87,12 @@ std::span<const Migration> migrations();
 // applied.
 int migrate(pqxx::connection& connection, const std::string& schema);
 
+// For a service that does not migrate (MILLRACE_MIGRATE=false: a separate
+// step, such as Kubernetes' millrace-migrate Job, does): returns when
+// `schema` has every migration this build carries. Throws core::InfraError,
+// retryable, saying how far it is and what to run, while it has fewer (the
+// step may not have run yet, or may be running); fatal when it has a
+// version this build does not know.
+void require_migrated(pqxx::connection& connection, const std::string& schema);
+
 }  // namespace millrace::pg

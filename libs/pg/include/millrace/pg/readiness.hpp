@@ -12,6 +12,10 @@ namespace millrace::pg {
 // the first call and again after a failure: problem "postgresql" when it
 // cannot connect within 3 s or `SELECT 1` fails, with the server's words.
 // Credentials PostgreSQL refuses are a problem too, not an exception.
-runtime::Health::Probe database_probe(const PgOptions& pg, std::string application_name);
+// With `check_migrations` (a service with MILLRACE_MIGRATE=false), also
+// problem "schema" while the schema lacks migrations this build needs
+// (pg::require_migrated), naming the step that applies them.
+runtime::Health::Probe database_probe(const PgOptions& pg, std::string application_name,
+                                      bool check_migrations = false);
 
 }  // namespace millrace::pg
