@@ -13,8 +13,6 @@ resolved notice.
     alert_delivery.py SOURCE_DIR BIN_DIR
 """
 
-import email
-import email.policy
 import json
 import os
 import random
@@ -22,15 +20,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 import urllib.request
 
 import yaml
-from aiosmtpd.controller import Controller
 
+sys.dont_write_bytecode = True
 sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(1, os.path.dirname(os.path.abspath(__file__)))
+from alertmail import Mailbox, smtp_server, text_of, wait_for_mail  # noqa: E402
 from pysupport import free_port, stack_env  # noqa: E402
 
 SRC, BIN = sys.argv[1], sys.argv[2]
@@ -40,48 +39,6 @@ ALERT = "MillraceIngestionBelowThreshold"
 def fail(message):
     print(f"alert_delivery: {message}", file=sys.stderr)
     sys.exit(1)
-
-
-class Mailbox:
-    """What the SMTP server received, as parsed messages."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        with self.lock:
-            self.messages.append((envelope.rcpt_tos, message))
-        return "250 OK"
-
-    def take(self):
-        with self.lock:
-            taken, self.messages = self.messages, []
-        return taken
-
-
-def text_of(message):
-    parts = [message] if not message.is_multipart() else list(message.walk())
-    text = ""
-    for part in parts:
-        if part.get_content_maintype() == "text":
-            text += part.get_content()
-    return text
-
-
-def wait_for_mail(mailbox, subject_word, what, timeout=180):
-    """The first message whose subject has `subject_word` and names the
-    alert; fails the test after `timeout` seconds."""
-    deadline = time.time() + timeout
-    seen = []
-    while time.time() < deadline:
-        for rcpt, message in mailbox.take():
-            seen.append(message["Subject"])
-            if subject_word in message["Subject"] and ALERT in message["Subject"]:
-                return rcpt, message
-        time.sleep(0.5)
-    fail(f"no {what} email within {timeout} s (subjects seen: {seen})")
 
 
 def scaled_rule():
@@ -134,8 +91,7 @@ def main():
 
         mailbox = Mailbox()
         smtp_port = free_port()
-        controller = Controller(mailbox, hostname="127.0.0.1", port=smtp_port)
-        controller.start()
+        controller = smtp_server(mailbox, smtp_port)
 
         am_port = free_port()
         am_env = dict(env, MILLRACE_ALERT_SMTP_SMARTHOST=f"127.0.0.1:{smtp_port}",
@@ -188,7 +144,7 @@ def main():
         producer.terminate()
         producer.wait(30)
         mailbox.take()  # any notice from the start-up is not this one
-        rcpt, firing = wait_for_mail(mailbox, "FIRING", "firing")
+        rcpt, firing = wait_for_mail(mailbox, ["FIRING", ALERT], 180, fail)
         body = text_of(firing)
         if rcpt != ["oncall@millrace.test"]:
             fail(f"the firing email went to {rcpt}")
@@ -198,7 +154,7 @@ def main():
 
         # Ingestion resumes: the resolved notice follows.
         producer = produce()
-        rcpt, resolved = wait_for_mail(mailbox, "RESOLVED", "resolved")
+        rcpt, resolved = wait_for_mail(mailbox, ["RESOLVED", ALERT], 180, fail)
         print(f"alert_delivery: resolved email received: {resolved['Subject']}")
     finally:
         if controller is not None:
