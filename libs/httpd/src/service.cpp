@@ -45,10 +45,9 @@ void HttpService::stop() {
   close();
 }
 
-bool HttpService::reload() {
+void HttpService::reload() {
   std::lock_guard lock(mutex_);
   if (server_ && !stopped_) reload_certificate(*server_, listen().tls, component_);
-  return true;
 }
 
 void HttpService::fail(std::string what) {

@@ -1,12 +1,50 @@
 #include "millrace/runtime/log.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 
 namespace millrace::runtime {
 
+namespace {
+
+std::atomic<Level> threshold{Level::kInfo};
+
+const char* name_of(Level level) {
+  switch (level) {
+    case Level::kDebug:
+      return "DEBUG";
+    case Level::kInfo:
+      return "INFO";
+    case Level::kWarn:
+      return "WARN";
+    case Level::kError:
+      return "ERROR";
+  }
+  return "ERROR";
+}
+
+}  // namespace
+
+void set_log_level(Level level) {
+  threshold.store(level, std::memory_order_relaxed);
+}
+
+Level log_level() {
+  return threshold.load(std::memory_order_relaxed);
+}
+
+std::optional<Level> parse_level(std::string_view name) {
+  if (name == "debug") return Level::kDebug;
+  if (name == "info") return Level::kInfo;
+  if (name == "warn") return Level::kWarn;
+  if (name == "error") return Level::kError;
+  return std::nullopt;
+}
+
 void log(Level level, std::string_view component, std::string_view text) {
+  if (!logs(level)) return;
   const auto now = std::chrono::system_clock::now();
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
@@ -15,11 +53,10 @@ void log(Level level, std::string_view component, std::string_view text) {
   gmtime_r(&secs, &tm);
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-  const char* name = level == Level::kInfo ? "INFO" : level == Level::kWarn ? "WARN" : "ERROR";
   // One fprintf per line so lines from several threads do not interleave.
-  std::fprintf(stderr, "%s.%03lldZ %s %.*s: %.*s\n", stamp, static_cast<long long>(ms % 1000), name,
-               static_cast<int>(component.size()), component.data(), static_cast<int>(text.size()),
-               text.data());
+  std::fprintf(stderr, "%s.%03lldZ %s %.*s: %.*s\n", stamp, static_cast<long long>(ms % 1000),
+               name_of(level), static_cast<int>(component.size()), component.data(),
+               static_cast<int>(text.size()), text.data());
 }
 
 }  // namespace millrace::runtime

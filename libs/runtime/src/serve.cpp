@@ -6,12 +6,17 @@
 
 namespace millrace::runtime {
 
-int serve(Service& service, ShutdownSignals& signals, const std::string& name) {
+int serve(Service& service, ShutdownSignals& signals, const std::string& name,
+          const std::function<void()>& reload_settings) {
   try {
     service.start();
     for (;;) {
       if (const auto sig = signals.wait(std::chrono::milliseconds(200))) {
-        if (*sig == SIGHUP && service.reload()) continue;
+        if (*sig == SIGHUP) {
+          reload_settings();
+          service.reload();
+          continue;
+        }
         log_info(name, "signal " + std::to_string(*sig) + ": finishing in-flight work");
         break;
       }

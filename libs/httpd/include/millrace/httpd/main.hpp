@@ -17,6 +17,7 @@
 #include "millrace/runtime/registry.hpp"
 #include "millrace/runtime/serve.hpp"
 #include "millrace/runtime/service.hpp"
+#include "millrace/runtime/settings.hpp"
 #include "millrace/runtime/signals.hpp"
 
 namespace millrace::httpd {
@@ -38,25 +39,25 @@ std::string metrics_addr_of(const Config& config) {
 // Runs the service `name` of services/registry.json: `register_options` and
 // `validate` are found beside Config (its namespace), and `make(Config,
 // metrics::Registry&)` returns the service as a std::unique_ptr to a
-// runtime::Service. Returns the process's exit status.
+// runtime::Service. The settings are read through runtime::ServiceSettings
+// (config file, environment, flags; --log-level), and SIGHUP reloads them.
+// Returns the process's exit status.
 template <typename Config, typename Make>
 int run_main(int argc, char** argv, std::string_view name, Make&& make) {
   using namespace runtime;
   const ServiceEntry& entry = service(name);
   ShutdownSignals signals;
-  Config config;
-  core::OptionSet options(entry.program, entry.summary);
-  register_options(options, config);
-  if (const auto exit = parse_command_line(options, argc, argv, entry.program, entry.name,
-                                           [&] { validate(config); })) {
-    return *exit;
-  }
+  ServiceSettings<Config> settings(entry.program, entry.summary, entry.name);
+  if (const auto exit = settings.parse(argc, argv)) return *exit;
+  const Config& config = settings.config();
   metrics::Registry registry(entry.name);
   const std::string ops_addr = metrics_addr_of(config);
   std::unique_ptr<Service> service;
   std::unique_ptr<OpsServer> ops;  // before the service goes: it asks the service
   try {
-    service = make(std::move(config), registry);
+    // A copy: the settings keep theirs to compare a SIGHUP's re-read with,
+    // and the two share what a reload may change (runtime::Reloaded).
+    service = make(Config(config), registry);
     if (!ops_addr.empty()) {
       ops = std::make_unique<OpsServer>(ops_addr, "--metrics-addr / MILLRACE_METRICS_ADDR",
                                         registry, *service);
@@ -72,7 +73,7 @@ int run_main(int argc, char** argv, std::string_view name, Make&& make) {
     std::fprintf(stderr, "%s: fatal: %s\n", entry.program.c_str(), e.what());
     return 1;
   }
-  const int status = serve(*service, signals, entry.name);
+  const int status = serve(*service, signals, entry.name, [&] { settings.reload(); });
   ops.reset();
   return status;
 }

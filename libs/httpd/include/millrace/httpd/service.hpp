@@ -57,7 +57,7 @@ class HttpService : public runtime::Service, public Handler {
   void rethrow_failure() final { failure_.rethrow(); }
   // SIGHUP: reads the TLS certificate and key again for new connections; a
   // failure is logged and the old ones stay.
-  bool reload() final;
+  void reload() final;
 
  protected:
   // `component` names the service in logs; `cap_setting` the connection

@@ -1,15 +1,32 @@
 #pragma once
 
+#include <optional>
 #include <string_view>
 
 namespace millrace::runtime {
 
-enum class Level { kInfo, kWarn, kError };
+enum class Level { kDebug, kInfo, kWarn, kError };
 
-// One line to stderr: "2026-11-21T14:03:00.123Z WARN sink: text". Not for
-// per-message use in hot loops: count those in metrics instead.
+// One line to stderr: "2026-11-21T14:03:00.123Z WARN sink: text", unless
+// `level` is below the process's log level. Not for per-message use in hot
+// loops: count those in metrics instead.
 void log(Level level, std::string_view component, std::string_view text);
 
+// The lowest level written: info until set (--log-level, which SIGHUP
+// reloads; runtime/settings.hpp). Any thread.
+void set_log_level(Level level);
+Level log_level();
+// Whether a line of `level` would be written: for a debug line whose text
+// costs something to build.
+inline bool logs(Level level) {
+  return level >= log_level();
+}
+// "debug", "info", "warn" or "error"; nullopt for anything else.
+std::optional<Level> parse_level(std::string_view name);
+
+inline void log_debug(std::string_view component, std::string_view text) {
+  log(Level::kDebug, component, text);
+}
 inline void log_info(std::string_view component, std::string_view text) {
   log(Level::kInfo, component, text);
 }

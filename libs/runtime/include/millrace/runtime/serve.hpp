@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -46,10 +47,11 @@ std::optional<int> parse_command_line(core::OptionSet& options, int argc, char**
 
 // Runs `service` (docs/adding-a-service.md): start(), then wait until
 // SIGTERM/SIGINT or until the service ends by itself (a fatal error),
-// stop(), and report. SIGHUP calls reload(); a service that has nothing to
-// reload is stopped by it like by SIGTERM. Returns the process exit status:
-// 0 after a clean stop, 1 after a failure (printed as millrace-`name`:
-// fatal: ...).
-int serve(Service& service, ShutdownSignals& signals, const std::string& name);
+// stop(), and report. SIGHUP calls `reload_settings` (ServiceSettings::
+// reload) and then the service's reload() (its TLS certificate), and the
+// service goes on. Returns the process exit status: 0 after a clean stop,
+// 1 after a failure (printed as millrace-`name`: fatal: ...).
+int serve(Service& service, ShutdownSignals& signals, const std::string& name,
+          const std::function<void()>& reload_settings);
 
 }  // namespace millrace::runtime

@@ -28,10 +28,11 @@ class Service {
   virtual bool wait(std::chrono::milliseconds timeout) = 0;
   // Throws what made the service fail, if anything did.
   virtual void rethrow_failure() = 0;
-  // SIGHUP: reloads what can change under a running service (a renewed TLS
-  // certificate) and returns true, logging what it did; false when the
-  // service has nothing to reload (SIGHUP then stops it).
-  virtual bool reload() { return false; }
+  // SIGHUP, after runtime::ServiceSettings::reload took the settings: reloads
+  // what else can change under a running service (a renewed TLS
+  // certificate), logging what it did. Nothing by default. Does not throw:
+  // what it cannot reload it logs and keeps.
+  virtual void reload() {}
   // What stops the service doing its job now (GET /readyz): empty while it
   // can. Thread-safe, and answers at once: it reads what the service's
   // own threads last found (runtime::Health), it never waits on a server.

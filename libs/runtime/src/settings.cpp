@@ -1,0 +1,71 @@
+#include "millrace/runtime/settings.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace millrace::runtime {
+
+void register_options(core::OptionSet& o, LogSettings& log) {
+  o.add_string("log-level", "MILLRACE_LOG_LEVEL", &log.level,
+               "Lowest level logged: debug, info, warn or error (debug adds a line per "
+               "committed batch)");
+  o.reloadable("log-level", [&log] { apply(log); });
+}
+
+void validate(const LogSettings& log) {
+  if (!parse_level(log.level)) {
+    throw core::UsageError(
+        "--log-level / MILLRACE_LOG_LEVEL must be debug, info, warn or error, not \"" + log.level +
+        "\"");
+  }
+}
+
+void apply(const LogSettings& log) {
+  set_log_level(parse_level(log.level).value_or(Level::kInfo));
+}
+
+std::string read_config_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw core::UsageError("--config-file / MILLRACE_CONFIG_FILE: cannot read " + path + ": " +
+                           std::strerror(errno));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    throw core::UsageError("--config-file / MILLRACE_CONFIG_FILE: cannot read " + path);
+  }
+  return text.str();
+}
+
+void log_changes(std::string_view component, const std::string& file,
+                 const std::vector<core::OptionSet::Change>& changes) {
+  using Kind = core::OptionSet::Change::Kind;
+  int applied = 0, restart = 0, fixed = 0;
+  for (const auto& c : changes) {
+    const std::string flag = "--" + c.flag;
+    switch (c.kind) {
+      case Kind::kReload:
+        ++applied;
+        log_info(component, "SIGHUP: " + flag + " " + c.before + " -> " + c.after);
+        break;
+      case Kind::kRestart:
+        ++restart;
+        log_warn(component, "SIGHUP: " + flag + " " + c.before + " -> " + c.after +
+                                " needs a restart; " + c.before + " stays in force until then");
+        break;
+      case Kind::kFixed:
+        ++fixed;
+        log_warn(component, "SIGHUP: " + flag + " stays " + c.before + ", fixed by " + c.fixed_by +
+                                ": a reload cannot change it to the file's " + c.after);
+        break;
+    }
+  }
+  log_info(component, "SIGHUP: re-read " + file + ": " + std::to_string(applied) + " applied, " +
+                          std::to_string(restart) + " needing a restart, " + std::to_string(fixed) +
+                          " fixed by the environment or a flag");
+}
+
+}  // namespace millrace::runtime
