@@ -38,6 +38,10 @@ void register_options(core::OptionSet& o, CacheConfig& c) {
             500, 600'000);
   o.add_int("batch-size", "MILLRACE_CACHE_BATCH_SIZE", &c.batch_size,
             "Change records read before the cache is written (one Redis round trip)", 1, 100'000);
+  // Here and not in StoreOptions: millrace-api reads --cache-ttl-ms at start only.
+  const auto publish = [&c] { c.reloaded_limits.set({c.batch_size, c.store.ttl_ms}); };
+  o.reloadable("batch-size", publish);
+  o.reloadable("cache-ttl-ms", publish);
   core::register_options(o, c.retry);
   core::add_metrics_addr(o, &c.metrics_addr);
 }

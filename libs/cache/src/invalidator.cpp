@@ -30,6 +30,7 @@ auto Invalidator::with(std::string_view what, F&& f) -> decltype(f()) {
 }
 
 std::chrono::milliseconds Invalidator::step() {
+  if (rules_.refresh) rules_.refresh(rules_);
   try {
     switch (state_) {
       case State::kStandby:

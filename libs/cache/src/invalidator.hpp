@@ -44,6 +44,10 @@ struct InvalidatorRules {
   std::chrono::milliseconds check_every{1000};  // the feed's ends (lag, liveness)
   std::chrono::milliseconds first_backoff{200}, max_backoff{5000};
   std::function<std::int64_t()> now_us;  // wall clock, for the commit-to-cache delay
+  // Called before each round with these rules, to change what may change
+  // between rounds (millrace-cache: the batch and ttl a SIGHUP set); none
+  // when nothing may.
+  std::function<void(InvalidatorRules&)> refresh;
   std::function<std::chrono::steady_clock::time_point()> steady;
 };
 

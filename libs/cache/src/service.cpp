@@ -92,6 +92,12 @@ void CacheService::start() {
   rules.owner = owner_name();
   rules.lease = std::chrono::milliseconds(c.lease_ms);
   rules.ttl = std::chrono::milliseconds(c.store.ttl_ms);
+  rules.refresh = [this](detail::InvalidatorRules& r) {
+    const auto& c = config_;
+    const auto limits = c.reloaded_limits.value_or({c.batch_size, c.store.ttl_ms});
+    r.batch = static_cast<std::size_t>(limits.batch_size);
+    r.ttl = std::chrono::milliseconds(limits.ttl_ms);
+  };
   runtime::log_info("cache", "invalidating " + effective_prefix(c.store, c.pg.schema) + " in " +
                                  c.store.redis_url + " from topic " + c.kafka.topic + " as " +
                                  rules.owner);

@@ -27,6 +27,7 @@ struct FakeStore final : Store {
   // Runs inside fill(), before it looks: lets a test slip a write in
   // between a reader's miss and its fill.
   std::function<void()> before_fill;
+  std::vector<std::chrono::milliseconds> put_ttls;  // of each put(), in order
 
   void check() const {
     if (down) throw core::InfraError(core::FailureClass::kRetryable, "redis: connection refused");
@@ -63,8 +64,9 @@ struct FakeStore final : Store {
     return ++generations;
   }
   std::size_t put(std::int64_t generation, const std::vector<std::pair<std::string, Entry>>& es,
-                  std::chrono::milliseconds) override {
+                  std::chrono::milliseconds ttl) override {
     check();
+    put_ttls.push_back(ttl);
     std::size_t written = 0;
     for (const auto& [key, e] : es) {
       auto& slot = entries[at(generation, key)];

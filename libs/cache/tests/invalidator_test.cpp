@@ -94,6 +94,32 @@ TEST_CASE("changes after the load are applied, those the load saw are skipped", 
   CHECK(rig.store.entry("categories")->version == id_of(40));
 }
 
+TEST_CASE("the batch and ttl a refresh sets before a round are that round's", "[invalidator]") {
+  // millrace-cache's refresh hands on what a SIGHUP reloaded.
+  Rig rig;
+  std::size_t batch = 500;
+  auto ttl = 60'000ms;
+  auto rules = rig.rules("me");
+  rules.refresh = [&](InvalidatorRules& r) {
+    r.batch = batch;
+    r.ttl = ttl;
+  };
+  Invalidator invalidator{rules, rig.feed, rig.truth, rig.store, rig.probe};
+  invalidator.step();  // standby
+  invalidator.step();  // the rebuild
+  REQUIRE(rig.store.live);
+  CHECK(rig.store.put_ttls.back() == 60'000ms);
+  for (int i = 0; i < 3; ++i) {
+    rig.feed.append(category_upsert("toys", "Toys " + std::to_string(i), 30 + i, 120 + i));
+  }
+  batch = 1;
+  ttl = 5'000ms;
+  const auto before = rig.feed.position;
+  invalidator.step();
+  CHECK(rig.feed.position == before + 1);  // one change read, not three
+  CHECK(rig.store.put_ttls.back() == 5'000ms);
+}
+
 TEST_CASE("an older change never replaces a newer one", "[invalidator]") {
   Rig rig;
   rig.invalidator.step();

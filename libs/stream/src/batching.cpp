@@ -22,7 +22,10 @@ void TransactionalConsumer::Loop::handle(const kafka::Message& msg) {
   if (const auto from = book_.resume_offset(partition); from && offset < *from) return;
   if (const auto next = batch_.next_offset(partition); next && offset < *next) return;
 
-  if (batch_.empty()) batch_deadline_ = Clock::now() + milliseconds(config_.batch_ms);
+  if (batch_.empty()) {
+    limits_ = config_.reloaded_limits.value_or({config_.batch_size, config_.batch_ms});
+    batch_deadline_ = Clock::now() + milliseconds(limits_.ms);
+  }
   auto& progress = batch_.add(partition, offset, msg.timestamp_ms().value_or(-1));
   if (progress.consumed == 1) {
     progress.read_from = book_.resume_offset(partition).value_or(offset);
@@ -39,11 +42,11 @@ void TransactionalConsumer::Loop::handle(const kafka::Message& msg) {
 }
 
 // How long until the accumulated batch is due to be sealed: the handler
-// says, or else batch_size and batch_ms do. max() while it is empty.
+// says, or else the batch's limits do. max() while it is empty.
 milliseconds TransactionalConsumer::Loop::seal_wait() const {
   if (batch_.empty()) return milliseconds::max();
   if (const auto handler_says = handler_.seal_in(*state_)) return *handler_says;
-  if (batch_.consumed() >= static_cast<std::uint64_t>(config_.batch_size)) {
+  if (batch_.consumed() >= static_cast<std::uint64_t>(limits_.size)) {
     return milliseconds(0);
   }
   return std::chrono::duration_cast<milliseconds>(batch_deadline_ - Clock::now());

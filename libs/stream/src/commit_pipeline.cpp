@@ -130,7 +130,14 @@ void TransactionalConsumer::Loop::settle_committed(const InFlight& f,
         s.outcomes[std::string(core::outcome_code(key.first))] += n;
     }
   });
-  probe_.committed(f.batch, std::chrono::duration<double>(outcome.finished - f.started).count());
+  const double seconds = std::chrono::duration<double>(outcome.finished - f.started).count();
+  probe_.committed(f.batch, seconds);
+  if (runtime::logs(runtime::Level::kDebug)) {
+    runtime::log_debug(component_, "committed a batch of " + std::to_string(f.batch.consumed()) +
+                                       " record(s) in " +
+                                       std::to_string(static_cast<long long>(seconds * 1000)) +
+                                       " ms (" + describe_batch(f.batch) + ")");
+  }
   for (const auto& t : plan) {
     kafka_pending_[t.partition] = t.next;
     probe_.set_position(t.partition, t.next);

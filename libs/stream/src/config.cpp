@@ -31,6 +31,10 @@ void register_options(core::OptionSet& o, StreamConfig& c) {
             "Close a batch after this many consumed records", 1, 1'000'000);
   o.add_int("batch-ms", "MILLRACE_BATCH_MS", &c.batch_ms,
             "Close a batch this many milliseconds after its first record", 1, 600'000);
+  // The consuming thread takes them as its next batch begins.
+  const auto publish = [&c] { c.reloaded_limits.set({c.batch_size, c.batch_ms}); };
+  o.reloadable("batch-size", publish);
+  o.reloadable("batch-ms", publish);
   core::register_options(o, c.retry);
   o.add_int("session-timeout-ms", "MILLRACE_SESSION_TIMEOUT_MS", &c.session_timeout_ms,
             "Kafka consumer group session timeout", 1000, 3'600'000);

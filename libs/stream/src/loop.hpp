@@ -188,6 +188,9 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   CommitThread<CommitOutcome> committer_;
   OffsetBook book_;
   Clock::time_point batch_deadline_{};
+  // The batch size and time of the batch accumulating, taken as it began
+  // (a SIGHUP may change them between batches, never within one).
+  BatchLimits limits_;
   // How far each partition was read since the last report to the probe.
   std::map<std::int32_t, std::int64_t> reads_;
   Clock::time_point reads_due_{};

@@ -51,6 +51,11 @@ class FakeCluster {
     std::lock_guard lock(mutex_);
     return start_[partition];
   }
+  // `n` more records at the end of `partition`, as a producer would add.
+  void append(std::int32_t partition, std::int64_t n) {
+    std::lock_guard lock(mutex_);
+    end_.at(partition) += n;
+  }
   void delete_before(std::int32_t partition, std::int64_t offset) {
     std::lock_guard lock(mutex_);
     start_[partition] = offset;
@@ -227,8 +232,8 @@ struct RecordsState final : BatchState {
   }
 };
 
-// Persists every record. write() is never called: the fake database stores
-// what the state holds.
+// Persists every record, and notes the size of each batch committed.
+// write() is never called: the fake database stores what the state holds.
 class RecordsHandler final : public Handler {
  public:
   std::unique_ptr<BatchState> open_batch() override { return std::make_unique<RecordsState>(); }
@@ -239,6 +244,13 @@ class RecordsHandler final : public Handler {
   }
   void write(pqxx::work&, Batch&, BatchState&) override {}
   void refuse(Batch&, BatchState&, const std::vector<Refusal>&) override {}
+  void after_commit(const Batch& batch, BatchState&) override {
+    std::lock_guard lock(mutex);
+    committed_sizes.push_back(batch.consumed());
+  }
+
+  std::mutex mutex;
+  std::vector<std::uint64_t> committed_sizes;  // of each batch committed, in order
 };
 
 // consumer_offsets and the stored records, with the fence every commit

@@ -6,6 +6,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "fakes.hpp"
 #include "millrace/stream/consumer.hpp"
@@ -308,6 +309,28 @@ TEST_CASE("a handler that seals its own batches overrides batch_size and batch_m
   for (std::size_t i = 0; i < 14; ++i) CHECK(handler.committed_sizes[i] == 70);
   CHECK(handler.committed_sizes.back() == 20);
   CHECK(handler.committed_consumed == 1000);
+}
+
+TEST_CASE("batch limits a SIGHUP set apply from the next batch", "[loop]") {
+  // Batches of 50 (a minute's batch time never comes), then of 20 once the
+  // reloaded limits say so; the settings' copy of the config shares them.
+  FakeCluster cluster(std::map<std::int32_t, std::int64_t>{{0, 100}});
+  FakeDatabase db;
+  RecordsHandler handler;
+  metrics::Registry registry("test");
+  StreamConfig settings = config(50, 60'000);
+  TransactionalConsumer consumer(settings, handler, "test", registry, ports(cluster, 1, db));
+  cluster.assign(1, {0});
+  consumer.start();
+  REQUIRE(within(30s, [&] { return db.stored(0) == std::optional<std::int64_t>(100); }));
+  settings.reloaded_limits.set({20, 60'000});
+  cluster.append(0, 100);
+  REQUIRE(within(30s, [&] { return db.stored(0) == std::optional<std::int64_t>(200); }));
+  consumer.stop();
+  consumer.rethrow_failure();
+  check_exactly_once(db, cluster, {0});
+  std::lock_guard lock(handler.mutex);
+  CHECK(handler.committed_sizes == std::vector<std::uint64_t>{50, 50, 20, 20, 20, 20, 20});
 }
 
 TEST_CASE("after_commit() is not called for a commit that failed", "[loop]") {

@@ -15,6 +15,9 @@ void register_options(core::OptionSet& o, WebhooksConfig& c) {
   o.add_string("retry-schedule", "MILLRACE_WEBHOOKS_RETRY_SCHEDULE", &c.retry_schedule,
                "Waits before each retry of a failed delivery, comma-separated (ms, s, m, h, d), "
                "each with 20% jitter; after the last the delivery is kept as failed");
+  // Validated by the re-read that changed it, so parse_schedule takes it.
+  o.reloadable("retry-schedule",
+               [&c] { c.reloaded_schedule.set(parse_schedule(c.retry_schedule)); });
   o.add_bool("allow-private", "MILLRACE_WEBHOOKS_ALLOW_PRIVATE", &c.allow_private,
              "Allow requests to loopback, private and link-local addresses (refused otherwise, "
              "against server-side request forgery)");

@@ -7,6 +7,7 @@
 #include "millrace/kafka/options.hpp"
 #include "millrace/pg/options.hpp"
 #include "millrace/runtime/registry.hpp"
+#include "millrace/runtime/reloaded.hpp"
 
 namespace millrace::cache {
 
@@ -25,6 +26,12 @@ void register_options(core::OptionSet& options, StoreOptions& store);
 void validate(const StoreOptions& store);
 // The prefix for `schema` when none was given.
 std::string effective_prefix(const StoreOptions& store, const std::string& schema);
+
+// What a SIGHUP may change under a running millrace-cache.
+struct CacheLimits {
+  std::int64_t batch_size = 500;
+  std::int64_t ttl_ms = 3'600'000;
+};
 
 // Everything millrace-cache can be told. Member initialisers are the
 // defaults; register_options() holds the flags, variables and help.
@@ -45,6 +52,9 @@ struct CacheConfig {
   std::int64_t batch_size = 500;
   core::RetryBackoff retry;
   std::string metrics_addr = runtime::default_metrics_addr("cache");
+  // batch_size and store.ttl_ms as SIGHUP last set them (register_options
+  // marks both reloadable): the invalidator takes them before each round.
+  runtime::Reloaded<CacheLimits> reloaded_limits;
 };
 
 void register_options(core::OptionSet& options, CacheConfig& config);

@@ -12,9 +12,17 @@
 #include "millrace/kafka/types.hpp"
 #include "millrace/metrics/metrics.hpp"
 #include "millrace/pg/options.hpp"
+#include "millrace/runtime/reloaded.hpp"
 #include "millrace/stream/handler.hpp"
 
 namespace millrace::stream {
+
+// When a batch is sealed: after `size` consumed records or `ms`
+// milliseconds after its first, whichever comes first.
+struct BatchLimits {
+  std::int64_t size = 5000;
+  std::int64_t ms = 200;
+};
 
 // Settings every transactional consumer service shares. Member initialisers
 // are the defaults; register_options() holds the flags, variables and help.
@@ -31,6 +39,9 @@ struct StreamConfig {
   std::string group;  // each service sets its default
   std::int64_t batch_size = 5000;
   std::int64_t batch_ms = 200;
+  // batch_size and batch_ms as SIGHUP last set them (register_options marks
+  // both reloadable); the consumer reads it as each batch begins.
+  runtime::Reloaded<BatchLimits> reloaded_limits;
   core::RetryBackoff retry;
   std::int64_t session_timeout_ms = 10000;
   bool migrate = true;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "millrace/core/options.hpp"
+#include "millrace/runtime/reloaded.hpp"
 #include "millrace/stream/consumer.hpp"
 #include "millrace/webhooks/schedule.hpp"
 
@@ -33,6 +34,10 @@ struct WebhooksConfig {
   std::int64_t keep_delivered_h = 168;
 
   RetrySchedule schedule;  // derived by validate()
+  // The schedule as SIGHUP last set it (register_options marks
+  // --retry-schedule reloadable): a worker takes it before each claim, for
+  // the failures it records from then on.
+  runtime::Reloaded<RetrySchedule> reloaded_schedule;
 };
 
 void register_options(core::OptionSet& options, WebhooksConfig& config);
