@@ -2,16 +2,22 @@
 // (SIGHUP)"): millrace-sink re-reads its config file, applies the log level
 // and the batch size at once, says what needs a restart and what the
 // environment fixes, keeps everything on a broken file, and goes on
-// consuming throughout (SIGHUP used to stop it).
+// consuming throughout (SIGHUP used to stop it); millrace-webhooks takes a
+// new retry schedule.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <csignal>
 #include <cstdint>
 #include <fstream>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
 
+#include "changes.hpp"
+#include "millrace/webhooks/signature.hpp"
 #include "pipeline.hpp"
+#include "receiver.hpp"
+#include "webhooks.hpp"
 
 using namespace millrace::testing;
 using std::chrono::seconds;
@@ -168,4 +174,53 @@ TEST_CASE("SIGHUP without a config file changes nothing and stops nothing", "[re
   CHECK(read_file(log.path).find("finishing in-flight work") == std::string::npos);
   p.verify();
   CHECK(stop_cleanly({&sink}));
+}
+
+TEST_CASE("SIGHUP gives millrace-webhooks a new retry schedule", "[reload-webhooks]") {
+  Pipeline p("it_reload_wh");
+  migrate_with_table(p, "items (id int PRIMARY KEY, name text)");
+  ChangeFeedRig rig(p, {"items"});
+  auto feed = rig.start("changefeed");
+  rig.wait_streaming();
+  Receiver rx;
+  const auto secret = millrace::webhooks::new_secret();
+  rx.set_secrets("/fail", {secret});
+  rx.script("/fail", [](const Received&, int) { return Answer{500, std::nullopt}; });
+  add_endpoint(p, rx.url("/fail"), secret);
+
+  // Started with a schedule that would retry in an hour.
+  const std::string file = p.log_dir + "/" + p.topic + ".hooks.conf";
+  write_file(file, "MILLRACE_WEBHOOKS_RETRY_SCHEDULE=1h,1h\n");
+  auto hooks = start_webhooks(p, rig, "hooks", "", {{"MILLRACE_CONFIG_FILE", file}});
+  Log log{p.log_dir + "/" + p.topic + ".hooks.log"};
+  REQUIRE(log.shows("--retry-schedule = 1h,1h  (file " + file + ":1)"));
+  write_file(file, "MILLRACE_WEBHOOKS_RETRY_SCHEDULE=200ms,200ms\n");
+  log.set_mark();
+  hooks.signal(SIGHUP);
+  REQUIRE(log.shows("INFO webhooks: SIGHUP: --retry-schedule 1h,1h -> 200ms,200ms"));
+
+  // A change whose every delivery fails: tried, retried twice within a
+  // second (not in an hour), then kept as failed.
+  {
+    pqxx::connection c(p.env.pg);
+    pqxx::work tx(c);
+    tx.exec("INSERT INTO " + p.schema + ".items VALUES (1, 'kite')");
+    tx.commit();
+  }
+  std::string state;
+  const bool failed = eventually(
+      [&] {
+        pqxx::connection c(p.env.pg);
+        pqxx::nontransaction tx(c);
+        const auto r =
+            tx.exec("SELECT status || ' ' || attempts FROM " + p.schema + ".webhook_deliveries");
+        state = r.empty() ? "none" : r[0][0].c_str();
+        return state == "failed 3";
+      },
+      seconds(60));
+  INFO("the delivery: " << state);
+  CHECK(failed);
+  CHECK(rx.requests("/fail").size() == 3);
+  CHECK(hooks.running());
+  CHECK(stop_cleanly({&hooks, &feed}));
 }

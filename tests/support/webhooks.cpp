@@ -22,9 +22,10 @@ Child start_webhooks(Pipeline& p, const ChangeFeedRig& rig, const std::string& n
                      const std::string& schedule, const std::map<std::string, std::string>& extra) {
   std::map<std::string, std::string> e = {
       {"MILLRACE_CHANGES_TOPIC", rig.topic},       {"MILLRACE_WEBHOOKS_GROUP", p.group + "_hooks"},
-      {"MILLRACE_WEBHOOKS_ALLOW_PRIVATE", "true"}, {"MILLRACE_WEBHOOKS_RETRY_SCHEDULE", schedule},
-      {"MILLRACE_WEBHOOKS_POLL_MS", "50"},         {"MILLRACE_WEBHOOKS_TIMEOUT_MS", "5000"},
+      {"MILLRACE_WEBHOOKS_ALLOW_PRIVATE", "true"}, {"MILLRACE_WEBHOOKS_POLL_MS", "50"},
+      {"MILLRACE_WEBHOOKS_TIMEOUT_MS", "5000"},
   };
+  if (!schedule.empty()) e["MILLRACE_WEBHOOKS_RETRY_SCHEDULE"] = schedule;
   for (const auto& [k, v] : extra) e[k] = v;
   return p.start("millrace-webhooks", name, e);
 }

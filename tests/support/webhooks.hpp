@@ -20,7 +20,8 @@ namespace millrace::testing {
 void migrate_with_table(const Pipeline& pipeline, const std::string& table);
 
 // The webhooks service for `rig`'s topic, allowed to post to 127.0.0.1,
-// with `schedule` as its retry schedule.
+// with `schedule` as its retry schedule (empty: MILLRACE_WEBHOOKS_RETRY_SCHEDULE
+// not set, so a config file or the default says).
 Child start_webhooks(Pipeline& pipeline, const ChangeFeedRig& rig, const std::string& name,
                      const std::string& schedule,
                      const std::map<std::string, std::string>& extra = {});

@@ -71,8 +71,8 @@ class ServiceSettings {
 
   // SIGHUP: parses the file, the environment and the flags again into a
   // fresh Config and validates it; when that fails, logs why and keeps
-  // every setting as it is. Otherwise logs the changes and applies the
-  // reloadable ones (OptionSet::adopt).
+  // every setting as it is. Otherwise applies the reloadable changes
+  // (OptionSet::adopt) and logs every change.
   void reload() {
     const std::string& file = current_->options.config_file();
     if (file.empty()) {
@@ -93,8 +93,11 @@ class ServiceSettings {
                                 "SIGHUP again)");
       return;
     }
-    log_changes(component_, file, current_->options.changes(next->options));
+    const auto changes = current_->options.changes(next->options);
     current_->options.adopt(next->options);
+    // After: a line saying a value was applied is true once it is read, and
+    // it is logged at the new log level.
+    log_changes(component_, file, changes);
   }
 
  private:
