@@ -9,8 +9,8 @@ namespace millrace::runtime {
 
 void register_options(core::OptionSet& o, LogSettings& log) {
   o.add_string("log-level", "MILLRACE_LOG_LEVEL", &log.level,
-               "Lowest level logged: debug, info, warn or error (debug adds a line per "
-               "committed batch)");
+               "Lowest level logged: debug, info, warn or error (at debug the consumer services "
+               "add a line per committed batch)");
   o.reloadable("log-level", [&log] { apply(log); });
 }
 
