@@ -1,6 +1,8 @@
 #include "millrace/core/settings_file.hpp"
 
+#include <functional>
 #include <map>
+#include <string>
 
 #include "millrace/core/options.hpp"
 
