@@ -29,7 +29,8 @@ std::optional<DbError> data_refusal(const std::exception& e) {
 
 BatchCommitter::BatchCommitter(std::string conninfo, std::string schema, std::string group,
                                std::string topic, std::string application_name,
-                               pg::SessionLimits limits, bool tolerate_refusals, Handler& handler)
+                               pg::SessionLimits limits, bool tolerate_refusals,
+                               bool require_migrated, Handler& handler)
     : conninfo_(std::move(conninfo)),
       schema_(std::move(schema)),
       group_(std::move(group)),
@@ -37,12 +38,16 @@ BatchCommitter::BatchCommitter(std::string conninfo, std::string schema, std::st
       application_name_(std::move(application_name)),
       limits_(limits),
       tolerate_refusals_(tolerate_refusals),
+      require_migrated_(require_migrated),
       handler_(handler) {}
 
 void BatchCommitter::ensure_connected() {
   if (conn_ && conn_->is_open()) return;
   conn_.reset();
   auto conn = pg::connect(conninfo_, schema_, application_name_, limits_);
+  // Another step migrates (Kubernetes' millrace-migrate Job, compose's
+  // migrate): wait for it rather than fail on a missing table.
+  if (require_migrated_) pg::require_migrated(*conn, schema_);
   try {
     handler_.on_connect(*conn);
   } catch (const std::exception&) {

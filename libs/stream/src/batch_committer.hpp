@@ -21,9 +21,12 @@ namespace millrace::stream::detail {
 // thread at a time (the consumer hands it between its loop thread and the commit of a batch).
 class BatchCommitter final : public CommitPort {
  public:
+  // `require_migrated`: the service does not migrate (MILLRACE_MIGRATE=false),
+  // so each new session first waits for the schema's migrations
+  // (pg::require_migrated, retryable) instead of failing on a missing table.
   BatchCommitter(std::string conninfo, std::string schema, std::string group, std::string topic,
                  std::string application_name, pg::SessionLimits limits, bool tolerate_refusals,
-                 Handler& handler);
+                 bool require_migrated, Handler& handler);
 
   void ensure_connected() override;
   void disconnect() override { conn_.reset(); }
@@ -65,6 +68,7 @@ class BatchCommitter final : public CommitPort {
   std::string conninfo_, schema_, group_, topic_, application_name_;
   pg::SessionLimits limits_;
   bool tolerate_refusals_;
+  bool require_migrated_;
   Handler& handler_;
   std::unique_ptr<pqxx::connection> conn_;
 };

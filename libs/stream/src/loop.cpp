@@ -60,12 +60,6 @@ void TransactionalConsumer::Loop::prepare() {
         runtime::log_info(component_, "applied " + std::to_string(applied) +
                                           " migration(s) to schema " + config_.pg.schema);
       }
-    } else {
-      // Another step migrates (Kubernetes' millrace-migrate Job, compose's
-      // migrate): wait for it rather than fail on a missing table.
-      auto conn = pg::connect(config_.pg.url, config_.pg.schema, component_ + "-migrate",
-                              config_.pg.connect_limits());
-      pg::require_migrated(*conn, config_.pg.schema);
     }
     batch_committer_->ensure_connected();
     batch_committer_->register_group(config_.kind);
