@@ -2,6 +2,7 @@
 
 #include "millrace/core/failure.hpp"
 #include "millrace/kafka/admin.hpp"
+#include "millrace/runtime/log.hpp"
 
 namespace millrace::changefeed {
 
@@ -41,16 +42,32 @@ KafkaPublisher::KafkaPublisher(const ChangefeedConfig& config, std::int32_t tran
     : config_(config), producer_(producer_config(config, transaction_timeout_ms), seconds(60)) {}
 
 void KafkaPublisher::publish(const std::vector<Transaction>& batch, const Checkpoint& through) {
+  const auto started = std::chrono::steady_clock::now();
+  std::size_t changes = 0;
   begin();
   try {
     for (const auto& tx : batch) {
       for (const auto& change : tx.changes) add(change);
+      changes += tx.changes.size();
     }
   } catch (const InfraError&) {
     abort();
     throw;
   }
   commit(through);
+  if (runtime::logs(runtime::Level::kDebug)) {
+    const auto ms = [](auto from, auto to) {
+      return std::to_string(
+          std::chrono::duration_cast<std::chrono::microseconds>(to - from).count() / 1000.0);
+    };
+    const auto ended = std::chrono::steady_clock::now();
+    runtime::log_debug(
+        "changefeed",
+        "published " + std::to_string(changes) + " change(s) of " + std::to_string(batch.size()) +
+            " transaction(s) in one Kafka transaction, " + ms(started, ended) + " ms: produce " +
+            ms(started, commit_began_) + ", checkpoint offset " + ms(commit_began_, offsets_sent_) +
+            ", commit " + ms(offsets_sent_, ended));
+  }
 }
 
 void KafkaPublisher::begin() {
@@ -64,6 +81,7 @@ void KafkaPublisher::add(const Change& change) {
 }
 
 void KafkaPublisher::commit(const Checkpoint& through) {
+  commit_began_ = std::chrono::steady_clock::now();
   try {
     // The offset itself only has to grow; the metadata is the checkpoint.
     producer_.commit_offset(config_.checkpoint_group, config_.kafka.topic, 0,
@@ -73,6 +91,7 @@ void KafkaPublisher::commit(const Checkpoint& through) {
     abort();
     throw;
   }
+  offsets_sent_ = std::chrono::steady_clock::now();
   producer_.commit(seconds(60));
 }
 

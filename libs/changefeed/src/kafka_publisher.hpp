@@ -40,6 +40,9 @@ class KafkaPublisher final : public PublishPort, public SnapshotSink {
  private:
   const ChangefeedConfig& config_;
   kafka::TransactionalProducer producer_;
+  // When the last commit() began, sent its offsets, and ended (the debug
+  // line's split of a publish).
+  std::chrono::steady_clock::time_point commit_began_, offsets_sent_;
 };
 
 }  // namespace millrace::changefeed
