@@ -422,15 +422,33 @@ TEST_CASE("every way a worker stops ends the process cleanly", "[shutdown-paths]
     CHECK(sink.running());
     CHECK(stop_cleanly({&sink}));
   }
-  // A fatal error in the loop (the tables are missing and migrations are
-  // off): exit 1, not a crash.
+  // Migrations off and the schema not migrated: the worker waits for them
+  // (as a Kubernetes Deployment beside its migrate Job does); SIGTERM
+  // meanwhile exits 0.
   {
-    auto sink = p.start_sink(
-        "fatal", {{"MILLRACE_PG_SCHEMA", p.schema + "_missing"}, {"MILLRACE_MIGRATE", "false"}});
+    auto sink = p.start_sink("term-unmigrated", {{"MILLRACE_PG_SCHEMA", p.schema + "_missing"},
+                                                 {"MILLRACE_MIGRATE", "false"}});
+    REQUIRE(eventually(
+        [&] {
+          return log_of(p, "term-unmigrated").find("waiting for `millrace migrate`") !=
+                 std::string::npos;
+        },
+        seconds(60)));
+    CHECK(sink.running());
+    CHECK(stop_cleanly({&sink}));
+  }
+  // A fatal error in the loop (its group belongs to another kind, which no
+  // waiting cures): exit 1, not a crash.
+  {
+    const std::string taken = p.group + "_taken";
+    sql(p.env.pg, "INSERT INTO \"" + p.schema + "\".consumer_groups (group_id, kind) VALUES ('" +
+                      taken + "', 'aggregator')");
+    auto sink = p.start_sink("fatal", {{"MILLRACE_SINK_GROUP", taken}});
     const auto status = sink.wait(seconds(120));
     REQUIRE(status.has_value());
     CHECK(*status == 1);
     CHECK(log_of(p, "fatal").find("stopping on fatal error") != std::string::npos);
+    CHECK(log_of(p, "fatal").find("belongs to millrace-aggregator") != std::string::npos);
   }
   // A fatal error while partitions are assigned and a batch is in flight:
   // the table the rows go to disappears mid-run.
@@ -442,7 +460,7 @@ TEST_CASE("every way a worker stops ends the process cleanly", "[shutdown-paths]
     REQUIRE(status.has_value());
     CHECK(*status == 1);
   }
-  for (const auto* name : {"term", "term-no-pg", "fatal", "fatal-assigned"}) {
+  for (const auto* name : {"term", "term-no-pg", "term-unmigrated", "fatal", "fatal-assigned"}) {
     INFO(name);
     CHECK(log_of(p, name).find("AddressSanitizer") == std::string::npos);
   }
