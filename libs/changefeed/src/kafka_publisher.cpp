@@ -12,6 +12,8 @@ using std::chrono::seconds;
 
 namespace {
 
+constexpr auto kSlowPublish = seconds(5);
+
 kafka::TransactionalConfig producer_config(const ChangefeedConfig& c, std::int32_t timeout_ms) {
   kafka::TransactionalConfig t;
   t.transaction_timeout_ms = timeout_ms;
@@ -55,18 +57,23 @@ void KafkaPublisher::publish(const std::vector<Transaction>& batch, const Checkp
     throw;
   }
   commit(through);
-  if (runtime::logs(runtime::Level::kDebug)) {
+  const auto ended = std::chrono::steady_clock::now();
+  // A publish that takes seconds (a coordinator loading or moving, a broker
+  // that is slow to write the markers) holds every change behind it: say so
+  // at warn level, with where the time went.
+  const auto level =
+      ended - started >= kSlowPublish ? runtime::Level::kWarn : runtime::Level::kDebug;
+  if (runtime::logs(level)) {
     const auto ms = [](auto from, auto to) {
       return std::to_string(
           std::chrono::duration_cast<std::chrono::microseconds>(to - from).count() / 1000.0);
     };
-    const auto ended = std::chrono::steady_clock::now();
-    runtime::log_debug(
-        "changefeed",
-        "published " + std::to_string(changes) + " change(s) of " + std::to_string(batch.size()) +
-            " transaction(s) in one Kafka transaction, " + ms(started, ended) + " ms: produce " +
-            ms(started, commit_began_) + ", checkpoint offset " + ms(commit_began_, offsets_sent_) +
-            ", commit " + ms(offsets_sent_, ended));
+    runtime::log(level, "changefeed",
+                 "published " + std::to_string(changes) + " change(s) of " +
+                     std::to_string(batch.size()) + " transaction(s) in one Kafka transaction, " +
+                     ms(started, ended) + " ms: produce " + ms(started, commit_began_) +
+                     ", checkpoint offset " + ms(commit_began_, offsets_sent_) + ", commit " +
+                     ms(offsets_sent_, ended));
   }
 }
 
