@@ -41,8 +41,7 @@ Feed::Feed(ReplicationPort& stream, PublishPort& publisher, PrimaryKeyLookup pri
       last_status_(clock_()) {}
 
 void Feed::step(std::chrono::milliseconds timeout) {
-  // With a batch pending, only what has arrived: an idle stream closes it.
-  const auto bytes = stream_.read(pending_.empty() ? timeout : std::chrono::milliseconds(0));
+  const auto bytes = stream_.read(timeout);
   if (bytes) handle(*bytes);
   const bool due = !pending_.empty() && (!bytes || pending_changes_ >= config_.max_batch_changes ||
                                          clock_() - pending_since_ >= config_.linger);
