@@ -13,6 +13,7 @@ using std::chrono::seconds;
 namespace {
 
 constexpr auto kSlowPublish = seconds(5);
+constexpr auto kCheckpointTimeout = seconds(10);
 
 kafka::TransactionalConfig producer_config(const ChangefeedConfig& c, std::int32_t timeout_ms) {
   kafka::TransactionalConfig t;
@@ -91,9 +92,14 @@ void KafkaPublisher::commit(const Checkpoint& through) {
   commit_began_ = std::chrono::steady_clock::now();
   try {
     // The offset itself only has to grow; the metadata is the checkpoint.
+    // It takes milliseconds when the group coordinator answers, and seconds
+    // when it is loading or moving; past 10 s (and the producer's grace,
+    // transactional.hpp) the producer is given up and the session starts
+    // again from the last checkpoint, instead of waiting on a coordinator
+    // request that librdkafka 2.0.2 may never finish.
     producer_.commit_offset(config_.checkpoint_group, config_.kafka.topic, 0,
                             static_cast<std::int64_t>(through.commit_lsn & 0x7FFFFFFFFFFFFFFFULL),
-                            encode_checkpoint(through), seconds(30));
+                            encode_checkpoint(through), kCheckpointTimeout);
   } catch (const InfraError&) {
     abort();
     throw;

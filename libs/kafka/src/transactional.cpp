@@ -1,8 +1,12 @@
 #include "millrace/kafka/transactional.hpp"
 
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <mutex>
 #include <thread>
+#include <utility>
 
 #include "handles.hpp"
 #include "millrace/core/failure.hpp"
@@ -24,10 +28,37 @@ namespace {
                    "kafka transaction: " + context + ": " + rd_kafka_error_string(error.get()));
 }
 
+// How long past its own timeout send_offsets_to_transaction() may take
+// before the producer is given up (see commit_offset()).
+constexpr std::chrono::seconds kStuckGrace{5};
+
+// One send_offsets_to_transaction() call on its own thread. The waiter and
+// the thread share this; whichever is last to let go frees the handle if
+// the waiter gave it up.
+struct OffsetsCall {
+  std::mutex mutex;
+  std::condition_variable done_cv;
+  bool done = false;
+  bool abandoned = false;  // the waiter stopped waiting: the thread owns rk
+  rd_kafka_error_t* error = nullptr;
+};
+
 }  // namespace
 
 struct TransactionalProducer::State {
   detail::HandlePtr rk;
+  // Set when a call did not come back and the handle was left to it: every
+  // later call fails, retryably, and the owner makes a new producer.
+  std::string lost;
+
+  rd_kafka_t* handle(const char* what) const {
+    if (!lost.empty()) {
+      throw InfraError(FailureClass::kRetryable, std::string("kafka transaction: ") + what +
+                                                     ": this producer was given up (" + lost +
+                                                     "); make a new one");
+    }
+    return rk.get();
+  }
 };
 
 TransactionalProducer::TransactionalProducer(const TransactionalConfig& config,
@@ -62,12 +93,14 @@ TransactionalProducer::TransactionalProducer(const TransactionalConfig& config,
 TransactionalProducer::~TransactionalProducer() = default;
 
 void TransactionalProducer::begin() {
-  if (rd_kafka_error_t* e = rd_kafka_begin_transaction(state_->rk.get())) throw_error(e, "begin");
+  if (rd_kafka_error_t* e = rd_kafka_begin_transaction(state_->handle("begin"))) {
+    throw_error(e, "begin");
+  }
 }
 
 void TransactionalProducer::produce(const std::string& topic, std::string_view key,
                                     std::string_view value, std::span<const OutHeader> headers) {
-  rd_kafka_t* rk = state_->rk.get();
+  rd_kafka_t* rk = state_->handle("produce");
   for (;;) {
     rd_kafka_headers_t* hdrs = nullptr;
     if (!headers.empty()) {
@@ -110,14 +143,50 @@ void TransactionalProducer::commit_offset(const std::string& group, const std::s
                   decltype(&rd_kafka_consumer_group_metadata_destroy)>
       cgmd(rd_kafka_consumer_group_metadata_new(group.c_str()),
            &rd_kafka_consumer_group_metadata_destroy);
-  if (rd_kafka_error_t* e = rd_kafka_send_offsets_to_transaction(
-          state_->rk.get(), list.get(), cgmd.get(), static_cast<int>(timeout.count()))) {
-    throw_error(e, "commit offset");
+  rd_kafka_t* rk = state_->handle("commit offset");
+  // librdkafka 2.0.2 waits for this call's result without a bound: the
+  // timeout covers the steps it expects, but a request to a group
+  // coordinator that waits for a broker's state to change never times out
+  // (confluentinc/librdkafka issues 5456 and 5511; the mock-cluster test
+  // reproduces it). So the call runs on a thread of its own. Should it not
+  // come back within its timeout and a grace, the handle is left to that
+  // thread, which frees it if the call ever returns, and this producer is
+  // given up: the caller makes a new one, whose InitProducerId fences this
+  // one and aborts the open transaction.
+  auto call = std::make_shared<OffsetsCall>();
+  std::thread([call, rk, list = std::move(list), cgmd = std::move(cgmd),
+               ms = static_cast<int>(timeout.count())] {
+    rd_kafka_error_t* e = rd_kafka_send_offsets_to_transaction(rk, list.get(), cgmd.get(), ms);
+    bool abandoned = false;
+    {
+      std::lock_guard lock(call->mutex);
+      call->done = true;
+      call->error = e;
+      abandoned = call->abandoned;
+    }
+    call->done_cv.notify_all();
+    if (abandoned) {
+      if (e != nullptr) rd_kafka_error_destroy(e);
+      rd_kafka_destroy(rk);
+    }
+  }).detach();
+  std::unique_lock lock(call->mutex);
+  if (!call->done_cv.wait_for(lock, timeout + kStuckGrace, [&] { return call->done; })) {
+    call->abandoned = true;
+    static_cast<void>(state_->rk.release());  // the call's thread owns it now
+    state_->lost = "send_offsets_to_transaction did not return within " +
+                   std::to_string((timeout + kStuckGrace).count()) + " ms";
+    throw InfraError(FailureClass::kRetryable,
+                     "kafka transaction: commit offset: " + state_->lost +
+                         " (a librdkafka defect: the group coordinator request waits without a "
+                         "bound); this producer is given up and the transaction left to be "
+                         "aborted by the next one");
   }
+  if (call->error != nullptr) throw_error(std::exchange(call->error, nullptr), "commit offset");
 }
 
 void TransactionalProducer::commit(std::chrono::milliseconds timeout) {
-  rd_kafka_t* rk = state_->rk.get();
+  rd_kafka_t* rk = state_->handle("commit");
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -144,7 +213,7 @@ void TransactionalProducer::commit(std::chrono::milliseconds timeout) {
 
 void TransactionalProducer::abort(std::chrono::milliseconds timeout) {
   if (rd_kafka_error_t* e =
-          rd_kafka_abort_transaction(state_->rk.get(), static_cast<int>(timeout.count()))) {
+          rd_kafka_abort_transaction(state_->handle("abort"), static_cast<int>(timeout.count()))) {
     throw_error(e, "abort");
   }
 }

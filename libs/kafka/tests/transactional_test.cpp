@@ -45,3 +45,38 @@ TEST_CASE("a transactional producer needs its transactional.id") {
   config.brokers = "127.0.0.1:1";
   CHECK_THROWS_AS(kafka::TransactionalProducer(config, 1s), core::InfraError);
 }
+
+// librdkafka 2.0.2 waits for send_offsets_to_transaction() without a bound
+// when the group coordinator it has cached is down (confluentinc/librdkafka
+// issues 5456 and 5511): the call must still come back, as a retryable
+// failure, soon after its timeout.
+TEST_CASE("committing offsets comes back after its timeout when the group coordinator is down",
+          "[transactional]") {
+  MockCluster mock(3);
+  REQUIRE(rd_kafka_mock_topic_create(mock.cluster, "tx", 1, 1) == RD_KAFKA_RESP_ERR_NO_ERROR);
+  REQUIRE(rd_kafka_mock_coordinator_set(mock.cluster, "transaction", "t-down", 1) ==
+          RD_KAFKA_RESP_ERR_NO_ERROR);
+  REQUIRE(rd_kafka_mock_coordinator_set(mock.cluster, "group", "g-down", 2) ==
+          RD_KAFKA_RESP_ERR_NO_ERROR);
+  kafka::TransactionalConfig config;
+  config.brokers = mock.bootstraps();
+  config.transactional_id = "t-down";
+  kafka::TransactionalProducer producer(config, 30s);
+  // A first commit caches broker 2 as the group's coordinator.
+  producer.begin();
+  producer.produce("tx", "k", "v");
+  producer.commit_offset("g-down", "tx", 0, 1, "first", 10s);
+  producer.commit(30s);
+  REQUIRE(rd_kafka_mock_broker_set_down(mock.cluster, 2) == RD_KAFKA_RESP_ERR_NO_ERROR);
+  producer.begin();
+  producer.produce("tx", "k", "v");
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    producer.commit_offset("g-down", "tx", 0, 2, "second", 2s);
+    FAIL("the offsets were committed to a coordinator that is down");
+  } catch (const core::InfraError& e) {
+    CHECK(e.failure_class() == core::FailureClass::kRetryable);
+    INFO(e.what());
+  }
+  CHECK(std::chrono::steady_clock::now() - started < 20s);
+}

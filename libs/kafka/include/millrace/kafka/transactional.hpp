@@ -51,6 +51,10 @@ class TransactionalProducer {
   // Commits `offset` and `metadata` for `group` on `topic`[`partition`] as
   // part of this transaction: they become visible exactly when its messages
   // do (Kafka's own exactly-once bookkeeping; see committed_offset()).
+  // Comes back within `timeout` and a few seconds even where librdkafka
+  // 2.0.2 would wait forever (a group coordinator that is down): then it
+  // throws retryable and this producer is given up, every later call
+  // throwing retryable too; make a new one.
   void commit_offset(const std::string& group, const std::string& topic, std::int32_t partition,
                      std::int64_t offset, const std::string& metadata,
                      std::chrono::milliseconds timeout);
