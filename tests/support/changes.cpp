@@ -68,6 +68,9 @@ Child ChangeFeedRig::start(const std::string& name,
       {"MILLRACE_CHANGEFEED_SLOT", slot},
       {"MILLRACE_CHANGEFEED_PUBLICATION", publication},
   };
+  // librdkafka's transaction steps in the feed's log: a failed test prints
+  // its tail (failure_logs.cpp), which then says where a publish waited.
+  env["MILLRACE_KAFKA_PROPERTIES"] = "debug=eos";
   for (const auto& [k, v] : extra) env[k] = v;
   return pipeline_.start("millrace-changefeed", name, env);
 }

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -281,8 +282,30 @@ std::string bin(std::string_view name) {
   return std::string(MILLRACE_BIN_DIR) + "/" + std::string(name);
 }
 
+namespace {
+std::mutex started_logs_mutex;
+std::vector<std::string> started_logs_list;
+}  // namespace
+
+std::vector<std::string> started_logs() {
+  std::lock_guard lock(started_logs_mutex);
+  return started_logs_list;
+}
+
+void clear_started_logs() {
+  std::lock_guard lock(started_logs_mutex);
+  started_logs_list.clear();
+}
+
 Child::Child(const std::string& path, const std::vector<std::string>& args,
              const std::map<std::string, std::string>& env, const std::string& log_path) {
+  {
+    std::lock_guard lock(started_logs_mutex);
+    if (std::find(started_logs_list.begin(), started_logs_list.end(), log_path) ==
+        started_logs_list.end()) {
+      started_logs_list.push_back(log_path);
+    }
+  }
   // stderr (our logs) and stdout both go to the log file.
   const int fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) throw std::runtime_error("open " + log_path);

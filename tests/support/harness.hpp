@@ -61,6 +61,12 @@ HttpAnswer http_answer(int port, const std::string& path);
 // the sanitizer tree built), else in the build tree.
 std::string bin(std::string_view name);
 
+// The log files of the children started since the last clear: when a test
+// fails, the failure-logs listener (failure_logs.cpp) prints their tails, so
+// a failure in CI carries what the services said.
+std::vector<std::string> started_logs();
+void clear_started_logs();
+
 // A child process running one of our binaries with extra environment.
 class Child {
  public:
