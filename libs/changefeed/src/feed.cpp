@@ -41,7 +41,8 @@ Feed::Feed(ReplicationPort& stream, PublishPort& publisher, PrimaryKeyLookup pri
       last_status_(clock_()) {}
 
 void Feed::step(std::chrono::milliseconds timeout) {
-  const auto bytes = stream_.read(timeout);
+  // With a batch pending, only what has arrived: an idle stream closes it.
+  const auto bytes = stream_.read(pending_.empty() ? timeout : std::chrono::milliseconds(0));
   if (bytes) handle(*bytes);
   const bool due = !pending_.empty() && (!bytes || pending_changes_ >= config_.max_batch_changes ||
                                          clock_() - pending_since_ >= config_.linger);

@@ -18,9 +18,11 @@ class FakeStream final : public ReplicationPort {
  public:
   std::deque<std::string> incoming;
   std::vector<Lsn> flushed;
-  std::vector<bool> asked;  // the reply-requested flag of each update
+  std::vector<bool> asked;          // the reply-requested flag of each update
+  std::vector<milliseconds> waits;  // the timeout of each read
 
-  std::optional<std::string> read(milliseconds) override {
+  std::optional<std::string> read(milliseconds timeout) override {
+    waits.push_back(timeout);
     if (incoming.empty()) return std::nullopt;
     std::string m = std::move(incoming.front());
     incoming.pop_front();
@@ -135,6 +137,27 @@ TEST_CASE("a full batch is published without waiting for the stream to go quiet"
   rig.feed->flush();
   REQUIRE(rig.publisher.batches.size() == 2);
   CHECK(rig.publisher.batches[1] == std::vector<Lsn>{0x300});
+}
+
+TEST_CASE(
+    "a pending batch never waits on the stream: it is published once nothing more is at hand") {
+  Rig rig;
+  rig.stream.transaction(0x100, 1, true);
+  // BEGIN, RELATION, INSERT, COMMIT: each read waits as long as the step
+  // allows, since nothing is pending yet.
+  for (int i = 0; i < 4; ++i) rig.feed->step(milliseconds(100));
+  CHECK(rig.publisher.batches.empty());
+  CHECK(rig.stream.waits == std::vector<milliseconds>(4, milliseconds(100)));
+  // The commit made a batch: the next read takes only what has arrived,
+  // and with nothing there the batch goes at once, not after 100 ms or the
+  // linger.
+  rig.feed->step(milliseconds(100));
+  CHECK(rig.stream.waits.back() == milliseconds(0));
+  REQUIRE(rig.publisher.batches.size() == 1);
+  CHECK(rig.publisher.batches[0] == std::vector<Lsn>{0x100});
+  // Nothing pending: waiting for the stream again.
+  rig.feed->step(milliseconds(100));
+  CHECK(rig.stream.waits.back() == milliseconds(100));
 }
 
 TEST_CASE("a batch waits at most its linger for more transactions") {

@@ -3,7 +3,9 @@
 #include <libpq-fe.h>
 #include <poll.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 namespace millrace::pg {
@@ -174,6 +176,9 @@ void ReplicationConnection::start(const std::string& start_replication) {
 std::optional<std::string> ReplicationConnection::read(std::chrono::milliseconds timeout) {
   PGconn* c = handle_->conn.get();
   const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // The socket is asked at least once, even with a zero timeout: what has
+  // arrived but libpq has not taken in yet is there to read.
+  bool polled = false;
   for (;;) {
     char* buffer = nullptr;
     const int n = PQgetCopyData(c, &buffer, 1);
@@ -196,9 +201,10 @@ std::optional<std::string> ReplicationConnection::read(std::chrono::milliseconds
     // Nothing buffered: wait for the socket, then take in what came.
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return std::nullopt;
+    if (left.count() <= 0 && polled) return std::nullopt;
     pollfd pfd{PQsocket(c), POLLIN, 0};
-    const int ready = ::poll(&pfd, 1, static_cast<int>(left.count()));
+    const int ready = ::poll(&pfd, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
+    polled = true;
     if (ready < 0 && errno != EINTR) {
       throw InfraError(FailureClass::kRetryable,
                        std::string("replication stream: poll: ") + std::strerror(errno));

@@ -31,6 +31,9 @@ void register_options(core::OptionSet& o, StreamConfig& c) {
             "Close a batch after this many consumed records", 1, 1'000'000);
   o.add_int("batch-ms", "MILLRACE_BATCH_MS", &c.batch_ms,
             "Close a batch this many milliseconds after its first record", 1, 600'000);
+  o.add_bool("batch-close-when-idle", "MILLRACE_BATCH_CLOSE_WHEN_IDLE", &c.close_when_idle,
+             "Close a batch as soon as no more records are at hand and no commit is in flight, "
+             "before batch-ms (a busy stream still fills batches)");
   // The consuming thread takes them as its next batch begins.
   const auto publish = [&c] { c.reloaded_limits.set({c.batch_size, c.batch_ms}); };
   o.reloadable("batch-size", publish);

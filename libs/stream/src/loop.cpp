@@ -70,8 +70,15 @@ void TransactionalConsumer::Loop::prepare() {
 // One poll, then whatever fell due: a finished commit, Kafka's offsets, the
 // probe's reports, a stall, a batch to seal, the handler's idle().
 void TransactionalConsumer::Loop::poll_round() {
-  const milliseconds timeout =
-      std::clamp(seal_wait(), milliseconds(0), in_flight_ ? kSettlePoll : detail::kPollInterval);
+  // With close_when_idle, a batch with no commit ahead of it is sealed as
+  // soon as a poll finds nothing more at hand: a lone record does not wait
+  // out batch_ms, while records that keep coming, or that pile up behind a
+  // commit in flight, still make large batches (up to the limits).
+  const bool seal_if_idle = config_.close_when_idle && !batch_.empty() && !in_flight_;
+  const milliseconds timeout = seal_if_idle
+                                   ? milliseconds(0)
+                                   : std::clamp(seal_wait(), milliseconds(0),
+                                                in_flight_ ? kSettlePoll : detail::kPollInterval);
   if (auto msg = consumer_->poll(timeout)) {
     // A record that comes after the batch fell due starts the next one
     // (for the archiver: the next time window's file).
@@ -79,6 +86,8 @@ void TransactionalConsumer::Loop::poll_round() {
       flush(RecordRef{msg->partition(), msg->offset()});
     }
     handle(*msg);
+  } else if (seal_if_idle && !resetting_) {
+    flush();
   }
   if (in_flight_ && in_flight_->outcome.wait_for(milliseconds(0)) == std::future_status::ready) {
     settle();

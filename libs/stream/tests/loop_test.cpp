@@ -333,6 +333,29 @@ TEST_CASE("batch limits a SIGHUP set apply from the next batch", "[loop]") {
   CHECK(handler.committed_sizes == std::vector<std::uint64_t>{50, 50, 20, 20, 20, 20, 20});
 }
 
+TEST_CASE("with close_when_idle a batch is sealed when nothing more is at hand, not at batch_ms",
+          "[loop]") {
+  // A backlog still makes full batches; the rest, and a lone record later,
+  // are committed at once, long before a minute's batch time.
+  FakeCluster cluster(std::map<std::int32_t, std::int64_t>{{0, 1000}});
+  FakeDatabase db;
+  RecordsHandler handler;
+  metrics::Registry registry("test");
+  StreamConfig settings = config(300, 60'000);
+  settings.close_when_idle = true;
+  TransactionalConsumer consumer(settings, handler, "test", registry, ports(cluster, 1, db));
+  cluster.assign(1, {0});
+  consumer.start();
+  REQUIRE(within(30s, [&] { return db.stored(0) == std::optional<std::int64_t>(1000); }));
+  cluster.append(0, 1);
+  REQUIRE(within(30s, [&] { return db.stored(0) == std::optional<std::int64_t>(1001); }));
+  consumer.stop();
+  consumer.rethrow_failure();
+  check_exactly_once(db, cluster, {0});
+  std::lock_guard lock(handler.mutex);
+  CHECK(handler.committed_sizes == std::vector<std::uint64_t>{300, 300, 300, 100, 1});
+}
+
 TEST_CASE("after_commit() is not called for a commit that failed", "[loop]") {
   FakeCluster cluster(std::map<std::int32_t, std::int64_t>{{0, 300}});
   FakeDatabase db;

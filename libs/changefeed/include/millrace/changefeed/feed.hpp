@@ -40,7 +40,8 @@ std::optional<Checkpoint> parse_checkpoint(std::string_view text);
 class ReplicationPort {
  public:
   virtual ~ReplicationPort() = default;
-  // One CopyData message, or nullopt when none came within `timeout`.
+  // One CopyData message, or nullopt when none came within `timeout`. With
+  // a zero timeout: what has arrived already, without waiting.
   virtual std::optional<std::string> read(std::chrono::milliseconds timeout) = 0;
   virtual void write(std::string_view copy_data) = 0;
 };
@@ -56,7 +57,10 @@ class PublishPort {
 
 struct FeedConfig {
   // A batch is published once it holds this many changes, or once its first
-  // transaction has waited `linger`, or when the stream goes quiet.
+  // transaction has waited `linger`, or as soon as the stream has nothing
+  // more at hand: a pending batch never waits for data that has not come,
+  // so a lone commit is published at once, and a busy stream, whose
+  // messages are already waiting, still fills large batches.
   std::size_t max_batch_changes = 5000;
   std::chrono::milliseconds linger{50};
   // A status update at least this often, so the server (wal_sender_timeout)

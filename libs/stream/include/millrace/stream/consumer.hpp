@@ -39,6 +39,10 @@ struct StreamConfig {
   std::string group;  // each service sets its default
   std::int64_t batch_size = 5000;
   std::int64_t batch_ms = 200;
+  // Seal a batch as soon as a poll finds nothing more, when no commit is in
+  // flight ahead of it, instead of waiting out batch_ms (each service sets
+  // its default).
+  bool close_when_idle = false;
   // batch_size and batch_ms as SIGHUP last set them (register_options marks
   // both reloadable); the consumer reads it as each batch begins.
   runtime::Reloaded<BatchLimits> reloaded_limits;

@@ -21,6 +21,8 @@ struct WebhooksConfig {
     // Changes are small and a webhook's latency starts at their commit.
     c.batch_size = 2000;
     c.batch_ms = 50;
+    // ...so a batch is enqueued as soon as nothing more is at hand.
+    c.close_when_idle = true;
     return c;
   }();
   // Delivering: workers (each one endpoint's queue at a time), the request
