@@ -260,6 +260,42 @@ TEST_CASE("enqueued deliveries wake the idle workers at once, also after the lis
   CHECK(stop_cleanly({&hooks, &feed}));
 }
 
+// The change topic ends with a transaction marker, one offset past the last
+// record: a consumer that read everything must count as caught up there,
+// not as a partition one record behind that never moves (a stall warning
+// and a re-assign every stall timeout, on every idle webhooks service).
+TEST_CASE("an idle consumer of the change topic is caught up, not stalled, behind its last marker",
+          "[webhooks-idle]") {
+  Pipeline p("it_whi");
+  migrate_with_table(p, "items (id int PRIMARY KEY, name text, qty int)");
+  ChangeFeedRig rig(p, {"items"});
+  auto feed = rig.start("changefeed");
+  rig.wait_streaming();
+  Receiver rx;
+  const auto secret = webhooks::new_secret();
+  rx.set_secrets("/all", {secret});
+  add_endpoint(p, rx.url("/all"), secret);
+  auto hooks = start_webhooks(p, rig, "webhooks", "1s", {{"MILLRACE_STALL_TIMEOUT_S", "5"}});
+  {
+    pqxx::connection c(p.env.pg);
+    pqxx::work tx(c);
+    for (int id = 1; id <= 8; ++id) {
+      tx.exec("INSERT INTO " + tx.quote_name(p.schema) + ".items VALUES (" + std::to_string(id) +
+              ", 'x', 1)");
+    }
+    tx.commit();
+  }
+  REQUIRE(eventually([&] { return rx.accepted_ids("/all").size() == 8; }, seconds(60)));
+  // Three stall timeouts of idleness: nothing may be reported stalled.
+  std::this_thread::sleep_for(seconds(15));
+  const auto samples = parse_exposition(http_get(hooks.metrics_port, "/metrics"));
+  CHECK(sum_of(samples, "millrace_partition_stalled_seconds") == 0);
+  const auto log = read_file(p.log_dir + "/" + p.topic + ".webhooks.log");
+  CHECK(log.find("is stalled") == std::string::npos);
+  CHECK(log.find("re-assigning") == std::string::npos);
+  CHECK(stop_cleanly({&hooks, &feed}));
+}
+
 // Changes to many keys land on all four partitions of the change topic, and
 // the service reads those partitions as they come: an endpoint in commit
 // order (the default) must still get them in commit order across keys,

@@ -242,6 +242,9 @@ Consumer::Consumer(const ConsumerConfig& config, RebalanceListener* listener)
                        std::to_string(heartbeat_interval_ms(config.session_timeout_ms)));
   detail::set_property(conf.get(), "max.poll.interval.ms",
                        std::to_string(config.max_poll_interval_ms));
+  if (config.report_end_of_partition) {
+    detail::set_property(conf.get(), "enable.partition.eof", "true");
+  }
   detail::set_properties(conf.get(), config.extra);
   detail::install_logger(conf.get());
   rd_kafka_conf_set_opaque(conf.get(), state_.get());
@@ -299,7 +302,13 @@ std::optional<Message> Consumer::poll(std::chrono::milliseconds timeout) {
     std::rethrow_exception(std::exchange(state_->listener_error, nullptr));
   if (!msg) return std::nullopt;
   if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) return Message(msg.release());
-  if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return std::nullopt;
+  if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+    if (state_->listener != nullptr && msg->rkt != nullptr) {
+      state_->listener->on_end_of_partition(
+          {rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset});
+    }
+    return std::nullopt;
+  }
   if (msg->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET && msg->rkt != nullptr) {
     // librdkafka stopped fetching the partition (auto.offset.reset=error);
     // the message's offset is the position that was out of range.

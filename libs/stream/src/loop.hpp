@@ -85,6 +85,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   void on_assign(std::vector<kafka::TopicPartition>& partitions) override;
   void on_revoke(const std::vector<kafka::TopicPartition>& partitions) override;
   void on_offset_out_of_range(const kafka::TopicPartition& tp) override;
+  void on_end_of_partition(const kafka::TopicPartition& tp) override;
 
  private:
   struct RebalanceScope {

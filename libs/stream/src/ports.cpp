@@ -51,6 +51,9 @@ Ports production_ports(const StreamConfig& config, Handler& handler, const std::
   cc.client_id = config.kafka.client_id;
   cc.session_timeout_ms = static_cast<std::int32_t>(config.session_timeout_ms);
   cc.extra = config.kafka.extra;
+  // The stall watch counts a partition read to its end as caught up, past
+  // a trailing transaction marker (the change topic ends with one).
+  cc.report_end_of_partition = true;
   ports.consumer = [cc](kafka::RebalanceListener* listener) -> std::unique_ptr<ConsumerPort> {
     return std::make_unique<KafkaConsumerPort>(cc, listener);
   };

@@ -104,9 +104,20 @@ void ConsumerProbe::set_read(const std::map<std::int32_t, std::int64_t>& next) {
   }
 }
 
+void ConsumerProbe::set_end(std::int32_t partition, std::int64_t next) {
+  std::lock_guard lock(mutex_);
+  if (!positions_.contains(partition)) return;  // revoked meanwhile
+  auto [it, added] = ends_.try_emplace(partition, next);
+  if (added || it->second != next) progress_[partition] = Clock::now();
+  it->second = next;
+}
+
 void ConsumerProbe::forget_reads(const std::vector<std::int32_t>& partitions) {
   std::lock_guard lock(mutex_);
-  for (const auto p : partitions) reads_.erase(p);
+  for (const auto p : partitions) {
+    reads_.erase(p);
+    ends_.erase(p);
+  }
 }
 
 std::set<std::int32_t> ConsumerProbe::take_stalled() {
@@ -158,6 +169,7 @@ void ConsumerProbe::assigned(const std::vector<std::int32_t>& partitions, bool a
       newest_ms_.erase(p);
       positions_.erase(p);
       reads_.erase(p);
+      ends_.erase(p);
       progress_.erase(p);
       stall_logged_.erase(p);
       halted_.erase(p);
@@ -215,6 +227,7 @@ std::optional<ConsumerProbe::Clock::time_point> ConsumerProbe::stalled_since(
   const auto [low, high] = w->second;
   std::int64_t at = next.value_or(low);
   if (const auto r = reads_.find(p); r != reads_.end()) at = std::max(at, r->second);
+  if (const auto e = ends_.find(p); e != ends_.end()) at = std::max(at, e->second);
   if (high - at <= 0) {
     progress_[p] = Clock::now();  // caught up counts as progress
     return std::nullopt;

@@ -58,6 +58,10 @@ class ConsumerProbe {
   // for more at the log end. forget_reads() when reading restarts from the
   // stored offsets.
   void set_read(const std::map<std::int32_t, std::int64_t>& next);
+  // Fetching reached the partition's end at `next`: read up to there,
+  // although the last record handed out may be before it (a transaction
+  // marker after it is no record). Forgotten with the reads.
+  void set_end(std::int32_t partition, std::int64_t next);
   void forget_reads(const std::vector<std::int32_t>& partitions);
   // Partitions whose stall passed the timeout since the last call (each
   // once per stall), for the loop to act on.
@@ -118,6 +122,7 @@ class ConsumerProbe {
   std::map<std::int32_t, double> newest_ms_;
   std::map<std::int32_t, std::optional<std::int64_t>> positions_;
   std::map<std::int32_t, std::int64_t> reads_;          // read ahead of the position
+  std::map<std::int32_t, std::int64_t> ends_;           // fetched to the end, up to
   std::map<std::int32_t, Clock::time_point> progress_;  // when the position last moved
   std::set<std::int32_t> stall_logged_;
   std::set<std::int32_t> newly_stalled_;

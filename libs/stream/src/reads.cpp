@@ -58,6 +58,14 @@ void TransactionalConsumer::Loop::report_idle() {
 
 // Where reading restarts from the stored offsets, what was read before
 // is no position any more.
+// Fetching reached the partition's end: for the stall watch, the partition
+// is read that far, past a trailing transaction marker that no record
+// stands for.
+void TransactionalConsumer::Loop::on_end_of_partition(const kafka::TopicPartition& tp) {
+  if (resetting_ || !book_.owns(tp.partition) || tp.offset < 0) return;
+  probe_.set_end(tp.partition, tp.offset);
+}
+
 void TransactionalConsumer::Loop::forget_reads(const std::vector<std::int32_t>& partitions) {
   for (const auto p : partitions) reads_.erase(p);
   probe_.forget_reads(partitions);

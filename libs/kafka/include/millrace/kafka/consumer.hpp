@@ -21,6 +21,8 @@ struct ConsumerConfig {
   std::string client_id = "millrace";
   std::int32_t session_timeout_ms = 10000;
   std::int32_t max_poll_interval_ms = 300000;
+  // Tell the listener when fetching reaches a partition's end.
+  bool report_end_of_partition = false;
   Properties extra;
 };
 
@@ -50,6 +52,12 @@ class RebalanceListener {
   // position. The partition's fetching has stopped; it resumes only after a
   // seek. Called from inside poll(); exceptions propagate out of poll().
   virtual void on_offset_out_of_range(const TopicPartition& tp) { (void)tp; }
+  // Fetching reached the partition's end (ConsumerConfig.report_end_of_partition):
+  // `tp.offset` is the next offset to fetch, past any transaction markers,
+  // which are no records. A read_committed reader whose records all came
+  // is caught up there, although the high watermark stays one past the
+  // last record it was handed. Called from inside poll().
+  virtual void on_end_of_partition(const TopicPartition& tp) { (void)tp; }
 };
 
 // A record held by the program rather than by librdkafka, for a Message made
