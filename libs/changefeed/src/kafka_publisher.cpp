@@ -22,6 +22,13 @@ kafka::TransactionalConfig producer_config(const ChangefeedConfig& c, std::int32
   t.client_id = c.kafka.client_id;
   t.transactional_id = c.transactional_id;
   t.extra = c.kafka.extra;
+  // A transaction begun while the broker still completes the one before is
+  // answered CONCURRENT_TRANSACTIONS, and librdkafka retries after
+  // retry.backoff.ms, 100 ms by default: back-to-back transactions then
+  // cost about 80 ms each instead of about 20 (bench/paced_transactions.cpp,
+  // docs/benchmarks.md), and a feed behind its stream never catches up. An
+  // operator's value still wins.
+  t.extra.try_emplace("retry.backoff.ms", "5");
   return t;
 }
 
