@@ -32,28 +32,18 @@
 #include <utility>
 #include <vector>
 
+#include "kafka_tool.hpp"
 #include "tool.hpp"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-struct KafkaDeleter {
-  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
-  void operator()(rd_kafka_conf_t* conf) const { rd_kafka_conf_destroy(conf); }
-};
-using KafkaPtr = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
-using ConfPtr = std::unique_ptr<rd_kafka_conf_t, KafkaDeleter>;
+using KafkaPtr = millrace::bench::KafkaPtr<rd_kafka_t>;
 
-struct Options {
-  std::string brokers;
-  std::string topic;
+struct Options : millrace::bench::PacedOptions {
   std::string payloads;
-  int rate = 1500;
-  int seconds = 20;
-  int warmup_seconds = 2;
-  int partitions = 4;
-  std::vector<std::pair<std::string, std::string>> properties;
+  Options() { rate = 1500; }
 };
 
 constexpr const char* kUsage =
@@ -62,31 +52,14 @@ constexpr const char* kUsage =
 
 Options parse(int argc, char** argv) {
   Options o;
-  millrace::bench::for_each_flag(
-      argc, argv, kUsage, [&](const std::string& flag, const std::string& value) {
-        if (flag == "--brokers") {
-          o.brokers = value;
-        } else if (flag == "--topic") {
-          o.topic = value;
-        } else if (flag == "--payloads") {
-          o.payloads = value;
-        } else if (flag == "--rate") {
-          o.rate = millrace::bench::whole_number(flag, value, 0);  // 0: flat out
-        } else if (flag == "--seconds") {
-          o.seconds = millrace::bench::whole_number(flag, value, 0);
-        } else if (flag == "--warmup-seconds") {
-          o.warmup_seconds = millrace::bench::whole_number(flag, value, 0);
-        } else if (flag == "--partitions") {
-          o.partitions = millrace::bench::whole_number(flag, value, 0);
-        } else if (flag == "-X") {
-          const auto eq = value.find('=');
-          if (eq == std::string::npos) throw std::invalid_argument("-X wants key=value: " + value);
-          o.properties.emplace_back(value.substr(0, eq), value.substr(eq + 1));
-        } else {
-          return false;
-        }
-        return true;
-      });
+  millrace::bench::for_each_flag(argc, argv, kUsage,
+                                 [&](const std::string& flag, const std::string& value) {
+                                   if (flag == "--payloads") {
+                                     o.payloads = value;
+                                     return true;
+                                   }
+                                   return o.take(flag, value, 0);  // --rate 0: flat out
+                                 });
   if (o.brokers.empty() || o.topic.empty() || o.payloads.empty() || o.seconds == 0 ||
       o.partitions == 0) {
     throw std::invalid_argument(std::string("--brokers, --topic, --payloads and nonzero "
@@ -134,22 +107,10 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) {
 }
 
 KafkaPtr make_producer(const Options& o, Run& run) {
-  char err[512];
-  ConfPtr conf(rd_kafka_conf_new());
-  const auto set = [&](const std::string& key, const std::string& value) {
-    if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), err, sizeof err) !=
-        RD_KAFKA_CONF_OK) {
-      throw std::invalid_argument(key + "=" + value + ": " + err);
-    }
-  };
-  set("bootstrap.servers", o.brokers);
-  for (const auto& [key, value] : o.properties) set(key, value);
-  rd_kafka_conf_set_dr_msg_cb(conf.get(), on_delivery);
-  rd_kafka_conf_set_opaque(conf.get(), &run);
-  KafkaPtr rk(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err));
-  if (!rk) throw std::runtime_error(std::string("rd_kafka_new: ") + err);
-  conf.release();  // rd_kafka_new took it
-  return rk;
+  return millrace::bench::make_producer(o.brokers, {}, o.properties, [&](rd_kafka_conf_t* conf) {
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_opaque(conf, &run);
+  });
 }
 
 rd_kafka_resp_err_t send(rd_kafka_t* rk, const Options& o, const std::string& payload,

@@ -75,6 +75,7 @@ def build():
     run(["cmake", "-S", REPO, "-B", os.path.join(REPO, "build"), "-G", "Ninja", "-DCMAKE_BUILD_TYPE=RelWithDebInfo"])
     targets = ["millrace", "millrace-sink", "millrace-aggregator", "millrace-changefeed", "millrace-webhooks",
                "millrace-api", "millrace-cache", "millrace-archiver", "millrace-bench-paced-produce",
+               "millrace-bench-paced-transactions",
                "millrace-bench-wake-probe"]
     if os.path.isdir(os.path.join(REPO, "services", "producer")):
         targets.append("millrace-producer")

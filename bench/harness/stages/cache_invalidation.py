@@ -11,6 +11,7 @@ import time
 from ..common import COMMANDS, percentiles_ms, ratio, wait_for
 from ..cpu import cpu_times, steal_share
 from ..redis_client import RedisConnection
+from .feed_references import RecvLogicalListener, bare_transactions, feed_goal, recvlogical_percentiles
 
 
 # Single-row edits per second of the cache_invalidation stage.
@@ -114,6 +115,7 @@ def bench_cache_invalidation(stack, rig, rate, seconds, workdir):
         writer.stdin.flush()
 
     steal_before = None
+    recvlogical = None
     try:
         # One edit first, not measured: both listeners are reading once it
         # arrived, and the paths it takes are warm.
@@ -121,7 +123,11 @@ def bench_cache_invalidation(stack, rig, rate, seconds, workdir):
         wait_for(lambda: len(topic.records) >= 1 and len(entry_events()) >= 1, 60, "the warm-up edit to reach the cache")
         time.sleep(0.5)
         warm_records, warm_events = len(topic.records), len(keys.events)
+        # PostgreSQL's own client on a slot of its own, beside the feed.
+        recvlogical = RecvLogicalListener(stack.env["MILLRACE_CHANGEFEED_PG"],
+                                          os.path.join(workdir, "cache-recvlogical.log"))
         steal_before = cpu_times()
+        wall_start = time.time()
         start = time.monotonic()
         for i in range(count):
             if i % 10 == 0:
@@ -145,6 +151,8 @@ def bench_cache_invalidation(stack, rig, rate, seconds, workdir):
             writer.kill()
         keys.close()
         topic.close()
+        if recvlogical:
+            recvlogical.close()
         redis.command("CONFIG", "SET", "notify-keyspace-events", saved)
     records, events = topic.records[warm_records:], keys.events[warm_events:]
     stray = sorted({k for _, k, _ in events if not k.startswith(base)})
@@ -170,6 +178,16 @@ def bench_cache_invalidation(stack, rig, rate, seconds, workdir):
            "consumer_to_cache_ms": percentiles_ms(own), "cpu_steal_share": steal}
     out["ratio_p50"] = ratio(out["commit_to_cache_ms"]["p50"], out["commit_to_topic_ms"]["p50"])
     out["ratio_p99"] = ratio(out["commit_to_cache_ms"]["p99"], out["commit_to_topic_ms"]["p99"])
+    # The feed's references, after the stage so that they do not share its
+    # cores: pg_recvlogical's delay was taken beside it; a bare
+    # transactional producer at the same rate, without and with an offset
+    # sent into each transaction (the feed sends its checkpoint so).
+    out["pg_recvlogical_ms"] = recvlogical_percentiles(recvlogical, wall_start)
+    out["bare_transaction_ms"] = bare_transactions(stack, rate, seconds, offsets=False)
+    out["bare_transaction_with_offsets_ms"] = bare_transactions(stack, rate, seconds, offsets=True)
+    if out["pg_recvlogical_ms"]:
+        out["feed_goal"] = feed_goal(out["commit_to_consumer_ms"], out["pg_recvlogical_ms"],
+                                     out["bare_transaction_ms"])
     return out
 
 
