@@ -221,12 +221,21 @@ TEST_CASE("enqueued deliveries wake the idle workers at once, also after the lis
       return -1.0;  // not serving yet
     }
   };
+  // At a failure, where the last insert's commit lies in the WAL, beside
+  // the slot's note (ChangeFeedRig): sent past it or not.
+  std::string inserted_before = "(no insert yet)";
+  const auto note =
+      add_failure_note([&] { return "the last insert committed before WAL " + inserted_before; });
   const auto insert = [&](int id) {
     pqxx::connection c(p.env.pg);
-    pqxx::work tx(c);
-    tx.exec("INSERT INTO " + tx.quote_name(p.schema) + ".items VALUES (" + std::to_string(id) +
-            ", 'x', 1)");
-    tx.commit();
+    {
+      pqxx::work tx(c);
+      tx.exec("INSERT INTO " + tx.quote_name(p.schema) + ".items VALUES (" + std::to_string(id) +
+              ", 'x', 1)");
+      tx.commit();
+    }
+    pqxx::nontransaction tx(c);
+    inserted_before = tx.exec1("SELECT pg_current_wal_lsn()::text")[0].c_str();
   };
   REQUIRE(
       eventually([&] { return metric("millrace_webhooks_wakeup_listening") == 1; }, seconds(60)));

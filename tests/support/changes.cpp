@@ -20,6 +20,40 @@ ChangeFeedRig::ChangeFeedRig(Pipeline& pipeline, const std::vector<std::string>&
       slot(pipeline.schema + "_slot"),
       topic(pipeline.topic + ".changes"),
       pipeline_(pipeline) {
+  // At a failure: how far PostgreSQL decoded and sent this slot, against
+  // the WAL's end, and what its walsender waits on. A change the feed never
+  // published is then either not yet sent (the server's side) or sent and
+  // not published (the feed's).
+  // As the feed's own role: its walsender's activity is visible to it.
+  slot_note_ = add_failure_note([pg = pipeline.env.changefeed_pg, slot = slot]() -> std::string {
+    try {
+      pqxx::connection c(pg);
+      pqxx::nontransaction tx(c);
+      std::string out = "slot " + slot + ":";
+      const auto r = tx.exec(
+          "SELECT pg_current_wal_lsn()::text, s.active_pid, s.restart_lsn::text, "
+          "s.confirmed_flush_lsn::text, r.state, r.sent_lsn::text, r.write_lsn::text, "
+          "r.flush_lsn::text, a.wait_event_type, a.wait_event, a.backend_xmin::text, "
+          "st.spill_txns, st.spill_bytes, st.total_txns, st.total_bytes "
+          "FROM pg_replication_slots s "
+          "LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid "
+          "LEFT JOIN pg_stat_activity a ON a.pid = s.active_pid "
+          "LEFT JOIN pg_stat_replication_slots st ON st.slot_name = s.slot_name "
+          "WHERE s.slot_name = " +
+          tx.quote(slot));
+      if (r.empty()) return out + " not found";
+      const char* names[] = {"wal_end",     "active_pid", "restart_lsn", "confirmed_flush",
+                             "state",       "sent_lsn",   "write_lsn",   "flush_lsn",
+                             "wait_type",   "wait_event", "xmin",        "spill_txns",
+                             "spill_bytes", "total_txns", "total_bytes"};
+      for (int i = 0; i < 15; ++i) {
+        out += std::string(" ") + names[i] + "=" + (r[0][i].is_null() ? "null" : r[0][i].c_str());
+      }
+      return out;
+    } catch (const std::exception& e) {
+      return "slot " + slot + ": not readable: " + e.what();
+    }
+  });
   publish(tables, {});
   kafka::create_topic(pipeline.env.brokers, topic, partitions, 1, seconds(30));
 }

@@ -53,6 +53,7 @@ class ChangeFeedRig {
  private:
   void publish(const std::vector<std::string>& tables, const std::vector<std::string>& extra_args);
   Pipeline& pipeline_;
+  FailureNote slot_note_;  // the slot's and its walsender's positions, at a failure
 };
 
 // Checks (Catch2) that no change id repeats, that every record's header

@@ -70,10 +70,11 @@ class FailureLogs final : public Catch::TestEventListenerBase {
     if (!stats.assertionResult.isOk() && !printed_) {
       printed_ = true;
       const auto logs = started_logs();
-      if (!logs.empty()) {
+      if (!logs.empty() || !failure_notes().empty()) {
         std::cout << "==== the services' logs at the first failure ("
                   << stats.assertionResult.getSourceInfo() << ")\n";
         for (const auto& path : logs) print_tail(path);
+        for (const auto& note : failure_notes()) std::cout << "---- " << note << "\n";
         std::cout << "==== end of the services' logs" << std::endl;
       }
     }

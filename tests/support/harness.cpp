@@ -287,6 +287,29 @@ std::mutex started_logs_mutex;
 std::vector<std::string> started_logs_list;
 }  // namespace
 
+std::vector<std::weak_ptr<std::function<std::string()>>> failure_note_list;
+
+FailureNote add_failure_note(std::function<std::string()> describe) {
+  auto note = std::make_shared<std::function<std::string()>>(std::move(describe));
+  std::lock_guard lock(started_logs_mutex);
+  failure_note_list.push_back(note);
+  return note;
+}
+
+std::vector<std::string> failure_notes() {
+  std::vector<std::shared_ptr<std::function<std::string()>>> live;
+  {
+    std::lock_guard lock(started_logs_mutex);
+    std::erase_if(failure_note_list, [](const auto& w) { return w.expired(); });
+    for (const auto& w : failure_note_list) {
+      if (auto note = w.lock()) live.push_back(std::move(note));
+    }
+  }
+  std::vector<std::string> out;
+  for (const auto& note : live) out.push_back((*note)());
+  return out;
+}
+
 std::vector<std::string> started_logs() {
   std::lock_guard lock(started_logs_mutex);
   return started_logs_list;

@@ -4,7 +4,9 @@
 // processes of our real binaries, unique names per test.
 
 #include <chrono>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -66,6 +68,12 @@ std::string bin(std::string_view name);
 // a failure in CI carries what the services said.
 std::vector<std::string> started_logs();
 void clear_started_logs();
+// Something to print beside the logs at a failure (a replication slot's
+// position, say): `describe` runs then, and must not throw. Registered for
+// the lifetime of the returned token.
+using FailureNote = std::shared_ptr<std::function<std::string()>>;
+FailureNote add_failure_note(std::function<std::string()> describe);
+std::vector<std::string> failure_notes();
 
 // A child process running one of our binaries with extra environment.
 class Child {
