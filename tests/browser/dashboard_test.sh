@@ -100,10 +100,12 @@ start millrace-sink
 start millrace-aggregator
 MILLRACE_KIND=order MILLRACE_AGGREGATOR_GROUP=$DASHBOARD_ORDERS_GROUP start millrace-aggregator orders-aggregator
 start millrace-changefeed
-# The feed streams once its slot is active: changes from then on reach the page.
+# The feed streams once its slot is active and consistent (a confirmed
+# position): changes from then on reach the page. A slot being created is
+# active already, and what commits before it is consistent is never decoded.
 for _ in $(seq 1 600); do
   active=$(psql -X -At "$MILLRACE_PG" -c \
-    "SELECT count(*) FROM pg_replication_slots WHERE active AND slot_name = '${name}_slot'")
+    "SELECT count(*) FROM pg_replication_slots WHERE active AND confirmed_flush_lsn IS NOT NULL AND slot_name = '${name}_slot'")
   [[ $active == 1 ]] && break
   for pid in "${pids[@]}"; do
     kill -0 "$pid" 2>/dev/null || { echo "dashboard_test: a service exited; see $logs/$name.*.log" >&2; exit 1; }

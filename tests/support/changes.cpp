@@ -114,8 +114,14 @@ void ChangeFeedRig::wait_streaming() const {
   REQUIRE(eventually(
       [&] {
         pqxx::nontransaction tx(c);
-        return tx.exec("SELECT 1 FROM pg_replication_slots WHERE active AND slot_name = " +
-                       tx.quote(slot))
+        // Active is not enough: a slot being created is active while it
+        // waits for the transactions running then to end, and what commits
+        // before it is consistent is never decoded. Its confirmed position
+        // is set once it is.
+        return tx.exec(
+                     "SELECT 1 FROM pg_replication_slots WHERE active AND "
+                     "confirmed_flush_lsn IS NOT NULL AND slot_name = " +
+                     tx.quote(slot))
                    .size() == 1;
       },
       seconds(60)));

@@ -41,7 +41,8 @@ class ChangeFeedRig {
   std::string publication, slot, topic;
 
   Child start(const std::string& name, const std::map<std::string, std::string>& extra = {});
-  // Waits (REQUIREs) until a feed streams from the slot. Without an initial
+  // Waits (REQUIREs) until a feed streams from the slot, once it is
+  // consistent (created and past every transaction running at its start). Without an initial
   // snapshot, changes committed before the slot's first creation are not
   // published: such a test writes only after this.
   void wait_streaming() const;
