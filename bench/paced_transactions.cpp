@@ -9,10 +9,11 @@
 //
 // Each transaction is begin, one produce of a 300-byte value, and commit;
 // with --offsets-group, also an offset with metadata sent into the
-// transaction for that group, as the feed sends its checkpoint. Timed from
-// its slot to commit_transaction()'s return, when its record is committed:
-// a transaction that starts late because the one before ran past its slot
-// counts that wait, as a change waiting behind the feed's publish does.
+// transaction for that group before the record, as the feed sends its
+// checkpoint. Timed from its slot to commit_transaction()'s return, when
+// its record is committed: a transaction that starts late because the one
+// before ran past its slot counts that wait, as a change waiting behind the
+// feed's publish does.
 #include <librdkafka/rdkafka.h>
 
 #include <chrono>
@@ -73,13 +74,17 @@ void check(rd_kafka_error_t* raw, const char* step) {
 
 KafkaPtr<rd_kafka_t> make_producer(const Options& o) {
   // The change feed's own producer settings (libs/kafka/src/transactional.cpp,
-  // libs/changefeed/src/kafka_publisher.cpp); -X overrides them.
+  // libs/changefeed/src/kafka_publisher.cpp); -X overrides them. Delivery
+  // reports, as the feed has them, wake the flush in commit_transaction().
   auto rk = millrace::bench::make_producer(
       o.brokers,
       {{"transactional.id", "millrace-bench-paced-transactions." + o.topic},
        {"linger.ms", "5"},
        {"retry.backoff.ms", "5"}},
-      o.properties, [](rd_kafka_conf_t*) {});
+      o.properties, [](rd_kafka_conf_t* conf) {
+        rd_kafka_conf_set_dr_msg_cb(conf,
+                                    [](rd_kafka_t*, const rd_kafka_message_t*, void*) noexcept {});
+      });
   check(rd_kafka_init_transactions(rk.get(), 60000), "init_transactions");
   return rk;
 }
@@ -99,9 +104,11 @@ void send_offsets(rd_kafka_t* rk, const Options& o, std::int64_t seq) {
         "send_offsets_to_transaction");
 }
 
-// One transaction: begin, one record, (offsets,) commit.
+// One transaction: begin, (offsets,) one record, commit; the offsets
+// first, as the feed sends its checkpoint.
 void transact(rd_kafka_t* rk, const Options& o, const std::string& value, std::int64_t seq) {
   check(rd_kafka_begin_transaction(rk), "begin_transaction");
+  if (!o.offsets_group.empty()) send_offsets(rk, o, seq);
   const std::string key = "k" + std::to_string(seq % 1000);
   const rd_kafka_resp_err_t e =
       rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(o.topic.c_str()),
@@ -112,7 +119,6 @@ void transact(rd_kafka_t* rk, const Options& o, const std::string& value, std::i
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
     throw std::runtime_error(std::string("produce: ") + rd_kafka_err2str(e));
   }
-  if (!o.offsets_group.empty()) send_offsets(rk, o, seq);
   check(rd_kafka_commit_transaction(rk, 60000), "commit_transaction");
 }
 

@@ -55,7 +55,16 @@ void KafkaPublisher::publish(const std::vector<Transaction>& batch, const Checkp
   const auto started = std::chrono::steady_clock::now();
   std::size_t changes = 0;
   begin();
+  // The checkpoint goes into the transaction first. A transaction begun
+  // right after the one before committed is refused while the broker still
+  // writes that one's markers (CONCURRENT_TRANSACTIONS). librdkafka 2.0.2
+  // retries adding the offsets after retry.backoff.ms (5 ms here) but
+  // adding a partition after a fixed 20 ms; once the offsets are in, the
+  // markers are written and the partitions are added at the first try.
+  std::chrono::steady_clock::time_point offsets_sent;
   try {
+    checkpoint(through);
+    offsets_sent = std::chrono::steady_clock::now();
     for (const auto& tx : batch) {
       for (const auto& change : tx.changes) add(change);
       changes += tx.changes.size();
@@ -64,7 +73,8 @@ void KafkaPublisher::publish(const std::vector<Transaction>& batch, const Checkp
     abort();
     throw;
   }
-  commit(through);
+  const auto produced = std::chrono::steady_clock::now();
+  producer_.commit(seconds(60));
   const auto ended = std::chrono::steady_clock::now();
   // A publish that takes seconds (a coordinator loading or moving, a broker
   // that is slow to write the markers) holds every change behind it: say so
@@ -79,9 +89,8 @@ void KafkaPublisher::publish(const std::vector<Transaction>& batch, const Checkp
     runtime::log(level, "changefeed",
                  "published " + std::to_string(changes) + " change(s) of " +
                      std::to_string(batch.size()) + " transaction(s) in one Kafka transaction, " +
-                     ms(started, ended) + " ms: produce " + ms(started, commit_began_) +
-                     ", checkpoint offset " + ms(commit_began_, offsets_sent_) + ", commit " +
-                     ms(offsets_sent_, ended));
+                     ms(started, ended) + " ms: checkpoint offset " + ms(started, offsets_sent) +
+                     ", produce " + ms(offsets_sent, produced) + ", commit " + ms(produced, ended));
   }
 }
 
@@ -96,23 +105,26 @@ void KafkaPublisher::add(const Change& change) {
 }
 
 void KafkaPublisher::commit(const Checkpoint& through) {
-  commit_began_ = std::chrono::steady_clock::now();
+  // A snapshot's checkpoint is known only at its end.
   try {
-    // The offset itself only has to grow; the metadata is the checkpoint.
-    // It takes milliseconds when the group coordinator answers, and seconds
-    // when it is loading or moving; past 10 s (and the producer's grace,
-    // transactional.hpp) the producer is given up and the session starts
-    // again from the last checkpoint, instead of waiting on a coordinator
-    // request that librdkafka 2.0.2 may never finish.
-    producer_.commit_offset(config_.checkpoint_group, config_.kafka.topic, 0,
-                            static_cast<std::int64_t>(through.commit_lsn & 0x7FFFFFFFFFFFFFFFULL),
-                            encode_checkpoint(through), kCheckpointTimeout);
+    checkpoint(through);
   } catch (const InfraError&) {
     abort();
     throw;
   }
-  offsets_sent_ = std::chrono::steady_clock::now();
   producer_.commit(seconds(60));
+}
+
+void KafkaPublisher::checkpoint(const Checkpoint& through) {
+  // The offset itself only has to grow; the metadata is the checkpoint.
+  // It takes milliseconds when the group coordinator answers, and seconds
+  // when it is loading or moving; past 10 s (and the producer's grace,
+  // transactional.hpp) the producer is given up and the session starts
+  // again from the last checkpoint, instead of waiting on a coordinator
+  // request that librdkafka 2.0.2 may never finish.
+  producer_.commit_offset(config_.checkpoint_group, config_.kafka.topic, 0,
+                          static_cast<std::int64_t>(through.commit_lsn & 0x7FFFFFFFFFFFFFFFULL),
+                          encode_checkpoint(through), kCheckpointTimeout);
 }
 
 void KafkaPublisher::abort() noexcept {

@@ -38,11 +38,12 @@ class KafkaPublisher final : public PublishPort, public SnapshotSink {
   void abort() noexcept override;
 
  private:
+  // Sends `through` into the open transaction as the checkpoint group's
+  // offset metadata.
+  void checkpoint(const Checkpoint& through);
+
   const ChangefeedConfig& config_;
   kafka::TransactionalProducer producer_;
-  // When the last commit() began, sent its offsets, and ended (the debug
-  // line's split of a publish).
-  std::chrono::steady_clock::time_point commit_began_, offsets_sent_;
 };
 
 }  // namespace millrace::changefeed

@@ -78,6 +78,13 @@ TransactionalProducer::TransactionalProducer(const TransactionalConfig& config,
   detail::set_property(conf.get(), "linger.ms", "5");
   detail::set_properties(conf.get(), config.extra);
   detail::install_logger(conf.get());
+  // Delivery reports, though commit_transaction() reports a failed message
+  // itself: without them librdkafka 2.0.2 frees delivered messages without
+  // waking the flush inside commit_transaction(), which then sleeps out
+  // its 10 ms poll on every commit (rd_kafka_flush()). With them, the
+  // report wakes it as the last message is acknowledged.
+  rd_kafka_conf_set_dr_msg_cb(conf.get(),
+                              [](rd_kafka_t*, const rd_kafka_message_t*, void*) noexcept {});
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err);
   if (rk == nullptr) {
