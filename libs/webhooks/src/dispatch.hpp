@@ -5,6 +5,7 @@
 // ordering rules are unit-tested with fakes (tests/dispatch_test.cpp).
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -18,6 +19,11 @@ namespace millrace::webhooks::detail {
 struct DispatchRules {
   RetrySchedule schedule;
   std::int64_t lease_ms = 40000;
+  // How long a claim's outcomes may wait to be stored together: one
+  // transaction for a run of quick deliveries instead of one each. A crash
+  // in between sends them again (with the same webhook-id); the lease is
+  // extended at least this often, plus one request.
+  std::chrono::milliseconds record_every{100};
   std::string user_agent;
   // Seconds since the epoch, for webhook-timestamp (a clock of the tests').
   std::function<std::int64_t()> now_s;
@@ -37,11 +43,13 @@ struct ClaimResult {
 };
 
 // Posts `claim`'s deliveries in queue order, each signed with every secret
-// of the endpoint and a fresh timestamp, and records each outcome. Stops at
-// the first that is not delivered, since the endpoint's order holds the rest
-// behind it, when the lease is lost, or when `stopping` is set (between
-// requests). Releases the queue unless the lease was lost. Database failures
-// are thrown (core::InfraError) after the attempt in flight.
+// of the endpoint and a fresh timestamp, and records the outcomes (several
+// in one transaction: DispatchRules::record_every). Stops at the first that
+// is not delivered, since the endpoint's order holds the rest behind it,
+// when the lease is lost, or when `stopping` is set (between requests).
+// Releases the queue with the last outcomes unless the lease was lost.
+// Database failures are thrown (core::InfraError) after the attempt in
+// flight.
 ClaimResult deliver_claim(const Claim& claim, Queue& queue, Sender& sender,
                           const DispatchRules& rules, const std::atomic<bool>& stopping);
 

@@ -2,6 +2,7 @@
 
 #include <random>
 
+#include "millrace/pg/array.hpp"
 #include "millrace/pg/database.hpp"
 
 namespace millrace::webhooks::detail {
@@ -119,70 +120,93 @@ std::optional<Claim> PgQueue::claim(std::int64_t lease_ms, int max) {
   });
 }
 
-bool PgQueue::record(const Claim& claim, const Recorded& rec, std::int64_t lease_ms) {
-  return in_transaction("record a webhook attempt", [&](pqxx::work& tx) {
-    const auto held = tx.exec_params(
-        "UPDATE webhook_endpoints SET lease_until = clock_timestamp() + $3 * interval '1 "
-        "millisecond' WHERE id = $1 AND lease_token = $2 AND lease_until > clock_timestamp() "
-        "RETURNING id",
-        claim.endpoint, claim.lease, lease_ms);
+bool PgQueue::record(const Claim& claim, std::span<const Recorded> recorded, std::int64_t lease_ms,
+                     bool release) {
+  return in_transaction("record webhook attempts", [&](pqxx::work& tx) {
+    const auto held =
+        release ? tx.exec_params(
+                      // Still this claim's token: nobody claimed the queue since,
+                      // even if the lease ran out.
+                      "UPDATE webhook_endpoints SET lease_token = NULL, lease_until = NULL, "
+                      "lease_pid = NULL WHERE id = $1 AND lease_token = $2 RETURNING id",
+                      claim.endpoint, claim.lease)
+                : tx.exec_params(
+                      "UPDATE webhook_endpoints SET lease_until = clock_timestamp() + $3 * "
+                      "interval '1 millisecond' WHERE id = $1 AND lease_token = $2 AND "
+                      "lease_until > clock_timestamp() RETURNING id",
+                      claim.endpoint, claim.lease, lease_ms);
     if (held.empty()) return false;
-    const auto& d = *rec.delivery;
-    // 0: no HTTP answer (NULL in last_status).
-    const int status = rec.result.status.value_or(0);
-    const std::string error =
-        rec.decision.verdict == Verdict::kDelivered ? "" : rec.decision.reason;
-    switch (rec.decision.verdict) {
-      case Verdict::kDelivered:
-        tx.exec_params(
-            "UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, "
-            "last_attempt_at = clock_timestamp(), last_status = NULLIF($2::int, 0), last_error = "
-            "NULL, "
-            "delivered_at = clock_timestamp() WHERE id = $1",
-            d.id, status);
-        break;
-      case Verdict::kRetry:
-        tx.exec_params(
-            "UPDATE webhook_deliveries SET attempts = attempts + 1, "
-            "last_attempt_at = clock_timestamp(), last_status = NULLIF($2::int, 0), last_error = "
-            "$3, "
-            "next_attempt_at = clock_timestamp() + $4 * interval '1 millisecond' WHERE id = $1",
-            d.id, status, error, static_cast<std::int64_t>(rec.decision.delay.count()));
-        break;
-      case Verdict::kFailed:
-        tx.exec_params(
-            "UPDATE webhook_deliveries SET status = 'failed', attempts = attempts + 1, "
-            "last_attempt_at = clock_timestamp(), last_status = NULLIF($2::int, 0), last_error = "
-            "$3 WHERE id = $1",
-            d.id, status, error);
-        break;
-      case Verdict::kDisable:
-        // The delivery stays at the head of the queue, for when the endpoint
-        // is enabled again.
-        tx.exec_params(
-            "UPDATE webhook_deliveries SET attempts = attempts + 1, "
-            "last_attempt_at = clock_timestamp(), last_status = NULLIF($2::int, 0), last_error = "
-            "$3 WHERE id = $1",
-            d.id, status, error);
-        tx.exec_params(
-            "UPDATE webhook_endpoints SET active = false, disabled_at = now(), "
-            "disabled_reason = $2, lease_token = NULL, lease_until = NULL, lease_pid = NULL "
-            "WHERE id = $1",
-            claim.endpoint, rec.decision.reason);
-        break;
+    const auto now = std::chrono::steady_clock::now();
+    const auto age_ms = [&](const Recorded& r) {
+      return std::chrono::duration_cast<std::chrono::milliseconds>(now - r.answered).count();
+    };
+    // The deliveries in one statement; what is not one ends the claim, so
+    // there is at most one such, stored by itself below.
+    pg::ArrayLiteral ids, statuses, ages;
+    const Recorded* other = nullptr;
+    for (const auto& r : recorded) {
+      if (r.decision.verdict != Verdict::kDelivered) {
+        other = &r;
+        continue;
+      }
+      ids.add(r.delivery->id);
+      statuses.add(r.result.status.value_or(0));
+      ages.add(age_ms(r));
     }
+    if (ids.size() > 0) {
+      tx.exec_params(
+          "UPDATE webhook_deliveries d SET status = 'delivered', attempts = d.attempts + 1, "
+          "last_attempt_at = clock_timestamp() - u.age_ms * interval '1 millisecond', "
+          "last_status = NULLIF(u.status, 0), last_error = NULL, "
+          "delivered_at = clock_timestamp() - u.age_ms * interval '1 millisecond' "
+          "FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS u(id, status, age_ms) "
+          "WHERE d.id = u.id",
+          ids.take(), statuses.take(), ages.take());
+    }
+    if (other != nullptr) record_other(tx, claim, *other, age_ms(*other));
     return true;
   });
 }
 
-void PgQueue::release(const Claim& claim) {
-  in_transaction("release a webhook queue", [&](pqxx::work& tx) {
-    tx.exec_params(
-        "UPDATE webhook_endpoints SET lease_token = NULL, lease_until = NULL, lease_pid = NULL "
-        "WHERE id = $1 AND lease_token = $2",
-        claim.endpoint, claim.lease);
-    return 0;
-  });
+void PgQueue::record_other(pqxx::work& tx, const Claim& claim, const Recorded& rec,
+                           std::int64_t age_ms) {
+  const auto& d = *rec.delivery;
+  // 0: no HTTP answer (NULL in last_status).
+  const int status = rec.result.status.value_or(0);
+  const std::string& error = rec.decision.reason;
+  const std::string attempted =
+      "last_attempt_at = clock_timestamp() - $4 * interval '1 millisecond', ";
+  switch (rec.decision.verdict) {
+    case Verdict::kDelivered:
+      break;  // stored with the others
+    case Verdict::kRetry:
+      tx.exec_params("UPDATE webhook_deliveries SET attempts = attempts + 1, " + attempted +
+                         "last_status = NULLIF($2::int, 0), last_error = $3, "
+                         "next_attempt_at = clock_timestamp() + $5 * interval '1 millisecond' "
+                         "WHERE id = $1",
+                     d.id, status, error, age_ms,
+                     static_cast<std::int64_t>(rec.decision.delay.count()));
+      break;
+    case Verdict::kFailed:
+      tx.exec_params("UPDATE webhook_deliveries SET status = 'failed', attempts = attempts + 1, " +
+                         attempted +
+                         "last_status = NULLIF($2::int, 0), last_error = $3 "
+                         "WHERE id = $1",
+                     d.id, status, error, age_ms);
+      break;
+    case Verdict::kDisable:
+      // The delivery stays at the head of the queue, for when the endpoint
+      // is enabled again.
+      tx.exec_params("UPDATE webhook_deliveries SET attempts = attempts + 1, " + attempted +
+                         "last_status = NULLIF($2::int, 0), last_error = $3 WHERE id = $1",
+                     d.id, status, error, age_ms);
+      tx.exec_params(
+          "UPDATE webhook_endpoints SET active = false, disabled_at = now(), "
+          "disabled_reason = $2, lease_token = NULL, lease_until = NULL, lease_pid = NULL "
+          "WHERE id = $1",
+          claim.endpoint, rec.decision.reason);
+      break;
+  }
 }
 
 QueueStats PgQueue::stats() {

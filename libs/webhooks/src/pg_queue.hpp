@@ -25,12 +25,16 @@ class PgQueue final : public Queue {
   ~PgQueue() override;
 
   std::optional<Claim> claim(std::int64_t lease_ms, int max) override;
-  bool record(const Claim& claim, const Recorded& recorded, std::int64_t lease_ms) override;
-  void release(const Claim& claim) override;
+  bool record(const Claim& claim, std::span<const Recorded> recorded, std::int64_t lease_ms,
+              bool release) override;
   QueueStats stats() override;
   std::int64_t prune_delivered(std::int64_t keep_s) override;
 
  private:
+  // An attempt that was not a delivery: a retry, a failure, or one that
+  // disables the endpoint.
+  static void record_other(pqxx::work& tx, const Claim& claim, const Recorded& rec,
+                           std::int64_t age_ms);
   pqxx::connection& connection();
   template <typename Body>
   auto in_transaction(const char* what, Body&& body);

@@ -4,8 +4,10 @@
 // (webhook_deliveries): the dispatcher's rules run in unit tests against a
 // fake of it, and pg_queue.cpp holds the SQL.
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -37,6 +39,9 @@ struct Recorded {
   const Delivery* delivery = nullptr;
   AttemptResult result;
   Decision decision;
+  // When the answer came (or the request failed): the stored attempt time
+  // is the database's clock at recording, less the time since.
+  std::chrono::steady_clock::time_point answered;
 };
 
 struct QueueStats {
@@ -57,11 +62,13 @@ class Queue {
   // is free (SELECT ... FOR UPDATE SKIP LOCKED, then a lease of `lease_ms`),
   // with up to `max` of its pending deliveries in queue order.
   virtual std::optional<Claim> claim(std::int64_t lease_ms, int max) = 0;
-  // Stores an attempt's outcome and extends the lease; false (nothing
-  // stored) when the lease is no longer this claim's.
-  virtual bool record(const Claim& claim, const Recorded& recorded, std::int64_t lease_ms) = 0;
-  // Gives the endpoint's queue up for the next claim.
-  virtual void release(const Claim& claim) = 0;
+  // Stores the outcomes of attempts of the claim, in one transaction, and
+  // extends the lease, or gives the endpoint's queue up for the next claim
+  // when `release`; false (nothing stored) when the lease is no longer this
+  // claim's. Every outcome but the last is a delivery (a claim stops at the
+  // first that is not).
+  virtual bool record(const Claim& claim, std::span<const Recorded> recorded, std::int64_t lease_ms,
+                      bool release) = 0;
   virtual QueueStats stats() = 0;
   // Deletes delivered rows older than `keep_s`; returns how many.
   virtual std::int64_t prune_delivered(std::int64_t keep_s) = 0;

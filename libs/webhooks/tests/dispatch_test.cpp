@@ -29,15 +29,17 @@ class ScriptedSender final : public Sender {
 class FakeQueue final : public Queue {
  public:
   std::vector<std::pair<std::int64_t, Verdict>> recorded;
+  std::vector<std::size_t> transactions;  // outcomes per record() call
   bool lease_held = true;
   int released = 0;
   std::optional<Claim> claim(std::int64_t, int) override { return std::nullopt; }
-  bool record(const Claim&, const Recorded& r, std::int64_t) override {
+  bool record(const Claim&, std::span<const Recorded> rs, std::int64_t, bool release) override {
     if (!lease_held) return false;
-    recorded.emplace_back(r.delivery->id, r.decision.verdict);
+    for (const auto& r : rs) recorded.emplace_back(r.delivery->id, r.decision.verdict);
+    transactions.push_back(rs.size());
+    if (release) ++released;
     return true;
   }
-  void release(const Claim&) override { ++released; }
   QueueStats stats() override { return {}; }
   std::int64_t prune_delivered(std::int64_t) override { return 0; }
 };
@@ -121,14 +123,43 @@ TEST_CASE("410 disables and stops, an exhausted delivery fails and lets the next
   }
 }
 
+TEST_CASE("quick deliveries are stored in one transaction with the release") {
+  ScriptedSender sender;
+  FakeQueue queue;
+  std::atomic<bool> stopping{false};
+  deliver_claim(claim_of(3), queue, sender, rules(), stopping);
+  CHECK(queue.transactions == std::vector<std::size_t>{3});
+  CHECK(queue.released == 1);
+
+  SECTION("outcomes older than record_every are stored before the next request") {
+    auto r = rules();
+    r.record_every = 0ms;
+    FakeQueue each;
+    deliver_claim(claim_of(3), each, sender, r, stopping);
+    CHECK(each.transactions == std::vector<std::size_t>{1, 1, 1});
+    CHECK(each.released == 1);
+  }
+}
+
 TEST_CASE("a lost lease stops the claim without releasing another worker's queue") {
   ScriptedSender sender;
   FakeQueue queue;
   queue.lease_held = false;
   std::atomic<bool> stopping{false};
-  const auto result = deliver_claim(claim_of(3), queue, sender, rules(), stopping);
-  CHECK(result.lease_lost);
-  CHECK(sender.posts.size() == 1);
+  auto r = rules();
+  SECTION("found before the next request") {
+    r.record_every = 0ms;
+    const auto result = deliver_claim(claim_of(3), queue, sender, r, stopping);
+    CHECK(result.lease_lost);
+    CHECK(sender.posts.size() == 1);
+    CHECK(result.attempts.empty());
+  }
+  SECTION("found at the claim's end") {
+    const auto result = deliver_claim(claim_of(3), queue, sender, r, stopping);
+    CHECK(result.lease_lost);
+    CHECK(sender.posts.size() == 3);
+    CHECK(result.attempts.empty());  // not stored: another worker sends them again
+  }
   CHECK(queue.released == 0);
 }
 
