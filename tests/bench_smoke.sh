@@ -42,6 +42,17 @@ for leg in ("commit_to_webhook_ms", "receiver_round_trip_ms"):
 assert wh["ratio_p50"] > 0 and wh["ratio_p99"] > 0, f"webhooks ratios {wh!r}"
 assert wh["key_order_commit_to_webhook_ms"]["count"] == wh["changes"], f"webhooks key order {wh!r}"
 assert wh["commit_over_key_order_p50"] > 0 and wh["commit_over_key_order_p99"] > 0, f"webhooks {wh!r}"
+# Both rates ran; each delivery's legs add up to its commit to arrival, so
+# the legs' maxima bound the whole's (nginx logs whole milliseconds).
+for key in ("webhooks", "webhooks_2000"):
+    w = res[key]
+    assert w["goal"]["ratio"] > 0 and w["goal"]["feed_p99_ms"] == w["feed_ms"]["p99"] > 0, f"{key} goal {w!r}"
+    for order in ("commit_order", "key_order"):
+        legs = w[order]["legs_ms"]
+        assert all(legs[k]["count"] == w["changes"] for k in legs), f"{key}.{order} legs {legs!r}"
+        parts = ("produced", "visible", "to_enqueue", "enqueue_to_arrival")
+        assert sum(legs[k]["max"] for k in parts) >= w[order]["commit_to_webhook_ms"]["max"] - 1, \
+            f"{key}.{order}: legs do not bound the whole {w[order]!r}"
 assert 0 <= r["machine"]["cpu_steal_share"] < 1 and 0 <= lat["cpu_steal_share"] < 1, "steal share missing"
 refs = res["kafka_ack_1500"]
 assert [a["linger_ms"] for a in refs] == [5, 0], f"ack references {refs!r}"

@@ -18,12 +18,13 @@ from .stages import DATA_STAGES, OPTIONAL_STAGES, STAGES
 from .stages.cache_invalidation import CACHE_EDIT_RATE, bench_cache_invalidation
 from .stages.cache_reads import bench_cache_reads
 from .stages.cache_rig import CacheRig
-from .stages.changes import bench_changefeed, bench_webhooks
+from .stages.changes import bench_changefeed
 from .stages.http_ingest import bench_http
 from .stages.orders import bench_orders
 from .stages.latency import ACK_REFERENCE_LINGERS, bench_ack_reference, bench_handoff_floor, bench_latency
 from .stages.soak import bench_soak
 from .stages.store import SCALE_PARTITIONS, SCALE_SINKS, SMOKE_SCALE, bench_archive, bench_enrich, bench_growth, bench_scale
+from .stages.webhooks import WEBHOOKS_RATES, bench_webhooks
 from .stages.throughput import (bench_cli_produce, bench_consumer_reference, bench_copy_reference, bench_millrace,
                                 bench_producer_reference, pipeline_run)
 
@@ -37,6 +38,8 @@ def parse_args(description):
     ap = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--latency-seconds", type=int, default=20)
+    ap.add_argument("--webhooks-rates", default=",".join(map(str, WEBHOOKS_RATES)),
+                    help="commits/s the webhooks stage runs at, in turn; the first is the page's figure")
     ap.add_argument("--http-seconds", type=int, default=10)
     ap.add_argument("--cache-seconds", type=int, default=60,
                     help=f"length of the cache_invalidation stage's edits ({CACHE_EDIT_RATE}/s)")
@@ -230,8 +233,12 @@ class Run:
             stack.checkpoint()
             results["changefeed"] = bench_changefeed(stack, args.events, args.out)
         if self.want("webhooks"):
-            log("webhooks: commit-to-webhook latency at 200 changes/s, then the receiver's round trip (reference)")
-            results["webhooks"] = bench_webhooks(stack, 200, args.latency_seconds, args.out)
+            rates = [int(r) for r in args.webhooks_rates.split(",")]
+            for rate in rates:
+                log(f"webhooks: commit-to-webhook latency at {rate:,} changes/s beside a read_committed consumer "
+                    "(the feed's delay, reference), then the receiver's round trip")
+                results["webhooks" if rate == rates[0] else f"webhooks_{rate}"] = bench_webhooks(
+                    stack, rate, args.latency_seconds, args.out)
         if self.want("archive"):
             log("the archiver writing a topic, then ConsumerPerformance on it and dd of as many bytes (references)")
             stack.vacuum()

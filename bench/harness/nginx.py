@@ -23,12 +23,13 @@ def nginx_quote(text):
     return ["'" + text[i:i + 3000] + "'" for i in range(0, len(text), 3000)]
 
 
-def nginx_config(nginx_dir, port, locations, tls=None):
+def nginx_config(nginx_dir, port, locations, tls=None, http_extra=""):
     """An HTTP reference: nginx, the same number of workers as the services'
     event loops, serving `locations` (its location blocks) on 127.0.0.1:port,
     with its pid, logs and temporary files under nginx_dir. `tls`: (cert,
     key) PEM files to serve HTTPS with, TLS 1.2 and 1.3 as millrace's
-    services."""
+    services. `http_extra`: more directives of the http block (a
+    log_format)."""
     listen = f"listen 127.0.0.1:{port}"
     if tls:
         listen += (f" ssl;\n    ssl_certificate {tls[0]};\n    ssl_certificate_key {tls[1]};\n"
@@ -48,6 +49,7 @@ http {{
   client_body_buffer_size 1m;
   {temp}
   default_type application/json;
+  {http_extra}
   server {{
     {listen};
     {locations}
@@ -57,7 +59,7 @@ http {{
 
 
 @contextlib.contextmanager
-def nginx_server(nginx_dir, locations, ready, what, tls=None):
+def nginx_server(nginx_dir, locations, ready, what, tls=None, http_extra=""):
     """Runs nginx (nginx_config) while the block runs, once `ready(url)` says
     it answers; yields its URL and its processes (the master and its workers,
     for the CPU meter). Stopped gracefully at the end."""
@@ -65,7 +67,7 @@ def nginx_server(nginx_dir, locations, ready, what, tls=None):
     port = free_port()
     conf = os.path.join(nginx_dir, "nginx.conf")
     with open(conf, "w") as f:
-        f.write(nginx_config(nginx_dir, port, locations, tls))
+        f.write(nginx_config(nginx_dir, port, locations, tls, http_extra))
     cmd = ["nginx", "-p", nginx_dir, "-c", conf, "-e", os.path.join(nginx_dir, "error.log")]
     run(cmd + ["-t"])
     COMMANDS.append(" ".join(cmd) + f"  # {conf}: {what}")

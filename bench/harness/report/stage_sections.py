@@ -274,3 +274,47 @@ def render_cache(res):
             "",
         ]
     return lines
+
+
+def render_webhooks(res):
+    """The webhooks stage at each rate: issue 40's goal, and each delivery's
+    way from its commit to the receiver, leg by leg, for all and for the
+    slowest."""
+    runs = sorted((res[k] for k in res if k.startswith("webhooks")), key=lambda r: r["rate"])
+    if not runs:
+        return []
+    from ..stages.webhooks import LEG_NAMES, TAIL_SHARE
+    lines = ["### Webhooks, leg by leg", "",
+             "Single-row INSERTs by pgbench at a paced rate (Poisson arrivals) through the change feed and "
+             "`millrace-webhooks` to nginx on this host, two endpoints in the same run: one in commit order (the "
+             "default), one in key order. Each change is timed at its commit, at its record's Kafka timestamp, at "
+             "its arrival at a read_committed consumer beside the service (kcat), at its enqueueing "
+             "(`webhook_deliveries.enqueued_at`), at nginx (its access log) and at its recording as delivered. "
+             f"The slowest: the medians of each leg among the slowest {TAIL_SHARE:.0%} of deliveries.", ""]
+    for wh in runs:
+        w, goal, cpu = wh.get("writer") or {}, wh["goal"], wh.get("cpu_seconds") or {}
+        lines += [
+            f"At {wh['rate']:,} commits/s for {wh['seconds']} s: {wh['changes']:,} changes (pgbench kept "
+            f"{w.get('tps') or 0:,.0f}/s, schedule lag avg {w.get('schedule_lag_avg_ms') or 0:,.1f} ms); the "
+            f"machine was {cpu.get('machine_busy_share', 0):.0%} busy (CPU seconds: " +
+            ", ".join(f"{k} {v}" for k, v in cpu.items() if k != "machine_busy_share") +
+            f"); CPU steal {wh['cpu_steal_share']:.2%}.", "",
+            "| leg | commit order p50 | p99 | the slowest | key order p50 | p99 |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |"]
+        co, ko = wh["commit_order"], wh["key_order"]
+        for leg in ("feed",) + tuple(LEG_NAMES):
+            name = "commit to a read_committed consumer (the feed, the goal's reference)" if leg == "feed" \
+                else LEG_NAMES[leg]
+            a, b = co["legs_ms"][leg], ko["legs_ms"][leg]
+            lines.append(f"| {name} | {a['p50']:.1f} ms | {a['p99']:.1f} ms | {co['slowest'][leg + '_ms']:.1f} ms | "
+                         f"{b['p50']:.1f} ms | {b['p99']:.1f} ms |")
+        a, b = co["commit_to_webhook_ms"], ko["commit_to_webhook_ms"]
+        lines += [f"| **commit to arrival** | {a['p50']:.1f} ms | {a['p99']:.1f} ms | "
+                  f"{co['slowest']['total_ms']:.1f} ms | {b['p50']:.1f} ms | {b['p99']:.1f} ms |", "",
+                  f"Issue 40's goal at {wh['rate']:,}/s: commit to arrival at p99 ({goal['webhooks_p99_ms']:,.1f} ms) "
+                  f"at most {goal['at_most']} times the feed's own p99 ({goal['feed_p99_ms']:,.1f} ms): "
+                  f"{goal['ratio']} times, " + ("met." if goal["met"] else "not met.") +
+                  f" nginx's own round trip for the same body at the same rate: p99 "
+                  f"{wh['receiver_round_trip_ms']['p99']:.2f} ms. Deliveries retried: {co['retried']} and "
+                  f"{ko['retried']}.", ""]
+    return lines

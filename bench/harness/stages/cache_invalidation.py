@@ -2,7 +2,6 @@
 millrace-cache, against the feed's own commit to topic.
 """
 
-import datetime
 import json
 import os
 import subprocess
@@ -11,6 +10,7 @@ import time
 from ..common import COMMANDS, percentiles_ms, ratio, wait_for
 from ..cpu import cpu_times, steal_share
 from ..redis_client import RedisConnection
+from .change_listener import ChangeListener, commit_seconds
 from .feed_references import RecvLogicalListener, bare_transactions, feed_goal, recvlogical_percentiles
 
 
@@ -47,41 +47,6 @@ class KeyspaceListener:
     def close(self):
         self.conn.close()
         self.thread.join(timeout=10)
-
-
-class ChangeListener:
-    """The change topic read as it is written (kcat, read_committed, from the
-    beginning), each record stamped with the wall clock when it arrived:
-    (time, kcat's JSON envelope). The envelope's `ts` is the record's Kafka
-    timestamp (CreateTime: when millrace-changefeed produced it)."""
-
-    def __init__(self, brokers, topic, log_path):
-        import threading
-        cmd = ["kcat", "-b", brokers, "-C", "-t", topic, "-o", "beginning", "-u", "-q", "-J",
-               "-X", "isolation.level=read_committed"]
-        COMMANDS.append(" ".join(cmd) + "  # beside the stage, stopped at its end")
-        self.log = open(log_path, "w")
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, text=True, bufsize=1)
-        self.records = []
-        self.thread = threading.Thread(target=self.listen, daemon=True)
-        self.thread.start()
-
-    def listen(self):
-        for line in self.proc.stdout:
-            now = time.time()
-            if line.startswith("{"):
-                self.records.append((now, json.loads(line)))
-
-    def close(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
-        self.thread.join(timeout=10)
-        self.log.close()
-
-
-def commit_seconds(commit_time):
-    """source.commit_time ("2026-01-02T03:04:05.123456Z") as Unix seconds."""
-    return datetime.datetime.fromisoformat(commit_time.replace("Z", "+00:00")).timestamp()
 
 
 def bench_cache_invalidation(stack, rig, rate, seconds, workdir):
