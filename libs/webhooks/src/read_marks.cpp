@@ -21,8 +21,11 @@ class KafkaEndOffsets final : public EndOffsets {
     // Made at first use, by then the service's own consumer has started:
     // a bad setting is reported there, where startup errors are.
     if (!consumer_) {
-      consumer_ = std::make_unique<kafka::Consumer>(
-          kafka::follower_config(kafka_, "millrace-webhooks-ends"), nullptr);
+      auto config = kafka::follower_config(kafka_, "millrace-webhooks-ends");
+      // The log's end (the high watermark), not the last stable offset:
+      // read_marks.hpp says why. An operator's setting does not change it.
+      config.extra["isolation.level"] = "read_uncommitted";
+      consumer_ = std::make_unique<kafka::Consumer>(config, nullptr);
     }
     // Asked each time: partitions added to the topic are marked from then on.
     std::int32_t count = 0;

@@ -8,10 +8,16 @@
 // the topic, either
 //  - the group has enqueued a change of that partition at or past C (a
 //    partition's changes come in commit order), or
-//  - the group read that partition to its end (its last stable offset)
-//    after C was enqueued: C's Kafka transaction, and so every one before
-//    it, had committed by then, so their records on that partition were
-//    below that end, and were read and enqueued.
+//  - the group read that partition to the end of its log (its high
+//    watermark) after C was enqueued: C's Kafka transaction, and so every
+//    one before it, had committed by then, so their records on that
+//    partition were below that end, and were read and enqueued.
+// Not its last stable offset: a committed Kafka transaction's markers are
+// written to its partitions one after another, so a partition can still
+// hold one back (its last stable offset before the transaction's record
+// there) while another already shows the transaction committed. Its
+// records are in every partition's log before the commit begins (the
+// producer flushes them first), so the high watermark is past them.
 // These marks (webhook_read_marks) are written in each batch's transaction,
 // from how far the consumer had read every partition it owns at the seal
 // (stream::Batch::read_to), and, while it is idle, by a marker thread from
@@ -31,8 +37,8 @@
 
 namespace millrace::webhooks::detail {
 
-// The ends of the change topic's partitions as a read_committed reader sees
-// them (the last stable offsets), asked of the brokers. Throws
+// The ends of the change topic's partitions' logs (the high watermarks,
+// records of open transactions included), asked of the brokers. Throws
 // core::InfraError (retryable) when they do not answer.
 class EndOffsets {
  public:
