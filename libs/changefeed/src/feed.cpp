@@ -2,6 +2,7 @@
 
 #include <rapidjson/document.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "millrace/changefeed/walstream.hpp"
@@ -40,18 +41,31 @@ Feed::Feed(ReplicationPort& stream, PublishPort& publisher, PrimaryKeyLookup pri
       confirmable_(published.end_lsn),
       last_status_(clock_()) {}
 
+Feed::~Feed() {
+  if (in_flight_.valid()) in_flight_.wait();
+}
+
 void Feed::step(std::chrono::milliseconds timeout) {
+  collect(false);
   // With a batch pending, only what has arrived: an idle stream closes it.
-  const auto bytes = stream_.read(pending_.empty() ? timeout : std::chrono::milliseconds(0));
+  // With one in flight, a short wait, so its end is seen soon.
+  auto wait = pending_.empty() ? timeout : std::chrono::milliseconds(0);
+  if (in_flight_.valid()) wait = std::min(wait, std::chrono::milliseconds(1));
+  const auto bytes = stream_.read(wait);
   if (bytes) handle(*bytes);
-  const bool due = !pending_.empty() && (!bytes || pending_changes_ >= config_.max_batch_changes ||
-                                         clock_() - pending_since_ >= config_.linger);
-  if (due) publish_pending();
+  const bool full = pending_changes_ >= config_.max_batch_changes;
+  const bool due =
+      !pending_.empty() && (!bytes || full || clock_() - pending_since_ >= config_.linger);
+  // While one publishes, the next batch keeps growing until it is full or
+  // the one before is done.
+  if (due && (!in_flight_.valid() || full)) publish_pending();
   send_status(false);
 }
 
 void Feed::flush() {
+  collect(true);
   if (!pending_.empty()) publish_pending();
+  collect(true);
   send_status(true);
 }
 
@@ -66,7 +80,7 @@ void Feed::handle(std::string_view copy_data) {
       // Published before a restart; PostgreSQL resent it because the
       // confirmation did not reach it.
       ++stats_.skipped_transactions;
-      if (pending_.empty()) confirmable_ = std::max(confirmable_, tx->end_lsn);
+      if (idle()) confirmable_ = std::max(confirmable_, tx->end_lsn);
       return;
     }
     if (pending_.empty()) pending_since_ = clock_();
@@ -77,24 +91,52 @@ void Feed::handle(std::string_view copy_data) {
   const auto& k = std::get<Keepalive>(message);
   stats_.server_wal_end = std::max(stats_.server_wal_end, k.wal_end);
   // Everything the server sent before this is handled: with no transaction
-  // open or waiting, the slot may move past WAL that held nothing for us
-  // (other tables, other databases), which it otherwise keeps for ever.
-  if (pending_.empty() && !assembler_.in_transaction()) {
+  // open, waiting or publishing, the slot may move past WAL that held
+  // nothing for us (other tables, other databases), which it otherwise
+  // keeps for ever.
+  if (idle() && !assembler_.in_transaction()) {
     confirmable_ = std::max(confirmable_, k.wal_end);
   }
   if (k.reply_requested) reply_requested_ = true;
 }
 
 void Feed::publish_pending() {
+  collect(true);
   const Checkpoint through{pending_.back().commit_lsn, pending_.back().end_lsn};
-  publisher_.publish(pending_, through);
-  published_ = through;
-  stats_.changes += pending_changes_;
-  ++stats_.batches;
-  stats_.last_commit_time_pg_us = pending_.back().commit_time_pg_us;
-  confirmable_ = std::max(confirmable_, through.end_lsn);
+  publishing_ = std::move(pending_);
+  publishing_changes_ = pending_changes_;
+  publishing_through_ = through;
   pending_.clear();
   pending_changes_ = 0;
+  if (!config_.pipelined) {
+    publisher_.publish(publishing_, through);
+    count_published();
+    return;
+  }
+  if (!publishing_thread_) publishing_thread_ = std::make_unique<core::TaskThread<void>>();
+  in_flight_ =
+      publishing_thread_->submit([this] { publisher_.publish(publishing_, publishing_through_); });
+}
+
+void Feed::collect(bool wait) {
+  if (!in_flight_.valid()) return;
+  if (!wait && in_flight_.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) {
+    return;
+  }
+  auto done = std::move(in_flight_);
+  done.get();  // a failure: nothing of the batch is confirmed
+  count_published();
+}
+
+void Feed::count_published() {
+  const auto& through = publishing_through_;
+  published_ = through;
+  stats_.changes += publishing_changes_;
+  ++stats_.batches;
+  stats_.last_commit_time_pg_us = publishing_.back().commit_time_pg_us;
+  confirmable_ = std::max(confirmable_, through.end_lsn);
+  publishing_.clear();
+  publishing_changes_ = 0;
 }
 
 void Feed::send_status(bool force) {
@@ -105,7 +147,7 @@ void Feed::send_status(bool force) {
   // A periodic update asks for an answer: the server's keepalive then says
   // how far it has sent, and an idle slot moves past WAL of other tables
   // instead of holding it.
-  const bool ask = periodic && pending_.empty();
+  const bool ask = periodic && idle();
   const auto wall_us = std::chrono::duration_cast<std::chrono::microseconds>(
                            std::chrono::system_clock::now().time_since_epoch())
                            .count();

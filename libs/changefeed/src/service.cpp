@@ -143,6 +143,9 @@ struct FeedRunner {
     fc.max_batch_changes = static_cast<std::size_t>(config.max_batch_changes);
     fc.linger = milliseconds(config.linger_ms);
     fc.status_interval = milliseconds(config.status_interval_ms);
+    // Reading and decoding the next batch while this one publishes: when
+    // catching up, the two took turns before, each waiting on the other.
+    fc.pipelined = true;
     Feed feed(
         stream, publisher, [&](const Relation& r) { return stream.primary_key(r); }, checkpoint,
         fc);

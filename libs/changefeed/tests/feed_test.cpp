@@ -1,7 +1,9 @@
 #include "millrace/changefeed/feed.hpp"
 
 #include <catch2/catch.hpp>
+#include <condition_variable>
 #include <deque>
+#include <mutex>
 
 #include "bytes.hpp"
 #include "millrace/changefeed/snapshot.hpp"
@@ -247,4 +249,105 @@ TEST_CASE("after a snapshot, a transaction committed at the slot's consistent po
   REQUIRE(rig.publisher.batches.size() == 1);
   CHECK(rig.publisher.batches[0] == std::vector<Lsn>{0x100});
   CHECK(rig.feed->stats().skipped_transactions == 0);
+}
+
+namespace {
+
+// Publishes on the feed's publishing thread only once the test opens the
+// gate, so a test sees what the feed does while a batch is in flight.
+class GatedPublisher final : public PublishPort {
+ public:
+  std::vector<std::vector<Lsn>> batches;
+  bool fail = false;
+
+  void publish(const std::vector<Transaction>& batch, const Checkpoint&) override {
+    std::unique_lock lock(mutex_);
+    entered_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [this] { return open_; });
+    open_ = false;
+    entered_ = false;
+    if (fail) throw millrace::core::InfraError(millrace::core::FailureClass::kRetryable, "down");
+    std::vector<Lsn> lsns;
+    for (const auto& tx : batch) lsns.push_back(tx.commit_lsn);
+    batches.push_back(lsns);
+  }
+  // Waits until a publish has begun.
+  void wait_entered() {
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [this] { return entered_; });
+  }
+  // Lets the publish in progress return, or fail.
+  void open(bool failing = false) {
+    std::lock_guard lock(mutex_);
+    fail = failing;
+    open_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool entered_ = false, open_ = false;
+};
+
+}  // namespace
+
+TEST_CASE("pipelined: the next batch is read while one publishes, and confirmed only after it") {
+  FakeStream stream;
+  GatedPublisher publisher;
+  FeedConfig config;
+  config.pipelined = true;
+  Feed feed(stream, publisher, no_key, {}, config);
+  stream.transaction(0x100, 1, true);
+  for (int i = 0; i < 5; ++i) feed.step(milliseconds(0));  // B R I C, then quiet: published
+  publisher.wait_entered();
+  // While it publishes: another transaction and a keepalive past both are
+  // read, and nothing is confirmed, not even by the keepalive.
+  stream.transaction(0x200, 2);
+  stream.keepalive(0x900, false);
+  for (int i = 0; i < 6; ++i) feed.step(milliseconds(0));
+  CHECK(stream.incoming.empty());
+  for (const Lsn f : stream.flushed) CHECK(f == 0);
+  CHECK(feed.stats().changes == 0);
+
+  // Steps until `done` (the publishing thread's end is seen at a step).
+  const auto step_until = [&](auto done) {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    bool ok = false;
+    while (!(ok = done()) && std::chrono::steady_clock::now() < give_up) {
+      feed.step(milliseconds(1));
+    }
+    return ok;
+  };
+
+  SECTION("once it returns, it is confirmed, and the next goes") {
+    publisher.open();
+    REQUIRE(step_until([&] { return feed.stats().changes == 1; }));
+    CHECK(stream.flushed.back() == 0x108);
+    publisher.wait_entered();  // the second batch, begun as the first was taken in
+    publisher.open();
+    feed.flush();
+    REQUIRE(publisher.batches.size() == 2);
+    CHECK(publisher.batches[0] == std::vector<Lsn>{0x100});
+    CHECK(publisher.batches[1] == std::vector<Lsn>{0x200});
+    CHECK(stream.flushed.back() == 0x208);
+    CHECK(feed.stats().changes == 3);
+  }
+  SECTION("a failed publish is thrown at a later step, and confirms nothing") {
+    publisher.open(true);
+    bool thrown = false;
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!thrown && std::chrono::steady_clock::now() < give_up) {
+      try {
+        feed.step(milliseconds(1));
+      } catch (const millrace::core::InfraError&) {
+        thrown = true;
+      }
+    }
+    CHECK(thrown);
+    CHECK(publisher.batches.empty());
+    for (const Lsn f : stream.flushed) CHECK(f == 0);
+    CHECK(feed.stats().changes == 0);
+  }
 }

@@ -36,8 +36,8 @@
 #include <type_traits>
 #include <vector>
 
-#include "commit_thread.hpp"
 #include "millrace/core/failure.hpp"
+#include "millrace/core/task_thread.hpp"
 #include "millrace/kafka/consumer.hpp"
 #include "millrace/runtime/log.hpp"
 #include "millrace/stream/batch.hpp"
@@ -186,7 +186,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   std::unique_ptr<InFlight> in_flight_;
   // Declared after the store and the batches its commits use, so it is
   // destroyed (and its thread joined) before them.
-  CommitThread<CommitOutcome> committer_;
+  core::TaskThread<CommitOutcome> committer_;
   OffsetBook book_;
   Clock::time_point batch_deadline_{};
   // The batch size and time of the batch accumulating, taken as it began

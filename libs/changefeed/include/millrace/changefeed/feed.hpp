@@ -17,6 +17,8 @@
 
 #include <chrono>
 #include <functional>
+#include <future>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +26,7 @@
 
 #include "millrace/changefeed/assembler.hpp"
 #include "millrace/changefeed/lsn.hpp"
+#include "millrace/core/task_thread.hpp"
 
 namespace millrace::changefeed {
 
@@ -66,6 +69,11 @@ struct FeedConfig {
   // A status update at least this often, so the server (wal_sender_timeout)
   // knows the feed is alive even when nothing moves.
   std::chrono::milliseconds status_interval{10000};
+  // Publish a batch on a thread of its own while the next is read and
+  // decoded: at most one publish in flight, in order, and nothing of a
+  // batch is confirmed to the server before its publish returned. Off, a
+  // publish runs within step() (the unit tests' default).
+  bool pipelined = false;
 };
 
 struct FeedStats {
@@ -85,9 +93,15 @@ class Feed {
   Feed(ReplicationPort& stream, PublishPort& publisher, PrimaryKeyLookup primary_key,
        Checkpoint published, FeedConfig config = {}, Clock clock = &std::chrono::steady_clock::now);
 
+  // Waits for a publish still in flight (its outcome is dropped).
+  ~Feed();
+  Feed(const Feed&) = delete;
+  Feed& operator=(const Feed&) = delete;
+
   // Handles what arrives within `timeout` (at most one message), then
   // publishes and confirms whatever is due. Throws DecodeError when the
-  // stream breaks the protocol, and what the ports throw.
+  // stream breaks the protocol, and what the ports throw (a pipelined
+  // publish's failure at the step that finds it).
   void step(std::chrono::milliseconds timeout);
   // Publishes and confirms what is pending (before a clean stop).
   void flush();
@@ -98,6 +112,13 @@ class Feed {
  private:
   void handle(std::string_view copy_data);
   void publish_pending();
+  // Takes in a pipelined publish's outcome: with `wait`, once it returns;
+  // otherwise only if it has. Rethrows its failure.
+  void collect(bool wait);
+  // The batch in publishing_ is published: it counts, and may be confirmed.
+  void count_published();
+  // Nothing read and unpublished: no batch pending or in flight.
+  bool idle() const { return pending_.empty() && !in_flight_.valid(); }
   void send_status(bool force);
 
   ReplicationPort& stream_;
@@ -109,12 +130,21 @@ class Feed {
 
   std::vector<Transaction> pending_;
   std::size_t pending_changes_ = 0;
+  // The batch a pipelined publish holds, and its checkpoint; not touched
+  // while in_flight_ runs.
+  std::vector<Transaction> publishing_;
+  std::size_t publishing_changes_ = 0;
+  Checkpoint publishing_through_{};
+  std::future<void> in_flight_;
   std::chrono::steady_clock::time_point pending_since_{};
   // How far the slot may be confirmed now.
   Lsn confirmable_ = 0;
   bool reply_requested_ = false;
   std::chrono::steady_clock::time_point last_status_{};
   FeedStats stats_;
+  // Runs the publishes when pipelined, made at the first; last, so it ends
+  // first.
+  std::unique_ptr<core::TaskThread<void>> publishing_thread_;
 };
 
 }  // namespace millrace::changefeed

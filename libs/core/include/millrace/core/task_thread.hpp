@@ -1,6 +1,8 @@
 #pragma once
 
-// The thread that runs a stream loop's commits (commit_pipeline.cpp).
+// One thread that runs tasks handed to it, one at a time, for its owner's
+// whole life: a stream loop's commits (libs/stream/src/commit_pipeline.cpp),
+// the change feed's publishes (libs/changefeed/src/feed.cpp).
 
 #include <condition_variable>
 #include <functional>
@@ -10,17 +12,16 @@
 #include <thread>
 #include <utility>
 
-namespace millrace::stream {
+namespace millrace::core {
 
-// The thread that runs the loop's commits, one at a time, for the loop's
-// whole life: a thread started per commit (std::async) would cost a thread
-// start per batch, a hundred a second per worker with 10 ms batches.
+// A thread started per task (std::async) would cost a thread start per
+// batch: a hundred a second per worker with 10 ms batches.
 template <typename R>
-class CommitThread {
+class TaskThread {
  public:
-  CommitThread() : thread_([this] { run(); }) {}
+  TaskThread() : thread_([this] { run(); }) {}
   // Runs the task queued, if any, then ends the thread.
-  ~CommitThread() {
+  ~TaskThread() {
     {
       std::lock_guard lock(mutex_);
       stopping_ = true;
@@ -28,17 +29,18 @@ class CommitThread {
     cv_.notify_one();
     thread_.join();
   }
-  CommitThread(const CommitThread&) = delete;
-  CommitThread& operator=(const CommitThread&) = delete;
+  TaskThread(const TaskThread&) = delete;
+  TaskThread& operator=(const TaskThread&) = delete;
 
-  // The loop settles one commit before it starts the next, so at most one
-  // task is ever queued. What the task throws comes out of the future.
+  // The caller settles one task before it submits the next: at most one is
+  // ever queued (a second throws std::logic_error). What the task throws
+  // comes out of the future.
   std::future<R> submit(std::function<R()> fn) {
     std::packaged_task<R()> task(std::move(fn));
     auto result = task.get_future();
     {
       std::lock_guard lock(mutex_);
-      if (task_.valid()) throw std::logic_error("a commit was submitted before the last one ran");
+      if (task_.valid()) throw std::logic_error("a task was submitted before the last one ran");
       task_ = std::move(task);
     }
     cv_.notify_one();
@@ -65,4 +67,4 @@ class CommitThread {
   std::thread thread_;  // last, so it starts once the members above exist
 };
 
-}  // namespace millrace::stream
+}  // namespace millrace::core
