@@ -48,9 +48,10 @@ Feed::~Feed() {
 void Feed::step(std::chrono::milliseconds timeout) {
   collect(false);
   // With a batch pending, only what has arrived: an idle stream closes it.
-  // With one in flight, a short wait, so its end is seen soon.
+  // With one in flight, a short wait either way (not none: the loop would
+  // spin until the publish returns), so its end is seen soon.
   auto wait = pending_.empty() ? timeout : std::chrono::milliseconds(0);
-  if (in_flight_.valid()) wait = std::min(wait, std::chrono::milliseconds(1));
+  if (in_flight_.valid()) wait = std::min(timeout, std::chrono::milliseconds(1));
   const auto bytes = stream_.read(wait);
   if (bytes) handle(*bytes);
   const bool full = pending_changes_ >= config_.max_batch_changes;

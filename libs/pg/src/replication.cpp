@@ -199,8 +199,10 @@ std::optional<std::string> ReplicationConnection::read(std::chrono::milliseconds
                        "replication stream: " + trimmed(PQerrorMessage(c)));
     }
     // Nothing buffered: wait for the socket, then take in what came.
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
+    // Rounded up: truncated, a wait of 1 ms would be 0 by the time it is
+    // asked, and a caller waiting in short steps would spin.
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0 && polled) return std::nullopt;
     pollfd pfd{PQsocket(c), POLLIN, 0};
     const int ready = ::poll(&pfd, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
