@@ -145,23 +145,29 @@ assert en["on"]["rows"] == en["off"]["rows"] == res["end_to_end"]["kept_rows"] >
 assert en["on"]["rows_unlike_catalog"] == 0 and en["on"]["rows_without_name"] == 0, f"enrich.on {en['on']!r}"
 assert en["on"]["enriched_rows"] == en["on"]["rows"], f"enrich.on {en['on']!r}"
 assert en["off"]["rows_with_facts"] == 0 and en["off"]["enriched_rows"] == 0, f"enrich.off {en['off']!r}"
-# The catalog cache: three servers under the same wrk runs, and the cached
-# API and nginx again over HTTPS, every answer a 200, and the cached one's
-# answers counted as cache hits.
+# The catalog cache: the API with its near cache, the API asking Redis
+# for every read, the API without the cache and nginx under the same wrk
+# runs, and the cached API and nginx again over HTTPS, every answer a 200;
+# the cached runs' answers all counted as the cache's (from memory or from
+# Redis), and some from memory only where the near cache is on.
 cr = res["cache_reads"]
 if cr is not None:
     assert cr["body_bytes"] > 0 and cr["content_type"].startswith("application/json"), f"cache_reads {cr!r}"
-    for k in ("cached", "uncached", "nginx", "cached_tls", "nginx_tls"):
+    for k in ("cached", "cached_redis", "uncached", "nginx", "cached_tls", "nginx_tls"):
         h = cr[k]
         assert h["requests"] > 0 and h["rate"] > 0 and h["connections"] == cr["connections"], f"cache_reads.{k} {h!r}"
         assert h["non2xx"] == 0 and set(h["statuses"]) == {"200"}, f"cache_reads.{k} statuses {h['statuses']!r}"
         assert h["latency_ms"]["p99"] >= h["latency_ms"]["p50"] > 0, f"cache_reads.{k} latency {h['latency_ms']!r}"
-    reads = cr["cached"]["cache_reads"]
-    n = cr["cached"]["requests"]
-    assert n <= reads["hit"] <= n + cr["connections"] and reads["miss"] == reads["bypass"] == 0, f"cache hits {reads!r} for {n}"
-    cpu = cr["cached"]["cpu_us_per_request"]
+    for k in ("cached", "cached_redis"):
+        reads = cr[k]["cache_reads"]
+        n = cr[k]["requests"]
+        assert n <= reads["held"] + reads["hit"] <= n + cr["connections"], f"{k}: cache reads {reads!r} for {n}"
+        assert reads["miss"] == reads["bypass"] == 0, f"{k}: cache reads {reads!r}"
+        assert (reads["held"] > 0) == (k == "cached"), f"{k}: near cache reads {reads!r}"
+    cpu = cr["cached_redis"]["cpu_us_per_request"]
     assert cpu["millrace-api"] > 0 and cpu["redis"] > 0 and cpu["wrk"] > 0, f"cache_reads cpu {cpu!r}"
     assert cr["ratio_cached_nginx"] > 0 and cr["ratio_cached_uncached"] > 0, f"cache_reads ratios {cr!r}"
+    assert cr["ratio_redis_nginx"] > 0 and cr["ratio_cached_redis"] > 0, f"cache_reads ratios {cr!r}"
     assert cr["ratio_tls_nginx_tls"] > 0 and cr["ratio_tls_plain"] > 0, f"cache_reads HTTPS ratios {cr!r}"
 # Every edit paired with its record on the topic and its entry's change in
 # Redis (the harness fails otherwise); an entry changes after the feed

@@ -92,14 +92,16 @@ struct CacheRig {
   }
 
   // millrace-api reading through the cache, its admin writes on the owner's
-  // connection (roles are integration.api's subject).
-  Child start_api(int port) {
+  // connection (roles are integration.api's subject); `near`: with its
+  // near cache (the default), or asking Redis for every read.
+  Child start_api(int port, bool near = true) {
     return p.start("millrace-api", "api",
                    {{"MILLRACE_API_ADDR", "127.0.0.1:" + std::to_string(port)},
                     {"MILLRACE_API_PG", p.env.pg},
                     {"MILLRACE_API_ADMIN_PG", p.env.pg},
                     {"MILLRACE_API_ADMIN_TOKEN", "cache-test-token"},
-                    {"MILLRACE_REDIS_URL", p.env.redis_url}});
+                    {"MILLRACE_REDIS_URL", p.env.redis_url},
+                    {"MILLRACE_API_NEAR_CACHE_ENTRIES", near ? "100000" : "0"}});
   }
 
   // A change made the way an operator makes it by hand.
@@ -379,13 +381,17 @@ TEST_CASE("the seed's scenario: a cached category follows psql and the admin API
   auto cache = rig.start_cache("cache");
   REQUIRE(eventually([&] { return rig.live().has_value(); }, 120s));
   const int port = free_port();
-  auto api = rig.start_api(port);
+  // The first section counts Redis' own hits and misses: without the near
+  // cache, which would answer the repeated reads from memory. The others
+  // run with it, so every change must reach the API through it.
+  const bool counting = GENERATE(true, false);
+  auto api = rig.start_api(port, !counting);
   REQUIRE(eventually([&] { return get(port, "/readyz").status == 200; }, 60s));
 
   const std::string name = rig.scalar("SELECT min(name) FROM categories");
   const std::string path = "/v1/categories/" + name;
 
-  SECTION("a miss, then a hit") {
+  if (counting) {
     // The rebuild loaded every row; an entry gone from Redis (evicted, or
     // past its TTL) is what a miss looks like.
     auto redis = rig.client();
@@ -407,6 +413,9 @@ TEST_CASE("the seed's scenario: a cached category follows psql and the admin API
     CHECK(reads(port, "category", "miss") == 2);
     CHECK(get(port, "/v1/categories/No%20such%20category").status == 404);
     CHECK(reads(port, "category", "hit") == 3);
+    CHECK(reads(port, "category", "held") == 0);
+    CHECK(stop_cleanly({&api, &cache}));
+    return;
   }
 
   SECTION("UPDATE, INSERT and DELETE in psql") {
@@ -443,6 +452,70 @@ TEST_CASE("the seed's scenario: a cached category follows psql and the admin API
   }
 
   CHECK(stop_cleanly({&api, &cache}));
+}
+
+TEST_CASE(
+    "the near cache: held reads follow every change, a lost connection and a dead invalidator",
+    "[cache-near]") {
+  CacheRig rig;
+  auto cache = std::make_optional(rig.start_cache("cache"));
+  REQUIRE(eventually([&] { return rig.live().has_value(); }, 120s));
+  const int port = free_port();
+  auto api = rig.start_api(port);
+  REQUIRE(eventually([&] { return get(port, "/readyz").status == 200; }, 60s));
+  const std::string name = rig.scalar("SELECT min(name) FROM categories");
+  const std::string path = "/v1/categories/" + name;
+  const std::string sku = rig.scalar("SELECT min(sku) FROM products");
+  // Read until the answers come from memory.
+  const auto held_soon = [&](const std::string& p, const std::string& kind) {
+    return eventually(
+        [&] {
+          const double before = reads(port, kind, "held");
+          return get(port, p).status == 200 && reads(port, kind, "held") > before;
+        },
+        30s);
+  };
+  REQUIRE(held_soon(path, "category"));
+  REQUIRE(held_soon("/v1/categories", "categories"));
+  REQUIRE(held_soon("/v1/products/" + sku, "product"));
+  CHECK(scrape_metric(port, "millrace_cache_near_listening") == 1);
+
+  // A change made in psql reaches the held entries (Redis tells the near
+  // cache its keys changed), and they are held again after.
+  rig.psql("UPDATE categories SET display_name = $$Held, then edited$$ WHERE name = $$" + name +
+           "$$");
+  CHECK(served(port, path, 200, "Held, then edited"));
+  CHECK(served(port, "/v1/categories", 200, "Held, then edited"));
+  rig.psql("DELETE FROM products WHERE sku = " + sku);
+  CHECK(served(port, "/v1/products/" + sku, 404, ""));
+  CHECK(held_soon(path, "category"));
+
+  // Its connection killed: everything held is dropped, reads ask Redis,
+  // and it listens again.
+  {
+    auto redis = rig.client();
+    REQUIRE(redis.command({"CLIENT", "KILL", "TYPE", "pubsub"}).as_integer() >= 1);
+  }
+  CHECK(
+      eventually([&] { return scrape_metric(port, "millrace_cache_near_lost_total") >= 1; }, 30s));
+  CHECK(eventually([&] { return scrape_metric(port, "millrace_cache_near_listening") == 1; }, 30s));
+  rig.psql("UPDATE categories SET display_name = $$After the reconnect$$ WHERE name = $$" + name +
+           "$$");
+  CHECK(served(port, path, 200, "After the reconnect"));
+  CHECK(held_soon(path, "category"));
+
+  // The invalidator killed: its live mark runs out (3 s here), the held
+  // entries with it, and the API reads PostgreSQL, so a change made after
+  // the kill is served although nothing invalidates it any more.
+  cache->signal(SIGKILL);
+  cache->wait(10s);
+  cache.reset();
+  rig.psql("UPDATE categories SET display_name = $$Invalidator dead$$ WHERE name = $$" + name +
+           "$$");
+  CHECK(served(port, path, 200, "Invalidator dead"));
+  CHECK(served(port, "/v1/categories", 200, "Invalidator dead"));
+  CHECK(reads(port, "category", "bypass") >= 1);
+  CHECK(stop_cleanly({&api}));
 }
 
 TEST_CASE("the protocol's scripts on a real Redis", "[cache-store]") {

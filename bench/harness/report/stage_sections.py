@@ -129,11 +129,17 @@ def render_cache_rows(res):
     cr = res.get("cache_reads")
     if cr:
         cached = cr["cached"]["rate"]
+        near = "cached_redis" in cr
         label = (f"catalog reads through the cache (`GET {cr['path']}`, {cr['body_bytes']:,} bytes of JSON; "
-                 f"`millrace-api` answering from Redis, {cr['connections']} connections)")
+                 f"`millrace-api` answering from " + ("its near cache in memory, kept equal to Redis" if near else
+                                                      "Redis") + f", {cr['connections']} connections)")
         if cr.get("nginx"):
             lines.append(f"| {label} | {cached:,.0f} req/s | nginx answering the same bytes: "
                          f"{cr['nginx']['rate']:,.0f} req/s | {cr['ratio_cached_nginx']} |")
+        if near and cr.get("nginx"):
+            lines.append(f"| catalog reads through the cache with the near cache off (every read a Redis round trip) | "
+                         f"{cr['cached_redis']['rate']:,.0f} req/s | nginx answering the same bytes: "
+                         f"{cr['nginx']['rate']:,.0f} req/s | {cr['ratio_redis_nginx']} |")
         lines.append(f"| catalog reads through the cache, against the same service without it | {cached:,.0f} req/s | "
                      f"`millrace-api` reading PostgreSQL for every request: {cr['uncached']['rate']:,.0f} req/s | "
                      f"{cr['ratio_cached_uncached']} |")
@@ -200,11 +206,15 @@ def render_cache(res):
             "reading PostgreSQL for every request" +
             (f"; and {ngx['server'].replace('nginx version: ', '')} with {cr['http_threads']} workers answering "
              "every request with the cached answer's bytes, status and content type (HTTP alone)" if ngx else "") +
-            ". The cached run's `millrace_cache_reads_total{kind=\"categories\"}` rose by "
-            f"{cr['cached']['cache_reads']['hit']:,.0f} hits ({cr['cached']['requests']:,} requests counted by wrk, "
-            "a few more answered after it stopped counting), "
-            f"{cr['cached']['cache_reads']['miss']:,.0f} misses and {cr['cached']['cache_reads']['bypass']:,.0f} bypasses; "
-            "the service without the cache answered the same bytes." +
+            ". The cached run's `millrace_cache_reads_total{kind=\"categories\"}` rose by " +
+            (f"{cr['cached']['cache_reads'].get('held', 0):,.0f} reads from the near cache (`held`) and "
+             if "cached_redis" in cr else "") +
+            f"{cr['cached']['cache_reads']['hit']:,.0f} hits in Redis ({cr['cached']['requests']:,} requests counted by "
+            "wrk, a few more answered after it stopped counting), "
+            f"{cr['cached']['cache_reads']['miss']:,.0f} misses and {cr['cached']['cache_reads']['bypass']:,.0f} bypasses" +
+            (f"; with the near cache off (`MILLRACE_API_NEAR_CACHE_ENTRIES=0`), "
+             f"{cr['cached_redis']['cache_reads']['hit']:,.0f} hits in Redis" if "cached_redis" in cr else "") +
+            "; the service without the cache answered the same bytes." +
             ("" if not cr.get("cache_rebuilds") else
              " `millrace-cache` rebuilt the cache during these runs (`millrace_cache_rebuilds_total` rose by " +
              ", ".join(f"{n:.0f} for `{reason}`" for reason, n in sorted(cr["cache_rebuilds"].items())) +
@@ -212,7 +222,10 @@ def render_cache(res):
             "| server | req/s | latency p50 / p99 / p99.9 | non-2xx | socket errors | CPU µs per request: server / Redis / PostgreSQL / wrk / other |",
             "| --- | ---: | --- | ---: | ---: | --- |",
         ]
-        for key, label in (("cached", "`millrace-api`, cache in Redis"), ("uncached", "`millrace-api`, PostgreSQL"),
+        for key, label in (("cached", "`millrace-api`, near cache" if "cached_redis" in cr
+                            else "`millrace-api`, cache in Redis"),
+                           ("cached_redis", "`millrace-api`, every read from Redis"),
+                           ("uncached", "`millrace-api`, PostgreSQL"),
                            ("nginx", "nginx, the same bytes"),
                            ("cached_tls", "`millrace-api`, cache in Redis, HTTPS"),
                            ("nginx_tls", "nginx, the same bytes, HTTPS")):
@@ -228,8 +241,15 @@ def render_cache(res):
         lines += [
             "",
             "What it means: the ratio to nginx is the share of bare HTTP throughput `millrace-api` keeps while it "
-            "routes each request, hands it to a worker and looks the entry up in Redis (one round trip, a Lua "
-            "script); the ratio to the uncached service is what the cache buys over reading and rendering the rows "
+            + ("routes each request and answers it on its event loop from the near cache (no worker, no round "
+               "trip; Redis is read again after each renewal of the live mark, every 1.25 s, and after each change "
+               f"of the entry). Asking Redis for every read, as before the near cache, the service handed each "
+               f"request to a worker and made one round trip (a Lua script): {cr['ratio_redis_nginx']} of nginx, "
+               f"and the near cache is {cr['ratio_cached_redis']} times that. "
+               if "cached_redis" in cr and cr.get("nginx") else
+               "routes each request, hands it to a worker and looks the entry up in Redis (one round trip, a Lua "
+               "script). ") +
+            "The ratio to the uncached service is what the cache buys over reading and rendering the rows "
             "from PostgreSQL, on the same cores, with Redis and PostgreSQL sharing them with the load generator. "
             "Over HTTPS (the stack's certificate, RSA 2048, the protocol and cipher wrk and each server negotiate; the "
             "connections are kept, so handshakes count once per connection) both servers also encrypt every "

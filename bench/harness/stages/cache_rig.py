@@ -108,16 +108,18 @@ class CacheRig:
         tls = os.path.join(self.stack.state, "tls")
         return os.path.join(tls, "server.crt"), os.path.join(tls, "server.key")
 
-    def start_api(self, name, cached, tls=False):
+    def start_api(self, name, cached, tls=False, near=True):
         """millrace-api on the rig's schema (as the owner: the roles are
         integration.api's subject), with or without the cache, over HTTPS
-        with the stack's certificate when `tls`."""
+        with the stack's certificate when `tls`; with the cache, `near` keeps
+        the near cache on (its default), else every read asks Redis."""
         port = free_port()
         env = {"MILLRACE_API_ADDR": f"127.0.0.1:{port}", "MILLRACE_API_PG": self.stack.pg,
                "MILLRACE_PG_SCHEMA": self.SCHEMA, "MILLRACE_API_HTTP_THREADS": str(HTTP_THREADS),
                "MILLRACE_API_WORKERS": str(API_WORKERS)}
         if cached:
             env["MILLRACE_REDIS_URL"] = self.redis_url
+            env["MILLRACE_API_NEAR_CACHE_ENTRIES"] = "100000" if near else "0"
         if tls:
             env["MILLRACE_API_TLS_CERT"], env["MILLRACE_API_TLS_KEY"] = self.tls_files()
         proc = start_service("millrace-api", env, f"{self.workdir}/{name}.log")

@@ -46,6 +46,10 @@ void register_options(core::OptionSet& o, ApiConfig& c) {
   o.add_int("max-body-bytes", "MILLRACE_API_MAX_BODY_BYTES", &c.max_body_bytes,
             "Largest admin request body accepted (larger: 413)", 1, 16LL << 20);
   cache::register_options(o, c.cache);
+  o.add_int("near-cache-entries", "MILLRACE_API_NEAR_CACHE_ENTRIES", &c.near_cache_entries,
+            "Catalog entries held in memory besides Redis, kept equal to it by CLIENT TRACKING "
+            "(0: ask Redis for every read)",
+            0, 100'000'000);
   kafka::register_options(
       o, c.kafka,
       {"MILLRACE_CHANGES_TOPIC", "Kafka topic of the change feed, which drives GET /v1/stream"});

@@ -66,15 +66,25 @@ httpd::Reply write_reply(const WriteResult& w, std::string_view instance) {
   return problem(500, "internal_error", "unknown write outcome", instance);
 }
 
-// A catalog row as JSON, or 404 when there is none.
+// A catalog row as JSON, or 404 when there is none: from memory when the
+// process holds it, else read by a worker.
 template <typename Key, typename Arg>
 Routed read_row(std::string_view instance, Key key,
-                std::optional<std::string> (catalog::Reads::*read)(Arg), std::string_view absent) {
-  return Job([key = std::move(key), read, instance = std::string(instance), absent](Backend& b) {
-    auto body = (b.catalog().*read)(key);
+                std::optional<std::string> (catalog::Reads::*read)(Arg),
+                std::optional<catalog::HeldBody> (catalog::Held::*held)(Arg) const,
+                std::string_view absent) {
+  const auto reply = [instance = std::string(instance), absent](std::optional<std::string> body) {
     return body ? body_reply(200, std::move(*body), kJsonType)
                 : not_found(instance, std::string(absent));
-  });
+  };
+  Job job([key, read, reply](Backend& b) { return reply((b.catalog().*read)(key)); });
+  job.peek = [key = std::move(key), held,
+              reply](const catalog::Held& memory) -> std::optional<httpd::Reply> {
+    auto found = (memory.*held)(key);
+    if (!found) return std::nullopt;
+    return reply(std::move(found->body));
+  };
+  return job;
 }
 
 // POST (no key in the path) and PUT.
@@ -213,19 +223,27 @@ Routed read_rows(const Call& call) {
 }
 
 Routed list_categories(const Call&) {
-  return Job([](Backend& b) { return body_reply(200, b.catalog().categories(), kJsonType); });
+  Job job([](Backend& b) { return body_reply(200, b.catalog().categories(), kJsonType); });
+  job.peek = [](const catalog::Held& memory) -> std::optional<httpd::Reply> {
+    auto body = memory.categories();
+    if (!body) return std::nullopt;
+    return body_reply(200, std::move(*body), kJsonType);
+  };
+  return job;
 }
 
 Routed read_category(const Call& call) {
   const auto table = catalog::Table::kCategories;
   if (!possible_key(table, call.key)) return not_found(call.path, std::string(no_such(table)));
-  return read_row(call.path, std::string(call.key), &catalog::Reads::category, no_such(table));
+  return read_row(call.path, std::string(call.key), &catalog::Reads::category,
+                  &catalog::Held::category, no_such(table));
 }
 
 Routed read_product(const Call& call) {
   const auto sku = parse_sku(call.key);
   if (!sku) return not_found(call.path, "no such product (a sku is a whole number from 1)");
-  return read_row(call.path, *sku, &catalog::Reads::product, no_such(catalog::Table::kProducts));
+  return read_row(call.path, *sku, &catalog::Reads::product, &catalog::Held::product,
+                  no_such(catalog::Table::kProducts));
 }
 
 template <catalog::Table kTable>

@@ -14,8 +14,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <variant>
 
+#include "millrace/catalog/reads.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/httpd/server.hpp"
 #include "millrace/runtime/health.hpp"
@@ -60,7 +63,21 @@ Match match(std::string_view path);
 std::string allowed_methods(Route route);
 
 // A request's database work, run on a worker with that worker's Backend.
-using Job = std::function<httpd::Reply(Backend&)>;
+// A catalog read may also be answered at once from what the process holds
+// in memory (catalog::Held, the near cache): `peek` gives that reply, or
+// nullopt, and then the worker runs the job.
+struct Job {
+  Job() = default;
+  template <typename Run>
+  requires(!std::is_same_v<std::remove_cvref_t<Run>, Job> &&
+           std::is_invocable_r_v<httpd::Reply, Run&, Backend&>) Job(Run work)
+      : run(std::move(work)) {}  // NOLINT: a job is its work
+
+  std::function<httpd::Reply(Backend&)> run;
+  std::function<std::optional<httpd::Reply>(const catalog::Held&)> peek;
+
+  httpd::Reply operator()(Backend& backend) const { return run(backend); }
+};
 
 struct RouterSettings {
   std::string admin_token;      // empty: admin writes answer 503

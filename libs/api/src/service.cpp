@@ -14,6 +14,7 @@
 #include "live_driver.hpp"
 #include "live_hub.hpp"
 #include "live_sources.hpp"
+#include "millrace/cache/near.hpp"
 #include "millrace/cache/read_probe.hpp"
 #include "millrace/cache/reads.hpp"
 #include "millrace/httpd/service.hpp"
@@ -86,7 +87,11 @@ class ApiService final : public httpd::HttpService {
       return;
     }
     cache_probe_ = std::make_unique<cache::ReadProbe>(r);
-    factory_ = cache::reads_factory(config_.cache, config_.pg.schema, *cache_probe_);
+    if (config_.near_cache_entries > 0) {
+      near_ = cache::make_near_cache(config_.cache, config_.pg.schema, *cache_probe_,
+                                     static_cast<std::size_t>(config_.near_cache_entries));
+    }
+    factory_ = cache::reads_factory(config_.cache, config_.pg.schema, *cache_probe_, near_.get());
   }
   ~ApiService() override { stop(); }
 
@@ -94,6 +99,7 @@ class ApiService final : public httpd::HttpService {
   ApiConfig config_;
   ApiProbe probe_;
   std::unique_ptr<cache::ReadProbe> cache_probe_;  // with the cache's reads
+  std::unique_ptr<cache::NearCache> near_;         // with them, unless turned off
   ReadsFactory factory_;
   Router router_;
   // GET /v1/stream: the hub holds the streams, the driver feeds it.
@@ -182,6 +188,10 @@ void ApiService::handle(const httpd::Request& req,
   }
   auto routed = router_.route(req);
   if (auto* reply = std::get_if<httpd::Reply>(&routed)) return exchange->reply(std::move(*reply));
+  if (const Job& job = std::get<Job>(routed); near_ && job.peek) {
+    // Held in memory: answered here, on the event loop, with no hand-off.
+    if (auto reply = job.peek(*near_)) return exchange->reply(std::move(*reply));
+  }
   std::string instance(req.path());
   std::unique_lock lock(queue_mutex_);
   if (queue_.size() >= static_cast<std::size_t>(config_.queue_max)) {
@@ -251,6 +261,7 @@ void ApiService::open() {
                       "admin writes are off (they need both MILLRACE_API_ADMIN_TOKEN and "
                       "MILLRACE_API_ADMIN_PG): POST, PUT and DELETE answer 503");
   }
+  if (near_) near_->start();
   readiness_.emplace(c.pg.url, c.pg.schema, "millrace-api-readiness", c.pg.limits);
   check_ready();  // a fatal failure (bad password, no schema) stops the start here
   checked_ = true;
@@ -320,6 +331,7 @@ void ApiService::close() {
   }
   checker_cv_.notify_all();
   if (checker_.joinable()) checker_.join();
+  if (near_) near_->stop();
   runtime::log_info(kComponent, "stopped");
 }
 

@@ -1,5 +1,6 @@
 #include "probe.hpp"
 
+#include <iterator>
 #include <string>
 
 namespace millrace::cache {
@@ -7,7 +8,7 @@ namespace millrace::cache {
 namespace {
 
 constexpr std::string_view kKinds[] = {"category", "categories", "product"};
-constexpr std::string_view kResults[] = {"hit", "miss", "bypass"};
+constexpr std::string_view kResults[] = {"hit", "miss", "bypass", "held"};
 
 }  // namespace
 
@@ -16,21 +17,29 @@ ReadProbe::ReadProbe(metrics::Registry& registry)
           registry.counter("millrace_cache_store_errors_total",
                            "Reads that could not reach Redis and went to PostgreSQL instead")),
       fills_(registry.counter("millrace_cache_fills_total",
-                              "Entries a read created after a miss (it never overwrites)")) {
+                              "Entries a read created after a miss (it never overwrites)")),
+      near_listening_(registry.gauge(
+          "millrace_cache_near_listening",
+          "1 while the near cache hears of Redis' changes (CLIENT TRACKING) and may hold "
+          "entries in memory")),
+      near_lost_(registry.counter(
+          "millrace_cache_near_lost_total",
+          "Times the near cache's connection to Redis was lost and everything it held dropped")) {
   for (std::size_t k = 0; k < 3; ++k) {
-    for (std::size_t r = 0; r < 3; ++r) {
+    for (std::size_t r = 0; r < std::size(kResults); ++r) {
       reads_.push_back(registry.counter(
           "millrace_cache_reads_total",
-          "Catalog reads through the cache: hit (served from Redis), miss (read from "
-          "PostgreSQL, then cached), bypass (nothing trusted in Redis, or Redis unreachable: "
-          "read from PostgreSQL)",
+          "Catalog reads through the cache: held (served from this process's memory, the "
+          "near cache), hit (served from Redis), miss (read from PostgreSQL, then cached), "
+          "bypass (nothing trusted in Redis, or Redis unreachable: read from PostgreSQL)",
           {{"kind", std::string(kKinds[k])}, {"result", std::string(kResults[r])}}));
     }
   }
 }
 
 void ReadProbe::read(ReadKind kind, ReadResult result) {
-  reads_[static_cast<std::size_t>(kind) * 3 + static_cast<std::size_t>(result)].inc();
+  reads_[static_cast<std::size_t>(kind) * std::size(kResults) + static_cast<std::size_t>(result)]
+      .inc();
 }
 
 }  // namespace millrace::cache

@@ -4,13 +4,18 @@
 #include "millrace/cache/redis_store.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/runtime/log.hpp"
+#include "near_map.hpp"
 #include "probe.hpp"
 
 namespace millrace::cache {
 
 CachedReads::CachedReads(std::unique_ptr<catalog::Reads> database, std::unique_ptr<Store> store,
-                         ReadProbe& probe, ReadOptions options)
-    : database_(std::move(database)), store_(std::move(store)), probe_(probe), options_(options) {}
+                         ReadProbe& probe, ReadOptions options, NearCache* near)
+    : database_(std::move(database)),
+      store_(std::move(store)),
+      probe_(probe),
+      options_(options),
+      near_(near) {}
 
 template <typename Load>
 std::optional<std::string> CachedReads::through(const std::string& key, ReadKind kind,
@@ -22,7 +27,13 @@ std::optional<std::string> CachedReads::through(const std::string& key, ReadKind
   }
   Lookup found;
   try {
-    found = store_->lookup(key);
+    if (near_ != nullptr) {
+      const detail::Ticket ticket = near_->ask(key);
+      found = store_->lookup(key);
+      near_->keep(ticket, found);
+    } else {
+      found = store_->lookup(key);
+    }
   } catch (const core::InfraError& e) {
     if (e.failure_class() == core::FailureClass::kFatal) throw;
     probe_.store_error();
@@ -75,7 +86,7 @@ std::optional<std::string> CachedReads::product(std::int64_t sku) {
 }
 
 std::function<std::unique_ptr<catalog::Reads>(std::unique_ptr<catalog::Reads>)> reads_factory(
-    const StoreOptions& store, const std::string& schema, ReadProbe& probe) {
+    const StoreOptions& store, const std::string& schema, ReadProbe& probe, NearCache* near) {
   const auto endpoint = redis::parse_url(store.redis_url);
   redis::ClientOptions client;
   client.connect_timeout = client.command_timeout = std::chrono::milliseconds(store.timeout_ms);
@@ -85,7 +96,7 @@ std::function<std::unique_ptr<catalog::Reads>(std::unique_ptr<catalog::Reads>)> 
   return [=, &probe](std::unique_ptr<catalog::Reads> database) -> std::unique_ptr<catalog::Reads> {
     return std::make_unique<CachedReads>(std::move(database),
                                          make_redis_store(redis::Client(endpoint, client), prefix),
-                                         probe, options);
+                                         probe, options, near);
   };
 }
 

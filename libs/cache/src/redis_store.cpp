@@ -1,5 +1,6 @@
 #include "millrace/cache/redis_store.hpp"
 
+#include <algorithm>
 #include <string_view>
 
 #include "millrace/core/failure.hpp"
@@ -12,12 +13,13 @@ using redis::Reply;
 using redis::Script;
 
 // KEYS[1] live; ARGV[1] "<prefix>:g", ARGV[2] the key.
-// -> nil when nothing is live, else {generation, version|nil, body|nil}.
+// -> nil when nothing is live, else {generation, version|nil, body|nil,
+// the live mark's remaining lease in ms}.
 const Script kLookup(R"(
 local g = redis.call('GET', KEYS[1])
 if not g then return false end
 local e = redis.call('HMGET', ARGV[1] .. g .. ':' .. ARGV[2], 'v', 'b')
-return {g, e[1], e[2]}
+return {g, e[1], e[2], redis.call('PTTL', KEYS[1])}
 )");
 
 // KEYS[1] live; ARGV generation, full key, version, has body, body, ttl ms.
@@ -98,6 +100,8 @@ class RedisStore final : public Store {
       if (!e.at(2).is_nil()) entry.body = e[2].as_string();
       out.entry = std::move(entry);
     }
+    // PTTL: -1 for a mark without expiry (not one the invalidator set).
+    out.live_for = std::chrono::milliseconds(std::max<std::int64_t>(e.at(3).as_integer(), 0));
     return out;
   }
 

@@ -1,5 +1,9 @@
 #include "millrace/redis/client.hpp"
 
+#include <poll.h>
+
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -181,6 +185,53 @@ Reply Client::eval(const Script& script, const std::vector<std::string>& keys,
                                " failed: " + reply.as_string());
   }
   return reply;
+}
+
+void Client::send(const std::vector<std::string_view>& argv) {
+  if (argv.empty()) {
+    throw core::InfraError(core::FailureClass::kFatal, "redis: a command needs at least its name");
+  }
+  detail::SigpipeGuard guard;
+  redisContext* context = ensure_connected().context.get();
+  Argv args(argv);
+  if (redisAppendCommandArgv(context, args.count(), args.pointers.data(), args.lengths.data()) !=
+      REDIS_OK) {
+    lost(argv.front());
+  }
+  int done = 0;
+  while (done == 0) {
+    if (redisBufferWrite(context, &done) != REDIS_OK) lost(argv.front());
+  }
+}
+
+std::optional<Reply> Client::receive(std::chrono::milliseconds wait) {
+  detail::SigpipeGuard guard;
+  redisContext* context = ensure_connected().context.get();
+  const auto buffered = [&]() -> std::optional<Reply> {
+    void* reply = nullptr;
+    if (redisGetReplyFromReader(context, &reply) != REDIS_OK) lost("reading a message");
+    if (reply == nullptr) return std::nullopt;
+    const detail::ReplyPtr owned(static_cast<redisReply*>(reply));
+    return detail::to_reply(*owned);
+  };
+  if (auto reply = buffered()) return reply;
+  // Blocking reads would wait out the command timeout and leave the context
+  // unusable; poll() waits instead, and a read follows only what arrived.
+  pollfd fd{context->fd, POLLIN, 0};
+  int ready = 0;
+  do {
+    ready = ::poll(&fd, 1, static_cast<int>(wait.count()));
+  } while (ready < 0 && errno == EINTR);
+  if (ready < 0) {
+    const std::string why = std::string("waiting for a message: ") + std::strerror(errno);
+    connection_.reset();
+    lost_because_ = why;
+    throw core::InfraError(core::FailureClass::kRetryable,
+                           "redis " + to_url(endpoint_) + ": " + why);
+  }
+  if (ready == 0) return std::nullopt;
+  if (redisBufferRead(context) != REDIS_OK) lost("reading a message");
+  return buffered();
 }
 
 }  // namespace millrace::redis

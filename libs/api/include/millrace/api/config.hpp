@@ -49,6 +49,10 @@ struct ApiConfig {
   // The catalog cache (docs/cache.md): an empty Redis URL reads PostgreSQL
   // only. Kept equal to the database by millrace-cache.
   cache::StoreOptions cache;
+  // Entries of that cache each process also holds in its own memory, kept
+  // equal to Redis by CLIENT TRACKING (the near cache, docs/cache.md); 0
+  // asks Redis for every read.
+  std::int64_t near_cache_entries = 100'000;
   // The live stream (GET /v1/stream) follows the change feed's topic, and
   // shows the groups' lag and the dead-letter topics' sizes from Kafka.
   kafka::KafkaClientOptions kafka = [] {

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "millrace/cache/config.hpp"
+#include "millrace/cache/near.hpp"
 #include "millrace/cache/read_probe.hpp"
 #include "millrace/cache/store.hpp"
 #include "millrace/catalog/reads.hpp"
@@ -30,11 +31,13 @@ struct ReadOptions {
 };
 
 // Caller contract: like every catalog::Reads, one thread at a time. The
-// probe must outlive it (the API's workers share one).
+// probe, and the near cache when given, must outlive it (the API's workers
+// share both). With a near cache, what each lookup finds is offered to it
+// (near.hpp says what it keeps).
 class CachedReads final : public catalog::Reads {
  public:
   CachedReads(std::unique_ptr<catalog::Reads> database, std::unique_ptr<Store> store,
-              ReadProbe& probe, ReadOptions options = {});
+              ReadProbe& probe, ReadOptions options = {}, NearCache* near = nullptr);
 
   std::optional<std::string> category(std::string_view name) override;
   std::string categories() override;
@@ -48,14 +51,16 @@ class CachedReads final : public catalog::Reads {
   std::unique_ptr<Store> store_;
   ReadProbe& probe_;
   ReadOptions options_;
+  NearCache* near_;
   std::chrono::steady_clock::time_point skip_store_until_{};
 };
 
 // What millrace-api's workers are given (api::ReadsFactory): each call
 // wraps one worker's database reads in a CachedReads with a Redis
 // connection of its own (connected lazily: the API starts while Redis is
-// down). `probe` must outlive every object made.
+// down). `probe` and `near` (may be null) must outlive every object made.
 std::function<std::unique_ptr<catalog::Reads>(std::unique_ptr<catalog::Reads>)> reads_factory(
-    const StoreOptions& store, const std::string& schema, ReadProbe& probe);
+    const StoreOptions& store, const std::string& schema, ReadProbe& probe,
+    NearCache* near = nullptr);
 
 }  // namespace millrace::cache

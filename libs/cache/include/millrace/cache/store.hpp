@@ -42,6 +42,10 @@ struct Entry {
 struct Lookup {
   std::optional<std::int64_t> generation;  // nullopt: nothing is trusted now
   std::optional<Entry> entry;              // absent from the live generation
+  // What the live mark's lease had left when it was read (0: unknown). A
+  // copy of the entry may be trusted that long, counted from before the
+  // lookup was sent, unless the store says the mark changed (near.hpp).
+  std::chrono::milliseconds live_for{0};
 };
 
 // Caller contract: one thread at a time. Every call may throw

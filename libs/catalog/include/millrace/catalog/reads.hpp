@@ -28,4 +28,28 @@ class Reads {
   Reads& operator=(const Reads&) = default;
 };
 
+// An answer this process holds in its own memory: the body Reads would
+// return, nullopt for a row that does not exist.
+struct HeldBody {
+  std::optional<std::string> body;
+};
+
+// What this process holds of the catalog in memory (millrace-api's near
+// cache, libs/cache/near.hpp): the answer at once, without any I/O, or
+// nothing, and then Reads has it. Caller contract: thread-safe and never
+// blocks, so an event loop may ask.
+class Held {
+ public:
+  virtual ~Held() = default;
+  virtual std::optional<HeldBody> category(std::string_view name) const = 0;
+  // Held only with a body: the list always exists.
+  virtual std::optional<std::string> categories() const = 0;
+  virtual std::optional<HeldBody> product(std::int64_t sku) const = 0;
+
+ protected:
+  Held() = default;
+  Held(const Held&) = default;
+  Held& operator=(const Held&) = default;
+};
+
 }  // namespace millrace::catalog

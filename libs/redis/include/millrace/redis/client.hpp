@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -149,6 +150,16 @@ class Client {
   // retryable for a server that is loading, busy or out of memory.
   Reply eval(const Script& script, const std::vector<std::string>& keys,
              const std::vector<std::string>& args);
+
+  // A connection in Pub/Sub mode (after SUBSCRIBE), where the server sends
+  // messages when it has them and a reply to a command arrives among them:
+  // send() writes one command without reading anything, receive() reads
+  // what the server sent, in order.
+  void send(const std::vector<std::string_view>& argv);
+  // The next reply or message, waiting up to `wait` for one to arrive;
+  // nullopt when none did (the connection stays usable, unlike a command
+  // that times out).
+  std::optional<Reply> receive(std::chrono::milliseconds wait);
 
  private:
   struct Connection;  // hiredis' context, in src/
