@@ -109,9 +109,9 @@ struct NearCache::State {
     const redis::Reply tracking =
         c.command({"CLIENT", "TRACKING", "on", "REDIRECT", id, "BCAST", "PREFIX", watched});
     if (tracking.is_error()) {
-      throw core::InfraError(core::FailureClass::kFatal,
-                             "CLIENT TRACKING refused (Redis 6 or later has it): " +
-                                 tracking.as_string());
+      throw core::InfraError(
+          core::FailureClass::kFatal,
+          "CLIENT TRACKING refused (Redis 6 or later has it): " + tracking.as_string());
     }
     const redis::Reply subscribed = c.command({"SUBSCRIBE", kChannel});
     if (subscribed.type() != redis::Reply::Type::kArray) {
@@ -132,9 +132,9 @@ struct NearCache::State {
         next_ping = now + ping_every;
       }
       if (now - heard > 3 * ping_every) {
-        throw core::InfraError(core::FailureClass::kRetryable,
-                               "no answer to PING for " +
-                                   std::to_string(3 * ping_every.count()) + " ms");
+        throw core::InfraError(
+            core::FailureClass::kRetryable,
+            "no answer to PING for " + std::to_string(3 * ping_every.count()) + " ms");
       }
       const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_ping - now);
       if (auto message = c.receive(std::max(wait, std::chrono::milliseconds(1)))) {
@@ -155,8 +155,8 @@ struct NearCache::State {
         set_listening(false);
         if (was) probe.near_lost();
         if (e.failure_class() == core::FailureClass::kFatal) {
-          runtime::log_warn("cache", std::string("near cache off: ") + e.what() +
-                                         "; every read asks Redis");
+          runtime::log_warn("cache",
+                            std::string("near cache off: ") + e.what() + "; every read asks Redis");
           return;
         }
         if (was || !lost_before) {

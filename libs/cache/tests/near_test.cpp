@@ -1,6 +1,7 @@
+#include "millrace/cache/near.hpp"
+
 #include <catch2/catch.hpp>
 
-#include "millrace/cache/near.hpp"
 #include "near_map.hpp"
 
 using namespace millrace;
