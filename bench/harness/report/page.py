@@ -136,7 +136,7 @@ def render_latency(res):
     if "latency_1500" in res:
         lines += [
             f"Latency from event creation to its committed row at a fixed {res['latency_1500']['rate']} events/s "
-            f"for {res['latency_1500']['seconds']} s ({res['latency_1500']['rows']:,} kept rows, sinks with `MILLRACE_BATCH_MS=10`): "
+            f"for {res['latency_1500']['seconds']} s ({res['latency_1500']['rows']:,} kept rows, sinks with their defaults: a batch committed as soon as nothing more is at hand): "
             f"p50 {res['latency_1500']['p50_ms']:.1f} ms, p99 {res['latency_1500']['p99_ms']:.1f} ms, max {res['latency_1500']['max_ms']:.1f} ms "
             f"(CPU steal during the stage: {percent(res['latency_1500'].get('cpu_steal_share'))}). "
             f"Split at the broker's append time (the stage's topic uses `LogAppendTime`): creation to append "

@@ -23,8 +23,7 @@ def bench_latency(stack, rate, seconds, workdir, topic="bench_latency"):
     stack.create_topic(topic + ".dlq")
     stack.psql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
     run([os.path.join(BIN, "millrace"), "migrate"], env={"MILLRACE_PG": stack.pg, "MILLRACE_PG_SCHEMA": schema})
-    extra = {"MILLRACE_BATCH_MS": "10"}
-    procs = [start_service("millrace-sink", workers_env(stack, topic, schema, "sink", extra), f"{workdir}/{topic}-{i}.log")
+    procs = [start_service("millrace-sink", workers_env(stack, topic, schema, "sink"), f"{workdir}/{topic}-{i}.log")
              for i in (1, 2)]
     wait_assigned([procs], 4, "sinks to join")
     # A member that has just been assigned its partitions holds the first

@@ -13,7 +13,14 @@ namespace millrace::sink {
 // sink's own. Member initialisers are the defaults; register_options() holds
 // the flag names, environment variables and help.
 struct SinkConfig {
-  stream::StreamConfig stream = stream::service_defaults("sink");
+  stream::StreamConfig stream = [] {
+    auto c = stream::service_defaults("sink");
+    // An event's way to its row starts at its creation: a batch is
+    // committed as soon as nothing more is at hand, while a busy topic
+    // still fills batches up to the limits.
+    c.close_when_idle = true;
+    return c;
+  }();
   std::string dlq_topic;  // empty: <topic>.dlq
   std::string keep_types = "sale_event,inventory_event";
   std::string min_discount = "20";
