@@ -45,7 +45,8 @@ ConsumerProbe::ConsumerProbe(metrics::Registry& r, std::string topic, std::strin
                        "PostgreSQL (and dead-letter) failures by class.", {{"class", cls}}));
   }
   r.computed_gauge("millrace_consumer_lag_records",
-                   "End offset minus the committed position, per assigned partition.",
+                   "End offset minus the committed position (past a transaction's trailing "
+                   "marker once everything read is committed), per assigned partition.",
                    [this] { return lag_samples(); });
   r.computed_gauge(
       "millrace_partition_stalled_seconds",
@@ -112,11 +113,20 @@ void ConsumerProbe::set_end(std::int32_t partition, std::int64_t next) {
   it->second = next;
 }
 
+void ConsumerProbe::settled() {
+  std::lock_guard lock(mutex_);
+  for (const auto& [p, end] : ends_) {
+    auto [it, added] = settled_.try_emplace(p, end);
+    if (!added) it->second = std::max(it->second, end);
+  }
+}
+
 void ConsumerProbe::forget_reads(const std::vector<std::int32_t>& partitions) {
   std::lock_guard lock(mutex_);
   for (const auto p : partitions) {
     reads_.erase(p);
     ends_.erase(p);
+    settled_.erase(p);
   }
 }
 
@@ -170,6 +180,7 @@ void ConsumerProbe::assigned(const std::vector<std::int32_t>& partitions, bool a
       positions_.erase(p);
       reads_.erase(p);
       ends_.erase(p);
+      settled_.erase(p);
       progress_.erase(p);
       stall_logged_.erase(p);
       halted_.erase(p);
@@ -295,8 +306,10 @@ std::vector<metrics::Sample> ConsumerProbe::lag_samples() {
     const auto it = watermarks_.find(p);
     if (it == watermarks_.end()) continue;  // not known yet
     const auto [low, high] = it->second;
+    std::int64_t at = next.value_or(low);
+    if (const auto s = settled_.find(p); s != settled_.end()) at = std::max(at, s->second);
     out.push_back({{{"topic", topic_}, {"partition", partition_label(p)}},
-                   static_cast<double>(std::max<std::int64_t>(0, high - next.value_or(low)))});
+                   static_cast<double>(std::max<std::int64_t>(0, high - at))});
   }
   return out;
 }

@@ -62,6 +62,10 @@ class ConsumerProbe {
   // although the last record handed out may be before it (a transaction
   // marker after it is no record). Forgotten with the reads.
   void set_end(std::int32_t partition, std::int64_t next);
+  // Every record the loop was handed is committed now: each partition's
+  // last end (set_end) is then committed too, for the lag. Without it an
+  // idle transactional topic would show its last marker as lag forever.
+  void settled();
   void forget_reads(const std::vector<std::int32_t>& partitions);
   // Partitions whose stall passed the timeout since the last call (each
   // once per stall), for the loop to act on.
@@ -121,8 +125,11 @@ class ConsumerProbe {
   std::map<std::int32_t, std::pair<std::int64_t, std::int64_t>> watermarks_;
   std::map<std::int32_t, double> newest_ms_;
   std::map<std::int32_t, std::optional<std::int64_t>> positions_;
-  std::map<std::int32_t, std::int64_t> reads_;          // read ahead of the position
-  std::map<std::int32_t, std::int64_t> ends_;           // fetched to the end, up to
+  std::map<std::int32_t, std::int64_t> reads_;  // read ahead of the position
+  std::map<std::int32_t, std::int64_t> ends_;   // fetched to the end, up to
+  // Committed through, by settled(): what the lag counts from when it is
+  // past the committed position (only transaction markers lie between).
+  std::map<std::int32_t, std::int64_t> settled_;
   std::map<std::int32_t, Clock::time_point> progress_;  // when the position last moved
   std::set<std::int32_t> stall_logged_;
   std::set<std::int32_t> newly_stalled_;

@@ -47,9 +47,12 @@ void TransactionalConsumer::Loop::report_reads() {
   reads_due_ = t + kReadReportInterval;
 }
 
-// Handler::idle(): only while every handled record is committed.
+// Handler::idle(), and the probe's settled(): only while every handled
+// record is committed.
 void TransactionalConsumer::Loop::report_idle() {
-  if (!handler_.wants_read_to() || resetting_ || in_flight_ || !batch_.empty()) return;
+  if (resetting_ || in_flight_ || !batch_.empty()) return;
+  probe_.settled();
+  if (!handler_.wants_read_to()) return;
   const auto t = Clock::now();
   if (t < idle_due_) return;
   idle_due_ = t + kIdleReportInterval;
