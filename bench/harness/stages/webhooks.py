@@ -54,6 +54,11 @@ class NginxReceiver:
             except OSError:
                 return False
 
+        # nginx appends: an earlier run's requests in the same directory
+        # would be taken for this one's (and have no change of this run).
+        if os.path.exists(self.log):
+            os.remove(self.log)
+
         self.context = nginx_server(self.dir, self.locations, ready, "the webhook receiver",
                                     http_extra=self.LOG_FORMAT)
         self.url, _ = self.context.__enter__()
