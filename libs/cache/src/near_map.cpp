@@ -21,7 +21,7 @@ Ticket NearMap::ask(std::string_view key, NearClock::time_point now) {
   if (it == slots_.end()) {
     // Full: any entry makes room; a hot one comes back at its next read.
     if (slots_.size() >= max_entries_) slots_.erase(slots_.begin());
-    it = slots_.emplace(k, Slot{next_token_++, false, std::nullopt}).first;
+    it = slots_.emplace(k, Slot{next_token_++, false, {}, std::nullopt}).first;
   }
   // Reads asked while the slot lives share its token, and a held entry
   // stays served meanwhile: only a change erases the slot, and a read
@@ -36,9 +36,12 @@ void NearMap::keep(const Ticket& ticket, const Lookup& found) {
   // The key changed (or listening stopped) since the ask: what the read
   // found may be older than the store's value now.
   if (!listening_ || it == slots_.end() || it->second.token != ticket.token) return;
-  // Nothing live, or an older generation than the one held (a read that
-  // crossed a rebuild): nothing to keep.
-  if (!found.generation || (generation_ && *found.generation < *generation_) || !found.entry) {
+  // Nothing live, or another generation than the one held read before the
+  // latest change of the live mark was heard of (a read that crossed a
+  // rebuild): nothing to keep. One asked after it found the generation
+  // live now, whatever its number (a counter Redis lost restarts lower).
+  const bool mark_seen = ticket.live_changes == live_changes_;
+  if (!found.generation || !found.entry || (generation_ != found.generation && !mark_seen)) {
     slots_.erase(it);
     return;
   }
@@ -51,9 +54,13 @@ void NearMap::keep(const Ticket& ticket, const Lookup& found) {
     live_known_ = false;
   }
   Slot& slot = slots_.at(ticket.key);
+  // Reads in flight together share the ticket: one that found an older
+  // version than another already kept does not replace it.
+  if (slot.held && found.entry->version < slot.version) return;
   slot.held = true;
+  slot.version = found.entry->version;
   slot.body = found.entry->body;
-  if (ticket.live_changes == live_changes_ && found.live_for.count() > 0) {
+  if (mark_seen && found.live_for.count() > 0) {
     // Counted from before the lookup was sent: never past the lease.
     live_known_ = true;
     live_until_ = ticket.asked + found.live_for;

@@ -59,6 +59,7 @@ class NearMap {
   struct Slot {
     std::uint64_t token = 0;
     bool held = false;
+    std::string version;  // store.hpp's: equal-length hex, or "0"
     std::optional<std::string> body;
   };
 

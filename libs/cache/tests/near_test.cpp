@@ -14,8 +14,9 @@ namespace {
 const NearClock::time_point t0{std::chrono::seconds(1000)};
 
 Lookup found(std::int64_t generation, std::optional<std::string> body,
-             std::chrono::milliseconds live_for = 5000ms) {
-  return {generation, Entry{"00000000000000000000000a", std::move(body)}, live_for};
+             std::chrono::milliseconds live_for = 5000ms,
+             std::string version = "00000000000000000000000a") {
+  return {generation, Entry{std::move(version), std::move(body)}, live_for};
 }
 
 // Makes `map` listen and hold `key`, read at t0 from generation 1.
@@ -91,6 +92,21 @@ TEST_CASE("near: a change that raced the read is not undone by it", "[near]") {
   }
 }
 
+TEST_CASE("near: of reads in flight together, an older version does not replace a newer one",
+          "[near]") {
+  NearMap map(100);
+  map.listening(true);
+  const Ticket before = map.ask("categories", t0);
+  const Ticket after = map.ask("categories", t0);
+  // The key changed between the two reads; its notice is still on its way.
+  map.keep(after, found(1, "[new]", 5000ms, "00000000000000000000000b"));
+  map.keep(before, found(1, "[old]", 5000ms, "00000000000000000000000a"));
+  CHECK(map.get("categories", t0)->body == "[new]");
+  // A row read from the database (version "0") is older than any change.
+  map.keep(map.ask("categories", t0), found(1, "[loaded]", 5000ms, "0"));
+  CHECK(map.get("categories", t0)->body == "[new]");
+}
+
 TEST_CASE("near: entries are served within the live mark's lease only", "[near]") {
   NearMap map(100);
   map.listening(true);
@@ -123,18 +139,29 @@ TEST_CASE("near: a change of the live mark stops serving until a read sees it ag
   CHECK(map.get("category:toys", t0 + 10ms)->body == "{toys}");
 }
 
-TEST_CASE("near: a new generation drops the old one's entries; an older one keeps nothing",
-          "[near]") {
+TEST_CASE(
+    "near: a new generation drops the old one's entries; a read that crossed it keeps nothing",
+    "[near]") {
   NearMap map(100);
   hold(map, "categories", "[list]");
   map.keep(map.ask("category:a", t0), found(1, "{a}"));
+  const Ticket crossing = map.ask("product:9", t0);
   map.live_changed();  // the rebuild's new mark
   map.keep(map.ask("category:b", t0 + 1ms), found(2, "{b}"));
   CHECK(map.get("category:b", t0 + 1ms));
   CHECK_FALSE(map.get("categories", t0 + 1ms));
   CHECK_FALSE(map.get("category:a", t0 + 1ms));
-  map.keep(map.ask("category:a", t0 + 2ms), found(1, "{a, old}"));
-  CHECK_FALSE(map.get("category:a", t0 + 2ms));
+  // Asked before the mark changed, it found the old generation.
+  map.keep(crossing, found(1, "{p9, old}"));
+  CHECK_FALSE(map.get("product:9", t0 + 2ms));
+  CHECK(map.get("category:b", t0 + 2ms));
+
+  SECTION("a generation counter that restarted lower is taken from a read after the change") {
+    map.live_changed();
+    map.keep(map.ask("category:c", t0 + 3ms), found(1, "{c}"));
+    CHECK(map.get("category:c", t0 + 3ms)->body == "{c}");
+    CHECK_FALSE(map.get("category:b", t0 + 3ms));
+  }
   // Nothing live: nothing kept.
   map.keep(map.ask("category:c", t0 + 3ms), Lookup{});
   CHECK_FALSE(map.get("category:c", t0 + 3ms));

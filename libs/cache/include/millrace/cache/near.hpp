@@ -10,16 +10,21 @@
 // it, and the entry held for that key is dropped. The rules
 // (docs/cache.md, "The near cache"):
 // - Nothing is held while that connection is not listening, and everything
-//   is dropped when it is lost: at once when Redis closes it, and after
-//   three unanswered PINGs (NearOptions::ping_every apart) when it goes
-//   quiet.
+//   is dropped when it is lost: at once when Redis closes it, and when it
+//   goes quiet, once nothing has arrived for three PING intervals
+//   (NearOptions::ping_every; checked at each PING, so within four).
 // - A worker keeps what it read only if no change of the key arrived
 //   between its asking and its keeping, so a change that raced the read is
 //   never undone by it.
-// - An entry is served only while the live mark it was read under is:
-//   never past that mark's lease as the read found it (counted from before
-//   the read), and not after Redis says the mark changed (each renewal
-//   does, so the next request reads Redis again).
+// - Entries are served only while the live mark is trusted: never past
+//   its lease as the latest read found it (counted from before that read),
+//   and not after Redis says the mark changed (each renewal does, so the
+//   next request reads Redis again) until a read asked after that change
+//   finds it again. A read that crossed a change of the mark keeps nothing
+//   of another generation; of reads in flight together, the newer version
+//   stays.
+// - Redis refusing CLIENT TRACKING or SUBSCRIBE (before 6.0, an ACL
+//   without them) turns the near cache off for the process's life, logged.
 
 #include <chrono>
 #include <cstddef>

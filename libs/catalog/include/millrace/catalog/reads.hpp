@@ -37,7 +37,8 @@ struct HeldBody {
 // What this process holds of the catalog in memory (millrace-api's near
 // cache, libs/cache/near.hpp): the answer at once, without any I/O, or
 // nothing, and then Reads has it. Caller contract: thread-safe and never
-// blocks, so an event loop may ask.
+// waits for I/O (at most for a lock the holder's own updates take), so an
+// event loop may ask.
 class Held {
  public:
   virtual ~Held() = default;

@@ -154,7 +154,9 @@ class Client {
   // A connection in Pub/Sub mode (after SUBSCRIBE), where the server sends
   // messages when it has them and a reply to a command arrives among them:
   // send() writes one command without reading anything, receive() reads
-  // what the server sent, in order.
+  // what the server sent, in order. Like every call, either connects again
+  // after a lost connection, and the new one has no subscription: a
+  // subscriber makes a new Client after a failure and subscribes again.
   void send(const std::vector<std::string_view>& argv);
   // The next reply or message, waiting up to `wait` for one to arrive;
   // nullopt when none did (the connection stays usable, unlike a command
