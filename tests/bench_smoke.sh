@@ -8,7 +8,7 @@ out=$2
 # this one does: relinking them under their feet would fail those.
 "$repo/bench/run" --smoke --no-build --out "$out" >/dev/null
 python3 - "$out/report.json" <<'PY'
-import json, sys
+import json, os, sys
 r = json.load(open(sys.argv[1]))
 res = r["results"]
 figures = {
@@ -70,6 +70,10 @@ for name, w in probes:
     assert w["seconds"] > 0 and late["samples"] > 0 and late["max"] >= late["p99"] >= late["p50"] >= 0, f"{name} probe {w!r}"
     assert 1 > st["over_1ms"] >= st["over_2ms"] >= st["over_5ms"] >= 0, f"{name} probe shares {st!r}"
     assert isinstance(w["realtime"], bool) and 0 <= w["cpu_steal_share"] < 1, f"{name} probe {w!r}"
+    # None only on a kernel without pressure stall information.
+    psi = os.path.exists("/proc/pressure/io")
+    assert (w["io_full_share"] is not None) == psi, f"{name} probe I/O {w!r}"
+    assert not psi or 0 <= w["io_full_share"] < 1, f"{name} probe I/O {w!r}"
 chains = res["handoff_1500"]
 assert [(c["chain"], c["wakeups_per_token"]) for c in chains] == [(1, 3), (5, 7), (8, 10)], f"hand-off chains {chains!r}"
 for c in chains:

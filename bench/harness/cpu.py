@@ -9,6 +9,7 @@ import re
 import resource
 import signal
 import subprocess
+import time
 
 from .common import BIN, COMMANDS
 
@@ -47,6 +48,19 @@ def steal_share(before, after):
     machine, and its tails include the stalls."""
     delta = [a - b for a, b in zip(after, before)]
     return round(delta[7] / sum(delta), 4) if sum(delta) else None
+
+
+def io_stall_us():
+    """Microseconds in which every non-idle task waited on I/O at once, since
+    boot (/proc/pressure/io's "full" total); None without PSI."""
+    try:
+        with open("/proc/pressure/io") as f:
+            for line in f:
+                if line.startswith("full"):
+                    return int(line.rsplit("total=", 1)[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def cpu_seconds(pid):
@@ -151,6 +165,7 @@ class WakeProbe:
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.result = None
         self.cpu_before = cpu_times()
+        self.io_before, self.started = io_stall_us(), time.monotonic()
         return self
 
     def __exit__(self, exc_type, exc, tb):
@@ -161,4 +176,11 @@ class WakeProbe:
                 raise SystemExit(f"bench: millrace-bench-wake-probe failed ({self.proc.returncode}): {err}")
             self.result = json.loads(out)
             self.result["cpu_steal_share"] = steal_share(self.cpu_before, cpu_times())
+            # The stalls the probe cannot see: a thread waiting on the disk
+            # (an append behind a journal commit) is not late to wake, it is
+            # not runnable.
+            io_after, elapsed = io_stall_us(), time.monotonic() - self.started
+            self.result["io_full_share"] = (round((io_after - self.io_before) / 1e6 / elapsed, 4)
+                                            if self.io_before is not None and io_after is not None and elapsed > 0
+                                            else None)
         return False

@@ -147,13 +147,16 @@ def render_wake_floor(res):
         "when no core runs at all for it: the hypervisor has taken the core (steal) or the kernel holds it. A thread "
         "of the pipeline that became runnable then waited too, whatever its code. *Stalled over t* is the share of "
         "the stage's time in which a thread woken at that moment would have waited more than t (a stall of s ms "
-        "counts s - t ms).", "",
-        "| stage | its p99 | CPU steal | probe late p50 / p99 / p99.9 / max | stalled over 1 / 2 / 5 ms |",
-        "| --- | ---: | ---: | --- | --- |",
+        "counts s - t ms). A thread waiting on the disk is not runnable, so the probe does not see that: "
+        "*I/O stalled* is the share of the stage's time in which every task with work waited on I/O at once "
+        "(`/proc/pressure/io`, `full`), as an append to Kafka's log waits behind a journal commit.", "",
+        "| stage | its p99 | CPU steal | I/O stalled | probe late p50 / p99 / p99.9 / max | stalled over 1 / 2 / 5 ms |",
+        "| --- | ---: | ---: | ---: | --- | --- |",
     ]
     for label, w, p99 in rows:
         late, st = w["late_ms"], w["stalled_share"]
         lines.append(f"| {label} | {p99:.1f} ms | {percent(w.get('cpu_steal_share'))} | "
+                     f"{percent(w.get('io_full_share'))} | "
                      + " / ".join(f"{late[p]:.2f}" for p in ("p50", "p99", "p999", "max")) + " ms | "
                      + " / ".join(f"{st[k] * 100:.2f}" for k in ("over_1ms", "over_2ms", "over_5ms")) + " % |")
     lines += [
