@@ -149,7 +149,7 @@ def render_wake_floor(res):
         "the stage's time in which a thread woken at that moment would have waited more than t (a stall of s ms "
         "counts s - t ms). A thread waiting on the disk is not runnable, so the probe does not see that: "
         "*I/O stalled* is the share of the stage's time in which every task with work waited on I/O at once "
-        "(`/proc/pressure/io`, `full`), as an append to Kafka's log waits behind a journal commit.", "",
+        "(`/proc/pressure/io`, `full`).", "",
         "| stage | its p99 | CPU steal | I/O stalled | probe late p50 / p99 / p99.9 / max | stalled over 1 / 2 / 5 ms |",
         "| --- | ---: | ---: | ---: | --- | --- |",
     ]
