@@ -214,9 +214,11 @@ TEST_CASE("an aggregator commit killed while the next batch accumulates counts e
 
 TEST_CASE("a paused zombie worker is fenced and nothing lands twice", "[zombie]") {
   Pipeline p("ft_zombie");
-  // Long batches, so the paused worker holds uncommitted records when it wakes.
+  // Long batches, so the paused worker holds uncommitted records when it
+  // wakes: not closed when the input is idle, as sinks do by default.
   const std::map<std::string, std::string> slow = {{"MILLRACE_BATCH_MS", "3000"},
-                                                   {"MILLRACE_BATCH_SIZE", "100000"}};
+                                                   {"MILLRACE_BATCH_SIZE", "100000"},
+                                                   {"MILLRACE_BATCH_CLOSE_WHEN_IDLE", "false"}};
   auto a = p.start_sink("sink-a", slow);
   auto b = p.start_sink("sink-b", slow);
   constexpr std::int64_t kCount = 40'000;
@@ -339,9 +341,11 @@ TEST_CASE("a stopped sink's backlog shows as lag when it starts, then drains to 
   p.produce(3'000, 22, 0.0);  // produced while no sink runs
   const auto after = p.end_offsets();
 
-  // A long first batch: the backlog is visible before the first commit.
-  auto sink =
-      p.start_sink("sink-2", {{"MILLRACE_BATCH_MS", "15000"}, {"MILLRACE_BATCH_SIZE", "1000000"}});
+  // A long first batch (not closed when the input is idle, as sinks do by
+  // default): the backlog is visible before the first commit.
+  auto sink = p.start_sink("sink-2", {{"MILLRACE_BATCH_MS", "15000"},
+                                      {"MILLRACE_BATCH_SIZE", "1000000"},
+                                      {"MILLRACE_BATCH_CLOSE_WHEN_IDLE", "false"}});
   CHECK(eventually([&] { return lag_shows(sink.metrics_port, p.topic, before, after); },
                    seconds(12)));
   CHECK(p.stored_total() < p.end_total());  // it was seen before the first commit
