@@ -140,7 +140,7 @@ TEST_CASE("near: a change of the live mark stops serving until a read sees it ag
 }
 
 TEST_CASE(
-    "near: a new generation drops the old one's entries; a read that crossed it keeps nothing",
+    "near: a new generation drops the old one's entries, and a read that crossed it keeps nothing",
     "[near]") {
   NearMap map(100);
   hold(map, "categories", "[list]");
