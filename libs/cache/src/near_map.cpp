@@ -1,6 +1,7 @@
 #include "near_map.hpp"
 
 #include <mutex>
+#include <utility>
 
 namespace millrace::cache::detail {
 
@@ -31,6 +32,7 @@ Ticket NearMap::ask(std::string_view key, NearClock::time_point now) {
 
 void NearMap::keep(const Ticket& ticket, const Lookup& found) {
   if (ticket.token == 0) return;
+  Slots dropped;  // freed after the lock (declared before it)
   std::unique_lock lock(mutex_);
   const auto it = slots_.find(ticket.key);
   // The key changed (or listening stopped) since the ask: what the read
@@ -48,7 +50,7 @@ void NearMap::keep(const Ticket& ticket, const Lookup& found) {
   if (generation_ != found.generation) {
     // A new generation: what was held belongs to the old one.
     Slot mine = std::move(it->second);
-    slots_.clear();
+    dropped = std::exchange(slots_, {});
     slots_.emplace(ticket.key, std::move(mine));
     generation_ = found.generation;
     live_known_ = false;
@@ -68,9 +70,10 @@ void NearMap::keep(const Ticket& ticket, const Lookup& found) {
 }
 
 void NearMap::listening(bool on) {
+  Slots dropped;  // freed after the lock (declared before it)
   std::unique_lock lock(mutex_);
   listening_ = on;
-  clear_locked();
+  dropped = clear_locked();
 }
 
 void NearMap::changed(std::string_view key) {
@@ -85,8 +88,9 @@ void NearMap::live_changed() {
 }
 
 void NearMap::changed_all() {
+  Slots dropped;  // freed after the lock (declared before it)
   std::unique_lock lock(mutex_);
-  clear_locked();
+  dropped = clear_locked();
 }
 
 std::size_t NearMap::size() const {
@@ -94,11 +98,11 @@ std::size_t NearMap::size() const {
   return slots_.size();
 }
 
-void NearMap::clear_locked() {
-  slots_.clear();
+NearMap::Slots NearMap::clear_locked() {
   generation_.reset();
   live_known_ = false;
   ++live_changes_;
+  return std::exchange(slots_, {});
 }
 
 }  // namespace millrace::cache::detail

@@ -63,7 +63,12 @@ class NearMap {
     std::optional<std::string> body;
   };
 
-  void clear_locked();
+  using Slots = std::unordered_map<std::string, Slot>;
+
+  // Empties the map under the lock and hands back what it held, for the
+  // caller to free after unlocking: an event loop asking meanwhile waits
+  // for the swap, not for freeing up to max_entries_ bodies.
+  Slots clear_locked();
 
   const std::size_t max_entries_;
   mutable std::shared_mutex mutex_;
@@ -75,7 +80,7 @@ class NearMap {
   std::optional<std::int64_t> generation_;  // the held entries'
   bool live_known_ = false;
   NearClock::time_point live_until_{};
-  std::unordered_map<std::string, Slot> slots_;
+  Slots slots_;
 };
 
 }  // namespace millrace::cache::detail
