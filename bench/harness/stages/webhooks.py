@@ -151,6 +151,8 @@ def legs_of(arrivals, read_at, deliveries, name, workdir):
     if missing:
         raise SystemExit(f"bench: webhooks: {missing} of {len(arrivals)} arrivals ({name}) have no record "
                          "on the change topic or no delivered row")
+    if not rows:
+        raise SystemExit(f"bench: webhooks: no change arrived ({name}): pgbench wrote none")
     legs = {k: [] for k in ("total", "feed") + LEGS}
     for committed, _, read, enqueued, arrived, delivered, _, produced in rows:
         legs["total"].append(arrived - committed)
@@ -180,16 +182,19 @@ def legs_of(arrivals, read_at, deliveries, name, workdir):
 
 
 def write_at(stack, schema, rate, seconds, workdir):
-    """Single-row INSERT transactions into `schema`.items at `rate` a second
-    for `seconds`: pgbench's paced schedule (Poisson arrivals at the rate),
-    from as many connections as a commit's flush needs to keep it. What
-    pgbench says of its schedule, as numbers."""
+    """rate * seconds single-row INSERT transactions into `schema`.items at
+    `rate` a second: pgbench's paced schedule (Poisson arrivals at the rate),
+    from as many connections as a commit's flush needs to keep it, each
+    running its share (-t, not -T: under load, connecting the clients took
+    the whole of a 2 s run, and nothing was written). What pgbench says of
+    its schedule, as numbers."""
     script = os.path.join(workdir, "webhooks-insert.sql")
     with open(script, "w") as f:
         f.write(f"INSERT INTO {schema}.items SELECT n, n % 50, n * 7, (n % 100000) / 100.0, md5(n::text) "
                 f"FROM nextval('{schema}.ids') AS n;\n")
     clients = max(2, min(16, rate // 100))
-    out = run([PGBENCH, "-n", "-c", str(clients), "-j", "2", "-R", str(rate), "-T", str(seconds), "-f", script,
+    each = -(-rate * seconds // clients)  # rounded up: at least rate * seconds in all
+    out = run([PGBENCH, "-n", "-c", str(clients), "-j", "2", "-R", str(rate), "-t", str(each), "-f", script,
                stack.pg]).stdout
     got = {"clients": clients}
     for key, pattern in (("transactions", r"number of transactions actually processed: (\d+)"),
