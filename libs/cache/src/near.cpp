@@ -197,10 +197,6 @@ void NearCache::stop() {
   if (s.thread.joinable()) s.thread.join();
 }
 
-bool NearCache::listening() const {
-  return state_->listening.load();
-}
-
 namespace {
 
 std::optional<catalog::HeldBody> counted(ReadProbe& probe, ReadKind kind,

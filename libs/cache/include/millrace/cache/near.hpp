@@ -77,10 +77,6 @@ class NearCache final : public catalog::Held {
   detail::Ticket ask(std::string_view key);
   void keep(const detail::Ticket& ticket, const Lookup& found);
 
-  // Whether the listening connection is up now (for tests and readiness
-  // messages).
-  bool listening() const;
-
  private:
   struct State;
   std::unique_ptr<State> state_;
