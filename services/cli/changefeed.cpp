@@ -1,4 +1,5 @@
 // millrace changefeed publish|drop-slot: the change feed's PostgreSQL side.
+#include <cstdint>
 #include <cstdio>
 
 #include "commands.hpp"
@@ -16,7 +17,10 @@ constexpr const char* kUsage =
     "usage: millrace changefeed <command> [flags]\n"
     "\n"
     "commands:\n"
-    "  publish    create the publication (or set its tables), as the tables' owner\n"
+    "  publish    create the publication (or set its tables) and the backfills' signal\n"
+    "             table, as the tables' owner\n"
+    "  backfill   ask the feed to publish a table's current rows again (or cancel that)\n"
+    "  backfills  list the backfills asked for, with their progress\n"
     "  drop-slot  drop the replication slot and release the WAL it holds\n";
 
 int cmd_publish(const std::vector<std::string>& args) {
@@ -24,6 +28,7 @@ int cmd_publish(const std::vector<std::string>& args) {
   std::string publication = "millrace_changes";
   std::string tables;
   std::string grant_select;
+  std::string backfill_table = "changefeed_backfills";
   core::OptionSet options(
       "millrace changefeed publish",
       "Creates the change feed's publication for the given tables of --pg-schema, or sets an "
@@ -36,11 +41,15 @@ int cmd_publish(const std::vector<std::string>& args) {
                      "categories and products where they exist)");
   options.add_string("grant-select", "", &grant_select,
                      "Also grant this role (the feed's) SELECT on the tables, which the initial "
-                     "snapshot (--snapshot initial) needs");
+                     "snapshot (--snapshot initial) and backfills need, and SELECT and UPDATE on "
+                     "the signal table");
+  options.add_string("backfill-table", "MILLRACE_CHANGEFEED_BACKFILL_TABLE", &backfill_table,
+                     "Signal table of backfill requests, in --pg-schema (created if missing)");
   if (const auto exit = parse_flags(options, args, "changefeed publish", [&] {
         pg::validate(pg);
         changefeed::ChangefeedConfig check;
         check.publication = publication;
+        check.backfill_table = backfill_table;
         changefeed::validate(check);
       })) {
     return *exit;
@@ -52,11 +61,110 @@ int cmd_publish(const std::vector<std::string>& args) {
     return usage_error("changefeed publish", "no tables to publish in schema " + pg.schema +
                                                  " (run `millrace migrate` first)");
   }
-  changefeed::publish(*conn, publication, pg.schema, list, grant_select);
+  changefeed::publish(*conn, publication, pg.schema, list, grant_select, backfill_table);
   std::string names;
   for (const auto& t : list) names += (names.empty() ? "" : ", ") + t;
   std::printf("publication %s: %s.{%s}\n", publication.c_str(), pg.schema.c_str(), names.c_str());
   if (!grant_select.empty()) std::printf("SELECT granted to %s\n", grant_select.c_str());
+  return 0;
+}
+
+// The settings `backfill` and `backfills` share: where the signal table is.
+struct SignalOptions {
+  pg::PgOptions pg;
+  std::string publication = "millrace_changes";
+  std::string backfill_table = "changefeed_backfills";
+
+  void add(core::OptionSet& options) {
+    pg::register_options(options, pg);
+    options.add_string("publication", "MILLRACE_CHANGEFEED_PUBLICATION", &publication,
+                       "The publication whose feed runs the backfill");
+    options.add_string("backfill-table", "MILLRACE_CHANGEFEED_BACKFILL_TABLE", &backfill_table,
+                       "Signal table of backfill requests, in --pg-schema");
+  }
+  void validate() const {
+    pg::validate(pg);
+    changefeed::ChangefeedConfig check;
+    check.publication = publication;
+    check.backfill_table = backfill_table;
+    changefeed::validate(check);
+  }
+};
+
+int cmd_backfill(const std::vector<std::string>& args) {
+  SignalOptions signal;
+  std::string table;
+  std::string where;
+  std::int64_t chunk_size = 10000;
+  std::int64_t cancel = 0;
+  core::OptionSet options(
+      "millrace changefeed backfill",
+      "Asks the change feed of --publication to publish the current rows of a published table "
+      "again, as op r records in key order, in chunks, between the changes it keeps streaming. "
+      "It inserts a row into the signal table; a plain INSERT there by any client does the "
+      "same. Prints the backfill's id. With --cancel ID, stops one instead.");
+  signal.add(options);
+  options.add_string("table", "", &table,
+                     "The table: schema.table, or its name when the publication holds one table "
+                     "of that name");
+  options.add_string("where", "", &where,
+                     "Only the rows that match this SQL condition (e.g. \"region = 'north'\")");
+  options.add_int("chunk-size", "", &chunk_size,
+                  "Rows per chunk: each is one snapshot read and one Kafka transaction", 1,
+                  1'000'000);
+  options.add_int("cancel", "", &cancel,
+                  "Cancel the backfill with this id: a pending one at once, a running one at "
+                  "its next chunk",
+                  0, INT64_MAX);
+  if (const auto exit = parse_flags(options, args, "changefeed backfill", [&] {
+        signal.validate();
+        if ((cancel == 0) == table.empty()) {
+          throw core::UsageError("give --table to ask for a backfill, or --cancel ID to stop one");
+        }
+      })) {
+    return *exit;
+  }
+  auto conn = pg::connect(signal.pg.url, signal.pg.schema, "millrace-changefeed-backfill",
+                          signal.pg.connect_limits());
+  if (cancel != 0) {
+    if (!changefeed::cancel_backfill(*conn, signal.pg.schema, signal.backfill_table, cancel)) {
+      std::fprintf(stderr, "millrace changefeed backfill: no backfill %lld is pending or running\n",
+                   static_cast<long long>(cancel));
+      return 1;
+    }
+    std::printf("backfill %lld: cancel asked\n", static_cast<long long>(cancel));
+    return 0;
+  }
+  const auto id = changefeed::request_backfill(*conn, signal.pg.schema, signal.backfill_table,
+                                               signal.publication, table, where, chunk_size);
+  std::printf("%lld\n", static_cast<long long>(id));
+  return 0;
+}
+
+int cmd_backfills(const std::vector<std::string>& args) {
+  SignalOptions signal;
+  core::OptionSet options("millrace changefeed backfills",
+                          "Lists the backfills asked for, newest first, with their state and "
+                          "progress (rows published as of the feed's last checkpoint).");
+  signal.add(options);
+  if (const auto exit =
+          parse_flags(options, args, "changefeed backfills", [&] { signal.validate(); })) {
+    return *exit;
+  }
+  auto conn = pg::connect(signal.pg.url, signal.pg.schema, "millrace-changefeed-backfills",
+                          signal.pg.connect_limits());
+  const auto rows = changefeed::list_backfills(*conn, signal.pg.schema, signal.backfill_table);
+  std::printf("%-6s %-10s %-28s %8s %10s  %-20s %s\n", "id", "state", "table", "chunks", "rows",
+              "requested", "where / error");
+  for (const auto& b : rows) {
+    std::string note = b.where;
+    if (!b.error.empty()) note += (note.empty() ? "" : "; ") + b.error;
+    if (b.cancel && b.state == "running")
+      note += (note.empty() ? "" : "; ") + std::string("cancel asked");
+    std::printf("%-6lld %-10s %-28s %8lld %10lld  %-20s %s\n", static_cast<long long>(b.id),
+                b.state.c_str(), b.table.c_str(), static_cast<long long>(b.chunks),
+                static_cast<long long>(b.rows), b.requested_at.c_str(), note.c_str());
+  }
   return 0;
 }
 
@@ -91,6 +199,8 @@ int cmd_changefeed(const std::vector<std::string>& args) {
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   if (args[0] == "publish") return cmd_publish(rest);
   if (args[0] == "drop-slot") return cmd_drop_slot(rest);
+  if (args[0] == "backfill") return cmd_backfill(rest);
+  if (args[0] == "backfills") return cmd_backfills(rest);
   return usage_error("changefeed", "unknown command \"" + args[0] + "\"");
 }
 

@@ -48,7 +48,7 @@ std::optional<Transaction> Assembler::feed(const Message& message, Lsn wal_posit
       Overloaded{
           [&](const Begin& b) {
             if (open_) throw DecodeError("pgoutput: Begin inside a transaction");
-            open_ = Transaction{b.xid, b.final_lsn, 0, b.commit_time_pg_us, {}};
+            open_ = Transaction{b.xid, b.final_lsn, 0, b.commit_time_pg_us, {}, {}};
           },
           [&](const Commit& c) {
             if (!open_) throw DecodeError("pgoutput: Commit without a Begin");
@@ -78,10 +78,14 @@ std::optional<Transaction> Assembler::feed(const Message& message, Lsn wal_posit
             for (const Oid oid : t.relations) add(Op::kTruncate, oid, wal_position);
           },
           // Types only name a column's type (its OID is in the Relation);
-          // origins and logical messages are not row changes.
+          // origins are not row changes. A transactional message belongs to
+          // its transaction; one that is not comes outside any and is
+          // dropped (the feed asks for none).
           [](const Type&) {},
           [](const Origin&) {},
-          [](const LogicalMessage&) {},
+          [&](const LogicalMessage& m) {
+            if (m.transactional && open_) open_->messages.push_back(m);
+          },
       },
       message);
   return done;

@@ -200,6 +200,7 @@ std::string to_json(const Change& change, const std::string& id) {
          core::format_timestamp(unix_us_from_pg(s.commit_time_pg_us)) +
          "\",\"seq\":" + std::to_string(s.seq);
   if (s.change_lsn != 0) out += ",\"change_lsn\":\"" + format_lsn(s.change_lsn) + "\"";
+  if (s.backfill != 0) out += ",\"backfill\":" + std::to_string(s.backfill);
   out += "}}";
   return out;
 }

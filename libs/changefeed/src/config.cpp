@@ -52,6 +52,11 @@ void register_options(core::OptionSet& o, ChangefeedConfig& c) {
             "Longest the initial snapshot's Kafka transaction may stay open (at most the "
             "broker's transaction.max.timeout.ms)",
             1000, 86'400'000);
+  o.add_string("backfill-table", "MILLRACE_CHANGEFEED_BACKFILL_TABLE", &c.backfill_table,
+               "Signal table of backfill requests, in --pg-schema (millrace changefeed publish "
+               "creates it)");
+  o.add_int("backfill-poll-ms", "MILLRACE_CHANGEFEED_BACKFILL_POLL_MS", &c.backfill_poll_ms,
+            "Ask the signal table for a backfill request this often while none runs", 10, 600'000);
   core::register_options(o, c.retry);
   core::add_metrics_addr(o, &c.metrics_addr);
 }
@@ -61,6 +66,7 @@ void validate(ChangefeedConfig& c) {
   pg::validate(c.pg);
   check_name("--slot", c.slot);
   check_name("--publication", c.publication);
+  check_name("--backfill-table", c.backfill_table);
   if (c.transactional_id.empty()) c.transactional_id = "millrace-changefeed." + c.slot;
   if (c.checkpoint_group.empty())
     c.checkpoint_group = "millrace-changefeed." + c.slot + ".checkpoint";

@@ -5,21 +5,41 @@
 #include <algorithm>
 #include <chrono>
 
+#include "millrace/changefeed/backfill.hpp"
 #include "millrace/changefeed/walstream.hpp"
+#include "millrace/core/event.hpp"
 
 namespace millrace::changefeed {
 
 std::string encode_checkpoint(const Checkpoint& checkpoint) {
-  return "{\"commit_lsn\":\"" + format_lsn(checkpoint.commit_lsn) + "\",\"end_lsn\":\"" +
-         format_lsn(checkpoint.end_lsn) + "\"}";
+  std::string out = "{\"commit_lsn\":\"" + format_lsn(checkpoint.commit_lsn) + "\",\"end_lsn\":\"" +
+                    format_lsn(checkpoint.end_lsn) + "\"";
+  if (const auto& b = checkpoint.backfill) {
+    out += ",\"backfill\":{\"id\":" + std::to_string(b->id);
+    if (b->after) {
+      out += ",\"after\":[";
+      for (std::size_t i = 0; i < b->after->size(); ++i) {
+        if (i != 0) out += ',';
+        core::append_json_string(out, (*b->after)[i]);
+      }
+      out += ']';
+    }
+    out +=
+        ",\"chunks\":" + std::to_string(b->chunks) + ",\"rows\":" + std::to_string(b->rows) + "}";
+  }
+  if (checkpoint.backfill_finished != 0) {
+    out += ",\"backfill_finished\":" + std::to_string(checkpoint.backfill_finished);
+  }
+  out += '}';
+  return out;
 }
 
 std::optional<Checkpoint> parse_checkpoint(std::string_view text) {
   rapidjson::Document d;
   d.Parse(text.data(), text.size());
   if (d.HasParseError() || !d.IsObject()) return std::nullopt;
+  const rapidjson::Value& root = d;  // const: clang 14 finds == ambiguous otherwise
   const auto lsn = [&](const char* name) -> std::optional<Lsn> {
-    const rapidjson::Value& root = d;  // const: clang 14 finds == ambiguous otherwise
     const auto it = root.FindMember(name);
     if (it == root.MemberEnd() || !it->value.IsString()) return std::nullopt;
     return parse_lsn(std::string_view(it->value.GetString(), it->value.GetStringLength()));
@@ -27,7 +47,37 @@ std::optional<Checkpoint> parse_checkpoint(std::string_view text) {
   const auto commit = lsn("commit_lsn");
   const auto end = lsn("end_lsn");
   if (!commit || !end) return std::nullopt;
-  return Checkpoint{*commit, *end};
+  Checkpoint out{*commit, *end, std::nullopt, 0};
+  if (const auto it = root.FindMember("backfill_finished"); it != root.MemberEnd()) {
+    if (!it->value.IsInt64()) return std::nullopt;
+    out.backfill_finished = it->value.GetInt64();
+  }
+  if (const auto it = root.FindMember("backfill"); it != root.MemberEnd()) {
+    const rapidjson::Value& b = it->value;
+    if (!b.IsObject()) return std::nullopt;
+    const auto id = b.FindMember("id");
+    const auto chunks = b.FindMember("chunks");
+    const auto rows = b.FindMember("rows");
+    if (id == b.MemberEnd() || !id->value.IsInt64() || chunks == b.MemberEnd() ||
+        !chunks->value.IsUint64() || rows == b.MemberEnd() || !rows->value.IsUint64()) {
+      return std::nullopt;
+    }
+    BackfillProgress p;
+    p.id = id->value.GetInt64();
+    p.chunks = chunks->value.GetUint64();
+    p.rows = rows->value.GetUint64();
+    if (const auto after = b.FindMember("after"); after != b.MemberEnd()) {
+      if (!after->value.IsArray()) return std::nullopt;
+      std::vector<std::string> key;
+      for (const auto& v : after->value.GetArray()) {
+        if (!v.IsString()) return std::nullopt;
+        key.emplace_back(v.GetString(), v.GetStringLength());
+      }
+      p.after = std::move(key);
+    }
+    out.backfill = std::move(p);
+  }
+  return out;
 }
 
 Feed::Feed(ReplicationPort& stream, PublishPort& publisher, PrimaryKeyLookup primary_key,
@@ -47,6 +97,7 @@ Feed::~Feed() {
 
 void Feed::step(std::chrono::milliseconds timeout) {
   collect(false);
+  if (backfill_) backfill_->tick();
   // With a batch pending, only what has arrived: an idle stream closes it.
   // With one in flight, a short wait either way (not none: the loop would
   // spin until the publish returns), so its end is seen soon.
@@ -84,9 +135,22 @@ void Feed::handle(std::string_view copy_data) {
       if (idle()) confirmable_ = std::max(confirmable_, tx->end_lsn);
       return;
     }
-    if (pending_.empty()) pending_since_ = clock_();
-    pending_changes_ += tx->changes.size();
-    pending_.push_back(std::move(*tx));
+    if (backfill_) {
+      auto out = backfill_->on_transaction(*tx);
+      // A chunk is queued even when empty: its checkpoint carries the
+      // backfill's progress, or its end.
+      if (out.chunk) {
+        queue(std::move(*out.chunk));
+        return;
+      }
+    }
+    if (tx->changes.empty()) {
+      // Nothing to publish: a watermark, or a transaction holding only
+      // logical messages.
+      if (idle()) confirmable_ = std::max(confirmable_, tx->end_lsn);
+      return;
+    }
+    queue(std::move(*tx));
     return;
   }
   const auto& k = std::get<Keepalive>(message);
@@ -101,9 +165,21 @@ void Feed::handle(std::string_view copy_data) {
   if (k.reply_requested) reply_requested_ = true;
 }
 
+void Feed::queue(Transaction&& tx) {
+  if (pending_.empty()) pending_since_ = clock_();
+  pending_changes_ += tx.changes.size();
+  pending_.push_back(std::move(tx));
+}
+
 void Feed::publish_pending() {
   collect(true);
-  const Checkpoint through{pending_.back().commit_lsn, pending_.back().end_lsn};
+  Checkpoint through{pending_.back().commit_lsn, pending_.back().end_lsn, published_.backfill,
+                     published_.backfill_finished};
+  if (backfill_) {
+    // As of the batch's end: every transaction read has been handed to it.
+    through.backfill = backfill_->progress();
+    through.backfill_finished = backfill_->finished();
+  }
   publishing_ = std::move(pending_);
   publishing_changes_ = pending_changes_;
   publishing_through_ = through;
@@ -136,6 +212,7 @@ void Feed::count_published() {
   ++stats_.batches;
   stats_.last_commit_time_pg_us = publishing_.back().commit_time_pg_us;
   confirmable_ = std::max(confirmable_, through.end_lsn);
+  if (backfill_) backfill_->published(through);
   publishing_.clear();
   publishing_changes_ = 0;
 }

@@ -1,6 +1,7 @@
 #include "pg_snapshot.hpp"
 
 #include "millrace/core/failure.hpp"
+#include "published_tables.hpp"
 
 namespace millrace::changefeed {
 
@@ -35,58 +36,17 @@ PgSnapshot::PgSnapshot(pg::ReplicationConnection& conn, const std::string& slot,
     throw InfraError(FailureClass::kFatal, "CREATE_REPLICATION_SLOT: bad consistent point");
   consistent_point_ = *point;
   const auto info = conn_.command(
-      "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint - 946684800000000, "
-      "current_setting('server_version_num')::int");
+      "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint - 946684800000000");
   taken_at_pg_us_ = std::stoll(text(info.at(0), 0, "clock"));
-  server_version_ = std::stoi(text(info.at(0), 1, "server version"));
 }
 
 std::vector<std::shared_ptr<const Relation>> PgSnapshot::tables() {
-  // PostgreSQL 15 added column lists and row filters to publications; the
-  // snapshot publishes what the stream would: those columns, those rows.
-  const bool lists = server_version_ >= 150000;
-  const std::string pub = conn_.quote_literal(publication_);
-  const auto listed =
-      conn_.command("SELECT c.oid, t.schemaname, t.tablename, c.relreplident, " +
-                    std::string(lists ? "t.rowfilter" : "NULL") +
-                    " FROM pg_publication_tables t JOIN pg_namespace n ON n.nspname = t.schemaname "
-                    "JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = t.tablename "
-                    "WHERE t.pubname = " +
-                    pub + " ORDER BY t.schemaname, t.tablename");
   std::vector<std::shared_ptr<const Relation>> out;
-  for (const auto& row : listed) {
-    auto r = std::make_shared<Relation>();
-    r->oid = static_cast<Oid>(std::stoul(text(row, 0, "table oid")));
-    r->schema = text(row, 1, "schema");
-    r->name = text(row, 2, "table name");
-    r->replica_identity = text(row, 3, "replica identity").at(0);
-    if (row.at(4)) row_filters_[r->oid] = *row[4];
-    // The columns pgoutput sends (not dropped, not generated, in the
-    // publication's column list), flagged as pgoutput flags the replica
-    // identity: the primary key by default, the chosen index for 'i',
-    // every column for 'f'.
-    const std::string oid = std::to_string(r->oid);
-    const auto columns = conn_.command(
-        "SELECT a.attname, a.atttypid, a.atttypmod, c.relreplident = 'f' OR a.attnum = "
-        "ANY(coalesce(i.indkey::int2[], '{}')) FROM pg_attribute a JOIN pg_class c ON c.oid = "
-        "a.attrelid LEFT JOIN pg_index i ON i.indrelid = c.oid AND ((c.relreplident = 'd' AND "
-        "i.indisprimary) OR (c.relreplident = 'i' AND i.indisreplident)) WHERE a.attrelid = " +
-        oid + " AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''" +
-        (lists ? " AND a.attname IN (SELECT unnest(attnames) FROM pg_publication_tables WHERE "
-                 "pubname = " +
-                     pub + " AND schemaname = " + conn_.quote_literal(r->schema) +
-                     " AND tablename = " + conn_.quote_literal(r->name) + ")"
-               : std::string()) +
-        " ORDER BY a.attnum");
-    for (const auto& col : columns) {
-      Column c;
-      c.name = text(col, 0, "column name");
-      c.type_oid = static_cast<Oid>(std::stoul(text(col, 1, "column type")));
-      c.type_modifier = std::stoi(text(col, 2, "type modifier"));
-      c.key = text(col, 3, "key flag") == "t";
-      r->columns.push_back(std::move(c));
-    }
-    out.push_back(std::move(r));
+  for (auto& t :
+       published_tables([&](const std::string& sql) { return conn_.command(sql); },
+                        [&](std::string_view s) { return conn_.quote_literal(s); }, publication_)) {
+    if (t.row_filter) row_filters_[t.relation->oid] = *t.row_filter;
+    out.push_back(std::move(t.relation));
   }
   return out;
 }

@@ -38,7 +38,6 @@ class PgSnapshot final : public SnapshotSource {
   std::string publication_;
   Lsn consistent_point_ = 0;
   std::int64_t taken_at_pg_us_ = 0;
-  int server_version_ = 0;
   std::map<Oid, std::string> row_filters_;  // the publication's WHERE, per table
 };
 

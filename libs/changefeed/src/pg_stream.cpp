@@ -31,6 +31,10 @@ PgStream::PgStream(const ChangefeedConfig& config)
   if (!position)
     throw InfraError(FailureClass::kFatal, "IDENTIFY_SYSTEM: bad xlogpos " + *system[0][2]);
   server_position_ = *position;
+  const auto version = conn_.command("SHOW server_version_num");
+  if (version.size() == 1 && !version[0].empty() && version[0][0]) {
+    server_version_ = std::stoi(*version[0][0]);
+  }
 
   const auto pub = conn_.command("SELECT count(*) FROM pg_publication WHERE pubname = " +
                                  literal(config.publication));
@@ -67,7 +71,7 @@ void PgStream::drop_slot() {
 void PgStream::start() {
   conn_.start("START_REPLICATION SLOT " + quoted(config_.slot) +
               " LOGICAL 0/0 (proto_version '1', publication_names " +
-              literal(quoted(config_.publication)) + ")");
+              literal(quoted(config_.publication)) + (messages() ? ", messages 'true'" : "") + ")");
 }
 
 std::optional<std::string> PgStream::read(std::chrono::milliseconds timeout) {

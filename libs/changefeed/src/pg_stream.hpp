@@ -34,6 +34,9 @@ class PgStream final : public ReplicationPort {
 
   // The server's WAL position when connected (IDENTIFY_SYSTEM).
   Lsn server_position() const { return server_position_; }
+  // PostgreSQL 14 and later send logical messages (pgoutput's `messages`),
+  // which backfills' watermarks are: start() asks for them there.
+  bool messages() const { return server_version_ >= 140000; }
   // Streams from the slot's confirmed position.
   void start();
 
@@ -48,6 +51,7 @@ class PgStream final : public ReplicationPort {
   pg::ReplicationConnection conn_;
   std::unique_ptr<pqxx::connection> catalog_;  // opened on first use
   Lsn server_position_ = 0;
+  int server_version_ = 0;
   bool slot_exists_ = false;
 };
 

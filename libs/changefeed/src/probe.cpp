@@ -25,6 +25,15 @@ FeedProbe::FeedProbe(metrics::Registry& r)
                            "Initial snapshots published (committed with their checkpoint)")),
       snapshot_running_(r.gauge("millrace_changefeed_snapshot_in_progress",
                                 "1 while the initial snapshot is read and published")),
+      backfill_running_(r.gauge("millrace_changefeed_backfill_running",
+                                "The id of the backfill running (its row in the signal table), 0 "
+                                "when none runs")),
+      backfill_rows_(r.counter("millrace_changefeed_backfill_rows_total",
+                               "Rows backfills read and queued for publishing, each in its "
+                               "chunk's place in the stream")),
+      backfill_rereads_(r.counter("millrace_changefeed_backfill_rereads_total",
+                                  "Backfill chunks read again: a transaction the chunk's "
+                                  "snapshot did not see had committed before its low watermark")),
       up_(r.gauge("millrace_changefeed_up", "1 while the feed streams from its slot")),
       confirmed_(r.gauge("millrace_changefeed_confirmed_lsn",
                          "The slot's flush position the feed last confirmed, as a WAL byte "
@@ -48,6 +57,7 @@ void FeedProbe::session_failed(bool retryable) {
   (retryable ? restarts_retryable_ : failures_fatal_).inc();
   up_.set(0);
   snapshot_running_.set(0);
+  backfill_running_.set(0);
 }
 
 void FeedProbe::snapshot_started() {
@@ -63,6 +73,18 @@ void FeedProbe::snapshot_progress(std::uint64_t table_rows, bool table_done) {
 void FeedProbe::snapshot_published() {
   snapshots_.inc();
   snapshot_running_.set(0);
+}
+
+void FeedProbe::backfill(const Backfiller& b) {
+  if (backfill_of_ != &b) {  // a new session's
+    backfill_of_ = &b;
+    backfill_last_ = BackfillStats{};
+  }
+  const auto& s = b.stats();
+  backfill_rows_.inc(static_cast<double>(s.rows - backfill_last_.rows));
+  backfill_rereads_.inc(static_cast<double>(s.rereads - backfill_last_.rereads));
+  backfill_last_ = s;
+  backfill_running_.set(static_cast<double>(b.running().value_or(0)));
 }
 
 void FeedProbe::observe(const FeedStats& s) {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "millrace/changefeed/backfill.hpp"
 #include "millrace/changefeed/feed.hpp"
 #include "millrace/metrics/metrics.hpp"
 
@@ -24,6 +25,8 @@ class FeedProbe {
   void snapshot_started();
   void snapshot_progress(std::uint64_t table_rows, bool table_done);
   void snapshot_published();
+  // After each step: the backfill running, and its counters.
+  void backfill(const Backfiller& backfiller);
 
  private:
   metrics::Counter transactions_, skipped_, changes_, batches_;
@@ -31,6 +34,10 @@ class FeedProbe {
   metrics::Counter snapshot_rows_, snapshots_;
   metrics::Gauge snapshot_running_;
   std::uint64_t snapshot_table_rows_ = 0;
+  metrics::Gauge backfill_running_;
+  metrics::Counter backfill_rows_, backfill_rereads_;
+  BackfillStats backfill_last_{};
+  const Backfiller* backfill_of_ = nullptr;
   metrics::Gauge up_, confirmed_, server_wal_end_, lag_bytes_, lag_seconds_, last_commit_time_;
   FeedStats last_{};
   std::chrono::steady_clock::time_point caught_up_at_ = std::chrono::steady_clock::now();

@@ -2,15 +2,19 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include "kafka_publisher.hpp"
+#include "millrace/changefeed/backfill.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/kafka/readiness.hpp"
 #include "millrace/pg/readiness.hpp"
 #include "millrace/runtime/health.hpp"
 #include "millrace/runtime/log.hpp"
+#include "pg_backfill.hpp"
 #include "pg_snapshot.hpp"
 #include "pg_stream.hpp"
 #include "probe.hpp"
@@ -24,6 +28,16 @@ using std::chrono::milliseconds;
 namespace {
 
 constexpr const char* kComponent = "changefeed";
+
+// Unique to one session of one process: in every watermark it writes.
+std::string session_id() {
+  static std::atomic<std::uint64_t> sessions{0};
+  std::random_device random;
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%08x%08x-%llu", random(), random(),
+                static_cast<unsigned long long>(++sessions));
+  return buf;
+}
 
 // The feed's thread: sessions, each one connection to each side, retried
 // with backoff until stop or a fatal failure.
@@ -149,12 +163,28 @@ struct FeedRunner {
     Feed feed(
         stream, publisher, [&](const Relation& r) { return stream.primary_key(r); }, checkpoint,
         fc);
+    // Backfills between the stream's transactions, where the server sends
+    // the watermarks (logical messages).
+    PgBackfillSource backfill_source(config);
+    BackfillConfig bc;
+    bc.poll = milliseconds(config.backfill_poll_ms);
+    Backfiller backfiller(
+        backfill_source, [&](const Relation& r) { return stream.primary_key(r); }, session_id(),
+        bc);
+    if (stream.messages()) {
+      backfiller.resume(checkpoint);
+      feed.set_backfill(&backfiller);
+    } else {
+      runtime::log_warn(kComponent,
+                        "PostgreSQL before 14 sends no logical messages: backfills are off");
+    }
     probe.session_started();
     probe.connected(true);
     health.clear("feed");
     while (!stopping.load()) {
       feed.step(milliseconds(100));
       probe.observe(feed.stats());
+      probe.backfill(backfiller);
     }
     feed.flush();
     probe.observe(feed.stats());

@@ -5,7 +5,7 @@
 namespace millrace::changefeed {
 
 Checkpoint snapshot_checkpoint(Lsn consistent_point) {
-  return Checkpoint{consistent_point - 1, consistent_point};
+  return Checkpoint{consistent_point - 1, consistent_point, std::nullopt, 0};
 }
 
 SnapshotResult publish_snapshot(SnapshotSource& source, SnapshotSink& sink,

@@ -5,7 +5,9 @@
 #include <deque>
 #include <mutex>
 
+#include "backfill_fakes.hpp"
 #include "bytes.hpp"
+#include "millrace/changefeed/backfill.hpp"
 #include "millrace/changefeed/snapshot.hpp"
 #include "millrace/core/failure.hpp"
 
@@ -177,7 +179,7 @@ TEST_CASE("a batch waits at most its linger for more transactions") {
 }
 
 TEST_CASE("after a restart, transactions up to the checkpoint are skipped, not published again") {
-  Rig rig(Checkpoint{0x200, 0x208});
+  Rig rig(Checkpoint{0x200, 0x208, std::nullopt, 0});
   rig.stream.transaction(0x100, 2, true);
   rig.stream.transaction(0x200, 2);
   rig.stream.transaction(0x300, 2);
@@ -226,7 +228,7 @@ TEST_CASE("a status update goes out at least every status interval") {
 }
 
 TEST_CASE("checkpoints round-trip as JSON, anything else is refused") {
-  const Checkpoint c{0x16B374D848ULL, 0x16B374D880ULL};
+  const Checkpoint c{0x16B374D848ULL, 0x16B374D880ULL, std::nullopt, 0};
   CHECK(encode_checkpoint(c) == R"({"commit_lsn":"16/B374D848","end_lsn":"16/B374D880"})");
   const auto back = parse_checkpoint(encode_checkpoint(c));
   REQUIRE(back.has_value());
@@ -350,4 +352,49 @@ TEST_CASE("pipelined: the next batch is read while one publishes, and confirmed 
     for (const Lsn f : stream.flushed) CHECK(f == 0);
     CHECK(feed.stats().changes == 0);
   }
+}
+
+TEST_CASE("a backfill's chunk is published in its high watermark's place, with its progress") {
+  using millrace::changefeed::testing::FakeBackfillSource;
+  using millrace::changefeed::testing::row;
+  FakeBackfillSource src;
+  src.requests = {{1, "public.t", "", 2}};
+  Chunk chunk;
+  chunk.rows = {row("10", "a"), row("11", "b")};
+  chunk.snapshot = parse_xid_snapshot("1000:1000:");
+  src.chunks = {chunk, Chunk{{}, chunk.snapshot, 0}};
+  Rig rig;
+  Backfiller backfiller(src, no_key, "s1");
+  backfiller.resume({});
+  rig.feed->set_backfill(&backfiller);
+  const auto mark = [&](Lsn lsn, const std::string& content) {
+    rig.stream.xlog(Bytes().ch('B').i64(lsn).i64(0).i32(static_cast<std::uint32_t>(lsn)));
+    rig.stream.xlog(Bytes()
+                        .ch('M')
+                        .i8(1)
+                        .i64(lsn)
+                        .str(kBackfillMessagePrefix)
+                        .i32(static_cast<std::uint32_t>(content.size()))
+                        .raw(content));
+    rig.stream.xlog(Bytes().ch('C').i8(0).i64(lsn).i64(lsn + 8).i64(0));
+  };
+  rig.feed->step(milliseconds(0));  // the request is picked up
+  rig.feed->step(milliseconds(0));  // the first chunk is read
+  REQUIRE(src.reads.size() == 1);
+  rig.stream.transaction(0x100, 1, true);
+  mark(0x200, "s1/1/1/low");
+  rig.stream.transaction(0x300, 1);
+  mark(0x400, "s1/1/1/high");
+  rig.stream.transaction(0x500, 1);
+  rig.drain();
+  // The watermarks are not published; the chunk is, between 0x300 and 0x500.
+  REQUIRE(rig.publisher.batches.size() == 1);
+  CHECK(rig.publisher.batches[0] == std::vector<Lsn>{0x100, 0x300, 0x400, 0x500});
+  const auto& through = rig.publisher.checkpoints[0];
+  CHECK(through.commit_lsn == 0x500);
+  REQUIRE(through.backfill);
+  CHECK(through.backfill->id == 1);
+  CHECK(through.backfill->after == std::vector<std::string>{"11"});
+  CHECK(through.backfill->rows == 2);
+  CHECK(rig.feed->stats().changes == 5);
 }

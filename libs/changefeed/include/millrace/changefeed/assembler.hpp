@@ -21,6 +21,10 @@ struct Transaction {
   Lsn end_lsn = 0;  // the position to confirm once the transaction is published
   std::int64_t commit_time_pg_us = 0;
   std::vector<Change> changes;  // in the order PostgreSQL applied them
+  // Its logical messages (pg_logical_emit_message with transactional =
+  // true; sent when the stream asks for messages), in order. A backfill's
+  // watermarks are such transactions, with no changes.
+  std::vector<LogicalMessage> messages;
 };
 
 // The names of a table's primary key columns, in key order; empty if it has

@@ -24,13 +24,14 @@ struct Source {
   std::int64_t commit_time_pg_us = 0;  // µs since 2000-01-01, as on the wire
   std::uint32_t seq = 0;               // 0-based position in the transaction
   Lsn change_lsn = 0;                  // the change's own WAL position; 0 if unknown
+  std::int64_t backfill = 0;           // the backfill a row read comes from; 0 if none
 };
 
 enum class Op : char {
   kCreate = 'c',
   kUpdate = 'u',
   kDelete = 'd',
-  kRead = 'r',      // a row of the initial snapshot
+  kRead = 'r',      // a row of the initial snapshot or of a backfill
   kTruncate = 't',  // the whole table emptied; no key, no rows
 };
 
@@ -63,10 +64,11 @@ std::string kafka_key(const Change& change);
 //    "key":{...}, "before":{...}|null, "after":{...}|null,
 //    "unchanged":["col", ...],           (only when some are)
 //    "source":{"lsn":"16/B374D848","xid":..., "commit_time":"...Z",
-//              "seq":..., "change_lsn":"..."}}
+//              "seq":..., "change_lsn":"...", "backfill":...}}
 // Column values are typed from their PostgreSQL type: booleans, integers
 // and floats as JSON numbers/booleans, numeric as an exact JSON number,
 // json/jsonb embedded, NaN and infinities and everything else as strings.
+// "backfill" (a backfill's id) is on the rows a backfill read (op "r").
 // "before" carries the whole old row under replica identity full, only the
 // key columns when only the old key was sent, and null otherwise. A TOASTed
 // value the change left alone is not sent by PostgreSQL: it is missing from

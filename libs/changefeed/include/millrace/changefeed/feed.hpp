@@ -30,12 +30,28 @@
 
 namespace millrace::changefeed {
 
-// The last published transaction.
+class Backfiller;
+
+// How far a backfill (backfill.hpp) has published.
+struct BackfillProgress {
+  std::int64_t id = 0;  // its row in the signal table
+  // The key of the last row read (its key columns' text, in key order); the
+  // next chunk starts after it. None: from the table's start.
+  std::optional<std::vector<std::string>> after;
+  std::uint64_t chunks = 0;
+  std::uint64_t rows = 0;
+};
+
+// The last published transaction, and the backfill state published with it.
 struct Checkpoint {
   Lsn commit_lsn = 0;
   Lsn end_lsn = 0;
+  std::optional<BackfillProgress> backfill;  // the one running
+  std::int64_t backfill_finished = 0;        // the id of the last one that ended
 };
-// {"commit_lsn":"16/B374D848","end_lsn":"16/B374D880"}
+// {"commit_lsn":"16/B374D848","end_lsn":"16/B374D880"}, with
+// "backfill":{"id":3,"after":["41"],"chunks":5,"rows":50000} and
+// "backfill_finished":2 when there are.
 std::string encode_checkpoint(const Checkpoint& checkpoint);
 std::optional<Checkpoint> parse_checkpoint(std::string_view text);
 
@@ -106,11 +122,18 @@ class Feed {
   // Publishes and confirms what is pending (before a clean stop).
   void flush();
 
+  // Runs backfills between the stream's transactions (backfill.hpp): its
+  // watermarks are not published, its chunks are, each in its high
+  // watermark's place, and its progress goes into every checkpoint.
+  // `backfill` must outlive the feed; resume() it with the checkpoint first.
+  void set_backfill(Backfiller* backfill) { backfill_ = backfill; }
+
   const FeedStats& stats() const { return stats_; }
   const Checkpoint& published() const { return published_; }
 
  private:
   void handle(std::string_view copy_data);
+  void queue(Transaction&& tx);
   void publish_pending();
   // Takes in a pipelined publish's outcome: with `wait`, once it returns;
   // otherwise only if it has. Rethrows its failure.
@@ -142,6 +165,7 @@ class Feed {
   bool reply_requested_ = false;
   std::chrono::steady_clock::time_point last_status_{};
   FeedStats stats_;
+  Backfiller* backfill_ = nullptr;
   // Runs the publishes when pipelined, made at the first; last, so it ends
   // first.
   std::unique_ptr<core::TaskThread<void>> publishing_thread_;

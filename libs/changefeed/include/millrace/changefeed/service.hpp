@@ -50,6 +50,10 @@ struct ChangefeedConfig {
   // The snapshot is one Kafka transaction: this bounds how long it may take
   // (at most the broker's transaction.max.timeout.ms, 15 min by default).
   std::int64_t snapshot_timeout_ms = 900000;
+  // The signal table of backfills, in --pg-schema (docs/changefeed.md).
+  std::string backfill_table = "changefeed_backfills";
+  // How often it is asked for a request while no backfill runs.
+  std::int64_t backfill_poll_ms = 1000;
   core::RetryBackoff retry;
   std::string metrics_addr = runtime::default_metrics_addr("changefeed");
 };

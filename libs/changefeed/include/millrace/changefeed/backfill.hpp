@@ -1,0 +1,222 @@
+#pragma once
+
+// Backfills: the rows of one published table, read in key order in chunks
+// while the feed keeps streaming, and published as op "r" changes between
+// the stream's transactions, so that a consumer applying every record in
+// order ends with the table's current state. The DBLog watermark algorithm,
+// made exact with each chunk's own snapshot.
+//
+// A request is a row of the signal table (`millrace changefeed backfill`
+// inserts one; so may any client). One chunk:
+// 1. a low watermark: a transaction of its own holding only a logical
+//    message (pg_logical_emit_message, transactional), so it comes through
+//    the stream at its commit's place;
+// 2. up to chunk_size rows after the last key, in key order, read in one
+//    REPEATABLE READ transaction that also reads its own snapshot
+//    (pg_current_snapshot());
+// 3. a high watermark, like the low one.
+// The feed keeps streaming meanwhile. Between the watermarks it notes which
+// keys of the table each transaction changed. At the high watermark the
+// chunk's rows are queued as one transaction in the stream's place, except
+// a row whose key was changed by a transaction the chunk's snapshot did not
+// see: the stream already carried a newer state of it. Why that is exact:
+// - a transaction the snapshot saw had flushed its commit before the
+//   snapshot was taken, so before the high watermark: it is in the stream
+//   ahead of the chunk, and the chunk's row already holds its effect;
+// - one it did not see and that commits after the high watermark comes
+//   after the chunk, as it should;
+// - one it did not see that committed between the watermarks is the case
+//   above: its keys are dropped from the chunk (all of them, for a
+//   truncate);
+// - one it did not see that committed before the low watermark (a commit
+//   flushed, its backend not yet done when the snapshot was taken) makes
+//   the chunk unsafe: the feed remembers the recent transactions that
+//   touched the table, and such a chunk is read again.
+//
+// The progress (the last key read, chunks, rows) goes into the feed's
+// checkpoint with the records (feed.hpp), so a feed killed mid-backfill
+// resumes at the next chunk. No snapshot or Kafka transaction is held
+// longer than a chunk.
+//
+// Pure: PostgreSQL is a port (BackfillSource); tests/backfill_test.cpp.
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "millrace/changefeed/assembler.hpp"
+#include "millrace/changefeed/feed.hpp"
+
+namespace millrace::changefeed {
+
+// The prefix of the watermarks' logical messages.
+inline constexpr const char* kBackfillMessagePrefix = "millrace.backfill";
+
+// A request, as the signal table holds it.
+struct BackfillRequest {
+  std::int64_t id = 0;
+  std::string table;  // as asked: "schema.name", or a name the publication holds once
+  std::string where;  // a condition on the table's rows (SQL), or empty
+  std::uint32_t chunk_size = 10000;
+};
+
+enum class BackfillState { kRunning, kDone, kCancelled, kFailed };
+const char* to_string(BackfillState state);
+
+// A request that cannot run (its table is not published or has no key, its
+// condition is not valid SQL): it fails; the feed goes on.
+class BackfillRefused : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// pg_current_snapshot(), as the 32-bit xids pgoutput's Begin carries.
+struct XidSnapshot {
+  std::uint32_t xmin = 0;
+  std::uint32_t xmax = 0;
+  std::vector<std::uint32_t> in_progress;
+  // True when the transaction had committed when the snapshot was taken
+  // (for one that appears in the stream, which holds committed ones only).
+  bool saw(std::uint32_t xid) const;
+};
+// "725:730:726,728" (xid8 values; the epoch is dropped). Throws
+// std::invalid_argument.
+XidSnapshot parse_xid_snapshot(std::string_view text);
+
+struct Chunk {
+  std::vector<Tuple> rows;  // in key order, in the relation's column order
+  XidSnapshot snapshot;
+  std::int64_t read_at_pg_us = 0;  // µs since 2000-01-01: the rows' commit_time
+};
+
+// PostgreSQL's side. Throws core::InfraError when the database is away
+// (retryable) and BackfillRefused for a request that cannot run.
+class BackfillSource {
+ public:
+  virtual ~BackfillSource() = default;
+  // The request to run next: the lowest id still pending or running.
+  virtual std::optional<BackfillRequest> next() = 0;
+  // True once the request has been asked to stop.
+  virtual bool cancel_requested(std::int64_t id) = 0;
+  // The request's table as the stream describes it (the publication's
+  // columns; key columns flagged as pgoutput flags them).
+  virtual std::shared_ptr<const Relation> describe(const BackfillRequest& request) = 0;
+  // Commits the low watermark (a logical message `mark` + "/low"), reads
+  // up to request.chunk_size rows after `after` (from the start without
+  // one) that match the request's condition and the publication's row
+  // filter, in the order of `key_columns`, then commits the high watermark
+  // (`mark` + "/high").
+  virtual Chunk read_chunk(const BackfillRequest& request, const Relation& table,
+                           const std::vector<std::size_t>& key_columns,
+                           const std::optional<std::vector<std::string>>& after,
+                           const std::string& mark) = 0;
+  // Writes the request's state, and its progress when given, to its row;
+  // `error` for kFailed.
+  virtual void record(std::int64_t id, BackfillState state, const BackfillProgress* progress,
+                      const std::string& error) = 0;
+};
+
+// What a stream transaction is to the backfill.
+struct BackfillOutcome {
+  bool watermark = false;             // a watermark: not a change to publish
+  std::optional<Transaction> chunk;   // the chunk's rows, to queue in its place
+};
+
+struct BackfillStats {
+  std::uint64_t rows = 0;     // read and handed to the feed in chunks
+  std::uint64_t rereads = 0;  // chunks read again (see above)
+};
+
+struct BackfillConfig {
+  // How often the signal table is asked for a request while none runs.
+  std::chrono::milliseconds poll{1000};
+  // How many recent transactions that touched the table are remembered for
+  // the check against the chunk's snapshot.
+  std::size_t recent_transactions = 4096;
+};
+
+class Backfiller {
+ public:
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+  // `session`: unique to this feed session, in every watermark, so those of
+  // an earlier session (replayed after a restart) are ignored.
+  Backfiller(BackfillSource& source, PrimaryKeyLookup primary_key, std::string session,
+             BackfillConfig config = {}, Clock clock = &std::chrono::steady_clock::now);
+
+  // At the session's start: what the checkpoint read back says.
+  void resume(const Checkpoint& published);
+
+  // Between stream messages: asks for a request when due, starts the next
+  // chunk when none is out. May block on PostgreSQL for a chunk's read.
+  void tick();
+
+  // Every transaction the stream delivers, before the feed queues it.
+  BackfillOutcome on_transaction(const Transaction& tx);
+
+  // The backfill state as of the last transaction handed out, for the
+  // checkpoint of a batch that ends there.
+  const std::optional<BackfillProgress>& progress() const { return progress_; }
+  std::int64_t finished() const { return finished_; }
+
+  // A batch was published with `through`: the signal table learns how far.
+  void published(const Checkpoint& through);
+
+  // The request running, if any (for metrics).
+  std::optional<std::int64_t> running() const;
+  const BackfillStats& stats() const { return stats_; }
+
+ private:
+  enum class Phase { kIdle, kReady, kAwaitLow, kWindow, kFinishing };
+  void start(const BackfillRequest& request, std::optional<BackfillProgress> resumed);
+  void fail(const std::string& why);
+  void end(BackfillState state);
+  std::optional<Transaction> close_chunk(const Transaction& high);
+  void note(const Transaction& tx);
+  std::vector<std::string> key_of(const Change& change, const Tuple& row) const;
+  bool touches(const Change& change) const;
+
+  BackfillSource& source_;
+  PrimaryKeyLookup primary_key_;
+  std::string session_;
+  BackfillConfig config_;
+  Clock clock_;
+
+  Phase phase_ = Phase::kIdle;
+  std::chrono::steady_clock::time_point next_poll_{};
+  std::optional<BackfillRequest> request_;
+  std::shared_ptr<const Relation> table_;
+  std::vector<std::size_t> key_columns_;  // of table_, in key order
+  std::optional<BackfillProgress> progress_;
+  std::int64_t finished_ = 0;
+  BackfillState finished_state_ = BackfillState::kDone;
+  // The finished request whose end the signal table has not been told.
+  std::optional<std::int64_t> unrecorded_end_;
+  bool end_published_ = false;  // ...and a checkpoint with its end is published
+  std::optional<BackfillProgress> ended_progress_;
+  // The running request's progress as last published, and the chunks the
+  // signal table was last told of.
+  BackfillProgress published_progress_;
+  std::uint64_t recorded_chunks_ = 0;
+  std::optional<Checkpoint> resume_from_;
+  std::uint64_t chunk_no_ = 0;
+  std::string mark_;
+  std::optional<Chunk> chunk_;
+  // Between the watermarks: the transactions that changed the table, and
+  // the keys each changed (a truncate: `truncated_by`).
+  std::map<std::vector<std::string>, std::vector<std::uint32_t>> changed_;
+  std::vector<std::uint32_t> truncated_by_;
+  // Recent transactions that touched the table, before the low watermark.
+  std::deque<std::uint32_t> recent_;
+  std::set<std::uint32_t> recent_set_;
+  BackfillStats stats_;
+};
+
+}  // namespace millrace::changefeed

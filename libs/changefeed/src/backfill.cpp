@@ -1,0 +1,358 @@
+#include "millrace/changefeed/backfill.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+#include "millrace/core/event.hpp"
+
+namespace millrace::changefeed {
+
+namespace {
+
+// A key in the checkpoint's metadata, which Kafka bounds
+// (offset.metadata.max.bytes, 4096 by default) with everything else in it.
+constexpr std::size_t kMaxKeyBytes = 2048;
+
+std::uint32_t xid32(std::string_view text) {
+  std::uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
+    throw std::invalid_argument("not a transaction id: \"" + std::string(text) + "\"");
+  }
+  return static_cast<std::uint32_t>(v);  // the epoch dropped, as pgoutput's xids are
+}
+
+// a precedes b, modulo 2^32 (PostgreSQL's TransactionIdPrecedes).
+bool precedes(std::uint32_t a, std::uint32_t b) {
+  return static_cast<std::int32_t>(a - b) < 0;
+}
+
+}  // namespace
+
+const char* to_string(BackfillState state) {
+  switch (state) {
+    case BackfillState::kRunning:
+      return "running";
+    case BackfillState::kDone:
+      return "done";
+    case BackfillState::kCancelled:
+      return "cancelled";
+    case BackfillState::kFailed:
+      return "failed";
+  }
+  return "failed";
+}
+
+bool XidSnapshot::saw(std::uint32_t xid) const {
+  if (!precedes(xid, xmax)) return false;
+  return std::find(in_progress.begin(), in_progress.end(), xid) == in_progress.end();
+}
+
+XidSnapshot parse_xid_snapshot(std::string_view text) {
+  const auto first = text.find(':');
+  const auto second = first == std::string_view::npos ? first : text.find(':', first + 1);
+  if (second == std::string_view::npos) {
+    throw std::invalid_argument("not a snapshot: \"" + std::string(text) + "\"");
+  }
+  XidSnapshot s;
+  s.xmin = xid32(text.substr(0, first));
+  s.xmax = xid32(text.substr(first + 1, second - first - 1));
+  std::string_view rest = text.substr(second + 1);
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    s.in_progress.push_back(xid32(rest.substr(0, comma)));
+    if (comma == std::string_view::npos) break;
+    rest = rest.substr(comma + 1);
+  }
+  return s;
+}
+
+Backfiller::Backfiller(BackfillSource& source, PrimaryKeyLookup primary_key, std::string session,
+                       BackfillConfig config, Clock clock)
+    : source_(source),
+      primary_key_(std::move(primary_key)),
+      session_(std::move(session)),
+      config_(config),
+      clock_(std::move(clock)) {}
+
+void Backfiller::resume(const Checkpoint& published) {
+  resume_from_ = published;
+  progress_ = published.backfill;
+  finished_ = published.backfill_finished;
+}
+
+std::optional<std::int64_t> Backfiller::running() const {
+  if (phase_ == Phase::kIdle || phase_ == Phase::kFinishing || !request_) return std::nullopt;
+  return request_->id;
+}
+
+void Backfiller::tick() {
+  const auto now = clock_();
+  if (recorded_chunks_ != published_progress_.chunks && published_progress_.id != 0 &&
+      request_ && published_progress_.id == request_->id && running()) {
+    source_.record(published_progress_.id, BackfillState::kRunning, &published_progress_, "");
+    recorded_chunks_ = published_progress_.chunks;
+  }
+  switch (phase_) {
+    case Phase::kIdle: {
+      if (now < next_poll_) return;
+      next_poll_ = now + config_.poll;
+      for (;;) {
+        const auto request = source_.next();
+        if (!request) {
+          // A resumed backfill no longer asked for (cancelled, deleted).
+          progress_.reset();
+          resume_from_.reset();
+          return;
+        }
+        if (resume_from_ && resume_from_->backfill_finished == request->id) {
+          // Its last chunk was published; the signal table was not told.
+          source_.record(request->id, BackfillState::kDone, nullptr, "");
+          continue;
+        }
+        std::optional<BackfillProgress> resumed;
+        if (resume_from_ && resume_from_->backfill && resume_from_->backfill->id == request->id) {
+          resumed = resume_from_->backfill;
+        }
+        resume_from_.reset();
+        start(*request, resumed);
+        return;
+      }
+    }
+    case Phase::kReady: {
+      if (source_.cancel_requested(request_->id)) {
+        end(BackfillState::kCancelled);
+        source_.record(request_->id, BackfillState::kCancelled, &*ended_progress_, "");
+        phase_ = Phase::kIdle;
+        return;
+      }
+      ++chunk_no_;
+      mark_ = session_ + "/" + std::to_string(request_->id) + "/" + std::to_string(chunk_no_);
+      try {
+        chunk_ = source_.read_chunk(*request_, *table_, key_columns_, progress_->after, mark_);
+      } catch (const BackfillRefused& e) {
+        fail(e.what());
+        return;
+      }
+      phase_ = Phase::kAwaitLow;
+      return;
+    }
+    case Phase::kFinishing:
+      if (!end_published_) return;
+      source_.record(*unrecorded_end_, finished_state_, &*ended_progress_, "");
+      unrecorded_end_.reset();
+      end_published_ = false;
+      request_.reset();
+      phase_ = Phase::kIdle;
+      next_poll_ = now;
+      return;
+    case Phase::kAwaitLow:
+    case Phase::kWindow:
+      return;
+  }
+}
+
+void Backfiller::start(const BackfillRequest& request,
+                       std::optional<BackfillProgress> resumed) {
+  request_ = request;
+  progress_ = resumed ? *resumed : BackfillProgress{request.id, std::nullopt, 0, 0};
+  published_progress_ = *progress_;
+  recorded_chunks_ = progress_->chunks;
+  chunk_no_ = 0;
+  recent_.clear();
+  recent_set_.clear();
+  try {
+    table_ = source_.describe(request);
+    // Rows are read in the order of the key the stream's changes carry:
+    // the replica identity's columns, else the primary key.
+    bool keyed = false;
+    if (table_->replica_identity == 'd' || table_->replica_identity == 'i') {
+      keyed = std::any_of(table_->columns.begin(), table_->columns.end(),
+                          [](const Column& c) { return c.key; });
+    }
+    if (!keyed) keyed = !primary_key_(*table_).empty();
+    if (!keyed) {
+      throw BackfillRefused("table " + table_->schema + "." + table_->name +
+                            " has no primary key or replica identity index, so its rows cannot "
+                            "be read in key order, nor a row's changes told from another's");
+    }
+    key_columns_ = Assembler(primary_key_).key_columns(*table_);
+  } catch (const BackfillRefused& e) {
+    fail(e.what());
+    return;
+  }
+  source_.record(request.id, BackfillState::kRunning, &*progress_, "");
+  phase_ = Phase::kReady;
+}
+
+void Backfiller::fail(const std::string& why) {
+  const std::int64_t id = request_->id;
+  end(BackfillState::kFailed);
+  source_.record(id, BackfillState::kFailed, &*ended_progress_, why);
+  request_.reset();
+  phase_ = Phase::kIdle;
+}
+
+void Backfiller::end(BackfillState state) {
+  ended_progress_ = progress_;
+  progress_.reset();
+  finished_ = request_->id;
+  finished_state_ = state;
+  chunk_.reset();
+  changed_.clear();
+  truncated_by_.clear();
+}
+
+bool Backfiller::touches(const Change& change) const {
+  return change.relation && table_ && change.relation->oid == table_->oid;
+}
+
+std::vector<std::string> Backfiller::key_of(const Change& change, const Tuple& row) const {
+  std::vector<std::string> key;
+  key.reserve(change.key_columns.size());
+  for (const std::size_t i : change.key_columns) {
+    key.push_back(i < row.size() ? row[i].data : std::string());
+  }
+  return key;
+}
+
+void Backfiller::note(const Transaction& tx) {
+  bool touched = false;
+  for (const auto& change : tx.changes) {
+    if (!touches(change)) continue;
+    touched = true;
+    if (phase_ != Phase::kWindow) continue;
+    if (change.op == Op::kTruncate) {
+      truncated_by_.push_back(tx.xid);
+      continue;
+    }
+    for (const auto* row : {&change.after, &change.before, &change.old_key}) {
+      if (*row) changed_[key_of(change, **row)].push_back(tx.xid);
+    }
+  }
+  if (!touched || phase_ == Phase::kWindow) return;
+  if (recent_set_.insert(tx.xid).second) recent_.push_back(tx.xid);
+  while (recent_.size() > config_.recent_transactions) {
+    recent_set_.erase(recent_.front());
+    recent_.pop_front();
+  }
+}
+
+BackfillOutcome Backfiller::on_transaction(const Transaction& tx) {
+  BackfillOutcome out;
+  if (tx.changes.empty()) {
+    for (const auto& m : tx.messages) {
+      if (m.prefix != kBackfillMessagePrefix) continue;
+      out.watermark = true;
+      if (m.content == mark_ + "/low" && phase_ == Phase::kAwaitLow) {
+        phase_ = Phase::kWindow;
+        changed_.clear();
+        truncated_by_.clear();
+      } else if (m.content == mark_ + "/high" && phase_ == Phase::kWindow) {
+        out.chunk = close_chunk(tx);
+      }
+      // Anything else: an earlier session's, or another feed's.
+    }
+    if (out.watermark) return out;
+  }
+  if (running()) note(tx);
+  return out;
+}
+
+std::optional<Transaction> Backfiller::close_chunk(const Transaction& high) {
+  const Chunk& chunk = *chunk_;
+  // The window's transactions join the recent ones for the chunks after.
+  const auto remember = [&] {
+    for (const auto& [key, xids] : changed_) {
+      for (const auto xid : xids) {
+        if (recent_set_.insert(xid).second) recent_.push_back(xid);
+      }
+    }
+    for (const auto xid : truncated_by_) {
+      if (recent_set_.insert(xid).second) recent_.push_back(xid);
+    }
+    while (recent_.size() > config_.recent_transactions) {
+      recent_set_.erase(recent_.front());
+      recent_.pop_front();
+    }
+  };
+  for (const auto xid : recent_) {
+    if (!chunk.snapshot.saw(xid)) {
+      // Committed before the low watermark, not seen by the chunk: its
+      // rows may be older than the stream's. Read it again.
+      remember();
+      changed_.clear();
+      truncated_by_.clear();
+      chunk_.reset();
+      phase_ = Phase::kReady;
+      ++stats_.rereads;
+      return std::nullopt;
+    }
+  }
+  const bool truncated = std::any_of(truncated_by_.begin(), truncated_by_.end(),
+                                     [&](std::uint32_t xid) { return !chunk.snapshot.saw(xid); });
+  Transaction out;
+  out.xid = 0;
+  out.commit_lsn = high.commit_lsn;
+  out.end_lsn = high.end_lsn;
+  out.commit_time_pg_us = chunk.read_at_pg_us;
+  std::optional<std::vector<std::string>> last;
+  for (const auto& row : chunk.rows) {
+    std::vector<std::string> key;
+    key.reserve(key_columns_.size());
+    for (const std::size_t i : key_columns_) key.push_back(row.at(i).data);
+    last = key;
+    if (truncated) continue;
+    if (const auto it = changed_.find(key); it != changed_.end()) {
+      const auto& xids = it->second;
+      if (std::any_of(xids.begin(), xids.end(),
+                      [&](std::uint32_t xid) { return !chunk.snapshot.saw(xid); })) {
+        continue;  // the stream holds a newer state of this row
+      }
+    }
+    Change c;
+    c.op = Op::kRead;
+    c.relation = table_;
+    c.key_columns = key_columns_;
+    c.after = row;
+    c.source.commit_lsn = out.commit_lsn;
+    c.source.commit_time_pg_us = out.commit_time_pg_us;
+    c.source.seq = static_cast<std::uint32_t>(out.changes.size());
+    c.source.backfill = request_->id;
+    out.changes.push_back(std::move(c));
+  }
+  remember();
+  changed_.clear();
+  truncated_by_.clear();
+  ++progress_->chunks;
+  progress_->rows += out.changes.size();
+  stats_.rows += out.changes.size();
+  if (last) {
+    std::string encoded;
+    for (const auto& v : *last) core::append_json_string(encoded, v);
+    if (encoded.size() > kMaxKeyBytes) {
+      chunk_.reset();
+      fail("a key of more than " + std::to_string(kMaxKeyBytes) +
+           " bytes does not fit the checkpoint");
+      return std::nullopt;
+    }
+    progress_->after = std::move(last);
+  }
+  const bool done = chunk.rows.size() < request_->chunk_size;
+  chunk_.reset();
+  if (done) {
+    end(BackfillState::kDone);
+    unrecorded_end_ = request_->id;
+    phase_ = Phase::kFinishing;
+  } else {
+    phase_ = Phase::kReady;
+  }
+  return out;
+}
+
+void Backfiller::published(const Checkpoint& through) {
+  if (through.backfill) published_progress_ = *through.backfill;
+  if (unrecorded_end_ && through.backfill_finished == *unrecorded_end_) end_published_ = true;
+}
+
+}  // namespace millrace::changefeed

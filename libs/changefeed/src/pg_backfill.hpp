@@ -1,0 +1,53 @@
+#pragma once
+
+// The PostgreSQL side of backfills (backfill.hpp): the signal table, the
+// watermarks and the chunks, over one ordinary connection as the feed's
+// role. That role needs SELECT on the published tables and SELECT and
+// UPDATE on the signal table (`millrace changefeed publish --grant-select
+// ROLE` grants both), and PostgreSQL 14 or later (logical messages in
+// pgoutput).
+//
+// Caller contract: one thread. A failure of the connection throws
+// core::InfraError (retryable) and the next call connects again; a request
+// that cannot run throws BackfillRefused.
+
+#include <map>
+#include <memory>
+#include <pqxx/pqxx>
+#include <string>
+
+#include "millrace/changefeed/backfill.hpp"
+#include "millrace/changefeed/service.hpp"
+
+namespace millrace::changefeed {
+
+// The signal table's definition (`millrace changefeed publish` runs it).
+// `table` is quoted and schema-qualified.
+std::string signal_table_ddl(const std::string& table);
+
+class PgBackfillSource final : public BackfillSource {
+ public:
+  explicit PgBackfillSource(const ChangefeedConfig& config);
+
+  std::optional<BackfillRequest> next() override;
+  bool cancel_requested(std::int64_t id) override;
+  std::shared_ptr<const Relation> describe(const BackfillRequest& request) override;
+  Chunk read_chunk(const BackfillRequest& request, const Relation& table,
+                   const std::vector<std::size_t>& key_columns,
+                   const std::optional<std::vector<std::string>>& after,
+                   const std::string& mark) override;
+  void record(std::int64_t id, BackfillState state, const BackfillProgress* progress,
+              const std::string& error) override;
+
+ private:
+  pqxx::connection& conn();
+  void watermark(const std::string& content);
+
+  const ChangefeedConfig& config_;
+  std::string table_;  // the signal table, quoted
+  std::unique_ptr<pqxx::connection> conn_;
+  std::map<Oid, std::string> row_filters_;
+  bool told_missing_ = false;
+};
+
+}  // namespace millrace::changefeed
