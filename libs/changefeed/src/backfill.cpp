@@ -88,8 +88,8 @@ std::optional<std::int64_t> Backfiller::running() const {
 
 void Backfiller::tick() {
   const auto now = clock_();
-  if (recorded_chunks_ != published_progress_.chunks && published_progress_.id != 0 &&
-      request_ && published_progress_.id == request_->id && running()) {
+  if (recorded_chunks_ != published_progress_.chunks && published_progress_.id != 0 && request_ &&
+      published_progress_.id == request_->id && running()) {
     source_.record(published_progress_.id, BackfillState::kRunning, &published_progress_, "");
     recorded_chunks_ = published_progress_.chunks;
   }
@@ -152,8 +152,7 @@ void Backfiller::tick() {
   }
 }
 
-void Backfiller::start(const BackfillRequest& request,
-                       std::optional<BackfillProgress> resumed) {
+void Backfiller::start(const BackfillRequest& request, std::optional<BackfillProgress> resumed) {
   request_ = request;
   progress_ = resumed ? *resumed : BackfillProgress{request.id, std::nullopt, 0, 0};
   published_progress_ = *progress_;
@@ -307,6 +306,7 @@ std::optional<Transaction> Backfiller::close_chunk(const Transaction& high) {
       const auto& xids = it->second;
       if (std::any_of(xids.begin(), xids.end(),
                       [&](std::uint32_t xid) { return !chunk.snapshot.saw(xid); })) {
+        ++stats_.superseded;
         continue;  // the stream holds a newer state of this row
       }
     }

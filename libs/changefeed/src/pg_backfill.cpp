@@ -85,6 +85,18 @@ std::optional<BackfillRequest> PgBackfillSource::next() {
       return std::nullopt;
     }
     told_missing_ = false;
+    if (!tx.exec1("SELECT has_table_privilege(" + tx.quote(table_) + ", 'SELECT, UPDATE')")[0]
+             .as<bool>()) {
+      if (!told_denied_) {
+        runtime::log_warn("changefeed",
+                          "backfills are off: the feed's role may not read and update " + table_ +
+                              "; run `millrace changefeed publish --grant-select ROLE` as the "
+                              "tables' owner");
+        told_denied_ = true;
+      }
+      return std::nullopt;
+    }
+    told_denied_ = false;
     const auto r = tx.exec_params(
         "SELECT id, table_name, coalesce(where_sql, ''), chunk_size FROM " + table_ +
             " WHERE publication = $1 AND state IN ('pending', 'running') ORDER BY id LIMIT 1",
@@ -96,12 +108,6 @@ std::optional<BackfillRequest> PgBackfillSource::next() {
     out.where = r[0][2].as<std::string>();
     out.chunk_size = r[0][3].as<std::uint32_t>();
     return out;
-  } catch (const pqxx::insufficient_privilege& e) {
-    conn_.reset();
-    throw InfraError(FailureClass::kFatal,
-                     std::string("backfills: ") + e.what() +
-                         "; the feed's role reads and updates the signal table: run `millrace "
-                         "changefeed publish --grant-select ROLE` as the tables' owner");
   } catch (const std::exception&) {
     conn_.reset();
     pg::rethrow_classified("backfills: reading " + table_);
@@ -166,7 +172,8 @@ std::shared_ptr<const Relation> PgBackfillSource::describe(const BackfillRequest
 
 void PgBackfillSource::watermark(const std::string& content) {
   pqxx::nontransaction tx(conn());
-  tx.exec_params("SELECT pg_logical_emit_message(true, $1::text, $2::text)", kBackfillMessagePrefix, content);
+  tx.exec_params("SELECT pg_logical_emit_message(true, $1::text, $2::text)", kBackfillMessagePrefix,
+                 content);
 }
 
 Chunk PgBackfillSource::read_chunk(const BackfillRequest& request, const Relation& table,
@@ -201,8 +208,8 @@ Chunk PgBackfillSource::read_chunk(const BackfillRequest& request, const Relatio
     if (const auto it = row_filters_.find(table.oid); it != row_filters_.end()) add(it->second);
     if (!request.where.empty()) add(request.where);
     const std::string select = "SELECT " + columns + " FROM " + c.quote_name(table.schema) + "." +
-                               c.quote_name(table.name) + where + " ORDER BY " + keys +
-                               " LIMIT " + std::to_string(request.chunk_size);
+                               c.quote_name(table.name) + where + " ORDER BY " + keys + " LIMIT " +
+                               std::to_string(request.chunk_size);
     {
       // One snapshot for the rows and the record of what it saw; read
       // only, so a condition cannot write.
@@ -212,9 +219,8 @@ Chunk PgBackfillSource::read_chunk(const BackfillRequest& request, const Relatio
           "1000000)::bigint - 946684800000000");
       chunk.snapshot = parse_xid_snapshot(info[0].as<std::string>());
       chunk.read_at_pg_us = info[1].as<std::int64_t>();
-      const auto rows =
-          after ? tx.exec_params(select, pqxx::prepare::make_dynamic_params(*after))
-                : tx.exec(select);
+      const auto rows = after ? tx.exec_params(select, pqxx::prepare::make_dynamic_params(*after))
+                              : tx.exec(select);
       chunk.rows.reserve(rows.size());
       for (const auto& row : rows) {
         Tuple tuple;
@@ -237,12 +243,11 @@ Chunk PgBackfillSource::read_chunk(const BackfillRequest& request, const Relatio
       conn_.reset();
       pg::rethrow_classified("backfill " + std::to_string(request.id) + ": reading a chunk");
     }
-    throw BackfillRefused(std::string("reading ") + table.schema + "." + table.name + ": " +
-                          e.what() +
-                          (e.sqlstate() == "42501"
-                               ? " (the feed's role needs SELECT on the table: `millrace "
-                                 "changefeed publish --grant-select ROLE`)"
-                               : ""));
+    throw BackfillRefused(
+        std::string("reading ") + table.schema + "." + table.name + ": " + e.what() +
+        (e.sqlstate() == "42501" ? " (the feed's role needs SELECT on the table: `millrace "
+                                   "changefeed publish --grant-select ROLE`)"
+                                 : ""));
   } catch (const BackfillRefused&) {
     throw;
   } catch (const std::invalid_argument& e) {
@@ -267,8 +272,7 @@ void PgBackfillSource::record(std::int64_t id, BackfillState state,
                          "finished_at = CASE WHEN $2 = 'running' THEN NULL ELSE now() END "
                          "WHERE id = $1 AND state IN ('pending', 'running')",
                      id, s, static_cast<std::int64_t>(progress->chunks),
-                     static_cast<std::int64_t>(progress->rows),
-                     key_text(progress->after), error);
+                     static_cast<std::int64_t>(progress->rows), key_text(progress->after), error);
     } else {
       tx.exec_params("UPDATE " + table_ +
                          " SET state = $2, error = nullif($3, ''), "

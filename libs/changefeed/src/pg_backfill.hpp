@@ -48,6 +48,7 @@ class PgBackfillSource final : public BackfillSource {
   std::unique_ptr<pqxx::connection> conn_;
   std::map<Oid, std::string> row_filters_;
   bool told_missing_ = false;
+  bool told_denied_ = false;
 };
 
 }  // namespace millrace::changefeed

@@ -34,6 +34,9 @@ FeedProbe::FeedProbe(metrics::Registry& r)
       backfill_rereads_(r.counter("millrace_changefeed_backfill_rereads_total",
                                   "Backfill chunks read again: a transaction the chunk's "
                                   "snapshot did not see had committed before its low watermark")),
+      backfill_superseded_(r.counter("millrace_changefeed_backfill_rows_superseded_total",
+                                     "Rows left out of a backfill chunk because a change the "
+                                     "chunk's snapshot did not see was streamed in its window")),
       up_(r.gauge("millrace_changefeed_up", "1 while the feed streams from its slot")),
       confirmed_(r.gauge("millrace_changefeed_confirmed_lsn",
                          "The slot's flush position the feed last confirmed, as a WAL byte "
@@ -83,6 +86,7 @@ void FeedProbe::backfill(const Backfiller& b) {
   const auto& s = b.stats();
   backfill_rows_.inc(static_cast<double>(s.rows - backfill_last_.rows));
   backfill_rereads_.inc(static_cast<double>(s.rereads - backfill_last_.rereads));
+  backfill_superseded_.inc(static_cast<double>(s.superseded - backfill_last_.superseded));
   backfill_last_ = s;
   backfill_running_.set(static_cast<double>(b.running().value_or(0)));
 }

@@ -35,7 +35,7 @@ class FeedProbe {
   metrics::Gauge snapshot_running_;
   std::uint64_t snapshot_table_rows_ = 0;
   metrics::Gauge backfill_running_;
-  metrics::Counter backfill_rows_, backfill_rereads_;
+  metrics::Counter backfill_rows_, backfill_rereads_, backfill_superseded_;
   BackfillStats backfill_last_{};
   const Backfiller* backfill_of_ = nullptr;
   metrics::Gauge up_, confirmed_, server_wal_end_, lag_bytes_, lag_seconds_, last_commit_time_;

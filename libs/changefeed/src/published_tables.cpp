@@ -11,9 +11,9 @@ namespace {
 
 const std::string& text(const SqlRow& row, std::size_t i, const char* what) {
   if (i >= row.size() || !row[i]) {
-    throw InfraError(FailureClass::kFatal,
-                     std::string("describing the published tables: the server answered no ") +
-                         what);
+    throw InfraError(
+        FailureClass::kFatal,
+        std::string("describing the published tables: the server answered no ") + what);
   }
   return *row[i];
 }

@@ -68,8 +68,7 @@ class FakeBackfillSource final : public BackfillSource {
   }
   bool cancel_requested(std::int64_t) override { return cancel; }
   std::shared_ptr<const Relation> describe(const BackfillRequest&) override { return table; }
-  Chunk read_chunk(const BackfillRequest& request, const Relation&,
-                   const std::vector<std::size_t>&,
+  Chunk read_chunk(const BackfillRequest& request, const Relation&, const std::vector<std::size_t>&,
                    const std::optional<std::vector<std::string>>& after,
                    const std::string& mark) override {
     if (!refuse.empty()) throw BackfillRefused(refuse);
@@ -81,10 +80,9 @@ class FakeBackfillSource final : public BackfillSource {
   }
   void record(std::int64_t id, BackfillState state, const BackfillProgress* progress,
               const std::string& error) override {
-    records.push_back({id, state,
-                       progress != nullptr ? std::optional<BackfillProgress>(*progress)
-                                           : std::nullopt,
-                       error});
+    records.push_back(
+        {id, state, progress != nullptr ? std::optional<BackfillProgress>(*progress) : std::nullopt,
+         error});
     states[id] = to_string(state);
   }
 };

@@ -150,10 +150,12 @@ TEST_CASE("a chunk drops the rows a transaction its snapshot did not see changed
   CHECK(src.records.back().progress->rows == 2);
   CHECK(src.records.back().progress->chunks == 2);
   CHECK(b.stats().rows == 2);
+  CHECK(b.stats().superseded == 2);
 }
 
-TEST_CASE("a chunk whose snapshot missed a transaction committed before its low watermark is "
-          "read again") {
+TEST_CASE(
+    "a chunk whose snapshot missed a transaction committed before its low watermark is "
+    "read again") {
   FakeBackfillSource src;
   src.requests = {{1, "t", "", 10}};
   src.chunks = {chunk_of({"1"}, "100:105:102"), chunk_of({"1"}, "106:106:")};
@@ -179,8 +181,9 @@ TEST_CASE("a chunk whose snapshot missed a transaction committed before its low 
   CHECK(ids(*again.chunk) == std::vector<std::string>{"1"});
 }
 
-TEST_CASE("a truncate the snapshot did not see empties the chunk; other sessions' watermarks are "
-          "ignored") {
+TEST_CASE(
+    "a truncate the snapshot did not see empties the chunk; other sessions' watermarks are "
+    "ignored") {
   FakeBackfillSource src;
   src.requests = {{1, "t", "", 2}};
   src.chunks = {chunk_of({"1", "2"}, "100:101:")};
@@ -205,15 +208,15 @@ TEST_CASE("a truncate the snapshot did not see empties the chunk; other sessions
   CHECK_FALSE(b.on_transaction(foreign).watermark);
 }
 
-TEST_CASE("a restarted feed resumes a backfill after its last published key, and records one "
-          "whose end was published") {
+TEST_CASE(
+    "a restarted feed resumes a backfill after its last published key, and records one "
+    "whose end was published") {
   FakeBackfillSource src;
   src.requests = {{1, "t", "", 10}, {2, "t", "", 10}, {3, "t", "", 10}};
   src.states = {{1, "running"}, {2, "running"}};
   src.chunks = {chunk_of({}, "5:5:")};
   Backfiller b(src, no_key, "s3");
-  Checkpoint published{0x100, 0x108, BackfillProgress{2, std::vector<std::string>{"41"}, 4, 40},
-                       1};
+  Checkpoint published{0x100, 0x108, BackfillProgress{2, std::vector<std::string>{"41"}, 4, 40}, 1};
   b.resume(published);
   // Until it is asked, the checkpoint it was given is carried on.
   REQUIRE(b.progress());
@@ -261,7 +264,8 @@ TEST_CASE("a table without a key, a refused chunk and a cancel end the backfill,
     src.table = table_t('f', true);
     src.requests = {{1, "t", "", 10}};
     src.chunks = {chunk_of({}, "5:5:")};
-    Backfiller b(src, [](const Relation&) { return std::vector<std::string>{"id"}; }, "s5");
+    Backfiller b(
+        src, [](const Relation&) { return std::vector<std::string>{"id"}; }, "s5");
     b.resume({});
     b.tick();
     b.tick();
@@ -309,8 +313,8 @@ TEST_CASE("a checkpoint carries a backfill's progress through its text") {
   CHECK(back->backfill->chunks == 5);
   CHECK(back->backfill->rows == 50000);
   // One from the start has no key yet; an older feed's has no backfill.
-  const auto start = parse_checkpoint(encode_checkpoint(
-      Checkpoint{1, 2, BackfillProgress{4, std::nullopt, 0, 0}, 0}));
+  const auto start = parse_checkpoint(
+      encode_checkpoint(Checkpoint{1, 2, BackfillProgress{4, std::nullopt, 0, 0}, 0}));
   REQUIRE(start);
   REQUIRE(start->backfill);
   CHECK_FALSE(start->backfill->after);

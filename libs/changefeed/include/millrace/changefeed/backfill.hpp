@@ -126,13 +126,16 @@ class BackfillSource {
 
 // What a stream transaction is to the backfill.
 struct BackfillOutcome {
-  bool watermark = false;             // a watermark: not a change to publish
-  std::optional<Transaction> chunk;   // the chunk's rows, to queue in its place
+  bool watermark = false;            // a watermark: not a change to publish
+  std::optional<Transaction> chunk;  // the chunk's rows, to queue in its place
 };
 
 struct BackfillStats {
   std::uint64_t rows = 0;     // read and handed to the feed in chunks
   std::uint64_t rereads = 0;  // chunks read again (see above)
+  // Rows left out of their chunk: a transaction the chunk's snapshot did
+  // not see changed them in its window.
+  std::uint64_t superseded = 0;
 };
 
 struct BackfillConfig {
