@@ -62,11 +62,12 @@ class ChurnWriter {
                     tx.exec("UPDATE " + table + " SET v = v + 1 WHERE id = " + std::to_string(id))
                         .affected_rows());
               };
-              for (int i = 0; i < 3; ++i) update(ahead + static_cast<long long>(rng() % (3 * kChunk)));
+              for (int i = 0; i < 3; ++i)
+                update(ahead + static_cast<long long>(rng() % (3 * kChunk)));
               for (int i = 0; i < 3; ++i) update(static_cast<long long>(rng() % kRows));
               changes += static_cast<std::uint64_t>(
-                  tx.exec("DELETE FROM " + table + " WHERE id = " +
-                          std::to_string(static_cast<long long>(rng() % kRows)))
+                  tx.exec("DELETE FROM " + table +
+                          " WHERE id = " + std::to_string(static_cast<long long>(rng() % kRows)))
                       .affected_rows());
               for (int i = 0; i < 2; ++i) {
                 tx.exec("INSERT INTO " + table + " VALUES (" + std::to_string(next_id++) +
@@ -76,7 +77,8 @@ class ChurnWriter {
               if (t % 20 == 19) {
                 changes += static_cast<std::uint64_t>(
                     tx.exec("UPDATE " + table + " SET id = " + std::to_string(next_id++) +
-                            " WHERE id = " + std::to_string(ahead + static_cast<long long>(rng() % kChunk)))
+                            " WHERE id = " +
+                            std::to_string(ahead + static_cast<long long>(rng() % kChunk)))
                         .affected_rows());
               }
               tx.commit();
@@ -146,16 +148,16 @@ void run_backfill_under_kills(const std::string& name, const std::string& where)
   }
 
   ChurnWriter writer(p, signals);
-  std::vector<std::string> args = {"changefeed",    "backfill",   "--table",
-                                   "items",         "--publication", rig.publication,
-                                   "--chunk-size",  std::to_string(kChunk)};
+  std::vector<std::string> args = {
+      "changefeed",    "backfill",      "--table",      "items",
+      "--publication", rig.publication, "--chunk-size", std::to_string(kChunk)};
   if (!where.empty()) {
     args.push_back("--where");
     args.push_back(where);
   }
   std::string out;
-  REQUIRE(run(bin("millrace"), args,
-              {{"MILLRACE_PG", p.env.pg}, {"MILLRACE_PG_SCHEMA", p.schema}}, &out) == 0);
+  REQUIRE(run(bin("millrace"), args, {{"MILLRACE_PG", p.env.pg}, {"MILLRACE_PG_SCHEMA", p.schema}},
+              &out) == 0);
   const long long id = std::stoll(out);
 
   // Two kills in the middle: after a third and after two thirds of the rows
@@ -184,13 +186,14 @@ void run_backfill_under_kills(const std::string& name, const std::string& where)
       table[row[0].as<long long>()] = row[1].as<int>();
     }
   }
-  // Every change the writer committed, and every row the backfill
-  // published, once.
-  const auto records = rig.read_all(committed + static_cast<std::uint64_t>(done.rows));
+  // Every change the writer committed, every row the backfill published
+  // and its end marker, once.
+  const std::uint64_t expected = committed + static_cast<std::uint64_t>(done.rows) + 1;
+  const auto records = rig.read_all(expected);
   const double recovery_s = recovery.seconds();
   CHECK(stop_cleanly({feed.get()}));
   const auto ids = check_exactly_once_in_order(records);
-  CHECK(records.size() == committed + static_cast<std::uint64_t>(done.rows));
+  CHECK(records.size() == expected);
 
   // Applied in commit order (the ids' order across the topic: a key change
   // is one record, on the new key's partition, that also ends the old key,
@@ -201,11 +204,20 @@ void run_backfill_under_kills(const std::string& name, const std::string& where)
   std::sort(ordered.begin(), ordered.end(),
             [](const ChangeRecord* a, const ChangeRecord* b) { return a->id < b->id; });
   std::map<long long, int> rebuilt;
-  std::uint64_t read_rows = 0;
+  std::uint64_t read_rows = 0, ends = 0;
   for (const auto* rp : ordered) {
     const auto& r = *rp;
     rapidjson::Document d;
     d.Parse(r.value.c_str());
+    if (r.op == "e") {
+      // The end: every row of the backfill is before it.
+      ++ends;
+      CHECK(read_rows == static_cast<std::uint64_t>(done.rows));
+      CHECK(d["backfill"]["id"].GetInt64() == id);
+      CHECK(d["backfill"]["rows"].GetInt64() == done.rows);
+      CHECK(d["backfill"].HasMember("where") == !where.empty());
+      continue;
+    }
     const long long key = d["key"]["id"].GetInt64();
     if (r.op == "d") {
       rebuilt.erase(key);
@@ -222,6 +234,7 @@ void run_backfill_under_kills(const std::string& name, const std::string& where)
     rebuilt[key] = d["after"]["v"].GetInt();
   }
   CHECK(read_rows == static_cast<std::uint64_t>(done.rows));
+  CHECK(ends == 1);
   std::uint64_t missing = 0, wrong = 0, stale = 0;
   for (const auto& [key, v] : rebuilt) {
     const auto it = table.find(key);
@@ -244,7 +257,7 @@ void run_backfill_under_kills(const std::string& name, const std::string& where)
   CHECK(wrong == 0);
   CHECK(stale == 0);
   if (where.empty()) CHECK(rebuilt.size() == table.size());
-  record_fault({name, committed + static_cast<std::uint64_t>(done.rows), missing + wrong + stale,
+  record_fault({name, expected, missing + wrong + stale,
                 ids.size() - std::set<std::string>(ids.begin(), ids.end()).size(), 0, recovery_s});
   CHECK(kills == 2);
 }

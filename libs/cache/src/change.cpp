@@ -97,6 +97,8 @@ std::variant<NotCatalog, CatalogChange, std::string> read_change(std::string_vie
     change.op = CatalogChange::Op::kTruncate;
     return change;
   }
+  // A backfill's end marker: its rows came before it, one by one.
+  if (*op == "e") return NotCatalog{};
   const auto* key = member(doc, "key");
   const auto* before = member(doc, "before");
   const auto* after = member(doc, "after");

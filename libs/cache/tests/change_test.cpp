@@ -50,6 +50,13 @@ TEST_CASE("a delete, a key change and a truncate", "[change]") {
       "s");
   REQUIRE(std::holds_alternative<CatalogChange>(truncate));
   CHECK(std::get<CatalogChange>(truncate).op == CatalogChange::Op::kTruncate);
+
+  // A backfill's end marker changes nothing: its rows came before it.
+  CHECK(std::holds_alternative<NotCatalog>(read_change(
+      R"({"id":"0000000000000009-00000002","op":"e","table":"s.products","before":null,)"
+      R"("after":null,"backfill":{"id":4,"rows":2},"source":{"lsn":"0/9","xid":0,)"
+      R"("commit_time":"2026-11-23T18:00:00.000000Z","seq":2,"backfill":4}})",
+      "s")));
 }
 
 TEST_CASE("other tables and schemas are not the cache's, broken records say why", "[change]") {

@@ -341,6 +341,17 @@ std::optional<Transaction> Backfiller::close_chunk(const Transaction& high) {
   const bool done = chunk.rows.size() < request_->chunk_size;
   chunk_.reset();
   if (done) {
+    // The end, for consumers: the rows before this one are the table (or
+    // the rows matching the condition) as of here.
+    Change marker;
+    marker.op = Op::kBackfillEnd;
+    marker.relation = table_;
+    marker.source.commit_lsn = out.commit_lsn;
+    marker.source.commit_time_pg_us = out.commit_time_pg_us;
+    marker.source.seq = static_cast<std::uint32_t>(out.changes.size());
+    marker.source.backfill = request_->id;
+    marker.marker = Marker{progress_->rows, request_->where, 0, 0};
+    out.changes.push_back(std::move(marker));
     end(BackfillState::kDone);
     unrecorded_end_ = request_->id;
     phase_ = Phase::kFinishing;

@@ -150,7 +150,7 @@ std::string change_id(const Source& source) {
 std::string kafka_key(const Change& change) {
   std::string out = "{\"table\":";
   append_table(out, *change.relation);
-  if (change.op != Op::kTruncate) {
+  if (has_key(change.op)) {
     out += ",\"key\":";
     append_key(out, change);
   }
@@ -168,7 +168,7 @@ std::string to_json(const Change& change, const std::string& id) {
   out += static_cast<char>(change.op);
   out += "\",\"table\":";
   append_table(out, relation);
-  if (change.op != Op::kTruncate) {
+  if (has_key(change.op)) {
     out += ",\"key\":";
     append_key(out, change);
   }
@@ -193,6 +193,19 @@ std::string to_json(const Change& change, const std::string& id) {
     if (any) out += ']';
   } else {
     out += "null";
+  }
+  if (change.marker && change.op == Op::kBackfillEnd) {
+    out += ",\"backfill\":{\"id\":" + std::to_string(change.source.backfill) +
+           ",\"rows\":" + std::to_string(change.marker->rows);
+    if (!change.marker->where.empty()) {
+      out += ",\"where\":";
+      core::append_json_string(out, change.marker->where);
+    }
+    out += '}';
+  }
+  if (change.marker && change.op == Op::kGap) {
+    out += ",\"gap\":{\"from_lsn\":\"" + format_lsn(change.marker->gap_from) + "\",\"to_lsn\":\"" +
+           format_lsn(change.marker->gap_to) + "\"}";
   }
   const Source& s = change.source;
   out += ",\"source\":{\"lsn\":\"" + format_lsn(s.commit_lsn) +

@@ -55,9 +55,12 @@ Transaction watermark(const std::string& content, Lsn lsn) {
   return tx;
 }
 
+// The keys of the rows a chunk publishes; "end" for its end marker.
 std::vector<std::string> ids(const Transaction& tx) {
   std::vector<std::string> out;
-  for (const auto& c : tx.changes) out.push_back(c.after->at(0).data);
+  for (const auto& c : tx.changes) {
+    out.push_back(c.op == Op::kBackfillEnd ? "end" : c.after->at(0).data);
+  }
   return out;
 }
 
@@ -137,7 +140,15 @@ TEST_CASE("a chunk drops the rows a transaction its snapshot did not see changed
   b.on_transaction(watermark("s1/1/2/low", 0x700));
   auto last = b.on_transaction(watermark("s1/1/2/high", 0x800));
   REQUIRE(last.chunk);
-  CHECK(ids(*last.chunk) == std::vector<std::string>{"4"});
+  CHECK(ids(*last.chunk) == std::vector<std::string>{"4", "end"});
+  const auto& end = last.chunk->changes.back();
+  CHECK(end.source.backfill == 1);
+  REQUIRE(end.marker);
+  CHECK(end.marker->rows == 2);
+  CHECK_THAT(to_json(end, change_id(end.source)),
+             Catch::Contains(R"("op":"e")") && Catch::Contains(R"("backfill":{"id":1,"rows":2})") &&
+                 Catch::Contains(R"("before":null,"after":null)"));
+  CHECK(kafka_key(end) == R"({"table":"public.t"})");
   CHECK_FALSE(b.progress());
   CHECK(b.finished() == 1);
   CHECK_FALSE(b.running());
@@ -178,7 +189,7 @@ TEST_CASE(
   b.on_transaction(watermark("s1/1/2/low", 0x400));
   const auto again = b.on_transaction(watermark("s1/1/2/high", 0x500));
   REQUIRE(again.chunk);
-  CHECK(ids(*again.chunk) == std::vector<std::string>{"1"});
+  CHECK(ids(*again.chunk) == std::vector<std::string>{"1", "end"});
 }
 
 TEST_CASE(
@@ -199,7 +210,7 @@ TEST_CASE(
   b.on_transaction(change_tx(src, 101, 0x300, {}, Op::kTruncate));
   const auto high = b.on_transaction(watermark("s2/1/1/high", 0x400));
   REQUIRE(high.chunk);
-  CHECK(high.chunk->changes.empty());
+  CHECK(high.chunk->changes.empty());  // a full chunk: not the end
   CHECK(b.progress()->after == std::vector<std::string>{"2"});
   CHECK(b.progress()->chunks == 1);
   // A transaction of only other applications' messages is no watermark.

@@ -226,3 +226,42 @@ TEST_CASE("a snapshot row (op r, xid 0, the LSN below the consistent point) is a
   CHECK(d["source"]["xid"].GetUint() == 0);
   CHECK(std::string(d["source"]["lsn"].GetString()) == "16/B374D847");
 }
+
+TEST_CASE("a backfill's row, its end marker and a gap marker are valid changes") {
+  const auto rel = std::make_shared<const Relation>(products());
+  Change r;
+  r.op = Op::kRead;
+  r.relation = rel;
+  r.key_columns = {0};
+  r.after = row("12", "rake");
+  r.source.commit_lsn = 0x16B374D848ULL;
+  r.source.seq = 3;
+  r.source.backfill = 7;
+  const auto row_doc = parse(to_json(r, change_id(r.source)));
+  CHECK(row_doc["source"]["backfill"].GetInt64() == 7);
+
+  Change end;
+  end.op = Op::kBackfillEnd;
+  end.relation = rel;
+  end.source = r.source;
+  end.source.seq = 4;
+  end.marker = Marker{4, "price > 10", 0, 0};
+  const auto e = parse(to_json(end, change_id(end.source)));
+  CHECK(std::string(e["op"].GetString()) == "e");
+  CHECK_FALSE(e.HasMember("key"));
+  CHECK(e["backfill"]["id"].GetInt64() == 7);
+  CHECK(e["backfill"]["rows"].GetInt64() == 4);
+  CHECK(std::string(e["backfill"]["where"].GetString()) == "price > 10");
+  CHECK(kafka_key(end) == R"({"table":"public.products"})");
+
+  Change gap;
+  gap.op = Op::kGap;
+  gap.relation = rel;
+  gap.source.commit_lsn = 0x200;
+  gap.marker = Marker{0, "", 0x100, 0x201};
+  const auto g = parse(to_json(gap, change_id(gap.source)));
+  CHECK(std::string(g["op"].GetString()) == "g");
+  CHECK(std::string(g["gap"]["from_lsn"].GetString()) == "0/100");
+  CHECK(std::string(g["gap"]["to_lsn"].GetString()) == "0/201");
+  CHECK_FALSE(g.HasMember("key"));
+}

@@ -21,6 +21,8 @@ std::string_view op_word(std::string_view op) {
   if (op == "d") return "deleted";
   if (op == "r") return "snapshot";
   if (op == "t") return "truncated";
+  if (op == "e") return "backfilled";
+  if (op == "g") return "gap";
   return {};
 }
 

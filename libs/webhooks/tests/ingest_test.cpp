@@ -34,8 +34,13 @@ TEST_CASE("a change becomes a Standard Webhooks payload around it") {
 }
 
 TEST_CASE("every operation has its type word") {
-  for (const auto& [op, word] : std::vector<std::pair<std::string, std::string>>{
-           {"c", "created"}, {"d", "deleted"}, {"r", "snapshot"}, {"t", "truncated"}}) {
+  for (const auto& [op, word] :
+       std::vector<std::pair<std::string, std::string>>{{"c", "created"},
+                                                        {"d", "deleted"},
+                                                        {"r", "snapshot"},
+                                                        {"t", "truncated"},
+                                                        {"e", "backfilled"},
+                                                        {"g", "gap"}}) {
     std::string change = kChange;
     change.replace(change.find("\"op\":\"u\""), 8, "\"op\":\"" + op + "\"");
     const auto read = read_change(change);

@@ -31,8 +31,23 @@ enum class Op : char {
   kCreate = 'c',
   kUpdate = 'u',
   kDelete = 'd',
-  kRead = 'r',      // a row of the initial snapshot or of a backfill
-  kTruncate = 't',  // the whole table emptied; no key, no rows
+  kRead = 'r',         // a row of the initial snapshot or of a backfill
+  kTruncate = 't',     // the whole table emptied; no key, no rows
+  kBackfillEnd = 'e',  // a backfill of the table published its last chunk; no key, no rows
+  kGap = 'g',          // changes of the table in an LSN range were lost; no key, no rows
+};
+
+// True for the ops that concern one row (and so have a key).
+inline bool has_key(Op op) {
+  return op != Op::kTruncate && op != Op::kBackfillEnd && op != Op::kGap;
+}
+
+// What a marker record (op e or g) says besides its table.
+struct Marker {
+  std::uint64_t rows = 0;  // e: the rows the backfill published
+  std::string where;       // e: the condition it was asked with; empty for every row
+  Lsn gap_from = 0;        // g: the last position published before the gap
+  Lsn gap_to = 0;          // g: where changes are published again
 };
 
 // A change ready to encode. Tuples are in the relation's column order.
@@ -48,6 +63,7 @@ struct Change {
   std::optional<Tuple> old_key;  // or only the old key (the key changed, or a delete)
   std::optional<Tuple> after;
   Source source;
+  std::optional<Marker> marker;  // for op e and g
 };
 
 // "<commit LSN, 16 hex digits>-<seq, 8 hex digits>": ordered like the feed
@@ -69,6 +85,9 @@ std::string kafka_key(const Change& change);
 // and floats as JSON numbers/booleans, numeric as an exact JSON number,
 // json/jsonb embedded, NaN and infinities and everything else as strings.
 // "backfill" (a backfill's id) is on the rows a backfill read (op "r").
+// A marker has no key and null rows: op "e" carries
+// "backfill":{"id":...,"rows":...,"where":"..."} (where only when given),
+// op "g" carries "gap":{"from_lsn":"...","to_lsn":"..."}.
 // "before" carries the whole old row under replica identity full, only the
 // key columns when only the old key was sent, and null otherwise. A TOASTed
 // value the change left alone is not sent by PostgreSQL: it is missing from
