@@ -93,8 +93,8 @@ std::variant<NotCatalog, CatalogChange, std::string> read_change(std::string_vie
   if (const auto at = string_of(member(*source, "commit_time"))) {
     change.commit_us = core::parse_timestamp(*at);
   }
-  if (*op == "t") {
-    change.op = CatalogChange::Op::kTruncate;
+  if (*op == "t" || *op == "g") {
+    change.op = *op == "t" ? CatalogChange::Op::kTruncate : CatalogChange::Op::kGap;
     return change;
   }
   // A backfill's end marker: its rows came before it, one by one.

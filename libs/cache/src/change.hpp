@@ -21,7 +21,9 @@ std::string product_key(std::string_view sku);
 inline constexpr std::string_view kCategoriesKey = "categories";
 
 struct CatalogChange {
-  enum class Op : std::uint8_t { kUpsert, kDelete, kTruncate };
+  // kGap: the feed lost changes of the table (op g): like a truncate, the
+  // cache no longer knows it and is rebuilt from PostgreSQL.
+  enum class Op : std::uint8_t { kUpsert, kDelete, kTruncate, kGap };
   Op op = Op::kUpsert;
   catalog::Table table = catalog::Table::kCategories;
   std::string id;                         // the entry version

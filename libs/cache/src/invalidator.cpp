@@ -172,6 +172,14 @@ void Invalidator::follow() {
       runtime::log_info(kComponent, "a catalog table was truncated: rebuilding " + rules_.what);
       return need_rebuild("truncate");
     }
+    if (c.op == CatalogChange::Op::kGap) {
+      apply(changes);
+      runtime::log_warn(kComponent,
+                        "the change feed lost changes of a catalog table (a gap): "
+                        "rebuilding " +
+                            rules_.what + " from PostgreSQL");
+      return need_rebuild("gap");
+    }
     // A feed snapshot's row (xid 0) is applied: it may carry what no change will.
     if (c.xid != 0 && snapshot_ && snapshot_->saw(c.xid)) {
       probe_.skipped_seen();

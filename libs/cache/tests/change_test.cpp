@@ -51,6 +51,14 @@ TEST_CASE("a delete, a key change and a truncate", "[change]") {
   REQUIRE(std::holds_alternative<CatalogChange>(truncate));
   CHECK(std::get<CatalogChange>(truncate).op == CatalogChange::Op::kTruncate);
 
+  const auto gap = read_change(
+      R"({"id":"0000000000000009-00000000","op":"g","table":"s.categories","before":null,)"
+      R"("after":null,"gap":{"from_lsn":"0/5","to_lsn":"0/A","backfill":3},"source":{"lsn":"0/9",)"
+      R"("xid":0,"commit_time":"2026-11-23T18:00:00.000000Z","seq":0,"backfill":3}})",
+      "s");
+  REQUIRE(std::holds_alternative<CatalogChange>(gap));
+  CHECK(std::get<CatalogChange>(gap).op == CatalogChange::Op::kGap);
+
   // A backfill's end marker changes nothing: its rows came before it.
   CHECK(std::holds_alternative<NotCatalog>(read_change(
       R"({"id":"0000000000000009-00000002","op":"e","table":"s.products","before":null,)"

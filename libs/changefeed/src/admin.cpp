@@ -63,7 +63,8 @@ void publish(pqxx::connection& conn, const std::string& publication, const std::
       tx.exec("GRANT USAGE ON SCHEMA " + tx.quote_name(schema) + " TO " +
               tx.quote_name(grant_select_to));
       tx.exec("GRANT SELECT ON " + list + " TO " + tx.quote_name(grant_select_to));
-      tx.exec("GRANT SELECT, UPDATE ON " + signals + " TO " + tx.quote_name(grant_select_to));
+      tx.exec("GRANT SELECT, INSERT, UPDATE ON " + signals + " TO " +
+              tx.quote_name(grant_select_to));
     }
     tx.commit();
   } catch (const std::exception&) {

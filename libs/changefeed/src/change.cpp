@@ -205,7 +205,11 @@ std::string to_json(const Change& change, const std::string& id) {
   }
   if (change.marker && change.op == Op::kGap) {
     out += ",\"gap\":{\"from_lsn\":\"" + format_lsn(change.marker->gap_from) + "\",\"to_lsn\":\"" +
-           format_lsn(change.marker->gap_to) + "\"}";
+           format_lsn(change.marker->gap_to) + "\"";
+    if (change.source.backfill != 0) {
+      out += ",\"backfill\":" + std::to_string(change.source.backfill);
+    }
+    out += '}';
   }
   const Source& s = change.source;
   out += ",\"source\":{\"lsn\":\"" + format_lsn(s.commit_lsn) +

@@ -57,6 +57,12 @@ void register_options(core::OptionSet& o, ChangefeedConfig& c) {
                "creates it)");
   o.add_int("backfill-poll-ms", "MILLRACE_CHANGEFEED_BACKFILL_POLL_MS", &c.backfill_poll_ms,
             "Ask the signal table for a backfill request this often while none runs", 10, 600'000);
+  o.add_string("on-slot-lost", "MILLRACE_CHANGEFEED_ON_SLOT_LOST", &c.on_slot_lost,
+               "stop: a slot invalidated or gone after changes were published from it stops the "
+               "feed; backfill: replace it, publish a gap record per table and backfill them all");
+  o.add_int("on-slot-lost-chunk-size", "MILLRACE_CHANGEFEED_ON_SLOT_LOST_CHUNK_SIZE",
+            &c.on_slot_lost_chunk_size, "Chunk size of the backfills a lost slot starts", 1,
+            1'000'000);
   core::register_options(o, c.retry);
   core::add_metrics_addr(o, &c.metrics_addr);
 }
@@ -75,6 +81,11 @@ void validate(ChangefeedConfig& c) {
     throw core::UsageError(
         "--snapshot / MILLRACE_CHANGEFEED_SNAPSHOT must be initial or never, not \"" + c.snapshot +
         "\"");
+  }
+  if (c.on_slot_lost != "stop" && c.on_slot_lost != "backfill") {
+    throw core::UsageError(
+        "--on-slot-lost / MILLRACE_CHANGEFEED_ON_SLOT_LOST must be stop or backfill, not \"" +
+        c.on_slot_lost + "\"");
   }
   if (c.kafka.extra.count("transactional.id") != 0) {
     throw core::UsageError(

@@ -30,6 +30,9 @@ std::string encode_checkpoint(const Checkpoint& checkpoint) {
   if (checkpoint.backfill_finished != 0) {
     out += ",\"backfill_finished\":" + std::to_string(checkpoint.backfill_finished);
   }
+  if (checkpoint.slot_lost_from != 0) {
+    out += ",\"slot_lost_from\":\"" + format_lsn(checkpoint.slot_lost_from) + "\"";
+  }
   out += '}';
   return out;
 }
@@ -47,7 +50,12 @@ std::optional<Checkpoint> parse_checkpoint(std::string_view text) {
   const auto commit = lsn("commit_lsn");
   const auto end = lsn("end_lsn");
   if (!commit || !end) return std::nullopt;
-  Checkpoint out{*commit, *end, std::nullopt, 0};
+  Checkpoint out = checkpoint_at(*commit, *end);
+  if (root.HasMember("slot_lost_from")) {
+    const auto from = lsn("slot_lost_from");
+    if (!from) return std::nullopt;
+    out.slot_lost_from = *from;
+  }
   if (const auto it = root.FindMember("backfill_finished"); it != root.MemberEnd()) {
     if (!it->value.IsInt64()) return std::nullopt;
     out.backfill_finished = it->value.GetInt64();
@@ -173,8 +181,9 @@ void Feed::queue(Transaction&& tx) {
 
 void Feed::publish_pending() {
   collect(true);
-  Checkpoint through{pending_.back().commit_lsn, pending_.back().end_lsn, published_.backfill,
-                     published_.backfill_finished};
+  Checkpoint through = checkpoint_at(pending_.back().commit_lsn, pending_.back().end_lsn);
+  through.backfill = published_.backfill;
+  through.backfill_finished = published_.backfill_finished;
   if (backfill_) {
     // As of the batch's end: every transaction read has been handed to it.
     through.backfill = backfill_->progress();

@@ -48,6 +48,7 @@ std::string signal_table_ddl(const std::string& table) {
          "rows_sent bigint NOT NULL DEFAULT 0, "
          "last_key text, "
          "error text, "
+         "reason text, "
          "requested_at timestamptz NOT NULL DEFAULT now(), "
          "requested_by text NOT NULL DEFAULT current_user, "
          "started_at timestamptz, "
@@ -125,11 +126,10 @@ bool PgBackfillSource::cancel_requested(std::int64_t id) {
   }
 }
 
-std::shared_ptr<const Relation> PgBackfillSource::describe(const BackfillRequest& request) {
-  std::vector<PublishedTable> tables;
+std::vector<PublishedTable> PgBackfillSource::tables() {
   try {
     pqxx::nontransaction tx(conn());
-    tables = published_tables(
+    return published_tables(
         [&](const std::string& sql) {
           std::vector<SqlRow> rows;
           for (const auto& row : tx.exec(sql)) {
@@ -149,6 +149,51 @@ std::shared_ptr<const Relation> PgBackfillSource::describe(const BackfillRequest
     conn_.reset();
     pg::rethrow_classified("backfills: describing the published tables");
   }
+}
+
+std::vector<std::shared_ptr<const Relation>> PgBackfillSource::published() {
+  std::vector<std::shared_ptr<const Relation>> out;
+  for (auto& t : tables()) out.push_back(std::move(t.relation));
+  return out;
+}
+
+std::vector<std::int64_t> PgBackfillSource::request(const std::vector<std::string>& names,
+                                                    const std::string& reason,
+                                                    std::int64_t chunk_size) {
+  try {
+    pqxx::work tx(conn());
+    std::vector<std::int64_t> ids;
+    for (const auto& name : names) {
+      const auto found = tx.exec_params("SELECT id FROM " + table_ +
+                                            " WHERE publication = $1 AND table_name = $2 AND "
+                                            "reason = $3 ORDER BY id LIMIT 1",
+                                        config_.publication, name, reason);
+      if (!found.empty()) {
+        ids.push_back(found[0][0].as<std::int64_t>());
+        continue;
+      }
+      ids.push_back(tx.exec_params1("INSERT INTO " + table_ +
+                                        " (publication, table_name, chunk_size, reason) VALUES "
+                                        "($1, $2, $3, $4) RETURNING id",
+                                    config_.publication, name, chunk_size, reason)[0]
+                        .as<std::int64_t>());
+    }
+    tx.commit();
+    return ids;
+  } catch (const pqxx::insufficient_privilege& e) {
+    conn_.reset();
+    throw InfraError(FailureClass::kFatal,
+                     std::string("backfills: ") + e.what() +
+                         "; replacing a lost slot asks for backfills as the feed's role: run "
+                         "`millrace changefeed publish --grant-select ROLE` as the tables' owner");
+  } catch (const std::exception&) {
+    conn_.reset();
+    pg::rethrow_classified("backfills: asking for backfills in " + table_);
+  }
+}
+
+std::shared_ptr<const Relation> PgBackfillSource::describe(const BackfillRequest& request) {
+  const std::vector<PublishedTable> tables = this->tables();
   const PublishedTable* found = nullptr;
   for (const auto& t : tables) {
     const auto& r = *t.relation;

@@ -18,6 +18,7 @@
 
 #include "millrace/changefeed/backfill.hpp"
 #include "millrace/changefeed/service.hpp"
+#include "published_tables.hpp"
 
 namespace millrace::changefeed {
 
@@ -39,8 +40,17 @@ class PgBackfillSource final : public BackfillSource {
   void record(std::int64_t id, BackfillState state, const BackfillProgress* progress,
               const std::string& error) override;
 
+  // Every table of the publication, described as the stream describes it.
+  std::vector<std::shared_ptr<const Relation>> published();
+  // Asks for a backfill of every table in `tables` (schema.name) with
+  // `reason`, unless one with that reason exists already; returns their ids
+  // in the same order. The feed's role needs INSERT on the signal table.
+  std::vector<std::int64_t> request(const std::vector<std::string>& tables,
+                                    const std::string& reason, std::int64_t chunk_size);
+
  private:
   pqxx::connection& conn();
+  std::vector<PublishedTable> tables();
   void watermark(const std::string& content);
 
   const ChangefeedConfig& config_;

@@ -46,9 +46,11 @@ PgStream::PgStream(const ChangefeedConfig& config)
                          config.publication + "`");
   }
   const auto slot = conn_.command(
-      "SELECT plugin, database = current_database() FROM pg_replication_slots WHERE slot_name = " +
+      "SELECT plugin, database = current_database(), wal_status FROM pg_replication_slots WHERE "
+      "slot_name = " +
       literal(config.slot));
   slot_exists_ = !slot.empty();
+  slot_lost_ = slot_exists_ && slot[0][2] == std::optional<std::string>("lost");
   if (slot_exists_ && (slot[0][0] != std::optional<std::string>("pgoutput") ||
                        slot[0][1] != std::optional<std::string>("t"))) {
     throw InfraError(FailureClass::kFatal,
@@ -57,15 +59,40 @@ PgStream::PgStream(const ChangefeedConfig& config)
   }
 }
 
-void PgStream::create_slot() {
-  conn_.command("CREATE_REPLICATION_SLOT " + quoted(config_.slot) + " LOGICAL pgoutput");
+Lsn PgStream::create_slot() {
+  const auto created =
+      conn_.command("CREATE_REPLICATION_SLOT " + quoted(config_.slot) + " LOGICAL pgoutput");
+  std::optional<Lsn> point;
+  if (created.size() == 1 && created[0].size() >= 2 && created[0][1]) {
+    point = parse_lsn(*created[0][1]);
+  }
+  if (!point) {
+    throw InfraError(FailureClass::kFatal, "CREATE_REPLICATION_SLOT answered no consistent point");
+  }
   slot_exists_ = true;
-  runtime::log_info("changefeed", "created replication slot " + config_.slot);
+  slot_lost_ = false;
+  runtime::log_info("changefeed",
+                    "created replication slot " + config_.slot + " at " + format_lsn(*point));
+  return *point;
+}
+
+Lsn PgStream::slot_confirmed() {
+  const auto r =
+      conn_.command("SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = " +
+                    literal(config_.slot));
+  std::optional<Lsn> at;
+  if (r.size() == 1 && r[0][0]) at = parse_lsn(*r[0][0]);
+  if (!at) {
+    throw InfraError(FailureClass::kRetryable,
+                     "replication slot " + config_.slot + " has no confirmed position");
+  }
+  return *at;
 }
 
 void PgStream::drop_slot() {
   conn_.command("DROP_REPLICATION_SLOT " + quoted(config_.slot));
   slot_exists_ = false;
+  slot_lost_ = false;
 }
 
 void PgStream::start() {

@@ -24,8 +24,15 @@ class PgStream final : public ReplicationPort {
   explicit PgStream(const ChangefeedConfig& config);
 
   bool slot_exists() const { return slot_exists_; }
-  // Creates the slot (streaming then starts at its consistent point).
-  void create_slot();
+  // The slot exists but PostgreSQL invalidated it (wal_status "lost": it
+  // held more WAL than max_slot_wal_keep_size): it can no longer stream.
+  bool slot_lost() const { return slot_lost_; }
+  // Creates the slot and returns its consistent point (streaming starts
+  // there).
+  Lsn create_slot();
+  // The slot's confirmed_flush_lsn: for one created and never streamed
+  // from, its consistent point.
+  Lsn slot_confirmed();
   // Drops the slot: only one that nothing was published from (refused by
   // the server while another session streams from it).
   void drop_slot();
@@ -53,6 +60,7 @@ class PgStream final : public ReplicationPort {
   Lsn server_position_ = 0;
   int server_version_ = 0;
   bool slot_exists_ = false;
+  bool slot_lost_ = false;
 };
 
 }  // namespace millrace::changefeed

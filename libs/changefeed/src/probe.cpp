@@ -25,6 +25,10 @@ FeedProbe::FeedProbe(metrics::Registry& r)
                            "Initial snapshots published (committed with their checkpoint)")),
       snapshot_running_(r.gauge("millrace_changefeed_snapshot_in_progress",
                                 "1 while the initial snapshot is read and published")),
+      slots_lost_(r.counter("millrace_changefeed_slots_lost_total",
+                            "Replication slots found invalidated or gone after changes were "
+                            "published from them, and replaced (--on-slot-lost=backfill): each "
+                            "left a gap, published as op g records, that backfills fill")),
       backfill_running_(r.gauge("millrace_changefeed_backfill_running",
                                 "The id of the backfill running (its row in the signal table), 0 "
                                 "when none runs")),

@@ -25,6 +25,8 @@ class FeedProbe {
   void snapshot_started();
   void snapshot_progress(std::uint64_t table_rows, bool table_done);
   void snapshot_published();
+  // A lost slot replaced (--on-slot-lost=backfill).
+  void slot_lost() { slots_lost_.inc(); }
   // After each step: the backfill running, and its counters.
   void backfill(const Backfiller& backfiller);
 
@@ -34,6 +36,7 @@ class FeedProbe {
   metrics::Counter snapshot_rows_, snapshots_;
   metrics::Gauge snapshot_running_;
   std::uint64_t snapshot_table_rows_ = 0;
+  metrics::Counter slots_lost_;
   metrics::Gauge backfill_running_;
   metrics::Counter backfill_rows_, backfill_rereads_, backfill_superseded_;
   BackfillStats backfill_last_{};

@@ -18,6 +18,7 @@
 #include "pg_snapshot.hpp"
 #include "pg_stream.hpp"
 #include "probe.hpp"
+#include "slot_recovery.hpp"
 
 namespace millrace::changefeed {
 
@@ -122,22 +123,9 @@ struct FeedRunner {
   void stream() {
     KafkaPublisher publisher(config, static_cast<std::int32_t>(config.transaction_timeout_ms));
     const auto published = read_checkpoint(config);
-    const Checkpoint checkpoint = published.value_or(Checkpoint{});
+    Checkpoint checkpoint = published.value_or(Checkpoint{});
     PgStream stream(config);
-    if (!stream.slot_exists()) {
-      if (published) {
-        // A new slot would start at the server's current position: what was
-        // committed since the checkpoint would never be published.
-        throw InfraError(FailureClass::kFatal,
-                         "replication slot " + config.slot + " is gone, but checkpoint group " +
-                             config.checkpoint_group + " says changes up to " +
-                             format_lsn(checkpoint.commit_lsn) +
-                             " were published from it: what was committed since is no longer "
-                             "in any slot. Start with a new --checkpoint-group (add --snapshot "
-                             "initial to publish the tables' full state first)");
-      }
-      stream.create_slot();
-    }
+    PgBackfillSource backfill_source(config);
     if (checkpoint.end_lsn > stream.server_position()) {
       // The topic says more was published than this server has written:
       // not the database the feed was reading (restored from a backup, or
@@ -148,6 +136,31 @@ struct FeedRunner {
                            format_lsn(stream.server_position()) +
                            "): the database is not the one this feed published from; use a new "
                            "--slot, --checkpoint-group and topic, or restore the database");
+    }
+    const bool lost = !stream.slot_exists() || stream.slot_lost();
+    if (published && (lost || checkpoint.slot_lost_from != 0)) {
+      // A new slot would start at the server's current position: what was
+      // committed since the checkpoint would never be published.
+      if (config.on_slot_lost != "backfill") {
+        throw InfraError(
+            FailureClass::kFatal,
+            "replication slot " + config.slot +
+                (stream.slot_exists() ? " was invalidated by PostgreSQL (it held more WAL than "
+                                        "max_slot_wal_keep_size)"
+                                      : " is gone") +
+                ", but checkpoint group " + config.checkpoint_group + " says changes up to " +
+                format_lsn(checkpoint.commit_lsn) +
+                " were published from it: what was committed since is no longer in any slot. "
+                "Start with --on-slot-lost=backfill to replace it, publish the gap and backfill "
+                "every published table, or with a new --checkpoint-group (add --snapshot "
+                "initial to publish the tables' full state first)");
+      }
+      checkpoint = recover_lost_slot(config, stream, publisher, backfill_source, checkpoint);
+      probe.slot_lost();
+    } else if (lost) {
+      // Nothing was published from it: a new one loses nothing.
+      if (stream.slot_exists()) stream.drop_slot();
+      stream.create_slot();
     }
     stream.start();
     runtime::log_info(kComponent, "streaming slot " + config.slot + " (publication " +
@@ -165,7 +178,6 @@ struct FeedRunner {
         fc);
     // Backfills between the stream's transactions, where the server sends
     // the watermarks (logical messages).
-    PgBackfillSource backfill_source(config);
     BackfillConfig bc;
     bc.poll = milliseconds(config.backfill_poll_ms);
     Backfiller backfiller(

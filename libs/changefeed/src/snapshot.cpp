@@ -5,7 +5,7 @@
 namespace millrace::changefeed {
 
 Checkpoint snapshot_checkpoint(Lsn consistent_point) {
-  return Checkpoint{consistent_point - 1, consistent_point, std::nullopt, 0};
+  return checkpoint_at(consistent_point - 1, consistent_point);
 }
 
 SnapshotResult publish_snapshot(SnapshotSource& source, SnapshotSink& sink,

@@ -154,7 +154,9 @@ TEST_CASE("a chunk drops the rows a transaction its snapshot did not see changed
   CHECK_FALSE(b.running());
   b.tick();
   CHECK(src.records.back().state == BackfillState::kRunning);
-  b.published(Checkpoint{0x800, 0x808, std::nullopt, 1});
+  Checkpoint ended = checkpoint_at(0x800, 0x808);
+  ended.backfill_finished = 1;
+  b.published(ended);
   b.tick();
   REQUIRE(src.records.back().state == BackfillState::kDone);
   REQUIRE(src.records.back().progress);
@@ -227,7 +229,9 @@ TEST_CASE(
   src.states = {{1, "running"}, {2, "running"}};
   src.chunks = {chunk_of({}, "5:5:")};
   Backfiller b(src, no_key, "s3");
-  Checkpoint published{0x100, 0x108, BackfillProgress{2, std::vector<std::string>{"41"}, 4, 40}, 1};
+  Checkpoint published = checkpoint_at(0x100, 0x108);
+  published.backfill = BackfillProgress{2, std::vector<std::string>{"41"}, 4, 40};
+  published.backfill_finished = 1;
   b.resume(published);
   // Until it is asked, the checkpoint it was given is carried on.
   REQUIRE(b.progress());
@@ -249,7 +253,9 @@ TEST_CASE(
 TEST_CASE("a resumed backfill no longer asked for is dropped from the checkpoint") {
   FakeBackfillSource src;  // no requests
   Backfiller b(src, no_key, "s4");
-  b.resume(Checkpoint{0x100, 0x108, BackfillProgress{2, std::nullopt, 1, 5}, 0});
+  Checkpoint resumed = checkpoint_at(0x100, 0x108);
+  resumed.backfill = BackfillProgress{2, std::nullopt, 1, 5};
+  b.resume(resumed);
   CHECK(b.progress());
   b.tick();
   CHECK_FALSE(b.progress());
@@ -310,22 +316,26 @@ TEST_CASE("a table without a key, a refused chunk and a cancel end the backfill,
 }
 
 TEST_CASE("a checkpoint carries a backfill's progress through its text") {
-  Checkpoint c{0x16B374D848, 0x16B374D880,
-               BackfillProgress{3, std::vector<std::string>{"a\"b", "7"}, 5, 50000}, 2};
+  Checkpoint c = checkpoint_at(0x16B374D848, 0x16B374D880);
+  c.backfill = BackfillProgress{3, std::vector<std::string>{"a\"b", "7"}, 5, 50000};
+  c.backfill_finished = 2;
+  c.slot_lost_from = 0x16B3000000;
   const auto text = encode_checkpoint(c);
   const auto back = parse_checkpoint(text);
   REQUIRE(back);
   CHECK(back->commit_lsn == c.commit_lsn);
   CHECK(back->end_lsn == c.end_lsn);
   CHECK(back->backfill_finished == 2);
+  CHECK(back->slot_lost_from == 0x16B3000000);
   REQUIRE(back->backfill);
   CHECK(back->backfill->id == 3);
   CHECK(back->backfill->after == std::vector<std::string>{"a\"b", "7"});
   CHECK(back->backfill->chunks == 5);
   CHECK(back->backfill->rows == 50000);
   // One from the start has no key yet; an older feed's has no backfill.
-  const auto start = parse_checkpoint(
-      encode_checkpoint(Checkpoint{1, 2, BackfillProgress{4, std::nullopt, 0, 0}, 0}));
+  Checkpoint fresh = checkpoint_at(1, 2);
+  fresh.backfill = BackfillProgress{4, std::nullopt, 0, 0};
+  const auto start = parse_checkpoint(encode_checkpoint(fresh));
   REQUIRE(start);
   REQUIRE(start->backfill);
   CHECK_FALSE(start->backfill->after);

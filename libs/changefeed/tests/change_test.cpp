@@ -259,9 +259,11 @@ TEST_CASE("a backfill's row, its end marker and a gap marker are valid changes")
   gap.relation = rel;
   gap.source.commit_lsn = 0x200;
   gap.marker = Marker{0, "", 0x100, 0x201};
+  gap.source.backfill = 9;
   const auto g = parse(to_json(gap, change_id(gap.source)));
   CHECK(std::string(g["op"].GetString()) == "g");
   CHECK(std::string(g["gap"]["from_lsn"].GetString()) == "0/100");
   CHECK(std::string(g["gap"]["to_lsn"].GetString()) == "0/201");
+  CHECK(g["gap"]["backfill"].GetInt64() == 9);
   CHECK_FALSE(g.HasMember("key"));
 }

@@ -179,7 +179,7 @@ TEST_CASE("a batch waits at most its linger for more transactions") {
 }
 
 TEST_CASE("after a restart, transactions up to the checkpoint are skipped, not published again") {
-  Rig rig(Checkpoint{0x200, 0x208, std::nullopt, 0});
+  Rig rig(checkpoint_at(0x200, 0x208));
   rig.stream.transaction(0x100, 2, true);
   rig.stream.transaction(0x200, 2);
   rig.stream.transaction(0x300, 2);
@@ -228,7 +228,7 @@ TEST_CASE("a status update goes out at least every status interval") {
 }
 
 TEST_CASE("checkpoints round-trip as JSON, anything else is refused") {
-  const Checkpoint c{0x16B374D848ULL, 0x16B374D880ULL, std::nullopt, 0};
+  const Checkpoint c = checkpoint_at(0x16B374D848ULL, 0x16B374D880ULL);
   CHECK(encode_checkpoint(c) == R"({"commit_lsn":"16/B374D848","end_lsn":"16/B374D880"})");
   const auto back = parse_checkpoint(encode_checkpoint(c));
   REQUIRE(back.has_value());

@@ -48,10 +48,19 @@ struct Checkpoint {
   Lsn end_lsn = 0;
   std::optional<BackfillProgress> backfill;  // the one running
   std::int64_t backfill_finished = 0;        // the id of the last one that ended
+  // Set while a lost slot is replaced (--on-slot-lost=backfill): the last
+  // position published from the old one, where the gap starts.
+  Lsn slot_lost_from = 0;
 };
+inline Checkpoint checkpoint_at(Lsn commit_lsn, Lsn end_lsn) {
+  Checkpoint c;
+  c.commit_lsn = commit_lsn;
+  c.end_lsn = end_lsn;
+  return c;
+}
 // {"commit_lsn":"16/B374D848","end_lsn":"16/B374D880"}, with
 // "backfill":{"id":3,"after":["41"],"chunks":5,"rows":50000} and
-// "backfill_finished":2 when there are.
+// "backfill_finished":2 and "slot_lost_from":"16/B374D880" when there are.
 std::string encode_checkpoint(const Checkpoint& checkpoint);
 std::optional<Checkpoint> parse_checkpoint(std::string_view text);
 

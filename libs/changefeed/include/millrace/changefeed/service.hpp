@@ -54,6 +54,11 @@ struct ChangefeedConfig {
   std::string backfill_table = "changefeed_backfills";
   // How often it is asked for a request while no backfill runs.
   std::int64_t backfill_poll_ms = 1000;
+  // A slot lost (invalidated, or gone) after changes were published from
+  // it: "stop" says so and stops; "backfill" replaces it, publishes a gap
+  // record per table and backfills every published table (slot_recovery.hpp).
+  std::string on_slot_lost = "stop";
+  std::int64_t on_slot_lost_chunk_size = 10000;
   core::RetryBackoff retry;
   std::string metrics_addr = runtime::default_metrics_addr("changefeed");
 };
