@@ -20,6 +20,8 @@ figures = {
                    "kafka_transactions"],
     "orders": ["orders", "lines", "orders_per_s", "millrace_lines_per_s", "postgres_copy_lines_per_s",
                "ratio"],
+    "backfill": ["rows", "rows_published", "chunks", "seconds", "rows_per_s", "copy_rows_per_s", "ratio",
+                 "ratio_p99"],
 }
 for stage, keys in figures.items():
     for k in keys:
@@ -116,7 +118,13 @@ if res.get("http"):
 # Orders have one line at least each, and the drain stored every order.
 assert res["orders"]["lines"] >= res["orders"]["orders"], f"orders {res['orders']!r}"
 assert r["stages"] == ["warmup", "produce", "end_to_end", "enrich", "orders", "growth", "scale", "latency", "http",
-                       "changefeed", "webhooks", "cache_reads", "cache_invalidation", "archive"], f"stages {r['stages']!r}"
+                       "changefeed", "backfill", "webhooks", "cache_reads", "cache_invalidation", "archive"], f"stages {r['stages']!r}"
+# The backfill read every row once (those superseded by a streamed update
+# are left out), and the updates reached the consumer both before and during it.
+bf = res["backfill"]
+assert bf["rows_published"] + bf["rows_superseded"] == bf["rows"], f"backfill {bf!r}"
+for k in ("idle_commit_to_consumer_ms", "backfill_commit_to_consumer_ms"):
+    assert bf[k]["count"] > 0 and bf[k]["p99"] >= bf[k]["p50"] > 0, f"backfill.{k} = {bf[k]!r}"
 # The scale curve in its smoke shape (one topic, 1 and 2 sinks), each drained to
 # the end by both groups, and the CPU of every component measured.
 sc = res["scale"]

@@ -15,6 +15,7 @@ from .docs import update_docs
 from .report.page import render
 from .stack import Stack
 from .stages import DATA_STAGES, OPTIONAL_STAGES, STAGES
+from .stages.backfill import BACKFILL_WRITE_RATE, bench_backfill
 from .stages.cache_invalidation import CACHE_EDIT_RATE, bench_cache_invalidation
 from .stages.cache_reads import bench_cache_reads
 from .stages.cache_rig import CacheRig
@@ -45,6 +46,9 @@ def parse_args(description):
                     help=f"length of the cache_invalidation stage's edits ({CACHE_EDIT_RATE}/s)")
     ap.add_argument("--history-rows", type=int, default=50_000_000,
                     help="rows of history the growth stage generates before its second drain")
+    ap.add_argument("--backfill-rows", type=int, default=5_000_000,
+                    help=f"rows of the table the backfill stage backfills (while {BACKFILL_WRITE_RATE} updates/s "
+                    "go on)")
     ap.add_argument("--soak-minutes", type=int, default=20, help="length of the soak stage")
     ap.add_argument("--soak-rate", type=int, default=5000, help="events/s the soak stage produces")
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, to check the harness runs")
@@ -69,6 +73,7 @@ def parse_args(description):
     if args.smoke:
         args.events, args.latency_seconds, args.http_seconds, args.cache_seconds = 2000, 2, 1, 2
         args.history_rows = 20_000
+        args.backfill_rows = 20_000
         args.soak_minutes, args.soak_rate = 1, 200
     return args, selected
 
@@ -232,6 +237,12 @@ class Run:
             stack.vacuum()
             stack.checkpoint()
             results["changefeed"] = bench_changefeed(stack, args.events, args.out)
+        if self.want("backfill"):
+            log(f"a backfill of {args.backfill_rows:,} rows while {BACKFILL_WRITE_RATE} updates/s go on, the "
+                "updates' delay idle (reference) and during it, and COPY of the same rows (reference)")
+            stack.vacuum()
+            stack.checkpoint()
+            results["backfill"] = bench_backfill(stack, args.backfill_rows, args.latency_seconds, args.out)
         if self.want("webhooks"):
             rates = [int(r) for r in args.webhooks_rates.split(",")]
             for rate in rates:

@@ -4,8 +4,8 @@
 from ..docs import decisions_section
 from ..stages import STAGES
 from .references import percent, render_ack_reference, render_http_references, render_wake_floor
-from .stage_sections import (render_cache, render_cache_rows, render_enrich, render_growth, render_scale, render_soak,
-                             render_webhooks)
+from .stage_sections import (render_backfill, render_cache, render_cache_rows, render_enrich, render_growth,
+                             render_scale, render_soak, render_webhooks)
 
 
 def legs(stage, key):
@@ -99,6 +99,17 @@ def render_table(res):
             f"{cf['kafka_transactions']:,.0f} Kafka transactions) | "
             f"`pg_recvlogical` reading the same WAL from a slot of its own (pgoutput, to /dev/null): "
             f"{cf['pg_recvlogical_changes_per_s']:,.0f} changes/s | {cf['ratio']} |")
+    bf = res.get("backfill")
+    if bf:
+        lines += [
+            f"| backfill (`millrace changefeed backfill` of a {bf['rows']:,}-row table, chunks of "
+            f"{bf['chunk_size']:,}, while {bf['write_rate']} single-row UPDATEs/s go on) | {bf['rows_per_s']:,.0f} "
+            f"rows/s ({bf['seconds']:.1f} s) | PostgreSQL `COPY (SELECT * FROM items) TO` a client discarding "
+            f"them: {bf['copy_rows_per_s']:,.0f} rows/s | {bf['ratio']} |",
+            f"| the updates during the backfill, commit to a read_committed consumer, p99 | "
+            f"{bf['backfill_commit_to_consumer_ms']['p99']:.1f} ms | the same updates with the feed idle: "
+            f"{bf['idle_commit_to_consumer_ms']['p99']:.1f} ms | {bf['ratio_p99']} |",
+        ]
     for key in sorted((k for k in res if k.startswith("webhooks")), key=lambda k: res[k]["rate"]):
         wh = res[key]
         lat, feed = wh["commit_to_webhook_ms"], wh["feed_ms"]
@@ -223,6 +234,7 @@ def render(r):
     lines += render_http(res)
     lines += render_ack_reference(res)
     lines += render_wake_floor(res)
+    lines += render_backfill(res)
     lines += render_webhooks(res)
     lines += render_cache(res)
     # The design choices the measurements settled are written by hand: the

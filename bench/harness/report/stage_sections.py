@@ -296,6 +296,31 @@ def render_cache(res):
     return lines
 
 
+def render_backfill(res):
+    """The backfill stage: its speed against COPY, and what it does to the
+    live changes' delay."""
+    bf = res.get("backfill")
+    if not bf:
+        return []
+    idle, during = bf["idle_commit_to_consumer_ms"], bf["backfill_commit_to_consumer_ms"]
+    return [
+        "### A backfill while writes go on", "",
+        f"A table of {bf['rows']:,} rows (bigint key, two integers, a numeric and a 32-character text), published, with `millrace-changefeed` "
+        f"streaming it. pgbench updates random rows at {bf['write_rate']}/s, first with the feed idle "
+        f"({idle['count']:,} updates), then while `millrace changefeed backfill` reads the table in chunks of "
+        f"{bf['chunk_size']:,} ({bf['chunks']:,} chunks; {during['count']:,} updates). The first row reached the "
+        f"consumer {bf['first_row_after_s']:.2f} s after the request, the end record {bf['seconds']:.1f} s after "
+        f"it: {bf['rows_per_s']:,.0f} rows/s, {bf['ratio']} of PostgreSQL's own `COPY (SELECT ...) TO` of the "
+        f"same table ({bf['copy_seconds']:.1f} s). {bf['rows_superseded']:,.0f} rows were left out of their chunk "
+        f"because an update of them was streamed in its window, {bf['chunks_reread']:,.0f} chunks read again; "
+        f"{bf['rows_published']:,} `r` records.", "",
+        f"The updates' commit to a read_committed consumer (kcat): idle p50 {idle['p50']:.1f} / p99 "
+        f"{idle['p99']:.1f} ms; during the backfill p50 {during['p50']:.1f} / p99 {during['p99']:.1f} ms "
+        f"(ratio {bf['ratio_p50']} / {bf['ratio_p99']}). A live change waits behind the chunk read when it "
+        f"commits during one, and shares Kafka transactions with the chunks' rows.", "",
+    ]
+
+
 def render_webhooks(res):
     """The webhooks stage at each rate: issue 40's goal, and each delivery's
     way from its commit to the receiver, leg by leg, for all and for the

@@ -3,7 +3,7 @@
 
 # Every stage, in the order a run takes them; --stages picks some.
 STAGES = ("warmup", "produce", "end_to_end", "enrich", "orders", "growth", "scale", "latency", "http", "changefeed",
-          "webhooks", "cache_reads", "cache_invalidation", "archive")
+          "backfill", "webhooks", "cache_reads", "cache_invalidation", "archive")
 # Stages a run takes only when --stages names them: the soak alone lasts
 # --soak-minutes (20).
 OPTIONAL_STAGES = ("soak",)

@@ -76,27 +76,33 @@ pqxx::connection& PgBackfillSource::conn() {
 std::optional<BackfillRequest> PgBackfillSource::next() {
   try {
     pqxx::nontransaction tx(conn());
-    if (tx.exec1("SELECT to_regclass(" + tx.quote(table_) + ") IS NULL")[0].as<bool>()) {
-      if (!told_missing_) {
-        runtime::log_info("changefeed",
-                          "no signal table " + table_ +
-                              ": backfills are off until `millrace changefeed publish` creates it");
-        told_missing_ = true;
+    // From the catalog, which every role reads: a schema the role may not
+    // use makes to_regclass() itself fail.
+    const auto state =
+        tx.exec_params1(
+              "SELECT CASE WHEN n.oid IS NULL OR c.oid IS NULL THEN 'missing' "
+              "WHEN NOT has_schema_privilege(n.oid, 'USAGE') OR NOT has_table_privilege(c.oid, "
+              "'SELECT, INSERT, UPDATE') THEN 'denied' ELSE 'ok' END FROM (SELECT 1) AS one "
+              "LEFT JOIN pg_namespace n ON n.nspname = $1 "
+              "LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = $2",
+              config_.pg.schema, config_.backfill_table)[0]
+            .as<std::string>();
+    if (state != "ok") {
+      bool& told = state == "missing" ? told_missing_ : told_denied_;
+      if (!told) {
+        runtime::log_info(
+            "changefeed",
+            state == "missing"
+                ? "no signal table " + table_ +
+                      ": backfills are off until `millrace changefeed publish` creates it"
+                : "backfills are off: the feed's role may not read and update " + table_ +
+                      "; run `millrace changefeed publish --grant-select ROLE` as the tables' "
+                      "owner");
+        told = true;
       }
       return std::nullopt;
     }
     told_missing_ = false;
-    if (!tx.exec1("SELECT has_table_privilege(" + tx.quote(table_) + ", 'SELECT, UPDATE')")[0]
-             .as<bool>()) {
-      if (!told_denied_) {
-        runtime::log_warn("changefeed",
-                          "backfills are off: the feed's role may not read and update " + table_ +
-                              "; run `millrace changefeed publish --grant-select ROLE` as the "
-                              "tables' owner");
-        told_denied_ = true;
-      }
-      return std::nullopt;
-    }
     told_denied_ = false;
     const auto r = tx.exec_params(
         "SELECT id, table_name, coalesce(where_sql, ''), chunk_size FROM " + table_ +
