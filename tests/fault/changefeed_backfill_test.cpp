@@ -344,7 +344,7 @@ TEST_CASE(
   const std::string signals = s + ".changefeed_backfills";
   const std::map<std::string, std::string> env = {
       {"MILLRACE_CHANGEFEED_ON_SLOT_LOST", "backfill"},
-      {"MILLRACE_CHANGEFEED_ON_SLOT_LOST_CHUNK_SIZE", "3000"},
+      {"MILLRACE_CHANGEFEED_BACKFILL_CHUNK_SIZE", "3000"},
       {"MILLRACE_CHANGEFEED_BACKFILL_POLL_MS", "100"},
       {"MILLRACE_RETRY_BACKOFF_MS", "100"}};
   auto feed = std::make_unique<Child>(rig.start("cf-0", env));

@@ -5,6 +5,8 @@
 // key (and, after a snapshot, rebuild the table exactly).
 #include <rapidjson/document.h>
 
+#include <algorithm>
+#include <array>
 #include <catch2/catch.hpp>
 #include <csignal>
 #include <map>
@@ -17,7 +19,6 @@
 #include "fault_report.hpp"
 #include "harness.hpp"
 #include "http_client.hpp"
-#include "millrace/kafka/admin.hpp"
 #include "pipeline.hpp"
 #include "scrape.hpp"
 
@@ -188,8 +189,8 @@ TEST_CASE("PostgreSQL restarted mid-stream: the feed reconnects and publishes ev
 }
 
 TEST_CASE(
-    "the feed SIGKILLed three times mid-snapshot publishes one whole snapshot, then the "
-    "stream, each row once",
+    "the feed SIGKILLed three times mid-snapshot resumes it at the next chunk, and the records "
+    "rebuild the table",
     "[changefeed-snapshot-kill]") {
   Pipeline p("ft_cfsnap");
   create_ledger(p);
@@ -205,35 +206,44 @@ TEST_CASE(
   }
   ChangeFeedRig rig(p, {"ledger"});
   rig.grant_select({"ledger"});
-  const std::map<std::string, std::string> env = {{"MILLRACE_CHANGEFEED_SNAPSHOT", "initial"},
-                                                  {"MILLRACE_RETRY_BACKOFF_MS", "100"}};
-  const std::string checkpoint_group = "millrace-changefeed." + rig.slot + ".checkpoint";
-  // Inserts and updates go on through every kill: each lands in a snapshot
-  // or in the stream.
+  const std::map<std::string, std::string> env = {
+      {"MILLRACE_CHANGEFEED_SNAPSHOT", "initial"},
+      {"MILLRACE_CHANGEFEED_BACKFILL_CHUNK_SIZE", "5000"},
+      {"MILLRACE_CHANGEFEED_BACKFILL_POLL_MS", "100"},
+      {"MILLRACE_RETRY_BACKOFF_MS", "100"}};
+  const std::string signals = "\"" + p.schema + "\".changefeed_backfills";
+  const auto sent = [&] {
+    pqxx::connection c(p.env.pg);
+    pqxx::nontransaction tx(c);
+    const auto r = tx.exec(
+        "SELECT coalesce(sum(rows_sent), 0), count(*), "
+        "count(*) FILTER (WHERE state = 'done') FROM " +
+        signals);
+    return std::array<long long, 3>{r[0][0].as<long long>(), r[0][1].as<long long>(),
+                                    r[0][2].as<long long>()};
+  };
+  // Inserts and updates go on through every kill: each lands in a chunk,
+  // in the stream, or both, in order.
   LedgerWriter writer(p, 100'000, 400, 10, milliseconds(50));
   std::mt19937 rng(23);
   auto feed = std::make_unique<Child>(rig.start("cf-0", env));
   int kills = 0;
   for (; kills < 3; ++kills) {
-    // The first kill soon after the snapshot began, the others once it
-    // has sent 100,000 rows (its progress is counted by the 100,000): each
-    // with two thirds of the rows still to go.
-    const double sent = kills == 0 ? 0 : 100'000;
-    REQUIRE(eventually(
-        [&] {
-          return metric(*feed, "millrace_changefeed_snapshot_in_progress") == 1 &&
-                 metric(*feed, "millrace_changefeed_snapshot_rows_total") >= sent;
-        },
-        seconds(120)));
+    // Each with part of the rows still to go: after a quarter, a half and
+    // three quarters of them were published.
+    const long long mark = kRows * (kills + 1) / 4;
+    REQUIRE(eventually([&] { return sent()[0] >= mark; }, seconds(120)));
     std::this_thread::sleep_for(milliseconds(rng() % 300));
+    CHECK(sent()[2] == 0);  // not done yet
     feed->signal(SIGKILL);
     CHECK(feed->wait(seconds(10)) == 128 + SIGKILL);
-    // The kill came before the snapshot's transaction committed: no checkpoint.
-    CHECK_FALSE(
-        kafka::committed_offset(p.env.brokers, {}, checkpoint_group, rig.topic, 0, seconds(30)));
     feed = std::make_unique<Child>(rig.start("cf-" + std::to_string(kills + 1), env));
   }
+  // One snapshot: one backfill, asked for once, run to its end across the kills.
+  REQUIRE(eventually([&] { return sent()[2] == 1; }, seconds(300)));
+  CHECK(sent()[1] == 1);
   const std::uint64_t committed = writer.join();
+  const auto rows_sent = static_cast<std::uint64_t>(sent()[0]);
   Stopwatch recovery;
   // The table as it ends, which the records must rebuild exactly.
   std::map<long long, int> table;
@@ -244,35 +254,34 @@ TEST_CASE(
       table[row[0].as<long long>()] = row[1].as<int>();
     }
   }
-  REQUIRE(eventually([&] { return metric(*feed, "millrace_changefeed_snapshots_total") == 1; },
-                     seconds(300)));
-  const auto records = rig.read_all(table.size());
+  // Every row the snapshot published and its end; the writer's changes
+  // that committed after the slot began (not all of them: some came before).
+  const auto records = rig.read_all(rows_sent + 1);
   const double recovery_s = recovery.seconds();
   CHECK(stop_cleanly({feed.get()}));
-  check_exactly_once_in_order(records);
+  const auto ids = check_exactly_once_in_order(records);
+  CHECK(records.size() <= rows_sent + 1 + committed);
 
-  // Replayed in order, the snapshot and the changes after it are the table:
-  // a row is first an r or a c, once; r only from one snapshot.
+  // Replayed in commit order, the snapshot and the changes are the table.
+  std::vector<const ChangeRecord*> ordered;
+  for (const auto& r : records) ordered.push_back(&r);
+  std::sort(ordered.begin(), ordered.end(),
+            [](const ChangeRecord* a, const ChangeRecord* b) { return a->id < b->id; });
   std::map<long long, int> rebuilt;
-  std::set<std::string> snapshot_lsns;
-  std::uint64_t twice = 0, updates_of_missing = 0;
-  for (const auto& r : records) {
+  std::uint64_t read_rows = 0, ends = 0;
+  for (const auto* r : ordered) {
     rapidjson::Document d;
-    d.Parse(r.value.c_str());
-    const long long id = d["key"]["id"].GetInt64();
-    if (r.op == "r" || r.op == "c") {
-      if (r.op == "r") snapshot_lsns.insert(d["source"]["lsn"].GetString());
-      if (rebuilt.count(id) != 0) ++twice;
-      rebuilt[id] = d["after"]["v"].GetInt();
-    } else {
-      REQUIRE(r.op == "u");
-      if (rebuilt.count(id) == 0) ++updates_of_missing;
-      rebuilt[id] = d["after"]["v"].GetInt();
+    d.Parse(r->value.c_str());
+    if (r->op == "e") {
+      ++ends;
+      continue;
     }
+    read_rows += r->op == "r" ? 1 : 0;
+    REQUIRE((r->op == "r" || r->op == "c" || r->op == "u"));
+    rebuilt[d["key"]["id"].GetInt64()] = d["after"]["v"].GetInt();
   }
-  CHECK(snapshot_lsns.size() == 1);
-  CHECK(twice == 0);
-  CHECK(updates_of_missing == 0);
+  CHECK(ends == 1);
+  CHECK(read_rows == rows_sent);
   std::uint64_t lost = 0;
   for (const auto& [id, v] : table) {
     const auto it = rebuilt.find(id);
@@ -280,6 +289,8 @@ TEST_CASE(
   }
   CHECK(lost == 0);
   CHECK(rebuilt.size() == table.size());
-  record_fault({"changefeed-snapshot-kill", kRows + committed, lost, twice, 0, recovery_s});
+  const std::uint64_t duplicated =
+      ids.size() - std::set<std::string>(ids.begin(), ids.end()).size();
+  record_fault({"changefeed-snapshot-kill", kRows + committed, lost, duplicated, 0, recovery_s});
   CHECK(kills == 3);
 }

@@ -14,7 +14,7 @@ from pysupport import free_port
 
 from ..common import BIN, COMMANDS, percentiles_ms, ratio, run, wait_for
 from ..stack import served_metric, start_service, stop
-from .change_listener import ChangeListener, commit_seconds
+from .change_listener import commit_seconds
 
 # Single-row UPDATEs a second while the feed is idle, then while it backfills.
 BACKFILL_WRITE_RATE = 500
@@ -46,14 +46,43 @@ def _stop_pgbench(proc):
         proc.wait()
 
 
-def _records(listener):
-    """(arrival, value) of every record so far."""
-    out = []
-    for arrived, envelope in list(listener.records):
-        payload = envelope.get("payload")
-        if payload:
-            out.append((arrived, json.loads(payload)))
-    return out
+class _Listener:
+    """The change topic read as it is written (kcat, read_committed, values
+    only), each update and end record stamped with the wall clock when it
+    arrived. The millions of `r` records are counted, not parsed: parsing
+    them here would take a core from the feed being measured."""
+
+    def __init__(self, brokers, topic, log_path):
+        import threading
+        cmd = ["kcat", "-b", brokers, "-C", "-t", topic, "-o", "beginning", "-u", "-q", "-f", "%s\\n",
+               "-X", "isolation.level=read_committed"]
+        COMMANDS.append(" ".join(cmd) + "  # beside the stage, stopped at its end")
+        self.log = open(log_path, "w")
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.log, text=True, bufsize=1)
+        self.updates, self.ends, self.reads = [], [], 0
+        self.first_read = None
+        self.thread = threading.Thread(target=self._listen, daemon=True)
+        self.thread.start()
+
+    def _listen(self):
+        for line in self.proc.stdout:
+            if '"op":"r"' in line:
+                self.reads += 1
+                if self.first_read is None:
+                    self.first_read = time.time()
+            elif '"op":"u"' in line:
+                self.updates.append((time.time(), line))
+            elif '"op":"e"' in line:
+                self.ends.append((time.time(), json.loads(line)))
+
+    def ended(self, backfill_id):
+        return next((t for t, v in self.ends if v["backfill"]["id"] == backfill_id), None)
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        self.thread.join(timeout=10)
+        self.log.close()
 
 
 def bench_backfill(stack, rows, seconds, workdir):
@@ -94,7 +123,7 @@ def bench_backfill(stack, rows, seconds, workdir):
            "MILLRACE_CHANGEFEED_CHECKPOINT_GROUP": f"bench_bf_{os.getpid()}_{time.time_ns()}",
            "MILLRACE_METRICS_ADDR": f"127.0.0.1:{free_port()}"}
     feed = start_service("millrace-changefeed", env, f"{workdir}/backfill-changefeed.log")
-    listener = ChangeListener(stack.brokers, topic, f"{workdir}/backfill-listener.log")
+    listener = _Listener(stack.brokers, topic, f"{workdir}/backfill-listener.log")
     try:
         wait_for(lambda: served_metric(feed, "millrace_changefeed_up") == 1, 120, "the change feed to stream")
         # The idle feed: the updates alone.
@@ -112,12 +141,8 @@ def bench_backfill(stack, rows, seconds, workdir):
                                "--publication", pub, "--chunk-size", str(BACKFILL_CHUNK)],
                               env=owner_env).stdout.strip())
 
-        def ended():
-            return next((arrived for arrived, v in _records(listener)
-                         if v.get("op") == "e" and v.get("backfill", {}).get("id") == backfill_id), None)
-
-        wait_for(lambda: ended() is not None, 7200, "the backfill's end record")
-        done = ended()
+        wait_for(lambda: listener.ended(backfill_id) is not None, 7200, "the backfill's end record")
+        done = listener.ended(backfill_id)
         _stop_pgbench(writer)
         superseded = served_metric(feed, "millrace_changefeed_backfill_rows_superseded_total") or 0
         rereads = served_metric(feed, "millrace_changefeed_backfill_rereads_total") or 0
@@ -130,14 +155,9 @@ def bench_backfill(stack, rows, seconds, workdir):
         as_feed_role(f"SELECT pg_drop_replication_slot('{slot}')")
         stack.psql(f"DROP PUBLICATION {pub}")
 
-    records = _records(listener)
-    read = [(arrived, v) for arrived, v in records if v["op"] == "r" and v["source"].get("backfill") == backfill_id]
-    first_read = min(arrived for arrived, _ in read)
     delays = {"idle": [], "backfill": []}
-    for arrived, v in records:
-        if v["op"] != "u":
-            continue
-        committed = commit_seconds(v["source"]["commit_time"])
+    for arrived, line in listener.updates:
+        committed = commit_seconds(json.loads(line)["source"]["commit_time"])
         if idle_from <= committed <= idle_to:
             delays["idle"].append(arrived - committed)
         elif asked <= committed <= done:
@@ -145,9 +165,9 @@ def bench_backfill(stack, rows, seconds, workdir):
     idle_ms = percentiles_ms(delays["idle"])
     during_ms = percentiles_ms(delays["backfill"])
     backfill_s = done - asked
-    return {"rows": rows, "rows_published": len(read), "chunk_size": BACKFILL_CHUNK, "chunks": chunks,
+    return {"rows": rows, "rows_published": listener.reads, "chunk_size": BACKFILL_CHUNK, "chunks": chunks,
             "rows_superseded": superseded, "chunks_reread": rereads, "write_rate": BACKFILL_WRITE_RATE,
-            "seconds": backfill_s, "first_row_after_s": first_read - asked,
+            "seconds": backfill_s, "first_row_after_s": listener.first_read - asked,
             "rows_per_s": rows / backfill_s, "copy_seconds": copy_s, "copy_rows_per_s": rows / copy_s,
             "ratio": ratio(rows / backfill_s, rows / copy_s),
             "idle_commit_to_consumer_ms": idle_ms, "backfill_commit_to_consumer_ms": during_ms,

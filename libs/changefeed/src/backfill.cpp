@@ -43,6 +43,15 @@ const char* to_string(BackfillState state) {
   return "failed";
 }
 
+bool keyed(const Relation& table, const PrimaryKeyLookup& primary_key) {
+  if (table.replica_identity == 'd' || table.replica_identity == 'i') {
+    for (const auto& c : table.columns) {
+      if (c.key) return true;
+    }
+  }
+  return !primary_key(table).empty();
+}
+
 bool XidSnapshot::saw(std::uint32_t xid) const {
   if (!precedes(xid, xmax)) return false;
   return std::find(in_progress.begin(), in_progress.end(), xid) == in_progress.end();
@@ -162,15 +171,7 @@ void Backfiller::start(const BackfillRequest& request, std::optional<BackfillPro
   recent_set_.clear();
   try {
     table_ = source_.describe(request);
-    // Rows are read in the order of the key the stream's changes carry:
-    // the replica identity's columns, else the primary key.
-    bool keyed = false;
-    if (table_->replica_identity == 'd' || table_->replica_identity == 'i') {
-      keyed = std::any_of(table_->columns.begin(), table_->columns.end(),
-                          [](const Column& c) { return c.key; });
-    }
-    if (!keyed) keyed = !primary_key_(*table_).empty();
-    if (!keyed) {
+    if (!keyed(*table_, primary_key_)) {
       throw BackfillRefused("table " + table_->schema + "." + table_->name +
                             " has no primary key or replica identity index, so its rows cannot "
                             "be read in key order, nor a row's changes told from another's");

@@ -45,13 +45,10 @@ void register_options(core::OptionSet& o, ChangefeedConfig& c) {
             "The broker aborts a Kafka transaction of the feed left open this long", 1000,
             3'600'000);
   o.add_string("snapshot", "MILLRACE_CHANGEFEED_SNAPSHOT", &c.snapshot,
-               "initial: a feed with no checkpoint first publishes the rows the tables hold, as "
-               "op r, in one Kafka transaction; never: only what commits after its slot exists");
-  o.add_int("snapshot-timeout-ms", "MILLRACE_CHANGEFEED_SNAPSHOT_TIMEOUT_MS",
-            &c.snapshot_timeout_ms,
-            "Longest the initial snapshot's Kafka transaction may stay open (at most the "
-            "broker's transaction.max.timeout.ms)",
-            1000, 86'400'000);
+               "initial: a feed with no checkpoint backfills every published table as it creates "
+               "its slot (rows as op r, in chunks, while it streams); never: only what commits "
+               "after its slot exists");
+
   o.add_string("backfill-table", "MILLRACE_CHANGEFEED_BACKFILL_TABLE", &c.backfill_table,
                "Signal table of backfill requests, in --pg-schema (millrace changefeed publish "
                "creates it)");
@@ -60,9 +57,11 @@ void register_options(core::OptionSet& o, ChangefeedConfig& c) {
   o.add_string("on-slot-lost", "MILLRACE_CHANGEFEED_ON_SLOT_LOST", &c.on_slot_lost,
                "stop: a slot invalidated or gone after changes were published from it stops the "
                "feed; backfill: replace it, publish a gap record per table and backfill them all");
-  o.add_int("on-slot-lost-chunk-size", "MILLRACE_CHANGEFEED_ON_SLOT_LOST_CHUNK_SIZE",
-            &c.on_slot_lost_chunk_size, "Chunk size of the backfills a lost slot starts", 1,
-            1'000'000);
+  o.add_int("backfill-chunk-size", "MILLRACE_CHANGEFEED_BACKFILL_CHUNK_SIZE",
+            &c.backfill_chunk_size,
+            "Rows per chunk of the backfills the feed asks for itself (the initial snapshot's, a "
+            "lost slot's)",
+            1, 1'000'000);
   core::register_options(o, c.retry);
   core::add_metrics_addr(o, &c.metrics_addr);
 }

@@ -104,17 +104,6 @@ void KafkaPublisher::add(const Change& change) {
   producer_.produce(config_.kafka.topic, kafka_key(change), to_json(change, id), headers);
 }
 
-void KafkaPublisher::commit(const Checkpoint& through) {
-  // A snapshot's checkpoint is known only at its end.
-  try {
-    checkpoint(through);
-  } catch (const InfraError&) {
-    abort();
-    throw;
-  }
-  producer_.commit(seconds(60));
-}
-
 void KafkaPublisher::checkpoint(const Checkpoint& through) {
   // The offset itself only has to grow; the metadata is the checkpoint.
   // It takes milliseconds when the group coordinator answers, and seconds

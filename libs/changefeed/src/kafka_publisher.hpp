@@ -10,7 +10,6 @@
 
 #include "millrace/changefeed/feed.hpp"
 #include "millrace/changefeed/service.hpp"
-#include "millrace/changefeed/snapshot.hpp"
 #include "millrace/kafka/transactional.hpp"
 
 namespace millrace::changefeed {
@@ -22,7 +21,7 @@ inline constexpr std::string_view kChangeIdHeader = "millrace.change_id";
 // read_committed client: only what a committed transaction wrote.
 std::optional<Checkpoint> read_checkpoint(const ChangefeedConfig& config);
 
-class KafkaPublisher final : public PublishPort, public SnapshotSink {
+class KafkaPublisher final : public PublishPort {
  public:
   // Creates the transactional producer, which fences any older instance
   // with the same transactional.id and aborts what it left open. The broker
@@ -32,12 +31,11 @@ class KafkaPublisher final : public PublishPort, public SnapshotSink {
 
   void publish(const std::vector<Transaction>& batch, const Checkpoint& through) override;
 
-  void begin() override;
-  void add(const Change& change) override;
-  void commit(const Checkpoint& through) override;
-  void abort() noexcept override;
-
  private:
+  void begin();
+  void add(const Change& change);
+  // Drops what was added (after a failure; never throws).
+  void abort() noexcept;
   // Sends `through` into the open transaction as the checkpoint group's
   // offset metadata.
   void checkpoint(const Checkpoint& through);

@@ -73,6 +73,57 @@ pqxx::connection& PgBackfillSource::conn() {
   return *conn_;
 }
 
+std::string PgBackfillSource::signal_state(pqxx::nontransaction& tx) {
+  // From the catalog, which every role reads: a schema the role may not use
+  // makes to_regclass() itself fail.
+  return tx
+      .exec_params1(
+          "SELECT CASE WHEN n.oid IS NULL OR c.oid IS NULL THEN 'missing' "
+          "WHEN NOT has_schema_privilege(n.oid, 'USAGE') OR NOT has_table_privilege(c.oid, "
+          "'SELECT, INSERT, UPDATE') THEN 'denied' ELSE 'ok' END FROM (SELECT 1) AS one "
+          "LEFT JOIN pg_namespace n ON n.nspname = $1 "
+          "LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = $2",
+          config_.pg.schema, config_.backfill_table)[0]
+      .as<std::string>();
+}
+
+std::vector<std::string> PgBackfillSource::refusals(const PrimaryKeyLookup& primary_key) {
+  std::vector<std::string> out;
+  try {
+    pqxx::nontransaction tx(conn());
+    const std::string state = signal_state(tx);
+    if (state != "ok") {
+      out.push_back("the signal table " + table_ +
+                    (state == "missing"
+                         ? " does not exist"
+                         : " may not be read, inserted into and updated by the feed's role") +
+                    ": run `millrace changefeed publish --grant-select ROLE` as the tables' owner");
+    }
+  } catch (const std::exception&) {
+    conn_.reset();
+    pg::rethrow_classified("backfills: reading " + table_);
+  }
+  for (const auto& relation : published()) {
+    pqxx::nontransaction tx(conn());
+    const bool can_read =
+        tx.exec_params1("SELECT has_table_privilege($1::oid, 'SELECT')", relation->oid)[0]
+            .as<bool>();
+    const std::string name = relation->schema + "." + relation->name;
+    if (!can_read) {
+      out.push_back("permission denied for table " + name +
+                    ": the feed's role reads the published tables, so it needs SELECT on them "
+                    "(`millrace changefeed publish --grant-select ROLE` as their owner)");
+      continue;
+    }
+    if (!keyed(*relation, primary_key)) {
+      out.push_back("table " + name +
+                    " has no primary key or replica identity index, so its rows cannot be read in "
+                    "key order");
+    }
+  }
+  return out;
+}
+
 std::optional<BackfillRequest> PgBackfillSource::next() {
   try {
     pqxx::nontransaction tx(conn());

@@ -40,6 +40,11 @@ class PgBackfillSource final : public BackfillSource {
   void record(std::int64_t id, BackfillState state, const BackfillProgress* progress,
               const std::string& error) override;
 
+  // Why backfills of every published table cannot run, one reason each: no
+  // signal table or no rights on it, a table the feed's role may not read,
+  // a table without a key. Empty when they can.
+  std::vector<std::string> refusals(const PrimaryKeyLookup& primary_key);
+
   // Every table of the publication, described as the stream describes it.
   std::vector<std::shared_ptr<const Relation>> published();
   // Asks for a backfill of every table in `tables` (schema.name) with
@@ -50,6 +55,9 @@ class PgBackfillSource final : public BackfillSource {
 
  private:
   pqxx::connection& conn();
+  // The signal table: "ok", "missing" or "denied" (no USAGE on its schema,
+  // or not every right the feed needs on it).
+  std::string signal_state(pqxx::nontransaction& tx);
   std::vector<PublishedTable> tables();
   void watermark(const std::string& content);
 

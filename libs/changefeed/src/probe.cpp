@@ -17,14 +17,10 @@ FeedProbe::FeedProbe(metrics::Registry& r)
                                     "Sessions ended by a retryable failure and started again")),
       failures_fatal_(r.counter("millrace_changefeed_fatal_failures_total",
                                 "Sessions ended by a failure that stops the feed")),
-      snapshot_rows_(r.counter("millrace_changefeed_snapshot_rows_total",
-                               "Rows the initial snapshot read and wrote into its Kafka "
-                               "transaction (visible to read_committed consumers once "
-                               "millrace_changefeed_snapshots_total counts it)")),
       snapshots_(r.counter("millrace_changefeed_snapshots_total",
-                           "Initial snapshots published (committed with their checkpoint)")),
-      snapshot_running_(r.gauge("millrace_changefeed_snapshot_in_progress",
-                                "1 while the initial snapshot is read and published")),
+                           "Initial snapshots started: a backfill of every published table asked "
+                           "for, and the first checkpoint published (their rows then count in "
+                           "millrace_changefeed_backfill_rows_total)")),
       slots_lost_(r.counter("millrace_changefeed_slots_lost_total",
                             "Replication slots found invalidated or gone after changes were "
                             "published from them, and replaced (--on-slot-lost=backfill): each "
@@ -63,23 +59,7 @@ void FeedProbe::session_started() {
 void FeedProbe::session_failed(bool retryable) {
   (retryable ? restarts_retryable_ : failures_fatal_).inc();
   up_.set(0);
-  snapshot_running_.set(0);
   backfill_running_.set(0);
-}
-
-void FeedProbe::snapshot_started() {
-  snapshot_running_.set(1);
-  snapshot_table_rows_ = 0;
-}
-
-void FeedProbe::snapshot_progress(std::uint64_t table_rows, bool table_done) {
-  snapshot_rows_.inc(static_cast<double>(table_rows - snapshot_table_rows_));
-  snapshot_table_rows_ = table_done ? 0 : table_rows;
-}
-
-void FeedProbe::snapshot_published() {
-  snapshots_.inc();
-  snapshot_running_.set(0);
 }
 
 void FeedProbe::backfill(const Backfiller& b) {

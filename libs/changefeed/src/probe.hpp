@@ -20,11 +20,8 @@ class FeedProbe {
   void session_started();
   void session_failed(bool retryable);
   void connected(bool up) { up_.set(up ? 1 : 0); }
-  // The initial snapshot: started, rows of the current table so far (the
-  // table is done when `table_done`), published.
-  void snapshot_started();
-  void snapshot_progress(std::uint64_t table_rows, bool table_done);
-  void snapshot_published();
+  // An initial snapshot started: its backfills asked for.
+  void snapshot_started() { snapshots_.inc(); }
   // A lost slot replaced (--on-slot-lost=backfill).
   void slot_lost() { slots_lost_.inc(); }
   // After each step: the backfill running, and its counters.
@@ -33,9 +30,7 @@ class FeedProbe {
  private:
   metrics::Counter transactions_, skipped_, changes_, batches_;
   metrics::Counter restarts_retryable_, failures_fatal_;
-  metrics::Counter snapshot_rows_, snapshots_;
-  metrics::Gauge snapshot_running_;
-  std::uint64_t snapshot_table_rows_ = 0;
+  metrics::Counter snapshots_;
   metrics::Counter slots_lost_;
   metrics::Gauge backfill_running_;
   metrics::Counter backfill_rows_, backfill_rereads_, backfill_superseded_;

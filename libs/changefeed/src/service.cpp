@@ -7,6 +7,7 @@
 #include <random>
 #include <thread>
 
+#include "initial_snapshot.hpp"
 #include "kafka_publisher.hpp"
 #include "millrace/changefeed/backfill.hpp"
 #include "millrace/core/failure.hpp"
@@ -15,7 +16,6 @@
 #include "millrace/runtime/health.hpp"
 #include "millrace/runtime/log.hpp"
 #include "pg_backfill.hpp"
-#include "pg_snapshot.hpp"
 #include "pg_stream.hpp"
 #include "probe.hpp"
 #include "slot_recovery.hpp"
@@ -64,60 +64,7 @@ struct FeedRunner {
                                                 " to the topic the feed should write"));
   }
 
-  void session() {
-    if (config.snapshot == "initial" && !read_checkpoint(config)) snapshot();
-    stream();
-  }
-
-  // The initial snapshot, when nothing was ever published: a slot created
-  // with it, and its rows published in one Kafka transaction with the
-  // checkpoint the stream starts from. A slot that exists without a
-  // checkpoint was left by a feed that died before its snapshot committed
-  // (or one that never published anything): nothing was published from it,
-  // so it is dropped and a new snapshot taken with a new slot.
-  void snapshot() {
-    KafkaPublisher publisher(config, static_cast<std::int32_t>(config.snapshot_timeout_ms));
-    // Read again now that this producer has fenced any other instance: one
-    // may have committed the snapshot since.
-    if (read_checkpoint(config)) return;
-    PgStream pg(config);
-    if (pg.slot_exists()) {
-      runtime::log_warn(kComponent, "slot " + config.slot +
-                                        " exists but no snapshot was published from it: dropping "
-                                        "it to take the snapshot with a new one");
-      try {
-        pg.drop_slot();
-      } catch (const InfraError& e) {
-        // Another session still holds it (an older feed, fenced but not yet
-        // gone): it lets go when it fails.
-        throw InfraError(FailureClass::kRetryable, e.what());
-      }
-    }
-    PgSnapshot source(pg.connection(), config.slot, config.publication);
-    probe.snapshot_started();
-    runtime::log_info(kComponent, "snapshot of publication " + config.publication + " at " +
-                                      format_lsn(source.consistent_point()) + " to " +
-                                      config.kafka.topic);
-    const auto result = publish_snapshot(
-        source, publisher, [&](const Relation& r) { return pg.primary_key(r); },
-        [&](const Relation& table, std::uint64_t rows, bool done) {
-          probe.snapshot_progress(rows, done);
-          if (stopping.load()) {
-            // Nothing of it is visible (the transaction is aborted); the next
-            // start takes the snapshot again.
-            throw InfraError(FailureClass::kRetryable, "stopped during the snapshot");
-          }
-          runtime::log_info(kComponent, "snapshot: " + table.schema + "." + table.name + ": " +
-                                            std::to_string(rows) + " row(s)" +
-                                            (done ? ", done" : " so far"));
-        });
-    source.end();
-    probe.snapshot_published();
-    runtime::log_info(kComponent, "snapshot published: " + std::to_string(result.rows) +
-                                      " row(s) of " + std::to_string(result.tables) +
-                                      " table(s); streaming from " +
-                                      format_lsn(result.checkpoint.end_lsn));
-  }
+  void session() { stream(); }
 
   // One connection to each side, streaming until stop or a failure.
   void stream() {
@@ -126,7 +73,12 @@ struct FeedRunner {
     Checkpoint checkpoint = published.value_or(Checkpoint{});
     PgStream stream(config);
     PgBackfillSource backfill_source(config);
-    if (checkpoint.end_lsn > stream.server_position()) {
+    if (!published && config.snapshot == "initial") {
+      // Never published anything: the slot, a backfill of every table, and
+      // the first checkpoint (snapshot.hpp).
+      probe.snapshot_started();
+      checkpoint = start_initial_snapshot(config, stream, publisher, backfill_source);
+    } else if (checkpoint.end_lsn > stream.server_position()) {
       // The topic says more was published than this server has written:
       // not the database the feed was reading (restored from a backup, or
       // replaced). Skipping up to the checkpoint would drop real changes.
@@ -138,7 +90,9 @@ struct FeedRunner {
                            "--slot, --checkpoint-group and topic, or restore the database");
     }
     const bool lost = !stream.slot_exists() || stream.slot_lost();
-    if (published && (lost || checkpoint.slot_lost_from != 0)) {
+    if (!published && config.snapshot == "initial") {
+      // The slot was just created.
+    } else if (published && (lost || checkpoint.slot_lost_from != 0)) {
       // A new slot would start at the server's current position: what was
       // committed since the checkpoint would never be published.
       if (config.on_slot_lost != "backfill") {

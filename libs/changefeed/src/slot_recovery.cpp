@@ -38,9 +38,8 @@ Checkpoint recover_lost_slot(const ChangefeedConfig& config, PgStream& stream,
   const auto tables = backfills.published();
   std::vector<std::string> names;
   for (const auto& t : tables) names.push_back(t->schema + "." + t->name);
-  const auto ids =
-      backfills.request(names, "slot " + config.slot + " lost after " + format_lsn(from),
-                        config.on_slot_lost_chunk_size);
+  const auto ids = backfills.request(
+      names, "slot " + config.slot + " lost after " + format_lsn(from), config.backfill_chunk_size);
 
   Lsn to = 0;
   if (stream.slot_exists() && !stream.slot_lost()) {

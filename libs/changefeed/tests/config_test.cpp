@@ -52,16 +52,22 @@ TEST_CASE("slot and publication names are what PostgreSQL allows for slots") {
                     Contains("--retry-backoff-max-ms"));
 }
 
-TEST_CASE("the initial snapshot is chosen by name, and its transaction's bound is its own") {
+TEST_CASE("the initial snapshot and a lost slot's handling are chosen by name") {
   const auto d = parse({}, {});
   CHECK(d.snapshot == "never");
-  CHECK(d.snapshot_timeout_ms == 900000);
+  CHECK(d.on_slot_lost == "stop");
+  CHECK(d.backfill_chunk_size == 10000);
   CHECK(d.transaction_timeout_ms == 60000);
   const auto e = parse({{"MILLRACE_CHANGEFEED_SNAPSHOT", "initial"},
-                        {"MILLRACE_CHANGEFEED_SNAPSHOT_TIMEOUT_MS", "120000"}},
+                        {"MILLRACE_CHANGEFEED_ON_SLOT_LOST", "backfill"},
+                        {"MILLRACE_CHANGEFEED_BACKFILL_CHUNK_SIZE", "500"}},
                        {});
   CHECK(e.snapshot == "initial");
-  CHECK(e.snapshot_timeout_ms == 120000);
+  CHECK(e.on_slot_lost == "backfill");
+  CHECK(e.backfill_chunk_size == 500);
+  CHECK_THROWS_WITH(parse({}, {"--on-slot-lost", "ignore"}),
+                    Contains("must be stop or backfill, not \"ignore\""));
+  CHECK_THROWS_WITH(parse({}, {"--backfill-table", "Signals"}), Contains("--backfill-table"));
   CHECK_THROWS_WITH(parse({}, {"--snapshot", "always"}),
                     Contains("must be initial or never, not \"always\""));
 }

@@ -78,6 +78,11 @@ class BackfillRefused : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// True when a table's rows can be read in the order of the key its changes
+// carry: its replica identity's columns (default or index), else its
+// primary key. A table without either cannot be backfilled.
+bool keyed(const Relation& table, const PrimaryKeyLookup& primary_key);
+
 // pg_current_snapshot(), as the 32-bit xids pgoutput's Begin carries.
 struct XidSnapshot {
   std::uint32_t xmin = 0;

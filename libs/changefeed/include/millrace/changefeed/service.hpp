@@ -43,14 +43,11 @@ struct ChangefeedConfig {
   std::int64_t status_interval_ms = 10000;
   // The broker aborts a Kafka transaction left open longer than this.
   std::int64_t transaction_timeout_ms = 60000;
-  // "initial": before streaming, a feed with no checkpoint publishes the
-  // published tables' rows as op "r" (snapshot.hpp); "never": it publishes
-  // only what commits after its slot was created.
+  // "initial": a feed with no checkpoint asks for a backfill of every
+  // published table as it creates its slot (snapshot.hpp); "never": it
+  // publishes only what commits after its slot was created.
   std::string snapshot = "never";
-  // The snapshot is one Kafka transaction: this bounds how long it may take
-  // (at most the broker's transaction.max.timeout.ms, 15 min by default).
-  std::int64_t snapshot_timeout_ms = 900000;
-  // The signal table of backfills, in --pg-schema (docs/changefeed.md).
+  // The signal table of backfills, in --pg-schema (docs/backfills.md).
   std::string backfill_table = "changefeed_backfills";
   // How often it is asked for a request while no backfill runs.
   std::int64_t backfill_poll_ms = 1000;
@@ -58,7 +55,9 @@ struct ChangefeedConfig {
   // it: "stop" says so and stops; "backfill" replaces it, publishes a gap
   // record per table and backfills every published table (slot_recovery.hpp).
   std::string on_slot_lost = "stop";
-  std::int64_t on_slot_lost_chunk_size = 10000;
+  // Chunk size of the backfills the feed asks for itself: the initial
+  // snapshot's and a lost slot's.
+  std::int64_t backfill_chunk_size = 10000;
   core::RetryBackoff retry;
   std::string metrics_addr = runtime::default_metrics_addr("changefeed");
 };
