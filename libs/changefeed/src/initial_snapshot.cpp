@@ -10,9 +10,8 @@ using core::FailureClass;
 using core::InfraError;
 
 Checkpoint start_initial_snapshot(const ChangefeedConfig& config, PgStream& stream,
-                                   KafkaPublisher& publisher, PgBackfillSource& backfills) {
-  const auto refused =
-      backfills.refusals([&](const Relation& r) { return stream.primary_key(r); });
+                                  KafkaPublisher& publisher, PgBackfillSource& backfills) {
+  const auto refused = backfills.refusals([&](const Relation& r) { return stream.primary_key(r); });
   if (!refused.empty()) {
     std::string why;
     for (const auto& r : refused) why += (why.empty() ? "" : "; ") + r;

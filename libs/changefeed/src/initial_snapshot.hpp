@@ -18,6 +18,6 @@ namespace millrace::changefeed {
 // checkpoint at the slot's consistent point. Returns that checkpoint.
 // Throws core::InfraError.
 Checkpoint start_initial_snapshot(const ChangefeedConfig& config, PgStream& stream,
-                                   KafkaPublisher& publisher, PgBackfillSource& backfills);
+                                  KafkaPublisher& publisher, PgBackfillSource& backfills);
 
 }  // namespace millrace::changefeed

@@ -127,17 +127,7 @@ std::vector<std::string> PgBackfillSource::refusals(const PrimaryKeyLookup& prim
 std::optional<BackfillRequest> PgBackfillSource::next() {
   try {
     pqxx::nontransaction tx(conn());
-    // From the catalog, which every role reads: a schema the role may not
-    // use makes to_regclass() itself fail.
-    const auto state =
-        tx.exec_params1(
-              "SELECT CASE WHEN n.oid IS NULL OR c.oid IS NULL THEN 'missing' "
-              "WHEN NOT has_schema_privilege(n.oid, 'USAGE') OR NOT has_table_privilege(c.oid, "
-              "'SELECT, INSERT, UPDATE') THEN 'denied' ELSE 'ok' END FROM (SELECT 1) AS one "
-              "LEFT JOIN pg_namespace n ON n.nspname = $1 "
-              "LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = $2",
-              config_.pg.schema, config_.backfill_table)[0]
-            .as<std::string>();
+    const std::string state = signal_state(tx);
     if (state != "ok") {
       bool& told = state == "missing" ? told_missing_ : told_denied_;
       if (!told) {
