@@ -126,6 +126,11 @@ def bench_backfill(stack, rows, seconds, workdir):
     listener = _Listener(stack.brokers, topic, f"{workdir}/backfill-listener.log")
     try:
         wait_for(lambda: served_metric(feed, "millrace_changefeed_up") == 1, 120, "the change feed to stream")
+        # Not measured: the feed's first Kafka transactions (the producer
+        # finding its coordinators) and pgbench's connecting.
+        writer = _pgbench(stack, schema, rows, BACKFILL_WRITE_RATE, workdir, "backfill-warmup-writer")
+        time.sleep(3)
+        _stop_pgbench(writer)
         # The idle feed: the updates alone.
         idle_from = time.time()
         writer = _pgbench(stack, schema, rows, BACKFILL_WRITE_RATE, workdir, "backfill-idle-writer")

@@ -168,7 +168,9 @@ void Backfiller::start(const BackfillRequest& request, std::optional<BackfillPro
   recorded_chunks_ = progress_->chunks;
   chunk_no_ = 0;
   recent_.clear();
-  recent_set_.clear();
+  recent_keys_ = 0;
+  window_.clear();
+  forgotten_newest_.reset();
   try {
     table_ = source_.describe(request);
     if (!keyed(*table_, primary_key_)) {
@@ -199,8 +201,7 @@ void Backfiller::end(BackfillState state) {
   finished_ = request_->id;
   finished_state_ = state;
   chunk_.reset();
-  changed_.clear();
-  truncated_by_.clear();
+  window_.clear();
 }
 
 bool Backfiller::touches(const Change& change) const {
@@ -217,23 +218,42 @@ std::vector<std::string> Backfiller::key_of(const Change& change, const Tuple& r
 }
 
 void Backfiller::note(const Transaction& tx) {
+  Touch touch;
+  touch.xid = tx.xid;
   bool touched = false;
   for (const auto& change : tx.changes) {
     if (!touches(change)) continue;
     touched = true;
-    if (phase_ != Phase::kWindow) continue;
     if (change.op == Op::kTruncate) {
-      truncated_by_.push_back(tx.xid);
+      touch.truncate = true;
       continue;
     }
     for (const auto* row : {&change.after, &change.before, &change.old_key}) {
-      if (*row) changed_[key_of(change, **row)].push_back(tx.xid);
+      if (!*row || touch.overflow) continue;
+      if (touch.keys.size() >= config_.keys_per_transaction) {
+        touch.overflow = true;
+        touch.keys.clear();
+        continue;
+      }
+      touch.keys.push_back(key_of(change, **row));
     }
   }
-  if (!touched || phase_ == Phase::kWindow) return;
-  if (recent_set_.insert(tx.xid).second) recent_.push_back(tx.xid);
-  while (recent_.size() > config_.recent_transactions) {
-    recent_set_.erase(recent_.front());
+  if (!touched) return;
+  if (phase_ == Phase::kWindow) {
+    window_.push_back(std::move(touch));
+  } else {
+    remember(std::move(touch));
+  }
+}
+
+void Backfiller::remember(Touch&& touch) {
+  recent_keys_ += touch.keys.size();
+  recent_.push_back(std::move(touch));
+  while (!recent_.empty() &&
+         (recent_.size() > config_.recent_transactions || recent_keys_ > config_.recent_keys)) {
+    const auto xid = recent_.front().xid;
+    if (!forgotten_newest_ || precedes(*forgotten_newest_, xid)) forgotten_newest_ = xid;
+    recent_keys_ -= recent_.front().keys.size();
     recent_.pop_front();
   }
 }
@@ -246,8 +266,7 @@ BackfillOutcome Backfiller::on_transaction(const Transaction& tx) {
       out.watermark = true;
       if (m.content == mark_ + "/low" && phase_ == Phase::kAwaitLow) {
         phase_ = Phase::kWindow;
-        changed_.clear();
-        truncated_by_.clear();
+        window_.clear();
       } else if (m.content == mark_ + "/high" && phase_ == Phase::kWindow) {
         out.chunk = close_chunk(tx);
       }
@@ -261,36 +280,30 @@ BackfillOutcome Backfiller::on_transaction(const Transaction& tx) {
 
 std::optional<Transaction> Backfiller::close_chunk(const Transaction& high) {
   const Chunk& chunk = *chunk_;
-  // The window's transactions join the recent ones for the chunks after.
-  const auto remember = [&] {
-    for (const auto& [key, xids] : changed_) {
-      for (const auto xid : xids) {
-        if (recent_set_.insert(xid).second) recent_.push_back(xid);
-      }
-    }
-    for (const auto xid : truncated_by_) {
-      if (recent_set_.insert(xid).second) recent_.push_back(xid);
-    }
-    while (recent_.size() > config_.recent_transactions) {
-      recent_set_.erase(recent_.front());
-      recent_.pop_front();
-    }
+  // Every transaction before the high watermark that the chunk's snapshot
+  // did not see: its rows in the chunk are older than the stream's.
+  std::set<std::vector<std::string>> superseded;
+  bool truncated = false;
+  bool unsure =
+      forgotten_newest_ && !precedes(*forgotten_newest_, chunk.snapshot.xmin);  // forgotten
+  const auto weigh = [&](const Touch& t) {
+    if (chunk.snapshot.saw(t.xid)) return;
+    unsure = unsure || t.overflow;
+    truncated = truncated || t.truncate;
+    superseded.insert(t.keys.begin(), t.keys.end());
   };
-  for (const auto xid : recent_) {
-    if (!chunk.snapshot.saw(xid)) {
-      // Committed before the low watermark, not seen by the chunk: its
-      // rows may be older than the stream's. Read it again.
-      remember();
-      changed_.clear();
-      truncated_by_.clear();
-      chunk_.reset();
-      phase_ = Phase::kReady;
-      ++stats_.rereads;
-      return std::nullopt;
-    }
+  for (const auto& t : recent_) weigh(t);
+  for (const auto& t : window_) weigh(t);
+  // The window's transactions join the recent ones for the chunks after.
+  for (auto& t : window_) remember(std::move(t));
+  window_.clear();
+  if (unsure) {
+    // Not every row such a transaction changed is known: read it again.
+    chunk_.reset();
+    phase_ = Phase::kReady;
+    ++stats_.rereads;
+    return std::nullopt;
   }
-  const bool truncated = std::any_of(truncated_by_.begin(), truncated_by_.end(),
-                                     [&](std::uint32_t xid) { return !chunk.snapshot.saw(xid); });
   Transaction out;
   out.xid = 0;
   out.commit_lsn = high.commit_lsn;
@@ -303,13 +316,9 @@ std::optional<Transaction> Backfiller::close_chunk(const Transaction& high) {
     for (const std::size_t i : key_columns_) key.push_back(row.at(i).data);
     last = key;
     if (truncated) continue;
-    if (const auto it = changed_.find(key); it != changed_.end()) {
-      const auto& xids = it->second;
-      if (std::any_of(xids.begin(), xids.end(),
-                      [&](std::uint32_t xid) { return !chunk.snapshot.saw(xid); })) {
-        ++stats_.superseded;
-        continue;  // the stream holds a newer state of this row
-      }
+    if (superseded.count(key) != 0) {
+      ++stats_.superseded;
+      continue;  // the stream holds a newer state of this row
     }
     Change c;
     c.op = Op::kRead;
@@ -322,9 +331,6 @@ std::optional<Transaction> Backfiller::close_chunk(const Transaction& high) {
     c.source.backfill = request_->id;
     out.changes.push_back(std::move(c));
   }
-  remember();
-  changed_.clear();
-  truncated_by_.clear();
   ++progress_->chunks;
   progress_->rows += out.changes.size();
   stats_.rows += out.changes.size();

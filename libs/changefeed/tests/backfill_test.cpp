@@ -167,31 +167,44 @@ TEST_CASE("a chunk drops the rows a transaction its snapshot did not see changed
 }
 
 TEST_CASE(
-    "a chunk whose snapshot missed a transaction committed before its low watermark is "
-    "read again") {
+    "a transaction committed before the low watermark that the snapshot did not see "
+    "supersedes its rows; one too large to remember has the chunk read again") {
   FakeBackfillSource src;
-  src.requests = {{1, "t", "", 10}};
-  src.chunks = {chunk_of({"1"}, "100:105:102"), chunk_of({"1"}, "106:106:")};
-  Backfiller b(src, no_key, "s1");
+  src.requests = {{1, "t", "", 2}};
+  src.chunks = {chunk_of({"1", "9"}, "100:105:102"), chunk_of({"11", "19"}, "120:130:125"),
+                chunk_of({"11"}, "140:140:")};
+  BackfillConfig config;
+  config.keys_per_transaction = 2;
+  Backfiller b(src, no_key, "s1", config);
   b.resume({});
   b.tick();
   b.tick();
-  // 102 touched the table and committed before the low watermark, yet the
-  // chunk's snapshot had it in progress.
+  // 102 changed row 9 and committed before the low watermark (its commit
+  // flushed with the watermark's), yet the chunk's snapshot had it running.
   b.on_transaction(change_tx(src, 102, 0x100, {"9"}));
   b.on_transaction(watermark("s1/1/1/low", 0x200));
   const auto high = b.on_transaction(watermark("s1/1/1/high", 0x300));
-  CHECK(high.watermark);
-  CHECK_FALSE(high.chunk);
-  CHECK(b.stats().rereads == 1);
-  CHECK(b.running() == 1);
+  REQUIRE(high.chunk);
+  CHECK(ids(*high.chunk) == std::vector<std::string>{"1"});
+  CHECK(b.stats().superseded == 1);
+  CHECK(b.stats().rereads == 0);
+  // A full chunk: the next one. 125 changed more rows than are remembered,
+  // and the snapshot did not see it: the chunk is read again.
   b.tick();
-  REQUIRE(src.reads.size() == 2);
-  CHECK_FALSE(src.reads[1].after);  // the same chunk again
-  b.on_transaction(watermark("s1/1/2/low", 0x400));
-  const auto again = b.on_transaction(watermark("s1/1/2/high", 0x500));
-  REQUIRE(again.chunk);
-  CHECK(ids(*again.chunk) == std::vector<std::string>{"1", "end"});
+  b.on_transaction(change_tx(src, 125, 0x400, {"11", "15", "19"}));
+  b.on_transaction(watermark("s1/1/2/low", 0x500));
+  const auto again = b.on_transaction(watermark("s1/1/2/high", 0x600));
+  CHECK(again.watermark);
+  CHECK_FALSE(again.chunk);
+  CHECK(b.stats().rereads == 1);
+  b.tick();
+  REQUIRE(src.reads.size() == 3);
+  CHECK(src.reads[2].after == src.reads[1].after);  // the same chunk
+  CHECK(src.reads[2].after == std::vector<std::string>{"9"});
+  b.on_transaction(watermark("s1/1/3/low", 0x700));
+  const auto third = b.on_transaction(watermark("s1/1/3/high", 0x800));
+  REQUIRE(third.chunk);
+  CHECK(ids(*third.chunk) == std::vector<std::string>{"11", "end"});
 }
 
 TEST_CASE(

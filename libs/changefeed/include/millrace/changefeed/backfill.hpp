@@ -28,10 +28,11 @@
 // - one it did not see that committed between the watermarks is the case
 //   above: its keys are dropped from the chunk (all of them, for a
 //   truncate);
-// - one it did not see that committed before the low watermark (a commit
-//   flushed, its backend not yet done when the snapshot was taken) makes
-//   the chunk unsafe: the feed remembers the recent transactions that
-//   touched the table, and such a chunk is read again.
+// - one it did not see that committed before the low watermark (its commit
+//   flushed with the watermark's, its backend not yet done when the
+//   snapshot was taken; common under load) is the same case: the feed
+//   remembers the keys recent transactions changed, and drops those. One
+//   too large to remember in full makes the chunk be read again.
 //
 // The progress (the last key read, chunks, rows) goes into the feed's
 // checkpoint with the records (feed.hpp), so a feed killed mid-backfill
@@ -146,9 +147,14 @@ struct BackfillStats {
 struct BackfillConfig {
   // How often the signal table is asked for a request while none runs.
   std::chrono::milliseconds poll{1000};
-  // How many recent transactions that touched the table are remembered for
-  // the check against the chunk's snapshot.
+  // The recent transactions that touched the table, remembered for the
+  // check against each chunk's snapshot: at most this many, with at most
+  // this many keys in all, and this many keys each (one with more is
+  // remembered as too large: a chunk its snapshot did not see it in is read
+  // again).
   std::size_t recent_transactions = 4096;
+  std::size_t recent_keys = 100'000;
+  std::size_t keys_per_transaction = 1000;
 };
 
 class Backfiller {
@@ -217,13 +223,22 @@ class Backfiller {
   std::uint64_t chunk_no_ = 0;
   std::string mark_;
   std::optional<Chunk> chunk_;
-  // Between the watermarks: the transactions that changed the table, and
-  // the keys each changed (a truncate: `truncated_by`).
-  std::map<std::vector<std::string>, std::vector<std::uint32_t>> changed_;
-  std::vector<std::uint32_t> truncated_by_;
-  // Recent transactions that touched the table, before the low watermark.
-  std::deque<std::uint32_t> recent_;
-  std::set<std::uint32_t> recent_set_;
+  // What one transaction did to the table.
+  struct Touch {
+    std::uint32_t xid = 0;
+    std::vector<std::vector<std::string>> keys;  // the rows it changed
+    bool truncate = false;                       // it emptied the table
+    bool overflow = false;                       // more rows than config_.keys_per_transaction
+  };
+  void remember(Touch&& touch);
+  // The transactions that touched the table, newest last: before the
+  // current chunk's low watermark, and between its watermarks.
+  std::deque<Touch> recent_;
+  std::size_t recent_keys_ = 0;
+  std::vector<Touch> window_;
+  // The newest xid dropped from recent_: a snapshot whose xmin is past it
+  // saw every dropped transaction.
+  std::optional<std::uint32_t> forgotten_newest_;
   BackfillStats stats_;
 };
 
