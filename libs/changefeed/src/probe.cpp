@@ -33,7 +33,8 @@ FeedProbe::FeedProbe(metrics::Registry& r)
                                "chunk's place in the stream")),
       backfill_rereads_(r.counter("millrace_changefeed_backfill_rereads_total",
                                   "Backfill chunks read again: a transaction the chunk's "
-                                  "snapshot did not see had committed before its low watermark")),
+                                  "snapshot did not see changed more rows of the table than "
+                                  "the feed keeps track of")),
       backfill_superseded_(r.counter("millrace_changefeed_backfill_rows_superseded_total",
                                      "Rows left out of a backfill chunk because a change the "
                                      "chunk's snapshot did not see was streamed in its window")),
