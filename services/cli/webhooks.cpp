@@ -5,6 +5,7 @@
 #include <map>
 
 #include "commands.hpp"
+#include "millrace/changefeed/admin.hpp"
 #include "millrace/pg/database.hpp"
 #include "millrace/pg/options.hpp"
 #include "millrace/webhooks/admin.hpp"
@@ -18,7 +19,7 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  add            register an endpoint: --url, optional --tables, --ops, --ordering,\n"
-    "                 --description;\n"
+    "                 --description, --backfill (the tables' current rows first);\n"
     "                 prints its id and signing secret\n"
     "  list           the endpoints, their state and queues\n"
     "  disable        stop sending to --endpoint ID (its deliveries wait)\n"
@@ -61,6 +62,9 @@ int cmd_add(const std::vector<std::string>& args) {
   webhooks::NewEndpoint e;
   std::string tables, ops;
   bool allow_private = false;
+  bool backfill = false;
+  std::string publication = "millrace_changes";
+  std::string backfill_table = "changefeed_backfills";
   return run(
       "add",
       "Registers a webhook endpoint. Every change of the change feed that passes its filters is "
@@ -71,8 +75,8 @@ int cmd_add(const std::vector<std::string>& args) {
         o.add_string("tables", "", &tables,
                      "Comma-separated tables (name or schema.name); default every table");
         o.add_string("ops", "", &ops,
-                     "Comma-separated operations: c insert, u update, d delete, r snapshot row, "
-                     "t truncate; default all");
+                     "Comma-separated operations: c insert, u update, d delete, r snapshot or "
+                     "backfill row, t truncate, e backfill end, g gap; default all");
         o.add_string("ordering", "", &e.ordering,
                      "commit: every change in the order PostgreSQL committed it, across keys; "
                      "key: commit order within each row's key only, and sooner");
@@ -81,8 +85,16 @@ int cmd_add(const std::vector<std::string>& args) {
                      "Signing secret (whsec_ + base64); default a new random one");
         o.add_bool("allow-private", "MILLRACE_WEBHOOKS_ALLOW_PRIVATE", &allow_private,
                    "Allow a URL on a loopback or private address");
+        o.add_bool("backfill", "", &backfill,
+                   "Send it the current rows of its tables first: asks the change feed of "
+                   "--publication for a backfill of each, for this endpoint only");
+        o.add_string("publication", "MILLRACE_CHANGEFEED_PUBLICATION", &publication,
+                     "With --backfill: the change feed's publication (its tables, when the "
+                     "endpoint has no --tables)");
+        o.add_string("backfill-table", "MILLRACE_CHANGEFEED_BACKFILL_TABLE", &backfill_table,
+                     "With --backfill: the signal table of backfill requests, in --pg-schema");
       },
-      [&](pqxx::connection& conn, const Common&) {
+      [&](pqxx::connection& conn, const Common& common) {
         if (e.url.empty()) throw std::invalid_argument("--url is required");
         e.tables = split_list(tables);
         e.ops = split_list(ops);
@@ -91,6 +103,18 @@ int cmd_add(const std::vector<std::string>& args) {
         // echoed.
         std::printf("endpoint %lld: %s\nsecret: %s\n", static_cast<long long>(added.id),
                     e.url.c_str(), e.secret.empty() ? added.secret.c_str() : "(as given)");
+        if (backfill) {
+          // Its records carry the endpoint as their audience: the other
+          // endpoints skip them.
+          const auto names =
+              e.tables.empty() ? changefeed::published_table_names(conn, publication) : e.tables;
+          for (const auto& table : names) {
+            const auto id = changefeed::request_backfill(conn, common.pg.schema, backfill_table,
+                                                         publication, table, "", 10000,
+                                                         "webhooks:" + std::to_string(added.id));
+            std::printf("backfill %lld: %s\n", static_cast<long long>(id), table.c_str());
+          }
+        }
         return 0;
       });
 }

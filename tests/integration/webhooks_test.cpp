@@ -5,6 +5,8 @@
 // for a while, and a secret rotated mid-run.
 #include "webhooks.hpp"
 
+#include <rapidjson/document.h>
+
 #include <catch2/catch.hpp>
 #include <pqxx/pqxx>
 #include <random>
@@ -404,4 +406,81 @@ TEST_CASE("commit order across keys and partitions by default; key order on requ
           report.out_of_commit_order, kTotal);
     }
   }
+}
+
+// `millrace webhooks add --backfill`: the new endpoint first gets the rows
+// its tables hold, then the changes, in order; an endpoint that was there
+// before gets none of that backfill's records.
+TEST_CASE("an endpoint added with --backfill gets its tables' rows first, for it alone",
+          "[webhooks-backfill]") {
+  Pipeline p("it_whb");
+  migrate_with_table(p, "items (id int PRIMARY KEY, name text, qty int)");
+  const std::string items = "\"" + p.schema + "\".items";
+  {
+    pqxx::connection c(p.env.pg);
+    pqxx::work tx(c);
+    tx.exec("INSERT INTO " + items + " SELECT g, 'item-' || g, 1 FROM generate_series(1, 300) g");
+    tx.commit();
+  }
+  ChangeFeedRig rig(p, {"items"});
+  rig.grant_select({"items"});
+  auto feed = rig.start("changefeed", {{"MILLRACE_CHANGEFEED_BACKFILL_POLL_MS", "100"}});
+  rig.wait_streaming();
+  Receiver rx;
+  std::map<std::string, std::string> secret;
+  for (const std::string path : {"/old", "/new"}) {
+    secret[path] = webhooks::new_secret();
+    rx.set_secrets(path, {secret[path]});
+  }
+  add_endpoint(p, rx.url("/old"), secret["/old"]);
+  auto hooks = start_webhooks(p, rig, "webhooks", "1s");
+  const auto write = [&](const std::string& sql) {
+    pqxx::connection c(p.env.pg);
+    pqxx::work tx(c);
+    tx.exec(sql);
+    tx.commit();
+  };
+  write("INSERT INTO " + items + " VALUES (1001, 'late', 1)");
+  REQUIRE(eventually([&] { return rx.accepted_ids("/old").size() == 1; }, seconds(60)));
+
+  const auto id = add_endpoint(p, rx.url("/new"), secret["/new"],
+                               {"--backfill", "--publication", rig.publication});
+  write("UPDATE " + items + " SET qty = 7 WHERE id = 5");
+  // 301 rows, the backfill's end, and the update.
+  REQUIRE(eventually([&] { return rx.accepted_ids("/new").size() >= 303; }, seconds(120)));
+  REQUIRE(eventually([&] { return rx.accepted_ids("/old").size() >= 2; }, seconds(60)));
+  std::this_thread::sleep_for(seconds(3));  // nothing more may come
+  CHECK(stop_cleanly({&hooks, &feed}));
+
+  std::map<std::string, int> types;
+  std::map<int, int> qty;  // the rows as the new endpoint's receiver applies them
+  for (const auto& r : rx.requests("/new")) {
+    rapidjson::Document d;
+    d.Parse(r.body.c_str());
+    REQUIRE_FALSE(d.HasParseError());
+    const std::string type = d["type"].GetString();
+    ++types[type.substr(type.rfind('.') + 1)];
+    const auto& data = d["data"];
+    if (std::string(data["op"].GetString()) == "e") {
+      CHECK(data["backfill"]["rows"].GetInt() == 301);
+      continue;
+    }
+    if (std::string(data["op"].GetString()) == "r") {
+      CHECK(std::string(data["source"]["for"].GetString()) == "webhooks:" + std::to_string(id));
+    }
+    qty[data["key"]["id"].GetInt()] = data["after"]["qty"].GetInt();
+  }
+  CHECK(types == std::map<std::string, int>{{"snapshot", 301}, {"backfilled", 1}, {"updated", 1}});
+  CHECK(qty.size() == 301);
+  CHECK(qty[5] == 7);
+  CHECK(qty[1001] == 1);
+  // The endpoint that was there before: the insert and the update only.
+  std::vector<std::string> old_types;
+  for (const auto& r : rx.requests("/old")) {
+    rapidjson::Document d;
+    d.Parse(r.body.c_str());
+    old_types.push_back(d["type"].GetString());
+  }
+  CHECK(old_types ==
+        std::vector<std::string>{p.schema + ".items.created", p.schema + ".items.updated"});
 }

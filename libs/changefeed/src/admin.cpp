@@ -75,18 +75,35 @@ void publish(pqxx::connection& conn, const std::string& publication, const std::
 std::int64_t request_backfill(pqxx::connection& conn, const std::string& schema,
                               const std::string& backfill_table, const std::string& publication,
                               const std::string& table, const std::string& where,
-                              std::int64_t chunk_size) {
+                              std::int64_t chunk_size, const std::string& audience) {
   try {
     pqxx::work tx(conn);
-    const auto id = tx.exec_params1("INSERT INTO " + signal_table(conn, schema, backfill_table) +
-                                        " (publication, table_name, where_sql, chunk_size) "
-                                        "VALUES ($1, $2, nullif($3, ''), $4) RETURNING id",
-                                    publication, table, where, chunk_size)[0]
-                        .as<std::int64_t>();
+    const auto id =
+        tx.exec_params1("INSERT INTO " + signal_table(conn, schema, backfill_table) +
+                            " (publication, table_name, where_sql, chunk_size, audience) "
+                            "VALUES ($1, $2, nullif($3, ''), $4, nullif($5, '')) RETURNING id",
+                        publication, table, where, chunk_size, audience)[0]
+            .as<std::int64_t>();
     tx.commit();
     return id;
   } catch (const std::exception&) {
     pg::rethrow_classified("requesting a backfill");
+  }
+}
+
+std::vector<std::string> published_table_names(pqxx::connection& conn,
+                                               const std::string& publication) {
+  try {
+    pqxx::nontransaction tx(conn);
+    std::vector<std::string> out;
+    for (const auto& r : tx.exec_params("SELECT schemaname || '.' || tablename FROM "
+                                        "pg_publication_tables WHERE pubname = $1 ORDER BY 1",
+                                        publication)) {
+      out.push_back(r[0].as<std::string>());
+    }
+    return out;
+  } catch (const std::exception&) {
+    pg::rethrow_classified("listing the tables of publication " + publication);
   }
 }
 

@@ -329,6 +329,7 @@ std::optional<Transaction> Backfiller::close_chunk(const Transaction& high) {
     c.source.commit_time_pg_us = out.commit_time_pg_us;
     c.source.seq = static_cast<std::uint32_t>(out.changes.size());
     c.source.backfill = request_->id;
+    c.source.audience = request_->audience;
     out.changes.push_back(std::move(c));
   }
   ++progress_->chunks;
@@ -357,6 +358,7 @@ std::optional<Transaction> Backfiller::close_chunk(const Transaction& high) {
     marker.source.commit_time_pg_us = out.commit_time_pg_us;
     marker.source.seq = static_cast<std::uint32_t>(out.changes.size());
     marker.source.backfill = request_->id;
+    marker.source.audience = request_->audience;
     marker.marker = Marker{progress_->rows, request_->where, 0, 0};
     out.changes.push_back(std::move(marker));
     end(BackfillState::kDone);

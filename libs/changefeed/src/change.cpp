@@ -218,6 +218,10 @@ std::string to_json(const Change& change, const std::string& id) {
          "\",\"seq\":" + std::to_string(s.seq);
   if (s.change_lsn != 0) out += ",\"change_lsn\":\"" + format_lsn(s.change_lsn) + "\"";
   if (s.backfill != 0) out += ",\"backfill\":" + std::to_string(s.backfill);
+  if (!s.audience.empty()) {
+    out += ",\"for\":";
+    core::append_json_string(out, s.audience);
+  }
   out += "}}";
   return out;
 }

@@ -49,6 +49,7 @@ std::string signal_table_ddl(const std::string& table) {
          "last_key text, "
          "error text, "
          "reason text, "
+         "audience text, "
          "requested_at timestamptz NOT NULL DEFAULT now(), "
          "requested_by text NOT NULL DEFAULT current_user, "
          "started_at timestamptz, "
@@ -146,7 +147,9 @@ std::optional<BackfillRequest> PgBackfillSource::next() {
     told_missing_ = false;
     told_denied_ = false;
     const auto r = tx.exec_params(
-        "SELECT id, table_name, coalesce(where_sql, ''), chunk_size FROM " + table_ +
+        "SELECT id, table_name, coalesce(where_sql, ''), chunk_size, coalesce(audience, '') "
+        "FROM " +
+            table_ +
             " WHERE publication = $1 AND state IN ('pending', 'running') ORDER BY id LIMIT 1",
         config_.publication);
     if (r.empty()) return std::nullopt;
@@ -155,6 +158,7 @@ std::optional<BackfillRequest> PgBackfillSource::next() {
     out.table = r[0][1].as<std::string>();
     out.where = r[0][2].as<std::string>();
     out.chunk_size = r[0][3].as<std::uint32_t>();
+    out.audience = r[0][4].as<std::string>();
     return out;
   } catch (const std::exception&) {
     conn_.reset();

@@ -90,7 +90,7 @@ TEST_CASE("a snapshot tells which transactions it saw, across xid wraparound") {
 
 TEST_CASE("a chunk drops the rows a transaction its snapshot did not see changed in its window") {
   FakeBackfillSource src;
-  src.requests = {{1, "t", "", 3}};
+  src.requests = {{1, "t", "", 3, "webhooks:3"}};
   src.chunks = {chunk_of({"1", "2", "3"}, "100:105:102"), chunk_of({"4"}, "110:110:")};
   Backfiller b(src, no_key, "s1");
   b.resume({});
@@ -121,6 +121,7 @@ TEST_CASE("a chunk drops the rows a transaction its snapshot did not see changed
   CHECK(c.op == Op::kRead);
   CHECK(c.source.commit_lsn == 0x600);
   CHECK(c.source.backfill == 1);
+  CHECK(c.source.audience == "webhooks:3");
   CHECK(c.source.commit_time_pg_us == 42);
   CHECK(c.key_columns == std::vector<std::size_t>{0});
   CHECK(high.chunk->commit_lsn == 0x600);
@@ -170,7 +171,7 @@ TEST_CASE(
     "a transaction committed before the low watermark that the snapshot did not see "
     "supersedes its rows; one too large to remember has the chunk read again") {
   FakeBackfillSource src;
-  src.requests = {{1, "t", "", 2}};
+  src.requests = {{1, "t", "", 2, ""}};
   src.chunks = {chunk_of({"1", "9"}, "100:105:102"), chunk_of({"11", "19"}, "120:130:125"),
                 chunk_of({"11"}, "140:140:")};
   BackfillConfig config;
@@ -211,7 +212,7 @@ TEST_CASE(
     "a truncate the snapshot did not see empties the chunk; other sessions' watermarks are "
     "ignored") {
   FakeBackfillSource src;
-  src.requests = {{1, "t", "", 2}};
+  src.requests = {{1, "t", "", 2, ""}};
   src.chunks = {chunk_of({"1", "2"}, "100:101:")};
   Backfiller b(src, no_key, "s2");
   b.resume({});
@@ -238,7 +239,7 @@ TEST_CASE(
     "a restarted feed resumes a backfill after its last published key, and records one "
     "whose end was published") {
   FakeBackfillSource src;
-  src.requests = {{1, "t", "", 10}, {2, "t", "", 10}, {3, "t", "", 10}};
+  src.requests = {{1, "t", "", 10, ""}, {2, "t", "", 10, ""}, {3, "t", "", 10, ""}};
   src.states = {{1, "running"}, {2, "running"}};
   src.chunks = {chunk_of({}, "5:5:")};
   Backfiller b(src, no_key, "s3");
@@ -279,7 +280,7 @@ TEST_CASE("a table without a key, a refused chunk and a cancel end the backfill,
   SECTION("no key") {
     FakeBackfillSource src;
     src.table = table_t('d', false);
-    src.requests = {{1, "t", "", 10}};
+    src.requests = {{1, "t", "", 10, ""}};
     Backfiller b(src, no_key, "s5");
     b.resume({});
     b.tick();
@@ -292,7 +293,7 @@ TEST_CASE("a table without a key, a refused chunk and a cancel end the backfill,
   SECTION("a full identity chunks by the primary key") {
     FakeBackfillSource src;
     src.table = table_t('f', true);
-    src.requests = {{1, "t", "", 10}};
+    src.requests = {{1, "t", "", 10, ""}};
     src.chunks = {chunk_of({}, "5:5:")};
     Backfiller b(
         src, [](const Relation&) { return std::vector<std::string>{"id"}; }, "s5");
@@ -303,7 +304,7 @@ TEST_CASE("a table without a key, a refused chunk and a cancel end the backfill,
   }
   SECTION("a refused chunk") {
     FakeBackfillSource src;
-    src.requests = {{1, "t", "bad sql", 10}};
+    src.requests = {{1, "t", "bad sql", 10, ""}};
     src.refuse = "syntax error";
     Backfiller b(src, no_key, "s6");
     b.resume({});
@@ -315,7 +316,7 @@ TEST_CASE("a table without a key, a refused chunk and a cancel end the backfill,
   }
   SECTION("a cancel") {
     FakeBackfillSource src;
-    src.requests = {{1, "t", "", 10}};
+    src.requests = {{1, "t", "", 10, ""}};
     Backfiller b(src, no_key, "s7");
     b.resume({});
     b.tick();

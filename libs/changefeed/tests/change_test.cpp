@@ -239,6 +239,10 @@ TEST_CASE("a backfill's row, its end marker and a gap marker are valid changes")
   r.source.backfill = 7;
   const auto row_doc = parse(to_json(r, change_id(r.source)));
   CHECK(row_doc["source"]["backfill"].GetInt64() == 7);
+  CHECK_FALSE(row_doc["source"].HasMember("for"));
+  r.source.audience = "webhooks:3";
+  const auto for_one = parse(to_json(r, change_id(r.source)));
+  CHECK(std::string(for_one["source"]["for"].GetString()) == "webhooks:3");
 
   Change end;
   end.op = Op::kBackfillEnd;

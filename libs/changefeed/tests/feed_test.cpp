@@ -358,7 +358,7 @@ TEST_CASE("a backfill's chunk is published in its high watermark's place, with i
   using millrace::changefeed::testing::FakeBackfillSource;
   using millrace::changefeed::testing::row;
   FakeBackfillSource src;
-  src.requests = {{1, "public.t", "", 2}};
+  src.requests = {{1, "public.t", "", 2, ""}};
   Chunk chunk;
   chunk.rows = {row("10", "a"), row("11", "b")};
   chunk.snapshot = parse_xid_snapshot("1000:1000:");

@@ -30,10 +30,11 @@ std::optional<std::string> array_or_null(const std::vector<std::string>& items) 
 AddedEndpoint add_endpoint(pqxx::connection& connection, const NewEndpoint& e, bool allow_private) {
   check_endpoint_url(e.url, allow_private);
   for (const auto& op : e.ops) {
-    if (op != "c" && op != "u" && op != "d" && op != "r" && op != "t") {
+    if (op != "c" && op != "u" && op != "d" && op != "r" && op != "t" && op != "e" && op != "g") {
       throw std::invalid_argument("operation \"" + op +
                                   "\" is none of c (insert), u (update), d (delete), r "
-                                  "(snapshot row), t (truncate)");
+                                  "(snapshot or backfill row), t (truncate), e (backfill end), "
+                                  "g (gap)");
     }
   }
   if (e.ordering != "commit" && e.ordering != "key") {

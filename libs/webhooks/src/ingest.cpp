@@ -127,6 +127,8 @@ std::variant<ChangeFacts, std::string> read_change(std::string_view value) {
                                        : nullptr;
   if (commit == nullptr) return std::string("no \"source\".\"commit_time\" string");
   f.commit_time = commit->GetString();
+  if (const auto* audience = string_member(source->value, "for"))
+    f.audience = audience->GetString();
   f.body.reserve(value.size() + f.table.size() + 64);
   f.body.append("{\"type\":")
       .append(json_string(f.table + "." + std::string(word)))
@@ -196,25 +198,28 @@ bool enqueue(pqxx::work& tx, stream::Batch& batch, IngestBatch& b) {
                       1);
     }
   }
-  pg::ArrayLiteral ids, tables, ops, bodies, commits;
+  pg::ArrayLiteral ids, tables, ops, bodies, commits, audiences;
   for (const auto* p : firsts) {
     ids.add(p->change.id);
     tables.add(p->change.table);
     ops.add(p->change.op);
     bodies.add(p->change.body);
     commits.add(p->change.commit_time);
+    audiences.add(p->change.audience);
   }
   // Per change: how many endpoints it matched, and how many deliveries it
   // got now (fewer when enqueued before: a duplicate).
   const auto rows = tx.exec_params(
       "WITH c AS ("
       "  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], "
-      "    $5::timestamptz[]) WITH ORDINALITY AS c(change_id, tbl, op, body, committed_at, ord)), "
+      "    $5::timestamptz[], $6::text[]) "
+      "  WITH ORDINALITY AS c(change_id, tbl, op, body, committed_at, audience, ord)), "
       "m AS ("
       "  SELECT c.ord, e.id AS endpoint_id FROM c JOIN webhook_endpoints e "
       "  ON (e.tables IS NULL OR c.tbl = ANY (e.tables) "
       "      OR split_part(c.tbl, '.', 2) = ANY (e.tables)) "
-      "  AND (e.ops IS NULL OR c.op = ANY (e.ops))), "
+      "  AND (e.ops IS NULL OR c.op = ANY (e.ops)) "
+      "  AND (c.audience = '' OR c.audience = 'webhooks:' || e.id)), "
       "ins AS ("
       "  INSERT INTO webhook_deliveries (endpoint_id, change_id, body, committed_at) "
       "  SELECT m.endpoint_id, c.change_id, c.body, c.committed_at FROM m JOIN c USING (ord) "
@@ -224,7 +229,7 @@ bool enqueue(pqxx::work& tx, stream::Batch& batch, IngestBatch& b) {
       "SELECT c.ord, count(m.endpoint_id), coalesce(max(n.enqueued), 0) "
       "FROM c LEFT JOIN m USING (ord) LEFT JOIN n USING (change_id) "
       "GROUP BY c.ord ORDER BY c.ord",
-      ids.take(), tables.take(), ops.take(), bodies.take(), commits.take());
+      ids.take(), tables.take(), ops.take(), bodies.take(), commits.take(), audiences.take());
   bool any_enqueued = false;
   for (const auto& r : rows) {
     const auto* p = firsts.at(r[0].as<std::size_t>() - 1);

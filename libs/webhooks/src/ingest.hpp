@@ -21,6 +21,9 @@ struct ChangeFacts {
   std::string op;           // c, u, d, r, t
   std::string commit_time;  // RFC 3339, the source transaction's commit
   std::string body;         // the webhook's JSON body
+  // A backfill's records asked for one endpoint ("webhooks:<id>", the
+  // record's source.for) go to that endpoint only; empty: to every one.
+  std::string audience;
 };
 
 // The change feed's JSON value (proto/change.schema.json) read into facts,

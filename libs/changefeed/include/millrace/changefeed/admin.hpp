@@ -24,12 +24,17 @@ void publish(pqxx::connection& conn, const std::string& publication, const std::
              const std::vector<std::string>& tables, const std::string& grant_select_to = {},
              const std::string& backfill_table = "changefeed_backfills");
 
-// A backfill request (docs/changefeed.md): a row in the signal table, which
-// the feed of `publication` picks up. Returns its id. `where` may be empty.
+// A backfill request (docs/backfills.md): a row in the signal table, which
+// the feed of `publication` picks up. Returns its id. `where` may be empty;
+// `audience` ("webhooks:<id>") gives its records to one consumer only.
 std::int64_t request_backfill(pqxx::connection& conn, const std::string& schema,
                               const std::string& backfill_table, const std::string& publication,
                               const std::string& table, const std::string& where,
-                              std::int64_t chunk_size);
+                              std::int64_t chunk_size, const std::string& audience = {});
+
+// The tables `publication` holds, as schema.name.
+std::vector<std::string> published_table_names(pqxx::connection& conn,
+                                               const std::string& publication);
 
 // Asks a backfill to stop: a pending one is cancelled at once, a running
 // one by its feed at its next chunk. False when there is no such request

@@ -67,6 +67,9 @@ struct BackfillRequest {
   std::string table;  // as asked: "schema.name", or a name the publication holds once
   std::string where;  // a condition on the table's rows (SQL), or empty
   std::uint32_t chunk_size = 10000;
+  // Who its records are for: empty for every consumer, "webhooks:<id>" for
+  // one webhook endpoint (`millrace webhooks add --backfill`).
+  std::string audience;
 };
 
 enum class BackfillState { kRunning, kDone, kCancelled, kFailed };

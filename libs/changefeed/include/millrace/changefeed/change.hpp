@@ -25,6 +25,7 @@ struct Source {
   std::uint32_t seq = 0;               // 0-based position in the transaction
   Lsn change_lsn = 0;                  // the change's own WAL position; 0 if unknown
   std::int64_t backfill = 0;           // the backfill a row read comes from; 0 if none
+  std::string audience;                // that backfill's audience; empty: every consumer
 };
 
 enum class Op : char {
@@ -80,7 +81,7 @@ std::string kafka_key(const Change& change);
 //    "key":{...}, "before":{...}|null, "after":{...}|null,
 //    "unchanged":["col", ...],           (only when some are)
 //    "source":{"lsn":"16/B374D848","xid":..., "commit_time":"...Z",
-//              "seq":..., "change_lsn":"...", "backfill":...}}
+//              "seq":..., "change_lsn":"...", "backfill":..., "for":"..."}}
 // Column values are typed from their PostgreSQL type: booleans, integers
 // and floats as JSON numbers/booleans, numeric as an exact JSON number,
 // json/jsonb embedded, NaN and infinities and everything else as strings.
