@@ -9,9 +9,11 @@
 #include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <map>
 #include <pqxx/pqxx>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "changes.hpp"
 #include "harness.hpp"
@@ -337,4 +339,99 @@ TEST_CASE("the initial snapshot backfills the rows already there while the strea
   CHECK(gone.wait(seconds(60)) == std::optional<int>(1));
   CHECK_THAT(read_file(p.log_dir + "/" + p.topic + ".cf-gone.log"),
              Catch::Contains("new --checkpoint-group"));
+}
+
+// The backfill commands, and a plain INSERT into the signal table, as any
+// client may: a condition, a backfill PostgreSQL refuses and one of a table
+// the publication does not hold failing with their reasons while the feed
+// goes on, a cancel stopping a running one at its next chunk (no end
+// record), and `backfills` listing all of it.
+TEST_CASE("backfills asked for by command or INSERT: listed, refused with a reason, cancelled",
+          "[changefeed-backfill-cli]") {
+  Pipeline p("it_cfbc");
+  const std::string s = "\"" + p.schema + "\"";
+  sql(p.env.pg, "CREATE SCHEMA " + s);
+  sql(p.env.pg, "CREATE TABLE " + s + ".items (id int PRIMARY KEY, region text)");
+  sql(p.env.pg, "INSERT INTO " + s +
+                    ".items SELECT g, CASE WHEN g % 2 = 0 THEN 'north' ELSE 'south' END FROM "
+                    "generate_series(1, 200000) g");
+  sql(p.env.pg, "CREATE TABLE " + s + ".other (id int PRIMARY KEY)");  // not published
+  ChangeFeedRig rig(p, {"items"});
+  rig.grant_select({"items"});
+  auto feed = rig.start("cf", {{"MILLRACE_CHANGEFEED_BACKFILL_POLL_MS", "100"}});
+  rig.wait_streaming();
+  const auto cli = [&](std::vector<std::string> args, std::string* out) {
+    out->clear();  // run() appends
+    args.insert(args.begin(), "changefeed");
+    return run(bin("millrace"), args,
+               {{"MILLRACE_PG", p.env.pg},
+                {"MILLRACE_PG_SCHEMA", p.schema},
+                {"MILLRACE_CHANGEFEED_PUBLICATION", rig.publication}},
+               out);
+  };
+  std::string out;
+  REQUIRE(
+      cli({"backfill", "--table", "items", "--where", "region = 'north'", "--chunk-size", "5000"},
+          &out) == 0);
+  const long long north = std::stoll(out);
+  sql(p.env.pg, "INSERT INTO " + s +
+                    ".changefeed_backfills (publication, table_name, where_sql) VALUES ('" +
+                    rig.publication + "', 'items', 'no_such_column = 1')");
+  REQUIRE(cli({"backfill", "--table", "other"}, &out) == 0);
+  REQUIRE(cli({"backfill", "--table", "items", "--chunk-size", "100"}, &out) == 0);
+  const long long all = std::stoll(out);
+  CHECK(cli({"backfill", "--table", "items", "--cancel", "1"}, &out) == 2);  // one or the other
+
+  const auto row_of = [&](long long id) {
+    pqxx::connection c(p.env.pg);
+    pqxx::nontransaction tx(c);
+    const auto r = tx.exec1("SELECT state, rows_sent, coalesce(error, '') FROM " + s +
+                            ".changefeed_backfills WHERE id = " + std::to_string(id));
+    return std::make_tuple(r[0].as<std::string>(), r[1].as<long long>(), r[2].as<std::string>());
+  };
+  REQUIRE(eventually(
+      [&] { return std::get<0>(row_of(all)) == "running" && std::get<1>(row_of(all)) > 0; },
+      seconds(120)));
+  REQUIRE(cli({"backfill", "--cancel", std::to_string(all)}, &out) == 0);
+  REQUIRE(eventually([&] { return std::get<0>(row_of(all)) == "cancelled"; }, seconds(60)));
+  CHECK(cli({"backfill", "--cancel", std::to_string(all)}, &out) == 1);  // ended already
+  const auto [north_state, north_rows, north_error] = row_of(north);
+  CHECK(north_state == "done");
+  CHECK(north_rows == 100000);
+  CHECK(std::get<0>(row_of(north + 1)) == "failed");
+  CHECK_THAT(std::get<2>(row_of(north + 1)), Catch::Contains("no_such_column"));
+  CHECK(std::get<0>(row_of(north + 2)) == "failed");
+  CHECK_THAT(std::get<2>(row_of(north + 2)), Catch::Contains("is not in publication"));
+  const long long cancelled_rows = std::get<1>(row_of(all));
+  CHECK(cancelled_rows < 200000);
+
+  REQUIRE(cli({"backfills"}, &out) == 0);
+  INFO(out);
+  for (const char* word : {"done", "failed", "cancelled", "no_such_column", "region = 'north'"}) {
+    CHECK_THAT(out, Catch::Contains(word));
+  }
+
+  // The north's rows and its end; the cancelled one's rows so far, no end.
+  const auto records =
+      rig.read_all(static_cast<std::size_t>(north_rows + 1 + cancelled_rows), seconds(180));
+  CHECK(feed.running());
+  CHECK(stop_cleanly({&feed}));
+  check_exactly_once_in_order(records);
+  std::map<long long, long long> rows_of, ends_of;
+  for (const auto& r : records) {
+    const auto d = json(r.value);
+    const long long id = d["source"]["backfill"].GetInt64();
+    if (r.op == "e") {
+      ++ends_of[id];
+      continue;
+    }
+    REQUIRE(r.op == "r");
+    ++rows_of[id];
+    if (id == north) CHECK(std::string(d["after"]["region"].GetString()) == "north");
+  }
+  CHECK(rows_of[north] == 100000);
+  CHECK(ends_of[north] == 1);
+  CHECK(rows_of[all] == cancelled_rows);
+  CHECK(ends_of.count(all) == 0);
+  CHECK(records.size() == static_cast<std::size_t>(north_rows + 1 + cancelled_rows));
 }

@@ -132,6 +132,7 @@ void Backfiller::tick() {
       if (source_.cancel_requested(request_->id)) {
         end(BackfillState::kCancelled);
         source_.record(request_->id, BackfillState::kCancelled, &*ended_progress_, "");
+        request_.reset();
         phase_ = Phase::kIdle;
         return;
       }

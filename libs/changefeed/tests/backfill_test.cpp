@@ -169,7 +169,7 @@ TEST_CASE("a chunk drops the rows a transaction its snapshot did not see changed
 
 TEST_CASE(
     "a transaction committed before the low watermark that the snapshot did not see "
-    "supersedes its rows; one too large to remember has the chunk read again") {
+    "supersedes its rows, and one too large to remember has the chunk read again") {
   FakeBackfillSource src;
   src.requests = {{1, "t", "", 2, ""}};
   src.chunks = {chunk_of({"1", "9"}, "100:105:102"), chunk_of({"11", "19"}, "120:130:125"),
@@ -209,7 +209,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "a truncate the snapshot did not see empties the chunk; other sessions' watermarks are "
+    "a truncate the snapshot did not see empties the chunk, and other sessions' watermarks are "
     "ignored") {
   FakeBackfillSource src;
   src.requests = {{1, "t", "", 2, ""}};

@@ -93,7 +93,9 @@ class Rehearsal(Checks):
             "create-topics": {"MILLRACE_TOPIC": topic, **changes},
             "migrate": {"MILLRACE_PG_SCHEMA": schema},
             "changefeed-publish": {"MILLRACE_PG_SCHEMA": schema, **changes},
-            "changefeed": changes,
+            # The signal table of backfills (its initial snapshot's) is in
+            # the schema the publish step made it in.
+            "changefeed": {"MILLRACE_PG_SCHEMA": schema, **changes},
             "producer": {"MILLRACE_TOPIC": topic},
             "webhooks": {"MILLRACE_PG_SCHEMA": schema, "MILLRACE_WEBHOOKS_GROUP": self.webhooks_group,
                          "MILLRACE_CHANGES_TOPIC": changes["MILLRACE_CHANGES_TOPIC"]},
