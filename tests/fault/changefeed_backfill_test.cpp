@@ -198,14 +198,9 @@ void run_backfill_under_kills(const std::string& name, const std::string& where)
   const auto ids = check_exactly_once_in_order(records);
   CHECK(records.size() == expected);
 
-  // Applied in commit order (the ids' order across the topic: a key change
-  // is one record, on the new key's partition, that also ends the old key,
-  // so per-partition order alone does not order it against the old key's
-  // records): what the consumer ends with.
-  std::vector<const ChangeRecord*> ordered;
-  for (const auto& r : records) ordered.push_back(&r);
-  std::sort(ordered.begin(), ordered.end(),
-            [](const ChangeRecord* a, const ChangeRecord* b) { return a->id < b->id; });
+  // Applied in commit order (in_commit_order says why not per partition):
+  // what the consumer ends with.
+  const auto ordered = in_commit_order(records);
   std::map<long long, int> rebuilt;
   std::uint64_t read_rows = 0, ends = 0;
   for (const auto* rp : ordered) {
@@ -437,10 +432,7 @@ TEST_CASE(
   // Applied in commit order. A gap makes every row of its table held so far
   // suspect; a row the backfill that follows (or a change) speaks of is
   // trusted again, and the backfill's end drops the rest.
-  std::vector<const ChangeRecord*> ordered;
-  for (const auto& r : records) ordered.push_back(&r);
-  std::sort(ordered.begin(), ordered.end(),
-            [](const ChangeRecord* a, const ChangeRecord* b) { return a->id < b->id; });
+  const auto ordered = in_commit_order(records);
   std::map<std::string, std::map<long long, std::string>> rebuilt;  // table -> id -> value
   std::map<std::string, std::set<long long>> suspect;
   std::map<std::string, std::int64_t> gap_backfill;

@@ -264,10 +264,7 @@ TEST_CASE(
   CHECK(records.size() <= rows_sent + 1 + committed);
 
   // Replayed in commit order, the snapshot and the changes are the table.
-  std::vector<const ChangeRecord*> ordered;
-  for (const auto& r : records) ordered.push_back(&r);
-  std::sort(ordered.begin(), ordered.end(),
-            [](const ChangeRecord* a, const ChangeRecord* b) { return a->id < b->id; });
+  const auto ordered = in_commit_order(records);
   std::map<long long, int> rebuilt;
   std::uint64_t read_rows = 0, ends = 0;
   for (const auto* r : ordered) {

@@ -243,10 +243,7 @@ TEST_CASE("the initial snapshot backfills the rows already there while the strea
   check_exactly_once_in_order(records);
 
   // Applied in commit order, the records are the tables.
-  std::vector<const ChangeRecord*> ordered;
-  for (const auto& r : records) ordered.push_back(&r);
-  std::sort(ordered.begin(), ordered.end(),
-            [](const ChangeRecord* a, const ChangeRecord* b) { return a->id < b->id; });
+  const auto ordered = in_commit_order(records);
   std::map<std::string, std::map<int, std::string>> rebuilt;  // table -> id -> after
   std::size_t read_rows = 0, ends = 0;
   for (const auto* rp : ordered) {

@@ -2,6 +2,7 @@
 
 #include <rapidjson/document.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <pqxx/pqxx>
 #include <set>
@@ -163,6 +164,15 @@ std::vector<ChangeRecord> ChangeFeedRig::read_all(std::size_t at_least,
   }
   reader.close();
   REQUIRE(out.size() >= at_least);
+  return out;
+}
+
+std::vector<const ChangeRecord*> in_commit_order(const std::vector<ChangeRecord>& records) {
+  std::vector<const ChangeRecord*> out;
+  out.reserve(records.size());
+  for (const auto& r : records) out.push_back(&r);
+  std::sort(out.begin(), out.end(),
+            [](const ChangeRecord* a, const ChangeRecord* b) { return a->id < b->id; });
   return out;
 }
 

@@ -57,6 +57,12 @@ class ChangeFeedRig {
   FailureNote slot_note_;  // the slot's and its walsender's positions, at a failure
 };
 
+// The records in the order PostgreSQL committed them (their ids' order
+// across the topic): what a consumer applying every record in order sees.
+// Per-partition order alone does not order an update that changed a key
+// (one record, on the new key's partition) against the old key's records.
+std::vector<const ChangeRecord*> in_commit_order(const std::vector<ChangeRecord>& records);
+
 // Checks (Catch2) that no change id repeats, that every record's header
 // matches its id, and that each key's changes arrive in commit order (ids
 // increase along each partition for one key). Returns the ids.

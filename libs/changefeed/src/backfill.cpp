@@ -310,6 +310,18 @@ std::optional<Transaction> Backfiller::close_chunk(const Transaction& high) {
   out.commit_lsn = high.commit_lsn;
   out.end_lsn = high.end_lsn;
   out.commit_time_pg_us = chunk.read_at_pg_us;
+  // The chunk's next record, placed at its high watermark.
+  const auto add = [&](Op op) -> Change& {
+    Change& c = out.changes.emplace_back();
+    c.op = op;
+    c.relation = table_;
+    c.source.commit_lsn = out.commit_lsn;
+    c.source.commit_time_pg_us = out.commit_time_pg_us;
+    c.source.seq = static_cast<std::uint32_t>(out.changes.size() - 1);
+    c.source.backfill = request_->id;
+    c.source.audience = request_->audience;
+    return c;
+  };
   std::optional<std::vector<std::string>> last;
   for (const auto& row : chunk.rows) {
     std::vector<std::string> key;
@@ -321,17 +333,9 @@ std::optional<Transaction> Backfiller::close_chunk(const Transaction& high) {
       ++stats_.superseded;
       continue;  // the stream holds a newer state of this row
     }
-    Change c;
-    c.op = Op::kRead;
-    c.relation = table_;
+    Change& c = add(Op::kRead);
     c.key_columns = key_columns_;
     c.after = row;
-    c.source.commit_lsn = out.commit_lsn;
-    c.source.commit_time_pg_us = out.commit_time_pg_us;
-    c.source.seq = static_cast<std::uint32_t>(out.changes.size());
-    c.source.backfill = request_->id;
-    c.source.audience = request_->audience;
-    out.changes.push_back(std::move(c));
   }
   ++progress_->chunks;
   progress_->rows += out.changes.size();
@@ -352,16 +356,7 @@ std::optional<Transaction> Backfiller::close_chunk(const Transaction& high) {
   if (done) {
     // The end, for consumers: the rows before this one are the table (or
     // the rows matching the condition) as of here.
-    Change marker;
-    marker.op = Op::kBackfillEnd;
-    marker.relation = table_;
-    marker.source.commit_lsn = out.commit_lsn;
-    marker.source.commit_time_pg_us = out.commit_time_pg_us;
-    marker.source.seq = static_cast<std::uint32_t>(out.changes.size());
-    marker.source.backfill = request_->id;
-    marker.source.audience = request_->audience;
-    marker.marker = Marker{progress_->rows, request_->where, 0, 0};
-    out.changes.push_back(std::move(marker));
+    add(Op::kBackfillEnd).marker = Marker{progress_->rows, request_->where, 0, 0};
     end(BackfillState::kDone);
     unrecorded_end_ = request_->id;
     phase_ = Phase::kFinishing;
