@@ -32,7 +32,11 @@ Change& Assembler::add(Op op, Oid relation, Lsn wal_position) {
   Change c;
   c.op = op;
   c.relation = relations_.shared(relation);
-  if (op != Op::kTruncate) c.key_columns = key_columns(*c.relation);
+  if (op != Op::kTruncate) {
+    auto key = keys_.find(relation);
+    if (key == keys_.end()) key = keys_.emplace(relation, key_columns(*c.relation)).first;
+    c.key_columns = key->second;
+  }
   c.source.commit_lsn = open_->commit_lsn;
   c.source.xid = open_->xid;
   c.source.commit_time_pg_us = open_->commit_time_pg_us;
@@ -42,52 +46,56 @@ Change& Assembler::add(Op op, Oid relation, Lsn wal_position) {
   return open_->changes.back();
 }
 
-std::optional<Transaction> Assembler::feed(const Message& message, Lsn wal_position) {
+std::optional<Transaction> Assembler::feed(Message message, Lsn wal_position) {
   std::optional<Transaction> done;
-  std::visit(
-      Overloaded{
-          [&](const Begin& b) {
-            if (open_) throw DecodeError("pgoutput: Begin inside a transaction");
-            open_ = Transaction{b.xid, b.final_lsn, 0, b.commit_time_pg_us, {}, {}};
-          },
-          [&](const Commit& c) {
-            if (!open_) throw DecodeError("pgoutput: Commit without a Begin");
-            if (c.commit_lsn != open_->commit_lsn) {
-              throw DecodeError("pgoutput: Commit at " + format_lsn(c.commit_lsn) +
-                                " for a transaction begun to end at " +
-                                format_lsn(open_->commit_lsn));
-            }
-            open_->end_lsn = c.end_lsn;
-            done = std::move(open_);
-            open_.reset();
-          },
-          [&](const Relation& r) { relations_.put(r); },
-          [&](const Insert& i) { add(Op::kCreate, i.relation, wal_position).after = i.new_tuple; },
-          [&](const Update& u) {
-            Change& c = add(Op::kUpdate, u.relation, wal_position);
-            c.before = u.old_tuple;
-            c.old_key = u.old_key;
-            c.after = u.new_tuple;
-          },
-          [&](const Delete& d) {
-            Change& c = add(Op::kDelete, d.relation, wal_position);
-            c.before = d.old_tuple;
-            c.old_key = d.old_key;
-          },
-          [&](const Truncate& t) {
-            for (const Oid oid : t.relations) add(Op::kTruncate, oid, wal_position);
-          },
-          // Types only name a column's type (its OID is in the Relation);
-          // origins are not row changes. A transactional message belongs to
-          // its transaction; one that is not comes outside any and is
-          // dropped (the feed asks for none).
-          [](const Type&) {},
-          [](const Origin&) {},
-          [&](const LogicalMessage& m) {
-            if (m.transactional && open_) open_->messages.push_back(m);
-          },
-      },
-      message);
+  std::visit(Overloaded{
+                 [&](const Begin& b) {
+                   if (open_) throw DecodeError("pgoutput: Begin inside a transaction");
+                   open_ = Transaction{b.xid, b.final_lsn, 0, b.commit_time_pg_us, {}, {}};
+                 },
+                 [&](const Commit& c) {
+                   if (!open_) throw DecodeError("pgoutput: Commit without a Begin");
+                   if (c.commit_lsn != open_->commit_lsn) {
+                     throw DecodeError("pgoutput: Commit at " + format_lsn(c.commit_lsn) +
+                                       " for a transaction begun to end at " +
+                                       format_lsn(open_->commit_lsn));
+                   }
+                   open_->end_lsn = c.end_lsn;
+                   done = std::move(open_);
+                   open_.reset();
+                 },
+                 [&](Relation& r) {
+                   keys_.erase(r.oid);
+                   relations_.put(std::move(r));
+                 },
+                 [&](Insert& i) {
+                   add(Op::kCreate, i.relation, wal_position).after = std::move(i.new_tuple);
+                 },
+                 [&](Update& u) {
+                   Change& c = add(Op::kUpdate, u.relation, wal_position);
+                   c.before = std::move(u.old_tuple);
+                   c.old_key = std::move(u.old_key);
+                   c.after = std::move(u.new_tuple);
+                 },
+                 [&](Delete& d) {
+                   Change& c = add(Op::kDelete, d.relation, wal_position);
+                   c.before = std::move(d.old_tuple);
+                   c.old_key = std::move(d.old_key);
+                 },
+                 [&](const Truncate& t) {
+                   for (const Oid oid : t.relations) add(Op::kTruncate, oid, wal_position);
+                 },
+                 // Types only name a column's type (its OID is in the Relation);
+                 // origins are not row changes. A transactional message belongs to
+                 // its transaction; one that is not comes outside any and is
+                 // dropped (the feed asks for none).
+                 [](const Type&) {},
+                 [](const Origin&) {},
+                 [&](LogicalMessage& m) {
+                   if (m.transactional && open_) open_->messages.push_back(std::move(m));
+                 },
+             },
+             message);
   return done;
 }
 

@@ -36,6 +36,9 @@ void register_options(core::OptionSet& o, ChangefeedConfig& c) {
                "millrace-changefeed.<slot>.checkpoint)");
   o.add_int("max-batch-changes", "MILLRACE_CHANGEFEED_MAX_BATCH_CHANGES", &c.max_batch_changes,
             "Publish a Kafka transaction once it holds this many changes", 1, 1'000'000);
+  o.add_int("max-batch-bytes", "MILLRACE_CHANGEFEED_MAX_BATCH_BYTES", &c.max_batch_bytes,
+            "Publish a Kafka transaction once its rows' values hold this many bytes", 1024,
+            1024LL * 1024 * 1024);
   o.add_int("linger-ms", "MILLRACE_CHANGEFEED_LINGER_MS", &c.linger_ms,
             "Longest a transaction waits for others to share its Kafka transaction", 0, 60'000);
   o.add_int("status-interval-ms", "MILLRACE_CHANGEFEED_STATUS_INTERVAL_MS", &c.status_interval_ms,

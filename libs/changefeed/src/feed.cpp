@@ -11,6 +11,27 @@
 
 namespace millrace::changefeed {
 
+namespace {
+
+std::size_t value_bytes(const std::optional<Tuple>& row) {
+  std::size_t n = 0;
+  if (row) {
+    for (const auto& v : *row) n += v.data.size();
+  }
+  return n;
+}
+
+// What a transaction's rows hold: the measure of a batch's memory.
+std::size_t value_bytes(const Transaction& tx) {
+  std::size_t n = 0;
+  for (const auto& c : tx.changes) {
+    n += value_bytes(c.before) + value_bytes(c.old_key) + value_bytes(c.after);
+  }
+  return n;
+}
+
+}  // namespace
+
 std::string encode_checkpoint(const Checkpoint& checkpoint) {
   std::string out = "{\"commit_lsn\":\"" + format_lsn(checkpoint.commit_lsn) + "\",\"end_lsn\":\"" +
                     format_lsn(checkpoint.end_lsn) + "\"";
@@ -113,7 +134,8 @@ void Feed::step(std::chrono::milliseconds timeout) {
   if (in_flight_.valid()) wait = std::min(timeout, std::chrono::milliseconds(1));
   const auto bytes = stream_.read(wait);
   if (bytes) handle(*bytes);
-  const bool full = pending_changes_ >= config_.max_batch_changes;
+  const bool full =
+      pending_changes_ >= config_.max_batch_changes || pending_bytes_ >= config_.max_batch_bytes;
   const bool due =
       !pending_.empty() && (!bytes || full || clock_() - pending_since_ >= config_.linger);
   // While one publishes, the next batch keeps growing until it is full or
@@ -176,6 +198,7 @@ void Feed::handle(std::string_view copy_data) {
 void Feed::queue(Transaction&& tx) {
   if (pending_.empty()) pending_since_ = clock_();
   pending_changes_ += tx.changes.size();
+  pending_bytes_ += value_bytes(tx);
   pending_.push_back(std::move(tx));
 }
 
@@ -194,6 +217,7 @@ void Feed::publish_pending() {
   publishing_through_ = through;
   pending_.clear();
   pending_changes_ = 0;
+  pending_bytes_ = 0;
   if (!config_.pipelined) {
     publisher_.publish(publishing_, through);
     count_published();

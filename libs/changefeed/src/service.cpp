@@ -122,6 +122,7 @@ struct FeedRunner {
                                       " from checkpoint " + format_lsn(checkpoint.commit_lsn));
     FeedConfig fc;
     fc.max_batch_changes = static_cast<std::size_t>(config.max_batch_changes);
+    fc.max_batch_bytes = static_cast<std::size_t>(config.max_batch_bytes);
     fc.linger = milliseconds(config.linger_ms);
     fc.status_interval = milliseconds(config.status_interval_ms);
     // Reading and decoding the next batch while this one publishes: when

@@ -134,3 +134,28 @@ TEST_CASE("a stream that breaks the protocol is refused") {
   CHECK_THROWS_WITH(a.feed(Insert{99, {}}), Contains("99"));
   CHECK_THROWS_WITH(a.feed(commit(0x40)), Contains("0/40"));
 }
+
+TEST_CASE("a table's key is looked up once per description, not per change") {
+  int asked = 0;
+  Assembler a([&](const Relation&) {
+    ++asked;
+    return std::vector<std::string>{"id"};
+  });
+  a.feed(items('f', true, true));
+  a.feed(begin(0x100, 1));
+  for (int i = 0; i < 3; ++i) a.feed(Insert{7, {text(std::to_string(i)), text("a")}});
+  auto tx = a.feed(commit(0x100));
+  REQUIRE(tx);
+  CHECK(asked == 1);
+  for (const auto& c : tx->changes) CHECK(c.key_columns == std::vector<std::size_t>{0});
+  // Described anew (an ALTER TABLE): its key is worked out again.
+  Relation renamed = items('f', true, true);
+  renamed.columns = {{"name", 25, -1, true}, {"id", 23, -1, true}};
+  a.feed(renamed);
+  a.feed(begin(0x200, 2));
+  a.feed(Insert{7, {text("b"), text("9")}});
+  tx = a.feed(commit(0x200));
+  REQUIRE(tx);
+  CHECK(asked == 2);
+  CHECK(tx->changes[0].key_columns == std::vector<std::size_t>{1});
+}

@@ -143,6 +143,24 @@ TEST_CASE("a full batch is published without waiting for the stream to go quiet"
   CHECK(rig.publisher.batches[1] == std::vector<Lsn>{0x300});
 }
 
+TEST_CASE("a batch is also full at its bytes of row values, and never splits a transaction") {
+  Rig rig;
+  rig.config.max_batch_bytes = 12;  // rows "0" to "9": one byte each
+  rig.feed.emplace(rig.stream, rig.publisher, no_key, Checkpoint{}, rig.config,
+                   [&rig] { return rig.now; });
+  rig.stream.transaction(0x100, 10, true);
+  rig.stream.transaction(0x200, 3);
+  rig.stream.transaction(0x300, 1);
+  while (!rig.stream.incoming.empty()) rig.feed->step(milliseconds(0));
+  // 10 bytes, then 13 after the second: full there, though 13 changes are
+  // far from max_batch_changes.
+  REQUIRE(rig.publisher.batches.size() == 1);
+  CHECK(rig.publisher.batches[0] == std::vector<Lsn>{0x100, 0x200});
+  rig.feed->flush();
+  REQUIRE(rig.publisher.batches.size() == 2);
+  CHECK(rig.publisher.batches[1] == std::vector<Lsn>{0x300});
+}
+
 TEST_CASE(
     "a pending batch never waits on the stream: it is published once nothing more is at hand") {
   Rig rig;

@@ -6,6 +6,7 @@
 // primary key when pgoutput does not give it, comes through PrimaryKeys.
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,12 +42,15 @@ class Assembler {
   // unknown). Returns the transaction when `message` is its Commit. Throws
   // DecodeError when the stream breaks the protocol (a change outside a
   // transaction, a Commit not matching its Begin, an unknown relation).
-  std::optional<Transaction> feed(const Message& message, Lsn wal_position = 0);
+  // Taken by value: a change's rows are moved out of it, not copied.
+  std::optional<Transaction> feed(Message message, Lsn wal_position = 0);
 
   // True between a Begin and its Commit.
   bool in_transaction() const { return open_.has_value(); }
 
   // The key column indexes of a relation, as the changes will carry them.
+  // Asks PrimaryKeyLookup each time it needs to; the changes fed are given
+  // the relation's key worked out once per Relation message.
   std::vector<std::size_t> key_columns(const Relation& relation);
 
  private:
@@ -54,6 +58,9 @@ class Assembler {
 
   PrimaryKeyLookup primary_key_;
   RelationCache relations_;
+  // Per relation, as last described: worked out at its first change (a
+  // lookup may ask the catalog), forgotten when it is described anew.
+  std::map<Oid, std::vector<std::size_t>> keys_;
   std::optional<Transaction> open_;
 };
 

@@ -84,12 +84,19 @@ class PublishPort {
 };
 
 struct FeedConfig {
-  // A batch is published once it holds this many changes, or once its first
-  // transaction has waited `linger`, or as soon as the stream has nothing
-  // more at hand: a pending batch never waits for data that has not come,
-  // so a lone commit is published at once, and a busy stream, whose
-  // messages are already waiting, still fills large batches.
-  std::size_t max_batch_changes = 5000;
+  // A batch is published once it holds this many changes or this many
+  // bytes of row values, or once its first transaction has waited `linger`,
+  // or as soon as the stream has nothing more at hand: a pending batch never
+  // waits for data that has not come, so a lone commit is published at
+  // once, and a busy stream, whose messages are already waiting, still
+  // fills large batches. While one batch publishes the next grows until it
+  // is full: a feed catching up on a backlog publishes few large Kafka
+  // transactions, each of which costs the broker about as much as a
+  // thousand records (docs/benchmarks.md, issue 40). A PostgreSQL
+  // transaction is never split: one larger than either bound is a batch of
+  // its own.
+  std::size_t max_batch_changes = 50000;
+  std::size_t max_batch_bytes = 32 * 1024 * 1024;
   std::chrono::milliseconds linger{50};
   // A status update at least this often, so the server (wal_sender_timeout)
   // knows the feed is alive even when nothing moves.
@@ -162,6 +169,7 @@ class Feed {
 
   std::vector<Transaction> pending_;
   std::size_t pending_changes_ = 0;
+  std::size_t pending_bytes_ = 0;
   // The batch a pipelined publish holds, and its checkpoint; not touched
   // while in_flight_ runs.
   std::vector<Transaction> publishing_;

@@ -38,7 +38,8 @@ struct ChangefeedConfig {
   // The consumer group whose committed offset carries the checkpoint.
   // Default: millrace-changefeed.<slot>.checkpoint.
   std::string checkpoint_group;
-  std::int64_t max_batch_changes = 5000;
+  std::int64_t max_batch_changes = 50000;
+  std::int64_t max_batch_bytes = 32 * 1024 * 1024;
   std::int64_t linger_ms = 50;
   std::int64_t status_interval_ms = 10000;
   // The broker aborts a Kafka transaction left open longer than this.
