@@ -91,8 +91,8 @@ struct FeedConfig {
   // once, and a busy stream, whose messages are already waiting, still
   // fills large batches. While one batch publishes the next grows until it
   // is full: a feed catching up on a backlog publishes few large Kafka
-  // transactions, each of which costs the broker about as much as a
-  // thousand records (docs/benchmarks.md, issue 40). A PostgreSQL
+  // transactions, each of which costs the broker as much CPU as thousands
+  // of records (docs/benchmarks.md, issue 40). A PostgreSQL
   // transaction is never split: one larger than either bound is a batch of
   // its own.
   std::size_t max_batch_changes = 50000;
