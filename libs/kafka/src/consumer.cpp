@@ -295,6 +295,14 @@ void Consumer::subscribe(const std::vector<std::string>& topics) {
   }
 }
 
+// rd_kafka_consumer_poll() waits on the consumer queue (the main queue is
+// forwarded to it by rd_kafka_poll_set_consumer()); a yield on that queue
+// ends the wait, and when no one waits, the next one that finds it empty.
+void Consumer::wake() {
+  const detail::QueuePtr queue(rd_kafka_queue_get_consumer(state_->rk.get()));
+  if (queue) rd_kafka_queue_yield(queue.get());
+}
+
 std::optional<Message> Consumer::poll(std::chrono::milliseconds timeout) {
   detail::MessagePtr msg(
       rd_kafka_consumer_poll(state_->rk.get(), static_cast<int>(timeout.count())));

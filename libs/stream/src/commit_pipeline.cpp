@@ -2,6 +2,7 @@
 // the loop accumulates the next, its outcome applied back on the loop thread,
 // and the offsets PostgreSQL stored handed on to Kafka for lag tools.
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <string>
 #include <utility>
@@ -22,6 +23,24 @@ namespace {
 // small batches, one OffsetCommit per batch per worker loads the broker that
 // the producers append to, and their latency shows it.
 constexpr milliseconds kKafkaCommitInterval{1000};
+
+// However a commit ends, the loop hears of it at once: destroyed as the
+// commit's function returns or throws, before its future is ready.
+class TellLoop {
+ public:
+  TellLoop(std::atomic<bool>& finishing, detail::ConsumerPort& consumer)
+      : finishing_(finishing), consumer_(consumer) {}
+  ~TellLoop() {
+    finishing_.store(true);
+    consumer_.wake();
+  }
+  TellLoop(const TellLoop&) = delete;
+  TellLoop& operator=(const TellLoop&) = delete;
+
+ private:
+  std::atomic<bool>& finishing_;
+  detail::ConsumerPort& consumer_;
+};
 
 }  // namespace
 
@@ -52,6 +71,7 @@ void TransactionalConsumer::Loop::flush(std::optional<RecordRef> unhandled) {
   f->started = Clock::now();
   book_.begin_commit(f->plan);
   f->outcome = committer_.submit([this, f = f.get()] {
+    const TellLoop finished{f->finishing, *consumer_};
     handler_.before_commit(*f->state);
     CommitOutcome out{batch_committer_->commit(f->batch, *f->state, f->plan), {}};
     out.finished = Clock::now();

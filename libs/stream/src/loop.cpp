@@ -16,9 +16,9 @@ using std::chrono::milliseconds;
 
 namespace {
 
-// How long a poll waits while a batch commits: the loop collects a finished
-// commit only between polls, and its offsets, metrics and a failure (which
-// makes the batch accumulating behind it moot) should not wait for a message.
+// How long a poll waits while a batch commits, at most. The loop collects a
+// finished commit only between polls; the commit thread ends the poll as it
+// finishes (ConsumerPort::wake), so this bounds only a wake-up missed.
 constexpr milliseconds kSettlePoll{10};
 
 }  // namespace
@@ -89,7 +89,8 @@ void TransactionalConsumer::Loop::poll_round() {
   } else if (seal_if_idle && !resetting_) {
     flush();
   }
-  if (in_flight_ && in_flight_->outcome.wait_for(milliseconds(0)) == std::future_status::ready) {
+  if (in_flight_ && (in_flight_->finishing.load() ||
+                     in_flight_->outcome.wait_for(milliseconds(0)) == std::future_status::ready)) {
     settle();
   }
   commit_kafka(false);

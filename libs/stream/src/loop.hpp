@@ -111,6 +111,11 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
     std::vector<OffsetTransition> plan;
     Clock::time_point started;
     std::future<CommitOutcome> outcome;
+    // Set by the commit thread as it finishes, just before `outcome` is
+    // ready, with the loop's poll woken: the loop then settles at once
+    // (waiting out the moment until `outcome` is ready) instead of polling
+    // on with a record waiting behind this commit.
+    std::atomic<bool> finishing{false};
     // The commit thread works on the members above until the outcome is
     // ready; a packaged_task's future, unlike std::async's, does not wait on
     // destruction, so this does.

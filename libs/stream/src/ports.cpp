@@ -15,6 +15,7 @@ class KafkaConsumerPort final : public ConsumerPort {
   std::optional<kafka::Message> poll(std::chrono::milliseconds timeout) override {
     return consumer_.poll(timeout);
   }
+  void wake() override { consumer_.wake(); }
   void pause(const std::vector<kafka::TopicPartition>& partitions) override {
     consumer_.pause(partitions);
   }

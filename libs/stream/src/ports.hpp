@@ -30,6 +30,8 @@ class ConsumerPort {
   virtual ~ConsumerPort() = default;
   virtual void subscribe(const std::vector<std::string>& topics) = 0;
   virtual std::optional<kafka::Message> poll(std::chrono::milliseconds timeout) = 0;
+  // From the commit thread: ends the loop thread's poll() early.
+  virtual void wake() = 0;
   virtual void pause(const std::vector<kafka::TopicPartition>& partitions) = 0;
   virtual void resume(const std::vector<kafka::TopicPartition>& partitions) = 0;
   virtual void assign(const std::vector<kafka::TopicPartition>& partitions) = 0;

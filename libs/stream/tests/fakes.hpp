@@ -56,6 +56,15 @@ class FakeCluster {
     std::lock_guard lock(mutex_);
     end_.at(partition) += n;
   }
+  // A member's poll was woken (ConsumerPort::wake), and how often.
+  void woke(int member) {
+    std::lock_guard lock(mutex_);
+    ++wakes_[member];
+  }
+  int wakes(int member) {
+    std::lock_guard lock(mutex_);
+    return wakes_[member];
+  }
   void delete_before(std::int32_t partition, std::int64_t offset) {
     std::lock_guard lock(mutex_);
     start_[partition] = offset;
@@ -120,6 +129,7 @@ class FakeCluster {
   std::map<std::pair<int, std::int32_t>, std::int64_t> revoked_;
   std::map<std::pair<int, std::int32_t>, std::int64_t> first_;
   std::map<std::int32_t, std::int64_t> read_end_;
+  std::map<int, int> wakes_;
 };
 
 class FakeConsumer final : public detail::ConsumerPort {
@@ -149,8 +159,21 @@ class FakeConsumer final : public detail::ConsumerPort {
       return kafka::Message::from_record(
           {kTopic, p, offset, "record " + std::to_string(offset), std::nullopt, 1000, {}});
     }
-    std::this_thread::sleep_for(std::min(timeout, std::chrono::milliseconds(5)));
+    // Nothing at hand: waits as librdkafka does, until the timeout (5 ms at
+    // most, to keep the tests quick) or a wake().
+    std::unique_lock lock(wake_mutex_);
+    wake_cv_.wait_for(lock, std::min(timeout, std::chrono::milliseconds(5)),
+                      [this] { return woken_; });
+    woken_ = false;
     return std::nullopt;
+  }
+  void wake() override {
+    cluster_.woke(member_);
+    {
+      std::lock_guard lock(wake_mutex_);
+      woken_ = true;
+    }
+    wake_cv_.notify_one();
   }
   void pause(const std::vector<kafka::TopicPartition>& partitions) override {
     for (const auto& tp : partitions) paused_.insert(tp.partition);
@@ -214,6 +237,9 @@ class FakeConsumer final : public detail::ConsumerPort {
   std::set<std::int32_t> stopped_;  // reported out of range, until re-assigned
   std::map<std::int32_t, std::int64_t> position_;
   std::size_t next_ = 0;
+  std::mutex wake_mutex_;  // wake() comes from the loop's commit thread
+  std::condition_variable wake_cv_;
+  bool woken_ = false;
 };
 
 // The handler's buffer: the records of its batch.

@@ -356,6 +356,17 @@ TEST_CASE("with close_when_idle a batch is sealed when nothing more is at hand, 
   CHECK(handler.committed_sizes == std::vector<std::uint64_t>{300, 300, 300, 100, 1});
 }
 
+TEST_CASE("each commit, committed or failed, wakes the loop's poll as it finishes", "[loop]") {
+  // The loop collects a finished commit between polls: without the wake, a
+  // record behind the commit would wait out the poll's timeout too.
+  FakeCluster cluster({{0, 700}, {1, 700}});
+  FakeDatabase db;
+  db.fail_commits(1);
+  const auto stats = consume_all(cluster, db);
+  CHECK(stats.db_errors == 1);
+  CHECK(cluster.wakes(1) == static_cast<int>(stats.batches + stats.db_errors));
+}
+
 TEST_CASE("after_commit() is not called for a commit that failed", "[loop]") {
   FakeCluster cluster(std::map<std::int32_t, std::int64_t>{{0, 300}});
   FakeDatabase db;

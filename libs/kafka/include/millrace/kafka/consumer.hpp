@@ -131,6 +131,12 @@ class Consumer {
   // Throws core::InfraError(fatal) on fatal consumer errors, and rethrows any
   // exception a RebalanceListener threw during this poll.
   std::optional<Message> poll(std::chrono::milliseconds timeout);
+  // Makes a poll() blocked on another thread return nullopt at once, or,
+  // when none is blocked, the next poll() that finds no message waiting.
+  // For another thread whose work the polling thread waits to collect. May
+  // be called from any thread, but not during or after close() or the
+  // destructor.
+  void wake();
 
   void pause(const std::vector<TopicPartition>& partitions);
   void resume(const std::vector<TopicPartition>& partitions);
