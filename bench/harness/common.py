@@ -33,6 +33,17 @@ def run(cmd, env=None, capture=True, check=True, stdin=None, stdout=None, record
     return result
 
 
+_NAMES_USED = {}
+
+
+def unique_name(base):
+    """`base` the first time, then `base_2`, `base_3`...: a topic or schema of
+    its own for each repetition of a stage (a topic is made only if missing,
+    and a repetition must not read the last one's records)."""
+    n = _NAMES_USED[base] = _NAMES_USED.get(base, 0) + 1
+    return base if n == 1 else f"{base}_{n}"
+
+
 def wait_for(pred, timeout, what):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -1,5 +1,5 @@
 """docs/benchmarks.md: the page a full run replaces, but for its hand-written
-section.
+sections.
 """
 
 import os
@@ -7,26 +7,32 @@ import os
 from .common import REPO
 
 
-DECISIONS_HEADING = "## What the measurements decided"
+# The only second-level section the report generates; every other one on the
+# page was written by hand.
+GENERATED_HEADINGS = ("## Commands run",)
 
 
-def decisions_section():
-    """The hand-written section of docs/benchmarks.md, as lines, to carry over
-    into a regenerated page (it ends at the next second-level heading)."""
+def handwritten_sections():
+    """The hand-written sections of docs/benchmarks.md, as lines, to carry
+    over into a regenerated page: every second-level section the report does
+    not generate (an issue's analysis, and "What the measurements decided"),
+    in their order. A section's own text says which run it is about."""
     path = os.path.join(REPO, "docs", "benchmarks.md")
     try:
         with open(path) as f:
             text = f.read().split("\n")
     except FileNotFoundError:
         return []
-    if DECISIONS_HEADING not in text:
-        return []
-    start = text.index(DECISIONS_HEADING)
-    end = next((i for i in range(start + 1, len(text)) if text[i].startswith("## ")), len(text))
-    section = text[start:end]
-    while section and section[-1] == "":
-        section.pop()
-    return section + [""]
+    starts = [i for i, line in enumerate(text) if line.startswith("## ")] + [len(text)]
+    out = []
+    for start, end in zip(starts, starts[1:]):
+        if text[start] in GENERATED_HEADINGS:
+            continue
+        section = text[start:end]
+        while section and section[-1] == "":
+            section.pop()
+        out += section + [""]
+    return out
 
 
 def update_docs(md):

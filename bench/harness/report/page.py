@@ -1,8 +1,9 @@
 """The report: docs/benchmarks.md's page, from a run's JSON report.
 """
 
-from ..docs import decisions_section
+from ..docs import handwritten_sections
 from ..stages import STAGES
+from .goals import render_goals
 from .references import percent, render_ack_reference, render_http_references, render_wake_floor
 from .stage_sections import (render_backfill, render_cache, render_cache_rows, render_enrich, render_growth,
                              render_scale, render_soak, render_webhooks)
@@ -225,6 +226,7 @@ def render(r):
     res = r["results"]
     lines = render_intro(r)
     lines += render_table(res)
+    lines += render_goals(r)
     lines += render_end_to_end_cpu(res, r["machine"])
     lines += render_enrich(r)
     lines += render_growth(r)
@@ -237,8 +239,8 @@ def render(r):
     lines += render_backfill(res)
     lines += render_webhooks(res)
     lines += render_cache(res)
-    # The design choices the measurements settled are written by hand: the
-    # section is carried over from the current page, not generated.
-    lines += decisions_section()
+    # The issues' analyses and the design choices the measurements settled
+    # are written by hand: carried over from the current page, not generated.
+    lines += handwritten_sections()
     lines += ["## Commands run", "", "```"] + r["commands"] + ["```", ""]
     return "\n".join(lines)

@@ -7,7 +7,7 @@ import os
 import re
 import time
 
-from ..common import BIN, run, wait_for
+from ..common import BIN, run, unique_name, wait_for
 from ..cpu import CpuMeter
 from ..stack import copy_columns, fresh_schema, start_service, stop, stored, wait_assigned, workers_env
 
@@ -113,11 +113,13 @@ def pipeline_run(stack, data, n, topic, workdir):
 
 def bench_millrace(stack, data, n, workdir):
     """End to end on a fresh topic, then drain that topic with a new group."""
-    topic = "bench_e2e"
+    topic = unique_name("bench_e2e")
     results = pipeline_run(stack, data, n, topic, workdir)
+    results["topic"] = topic
 
-    # Drain: the data is already in Kafka (topic bench_e2e); a new group reads it all.
-    results["drain_events_per_s"] = drain_run(stack, topic, n, "bench_drain", workdir)["events_per_s"]
+    # Drain: the data is already in Kafka (that topic); a new group reads it all.
+    results["drain_events_per_s"] = drain_run(stack, topic, n, unique_name("bench_drain"),
+                                              workdir)["events_per_s"]
     return results
 
 

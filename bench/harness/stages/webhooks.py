@@ -13,7 +13,7 @@ import urllib.request
 
 from pysupport import free_port
 
-from ..common import BIN, COMMANDS, percentiles_ms, ratio, run, wait_for
+from ..common import BIN, COMMANDS, percentiles_ms, ratio, run, unique_name, wait_for
 from ..cpu import CpuMeter, busy_seconds, cpu_times, steal_share
 from ..nginx import nginx_server
 from ..stack import start_service, stop, wait_assigned
@@ -218,7 +218,7 @@ def bench_webhooks(stack, rate, seconds, workdir):
     # A topic of this run's own: the webhooks' consumer offsets live in the
     # schema made afresh below, and would start it at the beginning of an
     # older run's changes.
-    topic = f"bench_webhook_changes_{rate}_{os.getpid()}"
+    topic = unique_name(f"bench_webhook_changes_{rate}_{os.getpid()}")
     slot = "bench_webhooks"
     feed_pg = stack.env["MILLRACE_CHANGEFEED_PG"]
     run(["psql", feed_pg, "-X", "-q", "-At", "-c",

@@ -1,0 +1,76 @@
+"""Issue 40's goals, each a ratio to a reference measured in the same run,
+read out of a run's results. bench/run records every goal's value in each
+repetition of a short stage (cli.Run.repeated); the report's table of goals
+(report/goals.py) takes each one's median.
+"""
+
+import statistics
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class Goal:
+    name: str
+    text: str  # what is compared with what, as the report's table says it
+    value: Callable[[dict], float]  # the ratio, from a run's results
+    at_most: bool  # met when the ratio is at most `bound` (else: at least)
+    bound: float
+
+    def of(self, results):
+        """The goal's ratio in these results, or None when its stage did not run."""
+        try:
+            v = self.value(results)
+        except (KeyError, TypeError, IndexError, StopIteration, ZeroDivisionError):
+            return None
+        return None if v is None else float(v)
+
+    def met(self, v):
+        return v <= self.bound if self.at_most else v >= self.bound
+
+
+def _event_to_row(res):
+    refs = res["kafka_ack_1500"]
+    ref = next(a for a in refs if a["linger_ms"] == 5)
+    return res["latency_1500"]["p99_ms"] / ref["from_schedule_ms"]["p99"]
+
+
+GOALS = (
+    Goal("feed", "change feed at 20 commits/s: commit to a `read_committed` consumer, p99 against "
+         "`pg_recvlogical`'s p99 plus a bare Kafka transaction's",
+         lambda r: r["cache_invalidation"]["feed_goal"]["ratio_p99"], True, 2.0),
+    Goal("cache", "cache: commit to the Redis entry's change, p99 against the feed's",
+         lambda r: r["cache_invalidation"]["ratio_p99"], True, 1.2),
+    Goal("webhooks_200", "webhooks at 200 commits/s: commit to arrival, p99 against the feed's",
+         lambda r: r["webhooks"]["goal"]["ratio"], True, 1.5),
+    Goal("webhooks_2000", "webhooks at 2,000 commits/s: commit to arrival, p99 against the feed's",
+         lambda r: r["webhooks_2000"]["goal"]["ratio"], True, 1.5),
+    Goal("end_to_end", "end to end (produce, 2 sinks and the aggregator) against PostgreSQL COPY",
+         lambda r: r["end_to_end"]["ratio"], False, 0.8),
+    Goal("drain", "drain (2 sinks) against Kafka ConsumerPerformance",
+         lambda r: r["drain"]["ratio"], False, 0.85),
+    Goal("event_to_row", "event creation to committed row at 1,500 events/s, p99 against Kafka's "
+         "acknowledgement p99 (`linger.ms=5`)", _event_to_row, True, 2.0),
+    Goal("cached_reads", "cached catalog reads against nginx answering the same bytes",
+         lambda r: r["cache_reads"]["ratio_cached_nginx"], False, 0.5),
+    Goal("catch_up", "the change feed catching up on the run's backlog of changes against `pg_recvlogical`",
+         lambda r: r["changefeed"]["ratio"], False, 0.8),
+)
+
+
+def goal_values(report):
+    """Each goal measured in the run: its values (one per repetition of its
+    stage), their median and whether that median meets it."""
+    out = []
+    runs = report.get("goal_runs", {})
+    for g in GOALS:
+        values = runs.get(g.name)
+        if not values:
+            v = g.of(report["results"])
+            values = [] if v is None else [v]
+        values = [v for v in values if v is not None]
+        if not values:
+            continue
+        median = statistics.median(values)
+        out.append({"goal": g, "values": values, "median": median, "met": g.met(median)})
+    return out
