@@ -196,7 +196,7 @@ std::int32_t partition_count(rd_kafka_t* rk, const std::string& topic,
 
 }  // namespace detail
 std::int32_t heartbeat_interval_ms(std::int32_t session_timeout_ms) {
-  constexpr std::int32_t kLongest = 1000;
+  constexpr std::int32_t kLongest = 250;
   return std::clamp(session_timeout_ms / 10, std::int32_t{1}, kLongest);
 }
 

@@ -52,13 +52,15 @@ Properties parse_properties(std::string_view text);
 void refuse_consumer_overrides(const Properties& properties);
 
 // The heartbeat interval a group member uses for a session timeout: a tenth
-// of it, and never more than 1 s. A member learns that the group rebalances
-// (another joined or left) only from its next heartbeat's answer, and the
-// whole group waits for the last to rejoin: at librdkafka's default of 3 s a
-// second sink joining halted the first for up to 3 s (docs/benchmarks.md,
-// issue 40). Kafka's guidance is at most a third of the session, lower for
-// quicker rebalances; a tenth lets nine be lost before the session ends. An
-// operator's heartbeat.interval.ms in the extra properties still wins.
+// of it, and never more than 250 ms. A member learns that the group
+// rebalances (another joined or left) only from its next heartbeat's answer,
+// and the whole group waits for the last to rejoin: at librdkafka's default
+// of 3 s a second sink joining halted the first for up to 3 s, and at 1 s
+// the first read all four partitions alone for a second of a five-second
+// drain (docs/benchmarks.md, issue 40). A heartbeat is a small request to the
+// coordinator; four a second per member cost it nothing measurable. Kafka's guidance is at most a
+// third of the session, lower for quicker rebalances; a tenth lets nine be lost before the session
+// ends. An operator's heartbeat.interval.ms in the extra properties still wins.
 std::int32_t heartbeat_interval_ms(std::int32_t session_timeout_ms);
 
 }  // namespace millrace::kafka
