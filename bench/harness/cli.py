@@ -124,6 +124,10 @@ class Run:
             once(r)
             runs.append(r)
         decided = [g for g in GOALS if g.of(runs[0]) is not None]
+        # Every run's figures, for the record (the report renders the kept one).
+        for r in runs:
+            for key, figures in r.items():
+                self.report.setdefault("repeated_results", {}).setdefault(key, []).append(figures)
         goal_runs = self.report.setdefault("goal_runs", {})
         for g in decided:
             goal_runs[g.name] = [g.of(r) for r in runs]

@@ -39,8 +39,14 @@ GOALS = (
     Goal("feed", "change feed at 20 commits/s: commit to a `read_committed` consumer, p99 against "
          "`pg_recvlogical`'s p99 plus a bare Kafka transaction's",
          lambda r: r["cache_invalidation"]["feed_goal"]["ratio_p99"], True, 2.0),
-    Goal("cache", "cache: commit to the Redis entry's change, p99 against the feed's",
-         lambda r: r["cache_invalidation"]["ratio_p99"], True, 1.2),
+    # The feed's p99 is the feed goal's: commit to the record's visibility
+    # for a read_committed consumer, as the webhooks' goal takes it too. The
+    # record's Kafka timestamp is set when the feed produces it, before its
+    # transaction commits, so no reader can see the record by then.
+    Goal("cache", "cache: commit to the Redis entry's change, p99 against the feed's (commit to a "
+         "`read_committed` consumer)",
+         lambda r: (r["cache_invalidation"]["commit_to_cache_ms"]["p99"]
+                    / r["cache_invalidation"]["commit_to_consumer_ms"]["p99"]), True, 1.2),
     Goal("webhooks_200", "webhooks at 200 commits/s: commit to arrival, p99 against the feed's",
          lambda r: r["webhooks"]["goal"]["ratio"], True, 1.5),
     Goal("webhooks_2000", "webhooks at 2,000 commits/s: commit to arrival, p99 against the feed's",
