@@ -6,6 +6,7 @@ stored offsets, their schemas.
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 
@@ -47,6 +48,12 @@ class Stack:
         self.session = None
 
     def up(self):
+        """Starts a stack from nothing. A previous run's state (a stack it
+        left running, and its topics and schemas: gigabytes a run) goes
+        first, so that each run starts as on a clean clone and runs do not
+        pile their data up on the disk."""
+        run([os.path.join(REPO, "deploy", "local", "stack"), "down"], env=self.env, check=False, record=False)
+        shutil.rmtree(self.state, ignore_errors=True)
         run([os.path.join(REPO, "tests", "stack_fixture.sh"), "up", self.state], capture=True)
         out = run([os.path.join(REPO, "deploy", "local", "stack"), "env"], env=self.env).stdout
         for line in out.splitlines():
@@ -59,9 +66,13 @@ class Stack:
             self.classpath = f.read().strip()
 
     def down(self):
+        """Stops the stack and removes its data (the servers' logs stay)."""
         if self.session:
             self.session.close()
         run([os.path.join(REPO, "deploy", "local", "stack"), "down"], env=self.env, check=False)
+        for entry in os.listdir(self.state):
+            if entry == "pgdata" or re.fullmatch(r"kafka-data(-\d+)?", entry):
+                shutil.rmtree(os.path.join(self.state, entry), ignore_errors=True)
 
     def checkpoint(self):
         """Pays the previous stages' checkpoint debt now. A bulk stage writes
