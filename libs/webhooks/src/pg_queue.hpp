@@ -36,7 +36,10 @@ class PgQueue final : public Queue {
   static void record_other(pqxx::work& tx, const Claim& claim, const Recorded& rec,
                            std::int64_t age_ms);
   pqxx::connection& connection();
-  template <typename Body>
+  // `body` in a transaction of type Tx (pqxx::work, or pqxx::nontransaction
+  // for a single statement); failures reset the connection and are thrown
+  // classified.
+  template <typename Tx, typename Body>
   auto in_transaction(const char* what, Body&& body);
 
   pg::PgOptions options_;
