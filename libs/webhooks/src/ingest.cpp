@@ -209,7 +209,12 @@ bool enqueue(pqxx::work& tx, stream::Batch& batch, IngestBatch& b) {
   }
   // Per change: how many endpoints it matched, and how many deliveries it
   // got now (fewer when enqueued before: a duplicate).
-  const auto rows = tx.exec_params(
+  // Prepared, so planned once per session rather than once per batch;
+  // defined again, unchanged, on every call (a no-op for libpqxx), as the
+  // stream's session may have been replaced since the last batch.
+  constexpr const char* kEnqueue = "webhooks_enqueue";
+  tx.conn().prepare(
+      kEnqueue,
       "WITH c AS ("
       "  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], "
       "    $5::timestamptz[], $6::text[]) "
@@ -228,8 +233,9 @@ bool enqueue(pqxx::work& tx, stream::Batch& batch, IngestBatch& b) {
       "n AS (SELECT change_id, count(*) AS enqueued FROM ins GROUP BY change_id) "
       "SELECT c.ord, count(m.endpoint_id), coalesce(max(n.enqueued), 0) "
       "FROM c LEFT JOIN m USING (ord) LEFT JOIN n USING (change_id) "
-      "GROUP BY c.ord ORDER BY c.ord",
-      ids.take(), tables.take(), ops.take(), bodies.take(), commits.take(), audiences.take());
+      "GROUP BY c.ord ORDER BY c.ord");
+  const auto rows = tx.exec_prepared(kEnqueue, ids.take(), tables.take(), ops.take(), bodies.take(),
+                                     commits.take(), audiences.take());
   bool any_enqueued = false;
   for (const auto& r : rows) {
     const auto* p = firsts.at(r[0].as<std::size_t>() - 1);
