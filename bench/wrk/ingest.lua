@@ -163,7 +163,9 @@ function done(summary, latency, _)
   out.events_per_s = out.accepted_events / out.duration_s
   out.latency_ms = { p50 = latency:percentile(50) / 1000, p99 = latency:percentile(99) / 1000,
     p999 = latency:percentile(99.9) / 1000, max = latency.max / 1000 }
-  if rate > 0 then
+  -- A paced run that got no answer in time (a short run on a busy machine)
+  -- has no latency from its schedule: left out, and the report says n/a.
+  if rate > 0 and #all > 0 then
     table.sort(all)
     out.scheduled_latency_ms = { p50 = percentile(all, 50), p99 = percentile(all, 99),
       p999 = percentile(all, 99.9), max = all[#all], samples = #all }
