@@ -36,9 +36,9 @@ class PgQueue final : public Queue {
   static void record_other(pqxx::work& tx, const Claim& claim, const Recorded& rec,
                            std::int64_t age_ms);
   pqxx::connection& connection();
-  // `body` in a transaction of type Tx (pqxx::work, or pqxx::nontransaction
-  // for a single statement); failures reset the connection and are thrown
-  // classified.
+  // `body` in a transaction of type Tx (pqxx::work, or pqxx::nontransaction,
+  // where each statement commits by itself); failures reset the connection
+  // and are thrown classified.
   template <typename Tx, typename Body>
   auto in_transaction(const char* what, Body&& body);
 
