@@ -141,7 +141,8 @@ TEST_CASE("two topics aggregated in one schema keep their own dedup state", "[ag
     pqxx::connection c(recent.env.pg);
     pqxx::work tx(c);
     CHECK(tx.exec_params1("SELECT count(*) FROM \"" + recent.schema +
-                              "\".aggregator_seen_ids WHERE topic = $1",
+                              "\".aggregator_seen_ids JOIN \"" + recent.schema +
+                              "\".aggregator_topics USING (topic_id) WHERE topic = $1",
                           old.topic)[0]
               .as<std::int64_t>() == group_outcome(old, old.group + "_agg", "persisted"));
   }

@@ -23,6 +23,10 @@ AggregatorHandler::AggregatorHandler(const AggregatorConfig& config) : config_(c
   policy_.max_future_us = config.max_future_s * 1'000'000;
 }
 
+void AggregatorHandler::on_connect(pqxx::connection& connection) {
+  topic_id_ = tables::topic_number(connection, config_.stream.kafka.topic);
+}
+
 std::unique_ptr<stream::BatchState> AggregatorHandler::open_batch() {
   return std::make_unique<AggregatorBatch>();
 }
@@ -50,7 +54,8 @@ void AggregatorHandler::refuse(stream::Batch& batch, stream::BatchState& state,
 }
 
 void AggregatorHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchState& state) {
-  tables::PgBatchTables tables(tx, config_.stream.group, config_.stream.kafka.topic, seen_);
+  tables::PgBatchTables tables(tx, config_.stream.group, config_.stream.kafka.topic, topic_id_,
+                               seen_);
   write_to(tables, batch, state);
 }
 

@@ -26,6 +26,8 @@ class AggregatorHandler : public stream::Handler {
   // `config` must outlive the handler.
   explicit AggregatorHandler(const AggregatorConfig& config);
 
+  // Looks up the topic's number in aggregator_topics.
+  void on_connect(pqxx::connection& connection) override;
   std::unique_ptr<stream::BatchState> open_batch() override;
   void handle(const kafka::Message& msg, stream::PartitionProgress& progress,
               stream::BatchState& state) override;
@@ -51,6 +53,9 @@ class AggregatorHandler : public stream::Handler {
   const AggregatorConfig& config_;
   core::LatenessPolicy policy_;
   std::uint64_t batches_ = 0;  // commit thread only (write())
+  // The topic's number in aggregator_seen_ids: set by on_connect(), which
+  // never overlaps write().
+  std::int32_t topic_id_ = 0;
   // The ids usually COPYed straight in, as the sink does with its rows.
   pg::OptimisticCopy seen_;  // commit thread only (write())
 };

@@ -1,5 +1,7 @@
 #include "tables.hpp"
 
+#include <stdexcept>
+
 #include "millrace/pg/array.hpp"
 #include "millrace/pg/copy.hpp"
 
@@ -7,7 +9,7 @@ namespace millrace::aggregate::tables {
 
 namespace {
 
-const std::vector<std::string> kSeenIdColumns = {"topic", "id", "ts", "event_ts"};
+const std::vector<std::string> kSeenIdColumns = {"topic_id", "id", "ts", "event_ts"};
 
 std::string ts_literal(pqxx::work& tx, core::TimestampUs ts) {
   return tx.quote(core::format_timestamp(ts));
@@ -89,6 +91,24 @@ void apply_categories(pqxx::work& tx, const std::map<std::string, core::Totals>&
 
 }  // namespace
 
+std::int32_t topic_number(pqxx::connection& connection, const std::string& topic) {
+  const auto find = [&] {
+    pqxx::read_transaction tx(connection);
+    const auto r = tx.exec_params("SELECT topic_id FROM aggregator_topics WHERE topic = $1", topic);
+    return r.empty() ? std::nullopt : std::optional(r[0][0].as<std::int32_t>());
+  };
+  if (const auto found = find()) return *found;
+  {
+    // Two members connecting at once may both add it: one does.
+    pqxx::work tx(connection);
+    tx.exec_params(
+        "INSERT INTO aggregator_topics (topic) VALUES ($1) ON CONFLICT (topic) DO NOTHING", topic);
+    tx.commit();
+  }
+  if (const auto found = find()) return *found;
+  throw std::runtime_error("aggregator_topics has no number for topic " + topic);
+}
+
 PartitionMax read_partition_max(pqxx::work& tx, const std::string& topic) {
   PartitionMax max_ts;
   for (const auto& row :
@@ -149,7 +169,7 @@ void insert_refused(pqxx::work& tx, const std::string& group, const std::string&
       payloads.take());
 }
 
-void copy_seen_ids(pqxx::transaction_base& tx, const std::string& topic,
+void copy_seen_ids(pqxx::transaction_base& tx, std::int32_t topic_id,
                    const std::vector<SeenId>& ids) {
   pg::CopyWriter copy(tx, "aggregator_seen_ids", kSeenIdColumns);
   // A batch spans few hours: each is formatted once.
@@ -157,7 +177,11 @@ void copy_seen_ids(pqxx::transaction_base& tx, const std::string& topic,
   for (const auto& s : ids) {
     auto [it, added] = hours.try_emplace(s.hour);
     if (added) it->second = core::format_timestamp(s.hour);
-    copy.row().text(topic).text(*s.id).text(it->second).text(core::format_timestamp(s.event_ts));
+    copy.row()
+        .integer(topic_id)
+        .text(*s.id)
+        .text(it->second)
+        .text(core::format_timestamp(s.event_ts));
     copy.end_row();
   }
   copy.complete();
@@ -166,7 +190,7 @@ void copy_seen_ids(pqxx::transaction_base& tx, const std::string& topic,
 // PostgreSQL answers with the ids it held already, usually a few, instead
 // of echoing every new one; the join reads the rows as they were before
 // this statement, so the ones it inserts are not among them.
-HeldIds insert_seen_ids(pqxx::work& tx, const std::string& topic, const std::vector<SeenId>& ids) {
+HeldIds insert_seen_ids(pqxx::work& tx, std::int32_t topic_id, const std::vector<SeenId>& ids) {
   pg::ArrayLiteral id_array;
   pg::ArrayLiteral times;
   pg::ArrayLiteral event_times;
@@ -179,13 +203,13 @@ HeldIds insert_seen_ids(pqxx::work& tx, const std::string& topic, const std::vec
   for (const auto& row : tx.exec_params(
            "WITH batch AS (SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $4::timestamptz[]) "
            "AS b(id, ts, event_ts)), "
-           "ins AS (INSERT INTO aggregator_seen_ids (topic, id, ts, event_ts) "
+           "ins AS (INSERT INTO aggregator_seen_ids (topic_id, id, ts, event_ts) "
            "SELECT $3, id, ts, event_ts FROM batch "
-           "ORDER BY id ON CONFLICT (topic, id) DO NOTHING RETURNING id) "
+           "ORDER BY id ON CONFLICT (topic_id, id) DO NOTHING RETURNING id) "
            "SELECT b.id::text, (extract(epoch FROM s.event_ts) * 1000000)::bigint FROM batch b "
-           "JOIN aggregator_seen_ids s ON s.topic = $3 AND s.id = b.id "
+           "JOIN aggregator_seen_ids s ON s.topic_id = $3 AND s.id = b.id "
            "WHERE b.id NOT IN (SELECT id FROM ins)",
-           id_array.take(), times.take(), topic, event_times.take())) {
+           id_array.take(), times.take(), topic_id, event_times.take())) {
     held.emplace(row[0].as<std::string>(),
                  row[1].is_null() ? std::nullopt : std::optional(row[1].as<core::TimestampUs>()));
   }
@@ -213,12 +237,13 @@ std::set<EventKey> insert_reused_ids(pqxx::work& tx, const std::string& topic,
   return added;
 }
 
-void prune_seen_ids(pqxx::work& tx, const std::string& topic, std::int64_t max_lateness_s) {
+void prune_seen_ids(pqxx::work& tx, const std::string& topic, std::int32_t topic_id,
+                    std::int64_t max_lateness_s) {
   const std::string horizon =
       "(SELECT min(max_event_ts) FROM aggregator_partitions WHERE topic = $1) - "
       "make_interval(secs => $2) - interval '1 hour'";
-  tx.exec_params("DELETE FROM aggregator_seen_ids WHERE topic = $1 AND ts < " + horizon, topic,
-                 static_cast<double>(max_lateness_s));
+  tx.exec_params("DELETE FROM aggregator_seen_ids WHERE topic_id = $3 AND ts < " + horizon, topic,
+                 static_cast<double>(max_lateness_s), topic_id);
   tx.exec_params("DELETE FROM aggregator_reused_ids WHERE topic = $1 AND event_ts < " + horizon,
                  topic, static_cast<double>(max_lateness_s));
 }
@@ -266,9 +291,9 @@ void apply_deltas(pqxx::work& tx, const core::Deltas& deltas) {
 HeldIds PgBatchTables::record_seen_ids(const std::vector<SeenId>& ids) {
   HeldIds held;
   seen_.write(
-      tx_, "direct_seen_ids", [&](pqxx::transaction_base& t) { copy_seen_ids(t, topic_, ids); },
+      tx_, "direct_seen_ids", [&](pqxx::transaction_base& t) { copy_seen_ids(t, topic_id_, ids); },
       [&] {
-        held = insert_seen_ids(tx_, topic_, ids);
+        held = insert_seen_ids(tx_, topic_id_, ids);
         return held.size();
       });
   return held;

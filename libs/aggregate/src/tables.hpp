@@ -47,8 +47,14 @@ struct RefusedRow {
 void insert_refused(pqxx::work& tx, const std::string& group, const std::string& topic,
                     const std::vector<RefusedRow>& refused);
 
+// The number aggregator_seen_ids keys `topic`'s ids by (aggregator_topics),
+// given to the topic the first time it is asked for; committed in
+// transactions of its own, so `connection` must have none open.
+std::int32_t topic_number(pqxx::connection& connection, const std::string& topic);
+
 // aggregator_seen_ids: an event id, the start of its hour (for pruning) and
-// its exact time (to tell a resend from a new event reusing the id).
+// its exact time (to tell a resend from a new event reusing the id), under
+// its topic's number.
 struct SeenId {
   const std::string* id;  // the event's, alive while the batch is written
   core::TimestampUs hour;
@@ -56,13 +62,13 @@ struct SeenId {
 };
 // COPYs ids in, failing on one seen before (the caller's savepoint then
 // falls back to insert_seen_ids).
-void copy_seen_ids(pqxx::transaction_base& tx, const std::string& topic,
+void copy_seen_ids(pqxx::transaction_base& tx, std::int32_t topic_id,
                    const std::vector<SeenId>& ids);
 // Inserts the new ids and returns those PostgreSQL held already, each with
 // the event time it holds for it (none for an id recorded before migration
 // 0013, which kept no time).
 using HeldIds = std::unordered_map<std::string, std::optional<core::TimestampUs>>;
-HeldIds insert_seen_ids(pqxx::work& tx, const std::string& topic, const std::vector<SeenId>& ids);
+HeldIds insert_seen_ids(pqxx::work& tx, std::int32_t topic_id, const std::vector<SeenId>& ids);
 // aggregator_reused_ids: events whose id an earlier event of another time
 // holds in aggregator_seen_ids. Inserts these (id, event time) pairs and
 // returns those that were new; the others are resends.
@@ -73,7 +79,8 @@ std::set<EventKey> insert_reused_ids(pqxx::work& tx, const std::string& topic,
 // an hour: ts is the start of the event's hour, so an id is kept up to an
 // hour longer than the horizon, never shorter. The reused ids go by the
 // same horizon.
-void prune_seen_ids(pqxx::work& tx, const std::string& topic, std::int64_t max_lateness_s);
+void prune_seen_ids(pqxx::work& tx, const std::string& topic, std::int32_t topic_id,
+                    std::int64_t max_lateness_s);
 
 // late_events: each late or future event with its partition's newest event
 // time. Returns the (partition, offset) of those stored; an id late_events
@@ -111,10 +118,10 @@ class BatchTables {
 class PgBatchTables final : public BatchTables {
  public:
   // `seen` outlives the batch: it remembers whether the last batch met held
-  // ids, to skip the COPY that would fail again.
+  // ids, to skip the COPY that would fail again. `topic_id` is topic_number()'s.
   PgBatchTables(pqxx::work& tx, const std::string& group, const std::string& topic,
-                pg::OptimisticCopy& seen)
-      : tx_(tx), group_(group), topic_(topic), seen_(seen) {}
+                std::int32_t topic_id, pg::OptimisticCopy& seen)
+      : tx_(tx), group_(group), topic_(topic), topic_id_(topic_id), seen_(seen) {}
 
   PartitionMax read_partition_max() override { return tables::read_partition_max(tx_, topic_); }
   core::TimestampUs database_now() override { return tables::database_now(tx_); }
@@ -135,13 +142,14 @@ class PgBatchTables final : public BatchTables {
     tables::advance_partition_max(tx_, topic_, max_ts, partitions);
   }
   void prune_seen_ids(std::int64_t max_lateness_s) override {
-    tables::prune_seen_ids(tx_, topic_, max_lateness_s);
+    tables::prune_seen_ids(tx_, topic_, topic_id_, max_lateness_s);
   }
 
  private:
   pqxx::work& tx_;
   const std::string& group_;
   const std::string& topic_;
+  std::int32_t topic_id_;
   pg::OptimisticCopy& seen_;
 };
 
