@@ -9,7 +9,9 @@ namespace millrace::aggregate::tables {
 
 namespace {
 
-const std::vector<std::string> kSeenIdColumns = {"topic_id", "id", "ts", "event_ts"};
+const std::vector<std::string> kSeenIdColumns = {"topic_id", "id", "hour", "event_us"};
+
+constexpr core::TimestampUs kUsPerHour = 3'600'000'000;
 
 std::string ts_literal(pqxx::work& tx, core::TimestampUs ts) {
   return tx.quote(core::format_timestamp(ts));
@@ -172,16 +174,8 @@ void insert_refused(pqxx::work& tx, const std::string& group, const std::string&
 void copy_seen_ids(pqxx::transaction_base& tx, std::int32_t topic_id,
                    const std::vector<SeenId>& ids) {
   pg::CopyWriter copy(tx, "aggregator_seen_ids", kSeenIdColumns);
-  // A batch spans few hours: each is formatted once.
-  std::map<core::TimestampUs, std::string> hours;
   for (const auto& s : ids) {
-    auto [it, added] = hours.try_emplace(s.hour);
-    if (added) it->second = core::format_timestamp(s.hour);
-    copy.row()
-        .integer(topic_id)
-        .text(*s.id)
-        .text(it->second)
-        .text(core::format_timestamp(s.event_ts));
+    copy.row().integer(topic_id).text(*s.id).integer(s.hour / kUsPerHour).integer(s.event_ts);
     copy.end_row();
   }
   copy.complete();
@@ -192,24 +186,24 @@ void copy_seen_ids(pqxx::transaction_base& tx, std::int32_t topic_id,
 // this statement, so the ones it inserts are not among them.
 HeldIds insert_seen_ids(pqxx::work& tx, std::int32_t topic_id, const std::vector<SeenId>& ids) {
   pg::ArrayLiteral id_array;
-  pg::ArrayLiteral times;
+  pg::ArrayLiteral hours;
   pg::ArrayLiteral event_times;
   for (const auto& s : ids) {
     id_array.add(*s.id);
-    times.add(core::format_timestamp(s.hour));
-    event_times.add(core::format_timestamp(s.event_ts));
+    hours.add(s.hour / kUsPerHour);
+    event_times.add(s.event_ts);
   }
   HeldIds held;
   for (const auto& row : tx.exec_params(
-           "WITH batch AS (SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $4::timestamptz[]) "
-           "AS b(id, ts, event_ts)), "
-           "ins AS (INSERT INTO aggregator_seen_ids (topic_id, id, ts, event_ts) "
-           "SELECT $3, id, ts, event_ts FROM batch "
+           "WITH batch AS (SELECT * FROM unnest($1::uuid[], $2::integer[], $4::bigint[]) "
+           "AS b(id, hour, event_us)), "
+           "ins AS (INSERT INTO aggregator_seen_ids (topic_id, id, hour, event_us) "
+           "SELECT $3, id, hour, event_us FROM batch "
            "ORDER BY id ON CONFLICT (topic_id, id) DO NOTHING RETURNING id) "
-           "SELECT b.id::text, (extract(epoch FROM s.event_ts) * 1000000)::bigint FROM batch b "
+           "SELECT b.id::text, s.event_us FROM batch b "
            "JOIN aggregator_seen_ids s ON s.topic_id = $3 AND s.id = b.id "
            "WHERE b.id NOT IN (SELECT id FROM ins)",
-           id_array.take(), times.take(), topic_id, event_times.take())) {
+           id_array.take(), hours.take(), topic_id, event_times.take())) {
     held.emplace(row[0].as<std::string>(),
                  row[1].is_null() ? std::nullopt : std::optional(row[1].as<core::TimestampUs>()));
   }
@@ -242,8 +236,12 @@ void prune_seen_ids(pqxx::work& tx, const std::string& topic, std::int32_t topic
   const std::string horizon =
       "(SELECT min(max_event_ts) FROM aggregator_partitions WHERE topic = $1) - "
       "make_interval(secs => $2) - interval '1 hour'";
-  tx.exec_params("DELETE FROM aggregator_seen_ids WHERE topic_id = $3 AND ts < " + horizon, topic,
-                 static_cast<double>(max_lateness_s), topic_id);
+  // hour * 3600 < the horizon's epoch, as integers the index compares.
+  tx.exec_params(
+      "DELETE FROM aggregator_seen_ids WHERE topic_id = $3 AND hour < ceil(extract(epoch "
+      "FROM " +
+          horizon + ") / 3600)::integer",
+      topic, static_cast<double>(max_lateness_s), topic_id);
   tx.exec_params("DELETE FROM aggregator_reused_ids WHERE topic = $1 AND event_ts < " + horizon,
                  topic, static_cast<double>(max_lateness_s));
 }

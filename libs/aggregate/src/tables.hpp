@@ -56,8 +56,8 @@ std::int32_t topic_number(pqxx::connection& connection, const std::string& topic
 // its exact time (to tell a resend from a new event reusing the id), under
 // its topic's number.
 struct SeenId {
-  const std::string* id;  // the event's, alive while the batch is written
-  core::TimestampUs hour;
+  const std::string* id;   // the event's, alive while the batch is written
+  core::TimestampUs hour;  // the start of the event's hour
   core::TimestampUs event_ts;
 };
 // COPYs ids in, failing on one seen before (the caller's savepoint then
@@ -76,7 +76,7 @@ using EventKey = std::pair<std::string, core::TimestampUs>;
 std::set<EventKey> insert_reused_ids(pqxx::work& tx, const std::string& topic,
                                      const std::vector<SeenId>& events);
 // Forgets ids older than every partition's horizon (max_lateness_s), plus
-// an hour: ts is the start of the event's hour, so an id is kept up to an
+// an hour: an id is kept by the start of its event's hour, so up to an
 // hour longer than the horizon, never shorter. The reused ids go by the
 // same horizon.
 void prune_seen_ids(pqxx::work& tx, const std::string& topic, std::int32_t topic_id,
