@@ -253,8 +253,8 @@ Consumer::Consumer(const ConsumerConfig& config, RebalanceListener* listener)
   // with a backlog got a bound's worth of records a second. 100,000 of the
   // generator's events (about 43 MB) took a sink 0.4 s, then it waited 0.6 s.
   // Draining 1,000,000 events on the test stack: one sink 125,000-133,000 ->
-  // 169,000-182,000 events/s, the aggregator 112,000-119,000 -> 145,000-
-  // 149,000; peak RSS 143 -> 191 and 255 -> 290 MiB. (2.2 added
+  // 167,000-182,000 events/s, the aggregator 112,000-119,000 -> 145,000-
+  // 161,000; peak RSS 143 -> 191 and 255 -> 290 MiB. (2.2 added
   // fetch.queue.backoff.ms for this; an operator's value in extra wins.)
   detail::set_property(conf.get(), "queued.min.messages", "1000000");
   detail::set_properties(conf.get(), config.extra);
