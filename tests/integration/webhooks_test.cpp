@@ -270,6 +270,19 @@ TEST_CASE("enqueued deliveries wake the idle workers at once, also after the lis
       eventually([&] { return metric("millrace_webhooks_wakeup_listening") == 1; }, seconds(60)));
   insert(2);
   REQUIRE(eventually([&] { return rx.accepted_ids("/all").size() == 2; }, seconds(60)));
+
+  // An endpoint whose queue another transaction is adding to is still
+  // claimed: every enqueueing transaction holds a KEY SHARE lock on its
+  // endpoints (the foreign key's check) until it commits, as this one does,
+  // and under load the consumer's batches follow one another.
+  {
+    pqxx::connection c(p.env.pg);
+    pqxx::work enqueuing(c);
+    enqueuing.exec("SELECT 1 FROM " + enqueuing.quote_name(p.schema) +
+                   ".webhook_endpoints FOR KEY SHARE");
+    insert(3);
+    CHECK(eventually([&] { return rx.accepted_ids("/all").size() == 3; }, seconds(60)));
+  }
   CHECK(stop_cleanly({&hooks, &feed}));
 }
 
