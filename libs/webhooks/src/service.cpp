@@ -5,6 +5,7 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "dispatch.hpp"
@@ -64,6 +65,7 @@ class Dispatcher {
       stopping_ = true;
     }
     wake_.notify_all();
+    work_.notify_all();
     for (auto& t : threads_) {
       if (t.joinable()) t.join();
     }
@@ -87,20 +89,36 @@ class Dispatcher {
   }
 
   // An idle worker's wait: until deliveries were enqueued since it saw
-  // `seen` wake-ups (a NOTIFY), or its poll comes round (retries that came
-  // due), or stopping.
+  // `seen` wake-ups (a NOTIFY), another worker passed a look on, its poll
+  // comes round (retries that came due), or stopping.
   void wait_for_work(std::uint64_t seen) {
     std::unique_lock lock(mutex_);
-    wake_.wait_for(lock, milliseconds(config_.poll_ms),
-                   [&] { return stopping_.load() || wakeups_.load() != seen; });
+    work_.wait_for(lock, milliseconds(config_.poll_ms),
+                   [&] { return stopping_.load() || wakeups_.load() != seen || look_passed_; });
+    look_passed_ = false;  // this worker's claim is the look
   }
 
+  // Wakes one idle worker, not all: it passes the look on to another only
+  // if its claim found work (pass_look), so a wake-up costs one claim per
+  // endpoint with deliveries, plus one that finds none, instead of a claim
+  // by every idle worker. A worker busy with a claim sees the wake-up
+  // when it is done (wait_for_work's `seen`).
   void wake_workers() {
     {
       std::lock_guard lock(mutex_);
       ++wakeups_;
     }
-    wake_.notify_all();
+    work_.notify_one();
+  }
+
+  // After a claim that found work: another endpoint may have some too. Held
+  // until a worker is idle to take it.
+  void pass_look() {
+    {
+      std::lock_guard lock(mutex_);
+      look_passed_ = true;
+    }
+    work_.notify_one();
   }
 
   // Runs `step` while it returns true, until stopping: retryable database
@@ -168,12 +186,17 @@ class Dispatcher {
         wait_for_work(seen);
         return true;
       }
+      pass_look();
       const auto result = detail::deliver_claim(*claim, queue, *sender, rules, stopping_);
       probe_.claimed(claim->endpoint, result);
       if (result.lease_lost) {
         runtime::log_warn(who, "endpoint " + std::to_string(claim->endpoint) +
                                    ": its lease ran out mid-claim; another worker has its queue");
       }
+      // A full claim left deliveries behind: claim again at once. Otherwise
+      // only a wake-up since `seen` (or a passed look) brings new work; what
+      // the claim stopped at comes due with the poll.
+      if (std::cmp_less(claim->deliveries.size(), config_.max_per_claim)) wait_for_work(seen);
       return true;
     });
   }
@@ -254,10 +277,12 @@ class Dispatcher {
   detail::ReadMarks& marks_;
   detail::DispatchRules rules_;
   mutable std::mutex mutex_;
-  std::condition_variable wake_;
+  std::condition_variable wake_;  // pause() and the wait for migrations
+  std::condition_variable work_;  // idle workers (wait_for_work)
   std::atomic<bool> stopping_{false};
   std::atomic<bool> migrated_{false};
   std::atomic<std::uint64_t> wakeups_{0};
+  bool look_passed_ = false;  // under mutex_
   std::exception_ptr failure_;
   std::vector<std::thread> threads_;
 };
