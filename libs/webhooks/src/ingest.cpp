@@ -9,7 +9,6 @@
 
 #include "millrace/pg/array.hpp"
 #include "read_marks.hpp"
-#include "wakeup.hpp"
 
 namespace millrace::webhooks::detail {
 
@@ -261,19 +260,21 @@ bool enqueue(pqxx::work& tx, stream::Batch& batch, IngestBatch& b) {
 // feed's order.
 void IngestHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchState& state) {
   auto& b = of(state);
+  // The stream's fence ran first, so the transaction has begun: the ends
+  // are asked while the rows are written (read_marks.hpp).
+  std::optional<ReadMarks::Ends> ends;
+  if (b.whole) ends = marks_.ask_ends();
   store_set_aside(tx, group_, topic_, b.set_aside);
   const bool enqueued = enqueue(tx, batch, b);
-  bool at_end = false;
-  if (b.whole) {
-    std::map<std::int32_t, std::string> last_ids;
-    for (const auto& p : b.pending) {
-      auto& last = last_ids[p.record.partition];
-      last = std::max(last, p.change.id);
-    }
-    at_end = marks_.write(tx, batch.read_to(), last_ids);
+  if (!b.whole) return;  // rolled back: no marks, no wake-up
+  std::map<std::int32_t, std::string> last_ids;
+  for (const auto& p : b.pending) {
+    auto& last = last_ids[p.record.partition];
+    last = std::max(last, p.change.id);
   }
-  // For what it enqueued, and for deliveries in commit order its marks let go.
-  if (enqueued || at_end) notify_wakeup(tx);
+  // Wakes the workers for what it enqueued, and for deliveries in commit
+  // order its marks let go.
+  marks_.write(tx, *ends, batch.read_to(), last_ids, enqueued);
 }
 
 }  // namespace millrace::webhooks::detail

@@ -11,12 +11,13 @@ namespace {
 
 // Whether the delivery of change `C` enqueued at `T` may go out in commit
 // order: the rule of read_marks.hpp over the group's marks ($3, $4), one
-// row per partition of the change topic.
+// row per partition of the change topic. A mark caught up at T itself
+// releases it.
 std::string released(const std::string& c, const std::string& t) {
   return "(EXISTS (SELECT 1 FROM webhook_read_marks m WHERE m.group_id = $3 AND m.topic = $4) "
          "AND NOT EXISTS (SELECT 1 FROM webhook_read_marks m WHERE m.group_id = $3 "
          "AND m.topic = $4 AND m.last_id < " +
-         c + " COLLATE \"C\" AND m.caught_up_at <= " + t + "))";
+         c + " COLLATE \"C\" AND m.caught_up_at < " + t + "))";
 }
 
 std::int64_t new_lease_token() {

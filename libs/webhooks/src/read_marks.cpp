@@ -72,23 +72,29 @@ std::vector<Mark> marks_for(const std::map<std::int32_t, std::int64_t>& ends,
 ReadMarks::ReadMarks(std::string group, std::string topic, std::unique_ptr<EndOffsets> ends)
     : group_(std::move(group)), topic_(std::move(topic)), ends_(std::move(ends)) {}
 
-bool ReadMarks::write(pqxx::work& tx, const std::map<std::int32_t, std::int64_t>& read_to,
-                      const std::map<std::int32_t, std::string>& last_ids) {
+ReadMarks::Ends ReadMarks::ask_ends() {
+  return std::async(std::launch::async, [this] {
+    std::lock_guard lock(ends_mutex_);
+    return ends_->ends();
+  });
+}
+
+bool ReadMarks::write(pqxx::work& tx, Ends& ends,
+                      const std::map<std::int32_t, std::int64_t>& read_to,
+                      const std::map<std::int32_t, std::string>& last_ids, bool enqueued) {
+  const auto asked = ends.get();
   std::lock_guard lock(mutex_);
   // A batch that does not commit is written again, marks and all.
-  const auto at_end = write_locked(tx, read_to, last_ids);
+  const auto at_end = write_locked(tx, asked, read_to, last_ids, enqueued);
   if (at_end) last_at_end_ = *at_end;
   return at_end.has_value();
 }
 
 std::optional<std::string> ReadMarks::write_locked(
-    pqxx::work& tx, const std::map<std::int32_t, std::int64_t>& read_to,
-    const std::map<std::int32_t, std::string>& last_ids) {
-  // The time first, then the ends: a change enqueued before this time was
-  // read before it, so its transaction had committed before the ends were
-  // asked.
-  const auto now = tx.exec1("SELECT clock_timestamp()::text")[0].as<std::string>();
-  const auto marks = marks_for(ends_->ends(), read_to, last_ids);
+    pqxx::work& tx, const std::map<std::int32_t, std::int64_t>& ends,
+    const std::map<std::int32_t, std::int64_t>& read_to,
+    const std::map<std::int32_t, std::string>& last_ids, bool enqueued) {
+  const auto marks = marks_for(ends, read_to, last_ids);
   pg::ArrayLiteral partitions, ids, at_end;
   bool any_at_end = false;
   for (const auto& m : marks) {
@@ -97,16 +103,23 @@ std::optional<std::string> ReadMarks::write_locked(
     at_end.add(m.at_end ? "t" : "f");
     any_at_end = any_at_end || m.at_end;
   }
-  tx.exec_params(
-      "INSERT INTO webhook_read_marks AS w (group_id, topic, partition, last_id, caught_up_at) "
-      "SELECT $1, $2, p, i, CASE WHEN e THEN $6::timestamptz ELSE '-infinity' END "
-      "FROM unnest($3::integer[], $4::text[], $5::boolean[]) AS m(p, i, e) "
-      "ON CONFLICT (group_id, topic, partition) DO UPDATE SET "
-      "  last_id = GREATEST(w.last_id, EXCLUDED.last_id), "
-      "  caught_up_at = GREATEST(w.caught_up_at, EXCLUDED.caught_up_at)",
-      group_, topic_, partitions.take(), ids.take(), at_end.take(), now);
+  // The marks, and the wake-up when there is one to send, in one round
+  // trip. The time is the transaction's start, before the ends were asked
+  // (read_marks.hpp).
+  const auto row = tx.exec_params1(
+      "WITH w AS (INSERT INTO webhook_read_marks AS w "
+      "  (group_id, topic, partition, last_id, caught_up_at) "
+      "  SELECT $1, $2, p, i, CASE WHEN e THEN now() ELSE '-infinity' END "
+      "  FROM unnest($3::integer[], $4::text[], $5::boolean[]) AS m(p, i, e) "
+      "  ON CONFLICT (group_id, topic, partition) DO UPDATE SET "
+      "    last_id = GREATEST(w.last_id, EXCLUDED.last_id), "
+      "    caught_up_at = GREATEST(w.caught_up_at, EXCLUDED.caught_up_at)) "
+      "SELECT now()::text, count(pg_notify($6, current_schema())) "
+      "FROM (SELECT 1 WHERE $7) AS wake",
+      group_, topic_, partitions.take(), ids.take(), at_end.take(), std::string(kWakeChannel),
+      enqueued || any_at_end);
   if (!any_at_end) return std::nullopt;
-  return now;
+  return row[0].as<std::string>();
 }
 
 void ReadMarks::idle(const std::map<std::int32_t, std::int64_t>& read_to) {
@@ -124,14 +137,21 @@ bool ReadMarks::write_idle(pqxx::connection& connection) {
     // Nothing new read here: only deliveries enqueued since may wait on it.
     const bool waiting = tx.exec_params1(
                                "SELECT EXISTS (SELECT 1 FROM webhook_deliveries "
-                               "WHERE status = 'pending' AND enqueued_at >= $1::timestamptz)",
+                               "WHERE status = 'pending' AND enqueued_at > $1::timestamptz)",
                                last_at_end_)[0]
                              .as<bool>();
     if (!waiting) return false;
   }
+  // A statement first, so that the transaction's start (the marks' time)
+  // comes before the ends are asked.
+  tx.exec("SELECT 1");
   const auto seq = idle_seq_;
-  const auto at_end = write_locked(tx, *idle_, {});
-  if (at_end) notify_wakeup(tx);
+  std::map<std::int32_t, std::int64_t> asked;
+  {
+    std::lock_guard ends_lock(ends_mutex_);
+    asked = ends_->ends();
+  }
+  const auto at_end = write_locked(tx, asked, *idle_, {}, false);
   tx.commit();
   idle_written_ = seq;
   if (at_end) last_at_end_ = *at_end;

@@ -21,10 +21,18 @@
 // These marks (webhook_read_marks) are written in each batch's transaction,
 // from how far the consumer had read every partition it owns at the seal
 // (stream::Batch::read_to), and, while it is idle, by a marker thread from
-// stream::Handler::idle(). Times are PostgreSQL's clock, on both sides. The
+// stream::Handler::idle(). Times are PostgreSQL's clock, on both sides: a
+// delivery's enqueued_at and a mark's caught_up_at are each the start of
+// the transaction that wrote it (now()). A change is read before the
+// transaction that enqueues it begins (a batch is sealed first), so its
+// Kafka transaction had committed before its enqueued_at; and a mark's ends
+// are asked after its transaction began. So a mark caught up at or after a
+// delivery's enqueued_at releases it, those of its own batch included. The
+// ends are asked while the batch's rows are written, not before them. The
 // claim's side of the rule is in pg_queue.cpp.
 
 #include <cstdint>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -67,11 +75,21 @@ class ReadMarks {
  public:
   ReadMarks(std::string group, std::string topic, std::unique_ptr<EndOffsets> ends);
 
-  // In a batch's transaction: `read_to` as the batch carries it, and the
-  // highest change id it enqueued per partition. Returns whether a
-  // partition was at its end (deliveries waiting on it may go now).
-  bool write(pqxx::work& tx, const std::map<std::int32_t, std::int64_t>& read_to,
-             const std::map<std::int32_t, std::string>& last_ids);
+  // The ends, being asked on a thread of their own.
+  using Ends = std::future<std::map<std::int32_t, std::int64_t>>;
+
+  // In a batch's transaction, once a statement of it has run (its start,
+  // now(), is the marks' time): asks the ends in the background, while the
+  // batch's rows are written.
+  Ends ask_ends();
+
+  // In the same transaction, with what ask_ends() began: `read_to` as the
+  // batch carries it, and the highest change id it enqueued per partition.
+  // Sends the workers' wake-up (wakeup.hpp) in the same statement when
+  // `enqueued`, or when a partition was at its end. Returns whether one was
+  // (deliveries waiting on it may go now).
+  bool write(pqxx::work& tx, Ends& ends, const std::map<std::int32_t, std::int64_t>& read_to,
+             const std::map<std::int32_t, std::string>& last_ids, bool enqueued);
 
   // On the consumer's loop thread while it is idle: how far it has read,
   // with everything read committed. Does not block on I/O.
@@ -88,12 +106,15 @@ class ReadMarks {
  private:
   // PostgreSQL's time of the marks when a partition was at its end.
   std::optional<std::string> write_locked(pqxx::work& tx,
+                                          const std::map<std::int32_t, std::int64_t>& ends,
                                           const std::map<std::int32_t, std::int64_t>& read_to,
-                                          const std::map<std::int32_t, std::string>& last_ids);
+                                          const std::map<std::int32_t, std::string>& last_ids,
+                                          bool enqueued);
 
   const std::string group_;
   const std::string topic_;
-  std::mutex mutex_;  // the Kafka client (two threads) and the idle positions
+  std::mutex mutex_;       // the idle positions and the last time at the end
+  std::mutex ends_mutex_;  // the Kafka client (two threads)
   std::unique_ptr<EndOffsets> ends_;
   std::optional<std::map<std::int32_t, std::int64_t>> idle_;
   std::uint64_t idle_seq_ = 0, idle_written_ = 0;

@@ -25,10 +25,6 @@ class Receiver final : public pqxx::notification_receiver {
 
 }  // namespace
 
-void notify_wakeup(pqxx::work& tx) {
-  tx.exec("SELECT pg_notify('" + std::string(kWakeChannel) + "', current_schema())");
-}
-
 void listen_for_wakeups(const pg::PgOptions& options, const std::atomic<bool>& stopping,
                         const std::function<void()>& listening, const std::function<void()>& wake) {
   try {

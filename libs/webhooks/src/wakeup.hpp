@@ -2,9 +2,10 @@
 
 // Waking the delivery workers when deliveries are enqueued, instead of
 // leaving them to find out at their next poll: the enqueuing transaction
-// sends a NOTIFY (ingest.cpp), which PostgreSQL delivers at its commit to
-// every replica's listener. Polling stays, for retries that come due and for
-// any wake-up lost while a listener reconnects.
+// sends a NOTIFY with its read marks (read_marks.cpp), which PostgreSQL
+// delivers at its commit, once per transaction, to every replica's
+// listener. Polling stays, for retries that come due and for any wake-up
+// lost while a listener reconnects.
 
 #include <atomic>
 #include <functional>
@@ -18,11 +19,6 @@ namespace millrace::webhooks::detail {
 // The payload is the schema, so deployments sharing a database wake only
 // their own workers.
 inline constexpr std::string_view kWakeChannel = "millrace_webhooks";
-
-// Inside a transaction that made deliveries due: wakes the delivery workers
-// of every replica when it commits (PostgreSQL delivers a NOTIFY only then,
-// and once per transaction however often it is sent).
-void notify_wakeup(pqxx::work& tx);
 
 // On a connection of its own: LISTENs, calls `listening` once it does (a
 // wake-up may have been missed before), then `wake` for each notification
