@@ -29,6 +29,15 @@ class Goal:
         return v <= self.bound if self.at_most else v >= self.bound
 
 
+def _webhooks_at(rate):
+    """The webhooks goal at `rate`: the first rate a run measures is stored
+    as "webhooks", the others as "webhooks_<rate>" (cli.py)."""
+    def value(res):
+        return next(res[key]["goal"]["ratio"] for key in ("webhooks", f"webhooks_{rate}")
+                    if key in res and res[key]["rate"] == rate)
+    return value
+
+
 def _event_to_row(res):
     refs = res["kafka_ack_1500"]
     ref = next(a for a in refs if a["linger_ms"] == 5)
@@ -48,9 +57,9 @@ GOALS = (
          lambda r: (r["cache_invalidation"]["commit_to_cache_ms"]["p99"]
                     / r["cache_invalidation"]["commit_to_consumer_ms"]["p99"]), True, 1.2),
     Goal("webhooks_200", "webhooks at 200 commits/s: commit to arrival, p99 against the feed's",
-         lambda r: r["webhooks"]["goal"]["ratio"], True, 1.5),
+         _webhooks_at(200), True, 1.5),
     Goal("webhooks_2000", "webhooks at 2,000 commits/s: commit to arrival, p99 against the feed's",
-         lambda r: r["webhooks_2000"]["goal"]["ratio"], True, 1.5),
+         _webhooks_at(2000), True, 1.5),
     Goal("end_to_end", "end to end (produce, 2 sinks and the aggregator) against PostgreSQL COPY",
          lambda r: r["end_to_end"]["ratio"], False, 0.8),
     Goal("drain", "drain (2 sinks) against Kafka ConsumerPerformance",
