@@ -79,7 +79,7 @@ ReadMarks::Ends ReadMarks::ask_ends() {
   });
 }
 
-bool ReadMarks::write(pqxx::work& tx, Ends& ends,
+void ReadMarks::write(pqxx::work& tx, Ends& ends,
                       const std::map<std::int32_t, std::int64_t>& read_to,
                       const std::map<std::int32_t, std::string>& last_ids, bool enqueued) {
   const auto asked = ends.get();
@@ -87,7 +87,6 @@ bool ReadMarks::write(pqxx::work& tx, Ends& ends,
   // A batch that does not commit is written again, marks and all.
   const auto at_end = write_locked(tx, asked, read_to, last_ids, enqueued);
   if (at_end) last_at_end_ = *at_end;
-  return at_end.has_value();
 }
 
 std::optional<std::string> ReadMarks::write_locked(
@@ -141,10 +140,11 @@ bool ReadMarks::write_idle(pqxx::connection& connection) {
                                last_at_end_)[0]
                              .as<bool>();
     if (!waiting) return false;
+  } else {
+    // A statement first, as the one above is in the other case, so that the
+    // transaction's start (the marks' time) comes before the ends are asked.
+    tx.exec("SELECT 1");
   }
-  // A statement first, so that the transaction's start (the marks' time)
-  // comes before the ends are asked.
-  tx.exec("SELECT 1");
   const auto seq = idle_seq_;
   std::map<std::int32_t, std::int64_t> asked;
   {
