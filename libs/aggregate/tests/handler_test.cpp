@@ -50,7 +50,8 @@ class FakeTables final : public aggregate::tables::BatchTables {
   std::set<aggregate::tables::EventKey> reused;                          // aggregator_reused_ids
   std::map<std::string, std::pair<std::int32_t, std::int64_t>> late;     // late_events by id
   std::map<std::pair<std::int32_t, std::int64_t>, std::string> refused;  // refused_records
-  std::size_t folded = 0;  // events added to the aggregates
+  std::size_t folded = 0;                          // events added to the aggregates
+  std::vector<std::vector<std::string>> recorded;  // each record_seen_ids() call's ids
   int now_reads = 0;
   int prunes = 0;
   core::TimestampUs now = us(0);
@@ -66,8 +67,12 @@ class FakeTables final : public aggregate::tables::BatchTables {
   }
   aggregate::tables::HeldIds record_seen_ids(
       const std::vector<aggregate::tables::SeenId>& ids) override {
+    // The contract: each id once, in id order.
+    for (std::size_t i = 1; i < ids.size(); ++i) CHECK(*ids[i - 1].id < *ids[i].id);
+    recorded.emplace_back();
     aggregate::tables::HeldIds held;
     for (const auto& s : ids) {
+      recorded.back().push_back(*s.id);
       const auto [it, added] = seen.try_emplace(*s.id, s.event_ts);
       if (!added) held.emplace(*s.id, it->second);
     }
@@ -205,6 +210,33 @@ TEST_CASE("aggregator handler: an event folds once, a resend is a duplicate, a r
   CHECK(again.count(1, Outcome::kDuplicate, "duplicate_id") == 2);
   CHECK(again.count(1, Outcome::kPersisted, "") == 1);
   CHECK(again.batch.at(1).tally.total() == 3);
+}
+
+// The ids go to aggregator_seen_ids sorted, each once, with the time of its
+// first event in the batch (by offset, not by id or time); that first one
+// decides which of the others are resends and which reuse the id.
+TEST_CASE("aggregator handler: each id recorded once, in id order, as its first event has it",
+          "[handler]") {
+  Rig rig;
+  const std::string kHigh = "ffffffff-0000-4000-8000-000000000001";
+  const std::string kMid = "7fffffff-ffff-4fff-bfff-ffffffffffff";
+  Fill f{rig.handler};
+  f.event(0, 0, kHigh, 5);
+  f.event(0, 1, kB, 3);
+  f.event(0, 2, kMid, 4);
+  f.event(0, 3, kB, 2);     // B again, earlier in time: reuses B's id
+  f.event(0, 4, kHigh, 5);  // a resend
+  f.event(0, 5, kA, 1);
+  f.event(0, 6, kB, 2);  // a resend of the reuse
+  rig.write(f);
+  REQUIRE(rig.tables.recorded.size() == 1);
+  CHECK(rig.tables.recorded[0] == std::vector<std::string>{kA, kB, kMid, kHigh});
+  CHECK(rig.tables.seen.at(kB) == us(3));
+  CHECK(rig.tables.folded == 5);
+  CHECK(f.count(0, Outcome::kPersisted, "") == 4);
+  CHECK(f.count(0, Outcome::kPersisted, "id_reused") == 1);
+  CHECK(f.count(0, Outcome::kDuplicate, "duplicate_id") == 2);
+  CHECK(rig.tables.reused == std::set<aggregate::tables::EventKey>{{kB, us(2)}});
 }
 
 TEST_CASE("aggregator handler: late and future events are kept aside once", "[handler]") {
