@@ -56,6 +56,10 @@ for key in ("webhooks", "webhooks_2000"):
         parts = ("produced", "visible", "to_enqueue", "enqueue_to_arrival")
         assert sum(legs[k]["max"] for k in parts) >= w[order]["commit_to_webhook_ms"]["max"] - 1, \
             f"{key}.{order}: legs do not bound the whole {w[order]!r}"
+    assert w["kafka_jit_cpu_seconds"] >= 0, f"{key}: Kafka's JIT share missing"
+# The webhooks stage's own warm-up ran before it, at its highest rate.
+hw = r["warmup"]["webhooks"]
+assert hw["rate"] == 2000 and hw["seconds"] > 0 and hw["kafka_jit_cpu_seconds"] >= 0, f"warm-up {hw!r}"
 assert 0 <= r["machine"]["cpu_steal_share"] < 1 and 0 <= lat["cpu_steal_share"] < 1, "steal share missing"
 # Each goal has a value from each of its stage's two runs (the cached reads
 # run once), and the table of goals is in the report.

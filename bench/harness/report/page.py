@@ -43,6 +43,15 @@ def render_intro(r):
             f"p99 {w['latency']['p99_ms']:.1f} ms), so that what is measured is the steady state.",
             "",
         ]
+    if w and "webhooks" in w:
+        h = w["webhooks"]
+        lines += [
+            f"Warm-up of the webhooks stage, not measured: the change feed and `millrace-webhooks` at "
+            f"{h['rate']:,} commits/s for {h['seconds']} s on a topic of their own, so that the broker has met "
+            f"the feed's transactions and paced fetches before the stage (its JIT compiler took "
+            f"{h['kafka_jit_cpu_seconds']:.1f} CPU seconds in it).",
+            "",
+        ]
     return lines
 
 

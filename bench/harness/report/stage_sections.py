@@ -343,6 +343,8 @@ def render_webhooks(res):
             f"{w.get('tps') or 0:,.0f}/s, schedule lag avg {w.get('schedule_lag_avg_ms') or 0:,.1f} ms); the "
             f"machine was {cpu.get('machine_busy_share', 0):.0%} busy (CPU seconds: " +
             ", ".join(f"{k} {v}" for k, v in cpu.items() if k != "machine_busy_share") +
+            (f"; Kafka's JIT compiler {wh['kafka_jit_cpu_seconds']:.1f} of Kafka's"
+             if "kafka_jit_cpu_seconds" in wh else "") +
             f"); CPU steal {wh['cpu_steal_share']:.2%}.", "",
             "| leg | commit order p50 | p99 | the slowest | key order p50 | p99 |",
             "| --- | ---: | ---: | ---: | ---: | ---: |"]

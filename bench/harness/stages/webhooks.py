@@ -25,6 +25,8 @@ PGBENCH = "pgbench"
 WEBHOOKS_GOAL = 1.5
 # The rates the stage runs at, in commits/s: the first is the page's figure.
 WEBHOOKS_RATES = (200, 2000)
+# The unmeasured run before the webhooks stage, when the warm-up runs too.
+WEBHOOKS_WARMUP_SECONDS = 10
 # The share of the slowest deliveries whose legs the tail breakdown shows.
 TAIL_SHARE = 0.01
 
@@ -207,7 +209,7 @@ def write_at(stack, schema, rate, seconds, workdir):
     return got
 
 
-def bench_webhooks(stack, rate, seconds, workdir):
+def bench_webhooks(stack, rate, seconds, workdir, tag=None):
     """Commit-to-webhook latency at `rate` single-row commits/s for
     `seconds`, broken down by leg. Two endpoints get every change in the same
     run: one in commit order (the default, the figure), one in key order, so
@@ -232,7 +234,7 @@ def bench_webhooks(stack, rate, seconds, workdir):
     stack.psql(f"CREATE SEQUENCE {schema}.ids")
     stack.psql(f"CREATE PUBLICATION {pub} FOR TABLE {schema}.items")
     stack.create_topic(topic)
-    tag = f"{rate}"
+    tag = tag or f"{rate}"
     with NginxReceiver(workdir, tag) as receiver:
         out = measure(stack, receiver, schema, topic, slot, owner, rate, seconds, workdir, tag)
     out["goal"] = {"feed_p99_ms": out["feed_ms"]["p99"], "webhooks_p99_ms": out["commit_to_webhook_ms"]["p99"],
@@ -287,6 +289,7 @@ def measure(stack, receiver, schema, topic, slot, owner, rate, seconds, workdir,
         steal_after = cpu_times()
         cpu = meter.stop()
         cpu["pgbench"] = cpu.pop("reaped")
+        jit = meter.jit()
         cpu["machine_busy_share"] = round(busy_seconds(steal_before, steal_after) /
                                           (os.cpu_count() * (time.monotonic() - wall_before)), 3)
         time.sleep(0.5)  # the last deliveries are recorded
@@ -300,7 +303,8 @@ def measure(stack, receiver, schema, topic, slot, owner, rate, seconds, workdir,
     deliveries = delivery_times(stack, schema)
     arrivals = receiver.arrivals()
     out = {"rate": rate, "seconds": seconds, "changes": count, "writer": writer,
-           "cpu_steal_share": steal_share(steal_before, steal_after), "cpu_seconds": cpu}
+           "cpu_steal_share": steal_share(steal_before, steal_after), "cpu_seconds": cpu,
+           "kafka_jit_cpu_seconds": jit}
     for path, name in (("hook", "commit_order"), ("hook-key", "key_order")):
         legs, tail, retried = legs_of(arrivals[f"/{path}"][1:count + 1], read_at, deliveries.get(f"/{path}", {}),
                                       f"{tag}-{path}", workdir)
