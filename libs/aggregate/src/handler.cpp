@@ -150,7 +150,7 @@ core::Deltas AggregatorHandler::fold_new(tables::BatchTables& tables, stream::Ba
     // The events in id order, each id's first event in the batch first,
     // sorted by the ids' 128 bits (integer comparisons) and grouped with
     // their neighbours, where sorting the ids' text and a hash table of them
-    // took the commit thread 4-8 % longer (docs/benchmarks.md, change 26).
+    // took the commit thread about 5 % longer (docs/benchmarks.md, change 26).
     // In id order the primary key's leaf pages are walked in order instead
     // of at random; the ids are canonical (lower-case), so their bits' order
     // is their text's. Equal bits are compared as text too, so the grouping
