@@ -41,15 +41,15 @@ void TransactionalConsumer::Loop::handle(const kafka::Message& msg) {
   }
 }
 
-// How long until the accumulated batch is due to be sealed: the handler
-// says, or else the batch's limits do. max() while it is empty.
-milliseconds TransactionalConsumer::Loop::seal_wait() const {
+// How long after `now` the accumulated batch is due to be sealed: the
+// handler says, or else the batch's limits do. max() while it is empty.
+milliseconds TransactionalConsumer::Loop::seal_wait(Clock::time_point now) const {
   if (batch_.empty()) return milliseconds::max();
   if (const auto handler_says = handler_.seal_in(*state_)) return *handler_says;
   if (batch_.consumed() >= static_cast<std::uint64_t>(limits_.size)) {
     return milliseconds(0);
   }
-  return std::chrono::duration_cast<milliseconds>(batch_deadline_ - Clock::now());
+  return std::chrono::duration_cast<milliseconds>(batch_deadline_ - now);
 }
 
 }  // namespace millrace::stream

@@ -192,17 +192,17 @@ std::string TransactionalConsumer::Loop::describe_batch(const Batch& batch) cons
 }
 
 // Hands the offsets PostgreSQL stored since the last call to Kafka, when
-// kKafkaCommitInterval has passed or `now` says so (revoke, shutdown).
-void TransactionalConsumer::Loop::commit_kafka(bool now) {
+// kKafkaCommitInterval has passed by `now`, or when `force` says so
+// (revoke, shutdown).
+void TransactionalConsumer::Loop::commit_kafka(bool force, Clock::time_point now) {
   if (kafka_pending_.empty()) return;
-  const auto t = Clock::now();
-  if (!now && t < kafka_commit_due_) return;
+  if (!force && now < kafka_commit_due_) return;
   std::vector<kafka::TopicPartition> offsets;
   for (const auto& [partition, next] : kafka_pending_) {
     offsets.push_back({config_.kafka.topic, partition, next});
   }
   kafka_pending_.clear();
-  kafka_commit_due_ = t + kKafkaCommitInterval;
+  kafka_commit_due_ = now + kKafkaCommitInterval;
   consumer_->commit_async(offsets);
 }
 

@@ -140,11 +140,12 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
 
   // batching.cpp
   void handle(const kafka::Message& msg);
-  std::chrono::milliseconds seal_wait() const;
+  // How long until the batch is due to be sealed, as of `now`.
+  std::chrono::milliseconds seal_wait(Clock::time_point now) const;
 
   // reads.cpp
   std::map<std::int32_t, std::int64_t> read_positions();
-  void report_reads();
+  void report_reads(Clock::time_point now);
   void report_idle();
   void forget_reads(const std::vector<std::int32_t>& partitions);
 
@@ -156,7 +157,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   void settle_committed(const InFlight& f, const CommitOutcome& outcome);
   std::string dropped_behind() const;
   std::string describe_batch(const Batch& batch) const;
-  void commit_kafka(bool now);
+  void commit_kafka(bool force, Clock::time_point now = Clock::now());
 
   // rebalance.cpp
   void reassign();

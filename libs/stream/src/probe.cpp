@@ -131,7 +131,10 @@ void ConsumerProbe::forget_reads(const std::vector<std::int32_t>& partitions) {
 }
 
 std::set<std::int32_t> ConsumerProbe::take_stalled() {
+  // Asked once per poll round: nearly always nothing, known without the lock.
+  if (!any_stalled_.load(std::memory_order_acquire)) return {};
   std::lock_guard lock(mutex_);
+  any_stalled_.store(false, std::memory_order_relaxed);
   return std::exchange(newly_stalled_, {});
 }
 
@@ -261,6 +264,7 @@ void ConsumerProbe::log_stalls() {
       if (stalled && !logged) {
         stall_logged_.insert(p);
         newly_stalled_.insert(p);
+        any_stalled_.store(true, std::memory_order_release);
         const auto [low, high] = watermarks_.at(p);
         lines.push_back(
             "partition " + topic_ + "[" + std::to_string(p) + "] is stalled: " +

@@ -133,6 +133,7 @@ class ConsumerProbe {
   std::map<std::int32_t, Clock::time_point> progress_;  // when the position last moved
   std::set<std::int32_t> stall_logged_;
   std::set<std::int32_t> newly_stalled_;
+  std::atomic<bool> any_stalled_{false};             // newly_stalled_ is not empty
   std::map<std::int32_t, std::string> halted_;       // partition -> reason
   std::map<std::int32_t, std::string> halted_text_;  // partition -> message
   std::unique_ptr<kafka::OffsetsClient> offsets_;

@@ -38,13 +38,11 @@ std::map<std::int32_t, std::int64_t> TransactionalConsumer::Loop::read_positions
 
 // Tells the probe how far each partition was read, at most once a second:
 // reading is progress too, for batches that stay open for minutes.
-void TransactionalConsumer::Loop::report_reads() {
-  if (reads_.empty()) return;
-  const auto t = Clock::now();
-  if (t < reads_due_) return;
+void TransactionalConsumer::Loop::report_reads(Clock::time_point now) {
+  if (reads_.empty() || now < reads_due_) return;
   probe_.set_read(reads_);
   reads_.clear();
-  reads_due_ = t + kReadReportInterval;
+  reads_due_ = now + kReadReportInterval;
 }
 
 // Handler::idle(), and the probe's settled(): only while every handled
