@@ -1,6 +1,9 @@
 #include "read_marks.hpp"
 
 #include <chrono>
+#include <exception>
+#include <future>
+#include <vector>
 
 #include "millrace/kafka/consumer.hpp"
 #include "millrace/pg/array.hpp"
@@ -27,18 +30,40 @@ class KafkaEndOffsets final : public EndOffsets {
       config.extra["isolation.level"] = "read_uncommitted";
       consumer_ = std::make_unique<kafka::Consumer>(config, nullptr);
     }
-    // Asked each time: partitions added to the topic are marked from then on.
-    std::int32_t count = 0;
-    try {
-      count = consumer_->partition_count(topic_, kKafkaTimeout);
-    } catch (const kafka::UnknownTopicError& e) {
-      // Waited for, as the consumer waits for it: /readyz names it.
-      throw core::InfraError(core::FailureClass::kRetryable, e.what());
+    // The partition count is asked each time, so that partitions added to
+    // the topic are marked from then on; and at the same time as the ends
+    // of the partitions the last call counted, not before them: one round
+    // trip to the brokers instead of two while the batch's transaction
+    // waits (at 2,000 commits/s the count's alone took 2 ms at the median
+    // and 20 at the 99th percentile). Only when the count changed (or the
+    // topic was made again with fewer) are the ends asked again, for every
+    // partition it names. Either way each answer was asked for after this
+    // call began.
+    auto counted = std::async(std::launch::async, [this] {
+      try {
+        return consumer_->partition_count(topic_, kKafkaTimeout);
+      } catch (const kafka::UnknownTopicError& e) {
+        // Waited for, as the consumer waits for it: /readyz names it.
+        throw core::InfraError(core::FailureClass::kRetryable, e.what());
+      }
+    });
+    std::vector<kafka::TopicPartition> ends;
+    std::exception_ptr failed;
+    if (counted_ > 0) {
+      try {
+        ends = consumer_->end_offsets(topic_, counted_, kKafkaTimeout);
+      } catch (const std::exception&) {
+        failed = std::current_exception();  // perhaps a partition that is gone
+      }
+    }
+    if (const auto count = counted.get(); count != counted_) {
+      counted_ = count;
+      ends = consumer_->end_offsets(topic_, count, kKafkaTimeout);
+    } else if (failed) {
+      std::rethrow_exception(failed);
     }
     std::map<std::int32_t, std::int64_t> out;
-    for (const auto& tp : consumer_->end_offsets(topic_, count, kKafkaTimeout)) {
-      out[tp.partition] = tp.offset;
-    }
+    for (const auto& tp : ends) out[tp.partition] = tp.offset;
     return out;
   }
 
@@ -46,6 +71,7 @@ class KafkaEndOffsets final : public EndOffsets {
   std::string topic_;
   kafka::KafkaClientOptions kafka_;
   std::unique_ptr<kafka::Consumer> consumer_;
+  std::int32_t counted_ = 0;  // partitions, as the last call found them
 };
 
 }  // namespace
