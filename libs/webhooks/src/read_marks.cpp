@@ -3,7 +3,6 @@
 #include <chrono>
 #include <exception>
 #include <future>
-#include <vector>
 
 #include "millrace/kafka/consumer.hpp"
 #include "millrace/pg/array.hpp"
@@ -35,36 +34,24 @@ class KafkaEndOffsets final : public EndOffsets {
     // of the partitions the last call counted, not before them: one round
     // trip to the brokers instead of two while the batch's transaction
     // waits (at 2,000 commits/s the count's alone took 2 ms at the median
-    // and 20 at the 99th percentile). Only when the count changed (or the
-    // topic was made again with fewer) are the ends asked again, for every
-    // partition it names. Either way each answer was asked for after this
-    // call began.
-    auto counted = std::async(std::launch::async, [this] {
-      try {
-        return consumer_->partition_count(topic_, kKafkaTimeout);
-      } catch (const kafka::UnknownTopicError& e) {
-        // Waited for, as the consumer waits for it: /readyz names it.
-        throw core::InfraError(core::FailureClass::kRetryable, e.what());
-      }
-    });
-    std::vector<kafka::TopicPartition> ends;
-    std::exception_ptr failed;
-    if (counted_ > 0) {
-      try {
-        ends = consumer_->end_offsets(topic_, counted_, kKafkaTimeout);
-      } catch (const std::exception&) {
-        failed = std::current_exception();  // perhaps a partition that is gone
-      }
-    }
-    if (const auto count = counted.get(); count != counted_) {
-      counted_ = count;
-      ends = consumer_->end_offsets(topic_, count, kKafkaTimeout);
-    } else if (failed) {
-      std::rethrow_exception(failed);
-    }
-    std::map<std::int32_t, std::int64_t> out;
-    for (const auto& tp : ends) out[tp.partition] = tp.offset;
-    return out;
+    // and 20 at the 99th percentile).
+    return ends_counted(
+        [this] {
+          try {
+            return consumer_->partition_count(topic_, kKafkaTimeout);
+          } catch (const kafka::UnknownTopicError& e) {
+            // Waited for, as the consumer waits for it: /readyz names it.
+            throw core::InfraError(core::FailureClass::kRetryable, e.what());
+          }
+        },
+        [this](std::int32_t partitions) {
+          std::map<std::int32_t, std::int64_t> out;
+          for (const auto& tp : consumer_->end_offsets(topic_, partitions, kKafkaTimeout)) {
+            out[tp.partition] = tp.offset;
+          }
+          return out;
+        },
+        counted_);
   }
 
  private:
@@ -75,6 +62,28 @@ class KafkaEndOffsets final : public EndOffsets {
 };
 
 }  // namespace
+
+std::map<std::int32_t, std::int64_t> ends_counted(
+    const std::function<std::int32_t()>& count,
+    const std::function<std::map<std::int32_t, std::int64_t>(std::int32_t)>& ends_of,
+    std::int32_t& counted) {
+  auto asked = std::async(std::launch::async, count);
+  std::map<std::int32_t, std::int64_t> ends;
+  std::exception_ptr failed;
+  if (counted > 0) {
+    try {
+      ends = ends_of(counted);
+    } catch (const std::exception&) {
+      failed = std::current_exception();  // perhaps a partition that is gone
+    }
+  }
+  if (const auto n = asked.get(); n != counted) {
+    counted = n;
+    return ends_of(n);
+  }
+  if (failed) std::rethrow_exception(failed);
+  return ends;
+}
 
 std::unique_ptr<EndOffsets> make_kafka_end_offsets(const kafka::KafkaClientOptions& kafka) {
   return std::make_unique<KafkaEndOffsets>(kafka);

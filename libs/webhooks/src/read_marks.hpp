@@ -32,6 +32,7 @@
 // claim's side of the rule is in pg_queue.cpp.
 
 #include <cstdint>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -55,6 +56,17 @@ class EndOffsets {
 };
 
 std::unique_ptr<EndOffsets> make_kafka_end_offsets(const kafka::KafkaClientOptions& kafka);
+
+// The ends of every partition `count()` names, with the count asked on a
+// thread of its own at the same time as `ends_of(counted)`, the ends of the
+// partitions the last call found (`counted`, 0 at first, updated here).
+// Only when the count differs is `ends_of` asked again, for the new count;
+// a failure of the first `ends_of` is thrown only when the count did not
+// change. Each answer is asked for after the call begins.
+std::map<std::int32_t, std::int64_t> ends_counted(
+    const std::function<std::int32_t()>& count,
+    const std::function<std::map<std::int32_t, std::int64_t>(std::int32_t)>& ends_of,
+    std::int32_t& counted);
 
 // One partition's mark: the last change id enqueued from it in this
 // transaction (empty: none), and whether it was read to its end.
