@@ -239,12 +239,26 @@ TEST_CASE("enqueued deliveries wake the idle workers at once, also after the lis
     pqxx::nontransaction tx(c);
     inserted_before = tx.exec1("SELECT pg_current_wal_lsn()::text")[0].c_str();
   };
+  // What another replica's consumer sends as it enqueues: a NOTIFY, here
+  // from a session of the test's own.
+  const auto notify_as_another_replica = [&] {
+    pqxx::connection c(p.env.pg);
+    pqxx::nontransaction tx(c);
+    tx.exec("SELECT pg_notify('millrace_webhooks', " + tx.quote(p.schema) + ")");
+  };
   REQUIRE(
       eventually([&] { return metric("millrace_webhooks_wakeup_listening") == 1; }, seconds(60)));
-  const double woken_at_start = metric("millrace_webhooks_wakeups_total");
+  // This replica's own consumer wakes its workers in memory as its batch
+  // commits.
+  const double commit_woken_at_start = metric("millrace_webhooks_commit_wakeups_total");
   insert(1);
   REQUIRE(eventually([&] { return rx.accepted_ids("/all").size() == 1; }, seconds(60)));
-  CHECK(metric("millrace_webhooks_wakeups_total") > woken_at_start);
+  CHECK(metric("millrace_webhooks_commit_wakeups_total") > commit_woken_at_start);
+  // Another replica's enqueueing wakes them through the listener.
+  const double woken_at_start = metric("millrace_webhooks_wakeups_total");
+  notify_as_another_replica();
+  CHECK(eventually([&] { return metric("millrace_webhooks_wakeups_total") > woken_at_start; },
+                   seconds(30)));
 
   // The listener's connection killed: it reconnects, and wake-ups go on.
   // Only this service's: other tests' webhooks listen in the same database
@@ -268,6 +282,11 @@ TEST_CASE("enqueued deliveries wake the idle workers at once, also after the lis
                      seconds(30)));
   REQUIRE(
       eventually([&] { return metric("millrace_webhooks_wakeup_listening") == 1; }, seconds(60)));
+  const double woken_after_reconnect = metric("millrace_webhooks_wakeups_total");
+  notify_as_another_replica();
+  CHECK(
+      eventually([&] { return metric("millrace_webhooks_wakeups_total") > woken_after_reconnect; },
+                 seconds(30)));
   insert(2);
   REQUIRE(eventually([&] { return rx.accepted_ids("/all").size() == 2; }, seconds(60)));
 

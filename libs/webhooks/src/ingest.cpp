@@ -9,6 +9,7 @@
 
 #include "millrace/pg/array.hpp"
 #include "read_marks.hpp"
+#include "wakeup.hpp"
 
 namespace millrace::webhooks::detail {
 
@@ -61,6 +62,8 @@ class IngestBatch final : public stream::BatchState {
   // False for a slice: a slice is written only to find refused records, in
   // a transaction that is rolled back, so it marks nothing.
   bool whole = true;
+  // Its transaction sends the workers' wake-up (set by the last write()).
+  bool wakes = false;
 
   void discard(std::int32_t partition) override {
     std::erase_if(pending, [&](const Pending& p) { return p.record.partition == partition; });
@@ -139,8 +142,17 @@ std::variant<ChangeFacts, std::string> read_change(std::string_view value) {
   return f;
 }
 
-IngestHandler::IngestHandler(std::string group, std::string topic, ReadMarks& marks)
-    : group_(std::move(group)), topic_(std::move(topic)), marks_(marks) {}
+IngestHandler::IngestHandler(std::string group, std::string topic, ReadMarks& marks,
+                             LocalWake& local)
+    : group_(std::move(group)), topic_(std::move(topic)), marks_(marks), local_(local) {}
+
+void IngestHandler::on_connect(pqxx::connection& connection) {
+  local_.set_session(connection.backendpid());
+}
+
+void IngestHandler::after_commit(const stream::Batch&, stream::BatchState& state) {
+  if (of(state).wakes) local_.committed();
+}
 
 void IngestHandler::idle(const std::map<std::int32_t, std::int64_t>& read_to) {
   marks_.idle(read_to);
@@ -260,6 +272,7 @@ bool enqueue(pqxx::work& tx, stream::Batch& batch, IngestBatch& b) {
 // feed's order.
 void IngestHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchState& state) {
   auto& b = of(state);
+  b.wakes = false;
   // The stream's fence ran first, so the transaction has begun: the ends
   // are asked while the rows are written (read_marks.hpp).
   std::optional<ReadMarks::Ends> ends;
@@ -274,7 +287,7 @@ void IngestHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchSta
   }
   // Wakes the workers for what it enqueued, and for deliveries in commit
   // order its marks let go.
-  marks_.write(tx, *ends, batch.read_to(), last_ids, enqueued);
+  b.wakes = marks_.write(tx, *ends, batch.read_to(), last_ids, enqueued);
 }
 
 }  // namespace millrace::webhooks::detail

@@ -34,14 +34,19 @@ struct ChangeFacts {
 std::variant<ChangeFacts, std::string> read_change(std::string_view value);
 
 class ReadMarks;
+class LocalWake;
 
 // Marks how far it read each partition in `marks` (read_marks.hpp), with
-// each batch and while idle, for the endpoints in commit order.
+// each batch and while idle, for the endpoints in commit order. After a
+// batch that sent the workers' wake-up commits, wakes this replica's own
+// through `local` (wakeup.hpp).
 class IngestHandler final : public stream::Handler {
  public:
-  // `marks` must outlive the handler.
-  IngestHandler(std::string group, std::string topic, ReadMarks& marks);
+  // `marks` and `local` must outlive the handler.
+  IngestHandler(std::string group, std::string topic, ReadMarks& marks, LocalWake& local);
 
+  void on_connect(pqxx::connection& connection) override;
+  void after_commit(const stream::Batch& batch, stream::BatchState& state) override;
   bool wants_read_to() const override { return true; }
   void idle(const std::map<std::int32_t, std::int64_t>& read_to) override;
 
@@ -56,6 +61,7 @@ class IngestHandler final : public stream::Handler {
   std::string group_;
   std::string topic_;
   ReadMarks& marks_;
+  LocalWake& local_;
 };
 
 }  // namespace millrace::webhooks::detail

@@ -33,7 +33,10 @@ DispatchProbe::DispatchProbe(metrics::Registry& registry)
                                      "PostgreSQL (each retried)")),
       wakeups_(registry.counter("millrace_webhooks_wakeups_total",
                                 "Notifications that deliveries were enqueued, each waking the "
-                                "idle workers")),
+                                "idle workers (not those of this replica's own consumer)")),
+      commit_wakeups_(registry.counter("millrace_webhooks_commit_wakeups_total",
+                                       "Batches of this replica's consumer that woke its idle "
+                                       "workers as they committed")),
       listener_lost_(registry.counter("millrace_webhooks_wakeup_listener_lost_total",
                                       "Times the wake-up listener lost its connection (it "
                                       "reconnects; meanwhile idle workers only poll)")),

@@ -28,11 +28,13 @@ class DispatchProbe {
     listener_lost_.inc();
   }
   void woken() { wakeups_.inc(); }
+  // Its own consumer's batch committed a wake-up (wakeup.hpp, LocalWake).
+  void woken_by_commit() { commit_wakeups_.inc(); }
 
  private:
   metrics::Registry& registry_;
   metrics::Histogram request_seconds_, commit_to_delivery_seconds_;
-  metrics::Counter lease_lost_, queue_errors_, wakeups_, listener_lost_;
+  metrics::Counter lease_lost_, queue_errors_, wakeups_, commit_wakeups_, listener_lost_;
   metrics::Gauge listening_;
   std::mutex mutex_;
   QueueStats last_;  // under mutex_, read by the computed gauges at scrape

@@ -114,7 +114,7 @@ ReadMarks::Ends ReadMarks::ask_ends() {
   });
 }
 
-void ReadMarks::write(pqxx::work& tx, Ends& ends,
+bool ReadMarks::write(pqxx::work& tx, Ends& ends,
                       const std::map<std::int32_t, std::int64_t>& read_to,
                       const std::map<std::int32_t, std::string>& last_ids, bool enqueued) {
   const auto asked = ends.get();
@@ -122,6 +122,7 @@ void ReadMarks::write(pqxx::work& tx, Ends& ends,
   // A batch that does not commit is written again, marks and all.
   const auto at_end = write_locked(tx, asked, read_to, last_ids, enqueued);
   if (at_end) last_at_end_ = *at_end;
+  return enqueued || at_end.has_value();
 }
 
 std::optional<std::string> ReadMarks::write_locked(

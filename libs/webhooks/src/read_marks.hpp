@@ -99,8 +99,8 @@ class ReadMarks {
   // batch carries it, and the highest change id it enqueued per partition.
   // Sends the workers' wake-up (wakeup.hpp) in the same statement when
   // `enqueued`, or when a partition was at its end (deliveries waiting on
-  // it may go now).
-  void write(pqxx::work& tx, Ends& ends, const std::map<std::int32_t, std::int64_t>& read_to,
+  // it may go now). Returns whether it sent the wake-up.
+  bool write(pqxx::work& tx, Ends& ends, const std::map<std::int32_t, std::int64_t>& read_to,
              const std::map<std::int32_t, std::string>& last_ids, bool enqueued);
 
   // On the consumer's loop thread while it is idle: how far it has read,

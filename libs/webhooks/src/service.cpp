@@ -36,8 +36,9 @@ constexpr auto kMarkEvery = milliseconds(100);
 // an idle consumer has read (read_marks.hpp).
 class Dispatcher {
  public:
-  Dispatcher(const WebhooksConfig& config, metrics::Registry& metrics, detail::ReadMarks& marks)
-      : config_(config), probe_(metrics), marks_(marks) {
+  Dispatcher(const WebhooksConfig& config, metrics::Registry& metrics, detail::ReadMarks& marks,
+             detail::LocalWake& local)
+      : config_(config), probe_(metrics), marks_(marks), local_(local) {
     rules_.schedule = config.schedule;
     // A claim's lease outlives a request that runs to its timeout, and the
     // recording after it, twice over.
@@ -51,6 +52,10 @@ class Dispatcher {
   }
 
   void start() {
+    local_.connect([this] {
+      probe_.woken_by_commit();
+      wake_workers();
+    });
     for (std::int64_t i = 0; i < config_.workers; ++i) {
       threads_.emplace_back([this, i] { run_worker(i); });
     }
@@ -60,6 +65,7 @@ class Dispatcher {
   }
 
   void stop() {
+    local_.connect(nullptr);  // the consumer's last batch commits after this
     {
       std::lock_guard lock(mutex_);
       stopping_ = true;
@@ -254,7 +260,7 @@ class Dispatcher {
     guarded("webhooks.listener", [&] {
       try {
         detail::listen_for_wakeups(
-            config_.stream.pg, stopping_,
+            config_.stream.pg, local_, stopping_,
             [&] {
               probe_.listening(true);
               wake_workers();  // what was enqueued while nobody listened
@@ -275,6 +281,7 @@ class Dispatcher {
   const WebhooksConfig& config_;
   detail::DispatchProbe probe_;
   detail::ReadMarks& marks_;
+  detail::LocalWake& local_;
   detail::DispatchRules rules_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;  // pause() and the wait for migrations
@@ -296,12 +303,13 @@ std::unique_ptr<stream::ConsumerService> make_webhooks(WebhooksConfig webhooks_c
   auto& marks = service->add(
       std::make_unique<detail::ReadMarks>(config.stream.group, config.stream.kafka.topic,
                                           detail::make_kafka_end_offsets(config.stream.kafka)));
+  auto& local = service->add(std::make_unique<detail::LocalWake>());
   auto& handler = service->add(std::make_unique<detail::IngestHandler>(
-      config.stream.group, config.stream.kafka.topic, marks));
+      config.stream.group, config.stream.kafka.topic, marks, local));
   service->consume(config.stream, handler);
   // Started once the consumer runs; stopped first, after the requests in
   // flight, so the consumer's last batch still commits.
-  service->add(std::make_unique<Dispatcher>(config, metrics, marks));
+  service->add(std::make_unique<Dispatcher>(config, metrics, marks, local));
   return service;
 }
 
