@@ -477,6 +477,33 @@ TEST_CASE("an endpoint added with --backfill gets its tables' rows first, for it
 
   const auto id = add_endpoint(p, rx.url("/new"), secret["/new"],
                                {"--backfill", "--publication", rig.publication});
+  // At a failure: what each receiver accepted, and the queue's rows by
+  // endpoint and status, with the last error of any not delivered.
+  const auto note = add_failure_note([&] {
+    std::string out = "accepted: /old " + std::to_string(rx.accepted_ids("/old").size()) +
+                      ", /new " + std::to_string(rx.accepted_ids("/new").size()) + "; queue:";
+    try {
+      pqxx::connection c(p.env.pg);
+      pqxx::nontransaction tx(c);
+      for (const auto& r :
+           tx.exec("SELECT endpoint_id, status, count(*), max(attempts), "
+                   "coalesce(max(last_error), '') FROM " +
+                   tx.quote_name(p.schema) + ".webhook_deliveries GROUP BY 1, 2 ORDER BY 1, 2")) {
+        out += " endpoint " + r[0].as<std::string>() + " " + r[1].as<std::string>() + " " +
+               r[2].as<std::string>() + " (attempts up to " + r[3].as<std::string>() + ") " +
+               r[4].as<std::string>() + ";";
+      }
+      for (const auto& r :
+           tx.exec("SELECT partition, last_id, caught_up_at::text FROM " + tx.quote_name(p.schema) +
+                   ".webhook_read_marks ORDER BY partition")) {
+        out += " mark " + r[0].as<std::string>() + " " + r[1].as<std::string>() + " " +
+               r[2].as<std::string>() + ";";
+      }
+    } catch (const std::exception& e) {
+      out += std::string(" (unreadable: ") + e.what() + ")";
+    }
+    return out;
+  });
   write("UPDATE " + items + " SET qty = 7 WHERE id = 5");
   // 301 rows, the backfill's end, and the update.
   REQUIRE(eventually([&] { return rx.accepted_ids("/new").size() >= 303; }, seconds(120)));

@@ -229,6 +229,7 @@ CommitResult BatchCommitter::commit(Batch& batch, BatchState& state,
     bool isolating = false;
     for (;;) {
       pqxx::work tx(*conn_);
+      handler_.began(state);
       // Fence first: if another member moved an offset, stop before any work.
       result.fenced = fence(tx, batch, plan);
       if (!result.fenced.empty()) {

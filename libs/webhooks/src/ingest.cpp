@@ -5,6 +5,7 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
+#include <stdexcept>
 #include <unordered_set>
 
 #include "millrace/pg/array.hpp"
@@ -64,6 +65,8 @@ class IngestBatch final : public stream::BatchState {
   bool whole = true;
   // Its transaction sends the workers' wake-up (set by the last write()).
   bool wakes = false;
+  // The partitions' ends, asked as the transaction began (began()).
+  std::optional<ReadMarks::Ends> ends;
 
   void discard(std::int32_t partition) override {
     std::erase_if(pending, [&](const Pending& p) { return p.record.partition == partition; });
@@ -160,6 +163,14 @@ void IngestHandler::idle(const std::map<std::int32_t, std::int64_t>& read_to) {
 
 std::unique_ptr<stream::BatchState> IngestHandler::open_batch() {
   return std::make_unique<IngestBatch>();
+}
+
+// The ends are asked as soon as the transaction began, while the fence and
+// the rows are written, not before (read_marks.hpp).
+void IngestHandler::began(stream::BatchState& state) {
+  auto& b = of(state);
+  b.ends.reset();  // an attempt before this one's, perhaps unread
+  if (b.whole) b.ends = marks_.ask_ends();
 }
 
 void IngestHandler::handle(const kafka::Message& message, stream::PartitionProgress& progress,
@@ -273,10 +284,6 @@ bool enqueue(pqxx::work& tx, stream::Batch& batch, IngestBatch& b) {
 void IngestHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchState& state) {
   auto& b = of(state);
   b.wakes = false;
-  // The stream's fence ran first, so the transaction has begun: the ends
-  // are asked while the rows are written (read_marks.hpp).
-  std::optional<ReadMarks::Ends> ends;
-  if (b.whole) ends = marks_.ask_ends();
   store_set_aside(tx, group_, topic_, b.set_aside);
   const bool enqueued = enqueue(tx, batch, b);
   if (!b.whole) return;  // rolled back: no marks, no wake-up
@@ -287,7 +294,10 @@ void IngestHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchSta
   }
   // Wakes the workers for what it enqueued, and for deliveries in commit
   // order its marks let go.
-  b.wakes = marks_.write(tx, *ends, batch.read_to(), last_ids, enqueued);
+  // began() asked them for this transaction.
+  if (!b.ends) throw std::logic_error("webhooks: a whole batch written without began()");
+  b.wakes = marks_.write(tx, *b.ends, batch.read_to(), last_ids, enqueued);
+  b.ends.reset();
 }
 
 }  // namespace millrace::webhooks::detail

@@ -51,6 +51,7 @@ class IngestHandler final : public stream::Handler {
   void idle(const std::map<std::int32_t, std::int64_t>& read_to) override;
 
   std::unique_ptr<stream::BatchState> open_batch() override;
+  void began(stream::BatchState& state) override;
   void handle(const kafka::Message& message, stream::PartitionProgress& progress,
               stream::BatchState& state) override;
   void write(pqxx::work& tx, stream::Batch& batch, stream::BatchState& state) override;

@@ -28,7 +28,8 @@
 // Kafka transaction had committed before its enqueued_at; and a mark's ends
 // are asked after its transaction began. So a mark caught up at or after a
 // delivery's enqueued_at releases it, those of its own batch included. The
-// ends are asked while the batch's rows are written, not before them. The
+// ends are asked as the batch's transaction begins, while its fence and rows
+// are written, not before its BEGIN was answered. The
 // claim's side of the rule is in pg_queue.cpp.
 
 #include <cstdint>
@@ -90,9 +91,9 @@ class ReadMarks {
   // The ends, being asked on a thread of their own.
   using Ends = std::future<std::map<std::int32_t, std::int64_t>>;
 
-  // In a batch's transaction, once a statement of it has run (its start,
-  // now(), is the marks' time): asks the ends in the background, while the
-  // batch's rows are written.
+  // In a batch's transaction, once PostgreSQL answered its BEGIN (the
+  // transaction's start, now(), is the marks' time): asks the ends in the
+  // background, while the batch's fence and rows are written.
   Ends ask_ends();
 
   // In the same transaction, with what ask_ends() began: `read_to` as the

@@ -113,6 +113,16 @@ class Handler {
   // (dead letters). Throws core::InfraError; a retryable one replays the batch.
   virtual void before_commit(BatchState& state) { (void)state; }
 
+  // The batch's transaction began (PostgreSQL answered its BEGIN, so now()
+  // is fixed) and its offsets are not fenced yet: start what may go on
+  // beside the transaction's statements until write() needs it, such as a
+  // question to another system that must be asked after the transaction's
+  // start. Once per attempt at the whole batch: a batch written again
+  // (after PostgreSQL refused records of it) begins again; not for the
+  // slices written to find refused records. On the commit thread. Throws
+  // core::InfraError; a retryable one replays the batch.
+  virtual void began(BatchState& state) { (void)state; }
+
   // Inside the batch's transaction, after its offsets were fenced: write the
   // buffered rows. May move counts between outcomes in the batch's tallies
   // (e.g. Outcome::kPersisted into kDuplicate once the database knows).
