@@ -7,7 +7,9 @@
 
 #include <rapidjson/document.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <future>
 #include <pqxx/pqxx>
 #include <random>
 #include <set>
@@ -50,6 +52,16 @@ std::int64_t count(const Pipeline& p, const std::string& query) {
   pqxx::work tx(c);
   tx.exec("SET LOCAL search_path TO " + p.schema);
   return tx.exec1(query)[0].as<std::int64_t>();
+}
+
+// The sum of a metric's samples as `service` serves them; -1 while it
+// does not serve yet.
+double metric_of(const Child& service, const std::string& name) {
+  try {
+    return sum_of(parse_exposition(http_get(service.metrics_port, "/metrics")), name);
+  } catch (const std::exception&) {
+    return -1.0;
+  }
 }
 
 std::vector<std::string> ids_with_ops(const std::vector<ChangeRecord>& records,
@@ -216,13 +228,7 @@ TEST_CASE("enqueued deliveries wake the idle workers at once, also after the lis
   // Idle workers poll only every 10 minutes: within this test, only a
   // wake-up can send them to the queue.
   auto hooks = start_webhooks(p, rig, "webhooks", "1s", {{"MILLRACE_WEBHOOKS_POLL_MS", "600000"}});
-  const auto metric = [&](const std::string& name) {
-    try {
-      return sum_of(parse_exposition(http_get(hooks.metrics_port, "/metrics")), name);
-    } catch (const std::exception&) {
-      return -1.0;  // not serving yet
-    }
-  };
+  const auto metric = [&](const std::string& name) { return metric_of(hooks, name); };
   // At a failure, where the last insert's commit lies in the WAL, beside
   // the slot's note (ChangeFeedRig): sent past it or not.
   std::string inserted_before = "(no insert yet)";
@@ -302,6 +308,71 @@ TEST_CASE("enqueued deliveries wake the idle workers at once, also after the lis
     insert(3);
     CHECK(eventually([&] { return rx.accepted_ids("/all").size() == 3; }, seconds(60)));
   }
+  CHECK(stop_cleanly({&hooks, &feed}));
+}
+
+// A worker that holds a busy endpoint's queue keeps it: storing the
+// deliveries it sent reads the queue's next ones, without claiming it again.
+// The first request is held until nine more deliveries wait behind it, so
+// storing it has to find them. In key order, which the read marks do not
+// hold back, they are all due at once.
+TEST_CASE("a worker keeps a busy queue, reading its next deliveries as it stores the last",
+          "[webhooks-continue]") {
+  Pipeline p("it_whc");
+  migrate_with_table(p, "items (id int PRIMARY KEY, name text, qty int)");
+  ChangeFeedRig rig(p, {"items"});
+  auto feed = rig.start("changefeed");
+  rig.wait_streaming();
+  // Before the receiver, which calls on them until it stops.
+  std::promise<void> answer_first;
+  const auto first_answered = answer_first.get_future().share();
+  std::atomic<int> arrivals{0};
+  Receiver rx;
+  const auto secret = webhooks::new_secret();
+  rx.set_secrets("/busy", {secret});
+  rx.on_arrival([&](const std::string&) {
+    if (arrivals++ == 0) first_answered.wait();
+  });
+  // Released however the test ends, so that the receiver can stop.
+  struct Release {
+    std::promise<void>& p;
+    bool done = false;
+    ~Release() {
+      if (!done) p.set_value();
+    }
+  } release{answer_first};
+  add_endpoint(p, rx.url("/busy"), secret, {"--ordering", "key"});
+  // A request held this long must not time out meanwhile.
+  auto hooks =
+      start_webhooks(p, rig, "webhooks", "1s", {{"MILLRACE_WEBHOOKS_TIMEOUT_MS", "120000"}});
+  const auto metric = [&](const std::string& name) { return metric_of(hooks, name); };
+  pqxx::connection c(p.env.pg);
+  const auto insert = [&](int id) {
+    pqxx::work tx(c);
+    tx.exec("INSERT INTO " + tx.quote_name(p.schema) + ".items VALUES (" + std::to_string(id) +
+            ", 'x', 1)");
+    tx.commit();
+  };
+  const auto pending = [&] {
+    return count(p, "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'");
+  };
+  REQUIRE(eventually([&] { return metric("millrace_webhooks_claims_continued_total") == 0; },
+                     seconds(60)));
+  insert(1);
+  REQUIRE(eventually([&] { return arrivals.load() == 1; }, seconds(60)));
+  for (int id = 2; id <= 10; ++id) insert(id);
+  // The first is pending until its answer is stored.
+  REQUIRE(eventually([&] { return pending() == 10; }, seconds(60)));
+  release.done = true;
+  answer_first.set_value();
+  REQUIRE(eventually([&] { return rx.accepted_ids("/busy").size() >= 10; }, seconds(60)));
+  CHECK(eventually([&] { return metric("millrace_webhooks_claims_continued_total") >= 1; },
+                   seconds(30)));
+  CHECK(eventually([&] { return pending() == 0; }, seconds(30)));
+  const auto ids = rx.accepted_ids("/busy");
+  CHECK(ids.size() == 10);
+  CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == 10);
+  CHECK(arrivals.load() == 10);
   CHECK(stop_cleanly({&hooks, &feed}));
 }
 

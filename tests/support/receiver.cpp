@@ -20,6 +20,12 @@ Receiver::Receiver(int port) : server_(std::make_unique<Server>()) {
     r.timestamp = req.get_header_value("webhook-timestamp");
     r.signature = req.get_header_value("webhook-signature");
     r.body = req.body;
+    std::function<void(const std::string&)> arrival;
+    {
+      std::lock_guard lock(mutex_);
+      arrival = on_arrival_;
+    }
+    if (arrival) arrival(r.path);
     r.at = std::chrono::steady_clock::now();
     std::lock_guard lock(mutex_);
     const auto& secrets = secrets_[r.path];
@@ -74,6 +80,11 @@ void Receiver::script(const std::string& path,
                       std::function<Answer(const Received&, int repeats)> answer) {
   std::lock_guard lock(mutex_);
   scripts_[path] = std::move(answer);
+}
+
+void Receiver::on_arrival(std::function<void(const std::string& path)> hook) {
+  std::lock_guard lock(mutex_);
+  on_arrival_ = std::move(hook);
 }
 
 std::vector<Received> Receiver::requests(const std::string& path) const {

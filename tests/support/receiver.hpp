@@ -48,6 +48,10 @@ class Receiver {
   // How a path answers; the default is 200. Called under the receiver's
   // lock with the request and how many earlier requests had its id.
   void script(const std::string& path, std::function<Answer(const Received&, int repeats)> answer);
+  // Runs as each request arrives, before it is looked at and answered, and
+  // outside the receiver's lock: a test may hold a request back in it while
+  // it reads what the receiver has.
+  void on_arrival(std::function<void(const std::string& path)> hook);
 
   std::vector<Received> requests(const std::string& path) const;
   // The ids a path answered 2xx, in arrival order (repeats included).
@@ -61,6 +65,7 @@ class Receiver {
   mutable std::mutex mutex_;
   std::map<std::string, std::vector<std::string>> secrets_;
   std::map<std::string, std::function<Answer(const Received&, int)>> scripts_;
+  std::function<void(const std::string&)> on_arrival_;  // under mutex_; called outside it
   std::map<std::string, std::vector<Received>> requests_;
   std::map<std::string, std::map<std::string, int>> seen_;
 };

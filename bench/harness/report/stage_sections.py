@@ -321,6 +321,16 @@ def render_backfill(res):
     ]
 
 
+def served_sentence(c):
+    """What millrace-webhooks counted in a run of the webhooks stage."""
+    if not c:
+        return ""
+    return (f" The service sent {c['requests']:,.0f} requests after {c['claims_found'] + c['claims_empty']:,.0f} "
+            f"claims ({c['claims_empty']:,.0f} of them finding no endpoint to take) and {c['continued']:,.0f} "
+            f"times kept a busy queue, reading its next deliveries as it stored the last; its consumer's "
+            f"batches woke the workers {c['commit_wakeups']:,.0f} times.")
+
+
 def render_webhooks(res):
     """The webhooks stage at each rate: issue 40's goal, and each delivery's
     way from its commit to the receiver, leg by leg, for all and for the
@@ -345,7 +355,7 @@ def render_webhooks(res):
             ", ".join(f"{k} {v}" for k, v in cpu.items() if k != "machine_busy_share") +
             (f"; Kafka's JIT compiler {wh['kafka_jit_cpu_seconds']:.1f} of Kafka's"
              if "kafka_jit_cpu_seconds" in wh else "") +
-            f"); CPU steal {wh['cpu_steal_share']:.2%}.", "",
+            f"); CPU steal {wh['cpu_steal_share']:.2%}." + served_sentence(wh.get("service_counters")), "",
             "| leg | commit order p50 | p99 | the slowest | key order p50 | p99 |",
             "| --- | ---: | ---: | ---: | ---: | ---: |"]
         co, ko = wh["commit_order"], wh["key_order"]

@@ -11,7 +11,7 @@ import re
 import time
 import urllib.request
 
-from pysupport import free_port
+from pysupport import free_port, metric_sum, scrape
 
 from ..common import BIN, COMMANDS, percentiles_ms, ratio, run, unique_name, wait_for
 from ..cpu import CpuMeter, busy_seconds, cpu_times, steal_share
@@ -246,6 +246,19 @@ def bench_webhooks(stack, rate, seconds, workdir, tag=None):
     return out
 
 
+def service_counters(hooks):
+    """What the webhooks service counted over the stage (warm-up change
+    included): its claims, by whether they found an endpoint, the claims
+    kept going by reading a queue's next deliveries as the last were stored,
+    its consumer's commit wake-ups, and the requests."""
+    samples = scrape(hooks.metrics_addr)
+    return {"claims_found": metric_sum(samples, "millrace_webhooks_claims_total", found="yes"),
+            "claims_empty": metric_sum(samples, "millrace_webhooks_claims_total", found="no"),
+            "continued": metric_sum(samples, "millrace_webhooks_claims_continued_total"),
+            "commit_wakeups": metric_sum(samples, "millrace_webhooks_commit_wakeups_total"),
+            "requests": metric_sum(samples, "millrace_webhooks_attempts_total")}
+
+
 def measure(stack, receiver, schema, topic, slot, owner, rate, seconds, workdir, tag):
     """The stage's run with the receiver up: the services, the warm-up, the
     load, and each change's legs; then the receiver's round trip."""
@@ -293,6 +306,7 @@ def measure(stack, receiver, schema, topic, slot, owner, rate, seconds, workdir,
         cpu["machine_busy_share"] = round(busy_seconds(steal_before, steal_after) /
                                           (os.cpu_count() * (time.monotonic() - wall_before)), 3)
         time.sleep(0.5)  # the last deliveries are recorded
+        served = service_counters(hooks)
     finally:
         stop([hooks, feed])
         if listener:
@@ -304,7 +318,7 @@ def measure(stack, receiver, schema, topic, slot, owner, rate, seconds, workdir,
     arrivals = receiver.arrivals()
     out = {"rate": rate, "seconds": seconds, "changes": count, "writer": writer,
            "cpu_steal_share": steal_share(steal_before, steal_after), "cpu_seconds": cpu,
-           "kafka_jit_cpu_seconds": jit}
+           "kafka_jit_cpu_seconds": jit, "service_counters": served}
     for path, name in (("hook", "commit_order"), ("hook-key", "key_order")):
         legs, tail, retried = legs_of(arrivals[f"/{path}"][1:count + 1], read_at, deliveries.get(f"/{path}", {}),
                                       f"{tag}-{path}", workdir)

@@ -24,6 +24,10 @@ struct DispatchRules {
   // in between sends them again (with the same webhook-id); the lease is
   // extended at least this often, plus one request.
   std::chrono::milliseconds record_every{100};
+  // Deliveries a claim sends from its endpoint's queue before it gives the
+  // queue up for the others. While all are delivered and the budget lasts,
+  // storing them reads the next ones (Queue::record_and_continue).
+  int max_per_claim = 100;
   std::string user_agent;
   // Seconds since the epoch, for webhook-timestamp (a clock of the tests').
   std::function<std::int64_t()> now_s;
@@ -40,14 +44,21 @@ struct ClaimResult {
   };
   std::vector<Attempt> attempts;
   bool lease_lost = false;  // another worker holds the queue now
+  // Every attempt was a delivery and the budget (max_per_claim) ran out:
+  // the queue may hold more, and was given up for the others.
+  bool budget_spent = false;
+  int continued = 0;  // times the queue's next deliveries came with a store
 };
 
 // Posts `claim`'s deliveries in queue order, each signed with every secret
 // of the endpoint and a fresh timestamp, and records the outcomes (several
-// in one transaction: DispatchRules::record_every). Stops at the first that
-// is not delivered, since the endpoint's order holds the rest behind it,
-// when the lease is lost, or when `stopping` is set (between requests).
-// Releases the queue with the last outcomes unless the lease was lost.
+// in one transaction: DispatchRules::record_every). When all were
+// delivered, storing the last of them reads the queue's next deliveries,
+// which go out under the same lease, up to DispatchRules::max_per_claim in
+// all. Stops at the first that is not delivered, since the endpoint's order
+// holds the rest behind it, when the lease is lost, or when `stopping` is
+// set (between requests). Releases the queue with the last outcomes unless
+// the lease was lost.
 // Database failures are thrown (core::InfraError) after the attempt in
 // flight.
 ClaimResult deliver_claim(const Claim& claim, Queue& queue, Sender& sender,

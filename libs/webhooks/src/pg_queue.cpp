@@ -1,6 +1,7 @@
 #include "pg_queue.hpp"
 
 #include <random>
+#include <stdexcept>
 
 #include "millrace/pg/array.hpp"
 #include "millrace/pg/database.hpp"
@@ -10,14 +11,15 @@ namespace millrace::webhooks::detail {
 namespace {
 
 // Whether the delivery of change `C` enqueued at `T` may go out in commit
-// order: the rule of read_marks.hpp over the group's marks ($3, $4), one
-// row per partition of the change topic. A mark caught up at T itself
-// releases it.
-std::string released(const std::string& c, const std::string& t) {
-  return "(EXISTS (SELECT 1 FROM webhook_read_marks m WHERE m.group_id = $3 AND m.topic = $4) "
-         "AND NOT EXISTS (SELECT 1 FROM webhook_read_marks m WHERE m.group_id = $3 "
-         "AND m.topic = $4 AND m.last_id < " +
-         c + " COLLATE \"C\" AND m.caught_up_at < " + t + "))";
+// order: the rule of read_marks.hpp over the group's marks (the parameters
+// `group` and `topic`, $3 and $4 unless given), one row per partition of
+// the change topic. A mark caught up at T itself releases it.
+std::string released(const std::string& c, const std::string& t, const std::string& group = "$3",
+                     const std::string& topic = "$4") {
+  const std::string marks =
+      "FROM webhook_read_marks m WHERE m.group_id = " + group + " AND m.topic = " + topic;
+  return "(EXISTS (SELECT 1 " + marks + ") AND NOT EXISTS (SELECT 1 " + marks +
+         " AND m.last_id < " + c + " COLLATE \"C\" AND m.caught_up_at < " + t + "))";
 }
 
 std::int64_t new_lease_token() {
@@ -124,6 +126,73 @@ std::string hold_and_deliver_sql(bool release) {
 const char* hold_and_deliver_name(bool release) {
   return release ? "webhooks_release_delivered" : "webhooks_extend_delivered";
 }
+
+// A claim's deliveries stored, and the endpoint's next ones read, in one
+// statement (Queue::record_and_continue). $1 the endpoint, $2 the lease
+// token, $3 the lease's length, $4-$6 the deliveries' arrays as
+// set_delivered_sql() takes them, $7 how many to read, and in commit order
+// $8 and $9 the marks' group and topic. The read's snapshot is the
+// statement's, from before the deliveries stored with it, so it passes over
+// their ids; the token proves that nobody else delivered from the queue
+// since the claim. With a released head among the rows read the lease is
+// extended (if it has not run out), otherwise given up. One row per
+// delivery read, each with whether the marks release it, after the kept
+// flag; a single row of nulls after `false` when the queue was given up; no
+// row when the token is not the claim's any more.
+std::string continue_sql(bool commit_order) {
+  const std::string order = commit_order ? "change_id COLLATE \"C\"" : "id";
+  const std::string go =
+      commit_order ? released("d.change_id", "d.enqueued_at", "$8", "$9") : "true";
+  const std::string keep = "k.head_go AND e.lease_until > k.at";
+  return "WITH nxt AS (SELECT id, change_id, body, attempts, "
+         "extract(epoch FROM committed_at)::float8 AS committed_s, " +
+         go +
+         " AS go FROM webhook_deliveries d WHERE endpoint_id = $1 AND status = 'pending' "
+         "AND id <> ALL ($4::bigint[]) ORDER BY " +
+         order +
+         " LIMIT $7), "
+         "held AS (UPDATE webhook_endpoints e SET "
+         "lease_until = CASE WHEN " +
+         keep + " THEN k.at + $3 * interval '1 millisecond' END, lease_token = CASE WHEN " + keep +
+         " THEN e.lease_token END, lease_pid = CASE WHEN " + keep +
+         " THEN e.lease_pid END "
+         "FROM (SELECT clock_timestamp() AS at, coalesce((SELECT go FROM nxt ORDER BY " +
+         order +
+         " LIMIT 1), false) AS head_go) k "
+         "WHERE e.id = $1 AND e.lease_token = $2 RETURNING e.lease_token IS NOT NULL AS kept), "
+         "done AS (" +
+         set_delivered_sql(4, ", held") +
+         " RETURNING 1) "
+         "SELECT h.kept, n.id, n.change_id, n.body, n.attempts, n.committed_s, n.go "
+         "FROM held h LEFT JOIN nxt n ON h.kept ORDER BY n." +
+         order;
+}
+const char* continue_name(bool commit_order) {
+  return commit_order ? "webhooks_continue_commit_order" : "webhooks_continue_key_order";
+}
+
+// The delivered outcomes of `recorded` as set_delivered_sql() takes them;
+// `other` is set to the one that is not a delivery, if any (at most one:
+// a claim stops at it).
+struct DeliveredArrays {
+  pg::ArrayLiteral ids, statuses, ages;
+  const Recorded* other = nullptr;
+  explicit DeliveredArrays(std::span<const Recorded> recorded) {
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto& r : recorded) {
+      if (r.decision.verdict != Verdict::kDelivered) {
+        other = &r;
+        continue;
+      }
+      ids.add(r.delivery->id);
+      statuses.add(r.result.status.value_or(0));
+      ages.add(age_ms(r, now));
+    }
+  }
+  static std::int64_t age_ms(const Recorded& r, std::chrono::steady_clock::time_point now) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(now - r.answered).count();
+  }
+};
 constexpr const char* kSetDelivered = "webhooks_set_delivered";
 
 }  // namespace
@@ -152,6 +221,9 @@ pqxx::connection& PgQueue::connection() {
     for (const bool release : {true, false}) {
       conn_->prepare(hold_name(release), hold_sql(release));
       conn_->prepare(hold_and_deliver_name(release), hold_and_deliver_sql(release));
+    }
+    for (const bool commit_order : {true, false}) {
+      conn_->prepare(continue_name(commit_order), continue_sql(commit_order));
     }
     conn_->prepare(kSetDelivered, set_delivered_sql(1, ""));
   }
@@ -191,12 +263,12 @@ std::optional<Claim> PgQueue::claim(std::int64_t lease_ms, int max) {
         c.secrets.push_back(head[0][2].as<std::string>());
         if (!head[0][3].is_null()) c.secrets.push_back(head[0][3].as<std::string>());
         c.lease = token;
+        c.commit_order = head[0][4].as<bool>();
         // In commit order the claim ends before the first delivery the marks
         // do not release yet (the head is released: the claim above checked).
-        const auto rows = head[0][4].as<bool>()
-                              ? tx.exec_prepared(kCommitOrderDeliveries, c.endpoint, max,
-                                                 marks_.group, marks_.topic)
-                              : tx.exec_prepared(kKeyOrderDeliveries, c.endpoint, max);
+        const auto rows = c.commit_order ? tx.exec_prepared(kCommitOrderDeliveries, c.endpoint, max,
+                                                            marks_.group, marks_.topic)
+                                         : tx.exec_prepared(kKeyOrderDeliveries, c.endpoint, max);
         for (const auto& r : rows) {
           if (!r[5].as<bool>()) break;
           c.deliveries.push_back({r[0].as<std::int64_t>(), r[1].as<std::string>(),
@@ -208,23 +280,10 @@ std::optional<Claim> PgQueue::claim(std::int64_t lease_ms, int max) {
 
 bool PgQueue::record(const Claim& claim, std::span<const Recorded> recorded, std::int64_t lease_ms,
                      bool release) {
-  const auto now = std::chrono::steady_clock::now();
-  const auto age_ms = [&](const Recorded& r) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(now - r.answered).count();
-  };
   // The deliveries in one statement; what is not one ends the claim, so
   // there is at most one such, stored by itself below.
-  pg::ArrayLiteral ids, statuses, ages;
-  const Recorded* other = nullptr;
-  for (const auto& r : recorded) {
-    if (r.decision.verdict != Verdict::kDelivered) {
-      other = &r;
-      continue;
-    }
-    ids.add(r.delivery->id);
-    statuses.add(r.result.status.value_or(0));
-    ages.add(age_ms(r));
-  }
+  DeliveredArrays arrays(recorded);
+  auto& [ids, statuses, ages, other] = arrays;
   const auto with_lease = [&](auto& tx, const char* statement, auto&&... more) {
     return release ? tx.exec_prepared(statement, claim.endpoint, claim.lease, more...)
                    : tx.exec_prepared(statement, claim.endpoint, claim.lease, lease_ms, more...);
@@ -241,9 +300,42 @@ bool PgQueue::record(const Claim& claim, std::span<const Recorded> recorded, std
   return in_transaction<pqxx::work>("record webhook attempts", [&](pqxx::work& tx) {
     if (with_lease(tx, hold_name(release)).empty()) return false;
     if (ids.size() > 0) tx.exec_prepared(kSetDelivered, ids.take(), statuses.take(), ages.take());
-    record_other(tx, claim, *other, age_ms(*other));
+    record_other(tx, claim, *other,
+                 DeliveredArrays::age_ms(*other, std::chrono::steady_clock::now()));
     return true;
   });
+}
+
+std::optional<std::vector<Delivery>> PgQueue::record_and_continue(
+    const Claim& claim, std::span<const Recorded> recorded, std::int64_t lease_ms, int max) {
+  DeliveredArrays arrays(recorded);
+  if (arrays.other != nullptr) {
+    throw std::logic_error("record_and_continue: an outcome that is not a delivery");
+  }
+  return in_transaction<pqxx::nontransaction>(
+      "record webhook attempts",
+      [&](pqxx::nontransaction& tx) -> std::optional<std::vector<Delivery>> {
+        const char* statement = continue_name(claim.commit_order);
+        const auto rows =
+            claim.commit_order
+                ? tx.exec_prepared(statement, claim.endpoint, claim.lease, lease_ms,
+                                   arrays.ids.take(), arrays.statuses.take(), arrays.ages.take(),
+                                   max, marks_.group, marks_.topic)
+                : tx.exec_prepared(statement, claim.endpoint, claim.lease, lease_ms,
+                                   arrays.ids.take(), arrays.statuses.take(), arrays.ages.take(),
+                                   max);
+        if (rows.empty()) return std::nullopt;
+        std::vector<Delivery> next;
+        if (!rows[0][0].as<bool>()) return next;
+        // In commit order the rows stop before the first one the marks do
+        // not release yet (the head is released: the lease was kept).
+        for (const auto& r : rows) {
+          if (!r[6].as<bool>()) break;
+          next.push_back({r[1].as<std::int64_t>(), r[2].as<std::string>(), r[3].as<std::string>(),
+                          r[4].as<int>(), r[5].as<double>()});
+        }
+        return next;
+      });
 }
 
 void PgQueue::record_other(pqxx::work& tx, const Claim& claim, const Recorded& rec,

@@ -27,6 +27,9 @@ class PgQueue final : public Queue {
   std::optional<Claim> claim(std::int64_t lease_ms, int max) override;
   bool record(const Claim& claim, std::span<const Recorded> recorded, std::int64_t lease_ms,
               bool release) override;
+  std::optional<std::vector<Delivery>> record_and_continue(const Claim& claim,
+                                                           std::span<const Recorded> recorded,
+                                                           std::int64_t lease_ms, int max) override;
   QueueStats stats() override;
   std::int64_t prune_delivered(std::int64_t keep_s) override;
 

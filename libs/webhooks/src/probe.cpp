@@ -14,6 +14,13 @@ constexpr core::EnumNames<Verdict, kVerdictCount> kVerdictLabels({
     {Verdict::kDisable, "disabled"},
 });
 
+metrics::Counter claims_counter(metrics::Registry& registry, const char* found) {
+  return registry.counter("millrace_webhooks_claims_total",
+                          "Claims of an endpoint's queue tried, by whether one was found (yes) or "
+                          "none was free with due deliveries (no)",
+                          {{"found", found}});
+}
+
 }  // namespace
 
 DispatchProbe::DispatchProbe(metrics::Registry& registry)
@@ -25,9 +32,14 @@ DispatchProbe::DispatchProbe(metrics::Registry& registry)
           registry.histogram("millrace_webhooks_commit_to_delivery_seconds",
                              "From a change's commit in PostgreSQL to its webhook's 2xx answer",
                              metrics::latency_buckets())),
+      claims_found_(claims_counter(registry, "yes")),
+      claims_empty_(claims_counter(registry, "no")),
       lease_lost_(registry.counter("millrace_webhooks_lease_lost_total",
                                    "Claims given up because another worker took the endpoint's "
                                    "queue (this worker stalled past its lease)")),
+      continued_(registry.counter("millrace_webhooks_claims_continued_total",
+                                  "Times a worker kept a busy endpoint's queue: storing its "
+                                  "deliveries read the next ones, instead of a new claim")),
       queue_errors_(registry.counter("millrace_webhooks_queue_errors_total",
                                      "Failures reading or writing the delivery queue in "
                                      "PostgreSQL (each retried)")),
@@ -86,6 +98,7 @@ void DispatchProbe::claimed(std::int64_t endpoint, const ClaimResult& result) {
     if (a.verdict == Verdict::kDelivered) commit_to_delivery_seconds_.observe(a.since_commit_s);
   }
   if (result.lease_lost) lease_lost_.inc();
+  if (result.continued > 0) continued_.inc(result.continued);
 }
 
 void DispatchProbe::queue_error() {

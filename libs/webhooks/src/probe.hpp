@@ -17,6 +17,8 @@ class DispatchProbe {
  public:
   explicit DispatchProbe(metrics::Registry& registry);
 
+  // A claim was tried: it found an endpoint to take, or none.
+  void looked(bool found) { (found ? claims_found_ : claims_empty_).inc(); }
   void claimed(std::int64_t endpoint, const ClaimResult& result);
   void queue_error();
   void stats(const QueueStats& stats);
@@ -34,7 +36,8 @@ class DispatchProbe {
  private:
   metrics::Registry& registry_;
   metrics::Histogram request_seconds_, commit_to_delivery_seconds_;
-  metrics::Counter lease_lost_, queue_errors_, wakeups_, commit_wakeups_, listener_lost_;
+  metrics::Counter claims_found_, claims_empty_, lease_lost_, continued_, queue_errors_, wakeups_,
+      commit_wakeups_, listener_lost_;
   metrics::Gauge listening_;
   std::mutex mutex_;
   QueueStats last_;  // under mutex_, read by the computed gauges at scrape

@@ -31,6 +31,7 @@ struct Claim {
   std::string url;
   std::vector<std::string> secrets;  // the current one first
   std::int64_t lease = 0;
+  bool commit_order = true;  // the endpoint's ordering: commit, or key
   std::vector<Delivery> deliveries;
 };
 
@@ -69,6 +70,15 @@ class Queue {
   // first that is not).
   virtual bool record(const Claim& claim, std::span<const Recorded> recorded, std::int64_t lease_ms,
                       bool release) = 0;
+  // For a claim whose outcomes are all deliveries: stores them as record()
+  // does and, in the same round trip, reads the endpoint's next pending
+  // deliveries, up to `max` in queue order and released as claim() reads
+  // them, so that a worker keeps a busy queue without claiming it again.
+  // With some, the lease is extended and they are returned; with none, or
+  // when the lease ran out, the queue is given up and the list is empty.
+  // nullopt (nothing stored) when the lease is no longer this claim's.
+  virtual std::optional<std::vector<Delivery>> record_and_continue(
+      const Claim& claim, std::span<const Recorded> recorded, std::int64_t lease_ms, int max) = 0;
   virtual QueueStats stats() = 0;
   // Deletes delivered rows older than `keep_s`; returns how many.
   virtual std::int64_t prune_delivered(std::int64_t keep_s) = 0;

@@ -43,6 +43,7 @@ class Dispatcher {
     // A claim's lease outlives a request that runs to its timeout, and the
     // recording after it, twice over.
     rules_.lease_ms = 2 * config.timeout_ms + 10000;
+    rules_.max_per_claim = static_cast<int>(config.max_per_claim);
     rules_.user_agent = "millrace-webhooks/1";
     rules_.now_s = [] {
       return std::chrono::duration_cast<std::chrono::seconds>(
@@ -188,6 +189,7 @@ class Dispatcher {
       const auto seen = wakeups_.load();
       rules.schedule = config_.reloaded_schedule.value_or(config_.schedule);  // a SIGHUP's
       const auto claim = queue.claim(rules.lease_ms, static_cast<int>(config_.max_per_claim));
+      probe_.looked(claim.has_value());
       if (!claim) {
         wait_for_work(seen);
         return true;
@@ -199,10 +201,11 @@ class Dispatcher {
         runtime::log_warn(who, "endpoint " + std::to_string(claim->endpoint) +
                                    ": its lease ran out mid-claim; another worker has its queue");
       }
-      // A full claim left deliveries behind: claim again at once. Otherwise
-      // only a wake-up since `seen` (or a passed look) brings new work; what
-      // the claim stopped at comes due with the poll.
-      if (std::cmp_less(claim->deliveries.size(), config_.max_per_claim)) wait_for_work(seen);
+      // A claim that spent its budget may have left deliveries behind:
+      // claim again at once. Otherwise only a wake-up since `seen` (or a
+      // passed look) brings new work; what the claim stopped at comes due
+      // with the poll.
+      if (!result.budget_spent) wait_for_work(seen);
       return true;
     });
   }

@@ -32,26 +32,54 @@ class FakeQueue final : public Queue {
   std::vector<std::size_t> transactions;  // outcomes per record() call
   bool lease_held = true;
   int released = 0;
+  // What the queue holds after the claim's deliveries, in order: read by
+  // record_and_continue(), up to its `max` at a time.
+  std::deque<Delivery> pending;
+  std::vector<int> continue_max;  // each record_and_continue()'s `max`
+  // Lost at this record_and_continue() call (1: the first), not before.
+  std::size_t lease_lost_at_continue = 0;
   std::optional<Claim> claim(std::int64_t, int) override { return std::nullopt; }
   bool record(const Claim&, std::span<const Recorded> rs, std::int64_t, bool release) override {
     if (!lease_held) return false;
-    for (const auto& r : rs) recorded.emplace_back(r.delivery->id, r.decision.verdict);
-    transactions.push_back(rs.size());
+    store(rs);
     if (release) ++released;
     return true;
   }
+  std::optional<std::vector<Delivery>> record_and_continue(const Claim&,
+                                                           std::span<const Recorded> rs,
+                                                           std::int64_t, int max) override {
+    continue_max.push_back(max);
+    if (continue_max.size() == lease_lost_at_continue) lease_held = false;
+    if (!lease_held) return std::nullopt;
+    for (const auto& r : rs) REQUIRE(r.decision.verdict == Verdict::kDelivered);
+    store(rs);
+    std::vector<Delivery> next;
+    while (!pending.empty() && std::cmp_less(next.size(), max)) {
+      next.push_back(pending.front());
+      pending.pop_front();
+    }
+    if (next.empty()) ++released;
+    return next;
+  }
   QueueStats stats() override { return {}; }
   std::int64_t prune_delivered(std::int64_t) override { return 0; }
+
+ private:
+  void store(std::span<const Recorded> rs) {
+    for (const auto& r : rs) recorded.emplace_back(r.delivery->id, r.decision.verdict);
+    transactions.push_back(rs.size());
+  }
 };
+
+Delivery delivery_of(int i) {
+  return {i, "change-" + std::to_string(i), "{\"n\":" + std::to_string(i) + "}", 0, 0};
+}
 
 const std::string kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 Claim claim_of(int deliveries) {
-  Claim c{7, "https://hooks.example.com/in", {kSecret}, 42, {}};
-  for (int i = 1; i <= deliveries; ++i) {
-    c.deliveries.push_back(
-        {i, "change-" + std::to_string(i), "{\"n\":" + std::to_string(i) + "}", 0, 0});
-  }
+  Claim c{7, "https://hooks.example.com/in", {kSecret}, 42, true, {}};
+  for (int i = 1; i <= deliveries; ++i) c.deliveries.push_back(delivery_of(i));
   return c;
 }
 
@@ -161,6 +189,61 @@ TEST_CASE("a lost lease stops the claim without releasing another worker's queue
     CHECK(result.attempts.empty());  // not stored: another worker sends them again
   }
   CHECK(queue.released == 0);
+}
+
+TEST_CASE("a busy queue is kept: storing its deliveries reads the next ones") {
+  ScriptedSender sender;
+  FakeQueue queue;
+  for (int i = 4; i <= 8; ++i) queue.pending.push_back(delivery_of(i));
+  std::atomic<bool> stopping{false};
+  auto r = rules();
+  SECTION("until the queue is empty, which gives it up") {
+    const auto result = deliver_claim(claim_of(3), queue, sender, r, stopping);
+    REQUIRE(sender.posts.size() == 8);
+    for (std::size_t i = 0; i < 8; ++i) {
+      CHECK(sender.posts[i].body == "{\"n\":" + std::to_string(i + 1) + "}");
+      CHECK(queue.recorded[i] == std::pair<std::int64_t, Verdict>{i + 1, Verdict::kDelivered});
+    }
+    // Three stores: each read what came next, the last read nothing.
+    CHECK(queue.transactions == std::vector<std::size_t>{3, 5});
+    CHECK(queue.continue_max == std::vector<int>{97, 92});
+    CHECK(queue.released == 1);
+    CHECK(result.continued == 1);
+    CHECK_FALSE(result.budget_spent);
+    CHECK(result.attempts.size() == 8);
+  }
+  SECTION("until the claim's budget is spent, which gives the queue up for the others") {
+    r.max_per_claim = 5;
+    const auto result = deliver_claim(claim_of(3), queue, sender, r, stopping);
+    CHECK(sender.posts.size() == 5);
+    CHECK(queue.continue_max == std::vector<int>{2});
+    CHECK(queue.transactions == std::vector<std::size_t>{3, 2});
+    CHECK(queue.released == 1);
+    CHECK(result.budget_spent);
+    CHECK(queue.pending.size() == 3);
+  }
+  SECTION("not past a failure, which is stored with the release") {
+    sender.answers = {{200, "", std::nullopt},
+                      {200, "", std::nullopt},
+                      {200, "", std::nullopt},
+                      {200, "", std::nullopt},
+                      {500, "", std::nullopt}};
+    const auto result = deliver_claim(claim_of(3), queue, sender, r, stopping);
+    CHECK(sender.posts.size() == 5);
+    CHECK(queue.recorded.back() == std::pair<std::int64_t, Verdict>{5, Verdict::kRetry});
+    CHECK(queue.continue_max == std::vector<int>{97});
+    CHECK(queue.released == 1);
+    CHECK_FALSE(result.budget_spent);
+  }
+  SECTION("a lease lost as the deliveries are stored ends the claim, uncounted") {
+    queue.lease_lost_at_continue = 1;
+    const auto result = deliver_claim(claim_of(3), queue, sender, r, stopping);
+    CHECK(result.lease_lost);
+    CHECK(result.attempts.empty());
+    CHECK(queue.recorded.empty());
+    CHECK(queue.released == 0);
+    CHECK(sender.posts.size() == 3);
+  }
 }
 
 TEST_CASE("stopping ends a claim between requests") {
