@@ -42,13 +42,13 @@ std::int64_t new_lease_token() {
 // key's check) until it commits, which FOR UPDATE conflicts with, and SKIP
 // LOCKED then passed over an endpoint whose queue was being added to. Under
 // steady load the consumer's batches follow one another, and claims found
-// nothing for tens of milliseconds while deliveries waited.
+// nothing for tens of milliseconds while deliveries waited. Two candidates
+// are taken, so that the claim also tells whether another endpoint could be
+// claimed (Claim::more); the other one's lock ends with the statement.
 constexpr const char* kClaim = "webhooks_claim";
 std::string claim_sql() {
-  return "UPDATE webhook_endpoints SET lease_token = $1, lease_pid = pg_backend_pid(), "
-         "  lease_until = clock_timestamp() + $2 * interval '1 millisecond' "
-         "WHERE id = ("
-         "  SELECT e.id FROM webhook_endpoints e "
+  return "WITH c AS ("
+         "  SELECT e.id, h.next_attempt_at FROM webhook_endpoints e "
          "  CROSS JOIN LATERAL ("
          "    (SELECT d.next_attempt_at, d.change_id, d.enqueued_at FROM webhook_deliveries d "
          "      WHERE e.ordering = 'commit' AND d.endpoint_id = e.id AND d.status = 'pending' "
@@ -63,10 +63,13 @@ std::string claim_sql() {
          ") "
          "    AND (e.lease_until IS NULL OR e.lease_until < clock_timestamp() "
          "      OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = e.lease_pid)) "
-         "  ORDER BY h.next_attempt_at LIMIT 1 FOR NO KEY UPDATE OF e SKIP LOCKED) "
+         "  ORDER BY h.next_attempt_at LIMIT 2 FOR NO KEY UPDATE OF e SKIP LOCKED) "
+         "UPDATE webhook_endpoints SET lease_token = $1, lease_pid = pg_backend_pid(), "
+         "  lease_until = clock_timestamp() + $2 * interval '1 millisecond' "
+         "WHERE id = (SELECT id FROM c ORDER BY next_attempt_at LIMIT 1) "
          "RETURNING id, url, secret, "
          "  CASE WHEN previous_secret_until > clock_timestamp() THEN previous_secret END, "
-         "  ordering = 'commit'";
+         "  ordering = 'commit', (SELECT count(*) FROM c) > 1";
 }
 
 // Up to $2 of endpoint $1's pending deliveries in queue order, each with
@@ -264,6 +267,7 @@ std::optional<Claim> PgQueue::claim(std::int64_t lease_ms, int max) {
         if (!head[0][3].is_null()) c.secrets.push_back(head[0][3].as<std::string>());
         c.lease = token;
         c.commit_order = head[0][4].as<bool>();
+        c.more = head[0][5].as<bool>();
         // In commit order the claim ends before the first delivery the marks
         // do not release yet (the head is released: the claim above checked).
         const auto rows = c.commit_order ? tx.exec_prepared(kCommitOrderDeliveries, c.endpoint, max,

@@ -32,6 +32,7 @@ struct Claim {
   std::vector<std::string> secrets;  // the current one first
   std::int64_t lease = 0;
   bool commit_order = true;  // the endpoint's ordering: commit, or key
+  bool more = false;         // another endpoint could be claimed as this one was
   std::vector<Delivery> deliveries;
 };
 
@@ -60,8 +61,9 @@ class Queue {
  public:
   virtual ~Queue() = default;
   // Takes the active endpoint whose queue's head is due the longest, if any
-  // is free (SELECT ... FOR UPDATE SKIP LOCKED, then a lease of `lease_ms`),
-  // with up to `max` of its pending deliveries in queue order.
+  // is free (SELECT ... FOR NO KEY UPDATE SKIP LOCKED, then a lease of
+  // `lease_ms`), with up to `max` of its pending deliveries in queue order,
+  // and whether another endpoint was free to claim too.
   virtual std::optional<Claim> claim(std::int64_t lease_ms, int max) = 0;
   // Stores the outcomes of attempts of the claim, in one transaction, and
   // extends the lease, or gives the endpoint's queue up for the next claim

@@ -106,8 +106,8 @@ class Dispatcher {
   }
 
   // Wakes one idle worker, not all: it passes the look on to another only
-  // if its claim found work (pass_look), so a wake-up costs one claim per
-  // endpoint with deliveries, plus one that finds none, instead of a claim
+  // if its claim found another endpoint free to claim too (pass_look), so a
+  // wake-up costs one claim per endpoint with deliveries, instead of a claim
   // by every idle worker. A worker busy with a claim sees the wake-up
   // when it is done (wait_for_work's `seen`).
   void wake_workers() {
@@ -118,8 +118,8 @@ class Dispatcher {
     work_.notify_one();
   }
 
-  // After a claim that found work: another endpoint may have some too. Held
-  // until a worker is idle to take it.
+  // After a claim that found another endpoint free to claim too. Held until
+  // a worker is idle to take it.
   void pass_look() {
     {
       std::lock_guard lock(mutex_);
@@ -194,7 +194,7 @@ class Dispatcher {
         wait_for_work(seen);
         return true;
       }
-      pass_look();
+      if (claim->more) pass_look();
       const auto result = detail::deliver_claim(*claim, queue, *sender, rules, stopping_);
       probe_.claimed(claim->endpoint, result);
       if (result.lease_lost) {

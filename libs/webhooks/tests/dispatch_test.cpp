@@ -78,7 +78,7 @@ Delivery delivery_of(int i) {
 const std::string kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 Claim claim_of(int deliveries) {
-  Claim c{7, "https://hooks.example.com/in", {kSecret}, 42, true, {}};
+  Claim c{7, "https://hooks.example.com/in", {kSecret}, 42, true, false, {}};
   for (int i = 1; i <= deliveries; ++i) c.deliveries.push_back(delivery_of(i));
   return c;
 }
