@@ -286,26 +286,27 @@ bool PgQueue::record(const Claim& claim, std::span<const Recorded> recorded, std
                      bool release) {
   // The deliveries in one statement; what is not one ends the claim, so
   // there is at most one such, stored by itself below.
-  DeliveredArrays arrays(recorded);
-  auto& [ids, statuses, ages, other] = arrays;
+  DeliveredArrays a(recorded);
   const auto with_lease = [&](auto& tx, const char* statement, auto&&... more) {
     return release ? tx.exec_prepared(statement, claim.endpoint, claim.lease, more...)
                    : tx.exec_prepared(statement, claim.endpoint, claim.lease, lease_ms, more...);
   };
-  if (other == nullptr) {
+  if (a.other == nullptr) {
     // Only deliveries, the usual case: one statement.
     return in_transaction<pqxx::nontransaction>(
         "record webhook attempts", [&](pqxx::nontransaction& tx) {
-          return with_lease(tx, hold_and_deliver_name(release), ids.take(), statuses.take(),
-                            ages.take())[0][0]
+          return with_lease(tx, hold_and_deliver_name(release), a.ids.take(), a.statuses.take(),
+                            a.ages.take())[0][0]
                      .as<std::int64_t>() > 0;
         });
   }
   return in_transaction<pqxx::work>("record webhook attempts", [&](pqxx::work& tx) {
     if (with_lease(tx, hold_name(release)).empty()) return false;
-    if (ids.size() > 0) tx.exec_prepared(kSetDelivered, ids.take(), statuses.take(), ages.take());
-    record_other(tx, claim, *other,
-                 DeliveredArrays::age_ms(*other, std::chrono::steady_clock::now()));
+    if (a.ids.size() > 0) {
+      tx.exec_prepared(kSetDelivered, a.ids.take(), a.statuses.take(), a.ages.take());
+    }
+    record_other(tx, claim, *a.other,
+                 DeliveredArrays::age_ms(*a.other, std::chrono::steady_clock::now()));
     return true;
   });
 }
