@@ -72,19 +72,33 @@ std::string claim_sql() {
          "  ordering = 'commit', (SELECT count(*) FROM c) > 1";
 }
 
-// Up to $2 of endpoint $1's pending deliveries in queue order, each with
-// whether the marks ($3, $4) release it in commit order; in key order every
-// one is.
+// The queue order of an endpoint's deliveries: change-id order in commit
+// order, enqueue order (id) in key order.
+std::string queue_order(bool commit_order) {
+  return commit_order ? "change_id COLLATE \"C\"" : "id";
+}
+
+// Up to `max` of endpoint $1's pending deliveries in queue order, but for
+// those `also` leaves out (an SQL condition, or empty), with the columns of
+// a Delivery and whether the marks (`group`, `topic`) release each in commit
+// order (column `go`); in key order every one is.
+std::string pending_sql(bool commit_order, const std::string& max, const std::string& group,
+                        const std::string& topic, const std::string& also = "") {
+  const std::string go =
+      commit_order ? released("d.change_id", "d.enqueued_at", group, topic) : "true";
+  return "SELECT id, change_id, body, attempts, extract(epoch FROM committed_at)::float8 AS "
+         "committed_s, " +
+         go + " AS go FROM webhook_deliveries d WHERE endpoint_id = $1 AND status = 'pending'" +
+         (also.empty() ? "" : " AND " + also) + " ORDER BY " + queue_order(commit_order) +
+         " LIMIT " + max;
+}
+
+// A claim's deliveries: $1 the endpoint, $2 how many, $3 and $4 the marks'
+// group and topic in commit order.
 constexpr const char* kCommitOrderDeliveries = "webhooks_commit_order_deliveries";
 constexpr const char* kKeyOrderDeliveries = "webhooks_key_order_deliveries";
 std::string deliveries_sql(bool commit_order) {
-  const std::string columns =
-      "SELECT id, change_id, body, attempts, extract(epoch FROM committed_at)::float8, ";
-  const std::string pending =
-      " FROM webhook_deliveries d WHERE endpoint_id = $1 AND status = 'pending' ORDER BY ";
-  return commit_order ? columns + released("d.change_id", "d.enqueued_at") + pending +
-                            "change_id COLLATE \"C\" LIMIT $2"
-                      : columns + "true" + pending + "id LIMIT $2";
+  return pending_sql(commit_order, "$2", "$3", "$4");
 }
 
 // The UPDATE that extends the claim's lease, or gives the queue up when
@@ -143,17 +157,10 @@ const char* hold_and_deliver_name(bool release) {
 // flag; a single row of nulls after `false` when the queue was given up; no
 // row when the token is not the claim's any more.
 std::string continue_sql(bool commit_order) {
-  const std::string order = commit_order ? "change_id COLLATE \"C\"" : "id";
-  const std::string go =
-      commit_order ? released("d.change_id", "d.enqueued_at", "$8", "$9") : "true";
+  const std::string order = queue_order(commit_order);
   const std::string keep = "k.head_go AND e.lease_until > k.at";
-  return "WITH nxt AS (SELECT id, change_id, body, attempts, "
-         "extract(epoch FROM committed_at)::float8 AS committed_s, " +
-         go +
-         " AS go FROM webhook_deliveries d WHERE endpoint_id = $1 AND status = 'pending' "
-         "AND id <> ALL ($4::bigint[]) ORDER BY " +
-         order +
-         " LIMIT $7), "
+  return "WITH nxt AS (" + pending_sql(commit_order, "$7", "$8", "$9", "id <> ALL ($4::bigint[])") +
+         "), "
          "held AS (UPDATE webhook_endpoints e SET "
          "lease_until = CASE WHEN " +
          keep + " THEN k.at + $3 * interval '1 millisecond' END, lease_token = CASE WHEN " + keep +
