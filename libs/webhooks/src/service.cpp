@@ -188,7 +188,7 @@ class Dispatcher {
     guarded(who, [&] {
       const auto seen = wakeups_.load();
       rules.schedule = config_.reloaded_schedule.value_or(config_.schedule);  // a SIGHUP's
-      const auto claim = queue.claim(rules.lease_ms, static_cast<int>(config_.max_per_claim));
+      const auto claim = queue.claim(rules.lease_ms, rules.max_per_claim);
       probe_.looked(claim.has_value());
       if (!claim) {
         wait_for_work(seen);
