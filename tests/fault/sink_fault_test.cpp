@@ -221,28 +221,27 @@ TEST_CASE("a paused zombie worker is fenced and nothing lands twice", "[zombie]"
                                                    {"MILLRACE_BATCH_CLOSE_WHEN_IDLE", "false"}};
   auto a = p.start_sink("sink-a", slow);
   auto b = p.start_sink("sink-b", slow);
-  constexpr std::int64_t kCount = 40'000;
+  constexpr std::int64_t kCount = 60'000;
   int producer_rc = -1;
+  std::atomic<bool> producing{true};
   std::string summary;
-  std::thread producer([&] { producer_rc = p.run_producer(kCount, 31337, 0.05, 2000, &summary); });
+  // Joined on every way out, a failed REQUIRE's too.
+  std::jthread producer([&] {
+    producer_rc = p.run_producer(kCount, 31337, 0.05, 2000, &summary);
+    producing = false;
+  });
 
-  // Wait until a really owns partitions and is consuming them.
+  // a must hold an open batch with records in it when it freezes. Being
+  // assigned is not enough: on a busy machine a's first fetch can come
+  // after the freeze, and a worker that froze with nothing read has nothing
+  // to be refused. So: wait for a's first committed batch, then freeze a
+  // third of the way into the next one, while the producer still feeds it.
   const std::string log_path_a = p.log_dir + "/" + p.topic + ".sink-a.log";
-  const auto count_assigned = [&] {
-    const std::string text = read_file(log_path_a);
-    std::size_t n = 0;
-    for (auto pos = text.find("INFO sink: assigned"); pos != std::string::npos;
-         pos = text.find("INFO sink: assigned", pos + 1)) {
-      ++n;
-    }
-    return n;
-  };
-  const auto until = std::chrono::steady_clock::now() + seconds(60);
-  while (count_assigned() == 0 && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(milliseconds(100));
-  }
-  REQUIRE(count_assigned() > 0);
-  std::this_thread::sleep_for(milliseconds(1500));
+  REQUIRE(eventually(
+      [&] { return scrape_metric(a.metrics_port, "millrace_records_consumed_total") > 0; },
+      seconds(120)));
+  std::this_thread::sleep_for(milliseconds(1000));
+  REQUIRE(producing);  // records keep arriving into a's open batch
   // Frozen past the session timeout (6 s): the group gives its partitions to
   // b. a wakes only once b has committed every partition past where it stood
   // when a froze: then a's overdue batch must be refused. (Woken earlier, a
