@@ -190,23 +190,29 @@ std::vector<std::int32_t> BatchCommitter::fence(pqxx::work& tx, const Batch& bat
 }
 
 void BatchCommitter::account(pqxx::work& tx, const Batch& batch) {
-  // One multi-row upsert, summed into the lifetime totals.
-  std::string values;
+  // One multi-row upsert, summed into the lifetime totals; prepared, as the
+  // fence is, so that PostgreSQL does not plan it for every batch.
+  constexpr const char* kAccount = "millrace_account";
+  pg::ArrayLiteral partitions, outcomes, reasons, counts;
+  bool any = false;
   for (const auto& [partition, progress] : batch.partitions()) {
     for (const auto& [key, n] : progress.tally.counts()) {
-      if (!values.empty()) values += ',';
-      values += "(" + tx.quote(group_) + "," + tx.quote(topic_) + "," + std::to_string(partition) +
-                "," + tx.quote(std::string(core::outcome_code(key.first))) + "," +
-                tx.quote(std::string(key.second)) + "," + std::to_string(n) + ")";
+      partitions.add(partition);
+      outcomes.add(core::outcome_code(key.first));
+      reasons.add(key.second);
+      counts.add(static_cast<std::int64_t>(n));
+      any = true;
     }
   }
-  if (values.empty()) return;
-  tx.exec(
-      "INSERT INTO record_outcomes (group_id, topic, partition, outcome, reason, records) "
-      "VALUES " +
-      values +
-      " ON CONFLICT (group_id, topic, partition, outcome, reason) "
-      "DO UPDATE SET records = record_outcomes.records + EXCLUDED.records");
+  if (!any) return;
+  tx.conn().prepare(kAccount,
+                    "INSERT INTO record_outcomes (group_id, topic, partition, outcome, reason, "
+                    "records) SELECT $1, $2, u.* FROM unnest($3::integer[], $4::text[], "
+                    "$5::text[], $6::bigint[]) AS u "
+                    "ON CONFLICT (group_id, topic, partition, outcome, reason) "
+                    "DO UPDATE SET records = record_outcomes.records + EXCLUDED.records");
+  tx.exec_prepared(kAccount, group_, topic_, partitions.take(), outcomes.take(), reasons.take(),
+                   counts.take());
 }
 
 std::string BatchCommitter::describe(const Refusal& r) const {
