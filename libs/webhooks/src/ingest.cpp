@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <unordered_set>
 
+#include "batch_rows.hpp"
 #include "millrace/pg/array.hpp"
 #include "read_marks.hpp"
 #include "wakeup.hpp"
@@ -203,12 +204,11 @@ void IngestHandler::refuse(stream::Batch& batch, stream::BatchState& state,
   }
 }
 
-// Returns whether any delivery was enqueued.
 namespace {
 
-bool enqueue(pqxx::work& tx, stream::Batch& batch, IngestBatch& b) {
-  if (b.pending.empty()) return false;
-  // A change repeated within the batch is enqueued once, from its first copy.
+// The first copy of each change id, in record order: a change repeated
+// within the batch is enqueued once, the others counted as duplicates.
+std::vector<const Pending*> first_copies(stream::Batch& batch, const IngestBatch& b) {
   std::unordered_set<std::string_view> seen;
   std::vector<const Pending*> firsts;
   for (const auto& p : b.pending) {
@@ -220,84 +220,56 @@ bool enqueue(pqxx::work& tx, stream::Batch& batch, IngestBatch& b) {
                       1);
     }
   }
-  pg::ArrayLiteral ids, tables, ops, bodies, commits, audiences;
-  for (const auto* p : firsts) {
-    ids.add(p->change.id);
-    tables.add(p->change.table);
-    ops.add(p->change.op);
-    bodies.add(p->change.body);
-    commits.add(p->change.commit_time);
-    audiences.add(p->change.audience);
-  }
-  // Per change: how many endpoints it matched, and how many deliveries it
-  // got now (fewer when enqueued before: a duplicate).
-  // Prepared, so planned once per session rather than once per batch;
-  // defined again, unchanged, on every call (a no-op for libpqxx), as the
-  // stream's session may have been replaced since the last batch.
-  constexpr const char* kEnqueue = "webhooks_enqueue";
-  tx.conn().prepare(
-      kEnqueue,
-      "WITH c AS ("
-      "  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], "
-      "    $5::timestamptz[], $6::text[]) "
-      "  WITH ORDINALITY AS c(change_id, tbl, op, body, committed_at, audience, ord)), "
-      "m AS ("
-      "  SELECT c.ord, e.id AS endpoint_id FROM c JOIN webhook_endpoints e "
-      "  ON (e.tables IS NULL OR c.tbl = ANY (e.tables) "
-      "      OR split_part(c.tbl, '.', 2) = ANY (e.tables)) "
-      "  AND (e.ops IS NULL OR c.op = ANY (e.ops)) "
-      "  AND (c.audience = '' OR c.audience = 'webhooks:' || e.id)), "
-      "ins AS ("
-      "  INSERT INTO webhook_deliveries (endpoint_id, change_id, body, committed_at) "
-      "  SELECT m.endpoint_id, c.change_id, c.body, c.committed_at FROM m JOIN c USING (ord) "
-      "  ORDER BY m.ord, m.endpoint_id "
-      "  ON CONFLICT (endpoint_id, change_id) DO NOTHING RETURNING change_id), "
-      "n AS (SELECT change_id, count(*) AS enqueued FROM ins GROUP BY change_id) "
-      "SELECT c.ord, count(m.endpoint_id), coalesce(max(n.enqueued), 0) "
-      "FROM c LEFT JOIN m USING (ord) LEFT JOIN n USING (change_id) "
-      "GROUP BY c.ord ORDER BY c.ord");
-  const auto rows = tx.exec_prepared(kEnqueue, ids.take(), tables.take(), ops.take(), bodies.take(),
-                                     commits.take(), audiences.take());
-  bool any_enqueued = false;
-  for (const auto& r : rows) {
-    const auto* p = firsts.at(r[0].as<std::size_t>() - 1);
-    const auto matched = r[1].as<std::int64_t>();
-    const auto enqueued = r[2].as<std::int64_t>();
-    any_enqueued = any_enqueued || enqueued > 0;
-    auto& tally = batch.at(p->record.partition).tally;
-    if (matched == 0) {
+  return firsts;
+}
+
+// A change no endpoint took is filtered; one whose deliveries were all
+// enqueued before is a duplicate.
+void count_outcomes(stream::Batch& batch, const std::vector<const Pending*>& firsts,
+                    const std::vector<Enqueued>& enqueued) {
+  for (std::size_t i = 0; i < firsts.size(); ++i) {
+    auto& tally = batch.at(firsts[i]->record.partition).tally;
+    if (enqueued[i].matched == 0) {
       tally.move({core::Outcome::kPersisted, ""}, {core::Outcome::kFiltered, "no_endpoint"}, 1);
-    } else if (enqueued == 0) {
+    } else if (enqueued[i].enqueued == 0) {
       tally.move({core::Outcome::kPersisted, ""}, {core::Outcome::kDuplicate, "duplicate_id"}, 1);
     }
   }
-  return any_enqueued;
 }
 
 }  // namespace
 
-// Every change is matched against every endpoint's filter in SQL, in the
-// batch's transaction, so a filter changed by `millrace webhooks` applies
-// from one committed batch to the next. Deliveries are inserted in record
-// order, which gives each endpoint's queue (ordered by delivery id) the
-// feed's order.
+// The deliveries and the marks go in one statement (batch_rows.hpp), which
+// also wakes the workers for what it enqueued, and for deliveries in
+// commit order its marks let go.
 void IngestHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchState& state) {
   auto& b = of(state);
   b.wakes = false;
   store_set_aside(tx, group_, topic_, b.set_aside);
-  const bool enqueued = enqueue(tx, batch, b);
-  if (!b.whole) return;  // rolled back: no marks, no wake-up
-  std::map<std::int32_t, std::string> last_ids;
-  for (const auto& p : b.pending) {
-    auto& last = last_ids[p.record.partition];
-    last = std::max(last, p.change.id);
+  const auto firsts = first_copies(batch, b);
+  std::vector<const ChangeFacts*> changes;
+  changes.reserve(firsts.size());
+  for (const auto* p : firsts) changes.push_back(&p->change);
+  RowsWritten written;
+  if (!b.whole) {
+    // A slice, rolled back after: its deliveries alone, no marks, no wake-up.
+    if (changes.empty()) return;
+    BatchRows rows;
+    rows.changes = std::move(changes);
+    written = write_rows(tx, group_, topic_, rows);
+  } else {
+    std::map<std::int32_t, std::string> last_ids;
+    for (const auto& p : b.pending) {
+      auto& last = last_ids[p.record.partition];
+      last = std::max(last, p.change.id);
+    }
+    // began() asked them for this transaction.
+    if (!b.ends) throw std::logic_error("webhooks: a whole batch written without began()");
+    written = marks_.write(tx, *b.ends, batch.read_to(), last_ids, std::move(changes));
+    b.ends.reset();
+    b.wakes = written.woke;
   }
-  // Wakes the workers for what it enqueued, and for deliveries in commit
-  // order its marks let go.
-  // began() asked them for this transaction.
-  if (!b.ends) throw std::logic_error("webhooks: a whole batch written without began()");
-  b.wakes = marks_.write(tx, *b.ends, batch.read_to(), last_ids, enqueued);
-  b.ends.reset();
+  count_outcomes(batch, firsts, written.changes);
 }
 
 }  // namespace millrace::webhooks::detail

@@ -5,8 +5,6 @@
 #include <future>
 
 #include "millrace/kafka/consumer.hpp"
-#include "millrace/pg/array.hpp"
-#include "wakeup.hpp"
 
 namespace millrace::webhooks::detail {
 
@@ -114,47 +112,28 @@ ReadMarks::Ends ReadMarks::ask_ends() {
   });
 }
 
-bool ReadMarks::write(pqxx::work& tx, Ends& ends,
-                      const std::map<std::int32_t, std::int64_t>& read_to,
-                      const std::map<std::int32_t, std::string>& last_ids, bool enqueued) {
+RowsWritten ReadMarks::write(pqxx::work& tx, Ends& ends,
+                             const std::map<std::int32_t, std::int64_t>& read_to,
+                             const std::map<std::int32_t, std::string>& last_ids,
+                             std::vector<const ChangeFacts*> changes) {
   const auto asked = ends.get();
   std::lock_guard lock(mutex_);
   // A batch that does not commit is written again, marks and all.
-  const auto at_end = write_locked(tx, asked, read_to, last_ids, enqueued);
-  if (at_end) last_at_end_ = *at_end;
-  return enqueued || at_end.has_value();
+  BatchRows rows;
+  rows.changes = std::move(changes);
+  rows.wake_on_enqueue = true;
+  return write_locked(tx, asked, read_to, last_ids, std::move(rows));
 }
 
-std::optional<std::string> ReadMarks::write_locked(
-    pqxx::work& tx, const std::map<std::int32_t, std::int64_t>& ends,
-    const std::map<std::int32_t, std::int64_t>& read_to,
-    const std::map<std::int32_t, std::string>& last_ids, bool enqueued) {
-  const auto marks = marks_for(ends, read_to, last_ids);
-  pg::ArrayLiteral partitions, ids, at_end;
-  bool any_at_end = false;
-  for (const auto& m : marks) {
-    partitions.add(m.partition);
-    ids.add(m.last_id);
-    at_end.add(m.at_end ? "t" : "f");
-    any_at_end = any_at_end || m.at_end;
-  }
-  // The marks, and the wake-up when there is one to send, in one round
-  // trip. The time is the transaction's start, before the ends were asked
-  // (read_marks.hpp).
-  const auto row = tx.exec_params1(
-      "WITH w AS (INSERT INTO webhook_read_marks AS w "
-      "  (group_id, topic, partition, last_id, caught_up_at) "
-      "  SELECT $1, $2, p, i, CASE WHEN e THEN now() ELSE '-infinity' END "
-      "  FROM unnest($3::integer[], $4::text[], $5::boolean[]) AS m(p, i, e) "
-      "  ON CONFLICT (group_id, topic, partition) DO UPDATE SET "
-      "    last_id = GREATEST(w.last_id, EXCLUDED.last_id), "
-      "    caught_up_at = GREATEST(w.caught_up_at, EXCLUDED.caught_up_at)) "
-      "SELECT now()::text, count(pg_notify($6, current_schema())) "
-      "FROM (SELECT 1 WHERE $7) AS wake",
-      group_, topic_, partitions.take(), ids.take(), at_end.take(), std::string(kWakeChannel),
-      enqueued || any_at_end);
-  if (!any_at_end) return std::nullopt;
-  return row[0].as<std::string>();
+RowsWritten ReadMarks::write_locked(pqxx::work& tx,
+                                    const std::map<std::int32_t, std::int64_t>& ends,
+                                    const std::map<std::int32_t, std::int64_t>& read_to,
+                                    const std::map<std::int32_t, std::string>& last_ids,
+                                    BatchRows rows) {
+  rows.marks = marks_for(ends, read_to, last_ids);
+  auto written = write_rows(tx, group_, topic_, rows);
+  if (written.at_end) last_at_end_ = written.now;
+  return written;
 }
 
 void ReadMarks::idle(const std::map<std::int32_t, std::int64_t>& read_to) {
@@ -176,22 +155,19 @@ bool ReadMarks::write_idle(pqxx::connection& connection) {
                                last_at_end_)[0]
                              .as<bool>();
     if (!waiting) return false;
-  } else {
-    // A statement first, as the one above is in the other case, so that the
-    // transaction's start (the marks' time) comes before the ends are asked.
-    tx.exec("SELECT 1");
   }
+  // The transaction's start (the marks' time) is its BEGIN's, answered
+  // before the ends are asked below.
   const auto seq = idle_seq_;
   std::map<std::int32_t, std::int64_t> asked;
   {
     std::lock_guard ends_lock(ends_mutex_);
     asked = ends_->ends();
   }
-  const auto at_end = write_locked(tx, asked, *idle_, {}, false);
+  const bool at_end = write_locked(tx, asked, *idle_, {}, {}).at_end;
   tx.commit();
   idle_written_ = seq;
-  if (at_end) last_at_end_ = *at_end;
-  return at_end.has_value();
+  return at_end;
 }
 
 }  // namespace millrace::webhooks::detail

@@ -43,6 +43,7 @@
 #include <string>
 #include <vector>
 
+#include "batch_rows.hpp"
 #include "millrace/kafka/options.hpp"
 
 namespace millrace::webhooks::detail {
@@ -69,15 +70,6 @@ std::map<std::int32_t, std::int64_t> ends_counted(
     const std::function<std::map<std::int32_t, std::int64_t>(std::int32_t)>& ends_of,
     std::int32_t& counted);
 
-// One partition's mark: the last change id enqueued from it in this
-// transaction (empty: none), and whether it was read to its end.
-struct Mark {
-  std::int32_t partition = 0;
-  std::string last_id;
-  bool at_end = false;
-  bool operator==(const Mark&) const = default;
-};
-
 // A mark for every partition the ends name: at its end where `read_to` is
 // at or past the end (a partition missing from `read_to` is not).
 std::vector<Mark> marks_for(const std::map<std::int32_t, std::int64_t>& ends,
@@ -96,13 +88,15 @@ class ReadMarks {
   // background, while the batch's fence and rows are written.
   Ends ask_ends();
 
-  // In the same transaction, with what ask_ends() began: `read_to` as the
-  // batch carries it, and the highest change id it enqueued per partition.
-  // Sends the workers' wake-up (wakeup.hpp) in the same statement when
-  // `enqueued`, or when a partition was at its end (deliveries waiting on
-  // it may go now). Returns whether it sent the wake-up.
-  bool write(pqxx::work& tx, Ends& ends, const std::map<std::int32_t, std::int64_t>& read_to,
-             const std::map<std::int32_t, std::string>& last_ids, bool enqueued);
+  // In the same transaction, with what ask_ends() began: the batch's
+  // deliveries (`changes`, in record order, each id once) and its marks,
+  // from `read_to` as the batch carries it and the highest change id per
+  // partition, in one statement (batch_rows.hpp). It sends the workers'
+  // wake-up when a delivery was enqueued, or when a partition was at its
+  // end (deliveries waiting on it may go now).
+  RowsWritten write(pqxx::work& tx, Ends& ends, const std::map<std::int32_t, std::int64_t>& read_to,
+                    const std::map<std::int32_t, std::string>& last_ids,
+                    std::vector<const ChangeFacts*> changes);
 
   // On the consumer's loop thread while it is idle: how far it has read,
   // with everything read committed. Does not block on I/O.
@@ -117,12 +111,11 @@ class ReadMarks {
   bool write_idle(pqxx::connection& connection);
 
  private:
-  // PostgreSQL's time of the marks when a partition was at its end.
-  std::optional<std::string> write_locked(pqxx::work& tx,
-                                          const std::map<std::int32_t, std::int64_t>& ends,
-                                          const std::map<std::int32_t, std::int64_t>& read_to,
-                                          const std::map<std::int32_t, std::string>& last_ids,
-                                          bool enqueued);
+  // Writes `rows` with the marks for `ends`, and keeps PostgreSQL's time
+  // of them when a partition was at its end. With mutex_ held.
+  RowsWritten write_locked(pqxx::work& tx, const std::map<std::int32_t, std::int64_t>& ends,
+                           const std::map<std::int32_t, std::int64_t>& read_to,
+                           const std::map<std::int32_t, std::string>& last_ids, BatchRows rows);
 
   const std::string group_;
   const std::string topic_;
