@@ -250,9 +250,14 @@ def service_counters(hooks):
     """What the webhooks service counted over the stage (warm-up change
     included): its claims, by whether they found an endpoint, the claims
     kept going by reading a queue's next deliveries as the last were stored,
-    its consumer's commit wake-ups, and the requests."""
+    its consumer's commit wake-ups, the requests, and a request's mean
+    duration as the workers time it (curl's perform: an endpoint's queue is
+    posted one request at a time, so this bounds its rate)."""
     samples = scrape(hooks.metrics_addr)
-    return {"claims_found": metric_sum(samples, "millrace_webhooks_claims_total", found="yes"),
+    timed = metric_sum(samples, "millrace_webhooks_request_duration_seconds_count")
+    return {"request_mean_ms": (1000 * metric_sum(samples, "millrace_webhooks_request_duration_seconds_sum") / timed
+                                if timed else None),
+            "claims_found": metric_sum(samples, "millrace_webhooks_claims_total", found="yes"),
             "claims_empty": metric_sum(samples, "millrace_webhooks_claims_total", found="no"),
             "continued": metric_sum(samples, "millrace_webhooks_claims_continued_total"),
             "commit_wakeups": metric_sum(samples, "millrace_webhooks_commit_wakeups_total"),
