@@ -76,18 +76,16 @@ RowsWritten write_rows(pqxx::work& tx, const std::string& group, const std::stri
   // Defined again, unchanged, on every call (a no-op for libpqxx): the
   // stream's session may have been replaced since the last batch.
   tx.conn().prepare(kWriteRows, kWriteRowsSql);
-  const auto result =
-      tx.exec_prepared(kWriteRows, ids.take(), tables.take(), ops.take(), bodies.take(),
-                       commits.take(), audiences.take(), group, topic, partitions.take(),
-                       last_ids.take(), at_end.take(), std::string(kWakeChannel),
-                       rows.wake_on_enqueue);
+  const auto result = tx.exec_prepared(kWriteRows, ids.take(), tables.take(), ops.take(),
+                                       bodies.take(), commits.take(), audiences.take(), group,
+                                       topic, partitions.take(), last_ids.take(), at_end.take(),
+                                       std::string(kWakeChannel), rows.wake_on_enqueue);
   out.changes.resize(rows.changes.size());
   for (const auto& r : result) {
     out.woke = r[3].as<std::int64_t>() > 0;
     out.now = r[4].as<std::string>();
     if (r[0].is_null()) continue;
-    out.changes.at(r[0].as<std::size_t>() - 1) = {r[1].as<std::int64_t>(),
-                                                  r[2].as<std::int64_t>()};
+    out.changes.at(r[0].as<std::size_t>() - 1) = {r[1].as<std::int64_t>(), r[2].as<std::int64_t>()};
   }
   return out;
 }

@@ -1,5 +1,6 @@
 #include "read_marks.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
 #include <future>
@@ -117,23 +118,23 @@ RowsWritten ReadMarks::write(pqxx::work& tx, Ends& ends,
                              const std::map<std::int32_t, std::string>& last_ids,
                              std::vector<const ChangeFacts*> changes) {
   const auto asked = ends.get();
-  std::lock_guard lock(mutex_);
-  // A batch that does not commit is written again, marks and all.
   BatchRows rows;
   rows.changes = std::move(changes);
+  rows.marks = marks_for(asked, read_to, last_ids);
   rows.wake_on_enqueue = true;
-  return write_locked(tx, asked, read_to, last_ids, std::move(rows));
+  auto out = write_rows(tx, group_, topic_, rows);
+  // A batch that does not commit is written again, marks and all.
+  if (out.at_end) found_at_end(out.now);
+  return out;
 }
 
-RowsWritten ReadMarks::write_locked(pqxx::work& tx,
-                                    const std::map<std::int32_t, std::int64_t>& ends,
-                                    const std::map<std::int32_t, std::int64_t>& read_to,
-                                    const std::map<std::int32_t, std::string>& last_ids,
-                                    BatchRows rows) {
-  rows.marks = marks_for(ends, read_to, last_ids);
-  auto written = write_rows(tx, group_, topic_, rows);
-  if (written.at_end) last_at_end_ = written.now;
-  return written;
+void ReadMarks::found_at_end(const std::string& when) {
+  std::lock_guard lock(mutex_);
+  // The later of two: the batch's writes and the marker's may cross. Both
+  // are PostgreSQL's text of a timestamptz in the same session settings,
+  // which sorts as the times do ('+' of the offset sorts before '.' and
+  // the digits when the fraction is shorter).
+  if (when > last_at_end_) last_at_end_ = when;
 }
 
 void ReadMarks::idle(const std::map<std::int32_t, std::int64_t>& read_to) {
@@ -143,31 +144,45 @@ void ReadMarks::idle(const std::map<std::int32_t, std::int64_t>& read_to) {
   ++idle_seq_;
 }
 
+// mutex_ is held only to read and update the idle state, not across the
+// transaction: a batch's write() waited for the whole of it (the Kafka ends
+// included) when the two met.
 bool ReadMarks::write_idle(pqxx::connection& connection) {
-  std::lock_guard lock(mutex_);
-  if (!idle_) return false;
+  std::map<std::int32_t, std::int64_t> positions;
+  std::uint64_t seq = 0;
+  std::string since;  // empty: write whatever deliveries wait
+  {
+    std::lock_guard lock(mutex_);
+    if (!idle_) return false;
+    positions = *idle_;
+    seq = idle_seq_;
+    if (idle_seq_ == idle_written_) since = last_at_end_;
+  }
   pqxx::work tx(connection);
-  if (idle_seq_ == idle_written_ && !last_at_end_.empty()) {
+  if (!since.empty()) {
     // Nothing new read here: only deliveries enqueued since may wait on it.
     const bool waiting = tx.exec_params1(
                                "SELECT EXISTS (SELECT 1 FROM webhook_deliveries "
                                "WHERE status = 'pending' AND enqueued_at > $1::timestamptz)",
-                               last_at_end_)[0]
+                               since)[0]
                              .as<bool>();
     if (!waiting) return false;
   }
   // The transaction's start (the marks' time) is its BEGIN's, answered
   // before the ends are asked below.
-  const auto seq = idle_seq_;
   std::map<std::int32_t, std::int64_t> asked;
   {
     std::lock_guard ends_lock(ends_mutex_);
     asked = ends_->ends();
   }
-  const bool at_end = write_locked(tx, asked, *idle_, {}, {}).at_end;
+  BatchRows rows;
+  rows.marks = marks_for(asked, positions, {});
+  const auto written = write_rows(tx, group_, topic_, rows);
   tx.commit();
-  idle_written_ = seq;
-  return at_end;
+  if (written.at_end) found_at_end(written.now);
+  std::lock_guard lock(mutex_);
+  idle_written_ = std::max(idle_written_, seq);
+  return written.at_end;
 }
 
 }  // namespace millrace::webhooks::detail

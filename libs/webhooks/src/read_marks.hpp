@@ -111,15 +111,13 @@ class ReadMarks {
   bool write_idle(pqxx::connection& connection);
 
  private:
-  // Writes `rows` with the marks for `ends`, and keeps PostgreSQL's time
-  // of them when a partition was at its end. With mutex_ held.
-  RowsWritten write_locked(pqxx::work& tx, const std::map<std::int32_t, std::int64_t>& ends,
-                           const std::map<std::int32_t, std::int64_t>& read_to,
-                           const std::map<std::int32_t, std::string>& last_ids, BatchRows rows);
+  // Keeps `when`, PostgreSQL's time of marks that found a partition at its
+  // end, if later than the last.
+  void found_at_end(const std::string& when);
 
   const std::string group_;
   const std::string topic_;
-  std::mutex mutex_;       // the idle positions and the last time at the end
+  std::mutex mutex_;       // the idle positions and the last time at the end (never across I/O)
   std::mutex ends_mutex_;  // the Kafka client (two threads)
   std::unique_ptr<EndOffsets> ends_;
   std::optional<std::map<std::int32_t, std::int64_t>> idle_;
