@@ -166,8 +166,8 @@ std::unique_ptr<stream::BatchState> IngestHandler::open_batch() {
   return std::make_unique<IngestBatch>();
 }
 
-// The ends are asked as soon as the transaction began, while the fence and
-// the rows are written, not before (read_marks.hpp).
+// The ends are asked as soon as the transaction began, while the fence is
+// written, not before (read_marks.hpp).
 void IngestHandler::began(stream::BatchState& state) {
   auto& b = of(state);
   b.ends.reset();  // an attempt before this one's, perhaps unread

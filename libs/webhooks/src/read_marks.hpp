@@ -28,8 +28,9 @@
 // Kafka transaction had committed before its enqueued_at; and a mark's ends
 // are asked after its transaction began. So a mark caught up at or after a
 // delivery's enqueued_at releases it, those of its own batch included. The
-// ends are asked as the batch's transaction begins, while its fence and rows
-// are written, not before its BEGIN was answered. The
+// ends are asked as the batch's transaction begins, while its fence is
+// written, not before its BEGIN was answered; its rows and marks go in one
+// statement once they are known (batch_rows.hpp). The
 // claim's side of the rule is in pg_queue.cpp.
 
 #include <cstdint>
@@ -85,7 +86,7 @@ class ReadMarks {
 
   // In a batch's transaction, once PostgreSQL answered its BEGIN (the
   // transaction's start, now(), is the marks' time): asks the ends in the
-  // background, while the batch's fence and rows are written.
+  // background, while the batch's fence is written.
   Ends ask_ends();
 
   // In the same transaction, with what ask_ends() began: the batch's
