@@ -117,13 +117,19 @@ RowsWritten ReadMarks::write(pqxx::work& tx, Ends& ends,
                              const std::map<std::int32_t, std::int64_t>& read_to,
                              const std::map<std::int32_t, std::string>& last_ids,
                              std::vector<const ChangeFacts*> changes) {
-  const auto asked = ends.get();
   BatchRows rows;
   rows.changes = std::move(changes);
-  rows.marks = marks_for(asked, read_to, last_ids);
   rows.wake_on_enqueue = true;
-  auto out = write_rows(tx, group_, topic_, rows);
   // A batch that does not commit is written again, marks and all.
+  return write_marked(tx, std::move(rows), ends.get(), read_to, last_ids);
+}
+
+RowsWritten ReadMarks::write_marked(pqxx::work& tx, BatchRows rows,
+                                    const std::map<std::int32_t, std::int64_t>& ends,
+                                    const std::map<std::int32_t, std::int64_t>& read_to,
+                                    const std::map<std::int32_t, std::string>& last_ids) {
+  rows.marks = marks_for(ends, read_to, last_ids);
+  auto out = write_rows(tx, group_, topic_, rows);
   if (out.at_end) found_at_end(out.now);
   return out;
 }
@@ -150,7 +156,7 @@ void ReadMarks::idle(const std::map<std::int32_t, std::int64_t>& read_to) {
 bool ReadMarks::write_idle(pqxx::connection& connection) {
   std::map<std::int32_t, std::int64_t> positions;
   std::uint64_t seq = 0;
-  std::string since;  // empty: write whatever deliveries wait
+  std::string since;  // empty: write the marks whether deliveries wait or not
   {
     std::lock_guard lock(mutex_);
     if (!idle_) return false;
@@ -175,14 +181,11 @@ bool ReadMarks::write_idle(pqxx::connection& connection) {
     std::lock_guard ends_lock(ends_mutex_);
     asked = ends_->ends();
   }
-  BatchRows rows;
-  rows.marks = marks_for(asked, positions, {});
-  const auto written = write_rows(tx, group_, topic_, rows);
+  const bool at_end = write_marked(tx, {}, asked, positions, {}).at_end;
   tx.commit();
-  if (written.at_end) found_at_end(written.now);
   std::lock_guard lock(mutex_);
   idle_written_ = std::max(idle_written_, seq);
-  return written.at_end;
+  return at_end;
 }
 
 }  // namespace millrace::webhooks::detail

@@ -112,6 +112,13 @@ class ReadMarks {
   bool write_idle(pqxx::connection& connection);
 
  private:
+  // Writes `rows` with the marks for `ends`, `read_to` and `last_ids`, and
+  // keeps their time when one was at its end.
+  RowsWritten write_marked(pqxx::work& tx, BatchRows rows,
+                           const std::map<std::int32_t, std::int64_t>& ends,
+                           const std::map<std::int32_t, std::int64_t>& read_to,
+                           const std::map<std::int32_t, std::string>& last_ids);
+
   // Keeps `when`, PostgreSQL's time of marks that found a partition at its
   // end, if later than the last.
   void found_at_end(const std::string& when);
