@@ -110,11 +110,13 @@ offsets.topic.num.partitions=8
 transaction.state.log.num.partitions=8
 # Consumers in tests should get their partitions at once.
 group.initial.rebalance.delay.ms=0
-# After a crash (kill -9) the restarted broker cannot register until the old
-# session expires: 9 s by default, so ~13 s with retry backoff. A local
-# heartbeat to itself can afford a much shorter session.
-broker.heartbeat.interval.ms=500
-broker.session.timeout.ms=3000
+# The broker's session with the controller keeps Kafka's defaults (a
+# heartbeat every 2 s, fenced after 9 s without one), although a restart
+# after kill -9 then waits up to ~13 s for the old session to expire. The
+# heartbeat RPC itself times out after half the session (KAFKA-14392): with
+# a 3-s session that was 1.5 s, which a machine whose cores are busy with
+# the test suite's parallel lanes used up, so the broker fenced itself and
+# every partition lost its leader at once.
 
 # Retention is enforced every 5 s rather than every 5 min, so a topic whose
 # retention is shrunk loses its old segments at once (the archive's rebuild
