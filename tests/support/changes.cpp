@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <iostream>
 #include <pqxx/pqxx>
 #include <set>
 
+#include "millrace/core/failure.hpp"
 #include "millrace/kafka/admin.hpp"
 #include "millrace/kafka/consumer.hpp"
 
@@ -92,6 +94,11 @@ ChangeFeedRig::~ChangeFeedRig() {
     tx.exec("DROP PUBLICATION IF EXISTS " + tx.quote_name(publication));
   } catch (const std::exception&) {
     // Best effort: a failed test may have left the server down.
+  }
+  try {
+    kafka::delete_topics(pipeline_.env.brokers, {topic}, seconds(10));
+  } catch (const core::InfraError& e) {
+    std::cerr << "change feed rig: topic " << topic << " left: " << e.what() << "\n";
   }
 }
 

@@ -2,10 +2,12 @@
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <iostream>
 #include <pqxx/pqxx>
 #include <set>
 #include <thread>
 
+#include "millrace/core/failure.hpp"
 #include "millrace/core/filter.hpp"
 #include "millrace/core/partitioner.hpp"
 #include "millrace/kafka/admin.hpp"
@@ -24,8 +26,20 @@ Pipeline::Pipeline(std::string_view prefix, std::int32_t partition_count, std::i
       group(topic + "_sink"),
       log_dir(std::string(MILLRACE_TEST_LOG_DIR)),
       partitions(partition_count) {
+  owns_topics_ = true;
   kafka::create_topic(env.brokers, topic, partitions, replication, seconds(30));
   kafka::create_topic(env.brokers, dlq_topic, partitions, replication, seconds(30));
+}
+
+Pipeline::~Pipeline() {
+  if (!owns_topics_) return;
+  try {
+    kafka::delete_topics(env.brokers, {topic, dlq_topic}, seconds(10));
+  } catch (const core::InfraError& e) {
+    // Best effort: a fault test may end with the broker down. The topics
+    // then stay, as every test's did before.
+    std::cerr << "pipeline " << topic << ": topics left: " << e.what() << "\n";
+  }
 }
 
 Pipeline::Pipeline(std::string_view prefix, std::string brokers, std::int32_t partition_count)

@@ -67,6 +67,11 @@ class Pipeline {
   // Against other brokers (librdkafka's mock cluster) whose topics the caller
   // creates; PostgreSQL still comes from the test stack.
   Pipeline(std::string_view prefix, std::string brokers, std::int32_t partitions);
+  // Deletes the topics it created: a whole suite's topics left on the shared
+  // test broker add up to hundreds of partitions that it keeps serving.
+  ~Pipeline();
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
 
   StackEnv env;
   std::string topic, dlq_topic, schema, group, log_dir;
@@ -129,6 +134,7 @@ class Pipeline {
   std::uint64_t duplicates_ = 0;
   std::map<std::pair<std::int32_t, std::int64_t>, ExpectedMessage> expected_;
   std::map<std::int32_t, std::int64_t> next_offset_;
+  bool owns_topics_ = false;
 };
 
 }  // namespace millrace::testing

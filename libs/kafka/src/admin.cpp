@@ -111,6 +111,52 @@ void create_topic(const std::string& brokers, const std::string& topic, std::int
   wait_until_visible(rk.get(), topic, partitions, timeout);
 }
 
+void delete_topics(const std::string& brokers, const std::vector<std::string>& topics,
+                   std::chrono::milliseconds timeout, const Properties& extra) {
+  if (topics.empty()) return;
+  detail::ConfPtr conf(rd_kafka_conf_new());
+  detail::set_property(conf.get(), "bootstrap.servers", brokers);
+  for (const auto& [key, value] : extra) detail::set_property(conf.get(), key, value);
+  detail::install_logger(conf.get());
+  char err[512];
+  detail::HandlePtr rk(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err));
+  if (!rk) throw InfraError(FailureClass::kFatal, std::string("kafka admin: ") + err);
+  conf.release();
+
+  using DeleteTopicPtr = std::unique_ptr<rd_kafka_DeleteTopic_t, decltype(&rd_kafka_DeleteTopic_destroy)>;
+  std::vector<DeleteTopicPtr> owned;
+  std::vector<rd_kafka_DeleteTopic_t*> list;
+  for (const auto& t : topics) {
+    owned.emplace_back(rd_kafka_DeleteTopic_new(t.c_str()), &rd_kafka_DeleteTopic_destroy);
+    list.push_back(owned.back().get());
+  }
+  std::unique_ptr<rd_kafka_queue_t, decltype(&rd_kafka_queue_destroy)> queue(
+      rd_kafka_queue_new(rk.get()), &rd_kafka_queue_destroy);
+  rd_kafka_DeleteTopics(rk.get(), list.data(), list.size(), nullptr, queue.get());
+  std::unique_ptr<rd_kafka_event_t, decltype(&rd_kafka_event_destroy)> event(
+      rd_kafka_queue_poll(queue.get(), static_cast<int>(timeout.count())), &rd_kafka_event_destroy);
+  if (!event) {
+    throw InfraError(FailureClass::kRetryable,
+                     "delete topics: timed out (is a broker up at " + brokers + "?)");
+  }
+  if (rd_kafka_event_error(event.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw InfraError(FailureClass::kRetryable,
+                     std::string("delete topics: ") + rd_kafka_event_error_string(event.get()));
+  }
+  std::size_t count = 0;
+  const auto* results =
+      rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(event.get()), &count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto code = rd_kafka_topic_result_error(results[i]);
+    if (code == RD_KAFKA_RESP_ERR_NO_ERROR || code == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+      continue;
+    }
+    throw InfraError(FailureClass::kRetryable,
+                     std::string("delete topic ") + rd_kafka_topic_result_name(results[i]) + ": " +
+                         rd_kafka_topic_result_error_string(results[i]));
+  }
+}
+
 void ensure_topic(const std::string& brokers, const std::string& topic, std::int32_t partitions,
                   std::int16_t replication, std::chrono::steady_clock::time_point deadline,
                   const Properties& extra) {

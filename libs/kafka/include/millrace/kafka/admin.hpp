@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "millrace/kafka/types.hpp"
 
@@ -27,6 +28,12 @@ void create_topic(const std::string& brokers, const std::string& topic, std::int
 void ensure_topic(const std::string& brokers, const std::string& topic, std::int32_t partitions,
                   std::int16_t replication, std::chrono::steady_clock::time_point deadline,
                   const Properties& extra = {});
+
+// Deletes the topics that exist of `topics` (a missing one is not an error)
+// and waits up to `timeout` for the broker's answer. Throws
+// core::InfraError(retryable) on timeout or a refusal.
+void delete_topics(const std::string& brokers, const std::vector<std::string>& topics,
+                   std::chrono::milliseconds timeout, const Properties& extra = {});
 
 // The offsets `group` last committed to Kafka for partitions 0..partitions-1
 // of `topic` (kOffsetInvalid where it committed none): what lag tools such as
