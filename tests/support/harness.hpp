@@ -130,4 +130,25 @@ bool eventually(Pred pred, std::chrono::seconds timeout) {
   }
 }
 
+// Polls `value` every 100 ms until it reaches `target`; gives up only when
+// it has not risen for `stall`. For waits on work whose total time a busy
+// machine stretches (thousands of changes to apply): slow progress is not a
+// failure, no progress is.
+template <typename Value>
+bool progresses_to(Value value, double target, std::chrono::seconds stall) {
+  double best = value();
+  auto last_rise = std::chrono::steady_clock::now();
+  for (;;) {
+    if (best >= target) return true;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_rise >= stall) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const double v = value();
+    if (v > best) {
+      best = v;
+      last_rise = std::chrono::steady_clock::now();
+    }
+  }
+}
+
 }  // namespace millrace::testing
