@@ -49,6 +49,14 @@ std::optional<std::string> NetNs::unavailable() {
   if (run_shell("command -v ip && command -v iptables", &out) != 0) {
     return "ip or iptables is missing (scripts/bootstrap installs iproute2 and iptables)";
   }
+  // Root is not enough in a container without CAP_SYS_ADMIN or CAP_NET_ADMIN:
+  // make a namespace and read its NAT table, as NetNs will, and remove it.
+  const std::string probe = "millrace-ft-" + std::to_string(::getpid()) + "-probe";
+  const int made = run_shell("ip netns add " + probe + " 2>&1 && ip netns exec " + probe +
+                                 " iptables -t nat -S 2>&1 >/dev/null",
+                             &out);
+  sh("ip netns del " + probe, true);
+  if (made != 0) return "cannot make a network namespace with NAT here: " + out;
   return std::nullopt;
 }
 

@@ -70,18 +70,15 @@ RouterSettings router_settings(const ApiConfig& c) {
 // shell httpd::HttpService's; this is the plumbing between them.
 class ApiService final : public httpd::HttpService {
  public:
-  // Without `reads`, the catalog is read through the Redis cache when
-  // config.cache names one (its read metrics in `metrics`), from the
-  // database otherwise.
-  ApiService(ApiConfig c, metrics::Registry& r, ReadsFactory f)
+  // The catalog is read through the Redis cache when config.cache names
+  // one (its read metrics in `metrics`), from the database otherwise.
+  ApiService(ApiConfig c, metrics::Registry& r)
       : HttpService(std::string(kComponent), r, "MILLRACE_API_MAX_CONNECTIONS"),
         config_(std::move(c)),
         probe_(r),
-        factory_(std::move(f)),
         router_(
             router_settings(config_), [this] { return readiness(); },
             [this] { return probe_.scrape(); }) {
-    if (factory_) return;
     if (config_.cache.redis_url.empty()) {
       factory_ = database_reads();
       return;
@@ -342,13 +339,7 @@ ReadsFactory database_reads() {
 }
 
 std::unique_ptr<runtime::Service> make_api(ApiConfig config, metrics::Registry& metrics) {
-  return std::make_unique<ApiService>(std::move(config), metrics, ReadsFactory());
-}
-
-std::unique_ptr<runtime::Service> make_api_with_reads(ApiConfig config, metrics::Registry& metrics,
-                                                      ReadsFactory reads) {
-  if (!reads) throw std::invalid_argument("make_api_with_reads: no ReadsFactory");
-  return std::make_unique<ApiService>(std::move(config), metrics, std::move(reads));
+  return std::make_unique<ApiService>(std::move(config), metrics);
 }
 
 }  // namespace millrace::api

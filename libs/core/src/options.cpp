@@ -518,6 +518,19 @@ std::string OptionSet::help() const {
   return out;
 }
 
+std::string OptionSet::reference() const {
+  std::string out;
+  for (const Option& opt : options_) {
+    std::string envs = opt.env;
+    for (const auto& [name, deprecation] : opt.fallbacks) {
+      if (deprecation.empty()) envs += (envs.empty() ? "" : ",") + name;
+    }
+    out += opt.flag + '\t' + envs + '\t' + opt.default_text + '\t' +
+           (opt.apply ? "reload" : "restart") + '\t' + opt.help + '\n';
+  }
+  return out;
+}
+
 std::string OptionSet::describe() const {
   std::string out;
   for (const Option& opt : options_) {

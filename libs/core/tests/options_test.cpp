@@ -1,5 +1,6 @@
 #include "millrace/core/options.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdlib>
 
@@ -182,6 +183,25 @@ TEST_CASE("help lists every flag with its env variable and default", "[options]"
   // Help shows defaults even after parsing changed the values.
   f.parse({}, {"--count", "5"});
   CHECK(f.set.help().find("default 1000") != std::string::npos);
+}
+
+TEST_CASE("reference: one tab-separated line per option, for the docs' tables", "[options]") {
+  Fixture f;
+  f.set.add_env_fallback("database", "MILLRACE_DB");
+  f.set.add_env_fallback("database", "MILLRACE_OLD_DB", "set MILLRACE_DATABASE instead");
+  f.set.reloadable("batch-size", [] {});
+  const std::string reference = f.set.reference();
+  CHECK(reference.find("count\tMILLRACE_COUNT\t1000\trestart\tMessages to send.\n") !=
+        std::string::npos);
+  CHECK(reference.find("batch-size\tMILLRACE_BATCH_SIZE\t500\treload\tRows per batch.\n") !=
+        std::string::npos);
+  // Fallbacks in the order they are read; a deprecated one is not offered.
+  CHECK(reference.find("database\tMILLRACE_DATABASE,MILLRACE_DB\t") != std::string::npos);
+  CHECK(reference.find("MILLRACE_OLD_DB") == std::string::npos);
+  // Defaults as help() shows them: secrets hidden.
+  CHECK(reference.find("hunter2") == std::string::npos);
+  CHECK(reference.find("s3cret") == std::string::npos);
+  CHECK(std::count(reference.begin(), reference.end(), '\n') == 7);
 }
 
 TEST_CASE("describe shows effective values, their source, and hides secrets", "[options]") {

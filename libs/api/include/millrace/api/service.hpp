@@ -40,8 +40,5 @@ ReadsFactory database_reads();
 // for new connections; a failure is logged and the old ones stay.
 // `metrics` must outlive the service.
 std::unique_ptr<runtime::Service> make_api(ApiConfig config, metrics::Registry& metrics);
-// The same, with the catalog read through what `reads` makes.
-std::unique_ptr<runtime::Service> make_api_with_reads(ApiConfig config, metrics::Registry& metrics,
-                                                      ReadsFactory reads);
 
 }  // namespace millrace::api

@@ -143,6 +143,13 @@ class OptionSet {
   // One line per option with its effective value and where it came from
   // (default/env/flag); secrets are masked as each option's Shown says.
   std::string describe() const;
+  // Every option as one tab-separated line: flag (without "--"), its
+  // variables in the order they are read (comma-separated; deprecated names
+  // left out), its default as help() shows it, "reload" or "restart", and its
+  // help text. Read by scripts/docs-tables, which writes the settings tables
+  // of docs/configuration.md from it, so what the docs list is what the
+  // program registers.
+  std::string reference() const;
 
  private:
   struct Option;
