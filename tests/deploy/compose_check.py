@@ -2,7 +2,11 @@
 """Checks docker-compose.yml, its Kafka cluster override and the image recipe
 as far as a machine without a Docker engine can, with the real programs:
 
-- docker-compose parses and validates each file set (`config -q`);
+- docker-compose parses and validates each file set (`config -q`) with no
+  .env: the one-shot secrets makes every password and token (the secure
+  profile still requires its SASL password, and is refused without it);
+- the one-shot secrets, run here, writes each service's password and token
+  files, which the checks below read;
 - every Millrace service's command, with exactly the environment compose
   gives it, passes that binary's own `--check-config`, and reads every
   MILLRACE_ variable it is given (a misspelt one would be ignored);
@@ -36,7 +40,8 @@ as far as a machine without a Docker engine can, with the real programs:
 With --rehearse, it then plays docker-compose.yml's start against the local
 stack (deploy/local/stack, MILLRACE_STATE_DIR), with each service's own
 command and environment and only the addresses swapped for the stack's (plus
-a topic, schema, groups, roles and admin token of its own): create-topics,
+a topic, schema, groups, roles and admin token of its own), and no .env: the
+one-shot secrets (every password and token it must make), create-topics,
 migrate, a small catalog loaded with the cli service, the API's roles made by
 deploy/docker/postgres-init/'s script (renamed for this run), changefeed-publish
 and api-grant run to completion first, then the replicas compose starts of
@@ -49,7 +54,9 @@ its healthcheck command and answer GET /v1/categories from the cache (a hit
 in its metrics), and a category changed through its admin API must come back
 changed, through the change feed and the cache. Every service must exit 0 on
 SIGTERM within the stop_grace_period. Then it plays the secure profile's
-start the same way: certs (given the stack's CA, as your own would be), a
+start the same way, with a .env that sets the sink's password (the secrets
+must take it, and the sink's role log in with it): certs (given the stack's
+CA, as your own would be), a
 broker of its own with the kafka service's settings that must pass the
 service's healthcheck, kafka-scram through its loopback listener, the
 stack's PostgreSQL over TLS, the producer and the API over HTTPS, with the

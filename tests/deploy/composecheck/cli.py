@@ -6,7 +6,8 @@ import shutil
 import sys
 import tempfile
 
-from .compose import FILE_SETS, SECURE_FILE, check_mounts, check_no_default_passwords, compose_config
+from .compose import (FILE_SETS, SECURE_FILE, check_mounts, check_no_env_needed, compose_config,
+                      run_secrets)
 from .failures import failures
 from .image import check_dockerfile_targets, check_millrace_service, check_runtime_packages, dockerfile_targets
 from .kafka import check_kafka
@@ -26,7 +27,7 @@ def main(usage):
     check_dockerfile_targets(source, targets)
     for files in FILE_SETS:
         label = " + ".join(files)
-        check_no_default_passwords(source, files)
+        check_no_env_needed(source, files)
         config = compose_config(source, files)
         print(f"ok: {label}: docker-compose config accepts it")
         services = config["services"]
@@ -34,9 +35,15 @@ def main(usage):
         volumes = check_certs(source, label, services, made) if "certs" in services else {}
         if volumes:
             check_secure_postgres(label, services, volumes)
+        # The files each service reads its secrets from, where the one-shot
+        # secrets made them.
+        r, secret_volumes = run_secrets(services, made)
+        if r.returncode != 0:
+            fail(f"{label}: secrets exited {r.returncode}: {r.stderr.strip()[-1500:]}")
         for name, service in sorted(services.items()):
-            if name != "certs" and str(service.get("image", "")).startswith("millrace:"):
-                check_millrace_service(label, name, service, bin_dir, targets, volumes)
+            if name not in ("certs", "secrets") and str(service.get("image", "")).startswith("millrace:"):
+                check_millrace_service(label, name, service, bin_dir, targets,
+                                       {**volumes, **secret_volumes})
         if SECURE_FILE in files:
             check_secure_profile(label, services, compose_config(source, FILE_SETS[0])["services"])
         check_kafka(services, source, classpath_file, label)
@@ -47,11 +54,15 @@ def main(usage):
             check_secure_monitoring(source, label, services, volumes)
         shutil.rmtree(made)
     check_runtime_packages(source, bin_dir, targets)
+    # The plain one with no .env at all.
     if "--rehearse" in sys.argv and not failures:
         rehearse(source, bin_dir, compose_config(source, FILE_SETS[0])["services"])
+    # The secure one with a .env that sets one password: that one is used.
+    dotenv = {"MILLRACE_SINK_PG_PASSWORD": "sink-from-dotenv"}
     if "--rehearse" in sys.argv and not failures:
-        rehearse(source, bin_dir, compose_config(source, FILE_SETS[0] + [SECURE_FILE])["services"],
-                 classpath_file, secure=True)
+        rehearse(source, bin_dir,
+                 compose_config(source, FILE_SETS[0] + [SECURE_FILE], dotenv)["services"],
+                 classpath_file, secure=True, dotenv=dotenv)
     if failures:
         print(f"{len(failures)} problem(s)")
         sys.exit(1)

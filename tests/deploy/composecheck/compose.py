@@ -1,5 +1,6 @@
 """docker-compose's own view of the files: the resolved configuration, the
-passwords it requires, and what a service mounts and publishes.
+passwords it requires, the one-shot secrets, and what a service mounts and
+publishes.
 """
 
 import os
@@ -18,51 +19,48 @@ FILE_SETS = [
 ]
 
 
-# The passwords and the producer's token docker-compose.yml requires (none
-# has a default), as a .env file would give them. The superuser's and the
-# change feed's are the stack's, which the rehearsal's URLs use.
-REQUIRED_PASSWORDS = {"MILLRACE_AUTH_TOKEN": "producer-token",
-                      "MILLRACE_API_READ_TOKEN": "api-read-token",
-                      "MILLRACE_PG_PASSWORD": "millrace",
-                      "MILLRACE_CHANGEFEED_PG_PASSWORD": "millrace",
-                      "MILLRACE_API_PG_PASSWORD": "api-reader-pw",
-                      "MILLRACE_API_ADMIN_PG_PASSWORD": "api-admin-pw",
-                      **{f"MILLRACE_{k.upper()}_PG_PASSWORD": f"{k}-pw"
-                         for k in ("sink", "aggregator", "archiver", "webhooks", "cache")}}
-
-
-# What the secure profile requires on top (letters and digits, as it says).
+# What the secure profile requires: its SASL password, which the one-shot
+# secrets does not make (letters and digits, as it says).
 SECURE_PASSWORDS = {"MILLRACE_KAFKA_SASL_PASSWORD": "kafkaSasl123"}
 
 
 def required_passwords(files):
-    return {**REQUIRED_PASSWORDS, **(SECURE_PASSWORDS if SECURE_FILE in files else {})}
+    return SECURE_PASSWORDS if SECURE_FILE in files else {}
 
 
-def check_no_default_passwords(source, files):
-    """Without the passwords, docker-compose refuses the file, naming each."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MILLRACE_")}
+def caller_env():
+    """The caller's environment without its MILLRACE_ variables: none may
+    leak into compose's interpolation, as if there were no .env."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("MILLRACE_")}
+
+
+def check_no_env_needed(source, files):
+    """docker-compose accepts the files with no password or token set (the
+    one-shot secrets makes them), but each the file still requires it
+    refuses without, naming it."""
     args = ["docker-compose"]
     for f in files:
         args += ["-f", f]
     required = required_passwords(files)
+    r = subprocess.run(args + ["config", "-q"], cwd=source, env={**caller_env(), **required},
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        fail(f"{' + '.join(files)}: docker-compose refuses it without a .env: {r.stderr.strip()}")
     for missing in required:
         given = {k: v for k, v in required.items() if k != missing}
-        r = subprocess.run(args + ["config", "-q"], cwd=source, env={**env, **given},
+        r = subprocess.run(args + ["config", "-q"], cwd=source, env={**caller_env(), **given},
                            capture_output=True, text=True)
         if r.returncode == 0 or missing not in r.stderr:
-            fail(f"{' + '.join(files)}: docker-compose accepts it without {missing}: "
-                 "a password or token must never have a default")
-    print(f"ok: {' + '.join(files)}: refused without each of {len(required)} "
-          "passwords and tokens")
+            fail(f"{' + '.join(files)}: docker-compose accepts it without {missing}, "
+                 "which the one-shot secrets does not make: it must never have a default")
+    print(f"ok: {' + '.join(files)}: accepted without a .env"
+          + (f", refused without each of {', '.join(required)}" if required else ""))
 
 
-def compose_config(source, files):
-    """The resolved configuration, with the documented defaults and the
-    required passwords: no MILLRACE_ variable of the caller's may leak into
-    the interpolation."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MILLRACE_")}
-    env.update(required_passwords(files))
+def compose_config(source, files, env=None):
+    """The resolved configuration, with the documented defaults, what the
+    files still require, and `env` as a .env would give it."""
+    env = {**caller_env(), **required_passwords(files), **(env or {})}
     args = ["docker-compose"]
     for f in files:
         args += ["-f", f]
@@ -70,6 +68,33 @@ def compose_config(source, files):
     out = subprocess.run(args + ["config"], cwd=source, env=env, check=True,
                          capture_output=True, text=True).stdout
     return yaml.safe_load(out)
+
+
+def run_secrets(services, root):
+    """Runs the secrets service's script as compose would (as root here, or
+    with this user as every owner): each named volume it mounts is a
+    directory under root, kept between runs. Returns the finished process
+    and {volume name: directory}."""
+    service = services["secrets"]
+    env = {k: str(v) for k, v in (service.get("environment") or {}).items()}
+    argv = list(service.get("entrypoint") or []) + list(service.get("command") or [])
+    volumes, script = {}, None
+    for src, target in volume_mounts(service):
+        if len(argv) > 1 and target == argv[1]:
+            script = src
+            continue
+        volumes[src] = os.path.join(root, src)
+        os.makedirs(volumes[src], exist_ok=True)
+        for key, value in env.items():
+            if value == target:
+                env[key] = volumes[src]
+    env["PATH"] = "/usr/bin:/bin"
+    if os.geteuid() != 0:
+        ids = f"{os.getuid()}:{os.getgid()}"
+        env["MILLRACE_SECRETS_OWNERS"] = f"postgres={ids} millrace={ids} grafana={ids}"
+    r = subprocess.run([argv[0], script or "(no script mounted)"] + argv[2:], env=env,
+                       capture_output=True, text=True, timeout=60)
+    return r, volumes
 
 
 def published_port(entry):

@@ -15,14 +15,16 @@ import tempfile
 from pysupport import free_port, psql, stack_env
 
 from .broker import RehearsalBroker
-from .compose import in_volumes
+from .compose import in_volumes, run_secrets
 from .failures import fail
 from .rehearsal_checks import Checks
 from .tls import run_certs
 
 
-def rehearse(source, bin_dir, services, classpath_file=None, secure=False):
+def rehearse(source, bin_dir, services, classpath_file=None, secure=False, dotenv=None):
     """Plays compose's start against the local stack (module docstring).
+    `services` is compose's configuration as resolved with `dotenv`, the
+    variables a .env gave it: each of its passwords must be the one used.
     With secure, the services are the secure profile's: their certificates
     come from its certs one-shot (signed by the stack's CA, brought as your
     own would be), Kafka is a broker of its own with the kafka service's
@@ -34,7 +36,7 @@ def rehearse(source, bin_dir, services, classpath_file=None, secure=False):
         fail(f"{what}: needs the stack's MILLRACE_REDIS_URL and MILLRACE_STATE_DIR "
              "(run it through ctest, whose fixture starts the stack)")
         return
-    rehearsal = Rehearsal(source, bin_dir, services, stack, classpath_file, secure)
+    rehearsal = Rehearsal(source, bin_dir, services, stack, classpath_file, secure, dotenv or {})
     try:
         if rehearsal.start():
             rehearsal.check()
@@ -43,9 +45,11 @@ def rehearse(source, bin_dir, services, classpath_file=None, secure=False):
 
 
 # Where docker-compose.yml's services find PostgreSQL and Redis, which the
-# rehearsal swaps for the stack's.
-COMPOSE_PG = "postgresql://millrace:millrace@postgres:5432/millrace"
-COMPOSE_CHANGEFEED_PG = "postgresql://millrace_changefeed:millrace@postgres:5432/millrace"
+# rehearsal swaps for the stack's. The tables' owner and the change feed's
+# role are the stack's too (its passwords, in its URLs): the one-shot
+# secrets' files for them are made but not used.
+COMPOSE_PG = "postgresql://millrace@postgres:5432/millrace?"
+COMPOSE_CHANGEFEED_PG = "postgresql://millrace_changefeed@postgres:5432/millrace?"
 COMPOSE_REDIS = "redis://redis:6379"
 
 
@@ -53,8 +57,9 @@ class Rehearsal(Checks):
     """One rehearsal: its own topic, schema, groups, roles and logs, the
     services it started (`children`) and, in the secure one, its broker."""
 
-    def __init__(self, source, bin_dir, services, stack, classpath_file, secure):
+    def __init__(self, source, bin_dir, services, stack, classpath_file, secure, dotenv):
         self.source, self.bin_dir, self.services, self.stack = source, bin_dir, services, stack
+        self.dotenv = dotenv
         self.classpath_file, self.secure = classpath_file, secure
         self.what = "secure rehearsal" if secure else "rehearsal"
         self.brokers, self.pg_url = stack["MILLRACE_BROKERS"], stack["MILLRACE_PG"]
@@ -120,7 +125,8 @@ class Rehearsal(Checks):
 
     def role_dsn(self, match):
         user, password = match.group(1), match.group(2)
-        return f"postgresql://{self.roles.get(user, user)}:{password}@{self.pg_host_port}/millrace"
+        password = "" if password is None else ":" + password
+        return f"postgresql://{self.roles.get(user, user)}{password}@{self.pg_host_port}/millrace"
 
     def environment(self, service_name, extra):
         """The service's environment as compose gives it, with the stack's
@@ -128,13 +134,14 @@ class Rehearsal(Checks):
         env = {"PATH": "/usr/bin:/bin"}
         ports = {}
         for key, value in (self.services[service_name].get("environment") or {}).items():
-            value = (str(value).replace(COMPOSE_PG, self.pg_url)
-                     .replace(COMPOSE_CHANGEFEED_PG, self.stack["MILLRACE_CHANGEFEED_PG"])
+            value = (str(value).replace(COMPOSE_PG, self.pg_url + "?")
+                     .replace(COMPOSE_CHANGEFEED_PG, self.stack["MILLRACE_CHANGEFEED_PG"] + "?")
                      .replace("kafka:19092", self.brokers)
                      .replace(COMPOSE_REDIS, self.redis_url))
             value = in_volumes(value, self.services[service_name], self.volumes)
-            # The API's roles: the same passwords, this run's names.
-            value = re.sub(r"postgresql://(\w+):([^@/]*)@postgres:5432/millrace", self.role_dsn, value)
+            # The roles: the same password files, this run's names.
+            value = re.sub(r"postgresql://(\w+)(?::([^@/]*))?@postgres:5432/millrace", self.role_dsn,
+                           value)
             if value.startswith("0.0.0.0:"):
                 ports[int(value.split(":")[1])] = port = free_port()
                 value = f"127.0.0.1:{port}"
@@ -163,6 +170,8 @@ class Rehearsal(Checks):
         the long-running services; False when a step failed."""
         if self.secure and not self.start_secure():
             return False
+        if not self.run_secrets():
+            return False
         if not self.run_one_shots():
             return False
         self.start_services()
@@ -188,6 +197,34 @@ class Rehearsal(Checks):
             return False
         self.brokers = self.broker.bootstrap("kafka:19092")
         return True
+
+    def run_secrets(self):
+        """The one-shot secrets, into volumes of this run: what a .env gave
+        it is used, every other password and token is made."""
+        r, volumes = run_secrets(self.services, os.path.join(self.logs, "secrets"))
+        if r.returncode != 0:
+            fail(f"{self.what}: secrets exited {r.returncode}: {r.stderr.strip()[-1500:]}")
+            return False
+        self.volumes.update(volumes)
+        names = [k for k in (self.services["secrets"].get("environment") or {})
+                 if not k.startswith("MILLRACE_SECRETS_")]
+        for name in names:
+            value = self.secret(name)
+            if name in self.dotenv and value != self.dotenv[name]:
+                fail(f"{self.what}: secrets wrote a {name} other than the .env's")
+                return False
+            if name not in self.dotenv and len(value) < 32:
+                fail(f"{self.what}: secrets made {name} of {len(value)} characters, not 32")
+                return False
+        print(f"ok: {self.what}: secrets made {len(names) - len(self.dotenv)} passwords and tokens"
+              + (f", took {', '.join(sorted(self.dotenv))} from the .env" if self.dotenv else ""))
+        return True
+
+    def secret(self, name):
+        """The value of the secret `name` the one-shot secrets wrote."""
+        volume = "secrets-owner" if name == "MILLRACE_PG_PASSWORD" else "secrets"
+        with open(os.path.join(self.volumes[volume], name)) as f:
+            return f.read().strip()
 
     def run_one_shots(self):
         """What compose runs to completion before the services: topics, the
@@ -241,8 +278,9 @@ class Rehearsal(Checks):
         this run's."""
         roles, what = self.roles, self.what
         pattern = re.compile(r"\b(" + "|".join(sorted(roles, key=len, reverse=True)) + r")\b")
-        env = {k: str(v) for k, v in (self.services["postgres"].get("environment") or {}).items()
-               if k.startswith("MILLRACE_")}
+        postgres = self.services["postgres"]
+        env = {k: in_volumes(str(v), postgres, self.volumes)
+               for k, v in (postgres.get("environment") or {}).items() if k.startswith("MILLRACE_")}
         env.update({"PATH": "/usr/bin:/bin", "PGHOST": os.path.join(self.state_dir, "pgrun"),
                     "PGPORT": self.pg_host_port.rsplit(":", 1)[1], "POSTGRES_USER": "postgres",
                     "POSTGRES_DB": "millrace"})
@@ -266,6 +304,18 @@ class Rehearsal(Checks):
                  f"not {sorted(roles.values())}")
             return False
         print(f"ok: {what}: the init scripts made {made} (LOGIN only)")
+        # A password the .env set is the role's: the one its service uses.
+        for var, value in sorted(self.dotenv.items()):
+            m = re.fullmatch(r"MILLRACE_(\w+)_PG_PASSWORD", var)
+            role = self.roles.get("millrace_" + m.group(1).lower()) if m else None
+            if role is None:
+                continue
+            try:
+                psql(f"postgresql://{role}:{value}@{self.pg_host_port}/millrace", "SELECT 1")
+            except subprocess.CalledProcessError as e:
+                fail(f"{what}: {role} does not log in with the .env's {var}: {e.stderr.strip()}")
+                return False
+            print(f"ok: {what}: {role} logs in with the .env's {var}")
         return True
 
     def drop_roles(self):

@@ -81,7 +81,7 @@ class Checks:
             print(f"ok: {what}: the producer's healthcheck passes")
         body = subprocess.run([os.path.join(self.bin_dir, "millrace"), "generate", "--count", "1",
                                "--seed", "12"], check=True, capture_output=True).stdout
-        token = self.services["producer"]["environment"]["MILLRACE_AUTH_TOKEN"]
+        token = self.secret("MILLRACE_AUTH_TOKEN")
         answer = http_request(f"{self.scheme}://127.0.0.1:{self.ports['producer'][8080]}/v1/events",
                               data=body, headers={"Content-Type": "application/json"}, token=token,
                               context=self.tls_context)
@@ -224,7 +224,7 @@ class Checks:
         is a bypass, so ask again until one hits). Returns the categories
         listed, or None."""
         what, api = self.what, self.api_url()
-        read_token = self.services["api"]["environment"]["MILLRACE_API_READ_TOKEN"]
+        read_token = self.secret("MILLRACE_API_READ_TOKEN")
         status, body = self.http_get(api + "/v1/categories")
         if status != 401:
             fail(f"{what}: GET /v1/categories without the read token answered {status}, not 401")
@@ -257,7 +257,7 @@ class Checks:
         """An admin write (the admin role), seen by the change feed, applied
         to Redis by the cache, and served by the API from there."""
         what, api = self.what, self.api_url()
-        read_token = self.services["api"]["environment"]["MILLRACE_API_READ_TOKEN"]
+        read_token = self.secret("MILLRACE_API_READ_TOKEN")
         category = listed[0]["name"]
         path = "/v1/categories/" + urllib.parse.quote(category, safe="")
         wanted = f"{listed[0]['display_name']} (rehearsed)"
