@@ -1,6 +1,7 @@
 // millrace changefeed publish|drop-slot: the change feed's PostgreSQL side.
 #include <cstdint>
 #include <cstdio>
+#include <map>
 
 #include "commands.hpp"
 #include "millrace/changefeed/admin.hpp"
@@ -41,8 +42,9 @@ int cmd_publish(const std::vector<std::string>& args) {
                      "categories and products where they exist)");
   options.add_string("grant-select", "", &grant_select,
                      "Also grant this role (the feed's) SELECT on the tables, which the initial "
-                     "snapshot (--snapshot initial) and backfills need, and SELECT and UPDATE on "
-                     "the signal table");
+                     "snapshot (--snapshot initial) and backfills need, and SELECT, INSERT and "
+                     "UPDATE on the signal table. Without it, publish warns when a running feed's "
+                     "role, or any feed's it cannot see, lacks them");
   options.add_string("backfill-table", "MILLRACE_CHANGEFEED_BACKFILL_TABLE", &backfill_table,
                      "Signal table of backfill requests, in --pg-schema (created if missing)");
   if (const auto exit = parse_flags(options, args, "changefeed publish", [&] {
@@ -65,7 +67,32 @@ int cmd_publish(const std::vector<std::string>& args) {
   std::string names;
   for (const auto& t : list) names += (names.empty() ? "" : ", ") + t;
   std::printf("publication %s: %s.{%s}\n", publication.c_str(), pg.schema.c_str(), names.c_str());
-  if (!grant_select.empty()) std::printf("SELECT granted to %s\n", grant_select.c_str());
+  if (!grant_select.empty()) {
+    std::printf("SELECT granted to %s\n", grant_select.c_str());
+    return 0;
+  }
+  // Not granted by default: the feed's role is in the feed's settings, not
+  // here, and a feed not yet started cannot be seen. One that runs can.
+  const auto servers = changefeed::backfill_servers(*conn, pg.schema, backfill_table, publication);
+  if (servers.feeds.empty()) {
+    std::fprintf(stderr,
+                 "millrace changefeed publish: warning: no role was granted anything (no "
+                 "--grant-select). The feed's role needs SELECT on these tables and SELECT, "
+                 "INSERT and UPDATE on %s.%s, or it takes no initial snapshot and serves no "
+                 "backfill: run this again with --grant-select ROLE (the user of the feed's "
+                 "MILLRACE_CHANGEFEED_PG)\n",
+                 pg.schema.c_str(), backfill_table.c_str());
+    return 0;
+  }
+  for (const auto& feed : servers.feeds) {
+    if (feed.signal_state == "ok" && feed.unreadable.empty()) continue;
+    std::fprintf(stderr,
+                 "millrace changefeed publish: warning: the running feed of %s logs in as %s, "
+                 "which may not read every published table and use %s.%s: run this again "
+                 "with --grant-select %s\n",
+                 publication.c_str(), feed.role.c_str(), pg.schema.c_str(), backfill_table.c_str(),
+                 feed.role.c_str());
+  }
   return 0;
 }
 
@@ -102,7 +129,9 @@ int cmd_backfill(const std::vector<std::string>& args) {
       "Asks the change feed of --publication to publish the current rows of a published table "
       "again, as op r records in key order, in chunks, between the changes it keeps streaming. "
       "It inserts a row into the signal table; a plain INSERT there by any client does the "
-      "same. Prints the backfill's id. With --cancel ID, stops one instead.");
+      "same. Prints the backfill's id. When no running feed can serve it (none runs, or its role "
+      "may not use the signal table or read the table), it still asks, and says why and the fix "
+      "on stderr. With --cancel ID, stops one instead.");
   signal.add(options);
   options.add_string("table", "", &table,
                      "The table: schema.table, or its name when the publication holds one table "
@@ -135,9 +164,20 @@ int cmd_backfill(const std::vector<std::string>& args) {
     std::printf("backfill %lld: cancel asked\n", static_cast<long long>(cancel));
     return 0;
   }
+  // Asked before the insert, so a failure here records nothing. The request
+  // is recorded even when nothing serves it now: it runs once a feed can
+  // (a GRANT takes effect at the feed's next poll), and a script asking
+  // before it starts the feed is not refused.
+  const auto servers = changefeed::backfill_servers(*conn, signal.pg.schema, signal.backfill_table,
+                                                    signal.publication);
   const auto id = changefeed::request_backfill(*conn, signal.pg.schema, signal.backfill_table,
                                                signal.publication, table, where, chunk_size);
   std::printf("%lld\n", static_cast<long long>(id));
+  if (const auto warning = changefeed::backfill_warning(servers, table); !warning.empty()) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "millrace changefeed backfill: warning: backfill %lld waits: %s\n",
+                 static_cast<long long>(id), warning.c_str());
+  }
   return 0;
 }
 
@@ -145,7 +185,9 @@ int cmd_backfills(const std::vector<std::string>& args) {
   SignalOptions signal;
   core::OptionSet options("millrace changefeed backfills",
                           "Lists the backfills asked for, newest first, with their state and "
-                          "progress (rows published as of the feed's last checkpoint).");
+                          "progress (rows published as of the feed's last checkpoint). A pending "
+                          "or running one that no running feed can serve says why: \"waiting: "
+                          "...\", with the fix.");
   signal.add(options);
   if (const auto exit =
           parse_flags(options, args, "changefeed backfills", [&] { signal.validate(); })) {
@@ -154,6 +196,14 @@ int cmd_backfills(const std::vector<std::string>& args) {
   auto conn = pg::connect(signal.pg.url, signal.pg.schema, "millrace-changefeed-backfills",
                           signal.pg.connect_limits());
   const auto rows = changefeed::list_backfills(*conn, signal.pg.schema, signal.backfill_table);
+  // Asked once per publication that has a request still to serve.
+  std::map<std::string, std::string> unserved;
+  for (const auto& b : rows) {
+    if ((b.state == "pending" || b.state == "running") && unserved.count(b.publication) == 0) {
+      unserved[b.publication] = changefeed::unserved_reason(changefeed::backfill_servers(
+          *conn, signal.pg.schema, signal.backfill_table, b.publication));
+    }
+  }
   std::printf("%-6s %-10s %-28s %8s %10s  %-20s %s\n", "id", "state", "table", "chunks", "rows",
               "requested", "where / error");
   for (const auto& b : rows) {
@@ -161,6 +211,11 @@ int cmd_backfills(const std::vector<std::string>& args) {
     if (!b.error.empty()) note += (note.empty() ? "" : "; ") + b.error;
     if (b.cancel && b.state == "running")
       note += (note.empty() ? "" : "; ") + std::string("cancel asked");
+    if (const auto it = unserved.find(b.publication);
+        (b.state == "pending" || b.state == "running") && it != unserved.end() &&
+        !it->second.empty()) {
+      note += (note.empty() ? "" : "; ") + std::string("waiting: ") + it->second;
+    }
     std::printf("%-6lld %-10s %-28s %8lld %10lld  %-20s %s\n", static_cast<long long>(b.id),
                 b.state.c_str(), b.table.c_str(), static_cast<long long>(b.chunks),
                 static_cast<long long>(b.rows), b.requested_at.c_str(), note.c_str());

@@ -114,6 +114,15 @@ int cmd_add(const std::vector<std::string>& args) {
                                                          "webhooks:" + std::to_string(added.id));
             std::printf("backfill %lld: %s\n", static_cast<long long>(id), table.c_str());
           }
+          // As `millrace changefeed backfill` does: asked anyway, and why
+          // they would wait told where the user looks.
+          const auto reason = changefeed::unserved_reason(
+              changefeed::backfill_servers(conn, common.pg.schema, backfill_table, publication));
+          if (!names.empty() && !reason.empty()) {
+            std::fflush(stdout);
+            std::fprintf(stderr, "millrace webhooks add: warning: its backfills wait: %s\n",
+                         reason.c_str());
+          }
         }
         return 0;
       });

@@ -74,18 +74,29 @@ pqxx::connection& PgBackfillSource::conn() {
   return *conn_;
 }
 
+std::string signal_state_sql(const std::string& role) {
+  // has_table_privilege() with a list of rights is true when the role has
+  // any one of them: each is asked alone.
+  const auto has = [&](const char* right) {
+    return "has_table_privilege(" + role + ", c.oid, '" + right + "')";
+  };
+  return "CASE WHEN n.oid IS NULL OR c.oid IS NULL THEN 'missing' WHEN has_schema_privilege(" +
+         role + ", n.oid, 'USAGE') AND " + has("SELECT") + " AND " + has("INSERT") + " AND " +
+         has("UPDATE") + " THEN 'ok' ELSE 'denied' END";
+}
+
+const char* const kSignalTableJoins =
+    "LEFT JOIN pg_namespace n ON n.nspname = $1 "
+    "LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = $2";
+
 std::string PgBackfillSource::signal_state(pqxx::nontransaction& tx) {
   // From the catalog, which every role reads: a schema the role may not use
   // makes to_regclass() itself fail.
-  return tx
-      .exec_params1(
-          "SELECT CASE WHEN n.oid IS NULL OR c.oid IS NULL THEN 'missing' "
-          "WHEN NOT has_schema_privilege(n.oid, 'USAGE') OR NOT has_table_privilege(c.oid, "
-          "'SELECT, INSERT, UPDATE') THEN 'denied' ELSE 'ok' END FROM (SELECT 1) AS one "
-          "LEFT JOIN pg_namespace n ON n.nspname = $1 "
-          "LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = $2",
-          config_.pg.schema, config_.backfill_table)[0]
-      .as<std::string>();
+  const auto r = tx.exec_params1("SELECT " + signal_state_sql("current_user") +
+                                     ", current_user FROM (SELECT 1) AS one " + kSignalTableJoins,
+                                 config_.pg.schema, config_.backfill_table);
+  role_ = r[1].as<std::string>();
+  return r[0].as<std::string>();
 }
 
 std::vector<std::string> PgBackfillSource::refusals(const PrimaryKeyLookup& primary_key) {
@@ -129,17 +140,20 @@ std::optional<BackfillRequest> PgBackfillSource::next() {
   try {
     pqxx::nontransaction tx(conn());
     const std::string state = signal_state(tx);
-    if (state != "ok") {
+    serving_ = state == "ok";
+    if (!serving_) {
       bool& told = state == "missing" ? told_missing_ : told_denied_;
       if (!told) {
+        // Asked again at every poll: a GRANT made later turns them on
+        // without a restart.
         runtime::log_info(
             "changefeed",
             state == "missing"
                 ? "no signal table " + table_ +
                       ": backfills are off until `millrace changefeed publish` creates it"
-                : "backfills are off: the feed's role may not read and update " + table_ +
-                      "; run `millrace changefeed publish --grant-select ROLE` as the tables' "
-                      "owner");
+                : "backfills are off: the feed's role " + role_ + " may not read and update " +
+                      table_ + "; run `millrace changefeed publish --grant-select " + role_ +
+                      "` as the tables' owner");
         told = true;
       }
       return std::nullopt;

@@ -26,6 +26,16 @@ namespace millrace::changefeed {
 // `table` is quoted and schema-qualified.
 std::string signal_table_ddl(const std::string& table);
 
+// Whether `role` (an SQL expression: current_user, or a role's oid) has
+// what backfills need on the signal table: 'ok', 'missing' (no such schema
+// or table) or 'denied' (no USAGE on the schema, or not each of SELECT,
+// INSERT and UPDATE on the table). It reads the aliases n (the schema) and
+// c (the table) that kSignalTableJoins adds to a query, whose $1 is the
+// schema's name and $2 the table's. The feed asks it of itself, the CLI of
+// the roles of the feeds it finds running.
+std::string signal_state_sql(const std::string& role);
+extern const char* const kSignalTableJoins;
+
 class PgBackfillSource final : public BackfillSource {
  public:
   explicit PgBackfillSource(const ChangefeedConfig& config);
@@ -53,6 +63,10 @@ class PgBackfillSource final : public BackfillSource {
   std::vector<std::int64_t> request(const std::vector<std::string>& tables,
                                     const std::string& reason, std::int64_t chunk_size);
 
+  // True once a poll (next()) found that this role may use the signal
+  // table; false before the first and after one that found it may not.
+  bool serving() const { return serving_; }
+
  private:
   pqxx::connection& conn();
   // The signal table: "ok", "missing" or "denied" (no USAGE on its schema,
@@ -65,6 +79,8 @@ class PgBackfillSource final : public BackfillSource {
   std::string table_;  // the signal table, quoted
   std::unique_ptr<pqxx::connection> conn_;
   std::map<Oid, std::string> row_filters_;
+  std::string role_;  // the feed's role, as signal_state() last read it
+  bool serving_ = false;
   bool told_missing_ = false;
   bool told_denied_ = false;
 };

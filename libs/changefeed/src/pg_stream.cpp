@@ -21,8 +21,13 @@ std::string literal(const std::string& text) {
 
 }  // namespace
 
+std::string feed_application_name(const std::string& publication) {
+  return ("millrace-changefeed/" + publication).substr(0, 63);
+}
+
 PgStream::PgStream(const ChangefeedConfig& config)
-    : config_(config), conn_(config.pg.url, "millrace-changefeed", config.pg.connect_limits()) {
+    : config_(config),
+      conn_(config.pg.url, feed_application_name(config.publication), config.pg.connect_limits()) {
   const auto system = conn_.command("IDENTIFY_SYSTEM");
   if (system.size() != 1 || system[0].size() < 3 || !system[0][2]) {
     throw InfraError(FailureClass::kFatal, "IDENTIFY_SYSTEM answered an unexpected shape");

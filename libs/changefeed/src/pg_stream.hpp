@@ -16,6 +16,14 @@
 
 namespace millrace::changefeed {
 
+// The replication connection's application_name: "millrace-changefeed/"
+// and the publication. Any role reads a session's application_name and
+// role in pg_stat_activity, so this is how the CLI finds the feeds that
+// serve a publication, and the role each logs in as, without the feed
+// writing anywhere (a role that may not write the signal table is the case
+// to report). PostgreSQL cuts it to 63 bytes: compare the same cut.
+std::string feed_application_name(const std::string& publication);
+
 class PgStream final : public ReplicationPort {
  public:
   // Connects and checks. Throws core::InfraError: fatal when the

@@ -28,6 +28,11 @@ FeedProbe::FeedProbe(metrics::Registry& r)
       backfill_running_(r.gauge("millrace_changefeed_backfill_running",
                                 "The id of the backfill running (its row in the signal table), 0 "
                                 "when none runs")),
+      backfills_enabled_(r.gauge(
+          "millrace_changefeed_backfills_enabled",
+          "1 while the feed serves backfill requests; 0 while they wait for ever: its role may "
+          "not read and update the signal table, or PostgreSQL is older than 14 (the feed's "
+          "log, and `millrace changefeed backfills`, say which)")),
       backfill_rows_(r.counter("millrace_changefeed_backfill_rows_total",
                                "Rows backfills read and queued for publishing, each in its "
                                "chunk's place in the stream")),
@@ -61,6 +66,7 @@ void FeedProbe::session_failed(bool retryable) {
   (retryable ? restarts_retryable_ : failures_fatal_).inc();
   up_.set(0);
   backfill_running_.set(0);
+  backfills_enabled_.set(0);
 }
 
 void FeedProbe::backfill(const Backfiller& b) {

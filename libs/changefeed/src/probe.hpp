@@ -26,13 +26,16 @@ class FeedProbe {
   void slot_lost() { slots_lost_.inc(); }
   // After each step: the backfill running, and its counters.
   void backfill(const Backfiller& backfiller);
+  // After each step: whether this feed serves backfill requests (PostgreSQL
+  // 14 or later, and its role may use the signal table).
+  void backfills_enabled(bool on) { backfills_enabled_.set(on ? 1 : 0); }
 
  private:
   metrics::Counter transactions_, skipped_, changes_, batches_;
   metrics::Counter restarts_retryable_, failures_fatal_;
   metrics::Counter snapshots_;
   metrics::Counter slots_lost_;
-  metrics::Gauge backfill_running_;
+  metrics::Gauge backfill_running_, backfills_enabled_;
   metrics::Counter backfill_rows_, backfill_rereads_, backfill_superseded_;
   BackfillStats backfill_last_{};
   const Backfiller* backfill_of_ = nullptr;

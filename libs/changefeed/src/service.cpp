@@ -152,6 +152,7 @@ struct FeedRunner {
       feed.step(milliseconds(100));
       probe.observe(feed.stats());
       probe.backfill(backfiller);
+      probe.backfills_enabled(stream.messages() && backfill_source.serving());
     }
     feed.flush();
     probe.observe(feed.stats());

@@ -44,13 +44,44 @@ bool cancel_backfill(pqxx::connection& conn, const std::string& schema,
 
 struct BackfillRow {
   std::int64_t id = 0;
-  std::string state, table, where, error, requested_at;
+  std::string publication, state, table, where, error, requested_at;
   bool cancel = false;
   std::int64_t chunks = 0, rows = 0;
 };
 // The signal table's requests of every publication, newest first.
 std::vector<BackfillRow> list_backfills(pqxx::connection& conn, const std::string& schema,
                                         const std::string& backfill_table);
+
+// Who can serve a publication's backfill requests now, as the tables' owner
+// (the CLI) sees it: a request nothing serves waits for ever, and the feed
+// that could tell may be the one without the rights to write it anywhere.
+struct FeedOfPublication {
+  std::string role;  // the role the feed logs in as
+  // Its rights on the signal table: "ok", "missing" or "denied".
+  std::string signal_state;
+  // The publication's tables (schema.name) it may not read: a backfill of
+  // one of them fails.
+  std::vector<std::string> unreadable;
+};
+struct BackfillServers {
+  std::string publication;
+  std::string signal_table;         // schema.name, as a fix names it
+  std::string schema;               // the signal table's
+  int server_version = 0;           // server_version_num
+  std::vector<std::string> tables;  // the publication's, as schema.name
+  // The feeds streaming from a slot for this publication now (found by
+  // their replication connections' application_name).
+  std::vector<FeedOfPublication> feeds;
+};
+BackfillServers backfill_servers(pqxx::connection& conn, const std::string& schema,
+                                 const std::string& backfill_table, const std::string& publication);
+
+// Why no running feed will serve the publication's requests now, with the
+// fix; empty when one can. Names each role at fault.
+std::string unserved_reason(const BackfillServers& servers);
+// Why a backfill of `table` (as asked: schema.name, or a name) would wait
+// or fail, with the fix; empty when a running feed can serve it.
+std::string backfill_warning(const BackfillServers& servers, const std::string& table);
 
 // Drops the replication slot, which releases the WAL it holds. Refused
 // while a feed streams from it. Connects as the replication role.
