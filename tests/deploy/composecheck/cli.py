@@ -33,13 +33,13 @@ def main(usage):
         services = config["services"]
         made = tempfile.mkdtemp(prefix="compose-certs-made-")
         volumes = check_certs(source, label, services, made) if "certs" in services else {}
-        if volumes:
-            check_secure_postgres(label, services, volumes)
         # The files each service reads its secrets from, where the one-shot
         # secrets made them.
         r, secret_volumes = run_secrets(services, made)
         if r.returncode != 0:
             fail(f"{label}: secrets exited {r.returncode}: {r.stderr.strip()[-1500:]}")
+        if volumes:
+            check_secure_postgres(label, services, {**volumes, **secret_volumes})
         for name, service in sorted(services.items()):
             if name not in ("certs", "secrets") and str(service.get("image", "")).startswith("millrace:"):
                 check_millrace_service(label, name, service, bin_dir, targets,

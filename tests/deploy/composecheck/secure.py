@@ -12,7 +12,7 @@ import time
 
 from pysupport import free_port
 
-from .compose import in_volumes, volume_mounts
+from .compose import in_volumes, local_path, volume_mounts
 from .failures import fail
 
 
@@ -92,10 +92,19 @@ def check_secure_postgres(label, services, volumes):
     data, run = os.path.join(tmp, "data"), os.path.join(tmp, "run")
     port = free_port()
     server = None
+    # The superuser's password, from the file the one-shot secrets wrote
+    # (POSTGRES_PASSWORD_FILE), as the image reads it.
+    owner_file = local_path(env["POSTGRES_PASSWORD_FILE"], service, volumes)
+    if owner_file is None or not os.path.exists(owner_file):
+        fail(f"{label}: postgres: POSTGRES_PASSWORD_FILE {env['POSTGRES_PASSWORD_FILE']} "
+             "is in no volume the secrets service wrote")
+        return
+    with open(owner_file) as f:
+        owner_password = f.read().strip()
     try:
         pwfile = os.path.join(tmp, "pw")
         with open(pwfile, "w") as f:
-            f.write(env["POSTGRES_PASSWORD"])
+            f.write(owner_password)
         os.makedirs(run)
         os.makedirs(data, mode=0o700)
         if as_pg:
@@ -125,7 +134,7 @@ def check_secure_postgres(label, services, volumes):
                 return
             time.sleep(0.5)
         ca = os.path.join(volumes["tls-ca"], "ca.crt")
-        user, password = env["POSTGRES_USER"], env["POSTGRES_PASSWORD"]
+        user, password = env["POSTGRES_USER"], owner_password
         base = f"host=localhost port={port} user={user} password={password} dbname=postgres"
         plain = subprocess.run(["psql", "-X", "-At", base + " sslmode=disable", "-c", "SELECT 1"],
                                capture_output=True, text=True, timeout=30)
