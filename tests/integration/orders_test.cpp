@@ -246,8 +246,9 @@ TEST_CASE("malformed orders are dead-lettered with their reasons, and the rest o
       {R"({"PaymentTransactionId":"tx-b3","OrderDate":"2019-10-29T14:24:49Z","Details":[)" + line +
            "]}",
        "missing_field", "Total"},
-      {R"({"PaymentTransactionId":"tx-b4","OrderDate":"2019-10-29T14:24:49Z","Total":1})",
-       "missing_field", "Details"},
+      {R"({"PaymentTransactionId":"tx-b4","OrderDate":"2019-10-29T14:24:49Z","Total":1,)"
+       R"("Details":{}})",
+       "wrong_type", "Details"},
       {R"({"PaymentTransactionId":"tx-b5","OrderDate":"2019-10-29T14:24:49Z","Total":1,)"
        R"("Details":[)" +
            line + R"(,{"Email":"x@example.com","Quantity":1,"UnitPrice":1}]})",
