@@ -78,6 +78,24 @@ bool wait_stored(Pipeline& p, seconds timeout, const std::string& group = {}) {
   return false;
 }
 
+// Sends `lines` as an NDJSON file (millrace produce --kind order --file)
+// and stores them with one sink run; returns produce's summary.
+std::string produce_and_store(Pipeline& p, const std::vector<std::string>& lines,
+                              std::string_view pii) {
+  const std::string path = p.log_dir + "/" + p.topic + ".ndjson";
+  {
+    std::ofstream out(path);
+    for (const auto& line : lines) out << line << "\n";
+  }
+  std::string summary;
+  REQUIRE(produce_orders(p, {"--file", path}, &summary) == 0);
+  INFO(summary);
+  auto sink = p.start_sink("sink", order_env(p, pii));
+  REQUIRE(wait_stored(p, seconds(120)));
+  CHECK(stop_cleanly({&sink}));
+  return summary;
+}
+
 struct Accounting {
   std::int64_t consumed = 0, persisted = 0, rejected = 0, duplicate = 0, unaccounted = 0, late = 0;
 };
@@ -266,20 +284,12 @@ TEST_CASE("malformed orders are dead-lettered with their reasons, and the rest o
        "invalid_format", "OrderDate"},
       {R"({"PaymentTransactionId":"tx-b9",)", "invalid_json", ""},
   };
-  const std::string path = p.log_dir + "/" + p.topic + ".ndjson";
-  {
-    std::ofstream out(path);
-    out << good1 << "\n";
-    for (const auto& m : malformed) out << std::get<0>(m) << "\n";
-    out << good2 << "\n";
-  }
-  std::string summary;
-  REQUIRE(produce_orders(p, {"--file", path}, &summary) == 0);
+  std::vector<std::string> lines = {good1};
+  for (const auto& m : malformed) lines.push_back(std::get<0>(m));
+  lines.push_back(good2);
+  const auto summary = produce_and_store(p, lines, "keep");
   INFO(summary);
   CHECK_THAT(summary, Catch::Contains("\"bad\":" + std::to_string(malformed.size())));
-  auto sink = p.start_sink("sink", order_env(p, "keep"));
-  REQUIRE(wait_stored(p, seconds(120)));
-  CHECK(stop_cleanly({&sink}));
 
   pqxx::connection c(p.env.pg);
   pqxx::work tx(c);
@@ -352,18 +362,11 @@ TEST_CASE("orders with empty optional strings, and without lines, are stored as 
               R"(,"Region":"West US","FirstName":"Ana","SMSOptIn":true,"SMSStatus":"")" + lines),
         2}},
   };
-  const std::string path = p.log_dir + "/" + p.topic + ".ndjson";
-  {
-    std::ofstream out(path);
-    for (const auto& [id, what] : sent) out << what.first << "\n";
-  }
-  std::string summary;
-  REQUIRE(produce_orders(p, {"--file", path}, &summary) == 0);
+  std::vector<std::string> payloads;
+  for (const auto& [id, what] : sent) payloads.push_back(what.first);
+  const auto summary = produce_and_store(p, payloads, "keep");
   INFO(summary);
   CHECK_THAT(summary, Catch::Contains("\"bad\":0"));
-  auto sink = p.start_sink("sink", order_env(p, "keep"));
-  REQUIRE(wait_stored(p, seconds(120)));
-  CHECK(stop_cleanly({&sink}));
 
   pqxx::connection c(p.env.pg);
   pqxx::work tx(c);
