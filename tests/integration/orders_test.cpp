@@ -22,6 +22,7 @@
 #include "millrace/catalog/generated.hpp"
 #include "millrace/core/partitioner.hpp"
 #include "millrace/core/window.hpp"
+#include "millrace/kafka/admin.hpp"
 #include "millrace/kinds/generator.hpp"
 #include "millrace/kinds/record.hpp"
 #include "millrace/kinds/registry.hpp"
@@ -75,6 +76,24 @@ bool wait_stored(Pipeline& p, seconds timeout, const std::string& group = {}) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   return false;
+}
+
+// Sends `lines` as an NDJSON file (millrace produce --kind order --file)
+// and stores them with one sink run; returns produce's summary.
+std::string produce_and_store(Pipeline& p, const std::vector<std::string>& lines,
+                              std::string_view pii) {
+  const std::string path = p.log_dir + "/" + p.topic + ".ndjson";
+  {
+    std::ofstream out(path);
+    for (const auto& line : lines) out << line << "\n";
+  }
+  std::string summary;
+  REQUIRE(produce_orders(p, {"--file", path}, &summary) == 0);
+  INFO(summary);
+  auto sink = p.start_sink("sink", order_env(p, pii));
+  REQUIRE(wait_stored(p, seconds(120)));
+  CHECK(stop_cleanly({&sink}));
+  return summary;
 }
 
 struct Accounting {
@@ -246,8 +265,9 @@ TEST_CASE("malformed orders are dead-lettered with their reasons, and the rest o
       {R"({"PaymentTransactionId":"tx-b3","OrderDate":"2019-10-29T14:24:49Z","Details":[)" + line +
            "]}",
        "missing_field", "Total"},
-      {R"({"PaymentTransactionId":"tx-b4","OrderDate":"2019-10-29T14:24:49Z","Total":1})",
-       "missing_field", "Details"},
+      {R"({"PaymentTransactionId":"tx-b4","OrderDate":"2019-10-29T14:24:49Z","Total":1,)"
+       R"("Details":{}})",
+       "wrong_type", "Details"},
       {R"({"PaymentTransactionId":"tx-b5","OrderDate":"2019-10-29T14:24:49Z","Total":1,)"
        R"("Details":[)" +
            line + R"(,{"Email":"x@example.com","Quantity":1,"UnitPrice":1}]})",
@@ -264,20 +284,12 @@ TEST_CASE("malformed orders are dead-lettered with their reasons, and the rest o
        "invalid_format", "OrderDate"},
       {R"({"PaymentTransactionId":"tx-b9",)", "invalid_json", ""},
   };
-  const std::string path = p.log_dir + "/" + p.topic + ".ndjson";
-  {
-    std::ofstream out(path);
-    out << good1 << "\n";
-    for (const auto& m : malformed) out << std::get<0>(m) << "\n";
-    out << good2 << "\n";
-  }
-  std::string summary;
-  REQUIRE(produce_orders(p, {"--file", path}, &summary) == 0);
+  std::vector<std::string> lines = {good1};
+  for (const auto& m : malformed) lines.push_back(std::get<0>(m));
+  lines.push_back(good2);
+  const auto summary = produce_and_store(p, lines, "keep");
   INFO(summary);
   CHECK_THAT(summary, Catch::Contains("\"bad\":" + std::to_string(malformed.size())));
-  auto sink = p.start_sink("sink", order_env(p, "keep"));
-  REQUIRE(wait_stored(p, seconds(120)));
-  CHECK(stop_cleanly({&sink}));
 
   pqxx::connection c(p.env.pg);
   pqxx::work tx(c);
@@ -313,6 +325,100 @@ TEST_CASE("malformed orders are dead-lettered with their reasons, and the rest o
   CHECK(a.persisted == 2);
   CHECK(a.rejected == static_cast<std::int64_t>(malformed.size()));
   CHECK(a.unaccounted == 0);
+}
+
+TEST_CASE("orders with empty optional strings, and without lines, are stored as sent",
+          "[orders-empty]") {
+  // Seed 003's schema sets no minLength and does not require Details; an
+  // upload whose every order had "SMSStatus": "" was once dead-lettered
+  // whole. The empty strings must land as '' (not NULL), and nothing be
+  // refused.
+  Pipeline p("it_orders_empty");
+  const auto d = kinds::find_kind("order", "");
+  std::vector<std::string> empty_texts;  // every optional text field
+  std::string all_empty;
+  for (const auto& f : d.fields) {
+    if (f.type != kinds::ValueType::kText || f.required) continue;
+    empty_texts.push_back(f.name);
+    all_empty += ",\"" + f.name + "\":\"\"";
+  }
+  REQUIRE(empty_texts.size() == 12);
+  const auto order = [&](const std::string& id, const std::string& rest) {
+    return R"({"PaymentTransactionId":")" + id +
+           R"(","OrderDate":"2019-10-29T14:24:49.0796527Z","Total":41.97)" + rest + "}";
+  };
+  const std::string lines =
+      R"(,"Details":[{"Email":"","ProductId":100000,"Quantity":3,"UnitPrice":13.99},)"
+      R"({"Email":"ana@example.com","ProductId":145000,"Quantity":1,"UnitPrice":0}])";
+  // id -> (payload, lines it must have)
+  const std::map<std::string, std::pair<std::string, int>> sent = {
+      {"tx-empty-lines", {order("tx-empty-lines", all_empty + R"(,"SMSOptIn":false)" + lines), 2}},
+      {"tx-empty-absent", {order("tx-empty-absent", all_empty), 0}},
+      {"tx-empty-null", {order("tx-empty-null", all_empty + R"(,"Details":null)"), 0}},
+      {"tx-empty-none", {order("tx-empty-none", all_empty + R"(,"Details":[])"), 0}},
+      // The issue's order: a full one but for SMSStatus.
+      {"tx-sms-status",
+       {order("tx-sms-status",
+              R"(,"Region":"West US","FirstName":"Ana","SMSOptIn":true,"SMSStatus":"")" + lines),
+        2}},
+  };
+  std::vector<std::string> payloads;
+  for (const auto& [id, what] : sent) payloads.push_back(what.first);
+  const auto summary = produce_and_store(p, payloads, "keep");
+  INFO(summary);
+  CHECK_THAT(summary, Catch::Contains("\"bad\":0"));
+
+  pqxx::connection c(p.env.pg);
+  pqxx::work tx(c);
+  const std::string s = tx.quote_name(p.schema) + ".";
+  CHECK(tx.exec1("SELECT count(*) FROM " + s + "orders")[0].as<std::size_t>() == sent.size());
+  for (const auto& [id, what] : sent) {
+    INFO(id);
+    for (const auto& name : empty_texts) {
+      const auto& column = d.fields[*d.find(name)].column;
+      INFO(column);
+      const auto row = tx.exec_params1(
+          "SELECT " + column + " FROM " + s + "orders WHERE payment_transaction_id = $1", id);
+      const bool sent_empty = id != "tx-sms-status" || name == "SMSStatus";
+      if (sent_empty) {
+        REQUIRE_FALSE(row[0].is_null());
+        CHECK(row[0].as<std::string>().empty());
+      } else if (name == "Region") {
+        CHECK(row[0].as<std::string>() == "West US");
+      } else if (name != "FirstName") {
+        CHECK(row[0].is_null());  // absent stays NULL
+      }
+    }
+    CHECK(tx.exec_params1(
+                "SELECT total::text FROM " + s + "orders WHERE payment_transaction_id = $1", id)[0]
+              .as<std::string>() == "41.97");
+    CHECK(
+        tx.exec_params1(
+              "SELECT count(*) FROM " + s + "order_lines WHERE payment_transaction_id = $1", id)[0]
+            .as<int>() == what.second);
+  }
+  // A line's required Email, sent empty, is '' too.
+  const auto first_line = tx.exec_params1("SELECT email FROM " + s +
+                                              "order_lines WHERE payment_transaction_id = $1 "
+                                              "AND line_no = 1",
+                                          "tx-empty-lines");
+  REQUIRE_FALSE(first_line[0].is_null());
+  CHECK(first_line[0].as<std::string>().empty());
+  tx.commit();
+
+  // Nothing refused, nothing dead-lettered.
+  const auto a = accounting(p);
+  CHECK(a.consumed == static_cast<std::int64_t>(sent.size()));
+  CHECK(a.persisted == static_cast<std::int64_t>(sent.size()));
+  CHECK(a.rejected == 0);
+  CHECK(a.unaccounted == 0);
+  // The dead-letter topic's end offsets: read_topic(dlq, 0) would stop at once.
+  kafka::OffsetsClient offsets(p.env.brokers, {});
+  std::int64_t letters = 0;
+  for (std::int32_t part = 0; part < p.partitions; ++part) {
+    letters += offsets.watermarks(p.dlq_topic, part, seconds(10)).second;
+  }
+  CHECK(letters == 0);
 }
 
 namespace {

@@ -162,8 +162,8 @@ class Reader {
 
   FieldDecl field(const Json& j, const std::string& where) const {
     only(j, where,
-         {"name", "column", "type", "required", "min", "max", "max_bytes", "values", "pii",
-          "generate", "description"});
+         {"name", "column", "type", "required", "min", "max", "min_bytes", "max_bytes", "values",
+          "pii", "generate", "description"});
     FieldDecl f;
     f.name = string(need(j, "name", where), where + ".name");
     f.column = identifier(need(j, "column", where), where + ".column");
@@ -204,9 +204,24 @@ class Reader {
       if (f.type != ValueType::kText) fail(where + ".max_bytes", "applies to text fields only");
       f.max_bytes = static_cast<std::size_t>(integer(*b, where + ".max_bytes", 1, 1 << 20));
     }
+    if (const Json* b = j.member("min_bytes")) {
+      if (f.type != ValueType::kText) fail(where + ".min_bytes", "applies to text fields only");
+      f.min_bytes = static_cast<std::size_t>(integer(*b, where + ".min_bytes", 0, 1 << 20));
+      if (f.min_bytes > f.max_bytes) {
+        fail(where + ".min_bytes", "is above max_bytes (" + std::to_string(f.min_bytes) + " > " +
+                                       std::to_string(f.max_bytes) + ")");
+      }
+    }
     if (const Json* v = j.member("values")) {
       if (f.type != ValueType::kText) fail(where + ".values", "applies to text fields only");
       f.values = strings(*v, where + ".values");
+      // A value outside the bounds could never be accepted, and the
+      // generator draws from `values`.
+      for (const auto& value : f.values) {
+        if (value.size() < f.min_bytes || value.size() > f.max_bytes) {
+          fail(where + ".values", "\"" + value + "\" is not within min_bytes..max_bytes");
+        }
+      }
     }
     f.generate = generate(j.member("generate"), where + ".generate");
     suits(f, where + ".generate");
@@ -233,7 +248,7 @@ class Reader {
           const bool ok = numeric                         ? within(c)
                           : f.type == ValueType::kBoolean ? c == "true" || c == "false"
                           : f.type == ValueType::kText
-                              ? c.size() <= f.max_bytes &&
+                              ? c.size() >= f.min_bytes && c.size() <= f.max_bytes &&
                                     (f.values.empty() || std::find(f.values.begin(), f.values.end(),
                                                                    c) != f.values.end())
                               : f.type == ValueType::kFreeText;

@@ -84,11 +84,18 @@ class Drawer {
       case ValueType::kText: {
         if (!f.values.empty()) return f.values[below(rng_, f.values.size())];
         // Within max_bytes: the number alone when the name does not fit
-        // (the uuid and the number are ASCII, so they cut anywhere).
-        if (&f == &d_.identity_field()) return uuid(rng_).substr(0, f.max_bytes);
-        const auto n = std::to_string(1 + below(rng_, 1000));
-        const auto text = f.name + " " + n;
-        return text.size() <= f.max_bytes ? text : n.substr(0, f.max_bytes);
+        // (the uuid and the number are ASCII, so they cut anywhere), and
+        // padded to min_bytes, or a good record would be refused.
+        std::string text;
+        if (&f == &d_.identity_field()) {
+          text = uuid(rng_).substr(0, f.max_bytes);
+        } else {
+          const auto n = std::to_string(1 + below(rng_, 1000));
+          text = f.name + " " + n;
+          if (text.size() > f.max_bytes) text = n.substr(0, f.max_bytes);
+        }
+        if (text.size() < f.min_bytes) text.append(f.min_bytes - text.size(), 'x');
+        return text;
       }
       case ValueType::kUuid:
         return uuid(rng_);

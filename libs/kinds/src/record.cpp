@@ -112,7 +112,12 @@ class Checker {
 
   std::optional<Rejection> text(const Json& j, const FieldDecl& f, Value& out) const {
     if (j.type != Json::Type::kString) return wrong_type(j, f, "a string");
-    if (j.text.empty()) return fail(RejectReason::kOutOfRange, f, "must not be empty");
+    if (j.text.size() < f.min_bytes) {
+      return fail(RejectReason::kOutOfRange, f,
+                  f.min_bytes == 1 ? std::string("must not be empty")
+                                   : "must be at least " + std::to_string(f.min_bytes) +
+                                         " bytes, got " + std::to_string(j.text.size()));
+    }
     if (j.text.size() > f.max_bytes) {
       return fail(RejectReason::kOutOfRange, f,
                   "must be at most " + std::to_string(f.max_bytes) + " bytes, got " +

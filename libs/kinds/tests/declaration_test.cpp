@@ -165,6 +165,7 @@ TEST_CASE("the built-in order declaration", "[kinds][declaration]") {
   CHECK(d.identity_field().type == ValueType::kText);
   CHECK(d.identity_field().required);
   CHECK(d.identity_field().max_bytes == 128);
+  CHECK(d.identity_field().min_bytes == 1);
   CHECK(d.identity == 0);
   CHECK(d.time_field().name == "OrderDate");
   CHECK(d.time_field().type == ValueType::kTimestamp);
@@ -191,6 +192,7 @@ TEST_CASE("the built-in order declaration", "[kinds][declaration]") {
   const auto& region = field(d.fields, "Region");
   CHECK_FALSE(region.required);
   CHECK(region.max_bytes == 255);  // the default
+  CHECK(region.min_bytes == 0);    // the default: "" is a value
   CHECK(region.generate.rule == Rule::kOneOf);
   CHECK(region.generate.choices ==
         std::vector<std::string>{"East US", "West US", "West Europe", "Southeast Asia"});
@@ -209,7 +211,7 @@ TEST_CASE("the built-in order declaration", "[kinds][declaration]") {
   CHECK(l.name == "Details");
   CHECK(l.table == "order_lines");
   CHECK(l.number_column == "line_no");
-  CHECK(l.min_items == 1);
+  CHECK(l.min_items == 0);  // seed 003 does not require Details
   CHECK(l.max_items == 1000);
   CHECK(l.generate_min == 1);
   CHECK(l.generate_max == 4);
@@ -473,6 +475,53 @@ TEST_CASE("text settings apply to text fields only", "[kinds][declaration]") {
                                    "t");
   CHECK(d.fields[4].values == std::vector<std::string>{"a", "b"});
   CHECK(d.fields[4].max_bytes == 1);
+}
+
+TEST_CASE("min_bytes is a text's shortest value, 0 by default", "[kinds][declaration]") {
+  const auto plain = parse_declaration(std::string(kWidget), "t");
+  CHECK(plain.fields[4].min_bytes == 0);
+  const auto d = parse_declaration(widget_with(R"("column": "note", "type": "text")",
+                                               R"("column": "note", "type": "text",
+                                                  "min_bytes": 2)"),
+                                   "t");
+  CHECK(d.fields[4].min_bytes == 2);
+  // Up to max_bytes itself: a fixed-length code.
+  CHECK(parse_declaration(widget_with(R"("max_bytes": 40)", R"("min_bytes": 40, "max_bytes": 40)"),
+                          "t")
+            .fields[0]
+            .min_bytes == 40);
+  CHECK(parse_declaration(widget_with(R"("column": "note", "type": "text")",
+                                      R"("column": "note", "type": "text", "min_bytes": 0)"),
+                          "t")
+            .fields[4]
+            .min_bytes == 0);
+  CHECK_THAT(refusal(widget_with(R"("max_bytes": 40)", R"("min_bytes": 41, "max_bytes": 40)")),
+             Contains("fields[0].min_bytes: is above max_bytes (41 > 40)"));
+  // Against the default max_bytes of 255.
+  CHECK_THAT(refusal(widget_with(R"("column": "note", "type": "text")",
+                                 R"("column": "note", "type": "text", "min_bytes": 256)")),
+             Contains("fields[4].min_bytes: is above max_bytes (256 > 255)"));
+  CHECK_THAT(refusal(widget_with(R"("column": "note", "type": "text")",
+                                 R"("column": "note", "type": "text", "min_bytes": -1)")),
+             Contains("fields[4].min_bytes: must be an integer in [0, 1048576]"));
+  CHECK_THAT(refusal(widget_with(R"("column": "note", "type": "text")",
+                                 R"("column": "note", "type": "text", "min_bytes": "1")")),
+             Contains("fields[4].min_bytes: must be an integer in [0, 1048576]"));
+  CHECK_THAT(refusal(widget_with(R"("column": "note", "type": "text")",
+                                 R"("column": "note", "type": "free_text", "min_bytes": 1)")),
+             Contains("fields[4].min_bytes: applies to text fields only"));
+  CHECK_THAT(refusal(widget_with(R"("type": "integer", "min": 0, "max": 10)",
+                                 R"("type": "integer", "min": 0, "max": 10, "min_bytes": 1)")),
+             Contains("fields[2].min_bytes: applies to text fields only"));
+  // A value or a choice shorter than min_bytes could never be accepted.
+  CHECK_THAT(refusal(widget_with(R"("column": "note", "type": "text")",
+                                 R"("column": "note", "type": "text", "min_bytes": 2,
+                                    "values": ["ab", "c"])")),
+             Contains("fields[4].values: \"c\" is not within min_bytes..max_bytes"));
+  CHECK_THAT(refusal(widget_with(R"("column": "note", "type": "text")",
+                                 R"("column": "note", "type": "text", "min_bytes": 2,
+                                    "generate": {"one_of": ["ab", "c"]})")),
+             Contains("fields[4].generate: choice \"c\" is not a valid text of this field"));
 }
 
 TEST_CASE("the topic is checked", "[kinds][declaration]") {

@@ -367,6 +367,31 @@ TEST_CASE("every type's default values are valid", "[kinds][generator]") {
   CHECK(*wides.rbegin() <= std::numeric_limits<std::int64_t>::min() + 1000);
 }
 
+TEST_CASE("default texts reach min_bytes, so good records stay good", "[kinds][generator]") {
+  // "Pad <n>" is at most 8 bytes, a uuid 36: both must be padded.
+  const auto d = parse_declaration(R"({
+    "kind": "padded",
+    "topic": {"name": "padded", "env": "MILLRACE_PADDED_TOPIC", "partitions": 1},
+    "table": "padded",
+    "identity": "Key",
+    "time": "At",
+    "fields": [
+      {"name": "Key", "column": "key", "type": "text", "required": true,
+       "min_bytes": 40, "max_bytes": 48},
+      {"name": "At", "column": "at", "type": "timestamp", "required": true},
+      {"name": "Pad", "column": "pad", "type": "text", "min_bytes": 12, "max_bytes": 12}
+    ]
+  })",
+                                   "test padded");
+  RecordGenerator g(d, options(5));
+  for (int i = 0; i < 200; ++i) {
+    const auto rec = g.next();
+    const auto r = accept(d, rec);
+    CHECK(rec.key.size() == 40);
+    CHECK(std::get<std::string>(at(d, r, "Pad")).size() == 12);
+  }
+}
+
 TEST_CASE("bad records of a kind whose lines may be empty", "[kinds][generator]") {
   const auto& d = sample();
   std::set<RejectReason> reasons;

@@ -146,7 +146,8 @@ const Declaration& sample() {
     ],
     "lines": {"name": "Items", "table": "sample_items", "number_column": "item_no",
               "min_items": 0, "max_items": 2,
-              "fields": [{"name": "Label", "column": "label", "type": "text", "required": true}]}
+              "fields": [{"name": "Label", "column": "label", "type": "text", "required": true,
+                          "min_bytes": 1}]}
   })",
                                                  "test sample");
   return d;
@@ -312,7 +313,7 @@ TEST_CASE("timestamps take fractions and offsets", "[kinds][record]") {
 
 TEST_CASE("a missing required order field is refused, naming it", "[kinds][record]") {
   const auto& d = order();
-  for (const auto& name : {"PaymentTransactionId", "OrderDate", "Total", "Details"}) {
+  for (const auto& name : {"PaymentTransactionId", "OrderDate", "Total"}) {
     SECTION(std::string("absent: ") + name) {
       check_rejected(d, order_without(name), RejectReason::kMissingField, name);
     }
@@ -404,9 +405,19 @@ TEST_CASE("values of the wrong JSON type are refused", "[kinds][record]") {
                  "Details[1].Email");
 }
 
+TEST_CASE("an order without lines is an order, as seed 003's schema allows", "[kinds][record]") {
+  const auto& d = order();
+  for (const auto& payload :
+       {order_without("Details"), order_with("Details", "null"), order_with("Details", "[]")}) {
+    INFO("payload: " << payload);
+    const auto r = accept(d, payload);
+    CHECK(r.lines.empty());
+    CHECK(value(d, r, "Total") == Value(dec("41.97")));
+  }
+}
+
 TEST_CASE("the lines must be a bounded array of objects", "[kinds][record]") {
   const auto& d = order();
-  check_rejected(d, order_with("Details", "[]"), RejectReason::kOutOfRange, "Details");
   check_rejected(d, order_with("Details", object(line_a())), RejectReason::kWrongType, "Details");
   check_rejected(d, order_with("Details", R"("none")"), RejectReason::kWrongType, "Details");
   check_rejected(d, order_with("Details", "3"), RejectReason::kWrongType, "Details");
@@ -520,6 +531,97 @@ TEST_CASE("text is bounded in bytes and must not be empty", "[kinds][record]") {
   CHECK(std::get<std::string>(
             value(d, accept(d, order_with("Address", "\"" + std::string(254, 'a') + "\\n\"")),
                   "Address")) == std::string(254, 'a') + "\n");
+}
+
+TEST_CASE("an empty string in an order's optional text field is stored as an empty string",
+          "[kinds][record]") {
+  const auto& d = order();
+  std::size_t optional_texts = 0;
+  for (const auto& f : d.fields) {
+    if (f.type != ValueType::kText || f.required) continue;
+    ++optional_texts;
+    SECTION(f.name) {
+      const auto r = accept(d, order_with(f.name, R"("")"));
+      // "", not NULL: seed 003's generator sends "" for a value it lacks.
+      CHECK(value(d, r, f.name) == Value(std::string()));
+    }
+  }
+  // Region, FirstName, LastName, Address, City, State, PostalCode, Country,
+  // Phone, SMSStatus, Email and ReceiptUrl: a field added later is covered
+  // by the loop, one lost would show here.
+  CHECK(optional_texts == 12);
+}
+
+TEST_CASE("all of an order's optional texts empty at once, SMSStatus as the issue sent it",
+          "[kinds][record]") {
+  const auto& d = order();
+  auto members = order_members();
+  for (const auto& f : d.fields) {
+    if (f.type == ValueType::kText && !f.required) members = set(members, f.name, R"("")");
+  }
+  const auto r = accept(d, object(members));
+  CHECK(value(d, r, "SMSStatus") == Value(std::string()));
+  CHECK(value(d, r, "ReceiptUrl") == Value(std::string()));
+  CHECK(r.lines.size() == 2);
+}
+
+TEST_CASE("a line's required Email is present when empty", "[kinds][record]") {
+  // Seed 003 requires the four fields of a line and sets no minLength:
+  // required means present and not null, not non-empty.
+  const auto& d = order();
+  const auto r = accept(d, order_with_lines({set(line_a(), "Email", R"("")"), line_b()}));
+  REQUIRE(r.lines.size() == 2);
+  CHECK(r.lines[0][0] == Value(std::string()));
+  check_rejected(d, order_with_lines({drop(line_a(), "Email")}), RejectReason::kMissingField,
+                 "Details[1].Email");
+  check_rejected(d, order_with_lines({set(line_a(), "Email", "null")}), RejectReason::kMissingField,
+                 "Details[1].Email");
+}
+
+TEST_CASE("min_bytes refuses a shorter text, and the empty one", "[kinds][record]") {
+  // The order's identity says min_bytes 1: an empty identity identifies nothing.
+  const auto& d = order();
+  const auto empty_id = reject(d, order_with("PaymentTransactionId", R"("")"));
+  CHECK(empty_id.reason == RejectReason::kOutOfRange);
+  CHECK(empty_id.field == "PaymentTransactionId");
+  CHECK(empty_id.detail == "PaymentTransactionId must not be empty");
+  CHECK(accept(d, order_with("PaymentTransactionId", R"("x")")).identity(d) == "x");
+  // The store event's texts keep the compiled contract's 1..255 bytes.
+  const auto& e = store_event();
+  for (const std::string name : {"store_fqdn", "category", "variant"}) {
+    const auto r = reject(e, object(set(store_event_members(), name, R"("")")));
+    CHECK(r.detail == name + " must not be empty");
+    CHECK(r.reason == RejectReason::kOutOfRange);
+  }
+  // Above 1, the bound is named.
+  const auto k = parse_declaration(R"({
+    "kind": "coded",
+    "topic": {"name": "coded", "env": "MILLRACE_CODED_TOPIC", "partitions": 1},
+    "table": "coded",
+    "identity": "Id",
+    "time": "At",
+    "fields": [
+      {"name": "Id", "column": "id", "type": "text", "required": true, "min_bytes": 3,
+       "max_bytes": 4},
+      {"name": "At", "column": "at", "type": "timestamp", "required": true},
+      {"name": "Tag", "column": "tag", "type": "text", "min_bytes": 2}
+    ]
+  })",
+                                   "test coded");
+  const auto coded = [](std::string id, std::string tag) {
+    return R"({"Id": ")" + id + R"(", "At": "2024-06-01T12:00:00Z", "Tag": ")" + tag + "\"}";
+  };
+  check_rejected(k, coded("ab", "xy"), RejectReason::kOutOfRange, "Id");
+  CHECK(reject(k, coded("ab", "xy")).detail == "Id must be at least 3 bytes, got 2");
+  CHECK(reject(k, coded("", "xy")).detail == "Id must be at least 3 bytes, got 0");
+  check_rejected(k, coded("abcde", "xy"), RejectReason::kOutOfRange, "Id");
+  check_rejected(k, coded("abc", ""), RejectReason::kOutOfRange, "Tag");
+  check_rejected(k, coded("abc", "x"), RejectReason::kOutOfRange, "Tag");
+  const auto r = accept(k, coded("abcd", "xy"));
+  CHECK(r.identity(k) == "abcd");
+  // An optional text left out is still NULL, whatever its min_bytes.
+  CHECK(std::holds_alternative<std::monostate>(
+      accept(k, R"({"Id": "abc", "At": "2024-06-01T12:00:00Z"})").values[2]));
 }
 
 TEST_CASE("unknown members are ignored", "[kinds][record]") {

@@ -21,7 +21,7 @@
 namespace millrace::kinds {
 
 enum class ValueType : std::uint8_t {
-  kText,       // UTF-8, 1..max_bytes bytes, no U+0000
+  kText,       // UTF-8, min_bytes..max_bytes bytes, no U+0000
   kFreeText,   // UTF-8 of any length, empty too, no U+0000 (an unbounded column)
   kIp,         // a textual IPv4 or IPv6 address
   kUuid,       // canonical 8-4-4-4-12 hex; stored lowercase
@@ -60,6 +60,9 @@ struct FieldDecl {
   // Bounds (inclusive) of an integer, and of a decimal.
   std::int64_t int_min = 0, int_max = 0;
   std::optional<core::Decimal> min, max;
+  // A text's shortest encoding. 0 by default: seed 003's orders send "" for
+  // values they do not have, and required means present, not non-empty.
+  std::size_t min_bytes = 0;
   std::size_t max_bytes = 255;      // a text's longest encoding
   std::vector<std::string> values;  // a text's allowed values; empty: any
   bool pii = false;                 // personal data: subject to MILLRACE_<KIND>_PII
