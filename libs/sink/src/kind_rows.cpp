@@ -86,10 +86,15 @@ void KindRows::append(pg::CopyText& out, const kinds::FieldDecl& field,
   if (field.pii && pii_ != kinds::PiiMode::kKeep &&
       !std::holds_alternative<std::monostate>(value)) {
     // The declaration allows personal data in text fields only.
+    const auto& text = std::get<std::string>(value);
     if (pii_ == kinds::PiiMode::kDrop) {
       out.null();
+    } else if (text.empty()) {
+      // No bytes hold nothing personal: '' stays '', so a query for empty
+      // values reads the same in hash mode as in keep mode.
+      out.text(text);
     } else {
-      out.text(pii_hash(pii_key_, std::get<std::string>(value)));
+      out.text(pii_hash(pii_key_, text));
     }
     return;
   }
