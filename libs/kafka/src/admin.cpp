@@ -123,7 +123,8 @@ void delete_topics(const std::string& brokers, const std::vector<std::string>& t
   if (!rk) throw InfraError(FailureClass::kFatal, std::string("kafka admin: ") + err);
   conf.release();
 
-  using DeleteTopicPtr = std::unique_ptr<rd_kafka_DeleteTopic_t, decltype(&rd_kafka_DeleteTopic_destroy)>;
+  using DeleteTopicPtr =
+      std::unique_ptr<rd_kafka_DeleteTopic_t, decltype(&rd_kafka_DeleteTopic_destroy)>;
   std::vector<DeleteTopicPtr> owned;
   std::vector<rd_kafka_DeleteTopic_t*> list;
   for (const auto& t : topics) {
@@ -151,9 +152,9 @@ void delete_topics(const std::string& brokers, const std::vector<std::string>& t
     if (code == RD_KAFKA_RESP_ERR_NO_ERROR || code == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
       continue;
     }
-    throw InfraError(FailureClass::kRetryable,
-                     std::string("delete topic ") + rd_kafka_topic_result_name(results[i]) + ": " +
-                         rd_kafka_topic_result_error_string(results[i]));
+    throw InfraError(FailureClass::kRetryable, std::string("delete topic ") +
+                                                   rd_kafka_topic_result_name(results[i]) + ": " +
+                                                   rd_kafka_topic_result_error_string(results[i]));
   }
 }
 
