@@ -53,11 +53,8 @@ void wait_until_visible(rd_kafka_t* rk, const std::string& topic, std::int32_t p
   }
 }
 
-}  // namespace
-
-void create_topic(const std::string& brokers, const std::string& topic, std::int32_t partitions,
-                  std::int16_t replication, std::chrono::milliseconds timeout,
-                  const Properties& extra) {
+// A client for admin requests (a producer handle, which joins no group).
+detail::HandlePtr admin_client(const std::string& brokers, const Properties& extra) {
   detail::ConfPtr conf(rd_kafka_conf_new());
   detail::set_property(conf.get(), "bootstrap.servers", brokers);
   for (const auto& [key, value] : extra) detail::set_property(conf.get(), key, value);
@@ -66,6 +63,16 @@ void create_topic(const std::string& brokers, const std::string& topic, std::int
   detail::HandlePtr rk(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err));
   if (!rk) throw InfraError(FailureClass::kFatal, std::string("kafka admin: ") + err);
   conf.release();
+  return rk;
+}
+
+}  // namespace
+
+void create_topic(const std::string& brokers, const std::string& topic, std::int32_t partitions,
+                  std::int16_t replication, std::chrono::milliseconds timeout,
+                  const Properties& extra) {
+  const auto rk = admin_client(brokers, extra);
+  char err[512];
 
   std::unique_ptr<rd_kafka_NewTopic_t, decltype(&rd_kafka_NewTopic_destroy)> new_topic(
       rd_kafka_NewTopic_new(topic.c_str(), partitions, replication, err, sizeof err),
@@ -114,14 +121,7 @@ void create_topic(const std::string& brokers, const std::string& topic, std::int
 void delete_topics(const std::string& brokers, const std::vector<std::string>& topics,
                    std::chrono::milliseconds timeout, const Properties& extra) {
   if (topics.empty()) return;
-  detail::ConfPtr conf(rd_kafka_conf_new());
-  detail::set_property(conf.get(), "bootstrap.servers", brokers);
-  for (const auto& [key, value] : extra) detail::set_property(conf.get(), key, value);
-  detail::install_logger(conf.get());
-  char err[512];
-  detail::HandlePtr rk(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err, sizeof err));
-  if (!rk) throw InfraError(FailureClass::kFatal, std::string("kafka admin: ") + err);
-  conf.release();
+  const auto rk = admin_client(brokers, extra);
 
   using DeleteTopicPtr =
       std::unique_ptr<rd_kafka_DeleteTopic_t, decltype(&rd_kafka_DeleteTopic_destroy)>;
