@@ -88,10 +88,15 @@ void grant(const Pipeline& p) {
   owner(p, args);
 }
 
-bool readyz_says(const Child& child, int status, const std::vector<std::string>& words) {
+// Whether `child`'s /readyz comes to answer `status` with each of `words`
+// in its body; false at once when the child exits (a service that died on
+// its schema, as they did, answers nothing more).
+bool readyz_says(Child& child, int status, const std::vector<std::string>& words) {
   HttpAnswer last;
+  bool exited = false;
   const bool ok = eventually(
       [&] {
+        if (!child.running()) return exited = true;
         last = http_answer(child.metrics_port, "/readyz");
         if (last.status != status) return false;
         for (const auto& w : words) {
@@ -101,8 +106,9 @@ bool readyz_says(const Child& child, int status, const std::vector<std::string>&
       },
       seconds(90));
   INFO("last /readyz: " << last.status << " " << last.body);
+  CHECK_FALSE(exited);
   CHECK(ok);
-  return ok;
+  return ok && !exited;
 }
 
 std::int64_t owner_count(const Pipeline& p, const std::string& sql, const std::string& arg) {
@@ -117,29 +123,45 @@ std::size_t count_of(const std::string& text, const std::string& what) {
   return n;
 }
 
+// Whether `pred` comes to hold while every service runs: false at once when
+// one exits (ready first, a service could still die on its schema after).
+template <typename Pred>
+bool while_running(std::map<std::string, Child>& services, Pred pred) {
+  bool exited = false;
+  const bool ok = eventually(
+      [&] {
+        for (auto& [name, child] : services) {
+          if (!child.running()) {
+            UNSCOPED_INFO("millrace-" << name << " exited");
+            return exited = true;
+          }
+        }
+        return pred();
+      },
+      seconds(180));
+  return ok && !exited;
+}
+
 // Ready, and each at its work with its own role: the sink stores every kept
 // event, the aggregator and the archiver consume all the topic, the webhooks
 // consumer claims its partitions of the change topic.
 void check_working(Pipeline& p, std::map<std::string, Child>& services, std::uint64_t seed) {
   for (auto& [name, child] : services) {
     INFO(name);
-    readyz_says(child, 200, {R"({"status":"ready","problems":[]})"});
+    REQUIRE(readyz_says(child, 200, {R"({"status":"ready","problems":[]})"}));
   }
   p.produce(1'000, seed, 0.05);
-  REQUIRE(p.wait_caught_up(seconds(180)));
+  REQUIRE(while_running(services, [&] { return p.stored_total() == p.end_total(); }));
   p.verify();
   for (const char* s : {"aggregator", "archiver"}) {
     INFO(s);
-    CHECK(
-        eventually([&] { return p.stored_total(group_of(p, s)) == p.end_total(); }, seconds(180)));
+    CHECK(while_running(services, [&] { return p.stored_total(group_of(p, s)) == p.end_total(); }));
   }
-  CHECK(eventually(
-      [&] {
-        return owner_count(
-                   p, "SELECT count(*) FROM " + p.schema + ".consumer_offsets WHERE group_id = $1",
-                   group_of(p, "webhooks")) == 1;
-      },
-      seconds(120)));
+  CHECK(while_running(services, [&] {
+    return owner_count(p,
+                       "SELECT count(*) FROM " + p.schema + ".consumer_offsets WHERE group_id = $1",
+                       group_of(p, "webhooks")) == 1;
+  }));
   std::vector<Child*> all;
   for (auto& [name, child] : services) all.push_back(&child);
   CHECK(stop_cleanly(all));
@@ -170,10 +192,9 @@ TEST_CASE("each consumer service with its own role waits for the owner's migrate
   auto services = start_services(p);
   for (auto& [name, child] : services) {
     INFO(name);
-    readyz_says(child, 503,
-                {R"("check":"schema")", "schema " + p.schema + " has 0 of the",
-                 "run `millrace migrate` as the schema's owner"});
-    CHECK(child.running());
+    REQUIRE(readyz_says(child, 503,
+                        {R"("check":"schema")", "schema " + p.schema + " has 0 of the",
+                         "run `millrace migrate` as the schema's owner"}));
   }
   owner(p, {"migrate"});
   grant(p);
