@@ -167,6 +167,9 @@ StackEnv stack_env() {
     if (key == "MILLRACE_CHANGEFEED_PG") env.changefeed_pg = value;
     if (key == "MILLRACE_PROMETHEUS_URL") env.prometheus_url = value;
     if (key == "MILLRACE_REDIS_URL") env.redis_url = value;
+    if (key != "MILLRACE_PG" && key != "MILLRACE_CHANGEFEED_PG" && key.ends_with("_PG")) {
+      env.service_pg[key] = value;
+    }
   }
   if (env.brokers.empty() || env.pg.empty()) {
     throw std::runtime_error("stack env printed no MILLRACE_BROKERS/MILLRACE_PG (state dir " +

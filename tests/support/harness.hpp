@@ -23,6 +23,9 @@ struct StackEnv {
   std::string changefeed_pg;   // the change feed's role: LOGIN REPLICATION only
   std::string prometheus_url;  // empty unless the stack runs Prometheus
   std::string redis_url;       // redis://127.0.0.1:<port>
+  // Each service's own role (LOGIN only; `millrace grant` gives it the
+  // rest): MILLRACE_SINK_PG, MILLRACE_AGGREGATOR_PG, ... to their URLs.
+  std::map<std::string, std::string> service_pg;
 };
 StackEnv stack_env();
 

@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "millrace/pg/array.hpp"
-#include "millrace/pg/kind_tables.hpp"
+#include "millrace/pg/schema_setup.hpp"
 
 namespace millrace::aggregate::detail {
 
@@ -88,9 +88,7 @@ KindAggregatorHandler::KindAggregatorHandler(const AggregatorConfig& config)
 }
 
 void KindAggregatorHandler::on_connect(pqxx::connection& connection) {
-  // A kind declared in MILLRACE_KINDS_DIR gets its tables and views here;
-  // the built-in ones got theirs with the migrations.
-  if (config_.stream.migrate) pg::ensure_kind_tables(connection, d_);
+  pg::prepare_kind_tables(connection, config_.stream.pg.schema, d_, config_.stream.migrate);
 }
 
 void KindAggregatorHandler::handle(const kafka::Message& msg, stream::PartitionProgress& progress,

@@ -191,11 +191,16 @@ namespace {
 // The consumer-group kinds of services/registry.json (migration 0014): every
 // migrate records them, so a service added to the registry needs no
 // migration to be allowed a group.
-void record_group_kinds(pqxx::connection& connection) {
+ArrayLiteral group_kinds() {
   ArrayLiteral kinds;
   for (const auto& s : runtime::services()) {
     if (s.consumer_group) kinds.add(s.name);
   }
+  return kinds;
+}
+
+void record_group_kinds(pqxx::connection& connection) {
+  auto kinds = group_kinds();
   pqxx::work tx(connection);
   tx.exec_params(
       "INSERT INTO consumer_group_kinds (kind) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
@@ -205,42 +210,101 @@ void record_group_kinds(pqxx::connection& connection) {
 
 }  // namespace
 
-void require_migrated(pqxx::connection& connection, const std::string& schema) {
-  int known_max = 0;
-  for (const auto& m : migrations()) known_max = std::max(known_max, m.version);
-  int applied = 0;
-  int at = 0;
+SchemaStatus schema_status(pqxx::connection& connection, const std::string& schema) {
+  const auto needed = migrations();
+  const std::string needs =
+      " of the " + std::to_string(needed.size()) + " migrations this build needs";
+  SchemaStatus status;
+  std::vector<std::pair<int, std::string>> applied;  // version, checksum
+  bool missing_kinds = false;
   try {
     pqxx::read_transaction tx(connection);
-    // A role granted before it could read the versions (a `millrace grant`
-    // older than this check) is not held up: its first statement on a
-    // missing table fails as it always did.
-    const auto row = tx.exec1(
-        "SELECT to_regclass('schema_migrations') IS NOT NULL,"
-        " to_regclass('schema_migrations') IS NULL"
-        " OR has_table_privilege('schema_migrations', 'SELECT')");
-    if (!row[1].as<bool>()) return;
-    if (row[0].as<bool>()) {
-      const auto r =
-          tx.exec1("SELECT count(*)::int, coalesce(max(version), 0) FROM schema_migrations");
-      applied = r[0].as<int>();
-      at = r[1].as<int>();
+    // Named with the schema, not through the search_path: PostgreSQL leaves
+    // a schema the role may not use out of the path without a word.
+    const auto row = tx.exec_params1(
+        "SELECT n.oid IS NOT NULL, n.oid IS NULL OR has_schema_privilege(n.oid, 'USAGE'),"
+        " CASE WHEN n.oid IS NOT NULL AND has_schema_privilege(n.oid, 'USAGE')"
+        " THEN to_regclass(format('%I.schema_migrations', $1)) END"
+        " FROM (SELECT 1) one LEFT JOIN pg_namespace n ON n.nspname = $1",
+        schema);
+    if (!row[0].as<bool>()) {
+      status.detail = "schema " + schema + " has 0" + needs + " (it does not exist yet)";
+      return status;
+    }
+    if (!row[1].as<bool>()) {
+      status.no_usage = true;
+      status.detail = "schema " + schema + ": this role may not use it (no USAGE), so it cannot " +
+                      "read how far it is migrated; `millrace grant` gives it that";
+      return status;
+    }
+    if (!row[2].is_null()) {
+      const std::string table = tx.quote_name(schema) + ".schema_migrations";
+      // A role granted before it could read the versions (a `millrace
+      // grant` older than this check) is not held up: its first statement
+      // on a missing table fails as it always did.
+      if (!tx.exec1("SELECT has_table_privilege(" + tx.quote(table) + ", 'SELECT')")[0]
+               .as<bool>()) {
+        status.current = true;
+        return status;
+      }
+      for (const auto& r : tx.exec("SELECT version, checksum FROM " + table)) {
+        applied.emplace_back(r[0].as<int>(), r[1].as<std::string>());
+      }
+      // A service added to the registry comes without a migration: its
+      // group kind is recorded by migrate() alone, which a schema at this
+      // version would otherwise never see again. Checked where the role may
+      // read it (the owner, who would record it).
+      const std::string group_table = tx.quote_name(schema) + ".consumer_group_kinds";
+      auto kinds = group_kinds();
+      const auto wanted = kinds.size();
+      const auto row_kinds = tx.exec_params1(
+          "SELECT CASE WHEN to_regclass($1) IS NULL THEN false"
+          " ELSE has_table_privilege(to_regclass($1)::oid, 'SELECT') END",
+          group_table);
+      if (row_kinds[0].as<bool>() &&
+          tx.exec_params1("SELECT count(*) FROM " + group_table + " WHERE kind = ANY($1::text[])",
+                          kinds.take())[0]
+                  .as<std::size_t>() < wanted) {
+        missing_kinds = true;
+      }
     }
   } catch (const std::exception&) {
     rethrow_classified("read the migrations of schema " + schema);
   }
-  if (at > known_max) {
-    throw InfraError(FailureClass::kFatal,
-                     "schema " + schema + " is at migration " + std::to_string(at) +
-                         " but this build knows only up to " + std::to_string(known_max) +
-                         ": run a newer Millrace");
+  int known_max = 0;
+  for (const auto& m : needed) known_max = std::max(known_max, m.version);
+  std::size_t have = 0;
+  for (const auto& [version, sum] : applied) {
+    if (version > known_max) {
+      throw InfraError(FailureClass::kFatal,
+                       "schema " + schema + " is at migration " + std::to_string(version) +
+                           " but this build knows only up to " + std::to_string(known_max) +
+                           ": run a newer Millrace");
+    }
+    for (const auto& m : needed) {
+      if (m.version != version) continue;
+      if (sum != checksum(m.sql)) {
+        throw InfraError(FailureClass::kFatal,
+                         "migration " + std::to_string(m.version) + " (" + std::string(m.name) +
+                             ") changed after it was applied to schema " + schema);
+      }
+      ++have;
+    }
   }
-  if (applied < static_cast<int>(migrations().size())) {
+  status.current = have == needed.size() && !missing_kinds;
+  if (have < needed.size()) {
+    status.detail = "schema " + schema + " has " + std::to_string(have) + needs;
+  } else if (missing_kinds) {
+    status.detail = "schema " + schema + " lacks a consumer-group kind of this build's services";
+  }
+  return status;
+}
+
+void require_migrated(pqxx::connection& connection, const std::string& schema) {
+  const auto status = schema_status(connection, schema);
+  if (!status.current) {
     throw InfraError(FailureClass::kRetryable,
-                     "schema " + schema + " has " + std::to_string(applied) + " of the " +
-                         std::to_string(migrations().size()) +
-                         " migrations this build needs: waiting for `millrace migrate` (this "
-                         "service does not migrate: MILLRACE_MIGRATE=false)");
+                     status.detail + ": waiting for `millrace migrate` by the schema's owner");
   }
 }
 

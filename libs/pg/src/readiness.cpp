@@ -44,15 +44,21 @@ runtime::Health::Probe database_probe(const PgOptions& pg, std::string applicati
         tx.exec("SELECT 1");
       }
       if (state->check_migrations) {
+        std::optional<SchemaStatus> status;
         try {
-          require_migrated(*state->conn, state->schema);
+          status = schema_status(*state->conn, state->schema);
         } catch (const core::InfraError& e) {
-          if (!e.retryable() && e.failure_class() != core::FailureClass::kFatal) throw;
+          if (e.retryable()) throw;
           return runtime::Problem{
               "schema", e.what(),
-              e.retryable() ? "run `millrace migrate` as the tables' owner (Kubernetes: the "
-                              "millrace-migrate Job; compose: the migrate service)"
-                            : "run the Millrace image that migrated the schema, or a newer one"};
+              "run the Millrace image that migrated the schema, or a newer one"};
+        }
+        if (!status->current) {
+          return runtime::Problem{
+              "schema", status->detail + ": waiting for `millrace migrate`",
+              std::string("run `millrace migrate` as the schema's owner") +
+                  (status->no_usage ? ", then `millrace grant`" : "") +
+                  " (Kubernetes: the millrace-migrate Job; compose: the migrate service)"};
         }
       }
       return std::nullopt;

@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "millrace/pg/kind_tables.hpp"
+#include "millrace/pg/schema_setup.hpp"
 
 namespace millrace::sink::detail {
 
@@ -22,9 +22,8 @@ KindHandler::KindHandler(const SinkConfig& config, std::unique_ptr<LetterPort> l
       letters_(std::move(letters)) {}
 
 void KindHandler::on_connect(pqxx::connection& connection) {
-  // A kind declared in MILLRACE_KINDS_DIR gets its tables here; the built-in
-  // ones got theirs with the migrations.
-  if (config_.stream.migrate) pg::ensure_kind_tables(connection, declaration_);
+  pg::prepare_kind_tables(connection, config_.stream.pg.schema, declaration_,
+                          config_.stream.migrate);
   rows_.prepare(connection);
 }
 

@@ -116,6 +116,9 @@ class TallyDatabase {
 class SharedCommitter final : public stream::detail::CommitPort {
  public:
   explicit SharedCommitter(TallyDatabase& db) : db_(db) {}
+  bool prepare_schema(const std::function<bool(std::chrono::milliseconds)>&) override {
+    return true;
+  }
   void ensure_connected() override {}
   void disconnect() override {}
   void register_group(const std::string&) override {}

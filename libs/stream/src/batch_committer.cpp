@@ -7,6 +7,8 @@
 #include "millrace/core/failure.hpp"
 #include "millrace/pg/array.hpp"
 #include "millrace/pg/database.hpp"
+#include "millrace/pg/options.hpp"
+#include "millrace/pg/schema_setup.hpp"
 #include "millrace/runtime/log.hpp"
 
 namespace millrace::stream::detail {
@@ -42,6 +44,14 @@ BatchCommitter::BatchCommitter(std::string conninfo, std::string schema, std::st
       tolerate_refusals_(tolerate_refusals),
       require_migrated_(require_migrated),
       handler_(handler) {}
+
+bool BatchCommitter::prepare_schema(const std::function<bool(std::chrono::milliseconds)>& pause) {
+  pg::PgOptions pg;
+  pg.url = conninfo_;
+  pg.schema = schema_;
+  pg.limits = limits_;
+  return pg::prepare_schema(pg, application_name_, !require_migrated_, pause);
+}
 
 void BatchCommitter::ensure_connected() {
   if (conn_ && conn_->is_open()) return;

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -28,6 +30,7 @@ class BatchCommitter final : public CommitPort {
                  std::string application_name, pg::SessionLimits limits, bool tolerate_refusals,
                  bool require_migrated, Handler& handler);
 
+  bool prepare_schema(const std::function<bool(std::chrono::milliseconds)>& pause) override;
   void ensure_connected() override;
   void disconnect() override { conn_.reset(); }
 

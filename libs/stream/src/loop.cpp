@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <future>
 #include <string>
+#include <thread>
 
-#include "millrace/pg/database.hpp"
 #include "millrace/runtime/log.hpp"
 
 namespace millrace::stream {
@@ -50,17 +50,16 @@ void TransactionalConsumer::Loop::prepare() {
   // Migrations first: a handler's session may prepare tables shaped like
   // the migrated ones.
   with_retry("prepare PostgreSQL", [&] {
-    if (config_.migrate) {
-      // Bounded connects, but no statement or lock timeout: a migration
-      // may rewrite a large table, and it waits for its advisory lock.
-      auto conn = pg::connect(config_.pg.url, config_.pg.schema, component_ + "-migrate",
-                              config_.pg.connect_limits(), pg::SchemaSetup::kCreateIfMissing);
-      const int applied = pg::migrate(*conn, config_.pg.schema);
-      if (applied > 0) {
-        runtime::log_info(component_, "applied " + std::to_string(applied) +
-                                          " migration(s) to schema " + config_.pg.schema);
+    // Migrated already: no DDL. Behind: migrate, or wait for the schema's
+    // owner to, as pg::prepare_schema decides for every service.
+    const bool ready = batch_committer_->prepare_schema([&](milliseconds wait) {
+      const auto until = Clock::now() + wait;
+      while (Clock::now() < until && !stop_requested_) {
+        std::this_thread::sleep_for(std::min(milliseconds(50), wait));
       }
-    }
+      return stop_requested_.load();
+    });
+    if (!ready) throw detail::StopRequested{};
     batch_committer_->ensure_connected();
     batch_committer_->register_group(config_.kind);
     return 0;

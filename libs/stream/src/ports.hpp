@@ -61,6 +61,9 @@ struct CommitResult {
 class CommitPort {
  public:
   virtual ~CommitPort() = default;
+  // Before the first session: the schema migrated, or waited for
+  // (pg::prepare_schema); `pause` as there. False: a stop came first.
+  virtual bool prepare_schema(const std::function<bool(std::chrono::milliseconds)>& pause) = 0;
   virtual void ensure_connected() = 0;
   virtual void disconnect() = 0;
   virtual void register_group(const std::string& kind) = 0;

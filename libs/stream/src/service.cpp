@@ -19,8 +19,7 @@ void ConsumerService::consume(const StreamConfig& config, Handler& handler) {
   if (consumer_) throw std::logic_error(component_ + ": a service has one consumer");
   consumer_ =
       &parts_.add(std::make_unique<TransactionalConsumer>(config, handler, component_, metrics_));
-  health_.poll("postgresql",
-               pg::database_probe(config.pg, component_ + "-readiness", !config.migrate));
+  health_.poll("postgresql", pg::database_probe(config.pg, component_ + "-readiness", true));
   health_.poll("kafka", kafka::topic_probe(config.kafka, config.kafka.topic,
                                            "create it with `millrace create-topics`, or set " +
                                                config.kafka.topic_env +

@@ -374,6 +374,9 @@ class FakeDatabase {
 class FakeCommitter final : public detail::CommitPort {
  public:
   explicit FakeCommitter(FakeDatabase& db) : db_(db) {}
+  bool prepare_schema(const std::function<bool(std::chrono::milliseconds)>&) override {
+    return true;
+  }
   void ensure_connected() override {}
   void disconnect() override {}
   void register_group(const std::string&) override {}

@@ -12,6 +12,7 @@
 #include "ingest.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/pg/database.hpp"
+#include "millrace/pg/schema_setup.hpp"
 #include "millrace/runtime/log.hpp"
 #include "pg_queue.hpp"
 #include "probe.hpp"
@@ -166,24 +167,24 @@ class Dispatcher {
     std::uniform_real_distribution<double> unit(0.0, 1.0);
     auto rules = rules_;
     rules.unit_random = [&] { return unit(rng); };
-    if (index == 0 && config_.stream.migrate) {
-      // The consumer migrates too; whichever comes first applies them.
+    if (index == 0) {
+      // The consumer prepares the schema too; whichever comes first
+      // migrates, if the role may, and both wait for the owner's if not.
       guarded(who, [&] {
-        auto c = pg::connect(config_.stream.pg.url, config_.stream.pg.schema, "millrace-webhooks",
-                             config_.stream.pg.connect_limits(), pg::SchemaSetup::kCreateIfMissing);
-        pg::migrate(*c, config_.stream.pg.schema);
-        {
-          std::lock_guard lock(mutex_);
-          migrated_ = true;
+        if (pg::prepare_schema(config_.stream.pg, who, config_.stream.migrate,
+                               [this](milliseconds d) { return pause(d); })) {
+          {
+            std::lock_guard lock(mutex_);
+            schema_ready_ = true;
+          }
+          wake_.notify_all();
         }
-        wake_.notify_all();
         return false;
       });
     }
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(
-          lock, [this] { return stopping_.load() || migrated_.load() || !config_.stream.migrate; });
+      wake_.wait(lock, [this] { return stopping_.load() || schema_ready_.load(); });
     }
     guarded(who, [&] {
       const auto seen = wakeups_.load();
@@ -217,7 +218,7 @@ class Dispatcher {
   void run_marker() {
     std::unique_ptr<pqxx::connection> conn;
     guarded("webhooks.marker", [&] {
-      if (!migrated_ && config_.stream.migrate) {
+      if (!schema_ready_) {
         pause(milliseconds(200));
         return true;
       }
@@ -243,7 +244,7 @@ class Dispatcher {
     detail::PgQueue queue(config_.stream.pg, "millrace-webhooks", mark_scope());
     auto last_prune = std::chrono::steady_clock::now();
     guarded("webhooks", [&] {
-      if (!migrated_ && config_.stream.migrate) {
+      if (!schema_ready_) {
         pause(milliseconds(200));
         return true;
       }
@@ -287,10 +288,10 @@ class Dispatcher {
   detail::LocalWake& local_;
   detail::DispatchRules rules_;
   mutable std::mutex mutex_;
-  std::condition_variable wake_;  // pause() and the wait for migrations
+  std::condition_variable wake_;  // pause() and the wait for the schema
   std::condition_variable work_;  // idle workers (wait_for_work)
   std::atomic<bool> stopping_{false};
-  std::atomic<bool> migrated_{false};
+  std::atomic<bool> schema_ready_{false};
   std::atomic<std::uint64_t> wakeups_{0};
   bool look_passed_ = false;  // under mutex_
   std::exception_ptr failure_;

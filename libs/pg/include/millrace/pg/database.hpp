@@ -87,12 +87,30 @@ std::span<const Migration> migrations();
 // applied.
 int migrate(pqxx::connection& connection, const std::string& schema);
 
-// For a service that does not migrate (MILLRACE_MIGRATE=false: a separate
-// step, such as Kubernetes' millrace-migrate Job, does): returns when
-// `schema` has every migration this build carries. Throws core::InfraError,
-// retryable, saying how far it is and what to run, while it has fewer (the
-// step may not have run yet, or may be running); fatal when it has a
-// version this build does not know.
+// How `schema` stands against the migrations this build carries, read from
+// schema_migrations alone: no DDL, so a service's role (LOGIN, and what
+// `millrace grant` gives it) may ask.
+struct SchemaStatus {
+  // Every migration applied, none edited since: the service may start.
+  bool current = false;
+  // The role may not use the schema (no USAGE): it is not migrated, or not
+  // granted yet, and the role cannot tell which.
+  bool no_usage = false;
+  // When not current, how far it is ("schema s has 3 of the 17 migrations
+  // this build needs"), for logs and /readyz.
+  std::string detail;
+};
+
+// Throws core::InfraError: fatal when the schema has a version this build
+// does not know or a migration whose text changed since it was applied;
+// retryable when the server is unreachable.
+SchemaStatus schema_status(pqxx::connection& connection, const std::string& schema);
+
+// For a session that must not run ahead of the migrations (each new session
+// of a consumer that does not migrate): returns when `schema` is current
+// (schema_status). Throws core::InfraError, retryable, saying how far it is
+// and what to run, while it is behind (the owner's `millrace migrate` may not
+// have run yet, or may be running); fatal as schema_status.
 void require_migrated(pqxx::connection& connection, const std::string& schema);
 
 }  // namespace millrace::pg

@@ -1,0 +1,83 @@
+#include "millrace/pg/schema_setup.hpp"
+
+#include <exception>
+#include <memory>
+
+#include "millrace/pg/database.hpp"
+#include "millrace/pg/kind_tables.hpp"
+#include "millrace/runtime/log.hpp"
+
+namespace millrace::pg {
+
+namespace {
+
+// Often enough that a service starts soon after `millrace migrate`; one
+// catalog read a second is nothing to PostgreSQL.
+constexpr std::chrono::milliseconds kSchemaPoll{1000};
+
+}  // namespace
+
+bool may_migrate(pqxx::connection& connection, const std::string& schema) {
+  try {
+    pqxx::read_transaction tx(connection);
+    // schema_migrations' owner stands for the tables' owner: `millrace
+    // migrate` makes them all as one role.
+    return tx
+        .exec_params1(
+            "SELECT CASE WHEN n.oid IS NULL"
+            " THEN has_database_privilege(current_database(), 'CREATE')"
+            " ELSE has_schema_privilege(n.oid, 'CREATE')"
+            " AND (c.oid IS NULL OR pg_has_role(c.relowner, 'USAGE')) END"
+            " FROM (SELECT 1) one LEFT JOIN pg_namespace n ON n.nspname = $1"
+            " LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = 'schema_migrations'",
+            schema)[0]
+        .as<bool>();
+  } catch (const std::exception&) {
+    rethrow_classified("read the privileges on schema " + schema);
+  }
+}
+
+bool prepare_schema(const PgOptions& pg, const std::string& component, bool migrate,
+                    const std::function<bool(std::chrono::milliseconds)>& pause) {
+  bool told = false;
+  // Bounded connects, but no statement or lock timeout: a migration may
+  // rewrite a large table, and it waits for its advisory lock.
+  auto conn = connect(pg.url, pg.schema, component + "-migrate", pg.connect_limits());
+  for (;;) {
+    const auto status = schema_status(*conn, pg.schema);
+    if (status.current) {
+      if (told) runtime::log_info(component, "schema " + pg.schema + " is migrated now; starting");
+      return true;
+    }
+    if (migrate && may_migrate(*conn, pg.schema)) {
+      conn.reset();
+      auto owner = connect(pg.url, pg.schema, component + "-migrate", pg.connect_limits(),
+                           SchemaSetup::kCreateIfMissing);
+      const int applied = pg::migrate(*owner, pg.schema);
+      if (applied > 0) {
+        runtime::log_info(component, "applied " + std::to_string(applied) +
+                                         " migration(s) to schema " + pg.schema);
+      }
+      return true;
+    }
+    if (!told) {
+      // Once: the wait may be long (a migrate Job not run yet), and /readyz
+      // says it for as long as it lasts (check "schema").
+      runtime::log_warn(component,
+                        status.detail + "; " +
+                            (migrate ? "this role may not apply migrations"
+                                     : "this service does not migrate (MILLRACE_MIGRATE=false)") +
+                            ": waiting for `millrace migrate` as the schema's owner" +
+                            (status.no_usage ? ", then `millrace grant`" : ""));
+      told = true;
+    }
+    if (pause(kSchemaPoll)) return false;
+  }
+}
+
+void prepare_kind_tables(pqxx::connection& connection, const std::string& schema,
+                         const kinds::Declaration& d, bool migrate) {
+  if (migrate && may_migrate(connection, schema)) ensure_kind_tables(connection, d);
+}
+
+}  // namespace millrace::pg
