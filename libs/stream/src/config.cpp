@@ -43,7 +43,8 @@ void register_options(core::OptionSet& o, StreamConfig& c) {
             "Kafka consumer group session timeout", 1000, 3'600'000);
   core::add_metrics_addr(o, &c.metrics_addr);
   o.add_bool("migrate", "MILLRACE_MIGRATE", &c.migrate,
-             "Apply schema migrations at start (false: require them applied)");
+             "Apply schema migrations at start when the schema is behind and this role may "
+             "(false, or a role that may not: wait, not ready, until `millrace migrate` has)");
   o.add_string("errors-tolerance", "MILLRACE_ERRORS_TOLERANCE", &c.errors_tolerance,
                "Records PostgreSQL refuses: all = set each aside with its reason and commit the "
                "rest; none = stop on the first");
