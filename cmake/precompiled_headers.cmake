@@ -90,6 +90,18 @@ function(millrace_use_lib_pch)
         continue()
       endif()
       millrace_reuse_pch(${target} millrace_lib_pch)
+      # Unity builds for the libraries: their sources compiled eight to a
+      # translation unit, so the headers they share (Boost.Beast and Asio
+      # above all) are parsed and their templates instantiated once per
+      # eight files. A clean build of the demo's programs takes about 40%
+      # less time on two cores. Like the precompiled header, it could hide
+      # a missing include, which the sanitizer tree (no PCH, no unity)
+      # still catches. A file whose file-local names clash with a
+      # neighbour's is kept out (SKIP_UNITY_BUILD_INCLUSION where it is
+      # listed). Not the CLI, whose subcommands each keep their own kUsage.
+      if(type STREQUAL "STATIC_LIBRARY")
+        set_target_properties(${target} PROPERTIES UNITY_BUILD ON)
+      endif()
     endforeach()
   endforeach()
 endfunction()

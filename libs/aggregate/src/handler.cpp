@@ -12,9 +12,6 @@ namespace millrace::aggregate::detail {
 
 namespace {
 
-// Pruning the dedup table is cheap but not free; once every this many batches.
-constexpr std::uint64_t kPruneEvery = 50;
-
 // A UUID's 128 bits, its hex digits read in order (dashes skipped).
 using UuidBits = std::pair<std::uint64_t, std::uint64_t>;
 UuidBits uuid_bits(std::string_view id) {
@@ -101,7 +98,7 @@ void AggregatorHandler::write_to(tables::BatchTables& tables, stream::Batch& bat
   std::set<std::int32_t> partitions;
   for (const auto& [partition, progress] : batch.partitions()) partitions.insert(partition);
   tables.advance_partition_max(judged.max_ts, partitions);
-  if (++batches_ % kPruneEvery == 0) tables.prune_seen_ids(config_.max_lateness_s);
+  if (++batches_ % tables::kPruneEvery == 0) tables.prune_seen_ids(config_.max_lateness_s);
 }
 
 // Step 1. In offset order per partition, against the newest event time

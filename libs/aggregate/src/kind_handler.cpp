@@ -14,8 +14,6 @@ namespace millrace::aggregate::detail {
 
 namespace {
 
-constexpr std::uint64_t kPruneEvery = 50;
-
 KindAggregatorBatch& of_kind(stream::BatchState& state) {
   return static_cast<KindAggregatorBatch&>(state);
 }
@@ -268,7 +266,7 @@ void KindAggregatorHandler::write(pqxx::work& tx, stream::Batch& batch, stream::
 
   // 5. Identities older than every partition's horizon, plus an hour, are
   //    forgotten: a resend of one of them is late, and never folds.
-  if (++batches_ % kPruneEvery == 0) {
+  if (++batches_ % tables::kPruneEvery == 0) {
     tx.exec_params(
         "DELETE FROM aggregator_seen_records WHERE kind = $1 AND event_ts < (SELECT "
         "min(max_event_ts) FROM aggregator_partitions WHERE topic = $2) - make_interval(secs "

@@ -81,6 +81,9 @@ std::set<EventKey> insert_reused_ids(pqxx::work& tx, const std::string& topic,
 // same horizon.
 void prune_seen_ids(pqxx::work& tx, const std::string& topic, std::int32_t topic_id,
                     std::int64_t max_lateness_s);
+// Pruning is cheap but not free: an aggregator prunes once every this many
+// batches.
+inline constexpr std::uint64_t kPruneEvery = 50;
 
 // late_events: each late or future event with its partition's newest event
 // time. Returns the (partition, offset) of those stored; an id late_events
