@@ -178,10 +178,15 @@ BackfillServers backfill_servers(pqxx::connection& conn, const std::string& sche
       FeedOfPublication feed;
       feed.role = r[0].as<std::string>();
       feed.signal_state = r[2].as<std::string>();
+      // By OID, not by name: the planner may push the privilege check down
+      // to every relation of the catalog, and resolving the name of one in
+      // a schema the caller may not use (pg_toast) fails the whole query.
       for (const auto& t : tx.exec_params(
-               "SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = "
-               "$1 AND NOT has_table_privilege($2::oid, format('%I.%I', schemaname, tablename), "
-               "'SELECT') ORDER BY 1",
+               "SELECT p.schemaname || '.' || p.tablename FROM pg_publication_tables p "
+               "JOIN pg_namespace n ON n.nspname = p.schemaname "
+               "JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = p.tablename "
+               "WHERE p.pubname = $1 AND NOT has_table_privilege($2::oid, c.oid, 'SELECT') "
+               "ORDER BY 1",
                publication, r[1].as<std::string>())) {
         feed.unreadable.push_back(t[0].as<std::string>());
       }
