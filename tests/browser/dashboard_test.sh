@@ -30,15 +30,8 @@ installed=$(node -e 'console.log(require(process.argv[1]).version)' \
 [[ $installed == "$pinned" ]] ||
   fail_setup "$here/node_modules has playwright-core $installed, the lockfile pins $pinned"
 
-eval "$("$src/deploy/local/stack" env)"
-# Each service runs against this test's schema through MILLRACE_PG, which a
-# service reads only when its own MILLRACE_<SERVICE>_PG is unset: the
-# stack's per-service roles (stack env) stay out of it.
-unset $("$src/scripts/services" roles | tr '[:lower:]' '[:upper:]' | sed 's/.*/MILLRACE_&_PG/')
-: "${MILLRACE_PG:?the stack printed no MILLRACE_PG}"
+. "$src/tests/stack_env.sh" "$src"
 : "${MILLRACE_CHANGEFEED_PG:?the stack printed no MILLRACE_CHANGEFEED_PG}"
-pg_port=$(sed -E 's|.*@[^:/]+:([0-9]+)/.*|\1|' <<<"$MILLRACE_PG")
-superuser="host=$MILLRACE_STATE_DIR/pgrun port=$pg_port user=postgres dbname=millrace"
 feed_role=$(sed -E 's|^[a-z]+://([^:@/]+).*|\1|' <<<"$MILLRACE_CHANGEFEED_PG")
 suffix="$$_$RANDOM"
 name=dash_$suffix

@@ -24,14 +24,7 @@ if ! "$st" --version | grep -qF "$SCHEMATHESIS_VERSION"; then
   exit 1
 fi
 
-eval "$("$src/deploy/local/stack" env)"
-# Each service runs against this test's schema through MILLRACE_PG, which a
-# service reads only when its own MILLRACE_<SERVICE>_PG is unset: the
-# stack's per-service roles (stack env) stay out of it.
-unset $("$src/scripts/services" roles | tr '[:lower:]' '[:upper:]' | sed 's/.*/MILLRACE_&_PG/')
-: "${MILLRACE_PG:?the stack printed no MILLRACE_PG}"
-port=$(sed -E 's|.*@[^:/]+:([0-9]+)/.*|\1|' <<<"$MILLRACE_PG")
-superuser="host=$MILLRACE_STATE_DIR/pgrun port=$port user=postgres dbname=millrace"
+. "$src/tests/stack_env.sh" "$src"
 suffix="$$_$RANDOM"
 schema=api_st_$suffix
 reader=api_st_reader_$suffix
@@ -84,8 +77,8 @@ SQL
 
 api_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 MILLRACE_API_ADDR=127.0.0.1:$api_port \
-  MILLRACE_API_PG=postgresql://$reader:$password@127.0.0.1:$port/millrace \
-  MILLRACE_API_ADMIN_PG=postgresql://$admin:$password@127.0.0.1:$port/millrace \
+  MILLRACE_API_PG=postgresql://$reader:$password@127.0.0.1:$pg_port/millrace \
+  MILLRACE_API_ADMIN_PG=postgresql://$admin:$password@127.0.0.1:$pg_port/millrace \
   MILLRACE_API_ADMIN_TOKEN=$token MILLRACE_API_READ_TOKEN="read-$token" \
   "$build/bin/millrace-api" >"$logs/$schema.api.log" 2>&1 &
 api_pid=$!

@@ -13,14 +13,7 @@
 # kills the processes in pids and drops the test's schema and work dir.
 src=$2
 build=$3
-eval "$("$src/deploy/local/stack" env)"
-# Each service runs against this test's schema through MILLRACE_PG, which a
-# service reads only when its own MILLRACE_<SERVICE>_PG is unset: the
-# stack's per-service roles (stack env) stay out of it.
-unset $("$src/scripts/services" roles | tr '[:lower:]' '[:upper:]' | sed 's/.*/MILLRACE_&_PG/')
-: "${MILLRACE_PG:?the stack printed no MILLRACE_PG}"
-pg_port=$(sed -E 's|.*@[^:/]+:([0-9]+)/.*|\1|' <<<"$MILLRACE_PG")
-superuser="host=$MILLRACE_STATE_DIR/pgrun port=$pg_port user=postgres dbname=millrace"
+. "$src/tests/stack_env.sh" "$src"
 name=$1_$$_$RANDOM
 work=$build/security-test/$name
 logs=$build/test-logs

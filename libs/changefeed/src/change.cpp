@@ -4,6 +4,7 @@
 
 #include "millrace/core/event.hpp"
 #include "millrace/core/timestamp.hpp"
+#include "pg_text.hpp"
 
 namespace millrace::changefeed {
 
@@ -20,34 +21,6 @@ constexpr Oid kFloat4 = 700;
 constexpr Oid kFloat8 = 701;
 constexpr Oid kNumeric = 1700;
 constexpr Oid kJsonb = 3802;
-
-bool digits(std::string_view s, std::size_t& i) {
-  const std::size_t start = i;
-  while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
-  return i > start;
-}
-
-// RFC 8259's number grammar. PostgreSQL's text for integers, numeric and
-// finite floats fits it; anything that does not (NaN, Infinity) is quoted.
-bool is_json_number(std::string_view s) {
-  std::size_t i = 0;
-  if (i < s.size() && s[i] == '-') ++i;
-  if (i < s.size() && s[i] == '0') {
-    ++i;
-  } else if (!digits(s, i)) {
-    return false;
-  }
-  if (i < s.size() && s[i] == '.') {
-    ++i;
-    if (!digits(s, i)) return false;
-  }
-  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
-    ++i;
-    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
-    if (!digits(s, i)) return false;
-  }
-  return i == s.size();
-}
 
 void append_value(std::string& out, const Column& column, const Value& value) {
   switch (value.kind) {
@@ -74,7 +47,7 @@ void append_value(std::string& out, const Column& column, const Value& value) {
     case kFloat4:
     case kFloat8:
     case kNumeric:
-      if (is_json_number(text)) {
+      if (pgtext::is_json_number(text)) {
         out += text;
       } else {
         core::append_json_string(out, text);

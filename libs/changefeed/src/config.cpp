@@ -65,6 +65,24 @@ void register_options(core::OptionSet& o, ChangefeedConfig& c) {
             "Rows per chunk of the backfills the feed asks for itself (the initial snapshot's, a "
             "lost slot's)",
             1, 1'000'000);
+  o.add_string("format", "MILLRACE_CHANGEFEED_FORMAT", &c.format,
+               "millrace: Millrace's change records (proto/change.schema.json); debezium: the "
+               "records Debezium's PostgreSQL connector writes (docs/debezium.md)");
+  o.add_bool("schemas", "MILLRACE_CHANGEFEED_SCHEMAS", &c.schemas,
+             "Debezium format: each key and value as {\"schema\",\"payload\"}, as Kafka "
+             "Connect's JsonConverter with schemas.enable=true writes them");
+  o.add_string("decimal-handling", "MILLRACE_CHANGEFEED_DECIMAL_HANDLING", &c.decimal_handling,
+               "Debezium format: numeric and money columns as precise (Connect Decimal), string "
+               "or double, as Debezium's decimal.handling.mode");
+  o.add_bool("topic-per-table", "MILLRACE_CHANGEFEED_TOPIC_PER_TABLE", &c.topic_per_table,
+             "Debezium format: each table's records to <topic>.<schema>.<table> (made with "
+             "--topic's partition count when missing); --topic keeps the feed's markers");
+  o.add_bool("tombstones", "MILLRACE_CHANGEFEED_TOMBSTONES", &c.tombstones,
+             "Debezium format: a tombstone (null value) after each delete, as Debezium's "
+             "tombstones.on.delete");
+  o.add_bool("truncates", "MILLRACE_CHANGEFEED_TRUNCATES", &c.truncates,
+             "Debezium format: publish truncates as op t; false skips them, as Debezium's "
+             "skipped.operations=t");
   core::register_options(o, c.retry);
   core::add_metrics_addr(o, &c.metrics_addr);
 }
@@ -88,6 +106,22 @@ void validate(ChangefeedConfig& c) {
     throw core::UsageError(
         "--on-slot-lost / MILLRACE_CHANGEFEED_ON_SLOT_LOST must be stop or backfill, not \"" +
         c.on_slot_lost + "\"");
+  }
+  if (c.format != "millrace" && c.format != "debezium") {
+    throw core::UsageError(
+        "--format / MILLRACE_CHANGEFEED_FORMAT must be millrace or debezium, not \"" + c.format +
+        "\"");
+  }
+  if (c.decimal_handling != "precise" && c.decimal_handling != "string" &&
+      c.decimal_handling != "double") {
+    throw core::UsageError(
+        "--decimal-handling / MILLRACE_CHANGEFEED_DECIMAL_HANDLING must be precise, string or "
+        "double, not \"" +
+        c.decimal_handling + "\"");
+  }
+  if (c.format == "millrace" && (c.schemas || c.topic_per_table)) {
+    throw core::UsageError(std::string(c.schemas ? "--schemas" : "--topic-per-table") +
+                           " is a setting of the Debezium format: add --format debezium");
   }
   if (c.kafka.extra.count("transactional.id") != 0) {
     throw core::UsageError(

@@ -1,8 +1,11 @@
 #include "kafka_publisher.hpp"
 
+#include "millrace/changefeed/debezium.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/kafka/admin.hpp"
+#include "millrace/metrics/metrics.hpp"
 #include "millrace/runtime/log.hpp"
+#include "pg_table_facts.hpp"
 
 namespace millrace::changefeed {
 
@@ -32,6 +35,12 @@ kafka::TransactionalConfig producer_config(const ChangefeedConfig& c, std::int32
   return t;
 }
 
+std::int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
 
 std::optional<Checkpoint> read_checkpoint(const ChangefeedConfig& config) {
@@ -49,7 +58,28 @@ std::optional<Checkpoint> read_checkpoint(const ChangefeedConfig& config) {
 }
 
 KafkaPublisher::KafkaPublisher(const ChangefeedConfig& config, std::int32_t transaction_timeout_ms)
-    : config_(config), producer_(producer_config(config, transaction_timeout_ms), seconds(60)) {}
+    : config_(config), producer_(producer_config(config, transaction_timeout_ms), seconds(60)) {
+  topics_.insert(config.kafka.topic);
+  if (config.format != "debezium") {
+    format_ = millrace_format(config.kafka.topic);
+    return;
+  }
+  table_facts_ = std::make_unique<PgTableFacts>(config);
+  debezium::Options o;
+  o.prefix = config.kafka.topic;
+  o.database = table_facts_->database();
+  o.schemas = config.schemas;
+  o.decimal = config.decimal_handling == "string"   ? debezium::DecimalMode::kString
+              : config.decimal_handling == "double" ? debezium::DecimalMode::kDouble
+                                                    : debezium::DecimalMode::kPrecise;
+  o.topic_per_table = config.topic_per_table;
+  o.tombstones = config.tombstones;
+  o.truncates = config.truncates;
+  o.version = std::string("millrace-") + metrics::build_version();
+  format_ = debezium::make_format(std::move(o), *table_facts_, &now_us);
+}
+
+KafkaPublisher::~KafkaPublisher() = default;
 
 void KafkaPublisher::publish(const std::vector<Transaction>& batch, const Checkpoint& through) {
   const auto started = std::chrono::steady_clock::now();
@@ -99,9 +129,31 @@ void KafkaPublisher::begin() {
 }
 
 void KafkaPublisher::add(const Change& change) {
-  const std::string id = change_id(change.source);
-  const kafka::OutHeader headers[] = {{kChangeIdHeader, id}};
-  producer_.produce(config_.kafka.topic, kafka_key(change), to_json(change, id), headers);
+  records_.clear();
+  format_->encode(change, records_);
+  std::vector<kafka::OutHeader> headers;
+  for (const auto& r : records_) {
+    ensure_topic(r.topic);
+    headers.clear();
+    for (const auto& [k, v] : r.headers) headers.push_back({k, v});
+    producer_.produce(r.topic, r.key ? std::string_view(*r.key) : std::string_view(),
+                      r.value ? std::string_view(*r.value) : std::string_view(), headers);
+  }
+}
+
+void KafkaPublisher::ensure_topic(const std::string& topic) {
+  if (topics_.count(topic) != 0) return;
+  try {
+    producer_.partition_count(topic, seconds(10));
+  } catch (const kafka::UnknownTopicError&) {
+    const auto partitions = producer_.partition_count(config_.kafka.topic, seconds(10));
+    // The broker's default replication factor, as for a topic it creates itself.
+    kafka::create_topic(config_.kafka.brokers, topic, partitions, -1, seconds(30),
+                        config_.kafka.extra);
+    runtime::log_info("changefeed", "created topic " + topic + " with " +
+                                        std::to_string(partitions) + " partition(s)");
+  }
+  topics_.insert(topic);
 }
 
 void KafkaPublisher::checkpoint(const Checkpoint& through) {

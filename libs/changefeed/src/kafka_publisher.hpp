@@ -6,34 +6,41 @@
 // store), so changes and checkpoint become visible together or not at all.
 
 #include <chrono>
+#include <memory>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "millrace/changefeed/feed.hpp"
+#include "millrace/changefeed/record_format.hpp"
 #include "millrace/changefeed/service.hpp"
 #include "millrace/kafka/transactional.hpp"
 
 namespace millrace::changefeed {
 
-// The header every published record carries with its change id.
-inline constexpr std::string_view kChangeIdHeader = "millrace.change_id";
-
 // The last checkpoint published; nullopt before the first. Read as a
 // read_committed client: only what a committed transaction wrote.
 std::optional<Checkpoint> read_checkpoint(const ChangefeedConfig& config);
+
+class PgTableFacts;
 
 class KafkaPublisher final : public PublishPort {
  public:
   // Creates the transactional producer, which fences any older instance
   // with the same transactional.id and aborts what it left open. The broker
   // aborts a transaction of this producer left open longer than
-  // `transaction_timeout_ms`.
+  // `transaction_timeout_ms`. The records are in config.format.
   KafkaPublisher(const ChangefeedConfig& config, std::int32_t transaction_timeout_ms);
+  ~KafkaPublisher() override;
 
   void publish(const std::vector<Transaction>& batch, const Checkpoint& through) override;
 
  private:
   void begin();
   void add(const Change& change);
+  // Creates a topic the format names that does not exist yet, with the
+  // feed's topic's partition count.
+  void ensure_topic(const std::string& topic);
   // Drops what was added (after a failure; never throws).
   void abort() noexcept;
   // Sends `through` into the open transaction as the checkpoint group's
@@ -42,6 +49,10 @@ class KafkaPublisher final : public PublishPort {
 
   const ChangefeedConfig& config_;
   kafka::TransactionalProducer producer_;
+  std::unique_ptr<PgTableFacts> table_facts_;  // the Debezium format's
+  std::unique_ptr<RecordFormat> format_;
+  std::vector<OutRecord> records_;  // one change's, reused
+  std::set<std::string> topics_;    // known to exist
 };
 
 }  // namespace millrace::changefeed

@@ -71,3 +71,23 @@ TEST_CASE("the initial snapshot and a lost slot's handling are chosen by name") 
   CHECK_THROWS_WITH(parse({}, {"--snapshot", "always"}),
                     Contains("must be initial or never, not \"always\""));
 }
+
+TEST_CASE("the records' format and the Debezium format's settings") {
+  const auto d = parse({}, {});
+  CHECK(d.format == "millrace");
+  CHECK(d.tombstones);
+  CHECK(d.truncates);
+  const auto dbz = parse(
+      {{"MILLRACE_CHANGEFEED_FORMAT", "debezium"}},
+      {"--schemas", "--topic-per-table", "--tombstones=false", "--decimal-handling", "string"});
+  CHECK(dbz.format == "debezium");
+  CHECK(dbz.schemas);
+  CHECK(dbz.topic_per_table);
+  CHECK_FALSE(dbz.tombstones);
+  CHECK(dbz.decimal_handling == "string");
+  CHECK_THROWS_WITH(parse({}, {"--format", "avro"}), Contains("millrace or debezium"));
+  CHECK_THROWS_WITH(parse({}, {"--format", "debezium", "--decimal-handling", "float"}),
+                    Contains("precise, string or double"));
+  CHECK_THROWS_WITH(parse({}, {"--schemas"}), Contains("--format debezium"));
+  CHECK_THROWS_WITH(parse({}, {"--topic-per-table"}), Contains("--format debezium"));
+}

@@ -135,6 +135,11 @@ void TransactionalProducer::produce(const std::string& topic, std::string_view k
   }
 }
 
+std::int32_t TransactionalProducer::partition_count(const std::string& topic,
+                                                    std::chrono::milliseconds timeout) {
+  return detail::partition_count(state_->handle("metadata"), topic, timeout);
+}
+
 void TransactionalProducer::commit_offset(const std::string& group, const std::string& topic,
                                           std::int32_t partition, std::int64_t offset,
                                           const std::string& metadata,

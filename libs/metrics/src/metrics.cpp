@@ -186,4 +186,8 @@ std::string Registry::scrape() const {
   return prometheus::TextSerializer().Serialize(families);
 }
 
+const char* build_version() {
+  return MILLRACE_VERSION;
+}
+
 }  // namespace millrace::metrics

@@ -7,49 +7,18 @@
 
 #include <stdexcept>
 
+#include "millrace/core/base64.hpp"
+
 namespace millrace::webhooks {
 
 namespace {
 
 constexpr std::string_view kPrefix = "whsec_";
 
-std::string base64(const unsigned char* data, std::size_t size) {
-  std::string out(4 * ((size + 2) / 3), '\0');
-  const int n =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
-// The bytes of standard, padded base64; nullopt-like empty result plus false
-// on anything else (EVP_DecodeBlock alone accepts some malformed input and
-// counts padding as zero bytes).
-bool unbase64(std::string_view text, std::string& out) {
-  if (text.empty() || text.size() % 4 != 0) return false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    const bool alphabet = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                          (c >= '0' && c <= '9') || c == '+' || c == '/';
-    const bool padding =
-        c == '=' && i + 2 >= text.size() && (i + 1 == text.size() || text[i + 1] == '=');
-    if (!alphabet && !padding) return false;
-  }
-  out.assign(3 * text.size() / 4, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()),
-                                static_cast<int>(text.size()));
-  if (n < 0) return false;
-  std::size_t pad = 0;
-  if (text.back() == '=') ++pad;
-  if (text.size() >= 2 && text[text.size() - 2] == '=') ++pad;
-  out.resize(static_cast<std::size_t>(n) - pad);
-  return true;
-}
-
 std::string key_of(std::string_view secret) {
   std::string key;
   if (secret.substr(0, kPrefix.size()) != kPrefix ||
-      !unbase64(secret.substr(kPrefix.size()), key) || key.size() < 16 || key.size() > 64) {
+      !core::unbase64(secret.substr(kPrefix.size()), key) || key.size() < 16 || key.size() > 64) {
     throw std::invalid_argument(
         "a webhook secret is \"whsec_\" followed by the base64 of 16 to 64 bytes");
   }
@@ -86,13 +55,14 @@ bool is_secret(std::string_view secret) {
 std::string new_secret() {
   unsigned char key[32];
   if (RAND_bytes(key, sizeof key) != 1) throw std::runtime_error("OpenSSL RAND_bytes failed");
-  return std::string(kPrefix) + base64(key, sizeof key);
+  return std::string(kPrefix) +
+         core::base64(std::string_view(reinterpret_cast<const char*>(key), sizeof key));
 }
 
 std::string sign(std::string_view secret, std::string_view id, std::int64_t timestamp,
                  std::string_view body) {
   const std::string mac = signature_bytes(secret, id, timestamp, body);
-  return "v1," + base64(reinterpret_cast<const unsigned char*>(mac.data()), mac.size());
+  return "v1," + core::base64(mac);
 }
 
 std::string signature_header(const std::vector<std::string>& secrets, std::string_view id,
@@ -114,7 +84,7 @@ bool verify(std::string_view header, std::string_view secret, std::string_view i
     if (end == std::string_view::npos) end = header.size();
     const std::string_view one = header.substr(pos, end - pos);
     std::string mac;
-    if (one.substr(0, 3) == "v1," && unbase64(one.substr(3), mac) &&
+    if (one.substr(0, 3) == "v1," && core::unbase64(one.substr(3), mac) &&
         mac.size() == expected.size() &&
         CRYPTO_memcmp(mac.data(), expected.data(), mac.size()) == 0) {
       return true;

@@ -59,6 +59,16 @@ struct ChangefeedConfig {
   // Chunk size of the backfills the feed asks for itself: the initial
   // snapshot's and a lost slot's.
   std::int64_t backfill_chunk_size = 10000;
+  // The records' format: "millrace" (change.hpp) or "debezium"
+  // (debezium.hpp), and the Debezium format's settings.
+  std::string format = "millrace";
+  bool schemas = false;                      // JsonConverter's schemas.enable
+  std::string decimal_handling = "precise";  // precise | string | double
+  // Each table's records to <topic>.<schema>.<table>, created like --topic
+  // when missing; --topic itself then holds the feed's markers (op m).
+  bool topic_per_table = false;
+  bool tombstones = true;
+  bool truncates = true;
   core::RetryBackoff retry;
   std::string metrics_addr = runtime::default_metrics_addr("changefeed");
 };

@@ -46,8 +46,13 @@ class TransactionalProducer {
   // Enqueues one message, partitioned by the hash of `key` as Java clients
   // do (murmur2), so other producers of the same keys agree. Blocks while
   // librdkafka's queue is full.
+  // A view with no data (std::string_view{}) is a null key or value: a
+  // record with a null value is a tombstone.
   void produce(const std::string& topic, std::string_view key, std::string_view value,
                std::span<const OutHeader> headers = {});
+  // The topic's partition count from broker metadata. Throws
+  // UnknownTopicError when it does not exist, core::InfraError otherwise.
+  std::int32_t partition_count(const std::string& topic, std::chrono::milliseconds timeout);
   // Commits `offset` and `metadata` for `group` on `topic`[`partition`] as
   // part of this transaction: they become visible exactly when its messages
   // do (Kafka's own exactly-once bookkeeping; see committed_offset()).

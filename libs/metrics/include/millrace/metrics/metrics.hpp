@@ -64,6 +64,10 @@ std::vector<double> latency_buckets();
 // Buckets for batch sizes from 1 to 100,000 records.
 std::vector<double> size_buckets();
 
+// This build's version (CMake's PROJECT_VERSION), as millrace_build_info
+// reports it.
+const char* build_version();
+
 // The metrics of one process. Thread-safe; handles stay valid as long as the
 // Registry lives. Names follow Prometheus conventions (millrace_ prefix,
 // _total counters, base units) and are checked by promtool in the tests.

@@ -1,0 +1,517 @@
+#include "millrace/changefeed/debezium.hpp"
+
+#include <unordered_map>
+
+#include "debezium_types.hpp"
+#include "millrace/core/base64.hpp"
+#include "millrace/core/event.hpp"
+
+namespace millrace::changefeed::debezium {
+
+namespace {
+
+// io.debezium.connector.postgresql.Source, as JsonConverter writes it.
+constexpr std::string_view kSourceSchema =
+    R"({"type":"struct","fields":[{"type":"string","optional":false,"field":"version"},)"
+    R"({"type":"string","optional":false,"field":"connector"},)"
+    R"({"type":"string","optional":false,"field":"name"},)"
+    R"({"type":"int64","optional":false,"field":"ts_ms"},)"
+    R"({"type":"string","optional":true,"name":"io.debezium.data.Enum","version":1,)"
+    R"("parameters":{"allowed":"true,first,first_in_data_collection,last_in_data_collection,last,false,incremental"},)"
+    R"("default":"false","field":"snapshot"},)"
+    R"({"type":"string","optional":false,"field":"db"},)"
+    R"({"type":"string","optional":true,"field":"sequence"},)"
+    R"({"type":"int64","optional":true,"field":"ts_us"},)"
+    R"({"type":"int64","optional":true,"field":"ts_ns"},)"
+    R"({"type":"string","optional":false,"field":"schema"},)"
+    R"({"type":"string","optional":false,"field":"table"},)"
+    R"({"type":"int64","optional":true,"field":"txId"},)"
+    R"({"type":"int64","optional":true,"field":"lsn"},)"
+    R"({"type":"int64","optional":true,"field":"xmin"},)"
+    R"({"type":"string","optional":true,"field":"origin"},)"
+    R"({"type":"int64","optional":true,"field":"origin_lsn"}],)"
+    R"("optional":false,"name":"io.debezium.connector.postgresql.Source","version":1,"field":"source"})";
+
+// The envelope's fields after "source".
+constexpr std::string_view kEnvelopeTail =
+    R"({"type":"struct","fields":[{"type":"string","optional":false,"field":"id"},)"
+    R"({"type":"int64","optional":false,"field":"total_order"},)"
+    R"({"type":"int64","optional":false,"field":"data_collection_order"}],)"
+    R"("optional":true,"name":"event.block","version":1,"field":"transaction"},)"
+    R"({"type":"string","optional":false,"field":"op"},)"
+    R"({"type":"int64","optional":true,"field":"ts_ms"},)"
+    R"({"type":"int64","optional":true,"field":"ts_us"},)"
+    R"({"type":"int64","optional":true,"field":"ts_ns"})";
+
+constexpr std::string_view kMessagePrefix = "millrace";
+
+// Everything about one relation description that does not change per row.
+struct TableCodec {
+  std::shared_ptr<const Relation> relation;  // keeps the key below alive
+  std::vector<ColumnCodec> columns;
+  std::vector<bool> optional;
+  std::vector<std::optional<std::string>> defaults;  // each as its JSON value
+  std::vector<std::size_t> key;                      // the primary key's columns; empty: a null key
+  std::string topic;
+  std::string key_schema;    // empty for a table without a primary key
+  std::string value_schema;  // the envelope's
+};
+
+bool is_valid_topic_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-';
+}
+
+class DebeziumFormat final : public RecordFormat {
+ public:
+  DebeziumFormat(Options options, TableFactsPort& facts, NowUs now)
+      : options_(std::move(options)), facts_(facts), now_(std::move(now)) {}
+
+  void encode(const Change& change, std::vector<OutRecord>& out) override {
+    const TableCodec& table = codec(change.relation);
+    const std::string id = change_id(change.source);
+    switch (change.op) {
+      case Op::kCreate:
+      case Op::kRead:
+        out.push_back(record(table, change, id, change.op == Op::kCreate ? 'c' : 'r', nullptr,
+                             &*change.after, key_of(table, &*change.after)));
+        return;
+      case Op::kUpdate:
+        update(table, change, id, out);
+        return;
+      case Op::kDelete: {
+        const Tuple* old = old_row(change);
+        auto key = key_of(table, old);
+        out.push_back(record(table, change, id, 'd', old, nullptr, key));
+        if (options_.tombstones) out.push_back(tombstone(table, id, std::move(key), {}));
+        return;
+      }
+      case Op::kTruncate:
+        if (!options_.truncates) return;
+        out.push_back(record(table, change, id, 't', nullptr, nullptr, std::nullopt));
+        return;
+      case Op::kBackfillEnd:
+      case Op::kGap:
+        out.push_back(message(change, id));
+        return;
+    }
+  }
+
+ private:
+  static const Tuple* old_row(const Change& change) {
+    if (change.before) return &*change.before;
+    if (change.old_key) return &*change.old_key;
+    return nullptr;
+  }
+
+  const TableCodec& codec(const std::shared_ptr<const Relation>& relation) {
+    const auto it = tables_.find(relation.get());
+    if (it != tables_.end()) return it->second;
+    // A relation described anew gets a new Relation: forget old ones now and
+    // then, not one by one (a change may still hold one).
+    if (tables_.size() > 4096) tables_.clear();
+    return tables_.emplace(relation.get(), build(relation)).first->second;
+  }
+
+  TableCodec build(const std::shared_ptr<const Relation>& relation) {
+    const auto facts = facts_.facts(*relation);
+    TableCodec t;
+    t.relation = relation;
+    t.topic = options_.topic_per_table ? table_topic(options_.prefix, *relation) : options_.prefix;
+    const std::string name = options_.prefix + "." + relation->schema + "." + relation->name;
+    for (const auto& column : relation->columns) {
+      const ColumnFacts* f = nullptr;
+      if (facts) {
+        const auto found = facts->columns.find(column.name);
+        if (found != facts->columns.end()) f = &found->second;
+      }
+      t.columns.push_back(codec_for(column.type_oid, column.type_modifier, options_.decimal,
+                                    f != nullptr ? &f->enum_labels : nullptr));
+      t.optional.push_back(f == nullptr || !f->not_null);
+      std::optional<std::string> dflt;
+      if (f != nullptr && f->default_expression) {
+        if (const auto constant = default_constant(*f->default_expression)) {
+          std::string json;
+          try {
+            append_value(json, t.columns.back(), *constant);
+            dflt = std::move(json);
+          } catch (const DecodeError&) {
+            // A constant this encoding cannot read: no default, as Debezium.
+          }
+        }
+      }
+      t.defaults.push_back(std::move(dflt));
+    }
+    if (facts) {
+      for (const auto& name : facts->primary_key) {
+        for (std::size_t i = 0; i < relation->columns.size(); ++i) {
+          if (relation->columns[i].name == name) t.key.push_back(i);
+        }
+      }
+      // A key column pgoutput does not send (generated): no key at all.
+      if (t.key.size() != facts->primary_key.size()) t.key.clear();
+    }
+    // The key schema is built at the first row, from the change's key columns.
+    std::string fields;
+    for (std::size_t i = 0; i < relation->columns.size(); ++i) {
+      if (i != 0) fields += ',';
+      append_field_schema(fields, t.columns[i], relation->columns[i].name, t.optional[i],
+                          t.defaults[i] ? &*t.defaults[i] : nullptr);
+    }
+    const auto row_schema = [&](std::string_view field) {
+      std::string s =
+          "{\"type\":\"struct\",\"fields\":[" + fields + "],\"optional\":true,\"name\":";
+      core::append_json_string(s, name + ".Value");
+      s += ",\"field\":\"";
+      s += field;
+      s += "\"}";
+      return s;
+    };
+    t.value_schema = "{\"type\":\"struct\",\"fields\":[" + row_schema("before") + "," +
+                     row_schema("after") + "," + std::string(kSourceSchema) + "," +
+                     std::string(kEnvelopeTail) + "],\"optional\":false,\"name\":";
+    core::append_json_string(t.value_schema, name + ".Envelope");
+    t.value_schema += ",\"version\":2}";
+    return t;
+  }
+
+  // The key's schema, made once per table.
+  static const std::string& key_schema(const TableCodec& table, const std::string& prefix) {
+    auto& t = const_cast<TableCodec&>(table);
+    if (t.key_schema.empty()) {
+      std::string s = "{\"type\":\"struct\",\"fields\":[";
+      bool first = true;
+      for (const std::size_t i : t.key) {
+        if (!first) s += ',';
+        first = false;
+        append_field_schema(s, t.columns[i], t.relation->columns[i].name, false, nullptr);
+      }
+      s += "],\"optional\":false,\"name\":";
+      core::append_json_string(s,
+                               prefix + "." + t.relation->schema + "." + t.relation->name + ".Key");
+      s += '}';
+      t.key_schema = std::move(s);
+    }
+    return t.key_schema;
+  }
+
+  // {"col":value,...} of the key columns; nullopt for a table without a key.
+  std::optional<std::string> key_payload(const TableCodec& table, const Tuple* row) const {
+    if (table.key.empty() || row == nullptr) return std::nullopt;
+    std::string out = "{";
+    bool first = true;
+    for (const std::size_t i : table.key) {
+      if (!first) out += ',';
+      first = false;
+      core::append_json_string(out, table.relation->columns[i].name);
+      out += ':';
+      append_cell(out, table, i, (*row)[i], nullptr);
+    }
+    out += '}';
+    return out;
+  }
+
+  // The record key: the payload, wrapped with its schema when schemas are on.
+  struct Key {
+    std::optional<std::string> payload;  // for the headers
+    std::optional<std::string> record;
+  };
+  Key key_of(const TableCodec& table, const Tuple* row) {
+    Key k;
+    k.payload = key_payload(table, row);
+    if (!k.payload) return k;
+    if (options_.schemas) {
+      k.record =
+          "{\"schema\":" + key_schema(table, options_.prefix) + ",\"payload\":" + *k.payload + "}";
+    } else {
+      k.record = k.payload;
+    }
+    return k;
+  }
+
+  // One column's value. An unchanged TOASTed value is the old row's when
+  // there is one (`old`: replica identity full), else the placeholder. A
+  // null is the column's default when it has one (JsonConverter writes a
+  // field's default for null, replace.null.with.default), and the type's
+  // zero when the column is NOT NULL: only an old key lacks such a value.
+  void append_cell(std::string& out, const TableCodec& table, std::size_t i, const Value& v,
+                   const Tuple* old) const {
+    switch (v.kind) {
+      case Value::Kind::kText:
+        append_value(out, table.columns[i], v.data);
+        return;
+      case Value::Kind::kUnchanged:
+        if (old != nullptr && (*old)[i].kind != Value::Kind::kUnchanged) {
+          append_cell(out, table, i, (*old)[i], nullptr);
+        } else {
+          append_unavailable(out, table.columns[i]);
+        }
+        return;
+      case Value::Kind::kBinary:
+        throw DecodeError("column " + table.relation->columns[i].name +
+                          " came in binary format, which the change feed does not ask for");
+      case Value::Kind::kNull:
+        break;
+    }
+    if (table.defaults[i]) {
+      out += *table.defaults[i];
+    } else if (!table.optional[i]) {
+      append_fallback(out, table.columns[i]);
+    } else {
+      out += "null";
+    }
+  }
+
+  // A row image; `old`, the row before it when PostgreSQL sent it.
+  void append_row(std::string& out, const TableCodec& table, const Tuple& row,
+                  const Tuple* old) const {
+    if (row.size() != table.columns.size()) {
+      throw DecodeError("a row of " + table.relation->schema + "." + table.relation->name +
+                        " with " + std::to_string(row.size()) +
+                        " column(s), but the relation has " + std::to_string(table.columns.size()));
+    }
+    out += '{';
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      if (i != 0) out += ',';
+      core::append_json_string(out, table.relation->columns[i].name);
+      out += ':';
+      append_cell(out, table, i, row[i], old);
+    }
+    out += '}';
+  }
+
+  void append_source(std::string& out, const Change& change, const std::string& table_schema,
+                     const std::string& table_name, const char* snapshot) const {
+    const Source& s = change.source;
+    const std::int64_t commit_us = unix_us_from_pg(s.commit_time_pg_us);
+    const Lsn lsn = s.change_lsn != 0 ? s.change_lsn : s.commit_lsn;
+    out += "{\"version\":";
+    core::append_json_string(out, options_.version);
+    out += ",\"connector\":\"postgresql\",\"name\":";
+    core::append_json_string(out, options_.prefix);
+    out += ",\"ts_ms\":" + std::to_string(floor_div(commit_us, 1000)) + ",\"snapshot\":\"" +
+           snapshot + "\",\"db\":";
+    core::append_json_string(out, options_.database);
+    // Debezium's sequence is [last committed LSN, this change's LSN], as
+    // strings; this one is [the transaction's commit LSN, the change's].
+    out += ",\"sequence\":\"[\\\"" + std::to_string(s.commit_lsn) + "\\\",\\\"" +
+           std::to_string(lsn) + "\\\"]\",\"ts_us\":" + std::to_string(commit_us) +
+           ",\"ts_ns\":" + std::to_string(commit_us * 1000) + ",\"schema\":";
+    core::append_json_string(out, table_schema);
+    out += ",\"table\":";
+    core::append_json_string(out, table_name);
+    out += ",\"txId\":" + std::to_string(s.xid) + ",\"lsn\":" + std::to_string(lsn) +
+           ",\"xmin\":null,\"origin\":null,\"origin_lsn\":null}";
+  }
+
+  static std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
+  }
+
+  void append_times(std::string& out) const {
+    const std::int64_t us = now_();
+    out += ",\"ts_ms\":" + std::to_string(floor_div(us, 1000)) +
+           ",\"ts_us\":" + std::to_string(us) + ",\"ts_ns\":" + std::to_string(us * 1000) + "}";
+  }
+
+  OutRecord record(const TableCodec& table, const Change& change, const std::string& id, char op,
+                   const Tuple* before, const Tuple* after, std::optional<Key> key) {
+    std::string payload = "{\"before\":";
+    if (before != nullptr) {
+      append_row(payload, table, *before, nullptr);
+    } else {
+      payload += "null";
+    }
+    payload += ",\"after\":";
+    if (after != nullptr) {
+      append_row(payload, table, *after, change.before ? &*change.before : nullptr);
+    } else {
+      payload += "null";
+    }
+    payload += ",\"source\":";
+    append_source(payload, change, table.relation->schema, table.relation->name,
+                  change.op == Op::kRead ? "incremental" : "false");
+    payload += ",\"transaction\":null,\"op\":\"";
+    payload += op;
+    payload += '"';
+    append_times(payload);
+    OutRecord r;
+    r.topic = table.topic;
+    if (key) r.key = std::move(key->record);
+    if (options_.schemas) {
+      r.value = "{\"schema\":" + table.value_schema + ",\"payload\":" + payload + "}";
+    } else {
+      r.value = std::move(payload);
+    }
+    r.headers.emplace_back(kChangeIdHeader, id);
+    return r;
+  }
+
+  OutRecord tombstone(const TableCodec& table, const std::string& id, Key key,
+                      std::vector<std::pair<std::string, std::string>> headers) {
+    OutRecord r;
+    r.topic = table.topic;
+    r.key = std::move(key.record);
+    r.headers = std::move(headers);
+    r.headers.emplace_back(kChangeIdHeader, id);
+    return r;
+  }
+
+  void update(const TableCodec& table, const Change& change, const std::string& id,
+              std::vector<OutRecord>& out) {
+    const Tuple* old = old_row(change);
+    const Tuple& after = *change.after;
+    bool key_changed = false;
+    if (old != nullptr) {
+      for (const std::size_t i : table.key) {
+        const Value& a = (*old)[i];
+        const Value& b = after[i];
+        if (a.kind != Value::Kind::kUnchanged && b.kind != Value::Kind::kUnchanged &&
+            (a.kind != b.kind || a.data != b.data)) {
+          key_changed = true;
+        }
+      }
+    }
+    if (!key_changed) {
+      out.push_back(record(table, change, id, 'u', change.before ? &*change.before : nullptr,
+                           &after, key_of(table, &after)));
+      return;
+    }
+    // Debezium's delete, tombstone and create, each naming the other key.
+    Key old_key = key_of(table, old);
+    Key new_key = key_of(table, &after);
+    OutRecord d = record(table, change, id, 'd', old, nullptr, old_key);
+    d.headers.emplace(d.headers.begin(), "__debezium.newkey", new_key.payload.value_or(""));
+    out.push_back(std::move(d));
+    if (options_.tombstones) {
+      out.push_back(
+          tombstone(table, id, old_key, {{"__debezium.newkey", new_key.payload.value_or("")}}));
+    }
+    OutRecord c = record(table, change, id, 'c', nullptr, &after, new_key);
+    c.headers.emplace(c.headers.begin(), "__debezium.oldkey", old_key.payload.value_or(""));
+    out.push_back(std::move(c));
+  }
+
+  // A marker as Debezium writes a logical decoding message.
+  OutRecord message(const Change& change, const std::string& id) {
+    std::string payload = "{\"op\":\"m\"";
+    std::string times;
+    append_times(times);
+    times.pop_back();  // the closing brace
+    payload += times;
+    payload += ",\"source\":";
+    append_source(payload, change, change.relation->schema, change.relation->name, "false");
+    payload += ",\"message\":{\"prefix\":\"";
+    payload += kMessagePrefix;
+    payload += "\",\"content\":\"";
+    core::append_base64(payload, to_json(change, id));
+    payload += "\"}}";
+    std::string key = "{\"prefix\":\"" + std::string(kMessagePrefix) + "\"}";
+    OutRecord r;
+    r.topic = options_.prefix;
+    if (options_.schemas) {
+      r.key =
+          R"({"schema":{"type":"struct","fields":[{"type":"string","optional":true,"field":"prefix"}],)"
+          R"("optional":false,"name":"io.debezium.connector.postgresql.MessageKey"},"payload":)" +
+          key + "}";
+      r.value =
+          R"({"schema":{"type":"struct","fields":[{"type":"string","optional":false,"field":"op"},)"
+          R"({"type":"int64","optional":true,"field":"ts_ms"},)"
+          R"({"type":"int64","optional":true,"field":"ts_us"},)"
+          R"({"type":"int64","optional":true,"field":"ts_ns"},)" +
+          std::string(kSourceSchema) +
+          R"(,{"type":"struct","fields":[{"type":"string","optional":false,"field":"prefix"},)"
+          R"({"type":"bytes","optional":true,"field":"content"}],"optional":false,)"
+          R"("name":"io.debezium.connector.postgresql.Message","field":"message"}],)"
+          R"("optional":false,"name":"io.debezium.connector.postgresql.MessageValue"},"payload":)" +
+          payload + "}";
+    } else {
+      r.key = std::move(key);
+      r.value = std::move(payload);
+    }
+    r.headers.emplace_back(kChangeIdHeader, id);
+    return r;
+  }
+
+  Options options_;
+  TableFactsPort& facts_;
+  NowUs now_;
+  std::unordered_map<const Relation*, TableCodec> tables_;
+};
+
+}  // namespace
+
+std::optional<std::string> default_constant(std::string_view e) {
+  // "::" and a type's name ("character varying", "public.mood", "integer[]"),
+  // nothing else: no operator, no second literal.
+  const auto type_name = [](std::string_view s) {
+    if (s.substr(0, 2) != "::" || s.size() == 2) return false;
+    for (const char c : s.substr(2)) {
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == ' ' || c == '_' || c == '.' || c == '"' || c == '[' || c == ']';
+      if (!ok) return false;
+    }
+    return true;
+  };
+  // Casts at the end: 'x'::text, '7'::integer, 0::numeric, 'a'::character varying.
+  const auto strip_cast = [&type_name](std::string_view s) {
+    // The cast of a quoted literal follows its closing quote.
+    if (!s.empty() && s.front() == '\'') {
+      std::size_t i = 1;
+      while (i < s.size()) {
+        if (s[i] == '\'' && i + 1 < s.size() && s[i + 1] == '\'') {
+          i += 2;
+        } else if (s[i] == '\'') {
+          break;
+        } else {
+          ++i;
+        }
+      }
+      if (i >= s.size()) return std::string_view();
+      const std::string_view rest = s.substr(i + 1);
+      if (!rest.empty() && !type_name(rest)) return std::string_view();
+      return s.substr(0, i + 1);
+    }
+    const auto cast = s.find("::");
+    if (cast == std::string_view::npos) return s;
+    return type_name(s.substr(cast)) ? s.substr(0, cast) : std::string_view();
+  };
+  std::string_view s = strip_cast(e);
+  if (s.size() >= 2 && s.front() == '(' && s.back() == ')')
+    s = strip_cast(s.substr(1, s.size() - 2));
+  if (s.empty()) return std::nullopt;
+  if (s.front() == '\'') {
+    std::string out;
+    for (std::size_t i = 1; i + 1 < s.size(); ++i) {
+      out += s[i];
+      if (s[i] == '\'') ++i;  // '' is one quote
+    }
+    return out;
+  }
+  if (s == "true" || s == "false") return std::string(s == "true" ? "t" : "f");
+  std::size_t i = s.front() == '-' ? 1 : 0;
+  bool digit = false;
+  for (; i < s.size(); ++i) {
+    if (s[i] >= '0' && s[i] <= '9') {
+      digit = true;
+    } else if (s[i] != '.') {
+      return std::nullopt;
+    }
+  }
+  if (!digit) return std::nullopt;
+  return std::string(s);
+}
+
+std::string table_topic(const std::string& prefix, const Relation& relation) {
+  std::string topic = prefix + "." + relation.schema + "." + relation.name;
+  for (auto& c : topic) {
+    if (!is_valid_topic_char(c)) c = '_';
+  }
+  return topic;
+}
+
+std::unique_ptr<RecordFormat> make_format(Options options, TableFactsPort& facts, NowUs now) {
+  return std::make_unique<DebeziumFormat>(std::move(options), facts, std::move(now));
+}
+
+}  // namespace millrace::changefeed::debezium
