@@ -1,0 +1,132 @@
+# shellcheck shell=bash
+# Sourced by the peer tests (tests/peers/*_test.sh), which run a system not
+# ours (Debezium, Kafka Connect, Flink) beside millrace-changefeed on a
+# fixture's stack: `. tests/peers/lib.sh NAME SOURCE_DIR BUILD_DIR`.
+#
+# Sets src, build, here (this directory), suffix, and a test's own schema,
+# role (LOGIN REPLICATION, with `password`), publication, work directory and
+# log prefix, all named after NAME. Whatever the test adds to pids, slots,
+# topics and databases is stopped, dropped or deleted on exit, with the
+# schema, publication and role.
+set -euo pipefail
+
+src=$2
+build=$3
+here=$src/tests/peers
+. "$src/tests/stack_env.sh" "$src"
+suffix="$$_$RANDOM"
+schema=${1}_$suffix
+role=${1}_peer_$suffix
+password=$1-peer-pw
+publication=${1}_pub_$suffix
+work=$build/peers/$1-$suffix
+mkdir -p "$work" "$build/test-logs"
+log=$build/test-logs/peers-$1-$suffix
+export MILLRACE_PG_SCHEMA=$schema
+
+pids=()
+slots=()
+topics=()
+databases=()
+
+kafka_java() {
+  java -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+    -cp "$(<"$MILLRACE_STATE_DIR/kafka.classpath")" "$@"
+}
+
+peer_cleanup() {
+  local pid slot db
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for slot in "${slots[@]}"; do
+    psql -X -q "$superuser" -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '$slot'" >/dev/null 2>&1 || true
+  done
+  psql -X -q "$MILLRACE_PG" -c "DROP SCHEMA IF EXISTS $schema CASCADE" \
+    -c "DROP PUBLICATION IF EXISTS $publication" >/dev/null 2>&1 || true
+  for db in "${databases[@]}"; do
+    psql -X -q "$superuser" -c "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true
+  done
+  psql -X -q "$superuser" -c "DROP OWNED BY $role" -c "DROP ROLE IF EXISTS $role" >/dev/null 2>&1 || true
+  if ((${#topics[@]})); then
+    kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$MILLRACE_BROKERS" --delete \
+      --topic "$(IFS='|'; echo "${topics[*]}")" >/dev/null 2>&1 || true
+  fi
+}
+trap peer_cleanup EXIT
+
+# The role, and the schema the test's tables go in (MILLRACE_PG owns it).
+psql -X -q -v ON_ERROR_STOP=1 "$superuser" \
+  -c "CREATE ROLE $role LOGIN REPLICATION PASSWORD '$password'" >/dev/null
+psql -X -q -v ON_ERROR_STOP=1 "$MILLRACE_PG" -c "CREATE SCHEMA $schema" \
+  -c "GRANT USAGE ON SCHEMA $schema TO $role" >/dev/null
+# The role's URL for database $1.
+role_url() { echo "postgresql://$role:$password@127.0.0.1:$pg_port/$1"; }
+
+# Resolves a peer's pom into a classpath file (once; again when the pom
+# changes) and prints the classpath.
+peer_classpath() {
+  local pom=$1 out=$build/peers/$2.classpath
+  if [[ ! -s $out || $pom -nt $out ]]; then
+    echo "resolving $(dirname "$pom") with Maven (the first run downloads its jars)" >&2
+    MAVEN_OPTS="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC ${MAVEN_OPTS:-}" \
+      mvn -B -q -Dstyle.color=never -f "$pom" dependency:build-classpath \
+      -Dmdep.outputFile="$out.tmp" >"$log.maven" 2>&1 || {
+      tail -30 "$log.maven" >&2
+      echo "$(basename "$0"): Maven could not resolve $pom" >&2
+      exit 1
+    }
+    mv -f "$out.tmp" "$out"
+  fi
+  cat "$out"
+}
+
+# Creates topic $1 with $2 partitions, deleted at exit.
+create_topic() {
+  topics+=("$1")
+  kafka_java org.apache.kafka.tools.TopicCommand --bootstrap-server "$MILLRACE_BROKERS" --create \
+    --topic "$1" --partitions "$2" >>"$log.topics" 2>&1
+}
+
+# Waits until replication slot $1 exists and a reader streams from it.
+wait_slot() {
+  local i
+  for ((i = 0; i < 120; i++)); do
+    [[ $(psql -X -tA "$superuser" -c "SELECT active FROM pg_replication_slots WHERE slot_name = '$1'") == t ]] && return 0
+    sleep 1
+  done
+  echo "$(basename "$0"): slot $1 never became active; see $log.*" >&2
+  exit 1
+}
+
+# A read_committed dump of topic $1 as kcat's JSON lines.
+dump_topic() {
+  kcat -b "$MILLRACE_BROKERS" -C -t "$1" -e -q -J -X isolation.level=read_committed 2>/dev/null || true
+}
+
+# A Kafka Connect standalone worker's properties, written to $1: the stack's
+# brokers, JsonConverter, offsets in the work directory, no REST port of
+# its own. Further lines of settings come on stdin.
+connect_worker() {
+  {
+    cat <<EOF2
+bootstrap.servers=$MILLRACE_BROKERS
+key.converter=org.apache.kafka.connect.json.JsonConverter
+value.converter=org.apache.kafka.connect.json.JsonConverter
+offset.storage.file.filename=$work/offsets
+offset.flush.interval.ms=1000
+listeners=http://127.0.0.1:0
+plugin.path=
+EOF2
+    cat
+  } >"$1"
+}
+
+# Starts Kafka Connect standalone with classpath $1 and the worker and
+# connector properties files after it, logging to $log.connect.
+start_connect() {
+  local classpath=$1
+  shift
+  java -Xms64m -Xmx512m -XX:+UseSerialGC -Dlog4j.configuration="file:$here/connect/log4j.properties" \
+    -cp "$classpath" org.apache.kafka.connect.cli.ConnectStandalone "$@" >"$log.connect" 2>&1 &
+  pids+=($!)
+}
