@@ -4,7 +4,10 @@ connector wrote and what millrace-changefeed --format debezium wrote for the
 same changes. Each input is kcat's JSON lines (kcat -J). Every field must be
 equal except those that cannot be: the processing time (the envelope's
 ts_ms, ts_us, ts_ns), source.version, source.name and the names made from
-the prefix, source.sequence, and Debezium's own context headers.
+the prefix, source.sequence, Debezium's own context headers, and the LSN
+in a transaction's id ("<xid>:<LSN>"), where Debezium puts the position it
+had reached, which differs from one event of a transaction to the next;
+Millrace's is the transaction's commit LSN throughout.
 
   debezium_compare.py DEBEZIUM.jsonl DEBEZIUM_PREFIX MILLRACE.jsonl MILLRACE_PREFIX
 
@@ -45,12 +48,21 @@ def rename(value, prefix):
     return value
 
 
+def xid_only(value):
+    """"<xid>:<lsn>" -> "<xid>"."""
+    return value.split(":")[0] if isinstance(value, str) else value
+
+
 def normalise_value(text, prefix):
     if text is None:
         return None
     doc = json.loads(text)
     payload = doc["payload"] if "schema" in doc and "payload" in doc else doc
-    if payload is not None:
+    if isinstance(payload, dict) and "status" in payload:
+        payload["id"] = xid_only(payload.get("id"))
+    if isinstance(payload, dict) and isinstance(payload.get("transaction"), dict):
+        payload["transaction"]["id"] = xid_only(payload["transaction"].get("id"))
+    if payload is not None and "status" not in payload:
         for k in EXEMPT_ENVELOPE:
             payload.pop(k, None)
         source = payload.get("source")
@@ -63,7 +75,11 @@ def normalise_value(text, prefix):
 def normalise_key(text, prefix):
     if text is None:
         return None
-    return rename(json.loads(text), prefix)
+    doc = json.loads(text)
+    payload = doc["payload"] if isinstance(doc, dict) and "payload" in doc else doc
+    if isinstance(payload, dict) and set(payload) == {"id"}:
+        payload["id"] = xid_only(payload["id"])
+    return rename(doc, prefix)
 
 
 def main():

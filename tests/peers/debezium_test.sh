@@ -3,8 +3,8 @@
 # itself. Debezium 3.6.1's PostgreSQL connector runs in Kafka Connect
 # standalone (one JVM, jars from Maven Central through
 # tests/peers/connect/pom.xml), twice: with JsonConverter's schemas off and
-# on, each on a slot of its own. Beside it two feeds run on two more slots
-# with --schemas off and on. All four read the same changes
+# on, each on a slot of its own, with transaction metadata. Beside it two
+# feeds run on two more slots with --schemas off and on. All four read the same changes
 # (debezium_changes.sql on debezium_tables.sql), and each Millrace topic must
 # equal its Debezium twin record by record (debezium_compare.py).
 #
@@ -23,7 +23,7 @@ connectors=()
 for schemas in false true; do
   name=dbz_${schemas}_$suffix
   slots+=("$name")
-  topics+=("$name.$schema.types" "$name.$schema.pairs" "$name.$schema.loose")
+  topics+=("$name.$schema.types" "$name.$schema.pairs" "$name.$schema.loose" "$name.transaction")
   cat >"$work/$name.properties" <<EOF2
 name=$name
 connector.class=io.debezium.connector.postgresql.PostgresConnector
@@ -45,6 +45,7 @@ publication.autocreate.mode=disabled
 schema.include.list=$schema
 snapshot.mode=no_data
 skipped.operations=none
+provide.transaction.metadata=true
 topic.creation.default.replication.factor=-1
 topic.creation.default.partitions=1
 EOF2
@@ -57,10 +58,10 @@ start_connect "$classpath" "$work/worker.properties" "${connectors[@]}"
 for schemas in false true; do
   name=mr_${schemas}_$suffix
   slots+=("$name")
-  topics+=("$name.$schema.types" "$name.$schema.pairs" "$name.$schema.loose")
+  topics+=("$name.$schema.types" "$name.$schema.pairs" "$name.$schema.loose" "$name.transaction")
   create_topic "$name" 1
   "$build/bin/millrace-changefeed" --pg "$(role_url millrace)" --format debezium \
-    --schemas="$schemas" --topic-per-table --topic "$name" --slot "$name" \
+    --schemas="$schemas" --topic-per-table --transaction-metadata --topic "$name" --slot "$name" \
     --publication "$publication" --metrics-addr '' >"$log.$name" 2>&1 &
   pids+=($!)
 done
@@ -82,11 +83,11 @@ for ((i = 0; i < 120; i++)); do
 done
 failed=0
 for schemas in false true; do
-  for table in types pairs loose; do
+  for table in $schema.types $schema.pairs $schema.loose transaction; do
     dbz=dbz_${schemas}_$suffix
     mr=mr_${schemas}_$suffix
-    dump_topic "$dbz.$schema.$table" >"$work/$dbz.$table.jsonl"
-    dump_topic "$mr.$schema.$table" >"$work/$mr.$table.jsonl"
+    dump_topic "$dbz.$table" >"$work/$dbz.$table.jsonl"
+    dump_topic "$mr.$table" >"$work/$mr.$table.jsonl"
     echo "== $table, schemas $schemas"
     python3 "$here/debezium_compare.py" "$work/$dbz.$table.jsonl" "$dbz" \
       "$work/$mr.$table.jsonl" "$mr" || failed=1

@@ -83,6 +83,11 @@ void register_options(core::OptionSet& o, ChangefeedConfig& c) {
   o.add_bool("truncates", "MILLRACE_CHANGEFEED_TRUNCATES", &c.truncates,
              "Debezium format: publish truncates as op t; false skips them, as Debezium's "
              "skipped.operations=t");
+  o.add_bool("transaction-metadata", "MILLRACE_CHANGEFEED_TRANSACTION_METADATA",
+             &c.transaction_metadata,
+             "Debezium format: BEGIN and END records of each transaction to "
+             "<topic>.transaction and a transaction block in each change, as Debezium's "
+             "provide.transaction.metadata");
   core::register_options(o, c.retry);
   core::add_metrics_addr(o, &c.metrics_addr);
 }
@@ -119,8 +124,11 @@ void validate(ChangefeedConfig& c) {
         "double, not \"" +
         c.decimal_handling + "\"");
   }
-  if (c.format == "millrace" && (c.schemas || c.topic_per_table)) {
-    throw core::UsageError(std::string(c.schemas ? "--schemas" : "--topic-per-table") +
+  if (c.format == "millrace" && (c.schemas || c.topic_per_table || c.transaction_metadata)) {
+    const char* flag = c.schemas           ? "--schemas"
+                       : c.topic_per_table ? "--topic-per-table"
+                                           : "--transaction-metadata";
+    throw core::UsageError(std::string(flag) +
                            " is a setting of the Debezium format: add --format debezium");
   }
   if (c.kafka.extra.count("transactional.id") != 0) {

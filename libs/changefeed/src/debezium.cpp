@@ -1,5 +1,6 @@
 #include "millrace/changefeed/debezium.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "debezium_types.hpp"
@@ -44,6 +45,25 @@ constexpr std::string_view kEnvelopeTail =
     R"({"type":"int64","optional":true,"field":"ts_ns"})";
 
 constexpr std::string_view kMessagePrefix = "millrace";
+
+// The transaction topic's key and value with JsonConverter's schemas, up to
+// "payload":, as Debezium's TransactionMetadataKey and ...Value.
+constexpr std::string_view kTransactionKeySchema =
+    R"({"schema":{"type":"struct","fields":[{"type":"string","optional":false,"field":"id"}],)"
+    R"("optional":false,"name":"io.debezium.connector.common.TransactionMetadataKey","version":1},)"
+    R"("payload":)";
+constexpr std::string_view kTransactionValueSchema =
+    R"({"schema":{"type":"struct","fields":[{"type":"string","optional":false,"field":"status"},)"
+    R"({"type":"string","optional":false,"field":"id"},)"
+    R"({"type":"int64","optional":true,"field":"event_count"},)"
+    R"({"type":"array","items":{"type":"struct","fields":[)"
+    R"({"type":"string","optional":false,"field":"data_collection"},)"
+    R"({"type":"int64","optional":false,"field":"event_count"}],"optional":true,)"
+    R"("name":"event.collection","version":1},)"
+    R"("optional":true,"field":"data_collections"},)"
+    R"({"type":"int64","optional":false,"field":"ts_ms"}],)"
+    R"("optional":false,"name":"io.debezium.connector.common.TransactionMetadataValue",)"
+    R"("version":1},"payload":)";
 
 // Everything about one relation description that does not change per row.
 struct TableCodec {
@@ -97,7 +117,64 @@ class DebeziumFormat final : public RecordFormat {
     }
   }
 
+  void begin(const Transaction& tx, std::vector<OutRecord>& out) override {
+    tx_.reset();
+    if (!options_.transaction_metadata) return;
+    // Only transactions of the stream: a backfill's chunk has no transaction.
+    const bool streamed = std::any_of(tx.changes.begin(), tx.changes.end(), [](const Change& c) {
+      return c.op == Op::kCreate || c.op == Op::kUpdate || c.op == Op::kDelete ||
+             c.op == Op::kTruncate;
+    });
+    if (!streamed) return;
+    tx_.emplace();
+    tx_->id = std::to_string(tx.xid) + ":" + std::to_string(tx.commit_lsn);
+    tx_->commit_ms = floor_div(unix_us_from_pg(tx.commit_time_pg_us), 1000);
+    out.push_back(transaction_record("BEGIN"));
+  }
+
+  void end(const Transaction&, std::vector<OutRecord>& out) override {
+    if (!tx_) return;
+    out.push_back(transaction_record("END"));
+    tx_.reset();
+  }
+
  private:
+  OutRecord transaction_record(const char* status) {
+    const bool end = std::string_view(status) == "END";
+    std::string key = "{\"id\":";
+    core::append_json_string(key, tx_->id);
+    key += '}';
+    std::string payload = "{\"status\":\"";
+    payload += status;
+    payload += "\",\"id\":";
+    core::append_json_string(payload, tx_->id);
+    if (end) {
+      payload += ",\"event_count\":" + std::to_string(tx_->events) + ",\"data_collections\":[";
+      bool first = true;
+      for (const auto& [table, n] : tx_->tables) {
+        if (!first) payload += ',';
+        first = false;
+        payload += "{\"data_collection\":";
+        core::append_json_string(payload, table);
+        payload += ",\"event_count\":" + std::to_string(n) + "}";
+      }
+      payload += ']';
+    } else {
+      payload += ",\"event_count\":null,\"data_collections\":null";
+    }
+    payload += ",\"ts_ms\":" + std::to_string(tx_->commit_ms) + "}";
+    OutRecord r;
+    r.topic = options_.prefix + ".transaction";
+    if (options_.schemas) {
+      r.key = std::string(kTransactionKeySchema) + key + "}";
+      r.value = std::string(kTransactionValueSchema) + payload + "}";
+    } else {
+      r.key = std::move(key);
+      r.value = std::move(payload);
+    }
+    return r;
+  }
+
   static const Tuple* old_row(const Change& change) {
     if (change.before) return &*change.before;
     if (change.old_key) return &*change.old_key;
@@ -331,7 +408,18 @@ class DebeziumFormat final : public RecordFormat {
     payload += ",\"source\":";
     append_source(payload, change, table.relation->schema, table.relation->name,
                   change.op == Op::kRead ? "incremental" : "false");
-    payload += ",\"transaction\":null,\"op\":\"";
+    payload += ",\"transaction\":";
+    if (tx_ && op != 'r') {
+      const std::string table_name = table.relation->schema + "." + table.relation->name;
+      const std::uint64_t in_table = ++table_count(table_name);
+      payload += "{\"id\":";
+      core::append_json_string(payload, tx_->id);
+      payload += ",\"total_order\":" + std::to_string(++tx_->events) +
+                 ",\"data_collection_order\":" + std::to_string(in_table) + "}";
+    } else {
+      payload += "null";
+    }
+    payload += ",\"op\":\"";
     payload += op;
     payload += '"';
     append_times(payload);
@@ -433,10 +521,26 @@ class DebeziumFormat final : public RecordFormat {
     return r;
   }
 
+  // The transaction whose events are being encoded, with transaction metadata.
+  struct OpenTransaction {
+    std::string id;
+    std::int64_t commit_ms = 0;
+    std::uint64_t events = 0;
+    std::vector<std::pair<std::string, std::uint64_t>> tables;  // in order of first event
+  };
+
+  std::uint64_t& table_count(const std::string& table) {
+    for (auto& [name, n] : tx_->tables) {
+      if (name == table) return n;
+    }
+    return tx_->tables.emplace_back(table, 0).second;
+  }
+
   Options options_;
   TableFactsPort& facts_;
   NowUs now_;
   std::unordered_map<const Relation*, TableCodec> tables_;
+  std::optional<OpenTransaction> tx_;
 };
 
 }  // namespace

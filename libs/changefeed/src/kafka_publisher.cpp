@@ -75,6 +75,7 @@ KafkaPublisher::KafkaPublisher(const ChangefeedConfig& config, std::int32_t tran
   o.topic_per_table = config.topic_per_table;
   o.tombstones = config.tombstones;
   o.truncates = config.truncates;
+  o.transaction_metadata = config.transaction_metadata;
   o.version = std::string("millrace-") + metrics::build_version();
   format_ = debezium::make_format(std::move(o), *table_facts_, &now_us);
 }
@@ -96,7 +97,13 @@ void KafkaPublisher::publish(const std::vector<Transaction>& batch, const Checkp
     checkpoint(through);
     offsets_sent = std::chrono::steady_clock::now();
     for (const auto& tx : batch) {
+      records_.clear();
+      format_->begin(tx, records_);
+      produce_records();
       for (const auto& change : tx.changes) add(change);
+      records_.clear();
+      format_->end(tx, records_);
+      produce_records();
       changes += tx.changes.size();
     }
   } catch (const InfraError&) {
@@ -131,6 +138,10 @@ void KafkaPublisher::begin() {
 void KafkaPublisher::add(const Change& change) {
   records_.clear();
   format_->encode(change, records_);
+  produce_records();
+}
+
+void KafkaPublisher::produce_records() {
   std::vector<kafka::OutHeader> headers;
   for (const auto& r : records_) {
     ensure_topic(r.topic);

@@ -38,6 +38,8 @@ class KafkaPublisher final : public PublishPort {
  private:
   void begin();
   void add(const Change& change);
+  // Produces records_ into the open transaction.
+  void produce_records();
   // Creates a topic the format names that does not exist yet, with the
   // feed's topic's partition count.
   void ensure_topic(const std::string& topic);

@@ -290,3 +290,49 @@ TEST_CASE("table topics are sanitised as Debezium sanitises them", "[debezium]")
   r.name = "order lines$";
   CHECK(table_topic("p", r) == "p.shop.order_lines_");
 }
+
+TEST_CASE("transaction metadata: BEGIN, each event's block, END with its counts", "[debezium]") {
+  auto facts = items_facts();
+  auto o = options();
+  o.transaction_metadata = true;
+  auto format = make_format(o, facts, [] { return std::int64_t{0}; });
+  Transaction tx;
+  tx.xid = 744;
+  tx.commit_lsn = 26389800;
+  tx.commit_time_pg_us = 849153600123456;
+  auto a = change(Op::kCreate, items());
+  a.after = row("1", "pen");
+  auto b = change(Op::kDelete, items());
+  b.old_key = Tuple{text("2"), kNull, kNull, kNull, kNull, kNull};
+  tx.changes = {a, b};
+  std::vector<OutRecord> out;
+  format->begin(tx, out);
+  for (const auto& c : tx.changes) format->encode(c, out);
+  format->end(tx, out);
+  REQUIRE(out.size() == 5);  // BEGIN, c, d, tombstone, END
+  CHECK(out[0].topic == "shopfeed.transaction");
+  CHECK(*out[0].key == R"({"id":"744:26389800"})");
+  CHECK(parse(out[0].value)["status"] == "BEGIN");
+  const auto c = parse(out[1].value);
+  CHECK(c["transaction"]["id"] == "744:26389800");
+  CHECK(c["transaction"]["total_order"].GetInt() == 1);
+  CHECK(parse(out[2].value)["transaction"]["data_collection_order"].GetInt() == 2);
+  const auto end = parse(out[4].value);
+  CHECK(end["status"] == "END");
+  CHECK(end["event_count"].GetInt() == 2);
+  CHECK(end["data_collections"][0]["data_collection"] == "shop.items");
+  CHECK(end["data_collections"][0]["event_count"].GetInt() == 2);
+  CHECK(end["ts_ms"].GetInt64() == 1795838400123);
+
+  // A backfill's chunk (rows read) has no transaction.
+  auto r = change(Op::kRead, items());
+  r.after = row("3", "ink");
+  Transaction chunk;
+  chunk.changes = {r};
+  out.clear();
+  format->begin(chunk, out);
+  format->encode(r, out);
+  format->end(chunk, out);
+  REQUIRE(out.size() == 1);
+  CHECK(parse(out[0].value)["transaction"].IsNull());
+}

@@ -15,6 +15,10 @@
 //   a tombstone and a create, carrying the __debezium.newkey and
 //   __debezium.oldkey headers.
 // - Rows a backfill read are op "r" with source.snapshot "incremental".
+// - With transaction metadata, each transaction that changed rows gets a
+//   BEGIN and an END record (with its event counts, in total and by table)
+//   on <prefix>.transaction, and each of its events a "transaction" block
+//   {"id":"<xid>:<commit LSN>","total_order","data_collection_order"}.
 // - A backfill's end (Millrace's op e) and a gap after a lost slot (op g)
 //   have no Debezium op: they are logical-message records (op "m", message
 //   prefix "millrace", the Millrace change record as the content) on the
@@ -52,7 +56,10 @@ struct Options {
   bool topic_per_table = false;
   bool tombstones = true;  // tombstones.on.delete
   bool truncates = true;   // op t; off as skipped.operations=t
-  std::string version;     // source.version
+  // provide.transaction.metadata: BEGIN and END records of each transaction
+  // to <prefix>.transaction, and each event's "transaction" block.
+  bool transaction_metadata = false;
+  std::string version;  // source.version
 };
 
 // What pgoutput does not say of a column and Debezium's schemas do.

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "millrace/changefeed/assembler.hpp"
 #include "millrace/changefeed/change.hpp"
 
 namespace millrace::changefeed {
@@ -30,6 +31,10 @@ class RecordFormat {
   // published. Throws DecodeError for a row it cannot encode, and
   // core::InfraError when what it asks of the database fails.
   virtual void encode(const Change& change, std::vector<OutRecord>& out) = 0;
+  // Around each transaction's changes: records a format writes for the
+  // transaction itself (Debezium's transaction metadata).
+  virtual void begin(const Transaction& /*tx*/, std::vector<OutRecord>& /*out*/) {}
+  virtual void end(const Transaction& /*tx*/, std::vector<OutRecord>& /*out*/) {}
 };
 
 // The header every record carries with its change's id (change_id()).

@@ -69,6 +69,7 @@ struct ChangefeedConfig {
   bool topic_per_table = false;
   bool tombstones = true;
   bool truncates = true;
+  bool transaction_metadata = false;
   core::RetryBackoff retry;
   std::string metrics_addr = runtime::default_metrics_addr("changefeed");
 };
