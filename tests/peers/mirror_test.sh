@@ -14,7 +14,9 @@
 #          a TIMESTAMP in UTC (Flink's JDBC sink has no TIMESTAMP_LTZ).
 #
 # The workload (mirror_workload.py) inserts, updates, changes keys and
-# deletes in 600 transactions, the first 200 before the consumer starts. The
+# deletes in 600 transactions: the first 50 before the feed starts (its
+# initial snapshot publishes their rows as op r), the first 200 before the
+# consumer starts. The
 # feed is SIGKILLed while the next 200 commit, stays down for 100 more, and
 # starts again from its checkpoint for the last 100.
 #
@@ -52,7 +54,8 @@ create_topic "$feed" 4
 topics+=("$feed.$schema.items")
 slots+=("$feed")
 feed_args=(--pg "$(role_url millrace)" --format debezium
-  --topic-per-table --topic "$feed" --slot "$feed" --publication "$publication" --metrics-addr '')
+  --topic-per-table --topic "$feed" --slot "$feed" --publication "$publication" --metrics-addr ''
+  --snapshot initial)
 if [[ $kind == flink ]]; then
   feed_args+=(--decimal-handling string)
 else
@@ -63,16 +66,19 @@ start_feed() {
   feed_pid=$!
   pids+=("$feed_pid")
 }
-start_feed
-wait_slot "$feed"
-
-# The first part, before the consumer even starts: it must begin at the
-# topic's start.
 workload() {
   python3 "$here/mirror_workload.py" "$seed" "$1" "$2" $workload_mode |
     psql -X -q -v ON_ERROR_STOP=1 "$MILLRACE_PG" -c "SET search_path TO $schema" -f - >/dev/null
 }
-workload 0 200
+# The first 50 transactions commit before the feed exists: its initial
+# snapshot (--snapshot initial) publishes their rows as op r.
+workload 0 50
+start_feed
+wait_slot "$feed"
+
+# The next part, before the consumer even starts: it must begin at the
+# topic's start.
+workload 50 150
 
 topic=$feed.$schema.items
 if [[ $kind == flink ]]; then
@@ -141,6 +147,9 @@ for ((i = 0; i < 240; i++)); do
   dump "$mirror_url" "" >"$work/mirror.txt" || true
   if cmp -s "$work/source.txt" "$work/mirror.txt"; then
     echo "the mirror equals the table: $(wc -l <"$work/source.txt") rows after 600 transactions"
+    snapshot_rows=$(dump_topic "$topic" | grep -c '\\"op\\":\\"r\\"' || true)
+    echo "the initial snapshot published $snapshot_rows row(s) as op r"
+    ((snapshot_rows > 0)) || { echo "mirror_test: no op r record in $topic" >&2; exit 1; }
     exit 0
   fi
   kill -0 "$peer_pid" 2>/dev/null || { echo "mirror_test: the $kind peer exited; see $log.*" >&2; break; }
