@@ -105,6 +105,21 @@ class Stack:
                         "--partitions", str(partitions), "--replication-factor", "1",
                         *(arg for c in config for arg in ("--config", c)))
 
+    def topic_bytes(self, topic):
+        """The bytes of a topic's log segments on the brokers' disks: its
+        records as Kafka stores them (batches, headers, transaction markers)."""
+        total = 0
+        for entry in os.listdir(self.state):
+            if not re.fullmatch(r"kafka-data(-\d+)?", entry):
+                continue
+            data = os.path.join(self.state, entry)
+            for part in os.listdir(data):
+                if re.fullmatch(re.escape(topic) + r"-\d+", part):
+                    for f in os.listdir(os.path.join(data, part)):
+                        if f.endswith(".log"):
+                            total += os.path.getsize(os.path.join(data, part, f))
+        return total
+
     def psql(self, sql, record=True):
         if not record:  # polling: not part of the report, and must be cheap
             if self.session is None:

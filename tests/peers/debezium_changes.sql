@@ -45,5 +45,8 @@ UPDATE types SET id = 11 WHERE id = 1;
 DELETE FROM types WHERE id = 4;
 ALTER TABLE types REPLICA IDENTITY DEFAULT;
 INSERT INTO types (id, c_required, c_required_text) VALUES (5, 5, 'z');
+INSERT INTO types (id, c_date, c_ts, c_ts3, c_tstz, c_required, c_required_text)
+VALUES (6, 'infinity', 'infinity', '-infinity', '-infinity', 6, 'inf'),
+  (7, '-infinity', '-infinity', 'infinity', 'infinity', 7, '-inf');
 TRUNCATE loose;
 INSERT INTO loose VALUES (9, 'after truncate');

@@ -38,6 +38,11 @@ else
   workload_mode=
 fi
 
+# The feed's role reads its database with output settings of its own, which
+# the feed must not take for PostgreSQL's defaults.
+psql -X -q -v ON_ERROR_STOP=1 "$superuser" \
+  -c "ALTER ROLE $role IN DATABASE millrace SET DateStyle = 'SQL, DMY'" \
+  -c "ALTER ROLE $role IN DATABASE millrace SET TimeZone = 'Asia/Kolkata'" >/dev/null
 databases+=("$mirror_db")
 psql -X -q -v ON_ERROR_STOP=1 "$superuser" -c "CREATE DATABASE $mirror_db OWNER $role" >/dev/null
 psql -X -q -v ON_ERROR_STOP=1 "$MILLRACE_PG" -c "CREATE TABLE $schema.items ($columns)" >/dev/null

@@ -109,6 +109,15 @@ def render_table(res):
             f"{cf['kafka_transactions']:,.0f} Kafka transactions) | "
             f"`pg_recvlogical` reading the same WAL from a slot of its own (pgoutput, to /dev/null): "
             f"{cf['pg_recvlogical_changes_per_s']:,.0f} changes/s | {cf['ratio']} |")
+        for key, what in (("debezium", "Debezium's format (`--format debezium`), schemas off"),
+                          ("debezium_schemas", "Debezium's format with JsonConverter's schemas (`--schemas`)")):
+            if f"{key}_changes_per_s" not in cf:
+                continue
+            lines.append(
+                f"| change feed in {what}, the same backlog "
+                f"({cf[key + '_bytes_per_change']:,.0f} bytes per change on the topic, Millrace's format "
+                f"{cf['millrace_bytes_per_change']:,.0f}) | {cf[key + '_changes_per_s']:,.0f} changes/s "
+                f"({cf[key + '_seconds']:.1f} s) | the same `pg_recvlogical` | {cf[key + '_ratio']} |")
     bf = res.get("backfill")
     if bf:
         lines += [

@@ -13,13 +13,20 @@ CHANGEFEED_TX_ROWS = 1000
 
 
 def bench_changefeed(stack, n, workdir):
-    """Commit-to-topic throughput of the change feed, against pg_recvlogical
-    reading the same WAL (pgoutput, protocol 1, to /dev/null) from a slot of
-    its own. Both slots exist before the rows are written, so each catches up
-    on the same backlog: n inserts in transactions of CHANGEFEED_TX_ROWS."""
+    """Commit-to-topic throughput of the change feed, in each of its formats,
+    against pg_recvlogical reading the same WAL (pgoutput, protocol 1, to
+    /dev/null) from a slot of its own. Every slot exists before the rows are
+    written, so each reader catches up on the same backlog: n inserts in
+    transactions of CHANGEFEED_TX_ROWS. The formats: Millrace's own, and
+    Debezium's (--format debezium) with JsonConverter's schemas off and on."""
     schema = pub = "bench_changefeed"
-    topic = "bench_changes"
-    slots = {"feed": "bench_cf_feed", "recv": "bench_cf_recv"}
+    formats = {
+        "millrace": {},
+        "debezium": {"MILLRACE_CHANGEFEED_FORMAT": "debezium"},
+        "debezium_schemas": {"MILLRACE_CHANGEFEED_FORMAT": "debezium", "MILLRACE_CHANGEFEED_SCHEMAS": "true"},
+    }
+    topics = {name: f"bench_changes_{name}" for name in formats}
+    slots = {"recv": "bench_cf_recv", **{name: f"bench_cf_{name}" for name in formats}}
     feed_pg = stack.env["MILLRACE_CHANGEFEED_PG"]
 
     def as_feed_role(sql):
@@ -34,7 +41,8 @@ def bench_changefeed(stack, n, workdir):
     stack.psql(f"CREATE TABLE {schema}.items (id bigint PRIMARY KEY, store int, sku bigint, "
                f"price numeric(12,2), note text)")
     stack.psql(f"CREATE PUBLICATION {pub} FOR TABLE {schema}.items")
-    stack.create_topic(topic)
+    for topic in topics.values():
+        stack.create_topic(topic)
     for slot in slots.values():
         as_feed_role(f"SELECT pg_create_logical_replication_slot('{slot}', 'pgoutput')")
     batches = max(1, n // CHANGEFEED_TX_ROWS)
@@ -49,25 +57,33 @@ def bench_changefeed(stack, n, workdir):
     run(["pg_recvlogical", "-d", feed_pg, "--slot", slots["recv"], "--start", "--endpos", end_lsn,
          "--no-loop", "-o", "proto_version=1", "-o", f"publication_names={pub}", "-f", "/dev/null"])
     recv_s = time.monotonic() - t0
+    out = {"changes": changes, "rows_per_transaction": rows,
+           "pg_recvlogical_changes_per_s": changes / recv_s, "pg_recvlogical_seconds": recv_s}
 
-    env = {"MILLRACE_BROKERS": stack.brokers, "MILLRACE_CHANGEFEED_PG": feed_pg,
-           "MILLRACE_CHANGES_TOPIC": topic, "MILLRACE_CHANGEFEED_SLOT": slots["feed"],
-           "MILLRACE_CHANGEFEED_PUBLICATION": pub,
-           # The slot is new: so is the checkpoint (a kept stack still holds the last run's).
-           "MILLRACE_CHANGEFEED_CHECKPOINT_GROUP": f"bench_cf_{os.getpid()}_{time.time_ns()}",
-           "MILLRACE_METRICS_ADDR": f"127.0.0.1:{free_port()}"}
-    t0 = time.monotonic()
-    feed = start_service("millrace-changefeed", env, f"{workdir}/changefeed.log")
-    end = wait_for(lambda: (served_metric(feed, "millrace_changefeed_changes_published_total") or 0) >= changes,
-                   3600, "the change feed to publish the backlog")
-    feed_s = end - t0
-    batches_published = served_metric(feed, "millrace_changefeed_batches_total")
-    stop([feed])
+    for name, flags in formats.items():
+        env = {"MILLRACE_BROKERS": stack.brokers, "MILLRACE_CHANGEFEED_PG": feed_pg,
+               "MILLRACE_CHANGES_TOPIC": topics[name], "MILLRACE_CHANGEFEED_SLOT": slots[name],
+               "MILLRACE_CHANGEFEED_PUBLICATION": pub,
+               # The slot is new: so is the checkpoint (a kept stack still holds the last run's).
+               "MILLRACE_CHANGEFEED_CHECKPOINT_GROUP": f"bench_cf_{name}_{os.getpid()}_{time.time_ns()}",
+               "MILLRACE_METRICS_ADDR": f"127.0.0.1:{free_port()}", **flags}
+        t0 = time.monotonic()
+        feed = start_service("millrace-changefeed", env, f"{workdir}/changefeed-{name}.log")
+        end = wait_for(lambda: (served_metric(feed, "millrace_changefeed_changes_published_total") or 0) >= changes,
+                       3600, f"the change feed ({name} format) to publish the backlog")
+        feed_s = end - t0
+        batches_published = served_metric(feed, "millrace_changefeed_batches_total")
+        stop([feed])
+        # The topic's bytes: what the format costs the broker and every reader.
+        topic_bytes = stack.topic_bytes(topics[name])
+        prefix = "millrace" if name == "millrace" else name
+        out.update({f"{prefix}_changes_per_s": changes / feed_s, f"{prefix}_seconds": feed_s,
+                    f"{prefix}_kafka_transactions": batches_published,
+                    f"{prefix}_bytes_per_change": topic_bytes / changes,
+                    f"{prefix}_ratio": ratio(changes / feed_s, changes / recv_s)})
     for slot in slots.values():
         as_feed_role(f"SELECT pg_drop_replication_slot('{slot}')")
     stack.psql(f"DROP PUBLICATION {pub}")
-    return {"changes": changes, "rows_per_transaction": rows,
-            "millrace_changes_per_s": changes / feed_s, "millrace_seconds": feed_s,
-            "kafka_transactions": batches_published,
-            "pg_recvlogical_changes_per_s": changes / recv_s, "pg_recvlogical_seconds": recv_s,
-            "ratio": ratio(changes / feed_s, changes / recv_s)}
+    out["ratio"] = out["millrace_ratio"]
+    out["kafka_transactions"] = out["millrace_kafka_transactions"]
+    return out

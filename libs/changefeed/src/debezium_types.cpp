@@ -166,7 +166,8 @@ void append_as_double(std::string& out, std::string_view text) {
 }
 
 // pgjdbc's PGStatement.DATE_POSITIVE_INFINITY and DATE_NEGATIVE_INFINITY,
-// which Debezium writes for a timestamp's infinities.
+// which Debezium writes for a timestamp's infinities as microseconds (and
+// a thousandth of them as milliseconds).
 constexpr std::int64_t kPositiveInfinity = 9223372036825200000LL;
 constexpr std::int64_t kNegativeInfinity = -9223372036832400000LL;
 
@@ -488,6 +489,14 @@ void append_value(std::string& out, const ColumnCodec& codec, std::string_view t
       append_quoted(out, text);
       return;
     case Kind::kDate: {
+      // PostgreSQL keeps a date as days since 2000-01-01, infinity as
+      // INT32_MAX and -infinity as INT32_MIN; Debezium moves those to the
+      // Unix epoch in 32 bits, and writes what wraps around.
+      if (text == "infinity" || text == "-infinity") {
+        const std::int64_t stored = text == "infinity" ? INT32_MAX : INT32_MIN;
+        append_int(out, static_cast<std::int32_t>(static_cast<std::uint32_t>(stored + 10957)));
+        return;
+      }
       const auto days = pgtext::date_days(text);
       if (!days) bad(codec, text);
       append_int(out, *days);
@@ -503,7 +512,8 @@ void append_value(std::string& out, const ColumnCodec& codec, std::string_view t
     case Kind::kTimestampMillis:
     case Kind::kTimestampMicros: {
       if (text == "infinity" || text == "-infinity") {
-        append_int(out, text == "infinity" ? kPositiveInfinity : kNegativeInfinity);
+        const std::int64_t v = text == "infinity" ? kPositiveInfinity : kNegativeInfinity;
+        append_int(out, codec.kind == Kind::kTimestampMillis ? v / 1000 : v);
         return;
       }
       const auto us = pgtext::timestamp_us(text);

@@ -3,6 +3,7 @@
 #include "millrace/core/event.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/pg/database.hpp"
+#include "millrace/pg/replication.hpp"
 #include "millrace/runtime/log.hpp"
 #include "published_tables.hpp"
 
@@ -67,7 +68,12 @@ pqxx::connection& PgBackfillSource::conn() {
       // reads far in key order to fill it.
       conn_ = std::make_unique<pqxx::connection>(
           pg::bounded_conninfo(config_.pg.url, config_.pg.connect_limits()));
+      // Rows read as the stream sends them: as PostgreSQL writes text by default.
+      for (const auto& [name, value] : pg::kDefaultTextOutput) {
+        conn_->set_variable(std::string(name), conn_->quote(std::string(value)));
+      }
     } catch (const std::exception&) {
+      conn_.reset();
       pg::rethrow_classified("backfills: connecting");
     }
   }

@@ -55,8 +55,23 @@ ReplicationConnection::ReplicationConnection(const std::string& conninfo,
   const std::string app(application_name);
   // expand_dbname: the first "dbname" is the whole conninfo (URI or
   // key=value); the keywords after it override it.
-  const char* keys[] = {"dbname", "replication", "application_name", nullptr};
-  const char* values[] = {bounded.c_str(), "database", app.c_str(), nullptr};
+  // pgoutput writes each column with the session's output settings, which a
+  // database or role may change (ALTER DATABASE ... SET DateStyle): the
+  // feed's readers of that text (changefeed/src/pg_text.hpp) need
+  // PostgreSQL's defaults. Options the operator gave in the conninfo win.
+  const bool own_options = conninfo.find("options=") != std::string::npos;
+  std::string options;
+  for (const auto& [name, value] : kDefaultTextOutput) {
+    if (!options.empty()) options += ' ';
+    options += "-c " + std::string(name) + "=";
+    for (const char ch : value) {
+      if (ch == ' ') options += '\\';  // libpq's options escape a space
+      options += ch;
+    }
+  }
+  const char* keys[] = {"dbname", "replication", "application_name",
+                        own_options ? nullptr : "options", nullptr};
+  const char* values[] = {bounded.c_str(), "database", app.c_str(), options.c_str(), nullptr};
   handle_->conn.reset(PQconnectdbParams(keys, values, 1));
   PGconn* c = handle_->conn.get();
   if (c == nullptr)

@@ -21,6 +21,22 @@
 
 namespace millrace::pg {
 
+// The settings under which PostgreSQL writes a column's value as text as it
+// does by default, whatever a database or role sets (ALTER DATABASE ... SET
+// DateStyle): a replication connection streams pgoutput's text under them,
+// and a reader of rows for the change feed selects under them, so one
+// reader of that text (changefeed's pg_text.hpp) serves both.
+struct OutputSetting {
+  std::string_view name;
+  std::string_view value;
+};
+inline constexpr OutputSetting kDefaultTextOutput[] = {
+    {"DateStyle", "ISO, MDY"},
+    {"IntervalStyle", "postgres"},
+    {"bytea_output", "hex"},
+    {"extra_float_digits", "1"},
+};
+
 class ReplicationConnection {
  public:
   using Row = std::vector<std::optional<std::string>>;
