@@ -105,6 +105,10 @@ class Stack:
                         "--partitions", str(partitions), "--replication-factor", "1",
                         *(arg for c in config for arg in ("--config", c)))
 
+    def delete_topics(self, topics):
+        self.kafka_tool("org.apache.kafka.tools.TopicCommand", "--bootstrap-server", self.brokers,
+                        "--delete", "--topic", "|".join(topics))
+
     def topic_bytes(self, topic):
         """The bytes of a topic's log segments on the brokers' disks: its
         records as Kafka stores them (batches, headers, transaction markers)."""

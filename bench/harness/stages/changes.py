@@ -25,7 +25,9 @@ def bench_changefeed(stack, n, workdir):
         "debezium": {"MILLRACE_CHANGEFEED_FORMAT": "debezium"},
         "debezium_schemas": {"MILLRACE_CHANGEFEED_FORMAT": "debezium", "MILLRACE_CHANGEFEED_SCHEMAS": "true"},
     }
-    topics = {name: f"bench_changes_{name}" for name in formats}
+    # Topics of this run alone: their bytes are what it measures.
+    run_id = time.time_ns()
+    topics = {name: f"bench_changes_{name}_{run_id}" for name in formats}
     slots = {"recv": "bench_cf_recv", **{name: f"bench_cf_{name}" for name in formats}}
     feed_pg = stack.env["MILLRACE_CHANGEFEED_PG"]
 
@@ -84,6 +86,7 @@ def bench_changefeed(stack, n, workdir):
     for slot in slots.values():
         as_feed_role(f"SELECT pg_drop_replication_slot('{slot}')")
     stack.psql(f"DROP PUBLICATION {pub}")
+    stack.delete_topics(list(topics.values()))
     out["ratio"] = out["millrace_ratio"]
     out["kafka_transactions"] = out["millrace_kafka_transactions"]
     return out
