@@ -35,6 +35,7 @@ inline constexpr OutputSetting kDefaultTextOutput[] = {
     {"IntervalStyle", "postgres"},
     {"bytea_output", "hex"},
     {"extra_float_digits", "1"},
+    {"lc_monetary", "C"},
 };
 
 class ReplicationConnection {
