@@ -82,6 +82,14 @@ bool is_valid_topic_char(char c) {
          c == '_' || c == '-';
 }
 
+// The transaction whose events are being encoded, with transaction metadata.
+struct OpenTransaction {
+  std::string id;
+  std::int64_t commit_ms = 0;
+  std::uint64_t events = 0;
+  std::vector<std::pair<std::string, std::uint64_t>> tables;  // in order of first event
+};
+
 class DebeziumFormat final : public RecordFormat {
  public:
   DebeziumFormat(Options options, TableFactsPort& facts, NowUs now)
@@ -520,14 +528,6 @@ class DebeziumFormat final : public RecordFormat {
     r.headers.emplace_back(kChangeIdHeader, id);
     return r;
   }
-
-  // The transaction whose events are being encoded, with transaction metadata.
-  struct OpenTransaction {
-    std::string id;
-    std::int64_t commit_ms = 0;
-    std::uint64_t events = 0;
-    std::vector<std::pair<std::string, std::uint64_t>> tables;  // in order of first event
-  };
 
   std::uint64_t& table_count(const std::string& table) {
     for (auto& [name, n] : tx_->tables) {

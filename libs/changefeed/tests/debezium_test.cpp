@@ -336,3 +336,38 @@ TEST_CASE("transaction metadata: BEGIN, each event's block, END with its counts"
   REQUIRE(out.size() == 1);
   CHECK(parse(out[0].value)["transaction"].IsNull());
 }
+
+TEST_CASE("decimal.handling.mode string and double, numeric and money alike", "[debezium]") {
+  auto facts = items_facts();
+  auto money_items = [] {
+    auto r = std::make_shared<Relation>(*items());
+    r->columns.push_back({"paid", 790, -1, false});    // money
+    r->columns.push_back({"ratio", 1700, -1, false});  // numeric without a precision
+    return std::shared_ptr<const Relation>(r);
+  }();
+  auto c = change(Op::kCreate, money_items);
+  c.after = row("1", "pen");
+  c.after->push_back(text("-$1,234.50"));
+  c.after->push_back(text("NaN"));
+  for (const auto& [mode, price, paid] : {std::tuple{DecimalMode::kPrecise, "BOI=", "/h3G"},
+                                          std::tuple{DecimalMode::kString, "12.5", "-1234.50"}}) {
+    auto o = options();
+    o.decimal = mode;
+    auto format = make_format(o, facts, [] { return std::int64_t{0}; });
+    const auto v = parse(encode(*format, c)[0].value);
+    CHECK(v["after"]["price"] == price);
+    CHECK(v["after"]["paid"] == paid);
+    if (mode == DecimalMode::kPrecise) {
+      CHECK(v["after"]["ratio"].IsNull());  // NaN has no Decimal
+    } else {
+      CHECK(v["after"]["ratio"] == "NaN");
+    }
+  }
+  auto o = options();
+  o.decimal = DecimalMode::kDouble;
+  auto format = make_format(o, facts, [] { return std::int64_t{0}; });
+  const auto v = parse(encode(*format, c)[0].value);
+  CHECK(v["after"]["price"].GetDouble() == 12.5);
+  CHECK(v["after"]["paid"].GetDouble() == -1234.5);
+  CHECK(v["after"]["ratio"] == "NaN");
+}

@@ -31,11 +31,8 @@ struct OutputSetting {
   std::string_view value;
 };
 inline constexpr OutputSetting kDefaultTextOutput[] = {
-    {"DateStyle", "ISO, MDY"},
-    {"IntervalStyle", "postgres"},
-    {"bytea_output", "hex"},
-    {"extra_float_digits", "1"},
-    {"lc_monetary", "C"},
+    {"DateStyle", "ISO, MDY"},   {"IntervalStyle", "postgres"}, {"bytea_output", "hex"},
+    {"extra_float_digits", "1"}, {"lc_monetary", "C"},
 };
 
 class ReplicationConnection {
