@@ -142,13 +142,12 @@ void KafkaPublisher::add(const Change& change) {
 }
 
 void KafkaPublisher::produce_records() {
-  std::vector<kafka::OutHeader> headers;
   for (const auto& r : records_) {
     ensure_topic(r.topic);
-    headers.clear();
-    for (const auto& [k, v] : r.headers) headers.push_back({k, v});
+    headers_.clear();
+    for (const auto& [k, v] : r.headers) headers_.push_back({k, v});
     producer_.produce(r.topic, r.key ? std::string_view(*r.key) : std::string_view(),
-                      r.value ? std::string_view(*r.value) : std::string_view(), headers);
+                      r.value ? std::string_view(*r.value) : std::string_view(), headers_);
   }
 }
 

@@ -53,8 +53,9 @@ class KafkaPublisher final : public PublishPort {
   kafka::TransactionalProducer producer_;
   std::unique_ptr<PgTableFacts> table_facts_;  // the Debezium format's
   std::unique_ptr<RecordFormat> format_;
-  std::vector<OutRecord> records_;  // one change's, reused
-  std::set<std::string> topics_;    // known to exist
+  std::vector<OutRecord> records_;         // one change's, reused
+  std::vector<kafka::OutHeader> headers_;  // one record's, reused
+  std::set<std::string> topics_;           // known to exist
 };
 
 }  // namespace millrace::changefeed
