@@ -1,14 +1,17 @@
 // millrace webhooks ...: registering endpoints and handling their
 // deliveries, in PostgreSQL (millrace-webhooks does the sending).
 #include <cstdio>
+#include <fstream>
 #include <functional>
 #include <map>
+#include <sstream>
 
 #include "commands.hpp"
 #include "millrace/changefeed/admin.hpp"
 #include "millrace/pg/database.hpp"
 #include "millrace/pg/options.hpp"
 #include "millrace/webhooks/admin.hpp"
+#include "millrace/webhooks/schedule.hpp"
 
 namespace millrace::cli {
 
@@ -19,8 +22,10 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  add            register an endpoint: --url, optional --tables, --ops, --ordering,\n"
-    "                 --description, --backfill (the tables' current rows first);\n"
-    "                 prints its id and signing secret\n"
+    "                 --format, --filter (an Event Grid filter), --rate-limit,\n"
+    "                 --disable-after, --description, --backfill (the tables' current\n"
+    "                 rows first); prints its id and signing secret\n"
+    "  update         change --endpoint ID's settings: the flags of add that are given\n"
     "  list           the endpoints, their state and queues\n"
     "  disable        stop sending to --endpoint ID (its deliveries wait)\n"
     "  enable         send to --endpoint ID again, its waiting deliveries first\n"
@@ -31,6 +36,80 @@ constexpr const char* kUsage =
 struct Common {
   pg::PgOptions pg;
   std::int64_t endpoint = 0;
+};
+
+// --filter's value: JSON (it starts with "{"), or the file holding it.
+std::string filter_text(const std::string& value) {
+  const auto start = value.find_first_not_of(" \t\r\n");
+  if (start == std::string::npos) return "";
+  if (value[start] == '{') return value;
+  std::ifstream in(value);
+  if (!in) {
+    throw std::invalid_argument("--filter: \"" + value +
+                                "\" is neither JSON (an Event Grid filter object) nor a "
+                                "readable file");
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// --disable-after's value in seconds: "5d", "36h", ..., or 0 (never).
+std::int64_t disable_after_s(const std::string& value) {
+  if (value == "0" || value == "never") return 0;
+  try {
+    return std::chrono::duration_cast<std::chrono::seconds>(webhooks::parse_duration(value))
+        .count();
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("--disable-after: ") + e.what());
+  }
+}
+
+// The settings `add` and `update` share, as their flags give them (empty:
+// not given).
+struct Settings {
+  std::string tables, ops, ordering, format, filter, rate_limit, disable_after, description;
+
+  void flags(core::OptionSet& o, bool update) {
+    o.add_string("tables", "", &tables,
+                 "Comma-separated tables (name or schema.name)" +
+                     (update ? std::string(" (\"*\": every table)") : "; default every table"));
+    o.add_string("ops", "", &ops,
+                 "Comma-separated operations: c insert, u update, d delete, r snapshot or "
+                 "backfill row, t truncate, e backfill end, g gap" +
+                     (update ? std::string(" (\"*\": all)") : "; default all"));
+    o.add_string("ordering", "", &ordering,
+                 "commit: every change in the order PostgreSQL committed it, across keys; "
+                 "key: commit order within each row's key only, and sooner");
+    o.add_string("format", "", &format,
+                 "standard (Standard Webhooks' JSON), cloudevents-structured "
+                 "(application/cloudevents+json) or cloudevents-binary (ce-* headers); all "
+                 "signed the Standard Webhooks way" +
+                     std::string(update ? "" : "; default standard"));
+    o.add_string("filter", "", &filter,
+                 "An Azure Event Grid subscription's filter object (subjectBeginsWith, "
+                 "includedEventTypes, advancedFilters on data.after.<column>, ...), as JSON or "
+                 "a file holding it" +
+                     std::string(update ? " (\"none\": no filter)" : ""));
+    o.add_string("rate-limit", "", &rate_limit,
+                 "Deliveries per second at most, across every worker and replica (0: no limit)");
+    o.add_string("disable-after", "", &disable_after,
+                 "Disable the endpoint once its deliveries have failed this long with none "
+                 "delivered (e.g. 5d, 36h; 0: never)" +
+                     std::string(update ? "" : "; default 5d"));
+    o.add_string("description", "", &description, "A note for `webhooks list`");
+  }
+
+  static double rate(const std::string& value) {
+    try {
+      std::size_t used = 0;
+      const double r = std::stod(value, &used);
+      if (used == value.size()) return r;
+    } catch (const std::exception&) {
+    }
+    throw std::invalid_argument("--rate-limit: \"" + value +
+                                "\" is not a number of deliveries per second");
+  }
 };
 
 // Flags every command takes, then its own; runs `body` on a connection.
@@ -60,7 +139,7 @@ int run(const std::string& name, const std::string& about, const std::vector<std
 
 int cmd_add(const std::vector<std::string>& args) {
   webhooks::NewEndpoint e;
-  std::string tables, ops;
+  Settings settings;
   bool allow_private = false;
   bool backfill = false;
   std::string publication = "millrace_changes";
@@ -72,15 +151,7 @@ int cmd_add(const std::vector<std::string>& args) {
       args, false,
       [&](core::OptionSet& o) {
         o.add_string("url", "", &e.url, "Where to POST (http:// or https://)");
-        o.add_string("tables", "", &tables,
-                     "Comma-separated tables (name or schema.name); default every table");
-        o.add_string("ops", "", &ops,
-                     "Comma-separated operations: c insert, u update, d delete, r snapshot or "
-                     "backfill row, t truncate, e backfill end, g gap; default all");
-        o.add_string("ordering", "", &e.ordering,
-                     "commit: every change in the order PostgreSQL committed it, across keys; "
-                     "key: commit order within each row's key only, and sooner");
-        o.add_string("description", "", &e.description, "A note for `webhooks list`");
+        settings.flags(o, false);
         o.add_string("secret", "", &e.secret,
                      "Signing secret (whsec_ + base64); default a new random one");
         o.add_bool("allow-private", "MILLRACE_WEBHOOKS_ALLOW_PRIVATE", &allow_private,
@@ -96,8 +167,16 @@ int cmd_add(const std::vector<std::string>& args) {
       },
       [&](pqxx::connection& conn, const Common& common) {
         if (e.url.empty()) throw std::invalid_argument("--url is required");
-        e.tables = split_list(tables);
-        e.ops = split_list(ops);
+        e.tables = split_list(settings.tables);
+        e.ops = split_list(settings.ops);
+        if (!settings.ordering.empty()) e.ordering = settings.ordering;
+        if (!settings.format.empty()) e.format = settings.format;
+        e.filter = filter_text(settings.filter);
+        if (!settings.rate_limit.empty()) e.rate_limit = Settings::rate(settings.rate_limit);
+        if (!settings.disable_after.empty()) {
+          e.disable_after_s = disable_after_s(settings.disable_after);
+        }
+        e.description = settings.description;
         const auto added = webhooks::add_endpoint(conn, e, allow_private);
         // A generated secret is shown once, here; one the user gave is not
         // echoed.
@@ -134,6 +213,46 @@ int cmd_list(const std::vector<std::string>& args) {
       [](core::OptionSet&) {},
       [](pqxx::connection& conn, const Common&) {
         std::fputs(webhooks::list_endpoints(conn).c_str(), stdout);
+        return 0;
+      });
+}
+
+int cmd_update(const std::vector<std::string>& args) {
+  Settings settings;
+  std::string url;
+  bool allow_private = false;
+  return run(
+      "update",
+      "Changes an endpoint's settings: only the flags given. Its waiting deliveries go out in "
+      "the new format and at the new rate; new tables, operations and filter apply to the "
+      "changes read from then on.",
+      args, true,
+      [&](core::OptionSet& o) {
+        o.add_string("url", "", &url, "Where to POST (http:// or https://)");
+        settings.flags(o, true);
+        o.add_bool("allow-private", "MILLRACE_WEBHOOKS_ALLOW_PRIVATE", &allow_private,
+                   "Allow a URL on a loopback or private address");
+      },
+      [&](pqxx::connection& conn, const Common& c) {
+        webhooks::EndpointChange change;
+        const auto list = [](const std::string& v) {
+          return v == "*" ? std::vector<std::string>{} : split_list(v);
+        };
+        if (!url.empty()) change.url = url;
+        if (!settings.tables.empty()) change.tables = list(settings.tables);
+        if (!settings.ops.empty()) change.ops = list(settings.ops);
+        if (!settings.ordering.empty()) change.ordering = settings.ordering;
+        if (!settings.format.empty()) change.format = settings.format;
+        if (!settings.filter.empty()) {
+          change.filter = settings.filter == "none" ? "" : filter_text(settings.filter);
+        }
+        if (!settings.rate_limit.empty()) change.rate_limit = Settings::rate(settings.rate_limit);
+        if (!settings.disable_after.empty()) {
+          change.disable_after_s = disable_after_s(settings.disable_after);
+        }
+        if (!settings.description.empty()) change.description = settings.description;
+        webhooks::update_endpoint(conn, c.endpoint, change, allow_private);
+        std::printf("endpoint %lld updated\n", static_cast<long long>(c.endpoint));
         return 0;
       });
 }
@@ -230,6 +349,7 @@ int cmd_webhooks(const std::vector<std::string>& args) {
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   const std::map<std::string, std::function<int()>> commands = {
       {"add", [&] { return cmd_add(rest); }},
+      {"update", [&] { return cmd_update(rest); }},
       {"list", [&] { return cmd_list(rest); }},
       {"disable", [&] { return cmd_set_active(rest, false); }},
       {"enable", [&] { return cmd_set_active(rest, true); }},

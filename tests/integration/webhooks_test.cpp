@@ -47,13 +47,6 @@ void edit_items(const Pipeline& p, int from, int to) {
   for (int i = from; i < to; i += 5) one("DELETE FROM items WHERE id = " + std::to_string(i));
 }
 
-std::int64_t count(const Pipeline& p, const std::string& query) {
-  pqxx::connection c(p.env.pg);
-  pqxx::work tx(c);
-  tx.exec("SET LOCAL search_path TO " + p.schema);
-  return tx.exec1(query)[0].as<std::int64_t>();
-}
-
 // The sum of a metric's samples as `service` serves them; -1 while it
 // does not serve yet.
 double metric_of(const Child& service, const std::string& name) {
@@ -189,16 +182,16 @@ TEST_CASE(
   {  // 410 disables the endpoint after one request; its deliveries wait
     CHECK(rx.requests("/gone").size() == 1);
     const auto id = std::to_string(endpoint["/gone"]);
-    CHECK(count(p, "SELECT count(*) FROM webhook_endpoints WHERE id = " + id +
-                       " AND NOT active AND disabled_reason LIKE '%410%'") == 1);
-    CHECK(count(p, "SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = " + id +
-                       " AND status = 'pending'") == static_cast<std::int64_t>(all_ids.size()));
+    CHECK(sql_count(p, "SELECT count(*) FROM webhook_endpoints WHERE id = " + id +
+                           " AND NOT active AND disabled_reason LIKE '%410%'") == 1);
+    CHECK(sql_count(p, "SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = " + id +
+                           " AND status = 'pending'") == static_cast<std::int64_t>(all_ids.size()));
     CHECK_THAT(webhooks_cli(p, {"list"}), Catch::Contains("disabled: the receiver answered 410"));
   }
   {  // a receiver down for a while gets its backlog afterwards, in order
     CHECK(check_each_once_in_key_order(down.accepted_ids("/down"), records) == 0);
-    CHECK(count(p, "SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = " +
-                       std::to_string(endpoint["/down"]) + " AND attempts > 1") >= 1);
+    CHECK(sql_count(p, "SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = " +
+                           std::to_string(endpoint["/down"]) + " AND attempts > 1") >= 1);
   }
   {  // a secret rotated mid-run: old and new both sign during the overlap
     const auto requests = rx.requests("/rotate");
@@ -354,7 +347,7 @@ TEST_CASE("a worker keeps a busy queue, reading its next deliveries as it stores
     tx.commit();
   };
   const auto pending = [&] {
-    return count(p, "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'");
+    return sql_count(p, "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'");
   };
   REQUIRE(eventually([&] { return metric("millrace_webhooks_claims_continued_total") == 0; },
                      seconds(60)));
@@ -442,8 +435,9 @@ TEST_CASE("commit order across keys and partitions by default; key order on requ
   }
   add_endpoint(p, rx.url("/commit"), secret["/commit"]);
   add_endpoint(p, rx.url("/key"), secret["/key"], {"--ordering", "key"});
-  CHECK_THAT(webhooks_cli(p, {"list"}), Catch::Contains("\tkey\t" + rx.url("/key")));
-  CHECK_THAT(webhooks_cli(p, {"list"}), Catch::Contains("\tcommit\t" + rx.url("/commit")));
+  CHECK_THAT(webhooks_cli(p, {"list"}), Catch::Contains("\tkey\tstandard\t-\t" + rx.url("/key")));
+  CHECK_THAT(webhooks_cli(p, {"list"}),
+             Catch::Contains("\tcommit\tstandard\t-\t" + rx.url("/commit")));
   // Two members of the group, each reading two of the four partitions:
   // each one's marks hold the other's deliveries until it has read past them.
   const std::string schedule = "100ms,200ms,500ms,1s,2s,4s,8s";

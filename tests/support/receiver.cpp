@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <cctype>
 #include <stdexcept>
 
 #include "millrace/webhooks/signature.hpp"
@@ -20,6 +21,11 @@ Receiver::Receiver(int port) : server_(std::make_unique<Server>()) {
     r.timestamp = req.get_header_value("webhook-timestamp");
     r.signature = req.get_header_value("webhook-signature");
     r.body = req.body;
+    for (const auto& [name, value] : req.headers) {
+      std::string lower = name;
+      for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      r.headers.emplace(std::move(lower), value);
+    }
     std::function<void(const std::string&)> arrival;
     {
       std::lock_guard lock(mutex_);

@@ -19,6 +19,7 @@ namespace millrace::testing {
 struct Received {
   std::string path;
   std::string id, timestamp, signature, body;
+  std::map<std::string, std::string> headers;  // every header, names in lower case
   // Which of the path's secrets the signature verifies with (indexes into
   // the secrets set when it arrived); empty: none, a forged or broken one.
   std::vector<std::size_t> verified_with;

@@ -30,6 +30,13 @@ Child start_webhooks(Pipeline& p, const ChangeFeedRig& rig, const std::string& n
   return p.start("millrace-webhooks", name, e);
 }
 
+std::int64_t sql_count(const Pipeline& p, const std::string& query) {
+  pqxx::connection c(p.env.pg);
+  pqxx::work tx(c);
+  tx.exec("SET LOCAL search_path TO " + p.schema);
+  return tx.exec1(query)[0].as<std::int64_t>();
+}
+
 std::string webhooks_cli(const Pipeline& p, const std::vector<std::string>& args) {
   std::vector<std::string> all = {"webhooks"};
   all.insert(all.end(), args.begin(), args.end());

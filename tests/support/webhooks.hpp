@@ -31,6 +31,9 @@ Child start_webhooks(Pipeline& pipeline, const ChangeFeedRig& rig, const std::st
 std::int64_t add_endpoint(const Pipeline& pipeline, const std::string& url,
                           const std::string& secret, const std::vector<std::string>& flags = {});
 
+// The one number `query` gives, run in the pipeline's schema.
+std::int64_t sql_count(const Pipeline& pipeline, const std::string& query);
+
 // Any other `millrace webhooks` command; returns its stdout (REQUIREs exit 0).
 std::string webhooks_cli(const Pipeline& pipeline, const std::vector<std::string>& args);
 

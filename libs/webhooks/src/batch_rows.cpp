@@ -8,44 +8,48 @@ namespace millrace::webhooks::detail {
 
 namespace {
 
-// Every change is matched against every endpoint's filter here, in the
-// batch's transaction, so a filter changed by `millrace webhooks` applies
-// from one committed batch to the next. Deliveries are inserted in record
-// order, which gives each endpoint's queue (ordered by delivery id) the
-// feed's order. Per change: how many endpoints it matched, and how many
-// deliveries it got now (fewer when enqueued before: a duplicate). The
-// marks' time is now(), the transaction's start (read_marks.hpp); the
-// wake-up is a NOTIFY, sent at the commit. The last SELECT gives one row
-// even with no change (its ord null), for the wake-up and the time.
+// Each change goes to the endpoints routing.hpp chose, in the batch's
+// transaction, so a filter changed by `millrace webhooks` applies from one
+// committed batch to the next; an endpoint deleted since is passed over.
+// Deliveries are inserted in record order, which gives each endpoint's
+// queue (ordered by delivery id) the feed's order. Per change: how many
+// endpoints took it, and how many deliveries it got now (fewer when
+// enqueued before: a duplicate). What each endpoint left out is added to
+// its count. The marks' time is now(), the transaction's start
+// (read_marks.hpp); the wake-up is a NOTIFY, sent at the commit. The last
+// SELECT gives one row even with no change (its ord null), for the wake-up
+// and the time.
 constexpr const char* kWriteRows = "webhooks_batch_rows";
 constexpr const char* kWriteRowsSql =
     "WITH c AS ("
-    "  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], "
-    "    $5::timestamptz[], $6::text[]) "
-    "  WITH ORDINALITY AS c(change_id, tbl, op, body, committed_at, audience, ord)), "
+    "  SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) "
+    "  WITH ORDINALITY AS c(change_id, body, committed_at, ord)), "
     "m AS ("
-    "  SELECT c.ord, e.id AS endpoint_id FROM c JOIN webhook_endpoints e "
-    "  ON (e.tables IS NULL OR c.tbl = ANY (e.tables) "
-    "      OR split_part(c.tbl, '.', 2) = ANY (e.tables)) "
-    "  AND (e.ops IS NULL OR c.op = ANY (e.ops)) "
-    "  AND (c.audience = '' OR c.audience = 'webhooks:' || e.id)), "
+    "  SELECT p.ord, p.endpoint_id FROM unnest($11::bigint[], $12::bigint[]) AS p(ord, "
+    "endpoint_id) "
+    "  JOIN webhook_endpoints e ON e.id = p.endpoint_id), "
     "ins AS ("
     "  INSERT INTO webhook_deliveries (endpoint_id, change_id, body, committed_at) "
     "  SELECT m.endpoint_id, c.change_id, c.body, c.committed_at FROM m JOIN c USING (ord) "
     "  ORDER BY m.ord, m.endpoint_id "
     "  ON CONFLICT (endpoint_id, change_id) DO NOTHING RETURNING change_id), "
     "n AS (SELECT change_id, count(*) AS enqueued FROM ins GROUP BY change_id), "
+    "filtered AS ("
+    "  INSERT INTO webhook_filtered AS w (endpoint_id, partition, changes) "
+    "  SELECT x.e, x.p, x.n FROM unnest($13::bigint[], $14::integer[], $15::bigint[]) "
+    "    AS x(e, p, n) JOIN webhook_endpoints e ON e.id = x.e "
+    "  ON CONFLICT (endpoint_id, partition) DO UPDATE SET changes = w.changes + EXCLUDED.changes), "
     "marks AS ("
     "  INSERT INTO webhook_read_marks AS w (group_id, topic, partition, last_id, caught_up_at) "
-    "  SELECT $7, $8, p, i, CASE WHEN e THEN now() ELSE '-infinity' END "
-    "  FROM unnest($9::integer[], $10::text[], $11::boolean[]) AS k(p, i, e) "
+    "  SELECT $4, $5, p, i, CASE WHEN e THEN now() ELSE '-infinity' END "
+    "  FROM unnest($6::integer[], $7::text[], $8::boolean[]) AS k(p, i, e) "
     "  ON CONFLICT (group_id, topic, partition) DO UPDATE SET "
     "    last_id = GREATEST(w.last_id, EXCLUDED.last_id), "
     "    caught_up_at = GREATEST(w.caught_up_at, EXCLUDED.caught_up_at)), "
     "wake AS ("
-    "  SELECT count(pg_notify($12, current_schema())) AS sent "
-    "  FROM (SELECT 1 WHERE true = ANY ($11::boolean[]) "
-    "        OR ($13 AND EXISTS (SELECT 1 FROM ins))) AS x), "
+    "  SELECT count(pg_notify($9, current_schema())) AS sent "
+    "  FROM (SELECT 1 WHERE true = ANY ($8::boolean[]) "
+    "        OR ($10 AND EXISTS (SELECT 1 FROM ins))) AS x), "
     "r AS ("
     "  SELECT c.ord, count(m.endpoint_id) AS matched, coalesce(max(n.enqueued), 0) AS enqueued "
     "  FROM c LEFT JOIN m USING (ord) LEFT JOIN n USING (change_id) GROUP BY c.ord) "
@@ -56,14 +60,24 @@ constexpr const char* kWriteRowsSql =
 
 RowsWritten write_rows(pqxx::work& tx, const std::string& group, const std::string& topic,
                        const BatchRows& rows) {
-  pg::ArrayLiteral ids, tables, ops, bodies, commits, audiences;
-  for (const auto* c : rows.changes) {
+  pg::ArrayLiteral ids, bodies, commits, ords, endpoints;
+  for (std::size_t i = 0; i < rows.changes.size(); ++i) {
+    const auto* c = rows.changes[i];
     ids.add(c->id);
-    tables.add(c->table);
-    ops.add(c->op);
     bodies.add(c->body);
     commits.add(c->commit_time);
-    audiences.add(c->audience);
+    if (i < rows.endpoints.size()) {
+      for (const auto e : rows.endpoints[i]) {
+        ords.add(static_cast<std::int64_t>(i + 1));
+        endpoints.add(e);
+      }
+    }
+  }
+  pg::ArrayLiteral filtered_endpoints, filtered_partitions, filtered_counts;
+  for (const auto& [at, n] : rows.filtered) {
+    filtered_endpoints.add(at.first);
+    filtered_partitions.add(at.second);
+    filtered_counts.add(n);
   }
   RowsWritten out;
   pg::ArrayLiteral partitions, last_ids, at_end;
@@ -76,10 +90,11 @@ RowsWritten write_rows(pqxx::work& tx, const std::string& group, const std::stri
   // Defined again, unchanged, on every call (a no-op for libpqxx): the
   // stream's session may have been replaced since the last batch.
   tx.conn().prepare(kWriteRows, kWriteRowsSql);
-  const auto result = tx.exec_prepared(kWriteRows, ids.take(), tables.take(), ops.take(),
-                                       bodies.take(), commits.take(), audiences.take(), group,
+  const auto result = tx.exec_prepared(kWriteRows, ids.take(), bodies.take(), commits.take(), group,
                                        topic, partitions.take(), last_ids.take(), at_end.take(),
-                                       std::string(kWakeChannel), rows.wake_on_enqueue);
+                                       std::string(kWakeChannel), rows.wake_on_enqueue, ords.take(),
+                                       endpoints.take(), filtered_endpoints.take(),
+                                       filtered_partitions.take(), filtered_counts.take());
   out.changes.resize(rows.changes.size());
   for (const auto& r : result) {
     out.woke = r[3].as<std::int64_t>() > 0;

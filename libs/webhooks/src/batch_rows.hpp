@@ -8,6 +8,7 @@
 // one in flight when it arrives).
 
 #include <cstdint>
+#include <map>
 #include <pqxx/pqxx>
 #include <string>
 #include <vector>
@@ -30,6 +31,10 @@ struct Mark {
 // deliveries alone).
 struct BatchRows {
   std::vector<const ChangeFacts*> changes;  // in record order; each id once
+  // Per change: the endpoints it goes to (routing.hpp).
+  std::vector<std::vector<std::int64_t>> endpoints;
+  // Changes each endpoint's filters left out, by (endpoint, partition).
+  std::map<std::pair<std::int64_t, std::int32_t>, std::int64_t> filtered;
   std::vector<Mark> marks;
   // The wake-up goes when a mark is at its end, or, with this set, when a
   // delivery was enqueued.
@@ -37,7 +42,7 @@ struct BatchRows {
 };
 
 struct Enqueued {
-  std::int64_t matched = 0;   // endpoints whose filter took the change
+  std::int64_t matched = 0;   // endpoints that took the change (still registered)
   std::int64_t enqueued = 0;  // deliveries inserted now (fewer: enqueued before)
 };
 

@@ -28,6 +28,10 @@ void register_options(core::OptionSet& o, WebhooksConfig& c) {
   o.add_int("max-per-claim", "MILLRACE_WEBHOOKS_MAX_PER_CLAIM", &c.max_per_claim,
             "Deliveries a worker sends from one endpoint's queue before it looks at the others", 1,
             10'000);
+  o.add_string("cloudevents-source", "MILLRACE_WEBHOOKS_CLOUDEVENTS_SOURCE", &c.cloudevents_source,
+               "CloudEvents source of a change, before \"/<schema.table>\" (empty: "
+               "/millrace/<the database of --pg>; set it when the change feed reads another "
+               "database)");
   o.add_int("keep-delivered-h", "MILLRACE_WEBHOOKS_KEEP_DELIVERED_H", &c.keep_delivered_h,
             "Keep delivered rows this many hours (failed and pending ones stay until handled)", 1,
             24 * 3650);
@@ -40,6 +44,11 @@ void validate(WebhooksConfig& c) {
   // (500 ms by default) even when records became readable meanwhile: that
   // wait would be added to each delivery. An operator's value still wins.
   c.stream.kafka.extra.try_emplace("fetch.wait.max.ms", "20");
+  if (!c.cloudevents_source.empty() && c.cloudevents_source.back() == '/') {
+    throw core::UsageError(
+        "--cloudevents-source / MILLRACE_WEBHOOKS_CLOUDEVENTS_SOURCE: leave out the trailing "
+        "\"/\" (the table follows one)");
+  }
   try {
     c.schedule = parse_schedule(c.retry_schedule);
   } catch (const std::invalid_argument& e) {

@@ -8,20 +8,55 @@
 namespace millrace::webhooks::detail {
 
 Post make_post(const Claim& claim, const Delivery& delivery, std::int64_t timestamp,
-               const std::string& user_agent) {
+               const DispatchRules& rules) {
+  auto wire = render(claim.format, delivery.body, rules.source_prefix);
   Post post;
   post.url = claim.url;
-  post.body = delivery.body;
-  post.headers = {
-      {"content-type", "application/json"},
-      {"user-agent", user_agent},
-      {"webhook-id", delivery.change_id},
-      {"webhook-timestamp", std::to_string(timestamp)},
-      {"webhook-signature",
-       signature_header(claim.secrets, delivery.change_id, timestamp, delivery.body)},
-  };
+  post.headers = std::move(wire.headers);
+  post.headers.emplace_back("user-agent", rules.user_agent);
+  post.headers.emplace_back("webhook-id", delivery.change_id);
+  post.headers.emplace_back("webhook-timestamp", std::to_string(timestamp));
+  post.headers.emplace_back("webhook-signature", signature_header(claim.secrets, delivery.change_id,
+                                                                  timestamp, wire.body));
+  post.body = std::move(wire.body);
   return post;
 }
+
+namespace {
+
+// A claim's share of its endpoint's rate limit: a GCRA limiter without
+// burst, whose state (when the next delivery may go) the claim brought and
+// stores back with its outcomes.
+class Pacer {
+ public:
+  using Clock = std::chrono::steady_clock;
+  explicit Pacer(const Claim& claim) {
+    if (claim.rate_limit > 0) {
+      interval_ = std::chrono::duration_cast<Clock::duration>(
+          std::chrono::duration<double>(1.0 / claim.rate_limit));
+      next_ = Clock::now() + claim.rate_wait;
+    }
+  }
+  // How long until the next may go (zero: now); zero without a limit.
+  Clock::duration wait() const {
+    if (!next_) return Clock::duration::zero();
+    return std::max(Clock::duration::zero(), *next_ - Clock::now());
+  }
+  // A request went out at `at`.
+  void sent(Clock::time_point at) {
+    if (next_) next_ = std::max(*next_, at) + interval_;
+  }
+  RateWait stored() const {
+    if (!next_) return std::nullopt;
+    return std::chrono::ceil<std::chrono::milliseconds>(wait());
+  }
+
+ private:
+  std::optional<Clock::time_point> next_;
+  Clock::duration interval_{};
+};
+
+}  // namespace
 
 ClaimResult deliver_claim(const Claim& claim, Queue& queue, Sender& sender,
                           const DispatchRules& rules, const std::atomic<bool>& stopping) {
@@ -35,11 +70,14 @@ ClaimResult deliver_claim(const Claim& claim, Queue& queue, Sender& sender,
     out.lease_lost = true;
     out.attempts.resize(out.attempts.size() - std::min(out.attempts.size(), unrecorded.size()));
   };
+  Pacer pacer(claim);
   const auto store = [&](bool release) {
-    if (!queue.record(claim, unrecorded, rules.lease_ms, release)) {
+    const auto stored = queue.record(claim, unrecorded, rules.lease_ms, release, pacer.stored());
+    if (!stored.held) {
       lose_lease();
       return false;
     }
+    if (!stored.auto_disabled.empty()) out.auto_disabled = stored.auto_disabled;
     unrecorded.clear();
     return true;
   };
@@ -59,8 +97,21 @@ ClaimResult deliver_claim(const Claim& claim, Queue& queue, Sender& sender,
           !store(false)) {
         return out;
       }
-      const auto post = make_post(claim, delivery, rules.now_s(), rules.user_agent);
+      if (const auto wait = pacer.wait(); wait > wait.zero()) {
+        // Not its turn yet: wait for it, or give the queue up until then.
+        if (wait > rules.max_rate_pause) {
+          out.paced = true;
+          all_delivered = false;
+          break;
+        }
+        if (rules.pause(std::chrono::ceil<std::chrono::milliseconds>(wait))) {
+          all_delivered = false;
+          break;
+        }
+      }
+      const auto post = make_post(claim, delivery, rules.now_s(), rules);
       const auto started = std::chrono::steady_clock::now();
+      pacer.sent(started);
       const AttemptResult result = sender.post(post);
       const auto answered = std::chrono::steady_clock::now();
       const double seconds = std::chrono::duration<double>(answered - started).count();
@@ -82,7 +133,8 @@ ClaimResult deliver_claim(const Claim& claim, Queue& queue, Sender& sender,
       out.budget_spent = true;
       break;
     }
-    auto more = queue.record_and_continue(claim, unrecorded, rules.lease_ms, budget);
+    auto more =
+        queue.record_and_continue(claim, unrecorded, rules.lease_ms, budget, pacer.stored());
     if (!more) {
       lose_lease();
       return out;

@@ -29,6 +29,14 @@ struct DispatchRules {
   // storing them reads the next ones (Queue::record_and_continue).
   int max_per_claim = 100;
   std::string user_agent;
+  // The CloudEvents source of a change is this, "/", and its table
+  // (wire.hpp).
+  std::string source_prefix = "/millrace";
+  // A rate-limited endpoint's claim waits for its next delivery's turn
+  // (with `pause`, which returns true when stopping) when it comes within
+  // this; otherwise it gives the queue up until then.
+  std::chrono::milliseconds max_rate_pause{1000};
+  std::function<bool(std::chrono::milliseconds)> pause;
   // Seconds since the epoch, for webhook-timestamp (a clock of the tests').
   std::function<std::int64_t()> now_s;
   // [0, 1): picks each retry's jitter.
@@ -48,6 +56,12 @@ struct ClaimResult {
   // the queue may hold more, and was given up for the others.
   bool budget_spent = false;
   int continued = 0;  // times the queue's next deliveries came with a store
+  // The endpoint's rate limit held its next delivery back longer than
+  // DispatchRules::max_rate_pause: the queue was given up until its turn.
+  bool paced = false;
+  // Not empty when a failure disabled the endpoint (it had failed longer
+  // than its disable_after): why.
+  std::string auto_disabled;
 };
 
 // Posts `claim`'s deliveries in queue order, each signed with every secret
@@ -64,9 +78,11 @@ struct ClaimResult {
 ClaimResult deliver_claim(const Claim& claim, Queue& queue, Sender& sender,
                           const DispatchRules& rules, const std::atomic<bool>& stopping);
 
-// The request for one delivery: URL, the three Standard Webhooks headers,
-// content type and user agent, and the body.
+// The request for one delivery in the endpoint's format (wire.hpp): URL,
+// content type (and the ce-* headers in CloudEvents' binary mode), user
+// agent, the three Standard Webhooks headers over the body as sent, and the
+// body.
 Post make_post(const Claim& claim, const Delivery& delivery, std::int64_t timestamp,
-               const std::string& user_agent);
+               const DispatchRules& rules);
 
 }  // namespace millrace::webhooks::detail

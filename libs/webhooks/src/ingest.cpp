@@ -12,21 +12,11 @@
 #include "millrace/pg/array.hpp"
 #include "read_marks.hpp"
 #include "wakeup.hpp"
+#include "wire.hpp"
 
 namespace millrace::webhooks::detail {
 
 namespace {
-
-std::string_view op_word(std::string_view op) {
-  if (op == "c") return "created";
-  if (op == "u") return "updated";
-  if (op == "d") return "deleted";
-  if (op == "r") return "snapshot";
-  if (op == "t") return "truncated";
-  if (op == "e") return "backfilled";
-  if (op == "g") return "gap";
-  return {};
-}
 
 std::string json_string(std::string_view s) {
   rapidjson::StringBuffer buffer;
@@ -109,6 +99,11 @@ void store_set_aside(pqxx::work& tx, const std::string& group, const std::string
 
 }  // namespace
 
+std::string source_prefix(const std::string& configured, std::string_view database) {
+  if (!configured.empty()) return configured;
+  return "/millrace/" + std::string(database);
+}
+
 std::variant<ChangeFacts, std::string> read_change(std::string_view value) {
   rapidjson::Document doc;
   doc.Parse(value.data(), value.size());
@@ -147,11 +142,16 @@ std::variant<ChangeFacts, std::string> read_change(std::string_view value) {
 }
 
 IngestHandler::IngestHandler(std::string group, std::string topic, ReadMarks& marks,
-                             LocalWake& local)
-    : group_(std::move(group)), topic_(std::move(topic)), marks_(marks), local_(local) {}
+                             LocalWake& local, std::string source_prefix)
+    : group_(std::move(group)),
+      topic_(std::move(topic)),
+      marks_(marks),
+      local_(local),
+      configured_source_(std::move(source_prefix)) {}
 
 void IngestHandler::on_connect(pqxx::connection& connection) {
   local_.set_session(connection.backendpid());
+  source_prefix_ = source_prefix(configured_source_, connection.dbname());
 }
 
 void IngestHandler::after_commit(const stream::Batch&, stream::BatchState& state) {
@@ -247,15 +247,23 @@ void IngestHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchSta
   b.wakes = false;
   store_set_aside(tx, group_, topic_, b.set_aside);
   const auto firsts = first_copies(batch, b);
-  std::vector<const ChangeFacts*> changes;
-  changes.reserve(firsts.size());
-  for (const auto* p : firsts) changes.push_back(&p->change);
+  BatchRows rows;
+  std::vector<std::int32_t> partitions;
+  rows.changes.reserve(firsts.size());
+  for (const auto* p : firsts) {
+    rows.changes.push_back(&p->change);
+    partitions.push_back(p->record.partition);
+  }
+  // Routed in this transaction, against the endpoints as it sees them.
+  if (!rows.changes.empty()) {
+    auto routes = route(subscriptions_.load(tx), rows.changes, partitions, source_prefix_);
+    rows.endpoints = std::move(routes.endpoints);
+    rows.filtered = std::move(routes.filtered);
+  }
   RowsWritten written;
   if (!b.whole) {
     // A slice, rolled back after: its deliveries alone, no marks, no wake-up.
-    if (changes.empty()) return;
-    BatchRows rows;
-    rows.changes = std::move(changes);
+    if (rows.changes.empty()) return;
     written = write_rows(tx, group_, topic_, rows);
   } else {
     std::map<std::int32_t, std::string> last_ids;
@@ -265,7 +273,7 @@ void IngestHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchSta
     }
     // began() asked them for this transaction.
     if (!b.ends) throw std::logic_error("webhooks: a whole batch written without began()");
-    written = marks_.write(tx, *b.ends, batch.read_to(), last_ids, std::move(changes));
+    written = marks_.write(tx, *b.ends, batch.read_to(), last_ids, std::move(rows));
     b.ends.reset();
     b.wakes = written.woke;
   }

@@ -1,8 +1,9 @@
 #pragma once
 
-// The change topic's consumer side: each change matched to an endpoint (by
-// table and operation) becomes a delivery row, written in the transaction
-// that commits the group's offsets, so none is lost or enqueued twice.
+// The change topic's consumer side: each change routed to an endpoint (by
+// table, operation and filter: routing.hpp) becomes a delivery row, written
+// in the transaction that commits the group's offsets, so none is lost or
+// enqueued twice.
 
 #include <map>
 #include <optional>
@@ -11,6 +12,7 @@
 #include <variant>
 
 #include "millrace/stream/handler.hpp"
+#include "routing.hpp"
 
 namespace millrace::webhooks::detail {
 
@@ -36,14 +38,20 @@ std::variant<ChangeFacts, std::string> read_change(std::string_view value);
 class ReadMarks;
 class LocalWake;
 
+// The CloudEvents source prefix: `configured`, or "/millrace/<database>".
+std::string source_prefix(const std::string& configured, std::string_view database);
+
 // Marks how far it read each partition in `marks` (read_marks.hpp), with
 // each batch and while idle, for the endpoints in commit order. After a
 // batch that sent the workers' wake-up commits, wakes this replica's own
 // through `local` (wakeup.hpp).
 class IngestHandler final : public stream::Handler {
  public:
-  // `marks` and `local` must outlive the handler.
-  IngestHandler(std::string group, std::string topic, ReadMarks& marks, LocalWake& local);
+  // `marks` and `local` must outlive the handler. `source_prefix`: the
+  // CloudEvents source before a change's table, which filters may read
+  // (empty: "/millrace/<the database>").
+  IngestHandler(std::string group, std::string topic, ReadMarks& marks, LocalWake& local,
+                std::string source_prefix = "");
 
   void on_connect(pqxx::connection& connection) override;
   void after_commit(const stream::Batch& batch, stream::BatchState& state) override;
@@ -63,6 +71,9 @@ class IngestHandler final : public stream::Handler {
   std::string topic_;
   ReadMarks& marks_;
   LocalWake& local_;
+  std::string configured_source_;
+  std::string source_prefix_;
+  Subscriptions subscriptions_;
 };
 
 }  // namespace millrace::webhooks::detail

@@ -61,6 +61,8 @@ std::string claim_sql() {
          "    AND (e.ordering = 'key' OR " +
          released("h.change_id", "h.enqueued_at") +
          ") "
+         "    AND (e.rate_next_at IS NULL "
+         "      OR e.rate_next_at <= clock_timestamp() + $5 * interval '1 millisecond') "
          "    AND (e.lease_until IS NULL OR e.lease_until < clock_timestamp() "
          "      OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = e.lease_pid)) "
          "  ORDER BY h.next_attempt_at LIMIT 2 FOR NO KEY UPDATE OF e SKIP LOCKED) "
@@ -69,7 +71,9 @@ std::string claim_sql() {
          "WHERE id = (SELECT id FROM c ORDER BY next_attempt_at LIMIT 1) "
          "RETURNING id, url, secret, "
          "  CASE WHEN previous_secret_until > clock_timestamp() THEN previous_secret END, "
-         "  ordering = 'commit', (SELECT count(*) FROM c) > 1";
+         "  ordering = 'commit', (SELECT count(*) FROM c) > 1, format, coalesce(rate_limit, 0), "
+         "  CASE WHEN rate_limit IS NULL THEN 0 ELSE greatest(0, ceil(1000 * extract(epoch FROM "
+         "    rate_next_at - clock_timestamp()))) END::bigint";
 }
 
 // The queue order of an endpoint's deliveries: change-id order in commit
@@ -101,19 +105,36 @@ std::string deliveries_sql(bool commit_order) {
   return pending_sql(commit_order, "$2", "$3", "$4");
 }
 
+// The rate limiter's state as a claim stores it: parameter `p`, the
+// milliseconds from now until the endpoint's next delivery may go (NULL:
+// left as it is).
+std::string set_rate(int p) {
+  const auto n = "$" + std::to_string(p);
+  return "rate_next_at = CASE WHEN " + n + "::bigint IS NULL THEN rate_next_at ELSE " +
+         "clock_timestamp() + " + n + " * interval '1 millisecond' END";
+}
+
 // The UPDATE that extends the claim's lease, or gives the queue up when
 // `release`, if the lease is still this claim's: RETURNING a row only then.
 // Its parameters: $1 the endpoint, $2 the lease token, and $3 the lease's
-// length when not releasing.
-std::string hold_sql(bool release) {
+// length when not releasing; `also` sets more of the endpoint's columns.
+std::string hold_sql(bool release, const std::string& also) {
   return release
              // Still this claim's token: nobody claimed the queue since, even
              // if the lease ran out.
              ? "UPDATE webhook_endpoints SET lease_token = NULL, lease_until = NULL, "
-               "lease_pid = NULL WHERE id = $1 AND lease_token = $2 RETURNING id"
+               "lease_pid = NULL, " +
+                   also + " WHERE id = $1 AND lease_token = $2 RETURNING id"
              : "UPDATE webhook_endpoints SET lease_until = clock_timestamp() + $3 * "
-               "interval '1 millisecond' WHERE id = $1 AND lease_token = $2 AND "
-               "lease_until > clock_timestamp() RETURNING id";
+               "interval '1 millisecond', " +
+                   also +
+                   " WHERE id = $1 AND lease_token = $2 AND "
+                   "lease_until > clock_timestamp() RETURNING id";
+}
+// Alone (a claim that ends at an outcome that is not a delivery): the
+// rate's state is the next parameter.
+std::string hold_sql(bool release) {
+  return hold_sql(release, set_rate(release ? 3 : 4));
 }
 const char* hold_name(bool release) {
   return release ? "webhooks_release" : "webhooks_extend";
@@ -136,9 +157,14 @@ std::string set_delivered_sql(int n, const std::string& also_from) {
 // The lease held (or given up) and the deliveries stored in one statement,
 // the deliveries only if the lease is still the claim's: one round trip, its
 // own transaction. Returns how many leases it held (0 or 1).
+// A delivery ends the endpoint's failing time; the rate's state is the
+// parameter after the arrays.
 std::string hold_and_deliver_sql(bool release) {
-  return "WITH held AS (" + hold_sql(release) + "), done AS (" +
-         set_delivered_sql(release ? 3 : 4, ", held") + " RETURNING 1) SELECT count(*) FROM held";
+  const int n = release ? 3 : 4;
+  const std::string also = set_rate(n + 3) + ", failing_since = CASE WHEN cardinality($" +
+                           std::to_string(n) + "::bigint[]) > 0 THEN NULL ELSE failing_since END";
+  return "WITH held AS (" + hold_sql(release, also) + "), done AS (" +
+         set_delivered_sql(n, ", held") + " RETURNING 1) SELECT count(*) FROM held";
 }
 const char* hold_and_deliver_name(bool release) {
   return release ? "webhooks_release_delivered" : "webhooks_extend_delivered";
@@ -155,8 +181,11 @@ const char* hold_and_deliver_name(bool release) {
 // extended (if it has not run out), otherwise given up. One row per
 // delivery read, each with whether the marks release it, after the kept
 // flag; a single row of nulls after `false` when the queue was given up; no
-// row when the token is not the claim's any more.
+// row when the token is not the claim's any more. The rate's state is the
+// last parameter ($10, or $8 in key order, which has no marks), and the
+// deliveries end the endpoint's failing time.
 std::string continue_sql(bool commit_order) {
+  const std::string rate = set_rate(commit_order ? 10 : 8);
   const std::string order = queue_order(commit_order);
   const std::string keep = "k.head_go AND e.lease_until > k.at";
   return "WITH nxt AS (" + pending_sql(commit_order, "$7", "$8", "$9", "id <> ALL ($4::bigint[])") +
@@ -164,8 +193,10 @@ std::string continue_sql(bool commit_order) {
          "held AS (UPDATE webhook_endpoints e SET "
          "lease_until = CASE WHEN " +
          keep + " THEN k.at + $3 * interval '1 millisecond' END, lease_token = CASE WHEN " + keep +
-         " THEN e.lease_token END, lease_pid = CASE WHEN " + keep +
-         " THEN e.lease_pid END "
+         " THEN e.lease_token END, lease_pid = CASE WHEN " + keep + " THEN e.lease_pid END, " +
+         rate +
+         ", failing_since = CASE WHEN cardinality($4::bigint[]) > 0 THEN NULL ELSE "
+         "failing_since END "
          "FROM (SELECT clock_timestamp() AS at, coalesce((SELECT go FROM nxt ORDER BY " +
          order +
          " LIMIT 1), false) AS head_go) k "
@@ -207,10 +238,12 @@ constexpr const char* kSetDelivered = "webhooks_set_delivered";
 
 }  // namespace
 
-PgQueue::PgQueue(pg::PgOptions options, std::string application_name, MarkScope marks)
+PgQueue::PgQueue(pg::PgOptions options, std::string application_name, MarkScope marks,
+                 std::chrono::milliseconds max_rate_pause)
     : options_(std::move(options)),
       application_name_(std::move(application_name)),
-      marks_(std::move(marks)) {}
+      marks_(std::move(marks)),
+      max_rate_pause_(max_rate_pause) {}
 
 PgQueue::~PgQueue() = default;
 
@@ -265,7 +298,8 @@ std::optional<Claim> PgQueue::claim(std::int64_t lease_ms, int max) {
   return in_transaction<pqxx::nontransaction>(
       "claim a webhook queue", [&](pqxx::nontransaction& tx) -> std::optional<Claim> {
         const std::int64_t token = new_lease_token();
-        const auto head = tx.exec_prepared(kClaim, token, lease_ms, marks_.group, marks_.topic);
+        const auto head = tx.exec_prepared(kClaim, token, lease_ms, marks_.group, marks_.topic,
+                                           static_cast<std::int64_t>(max_rate_pause_.count()));
         if (head.empty()) return std::nullopt;
         Claim c;
         c.endpoint = head[0][0].as<std::int64_t>();
@@ -275,6 +309,9 @@ std::optional<Claim> PgQueue::claim(std::int64_t lease_ms, int max) {
         c.lease = token;
         c.commit_order = head[0][4].as<bool>();
         c.more = head[0][5].as<bool>();
+        c.format = format_named(head[0][6].as<std::string>()).value_or(Format::kStandard);
+        c.rate_limit = head[0][7].as<double>();
+        c.rate_wait = std::chrono::milliseconds(head[0][8].as<std::int64_t>());
         // In commit order the claim ends before the first delivery the marks
         // do not release yet (the head is released: the claim above checked).
         const auto rows = c.commit_order ? tx.exec_prepared(kCommitOrderDeliveries, c.endpoint, max,
@@ -289,8 +326,18 @@ std::optional<Claim> PgQueue::claim(std::int64_t lease_ms, int max) {
       });
 }
 
-bool PgQueue::record(const Claim& claim, std::span<const Recorded> recorded, std::int64_t lease_ms,
-                     bool release) {
+namespace {
+
+// Null when the claim keeps no rate.
+std::optional<std::int64_t> rate_param(RateWait rate) {
+  if (!rate) return std::nullopt;
+  return static_cast<std::int64_t>(rate->count());
+}
+
+}  // namespace
+
+Stored PgQueue::record(const Claim& claim, std::span<const Recorded> recorded,
+                       std::int64_t lease_ms, bool release, RateWait rate) {
   // The deliveries in one statement; what is not one ends the claim, so
   // there is at most one such, stored by itself below.
   DeliveredArrays a(recorded);
@@ -302,24 +349,28 @@ bool PgQueue::record(const Claim& claim, std::span<const Recorded> recorded, std
     // Only deliveries, the usual case: one statement.
     return in_transaction<pqxx::nontransaction>(
         "record webhook attempts", [&](pqxx::nontransaction& tx) {
-          return with_lease(tx, hold_and_deliver_name(release), a.ids.take(), a.statuses.take(),
-                            a.ages.take())[0][0]
-                     .as<std::int64_t>() > 0;
+          return Stored{with_lease(tx, hold_and_deliver_name(release), a.ids.take(),
+                                   a.statuses.take(), a.ages.take(), rate_param(rate))[0][0]
+                                .as<std::int64_t>() > 0,
+                        {}};
         });
   }
   return in_transaction<pqxx::work>("record webhook attempts", [&](pqxx::work& tx) {
-    if (with_lease(tx, hold_name(release)).empty()) return false;
-    if (a.ids.size() > 0) {
+    if (with_lease(tx, hold_name(release), rate_param(rate)).empty()) return Stored{};
+    const bool delivered = a.ids.size() > 0;
+    if (delivered) {
       tx.exec_prepared(kSetDelivered, a.ids.take(), a.statuses.take(), a.ages.take());
     }
-    record_other(tx, claim, *a.other,
-                 DeliveredArrays::age_ms(*a.other, std::chrono::steady_clock::now()));
-    return true;
+    return Stored{true,
+                  record_other(tx, claim, *a.other,
+                               DeliveredArrays::age_ms(*a.other, std::chrono::steady_clock::now()),
+                               delivered)};
   });
 }
 
 std::optional<std::vector<Delivery>> PgQueue::record_and_continue(
-    const Claim& claim, std::span<const Recorded> recorded, std::int64_t lease_ms, int max) {
+    const Claim& claim, std::span<const Recorded> recorded, std::int64_t lease_ms, int max,
+    RateWait rate) {
   DeliveredArrays arrays(recorded);
   if (arrays.other != nullptr) {
     throw std::logic_error("record_and_continue: an outcome that is not a delivery");
@@ -332,10 +383,10 @@ std::optional<std::vector<Delivery>> PgQueue::record_and_continue(
             claim.commit_order
                 ? tx.exec_prepared(statement, claim.endpoint, claim.lease, lease_ms,
                                    arrays.ids.take(), arrays.statuses.take(), arrays.ages.take(),
-                                   max, marks_.group, marks_.topic)
+                                   max, marks_.group, marks_.topic, rate_param(rate))
                 : tx.exec_prepared(statement, claim.endpoint, claim.lease, lease_ms,
                                    arrays.ids.take(), arrays.statuses.take(), arrays.ages.take(),
-                                   max);
+                                   max, rate_param(rate));
         if (rows.empty()) return std::nullopt;
         std::vector<Delivery> next;
         if (!rows[0][0].as<bool>()) return next;
@@ -350,8 +401,8 @@ std::optional<std::vector<Delivery>> PgQueue::record_and_continue(
       });
 }
 
-void PgQueue::record_other(pqxx::work& tx, const Claim& claim, const Recorded& rec,
-                           std::int64_t age_ms) {
+std::string PgQueue::record_other(pqxx::work& tx, const Claim& claim, const Recorded& rec,
+                                  std::int64_t age_ms, bool delivered_before) {
   const auto& d = *rec.delivery;
   // 0: no HTTP answer (NULL in last_status).
   const int status = rec.result.status.value_or(0);
@@ -360,7 +411,7 @@ void PgQueue::record_other(pqxx::work& tx, const Claim& claim, const Recorded& r
       "last_attempt_at = clock_timestamp() - $4 * interval '1 millisecond', ";
   switch (rec.decision.verdict) {
     case Verdict::kDelivered:
-      break;  // stored with the others
+      return {};  // stored with the others
     case Verdict::kRetry:
       tx.exec_params("UPDATE webhook_deliveries SET attempts = attempts + 1, " + attempted +
                          "last_status = NULLIF($2::int, 0), last_error = $3, "
@@ -389,6 +440,40 @@ void PgQueue::record_other(pqxx::work& tx, const Claim& claim, const Recorded& r
           claim.endpoint, rec.decision.reason);
       break;
   }
+  return failed_for(tx, claim.endpoint, age_ms, delivered_before, rec.decision.reason);
+}
+
+// The endpoint failed an attempt `age_ms` ago: its failing time starts then
+// unless it had (since its last delivery: `delivered_before` in this
+// claim's outcomes ends the earlier one), and once that is longer than its
+// disable_after, it is disabled. Returns why, when it was disabled now.
+std::string PgQueue::failed_for(pqxx::work& tx, std::int64_t endpoint, std::int64_t age_ms,
+                                bool delivered_before, const std::string& error) {
+  const auto row = tx.exec_params1(
+      "UPDATE webhook_endpoints SET failing_since = CASE WHEN failing_since IS NULL OR $3 "
+      "  THEN clock_timestamp() - $2 * interval '1 millisecond' ELSE failing_since END "
+      "WHERE id = $1 RETURNING active AND disable_after > 0 AND "
+      "  clock_timestamp() - failing_since >= disable_after * interval '1 second', "
+      "  to_char(failing_since AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
+      "  disable_after",
+      endpoint, age_ms, delivered_before);
+  if (!row[0].as<bool>()) return {};
+  const std::string reason = "failing since " + row[1].as<std::string>() + ", longer than " +
+                             row[2].as<std::string>() + " s (its disable_after); last: " + error;
+  tx.exec_params(
+      "UPDATE webhook_endpoints SET active = false, disabled_at = now(), disabled_reason = $2, "
+      "lease_token = NULL, lease_until = NULL, lease_pid = NULL WHERE id = $1",
+      endpoint, reason);
+  return reason;
+}
+
+std::string PgQueue::database() {
+  try {
+    return connection().dbname();
+  } catch (const std::exception&) {
+    conn_.reset();
+    pg::rethrow_classified("connect to the delivery queue");
+  }
 }
 
 QueueStats PgQueue::stats() {
@@ -399,13 +484,17 @@ QueueStats PgQueue::stats() {
         "  count(d.id) FILTER (WHERE d.status = 'pending'), "
         "  count(d.id) FILTER (WHERE d.status = 'failed'), "
         "  coalesce(extract(epoch FROM clock_timestamp() - "
-        "    min(d.enqueued_at) FILTER (WHERE d.status = 'pending')), 0)::float8 "
+        "    min(d.enqueued_at) FILTER (WHERE d.status = 'pending')), 0)::float8, "
+        "  (SELECT coalesce(sum(f.changes), 0) FROM webhook_filtered f "
+        "    WHERE f.endpoint_id = e.id)::bigint, "
+        "  coalesce(extract(epoch FROM clock_timestamp() - e.failing_since), 0)::float8 "
         "FROM webhook_endpoints e "
         "LEFT JOIN webhook_deliveries d ON d.endpoint_id = e.id AND d.status <> 'delivered' "
         "GROUP BY e.id, e.active ORDER BY e.id");
     for (const auto& r : rows) {
       s.endpoints.push_back({r[0].as<std::int64_t>(), r[1].as<bool>(), r[2].as<std::int64_t>(),
-                             r[3].as<std::int64_t>(), r[4].as<double>()});
+                             r[3].as<std::int64_t>(), r[4].as<double>(), r[5].as<std::int64_t>(),
+                             r[6].as<double>()});
     }
     return s;
   });

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <pqxx/pqxx>
 #include <string>
@@ -21,23 +22,33 @@ struct MarkScope {
 
 class PgQueue final : public Queue {
  public:
-  PgQueue(pg::PgOptions options, std::string application_name, MarkScope marks);
+  // A claim may take an endpoint whose rate limit lets its next delivery go
+  // within `max_rate_pause` (DispatchRules::max_rate_pause).
+  PgQueue(pg::PgOptions options, std::string application_name, MarkScope marks,
+          std::chrono::milliseconds max_rate_pause = std::chrono::milliseconds(1000));
   ~PgQueue() override;
 
   std::optional<Claim> claim(std::int64_t lease_ms, int max) override;
-  bool record(const Claim& claim, std::span<const Recorded> recorded, std::int64_t lease_ms,
-              bool release) override;
+  Stored record(const Claim& claim, std::span<const Recorded> recorded, std::int64_t lease_ms,
+                bool release, RateWait rate) override;
   std::optional<std::vector<Delivery>> record_and_continue(const Claim& claim,
                                                            std::span<const Recorded> recorded,
-                                                           std::int64_t lease_ms, int max) override;
+                                                           std::int64_t lease_ms, int max,
+                                                           RateWait rate) override;
   QueueStats stats() override;
+  // The database it connects to (current_database()).
+  std::string database();
   std::int64_t prune_delivered(std::int64_t keep_s) override;
 
  private:
   // An attempt that was not a delivery: a retry, a failure, or one that
-  // disables the endpoint.
-  static void record_other(pqxx::work& tx, const Claim& claim, const Recorded& rec,
-                           std::int64_t age_ms);
+  // disables the endpoint; `delivered_before`: the claim delivered some
+  // before it. Returns why the endpoint was disabled for failing too long,
+  // if it was now.
+  static std::string record_other(pqxx::work& tx, const Claim& claim, const Recorded& rec,
+                                  std::int64_t age_ms, bool delivered_before);
+  static std::string failed_for(pqxx::work& tx, std::int64_t endpoint, std::int64_t age_ms,
+                                bool delivered_before, const std::string& error);
   pqxx::connection& connection();
   // `body` in a transaction of type Tx (pqxx::work, or pqxx::nontransaction,
   // where each statement commits by itself); failures reset the connection
@@ -48,6 +59,7 @@ class PgQueue final : public Queue {
   pg::PgOptions options_;
   std::string application_name_;
   MarkScope marks_;
+  std::chrono::milliseconds max_rate_pause_;
   std::unique_ptr<pqxx::connection> conn_;
 };
 

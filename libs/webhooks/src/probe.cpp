@@ -21,6 +21,15 @@ metrics::Counter claims_counter(metrics::Registry& registry, const char* found) 
                           {{"found", found}});
 }
 
+// Per endpoint, from 0 as soon as the endpoint is known (stats()), so that
+// the alert's increase() sees its first disabling.
+metrics::Counter auto_disabled(metrics::Registry& registry, const std::string& endpoint) {
+  return registry.counter("millrace_webhooks_auto_disabled_total",
+                          "Times an endpoint was disabled for having failed longer than its "
+                          "disable_after",
+                          {{"endpoint", endpoint}});
+}
+
 }  // namespace
 
 DispatchProbe::DispatchProbe(metrics::Registry& registry)
@@ -52,6 +61,9 @@ DispatchProbe::DispatchProbe(metrics::Registry& registry)
       listener_lost_(registry.counter("millrace_webhooks_wakeup_listener_lost_total",
                                       "Times the wake-up listener lost its connection (it "
                                       "reconnects; meanwhile idle workers only poll)")),
+      paced_(registry.counter("millrace_webhooks_claims_paced_total",
+                              "Claims that gave an endpoint's queue up until its rate limit "
+                              "let the next delivery go")),
       listening_(registry.gauge("millrace_webhooks_wakeup_listening",
                                 "1 while the wake-up listener is connected (0: workers only "
                                 "poll)")) {
@@ -77,6 +89,15 @@ DispatchProbe::DispatchProbe(metrics::Registry& registry)
   registry.computed_gauge("millrace_webhooks_oldest_pending_age_seconds",
                           "Age of the oldest waiting delivery, per endpoint (0 with none)",
                           per_endpoint(&QueueStats::Endpoint::oldest_pending_s));
+  registry.computed_gauge("millrace_webhooks_filtered_changes",
+                          "Changes read that an endpoint's filters (tables, operations, Event "
+                          "Grid filter) left out, per endpoint, since it was registered",
+                          per_endpoint(&QueueStats::Endpoint::filtered));
+  registry.computed_gauge("millrace_webhooks_failing_seconds",
+                          "How long an endpoint has been failing: since its first failed attempt "
+                          "after its last delivery (0: not failing); it is disabled once this "
+                          "passes its disable_after",
+                          per_endpoint(&QueueStats::Endpoint::failing_s));
   registry.computed_gauge("millrace_webhooks_endpoints", "Registered endpoints, by state", [this] {
     std::lock_guard lock(mutex_);
     double active = 0, disabled = 0;
@@ -98,6 +119,8 @@ void DispatchProbe::claimed(std::int64_t endpoint, const ClaimResult& result) {
     if (a.verdict == Verdict::kDelivered) commit_to_delivery_seconds_.observe(a.since_commit_s);
   }
   if (result.lease_lost) lease_lost_.inc();
+  if (result.paced) paced_.inc();
+  if (!result.auto_disabled.empty()) auto_disabled(registry_, id).inc();
   if (result.continued > 0) continued_.inc(result.continued);
 }
 
@@ -106,6 +129,7 @@ void DispatchProbe::queue_error() {
 }
 
 void DispatchProbe::stats(const QueueStats& stats) {
+  for (const auto& e : stats.endpoints) auto_disabled(registry_, std::to_string(e.id));
   std::lock_guard lock(mutex_);
   last_ = stats;
 }

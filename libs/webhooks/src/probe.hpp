@@ -37,7 +37,7 @@ class DispatchProbe {
   metrics::Registry& registry_;
   metrics::Histogram request_seconds_, commit_to_delivery_seconds_;
   metrics::Counter claims_found_, claims_empty_, lease_lost_, continued_, queue_errors_, wakeups_,
-      commit_wakeups_, listener_lost_;
+      commit_wakeups_, listener_lost_, paced_;
   metrics::Gauge listening_;
   std::mutex mutex_;
   QueueStats last_;  // under mutex_, read by the computed gauges at scrape

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "millrace/webhooks/schedule.hpp"
+#include "wire.hpp"
 
 namespace millrace::webhooks::detail {
 
@@ -32,7 +33,13 @@ struct Claim {
   std::vector<std::string> secrets;  // the current one first
   std::int64_t lease = 0;
   bool commit_order = true;  // the endpoint's ordering: commit, or key
-  bool more = false;         // another endpoint could be claimed as this one was
+  Format format = Format::kStandard;
+  // Deliveries per second at most (0: no limit), and how long from the
+  // claim until the next may go (the limiter's state, kept with the
+  // endpoint: every worker and replica honours it).
+  double rate_limit = 0;
+  std::chrono::milliseconds rate_wait{0};
+  bool more = false;  // another endpoint could be claimed as this one was
   std::vector<Delivery> deliveries;
 };
 
@@ -46,6 +53,18 @@ struct Recorded {
   std::chrono::steady_clock::time_point answered;
 };
 
+// What storing outcomes came to.
+struct Stored {
+  bool held = false;  // false: the lease was no longer the claim's; nothing stored
+  // Not empty when a failure stored disabled the endpoint, for having
+  // failed longer than its disable_after: why, as stored.
+  std::string auto_disabled;
+};
+
+// When the claim's endpoint may be sent to next, as a worker keeps it: the
+// time from now, or nullopt for no limit (the stored state is left alone).
+using RateWait = std::optional<std::chrono::milliseconds>;
+
 struct QueueStats {
   struct Endpoint {
     std::int64_t id = 0;
@@ -53,6 +72,8 @@ struct QueueStats {
     std::int64_t pending = 0;
     std::int64_t failed = 0;
     double oldest_pending_s = 0;  // age of its oldest pending delivery; 0 with none
+    std::int64_t filtered = 0;    // changes its filters left out
+    double failing_s = 0;         // since its first failure after the last delivery; 0: none
   };
   std::vector<Endpoint> endpoints;
 };
@@ -69,9 +90,11 @@ class Queue {
   // extends the lease, or gives the endpoint's queue up for the next claim
   // when `release`; false (nothing stored) when the lease is no longer this
   // claim's. Every outcome but the last is a delivery (a claim stops at the
-  // first that is not).
-  virtual bool record(const Claim& claim, std::span<const Recorded> recorded, std::int64_t lease_ms,
-                      bool release) = 0;
+  // first that is not). A delivery ends the endpoint's failing time; a
+  // failure starts it, and disables the endpoint once it is longer than
+  // the endpoint's disable_after. `rate` is stored as the limiter's state.
+  virtual Stored record(const Claim& claim, std::span<const Recorded> recorded,
+                        std::int64_t lease_ms, bool release, RateWait rate) = 0;
   // For a claim whose outcomes are all deliveries: stores them as record()
   // does and, in the same round trip, reads the endpoint's next pending
   // deliveries, up to `max` in queue order and released as claim() reads
@@ -80,7 +103,8 @@ class Queue {
   // when the lease ran out, the queue is given up and the list is empty.
   // nullopt (nothing stored) when the lease is no longer this claim's.
   virtual std::optional<std::vector<Delivery>> record_and_continue(
-      const Claim& claim, std::span<const Recorded> recorded, std::int64_t lease_ms, int max) = 0;
+      const Claim& claim, std::span<const Recorded> recorded, std::int64_t lease_ms, int max,
+      RateWait rate) = 0;
   virtual QueueStats stats() = 0;
   // Deletes delivered rows older than `keep_s`; returns how many.
   virtual std::int64_t prune_delivered(std::int64_t keep_s) = 0;

@@ -115,10 +115,7 @@ ReadMarks::Ends ReadMarks::ask_ends() {
 
 RowsWritten ReadMarks::write(pqxx::work& tx, Ends& ends,
                              const std::map<std::int32_t, std::int64_t>& read_to,
-                             const std::map<std::int32_t, std::string>& last_ids,
-                             std::vector<const ChangeFacts*> changes) {
-  BatchRows rows;
-  rows.changes = std::move(changes);
+                             const std::map<std::int32_t, std::string>& last_ids, BatchRows rows) {
   rows.wake_on_enqueue = true;
   // A batch that does not commit is written again, marks and all.
   return write_marked(tx, std::move(rows), ends.get(), read_to, last_ids);

@@ -90,14 +90,14 @@ class ReadMarks {
   Ends ask_ends();
 
   // In the same transaction, with what ask_ends() began: the batch's
-  // deliveries (`changes`, in record order, each id once) and its marks,
+  // deliveries (`rows`: its changes in record order, each id once, and
+  // their routes) and its marks,
   // from `read_to` as the batch carries it and the highest change id per
   // partition, in one statement (batch_rows.hpp). It sends the workers'
   // wake-up when a delivery was enqueued, or when a partition was at its
   // end (deliveries waiting on it may go now).
   RowsWritten write(pqxx::work& tx, Ends& ends, const std::map<std::int32_t, std::int64_t>& read_to,
-                    const std::map<std::int32_t, std::string>& last_ids,
-                    std::vector<const ChangeFacts*> changes);
+                    const std::map<std::int32_t, std::string>& last_ids, BatchRows rows);
 
   // On the consumer's loop thread while it is idle: how far it has read,
   // with everything read committed. Does not block on I/O.

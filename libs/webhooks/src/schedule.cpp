@@ -7,8 +7,6 @@
 
 namespace millrace::webhooks {
 
-namespace {
-
 Millis parse_duration(std::string_view text) {
   std::int64_t n = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
@@ -24,8 +22,6 @@ Millis parse_duration(std::string_view text) {
   throw std::invalid_argument("\"" + std::string(text) +
                               "\" has no unit: use ms, s, m, h or d (e.g. 30s)");
 }
-
-}  // namespace
 
 RetrySchedule parse_schedule(std::string_view text) {
   RetrySchedule schedule;

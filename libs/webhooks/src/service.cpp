@@ -46,6 +46,7 @@ class Dispatcher {
     rules_.lease_ms = 2 * config.timeout_ms + 10000;
     rules_.max_per_claim = static_cast<int>(config.max_per_claim);
     rules_.user_agent = "millrace-webhooks/1";
+    rules_.source_prefix.clear();  // set by each worker from its connection
     rules_.now_s = [] {
       return std::chrono::duration_cast<std::chrono::seconds>(
                  std::chrono::system_clock::now().time_since_epoch())
@@ -160,13 +161,15 @@ class Dispatcher {
 
   void run_worker(std::int64_t index) {
     const std::string who = "webhooks.worker" + std::to_string(index);
-    detail::PgQueue queue(config_.stream.pg, "millrace-webhooks", mark_scope());
+    detail::PgQueue queue(config_.stream.pg, "millrace-webhooks", mark_scope(),
+                          rules_.max_rate_pause);
     auto sender = detail::make_curl_sender(
         {milliseconds(config_.timeout_ms), config_.allow_private, rules_.user_agent});
     std::mt19937_64 rng{std::random_device{}()};
     std::uniform_real_distribution<double> unit(0.0, 1.0);
     auto rules = rules_;
     rules.unit_random = [&] { return unit(rng); };
+    rules.pause = [this](milliseconds d) { return pause(d); };
     if (index == 0) {
       // The consumer prepares the schema too; whichever comes first
       // migrates, if the role may, and both wait for the owner's if not.
@@ -187,6 +190,9 @@ class Dispatcher {
       wake_.wait(lock, [this] { return stopping_.load() || schema_ready_.load(); });
     }
     guarded(who, [&] {
+      if (rules.source_prefix.empty()) {
+        rules.source_prefix = detail::source_prefix(config_.cloudevents_source, queue.database());
+      }
       const auto seen = wakeups_.load();
       rules.schedule = config_.reloaded_schedule.value_or(config_.schedule);  // a SIGHUP's
       const auto claim = queue.claim(rules.lease_ms, rules.max_per_claim);
@@ -198,6 +204,11 @@ class Dispatcher {
       if (claim->more) pass_look();
       const auto result = detail::deliver_claim(*claim, queue, *sender, rules, stopping_);
       probe_.claimed(claim->endpoint, result);
+      if (!result.auto_disabled.empty()) {
+        runtime::log_error(who, "endpoint " + std::to_string(claim->endpoint) +
+                                    " disabled: " + result.auto_disabled +
+                                    " (millrace webhooks enable sends its queue again)");
+      }
       if (result.lease_lost) {
         runtime::log_warn(who, "endpoint " + std::to_string(claim->endpoint) +
                                    ": its lease ran out mid-claim; another worker has its queue");
@@ -309,7 +320,7 @@ std::unique_ptr<stream::ConsumerService> make_webhooks(WebhooksConfig webhooks_c
                                           detail::make_kafka_end_offsets(config.stream.kafka)));
   auto& local = service->add(std::make_unique<detail::LocalWake>());
   auto& handler = service->add(std::make_unique<detail::IngestHandler>(
-      config.stream.group, config.stream.kafka.topic, marks, local));
+      config.stream.group, config.stream.kafka.topic, marks, local, config.cloudevents_source));
   service->consume(config.stream, handler);
   // Started once the consumer runs; stopped first, after the requests in
   // flight, so the consumer's last batch still commits.

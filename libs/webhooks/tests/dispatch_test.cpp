@@ -1,5 +1,6 @@
 #include "dispatch.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <deque>
 #include <map>
@@ -39,15 +40,26 @@ class FakeQueue final : public Queue {
   // Lost at this record_and_continue() call (1: the first), not before.
   std::size_t lease_lost_at_continue = 0;
   std::optional<Claim> claim(std::int64_t, int) override { return std::nullopt; }
-  bool record(const Claim&, std::span<const Recorded> rs, std::int64_t, bool release) override {
-    if (!lease_held) return false;
+  // The rate limiter's state each store brought.
+  std::vector<RateWait> rates;
+  // A failure stored disables the endpoint, saying this.
+  std::string disables;
+  Stored record(const Claim&, std::span<const Recorded> rs, std::int64_t, bool release,
+                RateWait rate) override {
+    if (!lease_held) return {};
     store(rs);
+    rates.push_back(rate);
     if (release) ++released;
-    return true;
+    const bool failed = std::any_of(rs.begin(), rs.end(), [](const Recorded& r) {
+      return r.decision.verdict != Verdict::kDelivered;
+    });
+    return {true, failed ? disables : ""};
   }
   std::optional<std::vector<Delivery>> record_and_continue(const Claim&,
                                                            std::span<const Recorded> rs,
-                                                           std::int64_t, int max) override {
+                                                           std::int64_t, int max,
+                                                           RateWait rate) override {
+    rates.push_back(rate);
     continue_max.push_back(max);
     if (continue_max.size() == lease_lost_at_continue) lease_held = false;
     if (!lease_held) return std::nullopt;
@@ -78,7 +90,11 @@ Delivery delivery_of(int i) {
 const std::string kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 Claim claim_of(int deliveries) {
-  Claim c{7, "https://hooks.example.com/in", {kSecret}, 42, true, false, {}};
+  Claim c;
+  c.endpoint = 7;
+  c.url = "https://hooks.example.com/in";
+  c.secrets = {kSecret};
+  c.lease = 42;
   for (int i = 1; i <= deliveries; ++i) c.deliveries.push_back(delivery_of(i));
   return c;
 }
@@ -89,6 +105,7 @@ DispatchRules rules() {
   r.user_agent = "test";
   r.now_s = [] { return std::int64_t{1700000000}; };
   r.unit_random = [] { return 0.5; };
+  r.pause = [](std::chrono::milliseconds) { return false; };
   return r;
 }
 
@@ -259,8 +276,73 @@ TEST_CASE("a rotated endpoint's requests carry both signatures") {
   auto claim = claim_of(1);
   const auto fresh = new_secret();
   claim.secrets = {fresh, kSecret};
-  const auto post = make_post(claim, claim.deliveries[0], 1700000000, "test");
+  const auto post = make_post(claim, claim.deliveries[0], 1700000000, rules());
   std::map<std::string, std::string> h(post.headers.begin(), post.headers.end());
   CHECK(verify(h["webhook-signature"], fresh, "change-1", 1700000000, post.body));
   CHECK(verify(h["webhook-signature"], kSecret, "change-1", 1700000000, post.body));
+}
+
+TEST_CASE("a rate-limited claim spaces its requests, and gives the queue up when the next is far") {
+  ScriptedSender sender;
+  FakeQueue queue;
+  std::atomic<bool> stopping{false};
+  auto claim = claim_of(20);
+  claim.rate_limit = 10;  // one every 100 ms
+  auto r = rules();
+  r.max_rate_pause = 450ms;
+  std::vector<std::chrono::milliseconds> waits;
+  // Not slept: each wait is asked from the last request's turn on.
+  r.pause = [&](std::chrono::milliseconds d) {
+    waits.push_back(d);
+    return false;
+  };
+  const auto result = deliver_claim(claim, queue, sender, r, stopping);
+  // Turns at 0, 100, 200, 300 and 400 ms; the sixth, at 500, is further than
+  // the pause allowed.
+  CHECK(sender.posts.size() == 5);
+  CHECK(result.paced);
+  REQUIRE(waits.size() == 4);
+  for (std::size_t i = 0; i < waits.size(); ++i) {
+    CHECK(waits[i] > std::chrono::milliseconds(100 * (i + 1) - 20));
+    CHECK(waits[i] <= std::chrono::milliseconds(100 * (i + 1)));
+  }
+  CHECK(queue.released == 1);
+  // The next turn is stored with the outcomes, for the next claim.
+  REQUIRE(!queue.rates.empty());
+  REQUIRE(queue.rates.back().has_value());
+  CHECK(*queue.rates.back() > 400ms);
+  CHECK(*queue.rates.back() <= 500ms);
+}
+
+TEST_CASE("a claim without a rate limit leaves the limiter's state alone") {
+  ScriptedSender sender;
+  FakeQueue queue;
+  std::atomic<bool> stopping{false};
+  deliver_claim(claim_of(3), queue, sender, rules(), stopping);
+  CHECK(sender.posts.size() == 3);
+  REQUIRE(!queue.rates.empty());
+  for (const auto& rate : queue.rates) CHECK(!rate.has_value());
+}
+
+TEST_CASE("a claim brings a rate limit's wait from the last one") {
+  ScriptedSender sender;
+  FakeQueue queue;
+  std::atomic<bool> stopping{false};
+  auto claim = claim_of(1);
+  claim.rate_limit = 1;
+  claim.rate_wait = 2000ms;  // beyond the pause: nothing is sent
+  const auto result = deliver_claim(claim, queue, sender, rules(), stopping);
+  CHECK(sender.posts.empty());
+  CHECK(result.paced);
+}
+
+TEST_CASE("a failure that disables the endpoint for failing too long is reported") {
+  ScriptedSender sender;
+  sender.answers = {{500, "boom", std::nullopt}};
+  FakeQueue queue;
+  queue.disables = "failing since 2026-11-23T00:00:00Z, longer than 432000 s";
+  std::atomic<bool> stopping{false};
+  const auto result = deliver_claim(claim_of(2), queue, sender, rules(), stopping);
+  CHECK(sender.posts.size() == 1);
+  CHECK(result.auto_disabled == queue.disables);
 }

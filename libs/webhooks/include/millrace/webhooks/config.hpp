@@ -34,6 +34,9 @@ struct WebhooksConfig {
   std::int64_t poll_ms = 1000;
   std::int64_t max_per_claim = 100;
   std::int64_t keep_delivered_h = 168;
+  // CloudEvents' source is this, "/", and the change's table; empty:
+  // "/millrace/<the database>".
+  std::string cloudevents_source;
 
   RetrySchedule schedule;  // derived by validate()
   // The schedule as SIGHUP last set it (register_options marks
