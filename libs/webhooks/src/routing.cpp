@@ -99,8 +99,8 @@ Routes route(const std::vector<Subscription>& subscriptions,
         attributes = attributes_of(change, source_prefix);
         data = change.IsObject() ? &change : nullptr;
       }
-      return {attributes->id, attributes->source, attributes->type, attributes->subject,
-              attributes->time, data};
+      return {attributes->id,      attributes->source, attributes->type,
+              attributes->subject, attributes->time,   data};
     };
     for (const auto& s : subscriptions) {
       const bool mine = c.audience.empty() || c.audience == "webhooks:" + std::to_string(s.id);

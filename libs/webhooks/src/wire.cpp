@@ -182,14 +182,11 @@ Wire render(Format format, std::string_view stored_body, std::string_view source
     wire.body = cloudevent_json(a, *data);
     return wire;
   }
-  wire.headers = {{"content-type", "application/json"},
-                  {"ce-specversion", "1.0"},
-                  {"ce-id", header_value(a.id)},
-                  {"ce-source", header_value(a.source)},
-                  {"ce-type", header_value(a.type)},
-                  {"ce-subject", header_value(a.subject)},
-                  {"ce-time", header_value(a.time)},
-                  {"ce-dataschema", std::string(kDataSchema)}};
+  wire.headers = {
+      {"content-type", "application/json"}, {"ce-specversion", "1.0"},
+      {"ce-id", header_value(a.id)},        {"ce-source", header_value(a.source)},
+      {"ce-type", header_value(a.type)},    {"ce-subject", header_value(a.subject)},
+      {"ce-time", header_value(a.time)},    {"ce-dataschema", std::string(kDataSchema)}};
   wire.body = *data;
   return wire;
 }

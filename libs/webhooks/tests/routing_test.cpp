@@ -13,9 +13,9 @@ namespace {
 
 ChangeFacts change(const std::string& table, const std::string& op, const std::string& after,
                    const std::string& audience = "") {
-  const std::string value = R"({"id":"00000000000000AA-00000001","op":")" + op +
-                            R"(","table":")" + table + R"(","key":{"id":1},"before":null,"after":)" +
-                            after + R"(,"source":{"lsn":"0/AA","xid":1,"commit_time":)" +
+  const std::string value = R"({"id":"00000000000000AA-00000001","op":")" + op + R"(","table":")" +
+                            table + R"(","key":{"id":1},"before":null,"after":)" + after +
+                            R"(,"source":{"lsn":"0/AA","xid":1,"commit_time":)" +
                             R"("2026-11-28T07:00:00.000000Z","seq":0}})";
   auto read = read_change(value);
   REQUIRE(std::holds_alternative<ChangeFacts>(read));
@@ -89,10 +89,10 @@ TEST_CASE("an endpoint whose stored filter is broken gets nothing, and counts it
 
 TEST_CASE("a filter reads the CloudEvents source and subject of the change") {
   const auto c = change("public.sales", "c", R"({"id":1})");
-  const auto by_source = subscription(
-      1, {}, {},
-      R"({"advancedFilters":[{"operatorType":"StringEndsWith","key":"source",)"
-      R"("values":["/db/public.sales"]}]})");
+  const auto by_source =
+      subscription(1, {}, {},
+                   R"({"advancedFilters":[{"operatorType":"StringEndsWith","key":"source",)"
+                   R"("values":["/db/public.sales"]}]})");
   const auto by_subject = subscription(2, {}, {}, R"({"subjectEndsWith":"/1"})");
   const auto routes = route({by_source, by_subject}, {&c}, {0}, "/millrace/db");
   CHECK(routes.endpoints[0] == std::vector<std::int64_t>{1, 2});
