@@ -55,8 +55,13 @@ int cmd_api_grant(const std::vector<std::string>& args) {
                 names(api::reader_relations()).c_str());
   }
   if (!admin.empty()) {
-    std::printf("%s: USAGE on schema %s; SELECT, INSERT, UPDATE, DELETE on %s\n", admin.c_str(),
+    std::printf("%s: USAGE on schema %s; SELECT, INSERT, UPDATE, DELETE on %s", admin.c_str(),
                 pg.schema.c_str(), names(api::admin_relations()).c_str());
+    for (const auto& g : api::admin_webhook_grants()) {
+      std::printf("; %s on %s%s", g.privileges.c_str(), g.relation.c_str(),
+                  g.sequence ? " (and its id sequence)" : "");
+    }
+    std::printf("; EXECUTE on %s\n", std::string(api::kRotateSecretFunction).c_str());
   }
   return 0;
 }

@@ -2,9 +2,10 @@
 # integration.api-schemathesis: schemathesis (pinned below; scripts/bootstrap
 # installs it into .cache/venv) against a live millrace-api on a schema of
 # its own, with the generated catalog loaded, some aggregates and
-# accounting rows, and the two roles `millrace api grant` makes. Every
-# response must match proto/openapi.yaml and no input may get a 5xx
-# (--checks all); the admin token is sent, so the writes are exercised too.
+# accounting rows, two webhook endpoints (registered through the API) with
+# deliveries, and the two roles `millrace api grant` makes. Every response
+# must match proto/openapi.yaml and no input may get a 5xx (--checks all);
+# the admin token is sent, so the writes and /v1/webhooks are exercised too.
 #
 #   api_schemathesis.sh SOURCE_DIR BUILD_DIR   (MILLRACE_STATE_DIR: the stack)
 set -euo pipefail
@@ -76,7 +77,10 @@ SQL
 "$millrace" api grant --reader "$reader" --admin "$admin" >/dev/null
 
 api_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-MILLRACE_API_ADDR=127.0.0.1:$api_port \
+# Webhook URLs may name loopback: the examples' and the seeded endpoints'
+# (nothing is sent to them; no millrace-webhooks runs). A generated URL's
+# host is still looked up, and one that does not resolve is a 422.
+MILLRACE_API_ADDR=127.0.0.1:$api_port MILLRACE_WEBHOOKS_ALLOW_PRIVATE=true \
   MILLRACE_API_PG=postgresql://$reader:$password@127.0.0.1:$pg_port/millrace \
   MILLRACE_API_ADMIN_PG=postgresql://$admin:$password@127.0.0.1:$pg_port/millrace \
   MILLRACE_API_ADMIN_TOKEN=$token MILLRACE_API_READ_TOKEN="read-$token" \
@@ -89,6 +93,36 @@ for _ in $(seq 1 300); do
 done
 curl -fsS "http://127.0.0.1:$api_port/readyz" >/dev/null
 
+# Endpoints 1 and 2, through the API as a client registers them (the id
+# parameter's example is 1), and deliveries of endpoint 1 in each state, so
+# that reads, pages and replays find rows.
+register() {
+  curl -fsS -X POST -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    "http://127.0.0.1:$api_port/v1/webhooks/endpoints" -d "$1" >"$work/registered.json" || {
+    echo "api_schemathesis: registering a webhook endpoint failed: $1" >&2
+    cat "$logs/$schema.api.log" >&2
+    exit 1
+  }
+  grep -q '"secret":"whsec_' "$work/registered.json" || {
+    echo "api_schemathesis: no secret in $(cat "$work/registered.json")" >&2
+    exit 1
+  }
+}
+register '{"url":"http://127.0.0.1:9/seeded","description":"seeded","tables":["public.products"]}'
+register '{"url":"http://localhost:9/filtered","format":"cloudevents-binary","rate_limit":5,
+  "filter":{"includedEventTypes":["com.millrace.row.updated"],"subjectBeginsWith":"public.",
+  "advancedFilters":[{"operatorType":"NumberGreaterThan","key":"data.after.discount","value":50}]}}'
+psql -X -q -v ON_ERROR_STOP=1 "$MILLRACE_PG" >/dev/null <<SQL
+SET search_path TO $schema;
+INSERT INTO webhook_deliveries (endpoint_id, change_id, body, committed_at, status, attempts,
+    last_attempt_at, last_status, last_error, delivered_at)
+  SELECT 1, lpad(to_hex(n), 16, '0') || '-00000001', '{}', now(), s, a, now(), st, e,
+         CASE WHEN s = 'delivered' THEN now() END
+  FROM (VALUES (1, 'delivered', 1, 200, NULL), (2, 'failed', 8, 503, 'HTTP 503'),
+               (3, 'failed', 8, NULL, 'connection refused'), (4, 'pending', 0, NULL, NULL))
+       AS d(n, s, a, st, e);
+SQL
+
 # Reads need a token here too (the admin token, which schemathesis sends,
 # also reads), so the reads' 401 path is part of the contract checked.
 # /v1/stream stays open (Server-Sent Events): a request/response fuzzer
@@ -97,7 +131,11 @@ curl -fsS "http://127.0.0.1:$api_port/readyz" >/dev/null
 # with another worker's PUT of the same key), a fixed seed, and a bounded
 # number of examples per operation: a few minutes on two cores.
 status=0
-"$st" --no-color run "$src/proto/openapi.yaml" \
+# api_schemathesis.toml: what schema-valid data may be refused for (422),
+# where the contract cannot say it (a URL's host must resolve, the filter
+# must be one Event Grid takes).
+"$st" --no-color --config-file "$src/tests/integration/api_schemathesis.toml" \
+  run "$src/proto/openapi.yaml" \
   --url "http://127.0.0.1:$api_port" \
   --header "Authorization: Bearer $token" \
   --checks all \

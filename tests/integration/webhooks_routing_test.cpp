@@ -86,9 +86,9 @@ void dump(const Receiver& rx, const std::vector<std::string>& paths, const std::
 
 TEST_CASE("CloudEvents, Event Grid filters, rate limits and auto-disable", "[webhooks-routing]") {
   Pipeline p("it_whr");
-  migrate_with_table(
-      p, "sales (id int PRIMARY KEY, event_type text NOT NULL, category text NOT NULL, "
-         "discount numeric NOT NULL)");
+  migrate_with_table(p,
+                     "sales (id int PRIMARY KEY, event_type text NOT NULL, category text NOT NULL, "
+                     "discount numeric NOT NULL)");
   {  // Every row version in commit order (each statement commits alone), for the SQL check.
     pqxx::connection c(p.env.pg);
     pqxx::work tx(c);
@@ -102,8 +102,9 @@ TEST_CASE("CloudEvents, Event Grid filters, rate limits and auto-disable", "[web
         "ELSE INSERT INTO sales_log (op, id, event_type, category, discount) VALUES "
         "(CASE TG_OP WHEN 'INSERT' THEN 'c' ELSE 'u' END, NEW.id, NEW.event_type, NEW.category, "
         "NEW.discount); END IF; RETURN NULL; END $$");
-    tx.exec("CREATE TRIGGER sales_log AFTER INSERT OR UPDATE OR DELETE ON sales "
-            "FOR EACH ROW EXECUTE FUNCTION log_sale()");
+    tx.exec(
+        "CREATE TRIGGER sales_log AFTER INSERT OR UPDATE OR DELETE ON sales "
+        "FOR EACH ROW EXECUTE FUNCTION log_sale()");
     tx.commit();
   }
   ChangeFeedRig rig(p, {"sales"});
@@ -119,8 +120,8 @@ TEST_CASE("CloudEvents, Event Grid filters, rate limits and auto-disable", "[web
   }
   endpoint["/structured"] = add_endpoint(p, rx.url("/structured"), secret["/structured"],
                                          {"--format", "cloudevents-structured"});
-  endpoint["/binary"] = add_endpoint(p, rx.url("/binary"), secret["/binary"],
-                                     {"--format", "cloudevents-binary"});
+  endpoint["/binary"] =
+      add_endpoint(p, rx.url("/binary"), secret["/binary"], {"--format", "cloudevents-binary"});
   // An Event Grid subscription's filter, pasted as the portal shows it
   // (a file holding the subscription's properties).
   const std::string filter_file = p.log_dir + "/" + p.topic + ".sales-filter.json";
@@ -160,9 +161,10 @@ TEST_CASE("CloudEvents, Event Grid filters, rate limits and auto-disable", "[web
   // 160 inserts, updates that move discounts across 50 and categories
   // in and out, and deletes: each statement its own transaction.
   std::mt19937 rng(20261128);
-  const std::vector<std::string> categories = {"Kitchen", "garden", "Toys", "GARDEN", "Kitchenware"};
-  const std::vector<std::string> discounts = {"0", "49.99", "50", "50.0001", "51", "75.5",
-                                              "100", "12345678901234567890.5"};
+  const std::vector<std::string> categories = {"Kitchen", "garden", "Toys", "GARDEN",
+                                               "Kitchenware"};
+  const std::vector<std::string> discounts = {"0",  "49.99", "50",  "50.0001",
+                                              "51", "75.5",  "100", "12345678901234567890.5"};
   {
     pqxx::connection c(p.env.pg);
     const auto one = [&](const std::string& statement) {
@@ -209,8 +211,8 @@ TEST_CASE("CloudEvents, Event Grid filters, rate limits and auto-disable", "[web
     REQUIRE(
         eventually([&] { return rx.accepted_ids(path).size() >= all_ids.size(); }, seconds(240)));
   }
-  REQUIRE(eventually([&] { return rx.accepted_ids("/sales").size() >= wanted.size(); },
-                     seconds(120)));
+  REQUIRE(
+      eventually([&] { return rx.accepted_ids("/sales").size() >= wanted.size(); }, seconds(120)));
 
   // The failing endpoint is disabled once it has failed for 3 s, with a log
   // line and a metric; its deliveries wait.
@@ -218,7 +220,7 @@ TEST_CASE("CloudEvents, Event Grid filters, rate limits and auto-disable", "[web
   REQUIRE(eventually(
       [&] {
         return sql_count(p, "SELECT count(*) FROM webhook_endpoints WHERE id = " + failing +
-                            " AND NOT active AND disabled_reason LIKE 'failing since %'") == 1;
+                                " AND NOT active AND disabled_reason LIKE 'failing since %'") == 1;
       },
       seconds(120)));
   REQUIRE(eventually(
@@ -231,8 +233,8 @@ TEST_CASE("CloudEvents, Event Grid filters, rate limits and auto-disable", "[web
   // Nothing lost: every change is still there for it, pending or failed.
   REQUIRE(eventually(
       [&] {
-        return sql_count(p, "SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = " + failing +
-                            " AND status IN ('pending', 'failed')") ==
+        return sql_count(p, "SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = " +
+                                failing + " AND status IN ('pending', 'failed')") ==
                static_cast<std::int64_t>(all_ids.size());
       },
       seconds(60)));
@@ -301,19 +303,19 @@ TEST_CASE("CloudEvents, Event Grid filters, rate limits and auto-disable", "[web
       database = c.dbname();
     }
     std::string out;
-    const int rc = run(python,
-                       {std::string(MILLRACE_SOURCE_DIR) + "/tests/integration/cloudevents_check.py",
-                        file, "--secret", "/structured=" + secret["/structured"], "--secret",
-                        "/binary=" + secret["/binary"], "--source",
-                        "/millrace/" + database + "/" + p.schema + ".sales", "--subject-prefix",
-                        p.schema + ".sales/"},
-                       {}, &out);
+    const int rc =
+        run(python,
+            {std::string(MILLRACE_SOURCE_DIR) + "/tests/integration/cloudevents_check.py", file,
+             "--secret", "/structured=" + secret["/structured"], "--secret",
+             "/binary=" + secret["/binary"], "--source",
+             "/millrace/" + database + "/" + p.schema + ".sales", "--subject-prefix",
+             p.schema + ".sales/"},
+            {}, &out);
     INFO(out);
     REQUIRE(rc == 0);
-    CHECK_THAT(out, Catch::Contains("/structured: " + std::to_string(
-                                                          rx.requests("/structured").size()) +
+    CHECK_THAT(out, Catch::Contains("/structured: " +
+                                    std::to_string(rx.requests("/structured").size()) + " events"));
+    CHECK_THAT(out, Catch::Contains("/binary: " + std::to_string(rx.requests("/binary").size()) +
                                     " events"));
-    CHECK_THAT(out, Catch::Contains("/binary: " +
-                                    std::to_string(rx.requests("/binary").size()) + " events"));
   }
 }

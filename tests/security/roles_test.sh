@@ -94,6 +94,15 @@ start api reader MILLRACE_API_ADDR=127.0.0.1:$api_port MILLRACE_API_PG="$(url re
   MILLRACE_API_ADMIN_PG="$(url admin)" MILLRACE_API_ADMIN_TOKEN=$token \
   MILLRACE_REDIS_URL=
 
+# The events go in once the change feed streams: written before its slot
+# exists, their rows would never reach the change topic, and no webhook
+# delivery could follow.
+for _ in $(seq 1 600); do
+  grep -q "streaming slot" "$logs/$name.changefeed.log" 2>/dev/null && break
+  sleep 0.2
+done
+grep -q "streaming slot" "$logs/$name.changefeed.log" ||
+  { tail -n 20 "$logs/$name.changefeed.log" >&2; fail "the change feed did not stream"; }
 as_owner produce --count 1000 --bad-ratio 0.05
 
 owner_sql() { psql -X -At "$(url owner)" -c "$1"; }
@@ -104,10 +113,10 @@ accounted() {
 for group in "${name}_sink" "${name}_agg" "${name}_arch"; do
   for _ in $(seq 1 600); do
     [[ $(accounted "$group") == t ]] && break
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || { tail -5 "$logs/$name".*.log >&2; fail "a service exited"; }; done
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null || { tail -n 5 "$logs/$name".*.log >&2; fail "a service exited"; }; done
     sleep 0.2
   done
-  [[ $(accounted "$group") == t ]] || { tail -20 "$logs/$name".*.log >&2; fail "$group did not account for 1,000 events"; }
+  [[ $(accounted "$group") == t ]] || { tail -n 20 "$logs/$name".*.log >&2; fail "$group did not account for 1,000 events"; }
   echo "roles_test: $group consumed and accounted for all 1,000 events with its own role"
 done
 for _ in $(seq 1 600); do
@@ -115,10 +124,10 @@ for _ in $(seq 1 600); do
   sleep 0.2
 done
 [[ $(owner_sql "SELECT count(*) > 0 FROM $name.webhook_deliveries") == t ]] ||
-  { tail -20 "$logs/$name.webhooks.log" "$logs/$name.changefeed.log" >&2; fail "no webhook delivery was enqueued"; }
+  { tail -n 20 "$logs/$name.webhooks.log" "$logs/$name.changefeed.log" >&2; fail "no webhook delivery was enqueued"; }
 echo "roles_test: millrace-webhooks enqueued deliveries with its own role"
 [[ $(redis-cli -u "$MILLRACE_REDIS_URL" --scan --pattern "$name:*" | head -1) != "" ]] ||
-  { tail -20 "$logs/$name.cache.log" >&2; fail "the cache wrote nothing to Redis"; }
+  { tail -n 20 "$logs/$name.cache.log" >&2; fail "the cache wrote nothing to Redis"; }
 echo "roles_test: millrace-cache seeded Redis with its own role"
 curl -fsS "http://127.0.0.1:$api_port/v1/views/hourly_sales" >/dev/null ||
   fail "the API (reader role) did not answer a view"

@@ -14,11 +14,12 @@ void register_options(core::OptionSet& o, ApiConfig& c) {
   // No fallback to MILLRACE_PG: the admin writes stay off until a role is
   // named for them.
   o.add_string("admin-pg", "MILLRACE_API_ADMIN_PG", &c.admin_pg_dsn,
-               "PostgreSQL conninfo or URI of the admin writes' role (empty: POST, PUT and "
-               "DELETE answer 503)");
+               "PostgreSQL conninfo or URI of the admin writes' role, which /v1/webhooks uses "
+               "too (empty: POST, PUT, DELETE and /v1/webhooks answer 503)");
   o.add_env_fallback("admin-pg", "MILLRACE_API_ADMIN_PG_DSN", "set MILLRACE_API_ADMIN_PG instead");
   o.add_string("admin-token", "MILLRACE_API_ADMIN_TOKEN", &c.admin_token,
-               "Bearer token the admin writes require (empty: they answer 503)",
+               "Bearer token the admin writes and /v1/webhooks require (empty: they answer "
+               "503)",
                core::OptionSet::Shown::kSecret);
   o.add_string("read-token", "MILLRACE_API_READ_TOKEN", &c.read_token,
                "Bearer token the reads require (the dashboard asks for it once and keeps a "
@@ -28,6 +29,9 @@ void register_options(core::OptionSet& o, ApiConfig& c) {
   o.add_bool("allow-open", "MILLRACE_API_ALLOW_OPEN", &c.allow_open,
              "Serve the reads without a token on an address beyond loopback (behind a proxy "
              "that authenticates)");
+  o.add_bool("allow-private-webhooks", "MILLRACE_WEBHOOKS_ALLOW_PRIVATE", &c.allow_private_webhooks,
+             "Let /v1/webhooks/endpoints register URLs on loopback and private addresses "
+             "(refused otherwise, against server-side request forgery)");
   httpd::register_tls_options(o, c.tls, "MILLRACE_API");
   o.add_int("http-threads", "MILLRACE_API_HTTP_THREADS", &c.http_threads,
             "HTTP event-loop threads; each serves any number of connections", 1, 256);

@@ -21,6 +21,20 @@ std::vector<std::string> admin_relations() {
   return {"categories", "products"};
 }
 
+std::vector<RelationGrant> admin_webhook_grants() {
+  // Every column but the secrets: a new one is set through
+  // millrace_webhook_rotate_secret, which runs as the owner.
+  return {{"webhook_endpoints",
+           "SELECT (id, url, description, previous_secret_until, tables, ops, active, "
+           "disabled_reason, disabled_at, created_at, lease_token, lease_until, lease_pid, "
+           "ordering, format, filter, rate_limit, rate_next_at, disable_after, failing_since), "
+           "INSERT, UPDATE",
+           false},
+          {"webhook_endpoints_id_seq", "USAGE", true},
+          {"webhook_deliveries", "SELECT, UPDATE", false},
+          {"webhook_filtered", "SELECT", false}};
+}
+
 void grant(pqxx::connection& conn, const std::string& schema, const std::string& reader,
            const std::string& admin) {
   try {
@@ -42,6 +56,12 @@ void grant(pqxx::connection& conn, const std::string& schema, const std::string&
     if (!admin.empty()) {
       tx.exec("GRANT SELECT, INSERT, UPDATE, DELETE ON " + list(admin_relations()) + " TO " +
               tx.quote_name(admin));
+      for (const auto& g : admin_webhook_grants()) {
+        tx.exec("GRANT " + g.privileges + " ON " + (g.sequence ? "SEQUENCE " : "") +
+                list({g.relation}) + " TO " + tx.quote_name(admin));
+      }
+      tx.exec("GRANT EXECUTE ON FUNCTION " + tx.quote_name(schema) + "." +
+              std::string(kRotateSecretFunction) + " TO " + tx.quote_name(admin));
     }
     tx.commit();
   } catch (const std::exception&) {

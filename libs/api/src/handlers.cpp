@@ -1,6 +1,5 @@
 #include "handlers.hpp"
 
-#include <charconv>
 #include <optional>
 #include <utility>
 
@@ -29,11 +28,7 @@ httpd::Reply body_reply(int status, std::string body, std::string_view content_t
 // A positive sku from a path segment; nullopt for anything else (which no
 // product can have).
 std::optional<std::int64_t> parse_sku(std::string_view text) {
-  std::int64_t sku = 0;
-  if (text.empty() || text.front() < '0' || text.front() > '9') return std::nullopt;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), sku);
-  if (ec != std::errc() || end != text.data() + text.size() || sku <= 0) return std::nullopt;
-  return sku;
+  return parse_id(text);
 }
 
 // Whether a key can name a stored row of `table`: any other has none to read or delete.

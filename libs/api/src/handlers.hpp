@@ -30,8 +30,8 @@ struct Call {
   const httpd::Request& request;
   const RouterState& state;
   std::string_view path;  // the problems' instance
-  // The path's last segment: still percent-encoded on a route taken as is,
-  // decoded on a resource.
+  // The segment the path's parameter matched: still percent-encoded on a
+  // route taken as is, decoded on a resource.
   std::string_view key;
   Reading reading;
   ViewParams params;
@@ -58,6 +58,10 @@ namespace handlers {
 // Resolves.
 std::variant<httpd::Reply, Reading> named_view(std::string_view path, std::string_view key);
 std::variant<httpd::Reply, Reading> accounting(std::string_view path, std::string_view key);
+// A webhook endpoint's id (404 unless a whole number from 1); its
+// deliveries' also take limit, status and before.
+std::variant<httpd::Reply, Reading> webhook_endpoint(std::string_view path, std::string_view key);
+std::variant<httpd::Reply, Reading> webhook_deliveries(std::string_view path, std::string_view key);
 
 // Taken as is.
 Routed dashboard(const Call& call);
@@ -82,6 +86,16 @@ template <catalog::Table kTable>
 Routed replace(const Call& call);
 template <catalog::Table kTable>
 Routed remove(const Call& call);
+// /v1/webhooks/endpoints (webhook_routes.cpp).
+Routed list_webhook_endpoints(const Call& call);
+Routed create_webhook_endpoint(const Call& call);
+Routed read_webhook_endpoint(const Call& call);
+Routed update_webhook_endpoint(const Call& call);
+Routed disable_webhook_endpoint(const Call& call);
+Routed enable_webhook_endpoint(const Call& call);
+Routed rotate_webhook_secret(const Call& call);
+Routed list_webhook_deliveries(const Call& call);
+Routed replay_webhook_deliveries(const Call& call);
 
 }  // namespace handlers
 

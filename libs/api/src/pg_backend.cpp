@@ -2,6 +2,7 @@
 
 #include "millrace/catalog/json.hpp"
 #include "millrace/core/overloaded.hpp"
+#include "millrace/webhooks/admin.hpp"
 #include "query.hpp"
 
 namespace millrace::api {
@@ -92,6 +93,68 @@ void Session::fail(std::string_view context) {
   }
 }
 
+void refuse_values(const pqxx::sql_error& e) {
+  std::string_view first(e.what());
+  first = first.substr(0, first.find('\n'));
+  if (first.starts_with("ERROR:")) first.remove_prefix(6);
+  while (!first.empty() && first.front() == ' ') first.remove_prefix(1);
+  throw std::invalid_argument("PostgreSQL refused the values: " + std::string(first));
+}
+
+Session& PgWebhookAdmin::admin() {
+  if (admin_ == nullptr) {
+    throw core::InfraError(core::FailureClass::kFatal,
+                           "webhook endpoints need the admin connection (MILLRACE_API_ADMIN_PG)");
+  }
+  return *admin_;
+}
+
+webhooks::AddedEndpoint PgWebhookAdmin::add(const webhooks::NewEndpoint& endpoint) {
+  return admin().with_refusals("adding a webhook endpoint", [&](pqxx::connection& c) {
+    return webhooks::add_endpoint(c, endpoint, allow_private_);
+  });
+}
+
+void PgWebhookAdmin::update(std::int64_t endpoint, const webhooks::EndpointChange& change) {
+  admin().with_refusals("updating a webhook endpoint", [&](pqxx::connection& c) {
+    webhooks::update_endpoint(c, endpoint, change, allow_private_);
+  });
+}
+
+std::vector<webhooks::Endpoint> PgWebhookAdmin::endpoints(std::optional<std::int64_t> endpoint) {
+  return admin().with_refusals("reading webhook endpoints", [&](pqxx::connection& c) {
+    return webhooks::read_endpoints(c, endpoint);
+  });
+}
+
+void PgWebhookAdmin::set_active(std::int64_t endpoint, bool active, const std::string& reason) {
+  admin().with_refusals(
+      active ? "enabling a webhook endpoint" : "disabling a webhook endpoint",
+      [&](pqxx::connection& c) { webhooks::set_active(c, endpoint, active, reason); });
+}
+
+std::string PgWebhookAdmin::rotate_secret(std::int64_t endpoint, std::chrono::seconds overlap,
+                                          const std::string& secret) {
+  return admin().with_refusals("rotating a webhook secret", [&](pqxx::connection& c) {
+    return webhooks::rotate_secret(c, endpoint, overlap, secret);
+  });
+}
+
+std::vector<webhooks::DeliveryRecord> PgWebhookAdmin::deliveries(
+    std::int64_t endpoint, bool failed_only, std::int64_t limit,
+    std::optional<std::int64_t> before) {
+  return admin().with_refusals("reading webhook deliveries", [&](pqxx::connection& c) {
+    return webhooks::read_deliveries(c, endpoint, failed_only, limit, before);
+  });
+}
+
+std::int64_t PgWebhookAdmin::replay(std::int64_t endpoint,
+                                    const std::optional<std::string>& since) {
+  return admin().with_refusals("replaying webhook deliveries", [&](pqxx::connection& c) {
+    return webhooks::replay_failed(c, endpoint, since);
+  });
+}
+
 std::optional<std::string> PgReads::category(std::string_view name) {
   return reader_.with("reading category", [&](pqxx::connection& c) -> std::optional<std::string> {
     pqxx::read_transaction tx(c);
@@ -124,8 +187,11 @@ std::optional<std::string> PgReads::product(std::int64_t sku) {
   });
 }
 
-PgBackend::PgBackend(std::unique_ptr<Session> reader, std::unique_ptr<Session> admin)
-    : reader_(std::move(reader)), admin_(std::move(admin)) {}
+PgBackend::PgBackend(std::unique_ptr<Session> reader, std::unique_ptr<Session> admin,
+                     bool allow_private_webhooks)
+    : reader_(std::move(reader)),
+      admin_(std::move(admin)),
+      webhooks_(admin_.get(), allow_private_webhooks) {}
 
 Rows PgBackend::read(const ViewQuery& q) {
   return reader_->with("reading " + std::string(q.view->name), [&](pqxx::connection& c) {

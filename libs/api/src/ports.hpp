@@ -6,13 +6,16 @@
 // worker, used by one thread at a time. Every method throws
 // core::InfraError when the database cannot answer.
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "millrace/catalog/reads.hpp"
 #include "millrace/catalog/records.hpp"
+#include "millrace/webhooks/admin.hpp"
 #include "render.hpp"
 #include "views.hpp"
 
@@ -40,6 +43,37 @@ struct WriteResult {
   std::string detail;  // 409: why
 };
 
+// /v1/webhooks/endpoints: webhooks/admin.hpp's operations on the admin
+// connection, with the API's setting of which URLs may be registered. Each
+// throws as those do: webhooks::NotFound for an endpoint that is not there,
+// std::invalid_argument for a request that cannot be done (the message says
+// why), core::InfraError when the database cannot answer.
+class WebhookAdmin {
+ public:
+  virtual ~WebhookAdmin() = default;
+
+  virtual webhooks::AddedEndpoint add(const webhooks::NewEndpoint& endpoint) = 0;
+  virtual void update(std::int64_t endpoint, const webhooks::EndpointChange& change) = 0;
+  // Every endpoint, or the one asked for.
+  virtual std::vector<webhooks::Endpoint> endpoints(std::optional<std::int64_t> endpoint) = 0;
+  virtual void set_active(std::int64_t endpoint, bool active, const std::string& reason) = 0;
+  // The new secret (`secret`, or a new one when empty).
+  virtual std::string rotate_secret(std::int64_t endpoint, std::chrono::seconds overlap,
+                                    const std::string& secret) = 0;
+  // Newest first, at most `limit`, with ids below `before`.
+  virtual std::vector<webhooks::DeliveryRecord> deliveries(std::int64_t endpoint, bool failed_only,
+                                                           std::int64_t limit,
+                                                           std::optional<std::int64_t> before) = 0;
+  // How many failed deliveries went back to the queue; `since` a
+  // timestamptz literal.
+  virtual std::int64_t replay(std::int64_t endpoint, const std::optional<std::string>& since) = 0;
+
+ protected:
+  WebhookAdmin() = default;
+  WebhookAdmin(const WebhookAdmin&) = default;
+  WebhookAdmin& operator=(const WebhookAdmin&) = default;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -57,6 +91,8 @@ class Backend {
   virtual WriteResult put(const catalog::Record& record) = 0;
   // DELETE.
   virtual WriteResult remove(catalog::Table table, const std::string& key) = 0;
+  // The webhook endpoints, on the admin connection too.
+  virtual WebhookAdmin& webhooks() = 0;
 
  protected:
   Backend() = default;

@@ -66,12 +66,8 @@ std::optional<unsigned> digits(std::string_view text, std::size_t pos, std::size
 }
 
 std::optional<std::int64_t> parse_limit(std::string_view v) {
-  std::int64_t n = 0;
-  if (v.empty() || v.front() < '0' || v.front() > '9') return std::nullopt;
-  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-  if (ec != std::errc() || end != v.data() + v.size() || n < 1 || n > kMaxLimit) {
-    return std::nullopt;
-  }
+  const auto n = parse_id(v);
+  if (!n || *n > kMaxLimit) return std::nullopt;
   return n;
 }
 
@@ -257,6 +253,14 @@ std::string timestamptz_literal(std::int64_t micros) {
   return buf;
 }
 
+std::optional<std::int64_t> parse_id(std::string_view text) {
+  std::int64_t n = 0;
+  if (text.empty() || text.front() < '0' || text.front() > '9') return std::nullopt;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size() || n < 1) return std::nullopt;
+  return n;
+}
+
 std::variant<ViewParams, QueryError> parse_params(std::string_view query, ParamSet allowed) {
   ViewParams out;
   std::vector<std::string> seen;
@@ -273,9 +277,11 @@ std::variant<ViewParams, QueryError> parse_params(std::string_view query, ParamS
       return QueryError{name ? *name : std::string(pair.substr(0, eq)),
                         "malformed percent-encoding"};
     }
-    const bool known = (*name == "limit" && allowed != ParamSet::kNone) ||
-                       ((*name == "from" || *name == "to") && allowed == ParamSet::kWindowed) ||
-                       (*name == "group" && allowed == ParamSet::kGroup);
+    const bool known =
+        (*name == "limit" && allowed != ParamSet::kNone) ||
+        ((*name == "from" || *name == "to") && allowed == ParamSet::kWindowed) ||
+        (*name == "group" && allowed == ParamSet::kGroup) ||
+        ((*name == "status" || *name == "before") && allowed == ParamSet::kDeliveries);
     if (!known) {
       std::string accepted;
       switch (allowed) {
@@ -290,6 +296,9 @@ std::variant<ViewParams, QueryError> parse_params(std::string_view query, ParamS
           break;
         case ParamSet::kGroup:
           accepted = "this resource takes limit and group";
+          break;
+        case ParamSet::kDeliveries:
+          accepted = "this resource takes limit, status and before";
           break;
       }
       return QueryError{*name, "unknown parameter: " + accepted};
@@ -307,6 +316,18 @@ std::variant<ViewParams, QueryError> parse_params(std::string_view query, ParamS
       out.limit = *n;
     } else if (*name == "group") {
       out.group = *value;
+    } else if (*name == "status") {
+      if (*value != "failed" && *value != "all") {
+        return QueryError{"status", "must be failed or all, not \"" + *value + "\""};
+      }
+      out.failed_only = *value == "failed";
+    } else if (*name == "before") {
+      const auto id = parse_id(*value);
+      if (!id) {
+        return QueryError{"before",
+                          "must be a delivery id (a whole number from 1), not \"" + *value + "\""};
+      }
+      out.before = *id;
     } else {
       const auto ts = parse_rfc3339(*value);
       if (!ts) {

@@ -38,6 +38,11 @@ std::optional<std::int64_t> parse_rfc3339(std::string_view text);
 // year 0).
 std::string timestamptz_literal(std::int64_t micros);
 
+// A whole number from 1, in decimal digits only (no sign, no blanks): a
+// sku, a webhook endpoint's or delivery's id. nullopt for anything else,
+// which names no row.
+std::optional<std::int64_t> parse_id(std::string_view text);
+
 // A query parameter that is present but unusable: 400, naming it.
 struct QueryError {
   std::string parameter;
@@ -51,13 +56,18 @@ struct ViewParams {
   std::optional<std::int64_t> from_us;  // window_start >= from
   std::optional<std::int64_t> to_us;    // window_start < to
   std::optional<std::string> group;     // /v1/accounting only
+  // A webhook endpoint's deliveries: status=failed (or all), and before=<id>
+  // for the page after the one that ended at that id.
+  bool failed_only = false;
+  std::optional<std::int64_t> before;
 };
 
 enum class ParamSet : std::uint8_t {
-  kNone,      // no parameter at all
-  kLimit,     // limit
-  kWindowed,  // limit, from, to
-  kGroup,     // limit, group
+  kNone,        // no parameter at all
+  kLimit,       // limit
+  kWindowed,    // limit, from, to
+  kGroup,       // limit, group
+  kDeliveries,  // limit, status, before
 };
 std::variant<ViewParams, QueryError> parse_params(std::string_view query, ParamSet allowed);
 

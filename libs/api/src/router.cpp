@@ -29,6 +29,23 @@ std::optional<httpd::Reply> unless_json_body(const httpd::Request& req) {
   return std::nullopt;
 }
 
+// 415 for a body the operation does not take as sent.
+std::optional<httpd::Reply> unless_body_taken(const httpd::Request& req, const Operation& op) {
+  switch (op.body) {
+    case Body::kNone:
+      return std::nullopt;
+    case Body::kJson:
+      return unless_json_body(req);
+    case Body::kOptionalJson:
+      // A body said to be something else is refused before it is read; one
+      // sent without a Content-Type once it is (the server keeps neither
+      // Content-Length nor Transfer-Encoding for a handler to ask).
+      if (req.header("Content-Type") || !req.body().empty()) return unless_json_body(req);
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 bool reader_allowed(const RouterState& s, const httpd::Request& req) {
   if (!s.sessions) return true;
   const std::string_view authorization = req.header("Authorization").value_or("");
@@ -63,8 +80,7 @@ std::optional<httpd::Reply> admin_refusal(const RouterSettings& settings, const 
                    "not set",
                    instance);
   }
-  if (op.json_body) return unless_json_body(req);
-  return std::nullopt;
+  return unless_body_taken(req, op);
 }
 
 httpd::Reply method_not_allowed(Route route, std::string_view method, std::string_view path) {
@@ -94,14 +110,7 @@ constinit const std::array<std::string_view, kRouteCount> kRouteNames = [] {
 
 Match match(std::string_view path) {
   for (const RouteSpec& spec : kRoutes) {
-    if (!spec.keyed()) {
-      if (path == spec.pattern) return {spec.route, {}};
-      continue;
-    }
-    const std::string_view prefix = spec.prefix();
-    if (path.size() <= prefix.size() || path.substr(0, prefix.size()) != prefix) continue;
-    const std::string_view key = path.substr(prefix.size());
-    if (key.find('/') == std::string_view::npos) return {spec.route, key};
+    if (const auto key = spec.key_of(path)) return {spec.route, *key};
   }
   return {kRouteOther, {}};
 }
@@ -138,9 +147,7 @@ std::optional<httpd::Reply> Router::screen(const httpd::Request& req) const {
   // route() answers a path or a method there is no operation for (404, 405).
   if (op == nullptr) return std::nullopt;
   if (op->access == Access::kAdmin) return admin_refusal(state_.settings, req, *op);
-  if (op->json_body) {
-    if (auto refused = unless_json_body(req)) return refused;
-  }
+  if (auto refused = unless_body_taken(req, *op)) return refused;
   if (op->access == Access::kReader && !reader_allowed(state_, req)) {
     httpd::Reply r = problem(401, "unauthorized",
                              "reads need Authorization: Bearer <MILLRACE_API_READ_TOKEN>, or the "

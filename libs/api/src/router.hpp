@@ -47,6 +47,13 @@ enum Route : std::size_t {
   kRouteDashboard,  // the page
   kRouteAsset,      // its scripts and styles
   kRouteSession,    // the dashboard's session cookie (session.hpp)
+  kRouteWebhookEndpoints,
+  kRouteWebhookEndpoint,
+  kRouteWebhookDisable,
+  kRouteWebhookEnable,
+  kRouteWebhookRotate,
+  kRouteWebhookDeliveries,
+  kRouteWebhookReplay,
   kRouteOther,
 };
 inline constexpr std::size_t kRouteCount = kRouteOther + 1;
@@ -56,7 +63,7 @@ extern const std::array<std::string_view, kRouteCount> kRouteNames;
 
 struct Match {
   Route route = kRouteOther;
-  std::string_view key;  // the path's last segment, still percent-encoded
+  std::string_view key;  // the segment the pattern's parameter matched, still percent-encoded
 };
 Match match(std::string_view path);
 // The Allow header of a route: its methods, as routes.hpp lists them.

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <string_view>
 
 #include "handlers.hpp"
@@ -28,12 +29,20 @@ enum class Access : std::uint8_t {
   kAdmin,
 };
 
+enum class Body : std::uint8_t {
+  kNone,  // whatever is sent is not read
+  // Refused 415 before it is read unless it is application/json.
+  kJson,
+  // As kJson when there is one (or a Content-Type); a request without a
+  // body and without a Content-Type takes the operation's defaults.
+  kOptionalJson,
+};
+
 struct Operation {
   std::string_view method;  // empty: no more operations
   Access access = Access::kOpen;
   Handler handler = nullptr;
-  // Refused 415 before it is read unless it is application/json.
-  bool json_body = false;
+  Body body = Body::kNone;
 };
 
 enum class Taken : std::uint8_t {
@@ -51,8 +60,9 @@ inline constexpr std::size_t kMaxOperations = 3;
 
 struct RouteSpec {
   Route route;
-  // The OpenAPI path template. Only the last segment may be a parameter,
-  // "{name}": one segment, not empty.
+  // The OpenAPI path template. At most one segment may be a parameter,
+  // "{name}" (it matches one segment, not empty), and only fixed segments
+  // may follow it ("/v1/webhooks/endpoints/{id}/disable").
   std::string_view pattern;
   Taken taken = Taken::kResource;
   Resolve resolve = nullptr;  // null: no view, so no query parameter and JSON only
@@ -62,6 +72,28 @@ struct RouteSpec {
   constexpr bool keyed() const { return pattern.find('{') != std::string_view::npos; }
   // What a path starts with: all of it unless keyed.
   constexpr std::string_view prefix() const { return pattern.substr(0, pattern.find('{')); }
+  // What a keyed path ends with, after its parameter: empty, or "/disable".
+  constexpr std::string_view suffix() const {
+    return keyed() ? pattern.substr(pattern.find('}') + 1) : std::string_view();
+  }
+  // The parameter, braces included: "{id}".
+  constexpr std::string_view parameter() const {
+    return pattern.substr(prefix().size(), pattern.size() - prefix().size() - suffix().size());
+  }
+  // Whether `path` is this route's: nullopt if not, else its parameter's
+  // segment (still percent-encoded; empty unless keyed).
+  constexpr std::optional<std::string_view> key_of(std::string_view path) const {
+    if (!keyed()) return path == pattern ? std::optional(std::string_view()) : std::nullopt;
+    const std::string_view before = prefix(), after = suffix();
+    if (path.size() <= before.size() + after.size() || !path.starts_with(before) ||
+        !path.ends_with(after)) {
+      return std::nullopt;
+    }
+    const std::string_view key =
+        path.substr(before.size(), path.size() - before.size() - after.size());
+    if (key.find('/') != std::string_view::npos) return std::nullopt;
+    return key;
+  }
 };
 
 namespace detail {
@@ -80,7 +112,8 @@ using catalog::Table;
 using enum Access;
 using enum Taken;
 using namespace handlers;
-inline constexpr bool kJsonBody = true;
+inline constexpr Body kJsonBody = Body::kJson;
+inline constexpr Body kOptionalJsonBody = Body::kOptionalJson;
 
 inline constexpr std::array<RouteSpec, kRouteOther> kRoutes = {
     declare(kRouteViews, "/v1/views", kResource, nullptr, {{"GET", kReader, list_views}}),
@@ -109,6 +142,24 @@ inline constexpr std::array<RouteSpec, kRouteOther> kRoutes = {
     declare(kRouteAsset, "/dashboard/{file}", kAsIs, nullptr, {{"GET", kOpen, asset}}),
     declare(kRouteSession, "/v1/session", kAsIs, nullptr,
             {{"POST", kOpen, open_session, kJsonBody}, {"DELETE", kOpen, close_session}}),
+    // Webhook endpoints: their URLs and secrets are the admin's alone, reads
+    // included. An id that is not a whole number from 1 is 404.
+    declare(kRouteWebhookEndpoints, "/v1/webhooks/endpoints", kResource, nullptr,
+            {{"GET", kAdmin, list_webhook_endpoints},
+             {"POST", kAdmin, create_webhook_endpoint, kJsonBody}}),
+    declare(kRouteWebhookEndpoint, "/v1/webhooks/endpoints/{id}", kResource, webhook_endpoint,
+            {{"GET", kAdmin, read_webhook_endpoint},
+             {"PATCH", kAdmin, update_webhook_endpoint, kJsonBody}}),
+    declare(kRouteWebhookDisable, "/v1/webhooks/endpoints/{id}/disable", kResource,
+            webhook_endpoint, {{"POST", kAdmin, disable_webhook_endpoint, kOptionalJsonBody}}),
+    declare(kRouteWebhookEnable, "/v1/webhooks/endpoints/{id}/enable", kResource, webhook_endpoint,
+            {{"POST", kAdmin, enable_webhook_endpoint}}),
+    declare(kRouteWebhookRotate, "/v1/webhooks/endpoints/{id}/rotate-secret", kResource,
+            webhook_endpoint, {{"POST", kAdmin, rotate_webhook_secret, kOptionalJsonBody}}),
+    declare(kRouteWebhookDeliveries, "/v1/webhooks/endpoints/{id}/deliveries", kResource,
+            webhook_deliveries, {{"GET", kAdmin, list_webhook_deliveries}}),
+    declare(kRouteWebhookReplay, "/v1/webhooks/endpoints/{id}/replay", kResource, webhook_endpoint,
+            {{"POST", kAdmin, replay_webhook_deliveries, kOptionalJsonBody}}),
 };
 
 }  // namespace detail
@@ -122,14 +173,45 @@ static_assert([] {
   }
   return true;
 }());
-// A parameter is a whole last segment.
+// A parameter is one whole segment, named, and what follows it is fixed:
+// nothing, or segments that are not empty.
 static_assert([] {
   for (const RouteSpec& spec : kRoutes) {
     if (!spec.keyed()) continue;
-    const std::size_t brace = spec.prefix().size();
-    if (spec.pattern[brace - 1] != '/' || spec.pattern.back() != '}' ||
-        spec.pattern.find('/', brace) != std::string_view::npos) {
+    const std::string_view prefix = spec.prefix(), parameter = spec.parameter(),
+                           suffix = spec.suffix();
+    if (prefix.empty() || prefix.back() != '/' || parameter.size() < 3 || parameter.back() != '}' ||
+        parameter.find('/') != std::string_view::npos) {
       return false;
+    }
+    if (!suffix.empty() && (suffix.front() != '/' || suffix.back() == '/' ||
+                            suffix.find("//") != std::string_view::npos ||
+                            suffix.find_first_of("{}") != std::string_view::npos)) {
+      return false;
+    }
+  }
+  return true;
+}());
+// A path is the first route's that takes it: each pattern, read as a
+// path, is its own route's (none before it shadows it).
+static_assert([] {
+  for (const RouteSpec& spec : kRoutes) {
+    for (const RouteSpec& earlier : kRoutes) {
+      if (earlier.key_of(spec.pattern)) {
+        if (&earlier != &spec) return false;
+        break;
+      }
+    }
+  }
+  return true;
+}());
+// GET and DELETE take no body.
+static_assert([] {
+  for (const RouteSpec& spec : kRoutes) {
+    for (const Operation& op : spec.operations) {
+      if (op.method.empty()) continue;
+      const bool bodiless = op.method == "GET" || op.method == "DELETE";
+      if (bodiless && op.body != Body::kNone) return false;
     }
   }
   return true;

@@ -268,7 +268,8 @@ void ApiService::open() {
         std::make_unique<Session>(c.pg.url, c.pg.schema, "millrace-api", c.pg.limits),
         c.admin_pg_dsn.empty() ? nullptr
                                : std::make_unique<Session>(c.admin_pg_dsn, c.pg.schema,
-                                                           "millrace-api-admin", c.pg.limits));
+                                                           "millrace-api-admin", c.pg.limits),
+        c.allow_private_webhooks);
     auto reads = factory_(std::make_unique<PgReads>(backend->reader()));
     if (!reads) throw std::logic_error("the ReadsFactory returned no catalog::Reads");
     backend->set_reads(std::move(reads));

@@ -43,3 +43,16 @@ CREATE TABLE webhook_filtered (
   changes     bigint  NOT NULL DEFAULT 0,
   PRIMARY KEY (endpoint_id, partition)
 );
+
+-- A new signing secret, the current one kept beside it until
+-- previous_secret_until. As its owner: millrace-api's admin role may
+-- manage endpoints but not read a secret (only the new one it sets), and
+-- the rotation reads the current one. Returns whether the endpoint exists.
+CREATE FUNCTION millrace_webhook_rotate_secret(p_endpoint bigint, p_secret text,
+                                               p_overlap_s bigint) RETURNS boolean
+LANGUAGE sql SECURITY DEFINER SET search_path FROM CURRENT AS $fn$
+  UPDATE webhook_endpoints SET previous_secret = secret, secret = p_secret,
+    previous_secret_until = now() + p_overlap_s * interval '1 second'
+  WHERE id = p_endpoint RETURNING true;
+$fn$;
+REVOKE ALL ON FUNCTION millrace_webhook_rotate_secret(bigint, text, bigint) FROM PUBLIC;

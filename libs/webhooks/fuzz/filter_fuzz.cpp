@@ -41,8 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
   check(again.canonical_json() == canonical);
   rapidjson::Document data;
   data.Parse<rapidjson::kParseFullPrecisionFlag>(data_text.c_str());
-  const FilterEvent event{"0000000001A2B3C4-00000002", "/millrace/shop/public.sales",
-                          "com.millrace.row.created", "public.sales/42",
+  const FilterEvent event{"0000000001A2B3C4-00000002",   "/millrace/shop/public.sales",
+                          "com.millrace.row.created",    "public.sales/42",
                           "2026-11-28T07:00:01.123456Z", data.HasParseError() ? nullptr : &data};
   check(filter.matches(event) == again.matches(event));
   return 0;

@@ -35,6 +35,10 @@ struct ApiConfig {
   // are open, which validate() allows only on loopback or with allow_open.
   std::string read_token;
   bool allow_open = false;
+  // POST and PATCH /v1/webhooks/endpoints may register a URL on a loopback
+  // or private address (refused otherwise, against server-side request
+  // forgery); the same variable as millrace-webhooks' and the CLI's.
+  bool allow_private_webhooks = false;
   httpd::TlsFiles tls;  // both empty: plain HTTP
   std::int64_t http_threads = 2;
   // Database workers, each with its own sessions: requests served against

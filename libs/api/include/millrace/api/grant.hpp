@@ -6,6 +6,7 @@
 
 #include <pqxx/pqxx>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace millrace::api {
@@ -14,9 +15,26 @@ namespace millrace::api {
 std::vector<std::string> reader_relations();  // the public views, partition_accounting, catalog
 std::vector<std::string> admin_relations();   // categories, products
 
+// What the admin role is also granted for /v1/webhooks/endpoints, each
+// relation with its own privileges: the endpoints (SELECT, INSERT, UPDATE;
+// none is deleted) and the sequence of their ids, the deliveries (SELECT,
+// UPDATE: replaying), the filtered counts (SELECT). The reader gets none of
+// them: endpoints hold URLs and secrets.
+struct RelationGrant {
+  std::string relation;
+  std::string privileges;  // "SELECT, UPDATE"
+  bool sequence = false;
+};
+std::vector<RelationGrant> admin_webhook_grants();
+// ...and EXECUTE on this, the secrets' rotation (it runs as the owner: the
+// admin role may not read a secret).
+inline constexpr std::string_view kRotateSecretFunction =
+    "millrace_webhook_rotate_secret(bigint, text, bigint)";
+
 // In one transaction: `reader` (if not empty) gets USAGE on `schema` and
 // SELECT on reader_relations(); `admin` (if not empty) USAGE and SELECT,
-// INSERT, UPDATE, DELETE on admin_relations(). Neither gets anything on
+// INSERT, UPDATE, DELETE on admin_relations(), and admin_webhook_grants().
+// Neither gets anything on
 // store_events or the other tables. Throws core::InfraError (an unknown
 // role or a missing table is fatal).
 void grant(pqxx::connection& connection, const std::string& schema, const std::string& reader,
