@@ -88,7 +88,7 @@ TEST_CASE("header values keep printable ASCII and encode the rest") {
   CHECK(header_value("\n") == "%0A");
 }
 
-TEST_CASE("every operation has a type; a truncate's subject is its table") {
+TEST_CASE("every operation has a type, and a truncate's subject is its table") {
   for (const std::string op : {"c", "u", "d", "r", "t", "e", "g"}) {
     CHECK_FALSE(event_type(op).empty());
     CHECK_FALSE(op_word(op).empty());
