@@ -9,9 +9,12 @@
 #include <optional>
 
 #include "commands.hpp"
+#include "millrace/archive/config.hpp"
 #include "millrace/archive/index.hpp"
 #include "millrace/archive/replay.hpp"
 #include "millrace/kafka/options.hpp"
+#include "millrace/objstore/options.hpp"
+#include "millrace/objstore/store.hpp"
 #include "millrace/pg/database.hpp"
 #include "millrace/pg/options.hpp"
 #include "millrace/produce/progress.hpp"
@@ -25,8 +28,9 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  list     the archive's files and their offset ranges (--partition, --from, --to)\n"
-    "  verify   check every file's checksum, the offsets' contiguity per partition against\n"
-    "           archive_files, and that every file on disk is recorded; exit 1 on any\n"
+    "  verify   read back every file and check its checksum, the offsets' contiguity per\n"
+    "           partition against archive_files, and that every object under the topic's\n"
+    "           prefix is recorded; exit 1 on any\n"
     "           discrepancy\n"
     "  replay   produce the archived records of a time range into --topic again, each to its\n"
     "           original partition with its key, headers and value; a rerun adds only what\n"
@@ -35,7 +39,8 @@ constexpr const char* kUsage =
 // Flags every command takes.
 struct Common {
   pg::PgOptions pg;
-  std::string root;
+  objstore::StoreOptions store;
+  std::string root;  // the URL's older name, for a directory
   std::string ns = "millrace";
   std::string group = "millrace-archiver";
   std::string topic = "store-events";
@@ -44,7 +49,7 @@ struct Common {
 void register_common(core::OptionSet& o, Common& c, bool needs_root) {
   pg::register_options(o, c.pg);
   if (needs_root) {
-    o.add_string("root", "MILLRACE_ARCHIVE_ROOT", &c.root, "The archive's root directory");
+    archive::register_location(o, c.store, c.root);
     o.add_string("namespace", "MILLRACE_ARCHIVE_NAMESPACE", &c.ns,
                  "The archive's namespace (first directory of every path)");
   }
@@ -102,15 +107,16 @@ int cmd_verify(const std::vector<std::string>& args) {
   Common c;
   core::OptionSet options(
       "millrace archive verify",
-      "Checks the archive against archive_files: every recorded file is on disk with its "
-      "size and SHA-256; each partition's files follow each other with no offset missing "
-      "(except ranges retention deleted, offset_gaps) and none twice, up to the archiver's "
-      "stored offset; and no file in the layout is unrecorded. Prints each discrepancy and "
+      "Checks the archive against archive_files: every recorded file is in the archive (a "
+      "directory, a bucket or a container) with its size and SHA-256, read back in full; each "
+      "partition's files follow each other with no offset missing (except ranges retention "
+      "deleted, offset_gaps) and none twice, up to the archiver's stored offset; and no object "
+      "under the topic's prefix is unrecorded. Prints each discrepancy and "
       "exits 1 if there is any.");
   register_common(options, c, true);
   if (const auto exit = parse_flags(options, args, "archive verify", [&] {
         pg::validate(c.pg);
-        if (c.root.empty()) throw core::UsageError("--root / MILLRACE_ARCHIVE_ROOT is required");
+        archive::validate_location(c.store, c.root);
       })) {
     return *exit;
   }
@@ -125,7 +131,12 @@ int cmd_verify(const std::vector<std::string>& args) {
   auto findings = archive::check_ranges(files, gaps, stored);
   archive::FileCheck disk;
   try {
-    disk = archive::check_files(c.root, c.ns, c.topic, files);
+    auto store = objstore::open_store(c.store);
+    try {
+      disk = archive::check_files(*store, c.ns, c.topic, files);
+    } catch (const objstore::StoreError& e) {
+      throw std::runtime_error(objstore::explain(e, *store));
+    }
   } catch (const std::runtime_error& e) {
     std::fprintf(stderr, "millrace archive verify: %s\n", e.what());
     return 1;
@@ -144,7 +155,7 @@ int cmd_verify(const std::vector<std::string>& args) {
                 static_cast<long long>(n.second));
   }
   std::printf(
-      "%s: %zu file(s) recorded, %lld checked on disk (%lld bytes), %lld record(s), "
+      "%s: %zu file(s) recorded, %lld read back (%lld bytes), %lld record(s), "
       "%zu discrepanc%s\n",
       findings.empty() ? "OK" : "FAILED", files.size(), static_cast<long long>(disk.checked),
       static_cast<long long>(disk.bytes), static_cast<long long>(records), findings.size(),
@@ -170,7 +181,11 @@ int cmd_replay(const std::vector<std::string>& args) {
       "duplicates nothing. Every file's checksum is checked before anything is produced. "
       "Prints a JSON summary; exits 1 if a delivery failed.");
   pg::register_options(options, c.pg);
-  options.add_string("root", "MILLRACE_ARCHIVE_ROOT", &c.root, "The archive's root directory");
+  archive::register_location(options, c.store, c.root);
+  std::string download_dir;
+  options.add_string("download-dir", "", &download_dir,
+                     "An object store's files are downloaded here before they are replayed "
+                     "(default: the temporary directory)");
   options.add_string("group", "MILLRACE_ARCHIVER_GROUP", &c.group, "The archiver's consumer group");
   options.add_string("source-topic", "MILLRACE_TOPIC", &c.topic, "The archived topic");
   kafka::register_options(options, kafka,
@@ -185,7 +200,7 @@ int cmd_replay(const std::vector<std::string>& args) {
         pg::validate(c.pg);
         kafka::validate(kafka);
         produce::validate_progress(progress);
-        if (c.root.empty()) throw core::UsageError("--root / MILLRACE_ARCHIVE_ROOT is required");
+        archive::validate_location(c.store, c.root);
         if (from.empty() || to.empty()) throw core::UsageError("--from and --to are required");
         if (kafka.topic == c.topic) {
           throw core::UsageError("--topic is the archived topic itself (" + c.topic +
@@ -200,7 +215,9 @@ int cmd_replay(const std::vector<std::string>& args) {
   filter.to = to;
   archive::ReplayRequest request;
   request.kafka = kafka;
-  request.root = c.root;
+  auto store = objstore::open_store(c.store);
+  request.store = store.get();
+  request.download_dir = download_dir;
   request.source_topic = c.topic;
   request.target_topic = kafka.topic;
   std::vector<archive::ArchivedFile> files;

@@ -1,15 +1,17 @@
 #include "millrace/archive/config.hpp"
 
+#include <filesystem>
 #include <stdexcept>
 
 namespace millrace::archive {
 
 void register_options(core::OptionSet& o, ArchiverConfig& c) {
   stream::register_options(o, c.stream);
-  o.add_string("root", "MILLRACE_ARCHIVE_ROOT", &c.root,
-               "Directory the archive is written under (local, NFS, or a bucket mounted with a "
-               "FUSE driver); staged files go to its .staging directory, which every member of "
-               "the group must reach too");
+  register_location(o, c.store, c.root);
+  o.add_string("spool", "MILLRACE_ARCHIVE_SPOOL", &c.spool,
+               "Object stores: the local directory files are written to before they are "
+               "uploaded (default: the temporary directory's millrace-archive-spool); a "
+               "window's file per partition at most");
   o.add_string("namespace", "MILLRACE_ARCHIVE_NAMESPACE", &c.ns,
                "First directory of every file's path ({namespace}/{topic}/{partition}/...), as "
                "Event Hubs Capture's namespace");
@@ -25,9 +27,47 @@ void register_options(core::OptionSet& o, ArchiverConfig& c) {
              "nothing (as Capture's \"emit empty files\")");
 }
 
+void register_location(core::OptionSet& o, objstore::StoreOptions& store, std::string& root) {
+  o.add_string("archive-url", "MILLRACE_ARCHIVE_URL", &store.url,
+               "Where the archive is written: file:///path (a directory: local, NFS, or a "
+               "bucket mounted with a FUSE driver), s3://bucket/prefix (AWS S3 or an "
+               "S3-compatible store) or azblob://account/container/prefix (or an https:// Blob "
+               "URL). Files are staged under .staging/ there first, which every member of the "
+               "group must reach too");
+  o.add_string("root", "MILLRACE_ARCHIVE_ROOT", &root,
+               "The older name of --archive-url for a directory (a path)");
+  objstore::register_options(o, store);
+}
+
+void validate_location(objstore::StoreOptions& store, const std::string& root) {
+  if (!root.empty() && !store.url.empty() && root != store.url) {
+    throw core::UsageError(
+        "--archive-url / MILLRACE_ARCHIVE_URL and its older name --root / "
+        "MILLRACE_ARCHIVE_ROOT are both set, differently: set one");
+  }
+  if (store.url.empty()) store.url = root;
+  if (store.url.empty()) {
+    throw core::UsageError(
+        "--archive-url / MILLRACE_ARCHIVE_URL (or MILLRACE_ARCHIVE_ROOT) is "
+        "required");
+  }
+  objstore::validate(store);
+}
+
 void validate(ArchiverConfig& c) {
   stream::validate(c.stream);
-  if (c.root.empty()) throw core::UsageError("--root / MILLRACE_ARCHIVE_ROOT is required");
+  validate_location(c.store, c.root);
+  if (c.store.location.is_directory()) c.root = c.store.location.path;
+  if (c.spool.empty()) {
+    c.spool = (std::filesystem::temp_directory_path() / "millrace-archive-spool").string();
+  }
+  // A staged object is copied into place in one request, which S3 allows up
+  // to 5 GB.
+  if (!c.store.location.is_directory() && c.max_mb > 5000) {
+    throw core::UsageError(
+        "--max-mb / MILLRACE_ARCHIVE_MAX_MB is at most 5000 with an object "
+        "store (a file is copied into place in one request)");
+  }
   try {
     (void)capture_path(c.ns, c.stream.kafka.topic, 0, 0);
   } catch (const std::invalid_argument& e) {

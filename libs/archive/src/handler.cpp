@@ -220,13 +220,14 @@ void ArchiveHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchSt
         if (done == Destination::Published::kMissing) {
           // Committed, so its records are past the stored offset: retrying
           // cannot bring the file back, and going on would hide the loss.
-          throw InfraError(FailureClass::kFatal,
-                           "archive: " + path + " is recorded in archive_files (partition " +
-                               std::to_string(p) + ") but is neither in place nor staged as " +
-                               row[1].as<std::string>() + " under " + settings_.root_name +
-                               ". Was the root changed (one group writes one root), or files "
-                               "deleted? `millrace archive verify` lists what is missing; "
-                               "docs/archive.md says how to recover");
+          throw InfraError(
+              FailureClass::kFatal,
+              "archive: " + path + " is recorded in archive_files (partition " + std::to_string(p) +
+                  ") but is neither in place nor staged as " + row[1].as<std::string>() +
+                  " under " + settings_.root_name +
+                  ". Was the archive URL changed (one group writes one archive), or files "
+                  "deleted? `millrace archive verify` lists what is missing; "
+                  "docs/archive.md says how to recover");
         }
         paths.add(path);
       }

@@ -26,7 +26,7 @@ struct HandlerSettings {
   std::string group;
   std::string topic;
   std::string ns;         // the layout's {namespace}
-  std::string root_name;  // the root, for messages
+  std::string root_name;  // the archive's URL, for messages
   RollPolicy policy;
   // Names this process's staged files apart from other members'.
   std::string writer_id;

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <set>
 #include <stdexcept>
@@ -195,21 +196,34 @@ std::string sha256_of_file(const std::string& path) {
   return detail::to_hex(digest, length);
 }
 
-FileCheck check_files(const std::string& root, const std::string& ns, const std::string& topic,
+std::string sha256_of_object(objstore::ObjectStore& store, const std::string& key) {
+  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("SHA-256 is not available");
+  }
+  store.read(key, [&](std::string_view piece) {
+    EVP_DigestUpdate(ctx.get(), piece.data(), piece.size());
+  });
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(ctx.get(), digest, &length);
+  return detail::to_hex(digest, length);
+}
+
+FileCheck check_files(objstore::ObjectStore& store, const std::string& ns, const std::string& topic,
                       const std::vector<ArchivedFile>& files) {
   FileCheck out;
-  std::error_code ec;
-  if (!fs::is_directory(root, ec)) {
-    throw std::runtime_error("archive root " + root + " is not a directory");
-  }
+  store.check();
+  std::map<std::string, std::int64_t> present;
+  for (const auto& o : store.list(ns + "/" + topic + "/")) present.emplace(o.key, o.size);
+  std::set<std::string> staged;
+  for (const auto& o : store.list(".staging/")) staged.insert(o.key.substr(9));
   std::set<std::string> recorded;
   for (const auto& f : files) {
     recorded.insert(f.path);
-    const fs::path on_disk = fs::path(root) / f.path;
-    const auto size = fs::file_size(on_disk, ec);
-    if (ec) {
-      const fs::path staged = fs::path(root) / ".staging" / f.staged;
-      if (!f.published && !f.staged.empty() && fs::is_regular_file(staged, ec)) {
+    const auto it = present.find(f.path);
+    if (it == present.end()) {
+      if (!f.published && !f.staged.empty() && staged.contains(f.staged)) {
         out.findings.push_back(
             {f.path, "recorded but not yet published: still staged as .staging/" + f.staged +
                          " (the archiver moves it with its next commit of partition " +
@@ -218,36 +232,30 @@ FileCheck check_files(const std::string& root, const std::string& ns, const std:
         out.findings.push_back(
             {f.path, f.records == 0
                          ? std::string("missing: recorded as an empty window's file "
-                                       "but not on disk")
+                                       "but not in the archive")
                          : "missing: recorded with offsets " +
                                range(f.first_offset, f.last_offset) + " (" +
-                               std::to_string(f.records) + " record(s)) but not on disk"});
+                               std::to_string(f.records) + " record(s)) but not in the archive"});
       }
       continue;
     }
     ++out.checked;
-    out.bytes += static_cast<std::int64_t>(size);
-    if (static_cast<std::int64_t>(size) != f.bytes) {
-      out.findings.push_back(
-          {f.path, "size " + std::to_string(size) + " bytes, recorded " + std::to_string(f.bytes)});
+    out.bytes += it->second;
+    if (it->second != f.bytes) {
+      out.findings.push_back({f.path, "size " + std::to_string(it->second) + " bytes, recorded " +
+                                          std::to_string(f.bytes)});
       continue;
     }
-    const auto sha = sha256_of_file(on_disk.string());
+    const auto sha = sha256_of_object(store, f.path);
     if (sha != f.sha256) {
       out.findings.push_back(
-          {f.path, "checksum mismatch: SHA-256 " + sha + " on disk, " + f.sha256 + " recorded"});
+          {f.path, "checksum mismatch: SHA-256 " + sha + " read back, " + f.sha256 + " recorded"});
     }
   }
-  const fs::path top = fs::path(root) / ns / topic;
-  if (fs::is_directory(top, ec)) {
-    for (fs::recursive_directory_iterator it(top, ec), end; !ec && it != end; it.increment(ec)) {
-      if (!it->is_regular_file(ec)) continue;
-      const std::string rel = fs::relative(it->path(), root, ec).string();
-      if (!recorded.contains(rel)) {
-        out.findings.push_back({rel, "on disk but recorded by no row of archive_files"});
-      }
+  for (const auto& [key, size] : present) {
+    if (!recorded.contains(key)) {
+      out.findings.push_back({key, "in the archive but recorded by no row of archive_files"});
     }
-    if (ec) throw std::runtime_error("listing " + top.string() + ": " + ec.message());
   }
   return out;
 }

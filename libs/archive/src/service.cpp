@@ -14,8 +14,10 @@
 #include "handler.hpp"
 #include "millrace/archive/writer.hpp"
 #include "millrace/core/failure.hpp"
+#include "millrace/objstore/store.hpp"
 #include "millrace/pg/database.hpp"
 #include "millrace/runtime/log.hpp"
+#include "object_destination.hpp"
 #include "probe.hpp"
 
 namespace millrace::archive {
@@ -66,8 +68,7 @@ struct WritableRoot {
 // PostgreSQL session of their own, started once the consumer runs.
 class EmptyWindows {
  public:
-  EmptyWindows(const ArchiverConfig& config, std::string writer_id,
-               DirectoryDestination& destination)
+  EmptyWindows(const ArchiverConfig& config, std::string writer_id, Destination& destination)
       : config_(config), writer_id_(std::move(writer_id)), destination_(destination) {}
   ~EmptyWindows() { stop(); }
 
@@ -111,10 +112,20 @@ class EmptyWindows {
 
   const ArchiverConfig& config_;
   const std::string writer_id_;
-  DirectoryDestination& destination_;
+  Destination& destination_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };
+
+// An object store's local spool, ready before the consumer starts.
+struct Spool {
+  std::string dir;
+  std::string writer_id;
+  void start() const { detail::prepare_spool(dir, writer_id); }
+};
+
+// How long the store may go unasked before /readyz's check asks it.
+constexpr std::chrono::seconds kStoreIdleCheck{30};
 
 }  // namespace
 
@@ -122,23 +133,41 @@ std::unique_ptr<stream::ConsumerService> make_archiver(ArchiverConfig archiver_c
                                                        metrics::Registry& metrics) {
   auto service = std::make_unique<stream::ConsumerService>("archiver", metrics);
   const auto& config = service->keep(std::move(archiver_config));
-  auto& destination = service->add(std::make_unique<DirectoryDestination>(config.root));
+  const std::string id = writer_id();
+  // A directory, or an object store: a destination for the consumer's
+  // thread, and one for the empty windows' thread (a store serves one
+  // thread), both reporting to /readyz's "archive_store".
+  const bool directory = config.store.location.is_directory();
+  detail::StoreHealth* store_health = nullptr;
+  const auto make_destination = [&]() -> Destination& {
+    if (directory) return service->add(std::make_unique<DirectoryDestination>(config.root));
+    return service->add(std::make_unique<detail::ObjectDestination>(
+        objstore::open_store(config.store), config.spool, id, store_health));
+  };
+  if (directory) {
+    service->keep(WritableRoot{config.root});
+  } else {
+    service->keep(Spool{config.spool, id});
+    store_health = &service->add(
+        std::make_unique<detail::StoreHealth>(objstore::open_store(config.store), kStoreIdleCheck));
+    service->health().poll("archive_store", [store_health] { return store_health->problem(); });
+  }
+  auto& destination = make_destination();
   auto& probe =
       service->add(std::make_unique<detail::ArchiveProbe>(metrics, config.stream.kafka.topic));
   detail::HandlerSettings settings;
   settings.group = config.stream.group;
   settings.topic = config.stream.kafka.topic;
   settings.ns = config.ns;
-  settings.root_name = config.root;
+  settings.root_name = config.store.location.url();
   settings.policy = config.policy;
-  settings.writer_id = writer_id();
+  settings.writer_id = id;
   settings.now_ms = now_ms;
   auto& handler =
       service->add(std::make_unique<detail::ArchiveHandler>(settings, destination, &probe));
-  service->keep(WritableRoot{config.root});
   service->consume(config.stream, handler);
   if (config.empty_files) {
-    service->add(std::make_unique<EmptyWindows>(config, settings.writer_id, destination));
+    service->add(std::make_unique<EmptyWindows>(config, settings.writer_id, make_destination()));
   }
   return service;
 }

@@ -37,10 +37,42 @@ TEST_CASE("the archiver's settings: its own group, a required root, Capture's wi
 
 TEST_CASE("the archiver refuses a missing root and a namespace that is no directory name",
           "[archive]") {
-  CHECK_THROWS_WITH(parse({}, {}), Contains("MILLRACE_ARCHIVE_ROOT is required"));
+  CHECK_THROWS_WITH(parse({}, {}), Contains("MILLRACE_ARCHIVE_URL (or MILLRACE_ARCHIVE_ROOT) is "
+                                            "required"));
   CHECK_THROWS_WITH(parse({}, {"--root", "/a", "--namespace", ".."}),
                     Contains("MILLRACE_ARCHIVE_NAMESPACE"));
   CHECK_THROWS_WITH(parse({}, {"--root", "/a", "--namespace", "a/b"}),
                     Contains("cannot be a directory name"));
   CHECK_THROWS_AS(parse({}, {"--root", "/a", "--window-s", "0"}), core::UsageError);
+}
+
+TEST_CASE(
+    "the archive's URL: a directory under either name, or an object store with its "
+    "credentials",
+    "[archive]") {
+  const auto d = parse({{"MILLRACE_ARCHIVE_URL", "file:///srv/a"}}, {});
+  CHECK(d.root == "/srv/a");
+  CHECK(d.store.location.is_directory());
+  CHECK(parse({{"MILLRACE_ARCHIVE_ROOT", "/srv/a"}, {"MILLRACE_ARCHIVE_URL", "/srv/a"}}, {}).root ==
+        "/srv/a");
+  CHECK_THROWS_WITH(
+      parse({{"MILLRACE_ARCHIVE_ROOT", "/srv/a"}, {"MILLRACE_ARCHIVE_URL", "/b"}}, {}),
+      Contains("both set, differently"));
+  const auto s = parse({{"MILLRACE_ARCHIVE_URL", "s3://bucket/capture"},
+                        {"AWS_ACCESS_KEY_ID", "id"},
+                        {"AWS_SECRET_ACCESS_KEY", "secret"},
+                        {"MILLRACE_S3_ENDPOINT", "http://127.0.0.1:8333"}},
+                       {});
+  CHECK(s.store.location.container == "bucket");
+  CHECK(s.store.location.prefix == "capture/");
+  CHECK_FALSE(s.spool.empty());
+  CHECK_THROWS_WITH(parse({{"MILLRACE_ARCHIVE_URL", "s3://bucket/capture"},
+                           {"AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"}},
+                          {}),
+                    Contains("AWS credentials file"));
+  CHECK_THROWS_WITH(parse({{"MILLRACE_ARCHIVE_URL", "s3://bucket/c"},
+                           {"AWS_ACCESS_KEY_ID", "id"},
+                           {"AWS_SECRET_ACCESS_KEY", "secret"}},
+                          {"--max-mb", "6000"}),
+                    Contains("at most 5000 with an object store"));
 }

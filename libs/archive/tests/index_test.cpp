@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "millrace/objstore/options.hpp"
 #include "temp_dir.hpp"
 
 using namespace millrace::archive;
@@ -15,6 +16,13 @@ using Catch::Matchers::Contains;
 using millrace::archive::testing::TempDir;
 
 namespace {
+
+std::unique_ptr<millrace::objstore::ObjectStore> directory(const std::string& root) {
+  millrace::objstore::StoreOptions options;
+  options.url = root;
+  millrace::objstore::validate(options);
+  return millrace::objstore::open_store(options);
+}
 
 ArchivedFile file(std::int32_t p, std::int64_t from, std::int64_t first, std::int64_t last,
                   std::string path = {}) {
@@ -80,13 +88,15 @@ TEST_CASE("verify names a missing file, a corrupt one, an unrecorded one and a s
   gone.bytes = 5;
   auto staged = file(0, 40, 40, 49, "ns/t/0/later.avro");
   staged.staged = "t/0/40-w-1.avro";
-  const auto check = check_files(root, "ns", "t", {ok, bad, gone, staged});
+  auto store = directory(root);
+  const auto check = check_files(*store, "ns", "t", {ok, bad, gone, staged});
   const auto text = all(check.findings);
   CHECK(check.checked == 2);
   CHECK_THAT(text, Contains("ns/t/0/bad.avro: checksum mismatch"));
   CHECK_THAT(text, Contains("ns/t/0/gone.avro: missing: recorded with offsets 20..39"));
-  CHECK_THAT(text, Contains("ns/t/0/stray.avro: on disk but recorded by no row"));
+  CHECK_THAT(text, Contains("ns/t/0/stray.avro: in the archive but recorded by no row"));
   CHECK_THAT(text, Contains("ns/t/0/later.avro: recorded but not yet published"));
   CHECK(check.findings.size() == 4);
-  CHECK_THROWS_WITH(check_files(root + "/nope", "ns", "t", {}), Contains("not a directory"));
+  CHECK_THROWS_WITH(check_files(*directory(root + "/nope"), "ns", "t", {}),
+                    Contains("not a directory"));
 }

@@ -5,6 +5,7 @@
 
 #include "millrace/archive/capture.hpp"
 #include "millrace/core/options.hpp"
+#include "millrace/objstore/options.hpp"
 #include "millrace/stream/consumer.hpp"
 
 namespace millrace::archive {
@@ -15,7 +16,13 @@ struct ArchiverConfig {
   // Reading the topic: the shared consumer settings. Its batches are the
   // archive's time windows, so --batch-size and --batch-ms do not apply.
   stream::StreamConfig stream = stream::service_defaults("archiver");
-  std::string root;             // required
+  // Where the archive goes: store.url (--archive-url), required;
+  // --root / MILLRACE_ARCHIVE_ROOT is its older name for a directory.
+  objstore::StoreOptions store;
+  std::string root;
+  // Object stores: files are written here first, then uploaded (each file
+  // of a window at most, per partition).
+  std::string spool;
   std::string ns = "millrace";  // the layout's {namespace}
   std::int64_t window_s = 300;
   std::int64_t max_mb = 300;
@@ -27,6 +34,13 @@ struct ArchiverConfig {
 };
 
 void register_options(core::OptionSet& options, ArchiverConfig& config);
+
+// Where the archive is, as millrace-archiver and `millrace archive` both
+// take it: --archive-url, its older name --root (a directory), and the
+// store's own settings. validate_location() resolves the two names into
+// store.url and validates the store's settings; throws core::UsageError.
+void register_location(core::OptionSet& options, objstore::StoreOptions& store, std::string& root);
+void validate_location(objstore::StoreOptions& store, const std::string& root);
 // Throws core::UsageError naming the setting.
 void validate(ArchiverConfig& config);
 

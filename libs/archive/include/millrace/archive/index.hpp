@@ -12,12 +12,14 @@
 #include <string>
 #include <vector>
 
+#include "millrace/objstore/store.hpp"
+
 namespace millrace::archive {
 
 // One row of archive_files.
 struct ArchivedFile {
-  std::string path;    // relative to the root
-  std::string staged;  // its name in {root}/.staging until published
+  std::string path;    // relative to the archive's root or prefix
+  std::string staged;  // its name under .staging/ until published
   std::int32_t partition = 0;
   std::int64_t from_offset = 0;
   std::int64_t first_offset = 0;  // -1 for an empty file (no records)
@@ -72,20 +74,23 @@ std::vector<Finding> check_ranges(const std::vector<ArchivedFile>& files,
                                   const std::vector<OffsetGap>& gaps,
                                   const std::map<std::int32_t, std::int64_t>& stored);
 
-// What is on disk under {root}/{ns}/{topic}: every recorded file present
-// with its size and SHA-256, and no file there that no row records.
-// Files still staged are findings too, but the archiver's own to finish:
-// `pending` counts them. Throws std::runtime_error if the root cannot be
-// read.
+// What the archive holds under {ns}/{topic}/ (a directory, a bucket or a
+// container): every recorded file present with its size and SHA-256 (read
+// back in full), and no object there that no row records. Files still
+// staged are findings too, but the archiver's own to finish. Throws
+// std::runtime_error (objstore::StoreError from a store) if the archive
+// cannot be read.
 struct FileCheck {
   std::vector<Finding> findings;
   std::int64_t checked = 0;
   std::int64_t bytes = 0;
 };
-FileCheck check_files(const std::string& root, const std::string& ns, const std::string& topic,
+FileCheck check_files(objstore::ObjectStore& store, const std::string& ns, const std::string& topic,
                       const std::vector<ArchivedFile>& files);
 
 // The SHA-256 of a file's bytes, lowercase hex. Throws std::runtime_error.
 std::string sha256_of_file(const std::string& path);
+// The same of an object, read from its store.
+std::string sha256_of_object(objstore::ObjectStore& store, const std::string& key);
 
 }  // namespace millrace::archive

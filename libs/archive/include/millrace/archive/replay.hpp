@@ -16,6 +16,7 @@
 
 #include "millrace/archive/index.hpp"
 #include "millrace/kafka/options.hpp"
+#include "millrace/objstore/store.hpp"
 
 namespace millrace::archive {
 
@@ -26,10 +27,13 @@ inline constexpr const char* kReplayOffsetHeader = "millrace.replay.offset";
 inline constexpr const char* kReplayFileHeader = "millrace.replay.file";  // its path in the archive
 
 struct ReplayRequest {
-  kafka::KafkaClientOptions kafka;  // brokers, client id, extra properties
-  std::string root;                 // the archive's root
-  std::string source_topic;         // the archived topic
-  std::string target_topic;         // must exist, with the source's partitions
+  kafka::KafkaClientOptions kafka;         // brokers, client id, extra properties
+  objstore::ObjectStore* store = nullptr;  // the archive
+  // Where files of a remote store are downloaded to before they are read
+  // (a directory of its own is made there, and removed at the end).
+  std::string download_dir;
+  std::string source_topic;  // the archived topic
+  std::string target_topic;  // must exist, with the source's partitions
   // Records with timestamps in [from_ms, to_ms), of the files given.
   std::optional<std::int64_t> from_ms;
   std::optional<std::int64_t> to_ms;
@@ -50,8 +54,9 @@ struct ReplaySummary {
 };
 
 // Replays `files` (archive_files rows, as load_files returns them). Every
-// file's SHA-256 is checked first: a file that does not match its row stops
-// the replay before anything is produced. Throws std::runtime_error (a
+// file's SHA-256 is checked first (a remote store's files as they are
+// downloaded): a file that does not match its row stops the replay before
+// anything is produced. Throws std::runtime_error (a
 // file) or core::InfraError (Kafka) saying what; failed deliveries are
 // counted in the summary instead. `stop` ends it early; what was sent is
 // still delivered and counted.

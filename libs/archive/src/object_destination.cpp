@@ -1,0 +1,174 @@
+#include "object_destination.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+
+#include "millrace/core/failure.hpp"
+#include "millrace/runtime/log.hpp"
+
+namespace millrace::archive::detail {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kStaging = ".staging/";
+constexpr const char* kCheck = "archive_store";
+
+}  // namespace
+
+std::string staging_key(const std::string& name) { return kStaging + name; }
+
+StoreHealth::StoreHealth(std::unique_ptr<objstore::ObjectStore> own, std::chrono::seconds idle)
+    : own_(std::move(own)), idle_(idle) {}
+
+void StoreHealth::succeeded() {
+  std::lock_guard lock(mutex_);
+  error_.reset();
+  last_ = Clock::now();
+}
+
+void StoreHealth::failed(std::string explained) {
+  std::lock_guard lock(mutex_);
+  error_ = std::move(explained);
+  last_ = Clock::now();
+}
+
+std::optional<runtime::Problem> StoreHealth::problem() {
+  bool stale = false;
+  {
+    std::lock_guard lock(mutex_);
+    stale = last_ == Clock::time_point{} || Clock::now() - last_ >= idle_;
+  }
+  if (stale) {
+    try {
+      own_->check();
+      succeeded();
+    } catch (const objstore::StoreError& e) {
+      failed(objstore::explain(e, *own_));
+    }
+  }
+  std::lock_guard lock(mutex_);
+  if (!error_) return std::nullopt;
+  return runtime::Problem{kCheck, *error_,
+                          "nothing is recorded or lost meanwhile: each window is retried from "
+                          "Kafka with backoff until the store takes it"};
+}
+
+ObjectDestination::ObjectDestination(std::unique_ptr<objstore::ObjectStore> store,
+                                     std::string spool, std::string writer_id,
+                                     StoreHealth* health)
+    : store_(std::move(store)),
+      spool_((fs::path(spool) / writer_id).string()),
+      health_(health) {}
+
+template <typename F>
+auto ObjectDestination::reported(F&& op) -> decltype(op()) {
+  try {
+    if constexpr (std::is_void_v<decltype(op())>) {
+      op();
+      if (health_ != nullptr) health_->succeeded();
+    } else {
+      auto out = op();
+      if (health_ != nullptr) health_->succeeded();
+      return out;
+    }
+  } catch (const objstore::StoreError& e) {
+    const std::string explained = objstore::explain(e, *store_);
+    if (health_ != nullptr) health_->failed(explained);
+    throw objstore::StoreError(e.kind(), explained);
+  }
+}
+
+std::string ObjectDestination::local(const std::string& name) const {
+  return (fs::path(spool_) / name).string();
+}
+
+std::string ObjectDestination::staging_path(const std::string& name) {
+  const fs::path path = local(name);
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  if (ec) {
+    throw std::runtime_error("creating the spool directory " + path.parent_path().string() + ": " +
+                             ec.message());
+  }
+  return path.string();
+}
+
+void ObjectDestination::sync_staged(const std::string& name) {
+  const std::string path = local(name);
+  try {
+    reported([&] { store_->put_file(staging_key(name), path); });
+  } catch (...) {
+    ::unlink(path.c_str());
+    throw;
+  }
+  ::unlink(path.c_str());
+}
+
+Destination::Published ObjectDestination::publish(const std::string& name,
+                                                  const std::string& relative) {
+  return reported([&] {
+    try {
+      store_->copy(staging_key(name), relative);
+    } catch (const objstore::StoreError& e) {
+      if (e.kind() != objstore::ErrorKind::kNotFound) throw;
+      // Copied and deleted by an earlier attempt, or lost.
+      return store_->size_of(relative) ? Published::kAlready : Published::kMissing;
+    }
+    store_->remove(staging_key(name));
+    return Published::kMoved;
+  });
+}
+
+std::vector<std::string> ObjectDestination::staged_in(const std::string& dir) {
+  return reported([&] {
+    const std::string prefix = staging_key(dir + "/");
+    std::set<std::string> names;
+    const auto strip = [](const std::string& key) { return key.substr(std::string(kStaging).size()); };
+    for (const auto& o : store_->list(prefix)) names.insert(strip(o.key));
+    for (const auto& u : store_->unfinished(prefix)) names.insert(strip(u.key));
+    return std::vector<std::string>(names.begin(), names.end());
+  });
+}
+
+void ObjectDestination::remove_staged(const std::string& name) {
+  ::unlink(local(name).c_str());
+  reported([&] {
+    const std::string key = staging_key(name);
+    store_->remove(key);
+    for (const auto& u : store_->unfinished(key)) {
+      if (u.key == key) store_->abort(u);
+    }
+  });
+}
+
+void prepare_spool(const std::string& spool, const std::string& writer_id) {
+  std::error_code ec;
+  fs::create_directories(fs::path(spool) / writer_id, ec);
+  if (ec) {
+    throw core::InfraError(core::FailureClass::kFatal,
+                           "the archive spool " + spool + " cannot be written: " + ec.message() +
+                               " (MILLRACE_ARCHIVE_SPOOL)");
+  }
+  for (fs::directory_iterator it(spool, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string dir = it->path().filename().string();
+    if (dir == writer_id) continue;
+    const auto dot = dir.find('.');
+    char* rest = nullptr;
+    const long pid = std::strtol(dir.c_str(), &rest, 10);
+    if (dot == std::string::npos || rest != dir.c_str() + dot || pid <= 0) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) continue;  // still running
+    std::error_code removed;
+    fs::remove_all(it->path(), removed);
+    if (!removed) runtime::log_info("archiver", "removed " + it->path().string() + ", left by an archiver that is gone");
+  }
+}
+
+}  // namespace millrace::archive::detail

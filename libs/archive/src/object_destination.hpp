@@ -1,0 +1,83 @@
+#pragma once
+
+// The archive in object storage (S3, Azure Blob): a file is written to a
+// local spool, uploaded under ".staging/" in the bucket or container before
+// its commit (the store acknowledges it with its checksum), recorded, and
+// after the commit copied into its place in Capture's layout inside the
+// store, then its staged object deleted. docs/archive.md, "Object storage",
+// tells why each step is where it is.
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "millrace/archive/writer.hpp"
+#include "millrace/objstore/store.hpp"
+#include "millrace/runtime/health.hpp"
+
+namespace millrace::archive::detail {
+
+// What the store's last answers say, for /readyz's check "archive_store":
+// every operation of the archiver's destinations reports here, and when
+// none did for a while, the check asks the store itself.
+class StoreHealth {
+ public:
+  // `own`: a store of its own (a store is used by one thread at a time).
+  StoreHealth(std::unique_ptr<objstore::ObjectStore> own, std::chrono::seconds idle);
+
+  void succeeded();
+  void failed(std::string explained);
+  // For runtime::Health::poll.
+  std::optional<runtime::Problem> problem();
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  std::unique_ptr<objstore::ObjectStore> own_;
+  const std::chrono::seconds idle_;
+  std::mutex mutex_;
+  std::optional<std::string> error_;
+  Clock::time_point last_{};
+};
+
+class ObjectDestination final : public Destination {
+ public:
+  // Local files go to `spool`/`writer_id`/; `health` (may be null) hears of
+  // every answer.
+  ObjectDestination(std::unique_ptr<objstore::ObjectStore> store, std::string spool,
+                    std::string writer_id, StoreHealth* health);
+
+  std::string staging_path(const std::string& name) override;
+  // Uploads the file under ".staging/", then removes the local copy (also
+  // when the upload failed: the batch is written again from Kafka).
+  void sync_staged(const std::string& name) override;
+  Published publish(const std::string& name, const std::string& relative) override;
+  // Staged objects and unfinished uploads under ".staging/`dir`/".
+  std::vector<std::string> staged_in(const std::string& dir) override;
+  // The staged object, any unfinished upload of it, and the local copy.
+  void remove_staged(const std::string& name) override;
+
+  objstore::ObjectStore& store() { return *store_; }
+
+ private:
+  template <typename F>
+  auto reported(F&& op) -> decltype(op());
+  std::string local(const std::string& name) const;
+
+  std::unique_ptr<objstore::ObjectStore> store_;
+  std::string spool_;
+  StoreHealth* health_;
+};
+
+// The key of staged file `name` in the store.
+std::string staging_key(const std::string& name);
+
+// Removes the spool directories of this host's archivers that no longer
+// run (named "<pid>.<random>" after their writer id), and makes
+// `spool`/`writer_id`. Throws core::InfraError (fatal) when the spool
+// cannot be written.
+void prepare_spool(const std::string& spool, const std::string& writer_id);
+
+}  // namespace millrace::archive::detail

@@ -1,0 +1,105 @@
+#pragma once
+
+// Object storage as the archive uses it: the objects under one location's
+// prefix in an S3 bucket, an Azure Blob container or a local directory,
+// named by keys relative to that prefix ("ns/topic/0/2026/...avro").
+//
+// Caller contract: an ObjectStore is used by one thread at a time (each
+// keeps one connection). Every operation either does all it says or throws
+// StoreError; none retries by itself, so a caller that retries (the
+// archiver's batch, with backoff) decides how often. Errors never carry a
+// credential.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace millrace::objstore {
+
+struct StoreOptions;
+
+// What went wrong, as a caller acts on it.
+enum class ErrorKind : std::uint8_t {
+  kNetwork,      // no answer: connection refused, reset, timed out
+  kServer,       // the store answered 5xx, 408 or 429: try again later
+  kCredentials,  // 401 or 403: the credentials, their permissions or the clock
+  kNotFound,     // the object (or the bucket or container) does not exist
+  kChecksum,     // the store's checksum of what it received is not ours
+  kRefused,      // any other answer: a setting or a request the store refuses
+};
+
+class StoreError : public std::runtime_error {
+ public:
+  StoreError(ErrorKind kind, const std::string& what) : std::runtime_error(what), kind_(kind) {}
+  ErrorKind kind() const { return kind_; }
+
+ private:
+  ErrorKind kind_;
+};
+
+struct ObjectInfo {
+  std::string key;  // relative to the location's prefix
+  std::int64_t size = 0;
+};
+
+// An upload begun and never finished: an S3 multipart upload, or an Azure
+// blob with only uncommitted blocks. They cost storage until aborted.
+struct Unfinished {
+  std::string key;
+  std::string id;  // the S3 upload id; empty for Azure
+};
+
+class ObjectStore {
+ public:
+  virtual ~ObjectStore() = default;
+
+  // Where it writes, for messages: "s3://bucket/prefix at http://host:port".
+  // Never a secret.
+  virtual std::string describe() const = 0;
+
+  // Uploads the local file at `path` as `key`, replacing any object there.
+  // Returns once the store acknowledged every byte and its checksum
+  // (Content-MD5 on each request, the ETag or echoed MD5 compared).
+  // Files larger than the part size go up in parts (S3 multipart upload,
+  // Azure blocks); a failed part upload is aborted before the throw.
+  virtual void put_file(const std::string& key, const std::string& path) = 0;
+  // The object's size; nullopt when there is none.
+  virtual std::optional<std::int64_t> size_of(const std::string& key) = 0;
+  // Streams the object's bytes to `sink`, in order. kNotFound when absent.
+  virtual void read(const std::string& key, const std::function<void(std::string_view)>& sink) = 0;
+  // Copies `from` to `to` inside the store (no bytes through this host),
+  // replacing `to`. kNotFound when `from` is absent.
+  virtual void copy(const std::string& from, const std::string& to) = 0;
+  // Deletes the object; nothing when it is absent.
+  virtual void remove(const std::string& key) = 0;
+  // The objects whose keys start with `prefix`, in key order.
+  virtual std::vector<ObjectInfo> list(const std::string& prefix) = 0;
+  // The unfinished uploads whose keys start with `prefix`.
+  virtual std::vector<Unfinished> unfinished(const std::string& prefix) = 0;
+  // Aborts an unfinished upload (its parts or blocks are deleted); nothing
+  // when it is already gone.
+  virtual void abort(const Unfinished& upload) = 0;
+  // One cheap request that needs the same permissions as the archive
+  // (listing at most one key): throws what the store answered when the
+  // location cannot be used.
+  virtual void check() = 0;
+  // Where the object is on this host's filesystem, for a directory; nullopt
+  // for a remote store (read() it).
+  virtual std::optional<std::string> local_path(const std::string&) const { return std::nullopt; }
+};
+
+// The store `options` name (validate()d). Throws core::UsageError when
+// credentials the location needs are missing or cannot be read.
+std::unique_ptr<ObjectStore> open_store(const StoreOptions& options);
+
+// An error's text with a hint of what to do: for kCredentials, which
+// credentials and permissions the location needs; for kNotFound, that the
+// bucket or container must exist.
+std::string explain(const StoreError& error, const ObjectStore& store);
+
+}  // namespace millrace::objstore

@@ -1,0 +1,323 @@
+#include "s3.hpp"
+
+#include <utility>
+#include <vector>
+
+#include "common.hpp"
+#include "digest.hpp"
+#include "millrace/core/base64.hpp"
+#include "xml.hpp"
+
+namespace millrace::objstore::detail {
+
+namespace {
+
+using Params = std::vector<std::pair<std::string, std::string>>;
+
+// S3 parts are 5 MiB at least (but the last) and 10,000 at most.
+constexpr int kMaxParts = 10000;
+// What an archived object is: Avro's registered media type is not settled,
+// and Capture's own blobs are served as this.
+constexpr const char* kObjectType = "application/octet-stream";
+
+std::string unquote(std::string etag) {
+  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') {
+    etag = etag.substr(1, etag.size() - 2);
+  }
+  return etag;
+}
+
+bool is_md5_hex(const std::string& s) {
+  if (s.size() != 32) return false;
+  for (const char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+class S3Store final : public ObjectStore {
+ public:
+  S3Store(Location location, S3Settings settings, std::unique_ptr<Transport> transport)
+      : location_(std::move(location)),
+        settings_(std::move(settings)),
+        transport_(std::move(transport)) {
+    if (settings_.endpoint.empty()) {
+      settings_.endpoint = "https://s3." + settings_.region + ".amazonaws.com";
+    }
+    while (!settings_.endpoint.empty() && settings_.endpoint.back() == '/') {
+      settings_.endpoint.pop_back();
+    }
+    if (settings_.path_style) {
+      bucket_url_ = settings_.endpoint + "/" + location_.container;
+    } else {
+      const auto scheme = settings_.endpoint.find("://");
+      bucket_url_ = settings_.endpoint.substr(0, scheme + 3) + location_.container + "." +
+                    settings_.endpoint.substr(scheme + 3);
+    }
+    signing_ = "aws:amz:" + settings_.region + ":s3";
+    user_ = settings_.access_key_id + ":" + settings_.secret_access_key;
+  }
+
+  std::string describe() const override {
+    return location_.url() + " at " + settings_.endpoint;
+  }
+
+  void put_file(const std::string& key, const std::string& path) override {
+    const std::int64_t size = local_file_size(path);
+    std::int64_t part_bytes = settings_.part_bytes;
+    // A file too large for 10,000 parts gets larger ones.
+    while (size > part_bytes * kMaxParts) part_bytes *= 2;
+    if (size <= part_bytes) {
+      for_each_part(path, part_bytes, [&](std::string_view body, int) {
+        const std::string md5 = md5_raw(body);
+        const auto r = call("PUT", object_url(key), {}, body,
+                            {{"Content-MD5", core::base64(md5)}, {"Content-Type", kObjectType}});
+        expect(r, "PUT", key);
+        const std::string etag = unquote(r.header("etag"));
+        if (is_md5_hex(etag) && etag != to_hex(md5)) {
+          throw StoreError(ErrorKind::kChecksum, "S3 PUT " + where(key) + ": the store's ETag " +
+                                                     etag + " is not the MD5 of what was sent (" +
+                                                     to_hex(md5) + ")");
+        }
+      });
+      return;
+    }
+    const auto created =
+        call("POST", object_url(key), {{"uploads", ""}}, "", {{"Content-Type", kObjectType}});
+    expect(created, "POST ?uploads", key);
+    const std::string upload_id = parse(created, "POST ?uploads", key).text_of("UploadId");
+    if (upload_id.empty()) {
+      throw StoreError(ErrorKind::kRefused,
+                       "S3 POST ?uploads " + where(key) + ": the answer has no UploadId");
+    }
+    try {
+      std::string body = "<CompleteMultipartUpload>";
+      std::string md5s;
+      int parts = 0;
+      for_each_part(path, part_bytes, [&](std::string_view part, int n) {
+        const std::string md5 = md5_raw(part);
+        const auto r = call("PUT", object_url(key),
+                            {{"partNumber", std::to_string(n)}, {"uploadId", upload_id}}, part,
+                            {{"Content-MD5", core::base64(md5)}});
+        expect(r, "PUT part " + std::to_string(n), key);
+        const std::string etag = unquote(r.header("etag"));
+        if (is_md5_hex(etag) && etag != to_hex(md5)) {
+          throw StoreError(ErrorKind::kChecksum, "S3 PUT part " + std::to_string(n) + " of " +
+                                                     where(key) + ": ETag " + etag +
+                                                     " is not the part's MD5");
+        }
+        md5s += md5;
+        parts = n;
+        body += "<Part><PartNumber>" + std::to_string(n) + "</PartNumber><ETag>\"" +
+                xml_escape(etag) + "\"</ETag></Part>";
+      });
+      body += "</CompleteMultipartUpload>";
+      const auto r = call("POST", object_url(key), {{"uploadId", upload_id}}, body,
+                          {{"Content-Type", "application/xml"}});
+      expect(r, "POST ?uploadId (complete)", key);
+      // A 200 whose body is an <Error>: S3 reports a late failure so
+      // (parse() throws it).
+      const std::string etag =
+          unquote(parse(r, "POST ?uploadId (complete)", key).text_of("ETag"));
+      const std::string want = to_hex(md5_raw(md5s)) + "-" + std::to_string(parts);
+      if (etag.find('-') != std::string::npos && etag != want) {
+        throw StoreError(ErrorKind::kChecksum, "S3 multipart upload of " + where(key) +
+                                                   ": the store's ETag " + etag + " is not " +
+                                                   want + ", the MD5 of the parts' MD5s");
+      }
+    } catch (...) {
+      try {
+        abort(Unfinished{key, upload_id});
+      } catch (const std::exception&) {
+        // The next start's cleanup, or the bucket's lifecycle rule, aborts it.
+      }
+      throw;
+    }
+  }
+
+  std::optional<std::int64_t> size_of(const std::string& key) override {
+    const auto r = call("HEAD", object_url(key), {}, "", {});
+    if (r.status == 404) return std::nullopt;
+    expect(r, "HEAD", key);
+    try {
+      return std::stoll(r.header("content-length"));
+    } catch (const std::exception&) {
+      throw StoreError(ErrorKind::kRefused, "S3 HEAD " + where(key) + ": no Content-Length");
+    }
+  }
+
+  void read(const std::string& key, const std::function<void(std::string_view)>& sink) override {
+    const auto r = call("GET", object_url(key), {}, "", {}, sink);
+    expect(r, "GET", key);
+  }
+
+  void copy(const std::string& from, const std::string& to) override {
+    const std::string source =
+        "/" + location_.container + "/" + uri_encode(location_.prefix + from, true);
+    const auto r = call("PUT", object_url(to), {}, "", {{"x-amz-copy-source", source}});
+    if (r.status == 404) {
+      throw StoreError(ErrorKind::kNotFound, "S3 copy of " + where(from) + ": " + error_text(r));
+    }
+    expect(r, "PUT (copy from " + from + ")", to);
+    parse(r, "PUT (copy)", to);  // a 200 may carry an <Error>
+  }
+
+  void remove(const std::string& key) override {
+    const auto r = call("DELETE", object_url(key), {}, "", {});
+    if (r.status == 404) return;
+    expect(r, "DELETE", key);
+  }
+
+  std::vector<ObjectInfo> list(const std::string& prefix) override {
+    std::vector<ObjectInfo> out;
+    std::string token;
+    for (;;) {
+      Params q{{"list-type", "2"}, {"prefix", location_.prefix + prefix}};
+      if (!token.empty()) q.emplace_back("continuation-token", token);
+      const auto r = call("GET", bucket_url_, q, "", {});
+      expect(r, "GET ?list-type=2", prefix);
+      const auto doc = parse(r, "GET ?list-type=2", prefix);
+      for (const auto& c : doc.children) {
+        if (c.name != "Contents") continue;
+        ObjectInfo info;
+        info.key = relative(c.text_of("Key"));
+        try {
+          info.size = std::stoll(c.text_of("Size"));
+        } catch (const std::exception&) {
+          info.size = -1;
+        }
+        out.push_back(std::move(info));
+      }
+      token = doc.text_of("NextContinuationToken");
+      if (doc.text_of("IsTruncated") != "true" || token.empty()) break;
+    }
+    return out;
+  }
+
+  std::vector<Unfinished> unfinished(const std::string& prefix) override {
+    std::vector<Unfinished> out;
+    std::string key_marker, id_marker;
+    for (;;) {
+      Params q{{"uploads", ""}, {"prefix", location_.prefix + prefix}};
+      if (!key_marker.empty()) q.emplace_back("key-marker", key_marker);
+      if (!id_marker.empty()) q.emplace_back("upload-id-marker", id_marker);
+      const auto r = call("GET", bucket_url_, q, "", {});
+      expect(r, "GET ?uploads", prefix);
+      const auto doc = parse(r, "GET ?uploads", prefix);
+      for (const auto& c : doc.children) {
+        if (c.name != "Upload") continue;
+        out.push_back({relative(c.text_of("Key")), c.text_of("UploadId")});
+      }
+      key_marker = doc.text_of("NextKeyMarker");
+      id_marker = doc.text_of("NextUploadIdMarker");
+      if (doc.text_of("IsTruncated") != "true" || key_marker.empty()) break;
+    }
+    return out;
+  }
+
+  void abort(const Unfinished& upload) override {
+    const auto r = call("DELETE", object_url(upload.key), {{"uploadId", upload.id}}, "", {});
+    if (r.status == 404) return;
+    expect(r, "DELETE ?uploadId", upload.key);
+  }
+
+  void check() override {
+    const auto r = call("GET", bucket_url_,
+                        {{"list-type", "2"}, {"max-keys", "1"}, {"prefix", location_.prefix}}, "",
+                        {});
+    expect(r, "GET ?list-type=2", "");
+  }
+
+ private:
+  std::string object_url(const std::string& key) const {
+    return bucket_url_ + "/" + uri_encode(location_.prefix + key, true);
+  }
+  std::string where(const std::string& key) const {
+    return "s3://" + location_.container + "/" + location_.prefix + key;
+  }
+  std::string relative(const std::string& full) const {
+    return full.rfind(location_.prefix, 0) == 0 ? full.substr(location_.prefix.size()) : full;
+  }
+
+  HttpResponse call(const std::string& method, const std::string& url, const Params& query,
+                    std::string_view body, const Params& headers,
+                    const std::function<void(std::string_view)>& sink = {}) {
+    HttpRequest req;
+    req.method = method;
+    req.url = url;
+    if (!query.empty()) req.url += "?" + canonical_query(query);
+    req.headers = headers;
+    req.headers.emplace_back("x-amz-content-sha256", sha256_hex(body));
+    if (!settings_.session_token.empty()) {
+      req.headers.emplace_back("x-amz-security-token", settings_.session_token);
+    }
+    req.body = body;
+    req.on_body = sink;
+    req.aws_sigv4 = signing_;
+    req.aws_user = user_;
+    return transport_->perform(req);
+  }
+
+  std::string error_text(const HttpResponse& r) const {
+    std::string code = r.header("x-amz-error-code"), message;
+    if (!r.body.empty()) {
+      try {
+        const auto doc = parse_xml(r.body);
+        if (doc.name == "Error") {
+          code = doc.text_of("Code");
+          message = doc.text_of("Message");
+        }
+      } catch (const std::runtime_error&) {
+        message = r.body.substr(0, 200);
+      }
+    }
+    return status_text(r.status, code, message);
+  }
+
+  void expect(const HttpResponse& r, const std::string& what, const std::string& key) const {
+    if (r.status >= 200 && r.status < 300) return;
+    std::string code = r.header("x-amz-error-code");
+    if (!r.body.empty()) {
+      try {
+        const auto doc = parse_xml(r.body);
+        if (doc.name == "Error") code = doc.text_of("Code");
+      } catch (const std::runtime_error&) {
+      }
+    }
+    throw StoreError(kind_of(r.status, code), "S3 " + what + " " + where(key) + ": " + error_text(r));
+  }
+
+  XmlNode parse(const HttpResponse& r, const std::string& what, const std::string& key) const {
+    XmlNode doc;
+    try {
+      doc = parse_xml(r.body);
+    } catch (const std::runtime_error& e) {
+      throw StoreError(ErrorKind::kServer, "S3 " + what + " " + where(key) + ": " + e.what());
+    }
+    if (doc.name == "Error") {
+      const std::string code = doc.text_of("Code");
+      // The answer was 200, but the operation failed: S3 says retry.
+      throw StoreError(code == "InternalError" || code == "SlowDown" ? ErrorKind::kServer
+                                                                     : kind_of(400, code),
+                       "S3 " + what + " " + where(key) + ": " +
+                           status_text(r.status, code, doc.text_of("Message")));
+    }
+    return doc;
+  }
+
+  Location location_;
+  S3Settings settings_;
+  std::unique_ptr<Transport> transport_;
+  std::string bucket_url_;
+  std::string signing_;
+  std::string user_;
+};
+
+}  // namespace
+
+std::unique_ptr<ObjectStore> s3_store(Location location, S3Settings settings,
+                                      std::unique_ptr<Transport> transport) {
+  return std::make_unique<S3Store>(std::move(location), std::move(settings), std::move(transport));
+}
+
+}  // namespace millrace::objstore::detail

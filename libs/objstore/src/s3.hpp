@@ -1,0 +1,30 @@
+#pragma once
+
+// S3's REST API (AWS and S3-compatible stores), signed with Signature
+// Version 4 by libcurl. Every request carries x-amz-content-sha256 with its
+// body's real hash, so the payload is signed too.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "http.hpp"
+#include "millrace/objstore/location.hpp"
+#include "millrace/objstore/store.hpp"
+
+namespace millrace::objstore::detail {
+
+struct S3Settings {
+  std::string endpoint;  // "https://host[:port]"; empty: AWS's for the region
+  std::string region = "us-east-1";
+  bool path_style = false;
+  std::string access_key_id;
+  std::string secret_access_key;
+  std::string session_token;  // empty: none
+  std::int64_t part_bytes = 16 << 20;
+};
+
+std::unique_ptr<ObjectStore> s3_store(Location location, S3Settings settings,
+                                      std::unique_ptr<Transport> transport);
+
+}  // namespace millrace::objstore::detail
