@@ -21,23 +21,67 @@ namespace fs = std::filesystem;
 constexpr const char* kStaging = ".staging/";
 constexpr const char* kCheck = "archive_store";
 
+std::string_view kind_name(objstore::ErrorKind kind) {
+  switch (kind) {
+    case objstore::ErrorKind::kNetwork:
+      return "network";
+    case objstore::ErrorKind::kServer:
+      return "server";
+    case objstore::ErrorKind::kCredentials:
+      return "credentials";
+    case objstore::ErrorKind::kNotFound:
+      return "not_found";
+    case objstore::ErrorKind::kChecksum:
+      return "checksum";
+    case objstore::ErrorKind::kRefused:
+      return "refused";
+  }
+  return "refused";
+}
+
 }  // namespace
 
-std::string staging_key(const std::string& name) { return kStaging + name; }
+std::string staging_key(const std::string& name) {
+  return kStaging + name;
+}
 
-StoreHealth::StoreHealth(std::unique_ptr<objstore::ObjectStore> own, std::chrono::seconds idle)
-    : own_(std::move(own)), idle_(idle) {}
+StoreHealth::StoreHealth(std::unique_ptr<objstore::ObjectStore> own, std::chrono::seconds idle,
+                         metrics::Registry* registry)
+    : own_(std::move(own)), idle_(idle), registry_(registry) {
+  if (registry_ == nullptr) return;
+  registry_->computed_gauge(
+      "millrace_archive_store_failing_seconds",
+      "Seconds since the archive's object store began failing every request (0 while it "
+      "answers).",
+      [this] {
+        std::lock_guard lock(mutex_);
+        const double s = failing_since_
+                             ? std::chrono::duration<double>(Clock::now() - *failing_since_).count()
+                             : 0.0;
+        return std::vector<metrics::Sample>{{{}, s}};
+      });
+}
 
 void StoreHealth::succeeded() {
   std::lock_guard lock(mutex_);
   error_.reset();
+  failing_since_.reset();
   last_ = Clock::now();
 }
 
-void StoreHealth::failed(std::string explained) {
+void StoreHealth::failed(objstore::ErrorKind kind, std::string explained) {
+  if (registry_ != nullptr) {
+    registry_
+        ->counter("millrace_archive_store_errors_total",
+                  "Requests to the archive's object store that failed, by kind: network, "
+                  "server, credentials, not_found, checksum or refused.",
+                  {{"kind", std::string(kind_name(kind))}})
+        .inc();
+  }
   std::lock_guard lock(mutex_);
   error_ = std::move(explained);
   last_ = Clock::now();
+  if (!failing_since_) failing_since_ = last_;
 }
 
 std::optional<runtime::Problem> StoreHealth::problem() {
@@ -51,7 +95,7 @@ std::optional<runtime::Problem> StoreHealth::problem() {
       own_->check();
       succeeded();
     } catch (const objstore::StoreError& e) {
-      failed(objstore::explain(e, *own_));
+      failed(e.kind(), objstore::explain(e, *own_));
     }
   }
   std::lock_guard lock(mutex_);
@@ -62,11 +106,8 @@ std::optional<runtime::Problem> StoreHealth::problem() {
 }
 
 ObjectDestination::ObjectDestination(std::unique_ptr<objstore::ObjectStore> store,
-                                     std::string spool, std::string writer_id,
-                                     StoreHealth* health)
-    : store_(std::move(store)),
-      spool_((fs::path(spool) / writer_id).string()),
-      health_(health) {}
+                                     std::string spool, std::string writer_id, StoreHealth* health)
+    : store_(std::move(store)), spool_((fs::path(spool) / writer_id).string()), health_(health) {}
 
 template <typename F>
 auto ObjectDestination::reported(F&& op) -> decltype(op()) {
@@ -81,7 +122,7 @@ auto ObjectDestination::reported(F&& op) -> decltype(op()) {
     }
   } catch (const objstore::StoreError& e) {
     const std::string explained = objstore::explain(e, *store_);
-    if (health_ != nullptr) health_->failed(explained);
+    if (health_ != nullptr) health_->failed(e.kind(), explained);
     throw objstore::StoreError(e.kind(), explained);
   }
 }
@@ -131,7 +172,9 @@ std::vector<std::string> ObjectDestination::staged_in(const std::string& dir) {
   return reported([&] {
     const std::string prefix = staging_key(dir + "/");
     std::set<std::string> names;
-    const auto strip = [](const std::string& key) { return key.substr(std::string(kStaging).size()); };
+    const auto strip = [](const std::string& key) {
+      return key.substr(std::string(kStaging).size());
+    };
     for (const auto& o : store_->list(prefix)) names.insert(strip(o.key));
     for (const auto& u : store_->unfinished(prefix)) names.insert(strip(u.key));
     return std::vector<std::string>(names.begin(), names.end());
@@ -153,9 +196,9 @@ void prepare_spool(const std::string& spool, const std::string& writer_id) {
   std::error_code ec;
   fs::create_directories(fs::path(spool) / writer_id, ec);
   if (ec) {
-    throw core::InfraError(core::FailureClass::kFatal,
-                           "the archive spool " + spool + " cannot be written: " + ec.message() +
-                               " (MILLRACE_ARCHIVE_SPOOL)");
+    throw core::InfraError(core::FailureClass::kFatal, "the archive spool " + spool +
+                                                           " cannot be written: " + ec.message() +
+                                                           " (MILLRACE_ARCHIVE_SPOOL)");
   }
   for (fs::directory_iterator it(spool, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string dir = it->path().filename().string();
@@ -167,7 +210,9 @@ void prepare_spool(const std::string& spool, const std::string& writer_id) {
     if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) continue;  // still running
     std::error_code removed;
     fs::remove_all(it->path(), removed);
-    if (!removed) runtime::log_info("archiver", "removed " + it->path().string() + ", left by an archiver that is gone");
+    if (!removed)
+      runtime::log_info("archiver",
+                        "removed " + it->path().string() + ", left by an archiver that is gone");
   }
 }
 

@@ -15,21 +15,26 @@
 #include <vector>
 
 #include "millrace/archive/writer.hpp"
+#include "millrace/metrics/metrics.hpp"
 #include "millrace/objstore/store.hpp"
 #include "millrace/runtime/health.hpp"
 
 namespace millrace::archive::detail {
 
-// What the store's last answers say, for /readyz's check "archive_store":
-// every operation of the archiver's destinations reports here, and when
-// none did for a while, the check asks the store itself.
+// What the store's last answers say, for /readyz's check "archive_store"
+// and the metrics millrace_archive_store_errors_total{kind} and
+// millrace_archive_store_failing_seconds: every operation of the
+// archiver's destinations reports here, and when none did for a while, the
+// check asks the store itself.
 class StoreHealth {
  public:
-  // `own`: a store of its own (a store is used by one thread at a time).
-  StoreHealth(std::unique_ptr<objstore::ObjectStore> own, std::chrono::seconds idle);
+  // `own`: a store of its own (a store is used by one thread at a time);
+  // `registry` may be null (no metrics).
+  StoreHealth(std::unique_ptr<objstore::ObjectStore> own, std::chrono::seconds idle,
+              metrics::Registry* registry);
 
   void succeeded();
-  void failed(std::string explained);
+  void failed(objstore::ErrorKind kind, std::string explained);
   // For runtime::Health::poll.
   std::optional<runtime::Problem> problem();
 
@@ -38,8 +43,10 @@ class StoreHealth {
   std::unique_ptr<objstore::ObjectStore> own_;
   const std::chrono::seconds idle_;
   std::mutex mutex_;
+  metrics::Registry* registry_;
   std::optional<std::string> error_;
   Clock::time_point last_{};
+  std::optional<Clock::time_point> failing_since_;
 };
 
 class ObjectDestination final : public Destination {

@@ -148,8 +148,8 @@ std::unique_ptr<stream::ConsumerService> make_archiver(ArchiverConfig archiver_c
     service->keep(WritableRoot{config.root});
   } else {
     service->keep(Spool{config.spool, id});
-    store_health = &service->add(
-        std::make_unique<detail::StoreHealth>(objstore::open_store(config.store), kStoreIdleCheck));
+    store_health = &service->add(std::make_unique<detail::StoreHealth>(
+        objstore::open_store(config.store), kStoreIdleCheck, &metrics));
     service->health().poll("archive_store", [store_health] { return store_health->problem(); });
   }
   auto& destination = make_destination();

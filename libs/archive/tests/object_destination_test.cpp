@@ -32,7 +32,7 @@ struct Fixture {
                        probe_store = s.get();
                        return s;
                      }(),
-                     std::chrono::seconds(3600)};
+                     std::chrono::seconds(3600), nullptr};
   ObjectDestination destination{[this] {
                                   auto s = std::make_unique<MemoryStore>();
                                   store = s.get();
@@ -60,9 +60,10 @@ TEST_CASE("a staged file is uploaded under .staging/ and its local copy removed"
   CHECK(f.destination.staged_in("t/0") == std::vector<std::string>{"t/0/5-w-1.avro"});
 }
 
-TEST_CASE("publishing copies into place and deletes the staged object; again it is kAlready; "
-          "with neither it is kMissing",
-          "[archive][objstore]") {
+TEST_CASE(
+    "publishing copies into place and deletes the staged object; again it is kAlready; "
+    "with neither it is kMissing",
+    "[archive][objstore]") {
   Fixture f;
   f.stage("t/0/5-w-1.avro", "bytes");
   f.destination.sync_staged("t/0/5-w-1.avro");
@@ -89,13 +90,15 @@ TEST_CASE("unfinished uploads count as staged, and removing a staged name aborts
   CHECK(f.store->objects.empty());
 }
 
-TEST_CASE("a store that refuses is reported to archive_store and leaves no local file; "
-          "the next success clears it",
-          "[archive][objstore]") {
+TEST_CASE(
+    "a store that refuses is reported to archive_store and leaves no local file; "
+    "the next success clears it",
+    "[archive][objstore]") {
   Fixture f;
   f.store->before = [](const std::string& op) {
     if (op == "put") {
-      throw objstore::StoreError(objstore::ErrorKind::kCredentials, "S3 PUT x: 403 InvalidAccessKeyId");
+      throw objstore::StoreError(objstore::ErrorKind::kCredentials,
+                                 "S3 PUT x: 403 InvalidAccessKeyId");
     }
   };
   const auto local = f.stage("t/0/5-w-1.avro", "bytes");
@@ -121,7 +124,7 @@ TEST_CASE("an idle archiver's readiness asks the store itself", "[archive][objst
   MemoryStore* own = nullptr;
   auto store = std::make_unique<MemoryStore>();
   own = store.get();
-  StoreHealth health(std::move(store), std::chrono::seconds(0));
+  StoreHealth health(std::move(store), std::chrono::seconds(0), nullptr);
   CHECK_FALSE(health.problem().has_value());
   CHECK(own->calls["check"] == 1);
   own->before = [](const std::string&) {
@@ -132,9 +135,10 @@ TEST_CASE("an idle archiver's readiness asks the store itself", "[archive][objst
   CHECK_THAT(problem->detail, Catch::Contains("did not answer"));
 }
 
-TEST_CASE("the handler's batches over an object store: superseded attempts' uploads are removed "
-          "after the commit",
-          "[archive][objstore]") {
+TEST_CASE(
+    "the handler's batches over an object store: superseded attempts' uploads are removed "
+    "after the commit",
+    "[archive][objstore]") {
   Fixture f;
   HandlerSettings s;
   s.group = "g";

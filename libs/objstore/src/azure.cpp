@@ -109,8 +109,8 @@ class AzureStore final : public ObjectStore {
     try {
       return std::stoll(r.header("content-length"));
     } catch (const std::exception&) {
-      throw StoreError(ErrorKind::kRefused, "Azure Get Blob Properties " + where(key) +
-                                                ": no Content-Length");
+      throw StoreError(ErrorKind::kRefused,
+                       "Azure Get Blob Properties " + where(key) + ": no Content-Length");
     }
   }
 
@@ -124,8 +124,8 @@ class AzureStore final : public ObjectStore {
     if (!settings_.sas.empty()) source += "?" + settings_.sas;
     auto r = call("PUT", blob_path(to), {}, "", {{"x-ms-copy-source", source}});
     if (r.status == 404) {
-      throw StoreError(ErrorKind::kNotFound, "Azure Copy Blob of " + where(from) + ": " +
-                                                 error_text(r));
+      throw StoreError(ErrorKind::kNotFound,
+                       "Azure Copy Blob of " + where(from) + ": " + error_text(r));
     }
     expect(r, "Copy Blob (from " + from + ")", to);
     // Within one account the copy is usually done when answered; otherwise
@@ -134,8 +134,8 @@ class AzureStore final : public ObjectStore {
     std::string status = r.header("x-ms-copy-status");
     while (status == "pending") {
       if (std::chrono::steady_clock::now() > deadline) {
-        throw StoreError(ErrorKind::kServer, "Azure Copy Blob to " + where(to) +
-                                                 " still pending after 10 minutes");
+        throw StoreError(ErrorKind::kServer,
+                         "Azure Copy Blob to " + where(to) + " still pending after 10 minutes");
       }
       std::this_thread::sleep_for(kCopyPoll);
       r = call("HEAD", blob_path(to), {}, "", {});
@@ -143,8 +143,8 @@ class AzureStore final : public ObjectStore {
       status = r.header("x-ms-copy-status");
     }
     if (!status.empty() && status != "success") {
-      throw StoreError(ErrorKind::kServer, "Azure Copy Blob to " + where(to) + ": copy " +
-                                               status + ": " + r.header("x-ms-copy-status-description"));
+      throw StoreError(ErrorKind::kServer, "Azure Copy Blob to " + where(to) + ": copy " + status +
+                                               ": " + r.header("x-ms-copy-status-description"));
     }
   }
 
@@ -198,7 +198,9 @@ class AzureStore final : public ObjectStore {
 
   void check() override {
     const auto r = call("GET", container_path(),
-                        {{"restype", "container"}, {"comp", "list"}, {"maxresults", "1"},
+                        {{"restype", "container"},
+                         {"comp", "list"},
+                         {"maxresults", "1"},
                          {"prefix", location_.prefix}},
                         "", {});
     expect(r, "List Blobs", "");
@@ -244,7 +246,8 @@ class AzureStore final : public ObjectStore {
   HttpResponse call(const std::string& method, const std::string& path, const Params& query,
                     std::string_view body, Params headers,
                     const std::function<void(std::string_view)>& sink = {}) {
-    headers.emplace_back("x-ms-date", settings_.fixed_date.empty() ? http_date() : settings_.fixed_date);
+    headers.emplace_back("x-ms-date",
+                         settings_.fixed_date.empty() ? http_date() : settings_.fixed_date);
     headers.emplace_back("x-ms-version", kVersion);
     std::string url = location_.endpoint + path.substr(endpoint_path_.size());
     std::string q;
@@ -321,10 +324,17 @@ class AzureStore final : public ObjectStore {
 }  // namespace
 
 std::string azure_string_to_sign(const AzureSigned& s) {
-  static constexpr const char* kStandard[] = {
-      "Content-Encoding", "Content-Language", "Content-Length",      "Content-MD5",
-      "Content-Type",     "Date",             "If-Modified-Since",   "If-Match",
-      "If-None-Match",    "If-Unmodified-Since", "Range"};
+  static constexpr const char* kStandard[] = {"Content-Encoding",
+                                              "Content-Language",
+                                              "Content-Length",
+                                              "Content-MD5",
+                                              "Content-Type",
+                                              "Date",
+                                              "If-Modified-Since",
+                                              "If-Match",
+                                              "If-None-Match",
+                                              "If-Unmodified-Since",
+                                              "Range"};
   std::string out = s.method + "\n";
   for (const char* name : kStandard) {
     if (std::string_view(name) == "Content-Length") {

@@ -32,9 +32,15 @@ std::string to_hex(std::string_view bytes) {
   return out;
 }
 
-std::string md5_raw(std::string_view bytes) { return digest(EVP_md5(), bytes); }
-std::string md5_hex(std::string_view bytes) { return to_hex(md5_raw(bytes)); }
-std::string sha256_hex(std::string_view bytes) { return to_hex(digest(EVP_sha256(), bytes)); }
+std::string md5_raw(std::string_view bytes) {
+  return digest(EVP_md5(), bytes);
+}
+std::string md5_hex(std::string_view bytes) {
+  return to_hex(md5_raw(bytes));
+}
+std::string sha256_hex(std::string_view bytes) {
+  return to_hex(digest(EVP_sha256(), bytes));
+}
 
 std::string hmac_sha256(std::string_view key, std::string_view message) {
   unsigned char out[EVP_MAX_MD_SIZE];

@@ -7,10 +7,10 @@
 
 namespace millrace::objstore::detail {
 
-std::string md5_raw(std::string_view bytes);      // 16 bytes
-std::string md5_hex(std::string_view bytes);      // lowercase
-std::string sha256_hex(std::string_view bytes);   // lowercase
+std::string md5_raw(std::string_view bytes);                              // 16 bytes
+std::string md5_hex(std::string_view bytes);                              // lowercase
+std::string sha256_hex(std::string_view bytes);                           // lowercase
 std::string hmac_sha256(std::string_view key, std::string_view message);  // 32 bytes
-std::string to_hex(std::string_view bytes);       // lowercase
+std::string to_hex(std::string_view bytes);                               // lowercase
 
 }  // namespace millrace::objstore::detail

@@ -41,12 +41,14 @@ class DirectoryStore final : public ObjectStore {
   void read(const std::string& key, const std::function<void(std::string_view)>& sink) override {
     std::ifstream in(at(key), std::ios::binary);
     if (!in) {
-      throw StoreError(kind_of_errno(errno), "opening " + at(key).string() + ": " + std::strerror(errno));
+      throw StoreError(kind_of_errno(errno),
+                       "opening " + at(key).string() + ": " + std::strerror(errno));
     }
     std::string buffer(1 << 20, '\0');
     while (in) {
       in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-      if (in.gcount() > 0) sink(std::string_view(buffer.data(), static_cast<std::size_t>(in.gcount())));
+      if (in.gcount() > 0)
+        sink(std::string_view(buffer.data(), static_cast<std::size_t>(in.gcount())));
     }
     if (in.bad()) throw StoreError(ErrorKind::kRefused, "reading " + at(key).string());
   }
@@ -60,7 +62,8 @@ class DirectoryStore final : public ObjectStore {
 
   void remove(const std::string& key) override {
     if (::unlink(at(key).c_str()) != 0 && errno != ENOENT) {
-      throw StoreError(kind_of_errno(errno), "removing " + at(key).string() + ": " + std::strerror(errno));
+      throw StoreError(kind_of_errno(errno),
+                       "removing " + at(key).string() + ": " + std::strerror(errno));
     }
   }
 
@@ -79,7 +82,8 @@ class DirectoryStore final : public ObjectStore {
       const auto size = it->file_size(ec);
       out.push_back({rel, ec ? -1 : static_cast<std::int64_t>(size)});
     }
-    if (ec) throw StoreError(ErrorKind::kRefused, "listing " + start.string() + ": " + ec.message());
+    if (ec)
+      throw StoreError(ErrorKind::kRefused, "listing " + start.string() + ": " + ec.message());
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
     return out;
   }

@@ -100,7 +100,8 @@ class CurlTransport final : public Transport {
     } else if (request.method == "POST") {
       curl_easy_setopt(h, CURLOPT_POST, 1L);
       curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
-      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                       static_cast<curl_off_t>(request.body.size()));
     } else if (request.method != "GET") {
       curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
     }
@@ -109,8 +110,8 @@ class CurlTransport final : public Transport {
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
     if (rc != CURLE_OK) {
       const std::string why = error[0] != '\0' ? error : curl_easy_strerror(rc);
-      throw StoreError(ErrorKind::kNetwork, request.method + " " + strip_query(request.url) +
-                                                ": no answer: " + why);
+      throw StoreError(ErrorKind::kNetwork,
+                       request.method + " " + strip_query(request.url) + ": no answer: " + why);
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
     return response;
@@ -126,7 +127,8 @@ class CurlTransport final : public Transport {
       // A new response (after a 100 Continue, say): its own headers.
       ex.response->headers.clear();
       const auto space = line.find(' ');
-      if (space != std::string_view::npos) ex.status = std::atol(std::string(line.substr(space + 1, 3)).c_str());
+      if (space != std::string_view::npos)
+        ex.status = std::atol(std::string(line.substr(space + 1, 3)).c_str());
       return size * n;
     }
     const auto colon = line.find(':');
@@ -135,8 +137,10 @@ class CurlTransport final : public Transport {
       std::transform(name.begin(), name.end(), name.begin(),
                      [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
       std::string_view value = line.substr(colon + 1);
-      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-      while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+        value.remove_prefix(1);
+      while (!value.empty() &&
+             (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
         value.remove_suffix(1);
       ex.response->headers[name] = std::string(value);
     }

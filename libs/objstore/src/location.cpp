@@ -81,13 +81,15 @@ Location parse_location(const std::string& url) {
   }
   const auto scheme_end = url.find("://");
   if (scheme_end == std::string::npos) {
-    bad(url, "not a URL: use file:///path, s3://bucket/prefix or azblob://account/container/prefix");
+    bad(url,
+        "not a URL: use file:///path, s3://bucket/prefix or azblob://account/container/prefix");
   }
   const std::string scheme = url.substr(0, scheme_end);
   const std::string rest = url.substr(scheme_end + 3);
   if (rest.find_first_of("?#") != std::string::npos) {
-    bad(url, "a query or fragment is not allowed (a SAS token goes in its file, "
-             "MILLRACE_AZURE_SAS_FILE)");
+    bad(url,
+        "a query or fragment is not allowed (a SAS token goes in its file, "
+        "MILLRACE_AZURE_SAS_FILE)");
   }
   if (scheme == "s3") {
     out.kind = Location::Kind::kS3;
@@ -119,9 +121,10 @@ Location parse_location(const std::string& url) {
       // An emulator's or a custom domain's path-style URL: the account first.
       const auto [account, after] = split_first(path);
       if (account.empty()) {
-        bad(url, "no storage account: a Blob URL is https://<account>.blob.core.windows.net/"
-                 "<container>/<prefix>, or http://host:port/<account>/<container>/<prefix> for "
-                 "an emulator");
+        bad(url,
+            "no storage account: a Blob URL is https://<account>.blob.core.windows.net/"
+            "<container>/<prefix>, or http://host:port/<account>/<container>/<prefix> for "
+            "an emulator");
       }
       out.account = account;
       out.endpoint = scheme + "://" + host + "/" + account;

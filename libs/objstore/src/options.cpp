@@ -36,8 +36,8 @@ void register_options(core::OptionSet& o, StoreOptions& s) {
                "Azure Blob: a file holding a SAS token for the container (read, add, create, "
                "write, delete and list)");
   o.add_string("azure-key-file", "MILLRACE_AZURE_KEY_FILE", &s.azure_key_file,
-               "Azure Blob: a file holding the storage account's shared key (base64), if there is "
-               "no SAS token");
+               "Azure Blob: a file holding the storage account's shared key (base64), used when "
+               "no SAS token file is set");
   o.add_string("archive-ca-file", "MILLRACE_ARCHIVE_CA_FILE", &s.ca_file,
                "CA certificates (PEM) an https store endpoint is verified with; empty: the "
                "system's");
@@ -58,13 +58,17 @@ void validate(StoreOptions& s) {
     throw core::UsageError(std::string("--archive-url / MILLRACE_ARCHIVE_URL: ") + e.what());
   }
   if (s.s3_addressing != "auto" && s.s3_addressing != "path" && s.s3_addressing != "virtual") {
-    throw core::UsageError("--s3-addressing / MILLRACE_S3_ADDRESSING must be auto, path or "
-                           "virtual, not '" + s.s3_addressing + "'");
+    throw core::UsageError(
+        "--s3-addressing / MILLRACE_S3_ADDRESSING must be auto, path or "
+        "virtual, not '" +
+        s.s3_addressing + "'");
   }
   if (!s.s3_endpoint.empty() && s.s3_endpoint.rfind("http://", 0) != 0 &&
       s.s3_endpoint.rfind("https://", 0) != 0) {
-    throw core::UsageError("--s3-endpoint / MILLRACE_S3_ENDPOINT must start with http:// or "
-                           "https://: '" + s.s3_endpoint + "'");
+    throw core::UsageError(
+        "--s3-endpoint / MILLRACE_S3_ENDPOINT must start with http:// or "
+        "https://: '" +
+        s.s3_endpoint + "'");
   }
   if (s.s3_region.empty()) s.s3_region = "us-east-1";
   switch (s.location.kind) {
@@ -92,9 +96,10 @@ void validate(StoreOptions& s) {
       }
       break;
     case Location::Kind::kAzureBlob:
-      if (s.azure_sas_file.empty() == s.azure_key_file.empty()) {
+      // With both, the SAS token is used: it can be limited to the container.
+      if (s.azure_sas_file.empty() && s.azure_key_file.empty()) {
         throw core::UsageError(
-            "an Azure Blob archive needs one of MILLRACE_AZURE_SAS_FILE (a SAS token) and "
+            "an Azure Blob archive needs MILLRACE_AZURE_SAS_FILE (a SAS token) or "
             "MILLRACE_AZURE_KEY_FILE (the account's shared key)");
       }
       break;

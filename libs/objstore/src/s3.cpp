@@ -58,9 +58,7 @@ class S3Store final : public ObjectStore {
     user_ = settings_.access_key_id + ":" + settings_.secret_access_key;
   }
 
-  std::string describe() const override {
-    return location_.url() + " at " + settings_.endpoint;
-  }
+  std::string describe() const override { return location_.url() + " at " + settings_.endpoint; }
 
   void put_file(const std::string& key, const std::string& path) override {
     const std::int64_t size = local_file_size(path);
@@ -117,8 +115,7 @@ class S3Store final : public ObjectStore {
       expect(r, "POST ?uploadId (complete)", key);
       // A 200 whose body is an <Error>: S3 reports a late failure so
       // (parse() throws it).
-      const std::string etag =
-          unquote(parse(r, "POST ?uploadId (complete)", key).text_of("ETag"));
+      const std::string etag = unquote(parse(r, "POST ?uploadId (complete)", key).text_of("ETag"));
       const std::string want = to_hex(md5_raw(md5s)) + "-" + std::to_string(parts);
       if (etag.find('-') != std::string::npos && etag != want) {
         throw StoreError(ErrorKind::kChecksum, "S3 multipart upload of " + where(key) +
@@ -222,9 +219,9 @@ class S3Store final : public ObjectStore {
   }
 
   void check() override {
-    const auto r = call("GET", bucket_url_,
-                        {{"list-type", "2"}, {"max-keys", "1"}, {"prefix", location_.prefix}}, "",
-                        {});
+    const auto r =
+        call("GET", bucket_url_,
+             {{"list-type", "2"}, {"max-keys", "1"}, {"prefix", location_.prefix}}, "", {});
     expect(r, "GET ?list-type=2", "");
   }
 
@@ -284,7 +281,8 @@ class S3Store final : public ObjectStore {
       } catch (const std::runtime_error&) {
       }
     }
-    throw StoreError(kind_of(r.status, code), "S3 " + what + " " + where(key) + ": " + error_text(r));
+    throw StoreError(kind_of(r.status, code),
+                     "S3 " + what + " " + where(key) + ": " + error_text(r));
   }
 
   XmlNode parse(const HttpResponse& r, const std::string& what, const std::string& key) const {
@@ -297,10 +295,10 @@ class S3Store final : public ObjectStore {
     if (doc.name == "Error") {
       const std::string code = doc.text_of("Code");
       // The answer was 200, but the operation failed: S3 says retry.
-      throw StoreError(code == "InternalError" || code == "SlowDown" ? ErrorKind::kServer
-                                                                     : kind_of(400, code),
-                       "S3 " + what + " " + where(key) + ": " +
-                           status_text(r.status, code, doc.text_of("Message")));
+      throw StoreError(
+          code == "InternalError" || code == "SlowDown" ? ErrorKind::kServer : kind_of(400, code),
+          "S3 " + what + " " + where(key) + ": " +
+              status_text(r.status, code, doc.text_of("Message")));
     }
     return doc;
   }

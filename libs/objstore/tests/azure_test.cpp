@@ -1,6 +1,7 @@
+#include "azure.hpp"
+
 #include <catch2/catch.hpp>
 
-#include "azure.hpp"
 #include "digest.hpp"
 #include "fake_transport.hpp"
 #include "millrace/core/base64.hpp"
@@ -27,7 +28,9 @@ std::unique_ptr<ObjectStore> store(std::vector<Seen>& seen, FakeTransport::Answe
                              std::make_unique<FakeTransport>(seen, std::move(a)));
 }
 
-std::string b64md5(const std::string& s) { return millrace::core::base64(detail::md5_raw(s)); }
+std::string b64md5(const std::string& s) {
+  return millrace::core::base64(detail::md5_raw(s));
+}
 
 }  // namespace
 
@@ -38,7 +41,9 @@ TEST_CASE("the Shared Key string to sign: verb, eleven standard headers, x-ms he
   s.account = "devstoreaccount1";
   s.path = "/devstoreaccount1/arch/p/k";
   s.query = {{"comp", "block"}, {"blockid", "AA=="}};
-  s.headers = {{"x-ms-version", "2021-08-06"}, {"Content-MD5", "md5=="}, {"x-ms-date", kDate},
+  s.headers = {{"x-ms-version", "2021-08-06"},
+               {"Content-MD5", "md5=="},
+               {"x-ms-date", kDate},
                {"X-MS-Blob-Type", " BlockBlob "}};
   s.content_length = 3;
   CHECK(detail::azure_string_to_sign(s) ==
@@ -60,18 +65,24 @@ TEST_CASE("Shared Key requests carry x-ms-date, x-ms-version and the signature",
   CHECK(seen[0].url == "http://127.0.0.1:10000/devstoreaccount1/arch/p/ns/a%20b");
   CHECK(seen[0].header("x-ms-date") == kDate);
   CHECK(seen[0].header("x-ms-version") == "2021-08-06");
-  detail::AzureSigned expected{"HEAD", "devstoreaccount1", "/devstoreaccount1/arch/p/ns/a%20b",
-                               {}, {{"x-ms-date", kDate}, {"x-ms-version", "2021-08-06"}}, 0};
+  detail::AzureSigned expected{"HEAD",
+                               "devstoreaccount1",
+                               "/devstoreaccount1/arch/p/ns/a%20b",
+                               {},
+                               {{"x-ms-date", kDate}, {"x-ms-version", "2021-08-06"}},
+                               0};
   CHECK(seen[0].header("Authorization") ==
-        "SharedKey devstoreaccount1:" +
-            millrace::core::base64(
-                detail::hmac_sha256("key-bytes", detail::azure_string_to_sign(expected))));
+        "SharedKey devstoreaccount1:" + millrace::core::base64(detail::hmac_sha256(
+                                            "key-bytes", detail::azure_string_to_sign(expected))));
 }
 
 TEST_CASE("a SAS token is appended to every URL, and no Authorization sent", "[objstore][azure]") {
   std::vector<Seen> seen;
   auto s = store(
-      seen, [](const Seen& r) { return answer(201, "", {{"content-md5", b64md5(r.body)}}); },
+      seen,
+      [](const Seen& r) {
+        return answer(201, "", {{"content-md5", b64md5(r.body)}});
+      },
       "sv=2021&sig=abc%2B");
   TempFile f("data");
   s->put_file("k", f.path);
@@ -98,8 +109,11 @@ TEST_CASE("a large file goes up as blocks of ids of one length, then the block l
           "[objstore][azure]") {
   std::vector<Seen> seen;
   auto s = store(
-      seen, [](const Seen& r) { return answer(201, "", {{"content-md5", b64md5(r.body)}}); }, "",
-      4);
+      seen,
+      [](const Seen& r) {
+        return answer(201, "", {{"content-md5", b64md5(r.body)}});
+      },
+      "", 4);
   TempFile f("0123456789");
   s->put_file("big", f.path);
   REQUIRE(seen.size() == 4);
@@ -113,8 +127,7 @@ TEST_CASE("a large file goes up as blocks of ids of one length, then the block l
         std::string::npos);
 }
 
-TEST_CASE("a pending copy is polled until it succeeds; a failed one throws",
-          "[objstore][azure]") {
+TEST_CASE("a pending copy is polled until it succeeds; a failed one throws", "[objstore][azure]") {
   std::vector<Seen> seen;
   int polls = 0;
   std::string final_status = "success";
@@ -131,22 +144,25 @@ TEST_CASE("a pending copy is polled until it succeeds; a failed one throws",
   CHECK_THROWS_AS(s->copy(".staging/x", "ns/x"), StoreError);
 }
 
-TEST_CASE("listing follows NextMarker; unfinished blobs are those listed only with "
-          "uncommitted ones",
-          "[objstore][azure]") {
+TEST_CASE(
+    "listing follows NextMarker; unfinished blobs are those listed only with "
+    "uncommitted ones",
+    "[objstore][azure]") {
   std::vector<Seen> seen;
   auto s = store(seen, [](const Seen& r) {
     const bool all = r.url.find("include=uncommittedblobs") != std::string::npos;
     if (all) {
-      return answer(200, "<EnumerationResults><Blobs>"
-                         "<Blob><Name>p/a</Name><Properties><Content-Length>1</Content-Length>"
-                         "</Properties></Blob><Blob><Name>p/b</Name></Blob></Blobs><NextMarker/>"
-                         "</EnumerationResults>");
+      return answer(200,
+                    "<EnumerationResults><Blobs>"
+                    "<Blob><Name>p/a</Name><Properties><Content-Length>1</Content-Length>"
+                    "</Properties></Blob><Blob><Name>p/b</Name></Blob></Blobs><NextMarker/>"
+                    "</EnumerationResults>");
     }
     if (r.url.find("marker=M") == std::string::npos) {
-      return answer(200, "<EnumerationResults><Blobs><Blob><Name>p/a</Name><Properties>"
-                         "<Content-Length>1</Content-Length></Properties></Blob></Blobs>"
-                         "<NextMarker>M</NextMarker></EnumerationResults>");
+      return answer(200,
+                    "<EnumerationResults><Blobs><Blob><Name>p/a</Name><Properties>"
+                    "<Content-Length>1</Content-Length></Properties></Blob></Blobs>"
+                    "<NextMarker>M</NextMarker></EnumerationResults>");
     }
     return answer(200, "<EnumerationResults><Blobs></Blobs><NextMarker/></EnumerationResults>");
   });

@@ -1,8 +1,8 @@
-#include <catch2/catch.hpp>
+#include "directory.hpp"
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 
-#include "directory.hpp"
 #include "temp_file.hpp"
 
 using namespace millrace::objstore;

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "millrace/objstore/location.hpp"
+
+#include <catch2/catch.hpp>
 
 using millrace::objstore::Location;
 using millrace::objstore::normalise_prefix;

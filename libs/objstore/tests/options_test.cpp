@@ -1,9 +1,9 @@
-#include <catch2/catch.hpp>
+#include "millrace/objstore/options.hpp"
 
+#include <catch2/catch.hpp>
 #include <fstream>
 
 #include "credentials.hpp"
-#include "millrace/objstore/options.hpp"
 #include "temp_file.hpp"
 
 using namespace millrace::objstore;
@@ -26,13 +26,15 @@ StoreOptions parsed(const std::map<std::string, std::string>& env, const std::st
 
 TEST_CASE("s3 takes the standard AWS variables, or a profile of the credentials file",
           "[objstore][options]") {
-  const auto s = parsed({{"AWS_ACCESS_KEY_ID", "id"}, {"AWS_SECRET_ACCESS_KEY", "secret"},
+  const auto s = parsed({{"AWS_ACCESS_KEY_ID", "id"},
+                         {"AWS_SECRET_ACCESS_KEY", "secret"},
                          {"AWS_REGION", "eu-central-1"}},
                         "s3://bucket/p");
   CHECK(s.aws_access_key_id == "id");
   CHECK(s.s3_region == "eu-central-1");
-  TempFile file("[default]\naws_access_key_id = a\n[other]\naws_access_key_id=b\n"
-                "aws_secret_access_key = c\naws_session_token=t\n");
+  TempFile file(
+      "[default]\naws_access_key_id = a\n[other]\naws_access_key_id=b\n"
+      "aws_secret_access_key = c\naws_session_token=t\n");
   const auto p = parsed({{"AWS_SHARED_CREDENTIALS_FILE", file.path}, {"AWS_PROFILE", "other"}},
                         "s3://bucket/p");
   CHECK(p.aws_access_key_id == "b");
@@ -48,11 +50,13 @@ TEST_CASE("s3 takes the standard AWS variables, or a profile of the credentials 
 
 TEST_CASE("settings that cannot work are refused, naming the setting", "[objstore][options]") {
   CHECK_THROWS_WITH(parsed({}, "gs://b/p"), Catch::Contains("--archive-url"));
-  CHECK_THROWS_WITH(parsed({{"AWS_ACCESS_KEY_ID", "i"}, {"AWS_SECRET_ACCESS_KEY", "s"},
+  CHECK_THROWS_WITH(parsed({{"AWS_ACCESS_KEY_ID", "i"},
+                            {"AWS_SECRET_ACCESS_KEY", "s"},
                             {"MILLRACE_S3_ADDRESSING", "dns"}},
                            "s3://bucket/p"),
                     Catch::Contains("--s3-addressing"));
-  CHECK_THROWS_WITH(parsed({{"AWS_ACCESS_KEY_ID", "i"}, {"AWS_SECRET_ACCESS_KEY", "s"},
+  CHECK_THROWS_WITH(parsed({{"AWS_ACCESS_KEY_ID", "i"},
+                            {"AWS_SECRET_ACCESS_KEY", "s"},
                             {"MILLRACE_S3_ENDPOINT", "localhost:9000"}},
                            "s3://bucket/p"),
                     Catch::Contains("http:// or https://"));

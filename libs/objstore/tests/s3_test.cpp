@@ -1,10 +1,11 @@
+#include "s3.hpp"
+
 #include <catch2/catch.hpp>
 
 #include "digest.hpp"
 #include "fake_transport.hpp"
 #include "http.hpp"
 #include "millrace/core/base64.hpp"
-#include "s3.hpp"
 #include "temp_file.hpp"
 
 using namespace millrace::objstore;
@@ -28,7 +29,9 @@ std::unique_ptr<ObjectStore> store(std::vector<Seen>& seen, FakeTransport::Answe
                           std::make_unique<FakeTransport>(seen, std::move(a)));
 }
 
-std::string quoted_md5(const std::string& s) { return "\"" + detail::md5_hex(s) + "\""; }
+std::string quoted_md5(const std::string& s) {
+  return "\"" + detail::md5_hex(s) + "\"";
+}
 
 }  // namespace
 
@@ -52,8 +55,7 @@ TEST_CASE("a small file is one PUT with its MD5 and its payload's SHA-256, signe
   CHECK(seen[0].method == "PUT");
   CHECK(seen[0].url == "http://127.0.0.1:8333/bucket/cap%20ture/ns/t/0/1.avro");
   CHECK(seen[0].body == "avro bytes");
-  CHECK(seen[0].header("Content-MD5") ==
-        millrace::core::base64(detail::md5_raw("avro bytes")));
+  CHECK(seen[0].header("Content-MD5") == millrace::core::base64(detail::md5_raw("avro bytes")));
   CHECK(seen[0].header("x-amz-content-sha256") == detail::sha256_hex("avro bytes"));
   CHECK(seen[0].aws_sigv4 == "aws:amz:eu-west-1:s3");
 }
@@ -61,14 +63,16 @@ TEST_CASE("a small file is one PUT with its MD5 and its payload's SHA-256, signe
 TEST_CASE("virtual-hosted addressing puts the bucket in the host", "[objstore][s3]") {
   std::vector<Seen> seen;
   auto s = store(
-      seen, [](const Seen&) { return answer(200, "", {{"content-length", "7"}}); }, 1 << 20,
-      false);
+      seen,
+      [](const Seen&) {
+        return answer(200, "", {{"content-length", "7"}});
+      },
+      1 << 20, false);
   CHECK(s->size_of("k") == 7);
   CHECK(seen[0].url == "http://bucket.127.0.0.1:8333/cap%20ture/k");
 }
 
-TEST_CASE("an ETag that is not the MD5 of what was sent is a checksum failure",
-          "[objstore][s3]") {
+TEST_CASE("an ETag that is not the MD5 of what was sent is a checksum failure", "[objstore][s3]") {
   std::vector<Seen> seen;
   auto s = store(seen, [](const Seen&) {
     return answer(200, "", {{"etag", "\"0123456789abcdef0123456789abcdef\""}});
@@ -88,8 +92,9 @@ TEST_CASE("a large file goes up in parts and is completed with their ETags", "[o
       seen,
       [](const Seen& r) {
         if (r.method == "POST" && r.url.find("uploads=") != std::string::npos) {
-          return answer(200, "<InitiateMultipartUploadResult><UploadId>U1</UploadId>"
-                             "</InitiateMultipartUploadResult>");
+          return answer(200,
+                        "<InitiateMultipartUploadResult><UploadId>U1</UploadId>"
+                        "</InitiateMultipartUploadResult>");
         }
         if (r.method == "PUT") return answer(200, "", {{"etag", quoted_md5(r.body)}});
         // The multipart ETag: MD5 of the parts' MD5s, and their number.
@@ -119,8 +124,9 @@ TEST_CASE("a failed part aborts the upload before the error is thrown", "[objsto
       seen,
       [](const Seen& r) {
         if (r.method == "POST") {
-          return answer(200, "<InitiateMultipartUploadResult><UploadId>U9</UploadId>"
-                             "</InitiateMultipartUploadResult>");
+          return answer(200,
+                        "<InitiateMultipartUploadResult><UploadId>U9</UploadId>"
+                        "</InitiateMultipartUploadResult>");
         }
         if (r.method == "PUT" && r.url.find("partNumber=2") != std::string::npos) {
           return answer(500, "<Error><Code>InternalError</Code><Message>boom</Message></Error>");
@@ -147,8 +153,9 @@ TEST_CASE("a completion answered 200 with an Error body fails", "[objstore][s3]"
       seen,
       [](const Seen& r) {
         if (r.method == "POST" && r.url.find("uploads=") != std::string::npos) {
-          return answer(200, "<InitiateMultipartUploadResult><UploadId>U</UploadId>"
-                             "</InitiateMultipartUploadResult>");
+          return answer(200,
+                        "<InitiateMultipartUploadResult><UploadId>U</UploadId>"
+                        "</InitiateMultipartUploadResult>");
         }
         if (r.method == "POST") {
           return answer(200, "<Error><Code>InternalError</Code><Message>late</Message></Error>");
@@ -195,31 +202,35 @@ TEST_CASE("listing follows continuation tokens and strips the prefix", "[objstor
   std::vector<Seen> seen;
   auto s = store(seen, [](const Seen& r) {
     if (r.url.find("continuation-token") == std::string::npos) {
-      return answer(200, "<ListBucketResult><IsTruncated>true</IsTruncated>"
-                         "<NextContinuationToken>T/2</NextContinuationToken>"
-                         "<Contents><Key>cap ture/a/1</Key><Size>5</Size></Contents>"
-                         "</ListBucketResult>");
+      return answer(200,
+                    "<ListBucketResult><IsTruncated>true</IsTruncated>"
+                    "<NextContinuationToken>T/2</NextContinuationToken>"
+                    "<Contents><Key>cap ture/a/1</Key><Size>5</Size></Contents>"
+                    "</ListBucketResult>");
     }
-    return answer(200, "<ListBucketResult><IsTruncated>false</IsTruncated>"
-                       "<Contents><Key>cap ture/a/2</Key><Size>6</Size></Contents>"
-                       "</ListBucketResult>");
+    return answer(200,
+                  "<ListBucketResult><IsTruncated>false</IsTruncated>"
+                  "<Contents><Key>cap ture/a/2</Key><Size>6</Size></Contents>"
+                  "</ListBucketResult>");
   });
   const auto all = s->list("a/");
   REQUIRE(all.size() == 2);
   CHECK(all[0].key == "a/1");
   CHECK(all[1].size == 6);
   CHECK(seen[0].url == "http://127.0.0.1:8333/bucket?list-type=2&prefix=cap%20ture%2Fa%2F");
-  CHECK(seen[1].url ==
-        "http://127.0.0.1:8333/bucket?continuation-token=T%2F2&list-type=2&prefix=cap%20ture%2Fa%2F");
+  CHECK(
+      seen[1].url ==
+      "http://127.0.0.1:8333/bucket?continuation-token=T%2F2&list-type=2&prefix=cap%20ture%2Fa%2F");
 }
 
 TEST_CASE("unfinished uploads are listed and aborted", "[objstore][s3]") {
   std::vector<Seen> seen;
   auto s = store(seen, [](const Seen& r) {
     if (r.method == "DELETE") return answer(404, "<Error><Code>NoSuchUpload</Code></Error>");
-    return answer(200, "<ListMultipartUploadsResult><IsTruncated>false</IsTruncated>"
-                       "<Upload><Key>cap ture/.staging/x</Key><UploadId>U</UploadId></Upload>"
-                       "</ListMultipartUploadsResult>");
+    return answer(200,
+                  "<ListMultipartUploadsResult><IsTruncated>false</IsTruncated>"
+                  "<Upload><Key>cap ture/.staging/x</Key><UploadId>U</UploadId></Upload>"
+                  "</ListMultipartUploadsResult>");
   });
   const auto u = s->unfinished(".staging/");
   REQUIRE(u.size() == 1);

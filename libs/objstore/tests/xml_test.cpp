@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "xml.hpp"
+
+#include <catch2/catch.hpp>
 
 using millrace::objstore::detail::parse_xml;
 using millrace::objstore::detail::xml_escape;
