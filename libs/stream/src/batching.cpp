@@ -4,6 +4,7 @@
 #include <string>
 
 #include "loop.hpp"
+#include "millrace/runtime/log.hpp"
 
 namespace millrace::stream {
 
@@ -31,7 +32,21 @@ void TransactionalConsumer::Loop::handle(const kafka::Message& msg) {
     progress.read_from = book_.resume_offset(partition).value_or(offset);
   }
   const std::uint64_t before = progress.tally.total();
-  handler_.handle(msg, progress, *state_);
+  try {
+    handler_.handle(msg, progress, *state_);
+  } catch (const core::InfraError& e) {
+    if (!e.retryable()) throw;
+    // Something the handler writes to before the commit failed (an archive
+    // store that does not answer): the batch goes, and is read again from
+    // the stored offsets after a backoff, as after a failed commit.
+    probe_.pg_error(e.failure_class());
+    bump([](StreamStats& s) { ++s.db_errors; });
+    runtime::log_warn(component_, std::string(e.what()) + "; pausing and retrying (" +
+                                      describe_batch(batch_) + ")");
+    settle();
+    if (!resetting_) begin_reset();
+    return;
+  }
   reads_[partition] = offset + 1;
   if (progress.tally.total() != before + 1) {
     throw std::logic_error("handler counted " + std::to_string(progress.tally.total() - before) +

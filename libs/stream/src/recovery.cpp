@@ -53,7 +53,10 @@ void TransactionalConsumer::Loop::recover() {
     }
     reassign();
     resetting_ = false;
-    backoff_ = milliseconds(config_.retry.first_ms);
+    // The next reset waits longer, until a batch commits
+    // (settle_committed() starts over): a failure that comes back with
+    // every batch, such as an archive store that refuses, backs off too.
+    backoff_ = std::min(backoff_ * 2, milliseconds(config_.retry.max_ms));
     runtime::log_info(component_, "resumed from stored offsets");
   } catch (const core::InfraError& e) {
     probe_.pg_error(e.failure_class());

@@ -66,8 +66,9 @@ void check_exactly_once(FakeDatabase& db, FakeCluster& cluster,
 
 // One member consumes partitions 0 and 1 to their end, in batches of 50,
 // and stops; every record must then be stored exactly once.
-StreamStats consume_all(FakeCluster& cluster, FakeDatabase& db) {
-  RecordsHandler handler;
+StreamStats consume_all(FakeCluster& cluster, FakeDatabase& db, Handler* given = nullptr) {
+  RecordsHandler records;
+  Handler& handler = given != nullptr ? *given : records;
   metrics::Registry registry("test");
   TransactionalConsumer consumer(config(50, 10), handler, "test", registry, ports(cluster, 1, db));
   cluster.assign(1, {0, 1});
@@ -473,4 +474,33 @@ TEST_CASE("read_to() stops at what the batch holds, idle() reports only what is 
   CHECK(handler.broken == 0);
   CHECK(handler.batches_with_read_to > 1);
   CHECK(handler.idles > 0);
+}
+
+// A retryable failure in handle() drops the batch, which is read again from
+// the stored offsets: each record is stored once, and the member runs on.
+TEST_CASE("a retryable failure in handle() is retried from the stored offsets", "[loop]") {
+  // What the archiver's handler throws when a file it uploads mid-batch
+  // finds the store down: retryable, not the end of the member.
+  class Flaky final : public Handler {
+   public:
+    std::unique_ptr<BatchState> open_batch() override { return inner.open_batch(); }
+    void handle(const kafka::Message& m, PartitionProgress& progress, BatchState& state) override {
+      if (m.offset() % 250 == 249 && failures < 3) {
+        ++failures;
+        throw core::InfraError(core::FailureClass::kRetryable, "the store did not answer");
+      }
+      inner.handle(m, progress, state);
+    }
+    void write(pqxx::work& tx, Batch& b, BatchState& s) override { inner.write(tx, b, s); }
+    void refuse(Batch& b, BatchState& s, const std::vector<Refusal>& r) override {
+      inner.refuse(b, s, r);
+    }
+    RecordsHandler inner;
+    int failures = 0;
+  } handler;
+  FakeCluster cluster({{0, 700}, {1, 700}});
+  FakeDatabase db;
+  const auto stats = consume_all(cluster, db, &handler);
+  CHECK(handler.failures == 3);
+  CHECK(stats.db_errors >= 3);
 }
