@@ -22,6 +22,11 @@ void register_options(core::OptionSet& o, ArchiverConfig& c) {
   o.add_int("max-mb", "MILLRACE_ARCHIVE_MAX_MB", &c.max_mb,
             "Or once the file holds this many megabytes (10^6 bytes), whichever comes first", 1,
             1'000'000);
+  o.add_int("max-record-kb", "MILLRACE_ARCHIVE_MAX_RECORD_KB", &c.max_record_kb,
+            "The largest record (key, headers and value) the archive takes, in KiB: Avro's "
+            "block size, held in memory per open file. The default is above Kafka's default "
+            "message.max.bytes; raise it with the topic's max.message.bytes",
+            64, 262'144);
   o.add_bool("empty-files", "MILLRACE_ARCHIVE_EMPTY_FILES", &c.empty_files,
              "Write a file with no records for each window in which a partition received "
              "nothing (as Capture's \"emit empty files\")");
@@ -76,6 +81,7 @@ void validate(ArchiverConfig& c) {
   }
   c.policy.window_ms = c.window_s * 1000;
   c.policy.max_bytes = c.max_mb * 1'000'000;
+  c.policy.block_bytes = c.max_record_kb * 1024;
 }
 
 }  // namespace millrace::archive

@@ -66,7 +66,7 @@ bool EmptyWindowWriter::write_one(pqxx::connection& connection, std::int32_t p,
   }
   WrittenFile file;
   {
-    CaptureFileWriter writer(destination_, staged, p);
+    CaptureFileWriter writer(destination_, staged, p, policy_.block_bytes);
     file = writer.finish();
   }
   const std::int64_t from = offsets[0][0].is_null() ? 0 : offsets[0][0].as<std::int64_t>();

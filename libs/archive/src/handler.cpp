@@ -148,7 +148,7 @@ void ArchiveHandler::handle(const kafka::Message& message, stream::PartitionProg
       f.opened_ms = now;
       f.writer = std::make_unique<CaptureFileWriter>(
           destination_, staged_name(settings_.topic, p, f.from, settings_.writer_id, ++sequence_),
-          p);
+          p, settings_.policy.block_bytes);
       it = b.open.emplace(p, std::move(f)).first;
     }
     CaptureRecord r;

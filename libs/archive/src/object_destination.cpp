@@ -105,23 +105,40 @@ std::optional<runtime::Problem> StoreHealth::problem() {
                           "Kafka with backoff until the store takes it"};
 }
 
-ObjectDestination::ObjectDestination(std::unique_ptr<objstore::ObjectStore> store,
-                                     std::string spool, std::string writer_id, StoreHealth* health)
-    : store_(std::move(store)), spool_((fs::path(spool) / writer_id).string()), health_(health) {}
+ObjectDestination::ObjectDestination(Open open, std::string spool, std::string writer_id,
+                                     StoreHealth* health)
+    : open_(std::move(open)), spool_((fs::path(spool) / writer_id).string()), health_(health) {}
+
+ObjectDestination::Lease::Lease(ObjectDestination& owner) : owner_(owner) {
+  {
+    std::lock_guard lock(owner_.pool_mutex_);
+    if (!owner_.pool_.empty()) {
+      store_ = std::move(owner_.pool_.back());
+      owner_.pool_.pop_back();
+    }
+  }
+  if (!store_) store_ = owner_.open_();
+}
+
+ObjectDestination::Lease::~Lease() {
+  std::lock_guard lock(owner_.pool_mutex_);
+  owner_.pool_.push_back(std::move(store_));
+}
 
 template <typename F>
-auto ObjectDestination::reported(F&& op) -> decltype(op()) {
+auto ObjectDestination::reported(F&& op) -> decltype(op(std::declval<objstore::ObjectStore&>())) {
+  Lease store(*this);
   try {
-    if constexpr (std::is_void_v<decltype(op())>) {
-      op();
+    if constexpr (std::is_void_v<decltype(op(*store))>) {
+      op(*store);
       if (health_ != nullptr) health_->succeeded();
     } else {
-      auto out = op();
+      auto out = op(*store);
       if (health_ != nullptr) health_->succeeded();
       return out;
     }
   } catch (const objstore::StoreError& e) {
-    const std::string explained = objstore::explain(e, *store_);
+    const std::string explained = objstore::explain(e, *store);
     if (health_ != nullptr) health_->failed(e.kind(), explained);
     throw objstore::StoreError(e.kind(), explained);
   }
@@ -145,7 +162,7 @@ std::string ObjectDestination::staging_path(const std::string& name) {
 void ObjectDestination::sync_staged(const std::string& name) {
   const std::string path = local(name);
   try {
-    reported([&] { store_->put_file(staging_key(name), path); });
+    reported([&](objstore::ObjectStore& store) { store.put_file(staging_key(name), path); });
   } catch (...) {
     ::unlink(path.c_str());
     throw;
@@ -155,39 +172,39 @@ void ObjectDestination::sync_staged(const std::string& name) {
 
 Destination::Published ObjectDestination::publish(const std::string& name,
                                                   const std::string& relative) {
-  return reported([&] {
+  return reported([&](objstore::ObjectStore& store) {
     try {
-      store_->copy(staging_key(name), relative);
+      store.copy(staging_key(name), relative);
     } catch (const objstore::StoreError& e) {
       if (e.kind() != objstore::ErrorKind::kNotFound) throw;
       // Copied and deleted by an earlier attempt, or lost.
-      return store_->size_of(relative) ? Published::kAlready : Published::kMissing;
+      return store.size_of(relative) ? Published::kAlready : Published::kMissing;
     }
-    store_->remove(staging_key(name));
+    store.remove(staging_key(name));
     return Published::kMoved;
   });
 }
 
 std::vector<std::string> ObjectDestination::staged_in(const std::string& dir) {
-  return reported([&] {
+  return reported([&](objstore::ObjectStore& store) {
     const std::string prefix = staging_key(dir + "/");
     std::set<std::string> names;
     const auto strip = [](const std::string& key) {
       return key.substr(std::string(kStaging).size());
     };
-    for (const auto& o : store_->list(prefix)) names.insert(strip(o.key));
-    for (const auto& u : store_->unfinished(prefix)) names.insert(strip(u.key));
+    for (const auto& o : store.list(prefix)) names.insert(strip(o.key));
+    for (const auto& u : store.unfinished(prefix)) names.insert(strip(u.key));
     return std::vector<std::string>(names.begin(), names.end());
   });
 }
 
 void ObjectDestination::remove_staged(const std::string& name) {
   ::unlink(local(name).c_str());
-  reported([&] {
+  reported([&](objstore::ObjectStore& store) {
     const std::string key = staging_key(name);
-    store_->remove(key);
-    for (const auto& u : store_->unfinished(key)) {
-      if (u.key == key) store_->abort(u);
+    store.remove(key);
+    for (const auto& u : store.unfinished(key)) {
+      if (u.key == key) store.abort(u);
     }
   });
 }

@@ -8,6 +8,7 @@
 // tells why each step is where it is.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -49,12 +50,16 @@ class StoreHealth {
   std::optional<Clock::time_point> failing_since_;
 };
 
+// Thread-safe: the loop thread uploads a file whose size window filled
+// while the commit thread uploads, records and publishes the batch before;
+// each operation takes a store of its own from a pool (a store serves one
+// thread at a time), opened with `open` when none is free.
 class ObjectDestination final : public Destination {
  public:
+  using Open = std::function<std::unique_ptr<objstore::ObjectStore>()>;
   // Local files go to `spool`/`writer_id`/; `health` (may be null) hears of
   // every answer.
-  ObjectDestination(std::unique_ptr<objstore::ObjectStore> store, std::string spool,
-                    std::string writer_id, StoreHealth* health);
+  ObjectDestination(Open open, std::string spool, std::string writer_id, StoreHealth* health);
 
   std::string staging_path(const std::string& name) override;
   // Uploads the file under ".staging/", then removes the local copy (also
@@ -66,14 +71,31 @@ class ObjectDestination final : public Destination {
   // The staged object, any unfinished upload of it, and the local copy.
   void remove_staged(const std::string& name) override;
 
-  objstore::ObjectStore& store() { return *store_; }
+  // A store of the pool, for one operation.
+  class Lease {
+   public:
+    explicit Lease(ObjectDestination& owner);
+    ~Lease();
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    objstore::ObjectStore& operator*() const { return *store_; }
+    objstore::ObjectStore* operator->() const { return store_.get(); }
+
+   private:
+    ObjectDestination& owner_;
+    std::unique_ptr<objstore::ObjectStore> store_;
+  };
 
  private:
+  // Runs op(store) on a leased store; a StoreError is reported to health
+  // and rethrown with its explanation.
   template <typename F>
-  auto reported(F&& op) -> decltype(op());
+  auto reported(F&& op) -> decltype(op(std::declval<objstore::ObjectStore&>()));
   std::string local(const std::string& name) const;
 
-  std::unique_ptr<objstore::ObjectStore> store_;
+  Open open_;
+  std::mutex pool_mutex_;
+  std::vector<std::unique_ptr<objstore::ObjectStore>> pool_;
   std::string spool_;
   StoreHealth* health_;
 };

@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "hex.hpp"
+#include "millrace/core/failure.hpp"
 
 namespace millrace::archive {
 
@@ -138,6 +139,7 @@ struct CaptureFileWriter::State {
   std::int64_t min_time = -1;
   std::int64_t max_time = -1;
   bool finished = false;
+  std::int64_t block_bytes = 0;
 
   static ssize_t cookie_write(void* cookie, const char* buf, size_t size) {
     auto* s = static_cast<State*>(cookie);
@@ -204,9 +206,10 @@ struct CaptureFileWriter::State {
 };
 
 CaptureFileWriter::CaptureFileWriter(Destination& destination, std::string staged,
-                                     std::int32_t partition)
+                                     std::int32_t partition, std::int64_t block_bytes)
     : state_(std::make_unique<State>(destination, std::move(staged), partition)) {
   State& s = *state_;
+  s.block_bytes = block_bytes;
   try {
     s.staged = destination.staging_path(s.name);
     s.fd = ::open(s.staged.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -228,7 +231,7 @@ CaptureFileWriter::CaptureFileWriter(Destination& destination, std::string stage
     if (avro_generic_value_new(s.iface, &s.value) != 0) fail_avro("a Capture record");
     s.has_value = true;
     if (avro_file_writer_create_with_codec_fp(s.fp, s.staged.c_str(), 0, s.schema, &s.writer,
-                                              "null", 0) != 0) {
+                                              "null", static_cast<size_t>(block_bytes)) != 0) {
       fail_avro("starting " + s.staged);
     }
   } catch (...) {
@@ -296,6 +299,19 @@ void CaptureFileWriter::append(const CaptureRecord& r) {
   }
   size_t size = 0;
   if (avro_value_sizeof(&s.value, &size) != 0) fail_avro("sizing offset " + offset_text);
+  // Avro C keeps a block in memory and cannot put a datum larger than it
+  // in any block: say so, rather than its "Value too large for file block
+  // size". Nothing was committed: raising the setting archives it.
+  if (static_cast<std::int64_t>(size) + 64 > s.block_bytes) {
+    throw core::InfraError(
+        core::FailureClass::kFatal,
+        "archive: offset " + offset_text + " of partition " + std::to_string(s.partition) +
+            " is a record of " + std::to_string(size) +
+            " bytes (encoded), larger than the archive's Avro block of " +
+            std::to_string(s.block_bytes / 1024) +
+            " KiB: raise MILLRACE_ARCHIVE_MAX_RECORD_KB above the topic's largest record (its "
+            "max.message.bytes); nothing past the last commit is recorded");
+  }
   if (avro_file_writer_append_value(s.writer, &s.value) != 0) {
     fail_avro("writing offset " + offset_text + " to " + s.staged);
   }

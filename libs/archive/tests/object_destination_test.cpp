@@ -5,8 +5,12 @@
 // file behind; and the handler's batches run over it as over a directory.
 #include "object_destination.hpp"
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
 
 #include "handler.hpp"
 #include "millrace/kafka/consumer.hpp"
@@ -25,7 +29,7 @@ namespace {
 
 struct Fixture {
   TempDir spool;
-  MemoryStore* store = nullptr;  // owned by the destination
+  MemoryStore* store = nullptr;  // owned by the destination (set below)
   MemoryStore* probe_store = nullptr;
   StoreHealth health{[this] {
                        auto s = std::make_unique<MemoryStore>();
@@ -33,12 +37,14 @@ struct Fixture {
                        return s;
                      }(),
                      std::chrono::seconds(3600), nullptr};
+  // One thread here: the pool opens one store, and keeps it.
+  std::unique_ptr<MemoryStore> first = std::make_unique<MemoryStore>();
   ObjectDestination destination{[this] {
-                                  auto s = std::make_unique<MemoryStore>();
-                                  store = s.get();
-                                  return s;
-                                }(),
+                                  REQUIRE(first);
+                                  return std::unique_ptr<objstore::ObjectStore>(std::move(first));
+                                },
                                 spool.path.string(), "123.abc", &health};
+  Fixture() { store = first.get(); }
 
   std::string stage(const std::string& name, const std::string& bytes) {
     const auto path = destination.staging_path(name);
@@ -172,4 +178,45 @@ TEST_CASE(
   // The dead attempt's upload started below the committed offset: aborted. (write(),
   // which needs PostgreSQL, would have recorded and published the batch's own file.)
   CHECK(f.store->uploads.empty());
+}
+
+TEST_CASE("the loop's and the commit's threads upload at once, each through a store of its own",
+          "[archive][objstore]") {
+  TempDir spool;
+  std::atomic<int> opened{0};
+  std::atomic<bool> overlapped{false};  // two puts in one store at once
+  std::vector<MemoryStore*> stores;
+  std::mutex stores_mutex;
+  ObjectDestination destination(
+      [&] {
+        auto s = std::make_unique<MemoryStore>();
+        MemoryStore* raw = s.get();
+        // A store must never serve two operations at once.
+        auto inside = std::make_shared<std::atomic<int>>(0);
+        s->before = [inside, &overlapped](const std::string& op) {
+          if (op != "put") return;
+          if (++*inside > 1) overlapped = true;
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          --*inside;
+        };
+        ++opened;
+        std::lock_guard lock(stores_mutex);
+        stores.push_back(raw);
+        return std::unique_ptr<objstore::ObjectStore>(std::move(s));
+      },
+      spool.path.string(), "1.a", nullptr);
+  const auto upload = [&](const std::string& name) {
+    std::ofstream(destination.staging_path(name), std::ios::binary) << name;
+    destination.sync_staged(name);
+  };
+  std::thread other([&] { upload("t/0/0-w-1.avro"); });
+  upload("t/1/0-w-2.avro");
+  other.join();
+  // Two uploads overlapped in time (each put waits 50 ms), on two stores,
+  // so no store ever had two puts in it at once.
+  CHECK(opened == 2);
+  std::size_t objects = 0;
+  for (auto* s : stores) objects += s->objects.size();
+  CHECK(objects == 2);
+  CHECK_FALSE(overlapped);
 }

@@ -246,3 +246,25 @@ TEST_CASE("an empty file is a valid Avro file with no records", "[archive][write
   CHECK(f.min_time_ms == -1);
   CHECK(read_file(dir.path / ".staging/t/0/x.avro").empty());
 }
+
+TEST_CASE(
+    "records up to Kafka's default largest fit a block; a larger one is refused, naming "
+    "the setting",
+    "[archive][writer]") {
+  TempDir dir;
+  DirectoryDestination dest(dir.path.string());
+  {
+    // Avro C's own default block (16 KiB) refused records above it.
+    CaptureFileWriter w(dest, "t/0/1-a.avro", 0);
+    w.append({"t", 0, 1, 0, {}, {}, std::string(1000 * 1000, 'x')});
+    w.append({"t", 0, 2, 0, {}, {}, std::string(48 * 1024, 'y')});
+    const auto f = w.finish();
+    CHECK(f.records == 2);
+    const auto records = read_file(dir.path / ".staging/t/0/1-a.avro");
+    REQUIRE(records.size() == 2);
+    CHECK(records[0].body->size() == 1000 * 1000);
+  }
+  CaptureFileWriter w(dest, "t/0/3-a.avro", 0, 64 * 1024);
+  CHECK_THROWS_WITH(w.append({"t", 0, 3, 0, {}, {}, std::string(70 * 1024, 'z')}),
+                    Catch::Contains("raise MILLRACE_ARCHIVE_MAX_RECORD_KB"));
+}

@@ -70,23 +70,23 @@ class S3Store final : public ObjectStore {
         const std::string md5 = md5_raw(body);
         const auto r = call("PUT", object_url(key), {}, body,
                             {{"Content-MD5", core::base64(md5)}, {"Content-Type", kObjectType}});
-        expect(r, "PUT", key);
+        expect(r, "PutObject", key);
         const std::string etag = unquote(r.header("etag"));
         if (is_md5_hex(etag) && etag != to_hex(md5)) {
-          throw StoreError(ErrorKind::kChecksum, "S3 PUT " + where(key) + ": the store's ETag " +
-                                                     etag + " is not the MD5 of what was sent (" +
-                                                     to_hex(md5) + ")");
+          throw StoreError(ErrorKind::kChecksum,
+                           "S3 PutObject " + where(key) + ": the store's ETag " + etag +
+                               " is not the MD5 of what was sent (" + to_hex(md5) + ")");
         }
       });
       return;
     }
     const auto created =
         call("POST", object_url(key), {{"uploads", ""}}, "", {{"Content-Type", kObjectType}});
-    expect(created, "POST ?uploads", key);
-    const std::string upload_id = parse(created, "POST ?uploads", key).text_of("UploadId");
+    expect(created, "CreateMultipartUpload", key);
+    const std::string upload_id = parse(created, "CreateMultipartUpload", key).text_of("UploadId");
     if (upload_id.empty()) {
       throw StoreError(ErrorKind::kRefused,
-                       "S3 POST ?uploads " + where(key) + ": the answer has no UploadId");
+                       "S3 CreateMultipartUpload " + where(key) + ": the answer has no UploadId");
     }
     try {
       std::string body = "<CompleteMultipartUpload>";
@@ -97,10 +97,10 @@ class S3Store final : public ObjectStore {
         const auto r = call("PUT", object_url(key),
                             {{"partNumber", std::to_string(n)}, {"uploadId", upload_id}}, part,
                             {{"Content-MD5", core::base64(md5)}});
-        expect(r, "PUT part " + std::to_string(n), key);
+        expect(r, "UploadPart " + std::to_string(n), key);
         const std::string etag = unquote(r.header("etag"));
         if (is_md5_hex(etag) && etag != to_hex(md5)) {
-          throw StoreError(ErrorKind::kChecksum, "S3 PUT part " + std::to_string(n) + " of " +
+          throw StoreError(ErrorKind::kChecksum, "S3 UploadPart " + std::to_string(n) + " of " +
                                                      where(key) + ": ETag " + etag +
                                                      " is not the part's MD5");
         }
@@ -112,10 +112,10 @@ class S3Store final : public ObjectStore {
       body += "</CompleteMultipartUpload>";
       const auto r = call("POST", object_url(key), {{"uploadId", upload_id}}, body,
                           {{"Content-Type", "application/xml"}});
-      expect(r, "POST ?uploadId (complete)", key);
+      expect(r, "CompleteMultipartUpload", key);
       // A 200 whose body is an <Error>: S3 reports a late failure so
       // (parse() throws it).
-      const std::string etag = unquote(parse(r, "POST ?uploadId (complete)", key).text_of("ETag"));
+      const std::string etag = unquote(parse(r, "CompleteMultipartUpload", key).text_of("ETag"));
       const std::string want = to_hex(md5_raw(md5s)) + "-" + std::to_string(parts);
       if (etag.find('-') != std::string::npos && etag != want) {
         throw StoreError(ErrorKind::kChecksum, "S3 multipart upload of " + where(key) +
@@ -135,17 +135,17 @@ class S3Store final : public ObjectStore {
   std::optional<std::int64_t> size_of(const std::string& key) override {
     const auto r = call("HEAD", object_url(key), {}, "", {});
     if (r.status == 404) return std::nullopt;
-    expect(r, "HEAD", key);
+    expect(r, "HeadObject", key);
     try {
       return std::stoll(r.header("content-length"));
     } catch (const std::exception&) {
-      throw StoreError(ErrorKind::kRefused, "S3 HEAD " + where(key) + ": no Content-Length");
+      throw StoreError(ErrorKind::kRefused, "S3 HeadObject " + where(key) + ": no Content-Length");
     }
   }
 
   void read(const std::string& key, const std::function<void(std::string_view)>& sink) override {
     const auto r = call("GET", object_url(key), {}, "", {}, sink);
-    expect(r, "GET", key);
+    expect(r, "GetObject", key);
   }
 
   void copy(const std::string& from, const std::string& to) override {
@@ -153,16 +153,17 @@ class S3Store final : public ObjectStore {
         "/" + location_.container + "/" + uri_encode(location_.prefix + from, true);
     const auto r = call("PUT", object_url(to), {}, "", {{"x-amz-copy-source", source}});
     if (r.status == 404) {
-      throw StoreError(ErrorKind::kNotFound, "S3 copy of " + where(from) + ": " + error_text(r));
+      throw StoreError(ErrorKind::kNotFound,
+                       "S3 CopyObject from " + where(from) + ": " + error_text(r));
     }
-    expect(r, "PUT (copy from " + from + ")", to);
-    parse(r, "PUT (copy)", to);  // a 200 may carry an <Error>
+    expect(r, "CopyObject (from " + from + ")", to);
+    parse(r, "CopyObject", to);  // a 200 may carry an <Error>
   }
 
   void remove(const std::string& key) override {
     const auto r = call("DELETE", object_url(key), {}, "", {});
     if (r.status == 404) return;
-    expect(r, "DELETE", key);
+    expect(r, "DeleteObject", key);
   }
 
   std::vector<ObjectInfo> list(const std::string& prefix) override {
@@ -172,8 +173,8 @@ class S3Store final : public ObjectStore {
       Params q{{"list-type", "2"}, {"prefix", location_.prefix + prefix}};
       if (!token.empty()) q.emplace_back("continuation-token", token);
       const auto r = call("GET", bucket_url_, q, "", {});
-      expect(r, "GET ?list-type=2", prefix);
-      const auto doc = parse(r, "GET ?list-type=2", prefix);
+      expect(r, "ListObjectsV2", prefix);
+      const auto doc = parse(r, "ListObjectsV2", prefix);
       for (const auto& c : doc.children) {
         if (c.name != "Contents") continue;
         ObjectInfo info;
@@ -199,8 +200,8 @@ class S3Store final : public ObjectStore {
       if (!key_marker.empty()) q.emplace_back("key-marker", key_marker);
       if (!id_marker.empty()) q.emplace_back("upload-id-marker", id_marker);
       const auto r = call("GET", bucket_url_, q, "", {});
-      expect(r, "GET ?uploads", prefix);
-      const auto doc = parse(r, "GET ?uploads", prefix);
+      expect(r, "ListMultipartUploads", prefix);
+      const auto doc = parse(r, "ListMultipartUploads", prefix);
       for (const auto& c : doc.children) {
         if (c.name != "Upload") continue;
         out.push_back({relative(c.text_of("Key")), c.text_of("UploadId")});
@@ -215,14 +216,14 @@ class S3Store final : public ObjectStore {
   void abort(const Unfinished& upload) override {
     const auto r = call("DELETE", object_url(upload.key), {{"uploadId", upload.id}}, "", {});
     if (r.status == 404) return;
-    expect(r, "DELETE ?uploadId", upload.key);
+    expect(r, "AbortMultipartUpload", upload.key);
   }
 
   void check() override {
     const auto r =
         call("GET", bucket_url_,
              {{"list-type", "2"}, {"max-keys", "1"}, {"prefix", location_.prefix}}, "", {});
-    expect(r, "GET ?list-type=2", "");
+    expect(r, "ListObjectsV2", "");
   }
 
  private:

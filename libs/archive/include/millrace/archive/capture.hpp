@@ -56,6 +56,9 @@ std::string capture_path(std::string_view ns, std::string_view topic, std::int32
 struct RollPolicy {
   std::int64_t window_ms = 5 * 60 * 1000;
   std::int64_t max_bytes = 300LL * 1000 * 1000;
+  // Avro's block size, which bounds the largest record a file takes: by
+  // default above Kafka's default message.max.bytes (1 MiB and headers).
+  std::int64_t block_bytes = 1088 * 1024;
 };
 
 // The start of the window `now_ms` falls in.

@@ -26,6 +26,7 @@ struct ArchiverConfig {
   std::string ns = "millrace";  // the layout's {namespace}
   std::int64_t window_s = 300;
   std::int64_t max_mb = 300;
+  std::int64_t max_record_kb = 1088;
   // A file with no records for each window in which a partition received
   // nothing.
   bool empty_files = false;

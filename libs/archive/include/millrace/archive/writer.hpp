@@ -84,13 +84,16 @@ struct WrittenFile {
 class CaptureFileWriter {
  public:
   // Stages a new file as `staged` at once (the Avro header is written),
-  // replacing a leftover of that name.
-  CaptureFileWriter(Destination& destination, std::string staged, std::int32_t partition);
+  // replacing a leftover of that name. A record larger than `block_bytes`
+  // encoded cannot be appended (RollPolicy::block_bytes).
+  CaptureFileWriter(Destination& destination, std::string staged, std::int32_t partition,
+                    std::int64_t block_bytes = RollPolicy{}.block_bytes);
   ~CaptureFileWriter();
   CaptureFileWriter(const CaptureFileWriter&) = delete;
   CaptureFileWriter& operator=(const CaptureFileWriter&) = delete;
 
-  // Offsets must grow.
+  // Offsets must grow. A record too large for a block throws
+  // core::InfraError (fatal), naming its size and the setting to raise.
   void append(const CaptureRecord& record);
   // Bytes so far, the records' encoded size included (what a size window
   // judges by).
