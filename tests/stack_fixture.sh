@@ -7,6 +7,10 @@
 #                                               or a cluster of BROKERS nodes;
 #                                               PostgreSQL and Redis either way
 #   stack_fixture.sh down [STATE_DIR]
+#   stack_fixture.sh up-objstore [STATE_DIR]    the object stores (SeaweedFS'
+#                                               S3 and Azurite) beside a stack
+#                                               that runs, on free ports too
+#   stack_fixture.sh down-objstore [STATE_DIR]
 # Without STATE_DIR, MILLRACE_STATE_DIR names it (tests/in_stack.sh sets it).
 set -euo pipefail
 action=$1
@@ -71,7 +75,38 @@ pick_all() {
     MILLRACE_PROMETHEUS_PORT MILLRACE_KAFKA_SECURE_PORT
 }
 
+# The object stores' ports: SeaweedFS' S3 port and the seven after it (its
+# master, volume server, filer, their gRPC ports and the S3 gRPC), and
+# Azurite's.
+pick_objstore() {
+  picked=""
+  MILLRACE_S3_PORT=$(pick_ports 8)
+  for ((k = 0; k < 8; k++)); do picked="$picked $((MILLRACE_S3_PORT + k))"; done
+  MILLRACE_AZURITE_PORT=$(pick_port)
+  export MILLRACE_S3_PORT MILLRACE_AZURITE_PORT
+}
+
 case "$action" in
+  up-objstore)
+    if "$stack" status objstore >/dev/null 2>&1; then echo "test object stores already running"; exit 0; fi
+    "$stack" down objstore >/dev/null 2>&1 || true
+    # As for the stack: a port taken between the pick and the bind is
+    # picked again.
+    out=$(mktemp)
+    trap 'rm -f "$out"' EXIT
+    for attempt in 1 2 3; do
+      pick_objstore
+      rc=0
+      "$stack" up objstore 2>&1 | tee "$out" || rc=${PIPESTATUS[0]}
+      ((rc == 0)) && exit 0
+      grep -q "already in use" "$out" && ((attempt < 3)) || exit "$rc"
+      echo "stack_fixture: a port was taken while the object stores started; again on new ports" >&2
+      "$stack" down objstore >/dev/null 2>&1 || true
+    done
+    ;;
+  down-objstore)
+    exec "$stack" down objstore
+    ;;
   up)
     if "$stack" status all >/dev/null 2>&1; then echo "test stack already running"; exit 0; fi
     "$stack" down --purge >/dev/null 2>&1 || true
@@ -96,5 +131,5 @@ case "$action" in
   down)
     exec "$stack" down
     ;;
-  *) echo "usage: $0 up|down [STATE_DIR]" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|up-objstore|down-objstore [STATE_DIR]" >&2; exit 2 ;;
 esac

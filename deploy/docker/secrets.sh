@@ -25,6 +25,13 @@
 #                   <VAR>.conf     a settings file, VAR=value, for the service's
 #                                  MILLRACE_CONFIG_FILE
 #
+# and for each pair <P>_ACCESS_KEY_ID and <P>_SECRET_ACCESS_KEY (an S3
+# store's keys, MILLRACE_S3_*), AWS's shared credentials file, which an S3
+# client reads through AWS_SHARED_CREDENTIALS_FILE:
+#
+#                   <P>_CREDENTIALS  [default] with aws_access_key_id and
+#                                    aws_secret_access_key
+#
 # Owners (uid:gid): the passwords' PostgreSQL's, the rest the millrace
 # image's user; each file is readable by its owner only (libpq ignores a
 # password file others may read).
@@ -82,6 +89,14 @@ for var in $(compgen -e | grep '^MILLRACE_' | grep -v '^MILLRACE_SECRETS_' | sor
     put "$file.conf" millrace "$var=$value"
   fi
   if [[ -n ${copies[$var]:-} ]]; then put "$file.${copies[$var]}" "${copies[$var]}" "$value"; fi
+done
+
+# An S3 store's key pair, also as AWS's shared credentials file.
+for var in $(compgen -e | grep '^MILLRACE_.*_SECRET_ACCESS_KEY$' | sort); do
+  prefix=${var%_SECRET_ACCESS_KEY}
+  [[ -s $dir/${prefix}_ACCESS_KEY_ID && -s $dir/$var ]] || continue
+  put "$dir/${prefix}_CREDENTIALS" millrace "$(printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s' \
+    "$(<"$dir/${prefix}_ACCESS_KEY_ID")" "$(<"$dir/$var")")"
 done
 
 # Names only: the values stay in the files.

@@ -4,12 +4,18 @@ it with the topic as kcat dumped it: every offset of every partition in
 exactly one file, with its key, headers and body byte-identical, and the
 files in Event Hubs Capture's layout and schema.
 
-  check_archive.py ROOT NAMESPACE TOPIC DUMP
+  check_archive.py ARCHIVE NAMESPACE TOPIC DUMP
+
+ARCHIVE is a directory, or an object store read with its own vendor's SDK
+(not Millrace's client): s3://bucket/prefix with boto3 (endpoint, region
+and credentials from MILLRACE_S3_ENDPOINT, MILLRACE_S3_REGION and the AWS
+variables), or an Azure Blob URL http(s)://host/account/container/prefix
+with azure-storage-blob (the key from MILLRACE_AZURE_KEY_FILE).
 
 DUMP is `kcat -C -e -f '%p %o %K %S %h\\n%k%s\\n'` of the topic. Exits 1 and
 says what differs."""
 import collections
-import glob
+import io
 import os
 import re
 import sys
@@ -17,6 +23,45 @@ import sys
 import fastavro
 
 root, namespace, topic, dump_path = sys.argv[1:5]
+
+
+def archive_objects(archive, start):
+    """(key relative to the archive, bytes) of every object under `start`,
+    in key order."""
+    if archive.startswith("s3://"):
+        import boto3
+        bucket, _, prefix = archive[5:].partition("/")
+        prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        s3 = boto3.client("s3", endpoint_url=os.environ.get("MILLRACE_S3_ENDPOINT") or None,
+                          region_name=os.environ.get("MILLRACE_S3_REGION", "us-east-1"))
+        keys = []
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + start):
+            keys += [o["Key"] for o in page.get("Contents", [])]
+        for key in sorted(keys):
+            yield key[len(prefix):], s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    elif archive.startswith(("http://", "https://")):
+        from azure.storage.blob import ContainerClient
+        scheme, _, rest = archive.partition("://")
+        host, _, path = rest.partition("/")
+        parts = path.strip("/").split("/", 2)
+        account, container = parts[0], parts[1]
+        prefix = parts[2].strip("/") + "/" if len(parts) > 2 and parts[2].strip("/") else ""
+        with open(os.environ["MILLRACE_AZURE_KEY_FILE"]) as f:
+            key = f.read().strip()
+        client = ContainerClient(f"{scheme}://{host}/{account}", container,
+                                 credential={"account_name": account, "account_key": key})
+        for blob in sorted(b.name for b in client.list_blobs(name_starts_with=prefix + start)):
+            yield blob[len(prefix):], client.download_blob(blob).readall()
+    else:
+        base = os.path.join(archive, start)
+        found = []
+        for dirpath, _, names in os.walk(base):
+            found += [os.path.join(dirpath, n) for n in names]
+        for path in sorted(found):
+            with open(path, "rb") as f:
+                yield os.path.relpath(path, archive), f.read()
+
+
 problems = []
 
 # The topic, as kcat saw it.
@@ -40,15 +85,14 @@ layout = re.compile(
     % (re.escape(namespace), re.escape(topic)))
 seen = collections.Counter()
 files = 0
-for path in sorted(glob.glob(os.path.join(root, namespace, topic, "**", "*.avro"), recursive=True)):
-    rel = os.path.relpath(path, root)
+for rel, data in archive_objects(root, f"{namespace}/{topic}/"):
     m = layout.match(rel)
     if not m:
         problems.append(f"{rel}: not in Capture's layout")
         continue
     files += 1
     partition = int(m.group(1))
-    with open(path, "rb") as f:
+    with io.BytesIO(data) as f:
         reader = fastavro.reader(f)
         schema = reader.writer_schema
         if schema.get("name") != "Microsoft.ServiceBus.Messaging.EventData":

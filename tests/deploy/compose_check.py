@@ -46,7 +46,13 @@ migrate, a small catalog loaded with the cli service, the API's roles made by
 deploy/docker/postgres-init/'s script (renamed for this run), changefeed-publish
 and api-grant run to completion first, then the replicas compose starts of
 the sink, the aggregator, the producer, the change feed, the webhooks, the
-cache and the API. Events produced by the cli service's command and one
+cache, the API and the archiver. The archiver's S3 store is a weed of the
+rehearsal's own, run from the seaweedfs service's command and settings
+(deploy/docker/seaweedfs.sh writes its identities from the one-shot secrets'
+keys; scripts/bootstrap's weed stands in for the image's), after which the
+one-shot s3-bucket makes the bucket; the archiver's files must be listed in
+it with the secrets' keys and read back by the cli service's
+`archive verify`. Events produced by the cli service's command and one
 POSTed to the producer must all be accounted for by both consumer groups,
 the change feed must publish them and the webhooks group account for its
 changes; the cache must mark a generation live in Redis, the API must pass

@@ -8,7 +8,8 @@
 # Settings kept in $STATE/stack.env, with their defaults and flags.
 readonly RECORDED_KEYS=(MILLRACE_KAFKA_PORT MILLRACE_KAFKA_CONTROLLER_PORT
   MILLRACE_PG_PORT MILLRACE_TOPIC MILLRACE_DLQ_TOPIC MILLRACE_PARTITIONS
-  MILLRACE_PROMETHEUS_PORT MILLRACE_KAFKA_BROKERS MILLRACE_REDIS_PORT MILLRACE_KAFKA_SECURE_PORT)
+  MILLRACE_PROMETHEUS_PORT MILLRACE_KAFKA_BROKERS MILLRACE_REDIS_PORT MILLRACE_KAFKA_SECURE_PORT
+  MILLRACE_S3_PORT MILLRACE_AZURITE_PORT)
 declare -A DEFAULTS=(
   [MILLRACE_STATE_DIR]=$REPO_ROOT/.state/local
   [MILLRACE_KAFKA_PORT]=9092
@@ -20,6 +21,11 @@ declare -A DEFAULTS=(
   [MILLRACE_PARTITIONS]=4
   [MILLRACE_KAFKA_BROKERS]=1
   [MILLRACE_KAFKA_SECURE_PORT]=0
+  # SeaweedFS' S3 API (its own default); its other servers take the seven
+  # ports after it (s3.sh).
+  [MILLRACE_S3_PORT]=8333
+  # Azurite's Blob service (its own default).
+  [MILLRACE_AZURITE_PORT]=10000
 )
 declare -A FLAG_KEYS=(
   [--state-dir]=MILLRACE_STATE_DIR
@@ -33,6 +39,8 @@ declare -A FLAG_KEYS=(
   [--partitions]=MILLRACE_PARTITIONS
   [--brokers]=MILLRACE_KAFKA_BROKERS
   [--secure-port]=MILLRACE_KAFKA_SECURE_PORT
+  [--s3-port]=MILLRACE_S3_PORT
+  [--azurite-port]=MILLRACE_AZURITE_PORT
   [--kafka-heap-opts]=MILLRACE_KAFKA_HEAP_OPTS
   [--kafka-gc-opts]=MILLRACE_KAFKA_GC_OPTS
 )
@@ -59,7 +67,7 @@ load_recorded() {
   local key value
   [[ -f $STATE/stack.env ]] || return 0
   while IFS='=' read -r key value; do
-    if [[ $key =~ ^MILLRACE_[A-Z_]+$ ]]; then RECORDED[$key]=$value; fi
+    if [[ $key =~ ^MILLRACE_[A-Z0-9_]+$ ]]; then RECORDED[$key]=$value; fi
   done <"$STATE/stack.env"
 }
 
@@ -164,6 +172,33 @@ resolve_settings() {
   PROM_CONFIG=$PROM_DIR/prometheus.yml
   PROM_PID_FILE=$STATE/prometheus.pid
   PROM_LOG=$STATE/prometheus.log
+
+  # SeaweedFS (s3.sh): the S3 API on S3_PORT, master, volume and filer (and
+  # each one's gRPC) and the S3 gRPC on the seven ports after it.
+  S3_PORT=$MILLRACE_S3_PORT
+  S3_ENDPOINT=http://127.0.0.1:$S3_PORT
+  S3_REGION=us-east-1
+  S3_BUCKET=millrace-archive
+  S3_DIR=$STATE/s3
+  S3_DATA=$S3_DIR/data
+  S3_CONFIG=$S3_DIR/identities.json
+  S3_KEYS_DIR=$STATE/s3-keys
+  S3_PID_FILE=$STATE/s3.pid
+  S3_LOG=$STATE/s3.log
+
+  # Azurite's Blob service (azurite.sh), with its one account,
+  # devstoreaccount1.
+  AZURITE_PORT=$MILLRACE_AZURITE_PORT
+  AZURITE_ACCOUNT=devstoreaccount1
+  AZURITE_CONTAINER=millrace-archive
+  AZURITE_ACCOUNT_URL=http://127.0.0.1:$AZURITE_PORT/$AZURITE_ACCOUNT
+  AZURITE_URL=$AZURITE_ACCOUNT_URL/$AZURITE_CONTAINER
+  AZURITE_DIR=$STATE/azurite
+  AZURITE_DATA=$AZURITE_DIR/data
+  AZURITE_KEY_FILE=$AZURITE_DIR/key
+  AZURITE_SAS_FILE=$AZURITE_DIR/sas
+  AZURITE_PID_FILE=$STATE/azurite.pid
+  AZURITE_LOG=$STATE/azurite.log
 }
 
 describe_key() { printf '%s (--%s)' "$1" "${KEY_FLAGS[$1]#--}"; }
@@ -178,13 +213,16 @@ validate_settings() {
     die "--secure takes a one-node Kafka (--brokers 1)"
   fi
   for key in MILLRACE_KAFKA_PORT MILLRACE_KAFKA_CONTROLLER_PORT MILLRACE_PG_PORT \
-    MILLRACE_REDIS_PORT MILLRACE_PROMETHEUS_PORT; do
+    MILLRACE_REDIS_PORT MILLRACE_PROMETHEUS_PORT MILLRACE_S3_PORT MILLRACE_AZURITE_PORT; do
     if ! [[ ${!key} =~ ^[0-9]{1,5}$ ]] || ((${!key} < 1 || ${!key} > 65535)); then
       die "$(describe_key "$key") must be a port number, got '${!key}'"
     fi
   done
+  ((MILLRACE_S3_PORT + 7 <= 65535)) ||
+    die "$(describe_key MILLRACE_S3_PORT) takes the seven ports after it too; $MILLRACE_S3_PORT is too high"
   # Every node's broker and controller port, PostgreSQL's and Redis' must
-  # differ.
+  # differ (Prometheus' and the object stores' are checked when they are
+  # started: check_prometheus_port, check_objstore_ports).
   [[ $MILLRACE_REDIS_PORT != "$MILLRACE_PG_PORT" ]] ||
     die "MILLRACE_REDIS_PORT (--redis-port) must differ from MILLRACE_PG_PORT (--pg-port): both are $MILLRACE_PG_PORT"
   local -A taken=([$MILLRACE_PG_PORT]=postgres [$MILLRACE_REDIS_PORT]=redis)
@@ -236,4 +274,43 @@ check_running_ports() {
     [[ -z ${RECORDED[$key]:-} || ${RECORDED[$key]} == "${!key}" ]] ||
       die "prometheus is running with $key=${RECORDED[$key]}; run 'deploy/local/stack down prometheus' before changing it to ${!key}"
   fi
+  if [[ $S3_STATE == running ]]; then
+    key=MILLRACE_S3_PORT
+    [[ -z ${RECORDED[$key]:-} || ${RECORDED[$key]} == "${!key}" ]] ||
+      die "s3 is running with $key=${RECORDED[$key]}; run 'deploy/local/stack down s3' before changing it to ${!key}"
+  fi
+  if [[ $AZURITE_STATE == running ]]; then
+    key=MILLRACE_AZURITE_PORT
+    [[ -z ${RECORDED[$key]:-} || ${RECORDED[$key]} == "${!key}" ]] ||
+      die "azurite is running with $key=${RECORDED[$key]}; run 'deploy/local/stack down azurite' before changing it to ${!key}"
+  fi
+}
+
+# The object stores' ports (only 'up s3', 'up azurite' and 'up objstore'
+# start them) must not be ones another server of this stack listens on, nor
+# each other's; checked only for those wanted ($1 s3, $2 azurite: 1 when
+# wanted; $3 1 when Prometheus is too).
+check_objstore_ports() {
+  local want_s3=$1 want_azurite=$2 want_prom=$3 i port
+  local -A taken=([$PG_PORT]=PostgreSQL [$REDIS_PORT]=Redis)
+  for ((i = 1; i <= NODES; i++)); do
+    taken[${NODE_PORT[i]}]=Kafka
+    taken[${NODE_CONTROLLER_PORT[i]}]="the Kafka controller"
+  done
+  ((SECURE_PORT == 0)) || taken[$SECURE_PORT]="Kafka's SASL_SSL listener"
+  if ((want_prom)); then taken[$PROM_PORT]=Prometheus; fi
+  if ((want_s3)); then
+    for ((port = S3_PORT; port <= S3_PORT + 7; port++)); do
+      [[ -z ${taken[$port]:-} ]] ||
+        die "MILLRACE_S3_PORT (--s3-port) and the seven ports after it must differ from the" \
+          "ports of the other servers: $port is ${taken[$port]}'s"
+      taken[$port]=SeaweedFS
+    done
+  fi
+  if ((want_azurite)); then
+    [[ -z ${taken[$AZURITE_PORT]:-} ]] ||
+      die "MILLRACE_AZURITE_PORT (--azurite-port) must differ from the ports of the other" \
+        "servers: $AZURITE_PORT is ${taken[$AZURITE_PORT]}'s"
+  fi
+  return 0
 }

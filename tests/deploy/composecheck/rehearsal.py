@@ -17,6 +17,7 @@ from pysupport import free_port, psql, stack_env
 from .broker import RehearsalBroker
 from .compose import in_volumes, run_secrets
 from .failures import fail
+from .objstore import RehearsalS3
 from .rehearsal_checks import Checks
 from .tls import run_certs
 
@@ -83,6 +84,7 @@ class Rehearsal(Checks):
         self.extra = self.extra_environment()
         self.children = []
         self.broker = None
+        self.s3 = None
         self.ports = {}
 
     def extra_environment(self):
@@ -111,11 +113,11 @@ class Rehearsal(Checks):
             # Compose leaves the token to the user (unset: writes off); the
             # rehearsal sets one to write through the admin role.
             "api": {"MILLRACE_PG_SCHEMA": schema, "MILLRACE_API_ADMIN_TOKEN": secrets.token_hex(16)},
-            # A root of its own, and 2 s windows rather than 5 min, so that its
-            # files are committed while the rehearsal waits.
+            # 2 s windows rather than 5 min, so that its files are committed
+            # while the rehearsal waits. Its bucket is in a store of this
+            # run's own (RehearsalS3).
             "archiver": {"MILLRACE_TOPIC": topic, "MILLRACE_PG_SCHEMA": schema,
                          "MILLRACE_ARCHIVER_GROUP": name + "_archiver",
-                         "MILLRACE_ARCHIVE_ROOT": os.path.join(self.logs, "archive"),
                          "MILLRACE_ARCHIVE_WINDOW_S": "2"},
         }
         for worker, group in self.groups.items():
@@ -139,6 +141,8 @@ class Rehearsal(Checks):
                      .replace("kafka:19092", self.brokers)
                      .replace(COMPOSE_REDIS, self.redis_url))
             value = in_volumes(value, self.services[service_name], self.volumes)
+            if self.s3:
+                value = self.s3.swap(value)
             # The roles: the same password files, this run's names.
             value = re.sub(r"postgresql://(\w+)(?::([^@/]*))?@postgres:5432/millrace", self.role_dsn,
                            value)
@@ -172,6 +176,10 @@ class Rehearsal(Checks):
             return False
         if not self.run_secrets():
             return False
+        if "seaweedfs" in self.services:
+            self.s3 = RehearsalS3(self.source, self.services, self.volumes, self.logs)
+            if not self.s3.start(self.what):
+                return False
         if not self.run_one_shots():
             return False
         self.start_services()
@@ -330,6 +338,8 @@ class Rehearsal(Checks):
         if self.broker:
             self.broker.stop()
         self.stop_services()
+        if self.s3:
+            self.s3.stop()
         self.clean_up()
 
     def stop_services(self):

@@ -27,6 +27,7 @@ class Checks:
         if events is None:
             return
         self.check_accounting(events)
+        self.check_archive()
         self.check_readiness()
         published = self.check_changefeed()
         self.check_webhooks(published)
@@ -110,6 +111,27 @@ class Checks:
         hours = int(psql(self.pg_url, f"SELECT count(*) FROM {schema}.hourly_sales"))
         if hours == 0:
             fail(f"{what}: the hourly_sales view is empty")
+
+    def check_archive(self):
+        """The archiver's Capture files are where compose says, in the S3
+        store's bucket: listed there with the keys the one-shot secrets made,
+        and read back in full by the cli service's `archive verify` (every
+        recorded file, no object unrecorded)."""
+        if not self.s3:
+            return
+        what, archiver = self.what, self.services["archiver"]
+        env = archiver.get("environment") or {}
+        bucket, _, prefix = str(env.get("MILLRACE_ARCHIVE_URL", "")).removeprefix("s3://").partition("/")
+        credentials = in_volumes(str(env.get("AWS_SHARED_CREDENTIALS_FILE", "")), archiver, self.volumes)
+        keys = self.s3.objects(bucket, prefix.rstrip("/") + "/", credentials)
+        files = [k for k in keys or [] if "/.staging/" not in "/" + k]
+        if not files:
+            fail(f"{what}: the bucket {bucket} holds no archive file under {prefix} ({keys})")
+            return
+        print(f"ok: {what}: the bucket {bucket} holds {len(files)} archive files under {prefix}")
+        self.run_to_end("cli", {"MILLRACE_PG_SCHEMA": self.schema, "MILLRACE_TOPIC": self.topic,
+                                "MILLRACE_ARCHIVER_GROUP": self.groups["archiver"]},
+                        ["millrace", "archive", "verify"])
 
     def check_changefeed(self):
         """The change feed published at least every stored event: streamed
