@@ -20,11 +20,21 @@
 - every Secret and ConfigMap key a container takes exists in the render,
   but for the ones an operator's resources make (Strimzi's, CloudNativePG's);
 - every container's command, with exactly the environment Kubernetes would
-  give it ($(VAR) references expanded), passes the binary's own
-  --check-config and reads every MILLRACE_ variable it is given.
+  give it ($(VAR) references expanded, optional keys that are missing left
+  unset), passes the binary's own --check-config and reads every MILLRACE_
+  variable it is given;
+- every volume mounted is the pod's, every PersistentVolumeClaim is claimed
+  and exists; the archiver's archive directory is on a volume that outlives
+  the pod (one member with Recreate on a ReadWriteOnce claim), or, with an
+  object store (production, components/archive-object-store, its env files
+  copied from their examples), its spool is on a writable emptyDir holding a
+  file of --max-mb per partition, and the files it reads are mounted;
+- production with the component set for Azure Blob (a SAS token, no S3
+  keys) renders and the archiver accepts it.
 
 Then it checks that these checks can fail: a misspelt field, a variable no
-program reads, a probe on the wrong port and a missing key are each found.
+program reads, a probe on the wrong port, a missing key, a spool on the
+read-only root filesystem and a spool too small are each found.
 
 Usage: kubernetes_check.py SOURCE_DIR BIN_DIR KUSTOMIZE, in the test stack
 (MILLRACE_STATE_DIR), whose PostgreSQL runs roles.sql in a transaction it
@@ -154,6 +164,21 @@ class Checker:
             print(f"ok: secrets/make's roles.sql makes the {len(want)} roles, each with LOGIN and a "
                   "new password, REPLICATION for the change feed only (run by the test stack's superuser, "
                   "rolled back)")
+
+    def copy_examples(self, tree):
+        """The other components' env files, each copied from its example as
+        an operator begins (components/archive-object-store: an S3 bucket
+        and its keys)."""
+        copied = []
+        for component in sorted(os.listdir(os.path.join(tree, "components"))):
+            if component == "secrets":
+                continue
+            d = os.path.join(tree, "components", component)
+            for f in sorted(os.listdir(d)):
+                if f.endswith(".env.example"):
+                    shutil.copy(os.path.join(d, f), os.path.join(d, f[:-len(".example")]))
+                    copied.append(f"{component}/{f[:-len('.example')]}")
+        print(f"ok: copied {', '.join(copied) or 'no env file'} from the examples")
 
     def render(self, tree, overlay):
         r = subprocess.run([self.kustomize, "build", os.path.join(tree, "overlays", overlay)],
@@ -307,7 +332,8 @@ class Checker:
     def resolve_env(self, where, container, docs):
         """The environment Kubernetes gives `container`: values, ConfigMap and
         Secret keys (an operator's Secrets get a stand-in value), and $(VAR)
-        references to variables before them expanded."""
+        references to variables before them expanded. A missing key marked
+        `optional: true` leaves its variable unset, as Kubernetes does."""
         config_maps = self.by_kind(docs, "ConfigMap")
         secrets = self.by_kind(docs, "Secret")
         env = {}
@@ -328,6 +354,8 @@ class Checker:
                         data = (secrets.get(r["name"], {}).get("data") or {}).get(r["key"])
                         value = None if data is None else base64.b64decode(data).decode()
                 if value is None:
+                    if r.get("optional") is True:
+                        continue
                     self.fail(f"{where}: {var['name']} takes key {r['key']} of {r['name']}, "
                               "which the render does not have")
                     continue
@@ -354,11 +382,191 @@ class Checker:
         self.ok(start, f"{overlay}: {checked} containers accept their configuration and read "
                 "every MILLRACE_ variable they are given")
 
+    # --- storage ----------------------------------------------------------------------
+
+    @staticmethod
+    def quantity_bytes(quantity):
+        """A Kubernetes quantity ("1280Mi", "2G", "500000000") in bytes; None
+        when it is none."""
+        m = re.fullmatch(r"(\d+)(k|M|G|T|Ki|Mi|Gi|Ti)?", str(quantity or ""))
+        if not m:
+            return None
+        units = {None: 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+                 "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+        return int(m.group(1)) * units[m.group(2)]
+
+    @staticmethod
+    def mount_of(container, path):
+        """The volumeMount of `container` that `path` lies on (the deepest),
+        or None: then it is on the image's root filesystem."""
+        best = None
+        for m in container.get("volumeMounts", []):
+            mount = m["mountPath"].rstrip("/")
+            if (path == mount or path.startswith(mount + "/")) and \
+                    (best is None or len(mount) > len(best["mountPath"].rstrip("/"))):
+                best = m
+        return best
+
+    def program_settings(self, argv, env):
+        """What the program makes of `env`: the settings --check-config lists
+        (`  --name = value  (source)`), as {name: value}; {} when it refuses
+        (check_environment reports that)."""
+        r = subprocess.run([os.path.join(self.bin_dir, argv[0])] + argv[1:] + ["--check-config"],
+                           env=env, capture_output=True, text=True, timeout=30)
+        return {m.group(1): "" if m.group(2) == '""' else m.group(2)
+                for m in re.finditer(r"^  --([\w-]+) = (.*)  \([^()]*\)$", r.stdout, re.M)}
+
+    def quiet_env(self, where, container, docs):
+        """resolve_env, its failures left to check_environment."""
+        before = len(self.failures)
+        with contextlib.redirect_stdout(io.StringIO()):
+            env = self.resolve_env(where, container, docs)
+        del self.failures[before:]
+        env["PATH"] = "/usr/bin:/bin"
+        return env
+
+    def check_storage(self, overlay, docs):
+        """Every volume a container mounts is the pod's, every claim a pod
+        makes is in the render and every claim in the render is made; and the
+        archiver's files go where they can be written and kept."""
+        start = len(self.failures)
+        claims = self.by_kind(docs, "PersistentVolumeClaim")
+        claimed = set()
+        for kind in ["Deployment", "Job"]:
+            for name, obj in self.by_kind(docs, kind).items():
+                pod = obj["spec"]["template"]["spec"]
+                volumes = {v["name"]: v for v in pod.get("volumes", [])}
+                for c in pod.get("initContainers", []) + pod["containers"]:
+                    for m in c.get("volumeMounts", []):
+                        if m["name"] not in volumes:
+                            self.fail(f"{overlay}: {kind}/{name}: {c['name']} mounts volume "
+                                      f"{m['name']}, which its pod does not have")
+                for v in volumes.values():
+                    if "persistentVolumeClaim" in v:
+                        claim = v["persistentVolumeClaim"]["claimName"]
+                        claimed.add(claim)
+                        if claim not in claims:
+                            self.fail(f"{overlay}: {kind}/{name} claims PersistentVolumeClaim/"
+                                      f"{claim}, which the render does not have")
+        for claim in sorted(set(claims) - claimed):
+            self.fail(f"{overlay}: PersistentVolumeClaim/{claim} is claimed by no pod")
+        where = self.check_archiver_storage(overlay, docs, claims)
+        self.ok(start, f"{overlay}: volumes: every mount has its volume, every claim its "
+                f"PersistentVolumeClaim and back; {where}")
+
+    def check_archiver_storage(self, overlay, docs, claims):
+        """The archiver's archive (a directory: on a volume that outlives the
+        pod, one writer for a ReadWriteOnce claim) or, with an object store,
+        its spool (on a writable mount; an emptyDir large enough for a
+        window's file per partition), and the files it reads (a SAS token,
+        a key, a CA) on mounts. Returns what it found, for the ok line."""
+        d = self.by_kind(docs, "Deployment").get("millrace-archiver")
+        if not d:
+            return "no archiver"
+        where = f"{overlay}: Deployment/millrace-archiver"
+        pod = d["spec"]["template"]["spec"]
+        c = pod["containers"][0]
+        volumes = {v["name"]: v for v in pod.get("volumes", [])}
+        settings = self.program_settings(c["command"], self.quiet_env(where, c, docs))
+        if not settings:
+            return "the archiver refuses its settings"
+
+        def volume_for(path, what):
+            m = self.mount_of(c, path)
+            if not m or m.get("readOnly"):
+                self.fail(f"{where}: {what} {path} is on a read-only "
+                          f"{'mount' if m else 'root filesystem'}")
+                return None
+            return volumes.get(m["name"])
+
+        url = settings["archive-url"]
+        if url.startswith("/") or url.startswith("file://"):
+            path = url[len("file://"):] if url.startswith("file://") else url
+            v = volume_for(path, "the archive")
+            if v is not None and "emptyDir" in v:
+                self.fail(f"{where}: the archive {path} is on an emptyDir, lost with the pod")
+            claim = claims.get((v or {}).get("persistentVolumeClaim", {}).get("claimName"))
+            if claim and claim["spec"].get("accessModes") == ["ReadWriteOnce"] and \
+                    (d["spec"].get("replicas", 1) > 1
+                     or d["spec"].get("strategy", {}).get("type") != "Recreate"):
+                self.fail(f"{where}: its archive's claim {claim['metadata']['name']} is "
+                          "ReadWriteOnce: one member, strategy Recreate")
+            found = f"the archive in {path}"
+        else:
+            spool = settings["spool"]
+            v = volume_for(spool, "the spool")
+            found = f"the archive in {url}, the spool in {spool}"
+            if v is not None and "emptyDir" in v:
+                # At most one open file per partition, each up to --max-mb.
+                job = self.by_kind(docs, "Job").get("millrace-create-topics")
+                partitions = next((int(e["value"]) for e in
+                                   (job["spec"]["template"]["spec"]["containers"][0]
+                                    .get("env", []) if job else [])
+                                   if e["name"] == "MILLRACE_PARTITIONS"), None)
+                limit = self.quantity_bytes(v["emptyDir"].get("sizeLimit"))
+                if partitions:
+                    need = partitions * int(settings["max-mb"]) * 10**6
+                    if limit is None or limit < need:
+                        self.fail(f"{where}: the spool's emptyDir holds "
+                                  f"{v['emptyDir'].get('sizeLimit', 'no limit')}, less than "
+                                  f"{partitions} partitions x {settings['max-mb']} MB (--max-mb)")
+                    found += (f" (an emptyDir of {v['emptyDir'].get('sizeLimit')}, for "
+                              f"{partitions} partitions x {settings['max-mb']} MB)")
+            for name in ["azure-sas-file", "azure-key-file", "aws-credentials-file",
+                         "archive-ca-file"]:
+                path = settings.get(name)
+                if path and not self.mount_of(c, path):
+                    self.fail(f"{where}: --{name} {path} is on no mount (not in the image)")
+        return found
+
     def check(self, overlay, docs):
         self.check_schemas(overlay, docs)
         self.check_services(overlay, docs)
         self.check_jobs(overlay, docs)
         self.check_environment(overlay, docs)
+        self.check_storage(overlay, docs)
+
+    # --- the archive in an object store, on Azure ---------------------------------------
+
+    def check_azure_store(self, tree):
+        """components/archive-object-store with an Azure container and a SAS
+        token only (no S3 keys): production still renders, the archiver is
+        given no AWS_ variable, accepts its settings and finds the token at
+        MILLRACE_AZURE_SAS_FILE, a file of the Secret's key azure-sas."""
+        component = os.path.join(tree, "components/archive-object-store")
+        with open(os.path.join(component, "store.env"), "w") as f:
+            f.write("url=azblob://millracearchive/millrace-archive/capture\n")
+        with open(os.path.join(component, "credentials.env"), "w") as f:
+            f.write("azure-sas=sv=2022-11-02&sr=c&sp=racwdl&sig=STAND-IN\n")
+        overlay = "production (Azure Blob)"
+        docs = self.render(tree, "production")
+        if not docs:
+            return
+        start = len(self.failures)
+        self.check_schemas(overlay, docs)
+        self.check_environment(overlay, docs)
+        self.check_storage(overlay, docs)
+        d = self.by_kind(docs, "Deployment")["millrace-archiver"]
+        pod = d["spec"]["template"]["spec"]
+        c = pod["containers"][0]
+        where = f"{overlay}: Deployment/millrace-archiver"
+        env = self.quiet_env(where, c, docs)
+        aws = sorted(k for k in env if k.startswith("AWS_"))
+        if aws:
+            self.fail(f"{where}: given {aws} without S3 keys in credentials.env")
+        sas = env.get("MILLRACE_AZURE_SAS_FILE", "")
+        m = self.mount_of(c, sas) if sas else None
+        secret = next((v["secret"] for v in pod.get("volumes", [])
+                       if m and v["name"] == m["name"] and "secret" in v), None)
+        item = next((i for i in (secret or {}).get("items", [])
+                     if m and os.path.join(m["mountPath"], i["path"]) == sas), None)
+        data = (self.by_kind(docs, "Secret").get((secret or {}).get("secretName"), {})
+                .get("data") or {})
+        if not item or item["key"] not in data:
+            self.fail(f"{where}: MILLRACE_AZURE_SAS_FILE ({sas or 'unset'}) is not a key of "
+                      "a Secret the render has")
+        self.ok(start, f"{overlay}: the archiver takes a SAS token from its Secret's file and "
+                "no S3 keys")
 
     # --- the checks can fail ----------------------------------------------------------
 
@@ -396,11 +604,28 @@ class Checker:
                      and d["metadata"]["name"].startswith("millrace-sink"))
             s["data"] = {}
 
+        def archiver(docs):
+            return next(d for d in docs if d["kind"] == "Deployment"
+                        and d["metadata"]["name"] == "millrace-archiver")
+
+        def spool_on_root(docs):
+            c = archiver(docs)["spec"]["template"]["spec"]["containers"][0]
+            spool = next(e["value"] for e in c["env"] if e["name"] == "MILLRACE_ARCHIVE_SPOOL")
+            c["volumeMounts"] = [m for m in c["volumeMounts"] if m["mountPath"] != spool]
+
+        def small_spool(docs):
+            for v in archiver(docs)["spec"]["template"]["spec"]["volumes"]:
+                if "emptyDir" in v:
+                    v["emptyDir"]["sizeLimit"] = "64Mi"
+
         print("-- the checks can fail:")
         self.expect_found("a misspelt field", docs, misspelt_field)
         self.expect_found("a variable no program reads", docs, unread_variable)
         self.expect_found("a probe on the wrong port", docs, wrong_probe_port)
         self.expect_found("a Secret without its key", docs, missing_key)
+        self.expect_found("the archive's spool on the read-only root filesystem", docs,
+                          spool_on_root)
+        self.expect_found("a spool smaller than a file per partition", docs, small_spool)
 
 
 def main():
@@ -413,6 +638,7 @@ def main():
         shutil.copytree(os.path.join(checker.source, "deploy/kubernetes"), tree,
                         ignore=shutil.ignore_patterns("*.env", "roles.sql"))
         checker.make_secrets(tree)
+        checker.copy_examples(tree)
         rendered = {}
         for overlay in OVERLAYS:
             rendered[overlay] = checker.render(tree, overlay)
@@ -420,6 +646,7 @@ def main():
                 checker.check(overlay, rendered[overlay])
         if rendered.get("production"):
             checker.check_the_checks(rendered["production"])
+        checker.check_azure_store(tree)
     if checker.failures:
         print(f"{len(checker.failures)} failure(s)")
         sys.exit(1)

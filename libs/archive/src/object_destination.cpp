@@ -1,11 +1,13 @@
 #include "object_destination.hpp"
 
-#include <signal.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <set>
 
@@ -209,28 +211,45 @@ void ObjectDestination::remove_staged(const std::string& name) {
   });
 }
 
-void prepare_spool(const std::string& spool, const std::string& writer_id) {
+SpoolDir::SpoolDir(const std::string& spool, const std::string& writer_id) {
+  const auto fail = [&](const std::string& what) {
+    throw core::InfraError(
+        core::FailureClass::kFatal,
+        "the archive spool " + spool + " cannot be " + what + " (MILLRACE_ARCHIVE_SPOOL)");
+  };
   std::error_code ec;
+  fs::create_directories(spool, ec);
+  if (ec) fail("made: " + ec.message());
+  const std::string lock = (fs::path(spool) / (writer_id + ".lock")).string();
+  lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd_ < 0 || ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    fail(std::string("locked: ") + std::strerror(errno));
+  }
   fs::create_directories(fs::path(spool) / writer_id, ec);
-  if (ec) {
-    throw core::InfraError(core::FailureClass::kFatal, "the archive spool " + spool +
-                                                           " cannot be written: " + ec.message() +
-                                                           " (MILLRACE_ARCHIVE_SPOOL)");
-  }
+  if (ec) fail("written: " + ec.message());
   for (fs::directory_iterator it(spool, ec), end; !ec && it != end; it.increment(ec)) {
-    const std::string dir = it->path().filename().string();
-    if (dir == writer_id) continue;
-    const auto dot = dir.find('.');
-    char* rest = nullptr;
-    const long pid = std::strtol(dir.c_str(), &rest, 10);
-    if (dot == std::string::npos || rest != dir.c_str() + dot || pid <= 0) continue;
-    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) continue;  // still running
-    std::error_code removed;
-    fs::remove_all(it->path(), removed);
-    if (!removed)
-      runtime::log_info("archiver",
-                        "removed " + it->path().string() + ", left by an archiver that is gone");
+    if (!it->is_directory() || it->path().filename() == writer_id) continue;
+    const std::string other = it->path().string() + ".lock";
+    const int fd = ::open(other.c_str(), O_RDWR | O_CLOEXEC);
+    // No lock file: not an archiver's, or one from before locks; a lock
+    // another process holds: an archiver that runs.
+    if (fd < 0) continue;
+    const bool gone = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+    if (gone) {
+      std::error_code removed;
+      fs::remove_all(it->path(), removed);
+      ::unlink(other.c_str());
+      if (!removed) {
+        runtime::log_info("archiver",
+                          "removed " + it->path().string() + ", left by an archiver that is gone");
+      }
+    }
+    ::close(fd);
   }
+}
+
+SpoolDir::~SpoolDir() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
 }  // namespace millrace::archive::detail

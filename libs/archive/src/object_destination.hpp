@@ -103,10 +103,21 @@ class ObjectDestination final : public Destination {
 // The key of staged file `name` in the store.
 std::string staging_key(const std::string& name);
 
-// Removes the spool directories of this host's archivers that no longer
-// run (named "<pid>.<random>" after their writer id), and makes
-// `spool`/`writer_id`. Throws core::InfraError (fatal) when the spool
-// cannot be written.
-void prepare_spool(const std::string& spool, const std::string& writer_id);
+// This process's spool directory, `spool`/`writer_id`, held for as long as
+// the object lives by a lock (flock) on `spool`/`writer_id`.lock, taken
+// before the directory is made. Making one removes the directories of the
+// archivers that are gone: those whose lock it can take (a pid would not
+// do: in a container every restart is pid 1). Throws core::InfraError
+// (fatal) when the spool cannot be written.
+class SpoolDir {
+ public:
+  SpoolDir(const std::string& spool, const std::string& writer_id);
+  ~SpoolDir();
+  SpoolDir(const SpoolDir&) = delete;
+  SpoolDir& operator=(const SpoolDir&) = delete;
+
+ private:
+  int lock_fd_ = -1;
+};
 
 }  // namespace millrace::archive::detail

@@ -119,9 +119,12 @@ class EmptyWindows {
 
 // An object store's local spool, ready before the consumer starts.
 struct Spool {
+  Spool(std::string dir, std::string writer_id)
+      : dir(std::move(dir)), writer_id(std::move(writer_id)) {}
   std::string dir;
   std::string writer_id;
-  void start() const { detail::prepare_spool(dir, writer_id); }
+  std::unique_ptr<detail::SpoolDir> held;
+  void start() { held = std::make_unique<detail::SpoolDir>(dir, writer_id); }
 };
 
 // How long the store may go unasked before /readyz's check asks it.
@@ -147,7 +150,7 @@ std::unique_ptr<stream::ConsumerService> make_archiver(ArchiverConfig archiver_c
   if (directory) {
     service->keep(WritableRoot{config.root});
   } else {
-    service->keep(Spool{config.spool, id});
+    service->add(std::make_unique<Spool>(config.spool, id));
     store_health = &service->add(std::make_unique<detail::StoreHealth>(
         objstore::open_store(config.store), kStoreIdleCheck, &metrics));
     service->health().poll("archive_store", [store_health] { return store_health->problem(); });

@@ -220,3 +220,26 @@ TEST_CASE("the loop's and the commit's threads upload at once, each through a st
   CHECK(objects == 2);
   CHECK_FALSE(overlapped);
 }
+
+TEST_CASE(
+    "a spool directory is kept while its archiver runs and removed once it is gone, even "
+    "with the same pid",
+    "[archive][objstore]") {
+  TempDir spool;
+  const auto root = spool.path;
+  auto running = std::make_unique<SpoolDir>(root.string(), "1.aaaa");
+  std::ofstream(root / "1.aaaa" / "open.avro") << "x";
+  // A container's earlier run: pid 1 too, its lock file there but free.
+  {
+    SpoolDir gone(root.string(), "1.bbbb");
+    std::ofstream(root / "1.bbbb" / "left.avro") << "y";
+  }
+  SpoolDir next(root.string(), "1.cccc");
+  CHECK(fs::exists(root / "1.aaaa" / "open.avro"));
+  CHECK_FALSE(fs::exists(root / "1.bbbb"));
+  CHECK_FALSE(fs::exists(root / "1.bbbb.lock"));
+  CHECK(fs::is_directory(root / "1.cccc"));
+  running.reset();
+  SpoolDir after(root.string(), "1.dddd");
+  CHECK_FALSE(fs::exists(root / "1.aaaa"));
+}
