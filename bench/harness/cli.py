@@ -25,7 +25,8 @@ from .stages.http_ingest import bench_http
 from .stages.orders import bench_orders
 from .stages.latency import ACK_REFERENCE_LINGERS, bench_ack_reference, bench_handoff_floor, bench_latency
 from .stages.soak import bench_soak
-from .stages.store import SCALE_PARTITIONS, SCALE_SINKS, SMOKE_SCALE, bench_archive, bench_enrich, bench_growth, bench_scale
+from .stages.archive import bench_archive, bench_archive_s3
+from .stages.store import SCALE_PARTITIONS, SCALE_SINKS, SMOKE_SCALE, bench_enrich, bench_growth, bench_scale
 from .stages.webhooks import WEBHOOKS_RATES, WEBHOOKS_WARMUP_SECONDS, bench_webhooks
 from .stages.throughput import (bench_cli_produce, bench_consumer_reference, bench_copy_reference, bench_millrace,
                                 bench_producer_reference, pipeline_run)
@@ -273,7 +274,7 @@ class Run:
             results["http"] = bench_http(stack, args.http_seconds, args.out)
 
     def change_stages(self):
-        """The change feed's, the archive and the soak, in the run's order."""
+        """The change feed's, the archive's (to a directory, to S3) and the soak, in the run's order."""
         args, stack, results = self.args, self.stack, self.results
         if self.want("changefeed"):
             def once(r):
@@ -318,6 +319,11 @@ class Run:
             stack.vacuum()
             results["archive"] = bench_archive(stack, self.data, args.events, args.out,
                                                args.archive_root or os.path.join(args.out, "archive-root"))
+        if self.want("archive_s3"):
+            log("the archiver writing a topic to the stack's S3 store (SeaweedFS), then ConsumerPerformance on it, "
+                "dd of as many bytes and aws s3 cp of as many random bytes to the same bucket (references)")
+            stack.vacuum()
+            results["archive_s3"] = bench_archive_s3(stack, self.data, args.events, args.out)
         if self.want("soak"):
             log(f"soak: {args.soak_rate} events/s for {args.soak_minutes} minutes, with retention dropping "
                 "partitions")

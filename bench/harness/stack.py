@@ -4,10 +4,12 @@ stored offsets, their schemas.
 """
 
 import os
+import random
 import re
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 
 from pysupport import free_port, metric_samples, psql_argv, scrape
@@ -46,6 +48,7 @@ class Stack:
         self.state = state
         self.env = {"MILLRACE_STATE_DIR": state}
         self.session = None
+        self.s3 = None
 
     def up(self):
         """Starts a stack from nothing. A previous run's state (a stack it
@@ -65,6 +68,37 @@ class Stack:
         with open(os.path.join(self.state, "kafka.classpath")) as f:
             self.classpath = f.read().strip()
 
+    def up_s3(self):
+        """Starts the S3 store (SeaweedFS, `deploy/local/stack up s3`) beside
+        the stack, once, on free ports, and returns what `stack env` says of
+        it: endpoint, region, bucket and the keys of the identity that may
+        use the bucket. `down` stops it with the rest."""
+        if self.s3:
+            return self.s3
+        stack = os.path.join(REPO, "deploy", "local", "stack")
+        for attempt in (1, 2, 3):
+            # As tests/stack_fixture.sh does: a port taken between the pick
+            # and weed's bind is picked again.
+            port = free_ports(S3_PORTS)
+            r = run([stack, "up", "s3"], check=False, shown=f"MILLRACE_S3_PORT={port} {stack} up s3",
+                    env={"MILLRACE_STATE_DIR": self.state, "MILLRACE_S3_PORT": str(port)})
+            if r.returncode == 0:
+                break
+            if "already in use" not in r.stderr or attempt == 3:
+                raise SystemExit(f"bench: deploy/local/stack up s3 failed ({r.returncode}):\n{r.stderr[-2000:]}")
+            run([stack, "down", "s3"], env=self.env, check=False, record=False)
+        env = {}
+        for line in run([stack, "env"], env=self.env, record=False).stdout.splitlines():
+            m = re.match(r"export (\w+)='?(.*?)'?$", line)
+            if m:
+                env[m.group(1)] = m.group(2)
+        with open(os.path.join(self.state, "s3.pid")) as f:
+            pid = int(f.read().split()[0])
+        self.s3 = {"endpoint": env["MILLRACE_S3_ENDPOINT"], "region": env["MILLRACE_S3_REGION"],
+                   "bucket": env["MILLRACE_S3_BUCKET"], "access_key_id": env["AWS_ACCESS_KEY_ID"],
+                   "secret_access_key": env["AWS_SECRET_ACCESS_KEY"], "pid": pid}
+        return self.s3
+
     def down(self):
         """Stops the stack and removes its data (the servers' logs stay)."""
         if self.session:
@@ -73,6 +107,8 @@ class Stack:
         for entry in os.listdir(self.state):
             if entry == "pgdata" or re.fullmatch(r"kafka-data(-\d+)?", entry):
                 shutil.rmtree(os.path.join(self.state, entry), ignore_errors=True)
+        # The S3 store's volumes, filer and master (what the archive_s3 stage wrote).
+        shutil.rmtree(os.path.join(self.state, "s3", "data"), ignore_errors=True)
 
     def checkpoint(self):
         """Pays the previous stages' checkpoint debt now. A bulk stage writes
@@ -132,8 +168,39 @@ class Stack:
         return run(psql_argv(self.pg, "-c", sql), record=record).stdout.strip()
 
 
+# SeaweedFS takes the S3 port and the seven after it (deploy/local/lib/s3.sh).
+S3_PORTS = 8
+
+
+def free_ports(count):
+    """The first of `count` consecutive ports nothing uses now, below the
+    kernel's ephemeral range (as tests/stack_fixture.sh picks them)."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low = int(f.read().split()[0])
+    for _ in range(200):
+        base = random.randrange(15000, low - count)
+        for port in range(base, base + count):
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    break
+        else:
+            return base
+    raise SystemExit(f"bench: no {count} consecutive free ports between 15000 and {low}")
+
+
+# Kept out of the report's commands: the S3 store's keys are made for the
+# bench's state dir, but are keys all the same.
+SECRET_VARIABLES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+
+
+def shown_env(env):
+    return " ".join(f"{k}={'***' if k in SECRET_VARIABLES else shlex.quote(v)}" for k, v in env.items())
+
+
 def start_service(name, env, log_path):
-    COMMANDS.append(" ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) + f" {name}")
+    COMMANDS.append(shown_env(env) + f" {name}")
     out = open(log_path, "w")
     proc = subprocess.Popen([os.path.join(BIN, name)], env=dict(os.environ, **env),
                             stdout=out, stderr=subprocess.STDOUT)

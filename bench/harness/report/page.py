@@ -3,6 +3,7 @@
 
 from ..docs import handwritten_sections
 from ..stages import STAGES
+from .archive import render_archive_rows, render_archive_s3
 from .goals import render_goals
 from .references import percent, render_ack_reference, render_http_references, render_wake_floor
 from .stage_sections import (render_backfill, render_cache, render_cache_rows, render_enrich, render_growth,
@@ -89,17 +90,7 @@ def render_table(res):
             f"{od['orders']:,} orders, {od['lines']:,} lines) | {od['millrace_lines_per_s']:,.0f} lines/s "
             f"({od['seconds']:.1f} s) | PostgreSQL COPY of the same rows into empty `orders` and `order_lines`: "
             f"{od['postgres_copy_lines_per_s']:,.0f} lines/s | {od['ratio']} |")
-    ar = res.get("archive")
-    if ar:
-        lines += [
-            f"| archive, records (`millrace-archiver`: every record into Capture files, fsynced and recorded with "
-            f"the offsets, 1 s windows; {ar['files']} files) | {ar['records_per_s']:,.0f} records/s "
-            f"({ar['seconds']:.1f} s) | Kafka ConsumerPerformance on the same topic: "
-            f"{ar['kafka_consumer_perf_per_s']:,.0f} records/s | {ar['ratio_records']} |",
-            f"| archive, bytes written (Avro files, {ar['file_bytes'] / 1e6:,.0f} MB) | {ar['mb_per_s']:,.1f} MB/s | "
-            f"dd of as many bytes with fsync to the same directory: {ar['dd_mb_per_s']:,.1f} MB/s "
-            f"(ConsumerPerformance read {ar['kafka_consumer_perf_mb_per_s']:,.1f} MB/s of payload) | {ar['ratio_mb']} |",
-        ]
+    lines += render_archive_rows(res)
     cf = res.get("changefeed")
     if cf:
         lines.append(
@@ -257,6 +248,7 @@ def render(r):
     lines += render_backfill(res)
     lines += render_webhooks(res)
     lines += render_cache(res)
+    lines += render_archive_s3(res)
     # The issues' analyses and the design choices the measurements settled
     # are written by hand: carried over from the current page, not generated.
     lines += handwritten_sections()

@@ -1,15 +1,13 @@
 """Stages that drain the data set into the store in other shapes: with
-enrichment, on top of history, at scale, and into the archive.
+enrichment, on top of history, at scale. (The archive's are in archive.py.)
 """
 
-import os
-import shutil
 import time
 
-from ..common import log, ratio, run, wait_for
+from ..common import log, ratio, wait_for
 from ..cpu import CpuMeter
 from ..stack import assigned_partitions, fresh_schema, load_catalog, start_service, stop, stored, workers_env
-from .throughput import cli_produce_seconds, consumer_perf, drain_run
+from .throughput import cli_produce_seconds, drain_run
 
 
 def bench_growth(stack, data, n, history_rows, workdir):
@@ -192,56 +190,3 @@ def bench_scale(stack, data, n, workdir, shape=(SCALE_PARTITIONS, SCALE_SINKS)):
             stack.psql(f"SET client_min_messages TO warning; DROP SCHEMA {schema} CASCADE", record=False)
     return out
 
-
-def bench_archive(stack, data, n, workdir, root):
-    """millrace-archiver writes the data set, produced to a topic of its own,
-    to Capture files under `root` (emptied first), with 1 s windows so that
-    it commits every second; the clock runs from its start until its stored
-    offsets reach `n`. Then Kafka's ConsumerPerformance reads the same topic,
-    and dd writes as many bytes as the files hold, with fsync, to `root`."""
-    topic = schema = "bench_archive"
-    stack.create_topic(topic)
-    stack.create_topic(topic + ".dlq")
-    cli_produce_seconds(stack, data, topic)
-    fresh_schema(stack, schema)
-    shutil.rmtree(root, ignore_errors=True)
-    os.makedirs(root)
-    env = workers_env(stack, topic, schema, schema,
-                      {"MILLRACE_ARCHIVER_GROUP": schema, "MILLRACE_ARCHIVE_ROOT": root,
-                       "MILLRACE_ARCHIVE_WINDOW_S": "1"})
-    stack.checkpoint()
-    procs = []
-    meter = CpuMeter(stack, {"archiver": procs})
-    t0 = time.monotonic()
-    procs.append(start_service("millrace-archiver", env, f"{workdir}/{schema}-archiver.log"))
-
-    def archived():
-        if procs[0].poll() is not None:
-            raise SystemExit(f"bench: the archiver exited ({procs[0].returncode}); see {workdir}/{schema}-archiver.log")
-        return stored(stack, schema, schema) >= n
-
-    end = wait_for(archived, 3600, f"the archiver to write {topic}")
-    cpu = meter.stop()
-    cpu.pop("reaped")
-    stop(procs)
-    seconds = end - t0
-    files, file_bytes = (int(x) for x in stack.psql(
-        f"SELECT count(*), coalesce(sum(bytes), 0) FROM {schema}.archive_files", record=False).split("|"))
-    consumer = consumer_perf(stack, topic, n)
-    # dd: the same number of bytes, written sequentially and fsynced once at
-    # the end, to the same directory.
-    dd_path = os.path.join(root, "dd-reference.bin")
-    mib = max(1, file_bytes // (1 << 20))
-    t1 = time.monotonic()
-    run(["dd", "if=/dev/zero", f"of={dd_path}", "bs=1M", f"count={mib}", "conv=fsync", "status=none"])
-    dd_seconds = time.monotonic() - t1
-    os.remove(dd_path)
-    archive_mb_s = file_bytes / 1e6 / seconds
-    dd_mb_s = mib * (1 << 20) / 1e6 / dd_seconds
-    return {"records_per_s": n / seconds, "mb_per_s": archive_mb_s, "seconds": seconds, "files": files,
-            "file_bytes": file_bytes, "cpu_seconds": cpu, "root": root,
-            "kafka_consumer_perf_per_s": consumer["records_per_s"],
-            "kafka_consumer_perf_mb_per_s": consumer["mb_per_s"],
-            "dd_mb_per_s": dd_mb_s,
-            "ratio_records": ratio(n / seconds, consumer["records_per_s"]),
-            "ratio_mb": ratio(archive_mb_s, dd_mb_s)}
