@@ -67,7 +67,7 @@ TEST_CASE("a staged file is uploaded under .staging/ and its local copy removed"
 }
 
 TEST_CASE(
-    "publishing copies into place and deletes the staged object; again it is kAlready; "
+    "publishing copies into place and deletes the staged object, again it is kAlready, "
     "with neither it is kMissing",
     "[archive][objstore]") {
   Fixture f;
@@ -97,7 +97,7 @@ TEST_CASE("unfinished uploads count as staged, and removing a staged name aborts
 }
 
 TEST_CASE(
-    "a store that refuses is reported to archive_store and leaves no local file; "
+    "a store that refuses is reported to archive_store and leaves no local file, "
     "the next success clears it",
     "[archive][objstore]") {
   Fixture f;

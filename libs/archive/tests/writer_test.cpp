@@ -248,7 +248,7 @@ TEST_CASE("an empty file is a valid Avro file with no records", "[archive][write
 }
 
 TEST_CASE(
-    "records up to Kafka's default largest fit a block; a larger one is refused, naming "
+    "records up to Kafka's default largest fit a block, a larger one is refused, naming "
     "the setting",
     "[archive][writer]") {
   TempDir dir;

@@ -127,7 +127,7 @@ TEST_CASE("a large file goes up as blocks of ids of one length, then the block l
         std::string::npos);
 }
 
-TEST_CASE("a pending copy is polled until it succeeds; a failed one throws", "[objstore][azure]") {
+TEST_CASE("a pending copy is polled until it succeeds, a failed one throws", "[objstore][azure]") {
   std::vector<Seen> seen;
   int polls = 0;
   std::string final_status = "success";
@@ -145,7 +145,7 @@ TEST_CASE("a pending copy is polled until it succeeds; a failed one throws", "[o
 }
 
 TEST_CASE(
-    "listing follows NextMarker; unfinished blobs are those listed only with "
+    "listing follows NextMarker, unfinished blobs are those listed only with "
     "uncommitted ones",
     "[objstore][azure]") {
   std::vector<Seen> seen;

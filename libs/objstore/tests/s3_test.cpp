@@ -240,7 +240,7 @@ TEST_CASE("unfinished uploads are listed and aborted", "[objstore][s3]") {
   CHECK(seen[1].url == "http://127.0.0.1:8333/bucket/cap%20ture/.staging/x?uploadId=U");
 }
 
-TEST_CASE("a copy names its source in x-amz-copy-source; a missing source is kNotFound",
+TEST_CASE("a copy names its source in x-amz-copy-source, a missing source is kNotFound",
           "[objstore][s3]") {
   std::vector<Seen> seen;
   bool missing = false;
@@ -260,7 +260,7 @@ TEST_CASE("a copy names its source in x-amz-copy-source; a missing source is kNo
   }
 }
 
-TEST_CASE("reading streams the body; a missing object is kNotFound and size_of nullopt",
+TEST_CASE("reading streams the body, a missing object is kNotFound and size_of nullopt",
           "[objstore][s3]") {
   std::vector<Seen> seen;
   bool missing = false;
