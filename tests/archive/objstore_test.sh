@@ -69,21 +69,25 @@ wait_ready_says() {
 
 proxy_pid=
 stop_proxy() {
-  [[ -n $proxy_pid ]] && kill "$proxy_pid" 2>/dev/null && wait "$proxy_pid" 2>/dev/null
+  if [[ -n $proxy_pid ]]; then
+    kill "$proxy_pid" 2>/dev/null || true
+    wait "$proxy_pid" 2>/dev/null || true
+  fi
   proxy_pid=
 }
 # A store this test stopped is started again, whatever happens: the other
 # tests of the stack need it.
 stopped_store=
-trap 'stop_proxy; [[ -n $stopped_store ]] && stack up "$stopped_store" >/dev/null 2>&1; cleanup' EXIT
-# A slow way to the store at host:port; prints the proxy's port.
+trap 'stop_proxy; if [[ -n $stopped_store ]]; then stack up "$stopped_store" >/dev/null 2>&1 || true; fi; cleanup' EXIT
+# A slow way to the store at host:port, on port $proxy_port. Not called in
+# a $(...): the proxy's pid must reach this shell, which stops it at exit.
+proxy_port=
 start_proxy() {
-  local port
-  port=$(free_port)
-  "$python" "$src/tests/archive/slow_proxy.py" "$port" "$1" "$2" 3000000 20 >"$work/proxy.out" 2>&1 &
+  proxy_port=$(free_port)
+  "$python" "$src/tests/archive/slow_proxy.py" "$proxy_port" "$1" "$2" 3000000 20 >"$work/proxy.out" 2>&1 &
   proxy_pid=$!
   for _ in $(seq 1 100); do
-    grep -q ready "$work/proxy.out" 2>/dev/null && { echo "$port"; return 0; }
+    grep -q ready "$work/proxy.out" 2>/dev/null && return 0
     sleep 0.1
   done
   fail "the slow proxy did not start: $(cat "$work/proxy.out")"
@@ -165,7 +169,8 @@ faults() {
   fi
   port=${host##*:}
   host=${host%:*}
-  proxy=$(start_proxy "$host" "$port")
+  start_proxy "$host" "$port"
+  proxy=$proxy_port
   # The archiver goes through the proxy; the checks go straight to the store.
   local slow=$url
   if [[ $store == s3 ]]; then
