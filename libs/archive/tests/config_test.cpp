@@ -19,7 +19,7 @@ TEST_CASE("the archiver's settings: its own group, a required root, Capture's wi
           "[archive]") {
   const auto d =
       parse({{"MILLRACE_ARCHIVE_ROOT", "/srv/archive"}, {"MILLRACE_SINK_GROUP", "s"}}, {});
-  CHECK(d.stream.kind == "archiver");
+  CHECK(d.stream.service == "archiver");
   CHECK(d.stream.group == "millrace-archiver");
   CHECK(d.stream.kafka.topic == "store-events");
   CHECK(d.root == "/srv/archive");

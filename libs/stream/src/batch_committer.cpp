@@ -68,14 +68,14 @@ void BatchCommitter::ensure_connected() {
   conn_ = std::move(conn);
 }
 
-void BatchCommitter::register_group(const std::string& kind) {
+void BatchCommitter::register_group(const std::string& service) {
   ensure_connected();
   std::string registered;
   try {
     pqxx::work tx(*conn_);
     tx.exec_params(
         "INSERT INTO consumer_groups (group_id, kind) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        group_, kind);
+        group_, service);
     registered = tx.exec_params1("SELECT kind FROM consumer_groups WHERE group_id = $1", group_)[0]
                      .as<std::string>();
     tx.commit();
@@ -83,15 +83,15 @@ void BatchCommitter::register_group(const std::string& kind) {
     conn_.reset();
     pg::rethrow_classified("register consumer group");
   }
-  if (registered != kind) {
-    std::string mine = "MILLRACE_" + kind + "_GROUP";
+  if (registered != service) {
+    std::string mine = "MILLRACE_" + service + "_GROUP";
     for (auto& c : mine) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     throw InfraError(FailureClass::kFatal,
                      "consumer group " + group_ + " belongs to millrace-" + registered +
                          " (table consumer_groups in schema " + schema_ +
                          "); sharing it, the two would split the records between them. Give "
                          "this millrace-" +
-                         kind + " its own group with " + mine);
+                         service + " its own group with " + mine);
   }
 }
 

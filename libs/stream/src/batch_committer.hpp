@@ -37,7 +37,7 @@ class BatchCommitter final : public CommitPort {
   // Records that `kind` ("sink", "aggregator") consumes with this group, or
   // throws core::InfraError (fatal) if the other kind registered it first:
   // sharing a group, the two would split the records between them.
-  void register_group(const std::string& kind) override;
+  void register_group(const std::string& service) override;
 
   // Stored next offsets for these partitions (nullopt: none yet); creates
   // their rows so that later commits can fence on them.

@@ -8,8 +8,8 @@ namespace millrace::stream {
 
 StreamConfig service_defaults(std::string_view service) {
   StreamConfig c;
-  c.kind = service;
-  c.group = "millrace-" + c.kind;
+  c.service = service;
+  c.group = "millrace-" + c.service;
   c.kafka.client_id = c.group;
   c.metrics_addr = runtime::default_metrics_addr(service);
   return c;
@@ -17,10 +17,11 @@ StreamConfig service_defaults(std::string_view service) {
 
 void register_options(core::OptionSet& o, StreamConfig& c) {
   kafka::register_options(o, c.kafka, c.topic_option);
-  pg::register_service_options(o, c.pg, c.kind);
-  std::string kind_upper = c.kind;
-  for (auto& ch : kind_upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-  o.add_string("group", "MILLRACE_" + kind_upper + "_GROUP", &c.group,
+  pg::register_service_options(o, c.pg, c.service);
+  std::string service_upper = c.service;
+  for (auto& ch : service_upper)
+    ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  o.add_string("group", "MILLRACE_" + service_upper + "_GROUP", &c.group,
                "Kafka consumer group (each service has its own variable, so one env file can "
                "serve both)");
   o.retire_env("MILLRACE_GROUP",

@@ -61,7 +61,7 @@ void TransactionalConsumer::Loop::prepare() {
     });
     if (!ready) throw detail::StopRequested{};
     batch_committer_->ensure_connected();
-    batch_committer_->register_group(config_.kind);
+    batch_committer_->register_group(config_.service);
     return 0;
   });
 }

@@ -66,7 +66,7 @@ class CommitPort {
   virtual bool prepare_schema(const std::function<bool(std::chrono::milliseconds)>& pause) = 0;
   virtual void ensure_connected() = 0;
   virtual void disconnect() = 0;
-  virtual void register_group(const std::string& kind) = 0;
+  virtual void register_group(const std::string& service) = 0;
   virtual std::map<std::int32_t, std::optional<std::int64_t>> claim(
       const std::vector<std::int32_t>& partitions) = 0;
   virtual CommitResult commit(Batch& batch, BatchState& state,

@@ -75,7 +75,7 @@ TEST_CASE("each service reads its own group variable, and the shared one is refu
   CHECK_THROWS_WITH(parse({{"MILLRACE_GROUP", "g"}}, {}),
                     Contains("MILLRACE_GROUP") && Contains("MILLRACE_SINK_GROUP"));
   stream::StreamConfig config;
-  config.kind = "aggregator";
+  config.service = "aggregator";
   core::OptionSet options("test", "test");
   stream::register_options(options, config);
   options.parse({{"MILLRACE_AGGREGATOR_GROUP", "a1"}, {"MILLRACE_SINK_GROUP", "s1"}}, {});

@@ -19,7 +19,7 @@ TEST_CASE("the webhooks read the change topic under their own variables") {
   const auto d = parse({{"MILLRACE_TOPIC", "store-events"}, {"MILLRACE_SINK_GROUP", "sinks"}}, {});
   CHECK(d.stream.kafka.topic == "millrace.changes");
   CHECK(d.stream.group == "millrace-webhooks");
-  CHECK(d.stream.kind == "webhooks");
+  CHECK(d.stream.service == "webhooks");
   CHECK(d.timeout_ms == 15000);
   CHECK(d.schedule.delays.size() == 7);
   CHECK_FALSE(d.allow_private);

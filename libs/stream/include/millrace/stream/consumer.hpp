@@ -34,8 +34,8 @@ struct StreamConfig {
   pg::PgOptions pg;
   // "sink", "aggregator" or "webhooks": names the service's group variable
   // (MILLRACE_SINK_GROUP, ...) and is recorded with the group in
-  // PostgreSQL, so another kind cannot join it.
-  std::string kind = "sink";
+  // PostgreSQL, so another service cannot join it.
+  std::string service = "sink";
   std::string group;  // each service sets its default
   std::int64_t batch_size = 5000;
   std::int64_t batch_ms = 200;

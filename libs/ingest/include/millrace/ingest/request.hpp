@@ -14,7 +14,7 @@
 
 #include "millrace/httpd/request.hpp"
 
-namespace millrace::http {
+namespace millrace::ingest {
 
 // Cuts a body into the texts of its events, as views into `body` (so each
 // event keeps the exact bytes it was sent with):
@@ -71,4 +71,4 @@ void append_results_json(std::string& out, std::span<const EventResult> results)
 // request as a whole (401, 404, 405, 413, 415, a body that cannot be split).
 void append_error_json(std::string& out, std::string_view error, std::string_view detail);
 
-}  // namespace millrace::http
+}  // namespace millrace::ingest

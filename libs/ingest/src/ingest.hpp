@@ -25,14 +25,14 @@
 
 #include "millrace/core/event.hpp"
 #include "millrace/core/validation.hpp"
-#include "millrace/http/config.hpp"
-#include "millrace/http/request.hpp"
 #include "millrace/httpd/server.hpp"
+#include "millrace/ingest/config.hpp"
+#include "millrace/ingest/request.hpp"
 #include "millrace/kafka/producer.hpp"
 #include "millrace/kinds/declaration.hpp"
 #include "probe.hpp"
 
-namespace millrace::http {
+namespace millrace::ingest {
 
 // A request waits this much longer than message.timeout.ms, so librdkafka's
 // own verdict on a message normally arrives before the request gives up.
@@ -94,7 +94,7 @@ using BatchRef = std::unique_ptr<Batch, BatchRelease>;
 class Ingest {
  public:
   // `fail` reports a failure of the whole service (a fatal producer error).
-  Ingest(const HttpConfig& config, ProducerProbe& probe, std::function<void(std::string)> fail);
+  Ingest(const ProducerConfig& config, ProducerProbe& probe, std::function<void(std::string)> fail);
 
   // Creates the Kafka producer, whose delivery reports come to
   // on_delivery(), and reads the topic's partition count, which must be
@@ -145,7 +145,7 @@ class Ingest {
                   std::chrono::steady_clock::time_point started,
                   const std::shared_ptr<httpd::Exchange>& exchange);
 
-  const HttpConfig& config_;
+  const ProducerConfig& config_;
   ProducerProbe& probe_;
   std::function<void(std::string)> fail_;
   std::shared_ptr<kafka::Producer> producer_;
@@ -165,4 +165,4 @@ class Ingest {
   bool warned_odd_ = false;
 };
 
-}  // namespace millrace::http
+}  // namespace millrace::ingest

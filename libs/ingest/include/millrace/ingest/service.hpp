@@ -2,11 +2,11 @@
 
 #include <memory>
 
-#include "millrace/http/config.hpp"
+#include "millrace/ingest/config.hpp"
 #include "millrace/metrics/metrics.hpp"
 #include "millrace/runtime/service.hpp"
 
-namespace millrace::http {
+namespace millrace::ingest {
 
 // millrace-producer: takes store events over HTTP (POST /v1/events),
 // validates each, and produces the valid ones to Kafka with the routing of
@@ -21,6 +21,6 @@ namespace millrace::http {
 // or the producer hits a fatal error. reload() (SIGHUP) reads the TLS
 // certificate and key again for new connections; a failure is logged and
 // the old ones stay. `metrics` must outlive the service.
-std::unique_ptr<runtime::Service> make_producer(HttpConfig config, metrics::Registry& metrics);
+std::unique_ptr<runtime::Service> make_producer(ProducerConfig config, metrics::Registry& metrics);
 
-}  // namespace millrace::http
+}  // namespace millrace::ingest

@@ -8,10 +8,10 @@
 #include <string_view>
 #include <utility>
 
-#include "millrace/http/request.hpp"
 #include "millrace/httpd/server.hpp"
+#include "millrace/ingest/request.hpp"
 
-namespace millrace::http {
+namespace millrace::ingest {
 
 // The component name in millrace-producer's log lines.
 inline constexpr std::string_view kComponent = "producer";
@@ -62,4 +62,4 @@ inline httpd::Reply text_reply(int status, std::string body, std::string_view co
   return r;
 }
 
-}  // namespace millrace::http
+}  // namespace millrace::ingest

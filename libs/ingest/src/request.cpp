@@ -1,11 +1,11 @@
-#include "millrace/http/request.hpp"
+#include "millrace/ingest/request.hpp"
 
 #include <charconv>
 
 #include "millrace/core/enum_names.hpp"
 #include "millrace/core/event.hpp"
 
-namespace millrace::http {
+namespace millrace::ingest {
 
 namespace {
 
@@ -217,4 +217,4 @@ void append_error_json(std::string& out, std::string_view error, std::string_vie
   out.push_back('}');
 }
 
-}  // namespace millrace::http
+}  // namespace millrace::ingest

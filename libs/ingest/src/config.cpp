@@ -1,13 +1,13 @@
-#include "millrace/http/config.hpp"
+#include "millrace/ingest/config.hpp"
 
 #include <stdexcept>
 #include <utility>
 
 #include "millrace/httpd/listen_address.hpp"
 
-namespace millrace::http {
+namespace millrace::ingest {
 
-void register_options(core::OptionSet& o, HttpConfig& c) {
+void register_options(core::OptionSet& o, ProducerConfig& c) {
   o.add_string("http-addr", "MILLRACE_HTTP_ADDR", &c.http_addr,
                "host:port to serve HTTP on ([v6]:port for IPv6; port 0 picks a free one)");
   kafka::register_options(o, c.kafka);
@@ -38,7 +38,7 @@ void register_options(core::OptionSet& o, HttpConfig& c) {
             1, 10'000'000);
 }
 
-void validate(HttpConfig& c) {
+void validate(ProducerConfig& c) {
   auto [host, port] =
       httpd::parse_listen_address(c.http_addr, "--http-addr / MILLRACE_HTTP_ADDR", 8080);
   c.host = std::move(host);
@@ -64,4 +64,4 @@ void validate(HttpConfig& c) {
   c.kafka.extra["queue.buffering.max.messages"] = std::to_string(c.queue_max_messages);
 }
 
-}  // namespace millrace::http
+}  // namespace millrace::ingest

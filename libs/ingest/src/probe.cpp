@@ -2,7 +2,7 @@
 
 #include "millrace/core/validation.hpp"
 
-namespace millrace::http {
+namespace millrace::ingest {
 
 namespace {
 
@@ -109,4 +109,4 @@ void ProducerProbe::delivery_latency(std::int64_t latency_us) {
   if (latency_us >= 0) delivery_latency_->observe(static_cast<double>(latency_us) / 1e6);
 }
 
-}  // namespace millrace::http
+}  // namespace millrace::ingest

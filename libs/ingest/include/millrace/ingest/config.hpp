@@ -9,11 +9,11 @@
 #include "millrace/kinds/options.hpp"
 #include "millrace/runtime/registry.hpp"
 
-namespace millrace::http {
+namespace millrace::ingest {
 
 // Everything millrace-producer can be told. Member initialisers are the
 // defaults; register_options() holds the flags, variables and help.
-struct HttpConfig {
+struct ProducerConfig {
   std::string http_addr = runtime::default_metrics_addr("producer");
   kafka::KafkaClientOptions kafka = kafka::client_options("millrace-producer");
   std::int64_t http_threads = 2;
@@ -34,10 +34,10 @@ struct HttpConfig {
   int port = 0;
 };
 
-void register_options(core::OptionSet& options, HttpConfig& config);
+void register_options(core::OptionSet& options, ProducerConfig& config);
 
 // Checks cross-field rules and fills the derived members; throws
 // core::UsageError naming the setting.
-void validate(HttpConfig& config);
+void validate(ProducerConfig& config);
 
-}  // namespace millrace::http
+}  // namespace millrace::ingest

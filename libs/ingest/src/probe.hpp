@@ -22,7 +22,7 @@
 #include "millrace/metrics/metrics.hpp"
 #include "routes.hpp"
 
-namespace millrace::http {
+namespace millrace::ingest {
 
 // Codes of the per-event "reason" for what the HTTP layer adds to the
 // validator's codes (core::reason_code).
@@ -64,4 +64,4 @@ class ProducerProbe {
       request_counters_{};
 };
 
-}  // namespace millrace::http
+}  // namespace millrace::ingest

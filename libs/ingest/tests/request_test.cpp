@@ -1,4 +1,4 @@
-#include "millrace/http/request.hpp"
+#include "millrace/ingest/request.hpp"
 
 #include <rapidjson/document.h>
 
@@ -6,7 +6,7 @@
 
 #include "millrace/kafka/store_event.hpp"
 
-using namespace millrace::http;
+using namespace millrace::ingest;
 using millrace::httpd::BodyFormat;
 
 namespace {
@@ -32,7 +32,7 @@ using V = std::vector<std::string_view>;
 
 }  // namespace
 
-TEST_CASE("a JSON body is one event unless it is an array", "[http]") {
+TEST_CASE("a JSON body is one event unless it is an array", "[ingest]") {
   CHECK(split_ok(R"({"a":1})", BodyFormat::kJson) == V{R"({"a":1})"});
   // Surrounding blanks are not part of the event; anything else is, and the
   // validator says what is wrong with it.
@@ -43,7 +43,7 @@ TEST_CASE("a JSON body is one event unless it is an array", "[http]") {
   CHECK(split_error(" \n\t", BodyFormat::kJson).find("no events") != std::string::npos);
 }
 
-TEST_CASE("an array body: each element as sent, bad elements kept for the validator", "[http]") {
+TEST_CASE("an array body: each element as sent, bad elements kept for the validator", "[ingest]") {
   CHECK(split_ok(R"([{"a":1},{"b":[1,2]}])", BodyFormat::kJson) ==
         V{R"({"a":1})", R"({"b":[1,2]})"});
   CHECK(split_ok("[ {\"a\" : 1} ,\n {\"b\":2}\n ]\n", BodyFormat::kJson) ==
@@ -69,7 +69,7 @@ TEST_CASE("an array body: each element as sent, bad elements kept for the valida
         std::string::npos);
 }
 
-TEST_CASE("an NDJSON body: one event per non-blank line, CR cut", "[http]") {
+TEST_CASE("an NDJSON body: one event per non-blank line, CR cut", "[ingest]") {
   CHECK(split_ok("{\"a\":1}\n{\"b\":2}\n", BodyFormat::kNdjson) == V{R"({"a":1})", R"({"b":2})"});
   CHECK(split_ok("{\"a\":1}\r\n\r\n  \n{\"b\":2}", BodyFormat::kNdjson) ==
         V{R"({"a":1})", R"({"b":2})"});
@@ -79,7 +79,7 @@ TEST_CASE("an NDJSON body: one event per non-blank line, CR cut", "[http]") {
   CHECK(split_error("\n \r\n\t\n", BodyFormat::kNdjson).find("no events") != std::string::npos);
 }
 
-TEST_CASE("the ack parameter", "[http]") {
+TEST_CASE("the ack parameter", "[ingest]") {
   CHECK(parse_ack(std::nullopt) == AckMode::kAll);
   CHECK(parse_ack("all") == AckMode::kAll);
   CHECK(parse_ack("none") == AckMode::kNone);
@@ -88,7 +88,7 @@ TEST_CASE("the ack parameter", "[http]") {
   CHECK_FALSE(parse_ack("0"));
 }
 
-TEST_CASE("response JSON: counts, then one result per event in order", "[http]") {
+TEST_CASE("response JSON: counts, then one result per event in order", "[ingest]") {
   std::vector<EventResult> results(4);
   results[0] = {0, EventStatus::kAccepted, "743da362-69df-4e63-a95f-a1d93e29825e", 3, 42, {}, {},
                 {}};
@@ -136,7 +136,7 @@ TEST_CASE("response JSON: counts, then one result per event in order", "[http]")
   CHECK(out == R"({"error":"body_too_large","detail":"over \"1\" MiB"})");
 }
 
-TEST_CASE("store-event messages: the key and headers every producer sends", "[http]") {
+TEST_CASE("store-event messages: the key and headers every producer sends", "[ingest]") {
   using millrace::kafka::EventHeaders;
   using millrace::kafka::StoreKey;
   CHECK(StoreKey(0).view() == "0");

@@ -12,7 +12,7 @@
 #include "millrace/runtime/log.hpp"
 #include "routes.hpp"
 
-namespace millrace::http {
+namespace millrace::ingest {
 
 namespace {
 
@@ -70,7 +70,7 @@ httpd::Reply build_reply(const Slot* slots, std::size_t n,
 
 }  // namespace
 
-Ingest::Ingest(const HttpConfig& config, ProducerProbe& probe,
+Ingest::Ingest(const ProducerConfig& config, ProducerProbe& probe,
                std::function<void(std::string)> fail)
     : config_(config),
       probe_(probe),
@@ -368,4 +368,4 @@ void Ingest::await_acks(BatchRef batch, std::size_t n, std::int64_t queued,
   if (hold->pending == 0) exchange->finish();
 }
 
-}  // namespace millrace::http
+}  // namespace millrace::ingest

@@ -1,4 +1,4 @@
-#include "millrace/http/service.hpp"
+#include "millrace/ingest/service.hpp"
 
 #include <atomic>
 #include <condition_variable>
@@ -9,17 +9,17 @@
 
 #include "ingest.hpp"
 #include "millrace/core/failure.hpp"
-#include "millrace/http/request.hpp"
 #include "millrace/httpd/ops.hpp"
 #include "millrace/httpd/request.hpp"
 #include "millrace/httpd/service.hpp"
+#include "millrace/ingest/request.hpp"
 #include "millrace/kafka/readiness.hpp"
 #include "millrace/runtime/health.hpp"
 #include "millrace/runtime/log.hpp"
 #include "probe.hpp"
 #include "routes.hpp"
 
-namespace millrace::http {
+namespace millrace::ingest {
 
 namespace {
 
@@ -42,7 +42,7 @@ struct Refusal {
 // listener's shell is httpd::HttpService's.
 class ProducerService final : public httpd::HttpService {
  public:
-  ProducerService(HttpConfig c, metrics::Registry& r)
+  ProducerService(ProducerConfig c, metrics::Registry& r)
       : HttpService(std::string(kComponent), r, "MILLRACE_HTTP_MAX_CONNECTIONS"),
         config_(std::move(c)),
         probe_(r, config_.kafka.topic),
@@ -58,7 +58,7 @@ class ProducerService final : public httpd::HttpService {
   ~ProducerService() override { stop(); }
 
  private:
-  HttpConfig config_;
+  ProducerConfig config_;
   ProducerProbe probe_;
   Ingest ingest_;
 
@@ -204,8 +204,8 @@ void ProducerService::close() {
 
 }  // namespace
 
-std::unique_ptr<runtime::Service> make_producer(HttpConfig config, metrics::Registry& metrics) {
+std::unique_ptr<runtime::Service> make_producer(ProducerConfig config, metrics::Registry& metrics) {
   return std::make_unique<ProducerService>(std::move(config), metrics);
 }
 
-}  // namespace millrace::http
+}  // namespace millrace::ingest

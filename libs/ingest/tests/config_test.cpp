@@ -1,4 +1,4 @@
-#include "millrace/http/config.hpp"
+#include "millrace/ingest/config.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -7,20 +7,21 @@
 namespace {
 using namespace millrace;
 
-http::HttpConfig parse(std::map<std::string, std::string> env, std::vector<std::string> args) {
-  return core::parse_config<http::HttpConfig>(env, args);
+ingest::ProducerConfig parse(std::map<std::string, std::string> env,
+                             std::vector<std::string> args) {
+  return core::parse_config<ingest::ProducerConfig>(env, args);
 }
 
 std::string describe(std::map<std::string, std::string> env) {
-  http::HttpConfig config;
+  ingest::ProducerConfig config;
   core::OptionSet options("millrace-producer", "test");
-  http::register_options(options, config);
+  ingest::register_options(options, config);
   options.parse(env, {});
   return options.describe();
 }
 }  // namespace
 
-TEST_CASE("producer configuration: defaults", "[http]") {
+TEST_CASE("producer configuration: defaults", "[ingest]") {
   const auto c = parse({}, {});
   CHECK(c.host == "127.0.0.1");
   CHECK(c.port == 8080);
@@ -33,7 +34,7 @@ TEST_CASE("producer configuration: defaults", "[http]") {
   CHECK(c.kafka.extra.at("queue.buffering.max.messages") == "100000");
 }
 
-TEST_CASE("producer configuration: environment, flags over it", "[http]") {
+TEST_CASE("producer configuration: environment, flags over it", "[ingest]") {
   const auto c = parse({{"MILLRACE_HTTP_ADDR", "0.0.0.0:9000"},
                         {"MILLRACE_HTTP_THREADS", "32"},
                         {"MILLRACE_AUTH_TOKEN", "t0ken"},
@@ -49,7 +50,7 @@ TEST_CASE("producer configuration: environment, flags over it", "[http]") {
   CHECK(c.kafka.extra.at("queue.buffering.max.messages") == "500");
 }
 
-TEST_CASE("producer configuration: bad values name the setting", "[http]") {
+TEST_CASE("producer configuration: bad values name the setting", "[ingest]") {
   for (const std::string addr : {"8080", "host:", ":8080", "h:70000", "h:8x", "::1:80"}) {
     INFO(addr);
     CHECK_THROWS_WITH(parse({{"MILLRACE_HTTP_ADDR", addr}}, {}),
@@ -69,14 +70,14 @@ TEST_CASE("producer configuration: bad values name the setting", "[http]") {
                     Catch::Contains("MILLRACE_QUEUE_MAX_MESSAGES"));
 }
 
-TEST_CASE("producer configuration: the token never shows", "[http]") {
+TEST_CASE("producer configuration: the token never shows", "[ingest]") {
   const auto text = describe({{"MILLRACE_AUTH_TOKEN", "hunter2-secret"}});
   CHECK(text.find("hunter2-secret") == std::string::npos);
   CHECK(text.find("auth-token") != std::string::npos);
 }
 
 TEST_CASE("producer configuration: beyond loopback a token is required, unless opened on purpose",
-          "[http]") {
+          "[ingest]") {
   CHECK_THROWS_WITH(parse({{"MILLRACE_HTTP_ADDR", "0.0.0.0:8080"}}, {}),
                     Catch::Contains("beyond loopback") && Catch::Contains("MILLRACE_AUTH_TOKEN"));
   CHECK_THROWS_WITH(parse({{"MILLRACE_HTTP_ADDR", "[::]:8080"}}, {}),
