@@ -17,7 +17,12 @@ constexpr std::size_t kLoadBatch = 1000;
 
 Invalidator::Invalidator(InvalidatorRules rules, Feed& feed, Truth& truth, Store& store,
                          InvalidatorProbe& probe)
-    : rules_(std::move(rules)), feed_(feed), truth_(truth), store_(store), probe_(probe) {}
+    : rules_(std::move(rules)),
+      feed_(feed),
+      truth_(truth),
+      store_(store),
+      probe_(probe),
+      backoff_(rules_.first_backoff, rules_.max_backoff) {}
 
 template <typename F>
 auto Invalidator::with(std::string_view what, F&& f) -> decltype(f()) {
@@ -43,12 +48,13 @@ std::chrono::milliseconds Invalidator::step() {
         follow();
         break;
     }
-    backoff_ = std::chrono::milliseconds(0);
+    backoff_.reset();
+    failing_ = false;
     if (state_ == State::kStandby) return rules_.lease / 4;
-    return backoff_;
+    return std::chrono::milliseconds(0);
   } catch (const Failed& failed) {
     probe_.error(failed.what);
-    if (trusted_ || backoff_.count() == 0) {
+    if (trusted_ || !failing_) {
       runtime::log_warn(kComponent, "the " + failed.what + " failed (" + failed.message + "): " +
                                         rules_.fallback + " until " + rules_.what + " is rebuilt");
     }
@@ -67,8 +73,8 @@ std::chrono::milliseconds Invalidator::step() {
                 : failed.what == "store" ? "store_lost"
                                          : "database";
     }
-    backoff_ = std::clamp(backoff_ * 2, rules_.first_backoff, rules_.max_backoff);
-    return backoff_;
+    failing_ = true;
+    return backoff_.next();
   }
 }
 

@@ -25,6 +25,7 @@
 
 #include "change.hpp"
 #include "millrace/cache/store.hpp"
+#include "millrace/runtime/worker.hpp"
 #include "ports.hpp"
 #include "probe.hpp"
 
@@ -117,7 +118,8 @@ class Invalidator {
                    std::optional<std::string> body);
   std::string list_body() const;
   std::chrono::steady_clock::time_point next_renew_{}, next_check_{}, next_acquire_{};
-  std::chrono::milliseconds backoff_{0};
+  runtime::Backoff backoff_;
+  bool failing_ = false;  // the last step failed
 };
 
 }  // namespace millrace::cache::detail

@@ -32,35 +32,13 @@ RunningInvalidator::~RunningInvalidator() {
 void RunningInvalidator::start() {
   if (started_) return;
   started_ = true;
-  thread_ = std::thread([this] { run(); });
-}
-
-void RunningInvalidator::run() {
-  for (;;) {
-    std::chrono::milliseconds pause{0};
-    try {
-      pause = invalidator_.step();
-    } catch (const std::exception& e) {
-      runtime::log_error("cache", std::string("stopping: ") + e.what());
-      std::lock_guard lock(mutex_);
-      failure_ = std::current_exception();
-      cv_.notify_all();
-      return;
-    }
-    std::unique_lock lock(mutex_);
-    if (cv_.wait_for(lock, pause, [&] { return stopping_; })) return;
-  }
+  worker_.spawn([this] { return runtime::Worker::Next::after(invalidator_.step()); });
 }
 
 void RunningInvalidator::stop() {
   if (!started_ || stopped_) return;
   stopped_ = true;
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  worker_.stop();
   invalidator_.stop();
   try {
     feed_.close();
@@ -70,13 +48,11 @@ void RunningInvalidator::stop() {
 }
 
 bool RunningInvalidator::wait_failed(std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mutex_);
-  return cv_.wait_for(lock, timeout, [&] { return failure_ != nullptr; });
+  return worker_.wait(timeout) && worker_.failed();
 }
 
 void RunningInvalidator::rethrow_failure() {
-  std::lock_guard lock(mutex_);
-  if (failure_) std::rethrow_exception(failure_);
+  worker_.rethrow_failure();
 }
 
 }  // namespace millrace::cache::detail

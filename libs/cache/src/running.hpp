@@ -5,13 +5,10 @@
 // (into memory) both run.
 
 #include <chrono>
-#include <condition_variable>
-#include <exception>
 #include <memory>
-#include <mutex>
-#include <thread>
 
 #include "invalidator.hpp"
+#include "millrace/runtime/worker.hpp"
 #include "sources.hpp"
 
 namespace millrace::cache::detail {
@@ -36,16 +33,11 @@ class RunningInvalidator {
   void rethrow_failure();
 
  private:
-  void run();
-
   KafkaFeed feed_;
   PgTruth truth_;
-  Invalidator invalidator_;
-  std::thread thread_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  bool stopping_ = false, started_ = false, stopped_ = false;
-  std::exception_ptr failure_;
+  Invalidator invalidator_;  // retries by itself: its steps fail only fatally
+  runtime::Worker worker_{{.component = "cache"}};
+  bool started_ = false, stopped_ = false;
 };
 
 }  // namespace millrace::cache::detail

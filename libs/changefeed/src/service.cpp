@@ -1,11 +1,8 @@
 #include "millrace/changefeed/service.hpp"
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdio>
-#include <mutex>
 #include <random>
-#include <thread>
 
 #include "initial_snapshot.hpp"
 #include "kafka_publisher.hpp"
@@ -15,6 +12,7 @@
 #include "millrace/pg/readiness.hpp"
 #include "millrace/runtime/health.hpp"
 #include "millrace/runtime/log.hpp"
+#include "millrace/runtime/worker.hpp"
 #include "pg_backfill.hpp"
 #include "pg_stream.hpp"
 #include "probe.hpp"
@@ -24,6 +22,7 @@ namespace millrace::changefeed {
 
 using core::FailureClass;
 using core::InfraError;
+using runtime::Worker;
 using std::chrono::milliseconds;
 
 namespace {
@@ -40,7 +39,7 @@ std::string session_id() {
   return buf;
 }
 
-// The feed's thread: sessions, each one connection to each side, retried
+// The feed's worker: sessions, each one connection to each side, retried
 // with backoff until stop or a fatal failure.
 struct FeedRunner {
   ChangefeedConfig config;
@@ -48,15 +47,18 @@ struct FeedRunner {
   // Polled: PostgreSQL and the change topic. Pushed: "feed" while a
   // session has failed and the next one has not reached streaming.
   runtime::Health health{kComponent};
-  std::thread thread;
-  std::atomic<bool> stopping{false};
-  std::mutex mutex;
-  std::condition_variable cv;
-  bool done = false;
-  std::exception_ptr failure;
+  runtime::Worker worker;
 
   FeedRunner(ChangefeedConfig c, metrics::Registry& registry)
-      : config(std::move(c)), probe(registry) {
+      : config(std::move(c)),
+        probe(registry),
+        worker({.component = kComponent,
+                .retry = config.retry,
+                .health = &health,
+                .check = "feed",
+                .problem = "not streaming: ",
+                .action = "the feed reconnects by itself; its log says what it is waiting for",
+                .observe = [this](const InfraError& e) { probe.session_failed(e.retryable()); }}) {
     health.poll("postgresql", pg::database_probe(config.pg, "millrace-changefeed-readiness"));
     health.poll("kafka", kafka::topic_probe(config.kafka, config.kafka.topic,
                                             "create it with `millrace create-topics`, or set " +
@@ -148,7 +150,7 @@ struct FeedRunner {
     probe.session_started();
     probe.connected(true);
     health.clear("feed");
-    while (!stopping.load()) {
+    while (!worker.stopping()) {
       feed.step(milliseconds(100));
       probe.observe(feed.stats());
       probe.backfill(backfiller);
@@ -161,38 +163,10 @@ struct FeedRunner {
                                       " change(s)");
   }
 
-  void run() {
-    auto backoff = milliseconds(config.retry.first_ms);
-    while (!stopping.load()) {
-      try {
-        session();
-        break;
-      } catch (const std::exception& e) {
-        const auto* infra = dynamic_cast<const InfraError*>(&e);
-        const bool retryable = infra != nullptr && infra->retryable();
-        probe.session_failed(retryable);
-        if (retryable && stopping.load()) {
-          runtime::log_info(kComponent, std::string("stopped: ") + e.what());
-          break;
-        }
-        if (!retryable) {
-          runtime::log_error(kComponent, std::string("stopping: ") + e.what());
-          std::lock_guard lock(mutex);
-          failure = std::current_exception();
-          break;
-        }
-        runtime::log_warn(kComponent, std::string(e.what()) + "; reconnecting in " +
-                                          std::to_string(backoff.count()) + " ms");
-        health.set("feed", std::string("not streaming: ") + e.what(),
-                   "the feed reconnects by itself; its log says what it is waiting for");
-        std::unique_lock lock(mutex);
-        cv.wait_for(lock, backoff, [&] { return stopping.load(); });
-        backoff = std::min(backoff * 2, milliseconds(config.retry.max_ms));
-      }
-    }
-    std::lock_guard lock(mutex);
-    done = true;
-    cv.notify_all();
+  // One session: it returns only when stopped.
+  Worker::Next round() {
+    session();
+    return Worker::Next::done();
   }
 };
 
@@ -204,28 +178,17 @@ class ChangefeedService final : public runtime::Service {
 
   void start() override {
     runner_.health.start();
-    runner_.thread = std::thread([this] { runner_.run(); });
+    runner_.worker.spawn([this] { return runner_.round(); });
   }
 
   void stop() override {
     runner_.health.stop();
-    {
-      std::lock_guard lock(runner_.mutex);
-      runner_.stopping = true;
-      runner_.cv.notify_all();
-    }
-    if (runner_.thread.joinable()) runner_.thread.join();
+    runner_.worker.stop();
   }
 
-  bool wait(milliseconds timeout) override {
-    std::unique_lock lock(runner_.mutex);
-    return runner_.cv.wait_for(lock, timeout, [&] { return runner_.done; });
-  }
+  bool wait(milliseconds timeout) override { return runner_.worker.wait(timeout); }
 
-  void rethrow_failure() override {
-    std::lock_guard lock(runner_.mutex);
-    if (runner_.failure) std::rethrow_exception(runner_.failure);
-  }
+  void rethrow_failure() override { runner_.worker.rethrow_failure(); }
 
   std::vector<runtime::Problem> readiness() const override { return runner_.health.problems(); }
 

@@ -162,7 +162,7 @@ void TransactionalConsumer::Loop::settle_committed(const InFlight& f,
     kafka_pending_[t.partition] = t.next;
     probe_.set_position(t.partition, t.next);
   }
-  backoff_ = milliseconds(config_.retry.first_ms);
+  backoff_.reset();
 }
 
 // Commits the batch in flight and the one accumulated, and waits for both:

@@ -28,31 +28,37 @@ TransactionalConsumer::Loop::Loop(StreamConfig config, Handler& handler, std::st
       lag_(ports.lag),
       batch_committer_(std::move(ports.committer)),
       state_(handler_.open_batch()),
-      backoff_(config_.retry.first_ms),
+      backoff_(config_.retry),
       probe_(metrics, config_.kafka.topic, component_,
-             std::chrono::seconds(config_.stall_timeout_s)) {}
+             std::chrono::seconds(config_.stall_timeout_s)),
+      worker_({.component = component_,
+               .retry = config_.retry,
+               .observe =
+                   [this](const core::InfraError& e) {
+                     probe_.pg_error(e.failure_class());
+                     if (e.retryable()) bump([](StreamStats& s) { ++s.db_errors; });
+                   },
+               .on_exit = [this] { finish(); }}) {}
 
 void TransactionalConsumer::Loop::start() {
-  if (thread_.joinable()) return;
+  if (started_) return;
+  started_ = true;
   consumer_ = make_consumer_(this);
   if (lag_) probe_.start_lag(config_.kafka.brokers, config_.kafka.extra);
-  thread_ = std::thread([this] { run_guarded(); });
+  worker_.spawn_once([this] { run(); });
 }
 
 void TransactionalConsumer::Loop::stop() {
-  stop_requested_ = true;
-  if (thread_.joinable()) thread_.join();
+  worker_.stop();
   probe_.stop_lag();
 }
 
 bool TransactionalConsumer::Loop::wait(milliseconds timeout) {
-  std::unique_lock lock(done_mutex_);
-  return done_cv_.wait_for(lock, timeout, [&] { return done_; });
+  return worker_.wait(timeout);
 }
 
 void TransactionalConsumer::Loop::rethrow_failure() {
-  std::lock_guard lock(done_mutex_);
-  if (failure_) std::rethrow_exception(failure_);
+  worker_.rethrow_failure();
 }
 
 StreamStats TransactionalConsumer::Loop::stats() const {
@@ -60,26 +66,12 @@ StreamStats TransactionalConsumer::Loop::stats() const {
   return stats_;
 }
 
-void TransactionalConsumer::Loop::run_guarded() {
-  try {
-    run();
-  } catch (const std::exception& e) {
-    runtime::log_error(component_, std::string("stopping on fatal error: ") + e.what());
-    std::lock_guard lock(done_mutex_);
-    failure_ = std::current_exception();
-  } catch (const detail::StopRequested&) {
-    // Stop requested while waiting for the database: nothing to commit.
-  }
+void TransactionalConsumer::Loop::finish() {
   // After a failure a commit may still run. Its outcome no longer matters
   // (PostgreSQL holds it, and whoever consumes next resumes from there),
   // but the thread must not outlive the loop that owns its batch.
   if (in_flight_) in_flight_->outcome.wait();
   abandon();
-  {
-    std::lock_guard lock(done_mutex_);
-    done_ = true;
-  }
-  done_cv_.notify_all();
 }
 
 // Leaves the group without committing anything more, if run() did not
@@ -94,7 +86,7 @@ void TransactionalConsumer::Loop::abandon() {
     consumer_->close();
   } catch (const std::exception& e) {
     runtime::log_warn(component_, std::string("leaving the group: ") + e.what());
-  } catch (const detail::StopRequested&) {
+  } catch (const runtime::Stopped&) {
   }
   closed_ = true;
 }

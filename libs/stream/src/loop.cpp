@@ -28,7 +28,7 @@ void TransactionalConsumer::Loop::run() {
   consumer_->subscribe({config_.kafka.topic});
   runtime::log_info(component_, "consuming " + config_.kafka.topic + " as group " + config_.group);
 
-  while (!stop_requested_) {
+  while (!worker_.stopping()) {
     if (resetting_) {
       recover();
       continue;
@@ -52,14 +52,9 @@ void TransactionalConsumer::Loop::prepare() {
   with_retry("prepare PostgreSQL", [&] {
     // Migrated already: no DDL. Behind: migrate, or wait for the schema's
     // owner to, as pg::prepare_schema decides for every service.
-    const bool ready = batch_committer_->prepare_schema([&](milliseconds wait) {
-      const auto until = Clock::now() + wait;
-      while (Clock::now() < until && !stop_requested_) {
-        std::this_thread::sleep_for(std::min(milliseconds(50), wait));
-      }
-      return stop_requested_.load();
-    });
-    if (!ready) throw detail::StopRequested{};
+    const bool ready =
+        batch_committer_->prepare_schema([&](milliseconds wait) { return worker_.pause(wait); });
+    if (!ready) throw runtime::Stopped{};
     batch_committer_->ensure_connected();
     batch_committer_->register_group(config_.service);
     return 0;

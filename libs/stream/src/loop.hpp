@@ -40,6 +40,7 @@
 #include "millrace/core/task_thread.hpp"
 #include "millrace/kafka/consumer.hpp"
 #include "millrace/runtime/log.hpp"
+#include "millrace/runtime/worker.hpp"
 #include "millrace/stream/batch.hpp"
 #include "millrace/stream/consumer.hpp"
 #include "ports.hpp"
@@ -48,11 +49,6 @@
 namespace millrace::stream {
 
 namespace detail {
-
-// Thrown out of with_retry() (through a rebalance callback, too) when a stop
-// was requested while the database was unreachable: there is nothing to
-// position the partitions on. Caught by the loop thread, in consumer.cpp.
-struct StopRequested {};
 
 // "topic[partition]", as every log line names a partition.
 std::string tp_name(const std::string& topic, std::int32_t partition);
@@ -125,7 +121,6 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   };
 
   // consumer.cpp: the thread's end, and stats.
-  void run_guarded();
   void abandon();
   template <typename F>
   void bump(F&& f) {
@@ -174,9 +169,16 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   void begin_reset();
   void recover();
   // Runs f until it succeeds, backing off on retryable failures. Used where
-  // there is no batch to drop (start-up, assignment).
+  // there is no batch to drop (start-up, assignment). Throws
+  // runtime::Stopped (through a rebalance callback, too) when a stop comes
+  // while the database is unreachable: there is nothing to position the
+  // partitions on.
   template <typename F>
-  std::invoke_result_t<F> with_retry(std::string_view what, F&& f);
+  std::invoke_result_t<F> with_retry(std::string_view what, F&& f) {
+    return worker_.retry(what, std::forward<F>(f));
+  }
+  // The loop thread's end, however it ends: leaves the group.
+  void finish();
 
   StreamConfig config_;
   Handler& handler_;
@@ -213,42 +215,15 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   // Giving up: rebalances only drop state, nothing commits any more.
   bool abandoning_ = false;
   bool closed_ = false;
-  std::chrono::milliseconds backoff_;
+  // The wait before the next reset's resume: it grows until a batch commits.
+  runtime::Backoff backoff_;
   ConsumerProbe probe_;
-
-  std::atomic<bool> stop_requested_{false};
-  std::thread thread_;
-  std::mutex done_mutex_;
-  std::condition_variable done_cv_;
-  bool done_ = false;
-  std::exception_ptr failure_;
 
   mutable std::mutex stats_mutex_;
   StreamStats stats_;
+  // Last: its thread uses every member above.
+  runtime::Worker worker_;
+  bool started_ = false;
 };
-
-// Defined here because start-up, assignment and the gap's record all retry.
-template <typename F>
-std::invoke_result_t<F> TransactionalConsumer::Loop::with_retry(std::string_view what, F&& f) {
-  using std::chrono::milliseconds;
-  milliseconds wait(config_.retry.first_ms);
-  for (;;) {
-    try {
-      return f();
-    } catch (const core::InfraError& e) {
-      probe_.pg_error(e.failure_class());
-      if (!e.retryable()) throw;
-      bump([](StreamStats& s) { ++s.db_errors; });
-      runtime::log_warn(component_, std::string(what) + ": " + e.what() + "; retrying in " +
-                                        std::to_string(wait.count()) + " ms");
-    }
-    const auto until = Clock::now() + wait;
-    while (Clock::now() < until) {
-      if (stop_requested_) throw detail::StopRequested{};
-      std::this_thread::sleep_for(std::min(milliseconds(50), wait));
-    }
-    wait = std::min(wait * 2, milliseconds(config_.retry.max_ms));
-  }
-}
 
 }  // namespace millrace::stream

@@ -40,11 +40,12 @@ void TransactionalConsumer::Loop::begin_reset() {
 
 void TransactionalConsumer::Loop::recover() {
   // Keep polling while paused: it serves rebalances and keeps us in the group.
-  const auto until = Clock::now() + backoff_;
-  while (!stop_requested_ && Clock::now() < until) {
-    consumer_->poll(std::min(detail::kPollInterval, backoff_));  // any message here is stale
+  const auto wait = backoff_.current();
+  const auto until = Clock::now() + wait;
+  while (!worker_.stopping() && Clock::now() < until) {
+    consumer_->poll(std::min(detail::kPollInterval, wait));  // any message here is stale
   }
-  if (stop_requested_) return;
+  if (worker_.stopping()) return;
   try {
     const auto stored = batch_committer_->claim(book_.partitions());
     for (const auto& [p, offset] : stored) {
@@ -56,15 +57,15 @@ void TransactionalConsumer::Loop::recover() {
     // The next reset waits longer, until a batch commits
     // (settle_committed() starts over): a failure that comes back with
     // every batch, such as an archive store that refuses, backs off too.
-    backoff_ = std::min(backoff_ * 2, milliseconds(config_.retry.max_ms));
+    backoff_.grow();
     runtime::log_info(component_, "resumed from stored offsets");
   } catch (const core::InfraError& e) {
     probe_.pg_error(e.failure_class());
     if (!e.retryable()) throw;
     bump([](StreamStats& s) { ++s.db_errors; });
-    backoff_ = std::min(backoff_ * 2, milliseconds(config_.retry.max_ms));
+    backoff_.grow();
     runtime::log_warn(component_, std::string(e.what()) + "; retrying in " +
-                                      std::to_string(backoff_.count()) + " ms");
+                                      std::to_string(backoff_.current().count()) + " ms");
   }
 }
 

@@ -1,10 +1,8 @@
 #include "millrace/webhooks/service.hpp"
 
 #include <condition_variable>
-#include <exception>
 #include <mutex>
 #include <random>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -14,6 +12,7 @@
 #include "millrace/pg/database.hpp"
 #include "millrace/pg/schema_setup.hpp"
 #include "millrace/runtime/log.hpp"
+#include "millrace/runtime/worker.hpp"
 #include "pg_queue.hpp"
 #include "probe.hpp"
 #include "read_marks.hpp"
@@ -21,6 +20,8 @@
 
 namespace millrace::webhooks {
 
+using runtime::Worker;
+using Next = runtime::Worker::Next;
 using std::chrono::milliseconds;
 
 namespace {
@@ -60,35 +61,20 @@ class Dispatcher {
       wake_workers();
     });
     for (std::int64_t i = 0; i < config_.workers; ++i) {
-      threads_.emplace_back([this, i] { run_worker(i); });
+      worker_.spawn(delivery(i), "webhooks.worker" + std::to_string(i));
     }
-    threads_.emplace_back([this] { run_housekeeper(); });
-    threads_.emplace_back([this] { run_listener(); });
-    threads_.emplace_back([this] { run_marker(); });
+    worker_.spawn(housekeeping(), "webhooks");
+    worker_.spawn(listening(), "webhooks.listener");
+    worker_.spawn(marking(), "webhooks.marker");
   }
 
   void stop() {
     local_.connect(nullptr);  // the consumer's last batch commits after this
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
-    work_.notify_all();
-    for (auto& t : threads_) {
-      if (t.joinable()) t.join();
-    }
-    threads_.clear();
+    worker_.stop();
   }
 
-  bool failed() const {
-    std::lock_guard lock(mutex_);
-    return failure_ != nullptr;
-  }
-  void rethrow_failure() {
-    std::lock_guard lock(mutex_);
-    if (failure_) std::rethrow_exception(failure_);
-  }
+  bool failed() const { return worker_.failed(); }
+  void rethrow_failure() { worker_.rethrow_failure(); }
 
  private:
   // Sleeps up to `d`, or less when stopping; true when stopping.
@@ -130,149 +116,145 @@ class Dispatcher {
     work_.notify_one();
   }
 
-  // Runs `step` while it returns true, until stopping: retryable database
-  // failures back off and try again, a fatal one ends the whole service
-  // (wait() sees it).
-  template <typename Step>
-  void guarded(const std::string& who, Step&& step) {
-    milliseconds backoff(config_.stream.retry.first_ms);
-    bool failing = false;
-    while (!stopping_) {
-      try {
-        if (!step()) return;
-        if (failing) runtime::log_info(who, "the delivery queue is reachable again");
-        failing = false;
-        backoff = milliseconds(config_.stream.retry.first_ms);
-      } catch (const core::InfraError& e) {
-        if (e.failure_class() != core::FailureClass::kRetryable) {
-          std::lock_guard lock(mutex_);
-          if (!failure_) failure_ = std::current_exception();
-          runtime::log_error(who, std::string("stopping: ") + e.what());
-          return;
-        }
-        probe_.queue_error();
-        if (!failing) runtime::log_warn(who, std::string(e.what()) + "; retrying");
-        failing = true;
-        if (pause(backoff)) return;
-        backoff = std::min(backoff * 2, milliseconds(config_.stream.retry.max_ms));
-      }
+  // Wakes the threads' own waits once the worker stops (or fails).
+  void stopping() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
     }
+    wake_.notify_all();
+    work_.notify_all();
   }
 
-  void run_worker(std::int64_t index) {
-    const std::string who = "webhooks.worker" + std::to_string(index);
-    detail::PgQueue queue(config_.stream.pg, "millrace-webhooks", mark_scope(),
-                          rules_.max_rate_pause);
-    auto sender = detail::make_curl_sender(
-        {milliseconds(config_.timeout_ms), config_.allow_private, rules_.user_agent});
-    std::mt19937_64 rng{std::random_device{}()};
-    std::uniform_real_distribution<double> unit(0.0, 1.0);
-    auto rules = rules_;
-    rules.unit_random = [&] { return unit(rng); };
-    rules.pause = [this](milliseconds d) { return pause(d); };
+  // Waits for the schema, preparing it on worker 0. The consumer prepares
+  // it too; whichever comes first migrates, if the role may, and both wait
+  // for the owner's if not. False: stopping first.
+  bool schema_prepared(std::int64_t index, const std::string& who) {
+    if (schema_ready_) return true;
     if (index == 0) {
-      // The consumer prepares the schema too; whichever comes first
-      // migrates, if the role may, and both wait for the owner's if not.
-      guarded(who, [&] {
-        if (pg::prepare_schema(config_.stream.pg, who, config_.stream.migrate,
-                               [this](milliseconds d) { return pause(d); })) {
-          {
-            std::lock_guard lock(mutex_);
-            schema_ready_ = true;
-          }
-          wake_.notify_all();
-        }
+      if (!pg::prepare_schema(config_.stream.pg, who, config_.stream.migrate,
+                              [this](milliseconds d) { return pause(d); })) {
         return false;
-      });
-    }
-    {
-      std::unique_lock lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_.load() || schema_ready_.load(); });
-    }
-    guarded(who, [&] {
-      if (rules.source_prefix.empty()) {
-        rules.source_prefix = detail::source_prefix(config_.cloudevents_source, queue.database());
       }
-      const auto seen = wakeups_.load();
-      rules.schedule = config_.reloaded_schedule.value_or(config_.schedule);  // a SIGHUP's
-      const auto claim = queue.claim(rules.lease_ms, rules.max_per_claim);
-      probe_.looked(claim.has_value());
-      if (!claim) {
-        wait_for_work(seen);
-        return true;
+      {
+        std::lock_guard lock(mutex_);
+        schema_ready_ = true;
       }
-      if (claim->more) pass_look();
-      const auto result = detail::deliver_claim(*claim, queue, *sender, rules, stopping_);
-      probe_.claimed(claim->endpoint, result);
-      if (!result.auto_disabled.empty()) {
-        runtime::log_error(who, "endpoint " + std::to_string(claim->endpoint) +
-                                    " disabled: " + result.auto_disabled +
-                                    " (millrace webhooks enable sends its queue again)");
-      }
-      if (result.lease_lost) {
-        runtime::log_warn(who, "endpoint " + std::to_string(claim->endpoint) +
-                                   ": its lease ran out mid-claim; another worker has its queue");
-      }
-      // A claim that spent its budget may have left deliveries behind:
-      // claim again at once. Otherwise only a wake-up since `seen` (or a
-      // passed look) brings new work; what the claim stopped at comes due
-      // with the poll.
-      if (!result.budget_spent) wait_for_work(seen);
+      wake_.notify_all();
       return true;
-    });
+    }
+    std::unique_lock lock(mutex_);
+    wake_.wait(lock, [this] { return stopping_.load() || schema_ready_.load(); });
+    return schema_ready_;
+  }
+
+  // A delivery worker's state, made on its own thread at its first round.
+  struct Delivering {
+    explicit Delivering(Dispatcher& d)
+        : queue(d.config_.stream.pg, "millrace-webhooks", d.mark_scope(), d.rules_.max_rate_pause),
+          sender(detail::make_curl_sender(
+              {milliseconds(d.config_.timeout_ms), d.config_.allow_private, d.rules_.user_agent})),
+          rules(d.rules_) {
+      rules.unit_random = [this] { return unit(rng); };
+      rules.pause = [&d](milliseconds p) { return d.pause(p); };
+    }
+    detail::PgQueue queue;
+    std::unique_ptr<detail::Sender> sender;
+    std::mt19937_64 rng{std::random_device{}()};
+    std::uniform_real_distribution<double> unit{0.0, 1.0};
+    detail::DispatchRules rules;
+  };
+
+  Worker::Round delivery(std::int64_t index) {
+    auto state = std::make_shared<std::unique_ptr<Delivering>>();
+    return [this, index, state]() -> Next {
+      const std::string who = "webhooks.worker" + std::to_string(index);
+      if (!*state) *state = std::make_unique<Delivering>(*this);
+      if (!schema_prepared(index, who)) return Next::done();
+      deliver(who, **state);
+      return Next::again();
+    };
+  }
+
+  // One claim of an endpoint's deliveries, or a wait for work.
+  void deliver(const std::string& who, Delivering& d) {
+    auto& rules = d.rules;
+    auto& queue = d.queue;
+    if (rules.source_prefix.empty()) {
+      rules.source_prefix = detail::source_prefix(config_.cloudevents_source, queue.database());
+    }
+    const auto seen = wakeups_.load();
+    rules.schedule = config_.reloaded_schedule.value_or(config_.schedule);  // a SIGHUP's
+    const auto claim = queue.claim(rules.lease_ms, rules.max_per_claim);
+    probe_.looked(claim.has_value());
+    if (!claim) {
+      wait_for_work(seen);
+      return;
+    }
+    if (claim->more) pass_look();
+    const auto result = detail::deliver_claim(*claim, queue, *d.sender, rules, stopping_);
+    probe_.claimed(claim->endpoint, result);
+    if (!result.auto_disabled.empty()) {
+      runtime::log_error(who, "endpoint " + std::to_string(claim->endpoint) +
+                                  " disabled: " + result.auto_disabled +
+                                  " (millrace webhooks enable sends its queue again)");
+    }
+    if (result.lease_lost) {
+      runtime::log_warn(who, "endpoint " + std::to_string(claim->endpoint) +
+                                 ": its lease ran out mid-claim; another worker has its queue");
+    }
+    // A claim that spent its budget may have left deliveries behind:
+    // claim again at once. Otherwise only a wake-up since `seen` (or a
+    // passed look) brings new work; what the claim stopped at comes due
+    // with the poll.
+    if (!result.budget_spent) wait_for_work(seen);
   }
 
   detail::MarkScope mark_scope() const {
     return {config_.stream.group, config_.stream.kafka.topic};
   }
 
-  void run_marker() {
-    std::unique_ptr<pqxx::connection> conn;
-    guarded("webhooks.marker", [&] {
-      if (!schema_ready_) {
-        pause(milliseconds(200));
-        return true;
-      }
+  Worker::Round marking() {
+    auto conn = std::make_shared<std::unique_ptr<pqxx::connection>>();
+    return [this, conn]() -> Next {
+      if (!schema_ready_) return Next::after(milliseconds(200));
       try {
-        if (!conn || !conn->is_open()) {
-          conn = pg::connect(config_.stream.pg.url, config_.stream.pg.schema, "millrace-webhooks",
-                             config_.stream.pg.limits);
+        if (!*conn || !(*conn)->is_open()) {
+          *conn = pg::connect(config_.stream.pg.url, config_.stream.pg.schema, "millrace-webhooks",
+                              config_.stream.pg.limits);
         }
-        if (marks_.write_idle(*conn)) wake_workers();
+        if (marks_.write_idle(**conn)) wake_workers();
       } catch (const core::InfraError&) {
-        conn.reset();
+        conn->reset();
         throw;
       } catch (const std::exception&) {
-        conn.reset();
+        conn->reset();
         pg::rethrow_classified("write the webhooks' read marks");
       }
-      pause(kMarkEvery);
-      return true;
-    });
+      return Next::after(kMarkEvery);
+    };
   }
 
-  void run_housekeeper() {
-    detail::PgQueue queue(config_.stream.pg, "millrace-webhooks", mark_scope());
-    auto last_prune = std::chrono::steady_clock::now();
-    guarded("webhooks", [&] {
-      if (!schema_ready_) {
-        pause(milliseconds(200));
-        return true;
-      }
-      probe_.stats(queue.stats());
-      if (std::chrono::steady_clock::now() - last_prune > kPruneEvery) {
-        const auto pruned = queue.prune_delivered(config_.keep_delivered_h * 3600);
+  Worker::Round housekeeping() {
+    auto queue =
+        std::make_shared<detail::PgQueue>(config_.stream.pg, "millrace-webhooks", mark_scope());
+    auto last_prune =
+        std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
+    return [this, queue, last_prune]() -> Next {
+      if (!schema_ready_) return Next::after(milliseconds(200));
+      probe_.stats(queue->stats());
+      if (std::chrono::steady_clock::now() - *last_prune > kPruneEvery) {
+        const auto pruned = queue->prune_delivered(config_.keep_delivered_h * 3600);
         if (pruned > 0)
           runtime::log_info("webhooks", "pruned " + std::to_string(pruned) + " delivered rows");
-        last_prune = std::chrono::steady_clock::now();
+        *last_prune = std::chrono::steady_clock::now();
       }
-      pause(std::chrono::duration_cast<milliseconds>(kStatsEvery));
-      return true;
-    });
+      return Next::after(std::chrono::duration_cast<milliseconds>(kStatsEvery));
+    };
   }
 
-  void run_listener() {
-    guarded("webhooks.listener", [&] {
+  Worker::Round listening() {
+    return [this]() -> Next {
       try {
         detail::listen_for_wakeups(
             config_.stream.pg, local_, stopping_,
@@ -289,8 +271,8 @@ class Dispatcher {
         throw;
       }
       probe_.listening(false);
-      return false;
-    });
+      return Next::done();
+    };
   }
 
   const WebhooksConfig& config_;
@@ -305,8 +287,14 @@ class Dispatcher {
   std::atomic<bool> schema_ready_{false};
   std::atomic<std::uint64_t> wakeups_{0};
   bool look_passed_ = false;  // under mutex_
-  std::exception_ptr failure_;
-  std::vector<std::thread> threads_;
+  // Last: its threads use the members above, and stop before they go.
+  Worker worker_{{.component = "webhooks",
+                  .retry = config_.stream.retry,
+                  .observe =
+                      [this](const core::InfraError& e) {
+                        if (e.retryable()) probe_.queue_error();
+                      },
+                  .on_stop = [this] { stopping(); }}};
 };
 
 }  // namespace

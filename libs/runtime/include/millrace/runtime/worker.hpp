@@ -1,0 +1,176 @@
+#pragma once
+// A service's background work, supervised (DEVELOPERS.md, "Lifecycle" and
+// "Errors"): the threads, their stop, the retry with backoff of a retryable
+// failure, the first fatal failure, and the readiness problem while it
+// retries. Every long-running loop of Millrace runs on one; none writes its
+// own retry loop.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include "millrace/core/failure.hpp"
+#include "millrace/core/options.hpp"
+
+namespace millrace::runtime {
+
+class Health;
+
+// The wait after a retryable failure: the first, doubling with each failure
+// up to the maximum, and back to the first after a success.
+class Backoff {
+ public:
+  Backoff(std::chrono::milliseconds first, std::chrono::milliseconds max);
+  explicit Backoff(const core::RetryBackoff& rules);
+
+  std::chrono::milliseconds current() const { return current_; }
+  // The wait for this failure; the next one waits twice as long.
+  std::chrono::milliseconds next();
+  // Doubles the wait, up to the maximum, without taking it.
+  void grow();
+  void reset() { current_ = first_; }
+
+ private:
+  std::chrono::milliseconds first_;
+  std::chrono::milliseconds max_;
+  std::chrono::milliseconds current_;
+};
+
+// Thrown out of Worker::retry() when the worker stops while waiting, so
+// the work unwinds without a failure. Not a std::exception: nothing that
+// catches those may swallow it.
+struct Stopped {};
+
+struct WorkerOptions {
+  std::string component{};  // the log lines' component
+  core::RetryBackoff retry{};
+  // While a retryable failure repeats, readiness check `check` of `health`
+  // (when set) reports `problem` followed by the failure, with `action`;
+  // cleared once a round succeeds.
+  Health* health = nullptr;
+  std::string check{};
+  std::string problem{};
+  std::string action{};
+  // Sees every InfraError a round or retry() meets, retryable or not, before
+  // the worker acts on it (a probe's error count).
+  std::function<void(const core::InfraError&)> observe{};
+  // Called by stop() once stopping() is true, before it joins: wakes what
+  // the work waits on besides pause() (a condition variable of its own).
+  std::function<void()> on_stop{};
+  // Called on each thread as its work ends, by return, stop or failure,
+  // before wait() reports the end: cleanup that must follow any of them.
+  std::function<void()> on_exit{};
+};
+
+// Caller contract: spawn() the threads, then stop() (or destroy) before what
+// their work refers to goes away; stop() is idempotent and does not throw.
+// Every member but spawn() may be called from any thread.
+//
+// A thread runs its round again and again:
+// - a round that returns `again` runs at once, `after(d)` after a pause of d,
+//   `done` ends the thread;
+// - a core::InfraError that is retryable is logged as a warning, reported to
+//   readiness, and the round runs again after the backoff; the next round
+//   that returns clears both, logging that it recovered;
+// - any other exception is the worker's failure: the first is kept, logged
+//   as "stopping on fatal error", and every thread of the worker is stopped;
+// - Stopped (thrown by retry() or by the work) ends the thread quietly.
+class Worker {
+ public:
+  struct Next {
+    static Next again() { return Next{std::chrono::milliseconds(0), false}; }
+    static Next after(std::chrono::milliseconds pause) { return Next{pause, false}; }
+    static Next done() { return Next{std::chrono::milliseconds(0), true}; }
+    std::chrono::milliseconds pause;
+    bool finished;
+  };
+  using Round = std::function<Next()>;
+
+  explicit Worker(WorkerOptions options);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Starts a thread that runs `round` as above; `name` is its component in
+  // the log (the worker's by default).
+  void spawn(Round round, std::string name = {});
+  // Runs `work` once on a thread: for a loop that keeps its own state,
+  // checks stopping() itself and retries what it must (retry()). Any
+  // exception but Stopped that leaves it, retryable or not, is the worker's
+  // failure.
+  void spawn_once(std::function<void()> work, std::string name = {});
+
+  // Asks every thread to end, wakes pause() and on_stop, and joins them.
+  void stop();
+  bool stopping() const { return stopping_.load(); }
+  // Sleeps up to `d`, less once stopping; true when stopping.
+  bool pause(std::chrono::milliseconds d) const;
+
+  // Runs f until it returns, backing off between tries on retryable
+  // InfraErrors (logged with `what`, observed); rethrows any other
+  // exception; throws Stopped when the worker stops while it waits (a
+  // first try runs even when stopping: a stop's own last steps retry too).
+  template <typename F>
+  std::invoke_result_t<F> retry(std::string_view what, F&& f);
+
+  // True once every thread has ended, waiting up to `timeout`.
+  bool wait(std::chrono::milliseconds timeout) const;
+  bool failed() const;
+  // Rethrows the first failure, if any.
+  void rethrow_failure() const;
+
+ private:
+  void start_thread(Round round, std::string name, bool retries);
+  void run(const Round& round, const std::string& name, bool retries);
+  void retrying(const std::string& name, std::string_view what, const core::InfraError& e,
+                std::chrono::milliseconds wait);
+  void recovered(const std::string& name);
+  void fail(const std::string& name, std::exception_ptr error, const std::string& what);
+  void observe(const core::InfraError& e) const;
+
+  WorkerOptions options_;
+  std::atomic<bool> stopping_{false};
+  mutable std::mutex mutex_;
+  mutable std::condition_variable cv_;
+  std::exception_ptr failure_;
+  std::size_t running_ = 0;
+  std::mutex join_mutex_;  // one stop() joins at a time
+  std::vector<std::thread> threads_;
+};
+
+template <typename F>
+std::invoke_result_t<F> Worker::retry(std::string_view what, F&& f) {
+  Backoff backoff(options_.retry);
+  bool failing = false;
+  for (;;) {
+    try {
+      if constexpr (std::is_void_v<std::invoke_result_t<F>>) {
+        f();
+        if (failing) recovered(options_.component);
+        return;
+      } else {
+        auto result = f();
+        if (failing) recovered(options_.component);
+        return result;
+      }
+    } catch (const core::InfraError& e) {
+      observe(e);
+      if (!e.retryable()) throw;
+      const auto wait = backoff.next();
+      retrying(options_.component, what, e, wait);
+      failing = true;
+      if (pause(wait)) throw Stopped{};  // stopped while waiting
+    }
+  }
+}
+
+}  // namespace millrace::runtime
