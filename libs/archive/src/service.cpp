@@ -17,6 +17,7 @@
 #include "millrace/objstore/store.hpp"
 #include "millrace/pg/database.hpp"
 #include "millrace/runtime/log.hpp"
+#include "millrace/runtime/worker.hpp"
 #include "object_destination.hpp"
 #include "probe.hpp"
 
@@ -73,48 +74,50 @@ class EmptyWindows {
   ~EmptyWindows() { stop(); }
 
   void start() {
-    thread_ = std::thread([this] { run(); });
-  }
-  void stop() {
-    stopping_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-
- private:
-  void run() {
     // A window's files are sealed at its end and committed right after; it
     // is judged a little later (up to 30 s, never more than one window).
     const std::int64_t grace = std::clamp<std::int64_t>(config_.policy.window_ms, 1000, 30000);
-    detail::EmptyWindowWriter writer(config_.stream.group, config_.stream.kafka.topic, config_.ns,
-                                     config_.policy, writer_id_, destination_, grace, now_ms());
-    std::unique_ptr<pqxx::connection> connection;
-    std::int64_t backoff_ms = 0;
-    while (!stopping_) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms > 0 ? backoff_ms : 500));
-      if (stopping_) break;
-      try {
-        if (!connection || !connection->is_open()) {
-          connection = pg::connect(config_.stream.pg.url, config_.stream.pg.schema,
-                                   "archiver-empty-windows", config_.stream.pg.limits);
-        }
-        if (const int n = writer.run(*connection, now_ms()); n > 0) {
-          runtime::log_info("archiver", "wrote " + std::to_string(n) + " empty window file(s)");
-        }
-        backoff_ms = 0;
-      } catch (const std::exception& e) {
-        connection.reset();
-        backoff_ms = std::min<std::int64_t>(backoff_ms == 0 ? 1000 : backoff_ms * 2, 30000);
-        runtime::log_warn("archiver", std::string("empty window files: ") + e.what() +
-                                          "; retrying in " + std::to_string(backoff_ms) + " ms");
+    writer_ = std::make_unique<detail::EmptyWindowWriter>(
+        config_.stream.group, config_.stream.kafka.topic, config_.ns, config_.policy, writer_id_,
+        destination_, grace, now_ms());
+    worker_.spawn([this] { return round(); });
+  }
+  void stop() { worker_.stop(); }
+
+ private:
+  runtime::Worker::Next round() {
+    try {
+      if (!connection_ || !connection_->is_open()) {
+        connection_ = pg::connect(config_.stream.pg.url, config_.stream.pg.schema,
+                                  "archiver-empty-windows", config_.stream.pg.limits);
       }
+      if (const int n = writer_->run(*connection_, now_ms()); n > 0) {
+        runtime::log_info("archiver", "wrote " + std::to_string(n) + " empty window file(s)");
+      }
+    } catch (const core::InfraError&) {
+      connection_.reset();
+      throw;
+    } catch (const pqxx::failure&) {
+      connection_.reset();
+      pg::rethrow_classified("empty window files");
+    } catch (const std::exception& e) {
+      // The destination's: a store or a directory that refuses for now,
+      // as the consumer meets them too and reports.
+      connection_.reset();
+      throw core::InfraError(core::FailureClass::kRetryable,
+                             std::string("empty window files: ") + e.what());
     }
+    return runtime::Worker::Next::after(std::chrono::milliseconds(500));
   }
 
   const ArchiverConfig& config_;
   const std::string writer_id_;
   Destination& destination_;
-  std::atomic<bool> stopping_{false};
-  std::thread thread_;
+  std::unique_ptr<detail::EmptyWindowWriter> writer_;
+  std::unique_ptr<pqxx::connection> connection_;
+  // Last: its thread uses the members above. Waits up to 30 s between
+  // tries, as the empty files are no hurry.
+  runtime::Worker worker_{{.component = "archiver", .retry = {1000, 30000}}};
 };
 
 // An object store's local spool, ready before the consumer starts.

@@ -93,8 +93,7 @@ TEST_CASE("retryable failures are retried with backoff, reported, and cleared on
   CHECK_FALSE(w.failed());
 }
 
-TEST_CASE("the first fatal failure stops every thread of the worker and is rethrown",
-          "[worker]") {
+TEST_CASE("the first fatal failure stops every thread of the worker and is rethrown", "[worker]") {
   Worker w(quick());
   std::atomic<int> other_rounds{0};
   w.spawn([&] {
@@ -103,9 +102,7 @@ TEST_CASE("the first fatal failure stops every thread of the worker and is rethr
   });
   eventually([&] { return other_rounds.load() == 1; });
   w.spawn([]() -> Worker::Next { throw InfraError(FailureClass::kFatal, "schema too new"); });
-  w.spawn([]() -> Worker::Next {
-    throw std::runtime_error("never kept: the first failure wins");
-  });
+  w.spawn([]() -> Worker::Next { throw std::runtime_error("never kept: the first failure wins"); });
   REQUIRE(w.wait(5s));
   CHECK(w.failed());
   CHECK(w.stopping());
@@ -120,8 +117,7 @@ TEST_CASE("the first fatal failure stops every thread of the worker and is rethr
   CHECK(other_rounds == 1);
 }
 
-TEST_CASE("stop() cuts a pause short, wakes the owner's own waits, and is idempotent",
-          "[worker]") {
+TEST_CASE("stop() cuts a pause short, wakes the owner's own waits, and is idempotent", "[worker]") {
   std::atomic<int> woken{0};
   auto options = quick();
   options.on_stop = [&] { ++woken; };
@@ -192,9 +188,9 @@ TEST_CASE("retry() tries again after retryable failures and returns the result",
   CHECK(stopped.retry("a stop's last commit", [] { return 7; }) == 7);
 
   // A fatal failure goes to the caller, observed first.
-  CHECK_THROWS_WITH(w.retry("migrate",
-                            []() -> int { throw InfraError(FailureClass::kFatal, "denied"); }),
-                    "denied");
+  CHECK_THROWS_WITH(
+      w.retry("migrate", []() -> int { throw InfraError(FailureClass::kFatal, "denied"); }),
+      "denied");
   CHECK(observed.back() == FailureClass::kFatal);
 }
 
