@@ -39,10 +39,11 @@ void register_options(core::OptionSet& o, ApiConfig& c) {
             "Database workers, each with its own PostgreSQL sessions", 1, 256);
   o.add_int("queue-max", "MILLRACE_API_QUEUE_MAX", &c.queue_max,
             "Requests that may wait for a worker; beyond, 503 at once", 1, 1'000'000);
-  o.add_int("request-timeout-ms", "MILLRACE_API_REQUEST_TIMEOUT_MS", &c.request_timeout_ms,
-            "A request not answered within this gets 503 (keep it above "
-            "MILLRACE_PG_STATEMENT_TIMEOUT_MS)",
-            100, 600'000);
+  o.add_duration("request-timeout-ms", "MILLRACE_API_REQUEST_TIMEOUT_MS", &c.request_timeout_ms,
+                 core::OptionSet::DurationUnit::kMilliseconds,
+                 "A request not answered within this gets 503 (keep it above "
+                 "MILLRACE_PG_STATEMENT_TIMEOUT_MS)",
+                 100, 600'000);
   o.add_int("max-connections", "MILLRACE_API_MAX_CONNECTIONS", &c.max_connections,
             "Connections served at once, live streams included; one more is answered 503 and "
             "closed (keep it below the open-file limit, ulimit -n)",

@@ -15,10 +15,11 @@ void register_options(core::OptionSet& o, ArchiverConfig& c) {
   o.add_string("namespace", "MILLRACE_ARCHIVE_NAMESPACE", &c.ns,
                "First directory of every file's path ({namespace}/{topic}/{partition}/...), as "
                "Event Hubs Capture's namespace");
-  o.add_int("window-s", "MILLRACE_ARCHIVE_WINDOW_S", &c.window_s,
-            "Close each partition's file at the end of this time window (windows are aligned "
-            "to multiples of it since the epoch, UTC)",
-            1, 86'400);
+  o.add_duration("window-s", "MILLRACE_ARCHIVE_WINDOW_S", &c.window_s,
+                 core::OptionSet::DurationUnit::kSeconds,
+                 "Close each partition's file at the end of this time window (windows are aligned "
+                 "to multiples of it since the epoch, UTC)",
+                 1, 86'400);
   o.add_int("max-mb", "MILLRACE_ARCHIVE_MAX_MB", &c.max_mb,
             "Or once the file holds this many megabytes (10^6 bytes), whichever comes first", 1,
             1'000'000);

@@ -11,13 +11,15 @@ void register_options(core::OptionSet& o, StoreOptions& s) {
   o.add_string("cache-prefix", "MILLRACE_CACHE_PREFIX", &s.prefix,
                "Prefix of the cache's Redis keys (default millrace:<schema>); the API and "
                "millrace-cache must use the same");
-  o.add_int("cache-ttl-ms", "MILLRACE_CACHE_TTL_MS", &s.ttl_ms,
-            "Lifetime of a cache entry: only a last backstop, since every committed change "
-            "refreshes its entry",
-            1000, 7LL * 24 * 3600 * 1000);
-  o.add_int("redis-timeout-ms", "MILLRACE_REDIS_TIMEOUT_MS", &s.timeout_ms,
-            "Give up on connecting to Redis, or on a command, after this many milliseconds", 10,
-            60'000);
+  o.add_duration("cache-ttl-ms", "MILLRACE_CACHE_TTL_MS", &s.ttl_ms,
+                 core::OptionSet::DurationUnit::kMilliseconds,
+                 "Lifetime of a cache entry: only a last backstop, since every committed change "
+                 "refreshes its entry",
+                 1000, 7LL * 24 * 3600 * 1000);
+  o.add_duration("redis-timeout-ms", "MILLRACE_REDIS_TIMEOUT_MS", &s.timeout_ms,
+                 core::OptionSet::DurationUnit::kMilliseconds,
+                 "Give up on connecting to Redis, or on a command, after this many milliseconds",
+                 10, 60'000);
 }
 
 void validate(const StoreOptions& s) {
@@ -32,10 +34,12 @@ void register_options(core::OptionSet& o, CacheConfig& c) {
   kafka::register_options(o, c.kafka, {"MILLRACE_CHANGES_TOPIC", "Kafka topic of the change feed"});
   pg::register_service_options(o, c.pg, "cache");
   register_options(o, c.store);
-  o.add_int("lease-ms", "MILLRACE_CACHE_LEASE_MS", &c.lease_ms,
-            "Readers trust the cache only while millrace-cache renews its lease; if it dies or "
-            "stalls, they read PostgreSQL within this many milliseconds",
-            500, 600'000);
+  o.add_duration(
+      "lease-ms", "MILLRACE_CACHE_LEASE_MS", &c.lease_ms,
+      core::OptionSet::DurationUnit::kMilliseconds,
+      "Readers trust the cache only while millrace-cache renews its lease; if it dies or "
+      "stalls, they read PostgreSQL within this many milliseconds",
+      500, 600'000);
   o.add_int("batch-size", "MILLRACE_CACHE_BATCH_SIZE", &c.batch_size,
             "Change records read before the cache is written (one Redis round trip)", 1, 100'000);
   // Here and not in StoreOptions: millrace-api reads --cache-ttl-ms at start only.

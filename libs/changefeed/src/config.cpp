@@ -39,41 +39,50 @@ void register_options(core::OptionSet& o, ChangefeedConfig& c) {
   o.add_int("max-batch-bytes", "MILLRACE_CHANGEFEED_MAX_BATCH_BYTES", &c.max_batch_bytes,
             "Publish a Kafka transaction once its rows' values hold this many bytes", 1024,
             1024LL * 1024 * 1024);
-  o.add_int("linger-ms", "MILLRACE_CHANGEFEED_LINGER_MS", &c.linger_ms,
-            "Longest a transaction waits for others to share its Kafka transaction", 0, 60'000);
-  o.add_int("status-interval-ms", "MILLRACE_CHANGEFEED_STATUS_INTERVAL_MS", &c.status_interval_ms,
-            "Send PostgreSQL a status update at least this often", 100, 600'000);
-  o.add_int("transaction-timeout-ms", "MILLRACE_CHANGEFEED_TRANSACTION_TIMEOUT_MS",
-            &c.transaction_timeout_ms,
-            "The broker aborts a Kafka transaction of the feed left open this long", 1000,
-            3'600'000);
-  o.add_string("snapshot", "MILLRACE_CHANGEFEED_SNAPSHOT", &c.snapshot,
+  o.add_duration("linger-ms", "MILLRACE_CHANGEFEED_LINGER_MS", &c.linger_ms,
+                 core::OptionSet::DurationUnit::kMilliseconds,
+                 "Longest a transaction waits for others to share its Kafka transaction", 0,
+                 60'000);
+  o.add_duration("status-interval-ms", "MILLRACE_CHANGEFEED_STATUS_INTERVAL_MS",
+                 &c.status_interval_ms, core::OptionSet::DurationUnit::kMilliseconds,
+                 "Send PostgreSQL a status update at least this often", 100, 600'000);
+  o.add_duration("transaction-timeout-ms", "MILLRACE_CHANGEFEED_TRANSACTION_TIMEOUT_MS",
+                 &c.transaction_timeout_ms, core::OptionSet::DurationUnit::kMilliseconds,
+                 "The broker aborts a Kafka transaction of the feed left open this long", 1000,
+                 3'600'000);
+  o.add_choice("snapshot", "MILLRACE_CHANGEFEED_SNAPSHOT", &c.snapshot,
                "initial: a feed with no checkpoint backfills every published table as it creates "
                "its slot (rows as op r, in chunks, while it streams); never: only what commits "
-               "after its slot exists");
+               "after its slot exists",
+               {"initial", "never"});
 
   o.add_string("backfill-table", "MILLRACE_CHANGEFEED_BACKFILL_TABLE", &c.backfill_table,
                "Signal table of backfill requests, in --pg-schema (millrace changefeed publish "
                "creates it)");
-  o.add_int("backfill-poll-ms", "MILLRACE_CHANGEFEED_BACKFILL_POLL_MS", &c.backfill_poll_ms,
-            "Ask the signal table for a backfill request this often while none runs", 10, 600'000);
-  o.add_string("on-slot-lost", "MILLRACE_CHANGEFEED_ON_SLOT_LOST", &c.on_slot_lost,
+  o.add_duration("backfill-poll-ms", "MILLRACE_CHANGEFEED_BACKFILL_POLL_MS", &c.backfill_poll_ms,
+                 core::OptionSet::DurationUnit::kMilliseconds,
+                 "Ask the signal table for a backfill request this often while none runs", 10,
+                 600'000);
+  o.add_choice("on-slot-lost", "MILLRACE_CHANGEFEED_ON_SLOT_LOST", &c.on_slot_lost,
                "stop: a slot invalidated or gone after changes were published from it stops the "
-               "feed; backfill: replace it, publish a gap record per table and backfill them all");
+               "feed; backfill: replace it, publish a gap record per table and backfill them all",
+               {"stop", "backfill"});
   o.add_int("backfill-chunk-size", "MILLRACE_CHANGEFEED_BACKFILL_CHUNK_SIZE",
             &c.backfill_chunk_size,
             "Rows per chunk of the backfills the feed asks for itself (the initial snapshot's, a "
             "lost slot's)",
             1, 1'000'000);
-  o.add_string("format", "MILLRACE_CHANGEFEED_FORMAT", &c.format,
+  o.add_choice("format", "MILLRACE_CHANGEFEED_FORMAT", &c.format,
                "millrace: Millrace's change records (proto/change.schema.json); debezium: the "
-               "records Debezium's PostgreSQL connector writes (docs/debezium.md)");
+               "records Debezium's PostgreSQL connector writes (docs/debezium.md)",
+               {"millrace", "debezium"});
   o.add_bool("schemas", "MILLRACE_CHANGEFEED_SCHEMAS", &c.schemas,
              "Debezium format: each key and value as {\"schema\",\"payload\"}, as Kafka "
              "Connect's JsonConverter with schemas.enable=true writes them");
-  o.add_string("decimal-handling", "MILLRACE_CHANGEFEED_DECIMAL_HANDLING", &c.decimal_handling,
+  o.add_choice("decimal-handling", "MILLRACE_CHANGEFEED_DECIMAL_HANDLING", &c.decimal_handling,
                "Debezium format: numeric and money columns as precise (Connect Decimal), string "
-               "or double, as Debezium's decimal.handling.mode");
+               "or double, as Debezium's decimal.handling.mode",
+               {"precise", "string", "double"});
   o.add_bool("topic-per-table", "MILLRACE_CHANGEFEED_TOPIC_PER_TABLE", &c.topic_per_table,
              "Debezium format: each table's records to <topic>.<schema>.<table> (made with "
              "--topic's partition count when missing); --topic keeps the feed's markers");
@@ -102,28 +111,6 @@ void validate(ChangefeedConfig& c) {
   if (c.checkpoint_group.empty())
     c.checkpoint_group = "millrace-changefeed." + c.slot + ".checkpoint";
   core::validate(c.retry);
-  if (c.snapshot != "initial" && c.snapshot != "never") {
-    throw core::UsageError(
-        "--snapshot / MILLRACE_CHANGEFEED_SNAPSHOT must be initial or never, not \"" + c.snapshot +
-        "\"");
-  }
-  if (c.on_slot_lost != "stop" && c.on_slot_lost != "backfill") {
-    throw core::UsageError(
-        "--on-slot-lost / MILLRACE_CHANGEFEED_ON_SLOT_LOST must be stop or backfill, not \"" +
-        c.on_slot_lost + "\"");
-  }
-  if (c.format != "millrace" && c.format != "debezium") {
-    throw core::UsageError(
-        "--format / MILLRACE_CHANGEFEED_FORMAT must be millrace or debezium, not \"" + c.format +
-        "\"");
-  }
-  if (c.decimal_handling != "precise" && c.decimal_handling != "string" &&
-      c.decimal_handling != "double") {
-    throw core::UsageError(
-        "--decimal-handling / MILLRACE_CHANGEFEED_DECIMAL_HANDLING must be precise, string or "
-        "double, not \"" +
-        c.decimal_handling + "\"");
-  }
   if (c.format == "millrace" && (c.schemas || c.topic_per_table || c.transaction_metadata)) {
     const char* flag = c.schemas           ? "--schemas"
                        : c.topic_per_table ? "--topic-per-table"

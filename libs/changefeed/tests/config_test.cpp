@@ -66,10 +66,10 @@ TEST_CASE("the initial snapshot and a lost slot's handling are chosen by name") 
   CHECK(e.on_slot_lost == "backfill");
   CHECK(e.backfill_chunk_size == 500);
   CHECK_THROWS_WITH(parse({}, {"--on-slot-lost", "ignore"}),
-                    Contains("must be stop or backfill, not \"ignore\""));
+                    Contains("--on-slot-lost: expected stop or backfill, got \"ignore\""));
   CHECK_THROWS_WITH(parse({}, {"--backfill-table", "Signals"}), Contains("--backfill-table"));
   CHECK_THROWS_WITH(parse({}, {"--snapshot", "always"}),
-                    Contains("must be initial or never, not \"always\""));
+                    Contains("--snapshot: expected initial or never, got \"always\""));
 }
 
 TEST_CASE("the records' format and the Debezium format's settings") {

@@ -1,6 +1,7 @@
 #include "millrace/core/options.hpp"
 
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -12,6 +13,7 @@
 
 #include "millrace/core/secrets.hpp"
 #include "millrace/core/settings_file.hpp"
+#include "millrace/core/values.hpp"
 
 // POSIX declares it in <unistd.h> only under feature macros; say it here.
 extern "C" char** environ;
@@ -23,7 +25,7 @@ namespace detail {
 // The data of one option. OptionSet::Option is private, so the free helpers
 // below work on this base instead.
 struct OptionSpec {
-  enum class Kind : std::uint8_t { kString, kInt, kDouble, kBool };
+  enum class Kind : std::uint8_t { kString, kInt, kDouble, kBool, kDuration, kChoice, kList };
   enum class Source : std::uint8_t { kDefault, kFile, kEnv, kFlag };
 
   Kind kind = Kind::kString;
@@ -38,6 +40,10 @@ struct OptionSpec {
   std::int64_t* int_target = nullptr;
   double* double_target = nullptr;
   bool* bool_target = nullptr;
+  std::vector<std::string>* list_target = nullptr;
+  // kDuration: int_target counts this unit; int_min and int_max too.
+  std::int64_t unit_ms = 1;
+  std::vector<std::string> choices;  // kChoice: the values it takes
   std::int64_t int_min = 0;
   std::int64_t int_max = 0;
   double double_min = 0;
@@ -104,15 +110,45 @@ std::string raw(const Option& opt) {
       return format_double(*opt.double_target);
     case Option::Kind::kBool:
       return *opt.bool_target ? "true" : "false";
+    case Option::Kind::kDuration:
+      return format_duration(std::chrono::milliseconds(*opt.int_target * opt.unit_ms));
+    case Option::Kind::kChoice:
+      return *opt.string_target;
+    case Option::Kind::kList:
+      return join_list(*opt.list_target);
   }
   return "";
+}
+
+std::string unit_name(std::int64_t unit_ms) {
+  switch (unit_ms) {
+    case 1:
+      return "milliseconds";
+    case 1000:
+      return "seconds";
+    case 60'000:
+      return "minutes";
+    case 3'600'000:
+      return "hours";
+    default:
+      return "days";
+  }
+}
+
+std::string choice_list(const std::vector<std::string>& choices) {
+  std::string out;
+  for (std::size_t i = 0; i < choices.size(); ++i) {
+    out += i == 0 ? "" : (i + 1 == choices.size() ? " or " : ", ");
+    out += choices[i];
+  }
+  return out;
 }
 
 // How `value` (a raw() of `opt`) is shown in help(), describe() and the
 // changes: a string's secrets masked as opt.shown says.
 std::string shown(const Option& opt, const std::string& value) {
-  if (opt.kind != Option::Kind::kString) return value;
   if (value.empty()) return "\"\"";
+  if (opt.kind != Option::Kind::kString) return value;
   switch (opt.shown) {
     case OptionSet::Shown::kSecret:
       return "***";
@@ -166,6 +202,40 @@ void apply(Option& opt, std::string_view value, const std::string& origin) {
       *opt.bool_target = *v;
       return;
     }
+    case Option::Kind::kDuration: {
+      const std::chrono::milliseconds unit(opt.unit_ms);
+      std::chrono::milliseconds d{0};
+      try {
+        d = parse_duration(value, unit);
+      } catch (const std::invalid_argument& e) {
+        throw UsageError(origin + ": " + e.what());
+      }
+      const auto range = [&] {
+        return " between " + format_duration(unit * opt.int_min) + " and " +
+               format_duration(unit * opt.int_max);
+      };
+      if (d.count() % opt.unit_ms != 0) {
+        throw UsageError(origin + ": expected a whole number of " + unit_name(opt.unit_ms) +
+                         range() + ", got " + quote(value));
+      }
+      const std::int64_t v = d.count() / opt.unit_ms;
+      if (v < opt.int_min || v > opt.int_max) {
+        throw UsageError(origin + ": expected a duration" + range() + ", got " + quote(value));
+      }
+      *opt.int_target = v;
+      return;
+    }
+    case Option::Kind::kChoice:
+      for (const auto& choice : opt.choices) {
+        if (value == choice) {
+          *opt.string_target = choice;
+          return;
+        }
+      }
+      throw UsageError(origin + ": expected " + choice_list(opt.choices) + ", got " + quote(value));
+    case Option::Kind::kList:
+      *opt.list_target = split_list(value);
+      return;
   }
 }
 
@@ -242,6 +312,46 @@ void OptionSet::add_bool(std::string flag, std::string env, bool* target, std::s
   init_option(opt, options_, std::move(flag), std::move(env), std::move(help));
   opt.kind = Option::Kind::kBool;
   opt.bool_target = target;
+  opt.default_text = display(opt);
+  options_.push_back(std::move(opt));
+}
+
+void OptionSet::add_duration(std::string flag, std::string env, std::int64_t* target,
+                             DurationUnit unit, std::string help, std::int64_t min,
+                             std::int64_t max) {
+  if (min > max) throw std::invalid_argument("option --" + flag + ": min > max");
+  OptionSet::Option opt;
+  init_option(opt, options_, std::move(flag), std::move(env), std::move(help));
+  opt.kind = Option::Kind::kDuration;
+  opt.int_target = target;
+  opt.unit_ms = static_cast<std::int64_t>(unit);
+  opt.int_min = min;
+  opt.int_max = max;
+  opt.default_text = display(opt);
+  options_.push_back(std::move(opt));
+}
+
+void OptionSet::add_choice(std::string flag, std::string env, std::string* target, std::string help,
+                           std::vector<std::string> choices) {
+  bool known = false;
+  for (const auto& c : choices) known = known || c == *target;
+  if (!known) throw std::invalid_argument("option --" + flag + ": its default is not a choice");
+  OptionSet::Option opt;
+  init_option(opt, options_, std::move(flag), std::move(env), std::move(help));
+  opt.kind = Option::Kind::kChoice;
+  opt.string_target = target;
+  opt.choices = std::move(choices);
+  opt.help += (opt.help.empty() ? "" : " ") + std::string("(") + choice_list(opt.choices) + ")";
+  opt.default_text = display(opt);
+  options_.push_back(std::move(opt));
+}
+
+void OptionSet::add_list(std::string flag, std::string env, std::vector<std::string>* target,
+                         std::string help) {
+  OptionSet::Option opt;
+  init_option(opt, options_, std::move(flag), std::move(env), std::move(help));
+  opt.kind = Option::Kind::kList;
+  opt.list_target = target;
   opt.default_text = display(opt);
   options_.push_back(std::move(opt));
 }
@@ -379,11 +489,13 @@ void OptionSet::apply_config_file(const std::string& path) {
     std::int64_t i = 0;
     double d = 0;
     bool b = false;
+    std::vector<std::string> l;
     Option scratch = *opt;
     scratch.string_target = &s;
     scratch.int_target = &i;
     scratch.double_target = &d;
     scratch.bool_target = &b;
+    scratch.list_target = &l;
     apply(scratch, entry.value, where);
     opt->file_value = raw(scratch);
     opt->file_line = entry.line;
@@ -470,6 +582,15 @@ void OptionSet::adopt(const OptionSet& next) {
       case Option::Kind::kBool:
         *now.bool_target = *then.bool_target;
         break;
+      case Option::Kind::kDuration:
+        *now.int_target = *then.int_target;
+        break;
+      case Option::Kind::kChoice:
+        *now.string_target = *then.string_target;
+        break;
+      case Option::Kind::kList:
+        *now.list_target = *then.list_target;
+        break;
     }
     now.source = then.source;
     now.env_used = then.env_used;
@@ -487,7 +608,13 @@ std::string OptionSet::help() const {
   out += "\nOptions:\n";
   for (const Option& opt : options_) {
     out += "  --" + opt.flag;
-    if (opt.kind != Option::Kind::kBool) out += " VALUE";
+    if (opt.kind == Option::Kind::kDuration) {
+      out += " DURATION";
+    } else if (opt.kind == Option::Kind::kList) {
+      out += " LIST";
+    } else if (opt.kind != Option::Kind::kBool) {
+      out += " VALUE";
+    }
     out += "  (";
     if (!opt.env.empty()) {
       out += "env " + opt.env;
@@ -591,10 +718,12 @@ std::map<std::string, std::string> environment_map() {
 }
 
 void register_options(OptionSet& o, RetryBackoff& b) {
-  o.add_int("retry-backoff-ms", "MILLRACE_RETRY_BACKOFF_MS", &b.first_ms,
-            "First wait after a retryable PostgreSQL or Kafka failure", 1, 600'000);
-  o.add_int("retry-backoff-max-ms", "MILLRACE_RETRY_BACKOFF_MAX_MS", &b.max_ms,
-            "Longest wait between retries (the wait doubles up to this)", 1, 3'600'000);
+  o.add_duration("retry-backoff-ms", "MILLRACE_RETRY_BACKOFF_MS", &b.first_ms,
+                 OptionSet::DurationUnit::kMilliseconds,
+                 "First wait after a retryable PostgreSQL or Kafka failure", 1, 600'000);
+  o.add_duration("retry-backoff-max-ms", "MILLRACE_RETRY_BACKOFF_MAX_MS", &b.max_ms,
+                 OptionSet::DurationUnit::kMilliseconds,
+                 "Longest wait between retries (the wait doubles up to this)", 1, 3'600'000);
 }
 
 void validate(const RetryBackoff& b) {

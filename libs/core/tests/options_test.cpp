@@ -336,3 +336,93 @@ TEST_CASE("a fallback variable is read when the option's own is unset", "[option
   CHECK(set.unread_env({{"MILLRACE_PG", "x"}, {"MILLRACE_SINK_DSN", "y"}}).empty());
   CHECK_THROWS_AS(set.add_env_fallback("nosuch", "MILLRACE_X"), std::logic_error);
 }
+
+namespace {
+
+struct Typed {
+  std::int64_t batch_ms = 200;
+  std::int64_t window_s = 300;
+  std::string format = "millrace";
+  std::vector<std::string> tables;
+  OptionSet set{"millrace-test", "Typed settings."};
+  Typed() {
+    set.add_duration("batch-ms", "MILLRACE_BATCH_MS", &batch_ms,
+                     OptionSet::DurationUnit::kMilliseconds, "Seal a batch after this long.", 1,
+                     600'000);
+    set.add_duration("window-s", "MILLRACE_WINDOW_S", &window_s, OptionSet::DurationUnit::kSeconds,
+                     "Close a file after this long.", 1, 86'400);
+    set.add_choice("format", "MILLRACE_FORMAT", &format, "The records' format.",
+                   {"millrace", "debezium"});
+    set.add_list("tables", "MILLRACE_TABLES", &tables, "Tables to publish.");
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a duration setting takes one grammar, and a bare number in its name's unit",
+          "[options]") {
+  Typed t;
+  t.set.parse({{"MILLRACE_BATCH_MS", "2s"}}, {"--window-s", "5m"});
+  CHECK(t.batch_ms == 2000);
+  CHECK(t.window_s == 300);
+  Typed bare;
+  bare.set.parse({{"MILLRACE_BATCH_MS", "250"}}, {"--window-s=60"});
+  CHECK(bare.batch_ms == 250);
+  CHECK(bare.window_s == 60);
+  CHECK_THROWS_WITH(Typed().set.parse({}, {"--window-s", "1500ms"}),
+                    "--window-s: expected a whole number of seconds between 1s and 1d, got "
+                    "\"1500ms\"");
+  CHECK_THROWS_WITH(Typed().set.parse({}, {"--window-s", "2d"}),
+                    "--window-s: expected a duration between 1s and 1d, got \"2d\"");
+  CHECK_THROWS_WITH(Typed().set.parse({{"MILLRACE_BATCH_MS", "5 s"}}, {}),
+                    Catch::StartsWith("MILLRACE_BATCH_MS: \"5 s\" has an unknown unit"));
+}
+
+TEST_CASE("help and describe show durations in the grammar, and the choices", "[options]") {
+  Typed t;
+  const auto help = t.set.help();
+  CHECK(help.find("--batch-ms DURATION  (env MILLRACE_BATCH_MS, default 200ms)") !=
+        std::string::npos);
+  CHECK(help.find("--window-s DURATION  (env MILLRACE_WINDOW_S, default 5m)") != std::string::npos);
+  CHECK(help.find("The records' format. (millrace or debezium)") != std::string::npos);
+  CHECK(help.find("--tables LIST  (env MILLRACE_TABLES, default \"\")") != std::string::npos);
+  t.set.parse({}, {"--batch-ms", "90s"});
+  CHECK(t.set.describe().find("--batch-ms = 90s  (flag)") != std::string::npos);
+}
+
+TEST_CASE("a choice setting takes only its values, and says which", "[options]") {
+  Typed t;
+  t.set.parse({{"MILLRACE_FORMAT", "debezium"}}, {});
+  CHECK(t.format == "debezium");
+  CHECK_THROWS_WITH(Typed().set.parse({}, {"--format", "Debezium"}),
+                    "--format: expected millrace or debezium, got \"Debezium\"");
+  std::string bad_default = "avro";
+  OptionSet set("p", "s");
+  CHECK_THROWS_AS(set.add_choice("format", "", &bad_default, "", {"millrace", "debezium"}),
+                  std::invalid_argument);
+}
+
+TEST_CASE("a list setting is split once, its items trimmed", "[options]") {
+  Typed t;
+  t.set.parse({}, {"--tables", " orders, order_lines ,,"});
+  CHECK(t.tables == std::vector<std::string>{"orders", "order_lines"});
+  CHECK(t.set.describe().find("--tables = orders,order_lines  (flag)") != std::string::npos);
+}
+
+TEST_CASE("a config file's typed values are checked, and SIGHUP adopts them", "[options]") {
+  Typed now;
+  now.set.reloadable("batch-ms", [] {});
+  now.set.reloadable("tables", [] {});
+  now.set.parse({}, {});
+  Typed next;
+  next.set.reloadable("batch-ms", [] {});
+  next.set.reloadable("tables", [] {});
+  next.set.parse({}, {"--batch-ms", "1s", "--tables", "a,b"});
+  const auto changes = now.set.changes(next.set);
+  REQUIRE(changes.size() == 2);
+  CHECK(changes[0].before == "200ms");
+  CHECK(changes[0].after == "1s");
+  now.set.adopt(next.set);
+  CHECK(now.batch_ms == 1000);
+  CHECK(now.tables == std::vector<std::string>{"a", "b"});
+}

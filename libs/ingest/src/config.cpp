@@ -28,10 +28,11 @@ void register_options(core::OptionSet& o, ProducerConfig& c) {
              "Serve /v1/events without a token on an address beyond loopback (behind a proxy "
              "that authenticates)");
   httpd::register_tls_options(o, c.tls, "MILLRACE_HTTP");
-  o.add_int("produce-timeout-ms", "MILLRACE_PRODUCE_TIMEOUT_MS", &c.produce_timeout_ms,
-            "How long a request waits for Kafka to acknowledge its events (also librdkafka's "
-            "message.timeout.ms)",
-            100, 900'000);
+  o.add_duration("produce-timeout-ms", "MILLRACE_PRODUCE_TIMEOUT_MS", &c.produce_timeout_ms,
+                 core::OptionSet::DurationUnit::kMilliseconds,
+                 "How long a request waits for Kafka to acknowledge its events (also librdkafka's "
+                 "message.timeout.ms)",
+                 100, 900'000);
   o.add_int("queue-max-messages", "MILLRACE_QUEUE_MAX_MESSAGES", &c.queue_max_messages,
             "Messages librdkafka may hold unacknowledged (queue.buffering.max.messages); when "
             "full, requests get 503",

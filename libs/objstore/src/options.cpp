@@ -18,9 +18,10 @@ void register_options(core::OptionSet& o, StoreOptions& s) {
                "us-east-1)");
   o.add_env_fallback("s3-region", "AWS_REGION");
   o.add_env_fallback("s3-region", "AWS_DEFAULT_REGION");
-  o.add_string("s3-addressing", "MILLRACE_S3_ADDRESSING", &s.s3_addressing,
+  o.add_choice("s3-addressing", "MILLRACE_S3_ADDRESSING", &s.s3_addressing,
                "S3: path (endpoint/bucket/key), virtual (bucket.endpoint/key) or auto (virtual "
-               "on AWS, path with --s3-endpoint)");
+               "on AWS, path with --s3-endpoint)",
+               {"auto", "path", "virtual"});
   o.add_string("aws-access-key-id", "AWS_ACCESS_KEY_ID", &s.aws_access_key_id,
                "S3: the access key id (else from the shared credentials file)", Shown::kSecret);
   o.add_string("aws-secret-access-key", "AWS_SECRET_ACCESS_KEY", &s.aws_secret_access_key,
@@ -45,10 +46,11 @@ void register_options(core::OptionSet& o, StoreOptions& s) {
             "Files larger than this many MiB go up in parts of this size (S3 multipart "
             "upload, Azure blocks); smaller ones in one request",
             5, 5000);
-  o.add_int("archive-stall-s", "MILLRACE_ARCHIVE_STALL_S", &s.stall_s,
-            "A request to the store that moves no byte for this many seconds is abandoned "
-            "(and the batch retried)",
-            5, 3600);
+  o.add_duration("archive-stall-s", "MILLRACE_ARCHIVE_STALL_S", &s.stall_s,
+                 core::OptionSet::DurationUnit::kSeconds,
+                 "A request to the store that moves no byte for this many seconds is abandoned "
+                 "(and the batch retried)",
+                 5, 3600);
 }
 
 void validate(StoreOptions& s) {
@@ -56,12 +58,6 @@ void validate(StoreOptions& s) {
     s.location = parse_location(s.url);
   } catch (const std::invalid_argument& e) {
     throw core::UsageError(std::string("--archive-url / MILLRACE_ARCHIVE_URL: ") + e.what());
-  }
-  if (s.s3_addressing != "auto" && s.s3_addressing != "path" && s.s3_addressing != "virtual") {
-    throw core::UsageError(
-        "--s3-addressing / MILLRACE_S3_ADDRESSING must be auto, path or "
-        "virtual, not '" +
-        s.s3_addressing + "'");
   }
   if (!s.s3_endpoint.empty() && s.s3_endpoint.rfind("http://", 0) != 0 &&
       s.s3_endpoint.rfind("https://", 0) != 0) {

@@ -12,24 +12,28 @@ void register_options(core::OptionSet& o, PgOptions& p, const std::string& url_e
   o.add_string("pg-schema", "MILLRACE_PG_SCHEMA", &p.schema,
                "PostgreSQL schema holding Millrace's tables (created if missing, except by "
                "millrace-api, whose roles may not)");
-  o.add_int("pg-statement-timeout-ms", "MILLRACE_PG_STATEMENT_TIMEOUT_MS",
-            &p.limits.statement_timeout_ms,
-            "PostgreSQL statement_timeout of each session (0: none)", 0, 3'600'000);
-  o.add_int("pg-lock-timeout-ms", "MILLRACE_PG_LOCK_TIMEOUT_MS", &p.limits.lock_timeout_ms,
-            "PostgreSQL lock_timeout: the longest wait for another session's row locks (0: none)",
-            0, 3'600'000);
-  o.add_int("pg-idle-in-transaction-timeout-ms", "MILLRACE_PG_IDLE_IN_TRANSACTION_TIMEOUT_MS",
-            &p.limits.idle_in_transaction_timeout_ms,
-            "PostgreSQL ends a session idle inside a transaction this long (a frozen member), "
-            "releasing its locks (0: never)",
-            0, 3'600'000);
-  o.add_int("pg-tcp-user-timeout-ms", "MILLRACE_PG_TCP_USER_TIMEOUT_MS",
-            &p.limits.tcp_user_timeout_ms,
-            "Drop a PostgreSQL connection whose sent data stays unacknowledged this long "
-            "(libpq tcp_user_timeout; keepalives probe an idle one)",
-            1000, 3'600'000);
-  o.add_int("pg-connect-timeout-s", "MILLRACE_PG_CONNECT_TIMEOUT_S", &p.limits.connect_timeout_s,
-            "Give up one attempt to connect to PostgreSQL after this many seconds", 2, 3600);
+  o.add_duration("pg-statement-timeout-ms", "MILLRACE_PG_STATEMENT_TIMEOUT_MS",
+                 &p.limits.statement_timeout_ms, core::OptionSet::DurationUnit::kMilliseconds,
+                 "PostgreSQL statement_timeout of each session (0: none)", 0, 3'600'000);
+  o.add_duration(
+      "pg-lock-timeout-ms", "MILLRACE_PG_LOCK_TIMEOUT_MS", &p.limits.lock_timeout_ms,
+      core::OptionSet::DurationUnit::kMilliseconds,
+      "PostgreSQL lock_timeout: the longest wait for another session's row locks (0: none)", 0,
+      3'600'000);
+  o.add_duration("pg-idle-in-transaction-timeout-ms", "MILLRACE_PG_IDLE_IN_TRANSACTION_TIMEOUT_MS",
+                 &p.limits.idle_in_transaction_timeout_ms,
+                 core::OptionSet::DurationUnit::kMilliseconds,
+                 "PostgreSQL ends a session idle inside a transaction this long (a frozen member), "
+                 "releasing its locks (0: never)",
+                 0, 3'600'000);
+  o.add_duration("pg-tcp-user-timeout-ms", "MILLRACE_PG_TCP_USER_TIMEOUT_MS",
+                 &p.limits.tcp_user_timeout_ms, core::OptionSet::DurationUnit::kMilliseconds,
+                 "Drop a PostgreSQL connection whose sent data stays unacknowledged this long "
+                 "(libpq tcp_user_timeout; keepalives probe an idle one)",
+                 1000, 3'600'000);
+  o.add_duration("pg-connect-timeout-s", "MILLRACE_PG_CONNECT_TIMEOUT_S",
+                 &p.limits.connect_timeout_s, core::OptionSet::DurationUnit::kSeconds,
+                 "Give up one attempt to connect to PostgreSQL after this many seconds", 2, 3600);
 }
 
 std::string service_env(std::string_view service, std::string_view what) {

@@ -31,8 +31,9 @@ std::string duration(double s) {
 }  // namespace
 
 void add_progress_option(core::OptionSet& o, std::string& progress) {
-  o.add_string("progress", "", &progress,
-               "Show progress on stderr: auto (when stderr is a terminal), always or never");
+  o.add_choice("progress", "", &progress,
+               "Show progress on stderr: auto when stderr is a terminal, always or never",
+               {"auto", "always", "never"});
 }
 
 void validate_progress(const std::string& progress) {

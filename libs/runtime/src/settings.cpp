@@ -4,22 +4,22 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 
 namespace millrace::runtime {
 
 void register_options(core::OptionSet& o, LogSettings& log) {
-  o.add_string("log-level", "MILLRACE_LOG_LEVEL", &log.level,
-               "Lowest level logged: debug, info, warn or error (at debug the consumer services "
-               "add a line per committed batch)");
+  o.add_choice("log-level", "MILLRACE_LOG_LEVEL", &log.level,
+               "Lowest level logged (at debug the consumer services add a line per committed "
+               "batch)",
+               {"debug", "info", "warn", "error"});
   o.reloadable("log-level", [&log] { apply(log); });
 }
 
 void validate(const LogSettings& log) {
-  if (!parse_level(log.level)) {
-    throw core::UsageError(
-        "--log-level / MILLRACE_LOG_LEVEL must be debug, info, warn or error, not \"" + log.level +
-        "\"");
-  }
+  // The option takes only the levels (add_choice); a caller that sets
+  // the member itself may not.
+  if (!parse_level(log.level)) throw std::logic_error("unknown log level " + log.level);
 }
 
 void apply(const LogSettings& log) {

@@ -25,9 +25,10 @@ void register_options(core::OptionSet& o, SinkConfig& c) {
              "products); off: those columns stay NULL");
   o.add_string("changes-topic", "MILLRACE_CHANGES_TOPIC", &c.changes_topic,
                "Kafka topic of the change feed, followed for enrichment");
-  o.add_int("enrich-wait-ms", "MILLRACE_SINK_ENRICH_WAIT_MS", &c.enrich_wait_ms,
-            "How long a batch waits for the catalog to be loaded before it is retried", 100,
-            3'600'000);
+  o.add_duration("enrich-wait-ms", "MILLRACE_SINK_ENRICH_WAIT_MS", &c.enrich_wait_ms,
+                 core::OptionSet::DurationUnit::kMilliseconds,
+                 "How long a batch waits for the catalog to be loaded before it is retried", 100,
+                 3'600'000);
   o.add_double("store-ahead-days", "MILLRACE_STORE_AHEAD_DAYS", &c.store_ahead_days,
                "Partitions of store_events are made this many days past now (a fraction is a part "
                "of a day); an event later than that is dead-lettered (reason ts_out_of_window)",
@@ -37,8 +38,9 @@ void register_options(core::OptionSet& o, SinkConfig& c) {
                "fraction is a part of a day, at least a minute), and count older events "
                "`expired` instead of storing them; 0 keeps every partition",
                0, 365'000);
-  o.add_int("store-maintain-s", "MILLRACE_STORE_MAINTAIN_S", &c.store_maintain_s,
-            "How often partitions are made ahead and dropped past the retention", 1, 86'400);
+  o.add_duration("store-maintain-s", "MILLRACE_STORE_MAINTAIN_S", &c.store_maintain_s,
+                 core::OptionSet::DurationUnit::kSeconds,
+                 "How often partitions are made ahead and dropped past the retention", 1, 86'400);
 }
 
 void validate(SinkConfig& c) {

@@ -30,8 +30,9 @@ void register_options(core::OptionSet& o, StreamConfig& c) {
                "MILLRACE_AGGREGATOR_GROUP and MILLRACE_WEBHOOKS_GROUP instead");
   o.add_int("batch-size", "MILLRACE_BATCH_SIZE", &c.batch_size,
             "Close a batch after this many consumed records", 1, 1'000'000);
-  o.add_int("batch-ms", "MILLRACE_BATCH_MS", &c.batch_ms,
-            "Close a batch this many milliseconds after its first record", 1, 600'000);
+  o.add_duration("batch-ms", "MILLRACE_BATCH_MS", &c.batch_ms,
+                 core::OptionSet::DurationUnit::kMilliseconds,
+                 "Close a batch this many milliseconds after its first record", 1, 600'000);
   o.add_bool("batch-close-when-idle", "MILLRACE_BATCH_CLOSE_WHEN_IDLE", &c.close_when_idle,
              "Close a batch as soon as no more records are at hand and no commit is in flight, "
              "before batch-ms (a busy stream still fills batches)");
@@ -40,22 +41,26 @@ void register_options(core::OptionSet& o, StreamConfig& c) {
   o.reloadable("batch-size", publish);
   o.reloadable("batch-ms", publish);
   core::register_options(o, c.retry);
-  o.add_int("session-timeout-ms", "MILLRACE_SESSION_TIMEOUT_MS", &c.session_timeout_ms,
-            "Kafka consumer group session timeout", 1000, 3'600'000);
+  o.add_duration("session-timeout-ms", "MILLRACE_SESSION_TIMEOUT_MS", &c.session_timeout_ms,
+                 core::OptionSet::DurationUnit::kMilliseconds,
+                 "Kafka consumer group session timeout", 1000, 3'600'000);
   core::add_metrics_addr(o, &c.metrics_addr);
   o.add_bool("migrate", "MILLRACE_MIGRATE", &c.migrate,
              "Apply schema migrations at start when the schema is behind and this role may "
              "(false, or a role that may not: wait, not ready, until `millrace migrate` has)");
-  o.add_string("errors-tolerance", "MILLRACE_ERRORS_TOLERANCE", &c.errors_tolerance,
+  o.add_choice("errors-tolerance", "MILLRACE_ERRORS_TOLERANCE", &c.errors_tolerance,
                "Records PostgreSQL refuses: all = set each aside with its reason and commit the "
-               "rest; none = stop on the first");
-  o.add_string("on-offset-gap", "MILLRACE_ON_OFFSET_GAP", &c.on_offset_gap,
+               "rest; none = stop on the first",
+               {"all", "none"});
+  o.add_choice("on-offset-gap", "MILLRACE_ON_OFFSET_GAP", &c.on_offset_gap,
                "A stored offset below the partition's log start (retention passed it): fail = "
-               "stop consuming the partition and alert; skip = record the range as lost and go on");
-  o.add_int("stall-timeout-s", "MILLRACE_STALL_TIMEOUT_S", &c.stall_timeout_s,
-            "Report a partition as stalled when it is assigned, behind, and made no progress "
-            "for this many seconds",
-            5, 86'400);
+               "stop consuming the partition and alert; skip = record the range as lost and go on",
+               {"fail", "skip"});
+  o.add_duration("stall-timeout-s", "MILLRACE_STALL_TIMEOUT_S", &c.stall_timeout_s,
+                 core::OptionSet::DurationUnit::kSeconds,
+                 "Report a partition as stalled when it is assigned, behind, and made no progress "
+                 "for this many seconds",
+                 5, 86'400);
 }
 
 void validate(StreamConfig& c) {
@@ -63,17 +68,7 @@ void validate(StreamConfig& c) {
   pg::validate(c.pg);
   if (c.group.empty()) throw core::UsageError("--group must not be empty");
   core::validate(c.retry);
-  if (c.errors_tolerance != "all" && c.errors_tolerance != "none") {
-    throw core::UsageError(
-        "--errors-tolerance / MILLRACE_ERRORS_TOLERANCE must be all or none, "
-        "not \"" +
-        c.errors_tolerance + "\"");
-  }
   c.tolerate_refusals = c.errors_tolerance == "all";
-  if (c.on_offset_gap != "fail" && c.on_offset_gap != "skip") {
-    throw core::UsageError("--on-offset-gap / MILLRACE_ON_OFFSET_GAP must be fail or skip, not \"" +
-                           c.on_offset_gap + "\"");
-  }
   c.skip_offset_gaps = c.on_offset_gap == "skip";
   try {
     kafka::refuse_consumer_overrides(c.kafka.extra);

@@ -10,8 +10,10 @@ void register_options(core::OptionSet& o, WebhooksConfig& c) {
             "Delivery workers: endpoints served at once (each endpoint's queue is served by one "
             "worker at a time, in order)",
             1, 256);
-  o.add_int("timeout-ms", "MILLRACE_WEBHOOKS_TIMEOUT_MS", &c.timeout_ms,
-            "Give up on a request after this many milliseconds (a failed attempt)", 100, 600'000);
+  o.add_duration("timeout-ms", "MILLRACE_WEBHOOKS_TIMEOUT_MS", &c.timeout_ms,
+                 core::OptionSet::DurationUnit::kMilliseconds,
+                 "Give up on a request after this many milliseconds (a failed attempt)", 100,
+                 600'000);
   o.add_string("retry-schedule", "MILLRACE_WEBHOOKS_RETRY_SCHEDULE", &c.retry_schedule,
                "Waits before each retry of a failed delivery, comma-separated (ms, s, m, h, d), "
                "each with 20% jitter; after the last the delivery is kept as failed");
@@ -21,10 +23,11 @@ void register_options(core::OptionSet& o, WebhooksConfig& c) {
   o.add_bool("allow-private", "MILLRACE_WEBHOOKS_ALLOW_PRIVATE", &c.allow_private,
              "Allow requests to loopback, private and link-local addresses (refused otherwise, "
              "against server-side request forgery)");
-  o.add_int("poll-ms", "MILLRACE_WEBHOOKS_POLL_MS", &c.poll_ms,
-            "An idle worker looks for due deliveries this often (new ones wake it at once "
-            "through a NOTIFY; this is for retries that come due)",
-            10, 600'000);
+  o.add_duration("poll-ms", "MILLRACE_WEBHOOKS_POLL_MS", &c.poll_ms,
+                 core::OptionSet::DurationUnit::kMilliseconds,
+                 "An idle worker looks for due deliveries this often (new ones wake it at once "
+                 "through a NOTIFY; this is for retries that come due)",
+                 10, 600'000);
   o.add_int("max-per-claim", "MILLRACE_WEBHOOKS_MAX_PER_CLAIM", &c.max_per_claim,
             "Deliveries a worker sends from one endpoint's queue before it looks at the others", 1,
             10'000);
@@ -32,9 +35,10 @@ void register_options(core::OptionSet& o, WebhooksConfig& c) {
                "CloudEvents source of a change, before \"/<schema.table>\" (empty: "
                "/millrace/<the database of --pg>; set it when the change feed reads another "
                "database)");
-  o.add_int("keep-delivered-h", "MILLRACE_WEBHOOKS_KEEP_DELIVERED_H", &c.keep_delivered_h,
-            "Keep delivered rows this many hours (failed and pending ones stay until handled)", 1,
-            24 * 3650);
+  o.add_duration("keep-delivered-h", "MILLRACE_WEBHOOKS_KEEP_DELIVERED_H", &c.keep_delivered_h,
+                 core::OptionSet::DurationUnit::kHours,
+                 "Keep delivered rows this many hours (failed and pending ones stay until handled)",
+                 1, 24 * 3650);
 }
 
 void validate(WebhooksConfig& c) {

@@ -52,6 +52,28 @@ class OptionSet {
   void add_double(std::string flag, std::string env, double* target, std::string help, double min,
                   double max);
   void add_bool(std::string flag, std::string env, bool* target, std::string help);
+  // A duration in core::parse_duration's grammar ("250ms", "5s", "1h"),
+  // stored in `target` as a count of `unit`, the unit the setting's name
+  // carries (--batch-ms, --window-s), in which a bare number is read too.
+  // `min` and `max` count `unit` as well; a value that is not a whole
+  // number of it is refused.
+  enum class DurationUnit : std::int64_t {
+    kMilliseconds = 1,
+    kSeconds = 1000,
+    kMinutes = 60'000,
+    kHours = 3'600'000,
+    kDays = 86'400'000,
+  };
+  void add_duration(std::string flag, std::string env, std::int64_t* target, DurationUnit unit,
+                    std::string help, std::int64_t min, std::int64_t max);
+  // One of `choices`, listed in help() and checked by parse(); `target`'s
+  // default must be one.
+  void add_choice(std::string flag, std::string env, std::string* target, std::string help,
+                  std::vector<std::string> choices);
+  // A comma-separated list (core::split_list: items trimmed, empty ones
+  // left out).
+  void add_list(std::string flag, std::string env, std::vector<std::string>* target,
+                std::string help);
 
   // Also reads the option `flag`'s value from `env` when none of its
   // variables before it is set. A fallback shared by several programs
