@@ -8,6 +8,7 @@
 
 #include "commands.hpp"
 #include "millrace/changefeed/admin.hpp"
+#include "millrace/core/values.hpp"
 #include "millrace/pg/database.hpp"
 #include "millrace/pg/options.hpp"
 #include "millrace/webhooks/admin.hpp"
@@ -58,8 +59,7 @@ std::string filter_text(const std::string& value) {
 std::int64_t disable_after_s(const std::string& value) {
   if (value == "0" || value == "never") return 0;
   try {
-    return std::chrono::duration_cast<std::chrono::seconds>(webhooks::parse_duration(value))
-        .count();
+    return std::chrono::duration_cast<std::chrono::seconds>(core::parse_duration(value)).count();
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument(std::string("--disable-after: ") + e.what());
   }

@@ -23,8 +23,9 @@ TEST_CASE("a bare number is read in the unit its setting's name carries, and ref
   CHECK(parse_duration("200", 1ms) == 200ms);
   CHECK(parse_duration("30", std::chrono::milliseconds(1s)) == 30s);
   CHECK(parse_duration("2s", 1ms) == 2s);
-  CHECK_THROWS_WITH(parse_duration("30"), "\"30\" has no unit: give one of ms, s, m, h or d, "
-                                          "as in 30s");
+  CHECK_THROWS_WITH(parse_duration("30"),
+                    "\"30\" has no unit: give one of ms, s, m, h or d, "
+                    "as in 30s");
 }
 
 TEST_CASE("what is not a duration says what to write", "[values]") {
@@ -35,8 +36,10 @@ TEST_CASE("what is not a duration says what to write", "[values]") {
   CHECK_THROWS_WITH(parse_duration("5sec"),
                     "\"5sec\" has an unknown unit \"sec\": use ms, s, m, h or d as 250ms, 5s, "
                     "30m, 1h or 7d");
-  CHECK_THROWS_WITH(parse_duration("x"), "\"x\" is not a duration such as 250ms, 5s, 30m, 1h or 7d");
-  CHECK_THROWS_WITH(parse_duration("9999999999999999d"), "\"9999999999999999d\" is too long a duration");
+  CHECK_THROWS_WITH(parse_duration("x"),
+                    "\"x\" is not a duration such as 250ms, 5s, 30m, 1h or 7d");
+  CHECK_THROWS_WITH(parse_duration("9999999999999999d"),
+                    "\"9999999999999999d\" is too long a duration");
   CHECK_THROWS_WITH(parse_duration("99999999999999999999ms"),
                     "\"99999999999999999999ms\" is too long a duration");
 }

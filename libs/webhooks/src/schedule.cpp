@@ -5,23 +5,9 @@
 #include <cmath>
 #include <stdexcept>
 
-namespace millrace::webhooks {
+#include "millrace/core/values.hpp"
 
-Millis parse_duration(std::string_view text) {
-  std::int64_t n = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
-  if (ec != std::errc() || end == text.data() || n < 0) {
-    throw std::invalid_argument("\"" + std::string(text) + "\" is not a duration such as 30s");
-  }
-  if (unit == "ms") return Millis(n);
-  if (unit == "s") return std::chrono::seconds(n);
-  if (unit == "m") return std::chrono::minutes(n);
-  if (unit == "h") return std::chrono::hours(n);
-  if (unit == "d") return std::chrono::hours(24 * n);
-  throw std::invalid_argument("\"" + std::string(text) +
-                              "\" has no unit: use ms, s, m, h or d (e.g. 30s)");
-}
+namespace millrace::webhooks {
 
 RetrySchedule parse_schedule(std::string_view text) {
   RetrySchedule schedule;
@@ -36,7 +22,7 @@ RetrySchedule parse_schedule(std::string_view text) {
       throw std::invalid_argument("the retry schedule \"" + std::string(text) +
                                   "\" has an empty item: give waits such as 5s,5m,30m");
     }
-    schedule.delays.push_back(parse_duration(item));
+    schedule.delays.push_back(core::parse_duration(item));
     pos = end + 1;
   }
   if (schedule.delays.size() > 50) {

@@ -27,11 +27,8 @@ struct RetrySchedule {
 // 30 min, 2 h, 5 h, 10 h and 10 h later): 8 attempts over about 28 hours.
 inline constexpr std::string_view kDefaultSchedule = "5s,5m,30m,2h,5h,10h,10h";
 
-// One wait: "30s" (units ms, s, m, h, d). Throws std::invalid_argument
-// saying what is wrong.
-Millis parse_duration(std::string_view text);
-// "5s,5m,30m,2h" (units ms, s, m, h, d). Throws std::invalid_argument saying
-// what is wrong.
+// "5s,5m,30m,2h": waits in core::parse_duration's grammar. Throws
+// std::invalid_argument saying what is wrong.
 RetrySchedule parse_schedule(std::string_view text);
 // The whole span the schedule covers, without jitter.
 Millis total(const RetrySchedule& schedule);
