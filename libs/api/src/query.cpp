@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <vector>
 
+#include "millrace/core/values.hpp"
+
 namespace millrace::api {
 
 namespace {
@@ -344,13 +346,10 @@ std::variant<ViewParams, QueryError> parse_params(std::string_view query, ParamS
 
 std::optional<Format> negotiate(std::optional<std::string_view> accept, bool csv_too) {
   if (!accept) return Format::kJson;
-  std::string_view rest = *accept;
   double json = -1, csv = -1;
   bool any = false;
-  while (!rest.empty()) {
-    const auto comma = rest.find(',');
-    std::string_view range = rest.substr(0, comma);
-    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+  for (const std::string& item : core::split_list(*accept)) {
+    const std::string_view range = item;
     const auto semi = range.find(';');
     const std::string_view type = trim(range.substr(0, semi));
     if (type.empty()) continue;

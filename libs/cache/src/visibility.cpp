@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "millrace/core/values.hpp"
+
 namespace millrace::cache::detail {
 
 namespace {
@@ -31,14 +33,10 @@ std::optional<XidSnapshot> XidSnapshot::parse(std::string_view text) {
   if (!xmin || !xmax) return std::nullopt;
   s.xmin_ = *xmin;
   s.xmax_ = *xmax;
-  std::string_view rest = text.substr(second + 1);
-  while (!rest.empty()) {
-    const auto comma = rest.find(',');
-    const auto xid = xid_of(rest.substr(0, comma));
+  for (const auto& item : core::split_list(text.substr(second + 1))) {
+    const auto xid = xid_of(item);
     if (!xid) return std::nullopt;
     s.in_progress_.push_back(*xid);
-    if (comma == std::string_view::npos) break;
-    rest.remove_prefix(comma + 1);
   }
   return s;
 }

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "millrace/core/event.hpp"
+#include "millrace/core/values.hpp"
 
 namespace millrace::changefeed {
 
@@ -66,12 +67,8 @@ XidSnapshot parse_xid_snapshot(std::string_view text) {
   XidSnapshot s;
   s.xmin = xid32(text.substr(0, first));
   s.xmax = xid32(text.substr(first + 1, second - first - 1));
-  std::string_view rest = text.substr(second + 1);
-  while (!rest.empty()) {
-    const auto comma = rest.find(',');
-    s.in_progress.push_back(xid32(rest.substr(0, comma)));
-    if (comma == std::string_view::npos) break;
-    rest = rest.substr(comma + 1);
+  for (const auto& xid : core::split_list(text.substr(second + 1))) {
+    s.in_progress.push_back(xid32(xid));
   }
   return s;
 }

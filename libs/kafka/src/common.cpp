@@ -6,6 +6,7 @@
 #include "handles.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/core/secrets.hpp"
+#include "millrace/core/values.hpp"
 #include "millrace/runtime/log.hpp"
 
 namespace millrace::kafka {
@@ -13,12 +14,8 @@ namespace millrace::kafka {
 Properties parse_properties(std::string_view text) {
   Properties out;
   int index = 0;
-  while (!text.empty()) {
+  for (const std::string& item : core::split_list(text)) {
     ++index;
-    const auto comma = text.find(',');
-    const std::string_view item = text.substr(0, comma);
-    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
-    if (item.empty()) continue;
     const auto eq = item.find('=');
     if (eq == std::string_view::npos || eq == 0) {
       // Not echoed: an item without '=' may be the part of a secret after a
@@ -27,7 +24,7 @@ Properties parse_properties(std::string_view text) {
                                   " is not key=value (items are separated by commas, so a value "
                                   "cannot hold one)");
     }
-    out[std::string(item.substr(0, eq))] = std::string(item.substr(eq + 1));
+    out[item.substr(0, eq)] = item.substr(eq + 1);
   }
   return out;
 }

@@ -2,6 +2,7 @@
 
 #include "millrace/core/decimal.hpp"
 #include "millrace/core/event.hpp"
+#include "millrace/core/values.hpp"
 
 namespace millrace::sink {
 
@@ -15,8 +16,8 @@ void register_options(core::OptionSet& o, SinkConfig& c) {
             "Largest dead letter written whole; a larger one keeps the start of its payload "
             "(header millrace.truncated, millrace.original_size)",
             4096, 100'000'000);
-  o.add_string("keep-types", "MILLRACE_KEEP_TYPES", &c.keep_types,
-               "Comma-separated event types to persist (sale_event, inventory_event)");
+  o.add_list("keep-types", "MILLRACE_KEEP_TYPES", &c.keep_types,
+             "Event types to persist (sale_event, inventory_event)");
   o.add_string("min-discount", "MILLRACE_MIN_DISCOUNT", &c.min_discount,
                "Persist only events whose discount is strictly greater than this (0..100)");
   o.add_bool("enrich", "MILLRACE_SINK_ENRICH", &c.enrich,
@@ -78,16 +79,11 @@ void validate(SinkConfig& c) {
   c.filter.min_discount_exclusive = *discount;
   c.filter.keep_sale = false;
   c.filter.keep_inventory = false;
-  std::string_view rest = c.keep_types;
-  while (!rest.empty()) {
-    const auto comma = rest.find(',');
-    const std::string_view item = rest.substr(0, comma);
-    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-    if (item.empty()) continue;
+  for (const std::string& item : c.keep_types) {
     const auto type = core::parse_event_type(item);
     if (!type) {
-      throw core::UsageError("--keep-types / MILLRACE_KEEP_TYPES: unknown event type \"" +
-                             std::string(item) + "\" (known: sale_event, inventory_event)");
+      throw core::UsageError("--keep-types / MILLRACE_KEEP_TYPES: unknown event type \"" + item +
+                             "\" (known: sale_event, inventory_event)");
     }
     (*type == core::EventType::kSale ? c.filter.keep_sale : c.filter.keep_inventory) = true;
   }

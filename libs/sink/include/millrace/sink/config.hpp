@@ -27,7 +27,7 @@ struct SinkConfig {
     return c;
   }();
   std::string dlq_topic;  // empty: <topic>.dlq
-  std::string keep_types = "sale_event,inventory_event";
+  std::vector<std::string> keep_types{"sale_event", "inventory_event"};
   std::string min_discount = "20";
   // A dead letter larger than this (payload, key and headers) keeps only the
   // start of its payload, marked millrace.truncated with the original size:
