@@ -1,20 +1,19 @@
-// millrace changefeed publish|drop-slot: the change feed's PostgreSQL side.
+// millrace changefeed publish|backfill|backfills|drop-slot: the change
+// feed's PostgreSQL side.
 #include <cstdint>
-#include <cstdio>
 #include <map>
 
-#include "commands.hpp"
+#include "common.hpp"
 #include "millrace/changefeed/admin.hpp"
 #include "millrace/changefeed/service.hpp"
 #include "millrace/core/failure.hpp"
-#include "millrace/pg/database.hpp"
 #include "millrace/pg/options.hpp"
 
 namespace millrace::cli {
 
 namespace {
 
-constexpr const char* kUsage =
+constexpr const char* kChangefeedUsage =
     "usage: millrace changefeed <command> [flags]\n"
     "\n"
     "commands:\n"
@@ -24,7 +23,15 @@ constexpr const char* kUsage =
     "  backfills  list the backfills asked for, with their progress\n"
     "  drop-slot  drop the replication slot and release the WAL it holds\n";
 
-int cmd_publish(const std::vector<std::string>& args) {
+// The publication and signal table, as changefeed::validate checks them.
+void validate_signal(const std::string& publication, const std::string& backfill_table) {
+  changefeed::ChangefeedConfig check;
+  check.publication = publication;
+  check.backfill_table = backfill_table;
+  changefeed::validate(check);
+}
+
+int changefeed_publish(const std::vector<std::string>& args, Context& ctx) {
   pg::PgOptions pg;
   std::string publication = "millrace_changes";
   std::string tables;
@@ -47,51 +54,45 @@ int cmd_publish(const std::vector<std::string>& args) {
                      "role, or any feed's it cannot see, lacks them");
   options.add_string("backfill-table", "MILLRACE_CHANGEFEED_BACKFILL_TABLE", &backfill_table,
                      "Signal table of backfill requests, in --pg-schema (created if missing)");
-  if (const auto exit = parse_flags(options, args, "changefeed publish", [&] {
+  if (const auto exit = parse_flags(ctx, options, args, "changefeed publish", [&] {
         pg::validate(pg);
-        changefeed::ChangefeedConfig check;
-        check.publication = publication;
-        check.backfill_table = backfill_table;
-        changefeed::validate(check);
+        validate_signal(publication, backfill_table);
       })) {
     return *exit;
   }
-  auto conn = pg::connect(pg.url, pg.schema, "millrace-changefeed-publish", pg.connect_limits());
-  const auto list =
-      tables.empty() ? changefeed::default_tables(*conn, pg.schema) : split_list(tables);
+  auto db = ctx.backend.changefeed_db(pg, "millrace-changefeed-publish");
+  const auto list = tables.empty() ? db->default_tables(pg.schema) : split_list(tables);
   if (list.empty()) {
-    return usage_error("changefeed publish", "no tables to publish in schema " + pg.schema +
-                                                 " (run `millrace migrate` first)");
+    return usage_error(
+        ctx, "changefeed publish",
+        "no tables to publish in schema " + pg.schema + " (run `millrace migrate` first)");
   }
-  changefeed::publish(*conn, publication, pg.schema, list, grant_select, backfill_table);
-  std::string names;
-  for (const auto& t : list) names += (names.empty() ? "" : ", ") + t;
-  std::printf("publication %s: %s.{%s}\n", publication.c_str(), pg.schema.c_str(), names.c_str());
+  db->publish(publication, pg.schema, list, grant_select, backfill_table);
+  ctx.out << "publication " << publication << ": " << pg.schema << ".{" << join(list) << "}\n";
   if (!grant_select.empty()) {
-    std::printf("SELECT granted to %s\n", grant_select.c_str());
+    ctx.out << "SELECT granted to " << grant_select << "\n";
     return 0;
   }
   // Not granted by default: the feed's role is in the feed's settings, not
   // here, and a feed not yet started cannot be seen. One that runs can.
-  const auto servers = changefeed::backfill_servers(*conn, pg.schema, backfill_table, publication);
+  const auto servers = db->backfill_servers(pg.schema, backfill_table, publication);
+  ctx.out.flush();
   if (servers.feeds.empty()) {
-    std::fprintf(stderr,
-                 "millrace changefeed publish: warning: no role was granted anything (no "
-                 "--grant-select). The feed's role needs SELECT on these tables and SELECT, "
-                 "INSERT and UPDATE on %s.%s, or it takes no initial snapshot and serves no "
-                 "backfill: run this again with --grant-select ROLE (the user of the feed's "
-                 "MILLRACE_CHANGEFEED_PG)\n",
-                 pg.schema.c_str(), backfill_table.c_str());
+    ctx.err << "millrace changefeed publish: warning: no role was granted anything (no "
+               "--grant-select). The feed's role needs SELECT on these tables and SELECT, "
+               "INSERT and UPDATE on "
+            << pg.schema << "." << backfill_table
+            << ", or it takes no initial snapshot and serves no "
+               "backfill: run this again with --grant-select ROLE (the user of the feed's "
+               "MILLRACE_CHANGEFEED_PG)\n";
     return 0;
   }
   for (const auto& feed : servers.feeds) {
     if (feed.signal_state == "ok" && feed.unreadable.empty()) continue;
-    std::fprintf(stderr,
-                 "millrace changefeed publish: warning: the running feed of %s logs in as %s, "
-                 "which may not read every published table and use %s.%s: run this again "
-                 "with --grant-select %s\n",
-                 publication.c_str(), feed.role.c_str(), pg.schema.c_str(), backfill_table.c_str(),
-                 feed.role.c_str());
+    ctx.err << "millrace changefeed publish: warning: the running feed of " << publication
+            << " logs in as " << feed.role << ", which may not read every published table and use "
+            << pg.schema << "." << backfill_table << ": run this again with --grant-select "
+            << feed.role << "\n";
   }
   return 0;
 }
@@ -111,14 +112,11 @@ struct SignalOptions {
   }
   void validate() const {
     pg::validate(pg);
-    changefeed::ChangefeedConfig check;
-    check.publication = publication;
-    check.backfill_table = backfill_table;
-    changefeed::validate(check);
+    validate_signal(publication, backfill_table);
   }
 };
 
-int cmd_backfill(const std::vector<std::string>& args) {
+int changefeed_backfill(const std::vector<std::string>& args, Context& ctx) {
   SignalOptions signal;
   std::string table;
   std::string where;
@@ -145,7 +143,7 @@ int cmd_backfill(const std::vector<std::string>& args) {
                   "Cancel the backfill with this id: a pending one at once, a running one at "
                   "its next chunk",
                   0, INT64_MAX);
-  if (const auto exit = parse_flags(options, args, "changefeed backfill", [&] {
+  if (const auto exit = parse_flags(ctx, options, args, "changefeed backfill", [&] {
         signal.validate();
         if ((cancel == 0) == table.empty()) {
           throw core::UsageError("give --table to ask for a backfill, or --cancel ID to stop one");
@@ -153,35 +151,34 @@ int cmd_backfill(const std::vector<std::string>& args) {
       })) {
     return *exit;
   }
-  auto conn = pg::connect(signal.pg.url, signal.pg.schema, "millrace-changefeed-backfill",
-                          signal.pg.connect_limits());
+  auto db = ctx.backend.changefeed_db(signal.pg, "millrace-changefeed-backfill");
   if (cancel != 0) {
-    if (!changefeed::cancel_backfill(*conn, signal.pg.schema, signal.backfill_table, cancel)) {
-      std::fprintf(stderr, "millrace changefeed backfill: no backfill %lld is pending or running\n",
-                   static_cast<long long>(cancel));
+    if (!db->cancel_backfill(signal.pg.schema, signal.backfill_table, cancel)) {
+      ctx.err << "millrace changefeed backfill: no backfill " << cancel
+              << " is pending or running\n";
       return 1;
     }
-    std::printf("backfill %lld: cancel asked\n", static_cast<long long>(cancel));
+    ctx.out << "backfill " << cancel << ": cancel asked\n";
     return 0;
   }
   // Asked before the insert, so a failure here records nothing. The request
   // is recorded even when nothing serves it now: it runs once a feed can
   // (a GRANT takes effect at the feed's next poll), and a script asking
   // before it starts the feed is not refused.
-  const auto servers = changefeed::backfill_servers(*conn, signal.pg.schema, signal.backfill_table,
-                                                    signal.publication);
-  const auto id = changefeed::request_backfill(*conn, signal.pg.schema, signal.backfill_table,
-                                               signal.publication, table, where, chunk_size);
-  std::printf("%lld\n", static_cast<long long>(id));
+  const auto servers =
+      db->backfill_servers(signal.pg.schema, signal.backfill_table, signal.publication);
+  const auto id = db->request_backfill(signal.pg.schema, signal.backfill_table, signal.publication,
+                                       table, where, chunk_size, "");
+  ctx.out << id << "\n";
   if (const auto warning = changefeed::backfill_warning(servers, table); !warning.empty()) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "millrace changefeed backfill: warning: backfill %lld waits: %s\n",
-                 static_cast<long long>(id), warning.c_str());
+    ctx.out.flush();
+    ctx.err << "millrace changefeed backfill: warning: backfill " << id << " waits: " << warning
+            << "\n";
   }
   return 0;
 }
 
-int cmd_backfills(const std::vector<std::string>& args) {
+int changefeed_backfills(const std::vector<std::string>& args, Context& ctx) {
   SignalOptions signal;
   core::OptionSet options("millrace changefeed backfills",
                           "Lists the backfills asked for, newest first, with their state and "
@@ -190,40 +187,43 @@ int cmd_backfills(const std::vector<std::string>& args) {
                           "...\", with the fix.");
   signal.add(options);
   if (const auto exit =
-          parse_flags(options, args, "changefeed backfills", [&] { signal.validate(); })) {
+          parse_flags(ctx, options, args, "changefeed backfills", [&] { signal.validate(); })) {
     return *exit;
   }
-  auto conn = pg::connect(signal.pg.url, signal.pg.schema, "millrace-changefeed-backfills",
-                          signal.pg.connect_limits());
-  const auto rows = changefeed::list_backfills(*conn, signal.pg.schema, signal.backfill_table);
+  auto db = ctx.backend.changefeed_db(signal.pg, "millrace-changefeed-backfills");
+  const auto rows = db->list_backfills(signal.pg.schema, signal.backfill_table);
+  const auto waits = [](const changefeed::BackfillRow& b) {
+    return b.state == "pending" || b.state == "running";
+  };
   // Asked once per publication that has a request still to serve.
   std::map<std::string, std::string> unserved;
   for (const auto& b : rows) {
-    if ((b.state == "pending" || b.state == "running") && unserved.count(b.publication) == 0) {
-      unserved[b.publication] = changefeed::unserved_reason(changefeed::backfill_servers(
-          *conn, signal.pg.schema, signal.backfill_table, b.publication));
+    if (waits(b) && unserved.count(b.publication) == 0) {
+      unserved[b.publication] = changefeed::unserved_reason(
+          db->backfill_servers(signal.pg.schema, signal.backfill_table, b.publication));
     }
   }
-  std::printf("%-6s %-10s %-28s %8s %10s  %-20s %s\n", "id", "state", "table", "chunks", "rows",
-              "requested", "where / error");
+  ctx.out << format("%-6s %-10s %-28s %8s %10s  %-20s %s\n", "id", "state", "table", "chunks",
+                    "rows", "requested", "where / error");
   for (const auto& b : rows) {
-    std::string note = b.where;
-    if (!b.error.empty()) note += (note.empty() ? "" : "; ") + b.error;
-    if (b.cancel && b.state == "running")
-      note += (note.empty() ? "" : "; ") + std::string("cancel asked");
+    std::vector<std::string> notes;
+    if (!b.where.empty()) notes.push_back(b.where);
+    if (!b.error.empty()) notes.push_back(b.error);
+    if (b.cancel && b.state == "running") notes.push_back("cancel asked");
     if (const auto it = unserved.find(b.publication);
-        (b.state == "pending" || b.state == "running") && it != unserved.end() &&
-        !it->second.empty()) {
-      note += (note.empty() ? "" : "; ") + std::string("waiting: ") + it->second;
+        waits(b) && it != unserved.end() && !it->second.empty()) {
+      notes.push_back("waiting: " + it->second);
     }
-    std::printf("%-6lld %-10s %-28s %8lld %10lld  %-20s %s\n", static_cast<long long>(b.id),
-                b.state.c_str(), b.table.c_str(), static_cast<long long>(b.chunks),
-                static_cast<long long>(b.rows), b.requested_at.c_str(), note.c_str());
+    std::string note;
+    for (const auto& n : notes) note += (note.empty() ? "" : "; ") + n;
+    ctx.out << format("%-6lld %-10s %-28s %8lld %10lld  %-20s %s\n", static_cast<long long>(b.id),
+                      b.state.c_str(), b.table.c_str(), static_cast<long long>(b.chunks),
+                      static_cast<long long>(b.rows), b.requested_at.c_str(), note.c_str());
   }
   return 0;
 }
 
-int cmd_drop_slot(const std::vector<std::string>& args) {
+int changefeed_drop_slot(const std::vector<std::string>& args, Context& ctx) {
   changefeed::ChangefeedConfig config;
   core::OptionSet options("millrace changefeed drop-slot",
                           "Drops the change feed's replication slot, releasing the WAL it holds. "
@@ -233,30 +233,26 @@ int cmd_drop_slot(const std::vector<std::string>& args) {
                           "--snapshot initial for the tables' full state).");
   pg::register_options(options, config.pg, "MILLRACE_CHANGEFEED_PG");
   options.add_string("slot", "MILLRACE_CHANGEFEED_SLOT", &config.slot, "Replication slot");
-  if (const auto exit = parse_flags(options, args, "changefeed drop-slot", [&] {
+  if (const auto exit = parse_flags(ctx, options, args, "changefeed drop-slot", [&] {
         pg::validate(config.pg);
         changefeed::validate(config);
       })) {
     return *exit;
   }
   changefeed::drop_slot(config.pg.url, config.slot);
-  std::printf("replication slot %s dropped\n", config.slot.c_str());
+  ctx.out << "replication slot " << config.slot << " dropped\n";
   return 0;
 }
 
 }  // namespace
 
-int cmd_changefeed(const std::vector<std::string>& args) {
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::fputs(kUsage, args.empty() ? stderr : stdout);
-    return args.empty() ? 2 : 0;
-  }
-  const std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (args[0] == "publish") return cmd_publish(rest);
-  if (args[0] == "drop-slot") return cmd_drop_slot(rest);
-  if (args[0] == "backfill") return cmd_backfill(rest);
-  if (args[0] == "backfills") return cmd_backfills(rest);
-  return usage_error("changefeed", "unknown command \"" + args[0] + "\"");
+int cmd_changefeed(const std::vector<std::string>& args, Context& ctx) {
+  return dispatch(ctx, "changefeed", kChangefeedUsage,
+                  {{"publish", changefeed_publish},
+                   {"drop-slot", changefeed_drop_slot},
+                   {"backfill", changefeed_backfill},
+                   {"backfills", changefeed_backfills}},
+                  args);
 }
 
 }  // namespace millrace::cli

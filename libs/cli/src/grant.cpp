@@ -1,16 +1,15 @@
 // millrace grant: each service's own role gets the privileges it
 // needs on the schema, and nothing more (libs/pg grants.hpp).
-#include <cstdio>
 #include <utility>
 
-#include "commands.hpp"
+#include "common.hpp"
 #include "millrace/pg/database.hpp"
 #include "millrace/pg/grants.hpp"
 #include "millrace/pg/options.hpp"
 
 namespace millrace::cli {
 
-int cmd_grant(const std::vector<std::string>& args) {
+int cmd_grant(const std::vector<std::string>& args, Context& ctx) {
   pg::PgOptions pg;
   // A flag per service with a role of its own (services/registry.json).
   std::vector<std::pair<std::string, std::string>> roles;
@@ -34,7 +33,7 @@ int cmd_grant(const std::vector<std::string>& args) {
                      "roles also get their tables (docs/kinds.md)");
   options.add_bool("sql", "", &sql_only,
                    "Print the GRANT statements instead of running them (for a DBA to run)");
-  if (const auto exit = parse_flags(options, args, "grant", [&] {
+  if (const auto exit = parse_flags(ctx, options, args, "grant", [&] {
         pg::validate(pg);
         bool any = false;
         for (const auto& [kind, role] : roles) any = any || !role.empty();
@@ -47,12 +46,12 @@ int cmd_grant(const std::vector<std::string>& args) {
     if (role.empty()) continue;
     if (sql_only) {
       for (const auto& s : pg::grant_statements(*conn, pg.schema, kind, role, kinds_dir)) {
-        std::printf("%s;\n", s.c_str());
+        ctx.out << s << ";\n";
       }
       continue;
     }
     pg::grant_service(*conn, pg.schema, kind, role, kinds_dir);
-    std::printf("%s (%s): granted on schema %s\n", role.c_str(), kind.c_str(), pg.schema.c_str());
+    ctx.out << role << " (" << kind << "): granted on schema " << pg.schema << "\n";
   }
   return 0;
 }

@@ -1,15 +1,13 @@
 // millrace webhooks ...: registering endpoints and handling their
 // deliveries, in PostgreSQL (millrace-webhooks does the sending).
-#include <cstdio>
+#include <cstdint>
 #include <fstream>
 #include <functional>
-#include <map>
 #include <sstream>
 
-#include "commands.hpp"
+#include "common.hpp"
 #include "millrace/changefeed/admin.hpp"
 #include "millrace/core/values.hpp"
-#include "millrace/pg/database.hpp"
 #include "millrace/pg/options.hpp"
 #include "millrace/webhooks/admin.hpp"
 #include "millrace/webhooks/schedule.hpp"
@@ -18,7 +16,7 @@ namespace millrace::cli {
 
 namespace {
 
-constexpr const char* kUsage =
+constexpr const char* kWebhooksUsage =
     "usage: millrace webhooks <command> [flags]\n"
     "\n"
     "commands:\n"
@@ -34,7 +32,7 @@ constexpr const char* kUsage =
     "  deliveries     recent deliveries (--failed: only those that used up their retries)\n"
     "  replay         send --endpoint ID's failed deliveries again (--since TIME)\n";
 
-struct Common {
+struct WebhooksCommon {
   pg::PgOptions pg;
   std::int64_t endpoint = 0;
 };
@@ -112,40 +110,42 @@ struct Settings {
   }
 };
 
-// Flags every command takes, then its own; runs `body` on a connection.
-int run(const std::string& name, const std::string& about, const std::vector<std::string>& args,
-        bool needs_endpoint, const std::function<void(core::OptionSet&)>& own_flags,
-        const std::function<int(pqxx::connection&, const Common&)>& body) {
-  Common c;
+// Flags every command takes, then its own; runs `body` on the database.
+int run_webhooks(Context& ctx, const std::string& name, const std::string& about,
+                 const std::vector<std::string>& args, bool needs_endpoint,
+                 const std::function<void(core::OptionSet&)>& own_flags,
+                 const std::function<int(WebhooksDb&, const WebhooksCommon&)>& body) {
+  WebhooksCommon c;
   core::OptionSet options("millrace webhooks " + name, about);
   pg::register_options(options, c.pg);
   if (needs_endpoint)
     options.add_int("endpoint", "", &c.endpoint, "Endpoint id (webhooks list)", 1, INT64_MAX);
   own_flags(options);
-  if (const auto exit = parse_flags(options, args, "webhooks " + name, [&] {
+  if (const auto exit = parse_flags(ctx, options, args, "webhooks " + name, [&] {
         pg::validate(c.pg);
         if (needs_endpoint && c.endpoint == 0) throw core::UsageError("--endpoint is required");
       })) {
     return *exit;
   }
-  auto conn = pg::connect(c.pg.url, c.pg.schema, "millrace-webhooks-cli", c.pg.connect_limits());
+  auto db = ctx.backend.webhooks_db(c.pg);
   try {
-    return body(*conn, c);
+    return body(*db, c);
   } catch (const std::invalid_argument& e) {
-    std::fprintf(stderr, "millrace webhooks %s: %s\n", name.c_str(), e.what());
+    ctx.out.flush();
+    ctx.err << "millrace webhooks " << name << ": " << e.what() << "\n";
     return 1;
   }
 }
 
-int cmd_add(const std::vector<std::string>& args) {
+int webhooks_add(const std::vector<std::string>& args, Context& ctx) {
   webhooks::NewEndpoint e;
   Settings settings;
   bool allow_private = false;
   bool backfill = false;
   std::string publication = "millrace_changes";
   std::string backfill_table = "changefeed_backfills";
-  return run(
-      "add",
+  return run_webhooks(
+      ctx, "add",
       "Registers a webhook endpoint. Every change of the change feed that passes its filters is "
       "sent to it, signed with its secret (Standard Webhooks). Prints the id and the secret.",
       args, false,
@@ -165,7 +165,7 @@ int cmd_add(const std::vector<std::string>& args) {
         o.add_string("backfill-table", "MILLRACE_CHANGEFEED_BACKFILL_TABLE", &backfill_table,
                      "With --backfill: the signal table of backfill requests, in --pg-schema");
       },
-      [&](pqxx::connection& conn, const Common& common) {
+      [&](WebhooksDb& db, const WebhooksCommon& common) {
         if (e.url.empty()) throw std::invalid_argument("--url is required");
         e.tables = split_list(settings.tables);
         e.ops = split_list(settings.ops);
@@ -177,52 +177,52 @@ int cmd_add(const std::vector<std::string>& args) {
           e.disable_after_s = disable_after_s(settings.disable_after);
         }
         e.description = settings.description;
-        const auto added = webhooks::add_endpoint(conn, e, allow_private);
+        const auto added = db.add_endpoint(e, allow_private);
         // A generated secret is shown once, here; one the user gave is not
         // echoed.
-        std::printf("endpoint %lld: %s\nsecret: %s\n", static_cast<long long>(added.id),
-                    e.url.c_str(), e.secret.empty() ? added.secret.c_str() : "(as given)");
+        ctx.out << "endpoint " << added.id << ": " << e.url
+                << "\nsecret: " << (e.secret.empty() ? added.secret : std::string("(as given)"))
+                << "\n";
         if (backfill) {
           // Its records carry the endpoint as their audience: the other
           // endpoints skip them.
-          const auto names =
-              e.tables.empty() ? changefeed::published_table_names(conn, publication) : e.tables;
+          auto& feed = db.changefeed();
+          const auto names = e.tables.empty() ? feed.published_table_names(publication) : e.tables;
           for (const auto& table : names) {
-            const auto id = changefeed::request_backfill(conn, common.pg.schema, backfill_table,
-                                                         publication, table, "", 10000,
-                                                         "webhooks:" + std::to_string(added.id));
-            std::printf("backfill %lld: %s\n", static_cast<long long>(id), table.c_str());
+            const auto id =
+                feed.request_backfill(common.pg.schema, backfill_table, publication, table, "",
+                                      10000, "webhooks:" + std::to_string(added.id));
+            ctx.out << "backfill " << id << ": " << table << "\n";
           }
           // As `millrace changefeed backfill` does: asked anyway, and why
           // they would wait told where the user looks.
           const auto reason = changefeed::unserved_reason(
-              changefeed::backfill_servers(conn, common.pg.schema, backfill_table, publication));
+              feed.backfill_servers(common.pg.schema, backfill_table, publication));
           if (!names.empty() && !reason.empty()) {
-            std::fflush(stdout);
-            std::fprintf(stderr, "millrace webhooks add: warning: its backfills wait: %s\n",
-                         reason.c_str());
+            ctx.out.flush();
+            ctx.err << "millrace webhooks add: warning: its backfills wait: " << reason << "\n";
           }
         }
         return 0;
       });
 }
 
-int cmd_list(const std::vector<std::string>& args) {
-  return run(
-      "list", "Lists the webhook endpoints with their state and queues.", args, false,
+int webhooks_list(const std::vector<std::string>& args, Context& ctx) {
+  return run_webhooks(
+      ctx, "list", "Lists the webhook endpoints with their state and queues.", args, false,
       [](core::OptionSet&) {},
-      [](pqxx::connection& conn, const Common&) {
-        std::fputs(webhooks::list_endpoints(conn).c_str(), stdout);
+      [&](WebhooksDb& db, const WebhooksCommon&) {
+        ctx.out << db.list_endpoints();
         return 0;
       });
 }
 
-int cmd_update(const std::vector<std::string>& args) {
+int webhooks_update(const std::vector<std::string>& args, Context& ctx) {
   Settings settings;
   std::string url;
   bool allow_private = false;
-  return run(
-      "update",
+  return run_webhooks(
+      ctx, "update",
       "Changes an endpoint's settings: only the flags given. Its waiting deliveries go out in "
       "the new format and at the new rate; new tables, operations and filter apply to the "
       "changes read from then on.",
@@ -233,7 +233,7 @@ int cmd_update(const std::vector<std::string>& args) {
         o.add_bool("allow-private", "MILLRACE_WEBHOOKS_ALLOW_PRIVATE", &allow_private,
                    "Allow a URL on a loopback or private address");
       },
-      [&](pqxx::connection& conn, const Common& c) {
+      [&](WebhooksDb& db, const WebhooksCommon& c) {
         webhooks::EndpointChange change;
         const auto list = [](const std::string& v) {
           return v == "*" ? std::vector<std::string>{} : split_list(v);
@@ -251,17 +251,16 @@ int cmd_update(const std::vector<std::string>& args) {
           change.disable_after_s = disable_after_s(settings.disable_after);
         }
         if (!settings.description.empty()) change.description = settings.description;
-        webhooks::update_endpoint(conn, c.endpoint, change, allow_private);
-        std::printf("endpoint %lld updated\n", static_cast<long long>(c.endpoint));
+        db.update_endpoint(c.endpoint, change, allow_private);
+        ctx.out << "endpoint " << c.endpoint << " updated\n";
         return 0;
       });
 }
 
-int cmd_set_active(const std::vector<std::string>& args, bool active) {
+int webhooks_set_active(const std::vector<std::string>& args, Context& ctx, bool active) {
   std::string reason;
-  const std::string name = active ? "enable" : "disable";
-  return run(
-      name,
+  return run_webhooks(
+      ctx, active ? "enable" : "disable",
       active ? "Enables an endpoint: its waiting deliveries go out first, in order."
              : "Disables an endpoint. Changes keep being enqueued for it and wait until it is "
                "enabled.",
@@ -269,19 +268,18 @@ int cmd_set_active(const std::vector<std::string>& args, bool active) {
       [&](core::OptionSet& o) {
         if (!active) o.add_string("reason", "", &reason, "Why, for `webhooks list`");
       },
-      [&](pqxx::connection& conn, const Common& c) {
-        webhooks::set_active(conn, c.endpoint, active, reason);
-        std::printf("endpoint %lld %s\n", static_cast<long long>(c.endpoint),
-                    active ? "enabled" : "disabled");
+      [&](WebhooksDb& db, const WebhooksCommon& c) {
+        db.set_active(c.endpoint, active, reason);
+        ctx.out << "endpoint " << c.endpoint << (active ? " enabled" : " disabled") << "\n";
         return 0;
       });
 }
 
-int cmd_rotate(const std::vector<std::string>& args) {
+int webhooks_rotate(const std::vector<std::string>& args, Context& ctx) {
   std::int64_t overlap_s = 86400;
   std::string secret;
-  return run(
-      "rotate-secret",
+  return run_webhooks(
+      ctx, "rotate-secret",
       "Gives an endpoint a new signing secret. Requests carry a signature with the new secret "
       "and, for --overlap-s, one with the old secret too, so the receiver can switch without "
       "rejecting a request.",
@@ -291,38 +289,35 @@ int cmd_rotate(const std::vector<std::string>& args) {
                   30LL * 86400);
         o.add_string("secret", "", &secret, "The new secret; default a new random one");
       },
-      [&](pqxx::connection& conn, const Common& c) {
-        const auto fresh =
-            webhooks::rotate_secret(conn, c.endpoint, std::chrono::seconds(overlap_s), secret);
-        std::printf("endpoint %lld\nsecret: %s\n", static_cast<long long>(c.endpoint),
-                    secret.empty() ? fresh.c_str() : "(as given)");
+      [&](WebhooksDb& db, const WebhooksCommon& c) {
+        const auto fresh = db.rotate_secret(c.endpoint, std::chrono::seconds(overlap_s), secret);
+        ctx.out << "endpoint " << c.endpoint
+                << "\nsecret: " << (secret.empty() ? fresh : std::string("(as given)")) << "\n";
         return 0;
       });
 }
 
-int cmd_deliveries(const std::vector<std::string>& args) {
+int webhooks_deliveries(const std::vector<std::string>& args, Context& ctx) {
   std::int64_t endpoint = 0, limit = 50;
   bool failed = false;
-  return run(
-      "deliveries", "Lists deliveries, newest first.", args, false,
+  return run_webhooks(
+      ctx, "deliveries", "Lists deliveries, newest first.", args, false,
       [&](core::OptionSet& o) {
         o.add_int("endpoint", "", &endpoint, "Only this endpoint's (default all)", 0, INT64_MAX);
         o.add_bool("failed", "", &failed, "Only deliveries that used up their retries");
         o.add_int("limit", "", &limit, "At most this many", 1, 1'000'000);
       },
-      [&](pqxx::connection& conn, const Common&) {
-        std::fputs(webhooks::list_deliveries(
-                       conn, endpoint > 0 ? std::optional(endpoint) : std::nullopt, failed, limit)
-                       .c_str(),
-                   stdout);
+      [&](WebhooksDb& db, const WebhooksCommon&) {
+        ctx.out << db.list_deliveries(endpoint > 0 ? std::optional(endpoint) : std::nullopt, failed,
+                                      limit);
         return 0;
       });
 }
 
-int cmd_replay(const std::vector<std::string>& args) {
+int webhooks_replay(const std::vector<std::string>& args, Context& ctx) {
   std::string since;
-  return run(
-      "replay",
+  return run_webhooks(
+      ctx, "replay",
       "Puts an endpoint's failed deliveries back in its queue with a fresh retry schedule, "
       "oldest first.",
       args, true,
@@ -330,36 +325,30 @@ int cmd_replay(const std::vector<std::string>& args) {
         o.add_string("since", "", &since,
                      "Only those enqueued at or after this time (e.g. 2026-11-23T08:00:00Z)");
       },
-      [&](pqxx::connection& conn, const Common& c) {
-        const auto n = webhooks::replay_failed(conn, c.endpoint,
-                                               since.empty() ? std::nullopt : std::optional(since));
-        std::printf("endpoint %lld: %lld failed deliveries queued again\n",
-                    static_cast<long long>(c.endpoint), static_cast<long long>(n));
+      [&](WebhooksDb& db, const WebhooksCommon& c) {
+        const auto n =
+            db.replay_failed(c.endpoint, since.empty() ? std::nullopt : std::optional(since));
+        ctx.out << "endpoint " << c.endpoint << ": " << n << " failed deliveries queued again\n";
         return 0;
       });
 }
 
 }  // namespace
 
-int cmd_webhooks(const std::vector<std::string>& args) {
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::fputs(kUsage, args.empty() ? stderr : stdout);
-    return args.empty() ? 2 : 0;
-  }
-  const std::vector<std::string> rest(args.begin() + 1, args.end());
-  const std::map<std::string, std::function<int()>> commands = {
-      {"add", [&] { return cmd_add(rest); }},
-      {"update", [&] { return cmd_update(rest); }},
-      {"list", [&] { return cmd_list(rest); }},
-      {"disable", [&] { return cmd_set_active(rest, false); }},
-      {"enable", [&] { return cmd_set_active(rest, true); }},
-      {"rotate-secret", [&] { return cmd_rotate(rest); }},
-      {"deliveries", [&] { return cmd_deliveries(rest); }},
-      {"replay", [&] { return cmd_replay(rest); }},
-  };
-  const auto it = commands.find(args[0]);
-  if (it == commands.end()) return usage_error("webhooks", "unknown command \"" + args[0] + "\"");
-  return it->second();
+int cmd_webhooks(const std::vector<std::string>& args, Context& ctx) {
+  using namespace std::placeholders;
+  return dispatch(ctx, "webhooks", kWebhooksUsage,
+                  {
+                      {"add", webhooks_add},
+                      {"update", webhooks_update},
+                      {"list", webhooks_list},
+                      {"disable", std::bind(webhooks_set_active, _1, _2, false)},
+                      {"enable", std::bind(webhooks_set_active, _1, _2, true)},
+                      {"rotate-secret", webhooks_rotate},
+                      {"deliveries", webhooks_deliveries},
+                      {"replay", webhooks_replay},
+                  },
+                  args);
 }
 
 }  // namespace millrace::cli

@@ -1,7 +1,5 @@
 // millrace api grant: the privileges of millrace-api's two roles.
-#include <cstdio>
-
-#include "commands.hpp"
+#include "common.hpp"
 #include "millrace/api/grant.hpp"
 #include "millrace/pg/database.hpp"
 #include "millrace/pg/options.hpp"
@@ -10,13 +8,13 @@ namespace millrace::cli {
 
 namespace {
 
-constexpr const char* kUsage =
+constexpr const char* kApiUsage =
     "usage: millrace api <command> [flags]\n"
     "\n"
     "commands:\n"
     "  grant  grant millrace-api's reader and admin roles what they need, and nothing more\n";
 
-int cmd_api_grant(const std::vector<std::string>& args) {
+int api_grant(const std::vector<std::string>& args, Context& ctx) {
   pg::PgOptions pg;
   std::string reader;
   std::string admin;
@@ -31,7 +29,7 @@ int cmd_api_grant(const std::vector<std::string>& args) {
   pg::register_options(options, pg);
   options.add_string("reader", "", &reader, "The role millrace-api reads with");
   options.add_string("admin", "", &admin, "The role millrace-api's admin writes use");
-  if (const auto exit = parse_flags(options, args, "api grant", [&] {
+  if (const auto exit = parse_flags(ctx, options, args, "api grant", [&] {
         pg::validate(pg);
         if (reader.empty() && admin.empty()) {
           throw core::UsageError("give --reader ROLE, --admin ROLE or both");
@@ -45,37 +43,33 @@ int cmd_api_grant(const std::vector<std::string>& args) {
   }
   auto conn = pg::connect(pg.url, pg.schema, "millrace-api-grant", pg.connect_limits());
   api::grant(*conn, pg.schema, reader, admin);
-  const auto names = [](const std::vector<std::string>& list) {
-    std::string out;
-    for (const auto& t : list) out += (out.empty() ? "" : ", ") + t;
-    return out;
-  };
-  if (!reader.empty()) {
-    std::printf("%s: USAGE on schema %s; SELECT on %s\n", reader.c_str(), pg.schema.c_str(),
-                names(api::reader_relations()).c_str());
-  }
-  if (!admin.empty()) {
-    std::printf("%s: USAGE on schema %s; SELECT, INSERT, UPDATE, DELETE on %s", admin.c_str(),
-                pg.schema.c_str(), names(api::admin_relations()).c_str());
-    for (const auto& g : api::admin_webhook_grants()) {
-      std::printf("; %s on %s%s", g.privileges.c_str(), g.relation.c_str(),
-                  g.sequence ? " (and its id sequence)" : "");
-    }
-    std::printf("; EXECUTE on %s\n", std::string(api::kRotateSecretFunction).c_str());
-  }
+  ctx.out << api_grant_report(pg.schema, reader, admin);
   return 0;
 }
 
 }  // namespace
 
-int cmd_api(const std::vector<std::string>& args) {
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::fputs(kUsage, args.empty() ? stderr : stdout);
-    return args.empty() ? 2 : 0;
+std::string api_grant_report(const std::string& schema, const std::string& reader,
+                             const std::string& admin) {
+  std::string out;
+  if (!reader.empty()) {
+    out += reader + ": USAGE on schema " + schema + "; SELECT on " + join(api::reader_relations()) +
+           "\n";
   }
-  const std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (args[0] == "grant") return cmd_api_grant(rest);
-  return usage_error("api", "unknown command \"" + args[0] + "\"");
+  if (!admin.empty()) {
+    out += admin + ": USAGE on schema " + schema + "; SELECT, INSERT, UPDATE, DELETE on " +
+           join(api::admin_relations());
+    for (const auto& g : api::admin_webhook_grants()) {
+      out +=
+          "; " + g.privileges + " on " + g.relation + (g.sequence ? " (and its id sequence)" : "");
+    }
+    out += "; EXECUTE on " + std::string(api::kRotateSecretFunction) + "\n";
+  }
+  return out;
+}
+
+int cmd_api(const std::vector<std::string>& args, Context& ctx) {
+  return dispatch(ctx, "api", kApiUsage, {{"grant", api_grant}}, args);
 }
 
 }  // namespace millrace::cli

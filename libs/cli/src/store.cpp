@@ -1,16 +1,14 @@
 // millrace store partitions: store_events' partitions, a line each.
-#include <cstdio>
-
-#include "commands.hpp"
+#include "common.hpp"
 #include "millrace/pg/database.hpp"
 #include "millrace/pg/options.hpp"
 #include "millrace/pg/partitions.hpp"
 
 namespace millrace::cli {
 
-int cmd_store(const std::vector<std::string>& args) {
+int cmd_store(const std::vector<std::string>& args, Context& ctx) {
   if (args.empty() || args[0] != "partitions") {
-    return usage_error("store", "usage: millrace store partitions [--exact] [flags]");
+    return usage_error(ctx, "store", "usage: millrace store partitions [--exact] [flags]");
   }
   pg::PgOptions pg;
   bool exact = false;
@@ -21,11 +19,12 @@ int cmd_store(const std::vector<std::string>& args) {
   options.add_bool("exact", "", &exact,
                    "Count each partition's rows (a scan) instead of the planner's estimate");
   const std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (const auto exit = parse_flags(options, rest, "store partitions", [&] { pg::validate(pg); })) {
+  if (const auto exit =
+          parse_flags(ctx, options, rest, "store partitions", [&] { pg::validate(pg); })) {
     return *exit;
   }
   auto conn = pg::connect(pg.url, pg.schema, "millrace-store", pg.limits);
-  std::fputs(pg::render_store_partitions(pg::list_store_partitions(*conn, exact)).c_str(), stdout);
+  ctx.out << pg::render_store_partitions(pg::list_store_partitions(*conn, exact));
   return 0;
 }
 

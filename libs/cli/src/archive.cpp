@@ -2,20 +2,17 @@
 // against archive_files (libs/archive/index.hpp), and replayed into Kafka.
 #include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
-#include <functional>
 #include <map>
 #include <optional>
 
-#include "commands.hpp"
+#include "common.hpp"
 #include "millrace/archive/config.hpp"
 #include "millrace/archive/index.hpp"
 #include "millrace/archive/replay.hpp"
 #include "millrace/kafka/options.hpp"
 #include "millrace/objstore/options.hpp"
 #include "millrace/objstore/store.hpp"
-#include "millrace/pg/database.hpp"
 #include "millrace/pg/options.hpp"
 #include "millrace/produce/progress.hpp"
 
@@ -23,7 +20,7 @@ namespace millrace::cli {
 
 namespace {
 
-constexpr const char* kUsage =
+constexpr const char* kArchiveUsage =
     "usage: millrace archive <command> [flags]\n"
     "\n"
     "commands:\n"
@@ -37,7 +34,7 @@ constexpr const char* kUsage =
     "           the topic is missing\n";
 
 // Flags every command takes.
-struct Common {
+struct ArchiveCommon {
   pg::PgOptions pg;
   objstore::StoreOptions store;
   std::string root;  // the URL's older name, for a directory
@@ -46,7 +43,7 @@ struct Common {
   std::string topic = "store-events";
 };
 
-void register_common(core::OptionSet& o, Common& c, bool needs_root) {
+void register_common(core::OptionSet& o, ArchiveCommon& c, bool needs_root) {
   pg::register_options(o, c.pg);
   if (needs_root) {
     archive::register_location(o, c.store, c.root);
@@ -57,8 +54,8 @@ void register_common(core::OptionSet& o, Common& c, bool needs_root) {
   o.add_string("topic", "MILLRACE_TOPIC", &c.topic, "The archived topic");
 }
 
-int cmd_list(const std::vector<std::string>& args) {
-  Common c;
+int archive_list(const std::vector<std::string>& args, Context& ctx) {
+  ArchiveCommon c;
   std::int64_t partition = -1;
   std::string from, to;
   core::OptionSet options("millrace archive list",
@@ -70,41 +67,42 @@ int cmd_list(const std::vector<std::string>& args) {
                      "Only files with records at or after this time (RFC 3339, or any time "
                      "PostgreSQL reads)");
   options.add_string("to", "", &to, "Only files with records before this time");
-  if (const auto exit = parse_flags(options, args, "archive list", [&] { pg::validate(c.pg); })) {
+  if (const auto exit =
+          parse_flags(ctx, options, args, "archive list", [&] { pg::validate(c.pg); })) {
     return *exit;
   }
   archive::FileFilter filter;
   if (partition >= 0) filter.partition = static_cast<std::int32_t>(partition);
   if (!from.empty()) filter.from = from;
   if (!to.empty()) filter.to = to;
-  auto conn = pg::connect(c.pg.url, c.pg.schema, "millrace-archive-cli", c.pg.connect_limits());
-  pqxx::work tx(*conn);
+  auto db = ctx.backend.archive_db(c.pg);
   std::vector<archive::ArchivedFile> files;
   try {
-    files = archive::load_files(tx, c.group, c.topic, filter);
+    files = db->files(c.group, c.topic, filter);
   } catch (const std::invalid_argument& e) {
-    return usage_error("archive list", e.what());
+    return usage_error(ctx, "archive list", e.what());
   }
-  std::printf("%-58s %9s %23s %9s %12s  %s\n", "path", "partition", "offsets", "records", "bytes",
-              "records' time range");
+  ctx.out << format("%-58s %9s %23s %9s %12s  %s\n", "path", "partition", "offsets", "records",
+                    "bytes", "records' time range");
   std::int64_t records = 0, bytes = 0;
   for (const auto& f : files) {
     const bool empty = f.records == 0;
     const std::string offsets =
         empty ? "-" : std::to_string(f.first_offset) + ".." + std::to_string(f.last_offset);
     const std::string times = empty ? "(an empty window)" : f.min_time + " .. " + f.max_time;
-    std::printf("%-58s %9d %23s %9lld %12lld  %s\n", f.path.c_str(), f.partition, offsets.c_str(),
-                static_cast<long long>(f.records), static_cast<long long>(f.bytes), times.c_str());
+    ctx.out << format("%-58s %9d %23s %9lld %12lld  %s\n", f.path.c_str(), f.partition,
+                      offsets.c_str(), static_cast<long long>(f.records),
+                      static_cast<long long>(f.bytes), times.c_str());
     records += f.records;
     bytes += f.bytes;
   }
-  std::printf("%zu file(s), %lld record(s), %lld bytes\n", files.size(),
-              static_cast<long long>(records), static_cast<long long>(bytes));
+  ctx.out << format("%zu file(s), %lld record(s), %lld bytes\n", files.size(),
+                    static_cast<long long>(records), static_cast<long long>(bytes));
   return 0;
 }
 
-int cmd_verify(const std::vector<std::string>& args) {
-  Common c;
+int archive_verify(const std::vector<std::string>& args, Context& ctx) {
+  ArchiveCommon c;
   core::OptionSet options(
       "millrace archive verify",
       "Checks the archive against archive_files: every recorded file is in the archive (a "
@@ -114,31 +112,26 @@ int cmd_verify(const std::vector<std::string>& args) {
       "under the topic's prefix is unrecorded. Prints each discrepancy and "
       "exits 1 if there is any.");
   register_common(options, c, true);
-  if (const auto exit = parse_flags(options, args, "archive verify", [&] {
+  if (const auto exit = parse_flags(ctx, options, args, "archive verify", [&] {
         pg::validate(c.pg);
         archive::validate_location(c.store, c.root);
       })) {
     return *exit;
   }
-  auto conn = pg::connect(c.pg.url, c.pg.schema, "millrace-archive-cli", c.pg.connect_limits());
   // One snapshot: files, gaps and offsets as one commit left them.
-  pqxx::work tx(*conn, "verify");
-  tx.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-  const auto files = archive::load_files(tx, c.group, c.topic);
-  const auto gaps = archive::load_gaps(tx, c.group, c.topic);
-  const auto stored = archive::load_stored(tx, c.group, c.topic);
-  tx.commit();
-  auto findings = archive::check_ranges(files, gaps, stored);
+  const auto snapshot = ctx.backend.archive_db(c.pg)->snapshot(c.group, c.topic);
+  const auto& files = snapshot.files;
+  auto findings = archive::check_ranges(files, snapshot.gaps, snapshot.stored);
   archive::FileCheck disk;
   try {
-    auto store = objstore::open_store(c.store);
+    auto store = ctx.backend.open_store(c.store);
     try {
       disk = archive::check_files(*store, c.ns, c.topic, files);
     } catch (const objstore::StoreError& e) {
       throw std::runtime_error(objstore::explain(e, *store));
     }
   } catch (const std::runtime_error& e) {
-    std::fprintf(stderr, "millrace archive verify: %s\n", e.what());
+    ctx.err << "millrace archive verify: " << e.what() << "\n";
     return 1;
   }
   findings.insert(findings.end(), disk.findings.begin(), disk.findings.end());
@@ -149,12 +142,11 @@ int cmd_verify(const std::vector<std::string>& args) {
     per_partition[f.partition].second += f.records;
     records += f.records;
   }
-  for (const auto& f : findings) std::printf("%s: %s\n", f.subject.c_str(), f.what.c_str());
+  for (const auto& f : findings) ctx.out << f.subject << ": " << f.what << "\n";
   for (const auto& [p, n] : per_partition) {
-    std::printf("partition %d: %lld file(s), %lld record(s)\n", p, static_cast<long long>(n.first),
-                static_cast<long long>(n.second));
+    ctx.out << "partition " << p << ": " << n.first << " file(s), " << n.second << " record(s)\n";
   }
-  std::printf(
+  ctx.out << format(
       "%s: %zu file(s) recorded, %lld read back (%lld bytes), %lld record(s), "
       "%zu discrepanc%s\n",
       findings.empty() ? "OK" : "FAILED", files.size(), static_cast<long long>(disk.checked),
@@ -163,10 +155,8 @@ int cmd_verify(const std::vector<std::string>& args) {
   return findings.empty() ? 0 : 1;
 }
 
-std::atomic<bool> g_stop_replay{false};
-
-int cmd_replay(const std::vector<std::string>& args) {
-  Common c;
+int archive_replay(const std::vector<std::string>& args, Context& ctx) {
+  ArchiveCommon c;
   kafka::KafkaClientOptions kafka;
   kafka.topic.clear();  // the target: no default
   kafka.client_id = "millrace-archive-replay";
@@ -196,7 +186,7 @@ int cmd_replay(const std::vector<std::string>& args) {
   options.add_string("from", "", &from, "Records at or after this time (RFC 3339); required");
   options.add_string("to", "", &to, "Records before this time; required");
   produce::add_progress_option(options, progress);
-  if (const auto exit = parse_flags(options, args, "archive replay", [&] {
+  if (const auto exit = parse_flags(ctx, options, args, "archive replay", [&] {
         pg::validate(c.pg);
         kafka::validate(kafka);
         produce::validate_progress(progress);
@@ -215,29 +205,23 @@ int cmd_replay(const std::vector<std::string>& args) {
   filter.to = to;
   archive::ReplayRequest request;
   request.kafka = kafka;
-  auto store = objstore::open_store(c.store);
+  auto store = ctx.backend.open_store(c.store);
   request.store = store.get();
   request.download_dir = download_dir;
   request.source_topic = c.topic;
   request.target_topic = kafka.topic;
   std::vector<archive::ArchivedFile> files;
   {
-    auto conn = pg::connect(c.pg.url, c.pg.schema, "millrace-archive-cli", c.pg.connect_limits());
-    pqxx::work tx(*conn);
+    auto db = ctx.backend.archive_db(c.pg);
     try {
-      files = archive::load_files(tx, c.group, c.topic, filter);
+      files = db->files(c.group, c.topic, filter);
     } catch (const std::invalid_argument& e) {
-      return usage_error("archive replay", e.what());
+      return usage_error(ctx, "archive replay", e.what());
     }
-    const auto ms = [&](const std::string& t) {
-      return tx.exec_params1("SELECT (extract(epoch FROM $1::timestamptz) * 1000)::bigint", t)[0]
-          .as<std::int64_t>();
-    };
-    request.from_ms = ms(from);
-    request.to_ms = ms(to);
+    request.from_ms = db->epoch_ms(from);
+    request.to_ms = db->epoch_ms(to);
   }
-  std::signal(SIGINT, [](int) { g_stop_replay = true; });
-  std::signal(SIGTERM, [](int) { g_stop_replay = true; });
+  const std::atomic<bool>& stop = ctx.backend.stop_on_signals();
   std::optional<produce::ProgressLine> line;
   if (produce::show_progress(progress)) line.emplace(stderr, /*acks=*/true);
   const auto started = std::chrono::steady_clock::now();
@@ -254,45 +238,41 @@ int cmd_replay(const std::vector<std::string>& args) {
   };
   archive::ReplaySummary summary;
   try {
-    summary = archive::replay(
+    summary = ctx.backend.replay(
         request, files,
         [&](const archive::ReplayProgress& p) {
           if (line) line->update(as_progress(p));
         },
-        g_stop_replay);
+        stop);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "millrace archive replay: %s\n", e.what());
+    ctx.err << "millrace archive replay: " << e.what() << "\n";
     return 1;
   }
   if (line) line->finish(as_progress(summary.progress));
   const auto& p = summary.progress;
-  std::printf(
+  const bool stopped = stop;
+  ctx.out << format(
       "{\"files\":%zu,\"records\":%llu,\"already_in_topic\":%llu,\"produced\":%llu,"
       "\"delivered\":%llu,\"failed\":%llu,\"stopped\":%s}\n",
       summary.files, static_cast<unsigned long long>(p.total),
       static_cast<unsigned long long>(p.skipped), static_cast<unsigned long long>(p.sent),
       static_cast<unsigned long long>(p.delivered), static_cast<unsigned long long>(p.failed),
-      g_stop_replay ? "true" : "false");
+      stopped ? "true" : "false");
   if (p.failed > 0) {
-    std::fprintf(stderr, "millrace archive replay: %llu deliveries failed, the first: %s\n",
-                 static_cast<unsigned long long>(p.failed), summary.first_error.c_str());
+    ctx.out.flush();
+    ctx.err << "millrace archive replay: " << p.failed
+            << " deliveries failed, the first: " << summary.first_error << "\n";
     return 1;
   }
-  return g_stop_replay ? 1 : 0;
+  return stopped ? 1 : 0;
 }
 
 }  // namespace
 
-int cmd_archive(const std::vector<std::string>& args) {
-  static const std::map<std::string, std::function<int(const std::vector<std::string>&)>> commands{
-      {"list", cmd_list}, {"verify", cmd_verify}, {"replay", cmd_replay}};
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::fputs(kUsage, args.empty() ? stderr : stdout);
-    return args.empty() ? 2 : 0;
-  }
-  const auto it = commands.find(args[0]);
-  if (it == commands.end()) return usage_error("archive", "unknown command \"" + args[0] + "\"");
-  return it->second({args.begin() + 1, args.end()});
+int cmd_archive(const std::vector<std::string>& args, Context& ctx) {
+  return dispatch(ctx, "archive", kArchiveUsage,
+                  {{"list", archive_list}, {"verify", archive_verify}, {"replay", archive_replay}},
+                  args);
 }
 
 }  // namespace millrace::cli
