@@ -189,7 +189,6 @@ int archive_replay(const std::vector<std::string>& args, Context& ctx) {
   if (const auto exit = parse_flags(ctx, options, args, "archive replay", [&] {
         pg::validate(c.pg);
         kafka::validate(kafka);
-        produce::validate_progress(progress);
         archive::validate_location(c.store, c.root);
         if (from.empty() || to.empty()) throw core::UsageError("--from and --to are required");
         if (kafka.topic == c.topic) {

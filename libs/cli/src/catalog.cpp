@@ -14,6 +14,7 @@
 #include "millrace/catalog/fetch.hpp"
 #include "millrace/catalog/generated.hpp"
 #include "millrace/catalog/writer.hpp"
+#include "millrace/core/values.hpp"
 #include "millrace/produce/progress.hpp"
 #include "millrace/runtime/log.hpp"
 
@@ -66,8 +67,8 @@ struct LoadFlags {
         {"every", &every_flag, "load again every DURATION (30s, 5m, 1h, 1d) until stopped"},
     };
     for (const auto& flag : strings) options.add_string(flag.name, "", flag.value, flag.help);
-    options.add_int("timeout-s", "", &timeout_s, "a URL's whole transfer must end within this", 1,
-                    3600);
+    options.add_duration("timeout-s", "", &timeout_s, core::OptionSet::DurationUnit::kSeconds,
+                         "a URL's whole transfer must end within this", 1, 3600);
     options.add_int("max-bytes", "", &max_bytes, "a URL's body larger than this is refused", 1,
                     std::int64_t{1} << 40);
     produce::add_progress_option(options, progress);
@@ -75,7 +76,6 @@ struct LoadFlags {
 
   void validate() {
     pg::validate(pg);
-    produce::validate_progress(progress);
     if (sources.size() != 1) {
       throw core::UsageError("give one SOURCE: a file, - for stdin, or a URL");
     }
@@ -230,26 +230,16 @@ std::string LoadSummary::to_json() const {
 }
 
 std::optional<std::chrono::seconds> parse_period(const std::string& text) {
-  std::size_t used = 0;
-  long long n = 0;
+  std::chrono::milliseconds d{0};
   try {
-    n = std::stoll(text, &used);
-  } catch (const std::exception&) {
+    d = core::parse_duration(text);
+  } catch (const std::invalid_argument&) {
     return std::nullopt;
   }
-  if (n <= 0 || used + 1 != text.size()) return std::nullopt;
-  switch (text.back()) {
-    case 's':
-      return std::chrono::seconds(n);
-    case 'm':
-      return std::chrono::minutes(n);
-    case 'h':
-      return std::chrono::hours(n);
-    case 'd':
-      return std::chrono::hours(24 * n);
-    default:
-      return std::nullopt;
+  if (d < std::chrono::seconds(1) || d % std::chrono::seconds(1) != std::chrono::milliseconds(0)) {
+    return std::nullopt;
   }
+  return std::chrono::duration_cast<std::chrono::seconds>(d);
 }
 
 LoadSummary load(CatalogDb& db, const LoadInput& input, std::ostream& err) {

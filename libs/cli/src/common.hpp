@@ -16,6 +16,7 @@
 #include "millrace/cli/cli.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/core/options.hpp"
+#include "millrace/core/values.hpp"
 
 namespace millrace::cli {
 
@@ -34,8 +35,8 @@ std::optional<int> parse_flags(Context& ctx, core::OptionSet& options,
                                std::vector<std::string>* positional = nullptr,
                                const std::string& more_help = {});
 
-// "a,b,,c" -> {"a", "b", "c"}: a flag's comma-separated list.
-std::vector<std::string> split_list(const std::string& text);
+// A flag's comma-separated list: core::split_list.
+using core::split_list;
 // {"a", "b"} -> "a, b".
 std::string join(const std::vector<std::string>& items);
 

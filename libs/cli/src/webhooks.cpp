@@ -285,8 +285,8 @@ int webhooks_rotate(const std::vector<std::string>& args, Context& ctx) {
       "rejecting a request.",
       args, true,
       [&](core::OptionSet& o) {
-        o.add_int("overlap-s", "", &overlap_s, "Seconds the old secret still signs", 0,
-                  30LL * 86400);
+        o.add_duration("overlap-s", "", &overlap_s, core::OptionSet::DurationUnit::kSeconds,
+                       "Seconds the old secret still signs", 0, 30LL * 86400);
         o.add_string("secret", "", &secret, "The new secret; default a new random one");
       },
       [&](WebhooksDb& db, const WebhooksCommon& c) {

@@ -49,7 +49,6 @@ void register_options(core::OptionSet& o, ProduceConfig& c) {
 }
 
 void validate(ProduceConfig& c) {
-  validate_progress(c.progress);
   kafka::validate(c.kafka);
   c.kafka.topic = kinds::resolve(c.kinds, c.kafka.topic);
   if (c.count == 0 && c.file.empty()) throw core::UsageError("give --count N or --file PATH");
@@ -306,7 +305,6 @@ void register_options(core::OptionSet& o, GenerateConfig& c) {
 }
 
 void validate(const GenerateConfig& c) {
-  validate_progress(c.progress);
   if (!c.catalog.empty()) {
     if (c.catalog != "categories" && c.catalog != "products") {
       throw core::UsageError("--catalog: expected categories or products, got \"" + c.catalog +

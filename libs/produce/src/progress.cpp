@@ -36,12 +36,6 @@ void add_progress_option(core::OptionSet& o, std::string& progress) {
                {"auto", "always", "never"});
 }
 
-void validate_progress(const std::string& progress) {
-  if (progress != "auto" && progress != "always" && progress != "never") {
-    throw core::UsageError("--progress: expected auto, always or never, got \"" + progress + "\"");
-  }
-}
-
 bool show_progress(const std::string& progress) {
   return progress == "always" || (progress == "auto" && ::isatty(STDERR_FILENO) == 1);
 }

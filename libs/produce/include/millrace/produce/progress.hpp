@@ -17,11 +17,11 @@
 
 namespace millrace::produce {
 
-// --progress auto|always|never, for every long command; validate throws
-// core::UsageError. show_progress: auto shows it only when stderr is a
+// --progress auto|always|never, for every long command (a choice the
+// parser checks). show_progress: auto shows it only when stderr is a
 // terminal (a person watching), so piped and scripted runs stay quiet.
 void add_progress_option(core::OptionSet& o, std::string& progress);
-void validate_progress(const std::string& progress);
+
 bool show_progress(const std::string& progress);
 
 struct Progress {
