@@ -1,11 +1,12 @@
 // millrace-webhooks: delivers the change feed to registered HTTP endpoints,
 // signed (Standard Webhooks), in order per endpoint, with retries. Wiring
 // only; the logic lives in libs/webhooks.
-#include "millrace/httpd/main.hpp"
+#include "millrace/runtime/main.hpp"
 
 #include "millrace/webhooks/service.hpp"
 
 int main(int argc, char** argv) {
   using namespace millrace;
-  return httpd::run_main<webhooks::WebhooksConfig>(argc, argv, "webhooks", webhooks::make_webhooks);
+  return runtime::run_main<webhooks::WebhooksConfig>(argc, argv, "webhooks",
+                                                     webhooks::make_webhooks);
 }

@@ -3,10 +3,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include <stdexcept>
 #include <utility>
-
-#include "millrace/httpd/listen_address.hpp"
 
 namespace millrace::httpd {
 
@@ -63,64 +60,8 @@ Reply metrics_reply(const metrics::Registry& registry) {
   return Reply{200, registry.scrape(), "text/plain; version=0.0.4; charset=utf-8", {}, false};
 }
 
-// The three routes; requests have no body to speak of.
-class OpsServer::Endpoints final : public Handler {
- public:
-  Endpoints(metrics::Registry& registry, const runtime::Service& service)
-      : registry_(registry), service_(service) {}
-
-  std::optional<Reply> screen(const Request& req) override {
-    if (req.method() != "GET") {
-      auto r = refusal(405, "method_not_allowed", "only GET is served here");
-      r.headers.emplace_back("Allow", "GET");
-      return r;
-    }
-    return std::nullopt;
-  }
-  void handle(const Request& req, const std::shared_ptr<Exchange>& exchange) override {
-    const auto path = req.path();
-    if (path == "/metrics") return exchange->reply(metrics_reply(registry_));
-    if (path == "/healthz") return exchange->reply(liveness_reply());
-    if (path == "/readyz") return exchange->reply(readiness_reply(service_.readiness()));
-    exchange->reply(refusal(404, "not_found", "served here: /metrics, /healthz, /readyz"));
-  }
-  Reply refusal(int status, std::string_view code, std::string_view detail) const override {
-    return Reply{status, error_json(code, detail), kJson, {}, false};
-  }
-  void answered(std::string_view, int, std::chrono::steady_clock::duration) noexcept override {}
-  void connection_refused() noexcept override {}
-  void tls_failed(std::string_view) noexcept override {}
-
- private:
-  metrics::Registry& registry_;
-  const runtime::Service& service_;
-};
-
-OpsServer::OpsServer(const std::string& address, const std::string& setting,
-                     metrics::Registry& registry, const runtime::Service& service)
-    : endpoints_(std::make_unique<Endpoints>(registry, service)) {
-  const auto where = parse_listen_address(address, setting, 9300);
-  ServerOptions options;
-  options.host = where.host;
-  options.port = where.port;
-  options.threads = 1;
-  options.max_body_bytes = 4096;
-  options.max_connections = 64;
-  try {
-    server_ = std::make_unique<Server>(options, *endpoints_);
-  } catch (const std::exception& e) {
-    throw std::runtime_error("cannot serve metrics and health on " + address + " (" + setting +
-                             "): " + e.what());
-  }
-  server_->start();
-}
-
-OpsServer::~OpsServer() {
-  if (server_) server_->stop(std::chrono::milliseconds(500));
-}
-
-int OpsServer::port() const {
-  return server_->port();
+Reply ops_refusal(int status, std::string_view code, std::string_view detail) {
+  return Reply{status, error_json(code, detail), kJson, {}, false};
 }
 
 }  // namespace millrace::httpd

@@ -2,10 +2,11 @@
 // The operations endpoints every service answers (docs/operations.md,
 // "Health"): GET /metrics, /healthz and /readyz. The HTTP services
 // (millrace-producer, millrace-api) answer them on their own port through
-// the replies below; the others on their metrics port through OpsServer.
+// the replies below; the others on their metrics port through
+// runtime::OpsServer, which serves the same replies.
 
-#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "millrace/httpd/server.hpp"
@@ -23,24 +24,7 @@ Reply readiness_reply(const std::vector<runtime::Problem>& problems);
 // /metrics in Prometheus' text format.
 Reply metrics_reply(const metrics::Registry& registry);
 
-// Serves the three on `address` ("host:port", port 0: any) for a service
-// that has no HTTP port of its own. Binds at once: a taken port throws
-// std::runtime_error naming `setting`. Other paths get 404, other methods
-// 405. Caller contract: `registry` and `service` outlive the server.
-class OpsServer {
- public:
-  OpsServer(const std::string& address, const std::string& setting, metrics::Registry& registry,
-            const runtime::Service& service);
-  ~OpsServer();  // stops
-  OpsServer(const OpsServer&) = delete;
-  OpsServer& operator=(const OpsServer&) = delete;
-
-  int port() const;
-
- private:
-  class Endpoints;
-  std::unique_ptr<Endpoints> endpoints_;
-  std::unique_ptr<Server> server_;
-};
+// A refusal of the operations endpoints: {"error","detail"} JSON.
+Reply ops_refusal(int status, std::string_view code, std::string_view detail);
 
 }  // namespace millrace::httpd

@@ -91,7 +91,7 @@ class Registry {
   void computed_gauge(const std::string& name, const std::string& help,
                       std::function<std::vector<Sample>()> collect);
 
-  // The text exposition format, as served (httpd::OpsServer, or an HTTP
+  // The text exposition format, as served (runtime::OpsServer, or an HTTP
   // service's own /metrics).
   std::string scrape() const;
 

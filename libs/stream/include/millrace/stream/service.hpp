@@ -2,7 +2,7 @@
 // The kit for a consumer-group service (docs/adding-a-service.md): its
 // handler, the parts the handler leans on, and the TransactionalConsumer
 // that drives it, assembled by the service's make function and run by
-// httpd::run_main.
+// runtime::run_main.
 
 #include <chrono>
 #include <memory>

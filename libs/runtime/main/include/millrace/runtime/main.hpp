@@ -1,7 +1,7 @@
 #pragma once
 // A service's whole main(): its registry entry names it and gives its
 // --help summary, its Config is parsed and validated, the service made, its
-// metrics and health served (httpd::OpsServer), and the service run until a
+// metrics and health served (runtime::OpsServer), and the service run until a
 // signal and stopped (docs/adding-a-service.md).
 
 #include <cstdio>
@@ -11,16 +11,16 @@
 #include <utility>
 
 #include "millrace/core/options.hpp"
-#include "millrace/httpd/ops.hpp"
 #include "millrace/metrics/metrics.hpp"
 #include "millrace/runtime/log.hpp"
+#include "millrace/runtime/ops_server.hpp"
 #include "millrace/runtime/registry.hpp"
 #include "millrace/runtime/serve.hpp"
 #include "millrace/runtime/service.hpp"
 #include "millrace/runtime/settings.hpp"
 #include "millrace/runtime/signals.hpp"
 
-namespace millrace::httpd {
+namespace millrace::runtime {
 
 // Where `config` serves /metrics, /healthz and /readyz: a consumer's stream
 // settings, a service's own metrics_addr, or nowhere here (an HTTP service
@@ -44,7 +44,6 @@ std::string metrics_addr_of(const Config& config) {
 // Returns the process's exit status.
 template <typename Config, typename Make>
 int run_main(int argc, char** argv, std::string_view name, Make&& make) {
-  using namespace runtime;
   const ServiceEntry& entry = service(name);
   ShutdownSignals signals;
   ServiceSettings<Config> settings(entry.program, entry.summary, entry.name);
@@ -78,4 +77,4 @@ int run_main(int argc, char** argv, std::string_view name, Make&& make) {
   return status;
 }
 
-}  // namespace millrace::httpd
+}  // namespace millrace::runtime
