@@ -41,7 +41,7 @@ std::string staged_name(const std::string& topic, std::int32_t partition, std::i
 // not one of ours.
 std::optional<std::int64_t> staged_from(const std::string& name);
 
-class ArchiveHandler final : public stream::Handler {
+class ArchiveHandler final : public stream::Handler, public stream::SealsBatches {
  public:
   ArchiveHandler(HandlerSettings settings, Destination& destination, ArchiveProbe* probe);
 

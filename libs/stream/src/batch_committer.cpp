@@ -43,7 +43,8 @@ BatchCommitter::BatchCommitter(std::string conninfo, std::string schema, std::st
       limits_(limits),
       tolerate_refusals_(tolerate_refusals),
       require_migrated_(require_migrated),
-      handler_(handler) {}
+      handler_(handler),
+      begins_(dynamic_cast<BeginsWithTransaction*>(&handler)) {}
 
 bool BatchCommitter::prepare_schema(const std::function<bool(std::chrono::milliseconds)>& pause) {
   pg::PgOptions pg;
@@ -245,7 +246,7 @@ CommitResult BatchCommitter::commit(Batch& batch, BatchState& state,
     bool isolating = false;
     for (;;) {
       pqxx::work tx(*conn_);
-      handler_.began(state);
+      if (begins_ != nullptr) begins_->began(state);
       // Fence first: if another member moved an offset, stop before any work.
       result.fenced = fence(tx, batch, plan);
       if (!result.fenced.empty()) {

@@ -73,6 +73,7 @@ class BatchCommitter final : public CommitPort {
   bool tolerate_refusals_;
   bool require_migrated_;
   Handler& handler_;
+  BeginsWithTransaction* begins_;  // the handler's, if it has the capability
   std::unique_ptr<pqxx::connection> conn_;
 };
 

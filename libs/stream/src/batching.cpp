@@ -60,7 +60,9 @@ void TransactionalConsumer::Loop::handle(const kafka::Message& msg) {
 // handler says, or else the batch's limits do. max() while it is empty.
 milliseconds TransactionalConsumer::Loop::seal_wait(Clock::time_point now) const {
   if (batch_.empty()) return milliseconds::max();
-  if (const auto handler_says = handler_.seal_in(*state_)) return *handler_says;
+  if (seals_ != nullptr) {
+    if (const auto handler_says = seals_->seal_in(*state_)) return *handler_says;
+  }
   if (batch_.consumed() >= static_cast<std::uint64_t>(limits_.size)) {
     return milliseconds(0);
   }

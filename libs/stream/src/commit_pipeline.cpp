@@ -57,7 +57,7 @@ void TransactionalConsumer::Loop::flush(std::optional<RecordRef> unhandled) {
   if (resetting_ || batch_.empty()) return;  // a failed commit took this batch with it
   auto f = std::make_unique<InFlight>();
   f->plan = book_.plan(batch_);
-  if (handler_.wants_read_to()) {
+  if (watches_ != nullptr) {
     auto read_to = read_positions();
     if (unhandled) {
       if (const auto it = read_to.find(unhandled->partition); it != read_to.end()) {

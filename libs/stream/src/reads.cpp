@@ -45,16 +45,16 @@ void TransactionalConsumer::Loop::report_reads(Clock::time_point now) {
   reads_due_ = now + kReadReportInterval;
 }
 
-// Handler::idle(), and the probe's settled(): only while every handled
+// WatchesReads::idle(), and the probe's settled(): only while every handled
 // record is committed.
 void TransactionalConsumer::Loop::report_idle() {
   if (resetting_ || in_flight_ || !batch_.empty()) return;
   probe_.settled();
-  if (!handler_.wants_read_to()) return;
+  if (watches_ == nullptr) return;
   const auto t = Clock::now();
   if (t < idle_due_) return;
   idle_due_ = t + kIdleReportInterval;
-  handler_.idle(read_positions());
+  watches_->idle(read_positions());
 }
 
 // Where reading restarts from the stored offsets, what was read before

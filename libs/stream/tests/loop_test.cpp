@@ -249,7 +249,7 @@ namespace {
 
 // Seals its batches itself, every `every` records, as the archiver does on
 // its time windows, and records what after_commit() saw.
-class SealingHandler final : public Handler {
+class SealingHandler final : public Handler, public SealsBatches {
  public:
   explicit SealingHandler(std::size_t every) : every_(every) {}
   std::unique_ptr<BatchState> open_batch() override { return std::make_unique<RecordsState>(); }
@@ -390,7 +390,7 @@ namespace {
 // Checks what read_to() and idle() promise: every record below a partition's
 // read_to is committed (in the batch that carries it, or before), and the
 // batch holds nothing at or past it.
-class ReadToHandler final : public Handler {
+class ReadToHandler final : public Handler, public SealsBatches, public WatchesReads {
  public:
   std::mutex mutex;
   std::map<std::int32_t, std::int64_t> committed_end;  // highest committed offset + 1
@@ -417,7 +417,6 @@ class ReadToHandler final : public Handler {
     if (s.records.size() < 7) return 1h;
     return s.asked_full++ == 0 ? 1ms : 0ms;
   }
-  bool wants_read_to() const override { return true; }
   std::unique_ptr<BatchState> open_batch() override { return std::make_unique<State>(); }
   void handle(const kafka::Message& message, PartitionProgress& progress,
               BatchState& state) override {

@@ -45,7 +45,9 @@ std::string source_prefix(const std::string& configured, std::string_view databa
 // each batch and while idle, for the endpoints in commit order. After a
 // batch that sent the workers' wake-up commits, wakes this replica's own
 // through `local` (wakeup.hpp).
-class IngestHandler final : public stream::Handler {
+class IngestHandler final : public stream::Handler,
+                            public stream::WatchesReads,
+                            public stream::BeginsWithTransaction {
  public:
   // `marks` and `local` must outlive the handler. `source_prefix`: the
   // CloudEvents source before a change's table, which filters may read
@@ -55,7 +57,6 @@ class IngestHandler final : public stream::Handler {
 
   void on_connect(pqxx::connection& connection) override;
   void after_commit(const stream::Batch& batch, stream::BatchState& state) override;
-  bool wants_read_to() const override { return true; }
   void idle(const std::map<std::int32_t, std::int64_t>& read_to) override;
 
   std::unique_ptr<stream::BatchState> open_batch() override;

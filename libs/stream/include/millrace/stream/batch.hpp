@@ -68,7 +68,7 @@ class Batch {
   void clear();
 
   // How far each partition the consumer owned at the seal was read, for a
-  // handler that asks (Handler::wants_read_to()): every record of it below
+  // handler that asks (stream::WatchesReads): every record of it below
   // this offset is in this batch or in one committed before it. It is the
   // consumer's position, which steps over transaction markers and aborted
   // records, so an idle partition's reaches its end. Empty otherwise.

@@ -69,6 +69,12 @@ class BatchState {
 // the loop thread to the commit thread and back synchronises.
 // The consumer passes back only states this handler's open_batch() created,
 // so a handler may static_cast them to its own type.
+//
+// This is the contract every handler keeps: four functions to write
+// (open_batch, handle, write, refuse) and three hooks to override where
+// needed. What only some handlers need is a capability below, which a
+// handler opts into by deriving from it too; the consumer looks for them
+// once, as it starts.
 class Handler {
  public:
   virtual ~Handler() = default;
@@ -79,30 +85,6 @@ class Handler {
   // An empty state for a new batch.
   virtual std::unique_ptr<BatchState> open_batch() = 0;
 
-  // When the batch accumulating in `state` is sealed and committed. nullopt
-  // (the default) leaves it to the consumer's batch_size and batch_ms. A
-  // handler whose side effects come in units of its own (the archiver's
-  // files, which close on a time window) returns how long from now instead;
-  // zero or less seals the batch before the next record is handled, and
-  // batch_size and batch_ms no longer apply. Asked only while the batch
-  // holds records, on the loop thread, between handle() calls.
-  virtual std::optional<std::chrono::milliseconds> seal_in(const BatchState& state) const {
-    (void)state;
-    return std::nullopt;
-  }
-
-  // A handler that must know how far the consumer has read every partition
-  // it owns, including partitions with nothing in the batch, says true: its
-  // batches then carry Batch::read_to(), and idle() is called while nothing
-  // is waiting to be committed.
-  virtual bool wants_read_to() const { return false; }
-
-  // On the loop thread, at most every few tens of milliseconds while every
-  // record handled so far is committed (no batch accumulating, none in
-  // flight): how far each owned partition was read, as Batch::read_to().
-  // Must not block.
-  virtual void idle(const std::map<std::int32_t, std::int64_t>& read_to) { (void)read_to; }
-
   // Decides one record's outcome: count it in `progress.tally` (every
   // record must be counted exactly once) and buffer what write() needs in
   // `state`.
@@ -112,16 +94,6 @@ class Handler {
   // Before the transaction: make side effects outside PostgreSQL durable
   // (dead letters). Throws core::InfraError; a retryable one replays the batch.
   virtual void before_commit(BatchState& state) { (void)state; }
-
-  // The batch's transaction began (PostgreSQL answered its BEGIN, so now()
-  // is fixed) and its offsets are not fenced yet: start what may go on
-  // beside the transaction's statements until write() needs it, such as a
-  // question to another system that must be asked after the transaction's
-  // start. Once per attempt at the whole batch: a batch written again
-  // (after PostgreSQL refused records of it) begins again; not for the
-  // slices written to find refused records. On the commit thread. Throws
-  // core::InfraError; a retryable one replays the batch.
-  virtual void began(BatchState& state) { (void)state; }
 
   // Inside the batch's transaction, after its offsets were fenced: write the
   // buffered rows. May move counts between outcomes in the batch's tallies
@@ -153,6 +125,50 @@ class Handler {
   // the commit thread, outside any transaction; the batch is then committed
   // again from its fence, with before_commit() first.
   virtual void refuse(Batch& batch, BatchState& state, const std::vector<Refusal>& refused) = 0;
+};
+
+// Capabilities: hooks a handler opts into by deriving from them as well as
+// from Handler.
+
+// A handler whose side effects come in units of its own (the archiver's
+// files, which close on a time window) seals its batches itself.
+class SealsBatches {
+ public:
+  virtual ~SealsBatches() = default;
+  // How long from now the batch accumulating in `state` is sealed and
+  // committed; zero or less seals it before the next record is handled.
+  // batch_size and batch_ms no longer apply; nullopt leaves this batch to
+  // them. Asked only while the batch holds records, on the loop thread,
+  // between handle() calls.
+  virtual std::optional<std::chrono::milliseconds> seal_in(const BatchState& state) const = 0;
+};
+
+// A handler that must know how far the consumer has read every partition it
+// owns, including partitions with nothing in the batch (the webhooks' read
+// marks): its batches carry Batch::read_to().
+class WatchesReads {
+ public:
+  virtual ~WatchesReads() = default;
+  // On the loop thread, at most every few tens of milliseconds while every
+  // record handled so far is committed (no batch accumulating, none in
+  // flight): how far each owned partition was read, as Batch::read_to().
+  // Must not block.
+  virtual void idle(const std::map<std::int32_t, std::int64_t>& read_to) = 0;
+};
+
+// A handler that starts work beside its batch's transaction.
+class BeginsWithTransaction {
+ public:
+  virtual ~BeginsWithTransaction() = default;
+  // The batch's transaction began (PostgreSQL answered its BEGIN, so now()
+  // is fixed) and its offsets are not fenced yet: start what may go on
+  // beside the transaction's statements until write() needs it, such as a
+  // question to another system that must be asked after the transaction's
+  // start. Once per attempt at the whole batch: a batch written again
+  // (after PostgreSQL refused records of it) begins again; not for the
+  // slices written to find refused records. On the commit thread. Throws
+  // core::InfraError; a retryable one replays the batch.
+  virtual void began(BatchState& state) = 0;
 };
 
 }  // namespace millrace::stream
