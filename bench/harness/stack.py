@@ -3,6 +3,7 @@ services it starts against it: their environment, their metrics, their
 stored offsets, their schemas.
 """
 
+import json
 import os
 import random
 import re
@@ -272,15 +273,15 @@ def workers_env(stack, topic, schema, group, extra=None):
 ENRICHMENT_COLUMNS = ("product_name", "product_brand", "product_category")
 
 
-# The columns `millrace generate --format copy` writes: store_events' columns
-# without a default, but the enrichment's, in table order (the contract's COPY
-# order, which tests/integration/pg_copy_test.cpp holds to the table), read
-# from the migrated table rather than written out here again.
+# The columns `millrace generate --format copy` writes, in its order: the
+# store event's fields in its declaration's order (proto/kinds/store_event.json,
+# the contract's only definition), then the row's source; read from the
+# declaration rather than written out here again. `schema` is unused: the
+# columns are the contract's, whatever the table's order.
 def copy_columns(stack, schema):
-    return stack.psql(
-        "SELECT string_agg(column_name, ', ' ORDER BY ordinal_position) FROM information_schema.columns "
-        f"WHERE table_schema = '{schema}' AND table_name = 'store_events' AND column_default IS NULL "
-        f"AND column_name NOT IN ({', '.join(repr(c) for c in ENRICHMENT_COLUMNS)})", record=False)
+    with open(os.path.join(REPO, "proto", "kinds", "store_event.json")) as f:
+        fields = [field["column"] for field in json.load(f)["fields"]]
+    return ", ".join(fields + ["kafka_topic", "kafka_partition", "kafka_offset"])
 
 
 def fresh_schema(stack, schema):

@@ -2,6 +2,7 @@
 // chunks of rows arrive exactly as written, and a stored key sends a batch,
 // and the next, to the slow path the sink and the aggregator resolve
 // duplicates with.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <pqxx/pqxx>
 
@@ -159,11 +160,13 @@ TEST_CASE("the migrated store_events table has the contract's columns, in COPY o
            schema)) {
     columns.push_back(row[0].as<std::string>());
   }
-  // Every column without a default is written by COPY: the contract's
-  // fields, then the row's source, then the enrichment's (a sink that
-  // enriches writes them; one that does not leaves them NULL).
+  // Every column without a default is written by COPY, which names them:
+  // the contract's fields, the row's source, and the enrichment's (a sink
+  // that enriches writes them; one that does not leaves them NULL).
   auto expected = pg::kStoreEventColumns;
   expected.insert(expected.end(), pg::kEnrichmentColumns.begin(), pg::kEnrichmentColumns.end());
+  std::sort(columns.begin(), columns.end());
+  std::sort(expected.begin(), expected.end());
   CHECK(columns == expected);
   tx.exec("DROP SCHEMA " + tx.quote_name(schema) + " CASCADE");
   tx.commit();

@@ -252,9 +252,9 @@ namespace {
 // the contract gets a valid value from its type and bounds (fill_undrawn), so
 // a field added to the contract needs nothing here to be generated.
 constexpr Field kDrawn[] = {
-    kId,  kRequestId, kStoreId,  kStoreFqdn,     kStoreIp,  kCustId,  kCategory,
-    kSku, kPrice,     kQty,      kDiscount,      kGiftWrap, kVariant, kPriorityShipping,
-    kTs,  kContactMe, kIsReturn, kEventTypeField};
+    kId,  kRequestId, kStoreId,  kStoreFqdn, kStoreIp,  kCustId,  kCategory,
+    kSku, kPrice,     kQty,      kDiscount,  kGiftWrap, kVariant, kPriorityShipping,
+    kTs,  kContactMe, kIsReturn, kEventType};
 
 constexpr bool drawn(Field f) {
   for (const Field d : kDrawn) {

@@ -35,7 +35,7 @@ std::optional<Rejection> parse_event_into(std::string_view payload,
   // The body's own field wins; passing it as the header makes the field check
   // compare it with itself, so only its type is still checked. A repeated
   // field is left to that check, which reports it.
-  const detail::Slot& field = body->slots[kEventTypeField];
+  const detail::Slot& field = body->slots[kEventType];
   if (field.kind == detail::Kind::kString && !field.duplicate) {
     return detail::validate_parsed(*body, field.text, event);
   }

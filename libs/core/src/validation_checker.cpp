@@ -214,11 +214,11 @@ class Checker {
   }
 
   bool event_type_field(std::string_view header) {
-    const Slot* slot = get(kEventTypeField, false);
-    if (slot == nullptr) return !body_.slots[kEventTypeField].duplicate;
-    if (slot->kind != Kind::kString) return wrong_type(kEventTypeField, "a string", *slot);
+    const Slot* slot = get(kEventType, false);
+    if (slot == nullptr) return !body_.slots[kEventType].duplicate;
+    if (slot->kind != Kind::kString) return wrong_type(kEventType, "a string", *slot);
     if (slot->text != header) {
-      return fail(RejectReason::kEventTypeMismatch, kEventTypeField,
+      return fail(RejectReason::kEventTypeMismatch, kEventType,
                   "event_type field " + quoted(slot->text) + " does not match the header " +
                       quoted(header));
     }

@@ -107,9 +107,3 @@ TEST_CASE("the contract table and the schema agree on each field's type and boun
     }
   }
 }
-
-TEST_CASE("the column order lists every field once") {
-  std::set<int> seen;
-  for (const auto f : kColumnOrder) CHECK(seen.insert(f).second);
-  CHECK(seen.size() == static_cast<std::size_t>(kFieldCount));
-}

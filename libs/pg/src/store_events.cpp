@@ -7,7 +7,7 @@ namespace millrace::pg {
 
 const std::vector<std::string> kStoreEventColumns = [] {
   std::vector<std::string> columns;
-  for (const auto f : core::kColumnOrder) columns.emplace_back(core::field_name(f));
+  for (const auto& f : core::kStoreEventFields) columns.emplace_back(f.name);
   for (const char* source : {"kafka_topic", "kafka_partition", "kafka_offset"}) {
     columns.emplace_back(source);
   }
@@ -16,8 +16,10 @@ const std::vector<std::string> kStoreEventColumns = [] {
 
 void append_store_event(CopyText& row, const core::StoreEvent& e, std::string_view topic,
                         std::int32_t partition, std::int64_t offset) {
-  // Fields in the table's column order, each written by its type.
-  for (const auto f : core::kColumnOrder) {
+  // Fields in the declaration's order (COPY names the columns), each
+  // written by its type.
+  for (int i = 0; i < core::kFieldCount; ++i) {
+    const auto f = static_cast<core::Field>(i);
     if (core::spec(f).type == core::FieldType::kTimestamp) {
       row.text(core::format_timestamp(core::member_of<core::TimestampUs>(e, core::spec(f))));
       continue;

@@ -1,12 +1,14 @@
 #pragma once
 
-// The store event's fields, defined once: each row names a field, its type,
-// bounds and whether it is required, and binds it to its StoreEvent member.
-// Validation, the JSON and COPY encodings and the generator walk this table
-// and reach each value through that member, so none of them lists the
-// fields again. Tests check the table against proto/store_event.schema.json
-// and against the store_events columns the migrations create;
-// proto/README.md says how to add a field.
+// The store event's fields, defined once, in its declaration
+// (proto/kinds/store_event.json) and generated from it at build time
+// (cmake/store_event_contract.cmake, MILLRACE_STORE_EVENT_FIELDS): each row
+// below names a field, its type, bounds and whether it is required, and
+// binds it to its StoreEvent member. Validation, the JSON and COPY encodings
+// and the generator walk this table and reach each value through that
+// member, so none of them lists the fields again. Tests check it against
+// proto/store_event.schema.json and against the store_events columns the
+// migrations create; proto/README.md says how to add a field.
 
 #include <array>
 #include <cstddef>
@@ -25,25 +27,12 @@ namespace millrace::core {
 // In contract order: validation checks the fields in this order and reports
 // the first failure.
 enum Field : int {
-  kId,
-  kRequestId,
-  kStoreId,
-  kStoreFqdn,
-  kStoreIp,
-  kCustId,
-  kCategory,
-  kSku,
-  kPrice,
-  kQty,
-  kDiscount,
-  kGiftWrap,
-  kVariant,
-  kPriorityShipping,
-  kTs,
-  kContactMe,
-  kIsReturn,
-  kEventTypeField,
-  kFieldCount,
+#define MILLRACE_STORE_EVENT_ENUMERATOR(enumerator, name, member, field_type, required, min, max, \
+                                        initial)                                                  \
+  enumerator,
+  MILLRACE_STORE_EVENT_FIELDS(MILLRACE_STORE_EVENT_ENUMERATOR)
+#undef MILLRACE_STORE_EVENT_ENUMERATOR
+      kFieldCount,
 };
 
 enum class FieldType : std::uint8_t {
@@ -80,27 +69,14 @@ struct FieldSpec {
 inline constexpr std::int64_t kInt32Max = std::numeric_limits<std::int32_t>::max();
 inline constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
 
+// The event_type field travels in the event_type Kafka header; a body may
+// repeat it, and must then agree.
 inline constexpr std::array<FieldSpec, kFieldCount> kStoreEventFields = {{
-    {"id", &StoreEvent::id, FieldType::kUuid, true},
-    {"request_id", &StoreEvent::request_id, FieldType::kUuid, true},
-    {"store_id", &StoreEvent::store_id, FieldType::kInteger, true, 0, kInt32Max},
-    {"store_fqdn", &StoreEvent::store_fqdn, FieldType::kText, true},
-    {"store_ip", &StoreEvent::store_ip, FieldType::kIp, true},
-    {"cust_id", &StoreEvent::cust_id, FieldType::kInteger, true, 0, kInt64Max},
-    {"category", &StoreEvent::category, FieldType::kText, true},
-    {"sku", &StoreEvent::sku, FieldType::kInteger, true, 0, kInt64Max},
-    {"price", &StoreEvent::price, FieldType::kDecimal, true, 0, 1'000'000'000},
-    {"qty", &StoreEvent::qty, FieldType::kInteger, true, 1, 1'000'000},
-    {"discount", &StoreEvent::discount, FieldType::kDecimal, true, 0, 100},
-    {"gift_wrap", &StoreEvent::gift_wrap, FieldType::kBoolean, true},
-    {"variant", &StoreEvent::variant, FieldType::kText, true},
-    {"priority_shipping", &StoreEvent::priority_shipping, FieldType::kBoolean, true},
-    {"ts", &StoreEvent::ts, FieldType::kTimestamp, true},
-    {"contact_me", &StoreEvent::contact_me, FieldType::kFreeText, false},
-    {"is_return", &StoreEvent::is_return, FieldType::kBoolean, true},
-    // Travels in the event_type Kafka header; a body may repeat it, and must
-    // then agree.
-    {"event_type", &StoreEvent::event_type, FieldType::kEventType, false},
+#define MILLRACE_STORE_EVENT_SPEC(enumerator, name, member, field_type, required, min, max, \
+                                  initial)                                                  \
+  {#name, &StoreEvent::name, FieldType::field_type, required, min, max},
+    MILLRACE_STORE_EVENT_FIELDS(MILLRACE_STORE_EVENT_SPEC)
+#undef MILLRACE_STORE_EVENT_SPEC
 }};
 
 constexpr const FieldSpec& spec(Field f) {
@@ -109,15 +85,6 @@ constexpr const FieldSpec& spec(Field f) {
 constexpr std::string_view field_name(Field f) {
   return spec(f).name;
 }
-
-// store_events' columns of the event, in the table's order (the COPY order);
-// the row's source (kafka_topic, kafka_partition, kafka_offset) follows them.
-inline constexpr std::array<Field, kFieldCount> kColumnOrder = {
-    kId,      kRequestId, kEventTypeField, kStoreId, kStoreFqdn,
-    kStoreIp, kCustId,    kCategory,       kSku,     kPrice,
-    kQty,     kDiscount,  kGiftWrap,       kVariant, kPriorityShipping,
-    kTs,      kContactMe, kIsReturn,
-};
 
 // The fields a body must have (all but contact_me and event_type).
 constexpr std::size_t required_count() {

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "millrace/core/decimal.hpp"
+#include "millrace/core/store_event_fields.hpp"
 #include "millrace/core/timestamp.hpp"
 
 namespace millrace::core {
@@ -23,26 +24,16 @@ std::optional<EventType> parse_event_type(std::string_view text);
 inline constexpr std::string_view kHeaderEventType = "event_type";
 inline constexpr std::string_view kHeaderPriorityShipping = "priority_shipping";
 
-// One validated store event; the fields of proto/store_event.schema.json.
+// One validated store event: a member for each field of its declaration,
+// proto/kinds/store_event.json, generated at build time
+// (cmake/store_event_contract.cmake). A uuid is kept canonical lowercase, an
+// ip as its text, and event_type comes from the event_type header.
 struct StoreEvent {
-  std::string id;          // canonical lowercase UUID
-  std::string request_id;  // canonical lowercase UUID
-  std::int32_t store_id = 0;
-  std::string store_fqdn;
-  std::string store_ip;  // textual IPv4 or IPv6 address
-  std::int64_t cust_id = 0;
-  std::string category;
-  std::int64_t sku = 0;
-  Decimal price;
-  std::int32_t qty = 0;
-  Decimal discount;  // percentage, 0..100
-  bool gift_wrap = false;
-  std::string variant;
-  bool priority_shipping = false;
-  TimestampUs ts = 0;
-  std::optional<std::string> contact_me;
-  bool is_return = false;
-  EventType event_type = EventType::kSale;  // from the event_type header
+#define MILLRACE_STORE_EVENT_MEMBER(enumerator, name, member, field_type, required, min, max, \
+                                    initial)                                                  \
+  member name = initial;
+  MILLRACE_STORE_EVENT_FIELDS(MILLRACE_STORE_EVENT_MEMBER)
+#undef MILLRACE_STORE_EVENT_MEMBER
 };
 
 // Appends `text` as a JSON string literal, quotes included. Bytes >= 0x80 pass
