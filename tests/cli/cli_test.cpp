@@ -60,7 +60,7 @@ TEST_CASE("check-config validates without connecting, and names unread variables
     CHECK(r.code == 0);
     CHECK_THAT(r.out, Catch::Contains(service + ": configuration is valid"));
     CHECK_THAT(r.out, Catch::Contains("--brokers = kafka.invalid:19092  (env MILLRACE_BROKERS)"));
-    CHECK_THAT(r.out, Catch::Contains("--batch-ms = 50  (flag)"));
+    CHECK_THAT(r.out, Catch::Contains("--batch-ms = 50ms  (flag)"));
     CHECK_THAT(r.out, !Catch::Contains("s3cret"));
     CHECK_THAT(r.out, Catch::Contains("note: MILLRACE_BATCH_SZIE is set but " + service +
                                       " does not read it"));

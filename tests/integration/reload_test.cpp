@@ -103,11 +103,11 @@ TEST_CASE("SIGHUP re-reads the config file: some settings at once, others after 
   CHECK(log.shows("INFO sink: SIGHUP: --log-level info -> debug"));
   CHECK(log.shows("INFO sink: SIGHUP: --batch-size 5000 -> 7"));
   CHECK(
-      log.shows("WARN sink: SIGHUP: --stall-timeout-s 60 -> 120 needs a restart; 60 stays in force "
+      log.shows("WARN sink: SIGHUP: --stall-timeout-s 1m -> 2m needs a restart; 1m stays in force "
                 "until then"));
   CHECK(
-      log.shows("WARN sink: SIGHUP: --batch-ms stays 100, fixed by env MILLRACE_BATCH_MS: a reload "
-                "cannot change it to the file's 250"));
+      log.shows("WARN sink: SIGHUP: --batch-ms stays 100ms, fixed by env MILLRACE_BATCH_MS: a "
+                "reload cannot change it to the file's 250ms"));
   CHECK(log.shows("INFO sink: SIGHUP: re-read " + file +
                   ": 2 applied, 1 needing a restart, 1 fixed by the environment or a flag"));
   CHECK(sink.running());
