@@ -7,11 +7,12 @@
 #include <initializer_list>
 #include <limits>
 #include <set>
+#include <stdexcept>
 #include <utility>
 
 #include "json_tree.hpp"
 #include "millrace/core/options.hpp"
-#include "millrace/kinds/duration.hpp"
+#include "millrace/core/values.hpp"
 
 namespace millrace::kinds {
 
@@ -347,10 +348,11 @@ StorageDecl storage(const Reader& r, const Json& s) {
     const Json* j = s.member(member);
     if (j == nullptr) return std::nullopt;
     const std::string at = std::string("storage.") + member;
-    const auto d = parse_duration(r.string(*j, at));
-    if (!d)
-      r.fail(at, "\"" + j->text + "\" is not a duration: a whole number and ms, s, m, h or d");
-    return d;
+    try {
+      return core::parse_duration(r.string(*j, at));
+    } catch (const std::invalid_argument& e) {
+      r.fail(at, e.what());
+    }
   };
   if (const auto span = duration("partition_span")) {
     const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(*span);

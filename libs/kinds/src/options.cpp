@@ -1,8 +1,9 @@
 #include "millrace/kinds/options.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
-#include "millrace/kinds/duration.hpp"
+#include "millrace/core/values.hpp"
 #include "millrace/kinds/registry.hpp"
 
 namespace millrace::kinds {
@@ -48,7 +49,7 @@ void register_options(core::OptionSet& o, KindOptions& k,
                      " kind's records are kept, by their time field: a duration (90d, 12h, "
                      "30m), 0 to keep every one; older partitions are dropped and older records "
                      "counted `expired`. Empty: its declaration's storage.retention (" +
-                     (d.storage.retention ? format_duration(*d.storage.retention)
+                     (d.storage.retention ? core::format_duration(*d.storage.retention)
                                           : std::string("none, so kept")) +
                      ")");
   }
@@ -111,12 +112,16 @@ std::optional<std::chrono::milliseconds> retention(const KindOptions& k) {
   const auto it = k.retention.find(k.kind);
   if (it == k.retention.end() || it->second.empty()) return k.declaration->storage.retention;
   if (it->second == "0") return std::nullopt;
-  const auto d = parse_duration(it->second);
-  if (!d || *d < std::chrono::minutes(1)) {
-    throw core::UsageError("--" + k.kind + "-retention / " + retention_env(*k.declaration) +
-                           ": expected a duration of at least a minute (90d, 12h, 30m) or 0 to "
-                           "keep every record, got \"" +
-                           it->second + "\"");
+  const std::string setting = "--" + k.kind + "-retention / " + retention_env(*k.declaration);
+  std::chrono::milliseconds d{0};
+  try {
+    d = core::parse_duration(it->second);
+  } catch (const std::invalid_argument& e) {
+    throw core::UsageError(setting + ": " + e.what() + "; or 0 to keep every record");
+  }
+  if (d < std::chrono::minutes(1)) {
+    throw core::UsageError(setting + ": keep at least a minute (1m), or 0 to keep every record, " +
+                           "got \"" + it->second + "\"");
   }
   return d;
 }
