@@ -373,4 +373,20 @@ Verdict Pipeline::verify() {
   return v;
 }
 
+std::string InSchema::one(const std::string& query) const {
+  pqxx::connection c(p.env.pg);
+  pqxx::work tx(c);
+  tx.exec("SET LOCAL search_path TO " + tx.quote_name(p.schema));
+  const auto r = tx.exec1(query);
+  return r[0].is_null() ? "" : r[0].as<std::string>();
+}
+
+void InSchema::exec(const std::string& sql) const {
+  pqxx::connection c(p.env.pg);
+  pqxx::work tx(c);
+  tx.exec("SET LOCAL search_path TO " + tx.quote_name(p.schema));
+  tx.exec(sql);
+  tx.commit();
+}
+
 }  // namespace millrace::testing

@@ -137,4 +137,14 @@ class Pipeline {
   bool owns_topics_ = false;
 };
 
+// SQL in a pipeline's schema, as the schema's owner (MILLRACE_PG).
+struct InSchema {
+  const Pipeline& p;
+
+  // The first column of the one row `query` returns ("" for NULL).
+  std::string one(const std::string& query) const;
+  std::int64_t count(const std::string& query) const { return std::stoll(one(query)); }
+  void exec(const std::string& sql) const;
+};
+
 }  // namespace millrace::testing

@@ -90,8 +90,9 @@ def start_workers(stack, topic, schema, keep_s, workdir):
     # migrate made day-wide partitions around now; they go, and the sinks
     # make the narrow ones.
     stack.psql(f"SET search_path TO {schema}; DO $$ DECLARE p record; BEGIN "
-               "FOR p IN SELECT name FROM store_partitions LOOP EXECUTE format('DROP TABLE %I', p.name); END LOOP; "
-               f"DELETE FROM store_partitions; UPDATE store_layout SET partition_minutes = {SOAK_PARTITION_MINUTES}; "
+               "FOR p IN SELECT name FROM store_partitions WHERE table_name = 'store_events' LOOP "
+               "EXECUTE format('DROP TABLE %I', p.name); END LOOP; "
+               f"DELETE FROM store_partitions WHERE table_name = 'store_events'; UPDATE store_layout SET partition_minutes = {SOAK_PARTITION_MINUTES}; "
                "END $$")
     sink_env = {"MILLRACE_BATCH_MS": "10", "MILLRACE_STORE_RETENTION_DAYS": repr(keep_s / 86400),
                 "MILLRACE_STORE_AHEAD_DAYS": repr(10 / 1440), "MILLRACE_STORE_MAINTAIN_S": "15"}
@@ -126,7 +127,8 @@ def size_sample(stack, schema, at_s):
     sizes = stack.psql(
         f"SELECT coalesce(sum(pg_total_relation_size(format('{schema}.%I', name)::regclass)), 0), count(*), "
         f"(SELECT count(*) FROM {schema}.store_events), pg_database_size(current_database()), "
-        f"(SELECT pg_total_relation_size('{schema}.aggregator_seen_ids')) FROM {schema}.store_partitions",
+        f"(SELECT pg_total_relation_size('{schema}.aggregator_seen_ids')) FROM {schema}.store_partitions "
+        "WHERE table_name = 'store_events'",
         record=False).split("|")
     return {"at_s": round(at_s, 1), "store_bytes": int(sizes[0]), "partitions": int(sizes[1]),
             "store_rows": int(sizes[2]), "database_bytes": int(sizes[3]),

@@ -27,7 +27,7 @@ def bench_growth(stack, data, n, history_rows, workdir):
         log(f"growth: {history_rows:,} rows of history into {schema}.store_events")
         t0 = time.monotonic()
         stack.psql(f"SET search_path TO {schema}; "
-                   "SELECT millrace_store_ensure(now() - interval '30 days', now() + interval '2 days'); "
+                   "SELECT millrace_partitions_ensure('store_events', now() - interval '30 days', now() + interval '2 days'); "
                    "INSERT INTO store_events (id, request_id, event_type, store_id, store_fqdn, store_ip, "
                    "cust_id, category, sku, price, qty, discount, gift_wrap, variant, priority_shipping, ts, "
                    "contact_me, is_return, kafka_topic, kafka_partition, kafka_offset) "
@@ -65,7 +65,7 @@ def bench_growth(stack, data, n, history_rows, workdir):
         r.update(history_rows=rows, kept_rows=kept, wal_bytes=wal, wal_bytes_per_kept_row=wal / max(kept, 1),
                  sink_cpu_us_per_event=r["cpu_seconds"]["sinks"] * 1e6 / n,
                  history_seconds=took.get("seconds"),
-                 partitions=int(stack.psql(f"SELECT count(*) FROM {schema}.store_partitions", record=False)))
+                 partitions=int(stack.psql(f"SELECT count(*) FROM {schema}.store_partitions WHERE table_name = 'store_events'", record=False)))
         out[mode] = r
         if rows:
             stack.psql(f"DROP SCHEMA {schema} CASCADE", record=False)

@@ -7,10 +7,12 @@
 #include <initializer_list>
 #include <limits>
 #include <set>
+#include <stdexcept>
 #include <utility>
 
 #include "json_tree.hpp"
 #include "millrace/core/options.hpp"
+#include "millrace/core/values.hpp"
 
 namespace millrace::kinds {
 
@@ -335,6 +337,45 @@ std::optional<std::size_t> named_field(const Reader& r, const Json& a, std::stri
   r.fail(at, "names no field (\"" + field + "\")");
 }
 
+// "storage": {"partition_span": "1d", "retention": "90d"}. A span must
+// tile a day, or be whole days, so that partitions align to UTC midnight as
+// store_events' do (migration 0012); a retention shorter than a minute is
+// refused as millrace_partitions_expire() refuses it.
+StorageDecl storage(const Reader& r, const Json& s) {
+  r.only(s, "storage", {"partition_span", "retention", "$comment"});
+  StorageDecl out;
+  const auto duration = [&](const char* member) -> std::optional<std::chrono::milliseconds> {
+    const Json* j = s.member(member);
+    if (j == nullptr) return std::nullopt;
+    const std::string at = std::string("storage.") + member;
+    try {
+      return core::parse_duration(r.string(*j, at));
+    } catch (const std::invalid_argument& e) {
+      r.fail(at, e.what());
+    }
+  };
+  if (const auto span = duration("partition_span")) {
+    const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(*span);
+    const auto m = minutes.count();
+    if (minutes != *span || m < 1 || m > 1440 * 31 || (1440 % m != 0 && m % 1440 != 0)) {
+      r.fail("storage.partition_span",
+             "must be whole minutes that divide a day (1m .. 1d) or whole days up to 31d, got \"" +
+                 s.member("partition_span")->text + "\"");
+    }
+    out.partition_span = minutes;
+  }
+  if (const auto keep = duration("retention")) {
+    if (*keep < std::chrono::minutes(1)) {
+      r.fail("storage.retention",
+             "keep at least a minute (1m); leave retention out to keep every "
+             "record, got \"" +
+                 s.member("retention")->text + "\"");
+    }
+    out.retention = keep;
+  }
+  return out;
+}
+
 AggregateDecl aggregate(const Reader& r, const Json& a, const Declaration& d) {
   r.only(a, "aggregate",
          {"name", "records_as", "amount", "amount_as", "item", "quantity", "price"});
@@ -381,7 +422,7 @@ Declaration parse_declaration(std::string_view json, std::string_view origin) {
   if (!root) r.fail("", "not JSON: " + error);
   r.only(*root, "",
          {"$comment", "kind", "description", "topic", "table", "identity", "time", "fields",
-          "lines", "aggregate"});
+          "lines", "aggregate", "storage"});
   Declaration d;
   d.kind = r.identifier(r.need(*root, "kind", ""), "kind");
   if (const Json* desc = root->member("description"))
@@ -429,9 +470,10 @@ Declaration parse_declaration(std::string_view json, std::string_view origin) {
     l.fields = r.fields(r.need(*lines, "fields", "lines"), "lines.fields");
     // A line's row also holds its record's identity and its number.
     for (const auto& f : l.fields) {
-      if (f.column == d.identity_field().column || f.column == l.number_column) {
+      if (f.column == d.identity_field().column || f.column == l.number_column ||
+          f.column == d.time_field().column) {
         r.fail("lines.fields",
-               "column \"" + f.column + "\" is the record's identity or the line number");
+               "column \"" + f.column + "\" is the record's identity, its time or the line number");
       }
     }
     d.lines = std::move(l);
@@ -477,6 +519,7 @@ Declaration parse_declaration(std::string_view json, std::string_view origin) {
     }
   }
   if (const Json* a = root->member("aggregate")) d.aggregate = aggregate(r, *a, d);
+  if (const Json* s = root->member("storage")) d.storage = storage(r, *s);
   return d;
 }
 

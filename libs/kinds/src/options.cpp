@@ -1,7 +1,9 @@
 #include "millrace/kinds/options.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
+#include "millrace/core/values.hpp"
 #include "millrace/kinds/registry.hpp"
 
 namespace millrace::kinds {
@@ -18,6 +20,10 @@ std::string topic_env_with(const Declaration& d, std::string_view suffix) {
 
 std::string pii_env(const Declaration& d) {
   return topic_env_with(d, "_PII");
+}
+
+std::string retention_env(const Declaration& d) {
+  return topic_env_with(d, "_RETENTION");
 }
 
 }  // namespace
@@ -37,6 +43,15 @@ void register_options(core::OptionSet& o, KindOptions& k,
                  "What is stored of the " + d.kind +
                      " kind's personal data: keep, hash (HMAC-SHA256 with MILLRACE_PII_KEY, "
                      "so equal values still join) or drop (NULL)");
+    k.retention[d.kind] = "";
+    o.add_string(d.kind + "-retention", retention_env(d), &k.retention[d.kind],
+                 "How long the " + d.kind +
+                     " kind's records are kept, by their time field: a duration (90d, 12h, "
+                     "30m), 0 to keep every one; older partitions are dropped and older records "
+                     "counted `expired`. Empty: its declaration's storage.retention (" +
+                     (d.storage.retention ? core::format_duration(*d.storage.retention)
+                                          : std::string("none, so kept")) +
+                     ")");
   }
   o.add_string("pii-key", "MILLRACE_PII_KEY", &k.pii_key,
                "The key personal data is hashed with (at least 16 bytes; keep it secret and "
@@ -90,6 +105,25 @@ PiiMode pii_mode(const KindOptions& k) {
                            "of at least 16 bytes, or choose keep or drop");
   }
   return PiiMode::kHash;
+}
+
+std::optional<std::chrono::milliseconds> retention(const KindOptions& k) {
+  if (!k.declaration) return std::nullopt;
+  const auto it = k.retention.find(k.kind);
+  if (it == k.retention.end() || it->second.empty()) return k.declaration->storage.retention;
+  if (it->second == "0") return std::nullopt;
+  const std::string setting = "--" + k.kind + "-retention / " + retention_env(*k.declaration);
+  std::chrono::milliseconds d{0};
+  try {
+    d = core::parse_duration(it->second);
+  } catch (const std::invalid_argument& e) {
+    throw core::UsageError(setting + ": " + e.what() + "; or 0 to keep every record");
+  }
+  if (d < std::chrono::minutes(1)) {
+    throw core::UsageError(setting + ": keep at least a minute (1m), or 0 to keep every record, " +
+                           "got \"" + it->second + "\"");
+  }
+  return d;
 }
 
 std::string resolve(KindOptions& k, const std::string& store_event_topic) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "millrace/core/options.hpp"
+#include "millrace/kinds/options.hpp"
 #include "millrace/kinds/registry.hpp"
 
 using namespace millrace;
@@ -549,7 +550,11 @@ TEST_CASE("the lines are checked", "[kinds][declaration]") {
   CHECK_THAT(refusal(widget_with(R"("min_items": 1)", R"("min_items": 21)")),
              Contains("lines: max_items is below min_items"));
   CHECK_THAT(refusal(widget_with(R"("column": "qty")", R"("column": "id")")),
-             Contains("lines.fields: column \"id\" is the record's identity or the line number"));
+             Contains("lines.fields: column \"id\" is the record's identity, its time or the "
+                      "line number"));
+  // The lines' table holds the record's time too: its partitions are the record's.
+  CHECK_THAT(refusal(widget_with(R"("column": "qty")", R"("column": "at")")),
+             Contains("lines.fields: column \"at\""));
   CHECK_THAT(refusal(widget_with(R"("column": "qty")", R"("column": "part_no")")),
              Contains("lines.fields: column \"part_no\""));
   CHECK_THAT(
@@ -693,4 +698,99 @@ TEST_CASE("a bad declaration in a directory is refused, naming its file", "[kind
   CHECK_THAT(find_kind_refusal("widget", dir.dir()),
              Contains("kind declaration " + (dir.path / "widget.json").string()) &&
                  Contains("fields[4].column") && Contains("Drop Table"));
+}
+
+TEST_CASE("storage: partitions by day and no retention unless declared", "[kinds][declaration]") {
+  const auto plain = parse_declaration(kWidget, "test widget");
+  CHECK(plain.storage.partition_span == std::chrono::minutes(1440));
+  CHECK_FALSE(plain.storage.retention.has_value());
+
+  const auto set = parse_declaration(
+      widget_with(R"("time": "At",)",
+                  R"("time": "At", "storage": {"partition_span": "6h", "retention": "90d"},)"),
+      "test widget");
+  CHECK(set.storage.partition_span == std::chrono::minutes(360));
+  CHECK(set.storage.retention == std::chrono::milliseconds(90LL * 86'400'000));
+
+  const auto weekly = parse_declaration(
+      widget_with(R"("time": "At",)", R"("time": "At", "storage": {"partition_span": "7d"},)"),
+      "test widget");
+  CHECK(weekly.storage.partition_span == std::chrono::minutes(7 * 1440));
+  CHECK_FALSE(weekly.storage.retention.has_value());
+
+  // The built-in order declares a day, and keeps every order unless the
+  // sink's MILLRACE_ORDERS_RETENTION says otherwise.
+  const auto order = find_kind("order", "");
+  CHECK(order.storage.partition_span == std::chrono::minutes(1440));
+  CHECK_FALSE(order.storage.retention.has_value());
+}
+
+TEST_CASE("storage: spans that do not tile a day and short retentions are refused",
+          "[kinds][declaration]") {
+  const auto with = [](std::string_view storage) {
+    return widget_with(R"("time": "At",)",
+                       std::string(R"("time": "At", "storage": )") + std::string(storage) + ",");
+  };
+  CHECK_THAT(refusal(with(R"({"partition_span": "7h"})")),
+             Contains("kind declaration test widget: storage.partition_span: must be whole "
+                      "minutes that divide a day (1m .. 1d) or whole days up to 31d, got \"7h\""));
+  for (const char* span : {"36h", "32d", "90s", "0m", "1500ms"}) {
+    INFO("span: " << span);
+    CHECK_THAT(refusal(with(std::string(R"({"partition_span": ")") + span + "\"}")),
+               Contains("storage.partition_span: must be whole minutes"));
+  }
+  // Durations are libs/core's (core::parse_duration), with its messages.
+  CHECK_THAT(refusal(with(R"({"partition_span": "1 day"})")),
+             Contains("storage.partition_span: \"1 day\" has an unknown unit \" day\""));
+  CHECK_THAT(refusal(with(R"({"partition_span": "24"})")),
+             Contains("storage.partition_span: \"24\" has no unit"));
+  CHECK_THAT(refusal(with(R"({"partition_span": 86400})")),
+             Contains("storage.partition_span: must be a non-empty string"));
+  CHECK_THAT(refusal(with(R"({"retention": "30s"})")),
+             Contains("storage.retention: keep at least a minute (1m)"));
+  CHECK_THAT(refusal(with(R"({"retention": "0d"})")), Contains("storage.retention: keep at least"));
+  CHECK_THAT(refusal(with(R"({"retention": "forever"})")),
+             Contains("storage.retention: \"forever\" is not a duration"));
+  CHECK_THAT(refusal(with(R"({"retention": "90d", "retain": "1d"})")),
+             Contains("storage: unknown member \"retain\""));
+  CHECK_THAT(refusal(with(R"({"retention": "90d", "retention": "1d"})")),
+             Contains("storage: member \"retention\" appears more than once"));
+  CHECK_THAT(refusal(with(R"("1d")")), Contains("storage: must be an object"));
+}
+
+TEST_CASE("a kind's retention setting overrides its declaration's", "[kinds][options]") {
+  KindOptions k;
+  k.kind = "widget";
+  k.declaration = parse_declaration(
+      widget_with(R"("time": "At",)", R"("time": "At", "storage": {"retention": "30d"},)"),
+      "test widget");
+  CHECK(retention(k) == std::chrono::milliseconds(30LL * 86'400'000));
+  k.retention["widget"] = "";
+  CHECK(retention(k) == std::chrono::milliseconds(30LL * 86'400'000));
+  k.retention["widget"] = "12h";
+  CHECK(retention(k) == std::chrono::milliseconds(12LL * 3'600'000));
+  k.retention["widget"] = "0";
+  CHECK_FALSE(retention(k).has_value());
+  const auto refused = [&](const char* value) -> std::string {
+    k.retention["widget"] = value;
+    INFO("value: " << value);
+    try {
+      retention(k);
+    } catch (const core::UsageError& e) {
+      return e.what();
+    }
+    FAIL("accepted");
+    return {};
+  };
+  for (const char* short_one : {"30s", "0s", "59999ms"}) {
+    CHECK_THAT(refused(short_one), Contains("--widget-retention / MILLRACE_WIDGETS_RETENTION: "
+                                            "keep at least a minute (1m), or 0"));
+  }
+  for (const char* bad : {"12 h", "1.5d", "-1d", "90"}) {
+    CHECK_THAT(refused(bad), Contains("--widget-retention / MILLRACE_WIDGETS_RETENTION: \"" +
+                                      std::string(bad) + "\""));
+  }
+  // The store event's partitions follow MILLRACE_STORE_RETENTION_DAYS.
+  KindOptions store;
+  CHECK_FALSE(retention(store).has_value());
 }

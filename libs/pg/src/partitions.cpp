@@ -12,7 +12,7 @@ std::vector<StorePartition> list_store_partitions(pqxx::connection& connection, 
            "to_char(p.to_ts AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), "
            "greatest(c.reltuples, 0)::bigint, pg_total_relation_size(c.oid) "
            "FROM store_partitions p JOIN pg_class c ON c.oid = to_regclass(quote_ident(p.name)) "
-           "ORDER BY p.from_ts")) {
+           "WHERE p.table_name = 'store_events' ORDER BY p.from_ts")) {
     StorePartition p{r[0].as<std::string>(),
                      r[1].as<std::string>(),
                      r[2].as<std::string>(),

@@ -31,13 +31,16 @@ void register_options(core::OptionSet& o, SinkConfig& c) {
                  "How long a batch waits for the catalog to be loaded before it is retried", 100,
                  3'600'000);
   o.add_double("store-ahead-days", "MILLRACE_STORE_AHEAD_DAYS", &c.store_ahead_days,
-               "Partitions of store_events are made this many days past now (a fraction is a part "
-               "of a day); an event later than that is dead-lettered (reason ts_out_of_window)",
+               "Partitions of store_events (with --kind, of the kind's tables) are made this many "
+               "days past now (a fraction is a part of a day); a store event later than that is "
+               "dead-lettered (reason ts_out_of_window), a declared kind's record gets its "
+               "partition made when it comes",
                1.0 / 1440, 366);
   o.add_double("store-retention-days", "MILLRACE_STORE_RETENTION_DAYS", &c.store_retention_days,
                "Drop partitions of store_events that end more than this many days ago (a "
                "fraction is a part of a day, at least a minute), and count older events "
-               "`expired` instead of storing them; 0 keeps every partition",
+               "`expired` instead of storing them; 0 keeps every partition. A declared kind's is "
+               "--<kind>-retention",
                0, 365'000);
   o.add_duration("store-maintain-s", "MILLRACE_STORE_MAINTAIN_S", &c.store_maintain_s,
                  core::OptionSet::DurationUnit::kSeconds,
@@ -50,7 +53,8 @@ void validate(SinkConfig& c) {
   if (c.kinds.declaration) {
     // Not --dlq-topic / MILLRACE_DLQ_TOPIC: the store events'.
     c.dlq_topic = kinds::dlq_topic(c.kinds, c.kinds.kind, c.stream.kafka.topic);
-    kinds::pii_mode(c.kinds);  // refuses a bad mode, or hash without a key
+    kinds::pii_mode(c.kinds);   // refuses a bad mode, or hash without a key
+    kinds::retention(c.kinds);  // refuses a retention that is not a duration
     if (c.enrich)
       throw core::UsageError("--enrich applies to store events only, not --kind " + c.kinds.kind);
     // Sinks of two kinds are two groups: each its own offsets and members.

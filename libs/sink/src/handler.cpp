@@ -17,23 +17,15 @@ namespace {
 
 constexpr std::string_view kOutOfWindow = "ts_out_of_window";
 
+std::int64_t event_time(const Row& row) {
+  return row.event.ts;
+}
+
 }  // namespace
 
 std::vector<const Row*> unexpired_rows(stream::Batch& batch, const SinkBatch& state,
                                        std::optional<std::int64_t> cutoff) {
-  // Rows older than the retention are counted, and not stored: their
-  // partitions are dropped, or about to be.
-  std::vector<const Row*> rows;
-  rows.reserve(state.rows.size());
-  for (const auto& row : state.rows) {
-    if (cutoff && row.event.ts < *cutoff) {
-      batch.at(row.partition)
-          .tally.move({core::Outcome::kPersisted, ""}, {core::Outcome::kExpired, "retention"}, 1);
-    } else {
-      rows.push_back(&row);
-    }
-  }
-  return rows;
+  return unexpired(batch, state.rows, cutoff, event_time);
 }
 
 SinkHandler::SinkHandler(const SinkConfig& config, metrics::Registry& metrics,
@@ -77,15 +69,7 @@ void SinkHandler::before_commit(stream::BatchState& state) {
   // Every row to store gets its partition first, outside the batch's
   // transaction (only events older or later than the partitions made
   // ahead need one made here).
-  {
-    const auto cutoff = store_.cutoff_us();
-    std::vector<std::int64_t> times;
-    times.reserve(of(state).rows.size());
-    for (const auto& row : of(state).rows) {
-      if (!cutoff || row.event.ts >= *cutoff) times.push_back(row.event.ts);
-    }
-    store_.ensure_for(times);
-  }
+  store_.ensure_unexpired(of(state).rows, event_time);
   if (lookup_ != nullptr && !of(state).rows.empty()) {
     // Rows are enriched from a whole catalog, never a part of one: at
     // start, and after the change feed was lost, until it is loaded again.

@@ -14,9 +14,11 @@ KindBatch& of_kind(stream::BatchState& state) {
 
 }  // namespace
 
-KindHandler::KindHandler(const SinkConfig& config, std::unique_ptr<LetterPort> letters)
+KindHandler::KindHandler(const SinkConfig& config, PartitionPort& partitions,
+                         std::unique_ptr<LetterPort> letters)
     : config_(config),
       declaration_(*config.kinds.declaration),
+      partitions_(partitions),
       rows_(declaration_, kinds::pii_mode(config.kinds), config.kinds.pii_key,
             config.stream.kafka.topic),
       letters_(std::move(letters)) {}
@@ -25,6 +27,7 @@ void KindHandler::on_connect(pqxx::connection& connection) {
   pg::prepare_kind_tables(connection, config_.stream.pg.schema, declaration_,
                           config_.stream.migrate);
   rows_.prepare(connection);
+  partitions_.schema_ready();
 }
 
 void KindHandler::handle(const kafka::Message& msg, stream::PartitionProgress& progress,
@@ -43,6 +46,9 @@ void KindHandler::handle(const kafka::Message& msg, stream::PartitionProgress& p
 }
 
 void KindHandler::before_commit(stream::BatchState& state) {
+  // Every record to store gets its partition first, outside the batch's
+  // transaction.
+  partitions_.ensure_unexpired(of_kind(state).rows, time_of());
   // The batch's dead letters must be durable in Kafka before its offsets
   // move in PostgreSQL, or a crash in between would lose them.
   letters_->await(of_kind(state).letters);
@@ -55,8 +61,9 @@ void KindHandler::refuse(stream::Batch& batch, stream::BatchState& state,
 }
 
 void KindHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchState& state) {
-  if (of_kind(state).rows.empty()) return;
-  rows_.write(tx, batch, of_kind(state).rows);
+  const auto rows = unexpired(batch, of_kind(state).rows, partitions_.cutoff_us(), time_of());
+  if (rows.empty()) return;
+  rows_.write(tx, batch, rows);
 }
 
 }  // namespace millrace::sink::detail

@@ -3,10 +3,13 @@
 // The sink's stream handler for a declared kind (--kind order, ...): each
 // record is validated against the declaration; a valid one is kept, an
 // invalid one dead-lettered with its reason, exactly as store events are.
-// The batch's dead letters are durable before its transaction, which
-// writes the kept records and their lines (kind_rows.hpp) with the offsets.
-// Store events keep their own handler (handler.hpp): their contract is
-// compiled in, for speed, and they have filters, enrichment and partitions.
+// The kept records get their partitions before the batch's transaction
+// (store_partitions.hpp, the same port store events use), and its dead
+// letters are durable before it; the transaction writes the kept records
+// and their lines (kind_rows.hpp) with the offsets, except those past the
+// kind's retention, which are counted `expired`. Store events keep their
+// own handler (handler.hpp): their contract is compiled in, for speed, and
+// they have filters and enrichment.
 
 #include <memory>
 #include <vector>
@@ -16,6 +19,7 @@
 #include "millrace/sink/config.hpp"
 #include "millrace/stream/handler.hpp"
 #include "rows_batch.hpp"
+#include "store_partitions.hpp"
 
 namespace millrace::sink::detail {
 
@@ -23,8 +27,10 @@ using KindBatch = RowsBatch<KindRow>;
 
 class KindHandler : public stream::Handler {
  public:
-  // `config` (with its resolved declaration) must outlive the handler.
-  KindHandler(const SinkConfig& config, std::unique_ptr<LetterPort> letters);
+  // `config` (with its resolved declaration) and `partitions` (the kind's
+  // table's) must outlive the handler.
+  KindHandler(const SinkConfig& config, PartitionPort& partitions,
+              std::unique_ptr<LetterPort> letters);
 
   void start() { letters_->start(); }
   void stop() { letters_->flush(); }
@@ -41,8 +47,13 @@ class KindHandler : public stream::Handler {
   void write(pqxx::work& tx, stream::Batch& batch, stream::BatchState& state) override;
 
  private:
+  auto time_of() const {
+    return [this](const KindRow& row) { return record_time(declaration_, row); };
+  }
+
   const SinkConfig& config_;
   const kinds::Declaration& declaration_;
+  PartitionPort& partitions_;
   KindRows rows_;
   std::unique_ptr<LetterPort> letters_;
 };

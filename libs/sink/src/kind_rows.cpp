@@ -42,6 +42,11 @@ std::string pii_hash(std::string_view key, std::string_view value) {
   return out;
 }
 
+std::int64_t record_time(const kinds::Declaration& d, const KindRow& row) {
+  // Required and a timestamp: validation let no record through without it.
+  return std::get<kinds::Timestamp>(row.record.values[d.time]).us;
+}
+
 KindRows::KindRows(const kinds::Declaration& declaration, kinds::PiiMode pii, std::string pii_key,
                    std::string topic)
     : d_(declaration),
@@ -50,12 +55,21 @@ KindRows::KindRows(const kinds::Declaration& declaration, kinds::PiiMode pii, st
       topic_(std::move(topic)),
       record_columns_(pg::record_columns(declaration)) {
   const std::string id = d_.identity_field().column;
+  const std::string time = d_.time_field().column;
   // The first of a batch's records with one identity wins, as the first
-  // sent would have had they come in two batches.
-  insert_sql_ = "WITH ins AS (INSERT INTO " + d_.table + " (" + joined(record_columns_) +
-                ") SELECT " + joined(record_columns_) + " FROM " + std::string(kRecordStaging) +
-                " ORDER BY kafka_partition, kafka_offset ON CONFLICT (" + id +
-                ") DO NOTHING RETURNING " + id + ", kafka_partition, kafka_offset)";
+  // sent would have had they come in two batches; and one whose identity
+  // kind_identities holds is a resend, whatever its time (the table's own
+  // key holds the time, as its partitions need).
+  insert_sql_ = "WITH first AS (SELECT DISTINCT ON (" + id + ") * FROM " +
+                std::string(kRecordStaging) + " ORDER BY " + id +
+                ", kafka_partition, kafka_offset), ids AS (INSERT INTO kind_identities (kind, "
+                "identity, event_ts) SELECT '" +
+                d_.kind + "', " + id + "::text, " + time + " FROM first ORDER BY " + id +
+                " ON CONFLICT DO NOTHING RETURNING identity), ins AS (INSERT INTO " + d_.table +
+                " (" + joined(record_columns_) + ") SELECT " + joined(record_columns_, "f.") +
+                " FROM first f JOIN ids ON ids.identity = f." + id +
+                "::text ON CONFLICT DO NOTHING RETURNING " + id +
+                ", kafka_partition, kafka_offset)";
   if (d_.lines) {
     line_columns_ = pg::line_columns(d_);
     insert_sql_ += ", lines AS (INSERT INTO " + d_.lines->table + " (" + joined(line_columns_) +
@@ -111,18 +125,18 @@ void KindRows::append(pg::CopyText& out, const kinds::FieldDecl& field,
 }
 
 std::uint64_t KindRows::write(pqxx::work& tx, stream::Batch& batch,
-                              const std::vector<KindRow>& rows) {
+                              const std::vector<const KindRow*>& rows) {
   // Staging may hold rows of an earlier write in this transaction (the
   // consumer writes slices when it isolates refused records).
   tx.exec("DELETE FROM " + std::string(kRecordStaging));
   {
     pg::CopyWriter copy(tx, std::string(kRecordStaging), record_columns_);
-    for (const auto& row : rows) {
+    for (const auto* row : rows) {
       auto& line = copy.row();
       for (std::size_t i = 0; i < d_.fields.size(); ++i) {
-        append(line, d_.fields[i], row.record.values[i]);
+        append(line, d_.fields[i], row->record.values[i]);
       }
-      line.text(topic_).integer(row.partition).integer(row.offset);
+      line.text(topic_).integer(row->partition).integer(row->offset);
       copy.end_row();
     }
     copy.complete();
@@ -134,15 +148,16 @@ std::uint64_t KindRows::write(pqxx::work& tx, stream::Batch& batch,
     columns.emplace_back("kafka_offset");
     pg::CopyWriter copy(tx, std::string(kLineStaging), columns);
     const auto& id = d_.identity_field();
-    for (const auto& row : rows) {
-      for (std::size_t n = 0; n < row.record.lines.size(); ++n) {
+    for (const auto* row : rows) {
+      for (std::size_t n = 0; n < row->record.lines.size(); ++n) {
         auto& line = copy.row();
-        append(line, id, row.record.values[d_.identity]);
+        append(line, id, row->record.values[d_.identity]);
+        append(line, d_.time_field(), row->record.values[d_.time]);
         line.integer(static_cast<std::int64_t>(n + 1));
         for (std::size_t i = 0; i < d_.lines->fields.size(); ++i) {
-          append(line, d_.lines->fields[i], row.record.lines[n][i]);
+          append(line, d_.lines->fields[i], row->record.lines[n][i]);
         }
-        line.integer(row.partition).integer(row.offset);
+        line.integer(row->partition).integer(row->offset);
         copy.end_row();
       }
     }
@@ -151,7 +166,7 @@ std::uint64_t KindRows::write(pqxx::work& tx, stream::Batch& batch,
   std::map<std::int32_t, std::uint64_t> stored, kept;
   for (const auto& r : tx.exec(insert_sql_))
     stored[r[0].as<std::int32_t>()] = r[1].as<std::uint64_t>();
-  for (const auto& row : rows) ++kept[row.partition];
+  for (const auto* row : rows) ++kept[row->partition];
   return count_duplicates(batch, kept, stored, "duplicate_id");
 }
 

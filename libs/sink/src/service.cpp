@@ -28,8 +28,9 @@ class KafkaLetterHandler final : public detail::SinkHandler {
 // A declared kind's handler, sending its dead letters to Kafka.
 class KafkaLetterKindHandler final : public detail::KindHandler {
  public:
-  KafkaLetterKindHandler(const SinkConfig& config, metrics::Registry& metrics)
-      : KindHandler(config, std::make_unique<detail::DeadLetters>(config, metrics)) {}
+  KafkaLetterKindHandler(const SinkConfig& config, metrics::Registry& metrics,
+                         detail::StorePartitions& partitions)
+      : KindHandler(config, partitions, std::make_unique<detail::DeadLetters>(config, metrics)) {}
 };
 
 namespace {
@@ -46,11 +47,19 @@ std::unique_ptr<cache::CatalogLookup> make_lookup(const SinkConfig& config,
   return std::make_unique<cache::CatalogLookup>(c, metrics);
 }
 
+// store_events', or with --kind the kind's tables, with its retention
+// (--<kind>-retention, else its declaration's).
 detail::StoreRules store_rules(const SinkConfig& config) {
   detail::StoreRules r;
   r.ahead = std::chrono::seconds(std::llround(config.store_ahead_days * 86'400));
   r.retention = std::chrono::seconds(std::llround(config.store_retention_days * 86'400));
   r.maintain_every = std::chrono::milliseconds(config.store_maintain_s * 1000);
+  if (config.kinds.declaration) {
+    r.table = config.kinds.declaration->table;
+    const auto keep = kinds::retention(config.kinds);
+    r.retention =
+        keep ? std::chrono::duration_cast<std::chrono::seconds>(*keep) : std::chrono::seconds(0);
+  }
   return r;
 }
 
@@ -61,7 +70,10 @@ std::unique_ptr<stream::ConsumerService> make_sink(SinkConfig sink_config,
   auto service = std::make_unique<stream::ConsumerService>("sink", metrics);
   const auto& config = service->keep(std::move(sink_config));
   if (config.kinds.declaration) {
-    auto& handler = service->add(std::make_unique<KafkaLetterKindHandler>(config, metrics));
+    auto& partitions = service->add(
+        std::make_unique<detail::StorePartitions>(config.stream.pg, store_rules(config), metrics));
+    auto& handler =
+        service->add(std::make_unique<KafkaLetterKindHandler>(config, metrics, partitions));
     service->consume(config.stream, handler);
     return service;
   }

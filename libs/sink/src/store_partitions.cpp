@@ -26,6 +26,20 @@ std::string describe_span(std::chrono::seconds span) {
   return std::to_string(s) + " s";
 }
 
+std::chrono::seconds ensure_back(const StoreRules& rules) {
+  const std::chrono::seconds day(86'400);
+  return rules.retention.count() > 0 ? std::min(rules.retention, day) : day;
+}
+
+std::set<std::int64_t> missing_minutes(const Coverage& coverage,
+                                       const std::vector<std::int64_t>& ts_us) {
+  std::set<std::int64_t> minutes;
+  for (const auto ts : ts_us) {
+    if (!coverage.covers(ts)) minutes.insert(ts - ((ts % kMinuteUs) + kMinuteUs) % kMinuteUs);
+  }
+  return minutes;
+}
+
 Coverage::Coverage(std::vector<std::pair<std::int64_t, std::int64_t>> spans)
     : spans_(std::move(spans)) {
   std::sort(spans_.begin(), spans_.end());
@@ -70,8 +84,10 @@ pqxx::connection& StorePartitions::connection() {
 void StorePartitions::load_coverage(pqxx::work& tx) {
   std::vector<std::pair<std::int64_t, std::int64_t>> spans;
   for (const auto& r :
-       tx.exec("SELECT (extract(epoch FROM from_ts) * 1000000)::bigint, "
-               "(extract(epoch FROM to_ts) * 1000000)::bigint FROM store_partitions")) {
+       tx.exec_params("SELECT (extract(epoch FROM from_ts) * 1000000)::bigint, "
+                      "(extract(epoch FROM to_ts) * 1000000)::bigint FROM store_partitions "
+                      "WHERE table_name = $1",
+                      rules_.table)) {
     spans.emplace_back(r[0].as<std::int64_t>(), r[1].as<std::int64_t>());
   }
   coverage_ = Coverage(std::move(spans));
@@ -114,22 +130,16 @@ void StorePartitions::maintain() {
   try {
     {
       pqxx::work tx(connection());
-      // From a day back (the events of the last day mostly arrive late, not
-      // old), but never past the retention: what this made, the drops
-      // below would take again at every round.
-      const auto back = rules_.retention.count() > 0
-                            ? std::min(rules_.retention, std::chrono::seconds(86'400))
-                            : std::chrono::seconds(86'400);
       const int made = tx.exec_params1(
-                             "SELECT millrace_store_ensure(now() - make_interval(secs => "
-                             "$1::bigint), now() + make_interval(secs => $2::bigint))",
-                             back.count(), rules_.ahead.count())[0]
+                             "SELECT millrace_partitions_ensure($1, now() - make_interval(secs => "
+                             "$2::bigint), now() + make_interval(secs => $3::bigint))",
+                             rules_.table, ensure_back(rules_).count(), rules_.ahead.count())[0]
                            .as<int>();
       tx.commit();
       if (made > 0) {
         probe_.created(made);
-        runtime::log_info(kComponent, "made " + std::to_string(made) +
-                                          " partition(s) of store_events ahead of need (" +
+        runtime::log_info(kComponent, "made " + std::to_string(made) + " partition(s) of " +
+                                          rules_.table + " ahead of need (" +
                                           describe_span(rules_.ahead) + ")");
       }
     }
@@ -149,8 +159,9 @@ void StorePartitions::maintain() {
       has_cutoff_ = true;
       const auto rows = tx.exec_params(
           "SELECT partition_name, from_ts::text, to_ts::text, rows_estimate, dropped, "
-          "coalesce(held_by, '') FROM millrace_store_expire(make_interval(secs => $1::bigint))",
-          rules_.retention.count());
+          "coalesce(held_by, '') FROM millrace_partitions_expire($1, make_interval(secs => "
+          "$2::bigint))",
+          rules_.table, rules_.retention.count());
       tx.commit();
       std::int64_t held = 0;
       for (const auto& r : rows) {
@@ -166,15 +177,15 @@ void StorePartitions::maintain() {
           runtime::log_warn(kComponent, "kept partition " + r[0].as<std::string>() + " (" + span +
                                             ") past the retention: archiver group " +
                                             r[5].as<std::string>() +
-                                            " has not archived all of its events yet");
+                                            " has not archived all of its records yet");
         }
       }
       probe_.held(held);
       pqxx::work prune(connection());
       for (const auto& r :
            prune.exec_params("SELECT table_name, rows_deleted FROM "
-                             "millrace_store_prune(make_interval(secs => $1::bigint))",
-                             rules_.retention.count())) {
+                             "millrace_partitions_prune($1, make_interval(secs => $2::bigint))",
+                             rules_.table, rules_.retention.count())) {
         if (r[1].as<std::int64_t>() == 0) continue;
         runtime::log_info(kComponent, "deleted " + r[1].as<std::string>() + " row(s) of " +
                                           r[0].as<std::string>() + " past the retention of " +
@@ -190,7 +201,7 @@ void StorePartitions::maintain() {
     throw;
   } catch (const std::exception&) {
     conn_.reset();
-    pg::rethrow_classified("store_events partition maintenance");
+    pg::rethrow_classified(rules_.table + " partition maintenance");
   }
 }
 
@@ -200,12 +211,8 @@ void StorePartitions::ensure_for(const std::vector<std::int64_t>& ts_us) {
   // partitions past the retention: that round goes first.
   if (rules_.retention.count() > 0 && !has_cutoff_) maintain();
   std::lock_guard lock(mutex_);
-  // One call per minute with a row and no partition (a partition is at
-  // least a minute wide), rechecked after each: most batches make none.
-  std::set<std::int64_t> minutes;
-  for (const auto ts : ts_us) {
-    if (!coverage_.covers(ts)) minutes.insert(ts - ((ts % kMinuteUs) + kMinuteUs) % kMinuteUs);
-  }
+  // Rechecked after each call: most batches make none.
+  const auto minutes = missing_minutes(coverage_, ts_us);
   if (minutes.empty()) return;
   try {
     pqxx::work tx(connection());
@@ -213,18 +220,19 @@ void StorePartitions::ensure_for(const std::vector<std::int64_t>& ts_us) {
     for (const auto minute : minutes) {
       if (coverage_.covers(minute)) continue;
       made += tx.exec_params1(
-                    "SELECT millrace_store_ensure(to_timestamp($1::float8 / 1e6), "
-                    "to_timestamp($1::float8 / 1e6))",
-                    minute)[0]
+                    "SELECT millrace_partitions_ensure($1, to_timestamp($2::float8 / 1e6), "
+                    "to_timestamp($2::float8 / 1e6))",
+                    rules_.table, minute)[0]
                   .as<int>();
       load_coverage(tx);
     }
     tx.commit();
     if (made > 0) {
       probe_.created(made);
-      runtime::log_info(kComponent, "made " + std::to_string(made) +
-                                        " partition(s) of store_events for events older or "
-                                        "later than the partitions made ahead");
+      runtime::log_info(kComponent, "made " + std::to_string(made) + " partition(s) of " +
+                                        rules_.table +
+                                        " for records older or later than the partitions made "
+                                        "ahead");
     }
   } catch (const core::InfraError&) {
     conn_.reset();
@@ -233,7 +241,7 @@ void StorePartitions::ensure_for(const std::vector<std::int64_t>& ts_us) {
   } catch (const std::exception&) {
     conn_.reset();
     coverage_ = Coverage();
-    pg::rethrow_classified("making a partition of store_events");
+    pg::rethrow_classified("making a partition of " + rules_.table);
   }
 }
 

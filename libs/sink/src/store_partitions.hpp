@@ -1,10 +1,14 @@
 #pragma once
 
-// store_events' partitions, as a sink keeps them (migration
-// 0011_store_partitions.sql): made ahead of need, made on the spot for an
-// older event whose span has none, and dropped past the retention. Every
-// sink of a schema does this; the functions it calls serialise on an
-// advisory lock, so several sinks at once are safe.
+// A partitioned table's partitions, as a sink keeps them: store_events'
+// (migrations 0011 and 0012), or a declared kind's record table with its
+// lines' table (migration 0018; pg/kind_tables.hpp). Made ahead of need,
+// made on the spot for an older record whose span has none, and dropped
+// past the retention, with the records kept beside them (late_events and
+// the rest for store events, late_records for a kind) pruned alike. Every
+// sink of a table does this; the functions it calls
+// (millrace_partitions_ensure, _expire, _prune) serialise on an advisory
+// lock per table, so several sinks at once are safe.
 //
 // Threads. A maintenance thread runs a round at start and every
 // `maintain_every`; the commit thread calls ensure_for() before each batch's
@@ -19,18 +23,24 @@
 #include <mutex>
 #include <optional>
 #include <pqxx/pqxx>
+#include <set>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "millrace/core/outcome.hpp"
 #include "millrace/metrics/metrics.hpp"
 #include "millrace/pg/options.hpp"
+#include "millrace/stream/batch.hpp"
 #include "store_probe.hpp"
 
 namespace millrace::sink::detail {
 
 struct StoreRules {
+  // The table kept, as partitioned_tables names it: a kind's record table
+  // brings its lines' table along.
+  std::string table = "store_events";
   std::chrono::seconds ahead{2 * 86'400};  // partitions made this far past now
   std::chrono::seconds retention{0};       // 0: keep every partition
   std::chrono::milliseconds maintain_every{600'000};
@@ -38,6 +48,31 @@ struct StoreRules {
 
 // "2 days", "6 h", "90 min", "45 s": a span as the logs give it.
 std::string describe_span(std::chrono::seconds span);
+
+// How far back a round makes partitions: a day (the records of the last
+// day mostly arrive late, not old), but never past the retention, or the
+// drops would take what it made again at every round.
+std::chrono::seconds ensure_back(const StoreRules& rules);
+
+// The rows to store of `rows`: those whose time (`time_of(row)`, in
+// microseconds) is older than `cutoff` (the retention) are re-counted
+// `expired` in `batch`'s tallies instead, and left out.
+template <typename RowT, typename TimeOf>
+std::vector<const RowT*> unexpired(stream::Batch& batch, const std::vector<RowT>& rows,
+                                   std::optional<std::int64_t> cutoff, TimeOf time_of) {
+  // Their partitions are dropped, or about to be.
+  std::vector<const RowT*> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) {
+    if (cutoff && time_of(row) < *cutoff) {
+      batch.at(row.partition)
+          .tally.move({core::Outcome::kPersisted, ""}, {core::Outcome::kExpired, "retention"}, 1);
+    } else {
+      out.push_back(&row);
+    }
+  }
+  return out;
+}
 
 // Spans of event time that have a partition, sorted: [from, to) in
 // microseconds since the epoch.
@@ -52,6 +87,12 @@ class Coverage {
   std::vector<std::pair<std::int64_t, std::int64_t>> spans_;
 };
 
+// The minutes (their first microsecond) that hold one of `ts_us` and no
+// partition in `coverage`: one ensure call each, as a partition is at least
+// a minute wide.
+std::set<std::int64_t> missing_minutes(const Coverage& coverage,
+                                       const std::vector<std::int64_t>& ts_us);
+
 // What the sink's handler needs of the store's partitions: StorePartitions
 // below, or the unit tests' partitions in memory.
 class PartitionPort {
@@ -64,6 +105,18 @@ class PartitionPort {
   // missing ones. Throws core::InfraError (retryable: the batch is tried
   // again).
   virtual void ensure_for(const std::vector<std::int64_t>& ts_us) = 0;
+
+  // ensure_for() the times of `rows` that are not past the retention.
+  template <typename RowT, typename TimeOf>
+  void ensure_unexpired(const std::vector<RowT>& rows, TimeOf time_of) {
+    const auto cutoff = cutoff_us();
+    std::vector<std::int64_t> times;
+    times.reserve(rows.size());
+    for (const auto& row : rows) {
+      if (!cutoff || time_of(row) >= *cutoff) times.push_back(time_of(row));
+    }
+    ensure_for(times);
+  }
 
   // Events older than this are past the retention (counted `expired`, not
   // stored): PostgreSQL's now() at the last round, minus the retention.

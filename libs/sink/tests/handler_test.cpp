@@ -15,7 +15,10 @@
 #include <utility>
 #include <vector>
 
+#include "kind_handler.hpp"
 #include "millrace/core/failure.hpp"
+#include "millrace/core/timestamp.hpp"
+#include "millrace/kinds/registry.hpp"
 #include "sample_event.hpp"
 
 namespace {
@@ -304,4 +307,99 @@ TEST_CASE("sink handler: a partition revoked mid-batch is forgotten, its letters
   CHECK(rig.letters->awaited.at(0) == rig.rows().letters);
   // Slices share the letters.
   CHECK(sink::detail::of(*rig.state->slice(0, 1)).letters == rig.rows().letters);
+}
+
+namespace {
+
+// A declared kind's sink handler (orders) with its ports in memory.
+struct KindRig {
+  sink::SinkConfig config = [] {
+    sink::SinkConfig c;
+    c.kinds.kind = "order";
+    c.kinds.declaration = kinds::find_kind("order", "");
+    c.kinds.pii["order"] = "keep";
+    c.stream.kafka.topic = "store-orders";
+    return c;
+  }();
+  FakePartitions store;
+  FakeLetters* letters = nullptr;
+  std::unique_ptr<sink::detail::KindHandler> handler = [this] {
+    auto l = std::make_unique<FakeLetters>();
+    letters = l.get();
+    return std::make_unique<sink::detail::KindHandler>(config, store, std::move(l));
+  }();
+  stream::Batch batch;
+  std::unique_ptr<stream::BatchState> state = handler->open_batch();
+
+  void add(std::int32_t partition, std::int64_t offset, const std::string& id,
+           const std::string& date) {
+    const std::string body = R"({"PaymentTransactionId": ")" + id + R"(", "OrderDate": ")" + date +
+                             R"(", "Total": 12.5, "Details": [{"Email": "", "ProductId": 100000, )"
+                             R"("Quantity": 1, "UnitPrice": 12.5}]})";
+    const auto msg = kafka::Message::from_record(
+        {config.stream.kafka.topic, partition, offset, body, id, 1'700'000'000'000 + offset, {}});
+    handler->handle(msg, batch.add(partition, offset, *msg.timestamp_ms()), *state);
+  }
+  std::uint64_t count(std::int32_t partition, Outcome outcome, std::string_view reason) {
+    const auto& counts = batch.at(partition).tally.counts();
+    const auto it = counts.find({outcome, reason});
+    return it == counts.end() ? 0 : it->second;
+  }
+  const std::vector<sink::detail::KindRow>& rows() {
+    return static_cast<sink::detail::KindBatch&>(*state).rows;
+  }
+};
+
+std::int64_t at(const char* text) {
+  return *core::parse_timestamp(text);
+}
+
+}  // namespace
+
+TEST_CASE("kind sink handler: partitions are made for the records' times, not the expired ones'",
+          "[handler][kinds]") {
+  KindRig rig;
+  rig.add(0, 0, "tx-1", "2023-05-19T14:36:09Z");
+  rig.add(0, 1, "tx-2", "2023-06-19T10:00:00+02:00");
+  rig.add(1, 0, "tx-3", "2023-04-01T00:00:00Z");
+  rig.handler->before_commit(*rig.state);
+  REQUIRE(rig.store.ensured.size() == 1);
+  CHECK(rig.store.ensured[0] == std::vector<std::int64_t>{at("2023-05-19T14:36:09Z"),
+                                                          at("2023-06-19T08:00:00Z"),
+                                                          at("2023-04-01T00:00:00Z")});
+  // With a retention, what is older than its cutoff gets no partition.
+  rig.store.cutoff = at("2023-05-01T00:00:00Z");
+  rig.handler->before_commit(*rig.state);
+  REQUIRE(rig.store.ensured.size() == 2);
+  CHECK(rig.store.ensured[1] ==
+        std::vector<std::int64_t>{at("2023-05-19T14:36:09Z"), at("2023-06-19T08:00:00Z")});
+  CHECK(rig.letters->awaited.size() == 2);
+}
+
+TEST_CASE("kind sink handler: records past the retention are counted expired and not written",
+          "[handler][kinds]") {
+  KindRig rig;
+  rig.add(0, 0, "tx-1", "2023-05-19T14:36:09Z");
+  rig.add(0, 1, "tx-2", "2023-04-30T23:59:59.999999Z");
+  rig.add(1, 0, "tx-3", "2023-04-01T00:00:00Z");
+  rig.add(1, 1, "tx-4", "2023-05-01T00:00:00Z");
+  const auto& d = *rig.config.kinds.declaration;
+  const auto time_of = [&](const sink::detail::KindRow& r) {
+    return sink::detail::record_time(d, r);
+  };
+  const auto all = sink::detail::unexpired(rig.batch, rig.rows(), std::nullopt, time_of);
+  CHECK(all.size() == 4);
+  CHECK(rig.batch.at(0).tally.of(Outcome::kExpired) == 0);
+
+  const auto kept =
+      sink::detail::unexpired(rig.batch, rig.rows(), at("2023-05-01T00:00:00Z"), time_of);
+  REQUIRE(kept.size() == 2);
+  CHECK(kept[0]->offset == 0);
+  CHECK(kept[0]->partition == 0);
+  CHECK(kept[1]->offset == 1);  // exactly at the cutoff: kept
+  CHECK(kept[1]->partition == 1);
+  CHECK(rig.count(0, Outcome::kExpired, "retention") == 1);
+  CHECK(rig.count(0, Outcome::kPersisted, "") == 1);
+  CHECK(rig.count(1, Outcome::kExpired, "retention") == 1);
+  CHECK(rig.count(1, Outcome::kPersisted, "") == 1);
 }

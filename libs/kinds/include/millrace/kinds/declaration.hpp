@@ -9,6 +9,7 @@
 // proto/README.md documents the format; docs/kinds.md walks through adding
 // a kind.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -97,6 +98,17 @@ struct AggregateDecl {
   std::optional<std::size_t> item, quantity, price;
 };
 
+// How a kind's tables keep time ("storage" in a declaration): partitioned by
+// range on the time field, each partition `partition_span` wide (a divisor
+// of a day or whole days, aligned to UTC midnight), and dropped once it
+// ends more than `retention` ago, its records then counted `expired`
+// (nullopt: kept for ever). A sink's --<kind>-retention overrides the
+// retention without editing the declaration.
+struct StorageDecl {
+  std::chrono::minutes partition_span{1440};
+  std::optional<std::chrono::milliseconds> retention;
+};
+
 struct Declaration {
   std::string kind;  // "order": the --kind name
   std::string description;
@@ -111,6 +123,7 @@ struct Declaration {
   std::size_t identity = 0;
   std::size_t time = 0;  // the record's event time: a timestamp field
   std::optional<AggregateDecl> aggregate;
+  StorageDecl storage;
 
   const FieldDecl& identity_field() const { return fields[identity]; }
   const FieldDecl& time_field() const { return fields[time]; }
@@ -121,7 +134,8 @@ struct Declaration {
 // Reads a declaration. Throws core::UsageError naming `origin` (a file or
 // "built-in order") and what is wrong: a missing member, an unknown type,
 // bounds that do not parse, an identity that is not a required field, two
-// fields with one column.
+// fields with one column, a storage whose span or retention is not a
+// duration it can take.
 Declaration parse_declaration(std::string_view json, std::string_view origin);
 
 }  // namespace millrace::kinds

@@ -6,6 +6,7 @@
 // variable its declaration names (MILLRACE_ORDERS_TOPIC for orders). The
 // store event keeps its own topic option (--topic, MILLRACE_TOPIC).
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -29,6 +30,10 @@ struct KindOptions {
   // must not send orders' letters among store events'.
   std::map<std::string, std::string> dlq_topics;
   std::map<std::string, std::string> pii;
+  // How long its records are kept (--<kind>-retention, the topic's variable
+  // with _RETENTION for _TOPIC: MILLRACE_ORDERS_RETENTION): a duration, 0
+  // to keep every record, or empty for the declaration's storage.retention.
+  std::map<std::string, std::string> retention;
   // The HMAC key personal data is hashed with (MILLRACE_PII_KEY).
   std::string pii_key;
   // Set by resolve(): the declaration of `kind` (nullopt for the store
@@ -36,8 +41,8 @@ struct KindOptions {
   std::optional<Declaration> declaration;
 };
 
-// Registers --kind, --kinds-dir, --pii-key, and --<kind>-topic and
-// --<kind>-pii per declared kind (built in, and in the MILLRACE_KINDS_DIR
+// Registers --kind, --kinds-dir, --pii-key, and --<kind>-topic,
+// --<kind>-pii and --<kind>-retention per declared kind (built in, and in the MILLRACE_KINDS_DIR
 // of `env`). `with_pii`: the programs that store records.
 void register_options(core::OptionSet& options, KindOptions& k,
                       const std::map<std::string, std::string>& env, bool with_pii);
@@ -55,6 +60,12 @@ enum class PiiMode : std::uint8_t { kKeep, kHash, kDrop };
 // The mode set for k.kind, after resolve(). Throws core::UsageError for an
 // unknown mode, or hash without a key.
 PiiMode pii_mode(const KindOptions& k);
+
+// The retention in force for k.kind, after resolve(): its
+// --<kind>-retention when set, else its declaration's. nullopt: keep every
+// record. Throws core::UsageError for a value that is not a duration of at
+// least a minute, or 0.
+std::optional<std::chrono::milliseconds> retention(const KindOptions& k);
 
 // Loads the declaration of k.kind (throws core::UsageError naming the
 // setting) and returns the topic it is read from or written to:

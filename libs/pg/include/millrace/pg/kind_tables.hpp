@@ -1,10 +1,17 @@
 #pragma once
 
 // The tables of a declared kind (kinds/declaration.hpp), derived from its
-// declaration: one row per record in `table`, keyed by the identity, with
-// the record's source (kafka_topic, kafka_partition, kafka_offset) and when
-// it was stored; and, for a kind with lines, one row per line in the lines'
-// table, keyed by (identity, line number) and deleted with its record.
+// declaration: one row per record in `table`, keyed by (time, identity),
+// with the record's source (kafka_topic, kafka_partition, kafka_offset) and
+// when it was stored; and, for a kind with lines, one row per line in the
+// lines' table, keyed by (time, identity, line number) and deleted with its
+// record. Both are partitioned by range on the record's time, with the same
+// bounds (partitioned_tables, migration 0018; the sink makes partitions
+// ahead and drops them past the kind's retention). An identity is stored
+// once whatever its time: kind_identities holds each kind's.
+//
+// A kind's tables made unpartitioned (before migration 0018) are converted
+// by ensure_kind_tables(), keeping every row, grant and publication.
 //
 // Columns are added, never dropped or retyped: a field added to a
 // declaration adds a nullable column to a table made before (its older rows
@@ -28,13 +35,20 @@ std::string column_type(kinds::ValueType type);
 // NOT EXISTS ...), in the order they run.
 std::vector<std::string> kind_table_statements(const kinds::Declaration& d);
 
-// Makes the kind's tables, or adds the columns a table made before lacks.
+// The row of partitioned_tables for the kind: its tables, time column and
+// partition width (storage.partition_span). A new width applies to the
+// partitions made after it.
+std::string partitioned_table_statement(const kinds::Declaration& d);
+
+// Makes the kind's tables (and partitions for the days around now), converts
+// unpartitioned ones, or adds the columns a table made before lacks.
 // Caller contract: a connection of a role that may create tables in the
 // schema (the one that runs `millrace migrate`). Throws core::InfraError
 // (fatal) for a column of another type.
 void ensure_kind_tables(pqxx::connection& connection, const kinds::Declaration& d);
 
-// The COPY columns of the kind's tables, in the order the sink writes them.
+// The COPY columns of the kind's tables, in the order the sink writes them:
+// a line's are its record's identity and time, its number and its fields.
 std::vector<std::string> record_columns(const kinds::Declaration& d);
 std::vector<std::string> line_columns(const kinds::Declaration& d);
 

@@ -19,7 +19,8 @@ struct StorePartition {
   std::int64_t bytes = 0;  // table and indexes
 };
 
-// Every partition, oldest first. `exact` counts each one's rows (a scan of
+// Every partition of store_events, oldest first (store_partitions also
+// lists the declared kinds' since migration 0018). `exact` counts each one's rows (a scan of
 // the whole table); otherwise the planner's estimate, which ANALYZE (and
 // autovacuum) keep current.
 std::vector<StorePartition> list_store_partitions(pqxx::connection& connection, bool exact);

@@ -1,0 +1,52 @@
+// The DDL of a declared kind's tables, from its declaration, without a
+// server: both tables partitioned on the record's time, with the same
+// bounds, and keys that hold it (integration.orders-retention runs it).
+#include "millrace/pg/kind_tables.hpp"
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "millrace/kinds/registry.hpp"
+
+using namespace millrace;
+using Catch::Matchers::Contains;
+using Catch::Matchers::EndsWith;
+using Catch::Matchers::StartsWith;
+
+TEST_CASE("an order's tables are partitioned by its time, the lines with their order") {
+  const auto d = kinds::find_kind("order", "");
+  const auto sql = pg::kind_table_statements(d);
+  REQUIRE(sql.size() >= 2);
+  CHECK_THAT(sql[0],
+             StartsWith("CREATE TABLE IF NOT EXISTS orders (payment_transaction_id text "
+                        "NOT NULL, order_date timestamptz NOT NULL, total numeric NOT NULL"));
+  CHECK_THAT(sql[0], EndsWith("stored_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY "
+                              "(order_date, payment_transaction_id)) PARTITION BY RANGE "
+                              "(order_date)"));
+  CHECK_THAT(sql[1], StartsWith("CREATE TABLE IF NOT EXISTS order_lines (payment_transaction_id "
+                                "text NOT NULL, order_date timestamptz NOT NULL, line_no integer "
+                                "NOT NULL, "));
+  CHECK_THAT(sql[1],
+             EndsWith("PRIMARY KEY (order_date, payment_transaction_id, line_no), FOREIGN KEY "
+                      "(order_date, payment_transaction_id) REFERENCES orders (order_date, "
+                      "payment_transaction_id) ON DELETE CASCADE) PARTITION BY RANGE "
+                      "(order_date)"));
+  // The sink writes a line with its record's time.
+  CHECK(pg::line_columns(d) == std::vector<std::string>{"payment_transaction_id", "order_date",
+                                                        "line_no", "email", "product_id",
+                                                        "quantity", "unit_price"});
+}
+
+TEST_CASE("a kind's partitioned table row carries its declared span") {
+  auto d = kinds::find_kind("order", "");
+  CHECK(pg::partitioned_table_statement(d) ==
+        "INSERT INTO partitioned_tables (table_name, time_column, lines_table, kind, "
+        "partition_minutes) VALUES ('orders', 'order_date', 'order_lines', 'order', 1440) ON "
+        "CONFLICT (table_name) DO UPDATE SET partition_minutes = excluded.partition_minutes");
+  d.storage.partition_span = std::chrono::minutes(60);
+  d.lines.reset();
+  CHECK_THAT(pg::partitioned_table_statement(d),
+             Contains("VALUES ('orders', 'order_date', NULL, 'order', 60)"));
+}
