@@ -14,7 +14,6 @@ namespace {
 constexpr std::string_view kComponent = "sink.store";
 constexpr std::int64_t kMinuteUs = 60'000'000;
 // A round that failed is tried again this soon, not a whole period later.
-constexpr std::chrono::milliseconds kRetry{5000};
 
 }  // namespace
 
@@ -62,16 +61,27 @@ StorePartitions::~StorePartitions() {
 }
 
 void StorePartitions::start() {
-  thread_ = std::thread([this] { run(); });
+  worker_.spawn([this]() -> runtime::Worker::Next {
+    {
+      std::unique_lock lock(wake_mutex_);
+      wake_.wait(lock, [this] { return ready_ || stopping_; });
+      if (stopping_) return runtime::Worker::Next::done();
+    }
+    maintain();
+    return runtime::Worker::Next::after(rules_.maintain_every);
+  });
 }
 
 void StorePartitions::stop() {
+  worker_.stop();
+}
+
+void StorePartitions::stopping() {
   {
     std::lock_guard lock(wake_mutex_);
     stopping_ = true;
   }
   wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
 }
 
 pqxx::connection& StorePartitions::connection() {
@@ -101,28 +111,6 @@ void StorePartitions::schema_ready() {
     ready_ = true;
   }
   wake_.notify_all();
-}
-
-void StorePartitions::run() {
-  {
-    std::unique_lock lock(wake_mutex_);
-    wake_.wait(lock, [this] { return ready_ || stopping_; });
-    if (stopping_) return;
-  }
-  for (;;) {
-    auto next = rules_.maintain_every;
-    try {
-      maintain();
-    } catch (const std::exception& e) {
-      // The stream loop reports the database's state; this only retries.
-      probe_.failed();
-      runtime::log_warn(kComponent, std::string("partition maintenance failed (") + e.what() +
-                                        "); trying again in 5 s");
-      next = kRetry;
-    }
-    std::unique_lock lock(wake_mutex_);
-    if (wake_.wait_for(lock, next, [this] { return stopping_; })) return;
-  }
 }
 
 void StorePartitions::maintain() {

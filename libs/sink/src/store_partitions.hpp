@@ -32,6 +32,7 @@
 #include "millrace/core/outcome.hpp"
 #include "millrace/metrics/metrics.hpp"
 #include "millrace/pg/options.hpp"
+#include "millrace/runtime/worker.hpp"
 #include "millrace/stream/batch.hpp"
 #include "store_probe.hpp"
 
@@ -144,7 +145,7 @@ class StorePartitions final : public PartitionPort {
   void schema_ready() override;
 
  private:
-  void run();
+  void stopping();
   void maintain();
   pqxx::connection& connection();
   void load_coverage(pqxx::work& tx);
@@ -161,7 +162,13 @@ class StorePartitions final : public PartitionPort {
   std::condition_variable wake_;
   bool stopping_ = false;
   bool ready_ = false;  // schema_ready() was called
-  std::thread thread_;
+  // Last: its thread uses the members above. A failed round is tried again
+  // from 5 s, doubling to a minute; the stream loop reports the database's
+  // state, this only retries (and a fatal failure stops the sink).
+  runtime::Worker worker_{{.component = "sink.store",
+                           .retry = {5000, 60000},
+                           .observe = [this](const core::InfraError&) { probe_.failed(); },
+                           .on_stop = [this] { stopping(); }}};
 };
 
 }  // namespace millrace::sink::detail
