@@ -105,10 +105,7 @@ struct SignalOptions {
 
   void add(core::OptionSet& options) {
     pg::register_options(options, pg);
-    options.add_string("publication", "MILLRACE_CHANGEFEED_PUBLICATION", &publication,
-                       "The publication whose feed runs the backfill");
-    options.add_string("backfill-table", "MILLRACE_CHANGEFEED_BACKFILL_TABLE", &backfill_table,
-                       "Signal table of backfill requests, in --pg-schema");
+    add_feed_options(options, publication, backfill_table);
   }
   void validate() const {
     pg::validate(pg);
@@ -245,6 +242,18 @@ int changefeed_drop_slot(const std::vector<std::string>& args, Context& ctx) {
 }
 
 }  // namespace
+
+void add_feed_options(core::OptionSet& options, std::string& publication,
+                      std::string& backfill_table, const std::string& when) {
+  options.add_string("publication", "MILLRACE_CHANGEFEED_PUBLICATION", &publication,
+                     when +
+                         "the change feed's publication (its tables, where a command takes "
+                         "them from it)");
+  options.add_string("backfill-table", "MILLRACE_CHANGEFEED_BACKFILL_TABLE", &backfill_table,
+                     when +
+                         "the signal table of backfill requests, in --pg-schema (created if "
+                         "missing by publish)");
+}
 
 int cmd_changefeed(const std::vector<std::string>& args, Context& ctx) {
   return dispatch(ctx, "changefeed", kChangefeedUsage,

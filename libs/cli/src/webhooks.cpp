@@ -159,11 +159,7 @@ int webhooks_add(const std::vector<std::string>& args, Context& ctx) {
         o.add_bool("backfill", "", &backfill,
                    "Send it the current rows of its tables first: asks the change feed of "
                    "--publication for a backfill of each, for this endpoint only");
-        o.add_string("publication", "MILLRACE_CHANGEFEED_PUBLICATION", &publication,
-                     "With --backfill: the change feed's publication (its tables, when the "
-                     "endpoint has no --tables)");
-        o.add_string("backfill-table", "MILLRACE_CHANGEFEED_BACKFILL_TABLE", &backfill_table,
-                     "With --backfill: the signal table of backfill requests, in --pg-schema");
+        add_feed_options(o, publication, backfill_table, "With --backfill: ");
       },
       [&](WebhooksDb& db, const WebhooksCommon& common) {
         if (e.url.empty()) throw std::invalid_argument("--url is required");
@@ -336,19 +332,19 @@ int webhooks_replay(const std::vector<std::string>& args, Context& ctx) {
 }  // namespace
 
 int cmd_webhooks(const std::vector<std::string>& args, Context& ctx) {
-  using namespace std::placeholders;
-  return dispatch(ctx, "webhooks", kWebhooksUsage,
-                  {
-                      {"add", webhooks_add},
-                      {"update", webhooks_update},
-                      {"list", webhooks_list},
-                      {"disable", std::bind(webhooks_set_active, _1, _2, false)},
-                      {"enable", std::bind(webhooks_set_active, _1, _2, true)},
-                      {"rotate-secret", webhooks_rotate},
-                      {"deliveries", webhooks_deliveries},
-                      {"replay", webhooks_replay},
-                  },
-                  args);
+  return dispatch(
+      ctx, "webhooks", kWebhooksUsage,
+      {
+          {"add", webhooks_add},
+          {"update", webhooks_update},
+          {"list", webhooks_list},
+          {"disable", [](const auto& a, Context& c) { return webhooks_set_active(a, c, false); }},
+          {"enable", [](const auto& a, Context& c) { return webhooks_set_active(a, c, true); }},
+          {"rotate-secret", webhooks_rotate},
+          {"deliveries", webhooks_deliveries},
+          {"replay", webhooks_replay},
+      },
+      args);
 }
 
 }  // namespace millrace::cli
