@@ -2,25 +2,37 @@
 
 #include <algorithm>
 
+#include "millrace/kinds/registry.hpp"
 #include "millrace/pg/database.hpp"
+#include "millrace/pg/kind_tables.hpp"
 #include "millrace/pg/replication.hpp"
 #include "pg_backfill.hpp"
 #include "pg_stream.hpp"
 
 namespace millrace::changefeed {
 
-std::vector<std::string> default_tables(pqxx::connection& conn, const std::string& schema) {
-  static const char* const kTables[] = {"store_events", "agg_hourly", "agg_daily", "agg_products",
-                                        "agg_categories",
-                                        // orders (proto/kinds/order.json) and their sums
-                                        "orders", "order_lines", "agg_web_orders_hourly",
-                                        "agg_web_orders_daily", "agg_web_orders_items",
-                                        // reference data, when present
-                                        "categories", "products"};
+std::vector<std::string> default_tables(pqxx::connection& conn, const std::string& schema,
+                                        const std::string& kinds_dir) {
+  auto kinds = kinds::all_kinds(kinds_dir);
+  std::stable_partition(kinds.begin(), kinds.end(),
+                        [](const kinds::Declaration& d) { return d.kind == kinds::kStoreEvent; });
+  std::vector<std::string> candidates;
+  for (const auto& d : kinds) {
+    auto tables = pg::kind_table_names(d);
+    candidates.insert(candidates.end(), tables.records.begin(), tables.records.end());
+    candidates.insert(candidates.end(), tables.sums.begin(), tables.sums.end());
+    if (d.kind == kinds::kStoreEvent) {
+      // The store events' sums are compiled in, not declared.
+      candidates.insert(candidates.end(),
+                        {"agg_hourly", "agg_daily", "agg_products", "agg_categories"});
+    }
+  }
+  // Reference data, when present.
+  candidates.insert(candidates.end(), {"categories", "products"});
   try {
     pqxx::nontransaction tx(conn);
     std::vector<std::string> out;
-    for (const char* table : kTables) {
+    for (const auto& table : candidates) {
       const auto r =
           tx.exec1("SELECT to_regclass(" +
                    tx.quote(tx.quote_name(schema) + "." + tx.quote_name(table)) + ") IS NOT NULL");

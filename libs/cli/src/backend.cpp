@@ -50,8 +50,9 @@ class PgChangefeedDb final : public ChangefeedDb {
   explicit PgChangefeedDb(std::unique_ptr<pqxx::connection> conn) : conn_(std::move(conn)) {}
   pqxx::connection& connection() { return *conn_; }
 
-  std::vector<std::string> default_tables(const std::string& schema) override {
-    return changefeed::default_tables(*conn_, schema);
+  std::vector<std::string> default_tables(const std::string& schema,
+                                          const std::string& kinds_dir) override {
+    return changefeed::default_tables(*conn_, schema, kinds_dir);
   }
   void publish(const std::string& publication, const std::string& schema,
                const std::vector<std::string>& tables, const std::string& grant_select_to,

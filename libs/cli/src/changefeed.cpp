@@ -7,6 +7,7 @@
 #include "millrace/changefeed/admin.hpp"
 #include "millrace/changefeed/service.hpp"
 #include "millrace/core/failure.hpp"
+#include "millrace/kinds/options.hpp"
 #include "millrace/pg/options.hpp"
 
 namespace millrace::cli {
@@ -37,6 +38,7 @@ int changefeed_publish(const std::vector<std::string>& args, Context& ctx) {
   std::string tables;
   std::string grant_select;
   std::string backfill_table = "changefeed_backfills";
+  std::string kinds_dir;
   core::OptionSet options(
       "millrace changefeed publish",
       "Creates the change feed's publication for the given tables of --pg-schema, or sets an "
@@ -45,8 +47,10 @@ int changefeed_publish(const std::vector<std::string>& args, Context& ctx) {
   options.add_string("publication", "MILLRACE_CHANGEFEED_PUBLICATION", &publication,
                      "Publication name");
   options.add_string("tables", "", &tables,
-                     "Comma-separated tables (default: store_events, the aggregates, and "
-                     "categories and products where they exist)");
+                     "Comma-separated tables (default: those that exist of store_events and its "
+                     "sums, every declared kind's records, lines and sums, categories and "
+                     "products)");
+  kinds::register_kinds_dir(options, &kinds_dir);
   options.add_string("grant-select", "", &grant_select,
                      "Also grant this role (the feed's) SELECT on the tables, which the initial "
                      "snapshot (--snapshot initial) and backfills need, and SELECT, INSERT and "
@@ -61,7 +65,7 @@ int changefeed_publish(const std::vector<std::string>& args, Context& ctx) {
     return *exit;
   }
   auto db = ctx.backend.changefeed_db(pg, "millrace-changefeed-publish");
-  const auto list = tables.empty() ? db->default_tables(pg.schema) : split_list(tables);
+  const auto list = tables.empty() ? db->default_tables(pg.schema, kinds_dir) : split_list(tables);
   if (list.empty()) {
     return usage_error(
         ctx, "changefeed publish",

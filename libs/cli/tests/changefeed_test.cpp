@@ -59,6 +59,19 @@ TEST_CASE("changefeed publish publishes the default tables and warns that nothin
   CHECK_THAT(h.err.str(), Contains("SELECT, INSERT and UPDATE on shop.changefeed_backfills, or"));
 }
 
+TEST_CASE("changefeed publish asks for the default tables of the kinds in --kinds-dir too") {
+  Harness h;
+  ChangefeedState state;
+  state.default_tables = {"store_events", "shipments"};
+  use(h, state);
+  CHECK(h.run({"changefeed", "publish", "--kinds-dir", "/srv/kinds", "--grant-select", "feed"}) ==
+        0);
+  CHECK(state.calls.at(0) == "default_tables public /srv/kinds");
+  CHECK(h.out.str() ==
+        "publication millrace_changes: public.{store_events, shipments}\n"
+        "SELECT granted to feed\n");
+}
+
 TEST_CASE("changefeed publish --tables --grant-select publishes those, grants, and does not warn") {
   Harness h;
   ChangefeedState state;

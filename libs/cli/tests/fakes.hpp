@@ -102,8 +102,9 @@ struct ChangefeedState {
 class FakeChangefeedDb final : public ChangefeedDb {
  public:
   explicit FakeChangefeedDb(ChangefeedState& s) : s_(s) {}
-  std::vector<std::string> default_tables(const std::string& schema) override {
-    s_.calls.push_back("default_tables " + schema);
+  std::vector<std::string> default_tables(const std::string& schema,
+                                          const std::string& kinds_dir) override {
+    s_.calls.push_back("default_tables " + schema + (kinds_dir.empty() ? "" : " " + kinds_dir));
     return s_.default_tables;
   }
   void publish(const std::string& publication, const std::string& schema,

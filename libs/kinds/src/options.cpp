@@ -59,13 +59,17 @@ void register_options(core::OptionSet& o, KindOptions& k,
                core::OptionSet::Shown::kSecret);
 }
 
+void register_kinds_dir(core::OptionSet& o, std::string* dir) {
+  o.add_string("kinds-dir", "MILLRACE_KINDS_DIR", dir,
+               "A directory of kind declarations of your own, <kind>.json each (docs/kinds.md)");
+}
+
 void register_topic_options(core::OptionSet& o, KindOptions& k,
                             const std::map<std::string, std::string>& env) {
   // The options of each kind's topic are known only once the declarations
   // are read: those built in, and those in the directory the environment
   // names (a --kinds-dir flag adds kinds whose topic is their default).
-  o.add_string("kinds-dir", "MILLRACE_KINDS_DIR", &k.kinds_dir,
-               "A directory of kind declarations of your own, <kind>.json each (docs/kinds.md)");
+  register_kinds_dir(o, &k.kinds_dir);
   const auto dir = env.find("MILLRACE_KINDS_DIR");
   for (auto& d : all_kinds(dir == env.end() ? "" : dir->second)) {
     if (d.kind == kStoreEvent) continue;

@@ -1,8 +1,11 @@
 #include "millrace/pg/grants.hpp"
 
+#include <utility>
+
 #include "millrace/core/options.hpp"
 #include "millrace/kinds/registry.hpp"
 #include "millrace/pg/database.hpp"
+#include "millrace/pg/kind_tables.hpp"
 #include "millrace/runtime/registry.hpp"
 
 namespace millrace::pg {
@@ -27,15 +30,11 @@ std::vector<runtime::TableGrant> kind_grants(std::string_view service,
   std::vector<runtime::TableGrant> out;
   for (const auto& d : kinds::all_kinds(kinds_dir)) {
     if (d.kind == kinds::kStoreEvent) continue;
+    auto tables = kind_table_names(d);
     if (service == "sink") {
-      std::vector<std::string> tables{d.table};
-      if (d.lines) tables.push_back(d.lines->table);
-      out.push_back({"SELECT, INSERT", tables});
-    } else if (service == "aggregator" && d.aggregate) {
-      const std::string agg = "agg_" + d.aggregate->name;
-      std::vector<std::string> tables{agg + "_hourly", agg + "_daily"};
-      if (d.aggregate->item) tables.push_back(agg + "_items");
-      out.push_back({"SELECT, INSERT, UPDATE", tables});
+      out.push_back({"SELECT, INSERT", std::move(tables.records)});
+    } else if (service == "aggregator" && !tables.sums.empty()) {
+      out.push_back({"SELECT, INSERT, UPDATE", std::move(tables.sums)});
     }
   }
   return out;

@@ -324,4 +324,16 @@ std::vector<std::string> line_columns(const Declaration& d) {
   return out;
 }
 
+KindTableNames kind_table_names(const Declaration& d) {
+  KindTableNames out;
+  out.records.push_back(d.table);
+  if (d.lines) out.records.push_back(d.lines->table);
+  if (d.aggregate) {
+    const std::string agg = "agg_" + d.aggregate->name;
+    out.sums = {agg + "_hourly", agg + "_daily"};
+    if (d.aggregate->item) out.sums.push_back(agg + "_items");
+  }
+  return out;
+}
+
 }  // namespace millrace::pg

@@ -3,9 +3,11 @@
 // bounds, and keys that hold it (integration.orders-retention runs it).
 #include "millrace/pg/kind_tables.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "millrace/kinds/registry.hpp"
@@ -49,4 +51,25 @@ TEST_CASE("a kind's partitioned table row carries its declared span") {
   d.lines.reset();
   CHECK_THAT(pg::partitioned_table_statement(d),
              Contains("VALUES ('orders', 'order_date', NULL, 'order', 60)"));
+}
+
+TEST_CASE("a kind's table names are those its statements create, by who writes them") {
+  const auto d = kinds::find_kind("order", "");
+  const auto names = pg::kind_table_names(d);
+  CHECK(names.records == std::vector<std::string>{"orders", "order_lines"});
+  CHECK(names.sums == std::vector<std::string>{"agg_web_orders_hourly", "agg_web_orders_daily",
+                                               "agg_web_orders_items"});
+  std::vector<std::string> created;
+  for (const auto& sql : pg::kind_table_statements(d)) {
+    constexpr std::string_view kCreate = "CREATE TABLE IF NOT EXISTS ";
+    if (!sql.starts_with(kCreate)) continue;
+    created.push_back(sql.substr(kCreate.size(), sql.find(' ', kCreate.size()) - kCreate.size()));
+  }
+  auto all = names.records;
+  all.insert(all.end(), names.sums.begin(), names.sums.end());
+  std::sort(all.begin(), all.end());
+  std::sort(created.begin(), created.end());
+  CHECK(all == created);
+  // The store event declares no sums: its are compiled in.
+  CHECK(pg::kind_table_names(kinds::find_kind("store_event", "")).sums.empty());
 }

@@ -9,9 +9,13 @@
 
 namespace millrace::changefeed {
 
-// The tables a publication names by default: the store events, the
-// aggregates behind the views, and the reference tables where they exist.
-std::vector<std::string> default_tables(pqxx::connection& conn, const std::string& schema);
+// The tables a publication names by default, those of them that exist in
+// `schema`: the store events and their sums, every declared kind's records,
+// lines and sums (the built-in kinds and those in `kinds_dir`, as their
+// declarations name them), and the reference tables. Throws
+// core::UsageError for a declaration that does not parse.
+std::vector<std::string> default_tables(pqxx::connection& conn, const std::string& schema,
+                                        const std::string& kinds_dir);
 
 // Creates `publication` for `tables` of `schema`, or sets an existing one
 // to exactly those tables, and creates the signal table of backfills

@@ -47,7 +47,8 @@ class CatalogDb {
 class ChangefeedDb {
  public:
   virtual ~ChangefeedDb() = default;
-  virtual std::vector<std::string> default_tables(const std::string& schema) = 0;
+  virtual std::vector<std::string> default_tables(const std::string& schema,
+                                                  const std::string& kinds_dir) = 0;
   virtual void publish(const std::string& publication, const std::string& schema,
                        const std::vector<std::string>& tables, const std::string& grant_select_to,
                        const std::string& backfill_table) = 0;

@@ -46,6 +46,9 @@ struct KindOptions {
 // of `env`). `with_pii`: the programs that store records.
 void register_options(core::OptionSet& options, KindOptions& k,
                       const std::map<std::string, std::string>& env, bool with_pii);
+// Only --kinds-dir (MILLRACE_KINDS_DIR), into `dir`: for a program that
+// reads the declarations but handles no kind's topic.
+void register_kinds_dir(core::OptionSet& options, std::string* dir);
 // Only --kinds-dir and the --<kind>-topic and --<kind>-dlq-topic options,
 // for a program that serves kinds by route rather than by --kind
 // (millrace-producer), or makes their topics.

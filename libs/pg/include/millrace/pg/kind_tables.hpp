@@ -52,4 +52,14 @@ void ensure_kind_tables(pqxx::connection& connection, const kinds::Declaration& 
 std::vector<std::string> record_columns(const kinds::Declaration& d);
 std::vector<std::string> line_columns(const kinds::Declaration& d);
 
+// The tables a kind's declaration makes, by who writes them: the sink its
+// records' (and its lines'), the aggregator its sums' (agg_<name>_hourly,
+// _daily, and _items when its lines name a product; none without an
+// aggregate section). Grants and the change feed's default publication
+// name a kind's tables from here.
+struct KindTableNames {
+  std::vector<std::string> records, sums;
+};
+KindTableNames kind_table_names(const kinds::Declaration& d);
+
 }  // namespace millrace::pg
