@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "millrace/core/enum_names.hpp"
 #include "millrace/core/event.hpp"
 #include "millrace/core/values.hpp"
 
@@ -31,17 +32,12 @@ bool precedes(std::uint32_t a, std::uint32_t b) {
 }  // namespace
 
 const char* to_string(BackfillState state) {
-  switch (state) {
-    case BackfillState::kRunning:
-      return "running";
-    case BackfillState::kDone:
-      return "done";
-    case BackfillState::kCancelled:
-      return "cancelled";
-    case BackfillState::kFailed:
-      return "failed";
-  }
-  return "failed";
+  static constexpr core::EnumNames<BackfillState, 4> kNames(
+      {{BackfillState::kRunning, "running"},
+       {BackfillState::kDone, "done"},
+       {BackfillState::kCancelled, "cancelled"},
+       {BackfillState::kFailed, "failed"}});
+  return kNames.name(state).data();  // the names are literals, so NUL-terminated
 }
 
 bool keyed(const Relation& table, const PrimaryKeyLookup& primary_key) {

@@ -50,11 +50,10 @@ void register_options(core::OptionSet& o, ChangefeedConfig& c) {
                  &c.transaction_timeout_ms, core::OptionSet::DurationUnit::kMilliseconds,
                  "The broker aborts a Kafka transaction of the feed left open this long", 1000,
                  3'600'000);
-  o.add_choice("snapshot", "MILLRACE_CHANGEFEED_SNAPSHOT", &c.snapshot,
-               "initial: a feed with no checkpoint backfills every published table as it creates "
-               "its slot (rows as op r, in chunks, while it streams); never: only what commits "
-               "after its slot exists",
-               {"initial", "never"});
+  o.add_enum("snapshot", "MILLRACE_CHANGEFEED_SNAPSHOT", &c.snapshot, kSnapshotNames,
+             "initial: a feed with no checkpoint backfills every published table as it creates "
+             "its slot (rows as op r, in chunks, while it streams); never: only what commits "
+             "after its slot exists");
 
   o.add_string("backfill-table", "MILLRACE_CHANGEFEED_BACKFILL_TABLE", &c.backfill_table,
                "Signal table of backfill requests, in --pg-schema (millrace changefeed publish "
@@ -63,26 +62,24 @@ void register_options(core::OptionSet& o, ChangefeedConfig& c) {
                  core::OptionSet::DurationUnit::kMilliseconds,
                  "Ask the signal table for a backfill request this often while none runs", 10,
                  600'000);
-  o.add_choice("on-slot-lost", "MILLRACE_CHANGEFEED_ON_SLOT_LOST", &c.on_slot_lost,
-               "stop: a slot invalidated or gone after changes were published from it stops the "
-               "feed; backfill: replace it, publish a gap record per table and backfill them all",
-               {"stop", "backfill"});
+  o.add_enum("on-slot-lost", "MILLRACE_CHANGEFEED_ON_SLOT_LOST", &c.on_slot_lost, kSlotLostNames,
+             "stop: a slot invalidated or gone after changes were published from it stops the "
+             "feed; backfill: replace it, publish a gap record per table and backfill them all");
   o.add_int("backfill-chunk-size", "MILLRACE_CHANGEFEED_BACKFILL_CHUNK_SIZE",
             &c.backfill_chunk_size,
             "Rows per chunk of the backfills the feed asks for itself (the initial snapshot's, a "
             "lost slot's)",
             1, 1'000'000);
-  o.add_choice("format", "MILLRACE_CHANGEFEED_FORMAT", &c.format,
-               "millrace: Millrace's change records (proto/change.schema.json); debezium: the "
-               "records Debezium's PostgreSQL connector writes (docs/debezium.md)",
-               {"millrace", "debezium"});
+  o.add_enum("format", "MILLRACE_CHANGEFEED_FORMAT", &c.format, kFormatNames,
+             "millrace: Millrace's change records (proto/change.schema.json); debezium: the "
+             "records Debezium's PostgreSQL connector writes (docs/debezium.md)");
   o.add_bool("schemas", "MILLRACE_CHANGEFEED_SCHEMAS", &c.schemas,
              "Debezium format: each key and value as {\"schema\",\"payload\"}, as Kafka "
              "Connect's JsonConverter with schemas.enable=true writes them");
-  o.add_choice("decimal-handling", "MILLRACE_CHANGEFEED_DECIMAL_HANDLING", &c.decimal_handling,
-               "Debezium format: numeric and money columns as precise (Connect Decimal), string "
-               "or double, as Debezium's decimal.handling.mode",
-               {"precise", "string", "double"});
+  o.add_enum("decimal-handling", "MILLRACE_CHANGEFEED_DECIMAL_HANDLING", &c.decimal_handling,
+             debezium::kDecimalModeNames,
+             "Debezium format: numeric and money columns as precise (Connect Decimal), string "
+             "or double, as Debezium's decimal.handling.mode");
   o.add_bool("topic-per-table", "MILLRACE_CHANGEFEED_TOPIC_PER_TABLE", &c.topic_per_table,
              "Debezium format: each table's records to <topic>.<schema>.<table> (made with "
              "--topic's partition count when missing); --topic keeps the feed's markers");
@@ -111,7 +108,7 @@ void validate(ChangefeedConfig& c) {
   if (c.checkpoint_group.empty())
     c.checkpoint_group = "millrace-changefeed." + c.slot + ".checkpoint";
   core::validate(c.retry);
-  if (c.format == "millrace" && (c.schemas || c.topic_per_table || c.transaction_metadata)) {
+  if (c.format == Format::kMillrace && (c.schemas || c.topic_per_table || c.transaction_metadata)) {
     const char* flag = c.schemas           ? "--schemas"
                        : c.topic_per_table ? "--topic-per-table"
                                            : "--transaction-metadata";

@@ -60,7 +60,7 @@ std::optional<Checkpoint> read_checkpoint(const ChangefeedConfig& config) {
 KafkaPublisher::KafkaPublisher(const ChangefeedConfig& config, std::int32_t transaction_timeout_ms)
     : config_(config), producer_(producer_config(config, transaction_timeout_ms), seconds(60)) {
   topics_.insert(config.kafka.topic);
-  if (config.format != "debezium") {
+  if (config.format != Format::kDebezium) {
     format_ = millrace_format(config.kafka.topic);
     return;
   }
@@ -69,9 +69,7 @@ KafkaPublisher::KafkaPublisher(const ChangefeedConfig& config, std::int32_t tran
   o.prefix = config.kafka.topic;
   o.database = table_facts_->database();
   o.schemas = config.schemas;
-  o.decimal = config.decimal_handling == "string"   ? debezium::DecimalMode::kString
-              : config.decimal_handling == "double" ? debezium::DecimalMode::kDouble
-                                                    : debezium::DecimalMode::kPrecise;
+  o.decimal = config.decimal_handling;
   o.topic_per_table = config.topic_per_table;
   o.tombstones = config.tombstones;
   o.truncates = config.truncates;

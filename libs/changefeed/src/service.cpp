@@ -75,7 +75,7 @@ struct FeedRunner {
     Checkpoint checkpoint = published.value_or(Checkpoint{});
     PgStream stream(config);
     PgBackfillSource backfill_source(config);
-    if (!published && config.snapshot == "initial") {
+    if (!published && config.snapshot == Snapshot::kInitial) {
       // Never published anything: the slot, a backfill of every table, and
       // the first checkpoint (snapshot.hpp).
       probe.snapshot_started();
@@ -92,12 +92,12 @@ struct FeedRunner {
                            "--slot, --checkpoint-group and topic, or restore the database");
     }
     const bool lost = !stream.slot_exists() || stream.slot_lost();
-    if (!published && config.snapshot == "initial") {
+    if (!published && config.snapshot == Snapshot::kInitial) {
       // The slot was just created.
     } else if (published && (lost || checkpoint.slot_lost_from != 0)) {
       // A new slot would start at the server's current position: what was
       // committed since the checkpoint would never be published.
-      if (config.on_slot_lost != "backfill") {
+      if (config.on_slot_lost != SlotLost::kBackfill) {
         throw InfraError(
             FailureClass::kFatal,
             "replication slot " + config.slot +

@@ -54,16 +54,16 @@ TEST_CASE("slot and publication names are what PostgreSQL allows for slots") {
 
 TEST_CASE("the initial snapshot and a lost slot's handling are chosen by name") {
   const auto d = parse({}, {});
-  CHECK(d.snapshot == "never");
-  CHECK(d.on_slot_lost == "stop");
+  CHECK(d.snapshot == changefeed::Snapshot::kNever);
+  CHECK(d.on_slot_lost == changefeed::SlotLost::kStop);
   CHECK(d.backfill_chunk_size == 10000);
   CHECK(d.transaction_timeout_ms == 60000);
   const auto e = parse({{"MILLRACE_CHANGEFEED_SNAPSHOT", "initial"},
                         {"MILLRACE_CHANGEFEED_ON_SLOT_LOST", "backfill"},
                         {"MILLRACE_CHANGEFEED_BACKFILL_CHUNK_SIZE", "500"}},
                        {});
-  CHECK(e.snapshot == "initial");
-  CHECK(e.on_slot_lost == "backfill");
+  CHECK(e.snapshot == changefeed::Snapshot::kInitial);
+  CHECK(e.on_slot_lost == changefeed::SlotLost::kBackfill);
   CHECK(e.backfill_chunk_size == 500);
   CHECK_THROWS_WITH(parse({}, {"--on-slot-lost", "ignore"}),
                     Contains("--on-slot-lost: expected stop or backfill, got \"ignore\""));
@@ -74,17 +74,17 @@ TEST_CASE("the initial snapshot and a lost slot's handling are chosen by name") 
 
 TEST_CASE("the records' format and the Debezium format's settings") {
   const auto d = parse({}, {});
-  CHECK(d.format == "millrace");
+  CHECK(d.format == changefeed::Format::kMillrace);
   CHECK(d.tombstones);
   CHECK(d.truncates);
   const auto dbz = parse(
       {{"MILLRACE_CHANGEFEED_FORMAT", "debezium"}},
       {"--schemas", "--topic-per-table", "--tombstones=false", "--decimal-handling", "string"});
-  CHECK(dbz.format == "debezium");
+  CHECK(dbz.format == changefeed::Format::kDebezium);
   CHECK(dbz.schemas);
   CHECK(dbz.topic_per_table);
   CHECK_FALSE(dbz.tombstones);
-  CHECK(dbz.decimal_handling == "string");
+  CHECK(dbz.decimal_handling == changefeed::debezium::DecimalMode::kString);
   CHECK_THROWS_WITH(parse({}, {"--format", "avro"}), Contains("millrace or debezium"));
   CHECK_THROWS_WITH(parse({}, {"--format", "debezium", "--decimal-handling", "float"}),
                     Contains("precise, string or double"));

@@ -161,7 +161,8 @@ int archive_replay(const std::vector<std::string>& args, Context& ctx) {
   kafka.topic.clear();  // the target: no default
   kafka.client_id = "millrace-archive-replay";
   std::int64_t partition = -1;
-  std::string from, to, progress = "auto";
+  std::string from, to;
+  auto progress = produce::ShowProgress::kAuto;
   core::OptionSet options(
       "millrace archive replay",
       "Produces the archived records whose time (EnqueuedTimeUtc) is in [--from, --to) into "

@@ -42,7 +42,8 @@ std::optional<catalog::Format> format_of_fetched(const std::optional<catalog::Fo
 // `catalog load`'s flags, as given and as parsed.
 struct LoadFlags {
   pg::PgOptions pg;
-  std::string table_flag, format_flag, progress = "auto", every_flag;
+  std::string table_flag, format_flag, every_flag;
+  produce::ShowProgress progress = produce::ShowProgress::kAuto;
   std::int64_t timeout_s = 30, max_bytes = 64ll << 20;
   std::vector<std::string> sources;
   std::optional<catalog::Table> table;

@@ -1,10 +1,12 @@
 #include "millrace/core/options.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -43,7 +45,10 @@ struct OptionSpec {
   std::vector<std::string>* list_target = nullptr;
   // kDuration: int_target counts this unit; int_min and int_max too.
   std::int64_t unit_ms = 1;
-  std::vector<std::string> choices;  // kChoice: the values it takes
+  // kChoice: the values it takes, and the target's, by index in them.
+  std::vector<std::string> choices;
+  std::function<std::size_t()> get_choice;
+  std::function<void(std::size_t)> set_choice;
   std::int64_t int_min = 0;
   std::int64_t int_max = 0;
   double double_min = 0;
@@ -113,7 +118,7 @@ std::string raw(const Option& opt) {
     case Option::Kind::kDuration:
       return format_duration(std::chrono::milliseconds(*opt.int_target * opt.unit_ms));
     case Option::Kind::kChoice:
-      return *opt.string_target;
+      return opt.choices.at(opt.get_choice());
     case Option::Kind::kList:
       return join_list(*opt.list_target);
   }
@@ -226,9 +231,9 @@ void apply(Option& opt, std::string_view value, const std::string& origin) {
       return;
     }
     case Option::Kind::kChoice:
-      for (const auto& choice : opt.choices) {
-        if (value == choice) {
-          *opt.string_target = choice;
+      for (std::size_t i = 0; i < opt.choices.size(); ++i) {
+        if (value == opt.choices[i]) {
+          opt.set_choice(i);
           return;
         }
       }
@@ -333,14 +338,28 @@ void OptionSet::add_duration(std::string flag, std::string env, std::int64_t* ta
 
 void OptionSet::add_choice(std::string flag, std::string env, std::string* target, std::string help,
                            std::vector<std::string> choices) {
-  bool known = false;
-  for (const auto& c : choices) known = known || c == *target;
-  if (!known) throw std::invalid_argument("option --" + flag + ": its default is not a choice");
+  auto shared = std::make_shared<const std::vector<std::string>>(choices);
+  add_choice_of(
+      std::move(flag), std::move(env), std::move(help), std::move(choices),
+      [target, shared] {
+        const auto it = std::find(shared->begin(), shared->end(), *target);
+        return static_cast<std::size_t>(it - shared->begin());
+      },
+      [target, shared](std::size_t i) { *target = (*shared)[i]; });
+}
+
+void OptionSet::add_choice_of(std::string flag, std::string env, std::string help,
+                              std::vector<std::string> choices, std::function<std::size_t()> get,
+                              std::function<void(std::size_t)> set) {
+  if (get() >= choices.size()) {
+    throw std::invalid_argument("option --" + flag + ": its default is not a choice");
+  }
   OptionSet::Option opt;
   init_option(opt, options_, std::move(flag), std::move(env), std::move(help));
   opt.kind = Option::Kind::kChoice;
-  opt.string_target = target;
   opt.choices = std::move(choices);
+  opt.get_choice = std::move(get);
+  opt.set_choice = std::move(set);
   opt.help += (opt.help.empty() ? "" : " ") + std::string("(") + choice_list(opt.choices) + ")";
   opt.default_text = display(opt);
   options_.push_back(std::move(opt));
@@ -490,7 +509,10 @@ void OptionSet::apply_config_file(const std::string& path) {
     double d = 0;
     bool b = false;
     std::vector<std::string> l;
+    std::size_t c = 0;
     Option scratch = *opt;
+    scratch.get_choice = [&c] { return c; };
+    scratch.set_choice = [&c](std::size_t v) { c = v; };
     scratch.string_target = &s;
     scratch.int_target = &i;
     scratch.double_target = &d;
@@ -586,7 +608,7 @@ void OptionSet::adopt(const OptionSet& next) {
         *now.int_target = *then.int_target;
         break;
       case Option::Kind::kChoice:
-        *now.string_target = *then.string_target;
+        now.set_choice(then.get_choice());
         break;
       case Option::Kind::kList:
         *now.list_target = *then.list_target;

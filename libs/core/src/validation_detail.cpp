@@ -1,5 +1,6 @@
 #include "validation_detail.hpp"
 
+#include "millrace/core/enum_names.hpp"
 #include "validation_utf8.hpp"
 
 namespace millrace::core::detail {
@@ -63,17 +64,11 @@ std::string describe(const Slot& slot) {
 }
 
 std::string_view root_name(Root root) {
-  switch (root) {
-    case Root::kArray:
-      return "an array";
-    case Root::kScalar:
-      return "a scalar";
-    case Root::kObject:
-      return "an object";
-    case Root::kNone:
-      break;
-  }
-  return "nothing";
+  static constexpr EnumNames<Root, 4> kNames({{Root::kNone, "nothing"},
+                                              {Root::kObject, "an object"},
+                                              {Root::kArray, "an array"},
+                                              {Root::kScalar, "a scalar"}});
+  return kNames.name(root);
 }
 
 }  // namespace millrace::core::detail

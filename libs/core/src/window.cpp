@@ -1,5 +1,7 @@
 #include "millrace/core/window.hpp"
 
+#include "millrace/core/enum_names.hpp"
+
 namespace millrace::core {
 namespace {
 
@@ -64,15 +66,10 @@ Amount discount_amount(Decimal price, std::int32_t qty, Decimal discount, bool i
 }
 
 std::string_view to_string(TimeVerdict verdict) {
-  switch (verdict) {
-    case TimeVerdict::kOnTime:
-      return "on_time";
-    case TimeVerdict::kLate:
-      return "late";
-    case TimeVerdict::kFuture:
-      return "future";
-  }
-  return "unknown";
+  static constexpr EnumNames<TimeVerdict, 3> kNames({{TimeVerdict::kOnTime, "on_time"},
+                                                     {TimeVerdict::kLate, "late"},
+                                                     {TimeVerdict::kFuture, "future"}});
+  return kNames.name(verdict);
 }
 
 TimestampUs future_reference(std::optional<std::int64_t> record_timestamp_ms, TimestampUs db_now) {

@@ -402,6 +402,54 @@ TEST_CASE("a choice setting takes only its values, and says which", "[options]")
                   std::invalid_argument);
 }
 
+namespace {
+
+enum class Gap : std::uint8_t { kFail, kSkip, kWait };
+constexpr millrace::core::EnumNames<Gap, 3> kGapNames({{Gap::kFail, "fail"},
+                                                       {Gap::kSkip, "skip"},
+                                                       {Gap::kWait, "wait"}});
+
+struct WithEnum {
+  Gap gap = Gap::kFail;
+  OptionSet set{"millrace-test", "An enum setting."};
+  WithEnum() {
+    set.add_enum("on-gap", "MILLRACE_ON_GAP", &gap, kGapNames, "What a gap does.");
+    set.reloadable("on-gap", [] {});
+  }
+};
+
+}  // namespace
+
+TEST_CASE("an enum setting is typed: its names from one table, checked, shown, reloaded",
+          "[options]") {
+  WithEnum t;
+  CHECK(t.set.help().find("What a gap does. (fail, skip or wait)") != std::string::npos);
+  CHECK(t.set.help().find("default fail") != std::string::npos);
+  t.set.parse({{"MILLRACE_ON_GAP", "skip"}}, {});
+  CHECK(t.gap == Gap::kSkip);
+  CHECK(t.set.describe().find("--on-gap = skip  (env MILLRACE_ON_GAP)") != std::string::npos);
+  CHECK_THROWS_WITH(WithEnum().set.parse({}, {"--on-gap", "Skip"}),
+                    "--on-gap: expected fail, skip or wait, got \"Skip\"");
+  // A file's bad value is refused without touching the setting.
+  WithEnum filed;
+  filed.set.enable_config_file([](const std::string&) { return "MILLRACE_ON_GAP=never\n"; });
+  CHECK_THROWS_WITH(filed.set.parse({}, {"--config-file", "f"}),
+                    Catch::Contains("expected fail, skip or wait, got \"never\""));
+  CHECK(filed.gap == Gap::kFail);
+  // SIGHUP: the change is seen by name, and adopted as the value.
+  WithEnum next;
+  next.set.parse({}, {"--on-gap", "wait"});
+  const auto changes = t.set.changes(next.set);
+  REQUIRE(changes.size() == 1);
+  CHECK(changes[0].before == "skip");
+  CHECK(changes[0].after == "wait");
+  t.set.adopt(next.set);
+  CHECK(t.gap == Gap::kWait);
+  CHECK(kGapNames.name(Gap::kWait) == "wait");
+  CHECK(kGapNames.parse("skip") == Gap::kSkip);
+  CHECK_FALSE(kGapNames.parse("SKIP"));
+}
+
 TEST_CASE("a list setting is split once, its items trimmed", "[options]") {
   Typed t;
   t.set.parse({}, {"--tables", " orders, order_lines ,,"});

@@ -18,10 +18,9 @@ void register_options(core::OptionSet& o, StoreOptions& s) {
                "us-east-1)");
   o.add_env_fallback("s3-region", "AWS_REGION");
   o.add_env_fallback("s3-region", "AWS_DEFAULT_REGION");
-  o.add_choice("s3-addressing", "MILLRACE_S3_ADDRESSING", &s.s3_addressing,
-               "S3: path (endpoint/bucket/key), virtual (bucket.endpoint/key) or auto (virtual "
-               "on AWS, path with --s3-endpoint)",
-               {"auto", "path", "virtual"});
+  o.add_enum("s3-addressing", "MILLRACE_S3_ADDRESSING", &s.s3_addressing, kS3AddressingNames,
+             "S3: path (endpoint/bucket/key), virtual (bucket.endpoint/key) or auto (virtual "
+             "on AWS, path with --s3-endpoint)");
   o.add_string("aws-access-key-id", "AWS_ACCESS_KEY_ID", &s.aws_access_key_id,
                "S3: the access key id (else from the shared credentials file)", Shown::kSecret);
   o.add_string("aws-secret-access-key", "AWS_SECRET_ACCESS_KEY", &s.aws_secret_access_key,

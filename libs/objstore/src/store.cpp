@@ -22,8 +22,8 @@ std::unique_ptr<ObjectStore> open_store(const StoreOptions& o) {
       detail::S3Settings s;
       s.endpoint = o.s3_endpoint;
       s.region = o.s3_region.empty() ? "us-east-1" : o.s3_region;
-      s.path_style =
-          o.s3_addressing == "path" || (o.s3_addressing == "auto" && !o.s3_endpoint.empty());
+      s.path_style = o.s3_addressing == S3Addressing::kPath ||
+                     (o.s3_addressing == S3Addressing::kAuto && !o.s3_endpoint.empty());
       s.access_key_id = o.aws_access_key_id;
       s.secret_access_key = o.aws_secret_access_key;
       s.session_token = o.aws_session_token;

@@ -30,14 +30,14 @@ std::string duration(double s) {
 
 }  // namespace
 
-void add_progress_option(core::OptionSet& o, std::string& progress) {
-  o.add_choice("progress", "", &progress,
-               "Show progress on stderr: auto when stderr is a terminal, always or never",
-               {"auto", "always", "never"});
+void add_progress_option(core::OptionSet& o, ShowProgress& progress) {
+  o.add_enum("progress", "", &progress, kShowProgressNames,
+             "Show progress on stderr: auto when stderr is a terminal, always or never");
 }
 
-bool show_progress(const std::string& progress) {
-  return progress == "always" || (progress == "auto" && ::isatty(STDERR_FILENO) == 1);
+bool show_progress(ShowProgress progress) {
+  return progress == ShowProgress::kAlways ||
+         (progress == ShowProgress::kAuto && ::isatty(STDERR_FILENO) == 1);
 }
 
 std::string format_progress(const Progress& p, bool acks) {

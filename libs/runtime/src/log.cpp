@@ -11,19 +11,11 @@ namespace {
 
 std::atomic<Level> threshold{Level::kInfo};
 
-const char* name_of(Level level) {
-  switch (level) {
-    case Level::kDebug:
-      return "DEBUG";
-    case Level::kInfo:
-      return "INFO";
-    case Level::kWarn:
-      return "WARN";
-    case Level::kError:
-      return "ERROR";
-  }
-  return "ERROR";
-}
+// As a line shows them.
+constexpr core::EnumNames<Level, 4> kTags({{Level::kDebug, "DEBUG"},
+                                           {Level::kInfo, "INFO"},
+                                           {Level::kWarn, "WARN"},
+                                           {Level::kError, "ERROR"}});
 
 }  // namespace
 
@@ -33,14 +25,6 @@ void set_log_level(Level level) {
 
 Level log_level() {
   return threshold.load(std::memory_order_relaxed);
-}
-
-std::optional<Level> parse_level(std::string_view name) {
-  if (name == "debug") return Level::kDebug;
-  if (name == "info") return Level::kInfo;
-  if (name == "warn") return Level::kWarn;
-  if (name == "error") return Level::kError;
-  return std::nullopt;
 }
 
 void log(Level level, std::string_view component, std::string_view text) {
@@ -55,7 +39,7 @@ void log(Level level, std::string_view component, std::string_view text) {
   std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
   // One fprintf per line so lines from several threads do not interleave.
   std::fprintf(stderr, "%s.%03lldZ %s %.*s: %.*s\n", stamp, static_cast<long long>(ms % 1000),
-               name_of(level), static_cast<int>(component.size()), component.data(),
+               kTags.name(level).data(), static_cast<int>(component.size()), component.data(),
                static_cast<int>(text.size()), text.data());
 }
 

@@ -9,21 +9,14 @@
 namespace millrace::runtime {
 
 void register_options(core::OptionSet& o, LogSettings& log) {
-  o.add_choice("log-level", "MILLRACE_LOG_LEVEL", &log.level,
-               "Lowest level logged (at debug the consumer services add a line per committed "
-               "batch)",
-               {"debug", "info", "warn", "error"});
+  o.add_enum("log-level", "MILLRACE_LOG_LEVEL", &log.level, kLevelNames,
+             "Lowest level logged (at debug the consumer services add a line per committed "
+             "batch)");
   o.reloadable("log-level", [&log] { apply(log); });
 }
 
-void validate(const LogSettings& log) {
-  // The option takes only the levels (add_choice); a caller that sets
-  // the member itself may not.
-  if (!parse_level(log.level)) throw std::logic_error("unknown log level " + log.level);
-}
-
 void apply(const LogSettings& log) {
-  set_log_level(parse_level(log.level).value_or(Level::kInfo));
+  set_log_level(log.level);
 }
 
 std::string read_config_file(const std::string& path) {

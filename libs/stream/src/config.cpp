@@ -48,14 +48,13 @@ void register_options(core::OptionSet& o, StreamConfig& c) {
   o.add_bool("migrate", "MILLRACE_MIGRATE", &c.migrate,
              "Apply schema migrations at start when the schema is behind and this role may "
              "(false, or a role that may not: wait, not ready, until `millrace migrate` has)");
-  o.add_choice("errors-tolerance", "MILLRACE_ERRORS_TOLERANCE", &c.errors_tolerance,
-               "Records PostgreSQL refuses: all = set each aside with its reason and commit the "
-               "rest; none = stop on the first",
-               {"all", "none"});
-  o.add_choice("on-offset-gap", "MILLRACE_ON_OFFSET_GAP", &c.on_offset_gap,
-               "A stored offset below the partition's log start (retention passed it): fail = "
-               "stop consuming the partition and alert; skip = record the range as lost and go on",
-               {"fail", "skip"});
+  o.add_enum("errors-tolerance", "MILLRACE_ERRORS_TOLERANCE", &c.errors_tolerance,
+             kErrorsToleranceNames,
+             "Records PostgreSQL refuses: all = set each aside with its reason and commit the "
+             "rest; none = stop on the first");
+  o.add_enum("on-offset-gap", "MILLRACE_ON_OFFSET_GAP", &c.on_offset_gap, kOffsetGapNames,
+             "A stored offset below the partition's log start (retention passed it): fail = "
+             "stop consuming the partition and alert; skip = record the range as lost and go on");
   o.add_duration("stall-timeout-s", "MILLRACE_STALL_TIMEOUT_S", &c.stall_timeout_s,
                  core::OptionSet::DurationUnit::kSeconds,
                  "Report a partition as stalled when it is assigned, behind, and made no progress "
@@ -68,8 +67,6 @@ void validate(StreamConfig& c) {
   pg::validate(c.pg);
   if (c.group.empty()) throw core::UsageError("--group must not be empty");
   core::validate(c.retry);
-  c.tolerate_refusals = c.errors_tolerance == "all";
-  c.skip_offset_gaps = c.on_offset_gap == "skip";
   try {
     kafka::refuse_consumer_overrides(c.kafka.extra);
   } catch (const std::invalid_argument& e) {

@@ -46,7 +46,8 @@ void TransactionalConsumer::Loop::resolve_out_of_range(const kafka::TopicPartiti
   const auto stored = book_.stored(p);
   const auto [low, high] = consumer_->watermarks(config_.kafka.topic, p, milliseconds(10000));
   const std::string where = tp_name(config_.kafka.topic, p);
-  switch (detail::judge_out_of_range(stored, low, high, config_.skip_offset_gaps)) {
+  switch (
+      detail::judge_out_of_range(stored, low, high, config_.on_offset_gap == OffsetGap::kSkip)) {
     case OutOfRange::kInLog:
       runtime::log_warn(component_, where + ": broker reported offset " +
                                         std::to_string(tp.offset) + " out of range, log is " +

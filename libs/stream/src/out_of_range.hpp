@@ -27,7 +27,7 @@ enum class OutOfRange {
 };
 
 // `stored`: the partition's stored offset (nullopt: none); `low` and `high`
-// its log's watermarks; `skip_gaps`: StreamConfig::skip_offset_gaps.
+// its log's watermarks; `skip_gaps`: StreamConfig::on_offset_gap is skip.
 OutOfRange judge_out_of_range(std::optional<std::int64_t> stored, std::int64_t low,
                               std::int64_t high, bool skip_gaps);
 

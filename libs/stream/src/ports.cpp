@@ -60,7 +60,7 @@ Ports production_ports(const StreamConfig& config, Handler& handler, const std::
   };
   ports.committer = std::make_unique<BatchCommitter>(
       config.pg.url, config.pg.schema, config.group, config.kafka.topic, component,
-      config.pg.limits, config.tolerate_refusals, !config.migrate, handler);
+      config.pg.limits, config.errors_tolerance == ErrorsTolerance::kAll, !config.migrate, handler);
   return ports;
 }
 

@@ -53,13 +53,13 @@ TEST_CASE("what exactly-once rests on cannot be overridden through Kafka propert
 TEST_CASE("refusal tolerance, the gap policy and session bounds are checked and derived") {
   using Catch::Matchers::Contains;
   const auto d = parse({}, {});
-  CHECK(d.tolerate_refusals);
-  CHECK_FALSE(d.skip_offset_gaps);
+  CHECK(d.errors_tolerance == stream::ErrorsTolerance::kAll);
+  CHECK(d.on_offset_gap == stream::OffsetGap::kFail);
   CHECK(d.pg.limits.lock_timeout_ms < d.pg.limits.idle_in_transaction_timeout_ms);
   const auto e = parse({{"MILLRACE_ERRORS_TOLERANCE", "none"}, {"MILLRACE_ON_OFFSET_GAP", "skip"}},
                        {"--pg-statement-timeout-ms", "0"});
-  CHECK_FALSE(e.tolerate_refusals);
-  CHECK(e.skip_offset_gaps);
+  CHECK(e.errors_tolerance == stream::ErrorsTolerance::kNone);
+  CHECK(e.on_offset_gap == stream::OffsetGap::kSkip);
   CHECK(e.pg.limits.statement_timeout_ms == 0);
   CHECK_THROWS_WITH(parse({{"MILLRACE_ERRORS_TOLERANCE", "some"}}, {}),
                     Contains("MILLRACE_ERRORS_TOLERANCE"));

@@ -205,7 +205,7 @@ TEST_CASE("with on-offset-gap=skip the deleted range is recorded as lost, then r
   FakeDatabase db;
   db.set_stored(0, 100);
   auto c = config(50, 10);
-  c.skip_offset_gaps = true;
+  c.on_offset_gap = stream::OffsetGap::kSkip;
   const auto stats = run_until(cluster, db, c, [&] { return db.stored(0) == cluster.end(0); });
   REQUIRE(db.gaps().size() == 1);
   CHECK(db.gaps()[0].from == 100);
@@ -221,7 +221,7 @@ TEST_CASE("a stored offset past the log end halts the partition (offset_ahead)",
   FakeDatabase db;
   db.set_stored(0, 5000);  // the topic was recreated
   auto c = config(50, 10);
-  c.skip_offset_gaps = true;  // skipping never applies past the end
+  c.on_offset_gap = stream::OffsetGap::kSkip;  // skipping never applies past the end
   const auto stats = run_until(cluster, db, c, [] { return true; });
   CHECK(db.stored(0) == 5000);
   CHECK(cluster.read_end(0) == 0);

@@ -3,6 +3,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "millrace/core/enum_names.hpp"
+
 namespace millrace::webhooks::detail {
 
 namespace {
@@ -86,32 +88,46 @@ std::string cloudevent_json(const EventAttributes& a, std::string_view data) {
 }  // namespace
 
 std::optional<Format> format_named(std::string_view name) {
-  if (name == "standard") return Format::kStandard;
-  if (name == "cloudevents-structured") return Format::kCloudEventsStructured;
-  if (name == "cloudevents-binary") return Format::kCloudEventsBinary;
-  return std::nullopt;
+  static constexpr core::EnumNames<Format, 3> kNames(
+      {{Format::kStandard, "standard"},
+       {Format::kCloudEventsStructured, "cloudevents-structured"},
+       {Format::kCloudEventsBinary, "cloudevents-binary"}});
+  return kNames.parse(name);
 }
 
+namespace {
+
+// Each operation of a change record, its word and its CloudEvents type.
+struct OpNames {
+  std::string_view op, word, type;
+};
+constexpr OpNames kOps[] = {
+    {"c", "created", "com.millrace.row.created"},
+    {"u", "updated", "com.millrace.row.updated"},
+    {"d", "deleted", "com.millrace.row.deleted"},
+    {"r", "snapshot", "com.millrace.row.snapshot"},
+    {"t", "truncated", "com.millrace.table.truncated"},
+    {"e", "backfilled", "com.millrace.table.backfilled"},
+    {"g", "gap", "com.millrace.table.gap"},
+};
+
+const OpNames* find_op(std::string_view op) {
+  for (const auto& o : kOps) {
+    if (o.op == op) return &o;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 std::string_view op_word(std::string_view op) {
-  if (op == "c") return "created";
-  if (op == "u") return "updated";
-  if (op == "d") return "deleted";
-  if (op == "r") return "snapshot";
-  if (op == "t") return "truncated";
-  if (op == "e") return "backfilled";
-  if (op == "g") return "gap";
-  return {};
+  const auto* o = find_op(op);
+  return o == nullptr ? std::string_view() : o->word;
 }
 
 std::string_view event_type(std::string_view op) {
-  if (op == "c") return "com.millrace.row.created";
-  if (op == "u") return "com.millrace.row.updated";
-  if (op == "d") return "com.millrace.row.deleted";
-  if (op == "r") return "com.millrace.row.snapshot";
-  if (op == "t") return "com.millrace.table.truncated";
-  if (op == "e") return "com.millrace.table.backfilled";
-  if (op == "g") return "com.millrace.table.gap";
-  return {};
+  const auto* o = find_op(op);
+  return o == nullptr ? std::string_view() : o->type;
 }
 
 EventAttributes attributes_of(const rapidjson::Value& change, std::string_view source_prefix) {

@@ -37,12 +37,18 @@
 
 #include "millrace/changefeed/pgoutput.hpp"
 #include "millrace/changefeed/record_format.hpp"
+#include "millrace/core/enum_names.hpp"
 
 namespace millrace::changefeed::debezium {
 
 // decimal.handling.mode: precise (Connect Decimal, base64 bytes), string,
 // double.
-enum class DecimalMode { kPrecise, kString, kDouble };
+enum class DecimalMode : std::uint8_t { kPrecise, kString, kDouble };
+// As decimal.handling.mode names them.
+inline constexpr core::EnumNames<DecimalMode, 3> kDecimalModeNames(
+    {{DecimalMode::kPrecise, "precise"},
+     {DecimalMode::kString, "string"},
+     {DecimalMode::kDouble, "double"}});
 
 struct Options {
   // topic.prefix: source.name, the schemas' names, and the topic (or the

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "millrace/changefeed/debezium.hpp"
 #include "millrace/core/options.hpp"
 #include "millrace/kafka/options.hpp"
 #include "millrace/metrics/metrics.hpp"
@@ -17,6 +18,17 @@
 #include "millrace/runtime/service.hpp"
 
 namespace millrace::changefeed {
+
+// The settings' choices (ChangefeedConfig says what each means).
+enum class Snapshot : std::uint8_t { kInitial, kNever };
+inline constexpr core::EnumNames<Snapshot, 2> kSnapshotNames({{Snapshot::kInitial, "initial"},
+                                                              {Snapshot::kNever, "never"}});
+enum class SlotLost : std::uint8_t { kStop, kBackfill };
+inline constexpr core::EnumNames<SlotLost, 2> kSlotLostNames({{SlotLost::kStop, "stop"},
+                                                              {SlotLost::kBackfill, "backfill"}});
+enum class Format : std::uint8_t { kMillrace, kDebezium };
+inline constexpr core::EnumNames<Format, 2> kFormatNames({{Format::kMillrace, "millrace"},
+                                                          {Format::kDebezium, "debezium"}});
 
 struct ChangefeedConfig {
   kafka::KafkaClientOptions kafka = [] {
@@ -47,7 +59,7 @@ struct ChangefeedConfig {
   // "initial": a feed with no checkpoint asks for a backfill of every
   // published table as it creates its slot (snapshot.hpp); "never": it
   // publishes only what commits after its slot was created.
-  std::string snapshot = "never";
+  Snapshot snapshot = Snapshot::kNever;
   // The signal table of backfills, in --pg-schema (docs/backfills.md).
   std::string backfill_table = "changefeed_backfills";
   // How often it is asked for a request while no backfill runs.
@@ -55,15 +67,15 @@ struct ChangefeedConfig {
   // A slot lost (invalidated, or gone) after changes were published from
   // it: "stop" says so and stops; "backfill" replaces it, publishes a gap
   // record per table and backfills every published table (slot_recovery.hpp).
-  std::string on_slot_lost = "stop";
+  SlotLost on_slot_lost = SlotLost::kStop;
   // Chunk size of the backfills the feed asks for itself: the initial
   // snapshot's and a lost slot's.
   std::int64_t backfill_chunk_size = 10000;
   // The records' format: "millrace" (change.hpp) or "debezium"
   // (debezium.hpp), and the Debezium format's settings.
-  std::string format = "millrace";
-  bool schemas = false;                      // JsonConverter's schemas.enable
-  std::string decimal_handling = "precise";  // precise | string | double
+  Format format = Format::kMillrace;
+  bool schemas = false;  // JsonConverter's schemas.enable
+  debezium::DecimalMode decimal_handling = debezium::DecimalMode::kPrecise;
   // Each table's records to <topic>.<schema>.<table>, created like --topic
   // when missing; --topic itself then holds the feed's markers (op m).
   bool topic_per_table = false;

@@ -3,7 +3,9 @@
 #include <array>
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace millrace::core {
 
@@ -13,7 +15,8 @@ namespace millrace::core {
 // and the constructor, run at compile time, refuses an entry out of order or
 // a name given twice; N is the enum's count constant, so a table that misses
 // an enumerator does not compile either. Unlike a switch, the table also reads
-// backwards (parse).
+// backwards (parse), and it is what a setting of the enum takes
+// (OptionSet::add_enum).
 template <class Enum, std::size_t N>
 class EnumNames {
  public:
@@ -38,6 +41,10 @@ class EnumNames {
     const auto i = static_cast<std::size_t>(value);
     return i < N ? names_[i] : std::string_view("unknown");
   }
+
+  // Every name, in the enum's order: what a setting of it takes
+  // (OptionSet::add_enum).
+  std::vector<std::string> names() const { return {names_.begin(), names_.end()}; }
 
   constexpr std::optional<Enum> parse(std::string_view name) const {
     for (std::size_t i = 0; i < N; ++i) {

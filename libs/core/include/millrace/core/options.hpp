@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -9,6 +10,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "millrace/core/enum_names.hpp"
 
 namespace millrace::core {
 
@@ -70,6 +73,16 @@ class OptionSet {
   // default must be one.
   void add_choice(std::string flag, std::string env, std::string* target, std::string help,
                   std::vector<std::string> choices);
+  // One of an enum's values, by their names in `names` (a table of static
+  // storage), listed in help() and checked by parse().
+  template <typename E, std::size_t N>
+  void add_enum(std::string flag, std::string env, E* target, const EnumNames<E, N>& names,
+                std::string help) {
+    add_choice_of(
+        std::move(flag), std::move(env), std::move(help), names.names(),
+        [target] { return static_cast<std::size_t>(*target); },
+        [target](std::size_t i) { *target = static_cast<E>(i); });
+  }
   // A comma-separated list (core::split_list: items trimmed, empty ones
   // left out).
   void add_list(std::string flag, std::string env, std::vector<std::string>* target,
@@ -176,6 +189,10 @@ class OptionSet {
  private:
   struct Option;
   Option* find_env(const std::string& name);
+  // A choice among `choices`, the target's read and written by index.
+  void add_choice_of(std::string flag, std::string env, std::string help,
+                     std::vector<std::string> choices, std::function<std::size_t()> get,
+                     std::function<void(std::size_t)> set);
   void apply_config_file(const std::string& path);
 
   std::string program_;

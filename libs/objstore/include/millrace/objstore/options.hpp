@@ -11,6 +11,13 @@
 
 namespace millrace::objstore {
 
+// How S3 requests name the bucket (StoreOptions::s3_addressing).
+enum class S3Addressing : std::uint8_t { kAuto, kPath, kVirtual };
+inline constexpr core::EnumNames<S3Addressing, 3> kS3AddressingNames({{S3Addressing::kAuto, "auto"},
+                                                                      {S3Addressing::kPath, "path"},
+                                                                      {S3Addressing::kVirtual,
+                                                                       "virtual"}});
+
 struct StoreOptions {
   // The location's URL (location.hpp). The flag and variable are the
   // caller's (--archive-url, MILLRACE_ARCHIVE_URL).
@@ -22,7 +29,7 @@ struct StoreOptions {
   // credentials file and profile.
   std::string s3_endpoint;
   std::string s3_region;
-  std::string s3_addressing = "auto";
+  S3Addressing s3_addressing = S3Addressing::kAuto;
   std::string aws_access_key_id;
   std::string aws_secret_access_key;
   std::string aws_session_token;

@@ -31,8 +31,8 @@ struct ProduceConfig {
   // RFC 3339: event times end at this instant instead of following the
   // clock, so the same seed gives the very same events (a resent upload).
   std::string base_time;
-  std::string progress = "auto";             // auto (stderr is a terminal), always, never
-  std::optional<core::TimestampUs> base_ts;  // base_time, parsed by validate()
+  ShowProgress progress = ShowProgress::kAuto;  // auto (stderr is a terminal), always, never
+  std::optional<core::TimestampUs> base_ts;     // base_time, parsed by validate()
   // The kind produced (--kind): store events, or a declared kind.
   kinds::KindOptions kinds;
 };
@@ -85,7 +85,7 @@ struct GenerateConfig {
   // --file` sends). copy: PostgreSQL COPY text rows of the valid events in
   // store_events' column order (a reference load for benchmarks).
   std::string format = "ndjson";
-  std::string progress = "auto";  // on stderr: auto (when a terminal), always, never
+  ShowProgress progress = ShowProgress::kAuto;  // on stderr: auto (when a terminal), always, never
   // categories or products: instead of events, the reference catalog that
   // matches them (the CLI writes it; --format ndjson or csv).
   std::string catalog;

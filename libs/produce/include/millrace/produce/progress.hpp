@@ -20,9 +20,14 @@ namespace millrace::produce {
 // --progress auto|always|never, for every long command (a choice the
 // parser checks). show_progress: auto shows it only when stderr is a
 // terminal (a person watching), so piped and scripted runs stay quiet.
-void add_progress_option(core::OptionSet& o, std::string& progress);
+enum class ShowProgress : std::uint8_t { kAuto, kAlways, kNever };
+inline constexpr core::EnumNames<ShowProgress, 3> kShowProgressNames(
+    {{ShowProgress::kAuto, "auto"},
+     {ShowProgress::kAlways, "always"},
+     {ShowProgress::kNever, "never"}});
+void add_progress_option(core::OptionSet& o, ShowProgress& progress);
 
-bool show_progress(const std::string& progress);
+bool show_progress(ShowProgress progress);
 
 struct Progress {
   std::uint64_t done = 0;    // records sent (produce) or written (generate)

@@ -1,11 +1,17 @@
 #pragma once
 
-#include <optional>
 #include <string_view>
+
+#include "millrace/core/enum_names.hpp"
 
 namespace millrace::runtime {
 
 enum class Level { kDebug, kInfo, kWarn, kError };
+// Their names in settings (--log-level).
+inline constexpr core::EnumNames<Level, 4> kLevelNames({{Level::kDebug, "debug"},
+                                                        {Level::kInfo, "info"},
+                                                        {Level::kWarn, "warn"},
+                                                        {Level::kError, "error"}});
 
 // One line to stderr: "2026-11-21T14:03:00.123Z WARN sink: text", unless
 // `level` is below the process's log level. Not for per-message use in hot
@@ -21,8 +27,6 @@ Level log_level();
 inline bool logs(Level level) {
   return level >= log_level();
 }
-// "debug", "info", "warn" or "error"; nullopt for anything else.
-std::optional<Level> parse_level(std::string_view name);
 
 inline void log_debug(std::string_view component, std::string_view text) {
   log(Level::kDebug, component, text);

@@ -22,12 +22,10 @@ namespace millrace::runtime {
 // --log-level (MILLRACE_LOG_LEVEL): every service takes it, and SIGHUP
 // reloads it.
 struct LogSettings {
-  std::string level = "info";
+  Level level = Level::kInfo;
 };
 void register_options(core::OptionSet& options, LogSettings& log);
-// Throws core::UsageError naming the setting.
-void validate(const LogSettings& log);
-// Makes it the process's level (set_log_level). After validate().
+// Makes it the process's level (set_log_level).
 void apply(const LogSettings& log);
 
 // What OptionSet::enable_config_file is given: the file's text, or a
@@ -111,12 +109,9 @@ class ServiceSettings {
     }
     Parsed(const Parsed&) = delete;
     Parsed& operator=(const Parsed&) = delete;
-    // validate() of each: Config's beside it, LogSettings' here.
-    void check() {
-      using runtime::validate;
-      validate(config);
-      validate(log);
-    }
+    // Config's validate(), found beside it (the log level's option takes
+    // only levels).
+    void check() { validate(config); }
 
     Config config;
     LogSettings log;

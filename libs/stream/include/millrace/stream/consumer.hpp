@@ -24,6 +24,13 @@ struct BatchLimits {
   std::int64_t ms = 200;
 };
 
+enum class ErrorsTolerance : std::uint8_t { kAll, kNone };
+inline constexpr core::EnumNames<ErrorsTolerance, 2> kErrorsToleranceNames(
+    {{ErrorsTolerance::kAll, "all"}, {ErrorsTolerance::kNone, "none"}});
+enum class OffsetGap : std::uint8_t { kFail, kSkip };
+inline constexpr core::EnumNames<OffsetGap, 2> kOffsetGapNames({{OffsetGap::kFail, "fail"},
+                                                                {OffsetGap::kSkip, "skip"}});
+
 // Settings every transactional consumer service shares. Member initialisers
 // are the defaults; register_options() holds the flags, variables and help.
 struct StreamConfig {
@@ -49,18 +56,15 @@ struct StreamConfig {
   core::RetryBackoff retry;
   std::int64_t session_timeout_ms = 10000;
   bool migrate = true;
-  // "all": a record PostgreSQL refuses is set aside and the rest commits;
-  // "none": the first one stops the service.
-  std::string errors_tolerance = "all";
-  // A stored offset below the log start (retention passed it): "fail" stops
-  // the partition; "skip" records the missing range as lost and goes on.
-  std::string on_offset_gap = "fail";
+  // all: a record PostgreSQL refuses is set aside and the rest commits;
+  // none: the first one stops the service.
+  ErrorsTolerance errors_tolerance = ErrorsTolerance::kAll;
+  // A stored offset below the log start (retention passed it): fail stops
+  // the partition; skip records the missing range as lost and goes on.
+  OffsetGap on_offset_gap = OffsetGap::kFail;
   // A partition assigned, behind, and without progress this long is stalled.
   std::int64_t stall_timeout_s = 60;
   std::string metrics_addr;  // each service sets its default; empty: not served
-
-  bool tolerate_refusals = true;  // derived by validate()
-  bool skip_offset_gaps = false;  // derived by validate()
 };
 
 // The defaults of the service `service` of services/registry.json: its
