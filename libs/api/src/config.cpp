@@ -4,6 +4,7 @@
 
 #include "millrace/httpd/listen_address.hpp"
 #include "millrace/kafka/types.hpp"
+#include "millrace/webhooks/config.hpp"
 
 namespace millrace::api {
 
@@ -29,9 +30,7 @@ void register_options(core::OptionSet& o, ApiConfig& c) {
   o.add_bool("allow-open", "MILLRACE_API_ALLOW_OPEN", &c.allow_open,
              "Serve the reads without a token on an address beyond loopback (behind a proxy "
              "that authenticates)");
-  o.add_bool("allow-private-webhooks", "MILLRACE_WEBHOOKS_ALLOW_PRIVATE", &c.allow_private_webhooks,
-             "Let /v1/webhooks/endpoints register URLs on loopback and private addresses "
-             "(refused otherwise, against server-side request forgery)");
+  webhooks::add_allow_private(o, &c.allow_private_webhooks, "allow-private-webhooks");
   httpd::register_tls_options(o, c.tls, "MILLRACE_API");
   o.add_int("http-threads", "MILLRACE_API_HTTP_THREADS", &c.http_threads,
             "HTTP event-loop threads; each serves any number of connections", 1, 256);
@@ -55,9 +54,7 @@ void register_options(core::OptionSet& o, ApiConfig& c) {
             "Catalog entries held in memory besides Redis, kept equal to it by CLIENT TRACKING "
             "(0: ask Redis for every read)",
             0, 100'000'000);
-  kafka::register_options(
-      o, c.kafka,
-      {"MILLRACE_CHANGES_TOPIC", "Kafka topic of the change feed, which drives GET /v1/stream"});
+  kafka::register_options(o, c.kafka, kafka::kChangesTopic);
   o.add_string("dead-letter-topics", "MILLRACE_API_DEAD_LETTER_TOPICS", &c.dead_letter_topics,
                "Dead-letter topics whose sizes the live stream's health shows, comma-separated");
 }

@@ -12,9 +12,7 @@ void register_options(core::OptionSet& o, ArchiverConfig& c) {
                "Object stores: the local directory files are written to before they are "
                "uploaded (default: the temporary directory's millrace-archive-spool); a "
                "window's file per partition at most");
-  o.add_string("namespace", "MILLRACE_ARCHIVE_NAMESPACE", &c.ns,
-               "First directory of every file's path ({namespace}/{topic}/{partition}/...), as "
-               "Event Hubs Capture's namespace");
+  register_namespace(o, c.ns);
   o.add_duration("window-s", "MILLRACE_ARCHIVE_WINDOW_S", &c.window_s,
                  core::OptionSet::DurationUnit::kSeconds,
                  "Close each partition's file at the end of this time window (windows are aligned "
@@ -31,6 +29,12 @@ void register_options(core::OptionSet& o, ArchiverConfig& c) {
   o.add_bool("empty-files", "MILLRACE_ARCHIVE_EMPTY_FILES", &c.empty_files,
              "Write a file with no records for each window in which a partition received "
              "nothing (as Capture's \"emit empty files\")");
+}
+
+void register_namespace(core::OptionSet& o, std::string& ns) {
+  o.add_string("namespace", "MILLRACE_ARCHIVE_NAMESPACE", &ns,
+               "The archive's namespace: the first directory of every file's path "
+               "({namespace}/{topic}/{partition}/...), as Event Hubs Capture's namespace");
 }
 
 void register_location(core::OptionSet& o, objstore::StoreOptions& store, std::string& root) {

@@ -31,7 +31,7 @@ std::string effective_prefix(const StoreOptions& store, const std::string& schem
 }
 
 void register_options(core::OptionSet& o, CacheConfig& c) {
-  kafka::register_options(o, c.kafka, {"MILLRACE_CHANGES_TOPIC", "Kafka topic of the change feed"});
+  kafka::register_options(o, c.kafka, kafka::kChangesTopic);
   pg::register_service_options(o, c.pg, "cache");
   register_options(o, c.store);
   o.add_duration(

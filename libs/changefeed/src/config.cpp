@@ -21,14 +21,29 @@ void check_name(const std::string& flag, const std::string& value) {
 
 }  // namespace
 
+void add_feed_names(core::OptionSet& o, std::string* slot, std::string* publication,
+                    std::string* backfill_table) {
+  if (slot != nullptr) {
+    o.add_string("slot", "MILLRACE_CHANGEFEED_SLOT", slot,
+                 "The change feed's logical replication slot (the feed creates it with pgoutput "
+                 "if missing)");
+  }
+  if (publication != nullptr) {
+    o.add_string("publication", "MILLRACE_CHANGEFEED_PUBLICATION", publication,
+                 "The change feed's publication: the tables it streams (millrace changefeed "
+                 "publish creates it)");
+  }
+  if (backfill_table != nullptr) {
+    o.add_string("backfill-table", "MILLRACE_CHANGEFEED_BACKFILL_TABLE", backfill_table,
+                 "The signal table of backfill requests, in --pg-schema (millrace changefeed "
+                 "publish creates it)");
+  }
+}
+
 void register_options(core::OptionSet& o, ChangefeedConfig& c) {
-  kafka::register_options(o, c.kafka,
-                          {"MILLRACE_CHANGES_TOPIC", "Kafka topic the changes are published to"});
+  kafka::register_options(o, c.kafka, kafka::kChangesTopic);
   pg::register_service_options(o, c.pg, "changefeed");
-  o.add_string("slot", "MILLRACE_CHANGEFEED_SLOT", &c.slot,
-               "Logical replication slot (created with pgoutput if missing)");
-  o.add_string("publication", "MILLRACE_CHANGEFEED_PUBLICATION", &c.publication,
-               "Publication naming the tables to stream (millrace changefeed publish creates it)");
+  add_feed_names(o, &c.slot, &c.publication, &c.backfill_table);
   o.add_string("transactional-id", "MILLRACE_CHANGEFEED_TRANSACTIONAL_ID", &c.transactional_id,
                "Kafka transactional.id (default millrace-changefeed.<slot>)");
   o.add_string("checkpoint-group", "MILLRACE_CHANGEFEED_CHECKPOINT_GROUP", &c.checkpoint_group,
@@ -55,9 +70,6 @@ void register_options(core::OptionSet& o, ChangefeedConfig& c) {
              "its slot (rows as op r, in chunks, while it streams); never: only what commits "
              "after its slot exists");
 
-  o.add_string("backfill-table", "MILLRACE_CHANGEFEED_BACKFILL_TABLE", &c.backfill_table,
-               "Signal table of backfill requests, in --pg-schema (millrace changefeed publish "
-               "creates it)");
   o.add_duration("backfill-poll-ms", "MILLRACE_CHANGEFEED_BACKFILL_POLL_MS", &c.backfill_poll_ms,
                  core::OptionSet::DurationUnit::kMilliseconds,
                  "Ask the signal table for a backfill request this often while none runs", 10,

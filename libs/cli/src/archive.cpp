@@ -15,6 +15,7 @@
 #include "millrace/objstore/store.hpp"
 #include "millrace/pg/options.hpp"
 #include "millrace/produce/progress.hpp"
+#include "millrace/stream/consumer.hpp"
 
 namespace millrace::cli {
 
@@ -47,11 +48,10 @@ void register_common(core::OptionSet& o, ArchiveCommon& c, bool needs_root) {
   pg::register_options(o, c.pg);
   if (needs_root) {
     archive::register_location(o, c.store, c.root);
-    o.add_string("namespace", "MILLRACE_ARCHIVE_NAMESPACE", &c.ns,
-                 "The archive's namespace (first directory of every path)");
+    archive::register_namespace(o, c.ns);
   }
-  o.add_string("group", "MILLRACE_ARCHIVER_GROUP", &c.group, "The archiver's consumer group");
-  o.add_string("topic", "MILLRACE_TOPIC", &c.topic, "The archived topic");
+  stream::add_group_option(o, "archiver", &c.group);
+  kafka::add_topic_option(o, "topic", &c.topic, kafka::TopicOption{});
 }
 
 int archive_list(const std::vector<std::string>& args, Context& ctx) {
@@ -177,8 +177,8 @@ int archive_replay(const std::vector<std::string>& args, Context& ctx) {
   options.add_string("download-dir", "", &download_dir,
                      "An object store's files are downloaded here before they are replayed "
                      "(default: the temporary directory)");
-  options.add_string("group", "MILLRACE_ARCHIVER_GROUP", &c.group, "The archiver's consumer group");
-  options.add_string("source-topic", "MILLRACE_TOPIC", &c.topic, "The archived topic");
+  stream::add_group_option(options, "archiver", &c.group);
+  kafka::add_topic_option(options, "source-topic", &c.topic, kafka::TopicOption{});
   kafka::register_options(options, kafka,
                           {"",
                            "Kafka topic to produce into (it must exist, with at least the "

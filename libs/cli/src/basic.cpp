@@ -103,9 +103,7 @@ int cmd_migrate(const std::vector<std::string>& args, Context& ctx) {
                           "Applies the schema migrations this build carries, and makes the tables "
                           "and views of every declared kind (built in, and in --kinds-dir).");
   pg::register_options(options, pg);
-  options.add_string("kinds-dir", "MILLRACE_KINDS_DIR", &kinds_dir,
-                     "A directory of kind declarations of your own, <kind>.json each, whose "
-                     "tables are made too (docs/kinds.md)");
+  kinds::register_kinds_dir(options, &kinds_dir);
   std::vector<kinds::Declaration> own;
   if (const auto exit = parse_flags(ctx, options, args, "migrate", [&] {
         pg::validate(pg);
@@ -146,16 +144,15 @@ int cmd_create_topics(const std::vector<std::string>& args, Context& ctx) {
   core::OptionSet options("millrace create-topics",
                           "Creates the store-events topic, its dead-letter topic, each declared "
                           "kind's topic and dead-letter topic (store-orders, ...) and the change "
-                          "feed's topic if missing, and waits until each has a leader for every "
+                          "feed's topic (--changes-topic; empty: not that one) if missing, and "
+                          "waits until each has a leader for every "
                           "partition. Fails if one exists with another partition count. Waits "
                           "for the broker to come up.");
   kafka::register_options(options, kafka);
   kinds::KindOptions kinds;
   kinds::register_topic_options(options, kinds, ctx.env);
-  options.add_string("dlq-topic", "MILLRACE_DLQ_TOPIC", &dlq_topic,
-                     "Dead-letter topic (default: <topic>.dlq)");
-  options.add_string("changes-topic", "MILLRACE_CHANGES_TOPIC", &changes_topic,
-                     "The change feed's topic (empty: none)");
+  kafka::add_topic_option(options, "dlq-topic", &dlq_topic, kafka::kDeadLetterTopic);
+  kafka::add_topic_option(options, "changes-topic", &changes_topic, kafka::kChangesTopic);
   options.add_int("partitions", "MILLRACE_PARTITIONS", &partitions,
                   "Partitions of each topic: even, since even partitions carry inventory "
                   "events and odd ones sales",

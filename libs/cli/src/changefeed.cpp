@@ -44,8 +44,7 @@ int changefeed_publish(const std::vector<std::string>& args, Context& ctx) {
       "Creates the change feed's publication for the given tables of --pg-schema, or sets an "
       "existing one to exactly them. Run it as the tables' owner (MILLRACE_PG).");
   pg::register_options(options, pg);
-  options.add_string("publication", "MILLRACE_CHANGEFEED_PUBLICATION", &publication,
-                     "Publication name");
+  changefeed::add_feed_names(options, nullptr, &publication, &backfill_table);
   options.add_string("tables", "", &tables,
                      "Comma-separated tables (default: those that exist of store_events and its "
                      "sums, every declared kind's records, lines and sums, categories and "
@@ -56,8 +55,6 @@ int changefeed_publish(const std::vector<std::string>& args, Context& ctx) {
                      "snapshot (--snapshot initial) and backfills need, and SELECT, INSERT and "
                      "UPDATE on the signal table. Without it, publish warns when a running feed's "
                      "role, or any feed's it cannot see, lacks them");
-  options.add_string("backfill-table", "MILLRACE_CHANGEFEED_BACKFILL_TABLE", &backfill_table,
-                     "Signal table of backfill requests, in --pg-schema (created if missing)");
   if (const auto exit = parse_flags(ctx, options, args, "changefeed publish", [&] {
         pg::validate(pg);
         validate_signal(publication, backfill_table);
@@ -109,7 +106,7 @@ struct SignalOptions {
 
   void add(core::OptionSet& options) {
     pg::register_options(options, pg);
-    add_feed_options(options, publication, backfill_table);
+    changefeed::add_feed_names(options, nullptr, &publication, &backfill_table);
   }
   void validate() const {
     pg::validate(pg);
@@ -233,7 +230,7 @@ int changefeed_drop_slot(const std::vector<std::string>& args, Context& ctx) {
                           "between is lost; start it with a new --checkpoint-group (and "
                           "--snapshot initial for the tables' full state).");
   pg::register_options(options, config.pg, "MILLRACE_CHANGEFEED_PG");
-  options.add_string("slot", "MILLRACE_CHANGEFEED_SLOT", &config.slot, "Replication slot");
+  changefeed::add_feed_names(options, &config.slot, nullptr, nullptr);
   if (const auto exit = parse_flags(ctx, options, args, "changefeed drop-slot", [&] {
         pg::validate(config.pg);
         changefeed::validate(config);
@@ -246,18 +243,6 @@ int changefeed_drop_slot(const std::vector<std::string>& args, Context& ctx) {
 }
 
 }  // namespace
-
-void add_feed_options(core::OptionSet& options, std::string& publication,
-                      std::string& backfill_table, const std::string& when) {
-  options.add_string("publication", "MILLRACE_CHANGEFEED_PUBLICATION", &publication,
-                     when +
-                         "the change feed's publication (its tables, where a command takes "
-                         "them from it)");
-  options.add_string("backfill-table", "MILLRACE_CHANGEFEED_BACKFILL_TABLE", &backfill_table,
-                     when +
-                         "the signal table of backfill requests, in --pg-schema (created if "
-                         "missing by publish)");
-}
 
 int cmd_changefeed(const std::vector<std::string>& args, Context& ctx) {
   return dispatch(ctx, "changefeed", kChangefeedUsage,

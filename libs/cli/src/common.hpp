@@ -66,11 +66,6 @@ int cmd_catalog(const std::vector<std::string>& args, Context& ctx);
 int write_catalog(const std::string& table, const std::string& format, std::ostream& out);
 // `millrace changefeed publish|backfill|backfills|drop-slot` (changefeed.cpp).
 int cmd_changefeed(const std::vector<std::string>& args, Context& ctx);
-// The change feed a command asks for backfills: --publication and
-// --backfill-table, with their variables, each help preceded by `when`
-// (empty, or "With --backfill: ").
-void add_feed_options(core::OptionSet& options, std::string& publication,
-                      std::string& backfill_table, const std::string& when = "");
 // `millrace webhooks add|update|list|disable|enable|rotate-secret|deliveries|replay`
 // (webhooks.cpp).
 int cmd_webhooks(const std::vector<std::string>& args, Context& ctx);

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "common.hpp"
+#include "millrace/kinds/options.hpp"
 #include "millrace/pg/database.hpp"
 #include "millrace/pg/grants.hpp"
 #include "millrace/pg/options.hpp"
@@ -21,16 +22,15 @@ int cmd_grant(const std::vector<std::string>& args, Context& ctx) {
       "USAGE on the schema and DML on the tables it writes, SELECT on those it reads; never "
       "CREATE, DROP or TRUNCATE. Run it as the tables' owner (MILLRACE_PG), after `millrace "
       "migrate`; the services then run with MILLRACE_MIGRATE=false. The roles must exist "
-      "(CREATE ROLE ... LOGIN PASSWORD ...). millrace-api's reader and admin roles: `millrace "
-      "api grant`. docs/operations.md, \"Database roles\".");
+      "(CREATE ROLE ... LOGIN PASSWORD ...). The sink's and aggregator's roles also get the "
+      "tables of the kinds in --kinds-dir. millrace-api's reader and admin roles: `millrace api "
+      "grant`. docs/operations.md, \"Database roles\".");
   pg::register_options(options, pg);
   for (auto& [kind, role] : roles) {
     options.add_string(kind, "", &role, "The role millrace-" + kind + " connects as");
   }
   std::string kinds_dir;
-  options.add_string("kinds-dir", "MILLRACE_KINDS_DIR", &kinds_dir,
-                     "A directory of kind declarations of your own: the sink's and aggregator's "
-                     "roles also get their tables (docs/kinds.md)");
+  kinds::register_kinds_dir(options, &kinds_dir);
   options.add_bool("sql", "", &sql_only,
                    "Print the GRANT statements instead of running them (for a DBA to run)");
   if (const auto exit = parse_flags(ctx, options, args, "grant", [&] {

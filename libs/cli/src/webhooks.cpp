@@ -7,9 +7,11 @@
 
 #include "common.hpp"
 #include "millrace/changefeed/admin.hpp"
+#include "millrace/changefeed/service.hpp"
 #include "millrace/core/values.hpp"
 #include "millrace/pg/options.hpp"
 #include "millrace/webhooks/admin.hpp"
+#include "millrace/webhooks/config.hpp"
 #include "millrace/webhooks/schedule.hpp"
 
 namespace millrace::cli {
@@ -154,12 +156,11 @@ int webhooks_add(const std::vector<std::string>& args, Context& ctx) {
         settings.flags(o, false);
         o.add_string("secret", "", &e.secret,
                      "Signing secret (whsec_ + base64); default a new random one");
-        o.add_bool("allow-private", "MILLRACE_WEBHOOKS_ALLOW_PRIVATE", &allow_private,
-                   "Allow a URL on a loopback or private address");
+        webhooks::add_allow_private(o, &allow_private);
         o.add_bool("backfill", "", &backfill,
                    "Send it the current rows of its tables first: asks the change feed of "
                    "--publication for a backfill of each, for this endpoint only");
-        add_feed_options(o, publication, backfill_table, "With --backfill: ");
+        changefeed::add_feed_names(o, nullptr, &publication, &backfill_table);
       },
       [&](WebhooksDb& db, const WebhooksCommon& common) {
         if (e.url.empty()) throw std::invalid_argument("--url is required");
@@ -226,8 +227,7 @@ int webhooks_update(const std::vector<std::string>& args, Context& ctx) {
       [&](core::OptionSet& o) {
         o.add_string("url", "", &url, "Where to POST (http:// or https://)");
         settings.flags(o, true);
-        o.add_bool("allow-private", "MILLRACE_WEBHOOKS_ALLOW_PRIVATE", &allow_private,
-                   "Allow a URL on a loopback or private address");
+        webhooks::add_allow_private(o, &allow_private);
       },
       [&](WebhooksDb& db, const WebhooksCommon& c) {
         webhooks::EndpointChange change;

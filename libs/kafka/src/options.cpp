@@ -1,6 +1,7 @@
 #include "millrace/kafka/options.hpp"
 
 #include <stdexcept>
+#include <utility>
 
 #include "millrace/core/failure.hpp"
 
@@ -17,6 +18,11 @@ void register_options(core::OptionSet& o, KafkaClientOptions& k, const TopicOpti
       "Extra librdkafka properties, key=value[,key=value...] (e.g. security.protocol "
       "and sasl.* for a secured cluster); values of keys naming a secret are masked when shown",
       core::OptionSet::Shown::kPropertyList);
+}
+
+void add_topic_option(core::OptionSet& o, std::string flag, std::string* target,
+                      const TopicOption& topic) {
+  o.add_string(std::move(flag), topic.env, target, topic.help);
 }
 
 void validate(KafkaClientOptions& k) {

@@ -9,9 +9,7 @@ namespace millrace::sink {
 void register_options(core::OptionSet& o, SinkConfig& c) {
   stream::register_options(o, c.stream);
   kinds::register_options(o, c.kinds, core::environment_map(), true);
-  o.add_string("dlq-topic", "MILLRACE_DLQ_TOPIC", &c.dlq_topic,
-               "Dead-letter topic for invalid store events (default: <topic>.dlq); a declared "
-               "kind's is --<kind>-dlq-topic");
+  kafka::add_topic_option(o, "dlq-topic", &c.dlq_topic, kafka::kDeadLetterTopic);
   o.add_int("dlq-max-bytes", "MILLRACE_DLQ_MAX_BYTES", &c.dlq_max_bytes,
             "Largest dead letter written whole; a larger one keeps the start of its payload "
             "(header millrace.truncated, millrace.original_size)",
@@ -24,8 +22,7 @@ void register_options(core::OptionSet& o, SinkConfig& c) {
              "Copy each kept row's product name, brand and category from the catalog, kept in "
              "memory and current through the change feed (which must publish categories and "
              "products); off: those columns stay NULL");
-  o.add_string("changes-topic", "MILLRACE_CHANGES_TOPIC", &c.changes_topic,
-               "Kafka topic of the change feed, followed for enrichment");
+  kafka::add_topic_option(o, "changes-topic", &c.changes_topic, kafka::kChangesTopic);
   o.add_duration("enrich-wait-ms", "MILLRACE_SINK_ENRICH_WAIT_MS", &c.enrich_wait_ms,
                  core::OptionSet::DurationUnit::kMilliseconds,
                  "How long a batch waits for the catalog to be loaded before it is retried", 100,

@@ -15,15 +15,19 @@ StreamConfig service_defaults(std::string_view service) {
   return c;
 }
 
+void add_group_option(core::OptionSet& o, std::string_view service, std::string* group) {
+  std::string service_upper(service);
+  for (auto& ch : service_upper)
+    ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  o.add_string("group", "MILLRACE_" + service_upper + "_GROUP", group,
+               "Kafka consumer group (each service has its own variable, so one env file can "
+               "serve both)");
+}
+
 void register_options(core::OptionSet& o, StreamConfig& c) {
   kafka::register_options(o, c.kafka, c.topic_option);
   pg::register_service_options(o, c.pg, c.service);
-  std::string service_upper = c.service;
-  for (auto& ch : service_upper)
-    ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-  o.add_string("group", "MILLRACE_" + service_upper + "_GROUP", &c.group,
-               "Kafka consumer group (each service has its own variable, so one env file can "
-               "serve both)");
+  add_group_option(o, c.service, &c.group);
   o.retire_env("MILLRACE_GROUP",
                "millrace-sink, millrace-aggregator and millrace-webhooks would share it and "
                "become one group that splits the records between them; set MILLRACE_SINK_GROUP, "

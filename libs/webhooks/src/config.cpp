@@ -1,8 +1,15 @@
 #include "millrace/webhooks/config.hpp"
 
 #include <stdexcept>
+#include <utility>
 
 namespace millrace::webhooks {
+
+void add_allow_private(core::OptionSet& o, bool* allow, std::string flag) {
+  o.add_bool(std::move(flag), "MILLRACE_WEBHOOKS_ALLOW_PRIVATE", allow,
+             "Allow webhook URLs on loopback, private and link-local addresses, registered and "
+             "delivered to (refused otherwise, against server-side request forgery)");
+}
 
 void register_options(core::OptionSet& o, WebhooksConfig& c) {
   stream::register_options(o, c.stream);
@@ -20,9 +27,7 @@ void register_options(core::OptionSet& o, WebhooksConfig& c) {
   // Validated by the re-read that changed it, so parse_schedule takes it.
   o.reloadable("retry-schedule",
                [&c] { c.reloaded_schedule.set(parse_schedule(c.retry_schedule)); });
-  o.add_bool("allow-private", "MILLRACE_WEBHOOKS_ALLOW_PRIVATE", &c.allow_private,
-             "Allow requests to loopback, private and link-local addresses (refused otherwise, "
-             "against server-side request forgery)");
+  add_allow_private(o, &c.allow_private);
   o.add_duration("poll-ms", "MILLRACE_WEBHOOKS_POLL_MS", &c.poll_ms,
                  core::OptionSet::DurationUnit::kMilliseconds,
                  "An idle worker looks for due deliveries this often (new ones wake it at once "

@@ -41,6 +41,9 @@ void register_options(core::OptionSet& options, ArchiverConfig& config);
 // store's own settings. validate_location() resolves the two names into
 // store.url and validates the store's settings; throws core::UsageError.
 void register_location(core::OptionSet& options, objstore::StoreOptions& store, std::string& root);
+// --namespace (MILLRACE_ARCHIVE_NAMESPACE), for the archiver and the
+// commands that read its files.
+void register_namespace(core::OptionSet& options, std::string& ns);
 void validate_location(objstore::StoreOptions& store, const std::string& root);
 // Throws core::UsageError naming the setting.
 void validate(ArchiverConfig& config);

@@ -87,6 +87,12 @@ struct ChangefeedConfig {
 };
 
 void register_options(core::OptionSet& options, ChangefeedConfig& config);
+// The names of a change feed, declared once for the feed and for the
+// commands that address it (`millrace changefeed ...`, `webhooks add
+// --backfill`): --slot, --publication and --backfill-table, each left out
+// when its target is null.
+void add_feed_names(core::OptionSet& options, std::string* slot, std::string* publication,
+                    std::string* backfill_table);
 // Fills the defaults that derive from others; throws core::UsageError.
 void validate(ChangefeedConfig& config);
 

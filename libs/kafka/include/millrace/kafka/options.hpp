@@ -37,8 +37,26 @@ struct TopicOption {
   std::string help = "Kafka topic of store events";
 };
 
+// The change feed's topic: millrace-changefeed writes it, and the services
+// that follow the catalog or the changes read it. One variable, one help.
+inline const TopicOption kChangesTopic{
+    "MILLRACE_CHANGES_TOPIC",
+    "Kafka topic of the change feed (millrace-changefeed writes it; the cache, the API's live "
+    "stream, webhooks and the sink's enrichment read it)"};
+
+// The store events' dead-letter topic: the sink writes it, `millrace
+// create-topics` makes it.
+inline const TopicOption kDeadLetterTopic{
+    "MILLRACE_DLQ_TOPIC",
+    "Dead-letter topic of invalid store events (default: <topic>.dlq); a declared kind's is "
+    "--<kind>-dlq-topic"};
+
 void register_options(core::OptionSet& options, KafkaClientOptions& kafka,
                       const TopicOption& topic = {});
+// `topic`'s variable and help under another flag than --topic, for a
+// program whose --topic is another topic (the sink's --changes-topic).
+void add_topic_option(core::OptionSet& options, std::string flag, std::string* target,
+                      const TopicOption& topic);
 // Non-empty brokers and topic; parses the properties. Throws core::UsageError
 // naming the setting. A service refuses the properties it sets itself after
 // this (e.g. refuse_consumer_overrides).

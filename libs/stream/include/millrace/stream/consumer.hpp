@@ -72,6 +72,9 @@ struct StreamConfig {
 StreamConfig service_defaults(std::string_view service);
 
 void register_options(core::OptionSet& options, StreamConfig& config);
+// --group under the variable of `service`'s group (MILLRACE_SINK_GROUP):
+// the service's own, and a command's that reads its offsets.
+void add_group_option(core::OptionSet& options, std::string_view service, std::string* group);
 // Throws core::UsageError naming the setting.
 void validate(StreamConfig& config);
 

@@ -17,7 +17,7 @@ struct WebhooksConfig {
   stream::StreamConfig stream = [] {
     auto c = stream::service_defaults("webhooks");
     c.kafka.topic = "millrace.changes";
-    c.topic_option = {"MILLRACE_CHANGES_TOPIC", "Kafka topic of the change feed"};
+    c.topic_option = kafka::kChangesTopic;
     // Changes are small and a webhook's latency starts at their commit.
     c.batch_size = 2000;
     c.batch_ms = 50;
@@ -44,6 +44,12 @@ struct WebhooksConfig {
   // the failures it records from then on.
   runtime::Reloaded<RetrySchedule> reloaded_schedule;
 };
+
+// --allow-private (MILLRACE_WEBHOOKS_ALLOW_PRIVATE), declared once for
+// every program that takes webhook URLs: the service delivering to them,
+// the API and `millrace webhooks add|update` registering them. `flag`: the
+// API's is --allow-private-webhooks, as its own --allow-* are about reads.
+void add_allow_private(core::OptionSet& options, bool* allow, std::string flag = "allow-private");
 
 void register_options(core::OptionSet& options, WebhooksConfig& config);
 // Throws core::UsageError naming the setting.
