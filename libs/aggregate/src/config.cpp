@@ -8,15 +8,14 @@ void register_options(core::OptionSet& o, AggregatorConfig& c) {
   o.add_duration(
       "max-lateness-s", "MILLRACE_MAX_LATENESS_S", &c.max_lateness_s,
       core::OptionSet::DurationUnit::kSeconds,
-      "Events older than the newest event time of their partition by more than this many "
-      "seconds go to late_events instead of the aggregates; also the dedup horizon",
+      "Events older than the newest event time of their partition by more than this long go to "
+      "late_events instead of the aggregates; also the dedup horizon",
       0, 10LL * 365 * 86400);
-  o.add_duration(
-      "max-future-s", "MILLRACE_MAX_FUTURE_S", &c.max_future_s,
-      core::OptionSet::DurationUnit::kSeconds,
-      "Events ahead of their Kafka record's timestamp by more than this many seconds go to "
-      "late_events",
-      0, 10LL * 365 * 86400);
+  o.add_duration("max-future-s", "MILLRACE_MAX_FUTURE_S", &c.max_future_s,
+                 core::OptionSet::DurationUnit::kSeconds,
+                 "Events ahead of their Kafka record's timestamp by more than this long go to "
+                 "late_events",
+                 0, 10LL * 365 * 86400);
 }
 
 void validate(AggregatorConfig& c) {

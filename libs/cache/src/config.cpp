@@ -18,8 +18,7 @@ void register_options(core::OptionSet& o, StoreOptions& s) {
                  1000, 7LL * 24 * 3600 * 1000);
   o.add_duration("redis-timeout-ms", "MILLRACE_REDIS_TIMEOUT_MS", &s.timeout_ms,
                  core::OptionSet::DurationUnit::kMilliseconds,
-                 "Give up on connecting to Redis, or on a command, after this many milliseconds",
-                 10, 60'000);
+                 "Give up on connecting to Redis, or on a command, after this long", 10, 60'000);
 }
 
 void validate(const StoreOptions& s) {
@@ -38,7 +37,7 @@ void register_options(core::OptionSet& o, CacheConfig& c) {
       "lease-ms", "MILLRACE_CACHE_LEASE_MS", &c.lease_ms,
       core::OptionSet::DurationUnit::kMilliseconds,
       "Readers trust the cache only while millrace-cache renews its lease; if it dies or "
-      "stalls, they read PostgreSQL within this many milliseconds",
+      "stalls, they read PostgreSQL within this long",
       500, 600'000);
   o.add_int("batch-size", "MILLRACE_CACHE_BATCH_SIZE", &c.batch_size,
             "Change records read before the cache is written (one Redis round trip)", 1, 100'000);

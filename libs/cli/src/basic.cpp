@@ -160,8 +160,8 @@ int cmd_create_topics(const std::vector<std::string>& args, Context& ctx) {
   options.add_int("replication-factor", "MILLRACE_REPLICATION_FACTOR", &replication,
                   "Replicas of each partition; at most the number of brokers", 1, 32'767);
   options.add_duration("timeout-s", "", &timeout_s, core::OptionSet::DurationUnit::kSeconds,
-                       "Give up after this many seconds without a broker that creates the topics",
-                       1, 86'400);
+                       "Give up after this long without a broker that creates the topics", 1,
+                       86'400);
   if (const auto exit = parse_flags(ctx, options, args, "create-topics", [&] {
         kafka::validate(kafka);
         if (partitions % 2 != 0) {

@@ -47,7 +47,7 @@ void register_options(core::OptionSet& o, StoreOptions& s) {
             5, 5000);
   o.add_duration("archive-stall-s", "MILLRACE_ARCHIVE_STALL_S", &s.stall_s,
                  core::OptionSet::DurationUnit::kSeconds,
-                 "A request to the store that moves no byte for this many seconds is abandoned "
+                 "A request to the store that moves no byte for this long is abandoned "
                  "(and the batch retried)",
                  5, 3600);
 }

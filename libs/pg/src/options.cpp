@@ -33,7 +33,7 @@ void register_options(core::OptionSet& o, PgOptions& p, const std::string& url_e
                  1000, 3'600'000);
   o.add_duration("pg-connect-timeout-s", "MILLRACE_PG_CONNECT_TIMEOUT_S",
                  &p.limits.connect_timeout_s, core::OptionSet::DurationUnit::kSeconds,
-                 "Give up one attempt to connect to PostgreSQL after this many seconds", 2, 3600);
+                 "Give up one attempt to connect to PostgreSQL after this long", 2, 3600);
 }
 
 std::string service_env(std::string_view service, std::string_view what) {

@@ -36,7 +36,7 @@ void register_options(core::OptionSet& o, StreamConfig& c) {
             "Close a batch after this many consumed records", 1, 1'000'000);
   o.add_duration("batch-ms", "MILLRACE_BATCH_MS", &c.batch_ms,
                  core::OptionSet::DurationUnit::kMilliseconds,
-                 "Close a batch this many milliseconds after its first record", 1, 600'000);
+                 "Close a batch this long after its first record", 1, 600'000);
   o.add_bool("batch-close-when-idle", "MILLRACE_BATCH_CLOSE_WHEN_IDLE", &c.close_when_idle,
              "Close a batch as soon as no more records are at hand and no commit is in flight, "
              "before batch-ms (a busy stream still fills batches)");
@@ -62,7 +62,7 @@ void register_options(core::OptionSet& o, StreamConfig& c) {
   o.add_duration("stall-timeout-s", "MILLRACE_STALL_TIMEOUT_S", &c.stall_timeout_s,
                  core::OptionSet::DurationUnit::kSeconds,
                  "Report a partition as stalled when it is assigned, behind, and made no progress "
-                 "for this many seconds",
+                 "for this long",
                  5, 86'400);
 }
 

@@ -19,8 +19,7 @@ void register_options(core::OptionSet& o, WebhooksConfig& c) {
             1, 256);
   o.add_duration("timeout-ms", "MILLRACE_WEBHOOKS_TIMEOUT_MS", &c.timeout_ms,
                  core::OptionSet::DurationUnit::kMilliseconds,
-                 "Give up on a request after this many milliseconds (a failed attempt)", 100,
-                 600'000);
+                 "Give up on a request after this long (a failed attempt)", 100, 600'000);
   o.add_string("retry-schedule", "MILLRACE_WEBHOOKS_RETRY_SCHEDULE", &c.retry_schedule,
                "Waits before each retry of a failed delivery, comma-separated (ms, s, m, h, d), "
                "each with 20% jitter; after the last the delivery is kept as failed");
@@ -42,8 +41,8 @@ void register_options(core::OptionSet& o, WebhooksConfig& c) {
                "database)");
   o.add_duration("keep-delivered-h", "MILLRACE_WEBHOOKS_KEEP_DELIVERED_H", &c.keep_delivered_h,
                  core::OptionSet::DurationUnit::kHours,
-                 "Keep delivered rows this many hours (failed and pending ones stay until handled)",
-                 1, 24 * 3650);
+                 "Keep delivered rows this long (failed and pending ones stay until handled)", 1,
+                 24 * 3650);
 }
 
 void validate(WebhooksConfig& c) {
