@@ -273,67 +273,72 @@ void init_option(Option& opt, const Options& existing, std::string flag, std::st
   }
 }
 
+// Registers one option: its names and help, checked, then what `fill`
+// sets (its kind, target and bounds), then its default as shown.
+template <class Options, class Fill>
+void push_option(Options& options, std::string flag, std::string env, std::string help, Fill fill) {
+  typename Options::value_type opt;
+  init_option(opt, options, std::move(flag), std::move(env), std::move(help));
+  fill(opt);
+  opt.default_text = display(opt);
+  options.push_back(std::move(opt));
+}
+
+void check_range(const std::string& flag, bool ordered) {
+  if (!ordered) throw std::invalid_argument("option --" + flag + ": min > max");
+}
+
 }  // namespace
 
 void OptionSet::add_string(std::string flag, std::string env, std::string* target, std::string help,
                            Shown shown) {
-  OptionSet::Option opt;
-  init_option(opt, options_, std::move(flag), std::move(env), std::move(help));
-  opt.kind = Option::Kind::kString;
-  opt.string_target = target;
-  opt.shown = shown;
-  opt.default_text = display(opt);
-  options_.push_back(std::move(opt));
+  push_option(options_, std::move(flag), std::move(env), std::move(help), [&](Option& o) {
+    o.kind = Option::Kind::kString;
+    o.string_target = target;
+    o.shown = shown;
+  });
 }
 
 void OptionSet::add_int(std::string flag, std::string env, std::int64_t* target, std::string help,
                         std::int64_t min, std::int64_t max) {
-  if (min > max) throw std::invalid_argument("option --" + flag + ": min > max");
-  OptionSet::Option opt;
-  init_option(opt, options_, std::move(flag), std::move(env), std::move(help));
-  opt.kind = Option::Kind::kInt;
-  opt.int_target = target;
-  opt.int_min = min;
-  opt.int_max = max;
-  opt.default_text = display(opt);
-  options_.push_back(std::move(opt));
+  check_range(flag, min <= max);
+  push_option(options_, std::move(flag), std::move(env), std::move(help), [&](Option& o) {
+    o.kind = Option::Kind::kInt;
+    o.int_target = target;
+    o.int_min = min;
+    o.int_max = max;
+  });
 }
 
 void OptionSet::add_double(std::string flag, std::string env, double* target, std::string help,
                            double min, double max) {
-  if (!(min <= max)) throw std::invalid_argument("option --" + flag + ": min > max");
-  OptionSet::Option opt;
-  init_option(opt, options_, std::move(flag), std::move(env), std::move(help));
-  opt.kind = Option::Kind::kDouble;
-  opt.double_target = target;
-  opt.double_min = min;
-  opt.double_max = max;
-  opt.default_text = display(opt);
-  options_.push_back(std::move(opt));
+  check_range(flag, min <= max);
+  push_option(options_, std::move(flag), std::move(env), std::move(help), [&](Option& o) {
+    o.kind = Option::Kind::kDouble;
+    o.double_target = target;
+    o.double_min = min;
+    o.double_max = max;
+  });
 }
 
 void OptionSet::add_bool(std::string flag, std::string env, bool* target, std::string help) {
-  OptionSet::Option opt;
-  init_option(opt, options_, std::move(flag), std::move(env), std::move(help));
-  opt.kind = Option::Kind::kBool;
-  opt.bool_target = target;
-  opt.default_text = display(opt);
-  options_.push_back(std::move(opt));
+  push_option(options_, std::move(flag), std::move(env), std::move(help), [&](Option& o) {
+    o.kind = Option::Kind::kBool;
+    o.bool_target = target;
+  });
 }
 
 void OptionSet::add_duration(std::string flag, std::string env, std::int64_t* target,
                              DurationUnit unit, std::string help, std::int64_t min,
                              std::int64_t max) {
-  if (min > max) throw std::invalid_argument("option --" + flag + ": min > max");
-  OptionSet::Option opt;
-  init_option(opt, options_, std::move(flag), std::move(env), std::move(help));
-  opt.kind = Option::Kind::kDuration;
-  opt.int_target = target;
-  opt.unit_ms = static_cast<std::int64_t>(unit);
-  opt.int_min = min;
-  opt.int_max = max;
-  opt.default_text = display(opt);
-  options_.push_back(std::move(opt));
+  check_range(flag, min <= max);
+  push_option(options_, std::move(flag), std::move(env), std::move(help), [&](Option& o) {
+    o.kind = Option::Kind::kDuration;
+    o.int_target = target;
+    o.unit_ms = static_cast<std::int64_t>(unit);
+    o.int_min = min;
+    o.int_max = max;
+  });
 }
 
 void OptionSet::add_choice(std::string flag, std::string env, std::string* target, std::string help,
@@ -354,25 +359,21 @@ void OptionSet::add_choice_of(std::string flag, std::string env, std::string hel
   if (get() >= choices.size()) {
     throw std::invalid_argument("option --" + flag + ": its default is not a choice");
   }
-  OptionSet::Option opt;
-  init_option(opt, options_, std::move(flag), std::move(env), std::move(help));
-  opt.kind = Option::Kind::kChoice;
-  opt.choices = std::move(choices);
-  opt.get_choice = std::move(get);
-  opt.set_choice = std::move(set);
-  opt.help += (opt.help.empty() ? "" : " ") + std::string("(") + choice_list(opt.choices) + ")";
-  opt.default_text = display(opt);
-  options_.push_back(std::move(opt));
+  push_option(options_, std::move(flag), std::move(env), std::move(help), [&](Option& o) {
+    o.kind = Option::Kind::kChoice;
+    o.choices = std::move(choices);
+    o.get_choice = std::move(get);
+    o.set_choice = std::move(set);
+    o.help += (o.help.empty() ? "" : " ") + std::string("(") + choice_list(o.choices) + ")";
+  });
 }
 
 void OptionSet::add_list(std::string flag, std::string env, std::vector<std::string>* target,
                          std::string help) {
-  OptionSet::Option opt;
-  init_option(opt, options_, std::move(flag), std::move(env), std::move(help));
-  opt.kind = Option::Kind::kList;
-  opt.list_target = target;
-  opt.default_text = display(opt);
-  options_.push_back(std::move(opt));
+  push_option(options_, std::move(flag), std::move(env), std::move(help), [&](Option& o) {
+    o.kind = Option::Kind::kList;
+    o.list_target = target;
+  });
 }
 
 void OptionSet::add_env_fallback(const std::string& flag, std::string env,
