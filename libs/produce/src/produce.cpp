@@ -21,23 +21,33 @@ namespace {}  // namespace
 
 using Clock = std::chrono::steady_clock;
 
-void register_options(core::OptionSet& o, ProduceConfig& c) {
-  kafka::register_options(o, c.kafka);
-  kinds::register_options(o, c.kinds, core::environment_map(), false);
-  o.add_int("count", "", &c.count, "Generate this many synthetic events (or records of --kind)", 0,
+void register_options(core::OptionSet& o, SyntheticOptions& s) {
+  o.add_int("count", "", &s.count, "Make this many synthetic events (or records of --kind)", 0,
             1'000'000'000);
-  o.add_double("rate", "", &c.rate, "Events per second (0: as fast as possible)", 0, 10'000'000);
-  o.add_double("bad-ratio", "", &c.bad_ratio,
+  o.add_int("seed", "", &s.seed, "Random seed for reproducible output (0: from the clock)", 0,
+            INT64_MAX);
+  o.add_double("bad-ratio", "", &s.bad_ratio,
                "Share of deliberately bad messages (store events: invalid JSON, missing field, "
                "wrong type, negative qty, unknown event_type, no event_type header; a declared "
                "kind: a required field left out, a number as text or below its bounds, JSON cut "
                "short)",
                0, 1);
-  o.add_int("seed", "", &c.seed, "Random seed for reproducible output (0: from the clock)", 0,
-            INT64_MAX);
-  o.add_int("time-spread", "", &c.time_spread_s,
+  o.add_int("time-spread", "", &s.time_spread_s,
             "Spread synthetic event times uniformly over the last N seconds", 0,
             10LL * 365 * 86400);
+}
+
+std::uint64_t resolved_seed(const SyntheticOptions& s) {
+  return s.seed != 0 ? static_cast<std::uint64_t>(s.seed)
+                     : static_cast<std::uint64_t>(
+                           std::chrono::system_clock::now().time_since_epoch().count());
+}
+
+void register_options(core::OptionSet& o, ProduceConfig& c) {
+  kafka::register_options(o, c.kafka);
+  kinds::register_options(o, c.kinds, core::environment_map(), false);
+  register_options(o, static_cast<SyntheticOptions&>(c));
+  o.add_double("rate", "", &c.rate, "Events per second (0: as fast as possible)", 0, 10'000'000);
   o.add_string("base-time", "", &c.base_time,
                "Event times end at this instant (RFC 3339) instead of following the clock: the "
                "same --seed and --base-time send the very same events again");
@@ -211,9 +221,7 @@ ProduceSummary run_produce(const ProduceConfig& config, std::istream* input,
         s);
   } else if (config.count > 0) {
     core::GeneratorOptions g;
-    s.seed = config.seed != 0 ? static_cast<std::uint64_t>(config.seed)
-                              : static_cast<std::uint64_t>(
-                                    std::chrono::system_clock::now().time_since_epoch().count());
+    s.seed = resolved_seed(config);
     g.seed = s.seed;
     g.bad_ratio = config.bad_ratio;
     g.base_ts = config.base_ts.value_or(std::chrono::duration_cast<std::chrono::microseconds>(
@@ -288,12 +296,7 @@ ProduceSummary run_produce(const ProduceConfig& config, std::istream* input,
 }
 
 void register_options(core::OptionSet& o, GenerateConfig& c) {
-  o.add_int("count", "", &c.count, "Events to generate", 1, 1'000'000'000);
-  o.add_int("seed", "", &c.seed, "Random seed", 0, INT64_MAX);
-  o.add_double("bad-ratio", "", &c.bad_ratio, "Share of deliberately bad messages (ndjson only)", 0,
-               1);
-  o.add_int("time-spread", "", &c.time_spread_s,
-            "Spread event times uniformly over the last N seconds", 0, 10LL * 365 * 86400);
+  register_options(o, static_cast<SyntheticOptions&>(c));
   o.add_string("format", "", &c.format,
                "ndjson (messages) or copy (COPY rows of valid events); with --catalog, ndjson "
                "or csv");
@@ -320,6 +323,7 @@ void validate(const GenerateConfig& c) {
     }
     return;
   }
+  if (c.count == 0) throw core::UsageError("give --count N (or --catalog TABLE)");
   if (c.format != "ndjson" && c.format != "copy") {
     throw core::UsageError("--format: expected ndjson or copy, got \"" + c.format + "\"");
   }
@@ -343,7 +347,7 @@ std::uint64_t run_generate(const GenerateConfig& config, std::ostream& out,
     throw std::logic_error("run_generate: --format copy needs a COPY row encoder");
   }
   core::GeneratorOptions g;
-  g.seed = static_cast<std::uint64_t>(config.seed);
+  g.seed = resolved_seed(config);
   g.bad_ratio = config.bad_ratio;
   g.embed_event_type = true;
   g.base_ts = std::chrono::duration_cast<std::chrono::microseconds>(

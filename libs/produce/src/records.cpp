@@ -23,9 +23,7 @@ void produce_records(const ProduceConfig& config, std::istream* input, std::int3
   const auto& d = *config.kinds.declaration;
   if (config.count > 0) {
     kinds::RecordGeneratorOptions g;
-    s.seed = config.seed != 0 ? static_cast<std::uint64_t>(config.seed)
-                              : static_cast<std::uint64_t>(
-                                    std::chrono::system_clock::now().time_since_epoch().count());
+    s.seed = resolved_seed(config);
     g.seed = s.seed;
     g.bad_ratio = config.bad_ratio;
     g.time_spread_us = config.time_spread_s * 1'000'000;

@@ -20,14 +20,23 @@
 
 namespace millrace::produce {
 
-struct ProduceConfig {
-  kafka::KafkaClientOptions kafka = kafka::client_options("millrace-cli");
-  std::int64_t count = 0;          // synthetic events to generate
-  double rate = 0;                 // events per second, 0 = as fast as possible
-  double bad_ratio = 0;            // share of deliberately bad messages
+// The synthetic stream `produce` sends and `generate` writes, declared
+// once for both: how many, from which seed, how many bad on purpose, and
+// the spread of their times.
+struct SyntheticOptions {
+  std::int64_t count = 0;          // synthetic events to make
   std::int64_t seed = 0;           // 0 = from the clock
-  std::string file;                // NDJSON path, or "-" for stdin; excludes --count
+  double bad_ratio = 0;            // share of deliberately bad messages
   std::int64_t time_spread_s = 0;  // synthetic ts spread over the last N seconds
+};
+void register_options(core::OptionSet& options, SyntheticOptions& synthetic);
+// The seed to use: `seed`, or one from the clock for 0.
+std::uint64_t resolved_seed(const SyntheticOptions& synthetic);
+
+struct ProduceConfig : SyntheticOptions {
+  kafka::KafkaClientOptions kafka = kafka::client_options("millrace-cli");
+  double rate = 0;   // events per second, 0 = as fast as possible
+  std::string file;  // NDJSON path, or "-" for stdin; excludes --count
   // RFC 3339: event times end at this instant instead of following the
   // clock, so the same seed gives the very same events (a resent upload).
   std::string base_time;
@@ -76,11 +85,9 @@ ProduceSummary run_produce(const ProduceConfig& config, std::istream* input,
 
 // `millrace generate`: the synthetic stream written to a stream instead of
 // Kafka, for files, benchmarks and other tools.
-struct GenerateConfig {
-  std::int64_t count = 0;
-  std::int64_t seed = 42;
-  double bad_ratio = 0;
-  std::int64_t time_spread_s = 0;
+struct GenerateConfig : SyntheticOptions {
+  // The same events every time unless --seed says otherwise.
+  GenerateConfig() { seed = 42; }
   // ndjson: one message per line, event_type in the body (what `produce
   // --file` sends). copy: PostgreSQL COPY text rows of the valid events in
   // store_events' column order (a reference load for benchmarks).
