@@ -9,7 +9,7 @@
 #include <unordered_set>
 
 #include "batch_rows.hpp"
-#include "millrace/pg/array.hpp"
+#include "millrace/stream/refused_records.hpp"
 #include "read_marks.hpp"
 #include "wakeup.hpp"
 #include "wire.hpp"
@@ -80,21 +80,12 @@ IngestBatch& of(stream::BatchState& state) {
 
 void store_set_aside(pqxx::work& tx, const std::string& group, const std::string& topic,
                      const std::vector<SetAside>& rows) {
-  if (rows.empty()) return;
-  pg::ArrayLiteral partitions, offsets, states, messages, payloads;
+  std::vector<stream::RefusedRecord> records;
+  records.reserve(rows.size());
   for (const auto& r : rows) {
-    partitions.add(r.record.partition);
-    offsets.add(r.record.offset);
-    states.add(r.sqlstate);
-    messages.add(r.message);
-    payloads.add(r.payload);
+    records.push_back({r.record.partition, r.record.offset, r.sqlstate, r.message, r.payload});
   }
-  tx.exec_params(
-      "INSERT INTO refused_records (group_id, topic, partition, kafka_offset, sqlstate, "
-      "db_message, payload) SELECT $1, $2, * FROM unnest($3::integer[], $4::bigint[], "
-      "$5::text[], $6::text[], $7::text[]) ON CONFLICT DO NOTHING",
-      group, topic, partitions.take(), offsets.take(), states.take(), messages.take(),
-      payloads.take());
+  stream::store_refused(tx, group, topic, records);
 }
 
 }  // namespace
