@@ -45,7 +45,6 @@ class KindDeltas {
   const std::map<core::TimestampUs, KindSums>& hourly() const { return hourly_; }
   const std::map<core::TimestampUs, KindSums>& daily() const { return daily_; }
   const std::map<std::int64_t, KindSums>& items() const { return items_; }
-  bool empty() const { return hourly_.empty(); }
 
  private:
   const kinds::Declaration* d_;
