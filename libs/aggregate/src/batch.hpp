@@ -1,8 +1,9 @@
 #pragma once
 
-// The aggregator's batch state: the parsed events of one batch, and the
-// records PostgreSQL refused. Lateness and duplicates are decided in write(),
-// against what PostgreSQL holds once the batch before has committed.
+// The aggregator's batch state, for a record of any kind (records.hpp): the
+// parsed records of one batch, and the records PostgreSQL refused. Lateness
+// and duplicates are decided in write(), against what PostgreSQL holds once
+// the batch before has committed.
 
 #include <algorithm>
 #include <cstdint>
@@ -10,14 +11,15 @@
 #include <string>
 #include <vector>
 
-#include "millrace/core/event.hpp"
+#include "millrace/core/outcome.hpp"
 #include "millrace/stream/batch.hpp"
 #include "millrace/stream/handler.hpp"
 
 namespace millrace::aggregate {
 
+template <typename Record>
 struct Pending {
-  core::StoreEvent event;
+  Record record;
   std::int32_t partition;
   std::int64_t offset;
   std::string payload;               // as consumed, for refused_records should PostgreSQL refuse it
@@ -25,19 +27,22 @@ struct Pending {
 };
 
 // A record PostgreSQL refused, to be stored in refused_records.
+template <typename Record>
 struct Refused {
-  Pending record;
+  Pending<Record> record;
   std::string sqlstate;
   std::string message;
 };
 
+template <typename Record>
 struct AggregatorBatch final : stream::BatchState {
-  std::vector<Pending> pending;
-  std::vector<Refused> refused;
+  std::vector<Pending<Record>> pending;
+  std::vector<Refused<Record>> refused;
 
   void discard(std::int32_t partition) override {
-    std::erase_if(pending, [&](const Pending& p) { return p.partition == partition; });
-    std::erase_if(refused, [&](const Refused& r) { return r.record.partition == partition; });
+    std::erase_if(pending, [&](const Pending<Record>& p) { return p.partition == partition; });
+    std::erase_if(refused,
+                  [&](const Refused<Record>& r) { return r.record.partition == partition; });
   }
   std::size_t size() const override { return pending.size(); }
   stream::RecordRef record(std::size_t i) const override {
@@ -49,28 +54,22 @@ struct AggregatorBatch final : stream::BatchState {
                         pending.begin() + static_cast<std::ptrdiff_t>(end));
     return out;
   }
-};
 
-// Moves each refused record from `pending` to `refused` (written to
-// refused_records by the next write() in the transaction that commits its
-// offset), re-counted rejected (db_refused). For either aggregator batch.
-template <typename PendingT, typename RefusedT>
-void move_refused(stream::Batch& batch, std::vector<PendingT>& pending,
-                  std::vector<RefusedT>& refused, const std::vector<stream::Refusal>& refusals) {
-  for (const auto& r : refusals) {
-    const auto it = std::find_if(pending.begin(), pending.end(), [&](const PendingT& p) {
-      return p.partition == r.record.partition && p.offset == r.record.offset;
-    });
-    if (it == pending.end()) continue;
-    batch.at(it->partition)
-        .tally.move({core::Outcome::kPersisted, ""}, {core::Outcome::kRejected, "db_refused"}, 1);
-    refused.push_back({std::move(*it), r.sqlstate, r.message});
-    pending.erase(it);
+  // Moves each refused record from `pending` to `refused` (written to
+  // refused_records by the next write() in the transaction that commits its
+  // offset), re-counted rejected (db_refused).
+  void move_refused(stream::Batch& batch, const std::vector<stream::Refusal>& refusals) {
+    for (const auto& r : refusals) {
+      const auto it = std::find_if(pending.begin(), pending.end(), [&](const Pending<Record>& p) {
+        return p.partition == r.record.partition && p.offset == r.record.offset;
+      });
+      if (it == pending.end()) continue;
+      batch.at(it->partition)
+          .tally.move({core::Outcome::kPersisted, ""}, {core::Outcome::kRejected, "db_refused"}, 1);
+      refused.push_back({std::move(*it), r.sqlstate, r.message});
+      pending.erase(it);
+    }
   }
-}
-
-inline AggregatorBatch& of(stream::BatchState& state) {
-  return static_cast<AggregatorBatch&>(state);
-}
+};
 
 }  // namespace millrace::aggregate

@@ -1,34 +1,50 @@
 #pragma once
 
-// The aggregator's stream handler: parses each record (invalid ones are only
-// counted: the sink dead-letters them), and in the batch's transaction
-// judges lateness, folds each event once into the aggregates, keeps late
-// ones aside and records refused ones. Its SQL is in tables.hpp, reached
-// through tables::BatchTables, so the unit tests run write()'s steps
-// against tables of their own (tests/handler_test.cpp).
+// The aggregator's stream handler, one for every kind: parses each record
+// (invalid ones are only counted: the sink dead-letters them), and in the
+// batch's transaction judges lateness, folds each identity once into the
+// aggregates, keeps late ones aside and records refused ones.
+//
+// What differs by kind is its template parameter `Kind`:
+// StoreEventAggregates (tables.hpp) or KindAggregates (kind_tables.hpp).
+// Through KindTypes (tables.hpp) it gives
+//   Codec            the records' parse, time and identity (records.hpp);
+//   Deltas           what on-time records fold into (fold(record));
+//   Tables           its tables::BatchTables, reached once per step and batch;
+//   kIdsReused       whether the same identity at another time is another
+//                    record (Tables then has insert_reused_ids());
+//   id_order(id)     the order identities are recorded in, before their text;
+//   on_connect(), pg_tables(tx), deltas().
+// The store event's parse, time, identity and fold are inline calls on its
+// compiled contract: no virtual call per record or field, no copy. The
+// unit tests run write()'s steps against tables of their own
+// (tests/handler_test.cpp).
 
 #include <cstdint>
 #include <memory>
-#include <string>
 #include <vector>
 
 #include "batch.hpp"
+#include "kind_tables.hpp"
 #include "millrace/aggregate/config.hpp"
 #include "millrace/core/window.hpp"
-#include "millrace/pg/copy.hpp"
 #include "millrace/stream/handler.hpp"
 #include "tables.hpp"
 
 namespace millrace::aggregate::detail {
 
-class AggregatorHandler : public stream::Handler {
+template <typename Kind>
+class AggregatorHandler final : public stream::Handler {
  public:
+  using Record = typename Kind::Codec::Record;
+  using Batch = AggregatorBatch<Record>;
+  using Tables = typename Kind::Tables;
+
   // `config` must outlive the handler.
   explicit AggregatorHandler(const AggregatorConfig& config);
 
-  // Looks up the topic's number in aggregator_topics.
-  void on_connect(pqxx::connection& connection) override;
-  std::unique_ptr<stream::BatchState> open_batch() override;
+  void on_connect(pqxx::connection& connection) override { kind_.on_connect(connection); }
+  std::unique_ptr<stream::BatchState> open_batch() override { return std::make_unique<Batch>(); }
   void handle(const kafka::Message& msg, stream::PartitionProgress& progress,
               stream::BatchState& state) override;
   void refuse(stream::Batch& batch, stream::BatchState& state,
@@ -36,28 +52,27 @@ class AggregatorHandler : public stream::Handler {
   void write(pqxx::work& tx, stream::Batch& batch, stream::BatchState& state) override;
 
   // write()'s steps against `tables` instead of the transaction's.
-  void write_to(tables::BatchTables& tables, stream::Batch& batch, stream::BatchState& state);
+  void write_to(Tables& tables, stream::Batch& batch, stream::BatchState& state);
 
  private:
   struct Judged {
-    tables::PartitionMax max_ts;  // raised by this batch's on-time events
-    std::vector<const Pending*> on_time;
-    tables::Late late;
+    tables::PartitionMax max_ts;  // raised by this batch's on-time records
+    std::vector<const Pending<Record>*> on_time;
+    tables::Late<Record> late;
   };
 
-  Judged judge_lateness(tables::BatchTables& tables, const std::vector<Pending>& pending) const;
-  static core::Deltas fold_new(tables::BatchTables& tables, stream::Batch& batch,
-                               const std::vector<const Pending*>& on_time);
-  static void keep_late(tables::BatchTables& tables, stream::Batch& batch, const Judged& judged);
+  Judged judge_lateness(Tables& tables, const std::vector<Pending<Record>>& pending) const;
+  typename Kind::Deltas fold_new(Tables& tables, stream::Batch& batch,
+                                 const std::vector<const Pending<Record>*>& on_time) const;
+  static void keep_late(Tables& tables, stream::Batch& batch, const Judged& judged);
 
   const AggregatorConfig& config_;
+  Kind kind_;
   core::LatenessPolicy policy_;
   std::uint64_t batches_ = 0;  // commit thread only (write())
-  // The topic's number in aggregator_seen_ids: set by on_connect(), which
-  // never overlaps write().
-  std::int32_t topic_id_ = 0;
-  // The ids usually COPYed straight in, as the sink does with its rows.
-  pg::OptimisticCopy seen_;  // commit thread only (write())
 };
+
+extern template class AggregatorHandler<StoreEventAggregates>;
+extern template class AggregatorHandler<KindAggregates>;
 
 }  // namespace millrace::aggregate::detail

@@ -3,7 +3,6 @@
 #include <utility>
 
 #include "handler.hpp"
-#include "kind_handler.hpp"
 
 namespace millrace::aggregate {
 
@@ -11,13 +10,15 @@ std::unique_ptr<stream::ConsumerService> make_aggregator(AggregatorConfig aggreg
                                                          metrics::Registry& metrics) {
   auto service = std::make_unique<stream::ConsumerService>("aggregator", metrics);
   const auto& config = service->keep(std::move(aggregator_config));
+  // One handler for every kind, of the kind's type (handler.hpp).
+  const auto consume = [&](auto handler) {
+    service->consume(config.stream, service->add(std::move(handler)));
+  };
   if (config.kinds.declaration) {
-    auto& handler = service->add(std::make_unique<detail::KindAggregatorHandler>(config));
-    service->consume(config.stream, handler);
-    return service;
+    consume(std::make_unique<detail::AggregatorHandler<KindAggregates>>(config));
+  } else {
+    consume(std::make_unique<detail::AggregatorHandler<StoreEventAggregates>>(config));
   }
-  auto& handler = service->add(std::make_unique<detail::AggregatorHandler>(config));
-  service->consume(config.stream, handler);
   return service;
 }
 

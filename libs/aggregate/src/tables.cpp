@@ -143,16 +143,6 @@ core::TimestampUs database_now(pqxx::work& tx) {
 }
 
 void insert_refused(pqxx::work& tx, const std::string& group, const std::string& topic,
-                    const std::vector<Refused>& refused) {
-  std::vector<RefusedRow> rows;
-  rows.reserve(refused.size());
-  for (const auto& r : refused) {
-    rows.push_back({r.record.partition, r.record.offset, r.sqlstate, r.message, r.record.payload});
-  }
-  insert_refused(tx, group, topic, rows);
-}
-
-void insert_refused(pqxx::work& tx, const std::string& group, const std::string& topic,
                     const std::vector<RefusedRow>& refused) {
   if (refused.empty()) return;
   pg::ArrayLiteral partitions, offsets, states, messages, payloads;
@@ -246,15 +236,13 @@ void prune_seen_ids(pqxx::work& tx, const std::string& topic, std::int32_t topic
                  topic, static_cast<double>(max_lateness_s));
 }
 
-std::set<std::pair<std::int32_t, std::int64_t>> insert_late(pqxx::work& tx,
-                                                            const std::string& topic,
-                                                            const Late& late,
-                                                            const PartitionMax& max_ts) {
-  std::set<std::pair<std::int32_t, std::int64_t>> stored;
+Stored insert_late(pqxx::work& tx, const std::string& topic, const Late<core::StoreEvent>& late,
+                   const PartitionMax& max_ts) {
+  Stored stored;
   if (late.empty()) return stored;
   std::string values;
   for (const auto& [p, verdict] : late) {
-    const auto& e = p->event;
+    const auto& e = p->record;
     std::string partition_max = "NULL";
     if (const auto it = max_ts.find(p->partition); it != max_ts.end() && it->second) {
       partition_max = ts_literal(tx, *it->second) + "::timestamptz";
@@ -286,7 +274,7 @@ void apply_deltas(pqxx::work& tx, const core::Deltas& deltas) {
   apply_categories(tx, deltas.categories());
 }
 
-HeldIds PgBatchTables::record_seen_ids(const std::vector<SeenId>& ids) {
+HeldIds PgStoreEventTables::record_seen_ids(const std::vector<SeenId>& ids) {
   HeldIds held;
   seen_.write(
       tx_, "direct_seen_ids", [&](pqxx::transaction_base& t) { copy_seen_ids(t, topic_id_, ids); },

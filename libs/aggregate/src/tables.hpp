@@ -2,8 +2,9 @@
 
 // The aggregator's SQL: one function per table it reads or writes, all
 // inside the batch's transaction. The steps that call them, and in which
-// order, are AggregatorHandler::write_to() (handler.cpp), through
-// BatchTables below.
+// order, are AggregatorHandler::write_to() (handler.cpp), through a kind's
+// BatchTables below: the store event's here, a declared kind's in
+// kind_tables.hpp.
 
 #include <cstdint>
 #include <map>
@@ -13,16 +14,19 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "batch.hpp"
+#include "millrace/aggregate/config.hpp"
 #include "millrace/core/timestamp.hpp"
 #include "millrace/core/window.hpp"
 #include "millrace/pg/copy.hpp"
+#include "records.hpp"
 
 namespace millrace::aggregate::tables {
+
+// What every kind's aggregator shares.
 
 // Newest event time per partition of `topic` (aggregator_partitions).
 using PartitionMax = std::map<std::int32_t, std::optional<core::TimestampUs>>;
@@ -35,10 +39,8 @@ void advance_partition_max(pqxx::work& tx, const std::string& topic, const Parti
 // The transaction's timestamp: one clock for the whole group.
 core::TimestampUs database_now(pqxx::work& tx);
 
-// refused_records; a replayed batch refuses the same records again: stored once.
-void insert_refused(pqxx::work& tx, const std::string& group, const std::string& topic,
-                    const std::vector<Refused>& refused);
-// The same for any record: where it came from, why, and its payload.
+// refused_records: a record, where it came from, why, and its payload; a
+// replayed batch refuses the same records again: stored once.
 struct RefusedRow {
   std::int32_t partition;
   std::int64_t offset;
@@ -47,27 +49,89 @@ struct RefusedRow {
 void insert_refused(pqxx::work& tx, const std::string& group, const std::string& topic,
                     const std::vector<RefusedRow>& refused);
 
+// An identity folded once (the store event's id, a declared kind's
+// identity), the start of its hour (for pruning) and its exact time.
+struct SeenId {
+  const std::string* id;   // the record's, alive while the batch is written
+  core::TimestampUs hour;  // the start of the record's hour
+  core::TimestampUs event_ts;
+};
+// The identities PostgreSQL held already, each with the event time it
+// holds for it when it keeps one.
+using HeldIds = std::unordered_map<std::string, std::optional<core::TimestampUs>>;
+
+// Late and future records, each with its verdict.
+template <typename Record>
+using Late = std::vector<std::pair<const Pending<Record>*, core::TimeVerdict>>;
+using Stored = std::set<std::pair<std::int32_t, std::int64_t>>;  // (partition, offset)
+
+// Pruning is cheap but not free: an aggregator prunes once every this many
+// batches.
+inline constexpr std::uint64_t kPruneEvery = 50;
+
+// The tables as one batch's write sees them, for its topic and group: a
+// kind's SQL in the batch's transaction, or the unit tests' tables in
+// memory. `Deltas` is what a batch's on-time records fold into.
+template <typename Record, typename Deltas>
+class BatchTables {
+ public:
+  virtual ~BatchTables() = default;
+  virtual PartitionMax read_partition_max() = 0;
+  virtual core::TimestampUs database_now() = 0;
+  virtual void insert_refused(const std::vector<RefusedRow>& refused) = 0;
+  // Records the identities (each once, sorted); returns those held already.
+  virtual HeldIds record_seen_ids(const std::vector<SeenId>& ids) = 0;
+  // Keeps late and future records aside, with their partition's newest
+  // event time; returns those stored. One kept aside before is not stored
+  // again.
+  virtual Stored insert_late(const Late<Record>& late, const PartitionMax& max_ts) = 0;
+  // Adds the folded deltas to the aggregates.
+  virtual void apply_deltas(const Deltas& deltas) = 0;
+  virtual void advance_partition_max(const PartitionMax& max_ts,
+                                     const std::set<std::int32_t>& partitions) = 0;
+  // Forgets identities older than every partition's horizon
+  // (max_lateness_s), plus an hour.
+  virtual void prune_seen_ids(std::int64_t max_lateness_s) = 0;
+};
+
+// The functions every kind's tables in PostgreSQL share.
+template <typename Interface>
+class PgTables : public Interface {
+ public:
+  PgTables(pqxx::work& tx, const std::string& group, const std::string& topic)
+      : tx_(tx), group_(group), topic_(topic) {}
+
+  PartitionMax read_partition_max() override { return tables::read_partition_max(tx_, topic_); }
+  core::TimestampUs database_now() override { return tables::database_now(tx_); }
+  void insert_refused(const std::vector<RefusedRow>& refused) override {
+    tables::insert_refused(tx_, group_, topic_, refused);
+  }
+  void advance_partition_max(const PartitionMax& max_ts,
+                             const std::set<std::int32_t>& partitions) override {
+    tables::advance_partition_max(tx_, topic_, max_ts, partitions);
+  }
+
+ protected:
+  pqxx::work& tx_;
+  const std::string& group_;
+  const std::string& topic_;
+};
+
+// The store event's.
+
 // The number aggregator_seen_ids keys `topic`'s ids by (aggregator_topics),
 // given to the topic the first time it is asked for; committed in
 // transactions of its own, so `connection` must have none open.
 std::int32_t topic_number(pqxx::connection& connection, const std::string& topic);
 
-// aggregator_seen_ids: an event id, the start of its hour (for pruning) and
-// its exact time (to tell a resend from a new event reusing the id), under
-// its topic's number.
-struct SeenId {
-  const std::string* id;   // the event's, alive while the batch is written
-  core::TimestampUs hour;  // the start of the event's hour
-  core::TimestampUs event_ts;
-};
-// COPYs ids in, failing on one seen before (the caller's savepoint then
-// falls back to insert_seen_ids).
+// aggregator_seen_ids: an event id, the start of its hour and its exact
+// time (to tell a resend from a new event reusing the id), under its
+// topic's number. COPYs ids in, failing on one seen before (the caller's
+// savepoint then falls back to insert_seen_ids).
 void copy_seen_ids(pqxx::transaction_base& tx, std::int32_t topic_id,
                    const std::vector<SeenId>& ids);
-// Inserts the new ids and returns those PostgreSQL held already, each with
-// the event time it holds for it (none for an id recorded before migration
-// 0013, which kept no time).
-using HeldIds = std::unordered_map<std::string, std::optional<core::TimestampUs>>;
+// Inserts the new ids and returns those PostgreSQL held already (with no
+// time for an id recorded before migration 0013, which kept none).
 HeldIds insert_seen_ids(pqxx::work& tx, std::int32_t topic_id, const std::vector<SeenId>& ids);
 // aggregator_reused_ids: events whose id an earlier event of another time
 // holds in aggregator_seen_ids. Inserts these (id, event time) pairs and
@@ -81,79 +145,120 @@ std::set<EventKey> insert_reused_ids(pqxx::work& tx, const std::string& topic,
 // same horizon.
 void prune_seen_ids(pqxx::work& tx, const std::string& topic, std::int32_t topic_id,
                     std::int64_t max_lateness_s);
-// Pruning is cheap but not free: an aggregator prunes once every this many
-// batches.
-inline constexpr std::uint64_t kPruneEvery = 50;
 
 // late_events: each late or future event with its partition's newest event
-// time. Returns the (partition, offset) of those stored; an id late_events
-// holds already is not stored again.
-using Late = std::vector<std::pair<const Pending*, core::TimeVerdict>>;
-std::set<std::pair<std::int32_t, std::int64_t>> insert_late(pqxx::work& tx,
-                                                            const std::string& topic,
-                                                            const Late& late,
-                                                            const PartitionMax& max_ts);
+// time. An id late_events holds already is not stored again.
+Stored insert_late(pqxx::work& tx, const std::string& topic, const Late<core::StoreEvent>& late,
+                   const PartitionMax& max_ts);
 
 // agg_hourly, agg_daily, agg_products and agg_categories: additive upserts.
 void apply_deltas(pqxx::work& tx, const core::Deltas& deltas);
 
-// The tables as one batch's write sees them, for its topic and group: the
-// functions above in the batch's transaction (PgBatchTables), or the unit
-// tests' tables in memory. Contracts as the functions'.
-class BatchTables {
+// The store event's tables: an id reused by an event of another time is
+// another event, which aggregator_reused_ids remembers.
+class StoreEventTables : public BatchTables<core::StoreEvent, core::Deltas> {
  public:
-  virtual ~BatchTables() = default;
-  virtual PartitionMax read_partition_max() = 0;
-  virtual core::TimestampUs database_now() = 0;
-  virtual void insert_refused(const std::vector<Refused>& refused) = 0;
-  // Records the ids, sorted, as insert_seen_ids() (COPYed straight in when
-  // none is held); returns those held already.
-  virtual HeldIds record_seen_ids(const std::vector<SeenId>& ids) = 0;
   virtual std::set<EventKey> insert_reused_ids(const std::vector<SeenId>& events) = 0;
-  virtual std::set<std::pair<std::int32_t, std::int64_t>> insert_late(
-      const Late& late, const PartitionMax& max_ts) = 0;
-  virtual void apply_deltas(const core::Deltas& deltas) = 0;
-  virtual void advance_partition_max(const PartitionMax& max_ts,
-                                     const std::set<std::int32_t>& partitions) = 0;
-  virtual void prune_seen_ids(std::int64_t max_lateness_s) = 0;
 };
 
-class PgBatchTables final : public BatchTables {
+class PgStoreEventTables final : public PgTables<StoreEventTables> {
  public:
   // `seen` outlives the batch: it remembers whether the last batch met held
   // ids, to skip the COPY that would fail again. `topic_id` is topic_number()'s.
-  PgBatchTables(pqxx::work& tx, const std::string& group, const std::string& topic,
-                std::int32_t topic_id, pg::OptimisticCopy& seen)
-      : tx_(tx), group_(group), topic_(topic), topic_id_(topic_id), seen_(seen) {}
+  PgStoreEventTables(pqxx::work& tx, const std::string& group, const std::string& topic,
+                     std::int32_t topic_id, pg::OptimisticCopy& seen)
+      : PgTables(tx, group, topic), topic_id_(topic_id), seen_(seen) {}
 
-  PartitionMax read_partition_max() override { return tables::read_partition_max(tx_, topic_); }
-  core::TimestampUs database_now() override { return tables::database_now(tx_); }
-  void insert_refused(const std::vector<Refused>& refused) override {
-    tables::insert_refused(tx_, group_, topic_, refused);
-  }
+  // Records the ids as insert_seen_ids() does, COPYed straight in when none
+  // is held (as the sink does with its rows).
   HeldIds record_seen_ids(const std::vector<SeenId>& ids) override;
   std::set<EventKey> insert_reused_ids(const std::vector<SeenId>& events) override {
     return tables::insert_reused_ids(tx_, topic_, events);
   }
-  std::set<std::pair<std::int32_t, std::int64_t>> insert_late(const Late& late,
-                                                              const PartitionMax& max_ts) override {
+  Stored insert_late(const Late<core::StoreEvent>& late, const PartitionMax& max_ts) override {
     return tables::insert_late(tx_, topic_, late, max_ts);
   }
   void apply_deltas(const core::Deltas& deltas) override { tables::apply_deltas(tx_, deltas); }
-  void advance_partition_max(const PartitionMax& max_ts,
-                             const std::set<std::int32_t>& partitions) override {
-    tables::advance_partition_max(tx_, topic_, max_ts, partitions);
-  }
   void prune_seen_ids(std::int64_t max_lateness_s) override {
     tables::prune_seen_ids(tx_, topic_, topic_id_, max_lateness_s);
   }
 
  private:
-  pqxx::work& tx_;
-  const std::string& group_;
-  const std::string& topic_;
   std::int32_t topic_id_;
   pg::OptimisticCopy& seen_;
 };
 
 }  // namespace millrace::aggregate::tables
+
+namespace millrace::aggregate {
+
+// A UUID's 128 bits, its hex digits read in order (dashes skipped).
+using UuidBits = std::pair<std::uint64_t, std::uint64_t>;
+inline UuidBits uuid_bits(std::string_view id) {
+  UuidBits out{0, 0};
+  int digits = 0;
+  for (const char c : id) {
+    std::uint64_t v;
+    if (c >= '0' && c <= '9') {
+      v = static_cast<std::uint64_t>(c - '0');
+    } else if (c >= 'a' && c <= 'f') {
+      v = static_cast<std::uint64_t>(c - 'a' + 10);
+    } else if (c >= 'A' && c <= 'F') {
+      v = static_cast<std::uint64_t>(c - 'A' + 10);
+    } else {
+      continue;
+    }
+    auto& half = digits < 16 ? out.first : out.second;
+    half = (half << 4) | v;
+    ++digits;
+  }
+  return out;
+}
+
+// The types the one handler takes from its kind (handler.hpp): the
+// records' codec, what on-time records fold into, the tables, and whether
+// the same identity at another time is another record.
+template <typename CodecT, typename DeltasT, typename TablesT, bool ids_reused>
+struct KindTypes {
+  using Codec = CodecT;
+  using Deltas = DeltasT;
+  using Tables = TablesT;
+  static constexpr bool kIdsReused = ids_reused;
+};
+
+// What the aggregator does with store events (the default, --kind
+// store_event): the handler's template parameter (handler.hpp). An event
+// is an id and its time: the same id at another time is another event,
+// which folds too (accounted `persisted`, reason `id_reused`).
+class StoreEventAggregates
+    : public KindTypes<records::StoreEvents, core::Deltas, tables::StoreEventTables, true> {
+ public:
+  // `config` must outlive this.
+  explicit StoreEventAggregates(const AggregatorConfig& config) : config_(config) {}
+
+  const Codec& codec() const { return codec_; }
+  // The order identities are recorded in: by the ids' 128 bits (integer
+  // comparisons), where sorting the ids' text took the commit thread about
+  // 5 % longer (docs/benchmarks.md, change 26). The ids are canonical
+  // (lower-case), so their bits' order is their text's.
+  static UuidBits id_order(const std::string& id) { return uuid_bits(id); }
+  Deltas deltas() const { return {}; }
+
+  // Looks up the topic's number in aggregator_topics.
+  void on_connect(pqxx::connection& connection) {
+    topic_id_ = tables::topic_number(connection, config_.stream.kafka.topic);
+  }
+  tables::PgStoreEventTables pg_tables(pqxx::work& tx) {
+    return {tx, config_.stream.group, config_.stream.kafka.topic, topic_id_, seen_};
+  }
+
+ private:
+  const AggregatorConfig& config_;
+  Codec codec_;
+  // The topic's number in aggregator_seen_ids: set by on_connect(), which
+  // never overlaps write().
+  std::int32_t topic_id_ = 0;
+  pg::OptimisticCopy seen_;  // commit thread only (write())
+};
+
+}  // namespace millrace::aggregate

@@ -1,8 +1,11 @@
-// The aggregator's handler without Kafka or PostgreSQL: records are handed
-// to it as the consumer would, and write()'s steps run against tables in
-// memory that answer as the SQL in tables.cpp does (ON CONFLICT DO NOTHING
-// on the seen, reused and late ids). The SQL itself is covered by the
-// integration tests (integration.aggregates, integration.event-identity).
+// The aggregator's one handler, for store events and for a declared kind
+// (orders), without Kafka or PostgreSQL: records are handed to it as the
+// consumer would, and write()'s steps run against tables in memory that
+// answer as the SQL in tables.cpp and kind_tables.cpp does (ON CONFLICT DO
+// NOTHING on the seen, reused and late identities). The behaviour both
+// kinds share is tested for each (TEMPLATE_TEST_CASE). The SQL itself is
+// covered by the integration tests (integration.aggregates,
+// integration.event-identity, integration.orders).
 #include "handler.hpp"
 
 #include <catch2/catch.hpp>
@@ -11,18 +14,22 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
+#include "millrace/kinds/registry.hpp"
 #include "sample_event.hpp"
 
 namespace {
 
 using namespace millrace;
+using aggregate::KindAggregates;
+using aggregate::StoreEventAggregates;
 using aggregate::detail::AggregatorHandler;
 using core::Outcome;
 
-// Event ids, and event times a minute apart from 2023-05-19 14:00.
+// Identities, and event times a minute apart from 2023-05-19 14:00.
 const std::string kA = "00000000-0000-4000-8000-00000000000a";
 const std::string kB = "00000000-0000-4000-8000-00000000000b";
 const std::string kC = "00000000-0000-4000-8000-00000000000c";
@@ -35,22 +42,66 @@ core::TimestampUs us(int minute) {
   return *core::parse_timestamp(at(minute));
 }
 
-std::string payload(const std::string& id, int minute) {
-  return core::testing::SampleBody()
-      .set("id", "\"" + id + "\"")
-      .set("ts", "\"" + at(minute) + "\"")
-      .str();
+// A record of each kind with an identity and a time, as its producer sends it.
+template <typename Kind>
+struct Sample;
+
+template <>
+struct Sample<StoreEventAggregates> {
+  static constexpr std::string_view kIncomplete =
+      R"({"id":"00000000-0000-4000-8000-000000000001"})";
+  static void configure(aggregate::AggregatorConfig&) {}
+  static std::string payload(const std::string& id, int minute) {
+    return core::testing::SampleBody()
+        .set("id", "\"" + id + "\"")
+        .set("ts", "\"" + at(minute) + "\"")
+        .str();
+  }
+};
+
+template <>
+struct Sample<KindAggregates> {
+  static constexpr std::string_view kIncomplete = R"({"PaymentTransactionId": "x"})";
+  static void configure(aggregate::AggregatorConfig& c) {
+    c.kinds.kind = "order";
+    c.kinds.declaration = kinds::find_kind("order", "");
+  }
+  // An order of 2 x 12.99 of product 100150 and 1 x 15.99 of 145000.
+  static std::string payload(const std::string& id, int minute) {
+    return order(id, minute, "41.97",
+                 R"([{"Email": "", "ProductId": 100150, "Quantity": 2, "UnitPrice": 12.99},)"
+                 R"( {"Email": "", "ProductId": 145000, "Quantity": 1, "UnitPrice": 15.99}])");
+  }
+  static std::string order(const std::string& id, int minute, const std::string& total,
+                           const std::string& details) {
+    return R"({"PaymentTransactionId": ")" + id + R"(", "OrderDate": ")" + at(minute) +
+           R"(Z", "Total": )" + total + R"(, "Details": )" + details + "}";
+  }
+};
+
+template <typename Kind>
+aggregate::AggregatorConfig test_config() {
+  aggregate::AggregatorConfig c;
+  c.max_lateness_s = 3600;
+  c.max_future_s = 60;
+  Sample<Kind>::configure(c);
+  return c;
 }
 
 // What PostgreSQL holds across batches, and what each statement answers.
-class FakeTables final : public aggregate::tables::BatchTables {
+template <typename Kind>
+class FakeTablesBase : public Kind::Tables {
  public:
+  using Record = typename Kind::Codec::Record;
+
+  explicit FakeTablesBase(const Kind& kind) : codec(kind.codec()) {}
+
+  const typename Kind::Codec& codec;
   aggregate::tables::PartitionMax max_ts;                                // aggregator_partitions
-  std::map<std::string, core::TimestampUs> seen;                         // aggregator_seen_ids
-  std::set<aggregate::tables::EventKey> reused;                          // aggregator_reused_ids
-  std::map<std::string, std::pair<std::int32_t, std::int64_t>> late;     // late_events by id
+  std::map<std::string, core::TimestampUs> seen;                         // the seen identities
+  std::map<std::string, std::pair<std::int32_t, std::int64_t>> late;     // late rows by identity
   std::map<std::pair<std::int32_t, std::int64_t>, std::string> refused;  // refused_records
-  std::size_t folded = 0;                          // events added to the aggregates
+  std::size_t folded = 0;                          // records added to the aggregates
   std::vector<std::vector<std::string>> recorded;  // each record_seen_ids() call's ids
   int now_reads = 0;
   int prunes = 0;
@@ -61,9 +112,8 @@ class FakeTables final : public aggregate::tables::BatchTables {
     ++now_reads;
     return now;
   }
-  void insert_refused(const std::vector<aggregate::Refused>& rows) override {
-    for (const auto& r : rows)
-      refused.try_emplace({r.record.partition, r.record.offset}, r.sqlstate);
+  void insert_refused(const std::vector<aggregate::tables::RefusedRow>& rows) override {
+    for (const auto& r : rows) refused.try_emplace({r.partition, r.offset}, r.sqlstate);
   }
   aggregate::tables::HeldIds record_seen_ids(
       const std::vector<aggregate::tables::SeenId>& ids) override {
@@ -74,29 +124,25 @@ class FakeTables final : public aggregate::tables::BatchTables {
     for (const auto& s : ids) {
       recorded.back().push_back(*s.id);
       const auto [it, added] = seen.try_emplace(*s.id, s.event_ts);
-      if (!added) held.emplace(*s.id, it->second);
+      // aggregator_seen_records gives back no time.
+      if (!added) held.emplace(*s.id, Kind::kIdsReused ? std::optional(it->second) : std::nullopt);
     }
     return held;
   }
-  std::set<aggregate::tables::EventKey> insert_reused_ids(
-      const std::vector<aggregate::tables::SeenId>& events) override {
-    std::set<aggregate::tables::EventKey> added;
-    for (const auto& s : events) {
-      if (reused.emplace(*s.id, s.event_ts).second) added.emplace(*s.id, s.event_ts);
-    }
-    return added;
-  }
   std::set<std::pair<std::int32_t, std::int64_t>> insert_late(
-      const aggregate::tables::Late& rows, const aggregate::tables::PartitionMax&) override {
+      const aggregate::tables::Late<Record>& rows,
+      const aggregate::tables::PartitionMax&) override {
     std::set<std::pair<std::int32_t, std::int64_t>> stored;
     for (const auto& [p, verdict] : rows) {
-      if (late.try_emplace(p->event.id, p->partition, p->offset).second) {
+      const auto& id = codec.identity(p->record);
+      // late_records takes no identity folded before.
+      if (!Kind::kIdsReused && seen.contains(id)) continue;
+      if (late.try_emplace(id, p->partition, p->offset).second) {
         stored.emplace(p->partition, p->offset);
       }
     }
     return stored;
   }
-  void apply_deltas(const core::Deltas& deltas) override { folded += deltas.events(); }
   void advance_partition_max(const aggregate::tables::PartitionMax& m,
                              const std::set<std::int32_t>& partitions) override {
     for (const auto& [partition, ts] : m) {
@@ -108,108 +154,265 @@ class FakeTables final : public aggregate::tables::BatchTables {
   void prune_seen_ids(std::int64_t) override { ++prunes; }
 };
 
-// One batch as the consumer fills it.
-struct Fill {
-  explicit Fill(AggregatorHandler& h) : handler(h), state(h.open_batch()) {}
+template <typename Kind>
+class FakeTables;
 
-  AggregatorHandler& handler;
+template <>
+class FakeTables<StoreEventAggregates> final : public FakeTablesBase<StoreEventAggregates> {
+ public:
+  using FakeTablesBase::FakeTablesBase;
+  std::set<aggregate::tables::EventKey> reused;  // aggregator_reused_ids
+
+  std::set<aggregate::tables::EventKey> insert_reused_ids(
+      const std::vector<aggregate::tables::SeenId>& events) override {
+    std::set<aggregate::tables::EventKey> added;
+    for (const auto& s : events) {
+      if (reused.emplace(*s.id, s.event_ts).second) added.emplace(*s.id, s.event_ts);
+    }
+    return added;
+  }
+  void apply_deltas(const core::Deltas& deltas) override { folded += deltas.events(); }
+};
+
+template <>
+class FakeTables<KindAggregates> final : public FakeTablesBase<KindAggregates> {
+ public:
+  using FakeTablesBase::FakeTablesBase;
+  // agg_web_orders_hourly, _daily and _items.
+  std::map<core::TimestampUs, aggregate::tables::KindSums> hourly, daily;
+  std::map<std::int64_t, aggregate::tables::KindSums> items;
+
+  void apply_deltas(const aggregate::tables::KindDeltas& deltas) override {
+    const auto add = [](auto& to, const auto& from) {
+      for (const auto& [key, s] : from) {
+        auto& t = to[key];
+        t.records += s.records;
+        t.amount += s.amount;
+        t.units += s.units;
+      }
+    };
+    for (const auto& [hour, s] : deltas.hourly()) folded += static_cast<std::size_t>(s.records);
+    add(hourly, deltas.hourly());
+    add(daily, deltas.daily());
+    add(items, deltas.items());
+  }
+};
+
+// One batch as the consumer fills it.
+template <typename Kind>
+struct Fill {
+  explicit Fill(AggregatorHandler<Kind>& h) : handler(h), state(h.open_batch()) {}
+
+  AggregatorHandler<Kind>& handler;
   stream::Batch batch;
   std::unique_ptr<stream::BatchState> state;
 
-  // A record; its Kafka timestamp is the event's time unless given.
+  // A record; its Kafka timestamp is the record's time unless given.
   void add(std::int32_t partition, std::int64_t offset, std::string body,
            std::optional<std::int64_t> kafka_ms, bool typed = true) {
     std::vector<std::pair<std::string, std::string>> headers;
     if (typed) headers.emplace_back(std::string(core::kHeaderEventType), "sale_event");
     const auto msg = kafka::Message::from_record(
-        {"store-events", partition, offset, std::move(body), std::nullopt, kafka_ms, headers});
+        {"a-topic", partition, offset, std::move(body), std::nullopt, kafka_ms, headers});
     handler.handle(msg, batch.add(partition, offset, kafka_ms.value_or(-1)), *state);
   }
   void event(std::int32_t partition, std::int64_t offset, const std::string& id, int minute) {
-    add(partition, offset, payload(id, minute), us(minute) / 1000);
+    add(partition, offset, Sample<Kind>::payload(id, minute), us(minute) / 1000);
   }
   std::uint64_t count(std::int32_t partition, Outcome outcome, std::string_view reason) {
     const auto& counts = batch.at(partition).tally.counts();
     const auto it = counts.find({outcome, reason});
     return it == counts.end() ? 0 : it->second;
   }
-  const aggregate::AggregatorBatch& pending() {
-    return static_cast<aggregate::AggregatorBatch&>(*state);
+  const typename AggregatorHandler<Kind>::Batch& pending() {
+    return static_cast<typename AggregatorHandler<Kind>::Batch&>(*state);
   }
 };
 
 // A handler, and the tables its batches are written to.
+template <typename Kind>
 struct Rig {
-  aggregate::AggregatorConfig config = [] {
-    aggregate::AggregatorConfig c;
-    c.max_lateness_s = 3600;
-    c.max_future_s = 60;
-    return c;
-  }();
-  AggregatorHandler handler{config};
-  FakeTables tables;
+  aggregate::AggregatorConfig config = test_config<Kind>();
+  AggregatorHandler<Kind> handler{config};
+  Kind kind{config};
+  FakeTables<Kind> tables{kind};
 
-  void write(Fill& f) { handler.write_to(tables, f.batch, *f.state); }
+  void write(Fill<Kind>& f) { handler.write_to(tables, f.batch, *f.state); }
 };
 
 }  // namespace
 
-TEST_CASE("aggregator handler: invalid records are counted rejected, valid ones buffered",
-          "[handler]") {
-  Rig rig;
-  Fill f{rig.handler};
+// What both kinds share, tested for each.
+#define EVERY_KIND_TEST_CASE(name) \
+  TEMPLATE_TEST_CASE(name, "[handler]", StoreEventAggregates, KindAggregates)
+
+EVERY_KIND_TEST_CASE(
+    "aggregator handler: invalid records are counted rejected, valid ones buffered") {
+  Rig<TestType> rig;
+  Fill<TestType> f{rig.handler};
+  const auto payload = Sample<TestType>::payload;
   f.add(0, 0, "{nope", 1000);
-  f.add(0, 1, payload(kA, 0), 1000, /*typed=*/false);
-  f.add(0, 2, payload(kA, 0), std::nullopt);
-  f.add(1, 7, R"({"id":"x"})", 1000);
+  f.add(0, 1, payload(kA, 0), std::nullopt);
+  f.add(1, 7, std::string(Sample<TestType>::kIncomplete), 1000);
 
   CHECK(f.count(0, Outcome::kRejected, "invalid_json") == 1);
-  CHECK(f.count(0, Outcome::kRejected, "missing_event_type") == 1);
   CHECK(f.count(0, Outcome::kPersisted, "") == 1);
-  CHECK(f.batch.at(0).tally.total() == 3);
-  CHECK(f.batch.at(1).tally.of(Outcome::kRejected) == 1);
+  CHECK(f.batch.at(0).tally.total() == 2);
+  CHECK(f.count(1, Outcome::kRejected, "missing_field") == 1);
   REQUIRE(f.pending().pending.size() == 1);
   const auto& p = f.pending().pending.front();
-  CHECK(p.event.id == kA);
+  CHECK(rig.kind.codec().identity(p.record) == kA);
+  CHECK(rig.kind.codec().time(p.record) == us(0));
   CHECK(p.partition == 0);
-  CHECK(p.offset == 2);
+  CHECK(p.offset == 1);
   CHECK(p.payload == payload(kA, 0));
   CHECK(p.record_timestamp_ms == -1);  // none from the broker
 }
 
-TEST_CASE("aggregator handler: an event folds once, a resend is a duplicate, a reused id folds",
-          "[handler]") {
-  Rig rig;
+// A store event is an id and its time: the same id at another time is
+// another event, which folds. A declared kind's record is its identity: the
+// same identity at another time is a resend too, the first in the batch (by
+// offset) winning.
+EVERY_KIND_TEST_CASE("aggregator handler: a record folds once, a resend is a duplicate") {
+  constexpr bool kReused = TestType::kIdsReused;
+  Rig<TestType> rig;
 
-  Fill first{rig.handler};
+  Fill<TestType> first{rig.handler};
   first.event(0, 0, kA, 1);
   first.event(0, 1, kA, 1);  // resent within the batch
   first.event(1, 0, kB, 1);
-  first.event(1, 1, kB, 2);  // B's id again, another time: another event
+  first.event(1, 1, kB, 2);  // B's identity again, another time
   first.add(1, 2, "{nope", 1000);
   rig.write(first);
-  CHECK(rig.tables.folded == 3);
+  CHECK(rig.tables.folded == (kReused ? 3 : 2));
   CHECK(first.count(0, Outcome::kPersisted, "") == 1);
   CHECK(first.count(0, Outcome::kDuplicate, "duplicate_id") == 1);
   CHECK(first.count(1, Outcome::kPersisted, "") == 1);
-  CHECK(first.count(1, Outcome::kPersisted, "id_reused") == 1);
+  CHECK(first.count(1, Outcome::kPersisted, "id_reused") == (kReused ? 1 : 0));
+  CHECK(first.count(1, Outcome::kDuplicate, "duplicate_id") == (kReused ? 0 : 1));
   CHECK(first.count(1, Outcome::kRejected, "invalid_json") == 1);
   CHECK(rig.tables.seen == std::map<std::string, core::TimestampUs>{{kA, us(1)}, {kB, us(1)}});
   CHECK(rig.tables.max_ts[0] == us(1));
   CHECK(rig.tables.max_ts[1] == us(2));
 
-  // The producer sends them all again, with one new event: only that folds.
-  Fill again{rig.handler};
+  // The producer sends them all again, with one new record: only that folds.
+  Fill<TestType> again{rig.handler};
   again.event(0, 2, kA, 1);
   again.event(1, 3, kB, 1);
   again.event(1, 4, kB, 2);
   again.event(1, 5, kC, 3);
   rig.write(again);
-  CHECK(rig.tables.folded == 4);
+  CHECK(rig.tables.folded == (kReused ? 4 : 3));
   CHECK(again.count(0, Outcome::kDuplicate, "duplicate_id") == 1);
   CHECK(again.count(1, Outcome::kDuplicate, "duplicate_id") == 2);
   CHECK(again.count(1, Outcome::kPersisted, "") == 1);
   CHECK(again.batch.at(1).tally.total() == 3);
+}
+
+EVERY_KIND_TEST_CASE("aggregator handler: late and future records are kept aside once") {
+  Rig<TestType> rig;
+  rig.tables.max_ts[0] = us(180);  // 17:00
+
+  Fill<TestType> f{rig.handler};
+  f.event(0, 0, kA, 100);                                               // 80 min behind: late
+  f.add(0, 1, Sample<TestType>::payload(kB, 179), us(170) / 1000);      // 9 min past its record
+  f.event(0, 2, kC, 150);                                               // within the hour: on time
+  f.add(0, 3, Sample<TestType>::payload(kA, 100), us(100) / 1000 + 1);  // A again, same offence
+  rig.write(f);
+  CHECK(f.count(0, Outcome::kLate, "late") == 1);
+  CHECK(f.count(0, Outcome::kLate, "future") == 1);
+  CHECK(f.count(0, Outcome::kPersisted, "") == 1);
+  CHECK(f.count(0, Outcome::kDuplicate, "duplicate_id") == 1);
+  CHECK(rig.tables.folded == 1);
+  CHECK(rig.tables.late.size() == 2);
+  CHECK_FALSE(rig.tables.seen.contains(kA));  // a late record does not claim its identity
+  CHECK(rig.tables.max_ts[0] == us(180));     // on-time records older than the max leave it
+  CHECK(rig.tables.now_reads == 0);           // every record had a Kafka timestamp
+
+  // Resent later, the late one is a duplicate, not late twice; a record
+  // without a Kafka timestamp is judged against the database's clock.
+  rig.tables.now = us(300);
+  Fill<TestType> again{rig.handler};
+  again.event(0, 4, kA, 100);
+  again.add(0, 5, Sample<TestType>::payload(kB, 250), std::nullopt);
+  rig.write(again);
+  CHECK(again.count(0, Outcome::kDuplicate, "duplicate_id") == 1);
+  CHECK(again.count(0, Outcome::kPersisted, "") == 1);
+  CHECK(rig.tables.now_reads == 1);
+  CHECK(rig.tables.max_ts[0] == us(250));
+}
+
+EVERY_KIND_TEST_CASE("aggregator handler: refused records leave the batch for refused_records") {
+  Rig<TestType> rig;
+  Fill<TestType> f{rig.handler};
+  f.event(0, 0, kA, 1);
+  f.event(0, 1, kB, 1);
+  f.event(1, 0, kC, 1);
+  rig.handler.refuse(
+      f.batch, *f.state,
+      {{{0, 1}, "22003", "numeric field overflow"}, {{1, 9}, "23514", "not in batch"}});
+  CHECK(f.count(0, Outcome::kRejected, "db_refused") == 1);
+  CHECK(f.count(0, Outcome::kPersisted, "") == 1);
+  CHECK(f.batch.at(1).tally.of(Outcome::kRejected) == 0);
+  CHECK(f.pending().pending.size() == 2);
+  REQUIRE(f.pending().refused.size() == 1);
+  CHECK(f.pending().refused.front().record.payload == Sample<TestType>::payload(kB, 1));
+
+  rig.write(f);
+  CHECK(rig.tables.refused ==
+        std::map<std::pair<std::int32_t, std::int64_t>, std::string>{{{0, 1}, "22003"}});
+  CHECK(rig.tables.folded == 2);
+  CHECK_FALSE(rig.tables.seen.contains(kB));
+  // Probing slices, the consumer writes none of the refused again.
+  const auto slice = f.state->slice(0, 1);
+  CHECK(static_cast<typename AggregatorHandler<TestType>::Batch&>(*slice).refused.empty());
+  CHECK(slice->size() == 1);
+}
+
+EVERY_KIND_TEST_CASE(
+    "aggregator handler: a partition revoked mid-batch is forgotten, the others "
+    "written") {
+  Rig<TestType> rig;
+  Fill<TestType> f{rig.handler};
+  f.event(0, 0, kA, 1);
+  f.event(1, 0, kB, 5);
+  f.event(1, 1, kC, 6);
+  rig.handler.refuse(f.batch, *f.state, {{{1, 1}, "22003", "overflow"}});
+  // What the consumer does on a revoke: the next owner reads partition 1 again.
+  f.state->discard(1);
+  f.batch.drop_partition(1);
+  CHECK(f.state->size() == 1);
+  rig.write(f);
+  CHECK(rig.tables.folded == 1);
+  CHECK(rig.tables.seen.size() == 1);
+  CHECK(rig.tables.seen.contains(kA));
+  CHECK(rig.tables.refused.empty());
+  CHECK_FALSE(rig.tables.max_ts.contains(1));
+}
+
+EVERY_KIND_TEST_CASE("aggregator handler: forgotten ids are pruned once every 50 batches") {
+  Rig<TestType> rig;
+  for (int i = 0; i < 100; ++i) {
+    Fill<TestType> f{rig.handler};
+    f.event(0, i, kA, 1);
+    rig.write(f);
+    CHECK(rig.tables.prunes == (i + 1) / 50);
+  }
+  // A batch with nothing to fold does not count.
+  Fill<TestType> empty{rig.handler};
+  empty.add(0, 100, "{nope", 1000);
+  for (int i = 0; i < 50; ++i) rig.write(empty);
+  CHECK(rig.tables.prunes == 2);
+}
+
+// The store event's.
+
+TEST_CASE("aggregator handler: a store event needs its type header", "[handler]") {
+  Rig<StoreEventAggregates> rig;
+  Fill<StoreEventAggregates> f{rig.handler};
+  f.add(0, 1, Sample<StoreEventAggregates>::payload(kA, 0), 1000, /*typed=*/false);
+  CHECK(f.count(0, Outcome::kRejected, "missing_event_type") == 1);
+  CHECK(f.pending().pending.empty());
 }
 
 // The ids go to aggregator_seen_ids sorted, each once, with the time of its
@@ -217,10 +420,10 @@ TEST_CASE("aggregator handler: an event folds once, a resend is a duplicate, a r
 // decides which of the others are resends and which reuse the id.
 TEST_CASE("aggregator handler: each id recorded once, in id order, as its first event has it",
           "[handler]") {
-  Rig rig;
+  Rig<StoreEventAggregates> rig;
   const std::string kHigh = "ffffffff-0000-4000-8000-000000000001";
   const std::string kMid = "7fffffff-ffff-4fff-bfff-ffffffffffff";
-  Fill f{rig.handler};
+  Fill<StoreEventAggregates> f{rig.handler};
   f.event(0, 0, kHigh, 5);
   f.event(0, 1, kB, 3);
   f.event(0, 2, kMid, 4);
@@ -239,95 +442,64 @@ TEST_CASE("aggregator handler: each id recorded once, in id order, as its first 
   CHECK(rig.tables.reused == std::set<aggregate::tables::EventKey>{{kB, us(2)}});
 }
 
-TEST_CASE("aggregator handler: late and future events are kept aside once", "[handler]") {
-  Rig rig;
-  rig.tables.max_ts[0] = us(180);  // 17:00
+// A declared kind's (orders).
 
-  Fill f{rig.handler};
-  f.event(0, 0, kA, 100);                             // 80 min behind: late
-  f.add(0, 1, payload(kB, 179), us(170) / 1000);      // 9 min past its record: future
-  f.event(0, 2, kC, 150);                             // within the hour: on time
-  f.add(0, 3, payload(kA, 100), us(100) / 1000 + 1);  // A again, same offence
-  rig.write(f);
-  CHECK(f.count(0, Outcome::kLate, "late") == 1);
-  CHECK(f.count(0, Outcome::kLate, "future") == 1);
-  CHECK(f.count(0, Outcome::kPersisted, "") == 1);
-  CHECK(f.count(0, Outcome::kDuplicate, "duplicate_id") == 1);
-  CHECK(rig.tables.folded == 1);
-  CHECK(rig.tables.late.size() == 2);
-  CHECK_FALSE(rig.tables.seen.contains(kA));  // a late event does not claim its id
-  CHECK(rig.tables.max_ts[0] == us(180));     // on-time events older than the max leave it
-  CHECK(rig.tables.now_reads == 0);           // every record had a Kafka timestamp
+// Every order to its hour and day, each line's product to the product's
+// totals, once per order.
+TEST_CASE("aggregator handler: an order adds to its hour, day and products once", "[handler]") {
+  Rig<KindAggregates> rig;
+  using aggregate::tables::KindSums;
+  const auto sums = [](const KindSums& s) {
+    return std::tuple(s.records, static_cast<std::int64_t>(s.amount), s.units);
+  };
 
-  // Resent later, the late one is a duplicate, not late twice; a record
-  // without a Kafka timestamp is judged against the database's clock.
-  rig.tables.now = us(300);
-  Fill again{rig.handler};
-  again.event(0, 4, kA, 100);
-  again.add(0, 5, payload(kB, 250), std::nullopt);
+  Fill<KindAggregates> first{rig.handler};
+  first.event(0, 0, kA, 5);   // 14:05
+  first.event(0, 1, kB, 70);  // 15:10
+  first.event(0, 2, kB, 70);  // resent
+  first.event(1, 0, kB, 2);   // B again, another time: still B
+  first.add(1, 1,
+            Sample<KindAggregates>::order(
+                kC, 10, "3.5",
+                R"([{"Email": "", "ProductId": 7, "Quantity": 1, "UnitPrice": 1},)"
+                R"( {"Email": "", "ProductId": 7, "Quantity": 1, "UnitPrice": 2.5}])"),
+            us(10) / 1000);
+  rig.write(first);
+  CHECK(rig.tables.recorded == std::vector<std::vector<std::string>>{{kA, kB, kC}});
+  CHECK(rig.tables.seen.at(kB) == us(70));
+  CHECK(rig.tables.folded == 3);
+  CHECK(first.batch.at(0).tally.of(Outcome::kDuplicate) +
+            first.batch.at(1).tally.of(Outcome::kDuplicate) ==
+        2);
+
+  // Amounts in micro-units: 41.97 for A and B each, 3.50 for C.
+  CHECK(rig.tables.hourly.size() == 2);
+  CHECK(sums(rig.tables.hourly.at(us(0))) == std::tuple(2, 45'470'000, 5));
+  CHECK(sums(rig.tables.hourly.at(us(60))) == std::tuple(1, 41'970'000, 3));
+  CHECK(rig.tables.daily.size() == 1);
+  CHECK(sums(rig.tables.daily.begin()->second) == std::tuple(3, 87'440'000, 8));
+  CHECK(sums(rig.tables.items.at(100150)) == std::tuple(2, 51'960'000, 4));
+  CHECK(sums(rig.tables.items.at(145000)) == std::tuple(2, 31'980'000, 2));
+  CHECK(sums(rig.tables.items.at(7)) == std::tuple(1, 3'500'000, 2));  // once per order
+}
+
+// late_records takes no identity folded before: a resend that comes after
+// its partition moved on is a duplicate, not late.
+TEST_CASE("aggregator handler: an order resent after its partition moved on is a duplicate",
+          "[handler]") {
+  Rig<KindAggregates> rig;
+  Fill<KindAggregates> first{rig.handler};
+  first.event(0, 0, kA, 0);
+  first.event(0, 1, kB, 200);
+  rig.write(first);
+  CHECK(rig.tables.folded == 2);
+
+  Fill<KindAggregates> again{rig.handler};
+  again.event(0, 2, kA, 0);   // 200 min behind, folded before
+  again.event(0, 3, kC, 10);  // 190 min behind, never seen
   rig.write(again);
   CHECK(again.count(0, Outcome::kDuplicate, "duplicate_id") == 1);
-  CHECK(again.count(0, Outcome::kPersisted, "") == 1);
-  CHECK(rig.tables.now_reads == 1);
-  CHECK(rig.tables.max_ts[0] == us(250));
-}
-
-TEST_CASE("aggregator handler: refused records leave the batch for refused_records", "[handler]") {
-  Rig rig;
-  Fill f{rig.handler};
-  f.event(0, 0, kA, 1);
-  f.event(0, 1, kB, 1);
-  f.event(1, 0, kC, 1);
-  rig.handler.refuse(
-      f.batch, *f.state,
-      {{{0, 1}, "22003", "numeric field overflow"}, {{1, 9}, "23514", "not in batch"}});
-  CHECK(f.count(0, Outcome::kRejected, "db_refused") == 1);
-  CHECK(f.count(0, Outcome::kPersisted, "") == 1);
-  CHECK(f.batch.at(1).tally.of(Outcome::kRejected) == 0);
-  CHECK(f.pending().pending.size() == 2);
-  REQUIRE(f.pending().refused.size() == 1);
-  CHECK(f.pending().refused.front().record.payload == payload(kB, 1));
-
-  rig.write(f);
-  CHECK(rig.tables.refused ==
-        std::map<std::pair<std::int32_t, std::int64_t>, std::string>{{{0, 1}, "22003"}});
-  CHECK(rig.tables.folded == 2);
-  CHECK_FALSE(rig.tables.seen.contains(kB));
-  // Probing slices, the consumer writes none of the refused again.
-  CHECK(static_cast<aggregate::AggregatorBatch&>(*f.state->slice(0, 1)).refused.empty());
-}
-
-TEST_CASE("aggregator handler: a partition revoked mid-batch is forgotten, the others written",
-          "[handler]") {
-  Rig rig;
-  Fill f{rig.handler};
-  f.event(0, 0, kA, 1);
-  f.event(1, 0, kB, 5);
-  f.event(1, 1, kC, 6);
-  rig.handler.refuse(f.batch, *f.state, {{{1, 1}, "22003", "overflow"}});
-  // What the consumer does on a revoke: the next owner reads partition 1 again.
-  f.state->discard(1);
-  f.batch.drop_partition(1);
-  CHECK(f.state->size() == 1);
-  rig.write(f);
-  CHECK(rig.tables.folded == 1);
-  CHECK(rig.tables.seen.size() == 1);
-  CHECK(rig.tables.seen.contains(kA));
-  CHECK(rig.tables.refused.empty());
-  CHECK_FALSE(rig.tables.max_ts.contains(1));
-}
-
-TEST_CASE("aggregator handler: forgotten ids are pruned once every 50 batches", "[handler]") {
-  Rig rig;
-  for (int i = 0; i < 100; ++i) {
-    Fill f{rig.handler};
-    f.event(0, i, kA, 1);
-    rig.write(f);
-    CHECK(rig.tables.prunes == (i + 1) / 50);
-  }
-  // A batch with nothing to fold does not count.
-  Fill empty{rig.handler};
-  empty.add(0, 100, "{nope", 1000);
-  for (int i = 0; i < 50; ++i) rig.write(empty);
-  CHECK(rig.tables.prunes == 2);
+  CHECK(again.count(0, Outcome::kLate, "late") == 1);
+  CHECK(rig.tables.late.size() == 1);
+  CHECK(rig.tables.late.contains(kC));
 }

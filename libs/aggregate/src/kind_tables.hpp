@@ -1,0 +1,112 @@
+#pragma once
+
+// A declared kind's aggregator tables (a kind with an aggregate section,
+// kinds::AggregateDecl; millrace-aggregator --kind order): each identity
+// folded once in aggregator_seen_records, late and future records aside in
+// late_records, and the hourly, daily and per-product totals in the
+// declaration's agg_<name>_hourly, _daily and _items. The rules are the
+// store events' (tables.hpp), by identity instead of event id: a resend
+// counts once, and a late record corrects a past window while it is within
+// the lateness horizon.
+
+#include <cstdint>
+#include <map>
+#include <pqxx/pqxx>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "millrace/aggregate/config.hpp"
+#include "millrace/core/decimal.hpp"
+#include "millrace/kinds/declaration.hpp"
+#include "millrace/kinds/record.hpp"
+#include "records.hpp"
+#include "tables.hpp"
+
+namespace millrace::aggregate::tables {
+
+// One window's or product's additions, exact: amounts in micro-units.
+struct KindSums {
+  std::int64_t records = 0;
+  core::Int128 amount = 0;
+  std::int64_t units = 0;
+};
+
+// What a batch of a declared kind's records adds to its aggregates: every
+// record to its hour and day, each line's product to the product's totals.
+class KindDeltas {
+ public:
+  // `declaration` (with an aggregate section) must outlive this.
+  explicit KindDeltas(const kinds::Declaration& declaration) : d_(&declaration) {}
+
+  void fold(const kinds::Record& record);
+
+  const std::map<core::TimestampUs, KindSums>& hourly() const { return hourly_; }
+  const std::map<core::TimestampUs, KindSums>& daily() const { return daily_; }
+  const std::map<std::int64_t, KindSums>& items() const { return items_; }
+
+ private:
+  const kinds::Declaration* d_;
+  std::map<core::TimestampUs, KindSums> hourly_, daily_;
+  std::map<std::int64_t, KindSums> items_;
+};
+
+using KindTables = BatchTables<kinds::Record, KindDeltas>;
+
+// aggregator_seen_records, late_records and agg_<name>_*, in the batch's
+// transaction.
+class PgKindTables final : public PgTables<KindTables> {
+ public:
+  // `declaration` must outlive this.
+  PgKindTables(pqxx::work& tx, const std::string& group, const std::string& topic,
+               const kinds::Declaration& declaration)
+      : PgTables(tx, group, topic), d_(declaration) {}
+
+  // The identities go to aggregator_seen_records with their event time;
+  // those it held already come back, without their time (a declared kind
+  // never reuses an identity).
+  HeldIds record_seen_ids(const std::vector<SeenId>& ids) override;
+  // One folded before (a resend that comes after its partition moved on),
+  // kept aside before, or repeated in `late` is not stored.
+  Stored insert_late(const Late<kinds::Record>& late, const PartitionMax& max_ts) override;
+  void apply_deltas(const KindDeltas& deltas) override;
+  // Identities older than every partition's horizon, plus an hour, are
+  // forgotten: a resend of one of them is late, and never folds.
+  void prune_seen_ids(std::int64_t max_lateness_s) override;
+
+ private:
+  const kinds::Declaration& d_;
+};
+
+}  // namespace millrace::aggregate::tables
+
+namespace millrace::aggregate {
+
+// What the aggregator does with a declared kind's records (--kind <kind>):
+// the handler's template parameter (handler.hpp). A record is its
+// identity: the same identity again is a resend, whatever its time.
+class KindAggregates
+    : public KindTypes<records::DeclaredRecords, tables::KindDeltas, tables::KindTables, false> {
+ public:
+  // `config`, with its resolved declaration, must outlive this.
+  explicit KindAggregates(const AggregatorConfig& config)
+      : config_(config), codec_(*config.kinds.declaration) {}
+
+  const Codec& codec() const { return codec_; }
+  // Identities are recorded in their text's order.
+  static std::monostate id_order(const std::string&) { return {}; }
+  Deltas deltas() const { return Deltas(codec_.declaration()); }
+
+  // Makes or checks the kind's tables (pg::prepare_kind_tables).
+  void on_connect(pqxx::connection& connection);
+  tables::PgKindTables pg_tables(pqxx::work& tx) const {
+    return {tx, config_.stream.group, config_.stream.kafka.topic, codec_.declaration()};
+  }
+
+ private:
+  const AggregatorConfig& config_;
+  Codec codec_;
+};
+
+}  // namespace millrace::aggregate
