@@ -142,25 +142,6 @@ core::TimestampUs database_now(pqxx::work& tx) {
       .as<std::int64_t>();
 }
 
-void insert_refused(pqxx::work& tx, const std::string& group, const std::string& topic,
-                    const std::vector<RefusedRow>& refused) {
-  if (refused.empty()) return;
-  pg::ArrayLiteral partitions, offsets, states, messages, payloads;
-  for (const auto& r : refused) {
-    partitions.add(r.partition);
-    offsets.add(r.offset);
-    states.add(r.sqlstate);
-    messages.add(r.message);
-    payloads.add(r.payload);
-  }
-  tx.exec_params(
-      "INSERT INTO refused_records (group_id, topic, partition, kafka_offset, sqlstate, "
-      "db_message, payload) SELECT $1, $2, * FROM unnest($3::integer[], $4::bigint[], "
-      "$5::text[], $6::text[], $7::text[]) ON CONFLICT DO NOTHING",
-      group, topic, partitions.take(), offsets.take(), states.take(), messages.take(),
-      payloads.take());
-}
-
 void copy_seen_ids(pqxx::transaction_base& tx, std::int32_t topic_id,
                    const std::vector<SeenId>& ids) {
   pg::CopyWriter copy(tx, "aggregator_seen_ids", kSeenIdColumns);

@@ -22,6 +22,7 @@
 #include "millrace/core/timestamp.hpp"
 #include "millrace/core/window.hpp"
 #include "millrace/pg/copy.hpp"
+#include "millrace/stream/refused_records.hpp"
 #include "records.hpp"
 
 namespace millrace::aggregate::tables {
@@ -39,15 +40,8 @@ void advance_partition_max(pqxx::work& tx, const std::string& topic, const Parti
 // The transaction's timestamp: one clock for the whole group.
 core::TimestampUs database_now(pqxx::work& tx);
 
-// refused_records: a record, where it came from, why, and its payload; a
-// replayed batch refuses the same records again: stored once.
-struct RefusedRow {
-  std::int32_t partition;
-  std::int64_t offset;
-  std::string_view sqlstate, message, payload;
-};
-void insert_refused(pqxx::work& tx, const std::string& group, const std::string& topic,
-                    const std::vector<RefusedRow>& refused);
+// refused_records' rows: stream::store_refused writes them.
+using RefusedRow = stream::RefusedRecord;
 
 // An identity folded once (the store event's id, a declared kind's
 // identity), the start of its hour (for pruning) and its exact time.
@@ -104,7 +98,7 @@ class PgTables : public Interface {
   PartitionMax read_partition_max() override { return tables::read_partition_max(tx_, topic_); }
   core::TimestampUs database_now() override { return tables::database_now(tx_); }
   void insert_refused(const std::vector<RefusedRow>& refused) override {
-    tables::insert_refused(tx_, group_, topic_, refused);
+    stream::store_refused(tx_, group_, topic_, refused);
   }
   void advance_partition_max(const PartitionMax& max_ts,
                              const std::set<std::int32_t>& partitions) override {
