@@ -35,6 +35,7 @@ void register_options(core::OptionSet& o, SyntheticOptions& s) {
   o.add_int("time-spread", "", &s.time_spread_s,
             "Spread synthetic event times uniformly over the last N seconds", 0,
             10LL * 365 * 86400);
+  add_progress_option(o, s.progress);
 }
 
 std::uint64_t resolved_seed(const SyntheticOptions& s) {
@@ -55,7 +56,6 @@ void register_options(core::OptionSet& o, ProduceConfig& c) {
                "Send the NDJSON lines of this file as they are (\"-\": stdin); a store event's "
                "type header comes from its line's event_type field, a declared kind's key from "
                "its identity");
-  add_progress_option(o, c.progress);
 }
 
 void validate(ProduceConfig& c) {
@@ -304,7 +304,6 @@ void register_options(core::OptionSet& o, GenerateConfig& c) {
                "categories or products: write the reference catalog that matches the events "
                "(every category and sku they draw), for `millrace catalog load`, instead of "
                "events");
-  add_progress_option(o, c.progress);
 }
 
 void validate(const GenerateConfig& c) {

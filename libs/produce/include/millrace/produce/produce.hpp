@@ -21,13 +21,14 @@
 namespace millrace::produce {
 
 // The synthetic stream `produce` sends and `generate` writes, declared
-// once for both: how many, from which seed, how many bad on purpose, and
-// the spread of their times.
+// once for both: how many, from which seed, how many bad on purpose, the
+// spread of their times, and the progress line on stderr.
 struct SyntheticOptions {
-  std::int64_t count = 0;          // synthetic events to make
-  std::int64_t seed = 0;           // 0 = from the clock
-  double bad_ratio = 0;            // share of deliberately bad messages
-  std::int64_t time_spread_s = 0;  // synthetic ts spread over the last N seconds
+  std::int64_t count = 0;                       // synthetic events to make
+  std::int64_t seed = 0;                        // 0 = from the clock
+  double bad_ratio = 0;                         // share of deliberately bad messages
+  std::int64_t time_spread_s = 0;               // synthetic ts spread over the last N seconds
+  ShowProgress progress = ShowProgress::kAuto;  // auto (stderr is a terminal), always, never
 };
 void register_options(core::OptionSet& options, SyntheticOptions& synthetic);
 // The seed to use: `seed`, or one from the clock for 0.
@@ -40,8 +41,7 @@ struct ProduceConfig : SyntheticOptions {
   // RFC 3339: event times end at this instant instead of following the
   // clock, so the same seed gives the very same events (a resent upload).
   std::string base_time;
-  ShowProgress progress = ShowProgress::kAuto;  // auto (stderr is a terminal), always, never
-  std::optional<core::TimestampUs> base_ts;     // base_time, parsed by validate()
+  std::optional<core::TimestampUs> base_ts;  // base_time, parsed by validate()
   // The kind produced (--kind): store events, or a declared kind.
   kinds::KindOptions kinds;
 };
@@ -92,7 +92,6 @@ struct GenerateConfig : SyntheticOptions {
   // --file` sends). copy: PostgreSQL COPY text rows of the valid events in
   // store_events' column order (a reference load for benchmarks).
   std::string format = "ndjson";
-  ShowProgress progress = ShowProgress::kAuto;  // on stderr: auto (when a terminal), always, never
   // categories or products: instead of events, the reference catalog that
   // matches them (the CLI writes it; --format ndjson or csv).
   std::string catalog;
