@@ -23,24 +23,6 @@ namespace fs = std::filesystem;
 constexpr const char* kStaging = ".staging/";
 constexpr const char* kCheck = "archive_store";
 
-std::string_view kind_name(objstore::ErrorKind kind) {
-  switch (kind) {
-    case objstore::ErrorKind::kNetwork:
-      return "network";
-    case objstore::ErrorKind::kServer:
-      return "server";
-    case objstore::ErrorKind::kCredentials:
-      return "credentials";
-    case objstore::ErrorKind::kNotFound:
-      return "not_found";
-    case objstore::ErrorKind::kChecksum:
-      return "checksum";
-    case objstore::ErrorKind::kRefused:
-      return "refused";
-  }
-  return "refused";
-}
-
 }  // namespace
 
 std::string staging_key(const std::string& name) {
@@ -77,7 +59,7 @@ void StoreHealth::failed(objstore::ErrorKind kind, std::string explained) {
         ->counter("millrace_archive_store_errors_total",
                   "Requests to the archive's object store that failed, by kind: network, "
                   "server, credentials, not_found, checksum or refused.",
-                  {{"kind", std::string(kind_name(kind))}})
+                  {{"kind", std::string(objstore::kErrorKindNames.name(kind))}})
         .inc();
   }
   std::lock_guard lock(mutex_);

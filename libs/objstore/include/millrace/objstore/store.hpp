@@ -19,6 +19,8 @@
 #include <string_view>
 #include <vector>
 
+#include "millrace/core/enum_names.hpp"
+
 namespace millrace::objstore {
 
 struct StoreOptions;
@@ -32,6 +34,14 @@ enum class ErrorKind : std::uint8_t {
   kChecksum,     // the store's checksum of what it received is not ours
   kRefused,      // any other answer: a setting or a request the store refuses
 };
+// As metrics' `kind` label names them.
+inline constexpr core::EnumNames<ErrorKind, 6> kErrorKindNames({{ErrorKind::kNetwork, "network"},
+                                                                {ErrorKind::kServer, "server"},
+                                                                {ErrorKind::kCredentials,
+                                                                 "credentials"},
+                                                                {ErrorKind::kNotFound, "not_found"},
+                                                                {ErrorKind::kChecksum, "checksum"},
+                                                                {ErrorKind::kRefused, "refused"}});
 
 class StoreError : public std::runtime_error {
  public:
