@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
+#include <utility>
 
 #include "millrace/core/base64.hpp"
 #include "millrace/core/event.hpp"
@@ -37,67 +38,31 @@ constexpr Oid kVarbit = 1562;
 constexpr Oid kNumeric = 1700;
 constexpr Oid kUuid = 2950;
 constexpr Oid kJsonb = 3802;
+// Element types only: their columns are encoded as text.
+constexpr Oid kName = 19;
+constexpr Oid kText = 25;
+constexpr Oid kCidr = 650;
+constexpr Oid kMacaddr = 829;
+constexpr Oid kInet = 869;
+constexpr Oid kBpchar = 1042;
+constexpr Oid kVarchar = 1043;
+
+// One-dimensional array types and their element types (pg_type.dat).
+constexpr std::pair<Oid, Oid> kArrayElements[] = {
+    {1000, kBool}, {1001, kBytea},     {1005, kInt2},        {1007, kInt4},     {1016, kInt8},
+    {1028, kOid},  {1021, kFloat4},    {1022, kFloat8},      {1231, kNumeric},  {791, kMoney},
+    {1009, kText}, {1014, kBpchar},    {1015, kVarchar},     {1003, kName},     {1182, kDate},
+    {1183, kTime}, {1115, kTimestamp}, {1185, kTimestamptz}, {1187, kInterval}, {1270, kTimetz},
+    {2951, kUuid}, {199, kJson},       {3807, kJsonb},       {143, kXml},       {1041, kInet},
+    {651, kCidr},  {1040, kMacaddr},
+};
 
 // A one-dimensional array type's element type; 0 for any other type.
 Oid element_of(Oid array) {
-  switch (array) {
-    case 1000:
-      return kBool;
-    case 1001:
-      return kBytea;
-    case 1005:
-      return kInt2;
-    case 1007:
-      return kInt4;
-    case 1016:
-      return kInt8;
-    case 1028:
-      return kOid;
-    case 1021:
-      return kFloat4;
-    case 1022:
-      return kFloat8;
-    case 1231:
-      return kNumeric;
-    case 791:
-      return kMoney;
-    case 1009:
-      return 25;  // text
-    case 1014:
-      return 1042;  // bpchar
-    case 1015:
-      return 1043;  // varchar
-    case 1003:
-      return 19;  // name
-    case 1182:
-      return kDate;
-    case 1183:
-      return kTime;
-    case 1115:
-      return kTimestamp;
-    case 1185:
-      return kTimestamptz;
-    case 1187:
-      return kInterval;
-    case 1270:
-      return kTimetz;
-    case 2951:
-      return kUuid;
-    case 199:
-      return kJson;
-    case 3807:
-      return kJsonb;
-    case 143:
-      return kXml;
-    case 1041:
-      return 869;  // inet
-    case 651:
-      return 650;  // cidr
-    case 1040:
-      return 829;  // macaddr
-    default:
-      return 0;
+  for (const auto& [a, element] : kArrayElements) {
+    if (a == array) return element;
   }
+  return 0;
 }
 
 ColumnCodec make(Kind kind, std::string type, std::string name = {}, int version = 0) {
