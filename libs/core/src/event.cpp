@@ -95,15 +95,15 @@ class ObjectWriter {
     if (!begin(key)) return;
     char buf[24];
     const auto result = std::to_chars(buf, buf + sizeof buf, value);
-    out_.append(buf, result.ptr);
+    scalar(key, std::string_view(buf, static_cast<std::size_t>(result.ptr - buf)));
   }
   void decimal(std::string_view key, Decimal value) {
     if (!begin(key)) return;
-    out_ += value.to_string();
+    scalar(key, value.to_string());
   }
   void boolean(std::string_view key, bool value) {
     if (!begin(key)) return;
-    out_ += value ? "true" : "false";
+    scalar(key, value ? "true" : "false");
   }
 
  private:
@@ -120,6 +120,15 @@ class ObjectWriter {
       return false;
     }
     return true;
+  }
+
+  // A number's or boolean's text, quoted when the tweak says so.
+  void scalar(std::string_view key, std::string_view text) {
+    if (!tweak_.quote_field.empty() && key == tweak_.quote_field) {
+      append_json_string(out_, text);
+    } else {
+      out_ += text;
+    }
   }
 
   std::string& out_;
