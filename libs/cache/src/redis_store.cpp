@@ -1,6 +1,7 @@
 #include "millrace/cache/redis_store.hpp"
 
 #include <algorithm>
+#include <string>
 #include <string_view>
 
 #include "millrace/core/failure.hpp"
@@ -22,32 +23,34 @@ local e = redis.call('HMGET', ARGV[1] .. g .. ':' .. ARGV[2], 'v', 'b')
 return {g, e[1], e[2], redis.call('PTTL', KEYS[1])}
 )");
 
+// An entry written: its version, its body when it has one ('1'), and its
+// lifetime in ms. Both scripts that write one begin with it.
+constexpr std::string_view kWriteEntry = R"(
+local function write_entry(key, version, has_body, body, ttl)
+  if has_body == '1' then
+    redis.call('HSET', key, 'v', version, 'b', body)
+  else
+    redis.call('HSET', key, 'v', version)
+  end
+  redis.call('PEXPIRE', key, ttl)
+  return 1
+end
+)";
+
 // KEYS[1] live; ARGV generation, full key, version, has body, body, ttl ms.
-const Script kFill(R"(
+const Script kFill(std::string(kWriteEntry) + R"(
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 if redis.call('EXISTS', ARGV[2]) == 1 then return 0 end
-if ARGV[4] == '1' then
-  redis.call('HSET', ARGV[2], 'v', ARGV[3], 'b', ARGV[5])
-else
-  redis.call('HSET', ARGV[2], 'v', ARGV[3])
-end
-redis.call('PEXPIRE', ARGV[2], ARGV[6])
-return 1
+return write_entry(ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
 )");
 
 // KEYS[1] the full key; ARGV version, has body, body, ttl ms. Versions are
 // equal-length hex (or "0"), so string order is their order.
-const Script kPut(R"(
+const Script kPut(std::string(kWriteEntry) + R"(
 local cur = redis.call('HGET', KEYS[1], 'v')
 if cur and cur > ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
-if ARGV[2] == '1' then
-  redis.call('HSET', KEYS[1], 'v', ARGV[1], 'b', ARGV[3])
-else
-  redis.call('HSET', KEYS[1], 'v', ARGV[1])
-end
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return 1
+return write_entry(KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 )");
 
 // KEYS[1] owner; ARGV me, lease ms.
