@@ -7,8 +7,8 @@
 #include <cctype>
 #include <initializer_list>
 #include <iterator>
-#include <utility>
 #include <stdexcept>
+#include <utility>
 
 namespace millrace::api {
 
@@ -232,13 +232,15 @@ std::string rows_schema_name(std::string_view view) {
 }
 
 std::string openapi_document(std::string_view yaml, const ServedViews& served) {
-  std::string paths, names, schemas;
+  std::string paths, names, schemas, any_of;
   for (const auto& v : served.views) {
     if (v.grain == pg::ViewGrain::kOther) continue;  // the store event's: in the static part
     // View names are [a-z0-9_] (kinds::parse_declaration): a plain key.
     paths += "  /v1/views/" + v.name + ":\n    get: " + get_operation(v) + "\n";
     names += "        - " + quoted(v.name) + "\n";
     schemas += "    " + rows_schema_name(v.name) + ": " + rows_schema(v) + "\n";
+    any_of += "                  - {\"$ref\": " +
+              quoted("#/components/schemas/" + rows_schema_name(v.name)) + "}\n";
   }
   // After each marker, in the order they come.
   struct Insert {
@@ -248,7 +250,8 @@ std::string openapi_document(std::string_view yaml, const ServedViews& served) {
   Insert inserts[] = {
       {marker_at(yaml, kOpenApiPathsMarker) + kOpenApiPathsMarker.size(), &paths},
       {marker_at(yaml, kOpenApiNamesMarker) + kOpenApiNamesMarker.size(), &names},
-      {marker_at(yaml, kOpenApiSchemasMarker) + kOpenApiSchemasMarker.size(), &schemas}};
+      {marker_at(yaml, kOpenApiSchemasMarker) + kOpenApiSchemasMarker.size(), &schemas},
+      {marker_at(yaml, kOpenApiAnyOfMarker) + kOpenApiAnyOfMarker.size(), &any_of}};
   std::sort(std::begin(inserts), std::end(inserts),
             [](const Insert& a, const Insert& b) { return a.at < b.at; });
   std::string out;

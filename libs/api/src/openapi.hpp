@@ -4,10 +4,10 @@
 // proto/openapi.yaml is its static part (the routes, the store event's
 // views, every schema but the declared kinds' views), built into the
 // binary; the views of every kind the service loaded are added from their
-// declarations (pg::kind_views): a path and a rows schema per view, and
-// their names in ViewName. The additions are JSON, written by RapidJSON,
-// which YAML takes as flow collections, at three marker lines the static
-// part holds once each.
+// declarations (pg::kind_views): a path and a rows schema per view, their
+// names in ViewName, and their schemas among those /v1/views/{name} may
+// answer. The additions are JSON, written by RapidJSON, which YAML takes as
+// flow collections, at four marker lines the static part holds once each.
 
 #include <string>
 #include <string_view>
@@ -26,6 +26,9 @@ inline constexpr std::string_view kOpenApiNamesMarker =
     "        # millrace-api adds here the views of each declared kind\n";
 inline constexpr std::string_view kOpenApiSchemasMarker =
     "    # millrace-api adds here a rows schema per view of each declared kind\n";
+// In /v1/views/{name}'s anyOf: the kinds' paths match that template too.
+inline constexpr std::string_view kOpenApiAnyOfMarker =
+    "                  # millrace-api adds here the rows schema of each declared kind's view\n";
 
 // `yaml` (the static part) with the views of `served` that are a declared
 // kind's. Throws std::logic_error when a marker is missing or repeated.

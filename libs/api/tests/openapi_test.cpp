@@ -39,7 +39,8 @@ TEST_CASE("the built-in description is proto/openapi.yaml, with each marker once
   REQUIRE(file);
   const std::string text{std::istreambuf_iterator<char>(file), {}};
   CHECK(static_openapi() == text);
-  for (const auto marker : {kOpenApiPathsMarker, kOpenApiNamesMarker, kOpenApiSchemasMarker}) {
+  for (const auto marker :
+       {kOpenApiPathsMarker, kOpenApiNamesMarker, kOpenApiSchemasMarker, kOpenApiAnyOfMarker}) {
     INFO(marker);
     const auto at = text.find(marker);
     REQUIRE(at != std::string::npos);
@@ -85,6 +86,9 @@ TEST_CASE("each declared kind's view gets a path, a rows schema and its name in 
   CHECK(top["properties"]["rows"]["items"]["properties"]["name"]["nullable"].GetBool());
   CHECK_THAT(doc, Contains("\n        - \"web_orders_categories\"\n"));
   CHECK_THAT(doc, Contains("\n        - \"parcels_daily\"\n"));
+  // /v1/views/{name} matches their paths too: it may answer their rows.
+  CHECK_THAT(doc, Contains("\n                  - {\"$ref\": "
+                           "\"#/components/schemas/ParcelsTodayRows\"}\n"));
   // The store event's views stay in the static part.
   CHECK(doc.find("  /v1/views/hourly_sales:\n    get:\n") != std::string::npos);
   CHECK(doc.find("  /v1/views/hourly_sales:\n    get: {") == std::string::npos);
