@@ -401,8 +401,9 @@ async function waitForOrders(page, total) {
       .map(([p, u]) => `${p}:${u}`)
       .join(' ');
     const shown = await page.evaluate(() => ({
-      orders: document.getElementById('web-orders-today-orders').dataset.value,
-      revenue: document.getElementById('web-orders-today-revenue').dataset.value,
+      // The orders' panel is built from GET /v1/views once the page has it.
+      orders: document.getElementById('web-orders-today-orders')?.dataset.value,
+      revenue: document.getElementById('web-orders-today-revenue')?.dataset.value,
       top: [...document.querySelectorAll('#web-orders-top-products tbody tr[data-product]')]
         .map((tr) => `${tr.dataset.product}:${tr.querySelector('.units').dataset.value}`)
         .join(' '),

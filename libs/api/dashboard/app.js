@@ -17,7 +17,8 @@ import {
 
 const STREAM_URL = '/v1/stream';
 const SESSION_URL = '/v1/session';
-// Answered without the database: whether this browser may read.
+// Answered without the database: whether this browser may read, and the
+// views served (the declared kinds' panels).
 const ACCESS_URL = '/v1/views';
 const MAX_RETRY_MS = 5000;
 // health comes every 2 s: a stream silent for this long is dead even if the
@@ -66,25 +67,30 @@ function renderHour() {
   show($('hour-revenue'), row.revenue, 'money');
 }
 
+// A product's row header: its catalog name (`unnamed` when the catalog has
+// none) and, beneath, its brand and `id`.
+function productCell(r, unnamed, id) {
+  const named = isKnown(r.name);
+  return el(
+    'th',
+    { scope: 'row' },
+    el('span', { class: named ? 'name' : 'name unknown' }, named ? r.name : unnamed),
+    el('span', { class: 'detail' }, `${isKnown(r.brand) ? `${r.brand} · ` : ''}${id}`)
+  );
+}
+
 function renderProducts() {
   const rows = viewRows('top_products');
-  const trs = (rows || []).map((r) => {
-    const named = isKnown(r.name);
-    const product = el(
-      'th',
-      { scope: 'row' },
-      el('span', { class: named ? 'name' : 'name unknown' }, named ? r.name : `sku ${r.sku}`),
-      el('span', { class: 'detail' }, `${isKnown(r.brand) ? `${r.brand} · ` : ''}SKU ${r.sku}`)
-    );
-    return el(
+  const trs = (rows || []).map((r) =>
+    el(
       'tr',
       { 'data-sku': r.sku, 'data-rank': r.rank },
       numCell(r.rank, 'count'),
-      product,
+      productCell(r, `sku ${r.sku}`, `SKU ${r.sku}`),
       numCell(r.units, 'count', { class: 'num units' }),
       numCell(r.revenue, 'money', { class: 'num revenue' })
-    );
-  });
+    )
+  );
   fillBody($('top-products'), rows && trs, 4, 'No sales yet');
 }
 
@@ -103,51 +109,174 @@ function renderCategories() {
   fillBody($('popular-categories'), rows && trs, 4, 'No sales yet');
 }
 
-// Orders placed on the website: the web_orders_* views.
-function renderWebOrders() {
+// ---- the declared kinds ----------------------------------------------------
+// A panel per kind with an aggregate section (the orders, and each kind in
+// the API's MILLRACE_KINDS_DIR), built from GET /v1/views: this hour's and
+// today's records and amount (the columns its declaration names), and its
+// top products and categories when its lines name a product. Ids are
+// <aggregate>-today-<records_as> and so on, with - for _.
+
+const title = (text) => text.charAt(0).toUpperCase() + text.slice(1).replaceAll('_', ' ');
+
+// The kinds' panels, once GET /v1/views answered (null before).
+let kindPanels = null;
+
+function kindsOf(views) {
+  const byKind = new Map();
+  for (const v of views) {
+    if (v.kind === 'store_event') continue;
+    if (!byKind.has(v.kind)) byKind.set(v.kind, []);
+    byKind.get(v.kind).push(v);
+  }
+  const kinds = [];
+  for (const [kind, list] of byKind) {
+    const today = list.find((v) => v.name.endsWith('_today'));
+    if (!today || today.columns.length < 3) continue;
+    const prefix = today.name.slice(0, -'_today'.length);
+    const has = (suffix) => list.some((v) => v.name === prefix + suffix);
+    kinds.push({
+      kind,
+      prefix,
+      id: prefix.replaceAll('_', '-'),
+      records: today.columns[1].name,
+      amount: today.columns[2].name,
+      top: has('_top_products'),
+      categories: has('_categories'),
+    });
+  }
+  return kinds;
+}
+
+function headRow(...names) {
+  return el(
+    'thead',
+    {},
+    el(
+      'tr',
+      {},
+      ...names.map(([text, numeric]) => el('th', { scope: 'col', class: numeric ? 'num' : null }, text))
+    )
+  );
+}
+
+function kindTable(id, caption, head, columns) {
+  return el(
+    'div',
+    { class: 'table-scroll', role: 'region', 'aria-labelledby': `${id}-caption`, tabindex: '0' },
+    el(
+      'table',
+      { id },
+      el('caption', { id: `${id}-caption` }, caption),
+      head,
+      el('tbody', {}, el('tr', {}, el('td', { colspan: columns }, '—')))
+    )
+  );
+}
+
+function kindPanel(k) {
+  const figure = (label, id) => el('div', {}, el('dt', {}, label), el('dd', { id }, '—'));
+  const tables = [];
+  if (k.top) {
+    tables.push(
+      kindTable(
+        `${k.id}-top-products`,
+        'Top 10 products, by units, all time',
+        headRow(['Rank', true], ['Product'], ['Units', true], [title(k.records), true], [title(k.amount), true]),
+        5
+      )
+    );
+  }
+  if (k.categories) {
+    tables.push(
+      kindTable(
+        `${k.id}-categories`,
+        'Categories, by units, all time',
+        headRow(['Category'], ['Units', true], [title(k.amount), true]),
+        3
+      )
+    );
+  }
+  return el(
+    'section',
+    { class: 'panel kind-panel', 'aria-labelledby': `${k.id}-heading`, 'data-kind': k.kind },
+    el('h2', { id: `${k.id}-heading` }, `${title(k.prefix)} (kind ${k.kind})`),
+    el(
+      'p',
+      { class: 'note' },
+      'From the ',
+      el('code', {}, `${k.prefix}_*`),
+      ` views of the kind's declaration, by the time of each record.`
+    ),
+    el(
+      'dl',
+      { class: 'figures' },
+      figure(`${title(k.records)} today`, `${k.id}-today-${k.records}`),
+      figure(`${title(k.amount)} today`, `${k.id}-today-${k.amount}`),
+      figure(`${title(k.records)} this hour`, `${k.id}-hour-${k.records}`),
+      figure(`${title(k.amount)} this hour`, `${k.id}-hour-${k.amount}`)
+    ),
+    tables.length ? el('div', { class: 'kind-tables' }, ...tables) : ''
+  );
+}
+
+// Reads the list of views once, and builds the panels.
+function loadKinds() {
+  if (kindPanels) return;
+  fetch(ACCESS_URL, { cache: 'no-store', credentials: 'same-origin' })
+    .then((response) => (response.ok ? response.json() : null))
+    .then((list) => {
+      if (!list || kindPanels) return;
+      kindPanels = kindsOf(Array.isArray(list.views) ? list.views : []);
+      $('kind-panels').replaceChildren(...kindPanels.map(kindPanel));
+      renderKinds();
+    })
+    .catch(() => {});
+}
+
+function renderKinds() {
+  for (const k of kindPanels || []) renderKind(k);
+}
+
+function renderKind(k) {
   const first = (name) => {
     const rows = viewRows(name);
     return rows && rows.length ? rows[0] : {};
   };
-  const today = first('web_orders_today');
-  const hour = first('web_orders_this_hour');
-  show($('web-orders-today-orders'), today.orders, 'count');
-  show($('web-orders-today-revenue'), today.revenue, 'money');
-  show($('web-orders-hour-orders'), hour.orders, 'count');
-  show($('web-orders-hour-revenue'), hour.revenue, 'money');
+  const today = first(`${k.prefix}_today`);
+  const hour = first(`${k.prefix}_this_hour`);
+  show($(`${k.id}-today-${k.records}`), today[k.records], 'count');
+  show($(`${k.id}-today-${k.amount}`), today[k.amount], 'money');
+  show($(`${k.id}-hour-${k.records}`), hour[k.records], 'count');
+  show($(`${k.id}-hour-${k.amount}`), hour[k.amount], 'money');
 
-  const products = viewRows('web_orders_top_products');
-  const productRows = (products || []).map((r) => {
-    const named = isKnown(r.name);
-    const product = el(
-      'th',
-      { scope: 'row' },
-      el('span', { class: named ? 'name' : 'name unknown' }, named ? r.name : `product ${r.product_id}`),
-      el('span', { class: 'detail' }, `${isKnown(r.brand) ? `${r.brand} · ` : ''}ID ${r.product_id}`)
+  if (k.top) {
+    const products = viewRows(`${k.prefix}_top_products`);
+    const productRows = (products || []).map((r) =>
+      el(
+        'tr',
+        { 'data-product': r.product_id, 'data-rank': r.rank },
+        numCell(r.rank, 'count'),
+        productCell(r, `product ${r.product_id}`, `ID ${r.product_id}`),
+        numCell(r.units, 'count', { class: 'num units' }),
+        numCell(r[k.records], 'count', { class: `num ${k.records}` }),
+        numCell(r[k.amount], 'money', { class: `num ${k.amount}` })
+      )
     );
-    return el(
-      'tr',
-      { 'data-product': r.product_id, 'data-rank': r.rank },
-      numCell(r.rank, 'count'),
-      product,
-      numCell(r.units, 'count', { class: 'num units' }),
-      numCell(r.orders, 'count', { class: 'num orders' }),
-      numCell(r.revenue, 'money', { class: 'num revenue' })
+    fillBody($(`${k.id}-top-products`), products && productRows, 5, 'None yet');
+  }
+  if (k.categories) {
+    const categories = viewRows(`${k.prefix}_categories`);
+    const categoryRows = (categories || []).map((r) =>
+      el(
+        'tr',
+        { 'data-category': r.category },
+        el('th', { scope: 'row' }, isKnown(r.display_name) ? r.display_name : r.category),
+        numCell(r.units, 'count', { class: 'num units' }),
+        numCell(r[k.amount], 'money', { class: `num ${k.amount}` })
+      )
     );
-  });
-  fillBody($('web-orders-top-products'), products && productRows, 5, 'No orders yet');
-
-  const categories = viewRows('web_orders_categories');
-  const categoryRows = (categories || []).map((r) =>
-    el(
-      'tr',
-      { 'data-category': r.category },
-      el('th', { scope: 'row' }, isKnown(r.display_name) ? r.display_name : r.category),
-      numCell(r.units, 'count', { class: 'num units' }),
-      numCell(r.revenue, 'money', { class: 'num revenue' })
-    )
-  );
-  fillBody($('web-orders-categories'), categories && categoryRows, 3, 'No orders yet');
+    fillBody($(`${k.id}-categories`), categories && categoryRows, 3, 'None yet');
+  }
 }
 
 // Revenue of a view per window (`step` long), the last `count` windows up
@@ -281,7 +410,7 @@ function renderViews() {
   renderProducts();
   renderCategories();
   renderCharts();
-  renderWebOrders();
+  renderKinds();
 }
 
 function applyViews(event, snapshot) {
@@ -292,6 +421,7 @@ function applyViews(event, snapshot) {
   if (snapshot && message.health) state.health = message.health;
   renderViews();
   if (snapshot) renderHealth();
+  if (snapshot) loadKinds();
   const updated = $('updated');
   const at = message.at ? new Date(message.at) : new Date();
   updated.textContent = localTime(at);

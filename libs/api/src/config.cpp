@@ -4,6 +4,9 @@
 
 #include "millrace/httpd/listen_address.hpp"
 #include "millrace/kafka/types.hpp"
+#include "millrace/kinds/options.hpp"
+#include "millrace/kinds/registry.hpp"
+#include "millrace/pg/views.hpp"
 #include "millrace/webhooks/config.hpp"
 
 namespace millrace::api {
@@ -57,6 +60,7 @@ void register_options(core::OptionSet& o, ApiConfig& c) {
   kafka::register_options(o, c.kafka, kafka::kChangesTopic);
   o.add_string("dead-letter-topics", "MILLRACE_API_DEAD_LETTER_TOPICS", &c.dead_letter_topics,
                "Dead-letter topics whose sizes the live stream's health shows, comma-separated");
+  kinds::register_kinds_dir(o, &c.kinds_dir);
 }
 
 void validate(ApiConfig& c) {
@@ -76,6 +80,9 @@ void validate(ApiConfig& c) {
   cache::validate(c.cache);
   kafka::validate(c.kafka);
   kafka::refuse_consumer_overrides(c.kafka.extra);
+  c.kinds = kinds::all_kinds(c.kinds_dir);
+  // Refuses a kind whose views would take another's names.
+  (void)pg::public_views(c.kinds);
   c.dead_letters.clear();
   std::size_t start = 0;
   const std::string& list = c.dead_letter_topics;

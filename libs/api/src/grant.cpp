@@ -1,13 +1,14 @@
 #include "millrace/api/grant.hpp"
 
+#include "millrace/kinds/registry.hpp"
 #include "millrace/pg/database.hpp"
 #include "views.hpp"
 
 namespace millrace::api {
 
-std::vector<std::string> reader_relations() {
+std::vector<std::string> reader_relations(const std::string& kinds_dir) {
   std::vector<std::string> out;
-  for (const auto& v : public_views()) out.emplace_back(v.name);
+  for (const auto& v : pg::public_views(kinds::all_kinds(kinds_dir))) out.emplace_back(v.name);
   out.emplace_back(accounting_view().name);
   // The live stream's health: each partition's last commit, the webhook
   // queue's counts.
@@ -36,7 +37,7 @@ std::vector<RelationGrant> admin_webhook_grants() {
 }
 
 void grant(pqxx::connection& conn, const std::string& schema, const std::string& reader,
-           const std::string& admin) {
+           const std::string& admin, const std::string& kinds_dir) {
   try {
     pqxx::work tx(conn);
     const auto list = [&](const std::vector<std::string>& relations) {
@@ -51,7 +52,8 @@ void grant(pqxx::connection& conn, const std::string& schema, const std::string&
       tx.exec("GRANT USAGE ON SCHEMA " + tx.quote_name(schema) + " TO " + tx.quote_name(*role));
     }
     if (!reader.empty()) {
-      tx.exec("GRANT SELECT ON " + list(reader_relations()) + " TO " + tx.quote_name(reader));
+      tx.exec("GRANT SELECT ON " + list(reader_relations(kinds_dir)) + " TO " +
+              tx.quote_name(reader));
     }
     if (!admin.empty()) {
       tx.exec("GRANT SELECT, INSERT, UPDATE, DELETE ON " + list(admin_relations()) + " TO " +

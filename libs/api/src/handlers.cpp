@@ -131,13 +131,15 @@ httpd::Reply body_problem(int status, std::string detail, std::string_view insta
 
 namespace handlers {
 
-std::variant<httpd::Reply, Reading> named_view(std::string_view path, std::string_view key) {
-  const View* view = find_view(key);
+std::variant<httpd::Reply, Reading> named_view(const RouterState& state, std::string_view path,
+                                               std::string_view key) {
+  const View* view = state.views().find(key);
   if (view == nullptr) return not_found(path, "no such view; GET /v1/views lists them");
   return Reading{view, view->windowed ? ParamSet::kWindowed : ParamSet::kLimit, true};
 }
 
-std::variant<httpd::Reply, Reading> accounting(std::string_view, std::string_view) {
+std::variant<httpd::Reply, Reading> accounting(const RouterState&, std::string_view,
+                                               std::string_view) {
   return Reading{&accounting_view(), ParamSet::kGroup, true};
 }
 
@@ -202,8 +204,12 @@ Routed metrics(const Call& call) {
   return body_reply(200, call.state.scrape(), "text/plain; version=0.0.4; charset=utf-8");
 }
 
-Routed list_views(const Call&) {
-  return body_reply(200, views_json(), kJsonType);
+Routed list_views(const Call& call) {
+  return body_reply(200, views_json(call.state.views()), kJsonType);
+}
+
+Routed openapi(const Call& call) {
+  return body_reply(200, call.state.openapi, "application/yaml; charset=utf-8");
 }
 
 Routed read_rows(const Call& call) {

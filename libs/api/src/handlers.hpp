@@ -41,7 +41,8 @@ struct Call {
 using Routed = std::variant<httpd::Reply, Job>;
 using Handler = Routed (*)(const Call& call);
 // The Reading of a resource's key, or the reply when there is none (404).
-using Resolve = std::variant<httpd::Reply, Reading> (*)(std::string_view path,
+using Resolve = std::variant<httpd::Reply, Reading> (*)(const RouterState& state,
+                                                        std::string_view path,
                                                         std::string_view key);
 
 // The replies the dispatch shares with the handlers.
@@ -56,12 +57,16 @@ httpd::Reply body_problem(int status, std::string detail, std::string_view insta
 namespace handlers {
 
 // Resolves.
-std::variant<httpd::Reply, Reading> named_view(std::string_view path, std::string_view key);
-std::variant<httpd::Reply, Reading> accounting(std::string_view path, std::string_view key);
+std::variant<httpd::Reply, Reading> named_view(const RouterState& state, std::string_view path,
+                                               std::string_view key);
+std::variant<httpd::Reply, Reading> accounting(const RouterState& state, std::string_view path,
+                                               std::string_view key);
 // A webhook endpoint's id (404 unless a whole number from 1); its
 // deliveries' also take limit, status and before.
-std::variant<httpd::Reply, Reading> webhook_endpoint(std::string_view path, std::string_view key);
-std::variant<httpd::Reply, Reading> webhook_deliveries(std::string_view path, std::string_view key);
+std::variant<httpd::Reply, Reading> webhook_endpoint(const RouterState& state,
+                                                     std::string_view path, std::string_view key);
+std::variant<httpd::Reply, Reading> webhook_deliveries(const RouterState& state,
+                                                       std::string_view path, std::string_view key);
 
 // Taken as is.
 Routed dashboard(const Call& call);
@@ -69,6 +74,7 @@ Routed asset(const Call& call);
 Routed stream(const Call& call);
 Routed open_session(const Call& call);
 Routed close_session(const Call& call);
+Routed openapi(const Call& call);
 
 // Resources.
 Routed healthz(const Call& call);

@@ -24,26 +24,14 @@ std::chrono::milliseconds ms_until_utc_hour_ends() {
   return std::chrono::milliseconds(kHourMs - ms % kHourMs);
 }
 
-bool touches_views(std::string_view table, std::string_view schema) {
-  // The tables the views read: the aggregates, and the catalog for names.
-  static constexpr std::array<std::string_view, 9> kTables = {"agg_hourly",
-                                                              "agg_daily",
-                                                              "agg_products",
-                                                              "agg_categories",
-                                                              "agg_web_orders_hourly",
-                                                              "agg_web_orders_daily",
-                                                              "agg_web_orders_items",
-                                                              "categories",
-                                                              "products"};
+bool touches_views(std::string_view table, std::string_view schema,
+                   const std::vector<std::string>& tables) {
   if (table.size() <= schema.size() + 1 || table.substr(0, schema.size()) != schema ||
       table[schema.size()] != '.') {
     return false;
   }
   const auto name = table.substr(schema.size() + 1);
-  for (const auto t : kTables) {
-    if (name == t) return true;
-  }
-  return false;
+  return std::find(tables.begin(), tables.end(), name) != tables.end();
 }
 
 std::string utc_now() {
@@ -60,11 +48,13 @@ std::string utc_now() {
 }
 
 LiveDriver::LiveDriver(LiveHub& hub, std::unique_ptr<ChangeSource> changes,
-                       std::unique_ptr<LiveSource> source, std::string schema, LiveTiming timing)
+                       std::unique_ptr<LiveSource> source, std::string schema,
+                       std::vector<std::string> tables, LiveTiming timing)
     : hub_(hub),
       changes_(std::move(changes)),
       source_(std::move(source)),
       schema_(std::move(schema)),
+      tables_(std::move(tables)),
       timing_(timing) {}
 
 LiveDriver::~LiveDriver() {
@@ -102,7 +92,7 @@ void LiveDriver::refresh() {
 void LiveDriver::step(Clock::time_point now) {
   try {
     for (const auto& table : changes_->poll(timing_.poll)) {
-      if (touches_views(table, schema_)) dirty_ = true;
+      if (touches_views(table, schema_, tables_)) dirty_ = true;
     }
     if (!feed_error_.empty()) runtime::log_info(kComponent, "live stream: reading the change feed");
     feed_error_.clear();

@@ -65,13 +65,15 @@ struct LiveTiming {
 };
 
 // Whether a change to `table` ("schema.name") can change a dashboard view
-// of `schema`.
-bool touches_views(std::string_view table, std::string_view schema);
+// of `schema`, whose views read `tables` (ServedViews::tables).
+bool touches_views(std::string_view table, std::string_view schema,
+                   const std::vector<std::string>& tables);
 
 class LiveDriver {
  public:
   LiveDriver(LiveHub& hub, std::unique_ptr<ChangeSource> changes,
-             std::unique_ptr<LiveSource> source, std::string schema, LiveTiming timing = {});
+             std::unique_ptr<LiveSource> source, std::string schema,
+             std::vector<std::string> tables, LiveTiming timing = {});
   ~LiveDriver();  // stop()s
   LiveDriver(const LiveDriver&) = delete;
   LiveDriver& operator=(const LiveDriver&) = delete;
@@ -89,6 +91,7 @@ class LiveDriver {
   std::unique_ptr<ChangeSource> changes_;
   std::unique_ptr<LiveSource> source_;
   std::string schema_;
+  std::vector<std::string> tables_;
   LiveTiming timing_;
 
   bool dirty_ = true;

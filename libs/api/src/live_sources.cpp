@@ -32,9 +32,6 @@ std::optional<std::string> table_of(std::string_view key) {
   return std::string(it->value.GetString(), it->value.GetStringLength());
 }
 
-constexpr std::int64_t kHourUs = 3'600'000'000LL;
-constexpr std::int64_t kDayUs = 24 * kHourUs;
-
 std::int64_t now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -93,10 +90,12 @@ std::vector<std::string> KafkaChanges::poll(milliseconds timeout) {
 }
 
 PgLiveSource::PgLiveSource(std::unique_ptr<Session> reader, const kafka::KafkaClientOptions& kafka,
-                           std::vector<std::string> dead_letter_topics)
+                           std::vector<std::string> dead_letter_topics,
+                           std::shared_ptr<const ServedViews> views)
     : backend_(std::move(reader), nullptr),
       kafka_options_(kafka),
-      dead_letter_topics_(std::move(dead_letter_topics)) {}
+      dead_letter_topics_(std::move(dead_letter_topics)),
+      views_(std::move(views)) {}
 
 kafka::Consumer& PgLiveSource::kafka() {
   if (!kafka_) {
@@ -110,28 +109,14 @@ std::map<std::string, std::string> PgLiveSource::views() {
   const std::int64_t now = now_us();
   const std::int64_t hour = now - now % kHourUs;
   const std::int64_t day = now - now % kDayUs;
-  struct Wanted {
-    std::string_view name;
-    std::int64_t limit;
-    std::optional<std::int64_t> from_us;
-  };
-  // The last 48 hours and the last 30 days, this hour and today included.
-  const Wanted wanted[] = {{"today_summary", 10, {}},
-                           {"orders_this_hour", 10, {}},
-                           {"hourly_sales", 1000, hour - 47 * kHourUs},
-                           {"daily_sales", 1000, day - 29 * kDayUs},
-                           {"top_products", 10, {}},
-                           {"popular_categories", 100, {}},
-                           {"web_orders_today", 10, {}},
-                           {"web_orders_this_hour", 10, {}},
-                           {"web_orders_top_products", 10, {}},
-                           {"web_orders_categories", 100, {}}};
   std::map<std::string, std::string> out;
-  for (const auto& w : wanted) {
-    const View* view = find_view(w.name);
-    if (view == nullptr) throw std::logic_error("no view " + std::string(w.name));
-    ViewQuery q{view, w.limit, w.from_us, std::nullopt, std::nullopt};
-    out.emplace(std::string(w.name), rows_json(*view, backend_.read(q), w.limit));
+  for (const auto& w : views_->dashboard) {
+    const View* view = views_->find(w.name);
+    if (view == nullptr) throw std::logic_error("no view " + w.name);
+    std::optional<std::int64_t> from;
+    if (w.back_us) from = (w.by_day ? day : hour) - *w.back_us;
+    ViewQuery q{view, w.limit, from, std::nullopt, std::nullopt};
+    out.emplace(w.name, rows_json(*view, backend_.read(q), w.limit));
   }
   return out;
 }

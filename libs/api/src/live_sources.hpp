@@ -14,6 +14,7 @@
 #include "millrace/kafka/consumer.hpp"
 #include "millrace/kafka/options.hpp"
 #include "pg_backend.hpp"
+#include "views.hpp"
 
 namespace millrace::api {
 
@@ -37,7 +38,8 @@ class PgLiveSource final : public LiveSource {
   // `kafka` reads the partitions' ends (lag) and the dead-letter topics'
   // sizes; `dead_letter_topics` are those shown.
   PgLiveSource(std::unique_ptr<Session> reader, const kafka::KafkaClientOptions& kafka,
-               std::vector<std::string> dead_letter_topics);
+               std::vector<std::string> dead_letter_topics,
+               std::shared_ptr<const ServedViews> views);
   std::map<std::string, std::string> views() override;
   std::string health(const std::string& feed_error) override;
 
@@ -48,6 +50,7 @@ class PgLiveSource final : public LiveSource {
   kafka::KafkaClientOptions kafka_options_;
   std::unique_ptr<kafka::Consumer> kafka_;
   std::vector<std::string> dead_letter_topics_;
+  std::shared_ptr<const ServedViews> views_;
 };
 
 }  // namespace millrace::api

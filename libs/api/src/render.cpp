@@ -67,14 +67,16 @@ std::string rows_csv(const View& view, const Rows& rows) {
   return pg::render(table, pg::Format::kCsv);
 }
 
-std::string views_json() {
+std::string views_json(const ServedViews& served) {
   std::string out = "{\"views\":[";
   bool first = true;
-  for (const auto& v : public_views()) {
+  for (const auto& v : served.views) {
     if (!first) out += ',';
     first = false;
     out += "{\"name\":";
     core::append_json_string(out, v.name);
+    out += ",\"kind\":";
+    core::append_json_string(out, v.kind);
     out += ",\"description\":";
     core::append_json_string(out, v.description);
     out += ",\"path\":";

@@ -27,7 +27,7 @@ std::string rows_json(const View& view, const Rows& rows, std::int64_t limit);
 // RFC 4180: a header line of the column names, CRLF line ends, fields
 // quoted when they hold a comma, a quote or a line break; NULL is empty.
 std::string rows_csv(const View& view, const Rows& rows);
-// {"views":[{"name","description","path","windowed","columns":[{"name","type"}]}]}.
-std::string views_json();
+// {"views":[{"name","kind","description","path","windowed","columns":[{"name","type"}]}]}.
+std::string views_json(const ServedViews& served);
 
 }  // namespace millrace::api

@@ -4,6 +4,7 @@
 
 #include "handlers.hpp"
 #include "millrace/httpd/request.hpp"
+#include "openapi.hpp"
 #include "query.hpp"
 #include "routes.hpp"
 
@@ -135,7 +136,9 @@ std::int64_t RouterState::now() const {
 
 Router::Router(RouterSettings settings, std::function<std::vector<runtime::Problem>()> readiness,
                std::function<std::string()> scrape)
-    : state_{std::move(settings), std::nullopt, std::move(readiness), std::move(scrape)} {
+    : state_{std::move(settings), std::nullopt, std::move(readiness), std::move(scrape), {}} {
+  if (!state_.settings.views) state_.settings.views = built_in_views();
+  state_.openapi = openapi_document(static_openapi(), *state_.settings.views);
   if (!state_.settings.read_token.empty()) {
     state_.sessions.emplace(state_.settings.read_token, state_.settings.session_lifetime,
                             state_.settings.secure);
@@ -178,7 +181,7 @@ std::variant<httpd::Reply, Job> Router::route(const httpd::Request& req) const {
   const std::string_view key = decoded ? std::string_view(*decoded) : std::string_view();
   Reading reading;
   if (spec.resolve != nullptr) {
-    auto resolved = spec.resolve(path, key);
+    auto resolved = spec.resolve(state_, path, key);
     if (auto* refused = std::get_if<httpd::Reply>(&resolved)) return std::move(*refused);
     reading = std::get<Reading>(resolved);
   }

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +25,7 @@
 #include "millrace/runtime/health.hpp"
 #include "ports.hpp"
 #include "session.hpp"
+#include "views.hpp"
 
 namespace millrace::api {
 
@@ -35,6 +37,7 @@ inline constexpr std::string_view kComponent = "api";
 enum Route : std::size_t {
   kRouteViews,
   kRouteView,
+  kRouteOpenApi,  // the OpenAPI description, with the declared kinds' views
   kRouteCategories,
   kRouteCategory,
   kRouteProducts,
@@ -98,6 +101,9 @@ struct RouterSettings {
   std::chrono::seconds session_lifetime{12 * 3600};
   // Seconds since the epoch (sessions expire by it); null: the system clock.
   std::function<std::int64_t()> unix_now;
+  // The views served: those of the kinds loaded (--kinds-dir); null: the
+  // built-in kinds' (built_in_views()).
+  std::shared_ptr<const ServedViews> views;
 };
 
 // What the handlers may use of the router.
@@ -106,8 +112,13 @@ struct RouterState {
   std::optional<SessionCookies> sessions;  // when reads need a token
   std::function<std::vector<runtime::Problem>()> readiness;
   std::function<std::string()> scrape;
+  // GET /v1/openapi.yaml's body: proto/openapi.yaml with the served views.
+  std::string openapi;
 
-  std::int64_t now() const;  // settings.unix_now, or the system clock
+  std::int64_t now() const;
+  const ServedViews& views() const {
+    return *settings.views;
+  }  // settings.unix_now, or the system clock
 };
 
 class Router {
@@ -127,6 +138,9 @@ class Router {
 
   // Runs `job`; a database that cannot answer becomes a problem (503 when it
   // may heal, 500 otherwise) and is reported to `failed`.
+  // The views it serves.
+  std::shared_ptr<const ServedViews> views() const { return state_.settings.views; }
+
   static httpd::Reply run(const Job& job, Backend& backend, std::string_view instance,
                           const std::function<void(core::FailureClass, std::string_view)>& failed);
 

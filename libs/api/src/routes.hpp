@@ -118,6 +118,7 @@ inline constexpr Body kOptionalJsonBody = Body::kOptionalJson;
 inline constexpr std::array<RouteSpec, kRouteOther> kRoutes = {
     declare(kRouteViews, "/v1/views", kResource, nullptr, {{"GET", kReader, list_views}}),
     declare(kRouteView, "/v1/views/{name}", kResource, named_view, {{"GET", kReader, read_rows}}),
+    declare(kRouteOpenApi, "/v1/openapi.yaml", kAsIs, nullptr, {{"GET", kReader, openapi}}),
     declare(kRouteCategories, "/v1/categories", kResource, nullptr,
             {{"GET", kReader, list_categories},
              {"POST", kAdmin, create<Table::kCategories>, kJsonBody}}),

@@ -62,6 +62,7 @@ RouterSettings router_settings(const ApiConfig& c) {
   s.admin_database = !c.admin_pg_dsn.empty();
   s.read_token = c.read_token;
   s.secure = c.tls.enabled();
+  s.views = serve_views(c.kinds);
   return s;
 }
 
@@ -302,8 +303,8 @@ void ApiService::open() {
       hub_, std::make_unique<KafkaChanges>(c.kafka),
       std::make_unique<PgLiveSource>(
           std::make_unique<Session>(c.pg.url, c.pg.schema, "millrace-api-live", c.pg.limits),
-          c.kafka, c.dead_letters),
-      c.pg.schema);
+          c.kafka, c.dead_letters, router_.views()),
+      c.pg.schema, router_.views()->tables);
   live_->start();
 }
 

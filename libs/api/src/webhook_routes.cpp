@@ -85,16 +85,18 @@ httpd::Reply endpoint_reply(WebhookAdmin& admin, std::int64_t id) {
 
 namespace handlers {
 
-std::variant<httpd::Reply, Reading> webhook_endpoint(std::string_view path, std::string_view key) {
+std::variant<httpd::Reply, Reading> webhook_endpoint(const RouterState&, std::string_view path,
+                                                     std::string_view key) {
   if (!parse_id(key)) {
     return not_found(path, "no such webhook endpoint (an id is a whole number from 1)");
   }
   return Reading{};
 }
 
-std::variant<httpd::Reply, Reading> webhook_deliveries(std::string_view path,
+std::variant<httpd::Reply, Reading> webhook_deliveries(const RouterState& state,
+                                                       std::string_view path,
                                                        std::string_view key) {
-  auto resolved = webhook_endpoint(path, key);
+  auto resolved = webhook_endpoint(state, path, key);
   if (auto* reading = std::get_if<Reading>(&resolved)) reading->params = ParamSet::kDeliveries;
   return resolved;
 }

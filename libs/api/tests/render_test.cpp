@@ -4,14 +4,21 @@
 
 #include <rapidjson/document.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <string>
+#include <vector>
 
+#include "millrace/core/options.hpp"
+#include "millrace/kinds/registry.hpp"
+#include "parcel.hpp"
 #include "problem.hpp"
+#include "views.hpp"
 
 using namespace millrace::api;
 
 TEST_CASE("rows as JSON: numbers keep their digits, text and NULL as such", "[api][render]") {
-  const View& v = *find_view("top_products");
+  const View& v = *built_in_views()->find("top_products");
   Rows rows;
   rows.rows = {{"1", "145150", "10", "35.000000", "12345", std::nullopt},
                {"2", "42", "-5", "-0.50", "Pen \"fine\"", "Contoso"}};
@@ -31,7 +38,7 @@ TEST_CASE("rows as JSON: numbers keep their digits, text and NULL as such", "[ap
 }
 
 TEST_CASE("rows as CSV: header, CRLF, quotes only where needed", "[api][render]") {
-  const View& v = *find_view("popular_categories");
+  const View& v = *built_in_views()->find("popular_categories");
   Rows rows;
   rows.rows = {{"Pens", "1", "2", "3.50", "Pens, pencils"},
                {"Say \"hi\"", "1", "2", "3", std::nullopt},
@@ -45,15 +52,49 @@ TEST_CASE("rows as CSV: header, CRLF, quotes only where needed", "[api][render]"
 }
 
 TEST_CASE("every view served is one pg knows, with its description", "[api][render]") {
-  REQUIRE(public_views().size() == 12);
-  for (const auto& v : public_views()) {
+  const auto served = built_in_views();
+  REQUIRE(served->views.size() == 12);
+  for (const auto& v : served->views) {
     CHECK_FALSE(v.description.empty());
     CHECK_FALSE(v.columns.empty());
   }
-  CHECK(find_view("hourly_sales")->windowed);
-  CHECK_FALSE(find_view("today_summary")->windowed);
-  CHECK(find_view("store_events") == nullptr);
+  CHECK(served->find("hourly_sales")->windowed);
+  CHECK_FALSE(served->find("today_summary")->windowed);
+  CHECK(served->find("store_events") == nullptr);
   CHECK(accounting_view().name == "partition_accounting");
+}
+
+TEST_CASE("a declared kind's views are served, listed and shown on the dashboard",
+          "[api][render]") {
+  auto kinds = millrace::kinds::all_kinds("");
+  kinds.push_back(millrace::api::testing::parcel_kind());
+  const auto served = serve_views(kinds);
+  REQUIRE(served->views.size() == 16);
+  const View* today = served->find("parcels_today");
+  REQUIRE(today != nullptr);
+  CHECK(today->kind == "parcel");
+  const std::string list = views_json(*served);
+  CHECK_THAT(list, Catch::Contains(R"({"name":"parcels_today","kind":"parcel","description":)"));
+  CHECK_THAT(list, Catch::Contains(R"("path":"/v1/views/parcels_hourly","windowed":true,)"));
+  CHECK_THAT(list, Catch::Contains(
+                       R"("columns":[{"name":"day","type":"timestamp"},{"name":"parcels","type":)"
+                       R"("integer"},{"name":"kilograms","type":"decimal"},{"name":"units",)"));
+  std::vector<std::string> shown;
+  for (const auto& d : served->dashboard) shown.push_back(d.name);
+  CHECK(shown == std::vector<std::string>{"today_summary", "orders_this_hour", "hourly_sales",
+                                          "daily_sales", "top_products", "popular_categories",
+                                          "web_orders_this_hour", "web_orders_today",
+                                          "web_orders_top_products", "web_orders_categories",
+                                          "parcels_this_hour", "parcels_today"});
+  CHECK(std::find(served->tables.begin(), served->tables.end(), "agg_parcels_daily") !=
+        served->tables.end());
+  CHECK(std::find(served->tables.begin(), served->tables.end(), "agg_web_orders_items") !=
+        served->tables.end());
+  // A kind whose views would take another's names is refused.
+  auto clash = kinds.back();
+  clash.kind = "other";
+  kinds.push_back(clash);
+  CHECK_THROWS_AS(serve_views(kinds), millrace::core::UsageError);
 }
 
 TEST_CASE("problem+json: type, title, status, detail, instance, field", "[api][problem]") {

@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "millrace/kinds/registry.hpp"
+#include "parcel.hpp"
 #include "router_support.hpp"
 
 using namespace millrace;
@@ -66,6 +68,41 @@ TEST_CASE("the list of views and its columns is answered without the database", 
   CHECK(std::string(d["views"][0]["columns"][4]["name"].GetString()) == "revenue");
   CHECK(std::string(d["views"][0]["columns"][4]["type"].GetString()) == "decimal");
   CHECK(std::string(d["views"][4]["path"].GetString()) == "/v1/views/top_products");
+  CHECK(std::string(d["views"][0]["kind"].GetString()) == "store_event");
+  CHECK(std::string(d["views"][9]["name"].GetString()) == "web_orders_today");
+  CHECK(std::string(d["views"][9]["kind"].GetString()) == "order");
+}
+
+TEST_CASE("the views served are those of the kinds loaded, and so is the OpenAPI description",
+          "[api][router]") {
+  auto kinds = kinds::all_kinds("");
+  kinds.push_back(testing::parcel_kind());
+  RouterSettings settings;
+  settings.views = serve_views(kinds);
+  const Router router(
+      std::move(settings), [] { return std::vector<runtime::Problem>{}; },
+      [] { return std::string(); });
+  FakeBackend db;
+  auto r = answer(router, FakeRequest("GET", "/v1/views"), db);
+  REQUIRE(r.status == 200);
+  CHECK(json(r)["views"].Size() == 16);
+  r = answer(router, FakeRequest("GET", "/v1/views/parcels_hourly?from=2026-11-21T00:00:00Z"), db);
+  CHECK(r.status == 200);
+  REQUIRE(db.reads.size() == 1);
+  CHECK(db.reads[0].view->name == "parcels_hourly");
+  CHECK(db.reads[0].from_us.has_value());
+  // Not windowed: from is refused.
+  r = answer(router, FakeRequest("GET", "/v1/views/parcels_today?from=2026-11-21T00:00:00Z"), db);
+  CHECK(r.status == 400);
+  r = answer(router, FakeRequest("GET", "/v1/openapi.yaml", {{"Accept", "application/yaml"}}), db);
+  REQUIRE(r.status == 200);
+  CHECK(r.content_type == "application/yaml; charset=utf-8");
+  CHECK_THAT(r.body, Catch::Contains("\n  /v1/views/parcels_today:\n    get: {"));
+  CHECK_THAT(r.body, Catch::Contains("\n  /v1/views/web_orders_today:\n    get: {"));
+  // The built-in kinds only, by default.
+  r = answer(make_router(), FakeRequest("GET", "/v1/openapi.yaml"), db);
+  CHECK(r.body.find("parcels_today") == std::string::npos);
+  CHECK(answer(make_router(), FakeRequest("GET", "/v1/views/parcels_today"), db).status == 404);
 }
 
 TEST_CASE("a view read passes limit, from and to to the backend", "[api][router]") {

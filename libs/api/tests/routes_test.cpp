@@ -11,6 +11,8 @@
 #include <sstream>
 #include <string>
 
+#include "openapi.hpp"
+
 using namespace millrace::api;
 
 namespace {
@@ -117,6 +119,18 @@ TEST_CASE("proto/openapi.yaml documents exactly the route table's operations", "
   CHECK(undocumented == Operations{});
   // Documented in proto/openapi.yaml, not served.
   CHECK(unrouted == Operations{});
+}
+
+TEST_CASE("the served description documents the same routes, and a path per kind view",
+          "[api][routes]") {
+  std::istringstream served(openapi_document(static_openapi(), *built_in_views()));
+  const Operations documented = openapi_operations(served);
+  CHECK(without_instances(documented) == table_operations());
+  for (const auto& v : built_in_views()->views) {
+    if (v.kind == "store_event" && !v.windowed) continue;  // under /v1/views/{name}
+    INFO(v.name);
+    CHECK(documented.count("GET /v1/views/" + v.name) == 1);
+  }
 }
 
 TEST_CASE("each route's pattern matches itself, with the parameter as its key", "[api][routes]") {

@@ -200,18 +200,23 @@ int cmd_create_topics(const std::vector<std::string>& args, Context& ctx) {
 int cmd_views(const std::vector<std::string>& args, Context& ctx) {
   pg::PgOptions pg;
   std::string view_format = "table";
+  std::string kinds_dir;
   core::OptionSet options("millrace views",
-                          "Without NAME, lists the analytics views; with NAME, prints that view.");
+                          "Without NAME, lists the analytics views: the store events', and those "
+                          "of every declared kind with an aggregate section (built in, and in "
+                          "--kinds-dir); with NAME, prints that view.");
   pg::register_options(options, pg);
+  kinds::register_kinds_dir(options, &kinds_dir);
   options.add_string("format", "", &view_format, "Output format: table, json or csv");
-  std::string views_help = "\nViews:\n";
-  for (const auto& v : pg::public_views()) {
-    views_help += "  " + std::string(v.name) +
-                  std::string(v.name.size() < 20 ? 20 - v.name.size() : 1, ' ') + " " +
-                  std::string(v.description) + "\n";
+  // The built-in kinds' views; those of --kinds-dir are listed once it is read.
+  std::string views_help = "\nViews (and those of the kinds in --kinds-dir):\n";
+  for (const auto& v : pg::public_views(kinds::all_kinds(""))) {
+    views_help += "  " + v.name + std::string(v.name.size() < 24 ? 24 - v.name.size() : 1, ' ') +
+                  " " + v.description + "\n";
   }
   std::vector<std::string> positional;
   std::optional<pg::Format> parsed_format;
+  std::vector<pg::ViewInfo> views;
   if (const auto exit = parse_flags(
           ctx, options, args, "views",
           [&] {
@@ -222,7 +227,8 @@ int cmd_views(const std::vector<std::string>& args, Context& ctx) {
               throw core::UsageError("--format: expected table, json or csv, got \"" + view_format +
                                      "\"");
             }
-            if (!positional.empty() && pg::find_view(positional[0]) == nullptr) {
+            views = pg::public_views(kinds::all_kinds(kinds_dir));
+            if (!positional.empty() && pg::find_view(views, positional[0]) == nullptr) {
               throw core::UsageError("unknown view \"" + positional[0] +
                                      "\"; run 'millrace views' for the list");
             }
@@ -231,14 +237,13 @@ int cmd_views(const std::vector<std::string>& args, Context& ctx) {
     return *exit;
   }
   if (positional.empty()) {
-    for (const auto& v : pg::public_views()) {
-      ctx.out << format("%-20s %s\n", std::string(v.name).c_str(),
-                        std::string(v.description).c_str());
+    for (const auto& v : views) {
+      ctx.out << format("%-24s %s\n", v.name.c_str(), v.description.c_str());
     }
     return 0;
   }
   auto conn = pg::connect(pg.url, pg.schema, "millrace-views", pg.limits);
-  ctx.out << pg::render(pg::read_view(*conn, positional[0]), *parsed_format);
+  ctx.out << pg::render(pg::read_view(*conn, *pg::find_view(views, positional[0])), *parsed_format);
   return 0;
 }
 

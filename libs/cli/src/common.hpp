@@ -78,7 +78,7 @@ int cmd_api(const std::vector<std::string>& args, Context& ctx);
 // What `api grant` prints once it granted `reader` and `admin` (either may
 // be empty: not granted).
 std::string api_grant_report(const std::string& schema, const std::string& reader,
-                             const std::string& admin);
+                             const std::string& admin, const std::string& kinds_dir = "");
 // `millrace store partitions` (store.cpp).
 int cmd_store(const std::vector<std::string>& args, Context& ctx);
 

@@ -1,7 +1,12 @@
 // The dispatcher, the top usage and help, and the argument handling of the
 // commands that forward to a library (produce, generate, migrate,
 // create-topics, views, store): misuse exits 2 before anything connects.
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <string>
 
 #include "common.hpp"
 #include "fakes.hpp"
@@ -115,6 +120,33 @@ TEST_CASE("views lists the views without connecting, and refuses an unknown one"
   Harness two;
   CHECK(two.run({"views", "a", "b"}) == 2);
   CHECK_THAT(two.err.str(), Contains("give at most one view name"));
+}
+
+TEST_CASE("views lists and knows the views of the kinds in --kinds-dir") {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("millrace-cli-views-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "parcel.json") << R"({
+    "kind": "parcel", "description": "a parcel", "topic": {"name": "parcels", "env": "MILLRACE_PARCELS_TOPIC", "partitions": 1},
+    "table": "parcels", "identity": "Id", "time": "At",
+    "fields": [{"name": "Id", "column": "id", "type": "text", "required": true, "min_bytes": 1},
+               {"name": "At", "column": "at", "type": "timestamp", "required": true}],
+    "aggregate": {"name": "parcels", "records_as": "parcels"}})";
+  Harness h;
+  CHECK(h.run({"views", "--kinds-dir", dir.string()}) == 0);
+  CHECK_THAT(h.out.str(), Contains("web_orders_today"));
+  CHECK_THAT(h.out.str(), Contains("parcels_today"));
+  CHECK_THAT(h.out.str(), Contains("kind parcel, the current UTC day so far: parcels, amount"));
+  Harness without;
+  CHECK(without.run({"views"}) == 0);
+  CHECK(without.out.str().find("parcels_") == std::string::npos);
+  // Known with the directory only: otherwise exit 2 before connecting.
+  Harness unknown;
+  CHECK(unknown.run({"views", "parcels_today"}) == 2);
+  std::ofstream(dir / "broken.json") << "{";
+  Harness broken;
+  CHECK(broken.run({"views", "--kinds-dir", dir.string()}) == 2);
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("create-topics refuses an odd partition count, exit 2") {

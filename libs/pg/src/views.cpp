@@ -4,26 +4,156 @@
 #include <stdexcept>
 
 #include "millrace/core/event.hpp"
+#include "millrace/core/options.hpp"
+#include "millrace/kinds/registry.hpp"
 
 namespace millrace::pg {
 
 namespace {
 
-constexpr ViewInfo kViews[] = {
-    {"hourly_sales", "per hour and event type: events, units, revenue, discount_total, returns"},
-    {"daily_sales", "per UTC day and event type: events, units, revenue, discount_total, returns"},
-    {"orders_this_hour", "sale events of the current hour: orders and revenue"},
-    {"today_summary", "sale events of the current UTC day: orders, revenue, units, returns"},
-    {"top_products", "the 10 skus with the most net units sold, all time, with name and brand"},
-    {"popular_categories", "sale events per category, most units first, with display name"},
-    {"web_orders_hourly", "orders (seed 003) per hour of OrderDate: orders, revenue, units"},
-    {"web_orders_daily", "orders per UTC day of OrderDate: orders, revenue, units"},
-    {"web_orders_this_hour", "orders of the current UTC hour so far: orders, revenue, units"},
-    {"web_orders_today", "orders of the current UTC day so far: orders, revenue, units"},
-    {"web_orders_top_products",
-     "the 10 products with the most units ordered, all time, with name and brand"},
-    {"web_orders_categories", "units and revenue ordered per catalog category, most units first"},
-};
+using enum ColumnKind;
+
+ViewInfo store_view(std::string name, std::string description, std::vector<ViewColumn> columns,
+                    std::string order_by, bool windowed) {
+  return {std::move(name), std::move(description),          std::move(columns), std::move(order_by),
+          windowed,        std::string(kinds::kStoreEvent), ViewGrain::kOther};
+}
+
+std::vector<ViewInfo> store_event_views() {
+  const std::vector<ViewColumn> sales = {{"window_start", kTimestamp}, {"event_type", kText},
+                                         {"events", kInteger},         {"units", kInteger},
+                                         {"revenue", kNumeric},        {"discount_total", kNumeric},
+                                         {"returns", kInteger}};
+  return {
+      store_view("hourly_sales",
+                 "per hour and event type: events, units, revenue, discount_total, returns", sales,
+                 "window_start, event_type", true),
+      store_view("daily_sales",
+                 "per UTC day and event type: events, units, revenue, discount_total, returns",
+                 sales, "window_start, event_type", true),
+      store_view("orders_this_hour", "sale events of the current hour: orders and revenue",
+                 {{"window_start", kTimestamp}, {"orders", kInteger}, {"revenue", kNumeric}},
+                 "window_start", false),
+      store_view("today_summary",
+                 "sale events of the current UTC day: orders, revenue, units, returns",
+                 {{"day", kTimestamp},
+                  {"orders", kInteger},
+                  {"revenue", kNumeric},
+                  {"units", kInteger},
+                  {"returns", kInteger}},
+                 "day", false),
+      store_view("top_products",
+                 "the 10 skus with the most net units sold, all time, with name and brand",
+                 {{"rank", kInteger},
+                  {"sku", kInteger},
+                  {"units", kInteger},
+                  {"revenue", kNumeric},
+                  {"name", kText, true},
+                  {"brand", kText, true}},
+                 "rank", false),
+      store_view("popular_categories",
+                 "sale events per category, most units first, with display name",
+                 {{"category", kText},
+                  {"events", kInteger},
+                  {"units", kInteger},
+                  {"revenue", kNumeric},
+                  {"display_name", kText, true}},
+                 "units DESC, category", false),
+  };
+}
+
+}  // namespace
+
+std::string_view type_name(ColumnKind type) {
+  switch (type) {
+    case kTimestamp:
+      return "timestamp";
+    case kText:
+      return "text";
+    case kInteger:
+      return "integer";
+    case kNumeric:
+      return "decimal";
+  }
+  return "text";
+}
+
+// The columns are kind_tables.cpp's views' (aggregate_statements), in their
+// order: units is in each window's view whether or not the kind has lines
+// (0 without them).
+std::vector<ViewInfo> kind_views(const kinds::Declaration& d) {
+  std::vector<ViewInfo> out;
+  if (!d.aggregate) return out;
+  const auto& a = *d.aggregate;
+  const std::string& records = a.records_as;
+  const std::string& amount = a.amount_as;
+  const std::string sums = records + ", " + amount + ", units";
+  const std::string time = d.time_field().name;
+  const auto view = [&](std::string_view suffix, std::string description,
+                        std::vector<ViewColumn> columns, std::string order_by, bool windowed,
+                        ViewGrain grain) {
+    out.push_back({a.name + "_" + std::string(suffix), std::move(description), std::move(columns),
+                   std::move(order_by), windowed, d.kind, grain});
+  };
+  const auto window = [&](const char* first) {
+    return std::vector<ViewColumn>{
+        {first, kTimestamp}, {records, kInteger}, {amount, kNumeric}, {"units", kInteger}};
+  };
+  view("hourly", "kind " + d.kind + ", per hour of " + time + ": " + sums, window("window_start"),
+       "window_start", true, ViewGrain::kHourly);
+  view("daily", "kind " + d.kind + ", per UTC day of " + time + ": " + sums, window("window_start"),
+       "window_start", true, ViewGrain::kDaily);
+  view("this_hour", "kind " + d.kind + ", the current UTC hour so far: " + sums,
+       window("window_start"), "window_start", false, ViewGrain::kThisHour);
+  view("today", "kind " + d.kind + ", the current UTC day so far: " + sums, window("day"), "day",
+       false, ViewGrain::kToday);
+  if (a.item) {
+    const std::string item = d.lines->fields[*a.item].name;
+    view("top_products",
+         "kind " + d.kind + ", the 10 products (" + item +
+             ") with the most units, all time, with name and brand",
+         {{"rank", kInteger},
+          {"product_id", kInteger},
+          {"units", kInteger},
+          {amount, kNumeric},
+          {records, kInteger},
+          {"name", kText, true},
+          {"brand", kText, true}},
+         "rank", false, ViewGrain::kTopProducts);
+    view("categories",
+         "kind " + d.kind + ", units and " + amount + " per catalog category, most units first",
+         {{"category", kText},
+          {"units", kInteger},
+          {amount, kNumeric},
+          {"display_name", kText, true}},
+         "units DESC, category", false, ViewGrain::kCategories);
+  }
+  return out;
+}
+
+std::vector<ViewInfo> public_views(const std::vector<kinds::Declaration>& kinds) {
+  auto out = store_event_views();
+  for (const auto& d : kinds) {
+    for (auto& v : kind_views(d)) {
+      if (const auto* other = find_view(out, v.name)) {
+        throw core::UsageError("kind " + d.kind + ": its aggregate's view " + v.name +
+                               " has the name of a view of kind " + other->kind +
+                               "; give aggregate.name another name");
+      }
+      out.push_back(std::move(v));
+    }
+  }
+  return out;
+}
+
+const ViewInfo* find_view(const std::vector<ViewInfo>& views, std::string_view name) {
+  for (const auto& v : views) {
+    if (v.name == name) return &v;
+  }
+  return nullptr;
+}
+
+namespace {
 
 bool is_number(std::string_view s) {
   if (s.empty()) return false;
@@ -58,27 +188,15 @@ void csv_field(std::string& out, std::string_view s) {
 
 }  // namespace
 
-std::span<const ViewInfo> public_views() {
-  return kViews;
-}
-
-const ViewInfo* find_view(std::string_view name) {
-  for (const auto& v : kViews) {
-    if (v.name == name) return &v;
-  }
-  return nullptr;
-}
-
-Table read_view(pqxx::connection& connection, std::string_view name) {
-  if (find_view(name) == nullptr) {
-    throw std::invalid_argument("unknown view \"" + std::string(name) + "\"");
-  }
+Table read_view(pqxx::connection& connection, const ViewInfo& view) {
   pqxx::read_transaction tx(connection);
-  // Views with a natural order define it; the windowed ones read best oldest first.
-  std::string sql = "SELECT * FROM " + tx.quote_name(std::string(name));
-  if (name == "hourly_sales" || name == "daily_sales") sql += " ORDER BY window_start, event_type";
-  if (name == "web_orders_hourly" || name == "web_orders_daily") sql += " ORDER BY window_start";
-  const auto result = tx.exec(sql);
+  std::string columns;
+  for (const auto& c : view.columns) {
+    columns += (columns.empty() ? "" : ", ") + tx.quote_name(c.name);
+  }
+  // Its described columns in its order, so `millrace views` and the API agree.
+  const auto result = tx.exec("SELECT " + columns + " FROM " + tx.quote_name(view.name) +
+                              " ORDER BY " + view.order_by);
   Table table;
   for (pqxx::row::size_type c = 0; c < result.columns(); ++c) {
     table.columns.emplace_back(result.column_name(c));

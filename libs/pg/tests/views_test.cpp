@@ -1,6 +1,12 @@
 #include "millrace/pg/views.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+
+#include "millrace/kinds/registry.hpp"
+#include "millrace/pg/kind_tables.hpp"
 
 using namespace millrace::pg;
 
@@ -14,13 +20,92 @@ Table sample() {
 }
 }  // namespace
 
-TEST_CASE("every public view is known by name") {
-  CHECK(public_views().size() == 12);
-  CHECK(find_view("web_orders_top_products") != nullptr);
-  CHECK(find_view("top_products") != nullptr);
-  CHECK(find_view("store_events") == nullptr);
+TEST_CASE("the public views are the store event's and each aggregated kind's") {
+  const auto built_in = public_views(millrace::kinds::all_kinds(""));
+  std::vector<std::string> names;
+  for (const auto& v : built_in) names.push_back(v.name);
+  CHECK(names == std::vector<std::string>{"hourly_sales", "daily_sales", "orders_this_hour",
+                                          "today_summary", "top_products", "popular_categories",
+                                          "web_orders_hourly", "web_orders_daily",
+                                          "web_orders_this_hour", "web_orders_today",
+                                          "web_orders_top_products", "web_orders_categories"});
+  const auto* top = find_view(built_in, "web_orders_top_products");
+  REQUIRE(top != nullptr);
+  CHECK(top->kind == "order");
+  CHECK(top->grain == ViewGrain::kTopProducts);
+  std::vector<std::string> columns;
+  for (const auto& c : top->columns) columns.push_back(c.name);
+  CHECK(columns == std::vector<std::string>{"rank", "product_id", "units", "revenue", "orders",
+                                            "name", "brand"});
+  CHECK(find_view(built_in, "hourly_sales")->windowed);
+  CHECK(find_view(built_in, "web_orders_daily")->windowed);
+  CHECK_FALSE(find_view(built_in, "web_orders_today")->windowed);
+  CHECK(find_view(built_in, "store_events") == nullptr);
   CHECK(parse_format("json") == Format::kJson);
   CHECK_FALSE(parse_format("xml").has_value());
+}
+
+TEST_CASE("a kind without lines gets the four window views, named and typed by its declaration") {
+  const auto d = millrace::kinds::parse_declaration(R"({
+    "kind": "parcel", "description": "a parcel", "topic": {"name": "parcels", "env": "MILLRACE_PARCELS_TOPIC", "partitions": 1},
+    "table": "parcels", "identity": "Id", "time": "At",
+    "fields": [{"name": "Id", "column": "id", "type": "text", "required": true, "min_bytes": 1},
+               {"name": "At", "column": "at", "type": "timestamp", "required": true},
+               {"name": "Kg", "column": "kg", "type": "decimal", "required": true, "min": 0, "max": 100}],
+    "aggregate": {"name": "parcels", "records_as": "parcels", "amount": "Kg", "amount_as": "kilograms"}})",
+                                                    "test");
+  const auto views = kind_views(d);
+  REQUIRE(views.size() == 4);
+  CHECK(views[0].name == "parcels_hourly");
+  CHECK(views[3].name == "parcels_today");
+  CHECK(views[3].grain == ViewGrain::kToday);
+  CHECK(views[3].columns[0].name == "day");
+  CHECK(views[0].columns[1].name == "parcels");
+  CHECK(views[0].columns[2].name == "kilograms");
+  CHECK(views[0].columns[2].type == ColumnKind::kNumeric);
+  CHECK(views[0].description.find("per hour of At") != std::string::npos);
+  CHECK(public_views({d}).size() == 6 + 4);
+  millrace::kinds::Declaration plain = d;
+  plain.aggregate.reset();
+  CHECK(kind_views(plain).empty());
+}
+
+// The SQL that makes a kind's views (kind_tables.cpp) has the columns
+// described here, in this order.
+TEST_CASE("each kind view's columns are those its CREATE VIEW selects, in order") {
+  for (const auto& d : millrace::kinds::all_kinds("")) {
+    const auto statements = millrace::pg::kind_table_statements(d);
+    for (const auto& v : kind_views(d)) {
+      INFO(v.name);
+      const std::string head = "CREATE OR REPLACE VIEW " + v.name + " AS SELECT ";
+      const auto it = std::find_if(statements.begin(), statements.end(),
+                                   [&](const std::string& s) { return s.starts_with(head); });
+      REQUIRE(it != statements.end());
+      // The outer SELECT list ends at its FROM; each column is its last word
+      // before the comma (an alias or a qualified column).
+      const std::string list = it->substr(head.size(), it->find(" FROM ") - head.size());
+      std::vector<std::string> selected;
+      std::string item;
+      int depth = 0;
+      const auto last_word = [](const std::string& text) {
+        const auto cut = text.find_last_of(" .");
+        return cut == std::string::npos ? text : text.substr(cut + 1);
+      };
+      for (const char c : list) {
+        depth += c == '(' ? 1 : c == ')' ? -1 : 0;
+        if (c == ',' && depth == 0) {
+          selected.push_back(last_word(item));
+          item.clear();
+        } else {
+          item += c;
+        }
+      }
+      selected.push_back(last_word(item));
+      std::vector<std::string> described;
+      for (const auto& c : v.columns) described.push_back(c.name);
+      CHECK(selected == described);
+    }
+  }
 }
 
 TEST_CASE("views render as JSON with exact unquoted numbers") {

@@ -8,6 +8,7 @@
 #include "millrace/core/options.hpp"
 #include "millrace/httpd/tls_options.hpp"
 #include "millrace/kafka/options.hpp"
+#include "millrace/kinds/declaration.hpp"
 #include "millrace/pg/options.hpp"
 #include "millrace/runtime/registry.hpp"
 
@@ -65,9 +66,13 @@ struct ApiConfig {
     return k;
   }();
   std::string dead_letter_topics = "store-events.dlq";
+  // Operators' own kind declarations (MILLRACE_KINDS_DIR): the views of
+  // each one with an aggregate section are served too.
+  std::string kinds_dir;
 
   // Derived by validate().
   std::vector<std::string> dead_letters;
+  std::vector<kinds::Declaration> kinds;  // kinds::all_kinds(kinds_dir)
   std::string host;
   int port = 0;
 };

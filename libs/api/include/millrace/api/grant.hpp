@@ -12,8 +12,10 @@
 namespace millrace::api {
 
 // The relations each role is granted, for messages and tests.
-std::vector<std::string> reader_relations();  // the public views, partition_accounting, catalog
-std::vector<std::string> admin_relations();   // categories, products
+// The public views (of the built-in kinds, and those in `kinds_dir` when it
+// is not empty), partition_accounting, the catalog.
+std::vector<std::string> reader_relations(const std::string& kinds_dir = "");
+std::vector<std::string> admin_relations();  // categories, products
 
 // What the admin role is also granted for /v1/webhooks/endpoints, each
 // relation with its own privileges: the endpoints (SELECT, INSERT, UPDATE;
@@ -38,6 +40,6 @@ inline constexpr std::string_view kRotateSecretFunction =
 // store_events or the other tables. Throws core::InfraError (an unknown
 // role or a missing table is fatal).
 void grant(pqxx::connection& connection, const std::string& schema, const std::string& reader,
-           const std::string& admin);
+           const std::string& admin, const std::string& kinds_dir = "");
 
 }  // namespace millrace::api
