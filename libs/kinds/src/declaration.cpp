@@ -12,6 +12,7 @@
 
 #include "json_tree.hpp"
 #include "millrace/core/options.hpp"
+#include "millrace/core/timestamp.hpp"
 #include "millrace/core/values.hpp"
 
 namespace millrace::kinds {
@@ -376,6 +377,105 @@ StorageDecl storage(const Reader& r, const Json& s) {
   return out;
 }
 
+constexpr std::array<std::pair<std::string_view, KeepCondition::Op>, 6> kOps = {{
+    {"gt", KeepCondition::Op::kGt},
+    {"ge", KeepCondition::Op::kGe},
+    {"lt", KeepCondition::Op::kLt},
+    {"le", KeepCondition::Op::kLe},
+    {"in", KeepCondition::Op::kIn},
+    {"not_in", KeepCondition::Op::kNotIn},
+}};
+
+// "keep": [{"field": "discount", "gt": 20, "reason": "..."}, ...].
+std::vector<KeepCondition> keep_rule(const Reader& r, const Json& k, const Declaration& d) {
+  if (k.type != Json::Type::kArray) r.fail("keep", "must be an array of conditions");
+  std::vector<KeepCondition> out;
+  for (std::size_t i = 0; i < k.items.size(); ++i) {
+    const std::string at = "keep[" + std::to_string(i) + "]";
+    const Json& c = k.items[i];
+    r.only(c, at, {"field", "gt", "ge", "lt", "le", "in", "not_in", "reason", "$comment"});
+    KeepCondition cond;
+    const auto name = r.string(r.need(c, "field", at), at + ".field");
+    const auto field = d.find(name);
+    if (!field) r.fail(at + ".field", "names no field of the record (\"" + name + "\")");
+    cond.field = *field;
+    const FieldDecl& f = d.fields[*field];
+    const Json* value = nullptr;
+    std::string_view op;
+    for (const auto& [op_text, o] : kOps) {
+      if (const Json* j = c.member(op_text)) {
+        if (value != nullptr) r.fail(at, "holds more than one operator");
+        value = j;
+        op = op_text;
+        cond.op = o;
+      }
+    }
+    if (value == nullptr) r.fail(at, "needs one operator: gt, ge, lt, le, in or not_in");
+    const std::string where = at + "." + std::string(op);
+    const bool list = cond.op == KeepCondition::Op::kIn || cond.op == KeepCondition::Op::kNotIn;
+    const auto refuse_op = [&] {
+      r.fail(where, "field \"" + name + "\" is " + std::string(type_name(f.type)) +
+                        ", which cannot take " + std::string(op) +
+                        " (gt, ge, lt, le: integer, decimal, timestamp; in, not_in: text)");
+    };
+    switch (f.type) {
+      case ValueType::kInteger:
+        if (list) refuse_op();
+        cond.integer = r.integer(*value, where, std::numeric_limits<std::int64_t>::min(),
+                                 std::numeric_limits<std::int64_t>::max());
+        break;
+      case ValueType::kDecimal:
+        if (list) refuse_op();
+        cond.decimal = r.decimal(*value, where);
+        break;
+      case ValueType::kTimestamp: {
+        if (list) refuse_op();
+        const auto ts =
+            value->type == Json::Type::kString ? core::parse_timestamp(value->text) : std::nullopt;
+        if (!ts) r.fail(where, "must be an RFC 3339 timestamp, as a string");
+        cond.integer = *ts;
+        break;
+      }
+      case ValueType::kText:
+        if (!list) refuse_op();
+        cond.values = r.strings(*value, where);
+        break;
+      default:
+        refuse_op();
+    }
+    cond.reason = f.column + "_not_kept";
+    if (const Json* reason = c.member("reason"))
+      cond.reason = r.identifier(*reason, at + ".reason");
+    out.push_back(std::move(cond));
+  }
+  return out;
+}
+
+// "enrich": {"sku": "ProductId"}: an integer field of the record, or of
+// its lines.
+EnrichDecl enrichment(const Reader& r, const Json& e, const Declaration& d) {
+  r.only(e, "enrich", {"sku", "$comment"});
+  const auto name = r.string(r.need(e, "sku", "enrich"), "enrich.sku");
+  const auto check = [&](const FieldDecl& f) {
+    if (f.type != ValueType::kInteger) {
+      r.fail("enrich.sku", "field \"" + name + "\" is " + std::string(type_name(f.type)) +
+                               "; a catalog sku is an integer");
+    }
+  };
+  if (const auto i = d.find(name)) {
+    check(d.fields[*i]);
+    return EnrichDecl{false, *i};
+  }
+  if (d.lines) {
+    for (std::size_t i = 0; i < d.lines->fields.size(); ++i) {
+      if (d.lines->fields[i].name != name) continue;
+      check(d.lines->fields[i]);
+      return EnrichDecl{true, i};
+    }
+  }
+  r.fail("enrich.sku", "names no field of the record or its lines (\"" + name + "\")");
+}
+
 AggregateDecl aggregate(const Reader& r, const Json& a, const Declaration& d) {
   r.only(a, "aggregate",
          {"name", "records_as", "amount", "amount_as", "item", "quantity", "price"});
@@ -408,6 +508,13 @@ std::string_view type_name(ValueType type) {
   return "unknown";
 }
 
+std::string_view op_name(KeepCondition::Op op) {
+  for (const auto& [name, o] : kOps) {
+    if (o == op) return name;
+  }
+  return "unknown";
+}
+
 std::optional<std::size_t> Declaration::find(std::string_view name) const {
   for (std::size_t i = 0; i < fields.size(); ++i) {
     if (fields[i].name == name) return i;
@@ -422,7 +529,7 @@ Declaration parse_declaration(std::string_view json, std::string_view origin) {
   if (!root) r.fail("", "not JSON: " + error);
   r.only(*root, "",
          {"$comment", "kind", "description", "topic", "table", "identity", "time", "fields",
-          "lines", "aggregate", "storage"});
+          "lines", "aggregate", "storage", "keep", "enrich"});
   Declaration d;
   d.kind = r.identifier(r.need(*root, "kind", ""), "kind");
   if (const Json* desc = root->member("description"))
@@ -520,6 +627,8 @@ Declaration parse_declaration(std::string_view json, std::string_view origin) {
   }
   if (const Json* a = root->member("aggregate")) d.aggregate = aggregate(r, *a, d);
   if (const Json* s = root->member("storage")) d.storage = storage(r, *s);
+  if (const Json* k = root->member("keep")) d.keep = keep_rule(r, *k, d);
+  if (const Json* e = root->member("enrich")) d.enrich = enrichment(r, *e, d);
   return d;
 }
 

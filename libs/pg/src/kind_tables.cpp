@@ -3,6 +3,7 @@
 #include <map>
 
 #include "millrace/core/failure.hpp"
+#include "millrace/pg/store_events.hpp"
 
 namespace millrace::pg {
 
@@ -303,11 +304,26 @@ void ensure_kind_tables(pqxx::connection& connection, const Declaration& d) {
   tx.exec(partitioned_table_statement(d));
   reconcile(tx, d.table, d.fields);
   if (d.lines) reconcile(tx, d.lines->table, d.lines->fields);
+  if (const auto table = enriched_table(d)) {
+    // Nullable, as store_events' (migration 0007): rows stored without
+    // enrichment, or before it was declared, have none.
+    std::string sql = "ALTER TABLE " + *table;
+    for (const auto& c : kEnrichmentColumns) {
+      sql += (c == kEnrichmentColumns.front() ? " " : ", ") + ("ADD COLUMN IF NOT EXISTS " + c) +
+             " text";
+    }
+    tx.exec(sql);
+  }
   // The days around now, so that a sink whose role may not make them (it
   // asks millrace_partitions_ensure) finds them there.
   tx.exec("SELECT millrace_partitions_ensure(" + tx.quote(d.table) +
           ", now() - interval '1 day', now() + interval '2 days')");
   tx.commit();
+}
+
+std::optional<std::string> enriched_table(const Declaration& d) {
+  if (!d.enrich) return std::nullopt;
+  return d.enrich->on_lines ? d.lines->table : d.table;
 }
 
 std::vector<std::string> record_columns(const Declaration& d) {

@@ -73,3 +73,13 @@ TEST_CASE("a kind's table names are those its statements create, by who writes t
   // The store event declares no sums: its are compiled in.
   CHECK(pg::kind_table_names(kinds::find_kind("store_event", "")).sums.empty());
 }
+
+TEST_CASE("a kind's enrichment columns go on the table holding its sku") {
+  auto d = kinds::find_kind("order", "");
+  CHECK_FALSE(pg::enriched_table(d).has_value());
+  d.enrich = kinds::EnrichDecl{true, 0};
+  CHECK(pg::enriched_table(d) == "order_lines");
+  d.enrich = kinds::EnrichDecl{false, 0};
+  CHECK(pg::enriched_table(d) == "orders");
+  CHECK(pg::enriched_table(kinds::find_kind("store_event", "")) == "store_events");
+}

@@ -52,8 +52,10 @@ void validate(SinkConfig& c) {
     c.dlq_topic = kinds::dlq_topic(c.kinds, c.kinds.kind, c.stream.kafka.topic);
     kinds::pii_mode(c.kinds);   // refuses a bad mode, or hash without a key
     kinds::retention(c.kinds);  // refuses a retention that is not a duration
-    if (c.enrich)
-      throw core::UsageError("--enrich applies to store events only, not --kind " + c.kinds.kind);
+    if (c.enrich && !c.kinds.declaration->enrich) {
+      throw core::UsageError("--enrich: kind " + c.kinds.kind +
+                             " declares no \"enrich\" (the field holding the catalog's sku)");
+    }
     // Sinks of two kinds are two groups: each its own offsets and members.
     const auto defaults = stream::service_defaults("sink");
     if (c.stream.group == defaults.group) c.stream.group += "-" + c.kinds.kind;

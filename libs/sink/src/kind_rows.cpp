@@ -8,6 +8,7 @@
 
 #include "millrace/core/timestamp.hpp"
 #include "millrace/pg/kind_tables.hpp"
+#include "millrace/pg/store_events.hpp"
 #include "store_rows.hpp"
 
 namespace millrace::sink::detail {
@@ -42,18 +43,18 @@ std::string pii_hash(std::string_view key, std::string_view value) {
   return out;
 }
 
-std::int64_t record_time(const kinds::Declaration& d, const KindRow& row) {
-  // Required and a timestamp: validation let no record through without it.
-  return std::get<kinds::Timestamp>(row.record.values[d.time]).us;
-}
-
 KindRows::KindRows(const kinds::Declaration& declaration, kinds::PiiMode pii, std::string pii_key,
-                   std::string topic)
+                   std::string topic, metrics::Registry& metrics, cache::CatalogLookup* lookup)
     : d_(declaration),
       pii_(pii),
       pii_key_(std::move(pii_key)),
       topic_(std::move(topic)),
+      enrichment_(metrics, lookup),
+      enrich_records_(enrichment_.on() && d_.enrich && !d_.enrich->on_lines),
+      enrich_lines_(enrichment_.on() && d_.enrich && d_.enrich->on_lines),
       record_columns_(pg::record_columns(declaration)) {
+  const auto& more = pg::kEnrichmentColumns;
+  if (enrich_records_) record_columns_.insert(record_columns_.end(), more.begin(), more.end());
   const std::string id = d_.identity_field().column;
   const std::string time = d_.time_field().column;
   // The first of a batch's records with one identity wins, as the first
@@ -72,6 +73,7 @@ KindRows::KindRows(const kinds::Declaration& declaration, kinds::PiiMode pii, st
                 ", kafka_partition, kafka_offset)";
   if (d_.lines) {
     line_columns_ = pg::line_columns(d_);
+    if (enrich_lines_) line_columns_.insert(line_columns_.end(), more.begin(), more.end());
     insert_sql_ += ", lines AS (INSERT INTO " + d_.lines->table + " (" + joined(line_columns_) +
                    ") SELECT " + joined(line_columns_, "l.") + " FROM " +
                    std::string(kLineStaging) + " l JOIN ins ON ins." + id + " = l." + id +
@@ -124,11 +126,18 @@ void KindRows::append(pg::CopyText& out, const kinds::FieldDecl& field,
   std::visit(Append{out}, value);
 }
 
+bool KindRows::enrich(pg::CopyText& out, const kinds::Value& sku) const {
+  if (const auto* n = std::get_if<std::int64_t>(&sku)) return enrichment_.append(out, *n);
+  pg::append_enrichment(out, std::nullopt, std::nullopt, std::nullopt);
+  return false;
+}
+
 std::uint64_t KindRows::write(pqxx::work& tx, stream::Batch& batch,
                               const std::vector<const KindRow*>& rows) {
   // Staging may hold rows of an earlier write in this transaction (the
   // consumer writes slices when it isolates refused records).
   tx.exec("DELETE FROM " + std::string(kRecordStaging));
+  std::uint64_t looked_up = 0, enriched = 0;
   {
     pg::CopyWriter copy(tx, std::string(kRecordStaging), record_columns_);
     for (const auto* row : rows) {
@@ -137,6 +146,10 @@ std::uint64_t KindRows::write(pqxx::work& tx, stream::Batch& batch,
         append(line, d_.fields[i], row->record.values[i]);
       }
       line.text(topic_).integer(row->partition).integer(row->offset);
+      if (enrich_records_) {
+        enriched += enrich(line, row->record.values[d_.enrich->sku]) ? 1 : 0;
+        ++looked_up;
+      }
       copy.end_row();
     }
     copy.complete();
@@ -157,12 +170,17 @@ std::uint64_t KindRows::write(pqxx::work& tx, stream::Batch& batch,
         for (std::size_t i = 0; i < d_.lines->fields.size(); ++i) {
           append(line, d_.lines->fields[i], row->record.lines[n][i]);
         }
+        if (enrich_lines_) {
+          enriched += enrich(line, row->record.lines[n][d_.enrich->sku]) ? 1 : 0;
+          ++looked_up;
+        }
         line.integer(row->partition).integer(row->offset);
         copy.end_row();
       }
     }
     copy.complete();
   }
+  if (looked_up != 0) enrichment_.count(looked_up, enriched);
   std::map<std::int32_t, std::uint64_t> stored, kept;
   for (const auto& r : tx.exec(insert_sql_))
     stored[r[0].as<std::int32_t>()] = r[1].as<std::uint64_t>();

@@ -7,7 +7,9 @@
 // time, so their keys hold it); a line goes in only with the record row it
 // came with, so a resend stores neither again, whatever its time. The
 // resends are re-counted `duplicate`.
-// Personal-data fields are written as MILLRACE_<KIND>_PII says.
+// Personal-data fields are written as MILLRACE_<KIND>_PII says. A kind
+// that declares "enrich" gets, with enrichment on, the catalog's product
+// columns filled on the table holding its sku.
 
 #include <cstdint>
 #include <pqxx/pqxx>
@@ -15,30 +17,28 @@
 #include <vector>
 
 #include "dead_letters.hpp"
+#include "millrace/cache/lookup.hpp"
 #include "millrace/kinds/options.hpp"
 #include "millrace/kinds/record.hpp"
+#include "millrace/metrics/metrics.hpp"
 #include "millrace/pg/copy.hpp"
 #include "millrace/stream/batch.hpp"
+#include "rows_batch.hpp"
+#include "store_rows.hpp"
 
 namespace millrace::sink::detail {
 
 // A valid record with the Kafka record it came from.
-struct KindRow : Consumed {
-  kinds::Record record;
-};
-
-// A record's time (its declaration's time field), in microseconds since the
-// epoch: what its partition and the retention are judged on.
-std::int64_t record_time(const kinds::Declaration& d, const KindRow& row);
+using KindRow = KeptRow<kinds::Record>;
 
 // HMAC-SHA256 of `value` under `key`, in lower-case hex.
 std::string pii_hash(std::string_view key, std::string_view value);
 
 class KindRows {
  public:
-  // `declaration` must outlive this.
+  // `declaration` and `lookup` (null: enrichment off) must outlive this.
   KindRows(const kinds::Declaration& declaration, kinds::PiiMode pii, std::string pii_key,
-           std::string topic);
+           std::string topic, metrics::Registry& metrics, cache::CatalogLookup* lookup);
 
   // On each new connection: the session's staging tables.
   void prepare(pqxx::connection& connection) const;
@@ -50,11 +50,15 @@ class KindRows {
 
  private:
   void append(pg::CopyText& out, const kinds::FieldDecl& field, const kinds::Value& value) const;
+  // The catalog's facts for `sku` (declared "enrich"), when enrichment is on.
+  bool enrich(pg::CopyText& out, const kinds::Value& sku) const;
 
   const kinds::Declaration& d_;
   kinds::PiiMode pii_;
   std::string pii_key_;
   std::string topic_;
+  Enrichment enrichment_;
+  bool enrich_records_ = false, enrich_lines_ = false;
   std::string insert_sql_;
   std::vector<std::string> record_columns_, line_columns_;
 };

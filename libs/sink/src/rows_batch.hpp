@@ -1,6 +1,6 @@
 #pragma once
 
-// One sink batch's state, for either handler: its kept rows (store events'
+// One sink batch's state, whatever the kind: its kept rows (store events'
 // or a declared kind's records, each with its Kafka record) and the
 // tracker of its dead letters.
 
@@ -12,6 +12,13 @@
 #include "millrace/stream/handler.hpp"
 
 namespace millrace::sink::detail {
+
+// A kept record of any kind with the Kafka record it came from (for a dead
+// letter of it, should PostgreSQL refuse it).
+template <typename Record>
+struct KeptRow : Consumed {
+  Record record;
+};
 
 template <typename RowT>
 struct RowsBatch final : stream::BatchState {

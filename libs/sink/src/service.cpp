@@ -7,31 +7,10 @@
 
 #include "dead_letters.hpp"
 #include "handler.hpp"
-#include "kind_handler.hpp"
 #include "millrace/cache/lookup.hpp"
 #include "store_partitions.hpp"
 
 namespace millrace::sink {
-
-// The service's handler is the one its unit tests drive (handler.hpp),
-// sending its dead letters to Kafka. It stops after the consumer: its
-// dead-letter producer drains then.
-class KafkaLetterHandler final : public detail::SinkHandler {
- public:
-  KafkaLetterHandler(const SinkConfig& config, metrics::Registry& metrics,
-                     cache::CatalogLookup* lookup, detail::StorePartitions& store)
-      : SinkHandler(config, metrics, lookup, store,
-                    std::make_unique<detail::DeadLetters>(config, metrics)) {}
-  void stop() { flush_dead_letters(); }
-};
-
-// A declared kind's handler, sending its dead letters to Kafka.
-class KafkaLetterKindHandler final : public detail::KindHandler {
- public:
-  KafkaLetterKindHandler(const SinkConfig& config, metrics::Registry& metrics,
-                         detail::StorePartitions& partitions)
-      : KindHandler(config, partitions, std::make_unique<detail::DeadLetters>(config, metrics)) {}
-};
 
 namespace {
 
@@ -63,30 +42,35 @@ detail::StoreRules store_rules(const SinkConfig& config) {
   return r;
 }
 
+// The handler the unit tests drive (handler.hpp) on `Sink`'s codec, sending
+// its dead letters to Kafka.
+template <typename Sink>
+void consume(stream::ConsumerService& service, const SinkConfig& config, metrics::Registry& metrics,
+             cache::CatalogLookup* lookup, detail::StorePartitions& partitions) {
+  auto& handler = service.add(std::make_unique<detail::RecordHandler<Sink>>(
+      config, lookup, partitions, std::make_unique<detail::DeadLetters>(config, metrics), metrics,
+      lookup));
+  service.consume(config.stream, handler);
+}
+
 }  // namespace
 
 std::unique_ptr<stream::ConsumerService> make_sink(SinkConfig sink_config,
                                                    metrics::Registry& metrics) {
   auto service = std::make_unique<stream::ConsumerService>("sink", metrics);
   const auto& config = service->keep(std::move(sink_config));
-  if (config.kinds.declaration) {
-    auto& partitions = service->add(
-        std::make_unique<detail::StorePartitions>(config.stream.pg, store_rules(config), metrics));
-    auto& handler =
-        service->add(std::make_unique<KafkaLetterKindHandler>(config, metrics, partitions));
-    service->consume(config.stream, handler);
-    return service;
-  }
   // Started in this order, stopped in reverse after the consumer commits and
   // leaves: the dead-letter producer drains, the partition maintenance ends,
   // and the catalog stops following.
   cache::CatalogLookup* lookup = nullptr;
   if (auto made = make_lookup(config, metrics)) lookup = &service->add(std::move(made));
-  auto& store = service->add(
+  auto& partitions = service->add(
       std::make_unique<detail::StorePartitions>(config.stream.pg, store_rules(config), metrics));
-  auto& handler =
-      service->add(std::make_unique<KafkaLetterHandler>(config, metrics, lookup, store));
-  service->consume(config.stream, handler);
+  if (config.kinds.declaration) {
+    consume<detail::DeclaredSink>(*service, config, metrics, lookup, partitions);
+  } else {
+    consume<detail::StoreEventSink>(*service, config, metrics, lookup, partitions);
+  }
   return service;
 }
 

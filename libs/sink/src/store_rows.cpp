@@ -6,10 +6,8 @@
 
 namespace millrace::sink::detail {
 
-StoreRows::StoreRows(const SinkConfig& config, metrics::Registry& metrics,
-                     cache::CatalogLookup* lookup)
-    : config_(config),
-      lookup_(lookup),
+Enrichment::Enrichment(metrics::Registry& metrics, cache::CatalogLookup* lookup)
+    : lookup_(lookup),
       enriched_(metrics.counter("millrace_sink_enriched_total",
                                 "Kept rows written with the catalog's product name, brand and "
                                 "category (enrichment on)",
@@ -18,6 +16,24 @@ StoreRows::StoreRows(const SinkConfig& config, metrics::Registry& metrics,
                                    "Kept rows written with the catalog's product name, brand "
                                    "and category (enrichment on)",
                                    {{"sku", "unknown"}})) {}
+
+bool Enrichment::append(pg::CopyText& line, std::int64_t sku) const {
+  if (const auto product = lookup_->product(sku)) {
+    pg::append_enrichment(line, product->name, product->brand, product->category);
+    return true;
+  }
+  pg::append_enrichment(line, std::nullopt, std::nullopt, std::nullopt);
+  return false;
+}
+
+void Enrichment::count(std::uint64_t rows, std::uint64_t known) {
+  enriched_.inc(static_cast<double>(known));
+  unknown_sku_.inc(static_cast<double>(rows - known));
+}
+
+StoreRows::StoreRows(const SinkConfig& config, metrics::Registry& metrics,
+                     cache::CatalogLookup* lookup)
+    : config_(config), enrichment_(metrics, lookup) {}
 
 void StoreRows::prepare(pqxx::connection& connection) {
   pqxx::nontransaction tx(connection);
@@ -77,39 +93,29 @@ std::uint64_t count_duplicates(stream::Batch& batch,
 
 void StoreRows::copy_rows(pqxx::transaction_base& tx, const std::string& table,
                           const std::vector<const Row*>& rows) {
-  if (lookup_ == nullptr) {
+  if (!enrichment_.on()) {
     pg::CopyWriter copy(tx, table, pg::kStoreEventColumns);
     for (const auto* row : rows) {
-      pg::append_store_event(copy.row(), row->event, config_.stream.kafka.topic, row->partition,
+      pg::append_store_event(copy.row(), row->record, config_.stream.kafka.topic, row->partition,
                              row->offset);
       copy.end_row();
     }
     copy.complete();
     return;
   }
-  // The catalog as it is now: what the row is enriched with is what was
-  // known when it was ingested.
   std::vector<std::string> columns = pg::kStoreEventColumns;
   columns.insert(columns.end(), pg::kEnrichmentColumns.begin(), pg::kEnrichmentColumns.end());
   pg::CopyWriter copy(tx, table, columns);
   std::uint64_t known = 0;
   for (const auto* row : rows) {
     auto& line = copy.row();
-    pg::append_store_event(line, row->event, config_.stream.kafka.topic, row->partition,
+    pg::append_store_event(line, row->record, config_.stream.kafka.topic, row->partition,
                            row->offset);
-    if (const auto product = lookup_->product(row->event.sku)) {
-      pg::append_enrichment(line, product->name, product->brand, product->category);
-      ++known;
-    } else {
-      pg::append_enrichment(line, std::nullopt, std::nullopt, std::nullopt);
-    }
+    known += enrichment_.append(line, row->record.sku) ? 1 : 0;
     copy.end_row();
   }
   copy.complete();
-  // Counted per write: a batch written again (a refused record isolated,
-  // a retried commit) counts its rows again, like the dead letters.
-  enriched_.inc(static_cast<double>(known));
-  unknown_sku_.inc(static_cast<double>(rows.size() - known));
+  enrichment_.count(rows.size(), known);
 }
 
 }  // namespace millrace::sink::detail

@@ -20,14 +20,12 @@
 #include "millrace/pg/copy.hpp"
 #include "millrace/sink/config.hpp"
 #include "millrace/stream/batch.hpp"
+#include "rows_batch.hpp"
 
 namespace millrace::sink::detail {
 
-// A kept event with the record it came from (for a dead letter of it,
-// should PostgreSQL refuse it).
-struct Row : Consumed {
-  core::StoreEvent event;
-};
+// A kept store event with the record it came from.
+using Row = KeptRow<core::StoreEvent>;
 
 // `kept` rows per partition were written, and PostgreSQL stored `stored` of
 // them (INSERT ... ON CONFLICT DO NOTHING): the others were stored already,
@@ -40,6 +38,28 @@ std::uint64_t count_duplicates(stream::Batch& batch,
 // The same for store events' `rows`, counted per partition.
 std::uint64_t count_duplicates(stream::Batch& batch, const std::vector<const Row*>& rows,
                                const std::map<std::int32_t, std::uint64_t>& stored);
+
+// Enrichment of a batch's rows from the catalog held in memory (null
+// lookup: off), for any kind: the product's name, brand and category of a
+// row's sku, NULL for an unknown one, counted per write (a batch written
+// again, a refused record isolated or a retried commit, counts its rows
+// again, like the dead letters).
+class Enrichment {
+ public:
+  // `lookup` must outlive this.
+  Enrichment(metrics::Registry& metrics, cache::CatalogLookup* lookup);
+
+  bool on() const { return lookup_ != nullptr; }
+  // The catalog as it is now: what a row is enriched with is what was
+  // known when it was stored. False: the sku is unknown.
+  bool append(pg::CopyText& line, std::int64_t sku) const;
+  // After a write's `rows` are copied, `known` of them enriched.
+  void count(std::uint64_t rows, std::uint64_t known);
+
+ private:
+  cache::CatalogLookup* lookup_;
+  metrics::Counter enriched_, unknown_sku_;
+};
 
 class StoreRows {
  public:
@@ -60,8 +80,7 @@ class StoreRows {
                  const std::vector<const Row*>& rows);
 
   const SinkConfig& config_;
-  cache::CatalogLookup* lookup_;
-  metrics::Counter enriched_, unknown_sku_;
+  Enrichment enrichment_;
   pg::OptimisticCopy copy_;
 };
 

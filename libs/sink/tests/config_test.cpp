@@ -62,3 +62,15 @@ TEST_CASE("sink configuration errors name the setting") {
   CHECK_THROWS_WITH(parse({}, {"--store-retention-days", "-1"}),
                     Contains("--store-retention-days"));
 }
+
+TEST_CASE("sink configuration: --enrich takes a kind that declares enrich") {
+  using Catch::Matchers::Contains;
+  // Orders declare none; the store event does.
+  CHECK_THROWS_WITH(parse({}, {"--kind", "order", "--order-pii", "keep", "--enrich"}),
+                    Contains("--enrich") && Contains("order declares no \"enrich\""));
+  CHECK(parse({}, {"--enrich"}).enrich);
+  // The store event's keep defaults come from its declaration's rule.
+  const auto d = parse({}, {});
+  CHECK(d.min_discount == "20");
+  CHECK(d.keep_types == std::vector<std::string>{"sale_event", "inventory_event"});
+}

@@ -140,7 +140,7 @@ class SharedCommitter final : public stream::detail::CommitPort {
 // One sink group member: its handler with the shared letters, on the fakes.
 struct Member {
   Member(FakeCluster& cluster, int id, TallyDatabase& db, SharedLetters& letters)
-      : handler(config, registry, nullptr, partitions, std::make_unique<Forward>(letters)),
+      : handler(config, nullptr, partitions, std::make_unique<Forward>(letters), registry, nullptr),
         consumer(config.stream, handler, "sink", registry, ports(cluster, id, db)) {}
 
   // The member's LetterPort, owned by its handler, sending to the shared one.

@@ -15,7 +15,6 @@
 #include <utility>
 #include <vector>
 
-#include "kind_handler.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/core/timestamp.hpp"
 #include "millrace/kinds/registry.hpp"
@@ -98,7 +97,7 @@ struct Rig {
   std::unique_ptr<SinkHandler> handler = [this] {
     auto l = std::make_unique<FakeLetters>();
     letters = l.get();
-    return std::make_unique<SinkHandler>(config, registry, nullptr, store, std::move(l));
+    return std::make_unique<SinkHandler>(config, nullptr, store, std::move(l), registry, nullptr);
   }();
   stream::Batch batch;
   std::unique_ptr<stream::BatchState> state = handler->open_batch();
@@ -120,6 +119,7 @@ struct Rig {
     return it == counts.end() ? 0 : it->second;
   }
   SinkBatch& rows() { return static_cast<SinkBatch&>(*state); }
+  const kinds::StoreEventCodec& codec() const { return handler->sink().codec; }
 };
 
 }  // namespace
@@ -141,7 +141,7 @@ TEST_CASE("sink handler: kept rows are buffered, filtered ones counted, invalid 
 
   REQUIRE(rig.rows().rows.size() == 2);
   const auto& row = rig.rows().rows.front();
-  CHECK(row.event.id == kA);
+  CHECK(row.record.id == kA);
   CHECK(row.partition == 0);
   CHECK(row.offset == 0);
   CHECK(row.key == "key-0");
@@ -205,7 +205,7 @@ TEST_CASE("sink handler: before the commit, partitions for the rows kept and let
   } failing;
   auto letters = std::make_unique<FakeLetters>();
   auto* sent = letters.get();
-  SinkHandler handler(rig.config, rig.registry, nullptr, failing, std::move(letters));
+  SinkHandler handler(rig.config, nullptr, failing, std::move(letters), rig.registry, nullptr);
   const auto state = handler.open_batch();
   CHECK_THROWS_AS(handler.before_commit(*state), core::InfraError);
   CHECK(sent->awaited.empty());
@@ -217,11 +217,12 @@ TEST_CASE("sink handler: rows past the retention are counted expired and not wri
   rig.add(0, 0, payload(kA, kMay));
   rig.add(0, 1, payload(kB, kJune));
   rig.add(1, 0, payload(kB, kMay));
-  const auto all = sink::detail::unexpired_rows(rig.batch, rig.rows(), std::nullopt);
+  const auto all =
+      sink::detail::unexpired_rows(rig.batch, rig.codec(), rig.rows().rows, std::nullopt);
   CHECK(all.size() == 3);
   CHECK(rig.batch.at(0).tally.of(Outcome::kExpired) == 0);
 
-  const auto kept = sink::detail::unexpired_rows(rig.batch, rig.rows(),
+  const auto kept = sink::detail::unexpired_rows(rig.batch, rig.codec(), rig.rows().rows,
                                                  *core::parse_timestamp("2023-06-01T00:00:00"));
   REQUIRE(kept.size() == 1);
   CHECK(kept[0]->offset == 1);
@@ -237,7 +238,8 @@ TEST_CASE("sink handler: rows PostgreSQL held already are re-counted duplicates"
   rig.add(0, 1, payload(kA));  // resent in the same batch
   rig.add(0, 2, payload(kB));
   rig.add(1, 0, payload(kB));
-  const auto rows = sink::detail::unexpired_rows(rig.batch, rig.rows(), std::nullopt);
+  const auto rows =
+      sink::detail::unexpired_rows(rig.batch, rig.codec(), rig.rows().rows, std::nullopt);
   // The staging INSERT stored two rows of partition 0 and none of partition 1.
   CHECK(sink::detail::count_duplicates(rig.batch, rows, {{0, 2}}) == 2);
   CHECK(rig.count(0, Outcome::kPersisted, "") == 2);
@@ -250,7 +252,8 @@ TEST_CASE("sink handler: rows PostgreSQL held already are re-counted duplicates"
   slice.add(0, 0, payload(kA));
   slice.add(0, 1, payload(kB));
   const auto part = slice.rows().slice(1, 2);
-  const auto one = sink::detail::unexpired_rows(slice.batch, sink::detail::of(*part), std::nullopt);
+  const auto one = sink::detail::unexpired_rows(slice.batch, slice.codec(),
+                                                SinkHandler::of(*part).rows, std::nullopt);
   CHECK(sink::detail::count_duplicates(slice.batch, one, {}) == 1);
   CHECK(slice.count(0, Outcome::kPersisted, "") == 1);
 }
@@ -299,14 +302,15 @@ TEST_CASE("sink handler: a partition revoked mid-batch is forgotten, its letters
   REQUIRE(rig.state->size() == 2);
   CHECK(rig.state->record(0) == stream::RecordRef{0, 0});
   CHECK(rig.state->record(1) == stream::RecordRef{0, 1});
-  const auto rows = sink::detail::unexpired_rows(rig.batch, rig.rows(), std::nullopt);
+  const auto rows =
+      sink::detail::unexpired_rows(rig.batch, rig.codec(), rig.rows().rows, std::nullopt);
   CHECK(rows.size() == 2);
   // A letter already sent stays sent; the batch still waits for it.
   rig.handler->before_commit(*rig.state);
   CHECK(rig.letters->sent.size() == 1);
   CHECK(rig.letters->awaited.at(0) == rig.rows().letters);
   // Slices share the letters.
-  CHECK(sink::detail::of(*rig.state->slice(0, 1)).letters == rig.rows().letters);
+  CHECK(SinkHandler::of(*rig.state->slice(0, 1)).letters == rig.rows().letters);
 }
 
 namespace {
@@ -321,12 +325,14 @@ struct KindRig {
     c.stream.kafka.topic = "store-orders";
     return c;
   }();
+  metrics::Registry registry{"test"};
   FakePartitions store;
   FakeLetters* letters = nullptr;
   std::unique_ptr<sink::detail::KindHandler> handler = [this] {
     auto l = std::make_unique<FakeLetters>();
     letters = l.get();
-    return std::make_unique<sink::detail::KindHandler>(config, store, std::move(l));
+    return std::make_unique<sink::detail::KindHandler>(config, nullptr, store, std::move(l),
+                                                       registry, nullptr);
   }();
   stream::Batch batch;
   std::unique_ptr<stream::BatchState> state = handler->open_batch();
@@ -346,7 +352,7 @@ struct KindRig {
     return it == counts.end() ? 0 : it->second;
   }
   const std::vector<sink::detail::KindRow>& rows() {
-    return static_cast<sink::detail::KindBatch&>(*state).rows;
+    return sink::detail::KindHandler::of(*state).rows;
   }
 };
 
@@ -383,10 +389,8 @@ TEST_CASE("kind sink handler: records past the retention are counted expired and
   rig.add(0, 1, "tx-2", "2023-04-30T23:59:59.999999Z");
   rig.add(1, 0, "tx-3", "2023-04-01T00:00:00Z");
   rig.add(1, 1, "tx-4", "2023-05-01T00:00:00Z");
-  const auto& d = *rig.config.kinds.declaration;
-  const auto time_of = [&](const sink::detail::KindRow& r) {
-    return sink::detail::record_time(d, r);
-  };
+  const auto& codec = rig.handler->sink().codec;
+  const auto time_of = [&](const sink::detail::KindRow& r) { return codec.time(r.record); };
   const auto all = sink::detail::unexpired(rig.batch, rig.rows(), std::nullopt, time_of);
   CHECK(all.size() == 4);
   CHECK(rig.batch.at(0).tally.of(Outcome::kExpired) == 0);
@@ -402,4 +406,54 @@ TEST_CASE("kind sink handler: records past the retention are counted expired and
   CHECK(rig.count(0, Outcome::kPersisted, "") == 1);
   CHECK(rig.count(1, Outcome::kExpired, "retention") == 1);
   CHECK(rig.count(1, Outcome::kPersisted, "") == 1);
+}
+
+TEST_CASE("kind sink handler: a record failing the keep rule is counted filtered, not stored",
+          "[handler][kinds]") {
+  KindRig rig;
+  // The rig's records total 12.5.
+  kinds::KeepCondition over;
+  over.field = *rig.config.kinds.declaration->find("Total");
+  over.op = kinds::KeepCondition::Op::kGt;
+  over.decimal = core::Decimal::from_integer(12);
+  over.reason = "total_not_kept";
+  rig.config.kinds.declaration->keep = {over};
+  rig.add(0, 0, "tx-1", "2023-05-19T14:36:09Z");
+  over.decimal = core::Decimal::from_integer(20);
+  rig.config.kinds.declaration->keep = {over};
+  rig.add(0, 1, "tx-2", "2023-05-19T14:36:09Z");
+  CHECK(rig.count(0, Outcome::kPersisted, "") == 1);
+  CHECK(rig.count(0, Outcome::kFiltered, "total_not_kept") == 1);
+  REQUIRE(rig.rows().size() == 1);
+  CHECK(rig.rows()[0].offset == 0);
+  CHECK(rig.letters->sent.empty());
+}
+
+TEST_CASE("sink handler: the store event's keep overrides replace its declared rule", "[handler]") {
+  Rig rig;
+  rig.config.min_discount = "40";
+  rig.config.keep_types = {"inventory_event"};
+  sink::validate(rig.config);
+  FakePartitions store;
+  SinkHandler handler(rig.config, nullptr, store, std::make_unique<FakeLetters>(), rig.registry,
+                      nullptr);
+  const auto state = handler.open_batch();
+  stream::Batch batch;
+  std::int64_t offset = 0;
+  for (const auto& [discount, type] : std::vector<std::pair<std::string, std::string>>{
+           {"41", "inventory_event"}, {"40", "inventory_event"}, {"90", "sale_event"}}) {
+    const auto msg = kafka::Message::from_record({"store-events",
+                                                  0,
+                                                  offset,
+                                                  payload(kA, kMay, discount),
+                                                  "k",
+                                                  1'700'000'000'000,
+                                                  {{"event_type", type}}});
+    handler.handle(msg, batch.add(0, offset, *msg.timestamp_ms()), *state);
+    ++offset;
+  }
+  const auto& counts = batch.at(0).tally.counts();
+  CHECK(counts.at({Outcome::kPersisted, ""}) == 1);
+  CHECK(counts.at({Outcome::kFiltered, "discount_not_above_threshold"}) == 1);
+  CHECK(counts.at({Outcome::kFiltered, "event_type_not_kept"}) == 1);
 }

@@ -109,6 +109,37 @@ struct StorageDecl {
   std::optional<std::chrono::milliseconds> retention;
 };
 
+// One condition of a kind's keep rule ("keep" in a declaration): a record
+// is stored only if every condition holds, else it is counted `filtered`
+// with the condition's reason. A condition tests one field against
+// constants: an integer, decimal or timestamp field is compared (gt, ge,
+// lt, le), a text field is looked up in a list (in, not_in). A record
+// whose field is null fails the condition. No OR, no arithmetic, no
+// comparison of two fields (proto/README.md, "Keep rules").
+struct KeepCondition {
+  enum class Op : std::uint8_t { kGt, kGe, kLt, kLe, kIn, kNotIn };
+  std::size_t field = 0;  // in the declaration's fields
+  Op op = Op::kGt;
+  // The constant: an integer field's, a timestamp's (microseconds since
+  // the epoch), a decimal's, or a text's list.
+  std::int64_t integer = 0;
+  core::Decimal decimal{};
+  std::vector<std::string> values;
+  std::string reason;  // the filtered reason code: "<column>_not_kept" by default
+};
+
+// "gt", "in", ...: the names the declarations use.
+std::string_view op_name(KeepCondition::Op op);
+
+// Enrichment from the catalog ("enrich" in a declaration): the integer
+// field holding the catalog's sku, of the record or of its lines; the
+// table holding it gets nullable product_name, product_brand and
+// product_category columns, which a sink with --enrich fills.
+struct EnrichDecl {
+  bool on_lines = false;  // the field is one of the lines'
+  std::size_t sku = 0;    // in the record's, or the lines', fields
+};
+
 struct Declaration {
   std::string kind;  // "order": the --kind name
   std::string description;
@@ -124,6 +155,8 @@ struct Declaration {
   std::size_t time = 0;  // the record's event time: a timestamp field
   std::optional<AggregateDecl> aggregate;
   StorageDecl storage;
+  std::vector<KeepCondition> keep;  // empty: every valid record is kept
+  std::optional<EnrichDecl> enrich;
 
   const FieldDecl& identity_field() const { return fields[identity]; }
   const FieldDecl& time_field() const { return fields[time]; }
@@ -135,7 +168,9 @@ struct Declaration {
 // "built-in order") and what is wrong: a missing member, an unknown type,
 // bounds that do not parse, an identity that is not a required field, two
 // fields with one column, a storage whose span or retention is not a
-// duration it can take.
+// duration it can take, a keep condition on an unknown field, with an
+// operator its type cannot take or a value that does not parse as its
+// type, an enrichment naming no integer field.
 Declaration parse_declaration(std::string_view json, std::string_view origin);
 
 }  // namespace millrace::kinds

@@ -16,9 +16,11 @@
 // Columns are added, never dropped or retyped: a field added to a
 // declaration adds a nullable column to a table made before (its older rows
 // have no value). A column whose type differs from the declaration's is
-// refused, naming both. A kind with an aggregate section also gets the
-// aggregator's tables and views (kinds::AggregateDecl).
+// refused, naming both. A kind that declares "enrich" gets the catalog's
+// product columns on the table holding its sku field. A kind with an aggregate section also gets
+// the aggregator's tables and views (kinds::AggregateDecl).
 
+#include <optional>
 #include <pqxx/pqxx>
 #include <string>
 #include <vector>
@@ -46,6 +48,11 @@ std::string partitioned_table_statement(const kinds::Declaration& d);
 // schema (the one that runs `millrace migrate`). Throws core::InfraError
 // (fatal) for a column of another type.
 void ensure_kind_tables(pqxx::connection& connection, const kinds::Declaration& d);
+
+// The table holding the field a kind is enriched on ("enrich"): its record
+// table, or its lines' table; it has kEnrichmentColumns (store_events.hpp),
+// added to a table made before. nullopt: the kind is not enriched.
+std::optional<std::string> enriched_table(const kinds::Declaration& d);
 
 // The COPY columns of the kind's tables, in the order the sink writes them:
 // a line's are its record's identity and time, its number and its fields.

@@ -4,6 +4,7 @@
 
 #include "millrace/core/filter.hpp"
 #include "millrace/core/options.hpp"
+#include "millrace/kinds/codec.hpp"
 #include "millrace/kinds/options.hpp"
 #include "millrace/stream/consumer.hpp"
 
@@ -27,16 +28,19 @@ struct SinkConfig {
     return c;
   }();
   std::string dlq_topic;  // empty: <topic>.dlq
-  std::vector<std::string> keep_types{"sale_event", "inventory_event"};
-  std::string min_discount = "20";
+  // Overrides of the store event's keep rule (proto/kinds/store_event.json,
+  // "keep"), whose values are their defaults.
+  std::vector<std::string> keep_types = kinds::built_in_store_event_keep().keep_types;
+  std::string min_discount = kinds::built_in_store_event_keep().min_discount;
   // A dead letter larger than this (payload, key and headers) keeps only the
   // start of its payload, marked millrace.truncated with the original size:
   // a letter the topic cannot take must never stop the sink. Kafka's
   // defaults take about 1 MB (message.max.bytes, max.message.bytes).
   std::int64_t dlq_max_bytes = 900'000;
-  // Enrichment: each kept row gets the product's name, brand and category
-  // from the catalog, held in memory and kept current from the change feed
-  // (cache::CatalogLookup). Off: those columns stay NULL.
+  // Enrichment: each kept row (of a kind whose declaration says "enrich")
+  // gets the product's name, brand and category from the catalog, held in
+  // memory and kept current from the change feed (cache::CatalogLookup).
+  // Off: those columns stay NULL.
   bool enrich = false;
   std::string changes_topic = "millrace.changes";
   // How long a batch waits for the catalog to be loaded (at start, or after

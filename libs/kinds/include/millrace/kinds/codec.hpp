@@ -1,0 +1,88 @@
+#pragma once
+
+// What a service needs to know of a kind's records to handle them without
+// naming the kind: how a message becomes a record (or a rejection), the
+// record's event time and identity, and the kind's keep rule. Two codecs:
+// the store event's, on its compiled contract (core::parse_event,
+// core::apply_filter; generated from proto/kinds/store_event.json), and a
+// declared kind's, on its Declaration. A consumer is a template on the
+// codec, so a record costs no virtual call.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "millrace/core/event.hpp"
+#include "millrace/core/filter.hpp"
+#include "millrace/core/validation.hpp"
+#include "millrace/kinds/declaration.hpp"
+#include "millrace/kinds/record.hpp"
+
+namespace millrace::kinds {
+
+// The reason of the first condition of `keep` that `record` fails, or
+// nullopt: keep it.
+std::optional<std::string_view> not_kept(const std::vector<KeepCondition>& keep,
+                                         const Record& record);
+
+// The store event's keep rule as its compiled filter takes it: discount gt
+// a number (reason discount_not_above_threshold) and event_type in a list
+// (reason event_type_not_kept). The sink's --min-discount and --keep-types
+// override them. Throws core::UsageError for a rule of another shape.
+struct StoreEventKeep {
+  std::string min_discount;             // "20"
+  std::vector<std::string> keep_types;  // {"sale_event", "inventory_event"}
+};
+StoreEventKeep store_event_keep(const Declaration& store_event);
+// The built-in store event declaration's.
+const StoreEventKeep& built_in_store_event_keep();
+
+class StoreEventCodec {
+ public:
+  using Record = core::StoreEvent;
+
+  explicit StoreEventCodec(core::FilterConfig keep = {}) : keep_(keep) {}
+
+  std::variant<Record, core::Rejection> parse(std::string_view payload,
+                                              std::optional<std::string_view> event_type) const {
+    return core::parse_event(payload, event_type);
+  }
+  static std::int64_t time(const Record& event) { return event.ts; }
+  static const std::string& identity(const Record& event) { return event.id; }
+  static constexpr std::string_view time_field() { return "ts"; }
+  std::optional<std::string_view> not_kept(const Record& event) const {
+    if (const auto reason = core::apply_filter(event, keep_)) return core::reason_code(*reason);
+    return std::nullopt;
+  }
+
+ private:
+  core::FilterConfig keep_;
+};
+
+class DeclaredCodec {
+ public:
+  using Record = kinds::Record;
+
+  // `declaration` must outlive this.
+  explicit DeclaredCodec(const Declaration& declaration) : d_(declaration) {}
+
+  std::variant<Record, core::Rejection> parse(std::string_view payload,
+                                              std::optional<std::string_view> = {}) const {
+    return parse_record(d_, payload);
+  }
+  std::int64_t time(const Record& record) const { return record.time(d_); }
+  const std::string& identity(const Record& record) const { return record.identity(d_); }
+  std::string_view time_field() const { return d_.time_field().name; }
+  std::optional<std::string_view> not_kept(const Record& record) const {
+    return kinds::not_kept(d_.keep, record);
+  }
+  const Declaration& declaration() const { return d_; }
+
+ private:
+  const Declaration& d_;
+};
+
+}  // namespace millrace::kinds
