@@ -1,6 +1,6 @@
 #pragma once
 
-// The aggregator's batch state, for a record of any kind (records.hpp): the
+// The aggregator's batch state, for a record of any kind (kinds/codec.hpp): the
 // parsed records of one batch, and the records PostgreSQL refused. Lateness
 // and duplicates are decided in write(), against what PostgreSQL holds once
 // the batch before has committed.

@@ -19,7 +19,7 @@ AggregatorHandler<Kind>::AggregatorHandler(const AggregatorConfig& config)
 template <typename Kind>
 void AggregatorHandler<Kind>::handle(const kafka::Message& msg, stream::PartitionProgress& progress,
                                      stream::BatchState& state) {
-  auto parsed = kind_.codec().parse(msg);
+  auto parsed = kind_.codec().parse(msg.payload(), msg.header(core::kHeaderEventType));
   if (const auto* rejection = std::get_if<core::Rejection>(&parsed)) {
     // The sink dead-letters these; here they are only counted.
     progress.tally.count(core::Outcome::kRejected, core::reason_code(rejection->reason));

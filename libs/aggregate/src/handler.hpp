@@ -8,7 +8,7 @@
 // What differs by kind is its template parameter `Kind`:
 // StoreEventAggregates (tables.hpp) or KindAggregates (kind_tables.hpp).
 // Through KindTypes (tables.hpp) it gives
-//   Codec            the records' parse, time and identity (records.hpp);
+//   Codec            the records' parse, time and identity (kinds/codec.hpp);
 //   Deltas           what on-time records fold into (fold(record));
 //   Tables           its tables::BatchTables, reached once per step and batch;
 //   kIdsReused       whether the same identity at another time is another

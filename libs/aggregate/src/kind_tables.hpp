@@ -19,9 +19,9 @@
 
 #include "millrace/aggregate/config.hpp"
 #include "millrace/core/decimal.hpp"
+#include "millrace/kinds/codec.hpp"
 #include "millrace/kinds/declaration.hpp"
 #include "millrace/kinds/record.hpp"
-#include "records.hpp"
 #include "tables.hpp"
 
 namespace millrace::aggregate::tables {
@@ -87,7 +87,7 @@ namespace millrace::aggregate {
 // the handler's template parameter (handler.hpp). A record is its
 // identity: the same identity again is a resend, whatever its time.
 class KindAggregates
-    : public KindTypes<records::DeclaredRecords, tables::KindDeltas, tables::KindTables, false> {
+    : public KindTypes<kinds::DeclaredCodec, tables::KindDeltas, tables::KindTables, false> {
  public:
   // `config`, with its resolved declaration, must outlive this.
   explicit KindAggregates(const AggregatorConfig& config)

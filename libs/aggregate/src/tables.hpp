@@ -21,9 +21,9 @@
 #include "millrace/aggregate/config.hpp"
 #include "millrace/core/timestamp.hpp"
 #include "millrace/core/window.hpp"
+#include "millrace/kinds/codec.hpp"
 #include "millrace/pg/copy.hpp"
 #include "millrace/stream/refused_records.hpp"
-#include "records.hpp"
 
 namespace millrace::aggregate::tables {
 
@@ -225,7 +225,7 @@ struct KindTypes {
 // is an id and its time: the same id at another time is another event,
 // which folds too (accounted `persisted`, reason `id_reused`).
 class StoreEventAggregates
-    : public KindTypes<records::StoreEvents, core::Deltas, tables::StoreEventTables, true> {
+    : public KindTypes<kinds::StoreEventCodec, core::Deltas, tables::StoreEventTables, true> {
  public:
   // `config` must outlive this.
   explicit StoreEventAggregates(const AggregatorConfig& config) : config_(config) {}

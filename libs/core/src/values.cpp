@@ -82,10 +82,10 @@ std::vector<std::string> split_list(std::string_view text, char separator) {
   return out;
 }
 
-std::string join_list(const std::vector<std::string>& items) {
+std::string join_list(const std::vector<std::string>& items, std::string_view separator) {
   std::string out;
   for (const auto& item : items) {
-    if (!out.empty()) out += ',';
+    if (!out.empty()) out += separator;
     out += item;
   }
   return out;

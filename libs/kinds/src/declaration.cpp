@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "json_tree.hpp"
+#include "millrace/core/enum_names.hpp"
 #include "millrace/core/options.hpp"
 #include "millrace/core/timestamp.hpp"
 #include "millrace/core/values.hpp"
@@ -21,16 +22,14 @@ using detail::Json;
 
 namespace {
 
-constexpr std::array<std::pair<std::string_view, ValueType>, 8> kTypes = {{
-    {"text", ValueType::kText},
-    {"free_text", ValueType::kFreeText},
-    {"ip", ValueType::kIp},
-    {"uuid", ValueType::kUuid},
-    {"integer", ValueType::kInteger},
-    {"decimal", ValueType::kDecimal},
-    {"boolean", ValueType::kBoolean},
-    {"timestamp", ValueType::kTimestamp},
-}};
+constexpr core::EnumNames<ValueType, 8> kTypes({{ValueType::kText, "text"},
+                                                {ValueType::kFreeText, "free_text"},
+                                                {ValueType::kIp, "ip"},
+                                                {ValueType::kUuid, "uuid"},
+                                                {ValueType::kInteger, "integer"},
+                                                {ValueType::kDecimal, "decimal"},
+                                                {ValueType::kBoolean, "boolean"},
+                                                {ValueType::kTimestamp, "timestamp"}});
 
 // Columns every kind's table has besides its fields: the record's source.
 constexpr std::array<std::string_view, 4> kSourceColumns = {"kafka_topic", "kafka_partition",
@@ -171,15 +170,12 @@ class Reader {
     f.name = string(need(j, "name", where), where + ".name");
     f.column = identifier(need(j, "column", where), where + ".column");
     const auto type = string(need(j, "type", where), where + ".type");
-    const auto* t = std::find_if(kTypes.begin(), kTypes.end(),
-                                 [&](const auto& entry) { return entry.first == type; });
-    if (t == kTypes.end()) {
+    const auto t = kTypes.parse(type);
+    if (!t) {
       fail(where + ".type",
-           "\"" + type +
-               "\" is not a type (text, free_text, ip, uuid, integer, decimal, boolean, "
-               "timestamp)");
+           "\"" + type + "\" is not a type (" + core::join_list(kTypes.names(), ", ") + ")");
     }
-    f.type = t->second;
+    f.type = *t;
     f.required = boolean(j.member("required"), where + ".required");
     f.pii = boolean(j.member("pii"), where + ".pii");
     // Hashed personal data is hex text: only a text column can hold it.
@@ -377,14 +373,12 @@ StorageDecl storage(const Reader& r, const Json& s) {
   return out;
 }
 
-constexpr std::array<std::pair<std::string_view, KeepCondition::Op>, 6> kOps = {{
-    {"gt", KeepCondition::Op::kGt},
-    {"ge", KeepCondition::Op::kGe},
-    {"lt", KeepCondition::Op::kLt},
-    {"le", KeepCondition::Op::kLe},
-    {"in", KeepCondition::Op::kIn},
-    {"not_in", KeepCondition::Op::kNotIn},
-}};
+constexpr core::EnumNames<KeepCondition::Op, 6> kOps({{KeepCondition::Op::kGt, "gt"},
+                                                      {KeepCondition::Op::kGe, "ge"},
+                                                      {KeepCondition::Op::kLt, "lt"},
+                                                      {KeepCondition::Op::kLe, "le"},
+                                                      {KeepCondition::Op::kIn, "in"},
+                                                      {KeepCondition::Op::kNotIn, "not_in"}});
 
 // "keep": [{"field": "discount", "gt": 20, "reason": "..."}, ...].
 std::vector<KeepCondition> keep_rule(const Reader& r, const Json& k, const Declaration& d) {
@@ -401,13 +395,13 @@ std::vector<KeepCondition> keep_rule(const Reader& r, const Json& k, const Decla
     cond.field = *field;
     const FieldDecl& f = d.fields[*field];
     const Json* value = nullptr;
-    std::string_view op;
-    for (const auto& [op_text, o] : kOps) {
+    std::string op;
+    for (const auto& op_text : kOps.names()) {
       if (const Json* j = c.member(op_text)) {
         if (value != nullptr) r.fail(at, "holds more than one operator");
         value = j;
         op = op_text;
-        cond.op = o;
+        cond.op = *kOps.parse(op_text);
       }
     }
     if (value == nullptr) r.fail(at, "needs one operator: gt, ge, lt, le, in or not_in");
@@ -502,17 +496,11 @@ AggregateDecl aggregate(const Reader& r, const Json& a, const Declaration& d) {
 }  // namespace
 
 std::string_view type_name(ValueType type) {
-  for (const auto& [name, t] : kTypes) {
-    if (t == type) return name;
-  }
-  return "unknown";
+  return kTypes.name(type);
 }
 
 std::string_view op_name(KeepCondition::Op op) {
-  for (const auto& [name, o] : kOps) {
-    if (o == op) return name;
-  }
-  return "unknown";
+  return kOps.name(op);
 }
 
 std::optional<std::size_t> Declaration::find(std::string_view name) const {

@@ -27,7 +27,7 @@ std::string format_duration(std::chrono::milliseconds d);
 // a trailing comma, an empty text) are left out.
 std::vector<std::string> split_list(std::string_view text, char separator = ',');
 
-// The items joined with ",", as split_list reads them back.
-std::string join_list(const std::vector<std::string>& items);
+// The items joined with `separator`; with ",", as split_list reads them back.
+std::string join_list(const std::vector<std::string>& items, std::string_view separator = ",");
 
 }  // namespace millrace::core
