@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "exact_json.hpp"
 #include "filter.hpp"
 #include "ingest.hpp"
 #include "millrace/runtime/log.hpp"
@@ -93,9 +94,7 @@ Routes route(const std::vector<Subscription>& subscriptions,
     const auto event = [&]() -> FilterEvent {
       if (!attributes) {
         const auto raw = standard_data(c.body);
-        change.Parse<rapidjson::kParseFullPrecisionFlag>(raw ? raw->data() : "null",
-                                                         raw ? raw->size() : 4);
-        if (change.HasParseError()) change.SetNull();
+        parse_exact(change, raw ? std::string_view(*raw) : std::string_view("null"));
         attributes = attributes_of(change, source_prefix);
         data = change.IsObject() ? &change : nullptr;
       }
