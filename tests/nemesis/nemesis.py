@@ -40,30 +40,45 @@ def main():
     finally:
         r.kill_all()
         r.undo_everything()
-    print()
-    print(f"nemesis seed {a.seed}, {a.minutes} minute(s), {time.time() - started:.0f} s in all")
-    print("faults applied:")
+    report = []
+
+    def out(line=""):
+        print(line, flush=True)
+        report.append(line)
+
+    out()
+    out(f"nemesis seed {a.seed}, {a.minutes} minute(s), {time.time() - started:.0f} s in all")
+    out("faults applied:")
     for line in r.fault_log:
-        print("  " + line)
-    print("faults by kind: " + ", ".join(f"{k} {n}" for k, n in schedule.counts_by_kind(faults).items()))
-    print(f"load: {len(load.acked_events)} events acknowledged ({load.unacked_events} not),"
-          f" {len(load.acked_orders)} orders acknowledged ({load.unacked_orders} not),"
-          f" {load.table_tx_ok} table transactions committed ({load.table_tx_failed} failed),"
-          f" catalog edits {load.catalog_edits}")
+        out("  " + line)
+    out("faults by kind: " + ", ".join(f"{k} {n}" for k, n in schedule.counts_by_kind(faults).items()))
+    out(f"load: {len(load.acked_events)} events acknowledged ({load.unacked_events} not),"
+        f" {len(load.acked_orders)} orders acknowledged ({load.unacked_orders} not),"
+        f" {load.table_tx_ok} table transactions committed ({load.table_tx_failed} failed),"
+        f" catalog edits {load.catalog_edits}")
     exits = {s.name: s.self_exits for s in r.services.values() if s.self_exits}
-    print(f"services that exited by themselves (restarted by the harness): {exits or 'none'}")
-    print(f"recovery: {'everything caught up' if recovered else 'NOT everything caught up (see above)'}")
+    out(f"services that exited by themselves (restarted by the harness): {exits or 'none'}")
+    out(f"recovery: {'everything caught up' if recovered else 'NOT everything caught up (see above)'}")
     broken = 0
     for promise, bad, detail in results:
         broken += bool(bad)
-        print(f"{'BROKEN' if bad else 'held  '}  {promise}: {detail}")
-    print("not checked: every view equals a recomputation from the stored and archived events;"
-          " orders' views; catalog edits' API read-back; clock jumps and netem latency (not in the menu)")
+        out(f"{'BROKEN' if bad else 'held  '}  {promise}: {detail}")
+    out("not checked: every view equals a recomputation from the stored and archived events;"
+        " orders' views; catalog edits' API read-back; clock jumps and netem latency (not in the menu)")
     if broken:
-        print(f"nemesis: {broken} promise(s) broken; reproduce with scripts/nemesis --seed {a.seed} --minutes {a.minutes}")
+        out(f"nemesis: {broken} promise(s) broken; reproduce with scripts/nemesis --seed {a.seed} --minutes {a.minutes}")
+        save(r.work, report)
         return 1
-    print("nemesis: every promise checked held")
+    out("nemesis: every promise checked held")
+    save(r.work, report)
     return 0
+
+
+def save(work, report):
+    """The verdict beside the logs, as work/report.txt (ctest shows a passing
+    test's output only with -V)."""
+    with open(os.path.join(work, "report.txt"), "w") as f:
+        f.write("\n".join(report) + "\n")
 
 
 if __name__ == "__main__":

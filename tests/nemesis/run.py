@@ -492,9 +492,11 @@ class Run:
 
     def iptables(self, action, port):
         for chain, flag in (("INPUT", "--dport"), ("INPUT", "--sport")):
-            subprocess.run(["iptables", "-w", action, chain, "-i", "lo", "-p", "tcp", flag, str(port),
+            r = subprocess.run(["iptables", "-w", action, chain, "-i", "lo", "-p", "tcp", flag, str(port),
                             "-m", "comment", "--comment", "millrace-nemesis", "-j", "DROP"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            if r.returncode != 0 and action == "-I":
+                log(f"iptables {action} {flag} {port} failed: {r.stderr.strip()}")
 
     def cut(self, server):
         for p in self.stack.ports(server):
@@ -638,6 +640,10 @@ class Run:
     # --- the run -----------------------------------------------------------
     def main(self):
         faults = schedule.draw(self.seed, self.minutes)
+        if any(f["kind"].endswith("-cut") for f in faults) and subprocess.run(
+                ["iptables", "-w", "-S", "INPUT"], stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL).returncode != 0:
+            raise RuntimeError("the schedule cuts ports, which needs root and iptables (iptables -S INPUT failed)")
         text = schedule.render(self.seed, self.minutes, faults)
         print(text, flush=True)
         with open(os.path.join(self.work, "schedule.json"), "w") as f:
