@@ -1,0 +1,285 @@
+"""The nemesis' checker: every promise at once, from what the harness itself
+recorded (acknowledgements, receiver arrivals) and what it reads with its
+own clients (kcat, psql, redis-cli, fastavro through
+tests/archive/check_archive.py). It shares no code with the pipeline.
+
+Each check returns (promise, broken, detail); on a break the detail starts
+with the counts and ends with the first counterexample.
+"""
+import datetime
+import json
+import os
+import subprocess
+import time
+
+KEEP_TYPES = {"sale_event", "inventory_event"}  # MILLRACE_KEEP_TYPES' default
+MIN_DISCOUNT = 20                               # MILLRACE_MIN_DISCOUNT's default
+
+
+class Checker:
+    def __init__(self, run):
+        self.run = run
+        self.env = run.env
+
+    def kcat(self, topic, committed=False):
+        args = ["kcat", "-b", self.env["MILLRACE_BROKERS"], "-C", "-t", topic, "-e", "-q", "-J",
+                "-o", "beginning"]
+        if committed:
+            args += ["-X", "isolation.level=read_committed"]
+        out = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             timeout=600)
+        if out.returncode != 0:
+            raise RuntimeError(f"kcat {topic}: {out.stderr[-500:]}")
+        return [json.loads(l) for l in out.stdout.splitlines() if l.strip()]
+
+    def read_changes(self):
+        changes = []
+        for m in self.kcat(self.env.get("MILLRACE_CHANGES_TOPIC", "millrace.changes"), committed=True):
+            c = json.loads(m["payload"])
+            c["_p"], c["_o"] = m["partition"], m["offset"]
+            changes.append(c)
+        return changes
+
+    def check_all(self, load, changes):
+        results = []
+        checks = [("acknowledged events", self.events), ("partition_accounting", self.accounting),
+                  ("acknowledged orders", self.orders),
+                  ("the change topic", lambda: self.change_topic(changes)),
+                  ("webhooks", lambda: self.webhooks(changes)), ("the cache", self.cache),
+                  ("the archive", self.archive)]
+        for name, check in checks:
+            try:
+                out = check()
+                results += out if isinstance(out, list) else [out]
+            except Exception as e:  # a check that could not run is not a pass
+                results.append((name, True, f"could not check: {e!r}"))
+        return results
+
+    # 1. acknowledged events: in Kafka where acknowledged, kept ones stored once
+    def events(self):
+        load = self.run.load
+        topic = {(m["partition"], m["offset"]): m["payload"] for m in self.kcat("store-events")}
+        missing = [i for i, (p, o, line) in load.acked_events.items() if topic.get((p, o)) != line]
+        r1 = ("acknowledged events are in Kafka (at their partition and offset, byte for byte)",
+              bool(missing), f"{len(load.acked_events) - len(missing)} of {len(load.acked_events)}"
+              f" found ({load.unacked_events} unacknowledged not counted)"
+              + (f"; first missing: id {missing[0]} at {load.acked_events[missing[0]][:2]}" if missing else ""))
+        rows = self.run.psql("SELECT id, count(*) FROM store_events GROUP BY id", timeout=300)
+        stored = {}
+        for line in (rows or "").splitlines():
+            i, _, n = line.partition("|")
+            stored[i] = int(n)
+        kept = []
+        for i, (_, _, line) in load.acked_events.items():
+            e = json.loads(line)
+            if e.get("event_type") in KEEP_TYPES and float(e.get("discount", 0)) > MIN_DISCOUNT:
+                kept.append(i)
+        lost = [i for i in kept if stored.get(i, 0) == 0]
+        dup = [i for i, n in stored.items() if n > 1]
+        sent_ids = {json.loads(v).get("id") for v in topic.values() if v and v.startswith("{")}
+        stray = [i for i in stored if i not in sent_ids]
+        r2 = ("kept acknowledged events are in store_events exactly once",
+              bool(lost or dup or stray),
+              f"{len(kept)} kept of {len(load.acked_events)} acknowledged; lost {len(lost)},"
+              f" duplicated {len(dup)}, rows not in the topic {len(stray)}"
+              + (f"; first lost: {lost[0]}" if lost else "")
+              + (f"; first duplicated: {dup[0]}" if dup else "")
+              + (f"; first stray: {stray[0]}" if stray else ""))
+        return [r1, r2]
+
+    # 2. every consumed record accounted for
+    def accounting(self):
+        out = self.run.psql("SELECT group_id, sum(consumed), sum(unaccounted) FROM partition_accounting "
+                            "GROUP BY group_id ORDER BY group_id")
+        if out is None:
+            return ("partition_accounting: unaccounted is 0", True, "could not read partition_accounting")
+        bad, groups = [], []
+        for line in out.splitlines():
+            g, consumed, unacc = line.split("|")
+            groups.append(f"{g} {consumed}")
+            if int(unacc or 0) != 0:
+                bad.append(f"{g}: {unacc} unaccounted")
+        return ("partition_accounting: unaccounted is 0 in every group", bool(bad),
+                f"{len(groups)} group(s) (consumed: {', '.join(groups)})" + (f"; {bad[0]}" if bad else ""))
+
+    # 3. acknowledged orders stored once, with their lines
+    def orders(self):
+        load = self.run.load
+        out = self.run.psql('SELECT o.payment_transaction_id, count(*), '
+                            '(SELECT count(*) FROM order_lines l WHERE l.payment_transaction_id = o.payment_transaction_id) '
+                            'FROM orders o GROUP BY o.payment_transaction_id', timeout=300)
+        if out is None:
+            return ("acknowledged orders are in orders/order_lines once", True, "could not read orders")
+        stored = {}
+        for line in out.splitlines():
+            i, n, lines = line.split("|")
+            stored[i] = (int(n), int(lines))
+        lost, dup, badlines = [], [], []
+        for i, (_, _, line) in load.acked_orders.items():
+            want = len(json.loads(line).get("Details", []))
+            got = stored.get(i)
+            if got is None:
+                lost.append(i)
+            elif got[0] > 1:
+                dup.append(i)
+            elif got[1] != want:
+                badlines.append(f"{i}: {got[1]} line(s), sent {want}")
+        return ("acknowledged orders are in orders/order_lines once", bool(lost or dup or badlines),
+                f"{len(load.acked_orders)} acknowledged ({load.unacked_orders} not); lost {len(lost)},"
+                f" duplicated {len(dup)}, wrong lines {len(badlines)}"
+                + (f"; first lost: {lost[0]}" if lost else "") + (f"; first duplicated: {dup[0]}" if dup else "")
+                + (f"; first: {badlines[0]}" if badlines else ""))
+
+    # 4. the change topic, applied in order, equals the table
+    def change_topic(self, changes):
+        mine = sorted((c for c in changes if c["table"] == "public.nemesis_items"),
+                      key=lambda c: (c["_p"], c["_o"]))
+        ids = [c["id"] for c in mine]
+        repeats = len(ids) - len(set(ids))
+        state = {}
+        for c in mine:
+            key = json.dumps(c.get("key"), sort_keys=True)
+            if c["op"] in ("c", "u", "r"):
+                state[key] = c["after"]
+            elif c["op"] == "d":
+                state.pop(key, None)
+            elif c["op"] == "t":
+                state.clear()
+        out = self.run.psql("SELECT json_build_object('id', id, 'v', v, 'note', note) FROM nemesis_items")
+        table = {}
+        for line in (out or "").splitlines():
+            row = json.loads(line)
+            table[json.dumps({"id": row["id"]}, sort_keys=True)] = row
+        diff = []
+        for k in sorted(set(state) | set(table)):
+            a, b = state.get(k), table.get(k)
+            if (a is None) != (b is None) or (a and (int(a["v"]) != int(b["v"]) or a["note"] != b["note"])):
+                diff.append(f"key {k}: topic {a}, table {b}")
+        return ("change topic (read_committed, applied in order) equals nemesis_items, each change once",
+                bool(diff or repeats or out is None),
+                f"{len(mine)} change(s) applied, {len(table)} row(s); {len(diff)} differing, {repeats} repeated"
+                + (f"; first: {diff[0]}" if diff else ""))
+
+    # 5. every webhook endpoint got every change, in commit order
+    def webhooks(self, changes):
+        expected = [c["id"] for c in changes if c["table"] == "public.nemesis_items"]
+        want = set(expected)
+        results = []
+        rec = self.run.receiver
+        for endpoint in sorted(rec.secrets):
+            arrivals = list(rec.ids.get(endpoint, []))
+            seen, firsts = set(), []
+            for i in arrivals:
+                if i not in seen:
+                    seen.add(i)
+                    firsts.append(i)
+            missing = [i for i in expected if i not in seen]
+            unknown = [i for i in firsts if i not in want]
+            inversions, first_inv, top = 0, "", ""
+            for i in firsts:  # change ids sort in commit order
+                if i < top:
+                    inversions += 1
+                    first_inv = first_inv or f"{i} after {top}"
+                top = max(top, i)
+            bad_sig = rec.bad_signatures.get(endpoint, 0)
+            results.append((f"webhook endpoint {endpoint}: every change, in commit order, signed",
+                            bool(missing or unknown or inversions or bad_sig),
+                            f"{len(firsts)} of {len(expected)} change(s) received ({len(arrivals) - len(firsts)}"
+                            f" resent), missing {len(missing)}, unknown {len(unknown)}, out of commit order"
+                            f" {inversions}, bad signatures {bad_sig}"
+                            + (f"; first missing: {missing[0]}" if missing else "")
+                            + (f"; first inversion: {first_inv}" if first_inv else "")))
+        return results
+
+    # 6. the cache equals the catalog, once the invalidator has caught up: it
+    # converges, so a difference counts only if it outlives a minute
+    def cache(self):
+        deadline = time.time() + 60
+        while True:
+            result = self._cache_once()
+            if not result[1] or time.time() > deadline:
+                return result
+            time.sleep(3)
+
+    def _cache_once(self):
+        schema = self.env.get("MILLRACE_PG_SCHEMA", "public")
+        prefix = f"millrace:{schema}"
+        url = self.env["MILLRACE_REDIS_URL"]
+
+        def redis(*args):
+            return subprocess.run(["redis-cli", "-u", url, "--raw", *args], stdout=subprocess.PIPE,
+                                  text=True, timeout=120).stdout
+        live = redis("GET", f"{prefix}:live").strip()
+        if not live:
+            return ("the Redis cache equals the catalog", True, "no live generation in Redis")
+        keys = [k for k in redis("--scan", "--pattern", f"{prefix}:g{live}:*").splitlines() if k]
+        rows = {}
+        for table, col in (("categories", "name"), ("products", "sku")):
+            out = self.run.psql(f"SELECT {col}, row_to_json(t) FROM {table} t", timeout=120) or ""
+            for line in out.splitlines():
+                k, _, js = line.partition("|")
+                rows[(table, k)] = json.loads(js)
+        compared, wrong = 0, []
+        for key in keys:
+            rest = key[len(f"{prefix}:g{live}:"):]
+            kind, _, name = rest.partition(":")
+            table = {"category": "categories", "product": "products"}.get(kind)
+            if table is None:
+                continue
+            body = redis("HGET", key, "b")
+            row = rows.get((table, name))
+            compared += 1
+            if not body.strip():
+                if row is not None:
+                    wrong.append(f"{key}: a tombstone, but the row exists")
+                continue
+            cached = json.loads(body)
+            if row is None:
+                wrong.append(f"{key}: cached, but no such row")
+                continue
+            for field, value in row.items():
+                if field in cached and str(cached[field]) != str(value) and not _same_number(cached[field], value):
+                    wrong.append(f"{key}: {field} cached {cached[field]!r}, catalog {value!r}")
+                    break
+        return ("the Redis cache equals the catalog", bool(wrong) or compared == 0,
+                f"generation {live}: {compared} entr(ies) compared with {len(rows)} catalog row(s), {len(wrong)} wrong"
+                + (f"; first: {wrong[0]}" if wrong else ""))
+
+    # 7. the archive holds every record of the topic once
+    def archive(self):
+        archiver = self.run.services["archiver"]
+        archiver.stopped = True
+        archiver.signal(15)
+        try:
+            archiver.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            pass
+        verify = self.run.millrace("archive", "verify", check=False,
+                                   env={"MILLRACE_ARCHIVE_URL": "file://" + self.run.archive_dir,
+                                        "MILLRACE_PG": self.env["MILLRACE_PG"]})
+        dump = os.path.join(self.run.work, "topic.dump")
+        with open(dump, "w") as f:
+            subprocess.run(["kcat", "-C", "-b", self.env["MILLRACE_BROKERS"], "-t", "store-events", "-e",
+                            "-q", "-f", "%p %o %K %S %h\n%k%s\n"], stdout=f, timeout=600)
+        python = os.path.join(self.run.repo, ".cache/venv/bin/python")
+        check = subprocess.run([python, os.path.join(self.run.repo, "tests/archive/check_archive.py"),
+                                self.run.archive_dir, "millrace", "store-events", dump],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)
+        last = (verify.stdout.strip().splitlines() or [""])[-1]
+        return ("the archive holds every record of the topic once (archive verify; fastavro vs kcat)",
+                verify.returncode != 0 or check.returncode != 0,
+                f"archive verify exit {verify.returncode} ({last}); fastavro check exit {check.returncode}"
+                + (f": {check.stdout.strip().splitlines()[-1] if check.stdout.strip() else ''}"))
+
+
+def _same_number(a, b):
+    """Equal as numbers, or as instants (the API writes UTC with Z,
+    PostgreSQL's JSON with +00:00)."""
+    try:
+        return abs(float(a) - float(b)) < 1e-9
+    except (TypeError, ValueError):
+        pass
+    try:
+        return datetime.datetime.fromisoformat(str(a)) == datetime.datetime.fromisoformat(str(b))
+    except ValueError:
+        return False

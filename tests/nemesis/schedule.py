@@ -1,0 +1,88 @@
+"""The nemesis' schedule: a seeded random list of overlapping faults.
+
+The same seed, minutes and targets give the very same schedule (random.Random
+is deterministic for a seed across Python 3 versions for the calls used
+here: random(), randrange(), choice() over a list, uniform()). Nothing here
+touches a process: run.py applies what this draws.
+"""
+import json
+import random
+
+# The services the harness starts, each a target of SIGKILL and SIGSTOP.
+SERVICES = [
+    "sink-1", "sink-2", "aggregator-1", "aggregator-2", "sink-order", "aggregator-order",
+    "archiver", "changefeed", "webhooks", "cache", "api", "producer",
+]
+BROKERS = ["kafka-1", "kafka-2", "kafka-3"]
+
+# The menu: kind -> (weight, targets, shortest and longest duration in s).
+# A duration of 0 is an instant fault (nothing to undo).
+MENU = {
+    "sigkill": (6, SERVICES, 1, 15),        # SIGKILL, restarted after the duration
+    "sigstop": (5, SERVICES, 2, 20),        # SIGSTOP, SIGCONT after the duration
+    "broker-kill": (3, BROKERS, 3, 25),     # SIGKILL of one Kafka node, `stack up kafka` after
+    "broker-cut": (2, BROKERS, 3, 20),      # its ports' traffic dropped (iptables), then let through
+    "pg-restart": (2, ["postgres"], 2, 12),  # `stack down postgres`, `stack up postgres` after
+    "pg-terminate": (3, ["postgres"], 0, 0),  # pg_terminate_backend of every client and walsender
+    "pg-cut": (1, ["postgres"], 2, 10),     # PostgreSQL's port dropped, then let through
+    "redis-restart": (2, ["redis"], 1, 10),  # `stack down redis`, `stack up redis` after
+}
+
+# What may not overlap: one fault per target at a time, at most one Kafka
+# node away at a time (three replicas, min.insync.replicas 2: a second one
+# would only stop every produce), and PostgreSQL's faults one at a time.
+def _group(kind, target):
+    if kind.startswith("broker"):
+        return "kafka"
+    if target == "postgres":
+        return "postgres"
+    return target
+
+
+def draw(seed, minutes, mean_gap_s=6.0, quiet_tail_s=20.0):
+    """The faults of one run: a list of dicts {n, at, kind, target, duration},
+    sorted by start. Starts come as a Poisson process of mean gap
+    `mean_gap_s`; each fault ends `quiet_tail_s` before the run's end at the
+    latest. Overlaps are the point: only faults of one group are kept apart."""
+    rng = random.Random(seed)
+    total = minutes * 60.0
+    kinds = sorted(MENU)
+    weights = [MENU[k][0] for k in kinds]
+    busy_until = {}
+    faults = []
+    t = 5.0
+    while True:
+        t += rng.expovariate(1.0 / mean_gap_s)
+        if t >= total - quiet_tail_s:
+            break
+        kind = rng.choices(kinds, weights)[0]
+        _, targets, low, high = MENU[kind]
+        target = rng.choice(targets)
+        duration = round(rng.uniform(low, high), 1) if high > 0 else 0.0
+        duration = min(duration, max(0.0, round(total - quiet_tail_s - t, 1)))
+        group = _group(kind, target)
+        if busy_until.get(group, -1.0) > t:
+            continue  # that target is already under a fault: drawn, not kept
+        busy_until[group] = t + duration + 1.0
+        faults.append({"n": len(faults) + 1, "at": round(t, 1), "kind": kind, "target": target,
+                       "duration": duration})
+    return faults
+
+
+def render(seed, minutes, faults):
+    lines = [f"nemesis schedule: seed {seed}, {minutes} minute(s), {len(faults)} fault(s)"]
+    for f in faults:
+        lines.append(f"  #{f['n']:<3} t+{f['at']:7.1f}s  {f['kind']:<13} {f['target']:<16}"
+                     f" {f['duration']:5.1f}s")
+    return "\n".join(lines)
+
+
+def counts_by_kind(faults):
+    out = {}
+    for f in faults:
+        out[f["kind"]] = out.get(f["kind"], 0) + 1
+    return dict(sorted(out.items()))
+
+
+def to_json(seed, minutes, faults):
+    return json.dumps({"seed": seed, "minutes": minutes, "faults": faults}, sort_keys=True)

@@ -1,0 +1,51 @@
+"""The schedule's promises: one seed, one schedule; faults end in time; one
+fault per target group at a time; and faults of different groups overlap.
+
+  python3 tests/nemesis/test_schedule.py
+"""
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import schedule  # noqa: E402
+
+
+class ScheduleTest(unittest.TestCase):
+    def test_same_seed_same_schedule(self):
+        for seed in (1, 7, 20261128):
+            a = schedule.to_json(seed, 3, schedule.draw(seed, 3))
+            b = schedule.to_json(seed, 3, schedule.draw(seed, 3))
+            self.assertEqual(a, b)
+
+    def test_other_seed_other_schedule(self):
+        self.assertNotEqual(schedule.draw(1, 3), schedule.draw(2, 3))
+
+    def test_every_fault_ends_before_the_quiet_tail(self):
+        for seed in range(50):
+            for f in schedule.draw(seed, 3):
+                self.assertIn(f["kind"], schedule.MENU)
+                self.assertIn(f["target"], schedule.MENU[f["kind"]][1])
+                self.assertLessEqual(f["at"] + f["duration"], 3 * 60 - 20 + 0.1)
+
+    def test_one_fault_per_group_at_a_time(self):
+        for seed in range(50):
+            faults = schedule.draw(seed, 5)
+            for a in faults:
+                for b in faults:
+                    if a["n"] < b["n"] and schedule._group(a["kind"], a["target"]) == \
+                            schedule._group(b["kind"], b["target"]):
+                        self.assertGreaterEqual(b["at"], a["at"] + a["duration"])
+
+    def test_faults_overlap(self):
+        overlapping = 0
+        for seed in range(20):
+            faults = schedule.draw(seed, 3)
+            for a, b in zip(faults, faults[1:]):
+                if b["at"] < a["at"] + a["duration"]:
+                    overlapping += 1
+        self.assertGreater(overlapping, 20)
+
+
+if __name__ == "__main__":
+    unittest.main()
