@@ -158,6 +158,51 @@ TEST_CASE("the change feed SIGKILLed five times mid-stream publishes every chang
   CHECK(kills == 5);
 }
 
+TEST_CASE("a feed whose slot another session streams from waits for it, then takes over",
+          "[changefeed-slot-busy]") {
+  // As after a network cut (scripts/nemesis --seed 5): the server process of
+  // the old session still holds the slot when the feed connects again. Here
+  // pg_recvlogical holds it, then lets it go.
+  Pipeline p("ft_cfbusy");
+  create_ledger(p);
+  ChangeFeedRig rig(p, {"ledger"});
+  const std::map<std::string, std::string> env = {{"MILLRACE_RETRY_BACKOFF_MS", "100"},
+                                                  {"MILLRACE_RETRY_BACKOFF_MAX_MS", "500"}};
+  auto feed = std::make_unique<Child>(rig.start("cf-first", env));
+  rig.wait_streaming();
+  LedgerWriter before(p, 1, 20, 10);
+  const std::uint64_t committed_before = before.join();
+  REQUIRE(rig.read_all(committed_before).size() >= committed_before);
+  CHECK(stop_cleanly({feed.get()}));
+  Child holder("/usr/bin/pg_recvlogical",
+               {"-d", p.env.changefeed_pg, "--slot", rig.slot, "--start", "-o", "proto_version=1",
+                "-o", "publication_names=" + rig.publication, "-f", "/dev/null"},
+               {}, p.log_dir + "/" + p.topic + ".pg_recvlogical.log");
+  REQUIRE(eventually(
+      [&] {
+        pqxx::connection c(p.env.pg);
+        pqxx::nontransaction tx(c);
+        return tx.exec1("SELECT count(*) FROM pg_replication_slots WHERE active AND slot_name = " +
+                        tx.quote(rig.slot))[0]
+                   .as<int>() == 1;
+      },
+      seconds(30)));
+  feed = std::make_unique<Child>(rig.start("cf-second", env));
+  // It retries (the slot is busy) instead of stopping: still running after
+  // many rounds of its backoff.
+  CHECK_FALSE(feed->wait(seconds(5)).has_value());
+  holder.signal(SIGTERM);
+  CHECK(holder.wait(seconds(30)).has_value());
+  rig.wait_streaming();
+  LedgerWriter after(p, 21, 20, 10);
+  const std::uint64_t committed = committed_before + after.join();
+  const auto records = rig.read_all(committed);
+  CHECK(stop_cleanly({feed.get()}));
+  const auto o = verify(records, committed);
+  CHECK(o.lost == 0);
+  CHECK(o.duplicated == 0);
+}
+
 TEST_CASE("PostgreSQL restarted mid-stream: the feed reconnects and publishes every change once",
           "[changefeed-pg-restart]") {
   Pipeline p("ft_cfpg");

@@ -34,10 +34,17 @@ std::string trimmed(const char* message) {
   const std::string message =
       trimmed(result != nullptr ? PQresultErrorMessage(result) : PQerrorMessage(conn));
   const bool lost = PQstatus(conn) != CONNECTION_OK;
+  const std::string_view sqlstate = state == nullptr ? "" : state;
+  // 55006 (object_in_use): another session streams from the slot. It ends:
+  // a feed still running stops, and the server process of a connection that
+  // was cut ends at wal_sender_timeout. A feed restarted after a network cut
+  // meets its own old session here (found by scripts/nemesis --seed 5).
+  const bool slot_busy = sqlstate == "55006";
   const FailureClass cls =
-      lost ? FailureClass::kRetryable : classify_sqlstate(state == nullptr ? "" : state);
-  throw InfraError(cls,
-                   context + ": " + (message.empty() ? trimmed(PQerrorMessage(conn)) : message));
+      lost || slot_busy ? FailureClass::kRetryable : classify_sqlstate(sqlstate);
+  throw InfraError(cls, context + ": " +
+                            (message.empty() ? trimmed(PQerrorMessage(conn)) : message) +
+                            (slot_busy ? " (retried until that session ends)" : ""));
 }
 
 }  // namespace

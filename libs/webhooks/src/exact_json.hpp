@@ -91,8 +91,9 @@ inline bool parse_exact(rapidjson::Document& doc, std::string_view text) {
     rapidjson::MemoryStream bytes(text.data(), text.size());
     rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> in(bytes);
     ExactNumbers handler(target);
-    ok = !reader.Parse<rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseIterativeFlag>(
-                in, handler)
+    ok = !reader
+              .Parse<rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseIterativeFlag>(
+                  in, handler)
               .IsError();
     return ok;
   };
