@@ -17,7 +17,6 @@
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
-#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -48,7 +47,6 @@ bool exact_number(Handler& out, std::string_view text) {
   if (r.ptr != last) return false;
   if (r.ec == std::errc::result_out_of_range) {
     // Too small rounds to zero (as RapidJSON does), too large is refused.
-    errno = 0;
     d = std::strtod(std::string(text).c_str(), nullptr);
     if (std::isinf(d)) return false;
   } else if (r.ec != std::errc()) {
