@@ -2,8 +2,11 @@
 """The nemesis (issue 66): the whole pipeline under a seeded random schedule
 of overlapping faults, then one check of every promise. See docs/nemesis.md.
 
-  nemesis.py --seed N --minutes M --schedule-only
-  nemesis.py --seed N --minutes M --state DIR --work DIR [--bin DIR]
+  nemesis.py --seed N[,N...] --minutes M --schedule-only
+  nemesis.py --seed N[,N...] --minutes M --state DIR --work DIR [--bin DIR]
+
+Several seeds run back to back on one pipeline, M minutes each, with one
+check at the end.
 """
 import argparse
 import os
@@ -17,8 +20,8 @@ import schedule  # noqa: E402
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--seed", type=int, required=True)
-    ap.add_argument("--minutes", type=float, default=3)
+    ap.add_argument("--seed", type=seed_list, required=True, help="a seed, or seeds comma-separated")
+    ap.add_argument("--minutes", type=float, default=3, help="minutes per seed")
     ap.add_argument("--schedule-only", action="store_true", help="print the schedule and exit")
     ap.add_argument("--state", help="the three-broker stack's state dir")
     ap.add_argument("--work", help="where logs, the archive and the schedule go")
@@ -27,7 +30,7 @@ def main():
     if a.minutes <= 0.5:
         ap.error("--minutes must be above 0.5")
     if a.schedule_only:
-        print(schedule.render(a.seed, a.minutes, schedule.draw(a.seed, a.minutes)))
+        print(schedule.render(a.seed, a.minutes, schedule.draw_seeds(a.seed, a.minutes)))
         return 0
     if not a.state or not a.work:
         ap.error("--state and --work are needed for a run")
@@ -47,7 +50,9 @@ def main():
         report.append(line)
 
     out()
-    out(f"nemesis seed {a.seed}, {a.minutes} minute(s), {time.time() - started:.0f} s in all")
+    seeds = ",".join(map(str, a.seed))
+    out(f"nemesis seed {seeds}, {a.minutes} minute(s){' each' if len(a.seed) > 1 else ''},"
+        f" {time.time() - started:.0f} s in all")
     out("faults applied:")
     for line in r.fault_log:
         out("  " + line)
@@ -56,8 +61,6 @@ def main():
         f" {len(load.acked_orders)} orders acknowledged ({load.unacked_orders} not),"
         f" {load.table_tx_ok} table transactions committed ({load.table_tx_failed} failed),"
         f" catalog edits {load.catalog_edits}")
-    exits = {s.name: s.self_exits for s in r.services.values() if s.self_exits}
-    out(f"services that exited by themselves (restarted by the harness): {exits or 'none'}")
     out(f"recovery: {'everything caught up' if recovered else 'NOT everything caught up (see above)'}")
     broken = 0
     for promise, bad, detail in results:
@@ -66,12 +69,22 @@ def main():
     out("not checked: every view equals a recomputation from the stored and archived events;"
         " orders' views; catalog edits' API read-back; clock jumps and netem latency (not in the menu)")
     if broken:
-        out(f"nemesis: {broken} promise(s) broken; reproduce with scripts/nemesis --seed {a.seed} --minutes {a.minutes}")
+        out(f"nemesis: {broken} promise(s) broken; reproduce with scripts/nemesis --seed {seeds} --minutes {a.minutes}")
         save(r.work, report)
         return 1
     out("nemesis: every promise checked held")
     save(r.work, report)
     return 0
+
+
+def seed_list(text):
+    try:
+        seeds = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a seed or a comma-separated list of seeds: {text!r}")
+    if len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"a seed appears twice: {text!r}")
+    return seeds
 
 
 def save(work, report):

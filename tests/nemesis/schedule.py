@@ -69,11 +69,27 @@ def draw(seed, minutes, mean_gap_s=6.0, quiet_tail_s=20.0):
     return faults
 
 
-def render(seed, minutes, faults):
-    lines = [f"nemesis schedule: seed {seed}, {minutes} minute(s), {len(faults)} fault(s)"]
+def draw_seeds(seeds, minutes):
+    """Several seeds' schedules back to back on one pipeline: each seed's
+    `draw(seed, minutes)` unchanged, shifted to start where the one before
+    it ended (its quiet tail included), every fault marked with its seed.
+    A seed's segment is the very schedule `--seed N --minutes M` runs."""
+    faults = []
+    for i, seed in enumerate(seeds):
+        offset = i * minutes * 60.0
+        for f in draw(seed, minutes):
+            faults.append({**f, "n": len(faults) + 1, "at": round(f["at"] + offset, 1), "seed": seed})
+    return faults
+
+
+def render(seeds, minutes, faults):
+    seeds = list(seeds)
+    head = (f"seed {seeds[0]}, {minutes} minute(s)" if len(seeds) == 1 else
+            f"seeds {', '.join(map(str, seeds))}, {minutes} minute(s) each, back to back")
+    lines = [f"nemesis schedule: {head}, {len(faults)} fault(s)"]
     for f in faults:
         lines.append(f"  #{f['n']:<3} t+{f['at']:7.1f}s  {f['kind']:<13} {f['target']:<16}"
-                     f" {f['duration']:5.1f}s")
+                     f" {f['duration']:5.1f}s" + (f"  (seed {f['seed']})" if len(seeds) > 1 else ""))
     return "\n".join(lines)
 
 
@@ -84,5 +100,6 @@ def counts_by_kind(faults):
     return dict(sorted(out.items()))
 
 
-def to_json(seed, minutes, faults):
-    return json.dumps({"seed": seed, "minutes": minutes, "faults": faults}, sort_keys=True)
+def to_json(seeds, minutes, faults):
+    return json.dumps({"seeds": list(seeds), "minutes_per_seed": minutes, "faults": faults},
+                      sort_keys=True)

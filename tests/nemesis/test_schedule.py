@@ -14,8 +14,8 @@ import schedule  # noqa: E402
 class ScheduleTest(unittest.TestCase):
     def test_same_seed_same_schedule(self):
         for seed in (1, 7, 20261128):
-            a = schedule.to_json(seed, 3, schedule.draw(seed, 3))
-            b = schedule.to_json(seed, 3, schedule.draw(seed, 3))
+            a = schedule.to_json([seed], 3, schedule.draw(seed, 3))
+            b = schedule.to_json([seed], 3, schedule.draw(seed, 3))
             self.assertEqual(a, b)
 
     def test_other_seed_other_schedule(self):
@@ -45,6 +45,20 @@ class ScheduleTest(unittest.TestCase):
                 if b["at"] < a["at"] + a["duration"]:
                     overlapping += 1
         self.assertGreater(overlapping, 20)
+
+    def test_seeds_back_to_back_are_each_seeds_schedule(self):
+        faults = schedule.draw_seeds([5, 1, 2], 1)
+        self.assertEqual([f["n"] for f in faults], list(range(1, len(faults) + 1)))
+        for i, seed in enumerate([5, 1, 2]):
+            mine = [f for f in faults if f["seed"] == seed]
+            alone = schedule.draw(seed, 1)
+            self.assertEqual(len(mine), len(alone))
+            for a, b in zip(mine, alone):
+                self.assertAlmostEqual(a["at"], b["at"] + i * 60, places=1)
+                self.assertEqual((a["kind"], a["target"], a["duration"]),
+                                 (b["kind"], b["target"], b["duration"]))
+                # Within its own minute: a seed's faults end before the next begins.
+                self.assertLessEqual(a["at"] + a["duration"], (i + 1) * 60 - 20 + 0.1)
 
 
 if __name__ == "__main__":
