@@ -336,6 +336,7 @@ class Run:
         self.env["MILLRACE_STATE_DIR"] = state
         self.services = {}
         self.cuts = set()
+        self.slowing = False  # lo's root qdisc is ours (slow_root)
         self.fault_log = []
         self.fault_lock = threading.Lock()
         self.t0 = None
@@ -511,6 +512,49 @@ class Run:
             self.iptables("-D", p)
             self.cuts.discard(p)
 
+    # Slow links: an HTB qdisc at lo's root, whose default class lets
+    # everything through, and a class of the fault's rate per slow fault,
+    # with u32 filters (priority 100 + its number) sending its server's
+    # ports to it, both ways. Only the schedule's thread of that fault
+    # touches its class; the root is made once, before the load starts.
+    def tc(self, *args):
+        return subprocess.run(["tc", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def slow_root(self):
+        shown = self.tc("qdisc", "show", "dev", "lo")
+        if shown.returncode != 0 or not shown.stdout.startswith("qdisc noqueue"):
+            raise RuntimeError("the schedule slows links with tc on lo, which needs root and lo's default "
+                               f"qdisc (tc qdisc show dev lo: {(shown.stdout or shown.stderr).strip()})")
+        for cmd in (["qdisc", "add", "dev", "lo", "root", "handle", "1:", "htb", "default", "1", "r2q", "10000"],
+                    ["class", "add", "dev", "lo", "parent", "1:", "classid", "1:1", "htb", "rate", "100gbit"]):
+            r = self.tc(*cmd)
+            if r.returncode != 0:
+                self.tc("qdisc", "del", "dev", "lo", "root")
+                raise RuntimeError(f"tc {' '.join(cmd)}: {r.stderr.strip()} (the kernel needs sch_htb and cls_u32)")
+        self.slowing = True
+
+    def slow(self, n, server, rate_kbit):
+        classid = f"1:{100 + n}"
+        r = self.tc("class", "add", "dev", "lo", "parent", "1:", "classid", classid, "htb",
+                    "rate", f"{rate_kbit}kbit", "ceil", f"{rate_kbit}kbit")
+        if r.returncode != 0:
+            log(f"tc class add {classid} failed: {r.stderr.strip()}")
+        for port in self.stack.ports(server):
+            for way in ("sport", "dport"):
+                r = self.tc("filter", "add", "dev", "lo", "parent", "1:", "protocol", "ip", "prio", str(100 + n),
+                            "u32", "match", "ip", way, str(port), "0xffff", "flowid", classid)
+                if r.returncode != 0:
+                    log(f"tc filter add {way} {port} failed: {r.stderr.strip()}")
+
+    def unslow(self, n):
+        """Ends slow link n; what passed through it ("Sent ... bytes ...
+        pkt (dropped ..., overlimits ...)"), for the log."""
+        shown = self.tc("-s", "class", "show", "dev", "lo", "classid", f"1:{100 + n}").stdout
+        self.tc("filter", "del", "dev", "lo", "parent", "1:", "prio", str(100 + n))
+        self.tc("class", "del", "dev", "lo", "classid", f"1:{100 + n}")
+        sent = [line.strip() for line in shown.splitlines() if line.strip().startswith("Sent")]
+        return sent[0] if sent else "no statistics"
+
     def apply(self, f):
         n, kind, target, d = f["n"], f["kind"], f["target"], f["duration"]
         delay = self.t0 + f["at"] - time.time()
@@ -546,6 +590,13 @@ class Run:
             time.sleep(d)
             self.heal(target)
             self.record(n, f"healed {target}")
+        elif kind in ("broker-slow", "pg-slow"):
+            rate = f["rate_kbit"]
+            self.slow(n, target, rate)
+            self.record(n, f"slowed {target} to {rate} kbit/s (ports {self.stack.ports(target)})")
+            time.sleep(d)
+            passed = self.unslow(n)
+            self.record(n, f"unslowed {target}: {passed}")
         elif kind in ("pg-restart", "redis-restart"):
             server = kind.split("-")[0].replace("pg", "postgres")
             r = self.stack.call("down", server)
@@ -572,6 +623,9 @@ class Run:
         for p in list(self.cuts):
             self.iptables("-D", p)
         self.cuts.clear()
+        if self.slowing:
+            self.tc("qdisc", "del", "dev", "lo", "root")  # lo back to its default, every class gone
+            self.slowing = False
         for s in self.services.values():
             s.signal(signal.SIGCONT)
         self.stack.call("up")
@@ -647,6 +701,8 @@ class Run:
                 ["iptables", "-w", "-S", "INPUT"], stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL).returncode != 0:
             raise RuntimeError("the schedule cuts ports, which needs root and iptables (iptables -S INPUT failed)")
+        if any(f["kind"].endswith("-slow") for f in faults):
+            self.slow_root()
         text = schedule.render(self.seeds, self.minutes_per_seed, faults)
         print(text, flush=True)
         with open(os.path.join(self.work, "schedule.json"), "w") as f:

@@ -28,6 +28,18 @@ MENU = {
     "redis-restart": (2, ["redis"], 1, 10),  # `stack down redis`, `stack up redis` after
 }
 
+# Drawn on a stream of their own (`draw_slow`), so that adding them left
+# every seed's faults above as they were: a seed that found a break still
+# replays it. A slow link is a bandwidth limit on the server's ports, both
+# ways (an HTB class on lo, `tc`): what it sends waits in a queue, so its
+# clients see latency grow with their load.
+SLOW_MENU = {
+    "broker-slow": (BROKERS, 5, 25),
+    "pg-slow": (["postgres"], 5, 25),
+}
+SLOW_RATES_KBIT = [128, 256, 512, 1024]
+SLOW_MEAN_GAP_S = 30.0
+
 # What may not overlap: one fault per target at a time, at most one Kafka
 # node away at a time (three replicas, min.insync.replicas 2: a second one
 # would only stop every produce), and PostgreSQL's faults one at a time.
@@ -69,6 +81,40 @@ def draw(seed, minutes, mean_gap_s=6.0, quiet_tail_s=20.0):
     return faults
 
 
+def draw_slow(seed, minutes, quiet_tail_s=20.0):
+    """The slow links of one run, from their own random stream: dicts as
+    draw()'s, with the link's rate in kbit/s. One at a time per target; they
+    overlap the other faults freely."""
+    rng = random.Random(f"{seed}/slow")
+    total = minutes * 60.0
+    kinds = sorted(SLOW_MENU)
+    busy_until = {}
+    faults = []
+    t = 5.0
+    while True:
+        t += rng.expovariate(1.0 / SLOW_MEAN_GAP_S)
+        if t >= total - quiet_tail_s:
+            break
+        kind = rng.choice(kinds)
+        targets, low, high = SLOW_MENU[kind]
+        target = rng.choice(targets)
+        duration = min(round(rng.uniform(low, high), 1), max(0.0, round(total - quiet_tail_s - t, 1)))
+        rate = rng.choice(SLOW_RATES_KBIT)
+        if busy_until.get(target, -1.0) > t:
+            continue
+        busy_until[target] = t + duration + 1.0
+        faults.append({"at": round(t, 1), "kind": kind, "target": target, "duration": duration,
+                       "rate_kbit": rate})
+    return faults
+
+
+def draw_all(seed, minutes):
+    """A seed's whole schedule: draw()'s faults and draw_slow()'s, by start,
+    numbered."""
+    faults = sorted(draw(seed, minutes) + draw_slow(seed, minutes), key=lambda f: f["at"])  # stable: draw()'s order kept
+    return [{**f, "n": i + 1} for i, f in enumerate(faults)]
+
+
 def draw_seeds(seeds, minutes):
     """Several seeds' schedules back to back on one pipeline: each seed's
     `draw(seed, minutes)` unchanged, shifted to start where the one before
@@ -77,7 +123,7 @@ def draw_seeds(seeds, minutes):
     faults = []
     for i, seed in enumerate(seeds):
         offset = i * minutes * 60.0
-        for f in draw(seed, minutes):
+        for f in draw_all(seed, minutes):
             faults.append({**f, "n": len(faults) + 1, "at": round(f["at"] + offset, 1), "seed": seed})
     return faults
 
@@ -89,7 +135,8 @@ def render(seeds, minutes, faults):
     lines = [f"nemesis schedule: {head}, {len(faults)} fault(s)"]
     for f in faults:
         lines.append(f"  #{f['n']:<3} t+{f['at']:7.1f}s  {f['kind']:<13} {f['target']:<16}"
-                     f" {f['duration']:5.1f}s" + (f"  (seed {f['seed']})" if len(seeds) > 1 else ""))
+                     f" {f['duration']:5.1f}s" + (f"  {f['rate_kbit']} kbit/s" if "rate_kbit" in f else "")
+                     + (f"  (seed {f['seed']})" if len(seeds) > 1 else ""))
     return "\n".join(lines)
 
 

@@ -51,7 +51,7 @@ class ScheduleTest(unittest.TestCase):
         self.assertEqual([f["n"] for f in faults], list(range(1, len(faults) + 1)))
         for i, seed in enumerate([5, 1, 2]):
             mine = [f for f in faults if f["seed"] == seed]
-            alone = schedule.draw(seed, 1)
+            alone = schedule.draw_all(seed, 1)
             self.assertEqual(len(mine), len(alone))
             for a, b in zip(mine, alone):
                 self.assertAlmostEqual(a["at"], b["at"] + i * 60, places=1)
@@ -59,6 +59,20 @@ class ScheduleTest(unittest.TestCase):
                                  (b["kind"], b["target"], b["duration"]))
                 # Within its own minute: a seed's faults end before the next begins.
                 self.assertLessEqual(a["at"] + a["duration"], (i + 1) * 60 - 20 + 0.1)
+
+    def test_slow_links_leave_every_seeds_other_faults_as_they_were(self):
+        for seed in range(50):
+            base = [{k: v for k, v in f.items() if k != "n"} for f in schedule.draw(seed, 3)]
+            whole = schedule.draw_all(seed, 3)
+            self.assertEqual([{k: v for k, v in f.items() if k != "n"} for f in whole
+                              if not f["kind"].endswith("-slow")], base)
+            for f in whole:
+                if f["kind"].endswith("-slow"):
+                    self.assertIn(f["target"], schedule.SLOW_MENU[f["kind"]][0])
+                    self.assertIn(f["rate_kbit"], schedule.SLOW_RATES_KBIT)
+                    self.assertLessEqual(f["at"] + f["duration"], 3 * 60 - 20 + 0.1)
+        self.assertTrue(any(f["kind"] == "pg-slow" for seed in range(10) for f in schedule.draw_all(seed, 3)))
+        self.assertTrue(any(f["kind"] == "broker-slow" for seed in range(10) for f in schedule.draw_all(seed, 3)))
 
 
 if __name__ == "__main__":
