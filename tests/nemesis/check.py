@@ -50,6 +50,7 @@ class Checker:
                   ("acknowledged orders", self.orders),
                   ("the change topic", lambda: self.change_topic(changes)),
                   ("webhooks", lambda: self.webhooks(changes)), ("the cache", self.cache),
+                  ("catalog edits", self.catalog_edits),
                   ("the views", self.views), ("the archive", self.archive)]
         for name, check in checks:
             try:
@@ -248,6 +249,62 @@ class Checker:
         return ("the Redis cache equals the catalog", bool(wrong) or compared == 0,
                 f"generation {live}: {compared} entr(ies) compared with {len(rows)} catalog row(s), {len(wrong)} wrong"
                 + (f"; first: {wrong[0]}" if wrong else ""))
+
+    # 6b. catalog edits (psql and the API's PUT): each category holds its
+    # last acknowledged edit, or an edit sent after it whose outcome is
+    # unknown; and the API reads back what the catalog holds (it may serve
+    # from the cache, which converges: retried for up to a minute)
+    def catalog_edits(self):
+        promise = "catalog edits: each category holds its last acknowledged edit, and the API reads it back"
+        out = self.run.psql("SELECT name, display_name FROM categories", timeout=120)
+        if out is None:
+            return (promise, True, "could not read categories")
+        table = {}
+        for line in out.splitlines():
+            name, _, shown = line.partition("|")
+            table[name] = shown
+        lost, checked = [], 0
+        for name, log in sorted(self.run.load.catalog_log.items()):
+            acked = [i for i, (_, ok) in enumerate(log) if ok]
+            if not acked:
+                continue  # every edit's outcome unknown: any of them, or none, may hold
+            checked += 1
+            allowed = {shown for shown, _ in log[acked[-1]:]}
+            if table.get(name) not in allowed:
+                lost.append(f"{name}: holds {table.get(name)!r}, last acknowledged {log[acked[-1]][0]!r}")
+        deadline = time.time() + 60
+        while True:
+            unread = self._api_reads(table)
+            if not unread or time.time() > deadline:
+                break
+            time.sleep(3)
+        return (promise, bool(lost or unread),
+                f"{checked} categories with an acknowledged edit, {len(lost)} not holding it; {len(table)} read"
+                f" through the API, {len(unread)} differing" + (f"; first lost: {lost[0]}" if lost else "")
+                + (f"; first differing: {unread[0]}" if unread else ""))
+
+    def _api_reads(self, table):
+        import http.client
+        import urllib.parse
+        wrong = []
+        for name, shown in sorted(table.items()):
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", self.run.api_port, timeout=20)
+                c.request("GET", "/v1/categories/" + urllib.parse.quote(name, safe=""),
+                          headers={"Accept": "application/json"})
+                r = c.getresponse()
+                body = r.read()
+                c.close()
+            except (OSError, http.client.HTTPException) as e:
+                wrong.append(f"{name}: {e!r}")
+                continue
+            if r.status != 200:
+                wrong.append(f"{name}: status {r.status}")
+                continue
+            got = json.loads(body).get("display_name")
+            if (got or "") != shown:
+                wrong.append(f"{name}: the API reads {got!r}, the catalog holds {shown!r}")
+        return wrong
 
     # 7. every view equals a recomputation from the topic's records: the
     # events (and orders) that must count, decided here (the seeds' JSON

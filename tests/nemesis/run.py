@@ -221,6 +221,9 @@ class Load:
         self.table_tx_ok = 0
         self.table_tx_failed = 0
         self.catalog_edits = {"psql": 0, "api": 0, "failed": 0}
+        # name -> [(display_name, acknowledged)], in the order sent (one
+        # thread): a failed edit's outcome is unknown, not "not applied".
+        self.catalog_log = {}
         self.threads = []
 
     def start(self):
@@ -305,6 +308,7 @@ class Load:
                 ok = self.run.psql(f"UPDATE categories SET display_name = '{q}' WHERE name = '{n}'",
                                    timeout=20) is not None
                 self.catalog_edits["psql" if ok else "failed"] += 1
+                self.catalog_log.setdefault(name, []).append((shown, ok))
             else:
                 try:
                     c = http.client.HTTPConnection("127.0.0.1", self.run.api_port, timeout=20)
@@ -316,8 +320,10 @@ class Load:
                     r.read()
                     c.close()
                     self.catalog_edits["api" if r.status < 300 else "failed"] += 1
+                    self.catalog_log.setdefault(name, []).append((shown, r.status < 300))
                 except (OSError, http.client.HTTPException):
                     self.catalog_edits["failed"] += 1
+                    self.catalog_log.setdefault(name, []).append((shown, False))
             self.stop.wait(1.0)
 
 

@@ -77,5 +77,28 @@ class WebhooksTest(unittest.TestCase):
         self.assertTrue(self.verdict([c["id"] for c in CHANGES], bad=1)[1])
 
 
+class CatalogEditsTest(unittest.TestCase):
+    def verdict(self, log, held, api=None):
+        run = FakeRun([])
+        run.psql = lambda sql, timeout=60, url=None: "\n".join(f"{k}|{v}" for k, v in held.items())
+        run.load = type("Load", (), {"catalog_log": log})()
+        checker = check.Checker(run)
+        api = held if api is None else api
+        checker._api_reads = lambda table: [n for n in table if api.get(n) != table[n]]
+        return checker.catalog_edits()
+
+    def test_held_with_the_last_acknowledged_edit(self):
+        self.assertFalse(self.verdict({"a": [("a1", True), ("a2", True)]}, {"a": "a2"})[1])
+
+    def test_held_with_a_later_edit_of_unknown_outcome(self):
+        self.assertFalse(self.verdict({"a": [("a1", True), ("a2", False)]}, {"a": "a2"})[1])
+
+    def test_broken_when_an_acknowledged_edit_is_lost(self):
+        self.assertTrue(self.verdict({"a": [("a1", True), ("a2", True)]}, {"a": "a1"})[1])
+
+    def test_broken_when_the_api_reads_back_something_else(self):
+        self.assertTrue(self.verdict({"a": [("a1", True)]}, {"a": "a1"}, api={"a": "stale"})[1])
+
+
 if __name__ == "__main__":
     unittest.main()
