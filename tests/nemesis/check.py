@@ -254,7 +254,7 @@ class Checker:
     # last acknowledged edit, or an edit sent after it whose outcome is
     # unknown; and the API reads back what the catalog holds (it may serve
     # from the cache, which converges: retried for up to a minute)
-    def catalog_edits(self):
+    def catalog_edits(self, converge_s=60):
         promise = "catalog edits: each category holds its last acknowledged edit, and the API reads it back"
         out = self.run.psql("SELECT name, display_name FROM categories", timeout=120)
         if out is None:
@@ -272,7 +272,7 @@ class Checker:
             allowed = {shown for shown, _ in log[acked[-1]:]}
             if table.get(name) not in allowed:
                 lost.append(f"{name}: holds {table.get(name)!r}, last acknowledged {log[acked[-1]][0]!r}")
-        deadline = time.time() + 60
+        deadline = time.time() + converge_s
         while True:
             unread = self._api_reads(table)
             if not unread or time.time() > deadline:

@@ -85,7 +85,7 @@ class CatalogEditsTest(unittest.TestCase):
         checker = check.Checker(run)
         api = held if api is None else api
         checker._api_reads = lambda table: [n for n in table if api.get(n) != table[n]]
-        return checker.catalog_edits()
+        return checker.catalog_edits(converge_s=0)
 
     def test_held_with_the_last_acknowledged_edit(self):
         self.assertFalse(self.verdict({"a": [("a1", True), ("a2", True)]}, {"a": "a2"})[1])
