@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "millrace/api/settings_register.hpp"
 #include "millrace/httpd/listen_address.hpp"
 #include "millrace/kafka/types.hpp"
 #include "millrace/kinds/options.hpp"
@@ -12,55 +13,7 @@
 namespace millrace::api {
 
 void register_options(core::OptionSet& o, ApiConfig& c) {
-  o.add_string("http-addr", "MILLRACE_API_ADDR", &c.http_addr,
-               "host:port to serve HTTP on ([v6]:port for IPv6; port 0 picks a free one)");
-  pg::register_service_options(o, c.pg, "api", "MILLRACE_API_PG_DSN");
-  // No fallback to MILLRACE_PG: the admin writes stay off until a role is
-  // named for them.
-  o.add_string("admin-pg", "MILLRACE_API_ADMIN_PG", &c.admin_pg_dsn,
-               "PostgreSQL conninfo or URI of the admin writes' role, which /v1/webhooks uses "
-               "too (empty: POST, PUT, DELETE and /v1/webhooks answer 503)");
-  o.add_env_fallback("admin-pg", "MILLRACE_API_ADMIN_PG_DSN", "set MILLRACE_API_ADMIN_PG instead");
-  o.add_string("admin-token", "MILLRACE_API_ADMIN_TOKEN", &c.admin_token,
-               "Bearer token the admin writes and /v1/webhooks require (empty: they answer "
-               "503)",
-               core::OptionSet::Shown::kSecret);
-  o.add_string("read-token", "MILLRACE_API_READ_TOKEN", &c.read_token,
-               "Bearer token the reads require (the dashboard asks for it once and keeps a "
-               "session cookie); required when --http-addr is beyond loopback (empty on "
-               "loopback: reads open to local clients)",
-               core::OptionSet::Shown::kSecret);
-  o.add_bool("allow-open", "MILLRACE_API_ALLOW_OPEN", &c.allow_open,
-             "Serve the reads without a token on an address beyond loopback (behind a proxy "
-             "that authenticates)");
-  webhooks::add_allow_private(o, &c.allow_private_webhooks, "allow-private-webhooks");
-  httpd::register_tls_options(o, c.tls, "MILLRACE_API");
-  o.add_int("http-threads", "MILLRACE_API_HTTP_THREADS", &c.http_threads,
-            "HTTP event-loop threads; each serves any number of connections", 1, 256);
-  o.add_int("workers", "MILLRACE_API_WORKERS", &c.workers,
-            "Database workers, each with its own PostgreSQL sessions", 1, 256);
-  o.add_int("queue-max", "MILLRACE_API_QUEUE_MAX", &c.queue_max,
-            "Requests that may wait for a worker; beyond, 503 at once", 1, 1'000'000);
-  o.add_duration("request-timeout-ms", "MILLRACE_API_REQUEST_TIMEOUT_MS", &c.request_timeout_ms,
-                 core::OptionSet::DurationUnit::kMilliseconds,
-                 "A request not answered within this gets 503 (keep it above "
-                 "MILLRACE_PG_STATEMENT_TIMEOUT_MS)",
-                 100, 600'000);
-  o.add_int("max-connections", "MILLRACE_API_MAX_CONNECTIONS", &c.max_connections,
-            "Connections served at once, live streams included; one more is answered 503 and "
-            "closed (keep it below the open-file limit, ulimit -n)",
-            1, 1'000'000);
-  o.add_int("max-body-bytes", "MILLRACE_API_MAX_BODY_BYTES", &c.max_body_bytes,
-            "Largest admin request body accepted (larger: 413)", 1, 16LL << 20);
-  cache::register_options(o, c.cache);
-  o.add_int("near-cache-entries", "MILLRACE_API_NEAR_CACHE_ENTRIES", &c.near_cache_entries,
-            "Catalog entries held in memory besides Redis, kept equal to it by CLIENT TRACKING "
-            "(0: ask Redis for every read)",
-            0, 100'000'000);
-  kafka::register_options(o, c.kafka, kafka::kChangesTopic);
-  o.add_string("dead-letter-topics", "MILLRACE_API_DEAD_LETTER_TOPICS", &c.dead_letter_topics,
-               "Dead-letter topics whose sizes the live stream's health shows, comma-separated");
-  kinds::register_kinds_dir(o, &c.kinds_dir);
+  register_api_settings(o, c);
 }
 
 void validate(ApiConfig& c) {

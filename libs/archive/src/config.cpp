@@ -3,32 +3,12 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "millrace/archive/settings_register.hpp"
+
 namespace millrace::archive {
 
 void register_options(core::OptionSet& o, ArchiverConfig& c) {
-  stream::register_options(o, c.stream);
-  register_location(o, c.store, c.root);
-  o.add_string("spool", "MILLRACE_ARCHIVE_SPOOL", &c.spool,
-               "Object stores: the local directory files are written to before they are "
-               "uploaded (default: the temporary directory's millrace-archive-spool); a "
-               "window's file per partition at most");
-  register_namespace(o, c.ns);
-  o.add_duration("window-s", "MILLRACE_ARCHIVE_WINDOW_S", &c.window_s,
-                 core::OptionSet::DurationUnit::kSeconds,
-                 "Close each partition's file at the end of this time window (windows are aligned "
-                 "to multiples of it since the epoch, UTC)",
-                 1, 86'400);
-  o.add_int("max-mb", "MILLRACE_ARCHIVE_MAX_MB", &c.max_mb,
-            "Or once the file holds this many megabytes (10^6 bytes), whichever comes first", 1,
-            1'000'000);
-  o.add_int("max-record-kb", "MILLRACE_ARCHIVE_MAX_RECORD_KB", &c.max_record_kb,
-            "The largest record (key, headers and value) the archive takes, in KiB: Avro's "
-            "block size, held in memory per open file. The default is above Kafka's default "
-            "message.max.bytes; raise it with the topic's max.message.bytes",
-            64, 262'144);
-  o.add_bool("empty-files", "MILLRACE_ARCHIVE_EMPTY_FILES", &c.empty_files,
-             "Write a file with no records for each window in which a partition received "
-             "nothing (as Capture's \"emit empty files\")");
+  register_archiver_settings(o, c);
 }
 
 void register_namespace(core::OptionSet& o, std::string& ns) {

@@ -4,15 +4,17 @@
 #include <string>
 
 #include "millrace/archive/capture.hpp"
+#include "millrace/archive/settings.hpp"
 #include "millrace/core/options.hpp"
 #include "millrace/objstore/options.hpp"
 #include "millrace/stream/consumer.hpp"
 
 namespace millrace::archive {
 
-// Everything millrace-archiver can be told. Member initialisers are the
-// defaults; register_options() holds the flags, variables and help.
-struct ArchiverConfig {
+// Everything millrace-archiver can be told: its own settings, declared in
+// libs/archive/settings.json (ArchiverSettings, generated), and the
+// components' below.
+struct ArchiverConfig : ArchiverSettings {
   // Reading the topic: the shared consumer settings. Its batches are the
   // archive's time windows, so --batch-size and --batch-ms do not apply.
   stream::StreamConfig stream = stream::service_defaults("archiver");
@@ -20,16 +22,7 @@ struct ArchiverConfig {
   // --root / MILLRACE_ARCHIVE_ROOT is its older name for a directory.
   objstore::StoreOptions store;
   std::string root;
-  // Object stores: files are written here first, then uploaded (each file
-  // of a window at most, per partition).
-  std::string spool;
   std::string ns = "millrace";  // the layout's {namespace}
-  std::int64_t window_s = 300;
-  std::int64_t max_mb = 300;
-  std::int64_t max_record_kb = 1088;
-  // A file with no records for each window in which a partition received
-  // nothing.
-  bool empty_files = false;
 
   RollPolicy policy;  // derived by validate()
 };

@@ -8,44 +8,20 @@
 
 #include "millrace/core/options.hpp"
 #include "millrace/objstore/location.hpp"
+#include "millrace/objstore/s3_addressing.hpp"
+#include "millrace/objstore/settings.hpp"
 
 namespace millrace::objstore {
 
-// How S3 requests name the bucket (StoreOptions::s3_addressing).
-enum class S3Addressing : std::uint8_t { kAuto, kPath, kVirtual };
-inline constexpr core::EnumNames<S3Addressing, 3> kS3AddressingNames({{S3Addressing::kAuto, "auto"},
-                                                                      {S3Addressing::kPath, "path"},
-                                                                      {S3Addressing::kVirtual,
-                                                                       "virtual"}});
-
-struct StoreOptions {
+// The settings (declared in libs/objstore/settings.json: S3's endpoint,
+// region, addressing and credentials, Azure's SAS token or shared key
+// file, and, for both, the CA certificates, the part size of multipart and
+// block uploads and how long a request may go without progress) and the
+// location.
+struct StoreOptions : StoreSettings {
   // The location's URL (location.hpp). The flag and variable are the
   // caller's (--archive-url, MILLRACE_ARCHIVE_URL).
   std::string url;
-
-  // S3: the endpoint (empty: AWS's for the region), the region, the
-  // addressing ("auto": virtual-hosted on AWS, path-style with an
-  // endpoint), and the credentials: the standard AWS variables, or a shared
-  // credentials file and profile.
-  std::string s3_endpoint;
-  std::string s3_region;
-  S3Addressing s3_addressing = S3Addressing::kAuto;
-  std::string aws_access_key_id;
-  std::string aws_secret_access_key;
-  std::string aws_session_token;
-  std::string aws_credentials_file;
-  std::string aws_profile = "default";
-
-  // Azure: a SAS token or the account's shared key, each in a file.
-  std::string azure_sas_file;
-  std::string azure_key_file;
-
-  // Both: CA certificates for an https endpoint (empty: the system's), the
-  // part size of multipart and block uploads (files up to it go in one
-  // request), and how long a request may go without progress.
-  std::string ca_file;
-  std::int64_t part_mb = 16;
-  std::int64_t stall_s = 60;
 
   Location location;  // set by validate()
 };

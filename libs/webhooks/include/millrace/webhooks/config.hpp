@@ -7,12 +7,15 @@
 #include "millrace/runtime/reloaded.hpp"
 #include "millrace/stream/consumer.hpp"
 #include "millrace/webhooks/schedule.hpp"
+#include "millrace/webhooks/settings.hpp"
 
 namespace millrace::webhooks {
 
-// Everything millrace-webhooks can be told. Member initialisers are the
-// defaults; register_options() holds the flags, variables and help.
-struct WebhooksConfig {
+// Everything millrace-webhooks can be told: its own settings, declared in
+// libs/webhooks/settings.json (WebhooksSettings, generated: workers,
+// timeout, retry schedule, polling, claims, CloudEvents' source, how long
+// delivered rows are kept), and the components' below.
+struct WebhooksConfig : WebhooksSettings {
   // Reading the change topic: the shared consumer settings.
   stream::StreamConfig stream = [] {
     auto c = stream::service_defaults("webhooks");
@@ -25,18 +28,8 @@ struct WebhooksConfig {
     c.close_when_idle = true;
     return c;
   }();
-  // Delivering: workers (each one endpoint's queue at a time), the request
-  // timeout and the retry schedule.
-  std::int64_t workers = 4;
-  std::int64_t timeout_ms = 15000;
-  std::string retry_schedule = std::string(kDefaultSchedule);
+  // Shared with the API and the CLI (add_allow_private).
   bool allow_private = false;
-  std::int64_t poll_ms = 1000;
-  std::int64_t max_per_claim = 100;
-  std::int64_t keep_delivered_h = 168;
-  // CloudEvents' source is this, "/", and the change's table; empty:
-  // "/millrace/<the database>".
-  std::string cloudevents_source;
 
   RetrySchedule schedule;  // derived by validate()
   // The schedule as SIGHUP last set it (register_options marks
