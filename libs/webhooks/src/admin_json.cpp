@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "json_members.hpp"
+
 namespace millrace::webhooks {
 
 namespace {
@@ -23,8 +25,9 @@ namespace {
 // build.
 namespace admin_json_impl {
 
+using namespace detail;  // json_members.hpp
 using Value = rapidjson::Value;
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+using Writer = JsonWriter;
 
 // Iterative: a body nested deep must not take the stack.
 constexpr unsigned kParseFlags =
@@ -229,24 +232,6 @@ bool read_setting(const Member& m, Target& t) {
   return true;
 }
 
-void string_or_null(Writer& w, const std::string& s) {
-  if (s.empty()) {
-    w.Null();
-  } else {
-    w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
-  }
-}
-
-void write_string(Writer& w, const std::string& s) {
-  w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
-}
-
-void strings(Writer& w, const std::vector<std::string>& items) {
-  w.StartArray();
-  for (const auto& i : items) write_string(w, i);
-  w.EndArray();
-}
-
 // A stored filter, as an object (null when none).
 void stored_filter(Writer& w, const std::string& filter) {
   if (filter.empty()) {
@@ -266,44 +251,26 @@ void stored_filter(Writer& w, const std::string& filter) {
 
 void write_endpoint(Writer& w, const Endpoint& e) {
   w.StartObject();
-  w.Key("id");
-  w.Int64(e.id);
-  w.Key("url");
-  write_string(w, e.url);
-  w.Key("description");
-  write_string(w, e.description);
-  w.Key("tables");
-  strings(w, e.tables);
-  w.Key("ops");
-  strings(w, e.ops);
-  w.Key("ordering");
-  write_string(w, e.ordering);
-  w.Key("format");
-  write_string(w, e.format);
+  int_member(w, "id", e.id);
+  string_member(w, "url", e.url);
+  string_member(w, "description", e.description);
+  strings_member(w, "tables", e.tables);
+  strings_member(w, "ops", e.ops);
+  string_member(w, "ordering", e.ordering);
+  string_member(w, "format", e.format);
   w.Key("filter");
   stored_filter(w, e.filter);
-  w.Key("rate_limit");
-  w.Double(e.rate_limit);
-  w.Key("disable_after_seconds");
-  w.Int64(e.disable_after_s);
-  w.Key("active");
-  w.Bool(e.active);
-  w.Key("disabled_reason");
-  string_or_null(w, e.disabled_reason);
-  w.Key("disabled_at");
-  string_or_null(w, e.disabled_at);
-  w.Key("failing_since");
-  string_or_null(w, e.failing_since);
-  w.Key("created_at");
-  string_or_null(w, e.created_at);
-  w.Key("previous_secret_valid");
-  w.Bool(e.previous_secret_valid);
-  w.Key("pending");
-  w.Int64(e.pending);
-  w.Key("failed");
-  w.Int64(e.failed);
-  w.Key("filtered");
-  w.Int64(e.filtered);
+  double_member(w, "rate_limit", e.rate_limit);
+  int_member(w, "disable_after_seconds", e.disable_after_s);
+  bool_member(w, "active", e.active);
+  text_or_null_member(w, "disabled_reason", e.disabled_reason);
+  text_or_null_member(w, "disabled_at", e.disabled_at);
+  text_or_null_member(w, "failing_since", e.failing_since);
+  text_or_null_member(w, "created_at", e.created_at);
+  bool_member(w, "previous_secret_valid", e.previous_secret_valid);
+  int_member(w, "pending", e.pending);
+  int_member(w, "failed", e.failed);
+  int_member(w, "filtered", e.filtered);
   w.EndObject();
 }
 
@@ -404,10 +371,7 @@ std::string secret_json(const Endpoint& endpoint, const std::string& secret) {
   w.StartObject();
   w.Key("endpoint");
   write_endpoint(w, endpoint);
-  if (!secret.empty()) {
-    w.Key("secret");
-    write_string(w, secret);
-  }
+  if (!secret.empty()) string_member(w, "secret", secret);
   w.EndObject();
   return taken(out);
 }
@@ -422,41 +386,21 @@ std::string deliveries_json(const std::vector<DeliveryRecord>& deliveries,
   w.StartArray();
   for (const auto& d : deliveries) {
     w.StartObject();
-    w.Key("id");
-    w.Int64(d.id);
-    w.Key("endpoint");
-    w.Int64(d.endpoint);
-    w.Key("change_id");
-    write_string(w, d.change_id);
-    w.Key("status");
-    write_string(w, d.status);
-    w.Key("attempts");
-    w.Int64(d.attempts);
-    w.Key("enqueued_at");
-    string_or_null(w, d.enqueued_at);
-    w.Key("next_attempt_at");
-    string_or_null(w, d.next_attempt_at);
-    w.Key("last_attempt_at");
-    string_or_null(w, d.last_attempt_at);
-    w.Key("last_status");
-    if (d.last_status) {
-      w.Int(*d.last_status);
-    } else {
-      w.Null();
-    }
-    w.Key("last_error");
-    string_or_null(w, d.last_error);
-    w.Key("delivered_at");
-    string_or_null(w, d.delivered_at);
+    int_member(w, "id", d.id);
+    int_member(w, "endpoint", d.endpoint);
+    string_member(w, "change_id", d.change_id);
+    string_member(w, "status", d.status);
+    int_member(w, "attempts", d.attempts);
+    text_or_null_member(w, "enqueued_at", d.enqueued_at);
+    text_or_null_member(w, "next_attempt_at", d.next_attempt_at);
+    text_or_null_member(w, "last_attempt_at", d.last_attempt_at);
+    int_or_null_member(w, "last_status", d.last_status);
+    text_or_null_member(w, "last_error", d.last_error);
+    text_or_null_member(w, "delivered_at", d.delivered_at);
     w.EndObject();
   }
   w.EndArray();
-  w.Key("next_before");
-  if (next_before) {
-    w.Int64(*next_before);
-  } else {
-    w.Null();
-  }
+  int_or_null_member(w, "next_before", next_before);
   w.EndObject();
   return taken(out);
 }

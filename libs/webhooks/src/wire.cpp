@@ -3,15 +3,12 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "json_members.hpp"
 #include "millrace/core/enum_names.hpp"
 
 namespace millrace::webhooks::detail {
 
 namespace {
-
-void put_string(rapidjson::Writer<rapidjson::StringBuffer>& w, std::string_view s) {
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-}
 
 std::string_view member_string(const rapidjson::Value& object, const char* name) {
   if (!object.IsObject()) return {};
@@ -62,22 +59,14 @@ std::string cloudevent_json(const EventAttributes& a, std::string_view data) {
   rapidjson::StringBuffer b;
   rapidjson::Writer<rapidjson::StringBuffer> w(b);
   w.StartObject();
-  w.Key("specversion");
-  w.String("1.0");
-  w.Key("id");
-  put_string(w, a.id);
-  w.Key("source");
-  put_string(w, a.source);
-  w.Key("type");
-  put_string(w, a.type);
-  w.Key("subject");
-  put_string(w, a.subject);
-  w.Key("time");
-  put_string(w, a.time);
-  w.Key("datacontenttype");
-  w.String("application/json");
-  w.Key("dataschema");
-  put_string(w, kDataSchema);
+  string_member(w, "specversion", "1.0");
+  string_member(w, "id", a.id);
+  string_member(w, "source", a.source);
+  string_member(w, "type", a.type);
+  string_member(w, "subject", a.subject);
+  string_member(w, "time", a.time);
+  string_member(w, "datacontenttype", "application/json");
+  string_member(w, "dataschema", kDataSchema);
   w.Key("data");
   // As stored: numbers keep every digit PostgreSQL printed.
   w.RawValue(data.data(), data.size(), rapidjson::kObjectType);
