@@ -17,17 +17,13 @@ void register_options(core::OptionSet& o, ApiConfig& c) {
 }
 
 void validate(ApiConfig& c) {
-  auto [host, port] =
-      httpd::parse_listen_address(c.http_addr, "--http-addr / MILLRACE_API_ADDR", 8090);
+  auto [host, port] = httpd::parse_guarded_listen_address(
+      c.http_addr,
+      {"--http-addr / MILLRACE_API_ADDR", 8090, "MILLRACE_API_READ_TOKEN",
+       "; the dashboard asks for it", "MILLRACE_API_ALLOW_OPEN", "the data"},
+      !c.read_token.empty(), c.allow_open);
   c.host = std::move(host);
   c.port = port;
-  if (c.read_token.empty() && !c.allow_open && !httpd::is_loopback(c.host)) {
-    throw core::UsageError("--http-addr / MILLRACE_API_ADDR is " + c.http_addr +
-                           ", beyond loopback: set MILLRACE_API_READ_TOKEN (clients then send "
-                           "Authorization: Bearer <token>; the dashboard asks for it), or "
-                           "MILLRACE_API_ALLOW_OPEN=true to serve the data to anyone who can "
-                           "connect");
-  }
   httpd::validate_tls(c.tls, "MILLRACE_API");
   pg::validate(c.pg);
   cache::validate(c.cache);

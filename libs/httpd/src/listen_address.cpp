@@ -2,6 +2,7 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <charconv>
+#include <string>
 
 #include "millrace/core/options.hpp"
 
@@ -45,6 +46,19 @@ ListenAddress parse_listen_address(std::string_view addr, std::string_view setti
     fail("the port must be a number 0..65535");
   }
   return {host, value};
+}
+
+ListenAddress parse_guarded_listen_address(const std::string& addr, const ListenGuard& guard,
+                                           bool has_token, bool allow_open) {
+  auto where = parse_listen_address(addr, guard.address_setting, guard.example_port);
+  if (!has_token && !allow_open && !is_loopback(where.host)) {
+    throw core::UsageError(
+        std::string(guard.address_setting) + " is " + addr + ", beyond loopback: set " +
+        std::string(guard.token_setting) + " (clients then send Authorization: Bearer <token>" +
+        std::string(guard.token_note) + "), or " + std::string(guard.open_setting) +
+        "=true to serve " + std::string(guard.served) + " to anyone who can connect");
+  }
+  return where;
 }
 
 }  // namespace millrace::httpd

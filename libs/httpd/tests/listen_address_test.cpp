@@ -66,3 +66,21 @@ TEST_CASE("loopback hosts reach only this machine, any other is beyond", "[liste
     CHECK_FALSE(millrace::httpd::is_loopback(host));
   }
 }
+
+TEST_CASE("beyond loopback a guarded listener needs a token or leave to be open", "[listen]") {
+  const millrace::httpd::ListenGuard guard{
+      kSetting, 8080, "MILLRACE_X_TOKEN", "; note", "MILLRACE_X_OPEN", "the data"};
+  using millrace::httpd::parse_guarded_listen_address;
+  CHECK(parse_guarded_listen_address("127.0.0.1:9", guard, false, false).port == 9);
+  CHECK(parse_guarded_listen_address("0.0.0.0:9", guard, true, false).host == "0.0.0.0");
+  CHECK(parse_guarded_listen_address("0.0.0.0:9", guard, false, true).host == "0.0.0.0");
+  try {
+    (void)parse_guarded_listen_address("0.0.0.0:9", guard, false, false);
+    FAIL("an open listener beyond loopback was accepted");
+  } catch (const UsageError& e) {
+    CHECK(std::string(e.what()) ==
+          "--http-addr / MILLRACE_HTTP_ADDR is 0.0.0.0:9, beyond loopback: set MILLRACE_X_TOKEN "
+          "(clients then send Authorization: Bearer <token>; note), or MILLRACE_X_OPEN=true to "
+          "serve the data to anyone who can connect");
+  }
+}

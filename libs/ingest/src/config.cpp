@@ -13,16 +13,13 @@ void register_options(core::OptionSet& o, ProducerConfig& c) {
 }
 
 void validate(ProducerConfig& c) {
-  auto [host, port] =
-      httpd::parse_listen_address(c.http_addr, "--http-addr / MILLRACE_HTTP_ADDR", 8080);
+  auto [host, port] = httpd::parse_guarded_listen_address(
+      c.http_addr,
+      {"--http-addr / MILLRACE_HTTP_ADDR", 8080, "MILLRACE_AUTH_TOKEN", "",
+       "MILLRACE_HTTP_ALLOW_OPEN", "/v1/events"},
+      !c.auth_token.empty(), c.allow_open);
   c.host = std::move(host);
   c.port = port;
-  if (c.auth_token.empty() && !c.allow_open && !httpd::is_loopback(c.host)) {
-    throw core::UsageError("--http-addr / MILLRACE_HTTP_ADDR is " + c.http_addr +
-                           ", beyond loopback: set MILLRACE_AUTH_TOKEN (clients then send "
-                           "Authorization: Bearer <token>), or MILLRACE_HTTP_ALLOW_OPEN=true to "
-                           "serve /v1/events to anyone who can connect");
-  }
   httpd::validate_tls(c.tls, "MILLRACE_HTTP");
   kafka::validate(c.kafka);
 

@@ -23,4 +23,21 @@ ListenAddress parse_listen_address(std::string_view addr, std::string_view setti
 // Anything else, "0.0.0.0" and "::" included, is beyond loopback.
 bool is_loopback(std::string_view host);
 
+// A service whose HTTP data needs a token beyond loopback: the settings
+// that say so, for the refusal's words.
+struct ListenGuard {
+  std::string_view address_setting;  // "--http-addr / MILLRACE_API_ADDR"
+  int example_port;                  // the service's default port
+  std::string_view token_setting;    // "MILLRACE_API_READ_TOKEN"
+  std::string_view token_note;       // after "Authorization: Bearer <token>", or empty
+  std::string_view open_setting;     // "MILLRACE_API_ALLOW_OPEN"
+  std::string_view served;           // what an open service serves: "the data"
+};
+
+// Parses `addr` as parse_listen_address does; beyond loopback, without a
+// token and not allowed open, throws core::UsageError saying which setting
+// to set.
+ListenAddress parse_guarded_listen_address(const std::string& addr, const ListenGuard& guard,
+                                           bool has_token, bool allow_open);
+
 }  // namespace millrace::httpd
