@@ -57,28 +57,42 @@ def draw(seed, minutes, mean_gap_s=6.0, quiet_tail_s=20.0):
     `mean_gap_s`; each fault ends `quiet_tail_s` before the run's end at the
     latest. Overlaps are the point: only faults of one group are kept apart."""
     rng = random.Random(seed)
-    total = minutes * 60.0
+    end = minutes * 60.0 - quiet_tail_s
     kinds = sorted(MENU)
     weights = [MENU[k][0] for k in kinds]
     busy_until = {}
     faults = []
-    t = 5.0
-    while True:
-        t += rng.expovariate(1.0 / mean_gap_s)
-        if t >= total - quiet_tail_s:
-            break
+    for t in _starts(rng, mean_gap_s, end):
         kind = rng.choices(kinds, weights)[0]
         _, targets, low, high = MENU[kind]
         target = rng.choice(targets)
         duration = round(rng.uniform(low, high), 1) if high > 0 else 0.0
-        duration = min(duration, max(0.0, round(total - quiet_tail_s - t, 1)))
-        group = _group(kind, target)
-        if busy_until.get(group, -1.0) > t:
-            continue  # that target is already under a fault: drawn, not kept
-        busy_until[group] = t + duration + 1.0
-        faults.append({"n": len(faults) + 1, "at": round(t, 1), "kind": kind, "target": target,
-                       "duration": duration})
+        duration = min(duration, max(0.0, round(end - t, 1)))
+        if _free(busy_until, _group(kind, target), t, duration):
+            faults.append({"n": len(faults) + 1, "at": round(t, 1), "kind": kind, "target": target,
+                           "duration": duration})
     return faults
+
+
+def _starts(rng, mean_gap_s, end):
+    """Fault start times from 5 s in, a Poisson process of mean gap
+    `mean_gap_s`, until `end`. Lazy: the caller draws each fault's kind and
+    the rest from `rng` before the next start is drawn."""
+    t = 5.0
+    while True:
+        t += rng.expovariate(1.0 / mean_gap_s)
+        if t >= end:
+            return
+        yield t
+
+
+def _free(busy_until, group, t, duration):
+    """Whether `group` is free at `t` (then taken until the fault ends, and a
+    second more); a fault drawn for a busy group is not kept."""
+    if busy_until.get(group, -1.0) > t:
+        return False
+    busy_until[group] = t + duration + 1.0
+    return True
 
 
 def draw_slow(seed, minutes, quiet_tail_s=20.0):
@@ -86,25 +100,19 @@ def draw_slow(seed, minutes, quiet_tail_s=20.0):
     draw()'s, with the link's rate in kbit/s. One at a time per target; they
     overlap the other faults freely."""
     rng = random.Random(f"{seed}/slow")
-    total = minutes * 60.0
+    end = minutes * 60.0 - quiet_tail_s
     kinds = sorted(SLOW_MENU)
     busy_until = {}
     faults = []
-    t = 5.0
-    while True:
-        t += rng.expovariate(1.0 / SLOW_MEAN_GAP_S)
-        if t >= total - quiet_tail_s:
-            break
+    for t in _starts(rng, SLOW_MEAN_GAP_S, end):
         kind = rng.choice(kinds)
         targets, low, high = SLOW_MENU[kind]
         target = rng.choice(targets)
-        duration = min(round(rng.uniform(low, high), 1), max(0.0, round(total - quiet_tail_s - t, 1)))
+        duration = min(round(rng.uniform(low, high), 1), max(0.0, round(end - t, 1)))
         rate = rng.choice(SLOW_RATES_KBIT)
-        if busy_until.get(target, -1.0) > t:
-            continue
-        busy_until[target] = t + duration + 1.0
-        faults.append({"at": round(t, 1), "kind": kind, "target": target, "duration": duration,
-                       "rate_kbit": rate})
+        if _free(busy_until, target, t, duration):
+            faults.append({"at": round(t, 1), "kind": kind, "target": target, "duration": duration,
+                           "rate_kbit": rate})
     return faults
 
 
