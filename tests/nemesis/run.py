@@ -342,6 +342,7 @@ class Run:
         self.env["MILLRACE_STATE_DIR"] = state
         self.services = {}
         self.cuts = set()
+        self.isolations = []  # iptables rules (without the action) of broker-isolate faults
         self.slowing = False  # lo's root qdisc is ours (slow_root)
         self.fault_log = []
         self.fault_lock = threading.Lock()
@@ -518,6 +519,58 @@ class Run:
             self.iptables("-D", p)
             self.cuts.discard(p)
 
+    # A Kafka node cut from its peers only: each stack server runs in a
+    # cgroup of its own (MILLRACE_STACK_CGROUP, set by scripts/nemesis), and
+    # every packet a peer's socket sends to the node's client and
+    # controller ports, or the node's sockets send to a peer's, is dropped
+    # on its way out (iptables -m cgroup, OUTPUT). The services' sockets
+    # are in no such cgroup: clients reach every node throughout.
+    def stack_cgroup(self, server):
+        base = os.environ.get("MILLRACE_STACK_CGROUP", "")
+        with open("/proc/mounts") as f:
+            roots = [line.split()[1] for line in f if line.split()[2:3] == ["cgroup2"]]
+        if not base or not roots or not os.path.isdir(os.path.join(base, server)):
+            raise RuntimeError(f"no cgroup for {server}: broker-isolate needs the stack started with "
+                               "MILLRACE_STACK_CGROUP under a cgroup2 mount (scripts/nemesis does it as root)")
+        return os.path.relpath(os.path.join(base, server), roots[0])
+
+    def isolation_rules(self, server):
+        rules = []
+        for peer in schedule.BROKERS:
+            if peer == server:
+                continue
+            for src, dst in ((server, peer), (peer, server)):
+                for port in self.stack.ports(dst):
+                    rules.append(["OUTPUT", "-o", "lo", "-p", "tcp", "--dport", str(port), "-m", "cgroup",
+                                  "--path", self.stack_cgroup(src), "-m", "comment", "--comment",
+                                  "millrace-nemesis", "-j", "DROP"])
+        return rules
+
+    def isolate(self, server):
+        for rule in self.isolation_rules(server):
+            r = subprocess.run(["iptables", "-w", "-I", *rule], stderr=subprocess.PIPE, text=True)
+            if r.returncode != 0:
+                log(f"iptables -I {' '.join(rule)} failed: {r.stderr.strip()}")
+            self.isolations.append(rule)
+
+    def unisolate(self, server):
+        for rule in self.isolation_rules(server):
+            subprocess.run(["iptables", "-w", "-D", *rule], stderr=subprocess.DEVNULL)
+            if rule in self.isolations:
+                self.isolations.remove(rule)
+
+    def leaders(self, server):
+        """How many partitions `server` leads, by the other nodes' metadata
+        (what the cluster says while the node is cut off), for the log."""
+        others = ",".join(f"127.0.0.1:{self.stack.ports(b)[0]}" for b in schedule.BROKERS if b != server)
+        try:
+            meta = json.loads(subprocess.run(["kcat", "-b", others, "-L", "-J", "-m", "5"], stdout=subprocess.PIPE,
+                                             stderr=subprocess.DEVNULL, text=True, timeout=20).stdout)
+        except (subprocess.TimeoutExpired, ValueError):
+            return "?"
+        node = SERVER_NODE[server] + 1
+        return str(sum(1 for t in meta.get("topics", []) for p in t.get("partitions", []) if p.get("leader") == node))
+
     # Slow links: an HTB qdisc at lo's root, whose default class lets
     # everything through, and a class of the fault's rate per slow fault,
     # with u32 filters (priority 100 + its number) sending its server's
@@ -596,6 +649,14 @@ class Run:
             time.sleep(d)
             self.heal(target)
             self.record(n, f"healed {target}")
+        elif kind == "broker-isolate":
+            before = self.leaders(target)
+            self.isolate(target)
+            self.record(n, f"isolated {target} from its peers (it led {before} partition(s))")
+            time.sleep(d)
+            during = self.leaders(target)
+            self.unisolate(target)
+            self.record(n, f"rejoined {target} (cut off, it led {during} partition(s) by its peers' metadata)")
         elif kind in ("broker-slow", "pg-slow"):
             rate = f["rate_kbit"]
             self.slow(n, target, rate)
@@ -629,6 +690,9 @@ class Run:
         for p in list(self.cuts):
             self.iptables("-D", p)
         self.cuts.clear()
+        for rule in list(self.isolations):
+            subprocess.run(["iptables", "-w", "-D", *rule], stderr=subprocess.DEVNULL)
+        self.isolations.clear()
         if self.slowing:
             self.tc("qdisc", "del", "dev", "lo", "root")  # lo back to its default, every class gone
             self.slowing = False
@@ -703,10 +767,13 @@ class Run:
     # --- the run -----------------------------------------------------------
     def main(self):
         faults = schedule.draw_seeds(self.seeds, self.minutes_per_seed)
-        if any(f["kind"].endswith("-cut") for f in faults) and subprocess.run(
+        if any(f["kind"].endswith("-cut") or f["kind"] == "broker-isolate" for f in faults) and subprocess.run(
                 ["iptables", "-w", "-S", "INPUT"], stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL).returncode != 0:
             raise RuntimeError("the schedule cuts ports, which needs root and iptables (iptables -S INPUT failed)")
+        if any(f["kind"] == "broker-isolate" for f in faults):
+            for b in schedule.BROKERS:
+                self.stack_cgroup(b)
         if any(f["kind"].endswith("-slow") for f in faults):
             self.slow_root()
         text = schedule.render(self.seeds, self.minutes_per_seed, faults)

@@ -40,6 +40,14 @@ SLOW_MENU = {
 SLOW_RATES_KBIT = [128, 256, 512, 1024]
 SLOW_MEAN_GAP_S = 30.0
 
+# A Kafka node cut from its peers only (their client and controller ports,
+# both ways) while its own clients still reach it: the partition that
+# splits a leader from its followers and from the quorum. Drawn on a stream
+# of its own too (`draw_isolated`), and kept apart from the other Kafka
+# faults of draw() (at most one node away at a time).
+ISOLATE_MENU = {"broker-isolate": (BROKERS, 5, 30)}
+ISOLATE_MEAN_GAP_S = 45.0
+
 # What may not overlap: one fault per target at a time, at most one Kafka
 # node away at a time (three replicas, min.insync.replicas 2: a second one
 # would only stop every produce), and PostgreSQL's faults one at a time.
@@ -116,10 +124,34 @@ def draw_slow(seed, minutes, quiet_tail_s=20.0):
     return faults
 
 
+def draw_isolated(seed, minutes, base, quiet_tail_s=20.0):
+    """The Kafka nodes cut from their peers in one run, from their own
+    random stream: dicts as draw()'s. One at a time, and none while a fault
+    of `base` (draw()'s schedule of the same seed and minutes) has a Kafka
+    node away: those are kept as they were."""
+    rng = random.Random(f"{seed}/isolate")
+    end = minutes * 60.0 - quiet_tail_s
+    busy_until = {}
+    kafka = [(f["at"], f["at"] + f["duration"] + 1.0) for f in base if _group(f["kind"], f["target"]) == "kafka"]
+    faults = []
+    for t in _starts(rng, ISOLATE_MEAN_GAP_S, end):
+        kind = rng.choice(sorted(ISOLATE_MENU))
+        targets, low, high = ISOLATE_MENU[kind]
+        target = rng.choice(targets)
+        duration = min(round(rng.uniform(low, high), 1), max(0.0, round(end - t, 1)))
+        if any(a < t + duration + 1.0 and t < b for a, b in kafka):
+            continue
+        if _free(busy_until, "kafka", t, duration):
+            faults.append({"at": round(t, 1), "kind": kind, "target": target, "duration": duration})
+    return faults
+
+
 def draw_all(seed, minutes):
-    """A seed's whole schedule: draw()'s faults and draw_slow()'s, by start,
-    numbered."""
-    faults = sorted(draw(seed, minutes) + draw_slow(seed, minutes), key=lambda f: f["at"])  # stable: draw()'s order kept
+    """A seed's whole schedule: draw()'s faults, draw_slow()'s and
+    draw_isolated()'s, by start, numbered."""
+    base = draw(seed, minutes)
+    faults = sorted(base + draw_slow(seed, minutes) + draw_isolated(seed, minutes, base),
+                    key=lambda f: f["at"])  # stable: draw()'s order kept
     return [{**f, "n": i + 1} for i, f in enumerate(faults)]
 
 

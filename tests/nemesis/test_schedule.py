@@ -65,7 +65,7 @@ class ScheduleTest(unittest.TestCase):
             base = [{k: v for k, v in f.items() if k != "n"} for f in schedule.draw(seed, 3)]
             whole = schedule.draw_all(seed, 3)
             self.assertEqual([{k: v for k, v in f.items() if k != "n"} for f in whole
-                              if not f["kind"].endswith("-slow")], base)
+                              if f["kind"] in schedule.MENU], base)
             for f in whole:
                 if f["kind"].endswith("-slow"):
                     self.assertIn(f["target"], schedule.SLOW_MENU[f["kind"]][0])
@@ -73,6 +73,26 @@ class ScheduleTest(unittest.TestCase):
                     self.assertLessEqual(f["at"] + f["duration"], 3 * 60 - 20 + 0.1)
         self.assertTrue(any(f["kind"] == "pg-slow" for seed in range(10) for f in schedule.draw_all(seed, 3)))
         self.assertTrue(any(f["kind"] == "broker-slow" for seed in range(10) for f in schedule.draw_all(seed, 3)))
+
+    def test_isolations_leave_the_rest_and_keep_one_kafka_node_away(self):
+        for seed in range(50):
+            base = schedule.draw(seed, 5)
+            whole = schedule.draw_all(seed, 5)
+            strip = lambda fs: [{k: v for k, v in f.items() if k != "n"} for f in fs]  # noqa: E731
+            self.assertEqual(strip(f for f in whole if f["kind"] in schedule.MENU), strip(base))
+            self.assertEqual(strip(f for f in whole if f["kind"].endswith("-slow")),
+                             strip(schedule.draw_slow(seed, 5)))
+            away = [f for f in whole if f["kind"] in schedule.MENU and f["target"] in schedule.BROKERS
+                    or f["kind"] == "broker-isolate"]
+            for a in away:
+                for b in away:
+                    if a is not b and a["at"] <= b["at"]:
+                        self.assertGreaterEqual(b["at"], a["at"] + a["duration"], (seed, a, b))
+        isolated = [f for seed in range(10) for f in schedule.draw_all(seed, 5) if f["kind"] == "broker-isolate"]
+        self.assertGreater(len(isolated), 5)
+        for f in isolated:
+            self.assertIn(f["target"], schedule.BROKERS)
+            self.assertLessEqual(f["at"] + f["duration"], 5 * 60 - 20 + 0.1)
 
 
 if __name__ == "__main__":

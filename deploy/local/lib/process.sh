@@ -76,12 +76,23 @@ acquire_lock() {
 # Starts a server in the background and sets LAUNCHED_PID. setsid: the server
 # must outlive this script and the terminal or test harness process group that
 # ran it. The wrapper records the real server pid (exec keeps it).
+# With MILLRACE_STACK_CGROUP (a cgroup v2 directory), the wrapper first
+# moves itself into the cgroup <that directory>/<name>, so that the server
+# and every socket it opens belong to it from the start: per-server
+# accounting, and rules that tell one server's traffic from another's on
+# loopback (iptables -m cgroup; the nemesis cuts a Kafka node from its
+# peers only this way).
 launch_detached() {
-  local name=$1 pid_file=$2 log_file=$3 i
+  local name=$1 pid_file=$2 log_file=$3 i cgroup=""
   shift 3
   rm -f -- "$pid_file"
+  if [[ -n ${MILLRACE_STACK_CGROUP:-} ]]; then
+    cgroup=$MILLRACE_STACK_CGROUP/${name,,}
+    mkdir -p -- "$cgroup" || die "cannot make the cgroup $cgroup (MILLRACE_STACK_CGROUP)"
+  fi
   # shellcheck disable=SC2016 # $$ and $1 belong to the inner bash.
-  setsid bash -c 'echo "$$" >"$1"; shift; exec "$@"' "stack-${name,,}" "$pid_file" "$@" \
+  setsid bash -c 'if [[ -n $2 ]]; then echo "$$" >"$2/cgroup.procs" || exit 1; fi
+    echo "$$" >"$1"; shift 2; exec "$@"' "stack-${name,,}" "$pid_file" "$cgroup" "$@" \
     </dev/null >>"$log_file" 2>&1 9>&- &
   for ((i = 0; i < 50; i++)); do
     [[ -s $pid_file ]] && break
