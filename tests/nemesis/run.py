@@ -343,6 +343,7 @@ class Run:
         self.services = {}
         self.cuts = set()
         self.isolations = []  # iptables rules (without the action) of broker-isolate faults
+        self.slow_disks = set()  # blkio groups of pg-slow-disk faults
         self.slowing = False  # lo's root qdisc is ours (slow_root)
         self.fault_log = []
         self.fault_lock = threading.Lock()
@@ -571,6 +572,103 @@ class Run:
         node = SERVER_NODE[server] + 1
         return str(sum(1 for t in meta.get("topics", []) for p in t.get("partitions", []) if p.get("leader") == node))
 
+    # PostgreSQL's slow disk: every PostgreSQL process (the postmaster and
+    # its children; the backends it forks later inherit it) moved into a
+    # blkio cgroup (v1) of the fault's own, whose writes to the disk of the
+    # data directory are throttled (blkio.throttle.write_iops_device, and
+    # 64 KiB an operation in write_bps_device). The throttle holds the
+    # writes a process submits itself, which is what fsync and O_DSYNC do:
+    # each commit's WAL flush waits its turn. Undone by moving them back to
+    # the root group.
+    BLKIO = "/sys/fs/cgroup/blkio"
+
+    def data_disk(self):
+        """major:minor of the disk holding PostgreSQL's data directory (the
+        whole disk: blkio throttles disks, not partitions)."""
+        st = os.stat(os.path.join(self.state, "pgdata"))
+        dev = f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}"
+        sys_dir = os.path.realpath(f"/sys/dev/block/{dev}")
+        if os.path.exists(os.path.join(sys_dir, "partition")):
+            with open(os.path.join(os.path.dirname(sys_dir), "dev")) as f:
+                dev = f.read().strip()
+        return dev
+
+    def check_slow_disk(self):
+        group = os.path.join(self.BLKIO, f"millrace-nemesis-{os.getpid()}-probe")
+        try:
+            os.makedirs(group, exist_ok=True)
+            with open(os.path.join(group, "blkio.throttle.write_iops_device"), "w") as f:
+                f.write(f"{self.data_disk()} 1000\n")
+        except OSError as e:
+            raise RuntimeError(f"the schedule slows PostgreSQL's disk, which needs root and the blkio cgroup (v1) "
+                               f"at {self.BLKIO} throttling the data directory's disk: {e}")
+        finally:
+            if os.path.isdir(group):
+                os.rmdir(group)
+
+    def postgres_pids(self):
+        root = self.stack.pid("postgres")
+        if root <= 0:
+            return []
+        pids = [root]
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as f:
+                        if int(f.read().rsplit(")", 1)[1].split()[1]) == root:
+                            pids.append(int(entry))
+                except (OSError, ValueError, IndexError):
+                    pass
+        return pids
+
+    def move_to(self, group, pids):
+        moved = 0
+        for pid in pids:
+            try:
+                with open(os.path.join(group, "cgroup.procs"), "w") as f:
+                    f.write(f"{pid}\n")
+                moved += 1
+            except OSError:  # gone meanwhile
+                pass
+        return moved
+
+    def slow_disk(self, n, iops):
+        group = os.path.join(self.BLKIO, f"millrace-nemesis-{os.getpid()}-{n}")
+        os.makedirs(group, exist_ok=True)
+        disk = self.data_disk()
+        for name, value in (("write_iops_device", iops), ("write_bps_device", iops * 65536)):
+            with open(os.path.join(group, f"blkio.throttle.{name}"), "w") as f:
+                f.write(f"{disk} {value}\n")
+        self.slow_disks.add(group)
+        return self.move_to(group, self.postgres_pids())
+
+    def unslow_disk(self, n):
+        """Ends slow disk n; what PostgreSQL wrote through it, for the log."""
+        group = os.path.join(self.BLKIO, f"millrace-nemesis-{os.getpid()}-{n}")
+        served = ""
+        try:
+            with open(os.path.join(group, "blkio.throttle.io_serviced")) as f:
+                served = next((line.split()[-1] for line in f if " Write " in line), "0")
+        except OSError:
+            pass
+        self.release_disk(group)
+        return served or "0"
+
+    def release_disk(self, group):
+        for _ in range(50):  # a backend forked while it was moved joins the group
+            try:
+                with open(os.path.join(group, "cgroup.procs")) as f:
+                    pids = [int(p) for p in f.read().split()]
+            except OSError:
+                break
+            self.move_to(self.BLKIO, pids)
+            try:
+                os.rmdir(group)
+                break
+            except OSError:
+                time.sleep(0.1)
+        self.slow_disks.discard(group)
+
     # Slow links: an HTB qdisc at lo's root, whose default class lets
     # everything through, and a class of the fault's rate per slow fault,
     # with u32 filters (priority 100 + its number) sending its server's
@@ -649,6 +747,14 @@ class Run:
             time.sleep(d)
             self.heal(target)
             self.record(n, f"healed {target}")
+        elif kind == "pg-slow-disk":
+            iops = f["write_iops"]
+            moved = self.slow_disk(n, iops)
+            self.record(n, f"slowed PostgreSQL's disk ({self.data_disk()}) to {iops} writes/s, "
+                           f"{iops * 64} KiB/s ({moved} process(es))")
+            time.sleep(d)
+            writes = self.unslow_disk(n)
+            self.record(n, f"unslowed PostgreSQL's disk: {writes} write(s) went through it")
         elif kind == "broker-isolate":
             before = self.leaders(target)
             self.isolate(target)
@@ -693,6 +799,8 @@ class Run:
         for rule in list(self.isolations):
             subprocess.run(["iptables", "-w", "-D", *rule], stderr=subprocess.DEVNULL)
         self.isolations.clear()
+        for group in list(self.slow_disks):
+            self.release_disk(group)
         if self.slowing:
             self.tc("qdisc", "del", "dev", "lo", "root")  # lo back to its default, every class gone
             self.slowing = False
@@ -774,6 +882,8 @@ class Run:
         if any(f["kind"] == "broker-isolate" for f in faults):
             for b in schedule.BROKERS:
                 self.stack_cgroup(b)
+        if any(f["kind"] == "pg-slow-disk" for f in faults):
+            self.check_slow_disk()
         if any(f["kind"].endswith("-slow") for f in faults):
             self.slow_root()
         text = schedule.render(self.seeds, self.minutes_per_seed, faults)

@@ -48,6 +48,14 @@ SLOW_MEAN_GAP_S = 30.0
 ISOLATE_MENU = {"broker-isolate": (BROKERS, 5, 30)}
 ISOLATE_MEAN_GAP_S = 45.0
 
+# PostgreSQL's disk made slow: its writes to the data directory's disk
+# throttled to a number of I/O operations a second (and 64 KiB each), so
+# that each commit's WAL flush waits. Drawn on a stream of its own too
+# (`draw_slow_disk`), one at a time, overlapping everything else.
+SLOW_DISK_MENU = {"pg-slow-disk": (["postgres"], 5, 30)}
+SLOW_DISK_IOPS = [5, 10, 25, 50]
+SLOW_DISK_MEAN_GAP_S = 40.0
+
 # What may not overlap: one fault per target at a time, at most one Kafka
 # node away at a time (three replicas, min.insync.replicas 2: a second one
 # would only stop every produce), and PostgreSQL's faults one at a time.
@@ -124,6 +132,25 @@ def draw_slow(seed, minutes, quiet_tail_s=20.0):
     return faults
 
 
+def draw_slow_disk(seed, minutes, quiet_tail_s=20.0):
+    """PostgreSQL's slow disks in one run, from their own random stream:
+    dicts as draw()'s, with the write operations a second allowed."""
+    rng = random.Random(f"{seed}/disk")
+    end = minutes * 60.0 - quiet_tail_s
+    busy_until = {}
+    faults = []
+    for t in _starts(rng, SLOW_DISK_MEAN_GAP_S, end):
+        kind = rng.choice(sorted(SLOW_DISK_MENU))
+        targets, low, high = SLOW_DISK_MENU[kind]
+        target = rng.choice(targets)
+        duration = min(round(rng.uniform(low, high), 1), max(0.0, round(end - t, 1)))
+        iops = rng.choice(SLOW_DISK_IOPS)
+        if _free(busy_until, target, t, duration):
+            faults.append({"at": round(t, 1), "kind": kind, "target": target, "duration": duration,
+                           "write_iops": iops})
+    return faults
+
+
 def draw_isolated(seed, minutes, base, quiet_tail_s=20.0):
     """The Kafka nodes cut from their peers in one run, from their own
     random stream: dicts as draw()'s. One at a time, and none while a fault
@@ -147,11 +174,11 @@ def draw_isolated(seed, minutes, base, quiet_tail_s=20.0):
 
 
 def draw_all(seed, minutes):
-    """A seed's whole schedule: draw()'s faults, draw_slow()'s and
-    draw_isolated()'s, by start, numbered."""
+    """A seed's whole schedule: draw()'s faults, draw_slow()'s,
+    draw_isolated()'s and draw_slow_disk()'s, by start, numbered."""
     base = draw(seed, minutes)
-    faults = sorted(base + draw_slow(seed, minutes) + draw_isolated(seed, minutes, base),
-                    key=lambda f: f["at"])  # stable: draw()'s order kept
+    faults = sorted(base + draw_slow(seed, minutes) + draw_isolated(seed, minutes, base)
+                    + draw_slow_disk(seed, minutes), key=lambda f: f["at"])  # stable: draw()'s order kept
     return [{**f, "n": i + 1} for i, f in enumerate(faults)]
 
 
@@ -176,6 +203,7 @@ def render(seeds, minutes, faults):
     for f in faults:
         lines.append(f"  #{f['n']:<3} t+{f['at']:7.1f}s  {f['kind']:<13} {f['target']:<16}"
                      f" {f['duration']:5.1f}s" + (f"  {f['rate_kbit']} kbit/s" if "rate_kbit" in f else "")
+                     + (f"  {f['write_iops']} writes/s" if "write_iops" in f else "")
                      + (f"  (seed {f['seed']})" if len(seeds) > 1 else ""))
     return "\n".join(lines)
 

@@ -82,6 +82,8 @@ class ScheduleTest(unittest.TestCase):
             self.assertEqual(strip(f for f in whole if f["kind"] in schedule.MENU), strip(base))
             self.assertEqual(strip(f for f in whole if f["kind"].endswith("-slow")),
                              strip(schedule.draw_slow(seed, 5)))
+            self.assertEqual(strip(f for f in whole if f["kind"] in schedule.SLOW_DISK_MENU),
+                             strip(schedule.draw_slow_disk(seed, 5)))
             away = [f for f in whole if f["kind"] in schedule.MENU and f["target"] in schedule.BROKERS
                     or f["kind"] == "broker-isolate"]
             for a in away:
@@ -93,6 +95,18 @@ class ScheduleTest(unittest.TestCase):
         for f in isolated:
             self.assertIn(f["target"], schedule.BROKERS)
             self.assertLessEqual(f["at"] + f["duration"], 5 * 60 - 20 + 0.1)
+
+    def test_slow_disks_one_at_a_time_and_in_time(self):
+        drawn = 0
+        for seed in range(20):
+            disks = [f for f in schedule.draw_all(seed, 5) if f["kind"] == "pg-slow-disk"]
+            drawn += len(disks)
+            for a, b in zip(disks, disks[1:]):
+                self.assertGreaterEqual(b["at"], a["at"] + a["duration"])
+            for f in disks:
+                self.assertIn(f["write_iops"], schedule.SLOW_DISK_IOPS)
+                self.assertLessEqual(f["at"] + f["duration"], 5 * 60 - 20 + 0.1)
+        self.assertGreater(drawn, 20)
 
 
 if __name__ == "__main__":
