@@ -111,66 +111,59 @@ def _free(busy_until, group, t, duration):
     return True
 
 
-def draw_slow(seed, minutes, quiet_tail_s=20.0):
-    """The slow links of one run, from their own random stream: dicts as
-    draw()'s, with the link's rate in kbit/s. One at a time per target; they
-    overlap the other faults freely."""
-    rng = random.Random(f"{seed}/slow")
+def _draw_stream(seed, minutes, stream, menu, mean_gap_s, extra=None, group=None, blocked=None,
+                 quiet_tail_s=20.0):
+    """The faults of one of the streams drawn beside draw()'s, from the
+    random stream "<seed>/<stream>", so that adding one left every other
+    stream's faults as they were: dicts as draw()'s. Each start draws, in
+    this order, the kind (from `menu`: kind -> (targets, shortest and
+    longest duration in s)), the target, the duration and then `extra(rng)`
+    (more fields of the fault). A fault is kept when `blocked(t, duration)`
+    is not true and its group (`group(kind, target)`, the target by
+    default) is free: one fault per group at a time."""
+    rng = random.Random(f"{seed}/{stream}")
     end = minutes * 60.0 - quiet_tail_s
-    kinds = sorted(SLOW_MENU)
+    kinds = sorted(menu)
     busy_until = {}
     faults = []
-    for t in _starts(rng, SLOW_MEAN_GAP_S, end):
+    for t in _starts(rng, mean_gap_s, end):
         kind = rng.choice(kinds)
-        targets, low, high = SLOW_MENU[kind]
+        targets, low, high = menu[kind]
         target = rng.choice(targets)
         duration = min(round(rng.uniform(low, high), 1), max(0.0, round(end - t, 1)))
-        rate = rng.choice(SLOW_RATES_KBIT)
-        if _free(busy_until, target, t, duration):
-            faults.append({"at": round(t, 1), "kind": kind, "target": target, "duration": duration,
-                           "rate_kbit": rate})
-    return faults
-
-
-def draw_slow_disk(seed, minutes, quiet_tail_s=20.0):
-    """PostgreSQL's slow disks in one run, from their own random stream:
-    dicts as draw()'s, with the write operations a second allowed."""
-    rng = random.Random(f"{seed}/disk")
-    end = minutes * 60.0 - quiet_tail_s
-    busy_until = {}
-    faults = []
-    for t in _starts(rng, SLOW_DISK_MEAN_GAP_S, end):
-        kind = rng.choice(sorted(SLOW_DISK_MENU))
-        targets, low, high = SLOW_DISK_MENU[kind]
-        target = rng.choice(targets)
-        duration = min(round(rng.uniform(low, high), 1), max(0.0, round(end - t, 1)))
-        iops = rng.choice(SLOW_DISK_IOPS)
-        if _free(busy_until, target, t, duration):
-            faults.append({"at": round(t, 1), "kind": kind, "target": target, "duration": duration,
-                           "write_iops": iops})
-    return faults
-
-
-def draw_isolated(seed, minutes, base, quiet_tail_s=20.0):
-    """The Kafka nodes cut from their peers in one run, from their own
-    random stream: dicts as draw()'s. One at a time, and none while a fault
-    of `base` (draw()'s schedule of the same seed and minutes) has a Kafka
-    node away: those are kept as they were."""
-    rng = random.Random(f"{seed}/isolate")
-    end = minutes * 60.0 - quiet_tail_s
-    busy_until = {}
-    kafka = [(f["at"], f["at"] + f["duration"] + 1.0) for f in base if _group(f["kind"], f["target"]) == "kafka"]
-    faults = []
-    for t in _starts(rng, ISOLATE_MEAN_GAP_S, end):
-        kind = rng.choice(sorted(ISOLATE_MENU))
-        targets, low, high = ISOLATE_MENU[kind]
-        target = rng.choice(targets)
-        duration = min(round(rng.uniform(low, high), 1), max(0.0, round(end - t, 1)))
-        if any(a < t + duration + 1.0 and t < b for a, b in kafka):
+        more = extra(rng) if extra else {}
+        if blocked and blocked(t, duration):
             continue
-        if _free(busy_until, "kafka", t, duration):
-            faults.append({"at": round(t, 1), "kind": kind, "target": target, "duration": duration})
+        if _free(busy_until, group(kind, target) if group else target, t, duration):
+            faults.append({"at": round(t, 1), "kind": kind, "target": target, "duration": duration, **more})
     return faults
+
+
+def draw_slow(seed, minutes):
+    """The slow links of one run: dicts as draw()'s, with the link's rate in
+    kbit/s. One at a time per target; they overlap the other faults
+    freely."""
+    return _draw_stream(seed, minutes, "slow", SLOW_MENU, SLOW_MEAN_GAP_S,
+                        extra=lambda rng: {"rate_kbit": rng.choice(SLOW_RATES_KBIT)})
+
+
+def draw_slow_disk(seed, minutes):
+    """PostgreSQL's slow disks in one run: dicts as draw()'s, with the write
+    operations a second allowed. One at a time; they overlap the other
+    faults freely."""
+    return _draw_stream(seed, minutes, "disk", SLOW_DISK_MENU, SLOW_DISK_MEAN_GAP_S,
+                        extra=lambda rng: {"write_iops": rng.choice(SLOW_DISK_IOPS)})
+
+
+def draw_isolated(seed, minutes, base):
+    """The Kafka nodes cut from their peers in one run: dicts as draw()'s.
+    One at a time, and none while a fault of `base` (draw()'s schedule of
+    the same seed and minutes) has a Kafka node away: those are kept as
+    they were."""
+    kafka = [(f["at"], f["at"] + f["duration"] + 1.0) for f in base if _group(f["kind"], f["target"]) == "kafka"]
+    return _draw_stream(seed, minutes, "isolate", ISOLATE_MENU, ISOLATE_MEAN_GAP_S,
+                        group=lambda kind, target: "kafka",
+                        blocked=lambda t, d: any(a < t + d + 1.0 and t < b for a, b in kafka))
 
 
 def draw_all(seed, minutes):
