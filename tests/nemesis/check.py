@@ -338,13 +338,15 @@ class Checker:
                     if kind is None or r.setdefault(header, kind) != kind:
                         invalid += 1
                         continue
-                # As the aggregator folds a record: ahead of the clock, late
-                # (older than its partition's newest on-time time by more
-                # than the lateness), else it moves that time on, and
+                # As the aggregator folds a record: ahead of its record's
+                # timestamp (the producer's clock at send time; docs/views.md),
+                # late (older than its partition's newest on-time time by
+                # more than the lateness), else it moves that time on, and
                 # counts if its identity is new.
                 t = datetime.datetime.fromisoformat(r[time_field].replace("Z", "+00:00")).timestamp()
+                stamped = m["ts"] / 1000.0 if m.get("ts", -1) >= 0 else time.time()
                 top = newest.get(m["partition"])
-                if t > time.time() + MAX_FUTURE_S or (top is not None and t < top - MAX_LATENESS_S):
+                if t > stamped + MAX_FUTURE_S or (top is not None and t < top - MAX_LATENESS_S):
                     late += 1
                     continue
                 newest[m["partition"]] = t if top is None else max(top, t)
