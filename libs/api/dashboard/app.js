@@ -79,6 +79,28 @@ function productCell(r, unnamed, id) {
   );
 }
 
+// The store's two tables, under their panels' headings.
+function storeTables() {
+  $('products-heading').after(
+    scrollTable(
+      'top-products',
+      'Products with the most units sold, all time',
+      headRow(['Rank', true], ['Product'], ['Units', true], ['Revenue', true]),
+      4,
+      'products-caption'
+    )
+  );
+  $('categories-heading').after(
+    scrollTable(
+      'popular-categories',
+      'Categories by units sold, all time',
+      headRow(['Category'], ['Events', true], ['Units', true], ['Revenue', true]),
+      4,
+      'categories-caption'
+    )
+  );
+}
+
 function renderProducts() {
   const rows = viewRows('top_products');
   const trs = (rows || []).map((r) =>
@@ -159,14 +181,16 @@ function headRow(...names) {
   );
 }
 
-function kindTable(id, caption, head, columns) {
+// A scrolling table with its caption, head and an empty body (columns
+// wide), as the kinds' panels and the store's products and categories have.
+function scrollTable(id, caption, head, columns, captionId = `${id}-caption`) {
   return el(
     'div',
-    { class: 'table-scroll', role: 'region', 'aria-labelledby': `${id}-caption`, tabindex: '0' },
+    { class: 'table-scroll', role: 'region', 'aria-labelledby': captionId, tabindex: '0' },
     el(
       'table',
       { id },
-      el('caption', { id: `${id}-caption` }, caption),
+      el('caption', { id: captionId }, caption),
       head,
       el('tbody', {}, el('tr', {}, el('td', { colspan: columns }, '—')))
     )
@@ -178,7 +202,7 @@ function kindPanel(k) {
   const tables = [];
   if (k.top) {
     tables.push(
-      kindTable(
+      scrollTable(
         `${k.id}-top-products`,
         'Top 10 products, by units, all time',
         headRow(['Rank', true], ['Product'], ['Units', true], [title(k.records), true], [title(k.amount), true]),
@@ -188,7 +212,7 @@ function kindPanel(k) {
   }
   if (k.categories) {
     tables.push(
-      kindTable(
+      scrollTable(
         `${k.id}-categories`,
         'Categories, by units, all time',
         headRow(['Category'], ['Units', true], [title(k.amount), true]),
@@ -564,6 +588,7 @@ function watchSilence() {
 
 let resizeFrame = 0;
 function start() {
+  storeTables();
   const observer = new ResizeObserver(() => {
     cancelAnimationFrame(resizeFrame);
     resizeFrame = requestAnimationFrame(renderCharts);

@@ -6,6 +6,7 @@
 #include "millrace/pg/database.hpp"
 #include "millrace/pg/kind_tables.hpp"
 #include "millrace/pg/replication.hpp"
+#include "millrace/pg/row.hpp"
 #include "pg_backfill.hpp"
 #include "pg_stream.hpp"
 
@@ -150,16 +151,8 @@ std::vector<BackfillRow> list_backfills(pqxx::connection& conn, const std::strin
              "chunks, rows_sent, publication FROM " +
              signal_table(conn, schema, backfill_table) + " ORDER BY id DESC")) {
       BackfillRow b;
-      b.id = r[0].as<std::int64_t>();
-      b.state = r[1].as<std::string>();
-      b.table = r[2].as<std::string>();
-      b.where = r[3].as<std::string>();
-      b.error = r[4].as<std::string>();
-      b.requested_at = r[5].as<std::string>();
-      b.cancel = r[6].as<bool>();
-      b.chunks = r[7].as<std::int64_t>();
-      b.rows = r[8].as<std::int64_t>();
-      b.publication = r[9].as<std::string>();
+      pg::read_row(r, b.id, b.state, b.table, b.where, b.error, b.requested_at, b.cancel, b.chunks,
+                   b.rows, b.publication);
       out.push_back(std::move(b));
     }
     return out;

@@ -1,6 +1,7 @@
 #include "pg_table_facts.hpp"
 
 #include "millrace/pg/database.hpp"
+#include "millrace/pg/row.hpp"
 
 namespace millrace::changefeed {
 
@@ -28,14 +29,7 @@ std::shared_ptr<const debezium::TableFacts> PgTableFacts::facts(const Relation& 
       debezium::ColumnFacts f;
       f.not_null = row[1].as<bool>();
       if (!row[2].is_null()) f.default_expression = row[2].as<std::string>();
-      if (!row[3].is_null()) {
-        auto labels = row[3].as_array();
-        for (auto e = labels.get_next(); e.first != pqxx::array_parser::juncture::done;
-             e = labels.get_next()) {
-          if (e.first == pqxx::array_parser::juncture::string_value)
-            f.enum_labels.push_back(e.second);
-        }
-      }
+      f.enum_labels = pg::text_array(row[3]);
       out->columns.emplace(row[0].as<std::string>(), std::move(f));
     }
     const auto key = tx.exec_params(

@@ -6,6 +6,7 @@
 
 #include "filter.hpp"
 #include "millrace/pg/array.hpp"
+#include "millrace/pg/row.hpp"
 #include "millrace/webhooks/guard.hpp"
 #include "millrace/webhooks/signature.hpp"
 #include "wire.hpp"
@@ -91,17 +92,6 @@ void check_secret(const std::string& secret) {
 std::string rfc3339(const std::string& column) {
   return "coalesce(to_char(" + column +
          " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), '')";
-}
-
-std::vector<std::string> text_array(const pqxx::field& f) {
-  std::vector<std::string> out;
-  if (f.is_null()) return out;
-  auto parser = f.as_array();
-  for (auto e = parser.get_next(); e.first != pqxx::array_parser::juncture::done;
-       e = parser.get_next()) {
-    if (e.first == pqxx::array_parser::juncture::string_value) out.push_back(e.second);
-  }
-  return out;
 }
 
 std::string joined(const std::vector<std::string>& items) {
@@ -200,25 +190,10 @@ std::vector<Endpoint> read_endpoints(pqxx::connection& connection,
   out.reserve(rows.size());
   for (const auto& r : rows) {
     Endpoint e;
-    e.id = r[0].as<std::int64_t>();
-    e.url = r[1].as<std::string>();
-    e.description = r[2].as<std::string>();
-    e.tables = text_array(r[3]);
-    e.ops = text_array(r[4]);
-    e.ordering = r[5].as<std::string>();
-    e.format = r[6].as<std::string>();
-    e.filter = r[7].as<std::string>();
-    e.rate_limit = r[8].as<double>();
-    e.disable_after_s = r[9].as<std::int64_t>();
-    e.active = r[10].as<bool>();
-    e.disabled_reason = r[11].as<std::string>();
-    e.disabled_at = r[12].as<std::string>();
-    e.failing_since = r[13].as<std::string>();
-    e.created_at = r[14].as<std::string>();
-    e.previous_secret_valid = r[15].as<bool>();
-    e.pending = r[16].as<std::int64_t>();
-    e.failed = r[17].as<std::int64_t>();
-    e.filtered = r[18].as<std::int64_t>();
+    pg::read_row(r, e.id, e.url, e.description, e.tables, e.ops, e.ordering, e.format, e.filter,
+                 e.rate_limit, e.disable_after_s, e.active, e.disabled_reason, e.disabled_at,
+                 e.failing_since, e.created_at, e.previous_secret_valid, e.pending, e.failed,
+                 e.filtered);
     out.push_back(std::move(e));
   }
   return out;
@@ -299,17 +274,8 @@ std::vector<DeliveryRecord> read_deliveries(pqxx::connection& connection,
   out.reserve(rows.size());
   for (const auto& r : rows) {
     DeliveryRecord d;
-    d.id = r[0].as<std::int64_t>();
-    d.endpoint = r[1].as<std::int64_t>();
-    d.change_id = r[2].as<std::string>();
-    d.status = r[3].as<std::string>();
-    d.attempts = r[4].as<std::int64_t>();
-    d.enqueued_at = r[5].as<std::string>();
-    d.next_attempt_at = r[6].as<std::string>();
-    d.last_attempt_at = r[7].as<std::string>();
-    if (!r[8].is_null()) d.last_status = r[8].as<int>();
-    d.last_error = r[9].as<std::string>();
-    d.delivered_at = r[10].as<std::string>();
+    pg::read_row(r, d.id, d.endpoint, d.change_id, d.status, d.attempts, d.enqueued_at,
+                 d.next_attempt_at, d.last_attempt_at, d.last_status, d.last_error, d.delivered_at);
     out.push_back(std::move(d));
   }
   return out;

@@ -34,39 +34,9 @@ metrics::Counter auto_disabled(metrics::Registry& registry, const std::string& e
 
 DispatchProbe::DispatchProbe(metrics::Registry& registry)
     : registry_(registry),
-      request_seconds_(registry.histogram("millrace_webhooks_request_duration_seconds",
-                                          "Duration of webhook requests, answered or not",
-                                          metrics::latency_buckets())),
-      commit_to_delivery_seconds_(
-          registry.histogram("millrace_webhooks_commit_to_delivery_seconds",
-                             "From a change's commit in PostgreSQL to its webhook's 2xx answer",
-                             metrics::latency_buckets())),
       claims_found_(claims_counter(registry, "yes")),
       claims_empty_(claims_counter(registry, "no")),
-      lease_lost_(registry.counter("millrace_webhooks_lease_lost_total",
-                                   "Claims given up because another worker took the endpoint's "
-                                   "queue (this worker stalled past its lease)")),
-      continued_(registry.counter("millrace_webhooks_claims_continued_total",
-                                  "Times a worker kept a busy endpoint's queue: storing its "
-                                  "deliveries read the next ones, instead of a new claim")),
-      queue_errors_(registry.counter("millrace_webhooks_queue_errors_total",
-                                     "Failures reading or writing the delivery queue in "
-                                     "PostgreSQL (each retried)")),
-      wakeups_(registry.counter("millrace_webhooks_wakeups_total",
-                                "Notifications that deliveries were enqueued, each waking the "
-                                "idle workers (not those of this replica's own consumer)")),
-      commit_wakeups_(registry.counter("millrace_webhooks_commit_wakeups_total",
-                                       "Batches of this replica's consumer that woke its idle "
-                                       "workers as they committed")),
-      listener_lost_(registry.counter("millrace_webhooks_wakeup_listener_lost_total",
-                                      "Times the wake-up listener lost its connection (it "
-                                      "reconnects; meanwhile idle workers only poll)")),
-      paced_(registry.counter("millrace_webhooks_claims_paced_total",
-                              "Claims that gave an endpoint's queue up until its rate limit "
-                              "let the next delivery go")),
-      listening_(registry.gauge("millrace_webhooks_wakeup_listening",
-                                "1 while the wake-up listener is connected (0: workers only "
-                                "poll)")) {
+      m_(registry) {
   const auto per_endpoint = [this](auto field) {
     return [this, field] {
       std::lock_guard lock(mutex_);
@@ -115,17 +85,17 @@ void DispatchProbe::claimed(std::int64_t endpoint, const ClaimResult& result) {
                  "Webhook requests, by endpoint and what came of them",
                  {{"endpoint", id}, {"outcome", std::string(kVerdictLabels.name(a.verdict))}})
         .inc();
-    request_seconds_.observe(a.seconds);
-    if (a.verdict == Verdict::kDelivered) commit_to_delivery_seconds_.observe(a.since_commit_s);
+    m_.request_seconds.observe(a.seconds);
+    if (a.verdict == Verdict::kDelivered) m_.commit_to_delivery_seconds.observe(a.since_commit_s);
   }
-  if (result.lease_lost) lease_lost_.inc();
-  if (result.paced) paced_.inc();
+  if (result.lease_lost) m_.lease_lost.inc();
+  if (result.paced) m_.paced.inc();
   if (!result.auto_disabled.empty()) auto_disabled(registry_, id).inc();
-  if (result.continued > 0) continued_.inc(result.continued);
+  if (result.continued > 0) m_.continued.inc(result.continued);
 }
 
 void DispatchProbe::queue_error() {
-  queue_errors_.inc();
+  m_.queue_errors.inc();
 }
 
 void DispatchProbe::stats(const QueueStats& stats) {

@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "dispatch.hpp"
+#include "dispatch_metrics.hpp"
 #include "millrace/metrics/metrics.hpp"
 #include "queue.hpp"
 
@@ -24,21 +25,21 @@ class DispatchProbe {
   void stats(const QueueStats& stats);
   // The wake-up listener: connected, lost (it reconnects), stopped, and
   // each wake-up it passed on.
-  void listening(bool up) { listening_.set(up ? 1 : 0); }
+  void listening(bool up) { m_.listening.set(up ? 1 : 0); }
   void listener_lost() {
-    listening_.set(0);
-    listener_lost_.inc();
+    m_.listening.set(0);
+    m_.listener_lost.inc();
   }
-  void woken() { wakeups_.inc(); }
+  void woken() { m_.wakeups.inc(); }
   // Its own consumer's batch committed a wake-up (wakeup.hpp, LocalWake).
-  void woken_by_commit() { commit_wakeups_.inc(); }
+  void woken_by_commit() { m_.commit_wakeups.inc(); }
 
  private:
   metrics::Registry& registry_;
-  metrics::Histogram request_seconds_, commit_to_delivery_seconds_;
-  metrics::Counter claims_found_, claims_empty_, lease_lost_, continued_, queue_errors_, wakeups_,
-      commit_wakeups_, listener_lost_, paced_;
-  metrics::Gauge listening_;
+  // Registered before m_, as they always were: a scrape lists the families
+  // of a type in the order they were registered.
+  metrics::Counter claims_found_, claims_empty_;
+  DispatchMetrics m_;  // metrics.json
   std::mutex mutex_;
   QueueStats last_;  // under mutex_, read by the computed gauges at scrape
 };
