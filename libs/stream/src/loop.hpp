@@ -155,7 +155,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   void commit_kafka(bool force, Clock::time_point now = Clock::now());
 
   // rebalance.cpp
-  void reassign();
+  bool reassign();
 
   // out_of_range.cpp
   void resolve_out_of_range(const kafka::TopicPartition& tp);

@@ -22,8 +22,8 @@ class KafkaConsumerPort final : public ConsumerPort {
   void resume(const std::vector<kafka::TopicPartition>& partitions) override {
     consumer_.resume(partitions);
   }
-  void assign(const std::vector<kafka::TopicPartition>& partitions) override {
-    consumer_.assign(partitions);
+  bool assign(const std::vector<kafka::TopicPartition>& partitions) override {
+    return consumer_.assign(partitions);
   }
   void commit_async(const std::vector<kafka::TopicPartition>& partitions) override {
     consumer_.commit_async(partitions);

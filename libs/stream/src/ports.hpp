@@ -34,7 +34,9 @@ class ConsumerPort {
   virtual void wake() = 0;
   virtual void pause(const std::vector<kafka::TopicPartition>& partitions) = 0;
   virtual void resume(const std::vector<kafka::TopicPartition>& partitions) = 0;
-  virtual void assign(const std::vector<kafka::TopicPartition>& partitions) = 0;
+  // False when the group dropped this member: nothing changed, and the
+  // revocation and the next assignment come through the listener.
+  virtual bool assign(const std::vector<kafka::TopicPartition>& partitions) = 0;
   virtual void commit_async(const std::vector<kafka::TopicPartition>& partitions) = 0;
   virtual std::pair<std::int64_t, std::int64_t> watermarks(const std::string& topic,
                                                            std::int32_t partition,

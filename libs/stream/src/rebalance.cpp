@@ -64,14 +64,16 @@ void TransactionalConsumer::Loop::on_revoke(const std::vector<kafka::TopicPartit
 // Every owned partition again from its stored offset (halted ones too:
 // their pause outlives the assignment). Only with the batch empty and no
 // commit in flight, so that the stored offsets are where reading resumes.
-void TransactionalConsumer::Loop::reassign() {
+// False when the group has dropped this member: its revocation and next
+// assignment (on_assign, from the stored offsets too) do it instead.
+bool TransactionalConsumer::Loop::reassign() {
   std::vector<kafka::TopicPartition> positions;
   forget_reads(book_.partitions());
   for (const auto p : book_.partitions()) {
     positions.push_back(
         {config_.kafka.topic, p, book_.stored(p).value_or(kafka::kOffsetBeginning)});
   }
-  consumer_->assign(positions);
+  return consumer_->assign(positions);
 }
 
 }  // namespace millrace::stream

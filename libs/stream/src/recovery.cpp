@@ -52,13 +52,15 @@ void TransactionalConsumer::Loop::recover() {
       book_.assign(p, offset);
       probe_.set_position(p, offset);
     }
-    reassign();
+    const bool assigned = reassign();
     resetting_ = false;
     // The next reset waits longer, until a batch commits
     // (settle_committed() starts over): a failure that comes back with
     // every batch, such as an archive store that refuses, backs off too.
     backoff_.grow();
-    runtime::log_info(component_, "resumed from stored offsets");
+    runtime::log_info(component_, assigned ? "resumed from stored offsets"
+                                           : "resuming from stored offsets with the group's next "
+                                             "assignment (the group dropped this member)");
   } catch (const core::InfraError& e) {
     probe_.pg_error(e.failure_class());
     if (!e.retryable()) throw;

@@ -181,11 +181,12 @@ class FakeConsumer final : public detail::ConsumerPort {
   void resume(const std::vector<kafka::TopicPartition>& partitions) override {
     for (const auto& tp : partitions) paused_.erase(tp.partition);
   }
-  void assign(const std::vector<kafka::TopicPartition>& partitions) override {
+  bool assign(const std::vector<kafka::TopicPartition>& partitions) override {
     for (const auto& tp : partitions) {
       position_[tp.partition] = start_of(tp.offset);
       stopped_.erase(tp.partition);
     }
+    return true;
   }
   void commit_async(const std::vector<kafka::TopicPartition>&) override {}
   std::pair<std::int64_t, std::int64_t> watermarks(const std::string&, std::int32_t partition,

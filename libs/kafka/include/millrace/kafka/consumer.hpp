@@ -147,8 +147,15 @@ class Consumer {
   // stopped on an out-of-range offset (seek refuses those), and without
   // seek's timeout (librdkafka 2.0.2 waits a thousandth of the one given).
   // Application pauses survive it. Not inside a rebalance callback.
-  // Throws core::InfraError (retryable).
-  void assign(const std::vector<TopicPartition>& partitions);
+  // Returns false, and changes nothing, when the group has dropped this
+  // member (assignment_lost()): the revocation comes with the next poll(),
+  // then the group's next assignment through the listener. Throws
+  // core::InfraError (retryable).
+  bool assign(const std::vector<TopicPartition>& partitions);
+  // Whether the group has dropped this member (its session expired, or the
+  // coordinator forgot it): the assignment is lost, and its revocation is
+  // on its way to the next poll().
+  bool assignment_lost() const;
   // The partition's log start and end offsets, asked of its leader. Throws
   // core::InfraError (retryable) when the broker does not answer in time.
   std::pair<std::int64_t, std::int64_t> watermarks(const std::string& topic, std::int32_t partition,
