@@ -53,7 +53,8 @@ TEST_CASE("a re-assignment while the group drops the member is left to the rebal
   Counting listener;
   Consumer consumer(config, &listener);
   consumer.subscribe({"lost"});
-  for (int i = 0; i < 100 && listener.assigned == 0; ++i) consumer.poll(std::chrono::milliseconds(100));
+  for (int i = 0; i < 100 && listener.assigned == 0; ++i)
+    consumer.poll(std::chrono::milliseconds(100));
   REQUIRE(listener.assigned == 1);
   // Let the fetchers start.
   for (int i = 0; i < 10; ++i) consumer.poll(std::chrono::milliseconds(100));
@@ -69,10 +70,12 @@ TEST_CASE("a re-assignment while the group drops the member is left to the rebal
   // The loop's recovery re-assigns its partitions from stored offsets: not
   // applied (without that, the revocation below aborted the process in
   // about half the runs of this test).
-  const std::vector<TopicPartition> positions{{"lost", 0, 0}, {"lost", 1, 0}, {"lost", 2, 0}, {"lost", 3, 0}};
+  const std::vector<TopicPartition> positions{
+      {"lost", 0, 0}, {"lost", 1, 0}, {"lost", 2, 0}, {"lost", 3, 0}};
   CHECK_FALSE(consumer.assign(positions));
   // The revocation and the group's next assignment are served here.
-  for (int i = 0; i < 200 && listener.assigned < 2; ++i) consumer.poll(std::chrono::milliseconds(100));
+  for (int i = 0; i < 200 && listener.assigned < 2; ++i)
+    consumer.poll(std::chrono::milliseconds(100));
   CHECK(listener.revoked == 1);
   CHECK(listener.assigned == 2);
   CHECK_FALSE(consumer.assignment_lost());
