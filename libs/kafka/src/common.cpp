@@ -140,15 +140,16 @@ std::pair<std::int64_t, std::int64_t> query_watermarks(rd_kafka_t* rk, const std
   return {low, high};
 }
 
+void log_line(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+  // librdkafka's levels are syslog's: 0-3 errors, 4 warnings, 5-7 the rest.
+  const auto ours = level <= 3   ? runtime::Level::kError
+                    : level == 4 ? runtime::Level::kWarn
+                                 : runtime::Level::kInfo;
+  runtime::log(ours, "kafka", std::string(rd_kafka_name(rk)) + " " + fac + ": " + buf);
+}
+
 void install_logger(rd_kafka_conf_t* conf) {
-  rd_kafka_conf_set_log_cb(
-      conf, [](const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
-        // librdkafka's levels are syslog's: 0-3 errors, 4 warnings, 5-7 the rest.
-        const auto ours = level <= 3   ? runtime::Level::kError
-                          : level == 4 ? runtime::Level::kWarn
-                                       : runtime::Level::kInfo;
-        runtime::log(ours, "kafka", std::string(rd_kafka_name(rk)) + " " + fac + ": " + buf);
-      });
+  rd_kafka_conf_set_log_cb(conf, &log_line);
 }
 
 std::vector<TopicPartition> end_offsets(rd_kafka_t* rk, const std::string& topic,

@@ -92,5 +92,7 @@ std::int32_t partition_count(rd_kafka_t* rk, const std::string& topic,
 
 // librdkafka's log lines go to stderr in our format instead of its own.
 void install_logger(rd_kafka_conf_t* conf);
+// One librdkafka log line, as install_logger() writes it.
+void log_line(const rd_kafka_t* rk, int level, const char* fac, const char* buf);
 
 }  // namespace millrace::kafka::detail

@@ -1,10 +1,15 @@
 #include "millrace/kafka/transactional.hpp"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <utility>
 
@@ -45,7 +50,87 @@ struct OffsetsCall {
 
 }  // namespace
 
+namespace detail {
+
+// The sockets of one producer's handle, through librdkafka's socket
+// callbacks, so that a producer given up while a call still runs on it can
+// be cut off from every broker: its sockets are shut down and it may open
+// no new one.
+//
+// Why: Kafka's group coordinator (3.9.1, the classic one) keeps a
+// transaction's pending offsets per producer id, not per epoch, and the
+// next producer of the same transactional.id keeps the id with a higher
+// epoch. A given-up producer's TxnOffsetCommit that librdkafka sends late,
+// while the next producer's checkpoint is pending, is refused for its old
+// epoch, but the refusal removes the pending checkpoint of that producer
+// id (GroupMetadata.prepareTxnOffsetCommit, then failPendingTxnOffsetCommit):
+// the next producer's transaction then commits its records and not its
+// checkpoint, and whatever reads the checkpoint publishes them again
+// (nemesis seed 12, docs/nemesis.md).
+class SocketFence {
+ public:
+  static void install(rd_kafka_conf_t* conf, SocketFence* fence) {
+    rd_kafka_conf_set_opaque(conf, fence);
+    rd_kafka_conf_set_socket_cb(conf, &SocketFence::open);
+    rd_kafka_conf_set_closesocket_cb(conf, &SocketFence::close);
+    // librdkafka's own log lines, but none from a handle cut off: it would
+    // log every broker's refused reconnection until its call returns.
+    rd_kafka_conf_set_log_cb(
+        conf, [](const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+          const auto* fence = static_cast<const SocketFence*>(rd_kafka_opaque(rk));
+          if (fence == nullptr || !fence->shut()) log_line(rk, level, fac, buf);
+        });
+  }
+
+  // Shuts down every socket the handle holds, so that what it has not sent
+  // yet is never sent, and refuses every socket it asks for from now on.
+  // What a broker has already received is processed in milliseconds; the
+  // next producer's InitProducerId comes after that.
+  void shut_down() {
+    std::lock_guard lock(mutex_);
+    shut_ = true;
+    for (const int fd : sockets_) ::shutdown(fd, SHUT_RDWR);
+  }
+
+  bool shut() const {
+    std::lock_guard lock(mutex_);
+    return shut_;
+  }
+
+ private:
+  // librdkafka's default socket callback on Linux, recording the socket.
+  static int open(int domain, int type, int protocol, void* opaque) {
+    auto* fence = static_cast<SocketFence*>(opaque);
+    std::lock_guard lock(fence->mutex_);
+    if (fence->shut_) {
+      errno = ECONNREFUSED;
+      return -1;
+    }
+    const int fd = ::socket(domain, type | SOCK_CLOEXEC, protocol);
+    if (fd >= 0) fence->sockets_.insert(fd);
+    return fd;
+  }
+
+  // Forgets the socket before closing it: shut_down() never touches a
+  // number the process may already have reused.
+  static int close(int fd, void* opaque) {
+    auto* fence = static_cast<SocketFence*>(opaque);
+    std::lock_guard lock(fence->mutex_);
+    fence->sockets_.erase(fd);
+    return ::close(fd);
+  }
+
+  mutable std::mutex mutex_;
+  bool shut_ = false;
+  std::set<int> sockets_;
+};
+
+}  // namespace detail
+
 struct TransactionalProducer::State {
+  // Declared before rk: the handle's callbacks use it until the handle is
+  // destroyed. Shared with a call's thread that is left the handle.
+  std::shared_ptr<detail::SocketFence> fence = std::make_shared<detail::SocketFence>();
   detail::HandlePtr rk;
   // Set when a call did not come back and the handle was left to it: every
   // later call fails, retryably, and the owner makes a new producer.
@@ -77,7 +162,7 @@ TransactionalProducer::TransactionalProducer(const TransactionalConfig& config,
   detail::set_property(conf.get(), "partitioner", "murmur2_random");
   detail::set_property(conf.get(), "linger.ms", "5");
   detail::set_properties(conf.get(), config.extra);
-  detail::install_logger(conf.get());
+  detail::SocketFence::install(conf.get(), state_->fence.get());
   // Delivery reports, though commit_transaction() reports a failed message
   // itself: without them librdkafka 2.0.2 frees delivered messages without
   // waking the flush inside commit_transaction(), which then sleeps out
@@ -166,7 +251,7 @@ void TransactionalProducer::commit_offset(const std::string& group, const std::s
   // given up: the caller makes a new one, whose InitProducerId fences this
   // one and aborts the open transaction.
   auto call = std::make_shared<OffsetsCall>();
-  std::thread([call, rk, list = std::move(list), cgmd = std::move(cgmd),
+  std::thread([call, rk, fence = state_->fence, list = std::move(list), cgmd = std::move(cgmd),
                ms = static_cast<int>(timeout.count())] {
     rd_kafka_error_t* e = rd_kafka_send_offsets_to_transaction(rk, list.get(), cgmd.get(), ms);
     bool abandoned = false;
@@ -185,6 +270,9 @@ void TransactionalProducer::commit_offset(const std::string& group, const std::s
   std::unique_lock lock(call->mutex);
   if (!call->done_cv.wait_for(lock, timeout + kStuckGrace, [&] { return call->done; })) {
     call->abandoned = true;
+    // Cut off before the caller makes the next producer: a request this one
+    // still holds must not reach a broker after that one's (SocketFence).
+    state_->fence->shut_down();
     static_cast<void>(state_->rk.release());  // the call's thread owns it now
     state_->lost = "send_offsets_to_transaction did not return within " +
                    std::to_string((timeout + kStuckGrace).count()) + " ms";
