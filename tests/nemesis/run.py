@@ -892,9 +892,15 @@ class Run:
             f.write(schedule.to_json(self.seeds, self.minutes_per_seed, faults))
         log("setup: migrate, topics, grants, catalog, record pools")
         self.setup()
+        # Before the services: an endpoint receives the changes the webhooks
+        # service reads after it is stored (docs/webhooks.md), and the
+        # change feed's first changes (its initial snapshot's backfills)
+        # come as it starts. Added after, the endpoints missed one on seed
+        # 11 (a backfill's end, read 0.3 s before them) when two runs shared
+        # the machine.
+        self.add_endpoints()
         self.start_services()
         self.wait_ready()
-        self.add_endpoints()
         log(f"pipeline ready (logs in {self.work}); load starts, then the schedule")
         load = self.load = Load(self)
         self.t0 = time.time()
