@@ -59,7 +59,10 @@ class TransactionalProducer {
   // Comes back within `timeout` and a few seconds even where librdkafka
   // 2.0.2 would wait forever (a group coordinator that is down): then it
   // throws retryable and this producer is given up, every later call
-  // throwing retryable too; make a new one.
+  // throwing retryable too; make a new one. A producer given up is first
+  // cut off from every broker, so the offsets it still holds never reach
+  // one after the new producer's (Kafka would drop those: see
+  // transactional.cpp, SocketFence).
   void commit_offset(const std::string& group, const std::string& topic, std::int32_t partition,
                      std::int64_t offset, const std::string& metadata,
                      std::chrono::milliseconds timeout);
