@@ -312,53 +312,8 @@ class Checker:
     # raw into scratch tables, and the views' documented definitions
     # (docs/views.md) as plain SQL over them
     def views(self):
-        import jsonschema  # the test venv's
-        repo = self.run.repo
-
-        def counted(topic, schema_file, identity, time_field, header=None):
-            schema = json.load(open(os.path.join(repo, "proto", schema_file)))
-            validator = jsonschema.Draft202012Validator(schema)
-            records = sorted(self.kcat(topic), key=lambda m: (m["partition"], m["offset"]))
-            seen, newest, out = set(), {}, []
-            invalid = late = duplicates = 0
-            for m in records:
-                try:
-                    r = json.loads(m["payload"] or "", parse_float=decimal.Decimal)
-                except ValueError:
-                    invalid += 1
-                    continue
-                if not isinstance(r, dict) or not validator.is_valid(r):
-                    invalid += 1
-                    continue
-                if header:
-                    # The store event's type travels in a header; a body's
-                    # copy must equal it (proto/README.md).
-                    h = m.get("headers") or []
-                    kind = dict(zip(h[0::2], h[1::2])).get(header)
-                    if kind is None or r.setdefault(header, kind) != kind:
-                        invalid += 1
-                        continue
-                # As the aggregator folds a record: ahead of its record's
-                # timestamp (the producer's clock at send time; docs/views.md),
-                # late (older than its partition's newest on-time time by
-                # more than the lateness), else it moves that time on, and
-                # counts if its identity is new.
-                t = datetime.datetime.fromisoformat(r[time_field].replace("Z", "+00:00")).timestamp()
-                stamped = m["ts"] / 1000.0 if m.get("ts", -1) >= 0 else time.time()
-                top = newest.get(m["partition"])
-                if t > stamped + MAX_FUTURE_S or (top is not None and t < top - MAX_LATENESS_S):
-                    late += 1
-                    continue
-                newest[m["partition"]] = t if top is None else max(top, t)
-                if r[identity] in seen:
-                    duplicates += 1
-                    continue
-                seen.add(r[identity])
-                out.append(r)
-            return out, f"{len(out)} counted, {invalid} invalid, {duplicates} repeated, {late} late or ahead"
-
-        events, event_note = counted("store-events", "store_event.schema.json", "id", "ts", header="event_type")
-        orders, order_note = counted("store-orders", "order.schema.json", "PaymentTransactionId", "OrderDate")
+        events, event_note = self.counted("store-events", "store_event.schema.json", "id", "ts", header="event_type")
+        orders, order_note = self.counted("store-orders", "order.schema.json", "PaymentTransactionId", "OrderDate")
         events_csv = os.path.join(self.run.work, "oracle_events.csv")
         with open(events_csv, "w", newline="") as f:
             w = csv.writer(f)
@@ -471,6 +426,52 @@ class Checker:
                 bool(wrong) or not events or not orders,
                 f"events: {event_note}; orders: {order_note}; {len(compare)} views, {rows} row(s),"
                 f" {len(wrong)} differing" + (f"; first: {wrong[0]}" if wrong else ""))
+
+    def counted(self, topic, schema_file, identity, time_field, header=None):
+        """The records of a topic the views count, as the aggregator folds them:
+        valid by the kind's JSON Schema (proto/), neither late nor ahead, and
+        the first of their identity; and a note of how many were not."""
+        import jsonschema  # the test venv's
+        schema = json.load(open(os.path.join(self.run.repo, "proto", schema_file)))
+        validator = jsonschema.Draft202012Validator(schema)
+        records = sorted(self.kcat(topic), key=lambda m: (m["partition"], m["offset"]))
+        seen, newest, out = set(), {}, []
+        invalid = late = duplicates = 0
+        for m in records:
+            try:
+                r = json.loads(m["payload"] or "", parse_float=decimal.Decimal)
+            except ValueError:
+                invalid += 1
+                continue
+            if not isinstance(r, dict) or not validator.is_valid(r):
+                invalid += 1
+                continue
+            if header:
+                # The store event's type travels in a header; a body's
+                # copy must equal it (proto/README.md).
+                h = m.get("headers") or []
+                kind = dict(zip(h[0::2], h[1::2])).get(header)
+                if kind is None or r.setdefault(header, kind) != kind:
+                    invalid += 1
+                    continue
+            # As the aggregator folds a record: ahead of its record's
+            # timestamp (the producer's clock at send time; docs/views.md),
+            # late (older than its partition's newest on-time time by
+            # more than the lateness), else it moves that time on, and
+            # counts if its identity is new.
+            t = datetime.datetime.fromisoformat(r[time_field].replace("Z", "+00:00")).timestamp()
+            stamped = m["ts"] / 1000.0 if m.get("ts", -1) >= 0 else time.time()
+            top = newest.get(m["partition"])
+            if t > stamped + MAX_FUTURE_S or (top is not None and t < top - MAX_LATENESS_S):
+                late += 1
+                continue
+            newest[m["partition"]] = t if top is None else max(top, t)
+            if r[identity] in seen:
+                duplicates += 1
+                continue
+            seen.add(r[identity])
+            out.append(r)
+        return out, f"{len(out)} counted, {invalid} invalid, {duplicates} repeated, {late} late or ahead"
 
     # 7. the archive holds every record of the topic once
     def archive(self):

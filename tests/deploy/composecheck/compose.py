@@ -28,6 +28,12 @@ def required_passwords(files):
     return SECURE_PASSWORDS if SECURE_FILE in files else {}
 
 
+def compose_binary(source):
+    """The pinned Docker Compose v2 that scripts/compose runs (scripts/bootstrap
+    builds it into .cache/bin)."""
+    return os.path.join(source, ".cache", "bin", "docker-compose")
+
+
 def caller_env():
     """The caller's environment without its MILLRACE_ variables: none may
     leak into compose's interpolation, as if there were no .env."""
@@ -38,7 +44,7 @@ def check_no_env_needed(source, files):
     """docker-compose accepts the files with no password or token set (the
     one-shot secrets makes them), but each the file still requires it
     refuses without, naming it."""
-    args = ["docker-compose"]
+    args = [compose_binary(source)]
     for f in files:
         args += ["-f", f]
     required = required_passwords(files)
@@ -61,7 +67,7 @@ def compose_config(source, files, env=None):
     """The resolved configuration, with the documented defaults, what the
     files still require, and `env` as a .env would give it."""
     env = {**caller_env(), **required_passwords(files), **(env or {})}
-    args = ["docker-compose"]
+    args = [compose_binary(source)]
     for f in files:
         args += ["-f", f]
     subprocess.run(args + ["config", "-q"], cwd=source, env=env, check=True)

@@ -12,6 +12,9 @@ from .compose import published_port
 from .failures import fail
 
 
+# The compose files' Kafka image (deploy/docker/images/kafka), which keeps
+# the apache/kafka image's contract.
+KAFKA_IMAGE = "millrace-kafka:"
 # Read by the apache/kafka image's start scripts, not broker properties
 # (docker/resources/common-scripts/kafka-propertiesSpec.json, plus
 # KAFKA_HEAP_OPTS, which kafka-server-start.sh reads).
@@ -53,7 +56,7 @@ def listener_setting(key, props):
 
 def check_kafka(services, source, classpath_file, label):
     # The image's one-shot tools (kafka-scram) run no broker.
-    brokers = {n: s for n, s in services.items() if str(s.get("image", "")).startswith("apache/kafka:")
+    brokers = {n: s for n, s in services.items() if str(s.get("image", "")).startswith(KAFKA_IMAGE)
                and "KAFKA_PROCESS_ROLES" in (s.get("environment") or {})}
     if not brokers:
         fail(f"{label}: no Kafka service")

@@ -14,9 +14,10 @@ from .failures import fail
 
 
 # The users the servers' images run as, who must own (and alone read) their
-# keys: apache/kafka's appuser and the postgres image's postgres; the
+# keys: the Kafka image's appuser and the PostgreSQL image's postgres
+# (deploy/docker/images/, with apache/kafka's and postgres' uids); the
 # millrace image's comes from its Dockerfile.
-IMAGE_UIDS = {"apache/kafka:": 1000, "postgres:": 999}
+IMAGE_UIDS = {"millrace-kafka:": 1000, "millrace-postgres:": 999}
 TLS_SERVERS = ("kafka", "postgres", "producer", "api")
 
 

@@ -1,0 +1,295 @@
+#!/usr/bin/env python3
+"""integration.compose: docker-compose.yml run for real, in containers, the
+way the README says (scripts/compose, which makes sure of Docker's engine,
+Compose and the Debian base images), in a compose project of its own on
+free ports:
+
+1. build every image of the default profile (cached: docker's own layer
+   cache), and `up -d --wait`: every service healthy;
+2. the design card: the cli container produces store events and orders,
+   psql in the postgres container and the API's published port answer the
+   views;
+3. faults, each in the middle of a stream produced by the cli container:
+   one sink container killed with SIGKILL, then both (`kill -s KILL sink`),
+   the postgres container restarted, then the kafka container;
+4. `down` and `up` again: the data is still there (volumes), and more is
+   produced;
+5. when every consumer group has caught up, the checks, with clients that
+   are not Millrace's (kcat, psql, the JSON Schemas of proto/ through the
+   nemesis' checker): every group accounts for every record; each stored
+   event and order is one the topic holds, valid and kept, and each such
+   record is stored exactly once; every view equals a recomputation from the
+   topics' records; the API and psql in the container give the same rows;
+6. `down -v`: no container, network or volume of the project is left.
+
+The images keep their tags (millrace:local, millrace-kafka:3.9.1, ...),
+which `scripts/compose` shares: they are the build cache of the next run.
+Each step's time is printed. Usage: compose_up.py SOURCE_DIR WORK_DIR
+"""
+import decimal
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "nemesis"))
+from check import Checker, KEEP_TYPES, MIN_DISCOUNT  # noqa: E402
+
+# The ports docker-compose.yml publishes, each moved to a free one.
+PORT_VARS = ["MILLRACE_KAFKA_PORT", "MILLRACE_PG_PORT", "MILLRACE_REDIS_PORT",
+             "MILLRACE_HTTP_PORT", "MILLRACE_API_PORT", "MILLRACE_S3_PORT"]
+# The consumer groups whose accounting must cover their topic, by topic.
+GROUPS = {"store-events": ["millrace-sink", "millrace-aggregator"],
+          "store-orders": ["millrace-sink-order", "millrace-aggregator-order"]}
+
+failures = []
+
+
+def log(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def check(what, ok, detail=""):
+    log(f"{'ok' if ok else 'FAIL'}: {what}" + (f" ({detail})" if detail else ""))
+    if not ok:
+        failures.append(what)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Stack:
+    def __init__(self, repo, work):
+        self.repo, self.work = repo, work
+        self.project = f"millrace-test-{os.getpid()}"
+        self.ports = {var: str(free_port()) for var in PORT_VARS}
+        # Nothing of the caller's MILLRACE_* reaches the compose file: only
+        # the ports, so that what runs is what a user's `up` runs.
+        self.compose_env = {k: v for k, v in os.environ.items() if not k.startswith("MILLRACE_")}
+        self.compose_env.update(self.ports, COMPOSE_PROJECT_NAME=self.project)
+        self.env = {}  # the checker's: MILLRACE_PG and MILLRACE_BROKERS, from the host
+        self.load = None
+
+    def compose(self, *args, timeout=900, check=True, quiet=False):
+        cmd = [os.path.join(self.repo, "scripts", "compose"), *args]
+        r = subprocess.run(cmd, env=self.compose_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=timeout)
+        if r.returncode != 0 and check:
+            print(r.stdout[-4000:], flush=True)
+            raise RuntimeError(f"compose {' '.join(args)} exited {r.returncode}")
+        if not quiet and r.returncode != 0:
+            print(r.stdout[-2000:], flush=True)
+        return r
+
+    def timed(self, what, *args, timeout=900):
+        started = time.monotonic()
+        self.compose(*args, timeout=timeout)
+        log(f"{what}: {time.monotonic() - started:.1f} s")
+
+    def produce(self, *args):
+        """The cli container's `produce`: its summary (JSON)."""
+        out = self.compose("run", "--rm", "-T", "cli", "produce", *args, timeout=600).stdout
+        return json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
+
+    def exec_out(self, service, *args):
+        return self.compose("exec", "-T", service, *args, timeout=120).stdout
+
+    def containers(self, service):
+        out = self.compose("ps", "-q", service, timeout=60).stdout
+        return [c for c in out.split() if c]
+
+    def psql(self, sql, timeout=60, url=None):
+        """The nemesis checker's psql: from the host, through the published port."""
+        try:
+            r = subprocess.run(["psql", url or self.env["MILLRACE_PG"], "-X", "-q", "-At",
+                                "-v", "ON_ERROR_STOP=1", "-c", sql], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, timeout=timeout,
+                               env={**os.environ, "PGCONNECT_TIMEOUT": "5"})
+        except subprocess.TimeoutExpired:
+            return None
+        return r.stdout if r.returncode == 0 else None
+
+    def connect_host_clients(self):
+        password = self.exec_out("postgres", "cat", "/run/secrets/millrace-owner/MILLRACE_PG_PASSWORD").strip()
+        self.env = {"MILLRACE_PG": f"postgresql://millrace:{password}@127.0.0.1:"
+                                   f"{self.ports['MILLRACE_PG_PORT']}/millrace",
+                    "MILLRACE_BROKERS": f"127.0.0.1:{self.ports['MILLRACE_KAFKA_PORT']}"}
+
+
+def in_background(fn, *args):
+    """fn(*args) on a thread; join() returns its result or raises its error."""
+    box = {}
+
+    def run():
+        try:
+            box["value"] = fn(*args)
+        except Exception as e:  # re-raised by join
+            box["error"] = e
+    t = threading.Thread(target=run)
+    t.start()
+
+    def join():
+        t.join()
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+    return join
+
+
+def wait_caught_up(stack, produced, limit_s=300):
+    """Until every group's consumed records equal what was produced to its
+    topic (the cli's `delivered`)."""
+    deadline = time.monotonic() + limit_s
+    last = None
+    while time.monotonic() < deadline:
+        out = stack.psql("SELECT group_id, sum(consumed) FROM partition_accounting GROUP BY group_id")
+        consumed = dict(line.split("|") for line in (out or "").splitlines())
+        last = {g: int(consumed.get(g, 0)) for gs in GROUPS.values() for g in gs}
+        if all(last[g] == produced[topic] for topic, gs in GROUPS.items() for g in gs):
+            return True, last
+        time.sleep(1)
+    return False, last
+
+
+def check_stored_once(checker, stack):
+    """Each kept store event of the topic, and each valid order, stored once,
+    and nothing else stored."""
+    for topic, schema, identity, time_field, header, sql in [
+        ("store-events", "store_event.schema.json", "id", "ts", "event_type",
+         "SELECT id, count(*) FROM store_events GROUP BY id"),
+        ("store-orders", "order.schema.json", "PaymentTransactionId", "OrderDate", None,
+         "SELECT payment_transaction_id, count(*) FROM orders GROUP BY 1"),
+    ]:
+        records, note = checker.counted(topic, schema, identity, time_field, header=header)
+        if topic == "store-events":
+            records = [r for r in records if r["event_type"] in KEEP_TYPES
+                       and decimal.Decimal(str(r["discount"])) > MIN_DISCOUNT]
+        want = {str(r[identity]) for r in records}
+        stored = dict(line.split("|") for line in (stack.psql(sql, timeout=300) or "").splitlines())
+        lost = sorted(want - stored.keys())
+        stray = sorted(stored.keys() - want)
+        dup = sorted(i for i, n in stored.items() if int(n) > 1)
+        check(f"{topic}: each record the pipeline keeps is stored exactly once, and nothing else",
+              want and not (lost or stray or dup),
+              f"{len(want)} kept ({note}); lost {len(lost)}, duplicated {len(dup)}, stray {len(stray)}"
+              + "".join(f"; first {k}: {v[0]}" for k, v in [("lost", lost), ("duplicated", dup),
+                                                               ("stray", stray)] if v))
+
+
+def check_reads(stack):
+    """The design card's last step: the views through psql in the postgres
+    container and through the API's published port, the same rows."""
+    in_container = stack.exec_out("postgres", "psql", "-U", "millrace", "-At", "-c",
+                                  "SELECT orders, revenue, units, returns FROM today_summary")
+    token = stack.exec_out("api", "cat", "/run/secrets/millrace/MILLRACE_API_READ_TOKEN").strip()
+    req = urllib.request.Request(f"http://127.0.0.1:{stack.ports['MILLRACE_API_PORT']}/v1/views/today_summary",
+                                 headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        rows = json.loads(r.read(), parse_float=decimal.Decimal)["rows"]
+    via_api = "\n".join(f"{r['orders']}|{r['revenue']}|{r['units']}|{r['returns']}" for r in rows)
+    check("today_summary: psql in the postgres container and GET /v1/views/today_summary agree",
+          in_container.strip() == via_api and rows and rows[0]["orders"] > 0,
+          f"psql {in_container.strip()!r}, API {via_api!r}")
+
+
+def main():
+    repo, work = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    os.makedirs(work, exist_ok=True)
+    stack = Stack(repo, work)
+    log(f"project {stack.project}, ports {stack.ports}")
+    produced = {"store-events": 0, "store-orders": 0}
+
+    def events(count, rate):
+        s = stack.produce("--count", str(count), "--bad-ratio", "0.05", "--rate", str(rate))
+        produced["store-events"] += s["delivered"]
+        return s
+
+    def orders(count, rate):
+        s = stack.produce("--kind", "order", "--count", str(count), "--bad-ratio", "0.02", "--rate", str(rate))
+        produced["store-orders"] += s["delivered"]
+        return s
+
+    try:
+        stack.timed("build (the default profile's images)", "build", timeout=3600)
+        stack.timed("up --wait (every service healthy)", "up", "-d", "--wait", timeout=600)
+        stack.connect_host_clients()
+        events(5000, 0)
+        orders(1000, 0)
+
+        # A sink container killed mid-stream, then both.
+        stream = in_background(events, 20000, 2500)
+        time.sleep(3)
+        subprocess.run(["docker", "kill", "--signal", "KILL", stack.containers("sink")[0]], check=True,
+                       stdout=subprocess.DEVNULL)
+        log("killed one sink container (SIGKILL)")
+        time.sleep(2)
+        stack.compose("kill", "-s", "KILL", "sink")
+        log("killed every sink container (compose kill -s KILL sink)")
+        stack.timed("sinks started again (up --wait)", "up", "-d", "--wait", timeout=600)
+        stream()
+
+        # PostgreSQL restarted mid-stream.
+        stream = in_background(orders, 3000, 1000)
+        stream_events = in_background(events, 10000, 2500)
+        time.sleep(1.5)
+        stack.timed("postgres restarted mid-stream", "restart", "postgres", timeout=300)
+        stream()
+        stream_events()
+        # Kafka restarted between streams (the cli's producer needs it up).
+        stack.timed("kafka restarted", "restart", "kafka", timeout=300)
+        stack.timed("up --wait after the restarts", "up", "-d", "--wait", timeout=600)
+        events(5000, 0)
+
+        ok, consumed = wait_caught_up(stack, produced)
+        check("every group caught up before down", ok, f"produced {produced}, consumed {consumed}")
+        before = stack.psql("SELECT count(*) FROM store_events")
+        stack.timed("down (volumes kept)", "down", timeout=600)
+        stack.timed("up --wait again", "up", "-d", "--wait", timeout=600)
+        stack.connect_host_clients()
+        after = stack.psql("SELECT count(*) FROM store_events")
+        check("down then up keeps the data", before and before == after, f"{before!r} before, {after!r} after")
+        events(5000, 0)
+        orders(500, 0)
+
+        ok, consumed = wait_caught_up(stack, produced)
+        check("every group consumed every record produced", ok, f"produced {produced}, consumed {consumed}")
+        checker = Checker(stack)
+        stack.work = work
+        for promise, broken, detail in [checker.accounting(), checker.views()]:
+            check(promise, not broken, detail)
+        check_stored_once(checker, stack)
+        check_reads(stack)
+    except Exception as e:
+        check("the run went through", False, repr(e))
+        stack.compose("ps", "-a", check=False)
+        stack.compose("logs", "--tail", "30", check=False)
+    finally:
+        stack.compose("down", "-v", "--remove-orphans", timeout=600, check=False)
+        left = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={stack.project}"],
+                              stdout=subprocess.PIPE, text=True).stdout.split()
+        volumes = subprocess.run(["docker", "volume", "ls", "-q", "--filter",
+                                  f"label=com.docker.compose.project={stack.project}"],
+                                 stdout=subprocess.PIPE, text=True).stdout.split()
+        networks = subprocess.run(["docker", "network", "ls", "-q", "--filter",
+                                   f"label=com.docker.compose.project={stack.project}"],
+                                  stdout=subprocess.PIPE, text=True).stdout.split()
+        check("down -v leaves no container, volume or network of the project",
+              not (left or volumes or networks), f"{len(left)} containers, {len(volumes)} volumes, "
+              f"{len(networks)} networks")
+    if failures:
+        print(f"compose_up: {len(failures)} check(s) failed: {'; '.join(failures)}", flush=True)
+        return 1
+    print("compose_up: every check passed", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
