@@ -78,15 +78,13 @@ class Stack:
         self.env = {}  # the checker's: MILLRACE_PG and MILLRACE_BROKERS, from the host
         self.load = None
 
-    def compose(self, *args, timeout=900, check=True, quiet=False):
+    def compose(self, *args, timeout=900, check=True):
         cmd = [os.path.join(self.repo, "scripts", "compose"), *args]
         r = subprocess.run(cmd, env=self.compose_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            text=True, timeout=timeout)
         if r.returncode != 0 and check:
             print(r.stdout[-4000:], flush=True)
             raise RuntimeError(f"compose {' '.join(args)} exited {r.returncode}")
-        if not quiet and r.returncode != 0:
-            print(r.stdout[-2000:], flush=True)
         return r
 
     def timed(self, what, *args, timeout=900):
@@ -269,8 +267,8 @@ def main():
         check_reads(stack)
     except Exception as e:
         check("the run went through", False, repr(e))
-        stack.compose("ps", "-a", check=False)
-        stack.compose("logs", "--tail", "30", check=False)
+        for args in (["ps", "-a"], ["logs", "--tail", "40"]):
+            print(stack.compose(*args, check=False).stdout[-30000:], flush=True)
     finally:
         stack.compose("down", "-v", "--remove-orphans", timeout=600, check=False)
         left = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={stack.project}"],

@@ -2,6 +2,7 @@
 
 #include "millrace/kinds/registry.hpp"
 #include "millrace/pg/database.hpp"
+#include "millrace/pg/grants.hpp"
 #include "views.hpp"
 
 namespace millrace::api {
@@ -40,6 +41,7 @@ void grant(pqxx::connection& conn, const std::string& schema, const std::string&
            const std::string& admin, const std::string& kinds_dir) {
   try {
     pqxx::work tx(conn);
+    pg::lock_grants(tx, schema);
     const auto list = [&](const std::vector<std::string>& relations) {
       std::string out;
       for (const auto& r : relations) {

@@ -4,6 +4,7 @@
 
 #include "millrace/kinds/registry.hpp"
 #include "millrace/pg/database.hpp"
+#include "millrace/pg/grants.hpp"
 #include "millrace/pg/kind_tables.hpp"
 #include "millrace/pg/replication.hpp"
 #include "millrace/pg/row.hpp"
@@ -59,6 +60,7 @@ void publish(pqxx::connection& conn, const std::string& publication, const std::
              const std::string& backfill_table) {
   try {
     pqxx::work tx(conn);
+    pg::lock_grants(tx, schema);
     std::string list;
     for (const auto& t : tables) {
       if (!list.empty()) list += ", ";

@@ -81,11 +81,16 @@ std::vector<std::string> grant_statements(pqxx::connection& connection, const st
   return out;
 }
 
+void lock_grants(pqxx::transaction_base& tx, const std::string& schema) {
+  tx.exec("SELECT pg_advisory_xact_lock(hashtext(" + tx.quote("millrace.grants." + schema) + "))");
+}
+
 void grant_service(pqxx::connection& connection, const std::string& schema,
                    std::string_view service, const std::string& role,
                    const std::string& kinds_dir) {
   try {
     pqxx::work tx(connection);
+    lock_grants(tx, schema);
     for (const auto& statement : grant_statements(connection, schema, service, role, kinds_dir)) {
       tx.exec(statement);
     }

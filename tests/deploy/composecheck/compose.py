@@ -44,7 +44,8 @@ def check_no_env_needed(source, files):
     """docker-compose accepts the files with no password or token set (the
     one-shot secrets makes them), but each the file still requires it
     refuses without, naming it."""
-    args = [compose_binary(source)]
+    # Every profile's services, not only the default ones.
+    args = [compose_binary(source), "--profile", "*"]
     for f in files:
         args += ["-f", f]
     required = required_passwords(files)
@@ -67,7 +68,8 @@ def compose_config(source, files, env=None):
     """The resolved configuration, with the documented defaults, what the
     files still require, and `env` as a .env would give it."""
     env = {**caller_env(), **required_passwords(files), **(env or {})}
-    args = [compose_binary(source)]
+    # Every profile's services, not only the default ones.
+    args = [compose_binary(source), "--profile", "*"]
     for f in files:
         args += ["-f", f]
     subprocess.run(args + ["config", "-q"], cwd=source, env=env, check=True)

@@ -27,7 +27,15 @@ std::vector<std::string> grant_statements(pqxx::connection& connection, const st
                                           std::string_view service, const std::string& role,
                                           const std::string& kinds_dir = "");
 
-// Runs grant_statements() in one transaction. Throws core::InfraError (an
+// Serialises the transaction `tx` with every other one that holds this lock
+// for the same schema, until it ends: PostgreSQL refuses a GRANT that
+// changes an object's privileges while another transaction's GRANT on it is
+// in flight ("tuple concurrently updated"), and `millrace grant`,
+// `millrace api grant` and `millrace changefeed publish` all grant USAGE on
+// the schema (docker-compose.yml starts them together). Each takes it first.
+void lock_grants(pqxx::transaction_base& tx, const std::string& schema);
+
+// Runs grant_statements() in one transaction, under lock_grants(). Throws core::InfraError (an
 // unknown role or a missing table is fatal).
 void grant_service(pqxx::connection& connection, const std::string& schema,
                    std::string_view service, const std::string& role,
