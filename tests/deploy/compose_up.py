@@ -67,19 +67,23 @@ def free_port():
 
 
 class Stack:
-    def __init__(self, repo, work):
+    """A compose project of its own: `files` (-f, the default file when
+    empty), `profiles` (--profile) and `env` as a .env would give it."""
+
+    def __init__(self, repo, work, name="test", files=(), profiles=(), ports=(), env=None):
         self.repo, self.work = repo, work
-        self.project = f"millrace-test-{os.getpid()}"
-        self.ports = {var: str(free_port()) for var in PORT_VARS}
+        self.project = f"millrace-{name}-{os.getpid()}"
+        self.options = [a for f in files for a in ("-f", f)] + [a for p in profiles for a in ("--profile", p)]
+        self.ports = {var: str(free_port()) for var in PORT_VARS + list(ports)}
         # Nothing of the caller's MILLRACE_* reaches the compose file: only
         # the ports, so that what runs is what a user's `up` runs.
         self.compose_env = {k: v for k, v in os.environ.items() if not k.startswith("MILLRACE_")}
-        self.compose_env.update(self.ports, COMPOSE_PROJECT_NAME=self.project)
+        self.compose_env.update(self.ports, **(env or {}), COMPOSE_PROJECT_NAME=self.project)
         self.env = {}  # the checker's: MILLRACE_PG and MILLRACE_BROKERS, from the host
         self.load = None
 
     def compose(self, *args, timeout=900, check=True):
-        cmd = [os.path.join(self.repo, "scripts", "compose"), *args]
+        cmd = [os.path.join(self.repo, "scripts", "compose"), *self.options, *args]
         r = subprocess.run(cmd, env=self.compose_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            text=True, timeout=timeout)
         if r.returncode != 0 and check:
@@ -103,6 +107,10 @@ class Stack:
     def containers(self, service):
         out = self.compose("ps", "-q", service, timeout=60).stdout
         return [c for c in out.split() if c]
+
+    def psql_in_container(self, sql):
+        """psql in the postgres container, as the tables' owner on its socket."""
+        return self.exec_out("postgres", "psql", "-U", "millrace", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql)
 
     def psql(self, sql, timeout=60, url=None):
         """The nemesis checker's psql: from the host, through the published port."""
@@ -142,13 +150,14 @@ def in_background(fn, *args):
     return join
 
 
-def wait_caught_up(stack, produced, limit_s=300):
+def wait_caught_up(stack, produced, limit_s=300, query=None):
     """Until every group's consumed records equal what was produced to its
-    topic (the cli's `delivered`)."""
+    topic (the cli's `delivered`). `query` runs the SQL (stack.psql, from
+    the host, by default)."""
     deadline = time.monotonic() + limit_s
     last = None
     while time.monotonic() < deadline:
-        out = stack.psql("SELECT group_id, sum(consumed) FROM partition_accounting GROUP BY group_id")
+        out = (query or stack.psql)("SELECT group_id, sum(consumed) FROM partition_accounting GROUP BY group_id")
         consumed = dict(line.split("|") for line in (out or "").splitlines())
         last = {g: int(consumed.get(g, 0)) for gs in GROUPS.values() for g in gs}
         if all(last[g] == produced[topic] for topic, gs in GROUPS.items() for g in gs):
@@ -196,6 +205,24 @@ def check_reads(stack):
     check("today_summary: psql in the postgres container and GET /v1/views/today_summary agree",
           in_container.strip() == via_api and rows and rows[0]["orders"] > 0,
           f"psql {in_container.strip()!r}, API {via_api!r}")
+
+
+def show_state(stack):
+    """What went wrong, for the log: every container and the logs' ends."""
+    for args in (["ps", "-a"], ["logs", "--tail", "40"]):
+        print(stack.compose(*args, check=False).stdout[-30000:], flush=True)
+
+
+def remove(stack):
+    """`down -v`, then nothing of the project may be left."""
+    stack.compose("down", "-v", "--remove-orphans", timeout=600, check=False)
+    left = {}
+    for what, cmd in [("containers", ["ps", "-aq"]), ("volumes", ["volume", "ls", "-q"]),
+                      ("networks", ["network", "ls", "-q"])]:
+        left[what] = subprocess.run(["docker", *cmd, "--filter", f"label=com.docker.compose.project={stack.project}"],
+                                    stdout=subprocess.PIPE, text=True).stdout.split()
+    check(f"{stack.project}: down -v leaves no container, volume or network",
+          not any(left.values()), ", ".join(f"{len(v)} {k}" for k, v in left.items()))
 
 
 def main():
@@ -267,21 +294,9 @@ def main():
         check_reads(stack)
     except Exception as e:
         check("the run went through", False, repr(e))
-        for args in (["ps", "-a"], ["logs", "--tail", "40"]):
-            print(stack.compose(*args, check=False).stdout[-30000:], flush=True)
+        show_state(stack)
     finally:
-        stack.compose("down", "-v", "--remove-orphans", timeout=600, check=False)
-        left = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={stack.project}"],
-                              stdout=subprocess.PIPE, text=True).stdout.split()
-        volumes = subprocess.run(["docker", "volume", "ls", "-q", "--filter",
-                                  f"label=com.docker.compose.project={stack.project}"],
-                                 stdout=subprocess.PIPE, text=True).stdout.split()
-        networks = subprocess.run(["docker", "network", "ls", "-q", "--filter",
-                                   f"label=com.docker.compose.project={stack.project}"],
-                                  stdout=subprocess.PIPE, text=True).stdout.split()
-        check("down -v leaves no container, volume or network of the project",
-              not (left or volumes or networks), f"{len(left)} containers, {len(volumes)} volumes, "
-              f"{len(networks)} networks")
+        remove(stack)
     if failures:
         print(f"compose_up: {len(failures)} check(s) failed: {'; '.join(failures)}", flush=True)
         return 1
