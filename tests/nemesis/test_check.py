@@ -100,5 +100,45 @@ class CatalogEditsTest(unittest.TestCase):
         self.assertTrue(self.verdict({"a": [("a1", True)]}, {"a": "a1"}, api={"a": "stale"})[1])
 
 
+EVENT = {"id": "c11f6531-eb66-49a7-b305-67547a34c162", "request_id": "1e0edcc1-2069-47ce-a454-6c04d9ff7cf6",
+         "store_id": 22, "store_fqdn": "store-022.millrace.local", "store_ip": "10.0.0.22", "cust_id": 52429,
+         "category": "Calculators", "sku": 522700, "price": 430.17, "qty": 32, "discount": 27.1,
+         "gift_wrap": False, "variant": "orange", "priority_shipping": False,
+         "ts": "2026-11-29T08:31:56.133309Z", "is_return": False}
+
+
+class CountedTest(unittest.TestCase):
+    """What the views must count of the store events' topic: the event type
+    is the header's, judged by the schema as a body's would be."""
+
+    def counted(self, header, body_type="absent"):
+        run = FakeRun([])
+        run.repo = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+        body = dict(EVENT)
+        if body_type != "absent":
+            body["event_type"] = body_type
+        message = {"partition": 0, "offset": 0, "ts": 1795940000000, "payload": json.dumps(body),
+                   "headers": ["event_type", header] if header else []}
+        checker = check.Checker(run)
+        checker.kcat = lambda topic, committed=False: [message]
+        return len(checker.counted("store-events", "store_event.schema.json", "id", "ts",
+                                   header="event_type")[0])
+
+    def test_a_known_type_in_the_header_counts(self):
+        self.assertEqual(self.counted("sale_event"), 1)
+
+    def test_a_null_body_copy_counts_as_absent(self):
+        self.assertEqual(self.counted("sale_event", body_type=None), 1)
+
+    def test_an_unknown_type_in_the_header_does_not_count(self):
+        self.assertEqual(self.counted("refund_event"), 0)
+
+    def test_a_body_copy_that_differs_does_not_count(self):
+        self.assertEqual(self.counted("sale_event", body_type="inventory_event"), 0)
+
+    def test_no_header_does_not_count(self):
+        self.assertEqual(self.counted(None), 0)
+
+
 if __name__ == "__main__":
     unittest.main()
