@@ -74,6 +74,10 @@ rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/cache/apt/*.bin "$root"/
   "$root"/var/log/* "$root"/tmp/* "$root"/usr/share/man/* "$root"/usr/share/info/* \
   "$root"/usr/share/locale/* "$root"/usr/share/groff/* "$root"/usr/share/lintian/*
 find "$root/usr/share/doc" -mindepth 2 ! -name copyright -delete 2>/dev/null || true
+# The manual's section directories stay, empty, as in Docker's slim images:
+# some packages' scripts link into them (openjdk-17-jre-headless' postinst
+# fails without /usr/share/man/man1).
+mkdir -p "$root"/usr/share/man/man{1,2,3,4,5,6,7,8}
 
 id=$(tar -C "$root" -c . | docker import --change 'CMD ["bash"]' \
   --message "debootstrap --variant=minbase $SUITE ($MIRROR), trimmed as Docker's slim images" - "${TAGS[0]}")
