@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """integration.compose-profiles: the other compose files, in containers, each
 in a compose project of its own on free ports (after integration.compose,
-whose image builds they reuse):
+whose image builds they reuse; each builds what its files add, or what
+changed):
 
 - the three-broker cluster (deploy/docker/compose.kafka-cluster.yml): every
   broker healthy, the topics made with three replicas, and the cli
@@ -61,6 +62,9 @@ def cluster(repo, work):
     stack = Stack(repo, work, name="cluster", files=["docker-compose.yml", CLUSTER],
                   ports=["MILLRACE_KAFKA_2_PORT", "MILLRACE_KAFKA_3_PORT"])
     try:
+        # Cached after integration.compose: what this file set adds, or
+        # what changed since.
+        stack.timed("cluster: build", "build", timeout=3600)
         stack.timed("cluster: up --wait (three brokers)", "up", "-d", "--wait", timeout=900)
         out = stack.exec_out("kafka", "kafka-topics.sh", "--bootstrap-server", "kafka:19092", "--describe",
                              "--topic", "store-events")
@@ -81,6 +85,8 @@ def secure(repo, work):
                   ports=["MILLRACE_PROMETHEUS_PORT", "MILLRACE_ALERTMANAGER_PORT"],
                   env={"MILLRACE_KAFKA_SASL_PASSWORD": secrets.token_hex(24)})
     try:
+        stack.timed("secure + monitoring: build (Prometheus' and Alertmanager's images)", "build",
+                    timeout=3600)
         stack.timed("secure + monitoring: up --wait", "up", "-d", "--wait", timeout=900)
         produce_and_account(stack)
         ca = os.path.join(work, "secure-ca.crt")
