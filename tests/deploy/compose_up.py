@@ -73,6 +73,7 @@ class Stack:
     def __init__(self, repo, work, name="test", files=(), profiles=(), ports=(), env=None):
         self.repo, self.work = repo, work
         self.project = f"millrace-{name}-{os.getpid()}"
+        self.dangling_before = dangling_volumes()
         self.options = [a for f in files for a in ("-f", f)] + [a for p in profiles for a in ("--profile", p)]
         self.ports = {var: str(free_port()) for var in PORT_VARS + list(ports)}
         # Nothing of the caller's MILLRACE_* reaches the compose file: only
@@ -213,6 +214,15 @@ def show_state(stack):
         print(stack.compose(*args, check=False).stdout[-30000:], flush=True)
 
 
+def dangling_volumes():
+    """The volumes no container uses. An anonymous volume (an image's
+    VOLUME with nothing mounted on it) has no project label, and outlives its
+    container when a plain `down` removes that: the Stack notes the ones that
+    were there before it started, and remove() finds any it left."""
+    return set(subprocess.run(["docker", "volume", "ls", "-q", "--filter", "dangling=true"],
+                              stdout=subprocess.PIPE, text=True).stdout.split())
+
+
 def remove(stack):
     """`down -v`, then nothing of the project may be left."""
     stack.compose("down", "-v", "--remove-orphans", timeout=600, check=False)
@@ -221,6 +231,7 @@ def remove(stack):
                       ("networks", ["network", "ls", "-q"])]:
         left[what] = subprocess.run(["docker", *cmd, "--filter", f"label=com.docker.compose.project={stack.project}"],
                                     stdout=subprocess.PIPE, text=True).stdout.split()
+    left["anonymous volumes"] = sorted(dangling_volumes() - stack.dangling_before)
     check(f"{stack.project}: down -v leaves no container, volume or network",
           not any(left.values()), ", ".join(f"{len(v)} {k}" for k, v in left.items()))
 
