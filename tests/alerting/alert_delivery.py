@@ -30,7 +30,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(1, os.path.dirname(os.path.abspath(__file__)))
 from alertmail import Mailbox, smtp_server, text_of, wait_for_mail  # noqa: E402
-from pysupport import free_port, stack_env  # noqa: E402
+from pysupport import free_port, owner_env  # noqa: E402
 
 SRC, BIN = sys.argv[1], sys.argv[2]
 ALERT = "MillraceIngestionBelowThreshold"
@@ -56,11 +56,7 @@ def scaled_rule():
 
 
 def main():
-    env = dict(os.environ)
-    env.update(stack_env(SRC))
-    for role in subprocess.run([f"{SRC}/scripts/services", "roles"], check=True,
-                               capture_output=True, text=True).stdout.split():
-        env.pop(f"MILLRACE_{role.upper()}_PG", None)
+    env = owner_env(SRC)
     name = f"alerts_{os.getpid()}_{random.randrange(1 << 30)}"
     env.update(MILLRACE_PG_SCHEMA=name, MILLRACE_TOPIC=name, MILLRACE_DLQ_TOPIC=f"{name}.dlq",
                MILLRACE_SINK_GROUP=f"{name}_sink", MILLRACE_CLIENT_ID=name)

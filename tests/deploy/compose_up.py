@@ -29,7 +29,6 @@ Each step's time is printed. Usage: compose_up.py SOURCE_DIR WORK_DIR
 import decimal
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -40,6 +39,9 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "nemesis"))
 from check import Checker, KEEP_TYPES, MIN_DISCOUNT  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from pysupport import Checks, free_port  # noqa: E402
+
 # The ports docker-compose.yml publishes, each moved to a free one.
 PORT_VARS = ["MILLRACE_KAFKA_PORT", "MILLRACE_PG_PORT", "MILLRACE_REDIS_PORT",
              "MILLRACE_HTTP_PORT", "MILLRACE_API_PORT", "MILLRACE_S3_PORT"]
@@ -47,23 +49,8 @@ PORT_VARS = ["MILLRACE_KAFKA_PORT", "MILLRACE_PG_PORT", "MILLRACE_REDIS_PORT",
 GROUPS = {"store-events": ["millrace-sink", "millrace-aggregator"],
           "store-orders": ["millrace-sink-order", "millrace-aggregator-order"]}
 
-failures = []
-
-
-def log(msg):
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-def check(what, ok, detail=""):
-    log(f"{'ok' if ok else 'FAIL'}: {what}" + (f" ({detail})" if detail else ""))
-    if not ok:
-        failures.append(what)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+checks = Checks()
+log, check, failures = checks.log, checks.check, checks.failures
 
 
 class Stack:

@@ -10,10 +10,12 @@ scripts/bootstrap's virtualenv.
 """
 
 import collections
+import os
 import random
 import re
 import socket
 import subprocess
+import time
 import urllib.error
 import urllib.request
 
@@ -28,6 +30,36 @@ def stack_env(source):
         if m:
             env[m.group(1)] = m.group(2).strip("'")
     return env
+
+
+def owner_env(source):
+    """The caller's environment with the stack's variables, every program
+    connecting as the tables' owner (MILLRACE_PG): each service's own
+    MILLRACE_<ROLE>_PG taken out, for a test that makes its own schema."""
+    env = dict(os.environ)
+    env.update(stack_env(source))
+    for role in subprocess.run([source.rstrip("/") + "/scripts/services", "roles"], check=True,
+                               capture_output=True, text=True).stdout.split():
+        env.pop(f"MILLRACE_{role.upper()}_PG", None)
+    return env
+
+
+class Checks:
+    """A script's checks: each logged with the time as ok or FAIL (with its
+    detail), the failed ones kept in `failures`."""
+
+    def __init__(self):
+        self.failures = []
+
+    @staticmethod
+    def log(msg):
+        print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+    def check(self, what, ok, detail=""):
+        self.log(f"{'ok' if ok else 'FAIL'}: {what}" + (f" ({detail})" if detail else ""))
+        if not ok:
+            self.failures.append(what)
+        return ok
 
 
 def check_config(binary, args, env, timeout=30):

@@ -14,12 +14,14 @@ aggregator_password=$(<"$dir/MILLRACE_AGGREGATOR_PG_PASSWORD")
 archiver_password=$(<"$dir/MILLRACE_ARCHIVER_PG_PASSWORD")
 webhooks_password=$(<"$dir/MILLRACE_WEBHOOKS_PG_PASSWORD")
 cache_password=$(<"$dir/MILLRACE_CACHE_PG_PASSWORD")
+websocket_password=$(<"$dir/MILLRACE_WEBSOCKET_PG_PASSWORD")
 psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \
   -v sink_password="$sink_password" \
   -v aggregator_password="$aggregator_password" \
   -v archiver_password="$archiver_password" \
   -v webhooks_password="$webhooks_password" \
-  -v cache_password="$cache_password" <<'SQL'
+  -v cache_password="$cache_password" \
+  -v websocket_password="$websocket_password" <<'SQL'
 SELECT format('CREATE ROLE millrace_sink LOGIN PASSWORD %L', :'sink_password')
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'millrace_sink') \gexec
 SELECT format('CREATE ROLE millrace_aggregator LOGIN PASSWORD %L', :'aggregator_password')
@@ -30,4 +32,6 @@ SELECT format('CREATE ROLE millrace_webhooks LOGIN PASSWORD %L', :'webhooks_pass
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'millrace_webhooks') \gexec
 SELECT format('CREATE ROLE millrace_cache LOGIN PASSWORD %L', :'cache_password')
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'millrace_cache') \gexec
+SELECT format('CREATE ROLE millrace_websocket LOGIN PASSWORD %L', :'websocket_password')
+WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'millrace_websocket') \gexec
 SQL

@@ -53,7 +53,7 @@ TEST_CASE("rows as CSV: header, CRLF, quotes only where needed", "[api][render]"
 
 TEST_CASE("every view served is one pg knows, with its description", "[api][render]") {
   const auto served = built_in_views();
-  REQUIRE(served->views.size() == 12);
+  REQUIRE(served->views.size() == 16);
   for (const auto& v : served->views) {
     CHECK_FALSE(v.description.empty());
     CHECK_FALSE(v.columns.empty());
@@ -69,7 +69,7 @@ TEST_CASE("a declared kind's views are served, listed and shown on the dashboard
   auto kinds = millrace::kinds::all_kinds("");
   kinds.push_back(millrace::api::testing::parcel_kind());
   const auto served = serve_views(kinds);
-  REQUIRE(served->views.size() == 16);
+  REQUIRE(served->views.size() == 20);
   const View* today = served->find("parcels_today");
   REQUIRE(today != nullptr);
   CHECK(today->kind == "parcel");
@@ -81,11 +81,11 @@ TEST_CASE("a declared kind's views are served, listed and shown on the dashboard
                        R"("integer"},{"name":"kilograms","type":"decimal"},{"name":"units",)"));
   std::vector<std::string> shown;
   for (const auto& d : served->dashboard) shown.push_back(d.name);
-  CHECK(shown == std::vector<std::string>{"today_summary", "orders_this_hour", "hourly_sales",
-                                          "daily_sales", "top_products", "popular_categories",
-                                          "web_orders_this_hour", "web_orders_today",
-                                          "web_orders_top_products", "web_orders_categories",
-                                          "parcels_this_hour", "parcels_today"});
+  CHECK(shown == std::vector<std::string>{
+                     "today_summary", "orders_this_hour", "hourly_sales", "daily_sales",
+                     "top_products", "popular_categories", "web_orders_this_hour",
+                     "web_orders_today", "web_orders_top_products", "web_orders_categories",
+                     "trades_this_hour", "trades_today", "parcels_this_hour", "parcels_today"});
   CHECK(std::find(served->tables.begin(), served->tables.end(), "agg_parcels_daily") !=
         served->tables.end());
   CHECK(std::find(served->tables.begin(), served->tables.end(), "agg_web_orders_items") !=

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "doc_reader.hpp"
 #include "json_tree.hpp"
 #include "millrace/core/enum_names.hpp"
 #include "millrace/core/options.hpp"
@@ -36,92 +37,9 @@ constexpr std::array<std::string_view, 4> kSourceColumns = {"kafka_topic", "kafk
                                                             "kafka_offset", "stored_at"};
 
 // Reads one declaration, naming where each problem is ("fields[3].type").
-class Reader {
+class Reader : public detail::DocReader {
  public:
-  explicit Reader(std::string_view origin) : origin_(origin) {}
-
-  [[noreturn]] void fail(const std::string& where, const std::string& what) const {
-    throw core::UsageError("kind declaration " + std::string(origin_) + ": " +
-                           (where.empty() ? "" : where + ": ") + what);
-  }
-
-  // Refuses members other than `known`: a misspelt one would otherwise be
-  // ignored, and its setting silently lost.
-  void only(const Json& object, const std::string& where,
-            std::initializer_list<std::string_view> known) const {
-    if (object.type != Json::Type::kObject) fail(where, "must be an object");
-    for (const auto& [key, value] : object.members) {
-      if (std::find(known.begin(), known.end(), key) == known.end()) {
-        fail(where, "unknown member \"" + key + "\"");
-      }
-      std::size_t n = 0;
-      object.member(key, &n);
-      if (n > 1) fail(where, "member \"" + key + "\" appears more than once");
-    }
-  }
-
-  const Json& need(const Json& object, std::string_view name, const std::string& where) const {
-    const Json* j = object.member(name);
-    if (j == nullptr) fail(where, "missing \"" + std::string(name) + "\"");
-    return *j;
-  }
-
-  std::string string(const Json& j, const std::string& where) const {
-    if (j.type != Json::Type::kString || j.text.empty()) fail(where, "must be a non-empty string");
-    return j.text;
-  }
-
-  // A name that goes into SQL unquoted: lower case letters, digits and _.
-  std::string identifier(const Json& j, const std::string& where) const {
-    auto s = string(j, where);
-    const bool ok = s.size() <= 63 &&
-                    (std::islower(static_cast<unsigned char>(s[0])) != 0 || s[0] == '_') &&
-                    std::all_of(s.begin(), s.end(), [](char c) {
-                      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-                    });
-    if (!ok) {
-      fail(where, "\"" + s + "\" must be 1..63 of a-z, 0-9 and _, not starting with a digit");
-    }
-    return s;
-  }
-
-  std::int64_t integer(const Json& j, const std::string& where, std::int64_t lo,
-                       std::int64_t hi) const {
-    std::int64_t v = 0;
-    const auto* end = j.text.data() + j.text.size();
-    // Past 64 bits from_chars sets ec, not ptr, and leaves v as it was.
-    const auto parsed = [&] {
-      const auto r = std::from_chars(j.text.data(), end, v);
-      return r.ptr == end && r.ec == std::errc();
-    };
-    if (j.type != Json::Type::kNumber || !parsed() || v < lo || v > hi) {
-      fail(where, "must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
-    }
-    return v;
-  }
-
-  bool boolean(const Json* j, const std::string& where) const {
-    if (j == nullptr) return false;
-    if (j->type != Json::Type::kBool) fail(where, "must be true or false");
-    return j->boolean;
-  }
-
-  core::Decimal decimal(const Json& j, const std::string& where) const {
-    const auto d = j.type == Json::Type::kNumber ? core::Decimal::parse(j.text) : std::nullopt;
-    if (!d) fail(where, "must be a number with at most six decimals");
-    return *d;
-  }
-
-  std::vector<std::string> strings(const Json& j, const std::string& where) const {
-    if (j.type != Json::Type::kArray || j.items.empty()) {
-      fail(where, "must be a non-empty array of strings");
-    }
-    std::vector<std::string> out;
-    for (std::size_t i = 0; i < j.items.size(); ++i) {
-      out.push_back(string(j.items[i], where + "[" + std::to_string(i) + "]"));
-    }
-    return out;
-  }
+  explicit Reader(std::string_view origin) : DocReader("kind declaration " + std::string(origin)) {}
 
   GenerateHint generate(const Json* j, const std::string& where) const {
     GenerateHint g;
@@ -165,7 +83,7 @@ class Reader {
   FieldDecl field(const Json& j, const std::string& where) const {
     only(j, where,
          {"name", "column", "type", "required", "min", "max", "min_bytes", "max_bytes", "values",
-          "pii", "generate", "description"});
+          "pii", "strings", "generate", "description"});
     FieldDecl f;
     f.name = string(need(j, "name", where), where + ".name");
     f.column = identifier(need(j, "column", where), where + ".column");
@@ -196,6 +114,10 @@ class Reader {
       } else {
         (is_min ? f.min : f.max) = decimal(*b, at);
       }
+    }
+    f.strings = boolean(j.member("strings"), where + ".strings");
+    if (f.strings && f.type != ValueType::kDecimal) {
+      fail(where + ".strings", "applies to decimal fields only");
     }
     if (f.type == ValueType::kInteger && f.int_max < f.int_min) fail(where, "max is below min");
     if (f.type == ValueType::kDecimal && *f.max < *f.min) fail(where, "max is below min");
@@ -311,9 +233,6 @@ class Reader {
     }
     return *i;
   }
-
- private:
-  std::string_view origin_;
 };
 
 // The field of `fields` named by member `name` of `a`, of type `type`.

@@ -7,6 +7,8 @@
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
+#include <cstdio>
+
 namespace millrace::kinds::detail {
 
 namespace {
@@ -119,6 +121,69 @@ std::string_view describe(Json::Type type) {
       return "an array";
   }
   return "a value";
+}
+
+void append_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (u < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", u);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+namespace {
+
+void write(std::string& out, const Json& j) {
+  switch (j.type) {
+    case Json::Type::kNull:
+      out += "null";
+      return;
+    case Json::Type::kBool:
+      out += j.boolean ? "true" : "false";
+      return;
+    case Json::Type::kNumber:
+      out += j.text;
+      return;
+    case Json::Type::kString:
+      append_string(out, j.text);
+      return;
+    case Json::Type::kObject:
+      out += '{';
+      for (std::size_t i = 0; i < j.members.size(); ++i) {
+        if (i > 0) out += ',';
+        append_string(out, j.members[i].key);
+        out += ':';
+        write(out, j.members[i].value);
+      }
+      out += '}';
+      return;
+    case Json::Type::kArray:
+      out += '[';
+      for (std::size_t i = 0; i < j.items.size(); ++i) {
+        if (i > 0) out += ',';
+        write(out, j.items[i]);
+      }
+      out += ']';
+      return;
+  }
+}
+
+}  // namespace
+
+std::string write_json(const Json& j) {
+  std::string out;
+  write(out, j);
+  return out;
 }
 
 std::optional<Json> parse_json(std::string_view text, std::string& error) {

@@ -39,6 +39,12 @@ struct JsonMember {
 // "an object", "a string", ...: for messages.
 std::string_view describe(Json::Type type);
 
+// `s` as a JSON string, quoted and escaped (UTF-8 passed through).
+void append_string(std::string& out, std::string_view s);
+
+// `j` as compact JSON (numbers as their literals).
+std::string write_json(const Json& j);
+
 // Parses `text` as one JSON value (UTF-8 checked, nesting at most 64
 // deep). On a syntax error returns nullopt and sets `error` to where and
 // what.

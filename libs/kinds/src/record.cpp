@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <cstdio>
 #include <cstring>
 #include <utility>
 
@@ -49,6 +48,33 @@ bool is_uuid(std::string_view s, std::string& lower) {
     }
   }
   return true;
+}
+
+// A JSON number's literal (RFC 8259: -?int frac? exp?), as a string may
+// spell a decimal field's value.
+bool is_number_literal(std::string_view s) {
+  std::size_t i = 0;
+  const auto digits = [&] {
+    const std::size_t from = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i > from;
+  };
+  if (i < s.size() && s[i] == '-') ++i;
+  if (i < s.size() && s[i] == '0') {
+    ++i;
+  } else if (!digits()) {
+    return false;
+  }
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == s.size();
 }
 
 // Checks one object's fields against `fields`, in declaration order.
@@ -192,7 +218,13 @@ class Checker {
   }
 
   std::optional<Rejection> decimal(const Json& j, const FieldDecl& f, Value& out) const {
-    if (j.type != Json::Type::kNumber) return wrong_type(j, f, "a number");
+    const bool string = j.type == Json::Type::kString && f.strings;
+    if (j.type != Json::Type::kNumber && !string) {
+      return wrong_type(j, f, f.strings ? "a number or a string holding one" : "a number");
+    }
+    if (string && !is_number_literal(j.text)) {
+      return fail(RejectReason::kInvalidFormat, f, "is not a decimal number: " + quoted(j.text));
+    }
     const auto d = core::Decimal::parse(j.text);
     if (!d) {
       return fail(RejectReason::kOutOfRange, f,
@@ -278,23 +310,7 @@ void append_json(std::string& out, const Value& value) {
   struct Append {
     std::string& out;
     void operator()(std::monostate) const { out += "null"; }
-    void operator()(const std::string& s) const {
-      out += '"';
-      for (const char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-          out += '\\';
-          out += c;
-        } else if (u < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", u);
-          out += buf;
-        } else {
-          out += c;
-        }
-      }
-      out += '"';
-    }
+    void operator()(const std::string& s) const { detail::append_string(out, s); }
     void operator()(std::int64_t v) const { out += std::to_string(v); }
     void operator()(core::Decimal v) const { out += v.to_string(); }
     void operator()(bool v) const { out += v ? "true" : "false"; }

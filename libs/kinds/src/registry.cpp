@@ -54,6 +54,29 @@ Declaration find_kind(std::string_view kind, const std::string& kinds_dir) {
                                             : ", and " + path.string() + " does not exist"));
 }
 
+LoadedFeed load_feed(const std::string& feed, const std::string& kinds_dir) {
+  std::optional<std::string> text;
+  std::string origin = feed;
+  if (feed.find('/') != std::string::npos || feed.ends_with(".json")) {
+    text = read_file(feed);
+    if (!text) throw core::UsageError("feed file " + feed + ": cannot be read");
+  } else {
+    std::string known;
+    for (const auto& b : built_in_feeds()) {
+      if (b.kind == feed) text = std::string(b.json);
+      known += (known.empty() ? "" : ", ") + std::string(b.kind);
+    }
+    if (!text) {
+      throw core::UsageError("no built-in feed \"" + feed + "\" (" + known +
+                             "); a feed file of your own is named by its path");
+    }
+    origin = "built-in " + feed;
+  }
+  auto kind = find_kind(feed_kind(*text, origin), kinds_dir);
+  auto parsed = parse_feed(*text, origin, kind);
+  return LoadedFeed{std::move(kind), std::move(parsed)};
+}
+
 std::vector<Declaration> all_kinds(const std::string& kinds_dir) {
   std::vector<Declaration> out;
   for (const auto& b : built_in_kinds()) out.push_back(find_kind(b.kind, kinds_dir));

@@ -143,12 +143,14 @@ TEST_CASE("type names are the declarations' names", "[kinds][declaration]") {
   CHECK(type_name(ValueType::kTimestamp) == "timestamp");
 }
 
-TEST_CASE("the built-in kinds are order and store_event, in name order", "[kinds][registry]") {
+TEST_CASE("the built-in kinds are order, store_event and trade, in name order",
+          "[kinds][registry]") {
   const auto built = built_in_kinds();
-  REQUIRE(built.size() == 2);
+  REQUIRE(built.size() == 3);
   CHECK(built[0].kind == "order");
   CHECK(built[1].kind == "store_event");
   CHECK(built[1].kind == kStoreEvent);
+  CHECK(built[2].kind == "trade");
   for (const auto& b : built) CHECK(parse_declaration(b.json, b.kind).kind == b.kind);
 }
 
@@ -656,10 +658,10 @@ TEST_CASE("find_kind finds a kind declared in a directory", "[kinds][registry]")
   dir.write("notes.txt", "not a declaration");
   std::vector<std::string> kinds;
   for (const auto& k : all_kinds(dir.dir())) kinds.push_back(k.kind);
-  CHECK(kinds == std::vector<std::string>{"order", "store_event", "gizmo", "widget"});
+  CHECK(kinds == std::vector<std::string>{"order", "store_event", "trade", "gizmo", "widget"});
   kinds.clear();
   for (const auto& k : all_kinds("")) kinds.push_back(k.kind);
-  CHECK(kinds == std::vector<std::string>{"order", "store_event"});
+  CHECK(kinds == std::vector<std::string>{"order", "store_event", "trade"});
 }
 
 TEST_CASE("an unknown kind's error lists the built-in kinds", "[kinds][registry]") {

@@ -16,4 +16,9 @@ inline const Declaration& store_event() {
   return d;
 }
 
+inline const Declaration& trade() {
+  static const Declaration d = find_kind("trade", "");
+  return d;
+}
+
 }  // namespace millrace::kinds::testing

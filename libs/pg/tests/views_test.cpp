@@ -24,11 +24,12 @@ TEST_CASE("the public views are the store event's and each aggregated kind's") {
   const auto built_in = public_views(millrace::kinds::all_kinds(""));
   std::vector<std::string> names;
   for (const auto& v : built_in) names.push_back(v.name);
-  CHECK(names == std::vector<std::string>{"hourly_sales", "daily_sales", "orders_this_hour",
-                                          "today_summary", "top_products", "popular_categories",
-                                          "web_orders_hourly", "web_orders_daily",
-                                          "web_orders_this_hour", "web_orders_today",
-                                          "web_orders_top_products", "web_orders_categories"});
+  CHECK(names == std::vector<std::string>{
+                     "hourly_sales", "daily_sales", "orders_this_hour", "today_summary",
+                     "top_products", "popular_categories", "web_orders_hourly", "web_orders_daily",
+                     "web_orders_this_hour", "web_orders_today", "web_orders_top_products",
+                     "web_orders_categories", "trades_hourly", "trades_daily", "trades_this_hour",
+                     "trades_today"});
   const auto* top = find_view(built_in, "web_orders_top_products");
   REQUIRE(top != nullptr);
   CHECK(top->kind == "order");

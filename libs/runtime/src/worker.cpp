@@ -1,6 +1,8 @@
 #include "millrace/runtime/worker.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <random>
 #include <utility>
 
 #include "millrace/runtime/health.hpp"
@@ -10,15 +12,23 @@ namespace millrace::runtime {
 
 using std::chrono::milliseconds;
 
-Backoff::Backoff(milliseconds first, milliseconds max)
-    : first_(first), max_(std::max(first, max)), current_(first) {}
+Backoff::Backoff(milliseconds first, milliseconds max, double jitter)
+    : first_(first),
+      max_(std::max(first, max)),
+      current_(first),
+      jitter_(std::clamp(jitter, 0.0, 1.0)) {}
 
-Backoff::Backoff(const core::RetryBackoff& rules)
-    : Backoff(milliseconds(rules.first_ms), milliseconds(rules.max_ms)) {}
+Backoff::Backoff(const core::RetryBackoff& rules, double jitter)
+    : Backoff(milliseconds(rules.first_ms), milliseconds(rules.max_ms), jitter) {}
 
 milliseconds Backoff::next() {
-  const auto wait = current_;
+  auto wait = current_;
   grow();
+  if (jitter_ > 0) {
+    thread_local std::minstd_rand random{std::random_device{}()};
+    const double cut = std::uniform_real_distribution<double>(0, jitter_)(random);
+    wait = milliseconds(static_cast<std::int64_t>(static_cast<double>(wait.count()) * (1 - cut)));
+  }
   return wait;
 }
 
@@ -121,7 +131,7 @@ void Worker::fail(const std::string& name, std::exception_ptr error, const std::
 }
 
 void Worker::run(const Round& round, const std::string& name, bool retries) {
-  Backoff backoff(options_.retry);
+  Backoff backoff(options_.retry, options_.jitter);
   bool failing = false;
   try {
     while (!stopping()) {

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <set>
 #include <stdexcept>
 #include <vector>
 
@@ -52,6 +53,22 @@ TEST_CASE("backoff doubles from the first wait up to the maximum, and resets", "
   Backoff low(500ms, 100ms);
   CHECK(low.next() == 500ms);
   CHECK(low.next() == 500ms);
+}
+
+TEST_CASE("backoff with jitter cuts each wait by up to its fraction, and varies", "[worker]") {
+  std::set<std::int64_t> seen;
+  for (int i = 0; i < 200; ++i) {
+    Backoff b(1000ms, 4000ms, 0.5);
+    const auto first = b.next();
+    CHECK(first >= 500ms);
+    CHECK(first <= 1000ms);
+    const auto second = b.next();
+    CHECK(second >= 1000ms);
+    CHECK(second <= 2000ms);
+    seen.insert(first.count());
+  }
+  // Clients that failed together come back apart.
+  CHECK(seen.size() > 50);
 }
 
 TEST_CASE("a worker's round runs until it says done, and wait() sees the end", "[worker]") {

@@ -67,6 +67,10 @@ struct FieldDecl {
   std::size_t max_bytes = 255;      // a text's longest encoding
   std::vector<std::string> values;  // a text's allowed values; empty: any
   bool pii = false;                 // personal data: subject to MILLRACE_<KIND>_PII
+  // A decimal may also come as a JSON string holding a plain decimal
+  // literal ("0.001", as market-data feeds send prices to keep their
+  // digits), read exactly like the number it spells.
+  bool strings = false;
   GenerateHint generate;
 };
 

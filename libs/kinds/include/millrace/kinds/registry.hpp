@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "millrace/kinds/declaration.hpp"
+#include "millrace/kinds/feed.hpp"
 
 namespace millrace::kinds {
 
@@ -29,6 +30,18 @@ std::vector<BuiltIn> built_in_kinds();
 // `kinds_dir` is not empty. Throws core::UsageError if there is none, or
 // it does not parse, or it is in both places.
 Declaration find_kind(std::string_view kind, const std::string& kinds_dir);
+
+// The built-in feed files (proto/feeds: finnhub, binance), in name order.
+std::vector<BuiltIn> built_in_feeds();
+
+// A feed file (feed.hpp) with the kind it names (built in, or in
+// `kinds_dir`): `feed` is a built-in feed's name, or the path of a file (it
+// holds a "/" or ends in .json). Throws core::UsageError naming the file.
+struct LoadedFeed {
+  Declaration kind;
+  FeedDecl feed;
+};
+LoadedFeed load_feed(const std::string& feed, const std::string& kinds_dir);
 
 // Every kind known: the built-in ones and those in `kinds_dir`.
 std::vector<Declaration> all_kinds(const std::string& kinds_dir);

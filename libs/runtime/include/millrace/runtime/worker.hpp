@@ -26,14 +26,17 @@ namespace millrace::runtime {
 class Health;
 
 // The wait after a retryable failure: the first, doubling with each failure
-// up to the maximum, and back to the first after a success.
+// up to the maximum, and back to the first after a success. With jitter j
+// (0 to 1), each wait is cut by a random fraction of up to j of itself, so
+// that clients that lost a server together do not come back together.
 class Backoff {
  public:
-  Backoff(std::chrono::milliseconds first, std::chrono::milliseconds max);
-  explicit Backoff(const core::RetryBackoff& rules);
+  Backoff(std::chrono::milliseconds first, std::chrono::milliseconds max, double jitter = 0);
+  explicit Backoff(const core::RetryBackoff& rules, double jitter = 0);
 
   std::chrono::milliseconds current() const { return current_; }
-  // The wait for this failure; the next one waits twice as long.
+  // The wait for this failure (less its jitter); the next one waits twice
+  // as long.
   std::chrono::milliseconds next();
   // Doubles the wait, up to the maximum, without taking it.
   void grow();
@@ -43,6 +46,7 @@ class Backoff {
   std::chrono::milliseconds first_;
   std::chrono::milliseconds max_;
   std::chrono::milliseconds current_;
+  double jitter_;
 };
 
 // Thrown out of Worker::retry() when the worker stops while waiting, so
@@ -53,6 +57,9 @@ struct Stopped {};
 struct WorkerOptions {
   std::string component{};  // the log lines' component
   core::RetryBackoff retry{};
+  // Backoff's jitter for retry(): 0 (none) by default; a client of a server
+  // many others share (a public feed) takes some.
+  double jitter = 0;
   // While a retryable failure repeats, readiness check `check` of `health`
   // (when set) reports `problem` followed by the failure, with `action`;
   // cleared once a round succeeds.
@@ -149,7 +156,7 @@ class Worker {
 
 template <typename F>
 std::invoke_result_t<F> Worker::retry(std::string_view what, F&& f) {
-  Backoff backoff(options_.retry);
+  Backoff backoff(options_.retry, options_.jitter);
   bool failing = false;
   for (;;) {
     try {
