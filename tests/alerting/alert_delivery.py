@@ -29,7 +29,7 @@ import yaml
 sys.dont_write_bytecode = True
 sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(1, os.path.dirname(os.path.abspath(__file__)))
-from alertmail import Mailbox, smtp_server, text_of, wait_for_mail  # noqa: E402
+from alertmail import Mailbox, smtp_server, start_alerting, text_of, wait_for_mail  # noqa: E402
 from pysupport import free_port, owner_env  # noqa: E402
 
 SRC, BIN = sys.argv[1], sys.argv[2]
@@ -89,32 +89,10 @@ def main():
         smtp_port = free_port()
         controller = smtp_server(mailbox, smtp_port)
 
-        am_port = free_port()
-        am_env = dict(env, MILLRACE_ALERT_SMTP_SMARTHOST=f"127.0.0.1:{smtp_port}",
-                      MILLRACE_ALERT_SMTP_REQUIRE_TLS="false",
-                      MILLRACE_ALERT_EMAIL_TO="oncall@millrace.test",
-                      MILLRACE_ALERT_GROUP_WAIT="1s", MILLRACE_ALERT_GROUP_INTERVAL="1s")
-        subprocess.run([f"{SRC}/deploy/alertmanager/render.py", f"{work}/alertmanager.yml"],
-                       env=am_env, check=True)
-        start(["/usr/bin/prometheus-alertmanager", f"--config.file={work}/alertmanager.yml",
-               f"--storage.path={work}/am-data", f"--web.listen-address=127.0.0.1:{am_port}",
-               "--cluster.listen-address="], "alertmanager.log")
-
         with open(f"{work}/rules.yml", "w") as f:
             yaml.safe_dump(scaled_rule(), f)
-        prom_port = free_port()
-        with open(f"{work}/prometheus.yml", "w") as f:
-            yaml.safe_dump({
-                "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-                "rule_files": [f"{work}/rules.yml"],
-                "scrape_configs": [{"job_name": "millrace-sink",
-                                    "static_configs": [{"targets": [f"127.0.0.1:{sink_port}"]}]}],
-                "alerting": {"alertmanagers": [
-                    {"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]},
-            }, f)
-        start(["/usr/bin/prometheus", f"--config.file={work}/prometheus.yml",
-               f"--storage.tsdb.path={work}/prom-data",
-               f"--web.listen-address=127.0.0.1:{prom_port}"], "prometheus.log")
+        prom_port = start_alerting(SRC, work, env, start, free_port, smtp_port,
+                                   f"{work}/rules.yml", "millrace-sink", f"127.0.0.1:{sink_port}")
 
         # Ingesting: wait until the sink has persisted more than the scaled
         # threshold in one window, as Prometheus sees it.

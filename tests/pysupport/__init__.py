@@ -44,6 +44,18 @@ def owner_env(source):
     return env
 
 
+def wait_until(predicate, timeout, every=0.5):
+    """predicate()'s first true value within `timeout` seconds; None when
+    there is none by then."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    return None
+
+
 class Checks:
     """A script's checks: each logged with the time as ok or FAIL (with its
     detail), the failed ones kept in `failures`."""

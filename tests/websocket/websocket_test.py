@@ -33,23 +33,13 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from pysupport import Checks, free_port, owner_env, psql  # noqa: E402
+from pysupport import Checks, free_port, owner_env, psql, wait_until  # noqa: E402
 
 SRC, BIN = sys.argv[1], sys.argv[2]
 HERE = os.path.dirname(os.path.abspath(__file__))
 PYTHON = os.path.join(SRC, ".cache", "venv", "bin", "python")
 checks = Checks()
 check, failures = checks.check, checks.failures
-
-
-def wait_for(what, predicate, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise RuntimeError(f"timed out waiting for {what}")
 
 
 def consume(env, topic, fmt):
@@ -91,9 +81,10 @@ def run_shape(shape, env, work, dsn, schema):
                               stderr=subprocess.STDOUT)
     try:
         # Three runs ended: the script's faults fall in the first two.
-        wait_for("three ended runs", lambda: int(psql(dsn, (
-            f"SELECT count(*) FROM {schema}.ingestion_runs WHERE source = '{name}' "
-            "AND ended_at IS NOT NULL")) or 0) >= 3, 120)
+        if not wait_until(lambda: int(psql(dsn, (
+                f"SELECT count(*) FROM {schema}.ingestion_runs WHERE source = '{name}' "
+                "AND ended_at IS NOT NULL")) or 0) >= 3, 120):
+            raise RuntimeError("three runs did not end within 120 s")
         # The feed falls silent, then the source stops: it must have
         # received everything sent.
         server.send_signal(signal.SIGUSR1)

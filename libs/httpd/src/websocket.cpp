@@ -120,10 +120,10 @@ class WebSocketClient::Impl {
       tls_->load_verify_file(options_.ca_file, ec);
     }
     if (ec) {
-      throw core::UsageError("websocket: cannot load the CA file " +
-                             (options_.ca_file.empty() ? std::string("(the system's)")
-                                                       : options_.ca_file) +
-                             ": " + ec.message());
+      throw core::UsageError(
+          "websocket: cannot load the CA file " +
+          (options_.ca_file.empty() ? std::string("(the system's)") : options_.ca_file) + ": " +
+          ec.message());
     }
   }
 
@@ -154,7 +154,8 @@ class WebSocketClient::Impl {
     } else {
       plain_.emplace(ioc_);
     }
-    with_stream([&](auto& ws) { beast::get_lowest_layer(ws).expires_after(options_.connect_timeout); });
+    with_stream(
+        [&](auto& ws) { beast::get_lowest_layer(ws).expires_after(options_.connect_timeout); });
     ec = run([&](auto done) {
       with_stream([&](auto& ws) {
         beast::get_lowest_layer(ws).async_connect(
@@ -184,8 +185,8 @@ class WebSocketClient::Impl {
       // Any length: what is over max_frame_bytes is read and dropped.
       ws.read_message_max(0);
     });
-    const std::string host = url_.host.find(':') != std::string::npos ? "[" + url_.host + "]"
-                                                                      : url_.host;
+    const std::string host =
+        url_.host.find(':') != std::string::npos ? "[" + url_.host + "]" : url_.host;
     ec = run([&](auto done) {
       with_stream([&](auto& ws) {
         ws.async_handshake(response, host + ":" + url_.port, url_.target, done);
@@ -217,40 +218,57 @@ class WebSocketClient::Impl {
     }
   }
 
-  std::optional<WebSocketFrame> read() {
-    if (!connected_) return std::nullopt;
-    WebSocketFrame frame;
-    bool first = true;
+  using Read = WebSocketClient::Read;
+
+  // A read of a chunk stays in flight across calls (a timeout does not
+  // cancel it: Beast's stream would be unusable after a cancelled read);
+  // its handler belongs to the connection it was started on.
+  Read read(WebSocketFrame& out, std::chrono::steady_clock::time_point deadline) {
+    if (!connected_) return Read::kEnded;
     while (true) {
-      std::size_t n = 0;
-      const auto ec = run([&](auto done) {
+      if (!reading_) {
+        reading_ = true;
+        read_done_ = false;
         with_stream([&](auto& ws) {
-          ws.async_read_some(asio::buffer(chunk_), [&n, done](error_code e, std::size_t got) {
-            n = got;
-            done(e);
-          });
+          ws.async_read_some(asio::buffer(chunk_),
+                             [this, generation = generation_](error_code e, std::size_t got) {
+                               if (generation != generation_) return;  // a dropped connection's
+                               read_ec_ = e;
+                               read_n_ = got;
+                               read_done_ = true;
+                             });
         });
-      });
-      if (ec) {
-        end(ec);
-        return std::nullopt;
+      }
+      ioc_.restart();
+      while (!read_done_) {
+        if (ioc_.run_one_until(deadline) == 0) {
+          if (std::chrono::steady_clock::now() >= deadline) return Read::kTimeout;
+          ioc_.restart();
+        }
+      }
+      reading_ = false;
+      if (read_ec_) {
+        end(read_ec_);
+        return Read::kEnded;
       }
       bool message_done = false;
       with_stream([&](auto& ws) {
-        if (first) frame.type = ws.got_text() ? WebSocketFrame::Type::kText
-                                              : WebSocketFrame::Type::kBinary;
+        if (partial_.size == 0 && partial_.data.empty()) {
+          partial_.type =
+              ws.got_text() ? WebSocketFrame::Type::kText : WebSocketFrame::Type::kBinary;
+        }
         message_done = ws.is_message_done();
       });
-      first = false;
-      frame.size += n;
+      partial_.size += read_n_;
+      const std::size_t held = partial_.data.size();
       const std::size_t room =
-          frame.data.size() < options_.max_frame_bytes ? options_.max_frame_bytes - frame.data.size()
-                                                       : 0;
-      frame.data.append(chunk_.data(), std::min(n, room));
-      if (message_done) break;
+          held < options_.max_frame_bytes ? options_.max_frame_bytes - held : 0;
+      partial_.data.append(chunk_.data(), std::min(read_n_, room));
+      if (!message_done) continue;
+      if (partial_.size > options_.max_frame_bytes) partial_.type = WebSocketFrame::Type::kTooLarge;
+      out = std::exchange(partial_, WebSocketFrame{});
+      return Read::kFrame;
     }
-    if (frame.size > options_.max_frame_bytes) frame.type = WebSocketFrame::Type::kTooLarge;
-    return frame;
   }
 
   void close() {
@@ -301,8 +319,7 @@ class WebSocketClient::Impl {
     if (secure_) f(*secure_);
   }
 
-  [[noreturn]] void fail_connect(const std::string& where, const std::string& step,
-                                 error_code ec) {
+  [[noreturn]] void fail_connect(const std::string& where, const std::string& step, error_code ec) {
     drop();
     const std::string why = interrupted_ ? std::string("interrupted")
                             : ec == beast::error::timeout || ec == asio::error::operation_aborted
@@ -341,6 +358,11 @@ class WebSocketClient::Impl {
 
   void drop() {
     connected_ = false;
+    // A read in flight on the dropped stream completes (aborted) later:
+    // its handler must not touch the next connection's read.
+    ++generation_;
+    reading_ = false;
+    partial_ = WebSocketFrame{};
     plain_.reset();
     secure_.reset();
   }
@@ -352,6 +374,12 @@ class WebSocketClient::Impl {
   std::optional<Plain> plain_;
   std::optional<Secure> secure_;
   std::array<char, 64 * 1024> chunk_{};
+  bool reading_ = false;  // an async_read_some in flight
+  bool read_done_ = false;
+  error_code read_ec_;
+  std::size_t read_n_ = 0;
+  std::uint64_t generation_ = 0;
+  WebSocketFrame partial_;  // the frame being read
   bool connected_ = false;
   std::string ended_;
   std::atomic<bool> interrupted_{false};
@@ -360,12 +388,27 @@ class WebSocketClient::Impl {
 WebSocketClient::WebSocketClient(WebSocketOptions options)
     : impl_(std::make_unique<Impl>(std::move(options))) {}
 WebSocketClient::~WebSocketClient() = default;
-void WebSocketClient::connect() { impl_->connect(); }
-void WebSocketClient::send_text(std::string_view message) { impl_->send_text(message); }
-std::optional<WebSocketFrame> WebSocketClient::read() { return impl_->read(); }
-const std::string& WebSocketClient::ended() const { return impl_->ended(); }
-void WebSocketClient::close() { impl_->close(); }
-void WebSocketClient::interrupt() { impl_->interrupt(); }
-void WebSocketClient::resume() { impl_->resume(); }
+void WebSocketClient::connect() {
+  impl_->connect();
+}
+void WebSocketClient::send_text(std::string_view message) {
+  impl_->send_text(message);
+}
+WebSocketClient::Read WebSocketClient::read(WebSocketFrame& frame,
+                                            std::chrono::steady_clock::time_point deadline) {
+  return impl_->read(frame, deadline);
+}
+const std::string& WebSocketClient::ended() const {
+  return impl_->ended();
+}
+void WebSocketClient::close() {
+  impl_->close();
+}
+void WebSocketClient::interrupt() {
+  impl_->interrupt();
+}
+void WebSocketClient::resume() {
+  impl_->resume();
+}
 
 }  // namespace millrace::httpd

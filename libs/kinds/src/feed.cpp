@@ -52,8 +52,9 @@ class FeedReader : public detail::DocReader {
       : DocReader("feed file " + std::string(origin)), d_(d) {}
 
   FeedDecl read(const Json& root) const {
-    only(root, "", {"$comment", "feed", "kind", "type", "records", "fields", "key", "subscribe",
-                    "unsubscribe"});
+    only(root, "",
+         {"$comment", "feed", "kind", "type", "records", "fields", "key", "subscribe",
+          "unsubscribe"});
     FeedDecl f;
     f.name = string(need(root, "feed", ""), "feed");
     f.kind = string(need(root, "kind", ""), "kind");
@@ -203,7 +204,8 @@ std::optional<std::pair<std::string_view, std::string_view>> plain_number(std::s
   const auto whole = s.substr(0, dot);
   const auto frac = dot == std::string_view::npos ? std::string_view{} : s.substr(dot + 1);
   const auto digits = [](std::string_view d) {
-    return !d.empty() && std::all_of(d.begin(), d.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return !d.empty() &&
+           std::all_of(d.begin(), d.end(), [](char c) { return c >= '0' && c <= '9'; });
   };
   if (!digits(whole) || (dot != std::string_view::npos && !digits(frac))) return std::nullopt;
   return std::pair{whole, frac};
@@ -302,14 +304,15 @@ class RecordMapper {
             out = j->boolean ? "true" : "false";
             return std::nullopt;
           default:
-            return refuse(RejectReason::kWrongType, field,
-                          from + "must be one value, got " + std::string(detail::describe(j->type)));
+            return refuse(
+                RejectReason::kWrongType, field,
+                from + "must be one value, got " + std::string(detail::describe(j->type)));
         }
       case FeedField::As::kText:
         if (j->type != Json::Type::kString && j->type != Json::Type::kNumber) {
-          return refuse(RejectReason::kWrongType, field,
-                        from + "must be a string or a number, got " +
-                            std::string(detail::describe(j->type)));
+          return refuse(
+              RejectReason::kWrongType, field,
+              from + "must be a string or a number, got " + std::string(detail::describe(j->type)));
         }
         return text(j->text);
       case FeedField::As::kJoin: {
@@ -434,8 +437,9 @@ MappedFrame map_frame(const FeedDecl& feed, const Declaration& d, std::string_vi
   const auto root = detail::parse_json(frame, error);
   if (!root) return refused({RejectReason::kInvalidJson, "", "not valid JSON: " + error});
   if (root->type != Json::Type::kObject) {
-    return refused({RejectReason::kNotAnObject, "",
-                    "a frame must be a JSON object, got " + std::string(detail::describe(root->type))});
+    return refused(
+        {RejectReason::kNotAnObject, "",
+         "a frame must be a JSON object, got " + std::string(detail::describe(root->type))});
   }
   if (!feed.type_path.empty()) {
     const Json* type = at(*root, feed.type_path);
@@ -452,8 +456,9 @@ MappedFrame map_frame(const FeedDecl& feed, const Declaration& d, std::string_vi
       return refused({RejectReason::kMissingField, array, array + " is missing"});
     }
     if (items->type != Json::Type::kArray) {
-      return refused({RejectReason::kWrongType, array,
-                      array + " must be an array, got " + std::string(detail::describe(items->type))});
+      return refused(
+          {RejectReason::kWrongType, array,
+           array + " must be an array, got " + std::string(detail::describe(items->type))});
     }
     for (const auto& item : items->items) records.push_back(&item);
     if (records.empty()) return MappedFrame{};  // nothing to produce: control
@@ -467,9 +472,9 @@ MappedFrame map_frame(const FeedDecl& feed, const Declaration& d, std::string_vi
     const std::string place = feed.unroll ? array + "[" + std::to_string(i + 1) + "]." : "";
     if (records[i]->type != Json::Type::kObject) {
       const std::string name = place.substr(0, place.size() - 1);
-      return refused({RejectReason::kWrongType, name,
-                      name + " must be an object, got " +
-                          std::string(detail::describe(records[i]->type))});
+      return refused(
+          {RejectReason::kWrongType, name,
+           name + " must be an object, got " + std::string(detail::describe(records[i]->type))});
     }
     auto mapped = mapper.map(*records[i], i, place);
     if (auto* r = std::get_if<Rejection>(&mapped)) return refused(std::move(*r));

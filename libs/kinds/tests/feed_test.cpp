@@ -31,18 +31,19 @@ MappedFrame map(const FeedDecl& feed, const std::string& frame) {
 }
 
 FeedDecl feed_with(const std::string& fields, const std::string& rest = "") {
-  return parse_feed(R"({"feed": "t", "kind": "trade", "key": "Symbol", "fields": )" + fields +
-                        rest + "}",
-                    "test", testing::trade());
+  return parse_feed(
+      R"({"feed": "t", "kind": "trade", "key": "Symbol", "fields": )" + fields + rest + "}", "test",
+      testing::trade());
 }
 
 }  // namespace
 
 TEST_CASE("a Finnhub trade frame unrolls into records of the trade kind, exactly", "[feed]") {
-  const auto m = map(finnhub(),
-                     R"({"type":"trade","data":[)"
-                     R"({"s":"BINANCE:BTCUSDT","p":7296.89,"t":1575526691134,"v":0.011467,"c":["1","12"]},)"
-                     R"({"s":"AAPL","p":190.1,"t":1575526691135,"v":3}]})");
+  const auto m =
+      map(finnhub(),
+          R"({"type":"trade","data":[)"
+          R"({"s":"BINANCE:BTCUSDT","p":7296.89,"t":1575526691134,"v":0.011467,"c":["1","12"]},)"
+          R"({"s":"AAPL","p":190.1,"t":1575526691135,"v":3}]})");
   REQUIRE(m.outcome == Outcome::kRecords);
   REQUIRE(m.records.size() == 2);
   CHECK(m.records[0].key == "BINANCE:BTCUSDT");
@@ -55,8 +56,8 @@ TEST_CASE("a Finnhub trade frame unrolls into records of the trade kind, exactly
 }
 
 TEST_CASE("a Binance trade is one frame, its decimals strings read exactly", "[feed]") {
-  const auto m = map(binance(),
-                     R"({"e":"trade","E":1672515782136,"s":"BNBBTC","t":12345,"p":"0.00100000",)"
+  const auto m =
+      map(binance(), R"({"e":"trade","E":1672515782136,"s":"BNBBTC","t":12345,"p":"0.00100000",)"
                      R"("q":"100.5","T":1672515782136,"m":true,"M":true})");
   REQUIRE(m.outcome == Outcome::kRecords);
   REQUIRE(m.records.size() == 1);
@@ -140,18 +141,22 @@ TEST_CASE("subscribe messages name each symbol, JSON-escaped", "[feed]") {
 }
 
 TEST_CASE("a feed file is checked against its kind", "[feed]") {
-  const std::string ok = R"({"TradeId": "i", "Symbol": "s", "Price": "p", "Volume": "v", "TradeTime": "t"})";
+  const std::string ok =
+      R"({"TradeId": "i", "Symbol": "s", "Price": "p", "Volume": "v", "TradeTime": "t"})";
   CHECK_NOTHROW(feed_with(ok));
   CHECK_THROWS_WITH(feed_with(R"({"TradeId": "i", "Symbol": "s", "Price": "p", "Volume": "v"})"),
                     Contains("required field \"TradeTime\" is not mapped"));
   CHECK_THROWS_WITH(feed_with(R"({"Nope": "x"})"), Contains("\"Nope\" is not a field of the kind"));
   CHECK_THROWS_WITH(
-      feed_with(R"({"TradeId": "i", "Symbol": "s", "Price": {"from": "p", "as": "epoch_ms"}, "Volume": "v", "TradeTime": "t"})"),
+      feed_with(
+          R"({"TradeId": "i", "Symbol": "s", "Price": {"from": "p", "as": "epoch_ms"}, "Volume": "v", "TradeTime": "t"})"),
       Contains("epoch times map to timestamp fields"));
   CHECK_THROWS_WITH(
-      feed_with(R"({"TradeId": "i", "Symbol": "s", "Price": {"from": "p", "as": "rot13"}, "Volume": "v", "TradeTime": "t"})"),
+      feed_with(
+          R"({"TradeId": "i", "Symbol": "s", "Price": {"from": "p", "as": "rot13"}, "Volume": "v", "TradeTime": "t"})"),
       Contains("is not a conversion"));
-  CHECK_THROWS_WITH(feed_with(ok, R"(, "subscribe": "hello")"), Contains("must be a JSON object or array"));
+  CHECK_THROWS_WITH(feed_with(ok, R"(, "subscribe": "hello")"),
+                    Contains("must be a JSON object or array"));
   CHECK_THROWS_WITH(feed_with(ok, R"(, "extra": 1)"), Contains("unknown member \"extra\""));
   CHECK_THROWS_WITH(parse_feed(R"({"feed": "t", "kind": "order"})", "x", testing::trade()),
                     Contains("not the kind trade"));

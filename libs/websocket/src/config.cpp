@@ -5,7 +5,6 @@
 
 namespace millrace::websocket {
 
-
 void register_options(core::OptionSet& o, WebsocketConfig& c) {
   register_websocket_settings(o, c);
   o.reloadable("symbols", [&c] { c.reloaded_symbols.set(c.symbols); });
@@ -13,7 +12,8 @@ void register_options(core::OptionSet& o, WebsocketConfig& c) {
 
 void validate(WebsocketConfig& c) {
   if (c.url.empty()) {
-    throw core::UsageError("--url / MILLRACE_WEBSOCKET_URL: the feed's ws:// or wss:// URL is required");
+    throw core::UsageError(
+        "--url / MILLRACE_WEBSOCKET_URL: the feed's ws:// or wss:// URL is required");
   }
   const auto url = httpd::WebSocketUrl::parse(c.url);
   if (c.ca_file.empty() == false && !url.tls) {
@@ -32,14 +32,18 @@ void validate(WebsocketConfig& c) {
   c.dlq_topic = kinds::dlq_topic(c.kinds, c.kind->kind, c.topic);
   if (c.source_name.empty()) c.source_name = c.feed_decl->name;
   if (c.every != 0 && c.every < c.run_for) {
-    throw core::UsageError("--every (" + std::to_string(c.every) + " s) must be at least --run-for (" +
-                           std::to_string(c.run_for) + " s): runs do not overlap");
+    throw core::UsageError("--every (" + std::to_string(c.every) +
+                           " s) must be at least --run-for (" + std::to_string(c.run_for) +
+                           " s): runs do not overlap");
   }
   if (c.every != 0 && c.run_for == 0) {
-    throw core::UsageError("--every needs --run-for: a run without an end never lets the next start");
+    throw core::UsageError(
+        "--every needs --run-for: a run without an end never lets the next start");
   }
   if (c.symbols.empty() && !c.feed_decl->subscribe.empty()) {
-    throw core::UsageError("--symbols / MILLRACE_WEBSOCKET_SYMBOLS: the feed subscribes per symbol; name at least one");
+    throw core::UsageError(
+        "--symbols / MILLRACE_WEBSOCKET_SYMBOLS: the feed subscribes per symbol; name at least "
+        "one");
   }
   kafka::validate(c.kafka);
   pg::validate(c.pg);

@@ -13,7 +13,8 @@ KafkaOutput::KafkaOutput(KafkaOutputOptions options) : options_(std::move(option
   };
   producer_ = std::make_unique<kafka::Producer>(options_.producer);
   partitions_ = producer_->partition_count(options_.topic, std::chrono::milliseconds(10000));
-  dlq_partitions_ = producer_->partition_count(options_.dlq_topic, std::chrono::milliseconds(10000));
+  dlq_partitions_ =
+      producer_->partition_count(options_.dlq_topic, std::chrono::milliseconds(10000));
 }
 
 void KafkaOutput::record(const std::string& key, const std::string& payload, Ticket* ticket) {
@@ -33,13 +34,15 @@ void KafkaOutput::letter(std::string_view frame,
   }
   // Cut to fit, as the sink's letters are: the headers say how long it was.
   std::string_view payload = frame;
-  const std::size_t room = options_.dlq_max_bytes > size + 64 ? options_.dlq_max_bytes - size - 64 : 0;
+  const std::size_t room =
+      options_.dlq_max_bytes > size + 64 ? options_.dlq_max_bytes - size - 64 : 0;
   if (payload.size() > room) {
     payload = payload.substr(0, room);
     out.push_back({"millrace.truncated", "true"});
   }
   // Letters have no key: spread over the partitions in turn.
-  const auto partition = static_cast<std::int32_t>(letters_++ % static_cast<std::uint64_t>(dlq_partitions_));
+  const auto partition =
+      static_cast<std::int32_t>(letters_++ % static_cast<std::uint64_t>(dlq_partitions_));
   producer_->produce(options_.dlq_topic, partition, "", payload, out, ticket);
 }
 

@@ -32,7 +32,8 @@ class KafkaOutput final : public Output {
   // fatal when a topic does not exist.
   explicit KafkaOutput(KafkaOutputOptions options);
   void record(const std::string& key, const std::string& payload, Ticket* ticket) override;
-  void letter(std::string_view frame, const std::vector<std::pair<std::string, std::string>>& headers,
+  void letter(std::string_view frame,
+              const std::vector<std::pair<std::string, std::string>>& headers,
               Ticket* ticket) override;
   void flush() override;
   // Serves delivery reports, waiting up to `timeout` for the first.

@@ -70,11 +70,12 @@ void PgRunStore::write(const RunState& run) {
         "produced = EXCLUDED.produced, refused = EXCLUDED.refused, control = EXCLUDED.control, "
         "lost = EXCLUDED.lost, records = EXCLUDED.records, "
         "reconnections = EXCLUDED.reconnections, updated_at = now()",
-        run.run_id, run.source, run.feed, run.url, run.topic, core::format_timestamp(run.started_us),
-        timestamp(run.ended_us), text(run.end_reason), static_cast<std::int64_t>(run.received),
-        static_cast<std::int64_t>(run.produced), static_cast<std::int64_t>(run.refused),
-        static_cast<std::int64_t>(run.control), static_cast<std::int64_t>(run.lost),
-        static_cast<std::int64_t>(run.records), static_cast<std::int64_t>(run.reconnections));
+        run.run_id, run.source, run.feed, run.url, run.topic,
+        core::format_timestamp(run.started_us), timestamp(run.ended_us), text(run.end_reason),
+        static_cast<std::int64_t>(run.received), static_cast<std::int64_t>(run.produced),
+        static_cast<std::int64_t>(run.refused), static_cast<std::int64_t>(run.control),
+        static_cast<std::int64_t>(run.lost), static_cast<std::int64_t>(run.records),
+        static_cast<std::int64_t>(run.reconnections));
     for (const auto& g : run.gaps) {
       if (!g.dirty) continue;
       tx.exec_params(

@@ -1,9 +1,11 @@
 #include "millrace/websocket/service.hpp"
 
 #include <chrono>
+#include <mutex>
 #include <utility>
 
 #include "kafka_output.hpp"
+#include "millrace/core/timestamp.hpp"
 #include "millrace/httpd/websocket.hpp"
 #include "millrace/kafka/readiness.hpp"
 #include "millrace/pg/readiness.hpp"
@@ -27,7 +29,10 @@ class ClientConnection final : public Connection {
   explicit ClientConnection(httpd::WebSocketOptions options) : client_(std::move(options)) {}
   void connect() override { client_.connect(); }
   void send_text(std::string_view message) override { client_.send_text(message); }
-  std::optional<httpd::WebSocketFrame> read() override { return client_.read(); }
+  httpd::WebSocketClient::Read read(httpd::WebSocketFrame& frame,
+                                    std::chrono::steady_clock::time_point deadline) override {
+    return client_.read(frame, deadline);
+  }
   const std::string& ended() const override { return client_.ended(); }
   void close() override { client_.close(); }
   void interrupt() { client_.interrupt(); }
@@ -77,6 +82,14 @@ class WebsocketService final : public runtime::Service {
                  .on_stop = [this] { connection_.interrupt(); }}),
         poller_({.component = std::string(kService) + "-kafka", .retry = config_.retry}) {
     health_.poll("postgresql", pg::database_probe(config_.pg, "millrace-websocket-readiness"));
+    // The last run that ended, its figures as labels: the ingestion-delta
+    // alert's payload (MillraceIngestionRunShort).
+    registry.computed_gauge(
+        "millrace_websocket_last_run",
+        "The last run that ended, with its id, start, end, records, the previous run's records "
+        "and the difference as labels: 1 when it is short (fewer records than "
+        "--alert-below-ratio of the previous run's), else 0",
+        [this] { return last_run_samples(); });
     health_.poll("kafka", kafka::topic_probe(config_.kafka, config_.topic,
                                              "create it with `millrace create-topics`, or set " +
                                                  config_.kind->topic_env +
@@ -96,6 +109,7 @@ class WebsocketService final : public runtime::Service {
   }
 
   void reload() override {
+    std::lock_guard lock(source_mutex_);
     if (source_) source_->set_symbols(config_.reloaded_symbols.value_or(config_.symbols));
   }
 
@@ -126,17 +140,41 @@ class WebsocketService final : public runtime::Service {
       o.every = std::chrono::seconds(config_.every);
       o.max_frame_bytes = static_cast<std::size_t>(config_.max_frame_bytes);
       o.symbols = config_.reloaded_symbols.value_or(config_.symbols);
-      source_ = std::make_unique<Source>(std::move(o), *config_.feed_decl, *config_.kind, connection_,
-                                         *output_, store_, worker_, &metrics_, &health_);
+      o.alert_below_ratio = config_.alert_below_ratio;
+      auto source =
+          std::make_unique<Source>(std::move(o), *config_.feed_decl, *config_.kind, connection_,
+                                   *output_, store_, worker_, &metrics_, &health_);
+      std::lock_guard lock(source_mutex_);
+      source_ = std::move(source);
       source_->recover();
     }
     const auto next = source_->run();
     if (worker_.stopping()) return runtime::Worker::Next::done();
-    const auto wait = std::chrono::duration_cast<milliseconds>(next - std::chrono::steady_clock::now());
+    const auto wait =
+        std::chrono::duration_cast<milliseconds>(next - std::chrono::steady_clock::now());
     if (wait.count() > 0) {
       runtime::log_info(kService, "next run in " + std::to_string(wait.count() / 1000) + " s");
     }
     return runtime::Worker::Next::after(std::max(wait, milliseconds(0)));
+  }
+
+  std::vector<metrics::Sample> last_run_samples() const {
+    std::lock_guard lock(source_mutex_);
+    if (!source_) return {};
+    const auto e = source_->last_ended();
+    if (!e) return {};
+    const auto previous = e->previous_records ? std::to_string(*e->previous_records) : "";
+    const auto delta = e->previous_records
+                           ? std::to_string(static_cast<std::int64_t>(e->records) -
+                                            static_cast<std::int64_t>(*e->previous_records))
+                           : "";
+    return {{{{"run_id", e->run_id},
+              {"started_at", core::format_timestamp(e->started_us)},
+              {"ended_at", core::format_timestamp(e->ended_us)},
+              {"records", std::to_string(e->records)},
+              {"previous_records", previous},
+              {"delta", delta}},
+             e->short_run ? 1.0 : 0.0}};
   }
 
   WebsocketConfig config_;
@@ -147,6 +185,7 @@ class WebsocketService final : public runtime::Service {
   runtime::Worker worker_;
   runtime::Worker poller_;
   std::unique_ptr<detail::KafkaOutput> output_;
+  mutable std::mutex source_mutex_;  // source_, made by the worker, read by scrapes
   std::unique_ptr<Source> source_;
 };
 

@@ -82,6 +82,11 @@ void Source::recover() {
   worker_.retry("ending the runs left open", [&] { store_.end_open_runs(options_.source); });
 }
 
+std::optional<EndedRun> Source::last_ended() const {
+  std::lock_guard lock(ended_mutex_);
+  return ended_;
+}
+
 void Source::set_symbols(std::vector<std::string> symbols) {
   std::lock_guard lock(symbols_mutex_);
   new_symbols_ = std::move(symbols);
@@ -106,11 +111,10 @@ steady_clock::time_point Source::run() {
   if (metrics_ != nullptr) metrics_->run_records.set(0);
   const bool forever = options_.run_for.count() == 0;
   const auto end = forever ? steady_clock::time_point::max() : start + options_.run_for;
-  runtime::log_info(kComponent, "run " + run_.run_id + " started: " + options_.url + " to " +
-                                    options_.topic +
-                                    (forever ? std::string(", until stopped")
-                                             : ", for " + std::to_string(options_.run_for.count()) +
-                                                   " s"));
+  runtime::log_info(kComponent,
+                    "run " + run_.run_id + " started: " + options_.url + " to " + options_.topic +
+                        (forever ? std::string(", until stopped")
+                                 : ", for " + std::to_string(options_.run_for.count()) + " s"));
   sync(true);
   // A connection kept from the last run is not a reconnection.
   bool first = !connected_;
@@ -123,14 +127,24 @@ steady_clock::time_point Source::run() {
         continue;
       }
       apply_symbols();
-      auto frame = connection_.read();
-      if (!frame) {
+      // Back at least every status interval, and at the run's end, even
+      // from a feed that is quiet: the row stays current, the run on time.
+      const auto until = std::min(
+          end, steady_clock::now() + std::max<std::chrono::milliseconds>(
+                                         options_.status_interval, std::chrono::milliseconds(100)));
+      httpd::WebSocketFrame frame;
+      const auto got = connection_.read(frame, until);
+      if (got == httpd::WebSocketClient::Read::kTimeout) {
+        sync(false);
+        continue;
+      }
+      if (got == httpd::WebSocketClient::Read::kEnded) {
         connected_ = false;
         if (metrics_ != nullptr) metrics_->connected.set(0);
         if (worker_.stopping()) break;
         const std::string why = connection_.ended();
-        runtime::log_warn(kComponent, "run " + run_.run_id + ": disconnected from " +
-                                          options_.url + ": " + why +
+        runtime::log_warn(kComponent, "run " + run_.run_id + ": disconnected from " + options_.url +
+                                          ": " + why +
                                           "; what the feed sends until the next connect is lost "
                                           "(recorded as a gap)");
         open_gap(why);
@@ -140,7 +154,7 @@ steady_clock::time_point Source::run() {
         }
         continue;
       }
-      handle(*frame);
+      handle(frame);
       sync(false);
     }
   } catch (const RunOver&) {
@@ -180,18 +194,32 @@ steady_clock::time_point Source::run() {
   run_.end_reason = end_reason;
   sync(true);
   if (health_ != nullptr) health_->clear("feed");
-  runtime::log_info(kComponent, "run " + run_.run_id + " " + end_reason + ": received " +
-                                    std::to_string(run_.received) + " frame(s): produced " +
-                                    std::to_string(run_.produced) + " (" +
-                                    std::to_string(run_.records) + " record(s)), refused " +
-                                    std::to_string(run_.refused) + ", control " +
-                                    std::to_string(run_.control) + ", lost " +
-                                    std::to_string(run_.lost) + "; " +
-                                    std::to_string(run_.gaps.size()) + " gap(s)");
+  runtime::log_info(
+      kComponent, "run " + run_.run_id + " " + end_reason + ": received " +
+                      std::to_string(run_.received) + " frame(s): produced " +
+                      std::to_string(run_.produced) + " (" + std::to_string(run_.records) +
+                      " record(s)), refused " + std::to_string(run_.refused) + ", control " +
+                      std::to_string(run_.control) + ", lost " + std::to_string(run_.lost) + "; " +
+                      std::to_string(run_.gaps.size()) + " gap(s)");
   if (metrics_ != nullptr) {
     metrics_->previous_run_records.set(static_cast<double>(previous_records_));
     metrics_->last_run_records.set(static_cast<double>(run_.records));
     metrics_->last_run_end.set(static_cast<double>(*run_.ended_us) / 1e6);
+  }
+  {
+    EndedRun e{run_.run_id, run_.started_us, *run_.ended_us, run_.records, std::nullopt, false};
+    if (previous_records_ >= 0) {
+      e.previous_records = static_cast<std::uint64_t>(previous_records_);
+      e.short_run = static_cast<double>(run_.records) <
+                    options_.alert_below_ratio * static_cast<double>(previous_records_);
+    }
+    if (e.short_run) {
+      runtime::log_warn(kComponent, "run " + run_.run_id + " is short: " +
+                                        std::to_string(run_.records) + " record(s), against " +
+                                        std::to_string(previous_records_) + " in the run before");
+    }
+    std::lock_guard lock(ended_mutex_);
+    ended_ = std::move(e);
   }
   previous_records_ = static_cast<std::int64_t>(run_.records);
   return next;
@@ -246,8 +274,8 @@ void Source::apply_symbols() {
     const auto message = kinds::feed_message(feed_.subscribe, s);
     if (!message.empty()) connection_.send_text(message);
   }
-  runtime::log_info(kComponent, "symbols now " + std::to_string(symbols.size()) +
-                                    " (were " + std::to_string(subscribed_.size()) + ")");
+  runtime::log_info(kComponent, "symbols now " + std::to_string(symbols.size()) + " (were " +
+                                    std::to_string(subscribed_.size()) + ")");
   subscribed_ = symbols;
   options_.symbols = std::move(symbols);
 }

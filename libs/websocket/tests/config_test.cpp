@@ -34,8 +34,10 @@ TEST_CASE("what the source cannot run with is refused, naming the setting", "[co
   CHECK_THROWS_WITH(parsed({kFinnhub}), Contains("--url"));
   CHECK_THROWS_WITH(parsed({"--url=http://x", kFinnhub}), Contains("ws:// or wss://"));
   CHECK_THROWS_WITH(parsed({"--url=ws://x"}), Contains("--feed"));
-  CHECK_THROWS_WITH(parsed({"--url=ws://x", "--feed=/nonexistent.json"}), Contains("cannot be read"));
-  CHECK_THROWS_WITH(parsed({"--url=ws://x", "--feed=kraken"}), Contains("no built-in feed \"kraken\" (binance, finnhub)"));
+  CHECK_THROWS_WITH(parsed({"--url=ws://x", "--feed=/nonexistent.json"}),
+                    Contains("cannot be read"));
+  CHECK_THROWS_WITH(parsed({"--url=ws://x", "--feed=kraken"}),
+                    Contains("no built-in feed \"kraken\" (binance, finnhub)"));
   CHECK(parsed({"--url=ws://x", kOwn, "--symbols=bnbbtc"}).feed_decl->name == "binance");
   CHECK_THROWS_WITH(parsed({"--url=ws://x", kFinnhub}), Contains("--symbols"));
   CHECK_THROWS_WITH(parsed({"--url=ws://x", kFinnhub, "--symbols=A", "--run-for=10", "--every=5"}),
@@ -44,7 +46,8 @@ TEST_CASE("what the source cannot run with is refused, naming the setting", "[co
                     Contains("--every needs --run-for"));
   CHECK_THROWS_WITH(parsed({"--url=ws://x", kFinnhub, "--symbols=A", "--ca-file=/ca.pem"}),
                     Contains("wss://"));
-  CHECK_NOTHROW(parsed({"--url=ws://x", kFinnhub, "--symbols=A", "--run-for=86400", "--every=86400"}));
+  CHECK_NOTHROW(
+      parsed({"--url=ws://x", kFinnhub, "--symbols=A", "--run-for=86400", "--every=86400"}));
 }
 
 TEST_CASE("URLs: ports, IPv6, and the query kept out of logs", "[config]") {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <deque>
+#include <future>
 #include <map>
 #include <string>
 #include <thread>
@@ -26,6 +27,7 @@ struct Session {
   bool refuse = false;
   std::vector<Frame> frames;
   std::string loss = "the connection was reset";
+  bool quiet = false;  // after its frames, silence rather than a loss
 };
 
 class ScriptedConnection final : public Connection {
@@ -45,14 +47,20 @@ class ScriptedConnection final : public Connection {
     ended_.clear();
   }
   void send_text(std::string_view message) override { sent.emplace_back(message); }
-  std::optional<Frame> read() override {
+  httpd::WebSocketClient::Read read(Frame& frame,
+                                    std::chrono::steady_clock::time_point deadline) override {
     if (current_.frames.empty()) {
+      if (current_.quiet) {
+        // A feed with nothing to say: the read waits until its deadline.
+        std::this_thread::sleep_until(deadline);
+        return httpd::WebSocketClient::Read::kTimeout;
+      }
       ended_ = current_.loss;
-      return std::nullopt;
+      return httpd::WebSocketClient::Read::kEnded;
     }
-    Frame f = std::move(current_.frames.front());
+    frame = std::move(current_.frames.front());
     current_.frames.erase(current_.frames.begin());
-    return f;
+    return httpd::WebSocketClient::Read::kFrame;
   }
   const std::string& ended() const override { return ended_; }
   void close() override { ++closes; }
@@ -75,7 +83,8 @@ class MemoryOutput final : public Output {
     records.push_back({key, payload});
     pending_.push_back({ticket, key != "FAIL"});
   }
-  void letter(std::string_view frame, const std::vector<std::pair<std::string, std::string>>& headers,
+  void letter(std::string_view frame,
+              const std::vector<std::pair<std::string, std::string>>& headers,
               Ticket* ticket) override {
     std::map<std::string, std::string> h(headers.begin(), headers.end());
     letters.push_back({std::string(frame), h});
@@ -155,7 +164,8 @@ TEST_CASE("a run accounts for every frame: produced, refused, control", "[source
   Frame large = text(std::string(100, 'x'));
   large.type = Frame::Type::kTooLarge;
   large.size = 5000;
-  Fixture f({Session{.refuse = false, .frames = {text(kTrade), text(R"({"type":"ping"})"), text("not json"), binary,
+  Fixture f({Session{.refuse = false,
+                     .frames = {text(kTrade), text(R"({"type":"ping"})"), text("not json"), binary,
                                 large, text(kTrade)},
                      .loss = "reset"}});
   f.source.run();
@@ -201,10 +211,13 @@ TEST_CASE("records Kafka gives up on count their frame lost, never produced", "[
 }
 
 TEST_CASE("each disconnection is a gap with its reason, and the source reconnects", "[source]") {
-  Fixture f({Session{.refuse = false, .frames = {text(kTrade)}, .loss = "closed by the server (code 1001)"},
-             Session{.refuse = true, .frames = {}, .loss = ""}, Session{.refuse = true, .frames = {}, .loss = ""},
-             Session{.refuse = false, .frames = {text(kTrade)}, .loss = "the connection was reset"},
-             Session{.refuse = false, .frames = {text(kTrade)}, .loss = "reset"}});
+  Fixture f(
+      {Session{
+           .refuse = false, .frames = {text(kTrade)}, .loss = "closed by the server (code 1001)"},
+       Session{.refuse = true, .frames = {}, .loss = ""},
+       Session{.refuse = true, .frames = {}, .loss = ""},
+       Session{.refuse = false, .frames = {text(kTrade)}, .loss = "the connection was reset"},
+       Session{.refuse = false, .frames = {text(kTrade)}, .loss = "reset"}});
   f.source.run();
   const auto& run = f.source.last_run();
   CHECK(run.received == 3);
@@ -220,7 +233,8 @@ TEST_CASE("each disconnection is a gap with its reason, and the source reconnect
 }
 
 TEST_CASE("a first connect that fails opens a gap from the run's start", "[source]") {
-  Fixture f({Session{.refuse = true, .frames = {}, .loss = ""}, Session{.refuse = false, .frames = {text(kTrade)}, .loss = "reset"}});
+  Fixture f({Session{.refuse = true, .frames = {}, .loss = ""},
+             Session{.refuse = false, .frames = {text(kTrade)}, .loss = "reset"}});
   f.source.run();
   const auto& run = f.source.last_run();
   REQUIRE(!run.gaps.empty());
@@ -252,4 +266,37 @@ TEST_CASE("recover ends the runs a crash left open", "[source]") {
   Fixture f({});
   f.source.recover();
   CHECK(f.store.ended_for == std::vector<std::string>{"test"});
+}
+
+TEST_CASE("a run with fewer records than the ratio of the previous run's is short", "[source]") {
+  // Two runs: six trades' frames, then one.
+  Fixture f({Session{
+      .refuse = false, .frames = {text(kTrade), text(kTrade), text(kTrade)}, .loss = "reset"}});
+  CHECK_FALSE(f.source.last_ended().has_value());
+  f.source.run();
+  auto e = f.source.last_ended();
+  REQUIRE(e.has_value());
+  CHECK(e->records == 6);
+  CHECK_FALSE(e->previous_records.has_value());
+  CHECK_FALSE(e->short_run);
+  // The next run hears nothing: 0 < 0.5 x 6.
+  f.source.run();
+  e = f.source.last_ended();
+  REQUIRE(e.has_value());
+  CHECK(e->records == 0);
+  CHECK(e->previous_records == std::optional<std::uint64_t>(6));
+  CHECK(e->short_run);
+  CHECK(e->run_id == f.source.last_run().run_id);
+}
+
+TEST_CASE("a quiet feed does not hold a run past its end", "[source]") {
+  Fixture f({Session{.refuse = false, .frames = {text(kTrade)}, .loss = "", .quiet = true}});
+  // The run ends after its second, not when the feed speaks again (never,
+  // here): a run that hangs fails this, bounded, rather than the binary's
+  // timeout.
+  auto run = std::async(std::launch::async, [&] { f.source.run(); });
+  REQUIRE(run.wait_for(60s) == std::future_status::ready);
+  CHECK(f.source.last_run().end_reason == "finished");
+  CHECK(f.source.last_run().received == 1);
+  CHECK(f.source.last_run().gaps.empty());
 }

@@ -5,13 +5,13 @@
 // it, and interrupt() from any other. Boost.Beast stays behind this header.
 //
 // Caller contract: connect(), then send_text() and read() on one thread;
-// after read() returns nullopt (or any call throws) the connection is gone
-// and connect() starts a new one. interrupt() may be called from any thread
-// at any time: the call in progress, and every later one until connect(),
-// ends as if the connection had been lost ("interrupted"). Pings from the
-// server are answered inside read(); while nothing is heard, read() pings
-// the server every idle_timeout/2, and ends the connection once a further
-// idle_timeout passes without a byte from it.
+// after read() returns kEnded (or any call throws) the connection is gone
+// and connect() starts a new one. A read() that returns kTimeout leaves
+// the frame it was reading in hand: the next read() goes on with it. interrupt() may be called from
+// any thread at any time: the call in progress, and every later one until connect(), ends as if the
+// connection had been lost ("interrupted"). Pings from the server are answered inside read(); while
+// nothing is heard, read() pings the server every idle_timeout/2, and ends the connection once a
+// further idle_timeout passes without a byte from it.
 
 #include <chrono>
 #include <cstddef>
@@ -68,10 +68,12 @@ class WebSocketClient {
   void connect();
   // Throws core::InfraError (retryable) when the connection is lost.
   void send_text(std::string_view message);
-  // The next text or binary frame; nullopt once the connection has ended,
-  // for the reason ended() gives (the server's close code and reason, a
-  // reset, a stall, an interrupt).
-  std::optional<WebSocketFrame> read();
+  // The next text or binary frame into `frame` (kFrame); kTimeout when
+  // none is whole by `deadline`; kEnded once the connection has ended, for
+  // the reason ended() gives (the server's close code and reason, a reset,
+  // a stall, an interrupt).
+  enum class Read { kFrame, kTimeout, kEnded };
+  Read read(WebSocketFrame& frame, std::chrono::steady_clock::time_point deadline);
   // Why the last connection ended: "" while it is up.
   const std::string& ended() const;
   // Closes the connection cleanly (code 1001, going away), within the

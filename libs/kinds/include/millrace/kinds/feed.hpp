@@ -45,13 +45,13 @@ struct FeedPart {
 
 struct FeedField {
   enum class As : std::uint8_t {
-    kValue,     // the member's JSON value as it is
-    kEpochMs,   // a number of milliseconds since the epoch, as a timestamp
-    kEpochS,    // of seconds
-    kEpochUs,   // of microseconds
-    kJoin,      // an array of strings or numbers joined with "," into text
-    kText,      // a string, or a number's literal, as text
-    kParts,     // `parts` joined with ":" into text
+    kValue,    // the member's JSON value as it is
+    kEpochMs,  // a number of milliseconds since the epoch, as a timestamp
+    kEpochS,   // of seconds
+    kEpochUs,  // of microseconds
+    kJoin,     // an array of strings or numbers joined with "," into text
+    kText,     // a string, or a number's literal, as text
+    kParts,    // `parts` joined with ":" into text
   };
   std::size_t field = 0;  // in the kind's fields
   As as = As::kValue;
@@ -59,11 +59,11 @@ struct FeedField {
 };
 
 struct FeedDecl {
-  std::string name;  // "finnhub"
-  std::string kind;  // the kind's name
+  std::string name;                    // "finnhub"
+  std::string kind;                    // the kind's name
   std::vector<std::string> type_path;  // empty: every frame carries records
   std::vector<std::string> data_types;
-  bool unroll = false;                  // the records are the array at records_path
+  bool unroll = false;  // the records are the array at records_path
   std::vector<std::string> records_path;
   std::vector<FeedField> fields;  // in the kind's field order, each at most once
   std::size_t key = 0;            // the kind's field whose value is the Kafka key
@@ -93,14 +93,14 @@ struct MappedRecord {
 };
 
 struct FrameContext {
-  std::string run;              // the run's id
-  std::uint64_t frame = 0;      // the frame's number in the run
+  std::string run;          // the run's id
+  std::uint64_t frame = 0;  // the frame's number in the run
 };
 
 struct MappedFrame {
   enum class Outcome : std::uint8_t { kRecords, kControl, kRefused };
   Outcome outcome = Outcome::kControl;
-  std::vector<MappedRecord> records;  // kRecords: one or more
+  std::vector<MappedRecord> records;                                    // kRecords: one or more
   core::Rejection rejection{core::RejectReason::kInvalidJson, "", ""};  // kRefused
 };
 

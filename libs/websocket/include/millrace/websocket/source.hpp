@@ -41,7 +41,8 @@ class Connection {
   virtual ~Connection() = default;
   virtual void connect() = 0;
   virtual void send_text(std::string_view message) = 0;
-  virtual std::optional<httpd::WebSocketFrame> read() = 0;
+  virtual httpd::WebSocketClient::Read read(httpd::WebSocketFrame& frame,
+                                            std::chrono::steady_clock::time_point deadline) = 0;
   virtual const std::string& ended() const = 0;
   virtual void close() = 0;
 };
@@ -56,7 +57,10 @@ struct RunCounts {
 class Ticket {
  public:
   Ticket(RunCounts& counts, SourceMetrics* metrics, std::size_t answers, bool letter)
-      : counts_(counts), metrics_(metrics), pending_(answers), records_(letter ? 0 : answers),
+      : counts_(counts),
+        metrics_(metrics),
+        pending_(answers),
+        records_(letter ? 0 : answers),
         letter_(letter) {}
   // Thread-safe; `ok`: the record or letter was acknowledged.
   void answer(bool ok);
@@ -114,14 +118,27 @@ class RunStore {
 };
 
 struct SourceOptions {
-  std::string source;  // the runs' source name
-  std::string url;     // redacted, for the rows and the log
-  std::string topic;   // the kind's
+  std::string source;               // the runs' source name
+  std::string url;                  // redacted, for the rows and the log
+  std::string topic;                // the kind's
   std::chrono::seconds run_for{0};  // 0: until stopped
   std::chrono::seconds every{0};    // 0: runs back to back
   std::chrono::milliseconds status_interval{5000};
   std::size_t max_frame_bytes = 1 << 20;
   std::vector<std::string> symbols;
+  // A run with fewer records than this share of the previous run's is
+  // short (seed 002's ingestion-delta alert); 0: never.
+  double alert_below_ratio = 0.5;
+};
+
+// The last run that ended, against the one before it: the ingestion-delta
+// alert's figures (millrace_websocket_last_run).
+struct EndedRun {
+  std::string run_id;
+  std::int64_t started_us = 0, ended_us = 0;
+  std::uint64_t records = 0;
+  std::optional<std::uint64_t> previous_records;  // none before the second run
+  bool short_run = false;
 };
 
 class Source {
@@ -139,8 +156,10 @@ class Source {
   // boundary (unsubscribing the dropped, subscribing the new) and on every
   // connect after.
   void set_symbols(std::vector<std::string> symbols);
-  // The last run, as written.
+  // The last run, as written (the thread that calls run()).
   const RunState& last_run() const { return run_; }
+  // The last run that ended; nullopt before the first. Any thread.
+  std::optional<EndedRun> last_ended() const;
 
  private:
   struct RunOver {};
@@ -173,6 +192,8 @@ class Source {
   std::mutex symbols_mutex_;
   std::optional<std::vector<std::string>> new_symbols_;
   std::int64_t previous_records_ = -1;
+  mutable std::mutex ended_mutex_;
+  std::optional<EndedRun> ended_;
 };
 
 }  // namespace millrace::websocket
