@@ -239,6 +239,8 @@ void Source::connect(steady_clock::time_point end, bool first) {
     } catch (const core::InfraError& e) {
       // The first failure opens the gap (a loss opened it already).
       open_gap(std::string("could not connect: ") + e.what());
+      // The row stays current through a long outage too.
+      sync(false);
       if (health_ != nullptr) health_->set("feed", std::string("not connected: ") + e.what());
       throw;
     }
