@@ -1,13 +1,12 @@
 // Reading a feed file (feed.hpp): its members checked against the kind
 // it names, each problem named by where it is.
-#include "millrace/kinds/feed.hpp"
-
 #include <algorithm>
 #include <utility>
 
 #include "doc_reader.hpp"
 #include "feed_path.hpp"
 #include "json_tree.hpp"
+#include "millrace/kinds/feed.hpp"
 #include "millrace/kinds/record.hpp"
 
 namespace millrace::kinds {
