@@ -56,6 +56,19 @@ def wait_until(predicate, timeout, every=0.5):
     return None
 
 
+def stop_children(children, timeout=30):
+    """SIGTERM to each child still running, then waits for each (SIGKILL
+    after `timeout` seconds)."""
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
 class Checks:
     """A script's checks: each logged with the time as ok or FAIL (with its
     detail), the failed ones kept in `failures`."""

@@ -27,7 +27,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(1, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "alerting"))
 from alertmail import Mailbox, smtp_server, start_alerting, text_of, wait_for_mail  # noqa: E402
-from pysupport import free_port, owner_env, psql, wait_until  # noqa: E402
+from pysupport import free_port, owner_env, psql, stop_children, wait_until  # noqa: E402
 
 SRC, BIN = sys.argv[1], sys.argv[2]
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -114,14 +114,7 @@ def main():
     finally:
         if controller is not None:
             controller.stop()
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
-        for child in children:
-            try:
-                child.wait(30)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        stop_children(children)
         subprocess.run(["psql", "-X", "-q", dsn, "-c", f"DROP SCHEMA IF EXISTS {name} CASCADE"],
                        capture_output=True)
         if os.environ.get("KEEP_WORK") is None:
