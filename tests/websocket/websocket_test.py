@@ -18,6 +18,10 @@ own log of what it sent and clients that are not Millrace's (kcat, psql):
 - each disconnection is a gap of its run, with the loss's reason;
 - the feed's token, in the URL's query, is never in the source's log.
 
+Then millrace-sink and millrace-aggregator --kind trade read both topics,
+and the views trades_hourly and trades_daily (per symbol: trades, volume,
+notional, VWAP) must equal a recomputation from the servers' logs.
+
     websocket_test.py SOURCE_DIR BIN_DIR
 """
 import collections
@@ -166,6 +170,78 @@ def run_shape(shape, env, work, dsn, schema):
     return topic, expected
 
 
+def vwap(notional, volume):
+    """notional / volume rounded half away from zero to 6 decimals, as the
+    views compute it (None for no volume)."""
+    if volume == 0:
+        return None
+    q = (notional / volume).quantize(decimal.Decimal("0.000001"), rounding=decimal.ROUND_HALF_UP)
+    return q
+
+
+def expected_views(trades):
+    """{(grain, window start in ms, symbol): (trades, volume, notional, vwap)}
+    recomputed from the trades the servers sent."""
+    sums = collections.defaultdict(lambda: [0, decimal.Decimal(0), decimal.Decimal(0)])
+    for (symbol, price, volume, millis), n in trades.items():
+        for grain, width in (("hourly", 3_600_000), ("daily", 86_400_000)):
+            s = sums[(grain, millis - millis % width, symbol)]
+            s[0] += n
+            s[1] += n * volume
+            s[2] += n * price * volume
+    return {k: (c, v, x, vwap(x, v)) for k, (c, v, x) in sums.items()}
+
+
+def check_views(env, work, dsn, schema, topics, trades):
+    """The sink and the aggregator of the trade kind over every topic; the
+    views against the recomputation."""
+    ctx = decimal.getcontext()
+    ctx.prec = 60
+    procs = []
+    try:
+        for i, topic in enumerate(topics):
+            for binary, group in (("millrace-sink", "MILLRACE_SINK_GROUP"),
+                                  ("millrace-aggregator", "MILLRACE_AGGREGATOR_GROUP")):
+                penv = dict(env, MILLRACE_KIND="trade", MILLRACE_TRADES_TOPIC=topic,
+                            MILLRACE_TRADES_DLQ_TOPIC=f"{topic}.dlq", **{group: f"{schema}-{binary}-{i}"},
+                            MILLRACE_METRICS_ADDR=f"127.0.0.1:{free_port()}")
+                procs.append(subprocess.Popen([f"{BIN}/{binary}"], env=penv,
+                                              stdout=open(f"{work}/{binary}-{i}.log", "w"),
+                                              stderr=subprocess.STDOUT))
+        total = sum(trades.values())
+        done = wait_until(lambda: psql(dsn, (
+            f"SELECT (SELECT count(*) FROM {schema}.trades) || ',' || "
+            f"(SELECT coalesce(sum(trades), 0) FROM {schema}.trades_daily)")) == f"{total},{total}",
+            120)
+        check("views: the sink stored every trade and the aggregator folded each", done,
+              psql(dsn, f"SELECT (SELECT count(*) FROM {schema}.trades), (SELECT sum(trades) "
+                        f"FROM {schema}.trades_daily)") + f" of {total}")
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    want = expected_views(trades)
+    got = {}
+    for grain in ("hourly", "daily"):
+        for line in psql(dsn, (
+                "SELECT (extract(epoch FROM window_start) * 1000)::bigint, symbol, trades, volume, "
+                f"notional, coalesce(vwap::text, 'null') FROM {schema}.trades_{grain}")).splitlines():
+            ms, symbol, n, volume, notional, v = line.split("|")
+            got[(grain, int(ms), symbol)] = (int(n), decimal.Decimal(volume), decimal.Decimal(notional),
+                                             None if v == "null" else decimal.Decimal(v))
+    wrong = [k for k in set(want) | set(got) if want.get(k) != got.get(k)]
+    check("views: trades_hourly and trades_daily (per symbol: trades, volume, notional, VWAP) "
+          "equal a recomputation from the servers' logs", not wrong and len(got) == len(want),
+          f"{len(got)} rows, {len(want)} expected; differ: "
+          + "; ".join(f"{k}: {got.get(k)} vs {want.get(k)}" for k in sorted(wrong)[:5]))
+    check("views: a VWAP's scale is six decimals",
+          all(v[3] is None or v[3].as_tuple().exponent == -6 for v in got.values()))
+
+
 def main():
     env = owner_env(SRC)
     schema = f"ws_{os.getpid()}_{random.randrange(1 << 20)}"
@@ -173,11 +249,18 @@ def main():
     dsn = env["MILLRACE_PG"]
     work = tempfile.mkdtemp(prefix="websocket-test-")
     subprocess.run([f"{BIN}/millrace", "migrate"], env=env, check=True, capture_output=True)
+    topics, trades = [], collections.Counter()
     for shape in ("finnhub", "binance"):
         try:
-            run_shape(shape, env, work, dsn, schema)
+            topic, sent = run_shape(shape, env, work, dsn, schema)
+            topics.append(topic)
+            trades.update(sent)
         except Exception as e:  # noqa: BLE001
             check(f"{shape}: the run went through", False, repr(e))
+    try:
+        check_views(env, work, dsn, schema, topics, trades)
+    except Exception as e:  # noqa: BLE001
+        check("views: the check went through", False, repr(e))
     if failures:
         print(f"websocket_test: {len(failures)} check(s) failed (logs in {work}): "
               + "; ".join(failures), flush=True)

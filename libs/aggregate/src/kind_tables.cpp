@@ -1,53 +1,141 @@
 #include "kind_tables.hpp"
 
-#include <functional>
+#include <algorithm>
 #include <unordered_set>
 #include <variant>
 
 #include "millrace/pg/array.hpp"
+#include "millrace/pg/kind_tables.hpp"
 #include "millrace/pg/schema_setup.hpp"
 
 namespace millrace::aggregate {
 
 namespace {
 
-std::string micros_text(core::Int128 micros) {
-  const bool negative = micros < 0;
-  if (negative) micros = -micros;
-  std::string whole;
-  core::Int128 w = micros / core::Decimal::kOne;
+// `value` with `scale` decimals, exact, as numeric reads it. Amounts (scale
+// 6) keep at least two decimals (money reads so); numeric keeps the scale
+// it is given, and a sum the largest of its terms'.
+std::string scaled_text(core::Int128 value, int scale, std::size_t min_decimals) {
+  const bool negative = value < 0;
+  std::string digits;
   do {
-    whole.insert(whole.begin(), static_cast<char>('0' + static_cast<int>(w % 10)));
-    w /= 10;
-  } while (w > 0);
-  auto frac = std::to_string(static_cast<std::int64_t>(micros % core::Decimal::kOne));
-  frac.insert(frac.begin(), 6 - frac.size(), '0');
-  // Exact, with at least two decimals (money reads so); numeric keeps the
-  // scale it is given, and a sum the largest of its terms'.
-  while (frac.size() > 2 && frac.back() == '0') frac.pop_back();
-  return (negative ? "-" : "") + whole + "." + frac;
+    const auto digit = static_cast<int>(value % 10);
+    digits.insert(digits.begin(), static_cast<char>('0' + (negative ? -digit : digit)));
+    value /= 10;
+  } while (value != 0);
+  const auto s = static_cast<std::size_t>(scale);
+  if (digits.size() <= s) digits.insert(digits.begin(), s + 1 - digits.size(), '0');
+  std::string whole = digits.substr(0, digits.size() - s), frac = digits.substr(digits.size() - s);
+  while (frac.size() > min_decimals && frac.back() == '0') frac.pop_back();
+  return (negative ? "-" : "") + whole + (frac.empty() ? "" : "." + frac);
 }
 
-// Adds `sums` to `table`'s rows keyed `key_column` (window_start or item).
-template <typename Key>
-void upsert(pqxx::work& tx, const std::string& table, const std::string& key_column,
-            const std::string& key_type, const std::map<Key, tables::KindSums>& sums,
-            const std::function<std::string(const Key&)>& key_text) {
-  if (sums.empty()) return;
-  pg::ArrayLiteral keys, records, amounts, units;
-  for (const auto& [key, s] : sums) {
-    keys.add(key_text(key));
-    records.add(s.records);
-    amounts.add(micros_text(s.amount));
-    units.add(s.units);
+std::string micros_text(core::Int128 micros) {
+  return scaled_text(micros, 6, 2);
+}
+
+// One column of an upsert: its name, its array's element type, its values.
+struct Column {
+  std::string name, type;
+  pg::ArrayLiteral values;
+};
+
+// Adds rows to `table`, keyed by the first `keys` columns: the rows are
+// summed per key (a key may come more than once: a WideSum's parts), and
+// added to the row held.
+void upsert(pqxx::work& tx, const std::string& table, std::vector<Column>& columns,
+            std::size_t keys) {
+  std::string names, arrays, select, key, set;
+  std::vector<std::string> params;
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    auto& c = columns[i];
+    const std::string sep = i == 0 ? "" : ", ";
+    names += sep + c.name;
+    arrays += sep + "$" + std::to_string(i + 1) + "::" + c.type + "[]";
+    if (i < keys) {
+      key += (i == 0 ? "" : ", ") + c.name;
+      select += sep + c.name;
+    } else {
+      select += sep + "sum(" + c.name + ")::" + c.type;
+      set += std::string(set.empty() ? "" : ", ") + c.name + " = " + table + "." + c.name +
+             " + EXCLUDED." + c.name;
+    }
+    params.push_back(c.values.take());
   }
-  tx.exec_params("INSERT INTO " + table + " (" + key_column +
-                     ", records, amount, units) SELECT * FROM unnest($1::" + key_type +
-                     "[], $2::bigint[], $3::numeric[], $4::bigint[]) ON CONFLICT (" + key_column +
-                     ") DO UPDATE SET records = " + table +
-                     ".records + EXCLUDED.records, amount = " + table +
-                     ".amount + EXCLUDED.amount, units = " + table + ".units + EXCLUDED.units",
-                 keys.take(), records.take(), amounts.take(), units.take());
+  tx.exec_params("INSERT INTO " + table + " (" + names + ") SELECT " + select + " FROM unnest(" +
+                     arrays + ") AS u(" + names + ") GROUP BY " + key + " ON CONFLICT (" + key +
+                     ") DO UPDATE SET " + set,
+                 pqxx::prepare::make_dynamic_params(params));
+}
+
+// The window tables' rows: a key's first row holds its records, amount and
+// units and each sum's first part, and a row more for each further part.
+void upsert_windows(pqxx::work& tx, const std::string& table, const kinds::Declaration& d,
+                    const std::map<tables::WindowKey, tables::KindSums>& windows) {
+  if (windows.empty()) return;
+  const auto& a = *d.aggregate;
+  std::vector<Column> columns{{"window_start", "timestamptz", {}}};
+  for (const auto g : a.group_by) {
+    const auto& f = d.fields[g];
+    columns.push_back({f.column, pg::column_type(f.type), {}});
+  }
+  const std::size_t keys = columns.size();
+  columns.push_back({"records", "bigint", {}});
+  columns.push_back({"amount", "numeric", {}});
+  columns.push_back({"units", "bigint", {}});
+  for (const auto& sum : a.sums) columns.push_back({sum.as, "numeric", {}});
+  for (const auto& [key, s] : windows) {
+    std::size_t rows = 1;
+    for (const auto& sum : s.sums) rows = std::max(rows, sum.parts.size());
+    for (std::size_t row = 0; row < rows; ++row) {
+      std::size_t c = 0;
+      columns[c++].values.add(core::format_timestamp(key.start));
+      for (const auto& g : key.groups) columns[c++].values.add(g);
+      columns[c++].values.add(row == 0 ? s.records : 0);
+      columns[c++].values.add(row == 0 ? micros_text(s.amount) : "0");
+      columns[c++].values.add(row == 0 ? s.units : 0);
+      for (std::size_t i = 0; i < a.sums.size(); ++i) {
+        const auto& parts = s.sums[i].parts;
+        columns[c++].values.add(row < parts.size() ? scaled_text(parts[row], a.sums[i].scale, 0)
+                                                   : "0");
+      }
+    }
+  }
+  upsert(tx, table, columns, keys);
+}
+
+void upsert_items(pqxx::work& tx, const std::string& table,
+                  const std::map<std::int64_t, tables::KindSums>& items) {
+  if (items.empty()) return;
+  std::vector<Column> columns{{"item", "bigint", {}},
+                              {"records", "bigint", {}},
+                              {"amount", "numeric", {}},
+                              {"units", "bigint", {}}};
+  for (const auto& [item, s] : items) {
+    columns[0].values.add(item);
+    columns[1].values.add(s.records);
+    columns[2].values.add(micros_text(s.amount));
+    columns[3].values.add(s.units);
+  }
+  upsert(tx, table, columns, 1);
+}
+
+// The text of a group's value: a text field's, or an integer's digits.
+std::string group_text(const kinds::Value& v) {
+  if (const auto* i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
+  return std::get<std::string>(v);
+}
+
+// A term of a declared sum: its fields' values multiplied, in units of
+// their scales (a decimal's micro-units, an integer itself).
+core::Int128 term(const kinds::Record& record, const kinds::SumDecl& sum) {
+  core::Int128 out = 1;
+  for (const auto f : sum.of) {
+    const auto& v = record.values[f];
+    out *= std::holds_alternative<core::Decimal>(v) ? std::get<core::Decimal>(v).units()
+                                                    : std::get<std::int64_t>(v);
+  }
+  return out;
 }
 
 }  // namespace
@@ -58,6 +146,15 @@ void KindAggregates::on_connect(pqxx::connection& connection) {
 }
 
 namespace tables {
+
+void WideSum::add(core::Int128 value) {
+  core::Int128 sum = 0;
+  if (parts.empty() || __builtin_add_overflow(parts.back(), value, &sum)) {
+    parts.push_back(value);
+  } else {
+    parts.back() = sum;
+  }
+}
 
 void KindDeltas::fold(const kinds::Record& record) {
   const auto& a = *d_->aggregate;
@@ -76,10 +173,15 @@ void KindDeltas::fold(const kinds::Record& record) {
     item.records = 1;  // a record counts once per product, however many lines
   }
   const auto ts = record.time(*d_);
-  for (auto* window : {&hourly_[core::hour_start(ts)], &daily_[core::day_start(ts)]}) {
+  std::vector<std::string> groups;
+  for (const auto g : a.group_by) groups.push_back(group_text(record.values[g]));
+  for (auto* window :
+       {&hourly_[{core::hour_start(ts), groups}], &daily_[{core::day_start(ts), groups}]}) {
     window->records += s.records;
     window->amount += s.amount;
     window->units += s.units;
+    window->sums.resize(a.sums.size());
+    for (std::size_t i = 0; i < a.sums.size(); ++i) window->sums[i].add(term(record, a.sums[i]));
   }
   for (const auto& [item, add] : mine) {
     auto& t = items_[item];
@@ -149,17 +251,10 @@ Stored PgKindTables::insert_late(const Late<kinds::Record>& late, const Partitio
 }
 
 void PgKindTables::apply_deltas(const KindDeltas& deltas) {
-  const auto& a = *d_.aggregate;
-  const std::string agg = "agg_" + a.name;
-  const std::function<std::string(const core::TimestampUs&)> ts_text = core::format_timestamp;
-  upsert<core::TimestampUs>(tx_, agg + "_hourly", "window_start", "timestamptz", deltas.hourly(),
-                            ts_text);
-  upsert<core::TimestampUs>(tx_, agg + "_daily", "window_start", "timestamptz", deltas.daily(),
-                            ts_text);
-  if (a.item) {
-    upsert<std::int64_t>(tx_, agg + "_items", "item", "bigint", deltas.items(),
-                         [](const std::int64_t& item) { return std::to_string(item); });
-  }
+  const std::string agg = "agg_" + d_.aggregate->name;
+  upsert_windows(tx_, agg + "_hourly", d_, deltas.hourly());
+  upsert_windows(tx_, agg + "_daily", d_, deltas.daily());
+  if (d_.aggregate->item) upsert_items(tx_, agg + "_items", deltas.items());
 }
 
 void PgKindTables::prune_seen_ids(std::int64_t max_lateness_s) {

@@ -9,6 +9,7 @@
 // counts once, and a late record corrects a past window while it is within
 // the lateness horizon.
 
+#include <compare>
 #include <cstdint>
 #include <map>
 #include <pqxx/pqxx>
@@ -26,15 +27,34 @@
 
 namespace millrace::aggregate::tables {
 
-// One window's or product's additions, exact: amounts in micro-units.
+// An exact sum of terms that may outgrow 128 bits (a notional: a price
+// times a volume, each with six decimals, summed): a new part begins where
+// an addition would overflow, and PostgreSQL adds the parts in numeric.
+struct WideSum {
+  std::vector<core::Int128> parts;
+  void add(core::Int128 term);
+};
+
+// One window's or product's additions, exact: amounts in micro-units, the
+// declared sums (AggregateDecl::sums, in their order) in their own scales.
 struct KindSums {
   std::int64_t records = 0;
   core::Int128 amount = 0;
   std::int64_t units = 0;
+  std::vector<WideSum> sums;
+};
+
+// A window's row: its start and the values of the aggregate's groups, as
+// text (PostgreSQL casts them to their columns' types).
+struct WindowKey {
+  core::TimestampUs start;
+  std::vector<std::string> groups;
+  friend auto operator<=>(const WindowKey&, const WindowKey&) = default;
 };
 
 // What a batch of a declared kind's records adds to its aggregates: every
-// record to its hour and day, each line's product to the product's totals.
+// record to its hour and day (of its groups' values), each line's product
+// to the product's totals.
 class KindDeltas {
  public:
   // `declaration` (with an aggregate section) must outlive this.
@@ -42,13 +62,13 @@ class KindDeltas {
 
   void fold(const kinds::Record& record);
 
-  const std::map<core::TimestampUs, KindSums>& hourly() const { return hourly_; }
-  const std::map<core::TimestampUs, KindSums>& daily() const { return daily_; }
+  const std::map<WindowKey, KindSums>& hourly() const { return hourly_; }
+  const std::map<WindowKey, KindSums>& daily() const { return daily_; }
   const std::map<std::int64_t, KindSums>& items() const { return items_; }
 
  private:
   const kinds::Declaration* d_;
-  std::map<core::TimestampUs, KindSums> hourly_, daily_;
+  std::map<WindowKey, KindSums> hourly_, daily_;
   std::map<std::int64_t, KindSums> items_;
 };
 

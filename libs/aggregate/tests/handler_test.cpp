@@ -179,7 +179,7 @@ class FakeTables<KindAggregates> final : public FakeTablesBase<KindAggregates> {
  public:
   using FakeTablesBase::FakeTablesBase;
   // agg_web_orders_hourly, _daily and _items.
-  std::map<core::TimestampUs, aggregate::tables::KindSums> hourly, daily;
+  std::map<aggregate::tables::WindowKey, aggregate::tables::KindSums> hourly, daily;
   std::map<std::int64_t, aggregate::tables::KindSums> items;
 
   void apply_deltas(const aggregate::tables::KindDeltas& deltas) override {
@@ -474,8 +474,8 @@ TEST_CASE("aggregator handler: an order adds to its hour, day and products once"
 
   // Amounts in micro-units: 41.97 for A and B each, 3.50 for C.
   CHECK(rig.tables.hourly.size() == 2);
-  CHECK(sums(rig.tables.hourly.at(us(0))) == std::tuple(2, 45'470'000, 5));
-  CHECK(sums(rig.tables.hourly.at(us(60))) == std::tuple(1, 41'970'000, 3));
+  CHECK(sums(rig.tables.hourly.at({us(0), {}})) == std::tuple(2, 45'470'000, 5));
+  CHECK(sums(rig.tables.hourly.at({us(60), {}})) == std::tuple(1, 41'970'000, 3));
   CHECK(rig.tables.daily.size() == 1);
   CHECK(sums(rig.tables.daily.begin()->second) == std::tuple(3, 87'440'000, 8));
   CHECK(sums(rig.tables.items.at(100150)) == std::tuple(2, 51'960'000, 4));

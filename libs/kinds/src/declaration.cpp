@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "aggregate_decl.hpp"
 #include "doc_reader.hpp"
 #include "json_tree.hpp"
 #include "millrace/core/enum_names.hpp"
@@ -235,24 +236,6 @@ class Reader : public detail::DocReader {
   }
 };
 
-// The field of `fields` named by member `name` of `a`, of type `type`.
-std::optional<std::size_t> named_field(const Reader& r, const Json& a, std::string_view name,
-                                       const std::vector<FieldDecl>& fields, ValueType type) {
-  const Json* j = a.member(name);
-  if (j == nullptr) return std::nullopt;
-  const std::string at = "aggregate." + std::string(name);
-  const auto field = r.string(*j, at);
-  for (std::size_t i = 0; i < fields.size(); ++i) {
-    if (fields[i].name != field) continue;
-    if (fields[i].type != type) {
-      r.fail(at, "field \"" + field + "\" must be " + std::string(type_name(type)));
-    }
-    if (!fields[i].required) r.fail(at, "field \"" + field + "\" must be required");
-    return i;
-  }
-  r.fail(at, "names no field (\"" + field + "\")");
-}
-
 // "storage": {"partition_span": "1d", "retention": "90d"}. A span must
 // tile a day, or be whole days, so that partitions align to UTC midnight as
 // store_events' do (migration 0012); a retention shorter than a minute is
@@ -389,29 +372,6 @@ EnrichDecl enrichment(const Reader& r, const Json& e, const Declaration& d) {
   r.fail("enrich.sku", "names no field of the record or its lines (\"" + name + "\")");
 }
 
-AggregateDecl aggregate(const Reader& r, const Json& a, const Declaration& d) {
-  r.only(a, "aggregate",
-         {"name", "records_as", "amount", "amount_as", "item", "quantity", "price"});
-  AggregateDecl out;
-  out.name = r.identifier(r.need(a, "name", "aggregate"), "aggregate.name");
-  if (const Json* j = a.member("records_as"))
-    out.records_as = r.identifier(*j, "aggregate.records_as");
-  if (const Json* j = a.member("amount_as"))
-    out.amount_as = r.identifier(*j, "aggregate.amount_as");
-  out.amount = named_field(r, a, "amount", d.fields, ValueType::kDecimal);
-  const bool any = a.member("item") || a.member("quantity") || a.member("price");
-  if (any) {
-    if (!d.lines) r.fail("aggregate", "item, quantity and price are fields of lines");
-    out.item = named_field(r, a, "item", d.lines->fields, ValueType::kInteger);
-    out.quantity = named_field(r, a, "quantity", d.lines->fields, ValueType::kInteger);
-    out.price = named_field(r, a, "price", d.lines->fields, ValueType::kDecimal);
-    if (!out.item || !out.quantity || !out.price) {
-      r.fail("aggregate", "item, quantity and price go together");
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string_view type_name(ValueType type) {
@@ -532,7 +492,7 @@ Declaration parse_declaration(std::string_view json, std::string_view origin) {
       }
     }
   }
-  if (const Json* a = root->member("aggregate")) d.aggregate = aggregate(r, *a, d);
+  if (const Json* a = root->member("aggregate")) d.aggregate = detail::parse_aggregate(r, *a, d);
   if (const Json* s = root->member("storage")) d.storage = storage(r, *s);
   if (const Json* k = root->member("keep")) d.keep = keep_rule(r, *k, d);
   if (const Json* e = root->member("enrich")) d.enrich = enrichment(r, *e, d);

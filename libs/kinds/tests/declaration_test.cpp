@@ -796,3 +796,71 @@ TEST_CASE("a kind's retention setting overrides its declaration's", "[kinds][opt
   KindOptions store;
   CHECK_FALSE(retention(store).has_value());
 }
+
+TEST_CASE("the built-in trade kind keeps sums per symbol with notional and VWAP",
+          "[kinds][declaration][aggregate]") {
+  const auto d = find_kind("trade", "");
+  REQUIRE(d.aggregate);
+  const auto& a = *d.aggregate;
+  REQUIRE(a.group_by.size() == 1);
+  CHECK(d.fields[a.group_by[0]].name == "Symbol");
+  REQUIRE(a.sums.size() == 1);
+  CHECK(a.sums[0].as == "notional");
+  REQUIRE(a.sums[0].of.size() == 2);
+  CHECK(d.fields[a.sums[0].of[0]].name == "Price");
+  CHECK(d.fields[a.sums[0].of[1]].name == "Volume");
+  CHECK(a.sums[0].scale == 12);
+  REQUIRE(a.ratios.size() == 1);
+  CHECK(a.ratios[0].as == "vwap");
+  CHECK(a.ratios[0].of == "notional");
+  CHECK(a.ratios[0].per == "volume");
+  CHECK(a.ratios[0].scale == 6);
+}
+
+TEST_CASE("an aggregate's groups, sums and ratios are checked", "[kinds][declaration][aggregate]") {
+  const auto with = [](std::string_view members) {
+    return widget_with(R"("lines": {)", std::string(R"("aggregate": {"name": "widget_sums", )") +
+                                            std::string(members) + R"(}, "lines": {)");
+  };
+  const auto d = parse_declaration(
+      with(R"("amount": "Total", "group_by": ["Id"], "sums": [{"as": "total_again",
+         "of": ["Total"]}, {"as": "squared", "of": ["Total", "Total"]}], "ratios": [{"as":
+         "mean", "of": "amount", "per": "records", "scale": 2}])"),
+      "test widget");
+  REQUIRE(d.aggregate);
+  CHECK(d.aggregate->group_by == std::vector<std::size_t>{0});
+  CHECK(d.aggregate->sums[0].scale == 6);
+  CHECK(d.aggregate->sums[1].scale == 12);
+  CHECK(d.aggregate->ratios[0].scale == 2);
+
+  CHECK_THAT(refusal(with(R"("group_by": ["Nope"])")),
+             Contains("aggregate.group_by[0]: names no field of the record (\"Nope\")"));
+  CHECK_THAT(refusal(with(R"("group_by": ["Total"])")),
+             Contains("aggregate.group_by[0]: field \"Total\" must be text or integer"));
+  CHECK_THAT(refusal(with(R"("group_by": ["Note"])")),
+             Contains("aggregate.group_by[0]: field \"Note\" must be required"));
+  CHECK_THAT(refusal(with(R"("group_by": [])")),
+             Contains("aggregate.group_by: must be a non-empty array"));
+  CHECK_THAT(
+      refusal(with(R"("group_by": ["Id", "Id"])")),
+      Contains("aggregate.group_by[1]: \"id\" is already a column of the aggregate's views"));
+  CHECK_THAT(refusal(with(R"("sums": [{"as": "s", "of": ["Note"]}])")),
+             Contains("aggregate.sums[0].of[0]: field \"Note\" must be decimal or integer"));
+  CHECK_THAT(refusal(with(R"("sums": [{"as": "s", "of": ["Count"]}])")),
+             Contains("aggregate.sums[0].of[0]: field \"Count\" must be required"));
+  CHECK_THAT(refusal(with(R"("sums": [{"as": "s", "of": ["Total", "Total", "Total"]}])")),
+             Contains("aggregate.sums[0].of: takes one field, or two to multiply"));
+  CHECK_THAT(refusal(with(R"("sums": [{"as": "units", "of": ["Total"]}])")),
+             Contains("aggregate.sums[0].as: \"units\" is already a column"));
+  CHECK_THAT(refusal(with(R"("sums": [{"as": "amount", "of": ["Total"]}], "amount_as": "x")")),
+             Contains("aggregate.sums[0].as: \"amount\" is already a column"));
+  CHECK_THAT(refusal(with(R"("sums": [{"as": "s", "of": ["Total"], "by": 1}])")),
+             Contains("aggregate.sums[0]: unknown member \"by\""));
+  CHECK_THAT(refusal(with(R"("ratios": [{"as": "r", "of": "nope", "per": "records"}])")),
+             Contains("aggregate.ratios[0].of: \"nope\" is not a sum of the views"));
+  CHECK_THAT(refusal(with(R"("ratios": [{"as": "r", "of": "amount", "per": "records",
+             "scale": 13}])")),
+             Contains("aggregate.ratios[0].scale: must be an integer in [0, 12]"));
+  CHECK_THAT(refusal(with(R"("ratios": [{"as": "records", "of": "amount", "per": "units"}])")),
+             Contains("aggregate.ratios[0].as: \"records\" is already a column"));
+}

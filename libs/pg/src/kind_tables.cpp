@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "kind_aggregate.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/pg/store_events.hpp"
 
@@ -97,58 +98,6 @@ void reconcile(pqxx::work& tx, const std::string& table, const std::vector<Field
                                  ": a column is never retyped; declare a new field instead");
     }
   }
-}
-
-// agg_<name>_hourly and _daily: records and amount per window; _items:
-// units and amount per product, and how many records had it.
-std::vector<std::string> aggregate_statements(const Declaration& d) {
-  const auto& a = *d.aggregate;
-  const std::string agg = "agg_" + a.name;
-  const std::string records = a.records_as, amount = a.amount_as;
-  std::vector<std::string> out;
-  for (const char* grain : {"hourly", "daily"}) {
-    out.push_back("CREATE TABLE IF NOT EXISTS " + agg + "_" + grain +
-                  " (window_start timestamptz PRIMARY KEY, records bigint NOT NULL, "
-                  "amount numeric NOT NULL, units bigint NOT NULL)");
-    out.push_back("CREATE OR REPLACE VIEW " + a.name + "_" + grain +
-                  " AS SELECT window_start, records AS " + records + ", amount AS " + amount +
-                  ", units FROM " + agg + "_" + grain);
-  }
-  // Exactly one row each: the current UTC hour and day so far.
-  const auto current = [&](const char* unit, const char* grain, const char* view,
-                           const char* column) {
-    return "CREATE OR REPLACE VIEW " + a.name + "_" + view + " AS SELECT n." + column +
-           ", coalesce(a.records, 0)::bigint AS " + records + ", coalesce(a.amount, 0) AS " +
-           amount + ", coalesce(a.units, 0)::bigint AS units FROM (SELECT date_trunc('" + unit +
-           "', now(), 'UTC') AS " + column + ") n LEFT JOIN " + agg + "_" + grain +
-           " a ON a.window_start = n." + column;
-  };
-  out.push_back(current("hour", "hourly", "this_hour", "window_start"));
-  out.push_back(current("day", "daily", "today", "day"));
-  if (a.item) {
-    out.push_back("CREATE TABLE IF NOT EXISTS " + agg +
-                  "_items (item bigint PRIMARY KEY, units bigint NOT NULL, amount numeric NOT "
-                  "NULL, records bigint NOT NULL)");
-    out.push_back("CREATE INDEX IF NOT EXISTS " + agg + "_items_rank_idx ON " + agg +
-                  "_items (units DESC, item)");
-    // Names come from the catalog when read, as top_products' do.
-    out.push_back("CREATE OR REPLACE VIEW " + a.name +
-                  "_top_products AS SELECT t.rank, t.item AS product_id, t.units, t.amount AS " +
-                  amount + ", t.records AS " + records +
-                  ", p.name, p.brand FROM (SELECT (row_number() OVER (ORDER BY units DESC, "
-                  "item))::int AS rank, item, units, amount, records FROM (SELECT * FROM " +
-                  agg +
-                  "_items ORDER BY units DESC, item LIMIT 10) x) t LEFT JOIN products p ON "
-                  "p.sku = t.item ORDER BY t.rank");
-    out.push_back("CREATE OR REPLACE VIEW " + a.name +
-                  "_categories AS SELECT p.category, sum(t.units)::bigint AS units, "
-                  "sum(t.amount) AS " +
-                  amount + ", c.display_name FROM " + agg +
-                  "_items t JOIN products p ON p.sku = t.item LEFT JOIN categories c ON c.name = "
-                  "p.category GROUP BY p.category, c.display_name ORDER BY units DESC, "
-                  "p.category");
-  }
-  return out;
 }
 
 }  // namespace
@@ -300,6 +249,7 @@ void ensure_kind_tables(pqxx::connection& connection, const Declaration& d) {
   // One maker at a time: services of one kind start together.
   tx.exec("SELECT pg_advisory_xact_lock(hashtext(" + tx.quote("millrace.kind." + d.kind) + "))");
   if (is_plain_table(tx, d.table)) convert(tx, d);
+  if (d.aggregate) check_aggregate_tables(tx, d);
   for (const auto& sql : kind_table_statements(d)) tx.exec(sql);
   tx.exec(partitioned_table_statement(d));
   reconcile(tx, d.table, d.fields);

@@ -87,7 +87,6 @@ std::vector<ViewInfo> kind_views(const kinds::Declaration& d) {
   const auto& a = *d.aggregate;
   const std::string& records = a.records_as;
   const std::string& amount = a.amount_as;
-  const std::string sums = records + ", " + amount + ", units";
   const std::string time = d.time_field().name;
   const auto view = [&](std::string_view suffix, std::string description,
                         std::vector<ViewColumn> columns, std::string order_by, bool windowed,
@@ -95,18 +94,32 @@ std::vector<ViewInfo> kind_views(const kinds::Declaration& d) {
     out.push_back({a.name + "_" + std::string(suffix), std::move(description), std::move(columns),
                    std::move(order_by), windowed, d.kind, grain});
   };
+  // The windows' columns: their start, the groups, the sums and the ratios
+  // (kind_aggregate.cpp's views, in their order).
   const auto window = [&](const char* first) {
-    return std::vector<ViewColumn>{
-        {first, kTimestamp}, {records, kInteger}, {amount, kNumeric}, {"units", kInteger}};
+    std::vector<ViewColumn> columns{{first, kTimestamp}};
+    for (const auto g : a.group_by) {
+      const auto& f = d.fields[g];
+      columns.push_back({f.column, f.type == kinds::ValueType::kInteger ? kInteger : kText});
+    }
+    columns.insert(columns.end(), {{records, kInteger}, {amount, kNumeric}, {"units", kInteger}});
+    for (const auto& s : a.sums) columns.push_back({s.as, kNumeric});
+    for (const auto& r : a.ratios) columns.push_back({r.as, kNumeric, true});
+    return columns;
   };
-  view("hourly", "kind " + d.kind + ", per hour of " + time + ": " + sums, window("window_start"),
-       "window_start", true, ViewGrain::kHourly);
-  view("daily", "kind " + d.kind + ", per UTC day of " + time + ": " + sums, window("window_start"),
-       "window_start", true, ViewGrain::kDaily);
-  view("this_hour", "kind " + d.kind + ", the current UTC hour so far: " + sums,
-       window("window_start"), "window_start", false, ViewGrain::kThisHour);
-  view("today", "kind " + d.kind + ", the current UTC day so far: " + sums, window("day"), "day",
-       false, ViewGrain::kToday);
+  std::string groups, sums = records + ", " + amount + ", units";
+  for (const auto g : a.group_by) groups += ", " + d.fields[g].column;
+  for (const auto& s : a.sums) sums += ", " + s.as;
+  for (const auto& r : a.ratios) sums += ", " + r.as;
+  const std::string per = groups.empty() ? "" : " and" + groups.substr(1);
+  view("hourly", "kind " + d.kind + ", per hour of " + time + per + ": " + sums,
+       window("window_start"), "window_start" + groups, true, ViewGrain::kHourly);
+  view("daily", "kind " + d.kind + ", per UTC day of " + time + per + ": " + sums,
+       window("window_start"), "window_start" + groups, true, ViewGrain::kDaily);
+  view("this_hour", "kind " + d.kind + ", the current UTC hour so far" + per + ": " + sums,
+       window("window_start"), "window_start" + groups, false, ViewGrain::kThisHour);
+  view("today", "kind " + d.kind + ", the current UTC day so far" + per + ": " + sums,
+       window("day"), "day" + groups, false, ViewGrain::kToday);
   if (a.item) {
     const std::string item = d.lines->fields[*a.item].name;
     view("top_products",

@@ -86,9 +86,29 @@ struct LinesDecl {
   std::size_t generate_min = 1, generate_max = 4;  // lines per generated record
 };
 
+// A sum the windows keep besides `amount` (aggregate_decl.cpp): of one
+// field, or of the product of two (price × volume: a trade's notional),
+// exact. A term's scale is the sum of its fields' (6 for a decimal, 0 for an
+// integer).
+struct SumDecl {
+  std::string as;               // its column, in the tables and the views
+  std::vector<std::size_t> of;  // 1 or 2 required decimal or integer fields
+  int scale = 0;                // decimals of each term
+};
+
+// A ratio of two of a window's columns (VWAP: notional per volume),
+// computed when the views are read, rounded half away from zero to `scale`
+// decimals; NULL where `per` is 0.
+struct RatioDecl {
+  std::string as;       // its column in the views
+  std::string of, per;  // view columns: records_as, amount_as, units or a sum's `as`
+  int scale = 6;
+};
+
 // What millrace-aggregator --kind keeps of a kind, incrementally: records
-// and an amount per hour and per day, and, for a kind whose lines name
-// catalog products, units and amount per product. Its tables are
+// and an amount per hour and per day (per value of `group_by`, when given),
+// the declared sums beside them, and, for a kind whose lines name catalog
+// products, units and amount per product. Its tables are
 // agg_<name>_hourly, agg_<name>_daily and agg_<name>_items; its views
 // <name>_hourly, <name>_daily, <name>_this_hour, <name>_today,
 // <name>_top_products and <name>_categories (docs/views.md).
@@ -100,6 +120,11 @@ struct AggregateDecl {
   // Fields of the lines: the product (an integer, the catalog's sku), its
   // quantity (an integer) and its unit price (a decimal). All or none.
   std::optional<std::size_t> item, quantity, price;
+  // Required text or integer fields of the record: each window
+  // is kept per combination of their values (a symbol's hour).
+  std::vector<std::size_t> group_by;
+  std::vector<SumDecl> sums;
+  std::vector<RatioDecl> ratios;
 };
 
 // How a kind's tables keep time ("storage" in a declaration): partitioned by

@@ -27,7 +27,7 @@ std::string_view type_name(ColumnKind type);
 struct ViewColumn {
   std::string name;
   ColumnKind type = ColumnKind::kText;
-  bool nullable = false;  // NULL when the catalog does not know the row's product
+  bool nullable = false;  // NULL: the catalog does not know the product, a ratio per 0
 };
 
 // What a kind's view shows, by the suffix of its name (<aggregate>_today).
