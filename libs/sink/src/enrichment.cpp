@@ -39,8 +39,8 @@ constexpr const char* kAssetHelp =
 
 AssetEnrichment::AssetEnrichment(metrics::Registry& metrics, cache::CatalogLookup* lookup)
     : lookup_(lookup),
-      known_(metrics.counter("millrace_sink_asset_enriched_total", kAssetHelp,
-                             {{"symbol", "known"}})),
+      known_(
+          metrics.counter("millrace_sink_asset_enriched_total", kAssetHelp, {{"symbol", "known"}})),
       unknown_(metrics.counter("millrace_sink_asset_enriched_total", kAssetHelp,
                                {{"symbol", "unknown"}})) {}
 
