@@ -1,5 +1,7 @@
 #include "pg_backend.hpp"
 
+#include <stdexcept>
+
 #include "millrace/catalog/json.hpp"
 #include "millrace/core/overloaded.hpp"
 #include "millrace/webhooks/admin.hpp"
@@ -258,6 +260,10 @@ WriteResult PgBackend::write(const catalog::Record& record, bool upsert) {
                           : " ON CONFLICT (sku) DO NOTHING") +
                   " RETURNING " + kProductColumns + ", xmax = 0 AS inserted";
               out.detail = "product " + std::to_string(p.sku) + " exists; PUT it to replace it";
+            },
+            [&](const catalog::Asset&) {
+              // The routes take categories and products only (parse_body).
+              throw std::logic_error("the API does not write assets");
             }},
         record);
     pqxx::result r;

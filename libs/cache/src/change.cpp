@@ -19,9 +19,25 @@ std::string product_key(std::string_view sku) {
   return "product:" + std::string(sku);
 }
 
+std::string asset_key(std::string_view symbol) {
+  return "asset:" + std::string(symbol);
+}
+
+std::string entry_key(catalog::Table table, std::string_view key) {
+  switch (table) {
+    case catalog::Table::kCategories:
+      return category_key(key);
+    case catalog::Table::kProducts:
+      return product_key(key);
+    case catalog::Table::kAssets:
+      break;
+  }
+  return asset_key(key);
+}
+
 bool may_be_catalog(std::optional<std::string_view> kafka_key, std::string_view schema) {
   if (!kafka_key) return true;  // not written by the feed: let the parser judge
-  for (std::string_view table : {"categories", "products"}) {
+  for (std::string_view table : {"categories", "products", "assets"}) {
     const std::string prefix =
         "{\"table\":\"" + std::string(schema) + "." + std::string(table) + "\"";
     if (kafka_key->starts_with(prefix)) return true;
@@ -53,8 +69,7 @@ std::optional<std::string> string_of(const rapidjson::Value* value) {
 // The key column's text in a row object (name, or sku as its literal).
 std::optional<std::string> key_of(const rapidjson::Value* row, catalog::Table table) {
   if (row == nullptr || !row->IsObject()) return std::nullopt;
-  const char* column = table == catalog::Table::kCategories ? "name" : "sku";
-  const auto* v = member(*row, column);
+  const auto* v = member(*row, catalog::columns(table).front().data());
   if (v == nullptr) return std::nullopt;
   return string_of(v);  // numbers are parsed as strings (their literal)
 }
@@ -69,13 +84,12 @@ std::variant<NotCatalog, CatalogChange, std::string> read_change(std::string_vie
   const auto table_name = string_of(member(doc, "table"));
   if (!table_name) return std::string("no table");
   CatalogChange change;
-  if (*table_name == std::string(schema) + ".categories") {
-    change.table = catalog::Table::kCategories;
-  } else if (*table_name == std::string(schema) + ".products") {
-    change.table = catalog::Table::kProducts;
-  } else {
-    return NotCatalog{};
-  }
+  const std::string prefix = std::string(schema) + ".";
+  const auto table = table_name->starts_with(prefix)
+                         ? catalog::parse_table(std::string_view(*table_name).substr(prefix.size()))
+                         : std::nullopt;
+  if (!table) return NotCatalog{};
+  change.table = *table;
   const auto id = string_of(member(doc, "id"));
   const auto op = string_of(member(doc, "op"));
   if (!id || id->empty()) return std::string("no id");
@@ -126,8 +140,17 @@ std::variant<NotCatalog, CatalogChange, std::string> read_change(std::string_vie
   if (auto* why = std::get_if<std::string>(&values)) return "the new row: " + *why;
   try {
     const auto& row = std::get<catalog::RowText>(values);
-    change.body = change.table == catalog::Table::kCategories ? catalog::category_json(row)
-                                                              : catalog::product_json(row);
+    switch (change.table) {
+      case catalog::Table::kCategories:
+        change.body = catalog::category_json(row);
+        break;
+      case catalog::Table::kProducts:
+        change.body = catalog::product_json(row);
+        break;
+      case catalog::Table::kAssets:
+        change.body = catalog::asset_json(row);
+        break;
+    }
   } catch (const std::invalid_argument& e) {
     return std::string("the new row: ") + e.what();
   }

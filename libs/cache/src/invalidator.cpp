@@ -122,10 +122,8 @@ void Invalidator::rebuild() {
       ++rows;
       if (table == catalog::Table::kCategories) {
         categories[key] = {std::string(kLoadedVersion), body};
-        pending.emplace_back(category_key(key), Entry{std::string(kLoadedVersion), body});
-      } else {
-        pending.emplace_back(product_key(key), Entry{std::string(kLoadedVersion), body});
       }
+      pending.emplace_back(entry_key(table, key), Entry{std::string(kLoadedVersion), body});
       if (pending.size() >= kLoadBatch) flush();
     });
   });
@@ -173,6 +171,7 @@ void Invalidator::follow() {
       return need_rebuild("unreadable");
     }
     auto& c = std::get<CatalogChange>(change);
+    if (c.table == catalog::Table::kAssets && !rules_.assets) continue;
     if (c.op == CatalogChange::Op::kTruncate) {
       apply(changes);
       runtime::log_info(kComponent, "a catalog table was truncated: rebuilding " + rules_.what);
@@ -201,16 +200,14 @@ void Invalidator::follow() {
 void Invalidator::apply(const std::vector<CatalogChange>& changes) {
   if (changes.empty()) return;
   std::vector<std::pair<std::string, Entry>> entries;
-  std::size_t categories = 0, products = 0;
+  std::map<catalog::Table, std::size_t> written;
   bool listed = false;
   for (const auto& c : changes) {
     const bool category = c.table == catalog::Table::kCategories;
-    const auto key = category ? category_key(c.name) : product_key(c.name);
-    (category ? categories : products) += c.old_name ? 2 : 1;
-    if (c.old_name) {
-      entries.emplace_back(category ? category_key(*c.old_name) : product_key(*c.old_name),
-                           Entry{c.id, std::nullopt});
-    }
+    const auto key = entry_key(c.table, c.name);
+    written[c.table] += c.old_name ? 2 : 1;
+    if (c.old_name)
+      entries.emplace_back(entry_key(c.table, *c.old_name), Entry{c.id, std::nullopt});
     if (c.op == CatalogChange::Op::kDelete) {
       entries.emplace_back(key, Entry{c.id, std::nullopt});
     } else {
@@ -225,8 +222,7 @@ void Invalidator::apply(const std::vector<CatalogChange>& changes) {
   }
   if (listed) entries.emplace_back(std::string(kCategoriesKey), Entry{list_version_, list_body()});
   with("store", [&] { store_.put(*generation_, entries, rules_.ttl); });
-  if (categories > 0) probe_.written(catalog::Table::kCategories, categories);
-  if (products > 0) probe_.written(catalog::Table::kProducts, products);
+  for (const auto& [table, n] : written) probe_.written(table, n);
   const auto now_us = rules_.now_us();
   for (const auto& c : changes) {
     if (!c.commit_us) continue;

@@ -37,6 +37,9 @@ struct InvalidatorRules {
   std::string what = "the cache";
   std::string fallback = "readers use PostgreSQL";
   std::string schema;
+  // Whether the assets are kept too (a sink enriching a kind by asset):
+  // otherwise their changes are passed over and they are not loaded.
+  bool assets = false;
   std::string owner;  // this process, in the store's ownership mark
   std::chrono::milliseconds lease{5000};
   std::chrono::milliseconds ttl{3'600'000};

@@ -28,6 +28,7 @@ void CatalogLookup::start() {
   rules.owner = "this process";
   rules.what = "the catalog in memory";
   rules.fallback = "batches wait";
+  rules.assets = s.config.assets;
   s.follower = std::make_unique<detail::RunningInvalidator>(s.config.kafka, s.config.pg, s.store,
                                                             s.probe, rules);
   s.follower->start();
@@ -47,6 +48,10 @@ bool CatalogLookup::wait_ready(std::chrono::milliseconds timeout) const {
 
 std::optional<ProductFacts> CatalogLookup::product(std::int64_t sku) const {
   return state_->store.product(sku);
+}
+
+std::optional<AssetFacts> CatalogLookup::asset(std::string_view symbol) const {
+  return state_->store.asset(symbol);
 }
 
 void CatalogLookup::rethrow_failure() const {

@@ -18,18 +18,34 @@ std::optional<std::int64_t> product_sku(std::string_view key) {
   return sku;
 }
 
-}  // namespace
-
-std::optional<ProductFacts> product_facts(std::string_view body) {
-  rapidjson::Document doc;
-  doc.Parse(body.data(), body.size());
-  if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
-  const auto text = [&](const char* name) -> std::optional<std::string> {
-    const rapidjson::Value& root = doc;  // const: clang 14 finds == ambiguous otherwise
+// A body's string members (absent, null or not a string: nullopt); none
+// when it is not a JSON object.
+class BodyText {
+ public:
+  explicit BodyText(std::string_view body) { doc_.Parse(body.data(), body.size()); }
+  bool object() const { return !doc_.HasParseError() && doc_.IsObject(); }
+  std::optional<std::string> operator()(const char* name) const {
+    const rapidjson::Value& root = doc_;  // const: clang 14 finds == ambiguous otherwise
     const auto it = root.FindMember(name);
     if (it == root.MemberEnd() || !it->value.IsString()) return std::nullopt;
     return std::string(it->value.GetString(), it->value.GetStringLength());
-  };
+  }
+
+ private:
+  rapidjson::Document doc_;
+};
+
+}  // namespace
+
+std::optional<AssetFacts> asset_facts(std::string_view body) {
+  const BodyText text(body);
+  if (!text.object() || !text("symbol")) return std::nullopt;
+  return AssetFacts{text("description"), text("type"), text("currency")};
+}
+
+std::optional<ProductFacts> product_facts(std::string_view body) {
+  const BodyText text(body);
+  if (!text.object()) return std::nullopt;
   auto name = text("name");
   auto category = text("category");
   if (!name || !category) return std::nullopt;
@@ -43,8 +59,15 @@ bool MemoryStore::wait_ready(std::chrono::milliseconds timeout) const {
 
 std::optional<ProductFacts> MemoryStore::product(std::int64_t sku) const {
   std::shared_lock lock(mutex_);
-  const auto it = products_.find(sku);
-  if (it == products_.end()) return std::nullopt;
+  const auto it = live_rows_.products.find(sku);
+  if (it == live_rows_.products.end()) return std::nullopt;
+  return it->second.facts;
+}
+
+std::optional<AssetFacts> MemoryStore::asset(std::string_view symbol) const {
+  std::shared_lock lock(mutex_);
+  const auto it = live_rows_.assets.find(std::string(symbol));
+  if (it == live_rows_.assets.end()) return std::nullopt;
   return it->second.facts;
 }
 
@@ -68,7 +91,7 @@ bool MemoryStore::acquire(std::string_view, std::chrono::milliseconds) {
 std::int64_t MemoryStore::new_generation() {
   std::unique_lock lock(mutex_);
   building_ = ++generations_;
-  next_.clear();
+  next_ = {};
   return building_;
 }
 
@@ -76,19 +99,24 @@ std::size_t MemoryStore::put(std::int64_t generation,
                              const std::vector<std::pair<std::string, Entry>>& entries,
                              std::chrono::milliseconds) {
   std::unique_lock lock(mutex_);
-  Products* products = generation == live_       ? &products_
-                       : generation == building_ ? &next_
-                                                 : nullptr;
-  if (products == nullptr) return 0;
+  Rows* rows = generation == live_ ? &live_rows_ : generation == building_ ? &next_ : nullptr;
+  if (rows == nullptr) return 0;
   std::size_t written = 0;
-  for (const auto& [key, entry] : entries) {
-    const auto sku = product_sku(key);
-    if (!sku) continue;  // categories: enrichment reads products only
-    auto& slot = (*products)[*sku];
-    if (!slot.version.empty() && slot.version > entry.version) continue;
+  // A version lower than the one held is an older change: kept out.
+  const auto write = [&](auto& slot, const Entry& entry, auto facts) {
+    if (!slot.version.empty() && slot.version > entry.version) return;
     slot.version = entry.version;
-    slot.facts = entry.body ? product_facts(*entry.body) : std::nullopt;
+    slot.facts = entry.body ? facts(*entry.body) : std::nullopt;
     ++written;
+  };
+  constexpr std::string_view kAssetPrefix = "asset:";
+  for (const auto& [key, entry] : entries) {
+    if (const auto sku = product_sku(key)) {
+      write(rows->products[*sku], entry, product_facts);
+    } else if (key.starts_with(kAssetPrefix)) {
+      write(rows->assets[key.substr(kAssetPrefix.size())], entry, asset_facts);
+    }
+    // categories: enrichment reads products and assets only
   }
   return written;
 }
@@ -97,8 +125,8 @@ bool MemoryStore::set_live(std::string_view, std::int64_t generation, std::chron
   {
     std::unique_lock lock(mutex_);
     if (generation == building_ && generation != live_) {
-      products_ = std::move(next_);
-      next_.clear();
+      live_rows_ = std::move(next_);
+      next_ = {};
       live_ = generation;
     } else if (generation != live_) {
       return false;

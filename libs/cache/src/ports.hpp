@@ -45,9 +45,10 @@ class Feed {
 class Truth {
  public:
   virtual ~Truth() = default;
-  // Calls `row` for every category and product (the key column's text and
-  // catalog/json.hpp's body), all from one REPEATABLE READ snapshot, and
-  // returns that snapshot. Throws core::InfraError.
+  // Calls `row` for every category and product, and asset when they are
+  // kept (the key column's text and catalog/json.hpp's body), all from one
+  // REPEATABLE READ snapshot, and returns that snapshot. Throws
+  // core::InfraError.
   using RowSink = std::function<void(catalog::Table, const std::string& key, std::string body)>;
   virtual XidSnapshot load(const RowSink& row) = 0;
 };

@@ -46,15 +46,18 @@ void ReadProbe::read(ReadKind kind, ReadResult result) {
 
 namespace millrace::cache::detail {
 
+namespace {
+
+constexpr const char* kWrittenHelp =
+    "Cache entries the invalidator wrote from committed changes (refreshed or deleted)";
+
+}  // namespace
+
 InvalidatorProbe::InvalidatorProbe(metrics::Registry& registry)
     : registry_(registry),
-      written_categories_(registry.counter(
-          "millrace_cache_invalidations_total",
-          "Cache entries the invalidator wrote from committed changes (refreshed or deleted)",
-          {{"table", "categories"}})),
-      written_products_(registry.counter("millrace_cache_invalidations_total",
-                                         "Cache entries the invalidator wrote from committed "
-                                         "changes (refreshed or deleted)",
+      written_categories_(registry.counter("millrace_cache_invalidations_total", kWrittenHelp,
+                                           {{"table", "categories"}})),
+      written_products_(registry.counter("millrace_cache_invalidations_total", kWrittenHelp,
                                          {{"table", "products"}})),
       skipped_(registry.counter(
           "millrace_cache_changes_already_loaded_total",
@@ -76,8 +79,19 @@ InvalidatorProbe::InvalidatorProbe(metrics::Registry& registry)
           "Commit time of the last catalog change written to the cache (Unix seconds)")) {}
 
 void InvalidatorProbe::written(catalog::Table table, std::size_t entries) {
-  (table == catalog::Table::kCategories ? written_categories_ : written_products_)
-      .inc(static_cast<double>(entries));
+  switch (table) {
+    case catalog::Table::kCategories:
+      written_categories_.inc(static_cast<double>(entries));
+      break;
+    case catalog::Table::kProducts:
+      written_products_.inc(static_cast<double>(entries));
+      break;
+    case catalog::Table::kAssets:
+      // Only a sink enriching by asset follows them: registered when used.
+      registry_.counter("millrace_cache_invalidations_total", kWrittenHelp, {{"table", "assets"}})
+          .inc(static_cast<double>(entries));
+      break;
+  }
 }
 
 void InvalidatorProbe::rebuilt(std::string_view reason) {

@@ -23,7 +23,9 @@ InvalidatorRules system_rules(const std::string& schema, std::int64_t batch,
 RunningInvalidator::RunningInvalidator(const kafka::KafkaClientOptions& kafka,
                                        const pg::PgOptions& pg, Store& store,
                                        InvalidatorProbe& probe, InvalidatorRules rules)
-    : feed_(kafka), truth_(pg), invalidator_(std::move(rules), feed_, truth_, store, probe) {}
+    : feed_(kafka),
+      truth_(pg, rules.assets),
+      invalidator_(std::move(rules), feed_, truth_, store, probe) {}
 
 RunningInvalidator::~RunningInvalidator() {
   stop();

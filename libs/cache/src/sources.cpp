@@ -49,7 +49,7 @@ void KafkaFeed::close() {
   consumer_->close();
 }
 
-PgTruth::PgTruth(const pg::PgOptions& pg) : pg_(pg) {}
+PgTruth::PgTruth(const pg::PgOptions& pg, bool assets) : pg_(pg), assets_(assets) {}
 
 XidSnapshot PgTruth::load(const RowSink& row) {
   try {
@@ -80,6 +80,11 @@ XidSnapshot PgTruth::load(const RowSink& row) {
     }
     for (const auto& r : tx.exec("SELECT * FROM products ORDER BY sku")) {
       row(catalog::Table::kProducts, r["sku"].c_str(), catalog::product_json(as_text(r)));
+    }
+    if (assets_) {
+      for (const auto& r : tx.exec("SELECT * FROM assets ORDER BY symbol")) {
+        row(catalog::Table::kAssets, r["symbol"].c_str(), catalog::asset_json(as_text(r)));
+      }
     }
     tx.commit();
     return *snapshot;

@@ -34,11 +34,13 @@ class KafkaFeed final : public Feed {
 // Caller contract: reconnects when its connection was lost; one thread.
 class PgTruth final : public Truth {
  public:
-  explicit PgTruth(const pg::PgOptions& pg);
+  // `assets`: the assets are loaded too (InvalidatorRules::assets).
+  PgTruth(const pg::PgOptions& pg, bool assets);
   XidSnapshot load(const RowSink& row) override;
 
  private:
   pg::PgOptions pg_;
+  bool assets_;
   std::unique_ptr<pqxx::connection> conn_;
 };
 

@@ -82,6 +82,22 @@ TEST_CASE("other tables and schemas are not the cache's, broken records say why"
         "unknown op x");
 }
 
+TEST_CASE("an asset change becomes its entry, keyed by its symbol", "[change]") {
+  const auto c = read_change(change("assets", 'c', 7, 70, R"({"symbol":"BINANCE:BTCUSDT"})", "null",
+                                    asset_row("BINANCE:BTCUSDT", "Binance BTCUSDT")),
+                             "s");
+  REQUIRE(std::holds_alternative<CatalogChange>(c));
+  const auto& asset = std::get<CatalogChange>(c);
+  CHECK(asset.table == millrace::catalog::Table::kAssets);
+  CHECK(asset.name == "BINANCE:BTCUSDT");
+  CHECK(entry_key(asset.table, asset.name) == "asset:BINANCE:BTCUSDT");
+  REQUIRE(asset.body);
+  CHECK(*asset.body ==
+        R"({"symbol":"BINANCE:BTCUSDT","description":"Binance BTCUSDT","type":null,)"
+        R"("currency":null,"display_symbol":null,"updated_at":"2026-11-23T18:00:00.000000Z"})");
+  CHECK(may_be_catalog(std::string_view(R"({"table":"s.assets","key":{"symbol":"A"}})"), "s"));
+}
+
 TEST_CASE("the Kafka key rules out other tables before any parsing", "[change]") {
   CHECK(may_be_catalog(std::string_view(R"({"table":"s.categories","key":{"name":"a"}})"), "s"));
   CHECK(may_be_catalog(std::string_view(R"({"table":"s.products","key":{"sku":1}})"), "s"));

@@ -25,6 +25,14 @@ inline std::string product_row(std::int64_t sku, const std::string& name) {
          R"("updated_at":"2026-11-23 18:00:00+00"})";
 }
 
+// An assets row (migration 0020) as Finnhub's crypto listings give it: no
+// type, no currency.
+inline std::string asset_row(const std::string& symbol, const std::string& description) {
+  return R"({"symbol":")" + symbol + R"(","description":")" + description +
+         R"(","type":null,"currency":null,"display_symbol":null,)"
+         R"("updated_at":"2026-11-23 18:00:00+00"})";
+}
+
 inline std::string change(const std::string& table, char op, std::uint64_t lsn, std::uint32_t xid,
                           const std::string& key, const std::string& before,
                           const std::string& after, const std::string& schema = "s") {

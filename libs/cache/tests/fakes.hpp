@@ -127,7 +127,7 @@ struct FakeFeed final : detail::Feed {
 
 // The database: rows by key and the snapshot text a load reports.
 struct FakeTruth final : detail::Truth {
-  std::map<std::string, std::string> categories, products;  // key -> body
+  std::map<std::string, std::string> categories, products, assets;  // key -> body
   std::string snapshot = "100:100:";
   bool down = false;
   int loads = 0;
@@ -139,6 +139,7 @@ struct FakeTruth final : detail::Truth {
     if (during_load) during_load();
     for (const auto& [k, b] : categories) row(catalog::Table::kCategories, k, b);
     for (const auto& [k, b] : products) row(catalog::Table::kProducts, k, b);
+    for (const auto& [k, b] : assets) row(catalog::Table::kAssets, k, b);
     return *detail::XidSnapshot::parse(snapshot);
   }
 };

@@ -124,6 +124,20 @@ std::string product_json(const RowText& row) {
   return out;
 }
 
+std::string asset_json(const RowText& row) {
+  std::string out = "{";
+  key(out, "symbol", true);
+  core::append_json_string(out, required(row, "symbol"));
+  for (const std::string_view name : {"description", "type", "currency", "display_symbol"}) {
+    key(out, name);
+    text(out, column(row, name));
+  }
+  key(out, "updated_at");
+  timestamp(out, row, "updated_at");
+  out.push_back('}');
+  return out;
+}
+
 std::string category_list_json(const std::vector<std::string>& items) {
   std::size_t size = 20;
   for (const auto& item : items) size += item.size() + 1;

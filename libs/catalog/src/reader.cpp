@@ -33,6 +33,14 @@ struct Reader::State {
   std::uint64_t record_start = 0;
   std::vector<Line>* out = nullptr;
 
+  // NDJSON: objects read so far, or the text of a top-level array (read
+  // whole at the end).
+  static constexpr unsigned kJsonFlags =
+      rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseValidateEncodingFlag;
+  std::uint64_t objects = 0;
+  bool array = false;
+  std::string document;
+
   State(Format f, std::optional<Table> t) : format(f), table(t) {
     if (format == Format::kCsv) init_parser();
   }
@@ -88,11 +96,12 @@ struct Reader::State {
     if (!table) table = infer_table(header);
     if (!table) {
       throw InputError(
-          "line 1: the CSV header names neither sku (products) nor name (categories); give "
-          "--table");
+          "line 1: the CSV header names none of sku (products), symbol (assets) or name "
+          "(categories); give --table");
     }
     const auto& known = columns(*table);
     for (const auto& h : header) {
+      if (ignores_unknown_fields(*table)) break;
       if (std::find(known.begin(), known.end(), h) == known.end()) {
         std::string list;
         for (const auto c : known) list += (list.empty() ? "" : ", ") + std::string(c);
@@ -127,35 +136,63 @@ struct Reader::State {
   }
 
   void feed_ndjson(std::string_view text, std::vector<Line>& sink) {
-    if (std::all_of(text.begin(), text.end(), [](char c) { return c == ' ' || c == '\t'; })) {
+    const bool blank =
+        std::all_of(text.begin(), text.end(), [](char c) { return c == ' ' || c == '\t'; });
+    if (!array && objects == 0 && !blank && text[text.find_first_not_of(" \t")] == '[') {
+      array = true;  // a REST API's answer: one array of objects, however laid out
+    }
+    if (array) {
+      document.append(text);
+      document.push_back('\n');
       return;
     }
+    if (blank) return;
+    ++objects;
     rapidjson::Document d;
-    d.Parse<rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseValidateEncodingFlag>(
-        text.data(), text.size());
+    d.Parse<kJsonFlags>(text.data(), text.size());
     if (d.HasParseError()) {
       sink.push_back({line, std::string("not JSON: ") +
                                 rapidjson::GetParseError_En(d.GetParseError()) + " at byte " +
                                 std::to_string(d.GetErrorOffset() + 1)});
       return;
     }
+    take_object(d, line, sink);
+  }
+
+  // The whole array, once it has all come: each element is one record, its
+  // number its place in the array (1-based).
+  void finish_array(std::vector<Line>& sink) {
+    rapidjson::Document d;
+    d.Parse<kJsonFlags>(document.data(), document.size());
+    if (d.HasParseError()) {
+      throw InputError(std::string("not a JSON array: ") +
+                       rapidjson::GetParseError_En(d.GetParseError()) + " at byte " +
+                       std::to_string(d.GetErrorOffset() + 1));
+    }
+    if (!d.IsArray()) throw InputError("not a JSON array");
+    std::uint64_t n = 0;
+    for (const auto& item : d.GetArray()) take_object(item, ++n, sink);
+    document.clear();
+  }
+
+  void take_object(const rapidjson::Value& d, std::uint64_t number, std::vector<Line>& sink) {
     if (!d.IsObject()) {
-      sink.push_back({line, "not a JSON object"});
+      sink.push_back({number, "not a JSON object"});
       return;
     }
     Fields named;
+    std::vector<std::string> nested;  // members holding an object or an array
     for (const auto& m : d.GetObject()) {
-      const std::string name(m.name.GetString(), m.name.GetStringLength());
+      std::string name(m.name.GetString(), m.name.GetStringLength());
       const auto& v = m.value;
       if (v.IsNull()) {
-        named.emplace_back(name, std::nullopt);
+        named.emplace_back(std::move(name), std::nullopt);
       } else if (v.IsString()) {
-        named.emplace_back(name, std::string(v.GetString(), v.GetStringLength()));
+        named.emplace_back(std::move(name), std::string(v.GetString(), v.GetStringLength()));
       } else if (v.IsBool()) {
-        named.emplace_back(name, std::string(v.GetBool() ? "true" : "false"));
+        named.emplace_back(std::move(name), std::string(v.GetBool() ? "true" : "false"));
       } else {
-        sink.push_back({line, "\"" + name + "\" must be a string, a number or a boolean"});
-        return;
+        nested.push_back(std::move(name));
       }
     }
     if (!table) {
@@ -163,12 +200,23 @@ struct Reader::State {
       for (const auto& [n, v] : named) names.push_back(n);
       table = infer_table(names);
       if (!table) {
-        throw InputError("line " + std::to_string(line) +
-                         ": the first object has neither sku (products) nor name (categories); "
-                         "give --table");
+        throw InputError((array ? "element " : "line ") + std::to_string(number) +
+                         ": the first object has none of sku (products), symbol (assets) or "
+                         "name (categories); give --table");
       }
     }
-    sink.push_back({line, make_record(*table, named)});
+    const auto& known = columns(*table);
+    for (const auto& name : nested) {
+      // A member no column takes is left alone where the table ignores
+      // unknown ones, whatever it holds.
+      if (ignores_unknown_fields(*table) &&
+          std::find(known.begin(), known.end(), name) == known.end()) {
+        continue;
+      }
+      sink.push_back({number, "\"" + name + "\" must be a string, a number or a boolean"});
+      return;
+    }
+    sink.push_back({number, make_record(*table, named)});
   }
 };
 
@@ -188,6 +236,7 @@ void Reader::feed_line(std::string_view line, std::vector<Line>& out) {
 }
 
 void Reader::finish(std::vector<Line>& out) {
+  if (state_->array) state_->finish_array(out);
   if (state_->format != Format::kCsv) return;
   state_->out = &out;
   if (csv_fini(&state_->parser, &State::on_field, &State::on_record, state_.get()) != 0) {

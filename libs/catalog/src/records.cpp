@@ -14,6 +14,8 @@ const std::vector<std::string_view> kCategoryColumns = {"name", "display_name", 
                                                         "active"};
 const std::vector<std::string_view> kProductColumns = {"sku",      "name",       "brand",
                                                        "category", "list_price", "active"};
+const std::vector<std::string_view> kAssetColumns = {"symbol", "description", "type", "currency",
+                                                     "display_symbol"};
 
 // numeric(12,2): ten digits before the point.
 constexpr std::int64_t kMaxPriceUnits = 9'999'999'999'990'000;
@@ -39,6 +41,7 @@ std::optional<std::size_t> code_points(std::string_view text) {
 class FieldReader {
  public:
   FieldReader(Table table, const Fields& fields) : fields_(fields) {
+    if (ignores_unknown_fields(table)) return;
     const auto& known = columns(table);
     for (const auto& [name, value] : fields) {
       if (std::find(known.begin(), known.end(), name) == known.end()) {
@@ -132,17 +135,38 @@ class FieldReader {
 }  // namespace
 
 std::string_view table_name(Table table) {
-  return table == Table::kCategories ? "categories" : "products";
+  switch (table) {
+    case Table::kCategories:
+      return "categories";
+    case Table::kProducts:
+      return "products";
+    case Table::kAssets:
+      return "assets";
+  }
+  return "";
 }
 
 std::optional<Table> parse_table(std::string_view name) {
-  if (name == "categories") return Table::kCategories;
-  if (name == "products") return Table::kProducts;
+  for (const auto t : {Table::kCategories, Table::kProducts, Table::kAssets}) {
+    if (name == table_name(t)) return t;
+  }
   return std::nullopt;
 }
 
 const std::vector<std::string_view>& columns(Table table) {
-  return table == Table::kCategories ? kCategoryColumns : kProductColumns;
+  switch (table) {
+    case Table::kCategories:
+      return kCategoryColumns;
+    case Table::kProducts:
+      return kProductColumns;
+    case Table::kAssets:
+      break;
+  }
+  return kAssetColumns;
+}
+
+bool ignores_unknown_fields(Table table) {
+  return table == Table::kAssets;
 }
 
 std::optional<Table> infer_table(const std::vector<std::string>& names) {
@@ -150,6 +174,7 @@ std::optional<Table> infer_table(const std::vector<std::string>& names) {
     return std::find(names.begin(), names.end(), n) != names.end();
   };
   if (has("sku")) return Table::kProducts;
+  if (has("symbol")) return Table::kAssets;
   if (has("name")) return Table::kCategories;
   return std::nullopt;
 }
@@ -157,6 +182,16 @@ std::optional<Table> infer_table(const std::vector<std::string>& names) {
 std::variant<Record, std::string> make_record(Table table, const Fields& fields) {
   try {
     const FieldReader f(table, fields);
+    if (table == Table::kAssets) {
+      Asset a;
+      a.symbol = f.key("symbol", 64);
+      a.description = f.text("description", 2000, false);
+      a.type = f.text("type", 200, false);
+      a.currency = f.text("currency", 32, false);
+      a.display_symbol = f.text("display_symbol", 200, false);
+      if (!a.display_symbol) a.display_symbol = f.text("displaySymbol", 200, false);
+      return Record(std::move(a));
+    }
     if (table == Table::kCategories) {
       Category c;
       c.name = f.key("name", 100);

@@ -11,6 +11,25 @@ std::string optional_text(pqxx::work& tx, const std::optional<std::string>& v) {
   return v ? tx.quote(*v) : "NULL";
 }
 
+// Only rows that differ are written: an unchanged one would make a change
+// record (and an updated_at) for nothing.
+std::string upsert_sql(Table table, const std::string& values) {
+  const auto& all = columns(table);
+  std::string names, set, stored, loaded;
+  for (const auto c : all) {
+    const std::string col(c);
+    names += (names.empty() ? "" : ", ") + col;
+    if (c == all.front()) continue;  // the key
+    set += (set.empty() ? "" : ", ") + col + " = EXCLUDED." + col;
+    stored += (stored.empty() ? "t." : ", t.") + col;
+    loaded += (loaded.empty() ? "EXCLUDED." : ", EXCLUDED.") + col;
+  }
+  const std::string table_text(table_name(table));
+  return "INSERT INTO " + table_text + " AS t (" + names + ") VALUES " + values + " ON CONFLICT (" +
+         std::string(all.front()) + ") DO UPDATE SET " + set + " WHERE (" + stored +
+         ") IS DISTINCT FROM (" + loaded + ") RETURNING xmax = 0";
+}
+
 }  // namespace
 
 std::set<std::string> category_names(pqxx::connection& conn) {
@@ -43,6 +62,13 @@ void Upsert::add(const Record& record) {
                                  optional_text(tx_, p.brand) + ", " + tx_.quote(p.category) + ", " +
                                  p.list_price.to_string() + ", " + (p.active ? "true" : "false") +
                                  ")");
+          },
+          [&](const Asset& a) {
+            return std::pair(a.symbol, "(" + tx_.quote(a.symbol) + ", " +
+                                           optional_text(tx_, a.description) + ", " +
+                                           optional_text(tx_, a.type) + ", " +
+                                           optional_text(tx_, a.currency) + ", " +
+                                           optional_text(tx_, a.display_symbol) + ")");
           }},
       record);
   // One statement cannot upsert a key twice: a repeated key waits for the
@@ -57,22 +83,7 @@ void Upsert::flush() {
   if (rows_.empty()) return;
   std::string values;
   for (const auto& r : rows_) values += (values.empty() ? "" : ", ") + r;
-  const std::string sql =
-      table_ == Table::kCategories
-          ? "INSERT INTO categories AS t (name, display_name, description, active) VALUES " +
-                values +
-                " ON CONFLICT (name) DO UPDATE SET display_name = EXCLUDED.display_name, "
-                "description = EXCLUDED.description, active = EXCLUDED.active WHERE "
-                "(t.display_name, t.description, t.active) IS DISTINCT FROM "
-                "(EXCLUDED.display_name, EXCLUDED.description, EXCLUDED.active) "
-                "RETURNING xmax = 0"
-          : "INSERT INTO products AS t (sku, name, brand, category, list_price, active) VALUES " +
-                values +
-                " ON CONFLICT (sku) DO UPDATE SET name = EXCLUDED.name, brand = EXCLUDED.brand, "
-                "category = EXCLUDED.category, list_price = EXCLUDED.list_price, active = "
-                "EXCLUDED.active WHERE (t.name, t.brand, t.category, t.list_price, t.active) IS "
-                "DISTINCT FROM (EXCLUDED.name, EXCLUDED.brand, EXCLUDED.category, "
-                "EXCLUDED.list_price, EXCLUDED.active) RETURNING xmax = 0";
+  const std::string sql = upsert_sql(table_, values);
   try {
     const auto result = tx_.exec(sql);
     for (const auto& row : result) (row[0].as<bool>() ? counts_.inserted : counts_.updated)++;

@@ -20,12 +20,16 @@ std::vector<std::optional<std::string>> values(const Record& record) {
             return {
                 std::to_string(p.sku),      p.name, p.brand, p.category, p.list_price.to_string(),
                 p.active ? "true" : "false"};
+          },
+          [](const Asset& a) -> std::vector<std::optional<std::string>> {
+            return {a.symbol, a.description, a.type, a.currency, a.display_symbol};
           }},
       record);
 }
 
 Table table_of(const Record& record) {
-  return std::holds_alternative<Category>(record) ? Table::kCategories : Table::kProducts;
+  constexpr Table kTables[] = {Table::kCategories, Table::kProducts, Table::kAssets};
+  return kTables[record.index()];
 }
 
 void append_csv_field(std::string& out, std::string_view text) {

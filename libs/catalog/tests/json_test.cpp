@@ -33,6 +33,19 @@ TEST_CASE("a product keeps its price's digits", "[json]") {
         R"("active":false,"updated_at":"2026-11-23T18:00:00.000000Z"})");
 }
 
+TEST_CASE("an asset renders its missing members as null", "[json]") {
+  const RowText row{{"symbol", "BINANCE:BTCUSDT"},  {"description", "Binance BTCUSDT"},
+                    {"type", std::nullopt},         {"currency", std::nullopt},
+                    {"display_symbol", "BTC/USDT"}, {"updated_at", "2026-11-23 18:00:00+00"}};
+  CHECK(
+      asset_json(row) ==
+      R"({"symbol":"BINANCE:BTCUSDT","description":"Binance BTCUSDT","type":null,)"
+      R"("currency":null,"display_symbol":"BTC/USDT","updated_at":"2026-11-23T18:00:00.000000Z"})");
+  RowText missing = row;
+  missing.erase("currency");
+  CHECK_THROWS_WITH(asset_json(missing), "the row has no column currency");
+}
+
 TEST_CASE("a row that does not fit the table is refused by name", "[json]") {
   RowText row{{"name", "toys"}, {"display_name", "Toys"}, {"active", "t"}, {"updated_at", "x"}};
   CHECK_THROWS_WITH(category_json(row), "the row has no column description");

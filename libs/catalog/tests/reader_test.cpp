@@ -21,11 +21,20 @@ const std::string& error(const Line& line) {
   return std::get<std::string>(line.result);
 }
 
-const Product& product(const Line& line) {
+template <typename T>
+const T& record_of(const Line& line) {
   INFO(
       (std::holds_alternative<std::string>(line.result) ? std::get<std::string>(line.result) : ""));
   REQUIRE(std::holds_alternative<Record>(line.result));
-  return std::get<Product>(std::get<Record>(line.result));
+  return std::get<T>(std::get<Record>(line.result));
+}
+
+const Product& product(const Line& line) {
+  return record_of<Product>(line);
+}
+
+const Asset& asset(const Line& line) {
+  return record_of<Asset>(line);
 }
 
 }  // namespace
@@ -105,6 +114,57 @@ TEST_CASE("NDJSON: objects by line, numbers kept exact, blank lines skipped") {
   CHECK(lines[3].number == 5);
   CHECK_THAT(error(lines[3]), Contains("not JSON"));
   CHECK_THAT(error(lines[4]), Contains("not a JSON object"));
+}
+
+TEST_CASE("JSON: one array of objects, as REST APIs answer, is unrolled") {
+  // Finnhub's /stock/symbol, laid out over lines, with members assets do
+  // not have (kept out, not refused), one of them nested.
+  const auto lines =
+      read(Format::kNdjson,
+           {"  [", R"({"currency":"USD","description":"APPLE INC","displaySymbol":"AAPL",)",
+            R"("figi":"BBG000B9XRY4","mic":"XNAS","symbol":"AAPL","type":"Common Stock",)",
+            R"("isin":null,"listing":{"since":1980},"lots":[1,100]},)",
+            R"({"description":"Binance BTCUSDT","displaySymbol":"BTC/USDT",)",
+            R"("symbol":"BINANCE:BTCUSDT"}, 7, {"description":"no symbol"},)",
+            R"({"symbol":"MSFT","currency":{"code":"USD"}}])"});
+  REQUIRE(lines.size() == 5);
+  CHECK(lines[0].number == 1);  // the element's place in the array
+  CHECK(asset(lines[0]).symbol == "AAPL");
+  CHECK(asset(lines[0]).type == "Common Stock");
+  CHECK(asset(lines[0]).display_symbol == "AAPL");
+  CHECK(asset(lines[1]).symbol == "BINANCE:BTCUSDT");
+  CHECK_FALSE(asset(lines[1]).currency);
+  CHECK(lines[2].number == 3);
+  CHECK_THAT(error(lines[2]), Contains("not a JSON object"));
+  CHECK_THAT(error(lines[3]), Contains("\"symbol\" is required"));
+  // A column's value must still be a scalar.
+  CHECK(lines[4].number == 5);
+  CHECK_THAT(error(lines[4]), Contains("\"currency\" must be a string"));
+}
+
+TEST_CASE("JSON: an array on one line, into a table given, and one that is cut short") {
+  const auto lines =
+      read(Format::kNdjson, {R"([{"symbol":"AAPL"},{"symbol":"MSFT"}])", ""}, Table::kAssets);
+  REQUIRE(lines.size() == 2);
+  CHECK(asset(lines[1]).symbol == "MSFT");
+  CHECK(read(Format::kNdjson, {"[]"}).empty());
+  CHECK_THROWS_WITH(read(Format::kNdjson, {R"([{"symbol":"AAPL"},)"}),
+                    Contains("not a JSON array"));
+  CHECK_THROWS_WITH(read(Format::kNdjson, {R"([{"figi":"BBG"}])"}),
+                    Contains("element 1: the first object has none of sku"));
+  // Products keep refusing an unknown member, in an array as by line.
+  const auto products = read(
+      Format::kNdjson, {R"([{"sku":1,"name":"n","category":"c","list_price":1,"colour":"red"}])"});
+  REQUIRE(products.size() == 1);
+  CHECK_THAT(error(products[0]), Contains("unknown field \"colour\""));
+}
+
+TEST_CASE("CSV: assets ignore the columns they do not have") {
+  const auto lines =
+      read(Format::kCsv, {"symbol,description,figi,type", "AAPL,APPLE INC,BBG000B9XRY4,"});
+  REQUIRE(lines.size() == 1);
+  CHECK(asset(lines[0]).description == "APPLE INC");
+  CHECK_FALSE(asset(lines[0]).type);
 }
 
 TEST_CASE("formats by name and by extension") {

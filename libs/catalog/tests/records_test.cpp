@@ -90,7 +90,50 @@ TEST_CASE("lengths count characters, not bytes") {
 TEST_CASE("the table is told by its key column") {
   CHECK(infer_table({"sku", "name"}) == Table::kProducts);
   CHECK(infer_table({"name", "display_name"}) == Table::kCategories);
+  CHECK(infer_table({"currency", "description", "symbol", "figi"}) == Table::kAssets);
   CHECK_FALSE(infer_table({"display_name"}));
   CHECK(parse_table("products") == Table::kProducts);
+  CHECK(parse_table("assets") == Table::kAssets);
+  CHECK(table_name(Table::kAssets) == "assets");
   CHECK_FALSE(parse_table("items"));
+}
+
+TEST_CASE("an asset needs only its symbol, and takes what else a listing holds") {
+  // Finnhub's /stock/symbol, with the members assets have no column for.
+  const auto stock = make_record(Table::kAssets, {{"currency", "USD"},
+                                                  {"description", "APPLE INC"},
+                                                  {"displaySymbol", "AAPL"},
+                                                  {"figi", "BBG000B9XRY4"},
+                                                  {"mic", "XNAS"},
+                                                  {"symbol", "AAPL"},
+                                                  {"type", "Common Stock"}});
+  REQUIRE(std::holds_alternative<Record>(stock));
+  const auto& a = std::get<Asset>(std::get<Record>(stock));
+  CHECK(a.symbol == "AAPL");
+  CHECK(a.description == "APPLE INC");
+  CHECK(a.type == "Common Stock");
+  CHECK(a.currency == "USD");
+  CHECK(a.display_symbol == "AAPL");
+  // /crypto/symbol: no type, no currency; an empty one is none.
+  const auto crypto = make_record(Table::kAssets, {{"description", "Binance BTCUSDT"},
+                                                   {"displaySymbol", "BTC/USDT"},
+                                                   {"symbol", "BINANCE:BTCUSDT"},
+                                                   {"type", ""}});
+  REQUIRE(std::holds_alternative<Record>(crypto));
+  const auto& c = std::get<Asset>(std::get<Record>(crypto));
+  CHECK_FALSE(c.type);
+  CHECK_FALSE(c.currency);
+  CHECK(c.display_symbol == "BTC/USDT");
+  // The key is still the key: present, without blanks, within its length.
+  const auto refused = [](const Fields& f) {
+    const auto r = make_record(Table::kAssets, f);
+    REQUIRE(std::holds_alternative<std::string>(r));
+    return std::get<std::string>(r);
+  };
+  CHECK_THAT(refused({{"description", "no symbol"}}), Contains("\"symbol\" is required"));
+  CHECK_THAT(refused({{"symbol", " AAPL"}}), Contains("leading or trailing blanks"));
+  CHECK_THAT(refused({{"symbol", std::string(65, 'A')}}), Contains("at most 64"));
+  // Categories and products still refuse what they do not know.
+  CHECK_FALSE(ignores_unknown_fields(Table::kProducts));
+  CHECK(ignores_unknown_fields(Table::kAssets));
 }

@@ -64,6 +64,24 @@ TEST_CASE("what is written reads back the same, in both formats") {
   }
 }
 
+TEST_CASE("assets read back the same, in both formats") {
+  const std::vector<Asset> assets = {
+      {"AAPL", "APPLE INC", "Common Stock", "USD", "AAPL"},
+      {"BINANCE:BTCUSDT", "Binance BTCUSDT", std::nullopt, std::nullopt, "BTC/USDT"},
+      {"X", "quotes \" and, commas", std::nullopt, "EUR", std::nullopt}};
+  for (const auto format : {Format::kCsv, Format::kNdjson}) {
+    const auto a = round_trip(assets, Table::kAssets, format);
+    REQUIRE(a.size() == assets.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      CHECK(a[i].symbol == assets[i].symbol);
+      CHECK(a[i].description == assets[i].description);
+      CHECK(a[i].type == assets[i].type);
+      CHECK(a[i].currency == assets[i].currency);
+      CHECK(a[i].display_symbol == assets[i].display_symbol);
+    }
+  }
+}
+
 TEST_CASE("the generated catalog holds every category and sku the events draw, at their price") {
   std::set<std::string> categories;
   for (const auto& c : generated_categories()) categories.insert(c.name);

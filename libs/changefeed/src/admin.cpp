@@ -30,7 +30,7 @@ std::vector<std::string> default_tables(pqxx::connection& conn, const std::strin
     }
   }
   // Reference data, when present.
-  candidates.insert(candidates.end(), {"categories", "products"});
+  candidates.insert(candidates.end(), {"categories", "products", "assets"});
   try {
     pqxx::nontransaction tx(conn);
     std::vector<std::string> out;

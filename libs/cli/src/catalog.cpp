@@ -1,6 +1,6 @@
-// millrace catalog load: the reference catalog (categories, products) from a
-// CSV or NDJSON file into PostgreSQL; and the catalog `millrace generate
-// --catalog` writes.
+// millrace catalog load: the reference data (categories, products, assets)
+// from a CSV or JSON file or URL into PostgreSQL; and the catalog `millrace
+// generate --catalog` writes.
 #include "catalog.hpp"
 
 #include <sys/stat.h>
@@ -26,8 +26,8 @@ constexpr const char* kCatalogUsage =
     "usage: millrace catalog <command> [flags]\n"
     "\n"
     "commands:\n"
-    "  load SOURCE  upsert categories or products from CSV or NDJSON: a file, - for stdin, or a\n"
-    "               URL (--every DURATION reloads it)\n";
+    "  load SOURCE  upsert categories, products or assets from CSV or JSON: a file, - for\n"
+    "               stdin, or a URL (--every DURATION reloads it)\n";
 
 // The format of a fetched body: --format, else its Content-Type, else the
 // URL's path.
@@ -60,11 +60,11 @@ struct LoadFlags {
       const char* help;
     } strings[] = {
         {"table", &table_flag,
-         "categories or products (default: from the CSV header or the first object: sku means "
-         "products, name categories)"},
+         "categories, products or assets (default: from the CSV header or the first object: sku "
+         "means products, symbol assets, name categories)"},
         {"format", &format_flag,
          "csv or ndjson (default: from the file's extension or the URL's Content-Type or path; "
-         "needed for stdin)"},
+         "needed for stdin); ndjson also reads one JSON array of objects"},
         {"every", &every_flag, "load again every DURATION (30s, 5m, 1h, 1d) until stopped"},
     };
     for (const auto& flag : strings) options.add_string(flag.name, "", flag.value, flag.help);
@@ -84,8 +84,8 @@ struct LoadFlags {
     if (!table_flag.empty()) {
       table = catalog::parse_table(table_flag);
       if (!table) {
-        throw core::UsageError("--table: expected categories or products, got \"" + table_flag +
-                               "\"");
+        throw core::UsageError("--table: expected categories, products or assets, got \"" +
+                               table_flag + "\"");
       }
     }
     if (!format_flag.empty()) {
@@ -128,8 +128,10 @@ int cmd_load(const std::vector<std::string>& args, Context& ctx) {
   LoadFlags flags;
   core::OptionSet options(
       "millrace catalog load",
-      "Upserts the reference catalog from SOURCE (CSV with a header line, or NDJSON) into "
-      "categories or products, in one transaction. SOURCE is a file, - for stdin, or an http:// "
+      "Upserts the reference data from SOURCE (CSV with a header line, NDJSON, or one JSON array "
+      "of objects as REST APIs answer) into categories, products or assets, in one transaction "
+      "(fields assets do not have, such as Finnhub's figi and mic, are ignored). SOURCE is a "
+      "file, - for stdin, or an http:// "
       "or https:// URL (TLS verified; the format from --format, the Content-Type or the path). "
       "Every line is checked first; refused lines are reported with their line numbers and the "
       "rest is loaded. Only rows that differ are written. Prints a JSON summary. Exit 0 when "

@@ -47,8 +47,8 @@ int changefeed_publish(const std::vector<std::string>& args, Context& ctx) {
   changefeed::add_feed_names(options, nullptr, &publication, &backfill_table);
   options.add_string("tables", "", &tables,
                      "Comma-separated tables (default: those that exist of store_events and its "
-                     "sums, every declared kind's records, lines and sums, categories and "
-                     "products)");
+                     "sums, every declared kind's records, lines and sums, categories, "
+                     "products and assets)");
   kinds::register_kinds_dir(options, &kinds_dir);
   options.add_string("grant-select", "", &grant_select,
                      "Also grant this role (the feed's) SELECT on the tables, which the initial "

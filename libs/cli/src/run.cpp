@@ -21,7 +21,7 @@ constexpr const char* kTopUsage =
     "  migrate   apply the PostgreSQL schema migrations\n"
     "  create-topics  create the store-events, orders', dead-letter and change feed topics\n"
     "  views     list the analytics views, or print one: views NAME [--format table|json|csv]\n"
-    "  catalog load FILE  upsert categories or products (CSV or NDJSON)\n"
+    "  catalog load FILE  upsert categories, products or assets (CSV or JSON)\n"
     "  changefeed publish|drop-slot  manage the change feed's publication and slot\n"
     "  webhooks  register and manage webhook endpoints, list and replay deliveries\n"
     "  grant     grant each service's own role its privileges on the schema, and no more\n"

@@ -118,7 +118,8 @@ TEST_CASE("catalog load's misuse exits 2 before connecting") {
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{}, "give one SOURCE: a file, - for stdin, or a URL"},
       {{"a.csv", "b.csv"}, "give one SOURCE"},
-      {{"a.csv", "--table", "orders"}, "--table: expected categories or products, got \"orders\""},
+      {{"a.csv", "--table", "orders"},
+       "--table: expected categories, products or assets, got \"orders\""},
       {{"a.csv", "--format", "xml"}, "--format: expected csv or ndjson, got \"xml\""},
       {{"a.txt"}, "cannot tell the format of a.txt: give --format csv or ndjson"},
       {{"-"}, "cannot tell the format of -"},

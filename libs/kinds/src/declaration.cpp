@@ -12,6 +12,7 @@
 
 #include "aggregate_decl.hpp"
 #include "doc_reader.hpp"
+#include "enrich_decl.hpp"
 #include "json_tree.hpp"
 #include "millrace/core/enum_names.hpp"
 #include "millrace/core/options.hpp"
@@ -347,31 +348,6 @@ std::vector<KeepCondition> keep_rule(const Reader& r, const Json& k, const Decla
   return out;
 }
 
-// "enrich": {"sku": "ProductId"}: an integer field of the record, or of
-// its lines.
-EnrichDecl enrichment(const Reader& r, const Json& e, const Declaration& d) {
-  r.only(e, "enrich", {"sku", "$comment"});
-  const auto name = r.string(r.need(e, "sku", "enrich"), "enrich.sku");
-  const auto check = [&](const FieldDecl& f) {
-    if (f.type != ValueType::kInteger) {
-      r.fail("enrich.sku", "field \"" + name + "\" is " + std::string(type_name(f.type)) +
-                               "; a catalog sku is an integer");
-    }
-  };
-  if (const auto i = d.find(name)) {
-    check(d.fields[*i]);
-    return EnrichDecl{false, *i};
-  }
-  if (d.lines) {
-    for (std::size_t i = 0; i < d.lines->fields.size(); ++i) {
-      if (d.lines->fields[i].name != name) continue;
-      check(d.lines->fields[i]);
-      return EnrichDecl{true, i};
-    }
-  }
-  r.fail("enrich.sku", "names no field of the record or its lines (\"" + name + "\")");
-}
-
 }  // namespace
 
 std::string_view type_name(ValueType type) {
@@ -495,7 +471,7 @@ Declaration parse_declaration(std::string_view json, std::string_view origin) {
   if (const Json* a = root->member("aggregate")) d.aggregate = detail::parse_aggregate(r, *a, d);
   if (const Json* s = root->member("storage")) d.storage = storage(r, *s);
   if (const Json* k = root->member("keep")) d.keep = keep_rule(r, *k, d);
-  if (const Json* e = root->member("enrich")) d.enrich = enrichment(r, *e, d);
+  if (const Json* e = root->member("enrich")) detail::read_enrichment(r, *e, d);
   return d;
 }
 

@@ -183,3 +183,32 @@ TEST_CASE("enrich: names an integer field of the record or of its lines", "[kind
   CHECK_THAT(refusal(R"(, "enrich": {"product": "Sku"})"),
              Contains("enrich: unknown member \"product\""));
 }
+
+TEST_CASE("enrich: an asset is a text field, beside a sku or alone", "[kinds][enrich]") {
+  const auto alone =
+      parse_declaration(parcel(R"(, "enrich": {"asset": "Carrier"})"), "test parcel");
+  REQUIRE(alone.enrich_asset.has_value());
+  CHECK_FALSE(alone.enrich_asset->on_lines);
+  CHECK(alone.enrich_asset->symbol == *alone.find("Carrier"));
+  CHECK_FALSE(alone.enrich.has_value());  // no sku: no product columns
+  const auto both = parse_declaration(
+      parcel(R"(, "enrich": {"sku": "ProductId", "asset": "Label"})"), "test parcel");
+  REQUIRE(both.enrich.has_value());
+  REQUIRE(both.enrich_asset.has_value());
+  CHECK(both.enrich_asset->on_lines);
+  CHECK(both.enrich_asset->symbol == 1);
+  CHECK_FALSE(parse_declaration(parcel(R"(, "enrich": {"sku": "Sku"})"), "test parcel")
+                  .enrich_asset.has_value());
+  // The shipped trade kind is enriched on its symbol, and on no product.
+  const auto trade = find_kind("trade", "");
+  REQUIRE(trade.enrich_asset.has_value());
+  CHECK(trade.fields[trade.enrich_asset->symbol].name == "Symbol");
+  CHECK_FALSE(trade.enrich.has_value());
+
+  CHECK_THAT(refusal(R"(, "enrich": {"asset": "Sku"})"),
+             Contains("enrich.asset: field \"Sku\" is integer; an asset's symbol is text"));
+  CHECK_THAT(refusal(R"(, "enrich": {"asset": "Nope"})"),
+             Contains("enrich.asset: names no field of the record or its lines"));
+  CHECK_THAT(refusal(R"(, "enrich": {})"), Contains("enrich: names neither \"sku\""));
+  CHECK_THAT(refusal(R"(, "enrich": {"asset": ""})"), Contains("must be a non-empty string"));
+}

@@ -254,16 +254,19 @@ void ensure_kind_tables(pqxx::connection& connection, const Declaration& d) {
   tx.exec(partitioned_table_statement(d));
   reconcile(tx, d.table, d.fields);
   if (d.lines) reconcile(tx, d.lines->table, d.lines->fields);
-  if (const auto table = enriched_table(d)) {
-    // Nullable, as store_events' (migration 0007): rows stored without
-    // enrichment, or before it was declared, have none.
+  // Nullable, as store_events' (migration 0007): rows stored without
+  // enrichment, or before it was declared, have none.
+  const auto add_enrichment = [&](const std::optional<std::string>& table,
+                                  const std::vector<std::string>& columns) {
+    if (!table) return;
     std::string sql = "ALTER TABLE " + *table;
-    for (const auto& c : kEnrichmentColumns) {
-      sql += (c == kEnrichmentColumns.front() ? " " : ", ") + ("ADD COLUMN IF NOT EXISTS " + c) +
-             " text";
+    for (const auto& c : columns) {
+      sql += (c == columns.front() ? " " : ", ") + ("ADD COLUMN IF NOT EXISTS " + c) + " text";
     }
     tx.exec(sql);
-  }
+  };
+  add_enrichment(enriched_table(d), kEnrichmentColumns);
+  add_enrichment(asset_enriched_table(d), kAssetColumns);
   // The days around now, so that a sink whose role may not make them (it
   // asks millrace_partitions_ensure) finds them there.
   tx.exec("SELECT millrace_partitions_ensure(" + tx.quote(d.table) +
@@ -274,6 +277,14 @@ void ensure_kind_tables(pqxx::connection& connection, const Declaration& d) {
 std::optional<std::string> enriched_table(const Declaration& d) {
   if (!d.enrich) return std::nullopt;
   return d.enrich->on_lines ? d.lines->table : d.table;
+}
+
+const std::vector<std::string> kAssetColumns = {"asset_description", "asset_type",
+                                                "asset_currency"};
+
+std::optional<std::string> asset_enriched_table(const Declaration& d) {
+  if (!d.enrich_asset) return std::nullopt;
+  return d.enrich_asset->on_lines ? d.lines->table : d.table;
 }
 
 std::vector<std::string> record_columns(const Declaration& d) {

@@ -83,3 +83,13 @@ TEST_CASE("a kind's enrichment columns go on the table holding its sku") {
   CHECK(pg::enriched_table(d) == "orders");
   CHECK(pg::enriched_table(kinds::find_kind("store_event", "")) == "store_events");
 }
+
+TEST_CASE("a kind's asset columns go on the table holding its symbol") {
+  auto d = kinds::find_kind("order", "");
+  CHECK_FALSE(pg::asset_enriched_table(d).has_value());
+  d.enrich_asset = kinds::AssetEnrichDecl{true, 0};
+  CHECK(pg::asset_enriched_table(d) == "order_lines");
+  CHECK_FALSE(pg::enriched_table(d).has_value());  // no sku: no product columns
+  CHECK(pg::asset_enriched_table(kinds::find_kind("trade", "")) == "trades");
+  CHECK_FALSE(pg::asset_enriched_table(kinds::find_kind("store_event", "")).has_value());
+}

@@ -19,9 +19,10 @@ void register_options(core::OptionSet& o, SinkConfig& c) {
   o.add_string("min-discount", "MILLRACE_MIN_DISCOUNT", &c.min_discount,
                "Persist only events whose discount is strictly greater than this (0..100)");
   o.add_bool("enrich", "MILLRACE_SINK_ENRICH", &c.enrich,
-             "Copy each kept row's product name, brand and category from the catalog, kept in "
-             "memory and current through the change feed (which must publish categories and "
-             "products); off: those columns stay NULL");
+             "Copy each kept row's product name, brand and category from the catalog (and, for "
+             "a kind enriched by asset, the asset's description, type and currency by its "
+             "symbol), kept in memory and current through the change feed (which must publish "
+             "categories and products, and assets); off: those columns stay NULL");
   kafka::add_topic_option(o, "changes-topic", &c.changes_topic, kafka::kChangesTopic);
   o.add_duration("enrich-wait-ms", "MILLRACE_SINK_ENRICH_WAIT_MS", &c.enrich_wait_ms,
                  core::OptionSet::DurationUnit::kMilliseconds,
@@ -52,9 +53,10 @@ void validate(SinkConfig& c) {
     c.dlq_topic = kinds::dlq_topic(c.kinds, c.kinds.kind, c.stream.kafka.topic);
     kinds::pii_mode(c.kinds);   // refuses a bad mode, or hash without a key
     kinds::retention(c.kinds);  // refuses a retention that is not a duration
-    if (c.enrich && !c.kinds.declaration->enrich) {
+    if (c.enrich && !c.kinds.declaration->enrich && !c.kinds.declaration->enrich_asset) {
       throw core::UsageError("--enrich: kind " + c.kinds.kind +
-                             " declares no \"enrich\" (the field holding the catalog's sku)");
+                             " declares no \"enrich\" (the field holding the catalog's sku, or "
+                             "an asset's symbol)");
     }
     // Sinks of two kinds are two groups: each its own offsets and members.
     const auto defaults = stream::service_defaults("sink");

@@ -53,8 +53,16 @@ KindRows::KindRows(const kinds::Declaration& declaration, kinds::PiiMode pii, st
       enrich_records_(enrichment_.on() && d_.enrich && !d_.enrich->on_lines),
       enrich_lines_(enrichment_.on() && d_.enrich && d_.enrich->on_lines),
       record_columns_(pg::record_columns(declaration)) {
-  const auto& more = pg::kEnrichmentColumns;
-  if (enrich_records_) record_columns_.insert(record_columns_.end(), more.begin(), more.end());
+  if (enrichment_.on() && d_.enrich_asset) {
+    assets_.emplace(metrics, lookup);
+    asset_records_ = !d_.enrich_asset->on_lines;
+    asset_lines_ = d_.enrich_asset->on_lines;
+  }
+  const auto add = [](std::vector<std::string>& to, bool product, bool asset) {
+    if (product) to.insert(to.end(), pg::kEnrichmentColumns.begin(), pg::kEnrichmentColumns.end());
+    if (asset) to.insert(to.end(), pg::kAssetColumns.begin(), pg::kAssetColumns.end());
+  };
+  add(record_columns_, enrich_records_, asset_records_);
   const std::string id = d_.identity_field().column;
   const std::string time = d_.time_field().column;
   // The first of a batch's records with one identity wins, as the first
@@ -73,7 +81,7 @@ KindRows::KindRows(const kinds::Declaration& declaration, kinds::PiiMode pii, st
                 ", kafka_partition, kafka_offset)";
   if (d_.lines) {
     line_columns_ = pg::line_columns(d_);
-    if (enrich_lines_) line_columns_.insert(line_columns_.end(), more.begin(), more.end());
+    add(line_columns_, enrich_lines_, asset_lines_);
     insert_sql_ += ", lines AS (INSERT INTO " + d_.lines->table + " (" + joined(line_columns_) +
                    ") SELECT " + joined(line_columns_, "l.") + " FROM " +
                    std::string(kLineStaging) + " l JOIN ins ON ins." + id + " = l." + id +
@@ -132,12 +140,26 @@ bool KindRows::enrich(pg::CopyText& out, const kinds::Value& sku) const {
   return false;
 }
 
+void KindRows::enrich_row(pg::CopyText& out, const std::vector<kinds::Value>& values, bool lines) {
+  if (lines ? enrich_lines_ : enrich_records_) {
+    enriched_ += enrich(out, values[d_.enrich->sku]) ? 1 : 0;
+    ++looked_up_;
+  }
+  if (lines ? asset_lines_ : asset_records_) {
+    const auto* symbol = std::get_if<std::string>(&values[d_.enrich_asset->symbol]);
+    assets_found_ +=
+        assets_->append(out, symbol ? std::optional<std::string_view>(*symbol) : std::nullopt) ? 1
+                                                                                               : 0;
+    ++assets_looked_up_;
+  }
+}
+
 std::uint64_t KindRows::write(pqxx::work& tx, stream::Batch& batch,
                               const std::vector<const KindRow*>& rows) {
   // Staging may hold rows of an earlier write in this transaction (the
   // consumer writes slices when it isolates refused records).
   tx.exec("DELETE FROM " + std::string(kRecordStaging));
-  std::uint64_t looked_up = 0, enriched = 0;
+  looked_up_ = enriched_ = assets_looked_up_ = assets_found_ = 0;
   {
     pg::CopyWriter copy(tx, std::string(kRecordStaging), record_columns_);
     for (const auto* row : rows) {
@@ -146,10 +168,7 @@ std::uint64_t KindRows::write(pqxx::work& tx, stream::Batch& batch,
         append(line, d_.fields[i], row->record.values[i]);
       }
       line.text(topic_).integer(row->partition).integer(row->offset);
-      if (enrich_records_) {
-        enriched += enrich(line, row->record.values[d_.enrich->sku]) ? 1 : 0;
-        ++looked_up;
-      }
+      enrich_row(line, row->record.values, false);
       copy.end_row();
     }
     copy.complete();
@@ -170,17 +189,15 @@ std::uint64_t KindRows::write(pqxx::work& tx, stream::Batch& batch,
         for (std::size_t i = 0; i < d_.lines->fields.size(); ++i) {
           append(line, d_.lines->fields[i], row->record.lines[n][i]);
         }
-        if (enrich_lines_) {
-          enriched += enrich(line, row->record.lines[n][d_.enrich->sku]) ? 1 : 0;
-          ++looked_up;
-        }
+        enrich_row(line, row->record.lines[n], true);
         line.integer(row->partition).integer(row->offset);
         copy.end_row();
       }
     }
     copy.complete();
   }
-  if (looked_up != 0) enrichment_.count(looked_up, enriched);
+  if (looked_up_ != 0) enrichment_.count(looked_up_, enriched_);
+  if (assets_looked_up_ != 0) assets_->count(assets_looked_up_, assets_found_);
   std::map<std::int32_t, std::uint64_t> stored, kept;
   for (const auto& r : tx.exec(insert_sql_))
     stored[r[0].as<std::int32_t>()] = r[1].as<std::uint64_t>();

@@ -9,9 +9,11 @@
 // resends are re-counted `duplicate`.
 // Personal-data fields are written as MILLRACE_<KIND>_PII says. A kind
 // that declares "enrich" gets, with enrichment on, the catalog's product
-// columns filled on the table holding its sku.
+// columns filled on the table holding its sku, and the asset's columns on
+// the table holding its symbol.
 
 #include <cstdint>
+#include <optional>
 #include <pqxx/pqxx>
 #include <string>
 #include <vector>
@@ -52,6 +54,9 @@ class KindRows {
   void append(pg::CopyText& out, const kinds::FieldDecl& field, const kinds::Value& value) const;
   // The catalog's facts for `sku` (declared "enrich"), when enrichment is on.
   bool enrich(pg::CopyText& out, const kinds::Value& sku) const;
+  // The product's, then the asset's columns of a record's (or a line's)
+  // `values`, as declared for it (`lines`); counts what was looked up.
+  void enrich_row(pg::CopyText& out, const std::vector<kinds::Value>& values, bool lines);
 
   const kinds::Declaration& d_;
   kinds::PiiMode pii_;
@@ -59,6 +64,10 @@ class KindRows {
   std::string topic_;
   Enrichment enrichment_;
   bool enrich_records_ = false, enrich_lines_ = false;
+  std::optional<AssetEnrichment> assets_;  // with enrichment on, for a kind declaring an asset
+  bool asset_records_ = false, asset_lines_ = false;
+  // Of the write under way: rows looked up and found, products and assets.
+  std::uint64_t looked_up_ = 0, enriched_ = 0, assets_looked_up_ = 0, assets_found_ = 0;
   std::string insert_sql_;
   std::vector<std::string> record_columns_, line_columns_;
 };

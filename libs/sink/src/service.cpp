@@ -23,6 +23,7 @@ std::unique_ptr<cache::CatalogLookup> make_lookup(const SinkConfig& config,
   c.kafka.client_id = config.stream.kafka.client_id + "-catalog";
   c.pg = config.stream.pg;
   c.retry = config.stream.retry;
+  c.assets = config.kinds.declaration && config.kinds.declaration->enrich_asset;
   return std::make_unique<cache::CatalogLookup>(c, metrics);
 }
 

@@ -6,31 +6,6 @@
 
 namespace millrace::sink::detail {
 
-Enrichment::Enrichment(metrics::Registry& metrics, cache::CatalogLookup* lookup)
-    : lookup_(lookup),
-      enriched_(metrics.counter("millrace_sink_enriched_total",
-                                "Kept rows written with the catalog's product name, brand and "
-                                "category (enrichment on)",
-                                {{"sku", "known"}})),
-      unknown_sku_(metrics.counter("millrace_sink_enriched_total",
-                                   "Kept rows written with the catalog's product name, brand "
-                                   "and category (enrichment on)",
-                                   {{"sku", "unknown"}})) {}
-
-bool Enrichment::append(pg::CopyText& line, std::int64_t sku) const {
-  if (const auto product = lookup_->product(sku)) {
-    pg::append_enrichment(line, product->name, product->brand, product->category);
-    return true;
-  }
-  pg::append_enrichment(line, std::nullopt, std::nullopt, std::nullopt);
-  return false;
-}
-
-void Enrichment::count(std::uint64_t rows, std::uint64_t known) {
-  enriched_.inc(static_cast<double>(known));
-  unknown_sku_.inc(static_cast<double>(rows - known));
-}
-
 StoreRows::StoreRows(const SinkConfig& config, metrics::Registry& metrics,
                      cache::CatalogLookup* lookup)
     : config_(config), enrichment_(metrics, lookup) {}

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "dead_letters.hpp"
-#include "millrace/cache/lookup.hpp"
+#include "enrichment.hpp"
 #include "millrace/core/event.hpp"
 #include "millrace/metrics/metrics.hpp"
 #include "millrace/pg/copy.hpp"
@@ -38,28 +38,6 @@ std::uint64_t count_duplicates(stream::Batch& batch,
 // The same for store events' `rows`, counted per partition.
 std::uint64_t count_duplicates(stream::Batch& batch, const std::vector<const Row*>& rows,
                                const std::map<std::int32_t, std::uint64_t>& stored);
-
-// Enrichment of a batch's rows from the catalog held in memory (null
-// lookup: off), for any kind: the product's name, brand and category of a
-// row's sku, NULL for an unknown one, counted per write (a batch written
-// again, a refused record isolated or a retried commit, counts its rows
-// again, like the dead letters).
-class Enrichment {
- public:
-  // `lookup` must outlive this.
-  Enrichment(metrics::Registry& metrics, cache::CatalogLookup* lookup);
-
-  bool on() const { return lookup_ != nullptr; }
-  // The catalog as it is now: what a row is enriched with is what was
-  // known when it was stored. False: the sku is unknown.
-  bool append(pg::CopyText& line, std::int64_t sku) const;
-  // After a write's `rows` are copied, `known` of them enriched.
-  void count(std::uint64_t rows, std::uint64_t known);
-
- private:
-  cache::CatalogLookup* lookup_;
-  metrics::Counter enriched_, unknown_sku_;
-};
 
 class StoreRows {
  public:

@@ -69,6 +69,8 @@ TEST_CASE("sink configuration: --enrich takes a kind that declares enrich") {
   CHECK_THROWS_WITH(parse({}, {"--kind", "order", "--order-pii", "keep", "--enrich"}),
                     Contains("--enrich") && Contains("order declares no \"enrich\""));
   CHECK(parse({}, {"--enrich"}).enrich);
+  // Trades declare an asset, and no sku.
+  CHECK(parse({}, {"--kind", "trade", "--enrich"}).enrich);
   // The store event's keep defaults come from its declaration's rule.
   const auto d = parse({}, {});
   CHECK(d.min_discount == "20");

@@ -1,9 +1,10 @@
 #pragma once
 
-// The catalog's products in this process's memory, kept equal to the
-// database by following the change feed: the invalidator's rules
-// (invalidator.hpp) with a store in memory instead of Redis. For the sink's
-// enrichment: lookups are map reads, with no round trip per record.
+// The catalog's products (and the assets, when asked) in this process's
+// memory, kept equal to the database by following the change feed: the
+// invalidator's rules (invalidator.hpp) with a store in memory instead of
+// Redis. For the sink's enrichment: lookups are map reads, with no round
+// trip per record.
 //
 // Like the Redis cache, the lookup is usable only once it has loaded the
 // whole catalog from one database snapshot, and stops being usable when it
@@ -14,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "millrace/cache/config.hpp"
 #include "millrace/core/options.hpp"
@@ -30,9 +32,17 @@ struct ProductFacts {
   friend bool operator==(const ProductFacts&, const ProductFacts&) = default;
 };
 
+// What enrichment copies from an asset (migration 0020), as loaded.
+struct AssetFacts {
+  std::optional<std::string> description, type, currency;
+
+  friend bool operator==(const AssetFacts&, const AssetFacts&) = default;
+};
+
 struct LookupConfig {
   kafka::KafkaClientOptions kafka;  // the change topic
   pg::PgOptions pg;                 // the catalog's schema
+  bool assets = false;              // the assets are kept too (their table must exist)
   std::int64_t batch_size = 500;
   core::RetryBackoff retry;
 };
@@ -57,6 +67,9 @@ class CatalogLookup {
   // The product as the catalog holds it now; nullopt for an unknown sku.
   // Meaningful only while ready(). Thread-safe.
   std::optional<ProductFacts> product(std::int64_t sku) const;
+  // The asset as the assets table holds it now; nullopt for an unknown
+  // symbol, or when the assets are not kept (LookupConfig::assets).
+  std::optional<AssetFacts> asset(std::string_view symbol) const;
   // Throws what stopped the lookup for good (a fatal failure: the catalog
   // tables are missing, or not as this build knows them), if anything did;
   // it is then never ready again.

@@ -30,6 +30,9 @@ std::string category_json(const RowText& row);
 // {"sku","name","brand"(null),"category","list_price","active","updated_at"};
 // list_price a JSON number with the stored digits ("12.50" stays 12.50).
 std::string product_json(const RowText& row);
+// {"symbol","description","type","currency","display_symbol","updated_at"},
+// each but the symbol and updated_at possibly null.
+std::string asset_json(const RowText& row);
 // {"categories":[<item>,...]}: the bodies as given, in order.
 std::string category_list_json(const std::vector<std::string>& items);
 

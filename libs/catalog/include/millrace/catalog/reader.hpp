@@ -3,7 +3,10 @@
 // Reads a catalog file, CSV (RFC 4180, a header line naming the columns;
 // libcsv) or NDJSON (one JSON object per line; RapidJSON), into records or
 // per-line errors, one physical line at a time, so a file of any size is
-// read in bounded memory and every error names its line.
+// read in bounded memory and every error names its line. JSON whose first
+// character is "[" is one array of objects, as REST APIs answer (Finnhub's
+// /stock/symbol): it is held whole (a URL's body is capped) and unrolled at
+// the end, each element a record numbered by its place in the array.
 
 #include <cstdint>
 #include <memory>
@@ -38,8 +41,8 @@ class InputError : public std::runtime_error {
 
 class Reader {
  public:
-  // `table`: nullopt to tell it from the CSV header or the first NDJSON
-  // object ("sku": products; "name": categories).
+  // `table`: nullopt to tell it from the CSV header or the first JSON
+  // object ("sku": products; "symbol": assets; "name": categories).
   Reader(Format format, std::optional<Table> table);
   ~Reader();
   Reader(const Reader&) = delete;
@@ -49,7 +52,8 @@ class Reader {
   // completes to `out`. Throws InputError.
   void feed_line(std::string_view line, std::vector<Line>& out);
   // The end of the input: a CSV record left open (an unclosed quote) is an
-  // error on its line.
+  // error on its line; a JSON array's elements are read. Throws InputError
+  // (an array that is not JSON).
   void finish(std::vector<Line>& out);
 
   std::optional<Table> table() const;

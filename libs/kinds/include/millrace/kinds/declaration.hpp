@@ -169,6 +169,15 @@ struct EnrichDecl {
   std::size_t sku = 0;    // in the record's, or the lines', fields
 };
 
+// Enrichment from the assets ("enrich": {"asset": "Symbol"}): the text
+// field holding an asset's symbol (assets.symbol, migration 0020); the
+// table holding it gets nullable asset_description, asset_type and
+// asset_currency columns, which a sink with --enrich fills.
+struct AssetEnrichDecl {
+  bool on_lines = false;  // the field is one of the lines'
+  std::size_t symbol = 0;
+};
+
 struct Declaration {
   std::string kind;  // "order": the --kind name
   std::string description;
@@ -186,6 +195,7 @@ struct Declaration {
   StorageDecl storage;
   std::vector<KeepCondition> keep;  // empty: every valid record is kept
   std::optional<EnrichDecl> enrich;
+  std::optional<AssetEnrichDecl> enrich_asset;
 
   const FieldDecl& identity_field() const { return fields[identity]; }
   const FieldDecl& time_field() const { return fields[time]; }
@@ -199,7 +209,7 @@ struct Declaration {
 // fields with one column, a storage whose span or retention is not a
 // duration it can take, a keep condition on an unknown field, with an
 // operator its type cannot take or a value that does not parse as its
-// type, an enrichment naming no integer field.
+// type, an enrichment naming no integer sku or text asset field.
 Declaration parse_declaration(std::string_view json, std::string_view origin);
 
 }  // namespace millrace::kinds

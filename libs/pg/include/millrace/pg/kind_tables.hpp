@@ -17,7 +17,8 @@
 // declaration adds a nullable column to a table made before (its older rows
 // have no value). A column whose type differs from the declaration's is
 // refused, naming both. A kind that declares "enrich" gets the catalog's
-// product columns on the table holding its sku field. A kind with an aggregate section also gets
+// product columns on the table holding its sku field, and the asset's on
+// the table holding its symbol field. A kind with an aggregate section also gets
 // the aggregator's tables and views (kinds::AggregateDecl).
 
 #include <optional>
@@ -53,6 +54,14 @@ void ensure_kind_tables(pqxx::connection& connection, const kinds::Declaration& 
 // table, or its lines' table; it has kEnrichmentColumns (store_events.hpp),
 // added to a table made before. nullopt: the kind is not enriched.
 std::optional<std::string> enriched_table(const kinds::Declaration& d);
+
+// The asset enrichment's columns ("enrich": {"asset": ...}): the asset's
+// description, type and currency, written by a sink that enriches after
+// the product's (when both are declared on one table).
+extern const std::vector<std::string> kAssetColumns;
+// The table holding the field holding an asset's symbol; it has
+// kAssetColumns. nullopt: the kind is not enriched by asset.
+std::optional<std::string> asset_enriched_table(const kinds::Declaration& d);
 
 // The COPY columns of the kind's tables, in the order the sink writes them:
 // a line's are its record's identity and time, its number and its fields.

@@ -39,8 +39,9 @@ struct SinkConfig {
   std::int64_t dlq_max_bytes = 900'000;
   // Enrichment: each kept row (of a kind whose declaration says "enrich")
   // gets the product's name, brand and category from the catalog, held in
-  // memory and kept current from the change feed (cache::CatalogLookup).
-  // Off: those columns stay NULL.
+  // memory and kept current from the change feed (cache::CatalogLookup);
+  // one declaring "enrich": {"asset": ...} the asset's description, type
+  // and currency by its symbol. Off: those columns stay NULL.
   bool enrich = false;
   std::string changes_topic = "millrace.changes";
   // How long a batch waits for the catalog to be loaded (at start, or after
