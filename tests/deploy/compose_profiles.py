@@ -4,9 +4,12 @@ in a compose project of its own on free ports (after integration.compose,
 whose image builds they reuse; each builds what its files add, or what
 changed):
 
-- the three-broker cluster (deploy/docker/compose.kafka-cluster.yml): every
-  broker healthy, the topics made with three replicas, and the cli
-  container's events and orders stored and summed;
+- the three-broker cluster (deploy/docker/compose.kafka-cluster.yml), with
+  the trades profile: every broker healthy, the topics made with three
+  replicas, and the cli container's events and orders stored and summed;
+  the websocket container reading a Finnhub-shaped feed served on the
+  Docker host (tests/websocket/feed_server.py), and every trade the feed
+  sent stored once and summed per symbol in the trades views;
 - the secure profile (deploy/docker/compose.secure.yml, with a .env's
   MILLRACE_KAFKA_SASL_PASSWORD as documented) with the monitoring profile:
   the same through SASL_SSL and TLS, the API's views over HTTPS checked
@@ -21,6 +24,7 @@ compose_profiles.py SOURCE_DIR WORK_DIR
 import json
 import os
 import secrets
+import signal
 import ssl
 import subprocess
 import sys
@@ -29,7 +33,7 @@ import urllib.request
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compose_up import (Stack, check, failures, log, remove, show_state,  # noqa: E402
+from compose_up import (Stack, check, failures, free_port, log, remove, show_state,  # noqa: E402
                         wait_caught_up)
 
 CLUSTER = "deploy/docker/compose.kafka-cluster.yml"
@@ -58,9 +62,49 @@ def produce_and_account(stack):
           f"unaccounted {unaccounted}, store_events {stored}, web_orders_today {orders}, today_summary {sales}")
 
 
+def start_feed(repo, work):
+    """A Finnhub-shaped feed on every address of the host, which the
+    websocket container reaches at host.docker.internal; (process, port,
+    its log of what it sent)."""
+    port, sent = free_port(), os.path.join(work, "trades-sent.jsonl")
+    server = subprocess.Popen(
+        [sys.executable, os.path.join(repo, "tests", "websocket", "feed_server.py"), "--host", "0.0.0.0",
+         "--port", str(port), "--shape", "finnhub", "--rate", "40", "--log", sent],
+        stdout=open(os.path.join(work, "trades-server.log"), "w"), stderr=subprocess.STDOUT)
+    return server, port, sent
+
+
+def check_trades(stack, server, sent):
+    """The feed falls quiet and the source stops cleanly: every trade the
+    feed sent is the run's, stored once, and summed in the views."""
+    time.sleep(10)  # trades flow through the three brokers meanwhile
+    server.send_signal(signal.SIGUSR1)
+    time.sleep(2)
+    stack.compose("stop", "websocket", timeout=120)
+    trades = sum(len(json.loads(line)["trades"]) for line in open(sent))
+    q = stack.psql_in_container
+    deadline, got = time.monotonic() + 120, ""
+    want = f"{trades}|{trades}|{trades}|0"
+    while time.monotonic() < deadline:
+        got = q("SELECT (SELECT sum(records) FROM ingestion_runs), (SELECT count(*) FROM trades), "
+                "(SELECT sum(trades) FROM trades_daily), (SELECT count(*) FROM trades_hourly WHERE "
+                "vwap IS NULL)").strip()
+        if got == want:
+            break
+        time.sleep(2)
+    check("cluster: every trade the feed sent is the run's, stored once and summed in trades_daily "
+          "(runs' records, trades, trades_daily; no hour without a VWAP)", trades > 0 and got == want,
+          f"the feed sent {trades}; got {got}")
+    end = q("SELECT end_reason FROM ingestion_runs ORDER BY started_at DESC LIMIT 1").strip()
+    check("cluster: stopping the websocket container ends its run as stopped", end == "stopped", end)
+
+
 def cluster(repo, work):
-    stack = Stack(repo, work, name="cluster", files=["docker-compose.yml", CLUSTER],
-                  ports=["MILLRACE_KAFKA_2_PORT", "MILLRACE_KAFKA_3_PORT"])
+    server, port, sent = start_feed(repo, work)
+    stack = Stack(repo, work, name="cluster", files=["docker-compose.yml", CLUSTER], profiles=["trades"],
+                  ports=["MILLRACE_KAFKA_2_PORT", "MILLRACE_KAFKA_3_PORT"],
+                  env={"MILLRACE_WEBSOCKET_URL": f"ws://host.docker.internal:{port}/?token=compose-test",
+                       "MILLRACE_WEBSOCKET_SYMBOLS": "AAPL,MSFT,BINANCE:BTCUSDT"})
     try:
         # Cached after integration.compose: what this file set adds, or
         # what changed since.
@@ -73,10 +117,13 @@ def cluster(repo, work):
                                                      for line in out.splitlines() if "Isr: " in line),
               out.splitlines()[0] if out else "no answer")
         produce_and_account(stack)
+        check_trades(stack, server, sent)
     except Exception as e:
         check("cluster: the run went through", False, repr(e))
         show_state(stack)
     finally:
+        server.terminate()
+        server.wait(timeout=30)
         remove(stack)
 
 

@@ -181,6 +181,7 @@ class Feed:
 
 async def main():
     p = argparse.ArgumentParser()
+    p.add_argument("--host", default="127.0.0.1", help="the address to listen on")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--shape", choices=["finnhub", "binance"], default="finnhub")
     p.add_argument("--rate", type=float, default=50)
@@ -198,9 +199,9 @@ async def main():
     stop = asyncio.get_running_loop().create_future()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set_result, None)
     asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, feed.quiet.set)
-    async with websockets.serve(feed.serve, "127.0.0.1", args.port, ping_interval=5,
+    async with websockets.serve(feed.serve, args.host, args.port, ping_interval=5,
                                 max_size=1 << 20, process_request=feed.process_request):
-        print(f"feed_server: {args.shape} on 127.0.0.1:{args.port}", flush=True)
+        print(f"feed_server: {args.shape} on {args.host}:{args.port}", flush=True)
         await stop
         feed.stopping.set()
 
