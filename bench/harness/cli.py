@@ -350,7 +350,7 @@ class Run:
         # idempotent producer's first request waits on it) and compiling its
         # code: both clients once over the stream first, not measured.
         log("warm-up: millrace-websocket and the reference client over the stream, not measured")
-        self.report.setdefault("warmup", {})["websocket"] = websocket_warmup(stack, feed, python, args.out)
+        self.report["websocket_warmup"] = websocket_warmup(stack, feed, python, args.out)
 
         def once(r):
             stack.vacuum()

@@ -74,7 +74,7 @@ def render_websocket(r):
         f"{ref['cpu_seconds']['kafka']:.1f}, the server {ref['cpu_seconds']['server']:.1f}). The reference "
         f"({ws.get('reference_client', 'websockets and confluent-kafka')}) builds the same record fields from each "
         "trade without the trade kind's checks, and counts failures in a delivery callback.")
-    warm = r.get("warmup", {}).get("websocket")
+    warm = r.get("websocket_warmup")
     if warm:
         lines[-1] += (
             f" Before the stage both clients read the stream once, not measured, on a broker still loading its "
