@@ -89,7 +89,7 @@ class Feed:
             raise SystemExit(f"bench: the websocket stage's client exited ({client.returncode}) before subscribing")
 
     def start(self):
-        """Starts the stream; returns when it began on this side."""
+        """Starts the stream (SIGUSR1): the server stamps its first write itself."""
         self.proc.send_signal(signal.SIGUSR1)
 
     def sent(self, timeout=600):
