@@ -12,8 +12,8 @@
 #
 # A declaration: {"families": [...]}. A family: {"member", "type"
 # (counter, gauge or histogram), "name", "help"; "buckets" (a histogram's:
-# latency or size, metrics::latency_buckets() ...)}. Families with labels,
-# or computed at scrape, stay in the probe's code.
+# latency, fine_latency or size: metrics::latency_buckets() ...)}. Families
+# with labels, or computed at scrape, stay in the probe's code.
 # Included after cmake/settings.cmake, whose C++ literal of a string
 # (_millrace_settings_literal) it writes the names and help with.
 
@@ -39,8 +39,8 @@ function(millrace_generate_metrics target declaration ns struct_name header)
     endif()
     if(type STREQUAL "histogram")
       string(JSON buckets GET "${family}" buckets)
-      if(NOT buckets MATCHES "^(latency|size)$")
-        message(FATAL_ERROR "${declaration}: ${name}: buckets are latency or size")
+      if(NOT buckets MATCHES "^(latency|fine_latency|size)$")
+        message(FATAL_ERROR "${declaration}: ${name}: buckets are latency, fine_latency or size")
       endif()
       string(APPEND arguments ", metrics::${buckets}_buckets()")
     endif()

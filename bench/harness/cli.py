@@ -27,6 +27,8 @@ from .stages.latency import ACK_REFERENCE_LINGERS, bench_ack_reference, bench_ha
 from .stages.soak import bench_soak
 from .stages.archive import bench_archive, bench_archive_s3
 from .stages.store import SCALE_PARTITIONS, SCALE_SINKS, SMOKE_SCALE, bench_enrich, bench_growth, bench_scale
+from .stages.websocket import (WEBSOCKET_LATENCY_RATE, bench_websocket, library_server_run, prepare,
+                               websocket_warmup)
 from .stages.webhooks import WEBHOOKS_RATES, WEBHOOKS_WARMUP_SECONDS, bench_webhooks
 from .stages.throughput import (bench_cli_produce, bench_consumer_reference, bench_copy_reference, bench_millrace,
                                 bench_producer_reference, pipeline_run)
@@ -51,6 +53,8 @@ def parse_args(description):
     ap.add_argument("--backfill-rows", type=int, default=5_000_000,
                     help=f"rows of the table the backfill stage backfills (while {BACKFILL_WRITE_RATE} updates/s "
                     "go on)")
+    ap.add_argument("--websocket-frames", type=int, default=300_000,
+                    help="frames of the websocket stage's stream, read flat out by each client (1 to 5 trades each)")
     ap.add_argument("--soak-minutes", type=int, default=20, help="length of the soak stage")
     ap.add_argument("--soak-rate", type=int, default=5000, help="events/s the soak stage produces")
     ap.add_argument("--repeats", type=int, default=None,
@@ -80,6 +84,7 @@ def parse_args(description):
         args.history_rows = 20_000
         args.backfill_rows = 20_000
         args.soak_minutes, args.soak_rate = 1, 200
+        args.websocket_frames = 2000
     if args.repeats is None:
         args.repeats = 1 if args.smoke else 3
     if args.repeats < 1:
@@ -91,7 +96,8 @@ def build():
     log("building")
     run(["cmake", "-S", REPO, "-B", os.path.join(REPO, "build"), "-G", "Ninja", "-DCMAKE_BUILD_TYPE=RelWithDebInfo"])
     targets = ["millrace", "millrace-sink", "millrace-aggregator", "millrace-changefeed", "millrace-webhooks",
-               "millrace-api", "millrace-cache", "millrace-archiver", "millrace-bench-paced-produce",
+               "millrace-api", "millrace-cache", "millrace-archiver", "millrace-websocket",
+               "millrace-bench-paced-produce",
                "millrace-bench-paced-transactions",
                "millrace-bench-wake-probe"]
     if os.path.isdir(os.path.join(REPO, "services", "producer")):
@@ -324,12 +330,39 @@ class Run:
                 "dd of as many bytes and aws s3 cp of as many random bytes to the same bucket (references)")
             stack.vacuum()
             results["archive_s3"] = bench_archive_s3(stack, self.data, args.events, args.out)
+        if self.want("websocket"):
+            self.websocket()
         if self.want("soak"):
             log(f"soak: {args.soak_rate} events/s for {args.soak_minutes} minutes, with retention dropping "
                 "partitions")
             stack.vacuum()
             stack.checkpoint()
             results["soak"] = bench_soak(stack, args.soak_rate, args.soak_minutes, args.out)
+
+    def websocket(self):
+        args, stack = self.args, self.stack
+        log("websocket: the feed to a null client, millrace-websocket and the reference client "
+            f"(websockets + confluent-kafka) on the same stream, then frame to acknowledgement at "
+            f"{WEBSOCKET_LATENCY_RATE:,} frames/s against a bare producer's acknowledgement")
+        feed, paced, python, versions = prepare(args.websocket_frames, WEBSOCKET_LATENCY_RATE,
+                                                args.latency_seconds, args.out)
+        # A fresh broker is still loading its transaction coordinator (each
+        # idempotent producer's first request waits on it) and compiling its
+        # code: both clients once over the stream first, not measured.
+        log("warm-up: millrace-websocket and the reference client over the stream, not measured")
+        self.report["websocket_warmup"] = websocket_warmup(stack, feed, python, args.out)
+
+        def once(r):
+            stack.vacuum()
+            stack.checkpoint()
+            r["websocket"] = bench_websocket(stack, feed, paced, python, WEBSOCKET_LATENCY_RATE,
+                                             args.latency_seconds, args.out)
+        self.repeated(once)
+        log("websocket: the same stream through PyPI's websockets to the null client (what a library server gives)")
+        ws = self.results["websocket"]
+        ws["library_server"] = library_server_run(feed, python, args.out)
+        ws["stream"] = {k: feed[k] for k in ("frames", "records", "bytes")}
+        ws["reference_client"] = versions
 
     def cache_stages(self):
         args, stack, results = self.args, self.stack, self.results

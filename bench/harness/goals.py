@@ -1,4 +1,4 @@
-"""Issue 40's goals, each a ratio to a reference measured in the same run,
+"""Issue 40's goals (and issue 78's, of the websocket source), each a ratio to a reference measured in the same run,
 read out of a run's results. bench/run records every goal's value in each
 repetition of a short stage (cli.Run.repeated); the report's table of goals
 (report/goals.py) takes each one's median.
@@ -70,6 +70,16 @@ GOALS = (
          lambda r: r["cache_reads"]["ratio_cached_nginx"], False, 0.5),
     Goal("catch_up", "the change feed catching up on the run's backlog of changes against `pg_recvlogical`",
          lambda r: r["changefeed"]["ratio"], False, 0.8),
+    # Issue 78's: the first decides which repetition of the stage the
+    # report shows (cli.Run.repeated).
+    Goal("websocket_rate", "issue 78: `millrace-websocket` reading a feed flat out, frames/s against a reference "
+         "client (`websockets` + `confluent-kafka`) on the same stream",
+         lambda r: r["websocket"]["ratio_frames_per_s"], False, 1.0),
+    Goal("websocket_cpu", "issue 78: the same, frames per CPU-second of the client",
+         lambda r: r["websocket"]["ratio_frames_per_cpu_s"], False, 2.0),
+    Goal("websocket_latency", "issue 78: frame arrival to Kafka's acknowledgement at 1,000 frames/s, p99 against "
+         "a bare producer's acknowledgement p99 at the same rate of records",
+         lambda r: r["websocket"]["latency"]["ratio_p99"], True, 1.5),
 )
 
 

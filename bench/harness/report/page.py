@@ -8,6 +8,7 @@ from .goals import render_goals
 from .references import percent, render_ack_reference, render_http_references, render_wake_floor
 from .stage_sections import (render_backfill, render_cache, render_cache_rows, render_enrich, render_growth,
                              render_scale, render_soak, render_webhooks)
+from .websocket import render_websocket, render_websocket_rows
 
 
 def legs(stage, key):
@@ -129,6 +130,7 @@ def render_table(res):
             f"p99 {lat['p99']:.1f} ms | the change feed alone in the same run, commit time to a read_committed "
             f"consumer: p50 {feed['p50']:.1f} ms, p99 {feed['p99']:.1f} ms | {wh['goal']['ratio']} (p99) |")
     lines += render_cache_rows(res)
+    lines += render_websocket_rows(res)
     lines.append("")
     return lines
 
@@ -249,6 +251,7 @@ def render(r):
     lines += render_webhooks(res)
     lines += render_cache(res)
     lines += render_archive_s3(res)
+    lines += render_websocket(r)
     # The issues' analyses and the design choices the measurements settled
     # are written by hand: carried over from the current page, not generated.
     lines += handwritten_sections()

@@ -57,6 +57,8 @@ void Ticket::answer(bool ok) {
     counts_.records += records_;
     ++counts_.produced;
     if (metrics_ != nullptr) {
+      metrics_->frame_ack_seconds.observe(
+          std::chrono::duration<double>(steady_clock::now() - received_).count());
       metrics_->produced.inc();
       metrics_->records.inc(static_cast<double>(records_));
       metrics_->run_records.set(static_cast<double>(counts_.records.load()));
@@ -134,6 +136,7 @@ steady_clock::time_point Source::run() {
                                          options_.status_interval, std::chrono::milliseconds(100)));
       httpd::WebSocketFrame frame;
       const auto got = connection_.read(frame, until);
+      const auto received = steady_clock::now();
       if (got == httpd::WebSocketClient::Read::kTimeout) {
         sync(false);
         continue;
@@ -154,7 +157,7 @@ steady_clock::time_point Source::run() {
         }
         continue;
       }
-      handle(frame);
+      handle(frame, received);
       sync(false);
     }
   } catch (const RunOver&) {
@@ -282,7 +285,7 @@ void Source::apply_symbols() {
   options_.symbols = std::move(symbols);
 }
 
-void Source::handle(const httpd::WebSocketFrame& frame) {
+void Source::handle(const httpd::WebSocketFrame& frame, steady_clock::time_point received) {
   const auto number = ++counts_.received;
   if (metrics_ != nullptr) metrics_->received.inc();
   using Type = httpd::WebSocketFrame::Type;
@@ -307,7 +310,7 @@ void Source::handle(const httpd::WebSocketFrame& frame) {
       return refuse(frame.data, frame.size, core::reason_code(mapped.rejection.reason),
                     mapped.rejection.field, mapped.rejection.detail);
     case Outcome::kRecords: {
-      auto* ticket = new Ticket(counts_, metrics_, mapped.records.size(), false);
+      auto* ticket = new Ticket(counts_, metrics_, mapped.records.size(), false, received);
       for (const auto& r : mapped.records) output_.record(r.key, r.payload, ticket);
       return;
     }

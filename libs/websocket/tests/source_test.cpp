@@ -11,7 +11,9 @@
 
 #include "millrace/core/failure.hpp"
 #include "millrace/kinds/registry.hpp"
+#include "millrace/metrics/metrics.hpp"
 #include "millrace/runtime/worker.hpp"
+#include "source_metrics.hpp"
 
 using namespace millrace;
 using namespace millrace::websocket;
@@ -196,6 +198,32 @@ TEST_CASE("a run accounts for every frame: produced, refused, control", "[source
   REQUIRE(f.store.rows.count(run.run_id) == 1);
   CHECK(f.store.rows[run.run_id].received == 6);
   CHECK(f.store.rows[run.run_id].ended_us.has_value());
+}
+
+TEST_CASE("the frame-to-acknowledgement histogram observes each frame produced once", "[source]") {
+  const std::string failing =
+      R"({"type":"trade","data":[{"s":"AAPL","p":1,"t":1,"v":1},{"s":"FAIL","p":1,"t":1,"v":1}]})";
+  metrics::Registry registry("millrace-websocket");
+  SourceMetrics m(registry);
+  ScriptedConnection connection({Session{.refuse = false,
+                                         .frames = {text(kTrade), text(failing), text("not json"),
+                                                    text(R"({"type":"ping"})"), text(kTrade)},
+                                         .loss = "reset"}});
+  MemoryOutput output;
+  MemoryStore store;
+  runtime::Worker worker{{.component = "test", .retry = {.first_ms = 1, .max_ms = 5}}};
+  Source source(SourceOptions{.source = "test",
+                              .url = "ws://feed:80/",
+                              .topic = "market-trades",
+                              .run_for = 1s,
+                              .symbols = {"AAPL"}},
+                finnhub().feed, finnhub().kind, connection, output, store, worker, &m);
+  source.run();
+  CHECK(source.last_run().produced == 2);
+  // Two records each, one observation each: not the lost frame, the letter
+  // or the control frame.
+  const std::string text = registry.scrape();
+  CHECK(text.find("millrace_websocket_frame_ack_seconds_count 2\n") != std::string::npos);
 }
 
 TEST_CASE("records Kafka gives up on count their frame lost, never produced", "[source]") {

@@ -53,15 +53,18 @@ struct RunCounts {
 };
 
 // One frame's answers from Kafka: the last one settles the frame in its
-// run's counts, and deletes the ticket.
+// run's counts (and, for a frame produced, observes the time since
+// `received`, when the read returned it), and deletes the ticket.
 class Ticket {
  public:
-  Ticket(RunCounts& counts, SourceMetrics* metrics, std::size_t answers, bool letter)
+  Ticket(RunCounts& counts, SourceMetrics* metrics, std::size_t answers, bool letter,
+         std::chrono::steady_clock::time_point received = {})
       : counts_(counts),
         metrics_(metrics),
         pending_(answers),
         records_(letter ? 0 : answers),
-        letter_(letter) {}
+        letter_(letter),
+        received_(received) {}
   // Thread-safe; `ok`: the record or letter was acknowledged.
   void answer(bool ok);
 
@@ -71,6 +74,7 @@ class Ticket {
   std::atomic<std::size_t> pending_;
   std::size_t records_;
   bool letter_;
+  std::chrono::steady_clock::time_point received_;
   std::atomic<bool> failed_{false};
 };
 
@@ -164,7 +168,7 @@ class Source {
  private:
   struct RunOver {};
   void connect(std::chrono::steady_clock::time_point end, bool first);
-  void handle(const httpd::WebSocketFrame& frame);
+  void handle(const httpd::WebSocketFrame& frame, std::chrono::steady_clock::time_point received);
   void refuse(std::string_view data, std::size_t size, std::string_view reason,
               std::string_view field, std::string_view detail);
   void apply_symbols();
