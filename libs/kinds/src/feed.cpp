@@ -11,6 +11,7 @@
 #include "json_tree.hpp"
 #include "millrace/core/timestamp.hpp"
 #include "millrace/kinds/record.hpp"
+#include "record_check.hpp"
 
 namespace millrace::kinds {
 
@@ -36,27 +37,37 @@ std::optional<std::pair<std::string_view, std::string_view>> plain_number(std::s
   return std::pair{whole, frac};
 }
 
-// Maps one record (an object of the frame) onto the kind's fields, as JSON
-// the kind reads; a rejection names the record by `place`.
+// A JSON string or number node holding `text`.
+Json node(Json::Type type, std::string text) {
+  Json j;
+  j.type = type;
+  j.text = std::move(text);
+  return j;
+}
+
+// Maps one record (an object of the frame) onto the kind's fields, as the
+// JSON object the kind checks; a rejection names the record by its place
+// (`place` makes "data[3]." only when one is needed).
 class RecordMapper {
  public:
   RecordMapper(const FeedDecl& feed, const Declaration& d, const FrameContext& context)
       : feed_(feed), d_(d), context_(context) {}
 
-  std::variant<std::string, Rejection> map(const Json& record, std::size_t index,
-                                           const std::string& place) const {
-    std::string out = "{";
+  template <typename Place>
+  std::variant<Json, Rejection> map(const Json& record, std::size_t index,
+                                    const Place& place) const {
+    Json out;
+    out.type = Json::Type::kObject;
+    out.members.reserve(feed_.fields.size());
     for (const auto& f : feed_.fields) {
       const FieldDecl& decl = d_.fields[f.field];
-      std::string value;
-      if (auto r = convert(record, f, index, place, decl, value)) return *std::move(r);
-      if (value.empty()) continue;  // absent: the kind judges
-      if (out.size() > 1) out += ',';
-      append_json(out, Value{decl.name});
-      out += ':';
-      out += value;
+      const auto field = [&] { return place() + decl.name; };
+      std::optional<Json> value;
+      if (auto r = convert(record, f, index, field, value)) return *std::move(r);
+      if (!value) continue;  // absent: the kind judges
+      out.members.push_back({decl.name, *std::move(value)});
     }
-    return out + "}";
+    return out;
   }
 
  private:
@@ -64,9 +75,12 @@ class RecordMapper {
     return Rejection{reason, field, field + " " + std::move(detail)};
   }
 
+  static std::string from(const FeedPart& p) { return "(from \"" + join_path(p.path) + "\") "; }
+
   // The text of a part; nullopt when its member is absent or null.
+  template <typename Field>
   std::optional<std::string> part_text(const Json& record, const FeedPart& p, std::size_t index,
-                                       const std::string& field, Rejection& error) const {
+                                       const Field& field, std::optional<Rejection>& error) const {
     switch (p.source) {
       case FeedPart::Source::kConstant:
         return p.text;
@@ -82,31 +96,31 @@ class RecordMapper {
     const Json* j = at(record, p.path);
     if (j == nullptr || j->type == Json::Type::kNull) return std::nullopt;
     if (j->type == Json::Type::kString || j->type == Json::Type::kNumber) return j->text;
-    error = refuse(RejectReason::kWrongType, field,
+    error = refuse(RejectReason::kWrongType, field(),
                    "(from \"" + join_path(p.path) + "\") must be a string or a number, got " +
                        std::string(detail::describe(j->type)));
     return std::nullopt;
   }
 
+  template <typename Field>
   std::optional<Rejection> convert(const Json& record, const FeedField& f, std::size_t index,
-                                   const std::string& place, const FieldDecl& decl,
-                                   std::string& out) const {
-    const std::string field = place + decl.name;
-    Rejection error{RejectReason::kMissingField, "", ""};
+                                   const Field& field, std::optional<Json>& out) const {
+    std::optional<Rejection> error;
     const auto text = [&](std::string s) {
-      append_json(out, Value{std::move(s)});
+      out = node(Json::Type::kString, std::move(s));
       return std::nullopt;
     };
     if (f.as == FeedField::As::kParts) {
       std::string joined;
       for (std::size_t i = 0; i < f.parts.size(); ++i) {
         const auto t = part_text(record, f.parts[i], index, field, error);
-        if (!error.field.empty()) return error;
+        if (error) return error;
         if (!t) {
-          return refuse(RejectReason::kMissingField, field,
+          return refuse(RejectReason::kMissingField, field(),
                         "needs \"" + join_path(f.parts[i].path) + "\", which is missing");
         }
-        joined += (i == 0 ? "" : ":") + *t;
+        if (i > 0) joined += ':';
+        joined += *t;
       }
       return text(std::move(joined));
     }
@@ -116,58 +130,58 @@ class RecordMapper {
     }
     const Json* j = at(record, p.path);
     if (j == nullptr || j->type == Json::Type::kNull) return std::nullopt;
-    const std::string from = "(from \"" + join_path(p.path) + "\") ";
     switch (f.as) {
       case FeedField::As::kValue:
         switch (j->type) {
           case Json::Type::kString:
-            return text(j->text);
           case Json::Type::kNumber:
-            out = j->text;
-            return std::nullopt;
           case Json::Type::kBool:
-            out = j->boolean ? "true" : "false";
+            out = node(j->type, j->text);
+            out->boolean = j->boolean;
             return std::nullopt;
           default:
             return refuse(
-                RejectReason::kWrongType, field,
-                from + "must be one value, got " + std::string(detail::describe(j->type)));
+                RejectReason::kWrongType, field(),
+                from(p) + "must be one value, got " + std::string(detail::describe(j->type)));
         }
       case FeedField::As::kText:
         if (j->type != Json::Type::kString && j->type != Json::Type::kNumber) {
-          return refuse(
-              RejectReason::kWrongType, field,
-              from + "must be a string or a number, got " + std::string(detail::describe(j->type)));
+          return refuse(RejectReason::kWrongType, field(),
+                        from(p) + "must be a string or a number, got " +
+                            std::string(detail::describe(j->type)));
         }
         return text(j->text);
       case FeedField::As::kJoin: {
         if (j->type != Json::Type::kArray) {
-          return refuse(RejectReason::kWrongType, field,
-                        from + "must be an array, got " + std::string(detail::describe(j->type)));
+          return refuse(
+              RejectReason::kWrongType, field(),
+              from(p) + "must be an array, got " + std::string(detail::describe(j->type)));
         }
         std::string joined;
         for (const auto& item : j->items) {
           if (item.type != Json::Type::kString && item.type != Json::Type::kNumber) {
-            return refuse(RejectReason::kWrongType, field,
-                          from + "must hold strings or numbers, got " +
+            return refuse(RejectReason::kWrongType, field(),
+                          from(p) + "must hold strings or numbers, got " +
                               std::string(detail::describe(item.type)));
           }
-          joined += (joined.empty() ? "" : ",") + item.text;
+          if (!joined.empty()) joined += ',';
+          joined += item.text;
         }
         return text(std::move(joined));
       }
       case FeedField::As::kEpochMs:
       case FeedField::As::kEpochS:
       case FeedField::As::kEpochUs:
-        return epoch(*j, f.as, field, from, out);
+        return epoch(*j, f.as, field, p, out);
       case FeedField::As::kParts:
         break;
     }
     return std::nullopt;
   }
 
-  static std::optional<Rejection> epoch(const Json& j, FeedField::As as, const std::string& field,
-                                        const std::string& from, std::string& out) {
+  template <typename Field>
+  static std::optional<Rejection> epoch(const Json& j, FeedField::As as, const Field& field,
+                                        const FeedPart& p, std::optional<Json>& out) {
     const std::string_view unit = as == FeedField::As::kEpochMs  ? "milliseconds"
                                   : as == FeedField::As::kEpochS ? "seconds"
                                                                  : "microseconds";
@@ -179,8 +193,8 @@ class RecordMapper {
       return refuse(j.type == Json::Type::kNumber || j.type == Json::Type::kString
                         ? RejectReason::kInvalidFormat
                         : RejectReason::kWrongType,
-                    field,
-                    from + "must be a non-negative number of " + std::string(unit) +
+                    field(),
+                    from(p) + "must be a non-negative number of " + std::string(unit) +
                         " since the epoch, got " +
                         (j.type == Json::Type::kNumber || j.type == Json::Type::kString
                              ? j.text
@@ -188,22 +202,26 @@ class RecordMapper {
     }
     const int shift = as == FeedField::As::kEpochMs ? 3 : as == FeedField::As::kEpochS ? 6 : 0;
     auto [whole, frac] = *number;
-    std::string digits(whole);
-    std::string fraction(frac);
-    while (!fraction.empty() && fraction.back() == '0') fraction.pop_back();
-    if (static_cast<int>(fraction.size()) > shift) {
-      return refuse(RejectReason::kOutOfRange, field,
-                    from + "is finer than a microsecond: " + j.text);
+    while (!frac.empty() && frac.back() == '0') frac.remove_suffix(1);
+    if (static_cast<int>(frac.size()) > shift) {
+      return refuse(RejectReason::kOutOfRange, field(),
+                    from(p) + "is finer than a microsecond: " + j.text);
     }
-    digits += fraction + std::string(static_cast<std::size_t>(shift) - fraction.size(), '0');
+    char digits[64];
+    if (whole.size() + static_cast<std::size_t>(shift) > sizeof digits) {
+      return refuse(RejectReason::kOutOfRange, field(), from(p) + "is past 9999: " + j.text);
+    }
+    std::size_t n = whole.copy(digits, whole.size());
+    n += frac.copy(digits + n, frac.size());
+    for (auto k = frac.size(); k < static_cast<std::size_t>(shift); ++k) digits[n++] = '0';
     std::int64_t us = 0;
-    const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), us);
+    const auto [ptr, ec] = std::from_chars(digits, digits + n, us);
     // Past 9999-12-31: parse_timestamp's upper bound.
     constexpr std::int64_t kMaxUs = 253'402'300'799'999'999;
-    if (ec != std::errc() || ptr != digits.data() + digits.size() || us > kMaxUs) {
-      return refuse(RejectReason::kOutOfRange, field, from + "is past 9999: " + j.text);
+    if (ec != std::errc() || ptr != digits + n || us > kMaxUs) {
+      return refuse(RejectReason::kOutOfRange, field(), from(p) + "is past 9999: " + j.text);
     }
-    out = '"' + core::format_timestamp(us) + '"';
+    out = node(Json::Type::kString, core::format_timestamp(us));
     return std::nullopt;
   }
 
@@ -257,42 +275,47 @@ MappedFrame map_frame(const FeedDecl& feed, const Declaration& d, std::string_vi
   }
   MappedFrame out;
   out.outcome = MappedFrame::Outcome::kRecords;
+  out.records.reserve(records.size());
   const RecordMapper mapper(feed, d, context);
   for (std::size_t i = 0; i < records.size(); ++i) {
-    const std::string place = feed.unroll ? array + "[" + std::to_string(i + 1) + "]." : "";
+    // "data[3].": made only to name a record in a refusal.
+    const auto place = [&] {
+      return feed.unroll ? array + "[" + std::to_string(i + 1) + "]." : std::string();
+    };
     if (records[i]->type != Json::Type::kObject) {
-      const std::string name = place.substr(0, place.size() - 1);
+      auto name = place();
+      if (!name.empty()) name.pop_back();
       return refused(
           {RejectReason::kWrongType, name,
            name + " must be an object, got " + std::string(detail::describe(records[i]->type))});
     }
     auto mapped = mapper.map(*records[i], i, place);
     if (auto* r = std::get_if<Rejection>(&mapped)) return refused(std::move(*r));
-    auto parsed = parse_record(d, std::get<std::string>(mapped));
+    auto parsed = detail::check_record(d, std::get<Json>(mapped));
     if (auto* r = std::get_if<Rejection>(&parsed)) {
-      r->field = place + r->field;
-      r->detail = place + r->detail;
+      r->field = place() + r->field;
+      r->detail = place() + r->detail;
       return refused(std::move(*r));
     }
     const auto& record = std::get<Record>(parsed);
     // The record as the kind stores it: exact numbers, timestamps in UTC.
-    MappedRecord m;
-    std::string payload = "{";
+    MappedRecord& m = out.records.emplace_back();
+    m.payload.reserve(frame.size() / records.size() + 64);
+    m.payload += '{';
     for (std::size_t f = 0; f < d.fields.size(); ++f) {
       if (std::holds_alternative<std::monostate>(record.values[f])) continue;
-      if (payload.size() > 1) payload += ',';
-      append_json(payload, Value{d.fields[f].name});
-      payload += ':';
-      append_json(payload, record.values[f]);
+      if (m.payload.size() > 1) m.payload += ',';
+      detail::append_string(m.payload, d.fields[f].name);
+      m.payload += ':';
+      append_json(m.payload, record.values[f]);
     }
-    m.payload = payload + "}";
+    m.payload += '}';
     const auto& key = record.values[feed.key];
     if (const auto* s = std::get_if<std::string>(&key)) {
       m.key = *s;
     } else {
       append_json(m.key, key);
     }
-    out.records.push_back(std::move(m));
   }
   return out;
 }

@@ -125,19 +125,23 @@ std::string_view describe(Json::Type type) {
 
 void append_string(std::string& out, std::string_view s) {
   out += '"';
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
+  // Runs that need no escape are copied whole.
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto u = static_cast<unsigned char>(s[i]);
+    if (u >= 0x20 && s[i] != '"' && s[i] != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    if (u < 0x20) {
       char buf[8];
       std::snprintf(buf, sizeof buf, "\\u%04x", u);
       out += buf;
     } else {
-      out += c;
+      out += '\\';
+      out += s[i];
     }
   }
+  out.append(s.data() + run, s.size() - run);
   out += '"';
 }
 

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "json_tree.hpp"
+#include "record_check.hpp"
 
 namespace millrace::kinds {
 
@@ -268,6 +269,11 @@ std::variant<Record, Rejection> parse_record(const Declaration& d, std::string_v
         RejectReason::kNotAnObject, "",
         "the body must be a JSON object, got " + std::string(detail::describe(root->type))};
   }
+  return detail::check_record(d, *root);
+}
+
+std::variant<Record, Rejection> detail::check_record(const Declaration& d, const Json& object) {
+  const Json* root = &object;
   Record record;
   if (auto r = Checker("").check(*root, d.fields, record.values)) return *std::move(r);
   if (!d.lines) return record;
