@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <vector>
 
+#include "millrace/core/utf8.hpp"
+#include "millrace/core/validation.hpp"
 #include "millrace/core/values.hpp"
 
 namespace millrace::api {
@@ -128,61 +130,21 @@ std::optional<std::string> percent_decode(std::string_view text, bool plus_is_sp
   return out;
 }
 
-namespace {
-
-// The length of the UTF-8 sequence at text[i], 0 when it is not one
-// (truncated, overlong, a surrogate, past U+10FFFF).
-std::size_t utf8_length(std::string_view text, std::size_t i) {
-  const auto c = static_cast<unsigned char>(text[i]);
-  if (c < 0x80) return 1;
-  std::size_t n = 0;
-  std::uint32_t cp = 0;
-  if ((c & 0xE0) == 0xC0) {
-    n = 1;
-    cp = c & 0x1F;
-  } else if ((c & 0xF0) == 0xE0) {
-    n = 2;
-    cp = c & 0x0F;
-  } else if ((c & 0xF8) == 0xF0) {
-    n = 3;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + n >= text.size()) return 0;
-  for (std::size_t k = 1; k <= n; ++k) {
-    const auto cc = static_cast<unsigned char>(text[i + k]);
-    if ((cc & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (cc & 0x3F);
-  }
-  static constexpr std::uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
-  if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n + 1;
-}
-
-}  // namespace
-
 bool storable_text(std::string_view text) {
-  for (std::size_t i = 0; i < text.size();) {
-    const std::size_t n = utf8_length(text, i);
-    if (n == 0 || text[i] == '\0') return false;
-    i += n;
-  }
-  return true;
+  return core::is_storable_text(text);
 }
 
 std::string utf8_safe(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size();) {
-    const std::size_t n = utf8_length(text, i);
-    if (n == 0) {
-      out += "\xEF\xBF\xBD";  // U+FFFD
-      ++i;
+    const auto cp = core::decode_utf8(text, i);
+    if (cp.valid) {
+      out.append(text.substr(i, cp.length));
     } else {
-      out.append(text.substr(i, n));
-      i += n;
+      out += "\xEF\xBF\xBD";  // U+FFFD
     }
+    i += cp.length;
   }
   return out;
 }

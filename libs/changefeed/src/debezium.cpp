@@ -1,94 +1,29 @@
 #include "millrace/changefeed/debezium.hpp"
 
 #include <algorithm>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
+#include "debezium_tables.hpp"
+#include "debezium_transaction.hpp"
 #include "debezium_types.hpp"
 #include "millrace/core/base64.hpp"
 #include "millrace/core/event.hpp"
+
+// The records of each change (RecordFormat): the envelope, its key, its
+// source block and a marker's logical message. A table's codec and schemas:
+// debezium_tables.cpp; a column's: debezium_types.cpp, debezium_values.cpp.
 
 namespace millrace::changefeed::debezium {
 
 namespace {
 
-// io.debezium.connector.postgresql.Source, as JsonConverter writes it.
-constexpr std::string_view kSourceSchema =
-    R"({"type":"struct","fields":[{"type":"string","optional":false,"field":"version"},)"
-    R"({"type":"string","optional":false,"field":"connector"},)"
-    R"({"type":"string","optional":false,"field":"name"},)"
-    R"({"type":"int64","optional":false,"field":"ts_ms"},)"
-    R"({"type":"string","optional":true,"name":"io.debezium.data.Enum","version":1,)"
-    R"("parameters":{"allowed":"true,first,first_in_data_collection,last_in_data_collection,last,false,incremental"},)"
-    R"("default":"false","field":"snapshot"},)"
-    R"({"type":"string","optional":false,"field":"db"},)"
-    R"({"type":"string","optional":true,"field":"sequence"},)"
-    R"({"type":"int64","optional":true,"field":"ts_us"},)"
-    R"({"type":"int64","optional":true,"field":"ts_ns"},)"
-    R"({"type":"string","optional":false,"field":"schema"},)"
-    R"({"type":"string","optional":false,"field":"table"},)"
-    R"({"type":"int64","optional":true,"field":"txId"},)"
-    R"({"type":"int64","optional":true,"field":"lsn"},)"
-    R"({"type":"int64","optional":true,"field":"xmin"},)"
-    R"({"type":"string","optional":true,"field":"origin"},)"
-    R"({"type":"int64","optional":true,"field":"origin_lsn"}],)"
-    R"("optional":false,"name":"io.debezium.connector.postgresql.Source","version":1,"field":"source"})";
-
-// The envelope's fields after "source".
-constexpr std::string_view kEnvelopeTail =
-    R"({"type":"struct","fields":[{"type":"string","optional":false,"field":"id"},)"
-    R"({"type":"int64","optional":false,"field":"total_order"},)"
-    R"({"type":"int64","optional":false,"field":"data_collection_order"}],)"
-    R"("optional":true,"name":"event.block","version":1,"field":"transaction"},)"
-    R"({"type":"string","optional":false,"field":"op"},)"
-    R"({"type":"int64","optional":true,"field":"ts_ms"},)"
-    R"({"type":"int64","optional":true,"field":"ts_us"},)"
-    R"({"type":"int64","optional":true,"field":"ts_ns"})";
-
 constexpr std::string_view kMessagePrefix = "millrace";
-
-// The transaction topic's key and value with JsonConverter's schemas, up to
-// "payload":, as Debezium's TransactionMetadataKey and ...Value.
-constexpr std::string_view kTransactionKeySchema =
-    R"({"schema":{"type":"struct","fields":[{"type":"string","optional":false,"field":"id"}],)"
-    R"("optional":false,"name":"io.debezium.connector.common.TransactionMetadataKey","version":1},)"
-    R"("payload":)";
-constexpr std::string_view kTransactionValueSchema =
-    R"({"schema":{"type":"struct","fields":[{"type":"string","optional":false,"field":"status"},)"
-    R"({"type":"string","optional":false,"field":"id"},)"
-    R"({"type":"int64","optional":true,"field":"event_count"},)"
-    R"({"type":"array","items":{"type":"struct","fields":[)"
-    R"({"type":"string","optional":false,"field":"data_collection"},)"
-    R"({"type":"int64","optional":false,"field":"event_count"}],"optional":true,)"
-    R"("name":"event.collection","version":1},)"
-    R"("optional":true,"field":"data_collections"},)"
-    R"({"type":"int64","optional":false,"field":"ts_ms"}],)"
-    R"("optional":false,"name":"io.debezium.connector.common.TransactionMetadataValue",)"
-    R"("version":1},"payload":)";
-
-// Everything about one relation description that does not change per row.
-struct TableCodec {
-  std::shared_ptr<const Relation> relation;  // keeps the key below alive
-  std::vector<ColumnCodec> columns;
-  std::vector<bool> optional;
-  std::vector<std::optional<std::string>> defaults;  // each as its JSON value
-  std::vector<std::size_t> key;                      // the primary key's columns; empty: a null key
-  std::string topic;
-  std::string key_schema;    // empty for a table without a primary key
-  std::string value_schema;  // the envelope's
-};
-
-bool is_valid_topic_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-         c == '_' || c == '-';
-}
-
-// The transaction whose events are being encoded, with transaction metadata.
-struct OpenTransaction {
-  std::string id;
-  std::int64_t commit_ms = 0;
-  std::uint64_t events = 0;
-  std::vector<std::pair<std::string, std::uint64_t>> tables;  // in order of first event
-};
 
 class DebeziumFormat final : public RecordFormat {
  public:
@@ -137,52 +72,16 @@ class DebeziumFormat final : public RecordFormat {
     tx_.emplace();
     tx_->id = std::to_string(tx.xid) + ":" + std::to_string(tx.commit_lsn);
     tx_->commit_ms = floor_div(unix_us_from_pg(tx.commit_time_pg_us), 1000);
-    out.push_back(transaction_record("BEGIN"));
+    out.push_back(transaction_record(options_, *tx_, "BEGIN"));
   }
 
   void end(const Transaction&, std::vector<OutRecord>& out) override {
     if (!tx_) return;
-    out.push_back(transaction_record("END"));
+    out.push_back(transaction_record(options_, *tx_, "END"));
     tx_.reset();
   }
 
  private:
-  OutRecord transaction_record(const char* status) {
-    const bool end = std::string_view(status) == "END";
-    std::string key = "{\"id\":";
-    core::append_json_string(key, tx_->id);
-    key += '}';
-    std::string payload = "{\"status\":\"";
-    payload += status;
-    payload += "\",\"id\":";
-    core::append_json_string(payload, tx_->id);
-    if (end) {
-      payload += ",\"event_count\":" + std::to_string(tx_->events) + ",\"data_collections\":[";
-      bool first = true;
-      for (const auto& [table, n] : tx_->tables) {
-        if (!first) payload += ',';
-        first = false;
-        payload += "{\"data_collection\":";
-        core::append_json_string(payload, table);
-        payload += ",\"event_count\":" + std::to_string(n) + "}";
-      }
-      payload += ']';
-    } else {
-      payload += ",\"event_count\":null,\"data_collections\":null";
-    }
-    payload += ",\"ts_ms\":" + std::to_string(tx_->commit_ms) + "}";
-    OutRecord r;
-    r.topic = options_.prefix + ".transaction";
-    if (options_.schemas) {
-      r.key = std::string(kTransactionKeySchema) + key + "}";
-      r.value = std::string(kTransactionValueSchema) + payload + "}";
-    } else {
-      r.key = std::move(key);
-      r.value = std::move(payload);
-    }
-    return r;
-  }
-
   static const Tuple* old_row(const Change& change) {
     if (change.before) return &*change.before;
     if (change.old_key) return &*change.old_key;
@@ -195,89 +94,8 @@ class DebeziumFormat final : public RecordFormat {
     // A relation described anew gets a new Relation: forget old ones now and
     // then, not one by one (a change may still hold one).
     if (tables_.size() > 4096) tables_.clear();
-    return tables_.emplace(relation.get(), build(relation)).first->second;
-  }
-
-  TableCodec build(const std::shared_ptr<const Relation>& relation) {
-    const auto facts = facts_.facts(*relation);
-    TableCodec t;
-    t.relation = relation;
-    t.topic = options_.topic_per_table ? table_topic(options_.prefix, *relation) : options_.prefix;
-    const std::string name = options_.prefix + "." + relation->schema + "." + relation->name;
-    for (const auto& column : relation->columns) {
-      const ColumnFacts* f = nullptr;
-      if (facts) {
-        const auto found = facts->columns.find(column.name);
-        if (found != facts->columns.end()) f = &found->second;
-      }
-      t.columns.push_back(codec_for(column.type_oid, column.type_modifier, options_.decimal,
-                                    f != nullptr ? &f->enum_labels : nullptr));
-      t.optional.push_back(f == nullptr || !f->not_null);
-      std::optional<std::string> dflt;
-      if (f != nullptr && f->default_expression) {
-        if (const auto constant = default_constant(*f->default_expression)) {
-          std::string json;
-          try {
-            append_value(json, t.columns.back(), *constant);
-            dflt = std::move(json);
-          } catch (const DecodeError&) {
-            // A constant this encoding cannot read: no default, as Debezium.
-          }
-        }
-      }
-      t.defaults.push_back(std::move(dflt));
-    }
-    if (facts) {
-      for (const auto& name : facts->primary_key) {
-        for (std::size_t i = 0; i < relation->columns.size(); ++i) {
-          if (relation->columns[i].name == name) t.key.push_back(i);
-        }
-      }
-      // A key column pgoutput does not send (generated): no key at all.
-      if (t.key.size() != facts->primary_key.size()) t.key.clear();
-    }
-    // The key schema is built at the first row, from the change's key columns.
-    std::string fields;
-    for (std::size_t i = 0; i < relation->columns.size(); ++i) {
-      if (i != 0) fields += ',';
-      append_field_schema(fields, t.columns[i], relation->columns[i].name, t.optional[i],
-                          t.defaults[i] ? &*t.defaults[i] : nullptr);
-    }
-    const auto row_schema = [&](std::string_view field) {
-      std::string s =
-          "{\"type\":\"struct\",\"fields\":[" + fields + "],\"optional\":true,\"name\":";
-      core::append_json_string(s, name + ".Value");
-      s += ",\"field\":\"";
-      s += field;
-      s += "\"}";
-      return s;
-    };
-    t.value_schema = "{\"type\":\"struct\",\"fields\":[" + row_schema("before") + "," +
-                     row_schema("after") + "," + std::string(kSourceSchema) + "," +
-                     std::string(kEnvelopeTail) + "],\"optional\":false,\"name\":";
-    core::append_json_string(t.value_schema, name + ".Envelope");
-    t.value_schema += ",\"version\":2}";
-    return t;
-  }
-
-  // The key's schema, made once per table.
-  static const std::string& key_schema(const TableCodec& table, const std::string& prefix) {
-    auto& t = const_cast<TableCodec&>(table);
-    if (t.key_schema.empty()) {
-      std::string s = "{\"type\":\"struct\",\"fields\":[";
-      bool first = true;
-      for (const std::size_t i : t.key) {
-        if (!first) s += ',';
-        first = false;
-        append_field_schema(s, t.columns[i], t.relation->columns[i].name, false, nullptr);
-      }
-      s += "],\"optional\":false,\"name\":";
-      core::append_json_string(s,
-                               prefix + "." + t.relation->schema + "." + t.relation->name + ".Key");
-      s += '}';
-      t.key_schema = std::move(s);
-    }
-    return t.key_schema;
+    return tables_.emplace(relation.get(), make_table_codec(options_, facts_, relation))
+        .first->second;
   }
 
   // {"col":value,...} of the key columns; nullopt for a table without a key.
@@ -544,75 +362,6 @@ class DebeziumFormat final : public RecordFormat {
 };
 
 }  // namespace
-
-std::optional<std::string> default_constant(std::string_view e) {
-  // "::" and a type's name ("character varying", "public.mood", "integer[]"),
-  // nothing else: no operator, no second literal.
-  const auto type_name = [](std::string_view s) {
-    if (s.substr(0, 2) != "::" || s.size() == 2) return false;
-    for (const char c : s.substr(2)) {
-      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      c == ' ' || c == '_' || c == '.' || c == '"' || c == '[' || c == ']';
-      if (!ok) return false;
-    }
-    return true;
-  };
-  // Casts at the end: 'x'::text, '7'::integer, 0::numeric, 'a'::character varying.
-  const auto strip_cast = [&type_name](std::string_view s) {
-    // The cast of a quoted literal follows its closing quote.
-    if (!s.empty() && s.front() == '\'') {
-      std::size_t i = 1;
-      while (i < s.size()) {
-        if (s[i] == '\'' && i + 1 < s.size() && s[i + 1] == '\'') {
-          i += 2;
-        } else if (s[i] == '\'') {
-          break;
-        } else {
-          ++i;
-        }
-      }
-      if (i >= s.size()) return std::string_view();
-      const std::string_view rest = s.substr(i + 1);
-      if (!rest.empty() && !type_name(rest)) return std::string_view();
-      return s.substr(0, i + 1);
-    }
-    const auto cast = s.find("::");
-    if (cast == std::string_view::npos) return s;
-    return type_name(s.substr(cast)) ? s.substr(0, cast) : std::string_view();
-  };
-  std::string_view s = strip_cast(e);
-  if (s.size() >= 2 && s.front() == '(' && s.back() == ')')
-    s = strip_cast(s.substr(1, s.size() - 2));
-  if (s.empty()) return std::nullopt;
-  if (s.front() == '\'') {
-    std::string out;
-    for (std::size_t i = 1; i + 1 < s.size(); ++i) {
-      out += s[i];
-      if (s[i] == '\'') ++i;  // '' is one quote
-    }
-    return out;
-  }
-  if (s == "true" || s == "false") return std::string(s == "true" ? "t" : "f");
-  std::size_t i = s.front() == '-' ? 1 : 0;
-  bool digit = false;
-  for (; i < s.size(); ++i) {
-    if (s[i] >= '0' && s[i] <= '9') {
-      digit = true;
-    } else if (s[i] != '.') {
-      return std::nullopt;
-    }
-  }
-  if (!digit) return std::nullopt;
-  return std::string(s);
-}
-
-std::string table_topic(const std::string& prefix, const Relation& relation) {
-  std::string topic = prefix + "." + relation.schema + "." + relation.name;
-  for (auto& c : topic) {
-    if (!is_valid_topic_char(c)) c = '_';
-  }
-  return topic;
-}
 
 std::unique_ptr<RecordFormat> make_format(Options options, TableFactsPort& facts, NowUs now) {
   return std::make_unique<DebeziumFormat>(std::move(options), facts, std::move(now));

@@ -1,5 +1,6 @@
 #include "millrace/core/decimal.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <limits>
@@ -14,39 +15,31 @@ bool is_digit(char c) {
   return c >= '0' && c <= '9';
 }
 
-// Exponents beyond this cannot produce a representable value from any literal
-// short enough to matter, and clamping keeps the arithmetic below in range.
-constexpr std::int64_t kExponentClamp = 1'000'000'000;
-
 }  // namespace
 
-DecimalStatus parse_decimal(std::string_view literal, Decimal& out) {
-  // Strict JSON grammar: -?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?
+std::optional<JsonNumber> scan_json_number(std::string_view literal) {
   std::size_t pos = 0;
   const std::size_t n = literal.size();
-  bool negative = false;
+  JsonNumber out;
   if (pos < n && literal[pos] == '-') {
-    negative = true;
+    out.negative = true;
     ++pos;
   }
   const std::size_t int_begin = pos;
-  if (pos >= n || !is_digit(literal[pos])) return DecimalStatus::kNotANumber;
+  if (pos >= n || !is_digit(literal[pos])) return std::nullopt;
   if (literal[pos] == '0') {
     ++pos;
   } else {
     while (pos < n && is_digit(literal[pos])) ++pos;
   }
-  const std::size_t int_end = pos;
-  std::size_t frac_begin = pos;
-  std::size_t frac_end = pos;
+  out.int_digits = literal.substr(int_begin, pos - int_begin);
   if (pos < n && literal[pos] == '.') {
     ++pos;
-    frac_begin = pos;
+    const std::size_t frac_begin = pos;
     while (pos < n && is_digit(literal[pos])) ++pos;
-    frac_end = pos;
-    if (frac_end == frac_begin) return DecimalStatus::kNotANumber;
+    if (pos == frac_begin) return std::nullopt;
+    out.frac_digits = literal.substr(frac_begin, pos - frac_begin);
   }
-  std::int64_t exponent = 0;
   if (pos < n && (literal[pos] == 'e' || literal[pos] == 'E')) {
     ++pos;
     bool exp_negative = false;
@@ -54,20 +47,27 @@ DecimalStatus parse_decimal(std::string_view literal, Decimal& out) {
       exp_negative = literal[pos] == '-';
       ++pos;
     }
-    if (pos >= n || !is_digit(literal[pos])) return DecimalStatus::kNotANumber;
-    while (pos < n && is_digit(literal[pos])) {
-      if (exponent < kExponentClamp) exponent = exponent * 10 + (literal[pos] - '0');
-      ++pos;
+    if (pos >= n || !is_digit(literal[pos])) return std::nullopt;
+    std::int64_t exponent = 0;
+    for (; pos < n && is_digit(literal[pos]); ++pos) {
+      exponent = std::min<std::int64_t>(exponent * 10 + (literal[pos] - '0'), kExponentClamp);
     }
-    if (exp_negative) exponent = -exponent;
+    out.exponent = exp_negative ? -exponent : exponent;
   }
-  if (pos != n) return DecimalStatus::kNotANumber;
+  if (pos != n) return std::nullopt;
+  return out;
+}
+
+DecimalStatus parse_decimal(std::string_view literal, Decimal& out) {
+  const auto number = scan_json_number(literal);
+  if (!number) return DecimalStatus::kNotANumber;
+  const bool negative = number->negative;
 
   // Value = digits * 10^power, with digits = integer part followed by the
   // fraction part; then strip zeros so only significant digits remain.
-  std::string_view int_digits = literal.substr(int_begin, int_end - int_begin);
-  std::string_view frac_digits = literal.substr(frac_begin, frac_end - frac_begin);
-  std::int64_t power = exponent - static_cast<std::int64_t>(frac_digits.size());
+  const std::string_view int_digits = number->int_digits;
+  const std::string_view frac_digits = number->frac_digits;
+  std::int64_t power = number->exponent - static_cast<std::int64_t>(frac_digits.size());
 
   // Significant digits span [first, last] over the concatenation.
   auto digit_at = [&](std::size_t i) {

@@ -9,36 +9,15 @@
 #include <cstring>
 #include <string_view>
 
+#include "millrace/core/utf8.hpp"
+
 namespace millrace::core::detail {
 
 // Length of the valid UTF-8 sequence at text[i] (no surrogates, no overlongs),
 // or 0 if the bytes there are not one.
 inline std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
-  const auto b0 = static_cast<unsigned char>(text[i]);
-  if (b0 < 0x80) return 1;
-  std::size_t len = 0;
-  std::uint32_t cp = 0;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    len = 2;
-    cp = b0 & 0x1F;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    len = 3;
-    cp = b0 & 0x0F;
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    len = 4;
-    cp = b0 & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + len > text.size()) return 0;
-  for (std::size_t k = 1; k < len; ++k) {
-    const auto b = static_cast<unsigned char>(text[i + k]);
-    if ((b & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))) return 0;
-  if (cp >= 0xD800 && cp <= 0xDFFF) return 0;
-  return len;
+  const auto cp = decode_utf8(text, i);
+  return cp.valid ? cp.length : 0;
 }
 
 // Offset of the first byte that does not start a valid UTF-8 sequence, or

@@ -83,6 +83,8 @@
 #include <utility>
 #include <vector>
 
+#include "millrace/core/exact_decimal.hpp"
+
 namespace millrace::webhooks::detail {
 
 // What a filter sees of one event (CloudEvents attributes + data).
@@ -112,7 +114,8 @@ class Filter {
 
   friend bool operator==(const Filter&, const Filter&) = default;
 
-  // The parts of a parsed filter, public only so filter.cpp's helpers can name them.
+  // The parts of a parsed filter, public only so the helpers of filter_parse.cpp, filter_match.cpp
+  // and filter_canonical.cpp (filter_rules.hpp) can name them.
   enum class Op : std::uint8_t {
     kNumberIn,
     kNumberNotIn,
@@ -136,13 +139,8 @@ class Filter {
   };
   enum class Attribute : std::uint8_t { kId, kSource, kType, kSubject, kTime, kData };
 
-  // An exact decimal: digits (no leading or trailing zeros; empty for zero) * 10^exponent.
-  struct Decimal {
-    bool negative = false;
-    std::string digits;
-    std::int64_t exponent = 0;
-    friend bool operator==(const Decimal&, const Decimal&) = default;
-  };
+  // An exact decimal, a filter's number as written.
+  using Decimal = core::ExactDecimal;
 
   struct Advanced {
     Op op = Op::kIsNotNull;

@@ -1,0 +1,78 @@
+#pragma once
+
+// UTF-8, one code point at a time: what the validator checks every message's
+// text with, and what the webhooks' filter reads strings by. Inline: the
+// validator runs it on every message.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace millrace::core {
+
+// The code point at s[i] and its length in bytes; a byte that starts no valid
+// UTF-8 sequence (truncated, overlong, a surrogate, past U+10FFFF) stands for
+// itself, with length 1 and `valid` false.
+struct Utf8CodePoint {
+  char32_t value;
+  std::size_t length;
+  bool valid;
+};
+
+inline Utf8CodePoint decode_utf8(std::string_view s, std::size_t i) {
+  const auto b0 = static_cast<unsigned char>(s[i]);
+  if (b0 < 0x80) return {b0, 1, true};
+  std::size_t n = 0;
+  char32_t cp = 0;
+  char32_t min = 0;
+  if ((b0 & 0xE0) == 0xC0) {
+    n = 2, cp = b0 & 0x1F, min = 0x80;
+  } else if ((b0 & 0xF0) == 0xE0) {
+    n = 3, cp = b0 & 0x0F, min = 0x800;
+  } else if ((b0 & 0xF8) == 0xF0) {
+    n = 4, cp = b0 & 0x07, min = 0x10000;
+  } else {
+    return {b0, 1, false};
+  }
+  if (i + n > s.size()) return {b0, 1, false};
+  for (std::size_t k = 1; k < n; ++k) {
+    const auto b = static_cast<unsigned char>(s[i + k]);
+    if ((b & 0xC0) != 0x80) return {b0, 1, false};
+    cp = (cp << 6) | (b & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return {b0, 1, false};
+  return {cp, n, true};
+}
+
+// Appends `cp` (at most U+10FFFF) as UTF-8.
+inline void append_utf8(std::string& out, char32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+// The length .NET (or Java, or JavaScript) gives `s`: UTF-16 code units. A
+// byte of no valid sequence counts as one.
+inline std::size_t utf16_length(std::string_view s) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < s.size();) {
+    const auto cp = decode_utf8(s, i);
+    n += cp.valid && cp.value >= 0x10000 ? 2 : 1;
+    i += cp.length;
+  }
+  return n;
+}
+
+}  // namespace millrace::core
