@@ -164,7 +164,9 @@ Backend real_backend() {
   };
   b.webhooks_db = [](const pg::PgOptions& pg) { return std::make_unique<PgWebhooksDb>(pg); };
   b.archive_db = [](const pg::PgOptions& pg) { return std::make_unique<PgArchiveDb>(pg); };
-  b.fetch = catalog::fetch;
+  b.fetch = [](const std::string& url, const catalog::FetchLimits& limits) {
+    return catalog::fetch(url, limits);
+  };
   b.open_store = objstore::open_store;
   b.replay = archive::replay;
   b.stop_on_signals = []() -> std::atomic<bool>& {

@@ -14,6 +14,7 @@
 #include "common.hpp"
 #include "digest.hpp"
 #include "millrace/core/base64.hpp"
+#include "millrace/http/client.hpp"
 #include "xml.hpp"
 
 namespace millrace::objstore::detail {
@@ -60,7 +61,7 @@ std::string block_id(int n) {
 
 class AzureStore final : public ObjectStore {
  public:
-  AzureStore(Location location, AzureSettings settings, std::unique_ptr<Transport> transport)
+  AzureStore(Location location, AzureSettings settings, Transport transport)
       : location_(std::move(location)),
         settings_(std::move(settings)),
         transport_(std::move(transport)) {
@@ -243,9 +244,9 @@ class AzureStore final : public ObjectStore {
     }
   }
 
-  HttpResponse call(const std::string& method, const std::string& path, const Params& query,
-                    std::string_view body, Params headers,
-                    const std::function<void(std::string_view)>& sink = {}) {
+  http::Response call(const std::string& method, const std::string& path, const Params& query,
+                      std::string_view body, Params headers,
+                      const std::function<void(std::string_view)>& sink = {}) {
     headers.emplace_back("x-ms-date",
                          settings_.fixed_date.empty() ? http_date() : settings_.fixed_date);
     headers.emplace_back("x-ms-version", kVersion);
@@ -262,16 +263,16 @@ class AzureStore final : public ObjectStore {
           core::base64(hmac_sha256(settings_.shared_key, azure_string_to_sign(s)));
       headers.emplace_back("Authorization", "SharedKey " + location_.account + ":" + signature);
     }
-    HttpRequest req;
+    http::Request req;
     req.method = method;
     req.url = url;
     req.headers = std::move(headers);
     req.body = body;
     req.on_body = sink;
-    return transport_->perform(req);
+    return transport_.perform(req);
   }
 
-  std::string error_code(const HttpResponse& r) const {
+  std::string error_code(const http::Response& r) const {
     std::string code = r.header("x-ms-error-code");
     if (code.empty() && !r.body.empty()) {
       try {
@@ -283,7 +284,7 @@ class AzureStore final : public ObjectStore {
     return code;
   }
 
-  std::string error_text(const HttpResponse& r) const {
+  std::string error_text(const http::Response& r) const {
     std::string message;
     if (!r.body.empty()) {
       try {
@@ -298,14 +299,14 @@ class AzureStore final : public ObjectStore {
     return status_text(r.status, error_code(r), message);
   }
 
-  void expect(const HttpResponse& r, const std::string& what, const std::string& key) const {
+  void expect(const http::Response& r, const std::string& what, const std::string& key) const {
     if (r.status >= 200 && r.status < 300) return;
     throw StoreError(kind_of(r.status, error_code(r)),
                      "Azure " + what + " " + where(key) + ": " + error_text(r));
   }
 
   // The service echoes the Content-MD5 it computed of what it received.
-  void check_echo(const HttpResponse& r, const std::string& md5, const std::string& what,
+  void check_echo(const http::Response& r, const std::string& md5, const std::string& what,
                   const std::string& key) const {
     const std::string echoed = r.header("content-md5");
     if (!echoed.empty() && echoed != md5) {
@@ -317,7 +318,7 @@ class AzureStore final : public ObjectStore {
 
   Location location_;
   AzureSettings settings_;
-  std::unique_ptr<Transport> transport_;
+  Transport transport_;
   std::string endpoint_path_;
 };
 
@@ -361,7 +362,7 @@ std::string azure_string_to_sign(const AzureSigned& s) {
 }
 
 std::unique_ptr<ObjectStore> azure_store(Location location, AzureSettings settings,
-                                         std::unique_ptr<Transport> transport) {
+                                         Transport transport) {
   return std::make_unique<AzureStore>(std::move(location), std::move(settings),
                                       std::move(transport));
 }

@@ -23,7 +23,7 @@ struct AzureSettings {
 };
 
 std::unique_ptr<ObjectStore> azure_store(Location location, AzureSettings settings,
-                                         std::unique_ptr<Transport> transport);
+                                         Transport transport);
 
 // The string a Shared Key signature is computed over, for a request as
 // azure_store() builds it (exposed for its unit test against Microsoft's

@@ -1,51 +1,19 @@
 #pragma once
 
-// The one HTTP exchange the stores make, behind an interface so that their
-// request shapes and their answers' handling are unit-tested against a fake
-// (tests/fake_transport.hpp) and only curl_transport() talks to a server.
+// How the S3 and Azure stores reach their servers: through the HTTP client
+// (libs/http), a fake one in the unit tests (tests/fake_transport.hpp), with
+// the options every request of a store takes.
 
 #include <chrono>
-#include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "millrace/http/client.hpp"
+
 namespace millrace::objstore::detail {
-
-struct HttpRequest {
-  std::string method;  // GET, HEAD, PUT, POST, DELETE
-  std::string url;     // its path and query already encoded
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string_view body;  // sent with its Content-Length (none when empty and not PUT/POST)
-  // A 2xx answer's body goes here in pieces instead of into the response.
-  std::function<void(std::string_view)> on_body;
-  // AWS Signature Version 4, computed by libcurl: "aws:amz:<region>:s3" and
-  // "<key id>:<secret>"; empty: no signing.
-  std::string aws_sigv4;
-  std::string aws_user;
-};
-
-struct HttpResponse {
-  long status = 0;
-  std::map<std::string, std::string> headers;  // names in lowercase
-  std::string body;                            // unless on_body took it
-
-  std::string header(const std::string& lowercase_name) const {
-    const auto it = headers.find(lowercase_name);
-    return it == headers.end() ? std::string() : it->second;
-  }
-};
-
-class Transport {
- public:
-  virtual ~Transport() = default;
-  // Throws StoreError(kNetwork) when no answer came (nothing is known of
-  // what the server did); any answer, 4xx and 5xx included, is returned.
-  virtual HttpResponse perform(const HttpRequest& request) = 0;
-};
 
 struct TransportOptions {
   std::string ca_file;  // empty: the system's certificates
@@ -54,7 +22,17 @@ struct TransportOptions {
   std::chrono::seconds stall{60};
 };
 
-std::unique_ptr<Transport> curl_transport(const TransportOptions& options);
+class Transport {
+ public:
+  Transport(std::unique_ptr<http::Client> client, const TransportOptions& options);
+  // Throws StoreError(kNetwork) when no answer came (nothing is known of
+  // what the server did); any answer, 4xx and 5xx included, is returned.
+  http::Response perform(const http::Request& request);
+
+ private:
+  std::unique_ptr<http::Client> client_;
+  http::Options options_;
+};
 
 // RFC 3986 percent-encoding of everything but A-Z a-z 0-9 - _ . ~ (and '/'
 // when `keep_slash`), uppercase hex: what SigV4's canonical request and

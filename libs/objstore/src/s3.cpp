@@ -6,6 +6,7 @@
 #include "common.hpp"
 #include "digest.hpp"
 #include "millrace/core/base64.hpp"
+#include "millrace/http/client.hpp"
 #include "xml.hpp"
 
 namespace millrace::objstore::detail {
@@ -37,7 +38,7 @@ bool is_md5_hex(const std::string& s) {
 
 class S3Store final : public ObjectStore {
  public:
-  S3Store(Location location, S3Settings settings, std::unique_ptr<Transport> transport)
+  S3Store(Location location, S3Settings settings, Transport transport)
       : location_(std::move(location)),
         settings_(std::move(settings)),
         transport_(std::move(transport)) {
@@ -237,10 +238,10 @@ class S3Store final : public ObjectStore {
     return full.rfind(location_.prefix, 0) == 0 ? full.substr(location_.prefix.size()) : full;
   }
 
-  HttpResponse call(const std::string& method, const std::string& url, const Params& query,
-                    std::string_view body, const Params& headers,
-                    const std::function<void(std::string_view)>& sink = {}) {
-    HttpRequest req;
+  http::Response call(const std::string& method, const std::string& url, const Params& query,
+                      std::string_view body, const Params& headers,
+                      const std::function<void(std::string_view)>& sink = {}) {
+    http::Request req;
     req.method = method;
     req.url = url;
     if (!query.empty()) req.url += "?" + canonical_query(query);
@@ -253,10 +254,10 @@ class S3Store final : public ObjectStore {
     req.on_body = sink;
     req.aws_sigv4 = signing_;
     req.aws_user = user_;
-    return transport_->perform(req);
+    return transport_.perform(req);
   }
 
-  std::string error_text(const HttpResponse& r) const {
+  std::string error_text(const http::Response& r) const {
     std::string code = r.header("x-amz-error-code"), message;
     if (!r.body.empty()) {
       try {
@@ -272,7 +273,7 @@ class S3Store final : public ObjectStore {
     return status_text(r.status, code, message);
   }
 
-  void expect(const HttpResponse& r, const std::string& what, const std::string& key) const {
+  void expect(const http::Response& r, const std::string& what, const std::string& key) const {
     if (r.status >= 200 && r.status < 300) return;
     std::string code = r.header("x-amz-error-code");
     if (!r.body.empty()) {
@@ -286,7 +287,7 @@ class S3Store final : public ObjectStore {
                      "S3 " + what + " " + where(key) + ": " + error_text(r));
   }
 
-  XmlNode parse(const HttpResponse& r, const std::string& what, const std::string& key) const {
+  XmlNode parse(const http::Response& r, const std::string& what, const std::string& key) const {
     XmlNode doc;
     try {
       doc = parse_xml(r.body);
@@ -306,7 +307,7 @@ class S3Store final : public ObjectStore {
 
   Location location_;
   S3Settings settings_;
-  std::unique_ptr<Transport> transport_;
+  Transport transport_;
   std::string bucket_url_;
   std::string signing_;
   std::string user_;
@@ -314,8 +315,7 @@ class S3Store final : public ObjectStore {
 
 }  // namespace
 
-std::unique_ptr<ObjectStore> s3_store(Location location, S3Settings settings,
-                                      std::unique_ptr<Transport> transport) {
+std::unique_ptr<ObjectStore> s3_store(Location location, S3Settings settings, Transport transport) {
   return std::make_unique<S3Store>(std::move(location), std::move(settings), std::move(transport));
 }
 

@@ -24,7 +24,6 @@ struct S3Settings {
   std::int64_t part_bytes = 16 << 20;
 };
 
-std::unique_ptr<ObjectStore> s3_store(Location location, S3Settings settings,
-                                      std::unique_ptr<Transport> transport);
+std::unique_ptr<ObjectStore> s3_store(Location location, S3Settings settings, Transport transport);
 
 }  // namespace millrace::objstore::detail

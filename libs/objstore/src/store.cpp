@@ -3,8 +3,10 @@
 #include "azure.hpp"
 #include "credentials.hpp"
 #include "directory.hpp"
+#include "http.hpp"
 #include "millrace/core/base64.hpp"
 #include "millrace/core/options.hpp"
+#include "millrace/http/client.hpp"
 #include "millrace/objstore/options.hpp"
 #include "s3.hpp"
 
@@ -28,7 +30,7 @@ std::unique_ptr<ObjectStore> open_store(const StoreOptions& o) {
       s.secret_access_key = o.aws_secret_access_key;
       s.session_token = o.aws_session_token;
       s.part_bytes = part_bytes;
-      return detail::s3_store(o.location, s, detail::curl_transport(transport));
+      return detail::s3_store(o.location, s, detail::Transport(http::make_client(), transport));
     }
     case Location::Kind::kAzureBlob: {
       detail::AzureSettings s;
@@ -42,7 +44,7 @@ std::unique_ptr<ObjectStore> open_store(const StoreOptions& o) {
         }
       }
       s.part_bytes = part_bytes;
-      return detail::azure_store(o.location, s, detail::curl_transport(transport));
+      return detail::azure_store(o.location, s, detail::Transport(http::make_client(), transport));
     }
   }
   throw core::UsageError("unknown archive location");

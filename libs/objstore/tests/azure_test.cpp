@@ -9,7 +9,8 @@
 
 using namespace millrace::objstore;
 using millrace::objstore::testing::answer;
-using millrace::objstore::testing::FakeTransport;
+using millrace::objstore::testing::fake_transport;
+using millrace::objstore::testing::FakeClient;
 using millrace::objstore::testing::Seen;
 using millrace::objstore::testing::TempFile;
 
@@ -17,7 +18,7 @@ namespace {
 
 constexpr const char* kDate = "Sat, 28 Nov 2026 12:00:00 GMT";
 
-std::unique_ptr<ObjectStore> store(std::vector<Seen>& seen, FakeTransport::Answer a,
+std::unique_ptr<ObjectStore> store(std::vector<Seen>& seen, FakeClient::Answer a,
                                    std::string sas = "", std::int64_t part_bytes = 1 << 20) {
   detail::AzureSettings s;
   s.sas = std::move(sas);
@@ -25,7 +26,7 @@ std::unique_ptr<ObjectStore> store(std::vector<Seen>& seen, FakeTransport::Answe
   s.part_bytes = part_bytes;
   s.fixed_date = kDate;
   return detail::azure_store(parse_location("http://127.0.0.1:10000/devstoreaccount1/arch/p"), s,
-                             std::make_unique<FakeTransport>(seen, std::move(a)));
+                             fake_transport(seen, std::move(a)));
 }
 
 std::string b64md5(const std::string& s) {

@@ -10,13 +10,14 @@
 
 using namespace millrace::objstore;
 using millrace::objstore::testing::answer;
-using millrace::objstore::testing::FakeTransport;
+using millrace::objstore::testing::fake_transport;
+using millrace::objstore::testing::FakeClient;
 using millrace::objstore::testing::Seen;
 using millrace::objstore::testing::TempFile;
 
 namespace {
 
-std::unique_ptr<ObjectStore> store(std::vector<Seen>& seen, FakeTransport::Answer a,
+std::unique_ptr<ObjectStore> store(std::vector<Seen>& seen, FakeClient::Answer a,
                                    std::int64_t part_bytes = 1 << 20, bool path_style = true) {
   detail::S3Settings s;
   s.endpoint = "http://127.0.0.1:8333";
@@ -26,7 +27,7 @@ std::unique_ptr<ObjectStore> store(std::vector<Seen>& seen, FakeTransport::Answe
   s.secret_access_key = "SECRET";
   s.part_bytes = part_bytes;
   return detail::s3_store(parse_location("s3://bucket/cap ture/"), s,
-                          std::make_unique<FakeTransport>(seen, std::move(a)));
+                          fake_transport(seen, std::move(a)));
 }
 
 std::string quoted_md5(const std::string& s) {
@@ -276,4 +277,46 @@ TEST_CASE("reading streams the body, a missing object is kNotFound and size_of n
   } catch (const StoreError& e) {
     CHECK(e.kind() == ErrorKind::kNotFound);
   }
+}
+
+TEST_CASE("s3: no answer is a network error naming the request without its query",
+          "[objstore][s3]") {
+  std::vector<Seen> seen;
+  auto s = store(seen, [](const Seen&) {
+    return millrace::http::testing::no_answer(millrace::http::Cause::kNoAnswer,
+                                              "Connection refused");
+  });
+  try {
+    s->list("");
+    FAIL("no throw");
+  } catch (const StoreError& e) {
+    CHECK(e.kind() == ErrorKind::kNetwork);
+    CHECK(std::string(e.what()) ==
+          "GET http://127.0.0.1:8333/bucket: no answer: Connection refused");
+  }
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].url.find('?') != std::string::npos);
+  CHECK_FALSE(seen[0].aws_sigv4.empty());
+}
+
+TEST_CASE("s3: every request takes the store's transport options", "[objstore][s3]") {
+  std::vector<Seen> seen;
+  detail::TransportOptions options;
+  options.ca_file = "/etc/store-ca.pem";
+  options.stall = std::chrono::seconds(45);
+  detail::Transport transport(
+      std::make_unique<FakeClient>(seen, [](const Seen&) { return answer(404); }), options);
+  transport.perform({});
+  REQUIRE(seen.size() == 1);
+  const auto& o = seen[0].options;
+  CHECK(o.ca_file == "/etc/store-ca.pem");
+  CHECK(o.connect_timeout == std::chrono::seconds(10));
+  CHECK(o.stall_time == std::chrono::seconds(45));
+  CHECK(o.stall_bytes == 1);
+  CHECK(o.total_timeout.count() == 0);
+  CHECK_FALSE(o.follow_redirects);
+  CHECK_FALSE(o.proxy);
+  CHECK(o.user_agent == "millrace-archiver");
+  CHECK(o.keep_body == millrace::http::kUnlimited);
+  CHECK(o.keep_error_body == 1u << 20);
 }

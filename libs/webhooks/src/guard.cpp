@@ -1,7 +1,6 @@
 #include "millrace/webhooks/guard.hpp"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -11,6 +10,8 @@
 #include <cstring>
 #include <memory>
 #include <stdexcept>
+
+#include "millrace/http/url.hpp"
 
 namespace millrace::webhooks {
 
@@ -72,20 +73,6 @@ std::optional<std::string> v6_range(const in6_addr& a) {
   return std::nullopt;
 }
 
-struct CurlUrlDelete {
-  void operator()(CURLU* u) const { curl_url_cleanup(u); }
-};
-struct CurlStringDelete {
-  void operator()(char* s) const { curl_free(s); }
-};
-
-std::optional<std::string> part(CURLU* url, CURLUPart which) {
-  char* raw = nullptr;
-  if (curl_url_get(url, which, &raw, 0) != CURLUE_OK || raw == nullptr) return std::nullopt;
-  std::unique_ptr<char, CurlStringDelete> owned(raw);
-  return std::string(raw);
-}
-
 }  // namespace
 
 std::optional<std::string> non_public_range(const sockaddr* address) {
@@ -107,20 +94,14 @@ std::optional<std::string> non_public_range(const std::string& numeric) {
 }
 
 EndpointUrl parse_endpoint_url(std::string_view text) {
-  std::unique_ptr<CURLU, CurlUrlDelete> url(curl_url());
-  if (!url) throw std::runtime_error("libcurl could not allocate a URL");
   const std::string s(text);
-  if (const auto rc = curl_url_set(url.get(), CURLUPART_URL, s.c_str(), 0); rc != CURLUE_OK) {
-    throw std::invalid_argument("\"" + s + "\" is not a URL: " + curl_url_strerror(rc));
-  }
-  EndpointUrl out;
-  out.scheme = part(url.get(), CURLUPART_SCHEME).value_or("");
-  out.host = part(url.get(), CURLUPART_HOST).value_or("");
+  const auto parts = http::parse_url(s);
+  EndpointUrl out{parts.scheme, parts.host};
   if (out.scheme != "http" && out.scheme != "https") {
     throw std::invalid_argument("\"" + s + "\": a webhook URL is http:// or https://");
   }
   if (out.host.empty()) throw std::invalid_argument("\"" + s + "\" names no host");
-  if (part(url.get(), CURLUPART_USER) || part(url.get(), CURLUPART_PASSWORD)) {
+  if (parts.credentials) {
     throw std::invalid_argument("\"" + s +
                                 "\" carries a user name or password: receivers authenticate "
                                 "requests by their signature, leave credentials out of the URL");

@@ -1,13 +1,14 @@
 #pragma once
 
-// The port in front of the HTTP client: the dispatcher posts through it, so
-// its logic runs in unit tests against a scripted fake.
+// The port the dispatcher posts through, so its logic runs in unit tests
+// against a scripted fake; make_http_sender() puts it on the HTTP client.
 
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "millrace/http/client.hpp"
 #include "millrace/webhooks/schedule.hpp"
 
 namespace millrace::webhooks::detail {
@@ -32,10 +33,13 @@ struct SenderOptions {
   std::string user_agent;
 };
 
-// libcurl, one easy handle per sender (a delivery worker's), so connections
-// to a receiver are reused between requests. Redirects are not followed
-// (Standard Webhooks: a 3xx is a failure), proxies from the environment are
-// ignored, and every connection's address passes the guard (guard.hpp).
-std::unique_ptr<Sender> make_curl_sender(const SenderOptions& options);
+// Posts through `client` (http::make_client() for a delivery worker's own,
+// so connections to a receiver are reused between requests). Redirects are
+// not followed (Standard Webhooks: a 3xx is a failure), proxies from the
+// environment are ignored, every connection's address passes the guard
+// (guard.hpp) unless `allow_private`, and `timeout` bounds both the
+// connection and the whole exchange.
+std::unique_ptr<Sender> make_http_sender(const SenderOptions& options,
+                                         std::unique_ptr<http::Client> client);
 
 }  // namespace millrace::webhooks::detail

@@ -9,6 +9,7 @@
 #include "dispatch.hpp"
 #include "ingest.hpp"
 #include "millrace/core/failure.hpp"
+#include "millrace/http/client.hpp"
 #include "millrace/pg/database.hpp"
 #include "millrace/pg/schema_setup.hpp"
 #include "millrace/runtime/log.hpp"
@@ -16,6 +17,7 @@
 #include "pg_queue.hpp"
 #include "probe.hpp"
 #include "read_marks.hpp"
+#include "sender.hpp"
 #include "wakeup.hpp"
 
 namespace millrace::webhooks {
@@ -152,8 +154,9 @@ class Dispatcher {
   struct Delivering {
     explicit Delivering(Dispatcher& d)
         : queue(d.config_.stream.pg, "millrace-webhooks", d.mark_scope(), d.rules_.max_rate_pause),
-          sender(detail::make_curl_sender(
-              {milliseconds(d.config_.timeout_ms), d.config_.allow_private, d.rules_.user_agent})),
+          sender(detail::make_http_sender(
+              {milliseconds(d.config_.timeout_ms), d.config_.allow_private, d.rules_.user_agent},
+              http::make_client())),
           rules(d.rules_) {
       rules.unit_random = [this] { return unit(rng); };
       rules.pause = [&d](milliseconds p) { return d.pause(p); };

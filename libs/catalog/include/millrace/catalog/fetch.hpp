@@ -1,6 +1,7 @@
 #pragma once
 // Reference data from a URL (`millrace catalog load https://...`): one GET
-// over libcurl, bounded in time and size, TLS verified.
+// through the HTTP client (libs/http), bounded in time and size, TLS
+// verified.
 
 #include <chrono>
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <string_view>
 
 #include "millrace/catalog/reader.hpp"
+#include "millrace/http/client.hpp"
 
 namespace millrace::catalog {
 
@@ -26,12 +28,15 @@ struct Fetched {
 // True for "http://..." and "https://..." (any case).
 bool is_url(std::string_view text);
 
-// GET `url`: http and https only, at most 5 redirects, certificates and
-// host names verified against the system's CAs. Throws core::InfraError:
+// GET `url` through `client`: http and https only, at most 5 redirects,
+// certificates and host names verified against the system's CAs, proxies
+// as the environment names them. Throws core::InfraError:
 // retryable when the server cannot be reached, times out or answers 5xx or
 // 429; fatal when it answers another status that is not 2xx, the body
 // passes `limits.max_bytes`, or the URL is malformed. The message names the
 // URL and the cause.
+Fetched fetch(http::Client& client, const std::string& url, const FetchLimits& limits);
+// The same through a client of its own.
 Fetched fetch(const std::string& url, const FetchLimits& limits);
 
 // The format a Content-Type names: text/csv (and application/csv) is CSV;

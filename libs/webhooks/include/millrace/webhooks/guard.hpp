@@ -5,9 +5,9 @@
 // whatever it names, the machine's own admin ports and the private network
 // included. Requests to loopback, private, link-local and other non-public
 // addresses are refused unless MILLRACE_WEBHOOKS_ALLOW_PRIVATE=true. The
-// check runs on the address each connection actually opens (libcurl's
-// open-socket hook), so a name that resolves to a public address when
-// registered and to a private one later (DNS rebinding) is refused too.
+// check runs on the address each connection actually opens (the HTTP
+// client's refuse_address, libcurl's open-socket hook), so a name that resolves to a public address
+// when registered and to a private one later (DNS rebinding) is refused too.
 
 #include <optional>
 #include <string>
@@ -30,7 +30,7 @@ struct EndpointUrl {
   std::string host;
 };
 
-// Parses `url` with libcurl's parser: http or https, with a host, no user
+// Parses `url` as the HTTP client reads it (http::parse_url): http or https, with a host, no user
 // name or password (a secret belongs in the endpoint's secret, not its URL).
 // Throws std::invalid_argument saying what is wrong.
 EndpointUrl parse_endpoint_url(std::string_view url);
