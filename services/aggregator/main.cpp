@@ -1,11 +1,11 @@
 // millrace-aggregator: one worker of the aggregator consumer group. Wiring only; the
 // logic lives in libs/aggregate.
-#include "millrace/runtime/main.hpp"
+#include "millrace/main/main.hpp"
 
 #include "millrace/aggregate/service.hpp"
 
 int main(int argc, char** argv) {
   using namespace millrace;
-  return runtime::run_main<aggregate::AggregatorConfig>(argc, argv, "aggregator",
-                                                        aggregate::make_aggregator);
+  return main::run_main<aggregate::AggregatorConfig>(argc, argv, "aggregator",
+                                                     aggregate::make_aggregator);
 }

@@ -1,11 +1,11 @@
 // millrace-archiver: writes every record of a topic, as it was, to Event
 // Hubs Capture files (Avro), each exactly once. Wiring only; the logic lives
 // in libs/archive.
-#include "millrace/runtime/main.hpp"
+#include "millrace/main/main.hpp"
 
 #include "millrace/archive/service.hpp"
 
 int main(int argc, char** argv) {
   using namespace millrace;
-  return runtime::run_main<archive::ArchiverConfig>(argc, argv, "archiver", archive::make_archiver);
+  return main::run_main<archive::ArchiverConfig>(argc, argv, "archiver", archive::make_archiver);
 }

@@ -1,11 +1,11 @@
 // millrace-websocket: a WebSocket feed (seed 002's trades) into a declared
 // kind's topic, in runs. Wiring only; the logic lives in libs/websocket.
-#include "millrace/runtime/main.hpp"
+#include "millrace/main/main.hpp"
 
 #include "millrace/websocket/service.hpp"
 
 int main(int argc, char** argv) {
   using namespace millrace;
-  return runtime::run_main<websocket::WebsocketConfig>(argc, argv, "websocket",
-                                                       websocket::make_websocket);
+  return main::run_main<websocket::WebsocketConfig>(argc, argv, "websocket",
+                                                    websocket::make_websocket);
 }

@@ -57,21 +57,6 @@ LiveDriver::LiveDriver(LiveHub& hub, std::unique_ptr<ChangeSource> changes,
       tables_(std::move(tables)),
       timing_(timing) {}
 
-LiveDriver::~LiveDriver() {
-  stop();
-}
-
-void LiveDriver::start() {
-  thread_ = std::thread([this] {
-    while (!stop_.load()) step(Clock::now());
-  });
-}
-
-void LiveDriver::stop() {
-  stop_ = true;
-  if (thread_.joinable()) thread_.join();
-}
-
 void LiveDriver::report(const std::string& what, const std::exception& e) {
   // Once per distinct failure, not once per turn.
   const std::string text = what + ": " + e.what();
@@ -89,7 +74,8 @@ void LiveDriver::refresh() {
   }
 }
 
-void LiveDriver::step(Clock::time_point now) {
+std::chrono::milliseconds LiveDriver::step(Clock::time_point now) {
+  std::chrono::milliseconds pause{0};
   try {
     for (const auto& table : changes_->poll(timing_.poll)) {
       if (touches_views(table, schema_, tables_)) dirty_ = true;
@@ -100,7 +86,7 @@ void LiveDriver::step(Clock::time_point now) {
     if (feed_error_.empty()) next_refresh_ = now;  // catch up without it
     feed_error_ = e.what();
     report("reading the change feed", e);
-    std::this_thread::sleep_for(timing_.poll);
+    pause = timing_.poll;
   }
   if ((dirty_ && now - last_refresh_ >= timing_.coalesce) || now >= next_refresh_) {
     last_refresh_ = now;
@@ -123,6 +109,7 @@ void LiveDriver::step(Clock::time_point now) {
     next_ping_ = now + timing_.ping_every;
     hub_.ping();
   }
+  return pause;
 }
 
 }  // namespace millrace::api

@@ -1,19 +1,17 @@
 #pragma once
 
-// What drives the live stream (live_hub.hpp): a thread that follows the
+// What drives the live stream (live_hub.hpp): turns, run on the API's worker, that follow the
 // change feed's topic and, when a change touches a table the dashboard's
 // views read, reads those views again and publishes them; and that
 // publishes the pipeline's health every few seconds. Kafka and PostgreSQL
 // are behind ports, so the rules are unit-tested with fakes.
 
-#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "live_hub.hpp"
@@ -74,14 +72,13 @@ class LiveDriver {
   LiveDriver(LiveHub& hub, std::unique_ptr<ChangeSource> changes,
              std::unique_ptr<LiveSource> source, std::string schema,
              std::vector<std::string> tables, LiveTiming timing = {});
-  ~LiveDriver();  // stop()s
   LiveDriver(const LiveDriver&) = delete;
   LiveDriver& operator=(const LiveDriver&) = delete;
 
-  void start();
-  void stop();
-  // One turn of the loop (the thread's body; the unit tests call it).
-  void step(std::chrono::steady_clock::time_point now);
+  // One turn of the loop, which the service runs on its runtime::Worker
+  // (the unit tests call it): returns the pause before the next turn, the
+  // poll's after the feed could not be read, zero otherwise.
+  std::chrono::milliseconds step(std::chrono::steady_clock::time_point now);
 
  private:
   void refresh();
@@ -101,9 +98,6 @@ class LiveDriver {
   std::chrono::steady_clock::time_point next_refresh_{};
   std::chrono::steady_clock::time_point next_health_{};
   std::chrono::steady_clock::time_point next_ping_{};
-
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
 };
 
 // Now as RFC 3339 UTC with milliseconds: "2026-11-23T22:40:00.123Z".

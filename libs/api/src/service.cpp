@@ -8,7 +8,6 @@
 #include <random>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "live_driver.hpp"
@@ -19,6 +18,7 @@
 #include "millrace/cache/reads.hpp"
 #include "millrace/httpd/service.hpp"
 #include "millrace/runtime/log.hpp"
+#include "millrace/runtime/worker.hpp"
 #include "pg_backend.hpp"
 #include "probe.hpp"
 #include "problem.hpp"
@@ -106,7 +106,6 @@ class ApiService final : public httpd::HttpService {
 
   // The workers and what they wait on.
   std::vector<std::unique_ptr<PgBackend>> backends_;
-  std::vector<std::thread> workers_;
   std::mutex queue_mutex_;
   std::condition_variable queue_cv_;
   std::deque<Task> queue_;
@@ -114,15 +113,24 @@ class ApiService final : public httpd::HttpService {
 
   // Readiness, kept by a thread of its own so /readyz never waits for the
   // database on an event loop.
-  std::thread checker_;
-  std::mutex checker_mutex_;
-  std::condition_variable checker_cv_;
-  bool checker_stop_ = false;
   std::atomic<bool> ready_{false};
   mutable std::mutex reason_mutex_;
   std::string unready_reason_ = "the database has not answered yet";
   std::optional<Session> readiness_;
   bool checked_ = false;  // the first check (in open()) is done
+
+  // The database workers, the readiness check and the live stream's
+  // driver; the first failure of one is the service's.
+  runtime::Worker background_{{.component = std::string(kComponent),
+                               .on_stop = [this] { stop_workers(); },
+                               .on_failure = [this](const std::string& what) { fail(what); }}};
+  void stop_workers() {
+    {
+      std::lock_guard lock(queue_mutex_);
+      workers_stop_ = true;
+    }
+    queue_cv_.notify_all();
+  }
 
   std::vector<runtime::Problem> readiness() const override {
     if (stopping()) return {{"stopping", "the service is stopping", {}}};
@@ -283,20 +291,17 @@ void ApiService::open() {
       },
       [this] { return ready_.load(); });
   for (auto& backend : backends_) {
-    workers_.emplace_back([this, b = backend.get()] { work(*b); });
+    background_.spawn_once([this, b = backend.get()] { work(*b); });
   }
-  checker_ = std::thread([this] {
-    std::unique_lock checker_lock(checker_mutex_);
-    while (!checker_cv_.wait_for(checker_lock, kReadyEvery, [&] { return checker_stop_; })) {
-      checker_lock.unlock();
-      try {
-        check_ready();
-      } catch (const core::InfraError&) {
-        // Credentials revoked or the schema dropped under a running service:
-        // /readyz says so; the operator decides.
-      }
-      checker_lock.lock();
+  background_.spawn([this] {
+    if (background_.pause(kReadyEvery)) return runtime::Worker::Next::done();
+    try {
+      check_ready();
+    } catch (const core::InfraError&) {
+      // Credentials revoked or the schema dropped under a running service:
+      // /readyz says so; the operator decides.
     }
+    return runtime::Worker::Next::again();
   });
 
   live_ = std::make_unique<LiveDriver>(
@@ -305,7 +310,7 @@ void ApiService::open() {
           std::make_unique<Session>(c.pg.url, c.pg.schema, "millrace-api-live", c.pg.limits),
           c.kafka, c.dead_letters, router_.views()),
       c.pg.schema, router_.views()->tables);
-  live_->start();
+  background_.spawn([this] { return runtime::Worker::Next::after(live_->step(Clock::now())); });
 }
 
 std::string ApiService::describe() const {
@@ -317,19 +322,8 @@ std::string ApiService::describe() const {
 }
 
 void ApiService::close() {
-  if (live_) live_->stop();
-  {
-    std::lock_guard queue_lock(queue_mutex_);
-    workers_stop_ = true;
-  }
-  queue_cv_.notify_all();
-  for (auto& w : workers_) w.join();
-  {
-    std::lock_guard checker_lock(checker_mutex_);
-    checker_stop_ = true;
-  }
-  checker_cv_.notify_all();
-  if (checker_.joinable()) checker_.join();
+  // The workers answer what is queued before they end.
+  background_.stop();
   if (near_) near_->stop();
   runtime::log_info(kComponent, "stopped");
 }

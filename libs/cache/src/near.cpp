@@ -3,14 +3,12 @@
 #include "millrace/cache/near.hpp"
 
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
 #include <utility>
 
 #include "change.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/runtime/log.hpp"
+#include "millrace/runtime/worker.hpp"
 #include "near_map.hpp"
 
 namespace millrace::cache {
@@ -50,11 +48,11 @@ struct NearCache::State {
   NearOptions options;
   detail::NearMap map;
 
-  std::thread thread;
-  std::mutex mutex;
-  std::condition_variable cv;
-  bool stopping = false;
   std::atomic<bool> listening{false};
+  bool started = false;
+  bool lost_before = false;  // a loss was logged since the last listening
+  // Last, so it stops before what its thread reads goes away.
+  runtime::Worker worker{{.component = "cache", .on_exit = [this] { set_listening(false); }}};
 
   State(redis::Endpoint e, redis::ClientOptions c, std::string p, ReadProbe& pr, NearOptions o)
       : endpoint(std::move(e)),
@@ -63,11 +61,6 @@ struct NearCache::State {
         probe(pr),
         options(o),
         map(o.max_entries) {}
-
-  bool stop_requested() {
-    std::lock_guard lock(mutex);
-    return stopping;
-  }
 
   void set_listening(bool on) {
     map.listening(on);
@@ -125,7 +118,7 @@ struct NearCache::State {
     const auto ping_every = options.ping_every;
     auto heard = Clock::now();
     auto next_ping = heard + ping_every;
-    while (!stop_requested()) {
+    while (!worker.stopping()) {
       const auto now = Clock::now();
       if (now >= next_ping) {
         c.send({"PING"});
@@ -144,31 +137,29 @@ struct NearCache::State {
     }
   }
 
-  void run() {
-    bool lost_before = false;
-    while (!stop_requested()) {
-      try {
-        redis::Client c(endpoint, client);
-        listen(c);
-      } catch (const core::InfraError& e) {
-        const bool was = listening.load();
-        set_listening(false);
-        if (was) probe.near_lost();
-        if (e.failure_class() == core::FailureClass::kFatal) {
-          runtime::log_warn("cache",
-                            std::string("near cache off: ") + e.what() + "; every read asks Redis");
-          return;
-        }
-        if (was || !lost_before) {
-          runtime::log_warn("cache", std::string("near cache: not listening (") + e.what() +
-                                         "): every read asks Redis until it listens again");
-        }
-        lost_before = true;
+  // One connection, listened to until stopped or lost; what is lost is
+  // logged once until it listens again, and tried again after retry_after.
+  // Refused tracking turns the near cache off, not the service.
+  runtime::Worker::Next round() {
+    try {
+      redis::Client c(endpoint, client);
+      listen(c);
+    } catch (const core::InfraError& e) {
+      const bool was = listening.load();
+      set_listening(false);
+      if (was) probe.near_lost();
+      if (e.failure_class() == core::FailureClass::kFatal) {
+        runtime::log_warn("cache",
+                          std::string("near cache off: ") + e.what() + "; every read asks Redis");
+        return runtime::Worker::Next::done();
       }
-      std::unique_lock lock(mutex);
-      cv.wait_for(lock, options.retry_after, [&] { return stopping; });
+      if (was || !lost_before) {
+        runtime::log_warn("cache", std::string("near cache: not listening (") + e.what() +
+                                       "): every read asks Redis until it listens again");
+      }
+      lost_before = true;
     }
-    set_listening(false);
+    return runtime::Worker::Next::after(options.retry_after);
   }
 };
 
@@ -183,18 +174,13 @@ NearCache::~NearCache() {
 
 void NearCache::start() {
   State& s = *state_;
-  if (s.thread.joinable() || s.options.max_entries == 0) return;
-  s.thread = std::thread([&s] { s.run(); });
+  if (s.started || s.options.max_entries == 0) return;
+  s.started = true;
+  s.worker.spawn([&s] { return s.round(); });
 }
 
 void NearCache::stop() {
-  State& s = *state_;
-  {
-    std::lock_guard lock(s.mutex);
-    s.stopping = true;
-  }
-  s.cv.notify_all();
-  if (s.thread.joinable()) s.thread.join();
+  state_->worker.stop();
 }
 
 namespace {

@@ -1,11 +1,9 @@
 #include "millrace/ingest/service.hpp"
 
-#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "ingest.hpp"
 #include "millrace/core/failure.hpp"
@@ -16,6 +14,7 @@
 #include "millrace/kafka/readiness.hpp"
 #include "millrace/runtime/health.hpp"
 #include "millrace/runtime/log.hpp"
+#include "millrace/runtime/worker.hpp"
 #include "probe.hpp"
 #include "routes.hpp"
 
@@ -62,8 +61,9 @@ class ProducerService final : public httpd::HttpService {
   ProducerProbe probe_;
   Ingest ingest_;
 
-  std::thread poller_;
-  std::atomic<bool> poller_stop_{false};
+  // Serves the producer's delivery reports; its failure is the service's.
+  runtime::Worker poller_{{.component = std::string(kComponent),
+                           .on_failure = [this](const std::string& what) { fail(what); }}};
 
   // Run on a thread of their own, so /readyz never waits for a broker on
   // an HTTP thread (which serves many connections).
@@ -169,11 +169,10 @@ void ProducerService::open() {
   probe_.register_metrics(ingest_.producer());
   health_.check_now();
   health_.start(kReadyEvery);
-  poller_ = std::thread([this] {
-    while (!poller_stop_.load()) {
-      ingest_.producer()->poll(milliseconds(100));
-      ingest_.after_poll();
-    }
+  poller_.spawn([this] {
+    ingest_.producer()->poll(milliseconds(100));
+    ingest_.after_poll();
+    return runtime::Worker::Next::again();
   });
 }
 
@@ -184,10 +183,7 @@ std::string ProducerService::describe() const {
 
 void ProducerService::close() {
   health_.stop();
-  if (poller_.joinable()) {
-    poller_stop_ = true;
-    poller_.join();
-  }
+  poller_.stop();
   if (const auto& producer = ingest_.producer(); producer && bound_port() > 0) {
     const auto until = Clock::now() + milliseconds(config_.produce_timeout_ms) + kAckGrace;
     int left = producer->queue_length();

@@ -1,11 +1,11 @@
 #include "millrace/kafka/admin.hpp"
 
 #include <algorithm>
-#include <thread>
 
 #include "handles.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/kafka/producer.hpp"
+#include "millrace/runtime/retry.hpp"
 
 namespace millrace::kafka {
 
@@ -20,37 +20,31 @@ namespace {
 // so "created" waits until the topic and a leader for each partition show.
 void wait_until_visible(rd_kafka_t* rk, const std::string& topic, std::int32_t partitions,
                         std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::unique_ptr<rd_kafka_topic_t, decltype(&rd_kafka_topic_destroy)> rkt(
       rd_kafka_topic_new(rk, topic.c_str(), nullptr), &rd_kafka_topic_destroy);
   std::string seen = "no metadata";
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      throw InfraError(FailureClass::kRetryable,
-                       "created topic " + topic + ", but the broker does not show it yet: " + seen);
-    }
-    const rd_kafka_metadata_t* raw = nullptr;
-    const auto err = rd_kafka_metadata(rk, 0, rkt.get(), &raw, static_cast<int>(left.count()));
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      detail::MetadataPtr md(raw);
-      if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
-          md->topics[0].partition_cnt == partitions) {
-        bool led = true;
-        for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
-          led = led && md->topics[0].partitions[i].leader >= 0;
+  const auto not_yet = [&](std::string what) {
+    seen = std::move(what);
+    return InfraError(FailureClass::kRetryable,
+                      "created topic " + topic + ", but the broker does not show it yet: " + seen);
+  };
+  runtime::Retry(runtime::Backoff::fixed(std::chrono::milliseconds(100)))
+      .until(std::chrono::steady_clock::now() + timeout)
+      .run([&](const runtime::Try& t) {
+        if (t.left.count() <= 0) throw not_yet(seen);  // woke just past the deadline
+        const rd_kafka_metadata_t* raw = nullptr;
+        const auto err =
+            rd_kafka_metadata(rk, 0, rkt.get(), &raw, static_cast<int>(t.left.count()));
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) throw not_yet(rd_kafka_err2str(err));
+        detail::MetadataPtr md(raw);
+        if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR ||
+            md->topics[0].partition_cnt != partitions) {
+          throw not_yet(md->topic_cnt == 1 ? rd_kafka_err2str(md->topics[0].err) : "topic missing");
         }
-        if (led) return;
-        seen = "a partition has no leader";
-      } else {
-        seen = md->topic_cnt == 1 ? rd_kafka_err2str(md->topics[0].err) : "topic missing";
-      }
-    } else {
-      seen = rd_kafka_err2str(err);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+        for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
+          if (md->topics[0].partitions[i].leader < 0) throw not_yet("a partition has no leader");
+        }
+      });
 }
 
 // A client for admin requests (a producer handle, which joins no group).
@@ -162,21 +156,14 @@ void ensure_topic(const std::string& brokers, const std::string& topic, std::int
                   std::int16_t replication, std::chrono::steady_clock::time_point deadline,
                   const Properties& extra) {
   using std::chrono::milliseconds;
-  for (;;) {
-    const auto left =
-        std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
-    try {
-      create_topic(brokers, topic, partitions, replication,
-                   std::clamp(left, milliseconds(1000), milliseconds(10'000)), extra);
-      return;
-    } catch (const InfraError& e) {
-      if (e.failure_class() != FailureClass::kRetryable ||
-          std::chrono::steady_clock::now() + milliseconds(1000) >= deadline) {
-        throw;
-      }
-    }
-    std::this_thread::sleep_for(milliseconds(1000));
-  }
+  // A broker still starting answers retryably; each try gets what is left,
+  // within bounds, and none starts within a second of the deadline.
+  runtime::Retry(runtime::Backoff::fixed(milliseconds(1000)))
+      .until(deadline)
+      .run([&](const runtime::Try& t) {
+        create_topic(brokers, topic, partitions, replication,
+                     std::clamp(t.left, milliseconds(1000), milliseconds(10'000)), extra);
+      });
 }
 
 namespace {

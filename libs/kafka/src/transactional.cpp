@@ -15,6 +15,7 @@
 
 #include "handles.hpp"
 #include "millrace/core/failure.hpp"
+#include "millrace/runtime/retry.hpp"
 
 namespace millrace::kafka {
 
@@ -287,28 +288,32 @@ void TransactionalProducer::commit_offset(const std::string& group, const std::s
 
 void TransactionalProducer::commit(std::chrono::milliseconds timeout) {
   rd_kafka_t* rk = state_->handle("commit");
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    rd_kafka_error_t* e =
-        rd_kafka_commit_transaction(rk, static_cast<int>(std::max<std::int64_t>(left.count(), 1)));
-    if (e == nullptr) return;
-    if (rd_kafka_error_is_retriable(e) && left.count() > 0) {
-      // The outcome is not known yet (a timeout): calling again resumes it.
-      rd_kafka_error_destroy(e);
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      continue;
-    }
-    if (rd_kafka_error_txn_requires_abort(e)) {
-      const std::string what = rd_kafka_error_string(e);
-      rd_kafka_error_destroy(e);
-      abort(std::max(timeout, std::chrono::milliseconds(30000)));
-      throw InfraError(FailureClass::kRetryable,
-                       "kafka transaction: commit failed, aborted: " + what);
-    }
-    throw_error(e, "commit");
+  // A retriable error's outcome is not known yet (a timeout): calling again
+  // resumes the commit, until the timeout is spent. What the last call
+  // answered decides the rest.
+  detail::ErrorPtr last;
+  try {
+    runtime::Retry(runtime::Backoff::fixed(std::chrono::milliseconds(50)))
+        .until(std::chrono::steady_clock::now() + timeout)
+        .run([&](const runtime::Try& t) {
+          last.reset(rd_kafka_commit_transaction(
+              rk, static_cast<int>(std::max<std::int64_t>(t.left.count(), 1))));
+          if (last && rd_kafka_error_is_retriable(last.get())) {
+            throw InfraError(FailureClass::kRetryable, rd_kafka_error_string(last.get()));
+          }
+        });
+  } catch (const InfraError&) {
+    // Out of time: `last` holds the retriable error, judged below.
   }
+  if (!last) return;
+  if (rd_kafka_error_txn_requires_abort(last.get())) {
+    const std::string what = rd_kafka_error_string(last.get());
+    last.reset();
+    abort(std::max(timeout, std::chrono::milliseconds(30000)));
+    throw InfraError(FailureClass::kRetryable,
+                     "kafka transaction: commit failed, aborted: " + what);
+  }
+  throw_error(last.release(), "commit");
 }
 
 void TransactionalProducer::abort(std::chrono::milliseconds timeout) {

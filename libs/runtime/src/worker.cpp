@@ -1,8 +1,5 @@
 #include "millrace/runtime/worker.hpp"
 
-#include <algorithm>
-#include <cstdint>
-#include <random>
 #include <utility>
 
 #include "millrace/runtime/health.hpp"
@@ -11,30 +8,6 @@
 namespace millrace::runtime {
 
 using std::chrono::milliseconds;
-
-Backoff::Backoff(milliseconds first, milliseconds max, double jitter)
-    : first_(first),
-      max_(std::max(first, max)),
-      current_(first),
-      jitter_(std::clamp(jitter, 0.0, 1.0)) {}
-
-Backoff::Backoff(const core::RetryBackoff& rules, double jitter)
-    : Backoff(milliseconds(rules.first_ms), milliseconds(rules.max_ms), jitter) {}
-
-milliseconds Backoff::next() {
-  auto wait = current_;
-  grow();
-  if (jitter_ > 0) {
-    thread_local std::minstd_rand random{std::random_device{}()};
-    const double cut = std::uniform_real_distribution<double>(0, jitter_)(random);
-    wait = milliseconds(static_cast<std::int64_t>(static_cast<double>(wait.count()) * (1 - cut)));
-  }
-  return wait;
-}
-
-void Backoff::grow() {
-  current_ = std::min(current_ * 2, max_);
-}
 
 Worker::Worker(WorkerOptions options) : options_(std::move(options)) {}
 
@@ -118,15 +91,18 @@ void Worker::recovered(const std::string& name) {
 }
 
 void Worker::fail(const std::string& name, std::exception_ptr error, const std::string& what) {
+  bool first = false;
   {
     std::lock_guard lock(mutex_);
     if (failure_ == nullptr) {
       failure_ = std::move(error);
+      first = true;
       log_error(name, "stopping on fatal error: " + what);
     }
     stopping_ = true;
   }
   cv_.notify_all();
+  if (first && options_.on_failure) options_.on_failure(what);
   if (options_.on_stop) options_.on_stop();
 }
 

@@ -2,8 +2,10 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <mutex>
 #include <set>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "millrace/runtime/health.hpp"
@@ -132,6 +134,29 @@ TEST_CASE("the first fatal failure stops every thread of the worker and is rethr
     CHECK((what == "schema too new" || what == "never kept: the first failure wins"));
   }
   CHECK(other_rounds == 1);
+}
+
+TEST_CASE("on_failure hears the first failure once, as the worker keeps it", "[worker]") {
+  std::mutex heard_mutex;
+  std::vector<std::string> heard;
+  WorkerOptions o = quick();
+  o.on_failure = [&](const std::string& what) {
+    std::lock_guard lock(heard_mutex);
+    heard.push_back(what);
+  };
+  Worker w(o);
+  // Both threads are in their round before either fails, so both fail.
+  std::atomic<int> in_round{0};
+  for (int i = 0; i < 2; ++i) {
+    w.spawn_once([&] {
+      ++in_round;
+      while (in_round.load() < 2) std::this_thread::yield();
+      throw InfraError(FailureClass::kFatal, "failed");
+    });
+  }
+  REQUIRE(w.wait(5s));
+  std::lock_guard lock(heard_mutex);
+  CHECK(heard == std::vector<std::string>{"failed"});
 }
 
 TEST_CASE("stop() cuts a pause short, wakes the owner's own waits, and is idempotent", "[worker]") {

@@ -152,25 +152,14 @@ std::map<std::int32_t, std::string> ConsumerProbe::halted_partitions() const {
 
 void ConsumerProbe::start_lag(const std::string& brokers, const kafka::Properties& extra) {
   offsets_ = std::make_unique<kafka::OffsetsClient>(brokers, extra);
-  lag_thread_ = std::thread([this] {
-    std::unique_lock lock(lag_wait_mutex_);
-    while (!lag_stop_) {
-      // Unlocked while it queries the brokers, so stop_lag() is not held up.
-      lock.unlock();
-      refresh_lag();
-      lock.lock();
-      lag_cv_.wait_for(lock, kLagRefresh, [&] { return lag_stop_.load(); });
-    }
+  lag_.spawn([this] {
+    refresh_lag();
+    return runtime::Worker::Next::after(kLagRefresh);
   });
 }
 
 void ConsumerProbe::stop_lag() {
-  {
-    std::lock_guard lock(lag_wait_mutex_);
-    lag_stop_ = true;
-  }
-  lag_cv_.notify_all();
-  if (lag_thread_.joinable()) lag_thread_.join();
+  lag_.stop();
 }
 
 void ConsumerProbe::assigned(const std::vector<std::int32_t>& partitions, bool assign) {

@@ -15,7 +15,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -24,7 +23,6 @@
 #include <set>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -33,6 +31,7 @@
 #include "millrace/kafka/admin.hpp"
 #include "millrace/kafka/types.hpp"
 #include "millrace/metrics/metrics.hpp"
+#include "millrace/runtime/worker.hpp"
 #include "millrace/stream/batch.hpp"
 
 namespace millrace::stream {
@@ -91,7 +90,7 @@ class ConsumerProbe {
 
  private:
   void refresh_lag();
-  bool lag_stopping() const { return lag_stop_; }
+  bool lag_stopping() const { return lag_.stopping(); }
   // Behind and not moving since when (nullopt: caught up or unknown). Call
   // with mutex_ held.
   std::optional<Clock::time_point> stalled_since(std::int32_t p, std::optional<std::int64_t> next);
@@ -137,10 +136,8 @@ class ConsumerProbe {
   std::map<std::int32_t, std::string> halted_;       // partition -> reason
   std::map<std::int32_t, std::string> halted_text_;  // partition -> message
   std::unique_ptr<kafka::OffsetsClient> offsets_;
-  std::thread lag_thread_;
-  std::mutex lag_wait_mutex_;
-  std::condition_variable lag_cv_;
-  std::atomic<bool> lag_stop_ = false;
+  // Refreshes the lag; stops between two queries.
+  runtime::Worker lag_{{.component = "stream"}};
 };
 
 }  // namespace millrace::stream

@@ -20,39 +20,11 @@
 
 #include "millrace/core/failure.hpp"
 #include "millrace/core/options.hpp"
+#include "millrace/runtime/retry.hpp"
 
 namespace millrace::runtime {
 
 class Health;
-
-// The wait after a retryable failure: the first, doubling with each failure
-// up to the maximum, and back to the first after a success. With jitter j
-// (0 to 1), each wait is cut by a random fraction of up to j of itself, so
-// that clients that lost a server together do not come back together.
-class Backoff {
- public:
-  Backoff(std::chrono::milliseconds first, std::chrono::milliseconds max, double jitter = 0);
-  explicit Backoff(const core::RetryBackoff& rules, double jitter = 0);
-
-  std::chrono::milliseconds current() const { return current_; }
-  // The wait for this failure (less its jitter); the next one waits twice
-  // as long.
-  std::chrono::milliseconds next();
-  // Doubles the wait, up to the maximum, without taking it.
-  void grow();
-  void reset() { current_ = first_; }
-
- private:
-  std::chrono::milliseconds first_;
-  std::chrono::milliseconds max_;
-  std::chrono::milliseconds current_;
-  double jitter_;
-};
-
-// Thrown out of Worker::retry() when the worker stops while waiting, so
-// the work unwinds without a failure. Not a std::exception: nothing that
-// catches those may swallow it.
-struct Stopped {};
 
 struct WorkerOptions {
   std::string component{};  // the log lines' component
@@ -76,6 +48,9 @@ struct WorkerOptions {
   // Called on each thread as its work ends, by return, stop or failure,
   // before wait() reports the end: cleanup that must follow any of them.
   std::function<void()> on_exit{};
+  // Called once, with the first failure's message, as it is kept: hands it
+  // to a service's own latch (an HTTP service's fail()).
+  std::function<void(const std::string&)> on_failure{};
 };
 
 // Caller contract: spawn() the threads, then stop() (or destroy) before what
@@ -156,27 +131,21 @@ class Worker {
 
 template <typename F>
 std::invoke_result_t<F> Worker::retry(std::string_view what, F&& f) {
-  Backoff backoff(options_.retry, options_.jitter);
   bool failing = false;
-  for (;;) {
-    try {
-      if constexpr (std::is_void_v<std::invoke_result_t<F>>) {
-        f();
-        if (failing) recovered(options_.component);
-        return;
-      } else {
-        auto result = f();
-        if (failing) recovered(options_.component);
-        return result;
-      }
-    } catch (const core::InfraError& e) {
-      observe(e);
-      if (!e.retryable()) throw;
-      const auto wait = backoff.next();
-      retrying(options_.component, what, e, wait);
-      failing = true;
-      if (pause(wait)) throw Stopped{};  // stopped while waiting
-    }
+  Retry r(Backoff(options_.retry, options_.jitter));
+  r.observe([this](const core::InfraError& e) { observe(e); })
+      .on_retry([&](const core::InfraError& e, std::chrono::milliseconds wait) {
+        retrying(options_.component, what, e, wait);
+        failing = true;
+      })
+      .waits_with([this](std::chrono::milliseconds wait) { return pause(wait); });
+  if constexpr (std::is_void_v<std::invoke_result_t<F>>) {
+    r.run(f);
+    if (failing) recovered(options_.component);
+  } else {
+    auto result = r.run(f);
+    if (failing) recovered(options_.component);
+    return result;
   }
 }
 

@@ -10,7 +10,7 @@
 #include "millrace/metrics/metrics.hpp"
 #include "millrace/runtime/service.hpp"
 
-namespace millrace::runtime {
+namespace millrace::main {
 
 // Serves the three on `address` ("host:port", port 0: any). Binds at once:
 // a taken port throws std::runtime_error naming `setting`. Other paths get
@@ -19,7 +19,7 @@ namespace millrace::runtime {
 class OpsServer {
  public:
   OpsServer(const std::string& address, const std::string& setting, metrics::Registry& registry,
-            const Service& service);
+            const runtime::Service& service);
   ~OpsServer();  // stops
   OpsServer(const OpsServer&) = delete;
   OpsServer& operator=(const OpsServer&) = delete;
@@ -31,4 +31,4 @@ class OpsServer {
   std::unique_ptr<Serving> serving_;
 };
 
-}  // namespace millrace::runtime
+}  // namespace millrace::main

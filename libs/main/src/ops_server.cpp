@@ -1,4 +1,4 @@
-#include "millrace/runtime/ops_server.hpp"
+#include "millrace/main/ops_server.hpp"
 
 #include <chrono>
 #include <optional>
@@ -9,14 +9,14 @@
 #include "millrace/httpd/ops.hpp"
 #include "millrace/httpd/server.hpp"
 
-namespace millrace::runtime {
+namespace millrace::main {
 
 namespace {
 
 // The three routes; requests have no body to speak of.
 class Endpoints final : public httpd::Handler {
  public:
-  Endpoints(metrics::Registry& registry, const Service& service)
+  Endpoints(metrics::Registry& registry, const runtime::Service& service)
       : registry_(registry), service_(service) {}
 
   std::optional<httpd::Reply> screen(const httpd::Request& req) override {
@@ -44,19 +44,20 @@ class Endpoints final : public httpd::Handler {
 
  private:
   metrics::Registry& registry_;
-  const Service& service_;
+  const runtime::Service& service_;
 };
 
 }  // namespace
 
 struct OpsServer::Serving {
-  Serving(metrics::Registry& registry, const Service& service) : endpoints(registry, service) {}
+  Serving(metrics::Registry& registry, const runtime::Service& service)
+      : endpoints(registry, service) {}
   Endpoints endpoints;
   std::unique_ptr<httpd::Server> server;
 };
 
 OpsServer::OpsServer(const std::string& address, const std::string& setting,
-                     metrics::Registry& registry, const Service& service)
+                     metrics::Registry& registry, const runtime::Service& service)
     : serving_(std::make_unique<Serving>(registry, service)) {
   const auto where = httpd::parse_listen_address(address, setting, 9300);
   httpd::ServerOptions options;
@@ -82,4 +83,4 @@ int OpsServer::port() const {
   return serving_->server->port();
 }
 
-}  // namespace millrace::runtime
+}  // namespace millrace::main

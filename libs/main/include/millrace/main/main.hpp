@@ -1,7 +1,7 @@
 #pragma once
 // A service's whole main(): its registry entry names it and gives its
 // --help summary, its Config is parsed and validated, the service made, its
-// metrics and health served (runtime::OpsServer), and the service run until a
+// metrics and health served (OpsServer), and the service run until a
 // signal and stopped (docs/adding-a-service.md).
 
 #include <cstdio>
@@ -11,16 +11,16 @@
 #include <utility>
 
 #include "millrace/core/options.hpp"
+#include "millrace/main/ops_server.hpp"
 #include "millrace/metrics/metrics.hpp"
 #include "millrace/runtime/log.hpp"
-#include "millrace/runtime/ops_server.hpp"
 #include "millrace/runtime/registry.hpp"
 #include "millrace/runtime/serve.hpp"
 #include "millrace/runtime/service.hpp"
 #include "millrace/runtime/settings.hpp"
 #include "millrace/runtime/signals.hpp"
 
-namespace millrace::runtime {
+namespace millrace::main {
 
 // Where `config` serves /metrics, /healthz and /readyz: a consumer's stream
 // settings, a service's own metrics_addr, or nowhere here (an HTTP service
@@ -44,14 +44,14 @@ std::string metrics_addr_of(const Config& config) {
 // Returns the process's exit status.
 template <typename Config, typename Make>
 int run_main(int argc, char** argv, std::string_view name, Make&& make) {
-  const ServiceEntry& entry = service(name);
-  ShutdownSignals signals;
-  ServiceSettings<Config> settings(entry.program, entry.summary, entry.name);
+  const runtime::ServiceEntry& entry = runtime::service(name);
+  runtime::ShutdownSignals signals;
+  runtime::ServiceSettings<Config> settings(entry.program, entry.summary, entry.name);
   if (const auto exit = settings.parse(argc, argv)) return *exit;
   const Config& config = settings.config();
   metrics::Registry registry(entry.name);
   const std::string ops_addr = metrics_addr_of(config);
-  std::unique_ptr<Service> service;
+  std::unique_ptr<runtime::Service> service;
   std::unique_ptr<OpsServer> ops;  // before the service goes: it asks the service
   try {
     // A copy: the settings keep theirs to compare a SIGHUP's re-read with,
@@ -65,16 +65,16 @@ int run_main(int argc, char** argv, std::string_view name, Make&& make) {
       const std::string where = colon == std::string::npos
                                     ? ops_addr
                                     : ops_addr.substr(0, colon + 1) + std::to_string(ops->port());
-      log_info(entry.name,
-               "metrics at http://" + where + "/metrics, health at /healthz and /readyz");
+      runtime::log_info(entry.name,
+                        "metrics at http://" + where + "/metrics, health at /healthz and /readyz");
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: fatal: %s\n", entry.program.c_str(), e.what());
     return 1;
   }
-  const int status = serve(*service, signals, entry.name, [&] { settings.reload(); });
+  const int status = runtime::serve(*service, signals, entry.name, [&] { settings.reload(); });
   ops.reset();
   return status;
 }
 
-}  // namespace millrace::runtime
+}  // namespace millrace::main

@@ -1,7 +1,7 @@
 // The operations endpoints on a service's metrics port: /healthz without
 // asking the service anything, /readyz from its readiness(), /metrics from
 // its registry, and a port that is taken refused with the setting named.
-#include "millrace/runtime/ops_server.hpp"
+#include "millrace/main/ops_server.hpp"
 
 #include <catch2/catch.hpp>
 #include <mutex>
@@ -56,7 +56,7 @@ TEST_CASE("the ops endpoints answer liveness, readiness and metrics", "[ops]") {
   metrics::Registry registry("ops-test");
   registry.counter("millrace_ops_test_total", "A counter for the test.").inc(3);
   FakeService service;
-  runtime::OpsServer ops("127.0.0.1:0", "--metrics-addr", registry, service);
+  main::OpsServer ops("127.0.0.1:0", "--metrics-addr", registry, service);
   REQUIRE(ops.port() > 0);
 
   auto r = get(ops.port(), "/healthz");
@@ -97,8 +97,8 @@ TEST_CASE("the ops endpoints answer liveness, readiness and metrics", "[ops]") {
 TEST_CASE("an ops port that is taken is refused with the setting named", "[ops]") {
   metrics::Registry registry("ops-test");
   FakeService service;
-  runtime::OpsServer first("127.0.0.1:0", "--metrics-addr", registry, service);
-  CHECK_THROWS_WITH(runtime::OpsServer("127.0.0.1:" + std::to_string(first.port()),
-                                       "--metrics-addr / MILLRACE_METRICS_ADDR", registry, service),
+  main::OpsServer first("127.0.0.1:0", "--metrics-addr", registry, service);
+  CHECK_THROWS_WITH(main::OpsServer("127.0.0.1:" + std::to_string(first.port()),
+                                    "--metrics-addr / MILLRACE_METRICS_ADDR", registry, service),
                     Contains("--metrics-addr / MILLRACE_METRICS_ADDR"));
 }
