@@ -78,7 +78,8 @@ ColumnType types_of(ValueType type) {
 }
 
 // Adds the columns of `fields` that `table` lacks; refuses one of another type.
-void reconcile(pqxx::work& tx, const std::string& table, const std::vector<FieldDecl>& fields) {
+// `table`'s columns and their types, as information_schema names them.
+std::map<std::string, std::string> columns_of(pqxx::work& tx, const std::string& table) {
   std::map<std::string, std::string> have;
   for (const auto& row :
        tx.exec_params("SELECT column_name, data_type FROM information_schema.columns "
@@ -86,6 +87,11 @@ void reconcile(pqxx::work& tx, const std::string& table, const std::vector<Field
                       table)) {
     have[row[0].as<std::string>()] = row[1].as<std::string>();
   }
+  return have;
+}
+
+void reconcile(pqxx::work& tx, const std::string& table, const std::vector<FieldDecl>& fields) {
+  const auto have = columns_of(tx, table);
   for (const auto& f : fields) {
     const auto it = have.find(f.column);
     if (it == have.end()) {
@@ -256,14 +262,20 @@ void ensure_kind_tables(pqxx::connection& connection, const Declaration& d) {
   if (d.lines) reconcile(tx, d.lines->table, d.lines->fields);
   // Nullable, as store_events' (migration 0007): rows stored without
   // enrichment, or before it was declared, have none.
+  // Only the columns missing: an ALTER TABLE, even one that adds nothing,
+  // takes the table's (and its partitions') strongest lock, which waits
+  // for every running sink's transaction and deadlocks with one that
+  // reaches the table through a partition it holds.
   const auto add_enrichment = [&](const std::optional<std::string>& table,
                                   const std::vector<std::string>& columns) {
     if (!table) return;
-    std::string sql = "ALTER TABLE " + *table;
+    const auto have = columns_of(tx, *table);
+    std::string sql;
     for (const auto& c : columns) {
-      sql += (c == columns.front() ? " " : ", ") + ("ADD COLUMN IF NOT EXISTS " + c) + " text";
+      if (have.contains(c)) continue;
+      sql += (sql.empty() ? "ALTER TABLE " + *table + " " : ", ") + "ADD COLUMN " + c + " text";
     }
-    tx.exec(sql);
+    if (!sql.empty()) tx.exec(sql);
   };
   add_enrichment(enriched_table(d), kEnrichmentColumns);
   add_enrichment(asset_enriched_table(d), kAssetColumns);
