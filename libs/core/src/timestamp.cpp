@@ -157,7 +157,7 @@ std::optional<TimestampUs> parse_timestamp(std::string_view text) {
   return us;
 }
 
-std::string format_timestamp(TimestampUs ts) {
+void append_timestamp(std::string& out, TimestampUs ts) {
   // Floor division so instants before the epoch still print a valid time.
   std::int64_t days = ts / kUsPerDay;
   std::int64_t rem = ts % kUsPerDay;
@@ -192,7 +192,13 @@ std::string format_timestamp(TimestampUs ts) {
   *p++ = '.';
   put_digits(p, static_cast<std::uint64_t>(micros), 6);
   *p++ = 'Z';
-  return std::string(buf, p);
+  out.append(buf, p);
+}
+
+std::string format_timestamp(TimestampUs ts) {
+  std::string out;
+  append_timestamp(out, ts);
+  return out;
 }
 
 }  // namespace millrace::core

@@ -52,14 +52,15 @@ class Reader : public detail::DocReader {
       } else if (j->text == "email") {
         g.rule = GenerateHint::Rule::kEmail;
       } else {
-        fail(where, "\"" + j->text + "\" is not a rule (catalog_sku, email, or an object)");
+        fail(where,
+             "\"" + std::string(j->text) + "\" is not a rule (catalog_sku, email, or an object)");
       }
       return g;
     }
     only(*j, where, {"one_of", "range", "sum_of_lines", "copy_of"});
     if (j->members.size() != 1) fail(where, "must hold exactly one rule");
     const auto& [rule, arg] = j->members.front();
-    const std::string at = where + "." + rule;
+    const std::string at = where + "." + std::string(rule);
     if (rule == "one_of") {
       g.rule = GenerateHint::Rule::kOneOf;
       g.choices = strings(arg, at);
@@ -260,7 +261,7 @@ StorageDecl storage(const Reader& r, const Json& s) {
     if (minutes != *span || m < 1 || m > 1440 * 31 || (1440 % m != 0 && m % 1440 != 0)) {
       r.fail("storage.partition_span",
              "must be whole minutes that divide a day (1m .. 1d) or whole days up to 31d, got \"" +
-                 s.member("partition_span")->text + "\"");
+                 std::string(s.member("partition_span")->text) + "\"");
     }
     out.partition_span = minutes;
   }
@@ -269,7 +270,7 @@ StorageDecl storage(const Reader& r, const Json& s) {
       r.fail("storage.retention",
              "keep at least a minute (1m); leave retention out to keep every "
              "record, got \"" +
-                 s.member("retention")->text + "\"");
+                 std::string(s.member("retention")->text) + "\"");
     }
     out.retention = keep;
   }

@@ -38,11 +38,11 @@ class DocReader {
     if (object.type != Json::Type::kObject) fail(where, "must be an object");
     for (const auto& [key, value] : object.members) {
       if (std::find(known.begin(), known.end(), key) == known.end()) {
-        fail(where, "unknown member \"" + key + "\"");
+        fail(where, "unknown member \"" + std::string(key) + "\"");
       }
       std::size_t n = 0;
       object.member(key, &n);
-      if (n > 1) fail(where, "member \"" + key + "\" appears more than once");
+      if (n > 1) fail(where, "member \"" + std::string(key) + "\" appears more than once");
     }
   }
 
@@ -54,7 +54,7 @@ class DocReader {
 
   std::string string(const Json& j, const std::string& where) const {
     if (j.type != Json::Type::kString || j.text.empty()) fail(where, "must be a non-empty string");
-    return j.text;
+    return std::string(j.text);
   }
 
   // A name that goes into SQL unquoted: lower case letters, digits and _.

@@ -20,6 +20,7 @@ using core::RejectReason;
 using detail::at;
 using detail::join_path;
 using detail::Json;
+using detail::JsonView;
 
 namespace {
 
@@ -37,37 +38,38 @@ std::optional<std::pair<std::string_view, std::string_view>> plain_number(std::s
   return std::pair{whole, frac};
 }
 
-// A JSON string or number node holding `text`.
-Json node(Json::Type type, std::string text) {
-  Json j;
-  j.type = type;
-  j.text = std::move(text);
-  return j;
-}
-
 // Maps one record (an object of the frame) onto the kind's fields, as the
-// JSON object the kind checks; a rejection names the record by its place
+// values the kind checks; a rejection names the record by its place
 // (`place` makes "data[3]." only when one is needed).
 class RecordMapper {
  public:
   RecordMapper(const FeedDecl& feed, const Declaration& d, const FrameContext& context)
       : feed_(feed), d_(d), context_(context) {}
 
+  // The record's values, one slot per field of the kind; a slot's text
+  // points into the frame's document or into `made`, until the next map.
+  struct Slots {
+    explicit Slots(std::size_t fields) : views(fields), values(fields), made(fields) {}
+    std::vector<JsonView> views;
+    std::vector<const JsonView*> values;  // null: absent (the kind judges)
+    std::vector<std::string> made;        // text the mapping made (joined, converted)
+  };
+
   template <typename Place>
-  std::variant<Json, Rejection> map(const Json& record, std::size_t index,
-                                    const Place& place) const {
-    Json out;
-    out.type = Json::Type::kObject;
-    out.members.reserve(feed_.fields.size());
+  std::optional<Rejection> map(const Json& record, std::size_t index, const Place& place,
+                               Slots& slots) const {
+    std::fill(slots.values.begin(), slots.values.end(), nullptr);
     for (const auto& f : feed_.fields) {
       const FieldDecl& decl = d_.fields[f.field];
       const auto field = [&] { return place() + decl.name; };
-      std::optional<Json> value;
-      if (auto r = convert(record, f, index, field, value)) return *std::move(r);
-      if (!value) continue;  // absent: the kind judges
-      out.members.push_back({decl.name, *std::move(value)});
+      bool present = false;
+      if (auto r = convert(record, f, index, field, slots.views[f.field], slots.made[f.field],
+                           present)) {
+        return r;
+      }
+      if (present) slots.values[f.field] = &slots.views[f.field];
     }
-    return out;
+    return std::nullopt;
   }
 
  private:
@@ -95,19 +97,26 @@ class RecordMapper {
     }
     const Json* j = at(record, p.path);
     if (j == nullptr || j->type == Json::Type::kNull) return std::nullopt;
-    if (j->type == Json::Type::kString || j->type == Json::Type::kNumber) return j->text;
+    if (j->type == Json::Type::kString || j->type == Json::Type::kNumber)
+      return std::string(j->text);
     error = refuse(RejectReason::kWrongType, field(),
                    "(from \"" + join_path(p.path) + "\") must be a string or a number, got " +
                        std::string(detail::describe(j->type)));
     return std::nullopt;
   }
 
+  // Sets `out` (and `present`) to the field's value; absent when its
+  // member is absent or null.
   template <typename Field>
   std::optional<Rejection> convert(const Json& record, const FeedField& f, std::size_t index,
-                                   const Field& field, std::optional<Json>& out) const {
+                                   const Field& field, JsonView& out, std::string& made,
+                                   bool& present) const {
     std::optional<Rejection> error;
-    const auto text = [&](std::string s) {
-      out = node(Json::Type::kString, std::move(s));
+    // A string the mapping made, held in `made`.
+    const auto text = [&](std::string s) -> std::optional<Rejection> {
+      made = std::move(s);
+      out = {Json::Type::kString, false, made};
+      present = true;
       return std::nullopt;
     };
     if (f.as == FeedField::As::kParts) {
@@ -136,8 +145,8 @@ class RecordMapper {
           case Json::Type::kString:
           case Json::Type::kNumber:
           case Json::Type::kBool:
-            out = node(j->type, j->text);
-            out->boolean = j->boolean;
+            out = detail::view(*j);
+            present = true;
             return std::nullopt;
           default:
             return refuse(
@@ -150,7 +159,9 @@ class RecordMapper {
                         from(p) + "must be a string or a number, got " +
                             std::string(detail::describe(j->type)));
         }
-        return text(j->text);
+        out = {Json::Type::kString, false, j->text};
+        present = true;
+        return std::nullopt;
       case FeedField::As::kJoin: {
         if (j->type != Json::Type::kArray) {
           return refuse(
@@ -172,16 +183,20 @@ class RecordMapper {
       case FeedField::As::kEpochMs:
       case FeedField::As::kEpochS:
       case FeedField::As::kEpochUs:
-        return epoch(*j, f.as, field, p, out);
+        if (auto r = epoch(*j, f.as, field, p, made)) return r;
+        out = {Json::Type::kString, false, made};
+        present = true;
+        return std::nullopt;
       case FeedField::As::kParts:
         break;
     }
     return std::nullopt;
   }
 
+  // The time as RFC 3339 text in `out`.
   template <typename Field>
   static std::optional<Rejection> epoch(const Json& j, FeedField::As as, const Field& field,
-                                        const FeedPart& p, std::optional<Json>& out) {
+                                        const FeedPart& p, std::string& out) {
     const std::string_view unit = as == FeedField::As::kEpochMs  ? "milliseconds"
                                   : as == FeedField::As::kEpochS ? "seconds"
                                                                  : "microseconds";
@@ -197,7 +212,7 @@ class RecordMapper {
                     from(p) + "must be a non-negative number of " + std::string(unit) +
                         " since the epoch, got " +
                         (j.type == Json::Type::kNumber || j.type == Json::Type::kString
-                             ? j.text
+                             ? std::string(j.text)
                              : std::string(detail::describe(j.type))));
     }
     const int shift = as == FeedField::As::kEpochMs ? 3 : as == FeedField::As::kEpochS ? 6 : 0;
@@ -205,11 +220,12 @@ class RecordMapper {
     while (!frac.empty() && frac.back() == '0') frac.remove_suffix(1);
     if (static_cast<int>(frac.size()) > shift) {
       return refuse(RejectReason::kOutOfRange, field(),
-                    from(p) + "is finer than a microsecond: " + j.text);
+                    from(p) + "is finer than a microsecond: " + std::string(j.text));
     }
     char digits[64];
     if (whole.size() + static_cast<std::size_t>(shift) > sizeof digits) {
-      return refuse(RejectReason::kOutOfRange, field(), from(p) + "is past 9999: " + j.text);
+      return refuse(RejectReason::kOutOfRange, field(),
+                    from(p) + "is past 9999: " + std::string(j.text));
     }
     std::size_t n = whole.copy(digits, whole.size());
     n += frac.copy(digits + n, frac.size());
@@ -219,9 +235,11 @@ class RecordMapper {
     // Past 9999-12-31: parse_timestamp's upper bound.
     constexpr std::int64_t kMaxUs = 253'402'300'799'999'999;
     if (ec != std::errc() || ptr != digits + n || us > kMaxUs) {
-      return refuse(RejectReason::kOutOfRange, field(), from(p) + "is past 9999: " + j.text);
+      return refuse(RejectReason::kOutOfRange, field(),
+                    from(p) + "is past 9999: " + std::string(j.text));
     }
-    out = node(Json::Type::kString, core::format_timestamp(us));
+    out.clear();
+    core::append_timestamp(out, us);
     return std::nullopt;
   }
 
@@ -277,6 +295,8 @@ MappedFrame map_frame(const FeedDecl& feed, const Declaration& d, std::string_vi
   out.outcome = MappedFrame::Outcome::kRecords;
   out.records.reserve(records.size());
   const RecordMapper mapper(feed, d, context);
+  RecordMapper::Slots slots(d.fields.size());
+  Record record;
   for (std::size_t i = 0; i < records.size(); ++i) {
     // "data[3].": made only to name a record in a refusal.
     const auto place = [&] {
@@ -289,15 +309,12 @@ MappedFrame map_frame(const FeedDecl& feed, const Declaration& d, std::string_vi
           {RejectReason::kWrongType, name,
            name + " must be an object, got " + std::string(detail::describe(records[i]->type))});
     }
-    auto mapped = mapper.map(*records[i], i, place);
-    if (auto* r = std::get_if<Rejection>(&mapped)) return refused(std::move(*r));
-    auto parsed = detail::check_record(d, std::get<Json>(mapped));
-    if (auto* r = std::get_if<Rejection>(&parsed)) {
+    if (auto r = mapper.map(*records[i], i, place, slots)) return refused(std::move(*r));
+    if (auto r = detail::check_fields(d, slots.values, record)) {
       r->field = place() + r->field;
       r->detail = place() + r->detail;
       return refused(std::move(*r));
     }
-    const auto& record = std::get<Record>(parsed);
     // The record as the kind stores it: exact numbers, timestamps in UTC.
     MappedRecord& m = out.records.emplace_back();
     m.payload.reserve(frame.size() / records.size() + 64);

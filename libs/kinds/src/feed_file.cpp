@@ -46,7 +46,7 @@ class FeedReader : public detail::DocReader {
     std::vector<bool> mapped(d_.fields.size(), false);
     for (const auto& [name, spec] : fields.members) {
       const auto i = d_.find(name);
-      FeedField field = this->field(*i, spec, "fields." + name);
+      FeedField field = this->field(*i, spec, "fields." + std::string(name));
       mapped[*i] = true;
       f.fields.push_back(std::move(field));
     }
@@ -72,10 +72,11 @@ class FeedReader : public detail::DocReader {
       fail("fields", "must be a non-empty object: the kind's fields by name");
     }
     for (const auto& [name, spec] : fields.members) {
-      if (!d_.find(name)) fail("fields", "\"" + name + "\" is not a field of the kind " + d_.kind);
+      if (!d_.find(name))
+        fail("fields", "\"" + std::string(name) + "\" is not a field of the kind " + d_.kind);
       std::size_t n = 0;
       fields.member(name, &n);
-      if (n > 1) fail("fields", "\"" + name + "\" appears more than once");
+      if (n > 1) fail("fields", "\"" + std::string(name) + "\" appears more than once");
     }
   }
 

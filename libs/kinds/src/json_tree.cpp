@@ -7,7 +7,9 @@
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <memory>
 
 namespace millrace::kinds::detail {
 
@@ -15,31 +17,36 @@ namespace {
 
 constexpr std::size_t kMaxDepth = 64;
 
-// Builds the tree from RapidJSON's SAX events. The stack holds the open
-// containers; a value goes to the innermost, under the key read last.
-class Builder {
+}  // namespace
+
+// Builds a document from RapidJSON's SAX events. Values wait on one stack,
+// each under its key, until their container closes; then the container's
+// children are copied, contiguous, into the document's blocks, which never
+// move. Decoded text never outgrows its source, so the document's one
+// character buffer, the size of the source, holds every string.
+class JsonBuilder {
  public:
+  explicit JsonBuilder(std::size_t source_bytes)
+      : chars_(std::make_unique_for_overwrite<char[]>(source_bytes + 1)) {
+    pending_.reserve(32);
+    open_.reserve(8);
+  }
+
   bool Null() { return add(Json{}); }
   bool Bool(bool b) {
     Json j;
     j.type = Json::Type::kBool;
     j.boolean = b;
-    return add(std::move(j));
+    return add(j);
   }
   bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
-    Json j;
-    j.type = Json::Type::kNumber;
-    j.text.assign(s, n);
-    return add(std::move(j));
+    return add(scalar(Json::Type::kNumber, s, n));
   }
   bool String(const char* s, rapidjson::SizeType n, bool) {
-    Json j;
-    j.type = Json::Type::kString;
-    j.text.assign(s, n);
-    return add(std::move(j));
+    return add(scalar(Json::Type::kString, s, n));
   }
   bool Key(const char* s, rapidjson::SizeType n, bool) {
-    key_.assign(s, n);
+    key_ = keep(s, n);
     return true;
   }
   bool StartObject() { return open(Json::Type::kObject); }
@@ -54,43 +61,95 @@ class Builder {
   bool Double(double) { return false; }
 
   bool too_deep() const { return too_deep_; }
-  Json take() { return std::move(root_); }
+
+  JsonDocument take() {
+    JsonDocument doc;
+    doc.parsed_ = true;
+    doc.root_ = pending_.front().value;
+    doc.chars_ = std::move(chars_);
+    doc.member_blocks_ = std::move(member_blocks_);
+    doc.item_blocks_ = std::move(item_blocks_);
+    return doc;
+  }
 
  private:
+  struct Open {
+    Json::Type type;
+    std::string_view key;  // the container's own key in its parent
+    std::size_t first;     // its first child on pending_
+  };
+
+  std::string_view keep(const char* s, std::size_t n) {
+    char* at = chars_.get() + used_;
+    std::copy_n(s, n, at);
+    used_ += n;
+    return {at, n};
+  }
+  Json scalar(Json::Type type, const char* s, std::size_t n) {
+    Json j;
+    j.type = type;
+    j.text = keep(s, n);
+    return j;
+  }
   bool open(Json::Type type) {
-    if (stack_.size() >= kMaxDepth) {
+    if (open_.size() >= kMaxDepth) {
       too_deep_ = true;
       return false;
     }
-    Json j;
-    j.type = type;
-    stack_.push_back({std::move(j), std::move(key_)});
+    open_.push_back({type, key_, pending_.size()});
     return true;
   }
   bool close() {
-    auto [j, key] = std::move(stack_.back());
-    stack_.pop_back();
-    key_ = std::move(key);
-    return add(std::move(j));
-  }
-  bool add(Json j) {
-    if (stack_.empty()) {
-      root_ = std::move(j);
-    } else if (auto& parent = stack_.back().first; parent.type == Json::Type::kObject) {
-      parent.members.push_back(JsonMember{std::move(key_), std::move(j)});
+    const Open o = open_.back();
+    open_.pop_back();
+    const std::size_t n = pending_.size() - o.first;
+    Json j;
+    j.type = o.type;
+    const JsonMember* from = pending_.data() + o.first;
+    if (o.type == Json::Type::kObject) {
+      JsonMember* to = place(member_blocks_, member_room_, n);
+      std::copy_n(from, n, to);
+      j.members = {to, n};
     } else {
-      parent.items.push_back(std::move(j));
+      Json* to = place(item_blocks_, item_room_, n);
+      for (std::size_t i = 0; i < n; ++i) to[i] = from[i].value;
+      j.items = {to, n};
     }
+    pending_.resize(o.first);
+    key_ = o.key;
+    return add(j);
+  }
+  bool add(const Json& j) {
+    pending_.push_back({key_, j});
     return true;
   }
 
-  std::vector<std::pair<Json, std::string>> stack_;  // a container and its key
-  std::string key_;
-  Json root_;
+  // Room for `n` contiguous nodes in the blocks, a new block when the last
+  // has too little left.
+  template <typename T>
+  T* place(std::vector<std::unique_ptr<T[]>>& blocks, std::span<T>& room, std::size_t n) {
+    if (n == 0) return nullptr;
+    if (room.size() < n) {
+      const std::size_t size = std::max<std::size_t>(n, blocks.empty() ? 16 : 64);
+      blocks.push_back(std::make_unique<T[]>(size));
+      room = {blocks.back().get(), size};
+    }
+    T* at = room.data();
+    room = room.subspan(n);
+    return at;
+  }
+
+  std::unique_ptr<char[]> chars_;
+  std::size_t used_ = 0;
+  std::vector<JsonMember> pending_;  // values (under their keys) not yet in a container
+  std::vector<Open> open_;
+  std::string_view key_;
+  std::vector<std::unique_ptr<JsonMember[]>> member_blocks_;
+  std::span<JsonMember> member_room_;
+  std::vector<std::unique_ptr<Json[]>> item_blocks_;
+  std::span<Json> item_room_;
   bool too_deep_ = false;
 };
-
-}  // namespace
 
 const Json* Json::member(std::string_view name, std::size_t* count) const {
   const Json* found = nullptr;
@@ -190,8 +249,8 @@ std::string write_json(const Json& j) {
   return out;
 }
 
-std::optional<Json> parse_json(std::string_view text, std::string& error) {
-  Builder builder;
+JsonDocument parse_json(std::string_view text, std::string& error) {
+  JsonBuilder builder(text.size());
   rapidjson::Reader reader;
   rapidjson::MemoryStream stream(text.data(), text.size());
   constexpr unsigned kFlags =
@@ -199,12 +258,12 @@ std::optional<Json> parse_json(std::string_view text, std::string& error) {
   const auto result = reader.Parse<kFlags>(stream, builder);
   if (builder.too_deep()) {
     error = "nested more than " + std::to_string(kMaxDepth) + " deep";
-    return std::nullopt;
+    return {};
   }
   if (result.IsError()) {
     error = std::string(rapidjson::GetParseError_En(result.Code())) + " at byte " +
             std::to_string(result.Offset());
-    return std::nullopt;
+    return {};
   }
   return builder.take();
 }

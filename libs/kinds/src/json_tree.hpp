@@ -6,35 +6,67 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <optional>
+#include <memory>
+#include <span>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 namespace millrace::kinds::detail {
 
 struct JsonMember;
 
+// A node of a parsed document (JsonDocument). It owns nothing: its text
+// and children live in the document, which must outlive it. Copying one
+// is cheap.
 struct Json {
   enum class Type : std::uint8_t { kNull, kBool, kNumber, kString, kObject, kArray };
   Type type = Type::kNull;
   bool boolean = false;
-  std::string text;                 // a string's contents or a number's literal
-  std::vector<JsonMember> members;  // in document order
-  std::vector<Json> items;
+  std::string_view text;                // a string's contents or a number's literal
+  std::span<const JsonMember> members;  // in document order
+  std::span<const Json> items;
 
   // The first member named `name`, or null; `count` is set to how many
   // there are.
   const Json* member(std::string_view name, std::size_t* count = nullptr) const;
 };
 
-// One member of an object. (A std::pair could not hold the Json it is part
-// of: pair needs complete types, where vector does not.)
+// One member of an object.
 struct JsonMember {
-  std::string key;
+  std::string_view key;
   Json value;
 };
+
+// A parsed document: its root and the storage its nodes point into (moving
+// the document keeps them valid). Empty when the text did not parse.
+class JsonDocument {
+ public:
+  explicit operator bool() const { return parsed_; }
+  const Json& operator*() const { return root_; }
+  const Json* operator->() const { return &root_; }
+
+ private:
+  friend class JsonBuilder;
+  bool parsed_ = false;
+  Json root_;
+  std::unique_ptr<char[]> chars_;  // every string and literal, decoded
+  std::vector<std::unique_ptr<JsonMember[]>> member_blocks_;
+  std::vector<std::unique_ptr<Json[]>> item_blocks_;
+};
+
+// A scalar's type and text, as the record checks read it: a node of a
+// parsed document, or a value made by a feed's mapping (feed.cpp). The text
+// is not owned.
+struct JsonView {
+  Json::Type type = Json::Type::kNull;
+  bool boolean = false;
+  std::string_view text;
+};
+
+inline JsonView view(const Json& j) {
+  return {j.type, j.boolean, j.text};
+}
 
 // "an object", "a string", ...: for messages.
 std::string_view describe(Json::Type type);
@@ -46,8 +78,8 @@ void append_string(std::string& out, std::string_view s);
 std::string write_json(const Json& j);
 
 // Parses `text` as one JSON value (UTF-8 checked, nesting at most 64
-// deep). On a syntax error returns nullopt and sets `error` to where and
-// what.
-std::optional<Json> parse_json(std::string_view text, std::string& error);
+// deep). On a syntax error returns an empty document and sets `error` to
+// where and what.
+JsonDocument parse_json(std::string_view text, std::string& error);
 
 }  // namespace millrace::kinds::detail

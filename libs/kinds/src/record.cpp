@@ -16,6 +16,7 @@ namespace millrace::kinds {
 using core::Rejection;
 using core::RejectReason;
 using detail::Json;
+using detail::JsonView;
 
 namespace {
 
@@ -102,6 +103,14 @@ class Checker {
     std::size_t count = 0;
     const Json* j = object.member(f.name, &count);
     if (count > 1) return fail(RejectReason::kInvalidFormat, f, "appears more than once");
+    if (j == nullptr) return check_value(f, nullptr, out);
+    const JsonView v = detail::view(*j);
+    return check_value(f, &v, out);
+  }
+
+ public:
+  // One field's value; null `j`: the member is absent.
+  std::optional<Rejection> check_value(const FieldDecl& f, const JsonView* j, Value& out) const {
     if (j == nullptr || j->type == Json::Type::kNull) {
       if (f.required) {
         return fail(RejectReason::kMissingField, f, j == nullptr ? "is missing" : "is null");
@@ -131,13 +140,14 @@ class Checker {
     return std::nullopt;
   }
 
-  Rejection wrong_type(const Json& j, const FieldDecl& f, std::string_view expected) const {
+ private:
+  Rejection wrong_type(const JsonView& j, const FieldDecl& f, std::string_view expected) const {
     return fail(
         RejectReason::kWrongType, f,
         "must be " + std::string(expected) + ", got " + std::string(detail::describe(j.type)));
   }
 
-  std::optional<Rejection> text(const Json& j, const FieldDecl& f, Value& out) const {
+  std::optional<Rejection> text(const JsonView& j, const FieldDecl& f, Value& out) const {
     if (j.type != Json::Type::kString) return wrong_type(j, f, "a string");
     if (j.text.size() < f.min_bytes) {
       return fail(RejectReason::kOutOfRange, f,
@@ -159,35 +169,36 @@ class Checker {
       return fail(RejectReason::kOutOfRange, f,
                   "is not one of the allowed values: " + quoted(j.text));
     }
-    out = j.text;
+    out = std::string(j.text);
     return std::nullopt;
   }
 
-  std::optional<Rejection> free_text(const Json& j, const FieldDecl& f, Value& out) const {
+  std::optional<Rejection> free_text(const JsonView& j, const FieldDecl& f, Value& out) const {
     if (j.type != Json::Type::kString) return wrong_type(j, f, "a string");
     if (!storable(j.text)) {
       return fail(RejectReason::kInvalidFormat, f,
                   "contains a NUL character or a lone surrogate (not UTF-8): " + quoted(j.text));
     }
-    out = j.text;
+    out = std::string(j.text);
     return std::nullopt;
   }
 
-  std::optional<Rejection> ip(const Json& j, const FieldDecl& f, Value& out) const {
+  std::optional<Rejection> ip(const JsonView& j, const FieldDecl& f, Value& out) const {
     if (j.type != Json::Type::kString) return wrong_type(j, f, "a string");
     unsigned char addr[16];
-    const bool ok = std::memchr(j.text.data(), '\0', j.text.size()) == nullptr &&
-                    (inet_pton(AF_INET, j.text.c_str(), addr) == 1 ||
-                     inet_pton(AF_INET6, j.text.c_str(), addr) == 1);
+    const std::string text(j.text);  // inet_pton reads up to a NUL
+    const bool ok = std::memchr(text.data(), '\0', text.size()) == nullptr &&
+                    (inet_pton(AF_INET, text.c_str(), addr) == 1 ||
+                     inet_pton(AF_INET6, text.c_str(), addr) == 1);
     if (!ok) {
       return fail(RejectReason::kInvalidFormat, f,
                   "is not an IPv4 or IPv6 address: " + quoted(j.text));
     }
-    out = j.text;
+    out = std::string(j.text);
     return std::nullopt;
   }
 
-  std::optional<Rejection> uuid(const Json& j, const FieldDecl& f, Value& out) const {
+  std::optional<Rejection> uuid(const JsonView& j, const FieldDecl& f, Value& out) const {
     if (j.type != Json::Type::kString) return wrong_type(j, f, "a string");
     std::string lower;
     if (!is_uuid(j.text, lower)) {
@@ -197,7 +208,7 @@ class Checker {
     return std::nullopt;
   }
 
-  std::optional<Rejection> integer(const Json& j, const FieldDecl& f, Value& out) const {
+  std::optional<Rejection> integer(const JsonView& j, const FieldDecl& f, Value& out) const {
     if (j.type != Json::Type::kNumber) return wrong_type(j, f, "an integer");
     std::int64_t v = 0;
     const char* end = j.text.data() + j.text.size();
@@ -205,20 +216,20 @@ class Checker {
     // Digits past 64 bits (from_chars then leaves v as it was, and may
     // have read them all).
     if (ec == std::errc::result_out_of_range) {
-      return fail(RejectReason::kOutOfRange, f, "does not fit 64 bits: " + j.text);
+      return fail(RejectReason::kOutOfRange, f, "does not fit 64 bits: " + std::string(j.text));
     }
     // A fraction or exponent.
     if (ptr != end) return wrong_type(j, f, "an integer");
     if (v < f.int_min || v > f.int_max) {
       return fail(RejectReason::kOutOfRange, f,
                   "must be in [" + std::to_string(f.int_min) + ", " + std::to_string(f.int_max) +
-                      "], got " + j.text);
+                      "], got " + std::string(j.text));
     }
     out = v;
     return std::nullopt;
   }
 
-  std::optional<Rejection> decimal(const Json& j, const FieldDecl& f, Value& out) const {
+  std::optional<Rejection> decimal(const JsonView& j, const FieldDecl& f, Value& out) const {
     const bool string = j.type == Json::Type::kString && f.strings;
     if (j.type != Json::Type::kNumber && !string) {
       return wrong_type(j, f, f.strings ? "a number or a string holding one" : "a number");
@@ -229,20 +240,20 @@ class Checker {
     const auto d = core::Decimal::parse(j.text);
     if (!d) {
       return fail(RejectReason::kOutOfRange, f,
-                  "must have at most six decimals and fit the bounds, got " + j.text);
+                  "must have at most six decimals and fit the bounds, got " + std::string(j.text));
     }
     if (*d < *f.min || *d > *f.max) return out_of_range(f, j.text);
     out = *d;
     return std::nullopt;
   }
 
-  Rejection out_of_range(const FieldDecl& f, const std::string& literal) const {
-    return fail(
-        RejectReason::kOutOfRange, f,
-        "must be in [" + f.min->to_string() + ", " + f.max->to_string() + "], got " + literal);
+  Rejection out_of_range(const FieldDecl& f, std::string_view literal) const {
+    return fail(RejectReason::kOutOfRange, f,
+                "must be in [" + f.min->to_string() + ", " + f.max->to_string() + "], got " +
+                    std::string(literal));
   }
 
-  std::optional<Rejection> timestamp(const Json& j, const FieldDecl& f, Value& out) const {
+  std::optional<Rejection> timestamp(const JsonView& j, const FieldDecl& f, Value& out) const {
     if (j.type != Json::Type::kString) return wrong_type(j, f, "an RFC 3339 string");
     const auto ts = core::parse_timestamp(j.text);
     if (!ts) {
@@ -312,6 +323,18 @@ std::variant<Record, Rejection> detail::check_record(const Declaration& d, const
   return record;
 }
 
+std::optional<Rejection> detail::check_fields(const Declaration& d,
+                                              std::span<const JsonView* const> values,
+                                              Record& out) {
+  out.values.assign(d.fields.size(), Value{});
+  out.lines.clear();
+  const Checker checker("");
+  for (std::size_t i = 0; i < d.fields.size(); ++i) {
+    if (auto r = checker.check_value(d.fields[i], values[i], out.values[i])) return r;
+  }
+  return std::nullopt;
+}
+
 void append_json(std::string& out, const Value& value) {
   struct Append {
     std::string& out;
@@ -322,7 +345,7 @@ void append_json(std::string& out, const Value& value) {
     void operator()(bool v) const { out += v ? "true" : "false"; }
     void operator()(Timestamp t) const {
       out += '"';
-      out += core::format_timestamp(t.us);
+      core::append_timestamp(out, t.us);
       out += '"';
     }
   };

@@ -22,5 +22,7 @@ std::optional<TimestampUs> parse_timestamp(std::string_view text);
 // "2023-05-19T14:36:09.985501Z": always six fraction digits and a Z, which
 // PostgreSQL reads as timestamptz without depending on the session TimeZone.
 std::string format_timestamp(TimestampUs ts);
+// The same, appended to `out` (no string of its own).
+void append_timestamp(std::string& out, TimestampUs ts);
 
 }  // namespace millrace::core
