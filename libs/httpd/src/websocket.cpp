@@ -130,6 +130,7 @@ class WebSocketClient::Impl {
   void connect() {
     drop();
     ended_.clear();
+    timed_out_ = false;
     if (interrupted_) lost("interrupted");
     const std::string where = url_.redacted();
     // Resolve, bounded by the connect timeout like the rest.
@@ -173,11 +174,15 @@ class WebSocketClient::Impl {
     websocket::response_type response;
     with_stream([&](auto& ws) {
       beast::get_lowest_layer(ws).expires_never();
+      // The idle timeout is ours (watch_idle): Beast's re-arms its timer at
+      // every read, a system call per frame.
       websocket::stream_base::timeout t{};
       t.handshake_timeout = options_.connect_timeout;
-      t.idle_timeout = options_.idle_timeout;
-      t.keep_alive_pings = true;
+      t.idle_timeout = websocket::stream_base::none();
+      t.keep_alive_pings = false;
       ws.set_option(t);
+      ws.control_callback(
+          [this](websocket::frame_type, beast::string_view) { heard_ = Clock::now(); });
       ws.set_option(websocket::stream_base::decorator(
           [agent = options_.user_agent](websocket::request_type& r) {
             r.set(beast::http::field::user_agent, agent);
@@ -201,6 +206,9 @@ class WebSocketClient::Impl {
     }
     if (ec) fail_connect(where, "the WebSocket upgrade", ec);
     connected_ = true;
+    heard_ = Clock::now();
+    pinged_ = false;
+    watch_idle();
   }
 
   void send_text(std::string_view message) {
@@ -247,6 +255,7 @@ class WebSocketClient::Impl {
         }
       }
       reading_ = false;
+      heard_ = Clock::now();
       if (read_ec_) {
         end(read_ec_);
         return Read::kEnded;
@@ -266,7 +275,13 @@ class WebSocketClient::Impl {
       partial_.data.append(chunk_.data(), std::min(read_n_, room));
       if (!message_done) continue;
       if (partial_.size > options_.max_frame_bytes) partial_.type = WebSocketFrame::Type::kTooLarge;
-      out = std::exchange(partial_, WebSocketFrame{});
+      // The caller's buffer becomes the next frame's: no allocation per frame.
+      out.type = partial_.type;
+      out.size = partial_.size;
+      out.data.swap(partial_.data);
+      partial_.data.clear();
+      partial_.size = 0;
+      partial_.type = WebSocketFrame::Type::kText;
       return Read::kFrame;
     }
   }
@@ -344,7 +359,7 @@ class WebSocketClient::Impl {
       with_stream([&](auto& ws) { reason = ws.reason(); });
       ended_ = "closed by the server (code " + std::to_string(reason.code) +
                (reason.reason.empty() ? "" : ": " + std::string(reason.reason.c_str())) + ")";
-    } else if (ec == beast::error::timeout) {
+    } else if (timed_out_ || ec == beast::error::timeout) {
       ended_ = "nothing heard for " + seconds(options_.idle_timeout) + " after a ping (stalled)";
     } else if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
       ended_ = "the server closed the connection without a close frame";
@@ -356,8 +371,36 @@ class WebSocketClient::Impl {
     drop();
   }
 
+  // Nothing heard for idle_timeout/2: a ping; nothing heard for a further
+  // idle_timeout/2: the connection is stalled, and closed (the read in
+  // flight ends). Armed once per idle_timeout/2, not per frame.
+  void watch_idle() {
+    const auto half = options_.idle_timeout / 2;
+    idle_timer_.expires_at((pinged_ ? pinged_at_ : heard_) + half);
+    idle_timer_.async_wait([this, generation = generation_, half](error_code ec) {
+      if (ec || generation != generation_ || !connected_) return;
+      const auto now = Clock::now();
+      if (now - heard_ < half) {
+        pinged_ = false;
+      } else if (!pinged_) {
+        pinged_ = true;
+        pinged_at_ = now;
+        with_stream([](auto& ws) { ws.async_ping({}, [](error_code) {}); });
+      } else {
+        timed_out_ = true;
+        with_stream([](auto& ws) {
+          error_code ignored;
+          beast::get_lowest_layer(ws).socket().close(ignored);
+        });
+        return;
+      }
+      watch_idle();
+    });
+  }
+
   void drop() {
     connected_ = false;
+    idle_timer_.cancel();
     // A read in flight on the dropped stream completes (aborted) later:
     // its handler must not touch the next connection's read.
     ++generation_;
@@ -369,7 +412,13 @@ class WebSocketClient::Impl {
 
   WebSocketOptions options_;
   WebSocketUrl url_;
+  using Clock = std::chrono::steady_clock;
   asio::io_context ioc_{1};
+  asio::steady_timer idle_timer_{ioc_};
+  Clock::time_point heard_;  // the last byte heard from the server
+  bool pinged_ = false;      // since then
+  Clock::time_point pinged_at_;
+  bool timed_out_ = false;  // closed by watch_idle
   std::optional<asio::ssl::context> tls_;
   std::optional<Plain> plain_;
   std::optional<Secure> secure_;

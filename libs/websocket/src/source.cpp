@@ -121,6 +121,7 @@ steady_clock::time_point Source::run() {
   // A connection kept from the last run is not a reconnection.
   bool first = !connected_;
   std::string end_reason = "finished";
+  httpd::WebSocketFrame frame;  // its buffer reused from frame to frame
   try {
     while (steady_clock::now() < end && !worker_.stopping()) {
       if (!connected_) {
@@ -134,7 +135,6 @@ steady_clock::time_point Source::run() {
       const auto until = std::min(
           end, steady_clock::now() + std::max<std::chrono::milliseconds>(
                                          options_.status_interval, std::chrono::milliseconds(100)));
-      httpd::WebSocketFrame frame;
       const auto got = connection_.read(frame, until);
       const auto received = steady_clock::now();
       if (got == httpd::WebSocketClient::Read::kTimeout) {

@@ -9,9 +9,10 @@
 // and connect() starts a new one. A read() that returns kTimeout leaves
 // the frame it was reading in hand: the next read() goes on with it. interrupt() may be called from
 // any thread at any time: the call in progress, and every later one until connect(), ends as if the
-// connection had been lost ("interrupted"). Pings from the server are answered inside read(); while
-// nothing is heard, read() pings the server every idle_timeout/2, and ends the connection once a
-// further idle_timeout passes without a byte from it.
+// connection had been lost ("interrupted"). Pings from the server are answered inside read(); once
+// nothing is heard for idle_timeout/2, read() pings the server, and ends the connection ("stalled")
+// if a further idle_timeout/2 passes without a byte from it. read() overwrites `frame` and may
+// keep its buffer for the next one.
 
 #include <chrono>
 #include <cstddef>
