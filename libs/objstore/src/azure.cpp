@@ -7,14 +7,15 @@
 #include <chrono>
 #include <ctime>
 #include <map>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "common.hpp"
 #include "digest.hpp"
 #include "millrace/core/base64.hpp"
+#include "millrace/core/failure.hpp"
 #include "millrace/http/client.hpp"
+#include "millrace/runtime/retry.hpp"
 #include "xml.hpp"
 
 namespace millrace::objstore::detail {
@@ -130,18 +131,26 @@ class AzureStore final : public ObjectStore {
     }
     expect(r, "Copy Blob (from " + from + ")", to);
     // Within one account the copy is usually done when answered; otherwise
-    // it is polled until it ends.
-    const auto deadline = std::chrono::steady_clock::now() + kCopyPatience;
+    // it is polled until it ends, with the one retry primitive.
     std::string status = r.header("x-ms-copy-status");
-    while (status == "pending") {
-      if (std::chrono::steady_clock::now() > deadline) {
+    if (status == "pending") {
+      bool pending = false;  // the last try's end: still pending, or another failure
+      try {
+        runtime::Retry(runtime::Backoff::fixed(kCopyPoll))
+            .until(std::chrono::steady_clock::now() + kCopyPatience)
+            .run([&] {
+              pending = false;
+              r = call("HEAD", blob_path(to), {}, "", {});
+              expect(r, "Get Blob Properties (copy status)", to);
+              status = r.header("x-ms-copy-status");
+              pending = status == "pending";
+              if (pending) throw core::InfraError(core::FailureClass::kRetryable, "copy pending");
+            });
+      } catch (const core::InfraError&) {
+        if (!pending) throw;
         throw StoreError(ErrorKind::kServer,
                          "Azure Copy Blob to " + where(to) + " still pending after 10 minutes");
       }
-      std::this_thread::sleep_for(kCopyPoll);
-      r = call("HEAD", blob_path(to), {}, "", {});
-      expect(r, "Get Blob Properties (copy status)", to);
-      status = r.header("x-ms-copy-status");
     }
     if (!status.empty() && status != "success") {
       throw StoreError(ErrorKind::kServer, "Azure Copy Blob to " + where(to) + ": copy " + status +

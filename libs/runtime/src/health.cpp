@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "millrace/runtime/log.hpp"
+#include "millrace/runtime/worker.hpp"
 
 namespace millrace::runtime {
 
@@ -53,8 +54,16 @@ void Health::log_change(const std::string& check, const std::optional<Problem>& 
 }
 
 void Health::start(std::chrono::milliseconds every) {
-  if (thread_.joinable()) return;
-  thread_ = std::thread([this, every] { run(every); });
+  if (worker_) return;
+  worker_ = std::make_unique<Worker>(WorkerOptions{.component = component_});
+  worker_->spawn(
+      [this, every] {
+        round();
+        std::lock_guard lock(mutex_);
+        first_round_done_ = true;
+        return Worker::Next::after(every);
+      },
+      "health");
 }
 
 void Health::check_now() {
@@ -68,17 +77,7 @@ void Health::stop() {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void Health::run(std::chrono::milliseconds every) {
-  for (;;) {
-    round();
-    std::unique_lock lock(mutex_);
-    first_round_done_ = true;
-    if (wake_.wait_for(lock, every, [this] { return stopping_; })) return;
-  }
+  if (worker_) worker_->stop();
 }
 
 // Each probe runs without the lock (it may wait on a server); only its

@@ -4,16 +4,17 @@
 // found it, with what to do about it. No problem: ready.
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace millrace::runtime {
+
+class Worker;
 
 struct Problem {
   std::string check;   // short snake_case: postgresql, kafka, kafka_topic, slot, redis, partition
@@ -23,8 +24,8 @@ struct Problem {
   bool operator==(const Problem&) const = default;
 };
 
-// A service's readiness checks. Polled checks run on a thread of their own,
-// every `every`, so /readyz answers from their last results without waiting
+// A service's readiness checks. Polled checks run on a thread of their own
+// (a runtime::Worker's), every `every`, so /readyz answers from their last results without waiting
 // for a database or a broker; pushed problems are set and cleared by the
 // service's own threads as they meet them (a halted partition, a lost slot).
 //
@@ -68,7 +69,6 @@ class Health {
     Probe probe;
     std::optional<Problem> last;
   };
-  void run(std::chrono::milliseconds every);
   void round();
   void log_change(const std::string& check, const std::optional<Problem>& before,
                   const std::optional<Problem>& after) const;
@@ -79,8 +79,7 @@ class Health {
   std::map<std::string, Problem> pushed_;
   bool first_round_done_ = false;
   bool stopping_ = false;
-  std::condition_variable wake_;
-  std::thread thread_;
+  std::unique_ptr<Worker> worker_;  // the polling thread, once started
 };
 
 }  // namespace millrace::runtime
