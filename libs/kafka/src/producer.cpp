@@ -20,17 +20,6 @@ struct Producer::State {
 
 namespace {
 
-// Builds the header list for one message; the caller owns it until producev
-// succeeds.
-rd_kafka_headers_t* make_headers(std::span<const OutHeader> headers) {
-  rd_kafka_headers_t* hdrs = rd_kafka_headers_new(headers.size());
-  for (const auto& h : headers) {
-    rd_kafka_header_add(hdrs, h.key.data(), static_cast<ssize_t>(h.key.size()), h.value.data(),
-                        static_cast<ssize_t>(h.value.size()));
-  }
-  return hdrs;
-}
-
 [[noreturn]] void throw_produce_error(rd_kafka_t* rk, const std::string& topic,
                                       std::int32_t partition, rd_kafka_resp_err_t err) {
   char fatal[512];
@@ -122,7 +111,7 @@ OwnedRecord Delivery::copy() const {
 
 void Producer::produce(std::string_view topic, std::int32_t partition, std::string_view key,
                        std::string_view value, std::span<const OutHeader> headers, void* opaque) {
-  rd_kafka_headers_t* hdrs = make_headers(headers);
+  rd_kafka_headers_t* hdrs = detail::make_headers(headers);
   const std::string topic_name(topic);
   for (;;) {
     const rd_kafka_resp_err_t err =
@@ -137,7 +126,7 @@ void Producer::produce(std::string_view topic, std::int32_t partition, std::stri
       rd_kafka_poll(state_->rk.get(), 10);
       continue;
     }
-    rd_kafka_headers_destroy(hdrs);
+    if (hdrs != nullptr) rd_kafka_headers_destroy(hdrs);
     throw_produce_error(state_->rk.get(), topic_name, partition, err);
   }
 }
@@ -145,7 +134,7 @@ void Producer::produce(std::string_view topic, std::int32_t partition, std::stri
 Enqueue Producer::try_produce(const std::string& topic, std::int32_t partition,
                               std::string_view key, std::string_view value,
                               std::span<const OutHeader> headers, void* opaque) {
-  rd_kafka_headers_t* hdrs = make_headers(headers);
+  rd_kafka_headers_t* hdrs = detail::make_headers(headers);
   const rd_kafka_resp_err_t err =
       rd_kafka_producev(state_->rk.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
                         RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
@@ -153,7 +142,7 @@ Enqueue Producer::try_produce(const std::string& topic, std::int32_t partition,
                         RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
                         RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Enqueue::kQueued;  // headers owned by the message
-  rd_kafka_headers_destroy(hdrs);
+  if (hdrs != nullptr) rd_kafka_headers_destroy(hdrs);
   switch (err) {
     case RD_KAFKA_RESP_ERR__QUEUE_FULL:
       return Enqueue::kQueueFull;

@@ -195,14 +195,7 @@ void TransactionalProducer::produce(const std::string& topic, std::string_view k
                                     std::string_view value, std::span<const OutHeader> headers) {
   rd_kafka_t* rk = state_->handle("produce");
   for (;;) {
-    rd_kafka_headers_t* hdrs = nullptr;
-    if (!headers.empty()) {
-      hdrs = rd_kafka_headers_new(headers.size());
-      for (const auto& h : headers) {
-        rd_kafka_header_add(hdrs, h.key.data(), static_cast<ssize_t>(h.key.size()), h.value.data(),
-                            static_cast<ssize_t>(h.value.size()));
-      }
-    }
+    rd_kafka_headers_t* hdrs = detail::make_headers(headers);
     const rd_kafka_resp_err_t err = rd_kafka_producev(
         rk, RD_KAFKA_V_TOPIC(topic.c_str()),
         RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),

@@ -25,11 +25,26 @@ constexpr std::size_t kMaxDepth = 64;
 // move. Decoded text never outgrows its source, so the document's one
 // character buffer, the size of the source, holds every string.
 class JsonBuilder {
+  struct Open {
+    Json::Type type;
+    std::string_view key;  // the container's own key in its parent
+    std::size_t first;     // its first child on pending_
+  };
+
  public:
-  explicit JsonBuilder(std::size_t source_bytes)
-      : chars_(std::make_unique_for_overwrite<char[]>(source_bytes + 1)) {
-    pending_.reserve(32);
-    open_.reserve(8);
+  // The stacks a parse works on, kept by its thread from one parse to the
+  // next: no allocation per document once they have grown.
+  struct Stacks {
+    std::vector<JsonMember> pending;  // values (under their keys) not yet in a container
+    std::vector<Open> open;
+  };
+
+  JsonBuilder(std::size_t source_bytes, Stacks& stacks)
+      : chars_(std::make_unique_for_overwrite<char[]>(source_bytes + 1)),
+        pending_(stacks.pending),
+        open_(stacks.open) {
+    pending_.clear();
+    open_.clear();
   }
 
   bool Null() { return add(Json{}); }
@@ -73,12 +88,6 @@ class JsonBuilder {
   }
 
  private:
-  struct Open {
-    Json::Type type;
-    std::string_view key;  // the container's own key in its parent
-    std::size_t first;     // its first child on pending_
-  };
-
   std::string_view keep(const char* s, std::size_t n) {
     char* at = chars_.get() + used_;
     std::copy_n(s, n, at);
@@ -141,8 +150,8 @@ class JsonBuilder {
 
   std::unique_ptr<char[]> chars_;
   std::size_t used_ = 0;
-  std::vector<JsonMember> pending_;  // values (under their keys) not yet in a container
-  std::vector<Open> open_;
+  std::vector<JsonMember>& pending_;
+  std::vector<Open>& open_;
   std::string_view key_;
   std::vector<std::unique_ptr<JsonMember[]>> member_blocks_;
   std::span<JsonMember> member_room_;
@@ -250,7 +259,8 @@ std::string write_json(const Json& j) {
 }
 
 JsonDocument parse_json(std::string_view text, std::string& error) {
-  JsonBuilder builder(text.size());
+  thread_local JsonBuilder::Stacks stacks;
+  JsonBuilder builder(text.size(), stacks);
   rapidjson::Reader reader;
   rapidjson::MemoryStream stream(text.data(), text.size());
   constexpr unsigned kFlags =
