@@ -154,6 +154,14 @@ void KindRows::enrich_row(pg::CopyText& out, const std::vector<kinds::Value>& va
   }
 }
 
+void KindRows::append_record(pg::CopyText& out, const KindRow& row) {
+  for (std::size_t i = 0; i < d_.fields.size(); ++i) {
+    append(out, d_.fields[i], row.record.values[i]);
+  }
+  out.text(topic_).integer(row.partition).integer(row.offset);
+  enrich_row(out, row.record.values, false);
+}
+
 std::uint64_t KindRows::write(pqxx::work& tx, stream::Batch& batch,
                               const std::vector<const KindRow*>& rows) {
   // Staging may hold rows of an earlier write in this transaction (the
@@ -163,12 +171,7 @@ std::uint64_t KindRows::write(pqxx::work& tx, stream::Batch& batch,
   {
     pg::CopyWriter copy(tx, std::string(kRecordStaging), record_columns_);
     for (const auto* row : rows) {
-      auto& line = copy.row();
-      for (std::size_t i = 0; i < d_.fields.size(); ++i) {
-        append(line, d_.fields[i], row->record.values[i]);
-      }
-      line.text(topic_).integer(row->partition).integer(row->offset);
-      enrich_row(line, row->record.values, false);
+      append_record(copy.row(), *row);
       copy.end_row();
     }
     copy.complete();

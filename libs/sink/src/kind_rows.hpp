@@ -50,6 +50,10 @@ class KindRows {
   std::uint64_t write(pqxx::work& tx, stream::Batch& batch,
                       const std::vector<const KindRow*>& rows);
 
+  // The fields of `row`'s record row for COPY (the caller ends the row), as
+  // write() sends it; counts the enrichment's lookups of the write under way.
+  void append_record(pg::CopyText& out, const KindRow& row);
+
  private:
   void append(pg::CopyText& out, const kinds::FieldDecl& field, const kinds::Value& value) const;
   // The catalog's facts for `sku` (declared "enrich"), when enrichment is on.
