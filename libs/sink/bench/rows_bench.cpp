@@ -20,7 +20,6 @@
 #include "millrace/kinds/registry.hpp"
 #include "millrace/metrics/metrics.hpp"
 #include "millrace/pg/copy.hpp"
-#include "millrace/pg/store_events.hpp"
 
 namespace {
 
@@ -85,13 +84,17 @@ int main(int argc, char** argv) {
   }
 
   pg::CopyText out;
+  const auto store_event = kinds::find_kind(kinds::kStoreEvent, "");
+  sink::detail::KindRows<core::StoreEvent> event_rows(
+      store_event, sink::detail::Identities::kTableKey, kinds::PiiMode::kKeep, "", "store-events",
+      registry, nullptr);
   const double store_ns = median_ns_per_row(n, rounds, [&] {
-    encode_all(out, events, [&](pg::CopyText& o, const auto& row) {
-      pg::append_store_event(o, row.record, "store-events", row.partition, row.offset);
-    });
+    encode_all(out, events,
+               [&](pg::CopyText& o, const auto& row) { event_rows.append_record(o, row); });
   });
-  sink::detail::KindRows order_rows(order, kinds::PiiMode::kKeep, "", "store-orders", registry,
-                                    nullptr);
+  sink::detail::KindRows<kinds::Record> order_rows(order, sink::detail::Identities::kRegistry,
+                                                   kinds::PiiMode::kKeep, "", "store-orders",
+                                                   registry, nullptr);
   const double order_ns = median_ns_per_row(n, rounds, [&] {
     encode_all(out, orders,
                [&](pg::CopyText& o, const auto& row) { order_rows.append_record(o, row); });
