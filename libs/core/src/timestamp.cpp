@@ -158,6 +158,11 @@ std::optional<TimestampUs> parse_timestamp(std::string_view text) {
 }
 
 std::string format_timestamp(TimestampUs ts) {
+  char buf[kTimestampTextMax];
+  return std::string(buf, format_timestamp_to(buf, ts));
+}
+
+char* format_timestamp_to(char* out, TimestampUs ts) {
   // Floor division so instants before the epoch still print a valid time.
   std::int64_t days = ts / kUsPerDay;
   std::int64_t rem = ts % kUsPerDay;
@@ -169,8 +174,7 @@ std::string format_timestamp(TimestampUs ts) {
   const std::int64_t secs = rem / kUsPerSecond;
   const std::int64_t micros = rem % kUsPerSecond;
 
-  char buf[40];
-  char* p = buf;
+  char* p = out;
   std::int64_t year = civil.year;
   if (year < 0) {
     *p++ = '-';
@@ -192,7 +196,7 @@ std::string format_timestamp(TimestampUs ts) {
   *p++ = '.';
   put_digits(p, static_cast<std::uint64_t>(micros), 6);
   *p++ = 'Z';
-  return std::string(buf, p);
+  return p;
 }
 
 }  // namespace millrace::core

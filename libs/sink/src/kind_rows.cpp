@@ -221,18 +221,20 @@ void KindRows<Record>::append(pg::CopyText& out, const kinds::FieldDecl& field,
   } else if constexpr (std::is_same_v<V, std::int64_t>) {
     // A compiled timestamp is its microseconds (core::TimestampUs).
     if (field.type == kinds::ValueType::kTimestamp) {
-      out.text(core::format_timestamp(value));
+      append(out, field, kinds::Timestamp{value});
     } else {
       out.integer(value);
     }
   } else if constexpr (std::is_same_v<V, std::int32_t>) {
     out.integer(value);
   } else if constexpr (std::is_same_v<V, core::Decimal>) {
-    out.text(value.to_string());
+    char text[core::Decimal::kTextMax];
+    out.text({text, value.to_chars(text)});
   } else if constexpr (std::is_same_v<V, bool>) {
     out.boolean(value);
   } else if constexpr (std::is_same_v<V, kinds::Timestamp>) {
-    out.text(core::format_timestamp(value.us));
+    char text[core::kTimestampTextMax];
+    out.text({text, core::format_timestamp_to(text, value.us)});
   } else {
     static_assert(std::is_same_v<V, core::EventType>, "a value of no declared type");
     out.text(core::to_string(value));
