@@ -6,10 +6,11 @@
 // the rows in it. What differs by kind is its codec (below): how a message
 // becomes a record (kinds/codec.hpp: the store event's compiled contract, or
 // a declaration), the kind's keep rule, and how its resends are told
-// (kind_rows.hpp, which writes every kind's rows). The handler is a template on it, so a
-// record costs no virtual call. It reaches the dead-letter topic and the
-// partitions through ports, so the unit tests drive it with both in memory
-// (tests/handler_test.cpp). Dead letters: dead_letters.hpp.
+// (kind_rows.hpp, which writes every kind's rows). The handler is a
+// template on it, so a record costs no virtual call. It reaches the
+// dead-letter topic and the partitions through ports, so the unit tests
+// drive it with both in memory (tests/handler_test.cpp). Dead letters:
+// dead_letters.hpp.
 
 #include <chrono>
 #include <cstdint>
