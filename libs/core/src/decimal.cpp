@@ -119,6 +119,11 @@ std::optional<Decimal> Decimal::parse(std::string_view literal) {
 }
 
 std::string Decimal::to_string() const {
+  char buf[kTextMax];
+  return std::string(buf, to_chars(buf));
+}
+
+char* Decimal::to_chars(char* out) const {
   const bool negative = units_ < 0;
   // Via unsigned so that INT64_MIN has a magnitude too.
   const std::uint64_t magnitude =
@@ -126,10 +131,9 @@ std::string Decimal::to_string() const {
   const std::uint64_t whole = magnitude / static_cast<std::uint64_t>(kOne);
   std::uint64_t frac = magnitude % static_cast<std::uint64_t>(kOne);
 
-  char buf[48];
-  char* p = buf;
+  char* p = out;
   if (negative) *p++ = '-';
-  p = std::to_chars(p, buf + sizeof buf, whole).ptr;
+  p = std::to_chars(p, out + kTextMax, whole).ptr;
   if (frac != 0) {
     int digits = kScale;
     while (frac % 10 == 0) {
@@ -144,7 +148,7 @@ std::string Decimal::to_string() const {
     }
     p = end;
   }
-  return std::string(buf, p);
+  return p;
 }
 
 }  // namespace millrace::core

@@ -157,7 +157,12 @@ std::optional<TimestampUs> parse_timestamp(std::string_view text) {
   return us;
 }
 
-void append_timestamp(std::string& out, TimestampUs ts) {
+std::string format_timestamp(TimestampUs ts) {
+  char buf[kTimestampTextMax];
+  return std::string(buf, format_timestamp_to(buf, ts));
+}
+
+char* format_timestamp_to(char* out, TimestampUs ts) {
   // Floor division so instants before the epoch still print a valid time.
   std::int64_t days = ts / kUsPerDay;
   std::int64_t rem = ts % kUsPerDay;
@@ -169,8 +174,7 @@ void append_timestamp(std::string& out, TimestampUs ts) {
   const std::int64_t secs = rem / kUsPerSecond;
   const std::int64_t micros = rem % kUsPerSecond;
 
-  char buf[40];
-  char* p = buf;
+  char* p = out;
   std::int64_t year = civil.year;
   if (year < 0) {
     *p++ = '-';
@@ -192,13 +196,7 @@ void append_timestamp(std::string& out, TimestampUs ts) {
   *p++ = '.';
   put_digits(p, static_cast<std::uint64_t>(micros), 6);
   *p++ = 'Z';
-  out.append(buf, p);
-}
-
-std::string format_timestamp(TimestampUs ts) {
-  std::string out;
-  append_timestamp(out, ts);
-  return out;
+  return p;
 }
 
 }  // namespace millrace::core

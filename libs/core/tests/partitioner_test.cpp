@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "millrace/core/store_message.hpp"
+
 using namespace millrace::core;
 
 TEST_CASE("store_hash is FNV-1a 64 over the little-endian int32, pinned", "[partitioner]") {
@@ -94,4 +96,22 @@ TEST_CASE("require_even_partitions names the topic when the count is unusable", 
     CHECK_THROWS_WITH(require_even_partitions("store-events", p),
                       Catch::Contains("store-events") && Catch::Contains("even number"));
   }
+}
+
+TEST_CASE("store-event messages: the key and headers every producer sends", "[partitioner]") {
+  CHECK(StoreKey(0).view() == "0");
+  CHECK(StoreKey(5).view() == "5");
+  CHECK(StoreKey(2147483647).view() == "2147483647");
+  CHECK(StoreKey(-2147483647 - 1).view() == "-2147483648");
+
+  const EventHeaders sale("sale_event", true);
+  REQUIRE(sale.view().size() == 2);
+  CHECK(sale.view()[0].key == "event_type");
+  CHECK(sale.view()[0].value == "sale_event");
+  CHECK(sale.view()[1].key == "priority_shipping");
+  CHECK(sale.view()[1].value == "true");
+  const EventHeaders untyped(std::nullopt, false);
+  REQUIRE(untyped.view().size() == 1);
+  CHECK(untyped.view()[0].key == "priority_shipping");
+  CHECK(untyped.view()[0].value == "false");
 }

@@ -5,8 +5,8 @@
 
 #include "millrace/core/failure.hpp"
 #include "millrace/core/partitioner.hpp"
+#include "millrace/core/store_message.hpp"
 #include "millrace/core/validation.hpp"
-#include "millrace/kafka/store_event.hpp"
 #include "millrace/kinds/record.hpp"
 #include "millrace/kinds/registry.hpp"
 #include "millrace/runtime/log.hpp"
@@ -180,8 +180,8 @@ void Ingest::refresh_partitions() {
 
 kafka::Enqueue Ingest::enqueue(Slot& slot, std::string_view text, const core::StoreEvent& event,
                                void* opaque, std::int32_t& partitions_now) {
-  const kafka::StoreKey key(event.store_id);
-  const kafka::EventHeaders headers(core::to_string(event.event_type), event.priority_shipping);
+  const core::StoreKey key(event.store_id);
+  const core::EventHeaders headers(core::to_string(event.event_type), event.priority_shipping);
   for (int attempt = 0;; ++attempt) {
     slot.partition = core::partition_for(event.event_type, event.store_id, partitions_now);
     const auto status = producer_->try_produce(config_.kafka.topic, slot.partition, key.view(),

@@ -4,8 +4,6 @@
 
 #include <catch2/catch.hpp>
 
-#include "millrace/kafka/store_event.hpp"
-
 using namespace millrace::ingest;
 using millrace::httpd::BodyFormat;
 
@@ -134,24 +132,4 @@ TEST_CASE("response JSON: counts, then one result per event in order", "[ingest]
   out.clear();
   append_error_json(out, "body_too_large", "over \"1\" MiB");
   CHECK(out == R"({"error":"body_too_large","detail":"over \"1\" MiB"})");
-}
-
-TEST_CASE("store-event messages: the key and headers every producer sends", "[ingest]") {
-  using millrace::kafka::EventHeaders;
-  using millrace::kafka::StoreKey;
-  CHECK(StoreKey(0).view() == "0");
-  CHECK(StoreKey(5).view() == "5");
-  CHECK(StoreKey(2147483647).view() == "2147483647");
-  CHECK(StoreKey(-2147483647 - 1).view() == "-2147483648");
-
-  const EventHeaders sale("sale_event", true);
-  REQUIRE(sale.view().size() == 2);
-  CHECK(sale.view()[0].key == "event_type");
-  CHECK(sale.view()[0].value == "sale_event");
-  CHECK(sale.view()[1].key == "priority_shipping");
-  CHECK(sale.view()[1].value == "true");
-  const EventHeaders untyped(std::nullopt, false);
-  REQUIRE(untyped.view().size() == 1);
-  CHECK(untyped.view()[0].key == "priority_shipping");
-  CHECK(untyped.view()[0].value == "false");
 }

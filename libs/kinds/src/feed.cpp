@@ -238,8 +238,8 @@ class RecordMapper {
       return refuse(RejectReason::kOutOfRange, field(),
                     from(p) + "is past 9999: " + std::string(j.text));
     }
-    out.clear();
-    core::append_timestamp(out, us);
+    char text[core::kTimestampTextMax];
+    out.assign(text, core::format_timestamp_to(text, us));
     return std::nullopt;
   }
 

@@ -341,11 +341,15 @@ void append_json(std::string& out, const Value& value) {
     void operator()(std::monostate) const { out += "null"; }
     void operator()(const std::string& s) const { detail::append_string(out, s); }
     void operator()(std::int64_t v) const { out += std::to_string(v); }
-    void operator()(core::Decimal v) const { out += v.to_string(); }
+    void operator()(core::Decimal v) const {
+      char text[core::Decimal::kTextMax];
+      out.append(text, v.to_chars(text));
+    }
     void operator()(bool v) const { out += v ? "true" : "false"; }
     void operator()(Timestamp t) const {
+      char text[core::kTimestampTextMax];
       out += '"';
-      core::append_timestamp(out, t.us);
+      out.append(text, core::format_timestamp_to(text, t.us));
       out += '"';
     }
   };

@@ -10,9 +10,9 @@
 #include "millrace/core/failure.hpp"
 #include "millrace/core/generator.hpp"
 #include "millrace/core/partitioner.hpp"
+#include "millrace/core/store_message.hpp"
 #include "millrace/core/validation.hpp"
 #include "millrace/kafka/producer.hpp"
-#include "millrace/kafka/store_event.hpp"
 #include "records.hpp"
 
 namespace millrace::produce {
@@ -204,7 +204,7 @@ ProduceSummary run_produce(const ProduceConfig& config, std::istream* input,
 
   const auto send = [&](std::string_view payload, std::optional<std::string_view> event_type,
                         bool priority, std::int32_t partition, std::string_view key) {
-    const kafka::EventHeaders headers(event_type, priority);
+    const core::EventHeaders headers(event_type, priority);
     producer.produce(config.kafka.topic, partition, key, payload, headers.view());
     producer.poll();
     ++s.total;
@@ -245,7 +245,7 @@ ProduceSummary run_produce(const ProduceConfig& config, std::istream* input,
       send(m.payload,
            m.event_type_header ? std::optional<std::string_view>(*m.event_type_header)
                                : std::nullopt,
-           m.priority_shipping, partition, kafka::StoreKey(m.store_id).view());
+           m.priority_shipping, partition, core::StoreKey(m.store_id).view());
       if (m.event) {
         count_valid(s, *m.event);
       } else {
@@ -266,7 +266,7 @@ ProduceSummary run_produce(const ProduceConfig& config, std::istream* input,
       if (!core::parse_event_into(line, std::nullopt, event)) {
         send(line, core::to_string(event.event_type), event.priority_shipping,
              core::partition_for(event.event_type, event.store_id, partitions),
-             kafka::StoreKey(event.store_id).view());
+             core::StoreKey(event.store_id).view());
         count_valid(s, event);
         continue;
       }
@@ -279,7 +279,7 @@ ProduceSummary run_produce(const ProduceConfig& config, std::istream* input,
            hint.raw_event_type ? std::optional<std::string_view>(*hint.raw_event_type)
                                : std::nullopt,
            false, partition,
-           hint.store_id ? kafka::StoreKey(*hint.store_id).view() : std::string_view());
+           hint.store_id ? core::StoreKey(*hint.store_id).view() : std::string_view());
       ++s.bad;
     }
   }

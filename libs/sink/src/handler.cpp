@@ -1,16 +1,24 @@
 #include "handler.hpp"
 
 #include "millrace/core/timestamp.hpp"
+#include "millrace/kinds/registry.hpp"
 #include "millrace/pg/schema_setup.hpp"
 
 namespace millrace::sink::detail {
+
+StoreEventSink::StoreEventSink(const SinkConfig& config, metrics::Registry& metrics,
+                               cache::CatalogLookup* lookup)
+    : declaration(kinds::find_kind(kinds::kStoreEvent, "")),
+      codec(config.filter),
+      rows(declaration, Identities::kTableKey, kinds::PiiMode::kKeep, "", config.stream.kafka.topic,
+           metrics, lookup) {}
 
 DeclaredSink::DeclaredSink(const SinkConfig& config, metrics::Registry& metrics,
                            cache::CatalogLookup* lookup)
     : config(config),
       codec(*config.kinds.declaration),
-      rows(*config.kinds.declaration, kinds::pii_mode(config.kinds), config.kinds.pii_key,
-           config.stream.kafka.topic, metrics, lookup) {}
+      rows(*config.kinds.declaration, Identities::kRegistry, kinds::pii_mode(config.kinds),
+           config.kinds.pii_key, config.stream.kafka.topic, metrics, lookup) {}
 
 void DeclaredSink::prepare(pqxx::connection& connection) {
   pg::prepare_kind_tables(connection, config.stream.pg.schema, codec.declaration(),

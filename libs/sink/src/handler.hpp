@@ -5,11 +5,12 @@
 // the batch's dead letters are durable before its transaction, and writes
 // the rows in it. What differs by kind is its codec (below): how a message
 // becomes a record (kinds/codec.hpp: the store event's compiled contract, or
-// a declaration), the kind's keep rule, and how its rows are written
-// (store_rows.hpp, kind_rows.hpp). The handler is a template on it, so a
-// record costs no virtual call. It reaches the dead-letter topic and the
-// partitions through ports, so the unit tests drive it with both in memory
-// (tests/handler_test.cpp). Dead letters: dead_letters.hpp.
+// a declaration), the kind's keep rule, and how its resends are told
+// (kind_rows.hpp, which writes every kind's rows). The handler is a
+// template on it, so a record costs no virtual call. It reaches the
+// dead-letter topic and the partitions through ports, so the unit tests
+// drive it with both in memory (tests/handler_test.cpp). Dead letters:
+// dead_letters.hpp.
 
 #include <chrono>
 #include <cstdint>
@@ -31,28 +32,31 @@
 #include "millrace/stream/handler.hpp"
 #include "rows_batch.hpp"
 #include "store_partitions.hpp"
-#include "store_rows.hpp"
 
 namespace millrace::sink::detail {
 
 // The store event's codec: its compiled contract and filter (fed from its
-// declaration's keep rule and the sink's overrides), written by StoreRows'
-// COPY. An event past the partitions made ahead is dead-lettered.
+// declaration's keep rule and the sink's overrides). Its rows are written
+// from its declaration like every kind's, resends told by its table's key
+// (Identities::kTableKey). An event past the partitions made ahead is
+// dead-lettered.
 struct StoreEventSink {
   using Record = core::StoreEvent;
   static constexpr bool kRefusesFarAhead = true;
 
   // `config` and `lookup` (null: enrichment off) must outlive this.
-  StoreEventSink(const SinkConfig& config, metrics::Registry& metrics, cache::CatalogLookup* lookup)
-      : codec(config.filter), rows(config, metrics, lookup) {}
+  StoreEventSink(const SinkConfig& config, metrics::Registry& metrics,
+                 cache::CatalogLookup* lookup);
 
-  void prepare(pqxx::connection& connection) { StoreRows::prepare(connection); }
-  void write(pqxx::work& tx, stream::Batch& batch, const std::vector<const Row*>& kept) {
+  void prepare(pqxx::connection& connection) { rows.prepare(connection); }
+  void write(pqxx::work& tx, stream::Batch& batch,
+             const std::vector<const KeptRow<Record>*>& kept) {
     rows.write(tx, batch, kept);
   }
 
+  kinds::Declaration declaration;  // the built-in proto/kinds/store_event.json
   kinds::StoreEventCodec codec;
-  StoreRows rows;
+  KindRows<Record> rows;
 };
 
 // A declared kind's codec (--kind): its declaration's validation and keep
@@ -73,7 +77,7 @@ struct DeclaredSink {
 
   const SinkConfig& config;
   kinds::DeclaredCodec codec;
-  KindRows rows;
+  KindRows<Record> rows;
 };
 
 // The Rejection of a record whose time (field `field`) is more than

@@ -3,13 +3,13 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include <map>
+#include <type_traits>
 #include <utility>
 
+#include "millrace/core/contract.hpp"
 #include "millrace/core/timestamp.hpp"
 #include "millrace/pg/kind_tables.hpp"
 #include "millrace/pg/store_events.hpp"
-#include "store_rows.hpp"
 
 namespace millrace::sink::detail {
 
@@ -25,6 +25,65 @@ std::string joined(const std::vector<std::string>& columns, std::string_view pre
     out += std::string(prefix) + c;
   }
   return out;
+}
+
+// A record's values, or a line's: what each_value and the enrichment read.
+const std::vector<kinds::Value>& values_of(const kinds::Record& record) {
+  return record.values;
+}
+const core::StoreEvent& values_of(const core::StoreEvent& event) {
+  return event;
+}
+
+// Calls f(i, value) for the value of each declared field, in order.
+template <typename F>
+void each_value(const std::vector<kinds::Value>& values, F&& f) {
+  for (std::size_t i = 0; i < values.size(); ++i) f(i, values[i]);
+}
+// The compiled members follow the declaration's fields.
+template <typename F>
+void each_value(const core::StoreEvent& event, F&& f) {
+  for (int i = 0; i < core::kFieldCount; ++i) {
+    core::visit_field(event, static_cast<core::Field>(i),
+                      [&](const auto& value) { f(static_cast<std::size_t>(i), value); });
+  }
+}
+
+// Field `i` as an integer (a sku), or nullopt.
+std::optional<std::int64_t> integer_at(const std::vector<kinds::Value>& values, std::size_t i) {
+  if (const auto* n = std::get_if<std::int64_t>(&values[i])) return *n;
+  return std::nullopt;
+}
+std::optional<std::int64_t> integer_at(const core::StoreEvent& event, std::size_t i) {
+  return core::visit_field(
+      event, static_cast<core::Field>(i), [](const auto& v) -> std::optional<std::int64_t> {
+        using V = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<V, std::int64_t> || std::is_same_v<V, std::int32_t>) {
+          return v;
+        } else {
+          return std::nullopt;
+        }
+      });
+}
+
+// Field `i` as a text (a symbol), or nullopt.
+std::optional<std::string_view> text_at(const std::vector<kinds::Value>& values, std::size_t i) {
+  if (const auto* s = std::get_if<std::string>(&values[i])) return *s;
+  return std::nullopt;
+}
+std::optional<std::string_view> text_at(const core::StoreEvent& event, std::size_t i) {
+  return core::visit_field(event, static_cast<core::Field>(i),
+                           [](const auto& v) -> std::optional<std::string_view> {
+                             using V = std::decay_t<decltype(v)>;
+                             if constexpr (std::is_same_v<V, std::string>) {
+                               return std::string_view(v);
+                             } else if constexpr (std::is_same_v<V, std::optional<std::string>>) {
+                               if (v) return std::string_view(*v);
+                               return std::nullopt;
+                             } else {
+                               return std::nullopt;
+                             }
+                           });
 }
 
 }  // namespace
@@ -43,9 +102,27 @@ std::string pii_hash(std::string_view key, std::string_view value) {
   return out;
 }
 
-KindRows::KindRows(const kinds::Declaration& declaration, kinds::PiiMode pii, std::string pii_key,
-                   std::string topic, metrics::Registry& metrics, cache::CatalogLookup* lookup)
+std::uint64_t count_duplicates(stream::Batch& batch,
+                               const std::map<std::int32_t, std::uint64_t>& kept,
+                               const std::map<std::int32_t, std::uint64_t>& stored,
+                               std::string_view reason) {
+  std::uint64_t duplicates = 0;
+  for (const auto& [partition, n] : kept) {
+    const auto it = stored.find(partition);
+    const std::uint64_t new_rows = it == stored.end() ? 0 : it->second;
+    batch.at(partition).tally.move({core::Outcome::kPersisted, ""},
+                                   {core::Outcome::kDuplicate, reason}, n - new_rows);
+    duplicates += n - new_rows;
+  }
+  return duplicates;
+}
+
+template <typename Record>
+KindRows<Record>::KindRows(const kinds::Declaration& declaration, Identities identities,
+                           kinds::PiiMode pii, std::string pii_key, std::string topic,
+                           metrics::Registry& metrics, cache::CatalogLookup* lookup)
     : d_(declaration),
+      identities_(identities),
       pii_(pii),
       pii_key_(std::move(pii_key)),
       topic_(std::move(topic)),
@@ -65,6 +142,14 @@ KindRows::KindRows(const kinds::Declaration& declaration, kinds::PiiMode pii, st
   add(record_columns_, enrich_records_, asset_records_);
   const std::string id = d_.identity_field().column;
   const std::string time = d_.time_field().column;
+  if (identities_ == Identities::kTableKey) {
+    insert_sql_ = "WITH ins AS (INSERT INTO " + d_.table + " (" + joined(record_columns_) +
+                  ") SELECT " + joined(record_columns_) + " FROM " + std::string(kRecordStaging) +
+                  " ON CONFLICT (" + time + ", " + id +
+                  ") DO NOTHING RETURNING kafka_partition) SELECT kafka_partition, count(*) FROM "
+                  "ins GROUP BY kafka_partition";
+    return;
+  }
   // The first of a batch's records with one identity wins, as the first
   // sent would have had they come in two batches; and one whose identity
   // kind_identities holds is a resend, whatever its time (the table's own
@@ -91,7 +176,8 @@ KindRows::KindRows(const kinds::Declaration& declaration, kinds::PiiMode pii, st
   insert_sql_ += " SELECT kafka_partition, count(*) FROM ins GROUP BY kafka_partition";
 }
 
-void KindRows::prepare(pqxx::connection& connection) const {
+template <typename Record>
+void KindRows<Record>::prepare(pqxx::connection& connection) const {
   pqxx::nontransaction tx(connection);
   tx.exec("CREATE TEMP TABLE IF NOT EXISTS " + std::string(kRecordStaging) + " (LIKE " + d_.table +
           " INCLUDING DEFAULTS) ON COMMIT DELETE ROWS");
@@ -105,75 +191,96 @@ void KindRows::prepare(pqxx::connection& connection) const {
   }
 }
 
-void KindRows::append(pg::CopyText& out, const kinds::FieldDecl& field,
-                      const kinds::Value& value) const {
-  if (field.pii && pii_ != kinds::PiiMode::kKeep &&
-      !std::holds_alternative<std::monostate>(value)) {
-    // The declaration allows personal data in text fields only.
-    const auto& text = std::get<std::string>(value);
-    if (pii_ == kinds::PiiMode::kDrop) {
+template <typename Record>
+template <typename V>
+void KindRows<Record>::append(pg::CopyText& out, const kinds::FieldDecl& field,
+                              const V& value) const {
+  if constexpr (std::is_same_v<V, kinds::Value>) {
+    std::visit([&](const auto& v) { append(out, field, v); }, value);
+  } else if constexpr (std::is_same_v<V, std::monostate>) {
+    out.null();
+  } else if constexpr (std::is_same_v<V, std::optional<std::string>>) {
+    if (value) {
+      append(out, field, *value);
+    } else {
       out.null();
-    } else if (text.empty()) {
+    }
+  } else if constexpr (std::is_same_v<V, std::string>) {
+    // The declaration allows personal data in text fields only.
+    if (!field.pii || pii_ == kinds::PiiMode::kKeep) {
+      out.text(value);
+    } else if (pii_ == kinds::PiiMode::kDrop) {
+      out.null();
+    } else if (value.empty()) {
       // No bytes hold nothing personal: '' stays '', so a query for empty
       // values reads the same in hash mode as in keep mode.
-      out.text(text);
+      out.text(value);
     } else {
-      out.text(pii_hash(pii_key_, text));
+      out.text(pii_hash(pii_key_, value));
     }
-    return;
+  } else if constexpr (std::is_same_v<V, std::int64_t>) {
+    // A compiled timestamp is its microseconds (core::TimestampUs).
+    if (field.type == kinds::ValueType::kTimestamp) {
+      append(out, field, kinds::Timestamp{value});
+    } else {
+      out.integer(value);
+    }
+  } else if constexpr (std::is_same_v<V, std::int32_t>) {
+    out.integer(value);
+  } else if constexpr (std::is_same_v<V, core::Decimal>) {
+    char text[core::Decimal::kTextMax];
+    out.text({text, value.to_chars(text)});
+  } else if constexpr (std::is_same_v<V, bool>) {
+    out.boolean(value);
+  } else if constexpr (std::is_same_v<V, kinds::Timestamp>) {
+    char text[core::kTimestampTextMax];
+    out.text({text, core::format_timestamp_to(text, value.us)});
+  } else {
+    static_assert(std::is_same_v<V, core::EventType>, "a value of no declared type");
+    out.text(core::to_string(value));
   }
-  struct Append {
-    pg::CopyText& out;
-    void operator()(std::monostate) const { out.null(); }
-    void operator()(const std::string& s) const { out.text(s); }
-    void operator()(std::int64_t v) const { out.integer(v); }
-    void operator()(core::Decimal v) const { out.text(v.to_string()); }
-    void operator()(bool v) const { out.boolean(v); }
-    void operator()(kinds::Timestamp t) const { out.text(core::format_timestamp(t.us)); }
-  };
-  std::visit(Append{out}, value);
 }
 
-bool KindRows::enrich(pg::CopyText& out, const kinds::Value& sku) const {
-  if (const auto* n = std::get_if<std::int64_t>(&sku)) return enrichment_.append(out, *n);
-  pg::append_enrichment(out, std::nullopt, std::nullopt, std::nullopt);
-  return false;
-}
-
-void KindRows::enrich_row(pg::CopyText& out, const std::vector<kinds::Value>& values, bool lines) {
+template <typename Record>
+template <typename Values>
+void KindRows<Record>::enrich_row(pg::CopyText& out, const Values& values, bool lines) {
   if (lines ? enrich_lines_ : enrich_records_) {
-    enriched_ += enrich(out, values[d_.enrich->sku]) ? 1 : 0;
+    if (const auto sku = integer_at(values, d_.enrich->sku)) {
+      enriched_ += enrichment_.append(out, *sku) ? 1 : 0;
+    } else {
+      pg::append_enrichment(out, std::nullopt, std::nullopt, std::nullopt);
+    }
     ++looked_up_;
   }
   if (lines ? asset_lines_ : asset_records_) {
-    const auto* symbol = std::get_if<std::string>(&values[d_.enrich_asset->symbol]);
-    assets_found_ +=
-        assets_->append(out, symbol ? std::optional<std::string_view>(*symbol) : std::nullopt) ? 1
-                                                                                               : 0;
+    assets_found_ += assets_->append(out, text_at(values, d_.enrich_asset->symbol)) ? 1 : 0;
     ++assets_looked_up_;
   }
 }
 
-std::uint64_t KindRows::write(pqxx::work& tx, stream::Batch& batch,
-                              const std::vector<const KindRow*>& rows) {
-  // Staging may hold rows of an earlier write in this transaction (the
-  // consumer writes slices when it isolates refused records).
-  tx.exec("DELETE FROM " + std::string(kRecordStaging));
+template <typename Record>
+void KindRows<Record>::append_record(pg::CopyText& out, const Row& row) {
+  each_value(values_of(row.record),
+             [&](std::size_t i, const auto& value) { append(out, d_.fields[i], value); });
+  out.text(topic_).integer(row.partition).integer(row.offset);
+  enrich_row(out, values_of(row.record), false);
+}
+
+template <typename Record>
+void KindRows<Record>::copy_records(pqxx::transaction_base& tx, const std::string& table,
+                                    const std::vector<const Row*>& rows) {
   looked_up_ = enriched_ = assets_looked_up_ = assets_found_ = 0;
-  {
-    pg::CopyWriter copy(tx, std::string(kRecordStaging), record_columns_);
-    for (const auto* row : rows) {
-      auto& line = copy.row();
-      for (std::size_t i = 0; i < d_.fields.size(); ++i) {
-        append(line, d_.fields[i], row->record.values[i]);
-      }
-      line.text(topic_).integer(row->partition).integer(row->offset);
-      enrich_row(line, row->record.values, false);
-      copy.end_row();
-    }
-    copy.complete();
+  pg::CopyWriter copy(tx, table, record_columns_);
+  for (const auto* row : rows) {
+    append_record(copy.row(), *row);
+    copy.end_row();
   }
-  if (d_.lines) {
+  copy.complete();
+}
+
+template <typename Record>
+void KindRows<Record>::copy_lines(pqxx::transaction_base& tx, const std::vector<const Row*>& rows) {
+  if constexpr (std::is_same_v<Record, kinds::Record>) {
     tx.exec("DELETE FROM " + std::string(kLineStaging));
     auto columns = line_columns_;
     columns.emplace_back("kafka_partition");
@@ -196,13 +303,49 @@ std::uint64_t KindRows::write(pqxx::work& tx, stream::Batch& batch,
     }
     copy.complete();
   }
+}
+
+template <typename Record>
+void KindRows<Record>::count_enrichment() {
   if (looked_up_ != 0) enrichment_.count(looked_up_, enriched_);
   if (assets_looked_up_ != 0) assets_->count(assets_looked_up_, assets_found_);
-  std::map<std::int32_t, std::uint64_t> stored, kept;
-  for (const auto& r : tx.exec(insert_sql_))
-    stored[r[0].as<std::int32_t>()] = r[1].as<std::uint64_t>();
-  for (const auto* row : rows) ++kept[row->partition];
-  return count_duplicates(batch, kept, stored, "duplicate_id");
 }
+
+template <typename Record>
+std::map<std::int32_t, std::uint64_t> KindRows<Record>::insert_staged(pqxx::work& tx) {
+  std::map<std::int32_t, std::uint64_t> stored;
+  for (const auto& r : tx.exec(insert_sql_)) {
+    stored[r[0].as<std::int32_t>()] = r[1].as<std::uint64_t>();
+  }
+  return stored;
+}
+
+template <typename Record>
+std::uint64_t KindRows<Record>::write(pqxx::work& tx, stream::Batch& batch,
+                                      const std::vector<const Row*>& rows) {
+  // Staging may hold rows of an earlier write in this transaction (the
+  // consumer writes slices when it isolates refused records).
+  const auto via_staging = [&] {
+    tx.exec("DELETE FROM " + std::string(kRecordStaging));
+    copy_records(tx, std::string(kRecordStaging), rows);
+    if (d_.lines) copy_lines(tx, rows);
+    count_enrichment();
+    return count_duplicates(batch, rows, insert_staged(tx));
+  };
+  if (identities_ == Identities::kRegistry) return via_staging();
+  // Stored directly, every row is persisted: the tallies are right.
+  std::uint64_t duplicates = 0;
+  copy_.write(
+      tx, "direct_copy",
+      [&](pqxx::transaction_base& t) {
+        copy_records(t, d_.table, rows);
+        count_enrichment();
+      },
+      [&] { return duplicates = via_staging(); });
+  return duplicates;
+}
+
+template class KindRows<kinds::Record>;
+template class KindRows<core::StoreEvent>;
 
 }  // namespace millrace::sink::detail

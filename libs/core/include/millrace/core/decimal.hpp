@@ -33,6 +33,10 @@ class Decimal {
   constexpr std::int64_t units() const { return units_; }
   // Shortest exact text: "45.85", "20", "-0.5". Valid as a PostgreSQL numeric.
   std::string to_string() const;
+  // The same text written into `out`, which holds kTextMax bytes, without
+  // allocating (a row's COPY text); returns its end.
+  static constexpr std::size_t kTextMax = 48;
+  char* to_chars(char* out) const;
   double to_double() const { return static_cast<double>(units_) / kOne; }
 
   friend constexpr auto operator<=>(Decimal, Decimal) = default;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -22,7 +23,9 @@ std::optional<TimestampUs> parse_timestamp(std::string_view text);
 // "2023-05-19T14:36:09.985501Z": always six fraction digits and a Z, which
 // PostgreSQL reads as timestamptz without depending on the session TimeZone.
 std::string format_timestamp(TimestampUs ts);
-// The same, appended to `out` (no string of its own).
-void append_timestamp(std::string& out, TimestampUs ts);
+// The same text written into `out`, which holds kTimestampTextMax bytes,
+// without allocating (a row's COPY text); returns its end.
+inline constexpr std::size_t kTimestampTextMax = 40;
+char* format_timestamp_to(char* out, TimestampUs ts);
 
 }  // namespace millrace::core

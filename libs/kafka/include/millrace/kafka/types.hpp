@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "millrace/core/failure.hpp"
+#include "millrace/core/message_header.hpp"
 
 namespace millrace::kafka {
 
@@ -32,10 +33,9 @@ struct TopicPartition {
   friend bool operator==(const TopicPartition&, const TopicPartition&) = default;
 };
 
-struct OutHeader {
-  std::string_view key;
-  std::string_view value;
-};
+// A header of a produced message, by view (core's, so a kind's headers need
+// no copy).
+using OutHeader = core::MessageHeader;
 
 // Extra librdkafka properties ("key" -> "value") applied after ours, so an
 // operator can tune anything librdkafka supports without a rebuild.

@@ -1,14 +1,14 @@
-#include "millrace/kafka/store_event.hpp"
+#include "millrace/core/store_message.hpp"
 
 #include <charconv>
 
 #include "millrace/core/event.hpp"
 
-namespace millrace::kafka {
+namespace millrace::core {
 
 EventHeaders::EventHeaders(std::optional<std::string_view> event_type, bool priority_shipping) {
-  if (event_type) headers_[size_++] = {core::kHeaderEventType, *event_type};
-  headers_[size_++] = {core::kHeaderPriorityShipping, priority_shipping ? "true" : "false"};
+  if (event_type) headers_[size_++] = {kHeaderEventType, *event_type};
+  headers_[size_++] = {kHeaderPriorityShipping, priority_shipping ? "true" : "false"};
 }
 
 StoreKey::StoreKey(std::int32_t store_id) {
@@ -16,4 +16,4 @@ StoreKey::StoreKey(std::int32_t store_id) {
   size_ = static_cast<std::size_t>(result.ptr - text_.data());
 }
 
-}  // namespace millrace::kafka
+}  // namespace millrace::core

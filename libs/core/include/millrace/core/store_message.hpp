@@ -2,9 +2,9 @@
 
 // How every Millrace producer addresses a store event on Kafka
 // (proto/README.md): the event_type and priority_shipping headers, and the
-// store_id in decimal as the key. `millrace produce` and millrace-producer
-// both build their messages from these, so they cannot drift apart. The
-// partition comes from core::partition_for.
+// store_id in decimal as the key; the partition comes from partition_for
+// (partitioner.hpp). `millrace produce` and millrace-producer both build
+// their messages from these, so they cannot drift apart.
 
 #include <array>
 #include <cstddef>
@@ -13,20 +13,20 @@
 #include <span>
 #include <string_view>
 
-#include "millrace/kafka/types.hpp"
+#include "millrace/core/message_header.hpp"
 
-namespace millrace::kafka {
+namespace millrace::core {
 
 // The headers of one store-event message; no allocation. The views it holds
-// must outlive it (event types are usually core::kSaleEvent and friends).
+// must outlive it (event types are usually kSaleEvent and friends).
 class EventHeaders {
  public:
   // `event_type` nullopt leaves the header out (a deliberately bad message).
   EventHeaders(std::optional<std::string_view> event_type, bool priority_shipping);
-  std::span<const OutHeader> view() const { return {headers_.data(), size_}; }
+  std::span<const MessageHeader> view() const { return {headers_.data(), size_}; }
 
  private:
-  std::array<OutHeader, 2> headers_;
+  std::array<MessageHeader, 2> headers_;
   std::size_t size_ = 0;
 };
 
@@ -42,4 +42,4 @@ class StoreKey {
   std::size_t size_ = 0;
 };
 
-}  // namespace millrace::kafka
+}  // namespace millrace::core
