@@ -3,16 +3,25 @@
 #include <string>
 
 #include "millrace/core/options.hpp"
+#include "millrace/core/setting.hpp"
 
 namespace millrace::core {
 
 void register_options(OptionSet& o, RetryBackoff& b) {
-  o.add_duration("retry-backoff-ms", "MILLRACE_RETRY_BACKOFF_MS", &b.first_ms,
-                 OptionSet::DurationUnit::kMilliseconds,
-                 "First wait after a retryable PostgreSQL or Kafka failure", 1, 600'000);
-  o.add_duration("retry-backoff-max-ms", "MILLRACE_RETRY_BACKOFF_MAX_MS", &b.max_ms,
-                 OptionSet::DurationUnit::kMilliseconds,
-                 "Longest wait between retries (the wait doubles up to this)", 1, 3'600'000);
+  core::declare(o, &b.first_ms,
+                {.flag = "retry-backoff-ms",
+                 .env = "MILLRACE_RETRY_BACKOFF_MS",
+                 .help = "First wait after a retryable PostgreSQL or Kafka failure",
+                 .min = 1,
+                 .max = 600'000,
+                 .unit = core::DurationUnit::kMilliseconds});
+  core::declare(o, &b.max_ms,
+                {.flag = "retry-backoff-max-ms",
+                 .env = "MILLRACE_RETRY_BACKOFF_MAX_MS",
+                 .help = "Longest wait between retries (the wait doubles up to this)",
+                 .min = 1,
+                 .max = 3'600'000,
+                 .unit = core::DurationUnit::kMilliseconds});
 }
 
 void validate(const RetryBackoff& b) {
@@ -22,8 +31,10 @@ void validate(const RetryBackoff& b) {
 }
 
 void add_metrics_addr(OptionSet& o, std::string* addr) {
-  o.add_string("metrics-addr", "MILLRACE_METRICS_ADDR", addr,
-               "host:port serving Prometheus metrics at /metrics (empty: off)");
+  core::declare(o, addr,
+                {.flag = "metrics-addr",
+                 .env = "MILLRACE_METRICS_ADDR",
+                 .help = "host:port serving Prometheus metrics at /metrics (empty: off)"});
 }
 
 }  // namespace millrace::core
