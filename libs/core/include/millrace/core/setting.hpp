@@ -14,9 +14,9 @@
 
 namespace millrace::core {
 
-// A setting is declared once, in C++: its library's src/settings.cpp (or the
-// file that registers a shared component's) calls core::declare with the
-// member that holds it and this description of it. The member's initialiser
+// A setting is declared once, in C++: the function that registers its
+// library's settings (register_options) calls core::declare with the member
+// that holds it and this description of it. The member's initialiser
 // in the library's config struct is its default; the member's type is the
 // setting's type (std::string, std::int64_t, double, bool, a list, an enum
 // with its core::EnumNames), refined by `unit` (a duration) or `choices`.
