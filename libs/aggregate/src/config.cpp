@@ -1,21 +1,30 @@
 #include "millrace/aggregate/config.hpp"
 
+#include "millrace/core/setting.hpp"
+
 namespace millrace::aggregate {
 
 void register_options(core::OptionSet& o, AggregatorConfig& c) {
   stream::register_options(o, c.stream);
   kinds::register_options(o, c.kinds, core::environment_map(), false);
-  o.add_duration(
-      "max-lateness-s", "MILLRACE_MAX_LATENESS_S", &c.max_lateness_s,
-      core::OptionSet::DurationUnit::kSeconds,
-      "Events older than the newest event time of their partition by more than this long go to "
-      "late_events instead of the aggregates; also the dedup horizon",
-      0, 10LL * 365 * 86400);
-  o.add_duration("max-future-s", "MILLRACE_MAX_FUTURE_S", &c.max_future_s,
-                 core::OptionSet::DurationUnit::kSeconds,
-                 "Events ahead of their Kafka record's timestamp by more than this long go to "
-                 "late_events",
-                 0, 10LL * 365 * 86400);
+  core::declare(o, &c.max_lateness_s,
+                {.flag = "max-lateness-s",
+                 .env = "MILLRACE_MAX_LATENESS_S",
+                 .help = "Events older than the newest event time of their partition by more than "
+                         "this long go to "
+                         "late_events instead of the aggregates; also the dedup horizon",
+                 .min = 0,
+                 .max = 10LL * 365 * 86400,
+                 .unit = core::DurationUnit::kSeconds});
+  core::declare(
+      o, &c.max_future_s,
+      {.flag = "max-future-s",
+       .env = "MILLRACE_MAX_FUTURE_S",
+       .help = "Events ahead of their Kafka record's timestamp by more than this long go to "
+               "late_events",
+       .min = 0,
+       .max = 10LL * 365 * 86400,
+       .unit = core::DurationUnit::kSeconds});
 }
 
 void validate(AggregatorConfig& c) {

@@ -2,7 +2,6 @@
 
 #include <utility>
 
-#include "millrace/api/settings_register.hpp"
 #include "millrace/httpd/listen_address.hpp"
 #include "millrace/kafka/types.hpp"
 #include "millrace/kinds/options.hpp"
@@ -11,10 +10,6 @@
 #include "millrace/webhooks/config.hpp"
 
 namespace millrace::api {
-
-void register_options(core::OptionSet& o, ApiConfig& c) {
-  register_api_settings(o, c);
-}
 
 void validate(ApiConfig& c) {
   auto [host, port] = httpd::parse_guarded_listen_address(

@@ -3,29 +3,33 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "millrace/archive/settings_register.hpp"
+#include "millrace/core/setting.hpp"
 
 namespace millrace::archive {
 
-void register_options(core::OptionSet& o, ArchiverConfig& c) {
-  register_archiver_settings(o, c);
-}
-
 void register_namespace(core::OptionSet& o, std::string& ns) {
-  o.add_string("namespace", "MILLRACE_ARCHIVE_NAMESPACE", &ns,
-               "The archive's namespace: the first directory of every file's path "
-               "({namespace}/{topic}/{partition}/...), as Event Hubs Capture's namespace");
+  core::declare(
+      o, &ns,
+      {.flag = "namespace",
+       .env = "MILLRACE_ARCHIVE_NAMESPACE",
+       .help = "The archive's namespace: the first directory of every file's path "
+               "({namespace}/{topic}/{partition}/...), as Event Hubs Capture's namespace"});
 }
 
 void register_location(core::OptionSet& o, objstore::StoreOptions& store, std::string& root) {
-  o.add_string("archive-url", "MILLRACE_ARCHIVE_URL", &store.url,
-               "Where the archive is written: file:///path (a directory: local, NFS, or a "
+  core::declare(
+      o, &store.url,
+      {.flag = "archive-url",
+       .env = "MILLRACE_ARCHIVE_URL",
+       .help = "Where the archive is written: file:///path (a directory: local, NFS, or a "
                "bucket mounted with a FUSE driver), s3://bucket/prefix (AWS S3 or an "
                "S3-compatible store) or azblob://account/container/prefix (or an https:// Blob "
                "URL). Files are staged under .staging/ there first, which every member of the "
-               "group must reach too");
-  o.add_string("root", "MILLRACE_ARCHIVE_ROOT", &root,
-               "The older name of --archive-url for a directory (a path)");
+               "group must reach too"});
+  core::declare(o, &root,
+                {.flag = "root",
+                 .env = "MILLRACE_ARCHIVE_ROOT",
+                 .help = "The older name of --archive-url for a directory (a path)"});
   objstore::register_options(o, store);
 }
 

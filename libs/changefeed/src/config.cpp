@@ -1,6 +1,6 @@
 #include "millrace/changefeed/service.hpp"
-#include "millrace/changefeed/settings_register.hpp"
 #include "millrace/core/failure.hpp"
+#include "millrace/core/setting.hpp"
 
 namespace millrace::changefeed {
 
@@ -25,24 +25,29 @@ void check_name(const std::string& flag, const std::string& value) {
 void add_feed_names(core::OptionSet& o, std::string* slot, std::string* publication,
                     std::string* backfill_table) {
   if (slot != nullptr) {
-    o.add_string("slot", "MILLRACE_CHANGEFEED_SLOT", slot,
-                 "The change feed's logical replication slot (the feed creates it with pgoutput "
-                 "if missing)");
+    core::declare(
+        o, slot,
+        {.flag = "slot",
+         .env = "MILLRACE_CHANGEFEED_SLOT",
+         .help = "The change feed's logical replication slot (the feed creates it with pgoutput "
+                 "if missing)"});
   }
   if (publication != nullptr) {
-    o.add_string("publication", "MILLRACE_CHANGEFEED_PUBLICATION", publication,
-                 "The change feed's publication: the tables it streams (millrace changefeed "
-                 "publish creates it)");
+    core::declare(
+        o, publication,
+        {.flag = "publication",
+         .env = "MILLRACE_CHANGEFEED_PUBLICATION",
+         .help = "The change feed's publication: the tables it streams (millrace changefeed "
+                 "publish creates it)"});
   }
   if (backfill_table != nullptr) {
-    o.add_string("backfill-table", "MILLRACE_CHANGEFEED_BACKFILL_TABLE", backfill_table,
-                 "The signal table of backfill requests, in --pg-schema (millrace changefeed "
-                 "publish creates it)");
+    core::declare(
+        o, backfill_table,
+        {.flag = "backfill-table",
+         .env = "MILLRACE_CHANGEFEED_BACKFILL_TABLE",
+         .help = "The signal table of backfill requests, in --pg-schema (millrace changefeed "
+                 "publish creates it)"});
   }
-}
-
-void register_options(core::OptionSet& o, ChangefeedConfig& c) {
-  register_changefeed_settings(o, c);
 }
 
 void validate(ChangefeedConfig& c) {

@@ -32,7 +32,7 @@ class FeedProbe {
   void backfills_enabled(bool on) { m_.backfills_enabled.set(on ? 1 : 0); }
 
  private:
-  FeedMetrics m_;  // metrics.json
+  FeedMetrics m_;  // feed_metrics.hpp
   BackfillStats backfill_last_{};
   const Backfiller* backfill_of_ = nullptr;
   FeedStats last_{};

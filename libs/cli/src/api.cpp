@@ -1,6 +1,7 @@
 // millrace api grant: the privileges of millrace-api's two roles.
 #include "common.hpp"
 #include "millrace/api/grant.hpp"
+#include "millrace/core/setting.hpp"
 #include "millrace/kinds/options.hpp"
 #include "millrace/kinds/registry.hpp"
 #include "millrace/pg/database.hpp"
@@ -31,8 +32,9 @@ int api_grant(const std::vector<std::string>& args, Context& ctx) {
       "categories and products. Neither gets anything on store_events or the other tables. "
       "The roles must exist (CREATE ROLE ... LOGIN PASSWORD ...).");
   pg::register_options(options, pg);
-  options.add_string("reader", "", &reader, "The role millrace-api reads with");
-  options.add_string("admin", "", &admin, "The role millrace-api's admin writes use");
+  core::declare(options, &reader, {.flag = "reader", .help = "The role millrace-api reads with"});
+  core::declare(options, &admin,
+                {.flag = "admin", .help = "The role millrace-api's admin writes use"});
   kinds::register_kinds_dir(options, &kinds_dir);
   if (const auto exit = parse_flags(ctx, options, args, "api grant", [&] {
         pg::validate(pg);

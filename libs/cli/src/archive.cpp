@@ -10,6 +10,7 @@
 #include "millrace/archive/config.hpp"
 #include "millrace/archive/index.hpp"
 #include "millrace/archive/replay.hpp"
+#include "millrace/core/setting.hpp"
 #include "millrace/kafka/options.hpp"
 #include "millrace/objstore/options.hpp"
 #include "millrace/objstore/store.hpp"
@@ -62,11 +63,14 @@ int archive_list(const std::vector<std::string>& args, Context& ctx) {
                           "Lists the archive's files, oldest first per partition: path, offsets, "
                           "records, size and the records' time range.");
   register_common(options, c, false);
-  options.add_int("partition", "", &partition, "Only this partition (-1: all)", -1, INT32_MAX);
-  options.add_string("from", "", &from,
-                     "Only files with records at or after this time (RFC 3339, or any time "
-                     "PostgreSQL reads)");
-  options.add_string("to", "", &to, "Only files with records before this time");
+  core::declare(
+      options, &partition,
+      {.flag = "partition", .help = "Only this partition (-1: all)", .min = -1, .max = INT32_MAX});
+  core::declare(options, &from,
+                {.flag = "from",
+                 .help = "Only files with records at or after this time (RFC 3339, or any time "
+                         "PostgreSQL reads)"});
+  core::declare(options, &to, {.flag = "to", .help = "Only files with records before this time"});
   if (const auto exit =
           parse_flags(ctx, options, args, "archive list", [&] { pg::validate(c.pg); })) {
     return *exit;
@@ -174,18 +178,22 @@ int archive_replay(const std::vector<std::string>& args, Context& ctx) {
   pg::register_options(options, c.pg);
   archive::register_location(options, c.store, c.root);
   std::string download_dir;
-  options.add_string("download-dir", "", &download_dir,
-                     "An object store's files are downloaded here before they are replayed "
-                     "(default: the temporary directory)");
+  core::declare(options, &download_dir,
+                {.flag = "download-dir",
+                 .help = "An object store's files are downloaded here before they are replayed "
+                         "(default: the temporary directory)"});
   stream::add_group_option(options, "archiver", &c.group);
   kafka::add_topic_option(options, "source-topic", &c.topic, kafka::TopicOption{});
   kafka::register_options(options, kafka,
                           {"",
                            "Kafka topic to produce into (it must exist, with at least the "
                            "archived topic's partitions)"});
-  options.add_int("partition", "", &partition, "Only this partition (-1: all)", -1, INT32_MAX);
-  options.add_string("from", "", &from, "Records at or after this time (RFC 3339); required");
-  options.add_string("to", "", &to, "Records before this time; required");
+  core::declare(
+      options, &partition,
+      {.flag = "partition", .help = "Only this partition (-1: all)", .min = -1, .max = INT32_MAX});
+  core::declare(options, &from,
+                {.flag = "from", .help = "Records at or after this time (RFC 3339); required"});
+  core::declare(options, &to, {.flag = "to", .help = "Records before this time; required"});
   produce::add_progress_option(options, progress);
   if (const auto exit = parse_flags(ctx, options, args, "archive replay", [&] {
         pg::validate(c.pg);

@@ -13,6 +13,7 @@
 #include "common.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/core/options.hpp"
+#include "millrace/core/setting.hpp"
 #include "millrace/kafka/admin.hpp"
 #include "millrace/kafka/options.hpp"
 #include "millrace/kinds/options.hpp"
@@ -153,15 +154,25 @@ int cmd_create_topics(const std::vector<std::string>& args, Context& ctx) {
   kinds::register_topic_options(options, kinds, ctx.env);
   kafka::add_topic_option(options, "dlq-topic", &dlq_topic, kafka::kDeadLetterTopic);
   kafka::add_topic_option(options, "changes-topic", &changes_topic, kafka::kChangesTopic);
-  options.add_int("partitions", "MILLRACE_PARTITIONS", &partitions,
-                  "Partitions of each topic: even, since even partitions carry inventory "
-                  "events and odd ones sales",
-                  2, 10'000);
-  options.add_int("replication-factor", "MILLRACE_REPLICATION_FACTOR", &replication,
-                  "Replicas of each partition; at most the number of brokers", 1, 32'767);
-  options.add_duration("timeout-s", "", &timeout_s, core::OptionSet::DurationUnit::kSeconds,
-                       "Give up after this long without a broker that creates the topics", 1,
-                       86'400);
+  core::declare(options, &partitions,
+                {.flag = "partitions",
+                 .env = "MILLRACE_PARTITIONS",
+                 .help = "Partitions of each topic: even, since even partitions carry inventory "
+                         "events and odd ones sales",
+                 .min = 2,
+                 .max = 10'000});
+  core::declare(options, &replication,
+                {.flag = "replication-factor",
+                 .env = "MILLRACE_REPLICATION_FACTOR",
+                 .help = "Replicas of each partition; at most the number of brokers",
+                 .min = 1,
+                 .max = 32'767});
+  core::declare(options, &timeout_s,
+                {.flag = "timeout-s",
+                 .help = "Give up after this long without a broker that creates the topics",
+                 .min = 1,
+                 .max = 86'400,
+                 .unit = core::DurationUnit::kSeconds});
   if (const auto exit = parse_flags(ctx, options, args, "create-topics", [&] {
         kafka::validate(kafka);
         if (partitions % 2 != 0) {
@@ -207,7 +218,8 @@ int cmd_views(const std::vector<std::string>& args, Context& ctx) {
                           "--kinds-dir); with NAME, prints that view.");
   pg::register_options(options, pg);
   kinds::register_kinds_dir(options, &kinds_dir);
-  options.add_string("format", "", &view_format, "Output format: table, json or csv");
+  core::declare(options, &view_format,
+                {.flag = "format", .help = "Output format: table, json or csv"});
   // The built-in kinds' views; those of --kinds-dir are listed once it is read.
   std::string views_help = "\nViews (and those of the kinds in --kinds-dir):\n";
   for (const auto& v : pg::public_views(kinds::all_kinds(""))) {

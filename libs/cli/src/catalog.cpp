@@ -14,6 +14,7 @@
 #include "millrace/catalog/fetch.hpp"
 #include "millrace/catalog/generated.hpp"
 #include "millrace/catalog/writer.hpp"
+#include "millrace/core/setting.hpp"
 #include "millrace/core/values.hpp"
 #include "millrace/produce/progress.hpp"
 #include "millrace/runtime/log.hpp"
@@ -67,11 +68,19 @@ struct LoadFlags {
          "needed for stdin); ndjson also reads one JSON array of objects"},
         {"every", &every_flag, "load again every DURATION (30s, 5m, 1h, 1d) until stopped"},
     };
-    for (const auto& flag : strings) options.add_string(flag.name, "", flag.value, flag.help);
-    options.add_duration("timeout-s", "", &timeout_s, core::OptionSet::DurationUnit::kSeconds,
-                         "a URL's whole transfer must end within this", 1, 3600);
-    options.add_int("max-bytes", "", &max_bytes, "a URL's body larger than this is refused", 1,
-                    std::int64_t{1} << 40);
+    for (const auto& flag : strings)
+      core::declare(options, flag.value, {.flag = flag.name, .help = flag.help});
+    core::declare(options, &timeout_s,
+                  {.flag = "timeout-s",
+                   .help = "a URL's whole transfer must end within this",
+                   .min = 1,
+                   .max = 3600,
+                   .unit = core::DurationUnit::kSeconds});
+    core::declare(options, &max_bytes,
+                  {.flag = "max-bytes",
+                   .help = "a URL's body larger than this is refused",
+                   .min = 1,
+                   .max = std::int64_t{1} << 40});
     produce::add_progress_option(options, progress);
   }
 

@@ -7,6 +7,7 @@
 #include "millrace/changefeed/admin.hpp"
 #include "millrace/changefeed/service.hpp"
 #include "millrace/core/failure.hpp"
+#include "millrace/core/setting.hpp"
 #include "millrace/kinds/options.hpp"
 #include "millrace/pg/options.hpp"
 
@@ -45,16 +46,20 @@ int changefeed_publish(const std::vector<std::string>& args, Context& ctx) {
       "existing one to exactly them. Run it as the tables' owner (MILLRACE_PG).");
   pg::register_options(options, pg);
   changefeed::add_feed_names(options, nullptr, &publication, &backfill_table);
-  options.add_string("tables", "", &tables,
-                     "Comma-separated tables (default: those that exist of store_events and its "
-                     "sums, every declared kind's records, lines and sums, categories, "
-                     "products and assets)");
+  core::declare(
+      options, &tables,
+      {.flag = "tables",
+       .help = "Comma-separated tables (default: those that exist of store_events and its "
+               "sums, every declared kind's records, lines and sums, categories, "
+               "products and assets)"});
   kinds::register_kinds_dir(options, &kinds_dir);
-  options.add_string("grant-select", "", &grant_select,
-                     "Also grant this role (the feed's) SELECT on the tables, which the initial "
-                     "snapshot (--snapshot initial) and backfills need, and SELECT, INSERT and "
-                     "UPDATE on the signal table. Without it, publish warns when a running feed's "
-                     "role, or any feed's it cannot see, lacks them");
+  core::declare(
+      options, &grant_select,
+      {.flag = "grant-select",
+       .help = "Also grant this role (the feed's) SELECT on the tables, which the initial "
+               "snapshot (--snapshot initial) and backfills need, and SELECT, INSERT and "
+               "UPDATE on the signal table. Without it, publish warns when a running feed's "
+               "role, or any feed's it cannot see, lacks them"});
   if (const auto exit = parse_flags(ctx, options, args, "changefeed publish", [&] {
         pg::validate(pg);
         validate_signal(publication, backfill_table);
@@ -129,18 +134,27 @@ int changefeed_backfill(const std::vector<std::string>& args, Context& ctx) {
       "may not use the signal table or read the table), it still asks, and says why and the fix "
       "on stderr. With --cancel ID, stops one instead.");
   signal.add(options);
-  options.add_string("table", "", &table,
-                     "The table: schema.table, or its name when the publication holds one table "
-                     "of that name");
-  options.add_string("where", "", &where,
-                     "Only the rows that match this SQL condition (e.g. \"region = 'north'\")");
-  options.add_int("chunk-size", "", &chunk_size,
-                  "Rows per chunk: each is one snapshot read and one Kafka transaction", 1,
-                  1'000'000);
-  options.add_int("cancel", "", &cancel,
-                  "Cancel the backfill with this id: a pending one at once, a running one at "
-                  "its next chunk",
-                  0, INT64_MAX);
+  core::declare(
+      options, &table,
+      {.flag = "table",
+       .help = "The table: schema.table, or its name when the publication holds one table "
+               "of that name"});
+  core::declare(
+      options, &where,
+      {.flag = "where",
+       .help = "Only the rows that match this SQL condition (e.g. \"region = 'north'\")"});
+  core::declare(options, &chunk_size,
+                {.flag = "chunk-size",
+                 .help = "Rows per chunk: each is one snapshot read and one Kafka transaction",
+                 .min = 1,
+                 .max = 1'000'000});
+  core::declare(
+      options, &cancel,
+      {.flag = "cancel",
+       .help = "Cancel the backfill with this id: a pending one at once, a running one at "
+               "its next chunk",
+       .min = 0,
+       .max = INT64_MAX});
   if (const auto exit = parse_flags(ctx, options, args, "changefeed backfill", [&] {
         signal.validate();
         if ((cancel == 0) == table.empty()) {

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "common.hpp"
+#include "millrace/core/setting.hpp"
 #include "millrace/kinds/options.hpp"
 #include "millrace/pg/database.hpp"
 #include "millrace/pg/grants.hpp"
@@ -27,12 +28,14 @@ int cmd_grant(const std::vector<std::string>& args, Context& ctx) {
       "grant`. docs/operations.md, \"Database roles\".");
   pg::register_options(options, pg);
   for (auto& [kind, role] : roles) {
-    options.add_string(kind, "", &role, "The role millrace-" + kind + " connects as");
+    core::declare(options, &role,
+                  {.flag = kind, .help = "The role millrace-" + kind + " connects as"});
   }
   std::string kinds_dir;
   kinds::register_kinds_dir(options, &kinds_dir);
-  options.add_bool("sql", "", &sql_only,
-                   "Print the GRANT statements instead of running them (for a DBA to run)");
+  core::declare(options, &sql_only,
+                {.flag = "sql",
+                 .help = "Print the GRANT statements instead of running them (for a DBA to run)"});
   if (const auto exit = parse_flags(ctx, options, args, "grant", [&] {
         pg::validate(pg);
         bool any = false;

@@ -1,5 +1,6 @@
 // millrace store partitions: store_events' partitions, a line each.
 #include "common.hpp"
+#include "millrace/core/setting.hpp"
 #include "millrace/pg/database.hpp"
 #include "millrace/pg/options.hpp"
 #include "millrace/pg/partitions.hpp"
@@ -16,8 +17,9 @@ int cmd_store(const std::vector<std::string>& args, Context& ctx) {
                           "Lists store_events' partitions, oldest first: the span of event time "
                           "each holds, its rows and its size.");
   pg::register_options(options, pg);
-  options.add_bool("exact", "", &exact,
-                   "Count each partition's rows (a scan) instead of the planner's estimate");
+  core::declare(options, &exact,
+                {.flag = "exact",
+                 .help = "Count each partition's rows (a scan) instead of the planner's estimate"});
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   if (const auto exit =
           parse_flags(ctx, options, rest, "store partitions", [&] { pg::validate(pg); })) {

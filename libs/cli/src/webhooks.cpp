@@ -8,6 +8,7 @@
 #include "common.hpp"
 #include "millrace/changefeed/admin.hpp"
 #include "millrace/changefeed/service.hpp"
+#include "millrace/core/setting.hpp"
 #include "millrace/core/values.hpp"
 #include "millrace/pg/options.hpp"
 #include "millrace/webhooks/admin.hpp"
@@ -71,33 +72,47 @@ struct Settings {
   std::string tables, ops, ordering, format, filter, rate_limit, disable_after, description;
 
   void flags(core::OptionSet& o, bool update) {
-    o.add_string("tables", "", &tables,
-                 "Comma-separated tables (name or schema.name)" +
-                     (update ? std::string(" (\"*\": every table)") : "; default every table"));
-    o.add_string("ops", "", &ops,
-                 "Comma-separated operations: c insert, u update, d delete, r snapshot or "
+    core::declare(
+        o, &tables,
+        {.flag = "tables",
+         .help = "Comma-separated tables (name or schema.name)" +
+                 (update ? std::string(" (\"*\": every table)") : "; default every table")});
+    core::declare(
+        o, &ops,
+        {.flag = "ops",
+         .help = "Comma-separated operations: c insert, u update, d delete, r snapshot or "
                  "backfill row, t truncate, e backfill end, g gap" +
-                     (update ? std::string(" (\"*\": all)") : "; default all"));
-    o.add_string("ordering", "", &ordering,
-                 "commit: every change in the order PostgreSQL committed it, across keys; "
-                 "key: commit order within each row's key only, and sooner");
-    o.add_string("format", "", &format,
-                 "standard (Standard Webhooks' JSON), cloudevents-structured "
+                 (update ? std::string(" (\"*\": all)") : "; default all")});
+    core::declare(
+        o, &ordering,
+        {.flag = "ordering",
+         .help = "commit: every change in the order PostgreSQL committed it, across keys; "
+                 "key: commit order within each row's key only, and sooner"});
+    core::declare(
+        o, &format,
+        {.flag = "format",
+         .help = "standard (Standard Webhooks' JSON), cloudevents-structured "
                  "(application/cloudevents+json) or cloudevents-binary (ce-* headers); all "
                  "signed the Standard Webhooks way" +
-                     std::string(update ? "" : "; default standard"));
-    o.add_string("filter", "", &filter,
-                 "An Azure Event Grid subscription's filter object (subjectBeginsWith, "
+                 std::string(update ? "" : "; default standard")});
+    core::declare(
+        o, &filter,
+        {.flag = "filter",
+         .help = "An Azure Event Grid subscription's filter object (subjectBeginsWith, "
                  "includedEventTypes, advancedFilters on data.after.<column>, ...), as JSON or "
                  "a file holding it" +
-                     std::string(update ? " (\"none\": no filter)" : ""));
-    o.add_string("rate-limit", "", &rate_limit,
-                 "Deliveries per second at most, across every worker and replica (0: no limit)");
-    o.add_string("disable-after", "", &disable_after,
-                 "Disable the endpoint once its deliveries have failed this long with none "
+                 std::string(update ? " (\"none\": no filter)" : "")});
+    core::declare(
+        o, &rate_limit,
+        {.flag = "rate-limit",
+         .help = "Deliveries per second at most, across every worker and replica (0: no limit)"});
+    core::declare(
+        o, &disable_after,
+        {.flag = "disable-after",
+         .help = "Disable the endpoint once its deliveries have failed this long with none "
                  "delivered (e.g. 5d, 36h; 0: never)" +
-                     std::string(update ? "" : "; default 5d"));
-    o.add_string("description", "", &description, "A note for `webhooks list`");
+                 std::string(update ? "" : "; default 5d")});
+    core::declare(o, &description, {.flag = "description", .help = "A note for `webhooks list`"});
   }
 
   static double rate(const std::string& value) {
@@ -121,7 +136,9 @@ int run_webhooks(Context& ctx, const std::string& name, const std::string& about
   core::OptionSet options("millrace webhooks " + name, about);
   pg::register_options(options, c.pg);
   if (needs_endpoint)
-    options.add_int("endpoint", "", &c.endpoint, "Endpoint id (webhooks list)", 1, INT64_MAX);
+    core::declare(
+        options, &c.endpoint,
+        {.flag = "endpoint", .help = "Endpoint id (webhooks list)", .min = 1, .max = INT64_MAX});
   own_flags(options);
   if (const auto exit = parse_flags(ctx, options, args, "webhooks " + name, [&] {
         pg::validate(c.pg);
@@ -152,14 +169,17 @@ int webhooks_add(const std::vector<std::string>& args, Context& ctx) {
       "sent to it, signed with its secret (Standard Webhooks). Prints the id and the secret.",
       args, false,
       [&](core::OptionSet& o) {
-        o.add_string("url", "", &e.url, "Where to POST (http:// or https://)");
+        core::declare(o, &e.url, {.flag = "url", .help = "Where to POST (http:// or https://)"});
         settings.flags(o, false);
-        o.add_string("secret", "", &e.secret,
-                     "Signing secret (whsec_ + base64); default a new random one");
+        core::declare(o, &e.secret,
+                      {.flag = "secret",
+                       .help = "Signing secret (whsec_ + base64); default a new random one"});
         webhooks::add_allow_private(o, &allow_private);
-        o.add_bool("backfill", "", &backfill,
-                   "Send it the current rows of its tables first: asks the change feed of "
-                   "--publication for a backfill of each, for this endpoint only");
+        core::declare(
+            o, &backfill,
+            {.flag = "backfill",
+             .help = "Send it the current rows of its tables first: asks the change feed of "
+                     "--publication for a backfill of each, for this endpoint only"});
         changefeed::add_feed_names(o, nullptr, &publication, &backfill_table);
       },
       [&](WebhooksDb& db, const WebhooksCommon& common) {
@@ -225,7 +245,7 @@ int webhooks_update(const std::vector<std::string>& args, Context& ctx) {
       "changes read from then on.",
       args, true,
       [&](core::OptionSet& o) {
-        o.add_string("url", "", &url, "Where to POST (http:// or https://)");
+        core::declare(o, &url, {.flag = "url", .help = "Where to POST (http:// or https://)"});
         settings.flags(o, true);
         webhooks::add_allow_private(o, &allow_private);
       },
@@ -262,7 +282,8 @@ int webhooks_set_active(const std::vector<std::string>& args, Context& ctx, bool
                "enabled.",
       args, true,
       [&](core::OptionSet& o) {
-        if (!active) o.add_string("reason", "", &reason, "Why, for `webhooks list`");
+        if (!active)
+          core::declare(o, &reason, {.flag = "reason", .help = "Why, for `webhooks list`"});
       },
       [&](WebhooksDb& db, const WebhooksCommon& c) {
         db.set_active(c.endpoint, active, reason);
@@ -281,9 +302,14 @@ int webhooks_rotate(const std::vector<std::string>& args, Context& ctx) {
       "rejecting a request.",
       args, true,
       [&](core::OptionSet& o) {
-        o.add_duration("overlap-s", "", &overlap_s, core::OptionSet::DurationUnit::kSeconds,
-                       "Seconds the old secret still signs", 0, 30LL * 86400);
-        o.add_string("secret", "", &secret, "The new secret; default a new random one");
+        core::declare(o, &overlap_s,
+                      {.flag = "overlap-s",
+                       .help = "Seconds the old secret still signs",
+                       .min = 0,
+                       .max = 30LL * 86400,
+                       .unit = core::DurationUnit::kSeconds});
+        core::declare(o, &secret,
+                      {.flag = "secret", .help = "The new secret; default a new random one"});
       },
       [&](WebhooksDb& db, const WebhooksCommon& c) {
         const auto fresh = db.rotate_secret(c.endpoint, std::chrono::seconds(overlap_s), secret);
@@ -299,9 +325,15 @@ int webhooks_deliveries(const std::vector<std::string>& args, Context& ctx) {
   return run_webhooks(
       ctx, "deliveries", "Lists deliveries, newest first.", args, false,
       [&](core::OptionSet& o) {
-        o.add_int("endpoint", "", &endpoint, "Only this endpoint's (default all)", 0, INT64_MAX);
-        o.add_bool("failed", "", &failed, "Only deliveries that used up their retries");
-        o.add_int("limit", "", &limit, "At most this many", 1, 1'000'000);
+        core::declare(o, &endpoint,
+                      {.flag = "endpoint",
+                       .help = "Only this endpoint's (default all)",
+                       .min = 0,
+                       .max = INT64_MAX});
+        core::declare(o, &failed,
+                      {.flag = "failed", .help = "Only deliveries that used up their retries"});
+        core::declare(o, &limit,
+                      {.flag = "limit", .help = "At most this many", .min = 1, .max = 1'000'000});
       },
       [&](WebhooksDb& db, const WebhooksCommon&) {
         ctx.out << db.list_deliveries(endpoint > 0 ? std::optional(endpoint) : std::nullopt, failed,
@@ -318,8 +350,10 @@ int webhooks_replay(const std::vector<std::string>& args, Context& ctx) {
       "oldest first.",
       args, true,
       [&](core::OptionSet& o) {
-        o.add_string("since", "", &since,
-                     "Only those enqueued at or after this time (e.g. 2026-11-23T08:00:00Z)");
+        core::declare(
+            o, &since,
+            {.flag = "since",
+             .help = "Only those enqueued at or after this time (e.g. 2026-11-23T08:00:00Z)"});
       },
       [&](WebhooksDb& db, const WebhooksCommon& c) {
         const auto n =

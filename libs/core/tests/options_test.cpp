@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 
+#include "millrace/core/setting.hpp"
+
 using namespace millrace::core;
 
 namespace {
@@ -22,16 +24,35 @@ struct Fixture {
   Config config;
   OptionSet set{"millrace-test", "Exercises the option parser."};
   Fixture() {
-    set.add_string("brokers", "MILLRACE_BROKERS", &config.brokers, "Kafka bootstrap servers.");
-    set.add_string("database", "MILLRACE_DATABASE", &config.database, "PostgreSQL conninfo.");
-    set.add_string("password", "MILLRACE_PASSWORD", &config.password, "A secret.",
-                   OptionSet::Shown::kSecret);
-    set.add_int("count", "MILLRACE_COUNT", &config.count, "Messages to send.", 1, 100'000'000);
-    set.add_int("--batch-size", "MILLRACE_BATCH_SIZE", &config.batch_size, "Rows per batch.", 1,
-                100'000);
-    set.add_double("bad-ratio", "MILLRACE_BAD_RATIO", &config.bad_ratio, "Share of bad ones.", 0.0,
-                   1.0);
-    set.add_bool("embed", "MILLRACE_EMBED", &config.embed, "Put event_type in the body.");
+    declare(set, &config.brokers,
+            {.flag = "brokers", .env = "MILLRACE_BROKERS", .help = "Kafka bootstrap servers."});
+    declare(set, &config.database,
+            {.flag = "database", .env = "MILLRACE_DATABASE", .help = "PostgreSQL conninfo."});
+    declare(set, &config.password,
+            {.flag = "password",
+             .env = "MILLRACE_PASSWORD",
+             .help = "A secret.",
+             .shown = Shown::kSecret});
+    declare(set, &config.count,
+            {.flag = "count",
+             .env = "MILLRACE_COUNT",
+             .help = "Messages to send.",
+             .min = 1,
+             .max = 100'000'000});
+    declare(set, &config.batch_size,
+            {.flag = "--batch-size",
+             .env = "MILLRACE_BATCH_SIZE",
+             .help = "Rows per batch.",
+             .min = 1,
+             .max = 100'000});
+    declare(set, &config.bad_ratio,
+            {.flag = "bad-ratio",
+             .env = "MILLRACE_BAD_RATIO",
+             .help = "Share of bad ones.",
+             .min = 0.0,
+             .max = 1.0});
+    declare(set, &config.embed,
+            {.flag = "embed", .env = "MILLRACE_EMBED", .help = "Put event_type in the body."});
   }
   std::vector<std::string> parse(std::map<std::string, std::string> env,
                                  std::vector<std::string> args) {
@@ -114,8 +135,8 @@ TEST_CASE("negative numbers are values, not flags", "[options]") {
     double shift = 0;
   } s;
   OptionSet set("t", "");
-  set.add_int("offset", "", &s.offset, "", -100, 100);
-  set.add_double("shift", "", &s.shift, "", -1, 1);
+  declare(set, &s.offset, {.flag = "offset", .help = "", .min = -100, .max = 100});
+  declare(set, &s.shift, {.flag = "shift", .help = "", .min = -1, .max = 1});
   set.parse({}, {"--offset", "-5", "--shift", "-0.5"});
   CHECK(s.offset == -5);
   CHECK(s.shift == -0.5);
@@ -223,10 +244,11 @@ TEST_CASE("describe shows effective values, their source, and hides secrets", "[
 TEST_CASE("an option is masked by its name, or as a property list", "[options]") {
   OptionSet set("t", "t");
   std::string token, plain, props;
-  set.add_string("admin-token", "", &token, "named a secret: masked without being told");
-  set.add_string("tables", "", &plain, "not a secret: shown");
-  set.add_string("kafka-properties", "", &props, "a property list",
-                 OptionSet::Shown::kPropertyList);
+  declare(set, &token,
+          {.flag = "admin-token", .help = "named a secret: masked without being told"});
+  declare(set, &plain, {.flag = "tables", .help = "not a secret: shown"});
+  declare(set, &props,
+          {.flag = "kafka-properties", .help = "a property list", .shown = Shown::kPropertyList});
   set.parse({}, {"--admin-token", "tok3n", "--tables", "a,b", "--kafka-properties",
                  "ssl.key.pem=-----BEGIN PRIVATE KEY----- MIIE pem -----END PRIVATE KEY-----,"
                  "linger.ms=5,sasl.oauthbearer.client.secret=oauth5"});
@@ -251,12 +273,18 @@ TEST_CASE("environment_map reads the process environment", "[options]") {
 TEST_CASE("registration mistakes throw", "[options]") {
   Config c;
   OptionSet set("t", "");
-  set.add_int("count", "MILLRACE_COUNT", &c.count, "", 1, 10);
-  CHECK_THROWS_AS(set.add_int("count", "OTHER", &c.count, "", 1, 10), std::invalid_argument);
-  CHECK_THROWS_AS(set.add_int("other", "MILLRACE_COUNT", &c.count, "", 1, 10),
+  declare(set, &c.count,
+          {.flag = "count", .env = "MILLRACE_COUNT", .help = "", .min = 1, .max = 10});
+  CHECK_THROWS_AS(
+      declare(set, &c.count, {.flag = "count", .env = "OTHER", .help = "", .min = 1, .max = 10}),
+      std::invalid_argument);
+  CHECK_THROWS_AS(
+      declare(set, &c.count,
+              {.flag = "other", .env = "MILLRACE_COUNT", .help = "", .min = 1, .max = 10}),
+      std::invalid_argument);
+  CHECK_THROWS_AS(declare(set, &c.count, {.flag = "bad", .help = "", .min = 10, .max = 1}),
                   std::invalid_argument);
-  CHECK_THROWS_AS(set.add_int("bad", "", &c.count, "", 10, 1), std::invalid_argument);
-  CHECK_THROWS_AS(set.add_bool("help", "", &c.embed, ""), std::invalid_argument);
+  CHECK_THROWS_AS(declare(set, &c.embed, {.flag = "help", .help = ""}), std::invalid_argument);
   OptionSet moved = std::move(set);
   moved.parse({}, {"--count=3"});
   CHECK(c.count == 3);
@@ -286,7 +314,8 @@ TEST_CASE("the check-config flag is known only where enabled, and still parses e
 TEST_CASE("check-config cannot be registered as an option", "[options]") {
   Fixture f;
   std::string flag;
-  CHECK_THROWS_AS(f.set.add_string("check-config", "", &flag, "clash"), std::invalid_argument);
+  CHECK_THROWS_AS(declare(f.set, &flag, {.flag = "check-config", .help = "clash"}),
+                  std::invalid_argument);
 }
 
 TEST_CASE("unread_env names MILLRACE_ variables no option reads", "[options]") {
@@ -317,7 +346,7 @@ TEST_CASE("check_report names the program, the settings and the unread variables
 TEST_CASE("a fallback variable is read when the option's own is unset", "[options]") {
   std::string url;
   OptionSet set("prog", "");
-  set.add_string("pg", "MILLRACE_SINK_PG", &url, "conninfo");
+  declare(set, &url, {.flag = "pg", .env = "MILLRACE_SINK_PG", .help = "conninfo"});
   set.add_env_fallback("pg", "MILLRACE_SINK_DSN", "set MILLRACE_SINK_PG instead");
   set.add_env_fallback("pg", "MILLRACE_PG");
   set.parse({{"MILLRACE_PG", "shared"}}, {});
@@ -346,14 +375,27 @@ struct Typed {
   std::vector<std::string> tables;
   OptionSet set{"millrace-test", "Typed settings."};
   Typed() {
-    set.add_duration("batch-ms", "MILLRACE_BATCH_MS", &batch_ms,
-                     OptionSet::DurationUnit::kMilliseconds, "Seal a batch after this long.", 1,
-                     600'000);
-    set.add_duration("window-s", "MILLRACE_WINDOW_S", &window_s, OptionSet::DurationUnit::kSeconds,
-                     "Close a file after this long.", 1, 86'400);
-    set.add_choice("format", "MILLRACE_FORMAT", &format, "The records' format.",
-                   {"millrace", "debezium"});
-    set.add_list("tables", "MILLRACE_TABLES", &tables, "Tables to publish.");
+    declare(set, &batch_ms,
+            {.flag = "batch-ms",
+             .env = "MILLRACE_BATCH_MS",
+             .help = "Seal a batch after this long.",
+             .min = 1,
+             .max = 600'000,
+             .unit = DurationUnit::kMilliseconds});
+    declare(set, &window_s,
+            {.flag = "window-s",
+             .env = "MILLRACE_WINDOW_S",
+             .help = "Close a file after this long.",
+             .min = 1,
+             .max = 86'400,
+             .unit = DurationUnit::kSeconds});
+    declare(set, &format,
+            {.flag = "format",
+             .env = "MILLRACE_FORMAT",
+             .help = "The records' format.",
+             .choices = {"millrace", "debezium"}});
+    declare(set, &tables,
+            {.flag = "tables", .env = "MILLRACE_TABLES", .help = "Tables to publish."});
   }
 };
 
@@ -398,7 +440,8 @@ TEST_CASE("a choice setting takes only its values, and says which", "[options]")
                     "--format: expected millrace or debezium, got \"Debezium\"");
   std::string bad_default = "avro";
   OptionSet set("p", "s");
-  CHECK_THROWS_AS(set.add_choice("format", "", &bad_default, "", {"millrace", "debezium"}),
+  CHECK_THROWS_AS(declare(set, &bad_default,
+                          {.flag = "format", .help = "", .choices = {"millrace", "debezium"}}),
                   std::invalid_argument);
 }
 
@@ -413,7 +456,8 @@ struct WithEnum {
   Gap gap = Gap::kFail;
   OptionSet set{"millrace-test", "An enum setting."};
   WithEnum() {
-    set.add_enum("on-gap", "MILLRACE_ON_GAP", &gap, kGapNames, "What a gap does.");
+    declare(set, &gap, kGapNames,
+            {.flag = "on-gap", .env = "MILLRACE_ON_GAP", .help = "What a gap does."});
     set.reloadable("on-gap", [] {});
   }
 };

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "millrace/core/options.hpp"
+#include "millrace/core/setting.hpp"
 
 using namespace millrace::core;
 
@@ -40,13 +41,30 @@ struct Service {
   int applied = 0;
 
   Service() {
-    set.add_int("batch-size", "MILLRACE_BATCH_SIZE", &config.batch_size, "Batch size", 1, 100'000);
-    set.add_int("batch-ms", "MILLRACE_BATCH_MS", &config.batch_ms, "Batch time", 1, 60'000);
-    set.add_int("session-timeout-ms", "MILLRACE_SESSION_TIMEOUT_MS", &config.session_ms, "Session",
-                1000, 60'000);
-    set.add_string("pg", "MILLRACE_PG", &config.pg, "PostgreSQL URL");
-    set.add_string("admin-token", "MILLRACE_ADMIN_TOKEN", &config.token, "A secret",
-                   OptionSet::Shown::kSecret);
+    declare(set, &config.batch_size,
+            {.flag = "batch-size",
+             .env = "MILLRACE_BATCH_SIZE",
+             .help = "Batch size",
+             .min = 1,
+             .max = 100'000});
+    declare(set, &config.batch_ms,
+            {.flag = "batch-ms",
+             .env = "MILLRACE_BATCH_MS",
+             .help = "Batch time",
+             .min = 1,
+             .max = 60'000});
+    declare(set, &config.session_ms,
+            {.flag = "session-timeout-ms",
+             .env = "MILLRACE_SESSION_TIMEOUT_MS",
+             .help = "Session",
+             .min = 1000,
+             .max = 60'000});
+    declare(set, &config.pg, {.flag = "pg", .env = "MILLRACE_PG", .help = "PostgreSQL URL"});
+    declare(set, &config.token,
+            {.flag = "admin-token",
+             .env = "MILLRACE_ADMIN_TOKEN",
+             .help = "A secret",
+             .shown = Shown::kSecret});
     set.retire_env("MILLRACE_GROUP", "set MILLRACE_SINK_GROUP");
     set.reloadable("batch-size", [this] { ++applied; });
     set.reloadable("batch-ms", [this] { ++applied; });

@@ -5,18 +5,25 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "millrace/core/setting.hpp"
 #include "millrace/httpd/server.hpp"
 #include "millrace/runtime/log.hpp"
 
 namespace millrace::httpd {
 
 void register_tls_options(core::OptionSet& o, TlsFiles& tls, const std::string& env_prefix) {
-  o.add_string("tls-cert", env_prefix + "_TLS_CERT", &tls.cert_file,
-               "PEM file of the certificate to serve HTTPS with (the server's first, then "
-               "intermediates); with --tls-key. Empty: plain HTTP");
-  o.add_string("tls-key", env_prefix + "_TLS_KEY", &tls.key_file,
-               "PEM file of the certificate's private key (unencrypted; keep it readable by "
-               "this service only)");
+  core::declare(
+      o, &tls.cert_file,
+      {.flag = "tls-cert",
+       .env = env_prefix + "_TLS_CERT",
+       .help = "PEM file of the certificate to serve HTTPS with (the server's first, then "
+               "intermediates); with --tls-key. Empty: plain HTTP"});
+  core::declare(
+      o, &tls.key_file,
+      {.flag = "tls-key",
+       .env = env_prefix + "_TLS_KEY",
+       .help = "PEM file of the certificate's private key (unencrypted; keep it readable by "
+               "this service only)"});
 }
 
 void validate_tls(const TlsFiles& tls, const std::string& env_prefix) {

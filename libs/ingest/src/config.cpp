@@ -4,13 +4,8 @@
 #include <utility>
 
 #include "millrace/httpd/listen_address.hpp"
-#include "millrace/ingest/settings_register.hpp"
 
 namespace millrace::ingest {
-
-void register_options(core::OptionSet& o, ProducerConfig& c) {
-  register_ingest_settings(o, c);
-}
 
 void validate(ProducerConfig& c) {
   auto [host, port] = httpd::parse_guarded_listen_address(

@@ -4,25 +4,32 @@
 #include <utility>
 
 #include "millrace/core/failure.hpp"
+#include "millrace/core/setting.hpp"
 
 namespace millrace::kafka {
 
 void register_options(core::OptionSet& o, KafkaClientOptions& k, const TopicOption& topic) {
-  o.add_string("brokers", "MILLRACE_BROKERS", &k.brokers,
-               "Kafka bootstrap servers, host:port[,...]");
+  core::declare(o, &k.brokers,
+                {.flag = "brokers",
+                 .env = "MILLRACE_BROKERS",
+                 .help = "Kafka bootstrap servers, host:port[,...]"});
   k.topic_env = topic.env;
-  o.add_string("topic", topic.env, &k.topic, topic.help);
-  o.add_string("client-id", "MILLRACE_CLIENT_ID", &k.client_id, "Kafka client.id");
-  o.add_string(
-      "kafka-properties", "MILLRACE_KAFKA_PROPERTIES", &k.properties,
-      "Extra librdkafka properties, key=value[,key=value...] (e.g. security.protocol "
-      "and sasl.* for a secured cluster); values of keys naming a secret are masked when shown",
-      core::OptionSet::Shown::kPropertyList);
+  core::declare(o, &k.topic, {.flag = "topic", .env = topic.env, .help = topic.help});
+  core::declare(o, &k.client_id,
+                {.flag = "client-id", .env = "MILLRACE_CLIENT_ID", .help = "Kafka client.id"});
+  core::declare(
+      o, &k.properties,
+      {.flag = "kafka-properties",
+       .env = "MILLRACE_KAFKA_PROPERTIES",
+       .help = "Extra librdkafka properties, key=value[,key=value...] (e.g. security.protocol "
+               "and sasl.* for a secured cluster); values of keys naming a secret are masked when "
+               "shown",
+       .shown = core::Shown::kPropertyList});
 }
 
 void add_topic_option(core::OptionSet& o, std::string flag, std::string* target,
                       const TopicOption& topic) {
-  o.add_string(std::move(flag), topic.env, target, topic.help);
+  core::declare(o, target, {.flag = std::move(flag), .env = topic.env, .help = topic.help});
 }
 
 void validate(KafkaClientOptions& k) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "millrace/core/setting.hpp"
 #include "millrace/core/values.hpp"
 #include "millrace/kinds/registry.hpp"
 
@@ -30,38 +31,51 @@ std::string retention_env(const Declaration& d) {
 
 void register_options(core::OptionSet& o, KindOptions& k,
                       const std::map<std::string, std::string>& env, bool with_pii) {
-  o.add_string("kind", "MILLRACE_KIND", &k.kind,
-               "The kind of event handled: store_event, order, or one declared in "
-               "MILLRACE_KINDS_DIR (docs/kinds.md)");
+  core::declare(o, &k.kind,
+                {.flag = "kind",
+                 .env = "MILLRACE_KIND",
+                 .help = "The kind of event handled: store_event, order, or one declared in "
+                         "MILLRACE_KINDS_DIR (docs/kinds.md)"});
   register_topic_options(o, k, env);
   if (!with_pii) return;
   const auto dir = env.find("MILLRACE_KINDS_DIR");
   for (auto& d : all_kinds(dir == env.end() ? "" : dir->second)) {
     if (d.kind == kStoreEvent) continue;
     k.pii[d.kind] = "hash";
-    o.add_string(d.kind + "-pii", pii_env(d), &k.pii[d.kind],
-                 "What is stored of the " + d.kind +
-                     " kind's personal data: keep, hash (HMAC-SHA256 with MILLRACE_PII_KEY, "
-                     "so equal values still join) or drop (NULL)");
+    core::declare(o, &k.pii[d.kind],
+                  {.flag = d.kind + "-pii",
+                   .env = pii_env(d),
+                   .help = "What is stored of the " + d.kind +
+                           " kind's personal data: keep, hash (HMAC-SHA256 with MILLRACE_PII_KEY, "
+                           "so equal values still join) or drop (NULL)"});
     k.retention[d.kind] = "";
-    o.add_string(d.kind + "-retention", retention_env(d), &k.retention[d.kind],
-                 "How long the " + d.kind +
-                     " kind's records are kept, by their time field: a duration (90d, 12h, "
-                     "30m), 0 to keep every one; older partitions are dropped and older records "
-                     "counted `expired`. Empty: its declaration's storage.retention (" +
-                     (d.storage.retention ? core::format_duration(*d.storage.retention)
-                                          : std::string("none, so kept")) +
-                     ")");
+    core::declare(
+        o, &k.retention[d.kind],
+        {.flag = d.kind + "-retention",
+         .env = retention_env(d),
+         .help = "How long the " + d.kind +
+                 " kind's records are kept, by their time field: a duration (90d, 12h, "
+                 "30m), 0 to keep every one; older partitions are dropped and older records "
+                 "counted `expired`. Empty: its declaration's storage.retention (" +
+                 (d.storage.retention ? core::format_duration(*d.storage.retention)
+                                      : std::string("none, so kept")) +
+                 ")"});
   }
-  o.add_string("pii-key", "MILLRACE_PII_KEY", &k.pii_key,
-               "The key personal data is hashed with (at least 16 bytes; keep it secret and "
+  core::declare(
+      o, &k.pii_key,
+      {.flag = "pii-key",
+       .env = "MILLRACE_PII_KEY",
+       .help = "The key personal data is hashed with (at least 16 bytes; keep it secret and "
                "unchanged, or hashes of one value will differ)",
-               core::OptionSet::Shown::kSecret);
+       .shown = core::Shown::kSecret});
 }
 
 void register_kinds_dir(core::OptionSet& o, std::string* dir) {
-  o.add_string("kinds-dir", "MILLRACE_KINDS_DIR", dir,
-               "A directory of kind declarations of your own, <kind>.json each (docs/kinds.md)");
+  core::declare(
+      o, dir,
+      {.flag = "kinds-dir",
+       .env = "MILLRACE_KINDS_DIR",
+       .help = "A directory of kind declarations of your own, <kind>.json each (docs/kinds.md)"});
 }
 
 void register_topic_options(core::OptionSet& o, KindOptions& k,
@@ -74,11 +88,16 @@ void register_topic_options(core::OptionSet& o, KindOptions& k,
   for (auto& d : all_kinds(dir == env.end() ? "" : dir->second)) {
     if (d.kind == kStoreEvent) continue;
     k.topics[d.kind] = d.topic;
-    o.add_string(d.kind + "-topic", d.topic_env, &k.topics[d.kind],
-                 "Kafka topic of the " + d.kind + " kind (" + d.description + ")");
+    core::declare(o, &k.topics[d.kind],
+                  {.flag = d.kind + "-topic",
+                   .env = d.topic_env,
+                   .help = "Kafka topic of the " + d.kind + " kind (" + d.description + ")"});
     k.dlq_topics[d.kind] = "";
-    o.add_string(d.kind + "-dlq-topic", topic_env_with(d, "_DLQ_TOPIC"), &k.dlq_topics[d.kind],
-                 "Dead-letter topic of the " + d.kind + " kind (default: <its topic>.dlq)");
+    core::declare(
+        o, &k.dlq_topics[d.kind],
+        {.flag = d.kind + "-dlq-topic",
+         .env = topic_env_with(d, "_DLQ_TOPIC"),
+         .help = "Dead-letter topic of the " + d.kind + " kind (default: <its topic>.dlq)"});
   }
 }
 

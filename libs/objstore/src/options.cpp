@@ -5,13 +5,8 @@
 #include <stdexcept>
 
 #include "credentials.hpp"
-#include "millrace/objstore/settings_register.hpp"
 
 namespace millrace::objstore {
-
-void register_options(core::OptionSet& o, StoreOptions& s) {
-  register_store_settings(o, s);
-}
 
 void validate(StoreOptions& s) {
   try {

@@ -10,6 +10,7 @@
 #include "millrace/core/failure.hpp"
 #include "millrace/core/generator.hpp"
 #include "millrace/core/partitioner.hpp"
+#include "millrace/core/setting.hpp"
 #include "millrace/core/store_message.hpp"
 #include "millrace/core/validation.hpp"
 #include "millrace/kafka/producer.hpp"
@@ -22,19 +23,30 @@ namespace {}  // namespace
 using Clock = std::chrono::steady_clock;
 
 void register_options(core::OptionSet& o, SyntheticOptions& s) {
-  o.add_int("count", "", &s.count, "Make this many synthetic events (or records of --kind)", 0,
-            1'000'000'000);
-  o.add_int("seed", "", &s.seed, "Random seed for reproducible output (0: from the clock)", 0,
-            INT64_MAX);
-  o.add_double("bad-ratio", "", &s.bad_ratio,
-               "Share of deliberately bad messages (store events: invalid JSON, missing field, "
+  core::declare(o, &s.count,
+                {.flag = "count",
+                 .help = "Make this many synthetic events (or records of --kind)",
+                 .min = 0,
+                 .max = 1'000'000'000});
+  core::declare(o, &s.seed,
+                {.flag = "seed",
+                 .help = "Random seed for reproducible output (0: from the clock)",
+                 .min = 0,
+                 .max = INT64_MAX});
+  core::declare(
+      o, &s.bad_ratio,
+      {.flag = "bad-ratio",
+       .help = "Share of deliberately bad messages (store events: invalid JSON, missing field, "
                "wrong type, negative qty, unknown event_type, no event_type header; a declared "
                "kind: a required field left out, a number as text or below its bounds, JSON cut "
                "short)",
-               0, 1);
-  o.add_int("time-spread", "", &s.time_spread_s,
-            "Spread synthetic event times uniformly over the last N seconds", 0,
-            10LL * 365 * 86400);
+       .min = 0,
+       .max = 1});
+  core::declare(o, &s.time_spread_s,
+                {.flag = "time-spread",
+                 .help = "Spread synthetic event times uniformly over the last N seconds",
+                 .min = 0,
+                 .max = 10LL * 365 * 86400});
   add_progress_option(o, s.progress);
 }
 
@@ -48,14 +60,22 @@ void register_options(core::OptionSet& o, ProduceConfig& c) {
   kafka::register_options(o, c.kafka);
   kinds::register_options(o, c.kinds, core::environment_map(), false);
   register_options(o, static_cast<SyntheticOptions&>(c));
-  o.add_double("rate", "", &c.rate, "Events per second (0: as fast as possible)", 0, 10'000'000);
-  o.add_string("base-time", "", &c.base_time,
-               "Event times end at this instant (RFC 3339) instead of following the clock: the "
-               "same --seed and --base-time send the very same events again");
-  o.add_string("file", "", &c.file,
-               "Send the NDJSON lines of this file as they are (\"-\": stdin); a store event's "
+  core::declare(o, &c.rate,
+                {.flag = "rate",
+                 .help = "Events per second (0: as fast as possible)",
+                 .min = 0,
+                 .max = 10'000'000});
+  core::declare(
+      o, &c.base_time,
+      {.flag = "base-time",
+       .help = "Event times end at this instant (RFC 3339) instead of following the clock: the "
+               "same --seed and --base-time send the very same events again"});
+  core::declare(
+      o, &c.file,
+      {.flag = "file",
+       .help = "Send the NDJSON lines of this file as they are (\"-\": stdin); a store event's "
                "type header comes from its line's event_type field, a declared kind's key from "
-               "its identity");
+               "its identity"});
 }
 
 void validate(ProduceConfig& c) {
@@ -297,13 +317,17 @@ ProduceSummary run_produce(const ProduceConfig& config, std::istream* input,
 
 void register_options(core::OptionSet& o, GenerateConfig& c) {
   register_options(o, static_cast<SyntheticOptions&>(c));
-  o.add_string("format", "", &c.format,
-               "ndjson (messages) or copy (COPY rows of valid events); with --catalog, ndjson "
-               "or csv");
-  o.add_string("catalog", "", &c.catalog,
-               "categories or products: write the reference catalog that matches the events "
+  core::declare(
+      o, &c.format,
+      {.flag = "format",
+       .help = "ndjson (messages) or copy (COPY rows of valid events); with --catalog, ndjson "
+               "or csv"});
+  core::declare(
+      o, &c.catalog,
+      {.flag = "catalog",
+       .help = "categories or products: write the reference catalog that matches the events "
                "(every category and sku they draw), for `millrace catalog load`, instead of "
-               "events");
+               "events"});
 }
 
 void validate(const GenerateConfig& c) {

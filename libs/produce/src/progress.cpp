@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "millrace/core/failure.hpp"
+#include "millrace/core/setting.hpp"
 
 namespace millrace::produce {
 
@@ -31,8 +32,10 @@ std::string duration(double s) {
 }  // namespace
 
 void add_progress_option(core::OptionSet& o, ShowProgress& progress) {
-  o.add_enum("progress", "", &progress, kShowProgressNames,
-             "Show progress on stderr: auto when stderr is a terminal, always or never");
+  core::declare(
+      o, &progress, kShowProgressNames,
+      {.flag = "progress",
+       .help = "Show progress on stderr: auto when stderr is a terminal, always or never"});
 }
 
 bool show_progress(ShowProgress progress) {

@@ -6,13 +6,18 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "millrace/core/setting.hpp"
+
 namespace millrace::runtime {
 
 void register_options(core::OptionSet& o, LogSettings& log) {
-  o.add_enum("log-level", "MILLRACE_LOG_LEVEL", &log.level, kLevelNames,
-             "Lowest level logged (at debug the consumer services add a line per committed "
-             "batch)");
-  o.reloadable("log-level", [&log] { apply(log); });
+  core::declare(
+      o, &log.level, kLevelNames,
+      {.flag = "log-level",
+       .env = "MILLRACE_LOG_LEVEL",
+       .help = "Lowest level logged (at debug the consumer services add a line per committed "
+               "batch)",
+       .reload = [&log] { apply(log); }});
 }
 
 void apply(const LogSettings& log) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "millrace/core/setting.hpp"
 #include "millrace/runtime/reloaded.hpp"
 
 namespace demo {
@@ -24,9 +25,16 @@ struct Config {
 };
 
 void register_options(millrace::core::OptionSet& o, Config& c) {
-  o.add_int("batch-size", "MILLRACE_BATCH_SIZE", &c.batch, "Batch size", 1, 100'000);
-  o.add_int("workers", "MILLRACE_WORKERS", &c.workers, "Workers", 1, 64);
-  o.reloadable("batch-size", [&c] { c.reloaded_batch.set(c.batch); });
+  millrace::core::declare(o, &c.batch,
+                          {.flag = "batch-size",
+                           .env = "MILLRACE_BATCH_SIZE",
+                           .help = "Batch size",
+                           .min = 1,
+                           .max = 100'000,
+                           .reload = [&c] { c.reloaded_batch.set(c.batch); }});
+  millrace::core::declare(
+      o, &c.workers,
+      {.flag = "workers", .env = "MILLRACE_WORKERS", .help = "Workers", .min = 1, .max = 64});
 }
 
 void validate(const Config& c) {

@@ -2,6 +2,7 @@
 
 #include "millrace/core/decimal.hpp"
 #include "millrace/core/event.hpp"
+#include "millrace/core/setting.hpp"
 #include "millrace/core/values.hpp"
 
 namespace millrace::sink {
@@ -10,39 +11,66 @@ void register_options(core::OptionSet& o, SinkConfig& c) {
   stream::register_options(o, c.stream);
   kinds::register_options(o, c.kinds, core::environment_map(), true);
   kafka::add_topic_option(o, "dlq-topic", &c.dlq_topic, kafka::kDeadLetterTopic);
-  o.add_int("dlq-max-bytes", "MILLRACE_DLQ_MAX_BYTES", &c.dlq_max_bytes,
-            "Largest dead letter written whole; a larger one keeps the start of its payload "
-            "(header millrace.truncated, millrace.original_size)",
-            4096, 100'000'000);
-  o.add_list("keep-types", "MILLRACE_KEEP_TYPES", &c.keep_types,
-             "Event types to persist (sale_event, inventory_event)");
-  o.add_string("min-discount", "MILLRACE_MIN_DISCOUNT", &c.min_discount,
-               "Persist only events whose discount is strictly greater than this (0..100)");
-  o.add_bool("enrich", "MILLRACE_SINK_ENRICH", &c.enrich,
-             "Copy each kept row's product name, brand and category from the catalog (and, for "
-             "a kind enriched by asset, the asset's description, type and currency by its "
-             "symbol), kept in memory and current through the change feed (which must publish "
-             "categories and products, and assets); off: those columns stay NULL");
+  core::declare(
+      o, &c.dlq_max_bytes,
+      {.flag = "dlq-max-bytes",
+       .env = "MILLRACE_DLQ_MAX_BYTES",
+       .help = "Largest dead letter written whole; a larger one keeps the start of its payload "
+               "(header millrace.truncated, millrace.original_size)",
+       .min = 4096,
+       .max = 100'000'000});
+  core::declare(o, &c.keep_types,
+                {.flag = "keep-types",
+                 .env = "MILLRACE_KEEP_TYPES",
+                 .help = "Event types to persist (sale_event, inventory_event)"});
+  core::declare(
+      o, &c.min_discount,
+      {.flag = "min-discount",
+       .env = "MILLRACE_MIN_DISCOUNT",
+       .help = "Persist only events whose discount is strictly greater than this (0..100)"});
+  core::declare(
+      o, &c.enrich,
+      {.flag = "enrich",
+       .env = "MILLRACE_SINK_ENRICH",
+       .help = "Copy each kept row's product name, brand and category from the catalog (and, for "
+               "a kind enriched by asset, the asset's description, type and currency by its "
+               "symbol), kept in memory and current through the change feed (which must publish "
+               "categories and products, and assets); off: those columns stay NULL"});
   kafka::add_topic_option(o, "changes-topic", &c.changes_topic, kafka::kChangesTopic);
-  o.add_duration("enrich-wait-ms", "MILLRACE_SINK_ENRICH_WAIT_MS", &c.enrich_wait_ms,
-                 core::OptionSet::DurationUnit::kMilliseconds,
-                 "How long a batch waits for the catalog to be loaded before it is retried", 100,
-                 3'600'000);
-  o.add_double("store-ahead-days", "MILLRACE_STORE_AHEAD_DAYS", &c.store_ahead_days,
-               "Partitions of store_events (with --kind, of the kind's tables) are made this many "
+  core::declare(o, &c.enrich_wait_ms,
+                {.flag = "enrich-wait-ms",
+                 .env = "MILLRACE_SINK_ENRICH_WAIT_MS",
+                 .help = "How long a batch waits for the catalog to be loaded before it is retried",
+                 .min = 100,
+                 .max = 3'600'000,
+                 .unit = core::DurationUnit::kMilliseconds});
+  core::declare(
+      o, &c.store_ahead_days,
+      {.flag = "store-ahead-days",
+       .env = "MILLRACE_STORE_AHEAD_DAYS",
+       .help = "Partitions of store_events (with --kind, of the kind's tables) are made this many "
                "days past now (a fraction is a part of a day); a store event later than that is "
                "dead-lettered (reason ts_out_of_window), a declared kind's record gets its "
                "partition made when it comes",
-               1.0 / 1440, 366);
-  o.add_double("store-retention-days", "MILLRACE_STORE_RETENTION_DAYS", &c.store_retention_days,
-               "Drop partitions of store_events that end more than this many days ago (a "
+       .min = 1.0 / 1440,
+       .max = 366});
+  core::declare(
+      o, &c.store_retention_days,
+      {.flag = "store-retention-days",
+       .env = "MILLRACE_STORE_RETENTION_DAYS",
+       .help = "Drop partitions of store_events that end more than this many days ago (a "
                "fraction is a part of a day, at least a minute), and count older events "
                "`expired` instead of storing them; 0 keeps every partition. A declared kind's is "
                "--<kind>-retention",
-               0, 365'000);
-  o.add_duration("store-maintain-s", "MILLRACE_STORE_MAINTAIN_S", &c.store_maintain_s,
-                 core::OptionSet::DurationUnit::kSeconds,
-                 "How often partitions are made ahead and dropped past the retention", 1, 86'400);
+       .min = 0,
+       .max = 365'000});
+  core::declare(o, &c.store_maintain_s,
+                {.flag = "store-maintain-s",
+                 .env = "MILLRACE_STORE_MAINTAIN_S",
+                 .help = "How often partitions are made ahead and dropped past the retention",
+                 .min = 1,
+                 .max = 86'400,
+                 .unit = core::DurationUnit::kSeconds});
 }
 
 void validate(SinkConfig& c) {

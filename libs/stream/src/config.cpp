@@ -1,6 +1,7 @@
 #include <cctype>
 #include <stdexcept>
 
+#include "millrace/core/setting.hpp"
 #include "millrace/runtime/registry.hpp"
 #include "millrace/stream/consumer.hpp"
 
@@ -19,9 +20,12 @@ void add_group_option(core::OptionSet& o, std::string_view service, std::string*
   std::string service_upper(service);
   for (auto& ch : service_upper)
     ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-  o.add_string("group", "MILLRACE_" + service_upper + "_GROUP", group,
-               "Kafka consumer group (each service has its own variable, so one env file can "
-               "serve both)");
+  core::declare(
+      o, group,
+      {.flag = "group",
+       .env = "MILLRACE_" + service_upper + "_GROUP",
+       .help = "Kafka consumer group (each service has its own variable, so one env file can "
+               "serve both)"});
 }
 
 void register_options(core::OptionSet& o, StreamConfig& c) {
@@ -32,38 +36,66 @@ void register_options(core::OptionSet& o, StreamConfig& c) {
                "millrace-sink, millrace-aggregator and millrace-webhooks would share it and "
                "become one group that splits the records between them; set MILLRACE_SINK_GROUP, "
                "MILLRACE_AGGREGATOR_GROUP and MILLRACE_WEBHOOKS_GROUP instead");
-  o.add_int("batch-size", "MILLRACE_BATCH_SIZE", &c.batch_size,
-            "Close a batch after this many consumed records", 1, 1'000'000);
-  o.add_duration("batch-ms", "MILLRACE_BATCH_MS", &c.batch_ms,
-                 core::OptionSet::DurationUnit::kMilliseconds,
-                 "Close a batch this long after its first record", 1, 600'000);
-  o.add_bool("batch-close-when-idle", "MILLRACE_BATCH_CLOSE_WHEN_IDLE", &c.close_when_idle,
-             "Close a batch as soon as no more records are at hand and no commit is in flight, "
-             "before batch-ms (a busy stream still fills batches)");
   // The consuming thread takes them as its next batch begins.
   const auto publish = [&c] { c.reloaded_limits.set({c.batch_size, c.batch_ms}); };
-  o.reloadable("batch-size", publish);
-  o.reloadable("batch-ms", publish);
+  core::declare(o, &c.batch_size,
+                {.flag = "batch-size",
+                 .env = "MILLRACE_BATCH_SIZE",
+                 .help = "Close a batch after this many consumed records",
+                 .min = 1,
+                 .max = 1'000'000,
+                 .reload = publish});
+  core::declare(o, &c.batch_ms,
+                {.flag = "batch-ms",
+                 .env = "MILLRACE_BATCH_MS",
+                 .help = "Close a batch this long after its first record",
+                 .min = 1,
+                 .max = 600'000,
+                 .unit = core::DurationUnit::kMilliseconds,
+                 .reload = publish});
+  core::declare(
+      o, &c.close_when_idle,
+      {.flag = "batch-close-when-idle",
+       .env = "MILLRACE_BATCH_CLOSE_WHEN_IDLE",
+       .help = "Close a batch as soon as no more records are at hand and no commit is in flight, "
+               "before batch-ms (a busy stream still fills batches)"});
   core::register_options(o, c.retry);
-  o.add_duration("session-timeout-ms", "MILLRACE_SESSION_TIMEOUT_MS", &c.session_timeout_ms,
-                 core::OptionSet::DurationUnit::kMilliseconds,
-                 "Kafka consumer group session timeout", 1000, 3'600'000);
+  core::declare(o, &c.session_timeout_ms,
+                {.flag = "session-timeout-ms",
+                 .env = "MILLRACE_SESSION_TIMEOUT_MS",
+                 .help = "Kafka consumer group session timeout",
+                 .min = 1000,
+                 .max = 3'600'000,
+                 .unit = core::DurationUnit::kMilliseconds});
   core::add_metrics_addr(o, &c.metrics_addr);
-  o.add_bool("migrate", "MILLRACE_MIGRATE", &c.migrate,
-             "Apply schema migrations at start when the schema is behind and this role may "
-             "(false, or a role that may not: wait, not ready, until `millrace migrate` has)");
-  o.add_enum("errors-tolerance", "MILLRACE_ERRORS_TOLERANCE", &c.errors_tolerance,
-             kErrorsToleranceNames,
-             "Records PostgreSQL refuses: all = set each aside with its reason and commit the "
-             "rest; none = stop on the first");
-  o.add_enum("on-offset-gap", "MILLRACE_ON_OFFSET_GAP", &c.on_offset_gap, kOffsetGapNames,
-             "A stored offset below the partition's log start (retention passed it): fail = "
-             "stop consuming the partition and alert; skip = record the range as lost and go on");
-  o.add_duration("stall-timeout-s", "MILLRACE_STALL_TIMEOUT_S", &c.stall_timeout_s,
-                 core::OptionSet::DurationUnit::kSeconds,
-                 "Report a partition as stalled when it is assigned, behind, and made no progress "
-                 "for this long",
-                 5, 86'400);
+  core::declare(
+      o, &c.migrate,
+      {.flag = "migrate",
+       .env = "MILLRACE_MIGRATE",
+       .help = "Apply schema migrations at start when the schema is behind and this role may "
+               "(false, or a role that may not: wait, not ready, until `millrace migrate` has)"});
+  core::declare(
+      o, &c.errors_tolerance, kErrorsToleranceNames,
+      {.flag = "errors-tolerance",
+       .env = "MILLRACE_ERRORS_TOLERANCE",
+       .help = "Records PostgreSQL refuses: all = set each aside with its reason and commit the "
+               "rest; none = stop on the first"});
+  core::declare(
+      o, &c.on_offset_gap, kOffsetGapNames,
+      {.flag = "on-offset-gap",
+       .env = "MILLRACE_ON_OFFSET_GAP",
+       .help =
+           "A stored offset below the partition's log start (retention passed it): fail = "
+           "stop consuming the partition and alert; skip = record the range as lost and go on"});
+  core::declare(
+      o, &c.stall_timeout_s,
+      {.flag = "stall-timeout-s",
+       .env = "MILLRACE_STALL_TIMEOUT_S",
+       .help = "Report a partition as stalled when it is assigned, behind, and made no progress "
+               "for this long",
+       .min = 5,
+       .max = 86'400,
+       .unit = core::DurationUnit::kSeconds});
 }
 
 void validate(StreamConfig& c) {

@@ -3,21 +3,17 @@
 #include <stdexcept>
 #include <utility>
 
-#include "millrace/webhooks/settings_register.hpp"
+#include "millrace/core/setting.hpp"
 
 namespace millrace::webhooks {
 
 void add_allow_private(core::OptionSet& o, bool* allow, std::string flag) {
-  o.add_bool(std::move(flag), "MILLRACE_WEBHOOKS_ALLOW_PRIVATE", allow,
-             "Allow webhook URLs on loopback, private and link-local addresses, registered and "
-             "delivered to (refused otherwise, against server-side request forgery)");
-}
-
-void register_options(core::OptionSet& o, WebhooksConfig& c) {
-  register_webhooks_settings(o, c);
-  // Validated by the re-read that changed it, so parse_schedule takes it.
-  o.reloadable("retry-schedule",
-               [&c] { c.reloaded_schedule.set(parse_schedule(c.retry_schedule)); });
+  core::declare(
+      o, allow,
+      {.flag = std::move(flag),
+       .env = "MILLRACE_WEBHOOKS_ALLOW_PRIVATE",
+       .help = "Allow webhook URLs on loopback, private and link-local addresses, registered and "
+               "delivered to (refused otherwise, against server-side request forgery)"});
 }
 
 void validate(WebhooksConfig& c) {

@@ -39,7 +39,7 @@ class DispatchProbe {
   // Registered before m_, as they always were: a scrape lists the families
   // of a type in the order they were registered.
   metrics::Counter claims_found_, claims_empty_;
-  DispatchMetrics m_;  // metrics.json
+  DispatchMetrics m_;  // dispatch_metrics.hpp
   std::mutex mutex_;
   QueueStats last_;  // under mutex_, read by the computed gauges at scrape
 };

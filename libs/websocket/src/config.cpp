@@ -1,14 +1,8 @@
 #include "millrace/httpd/websocket.hpp"
 #include "millrace/kinds/registry.hpp"
 #include "millrace/websocket/service.hpp"
-#include "millrace/websocket/settings_register.hpp"
 
 namespace millrace::websocket {
-
-void register_options(core::OptionSet& o, WebsocketConfig& c) {
-  register_websocket_settings(o, c);
-  o.reloadable("symbols", [&c] { c.reloaded_symbols.set(c.symbols); });
-}
 
 void validate(WebsocketConfig& c) {
   if (c.url.empty()) {

@@ -16,7 +16,7 @@
 namespace millrace::api {
 
 // Everything millrace-api can be told: its own settings, declared in
-// libs/api/settings.json (ApiSettings, generated: the address, the admin
+// libs/api/src/settings.cpp (their values in ApiSettings: the address, the admin
 // connection, the tokens, the HTTP threads, workers, queue, timeout and
 // limits, the near cache, the dead-letter topics), and the components'.
 // The reads are open without a read token only on loopback or with

@@ -12,7 +12,7 @@
 namespace millrace::archive {
 
 // Everything millrace-archiver can be told: its own settings, declared in
-// libs/archive/settings.json (ArchiverSettings, generated), and the
+// libs/archive/src/settings.cpp (their values in ArchiverSettings), and the
 // components' below.
 struct ArchiverConfig : ArchiverSettings {
   // Reading the topic: the shared consumer settings. Its batches are the

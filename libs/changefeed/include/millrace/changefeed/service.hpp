@@ -22,7 +22,7 @@
 namespace millrace::changefeed {
 
 // The change feed's own settings are declared in
-// libs/changefeed/settings.json (ChangefeedSettings, generated): the
+// libs/changefeed/src/settings.cpp (their values in ChangefeedSettings): the
 // transaction's id, limits and timeout, the checkpoint group, the status
 // interval, the snapshot, the backfills' polling and chunks, what a lost
 // slot does, and the records' format with the Debezium format's options.

@@ -22,10 +22,12 @@ class UsageError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+struct Setting;  // setting.hpp
+
 // Binds command-line flags and MILLRACE_* environment variables to the members
 // of a typed configuration struct. The struct's member initialisers are the
-// defaults; the add_* calls hold the help text; so defaults and help live in
-// one place per service. Precedence: default < environment < flag, or
+// defaults; each setting is declared with core::declare (setting.hpp), the
+// one way to add an option. Precedence: default < environment < flag, or
 // default < file < environment < flag after enable_config_file().
 //
 // Flags take "--name value" or "--name=value"; bool flags also take bare
@@ -48,18 +50,8 @@ class OptionSet {
     kPropertyList,
   };
 
-  void add_string(std::string flag, std::string env, std::string* target, std::string help,
-                  Shown shown = Shown::kMasked);
-  void add_int(std::string flag, std::string env, std::int64_t* target, std::string help,
-               std::int64_t min, std::int64_t max);
-  void add_double(std::string flag, std::string env, double* target, std::string help, double min,
-                  double max);
-  void add_bool(std::string flag, std::string env, bool* target, std::string help);
-  // A duration in core::parse_duration's grammar ("250ms", "5s", "1h"),
-  // stored in `target` as a count of `unit`, the unit the setting's name
-  // carries (--batch-ms, --window-s), in which a bare number is read too.
-  // `min` and `max` count `unit` as well; a value that is not a whole
-  // number of it is refused.
+  // The unit a duration setting counts (core::Setting::unit), the unit its
+  // name carries (--batch-ms, --window-s).
   enum class DurationUnit : std::int64_t {
     kMilliseconds = 1,
     kSeconds = 1000,
@@ -67,26 +59,6 @@ class OptionSet {
     kHours = 3'600'000,
     kDays = 86'400'000,
   };
-  void add_duration(std::string flag, std::string env, std::int64_t* target, DurationUnit unit,
-                    std::string help, std::int64_t min, std::int64_t max);
-  // One of `choices`, listed in help() and checked by parse(); `target`'s
-  // default must be one.
-  void add_choice(std::string flag, std::string env, std::string* target, std::string help,
-                  std::vector<std::string> choices);
-  // One of an enum's values, by their names in `names` (a table of static
-  // storage), listed in help() and checked by parse().
-  template <typename E, std::size_t N>
-  void add_enum(std::string flag, std::string env, E* target, const EnumNames<E, N>& names,
-                std::string help) {
-    add_choice_of(
-        std::move(flag), std::move(env), std::move(help), names.names(),
-        [target] { return static_cast<std::size_t>(*target); },
-        [target](std::size_t i) { *target = static_cast<E>(i); });
-  }
-  // A comma-separated list (core::split_list: items trimmed, empty ones
-  // left out).
-  void add_list(std::string flag, std::string env, std::vector<std::string>* target,
-                std::string help);
 
   // Also reads the option `flag`'s value from `env` when none of its
   // variables before it is set. A fallback shared by several programs
@@ -188,6 +160,47 @@ class OptionSet {
 
  private:
   struct Option;
+  // The primitives core::declare registers a setting with.
+  friend void declare(OptionSet& o, std::string* target, Setting s);
+  friend void declare(OptionSet& o, std::int64_t* target, Setting s);
+  friend void declare(OptionSet& o, double* target, Setting s);
+  friend void declare(OptionSet& o, bool* target, Setting s);
+  friend void declare(OptionSet& o, std::vector<std::string>* target, Setting s);
+  template <typename E, std::size_t N>
+  friend void declare(OptionSet& o, E* target, const EnumNames<E, N>& names, Setting s);
+  void add_string(std::string flag, std::string env, std::string* target, std::string help,
+                  Shown shown = Shown::kMasked);
+  void add_int(std::string flag, std::string env, std::int64_t* target, std::string help,
+               std::int64_t min, std::int64_t max);
+  void add_double(std::string flag, std::string env, double* target, std::string help, double min,
+                  double max);
+  void add_bool(std::string flag, std::string env, bool* target, std::string help);
+  // A duration in core::parse_duration's grammar ("250ms", "5s", "1h"),
+  // stored in `target` as a count of `unit`, the unit the setting's name
+  // carries (--batch-ms, --window-s), in which a bare number is read too.
+  // `min` and `max` count `unit` as well; a value that is not a whole
+  // number of it is refused.
+  void add_duration(std::string flag, std::string env, std::int64_t* target, DurationUnit unit,
+                    std::string help, std::int64_t min, std::int64_t max);
+  // One of `choices`, listed in help() and checked by parse(); `target`'s
+  // default must be one.
+  void add_choice(std::string flag, std::string env, std::string* target, std::string help,
+                  std::vector<std::string> choices);
+  // One of an enum's values, by their names in `names` (a table of static
+  // storage), listed in help() and checked by parse().
+  template <typename E, std::size_t N>
+  void add_enum(std::string flag, std::string env, E* target, const EnumNames<E, N>& names,
+                std::string help) {
+    add_choice_of(
+        std::move(flag), std::move(env), std::move(help), names.names(),
+        [target] { return static_cast<std::size_t>(*target); },
+        [target](std::size_t i) { *target = static_cast<E>(i); });
+  }
+  // A comma-separated list (core::split_list: items trimmed, empty ones
+  // left out).
+  void add_list(std::string flag, std::string env, std::vector<std::string>* target,
+                std::string help);
+
   Option* find_env(const std::string& name);
   // A choice among `choices`, the target's read and written by index.
   void add_choice_of(std::string flag, std::string env, std::string help,

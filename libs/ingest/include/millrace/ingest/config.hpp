@@ -13,7 +13,7 @@
 namespace millrace::ingest {
 
 // Everything millrace-producer can be told: its own settings, declared in
-// libs/ingest/settings.json (IngestSettings, generated: the address, HTTP
+// libs/ingest/src/settings.cpp (their values in IngestSettings: the address, HTTP
 // threads, connections and body size, the token, the produce timeout and
 // queue), and the components' below. /v1/events is open without a token
 // only on loopback or with allow_open.

@@ -13,7 +13,7 @@
 
 namespace millrace::objstore {
 
-// The settings (declared in libs/objstore/settings.json: S3's endpoint,
+// The settings (declared in libs/objstore/src/settings.cpp: S3's endpoint,
 // region, addressing and credentials, Azure's SAS token or shared key
 // file, and, for both, the CA certificates, the part size of multipart and
 // block uploads and how long a request may go without progress) and the

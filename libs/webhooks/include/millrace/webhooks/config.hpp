@@ -12,7 +12,7 @@
 namespace millrace::webhooks {
 
 // Everything millrace-webhooks can be told: its own settings, declared in
-// libs/webhooks/settings.json (WebhooksSettings, generated: workers,
+// libs/webhooks/src/settings.cpp (their values in WebhooksSettings: workers,
 // timeout, retry schedule, polling, claims, CloudEvents' source, how long
 // delivered rows are kept), and the components' below.
 struct WebhooksConfig : WebhooksSettings {

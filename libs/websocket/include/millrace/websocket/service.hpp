@@ -24,8 +24,8 @@
 
 namespace millrace::websocket {
 
-// Its own settings are declared in libs/websocket/settings.json
-// (WebsocketSettings, generated): the URL, the feed file, the symbols, the
+// Its own settings are declared in libs/websocket/src/settings.cpp
+// (their values in WebsocketSettings): the URL, the feed file, the symbols, the
 // runs' schedule and the connection's limits.
 struct WebsocketConfig : WebsocketSettings {
   kafka::KafkaClientOptions kafka = kafka::client_options("millrace-websocket");
