@@ -1,10 +1,22 @@
 // Millrace's live dashboard: follows GET /v1/stream (Server-Sent Events) and
 // renders the analytics views and the pipeline's health. Plain DOM and inline
 // SVG, nothing loaded from anywhere else. docs/dashboard.md explains it.
-// Its modules: format.js (numbers, times), dom.js (elements, tables),
-// charts.js (SVG bar charts).
+// Its modules: stream.js (the connection, signing in), state.js (what the
+// server sent), kinds.js (the declared kinds' panels), format.js (numbers,
+// times), dom.js (elements, tables), charts.js (SVG bar charts).
 import { barChart, series } from './charts.js';
-import { $, el, fillBody, fillList, groupCell, numCell, show } from './dom.js';
+import {
+  $,
+  el,
+  fillBody,
+  fillList,
+  groupCell,
+  headRow,
+  numCell,
+  productCell,
+  scrollTable,
+  show,
+} from './dom.js';
 import {
   isKnown,
   localTime,
@@ -14,31 +26,13 @@ import {
   utcDay,
   utcHour,
 } from './format.js';
+import { loadKinds, renderKinds } from './kinds.js';
+import { state, viewRows } from './state.js';
+import { follow } from './stream.js';
 
-const STREAM_URL = '/v1/stream';
-const SESSION_URL = '/v1/session';
-// Answered without the database: whether this browser may read, and the
-// views served (the declared kinds' panels).
-const ACCESS_URL = '/v1/views';
-const MAX_RETRY_MS = 5000;
-// health comes every 2 s: a stream silent for this long is dead even if the
-// socket says otherwise, and is opened again.
-const SILENCE_MS = 20000;
 const STALE_IDLE_S = 10;
 const HOUR_MS = 3600 * 1000;
 const DAY_MS = 24 * HOUR_MS;
-
-const state = {
-  views: {}, // view name -> {rows: [...]} as the server sent it
-  health: null,
-  serverNow: null, // Date of the latest `at` the server sent
-};
-
-
-const viewRows = (name) => {
-  const view = state.views[name];
-  return view && Array.isArray(view.rows) ? view.rows : null;
-};
 
 // ---- the views ------------------------------------------------------------
 
@@ -65,18 +59,6 @@ function renderHour() {
   hour.dataset.value = row.window_start || '';
   show($('hour-orders'), row.orders, 'count');
   show($('hour-revenue'), row.revenue, 'money');
-}
-
-// A product's row header: its catalog name (`unnamed` when the catalog has
-// none) and, beneath, its brand and `id`.
-function productCell(r, unnamed, id) {
-  const named = isKnown(r.name);
-  return el(
-    'th',
-    { scope: 'row' },
-    el('span', { class: named ? 'name' : 'name unknown' }, named ? r.name : unnamed),
-    el('span', { class: 'detail' }, `${isKnown(r.brand) ? `${r.brand} · ` : ''}${id}`)
-  );
 }
 
 // The store's two tables, under their panels' headings.
@@ -131,177 +113,6 @@ function renderCategories() {
   fillBody($('popular-categories'), rows && trs, 4, 'No sales yet');
 }
 
-// ---- the declared kinds ----------------------------------------------------
-// A panel per kind with an aggregate section (the orders, and each kind in
-// the API's MILLRACE_KINDS_DIR), built from GET /v1/views: this hour's and
-// today's records and amount (the columns its declaration names), and its
-// top products and categories when its lines name a product. Ids are
-// <aggregate>-today-<records_as> and so on, with - for _.
-
-const title = (text) => text.charAt(0).toUpperCase() + text.slice(1).replaceAll('_', ' ');
-
-// The kinds' panels, once GET /v1/views answered (null before).
-let kindPanels = null;
-
-function kindsOf(views) {
-  const byKind = new Map();
-  for (const v of views) {
-    if (v.kind === 'store_event') continue;
-    if (!byKind.has(v.kind)) byKind.set(v.kind, []);
-    byKind.get(v.kind).push(v);
-  }
-  const kinds = [];
-  for (const [kind, list] of byKind) {
-    const today = list.find((v) => v.name.endsWith('_today'));
-    if (!today || today.columns.length < 3) continue;
-    const prefix = today.name.slice(0, -'_today'.length);
-    const has = (suffix) => list.some((v) => v.name === prefix + suffix);
-    kinds.push({
-      kind,
-      prefix,
-      id: prefix.replaceAll('_', '-'),
-      records: today.columns[1].name,
-      amount: today.columns[2].name,
-      top: has('_top_products'),
-      categories: has('_categories'),
-    });
-  }
-  return kinds;
-}
-
-function headRow(...names) {
-  return el(
-    'thead',
-    {},
-    el(
-      'tr',
-      {},
-      ...names.map(([text, numeric]) => el('th', { scope: 'col', class: numeric ? 'num' : null }, text))
-    )
-  );
-}
-
-// A scrolling table with its caption, head and an empty body (columns
-// wide), as the kinds' panels and the store's products and categories have.
-function scrollTable(id, caption, head, columns, captionId = `${id}-caption`) {
-  return el(
-    'div',
-    { class: 'table-scroll', role: 'region', 'aria-labelledby': captionId, tabindex: '0' },
-    el(
-      'table',
-      { id },
-      el('caption', { id: captionId }, caption),
-      head,
-      el('tbody', {}, el('tr', {}, el('td', { colspan: columns }, '—')))
-    )
-  );
-}
-
-function kindPanel(k) {
-  const figure = (label, id) => el('div', {}, el('dt', {}, label), el('dd', { id }, '—'));
-  const tables = [];
-  if (k.top) {
-    tables.push(
-      scrollTable(
-        `${k.id}-top-products`,
-        'Top 10 products, by units, all time',
-        headRow(['Rank', true], ['Product'], ['Units', true], [title(k.records), true], [title(k.amount), true]),
-        5
-      )
-    );
-  }
-  if (k.categories) {
-    tables.push(
-      scrollTable(
-        `${k.id}-categories`,
-        'Categories, by units, all time',
-        headRow(['Category'], ['Units', true], [title(k.amount), true]),
-        3
-      )
-    );
-  }
-  return el(
-    'section',
-    { class: 'panel kind-panel', 'aria-labelledby': `${k.id}-heading`, 'data-kind': k.kind },
-    el('h2', { id: `${k.id}-heading` }, `${title(k.prefix)} (kind ${k.kind})`),
-    el(
-      'p',
-      { class: 'note' },
-      'From the ',
-      el('code', {}, `${k.prefix}_*`),
-      ` views of the kind's declaration, by the time of each record.`
-    ),
-    el(
-      'dl',
-      { class: 'figures' },
-      figure(`${title(k.records)} today`, `${k.id}-today-${k.records}`),
-      figure(`${title(k.amount)} today`, `${k.id}-today-${k.amount}`),
-      figure(`${title(k.records)} this hour`, `${k.id}-hour-${k.records}`),
-      figure(`${title(k.amount)} this hour`, `${k.id}-hour-${k.amount}`)
-    ),
-    tables.length ? el('div', { class: 'kind-tables' }, ...tables) : ''
-  );
-}
-
-// Reads the list of views once, and builds the panels.
-function loadKinds() {
-  if (kindPanels) return;
-  fetch(ACCESS_URL, { cache: 'no-store', credentials: 'same-origin' })
-    .then((response) => (response.ok ? response.json() : null))
-    .then((list) => {
-      if (!list || kindPanels) return;
-      kindPanels = kindsOf(Array.isArray(list.views) ? list.views : []);
-      $('kind-panels').replaceChildren(...kindPanels.map(kindPanel));
-      renderKinds();
-    })
-    .catch(() => {});
-}
-
-function renderKinds() {
-  for (const k of kindPanels || []) renderKind(k);
-}
-
-function renderKind(k) {
-  const first = (name) => {
-    const rows = viewRows(name);
-    return rows && rows.length ? rows[0] : {};
-  };
-  const today = first(`${k.prefix}_today`);
-  const hour = first(`${k.prefix}_this_hour`);
-  show($(`${k.id}-today-${k.records}`), today[k.records], 'count');
-  show($(`${k.id}-today-${k.amount}`), today[k.amount], 'money');
-  show($(`${k.id}-hour-${k.records}`), hour[k.records], 'count');
-  show($(`${k.id}-hour-${k.amount}`), hour[k.amount], 'money');
-
-  if (k.top) {
-    const products = viewRows(`${k.prefix}_top_products`);
-    const productRows = (products || []).map((r) =>
-      el(
-        'tr',
-        { 'data-product': r.product_id, 'data-rank': r.rank },
-        numCell(r.rank, 'count'),
-        productCell(r, `product ${r.product_id}`, `ID ${r.product_id}`),
-        numCell(r.units, 'count', { class: 'num units' }),
-        numCell(r[k.records], 'count', { class: `num ${k.records}` }),
-        numCell(r[k.amount], 'money', { class: `num ${k.amount}` })
-      )
-    );
-    fillBody($(`${k.id}-top-products`), products && productRows, 5, 'None yet');
-  }
-  if (k.categories) {
-    const categories = viewRows(`${k.prefix}_categories`);
-    const categoryRows = (categories || []).map((r) =>
-      el(
-        'tr',
-        { 'data-category': r.category },
-        el('th', { scope: 'row' }, isKnown(r.display_name) ? r.display_name : r.category),
-        numCell(r.units, 'count', { class: 'num units' }),
-        numCell(r[k.amount], 'money', { class: `num ${k.amount}` })
-      )
-    );
-    fillBody($(`${k.id}-categories`), categories && categoryRows, 3, 'None yet');
-  }
-}
 
 // Revenue of a view per window (`step` long), the last `count` windows up
 // to the server's clock; "—" while the view is unknown.
@@ -463,129 +274,6 @@ function applyHealth(event) {
   if (state.serverNow && Math.floor(+state.serverNow / HOUR_MS) !== hourBefore) renderCharts();
 }
 
-// ---- the connection ----------------------------------------------------------
-
-const STATUS_TEXT = {
-  connecting: 'Connecting…',
-  live: 'Live',
-  // The page never gives up (so never says "Disconnected"): it retries
-  // with backoff up to MAX_RETRY_MS for as long as it is open.
-  reconnecting: 'Reconnecting…',
-  // The API's reads need its read token (MILLRACE_API_READ_TOKEN).
-  signin: 'Sign in to see the figures',
-};
-let source = null;
-let attempt = 0;
-let retryTimer = null;
-let silenceTimer = null;
-
-function setStatus(name) {
-  const node = $('status');
-  if (node.dataset.state === name) return;
-  node.dataset.state = name;
-  node.textContent = STATUS_TEXT[name];
-}
-
-function connect() {
-  retryTimer = null;
-  const es = new EventSource(STREAM_URL);
-  source = es;
-  // Events of a source given up on are ignored.
-  const handle = (fn) => (event) => {
-    if (es !== source) return;
-    try {
-      fn(event);
-    } finally {
-      attempt = 0;
-      setStatus('live');
-      watchSilence();
-    }
-  };
-  es.addEventListener('snapshot', handle((e) => applyViews(e, true)));
-  es.addEventListener('views', handle((e) => applyViews(e, false)));
-  es.addEventListener('health', handle(applyHealth));
-  es.addEventListener('error', () => {
-    if (es !== source) return;
-    if (es.readyState === EventSource.CLOSED) {
-      // A non-200 or non-event-stream answer: the browser gives up on this
-      // source, the page does not. EventSource does not say which status
-      // it was: a 401 means signing in first.
-      source.close();
-      source = null;
-      clearTimeout(silenceTimer);
-      mayRead().then((may) => (may ? reopen() : askToSignIn()));
-    } else {
-      // A dropped connection: the browser reconnects by itself, sending
-      // Last-Event-ID.
-      setStatus('reconnecting');
-      watchSilence();
-    }
-  });
-  watchSilence();
-}
-
-function reopen() {
-  if (source) source.close();
-  source = null;
-  clearTimeout(silenceTimer);
-  setStatus('reconnecting');
-  const delay = Math.min(MAX_RETRY_MS, 500 * 2 ** attempt);
-  attempt += 1;
-  clearTimeout(retryTimer);
-  retryTimer = setTimeout(connect, delay);
-}
-
-// False only on a 401: any other failure is the connection's, and the
-// page retries.
-function mayRead() {
-  return fetch(ACCESS_URL, { cache: 'no-store', credentials: 'same-origin' })
-    .then((response) => response.status !== 401)
-    .catch(() => true);
-}
-
-function askToSignIn() {
-  setStatus('signin');
-  const form = $('signin');
-  form.hidden = false;
-  $('signin-token').focus();
-}
-
-function signIn(event) {
-  event.preventDefault();
-  const form = $('signin');
-  const input = $('signin-token');
-  const error = $('signin-error');
-  error.textContent = '';
-  fetch(SESSION_URL, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ token: input.value }),
-    credentials: 'same-origin',
-  })
-    .then((response) => {
-      if (response.ok) {
-        input.value = '';
-        form.hidden = true;
-        attempt = 0;
-        setStatus('connecting');
-        connect();
-      } else if (response.status === 401) {
-        error.textContent = 'That token was not accepted.';
-        input.select();
-      } else {
-        error.textContent = `Sign-in failed (HTTP ${response.status}).`;
-      }
-    })
-    .catch(() => {
-      error.textContent = 'The server could not be reached.';
-    });
-}
-
-function watchSilence() {
-  clearTimeout(silenceTimer);
-  silenceTimer = setTimeout(reopen, SILENCE_MS);
-}
-
 let resizeFrame = 0;
 function start() {
   storeTables();
@@ -595,8 +283,11 @@ function start() {
   });
   observer.observe($('hourly-chart'));
   observer.observe($('daily-chart'));
-  $('signin').addEventListener('submit', signIn);
-  connect();
+  follow({
+    snapshot: (e) => applyViews(e, true),
+    views: (e) => applyViews(e, false),
+    health: applyHealth,
+  });
 }
 
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);

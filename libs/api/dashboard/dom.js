@@ -1,5 +1,6 @@
 // The dashboard's DOM helpers: elements, SVG, values shown with their
-// server digits in data-value, and table bodies. Imported by app.js.
+// server digits in data-value, and tables (scrolling ones with their head,
+// bodies, row headers). Imported by app.js, kinds.js, stream.js and charts.js.
 import { formatters, isKnown } from './format.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -64,3 +65,44 @@ export const groupCell = (group, topic) =>
     el('span', { class: 'name' }, group),
     el('span', { class: 'detail' }, topic)
   );
+
+// A product's row header: its catalog name (`unnamed` when the catalog has
+// none) and, beneath, its brand and `id`.
+export function productCell(r, unnamed, id) {
+  const named = isKnown(r.name);
+  return el(
+    'th',
+    { scope: 'row' },
+    el('span', { class: named ? 'name' : 'name unknown' }, named ? r.name : unnamed),
+    el('span', { class: 'detail' }, `${isKnown(r.brand) ? `${r.brand} · ` : ''}${id}`)
+  );
+}
+
+// A table's head: a column per [text, numeric].
+export function headRow(...names) {
+  return el(
+    'thead',
+    {},
+    el(
+      'tr',
+      {},
+      ...names.map(([text, numeric]) => el('th', { scope: 'col', class: numeric ? 'num' : null }, text))
+    )
+  );
+}
+
+// A scrolling table with its caption, head and an empty body (columns
+// wide), as the kinds' panels and the store's products and categories have.
+export function scrollTable(id, caption, head, columns, captionId = `${id}-caption`) {
+  return el(
+    'div',
+    { class: 'table-scroll', role: 'region', 'aria-labelledby': captionId, tabindex: '0' },
+    el(
+      'table',
+      { id },
+      el('caption', { id: captionId }, caption),
+      head,
+      el('tbody', {}, el('tr', {}, el('td', { colspan: columns }, '—')))
+    )
+  );
+}
