@@ -79,8 +79,8 @@ void register_options(core::OptionSet& o, WebsocketConfig& c) {
   core::declare(o, &c.idle_timeout_ms,
                 {.flag = "idle-timeout-ms",
                  .env = "MILLRACE_WEBSOCKET_IDLE_TIMEOUT_MS",
-                 .help = "After half of this without a byte the source pings the server, and after "
-                         "this again the connection is given up (a stall)",
+                 .help = "After half of this without a byte the source pings the server; once all "
+                         "of it has passed without one, the connection is given up (a stall)",
                  .min = 200,
                  .max = 3'600'000,
                  .unit = core::DurationUnit::kMilliseconds});
