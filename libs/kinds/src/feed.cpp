@@ -20,7 +20,6 @@ using core::RejectReason;
 using detail::at;
 using detail::join_path;
 using detail::Json;
-using detail::JsonView;
 
 namespace {
 
@@ -50,9 +49,9 @@ class RecordMapper {
   // points into the frame's document or into `made`, until the next map.
   struct Slots {
     explicit Slots(std::size_t fields) : views(fields), values(fields), made(fields) {}
-    std::vector<JsonView> views;
-    std::vector<const JsonView*> values;  // null: absent (the kind judges)
-    std::vector<std::string> made;        // text the mapping made (joined, converted)
+    std::vector<Json> views;
+    std::vector<const Json*> values;  // null: absent (the kind judges)
+    std::vector<std::string> made;    // text the mapping made (joined, converted)
   };
 
   template <typename Place>
@@ -73,6 +72,14 @@ class RecordMapper {
   }
 
  private:
+  // A string value the mapping hands the kind's checks.
+  static Json string_node(std::string_view text) {
+    Json j;
+    j.type = Json::Type::kString;
+    j.text = text;
+    return j;
+  }
+
   static Rejection refuse(RejectReason reason, const std::string& field, std::string detail) {
     return Rejection{reason, field, field + " " + std::move(detail)};
   }
@@ -109,13 +116,13 @@ class RecordMapper {
   // member is absent or null.
   template <typename Field>
   std::optional<Rejection> convert(const Json& record, const FeedField& f, std::size_t index,
-                                   const Field& field, JsonView& out, std::string& made,
+                                   const Field& field, Json& out, std::string& made,
                                    bool& present) const {
     std::optional<Rejection> error;
     // A string the mapping made, held in `made`.
     const auto text = [&](std::string s) -> std::optional<Rejection> {
       made = std::move(s);
-      out = {Json::Type::kString, false, made};
+      out = string_node(made);
       present = true;
       return std::nullopt;
     };
@@ -145,7 +152,7 @@ class RecordMapper {
           case Json::Type::kString:
           case Json::Type::kNumber:
           case Json::Type::kBool:
-            out = detail::view(*j);
+            out = *j;
             present = true;
             return std::nullopt;
           default:
@@ -159,7 +166,7 @@ class RecordMapper {
                         from(p) + "must be a string or a number, got " +
                             std::string(detail::describe(j->type)));
         }
-        out = {Json::Type::kString, false, j->text};
+        out = string_node(j->text);
         present = true;
         return std::nullopt;
       case FeedField::As::kJoin: {
@@ -184,7 +191,7 @@ class RecordMapper {
       case FeedField::As::kEpochS:
       case FeedField::As::kEpochUs:
         if (auto r = epoch(*j, f.as, field, p, made)) return r;
-        out = {Json::Type::kString, false, made};
+        out = string_node(made);
         present = true;
         return std::nullopt;
       case FeedField::As::kParts:

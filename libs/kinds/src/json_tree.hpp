@@ -16,8 +16,9 @@ namespace millrace::kinds::detail {
 
 struct JsonMember;
 
-// A node of a parsed document (JsonDocument). It owns nothing: its text
-// and children live in the document, which must outlive it. Copying one
+// A node of a parsed document (JsonDocument), or a scalar a feed's mapping
+// makes (feed.cpp). It owns nothing: its text and children live in the
+// document (or the mapping's buffers), which must outlive it. Copying one
 // is cheap.
 struct Json {
   enum class Type : std::uint8_t { kNull, kBool, kNumber, kString, kObject, kArray };
@@ -54,19 +55,6 @@ class JsonDocument {
   std::vector<std::unique_ptr<JsonMember[]>> member_blocks_;
   std::vector<std::unique_ptr<Json[]>> item_blocks_;
 };
-
-// A scalar's type and text, as the record checks read it: a node of a
-// parsed document, or a value made by a feed's mapping (feed.cpp). The text
-// is not owned.
-struct JsonView {
-  Json::Type type = Json::Type::kNull;
-  bool boolean = false;
-  std::string_view text;
-};
-
-inline JsonView view(const Json& j) {
-  return {j.type, j.boolean, j.text};
-}
 
 // "an object", "a string", ...: for messages.
 std::string_view describe(Json::Type type);

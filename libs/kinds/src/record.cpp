@@ -16,7 +16,6 @@ namespace millrace::kinds {
 using core::Rejection;
 using core::RejectReason;
 using detail::Json;
-using detail::JsonView;
 
 namespace {
 
@@ -103,14 +102,12 @@ class Checker {
     std::size_t count = 0;
     const Json* j = object.member(f.name, &count);
     if (count > 1) return fail(RejectReason::kInvalidFormat, f, "appears more than once");
-    if (j == nullptr) return check_value(f, nullptr, out);
-    const JsonView v = detail::view(*j);
-    return check_value(f, &v, out);
+    return check_value(f, j, out);
   }
 
  public:
   // One field's value; null `j`: the member is absent.
-  std::optional<Rejection> check_value(const FieldDecl& f, const JsonView* j, Value& out) const {
+  std::optional<Rejection> check_value(const FieldDecl& f, const Json* j, Value& out) const {
     if (j == nullptr || j->type == Json::Type::kNull) {
       if (f.required) {
         return fail(RejectReason::kMissingField, f, j == nullptr ? "is missing" : "is null");
@@ -141,13 +138,13 @@ class Checker {
   }
 
  private:
-  Rejection wrong_type(const JsonView& j, const FieldDecl& f, std::string_view expected) const {
+  Rejection wrong_type(const Json& j, const FieldDecl& f, std::string_view expected) const {
     return fail(
         RejectReason::kWrongType, f,
         "must be " + std::string(expected) + ", got " + std::string(detail::describe(j.type)));
   }
 
-  std::optional<Rejection> text(const JsonView& j, const FieldDecl& f, Value& out) const {
+  std::optional<Rejection> text(const Json& j, const FieldDecl& f, Value& out) const {
     if (j.type != Json::Type::kString) return wrong_type(j, f, "a string");
     if (j.text.size() < f.min_bytes) {
       return fail(RejectReason::kOutOfRange, f,
@@ -173,7 +170,7 @@ class Checker {
     return std::nullopt;
   }
 
-  std::optional<Rejection> free_text(const JsonView& j, const FieldDecl& f, Value& out) const {
+  std::optional<Rejection> free_text(const Json& j, const FieldDecl& f, Value& out) const {
     if (j.type != Json::Type::kString) return wrong_type(j, f, "a string");
     if (!storable(j.text)) {
       return fail(RejectReason::kInvalidFormat, f,
@@ -183,7 +180,7 @@ class Checker {
     return std::nullopt;
   }
 
-  std::optional<Rejection> ip(const JsonView& j, const FieldDecl& f, Value& out) const {
+  std::optional<Rejection> ip(const Json& j, const FieldDecl& f, Value& out) const {
     if (j.type != Json::Type::kString) return wrong_type(j, f, "a string");
     unsigned char addr[16];
     const std::string text(j.text);  // inet_pton reads up to a NUL
@@ -198,7 +195,7 @@ class Checker {
     return std::nullopt;
   }
 
-  std::optional<Rejection> uuid(const JsonView& j, const FieldDecl& f, Value& out) const {
+  std::optional<Rejection> uuid(const Json& j, const FieldDecl& f, Value& out) const {
     if (j.type != Json::Type::kString) return wrong_type(j, f, "a string");
     std::string lower;
     if (!is_uuid(j.text, lower)) {
@@ -208,7 +205,7 @@ class Checker {
     return std::nullopt;
   }
 
-  std::optional<Rejection> integer(const JsonView& j, const FieldDecl& f, Value& out) const {
+  std::optional<Rejection> integer(const Json& j, const FieldDecl& f, Value& out) const {
     if (j.type != Json::Type::kNumber) return wrong_type(j, f, "an integer");
     std::int64_t v = 0;
     const char* end = j.text.data() + j.text.size();
@@ -229,7 +226,7 @@ class Checker {
     return std::nullopt;
   }
 
-  std::optional<Rejection> decimal(const JsonView& j, const FieldDecl& f, Value& out) const {
+  std::optional<Rejection> decimal(const Json& j, const FieldDecl& f, Value& out) const {
     const bool string = j.type == Json::Type::kString && f.strings;
     if (j.type != Json::Type::kNumber && !string) {
       return wrong_type(j, f, f.strings ? "a number or a string holding one" : "a number");
@@ -253,7 +250,7 @@ class Checker {
                     std::string(literal));
   }
 
-  std::optional<Rejection> timestamp(const JsonView& j, const FieldDecl& f, Value& out) const {
+  std::optional<Rejection> timestamp(const Json& j, const FieldDecl& f, Value& out) const {
     if (j.type != Json::Type::kString) return wrong_type(j, f, "an RFC 3339 string");
     const auto ts = core::parse_timestamp(j.text);
     if (!ts) {
@@ -324,8 +321,7 @@ std::variant<Record, Rejection> detail::check_record(const Declaration& d, const
 }
 
 std::optional<Rejection> detail::check_fields(const Declaration& d,
-                                              std::span<const JsonView* const> values,
-                                              Record& out) {
+                                              std::span<const Json* const> values, Record& out) {
   out.values.assign(d.fields.size(), Value{});
   out.lines.clear();
   const Checker checker("");

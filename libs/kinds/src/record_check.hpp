@@ -23,6 +23,6 @@ std::variant<Record, core::Rejection> check_record(const Declaration& d, const J
 // absent), for a kind without lines (a feed's, feed_file.cpp); `out` gets
 // the record's values.
 std::optional<core::Rejection> check_fields(const Declaration& d,
-                                            std::span<const JsonView* const> values, Record& out);
+                                            std::span<const Json* const> values, Record& out);
 
 }  // namespace millrace::kinds::detail
