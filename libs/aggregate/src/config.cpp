@@ -31,10 +31,11 @@ void validate(AggregatorConfig& c) {
   stream::validate(c.stream);
   c.stream.kafka.topic = kinds::resolve(c.kinds, c.stream.kafka.topic);
   if (!c.kinds.declaration) return;
-  if (!c.kinds.declaration->aggregate) {
-    throw core::UsageError("--kind " + c.kinds.kind +
-                           ": its declaration has no aggregate section, so there is nothing to "
-                           "aggregate (docs/kinds.md)");
+  if (!c.kinds.declaration->aggregate && c.kinds.declaration->views.empty()) {
+    throw core::UsageError(
+        "--kind " + c.kinds.kind +
+        ": its declaration has no aggregate section and no views, so there is nothing to "
+        "aggregate (docs/kinds.md)");
   }
   // Aggregators of two kinds are two groups: each its own offsets and members.
   const auto defaults = stream::service_defaults("aggregator");

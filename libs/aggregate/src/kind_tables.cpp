@@ -7,65 +7,18 @@
 #include "millrace/pg/array.hpp"
 #include "millrace/pg/kind_tables.hpp"
 #include "millrace/pg/schema_setup.hpp"
+#include "upsert.hpp"
 
 namespace millrace::aggregate {
 
 namespace {
 
-// `value` with `scale` decimals, exact, as numeric reads it. Amounts (scale
-// 6) keep at least two decimals (money reads so); numeric keeps the scale
-// it is given, and a sum the largest of its terms'.
-std::string scaled_text(core::Int128 value, int scale, std::size_t min_decimals) {
-  const bool negative = value < 0;
-  std::string digits;
-  do {
-    const auto digit = static_cast<int>(value % 10);
-    digits.insert(digits.begin(), static_cast<char>('0' + (negative ? -digit : digit)));
-    value /= 10;
-  } while (value != 0);
-  const auto s = static_cast<std::size_t>(scale);
-  if (digits.size() <= s) digits.insert(digits.begin(), s + 1 - digits.size(), '0');
-  std::string whole = digits.substr(0, digits.size() - s), frac = digits.substr(digits.size() - s);
-  while (frac.size() > min_decimals && frac.back() == '0') frac.pop_back();
-  return (negative ? "-" : "") + whole + (frac.empty() ? "" : "." + frac);
-}
+using detail::Column;
+using detail::scaled_text;
+using detail::upsert;
 
 std::string micros_text(core::Int128 micros) {
   return scaled_text(micros, 6, 2);
-}
-
-// One column of an upsert: its name, its array's element type, its values.
-struct Column {
-  std::string name, type;
-  pg::ArrayLiteral values;
-};
-
-// Adds rows to `table`, keyed by the first `keys` columns: the rows are
-// summed per key (a key may come more than once: a WideSum's parts), and
-// added to the row held.
-void upsert(pqxx::work& tx, const std::string& table, std::vector<Column>& columns,
-            std::size_t keys) {
-  std::string names, arrays, select, key, set;
-  std::vector<std::string> params;
-  for (std::size_t i = 0; i < columns.size(); ++i) {
-    auto& c = columns[i];
-    const std::string sep = i == 0 ? "" : ", ";
-    names += sep + c.name;
-    arrays += sep + "$" + std::to_string(i + 1) + "::" + c.type + "[]";
-    if (i < keys) {
-      key += (i == 0 ? "" : ", ") + c.name;
-      select += sep + c.name;
-    } else {
-      select += sep + "sum(" + c.name + ")::" + c.type;
-      set += std::string(set.empty() ? "" : ", ") + c.name + " = " + table + "." + c.name +
-             " + EXCLUDED." + c.name;
-    }
-    params.push_back(c.values.take());
-  }
-  tx.exec_params("INSERT INTO " + table + " (" + names + ") SELECT " + select + " FROM unnest(" +
-                     arrays + ") AS u(" + names + ") GROUP BY " + key + " ON CONFLICT (" + key +
-                     ") DO UPDATE SET " + set,
-                 pqxx::prepare::make_dynamic_params(params));
 }
 
 // The window tables' rows: a key's first row holds its records, amount and
@@ -74,16 +27,16 @@ void upsert_windows(pqxx::work& tx, const std::string& table, const kinds::Decla
                     const std::map<tables::WindowKey, tables::KindSums>& windows) {
   if (windows.empty()) return;
   const auto& a = *d.aggregate;
-  std::vector<Column> columns{{"window_start", "timestamptz", {}}};
+  using enum Column::Combine;
+  std::vector<Column> columns{{"window_start", "timestamptz", kKey, {}}};
   for (const auto g : a.group_by) {
     const auto& f = d.fields[g];
-    columns.push_back({f.column, pg::column_type(f.type), {}});
+    columns.push_back({f.column, pg::column_type(f.type), kKey, {}});
   }
-  const std::size_t keys = columns.size();
-  columns.push_back({"records", "bigint", {}});
-  columns.push_back({"amount", "numeric", {}});
-  columns.push_back({"units", "bigint", {}});
-  for (const auto& sum : a.sums) columns.push_back({sum.as, "numeric", {}});
+  columns.push_back({"records", "bigint", kSum, {}});
+  columns.push_back({"amount", "numeric", kSum, {}});
+  columns.push_back({"units", "bigint", kSum, {}});
+  for (const auto& sum : a.sums) columns.push_back({sum.as, "numeric", kSum, {}});
   for (const auto& [key, s] : windows) {
     std::size_t rows = 1;
     for (const auto& sum : s.sums) rows = std::max(rows, sum.parts.size());
@@ -101,23 +54,24 @@ void upsert_windows(pqxx::work& tx, const std::string& table, const kinds::Decla
       }
     }
   }
-  upsert(tx, table, columns, keys);
+  upsert(tx, table, columns);
 }
 
 void upsert_items(pqxx::work& tx, const std::string& table,
                   const std::map<std::int64_t, tables::KindSums>& items) {
   if (items.empty()) return;
-  std::vector<Column> columns{{"item", "bigint", {}},
-                              {"records", "bigint", {}},
-                              {"amount", "numeric", {}},
-                              {"units", "bigint", {}}};
+  using enum Column::Combine;
+  std::vector<Column> columns{{"item", "bigint", kKey, {}},
+                              {"records", "bigint", kSum, {}},
+                              {"amount", "numeric", kSum, {}},
+                              {"units", "bigint", kSum, {}}};
   for (const auto& [item, s] : items) {
     columns[0].values.add(item);
     columns[1].values.add(s.records);
     columns[2].values.add(micros_text(s.amount));
     columns[3].values.add(s.units);
   }
-  upsert(tx, table, columns, 1);
+  upsert(tx, table, columns);
 }
 
 // The text of a group's value: a text field's, or an integer's digits.
@@ -147,16 +101,14 @@ void KindAggregates::on_connect(pqxx::connection& connection) {
 
 namespace tables {
 
-void WideSum::add(core::Int128 value) {
-  core::Int128 sum = 0;
-  if (parts.empty() || __builtin_add_overflow(parts.back(), value, &sum)) {
-    parts.push_back(value);
-  } else {
-    parts.back() = sum;
-  }
+KindDeltas::KindDeltas(const kinds::Declaration& declaration) : d_(&declaration) {
+  views_.reserve(declaration.views.size());
+  for (const auto& v : declaration.views) views_.emplace_back(declaration, v);
 }
 
 void KindDeltas::fold(const kinds::Record& record) {
+  for (auto& v : views_) v.fold(record);
+  if (!d_->aggregate) return;
   const auto& a = *d_->aggregate;
   KindSums s;
   s.records = 1;
@@ -251,6 +203,10 @@ Stored PgKindTables::insert_late(const Late<kinds::Record>& late, const Partitio
 }
 
 void PgKindTables::apply_deltas(const KindDeltas& deltas) {
+  for (std::size_t i = 0; i < d_.views.size(); ++i) {
+    detail::apply_view(tx_, d_, d_.views[i], deltas.views()[i]);
+  }
+  if (!d_.aggregate) return;
   const std::string agg = "agg_" + d_.aggregate->name;
   upsert_windows(tx_, agg + "_hourly", d_, deltas.hourly());
   upsert_windows(tx_, agg + "_daily", d_, deltas.daily());
@@ -263,6 +219,7 @@ void PgKindTables::prune_seen_ids(std::int64_t max_lateness_s) {
       "min(max_event_ts) FROM aggregator_partitions WHERE topic = $2) - make_interval(secs "
       "=> $3) - interval '1 hour'",
       d_.kind, topic_, static_cast<double>(max_lateness_s));
+  for (const auto& v : d_.views) detail::prune_view(tx_, v, topic_);
 }
 
 }  // namespace tables

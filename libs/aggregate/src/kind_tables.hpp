@@ -24,16 +24,12 @@
 #include "millrace/kinds/declaration.hpp"
 #include "millrace/kinds/record.hpp"
 #include "tables.hpp"
+#include "upsert.hpp"
+#include "view_deltas.hpp"
 
 namespace millrace::aggregate::tables {
 
-// An exact sum of terms that may outgrow 128 bits (a notional: a price
-// times a volume, each with six decimals, summed): a new part begins where
-// an addition would overflow, and PostgreSQL adds the parts in numeric.
-struct WideSum {
-  std::vector<core::Int128> parts;
-  void add(core::Int128 term);
-};
+using detail::WideSum;
 
 // One window's or product's additions, exact: amounts in micro-units, the
 // declared sums (AggregateDecl::sums, in their order) in their own scales.
@@ -57,19 +53,22 @@ struct WindowKey {
 // to the product's totals.
 class KindDeltas {
  public:
-  // `declaration` (with an aggregate section) must outlive this.
-  explicit KindDeltas(const kinds::Declaration& declaration) : d_(&declaration) {}
+  // `declaration` (with an aggregate section, or views) must outlive this.
+  explicit KindDeltas(const kinds::Declaration& declaration);
 
   void fold(const kinds::Record& record);
 
   const std::map<WindowKey, KindSums>& hourly() const { return hourly_; }
   const std::map<WindowKey, KindSums>& daily() const { return daily_; }
   const std::map<std::int64_t, KindSums>& items() const { return items_; }
+  // One per declared view, in the declaration's order.
+  const std::vector<detail::ViewDeltas>& views() const { return views_; }
 
  private:
   const kinds::Declaration* d_;
   std::map<WindowKey, KindSums> hourly_, daily_;
   std::map<std::int64_t, KindSums> items_;
+  std::vector<detail::ViewDeltas> views_;
 };
 
 using KindTables = BatchTables<kinds::Record, KindDeltas>;

@@ -18,6 +18,7 @@
 #include "millrace/core/options.hpp"
 #include "millrace/core/timestamp.hpp"
 #include "millrace/core/values.hpp"
+#include "view_decl.hpp"
 
 namespace millrace::kinds {
 
@@ -373,7 +374,7 @@ Declaration parse_declaration(std::string_view json, std::string_view origin) {
   if (!root) r.fail("", "not JSON: " + error);
   r.only(*root, "",
          {"$comment", "kind", "description", "topic", "table", "identity", "time", "fields",
-          "lines", "aggregate", "storage", "keep", "enrich"});
+          "lines", "aggregate", "views", "storage", "keep", "enrich"});
   Declaration d;
   d.kind = r.identifier(r.need(*root, "kind", ""), "kind");
   if (const Json* desc = root->member("description"))
@@ -470,6 +471,7 @@ Declaration parse_declaration(std::string_view json, std::string_view origin) {
     }
   }
   if (const Json* a = root->member("aggregate")) d.aggregate = detail::parse_aggregate(r, *a, d);
+  if (const Json* v = root->member("views")) d.views = detail::parse_views(r, *v, d);
   if (const Json* s = root->member("storage")) d.storage = storage(r, *s);
   if (const Json* k = root->member("keep")) d.keep = keep_rule(r, *k, d);
   if (const Json* e = root->member("enrich")) detail::read_enrichment(r, *e, d);

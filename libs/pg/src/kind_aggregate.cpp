@@ -31,19 +31,6 @@ std::string table_column(const kinds::AggregateDecl& a, const std::string& view_
   return view_column;
 }
 
-// `of` / `per` rounded half away from zero to `scale` decimals, exactly:
-// div() is numeric's exact integer quotient, and a product keeps every
-// digit, where a numeric division stops at its own scale and rounding its
-// result again could round twice. NULL where `per` is 0.
-std::string ratio_sql(const std::string& of, const std::string& per, int scale) {
-  const std::string shift = "1" + std::string(static_cast<std::size_t>(scale), '0');
-  const std::string unit =
-      scale == 0 ? "1" : "0." + std::string(static_cast<std::size_t>(scale - 1), '0') + "1";
-  const std::string o = "(" + of + ")::numeric", p = "(" + per + ")::numeric";
-  return "CASE WHEN " + p + " = 0 THEN NULL ELSE sign(" + o + ") * sign(" + p + ") * div(2 * abs(" +
-         o + ") * " + shift + " + abs(" + p + "), 2 * abs(" + p + ")) * " + unit + " END";
-}
-
 // The windows' view columns after the window's, read from alias `t`; with
 // `zero`, an absent row's sums read 0 (the current hour's one row).
 std::string view_columns(const Declaration& d, bool zero) {
@@ -66,6 +53,15 @@ std::string view_columns(const Declaration& d, bool zero) {
 }
 
 }  // namespace
+
+std::string ratio_sql(const std::string& of, const std::string& per, int scale) {
+  const std::string shift = "1" + std::string(static_cast<std::size_t>(scale), '0');
+  const std::string unit =
+      scale == 0 ? "1" : "0." + std::string(static_cast<std::size_t>(scale - 1), '0') + "1";
+  const std::string o = "(" + of + ")::numeric", p = "(" + per + ")::numeric";
+  return "CASE WHEN " + p + " = 0 THEN NULL ELSE sign(" + o + ") * sign(" + p + ") * div(2 * abs(" +
+         o + ") * " + shift + " + abs(" + p + "), 2 * abs(" + p + ")) * " + unit + " END";
+}
 
 std::vector<std::string> aggregate_statements(const Declaration& d) {
   const auto& a = *d.aggregate;

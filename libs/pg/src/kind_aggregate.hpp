@@ -22,4 +22,11 @@ std::vector<std::string> aggregate_statements(const kinds::Declaration& d);
 // rows hold sums by other keys, which no statement can turn into these.
 void check_aggregate_tables(pqxx::work& tx, const kinds::Declaration& d);
 
+// SQL for `of` / `per` (two numeric expressions) rounded half away from zero
+// to `scale` decimals, exactly: div() is numeric's exact integer quotient,
+// and a product keeps every digit, where a numeric division stops at its
+// own scale and rounding its result again could round twice. NULL where
+// `per` is 0.
+std::string ratio_sql(const std::string& of, const std::string& per, int scale);
+
 }  // namespace millrace::pg

@@ -4,6 +4,7 @@
 
 #include "kind_aggregate.hpp"
 #include "millrace/core/failure.hpp"
+#include "millrace/pg/declared_views.hpp"
 #include "millrace/pg/store_events.hpp"
 
 namespace millrace::pg {
@@ -118,6 +119,7 @@ std::vector<std::string> kind_table_statements(const Declaration& d) {
   if (d.aggregate) {
     for (auto& sql : aggregate_statements(d)) out.push_back(std::move(sql));
   }
+  for (auto& sql : declared_view_statements(d)) out.push_back(std::move(sql));
   return out;
 }
 
@@ -256,6 +258,7 @@ void ensure_kind_tables(pqxx::connection& connection, const Declaration& d) {
   tx.exec("SELECT pg_advisory_xact_lock(hashtext(" + tx.quote("millrace.kind." + d.kind) + "))");
   if (is_plain_table(tx, d.table)) convert(tx, d);
   if (d.aggregate) check_aggregate_tables(tx, d);
+  check_declared_views(tx, d);
   for (const auto& sql : kind_table_statements(d)) tx.exec(sql);
   tx.exec(partitioned_table_statement(d));
   reconcile(tx, d.table, d.fields);
@@ -322,6 +325,7 @@ KindTableNames kind_table_names(const Declaration& d) {
     out.sums = {agg + "_hourly", agg + "_daily"};
     if (d.aggregate->item) out.sums.push_back(agg + "_items");
   }
+  for (const auto& v : d.views) out.sums.push_back(view_table(v));
   return out;
 }
 

@@ -5,7 +5,9 @@
 
 #include "millrace/core/event.hpp"
 #include "millrace/core/options.hpp"
+#include "millrace/core/values.hpp"
 #include "millrace/kinds/registry.hpp"
+#include "millrace/pg/declared_views.hpp"
 
 namespace millrace::pg {
 
@@ -78,12 +80,52 @@ std::string_view type_name(ColumnKind type) {
   return "text";
 }
 
+namespace {
+
+// A declared view (declared_views.cpp's): its windows, groups, measures
+// and, with a top N, the rank.
+ViewInfo declared_view(const kinds::Declaration& d, const kinds::ViewDecl& v) {
+  std::vector<ViewColumn> columns{{"window_start", kTimestamp}, {"window_end", kTimestamp}};
+  std::string groups;
+  for (const auto& g : v.group_by) {
+    const auto& f = g.on_line ? d.lines->fields[g.index] : d.fields[g.index];
+    columns.push_back({f.column, f.type == kinds::ValueType::kInteger ? kInteger : kText});
+    groups += ", " + f.column;
+  }
+  std::string measures;
+  for (const auto& m : v.measures) {
+    columns.push_back({m.as, m.op == kinds::MeasureDecl::Op::kCount ? kInteger : kNumeric,
+                       m.op == kinds::MeasureDecl::Op::kAvg});
+    measures += (measures.empty() ? "" : ", ") + m.as;
+  }
+  std::string order = "window_start";
+  if (v.top) {
+    for (const auto p : v.top->per) order += ", " + view_group_column(d, v.group_by[p]);
+    order += ", rank";
+    columns.push_back({"rank", kInteger});
+  }
+  order += groups;
+  const auto& w = v.window;
+  std::string description = v.description;
+  if (description.empty()) {
+    description = "kind " + d.kind + ", " +
+                  (v.top ? "the top " + std::to_string(v.top->n) + " by " + v.top->by + " of each "
+                         : "per ") +
+                  "window of " + core::format_duration(w.size) +
+                  (w.tumbling() ? "" : " every " + core::format_duration(w.hop)) + " in " +
+                  w.time_zone + (groups.empty() ? "" : " and" + groups.substr(1)) + ": " + measures;
+  }
+  return {v.name, std::move(description), std::move(columns), std::move(order), true,
+          d.kind, ViewGrain::kDeclared};
+}
+
+}  // namespace
+
 // The columns are kind_tables.cpp's views' (aggregate_statements), in their
 // order: units is in each window's view whether or not the kind has lines
 // (0 without them).
-std::vector<ViewInfo> kind_views(const kinds::Declaration& d) {
+std::vector<ViewInfo> aggregate_views(const kinds::Declaration& d) {
   std::vector<ViewInfo> out;
-  if (!d.aggregate) return out;
   const auto& a = *d.aggregate;
   const std::string& records = a.records_as;
   const std::string& amount = a.amount_as;
@@ -141,6 +183,13 @@ std::vector<ViewInfo> kind_views(const kinds::Declaration& d) {
           {"display_name", kText, true}},
          "units DESC, category", false, ViewGrain::kCategories);
   }
+  return out;
+}
+
+std::vector<ViewInfo> kind_views(const kinds::Declaration& d) {
+  std::vector<ViewInfo> out;
+  if (d.aggregate) out = aggregate_views(d);
+  for (const auto& v : d.views) out.push_back(declared_view(d, v));
   return out;
 }
 

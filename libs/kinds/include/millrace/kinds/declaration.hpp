@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "millrace/core/decimal.hpp"
+#include "millrace/kinds/view_decl.hpp"
 
 namespace millrace::kinds {
 
@@ -192,6 +193,7 @@ struct Declaration {
   std::size_t identity = 0;
   std::size_t time = 0;  // the record's event time: a timestamp field
   std::optional<AggregateDecl> aggregate;
+  std::vector<ViewDecl> views;  // declared views (view_decl.hpp), in their order
   StorageDecl storage;
   std::vector<KeepCondition> keep;  // empty: every valid record is kept
   std::optional<EnrichDecl> enrich;

@@ -39,6 +39,7 @@ enum class ViewGrain : std::uint8_t {
   kToday,
   kTopProducts,
   kCategories,
+  kDeclared,  // a view the declaration lists ("views")
 };
 
 struct ViewInfo {
@@ -53,8 +54,10 @@ struct ViewInfo {
 
 // The views of one kind's aggregate section, in the order above (hourly,
 // daily, this hour, today, and, when its lines name a product, top products
-// and categories); none without an aggregate section.
+// and categories; none without an aggregate section), then its declared
+// views (kinds::ViewDecl, declared_views.hpp), in their order.
 std::vector<ViewInfo> kind_views(const kinds::Declaration& d);
+std::vector<ViewInfo> aggregate_views(const kinds::Declaration& d);
 
 // The store event's views, then those of every kind in `kinds` with an
 // aggregate section (kinds::all_kinds(), in its order).

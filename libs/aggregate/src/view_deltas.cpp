@@ -1,0 +1,133 @@
+#include "view_deltas.hpp"
+
+#include <variant>
+
+#include "millrace/pg/declared_views.hpp"
+#include "millrace/pg/kind_tables.hpp"
+
+namespace millrace::aggregate::detail {
+
+using kinds::MeasureDecl;
+
+namespace {
+
+constexpr std::int64_t kPercentUnits = 100'000'000;  // 100 at a decimal's six decimals
+
+std::string group_text(const kinds::Value& v) {
+  if (const auto* i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
+  if (const auto* b = std::get_if<bool>(&v)) return *b ? "true" : "false";
+  return std::get<std::string>(v);
+}
+
+// A number's value in units of its scale: a decimal's micro-units, an
+// integer itself.
+core::Int128 units(const kinds::Value& v) {
+  if (const auto* d = std::get_if<core::Decimal>(&v)) return d->units();
+  return std::get<std::int64_t>(v);
+}
+
+}  // namespace
+
+ViewDeltas::ViewDeltas(const kinds::Declaration& d, const kinds::ViewDecl& view)
+    : d_(&d),
+      v_(&view),
+      slot_us_(std::chrono::duration_cast<std::chrono::microseconds>(pg::view_slot(view.window))
+                   .count()) {}
+
+void ViewDeltas::fold(const kinds::Record& record) {
+  if (!v_->over_lines) {
+    fold_row(record, nullptr);
+    return;
+  }
+  for (const auto& line : record.lines) fold_row(record, &line);
+}
+
+void ViewDeltas::fold_row(const kinds::Record& record, const std::vector<kinds::Value>* line) {
+  const auto value = [&](const kinds::ViewField& f) -> const kinds::Value& {
+    return f.on_line ? (*line)[f.index] : record.values[f.index];
+  };
+  const auto ts = record.time(*d_);
+  ViewKey key{ts - (((ts % slot_us_) + slot_us_) % slot_us_), {}};
+  key.groups.reserve(v_->group_by.size());
+  for (const auto& g : v_->group_by) key.groups.push_back(group_text(value(g)));
+  auto& s = slots_[std::move(key)];
+  const auto n = v_->measures.size();
+  if (s.rows == 0) {
+    s.sums.resize(n);
+    s.extremes.resize(n);
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& m = v_->measures[i];
+    if (m.op == MeasureDecl::Op::kCount) continue;
+    core::Int128 term = 1;
+    for (const auto& factor : m.of) {
+      const auto u = units(value(factor.field));
+      term *= factor.percent_off ? kPercentUnits - u : u;
+    }
+    if (m.op == MeasureDecl::Op::kMin) {
+      s.extremes[i] = s.rows == 0 ? term : std::min(s.extremes[i], term);
+    } else if (m.op == MeasureDecl::Op::kMax) {
+      s.extremes[i] = s.rows == 0 ? term : std::max(s.extremes[i], term);
+    } else {
+      s.sums[i].add(term);
+    }
+  }
+  ++s.rows;
+}
+
+void apply_view(pqxx::work& tx, const kinds::Declaration& d, const kinds::ViewDecl& view,
+                const ViewDeltas& deltas) {
+  const auto& slots = deltas.slots();
+  if (slots.empty()) return;
+  using enum Column::Combine;
+  std::vector<Column> columns{{"bucket", "timestamptz", kKey, {}}};
+  for (const auto& g : view.group_by) {
+    columns.push_back({pg::view_group_column(d, g), pg::view_group_type(d, g), kKey, {}});
+  }
+  columns.push_back({"row_count", "bigint", kSum, {}});
+  for (const auto& m : view.measures) {
+    if (m.op == MeasureDecl::Op::kCount) continue;
+    const auto combine = m.op == MeasureDecl::Op::kMin   ? kMin
+                         : m.op == MeasureDecl::Op::kMax ? kMax
+                                                         : kSum;
+    columns.push_back({m.as, "numeric", combine, {}});
+  }
+  for (const auto& [key, s] : slots) {
+    // A sum's further parts go in rows of their own, which add nothing else
+    // (an extreme repeated is the same extreme).
+    std::size_t rows = 1;
+    for (const auto& sum : s.sums) rows = std::max(rows, sum.parts.size());
+    for (std::size_t row = 0; row < rows; ++row) {
+      std::size_t c = 0;
+      columns[c++].values.add(core::format_timestamp(key.slot));
+      for (const auto& g : key.groups) columns[c++].values.add(g);
+      columns[c++].values.add(row == 0 ? s.rows : 0);
+      for (std::size_t i = 0; i < view.measures.size(); ++i) {
+        const auto& m = view.measures[i];
+        if (m.op == MeasureDecl::Op::kCount) continue;
+        if (m.op == MeasureDecl::Op::kMin || m.op == MeasureDecl::Op::kMax) {
+          columns[c++].values.add(scaled_text(s.extremes[i], m.scale, 0));
+        } else {
+          const auto& parts = s.sums[i].parts;
+          columns[c++].values.add(row < parts.size() ? scaled_text(parts[row], m.scale, 0) : "0");
+        }
+      }
+    }
+  }
+  upsert(tx, pg::view_table(view), columns, pg::bucket_sql(view.window, "u.bucket"));
+}
+
+void prune_view(pqxx::work& tx, const kinds::ViewDecl& view, const std::string& topic) {
+  if (!view.retention) return;
+  const auto& w = view.window;
+  const std::string zone = "'" + w.time_zone + "'";
+  const auto size_minutes = std::to_string(w.size.count());
+  // A bucket's last window ends `size` after it begins, in local time.
+  tx.exec_params("DELETE FROM " + pg::view_table(view) + " WHERE ((bucket AT TIME ZONE " + zone +
+                     ") + make_interval(mins => " + size_minutes + ")) AT TIME ZONE " + zone +
+                     " <= (SELECT max(max_event_ts) FROM aggregator_partitions WHERE topic = $1) "
+                     "- make_interval(secs => $2)",
+                 topic, static_cast<double>(view.retention->count()) / 1000.0);
+}
+
+}  // namespace millrace::aggregate::detail

@@ -1,0 +1,86 @@
+#pragma once
+
+// A view a retailer declares ("views" in a kind's declaration, read by
+// view_decl.cpp; docs/views.md, "Declared views"): records (or their lines)
+// grouped by any of the kind's fields, in tumbling or hopping windows
+// aligned in a time zone, with counts, sums, minima, maxima and averages of
+// fields or of products of fields, exact, and optionally the top N groups
+// of each window. millrace-aggregator keeps each in a table of its own,
+// folded in the transaction of its offsets like every aggregate; the view
+// of the same name reads it (pg/declared_views.cpp).
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace millrace::kinds {
+
+// A field a view reads: one of the record's, or of its lines'.
+struct ViewField {
+  std::size_t index = 0;
+  bool on_line = false;
+};
+
+// One factor of a measure's product: a field's value, or, for a
+// percentage (a discount), 1 − value / 100.
+struct ViewFactor {
+  ViewField field;
+  bool percent_off = false;
+};
+
+struct MeasureDecl {
+  enum class Op : std::uint8_t { kCount, kSum, kMin, kMax, kAvg };
+  std::string as;  // its column in the view
+  Op op = Op::kCount;
+  // The product whose sum, minimum, maximum or average is kept: empty for
+  // a count. A term is exact at `scale` decimals (6 per decimal factor, 8
+  // per percent_off factor, 0 per integer).
+  std::vector<ViewFactor> of;
+  int scale = 0;
+  int avg_scale = 6;  // an average's decimals, rounded half away from zero
+};
+
+// Windows of `size`, starting every `hop` (tumbling: hop == size), aligned
+// in `time_zone`: an hour, a day or a week (from Monday) of local time, so
+// that a day across a daylight-saving change lasts 23 or 25 hours. Minutes
+// that divide 15 are the same in every zone; other sizes below a day are
+// aligned in UTC and taken in UTC only.
+struct ViewWindow {
+  std::chrono::minutes size{60};
+  std::chrono::minutes hop{60};
+  std::string time_zone = "UTC";
+  bool tumbling() const { return hop == size; }
+};
+
+// The first `n` groups of each window (and of each value of `per`), by the
+// measure `by`, largest first (smallest with `ascending`). Ties are broken
+// by `then` (fields of group_by, ascending) and the window holds exactly n
+// rows; without `then` every group tied with the n-th is kept and shares
+// its rank.
+struct TopDecl {
+  std::size_t n = 10;
+  std::string by;  // a measure's `as`
+  bool ascending = false;
+  std::vector<std::size_t> then;  // indices into group_by
+  std::vector<std::size_t> per;   // indices into group_by
+};
+
+struct ViewDecl {
+  std::string name;  // the PostgreSQL view; its table is agg_view_<name>
+  std::string description;
+  ViewWindow window;
+  std::vector<ViewField> group_by;
+  std::vector<MeasureDecl> measures;
+  std::optional<TopDecl> top;
+  // Windows that ended longer ago than this before the newest record time
+  // are dropped; nullopt: kept for ever.
+  std::optional<std::chrono::milliseconds> retention;
+  // A group or a factor names a field of the lines: every line is a row of
+  // the view (its record's fields read with it), and a count counts lines.
+  bool over_lines = false;
+};
+
+}  // namespace millrace::kinds

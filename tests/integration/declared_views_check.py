@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+"""Declared views against DuckDB (issue 80).
+
+  declared_views_check.py generate DIR
+      writes DIR/first.ndjson (sales of two weeks, shuffled, across both of
+      2026's daylight-saving changes in New York, with ties) and
+      DIR/second.ndjson (late sales of the first days, and resends)
+  declared_views_check.py check DECLARATION MILLRACE NDJSON...
+      computes every view DECLARATION declares from the sales in the NDJSON
+      files with DuckDB (SQL, its own time zone database, window functions),
+      reads each with `MILLRACE views NAME --format json`, and exits 1 unless
+      they are equal row for row
+
+The recomputation reads the declaration, not Millrace's SQL: a window is
+the local hour, day or week (ISO, from Monday) of the view's time zone, or
+a multiple of the hop on the Unix epoch's grid in UTC; a sale resent with
+its id counts once; amounts are DuckDB's exact DECIMAL; an average is
+rounded half away from zero by Python's decimal module.
+"""
+import datetime
+import decimal
+import json
+import random
+import subprocess
+import sys
+import uuid
+
+import duckdb
+
+STORES = range(5)
+SKUS = range(1, 16)
+CATEGORIES = ["toys", "garden", "food", "tools"]
+
+
+def iso(t):
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def sale(rng, ts, **fixed):
+    price_digits = rng.choice([0, 2, 6])
+    price = decimal.Decimal(rng.randint(1, 500_000_000)).scaleb(-6).quantize(
+        decimal.Decimal(1).scaleb(-price_digits), rounding=decimal.ROUND_DOWN)
+    discount = rng.choice([decimal.Decimal(0), decimal.Decimal(100), decimal.Decimal("12.5"),
+                           decimal.Decimal(rng.randint(0, 40_000_000)).scaleb(-6)])
+    row = {"id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "ts": iso(ts),
+           "store_id": rng.choice(STORES), "sku": rng.choice(SKUS),
+           "category": rng.choice(CATEGORIES), "price": price, "qty": rng.randint(1, 9),
+           "discount": discount}
+    row.update(fixed)
+    return row
+
+
+def encode(row):
+    # Decimals as JSON numbers with exactly their digits.
+    parts = []
+    for k, v in row.items():
+        text = str(v) if isinstance(v, decimal.Decimal) else json.dumps(v)
+        parts.append(json.dumps(k) + ":" + text)
+    return "{" + ",".join(parts) + "}"
+
+
+def generate(out_dir):
+    rng = random.Random(80)
+    sales = []
+    # Two weeks each side of a daylight-saving change in New York (8 March
+    # and 1 November 2026): local days of 23 and 25 hours.
+    for start in (datetime.datetime(2026, 3, 2, tzinfo=datetime.timezone.utc),
+                  datetime.datetime(2026, 10, 26, tzinfo=datetime.timezone.utc)):
+        for _ in range(1500):
+            ts = start + datetime.timedelta(microseconds=rng.randint(0, 14 * 86400 * 10**6))
+            sales.append(sale(rng, ts))
+    # A local day of exact ties: three categories of 3 sales, one of 1; and
+    # skus of equal units.
+    tie_day = datetime.datetime(2026, 3, 20, 14, tzinfo=datetime.timezone.utc)
+    for i, category in enumerate(["toys"] * 3 + ["garden"] * 3 + ["food"] * 3 + ["tools"]):
+        sales.append(sale(rng, tie_day + datetime.timedelta(minutes=i), category=category,
+                          sku=100 + i % 4, qty=2))
+    # Sales just either side of local midnight and of the changes' hours.
+    for t in ["2026-03-08T06:59:59.999999Z", "2026-03-08T07:00:00Z", "2026-03-09T03:59:59Z",
+              "2026-03-09T04:00:00Z", "2026-11-01T05:30:00Z", "2026-11-01T06:30:00Z",
+              "2026-11-02T04:59:59Z", "2026-11-02T05:00:00Z"]:
+        sales.append(sale(rng, datetime.datetime.fromisoformat(t.replace("Z", "+00:00"))))
+    rng.shuffle(sales)
+    # The second batch comes after the first is folded: sales of the first
+    # days (late: their windows hold rows already) and resends of first ones.
+    late = [sale(rng, datetime.datetime(2026, 3, 2, tzinfo=datetime.timezone.utc) +
+                 datetime.timedelta(seconds=rng.randint(0, 3 * 86400))) for _ in range(200)]
+    resent = rng.sample(sales, 150)
+    with open(f"{out_dir}/first.ndjson", "w") as f:
+        f.writelines(encode(s) + "\n" for s in sales)
+    with open(f"{out_dir}/second.ndjson", "w") as f:
+        second = late + resent
+        rng.shuffle(second)
+        f.writelines(encode(s) + "\n" for s in second)
+
+
+def load(con, files):
+    seen = set()
+    rows = []
+    for path in files:
+        for text in open(path):
+            r = json.loads(text, parse_float=decimal.Decimal, parse_int=decimal.Decimal)
+            if r["id"] in seen:
+                continue  # a resend: the same id counts once
+            seen.add(r["id"])
+            rows.append((r["id"], r["ts"], int(r["store_id"]), int(r["sku"]), r["category"],
+                         r["price"], int(r["qty"]), r["discount"]))
+    con.execute("CREATE TABLE sales (id VARCHAR, ts TIMESTAMPTZ, store_id BIGINT, sku BIGINT, "
+                "category VARCHAR, price DECIMAL(13,6), qty DECIMAL(10,0), discount DECIMAL(9,6))")
+    con.executemany("INSERT INTO sales VALUES (?, ?::TIMESTAMPTZ, ?, ?, ?, ?, ?, ?)", rows)
+    return len(rows)
+
+
+def minutes(text):
+    units = {"m": 1, "h": 60, "d": 1440}
+    return int(text[:-1]) * units[text[-1]]
+
+
+def columns_of(decl):
+    return {f["name"]: f["column"] for f in decl["fields"]}
+
+
+def factor_sql(factor):
+    if isinstance(factor, dict):
+        return f"(1 - {factor['percent_off']} * 0.01)"
+    return factor
+
+
+def expected(con, decl, view):
+    window = view["window"]
+    zone = window.get("time_zone", "UTC")
+    size = minutes(window["size"])
+    hop = minutes(window.get("hop", window["size"]))
+    if hop == 60 and zone != "UTC":
+        # The instant less its minutes past the local hour: the hour
+        # repeated when clocks go back is two hours, not one.
+        local = f"timezone('{zone}', ts)"
+        bucket = f"ts - ({local} - date_trunc('hour', {local}))"
+    elif hop in (1440, 10080) and (zone != "UTC" or hop == 10080):
+        unit = {1440: "day", 10080: "week"}[hop]
+        bucket = f"timezone('{zone}', date_trunc('{unit}', timezone('{zone}', ts)))"
+    else:
+        bucket = f"time_bucket(INTERVAL {hop} MINUTE, ts, TIMESTAMPTZ '1970-01-01 00:00:00+00')"
+    if hop >= 1440:
+        start = f"timezone('{zone}', timezone('{zone}', b) - k * INTERVAL {hop // 1440} DAY)"
+    else:
+        start = f"b - k * INTERVAL {hop} MINUTE"
+    if size % 1440 == 0:
+        end = f"timezone('{zone}', timezone('{zone}', window_start) + INTERVAL {size // 1440} DAY)"
+    else:
+        end = f"window_start + INTERVAL {size} MINUTE"
+    groups = [columns_of(decl)[g] for g in view.get("group_by", [])]
+    select = []
+    for m in view["measures"]:
+        product = " * ".join(factor_sql(f) for f in m.get("of", []))
+        op = m["op"]
+        if op == "count":
+            select.append(f"count(*) AS {m['as']}")
+        elif op == "avg":
+            select.append(f"sum({product}) AS {m['as']}__sum")
+            select.append(f"count(*) AS {m['as']}__n")
+        else:
+            select.append(f"{op}({product}) AS {m['as']}")
+    g = "".join(", " + c for c in groups)
+    sql = (f"WITH b AS (SELECT *, {bucket} AS b FROM sales), "
+           f"w AS (SELECT *, {start} AS window_start FROM b, range({size // hop}) AS r(k)) "
+           f"SELECT window_start, {end} AS window_end{g}, {', '.join(select)} FROM w "
+           f"GROUP BY window_start{g}")
+    top = view.get("top")
+    if top:
+        direction = "ASC" if top.get("order") == "asc" else "DESC"
+        order = f"{top['by']} {direction}"
+        ranker = "rank()"
+        if top.get("then"):
+            ranker = "row_number()"
+            named = [columns_of(decl)[t] for t in top["then"]] + [
+                c for c in groups if c not in [columns_of(decl)[p] for p in top.get("per", [])]
+                and c not in [columns_of(decl)[t] for t in top["then"]]]
+            order += "".join(", " + c for c in named)
+        per = "".join(", " + columns_of(decl)[p] for p in top.get("per", []))
+        sql = (f"SELECT *, {ranker} OVER (PARTITION BY window_start{per} ORDER BY {order}) AS rank "
+               f"FROM ({sql}) QUALIFY rank <= {top['n']}")
+    # Timestamps as text: Python's datetime would need pytz.
+    cursor = con.execute(f"SELECT * REPLACE (window_start::VARCHAR AS window_start, "
+                         f"window_end::VARCHAR AS window_end) FROM ({sql})")
+    names = [d[0] for d in cursor.description]
+    out = []
+    for values in cursor.fetchall():
+        row = dict(zip(names, values))
+        for m in view["measures"]:
+            if m["op"] == "avg":
+                total, n = row.pop(m["as"] + "__sum"), row.pop(m["as"] + "__n")
+                row[m["as"]] = (decimal.Decimal(total) / n).quantize(
+                    decimal.Decimal(1).scaleb(-m.get("scale", 6)), rounding=decimal.ROUND_HALF_UP)
+        out.append(row)
+    return out
+
+
+def normal(value):
+    if isinstance(value, datetime.datetime):
+        return value.astimezone(datetime.timezone.utc).isoformat()
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] in " T":
+        t = value.replace(" ", "T")
+        if t.endswith("+00"):
+            t += ":00"
+        return datetime.datetime.fromisoformat(t).astimezone(datetime.timezone.utc).isoformat()
+    if isinstance(value, (int, float, decimal.Decimal)) and not isinstance(value, bool):
+        return decimal.Decimal(value).normalize()
+    return value
+
+
+def key(row):
+    return tuple(str(normal(v)) for v in row.values())
+
+
+def check(declaration, millrace, files):
+    decl = json.load(open(declaration))
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    n = load(con, files)
+    failures = 0
+    for view in decl["views"]:
+        want = [{k: normal(v) for k, v in r.items()} for r in expected(con, decl, view)]
+        text = subprocess.run([millrace, "views", view["name"], "--format", "json"], check=True,
+                              capture_output=True, text=True).stdout
+        got = [{k: normal(v) for k, v in r.items()}
+               for r in json.loads(text, parse_float=decimal.Decimal)]
+        want_set = sorted(want, key=key)
+        got_set = sorted(got, key=key)
+        if want_set == got_set:
+            print(f"{view['name']}: {len(got)} rows equal to DuckDB's")
+            continue
+        failures += 1
+        print(f"{view['name']}: Millrace has {len(got)} rows, DuckDB {len(want)}", file=sys.stderr)
+        missing = [r for r in want_set if r not in got_set][:5]
+        extra = [r for r in got_set if r not in want_set][:5]
+        for r in missing:
+            print(f"  only in DuckDB:   {r}", file=sys.stderr)
+        for r in extra:
+            print(f"  only in Millrace: {r}", file=sys.stderr)
+    print(f"{n} distinct sales, {len(decl['views'])} views, {failures} differing")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "generate":
+        generate(sys.argv[2])
+    elif sys.argv[1] == "check":
+        sys.exit(check(sys.argv[2], sys.argv[3], sys.argv[4:]))
+    else:
+        sys.exit(__doc__)
