@@ -15,7 +15,6 @@ constexpr std::int64_t kPercentUnits = 100'000'000;  // 100 at a decimal's six d
 
 std::string group_text(const kinds::Value& v) {
   if (const auto* i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
-  if (const auto* b = std::get_if<bool>(&v)) return *b ? "true" : "false";
   return std::get<std::string>(v);
 }
 

@@ -55,11 +55,10 @@ class ViewReader {
         const auto f = field(g->items[i], where);
         const auto& decl = of(f);
         if (decl.type != ValueType::kText && decl.type != ValueType::kInteger &&
-            decl.type != ValueType::kUuid && decl.type != ValueType::kBoolean) {
-          r_.fail(where, "field " + quoted(decl.name) + " must be text, integer, uuid or boolean");
+            decl.type != ValueType::kUuid) {
+          r_.fail(where, "field " + quoted(decl.name) +
+                             " must be text, integer or uuid (the time is the window's)");
         }
-        if (!f.on_line && f.index == d_.time)
-          r_.fail(where, "the time is the window's, not a group");
         if (decl.pii) r_.fail(where, "field " + quoted(decl.name) + " is personal data");
         claim(decl.column, where);
         out.over_lines = out.over_lines || f.on_line;

@@ -1,0 +1,173 @@
+// The views member of a declaration (view_decl.cpp): windows, groups,
+// measures, top N and retention as read, and what is refused, naming where.
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "millrace/core/options.hpp"
+#include "millrace/kinds/declaration.hpp"
+
+using namespace millrace;
+using namespace millrace::kinds;
+using Catch::Matchers::Contains;
+using std::chrono::minutes;
+
+namespace {
+
+// A kind with lines, whose views are `views` (a JSON array's items).
+std::string with(std::string_view views) {
+  return std::string(R"({
+  "kind": "basket",
+  "topic": {"name": "baskets", "env": "MILLRACE_BASKETS_TOPIC", "partitions": 2},
+  "table": "baskets",
+  "identity": "Id",
+  "time": "At",
+  "fields": [
+    {"name": "Id", "column": "id", "type": "text", "required": true, "max_bytes": 40},
+    {"name": "At", "column": "at", "type": "timestamp", "required": true},
+    {"name": "Store", "column": "store", "type": "integer", "required": true, "min": 0, "max": 999},
+    {"name": "Discount", "column": "discount", "type": "decimal", "required": true, "min": 0, "max": 100},
+    {"name": "Note", "column": "note", "type": "text"},
+    {"name": "Email", "column": "email", "type": "text", "required": true, "pii": true},
+    {"name": "Huge", "column": "huge", "type": "decimal", "required": true, "min": 0, "max": 1000000000000}
+  ],
+  "lines": {"name": "Items", "table": "basket_items", "number_column": "n", "min_items": 1,
+            "max_items": 50, "fields": [
+    {"name": "Sku", "column": "sku", "type": "integer", "required": true, "min": 0, "max": 1000000},
+    {"name": "Qty", "column": "qty", "type": "integer", "required": true, "min": 1, "max": 1000},
+    {"name": "Price", "column": "price", "type": "decimal", "required": true, "min": 0, "max": 100000}
+  ]},
+  "views": [)") +
+         std::string(views) + "]}";
+}
+
+std::string refusal(std::string_view views) {
+  const auto json = with(views);
+  INFO("declaration: " << json);
+  try {
+    parse_declaration(json, "test basket");
+  } catch (const core::UsageError& e) {
+    return e.what();
+  }
+  FAIL("the declaration was accepted");
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("a declared view reads its window, groups, measures, top and retention",
+          "[kinds][views]") {
+  const auto d = parse_declaration(with(R"(
+    {"name": "top_skus", "window": {"size": "1d", "time_zone": "America/New_York"},
+     "group_by": ["Store", "Sku"],
+     "measures": [{"as": "units", "op": "sum", "of": ["Qty"]},
+                  {"as": "revenue", "op": "sum", "of": ["Price", "Qty", {"percent_off": "Discount"}]},
+                  {"as": "lines", "op": "count"},
+                  {"as": "mean_price", "op": "avg", "of": ["Price"], "scale": 2}],
+     "top": {"n": 5, "by": "units", "then": ["Sku"], "per": ["Store"]},
+     "retention": "30d"},
+    {"name": "rolling", "window": {"size": "1h", "hop": "5m"}, "group_by": ["Store"],
+     "measures": [{"as": "baskets", "op": "count"}]})"),
+                                   "test basket");
+  REQUIRE(d.views.size() == 2);
+  const auto& v = d.views[0];
+  CHECK(v.window.size == minutes{1440});
+  CHECK(v.window.tumbling());
+  CHECK(v.window.time_zone == "America/New_York");
+  REQUIRE(v.group_by.size() == 2);
+  CHECK_FALSE(v.group_by[0].on_line);
+  CHECK(v.group_by[1].on_line);
+  CHECK(v.over_lines);
+  REQUIRE(v.measures.size() == 4);
+  CHECK(v.measures[0].scale == 0);
+  // 6 for the price, 0 for the quantity, 8 for 1 - discount / 100.
+  CHECK(v.measures[1].scale == 14);
+  CHECK(v.measures[1].of[2].percent_off);
+  CHECK(v.measures[2].op == MeasureDecl::Op::kCount);
+  CHECK(v.measures[3].avg_scale == 2);
+  REQUIRE(v.top);
+  CHECK(v.top->n == 5);
+  CHECK(v.top->per == std::vector<std::size_t>{0});
+  CHECK(v.top->then == std::vector<std::size_t>{1});
+  CHECK(v.retention == std::chrono::milliseconds{30LL * 86'400'000});
+  const auto& r = d.views[1];
+  CHECK(r.window.hop == minutes{5});
+  CHECK_FALSE(r.over_lines);
+  CHECK(r.window.time_zone == "UTC");
+}
+
+TEST_CASE("a declared view is refused with where and why", "[kinds][views]") {
+  const std::string count = R"("measures": [{"as": "n", "op": "count"}])";
+  CHECK_THAT(refusal(R"({"name": "v", "window": {"size": "7m"}, )" + count + "}"),
+             Contains("views[0].window.size") && Contains("must divide a day"));
+  CHECK_THAT(refusal(R"({"name": "v", "window": {"size": "30m", "time_zone": "Asia/Kolkata"}, )" +
+                     count + "}"),
+             Contains("must divide 15m, or be 1h, 1d or 7d"));
+  CHECK_THAT(refusal(R"({"name": "v", "window": {"size": "1h", "hop": "7m"}, )" + count + "}"),
+             Contains("views[0].window.hop"));
+  CHECK_THAT(
+      refusal(
+          R"({"name": "v", "window": {"size": "1d", "hop": "1h", "time_zone": "Europe/Paris"}, )" +
+          count + "}"),
+      Contains("whole days"));
+  CHECK_THAT(refusal(R"({"name": "v", "window": {"size": "90s"}, )" + count + "}"),
+             Contains("not a whole number of minutes"));
+  CHECK_THAT(
+      refusal(R"({"name": "v", "window": {"size": "1h", "time_zone": "New York"}, )" + count + "}"),
+      Contains("not a time zone's name"));
+  CHECK_THAT(
+      refusal(R"({"name": "v", "window": {"size": "1h"}, "group_by": ["Note"], )" + count + "}"),
+      Contains("views[0].group_by[0]") && Contains("must be required"));
+  CHECK_THAT(
+      refusal(R"({"name": "v", "window": {"size": "1h"}, "group_by": ["Email"], )" + count + "}"),
+      Contains("personal data"));
+  CHECK_THAT(
+      refusal(R"({"name": "v", "window": {"size": "1h"}, "group_by": ["At"], )" + count + "}"),
+      Contains("must be text, integer or uuid"));
+  CHECK_THAT(
+      refusal(R"({"name": "v", "window": {"size": "1h"}, "group_by": ["Nope"], )" + count + "}"),
+      Contains("names no field"));
+  CHECK_THAT(
+      refusal(
+          R"({"name": "v", "window": {"size": "1h"}, "measures": [{"as": "m", "op": "median", "of": ["Qty"]}]})"),
+      Contains("views[0].measures[0].op") && Contains("not count, sum, min, max or avg"));
+  CHECK_THAT(
+      refusal(
+          R"({"name": "v", "window": {"size": "1h"}, "measures": [{"as": "m", "op": "count", "of": ["Qty"]}]})"),
+      Contains("a count counts rows"));
+  CHECK_THAT(
+      refusal(
+          R"({"name": "v", "window": {"size": "1h"}, "measures": [{"as": "m", "op": "sum", "of": [{"percent_off": "Qty"}]}]})"),
+      Contains("percent_off takes a decimal field"));
+  CHECK_THAT(
+      refusal(
+          R"({"name": "v", "window": {"size": "1h"}, "measures": [{"as": "m", "op": "sum", "of": ["Huge", "Huge", "Huge"]}]})"),
+      Contains("can exceed 2^100"));
+  CHECK_THAT(
+      refusal(
+          R"({"name": "v", "window": {"size": "1h"}, "measures": [{"as": "window_start", "op": "count"}]})"),
+      Contains("already a column of the view"));
+  CHECK_THAT(
+      refusal(
+          R"({"name": "v", "window": {"size": "1h"}, "group_by": ["Store"], "top": {"n": 3, "by": "nope"}, )" +
+          count + "}"),
+      Contains("views[0].top.by"));
+  CHECK_THAT(refusal(R"({"name": "v", "window": {"size": "1h"}, "top": {"n": 3, "by": "n"}, )" +
+                     count + "}"),
+             Contains("needs a group_by"));
+  CHECK_THAT(
+      refusal(
+          R"({"name": "v", "window": {"size": "1h"}, "group_by": ["Store"], "top": {"n": 3, "by": "n", "per": ["Store"]}, )" +
+          count + "}"),
+      Contains("leaves no group to rank"));
+  CHECK_THAT(
+      refusal(R"({"name": "v", "window": {"size": "1d"}, "retention": "1h", )" + count + "}"),
+      Contains("keeps less than one window"));
+  CHECK_THAT(refusal(R"({"name": "v", "window": {"size": "1h"}, )" + count +
+                     R"(}, {"name": "v", "window": {"size": "1h"}, )" + count + "}"),
+             Contains("views[1].name") && Contains("declared twice"));
+  CHECK_THAT(refusal(R"({"name": "v", "window": {"size": "1h"}, "colour": "red", )" + count + "}"),
+             Contains("unknown member \"colour\""));
+}
