@@ -133,6 +133,15 @@ rows=$(curl -fsS "http://127.0.0.1:$port/v1/views/top_skus_per_local_day?limit=1
   python3 -c 'import json, sys; print(len(json.load(sys.stdin)["rows"]))')
 [[ $rows == $("$millrace" views top_skus_per_local_day --format csv | tail -n +2 | wc -l) ]] ||
   fail "the API serves $rows rows of top_skus_per_local_day, millrace views another count"
+# A dimension filters: only store 2's hours, all of them.
+curl -fsS "http://127.0.0.1:$port/v1/views/sales_per_store_hour?store_id=2&limit=10000" |
+  python3 -c 'import json, sys; rows = json.load(sys.stdin)["rows"]
+assert rows and all(r["store_id"] == 2 for r in rows), rows[:3]; print(len(rows))' >"$work/store2" ||
+  fail "?store_id=2 served rows of other stores"
+[[ $(cat "$work/store2") == $(sql "SELECT count(*) FROM sales_per_store_hour WHERE store_id = 2") ]] ||
+  fail "?store_id=2 served $(cat "$work/store2") rows"
+status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v1/views/sales_per_store_hour?sku=2")
+[[ $status == 400 ]] || fail "a filter on a column that is no dimension answered $status, not 400"
 kill -TERM "$api" && wait "$api" || fail "millrace-api did not stop cleanly"
 api=
 echo "declared views ($mode): every view equals DuckDB's; the API serves them"

@@ -214,7 +214,7 @@ Routed openapi(const Call& call) {
 
 Routed read_rows(const Call& call) {
   const ViewParams& p = call.params;
-  ViewQuery q{call.reading.view, p.limit, p.from_us, p.to_us, p.group};
+  ViewQuery q{call.reading.view, p.limit, p.from_us, p.to_us, p.group, p.filters};
   if (q.group && !storable_text(*q.group)) {
     // No stored group can have this name (PostgreSQL text holds no NUL).
     return rows_reply(*q.view, Rows{}, p.limit, call.format);

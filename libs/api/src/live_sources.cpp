@@ -115,7 +115,7 @@ std::map<std::string, std::string> PgLiveSource::views() {
     if (view == nullptr) throw std::logic_error("no view " + w.name);
     std::optional<std::int64_t> from;
     if (w.back_us) from = (w.by_day ? day : hour) - *w.back_us;
-    ViewQuery q{view, w.limit, from, std::nullopt, std::nullopt};
+    ViewQuery q{view, w.limit, from, std::nullopt, std::nullopt, {}};
     out.emplace(w.name, rows_json(*view, backend_.read(q), w.limit));
   }
   return out;

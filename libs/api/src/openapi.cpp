@@ -162,6 +162,23 @@ std::string get_operation(const View& v) {
     ref(w, "#/components/parameters/From");
     ref(w, "#/components/parameters/To");
   }
+  for (const auto& d : v.dimensions) {
+    w.StartObject();
+    member(w, "name");
+    put(w, d);
+    member(w, "in");
+    put(w, "query");
+    member(w, "required");
+    w.Bool(false);
+    member(w, "description");
+    put(w, "Only the rows whose " + d + " is this value (compared as text)");
+    member(w, "schema");
+    w.StartObject();
+    member(w, "type");
+    put(w, "string");
+    w.EndObject();
+    w.EndObject();
+  }
   w.EndArray();
   member(w, "security");
   w.StartArray();

@@ -208,6 +208,10 @@ Rows PgBackend::read(const ViewQuery& q) {
       add("window_start >= " + tx.quote(timestamptz_literal(*q.from_us)) + "::timestamptz");
     if (q.to_us) add("window_start < " + tx.quote(timestamptz_literal(*q.to_us)) + "::timestamptz");
     if (q.group) add("group_id = " + tx.quote(*q.group));
+    // Dimensions are the view's own columns (parse_params took no other).
+    for (const auto& [column, value] : q.filters) {
+      add(tx.quote_name(column) + "::text = " + tx.quote(value));
+    }
     // One row more than asked for tells whether the limit cut anything.
     sql += where + " ORDER BY " + std::string(q.view->order_by) + " LIMIT " +
            std::to_string(q.limit + 1);

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "millrace/catalog/reads.hpp"
@@ -27,6 +28,8 @@ struct ViewQuery {
   std::optional<std::int64_t> from_us;  // windowed views only
   std::optional<std::int64_t> to_us;
   std::optional<std::string> group;  // accounting only
+  // (dimension, value): rows whose dimension's text is the value.
+  std::vector<std::pair<std::string, std::string>> filters;
 };
 
 enum class WriteOutcome : std::uint8_t {

@@ -225,7 +225,8 @@ std::optional<std::int64_t> parse_id(std::string_view text) {
   return n;
 }
 
-std::variant<ViewParams, QueryError> parse_params(std::string_view query, ParamSet allowed) {
+std::variant<ViewParams, QueryError> parse_params(std::string_view query, ParamSet allowed,
+                                                  const std::vector<std::string>& dimensions) {
   ViewParams out;
   std::vector<std::string> seen;
   while (!query.empty()) {
@@ -241,8 +242,11 @@ std::variant<ViewParams, QueryError> parse_params(std::string_view query, ParamS
       return QueryError{name ? *name : std::string(pair.substr(0, eq)),
                         "malformed percent-encoding"};
     }
+    const bool dimension =
+        allowed == ParamSet::kWindowed &&
+        std::find(dimensions.begin(), dimensions.end(), *name) != dimensions.end();
     const bool known =
-        (*name == "limit" && allowed != ParamSet::kNone) ||
+        dimension || (*name == "limit" && allowed != ParamSet::kNone) ||
         ((*name == "from" || *name == "to") && allowed == ParamSet::kWindowed) ||
         (*name == "group" && allowed == ParamSet::kGroup) ||
         ((*name == "status" || *name == "before") && allowed == ParamSet::kDeliveries);
@@ -257,6 +261,7 @@ std::variant<ViewParams, QueryError> parse_params(std::string_view query, ParamS
           break;
         case ParamSet::kWindowed:
           accepted = "this resource takes limit, from and to";
+          for (const auto& d : dimensions) accepted += ", " + d;
           break;
         case ParamSet::kGroup:
           accepted = "this resource takes limit and group";
@@ -271,7 +276,9 @@ std::variant<ViewParams, QueryError> parse_params(std::string_view query, ParamS
       return QueryError{*name, "given more than once"};
     }
     seen.push_back(*name);
-    if (*name == "limit") {
+    if (dimension) {
+      out.filters.emplace_back(*name, *value);
+    } else if (*name == "limit") {
       const auto n = parse_limit(*value);
       if (!n) {
         return QueryError{"limit", "must be a whole number from 1 to " + std::to_string(kMaxLimit) +

@@ -8,7 +8,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
+#include <vector>
 
 namespace millrace::api {
 
@@ -56,6 +58,9 @@ struct ViewParams {
   std::optional<std::int64_t> from_us;  // window_start >= from
   std::optional<std::int64_t> to_us;    // window_start < to
   std::optional<std::string> group;     // /v1/accounting only
+  // A view's dimensions (pg::ViewInfo::dimensions) and the value each must
+  // have, in the order given.
+  std::vector<std::pair<std::string, std::string>> filters;
   // A webhook endpoint's deliveries: status=failed (or all), and before=<id>
   // for the page after the one that ended at that id.
   bool failed_only = false;
@@ -69,7 +74,9 @@ enum class ParamSet : std::uint8_t {
   kGroup,       // limit, group
   kDeliveries,  // limit, status, before
 };
-std::variant<ViewParams, QueryError> parse_params(std::string_view query, ParamSet allowed);
+// `dimensions`: the names a windowed view also takes, each once.
+std::variant<ViewParams, QueryError> parse_params(std::string_view query, ParamSet allowed,
+                                                  const std::vector<std::string>& dimensions = {});
 
 enum class Format : std::uint8_t { kJson, kCsv };
 // Content negotiation (RFC 9110 12.5.1) between JSON (application/json,

@@ -185,7 +185,9 @@ std::variant<httpd::Reply, Job> Router::route(const httpd::Request& req) const {
     if (auto* refused = std::get_if<httpd::Reply>(&resolved)) return std::move(*refused);
     reading = std::get<Reading>(resolved);
   }
-  auto parsed = parse_params(req.query(), reading.params);
+  static const std::vector<std::string> kNoDimensions;
+  auto parsed = parse_params(req.query(), reading.params,
+                             reading.view != nullptr ? reading.view->dimensions : kNoDimensions);
   if (auto* e = std::get_if<QueryError>(&parsed)) {
     return problem(400, "invalid_parameter", e->parameter + ": " + e->detail, path, e->parameter);
   }

@@ -67,7 +67,8 @@ const View& accounting_view() {
                          "group_id, topic, partition",
                          false,
                          "",
-                         pg::ViewGrain::kOther};
+                         pg::ViewGrain::kOther,
+                         {}};
   return view;
 }
 

@@ -18,7 +18,7 @@ using enum ColumnKind;
 ViewInfo store_view(std::string name, std::string description, std::vector<ViewColumn> columns,
                     std::string order_by, bool windowed) {
   return {std::move(name), std::move(description),          std::move(columns), std::move(order_by),
-          windowed,        std::string(kinds::kStoreEvent), ViewGrain::kOther};
+          windowed,        std::string(kinds::kStoreEvent), ViewGrain::kOther,  {}};
 }
 
 std::vector<ViewInfo> store_event_views() {
@@ -115,8 +115,10 @@ ViewInfo declared_view(const kinds::Declaration& d, const kinds::ViewDecl& v) {
                   (w.tumbling() ? "" : " every " + core::format_duration(w.hop)) + " in " +
                   w.time_zone + (groups.empty() ? "" : " and" + groups.substr(1)) + ": " + measures;
   }
-  return {v.name, std::move(description), std::move(columns), std::move(order), true,
-          d.kind, ViewGrain::kDeclared};
+  std::vector<std::string> dimensions;
+  for (const auto& g : v.group_by) dimensions.push_back(view_group_column(d, g));
+  return {v.name, std::move(description), std::move(columns),   std::move(order), true,
+          d.kind, ViewGrain::kDeclared,   std::move(dimensions)};
 }
 
 }  // namespace
@@ -133,8 +135,14 @@ std::vector<ViewInfo> aggregate_views(const kinds::Declaration& d) {
   const auto view = [&](std::string_view suffix, std::string description,
                         std::vector<ViewColumn> columns, std::string order_by, bool windowed,
                         ViewGrain grain) {
-    out.push_back({a.name + "_" + std::string(suffix), std::move(description), std::move(columns),
-                   std::move(order_by), windowed, d.kind, grain});
+    out.push_back({a.name + "_" + std::string(suffix),
+                   std::move(description),
+                   std::move(columns),
+                   std::move(order_by),
+                   windowed,
+                   d.kind,
+                   grain,
+                   {}});
   };
   // The windows' columns: their start, the groups, the sums and the ratios
   // (kind_aggregate.cpp's views, in their order).

@@ -50,6 +50,9 @@ struct ViewInfo {
   bool windowed = false;  // from/to apply to window_start
   std::string kind;       // the event kind it sums: "store_event", "order", ...
   ViewGrain grain = ViewGrain::kOther;
+  // Columns a reader may filter on by value (a declared view's groups:
+  // /v1/views/<name>?store_id=3).
+  std::vector<std::string> dimensions;
 };
 
 // The views of one kind's aggregate section, in the order above (hourly,
