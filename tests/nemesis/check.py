@@ -382,6 +382,19 @@ class Checker:
                                  "WHERE order_date >= date_trunc('day', now(), 'UTC') "
                                  "AND order_date < date_trunc('day', now(), 'UTC') + interval '1 day'",
                                  "SELECT day, orders, revenue, units FROM web_orders_today"),
+            # A declared view (order.json's "views"): the top 10 products of
+            # each New York day, by units, ties by product.
+            "web_orders_top_products_per_local_day": (
+                "SELECT window_start, window_end, product_id, units, revenue, lines, rank FROM ("
+                "SELECT w AS window_start, ((w AT TIME ZONE 'America/New_York') + interval '1 day') "
+                "AT TIME ZONE 'America/New_York' AS window_end, product_id, sum(quantity) AS units, "
+                "sum(quantity * unit_price) AS revenue, count(*) AS lines, (row_number() OVER "
+                "(PARTITION BY w ORDER BY sum(quantity) DESC, product_id))::int AS rank FROM ("
+                "SELECT date_trunc('day', o.order_date, 'America/New_York') AS w, l.product_id, "
+                "l.quantity, l.unit_price FROM oracle_order_lines l JOIN oracle_orders o USING (order_id)) x "
+                "GROUP BY w, product_id) t WHERE rank <= 10",
+                "SELECT window_start, window_end, product_id, units, revenue, lines, rank "
+                "FROM web_orders_top_products_per_local_day"),
             # Per category of the catalog as it is when read.
             "web_orders_categories": ("SELECT p.category, sum(l.quantity), sum(l.quantity * l.unit_price) "
                                       "FROM oracle_order_lines l JOIN products p ON p.sku = l.product_id "

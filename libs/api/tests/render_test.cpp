@@ -53,7 +53,7 @@ TEST_CASE("rows as CSV: header, CRLF, quotes only where needed", "[api][render]"
 
 TEST_CASE("every view served is one pg knows, with its description", "[api][render]") {
   const auto served = built_in_views();
-  REQUIRE(served->views.size() == 16);
+  REQUIRE(served->views.size() == 17);
   for (const auto& v : served->views) {
     CHECK_FALSE(v.description.empty());
     CHECK_FALSE(v.columns.empty());
@@ -69,7 +69,7 @@ TEST_CASE("a declared kind's views are served, listed and shown on the dashboard
   auto kinds = millrace::kinds::all_kinds("");
   kinds.push_back(millrace::api::testing::parcel_kind());
   const auto served = serve_views(kinds);
-  REQUIRE(served->views.size() == 20);
+  REQUIRE(served->views.size() == 21);
   const View* today = served->find("parcels_today");
   REQUIRE(today != nullptr);
   CHECK(today->kind == "parcel");

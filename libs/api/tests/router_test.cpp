@@ -62,8 +62,8 @@ TEST_CASE("the list of views and its columns is answered without the database", 
   const auto r = answer(router, FakeRequest("GET", "/v1/views"), db);
   REQUIRE(r.status == 200);
   const auto d = json(r);
-  // The store event's six, the orders' six, the trades' four.
-  REQUIRE(d["views"].Size() == 16);
+  // The store event's six, the orders' six and one declared, the trades' four.
+  REQUIRE(d["views"].Size() == 17);
   CHECK(std::string(d["views"][0]["name"].GetString()) == "hourly_sales");
   CHECK(d["views"][0]["windowed"].GetBool());
   CHECK(std::string(d["views"][0]["columns"][4]["name"].GetString()) == "revenue");
@@ -86,7 +86,7 @@ TEST_CASE("the views served are those of the kinds loaded, and so is the OpenAPI
   FakeBackend db;
   auto r = answer(router, FakeRequest("GET", "/v1/views"), db);
   REQUIRE(r.status == 200);
-  CHECK(json(r)["views"].Size() == 20);
+  CHECK(json(r)["views"].Size() == 21);
   r = answer(router, FakeRequest("GET", "/v1/views/parcels_hourly?from=2026-11-21T00:00:00Z"), db);
   CHECK(r.status == 200);
   REQUIRE(db.reads.size() == 1);

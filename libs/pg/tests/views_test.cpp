@@ -28,8 +28,20 @@ TEST_CASE("the public views are the store event's and each aggregated kind's") {
                      "hourly_sales", "daily_sales", "orders_this_hour", "today_summary",
                      "top_products", "popular_categories", "web_orders_hourly", "web_orders_daily",
                      "web_orders_this_hour", "web_orders_today", "web_orders_top_products",
-                     "web_orders_categories", "trades_hourly", "trades_daily", "trades_this_hour",
-                     "trades_today"});
+                     "web_orders_categories", "web_orders_top_products_per_local_day",
+                     "trades_hourly", "trades_daily", "trades_this_hour", "trades_today"});
+  // A declared view (order.json's "views"): its window, groups, measures and
+  // rank; filtered by its group.
+  const auto* declared = find_view(built_in, "web_orders_top_products_per_local_day");
+  REQUIRE(declared != nullptr);
+  CHECK(declared->grain == ViewGrain::kDeclared);
+  CHECK(declared->windowed);
+  std::vector<std::string> declared_columns;
+  for (const auto& c : declared->columns) declared_columns.push_back(c.name);
+  CHECK(declared_columns == std::vector<std::string>{"window_start", "window_end", "product_id",
+                                                     "units", "revenue", "lines", "rank"});
+  CHECK(declared->order_by == "window_start, rank, product_id");
+  CHECK(declared->dimensions == std::vector<std::string>{"product_id"});
   const auto* top = find_view(built_in, "web_orders_top_products");
   REQUIRE(top != nullptr);
   CHECK(top->kind == "order");
