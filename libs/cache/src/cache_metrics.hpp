@@ -5,6 +5,7 @@
 // a sink's enrichment) and the readers' (millrace-api).
 
 #include "millrace/metrics/family.hpp"
+#include "millrace/metrics/metrics.hpp"
 
 namespace millrace::cache {
 
