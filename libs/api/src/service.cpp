@@ -74,7 +74,7 @@ class ApiService final : public httpd::HttpService {
   // The catalog is read through the Redis cache when config.cache names
   // one (its read metrics in `metrics`), from the database otherwise.
   ApiService(ApiConfig c, metrics::Registry& r)
-      : HttpService(std::string(kComponent), r, "MILLRACE_API_MAX_CONNECTIONS"),
+      : HttpService(std::string(kComponent), r),
         config_(std::move(c)),
         probe_(r),
         router_(

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <set>
 
+#include "archive_metrics.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/runtime/log.hpp"
 
@@ -33,17 +34,13 @@ StoreHealth::StoreHealth(std::unique_ptr<objstore::ObjectStore> own, std::chrono
                          metrics::Registry* registry)
     : own_(std::move(own)), idle_(idle), registry_(registry) {
   if (registry_ == nullptr) return;
-  registry_->computed_gauge(
-      "millrace_archive_store_failing_seconds",
-      "Seconds since the archive's object store began failing every request (0 while it "
-      "answers).",
-      [this] {
-        std::lock_guard lock(mutex_);
-        const double s = failing_since_
-                             ? std::chrono::duration<double>(Clock::now() - *failing_since_).count()
-                             : 0.0;
-        return std::vector<metrics::Sample>{{{}, s}};
-      });
+  kArchiveStoreFailing.computed_gauge(*registry_, [this] {
+    std::lock_guard lock(mutex_);
+    const double s = failing_since_
+                         ? std::chrono::duration<double>(Clock::now() - *failing_since_).count()
+                         : 0.0;
+    return std::vector<metrics::Sample>{{{}, s}};
+  });
 }
 
 void StoreHealth::succeeded() {
@@ -55,11 +52,8 @@ void StoreHealth::succeeded() {
 
 void StoreHealth::failed(objstore::ErrorKind kind, std::string explained) {
   if (registry_ != nullptr) {
-    registry_
-        ->counter("millrace_archive_store_errors_total",
-                  "Requests to the archive's object store that failed, by kind: network, "
-                  "server, credentials, not_found, checksum or refused.",
-                  {{"kind", std::string(objstore::kErrorKindNames.name(kind))}})
+    kArchiveStoreErrors
+        .counter(*registry_, {{"kind", std::string(objstore::kErrorKindNames.name(kind))}})
         .inc();
   }
   std::lock_guard lock(mutex_);

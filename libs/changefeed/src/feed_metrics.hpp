@@ -1,72 +1,142 @@
 #pragma once
 
-// The metric families of the probe that do not need labels, registered
-// in this order (the order a scrape lists the families of a type in).
+// The change feed's metric families (metrics/family.hpp), in the order of
+// its table in docs/operations.md, and the probe's handles of them,
+// registered in the order a scrape lists the families of a type in.
 
+#include "millrace/metrics/family.hpp"
 #include "millrace/metrics/metrics.hpp"
 
 namespace millrace::changefeed {
 
+inline const metrics::Family kUp({.name = "millrace_changefeed_up",
+                                  .type = metrics::Type::kGauge,
+                                  .help = "1 while the feed streams from its slot",
+                                  .group = "changefeed"});
+inline const metrics::Family kTransactions(
+    {.name = "millrace_changefeed_transactions_total",
+     .type = metrics::Type::kCounter,
+     .help = "Committed PostgreSQL transactions read from the slot",
+     .group = "changefeed"});
+inline const metrics::Family kSkipped(
+    {.name = "millrace_changefeed_skipped_transactions_total",
+     .type = metrics::Type::kCounter,
+     .help = "Transactions read again after a restart and not published again (at or "
+             "before the checkpoint)",
+     .group = "changefeed"});
+inline const metrics::Family kChanges({.name = "millrace_changefeed_changes_published_total",
+                                       .type = metrics::Type::kCounter,
+                                       .help = "Row changes published to the changes topic",
+                                       .group = "changefeed"});
+inline const metrics::Family kBatches(
+    {.name = "millrace_changefeed_batches_total",
+     .type = metrics::Type::kCounter,
+     .help = "Kafka transactions committed (each holds whole PostgreSQL transactions)",
+     .group = "changefeed"});
+inline const metrics::Family kRestartsRetryable(
+    {.name = "millrace_changefeed_restarts_total",
+     .type = metrics::Type::kCounter,
+     .help = "Sessions ended by a retryable failure and started again",
+     .group = "changefeed"});
+inline const metrics::Family kFailuresFatal(
+    {.name = "millrace_changefeed_fatal_failures_total",
+     .type = metrics::Type::kCounter,
+     .help = "Sessions ended by a failure that stops the feed",
+     .group = "changefeed"});
+inline const metrics::Family kSnapshots(
+    {.name = "millrace_changefeed_snapshots_total",
+     .type = metrics::Type::kCounter,
+     .help = "Initial snapshots started: a backfill of every published table asked for, "
+             "and the first checkpoint published (their rows then count in "
+             "millrace_changefeed_backfill_rows_total)",
+     .group = "changefeed"});
+inline const metrics::Family kSlotsLost(
+    {.name = "millrace_changefeed_slots_lost_total",
+     .type = metrics::Type::kCounter,
+     .help = "Replication slots found invalidated or gone after changes were published "
+             "from them, and replaced (--on-slot-lost=backfill): each left a gap, "
+             "published as op g records, that backfills fill",
+     .group = "changefeed"});
+inline const metrics::Family kBackfillsEnabled(
+    {.name = "millrace_changefeed_backfills_enabled",
+     .type = metrics::Type::kGauge,
+     .help = "1 while the feed serves backfill requests; 0 while they would wait for "
+             "ever: its role may not read and update the signal table, or PostgreSQL is "
+             "older than 14 (the feed's log and `millrace changefeed backfills` say "
+             "which, with the fix)",
+     .group = "changefeed"});
+inline const metrics::Family kBackfillRunning(
+    {.name = "millrace_changefeed_backfill_running",
+     .type = metrics::Type::kGauge,
+     .help = "The id of the backfill running (its row in the signal table), 0 when none "
+             "runs",
+     .group = "changefeed"});
+inline const metrics::Family kBackfillRows(
+    {.name = "millrace_changefeed_backfill_rows_total",
+     .type = metrics::Type::kCounter,
+     .help = "Rows backfills read and queued for publishing, each in its chunk's place "
+             "in the stream",
+     .group = "changefeed"});
+inline const metrics::Family kBackfillRereads(
+    {.name = "millrace_changefeed_backfill_rereads_total",
+     .type = metrics::Type::kCounter,
+     .help = "Backfill chunks read again: a transaction the chunk's snapshot did not see "
+             "changed more rows of the table than the feed keeps track of",
+     .group = "changefeed"});
+inline const metrics::Family kBackfillSuperseded(
+    {.name = "millrace_changefeed_backfill_rows_superseded_total",
+     .type = metrics::Type::kCounter,
+     .help = "Rows left out of a backfill chunk because a change the chunk's snapshot "
+             "did not see was streamed in its window",
+     .group = "changefeed"});
+inline const metrics::Family kConfirmed(
+    {.name = "millrace_changefeed_confirmed_lsn",
+     .type = metrics::Type::kGauge,
+     .help = "The slot's flush position the feed last confirmed, as a WAL byte position",
+     .group = "changefeed"});
+inline const metrics::Family kServerWalEnd({.name = "millrace_changefeed_server_wal_end_lsn",
+                                            .type = metrics::Type::kGauge,
+                                            .help = "The server's WAL end the feed last heard of",
+                                            .group = "changefeed"});
+inline const metrics::Family kLagBytes(
+    {.name = "millrace_changefeed_slot_lag_bytes",
+     .type = metrics::Type::kGauge,
+     .help = "WAL the slot holds that the feed has not confirmed: the server's WAL end "
+             "minus the confirmed position",
+     .group = "changefeed"});
+inline const metrics::Family kLagSeconds(
+    {.name = "millrace_changefeed_slot_lag_seconds",
+     .type = metrics::Type::kGauge,
+     .help = "How long the confirmed position has been behind the server's WAL end (0 "
+             "when caught up)",
+     .group = "changefeed"});
+inline const metrics::Family kLastCommitTime(
+    {.name = "millrace_changefeed_last_commit_timestamp_seconds",
+     .type = metrics::Type::kGauge,
+     .help = "Commit time of the last published transaction (Unix seconds)",
+     .group = "changefeed"});
+
 struct FeedMetrics {
   explicit FeedMetrics(metrics::Registry& registry)
-      : transactions(registry.counter("millrace_changefeed_transactions_total",
-                                      "Committed PostgreSQL transactions read from the slot")),
-        skipped(registry.counter("millrace_changefeed_skipped_transactions_total",
-                                 "Transactions read again after a restart and not published again "
-                                 "(at or before the checkpoint)")),
-        changes(registry.counter("millrace_changefeed_changes_published_total",
-                                 "Row changes published to the changes topic")),
-        batches(registry.counter(
-            "millrace_changefeed_batches_total",
-            "Kafka transactions committed (each holds whole PostgreSQL transactions)")),
-        restarts_retryable(
-            registry.counter("millrace_changefeed_restarts_total",
-                             "Sessions ended by a retryable failure and started again")),
-        failures_fatal(registry.counter("millrace_changefeed_fatal_failures_total",
-                                        "Sessions ended by a failure that stops the feed")),
-        snapshots(registry.counter("millrace_changefeed_snapshots_total",
-                                   "Initial snapshots started: a backfill of every published table "
-                                   "asked for, and the first checkpoint published (their rows then "
-                                   "count in millrace_changefeed_backfill_rows_total)")),
-        slots_lost(
-            registry.counter("millrace_changefeed_slots_lost_total",
-                             "Replication slots found invalidated or gone after changes were "
-                             "published from them, and replaced (--on-slot-lost=backfill): each "
-                             "left a gap, published as op g records, that backfills fill")),
-        backfill_running(registry.gauge(
-            "millrace_changefeed_backfill_running",
-            "The id of the backfill running (its row in the signal table), 0 when none runs")),
-        backfills_enabled(registry.gauge(
-            "millrace_changefeed_backfills_enabled",
-            "1 while the feed serves backfill requests; 0 while they wait for ever: its role may "
-            "not read and update the signal table, or PostgreSQL is older than 14 (the feed's log, "
-            "and `millrace changefeed backfills`, say which)")),
-        backfill_rows(registry.counter("millrace_changefeed_backfill_rows_total",
-                                       "Rows backfills read and queued for publishing, each in its "
-                                       "chunk's place in the stream")),
-        backfill_rereads(registry.counter(
-            "millrace_changefeed_backfill_rereads_total",
-            "Backfill chunks read again: a transaction the chunk's snapshot did not see changed "
-            "more rows of the table than the feed keeps track of")),
-        backfill_superseded(
-            registry.counter("millrace_changefeed_backfill_rows_superseded_total",
-                             "Rows left out of a backfill chunk because a change the chunk's "
-                             "snapshot did not see was streamed in its window")),
-        up(registry.gauge("millrace_changefeed_up", "1 while the feed streams from its slot")),
-        confirmed(registry.gauge(
-            "millrace_changefeed_confirmed_lsn",
-            "The slot's flush position the feed last confirmed, as a WAL byte position")),
-        server_wal_end(registry.gauge("millrace_changefeed_server_wal_end_lsn",
-                                      "The server's WAL end the feed last heard of")),
-        lag_bytes(registry.gauge("millrace_changefeed_slot_lag_bytes",
-                                 "WAL the slot holds that the feed has not confirmed: the server's "
-                                 "WAL end minus the confirmed position")),
-        lag_seconds(registry.gauge("millrace_changefeed_slot_lag_seconds",
-                                   "How long the confirmed position has been behind the server's "
-                                   "WAL end (0 when caught up)")),
-        last_commit_time(
-            registry.gauge("millrace_changefeed_last_commit_timestamp_seconds",
-                           "Commit time of the last published transaction (Unix seconds)")) {}
+      : transactions(kTransactions.counter(registry)),
+        skipped(kSkipped.counter(registry)),
+        changes(kChanges.counter(registry)),
+        batches(kBatches.counter(registry)),
+        restarts_retryable(kRestartsRetryable.counter(registry)),
+        failures_fatal(kFailuresFatal.counter(registry)),
+        snapshots(kSnapshots.counter(registry)),
+        slots_lost(kSlotsLost.counter(registry)),
+        backfill_running(kBackfillRunning.gauge(registry)),
+        backfills_enabled(kBackfillsEnabled.gauge(registry)),
+        backfill_rows(kBackfillRows.counter(registry)),
+        backfill_rereads(kBackfillRereads.counter(registry)),
+        backfill_superseded(kBackfillSuperseded.counter(registry)),
+        up(kUp.gauge(registry)),
+        confirmed(kConfirmed.gauge(registry)),
+        server_wal_end(kServerWalEnd.gauge(registry)),
+        lag_bytes(kLagBytes.gauge(registry)),
+        lag_seconds(kLagSeconds.gauge(registry)),
+        last_commit_time(kLastCommitTime.gauge(registry)) {}
 
   metrics::Counter transactions;
   metrics::Counter skipped;

@@ -12,6 +12,7 @@
 #include "millrace/archive/replay.hpp"
 #include "millrace/core/setting.hpp"
 #include "millrace/kafka/options.hpp"
+#include "millrace/kinds/options.hpp"
 #include "millrace/objstore/options.hpp"
 #include "millrace/objstore/store.hpp"
 #include "millrace/pg/options.hpp"
@@ -42,7 +43,7 @@ struct ArchiveCommon {
   std::string root;  // the URL's older name, for a directory
   std::string ns = "millrace";
   std::string group = "millrace-archiver";
-  std::string topic = "store-events";
+  std::string topic = kinds::store_event().topic;
 };
 
 void register_common(core::OptionSet& o, ArchiveCommon& c, bool needs_root) {
@@ -52,7 +53,7 @@ void register_common(core::OptionSet& o, ArchiveCommon& c, bool needs_root) {
     archive::register_namespace(o, c.ns);
   }
   stream::add_group_option(o, "archiver", &c.group);
-  kafka::add_topic_option(o, "topic", &c.topic, kafka::TopicOption{});
+  core::declare(o, &c.topic, kinds::topic_setting(kinds::store_event()));
 }
 
 int archive_list(const std::vector<std::string>& args, Context& ctx) {
@@ -161,8 +162,7 @@ int archive_verify(const std::vector<std::string>& args, Context& ctx) {
 
 int archive_replay(const std::vector<std::string>& args, Context& ctx) {
   ArchiveCommon c;
-  kafka::KafkaClientOptions kafka;
-  kafka.topic.clear();  // the target: no default
+  kafka::KafkaClientOptions kafka;  // its topic is the target: no default
   kafka.client_id = "millrace-archive-replay";
   std::int64_t partition = -1;
   std::string from, to;
@@ -183,11 +183,11 @@ int archive_replay(const std::vector<std::string>& args, Context& ctx) {
                  .help = "An object store's files are downloaded here before they are replayed "
                          "(default: the temporary directory)"});
   stream::add_group_option(options, "archiver", &c.group);
-  kafka::add_topic_option(options, "source-topic", &c.topic, kafka::TopicOption{});
+  kafka::add_topic_option(options, "source-topic", &c.topic,
+                          kinds::topic_setting(kinds::store_event()));
   kafka::register_options(options, kafka,
-                          {"",
-                           "Kafka topic to produce into (it must exist, with at least the "
-                           "archived topic's partitions)"});
+                          {.help = "Kafka topic to produce into (it must exist, with at least the "
+                                   "archived topic's partitions)"});
   core::declare(
       options, &partition,
       {.flag = "partition", .help = "Only this partition (-1: all)", .min = -1, .max = INT32_MAX});

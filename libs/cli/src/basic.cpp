@@ -136,7 +136,7 @@ int cmd_migrate(const std::vector<std::string>& args, Context& ctx) {
 }
 
 int cmd_create_topics(const std::vector<std::string>& args, Context& ctx) {
-  auto kafka = kafka::client_options("millrace-create-topics");
+  auto kafka = kafka::client_options("millrace-create-topics", kinds::store_event().topic);
   std::string dlq_topic;
   std::string changes_topic = "millrace.changes";
   std::int64_t partitions = 4;
@@ -149,10 +149,10 @@ int cmd_create_topics(const std::vector<std::string>& args, Context& ctx) {
                           "waits until each has a leader for every "
                           "partition. Fails if one exists with another partition count. Waits "
                           "for the broker to come up.");
-  kafka::register_options(options, kafka);
+  kafka::register_options(options, kafka, kinds::topic_setting(kinds::store_event()));
   kinds::KindOptions kinds;
   kinds::register_topic_options(options, kinds, ctx.env);
-  kafka::add_topic_option(options, "dlq-topic", &dlq_topic, kafka::kDeadLetterTopic);
+  core::declare(options, &dlq_topic, kinds::dlq_topic_setting(kinds::store_event()));
   kafka::add_topic_option(options, "changes-topic", &changes_topic, kafka::kChangesTopic);
   core::declare(options, &partitions,
                 {.flag = "partitions",

@@ -6,9 +6,8 @@
 
 namespace millrace::httpd {
 
-HttpService::HttpService(std::string component, metrics::Registry& metrics,
-                         const std::string& cap_setting)
-    : component_(std::move(component)), server_probe_(metrics, cap_setting) {}
+HttpService::HttpService(std::string component, metrics::Registry& metrics)
+    : component_(std::move(component)), server_probe_(metrics) {}
 
 HttpService::~HttpService() = default;
 

@@ -42,7 +42,7 @@ struct Refusal {
 class ProducerService final : public httpd::HttpService {
  public:
   ProducerService(ProducerConfig c, metrics::Registry& r)
-      : HttpService(std::string(kComponent), r, "MILLRACE_HTTP_MAX_CONNECTIONS"),
+      : HttpService(std::string(kComponent), r),
         config_(std::move(c)),
         probe_(r, config_.kafka.topic),
         ingest_(config_, probe_, [this](std::string what) { fail(std::move(what)); }) {

@@ -17,7 +17,7 @@ void register_options(core::OptionSet& o, ProducerConfig& c) {
       {.flag = "http-addr",
        .env = "MILLRACE_HTTP_ADDR",
        .help = "host:port to serve HTTP on ([v6]:port for IPv6; port 0 picks a free one)"});
-  kafka::register_options(o, c.kafka);
+  kafka::register_options(o, c.kafka, kinds::topic_setting(kinds::store_event()));
   kinds::register_topic_options(o, c.kinds, core::environment_map());
   core::declare(o, &c.http_threads,
                 {.flag = "http-threads",

@@ -251,9 +251,9 @@ Consumer::Consumer(const ConsumerConfig& config, RebalanceListener* listener)
   // once its queue holds either bound, and looks again only when its broker
   // thread next wakes for something else, about once a second: a consumer
   // with a backlog got a bound's worth of records a second. 100,000 of the
-  // generator's events (about 43 MB) took a sink 0.4 s, then it waited 0.6 s.
-  // Draining 1,000,000 events on the test stack: one sink 125,000-133,000 ->
-  // 167,000-182,000 events/s, the aggregator 112,000-119,000 -> 145,000-
+  // generator's records (about 43 MB) took a sink 0.4 s, then it waited
+  // 0.6 s. Draining 1,000,000 records on the test stack: one sink 125,000-
+  // 133,000 -> 167,000-182,000 records/s, the aggregator 112,000-119,000 -> 145,000-
   // 161,000; peak RSS 143 -> 191 and 255 -> 290 MiB. (2.2 added
   // fetch.queue.backoff.ms for this; an operator's value in extra wins.)
   detail::set_property(conf.get(), "queued.min.messages", "1000000");

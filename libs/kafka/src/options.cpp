@@ -9,12 +9,17 @@
 namespace millrace::kafka {
 
 void register_options(core::OptionSet& o, KafkaClientOptions& k, const TopicOption& topic) {
+  // Transport names no topic: a program that did not say which its --topic
+  // is (a kind's, the change feed's) is a programming error.
+  if (topic.help.empty()) {
+    throw std::logic_error("kafka::register_options: --topic without help: say which topic it is");
+  }
   core::declare(o, &k.brokers,
                 {.flag = "brokers",
                  .env = "MILLRACE_BROKERS",
                  .help = "Kafka bootstrap servers, host:port[,...]"});
+  add_topic_option(o, "topic", &k.topic, topic);
   k.topic_env = topic.env;
-  core::declare(o, &k.topic, {.flag = "topic", .env = topic.env, .help = topic.help});
   core::declare(o, &k.client_id,
                 {.flag = "client-id", .env = "MILLRACE_CLIENT_ID", .help = "Kafka client.id"});
   core::declare(
@@ -28,8 +33,9 @@ void register_options(core::OptionSet& o, KafkaClientOptions& k, const TopicOpti
 }
 
 void add_topic_option(core::OptionSet& o, std::string flag, std::string* target,
-                      const TopicOption& topic) {
-  core::declare(o, target, {.flag = std::move(flag), .env = topic.env, .help = topic.help});
+                      TopicOption topic) {
+  topic.flag = std::move(flag);
+  core::declare(o, target, std::move(topic));
 }
 
 void validate(KafkaClientOptions& k) {

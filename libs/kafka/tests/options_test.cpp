@@ -1,9 +1,13 @@
 #include "millrace/kafka/options.hpp"
 
 #include <catch2/catch.hpp>
+#include <map>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "millrace/core/failure.hpp"
+#include "millrace/core/options.hpp"
 #include "millrace/core/parse_config.hpp"
 #include "millrace/kafka/producer.hpp"
 #include "millrace/kafka/types.hpp"
@@ -13,9 +17,23 @@ using Catch::Matchers::Contains;
 
 namespace {
 
+// A program's settings: the shared Kafka ones, with its own topic (libs/kafka
+// names none).
+struct Program {
+  kafka::KafkaClientOptions kafka = kafka::client_options("svc", "t0");
+};
+
+void register_options(core::OptionSet& o, Program& p) {
+  kafka::register_options(o, p.kafka, {.env = "MILLRACE_TEST_TOPIC", .help = "The topic"});
+}
+
+void validate(Program& p) {
+  kafka::validate(p.kafka);
+}
+
 kafka::KafkaClientOptions parse(std::map<std::string, std::string> env,
                                 std::vector<std::string> args) {
-  return core::parse_config(env, args, kafka::client_options("svc"));
+  return core::parse_config(env, args, Program{}).kafka;
 }
 
 }  // namespace
@@ -47,7 +65,7 @@ TEST_CASE("what a consumer group member's exactly-once rests on is refused as an
 TEST_CASE("the shared Kafka client options: defaults, environment, flags and errors") {
   const auto d = parse({}, {});
   CHECK(d.brokers == "127.0.0.1:9092");
-  CHECK(d.topic == "store-events");
+  CHECK(d.topic == "t0");
   CHECK(d.client_id == "svc");
   CHECK(d.extra.empty());
   const auto e =
@@ -58,7 +76,9 @@ TEST_CASE("the shared Kafka client options: defaults, environment, flags and err
   CHECK(e.client_id == "c1");
   CHECK(e.extra == kafka::Properties{{"linger.ms", "1"}});
   CHECK_THROWS_WITH(parse({}, {"--brokers", ""}), Contains("MILLRACE_BROKERS"));
-  CHECK_THROWS_WITH(parse({{"MILLRACE_TOPIC", ""}}, {}), Contains("MILLRACE_TOPIC"));
+  CHECK(parse({{"MILLRACE_TEST_TOPIC", "t2"}}, {}).topic == "t2");
+  CHECK_THROWS_WITH(parse({{"MILLRACE_TEST_TOPIC", ""}}, {}),
+                    Contains("--topic / MILLRACE_TEST_TOPIC"));
   CHECK_THROWS_WITH(parse({}, {"--kafka-properties", "oops"}),
                     Contains("MILLRACE_KAFKA_PROPERTIES") && Contains("key=value"));
   CHECK_THROWS_AS(parse({}, {"--kafka-properties", "oops"}), core::UsageError);
@@ -94,4 +114,11 @@ TEST_CASE("a property librdkafka refuses is named, and a secret one's value is n
   // Not a secret: its value helps the user, and is shown.
   CHECK_THAT(refusal("linger.ms", "not-a-number"),
              Contains("kafka property linger.ms=not-a-number"));
+}
+
+TEST_CASE("a program's --topic says which topic it is: transport names none") {
+  core::OptionSet o("test", "test");
+  auto k = kafka::client_options("svc", "");
+  CHECK(k.topic.empty());
+  CHECK_THROWS_AS(kafka::register_options(o, k, {.env = "MILLRACE_TEST_TOPIC"}), std::logic_error);
 }

@@ -86,19 +86,35 @@ void register_topic_options(core::OptionSet& o, KindOptions& k,
   register_kinds_dir(o, &k.kinds_dir);
   const auto dir = env.find("MILLRACE_KINDS_DIR");
   for (auto& d : all_kinds(dir == env.end() ? "" : dir->second)) {
+    // The store event's are the program's --topic (kafka::register_options,
+    // with topic_setting's) and --dlq-topic, where the program has them.
     if (d.kind == kStoreEvent) continue;
     k.topics[d.kind] = d.topic;
-    core::declare(o, &k.topics[d.kind],
-                  {.flag = d.kind + "-topic",
-                   .env = d.topic_env,
-                   .help = "Kafka topic of the " + d.kind + " kind (" + d.description + ")"});
+    core::declare(o, &k.topics[d.kind], topic_setting(d));
     k.dlq_topics[d.kind] = "";
-    core::declare(
-        o, &k.dlq_topics[d.kind],
-        {.flag = d.kind + "-dlq-topic",
-         .env = topic_env_with(d, "_DLQ_TOPIC"),
-         .help = "Dead-letter topic of the " + d.kind + " kind (default: <its topic>.dlq)"});
+    core::declare(o, &k.dlq_topics[d.kind], dlq_topic_setting(d));
   }
+}
+
+core::Setting topic_setting(const Declaration& d) {
+  // The store event's topic keeps the flag it had before there were other
+  // kinds, --topic rather than --store_event-topic: it is the default
+  // kind's, and scripts, env files and deployments name it. Its variable,
+  // default and help are its declaration's, as every kind's.
+  return {.flag = d.kind == kStoreEvent ? std::string("topic") : d.kind + "-topic",
+          .env = d.topic_env,
+          .help = "Kafka topic of the " + d.kind + " kind (" + d.description + ")"};
+}
+
+core::Setting dlq_topic_setting(const Declaration& d) {
+  return {.flag = d.kind == kStoreEvent ? std::string("dlq-topic") : d.kind + "-dlq-topic",
+          .env = topic_env_with(d, "_DLQ_TOPIC"),
+          .help = "Dead-letter topic of the " + d.kind + " kind (default: <its topic>.dlq)"};
+}
+
+const Declaration& store_event() {
+  static const Declaration d = find_kind(kStoreEvent, "");
+  return d;
 }
 
 std::string dlq_topic(const KindOptions& k, const std::string& kind, const std::string& topic) {

@@ -14,6 +14,7 @@
 #include "millrace/core/store_message.hpp"
 #include "millrace/core/validation.hpp"
 #include "millrace/kafka/producer.hpp"
+#include "millrace/kinds/options.hpp"
 #include "records.hpp"
 
 namespace millrace::produce {
@@ -57,7 +58,7 @@ std::uint64_t resolved_seed(const SyntheticOptions& s) {
 }
 
 void register_options(core::OptionSet& o, ProduceConfig& c) {
-  kafka::register_options(o, c.kafka);
+  kafka::register_options(o, c.kafka, kinds::topic_setting(kinds::store_event()));
   kinds::register_options(o, c.kinds, core::environment_map(), false);
   register_options(o, static_cast<SyntheticOptions&>(c));
   core::declare(o, &c.rate,

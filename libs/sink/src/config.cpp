@@ -4,13 +4,14 @@
 #include "millrace/core/event.hpp"
 #include "millrace/core/setting.hpp"
 #include "millrace/core/values.hpp"
+#include "millrace/kinds/options.hpp"
 
 namespace millrace::sink {
 
 void register_options(core::OptionSet& o, SinkConfig& c) {
   stream::register_options(o, c.stream);
   kinds::register_options(o, c.kinds, core::environment_map(), true);
-  kafka::add_topic_option(o, "dlq-topic", &c.dlq_topic, kafka::kDeadLetterTopic);
+  core::declare(o, &c.dlq_topic, kinds::dlq_topic_setting(kinds::store_event()));
   core::declare(
       o, &c.dlq_max_bytes,
       {.flag = "dlq-max-bytes",

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "millrace/core/failure.hpp"
+#include "millrace/metrics/family.hpp"
 #include "millrace/runtime/log.hpp"
 
 namespace millrace::sink::detail {
@@ -100,19 +101,35 @@ void send_refused(LetterPort& letters, std::string_view topic, const Consumed& r
                tracker);
 }
 
+// The sink's dead letters' metric families (metrics/family.hpp), in the
+// order of their table in docs/operations.md.
+const metrics::Family kDeadLettersWritten(
+    {.name = "millrace_dead_letters_total",
+     .type = metrics::Type::kCounter,
+     .help = "Records written to the dead-letter topic; this counts writes, "
+             "including rewrites when a batch is replayed: the exact count is the "
+             "`rejected` outcome",
+     .labels = {"topic"},
+     .group = "dead-letters"});
+const metrics::Family kDeadLettersTruncated(
+    {.name = "millrace_dead_letters_truncated_total",
+     .type = metrics::Type::kCounter,
+     .help = "Dead letters written with their payload cut to fit the topic",
+     .labels = {"topic"},
+     .group = "dead-letters"});
+const metrics::Family kDeadLetterBlocked(
+    {.name = "millrace_dead_letter_blocked",
+     .type = metrics::Type::kGauge,
+     .help = "1 while the dead-letter topic refuses writes for good (authorization, "
+             "topic missing): the sink makes no progress, nothing commits meanwhile",
+     .labels = {"topic"},
+     .group = "dead-letters"});
+
 DeadLetters::DeadLetters(const SinkConfig& config, metrics::Registry& metrics)
     : config_(config),
-      dead_letters_(metrics.counter("millrace_dead_letters_total",
-                                    "Invalid records written to the dead-letter topic (including "
-                                    "rewrites of replayed batches).",
-                                    {{"topic", config.dlq_topic}})),
-      truncated_(metrics.counter("millrace_dead_letters_truncated_total",
-                                 "Dead letters written with their payload cut to fit the topic.",
-                                 {{"topic", config.dlq_topic}})),
-      blocked_(metrics.gauge("millrace_dead_letter_blocked",
-                             "1 while the dead-letter topic refuses writes for good "
-                             "(authorization, topic missing): the sink makes no progress.",
-                             {{"topic", config.dlq_topic}})) {}
+      dead_letters_(kDeadLettersWritten.counter(metrics, {{"topic", config.dlq_topic}})),
+      truncated_(kDeadLettersTruncated.counter(metrics, {{"topic", config.dlq_topic}})),
+      blocked_(kDeadLetterBlocked.gauge(metrics, {{"topic", config.dlq_topic}})) {}
 
 void DeadLetters::start() {
   dlq_ = std::make_unique<kafka::Producer>(producer_config(config_, "-dlq"));

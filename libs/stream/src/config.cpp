@@ -1,5 +1,7 @@
 #include <cctype>
 #include <stdexcept>
+#include <string>
+#include <utility>
 
 #include "millrace/core/setting.hpp"
 #include "millrace/runtime/registry.hpp"
@@ -13,6 +15,14 @@ StreamConfig service_defaults(std::string_view service) {
   c.group = "millrace-" + c.service;
   c.kafka.client_id = c.group;
   c.metrics_addr = runtime::default_metrics_addr(service);
+  return c;
+}
+
+StreamConfig service_defaults(std::string_view service, std::string topic,
+                              kafka::TopicOption topic_option) {
+  auto c = service_defaults(service);
+  c.kafka.topic = std::move(topic);
+  c.topic_option = std::move(topic_option);
   return c;
 }
 

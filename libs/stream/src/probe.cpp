@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "millrace/runtime/log.hpp"
+#include "probe_metrics.hpp"
 
 namespace millrace::stream {
 
@@ -25,46 +26,22 @@ ConsumerProbe::ConsumerProbe(metrics::Registry& r, std::string topic, std::strin
       topic_(std::move(topic)),
       component_(std::move(component)),
       stall_timeout_(stall_timeout),
-      batch_records_(r.histogram("millrace_batch_records", "Records per committed batch.",
-                                 metrics::size_buckets())),
-      commit_seconds_(r.histogram("millrace_batch_commit_duration_seconds",
-                                  "Time to commit one batch (side effects and transaction).",
-                                  metrics::latency_buckets())),
-      fenced_(r.counter("millrace_commits_fenced_total",
-                        "Commits refused because another member moved a stored offset.")),
-      assigned_(r.gauge("millrace_assigned_partitions", "Partitions assigned to this member.")),
+      batch_records_(kBatchRecords.histogram(r)),
+      commit_seconds_(kBatchCommitSeconds.histogram(r)),
+      fenced_(kCommitsFenced.counter(r)),
+      assigned_(kAssignedPartitions.gauge(r)),
       started_(Clock::now()) {
   for (const char* kind : {"assign", "revoke"}) {
-    rebalances_.emplace(
-        kind, r.counter("millrace_rebalances_total", "Partition assignments and revocations.",
-                        {{"kind", kind}}));
+    rebalances_.emplace(kind, kRebalances.counter(r, {{"kind", kind}}));
   }
   for (const char* cls : {"retryable", "poison", "fatal"}) {
-    pg_errors_.emplace(
-        cls, r.counter("millrace_postgres_errors_total",
-                       "PostgreSQL (and dead-letter) failures by class.", {{"class", cls}}));
+    pg_errors_.emplace(cls, kPostgresErrors.counter(r, {{"class", cls}}));
   }
-  r.computed_gauge("millrace_consumer_lag_records",
-                   "End offset minus the committed position (past a transaction's trailing "
-                   "marker once everything read is committed), per assigned partition.",
-                   [this] { return lag_samples(); });
-  r.computed_gauge(
-      "millrace_partition_stalled_seconds",
-      "Seconds an assigned partition has been behind its end offset without its committed "
-      "position moving (0 when caught up or moving).",
-      [this] { return stall_samples(); });
-  r.computed_gauge("millrace_partition_halted",
-                   "1 for an assigned partition this member refuses to consume, by reason "
-                   "(offset_gap: retention passed the stored offset; offset_ahead: the stored "
-                   "offset is past the log end).",
-                   [this] { return halted_samples(); });
-  r.computed_gauge(
-      "millrace_consumer_freshness_seconds",
-      "Age of the newest committed record (now minus its Kafka timestamp), per partition.",
-      [this] { return freshness_samples(); });
-  r.computed_gauge("millrace_seconds_since_last_commit",
-                   "Seconds since this member last committed a batch (since start if never).",
-                   [this] { return since_commit_samples(); });
+  kConsumerLag.computed_gauge(r, [this] { return lag_samples(); });
+  kPartitionStalled.computed_gauge(r, [this] { return stall_samples(); });
+  kPartitionHalted.computed_gauge(r, [this] { return halted_samples(); });
+  kConsumerFreshness.computed_gauge(r, [this] { return freshness_samples(); });
+  kSinceLastCommit.computed_gauge(r, [this] { return since_commit_samples(); });
 }
 
 ConsumerProbe::~ConsumerProbe() {
@@ -328,12 +305,12 @@ std::vector<metrics::Sample> ConsumerProbe::since_commit_samples() const {
 metrics::Counter& ConsumerProbe::consumed(std::int32_t partition) {
   auto it = consumed_.find(partition);
   if (it == consumed_.end()) {
-    it = consumed_
-             .emplace(partition,
-                      registry_.counter(
-                          "millrace_records_consumed_total", "Records consumed and committed.",
-                          {{"topic", topic_}, {"partition", partition_label(partition)}}))
-             .first;
+    it =
+        consumed_
+            .emplace(partition,
+                     kRecordsConsumed.counter(
+                         registry_, {{"topic", topic_}, {"partition", partition_label(partition)}}))
+            .first;
   }
   return it->second;
 }
@@ -345,12 +322,10 @@ metrics::Counter& ConsumerProbe::outcome(std::int32_t partition, std::string_vie
   if (it == outcomes_.end()) {
     it = outcomes_
              .emplace(key,
-                      registry_.counter("millrace_records_outcome_total",
-                                        "What became of committed records, by outcome and reason.",
-                                        {{"topic", topic_},
-                                         {"partition", partition_label(partition)},
-                                         {"outcome", std::string(outcome)},
-                                         {"reason", std::string(reason)}}))
+                      kRecordsOutcome.counter(registry_, {{"topic", topic_},
+                                                          {"partition", partition_label(partition)},
+                                                          {"outcome", std::string(outcome)},
+                                                          {"reason", std::string(reason)}}))
              .first;
   }
   return it->second;

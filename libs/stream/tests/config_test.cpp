@@ -7,8 +7,12 @@ namespace {
 
 using namespace millrace;
 
+// A service sets its topic and what --topic means (the sink: the store
+// event's, from its declaration); the stream names none.
+const kafka::TopicOption kTopicOption{.env = "MILLRACE_TOPIC", .help = "The topic read"};
+
 stream::StreamConfig parse(std::map<std::string, std::string> env, std::vector<std::string> args) {
-  stream::StreamConfig defaults;
+  auto defaults = stream::service_defaults("sink", "t0", kTopicOption);
   defaults.group = "g";
   return core::parse_config(env, args, defaults);
 }
@@ -17,7 +21,7 @@ stream::StreamConfig parse(std::map<std::string, std::string> env, std::vector<s
 
 TEST_CASE("consumer settings: default < environment < flag") {
   const auto d = parse({}, {});
-  CHECK(d.kafka.topic == "store-events");
+  CHECK(d.kafka.topic == "t0");
   CHECK(d.batch_size == 5000);
   const auto e = parse({{"MILLRACE_BATCH_SIZE", "10"}, {"MILLRACE_TOPIC", "t1"}},
                        {"--batch-size", "20", "--kafka-properties", "fetch.wait.max.ms=50"});
@@ -74,8 +78,7 @@ TEST_CASE("each service reads its own group variable, and the shared one is refu
   CHECK(parse({{"MILLRACE_SINK_GROUP", "s1"}}, {}).group == "s1");
   CHECK_THROWS_WITH(parse({{"MILLRACE_GROUP", "g"}}, {}),
                     Contains("MILLRACE_GROUP") && Contains("MILLRACE_SINK_GROUP"));
-  stream::StreamConfig config;
-  config.service = "aggregator";
+  auto config = stream::service_defaults("aggregator", "t0", kTopicOption);
   core::OptionSet options("test", "test");
   stream::register_options(options, config);
   options.parse({{"MILLRACE_AGGREGATOR_GROUP", "a1"}, {"MILLRACE_SINK_GROUP", "s1"}}, {});

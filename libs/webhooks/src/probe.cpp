@@ -1,5 +1,6 @@
 #include "probe.hpp"
 
+#include "dispatch_metrics.hpp"
 #include "millrace/core/enum_names.hpp"
 
 namespace millrace::webhooks::detail {
@@ -15,19 +16,13 @@ constexpr core::EnumNames<Verdict, kVerdictCount> kVerdictLabels({
 });
 
 metrics::Counter claims_counter(metrics::Registry& registry, const char* found) {
-  return registry.counter("millrace_webhooks_claims_total",
-                          "Claims of an endpoint's queue tried, by whether one was found (yes) or "
-                          "none was free with due deliveries (no)",
-                          {{"found", found}});
+  return kClaims.counter(registry, {{"found", found}});
 }
 
 // Per endpoint, from 0 as soon as the endpoint is known (stats()), so that
 // the alert's increase() sees its first disabling.
 metrics::Counter auto_disabled(metrics::Registry& registry, const std::string& endpoint) {
-  return registry.counter("millrace_webhooks_auto_disabled_total",
-                          "Times an endpoint was disabled for having failed longer than its "
-                          "disable_after",
-                          {{"endpoint", endpoint}});
+  return kAutoDisabled.counter(registry, {{"endpoint", endpoint}});
 }
 
 }  // namespace
@@ -49,26 +44,12 @@ DispatchProbe::DispatchProbe(metrics::Registry& registry)
       return out;
     };
   };
-  registry.computed_gauge("millrace_webhooks_pending",
-                          "Deliveries waiting, per endpoint (state: active or disabled)",
-                          per_endpoint(&QueueStats::Endpoint::pending));
-  registry.computed_gauge("millrace_webhooks_failed",
-                          "Deliveries that used up the retry schedule, per endpoint (millrace "
-                          "webhooks deliveries --failed; replay to send them again)",
-                          per_endpoint(&QueueStats::Endpoint::failed));
-  registry.computed_gauge("millrace_webhooks_oldest_pending_age_seconds",
-                          "Age of the oldest waiting delivery, per endpoint (0 with none)",
-                          per_endpoint(&QueueStats::Endpoint::oldest_pending_s));
-  registry.computed_gauge("millrace_webhooks_filtered_changes",
-                          "Changes read that an endpoint's filters (tables, operations, Event "
-                          "Grid filter) left out, per endpoint, since it was registered",
-                          per_endpoint(&QueueStats::Endpoint::filtered));
-  registry.computed_gauge("millrace_webhooks_failing_seconds",
-                          "How long an endpoint has been failing: since its first failed attempt "
-                          "after its last delivery (0: not failing); it is disabled once this "
-                          "passes its disable_after",
-                          per_endpoint(&QueueStats::Endpoint::failing_s));
-  registry.computed_gauge("millrace_webhooks_endpoints", "Registered endpoints, by state", [this] {
+  kPendingDeliveries.computed_gauge(registry, per_endpoint(&QueueStats::Endpoint::pending));
+  kFailedDeliveries.computed_gauge(registry, per_endpoint(&QueueStats::Endpoint::failed));
+  kOldestPendingAge.computed_gauge(registry, per_endpoint(&QueueStats::Endpoint::oldest_pending_s));
+  kFilteredChanges.computed_gauge(registry, per_endpoint(&QueueStats::Endpoint::filtered));
+  kFailingSeconds.computed_gauge(registry, per_endpoint(&QueueStats::Endpoint::failing_s));
+  kEndpoints.computed_gauge(registry, [this] {
     std::lock_guard lock(mutex_);
     double active = 0, disabled = 0;
     for (const auto& e : last_.endpoints) (e.active ? active : disabled) += 1;
@@ -80,9 +61,8 @@ DispatchProbe::DispatchProbe(metrics::Registry& registry)
 void DispatchProbe::claimed(std::int64_t endpoint, const ClaimResult& result) {
   const std::string id = std::to_string(endpoint);
   for (const auto& a : result.attempts) {
-    registry_
-        .counter("millrace_webhooks_attempts_total",
-                 "Webhook requests, by endpoint and what came of them",
+    kAttempts
+        .counter(registry_,
                  {{"endpoint", id}, {"outcome", std::string(kVerdictLabels.name(a.verdict))}})
         .inc();
     m_.request_seconds.observe(a.seconds);

@@ -84,12 +84,7 @@ class WebsocketService final : public runtime::Service {
     health_.poll("postgresql", pg::database_probe(config_.pg, "millrace-websocket-readiness"));
     // The last run that ended, its figures as labels: the ingestion-delta
     // alert's payload (MillraceIngestionRunShort).
-    registry.computed_gauge(
-        "millrace_websocket_last_run",
-        "The last run that ended, with its id, start, end, records, the previous run's records "
-        "and the difference as labels: 1 when it is short (fewer records than "
-        "--alert-below-ratio of the previous run's), else 0",
-        [this] { return last_run_samples(); });
+    kLastRun.computed_gauge(registry, [this] { return last_run_samples(); });
     health_.poll("kafka", kafka::topic_probe(config_.kafka, config_.topic,
                                              "create it with `millrace create-topics`, or set " +
                                                  config_.kind->topic_env +

@@ -98,7 +98,7 @@ void register_options(core::OptionSet& o, WebsocketConfig& c) {
                  .help = "A dead letter's frame is cut to fit this many bytes (headers say so)",
                  .min = 1024,
                  .max = 268'435'456});
-  kafka::register_options(o, c.kafka);
+  kafka::register_options(o, c.kafka, kinds::topic_setting(kinds::store_event()));
   kinds::register_topic_options(o, c.kinds, core::environment_map());
   pg::register_service_options(o, c.pg, "websocket");
   core::register_options(o, c.retry);

@@ -12,7 +12,8 @@ namespace millrace::aggregate {
 // plus its own. Member initialisers are the defaults.
 struct AggregatorConfig {
   stream::StreamConfig stream = [] {
-    auto c = stream::service_defaults("aggregator");
+    auto c = stream::service_defaults("aggregator", kinds::store_event().topic,
+                                      kinds::topic_setting(kinds::store_event()));
     // Larger batches than the sink's: a batch upserts every window, product
     // and category it touches once, so that cost shrinks per event as batches
     // grow, and a second more delay is nothing for hourly and daily views.

@@ -40,11 +40,7 @@ struct ApiConfig : ApiSettings {
   cache::StoreOptions cache;
   // The live stream (GET /v1/stream) follows the change feed's topic, and
   // shows the groups' lag and the dead-letter topics' sizes from Kafka.
-  kafka::KafkaClientOptions kafka = [] {
-    auto k = kafka::client_options("millrace-api");
-    k.topic = "millrace.changes";
-    return k;
-  }();
+  kafka::KafkaClientOptions kafka = kafka::client_options("millrace-api", "millrace.changes");
   // Operators' own kind declarations (MILLRACE_KINDS_DIR): the views of
   // each one with an aggregate section are served too.
   std::string kinds_dir;

@@ -6,6 +6,7 @@
 #include "millrace/archive/capture.hpp"
 #include "millrace/archive/settings.hpp"
 #include "millrace/core/options.hpp"
+#include "millrace/kinds/options.hpp"
 #include "millrace/objstore/options.hpp"
 #include "millrace/stream/consumer.hpp"
 
@@ -17,7 +18,8 @@ namespace millrace::archive {
 struct ArchiverConfig : ArchiverSettings {
   // Reading the topic: the shared consumer settings. Its batches are the
   // archive's time windows, so --batch-size and --batch-ms do not apply.
-  stream::StreamConfig stream = stream::service_defaults("archiver");
+  stream::StreamConfig stream = stream::service_defaults(
+      "archiver", kinds::store_event().topic, kinds::topic_setting(kinds::store_event()));
   // Where the archive goes: store.url (--archive-url), required;
   // --root / MILLRACE_ARCHIVE_ROOT is its older name for a directory.
   objstore::StoreOptions store;

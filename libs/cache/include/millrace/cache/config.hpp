@@ -36,11 +36,7 @@ struct CacheLimits {
 // Everything millrace-cache can be told. Member initialisers are the
 // defaults; register_options() holds the flags, variables and help.
 struct CacheConfig {
-  kafka::KafkaClientOptions kafka = [] {
-    auto k = kafka::client_options("millrace-cache");
-    k.topic = "millrace.changes";
-    return k;
-  }();
+  kafka::KafkaClientOptions kafka = kafka::client_options("millrace-cache", "millrace.changes");
   pg::PgOptions pg;
   StoreOptions store = [] {
     StoreOptions s;

@@ -27,11 +27,8 @@ namespace millrace::changefeed {
 // interval, the snapshot, the backfills' polling and chunks, what a lost
 // slot does, and the records' format with the Debezium format's options.
 struct ChangefeedConfig : ChangefeedSettings {
-  kafka::KafkaClientOptions kafka = [] {
-    auto k = kafka::client_options("millrace-changefeed");
-    k.topic = "millrace.changes";
-    return k;
-  }();
+  kafka::KafkaClientOptions kafka =
+      kafka::client_options("millrace-changefeed", "millrace.changes");
   // The replication role: LOGIN REPLICATION, nothing more (see docs/configuration.md).
   pg::PgOptions pg = [] {
     pg::PgOptions p;

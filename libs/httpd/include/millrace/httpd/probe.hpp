@@ -1,10 +1,10 @@
 #pragma once
 
 // The metrics every HTTP service exports about its server's connections
-// (Redpanda's "probe"), the same in millrace-producer and millrace-api:
-//   millrace_http_connections                       gauge, being served now
-//   millrace_http_connections_refused_total         over the connection cap
-//   millrace_http_tls_handshake_failures_total      TLS handshakes that failed
+// (Redpanda's "probe"), the same in millrace-producer and millrace-api
+// (httpd/http_metrics.hpp): millrace_http_connections,
+// millrace_http_connections_refused_total and
+// millrace_http_tls_handshake_failures_total.
 // Thread-safe. The service's Handler forwards connection_refused() and
 // tls_failed() here.
 
@@ -18,8 +18,7 @@ class Server;
 
 class ServerProbe {
  public:
-  // `cap_setting` names the connection cap's variable in the help text.
-  ServerProbe(metrics::Registry& registry, const std::string& cap_setting);
+  explicit ServerProbe(metrics::Registry& registry);
   // Registers the connections gauge, which reads `server` at each scrape:
   // the server must outlive the registry's scrapes.
   void watch(const Server& server);

@@ -60,9 +60,8 @@ class HttpService : public runtime::Service, public Handler {
   void reload() final;
 
  protected:
-  // `component` names the service in logs; `cap_setting` the connection
-  // cap's variable in the connections metric's help.
-  HttpService(std::string component, metrics::Registry& metrics, const std::string& cap_setting);
+  // `component` names the service in logs.
+  HttpService(std::string component, metrics::Registry& metrics);
   ~HttpService() override;
 
   virtual Listen listen() const = 0;

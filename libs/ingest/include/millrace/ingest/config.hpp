@@ -18,7 +18,8 @@ namespace millrace::ingest {
 // queue), and the components' below. /v1/events is open without a token
 // only on loopback or with allow_open.
 struct ProducerConfig : IngestSettings {
-  kafka::KafkaClientOptions kafka = kafka::client_options("millrace-producer");
+  kafka::KafkaClientOptions kafka =
+      kafka::client_options("millrace-producer", kinds::store_event().topic);
   httpd::TlsFiles tls;  // both empty: plain HTTP
   // The orders' topic (--order-topic, MILLRACE_ORDERS_TOPIC), for POST
   // /v1/orders.

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "millrace/core/options.hpp"
+#include "millrace/core/setting.hpp"
 #include "millrace/kafka/types.hpp"
 
 namespace millrace::kafka {
@@ -11,52 +12,48 @@ namespace millrace::kafka {
 // The Kafka settings every service and command shares, registered once
 // (flags --brokers, --topic, --client-id, --kafka-properties and their
 // MILLRACE_ variables). Member initialisers are the defaults; a service sets
-// its own client_id before registering.
+// its own client_id, and its topic, before registering.
 struct KafkaClientOptions {
   std::string brokers = "127.0.0.1:9092";
-  std::string topic = "store-events";
-  std::string topic_env = "MILLRACE_TOPIC";  // set by register_options, for messages
+  // No default here: this is transport, and a program's --topic is the
+  // topic of what it reads or writes (a kind's, from its declaration:
+  // kinds::topic_setting; the change feed's).
+  std::string topic;
+  std::string topic_env;  // set by register_options, for messages
   std::string client_id;
   std::string properties;  // MILLRACE_KAFKA_PROPERTIES: key=value[,key=value...]
 
   Properties extra;  // `properties`, parsed by validate()
 };
 
-// The defaults with a service's own client.id.
-inline KafkaClientOptions client_options(std::string client_id) {
+// Transport's defaults with a program's client.id and topic.
+inline KafkaClientOptions client_options(std::string client_id, std::string topic) {
   KafkaClientOptions k;
   k.client_id = std::move(client_id);
+  k.topic = std::move(topic);
   return k;
 }
 
-// What --topic means for a service: its variable and help. Services that
-// read or write another topic than the store events take their own variable,
-// so a shared MILLRACE_TOPIC never points them at the wrong one.
-struct TopicOption {
-  std::string env = "MILLRACE_TOPIC";
-  std::string help = "Kafka topic of store events";
-};
+// What --topic means for a program: its variable and help (a flag given
+// here is replaced by the one it is registered under). Each program says
+// which, so a shared variable never points one at another's topic.
+using TopicOption = core::Setting;
 
 // The change feed's topic: millrace-changefeed writes it, and the services
 // that follow the catalog or the changes read it. One variable, one help.
 inline const TopicOption kChangesTopic{
-    "MILLRACE_CHANGES_TOPIC",
-    "Kafka topic of the change feed (millrace-changefeed writes it; the cache, the API's live "
-    "stream, webhooks and the sink's enrichment read it)"};
-
-// The store events' dead-letter topic: the sink writes it, `millrace
-// create-topics` makes it.
-inline const TopicOption kDeadLetterTopic{
-    "MILLRACE_DLQ_TOPIC",
-    "Dead-letter topic of invalid store events (default: <topic>.dlq); a declared kind's is "
-    "--<kind>-dlq-topic"};
+    .env = "MILLRACE_CHANGES_TOPIC",
+    .help =
+        "Kafka topic of the change feed (millrace-changefeed writes it; the cache, the API's "
+        "live stream, webhooks and the sink's enrichment read it)"};
 
 void register_options(core::OptionSet& options, KafkaClientOptions& kafka,
-                      const TopicOption& topic = {});
+                      const TopicOption& topic);
 // `topic`'s variable and help under another flag than --topic, for a
 // program whose --topic is another topic (the sink's --changes-topic).
+// register_options declares --topic through it.
 void add_topic_option(core::OptionSet& options, std::string flag, std::string* target,
-                      const TopicOption& topic);
+                      TopicOption topic);
 // Non-empty brokers and topic; parses the properties. Throws core::UsageError
 // naming the setting. A service refuses the properties it sets itself after
 // this (e.g. refuse_consumer_overrides).

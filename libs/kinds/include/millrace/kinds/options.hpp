@@ -4,7 +4,7 @@
 // kind (--kind, MILLRACE_KIND), where operators' own declarations live
 // (--kinds-dir, MILLRACE_KINDS_DIR), and each kind's topic under the
 // variable its declaration names (MILLRACE_ORDERS_TOPIC for orders). The
-// store event keeps its own topic option (--topic, MILLRACE_TOPIC).
+// store event's topic is a program's --topic (topic_setting).
 
 #include <chrono>
 #include <cstdint>
@@ -13,6 +13,7 @@
 #include <string>
 
 #include "millrace/core/options.hpp"
+#include "millrace/core/setting.hpp"
 #include "millrace/kinds/declaration.hpp"
 
 namespace millrace::kinds {
@@ -54,6 +55,19 @@ void register_kinds_dir(core::OptionSet& options, std::string* dir);
 // (millrace-producer), or makes their topics.
 void register_topic_options(core::OptionSet& options, KindOptions& k,
                             const std::map<std::string, std::string>& env);
+
+// A kind's topic as a setting, from its declaration: its flag
+// (--<kind>-topic; the store event's --topic), its variable (topic.env)
+// and its help; its default is the declaration's topic.name.
+core::Setting topic_setting(const Declaration& d);
+// Its dead-letter topic's: --<kind>-dlq-topic (the store event's
+// --dlq-topic), under the topic's variable with _DLQ_TOPIC for _TOPIC
+// (MILLRACE_ORDERS_DLQ_TOPIC; the store event's MILLRACE_DLQ_TOPIC); its
+// default is empty, for <its topic>.dlq.
+core::Setting dlq_topic_setting(const Declaration& d);
+// The store event's built-in declaration, read once: the programs whose
+// --topic is the store event's take its topic as their default.
+const Declaration& store_event();
 
 // The dead-letter topic of `kind` (declared, not the store event), whose
 // topic is `topic`.

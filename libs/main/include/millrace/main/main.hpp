@@ -12,6 +12,7 @@
 
 #include "millrace/core/options.hpp"
 #include "millrace/main/ops_server.hpp"
+#include "millrace/metrics/family.hpp"
 #include "millrace/metrics/metrics.hpp"
 #include "millrace/runtime/log.hpp"
 #include "millrace/runtime/registry.hpp"
@@ -44,6 +45,12 @@ std::string metrics_addr_of(const Config& config) {
 // Returns the process's exit status.
 template <typename Config, typename Make>
 int run_main(int argc, char** argv, std::string_view name, Make&& make) {
+  // Hidden, and alone: the metric families the program declares
+  // (metrics/family.hpp), for scripts/docs-tables; nothing is made.
+  if (argc == 2 && std::string_view(argv[1]) == "--dump-metrics") {
+    std::fputs(metrics::catalog_reference().c_str(), stdout);
+    return 0;
+  }
   const runtime::ServiceEntry& entry = runtime::service(name);
   runtime::ShutdownSignals signals;
   runtime::ServiceSettings<Config> settings(entry.program, entry.summary, entry.name);

@@ -35,7 +35,8 @@ void register_options(core::OptionSet& options, SyntheticOptions& synthetic);
 std::uint64_t resolved_seed(const SyntheticOptions& synthetic);
 
 struct ProduceConfig : SyntheticOptions {
-  kafka::KafkaClientOptions kafka = kafka::client_options("millrace-cli");
+  kafka::KafkaClientOptions kafka =
+      kafka::client_options("millrace-cli", kinds::store_event().topic);
   double rate = 0;   // events per second, 0 = as fast as possible
   std::string file;  // NDJSON path, or "-" for stdin; excludes --count
   // RFC 3339: event times end at this instant instead of following the

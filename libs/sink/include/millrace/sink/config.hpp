@@ -15,7 +15,8 @@ namespace millrace::sink {
 // the flag names, environment variables and help.
 struct SinkConfig {
   stream::StreamConfig stream = [] {
-    auto c = stream::service_defaults("sink");
+    auto c = stream::service_defaults("sink", kinds::store_event().topic,
+                                      kinds::topic_setting(kinds::store_event()));
     // An event's way to its row starts at its creation: a batch is
     // committed as soon as nothing more is at hand, while a busy topic
     // still fills batches up to the limits.

@@ -34,9 +34,10 @@ inline constexpr core::EnumNames<OffsetGap, 2> kOffsetGapNames({{OffsetGap::kFai
 // Settings every transactional consumer service shares. Member initialisers
 // are the defaults; register_options() holds the flags, variables and help.
 struct StreamConfig {
-  kafka::KafkaClientOptions kafka;  // each service sets kafka.client_id's default
-  // --topic's variable and help: the store events' unless a service reads
-  // another topic (the webhooks read the change feed's).
+  kafka::KafkaClientOptions kafka;  // each service sets kafka.client_id's and topic's defaults
+  // --topic's variable and help, set by each service with the topic's
+  // default: the store event's (from its declaration), or the change
+  // feed's (the webhooks').
   kafka::TopicOption topic_option;
   pg::PgOptions pg;
   // "sink", "aggregator" or "webhooks": names the service's group variable
@@ -70,6 +71,9 @@ struct StreamConfig {
 // The defaults of the service `service` of services/registry.json: its
 // kind, its group and client id (millrace-<service>) and its metrics address.
 StreamConfig service_defaults(std::string_view service);
+// And the topic it reads, `topic` by default, under `topic_option`.
+StreamConfig service_defaults(std::string_view service, std::string topic,
+                              kafka::TopicOption topic_option);
 
 void register_options(core::OptionSet& options, StreamConfig& config);
 // --group under the variable of `service`'s group (MILLRACE_SINK_GROUP):

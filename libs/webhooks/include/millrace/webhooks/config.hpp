@@ -18,9 +18,7 @@ namespace millrace::webhooks {
 struct WebhooksConfig : WebhooksSettings {
   // Reading the change topic: the shared consumer settings.
   stream::StreamConfig stream = [] {
-    auto c = stream::service_defaults("webhooks");
-    c.kafka.topic = "millrace.changes";
-    c.topic_option = kafka::kChangesTopic;
+    auto c = stream::service_defaults("webhooks", "millrace.changes", kafka::kChangesTopic);
     // Changes are small and a webhook's latency starts at their commit.
     c.batch_size = 2000;
     c.batch_ms = 50;

@@ -28,7 +28,8 @@ namespace millrace::websocket {
 // (their values in WebsocketSettings): the URL, the feed file, the symbols, the
 // runs' schedule and the connection's limits.
 struct WebsocketConfig : WebsocketSettings {
-  kafka::KafkaClientOptions kafka = kafka::client_options("millrace-websocket");
+  kafka::KafkaClientOptions kafka =
+      kafka::client_options("millrace-websocket", kinds::store_event().topic);
   kinds::KindOptions kinds;
   pg::PgOptions pg;
   core::RetryBackoff retry;
