@@ -4,9 +4,11 @@
 #include <cctype>
 #include <cstdio>
 #include <limits>
+#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "generate_decl.hpp"
 #include "millrace/core/generator.hpp"
 #include "millrace/kinds/record.hpp"
 
@@ -36,6 +38,19 @@ std::string uuid(std::mt19937_64& rng) {
                 static_cast<unsigned>(0x8000 | ((b >> 48) & 0x3fff)),
                 static_cast<unsigned long long>(b & 0xffffffffffffULL));
   return buf;
+}
+
+bool chance(std::mt19937_64& rng, double share) {
+  return static_cast<double>(below(rng, 1'000'000)) < share * 1e6;
+}
+
+// The catalog's category of one of its skus: each category owns a band of
+// the sku space.
+std::size_t catalog_category(std::int64_t sku) {
+  static const std::int64_t first = core::generated_skus(0).front();
+  static const std::int64_t band = core::generated_skus(1).front() - first;
+  const auto c = static_cast<std::size_t>((sku - first) / band);
+  return std::min(c, core::generated_categories().size() - 1);
 }
 
 std::string lower(std::string s) {
@@ -72,6 +87,20 @@ class Drawer {
         return (*parent)[*d_.find(g.of[0])];
       case Rule::kEmail:
         return email(parent);
+      case Rule::kChance:
+        return chance(rng_, g.share);
+      case Rule::kPattern:
+        return pattern(g.choices[0], *parent);
+      case Rule::kIpOf: {
+        const auto v = static_cast<std::uint64_t>(std::get<std::int64_t>(source(f, *parent)));
+        return "10." + std::to_string((v >> 16) & 0xff) + "." + std::to_string((v >> 8) & 0xff) +
+               "." + std::to_string(v & 0xff);
+      }
+      case Rule::kCatalogCategory:
+        return std::string(core::generated_categories()[catalog_category(
+            std::get<std::int64_t>(source(f, *parent)))]);
+      case Rule::kCatalogPrice:
+        return core::generated_price(std::get<std::int64_t>(source(f, *parent)));
       case Rule::kDefault:
         break;
     }
@@ -145,6 +174,37 @@ class Drawer {
     return Decimal::from_units(cents * kCent);
   }
 
+  const Value& source(const FieldDecl& f, const std::vector<Value>& parent) const {
+    return parent[*d_.find(f.generate.of[0])];
+  }
+
+  // "store-{store_id:3}.millrace.local": each {field} its value, an
+  // integer zero-padded to the width given.
+  std::string pattern(std::string_view p, const std::vector<Value>& parent) const {
+    std::string out;
+    for (std::size_t at = 0; at < p.size();) {
+      const auto open = p.find('{', at);
+      out.append(p.substr(at, open - at));
+      if (open == std::string_view::npos) break;
+      const auto close = p.find('}', open);
+      const auto inside = p.substr(open + 1, close - open - 1);
+      const auto colon = inside.find(':');
+      const auto& v = parent[*d_.find(inside.substr(0, colon))];
+      if (const auto* n = std::get_if<std::int64_t>(&v)) {
+        auto digits = std::to_string(*n < 0 ? -*n : *n);
+        const std::size_t width =
+            colon == std::string_view::npos ? 0 : std::stoul(std::string(inside.substr(colon + 1)));
+        if (digits.size() < width) digits.insert(0, width - digits.size(), '0');
+        if (*n < 0) out += '-';
+        out += digits;
+      } else if (const auto* t = std::get_if<std::string>(&v)) {
+        out += *t;
+      }
+      at = close + 1;
+    }
+    return out;
+  }
+
   Value sum_of_lines(const FieldDecl& f, const std::vector<std::vector<Value>>& lines) {
     core::Int128 sum = 0;
     for (const auto& line : lines) {
@@ -194,6 +254,11 @@ void append_object(std::string& out, const std::vector<FieldDecl>& fields,
   bool first = true;
   for (std::size_t i = 0; i < fields.size(); ++i) {
     if (&fields[i] == skip) continue;
+    // An absent optional field (generate's "absent") is left out; a line's
+    // null, a bad record's, is sent.
+    if (fields[i].generate.absent > 0 && std::holds_alternative<std::monostate>(values[i])) {
+      continue;
+    }
     out += first ? "\"" : ",\"";
     first = false;
     out += fields[i].name;
@@ -212,11 +277,17 @@ GeneratedRecord RecordGenerator::next() {
   Drawer drawer(d_, options_, rng_, serial_);
   std::vector<Value> values(d_.fields.size());
   std::vector<std::vector<Value>> lines;
-  // Plain fields first, then the lines (which may copy them), then the
-  // fields summed over the lines.
-  for (std::size_t i = 0; i < d_.fields.size(); ++i) {
-    if (d_.fields[i].generate.rule != GenerateHint::Rule::kSumOfLines) {
+  // Plain fields first, then those made from them, then the lines (which
+  // may copy them), then the fields summed over the lines.
+  for (const bool derived : {false, true}) {
+    for (std::size_t i = 0; i < d_.fields.size(); ++i) {
+      const auto& g = d_.fields[i].generate;
+      if (g.rule == GenerateHint::Rule::kSumOfLines ||
+          detail::made_from_fields(g.rule) != derived) {
+        continue;
+      }
       values[i] = drawer.draw(d_.fields[i], &values, nullptr);
+      if (g.absent > 0 && chance(rng_, g.absent)) values[i] = std::monostate{};
     }
   }
   if (d_.lines) {

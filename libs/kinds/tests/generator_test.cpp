@@ -4,14 +4,17 @@
 #include <catch2/catch.hpp>
 #include <cctype>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
 #include "millrace/core/generator.hpp"
+#include "millrace/core/validation.hpp"
 #include "millrace/kinds/record.hpp"
 #include "millrace/kinds/registry.hpp"
 #include "shipped.hpp"
@@ -329,6 +332,56 @@ TEST_CASE("good store events parse", "[kinds][generator]") {
     CHECK(std::get<Decimal>(at(d, r, "discount")) <= Decimal::from_integer(100));
   }
   CHECK(seen_types.size() == types.size());
+}
+
+TEST_CASE("good store events pass the compiled contract, from the catalog, at their stores",
+          "[kinds][generator]") {
+  // The hints of proto/kinds/store_event.json: a store's host and address
+  // from its number, a sku's category and price from the catalog the
+  // reference data is written from, and the shares of the flags.
+  RecordGenerator g(store_event(), options(5));
+  constexpr int kCount = 20'000;
+  int gift = 0, priority = 0, returns = 0, contact = 0;
+  std::set<std::int32_t> stores;
+  for (int i = 0; i < kCount; ++i) {
+    const auto rec = g.next();
+    INFO("payload: " << rec.payload);
+    // The header a producer sends is the body's own event_type.
+    const auto type =
+        rec.payload.find("\"sale_event\"") != std::string::npos ? "sale_event" : "inventory_event";
+    auto parsed = core::parse_event(rec.payload, std::string_view(type));
+    REQUIRE(std::holds_alternative<core::StoreEvent>(parsed));
+    const auto& e = std::get<core::StoreEvent>(parsed);
+    stores.insert(e.store_id);
+    CHECK(e.store_id >= 1);
+    CHECK(e.store_id <= 50);
+    char host[32];
+    std::snprintf(host, sizeof host, "store-%03d.millrace.local", e.store_id);
+    CHECK(e.store_fqdn == host);
+    CHECK(e.store_ip == "10.0.0." + std::to_string(e.store_id));
+    CHECK(e.price == core::generated_price(e.sku));
+    const auto skus = core::generated_skus(
+        static_cast<std::size_t>(std::find(core::generated_categories().begin(),
+                                           core::generated_categories().end(), e.category) -
+                                 core::generated_categories().begin()));
+    CHECK(std::find(skus.begin(), skus.end(), e.sku) != skus.end());
+    CHECK(e.discount <= Decimal::from_integer(50));
+    gift += e.gift_wrap ? 1 : 0;
+    priority += e.priority_shipping ? 1 : 0;
+    returns += e.is_return ? 1 : 0;
+    if (e.contact_me) {
+      ++contact;
+      CHECK(*e.contact_me == "github.com/miztiik");
+    }
+  }
+  CHECK(stores.size() == 50);
+  const auto near = [](int n, double share) {
+    return n > kCount * (share - 0.02) && n < kCount * (share + 0.02);
+  };
+  CHECK(near(gift, 0.25));
+  CHECK(near(priority, 0.3));
+  CHECK(near(returns, 0.1));
+  CHECK(near(contact, 0.5));
 }
 
 TEST_CASE("bad store events are refused exactly as the generator says", "[kinds][generator]") {
