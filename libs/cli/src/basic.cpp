@@ -21,7 +21,7 @@
 #include "millrace/pg/database.hpp"
 #include "millrace/pg/kind_tables.hpp"
 #include "millrace/pg/options.hpp"
-#include "millrace/pg/store_events.hpp"
+#include "millrace/pg/record_text.hpp"
 #include "millrace/pg/views.hpp"
 #include "millrace/produce/produce.hpp"
 
@@ -77,14 +77,16 @@ int cmd_generate(const std::vector<std::string>& args, Context& ctx) {
   if (&ctx.out == &std::cout) std::ios::sync_with_stdio(false);
   if (!config.catalog.empty()) return write_catalog(config.catalog, config.format, ctx.out);
   pg::CopyText row;
+  const pg::RecordText text;
+  const auto store_event = kinds::find_kind(kinds::kStoreEvent, "");
   std::optional<produce::ProgressLine> line;
   produce::Progress last;
   if (produce::show_progress(config.progress)) line.emplace(stderr, /*acks=*/false);
   produce::run_generate(
       config, ctx.out,
-      [&row](const core::StoreEvent& e, std::int64_t index) {
+      [&](const core::StoreEvent& e, std::int64_t index) {
         row.clear();
-        pg::append_store_event(row, e, "generated", 0, index);
+        text.record(row, store_event, e, "generated", 0, index);
         return std::string_view(row.end_row().data());
       },
       line ? produce::ProgressFn([&](const produce::Progress& p) {

@@ -1,6 +1,6 @@
 #include "enrichment.hpp"
 
-#include "millrace/pg/store_events.hpp"
+#include "millrace/pg/record_text.hpp"
 
 namespace millrace::sink::detail {
 
