@@ -68,7 +68,8 @@ int cmd_produce(const std::vector<std::string>& args, Context& ctx) {
 int cmd_generate(const std::vector<std::string>& args, Context& ctx) {
   produce::GenerateConfig config;
   core::OptionSet options("millrace generate",
-                          "Writes the synthetic event stream to stdout, deterministic per seed.");
+                          "Writes synthetic records of a kind (store events by default) to "
+                          "stdout, deterministic per seed.");
   produce::register_options(options, config);
   if (const auto exit =
           parse_flags(ctx, options, args, "generate", [&] { produce::validate(config); })) {
@@ -78,15 +79,14 @@ int cmd_generate(const std::vector<std::string>& args, Context& ctx) {
   if (!config.catalog.empty()) return write_catalog(config.catalog, config.format, ctx.out);
   pg::CopyText row;
   const pg::RecordText text;
-  const auto store_event = kinds::find_kind(kinds::kStoreEvent, "");
   std::optional<produce::ProgressLine> line;
   produce::Progress last;
   if (produce::show_progress(config.progress)) line.emplace(stderr, /*acks=*/false);
   produce::run_generate(
       config, ctx.out,
-      [&](const core::StoreEvent& e, std::int64_t index) {
+      [&](const kinds::Record& record, std::int64_t index) {
         row.clear();
-        text.record(row, store_event, e, "generated", 0, index);
+        text.record(row, *config.declaration, record.values, "generated", 0, index);
         return std::string_view(row.end_row().data());
       },
       line ? produce::ProgressFn([&](const produce::Progress& p) {
