@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "generate_decl.hpp"
-#include "millrace/core/generator.hpp"
 #include "millrace/kinds/record.hpp"
+#include "millrace/kinds/sample_catalog.hpp"
 
 namespace millrace::kinds {
 
@@ -44,15 +44,6 @@ bool chance(std::mt19937_64& rng, double share) {
   return static_cast<double>(below(rng, 1'000'000)) < share * 1e6;
 }
 
-// The catalog's category of one of its skus: each category owns a band of
-// the sku space.
-std::size_t catalog_category(std::int64_t sku) {
-  static const std::int64_t first = core::generated_skus(0).front();
-  static const std::int64_t band = core::generated_skus(1).front() - first;
-  const auto c = static_cast<std::size_t>((sku - first) / band);
-  return std::min(c, core::generated_categories().size() - 1);
-}
-
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -77,8 +68,8 @@ class Drawer {
       case Rule::kRange:
         return in_range(f, *Decimal::parse(g.low), *Decimal::parse(g.high));
       case Rule::kCatalogSku: {
-        const auto categories = core::generated_categories().size();
-        const auto skus = core::generated_skus(below(rng_, categories));
+        const auto categories = generated_categories().size();
+        const auto skus = generated_skus(below(rng_, categories));
         return skus[below(rng_, skus.size())];
       }
       case Rule::kSumOfLines:
@@ -97,10 +88,10 @@ class Drawer {
                "." + std::to_string(v & 0xff);
       }
       case Rule::kCatalogCategory:
-        return std::string(core::generated_categories()[catalog_category(
+        return std::string(generated_categories()[generated_category_of(
             std::get<std::int64_t>(source(f, *parent)))]);
       case Rule::kCatalogPrice:
-        return core::generated_price(std::get<std::int64_t>(source(f, *parent)));
+        return generated_price(std::get<std::int64_t>(source(f, *parent)));
       case Rule::kDefault:
         break;
     }

@@ -4,11 +4,14 @@
 // benchmark's reference file with), so the compiled event and the same
 // event read as a record of its declared kind make the same bytes.
 #include <catch2/catch.hpp>
+#include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 
 #include "kind_rows.hpp"
-#include "millrace/core/generator.hpp"
+#include "millrace/core/validation.hpp"
+#include "millrace/kinds/generator.hpp"
 #include "millrace/kinds/record.hpp"
 #include "millrace/kinds/registry.hpp"
 #include "millrace/metrics/metrics.hpp"
@@ -25,18 +28,18 @@ TEST_CASE("store event rows: the compiled event's bytes are its declared record'
   sink::detail::KindRows<kinds::Record> declared(declaration, sink::detail::Identities::kTableKey,
                                                  kinds::PiiMode::kKeep, "", "store-events",
                                                  registry, nullptr);
-  core::EventGenerator generator({.seed = 7,
-                                  .base_ts = 1'700'000'000'000'000,
-                                  .time_spread_us = 86'400'000'000,
-                                  .embed_event_type = true});
+  kinds::RecordGenerator generator(
+      declaration, {.seed = 7, .base_ts = 1'700'000'000'000'000, .time_spread_us = 86'400'000'000});
   int compared = 0, without_contact = 0;
   while (compared < 2000) {
-    auto m = generator.next();
-    if (!m.event) continue;
-    without_contact += m.event->contact_me ? 0 : 1;
-    auto parsed = kinds::parse_record(declaration, m.payload);
+    const auto payload = generator.next().payload;
+    core::StoreEvent compiled_event;
+    REQUIRE_FALSE(core::parse_event_into(payload, std::nullopt, compiled_event));
+    without_contact += compiled_event.contact_me ? 0 : 1;
+    auto parsed = kinds::parse_record(declaration, payload);
     REQUIRE(std::holds_alternative<kinds::Record>(parsed));
-    const sink::detail::KeptRow<core::StoreEvent> event{{3, compared, 0, {}, {}, {}}, *m.event};
+    const sink::detail::KeptRow<core::StoreEvent> event{{3, compared, 0, {}, {}, {}},
+                                                        std::move(compiled_event)};
     const sink::detail::KeptRow<kinds::Record> record{{3, compared, 0, {}, {}, {}},
                                                       std::get<kinds::Record>(std::move(parsed))};
     pg::CopyText ours, reference;
