@@ -65,12 +65,18 @@ GenerateHint read_generate(const DocReader& r, const Json* j, const std::string&
   }
   r.only(*j, where,
          {"one_of", "range", "sum_of_lines", "copy_of", "chance", "pattern", "ip_of",
-          "catalog_category_of", "catalog_price_of", "absent"});
+          "catalog_category_of", "catalog_price_of", "absent", "step", "zero"});
   std::size_t rules = 0;
   for (const auto& [rule, arg] : j->members) {
     const std::string at = where + "." + std::string(rule);
-    if (rule == "absent") {
-      g.absent = share(r, arg, at);
+    if (rule == "absent" || rule == "zero") {
+      (rule == "absent" ? g.absent : g.zero) = share(r, arg, at);
+      continue;
+    }
+    if (rule == "step") {
+      const auto step = r.decimal(arg, at);
+      if (step <= core::Decimal::from_integer(0)) r.fail(at, "must be above 0");
+      g.step = step.to_string();
       continue;
     }
     ++rules;
@@ -106,9 +112,10 @@ GenerateHint read_generate(const DocReader& r, const Json* j, const std::string&
       g.of = {r.string(arg, at)};
     }
   }
-  if (rules > 1 || (rules == 0 && g.absent == 0)) {
-    r.fail(where, "must hold exactly one rule (and may say how often the field is absent)");
+  if (rules > 1 || (rules == 0 && g.absent == 0 && g.zero == 0)) {
+    r.fail(where, "must hold exactly one rule (and may say how often the field is absent or 0)");
   }
+  if (!g.step.empty() && g.rule != Rule::kRange) r.fail(where, "step applies to a range");
   return g;
 }
 
@@ -125,6 +132,12 @@ void check_generate(const DocReader& r, const FieldDecl& f, const std::string& w
     return whole >= f.int_min && whole <= f.int_max;
   };
   if (g.absent > 0 && f.required) r.fail(where, "absent applies to optional fields only");
+  if (g.zero > 0 && (!numeric || !within("0"))) {
+    r.fail(where, "zero applies to integer and decimal fields whose bounds hold 0");
+  }
+  if (!g.step.empty() && f.type == ValueType::kInteger && !within(g.step)) {
+    r.fail(where, "an integer's step is a whole number within its bounds");
+  }
   switch (g.rule) {
     case Rule::kOneOf:
       for (const auto& c : g.choices) {

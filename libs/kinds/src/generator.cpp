@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdio>
 #include <limits>
+#include <optional>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -65,8 +66,15 @@ class Drawer {
     switch (g.rule) {
       case Rule::kOneOf:
         return convert(f, g.choices[below(rng_, g.choices.size())]);
-      case Rule::kRange:
-        return in_range(f, *Decimal::parse(g.low), *Decimal::parse(g.high));
+      case Rule::kRange: {
+        // Drawn whether or not it is 0, so that the share of zeros moves no
+        // other value.
+        const bool zero = g.zero > 0 && chance(rng_, g.zero);
+        const auto v = in_range(f, *Decimal::parse(g.low), *Decimal::parse(g.high),
+                                g.step.empty() ? std::nullopt : Decimal::parse(g.step));
+        if (!zero) return v;
+        return f.type == ValueType::kInteger ? Value(std::int64_t{0}) : Value(Decimal{});
+      }
       case Rule::kCatalogSku: {
         const auto categories = generated_categories().size();
         const auto skus = generated_skus(below(rng_, categories));
@@ -154,15 +162,15 @@ class Drawer {
     }
   }
 
-  // Integers whole, decimals in cents.
-  Value in_range(const FieldDecl& f, Decimal lo, Decimal hi) {
-    if (f.type == ValueType::kInteger) {
-      return between(rng_, (lo.units() + Decimal::kOne - 1) / Decimal::kOne,
-                     hi.units() / Decimal::kOne);
-    }
-    constexpr std::int64_t kCent = Decimal::kOne / 100;
-    const auto cents = between(rng_, (lo.units() + kCent - 1) / kCent, hi.units() / kCent);
-    return Decimal::from_units(cents * kCent);
+  // Multiples of `step`: by default integers whole, decimals in cents.
+  Value in_range(const FieldDecl& f, Decimal lo, Decimal hi,
+                 std::optional<Decimal> step = std::nullopt) {
+    const std::int64_t unit = step                            ? step->units()
+                              : f.type == ValueType::kInteger ? Decimal::kOne
+                                                              : Decimal::kOne / 100;
+    const auto n = between(rng_, (lo.units() + unit - 1) / unit, hi.units() / unit);
+    if (f.type == ValueType::kInteger) return n * unit / Decimal::kOne;
+    return Decimal::from_units(n * unit);
   }
 
   const Value& source(const FieldDecl& f, const std::vector<Value>& parent) const {

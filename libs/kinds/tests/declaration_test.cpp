@@ -836,6 +836,19 @@ TEST_CASE("generate rules made from other fields, chance and absent are read and
   CHECK_THAT(refusal(note_with(R"({"catalog_category_of": "Count"})")),
              Contains("not a catalog_sku"));
   CHECK_THAT(refusal(note_with(R"({"chance": 0.5})")), Contains("boolean fields only"));
+  CHECK_THAT(refusal(note_with(R"({"one_of": ["a"], "step": 1})")), Contains("step applies"));
+  CHECK_THAT(refusal(note_with(R"({"one_of": ["a"], "zero": 0.5})")), Contains("zero applies"));
+  const auto count_with = [](std::string_view generate) {
+    return widget_with(
+        R"("type": "integer", "min": 0, "max": 10},)",
+        R"("type": "integer", "min": 0, "max": 10, "generate": )" + std::string(generate) + "},");
+  };
+  const auto stepped =
+      parse_declaration(count_with(R"({"range": [0, 10], "step": 5, "zero": 0.2})"), "test");
+  CHECK(stepped.fields[*stepped.find("Count")].generate.step == "5");
+  CHECK(stepped.fields[*stepped.find("Count")].generate.zero == 0.2);
+  CHECK_THAT(refusal(count_with(R"({"range": [0, 10], "step": 0.5})")), Contains("whole number"));
+  CHECK_THAT(refusal(count_with(R"({"range": [0, 10], "step": 0})")), Contains("above 0"));
   CHECK_THAT(refusal(note_with(R"({"one_of": ["a"], "absent": 2})")), Contains("between 0 and 1"));
   CHECK_THAT(refusal(note_with(R"({"one_of": ["a"], "range": [1, 2]})")),
              Contains("exactly one rule"));

@@ -341,7 +341,7 @@ TEST_CASE("good store events pass the compiled contract, from the catalog, at th
   // reference data is written from, and the shares of the flags.
   RecordGenerator g(store_event(), options(5));
   constexpr int kCount = 20'000;
-  int gift = 0, priority = 0, returns = 0, contact = 0;
+  int gift = 0, priority = 0, returns = 0, contact = 0, full_price = 0, kept = 0;
   std::set<std::int32_t> stores;
   for (int i = 0; i < kCount; ++i) {
     const auto rec = g.next();
@@ -365,6 +365,9 @@ TEST_CASE("good store events pass the compiled contract, from the catalog, at th
         generated_categories().begin()));
     CHECK(std::find(skus.begin(), skus.end(), e.sku) != skus.end());
     CHECK(e.discount <= Decimal::from_integer(50));
+    CHECK(e.discount.units() % (Decimal::kOne / 10) == 0);  // in tenths
+    full_price += e.discount == Decimal{} ? 1 : 0;
+    kept += e.discount > Decimal::from_integer(20) ? 1 : 0;
     gift += e.gift_wrap ? 1 : 0;
     priority += e.priority_shipping ? 1 : 0;
     returns += e.is_return ? 1 : 0;
@@ -381,6 +384,10 @@ TEST_CASE("good store events pass the compiled contract, from the catalog, at th
   CHECK(near(priority, 0.3));
   CHECK(near(returns, 0.1));
   CHECK(near(contact, 0.5));
+  // 30% at full price, the rest over 0.0 .. 50.0: about 42% above the
+  // filter's 20, as the benchmarks' figures assume.
+  CHECK(near(full_price, 0.3 + 0.7 / 501));
+  CHECK(near(kept, 0.7 * 300 / 501));
 }
 
 TEST_CASE("bad store events are refused exactly as the generator says", "[kinds][generator]") {

@@ -59,6 +59,8 @@ struct GenerateHint {
   std::vector<std::string> of;  // field names
   double share = 0;             // kChance
   double absent = 0;            // an optional field's share of records without it
+  std::string step;             // kRange: the values' spacing (empty: cents, or 1)
+  double zero = 0;              // a number's share of records where it is 0
 };
 
 struct FieldDecl {
