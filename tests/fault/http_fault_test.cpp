@@ -12,9 +12,9 @@
 #include <thread>
 
 #include "http_client.hpp"
-#include "millrace/core/generator.hpp"
 #include "mock_cluster.hpp"
 #include "pipeline.hpp"
+#include "store_events.hpp"
 
 using namespace millrace;
 using namespace millrace::testing;
@@ -51,10 +51,7 @@ TEST_CASE("HTTP ingest: a broker that stops acknowledging, then recovers", "[htt
   Pipeline p("ft_http", mock.bootstraps(), 4);
   REQUIRE(rd_kafka_mock_topic_create(mock.cluster, p.topic.c_str(), 4, 1) == 0);
 
-  core::GeneratorOptions g;
-  g.seed = 77;
-  g.embed_event_type = true;
-  core::EventGenerator gen(g);
+  auto gen = store_event_generator({.seed = 77});
   const auto next_event = [&] { return gen.next().payload; };
 
   ProducerService svc(p, {{"MILLRACE_PRODUCE_TIMEOUT_MS", "1000"}});

@@ -9,8 +9,8 @@
 #include <pqxx/pqxx>
 
 #include "aggregates.hpp"
-#include "millrace/core/generator.hpp"
 #include "millrace/core/window.hpp"
+#include "store_events.hpp"
 
 using namespace millrace::testing;
 using std::chrono::seconds;
@@ -68,12 +68,8 @@ namespace {
 // NDJSON lines of `count` generated events around `base_ts`, one hour wide.
 std::vector<std::string> event_lines(std::int64_t count, std::uint64_t seed,
                                      millrace::core::TimestampUs base_ts) {
-  millrace::core::GeneratorOptions g;
-  g.seed = seed;
-  g.base_ts = base_ts;
-  g.time_spread_us = millrace::core::kHourUs;
-  g.embed_event_type = true;
-  millrace::core::EventGenerator generator(g);
+  auto generator = store_event_generator(
+      {.seed = seed, .base_ts = base_ts, .time_spread_us = millrace::core::kHourUs});
   std::vector<std::string> out;
   for (std::int64_t i = 0; i < count; ++i) out.push_back(generator.next().payload);
   return out;

@@ -13,10 +13,10 @@
 #include <thread>
 
 #include "http_client.hpp"
-#include "millrace/core/generator.hpp"
 #include "millrace/core/partitioner.hpp"
 #include "pipeline.hpp"
 #include "scrape.hpp"
+#include "store_events.hpp"
 
 using namespace millrace;
 using namespace millrace::testing;
@@ -36,17 +36,14 @@ struct Sent {
 
 // `embed`: the body names its type (else the client sends X-Event-Type).
 std::vector<Sent> make_events(std::uint64_t seed, std::size_t n, bool embed) {
-  core::GeneratorOptions g;
-  g.seed = seed;
-  g.embed_event_type = embed;
-  g.base_ts = 1'700'000'000'000'000;
-  core::EventGenerator gen(g);
+  auto gen = store_event_generator({.seed = seed, .base_ts = 1'700'000'000'000'000});
   std::vector<Sent> out;
   while (out.size() < n) {
-    auto m = gen.next();
-    REQUIRE(m.event);
-    out.push_back({m.event->id, m.payload, m.event->event_type, m.event->store_id,
-                   m.event->priority_shipping});
+    auto r = gen.next();
+    const auto event = valid_store_event(r.payload);
+    REQUIRE(event);
+    out.push_back({event->id, embed ? r.payload : without_event_type(r.payload), event->event_type,
+                   event->store_id, event->priority_shipping});
   }
   return out;
 }
@@ -464,10 +461,7 @@ TEST_CASE("SIGTERM with requests in flight: every 200 is in Kafka, exit 0", "[ht
   std::vector<std::thread> clients;
   for (int t = 0; t < kClients; ++t) {
     clients.emplace_back([&, t] {
-      core::GeneratorOptions g;
-      g.seed = 5000 + static_cast<std::uint64_t>(t);
-      g.embed_event_type = true;
-      core::EventGenerator gen(g);
+      auto gen = store_event_generator({.seed = 5000 + static_cast<std::uint64_t>(t)});
       httplib::Client c("127.0.0.1", svc.port());
       c.set_read_timeout(seconds(60));
       c.set_keep_alive(t % 2 == 0);  // both new and kept-alive connections
@@ -475,9 +469,9 @@ TEST_CASE("SIGTERM with requests in flight: every 200 is in Kafka, exit 0", "[ht
         Outcome o;
         std::string body = "[";
         for (std::size_t i = 0; i < kBatch; ++i) {
-          auto m = gen.next();
-          o.ids.push_back(m.event->id);
-          body += (i == 0 ? "" : ",") + m.payload;
+          auto r = gen.next();
+          o.ids.push_back(r.key);
+          body += (i == 0 ? "" : ",") + r.payload;
         }
         body += "]";
         auto r = c.Post("/v1/events", body, "application/json");

@@ -7,9 +7,10 @@
 #include <pqxx/pqxx>
 
 #include "harness.hpp"
+#include "millrace/kinds/registry.hpp"
 #include "millrace/pg/copy.hpp"
 #include "millrace/pg/database.hpp"
-#include "millrace/pg/store_events.hpp"
+#include "millrace/pg/kind_tables.hpp"
 
 using namespace millrace;
 using namespace millrace::testing;
@@ -163,7 +164,7 @@ TEST_CASE("the migrated store_events table has the contract's columns, in COPY o
   // Every column without a default is written by COPY, which names them:
   // the contract's fields, the row's source, and the enrichment's (a sink
   // that enriches writes them; one that does not leaves them NULL).
-  auto expected = pg::kStoreEventColumns;
+  auto expected = pg::record_columns(kinds::find_kind(kinds::kStoreEvent, ""));
   expected.insert(expected.end(), pg::kEnrichmentColumns.begin(), pg::kEnrichmentColumns.end());
   std::sort(columns.begin(), columns.end());
   std::sort(expected.begin(), expected.end());

@@ -13,6 +13,7 @@
 #include "millrace/core/filter.hpp"
 #include "millrace/core/partitioner.hpp"
 #include "millrace/kafka/admin.hpp"
+#include "store_events.hpp"
 
 using namespace millrace;
 using namespace millrace::testing;
@@ -54,20 +55,17 @@ TEST_CASE("100,000 events through two sink workers land exactly once", "[exactly
 
 TEST_CASE("NDJSON from a file is sent as it is and validated downstream", "[file-input]") {
   Pipeline p("it_file");
-  // Build the file with the generator's file form (event_type in the body).
-  core::GeneratorOptions g;
-  g.seed = 7;
-  g.bad_ratio = 0.2;
-  g.embed_event_type = true;
-  core::EventGenerator generator(g);
+  // Build the file with the generator's records (event_type in the body).
+  auto generator = store_event_generator({.seed = 7, .bad_ratio = 0.2});
   const std::string path = p.log_dir + "/" + p.topic + ".ndjson";
   std::ofstream out(path);
   std::uint64_t kept = 0, bad = 0;
   for (int i = 0; i < 3000; ++i) {
-    const auto m = generator.next();
-    out << m.payload << "\n";
-    if (m.bad != core::BadKind::kNone) ++bad;
-    if (m.event && !core::apply_filter(*m.event, core::FilterConfig{})) ++kept;
+    const auto r = generator.next();
+    out << r.payload << "\n";
+    if (r.expected) ++bad;
+    const auto event = valid_store_event(r.payload);
+    if (event && !core::apply_filter(*event, core::FilterConfig{})) ++kept;
   }
   out.close();
 

@@ -11,9 +11,9 @@
 #include <thread>
 #include <tuple>
 
-#include "millrace/core/generator.hpp"
 #include "millrace/core/partitioner.hpp"
 #include "millrace/core/validation.hpp"
+#include "store_events.hpp"
 
 namespace millrace::testing {
 
@@ -50,14 +50,13 @@ AggregateScenario::AggregateScenario(Pipeline& pipeline, std::int64_t count, std
   std::mt19937_64 rng(seed);
 
   // Four days of events ending an hour ago, 1% invalid.
-  core::GeneratorOptions main;
+  kinds::RecordGeneratorOptions main;
   main.seed = seed;
   main.bad_ratio = 0.01;
-  main.embed_event_type = true;
   main.base_ts = now - kHourUs;
   main.time_spread_us = 4 * kDayUs;
   if (order == Order::kNearlyInTime) main.time_spread_us = 2 * kHourUs;
-  core::EventGenerator generator(main);
+  auto generator = store_event_generator(main);
   for (std::int64_t i = 0; i < count; ++i) {
     if (order == Order::kNearlyInTime) {
       // The window's end walks from four days ago to an hour ago.
@@ -80,12 +79,12 @@ AggregateScenario::AggregateScenario(Pipeline& pipeline, std::int64_t count, std
     lines_.insert(lines_.begin() + static_cast<std::ptrdiff_t>(to), lines_[from]);
   }
   // Beyond the lateness limit: a day's worth from 12 days ago, in the second half.
-  core::GeneratorOptions old = main;
+  kinds::RecordGeneratorOptions old = main;
   old.seed = seed + 1;
   old.bad_ratio = 0;
   old.base_ts = now - 12 * kDayUs;
   old.time_spread_us = kDayUs;
-  core::EventGenerator old_generator(old);
+  auto old_generator = store_event_generator(old);
   for (std::int64_t k = 0; k < count / 200; ++k) {
     const std::size_t at = lines_.size() / 2 + below(rng, lines_.size() / 2);
     const std::string line = old_generator.next().payload;
@@ -97,11 +96,11 @@ AggregateScenario::AggregateScenario(Pipeline& pipeline, std::int64_t count, std
     }
   }
   // From a producer whose clock is three hours ahead.
-  core::GeneratorOptions ahead = old;
+  kinds::RecordGeneratorOptions ahead = old;
   ahead.seed = seed + 2;
   ahead.base_ts = now + 3 * kHourUs;
   ahead.time_spread_us = kHourUs;
-  core::EventGenerator ahead_generator(ahead);
+  auto ahead_generator = store_event_generator(ahead);
   for (int k = 0; k < 100; ++k) {
     const std::size_t at = below(rng, lines_.size());
     lines_.insert(lines_.begin() + static_cast<std::ptrdiff_t>(at), ahead_generator.next().payload);
@@ -205,11 +204,10 @@ void AggregateScenario::produce_recent(std::int64_t count) {
   REQUIRE(floor);
   due_before_us_ = *floor - max_lateness_us_ - kHourUs;
 
-  core::GeneratorOptions recent;
+  kinds::RecordGeneratorOptions recent;
   recent.seed = seed_ + 3;
-  recent.embed_event_type = true;
   recent.time_spread_us = 0;
-  core::EventGenerator generator(recent);
+  auto generator = store_event_generator(recent);
   const std::size_t from = lines_.size();
   for (std::int64_t i = 0; i < count; ++i) {
     generator.set_base_ts(now_us_ - kHourUs + i * (kHourUs / 2) / count);

@@ -1,6 +1,7 @@
 #include "pipeline.hpp"
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <pqxx/pqxx>
@@ -9,14 +10,27 @@
 
 #include "millrace/core/failure.hpp"
 #include "millrace/core/filter.hpp"
-#include "millrace/core/partitioner.hpp"
+#include "millrace/core/store_message.hpp"
+#include "millrace/core/timestamp.hpp"
 #include "millrace/kafka/admin.hpp"
 #include "millrace/kafka/consumer.hpp"
+#include "millrace/kinds/generator.hpp"
+#include "millrace/kinds/registry.hpp"
 
 namespace millrace::testing {
 
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+
+namespace {
+
+std::string now_to_the_second() {
+  const auto now =
+      std::chrono::duration_cast<seconds>(std::chrono::system_clock::now().time_since_epoch());
+  return core::format_timestamp(now.count() * 1'000'000);
+}
+
+}  // namespace
 
 Pipeline::Pipeline(std::string_view prefix, std::int32_t partition_count, std::int16_t replication)
     : env(stack_env()),
@@ -25,7 +39,8 @@ Pipeline::Pipeline(std::string_view prefix, std::int32_t partition_count, std::i
       schema(topic),
       group(topic + "_sink"),
       log_dir(std::string(MILLRACE_TEST_LOG_DIR)),
-      partitions(partition_count) {
+      partitions(partition_count),
+      base_time(now_to_the_second()) {
   owns_topics_ = true;
   kafka::create_topic(env.brokers, topic, partitions, replication, seconds(30));
   kafka::create_topic(env.brokers, dlq_topic, partitions, replication, seconds(30));
@@ -49,7 +64,8 @@ Pipeline::Pipeline(std::string_view prefix, std::string brokers, std::int32_t pa
       schema(topic),
       group(topic + "_sink"),
       log_dir(std::string(MILLRACE_TEST_LOG_DIR)),
-      partitions(partition_count) {
+      partitions(partition_count),
+      base_time(now_to_the_second()) {
   env.brokers = std::move(brokers);
 }
 
@@ -122,19 +138,25 @@ void Pipeline::produce(std::int64_t count, std::uint64_t seed, double bad_ratio,
 void Pipeline::expect(std::int64_t count, std::uint64_t seed, double bad_ratio) {
   // The same seed gives the same stream; per partition the idempotent
   // producer keeps order, so each message's offset is known in advance.
-  core::GeneratorOptions g;
+  const auto declaration = kinds::find_kind(kinds::kStoreEvent, "");
+  kinds::RecordGeneratorOptions g;
   g.seed = seed;
   g.bad_ratio = bad_ratio;
-  core::EventGenerator generator(g);
+  g.base_ts = core::parse_timestamp(base_time).value();
+  kinds::RecordGenerator generator(declaration, g);
   const core::FilterConfig filter;
+  core::StoreEvent event;
   for (std::int64_t i = 0; i < count; ++i) {
-    const auto m = generator.next();
-    const auto p = core::partition_for(m.intended_type, m.store_id, partitions);
+    const auto r = generator.next();
+    // Where `millrace produce` sends it.
+    const auto route = core::route_store_json(r.payload, partitions, event);
+    const auto p = route.partition;
     ExpectedMessage e;
-    e.bad = m.bad;
-    if (m.event) {
-      e.id = m.event->id;
-      e.kept = !core::apply_filter(*m.event, filter).has_value();
+    e.bad = r.expected;
+    if (!e.bad) {
+      REQUIRE(route.valid);
+      e.id = event.id;
+      e.kept = !core::apply_filter(event, filter).has_value();
       // A copy of an event kept before is a duplicate, not a second row.
       if (e.kept && !kept_ids_.insert(e.id).second) {
         e.kept = false;
@@ -263,7 +285,7 @@ Verdict Pipeline::verify() {
   std::uint64_t expected_bad = 0;
   for (const auto& [where, e] : expected_) {
     ++v.produced;
-    if (e.bad != core::BadKind::kNone) {
+    if (e.bad) {
       ++expected_bad;
     } else if (e.kept) {
       expected_kept.insert(e.id);
@@ -364,8 +386,8 @@ Verdict Pipeline::verify() {
     const auto it = expected_.find(where);
     REQUIRE(it != expected_.end());
     INFO("dead letter from " << where.first << "/" << where.second << " reason " << *reason);
-    REQUIRE(it->second.bad != core::BadKind::kNone);
-    CHECK(*reason == core::reason_code(core::expected_reason(it->second.bad).value()));
+    REQUIRE(it->second.bad.has_value());
+    CHECK(*reason == core::reason_code(*it->second.bad));
     sources.insert(where);
   }
   reader.close();

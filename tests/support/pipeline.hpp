@@ -13,14 +13,14 @@
 #include <vector>
 
 #include "harness.hpp"
-#include "millrace/core/generator.hpp"
 #include "millrace/core/validation.hpp"
 #include "millrace/kafka/consumer.hpp"
 
 namespace millrace::testing {
 
 struct ExpectedMessage {
-  core::BadKind bad = core::BadKind::kNone;
+  // Set for a bad message: the reason the generator says it is refused with.
+  std::optional<core::RejectReason> bad;
   std::string id;     // set for valid events
   bool kept = false;  // valid, kept type, discount > 20
 };
@@ -76,8 +76,10 @@ class Pipeline {
   StackEnv env;
   std::string topic, dlq_topic, schema, group, log_dir;
   std::int32_t partitions;
-  // Given, produce() sends events whose times end here (--base-time), so
-  // the same seed sends the very same events again.
+  // produce() sends events whose times end here (--base-time), so the
+  // same seed sends the very same events again, and the oracle knows
+  // their bytes (a bad one may go to the partition its bytes hash to).
+  // Made at the start, to the second.
   std::string base_time;
 
   std::map<std::string, std::string> sink_env() const;

@@ -2,7 +2,7 @@
 
 #include <array>
 
-#include "millrace/core/generator.hpp"
+#include "millrace/kinds/sample_catalog.hpp"
 
 namespace millrace::catalog {
 
@@ -19,7 +19,7 @@ constexpr std::array<std::string_view, 6> kLines = {
 
 std::vector<Category> generated_categories() {
   std::vector<Category> out;
-  for (const auto name : core::generated_categories()) {
+  for (const auto name : kinds::generated_categories()) {
     Category c;
     c.name = std::string(name);
     c.display_name = std::string(name);
@@ -31,9 +31,9 @@ std::vector<Category> generated_categories() {
 
 std::vector<Product> generated_products() {
   std::vector<Product> out;
-  const auto categories = core::generated_categories();
+  const auto categories = kinds::generated_categories();
   for (std::size_t i = 0; i < categories.size(); ++i) {
-    for (const std::int64_t sku : core::generated_skus(i)) {
+    for (const std::int64_t sku : kinds::generated_skus(i)) {
       Product p;
       p.sku = sku;
       const auto k = static_cast<std::size_t>(sku / 150);
@@ -42,7 +42,7 @@ std::vector<Product> generated_products() {
       p.name = *p.brand + " " + std::string(kLines[(k / kBrands.size()) % kLines.size()]) + " " +
                std::string(categories[i]) + " " + std::to_string(sku);
       p.category = std::string(categories[i]);
-      p.list_price = core::generated_price(sku);
+      p.list_price = kinds::generated_price(sku);
       out.push_back(std::move(p));
     }
   }

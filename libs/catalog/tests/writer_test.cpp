@@ -3,10 +3,14 @@
 #include <catch2/catch.hpp>
 #include <map>
 #include <set>
+#include <string>
+#include <variant>
 
 #include "millrace/catalog/generated.hpp"
 #include "millrace/catalog/reader.hpp"
-#include "millrace/core/generator.hpp"
+#include "millrace/kinds/generator.hpp"
+#include "millrace/kinds/record.hpp"
+#include "millrace/kinds/registry.hpp"
 
 using namespace millrace;
 using namespace millrace::catalog;
@@ -92,15 +96,15 @@ TEST_CASE("the generated catalog holds every category and sku the events draw, a
   }
   CHECK(categories.size() == 20);
   CHECK(products.size() == 6000);
-  core::GeneratorOptions options;
-  options.seed = 7;
-  core::EventGenerator generator(options);
+  // The store events' declaration draws its products from the catalog.
+  const auto d = kinds::find_kind(kinds::kStoreEvent, "");
+  kinds::RecordGenerator generator(d, {.seed = 7});
   for (int i = 0; i < 5000; ++i) {
-    const auto m = generator.next();
-    if (!m.event) continue;
-    const auto it = products.find(m.event->sku);
+    auto parsed = kinds::parse_record(d, generator.next().payload);
+    const auto& values = std::get<kinds::Record>(parsed).values;
+    const auto it = products.find(std::get<std::int64_t>(values[*d.find("sku")]));
     REQUIRE(it != products.end());
-    CHECK(it->second.category == m.event->category);
-    CHECK(it->second.list_price == m.event->price);
+    CHECK(it->second.category == std::get<std::string>(values[*d.find("category")]));
+    CHECK(it->second.list_price == std::get<core::Decimal>(values[*d.find("price")]));
   }
 }

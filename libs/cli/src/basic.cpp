@@ -21,7 +21,7 @@
 #include "millrace/pg/database.hpp"
 #include "millrace/pg/kind_tables.hpp"
 #include "millrace/pg/options.hpp"
-#include "millrace/pg/store_events.hpp"
+#include "millrace/pg/record_text.hpp"
 #include "millrace/pg/views.hpp"
 #include "millrace/produce/produce.hpp"
 
@@ -68,7 +68,8 @@ int cmd_produce(const std::vector<std::string>& args, Context& ctx) {
 int cmd_generate(const std::vector<std::string>& args, Context& ctx) {
   produce::GenerateConfig config;
   core::OptionSet options("millrace generate",
-                          "Writes the synthetic event stream to stdout, deterministic per seed.");
+                          "Writes synthetic records of a kind (store events by default) to "
+                          "stdout, deterministic per seed.");
   produce::register_options(options, config);
   if (const auto exit =
           parse_flags(ctx, options, args, "generate", [&] { produce::validate(config); })) {
@@ -77,14 +78,15 @@ int cmd_generate(const std::vector<std::string>& args, Context& ctx) {
   if (&ctx.out == &std::cout) std::ios::sync_with_stdio(false);
   if (!config.catalog.empty()) return write_catalog(config.catalog, config.format, ctx.out);
   pg::CopyText row;
+  const pg::RecordText text;
   std::optional<produce::ProgressLine> line;
   produce::Progress last;
   if (produce::show_progress(config.progress)) line.emplace(stderr, /*acks=*/false);
   produce::run_generate(
       config, ctx.out,
-      [&row](const core::StoreEvent& e, std::int64_t index) {
+      [&](const kinds::Record& record, std::int64_t index) {
         row.clear();
-        pg::append_store_event(row, e, "generated", 0, index);
+        text.record(row, *config.declaration, record.values, "generated", 0, index);
         return std::string_view(row.end_row().data());
       },
       line ? produce::ProgressFn([&](const produce::Progress& p) {

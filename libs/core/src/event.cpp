@@ -71,20 +71,18 @@ void append_json_string(std::string& out, std::string_view text) {
 namespace detail {
 namespace {
 
-// Writes the members of one object in order, honouring a JsonTweak.
+// Writes the members of one object in order.
 class ObjectWriter {
  public:
-  ObjectWriter(std::string& out, const JsonTweak& tweak) : out_(out), tweak_(tweak) {
-    out_.push_back('{');
-  }
+  explicit ObjectWriter(std::string& out) : out_(out) { out_.push_back('{'); }
   void finish() { out_.push_back('}'); }
 
   void string(std::string_view key, std::string_view value) {
-    if (!begin(key)) return;
+    begin(key);
     append_json_string(out_, value);
   }
   void optional_string(std::string_view key, const std::optional<std::string>& value) {
-    if (!begin(key)) return;
+    begin(key);
     if (value) {
       append_json_string(out_, *value);
     } else {
@@ -92,57 +90,40 @@ class ObjectWriter {
     }
   }
   void integer(std::string_view key, std::int64_t value) {
-    if (!begin(key)) return;
+    begin(key);
     char buf[24];
     const auto result = std::to_chars(buf, buf + sizeof buf, value);
-    scalar(key, std::string_view(buf, static_cast<std::size_t>(result.ptr - buf)));
+    out_.append(buf, static_cast<std::size_t>(result.ptr - buf));
   }
   void decimal(std::string_view key, Decimal value) {
-    if (!begin(key)) return;
-    scalar(key, value.to_string());
+    begin(key);
+    out_ += value.to_string();
   }
   void boolean(std::string_view key, bool value) {
-    if (!begin(key)) return;
-    scalar(key, value ? "true" : "false");
+    begin(key);
+    out_ += value ? "true" : "false";
   }
 
  private:
-  // Emits the key and separator; false when the value must not follow
-  // (field omitted, or replaced by raw text that has been written already).
-  bool begin(std::string_view key) {
-    if (!tweak_.omit_field.empty() && key == tweak_.omit_field) return false;
+  // Emits the separator and the key.
+  void begin(std::string_view key) {
     if (!first_) out_.push_back(',');
     first_ = false;
     append_json_string(out_, key);
     out_.push_back(':');
-    if (!tweak_.replace_field.empty() && key == tweak_.replace_field) {
-      out_ += tweak_.replace_raw;
-      return false;
-    }
-    return true;
-  }
-
-  // A number's or boolean's text, quoted when the tweak says so.
-  void scalar(std::string_view key, std::string_view text) {
-    if (!tweak_.quote_field.empty() && key == tweak_.quote_field) {
-      append_json_string(out_, text);
-    } else {
-      out_ += text;
-    }
   }
 
   std::string& out_;
-  const JsonTweak& tweak_;
   bool first_ = true;
 };
 
 }  // namespace
 
 void write_event_json(std::string& out, const StoreEvent& event,
-                      std::optional<std::string_view> event_type_field, const JsonTweak& tweak) {
+                      std::optional<std::string_view> event_type_field) {
   out.clear();
   out.reserve(512);
-  ObjectWriter w(out, tweak);
+  ObjectWriter w(out);
   // Members in contract order, each written by its type.
   for (int i = 0; i < kFieldCount; ++i) {
     const auto f = static_cast<Field>(i);
@@ -177,7 +158,7 @@ std::string to_json(const StoreEvent& event, bool include_event_type) {
   std::string out;
   std::optional<std::string_view> type_field;
   if (include_event_type) type_field = to_string(event.event_type);
-  detail::write_event_json(out, event, type_field, detail::JsonTweak{});
+  detail::write_event_json(out, event, type_field);
   return out;
 }
 

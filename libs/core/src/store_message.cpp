@@ -3,6 +3,8 @@
 #include <charconv>
 
 #include "millrace/core/event.hpp"
+#include "millrace/core/partitioner.hpp"
+#include "millrace/core/validation.hpp"
 
 namespace millrace::core {
 
@@ -14,6 +16,34 @@ EventHeaders::EventHeaders(std::optional<std::string_view> event_type, bool prio
 StoreKey::StoreKey(std::int32_t store_id) {
   const auto result = std::to_chars(text_.data(), text_.data() + text_.size(), store_id);
   size_ = static_cast<std::size_t>(result.ptr - text_.data());
+}
+
+std::optional<std::string_view> StoreRoute::header() const {
+  if (valid) return to_string(event_type);
+  if (raw_event_type) return *raw_event_type;
+  return std::nullopt;
+}
+
+StoreRoute route_store_json(std::string_view json, std::int32_t partitions, StoreEvent& event) {
+  StoreRoute route;
+  // The header is the body's own event_type, which is what parse_event_into
+  // validates against, so a valid one is parsed once and routed by its
+  // fields. Only an invalid one needs routing_hint's lenient second parse.
+  if (!parse_event_into(json, std::nullopt, event)) {
+    route.valid = true;
+    route.event_type = event.event_type;
+    route.store_id = event.store_id;
+    route.priority_shipping = event.priority_shipping;
+    route.partition = partition_for(event.event_type, event.store_id, partitions);
+    return route;
+  }
+  auto hint = routing_hint(json);
+  route.store_id = hint.store_id;
+  route.raw_event_type = std::move(hint.raw_event_type);
+  route.partition = hint.event_type && hint.store_id
+                        ? partition_for(*hint.event_type, *hint.store_id, partitions)
+                        : partition_for_bytes(json.data(), json.size(), partitions);
+  return route;
 }
 
 }  // namespace millrace::core

@@ -2,11 +2,15 @@
 // order and of how the events are batched.
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstdint>
+#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "millrace/core/generator.hpp"
+#include "millrace/core/decimal.hpp"
+#include "millrace/core/event.hpp"
+#include "millrace/core/timestamp.hpp"
 #include "millrace/core/window.hpp"
 #include "window_support.hpp"
 
@@ -130,16 +134,25 @@ TEST_CASE("A return is the negative of its sale", "[window][deltas]") {
 
 namespace {
 
+// `n` varied events over three days: types, categories, skus, prices,
+// quantities, discounts and returns drawn from a fixed seed.
 std::vector<StoreEvent> generated(std::size_t n) {
-  millrace::core::GeneratorOptions options;
-  options.seed = 7;
-  options.base_ts = ts("2024-03-01T06:00:00Z");
-  options.time_spread_us = 3 * kDayUs;
-  millrace::core::EventGenerator generator(options);
+  static constexpr const char* kCategories[] = {"Pens", "Binders", "Rulers", "Folders", "Erasers"};
+  std::mt19937_64 rng(7);
+  const auto draw = [&](std::uint64_t below) { return static_cast<std::int64_t>(rng() % below); };
+  const TimestampUs base = ts("2024-03-01T06:00:00Z");
   std::vector<StoreEvent> events;
   while (events.size() < n) {
-    auto m = generator.next();
-    if (m.event) events.push_back(std::move(*m.event));
+    StoreEvent e;
+    e.event_type = draw(2) == 0 ? EventType::kSale : EventType::kInventory;
+    e.category = kCategories[draw(std::size(kCategories))];
+    e.sku = 100'000 + draw(900'000);
+    e.price = Decimal::from_units((50 + draw(50'000)) * (Decimal::kOne / 100));
+    e.qty = static_cast<std::int32_t>(1 + draw(50));
+    e.discount = Decimal::from_units(draw(501) * (Decimal::kOne / 10));
+    e.ts = base - draw(3 * kDayUs);
+    e.is_return = draw(10) == 0;
+    events.push_back(std::move(e));
   }
   return events;
 }

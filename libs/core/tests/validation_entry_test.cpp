@@ -1,9 +1,8 @@
-// The other ways through validation: to_json's output read back, generated
-// messages against their ground truth, routing_hint, and parse_event_into.
+// The other ways through validation: to_json's output read back,
+// routing_hint, and parse_event_into. (The generator's messages against
+// their ground truth: libs/kinds/tests/generator_test.cpp.)
 #include <catch2/catch.hpp>
-#include <map>
 
-#include "millrace/core/generator.hpp"
 #include "millrace/core/validation.hpp"
 #include "sample_event.hpp"
 #include "validation_support.hpp"
@@ -26,52 +25,6 @@ TEST_CASE("to_json output parses back to the same event", "[validation]") {
       const StoreEvent back = accept(json, to_string(type));
       CHECK(event_diff(back, e).empty());
     }
-  }
-}
-
-TEST_CASE("generated messages validate as their ground truth says", "[validation][generator]") {
-  const auto base = *parse_timestamp("2024-06-01T12:00:00Z");
-  for (const bool embed : {false, true}) {
-    GeneratorOptions options;
-    options.seed = embed ? 7 : 1234;
-    options.bad_ratio = 0.3;
-    options.base_ts = base;
-    options.time_spread_us = 7LL * 24 * 3600 * 1'000'000;
-    options.embed_event_type = embed;
-    EventGenerator gen(options);
-    std::map<BadKind, int> seen;
-    int good = 0;
-    for (int i = 0; i < 20'000; ++i) {
-      GeneratedMessage m = gen.next();
-      ++seen[m.bad];
-      std::optional<std::string_view> header;
-      if (m.event_type_header) header = *m.event_type_header;
-      auto result = parse_event(m.payload, header);
-      INFO("embed " << embed << " message " << i << " kind " << to_string(m.bad) << ": "
-                    << m.payload);
-      if (m.bad == BadKind::kNone) {
-        REQUIRE(m.event.has_value());
-        if (const auto* rejection = std::get_if<Rejection>(&result)) {
-          FAIL("good message rejected: " << rejection->detail);
-        }
-        const StoreEvent& parsed = std::get<StoreEvent>(result);
-        const std::string diff = event_diff(parsed, *m.event);
-        if (!diff.empty()) FAIL("differs in " << diff);
-        ++good;
-        continue;
-      }
-      REQUIRE_FALSE(m.event.has_value());
-      REQUIRE(std::holds_alternative<Rejection>(result));
-      const Rejection& r = std::get<Rejection>(result);
-      INFO("rejection: " << reason_code(r.reason) << " " << r.field << ": " << r.detail);
-      // The generator's ground truth (pinned kind by kind in generator_test).
-      REQUIRE(r.reason == expected_reason(m.bad));
-      if (m.bad == BadKind::kNegativeQty) REQUIRE(r.field == "qty");
-    }
-    // Every kind occurred, and about 30% were bad.
-    CHECK(seen.size() == static_cast<std::size_t>(kBadKindCount));
-    CHECK(good > 13'400);
-    CHECK(good < 14'600);
   }
 }
 

@@ -13,6 +13,7 @@
 #include "aggregate_decl.hpp"
 #include "doc_reader.hpp"
 #include "enrich_decl.hpp"
+#include "generate_decl.hpp"
 #include "json_tree.hpp"
 #include "millrace/core/enum_names.hpp"
 #include "millrace/core/options.hpp"
@@ -43,46 +44,6 @@ constexpr std::array<std::string_view, 4> kSourceColumns = {"kafka_topic", "kafk
 class Reader : public detail::DocReader {
  public:
   explicit Reader(std::string_view origin) : DocReader("kind declaration " + std::string(origin)) {}
-
-  GenerateHint generate(const Json* j, const std::string& where) const {
-    GenerateHint g;
-    if (j == nullptr) return g;
-    if (j->type == Json::Type::kString) {
-      if (j->text == "catalog_sku") {
-        g.rule = GenerateHint::Rule::kCatalogSku;
-      } else if (j->text == "email") {
-        g.rule = GenerateHint::Rule::kEmail;
-      } else {
-        fail(where,
-             "\"" + std::string(j->text) + "\" is not a rule (catalog_sku, email, or an object)");
-      }
-      return g;
-    }
-    only(*j, where, {"one_of", "range", "sum_of_lines", "copy_of"});
-    if (j->members.size() != 1) fail(where, "must hold exactly one rule");
-    const auto& [rule, arg] = j->members.front();
-    const std::string at = where + "." + std::string(rule);
-    if (rule == "one_of") {
-      g.rule = GenerateHint::Rule::kOneOf;
-      g.choices = strings(arg, at);
-    } else if (rule == "range") {
-      g.rule = GenerateHint::Rule::kRange;
-      if (arg.type != Json::Type::kArray || arg.items.size() != 2) {
-        fail(at, "must be [low, high]");
-      }
-      const auto low = decimal(arg.items[0], at), high = decimal(arg.items[1], at);
-      if (high < low) fail(at, "high is below low");
-      g.low = low.to_string();
-      g.high = high.to_string();
-    } else if (rule == "sum_of_lines") {
-      g.rule = GenerateHint::Rule::kSumOfLines;
-      g.of = strings(arg, at);
-    } else {
-      g.rule = GenerateHint::Rule::kCopyOf;
-      g.of = {string(arg, at)};
-    }
-    return g;
-  }
 
   FieldDecl field(const Json& j, const std::string& where) const {
     only(j, where,
@@ -148,58 +109,9 @@ class Reader : public detail::DocReader {
         }
       }
     }
-    f.generate = generate(j.member("generate"), where + ".generate");
-    suits(f, where + ".generate");
+    f.generate = detail::read_generate(*this, j.member("generate"), where + ".generate");
+    detail::check_generate(*this, f, where + ".generate");
     return f;
-  }
-
-  // A generate rule must make values of its field's type within its
-  // bounds, or the generator's good records would be refused.
-  void suits(const FieldDecl& f, const std::string& where) const {
-    using Rule = GenerateHint::Rule;
-    const auto& g = f.generate;
-    const bool numeric = f.type == ValueType::kInteger || f.type == ValueType::kDecimal;
-    const auto within = [&](const std::string& text) {
-      const auto v = core::Decimal::parse(text);
-      if (!v) return false;
-      if (f.type == ValueType::kDecimal) return *v >= *f.min && *v <= *f.max;
-      if (v->units() % core::Decimal::kOne != 0) return false;
-      const auto whole = v->units() / core::Decimal::kOne;
-      return whole >= f.int_min && whole <= f.int_max;
-    };
-    switch (g.rule) {
-      case Rule::kOneOf:
-        for (const auto& c : g.choices) {
-          const bool ok = numeric                         ? within(c)
-                          : f.type == ValueType::kBoolean ? c == "true" || c == "false"
-                          : f.type == ValueType::kText
-                              ? c.size() >= f.min_bytes && c.size() <= f.max_bytes &&
-                                    (f.values.empty() || std::find(f.values.begin(), f.values.end(),
-                                                                   c) != f.values.end())
-                              : f.type == ValueType::kFreeText;
-          if (!ok)
-            fail(where, "choice \"" + c + "\" is not a valid " + std::string(type_name(f.type)) +
-                            " of this field");
-        }
-        break;
-      case Rule::kRange:
-        if (!numeric || !within(g.low) || !within(g.high)) {
-          fail(where, "range applies to integer and decimal fields, within their min and max");
-        }
-        break;
-      case Rule::kCatalogSku:
-        if (f.type != ValueType::kInteger || f.int_min > 100'000 || f.int_max < 999'999) {
-          fail(where, "catalog_sku applies to integer fields whose bounds hold 100000..999999");
-        }
-        break;
-      case Rule::kEmail:
-        if (f.type != ValueType::kText && f.type != ValueType::kFreeText) {
-          fail(where, "email applies to text fields only");
-        }
-        break;
-      default:
-        break;
-    }
   }
 
   std::vector<FieldDecl> fields(const Json& j, const std::string& where) const {
@@ -432,6 +344,7 @@ Declaration parse_declaration(std::string_view json, std::string_view origin) {
   }
   // The generator's rules name fields that must exist. copy_of fills a
   // line from its record, sum_of_lines a record from its lines.
+  detail::check_generate_sources(r, d);
   for (const auto& f : d.fields) {
     if (f.generate.rule == GenerateHint::Rule::kCopyOf) {
       r.fail("fields", "\"" + f.name + "\": copy_of applies to line fields only");

@@ -4,11 +4,14 @@
 #include <cctype>
 #include <cstdio>
 #include <limits>
+#include <optional>
+#include <string_view>
 #include <utility>
 #include <vector>
 
-#include "millrace/core/generator.hpp"
+#include "generate_decl.hpp"
 #include "millrace/kinds/record.hpp"
+#include "millrace/kinds/sample_catalog.hpp"
 
 namespace millrace::kinds {
 
@@ -38,6 +41,10 @@ std::string uuid(std::mt19937_64& rng) {
   return buf;
 }
 
+bool chance(std::mt19937_64& rng, double share) {
+  return static_cast<double>(below(rng, 1'000'000)) < share * 1e6;
+}
+
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -59,11 +66,18 @@ class Drawer {
     switch (g.rule) {
       case Rule::kOneOf:
         return convert(f, g.choices[below(rng_, g.choices.size())]);
-      case Rule::kRange:
-        return in_range(f, *Decimal::parse(g.low), *Decimal::parse(g.high));
+      case Rule::kRange: {
+        // Drawn whether or not it is 0, so that the share of zeros moves no
+        // other value.
+        const bool zero = g.zero > 0 && chance(rng_, g.zero);
+        const auto v = in_range(f, *Decimal::parse(g.low), *Decimal::parse(g.high),
+                                g.step.empty() ? std::nullopt : Decimal::parse(g.step));
+        if (!zero) return v;
+        return f.type == ValueType::kInteger ? Value(std::int64_t{0}) : Value(Decimal{});
+      }
       case Rule::kCatalogSku: {
-        const auto categories = core::generated_categories().size();
-        const auto skus = core::generated_skus(below(rng_, categories));
+        const auto categories = generated_categories().size();
+        const auto skus = generated_skus(below(rng_, categories));
         return skus[below(rng_, skus.size())];
       }
       case Rule::kSumOfLines:
@@ -72,6 +86,20 @@ class Drawer {
         return (*parent)[*d_.find(g.of[0])];
       case Rule::kEmail:
         return email(parent);
+      case Rule::kChance:
+        return chance(rng_, g.share);
+      case Rule::kPattern:
+        return pattern(g.choices[0], *parent);
+      case Rule::kIpOf: {
+        const auto v = static_cast<std::uint64_t>(std::get<std::int64_t>(source(f, *parent)));
+        return "10." + std::to_string((v >> 16) & 0xff) + "." + std::to_string((v >> 8) & 0xff) +
+               "." + std::to_string(v & 0xff);
+      }
+      case Rule::kCatalogCategory:
+        return std::string(generated_categories()[generated_category_of(
+            std::get<std::int64_t>(source(f, *parent)))]);
+      case Rule::kCatalogPrice:
+        return generated_price(std::get<std::int64_t>(source(f, *parent)));
       case Rule::kDefault:
         break;
     }
@@ -134,15 +162,46 @@ class Drawer {
     }
   }
 
-  // Integers whole, decimals in cents.
-  Value in_range(const FieldDecl& f, Decimal lo, Decimal hi) {
-    if (f.type == ValueType::kInteger) {
-      return between(rng_, (lo.units() + Decimal::kOne - 1) / Decimal::kOne,
-                     hi.units() / Decimal::kOne);
+  // Multiples of `step`: by default integers whole, decimals in cents.
+  Value in_range(const FieldDecl& f, Decimal lo, Decimal hi,
+                 std::optional<Decimal> step = std::nullopt) {
+    const std::int64_t unit = step                            ? step->units()
+                              : f.type == ValueType::kInteger ? Decimal::kOne
+                                                              : Decimal::kOne / 100;
+    const auto n = between(rng_, (lo.units() + unit - 1) / unit, hi.units() / unit);
+    if (f.type == ValueType::kInteger) return n * unit / Decimal::kOne;
+    return Decimal::from_units(n * unit);
+  }
+
+  const Value& source(const FieldDecl& f, const std::vector<Value>& parent) const {
+    return parent[*d_.find(f.generate.of[0])];
+  }
+
+  // "store-{store_id:3}.millrace.local": each {field} its value, an
+  // integer zero-padded to the width given.
+  std::string pattern(std::string_view p, const std::vector<Value>& parent) const {
+    std::string out;
+    for (std::size_t at = 0; at < p.size();) {
+      const auto open = p.find('{', at);
+      out.append(p.substr(at, open - at));
+      if (open == std::string_view::npos) break;
+      const auto close = p.find('}', open);
+      const auto inside = p.substr(open + 1, close - open - 1);
+      const auto colon = inside.find(':');
+      const auto& v = parent[*d_.find(inside.substr(0, colon))];
+      if (const auto* n = std::get_if<std::int64_t>(&v)) {
+        auto digits = std::to_string(*n < 0 ? -*n : *n);
+        const std::size_t width =
+            colon == std::string_view::npos ? 0 : std::stoul(std::string(inside.substr(colon + 1)));
+        if (digits.size() < width) digits.insert(0, width - digits.size(), '0');
+        if (*n < 0) out += '-';
+        out += digits;
+      } else if (const auto* t = std::get_if<std::string>(&v)) {
+        out += *t;
+      }
+      at = close + 1;
     }
-    constexpr std::int64_t kCent = Decimal::kOne / 100;
-    const auto cents = between(rng_, (lo.units() + kCent - 1) / kCent, hi.units() / kCent);
-    return Decimal::from_units(cents * kCent);
+    return out;
   }
 
   Value sum_of_lines(const FieldDecl& f, const std::vector<std::vector<Value>>& lines) {
@@ -194,6 +253,11 @@ void append_object(std::string& out, const std::vector<FieldDecl>& fields,
   bool first = true;
   for (std::size_t i = 0; i < fields.size(); ++i) {
     if (&fields[i] == skip) continue;
+    // An absent optional field (generate's "absent") is left out; a line's
+    // null, a bad record's, is sent.
+    if (fields[i].generate.absent > 0 && std::holds_alternative<std::monostate>(values[i])) {
+      continue;
+    }
     out += first ? "\"" : ",\"";
     first = false;
     out += fields[i].name;
@@ -212,11 +276,17 @@ GeneratedRecord RecordGenerator::next() {
   Drawer drawer(d_, options_, rng_, serial_);
   std::vector<Value> values(d_.fields.size());
   std::vector<std::vector<Value>> lines;
-  // Plain fields first, then the lines (which may copy them), then the
-  // fields summed over the lines.
-  for (std::size_t i = 0; i < d_.fields.size(); ++i) {
-    if (d_.fields[i].generate.rule != GenerateHint::Rule::kSumOfLines) {
+  // Plain fields first, then those made from them, then the lines (which
+  // may copy them), then the fields summed over the lines.
+  for (const bool derived : {false, true}) {
+    for (std::size_t i = 0; i < d_.fields.size(); ++i) {
+      const auto& g = d_.fields[i].generate;
+      if (g.rule == GenerateHint::Rule::kSumOfLines ||
+          detail::made_from_fields(g.rule) != derived) {
+        continue;
+      }
       values[i] = drawer.draw(d_.fields[i], &values, nullptr);
+      if (g.absent > 0 && chance(rng_, g.absent)) values[i] = std::monostate{};
     }
   }
   if (d_.lines) {

@@ -796,3 +796,67 @@ TEST_CASE("a kind's retention setting overrides its declaration's", "[kinds][opt
   KindOptions store;
   CHECK_FALSE(retention(store).has_value());
 }
+
+TEST_CASE("generate rules made from other fields, chance and absent are read and checked",
+          "[kinds][declaration]") {
+  using Rule = GenerateHint::Rule;
+  const auto d =
+      parse_declaration(widget_with(R"({"name": "Note", "column": "note", "type": "text"},)",
+                                    R"({"name": "Note", "column": "note", "type": "text",
+                      "generate": {"pattern": "n-{Count:3}", "absent": 0.5}},
+                     {"name": "Sku", "column": "sku", "type": "integer", "min": 0,
+                      "max": 999999, "generate": "catalog_sku"},
+                     {"name": "Cat", "column": "cat", "type": "text",
+                      "generate": {"catalog_category_of": "Sku"}},
+                     {"name": "List", "column": "list", "type": "decimal", "min": 0,
+                      "max": 1000, "generate": {"catalog_price_of": "Sku"}},
+                     {"name": "Addr", "column": "addr", "type": "ip",
+                      "generate": {"ip_of": "Count"}},
+                     {"name": "Gift", "column": "gift", "type": "boolean",
+                      "generate": {"chance": 0.25}},)"),
+                        "test");
+  const auto& note = d.fields[*d.find("Note")].generate;
+  CHECK(note.rule == Rule::kPattern);
+  CHECK(note.of == std::vector<std::string>{"Count"});
+  CHECK(note.absent == 0.5);
+  CHECK(d.fields[*d.find("Cat")].generate.rule == Rule::kCatalogCategory);
+  CHECK(d.fields[*d.find("List")].generate.rule == Rule::kCatalogPrice);
+  CHECK(d.fields[*d.find("Addr")].generate.rule == Rule::kIpOf);
+  CHECK(d.fields[*d.find("Gift")].generate.share == 0.25);
+
+  const auto note_with = [](std::string_view generate) {
+    return widget_with(R"({"name": "Note", "column": "note", "type": "text"},)",
+                       R"({"name": "Note", "column": "note", "type": "text", "generate": )" +
+                           std::string(generate) + "},");
+  };
+  CHECK_THAT(refusal(note_with(R"({"pattern": "n-{Nope}"})")), Contains("no field Nope"));
+  CHECK_THAT(refusal(note_with(R"({"pattern": "n-{Count"})")), Contains("without its '}'"));
+  CHECK_THAT(refusal(note_with(R"({"pattern": "plain"})")), Contains("names no field"));
+  CHECK_THAT(refusal(note_with(R"({"pattern": "{At}"})")), Contains("neither an integer"));
+  CHECK_THAT(refusal(note_with(R"({"catalog_category_of": "Count"})")),
+             Contains("not a catalog_sku"));
+  CHECK_THAT(refusal(note_with(R"({"chance": 0.5})")), Contains("boolean fields only"));
+  CHECK_THAT(refusal(note_with(R"({"one_of": ["a"], "step": 1})")), Contains("step applies"));
+  CHECK_THAT(refusal(note_with(R"({"one_of": ["a"], "zero": 0.5})")), Contains("zero applies"));
+  const auto count_with = [](std::string_view generate) {
+    return widget_with(
+        R"("type": "integer", "min": 0, "max": 10},)",
+        R"("type": "integer", "min": 0, "max": 10, "generate": )" + std::string(generate) + "},");
+  };
+  const auto stepped =
+      parse_declaration(count_with(R"({"range": [0, 10], "step": 5, "zero": 0.2})"), "test");
+  CHECK(stepped.fields[*stepped.find("Count")].generate.step == "5");
+  CHECK(stepped.fields[*stepped.find("Count")].generate.zero == 0.2);
+  CHECK_THAT(refusal(count_with(R"({"range": [0, 10], "step": 0.5})")), Contains("whole number"));
+  CHECK_THAT(refusal(count_with(R"({"range": [0, 10], "step": 0})")), Contains("above 0"));
+  CHECK_THAT(refusal(note_with(R"({"one_of": ["a"], "absent": 2})")), Contains("between 0 and 1"));
+  CHECK_THAT(refusal(note_with(R"({"one_of": ["a"], "range": [1, 2]})")),
+             Contains("exactly one rule"));
+  CHECK_THAT(refusal(widget_with(R"("required": true, "max_bytes": 40})",
+                                 R"("required": true, "max_bytes": 40,
+                                    "generate": {"one_of": ["a"], "absent": 0.1}})")),
+             Contains("optional fields only"));
+  CHECK_THAT(refusal(widget_with(R"("generate": {"copy_of": "Owner"}})",
+                                 R"("generate": {"pattern": "{Qty}"}})")),
+             Contains("record fields only"));
+}

@@ -5,7 +5,6 @@
 #include "kind_aggregate.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/pg/declared_views.hpp"
-#include "millrace/pg/store_events.hpp"
 
 namespace millrace::pg {
 
@@ -293,6 +292,9 @@ std::optional<std::string> enriched_table(const Declaration& d) {
   if (!d.enrich) return std::nullopt;
   return d.enrich->on_lines ? d.lines->table : d.table;
 }
+
+const std::vector<std::string> kEnrichmentColumns = {"product_name", "product_brand",
+                                                     "product_category"};
 
 const std::vector<std::string> kAssetColumns = {"asset_description", "asset_type",
                                                 "asset_currency"};

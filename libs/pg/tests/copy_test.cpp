@@ -4,7 +4,9 @@
 #include <catch2/catch.hpp>
 
 #include "millrace/core/event.hpp"
-#include "millrace/pg/store_events.hpp"
+#include "millrace/kinds/registry.hpp"
+#include "millrace/pg/kind_tables.hpp"
+#include "millrace/pg/record_text.hpp"
 
 using millrace::pg::CopyText;
 
@@ -43,11 +45,12 @@ TEST_CASE("a store_events row has one field per column, in the declaration's ord
   e.ts = 0;
   e.is_return = true;
   CopyText t;
-  millrace::pg::append_store_event(t, e, "store-events", 3, 99);
+  const auto d = millrace::kinds::find_kind(millrace::kinds::kStoreEvent, "");
+  millrace::pg::RecordText().record(t, d, e, "store-events", 3, 99);
   t.end_row();
   const std::string& row = t.data();
   CHECK(static_cast<std::size_t>(std::count(row.begin(), row.end(), '\t')) + 1 ==
-        millrace::pg::kStoreEventColumns.size());
+        millrace::pg::record_columns(d).size());
   CHECK_THAT(row, Catch::StartsWith("7e3c4a0e-8f1b-4c2d-9a6e-1b2c3d4e5f60\t0a1b2c3d-4e5f-4a6b-8c7d-"
                                     "9e0f1a2b3c4d\t12\tstore-12.example\t10.0.0.12\t77\t"
                                     "Tabs\\tand\\\\slashes\t1234567\t"));

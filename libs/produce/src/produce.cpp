@@ -3,23 +3,24 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 #include <thread>
 
 #include "millrace/core/event.hpp"
 #include "millrace/core/failure.hpp"
-#include "millrace/core/generator.hpp"
 #include "millrace/core/partitioner.hpp"
 #include "millrace/core/setting.hpp"
 #include "millrace/core/store_message.hpp"
-#include "millrace/core/validation.hpp"
 #include "millrace/kafka/producer.hpp"
+#include "millrace/kinds/generator.hpp"
 #include "millrace/kinds/options.hpp"
+#include "millrace/kinds/registry.hpp"
 #include "records.hpp"
 
 namespace millrace::produce {
-
-namespace {}  // namespace
 
 using Clock = std::chrono::steady_clock;
 
@@ -37,10 +38,8 @@ void register_options(core::OptionSet& o, SyntheticOptions& s) {
   core::declare(
       o, &s.bad_ratio,
       {.flag = "bad-ratio",
-       .help = "Share of deliberately bad messages (store events: invalid JSON, missing field, "
-               "wrong type, negative qty, unknown event_type, no event_type header; a declared "
-               "kind: a required field left out, a number as text or below its bounds, JSON cut "
-               "short)",
+       .help = "Share of deliberately bad records, each spoilt in one place: a required field "
+               "left out, a number as text or below its bounds, or JSON cut short",
        .min = 0,
        .max = 1});
   core::declare(o, &s.time_spread_s,
@@ -143,6 +142,12 @@ class Pacer {
   Clock::time_point start_;
 };
 
+core::TimestampUs now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 void count_valid(ProduceSummary& s, const core::StoreEvent& e) {
   if (e.event_type == core::EventType::kSale) {
     ++s.sale_events;
@@ -240,68 +245,47 @@ ProduceSummary run_produce(const ProduceConfig& config, std::istream* input,
           send(payload, std::nullopt, false, partition, key);
         },
         s);
-  } else if (config.count > 0) {
-    core::GeneratorOptions g;
-    s.seed = resolved_seed(config);
-    g.seed = s.seed;
-    g.bad_ratio = config.bad_ratio;
-    g.base_ts = config.base_ts.value_or(std::chrono::duration_cast<std::chrono::microseconds>(
-                                            std::chrono::system_clock::now().time_since_epoch())
-                                            .count());
-    g.time_spread_us = config.time_spread_s * 1'000'000;
-    core::EventGenerator generator(g);
-    for (std::int64_t i = 0; i < config.count && !stop; ++i) {
-      pacer.wait_for(s.total);
-      // Event time follows the clock, as it would from a store (unless a
-      // base time fixes it).
-      if (!config.base_ts) {
-        generator.set_base_ts(std::chrono::duration_cast<std::chrono::microseconds>(
-                                  std::chrono::system_clock::now().time_since_epoch())
-                                  .count());
-      }
-      const auto m = generator.next();
-      // Bad messages too go where their intended type and store would: the
-      // validation downstream, not the partition, is what catches them.
-      const std::int32_t partition = core::partition_for(m.intended_type, m.store_id, partitions);
-      send(m.payload,
-           m.event_type_header ? std::optional<std::string_view>(*m.event_type_header)
-                               : std::nullopt,
-           m.priority_shipping, partition, core::StoreKey(m.store_id).view());
-      if (m.event) {
-        count_valid(s, *m.event);
+  } else {
+    // A store event names its own type: each goes where its fields say
+    // (core::route_store_json), whether read from the file or generated.
+    core::StoreEvent event;  // reused: parse_event_into keeps its strings' capacity
+    const auto send_store = [&](std::string_view json) {
+      const auto route = core::route_store_json(json, partitions, event);
+      const std::optional<core::StoreKey> key =
+          route.store_id ? std::optional<core::StoreKey>(core::StoreKey(*route.store_id))
+                         : std::nullopt;
+      send(json, route.header(), route.priority_shipping, route.partition,
+           key ? key->view() : std::string_view());
+      if (route.valid) {
+        count_valid(s, event);
       } else {
         ++s.bad;
       }
-    }
-  } else {
-    std::string line;
-    core::StoreEvent event;  // reused: parse_event_into keeps its strings' capacity
-    while (!stop && std::getline(*input, line)) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.find_first_not_of(" \t") == std::string::npos) continue;
-      pacer.wait_for(s.total);
-      // The header is the line's own event_type field, which is what
-      // parse_event_into validates against, so a valid line is parsed once
-      // and routed by its fields. Only an invalid one needs routing_hint's
-      // lenient second parse to go where its intended type and store would.
-      if (!core::parse_event_into(line, std::nullopt, event)) {
-        send(line, core::to_string(event.event_type), event.priority_shipping,
-             core::partition_for(event.event_type, event.store_id, partitions),
-             core::StoreKey(event.store_id).view());
-        count_valid(s, event);
-        continue;
+    };
+    if (config.count > 0) {
+      const auto declaration = kinds::find_kind(kinds::kStoreEvent, config.kinds.kinds_dir);
+      kinds::RecordGeneratorOptions g;
+      s.seed = resolved_seed(config);
+      g.seed = s.seed;
+      g.bad_ratio = config.bad_ratio;
+      g.base_ts = config.base_ts.value_or(now_us());
+      g.time_spread_us = config.time_spread_s * 1'000'000;
+      kinds::RecordGenerator generator(declaration, g);
+      for (std::int64_t i = 0; i < config.count && !stop; ++i) {
+        pacer.wait_for(s.total);
+        // Event time follows the clock, as it would from a store (unless a
+        // base time fixes it).
+        if (!config.base_ts) generator.set_base_ts(now_us());
+        send_store(generator.next().payload);
       }
-      const auto hint = core::routing_hint(line);
-      const std::int32_t partition =
-          hint.event_type && hint.store_id
-              ? core::partition_for(*hint.event_type, *hint.store_id, partitions)
-              : core::partition_for_bytes(line.data(), line.size(), partitions);
-      send(line,
-           hint.raw_event_type ? std::optional<std::string_view>(*hint.raw_event_type)
-                               : std::nullopt,
-           false, partition,
-           hint.store_id ? core::StoreKey(*hint.store_id).view() : std::string_view());
-      ++s.bad;
+    } else {
+      std::string line;
+      while (!stop && std::getline(*input, line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.find_first_not_of(" \t") == std::string::npos) continue;
+        pacer.wait_for(s.total);
+        send_store(line);
+      }
     }
   }
 
@@ -314,86 +298,6 @@ ProduceSummary run_produce(const ProduceConfig& config, std::istream* input,
   s.first_error = stats.first_error;
   s.duration_s = std::chrono::duration<double>(Clock::now() - started).count();
   return s;
-}
-
-void register_options(core::OptionSet& o, GenerateConfig& c) {
-  register_options(o, static_cast<SyntheticOptions&>(c));
-  core::declare(
-      o, &c.format,
-      {.flag = "format",
-       .help = "ndjson (messages) or copy (COPY rows of valid events); with --catalog, ndjson "
-               "or csv"});
-  core::declare(
-      o, &c.catalog,
-      {.flag = "catalog",
-       .help = "categories or products: write the reference catalog that matches the events "
-               "(every category and sku they draw), for `millrace catalog load`, instead of "
-               "events"});
-}
-
-void validate(const GenerateConfig& c) {
-  if (!c.catalog.empty()) {
-    if (c.catalog != "categories" && c.catalog != "products") {
-      throw core::UsageError("--catalog: expected categories or products, got \"" + c.catalog +
-                             "\"");
-    }
-    if (c.format != "ndjson" && c.format != "csv") {
-      throw core::UsageError("--format: expected ndjson or csv with --catalog, got \"" + c.format +
-                             "\"");
-    }
-    if (c.count != 0 || c.bad_ratio > 0 || c.time_spread_s != 0) {
-      throw core::UsageError(
-          "--count, --bad-ratio and --time-spread are for events, not --catalog");
-    }
-    return;
-  }
-  if (c.count == 0) throw core::UsageError("give --count N (or --catalog TABLE)");
-  if (c.format != "ndjson" && c.format != "copy") {
-    throw core::UsageError("--format: expected ndjson or copy, got \"" + c.format + "\"");
-  }
-  if (c.format == "copy" && c.bad_ratio > 0) {
-    throw core::UsageError("--bad-ratio makes no sense with --format copy (only valid events)");
-  }
-}
-
-std::uint64_t run_generate(const GenerateConfig& config, std::ostream& out,
-                           const CopyRowEncoder& copy_row, const ProgressFn& on_progress) {
-  const auto started = Clock::now();
-  ProgressClock progress_clock;
-  const auto report = [&](std::int64_t generated, std::uint64_t written) {
-    Progress p;
-    p.done = written;
-    p.fraction = static_cast<double>(generated) / static_cast<double>(config.count);
-    p.elapsed_s = std::chrono::duration<double>(Clock::now() - started).count();
-    on_progress(p);
-  };
-  if (config.format == "copy" && !copy_row) {
-    throw std::logic_error("run_generate: --format copy needs a COPY row encoder");
-  }
-  core::GeneratorOptions g;
-  g.seed = resolved_seed(config);
-  g.bad_ratio = config.bad_ratio;
-  g.embed_event_type = true;
-  g.base_ts = std::chrono::duration_cast<std::chrono::microseconds>(
-                  std::chrono::system_clock::now().time_since_epoch())
-                  .count();
-  g.time_spread_us = config.time_spread_s * 1'000'000;
-  core::EventGenerator generator(g);
-  std::uint64_t lines = 0;
-  for (std::int64_t i = 0; i < config.count; ++i) {
-    if (on_progress && progress_clock.ready()) report(i, lines);
-    const auto m = generator.next();
-    if (config.format == "ndjson") {
-      out << m.payload << '\n';
-      ++lines;
-      continue;
-    }
-    if (!m.event) continue;
-    out << copy_row(*m.event, i);
-    ++lines;
-  }
-  if (on_progress) report(config.count, lines);
-  return lines;
 }
 
 }  // namespace millrace::produce

@@ -1,7 +1,7 @@
 // The sink's COPY encoding of its rows, without PostgreSQL, in process CPU
 // time per row (CLOCK_PROCESS_CPUTIME_ID: on a shared machine wall time is
 // noise): store events and orders (their record rows, lines aside) from the
-// generators, enrichment off, the median of the rounds. What a sink spends
+// generator, enrichment off, the median of the rounds. What a sink spends
 // per row before PostgreSQL sees it.
 //
 //   build/bin/millrace-bench-sink-rows [rows] [rounds]
@@ -11,11 +11,13 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kind_rows.hpp"
-#include "millrace/core/generator.hpp"
+#include "millrace/core/validation.hpp"
 #include "millrace/kinds/generator.hpp"
 #include "millrace/kinds/registry.hpp"
 #include "millrace/metrics/metrics.hpp"
@@ -65,12 +67,15 @@ int main(int argc, char** argv) {
   const int rounds = argc > 2 ? std::atoi(argv[2]) : 9;
   metrics::Registry registry("bench");
 
+  const auto store_event = kinds::find_kind(kinds::kStoreEvent, "");
   std::vector<KeptRow<core::StoreEvent>> events;
-  core::EventGenerator events_from({.seed = 42, .base_ts = kBase, .time_spread_us = 3'600'000'000});
+  kinds::RecordGenerator events_from(
+      store_event, {.seed = 42, .base_ts = kBase, .time_spread_us = 3'600'000'000});
   while (events.size() < n) {
-    auto m = events_from.next();
-    if (!m.event) continue;
-    events.push_back({{0, static_cast<std::int64_t>(events.size()), 0, {}, {}, {}}, *m.event});
+    core::StoreEvent event;
+    if (core::parse_event_into(events_from.next().payload, std::nullopt, event)) continue;
+    events.push_back(
+        {{0, static_cast<std::int64_t>(events.size()), 0, {}, {}, {}}, std::move(event)});
   }
   const auto order = kinds::find_kind("order", "");
   std::vector<KeptRow<kinds::Record>> orders;
@@ -84,7 +89,6 @@ int main(int argc, char** argv) {
   }
 
   pg::CopyText out;
-  const auto store_event = kinds::find_kind(kinds::kStoreEvent, "");
   sink::detail::KindRows<core::StoreEvent> event_rows(
       store_event, sink::detail::Identities::kTableKey, kinds::PiiMode::kKeep, "", "store-events",
       registry, nullptr);

@@ -1,7 +1,7 @@
 #include "enrichment.hpp"
 
 #include "millrace/metrics/family.hpp"
-#include "millrace/pg/store_events.hpp"
+#include "millrace/pg/record_text.hpp"
 
 namespace millrace::sink::detail {
 

@@ -7,9 +7,7 @@
 #include <utility>
 
 #include "millrace/core/contract.hpp"
-#include "millrace/core/timestamp.hpp"
 #include "millrace/pg/kind_tables.hpp"
-#include "millrace/pg/store_events.hpp"
 
 namespace millrace::sink::detail {
 
@@ -33,20 +31,6 @@ const std::vector<kinds::Value>& values_of(const kinds::Record& record) {
 }
 const core::StoreEvent& values_of(const core::StoreEvent& event) {
   return event;
-}
-
-// Calls f(i, value) for the value of each declared field, in order.
-template <typename F>
-void each_value(const std::vector<kinds::Value>& values, F&& f) {
-  for (std::size_t i = 0; i < values.size(); ++i) f(i, values[i]);
-}
-// The compiled members follow the declaration's fields.
-template <typename F>
-void each_value(const core::StoreEvent& event, F&& f) {
-  for (int i = 0; i < core::kFieldCount; ++i) {
-    core::visit_field(event, static_cast<core::Field>(i),
-                      [&](const auto& value) { f(static_cast<std::size_t>(i), value); });
-  }
 }
 
 // Field `i` as an integer (a sku), or nullopt.
@@ -123,8 +107,7 @@ KindRows<Record>::KindRows(const kinds::Declaration& declaration, Identities ide
                            metrics::Registry& metrics, cache::CatalogLookup* lookup)
     : d_(declaration),
       identities_(identities),
-      pii_(pii),
-      pii_key_(std::move(pii_key)),
+      text_(pii, std::move(pii_key), &pii_hash),
       topic_(std::move(topic)),
       enrichment_(metrics, lookup),
       enrich_records_(enrichment_.on() && d_.enrich && !d_.enrich->on_lines),
@@ -192,56 +175,6 @@ void KindRows<Record>::prepare(pqxx::connection& connection) const {
 }
 
 template <typename Record>
-template <typename V>
-void KindRows<Record>::append(pg::CopyText& out, const kinds::FieldDecl& field,
-                              const V& value) const {
-  if constexpr (std::is_same_v<V, kinds::Value>) {
-    std::visit([&](const auto& v) { append(out, field, v); }, value);
-  } else if constexpr (std::is_same_v<V, std::monostate>) {
-    out.null();
-  } else if constexpr (std::is_same_v<V, std::optional<std::string>>) {
-    if (value) {
-      append(out, field, *value);
-    } else {
-      out.null();
-    }
-  } else if constexpr (std::is_same_v<V, std::string>) {
-    // The declaration allows personal data in text fields only.
-    if (!field.pii || pii_ == kinds::PiiMode::kKeep) {
-      out.text(value);
-    } else if (pii_ == kinds::PiiMode::kDrop) {
-      out.null();
-    } else if (value.empty()) {
-      // No bytes hold nothing personal: '' stays '', so a query for empty
-      // values reads the same in hash mode as in keep mode.
-      out.text(value);
-    } else {
-      out.text(pii_hash(pii_key_, value));
-    }
-  } else if constexpr (std::is_same_v<V, std::int64_t>) {
-    // A compiled timestamp is its microseconds (core::TimestampUs).
-    if (field.type == kinds::ValueType::kTimestamp) {
-      append(out, field, kinds::Timestamp{value});
-    } else {
-      out.integer(value);
-    }
-  } else if constexpr (std::is_same_v<V, std::int32_t>) {
-    out.integer(value);
-  } else if constexpr (std::is_same_v<V, core::Decimal>) {
-    char text[core::Decimal::kTextMax];
-    out.text({text, value.to_chars(text)});
-  } else if constexpr (std::is_same_v<V, bool>) {
-    out.boolean(value);
-  } else if constexpr (std::is_same_v<V, kinds::Timestamp>) {
-    char text[core::kTimestampTextMax];
-    out.text({text, core::format_timestamp_to(text, value.us)});
-  } else {
-    static_assert(std::is_same_v<V, core::EventType>, "a value of no declared type");
-    out.text(core::to_string(value));
-  }
-}
-
-template <typename Record>
 template <typename Values>
 void KindRows<Record>::enrich_row(pg::CopyText& out, const Values& values, bool lines) {
   if (lines ? enrich_lines_ : enrich_records_) {
@@ -260,9 +193,7 @@ void KindRows<Record>::enrich_row(pg::CopyText& out, const Values& values, bool 
 
 template <typename Record>
 void KindRows<Record>::append_record(pg::CopyText& out, const Row& row) {
-  each_value(values_of(row.record),
-             [&](std::size_t i, const auto& value) { append(out, d_.fields[i], value); });
-  out.text(topic_).integer(row.partition).integer(row.offset);
+  text_.record(out, d_, values_of(row.record), topic_, row.partition, row.offset);
   enrich_row(out, values_of(row.record), false);
 }
 
@@ -290,12 +221,10 @@ void KindRows<Record>::copy_lines(pqxx::transaction_base& tx, const std::vector<
     for (const auto* row : rows) {
       for (std::size_t n = 0; n < row->record.lines.size(); ++n) {
         auto& line = copy.row();
-        append(line, id, row->record.values[d_.identity]);
-        append(line, d_.time_field(), row->record.values[d_.time]);
+        text_.value(line, id, row->record.values[d_.identity]);
+        text_.value(line, d_.time_field(), row->record.values[d_.time]);
         line.integer(static_cast<std::int64_t>(n + 1));
-        for (std::size_t i = 0; i < d_.lines->fields.size(); ++i) {
-          append(line, d_.lines->fields[i], row->record.lines[n][i]);
-        }
+        text_.fields(line, d_.lines->fields, row->record.lines[n]);
         enrich_row(line, row->record.lines[n], true);
         line.integer(row->partition).integer(row->offset);
         copy.end_row();

@@ -41,6 +41,7 @@
 #include "millrace/kinds/record.hpp"
 #include "millrace/metrics/metrics.hpp"
 #include "millrace/pg/copy.hpp"
+#include "millrace/pg/record_text.hpp"
 #include "millrace/stream/batch.hpp"
 #include "rows_batch.hpp"
 
@@ -96,8 +97,6 @@ class KindRows {
   void append_record(pg::CopyText& out, const Row& row);
 
  private:
-  template <typename V>
-  void append(pg::CopyText& out, const kinds::FieldDecl& field, const V& value) const;
   void copy_records(pqxx::transaction_base& tx, const std::string& table,
                     const std::vector<const Row*>& rows);
   void copy_lines(pqxx::transaction_base& tx, const std::vector<const Row*>& rows);
@@ -111,8 +110,7 @@ class KindRows {
 
   const kinds::Declaration& d_;
   Identities identities_;
-  kinds::PiiMode pii_;
-  std::string pii_key_;
+  pg::RecordText text_;  // the columns of the fields, as pg writes every kind's
   std::string topic_;
   Enrichment enrichment_;
   bool enrich_records_ = false, enrich_lines_ = false;

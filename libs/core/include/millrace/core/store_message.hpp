@@ -11,8 +11,10 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
+#include "millrace/core/event.hpp"
 #include "millrace/core/message_header.hpp"
 
 namespace millrace::core {
@@ -41,5 +43,27 @@ class StoreKey {
   std::array<char, 12> text_{};  // "-2147483648" is 11 characters
   std::size_t size_ = 0;
 };
+
+// Where a store event given as JSON that names its own event_type (an
+// NDJSON line of `millrace produce --file`, a generated record) goes: a
+// valid one with its type and priority_shipping as headers, keyed and
+// partitioned by its store; an invalid one where its intended type and
+// store would go, as far as a lenient read finds them (else by its bytes),
+// with the event_type text it has as the header. The validation
+// downstream, not the partition, is what catches it.
+struct StoreRoute {
+  bool valid = false;
+  std::int32_t partition = 0;
+  std::optional<std::int32_t> store_id;  // the key's; none: no key
+  bool priority_shipping = false;
+  std::optional<std::string> raw_event_type;  // an invalid one's event_type text
+  EventType event_type = EventType::kSale;    // a valid one's
+
+  // The event_type header's value; nullopt: no header.
+  std::optional<std::string_view> header() const;
+};
+// `event` is the parsed event when the route is valid (reused: its strings
+// keep their capacity); a partial result to ignore otherwise.
+StoreRoute route_store_json(std::string_view json, std::int32_t partitions, StoreEvent& event);
 
 }  // namespace millrace::core

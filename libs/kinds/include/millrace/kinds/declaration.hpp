@@ -47,11 +47,21 @@ struct GenerateHint {
     kSumOfLines,  // sum over the lines of product(`of` fields): an order's Total
     kCopyOf,      // the parent record's field `of[0]`
     kEmail,       // name.surname<n>@example.com
+    kChance,      // a boolean, true in `share` of the records
+    // Made from other fields of the record once they are drawn:
+    kPattern,          // choices[0] with {field} and {field:width} filled in from `of`
+    kIpOf,             // 10.x.y.z from the low 24 bits of the integer field `of[0]`
+    kCatalogCategory,  // the catalog's category of the sku in field `of[0]`
+    kCatalogPrice,     // the catalog's price of the sku in field `of[0]`
   };
   Rule rule = Rule::kDefault;
   std::vector<std::string> choices;
   std::string low, high;        // decimal or integer text
   std::vector<std::string> of;  // field names
+  double share = 0;             // kChance
+  double absent = 0;            // an optional field's share of records without it
+  std::string step;             // kRange: the values' spacing (empty: cents, or 1)
+  double zero = 0;              // a number's share of records where it is 0
 };
 
 struct FieldDecl {

@@ -50,9 +50,13 @@ std::string partitioned_table_statement(const kinds::Declaration& d);
 // (fatal) for a column of another type.
 void ensure_kind_tables(pqxx::connection& connection, const kinds::Declaration& d);
 
+// The enrichment's columns (migrations/0007_enrichment.sql), written after
+// a record's (or a line's) by a sink that enriches: the product's name,
+// brand and category from the catalog (pg::append_enrichment).
+extern const std::vector<std::string> kEnrichmentColumns;
 // The table holding the field a kind is enriched on ("enrich"): its record
-// table, or its lines' table; it has kEnrichmentColumns (store_events.hpp),
-// added to a table made before. nullopt: the kind is not enriched.
+// table, or its lines' table; it has kEnrichmentColumns, added to a table
+// made before. nullopt: the kind is not enriched.
 std::optional<std::string> enriched_table(const kinds::Declaration& d);
 
 // The asset enrichment's columns ("enrich": {"asset": ...}): the asset's

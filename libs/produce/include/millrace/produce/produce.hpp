@@ -15,7 +15,10 @@
 #include "millrace/core/timestamp.hpp"
 #include "millrace/kafka/options.hpp"
 #include "millrace/kafka/types.hpp"
+#include "millrace/kinds/declaration.hpp"
 #include "millrace/kinds/options.hpp"
+#include "millrace/kinds/record.hpp"
+#include "millrace/kinds/registry.hpp"
 #include "millrace/produce/progress.hpp"
 
 namespace millrace::produce {
@@ -89,9 +92,15 @@ ProduceSummary run_produce(const ProduceConfig& config, std::istream* input,
 struct GenerateConfig : SyntheticOptions {
   // The same events every time unless --seed says otherwise.
   GenerateConfig() { seed = 42; }
-  // ndjson: one message per line, event_type in the body (what `produce
-  // --file` sends). copy: PostgreSQL COPY text rows of the valid events in
-  // store_events' column order (a reference load for benchmarks).
+  // The kind made (--kind), from its declaration's generate rules; set by
+  // validate().
+  std::string kind = std::string(kinds::kStoreEvent);
+  std::string kinds_dir;
+  std::optional<kinds::Declaration> declaration;
+  // ndjson: one message per line, a store event's event_type in the body
+  // (what `produce --file` sends). copy: PostgreSQL COPY text rows of the
+  // valid records in their table's columns (pg::record_columns: a
+  // reference load for benchmarks).
   std::string format = "ndjson";
   // categories or products: instead of events, the reference catalog that
   // matches them (the CLI writes it; --format ndjson or csv).
@@ -99,11 +108,13 @@ struct GenerateConfig : SyntheticOptions {
 };
 
 void register_options(core::OptionSet& options, GenerateConfig& config);
-void validate(const GenerateConfig& config);
-// Encodes the index-th generated event as one COPY row, newline included.
-// The caller supplies it (the CLI, with libs/pg's encoder the sink uses), so
-// this library needs no PostgreSQL.
-using CopyRowEncoder = std::function<std::string_view(const core::StoreEvent&, std::int64_t index)>;
+// Throws core::UsageError; finds the declaration of --kind.
+void validate(GenerateConfig& config);
+// Encodes the index-th generated record of config.declaration as one COPY
+// row, newline included. The caller supplies it (the CLI, with libs/pg's
+// row writer, the sink's), so this library needs no PostgreSQL.
+using CopyRowEncoder =
+    std::function<std::string_view(const kinds::Record& record, std::int64_t index)>;
 // Returns the number of lines written. `copy_row` is needed for --format copy.
 std::uint64_t run_generate(const GenerateConfig& config, std::ostream& out,
                            const CopyRowEncoder& copy_row, const ProgressFn& on_progress = {});
