@@ -18,7 +18,14 @@ set -euo pipefail
 mode=$1
 src=$2
 bin=$3
+# The aggregator and the API run as their own roles, with what `millrace
+# grant` and `millrace api grant` give them (the views' tables and views).
+role_url() { "$src/deploy/local/stack" env | sed -n "s/^export MILLRACE_$1_PG='\(.*\)'$/\1/p"; }
+aggregator_pg=$(role_url AGGREGATOR)
+api_pg=$(role_url API)
 . "$src/tests/stack_env.sh" "$src"
+[[ -n $aggregator_pg && -n $api_pg ]] || { echo "the stack printed no service roles" >&2; exit 1; }
+role_of() { sed -E 's|^[a-z]+://([^:@/]+).*|\1|' <<<"$1"; }
 name=dviews_$$_$RANDOM
 export MILLRACE_PG MILLRACE_BROKERS
 export MILLRACE_PG_SCHEMA=$name MILLRACE_SALES_TOPIC=$name MILLRACE_BATCH_MS=100
@@ -55,12 +62,15 @@ consumed() {
 }
 start_aggregator() {
   if [[ $mode == faults ]]; then export MILLRACE_BATCH_SIZE=25 MILLRACE_BATCH_MS=10; fi
-  MILLRACE_METRICS_ADDR=127.0.0.1:0 "$millrace-aggregator" --kind sale >>"$work/aggregator.log" 2>&1 &
+  MILLRACE_PG=$aggregator_pg MILLRACE_MIGRATE=false MILLRACE_METRICS_ADDR=127.0.0.1:0 \
+    "$millrace-aggregator" --kind sale >>"$work/aggregator.log" 2>&1 &
   aggregator=$!
 }
 
 "$millrace" migrate >/dev/null
 "$millrace" create-topics >/dev/null
+"$millrace" grant --aggregator "$(role_of "$aggregator_pg")" >/dev/null
+"$millrace" api grant --reader "$(role_of "$api_pg")" >/dev/null
 "$python" "$src/tests/integration/declared_views_check.py" generate "$work"
 first=$(wc -l <"$work/first.ndjson")
 second=$(wc -l <"$work/second.ndjson")
@@ -121,7 +131,7 @@ aggregator=
 
 # Served: by millrace-api, described in its OpenAPI document.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-MILLRACE_API_ADDR=127.0.0.1:$port MILLRACE_REDIS_URL= MILLRACE_METRICS_ADDR=127.0.0.1:0 \
+MILLRACE_API_PG=$api_pg MILLRACE_API_ADDR=127.0.0.1:$port MILLRACE_REDIS_URL= MILLRACE_METRICS_ADDR=127.0.0.1:0 \
   "$millrace-api" >"$work/api.log" 2>&1 &
 api=$!
 waitfor "curl -fsS http://127.0.0.1:$port/readyz >/dev/null 2>&1" 30

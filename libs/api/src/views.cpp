@@ -36,7 +36,9 @@ std::shared_ptr<const ServedViews> serve_views(const std::vector<kinds::Declarat
           break;
       }
     }
-    for (auto& t : pg::kind_table_names(d).sums) out->tables.push_back(std::move(t));
+    auto tables = pg::kind_table_names(d);
+    for (auto& t : tables.sums) out->tables.push_back(std::move(t));
+    for (auto& t : tables.views) out->tables.push_back(std::move(t));
   }
   return out;
 }

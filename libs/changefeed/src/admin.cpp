@@ -23,6 +23,7 @@ std::vector<std::string> default_tables(pqxx::connection& conn, const std::strin
     auto tables = pg::kind_table_names(d);
     candidates.insert(candidates.end(), tables.records.begin(), tables.records.end());
     candidates.insert(candidates.end(), tables.sums.begin(), tables.sums.end());
+    candidates.insert(candidates.end(), tables.views.begin(), tables.views.end());
     if (d.kind == kinds::kStoreEvent) {
       // The store events' sums are compiled in, not declared.
       candidates.insert(candidates.end(),

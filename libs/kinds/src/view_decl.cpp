@@ -80,6 +80,11 @@ class ViewReader {
     if (const Json* k = v.member("retention")) {
       const std::string where = at + ".retention";
       const auto keep = duration(*k, where);
+      // A hopping window's buckets are shared with its neighbours: dropping
+      // the old ones would leave the windows that ended partly summed.
+      if (!out.window.tumbling()) {
+        r_.fail(where, "applies to tumbling windows only (a hopping window's buckets are shared)");
+      }
       if (keep < out.window.size) {
         r_.fail(where,
                 "keeps less than one window (" + core::format_duration(out.window.size) + ")");

@@ -165,6 +165,9 @@ TEST_CASE("a declared view is refused with where and why", "[kinds][views]") {
   CHECK_THAT(
       refusal(R"({"name": "v", "window": {"size": "1d"}, "retention": "1h", )" + count + "}"),
       Contains("keeps less than one window"));
+  CHECK_THAT(refusal(R"({"name": "v", "window": {"size": "1h", "hop": "5m"}, "retention": "7d", )" +
+                     count + "}"),
+             Contains("tumbling windows only"));
   CHECK_THAT(refusal(R"({"name": "v", "window": {"size": "1h"}, )" + count +
                      R"(}, {"name": "v", "window": {"size": "1h"}, )" + count + "}"),
              Contains("views[1].name") && Contains("declared twice"));

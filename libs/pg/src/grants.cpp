@@ -33,8 +33,11 @@ std::vector<runtime::TableGrant> kind_grants(std::string_view service,
     auto tables = kind_table_names(d);
     if (service == "sink") {
       out.push_back({"SELECT, INSERT", std::move(tables.records)});
-    } else if (service == "aggregator" && !tables.sums.empty()) {
-      out.push_back({"SELECT, INSERT, UPDATE", std::move(tables.sums)});
+    } else if (service == "aggregator") {
+      if (!tables.sums.empty()) out.push_back({"SELECT, INSERT, UPDATE", std::move(tables.sums)});
+      if (!tables.views.empty()) {
+        out.push_back({"SELECT, INSERT, UPDATE, DELETE", std::move(tables.views)});
+      }
     }
   }
   return out;

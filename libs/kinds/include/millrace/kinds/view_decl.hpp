@@ -75,8 +75,8 @@ struct ViewDecl {
   std::vector<ViewField> group_by;
   std::vector<MeasureDecl> measures;
   std::optional<TopDecl> top;
-  // Windows that ended longer ago than this before the newest record time
-  // are dropped; nullopt: kept for ever.
+  // Tumbling windows only: windows that ended longer ago than this before
+  // the newest record time are dropped; nullopt: kept for ever.
   std::optional<std::chrono::milliseconds> retention;
   // A group or a factor names a field of the lines: every line is a row of
   // the view (its record's fields read with it), and a count counts lines.

@@ -79,6 +79,9 @@ std::vector<std::string> line_columns(const kinds::Declaration& d);
 // name a kind's tables from here.
 struct KindTableNames {
   std::vector<std::string> records, sums;
+  // The declared views' tables (agg_view_<name>), which the aggregator
+  // also prunes past their retention.
+  std::vector<std::string> views;
 };
 KindTableNames kind_table_names(const kinds::Declaration& d);
 
