@@ -18,6 +18,7 @@
 #include "millrace/core/options.hpp"
 #include "millrace/core/timestamp.hpp"
 #include "millrace/core/values.hpp"
+#include "millrace/kinds/record.hpp"
 
 namespace millrace::kinds {
 
@@ -372,8 +373,8 @@ Declaration parse_declaration(std::string_view json, std::string_view origin) {
   const auto root = detail::parse_json(json, error);
   if (!root) r.fail("", "not JSON: " + error);
   r.only(*root, "",
-         {"$comment", "kind", "description", "topic", "table", "identity", "time", "fields",
-          "lines", "aggregate", "storage", "keep", "enrich"});
+         {"$comment", "kind", "description", "topic", "table", "codec", "identity", "time",
+          "fields", "lines", "aggregate", "storage", "keep", "enrich"});
   Declaration d;
   d.kind = r.identifier(r.need(*root, "kind", ""), "kind");
   if (const Json* desc = root->member("description"))
@@ -386,6 +387,14 @@ Declaration parse_declaration(std::string_view json, std::string_view origin) {
   d.partitions = static_cast<std::int32_t>(
       r.integer(r.need(topic, "partitions", "topic"), "topic.partitions", 1, 10'000));
   d.table = r.identifier(r.need(*root, "table", ""), "table");
+  if (const Json* codec = root->member("codec")) {
+    d.codec = r.string(*codec, "codec");
+    try {
+      find_codec(d.codec);
+    } catch (const core::UsageError& e) {
+      r.fail("codec", e.what());
+    }
+  }
   d.fields = r.fields(r.need(*root, "fields", ""), "fields");
   d.identity = r.role(*root, d, "identity", {ValueType::kText, ValueType::kUuid});
   d.time = r.role(*root, d, "time", {ValueType::kTimestamp});

@@ -185,6 +185,9 @@ struct Declaration {
   std::string topic_env;    // the variable that overrides it
   std::int32_t partitions;  // the topic's, when Millrace creates it
   std::string table;        // one row per record
+  // How its messages are parsed (kinds::codecs(), record.hpp): "dom" or
+  // "sax". Every codec gives the same records and rejections.
+  std::string codec = "dom";
   std::vector<FieldDecl> fields;
   std::optional<LinesDecl> lines;
   // The field whose value identifies a record: the Kafka key (so a
@@ -209,7 +212,8 @@ struct Declaration {
 // fields with one column, a storage whose span or retention is not a
 // duration it can take, a keep condition on an unknown field, with an
 // operator its type cannot take or a value that does not parse as its
-// type, an enrichment naming no integer sku or text asset field.
+// type, an enrichment naming no integer sku or text asset field, a codec
+// none has that name.
 Declaration parse_declaration(std::string_view json, std::string_view origin);
 
 }  // namespace millrace::kinds
