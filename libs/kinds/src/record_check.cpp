@@ -3,15 +3,12 @@
 // type, so the codecs cannot drift apart.
 #include "record_check.hpp"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
-#include <cctype>
 #include <charconv>
-#include <cstring>
 #include <string>
 #include <utility>
 
+#include "millrace/core/text_formats.hpp"
 #include "millrace/core/timestamp.hpp"
 
 namespace millrace::kinds::detail {
@@ -27,23 +24,6 @@ std::string quoted_text(std::string_view text) {
   out.append(text.substr(0, kShown));
   if (text.size() > kShown) out += "...";
   return out + "\"";
-}
-
-bool is_uuid_text(std::string_view s, std::string& lower) {
-  if (s.size() != 36) return false;
-  lower.resize(36);
-  for (std::size_t i = 0; i < 36; ++i) {
-    const char c = s[i];
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (c != '-') return false;
-      lower[i] = '-';
-    } else if (std::isxdigit(static_cast<unsigned char>(c)) != 0) {
-      lower[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    } else {
-      return false;
-    }
-  }
-  return true;
 }
 
 // A JSON number's literal (RFC 8259: -?int frac? exp?), as a string may
@@ -127,18 +107,7 @@ std::optional<Rejection> free_text(const Json& j, const FieldDecl& f, Value& out
 
 std::optional<Rejection> ip(const Json& j, const FieldDecl& f, Value& out) {
   if (j.type != Json::Type::kString) return wrong_type(j, f, "a string");
-  // inet_pton reads up to a NUL. The longest address (IPv6 with an IPv4
-  // tail) is 45 bytes: a longer text is none, and a copy on the stack will do.
-  char text[64];
-  unsigned char addr[16];
-  bool ok =
-      j.text.size() < sizeof text && std::memchr(j.text.data(), '\0', j.text.size()) == nullptr;
-  if (ok) {
-    std::memcpy(text, j.text.data(), j.text.size());
-    text[j.text.size()] = '\0';
-    ok = inet_pton(AF_INET, text, addr) == 1 || inet_pton(AF_INET6, text, addr) == 1;
-  }
-  if (!ok) {
+  if (!core::is_ip_address(j.text)) {
     return fail(RejectReason::kInvalidFormat, f,
                 "is not an IPv4 or IPv6 address: " + quoted_text(j.text));
   }
@@ -150,7 +119,7 @@ std::optional<Rejection> uuid(const Json& j, const FieldDecl& f, Value& out) {
   if (j.type != Json::Type::kString) return wrong_type(j, f, "a string");
   std::string* lower = std::get_if<std::string>(&out);
   if (lower == nullptr) lower = &out.emplace<std::string>();
-  if (!is_uuid_text(j.text, *lower)) {
+  if (!core::lower_uuid(j.text, *lower)) {
     out = std::monostate{};
     return fail(RejectReason::kInvalidFormat, f, "is not a UUID: " + quoted_text(j.text));
   }

@@ -37,11 +37,18 @@ namespace {
 
 constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 
-// The index of the field named `key`, or kNone.
-std::size_t field_named(const std::vector<FieldDecl>& fields, const char* key, std::size_t n) {
+bool named(const FieldDecl& f, const char* key, std::size_t n) {
+  return f.name.size() == n && f.name[0] == key[0] && std::memcmp(f.name.data(), key, n) == 0;
+}
+
+// The index of the field named `key`, or kNone. Members mostly come in
+// the declaration's order: the field after the last one found, `next`, is
+// tried first.
+std::size_t field_named(const std::vector<FieldDecl>& fields, const char* key, std::size_t n,
+                        std::size_t next) {
+  if (next < fields.size() && named(fields[next], key, n)) return next;
   for (std::size_t i = 0; i < fields.size(); ++i) {
-    const std::string& name = fields[i].name;
-    if (name.size() == n && name[0] == key[0] && std::memcmp(name.data(), key, n) == 0) return i;
+    if (named(fields[i], key, n)) return i;
   }
   return kNone;
 }
@@ -145,12 +152,13 @@ class RecordReader : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Reco
   }
   bool Key(const char* s, rapidjson::SizeType n, bool) {
     if (depth_ == 1) {
-      record_key_ = field_named(d_->fields, s, n);
+      // After no field (kNone), kNone + 1 wraps to the first.
+      record_key_ = field_named(d_->fields, s, n, record_key_ + 1);
       if (record_key_ == kNone && d_->lines && d_->lines->name == std::string_view(s, n)) {
         record_key_ = d_->fields.size();
       }
     } else if (depth_ == 3 && in_line_) {
-      line_key_ = field_named(d_->lines->fields, s, n);
+      line_key_ = field_named(d_->lines->fields, s, n, line_key_ + 1);
     }
     return true;
   }
