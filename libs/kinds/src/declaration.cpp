@@ -374,7 +374,7 @@ Declaration parse_declaration(std::string_view json, std::string_view origin) {
   if (!root) r.fail("", "not JSON: " + error);
   r.only(*root, "",
          {"$comment", "kind", "description", "topic", "table", "codec", "identity", "time",
-          "fields", "lines", "aggregate", "storage", "keep", "enrich"});
+          "type_header", "fields", "lines", "aggregate", "storage", "keep", "enrich"});
   Declaration d;
   d.kind = r.identifier(r.need(*root, "kind", ""), "kind");
   if (const Json* desc = root->member("description"))
@@ -398,6 +398,14 @@ Declaration parse_declaration(std::string_view json, std::string_view origin) {
   d.fields = r.fields(r.need(*root, "fields", ""), "fields");
   d.identity = r.role(*root, d, "identity", {ValueType::kText, ValueType::kUuid});
   d.time = r.role(*root, d, "time", {ValueType::kTimestamp});
+  if (const Json* t = root->member("type_header")) {
+    const auto name = r.string(*t, "type_header");
+    const auto i = d.find(name);
+    if (!i || d.fields[*i].type != ValueType::kText || d.fields[*i].values.empty()) {
+      r.fail("type_header", "\"" + name + "\" is not a text field with values");
+    }
+    d.type_header = i;
+  }
   if (const Json* lines = root->member("lines")) {
     r.only(
         *lines, "lines",

@@ -17,22 +17,27 @@ using detail::Json;
 
 namespace {
 
-// Checks one object's fields, in declaration order.
+// Checks one object's fields, in declaration order; field `type` (if
+// any) is the record's type, sent in the header `type_header`.
 std::optional<Rejection> check_object(const Json& object, const std::vector<FieldDecl>& fields,
-                                      std::vector<Value>& out) {
+                                      std::vector<Value>& out, std::optional<std::size_t> type = {},
+                                      std::string_view type_header = {}) {
   out.assign(fields.size(), Value{});
   for (std::size_t i = 0; i < fields.size(); ++i) {
     std::size_t count = 0;
     const Json* j = object.member(fields[i].name, &count);
     if (count > 1) return detail::duplicate(fields[i]);
-    if (auto r = detail::check_value(fields[i], j, out[i])) return r;
+    auto r = type == i ? detail::check_type_value(fields[i], j, type_header, out[i])
+                       : detail::check_value(fields[i], j, out[i]);
+    if (r) return r;
   }
   return std::nullopt;
 }
 
 }  // namespace
 
-std::variant<Record, Rejection> parse_record_dom(const Declaration& d, std::string_view payload) {
+std::variant<Record, Rejection> parse_record_dom(const Declaration& d, std::string_view payload,
+                                                 std::optional<std::string_view> type_header) {
   std::string error;
   const auto root = detail::parse_json(payload, error);
   if (!root) return Rejection{RejectReason::kInvalidJson, "", "not valid JSON: " + error};
@@ -41,12 +46,17 @@ std::variant<Record, Rejection> parse_record_dom(const Declaration& d, std::stri
         RejectReason::kNotAnObject, "",
         "the body must be a JSON object, got " + std::string(detail::describe(root->type))};
   }
-  return detail::check_record(d, *root);
+  return detail::check_record(d, *root, type_header);
 }
 
-std::variant<Record, Rejection> detail::check_record(const Declaration& d, const Json& object) {
+std::variant<Record, Rejection> detail::check_record(const Declaration& d, const Json& object,
+                                                     std::optional<std::string_view> type_header) {
+  if (auto r = check_type_header(d, type_header)) return *std::move(r);
   Record record;
-  if (auto r = check_object(object, d.fields, record.values)) return *std::move(r);
+  if (auto r =
+          check_object(object, d.fields, record.values, d.type_header, type_header.value_or(""))) {
+    return *std::move(r);
+  }
   if (!d.lines) return record;
   const auto& l = *d.lines;
   std::size_t count = 0;

@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "millrace/core/event.hpp"
 #include "millrace/core/text_formats.hpp"
 #include "millrace/core/timestamp.hpp"
 
@@ -212,6 +213,42 @@ std::optional<Rejection> check_value(const FieldDecl& f, const Json* j, Value& o
     case ValueType::kTimestamp:
       return timestamp(*j, f, out);
   }
+  return std::nullopt;
+}
+
+std::optional<Rejection> check_type_header(const Declaration& d,
+                                           std::optional<std::string_view> header) {
+  if (!d.type_header) return std::nullopt;
+  const FieldDecl& f = d.fields[*d.type_header];
+  if (!header) {
+    return Rejection{RejectReason::kMissingEventType, "",
+                     "no " + std::string(core::kHeaderEventType) + " header"};
+  }
+  if (std::find(f.values.begin(), f.values.end(), *header) == f.values.end()) {
+    std::string expected;
+    for (std::size_t i = 0; i < f.values.size(); ++i) {
+      expected += (i == 0 ? "" : i + 1 == f.values.size() ? " or " : ", ") + f.values[i];
+    }
+    return Rejection{RejectReason::kUnknownEventType, "",
+                     "unknown " + std::string(core::kHeaderEventType) + " header " +
+                         quoted_text(*header) + ", expected " + expected};
+  }
+  return std::nullopt;
+}
+
+std::optional<Rejection> check_type_value(const FieldDecl& f, const Json* j,
+                                          std::string_view header, Value& out) {
+  if (j == nullptr || j->type == Json::Type::kNull) {
+    set_text(out, header);
+    return std::nullopt;
+  }
+  if (j->type != Json::Type::kString) return wrong_type(*j, f, "a string");
+  if (j->text != header) {
+    return Rejection{RejectReason::kEventTypeMismatch, f.name,
+                     f.name + " field " + quoted_text(j->text) + " does not match the header " +
+                         quoted_text(header)};
+  }
+  set_text(out, header);
   return std::nullopt;
 }
 

@@ -22,7 +22,11 @@ namespace millrace::kinds::detail {
 
 // `object` must be a JSON object. The same checks, in the same order, with
 // the same rejections as parse_record's.
-std::variant<Record, core::Rejection> check_record(const Declaration& d, const Json& object);
+// `type_header` is the message's event_type header, checked already
+// (check_type_header).
+std::variant<Record, core::Rejection> check_record(
+    const Declaration& d, const Json& object,
+    std::optional<std::string_view> type_header = std::nullopt);
 
 // The same checks on values already found, one per declared field (null:
 // absent), for a kind without lines (a feed's, feed_file.cpp); `out` gets
@@ -34,6 +38,16 @@ std::optional<core::Rejection> check_fields(const Declaration& d,
 // a string `out` holds. Of a container only its type is read. The
 // rejection names the field as a record's; prefixed() makes it a line's.
 std::optional<core::Rejection> check_value(const FieldDecl& f, const Json* j, Value& out);
+
+// A declaration's type header (Declaration::type_header), before any
+// field is checked: there, and one of the type field's values.
+std::optional<core::Rejection> check_type_header(const Declaration& d,
+                                                 std::optional<std::string_view> header);
+
+// The type field's value `j` in the body (null: absent) into `out`: the
+// header's when absent or null, else a string equal to it.
+std::optional<core::Rejection> check_type_value(const FieldDecl& f, const Json* j,
+                                                std::string_view header, Value& out);
 
 // A known member given twice.
 core::Rejection duplicate(const FieldDecl& f);

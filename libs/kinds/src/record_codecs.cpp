@@ -30,12 +30,13 @@ ParseRecord find_codec(std::string_view name) {
   throw core::UsageError("unknown codec \"" + std::string(name) + "\" (codecs: " + names + ")");
 }
 
-std::variant<Record, core::Rejection> parse_record(const Declaration& d, std::string_view payload) {
+std::variant<Record, core::Rejection> parse_record(const Declaration& d, std::string_view payload,
+                                                   std::optional<std::string_view> type_header) {
   // The declaration's name was checked when it was read.
   for (const auto& c : kCodecs) {
-    if (c.name == d.codec) return c.parse(d, payload);
+    if (c.name == d.codec) return c.parse(d, payload, type_header);
   }
-  return find_codec(d.codec)(d, payload);
+  return find_codec(d.codec)(d, payload, type_header);
 }
 
 }  // namespace millrace::kinds

@@ -70,9 +70,9 @@ class DeclaredCodec {
   explicit DeclaredCodec(const Declaration& declaration)
       : d_(declaration), parse_(find_codec(declaration.codec)) {}
 
-  std::variant<Record, core::Rejection> parse(std::string_view payload,
-                                              std::optional<std::string_view> = {}) const {
-    return parse_(d_, payload);
+  std::variant<Record, core::Rejection> parse(
+      std::string_view payload, std::optional<std::string_view> event_type = {}) const {
+    return parse_(d_, payload, event_type);
   }
   std::int64_t time(const Record& record) const { return record.time(d_); }
   const std::string& identity(const Record& record) const { return record.identity(d_); }

@@ -189,6 +189,13 @@ struct Declaration {
   // "sax". Every codec gives the same records and rejections.
   std::string codec = "dom";
   std::vector<FieldDecl> fields;
+  // The field that is the record's type ("type_header"): a text field with
+  // values, sent in the Kafka header event_type (core::kHeaderEventType)
+  // and repeated by the body at will. Without the header a message is
+  // refused missing_event_type, with one not among the values
+  // unknown_event_type, and with a body that says otherwise
+  // event_type_mismatch; a body without it takes the header's.
+  std::optional<std::size_t> type_header;
   std::optional<LinesDecl> lines;
   // The field whose value identifies a record: the Kafka key (so a
   // record's resends land in one partition) and the table's primary key.
