@@ -244,8 +244,15 @@ class Reader : public detail::DocReader {
 // store_events' do (migration 0012); a retention shorter than a minute is
 // refused as millrace_partitions_expire() refuses it.
 StorageDecl storage(const Reader& r, const Json& s) {
-  r.only(s, "storage", {"partition_span", "retention", "$comment"});
+  r.only(s, "storage", {"partition_span", "retention", "far_ahead", "$comment"});
   StorageDecl out;
+  if (const Json* f = s.member("far_ahead")) {
+    const auto v = r.string(*f, "storage.far_ahead");
+    if (v != "partition" && v != "dead_letter") {
+      r.fail("storage.far_ahead", "\"" + v + "\" is neither partition nor dead_letter");
+    }
+    out.far_ahead_dead_letter = v == "dead_letter";
+  }
   const auto duration = [&](const char* member) -> std::optional<std::chrono::milliseconds> {
     const Json* j = s.member(member);
     if (j == nullptr) return std::nullopt;
@@ -374,7 +381,7 @@ Declaration parse_declaration(std::string_view json, std::string_view origin) {
   if (!root) r.fail("", "not JSON: " + error);
   r.only(*root, "",
          {"$comment", "kind", "description", "topic", "table", "codec", "identity", "time",
-          "type_header", "fields", "lines", "aggregate", "storage", "keep", "enrich"});
+          "type_header", "fields", "lines", "aggregate", "storage", "resends", "keep", "enrich"});
   Declaration d;
   d.kind = r.identifier(r.need(*root, "kind", ""), "kind");
   if (const Json* desc = root->member("description"))
@@ -488,6 +495,13 @@ Declaration parse_declaration(std::string_view json, std::string_view origin) {
   }
   if (const Json* a = root->member("aggregate")) d.aggregate = detail::parse_aggregate(r, *a, d);
   if (const Json* s = root->member("storage")) d.storage = storage(r, *s);
+  if (const Json* s = root->member("resends")) {
+    const auto v = r.string(*s, "resends");
+    if (v != "registry" && v != "table_key") {
+      r.fail("resends", "\"" + v + "\" is neither registry nor table_key");
+    }
+    d.resends = v == "table_key" ? Resends::kTableKey : Resends::kRegistry;
+  }
   if (const Json* k = root->member("keep")) d.keep = keep_rule(r, *k, d);
   if (const Json* e = root->member("enrich")) detail::read_enrichment(r, *e, d);
   return d;

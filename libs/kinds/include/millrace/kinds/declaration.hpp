@@ -136,7 +136,19 @@ struct AggregateDecl {
 struct StorageDecl {
   std::chrono::minutes partition_span{1440};
   std::optional<std::chrono::milliseconds> retention;
+  // A record later than the partitions made ahead ("far_ahead"): by
+  // default its partition is made when it comes ("partition"); with
+  // "dead_letter" it is dead-lettered (reason ts_out_of_window), as a clock
+  // far off most likely sent it.
+  bool far_ahead_dead_letter = false;
 };
+
+// How the sink tells a record it stored already ("resends" in a
+// declaration): by the kind's identities in kind_identities (kRegistry,
+// the default), or by its table's own key, (time, identity), on a table
+// the migrations make (kTableKey: the store event's, which predates
+// kind_identities).
+enum class Resends : std::uint8_t { kRegistry, kTableKey };
 
 // One condition of a kind's keep rule ("keep" in a declaration): a record
 // is stored only if every condition holds, else it is counted `filtered`
@@ -203,6 +215,7 @@ struct Declaration {
   std::size_t time = 0;  // the record's event time: a timestamp field
   std::optional<AggregateDecl> aggregate;
   StorageDecl storage;
+  Resends resends = Resends::kRegistry;
   std::vector<KeepCondition> keep;  // empty: every valid record is kept
   std::optional<EnrichDecl> enrich;
   std::optional<AssetEnrichDecl> enrich_asset;
