@@ -6,9 +6,9 @@
 
 #include "decimal_parse.hpp"
 #include "millrace/core/contract.hpp"
+#include "millrace/core/text_formats.hpp"
 #include "validation_detail.hpp"
 #include "validation_fields.hpp"
-#include "validation_formats.hpp"
 #include "validation_utf8.hpp"
 
 namespace millrace::core::detail {

@@ -1,5 +1,6 @@
 #include "validation_reader.hpp"
 
+#include "millrace/core/utf8.hpp"
 #include "validation_fields.hpp"
 #include "validation_json.hpp"
 #include "validation_utf8.hpp"
@@ -115,15 +116,25 @@ bool is_json_space(char c) {
 std::optional<std::string> read_body(std::string_view payload, const ParsedBody*& body) {
   ParserState& state = parser_state();
   body = &state.handler.body;
+  const bool plain = is_plain_json_text(payload);
   // JSON text is UTF-8 (RFC 8259); anything else is not JSON at all.
-  if (const std::size_t bad = first_invalid_utf8(payload); bad != std::string_view::npos) {
+  if (const std::size_t bad = plain ? std::string_view::npos : first_invalid_utf8(payload);
+      bad != std::string_view::npos) {
     return "invalid JSON at offset " + std::to_string(bad) + ": invalid UTF-8";
   }
   state.handler.reset();
   state.insitu.reserve(payload.size() + kScanSlack);
   state.insitu.assign(payload);
   rapidjson::InsituStringStream stream(state.insitu.data());
-  state.reader.Parse<kParseFlags | rapidjson::kParseInsituFlag>(stream, state.handler);
+  constexpr unsigned kFlags = kParseFlags | rapidjson::kParseInsituFlag;
+  if (plain) {
+    state.reader.Parse<kFlags>(stream, state.handler);
+  } else {
+    // A control character: RapidJSON's SSE2 scan of a string would let
+    // 0x1a..0x1f through, which JSON refuses raw. The encoding check (of
+    // text already checked) turns the scan off, so each byte is read.
+    state.reader.Parse<kFlags | rapidjson::kParseValidateEncodingFlag>(stream, state.handler);
+  }
   if (state.reader.HasParseError()) {
     if (state.handler.too_deep) {
       return "JSON nested deeper than " + std::to_string(kMaxDepth) + " levels";

@@ -8,6 +8,7 @@
 using millrace::core::append_utf8;
 using millrace::core::decode_utf8;
 using millrace::core::fold_case;
+using millrace::core::is_plain_json_text;
 using millrace::core::simple_upper;
 using millrace::core::utf16_length;
 
@@ -92,4 +93,23 @@ TEST_CASE("fold_case upper-cases UTF-8 and keeps bad bytes", "[utf8]") {
   CHECK(fold_case("\u043C\u0438\u0440") == "\u041C\u0418\u0420");  // мир
   CHECK(fold_case(std::string("a\xFF") + "b") == std::string("A\xFF") + "B");
   CHECK(fold_case("") == "");
+}
+
+TEST_CASE("is_plain_json_text: UTF-8 without control characters but JSON's whitespace", "[utf8]") {
+  CHECK(is_plain_json_text(""));
+  CHECK(is_plain_json_text("{\"a\": \"b\"}\r\n\t"));
+  CHECK(is_plain_json_text("\xc3\xa9t\xc3\xa9 \xf0\x9f\x98\x80 and eight more bytes"));
+  for (int c = 0; c < 0x20; ++c) {
+    if (c == '\t' || c == '\n' || c == '\r') continue;
+    for (const std::size_t at : {0, 5, 8, 19}) {
+      std::string text(24, 'x');
+      text[at] = static_cast<char>(c);
+      INFO("control character " << c << " at " << at);
+      CHECK_FALSE(is_plain_json_text(text));
+    }
+  }
+  CHECK_FALSE(is_plain_json_text("twelve bytes \xff then"));
+  CHECK_FALSE(is_plain_json_text("overlong \xc0\xaf"));
+  CHECK_FALSE(is_plain_json_text("surrogate \xed\xa0\x80"));
+  CHECK_FALSE(is_plain_json_text("cut short \xe2\x82"));
 }

@@ -1,10 +1,12 @@
 // libFuzzer target: a message value or HTTP body of a declared kind (the
 // built-in order, with lines) as the sink, the aggregator and the producer
 // read it (kinds::parse_record). Beyond not crashing: a record that parses,
-// written back as JSON value by value, parses again to the same values.
+// written back as JSON value by value, parses again to the same values; and
+// every codec gives what the dom codec gives.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -54,7 +56,19 @@ std::string to_json(const Declaration& d, const Record& r) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const Declaration order = millrace::kinds::find_kind("order", "");
   const std::string_view payload(reinterpret_cast<const char*>(data), size);
-  const auto parsed = millrace::kinds::parse_record(order, payload);
+  const auto parsed = millrace::kinds::parse_record_dom(order, payload);
+  for (const auto& codec : millrace::kinds::codecs()) {
+    const auto other = codec.parse(order, payload, std::nullopt);
+    check(other.index() == parsed.index());
+    if (const auto* record = std::get_if<Record>(&parsed)) {
+      check(std::get<Record>(other).values == record->values);
+      check(std::get<Record>(other).lines == record->lines);
+    } else {
+      const auto& a = std::get<millrace::core::Rejection>(parsed);
+      const auto& b = std::get<millrace::core::Rejection>(other);
+      check(a.reason == b.reason && a.field == b.field && a.detail == b.detail);
+    }
+  }
   if (const auto* record = std::get_if<Record>(&parsed)) {
     const auto again = millrace::kinds::parse_record(order, to_json(order, *record));
     const auto* same = std::get_if<Record>(&again);

@@ -19,6 +19,7 @@
 #include "millrace/core/options.hpp"
 #include "millrace/core/timestamp.hpp"
 #include "millrace/core/values.hpp"
+#include "millrace/kinds/record.hpp"
 #include "view_decl.hpp"
 
 namespace millrace::kinds {
@@ -156,8 +157,15 @@ class Reader : public detail::DocReader {
 // store_events' do (migration 0012); a retention shorter than a minute is
 // refused as millrace_partitions_expire() refuses it.
 StorageDecl storage(const Reader& r, const Json& s) {
-  r.only(s, "storage", {"partition_span", "retention", "$comment"});
+  r.only(s, "storage", {"partition_span", "retention", "far_ahead", "$comment"});
   StorageDecl out;
+  if (const Json* f = s.member("far_ahead")) {
+    const auto v = r.string(*f, "storage.far_ahead");
+    if (v != "partition" && v != "dead_letter") {
+      r.fail("storage.far_ahead", "\"" + v + "\" is neither partition nor dead_letter");
+    }
+    out.far_ahead_dead_letter = v == "dead_letter";
+  }
   const auto duration = [&](const char* member) -> std::optional<std::chrono::milliseconds> {
     const Json* j = s.member(member);
     if (j == nullptr) return std::nullopt;
@@ -285,8 +293,9 @@ Declaration parse_declaration(std::string_view json, std::string_view origin) {
   const auto root = detail::parse_json(json, error);
   if (!root) r.fail("", "not JSON: " + error);
   r.only(*root, "",
-         {"$comment", "kind", "description", "topic", "table", "identity", "time", "fields",
-          "lines", "aggregate", "views", "storage", "keep", "enrich"});
+         {"$comment", "kind", "description", "topic", "table", "codec", "identity", "time",
+          "type_header", "fields", "lines", "aggregate", "views", "storage", "resends", "keep",
+          "enrich"});
   Declaration d;
   d.kind = r.identifier(r.need(*root, "kind", ""), "kind");
   if (const Json* desc = root->member("description"))
@@ -299,9 +308,25 @@ Declaration parse_declaration(std::string_view json, std::string_view origin) {
   d.partitions = static_cast<std::int32_t>(
       r.integer(r.need(topic, "partitions", "topic"), "topic.partitions", 1, 10'000));
   d.table = r.identifier(r.need(*root, "table", ""), "table");
+  if (const Json* codec = root->member("codec")) {
+    d.codec = r.string(*codec, "codec");
+    try {
+      find_codec(d.codec);
+    } catch (const core::UsageError& e) {
+      r.fail("codec", e.what());
+    }
+  }
   d.fields = r.fields(r.need(*root, "fields", ""), "fields");
   d.identity = r.role(*root, d, "identity", {ValueType::kText, ValueType::kUuid});
   d.time = r.role(*root, d, "time", {ValueType::kTimestamp});
+  if (const Json* t = root->member("type_header")) {
+    const auto name = r.string(*t, "type_header");
+    const auto i = d.find(name);
+    if (!i || d.fields[*i].type != ValueType::kText || d.fields[*i].values.empty()) {
+      r.fail("type_header", "\"" + name + "\" is not a text field with values");
+    }
+    d.type_header = i;
+  }
   if (const Json* lines = root->member("lines")) {
     r.only(
         *lines, "lines",
@@ -386,6 +411,13 @@ Declaration parse_declaration(std::string_view json, std::string_view origin) {
   if (const Json* a = root->member("aggregate")) d.aggregate = detail::parse_aggregate(r, *a, d);
   if (const Json* v = root->member("views")) d.views = detail::parse_views(r, *v, d);
   if (const Json* s = root->member("storage")) d.storage = storage(r, *s);
+  if (const Json* s = root->member("resends")) {
+    const auto v = r.string(*s, "resends");
+    if (v != "registry" && v != "table_key") {
+      r.fail("resends", "\"" + v + "\" is neither registry nor table_key");
+    }
+    d.resends = v == "table_key" ? Resends::kTableKey : Resends::kRegistry;
+  }
   if (const Json* k = root->member("keep")) d.keep = keep_rule(r, *k, d);
   if (const Json* e = root->member("enrich")) detail::read_enrichment(r, *e, d);
   return d;

@@ -13,12 +13,6 @@
 
 namespace millrace::kinds::detail {
 
-namespace {
-
-constexpr std::size_t kMaxDepth = 64;
-
-}  // namespace
-
 // Builds a document from RapidJSON's SAX events. Values wait on one stack,
 // each under its key, until their container closes; then the container's
 // children are copied, contiguous, into the document's blocks, which never
@@ -101,7 +95,7 @@ class JsonBuilder {
     return j;
   }
   bool open(Json::Type type) {
-    if (open_.size() >= kMaxDepth) {
+    if (open_.size() >= kMaxJsonDepth) {
       too_deep_ = true;
       return false;
     }
@@ -252,6 +246,16 @@ void write(std::string& out, const Json& j) {
 
 }  // namespace
 
+std::string syntax_error(bool too_deep, int code, std::size_t offset) {
+  if (too_deep) return "nested more than " + std::to_string(kMaxJsonDepth) + " deep";
+  return std::string(rapidjson::GetParseError_En(static_cast<rapidjson::ParseErrorCode>(code))) +
+         " at byte " + std::to_string(offset);
+}
+
+std::string trailing_nul(std::size_t offset) {
+  return syntax_error(false, rapidjson::kParseErrorDocumentRootNotSingular, offset);
+}
+
 std::string write_json(const Json& j) {
   std::string out;
   write(out, j);
@@ -266,13 +270,12 @@ JsonDocument parse_json(std::string_view text, std::string& error) {
   constexpr unsigned kFlags =
       rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseValidateEncodingFlag;
   const auto result = reader.Parse<kFlags>(stream, builder);
-  if (builder.too_deep()) {
-    error = "nested more than " + std::to_string(kMaxDepth) + " deep";
+  if (result.IsError()) {
+    error = syntax_error(builder.too_deep(), result.Code(), result.Offset());
     return {};
   }
-  if (result.IsError()) {
-    error = std::string(rapidjson::GetParseError_En(result.Code())) + " at byte " +
-            std::to_string(result.Offset());
+  if (stream.Tell() != text.size()) {
+    error = trailing_nul(stream.Tell());
     return {};
   }
   return builder.take();

@@ -65,6 +65,18 @@ void append_string(std::string& out, std::string_view s);
 // `j` as compact JSON (numbers as their literals).
 std::string write_json(const Json& j);
 
+// How deep containers may nest in a document: a parse stops past it.
+inline constexpr std::size_t kMaxJsonDepth = 64;
+
+// The text of a parse's failure: nested too deep, or RapidJSON's error
+// `code` (a rapidjson::ParseErrorCode) at byte `offset`.
+std::string syntax_error(bool too_deep, int code, std::size_t offset);
+
+// The failure of a parse that ended at a NUL byte at `offset`, before the
+// text's end: RapidJSON takes one for the end of its input, but what
+// follows the value must be whitespace only.
+std::string trailing_nul(std::size_t offset);
+
 // Parses `text` as one JSON value (UTF-8 checked, nesting at most 64
 // deep). On a syntax error returns an empty document and sets `error` to
 // where and what.

@@ -260,6 +260,11 @@ TEST_CASE("the built-in store_event declaration", "[kinds][declaration]") {
   const auto& event_type = field(d.fields, "event_type");
   CHECK_FALSE(event_type.required);
   CHECK(event_type.values == std::vector<std::string>{"sale_event", "inventory_event"});
+  // What the sink once chose for it in code.
+  CHECK(d.codec == "sax");
+  CHECK(d.type_header == d.find("event_type"));
+  CHECK(d.resends == Resends::kTableKey);
+  CHECK(d.storage.far_ahead_dead_letter);
 }
 
 TEST_CASE("a valid declaration parses with defaults filled in", "[kinds][declaration]") {
@@ -719,6 +724,22 @@ TEST_CASE("storage: partitions by day and no retention unless declared", "[kinds
       "test widget");
   CHECK(weekly.storage.partition_span == std::chrono::minutes(7 * 1440));
   CHECK_FALSE(weekly.storage.retention.has_value());
+
+  // A declared kind's record too far ahead gets its partition, and its
+  // resends are told by kind_identities, unless it says otherwise.
+  CHECK_FALSE(plain.storage.far_ahead_dead_letter);
+  CHECK(plain.resends == Resends::kRegistry);
+  const auto told =
+      parse_declaration(widget_with(R"("time": "At",)", R"("time": "At", "resends": "table_key",
+                  "storage": {"far_ahead": "dead_letter"},)"),
+                        "test widget");
+  CHECK(told.storage.far_ahead_dead_letter);
+  CHECK(told.resends == Resends::kTableKey);
+  CHECK_THAT(refusal(widget_with(R"("time": "At",)", R"("time": "At", "resends": "key",)")),
+             Contains("resends: \"key\" is neither registry nor table_key"));
+  CHECK_THAT(refusal(widget_with(R"("time": "At",)",
+                                 R"("time": "At", "storage": {"far_ahead": "drop"},)")),
+             Contains("storage.far_ahead: \"drop\" is neither partition nor dead_letter"));
 
   // The built-in order declares a day, and keeps every order unless the
   // sink's MILLRACE_ORDERS_RETENTION says otherwise.

@@ -85,7 +85,7 @@ const Declaration& sample() {
 
 Record accept(const Declaration& d, const GeneratedRecord& g) {
   INFO("payload: " << g.payload);
-  auto result = parse_record(d, g.payload);
+  auto result = parse_record(d, g.payload, millrace::kinds::testing::type_header_of(d, g.payload));
   if (const auto* r = std::get_if<Rejection>(&result)) {
     FAIL("rejected: " << core::reason_code(r->reason) << " [" << r->field << "] " << r->detail);
   }
@@ -97,7 +97,8 @@ Record accept(const Declaration& d, const GeneratedRecord& g) {
 RejectReason check_bad(const Declaration& d, const GeneratedRecord& g) {
   INFO("payload: " << g.payload);
   REQUIRE(g.expected.has_value());
-  const auto result = parse_record(d, g.payload);
+  const auto result =
+      parse_record(d, g.payload, millrace::kinds::testing::type_header_of(d, g.payload));
   REQUIRE(std::holds_alternative<Rejection>(result));
   const auto& r = std::get<Rejection>(result);
   INFO("detail: " << r.detail);

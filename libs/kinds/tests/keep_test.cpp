@@ -11,6 +11,7 @@
 #include "millrace/kinds/declaration.hpp"
 #include "millrace/kinds/record.hpp"
 #include "millrace/kinds/registry.hpp"
+#include "shipped.hpp"
 
 using namespace millrace;
 using namespace millrace::kinds;
@@ -54,7 +55,7 @@ std::string refusal(std::string_view more) {
 }
 
 Record record(const Declaration& d, std::string_view body) {
-  auto parsed = parse_record(d, body);
+  auto parsed = parse_record(d, body, millrace::kinds::testing::type_header_of(d, body));
   if (const auto* r = std::get_if<core::Rejection>(&parsed)) FAIL(r->detail);
   return std::get<Record>(std::move(parsed));
 }

@@ -183,7 +183,7 @@ Members store_event_members() {
 
 Record accept(const Declaration& d, std::string_view payload) {
   INFO("payload: " << payload);
-  auto result = parse_record(d, payload);
+  auto result = parse_record(d, payload, millrace::kinds::testing::type_header_of(d, payload));
   if (const auto* r = std::get_if<Rejection>(&result)) {
     FAIL("rejected: " << core::reason_code(r->reason) << " [" << r->field << "] " << r->detail);
   }
@@ -192,7 +192,7 @@ Record accept(const Declaration& d, std::string_view payload) {
 
 Rejection reject(const Declaration& d, std::string_view payload) {
   INFO("payload: " << payload);
-  auto result = parse_record(d, payload);
+  auto result = parse_record(d, payload, millrace::kinds::testing::type_header_of(d, payload));
   REQUIRE(std::holds_alternative<Rejection>(result));
   return std::get<Rejection>(std::move(result));
 }
@@ -676,7 +676,8 @@ TEST_CASE("uuids are checked and kept in lower case", "[kinds][record]") {
         Value(std::string("abcdef00-0000-4000-8000-00000000000a")));
 }
 
-TEST_CASE("a store event's event_type must be one of its values", "[kinds][record]") {
+TEST_CASE("a store event's event_type is its header's, which the body may repeat",
+          "[kinds][record]") {
   const auto& d = store_event();
   const auto r = accept(d, object(store_event_members()));
   CHECK(r.identity(d) == kId);
@@ -689,14 +690,27 @@ TEST_CASE("a store event's event_type must be one of its values", "[kinds][recor
   CHECK(value(d,
               accept(d, object(set(store_event_members(), "event_type", R"("inventory_event")"))),
               "event_type") == Value(std::string("inventory_event")));
-  CHECK(std::holds_alternative<std::monostate>(
-      value(d, accept(d, object(drop(store_event_members(), "event_type"))), "event_type")));
-  CHECK(std::holds_alternative<std::monostate>(
-      value(d, accept(d, object(set(store_event_members(), "event_type", "null"))), "event_type")));
+  // Absent or null, the body takes the header's (sale_event here).
+  CHECK(value(d, accept(d, object(drop(store_event_members(), "event_type"))), "event_type") ==
+        Value(std::string("sale_event")));
+  CHECK(value(d, accept(d, object(set(store_event_members(), "event_type", "null"))),
+              "event_type") == Value(std::string("sale_event")));
   for (const std::string bad : {"refund_event", "Sale_event", "sale_event ", "sale"}) {
     check_rejected(d, object(set(store_event_members(), "event_type", "\"" + bad + "\"")),
-                   RejectReason::kOutOfRange, "event_type");
+                   RejectReason::kEventTypeMismatch, "event_type");
   }
+  const std::string body = object(drop(store_event_members(), "event_type"));
+  const auto rejected = [&](std::optional<std::string_view> header) {
+    return std::get<Rejection>(parse_record(d, body, header));
+  };
+  CHECK(rejected(std::nullopt).reason == RejectReason::kMissingEventType);
+  CHECK(rejected(std::nullopt).field.empty());
+  CHECK(rejected("refund_event").reason == RejectReason::kUnknownEventType);
+  CHECK(rejected("refund_event").detail ==
+        "unknown event_type header \"refund_event\", expected sale_event or inventory_event");
+  // Refused before any field: this body has no id.
+  CHECK(std::get<Rejection>(parse_record(d, object(drop(store_event_members(), "id")))).reason ==
+        RejectReason::kMissingEventType);
   check_rejected(d, object(set(store_event_members(), "event_type", "1")), RejectReason::kWrongType,
                  "event_type");
   // A free text may be empty.

@@ -1,28 +1,50 @@
 #include "handler.hpp"
 
+#include "millrace/core/event.hpp"
 #include "millrace/core/timestamp.hpp"
 #include "millrace/kinds/registry.hpp"
 #include "millrace/pg/schema_setup.hpp"
 
 namespace millrace::sink::detail {
 
-StoreEventSink::StoreEventSink(const SinkConfig& config, metrics::Registry& metrics,
-                               cache::CatalogLookup* lookup)
-    : declaration(kinds::find_kind(kinds::kStoreEvent, "")),
-      codec(config.filter),
-      rows(declaration, Identities::kTableKey, kinds::PiiMode::kKeep, "", config.stream.kafka.topic,
-           metrics, lookup) {}
+kinds::Declaration store_event_declaration(const core::FilterConfig& filter) {
+  auto d = kinds::find_kind(kinds::kStoreEvent, "");
+  // The declaration's rule has this shape (kinds::store_event_keep checks
+  // it when the sink's settings default to it).
+  for (auto& c : d.keep) {
+    const auto& field = d.fields[c.field].name;
+    if (field == "discount") {
+      c.decimal = filter.min_discount_exclusive;
+    } else if (field == "event_type") {
+      c.values.clear();
+      if (filter.keep_sale) c.values.emplace_back(core::kSaleEvent);
+      if (filter.keep_inventory) c.values.emplace_back(core::kInventoryEvent);
+    }
+  }
+  return d;
+}
 
 DeclaredSink::DeclaredSink(const SinkConfig& config, metrics::Registry& metrics,
                            cache::CatalogLookup* lookup)
     : config(config),
-      codec(*config.kinds.declaration),
-      rows(*config.kinds.declaration, Identities::kRegistry, kinds::pii_mode(config.kinds),
-           config.kinds.pii_key, config.stream.kafka.topic, metrics, lookup) {}
+      store_event(config.kinds.declaration
+                      ? std::nullopt
+                      : std::optional<kinds::Declaration>(store_event_declaration(config.filter))),
+      declaration(config.kinds.declaration ? *config.kinds.declaration : *store_event),
+      codec(declaration),
+      rows(declaration,
+           declaration.resends == kinds::Resends::kTableKey ? Identities::kTableKey
+                                                            : Identities::kRegistry,
+           config.kinds.declaration ? kinds::pii_mode(config.kinds) : kinds::PiiMode::kKeep,
+           config.kinds.declaration ? config.kinds.pii_key : std::string(),
+           config.stream.kafka.topic, metrics, lookup) {}
 
 void DeclaredSink::prepare(pqxx::connection& connection) {
-  pg::prepare_kind_tables(connection, config.stream.pg.schema, codec.declaration(),
-                          config.stream.migrate);
+  // A kind told by its table's key has the migrations' table.
+  if (declaration.resends == kinds::Resends::kRegistry) {
+    pg::prepare_kind_tables(connection, config.stream.pg.schema, declaration,
+                            config.stream.migrate);
+  }
   rows.prepare(connection);
 }
 

@@ -4,9 +4,9 @@
 // (keep, filter, dead-letter), makes sure the kept rows have partitions and
 // the batch's dead letters are durable before its transaction, and writes
 // the rows in it. What differs by kind is its codec (below): how a message
-// becomes a record (kinds/codec.hpp: the store event's compiled contract, or
-// a declaration), the kind's keep rule, and how its resends are told
-// (kind_rows.hpp, which writes every kind's rows). The handler is a
+// becomes a record (kinds/codec.hpp: the codec its declaration names), the
+// kind's keep rule, how its resends are told (kind_rows.hpp, which writes
+// every kind's rows) and what becomes of a record too far ahead. The handler is a
 // template on it, so a record costs no virtual call. It reaches the
 // dead-letter topic and the partitions through ports, so the unit tests
 // drive it with both in memory (tests/handler_test.cpp). Dead letters:
@@ -26,6 +26,7 @@
 #include "kind_rows.hpp"
 #include "millrace/cache/lookup.hpp"
 #include "millrace/core/failure.hpp"
+#include "millrace/core/filter.hpp"
 #include "millrace/kinds/codec.hpp"
 #include "millrace/metrics/metrics.hpp"
 #include "millrace/sink/config.hpp"
@@ -35,36 +36,15 @@
 
 namespace millrace::sink::detail {
 
-// The store event's codec: its compiled contract and filter (fed from its
-// declaration's keep rule and the sink's overrides). Its rows are written
-// from its declaration like every kind's, resends told by its table's key
-// (Identities::kTableKey). An event past the partitions made ahead is
-// dead-lettered.
-struct StoreEventSink {
-  using Record = core::StoreEvent;
-  static constexpr bool kRefusesFarAhead = true;
-
-  // `config` and `lookup` (null: enrichment off) must outlive this.
-  StoreEventSink(const SinkConfig& config, metrics::Registry& metrics,
-                 cache::CatalogLookup* lookup);
-
-  void prepare(pqxx::connection& connection) { rows.prepare(connection); }
-  void write(pqxx::work& tx, stream::Batch& batch,
-             const std::vector<const KeptRow<Record>*>& kept) {
-    rows.write(tx, batch, kept);
-  }
-
-  kinds::Declaration declaration;  // the built-in proto/kinds/store_event.json
-  kinds::StoreEventCodec codec;
-  KindRows<Record> rows;
-};
-
-// A declared kind's codec (--kind): its declaration's validation and keep
-// rule, written by KindRows into its tables. A record later than the
-// partitions made ahead gets its partition made when it comes.
+// A kind's codec: its declaration's validation and keep rule, written by
+// KindRows into its tables; the store event's too (its built-in
+// declaration, the keep rule's bounds from --min-discount and
+// --keep-types), and every other kind's (--kind). What differs by kind is
+// declared: how resends are told (Declaration::resends) and whether a
+// record later than the partitions made ahead is dead-lettered or gets its
+// partition when it comes (StorageDecl::far_ahead_dead_letter).
 struct DeclaredSink {
   using Record = kinds::Record;
-  static constexpr bool kRefusesFarAhead = false;
 
   // `config`, with its resolved declaration, and `lookup` (null:
   // enrichment off) must outlive this.
@@ -74,11 +54,19 @@ struct DeclaredSink {
   void write(pqxx::work& tx, stream::Batch& batch, const std::vector<const KindRow*>& kept) {
     rows.write(tx, batch, kept);
   }
+  bool refuses_far_ahead() const { return declaration.storage.far_ahead_dead_letter; }
 
   const SinkConfig& config;
+  // The store event's, with the sink's keep rule; --kind's is the config's.
+  std::optional<kinds::Declaration> store_event;
+  const kinds::Declaration& declaration;
   kinds::DeclaredCodec codec;
   KindRows<Record> rows;
 };
+
+// The built-in store event's declaration with its keep rule's bounds from
+// `filter` (--min-discount, --keep-types).
+kinds::Declaration store_event_declaration(const core::FilterConfig& filter);
 
 // The Rejection of a record whose time (field `field`) is more than
 // `ahead` past the sink's clock, or nullopt.
@@ -134,7 +122,7 @@ class RecordHandler : public stream::Handler {
         progress.tally.count(core::Outcome::kFiltered, *reason);
         return;
       }
-      if constexpr (Sink::kRefusesFarAhead) {
+      if (sink_.refuses_far_ahead()) {
         if (auto far = too_far_ahead(sink_.codec.time(*record), sink_.codec.time_field(),
                                      partitions_.rules().ahead)) {
           reject(msg, progress, state, "ts_out_of_window", *far);
@@ -199,8 +187,8 @@ class RecordHandler : public stream::Handler {
   std::unique_ptr<LetterPort> letters_;
 };
 
-using SinkHandler = RecordHandler<StoreEventSink>;
-using KindHandler = RecordHandler<DeclaredSink>;
+using SinkHandler = RecordHandler<DeclaredSink>;
+using KindHandler = SinkHandler;
 using SinkBatch = SinkHandler::Batch;
 
 }  // namespace millrace::sink::detail

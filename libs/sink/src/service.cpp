@@ -67,11 +67,7 @@ std::unique_ptr<stream::ConsumerService> make_sink(SinkConfig sink_config,
   if (auto made = make_lookup(config, metrics)) lookup = &service->add(std::move(made));
   auto& partitions = service->add(
       std::make_unique<detail::StorePartitions>(config.stream.pg, store_rules(config), metrics));
-  if (config.kinds.declaration) {
-    consume<detail::DeclaredSink>(*service, config, metrics, lookup, partitions);
-  } else {
-    consume<detail::StoreEventSink>(*service, config, metrics, lookup, partitions);
-  }
+  consume<detail::DeclaredSink>(*service, config, metrics, lookup, partitions);
   return service;
 }
 

@@ -119,7 +119,7 @@ struct Rig {
     return it == counts.end() ? 0 : it->second;
   }
   SinkBatch& rows() { return static_cast<SinkBatch&>(*state); }
-  const kinds::StoreEventCodec& codec() const { return handler->sink().codec; }
+  const kinds::DeclaredCodec& codec() const { return handler->sink().codec; }
 };
 
 }  // namespace
@@ -141,7 +141,7 @@ TEST_CASE("sink handler: kept rows are buffered, filtered ones counted, invalid 
 
   REQUIRE(rig.rows().rows.size() == 2);
   const auto& row = rig.rows().rows.front();
-  CHECK(row.record.id == kA);
+  CHECK(row.record.identity(rig.codec().declaration()) == kA);
   CHECK(row.partition == 0);
   CHECK(row.offset == 0);
   CHECK(row.key == "key-0");

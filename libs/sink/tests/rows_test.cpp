@@ -36,7 +36,9 @@ TEST_CASE("store event rows: the compiled event's bytes are its declared record'
     core::StoreEvent compiled_event;
     REQUIRE_FALSE(core::parse_event_into(payload, std::nullopt, compiled_event));
     without_contact += compiled_event.contact_me ? 0 : 1;
-    auto parsed = kinds::parse_record(declaration, payload);
+    // Its type travels in the header too (the declaration's type_header).
+    auto parsed = kinds::parse_record(declaration, payload,
+                                      std::string(core::to_string(compiled_event.event_type)));
     REQUIRE(std::holds_alternative<kinds::Record>(parsed));
     const sink::detail::KeptRow<core::StoreEvent> event{{3, compared, 0, {}, {}, {}},
                                                         std::move(compiled_event)};

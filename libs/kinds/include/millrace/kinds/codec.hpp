@@ -67,11 +67,12 @@ class DeclaredCodec {
   using Record = kinds::Record;
 
   // `declaration` must outlive this.
-  explicit DeclaredCodec(const Declaration& declaration) : d_(declaration) {}
+  explicit DeclaredCodec(const Declaration& declaration)
+      : d_(declaration), parse_(find_codec(declaration.codec)) {}
 
-  std::variant<Record, core::Rejection> parse(std::string_view payload,
-                                              std::optional<std::string_view> = {}) const {
-    return parse_record(d_, payload);
+  std::variant<Record, core::Rejection> parse(
+      std::string_view payload, std::optional<std::string_view> event_type = {}) const {
+    return parse_(d_, payload, event_type);
   }
   std::int64_t time(const Record& record) const { return record.time(d_); }
   const std::string& identity(const Record& record) const { return record.identity(d_); }
@@ -83,6 +84,7 @@ class DeclaredCodec {
 
  private:
   const Declaration& d_;
+  ParseRecord parse_;  // the declaration's codec
 };
 
 }  // namespace millrace::kinds

@@ -147,7 +147,19 @@ struct AggregateDecl {
 struct StorageDecl {
   std::chrono::minutes partition_span{1440};
   std::optional<std::chrono::milliseconds> retention;
+  // A record later than the partitions made ahead ("far_ahead"): by
+  // default its partition is made when it comes ("partition"); with
+  // "dead_letter" it is dead-lettered (reason ts_out_of_window), as a clock
+  // far off most likely sent it.
+  bool far_ahead_dead_letter = false;
 };
+
+// How the sink tells a record it stored already ("resends" in a
+// declaration): by the kind's identities in kind_identities (kRegistry,
+// the default), or by its table's own key, (time, identity), on a table
+// the migrations make (kTableKey: the store event's, which predates
+// kind_identities).
+enum class Resends : std::uint8_t { kRegistry, kTableKey };
 
 // One condition of a kind's keep rule ("keep" in a declaration): a record
 // is stored only if every condition holds, else it is counted `filtered`
@@ -196,7 +208,17 @@ struct Declaration {
   std::string topic_env;    // the variable that overrides it
   std::int32_t partitions;  // the topic's, when Millrace creates it
   std::string table;        // one row per record
+  // How its messages are parsed (kinds::codecs(), record.hpp): "dom" or
+  // "sax". Every codec gives the same records and rejections.
+  std::string codec = "dom";
   std::vector<FieldDecl> fields;
+  // The field that is the record's type ("type_header"): a text field with
+  // values, sent in the Kafka header event_type (core::kHeaderEventType)
+  // and repeated by the body at will. Without the header a message is
+  // refused missing_event_type, with one not among the values
+  // unknown_event_type, and with a body that says otherwise
+  // event_type_mismatch; a body without it takes the header's.
+  std::optional<std::size_t> type_header;
   std::optional<LinesDecl> lines;
   // The field whose value identifies a record: the Kafka key (so a
   // record's resends land in one partition) and the table's primary key.
@@ -205,6 +227,7 @@ struct Declaration {
   std::optional<AggregateDecl> aggregate;
   std::vector<ViewDecl> views;  // declared views (view_decl.hpp), in their order
   StorageDecl storage;
+  Resends resends = Resends::kRegistry;
   std::vector<KeepCondition> keep;  // empty: every valid record is kept
   std::optional<EnrichDecl> enrich;
   std::optional<AssetEnrichDecl> enrich_asset;
@@ -221,7 +244,8 @@ struct Declaration {
 // fields with one column, a storage whose span or retention is not a
 // duration it can take, a keep condition on an unknown field, with an
 // operator its type cannot take or a value that does not parse as its
-// type, an enrichment naming no integer sku or text asset field.
+// type, an enrichment naming no integer sku or text asset field, a codec
+// none has that name.
 Declaration parse_declaration(std::string_view json, std::string_view origin);
 
 }  // namespace millrace::kinds

@@ -7,6 +7,8 @@
 // (lines counted from 1).
 
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -41,11 +43,46 @@ struct Record {
   }
 };
 
-// Parses and validates one message value. Checks go in declaration order,
-// the lines after the field before them in the JSON, and the first failure
-// is returned. Unknown members are ignored, as for store events; a known
+// Parses and validates one message value with the declaration's codec
+// ("codec" in it, proto/README.md). Checks go in declaration order, the
+// lines after the field before them in the JSON, and the first failure is
+// returned. Unknown members are ignored, as for store events; a known
 // member given twice is refused.
-std::variant<Record, core::Rejection> parse_record(const Declaration& d, std::string_view payload);
+// `type_header` is the message's event_type header, which a declaration
+// with a type_header reads (and any other ignores).
+std::variant<Record, core::Rejection> parse_record(
+    const Declaration& d, std::string_view payload,
+    std::optional<std::string_view> type_header = std::nullopt);
+
+// A codec: how a message becomes a record. Every codec gives the same
+// record, or the same rejection, for every message; they differ in how
+// they get there, and so in speed.
+using ParseRecord = std::variant<Record, core::Rejection> (*)(
+    const Declaration& d, std::string_view payload, std::optional<std::string_view> type_header);
+struct Codec {
+  std::string_view name;  // what a declaration's "codec" says
+  ParseRecord parse;
+};
+
+// Every codec, the default ("dom") first.
+std::span<const Codec> codecs();
+
+// The codec named `name`; throws core::UsageError naming the others for a
+// name none has.
+ParseRecord find_codec(std::string_view name);
+
+// "dom": the document is parsed whole (json_tree.hpp), then each declared
+// field is looked up and checked.
+std::variant<Record, core::Rejection> parse_record_dom(
+    const Declaration& d, std::string_view payload,
+    std::optional<std::string_view> type_header = std::nullopt);
+
+// "sax": one SAX pass that checks each member as it arrives against its
+// field, and keeps the first failure of each field to pick the one the
+// declaration's order puts first.
+std::variant<Record, core::Rejection> parse_record_sax(
+    const Declaration& d, std::string_view payload,
+    std::optional<std::string_view> type_header = std::nullopt);
 
 // A record's value as JSON (numbers exact, timestamps RFC 3339 in UTC).
 void append_json(std::string& out, const Value& value);

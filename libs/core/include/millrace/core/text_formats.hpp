@@ -1,8 +1,9 @@
 #pragma once
 
 // The text formats the contract names besides timestamps (timestamp.hpp) and
-// decimals (decimal_parse.hpp): a UUID and an IP address. Inline: every
-// message carries several.
+// decimals: a UUID and an IP address, as the store event's validator and
+// every kind's codec (libs/kinds) check them. Inline: every message carries
+// several.
 
 #include <arpa/inet.h>
 
@@ -12,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-namespace millrace::core::detail {
+namespace millrace::core {
 
 // Per byte of a UUID's text: the byte itself for '-' where a dash belongs,
 // a hex digit in lower case, or 0 for a byte that does not belong there.
@@ -66,4 +67,4 @@ inline bool is_ip_address(std::string_view text) {
   return ok;
 }
 
-}  // namespace millrace::core::detail
+}  // namespace millrace::core

@@ -1,0 +1,128 @@
+// The parse of one message, without Kafka or PostgreSQL, in process CPU
+// time per record (CLOCK_PROCESS_CPUTIME_ID: on a shared machine wall time
+// is noise), the lowest of the rounds: store events (as the sink gets them:
+// event_type in a header) with the compiled contract (core::parse_event,
+// and parse_event_into reusing one event) and with the kinds codecs on the
+// store event's declaration; orders, with lines, with the kinds codecs. The
+// parsers take turns within each round.
+//
+//   build/bin/millrace-bench-kinds-parse [records] [rounds]
+
+#include <time.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "millrace/core/event.hpp"
+#include "millrace/core/validation.hpp"
+#include "millrace/kinds/generator.hpp"
+#include "millrace/kinds/record.hpp"
+#include "millrace/kinds/registry.hpp"
+
+namespace {
+
+using namespace millrace;
+
+double cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// A message and its event_type header.
+struct Message {
+  std::string payload;
+  std::optional<std::string> header;
+};
+
+// One way of parsing a set of messages: returns whether it accepted one.
+struct Parser {
+  std::string name;
+  const std::vector<Message>* messages;
+  std::function<bool(const Message&)> parse;
+  double lowest = std::numeric_limits<double>::max();
+};
+
+// Each parser's CPU time per message, the lowest of `rounds`. The parsers
+// take turns within a round, so that a spell of load on the machine falls
+// on all of them. Every message must be accepted (else the figure would be
+// a rejection's).
+void measure(std::vector<Parser>& parsers, int rounds) {
+  for (int r = 0; r < rounds; ++r) {
+    for (auto& p : parsers) {
+      std::size_t accepted = 0;
+      const double start = cpu_seconds();
+      for (const auto& m : *p.messages) accepted += p.parse(m) ? 1 : 0;
+      const double ns = (cpu_seconds() - start) * 1e9 / static_cast<double>(p.messages->size());
+      if (accepted != p.messages->size()) {
+        std::fprintf(stderr, "%s: %zu of %zu messages refused\n", p.name.c_str(),
+                     p.messages->size() - accepted, p.messages->size());
+        std::exit(1);
+      }
+      p.lowest = std::min(p.lowest, ns);
+    }
+  }
+}
+
+constexpr core::TimestampUs kBase = 1'700'000'000'000'000;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::size_t n = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 100'000;
+  const int rounds = argc > 2 ? std::atoi(argv[2]) : 15;
+
+  std::vector<Message> events;
+  const auto store_event = kinds::find_kind(kinds::kStoreEvent, "");
+  kinds::RecordGenerator events_from(
+      store_event, {.seed = 42, .base_ts = kBase, .time_spread_us = 3'600'000'000});
+  while (events.size() < n) {
+    auto m = events_from.next();
+    // Sent with its event_type in the header too, as producers send it.
+    auto header = core::routing_hint(m.payload).raw_event_type;
+    events.push_back({std::move(m.payload), std::move(header)});
+  }
+  std::vector<Message> orders;
+  const auto order = kinds::find_kind("order", "");
+  kinds::RecordGenerator orders_from(order, {.seed = 42, .base_ts = kBase});
+  while (orders.size() < n) {
+    auto g = orders_from.next();
+    if (!g.expected) orders.push_back({std::move(g.payload), std::nullopt});
+  }
+
+  const auto accepted = [](const auto& result) { return result.index() == 0; };
+  core::StoreEvent reused;
+  std::vector<Parser> parsers = {
+      {"store_event core::parse_event", &events,
+       [&](const Message& m) { return accepted(core::parse_event(m.payload, m.header)); }},
+      {"store_event core::parse_event_into", &events,
+       [&](const Message& m) { return !core::parse_event_into(m.payload, m.header, reused); }},
+  };
+  for (const auto& codec : kinds::codecs()) {
+    parsers.push_back({"store_event kinds " + std::string(codec.name), &events,
+                       [&, parse = codec.parse](const Message& m) {
+                         return accepted(parse(store_event, m.payload, m.header));
+                       }});
+  }
+  for (const auto& codec : kinds::codecs()) {
+    parsers.push_back({"order kinds " + std::string(codec.name), &orders,
+                       [&, parse = codec.parse](const Message& m) {
+                         return accepted(parse(order, m.payload, m.header));
+                       }});
+  }
+  measure(parsers, rounds);
+  std::printf("records %zu, rounds %d, CPU ns per record (lowest)\n", n, rounds);
+  for (const auto& p : parsers) {
+    std::printf("%s %.1f", p.name.c_str(), p.lowest);
+    if (p.messages == &events) std::printf(" (%.2f of parse_event)", p.lowest / parsers[0].lowest);
+    std::printf("\n");
+  }
+}
