@@ -315,7 +315,15 @@ GeneratedRecord RecordGenerator::next() {
   const FieldDecl* skip = nullptr;
   std::size_t bad_line = 0;
   std::string prefix;
-  enum class Defect { kNone, kMissing, kText, kBelow, kTruncated } defect = Defect::kNone;
+  enum class Defect {
+    kNone,
+    kMissing,
+    kText,
+    kBelow,
+    kTruncated,
+    kMissingType,
+    kUnknownType
+  } defect = Defect::kNone;
   if (bad) {
     std::vector<std::pair<const FieldDecl*, std::size_t>> candidates;  // (field, line+1 or 0)
     for (const auto& f : d_.fields) candidates.emplace_back(&f, 0);
@@ -327,7 +335,12 @@ GeneratedRecord RecordGenerator::next() {
     prefix = line == 0 ? "" : d_.lines->name + "[" + std::to_string(line) + "].";
     const bool numeric = field->type == ValueType::kInteger || field->type == ValueType::kDecimal;
     const auto draw = below(rng_, 4);
-    if (draw == 0 && field->required) {
+    // The type a producer sends in the header too (type_header): left out,
+    // the message has no type; one not among its values, an unknown type.
+    const bool type = line == 0 && d_.type_header && field == &d_.fields[*d_.type_header];
+    if (type && draw < 2) {
+      defect = draw == 0 ? Defect::kMissingType : Defect::kUnknownType;
+    } else if (draw == 0 && field->required) {
       defect = Defect::kMissing;
     } else if (draw == 1 && numeric) {
       defect = Defect::kText;
@@ -339,7 +352,17 @@ GeneratedRecord RecordGenerator::next() {
     } else {
       defect = Defect::kTruncated;
     }
-    if (defect != Defect::kTruncated) {
+    if (defect == Defect::kMissingType || defect == Defect::kUnknownType) {
+      const auto i = *d_.type_header;
+      if (defect == Defect::kMissingType) {
+        skip = field;
+        out.expected = RejectReason::kMissingEventType;
+      } else {
+        const auto* was = std::get_if<std::string>(&values[i]);
+        values[i] = "not_" + (was != nullptr ? *was : std::string("a_type"));
+        out.expected = RejectReason::kUnknownEventType;
+      }
+    } else if (defect != Defect::kTruncated) {
       if (line == 0) {
         const auto i = static_cast<std::size_t>(field - d_.fields.data());
         if (defect == Defect::kMissing) skip = field;

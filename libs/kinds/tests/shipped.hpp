@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "millrace/core/validation.hpp"
 #include "millrace/kinds/registry.hpp"
 
 namespace millrace::kinds::testing {
@@ -36,6 +37,14 @@ inline std::optional<std::string_view> type_header_of(const Declaration& d,
     if (payload.find("\"" + v + "\"") != std::string_view::npos) return v;
   }
   return f.values.front();
+}
+
+// The header `millrace produce` sends a generated message of `d` with: the
+// body's own event_type, read leniently (core::routing_hint), or none.
+inline std::optional<std::string> produced_header_of(const Declaration& d,
+                                                     std::string_view payload) {
+  if (!d.type_header) return std::nullopt;
+  return core::routing_hint(payload).raw_event_type;
 }
 
 }  // namespace millrace::kinds::testing

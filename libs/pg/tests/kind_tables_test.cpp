@@ -59,8 +59,7 @@ TEST_CASE("a kind's table names are those its statements create, by who writes t
   CHECK(names.records == std::vector<std::string>{"orders", "order_lines"});
   CHECK(names.sums == std::vector<std::string>{"agg_web_orders_hourly", "agg_web_orders_daily",
                                                "agg_web_orders_items"});
-  CHECK(names.views ==
-        std::vector<std::string>{"agg_view_web_orders_top_products_per_local_day"});
+  CHECK(names.views == std::vector<std::string>{"agg_view_web_orders_top_products_per_local_day"});
   std::vector<std::string> created;
   for (const auto& sql : pg::kind_table_statements(d)) {
     constexpr std::string_view kCreate = "CREATE TABLE IF NOT EXISTS ";

@@ -39,7 +39,8 @@ void register_options(core::OptionSet& o, SyntheticOptions& s) {
       o, &s.bad_ratio,
       {.flag = "bad-ratio",
        .help = "Share of deliberately bad records, each spoilt in one place: a required field "
-               "left out, a number as text or below its bounds, or JSON cut short",
+               "left out, a number as text or below its bounds, JSON cut short, or (store "
+               "events) the event type left out or unknown",
        .min = 0,
        .max = 1});
   core::declare(o, &s.time_spread_s,
