@@ -8,6 +8,7 @@
 
 #include "millrace/catalog/generated.hpp"
 #include "millrace/catalog/reader.hpp"
+#include "millrace/core/validation.hpp"
 #include "millrace/kinds/generator.hpp"
 #include "millrace/kinds/record.hpp"
 #include "millrace/kinds/registry.hpp"
@@ -100,7 +101,9 @@ TEST_CASE("the generated catalog holds every category and sku the events draw, a
   const auto d = kinds::find_kind(kinds::kStoreEvent, "");
   kinds::RecordGenerator generator(d, {.seed = 7});
   for (int i = 0; i < 5000; ++i) {
-    auto parsed = kinds::parse_record(d, generator.next().payload);
+    // Sent with its type in the header, as millrace produce sends it.
+    const auto payload = generator.next().payload;
+    auto parsed = kinds::parse_record(d, payload, core::routing_hint(payload).raw_event_type);
     const auto& values = std::get<kinds::Record>(parsed).values;
     const auto it = products.find(std::get<std::int64_t>(values[*d.find("sku")]));
     REQUIRE(it != products.end());

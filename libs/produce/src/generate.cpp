@@ -1,12 +1,14 @@
 // millrace generate: synthetic records of any kind, the store event's too,
 // from its declaration (kinds::RecordGenerator), as NDJSON or as COPY rows.
 #include <chrono>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <variant>
 
 #include "millrace/core/failure.hpp"
 #include "millrace/core/setting.hpp"
+#include "millrace/core/validation.hpp"
 #include "millrace/kinds/generator.hpp"
 #include "millrace/kinds/record.hpp"
 #include "millrace/kinds/registry.hpp"
@@ -95,10 +97,19 @@ std::uint64_t run_generate(const GenerateConfig& config, std::ostream& out,
       ++lines;
       continue;
     }
-    // The row writer takes the record as the sink would read it.
-    auto parsed = kinds::parse_record(d, r.payload);
+    // The row writer takes the record as the sink would read it: with the
+    // type header a producer sends it with (the body's event_type).
+    std::optional<std::string> header;
+    if (d.type_header) header = core::routing_hint(r.payload).raw_event_type;
+    auto parsed = kinds::parse_record(d, r.payload, header);
     const auto* record = std::get_if<kinds::Record>(&parsed);
-    if (record == nullptr) continue;
+    if (record == nullptr) {
+      // No bad records with --format copy: a refusal is the generator's bug.
+      const auto& why = std::get<core::Rejection>(parsed);
+      throw std::logic_error("generated record refused (" +
+                             std::string(core::reason_code(why.reason)) + " " + why.field + ": " +
+                             why.detail + "): " + r.payload);
+    }
     out << copy_row(*record, i);
     ++lines;
   }
