@@ -67,6 +67,13 @@ def render_declared_views(r):
             f"process and PostgreSQL, the aggregator with its views against Flink: "
             f"{spread([x.get('ratio_flink_per_cpu_s') for x in runs])}; of the process alone: "
             f"{spread([x.get('ratio_flink_per_cpu_s_process') for x in runs])}.")
+        start = flink.get("empty_topic")
+        if start:
+            lines[-1] += (
+                f" Much of Flink's CPU is fixed: on an empty topic the same job took {start['cpu_seconds']['flink']:.1f} "
+                f"CPU s ({start['seconds']:.1f} s: the JVM's start, the planning, the job's start and end). Per "
+                f"CPU-second of what the records add to that (and of PostgreSQL), the ratio a much larger run would "
+                f"tend to: {spread([x.get('ratio_flink_per_cpu_s_beyond_start') for x in runs])}.")
     elif dv.get("flink_skipped"):
         lines[-1] += f" Flink SQL did not run: {dv['flink_skipped']}."
     lines.append("")

@@ -206,7 +206,8 @@ def flink_run(stack, java, topic, n, schema, views_schema, workdir, tag):
     tables of `schema`: timed from the JVM's start to its exit (the job ends
     with its bounded source, after the last windows fire); its CPU from the
     child's rusage. Then each table is compared with the aggregator's view
-    in `views_schema`, row for row."""
+    in `views_schema`, row for row (with `views_schema` None, not: a run on
+    an empty topic, which measures the job's fixed costs)."""
     stack.psql(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}; SET search_path TO {schema}; "
                + FLINK_TABLES)
     url = urllib.parse.urlparse(stack.pg)
@@ -233,6 +234,8 @@ def flink_run(stack, java, topic, n, schema, views_schema, workdir, tag):
     if proc.returncode != 0:
         raise SystemExit(f"bench: Flink SQL failed ({proc.returncode}); see {log_path}")
     process = usage.ru_utime + usage.ru_stime
+    if views_schema is None:  # the empty topic: what the JVM's start, the planning and the job's start cost
+        return {"seconds": seconds, "cpu_seconds": cpu}
     differences = {}
     for view, table, columns in COMPARED:
         ours = f"SELECT window_start, {columns.replace('rank_', 'rank')} FROM {views_schema}.{view}"
@@ -267,6 +270,14 @@ class DeclaredViews:
         self.java, self.flink_skipped = flink_prepare(workdir)
         if self.flink_skipped:
             log(f"declared views: Flink SQL skipped: {self.flink_skipped}")
+        else:
+            # Flink's JVM start, planning and job start cost the same CPU whatever
+            # the records: on an empty topic, once, so that the report can also
+            # give the rate per CPU-second of what the records add.
+            log("declared views: Flink SQL on an empty topic (its fixed costs)")
+            stack.create_topic(self.topic + "_empty")
+            self.flink_start = flink_run(stack, self.java, self.topic + "_empty", 0, "bench_dviews_flink", None,
+                                         workdir, "empty")
 
     def once(self, results):
         self.round += 1
@@ -291,6 +302,16 @@ class DeclaredViews:
             r["ratio_flink_per_cpu_s"] = ratio(views["events_per_cpu_s_with_postgres"],
                                                flink["events_per_cpu_s_with_postgres"])
             r["ratio_flink_per_cpu_s_process"] = ratio(views["events_per_cpu_s"], flink["events_per_cpu_s"])
+            # Per CPU-second of what the records add to Flink's fixed costs
+            # (its CPU on the empty topic taken off): the ratio a far larger
+            # run would tend to.
+            start = self.flink_start["cpu_seconds"]["flink"]
+            flink["empty_topic"] = self.flink_start
+            flink["events_per_cpu_s_beyond_start"] = (
+                n / (flink["cpu_seconds"]["flink"] - start + flink["cpu_seconds"]["postgres"])
+                if flink["cpu_seconds"]["flink"] > start else None)
+            r["ratio_flink_per_cpu_s_beyond_start"] = ratio(views["events_per_cpu_s_with_postgres"],
+                                                            flink["events_per_cpu_s_beyond_start"])
         else:
             r["flink_skipped"] = self.flink_skipped
         # The previous round's schemas: a fresh schema each run, and the disk not filled by them.
