@@ -77,8 +77,9 @@ def render_declared_views(r):
             lines[-1] += (
                 f" Much of Flink's CPU is fixed: on an empty topic the same job took {start['cpu_seconds']['flink']:.1f} "
                 f"CPU s ({start['seconds']:.1f} s: the JVM's start, the planning, the job's start and end). Per "
-                f"CPU-second of what the records add to that (and of PostgreSQL), the ratio a much larger run would "
-                f"tend to: {spread([x.get('ratio_flink_per_cpu_s_beyond_start') for x in runs])}.")
+                f"CPU-second of what the records add to that (and of PostgreSQL): "
+                f"{spread([x.get('ratio_flink_per_cpu_s_beyond_start') for x in runs])}, about what a much larger "
+                f"run would tend to, at most (Flink's cost per record still falls as its JIT compiler warms up).")
     elif dv.get("flink_skipped"):
         lines[-1] += f" Flink SQL did not run: {dv['flink_skipped']}."
     lines.append("")

@@ -315,8 +315,8 @@ class DeclaredViews:
                                                               flink["events_per_cpu_s_with_postgres"])
             r["ratio_flink_per_cpu_s_process"] = ratio(only["events_per_cpu_s"], flink["events_per_cpu_s"])
             # Per CPU-second of what the records add to Flink's fixed costs
-            # (its CPU on the empty topic taken off): the ratio a far larger
-            # run would tend to.
+            # (its CPU on the empty topic taken off): about the ratio a far
+            # larger run tends to, at most, as Flink's JIT keeps warming up.
             start = self.flink_start["cpu_seconds"]["flink"]
             flink["empty_topic"] = self.flink_start
             flink["events_per_cpu_s_beyond_start"] = (
