@@ -21,6 +21,7 @@ from .stages.cache_invalidation import CACHE_EDIT_RATE, bench_cache_invalidation
 from .stages.cache_reads import bench_cache_reads
 from .stages.cache_rig import CacheRig
 from .stages.changes import bench_changefeed
+from .stages.declared_views import DeclaredViews
 from .stages.http_ingest import bench_http
 from .stages.orders import bench_orders
 from .stages.latency import ACK_REFERENCE_LINGERS, bench_ack_reference, bench_handoff_floor, bench_latency
@@ -332,6 +333,10 @@ class Run:
             results["archive_s3"] = bench_archive_s3(stack, self.data, args.events, args.out)
         if self.want("websocket"):
             self.websocket()
+        if self.want("declared_views"):
+            log("declared views: millrace-aggregator --kind sale without and with three declared views, "
+                "then Flink SQL computing the same views (reference)")
+            self.repeated(DeclaredViews(stack, args.events, args.out).once)
         if self.want("soak"):
             log(f"soak: {args.soak_rate} events/s for {args.soak_minutes} minutes, with retention dropping "
                 "partitions")

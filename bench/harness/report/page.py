@@ -4,6 +4,7 @@
 from ..docs import handwritten_sections
 from ..stages import STAGES
 from .archive import render_archive_rows, render_archive_s3
+from .declared_views import render_declared_views, render_declared_views_rows
 from .goals import render_goals
 from .references import percent, render_ack_reference, render_http_references, render_wake_floor
 from .stage_sections import (render_backfill, render_cache, render_cache_rows, render_enrich, render_growth,
@@ -131,6 +132,7 @@ def render_table(res):
             f"consumer: p50 {feed['p50']:.1f} ms, p99 {feed['p99']:.1f} ms | {wh['goal']['ratio']} (p99) |")
     lines += render_cache_rows(res)
     lines += render_websocket_rows(res)
+    lines += render_declared_views_rows(res)
     lines.append("")
     return lines
 
@@ -252,6 +254,7 @@ def render(r):
     lines += render_cache(res)
     lines += render_archive_s3(res)
     lines += render_websocket(r)
+    lines += render_declared_views(r)
     # The issues' analyses and the design choices the measurements settled
     # are written by hand: carried over from the current page, not generated.
     lines += handwritten_sections()
