@@ -67,6 +67,15 @@ start_aggregator() {
   aggregator=$!
 }
 
+# A view named like a table is refused by name, before anything is made.
+mkdir -p "$work/clash"
+sed 's/"name": "revenue_per_category_15m"/"name": "sales"/' \
+  "$MILLRACE_KINDS_DIR/sale.json" >"$work/clash/sale.json"
+if MILLRACE_KINDS_DIR=$work/clash "$millrace" migrate >"$work/clash.log" 2>&1; then
+  fail "a view named like the kind's table (sales) was not refused"
+fi
+grep -q "view sales: its name is one of the kind's tables" "$work/clash.log" ||
+  fail "the refusal of a view named sales does not say why: $(tail -n 3 "$work/clash.log")"
 "$millrace" migrate >/dev/null
 "$millrace" create-topics >/dev/null
 "$millrace" grant --aggregator "$(role_of "$aggregator_pg")" >/dev/null

@@ -1,5 +1,6 @@
 #include "millrace/pg/declared_views.hpp"
 
+#include <algorithm>
 #include <set>
 #include <utility>
 
@@ -174,7 +175,21 @@ void check_declared_views(pqxx::work& tx, const Declaration& d) {
     throw core::InfraError(core::FailureClass::kFatal,
                            "kind " + d.kind + ": view " + v.name + ": " + what);
   };
+  const auto names = kind_table_names(d);
   for (const auto& v : d.views) {
+    // The view's name is a relation of its own: not one of the kind's
+    // tables, nor any other table of the schema.
+    for (const auto* tables : {&names.records, &names.sums, &names.views}) {
+      if (std::find(tables->begin(), tables->end(), v.name) != tables->end()) {
+        fail(v, "its name is one of the kind's tables; name the view otherwise");
+      }
+    }
+    const auto kind = tx.exec_params(
+        "SELECT c.relkind::text FROM pg_class c WHERE c.oid = to_regclass(quote_ident($1))",
+        v.name);
+    if (!kind.empty() && kind[0][0].as<std::string>() != "v") {
+      fail(v, "a table named " + v.name + " exists; name the view otherwise");
+    }
     if (tx.exec_params1("SELECT count(*) FROM pg_timezone_names WHERE name = $1",
                         v.window.time_zone)[0]
             .as<int>() == 0) {
