@@ -4,7 +4,8 @@
   declared_views_check.py generate DIR
       writes DIR/first.ndjson (sales of two weeks, shuffled, across both of
       2026's daylight-saving changes in New York, with ties) and
-      DIR/second.ndjson (late sales of the first days, and resends)
+      DIR/second.ndjson (late sales of the first days, and resends) and
+      DIR/third.ndjson (sales of November, and resends)
   declared_views_check.py check DECLARATION MILLRACE NDJSON...
       computes every view DECLARATION declares from the sales in the NDJSON
       files with DuckDB (SQL, its own time zone database, window functions),
@@ -92,6 +93,14 @@ def generate(out_dir):
         second = late + resent
         rng.shuffle(second)
         f.writelines(encode(s) + "\n" for s in second)
+    # The third comes while views added later are filled: new sales of
+    # November and resends of the first.
+    third = [sale(rng, datetime.datetime(2026, 11, 3, tzinfo=datetime.timezone.utc) +
+                  datetime.timedelta(seconds=rng.randint(0, 5 * 86400))) for _ in range(400)]
+    third += rng.sample(sales, 100)
+    rng.shuffle(third)
+    with open(f"{out_dir}/third.ndjson", "w") as f:
+        f.writelines(encode(s) + "\n" for s in third)
 
 
 def load(con, files):
