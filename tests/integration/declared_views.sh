@@ -209,6 +209,9 @@ unfilled=$(sql "SELECT string_agg(view_name, ',' ORDER BY view_name) FROM aggreg
   fail "the views waiting to be filled are '$unfilled', not the changed and the new one"
 [[ $(sql "SELECT count(*) FROM agg_view_revenue_per_category_15m") == 0 ]] ||
   fail "the changed view's table kept rows of its old window"
+"$millrace" views top_categories_per_store_day --format csv 2>&1 >/dev/null |
+  grep -q "^note: view top_categories_per_store_day was made after its kind's records were folded and waits for its aggregator to fill it" ||
+  fail "millrace views does not say that a view waits to be filled"
 fill_progress() { sql "SELECT coalesce(sum(done_offset), 0) FROM aggregator_view_fills"; }
 unfinished() { sql "SELECT count(*) FROM aggregator_views WHERE kind = 'sale' AND state <> 'filled'"; }
 third=$(wc -l <"$work/third.ndjson")
@@ -231,6 +234,8 @@ waitfor '(( $(unfinished) == 0 ))' 180
 waitfor '(( $(consumed) >= first + second + third ))' 180
 kill -TERM "$aggregator" && wait "$aggregator" || fail "the aggregator did not stop cleanly"
 aggregator=
+[[ -z $("$millrace" views top_categories_per_store_day --format csv 2>&1 >/dev/null) ]] ||
+  fail "millrace views still notes something of a filled view"
 [[ $(sql "SELECT coalesce(sum(missing), 0) FROM aggregator_view_fills") == 0 ]] ||
   fail "a fill counted offsets past Kafka's retention, which keeps every record here"
 "$python" "$src/tests/integration/declared_views_check.py" check \

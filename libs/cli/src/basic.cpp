@@ -19,6 +19,7 @@
 #include "millrace/kinds/options.hpp"
 #include "millrace/kinds/registry.hpp"
 #include "millrace/pg/database.hpp"
+#include "millrace/pg/declared_views.hpp"
 #include "millrace/pg/kind_tables.hpp"
 #include "millrace/pg/options.hpp"
 #include "millrace/pg/record_text.hpp"
@@ -257,7 +258,12 @@ int cmd_views(const std::vector<std::string>& args, Context& ctx) {
     return 0;
   }
   auto conn = pg::connect(pg.url, pg.schema, "millrace-views", pg.limits);
-  ctx.out << pg::render(pg::read_view(*conn, *pg::find_view(views, positional[0])), *parsed_format);
+  const auto& view = *pg::find_view(views, positional[0]);
+  ctx.out << pg::render(pg::read_view(*conn, view), *parsed_format);
+  if (view.grain == pg::ViewGrain::kDeclared) {
+    if (const auto note = pg::view_fill_note(*conn, view.name))
+      ctx.err << "note: " << *note << "\n";
+  }
   return 0;
 }
 

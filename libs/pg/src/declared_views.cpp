@@ -309,6 +309,32 @@ std::vector<ViewFill> pending_view_fills(pqxx::connection& connection, const std
   return out;
 }
 
+std::optional<std::string> view_fill_note(pqxx::connection& connection, const std::string& view) {
+  pqxx::read_transaction tx(connection);
+  if (!tx.exec1("SELECT to_regclass('aggregator_views') IS NOT NULL AND "
+                "has_table_privilege('aggregator_views', 'SELECT') AND "
+                "has_table_privilege('aggregator_view_fills', 'SELECT')")[0]
+           .as<bool>()) {
+    return std::nullopt;
+  }
+  const auto r = tx.exec_params(
+      "SELECT v.state, coalesce(sum(f.done_offset), 0), coalesce(sum(f.until_offset), 0) FROM "
+      "aggregator_views v LEFT JOIN aggregator_view_fills f USING (view_name) WHERE "
+      "v.view_name = $1 GROUP BY v.state",
+      view);
+  if (r.empty()) return std::nullopt;
+  const auto state = r[0][0].as<std::string>();
+  if (state == "unfilled") {
+    return "view " + view +
+           " was made after its kind's records were folded and waits for its aggregator to fill "
+           "it: its rows hold only what was folded since";
+  }
+  if (state != "filling") return std::nullopt;
+  const auto done = r[0][1].as<std::int64_t>(), until = r[0][2].as<std::int64_t>();
+  return "view " + view + " is being filled from the records before it: " + std::to_string(done) +
+         " of " + std::to_string(until) + " offsets read; until then its rows lack some of them";
+}
+
 void advance_view_fill(pqxx::work& tx, const std::string& view, const FillRange& range,
                        std::int64_t done, std::int64_t missing) {
   const auto r = tx.exec_params(

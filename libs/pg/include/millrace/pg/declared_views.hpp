@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <pqxx/pqxx>
 #include <string>
 #include <vector>
@@ -94,6 +95,12 @@ struct ViewFill {
 };
 // The kind's views being filled, with their ranges.
 std::vector<ViewFill> pending_view_fills(pqxx::connection& connection, const std::string& kind);
+
+// A sentence for a reader of the view `view` while it is not filled yet
+// (unfilled or filling, with its progress); nullopt once it is, for a view
+// that is not declared, or when the session may not read
+// aggregator_views.
+std::optional<std::string> view_fill_note(pqxx::connection& connection, const std::string& view);
 
 // In the transaction that adds a chunk's folds to the view: the range's
 // records before `done` are folded now, `missing` more were past the log
