@@ -73,15 +73,15 @@ start_aggregator() {
     "$millrace-aggregator" --kind "${1:-sale}" >>"$work/aggregator.log" 2>&1 &
   aggregator=$!
 }
-# A views file refused at start, naming it: `refused FILE JSON WHAT COMMAND...`.
+# A views file refused at start as a bad setting (exit 2), naming it:
+# `refused FILE JSON WHAT COMMAND...`.
 refused() {
-  local file=$1 json=$2 what=$3 dir
+  local file=$1 json=$2 what=$3 dir status=0
   shift 3
   dir=$(mktemp -d -p "$work")
   echo "$json" >"$dir/$file"
-  if MILLRACE_KINDS_DIR=$dir MILLRACE_METRICS_ADDR=127.0.0.1:0 timeout 60 "$@" >"$dir/log" 2>&1; then
-    fail "$* started with $file ($json)"
-  fi
+  MILLRACE_KINDS_DIR=$dir MILLRACE_METRICS_ADDR=127.0.0.1:0 timeout 60 "$@" >"$dir/log" 2>&1 || status=$?
+  [[ $status == 2 ]] || fail "$* with $file ($json) exited $status, not 2: $(tail -n 3 "$dir/log")"
   grep -qF "$file: $what" "$dir/log" || fail "$file was not refused by name: $(tail -n 3 "$dir/log")"
 }
 
