@@ -117,7 +117,11 @@ int cmd_migrate(const std::vector<std::string>& args, Context& ctx) {
           const bool built_in =
               std::any_of(built.begin(), built.end(),
                           [&](const kinds::BuiltIn& b) { return b.kind == d.kind; });
-          if (!built_in) own.push_back(std::move(d));
+          // A built-in kind's tables are migrate()'s, but the views its
+          // <kind>.views.json adds are the directory's.
+          if (!built_in || d.views.size() != kinds::find_kind(d.kind, "").views.size()) {
+            own.push_back(std::move(d));
+          }
         }
       })) {
     return *exit;
