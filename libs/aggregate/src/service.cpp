@@ -19,7 +19,7 @@ std::unique_ptr<stream::ConsumerService> make_aggregator(AggregatorConfig aggreg
     consume(std::make_unique<detail::AggregatorHandler<KindAggregates>>(config));
     // Views made after records were folded fill beside the consumer.
     if (!config.kinds.declaration->views.empty()) {
-      service->add(std::make_unique<detail::ViewFiller>(config));
+      service->add(std::make_unique<detail::ViewFiller>(config, metrics));
     }
   } else {
     consume(std::make_unique<detail::AggregatorHandler<StoreEventAggregates>>(config));

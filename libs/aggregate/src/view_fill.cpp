@@ -10,6 +10,7 @@
 #include "millrace/core/failure.hpp"
 #include "millrace/kafka/consumer.hpp"
 #include "millrace/kinds/codec.hpp"
+#include "millrace/metrics/family.hpp"
 #include "millrace/pg/database.hpp"
 #include "millrace/runtime/log.hpp"
 #include "view_deltas.hpp"
@@ -28,6 +29,21 @@ constexpr milliseconds kKafkaTimeout{10000};  // a metadata or watermark request
 // long before its range's end (a broker that stopped answering).
 constexpr auto kReadIdle = std::chrono::seconds(60);
 
+const metrics::Family kFillRemaining(
+    {.name = "millrace_aggregator_view_fill_remaining_offsets",
+     .type = metrics::Type::kGauge,
+     .help = "Offsets of the records before a declared view was made that its fill has still to "
+             "read (docs/views.md, \"Adding, changing or removing a view\"); 0 once filled",
+     .labels = {"view"},
+     .group = "view-fills"});
+const metrics::Family kFillFolded(
+    {.name = "millrace_aggregator_view_fill_records_total",
+     .type = metrics::Type::kCounter,
+     .help = "Records a declared view's fill folded into it (on time, each identity once, as the "
+             "aggregator folds them), committed",
+     .labels = {"view"},
+     .group = "view-fills"});
+
 class NoRebalance final : public kafka::RebalanceListener {
  public:
   void on_assign(std::vector<kafka::TopicPartition>&) override {}
@@ -36,8 +52,9 @@ class NoRebalance final : public kafka::RebalanceListener {
 
 }  // namespace
 
-ViewFiller::ViewFiller(const AggregatorConfig& config)
+ViewFiller::ViewFiller(const AggregatorConfig& config, metrics::Registry& metrics)
     : config_(config),
+      metrics_(metrics),
       worker_({.component = std::string(kComponent), .retry = config.stream.retry}) {
   policy_.max_lateness_us = config.max_lateness_s * 1'000'000;
   policy_.max_future_us = config.max_future_s * 1'000'000;
@@ -53,6 +70,17 @@ void ViewFiller::start() {
 
 void ViewFiller::stop() {
   worker_.stop();
+}
+
+ViewFiller::ViewMetrics& ViewFiller::metrics_of(const std::string& view) {
+  auto it = view_metrics_.find(view);
+  if (it == view_metrics_.end()) {
+    it = view_metrics_
+             .emplace(view, ViewMetrics{kFillRemaining.gauge(metrics_, {{"view", view}}),
+                                        kFillFolded.counter(metrics_, {{"view", view}})})
+             .first;
+  }
+  return it->second;
 }
 
 pqxx::connection& ViewFiller::connection() {
@@ -100,6 +128,11 @@ void ViewFiller::fill(const pg::ViewFill& f) {
   std::unordered_set<std::string> seen;
   std::optional<core::TimestampUs> db_now;
   std::int64_t folded = 0, missing_total = 0;
+  auto& m = metrics_of(f.view);
+  std::int64_t remaining = 0;
+  for (const auto& range : f.partitions)
+    remaining += std::max<std::int64_t>(0, range.until - range.done);
+  m.remaining.set(static_cast<double>(remaining));
   for (const auto& range : f.partitions) {
     const auto [low, high] = consumer.watermarks(f.topic, range.partition, kKafkaTimeout);
     std::int64_t done = range.done;
@@ -112,6 +145,9 @@ void ViewFiller::fill(const pg::ViewFill& f) {
       apply_view(tx, d, *view, deltas);
       pg::advance_view_fill(tx, f.view, {range.partition, range.until, done}, to, missing);
       tx.commit();
+      m.folded.inc(static_cast<double>(rows));
+      remaining -= to - done;
+      m.remaining.set(static_cast<double>(remaining));
       missing_total += missing;
       folded += rows;
       done = to;

@@ -19,12 +19,14 @@
 // length of a fill.
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <pqxx/pqxx>
 #include <string>
 
 #include "millrace/aggregate/config.hpp"
 #include "millrace/core/window.hpp"
+#include "millrace/metrics/metrics.hpp"
 #include "millrace/pg/declared_views.hpp"
 #include "millrace/runtime/worker.hpp"
 
@@ -32,8 +34,8 @@ namespace millrace::aggregate::detail {
 
 class ViewFiller {
  public:
-  // `config` (with a declaration) must outlive this.
-  explicit ViewFiller(const AggregatorConfig& config);
+  // `config` (with a declaration) and `metrics` must outlive this.
+  ViewFiller(const AggregatorConfig& config, metrics::Registry& metrics);
   ~ViewFiller();
   ViewFiller(const ViewFiller&) = delete;
   ViewFiller& operator=(const ViewFiller&) = delete;
@@ -48,8 +50,16 @@ class ViewFiller {
   runtime::Worker::Next round();
   void fill(const pg::ViewFill& fill);
   pqxx::connection& connection();
+  // The view's metrics, registered the first time it is filled.
+  struct ViewMetrics {
+    metrics::Gauge remaining;
+    metrics::Counter folded;
+  };
+  ViewMetrics& metrics_of(const std::string& view);
 
   const AggregatorConfig& config_;
+  metrics::Registry& metrics_;
+  std::map<std::string, ViewMetrics> view_metrics_;  // the worker's thread only
   core::LatenessPolicy policy_;
   std::unique_ptr<pqxx::connection> conn_;  // the worker's thread only
   // Last: its thread uses the members above.
