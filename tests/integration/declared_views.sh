@@ -243,7 +243,7 @@ export MILLRACE_KINDS_DIR=$work/changed
   fail "millrace migrate refused the changed views: $(tail -n 3 "$work/migrate-changed.log")"
 "$millrace" grant --aggregator "$(role_of "$aggregator_pg")" >/dev/null
 "$millrace" api grant --reader "$(role_of "$api_pg")" >/dev/null
-[[ $(sql "SELECT count(*) FROM pg_class WHERE relname IN ('weekly_per_store_ny', 'agg_view_weekly_per_store_ny')") == 0 ]] ||
+[[ $(sql "SELECT to_regclass('weekly_per_store_ny') IS NULL AND to_regclass('agg_view_weekly_per_store_ny') IS NULL") == t ]] ||
   fail "the removed view weekly_per_store_ny or its table is still there"
 unfilled=$(sql "SELECT string_agg(view_name, ',' ORDER BY view_name) FROM aggregator_views WHERE kind = 'sale' AND state = 'unfilled'")
 [[ $unfilled == revenue_per_category_15m,top_categories_per_store_day ]] ||
