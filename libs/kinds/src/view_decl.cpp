@@ -159,12 +159,6 @@ class ViewReader {
     return "product_" + std::string(it->first);
   }
 
-  // How then and per name a group: a field's name, or "catalog.<fact>".
-  std::string group_name(const ViewField& g) const {
-    if (g.catalog == CatalogFact::kNone) return of(g).name;
-    return "catalog." + catalog_column(g.catalog).substr(8);
-  }
-
   minutes duration(const Json& j, const std::string& where) const {
     const auto text = r_.string(j, where);
     std::chrono::milliseconds ms{};
@@ -332,15 +326,21 @@ class ViewReader {
       for (std::size_t k = 0; k < j->items.size(); ++k) {
         const auto& item = j->items[k];
         const std::string at_item = where + "[" + std::to_string(k) + "]";
-        std::string name;
-        if (item.type == Json::Type::kObject) {
-          r_.only(item, at_item, {"catalog"});
-          name = "catalog." + r_.string(r_.need(item, "catalog", at_item), at_item + ".catalog");
-        } else {
-          name = r_.string(item, at_item);
-        }
-        const auto it = std::find_if(v.group_by.begin(), v.group_by.end(),
-                                     [&](const ViewField& g) { return group_name(g) == name; });
+        // A group is named as group_by names it: a field's name, or
+        // {"catalog": fact} (shown as catalog.<fact>).
+        const bool catalog = item.type == Json::Type::kObject;
+        if (catalog) r_.only(item, at_item, {"catalog"});
+        const auto text = catalog
+                              ? r_.string(r_.need(item, "catalog", at_item), at_item + ".catalog")
+                              : r_.string(item, at_item);
+        const auto name = catalog ? "catalog." + text : text;
+        const auto it = std::find_if(v.group_by.begin(), v.group_by.end(), [&](const ViewField& g) {
+          if (catalog) {
+            return g.catalog != CatalogFact::kNone &&
+                   catalog_column(g.catalog) == "product_" + text;
+          }
+          return g.catalog == CatalogFact::kNone && of(g).name == text;
+        });
         if (it == v.group_by.end()) r_.fail(where, quoted(name) + " is not one of group_by");
         const auto index = static_cast<std::size_t>(it - v.group_by.begin());
         if (std::find(out.then.begin(), out.then.end(), index) != out.then.end() ||

@@ -240,4 +240,11 @@ TEST_CASE("a view grouped by the catalog is refused with where and why", "[kinds
               count + "}",
           enrich),
       Contains("views[0].top.then") && Contains("\"catalog.brand\" is not one of group_by"));
+  // The sku a catalog group reads is no group of its own.
+  CHECK_THAT(
+      refusal(
+          R"({"name": "v", "window": {"size": "1h"}, "group_by": [{"catalog": "category"}, "Store"], "top": {"n": 3, "by": "n", "per": ["Sku"]}, )" +
+              count + "}",
+          enrich),
+      Contains("views[0].top.per") && Contains("\"Sku\" is not one of group_by"));
 }
