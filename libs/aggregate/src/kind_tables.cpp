@@ -105,14 +105,11 @@ KindAggregates::KindAggregates(const AggregatorConfig& config)
                    [](const kinds::ViewDecl& v) { return v.needs_catalog(); })) {
     return;
   }
-  cache::LookupConfig c;
-  c.kafka = config.stream.kafka;
-  c.kafka.topic = config.changes_topic;
-  c.kafka.client_id = config.stream.kafka.client_id + "-catalog";
-  c.pg = config.stream.pg;
-  c.retry = config.stream.retry;
   catalog_metrics_ = std::make_unique<metrics::Registry>("aggregator-catalog");
-  catalog_ = std::make_unique<cache::CatalogLookup>(c, *catalog_metrics_);
+  catalog_ = std::make_unique<cache::CatalogLookup>(
+      cache::follow_config(config.stream.kafka, config.changes_topic, config.stream.pg,
+                           config.stream.retry),
+      *catalog_metrics_);
 }
 
 void KindAggregates::on_connect(pqxx::connection& connection) {
