@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # integration.declared-views (and fault.declared-views): views a retailer
 # declares in a file, with no code (issue 80). tests/integration/
-# declared_views/sale.json declares a kind of sale and six views: per store
+# declared_views/sale.json declares a kind of sale and seven views: per store
 # per hour in America/New_York, the top 10 skus per local day, a top 2 with
 # ties, revenue per category every 15 minutes, a rolling hour every 5
-# minutes and a rolling week every local day. Sales of two weeks across both
+# minutes, a rolling week every local day, and the top 3 of the catalog's
+# categories (by the sale's sku: some skus the catalog, loaded first, does
+# not know) per store and local day. Sales of two weeks across both
 # of 2026's daylight-saving changes are produced, folded by
 # millrace-aggregator --kind sale, then late sales and resends; every view,
 # read through `millrace views` and millrace-api, must equal DuckDB's
@@ -35,6 +37,8 @@ name=dviews_$$_$RANDOM
 export MILLRACE_PG MILLRACE_BROKERS
 export MILLRACE_PG_SCHEMA=$name MILLRACE_SALES_TOPIC=$name MILLRACE_ORDERS_TOPIC=${name}_orders
 export MILLRACE_BATCH_MS=100
+# The catalog the aggregator follows for the view grouped by it.
+export MILLRACE_CHANGES_TOPIC=$name.changes
 # Sales of March and November, produced in November: none is late by the
 # aggregator's horizon, which this test does not exercise.
 export MILLRACE_MAX_LATENESS_S=$((400 * 86400))
@@ -112,6 +116,8 @@ psql -X -q "$MILLRACE_PG" -c "SET search_path = $name; DELETE FROM aggregator_vi
 "$millrace" grant --aggregator "$(role_of "$aggregator_pg")" >/dev/null
 "$millrace" api grant --reader "$(role_of "$api_pg")" >/dev/null
 "$python" "$src/tests/integration/declared_views_check.py" generate "$work"
+"$millrace" catalog load "$work/categories.csv" >/dev/null
+"$millrace" catalog load "$work/products.csv" >/dev/null
 first=$(wc -l <"$work/first.ndjson")
 second=$(wc -l <"$work/second.ndjson")
 if [[ $mode == plain ]]; then

@@ -3,9 +3,11 @@
 
   declared_views_check.py generate DIR
       writes DIR/first.ndjson (sales of two weeks, shuffled, across both of
-      2026's daylight-saving changes in New York, with ties) and
-      DIR/second.ndjson (late sales of the first days, and resends) and
-      DIR/third.ndjson (sales of November, and resends)
+      2026's daylight-saving changes in New York, with ties),
+      DIR/second.ndjson (late sales of the first days, and resends),
+      DIR/third.ndjson (sales of November, and resends) and the catalog,
+      DIR/categories.csv and DIR/products.csv (for `millrace catalog load`),
+      which knows some of the sales' skus and not others
   declared_views_check.py orders NDJSON HOURLY PER_PRODUCT TOP
       the views tests/integration/declared_views/order.views.json adds to
       the built-in orders, recomputed from the generated orders in NDJSON
@@ -15,9 +17,14 @@
       bodies millrace-api served for them, are equal
   declared_views_check.py check DECLARATION MILLRACE NDJSON...
       computes every view DECLARATION declares from the sales in the NDJSON
-      files with DuckDB (SQL, its own time zone database, window functions),
-      reads each with `MILLRACE views NAME --format json`, and exits 1 unless
-      they are equal row for row
+      files with DuckDB (SQL, its own time zone database, window functions;
+      a group from the catalog joins the products.csv beside the first NDJSON
+      file), reads each with `MILLRACE views NAME --format json`, and exits 1
+      unless they are equal row for row
+
+The catalog does not change while the sales are folded, so the fact each
+sale is folded with is the one products.csv gives; a sku it does not list
+groups under ''.
 
 The recomputation reads the declaration, not Millrace's SQL: a window is
 the local hour, day or week (ISO, from Monday) of the view's time zone, or
@@ -25,9 +32,11 @@ a multiple of the hop on the Unix epoch's grid in UTC; a sale resent with
 its id counts once; amounts are DuckDB's exact DECIMAL; an average is
 rounded half away from zero by Python's decimal module.
 """
+import csv
 import datetime
 import decimal
 import json
+import os
 import random
 import subprocess
 import sys
@@ -38,6 +47,11 @@ import duckdb
 STORES = range(5)
 SKUS = range(1, 16)
 CATEGORIES = ["toys", "garden", "food", "tools"]
+# The catalog's products: skus 1 to 11 of three categories (a brand for
+# some); 12 to 15 and the tie day's 100 to 103 are unknown to it.
+CATALOG_CATEGORIES = ["kitchen", "lighting", "outdoor"]
+PRODUCTS = {sku: (f"Product {sku}", f"Brand {sku % 2}" if sku % 3 else "",
+                  CATALOG_CATEGORIES[sku % 3]) for sku in range(1, 12)}
 
 
 def iso(t):
@@ -94,6 +108,14 @@ def generate(out_dir):
     late = [sale(rng, datetime.datetime(2026, 3, 2, tzinfo=datetime.timezone.utc) +
                  datetime.timedelta(seconds=rng.randint(0, 3 * 86400))) for _ in range(200)]
     resent = rng.sample(sales, 150)
+    with open(f"{out_dir}/categories.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["name", "display_name"])
+        w.writerows([c, c.title()] for c in CATALOG_CATEGORIES)
+    with open(f"{out_dir}/products.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["sku", "name", "brand", "category", "list_price"])
+        w.writerows([sku, n, b, c, "9.99"] for sku, (n, b, c) in PRODUCTS.items())
     with open(f"{out_dir}/first.ndjson", "w") as f:
         f.writelines(encode(s) + "\n" for s in sales)
     with open(f"{out_dir}/second.ndjson", "w") as f:
@@ -121,9 +143,22 @@ def load(con, files):
             seen.add(r["id"])
             rows.append((r["id"], r["ts"], int(r["store_id"]), int(r["sku"]), r["category"],
                          r["price"], int(r["qty"]), r["discount"]))
-    con.execute("CREATE TABLE sales (id VARCHAR, ts TIMESTAMPTZ, store_id BIGINT, sku BIGINT, "
+    con.execute("CREATE TABLE raw (id VARCHAR, ts TIMESTAMPTZ, store_id BIGINT, sku BIGINT, "
                 "category VARCHAR, price DECIMAL(13,6), qty DECIMAL(10,0), discount DECIMAL(9,6))")
-    con.executemany("INSERT INTO sales VALUES (?, ?::TIMESTAMPTZ, ?, ?, ?, ?, ?, ?)", rows)
+    con.executemany("INSERT INTO raw VALUES (?, ?::TIMESTAMPTZ, ?, ?, ?, ?, ?, ?)", rows)
+    # The catalog Millrace was given, read back from its file: each sale
+    # with its product's facts, '' for a sku it does not know (or no brand).
+    products = f"{os.path.dirname(os.path.abspath(files[0]))}/products.csv"
+    con.execute("CREATE TABLE products (sku BIGINT, name VARCHAR, brand VARCHAR, "
+                "category VARCHAR)")
+    with open(products, newline="") as f:
+        con.executemany("INSERT INTO products VALUES (?, ?, ?, ?)",
+                        [(int(p["sku"]), p["name"], p["brand"], p["category"])
+                         for p in csv.DictReader(f)])
+    con.execute("CREATE TABLE sales AS SELECT raw.*, coalesce(p.name, '') AS product_name, "
+                "coalesce(nullif(p.brand, ''), '') AS product_brand, "
+                "coalesce(p.category, '') AS product_category "
+                "FROM raw LEFT JOIN products p USING (sku)")
     return len(rows)
 
 
@@ -132,8 +167,11 @@ def minutes(text):
     return int(text[:-1]) * units[text[-1]]
 
 
-def columns_of(decl):
-    return {f["name"]: f["column"] for f in decl["fields"]}
+def column(decl, group):
+    """A group's column: its field's, or product_<fact> for one from the catalog."""
+    if isinstance(group, dict):
+        return "product_" + group["catalog"]
+    return {f["name"]: f["column"] for f in decl["fields"]}[group]
 
 
 def factor_sql(factor):
@@ -165,7 +203,7 @@ def expected(con, decl, view):
         end = f"timezone('{zone}', timezone('{zone}', window_start) + INTERVAL {size // 1440} DAY)"
     else:
         end = f"window_start + INTERVAL {size} MINUTE"
-    groups = [columns_of(decl)[g] for g in view.get("group_by", [])]
+    groups = [column(decl, g) for g in view.get("group_by", [])]
     select = []
     for m in view["measures"]:
         product = " * ".join(factor_sql(f) for f in m.get("of", []))
@@ -189,11 +227,11 @@ def expected(con, decl, view):
         ranker = "rank()"
         if top.get("then"):
             ranker = "row_number()"
-            named = [columns_of(decl)[t] for t in top["then"]] + [
-                c for c in groups if c not in [columns_of(decl)[p] for p in top.get("per", [])]
-                and c not in [columns_of(decl)[t] for t in top["then"]]]
+            named = [column(decl, t) for t in top["then"]] + [
+                c for c in groups if c not in [column(decl, p) for p in top.get("per", [])]
+                and c not in [column(decl, t) for t in top["then"]]]
             order += "".join(", " + c for c in named)
-        per = "".join(", " + columns_of(decl)[p] for p in top.get("per", []))
+        per = "".join(", " + column(decl, p) for p in top.get("per", []))
         sql = (f"SELECT *, {ranker} OVER (PARTITION BY window_start{per} ORDER BY {order}) AS rank "
                f"FROM ({sql}) QUALIFY rank <= {top['n']}")
     # Timestamps as text: Python's datetime would need pytz.

@@ -1,6 +1,7 @@
 #include "millrace/aggregate/config.hpp"
 
 #include "millrace/core/setting.hpp"
+#include "millrace/kafka/options.hpp"
 
 namespace millrace::aggregate {
 
@@ -33,6 +34,16 @@ void register_options(core::OptionSet& o, AggregatorConfig& c) {
                          "time (docs/views.md)",
                  .min = 1,
                  .max = 10'000'000});
+  kafka::add_topic_option(o, "changes-topic", &c.changes_topic, kafka::kChangesTopic);
+  core::declare(o, &c.catalog_wait_ms,
+                {.flag = "catalog-wait-ms",
+                 .env = "MILLRACE_AGGREGATOR_CATALOG_WAIT_MS",
+                 .help = "With a declared view grouped by the catalog: how long a batch waits "
+                         "for the catalog (followed on --changes-topic) to be loaded before it "
+                         "is retried",
+                 .min = 100,
+                 .max = 3'600'000,
+                 .unit = core::DurationUnit::kMilliseconds});
 }
 
 void validate(AggregatorConfig& c) {

@@ -51,6 +51,9 @@ class AggregatorHandler final : public stream::Handler {
               const std::vector<stream::Refusal>& refused) override;
   void write(pqxx::work& tx, stream::Batch& batch, stream::BatchState& state) override;
 
+  // What the handler knows of its kind (the view fills read its catalog).
+  const Kind& kind() const { return kind_; }
+
   // write()'s steps against `tables` instead of the transaction's.
   void write_to(Tables& tables, stream::Batch& batch, stream::BatchState& state);
 

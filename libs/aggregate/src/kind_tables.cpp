@@ -1,9 +1,13 @@
 #include "kind_tables.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <memory>
 #include <unordered_set>
 #include <variant>
 
+#include "millrace/core/failure.hpp"
+#include "millrace/metrics/metrics.hpp"
 #include "millrace/pg/array.hpp"
 #include "millrace/pg/declared_views.hpp"
 #include "millrace/pg/kind_tables.hpp"
@@ -95,6 +99,20 @@ core::Int128 term(const kinds::Record& record, const kinds::SumDecl& sum) {
 
 }  // namespace
 
+KindAggregates::KindAggregates(const AggregatorConfig& config)
+    : config_(config), codec_(*config.kinds.declaration) {
+  const auto& views = config.kinds.declaration->views;
+  if (std::none_of(views.begin(), views.end(),
+                   [](const kinds::ViewDecl& v) { return v.needs_catalog(); })) {
+    return;
+  }
+  catalog_metrics_ = std::make_unique<metrics::Registry>("aggregator-catalog");
+  catalog_ = std::make_unique<cache::CatalogLookup>(
+      cache::follow_config(config.stream.kafka, config.changes_topic, config.stream.pg,
+                           config.stream.retry),
+      *catalog_metrics_);
+}
+
 void KindAggregates::on_connect(pqxx::connection& connection) {
   // The views are the aggregator's: it rebuilds a changed one and drops
   // one no longer declared, then claims those made since it last folded.
@@ -104,13 +122,34 @@ void KindAggregates::on_connect(pqxx::connection& connection) {
     pg::claim_view_fills(connection, codec_.declaration().kind, config_.stream.group,
                          config_.stream.kafka.topic);
   }
+  if (catalog_) catalog_->start();  // once: a start after the first does nothing
+}
+
+detail::ProductLookup KindAggregates::catalog_lookup() const {
+  if (!catalog_) return {};
+  catalog_->rethrow_failure();
+  if (!catalog_->wait_ready(std::chrono::milliseconds(config_.catalog_wait_ms))) {
+    throw core::InfraError(
+        core::FailureClass::kRetryable,
+        "the catalog for the views grouped by it is not loaded yet (it follows " +
+            config_.changes_topic + ")");
+  }
+  const cache::CatalogLookup* lookup = catalog_.get();
+  return [lookup](std::int64_t sku) { return lookup->product(sku); };
+}
+
+tables::KindDeltas KindAggregates::deltas() const {
+  return tables::KindDeltas(codec_.declaration(), catalog_lookup());
 }
 
 namespace tables {
 
-KindDeltas::KindDeltas(const kinds::Declaration& declaration) : d_(&declaration) {
+KindDeltas::KindDeltas(const kinds::Declaration& declaration, detail::ProductLookup catalog)
+    : d_(&declaration) {
   views_.reserve(declaration.views.size());
-  for (const auto& v : declaration.views) views_.emplace_back(declaration, v);
+  for (const auto& v : declaration.views) {
+    views_.emplace_back(declaration, v, v.needs_catalog() ? catalog : detail::ProductLookup{});
+  }
 }
 
 void KindDeltas::fold(const kinds::Record& record) {

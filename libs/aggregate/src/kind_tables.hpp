@@ -12,6 +12,7 @@
 #include <compare>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <pqxx/pqxx>
 #include <set>
 #include <string>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "millrace/aggregate/config.hpp"
+#include "millrace/cache/lookup.hpp"
 #include "millrace/core/decimal.hpp"
 #include "millrace/kinds/codec.hpp"
 #include "millrace/kinds/declaration.hpp"
@@ -54,7 +56,9 @@ struct WindowKey {
 class KindDeltas {
  public:
   // `declaration` (with an aggregate section, or views) must outlive this.
-  explicit KindDeltas(const kinds::Declaration& declaration);
+  // `catalog` is its views' grouped by the catalog (detail::ViewDeltas),
+  // needed when one is: a caller folding records knows nothing else of it.
+  explicit KindDeltas(const kinds::Declaration& declaration, detail::ProductLookup catalog = {});
 
   void fold(const kinds::Record& record);
 
@@ -108,16 +112,27 @@ namespace millrace::aggregate {
 class KindAggregates
     : public KindTypes<kinds::DeclaredCodec, tables::KindDeltas, tables::KindTables, false> {
  public:
-  // `config`, with its resolved declaration, must outlive this.
-  explicit KindAggregates(const AggregatorConfig& config)
-      : config_(config), codec_(*config.kinds.declaration) {}
+  // `config`, with its resolved declaration, must outlive this. A kind with
+  // a view grouped by the catalog follows the catalog, as the sink's
+  // enrichment does (cache::CatalogLookup), from the first connect until
+  // this is destroyed.
+  explicit KindAggregates(const AggregatorConfig& config);
 
   const Codec& codec() const { return codec_; }
   // Identities are recorded in their text's order.
   static std::monostate id_order(const std::string&) { return {}; }
-  Deltas deltas() const { return Deltas(codec_.declaration()); }
+  // With a view grouped by the catalog, waits for the catalog to be loaded
+  // (a retryable failure after --catalog-wait-ms): a batch's rows are
+  // grouped by a whole catalog, never a part of one.
+  Deltas deltas() const;
+  // The catalog for the views grouped by it, once loaded (waiting up to
+  // --catalog-wait-ms, else throwing core::InfraError, retryable); an empty
+  // lookup when no view groups by it. Thread-safe: the view fills call it
+  // too (view_fill.hpp).
+  detail::ProductLookup catalog_lookup() const;
 
-  // Makes or checks the kind's tables (pg::prepare_kind_tables).
+  // Makes or checks the kind's tables (pg::prepare_kind_tables); starts
+  // following the catalog.
   void on_connect(pqxx::connection& connection);
   tables::PgKindTables pg_tables(pqxx::work& tx) const {
     return {tx, config_.stream.group, config_.stream.kafka.topic, codec_.declaration()};
@@ -126,6 +141,9 @@ class KindAggregates
  private:
   const AggregatorConfig& config_;
   Codec codec_;
+  // The lookup's own metrics: its probe is not among the aggregator's.
+  std::unique_ptr<metrics::Registry> catalog_metrics_;
+  std::unique_ptr<cache::CatalogLookup> catalog_;  // null: no view groups by it
 };
 
 }  // namespace millrace::aggregate

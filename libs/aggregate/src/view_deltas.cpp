@@ -1,5 +1,7 @@
 #include "view_deltas.hpp"
 
+#include <stdexcept>
+#include <utility>
 #include <variant>
 
 #include "millrace/pg/declared_views.hpp"
@@ -25,13 +27,34 @@ core::Int128 units(const kinds::Value& v) {
   return std::get<std::int64_t>(v);
 }
 
+// A group's text for a product's fact: kinds::kUnknownProduct for no
+// product (and for a product without a brand).
+std::string fact_text(const std::optional<cache::ProductFacts>& p, kinds::CatalogFact fact) {
+  if (!p) return std::string(kinds::kUnknownProduct);
+  switch (fact) {
+    case kinds::CatalogFact::kName:
+      return p->name;
+    case kinds::CatalogFact::kBrand:
+      return p->brand.value_or(std::string(kinds::kUnknownProduct));
+    default:
+      return p->category;
+  }
+}
+
 }  // namespace
 
-ViewDeltas::ViewDeltas(const kinds::Declaration& d, const kinds::ViewDecl& view)
+ViewDeltas::ViewDeltas(const kinds::Declaration& d, const kinds::ViewDecl& view,
+                       ProductLookup catalog)
     : d_(&d),
       v_(&view),
+      catalog_(std::move(catalog)),
       slot_us_(std::chrono::duration_cast<std::chrono::microseconds>(pg::view_slot(view.window))
-                   .count()) {}
+                   .count()) {
+  if (view.needs_catalog() && !catalog_) {
+    throw std::logic_error("declared view " + view.name +
+                           " groups by the catalog, and was given none");
+  }
+}
 
 void ViewDeltas::fold(const kinds::Record& record) {
   if (!v_->over_lines) {
@@ -48,7 +71,19 @@ void ViewDeltas::fold_row(const kinds::Record& record, const std::vector<kinds::
   const auto ts = record.time(*d_);
   ViewKey key{ts - (((ts % slot_us_) + slot_us_) % slot_us_), {}};
   key.groups.reserve(v_->group_by.size());
-  for (const auto& g : v_->group_by) key.groups.push_back(group_text(value(g)));
+  // A row's product is looked up once, for all its groups by the catalog.
+  std::optional<std::optional<cache::ProductFacts>> product;
+  for (const auto& g : v_->group_by) {
+    if (g.catalog == kinds::CatalogFact::kNone) {
+      key.groups.push_back(group_text(value(g)));
+      continue;
+    }
+    if (!product) {
+      const auto* sku = std::get_if<std::int64_t>(&value(g));
+      product.emplace(sku ? catalog_(*sku) : std::nullopt);
+    }
+    key.groups.push_back(fact_text(*product, g.catalog));
+  }
   auto& s = slots_[std::move(key)];
   const auto n = v_->measures.size();
   if (s.rows == 0) {

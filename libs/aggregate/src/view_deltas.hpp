@@ -8,11 +8,14 @@
 
 #include <compare>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <optional>
 #include <pqxx/pqxx>
 #include <string>
 #include <vector>
 
+#include "millrace/cache/lookup.hpp"
 #include "millrace/core/timestamp.hpp"
 #include "millrace/kinds/declaration.hpp"
 #include "millrace/kinds/record.hpp"
@@ -34,10 +37,16 @@ struct ViewSums {
   std::vector<core::Int128> extremes;
 };
 
+// The catalog's product of a sku as it is now, nullopt for one it does not
+// know: the aggregator's is its cache::CatalogLookup's (KindAggregates).
+using ProductLookup = std::function<std::optional<cache::ProductFacts>(std::int64_t sku)>;
+
 class ViewDeltas {
  public:
-  // `d` and `view` (one of d.views) must outlive this.
-  ViewDeltas(const kinds::Declaration& d, const kinds::ViewDecl& view);
+  // `d` and `view` (one of d.views) must outlive this. A view grouped by
+  // the catalog (ViewDecl::needs_catalog) needs `catalog`, read as each row
+  // is folded: a row gets its product's facts as they are then.
+  ViewDeltas(const kinds::Declaration& d, const kinds::ViewDecl& view, ProductLookup catalog = {});
 
   void fold(const kinds::Record& record);
   const std::map<ViewKey, ViewSums>& slots() const { return slots_; }
@@ -47,6 +56,7 @@ class ViewDeltas {
 
   const kinds::Declaration* d_;
   const kinds::ViewDecl* v_;
+  ProductLookup catalog_;
   std::int64_t slot_us_;
   std::map<ViewKey, ViewSums> slots_;
 };

@@ -52,8 +52,10 @@ class NoRebalance final : public kafka::RebalanceListener {
 
 }  // namespace
 
-ViewFiller::ViewFiller(const AggregatorConfig& config, metrics::Registry& metrics)
+ViewFiller::ViewFiller(const AggregatorConfig& config, const KindAggregates& kind,
+                       metrics::Registry& metrics)
     : config_(config),
+      kind_(kind),
       metrics_(metrics),
       worker_({.component = std::string(kComponent), .retry = config.stream.retry}) {
   policy_.max_lateness_us = config.max_lateness_s * 1'000'000;
@@ -133,12 +135,15 @@ void ViewFiller::fill(const pg::ViewFill& f) {
   for (const auto& range : f.partitions)
     remaining += std::max<std::int64_t>(0, range.until - range.done);
   m.remaining.set(static_cast<double>(remaining));
+  // A view grouped by the catalog takes each product as the catalog holds
+  // it now, when the record is folded: not as it was when the record came.
+  const auto catalog = view->needs_catalog() ? kind_.catalog_lookup() : detail::ProductLookup{};
   for (const auto& range : f.partitions) {
     const auto [low, high] = consumer.watermarks(f.topic, range.partition, kKafkaTimeout);
     std::int64_t done = range.done;
     // Offsets before the log start are past Kafka's retention.
     std::int64_t missing = std::max<std::int64_t>(0, std::min(low, range.until) - done);
-    ViewDeltas deltas(d, *view);
+    ViewDeltas deltas(d, *view, catalog);
     std::int64_t rows = 0;
     const auto commit = [&](std::int64_t to) {
       pqxx::work tx(connection());
@@ -153,7 +158,7 @@ void ViewFiller::fill(const pg::ViewFill& f) {
       done = to;
       missing = 0;
       rows = 0;
-      deltas = ViewDeltas(d, *view);
+      deltas = ViewDeltas(d, *view, catalog);
     };
     if (low >= range.until) {
       if (done < range.until) commit(range.until);

@@ -24,6 +24,7 @@
 #include <pqxx/pqxx>
 #include <string>
 
+#include "kind_tables.hpp"
 #include "millrace/aggregate/config.hpp"
 #include "millrace/core/window.hpp"
 #include "millrace/metrics/metrics.hpp"
@@ -34,8 +35,10 @@ namespace millrace::aggregate::detail {
 
 class ViewFiller {
  public:
-  // `config` (with a declaration) and `metrics` must outlive this.
-  ViewFiller(const AggregatorConfig& config, metrics::Registry& metrics);
+  // `config` (with a declaration), `kind` (the handler's: the catalog of
+  // the views grouped by it) and `metrics` must outlive this.
+  ViewFiller(const AggregatorConfig& config, const KindAggregates& kind,
+             metrics::Registry& metrics);
   ~ViewFiller();
   ViewFiller(const ViewFiller&) = delete;
   ViewFiller& operator=(const ViewFiller&) = delete;
@@ -58,6 +61,7 @@ class ViewFiller {
   ViewMetrics& metrics_of(const std::string& view);
 
   const AggregatorConfig& config_;
+  const KindAggregates& kind_;
   metrics::Registry& metrics_;
   std::map<std::string, ViewMetrics> view_metrics_;  // the worker's thread only
   core::LatenessPolicy policy_;

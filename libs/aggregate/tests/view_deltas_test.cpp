@@ -1,13 +1,19 @@
 // What a batch adds to a declared view (view_deltas.cpp): each row to its
 // slot and group, counts, exact products with a percentage off, extremes,
-// and a row per line for a view over lines.
+// a row per line for a view over lines, and groups by the catalog's facts
+// of each row's product as the catalog holds them when it is folded.
 
 #include "view_deltas.hpp"
 
 #include <catch2/catch.hpp>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <variant>
 
+#include "kind_tables.hpp"
 #include "millrace/core/timestamp.hpp"
 #include "millrace/kinds/declaration.hpp"
 #include "millrace/kinds/record.hpp"
@@ -97,4 +103,73 @@ TEST_CASE("a declared view folds each row into its slot and group, exactly", "[a
   const auto& free = skus.at(ViewKey{at("2026-11-01T06:00:00Z"), {"7"}});
   CHECK(free.rows == 1);
   CHECK(free.sums[0].parts[0] == 0);
+}
+
+namespace {
+
+// The basket kind enriched on its lines' sku, with views by the catalog.
+std::string enriched_basket() {
+  std::string json = kBasket;
+  const std::string views = R"("views": [)";
+  json.replace(json.find(views), views.size(), R"("enrich": {"sku": "Sku"},
+  "views": [
+    {"name": "per_category", "window": {"size": "1d"},
+     "group_by": [{"catalog": "category"}, "Store"],
+     "measures": [{"as": "units", "op": "sum", "of": ["Qty"]}]},
+    {"name": "per_brand", "window": {"size": "1d"}, "group_by": [{"catalog": "brand"}],
+     "measures": [{"as": "lines", "op": "count"}]},)");
+  return json;
+}
+
+}  // namespace
+
+TEST_CASE("a view grouped by the catalog folds each line under its product's fact as it is then",
+          "[aggregate][views][enrich]") {
+  const auto d = kinds::parse_declaration(enriched_basket(), "test basket");
+  REQUIRE(d.views[0].needs_catalog());
+  std::map<std::int64_t, cache::ProductFacts> catalog{{7, {"Kettle", "Acme", "kitchen"}},
+                                                      {8, {"Lamp", std::nullopt, "lighting"}}};
+  std::int64_t lookups = 0;
+  // Through KindDeltas, as the aggregator (and any caller folding records)
+  // does: the folding itself knows nothing of the catalog.
+  aggregate::tables::KindDeltas deltas(d,
+                                       [&](std::int64_t sku) -> std::optional<cache::ProductFacts> {
+                                         ++lookups;
+                                         const auto it = catalog.find(sku);
+                                         if (it == catalog.end()) return std::nullopt;
+                                         return it->second;
+                                       });
+  deltas.fold(basket(d, R"({"Id": "a", "At": "2026-11-01T05:20:00Z", "Store": 1, "Discount": 0,
+      "Items": [{"Sku": 7, "Qty": 3, "Price": 1}, {"Sku": 8, "Qty": 1, "Price": 5},
+                {"Sku": 99, "Qty": 4, "Price": 2}]})"));
+  // The kettle moves to another category: what was folded stays where it
+  // was, what comes after goes to the new one.
+  catalog.at(7).category = "appliances";
+  deltas.fold(basket(d, R"({"Id": "b", "At": "2026-11-01T23:59:59Z", "Store": 1, "Discount": 0,
+      "Items": [{"Sku": 7, "Qty": 2, "Price": 1}]})"));
+  const auto day = at("2026-11-01T00:00:00Z");
+  const auto& categories = deltas.views()[0].slots();
+  REQUIRE(categories.size() == 4);
+  CHECK(categories.at(ViewKey{day, {"kitchen", "1"}}).sums[0].parts[0] == 3);
+  CHECK(categories.at(ViewKey{day, {"appliances", "1"}}).sums[0].parts[0] == 2);
+  CHECK(categories.at(ViewKey{day, {"lighting", "1"}}).sums[0].parts[0] == 1);
+  // An unknown sku is kept, under the stated value, never dropped.
+  const auto& unknown = categories.at(ViewKey{day, {std::string(kinds::kUnknownProduct), "1"}});
+  CHECK(unknown.rows == 1);
+  CHECK(unknown.sums[0].parts[0] == 4);
+  // A product without a brand groups with the unknown ones.
+  const auto& brands = deltas.views()[1].slots();
+  REQUIRE(brands.size() == 2);
+  CHECK(brands.at(ViewKey{day, {"Acme"}}).rows == 2);
+  CHECK(brands.at(ViewKey{day, {std::string(kinds::kUnknownProduct)}}).rows == 2);
+  // One lookup per line and view, none for the views by fields.
+  CHECK(lookups == 8);
+}
+
+TEST_CASE("a view grouped by the catalog is not folded without one", "[aggregate][views][enrich]") {
+  const auto d = kinds::parse_declaration(enriched_basket(), "test basket");
+  CHECK_THROWS_AS(ViewDeltas(d, d.views[0]), std::logic_error);
+  CHECK_THROWS_AS(aggregate::tables::KindDeltas(d), std::logic_error);
+  // A view by fields alone needs none.
+  CHECK_NOTHROW(ViewDeltas(d, d.views[2]));
 }

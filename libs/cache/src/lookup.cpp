@@ -14,6 +14,17 @@ struct CatalogLookup::State {
   State(LookupConfig c, metrics::Registry& metrics) : config(std::move(c)), probe(metrics) {}
 };
 
+LookupConfig follow_config(const kafka::KafkaClientOptions& kafka, const std::string& changes_topic,
+                           const pg::PgOptions& pg, const core::RetryBackoff& retry) {
+  LookupConfig c;
+  c.kafka = kafka;
+  c.kafka.topic = changes_topic;
+  c.kafka.client_id = kafka.client_id + "-catalog";
+  c.pg = pg;
+  c.retry = retry;
+  return c;
+}
+
 CatalogLookup::CatalogLookup(LookupConfig config, metrics::Registry& metrics)
     : state_(std::make_unique<State>(std::move(config), metrics)) {}
 

@@ -409,6 +409,8 @@ Declaration parse_declaration(std::string_view json, std::string_view origin) {
       }
     }
   }
+  // Before the views: a view may group by the catalog, through the sku.
+  if (const Json* e = root->member("enrich")) detail::read_enrichment(r, *e, d);
   if (const Json* a = root->member("aggregate")) d.aggregate = detail::parse_aggregate(r, *a, d);
   if (const Json* v = root->member("views")) {
     if (d.kind == kStoreEvent) r.fail("views", std::string(detail::kNoStoreEventViews));
@@ -423,7 +425,6 @@ Declaration parse_declaration(std::string_view json, std::string_view origin) {
     d.resends = v == "table_key" ? Resends::kTableKey : Resends::kRegistry;
   }
   if (const Json* k = root->member("keep")) d.keep = keep_rule(r, *k, d);
-  if (const Json* e = root->member("enrich")) detail::read_enrichment(r, *e, d);
   return d;
 }
 

@@ -1,6 +1,7 @@
 #include "view_decl.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <set>
 
@@ -20,6 +21,13 @@ constexpr minutes kQuarterHour{15};
 // Columns every view's table or view has besides its groups and measures.
 const std::set<std::string> kReserved = {"bucket", "row_count", "window_start", "window_end",
                                          "rank"};
+
+// The catalog's facts a view can group by; a group's column is
+// product_<fact>, as the sink's enriched columns (pg::kEnrichmentColumns).
+constexpr std::array<std::pair<std::string_view, CatalogFact>, 3> kFacts = {
+    {{"name", CatalogFact::kName},
+     {"brand", CatalogFact::kBrand},
+     {"category", CatalogFact::kCategory}}};
 
 std::string quoted(std::string_view s) {
   return "\"" + std::string(s) + "\"";
@@ -49,10 +57,18 @@ class ViewReader {
     };
     if (const Json* g = v.member("group_by")) {
       if (g->type != Json::Type::kArray || g->items.size() > 4) {
-        r_.fail(at + ".group_by", "must be an array of at most 4 field names");
+        r_.fail(at + ".group_by",
+                "must be an array of at most 4 field names or {\"catalog\": fact}");
       }
       for (std::size_t i = 0; i < g->items.size(); ++i) {
         const std::string where = at + ".group_by[" + std::to_string(i) + "]";
+        if (g->items[i].type == Json::Type::kObject) {
+          const auto f = catalog_group(g->items[i], where);
+          claim(catalog_column(f.catalog), where);
+          out.over_lines = out.over_lines || f.on_line;
+          out.group_by.push_back(f);
+          continue;
+        }
         const auto f = field(g->items[i], where);
         const auto& decl = of(f);
         if (decl.type != ValueType::kText && decl.type != ValueType::kInteger &&
@@ -117,6 +133,31 @@ class ViewReader {
     if (!out) r_.fail(where, "names no field (" + quoted(name) + ")");
     if (!of(*out).required) r_.fail(where, "field " + quoted(name) + " must be required");
     return *out;
+  }
+
+  // {"catalog": "category"}: a product's fact, by the sku the kind's
+  // enrichment names (of the record, or of its lines: then every line is a
+  // row, grouped by its own product). No sku, or one the catalog does not
+  // know, groups under kUnknownProduct: the sku need not be required.
+  ViewField catalog_group(const Json& j, const std::string& where) const {
+    r_.only(j, where, {"catalog"});
+    const auto fact = r_.string(r_.need(j, "catalog", where), where + ".catalog");
+    const auto it =
+        std::find_if(kFacts.begin(), kFacts.end(), [&](const auto& f) { return f.first == fact; });
+    if (it == kFacts.end()) {
+      r_.fail(where + ".catalog", quoted(fact) + " is not name, brand or category");
+    }
+    if (!d_.enrich) {
+      r_.fail(where,
+              "groups by the catalog, but the kind declares no \"enrich\": {\"sku\": field}");
+    }
+    return ViewField{d_.enrich->sku, d_.enrich->on_lines, it->second};
+  }
+
+  static std::string catalog_column(CatalogFact f) {
+    const auto it =
+        std::find_if(kFacts.begin(), kFacts.end(), [&](const auto& k) { return k.second == f; });
+    return "product_" + std::string(it->first);
   }
 
   minutes duration(const Json& j, const std::string& where) const {
@@ -280,9 +321,27 @@ class ViewReader {
       const Json* j = t.member(member);
       if (j == nullptr) return;
       const std::string where = at + "." + member;
-      for (const auto& name : r_.strings(*j, where)) {
-        const auto it = std::find_if(v.group_by.begin(), v.group_by.end(),
-                                     [&](const ViewField& g) { return of(g).name == name; });
+      if (j->type != Json::Type::kArray || j->items.empty()) {
+        r_.fail(where, "must be a non-empty array of group_by's names or {\"catalog\": fact}");
+      }
+      for (std::size_t k = 0; k < j->items.size(); ++k) {
+        const auto& item = j->items[k];
+        const std::string at_item = where + "[" + std::to_string(k) + "]";
+        // A group is named as group_by names it: a field's name, or
+        // {"catalog": fact} (shown as catalog.<fact>).
+        const bool catalog = item.type == Json::Type::kObject;
+        if (catalog) r_.only(item, at_item, {"catalog"});
+        const auto text = catalog
+                              ? r_.string(r_.need(item, "catalog", at_item), at_item + ".catalog")
+                              : r_.string(item, at_item);
+        const auto name = catalog ? "catalog." + text : text;
+        const auto it = std::find_if(v.group_by.begin(), v.group_by.end(), [&](const ViewField& g) {
+          if (catalog) {
+            return g.catalog != CatalogFact::kNone &&
+                   catalog_column(g.catalog) == "product_" + text;
+          }
+          return g.catalog == CatalogFact::kNone && of(g).name == text;
+        });
         if (it == v.group_by.end()) r_.fail(where, quoted(name) + " is not one of group_by");
         const auto index = static_cast<std::size_t>(it - v.group_by.begin());
         if (std::find(out.then.begin(), out.then.end(), index) != out.then.end() ||

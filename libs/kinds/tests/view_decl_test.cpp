@@ -6,6 +6,7 @@
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "millrace/core/options.hpp"
 #include "millrace/kinds/declaration.hpp"
@@ -18,8 +19,9 @@ using std::chrono::minutes;
 
 namespace {
 
-// A kind with lines, whose views are `views` (a JSON array's items).
-std::string with(std::string_view views) {
+// A kind with lines, whose views are `views` (a JSON array's items), with
+// `more` members (ending in a comma) before them.
+std::string with(std::string_view views, std::string_view more = "") {
   return std::string(R"({
   "kind": "basket",
   "topic": {"name": "baskets", "env": "MILLRACE_BASKETS_TOPIC", "partitions": 2},
@@ -41,12 +43,12 @@ std::string with(std::string_view views) {
     {"name": "Qty", "column": "qty", "type": "integer", "required": true, "min": 1, "max": 1000},
     {"name": "Price", "column": "price", "type": "decimal", "required": true, "min": 0, "max": 100000}
   ]},
-  "views": [)") +
-         std::string(views) + "]}";
+  )") + std::string(more) +
+         R"("views": [)" + std::string(views) + "]}";
 }
 
-std::string refusal(std::string_view views) {
-  const auto json = with(views);
+std::string refusal(std::string_view views, std::string_view more = "") {
+  const auto json = with(views, more);
   INFO("declaration: " << json);
   try {
     parse_declaration(json, "test basket");
@@ -280,4 +282,76 @@ TEST_CASE("the store event takes no declared views, in a views file or its decla
   json.insert(at, R"("views": [], )");
   CHECK_THROWS_WITH(parse_declaration(json, "test store_event"),
                     Contains("test store_event: views: the store event takes no declared views"));
+}
+
+TEST_CASE("a declared view groups by the catalog's facts of the kind's enriched sku",
+          "[kinds][views][enrich]") {
+  const auto d = parse_declaration(with(R"(
+    {"name": "by_category", "window": {"size": "1d", "time_zone": "America/New_York"},
+     "group_by": [{"catalog": "category"}, "Store"],
+     "measures": [{"as": "revenue", "op": "sum", "of": ["Price", "Qty"]}],
+     "top": {"n": 3, "by": "revenue", "then": [{"catalog": "category"}], "per": ["Store"]}},
+    {"name": "by_brand", "window": {"size": "1h"},
+     "group_by": [{"catalog": "brand"}, {"catalog": "name"}],
+     "measures": [{"as": "n", "op": "count"}]},
+    {"name": "by_store", "window": {"size": "1h"}, "group_by": ["Store"],
+     "measures": [{"as": "n", "op": "count"}]})",
+                                        R"("enrich": {"sku": "Sku"},)"),
+                                   "test basket");
+  REQUIRE(d.views.size() == 3);
+  const auto& v = d.views[0];
+  REQUIRE(v.group_by.size() == 2);
+  CHECK(v.group_by[0].catalog == CatalogFact::kCategory);
+  // The sku is one of the lines': every line is a row, grouped by its own
+  // product.
+  CHECK(v.group_by[0].on_line);
+  CHECK(v.group_by[0].index == d.enrich->sku);
+  CHECK(v.group_by[1].catalog == CatalogFact::kNone);
+  CHECK(v.over_lines);
+  CHECK(v.needs_catalog());
+  REQUIRE(v.top.has_value());
+  CHECK(v.top->then == std::vector<std::size_t>{0});
+  CHECK(v.top->per == std::vector<std::size_t>{1});
+  CHECK(d.views[1].group_by[0].catalog == CatalogFact::kBrand);
+  CHECK(d.views[1].group_by[1].catalog == CatalogFact::kName);
+  CHECK(d.views[1].over_lines);
+  CHECK_FALSE(d.views[2].needs_catalog());
+}
+
+TEST_CASE("a view grouped by the catalog is refused with where and why", "[kinds][views][enrich]") {
+  const std::string count = R"("measures": [{"as": "n", "op": "count"}])";
+  const std::string enrich = R"("enrich": {"sku": "Sku"},)";
+  CHECK_THAT(
+      refusal(R"({"name": "v", "window": {"size": "1h"}, "group_by": [{"catalog": "category"}], )" +
+              count + "}"),
+      Contains("views[0].group_by[0]") && Contains("declares no \"enrich\""));
+  CHECK_THAT(
+      refusal(R"({"name": "v", "window": {"size": "1h"}, "group_by": [{"catalog": "colour"}], )" +
+                  count + "}",
+              enrich),
+      Contains("views[0].group_by[0].catalog") &&
+          Contains("\"colour\" is not name, brand or category"));
+  CHECK_THAT(refusal(R"({"name": "v", "window": {"size": "1h"}, "group_by": [{"field": "Sku"}], )" +
+                         count + "}",
+                     enrich),
+             Contains("views[0].group_by[0]") && Contains("unknown member \"field\""));
+  CHECK_THAT(
+      refusal(
+          R"({"name": "v", "window": {"size": "1h"}, "group_by": [{"catalog": "category"}, {"catalog": "category"}], )" +
+              count + "}",
+          enrich),
+      Contains("views[0].group_by[1]") && Contains("\"product_category\" is already a column"));
+  CHECK_THAT(
+      refusal(
+          R"({"name": "v", "window": {"size": "1h"}, "group_by": [{"catalog": "category"}, "Store"], "top": {"n": 3, "by": "n", "then": [{"catalog": "brand"}]}, )" +
+              count + "}",
+          enrich),
+      Contains("views[0].top.then") && Contains("\"catalog.brand\" is not one of group_by"));
+  // The sku a catalog group reads is no group of its own.
+  CHECK_THAT(
+      refusal(
+          R"({"name": "v", "window": {"size": "1h"}, "group_by": [{"catalog": "category"}, "Store"], "top": {"n": 3, "by": "n", "per": ["Sku"]}, )" +
+              count + "}",
+          enrich),
+      Contains("views[0].top.per") && Contains("\"Sku\" is not one of group_by"));
 }

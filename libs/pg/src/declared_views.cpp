@@ -148,10 +148,15 @@ std::string bucket_sql(const ViewWindow& w, const std::string& slot) {
 }
 
 std::string view_group_type(const Declaration& d, const kinds::ViewField& f) {
+  if (f.catalog != kinds::CatalogFact::kNone) return "text";
   return column_type(f.on_line ? d.lines->fields[f.index].type : d.fields[f.index].type);
 }
 
 const std::string& view_group_column(const Declaration& d, const kinds::ViewField& f) {
+  // The sink's enriched columns' names, in CatalogFact's order.
+  if (f.catalog != kinds::CatalogFact::kNone) {
+    return kEnrichmentColumns[static_cast<std::size_t>(f.catalog) - 1];
+  }
   return f.on_line ? d.lines->fields[f.index].column : d.fields[f.index].column;
 }
 

@@ -88,9 +88,9 @@ ViewInfo declared_view(const kinds::Declaration& d, const kinds::ViewDecl& v) {
   std::vector<ViewColumn> columns{{"window_start", kTimestamp}, {"window_end", kTimestamp}};
   std::string groups;
   for (const auto& g : v.group_by) {
-    const auto& f = g.on_line ? d.lines->fields[g.index] : d.fields[g.index];
-    columns.push_back({f.column, f.type == kinds::ValueType::kInteger ? kInteger : kText});
-    groups += ", " + f.column;
+    const auto& column = view_group_column(d, g);
+    columns.push_back({column, view_group_type(d, g) == "bigint" ? kInteger : kText});
+    groups += ", " + column;
   }
   std::string measures;
   for (const auto& m : v.measures) {

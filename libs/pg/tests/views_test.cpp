@@ -140,3 +140,28 @@ TEST_CASE("views render as RFC 4180 CSV and as an aligned table") {
         "2    | -5     | 0.5       | \n"
         "(2 rows)\n");
 }
+
+TEST_CASE("a declared view grouped by the catalog has a text column named as the enriched one") {
+  const auto d = millrace::kinds::parse_declaration(R"({
+    "kind": "till", "topic": {"name": "tills", "env": "MILLRACE_TILLS_TOPIC", "partitions": 1},
+    "table": "tills", "identity": "Id", "time": "At",
+    "fields": [{"name": "Id", "column": "id", "type": "text", "required": true, "min_bytes": 1},
+               {"name": "At", "column": "at", "type": "timestamp", "required": true},
+               {"name": "Sku", "column": "sku", "type": "integer", "min": 0, "max": 1000}],
+    "enrich": {"sku": "Sku"},
+    "views": [{"name": "till_categories", "window": {"size": "1d"},
+               "group_by": [{"catalog": "category"}], "measures": [{"as": "n", "op": "count"}]}]})",
+                                                    "test");
+  const auto views = kind_views(d);
+  REQUIRE(views.size() == 1);
+  REQUIRE(views[0].columns.size() == 4);
+  CHECK(views[0].columns[2].name == "product_category");
+  CHECK(views[0].columns[2].type == ColumnKind::kText);
+  CHECK(views[0].dimensions == std::vector<std::string>{"product_category"});
+  const auto statements = millrace::pg::kind_table_statements(d);
+  CHECK(std::any_of(statements.begin(), statements.end(), [](const std::string& s) {
+    return s.find("CREATE TABLE IF NOT EXISTS agg_view_till_categories") == 0 &&
+           s.find("product_category text NOT NULL") != std::string::npos &&
+           s.find("PRIMARY KEY (bucket, product_category)") != std::string::npos;
+  }));
+}

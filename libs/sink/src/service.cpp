@@ -17,12 +17,8 @@ namespace {
 std::unique_ptr<cache::CatalogLookup> make_lookup(const SinkConfig& config,
                                                   metrics::Registry& metrics) {
   if (!config.enrich) return nullptr;
-  cache::LookupConfig c;
-  c.kafka = config.stream.kafka;
-  c.kafka.topic = config.changes_topic;
-  c.kafka.client_id = config.stream.kafka.client_id + "-catalog";
-  c.pg = config.stream.pg;
-  c.retry = config.stream.retry;
+  auto c = cache::follow_config(config.stream.kafka, config.changes_topic, config.stream.pg,
+                                config.stream.retry);
   c.assets = config.kinds.declaration && config.kinds.declaration->enrich_asset;
   return std::make_unique<cache::CatalogLookup>(c, metrics);
 }

@@ -39,6 +39,12 @@ struct AggregatorConfig {
   // Which kind it aggregates (--kind): store events (the default), or a
   // declared kind with an aggregate section (orders: the web_orders_* views).
   kinds::KindOptions kinds;
+  // A declared view grouped by the catalog ({"catalog": "category"}) folds
+  // each row with its product as the catalog holds it, kept in memory and
+  // current through this change topic (cache::CatalogLookup, the sink's
+  // enrichment's), and a batch waits this long for it to be loaded.
+  std::string changes_topic = "millrace.changes";
+  std::int64_t catalog_wait_ms = 30'000;
 };
 
 void register_options(core::OptionSet& options, AggregatorConfig& config);

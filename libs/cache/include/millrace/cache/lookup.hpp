@@ -47,6 +47,12 @@ struct LookupConfig {
   core::RetryBackoff retry;
 };
 
+// A lookup for a consumer service (the sink's enrichment, the aggregator's
+// views grouped by the catalog): its Kafka client on `changes_topic`, with
+// its client id and "-catalog", its database and its retries.
+LookupConfig follow_config(const kafka::KafkaClientOptions& kafka, const std::string& changes_topic,
+                           const pg::PgOptions& pg, const core::RetryBackoff& retry);
+
 class CatalogLookup {
  public:
   // `metrics` must outlive the lookup.

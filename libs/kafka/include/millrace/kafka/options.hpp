@@ -45,7 +45,8 @@ inline const TopicOption kChangesTopic{
     .env = "MILLRACE_CHANGES_TOPIC",
     .help =
         "Kafka topic of the change feed (millrace-changefeed writes it; the cache, the API's "
-        "live stream, webhooks and the sink's enrichment read it)"};
+        "live stream, webhooks, the sink's enrichment and the aggregator's views grouped by "
+        "the catalog read it)"};
 
 void register_options(core::OptionSet& options, KafkaClientOptions& kafka,
                       const TopicOption& topic);

@@ -14,15 +14,29 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace millrace::kinds {
 
-// A field a view reads: one of the record's, or of its lines'.
+// A product's fact from the catalog, which a view can group by
+// ({"catalog": "category"}): the kind's enrichment names the sku.
+enum class CatalogFact : std::uint8_t { kNone, kName, kBrand, kCategory };
+
+// A field a view reads: one of the record's, or of its lines'. A group by
+// the catalog reads the kind's sku field (Declaration::enrich) and groups by
+// `catalog`, the product's fact as the catalog holds it when the row is
+// folded: kUnknownProduct for a sku the catalog does not know (or no sku),
+// and for a product without a brand.
 struct ViewField {
   std::size_t index = 0;
   bool on_line = false;
+  CatalogFact catalog = CatalogFact::kNone;
 };
+
+// The group of a row whose product the catalog does not know. A catalog's
+// name and category are never empty, so it names no product's.
+inline constexpr std::string_view kUnknownProduct = "";
 
 // One factor of a measure's product: a field's value, or, for a
 // percentage (a discount), 1 − value / 100.
@@ -81,6 +95,14 @@ struct ViewDecl {
   // A group or a factor names a field of the lines: every line is a row of
   // the view (its record's fields read with it), and a count counts lines.
   bool over_lines = false;
+
+  // A group is a product's fact from the catalog.
+  bool needs_catalog() const {
+    for (const auto& g : group_by) {
+      if (g.catalog != CatalogFact::kNone) return true;
+    }
+    return false;
+  }
 };
 
 }  // namespace millrace::kinds
