@@ -219,7 +219,8 @@ api=
 
 # Views added, changed and removed once the sales are folded (docs/views.md,
 # "Adding, changing or removing a view"): `millrace migrate` makes the new
-# view, makes the changed one again (another window, one more measure) and
+# view (grouped by the catalog), makes the changed one again (another
+# window, one more measure) and
 # drops the removed one; the aggregator, started again, fills the two from
 # the topic's sales before its offsets while new sales and resends come,
 # which it folds into every view. With `faults`, it is SIGKILLed while it
@@ -237,10 +238,10 @@ changed["measures"].append({"as": "units", "op": "sum", "of": ["qty"]})
 views["top_categories_per_store_day"] = {
     "name": "top_categories_per_store_day",
     "window": {"size": "1d", "time_zone": "America/New_York"},
-    "group_by": ["store_id", "category"],
+    "group_by": ["store_id", {"catalog": "category"}],
     "measures": [{"as": "sales", "op": "count"},
                  {"as": "revenue", "op": "sum", "of": ["price", "qty", {"percent_off": "discount"}]}],
-    "top": {"n": 2, "by": "revenue", "per": ["store_id"], "then": ["category"]}}
+    "top": {"n": 2, "by": "revenue", "per": ["store_id"], "then": [{"catalog": "category"}]}}
 d["views"] = list(views.values())
 json.dump(d, open(sys.argv[2], "w"), indent=1)
 PY
