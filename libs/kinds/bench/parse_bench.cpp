@@ -3,10 +3,15 @@
 // is noise), the lowest of the rounds: store events (as the sink gets them:
 // event_type in a header) with the compiled contract (core::parse_event,
 // and parse_event_into reusing one event) and with the kinds codecs on the
-// store event's declaration; orders, with lines, with the kinds codecs. The
-// parsers take turns within each round.
+// store event's declaration; orders, with lines, with the kinds codecs. Each
+// codec fills a new record, and one record reused from message to message
+// ("reused", as parse_event_into reuses its event). The parsers take turns
+// within each round.
 //
-//   build/bin/millrace-bench-kinds-parse [records] [rounds]
+//   build/bin/millrace-bench-kinds-parse [records] [rounds] [only]
+//
+// `only` keeps, beside core::parse_event (the reference), the parsers whose
+// name holds it ("kinds sax"): for a profile of one.
 
 #include <time.h>
 
@@ -79,6 +84,7 @@ constexpr core::TimestampUs kBase = 1'700'000'000'000'000;
 int main(int argc, char** argv) {
   const std::size_t n = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 100'000;
   const int rounds = argc > 2 ? std::atoi(argv[2]) : 15;
+  const std::string_view only = argc > 3 ? argv[3] : "";
 
   std::vector<Message> events;
   const auto store_event = kinds::find_kind(kinds::kStoreEvent, "");
@@ -106,17 +112,30 @@ int main(int argc, char** argv) {
       {"store_event core::parse_event_into", &events,
        [&](const Message& m) { return !core::parse_event_into(m.payload, m.header, reused); }},
   };
-  for (const auto& codec : kinds::codecs()) {
-    parsers.push_back({"store_event kinds " + std::string(codec.name), &events,
-                       [&, parse = codec.parse](const Message& m) {
-                         return accepted(parse(store_event, m.payload, m.header));
-                       }});
-  }
-  for (const auto& codec : kinds::codecs()) {
-    parsers.push_back({"order kinds " + std::string(codec.name), &orders,
-                       [&, parse = codec.parse](const Message& m) {
-                         return accepted(parse(order, m.payload, m.header));
-                       }});
+  // Each codec into a new record, and into one reused (DeclaredCodec's
+  // parse_into, as the ingest reads).
+  kinds::Record record;
+  const auto add = [&](const std::string& kind, const kinds::Declaration& d,
+                       const std::vector<Message>& messages) {
+    for (const auto& codec : kinds::codecs()) {
+      parsers.push_back({kind + " kinds " + std::string(codec.name), &messages,
+                         [&, parse = codec.parse](const Message& m) {
+                           kinds::Record fresh;
+                           return !parse(d, m.payload, m.header, kinds::TypeFrom::kHeader, fresh);
+                         }});
+      parsers.push_back({kind + " kinds " + std::string(codec.name) + " reused", &messages,
+                         [&, parse = codec.parse](const Message& m) {
+                           return !parse(d, m.payload, m.header, kinds::TypeFrom::kHeader, record);
+                         }});
+    }
+  };
+  add("store_event", store_event, events);
+  add("order", order, orders);
+  if (!only.empty()) {
+    const std::string reference = parsers[0].name;
+    std::erase_if(parsers, [&](const Parser& p) {
+      return p.name != reference && p.name.find(only) == std::string::npos;
+    });
   }
   measure(parsers, rounds);
   std::printf("records %zu, rounds %d, CPU ns per record (lowest)\n", n, rounds);
