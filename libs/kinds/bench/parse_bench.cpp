@@ -5,8 +5,9 @@
 // and parse_event_into reusing one event) and with the kinds codecs on the
 // store event's declaration; orders, with lines, with the kinds codecs. Each
 // codec fills a new record, and one record reused from message to message
-// ("reused", as parse_event_into reuses its event). The parsers take turns
-// within each round.
+// ("reused", as parse_event_into reuses its event). And what the HTTP ingest
+// does with a store event before producing it, with each. The parsers take
+// turns within each round.
 //
 //   build/bin/millrace-bench-kinds-parse [records] [rounds] [only]
 //
@@ -27,10 +28,14 @@
 #include <vector>
 
 #include "millrace/core/event.hpp"
+#include "millrace/core/partitioner.hpp"
+#include "millrace/core/store_message.hpp"
 #include "millrace/core/validation.hpp"
+#include "millrace/kinds/codec.hpp"
 #include "millrace/kinds/generator.hpp"
 #include "millrace/kinds/record.hpp"
 #include "millrace/kinds/registry.hpp"
+#include "millrace/kinds/store_event.hpp"
 
 namespace {
 
@@ -131,6 +136,33 @@ int main(int argc, char** argv) {
   };
   add("store_event", store_event, events);
   add("order", order, orders);
+  // What the HTTP ingest does with a store event before producing it
+  // (libs/ingest/src/ingest.cpp): its type read from the body first (no
+  // X-Event-Type), its id, and its partition, key and headers from its
+  // fields. Before issue 79's switch, with the compiled contract; after,
+  // with the declaration's codec. Each returns whether it accepted.
+  constexpr std::int32_t kPartitions = 8;
+  std::int64_t sink = 0;  // what the compiler must not drop
+  const auto route = [&](core::EventType type, std::int32_t store_id, bool priority,
+                         const std::string& id) {
+    const core::StoreKey key(store_id);
+    const core::EventHeaders headers(core::to_string(type), priority);
+    sink += core::partition_for(type, store_id, kPartitions) + key.view().size() +
+            headers.view().size() + id.size();
+    return true;
+  };
+  parsers.push_back({"ingest core::parse_event_into", &events, [&](const Message& m) {
+                       if (core::parse_event_into(m.payload, std::nullopt, reused)) return false;
+                       return route(reused.event_type, reused.store_id, reused.priority_shipping,
+                                    reused.id);
+                     }});
+  const kinds::DeclaredCodec body_first(store_event, kinds::TypeFrom::kBody);
+  const auto& fields = kinds::StoreEventFields::built_in();
+  parsers.push_back({"ingest kinds DeclaredCodec", &events, [&](const Message& m) {
+                       if (body_first.parse_into(m.payload, std::nullopt, record)) return false;
+                       return route(fields.event_type(record), fields.store_id(record),
+                                    fields.priority_shipping(record), fields.id(record));
+                     }});
   if (!only.empty()) {
     const std::string reference = parsers[0].name;
     std::erase_if(parsers, [&](const Parser& p) {
@@ -144,4 +176,5 @@ int main(int argc, char** argv) {
     if (p.messages == &events) std::printf(" (%.2f of parse_event)", p.lowest / parsers[0].lowest);
     std::printf("\n");
   }
+  return sink == 42 ? 1 : 0;
 }
