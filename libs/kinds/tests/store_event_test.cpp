@@ -3,7 +3,9 @@
 #include "millrace/kinds/store_event.hpp"
 
 #include <catch2/catch.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include "millrace/core/event.hpp"
