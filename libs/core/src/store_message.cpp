@@ -1,6 +1,7 @@
 #include "millrace/core/store_message.hpp"
 
 #include <charconv>
+#include <utility>
 
 #include "millrace/core/event.hpp"
 #include "millrace/core/partitioner.hpp"
@@ -24,19 +25,19 @@ std::optional<std::string_view> StoreRoute::header() const {
   return std::nullopt;
 }
 
-StoreRoute route_store_json(std::string_view json, std::int32_t partitions, StoreEvent& event) {
+StoreRoute route_store_event(EventType type, std::int32_t store_id, bool priority_shipping,
+                             std::int32_t partitions) {
   StoreRoute route;
-  // The header is the body's own event_type, which is what parse_event_into
-  // validates against, so a valid one is parsed once and routed by its
-  // fields. Only an invalid one needs routing_hint's lenient second parse.
-  if (!parse_event_into(json, std::nullopt, event)) {
-    route.valid = true;
-    route.event_type = event.event_type;
-    route.store_id = event.store_id;
-    route.priority_shipping = event.priority_shipping;
-    route.partition = partition_for(event.event_type, event.store_id, partitions);
-    return route;
-  }
+  route.valid = true;
+  route.event_type = type;
+  route.store_id = store_id;
+  route.priority_shipping = priority_shipping;
+  route.partition = partition_for(type, store_id, partitions);
+  return route;
+}
+
+StoreRoute route_invalid_store_json(std::string_view json, std::int32_t partitions) {
+  StoreRoute route;
   auto hint = routing_hint(json);
   route.store_id = hint.store_id;
   route.raw_event_type = std::move(hint.raw_event_type);
@@ -44,6 +45,16 @@ StoreRoute route_store_json(std::string_view json, std::int32_t partitions, Stor
                         ? partition_for(*hint.event_type, *hint.store_id, partitions)
                         : partition_for_bytes(json.data(), json.size(), partitions);
   return route;
+}
+
+StoreRoute route_store_json(std::string_view json, std::int32_t partitions, StoreEvent& event) {
+  // The header is the body's own event_type, which is what parse_event_into
+  // validates against, so a valid one is parsed once and routed by its
+  // fields. Only an invalid one needs routing_hint's lenient second parse.
+  if (!parse_event_into(json, std::nullopt, event)) {
+    return route_store_event(event.event_type, event.store_id, event.priority_shipping, partitions);
+  }
+  return route_invalid_store_json(json, partitions);
 }
 
 }  // namespace millrace::core

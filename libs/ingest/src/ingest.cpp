@@ -1,5 +1,6 @@
 #include "ingest.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 
@@ -75,6 +76,9 @@ Ingest::Ingest(const ProducerConfig& config, ProducerProbe& probe,
     : config_(config),
       probe_(probe),
       fail_(std::move(fail)),
+      store_event_(kinds::find_kind(kinds::kStoreEvent, "")),
+      store_codec_(store_event_, kinds::TypeFrom::kBody),
+      store_fields_(kinds::StoreEventFields::built_in()),
       order_(kinds::find_kind("order", "")),
       orders_topic_(config.kinds.topics.at("order")) {
   for (std::size_t t = 0; t < untracked_.size(); ++t) {
@@ -178,12 +182,14 @@ void Ingest::refresh_partitions() {
   }
 }
 
-kafka::Enqueue Ingest::enqueue(Slot& slot, std::string_view text, const core::StoreEvent& event,
+kafka::Enqueue Ingest::enqueue(Slot& slot, std::string_view text, const kinds::Record& event,
                                void* opaque, std::int32_t& partitions_now) {
-  const core::StoreKey key(event.store_id);
-  const core::EventHeaders headers(core::to_string(event.event_type), event.priority_shipping);
+  const std::int32_t store_id = store_fields_.store_id(event);
+  const core::StoreKey key(store_id);
+  const core::EventHeaders headers(core::to_string(slot.type),
+                                   store_fields_.priority_shipping(event));
   for (int attempt = 0;; ++attempt) {
-    slot.partition = core::partition_for(event.event_type, event.store_id, partitions_now);
+    slot.partition = core::partition_for(slot.type, store_id, partitions_now);
     const auto status = producer_->try_produce(config_.kafka.topic, slot.partition, key.view(),
                                                text, headers.view(), opaque);
     if (status != kafka::Enqueue::kUnknownPartition || attempt > 0) return status;
@@ -208,16 +214,17 @@ void Ingest::reject(Slot& slot, core::Rejection rejection,
 void Ingest::admit(Slot& slot, std::string_view text, std::optional<std::string_view> fallback,
                    bool tracked, std::vector<std::pair<std::string, std::string>>& texts,
                    Admission& run) {
-  thread_local core::StoreEvent event;
-  if (auto rejection = core::parse_event_into(text, fallback, event)) {
+  // Reused: its strings keep their capacity.
+  thread_local kinds::Record event;
+  if (auto rejection = store_codec_.parse_into(text, fallback, event)) {
     return reject(slot, std::move(*rejection), texts);
   }
-  slot.type = event.event_type;
-  std::memcpy(slot.id.data(), event.id.data(), slot.id.size());
+  slot.type = store_fields_.event_type(event);
+  const std::string& id = store_fields_.id(event);
+  std::memcpy(slot.id.data(), id.data(), std::min(id.size(), slot.id.size()));
   slot.has_id = true;
-  void* opaque = tracked
-                     ? static_cast<void*>(&slot)
-                     : static_cast<void*>(&untracked_[static_cast<std::size_t>(event.event_type)]);
+  void* opaque = tracked ? static_cast<void*>(&slot)
+                         : static_cast<void*>(&untracked_[static_cast<std::size_t>(slot.type)]);
   queue(slot, opaque, tracked, run,
         [&](void* o) { return enqueue(slot, text, event, o, run.partitions_now); });
 }

@@ -29,7 +29,10 @@
 #include "millrace/ingest/config.hpp"
 #include "millrace/ingest/request.hpp"
 #include "millrace/kafka/producer.hpp"
+#include "millrace/kinds/codec.hpp"
 #include "millrace/kinds/declaration.hpp"
+#include "millrace/kinds/record.hpp"
+#include "millrace/kinds/store_event.hpp"
 #include "probe.hpp"
 
 namespace millrace::ingest {
@@ -137,7 +140,7 @@ class Ingest {
              const std::function<kafka::Enqueue(void*)>& produce);
   // The orders' topic's partitions, read on first use (0: no metadata).
   std::int32_t order_partitions();
-  kafka::Enqueue enqueue(Slot& slot, std::string_view text, const core::StoreEvent& event,
+  kafka::Enqueue enqueue(Slot& slot, std::string_view text, const kinds::Record& event,
                          void* opaque, std::int32_t& partitions_now);
   // ?ack=all: answers once every queued event's report is in, or at the
   // deadline, whichever comes first.
@@ -153,7 +156,13 @@ class Ingest {
   std::atomic<bool> refresh_wanted_{false};
   std::array<Slot, 2> untracked_;  // ?ack=none opaques, by event type
   Slot untracked_order_;           // ?ack=none opaque of orders
-  kinds::Declaration order_;       // proto/kinds/order.json
+  // The store event's built-in declaration (proto/kinds/store_event.json),
+  // read with its codec, the body's event_type first (X-Event-Type stands
+  // in for it), and the fields that route it.
+  kinds::Declaration store_event_;
+  kinds::DeclaredCodec store_codec_;
+  const kinds::StoreEventFields& store_fields_;
+  kinds::Declaration order_;  // proto/kinds/order.json
   std::string orders_topic_;
   std::atomic<std::int32_t> order_partitions_{0};
   std::mutex order_partitions_mutex_;

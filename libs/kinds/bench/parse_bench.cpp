@@ -3,14 +3,21 @@
 // is noise), the lowest of the rounds: store events (as the sink gets them:
 // event_type in a header) with the compiled contract (core::parse_event,
 // and parse_event_into reusing one event) and with the kinds codecs on the
-// store event's declaration; orders, with lines, with the kinds codecs. The
-// parsers take turns within each round.
+// store event's declaration; orders, with lines, with the kinds codecs. Each
+// codec fills a new record, and one record reused from message to message
+// ("reused", as parse_event_into reuses its event). And what the HTTP ingest
+// does with a store event before producing it, with each. The parsers take
+// turns within each round.
 //
-//   build/bin/millrace-bench-kinds-parse [records] [rounds]
+//   build/bin/millrace-bench-kinds-parse [records] [rounds] [only]
+//
+// `only` keeps, beside core::parse_event (the reference), the parsers whose
+// name holds it ("kinds sax"): for a profile of one.
 
 #include <time.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -22,10 +29,14 @@
 #include <vector>
 
 #include "millrace/core/event.hpp"
+#include "millrace/core/partitioner.hpp"
+#include "millrace/core/store_message.hpp"
 #include "millrace/core/validation.hpp"
+#include "millrace/kinds/codec.hpp"
 #include "millrace/kinds/generator.hpp"
 #include "millrace/kinds/record.hpp"
 #include "millrace/kinds/registry.hpp"
+#include "millrace/kinds/store_event.hpp"
 
 namespace {
 
@@ -79,6 +90,7 @@ constexpr core::TimestampUs kBase = 1'700'000'000'000'000;
 int main(int argc, char** argv) {
   const std::size_t n = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 100'000;
   const int rounds = argc > 2 ? std::atoi(argv[2]) : 15;
+  const std::string_view only = argc > 3 ? argv[3] : "";
 
   std::vector<Message> events;
   const auto store_event = kinds::find_kind(kinds::kStoreEvent, "");
@@ -106,17 +118,57 @@ int main(int argc, char** argv) {
       {"store_event core::parse_event_into", &events,
        [&](const Message& m) { return !core::parse_event_into(m.payload, m.header, reused); }},
   };
-  for (const auto& codec : kinds::codecs()) {
-    parsers.push_back({"store_event kinds " + std::string(codec.name), &events,
-                       [&, parse = codec.parse](const Message& m) {
-                         return accepted(parse(store_event, m.payload, m.header));
-                       }});
-  }
-  for (const auto& codec : kinds::codecs()) {
-    parsers.push_back({"order kinds " + std::string(codec.name), &orders,
-                       [&, parse = codec.parse](const Message& m) {
-                         return accepted(parse(order, m.payload, m.header));
-                       }});
+  // Each codec into a new record, and into one reused (DeclaredCodec's
+  // parse_into, as the ingest reads).
+  kinds::Record record;
+  const auto add = [&](const std::string& kind, const kinds::Declaration& d,
+                       const std::vector<Message>& messages) {
+    for (const auto& codec : kinds::codecs()) {
+      parsers.push_back({kind + " kinds " + std::string(codec.name), &messages,
+                         [&, parse = codec.parse](const Message& m) {
+                           kinds::Record fresh;
+                           return !parse(d, m.payload, m.header, kinds::TypeFrom::kHeader, fresh);
+                         }});
+      parsers.push_back({kind + " kinds " + std::string(codec.name) + " reused", &messages,
+                         [&, parse = codec.parse](const Message& m) {
+                           return !parse(d, m.payload, m.header, kinds::TypeFrom::kHeader, record);
+                         }});
+    }
+  };
+  add("store_event", store_event, events);
+  add("order", order, orders);
+  // What the HTTP ingest does with a store event before producing it
+  // (libs/ingest/src/ingest.cpp): its type read from the body first (no
+  // X-Event-Type), its id, and its partition, key and headers from its
+  // fields. Before issue 79's switch, with the compiled contract; after,
+  // with the declaration's codec. Each returns whether it accepted.
+  constexpr std::int32_t kPartitions = 8;
+  std::int64_t sink = 0;  // what the compiler must not drop
+  const auto route = [&](core::EventType type, std::int32_t store_id, bool priority,
+                         const std::string& id) {
+    const core::StoreKey key(store_id);
+    const core::EventHeaders headers(core::to_string(type), priority);
+    sink += core::partition_for(type, store_id, kPartitions) + key.view().size() +
+            headers.view().size() + id.size();
+    return true;
+  };
+  parsers.push_back({"ingest core::parse_event_into", &events, [&](const Message& m) {
+                       if (core::parse_event_into(m.payload, std::nullopt, reused)) return false;
+                       return route(reused.event_type, reused.store_id, reused.priority_shipping,
+                                    reused.id);
+                     }});
+  const kinds::DeclaredCodec body_first(store_event, kinds::TypeFrom::kBody);
+  const auto& fields = kinds::StoreEventFields::built_in();
+  parsers.push_back({"ingest kinds DeclaredCodec", &events, [&](const Message& m) {
+                       if (body_first.parse_into(m.payload, std::nullopt, record)) return false;
+                       return route(fields.event_type(record), fields.store_id(record),
+                                    fields.priority_shipping(record), fields.id(record));
+                     }});
+  if (!only.empty()) {
+    const std::string reference = parsers[0].name;
+    std::erase_if(parsers, [&](const Parser& p) {
+      return p.name != reference && p.name.find(only) == std::string::npos;
+    });
   }
   measure(parsers, rounds);
   std::printf("records %zu, rounds %d, CPU ns per record (lowest)\n", n, rounds);
@@ -125,4 +177,5 @@ int main(int argc, char** argv) {
     if (p.messages == &events) std::printf(" (%.2f of parse_event)", p.lowest / parsers[0].lowest);
     std::printf("\n");
   }
+  return sink == 42 ? 1 : 0;
 }

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "json_tree.hpp"
@@ -37,7 +38,8 @@ std::optional<Rejection> check_object(const Json& object, const std::vector<Fiel
 }  // namespace
 
 std::variant<Record, Rejection> parse_record_dom(const Declaration& d, std::string_view payload,
-                                                 std::optional<std::string_view> type_header) {
+                                                 std::optional<std::string_view> type_header,
+                                                 TypeFrom type_from) {
   std::string error;
   const auto root = detail::parse_json(payload, error);
   if (!root) return Rejection{RejectReason::kInvalidJson, "", "not valid JSON: " + error};
@@ -46,7 +48,21 @@ std::variant<Record, Rejection> parse_record_dom(const Declaration& d, std::stri
         RejectReason::kNotAnObject, "",
         "the body must be a JSON object, got " + std::string(detail::describe(root->type))};
   }
+  if (type_from == TypeFrom::kBody && d.type_header) {
+    std::size_t count = 0;
+    const Json* j = root->member(d.fields[*d.type_header].name, &count);
+    if (count == 1 && j->type == Json::Type::kString) type_header = j->text;
+  }
   return detail::check_record(d, *root, type_header);
+}
+
+std::optional<Rejection> parse_record_dom_into(const Declaration& d, std::string_view payload,
+                                               std::optional<std::string_view> type_header,
+                                               TypeFrom type_from, Record& out) {
+  auto parsed = parse_record_dom(d, payload, type_header, type_from);
+  if (auto* r = std::get_if<Rejection>(&parsed)) return std::move(*r);
+  out = std::get<Record>(std::move(parsed));
+  return std::nullopt;
 }
 
 std::variant<Record, Rejection> detail::check_record(const Declaration& d, const Json& object,

@@ -2,6 +2,7 @@
 // entry here and its parse function.
 #include <array>
 #include <string>
+#include <utility>
 
 #include "millrace/core/options.hpp"
 #include "millrace/kinds/record.hpp"
@@ -11,8 +12,8 @@ namespace millrace::kinds {
 namespace {
 
 constexpr std::array kCodecs{
-    Codec{"dom", parse_record_dom},
-    Codec{"sax", parse_record_sax},
+    Codec{"dom", parse_record_dom_into},
+    Codec{"sax", parse_record_sax_into},
 };
 
 }  // namespace
@@ -31,12 +32,13 @@ ParseRecord find_codec(std::string_view name) {
 }
 
 std::variant<Record, core::Rejection> parse_record(const Declaration& d, std::string_view payload,
-                                                   std::optional<std::string_view> type_header) {
+                                                   std::optional<std::string_view> type_header,
+                                                   TypeFrom type_from) {
+  Record record;
   // The declaration's name was checked when it was read.
-  for (const auto& c : kCodecs) {
-    if (c.name == d.codec) return c.parse(d, payload, type_header);
-  }
-  return find_codec(d.codec)(d, payload, type_header);
+  if (auto r = find_codec(d.codec)(d, payload, type_header, type_from, record))
+    return *std::move(r);
+  return record;
 }
 
 }  // namespace millrace::kinds

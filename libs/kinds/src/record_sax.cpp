@@ -76,14 +76,18 @@ std::size_t field_named(const std::vector<FieldDecl>& fields, const char* key, s
 class ObjectCheck {
  public:
   // Field `type` (if any) is the record's type, sent in the header
-  // `type_header`.
+  // `type_header`; with `from_body`, a string in the body is the type
+  // itself. The values `out` holds are reused: each is written before
+  // finish() accepts the object.
   void start(const std::vector<FieldDecl>& fields, std::vector<Value>& out,
-             std::optional<std::size_t> type = {}, std::string_view type_header = {}) {
+             std::optional<std::size_t> type = {}, std::string_view type_header = {},
+             bool from_body = false) {
     fields_ = &fields;
     out_ = &out;
     type_ = type;
     type_header_ = type_header;
-    out.assign(fields.size(), Value{});
+    from_body_ = from_body;
+    out.resize(fields.size());
     seen_.assign(fields.size(), false);
     first_failed_ = fields.size();
     failure_.reset();
@@ -99,8 +103,11 @@ class ObjectCheck {
       return;
     }
     seen_[i] = true;
-    auto r = type_ == i ? detail::check_type_value(f, &j, type_header_, (*out_)[i])
-                        : detail::check_value(f, &j, (*out_)[i]);
+    auto r = type_ != i
+                 ? detail::check_value(f, &j, (*out_)[i])
+                 : detail::check_type_value(
+                       f, &j, from_body_ && j.type == Json::Type::kString ? j.text : type_header_,
+                       (*out_)[i]);
     if (r) {
       failure_ = std::move(r);
       first_failed_ = i;
@@ -123,6 +130,7 @@ class ObjectCheck {
   std::vector<Value>* out_ = nullptr;
   std::optional<std::size_t> type_;
   std::string_view type_header_;
+  bool from_body_ = false;
   std::vector<bool> seen_;
   std::size_t first_failed_ = 0;
   std::optional<Rejection> failure_;
@@ -133,16 +141,22 @@ class ObjectCheck {
 // else (unknown members, what nests in a value) is only walked through.
 class RecordReader : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, RecordReader> {
  public:
-  void start(const Declaration& d, Record& record, std::optional<std::string_view> type_header) {
+  void start(const Declaration& d, Record& record, std::optional<std::string_view> type_header,
+             TypeFrom type_from) {
     d_ = &d;
     type_header_ = type_header;
+    from_body_ = type_from == TypeFrom::kBody && d.type_header;
+    types_given_ = 0;
+    body_type_.reset();
     record_ = &record;
+    record.lines.clear();
     depth_ = 0;
     too_deep_ = false;
     root_ = Json::Type::kNull;
     record_key_ = kNone;
     line_key_ = kNone;
-    record_check_.start(d.fields, record.values, d.type_header, type_header.value_or(""));
+    record_check_.start(d.fields, record.values, d.type_header, type_header.value_or(""),
+                        from_body_);
     lines_given_ = 0;
     lines_type_ = Json::Type::kNull;
     items_ = 0;
@@ -160,25 +174,24 @@ class RecordReader : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Reco
           RejectReason::kNotAnObject, "",
           "the body must be a JSON object, got " + std::string(detail::describe(root_))};
     }
-    if (auto r = detail::check_type_header(*d_, type_header_)) return r;
+    if (auto r = detail::check_type_header(*d_, body_type_ ? body_type_ : type_header_)) return r;
     if (auto r = record_check_.finish()) return r;
     if (!d_->lines) return std::nullopt;
     if (auto r = detail::check_lines(*d_->lines, lines_given_, lines_type_, items_)) return r;
     return std::move(line_failure_);
   }
 
-  bool Null() { return value(Json{}); }
+  bool Null() { return value(scalar(Json::Type::kNull)); }
   bool Bool(bool b) {
-    Json j;
-    j.type = Json::Type::kBool;
+    Json& j = scalar(Json::Type::kBool);
     j.boolean = b;
     return value(j);
   }
   bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
-    return value(scalar(Json::Type::kNumber, s, n));
+    return value(scalar(Json::Type::kNumber, {s, n}));
   }
   bool String(const char* s, rapidjson::SizeType n, bool) {
-    return value(scalar(Json::Type::kString, s, n));
+    return value(scalar(Json::Type::kString, {s, n}));
   }
   bool Key(const char* s, rapidjson::SizeType n, bool) {
     if (depth_ == 1) {
@@ -206,11 +219,13 @@ class RecordReader : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Reco
   }
 
  private:
-  static Json scalar(Json::Type type, const char* s, std::size_t n) {
-    Json j;
-    j.type = type;
-    j.text = {s, n};
-    return j;
+  // A value as the checks read it: only its type, text and boolean, set
+  // in one Json kept for every value (its spans stay empty), not a new one
+  // per value.
+  Json& scalar(Json::Type type, std::string_view text = {}) {
+    value_.type = type;
+    value_.text = text;
+    return value_;
   }
 
   bool open(Json::Type type) {
@@ -218,9 +233,7 @@ class RecordReader : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Reco
       too_deep_ = true;
       return false;
     }
-    Json j;
-    j.type = type;
-    value(j);
+    value(scalar(type));
     ++depth_;
     return true;
   }
@@ -248,6 +261,12 @@ class RecordReader : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Reco
 
   void record_member(const Json& j) {
     if (record_key_ == kNone) return;
+    if (from_body_ && record_key_ == d_->type_header) {
+      // The body's type, if given once as a string (it lies in the
+      // parse's buffer until finish()).
+      body_type_.reset();
+      if (++types_given_ == 1 && j.type == Json::Type::kString) body_type_ = j.text;
+    }
     if (record_key_ < d_->fields.size()) {
       record_check_.value(record_key_, j);
       return;
@@ -282,7 +301,11 @@ class RecordReader : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Reco
 
   const Declaration* d_ = nullptr;
   std::optional<std::string_view> type_header_;
+  bool from_body_ = false;                     // TypeFrom::kBody, for a declaration with a type
+  std::size_t types_given_ = 0;                // members that name the type field
+  std::optional<std::string_view> body_type_;  // the body's type, when it stands for the header
   Record* record_ = nullptr;
+  Json value_;
   int depth_ = 0;
   bool too_deep_ = false;
   Json::Type root_ = Json::Type::kNull;
@@ -315,11 +338,11 @@ constexpr std::size_t kScanSlack = 16;
 
 }  // namespace
 
-std::variant<Record, Rejection> parse_record_sax(const Declaration& d, std::string_view payload,
-                                                 std::optional<std::string_view> type_header) {
+std::optional<Rejection> parse_record_sax_into(const Declaration& d, std::string_view payload,
+                                               std::optional<std::string_view> type_header,
+                                               TypeFrom type_from, Record& out) {
   thread_local SaxState state;
-  Record record;
-  state.handler.start(d, record, type_header);
+  state.handler.start(d, out, type_header, type_from);
   state.insitu.reserve(payload.size() + kScanSlack);
   state.insitu.assign(payload);
   rapidjson::InsituStringStream stream(state.insitu.data());
@@ -342,7 +365,16 @@ std::variant<Record, Rejection> parse_record_sax(const Declaration& d, std::stri
     return Rejection{RejectReason::kInvalidJson, "",
                      "not valid JSON: " + detail::trailing_nul(stream.Tell())};
   }
-  if (auto r = state.handler.finish()) return *std::move(r);
+  return state.handler.finish();
+}
+
+std::variant<Record, Rejection> parse_record_sax(const Declaration& d, std::string_view payload,
+                                                 std::optional<std::string_view> type_header,
+                                                 TypeFrom type_from) {
+  Record record;
+  if (auto r = parse_record_sax_into(d, payload, type_header, type_from, record)) {
+    return *std::move(r);
+  }
   return record;
 }
 

@@ -15,9 +15,12 @@
 #include "millrace/core/setting.hpp"
 #include "millrace/core/store_message.hpp"
 #include "millrace/kafka/producer.hpp"
+#include "millrace/kinds/codec.hpp"
 #include "millrace/kinds/generator.hpp"
 #include "millrace/kinds/options.hpp"
+#include "millrace/kinds/record.hpp"
 #include "millrace/kinds/registry.hpp"
+#include "millrace/kinds/store_event.hpp"
 #include "records.hpp"
 
 namespace millrace::produce {
@@ -149,10 +152,10 @@ core::TimestampUs now_us() {
       .count();
 }
 
-void count_valid(ProduceSummary& s, const core::StoreEvent& e) {
-  if (e.event_type == core::EventType::kSale) {
+void count_valid(ProduceSummary& s, const kinds::StoreEventFields& f, const kinds::Record& e) {
+  if (f.event_type(e) == core::EventType::kSale) {
     ++s.sale_events;
-    s.sales_value_micros += sale_value_micros(e.price, e.qty, e.discount, e.is_return);
+    s.sales_value_micros += sale_value_micros(f.price(e), f.qty(e), f.discount(e), f.is_return(e));
   } else {
     ++s.inventory_events;
   }
@@ -247,18 +250,27 @@ ProduceSummary run_produce(const ProduceConfig& config, std::istream* input,
         },
         s);
   } else {
-    // A store event names its own type: each goes where its fields say
-    // (core::route_store_json), whether read from the file or generated.
-    core::StoreEvent event;  // reused: parse_event_into keeps its strings' capacity
+    // A store event names its own type: each goes where its fields say,
+    // read with its built-in declaration's codec (a valid one), else
+    // where a lenient read finds it would go, whether read from the file
+    // or generated.
+    const auto store_event = kinds::find_kind(kinds::kStoreEvent, "");
+    const kinds::DeclaredCodec codec(store_event, kinds::TypeFrom::kBody);
+    const auto& fields = kinds::StoreEventFields::built_in();
+    kinds::Record event;  // reused: its strings keep their capacity
     const auto send_store = [&](std::string_view json) {
-      const auto route = core::route_store_json(json, partitions, event);
+      const bool valid = !codec.parse_into(json, std::nullopt, event);
+      const auto route =
+          valid ? core::route_store_event(fields.event_type(event), fields.store_id(event),
+                                          fields.priority_shipping(event), partitions)
+                : core::route_invalid_store_json(json, partitions);
       const std::optional<core::StoreKey> key =
           route.store_id ? std::optional<core::StoreKey>(core::StoreKey(*route.store_id))
                          : std::nullopt;
       send(json, route.header(), route.priority_shipping, route.partition,
            key ? key->view() : std::string_view());
-      if (route.valid) {
-        count_valid(s, event);
+      if (valid) {
+        count_valid(s, fields, event);
       } else {
         ++s.bad;
       }

@@ -62,8 +62,16 @@ struct StoreRoute {
   // The event_type header's value; nullopt: no header.
   std::optional<std::string_view> header() const;
 };
-// `event` is the parsed event when the route is valid (reused: its strings
-// keep their capacity); a partial result to ignore otherwise.
+// A valid one's route, from its fields.
+StoreRoute route_store_event(EventType type, std::int32_t store_id, bool priority_shipping,
+                             std::int32_t partitions);
+// An invalid one's route, from what routing_hint's lenient read finds.
+StoreRoute route_invalid_store_json(std::string_view json, std::int32_t partitions);
+// Either, the JSON read with the compiled contract (parse_event_into, the
+// body's event_type its type). `event` is the parsed event when the route
+// is valid (reused: its strings keep their capacity); a partial result to
+// ignore otherwise. `millrace produce` reads it with the store event's
+// declaration instead (libs/produce); the tests' oracle reads it with this.
 StoreRoute route_store_json(std::string_view json, std::int32_t partitions, StoreEvent& event);
 
 }  // namespace millrace::core

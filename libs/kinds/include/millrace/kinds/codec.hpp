@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -66,13 +67,23 @@ class DeclaredCodec {
  public:
   using Record = kinds::Record;
 
-  // `declaration` must outlive this.
-  explicit DeclaredCodec(const Declaration& declaration)
-      : d_(declaration), parse_(find_codec(declaration.codec)) {}
+  // `declaration` must outlive this. `type_from`: how a record's type is
+  // read, when the declaration has one (type_header).
+  explicit DeclaredCodec(const Declaration& declaration, TypeFrom type_from = TypeFrom::kHeader)
+      : d_(declaration), parse_(find_codec(declaration.codec)), type_from_(type_from) {}
 
   std::variant<Record, core::Rejection> parse(
       std::string_view payload, std::optional<std::string_view> event_type = {}) const {
-    return parse_(d_, payload, event_type);
+    Record record;
+    if (auto r = parse_into(payload, event_type, record)) return *std::move(r);
+    return record;
+  }
+  // Into `out`, reused from one message to the next (its strings keep
+  // their capacity); a rejection leaves it partly written.
+  std::optional<core::Rejection> parse_into(std::string_view payload,
+                                            std::optional<std::string_view> event_type,
+                                            Record& out) const {
+    return parse_(d_, payload, event_type, type_from_, out);
   }
   std::int64_t time(const Record& record) const { return record.time(d_); }
   const std::string& identity(const Record& record) const { return record.identity(d_); }
@@ -85,6 +96,7 @@ class DeclaredCodec {
  private:
   const Declaration& d_;
   ParseRecord parse_;  // the declaration's codec
+  TypeFrom type_from_;
 };
 
 }  // namespace millrace::kinds

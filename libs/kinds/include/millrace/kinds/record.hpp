@@ -43,22 +43,39 @@ struct Record {
   }
 };
 
+// Where a declaration's record type (its type_header field) is read from.
+enum class TypeFrom : std::uint8_t {
+  // The message's header, which the body's field, when given, must match
+  // (event_type_mismatch): as the sink reads a message its producer
+  // routed by that header.
+  kHeader,
+  // The body's field when it is given once, as a string; else the header
+  // stands in for it: as an HTTP request (X-Event-Type) or a producer's
+  // line is read, one request mixing types.
+  kBody,
+};
+
 // Parses and validates one message value with the declaration's codec
 // ("codec" in it, proto/README.md). Checks go in declaration order, the
 // lines after the field before them in the JSON, and the first failure is
 // returned. Unknown members are ignored, as for store events; a known
 // member given twice is refused.
 // `type_header` is the message's event_type header, which a declaration
-// with a type_header reads (and any other ignores).
+// with a type_header reads (and any other ignores), as `type_from` says.
 std::variant<Record, core::Rejection> parse_record(
     const Declaration& d, std::string_view payload,
-    std::optional<std::string_view> type_header = std::nullopt);
+    std::optional<std::string_view> type_header = std::nullopt,
+    TypeFrom type_from = TypeFrom::kHeader);
 
 // A codec: how a message becomes a record. Every codec gives the same
 // record, or the same rejection, for every message; they differ in how
-// they get there, and so in speed.
-using ParseRecord = std::variant<Record, core::Rejection> (*)(
-    const Declaration& d, std::string_view payload, std::optional<std::string_view> type_header);
+// they get there, and so in speed. It fills `out` (a record of the same
+// declaration parsed before is reused: its strings keep their capacity),
+// which a rejection leaves partly written.
+using ParseRecord = std::optional<core::Rejection> (*)(const Declaration& d,
+                                                       std::string_view payload,
+                                                       std::optional<std::string_view> type_header,
+                                                       TypeFrom type_from, Record& out);
 struct Codec {
   std::string_view name;  // what a declaration's "codec" says
   ParseRecord parse;
@@ -73,16 +90,24 @@ ParseRecord find_codec(std::string_view name);
 
 // "dom": the document is parsed whole (json_tree.hpp), then each declared
 // field is looked up and checked.
+std::optional<core::Rejection> parse_record_dom_into(const Declaration& d, std::string_view payload,
+                                                     std::optional<std::string_view> type_header,
+                                                     TypeFrom type_from, Record& out);
 std::variant<Record, core::Rejection> parse_record_dom(
     const Declaration& d, std::string_view payload,
-    std::optional<std::string_view> type_header = std::nullopt);
+    std::optional<std::string_view> type_header = std::nullopt,
+    TypeFrom type_from = TypeFrom::kHeader);
 
 // "sax": one SAX pass that checks each member as it arrives against its
 // field, and keeps the first failure of each field to pick the one the
 // declaration's order puts first.
+std::optional<core::Rejection> parse_record_sax_into(const Declaration& d, std::string_view payload,
+                                                     std::optional<std::string_view> type_header,
+                                                     TypeFrom type_from, Record& out);
 std::variant<Record, core::Rejection> parse_record_sax(
     const Declaration& d, std::string_view payload,
-    std::optional<std::string_view> type_header = std::nullopt);
+    std::optional<std::string_view> type_header = std::nullopt,
+    TypeFrom type_from = TypeFrom::kHeader);
 
 // A record's value as JSON (numbers exact, timestamps RFC 3339 in UTC).
 void append_json(std::string& out, const Value& value);
