@@ -44,12 +44,6 @@ const metrics::Family kFillFolded(
      .labels = {"view"},
      .group = "view-fills"});
 
-class NoRebalance final : public kafka::RebalanceListener {
- public:
-  void on_assign(std::vector<kafka::TopicPartition>&) override {}
-  void on_revoke(const std::vector<kafka::TopicPartition>&) override {}
-};
-
 }  // namespace
 
 ViewFiller::ViewFiller(const AggregatorConfig& config, const KindAggregates& kind,
@@ -124,9 +118,9 @@ void ViewFiller::fill(const pg::ViewFill& f) {
                                     "'s records before the aggregator's offsets when it claimed "
                                     "the view");
   const kinds::DeclaredCodec codec(d);
-  NoRebalance listener;
+  // Assigned by hand, never by a group: no rebalance to hear of.
   kafka::Consumer consumer(kafka::follower_config(config_.stream.kafka, config_.stream.group),
-                           &listener);
+                           nullptr);
   std::unordered_set<std::string> seen;
   std::optional<core::TimestampUs> db_now;
   std::int64_t folded = 0, missing_total = 0;
