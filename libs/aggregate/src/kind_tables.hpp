@@ -113,7 +113,9 @@ class KindAggregates
   explicit KindAggregates(const AggregatorConfig& config)
       : config_(config),
         codec_(*config.kinds.declaration),
-        seen_("kind:" + config.kinds.declaration->kind) {}
+        seen_("kind:" + config.kinds.declaration->kind,
+              config.kinds.declaration->fields[config.kinds.declaration->identity].type ==
+                  kinds::ValueType::kUuid) {}
 
   const Codec& codec() const { return codec_; }
   // Identities are recorded in their text's order.

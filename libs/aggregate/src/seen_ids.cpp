@@ -2,7 +2,6 @@
 
 #include <openssl/evp.h>
 
-#include <algorithm>
 #include <array>
 #include <stdexcept>
 
@@ -68,13 +67,12 @@ HeldIds insert_rows(pqxx::work& tx, std::int32_t number, const std::vector<SeenI
 }
 
 // A batch's identities under their keys: the identities themselves when
-// each is its own key (the store event's ids: nothing is copied), else the
+// each is its own key (uuids by their codec's contract: nothing is copied), else the
 // keys made, and the way back from a key to its identity.
 class SeenKeys {
  public:
-  explicit SeenKeys(const std::vector<SeenId>& ids) : ids_(&ids) {
-    if (std::all_of(ids.begin(), ids.end(), [](const SeenId& s) { return is_lower_uuid(*s.id); }))
-      return;
+  SeenKeys(const std::vector<SeenId>& ids, bool uuids) : ids_(&ids) {
+    if (uuids) return;
     made_.reserve(ids.size());  // no reallocation: rekeyed_ points into it
     rekeyed_.reserve(ids.size());
     for (const auto& s : ids) {
@@ -153,7 +151,7 @@ void SeenIds::connect(pqxx::connection& connection) {
 }
 
 HeldIds SeenIds::record(pqxx::work& tx, const std::vector<SeenId>& ids) {
-  const SeenKeys keyed(ids);
+  const SeenKeys keyed(ids, uuids_);
   HeldIds held;
   copy_.write(
       tx, "direct_seen_ids", [&](pqxx::transaction_base& t) { copy_rows(t, number_, keyed.ids()); },
@@ -172,7 +170,7 @@ std::unordered_set<std::string> SeenIds::held(pqxx::work& tx,
   std::unordered_map<std::string, const std::string*> identity_of;
   pg::ArrayLiteral keys;
   for (const auto& identity : identities) {
-    auto key = seen_key(identity);
+    auto key = uuids_ ? identity : seen_key(identity);
     keys.add(key);
     identity_of.emplace(std::move(key), &identity);
   }

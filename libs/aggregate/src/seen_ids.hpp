@@ -66,8 +66,11 @@ std::string seen_key(std::string_view identity);
 // used from its commit thread.
 class SeenIds {
  public:
-  // `scope`: the topic's name, or "kind:" and the kind's.
-  explicit SeenIds(std::string scope) : scope_(std::move(scope)) {}
+  // `scope`: the topic's name, or "kind:" and the kind's. `uuids`: every
+  // identity is a canonical lower-case uuid, by its codec's contract (the
+  // store event's id, a kind's uuid identity), so none is looked at; else
+  // each is keyed by seen_key().
+  SeenIds(std::string scope, bool uuids) : scope_(std::move(scope)), uuids_(uuids) {}
 
   // Looks up the scope's number in aggregator_topics, adding it the first
   // time; `connection` must have no transaction open.
@@ -85,6 +88,7 @@ class SeenIds {
 
  private:
   std::string scope_;
+  bool uuids_;
   std::int32_t number_ = 0;  // set by connect(), which never overlaps a write
   pg::OptimisticCopy copy_;  // whether the last batch met held ids
 };

@@ -200,7 +200,7 @@ class StoreEventAggregates
  public:
   // `config` must outlive this.
   explicit StoreEventAggregates(const AggregatorConfig& config)
-      : config_(config), seen_(config.stream.kafka.topic) {}
+      : config_(config), seen_(config.stream.kafka.topic, true) {}
 
   const Codec& codec() const { return codec_; }
   // The order identities are recorded in: by the ids' 128 bits (integer
