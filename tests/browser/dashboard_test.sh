@@ -4,7 +4,8 @@
 # installs both), opens the page millrace-api serves, while a sink, an
 # aggregator and the change feed run on a schema, topics, slot and groups of
 # this test's own. dashboard.test.mjs produces events with the CLI and waits
-# for the page to show what SQL says, stops and restarts millrace-api, and
+# for the page to show what SQL says (and the declared views' panels what
+# GET /v1/views/<name> serves), stops and restarts millrace-api, and
 # saves screenshots under BUILD_DIR/test-logs (docs/dashboard.md).
 #
 #   dashboard_test.sh SOURCE_DIR BUILD_DIR   (MILLRACE_STATE_DIR: the stack)
@@ -53,6 +54,11 @@ export MILLRACE_SINK_GROUP=${name}_sink MILLRACE_AGGREGATOR_GROUP=${name}_aggreg
 export MILLRACE_ORDERS_TOPIC=$name.orders DASHBOARD_ORDERS_GROUP=${name}_orders_aggregator
 export MILLRACE_CHANGEFEED_SLOT=${name}_slot MILLRACE_CHANGEFEED_PUBLICATION=${name}_pub
 export MILLRACE_MIGRATE=false MILLRACE_BATCH_MS=100 MILLRACE_SESSION_TIMEOUT_MS=6000
+# Views added to the orders by a views file (one with groups, one without,
+# a top N): every service reads it, and the page charts them.
+export MILLRACE_KINDS_DIR=$work/$name.kinds
+mkdir -p "$MILLRACE_KINDS_DIR"
+cp "$src/tests/integration/declared_views/order.views.json" "$MILLRACE_KINDS_DIR/"
 millrace=$build/bin/millrace
 
 pids=()
@@ -69,6 +75,7 @@ cleanup() {
   psql -X -q "$MILLRACE_PG" -c "DROP PUBLICATION IF EXISTS ${name}_pub" >/dev/null 2>&1 || true
   psql -X -q "$superuser" -c "DROP OWNED BY $reader" -c "DROP ROLE $reader" >/dev/null 2>&1 || true
   psql -X -q "$MILLRACE_PG" -c "DROP SCHEMA IF EXISTS $name CASCADE" >/dev/null 2>&1 || true
+  rm -rf "$MILLRACE_KINDS_DIR"
 }
 trap cleanup EXIT
 

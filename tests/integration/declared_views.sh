@@ -9,6 +9,11 @@
 # millrace-aggregator --kind sale, then late sales and resends; every view,
 # read through `millrace views` and millrace-api, must equal DuckDB's
 # recomputation from the produced lines (declared_views_check.py).
+# declared_views/order.views.json adds three views to the built-in orders, in
+# a views file beside the declarations: generated orders folded by
+# millrace-aggregator --kind order must be served by millrace-api as they
+# are recomputed from the orders. A views file of the store event, and one
+# of no kind, are refused at start, naming the file.
 #
 # With `faults`, the aggregator is SIGKILLed every few seconds while it
 # folds, and the broker restarted once: the views must still be exact.
@@ -28,7 +33,8 @@ api_pg=$(role_url API)
 role_of() { sed -E 's|^[a-z]+://([^:@/]+).*|\1|' <<<"$1"; }
 name=dviews_$$_$RANDOM
 export MILLRACE_PG MILLRACE_BROKERS
-export MILLRACE_PG_SCHEMA=$name MILLRACE_SALES_TOPIC=$name MILLRACE_BATCH_MS=100
+export MILLRACE_PG_SCHEMA=$name MILLRACE_SALES_TOPIC=$name MILLRACE_ORDERS_TOPIC=${name}_orders
+export MILLRACE_BATCH_MS=100
 # Sales of March and November, produced in November: none is late by the
 # aggregator's horizon, which this test does not exercise.
 export MILLRACE_MAX_LATENESS_S=$((400 * 86400))
@@ -37,7 +43,8 @@ python=$src/.cache/venv/bin/python
 work=$(mktemp -d)
 export MILLRACE_KINDS_DIR=$work/kinds
 mkdir -p "$MILLRACE_KINDS_DIR"
-cp "$src/tests/integration/declared_views/sale.json" "$MILLRACE_KINDS_DIR/"
+cp "$src/tests/integration/declared_views/sale.json" "$src/tests/integration/declared_views/order.views.json" \
+  "$MILLRACE_KINDS_DIR/"
 aggregator=
 api=
 cleanup() {
@@ -58,13 +65,24 @@ waitfor() {
   fail "waited ${seconds}s for: $what"
 }
 consumed() {
-  sql "SELECT coalesce(sum(consumed), 0) FROM partition_accounting WHERE group_id = 'millrace-aggregator-sale'"
+  sql "SELECT coalesce(sum(consumed), 0) FROM partition_accounting WHERE group_id = 'millrace-aggregator-${1:-sale}'"
 }
 start_aggregator() {
   if [[ $mode == faults ]]; then export MILLRACE_BATCH_SIZE=25 MILLRACE_BATCH_MS=10; fi
   MILLRACE_PG=$aggregator_pg MILLRACE_MIGRATE=false MILLRACE_METRICS_ADDR=127.0.0.1:0 \
-    "$millrace-aggregator" --kind sale >>"$work/aggregator.log" 2>&1 &
+    "$millrace-aggregator" --kind "${1:-sale}" >>"$work/aggregator.log" 2>&1 &
   aggregator=$!
+}
+# A views file refused at start as a bad setting (exit 2), naming it:
+# `refused FILE JSON WHAT COMMAND...`.
+refused() {
+  local file=$1 json=$2 what=$3 dir status=0
+  shift 3
+  dir=$(mktemp -d -p "$work")
+  echo "$json" >"$dir/$file"
+  MILLRACE_KINDS_DIR=$dir MILLRACE_METRICS_ADDR=127.0.0.1:0 timeout 60 "$@" >"$dir/log" 2>&1 || status=$?
+  [[ $status == 2 ]] || fail "$* with $file ($json) exited $status, not 2: $(tail -n 3 "$dir/log")"
+  grep -qF "$file: $what" "$dir/log" || fail "$file was not refused by name: $(tail -n 3 "$dir/log")"
 }
 
 # A view named like a table is refused by name, before anything is made.
@@ -76,7 +94,20 @@ if MILLRACE_KINDS_DIR=$work/clash "$millrace" migrate >"$work/clash.log" 2>&1; t
 fi
 grep -q "view sales: its name is one of the kind's tables" "$work/clash.log" ||
   fail "the refusal of a view named sales does not say why: $(tail -n 3 "$work/clash.log")"
+# The store event's views would stay empty (its aggregator keeps none): its
+# aggregator refuses them at start; and a views file of no kind.
+refused store_event.views.json '{"kind": "store_event", "views": []}' \
+  "views: the store event takes no declared views yet" "$millrace-aggregator" --check-config
+refused invoice.views.json '{"kind": "invoice", "views": []}' 'no kind "invoice"' "$millrace" migrate
+"$millrace" migrate >"$work/migrate.log"
+grep -q "^kind order: " "$work/migrate.log" || fail "millrace migrate made no tables for order.views.json"
+# Tables made before aggregator_views recorded their shapes (migration
+# 0021) are taken as they are, their shapes read from the catalog: none is
+# made again.
+psql -X -q "$MILLRACE_PG" -c "SET search_path = $name; DELETE FROM aggregator_views" >/dev/null
 "$millrace" migrate >/dev/null
+[[ $(sql "SELECT string_agg(DISTINCT state, ',') FROM aggregator_views WHERE kind = 'sale'") == filled ]] ||
+  fail "tables made before their shapes were recorded were not taken as they are"
 "$millrace" create-topics >/dev/null
 "$millrace" grant --aggregator "$(role_of "$aggregator_pg")" >/dev/null
 "$millrace" api grant --reader "$(role_of "$api_pg")" >/dev/null
@@ -138,6 +169,14 @@ aggregator=
   "$MILLRACE_KINDS_DIR/sale.json" "$millrace" "$work/first.ndjson" "$work/second.ndjson" ||
   fail "a view differs from DuckDB's recomputation"
 
+# The built-in orders, with the views of order.views.json.
+"$millrace" generate --kind order --count 400 --seed 80 --bad-ratio 0 --time-spread 172800 >"$work/orders.ndjson"
+"$millrace" produce --kind order --file "$work/orders.ndjson" >/dev/null
+start_aggregator order
+waitfor '(( $(consumed order) >= $(wc -l <"$work/orders.ndjson") ))' 180
+kill -TERM "$aggregator" && wait "$aggregator" || fail "the orders' aggregator did not stop cleanly"
+aggregator=
+
 # Served: by millrace-api, described in its OpenAPI document.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 MILLRACE_API_PG=$api_pg MILLRACE_API_ADDR=127.0.0.1:$port MILLRACE_REDIS_URL= MILLRACE_METRICS_ADDR=127.0.0.1:0 \
@@ -161,6 +200,86 @@ assert rows and all(r["store_id"] == 2 for r in rows), rows[:3]; print(len(rows)
   fail "?store_id=2 served $(cat "$work/store2") rows"
 status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v1/views/sales_per_store_hour?sku=2")
 [[ $status == 400 ]] || fail "a filter on a column that is no dimension answered $status, not 400"
+for view in order_revenue_hourly order_units_per_product_hourly order_top_products_daily; do
+  curl -fsS "http://127.0.0.1:$port/v1/views/$view?limit=10000" >"$work/$view.json" ||
+    fail "millrace-api does not serve $view, of order.views.json"
+done
+"$python" "$src/tests/integration/declared_views_check.py" orders "$work/orders.ndjson" \
+  "$work/order_revenue_hourly.json" "$work/order_units_per_product_hourly.json" \
+  "$work/order_top_products_daily.json" ||
+  fail "a view of order.views.json served differs from its recomputation from the orders"
 kill -TERM "$api" && wait "$api" || fail "millrace-api did not stop cleanly"
 api=
-echo "declared views ($mode): every view equals DuckDB's; the API serves them"
+
+# Views added, changed and removed once the sales are folded (docs/views.md,
+# "Adding, changing or removing a view"): `millrace migrate` makes the new
+# view, makes the changed one again (another window, one more measure) and
+# drops the removed one; the aggregator, started again, fills the two from
+# the topic's sales before its offsets while new sales and resends come,
+# which it folds into every view. With `faults`, it is SIGKILLed while it
+# fills, in chunks of 10 sales.
+mkdir -p "$work/changed"
+cp "$MILLRACE_KINDS_DIR"/order.views.json "$work/changed/"
+"$python" - "$MILLRACE_KINDS_DIR/sale.json" "$work/changed/sale.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+views = {v["name"]: v for v in d["views"]}
+del views["weekly_per_store_ny"]
+changed = views["revenue_per_category_15m"]
+changed["window"] = {"size": "30m"}
+changed["measures"].append({"as": "units", "op": "sum", "of": ["qty"]})
+views["top_categories_per_store_day"] = {
+    "name": "top_categories_per_store_day",
+    "window": {"size": "1d", "time_zone": "America/New_York"},
+    "group_by": ["store_id", "category"],
+    "measures": [{"as": "sales", "op": "count"},
+                 {"as": "revenue", "op": "sum", "of": ["price", "qty", {"percent_off": "discount"}]}],
+    "top": {"n": 2, "by": "revenue", "per": ["store_id"], "then": ["category"]}}
+d["views"] = list(views.values())
+json.dump(d, open(sys.argv[2], "w"), indent=1)
+PY
+export MILLRACE_KINDS_DIR=$work/changed
+"$millrace" migrate >"$work/migrate-changed.log" 2>&1 ||
+  fail "millrace migrate refused the changed views: $(tail -n 3 "$work/migrate-changed.log")"
+"$millrace" grant --aggregator "$(role_of "$aggregator_pg")" >/dev/null
+"$millrace" api grant --reader "$(role_of "$api_pg")" >/dev/null
+[[ $(sql "SELECT count(*) FROM pg_class WHERE relname IN ('weekly_per_store_ny', 'agg_view_weekly_per_store_ny')") == 0 ]] ||
+  fail "the removed view weekly_per_store_ny or its table is still there"
+unfilled=$(sql "SELECT string_agg(view_name, ',' ORDER BY view_name) FROM aggregator_views WHERE kind = 'sale' AND state = 'unfilled'")
+[[ $unfilled == revenue_per_category_15m,top_categories_per_store_day ]] ||
+  fail "the views waiting to be filled are '$unfilled', not the changed and the new one"
+[[ $(sql "SELECT count(*) FROM agg_view_revenue_per_category_15m") == 0 ]] ||
+  fail "the changed view's table kept rows of its old window"
+"$millrace" views top_categories_per_store_day --format csv 2>&1 >/dev/null |
+  grep -q "^note: view top_categories_per_store_day was made after its kind's records were folded and waits for its aggregator to fill it" ||
+  fail "millrace views does not say that a view waits to be filled"
+fill_progress() { sql "SELECT coalesce(sum(done_offset), 0) FROM aggregator_view_fills"; }
+unfinished() { sql "SELECT count(*) FROM aggregator_views WHERE kind = 'sale' AND state <> 'filled'"; }
+third=$(wc -l <"$work/third.ndjson")
+if [[ $mode == faults ]]; then export MILLRACE_VIEW_FILL_CHUNK=10; fi
+start_aggregator
+"$millrace" produce --kind sale --file "$work/third.ndjson" >/dev/null
+if [[ $mode == faults ]]; then
+  last=0
+  for kill in 1 2 3; do
+    waitfor '(( $(fill_progress) > last || $(unfinished) == 0 ))' 120
+    (($(unfinished) == 0)) && break
+    last=$(fill_progress)
+    echo "SIGKILL while filling: offsets $last done"
+    kill -KILL "$aggregator" 2>/dev/null || true
+    wait "$aggregator" 2>/dev/null || true
+    start_aggregator
+  done
+fi
+waitfor '(( $(unfinished) == 0 ))' 180
+waitfor '(( $(consumed) >= first + second + third ))' 180
+kill -TERM "$aggregator" && wait "$aggregator" || fail "the aggregator did not stop cleanly"
+aggregator=
+[[ -z $("$millrace" views top_categories_per_store_day --format csv 2>&1 >/dev/null) ]] ||
+  fail "millrace views still notes something of a filled view"
+[[ $(sql "SELECT coalesce(sum(missing), 0) FROM aggregator_view_fills") == 0 ]] ||
+  fail "a fill counted offsets past Kafka's retention, which keeps every record here"
+"$python" "$src/tests/integration/declared_views_check.py" check \
+  "$MILLRACE_KINDS_DIR/sale.json" "$millrace" "$work/first.ndjson" "$work/second.ndjson" \
+  "$work/third.ndjson" || fail "after the views changed, a view differs from DuckDB's recomputation"
+echo "declared views ($mode): every view equals DuckDB's, the API serves them and order.views.json's, and views added or changed later are filled"

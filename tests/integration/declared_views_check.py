@@ -4,7 +4,15 @@
   declared_views_check.py generate DIR
       writes DIR/first.ndjson (sales of two weeks, shuffled, across both of
       2026's daylight-saving changes in New York, with ties) and
-      DIR/second.ndjson (late sales of the first days, and resends)
+      DIR/second.ndjson (late sales of the first days, and resends) and
+      DIR/third.ndjson (sales of November, and resends)
+  declared_views_check.py orders NDJSON HOURLY PER_PRODUCT TOP
+      the views tests/integration/declared_views/order.views.json adds to
+      the built-in orders, recomputed from the generated orders in NDJSON
+      (per UTC hour: orders and the sum of Total; per UTC hour and product:
+      units and lines; the 3 products with the most units of each UTC day,
+      ties by product): exits 1 unless HOURLY, PER_PRODUCT and TOP, the
+      bodies millrace-api served for them, are equal
   declared_views_check.py check DECLARATION MILLRACE NDJSON...
       computes every view DECLARATION declares from the sales in the NDJSON
       files with DuckDB (SQL, its own time zone database, window functions),
@@ -92,6 +100,14 @@ def generate(out_dir):
         second = late + resent
         rng.shuffle(second)
         f.writelines(encode(s) + "\n" for s in second)
+    # The third comes while views added later are filled: new sales of
+    # November and resends of the first.
+    third = [sale(rng, datetime.datetime(2026, 11, 3, tzinfo=datetime.timezone.utc) +
+                  datetime.timedelta(seconds=rng.randint(0, 5 * 86400))) for _ in range(400)]
+    third += rng.sample(sales, 100)
+    rng.shuffle(third)
+    with open(f"{out_dir}/third.ndjson", "w") as f:
+        f.writelines(encode(s) + "\n" for s in third)
 
 
 def load(con, files):
@@ -242,9 +258,58 @@ def check(declaration, millrace, files):
     return 1 if failures else 0
 
 
+def utc(text):
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(
+        datetime.timezone.utc)
+
+
+def orders(ndjson, hourly_body, per_product_body, top_body):
+    D = decimal.Decimal
+    hours, days, products, seen = {}, {}, {}, set()
+    for text in open(ndjson):
+        o = json.loads(text, parse_float=D)
+        if o["PaymentTransactionId"] in seen:
+            continue  # a resend counts once
+        seen.add(o["PaymentTransactionId"])
+        hour = utc(o["OrderDate"]).replace(minute=0, second=0, microsecond=0)
+        n, total = hours.get(hour, (0, D(0)))
+        hours[hour] = (n + 1, total + D(o["Total"]))
+        units = days.setdefault(hour.replace(hour=0), {})
+        for line in o.get("Details", []):
+            units[line["ProductId"]] = units.get(line["ProductId"], 0) + line["Quantity"]
+            u, n = products.get((hour, line["ProductId"]), (0, 0))
+            products[(hour, line["ProductId"])] = (u + line["Quantity"], n + 1)
+    served = json.load(open(hourly_body), parse_float=D)["rows"]
+    got = {utc(r["window_start"]): (r["orders"], D(r["revenue"])) for r in served}
+    failures = [(h, got.get(h), hours.get(h)) for h in sorted(set(got) | set(hours))
+                if got.get(h) != hours.get(h)]
+    got = {(utc(r["window_start"]), r["product_id"]): (r["units"], r["lines"])
+           for r in json.load(open(per_product_body))["rows"]}
+    failures += [(k[0], (k[1], got.get(k)), (k[1], products.get(k)))
+                 for k in sorted(set(got) | set(products)) if got.get(k) != products.get(k)]
+    want_top = {}
+    for day, units in days.items():
+        ranked = sorted(units.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        want_top[day] = [(i + 1, p, u) for i, (p, u) in enumerate(ranked)]
+    got_top = {}
+    for r in json.load(open(top_body))["rows"]:
+        got_top.setdefault(utc(r["window_start"]), []).append(
+            (r["rank"], r["product_id"], r["units"]))
+    got_top = {d: sorted(rows) for d, rows in got_top.items()}
+    failures += [(d, got_top.get(d), want_top.get(d)) for d in sorted(set(got_top) | set(want_top))
+                 if got_top.get(d) != want_top.get(d)]
+    for f in failures[:5]:
+        print(f"  window {f[0].isoformat()}: served {f[1]}, recomputed {f[2]}", file=sys.stderr)
+    print(f"{len(seen)} orders: {len(hours)} hours and {len(days)} days recomputed, "
+          f"{len(failures)} differing")
+    return 1 if failures or not hours else 0
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "generate":
         generate(sys.argv[2])
+    elif sys.argv[1] == "orders":
+        sys.exit(orders(*sys.argv[2:6]))
     elif sys.argv[1] == "check":
         sys.exit(check(sys.argv[2], sys.argv[3], sys.argv[4:]))
     else:

@@ -25,6 +25,14 @@ void register_options(core::OptionSet& o, AggregatorConfig& c) {
        .min = 0,
        .max = 10LL * 365 * 86400,
        .unit = core::DurationUnit::kSeconds});
+  core::declare(o, &c.view_fill_chunk,
+                {.flag = "view-fill-chunk",
+                 .env = "MILLRACE_VIEW_FILL_CHUNK",
+                 .help = "A declared view made after records were folded is filled from the "
+                         "topic's records before it, committing this many folded records at a "
+                         "time (docs/views.md)",
+                 .min = 1,
+                 .max = 10'000'000});
 }
 
 void validate(AggregatorConfig& c) {

@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "millrace/pg/array.hpp"
+#include "millrace/pg/declared_views.hpp"
 #include "millrace/pg/kind_tables.hpp"
 #include "millrace/pg/schema_setup.hpp"
 #include "upsert.hpp"
@@ -95,8 +96,14 @@ core::Int128 term(const kinds::Record& record, const kinds::SumDecl& sum) {
 }  // namespace
 
 void KindAggregates::on_connect(pqxx::connection& connection) {
+  // The views are the aggregator's: it rebuilds a changed one and drops
+  // one no longer declared, then claims those made since it last folded.
   pg::prepare_kind_tables(connection, config_.stream.pg.schema, codec_.declaration(),
-                          config_.stream.migrate);
+                          config_.stream.migrate, pg::ViewChanges::kRebuild);
+  if (!codec_.declaration().views.empty()) {
+    pg::claim_view_fills(connection, codec_.declaration().kind, config_.stream.group,
+                         config_.stream.kafka.topic);
+  }
   seen_.connect(connection);
 }
 

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "handler.hpp"
+#include "view_fill.hpp"
 
 namespace millrace::aggregate {
 
@@ -16,6 +17,10 @@ std::unique_ptr<stream::ConsumerService> make_aggregator(AggregatorConfig aggreg
   };
   if (config.kinds.declaration) {
     consume(std::make_unique<detail::AggregatorHandler<KindAggregates>>(config));
+    // Views made after records were folded fill beside the consumer.
+    if (!config.kinds.declaration->views.empty()) {
+      service->add(std::make_unique<detail::ViewFiller>(config, metrics));
+    }
   } else {
     consume(std::make_unique<detail::AggregatorHandler<StoreEventAggregates>>(config));
   }

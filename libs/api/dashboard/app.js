@@ -2,7 +2,8 @@
 // renders the analytics views and the pipeline's health. Plain DOM and inline
 // SVG, nothing loaded from anywhere else. docs/dashboard.md explains it.
 // Its modules: stream.js (the connection, signing in), state.js (what the
-// server sent), kinds.js (the declared kinds' panels), format.js (numbers,
+// server sent), kinds.js (the declared kinds' panels, and through it
+// declared.js, the declared views'), format.js (numbers,
 // times), dom.js (elements, tables), charts.js (SVG bar charts).
 import { barChart, series } from './charts.js';
 import {
@@ -279,7 +280,12 @@ function start() {
   storeTables();
   const observer = new ResizeObserver(() => {
     cancelAnimationFrame(resizeFrame);
-    resizeFrame = requestAnimationFrame(renderCharts);
+    // The declared views' charts too (kinds.js draws them): their boxes
+    // change width with these.
+    resizeFrame = requestAnimationFrame(() => {
+      renderCharts();
+      renderKinds();
+    });
   });
   observer.observe($('hourly-chart'));
   observer.observe($('daily-chart'));

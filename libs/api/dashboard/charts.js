@@ -1,4 +1,5 @@
-// The dashboard's bar charts, as inline SVG. Imported by app.js.
+// The dashboard's bar charts, as inline SVG. Imported by app.js and
+// declared.js.
 import { compactFormat, moneyFormat, num } from './format.js';
 import { svg } from './dom.js';
 
@@ -30,6 +31,8 @@ function niceStep(span, ticks) {
 // A bar chart as inline SVG, drawn at the box's width so text keeps its size.
 export function barChart(box, opts) {
   const { points, title, label, tick } = opts;
+  // How values are said in the description and the bars' titles.
+  const format = opts.format || moneyFormat;
   const width = Math.max(280, Math.floor(box.clientWidth));
   const height = width < 500 ? 180 : 220;
   const m = { top: 10, right: 8, bottom: 26, left: 52 };
@@ -52,7 +55,7 @@ export function barChart(box, opts) {
   const id = box.id;
   const desc =
     `${points.length} bars, from ${label(points[0].t)} to ${label(points.at(-1).t)}. ` +
-    `Total ${moneyFormat.format(total)}; highest ${moneyFormat.format(best.value)} ` +
+    `Total ${format.format(total)}; highest ${format.format(best.value)} ` +
     `(${label(best.t)}).`;
 
   const grid = [];
@@ -77,11 +80,11 @@ export function barChart(box, opts) {
         width: Math.max(1, slot * 0.76),
         height: Math.max(p.value === 0 ? 0 : 1, bottom - top),
         class: p.value < 0 ? 'bar negative' : 'bar',
-        // For machines: the window's start and its revenue.
+        // For machines: the window's start and its value.
         'data-t': p.t.toISOString(),
         'data-value': String(p.value),
       },
-      svg('title', {}, `${label(p.t)}: ${moneyFormat.format(p.value)}`)
+      svg('title', {}, `${label(p.t)}: ${format.format(p.value)}`)
     );
   });
   const ticks = [];

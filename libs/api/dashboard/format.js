@@ -26,8 +26,16 @@ export const compactFormat = new Intl.NumberFormat('en-US', {
   notation: 'compact',
   maximumFractionDigits: 1,
 });
+// A measure's exact digits: a whole number as one (a sum of quantities is
+// numeric too), else with 2 to 6 decimals (an average keeps its scale's).
+export const decimalFormat = new Intl.NumberFormat('en-US', {
+  minimumFractionDigits: 2,
+  maximumFractionDigits: 6,
+});
+const whole = (v) => /^-?\d+(\.0*)?$/.test(String(v));
 export const formatters = {
   money: (v) => moneyFormat.format(v),
+  decimal: (v) => (whole(v) ? countFormat.format(v) : decimalFormat.format(v)),
   count: (v) => countFormat.format(v),
   seconds: (v) => formatSeconds(Number(v)),
   text: (v) => String(v),

@@ -3,7 +3,10 @@
 // MILLRACE_KINDS_DIR), built from GET /v1/views: this hour's and today's
 // records and amount (the columns its declaration names), and its top
 // products and categories when its lines name a product. Ids are
-// <aggregate>-today-<records_as> and so on, with - for _. Imported by app.js.
+// <aggregate>-today-<records_as> and so on, with - for _. The declared
+// views' panels (declared.js) are built from the same list. Imported by
+// app.js.
+import { declaredPanel, declaredViews, renderDeclared } from './declared.js';
 import { $, el, fillBody, headRow, numCell, productCell, scrollTable, show } from './dom.js';
 import { isKnown } from './format.js';
 import { viewRows } from './state.js';
@@ -11,8 +14,10 @@ import { ACCESS_URL } from './stream.js';
 
 const title = (text) => text.charAt(0).toUpperCase() + text.slice(1).replaceAll('_', ' ');
 
-// The kinds' panels, once GET /v1/views answered (null before).
+// The kinds' panels and the declared views', once GET /v1/views answered
+// (null before).
 let kindPanels = null;
+let declaredPanels = null;
 
 function kindsOf(views) {
   const byKind = new Map();
@@ -93,8 +98,11 @@ export function loadKinds() {
     .then((response) => (response.ok ? response.json() : null))
     .then((list) => {
       if (!list || kindPanels) return;
-      kindPanels = kindsOf(Array.isArray(list.views) ? list.views : []);
+      const views = Array.isArray(list.views) ? list.views : [];
+      kindPanels = kindsOf(views);
       $('kind-panels').replaceChildren(...kindPanels.map(kindPanel));
+      declaredPanels = declaredViews(views);
+      $('declared-panels').replaceChildren(...declaredPanels.map(declaredPanel));
       renderKinds();
     })
     .catch(() => {});
@@ -102,6 +110,7 @@ export function loadKinds() {
 
 export function renderKinds() {
   for (const k of kindPanels || []) renderKind(k);
+  for (const p of declaredPanels || []) renderDeclared(p);
 }
 
 function renderKind(k) {

@@ -82,6 +82,14 @@ std::string views_json(const ServedViews& served) {
     out += ",\"path\":";
     core::append_json_string(out, "/v1/views/" + std::string(v.name));
     out += v.windowed ? ",\"windowed\":true" : ",\"windowed\":false";
+    // What the dashboard charts a declared view by: its groups.
+    out += v.grain == pg::ViewGrain::kDeclared ? ",\"declared\":true" : ",\"declared\":false";
+    out += ",\"dimensions\":[";
+    for (std::size_t d = 0; d < v.dimensions.size(); ++d) {
+      if (d > 0) out += ',';
+      core::append_json_string(out, v.dimensions[d]);
+    }
+    out += ']';
     out += ",\"columns\":[";
     for (std::size_t c = 0; c < v.columns.size(); ++c) {
       if (c > 0) out += ',';

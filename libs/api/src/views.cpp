@@ -1,13 +1,38 @@
 #include "views.hpp"
 
+#include <algorithm>
+#include <chrono>
+#include <stdexcept>
+
 #include "millrace/kinds/registry.hpp"
 #include "millrace/pg/kind_tables.hpp"
+#include "query.hpp"
 
 namespace millrace::api {
 
 const View* ServedViews::find(std::string_view name) const {
   return pg::find_view(views, name);
 }
+
+namespace {
+
+// A declared view's recent windows: the last 48 of a chart (each a hop
+// apart), or, for a top N, the windows that may hold the newest, whose
+// rows the page ranks. Started before the current UTC hour, or day for
+// windows of days (a local day may have begun before the UTC one).
+DashboardView declared_on_dashboard(const kinds::Declaration& d, const std::string& name) {
+  const auto it = std::find_if(d.views.begin(), d.views.end(),
+                               [&](const kinds::ViewDecl& v) { return v.name == name; });
+  if (it == d.views.end()) throw std::logic_error("no declared view " + name);
+  const auto us = [](std::chrono::minutes m) { return m.count() * 60'000'000LL; };
+  const auto& w = it->window;
+  const bool by_day = us(w.hop) >= kDayUs;
+  const std::int64_t period = by_day ? kDayUs : kHourUs;
+  const std::int64_t back = it->top ? us(w.size) + period : 47 * us(w.hop) + us(w.size);
+  return {name, kMaxLimit, back, by_day};
+}
+
+}  // namespace
 
 std::shared_ptr<const ServedViews> serve_views(const std::vector<kinds::Declaration>& kinds) {
   auto out = std::make_shared<ServedViews>();
@@ -31,6 +56,9 @@ std::shared_ptr<const ServedViews> serve_views(const std::vector<kinds::Declarat
           break;
         case pg::ViewGrain::kCategories:
           out->dashboard.push_back({v.name, 100, {}, false});
+          break;
+        case pg::ViewGrain::kDeclared:
+          out->dashboard.push_back(declared_on_dashboard(d, v.name));
           break;
         default:
           break;

@@ -50,7 +50,8 @@ struct ServedViews {
 
 // The views of the store event and of `kinds` (kinds::all_kinds()): on the
 // dashboard, the store event's six, and each kind's this hour, today and,
-// when its lines name a product, its top products and categories.
+// when its lines name a product, its top products and categories, then its
+// declared views' recent windows (all their rows, up to kMaxLimit).
 std::shared_ptr<const ServedViews> serve_views(const std::vector<kinds::Declaration>& kinds);
 // The built-in kinds' (no MILLRACE_KINDS_DIR).
 std::shared_ptr<const ServedViews> built_in_views();

@@ -85,7 +85,20 @@ TEST_CASE("a declared kind's views are served, listed and shown on the dashboard
                      "today_summary", "orders_this_hour", "hourly_sales", "daily_sales",
                      "top_products", "popular_categories", "web_orders_this_hour",
                      "web_orders_today", "web_orders_top_products", "web_orders_categories",
-                     "trades_this_hour", "trades_today", "parcels_this_hour", "parcels_today"});
+                     "web_orders_top_products_per_local_day", "trades_this_hour", "trades_today",
+                     "parcels_this_hour", "parcels_today"});
+  // A declared view: its recent windows, all their rows; a top N's from
+  // the UTC day before the newest window (a day in New York) began.
+  const auto& top = served->dashboard[10];
+  CHECK(top.limit == 10'000);
+  CHECK(top.by_day);
+  CHECK(top.back_us == 2 * kDayUs);
+  CHECK_THAT(list, Catch::Contains(R"({"name":"web_orders_top_products_per_local_day",)"));
+  CHECK_THAT(list,
+             Catch::Contains(R"("windowed":true,"declared":true,"dimensions":["product_id"],)"));
+  CHECK_THAT(
+      list, Catch::Contains(R"("path":"/v1/views/parcels_hourly","windowed":true,"declared":false,)"
+                            R"("dimensions":[],)"));
   CHECK(std::find(served->tables.begin(), served->tables.end(), "agg_parcels_daily") !=
         served->tables.end());
   CHECK(std::find(served->tables.begin(), served->tables.end(), "agg_web_orders_items") !=

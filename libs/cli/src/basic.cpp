@@ -19,6 +19,7 @@
 #include "millrace/kinds/options.hpp"
 #include "millrace/kinds/registry.hpp"
 #include "millrace/pg/database.hpp"
+#include "millrace/pg/declared_views.hpp"
 #include "millrace/pg/kind_tables.hpp"
 #include "millrace/pg/options.hpp"
 #include "millrace/pg/record_text.hpp"
@@ -116,7 +117,11 @@ int cmd_migrate(const std::vector<std::string>& args, Context& ctx) {
           const bool built_in =
               std::any_of(built.begin(), built.end(),
                           [&](const kinds::BuiltIn& b) { return b.kind == d.kind; });
-          if (!built_in) own.push_back(std::move(d));
+          // A built-in kind's tables are migrate()'s, but the views its
+          // <kind>.views.json adds are the directory's.
+          if (!built_in || d.views.size() != kinds::find_kind(d.kind, "").views.size()) {
+            own.push_back(std::move(d));
+          }
         }
       })) {
     return *exit;
@@ -129,7 +134,7 @@ int cmd_migrate(const std::vector<std::string>& args, Context& ctx) {
   ctx.out << format("schema %s: applied %d migration(s), %zu known\n", pg.schema.c_str(), applied,
                     pg::migrations().size());
   for (const auto& d : own) {
-    pg::ensure_kind_tables(*conn, d);
+    pg::ensure_kind_tables(*conn, d, pg::ViewChanges::kRebuild);
     ctx.out << format("kind %s: tables made or current (%s%s%s)\n", d.kind.c_str(), d.table.c_str(),
                       d.lines ? (", " + d.lines->table).c_str() : "",
                       d.aggregate ? (", the " + d.aggregate->name + "_* views").c_str() : "");
@@ -257,7 +262,12 @@ int cmd_views(const std::vector<std::string>& args, Context& ctx) {
     return 0;
   }
   auto conn = pg::connect(pg.url, pg.schema, "millrace-views", pg.limits);
-  ctx.out << pg::render(pg::read_view(*conn, *pg::find_view(views, positional[0])), *parsed_format);
+  const auto& view = *pg::find_view(views, positional[0]);
+  ctx.out << pg::render(pg::read_view(*conn, view), *parsed_format);
+  if (view.grain == pg::ViewGrain::kDeclared) {
+    if (const auto note = pg::view_fill_note(*conn, view.name))
+      ctx.err << "note: " << *note << "\n";
+  }
   return 0;
 }
 

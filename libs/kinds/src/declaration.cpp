@@ -20,6 +20,7 @@
 #include "millrace/core/timestamp.hpp"
 #include "millrace/core/values.hpp"
 #include "millrace/kinds/record.hpp"
+#include "millrace/kinds/registry.hpp"
 #include "view_decl.hpp"
 
 namespace millrace::kinds {
@@ -409,7 +410,10 @@ Declaration parse_declaration(std::string_view json, std::string_view origin) {
     }
   }
   if (const Json* a = root->member("aggregate")) d.aggregate = detail::parse_aggregate(r, *a, d);
-  if (const Json* v = root->member("views")) d.views = detail::parse_views(r, *v, d);
+  if (const Json* v = root->member("views")) {
+    if (d.kind == kStoreEvent) r.fail("views", std::string(detail::kNoStoreEventViews));
+    d.views = detail::parse_views(r, *v, d);
+  }
   if (const Json* s = root->member("storage")) d.storage = storage(r, *s);
   if (const Json* s = root->member("resends")) {
     const auto v = r.string(*s, "resends");

@@ -166,7 +166,13 @@ std::optional<std::chrono::milliseconds> retention(const KindOptions& k) {
 }
 
 std::string resolve(KindOptions& k, const std::string& store_event_topic) {
-  if (k.kind == kStoreEvent) return store_event_topic;
+  if (k.kind == kStoreEvent) {
+    // Its contract is compiled in, but a views file beside the
+    // declarations is read all the same: refused (add_views()), as its
+    // views would otherwise be silently left empty.
+    if (!k.kinds_dir.empty()) (void)find_kind(kStoreEvent, k.kinds_dir);
+    return store_event_topic;
+  }
   k.declaration = find_kind(k.kind, k.kinds_dir);
   const auto it = k.topics.find(k.kind);
   const std::string topic = it == k.topics.end() ? k.declaration->topic : it->second;

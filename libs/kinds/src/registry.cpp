@@ -20,12 +20,23 @@ std::optional<std::string> read_file(const std::filesystem::path& path) {
   return text.str();
 }
 
+constexpr std::string_view kViewsSuffix = ".views";
+
 Declaration checked(std::string_view kind, std::string_view json, const std::string& origin) {
   auto d = parse_declaration(json, origin);
   if (d.kind != kind) {
     throw core::UsageError("kind declaration " + origin + " declares kind \"" + d.kind +
                            "\"; its file must be named " + d.kind + ".json");
   }
+  return d;
+}
+
+// `d` with the views of <kinds_dir>/<kind>.views.json, when there is one.
+Declaration with_views_file(Declaration d, const std::string& kinds_dir) {
+  if (kinds_dir.empty()) return d;
+  const auto path =
+      std::filesystem::path(kinds_dir) / (d.kind + std::string(kViewsSuffix) + ".json");
+  if (const auto text = read_file(path)) add_views(d, *text, path.string());
   return d;
 }
 
@@ -45,8 +56,10 @@ Declaration find_kind(std::string_view kind, const std::string& kinds_dir) {
     throw core::UsageError("kind \"" + std::string(kind) + "\" is built in; " + path.string() +
                            " may not declare it again");
   }
-  if (it != built.end()) return checked(kind, it->json, "built-in " + std::string(kind));
-  if (own) return checked(kind, *own, path.string());
+  if (it != built.end()) {
+    return with_views_file(checked(kind, it->json, "built-in " + std::string(kind)), kinds_dir);
+  }
+  if (own) return with_views_file(checked(kind, *own, path.string()), kinds_dir);
   std::string known;
   for (const auto& b : built) known += (known.empty() ? "" : ", ") + std::string(b.kind);
   throw core::UsageError("no kind \"" + std::string(kind) + "\": the built-in kinds are " + known +
@@ -81,19 +94,36 @@ std::vector<Declaration> all_kinds(const std::string& kinds_dir) {
   std::vector<Declaration> out;
   for (const auto& b : built_in_kinds()) out.push_back(find_kind(b.kind, kinds_dir));
   if (kinds_dir.empty()) return out;
-  std::vector<std::string> names;
+  std::vector<std::string> names, views_of;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(kinds_dir, ec)) {
-    if (entry.path().extension() == ".json") names.push_back(entry.path().stem().string());
+    if (entry.path().extension() != ".json") continue;
+    auto stem = entry.path().stem().string();
+    if (stem.ends_with(kViewsSuffix)) {
+      views_of.push_back(stem.substr(0, stem.size() - kViewsSuffix.size()));
+    } else {
+      names.push_back(std::move(stem));
+    }
   }
   if (ec)
     throw core::UsageError("cannot list MILLRACE_KINDS_DIR " + kinds_dir + ": " + ec.message());
   std::sort(names.begin(), names.end());
+  const auto known = [&](const std::string& name) {
+    return std::any_of(out.begin(), out.end(),
+                       [&](const Declaration& d) { return d.kind == name; });
+  };
   for (const auto& name : names) {
-    if (std::none_of(out.begin(), out.end(),
-                     [&](const Declaration& d) { return d.kind == name; })) {
-      out.push_back(find_kind(name, kinds_dir));
-    }
+    if (!known(name)) out.push_back(find_kind(name, kinds_dir));
+  }
+  // A views file's kind was read with it (find_kind); one that names no
+  // kind would otherwise be ignored, and its views never made.
+  for (const auto& name : views_of) {
+    if (known(name)) continue;
+    throw core::UsageError(
+        "views file " +
+        (std::filesystem::path(kinds_dir) / (name + std::string(kViewsSuffix) + ".json")).string() +
+        ": no kind \"" + name + "\" (neither built in nor declared in " + kinds_dir +
+        "): a views file is named after the kind whose views it adds");
   }
   return out;
 }

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "millrace/core/values.hpp"
+#include "millrace/kinds/registry.hpp"
 
 namespace millrace::kinds::detail {
 
@@ -320,3 +321,31 @@ std::vector<ViewDecl> parse_views(const DocReader& r, const Json& views, const D
 }
 
 }  // namespace millrace::kinds::detail
+
+namespace millrace::kinds {
+
+void add_views(Declaration& d, std::string_view json, std::string_view origin) {
+  const detail::DocReader r("views file " + std::string(origin));
+  std::string error;
+  const auto root = detail::parse_json(json, error);
+  if (!root) r.fail("", "not JSON: " + error);
+  r.only(*root, "", {"$comment", "kind", "views"});
+  const auto kind = r.string(r.need(*root, "kind", ""), "kind");
+  if (kind != d.kind) {
+    r.fail("kind", "\"" + kind + "\" is not the kind of its file name (" + d.kind +
+                       "); its views belong in " + kind + ".views.json");
+  }
+  if (d.kind == kStoreEvent) r.fail("views", std::string(detail::kNoStoreEventViews));
+  auto views = detail::parse_views(r, r.need(*root, "views", ""), d);
+  for (std::size_t i = 0; i < views.size(); ++i) {
+    const auto& name = views[i].name;
+    if (std::any_of(d.views.begin(), d.views.end(),
+                    [&](const ViewDecl& v) { return v.name == name; })) {
+      r.fail("views[" + std::to_string(i) + "].name",
+             "\"" + name + "\" is declared twice: the kind's declaration declares it already");
+    }
+  }
+  for (auto& v : views) d.views.push_back(std::move(v));
+}
+
+}  // namespace millrace::kinds

@@ -707,6 +707,69 @@ TEST_CASE("a bad declaration in a directory is refused, naming its file", "[kind
                  Contains("fields[4].column") && Contains("Drop Table"));
 }
 
+TEST_CASE("a views file beside the declarations adds views to a kind, a built-in one too",
+          "[kinds][registry]") {
+  const TempDir dir;
+  constexpr std::string_view kHourly =
+      R"({"name": "orders_hourly", "window": {"size": "1h"},
+          "measures": [{"as": "orders", "op": "count"}, {"as": "revenue", "op": "sum", "of": ["Total"]}]})";
+  dir.write("order.views.json",
+            std::string(R"({"kind": "order", "views": [)") + std::string(kHourly) + "]}");
+  const auto built = find_kind("order", "").views;
+  const auto order = find_kind("order", dir.dir());
+  REQUIRE(order.views.size() == built.size() + 1);
+  CHECK(order.views.back().name == "orders_hourly");
+  // Every service reads kinds through all_kinds or find_kind: the same views.
+  const auto all = all_kinds(dir.dir());
+  std::vector<std::string> kinds;
+  for (const auto& k : all) kinds.push_back(k.kind);
+  CHECK(kinds == std::vector<std::string>{"order", "store_event", "trade"});
+  CHECK(all[0].views.size() == order.views.size());
+  // A kind of the directory takes one too.
+  dir.write("widget.json", kWidget);
+  dir.write("widget.views.json", R"({"kind": "widget", "views": [{"name": "widgets_daily",
+            "window": {"size": "1d"}, "measures": [{"as": "n", "op": "count"}]}]})");
+  CHECK(find_kind("widget", dir.dir()).views.size() == 1);
+  CHECK(all_kinds(dir.dir()).size() == 4);
+  // Without the directory, the built-in declaration alone.
+  CHECK(find_kind("order", "").views.size() == built.size());
+}
+
+TEST_CASE("a views file is refused naming it", "[kinds][registry]") {
+  const TempDir dir;
+  // A views file of no kind.
+  dir.write("invoice.views.json", R"({"kind": "invoice", "views": []})");
+  CHECK_THROWS_WITH(all_kinds(dir.dir()),
+                    Contains("views file " + (dir.path / "invoice.views.json").string()) &&
+                        Contains("no kind \"invoice\""));
+  std::filesystem::remove(dir.path / "invoice.views.json");
+  // Not JSON, and a view the built-in declaration names already.
+  dir.write("order.views.json", "views: []");
+  CHECK_THAT(find_kind_refusal("order", dir.dir()),
+             Contains("views file " + (dir.path / "order.views.json").string() + ": not JSON"));
+  CHECK_THROWS_AS(all_kinds(dir.dir()), core::UsageError);
+  const auto taken = find_kind("order", "").views.at(0).name;
+  dir.write("order.views.json",
+            R"({"kind": "order", "views": [{"name": ")" + taken +
+                R"(", "window": {"size": "1h"}, "measures": [{"as": "n", "op": "count"}]}]})");
+  CHECK_THAT(find_kind_refusal("order", dir.dir()),
+             Contains((dir.path / "order.views.json").string()) &&
+                 Contains("\"" + taken + "\" is declared twice"));
+  // The store event's: refused wherever it is read, a --kind store_event
+  // service's start (resolve()) too.
+  std::filesystem::remove(dir.path / "order.views.json");
+  dir.write("store_event.views.json", R"({"kind": "store_event", "views": []})");
+  CHECK_THAT(find_kind_refusal("store_event", dir.dir()),
+             Contains((dir.path / "store_event.views.json").string()) &&
+                 Contains("the store event takes no declared views yet"));
+  KindOptions k;
+  k.kind = "store_event";
+  k.kinds_dir = dir.dir();
+  CHECK_THROWS_WITH(resolve(k, "store-events"), Contains("store_event.views.json"));
+  k.kinds_dir.clear();
+  CHECK(resolve(k, "store-events") == "store-events");
+}
+
 TEST_CASE("storage: partitions by day and no retention unless declared", "[kinds][declaration]") {
   const auto plain = parse_declaration(kWidget, "test widget");
   CHECK(plain.storage.partition_span == std::chrono::minutes(1440));

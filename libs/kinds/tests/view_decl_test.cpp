@@ -1,5 +1,6 @@
 // The views member of a declaration (view_decl.cpp): windows, groups,
-// measures, top N and retention as read, and what is refused, naming where.
+// measures, top N and retention as read, and what is refused, naming where;
+// a views file beside a declaration (add_views) likewise.
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -8,6 +9,7 @@
 
 #include "millrace/core/options.hpp"
 #include "millrace/kinds/declaration.hpp"
+#include "millrace/kinds/registry.hpp"
 
 using namespace millrace;
 using namespace millrace::kinds;
@@ -173,4 +175,109 @@ TEST_CASE("a declared view is refused with where and why", "[kinds][views]") {
              Contains("views[1].name") && Contains("declared twice"));
   CHECK_THAT(refusal(R"({"name": "v", "window": {"size": "1h"}, "colour": "red", )" + count + "}"),
              Contains("unknown member \"colour\""));
+}
+
+namespace {
+
+// The basket kind above, with one view of its own, and a views file's refusal.
+Declaration basket() {
+  return parse_declaration(
+      with(
+          R"({"name": "hourly", "window": {"size": "1h"}, "measures": [{"as": "n", "op": "count"}]})"),
+      "test basket");
+}
+
+std::string views_file_refusal(std::string_view json) {
+  auto d = basket();
+  INFO("views file: " << json);
+  try {
+    add_views(d, json, "kinds/basket.views.json");
+  } catch (const core::UsageError& e) {
+    return e.what();
+  }
+  FAIL("the views file was accepted");
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("a views file adds its views after the declaration's", "[kinds][views]") {
+  auto d = basket();
+  add_views(d, R"({"$comment": "a retailer's", "kind": "basket", "views": [
+    {"name": "per_store_day", "window": {"size": "1d", "time_zone": "Europe/Paris"},
+     "group_by": ["Store"], "measures": [{"as": "revenue", "op": "sum", "of": ["Price", "Qty"]}]},
+    {"name": "top_skus", "window": {"size": "1d"}, "group_by": ["Sku"],
+     "measures": [{"as": "units", "op": "sum", "of": ["Qty"]}], "top": {"n": 3, "by": "units"}}]})",
+            "kinds/basket.views.json");
+  REQUIRE(d.views.size() == 3);
+  CHECK(d.views[0].name == "hourly");
+  CHECK(d.views[1].name == "per_store_day");
+  CHECK(d.views[1].window.time_zone == "Europe/Paris");
+  CHECK(d.views[1].measures[0].scale == 6);
+  CHECK(d.views[2].top->n == 3);
+  CHECK(d.views[2].over_lines);
+  // An empty list adds nothing.
+  add_views(d, R"({"kind": "basket", "views": []})", "kinds/basket.views.json");
+  CHECK(d.views.size() == 3);
+}
+
+TEST_CASE("a views file is refused naming the file, where and why", "[kinds][views]") {
+  const std::string count = R"("measures": [{"as": "n", "op": "count"}])";
+  CHECK_THAT(views_file_refusal(R"({"kind": "basket", "views": [)"),
+             Contains("views file kinds/basket.views.json: not JSON"));
+  CHECK_THAT(
+      views_file_refusal(R"({"kind": "basket", "views": [], "fields": []})"),
+      Contains("views file kinds/basket.views.json") && Contains("unknown member \"fields\""));
+  CHECK_THAT(views_file_refusal(R"({"views": []})"), Contains("missing \"kind\""));
+  CHECK_THAT(views_file_refusal(R"({"kind": "basket"})"), Contains("missing \"views\""));
+  CHECK_THAT(views_file_refusal(R"({"kind": "order", "views": []})"),
+             Contains("kinds/basket.views.json: kind: \"order\" is not the kind of its file name "
+                      "(basket)") &&
+                 Contains("order.views.json"));
+  CHECK_THAT(views_file_refusal(R"({"kind": "basket", "views": {}})"),
+             Contains("views: must be an array"));
+  // Named in the declaration already, or twice in the file.
+  CHECK_THAT(views_file_refusal(R"({"kind": "basket", "views": [{"name": "hourly", "window": )"
+                                R"({"size": "1h"}, )" +
+                                count + "}]}"),
+             Contains("kinds/basket.views.json: views[0].name: \"hourly\" is declared twice") &&
+                 Contains("the kind's declaration declares it already"));
+  CHECK_THAT(
+      views_file_refusal(R"({"kind": "basket", "views": [{"name": "a", "window": )"
+                         R"({"size": "1h"}, )" +
+                         count + R"(}, {"name": "a", "window": {"size": "1h"}, )" + count + "}]}"),
+      Contains("views[1].name") && Contains("declared twice"));
+  // A view is read as a declaration's is.
+  CHECK_THAT(views_file_refusal(R"({"kind": "basket", "views": [{"name": "v", "window": )"
+                                R"({"size": "7m"}, )" +
+                                count + "}]}"),
+             Contains("kinds/basket.views.json: views[0].window.size: must divide a day"));
+  CHECK_THAT(views_file_refusal(R"({"kind": "basket", "views": [{"name": "v", "window": )"
+                                R"({"size": "1h"}, "group_by": ["Email"], )" +
+                                count + "}]}"),
+             Contains("personal data"));
+}
+
+TEST_CASE("the store event takes no declared views, in a views file or its declaration",
+          "[kinds][views]") {
+  auto store_event = find_kind("store_event", "");
+  CHECK(store_event.views.empty());
+  try {
+    add_views(store_event, R"({"kind": "store_event", "views": []})", "k/store_event.views.json");
+    FAIL("a views file of the store event was accepted");
+  } catch (const core::UsageError& e) {
+    CHECK_THAT(std::string(e.what()),
+               Contains("views file k/store_event.views.json: views: the store event takes no "
+                        "declared views yet") &&
+                   Contains("compiled path") && Contains("issue 79"));
+  }
+  // Its declaration, were it to list views (it is built in, compiled with
+  // the binaries), is refused the same way.
+  std::string json(built_in_kinds()[1].json);
+  REQUIRE(built_in_kinds()[1].kind == "store_event");
+  const auto at = json.find("\"fields\"");
+  REQUIRE(at != std::string::npos);
+  json.insert(at, R"("views": [], )");
+  CHECK_THROWS_WITH(parse_declaration(json, "test store_event"),
+                    Contains("test store_event: views: the store event takes no declared views"));
 }

@@ -367,7 +367,7 @@ int migrate(pqxx::connection& connection, const std::string& schema) {
       // event's are the migrations' own).
       for (const auto& built : kinds::built_in_kinds()) {
         if (built.kind == kinds::kStoreEvent) continue;
-        ensure_kind_tables(connection, kinds::find_kind(built.kind, ""));
+        ensure_kind_tables(connection, kinds::find_kind(built.kind, ""), ViewChanges::kKeep);
       }
     } catch (const std::exception&) {
       unlock();

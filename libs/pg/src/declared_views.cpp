@@ -1,6 +1,7 @@
 #include "millrace/pg/declared_views.hpp"
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <utility>
 
@@ -154,80 +155,203 @@ const std::string& view_group_column(const Declaration& d, const kinds::ViewFiel
   return f.on_line ? d.lines->fields[f.index].column : d.fields[f.index].column;
 }
 
+std::vector<std::string> declared_view_statements(const Declaration& d, const ViewDecl& v) {
+  std::string columns, key = "bucket";
+  for (const auto& [name, type] : table_columns(d, v)) {
+    columns += ", " + name + " " + type + " NOT NULL";
+  }
+  for (const auto& g : v.group_by) key += ", " + view_group_column(d, g);
+  return {"CREATE TABLE IF NOT EXISTS " + view_table(v) + " (bucket timestamptz NOT NULL" +
+              columns + ", PRIMARY KEY (" + key + "))",
+          "COMMENT ON TABLE " + view_table(v) + " IS " + literal(window_text(v.window)),
+          view_sql(d, v)};
+}
+
 std::vector<std::string> declared_view_statements(const Declaration& d) {
   std::vector<std::string> out;
   for (const auto& v : d.views) {
-    std::string columns, key = "bucket";
-    for (const auto& [name, type] : table_columns(d, v)) {
-      columns += ", " + name + " " + type + " NOT NULL";
-    }
-    for (const auto& g : v.group_by) key += ", " + view_group_column(d, g);
-    out.push_back("CREATE TABLE IF NOT EXISTS " + view_table(v) + " (bucket timestamptz NOT NULL" +
-                  columns + ", PRIMARY KEY (" + key + "))");
-    out.push_back("COMMENT ON TABLE " + view_table(v) + " IS " + literal(window_text(v.window)));
-    out.push_back(view_sql(d, v));
+    for (auto& sql : declared_view_statements(d, v)) out.push_back(std::move(sql));
   }
   return out;
 }
 
-void check_declared_views(pqxx::work& tx, const Declaration& d) {
-  const auto fail = [&](const ViewDecl& v, const std::string& what) {
+std::string view_shape(const Declaration& d, const ViewDecl& v) {
+  std::string out = window_text(v.window) + "; bucket timestamptz";
+  for (const auto& [name, type] : table_columns(d, v)) out += ", " + name + " " + type;
+  return out;
+}
+
+namespace {
+
+void refuse_names_and_zone(pqxx::work& tx, const Declaration& d, const ViewDecl& v) {
+  const auto fail = [&](const std::string& what) {
     throw core::InfraError(core::FailureClass::kFatal,
                            "kind " + d.kind + ": view " + v.name + ": " + what);
   };
   const auto names = kind_table_names(d);
-  for (const auto& v : d.views) {
-    // The view's name is a relation of its own: not one of the kind's
-    // tables, nor any other table of the schema.
-    for (const auto* tables : {&names.records, &names.sums, &names.views}) {
-      if (std::find(tables->begin(), tables->end(), v.name) != tables->end()) {
-        fail(v, "its name is one of the kind's tables; name the view otherwise");
-      }
-    }
-    const auto kind = tx.exec_params(
-        "SELECT c.relkind::text FROM pg_class c WHERE c.oid = to_regclass(quote_ident($1))",
-        v.name);
-    if (!kind.empty() && kind[0][0].as<std::string>() != "v") {
-      fail(v, "a table named " + v.name + " exists; name the view otherwise");
-    }
-    if (tx.exec_params1("SELECT count(*) FROM pg_timezone_names WHERE name = $1",
-                        v.window.time_zone)[0]
-            .as<int>() == 0) {
-      fail(v, "PostgreSQL knows no time zone \"" + v.window.time_zone +
-                  "\" (SELECT name FROM pg_timezone_names lists them)");
-    }
-    const auto table = view_table(v);
-    std::set<std::string> have, want = {"bucket"};
-    for (const auto& [name, type] : table_columns(d, v)) want.insert(name);
-    for (const auto& row :
-         tx.exec_params("SELECT column_name FROM information_schema.columns WHERE table_schema = "
-                        "current_schema() AND table_name = $1",
-                        table)) {
-      have.insert(row[0].as<std::string>());
-    }
-    if (have.empty()) continue;
-    const auto list = [](const std::set<std::string>& s) {
-      std::string out;
-      for (const auto& c : s) out += (out.empty() ? "" : ", ") + c;
-      return out;
-    };
-    const auto comment =
-        tx.exec_params1("SELECT coalesce(obj_description(to_regclass($1), 'pg_class'), '')",
-                        table)[0]
-            .as<std::string>();
-    const std::string again =
-        ": give the view a new name (its table then fills from the records folded from then on), "
-        "or drop " +
-        table + " and the view " + v.name + " to start it again";
-    if (have != want) {
-      fail(v, "table " + table + " has the columns (" + list(have) +
-                  ") but the declaration makes (" + list(want) + ")" + again);
-    }
-    if (comment != window_text(v.window)) {
-      fail(v, "table " + table + " holds buckets of another window (" + comment + ") than the " +
-                  "declaration's (" + window_text(v.window) + ")" + again);
+  // The view's name is a relation of its own: not one of the kind's
+  // tables, nor any other table of the schema.
+  for (const auto* tables : {&names.records, &names.sums, &names.views}) {
+    if (std::find(tables->begin(), tables->end(), v.name) != tables->end()) {
+      fail("its name is one of the kind's tables; name the view otherwise");
     }
   }
+  const auto kind = tx.exec_params(
+      "SELECT c.relkind::text FROM pg_class c WHERE c.oid = to_regclass(quote_ident($1))", v.name);
+  if (!kind.empty() && kind[0][0].as<std::string>() != "v") {
+    fail("a table named " + v.name + " exists; name the view otherwise");
+  }
+  if (tx.exec_params1("SELECT count(*) FROM pg_timezone_names WHERE name = $1",
+                      v.window.time_zone)[0]
+          .as<int>() == 0) {
+    fail("PostgreSQL knows no time zone \"" + v.window.time_zone +
+         "\" (SELECT name FROM pg_timezone_names lists them)");
+  }
+}
+
+// The shape of the table `table` holds, as view_shape() writes one; empty
+// when there is no such table. For a table made before aggregator_views
+// recorded shapes (migration 0021): its columns and its comment's window.
+std::string held_shape(pqxx::work& tx, const std::string& table) {
+  std::string columns;
+  for (const auto& row : tx.exec_params(
+           "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = "
+           "current_schema() AND table_name = $1 ORDER BY ordinal_position",
+           table)) {
+    const auto type = row[1].as<std::string>();
+    columns += ", " + row[0].as<std::string>() + " " +
+               (type == "timestamp with time zone" ? "timestamptz" : type);
+  }
+  if (columns.empty()) return "";
+  const auto comment =
+      tx.exec_params1("SELECT coalesce(obj_description(to_regclass($1), 'pg_class'), '')", table)[0]
+          .as<std::string>();
+  return comment + ";" + columns.substr(1);
+}
+
+void drop_view(pqxx::work& tx, const std::string& name, const std::string& table) {
+  tx.exec("DROP VIEW IF EXISTS " + tx.quote_name(name));
+  tx.exec("DROP TABLE IF EXISTS " + tx.quote_name(table));
+  tx.exec_params("DELETE FROM aggregator_views WHERE view_name = $1", name);
+}
+
+}  // namespace
+
+void sync_declared_views(pqxx::work& tx, const Declaration& d, ViewChanges changes) {
+  std::map<std::string, std::string> registered;  // view -> shape
+  for (const auto& row :
+       tx.exec_params("SELECT view_name, shape FROM aggregator_views WHERE kind = $1", d.kind)) {
+    registered.emplace(row[0].as<std::string>(), row[1].as<std::string>());
+  }
+  const auto rebuild = changes == ViewChanges::kRebuild;
+  for (const auto& v : d.views) {
+    refuse_names_and_zone(tx, d, v);
+    const auto table = view_table(v);
+    const auto want = view_shape(d, v);
+    const auto it = registered.find(v.name);
+    // A table dropped by hand is made again, and filled.
+    const auto on_disk = held_shape(tx, table);
+    const auto held = on_disk.empty() || it == registered.end() ? on_disk : it->second;
+    if (!held.empty() && held != want) {
+      if (!rebuild) continue;  // the aggregator, or `millrace migrate`, rebuilds it
+      drop_view(tx, v.name, table);
+    }
+    const bool made = held.empty() || held != want;
+    for (const auto& sql : declared_view_statements(d, v)) tx.exec(sql);
+    if (made || it == registered.end()) {
+      // A table made now waits for the aggregator to claim it (claim_view_fills);
+      // one that was there before shapes were recorded was its aggregator's.
+      tx.exec_params(
+          "INSERT INTO aggregator_views (view_name, kind, shape, state) VALUES ($1, $2, $3, $4) "
+          "ON CONFLICT (view_name) DO UPDATE SET kind = EXCLUDED.kind, shape = EXCLUDED.shape, "
+          "state = EXCLUDED.state, made_at = now(), claimed_at = NULL, filled_at = NULL",
+          v.name, d.kind, want, made ? "unfilled" : "filled");
+    }
+    registered.erase(v.name);
+  }
+  if (!rebuild) return;
+  // Views the declaration no longer has.
+  for (const auto& [name, shape] : registered) drop_view(tx, name, "agg_view_" + name);
+}
+
+std::int64_t claim_view_fills(pqxx::connection& connection, const std::string& kind,
+                              const std::string& group, const std::string& topic) {
+  pqxx::work tx(connection);
+  const auto r = tx.exec_params(
+      "WITH claimed AS (UPDATE aggregator_views SET state = CASE WHEN EXISTS (SELECT 1 FROM "
+      "consumer_offsets WHERE group_id = $2 AND topic = $3 AND next_offset > 0) THEN 'filling' "
+      "ELSE 'filled' END, claimed_at = now(), filled_at = CASE WHEN EXISTS (SELECT 1 FROM "
+      "consumer_offsets WHERE group_id = $2 AND topic = $3 AND next_offset > 0) THEN NULL ELSE "
+      "now() END WHERE kind = $1 AND state = 'unfilled' RETURNING view_name, state), "
+      "ranges AS (INSERT INTO aggregator_view_fills (view_name, topic, partition, until_offset) "
+      "SELECT c.view_name, o.topic, o.partition, o.next_offset FROM claimed c JOIN "
+      "consumer_offsets o ON o.group_id = $2 AND o.topic = $3 AND o.next_offset > 0 WHERE "
+      "c.state = 'filling' RETURNING 1) SELECT (SELECT count(*) FROM claimed), (SELECT count(*) "
+      "FROM ranges)",
+      kind, group, topic);
+  tx.commit();
+  return r[0][0].as<std::int64_t>();
+}
+
+std::vector<ViewFill> pending_view_fills(pqxx::connection& connection, const std::string& kind) {
+  pqxx::read_transaction tx(connection);
+  std::vector<ViewFill> out;
+  for (const auto& row : tx.exec_params(
+           "SELECT f.view_name, f.topic, f.partition, f.until_offset, f.done_offset FROM "
+           "aggregator_view_fills f JOIN aggregator_views v USING (view_name) WHERE v.kind = $1 "
+           "AND v.state = 'filling' ORDER BY f.view_name, f.partition",
+           kind)) {
+    const auto name = row[0].as<std::string>();
+    if (out.empty() || out.back().view != name) out.push_back({name, row[1].as<std::string>(), {}});
+    out.back().partitions.push_back(
+        {row[2].as<std::int32_t>(), row[3].as<std::int64_t>(), row[4].as<std::int64_t>()});
+  }
+  return out;
+}
+
+std::optional<std::string> view_fill_note(pqxx::connection& connection, const std::string& view) {
+  pqxx::read_transaction tx(connection);
+  if (!tx.exec1("SELECT to_regclass('aggregator_views') IS NOT NULL AND "
+                "has_table_privilege('aggregator_views', 'SELECT') AND "
+                "has_table_privilege('aggregator_view_fills', 'SELECT')")[0]
+           .as<bool>()) {
+    return std::nullopt;
+  }
+  const auto r = tx.exec_params(
+      "SELECT v.state, coalesce(sum(f.done_offset), 0), coalesce(sum(f.until_offset), 0) FROM "
+      "aggregator_views v LEFT JOIN aggregator_view_fills f USING (view_name) WHERE "
+      "v.view_name = $1 GROUP BY v.state",
+      view);
+  if (r.empty()) return std::nullopt;
+  const auto state = r[0][0].as<std::string>();
+  if (state == "unfilled") {
+    return "view " + view +
+           " was made after its kind's records were folded and waits for its aggregator to fill "
+           "it: its rows hold only what was folded since";
+  }
+  if (state != "filling") return std::nullopt;
+  const auto done = r[0][1].as<std::int64_t>(), until = r[0][2].as<std::int64_t>();
+  return "view " + view + " is being filled from the records before it: " + std::to_string(done) +
+         " of " + std::to_string(until) + " offsets read; until then its rows lack some of them";
+}
+
+void advance_view_fill(pqxx::work& tx, const std::string& view, const FillRange& range,
+                       std::int64_t done, std::int64_t missing) {
+  const auto r = tx.exec_params(
+      "UPDATE aggregator_view_fills SET done_offset = $3, missing = missing + $5 WHERE "
+      "view_name = $1 AND partition = $2 AND done_offset = $4",
+      view, range.partition, done, range.done, missing);
+  if (r.affected_rows() != 1) {
+    throw core::InfraError(core::FailureClass::kRetryable,
+                           "view " + view + ": partition " + std::to_string(range.partition) +
+                               " was filled past offset " + std::to_string(range.done) +
+                               " by another aggregator meanwhile; reading its progress again");
+  }
+  tx.exec_params(
+      "UPDATE aggregator_views SET state = 'filled', filled_at = now() WHERE view_name = $1 AND "
+      "state = 'filling' AND NOT EXISTS (SELECT 1 FROM aggregator_view_fills WHERE view_name = $1 "
+      "AND done_offset < until_offset)",
+      view);
 }
 
 }  // namespace millrace::pg

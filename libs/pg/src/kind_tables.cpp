@@ -112,12 +112,18 @@ std::string column_type(ValueType type) {
   return types_of(type).ddl;
 }
 
-std::vector<std::string> kind_table_statements(const Declaration& d) {
+// kind_table_statements() but the views', which sync_declared_views() runs.
+static std::vector<std::string> kind_base_statements(const Declaration& d) {
   std::vector<std::string> out{record_table(d)};
   if (d.lines) out.push_back(lines_table(d));
   if (d.aggregate) {
     for (auto& sql : aggregate_statements(d)) out.push_back(std::move(sql));
   }
+  return out;
+}
+
+std::vector<std::string> kind_table_statements(const Declaration& d) {
+  auto out = kind_base_statements(d);
   for (auto& sql : declared_view_statements(d)) out.push_back(std::move(sql));
   return out;
 }
@@ -251,14 +257,14 @@ void convert(pqxx::work& tx, const Declaration& d) {
 
 }  // namespace
 
-void ensure_kind_tables(pqxx::connection& connection, const Declaration& d) {
+void ensure_kind_tables(pqxx::connection& connection, const Declaration& d, ViewChanges views) {
   pqxx::work tx(connection);
   // One maker at a time: services of one kind start together.
   tx.exec("SELECT pg_advisory_xact_lock(hashtext(" + tx.quote("millrace.kind." + d.kind) + "))");
   if (is_plain_table(tx, d.table)) convert(tx, d);
   if (d.aggregate) check_aggregate_tables(tx, d);
-  check_declared_views(tx, d);
-  for (const auto& sql : kind_table_statements(d)) tx.exec(sql);
+  for (const auto& sql : kind_base_statements(d)) tx.exec(sql);
+  sync_declared_views(tx, d, views);
   tx.exec(partitioned_table_statement(d));
   reconcile(tx, d.table, d.fields);
   if (d.lines) reconcile(tx, d.lines->table, d.lines->fields);

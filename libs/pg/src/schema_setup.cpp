@@ -76,8 +76,8 @@ bool prepare_schema(const PgOptions& pg, const std::string& component, bool migr
 }
 
 void prepare_kind_tables(pqxx::connection& connection, const std::string& schema,
-                         const kinds::Declaration& d, bool migrate) {
-  if (migrate && may_migrate(connection, schema)) ensure_kind_tables(connection, d);
+                         const kinds::Declaration& d, bool migrate, ViewChanges views) {
+  if (migrate && may_migrate(connection, schema)) ensure_kind_tables(connection, d, views);
 }
 
 }  // namespace millrace::pg

@@ -33,6 +33,9 @@ struct AggregatorConfig {
   std::int64_t max_lateness_s = 7 * 86400;
   // Ahead of the wall clock by more than this: treated like a late event.
   std::int64_t max_future_s = 3600;
+  // A declared view made after records were folded is filled from them in
+  // transactions of this many folded records each (view_fill.hpp).
+  std::int64_t view_fill_chunk = 20000;
   // Which kind it aggregates (--kind): store events (the default), or a
   // declared kind with an aggregate section (orders: the web_orders_* views).
   kinds::KindOptions kinds;

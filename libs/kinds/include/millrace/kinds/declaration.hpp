@@ -248,4 +248,15 @@ struct Declaration {
 // none has that name.
 Declaration parse_declaration(std::string_view json, std::string_view origin);
 
+// Adds the views of a views file to `d`, after its own: a kind's
+// <kind>.views.json beside the declarations (registry.hpp), holding
+// {"kind": "<kind>", "views": [...]} in the declaration's syntax, so that a
+// retailer adds views to a kind, a built-in one too, without copying its
+// declaration. Throws core::UsageError naming `origin` and what is wrong:
+// not JSON, an unknown member, another kind's name, a view declared twice
+// (in the file, or in the file and the declaration), a view refused as a
+// declaration's would be, or views of the store event, whose aggregator
+// keeps none yet.
+void add_views(Declaration& d, std::string_view json, std::string_view origin);
+
 }  // namespace millrace::kinds

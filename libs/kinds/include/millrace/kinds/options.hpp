@@ -86,7 +86,8 @@ std::optional<std::chrono::milliseconds> retention(const KindOptions& k);
 
 // Loads the declaration of k.kind (throws core::UsageError naming the
 // setting) and returns the topic it is read from or written to:
-// `store_event_topic` for the store event.
+// `store_event_topic` for the store event (whose views file, if k.kinds_dir
+// has one, is refused: its aggregator keeps no declared views).
 std::string resolve(KindOptions& k, const std::string& store_event_topic);
 
 }  // namespace millrace::kinds

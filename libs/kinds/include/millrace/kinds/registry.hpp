@@ -2,7 +2,8 @@
 
 // Where declarations come from: those built in (proto/kinds/*.json,
 // embedded when the binaries are built), and those an operator adds in a
-// directory of their own (MILLRACE_KINDS_DIR), one <kind>.json each. A
+// directory of their own (MILLRACE_KINDS_DIR), one <kind>.json each, and
+// views added to any kind by a <kind>.views.json beside them. A
 // kind found in both is refused: which of the two applied would otherwise
 // depend on the flags.
 
@@ -27,8 +28,12 @@ struct BuiltIn {
 std::vector<BuiltIn> built_in_kinds();
 
 // The declaration of `kind`: built in, or <kinds_dir>/<kind>.json when
-// `kinds_dir` is not empty. Throws core::UsageError if there is none, or
-// it does not parse, or it is in both places.
+// `kinds_dir` is not empty, with the views of <kinds_dir>/<kind>.views.json
+// added when there is one (add_views(): how a retailer adds views to a
+// kind, a built-in one too, without copying its declaration). This is the
+// one place declarations are resolved, so every service sees the same
+// views. Throws core::UsageError if there is none, or it does not parse,
+// or it is in both places, or its views file is refused.
 Declaration find_kind(std::string_view kind, const std::string& kinds_dir);
 
 // The built-in feed files (proto/feeds: finnhub, binance), in name order.
@@ -43,7 +48,8 @@ struct LoadedFeed {
 };
 LoadedFeed load_feed(const std::string& feed, const std::string& kinds_dir);
 
-// Every kind known: the built-in ones and those in `kinds_dir`.
+// Every kind known: the built-in ones and those in `kinds_dir`. A views
+// file there of a kind that is neither is refused (core::UsageError).
 std::vector<Declaration> all_kinds(const std::string& kinds_dir);
 
 }  // namespace millrace::kinds

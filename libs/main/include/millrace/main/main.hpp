@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <utility>
 
@@ -53,9 +54,18 @@ int run_main(int argc, char** argv, std::string_view name, Make&& make) {
   }
   const runtime::ServiceEntry& entry = runtime::service(name);
   runtime::ShutdownSignals signals;
-  runtime::ServiceSettings<Config> settings(entry.program, entry.summary, entry.name);
-  if (const auto exit = settings.parse(argc, argv)) return *exit;
-  const Config& config = settings.config();
+  std::optional<runtime::ServiceSettings<Config>> settings;
+  try {
+    // Registering the settings reads the kinds' declarations and views
+    // files (MILLRACE_KINDS_DIR names the kinds whose settings there are):
+    // one refused is a bad setting, said as one, not an abort.
+    settings.emplace(entry.program, entry.summary, entry.name);
+  } catch (const core::UsageError& e) {
+    std::fprintf(stderr, "%s: %s\n", entry.program.c_str(), e.what());
+    return 2;
+  }
+  if (const auto exit = settings->parse(argc, argv)) return *exit;
+  const Config& config = settings->config();
   metrics::Registry registry(entry.name);
   const std::string ops_addr = metrics_addr_of(config);
   std::unique_ptr<runtime::Service> service;
@@ -79,7 +89,7 @@ int run_main(int argc, char** argv, std::string_view name, Make&& make) {
     std::fprintf(stderr, "%s: fatal: %s\n", entry.program.c_str(), e.what());
     return 1;
   }
-  const int status = runtime::serve(*service, signals, entry.name, [&] { settings.reload(); });
+  const int status = runtime::serve(*service, signals, entry.name, [&] { settings->reload(); });
   ops.reset();
   return status;
 }

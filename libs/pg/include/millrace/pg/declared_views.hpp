@@ -16,6 +16,8 @@
 // zone database is PostgreSQL's.
 
 #include <chrono>
+#include <cstdint>
+#include <optional>
 #include <pqxx/pqxx>
 #include <string>
 #include <vector>
@@ -40,13 +42,72 @@ std::string view_group_type(const kinds::Declaration& d, const kinds::ViewField&
 // A group field's column.
 const std::string& view_group_column(const kinds::Declaration& d, const kinds::ViewField& f);
 
-// CREATE TABLE IF NOT EXISTS and CREATE OR REPLACE VIEW statements for every
-// view `d` declares, in order.
+// CREATE TABLE IF NOT EXISTS and CREATE OR REPLACE VIEW statements for
+// the view `v` of `d`, or for every view `d` declares, in order.
+std::vector<std::string> declared_view_statements(const kinds::Declaration& d,
+                                                  const kinds::ViewDecl& v);
 std::vector<std::string> declared_view_statements(const kinds::Declaration& d);
 
-// Refuses (core::InfraError, fatal) a view's table made for another shape
-// (other groups or measures: its rows hold sums by other keys), and a
-// time zone PostgreSQL does not know.
-void check_declared_views(pqxx::work& tx, const kinds::Declaration& d);
+// What a view's table is made for: its window and its columns with their
+// types. A table of another shape holds sums by other keys or buckets.
+std::string view_shape(const kinds::Declaration& d, const kinds::ViewDecl& v);
+
+// What sync_declared_views() does with a view whose table was made for
+// another shape, and with one the declaration no longer has.
+enum class ViewChanges : std::uint8_t {
+  // Drops it, and makes a changed one again (to be filled): the kind's
+  // aggregator and `millrace migrate`, which own the views.
+  kRebuild,
+  // Leaves both as they are (the sink, the API: a service of an older or
+  // newer declaration must not undo the aggregator's).
+  kKeep,
+};
+
+// Makes every view `d` declares that is missing (its table, the view over
+// it) and records it in aggregator_views (migration 0021): a table made
+// now is `unfilled` until its aggregator claims it (claim_view_fills); one
+// made before shapes were recorded is taken as its aggregator's, `filled`.
+// Refuses (core::InfraError, fatal) a view named like a table, and a time
+// zone PostgreSQL does not know. Caller contract: inside the kind's
+// advisory lock (ensure_kind_tables), by a role that may make tables.
+void sync_declared_views(pqxx::work& tx, const kinds::Declaration& d, ViewChanges changes);
+
+// The kind's aggregator, as it connects, before it folds anything:
+// claims the kind's `unfilled` views. Each becomes `filling`, with a range
+// per partition of `topic` that `group` has consumed (its stored offsets:
+// the records before them are the fill's, those after, the aggregator's
+// own), or `filled` at once when the group has consumed nothing. Returns
+// how many views it claimed. Throws pqxx errors (the caller classifies).
+std::int64_t claim_view_fills(pqxx::connection& connection, const std::string& kind,
+                              const std::string& group, const std::string& topic);
+
+// A partition of a view being filled: the records before `until` are the
+// fill's, and those before `done` are folded.
+struct FillRange {
+  std::int32_t partition = 0;
+  std::int64_t until = 0;
+  std::int64_t done = 0;
+};
+struct ViewFill {
+  std::string view;
+  std::string topic;
+  std::vector<FillRange> partitions;  // by partition
+};
+// The kind's views being filled, with their ranges.
+std::vector<ViewFill> pending_view_fills(pqxx::connection& connection, const std::string& kind);
+
+// A sentence for a reader of the view `view` while it is not filled yet
+// (unfilled or filling, with its progress); nullopt once it is, for a view
+// that is not declared, or when the session may not read
+// aggregator_views.
+std::optional<std::string> view_fill_note(pqxx::connection& connection, const std::string& view);
+
+// In the transaction that adds a chunk's folds to the view: the range's
+// records before `done` are folded now, `missing` more were past the log
+// start. Throws core::InfraError (retryable) when another fill moved the
+// range on meanwhile (the caller's transaction then rolls back). Marks the
+// view `filled` once every range is done.
+void advance_view_fill(pqxx::work& tx, const std::string& view, const FillRange& range,
+                       std::int64_t done, std::int64_t missing);
 
 }  // namespace millrace::pg

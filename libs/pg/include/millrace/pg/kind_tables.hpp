@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "millrace/kinds/declaration.hpp"
+#include "millrace/pg/declared_views.hpp"
 
 namespace millrace::pg {
 
@@ -44,11 +45,14 @@ std::vector<std::string> kind_table_statements(const kinds::Declaration& d);
 std::string partitioned_table_statement(const kinds::Declaration& d);
 
 // Makes the kind's tables (and partitions for the days around now), converts
-// unpartitioned ones, or adds the columns a table made before lacks.
+// unpartitioned ones, or adds the columns a table made before lacks; its
+// declared views as sync_declared_views() does, `views` saying what becomes
+// of a changed or removed one.
 // Caller contract: a connection of a role that may create tables in the
 // schema (the one that runs `millrace migrate`). Throws core::InfraError
 // (fatal) for a column of another type.
-void ensure_kind_tables(pqxx::connection& connection, const kinds::Declaration& d);
+void ensure_kind_tables(pqxx::connection& connection, const kinds::Declaration& d,
+                        ViewChanges views);
 
 // The enrichment's columns (migrations/0007_enrichment.sql), written after
 // a record's (or a line's) by a sink that enriches: the product's name,

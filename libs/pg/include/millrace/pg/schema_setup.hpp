@@ -9,6 +9,7 @@
 #include <string>
 
 #include "millrace/kinds/declaration.hpp"
+#include "millrace/pg/declared_views.hpp"
 #include "millrace/pg/options.hpp"
 
 namespace millrace::pg {
@@ -39,6 +40,7 @@ bool prepare_schema(const PgOptions& pg, const std::string& component, bool migr
 // `migrate` and the role may_migrate. A role that may not run DDL runs none:
 // the owner's `millrace migrate` (--kinds-dir) makes them.
 void prepare_kind_tables(pqxx::connection& connection, const std::string& schema,
-                         const kinds::Declaration& d, bool migrate);
+                         const kinds::Declaration& d, bool migrate,
+                         ViewChanges views = ViewChanges::kKeep);
 
 }  // namespace millrace::pg

@@ -1,0 +1,217 @@
+#include "view_fill.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+#include <unordered_set>
+#include <variant>
+
+#include "millrace/core/event.hpp"
+#include "millrace/core/failure.hpp"
+#include "millrace/kafka/consumer.hpp"
+#include "millrace/kinds/codec.hpp"
+#include "millrace/metrics/family.hpp"
+#include "millrace/pg/database.hpp"
+#include "millrace/runtime/log.hpp"
+#include "view_deltas.hpp"
+
+namespace millrace::aggregate::detail {
+
+namespace {
+
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kComponent = "aggregator.fill";
+constexpr milliseconds kIdle{5000};           // between looks for views to fill
+constexpr milliseconds kKafkaTimeout{10000};  // a metadata or watermark request
+// A partition read stops, to be tried again, when no record came for this
+// long before its range's end (a broker that stopped answering).
+constexpr auto kReadIdle = std::chrono::seconds(60);
+
+const metrics::Family kFillRemaining(
+    {.name = "millrace_aggregator_view_fill_remaining_offsets",
+     .type = metrics::Type::kGauge,
+     .help = "Offsets of the records before a declared view was made that its fill has still to "
+             "read (docs/views.md, \"Adding, changing or removing a view\"); 0 once filled",
+     .labels = {"view"},
+     .group = "view-fills"});
+const metrics::Family kFillFolded(
+    {.name = "millrace_aggregator_view_fill_records_total",
+     .type = metrics::Type::kCounter,
+     .help = "Records a declared view's fill folded into it (on time, each identity once, as the "
+             "aggregator folds them), committed",
+     .labels = {"view"},
+     .group = "view-fills"});
+
+class NoRebalance final : public kafka::RebalanceListener {
+ public:
+  void on_assign(std::vector<kafka::TopicPartition>&) override {}
+  void on_revoke(const std::vector<kafka::TopicPartition>&) override {}
+};
+
+}  // namespace
+
+ViewFiller::ViewFiller(const AggregatorConfig& config, metrics::Registry& metrics)
+    : config_(config),
+      metrics_(metrics),
+      worker_({.component = std::string(kComponent), .retry = config.stream.retry}) {
+  policy_.max_lateness_us = config.max_lateness_s * 1'000'000;
+  policy_.max_future_us = config.max_future_s * 1'000'000;
+}
+
+ViewFiller::~ViewFiller() {
+  stop();
+}
+
+void ViewFiller::start() {
+  worker_.spawn([this] { return round(); });
+}
+
+void ViewFiller::stop() {
+  worker_.stop();
+}
+
+ViewFiller::ViewMetrics& ViewFiller::metrics_of(const std::string& view) {
+  auto it = view_metrics_.find(view);
+  if (it == view_metrics_.end()) {
+    it = view_metrics_
+             .emplace(view, ViewMetrics{kFillRemaining.gauge(metrics_, {{"view", view}}),
+                                        kFillFolded.counter(metrics_, {{"view", view}})})
+             .first;
+  }
+  return it->second;
+}
+
+pqxx::connection& ViewFiller::connection() {
+  if (!conn_ || !conn_->is_open()) {
+    const auto& pg = config_.stream.pg;
+    conn_ = pg::connect(pg.url, pg.schema, "millrace-aggregator-fill", pg.limits);
+  }
+  return *conn_;
+}
+
+runtime::Worker::Next ViewFiller::round() {
+  try {
+    for (const auto& f : pg::pending_view_fills(connection(), config_.kinds.declaration->kind)) {
+      if (worker_.stopping()) return runtime::Worker::Next::done();
+      fill(f);
+    }
+  } catch (const pqxx::failure&) {
+    conn_.reset();
+    pg::rethrow_classified("filling declared views");
+  }
+  return runtime::Worker::Next::after(kIdle);
+}
+
+// Every partition of the ranges is read from its log start: the identities
+// met on one partition are duplicates on the next, as the aggregator's
+// seen identities make them, and each partition's newest time judges its
+// lateness. Only the records of a range not yet done fold.
+void ViewFiller::fill(const pg::ViewFill& f) {
+  const auto& d = *config_.kinds.declaration;
+  const auto view = std::find_if(d.views.begin(), d.views.end(),
+                                 [&](const kinds::ViewDecl& v) { return v.name == f.view; });
+  if (view == d.views.end()) {
+    throw core::InfraError(core::FailureClass::kFatal,
+                           "view " + f.view + " is being filled for kind " + d.kind +
+                               " but this aggregator's declaration has no such view: run every "
+                               "aggregator of the kind with the same declaration");
+  }
+  runtime::log_info(kComponent, "filling view " + f.view + " from " + f.topic +
+                                    "'s records before the aggregator's offsets when it claimed "
+                                    "the view");
+  const kinds::DeclaredCodec codec(d);
+  NoRebalance listener;
+  kafka::Consumer consumer(kafka::follower_config(config_.stream.kafka, config_.stream.group),
+                           &listener);
+  std::unordered_set<std::string> seen;
+  std::optional<core::TimestampUs> db_now;
+  std::int64_t folded = 0, missing_total = 0;
+  auto& m = metrics_of(f.view);
+  std::int64_t remaining = 0;
+  for (const auto& range : f.partitions)
+    remaining += std::max<std::int64_t>(0, range.until - range.done);
+  m.remaining.set(static_cast<double>(remaining));
+  for (const auto& range : f.partitions) {
+    const auto [low, high] = consumer.watermarks(f.topic, range.partition, kKafkaTimeout);
+    std::int64_t done = range.done;
+    // Offsets before the log start are past Kafka's retention.
+    std::int64_t missing = std::max<std::int64_t>(0, std::min(low, range.until) - done);
+    ViewDeltas deltas(d, *view);
+    std::int64_t rows = 0;
+    const auto commit = [&](std::int64_t to) {
+      pqxx::work tx(connection());
+      apply_view(tx, d, *view, deltas);
+      pg::advance_view_fill(tx, f.view, {range.partition, range.until, done}, to, missing);
+      tx.commit();
+      m.folded.inc(static_cast<double>(rows));
+      remaining -= to - done;
+      m.remaining.set(static_cast<double>(remaining));
+      missing_total += missing;
+      folded += rows;
+      done = to;
+      missing = 0;
+      rows = 0;
+      deltas = ViewDeltas(d, *view);
+    };
+    if (low >= range.until) {
+      if (done < range.until) commit(range.until);
+      continue;
+    }
+    consumer.assign({{f.topic, range.partition, low}});
+    std::optional<core::TimestampUs> max_ts;  // the partition's newest on-time record
+    std::int64_t next = low;
+    auto last_record = Clock::now();
+    while (next < range.until) {
+      if (worker_.stopping()) return;
+      auto msg = consumer.poll(milliseconds(200));
+      if (!msg) {
+        // Past the last record (transaction markers, aborted records): the
+        // position says.
+        for (const auto& tp : consumer.positions({{f.topic, range.partition, 0}})) {
+          if (tp.offset >= range.until) next = range.until;
+        }
+        if (next < range.until && Clock::now() - last_record > kReadIdle) {
+          throw core::InfraError(core::FailureClass::kRetryable,
+                                 "filling view " + f.view + ": no record of " + f.topic + "[" +
+                                     std::to_string(range.partition) + "] for 60 s before offset " +
+                                     std::to_string(range.until));
+        }
+        continue;
+      }
+      last_record = Clock::now();
+      if (msg->partition() != range.partition) continue;
+      if (msg->offset() >= range.until) break;
+      next = msg->offset() + 1;
+      auto parsed = codec.parse(msg->payload(), msg->header(core::kHeaderEventType));
+      if (std::holds_alternative<core::Rejection>(parsed)) continue;
+      const auto& record = std::get<kinds::Record>(parsed);
+      const auto ts = codec.time(record);
+      const auto stamp = msg->timestamp_ms().value_or(-1);
+      if (stamp < 0 && !db_now) {
+        pqxx::read_transaction tx(connection());
+        db_now =
+            tx.exec1("SELECT (extract(epoch FROM transaction_timestamp()) * 1000000)::bigint")[0]
+                .as<std::int64_t>();
+      }
+      const auto verdict =
+          core::judge_time(ts, max_ts, core::future_reference(stamp, db_now.value_or(0)), policy_);
+      if (verdict != core::TimeVerdict::kOnTime) continue;
+      if (!max_ts || ts > *max_ts) max_ts = ts;
+      if (!seen.insert(codec.identity(record)).second) continue;
+      if (msg->offset() < done) continue;  // folded by an earlier fill
+      deltas.fold(record);
+      if (++rows >= config_.view_fill_chunk) commit(next);
+    }
+    if (done < range.until) commit(range.until);
+  }
+  runtime::log_info(kComponent, "view " + f.view + ": filled with " + std::to_string(folded) +
+                                    " record(s) folded now" +
+                                    (missing_total > 0 ? "; " + std::to_string(missing_total) +
+                                                             " offset(s) were past Kafka's "
+                                                             "retention and are missing"
+                                                       : std::string()));
+}
+
+}  // namespace millrace::aggregate::detail
