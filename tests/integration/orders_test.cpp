@@ -451,6 +451,18 @@ std::vector<kinds::Record> good_orders(const kinds::Declaration& d, std::uint64_
   return out;
 }
 
+// Folds the whole topic with the orders' aggregator, in a group of its
+// own; returns the group.
+std::string aggregate_topic(Pipeline& p) {
+  const std::string group = p.topic + "_aggregator";
+  auto env = order_env(p, "keep");
+  env["MILLRACE_AGGREGATOR_GROUP"] = group;
+  auto aggregator = p.start("millrace-aggregator", "aggregator", env);
+  REQUIRE(wait_stored(p, seconds(240), group));
+  CHECK(stop_cleanly({&aggregator}));
+  return group;
+}
+
 core::Int128 micros(const std::string& numeric) {
   // numeric text with up to six decimals.
   return core::Decimal::parse(numeric)->units();
@@ -501,12 +513,7 @@ TEST_CASE("the aggregator's order views match a recomputation, with resends and 
                            &summary) == 0);
     sent += u.count;
   }
-  const std::string group = p.topic + "_aggregator";
-  auto env = order_env(p, "keep");
-  env["MILLRACE_AGGREGATOR_GROUP"] = group;
-  auto aggregator = p.start("millrace-aggregator", "aggregator", env);
-  REQUIRE(wait_stored(p, seconds(240), group));
-  CHECK(stop_cleanly({&aggregator}));
+  const std::string group = aggregate_topic(p);
 
   // The recomputation: each identity once, from the generator.
   const auto& a = *d.aggregate;
@@ -731,4 +738,106 @@ TEST_CASE("an order stored by the sink reaches a webhook endpoint through the ch
     CHECK_THAT(request.body, Catch::Contains("\"table\":\"" + p.schema + ".orders\""));
   }
   CHECK(stop_cleanly({&sink, &hooks, &feed}));
+}
+
+// `count` orders of `seed` as sent, from `base_time` over an hour; every
+// other one's identity is made text that is no uuid ("tx-" before it), so
+// that both forms of key are held: a uuid as itself, other text hashed.
+std::vector<std::string> mixed_identity_orders(const kinds::Declaration& d, std::uint64_t seed,
+                                               std::int64_t count, std::string_view base_time) {
+  kinds::RecordGeneratorOptions g;
+  g.seed = seed;
+  g.bad_ratio = 0;
+  g.base_ts = *core::parse_timestamp(base_time);
+  g.time_spread_us = 3600LL * 1'000'000;
+  kinds::RecordGenerator generator(d, g);
+  std::vector<std::string> out;
+  for (std::int64_t i = 0; i < count; ++i) {
+    auto payload = generator.next().payload;
+    if (i % 2 == 0) {
+      const auto r = std::get<kinds::Record>(kinds::parse_record(d, payload));
+      const std::string field = "\"PaymentTransactionId\":\"";
+      const auto at = payload.find(field + r.identity(d) + "\"");
+      REQUIRE(at != std::string::npos);
+      payload.insert(at + field.size(), "tx-");
+    }
+    out.push_back(std::move(payload));
+  }
+  return out;
+}
+
+// Migration 0022 moved a declared kind's folded identities from
+// aggregator_seen_records (text) to aggregator_seen_ids (128-bit keys): an
+// order an aggregator folded before the upgrade is still a resend after it.
+// The schema is set back to how 0015 left it, holding the identities of
+// one upload as an aggregator before 0022 would have; then migrated, and
+// that upload and another are folded.
+TEST_CASE("orders folded before migration 0022 are still resends after it", "[orders-upgrade]") {
+  Pipeline p("it_orders_upgrade");
+  const auto d = kinds::find_kind("order", "");
+  const auto migrate = [&] {
+    std::string out;
+    const int rc = run_shell("MILLRACE_PG='" + p.env.pg + "' MILLRACE_PG_SCHEMA='" + p.schema +
+                                 "' " + bin("millrace") + " migrate",
+                             &out);
+    INFO("millrace migrate: " << out);
+    return rc;
+  };
+  REQUIRE(migrate() == 0);
+  const std::string base = "2026-11-20T12:00:00Z";
+  const auto before = mixed_identity_orders(d, 21, 400, base);
+  const auto after = mixed_identity_orders(d, 22, 300, base);
+  std::set<std::string> held;
+  {
+    pqxx::connection c(p.env.pg);
+    pqxx::work tx(c);
+    tx.exec("SET LOCAL search_path TO " + tx.quote_name(p.schema));
+    tx.exec(
+        "CREATE TABLE aggregator_seen_records (kind text NOT NULL, identity text NOT NULL, "
+        "event_ts timestamptz NOT NULL, PRIMARY KEY (kind, identity))");
+    for (const auto& payload : before) {
+      const auto r = std::get<kinds::Record>(kinds::parse_record(d, payload));
+      held.insert(r.identity(d));
+      tx.exec_params(
+          "INSERT INTO aggregator_seen_records VALUES ('order', $1, $2::timestamptz) "
+          "ON CONFLICT DO NOTHING",
+          r.identity(d), core::format_timestamp(r.time(d)));
+    }
+    tx.exec("DELETE FROM schema_migrations WHERE version = 22");
+    tx.commit();
+  }
+  REQUIRE(migrate() == 0);
+  std::set<std::string> fresh;
+  for (const auto& payload : after) {
+    const auto r = std::get<kinds::Record>(kinds::parse_record(d, payload));
+    if (!held.contains(r.identity(d))) fresh.insert(r.identity(d));
+  }
+  {
+    pqxx::connection c(p.env.pg);
+    pqxx::work tx(c);
+    tx.exec("SET LOCAL search_path TO " + tx.quote_name(p.schema));
+    CHECK(tx.exec1("SELECT to_regclass('aggregator_seen_records') IS NULL")[0].as<bool>());
+    CHECK(tx.exec1("SELECT count(*) FROM aggregator_seen_ids JOIN aggregator_topics "
+                   "USING (topic_id) WHERE topic = 'kind:order'")[0]
+              .as<std::size_t>() == held.size());
+  }
+
+  const std::string path = p.log_dir + "/" + p.topic + ".ndjson";
+  {
+    std::ofstream out(path);
+    for (const auto* upload : {&before, &after}) {
+      for (const auto& payload : *upload) out << payload << "\n";
+    }
+  }
+  std::string summary;
+  REQUIRE(produce_orders(p, {"--file", path}, &summary) == 0);
+  const auto sent = static_cast<std::int64_t>(before.size() + after.size());
+  const std::string group = aggregate_topic(p);
+
+  const auto acc = accounting(p, group);
+  CHECK(acc.consumed == sent);
+  CHECK(acc.persisted == static_cast<std::int64_t>(fresh.size()));
+  CHECK(acc.duplicate == sent - static_cast<std::int64_t>(fresh.size()));
+  CHECK(acc.rejected == 0);
+  CHECK(acc.unaccounted == 0);
 }

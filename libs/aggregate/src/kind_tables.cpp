@@ -100,7 +100,11 @@ core::Int128 term(const kinds::Record& record, const kinds::SumDecl& sum) {
 }  // namespace
 
 KindAggregates::KindAggregates(const AggregatorConfig& config)
-    : config_(config), codec_(*config.kinds.declaration) {
+    : config_(config),
+      codec_(*config.kinds.declaration),
+      seen_("kind:" + config.kinds.declaration->kind,
+            config.kinds.declaration->fields[config.kinds.declaration->identity].type ==
+                kinds::ValueType::kUuid) {
   const auto& views = config.kinds.declaration->views;
   if (std::none_of(views.begin(), views.end(),
                    [](const kinds::ViewDecl& v) { return v.needs_catalog(); })) {
@@ -122,6 +126,7 @@ void KindAggregates::on_connect(pqxx::connection& connection) {
     pg::claim_view_fills(connection, codec_.declaration().kind, config_.stream.group,
                          config_.stream.kafka.topic);
   }
+  seen_.connect(connection);
   if (catalog_) catalog_->start();  // once: a start after the first does nothing
 }
 
@@ -190,37 +195,15 @@ void KindDeltas::fold(const kinds::Record& record) {
 }
 
 HeldIds PgKindTables::record_seen_ids(const std::vector<SeenId>& ids) {
-  pg::ArrayLiteral id_array, times;
-  for (const auto& s : ids) {
-    id_array.add(*s.id);
-    times.add(core::format_timestamp(s.event_ts));
-  }
-  std::unordered_set<std::string> fresh;
-  for (const auto& r : tx_.exec_params(
-           "INSERT INTO aggregator_seen_records (kind, identity, event_ts) SELECT $1, * FROM "
-           "unnest($2::text[], $3::timestamptz[]) ON CONFLICT DO NOTHING RETURNING identity",
-           d_.kind, id_array.take(), times.take())) {
-    fresh.insert(r[0].as<std::string>());
-  }
-  HeldIds held;
-  for (const auto& s : ids) {
-    if (!fresh.contains(*s.id)) held.emplace(*s.id, std::nullopt);
-  }
-  return held;
+  return seen_.record(tx_, ids);
 }
 
 Stored PgKindTables::insert_late(const Late<kinds::Record>& late, const PartitionMax& max_ts) {
   Stored stored;
   if (late.empty()) return stored;
-  pg::ArrayLiteral candidates;
-  for (const auto& [p, verdict] : late) candidates.add(p->record.identity(d_));
-  std::unordered_set<std::string> folded;
-  for (const auto& r : tx_.exec_params(
-           "SELECT identity FROM aggregator_seen_records WHERE kind = $1 AND identity = "
-           "ANY($2::text[])",
-           d_.kind, candidates.take())) {
-    folded.insert(r[0].as<std::string>());
-  }
+  std::vector<std::string> candidates;
+  for (const auto& [p, verdict] : late) candidates.push_back(p->record.identity(d_));
+  const auto folded = seen_.held(tx_, candidates);
   pg::ArrayLiteral ids, verdicts, times, maxes, partitions, offsets, payloads;
   std::unordered_set<std::string_view> in_batch;
   for (const auto& [p, verdict] : late) {
@@ -260,11 +243,7 @@ void PgKindTables::apply_deltas(const KindDeltas& deltas) {
 }
 
 void PgKindTables::prune_seen_ids(std::int64_t max_lateness_s) {
-  tx_.exec_params(
-      "DELETE FROM aggregator_seen_records WHERE kind = $1 AND event_ts < (SELECT "
-      "min(max_event_ts) FROM aggregator_partitions WHERE topic = $2) - make_interval(secs "
-      "=> $3) - interval '1 hour'",
-      d_.kind, topic_, static_cast<double>(max_lateness_s));
+  seen_.prune(tx_, topic_, max_lateness_s);
   for (const auto& v : d_.views) detail::prune_view(tx_, v, topic_);
 }
 

@@ -2,7 +2,7 @@
 
 // A declared kind's aggregator tables (a kind with an aggregate section,
 // kinds::AggregateDecl; millrace-aggregator --kind order): each identity
-// folded once in aggregator_seen_records, late and future records aside in
+// folded once in aggregator_seen_ids (seen_ids.hpp), late and future records aside in
 // late_records, and the hourly, daily and per-product totals in the
 // declaration's agg_<name>_hourly, _daily and _items. The rules are the
 // store events' (tables.hpp), by identity instead of event id: a resend
@@ -77,18 +77,18 @@ class KindDeltas {
 
 using KindTables = BatchTables<kinds::Record, KindDeltas>;
 
-// aggregator_seen_records, late_records and agg_<name>_*, in the batch's
+// aggregator_seen_ids, late_records and agg_<name>_*, in the batch's
 // transaction.
 class PgKindTables final : public PgTables<KindTables> {
  public:
-  // `declaration` must outlive this.
+  // `declaration` and `seen`, the kind's identities, must outlive this.
   PgKindTables(pqxx::work& tx, const std::string& group, const std::string& topic,
-               const kinds::Declaration& declaration)
-      : PgTables(tx, group, topic), d_(declaration) {}
+               const kinds::Declaration& declaration, SeenIds& seen)
+      : PgTables(tx, group, topic), d_(declaration), seen_(seen) {}
 
-  // The identities go to aggregator_seen_records with their event time;
-  // those it held already come back, without their time (a declared kind
-  // never reuses an identity).
+  // The identities go to aggregator_seen_ids with their event time; those
+  // it held already come back (a declared kind never reuses an identity, so
+  // their time does not matter).
   HeldIds record_seen_ids(const std::vector<SeenId>& ids) override;
   // One folded before (a resend that comes after its partition moved on),
   // kept aside before, or repeated in `late` is not stored.
@@ -100,6 +100,7 @@ class PgKindTables final : public PgTables<KindTables> {
 
  private:
   const kinds::Declaration& d_;
+  SeenIds& seen_;
 };
 
 }  // namespace millrace::aggregate::tables
@@ -131,11 +132,12 @@ class KindAggregates
   // too (view_fill.hpp).
   detail::ProductLookup catalog_lookup() const;
 
-  // Makes or checks the kind's tables (pg::prepare_kind_tables); starts
-  // following the catalog.
+  // Makes or checks the kind's tables (pg::prepare_kind_tables), looks up
+  // the kind's number in aggregator_topics and starts following the
+  // catalog.
   void on_connect(pqxx::connection& connection);
-  tables::PgKindTables pg_tables(pqxx::work& tx) const {
-    return {tx, config_.stream.group, config_.stream.kafka.topic, codec_.declaration()};
+  tables::PgKindTables pg_tables(pqxx::work& tx) {
+    return {tx, config_.stream.group, config_.stream.kafka.topic, codec_.declaration(), seen_};
   }
 
  private:
@@ -144,6 +146,7 @@ class KindAggregates
   // The lookup's own metrics: its probe is not among the aggregator's.
   std::unique_ptr<metrics::Registry> catalog_metrics_;
   std::unique_ptr<cache::CatalogLookup> catalog_;  // null: no view groups by it
+  tables::SeenIds seen_;  // the kind's identities; commit thread only (write())
 };
 
 }  // namespace millrace::aggregate

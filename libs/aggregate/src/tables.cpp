@@ -1,17 +1,10 @@
 #include "tables.hpp"
 
-#include <stdexcept>
-
 #include "millrace/pg/array.hpp"
-#include "millrace/pg/copy.hpp"
 
 namespace millrace::aggregate::tables {
 
 namespace {
-
-const std::vector<std::string> kSeenIdColumns = {"topic_id", "id", "hour", "event_us"};
-
-constexpr core::TimestampUs kUsPerHour = 3'600'000'000;
 
 std::string ts_literal(pqxx::work& tx, core::TimestampUs ts) {
   return tx.quote(core::format_timestamp(ts));
@@ -93,24 +86,6 @@ void apply_categories(pqxx::work& tx, const std::map<std::string, core::Totals>&
 
 }  // namespace
 
-std::int32_t topic_number(pqxx::connection& connection, const std::string& topic) {
-  const auto find = [&] {
-    pqxx::read_transaction tx(connection);
-    const auto r = tx.exec_params("SELECT topic_id FROM aggregator_topics WHERE topic = $1", topic);
-    return r.empty() ? std::nullopt : std::optional(r[0][0].as<std::int32_t>());
-  };
-  if (const auto found = find()) return *found;
-  {
-    // Two members connecting at once may both add it: one does.
-    pqxx::work tx(connection);
-    tx.exec_params(
-        "INSERT INTO aggregator_topics (topic) VALUES ($1) ON CONFLICT (topic) DO NOTHING", topic);
-    tx.commit();
-  }
-  if (const auto found = find()) return *found;
-  throw std::runtime_error("aggregator_topics has no number for topic " + topic);
-}
-
 PartitionMax read_partition_max(pqxx::work& tx, const std::string& topic) {
   PartitionMax max_ts;
   for (const auto& row :
@@ -142,45 +117,6 @@ core::TimestampUs database_now(pqxx::work& tx) {
       .as<std::int64_t>();
 }
 
-void copy_seen_ids(pqxx::transaction_base& tx, std::int32_t topic_id,
-                   const std::vector<SeenId>& ids) {
-  pg::CopyWriter copy(tx, "aggregator_seen_ids", kSeenIdColumns);
-  for (const auto& s : ids) {
-    copy.row().integer(topic_id).text(*s.id).integer(s.hour / kUsPerHour).integer(s.event_ts);
-    copy.end_row();
-  }
-  copy.complete();
-}
-
-// PostgreSQL answers with the ids it held already, usually a few, instead
-// of echoing every new one; the join reads the rows as they were before
-// this statement, so the ones it inserts are not among them.
-HeldIds insert_seen_ids(pqxx::work& tx, std::int32_t topic_id, const std::vector<SeenId>& ids) {
-  pg::ArrayLiteral id_array;
-  pg::ArrayLiteral hours;
-  pg::ArrayLiteral event_times;
-  for (const auto& s : ids) {
-    id_array.add(*s.id);
-    hours.add(s.hour / kUsPerHour);
-    event_times.add(s.event_ts);
-  }
-  HeldIds held;
-  for (const auto& row : tx.exec_params(
-           "WITH batch AS (SELECT * FROM unnest($1::uuid[], $2::integer[], $4::bigint[]) "
-           "AS b(id, hour, event_us)), "
-           "ins AS (INSERT INTO aggregator_seen_ids (topic_id, id, hour, event_us) "
-           "SELECT $3, id, hour, event_us FROM batch "
-           "ORDER BY id ON CONFLICT (topic_id, id) DO NOTHING RETURNING id) "
-           "SELECT b.id::text, s.event_us FROM batch b "
-           "JOIN aggregator_seen_ids s ON s.topic_id = $3 AND s.id = b.id "
-           "WHERE b.id NOT IN (SELECT id FROM ins)",
-           id_array.take(), hours.take(), topic_id, event_times.take())) {
-    held.emplace(row[0].as<std::string>(),
-                 row[1].is_null() ? std::nullopt : std::optional(row[1].as<core::TimestampUs>()));
-  }
-  return held;
-}
-
 std::set<EventKey> insert_reused_ids(pqxx::work& tx, const std::string& topic,
                                      const std::vector<SeenId>& events) {
   std::set<EventKey> added;
@@ -202,19 +138,12 @@ std::set<EventKey> insert_reused_ids(pqxx::work& tx, const std::string& topic,
   return added;
 }
 
-void prune_seen_ids(pqxx::work& tx, const std::string& topic, std::int32_t topic_id,
-                    std::int64_t max_lateness_s) {
-  const std::string horizon =
-      "(SELECT min(max_event_ts) FROM aggregator_partitions WHERE topic = $1) - "
-      "make_interval(secs => $2) - interval '1 hour'";
-  // hour * 3600 < the horizon's epoch, as integers the index compares.
+void prune_reused_ids(pqxx::work& tx, const std::string& topic, std::int64_t max_lateness_s) {
   tx.exec_params(
-      "DELETE FROM aggregator_seen_ids WHERE topic_id = $3 AND hour < ceil(extract(epoch "
-      "FROM " +
-          horizon + ") / 3600)::integer",
-      topic, static_cast<double>(max_lateness_s), topic_id);
-  tx.exec_params("DELETE FROM aggregator_reused_ids WHERE topic = $1 AND event_ts < " + horizon,
-                 topic, static_cast<double>(max_lateness_s));
+      "DELETE FROM aggregator_reused_ids WHERE topic = $1 AND event_ts < (SELECT "
+      "min(max_event_ts) FROM aggregator_partitions WHERE topic = $1) - make_interval(secs => "
+      "$2) - interval '1 hour'",
+      topic, static_cast<double>(max_lateness_s));
 }
 
 Stored insert_late(pqxx::work& tx, const std::string& topic, const Late<core::StoreEvent>& late,
@@ -253,17 +182,6 @@ void apply_deltas(pqxx::work& tx, const core::Deltas& deltas) {
   apply_windows(tx, "agg_daily", deltas.daily());
   apply_products(tx, deltas.products());
   apply_categories(tx, deltas.categories());
-}
-
-HeldIds PgStoreEventTables::record_seen_ids(const std::vector<SeenId>& ids) {
-  HeldIds held;
-  seen_.write(
-      tx_, "direct_seen_ids", [&](pqxx::transaction_base& t) { copy_seen_ids(t, topic_id_, ids); },
-      [&] {
-        held = insert_seen_ids(tx_, topic_id_, ids);
-        return held.size();
-      });
-  return held;
 }
 
 }  // namespace millrace::aggregate::tables

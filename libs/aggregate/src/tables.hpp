@@ -22,8 +22,8 @@
 #include "millrace/core/timestamp.hpp"
 #include "millrace/core/window.hpp"
 #include "millrace/kinds/codec.hpp"
-#include "millrace/pg/copy.hpp"
 #include "millrace/stream/refused_records.hpp"
+#include "seen_ids.hpp"
 
 namespace millrace::aggregate::tables {
 
@@ -42,17 +42,6 @@ core::TimestampUs database_now(pqxx::work& tx);
 
 // refused_records' rows: stream::store_refused writes them.
 using RefusedRow = stream::RefusedRecord;
-
-// An identity folded once (the store event's id, a declared kind's
-// identity), the start of its hour (for pruning) and its exact time.
-struct SeenId {
-  const std::string* id;   // the record's, alive while the batch is written
-  core::TimestampUs hour;  // the start of the record's hour
-  core::TimestampUs event_ts;
-};
-// The identities PostgreSQL held already, each with the event time it
-// holds for it when it keeps one.
-using HeldIds = std::unordered_map<std::string, std::optional<core::TimestampUs>>;
 
 // Late and future records, each with its verdict.
 template <typename Record>
@@ -113,32 +102,15 @@ class PgTables : public Interface {
 
 // The store event's.
 
-// The number aggregator_seen_ids keys `topic`'s ids by (aggregator_topics),
-// given to the topic the first time it is asked for; committed in
-// transactions of its own, so `connection` must have none open.
-std::int32_t topic_number(pqxx::connection& connection, const std::string& topic);
-
-// aggregator_seen_ids: an event id, the start of its hour and its exact
-// time (to tell a resend from a new event reusing the id), under its
-// topic's number. COPYs ids in, failing on one seen before (the caller's
-// savepoint then falls back to insert_seen_ids).
-void copy_seen_ids(pqxx::transaction_base& tx, std::int32_t topic_id,
-                   const std::vector<SeenId>& ids);
-// Inserts the new ids and returns those PostgreSQL held already (with no
-// time for an id recorded before migration 0013, which kept none).
-HeldIds insert_seen_ids(pqxx::work& tx, std::int32_t topic_id, const std::vector<SeenId>& ids);
 // aggregator_reused_ids: events whose id an earlier event of another time
 // holds in aggregator_seen_ids. Inserts these (id, event time) pairs and
 // returns those that were new; the others are resends.
 using EventKey = std::pair<std::string, core::TimestampUs>;
 std::set<EventKey> insert_reused_ids(pqxx::work& tx, const std::string& topic,
                                      const std::vector<SeenId>& events);
-// Forgets ids older than every partition's horizon (max_lateness_s), plus
-// an hour: an id is kept by the start of its event's hour, so up to an
-// hour longer than the horizon, never shorter. The reused ids go by the
-// same horizon.
-void prune_seen_ids(pqxx::work& tx, const std::string& topic, std::int32_t topic_id,
-                    std::int64_t max_lateness_s);
+// Forgets the reused ids by the seen ids' horizon (SeenIds::prune), by
+// their event time.
+void prune_reused_ids(pqxx::work& tx, const std::string& topic, std::int64_t max_lateness_s);
 
 // late_events: each late or future event with its partition's newest event
 // time. An id late_events holds already is not stored again.
@@ -157,15 +129,14 @@ class StoreEventTables : public BatchTables<core::StoreEvent, core::Deltas> {
 
 class PgStoreEventTables final : public PgTables<StoreEventTables> {
  public:
-  // `seen` outlives the batch: it remembers whether the last batch met held
-  // ids, to skip the COPY that would fail again. `topic_id` is topic_number()'s.
+  // `seen`, the topic's ids, outlives the batch.
   PgStoreEventTables(pqxx::work& tx, const std::string& group, const std::string& topic,
-                     std::int32_t topic_id, pg::OptimisticCopy& seen)
-      : PgTables(tx, group, topic), topic_id_(topic_id), seen_(seen) {}
+                     SeenIds& seen)
+      : PgTables(tx, group, topic), seen_(seen) {}
 
-  // Records the ids as insert_seen_ids() does, COPYed straight in when none
-  // is held (as the sink does with its rows).
-  HeldIds record_seen_ids(const std::vector<SeenId>& ids) override;
+  HeldIds record_seen_ids(const std::vector<SeenId>& ids) override {
+    return seen_.record(tx_, ids);
+  }
   std::set<EventKey> insert_reused_ids(const std::vector<SeenId>& events) override {
     return tables::insert_reused_ids(tx_, topic_, events);
   }
@@ -174,12 +145,12 @@ class PgStoreEventTables final : public PgTables<StoreEventTables> {
   }
   void apply_deltas(const core::Deltas& deltas) override { tables::apply_deltas(tx_, deltas); }
   void prune_seen_ids(std::int64_t max_lateness_s) override {
-    tables::prune_seen_ids(tx_, topic_, topic_id_, max_lateness_s);
+    seen_.prune(tx_, topic_, max_lateness_s);
+    tables::prune_reused_ids(tx_, topic_, max_lateness_s);
   }
 
  private:
-  std::int32_t topic_id_;
-  pg::OptimisticCopy& seen_;
+  SeenIds& seen_;
 };
 
 }  // namespace millrace::aggregate::tables
@@ -228,7 +199,8 @@ class StoreEventAggregates
     : public KindTypes<kinds::StoreEventCodec, core::Deltas, tables::StoreEventTables, true> {
  public:
   // `config` must outlive this.
-  explicit StoreEventAggregates(const AggregatorConfig& config) : config_(config) {}
+  explicit StoreEventAggregates(const AggregatorConfig& config)
+      : config_(config), seen_(config.stream.kafka.topic, true) {}
 
   const Codec& codec() const { return codec_; }
   // The order identities are recorded in: by the ids' 128 bits (integer
@@ -239,20 +211,15 @@ class StoreEventAggregates
   Deltas deltas() const { return {}; }
 
   // Looks up the topic's number in aggregator_topics.
-  void on_connect(pqxx::connection& connection) {
-    topic_id_ = tables::topic_number(connection, config_.stream.kafka.topic);
-  }
+  void on_connect(pqxx::connection& connection) { seen_.connect(connection); }
   tables::PgStoreEventTables pg_tables(pqxx::work& tx) {
-    return {tx, config_.stream.group, config_.stream.kafka.topic, topic_id_, seen_};
+    return {tx, config_.stream.group, config_.stream.kafka.topic, seen_};
   }
 
  private:
   const AggregatorConfig& config_;
   Codec codec_;
-  // The topic's number in aggregator_seen_ids: set by on_connect(), which
-  // never overlaps write().
-  std::int32_t topic_id_ = 0;
-  pg::OptimisticCopy seen_;  // commit thread only (write())
+  tables::SeenIds seen_;  // the topic's ids; commit thread only (write())
 };
 
 }  // namespace millrace::aggregate

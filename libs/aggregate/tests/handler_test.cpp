@@ -124,7 +124,7 @@ class FakeTablesBase : public Kind::Tables {
     for (const auto& s : ids) {
       recorded.back().push_back(*s.id);
       const auto [it, added] = seen.try_emplace(*s.id, s.event_ts);
-      // aggregator_seen_records gives back no time.
+      // A declared kind never reads the time held: none is given back.
       if (!added) held.emplace(*s.id, Kind::kIdsReused ? std::optional(it->second) : std::nullopt);
     }
     return held;
