@@ -69,6 +69,9 @@ pg_owned() {
 prepare_postgres_dirs() {
   if ((EUID == 0)); then
     id postgres >/dev/null 2>&1 || die "running as root needs a 'postgres' user (install postgresql)"
+    # Without it the reachability check below would blame the directories.
+    command -v runuser >/dev/null ||
+      die "running as root needs runuser (util-linux, in /usr/sbin or /sbin): add it to PATH"
     chmod a+rx -- "$STATE"
   elif [[ -d $PGDATA && ! -O $PGDATA ]]; then
     die "$PGDATA belongs to $(stat -c %U -- "$PGDATA"), not to you; run as root or use another MILLRACE_STATE_DIR"
