@@ -283,16 +283,16 @@ std::int64_t claim_view_fills(pqxx::connection& connection, const std::string& k
                               const std::string& group, const std::string& topic) {
   pqxx::work tx(connection);
   const auto r = tx.exec_params(
-      "WITH claimed AS (UPDATE aggregator_views SET state = CASE WHEN EXISTS (SELECT 1 FROM "
-      "consumer_offsets WHERE group_id = $2 AND topic = $3 AND next_offset > 0) THEN 'filling' "
-      "ELSE 'filled' END, claimed_at = now(), filled_at = CASE WHEN EXISTS (SELECT 1 FROM "
-      "consumer_offsets WHERE group_id = $2 AND topic = $3 AND next_offset > 0) THEN NULL ELSE "
-      "now() END WHERE kind = $1 AND state = 'unfilled' RETURNING view_name, state), "
+      "WITH consumed AS (SELECT EXISTS (SELECT 1 FROM consumer_offsets WHERE group_id = $2 AND "
+      "topic = $3 AND next_offset > 0) AS any), "
+      "claimed AS (UPDATE aggregator_views SET state = CASE WHEN c.any THEN 'filling' ELSE "
+      "'filled' END, claimed_at = now(), filled_at = CASE WHEN c.any THEN NULL ELSE now() END "
+      "FROM consumed c WHERE kind = $1 AND state = 'unfilled' RETURNING view_name, state), "
       "ranges AS (INSERT INTO aggregator_view_fills (view_name, topic, partition, until_offset) "
       "SELECT c.view_name, o.topic, o.partition, o.next_offset FROM claimed c JOIN "
       "consumer_offsets o ON o.group_id = $2 AND o.topic = $3 AND o.next_offset > 0 WHERE "
-      "c.state = 'filling' RETURNING 1) SELECT (SELECT count(*) FROM claimed), (SELECT count(*) "
-      "FROM ranges)",
+      "c.state = 'filling') "
+      "SELECT count(*) FROM claimed",
       kind, group, topic);
   tx.commit();
   return r[0][0].as<std::int64_t>();
