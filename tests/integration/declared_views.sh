@@ -14,8 +14,13 @@
 # declared_views/order.views.json adds three views to the built-in orders, in
 # a views file beside the declarations: generated orders folded by
 # millrace-aggregator --kind order must be served by millrace-api as they
-# are recomputed from the orders. A views file of the store event, and one
-# of no kind, are refused at start, naming the file.
+# are recomputed from the orders. declared_views/store_event.views.json adds
+# two views to the built-in store event (per store per local hour in New
+# York, the top 10 skus per local day): the sales as store events, with
+# resends and ids reused at another time, folded by the default
+# millrace-aggregator, must equal DuckDB's recomputation and be served by
+# millrace-api. A views file of no kind, and a bad one of the store event,
+# are refused at start, naming the file.
 #
 # With `faults`, the aggregator is SIGKILLed every few seconds while it
 # folds, and the broker restarted once: the views must still be exact.
@@ -36,6 +41,7 @@ role_of() { sed -E 's|^[a-z]+://([^:@/]+).*|\1|' <<<"$1"; }
 name=dviews_$$_$RANDOM
 export MILLRACE_PG MILLRACE_BROKERS
 export MILLRACE_PG_SCHEMA=$name MILLRACE_SALES_TOPIC=$name MILLRACE_ORDERS_TOPIC=${name}_orders
+export MILLRACE_TOPIC=${name}_store
 export MILLRACE_BATCH_MS=100
 # The catalog the aggregator follows for the view grouped by it.
 export MILLRACE_CHANGES_TOPIC=$name.changes
@@ -48,7 +54,7 @@ work=$(mktemp -d)
 export MILLRACE_KINDS_DIR=$work/kinds
 mkdir -p "$MILLRACE_KINDS_DIR"
 cp "$src/tests/integration/declared_views/sale.json" "$src/tests/integration/declared_views/order.views.json" \
-  "$MILLRACE_KINDS_DIR/"
+  "$src/tests/integration/declared_views/store_event.views.json" "$MILLRACE_KINDS_DIR/"
 aggregator=
 api=
 cleanup() {
@@ -68,14 +74,32 @@ waitfor() {
   for _ in $(seq 1 $((seconds * 5))); do eval "$what" && return 0; sleep 0.2; done
   fail "waited ${seconds}s for: $what"
 }
+# `consumed [KIND]`, `start_aggregator [KIND]`: the sale's by default;
+# `store_event` is the default aggregator's, whose group has no suffix.
+group_of() { [[ ${1:-sale} == store_event ]] && echo millrace-aggregator || echo "millrace-aggregator-${1:-sale}"; }
 consumed() {
-  sql "SELECT coalesce(sum(consumed), 0) FROM partition_accounting WHERE group_id = 'millrace-aggregator-${1:-sale}'"
+  sql "SELECT coalesce(sum(consumed), 0) FROM partition_accounting WHERE group_id = '$(group_of "$@")'"
 }
 start_aggregator() {
   if [[ $mode == faults ]]; then export MILLRACE_BATCH_SIZE=25 MILLRACE_BATCH_MS=10; fi
+  local kind=(--kind "${1:-sale}")
+  [[ ${1:-sale} == store_event ]] && kind=()
   MILLRACE_PG=$aggregator_pg MILLRACE_MIGRATE=false MILLRACE_METRICS_ADDR=127.0.0.1:0 \
-    "$millrace-aggregator" --kind "${1:-sale}" >>"$work/aggregator.log" 2>&1 &
+    "$millrace-aggregator" "${kind[@]}" >>"$work/aggregator.log" 2>&1 &
   aggregator=$!
+}
+# The store event's views against DuckDB: its declaration with the views of
+# the store_event.views.json in use, recomputed from the store events.
+check_store_views() {
+  "$python" - "$src/proto/kinds/store_event.json" "$MILLRACE_KINDS_DIR/store_event.views.json" \
+    "$work/store_event.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["views"] = json.load(open(sys.argv[2]))["views"]
+json.dump(d, open(sys.argv[3], "w"))
+PY
+  "$python" "$src/tests/integration/declared_views_check.py" check \
+    "$work/store_event.json" "$millrace" "$work/store.ndjson"
 }
 # A views file refused at start as a bad setting (exit 2), naming it:
 # `refused FILE JSON WHAT COMMAND...`.
@@ -98,13 +122,15 @@ if MILLRACE_KINDS_DIR=$work/clash "$millrace" migrate >"$work/clash.log" 2>&1; t
 fi
 grep -q "view sales: its name is one of the kind's tables" "$work/clash.log" ||
   fail "the refusal of a view named sales does not say why: $(tail -n 3 "$work/clash.log")"
-# The store event's views would stay empty (its aggregator keeps none): its
-# aggregator refuses them at start; and a views file of no kind.
-refused store_event.views.json '{"kind": "store_event", "views": []}' \
-  "views: the store event takes no declared views yet" "$millrace-aggregator" --check-config
+# A bad views file of the store event is refused by its aggregator at
+# start; and a views file of no kind.
+refused store_event.views.json '{"kind": "store_event", "views": [{"name": "v"}]}' \
+  "views[0]" "$millrace-aggregator" --check-config
 refused invoice.views.json '{"kind": "invoice", "views": []}' 'no kind "invoice"' "$millrace" migrate
 "$millrace" migrate >"$work/migrate.log"
 grep -q "^kind order: " "$work/migrate.log" || fail "millrace migrate made no tables for order.views.json"
+[[ $(sql "SELECT to_regclass('agg_view_store_top_skus_per_local_day') IS NOT NULL") == t ]] ||
+  fail "millrace migrate made no table for store_event.views.json's view"
 # Tables made before aggregator_views recorded their shapes (migration
 # 0021) are taken as they are, their shapes read from the catalog: none is
 # made again.
@@ -183,6 +209,27 @@ waitfor '(( $(consumed order) >= $(wc -l <"$work/orders.ndjson") ))' 180
 kill -TERM "$aggregator" && wait "$aggregator" || fail "the orders' aggregator did not stop cleanly"
 aggregator=
 
+# The built-in store event, with the views of store_event.views.json, folded
+# by the default aggregator (no --kind); with `faults`, SIGKILLed once while
+# it folds.
+"$python" "$src/tests/integration/declared_views_check.py" store-events "$work"
+"$millrace" produce --file "$work/store.ndjson" >/dev/null
+start_aggregator store_event
+if [[ $mode == faults ]]; then
+  waitfor '(( $(consumed store_event) > 0 ))' 60
+  echo "SIGKILL of the store events' aggregator: $(consumed store_event) accounted"
+  kill -KILL "$aggregator" 2>/dev/null || true
+  wait "$aggregator" 2>/dev/null || true
+  start_aggregator store_event
+fi
+waitfor '(( $(consumed store_event) >= $(wc -l <"$work/store.ndjson") ))' 180
+kill -TERM "$aggregator" && wait "$aggregator" || fail "the store events' aggregator did not stop cleanly"
+aggregator=
+[[ $(sql "SELECT coalesce(sum(records), 0) FROM record_outcomes WHERE group_id = 'millrace-aggregator' AND outcome = 'persisted' AND reason = 'id_reused'") -ge 50 ]] ||
+  fail "the store events reusing an id at another time were not counted persisted (id_reused)"
+check_store_views ||
+  fail "a view of store_event.views.json differs from DuckDB's recomputation"
+
 # Served: by millrace-api, described in its OpenAPI document.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 MILLRACE_API_PG=$api_pg MILLRACE_API_ADDR=127.0.0.1:$port MILLRACE_REDIS_URL= MILLRACE_METRICS_ADDR=127.0.0.1:0 \
@@ -206,6 +253,10 @@ assert rows and all(r["store_id"] == 2 for r in rows), rows[:3]; print(len(rows)
   fail "?store_id=2 served $(cat "$work/store2") rows"
 status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/v1/views/sales_per_store_hour?sku=2")
 [[ $status == 400 ]] || fail "a filter on a column that is no dimension answered $status, not 400"
+rows=$(curl -fsS "http://127.0.0.1:$port/v1/views/store_top_skus_per_local_day?limit=1000" |
+  python3 -c 'import json, sys; print(len(json.load(sys.stdin)["rows"]))')
+[[ $rows -gt 0 && $rows == $("$millrace" views store_top_skus_per_local_day --format csv | tail -n +2 | wc -l) ]] ||
+  fail "the API serves $rows rows of the store event's store_top_skus_per_local_day, millrace views another count"
 for view in order_revenue_hourly order_units_per_product_hourly order_top_products_daily; do
   curl -fsS "http://127.0.0.1:$port/v1/views/$view?limit=10000" >"$work/$view.json" ||
     fail "millrace-api does not serve $view, of order.views.json"
@@ -227,6 +278,17 @@ api=
 # fills, in chunks of 10 sales.
 mkdir -p "$work/changed"
 cp "$MILLRACE_KINDS_DIR"/order.views.json "$work/changed/"
+# And one added to the store event's, filled from its topic: an id reused at
+# another time is another event there too.
+"$python" - "$MILLRACE_KINDS_DIR/store_event.views.json" "$work/changed/store_event.views.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["views"].append({"name": "store_events_per_category_day", "window": {"size": "1d"},
+                   "group_by": ["category"],
+                   "measures": [{"as": "events", "op": "count"},
+                                {"as": "units", "op": "sum", "of": ["qty"]}]})
+json.dump(d, open(sys.argv[2], "w"), indent=1)
+PY
 "$python" - "$MILLRACE_KINDS_DIR/sale.json" "$work/changed/sale.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -255,6 +317,8 @@ export MILLRACE_KINDS_DIR=$work/changed
 unfilled=$(sql "SELECT string_agg(view_name, ',' ORDER BY view_name) FROM aggregator_views WHERE kind = 'sale' AND state = 'unfilled'")
 [[ $unfilled == revenue_per_category_15m,top_categories_per_store_day ]] ||
   fail "the views waiting to be filled are '$unfilled', not the changed and the new one"
+[[ $(sql "SELECT state FROM aggregator_views WHERE view_name = 'store_events_per_category_day'") == unfilled ]] ||
+  fail "the view added to the store event's does not wait to be filled"
 [[ $(sql "SELECT count(*) FROM agg_view_revenue_per_category_15m") == 0 ]] ||
   fail "the changed view's table kept rows of its old window"
 "$millrace" views top_categories_per_store_day --format csv 2>&1 >/dev/null |
@@ -289,4 +353,11 @@ aggregator=
 "$python" "$src/tests/integration/declared_views_check.py" check \
   "$MILLRACE_KINDS_DIR/sale.json" "$millrace" "$work/first.ndjson" "$work/second.ndjson" \
   "$work/third.ndjson" || fail "after the views changed, a view differs from DuckDB's recomputation"
+# The store event's aggregator fills its new view.
+start_aggregator store_event
+waitfor '[[ $(sql "SELECT state FROM aggregator_views WHERE view_name = '"'store_events_per_category_day'"'") == filled ]]' 180
+kill -TERM "$aggregator" && wait "$aggregator" || fail "the store events' aggregator did not stop cleanly"
+aggregator=
+check_store_views ||
+  fail "after a view was added to the store event's, a view differs from DuckDB's recomputation"
 echo "declared views ($mode): every view equals DuckDB's, the API serves them and order.views.json's, and views added or changed later are filled"

@@ -8,6 +8,11 @@
       DIR/third.ndjson (sales of November, and resends) and the catalog,
       DIR/categories.csv and DIR/products.csv (for `millrace catalog load`),
       which knows some of the sales' skus and not others
+  declared_views_check.py store-events DIR
+      writes DIR/store.ndjson: the sales of DIR/first.ndjson and
+      DIR/second.ndjson as the built-in store event (sale and inventory
+      events, returns), with resends (the same id and time) and ids reused
+      by events of another time, which the store event counts as events
   declared_views_check.py orders NDJSON HOURLY PER_PRODUCT TOP
       the views tests/integration/declared_views/order.views.json adds to
       the built-in orders, recomputed from the generated orders in NDJSON
@@ -20,7 +25,9 @@
       files with DuckDB (SQL, its own time zone database, window functions;
       a group from the catalog joins the products.csv beside the first NDJSON
       file), reads each with `MILLRACE views NAME --format json`, and exits 1
-      unless they are equal row for row
+      unless they are equal row for row. A declaration whose resends are
+      told by its table's key ("resends": "table_key", the store event's)
+      counts a record per id and time, not per id
 
 The catalog does not change while the sales are folded, so the fact each
 sale is folded with is the one products.csv gives; a sku it does not list
@@ -132,15 +139,46 @@ def generate(out_dir):
         f.writelines(encode(s) + "\n" for s in third)
 
 
-def load(con, files):
+def store_events(out_dir):
+    rng = random.Random(79)
+    events = []
+    for name in ("first", "second"):
+        for text in open(f"{out_dir}/{name}.ndjson"):
+            s = json.loads(text, parse_float=decimal.Decimal)
+            store = int(s["store_id"]) + 1
+            events.append({
+                "id": s["id"], "request_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "store_id": store, "store_fqdn": f"store-{store:03}.millrace.local",
+                "store_ip": f"10.0.{store}.1", "cust_id": rng.randint(1, 1000),
+                "category": s["category"], "sku": s["sku"], "price": s["price"],
+                "qty": s["qty"], "discount": s["discount"],
+                "gift_wrap": rng.random() < 0.25, "variant": "red",
+                "priority_shipping": rng.random() < 0.3, "ts": s["ts"],
+                "is_return": rng.random() < 0.1,
+                "event_type": "sale_event" if rng.random() < 0.8 else "inventory_event"})
+    # Resends (the same id and time) count once; an id reused at another
+    # time is another event.
+    events += [dict(e) for e in rng.sample(events, 100)]
+    for e in rng.sample(events, 60):
+        reused = dict(e)
+        reused["ts"] = iso(datetime.datetime.fromisoformat(e["ts"].replace("Z", "+00:00")) +
+                           datetime.timedelta(minutes=rng.randint(1, 3000)))
+        events.append(reused)
+    rng.shuffle(events)
+    with open(f"{out_dir}/store.ndjson", "w") as f:
+        f.writelines(encode(e) + "\n" for e in events)
+
+
+def load(con, files, by_time):
     seen = set()
     rows = []
     for path in files:
         for text in open(path):
             r = json.loads(text, parse_float=decimal.Decimal, parse_int=decimal.Decimal)
-            if r["id"] in seen:
-                continue  # a resend: the same id counts once
-            seen.add(r["id"])
+            identity = (r["id"], r["ts"]) if by_time else r["id"]
+            if identity in seen:
+                continue  # a resend: the same id (and time) counts once
+            seen.add(identity)
             rows.append((r["id"], r["ts"], int(r["store_id"]), int(r["sku"]), r["category"],
                          r["price"], int(r["qty"]), r["discount"]))
     con.execute("CREATE TABLE raw (id VARCHAR, ts TIMESTAMPTZ, store_id BIGINT, sku BIGINT, "
@@ -271,7 +309,7 @@ def check(declaration, millrace, files):
     decl = json.load(open(declaration))
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    n = load(con, files)
+    n = load(con, files, decl.get("resends") == "table_key")
     failures = 0
     for view in decl["views"]:
         want = [{k: normal(v) for k, v in r.items()} for r in expected(con, decl, view)]
@@ -346,6 +384,8 @@ def orders(ndjson, hourly_body, per_product_body, top_body):
 if __name__ == "__main__":
     if sys.argv[1] == "generate":
         generate(sys.argv[2])
+    elif sys.argv[1] == "store-events":
+        store_events(sys.argv[2])
     elif sys.argv[1] == "orders":
         sys.exit(orders(*sys.argv[2:6]))
     elif sys.argv[1] == "check":

@@ -2,6 +2,7 @@
 
 #include "millrace/core/setting.hpp"
 #include "millrace/kafka/options.hpp"
+#include "millrace/kinds/registry.hpp"
 
 namespace millrace::aggregate {
 
@@ -49,7 +50,12 @@ void register_options(core::OptionSet& o, AggregatorConfig& c) {
 void validate(AggregatorConfig& c) {
   stream::validate(c.stream);
   c.stream.kafka.topic = kinds::resolve(c.kinds, c.stream.kafka.topic);
-  if (!c.kinds.declaration) return;
+  if (!c.kinds.declaration) {
+    // The store event, folded from its declaration as every kind is, with
+    // the views of a views file beside the declarations.
+    c.kinds.declaration = kinds::find_kind(kinds::kStoreEvent, c.kinds.kinds_dir);
+    return;
+  }
   if (!c.kinds.declaration->aggregate && c.kinds.declaration->views.empty()) {
     throw core::UsageError(
         "--kind " + c.kinds.kind +

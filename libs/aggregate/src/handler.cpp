@@ -9,16 +9,14 @@
 
 namespace millrace::aggregate::detail {
 
-template <typename Kind>
-AggregatorHandler<Kind>::AggregatorHandler(const AggregatorConfig& config)
+AggregatorHandler::AggregatorHandler(const AggregatorConfig& config)
     : config_(config), kind_(config) {
   policy_.max_lateness_us = config.max_lateness_s * 1'000'000;
   policy_.max_future_us = config.max_future_s * 1'000'000;
 }
 
-template <typename Kind>
-void AggregatorHandler<Kind>::handle(const kafka::Message& msg, stream::PartitionProgress& progress,
-                                     stream::BatchState& state) {
+void AggregatorHandler::handle(const kafka::Message& msg, stream::PartitionProgress& progress,
+                               stream::BatchState& state) {
   auto parsed = kind_.codec().parse(msg.payload(), msg.header(core::kHeaderEventType));
   if (const auto* rejection = std::get_if<core::Rejection>(&parsed)) {
     // The sink dead-letters these; here they are only counted.
@@ -34,15 +32,12 @@ void AggregatorHandler<Kind>::handle(const kafka::Message& msg, stream::Partitio
 
 // Refused records go to refused_records, written by the next write() in
 // the transaction that commits their offsets.
-template <typename Kind>
-void AggregatorHandler<Kind>::refuse(stream::Batch& batch, stream::BatchState& state,
-                                     const std::vector<stream::Refusal>& refused) {
+void AggregatorHandler::refuse(stream::Batch& batch, stream::BatchState& state,
+                               const std::vector<stream::Refusal>& refused) {
   static_cast<Batch&>(state).move_refused(batch, refused);
 }
 
-template <typename Kind>
-void AggregatorHandler<Kind>::write(pqxx::work& tx, stream::Batch& batch,
-                                    stream::BatchState& state) {
+void AggregatorHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchState& state) {
   auto tables = kind_.pg_tables(tx);
   write_to(tables, batch, state);
 }
@@ -55,9 +50,7 @@ void AggregatorHandler<Kind>::write(pqxx::work& tx, stream::Batch& batch,
 //   4. add the folded deltas to the aggregates, and move the partitions'
 //      newest event times on;
 //   5. now and then, forget identities beyond the dedup horizon.
-template <typename Kind>
-void AggregatorHandler<Kind>::write_to(Tables& tables, stream::Batch& batch,
-                                       stream::BatchState& state) {
+void AggregatorHandler::write_to(Tables& tables, stream::Batch& batch, stream::BatchState& state) {
   const auto& b = static_cast<Batch&>(state);
   {
     std::vector<tables::RefusedRow> rows;
@@ -81,8 +74,7 @@ void AggregatorHandler<Kind>::write_to(Tables& tables, stream::Batch& batch,
 
 // Step 1. In offset order per partition, against the newest event time
 // PostgreSQL holds for the partition, so a replay decides alike.
-template <typename Kind>
-typename AggregatorHandler<Kind>::Judged AggregatorHandler<Kind>::judge_lateness(
+AggregatorHandler::Judged AggregatorHandler::judge_lateness(
     Tables& tables, const std::vector<Pending<Record>>& pending) const {
   Judged out;
   out.max_ts = tables.read_partition_max();
@@ -113,12 +105,11 @@ typename AggregatorHandler<Kind>::Judged AggregatorHandler<Kind>::judge_lateness
 // of each identity in the batch goes to the kind's seen identities;
 // PostgreSQL says which it held already (and, for the store event, at which
 // time). A repeat is re-counted as a duplicate. Where a kind reuses ids
-// (kIdsReused: the store event), the same id at another time is a new event
-// reusing the id, as the store keeps it; it folds, accounted `persisted`
+// (KindAggregates::ids_reused(): the store event), the same id at another
+// time is a new event reusing the id, as the store keeps it; it folds, accounted `persisted`
 // with the reason `id_reused`, once aggregator_reused_ids takes it (a resend
 // of one of those is a duplicate too).
-template <typename Kind>
-typename Kind::Deltas AggregatorHandler<Kind>::fold_new(
+AggregatorHandler::Kind::Deltas AggregatorHandler::fold_new(
     Tables& tables, stream::Batch& batch,
     const std::vector<const Pending<Record>*>& on_time) const {
   const auto& codec = kind_.codec();
@@ -133,14 +124,14 @@ typename Kind::Deltas AggregatorHandler<Kind>::fold_new(
     // in order instead of at random. Equal keys are compared as text too,
     // so the grouping never rests on the identities' form.
     struct Keyed {
-      decltype(Kind::id_order(std::declval<const std::string&>())) order;
+      UuidBits order;
       std::uint32_t index;  // in on_time
     };
     std::vector<Keyed> keyed;
     keyed.reserve(on_time.size());
     for (std::size_t i = 0; i < on_time.size(); ++i) {
       keyed.push_back(
-          {Kind::id_order(codec.identity(on_time[i]->record)), static_cast<std::uint32_t>(i)});
+          {kind_.id_order(codec.identity(on_time[i]->record)), static_cast<std::uint32_t>(i)});
     }
     const auto id_of = [&](const Keyed& k) -> const std::string& {
       return codec.identity(on_time[k.index]->record);
@@ -163,7 +154,7 @@ typename Kind::Deltas AggregatorHandler<Kind>::fold_new(
            ++j) {
         // Same id, same time: a resend; another time: a new event reusing it.
         const bool same_time = codec.time(on_time[keyed[j].index]->record) == first_ts;
-        roles[keyed[j].index] = !Kind::kIdsReused || same_time ? Role::kRepeat : Role::kReused;
+        roles[keyed[j].index] = !kind_.ids_reused() || same_time ? Role::kRepeat : Role::kReused;
       }
       g = j;
     }
@@ -176,13 +167,13 @@ typename Kind::Deltas AggregatorHandler<Kind>::fold_new(
       const auto it = held.find(codec.identity(record));
       if (it == held.end()) continue;
       const bool same_time = !it->second || *it->second == codec.time(record);
-      roles[i] = !Kind::kIdsReused || same_time ? Role::kRepeat : Role::kReused;
+      roles[i] = !kind_.ids_reused() || same_time ? Role::kRepeat : Role::kReused;
     }
     if (roles[i] == Role::kReused)
       reused.push_back({&codec.identity(record), 0, codec.time(record)});
   }
   std::set<tables::EventKey> new_reused;
-  if constexpr (Kind::kIdsReused) new_reused = tables.insert_reused_ids(reused);
+  if (kind_.ids_reused()) new_reused = tables.insert_reused_ids(reused);
   auto deltas = kind_.deltas();
   for (std::size_t i = 0; i < on_time.size(); ++i) {
     const auto* p = on_time[i];
@@ -203,9 +194,7 @@ typename Kind::Deltas AggregatorHandler<Kind>::fold_new(
 // Step 3. Late and future records are kept aside with their partition's
 // context, one row per `late` outcome. One the kind's table holds already
 // (or one repeated in this batch) is a duplicate, not late a second time.
-template <typename Kind>
-void AggregatorHandler<Kind>::keep_late(Tables& tables, stream::Batch& batch,
-                                        const Judged& judged) {
+void AggregatorHandler::keep_late(Tables& tables, stream::Batch& batch, const Judged& judged) {
   if (judged.late.empty()) return;
   const auto stored = tables.insert_late(judged.late, judged.max_ts);
   for (const auto& [p, verdict] : judged.late) {
@@ -217,8 +206,5 @@ void AggregatorHandler<Kind>::keep_late(Tables& tables, stream::Batch& batch,
                     1);
   }
 }
-
-template class AggregatorHandler<StoreEventAggregates>;
-template class AggregatorHandler<KindAggregates>;
 
 }  // namespace millrace::aggregate::detail

@@ -5,19 +5,16 @@
 // batch's transaction judges lateness, folds each identity once into the
 // aggregates, keeps late ones aside and records refused ones.
 //
-// What differs by kind is its template parameter `Kind`:
-// StoreEventAggregates (tables.hpp) or KindAggregates (kind_tables.hpp).
-// Through KindTypes (tables.hpp) it gives
-//   Codec            the records' parse, time and identity (kinds/codec.hpp);
+// What differs by kind is read from its declaration, through
+// KindAggregates (kind_tables.hpp):
+//   codec()          the records' parse, time and identity (kinds/codec.hpp);
 //   Deltas           what on-time records fold into (fold(record));
 //   Tables           its tables::BatchTables, reached once per step and batch;
-//   kIdsReused       whether the same identity at another time is another
-//                    record (Tables then has insert_reused_ids());
+//   ids_reused()     whether the same identity at another time is another
+//                    record (the store event's);
 //   id_order(id)     the order identities are recorded in, before their text;
 //   on_connect(), pg_tables(tx), deltas().
-// The store event's parse, time, identity and fold are inline calls on its
-// compiled contract: no virtual call per record or field, no copy. The
-// unit tests run write()'s steps against tables of their own
+// The unit tests run write()'s steps against tables of their own
 // (tests/handler_test.cpp).
 
 #include <cstdint>
@@ -33,12 +30,12 @@
 
 namespace millrace::aggregate::detail {
 
-template <typename Kind>
 class AggregatorHandler final : public stream::Handler {
  public:
-  using Record = typename Kind::Codec::Record;
+  using Kind = KindAggregates;
+  using Record = Kind::Codec::Record;
   using Batch = AggregatorBatch<Record>;
-  using Tables = typename Kind::Tables;
+  using Tables = Kind::Tables;
 
   // `config` must outlive the handler.
   explicit AggregatorHandler(const AggregatorConfig& config);
@@ -65,8 +62,8 @@ class AggregatorHandler final : public stream::Handler {
   };
 
   Judged judge_lateness(Tables& tables, const std::vector<Pending<Record>>& pending) const;
-  typename Kind::Deltas fold_new(Tables& tables, stream::Batch& batch,
-                                 const std::vector<const Pending<Record>*>& on_time) const;
+  Kind::Deltas fold_new(Tables& tables, stream::Batch& batch,
+                        const std::vector<const Pending<Record>*>& on_time) const;
   static void keep_late(Tables& tables, stream::Batch& batch, const Judged& judged);
 
   const AggregatorConfig& config_;
@@ -74,8 +71,5 @@ class AggregatorHandler final : public stream::Handler {
   core::LatenessPolicy policy_;
   std::uint64_t batches_ = 0;  // commit thread only (write())
 };
-
-extern template class AggregatorHandler<StoreEventAggregates>;
-extern template class AggregatorHandler<KindAggregates>;
 
 }  // namespace millrace::aggregate::detail

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <stdexcept>
 #include <unordered_set>
 #include <variant>
 
@@ -12,6 +13,7 @@
 #include "millrace/pg/declared_views.hpp"
 #include "millrace/pg/kind_tables.hpp"
 #include "millrace/pg/schema_setup.hpp"
+#include "store_sales.hpp"
 #include "upsert.hpp"
 
 namespace millrace::aggregate {
@@ -99,12 +101,26 @@ core::Int128 term(const kinds::Record& record, const kinds::SumDecl& sum) {
 
 }  // namespace
 
+namespace {
+
+bool is_store_event(const kinds::Declaration& d) {
+  return d.kind == kinds::kStoreEvent;
+}
+
+}  // namespace
+
+// The store event keeps its ids under its topic's name, as it did before
+// declared kinds (seen_ids.hpp); a declared kind under "kind:<kind>".
 KindAggregates::KindAggregates(const AggregatorConfig& config)
     : config_(config),
       codec_(*config.kinds.declaration),
-      seen_("kind:" + config.kinds.declaration->kind,
-            config.kinds.declaration->fields[config.kinds.declaration->identity].type ==
-                kinds::ValueType::kUuid) {
+      ids_reused_(config.kinds.declaration->resends == kinds::Resends::kTableKey),
+      uuid_identity_(config.kinds.declaration->fields[config.kinds.declaration->identity].type ==
+                     kinds::ValueType::kUuid),
+      seen_(is_store_event(*config.kinds.declaration) ? config.stream.kafka.topic
+                                                      : "kind:" + config.kinds.declaration->kind,
+            uuid_identity_) {
+  if (is_store_event(*config.kinds.declaration)) sales_.emplace(*config.kinds.declaration);
   const auto& views = config.kinds.declaration->views;
   if (std::none_of(views.begin(), views.end(),
                    [](const kinds::ViewDecl& v) { return v.needs_catalog(); })) {
@@ -144,13 +160,14 @@ detail::ProductLookup KindAggregates::catalog_lookup() const {
 }
 
 tables::KindDeltas KindAggregates::deltas() const {
-  return tables::KindDeltas(codec_.declaration(), catalog_lookup());
+  return tables::KindDeltas(codec_.declaration(), catalog_lookup(), sales_ ? &*sales_ : nullptr);
 }
 
 namespace tables {
 
-KindDeltas::KindDeltas(const kinds::Declaration& declaration, detail::ProductLookup catalog)
-    : d_(&declaration) {
+KindDeltas::KindDeltas(const kinds::Declaration& declaration, detail::ProductLookup catalog,
+                       const kinds::StoreEventFields* sales)
+    : d_(&declaration), fields_(sales) {
   views_.reserve(declaration.views.size());
   for (const auto& v : declaration.views) {
     views_.emplace_back(declaration, v, v.needs_catalog() ? catalog : detail::ProductLookup{});
@@ -159,6 +176,7 @@ KindDeltas::KindDeltas(const kinds::Declaration& declaration, detail::ProductLoo
 
 void KindDeltas::fold(const kinds::Record& record) {
   for (auto& v : views_) v.fold(record);
+  if (fields_) sales_.fold(fields_->sale(record));
   if (!d_->aggregate) return;
   const auto& a = *d_->aggregate;
   KindSums s;
@@ -198,7 +216,13 @@ HeldIds PgKindTables::record_seen_ids(const std::vector<SeenId>& ids) {
   return seen_.record(tx_, ids);
 }
 
+std::set<EventKey> PgKindTables::insert_reused_ids(const std::vector<SeenId>& records) {
+  if (!sales_) throw std::logic_error("kind " + d_.kind + " reuses no identity");
+  return tables::insert_reused_ids(tx_, topic_, records);
+}
+
 Stored PgKindTables::insert_late(const Late<kinds::Record>& late, const PartitionMax& max_ts) {
+  if (sales_) return tables::insert_late(tx_, topic_, *sales_, late, max_ts);
   Stored stored;
   if (late.empty()) return stored;
   std::vector<std::string> candidates;
@@ -235,6 +259,7 @@ void PgKindTables::apply_deltas(const KindDeltas& deltas) {
   for (std::size_t i = 0; i < d_.views.size(); ++i) {
     detail::apply_view(tx_, d_, d_.views[i], deltas.views()[i]);
   }
+  if (sales_) tables::apply_deltas(tx_, deltas.sales());
   if (!d_.aggregate) return;
   const std::string agg = "agg_" + d_.aggregate->name;
   upsert_windows(tx_, agg + "_hourly", d_, deltas.hourly());
@@ -244,6 +269,7 @@ void PgKindTables::apply_deltas(const KindDeltas& deltas) {
 
 void PgKindTables::prune_seen_ids(std::int64_t max_lateness_s) {
   seen_.prune(tx_, topic_, max_lateness_s);
+  if (sales_) tables::prune_reused_ids(tx_, topic_, max_lateness_s);
   for (const auto& v : d_.views) detail::prune_view(tx_, v, topic_);
 }
 

@@ -1,18 +1,24 @@
 #pragma once
 
-// A declared kind's aggregator tables (a kind with an aggregate section,
-// kinds::AggregateDecl; millrace-aggregator --kind order): each identity
-// folded once in aggregator_seen_ids (seen_ids.hpp), late and future records aside in
-// late_records, and the hourly, daily and per-product totals in the
-// declaration's agg_<name>_hourly, _daily and _items. The rules are the
-// store events' (tables.hpp), by identity instead of event id: a resend
+// Every kind's aggregator tables, from its declaration (millrace-aggregator,
+// --kind order, or the store event by default): each identity folded once
+// in aggregator_seen_ids (seen_ids.hpp), late and future records aside in
+// late_records, the declared views (view_deltas.hpp) and, for a kind with
+// an aggregate section (kinds::AggregateDecl), the hourly, daily and
+// per-product totals in its agg_<name>_hourly, _daily and _items. A resend
 // counts once, and a late record corrects a past window while it is within
-// the lateness horizon.
+// the lateness horizon (docs/views.md).
+//
+// The store event has, instead of late_records and an aggregate section,
+// the tables it had before declarations (store_sales.hpp): late_events,
+// agg_hourly, agg_daily, agg_products and agg_categories, and its id
+// reused by an event of another time is another event.
 
 #include <compare>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <pqxx/pqxx>
 #include <set>
 #include <string>
@@ -25,6 +31,7 @@
 #include "millrace/kinds/codec.hpp"
 #include "millrace/kinds/declaration.hpp"
 #include "millrace/kinds/record.hpp"
+#include "millrace/kinds/store_event.hpp"
 #include "tables.hpp"
 #include "upsert.hpp"
 #include "view_deltas.hpp"
@@ -58,7 +65,10 @@ class KindDeltas {
   // `declaration` (with an aggregate section, or views) must outlive this.
   // `catalog` is its views' grouped by the catalog (detail::ViewDeltas),
   // needed when one is: a caller folding records knows nothing else of it.
-  explicit KindDeltas(const kinds::Declaration& declaration, detail::ProductLookup catalog = {});
+  // `sales`, the store event's fields (its own tables, store_sales.hpp),
+  // must outlive this too; null for any other kind.
+  explicit KindDeltas(const kinds::Declaration& declaration, detail::ProductLookup catalog = {},
+                      const kinds::StoreEventFields* sales = nullptr);
 
   void fold(const kinds::Record& record);
 
@@ -67,9 +77,14 @@ class KindDeltas {
   const std::map<std::int64_t, KindSums>& items() const { return items_; }
   // One per declared view, in the declaration's order.
   const std::vector<detail::ViewDeltas>& views() const { return views_; }
+  // The store event's agg_hourly, agg_daily, agg_products and
+  // agg_categories (empty for another kind).
+  const core::Deltas& sales() const { return sales_; }
 
  private:
   const kinds::Declaration* d_;
+  const kinds::StoreEventFields* fields_;
+  core::Deltas sales_;
   std::map<WindowKey, KindSums> hourly_, daily_;
   std::map<std::int64_t, KindSums> items_;
   std::vector<detail::ViewDeltas> views_;
@@ -81,17 +96,22 @@ using KindTables = BatchTables<kinds::Record, KindDeltas>;
 // transaction.
 class PgKindTables final : public PgTables<KindTables> {
  public:
-  // `declaration` and `seen`, the kind's identities, must outlive this.
+  // `declaration`, `seen` (the kind's identities) and `sales` (the store
+  // event's fields, null for another kind) must outlive this.
   PgKindTables(pqxx::work& tx, const std::string& group, const std::string& topic,
-               const kinds::Declaration& declaration, SeenIds& seen)
-      : PgTables(tx, group, topic), d_(declaration), seen_(seen) {}
+               const kinds::Declaration& declaration, SeenIds& seen,
+               const kinds::StoreEventFields* sales)
+      : PgTables(tx, group, topic), d_(declaration), seen_(seen), sales_(sales) {}
 
   // The identities go to aggregator_seen_ids with their event time; those
-  // it held already come back (a declared kind never reuses an identity, so
-  // their time does not matter).
+  // it held already come back, with the time held (which only the store
+  // event reads: another kind never reuses an identity).
   HeldIds record_seen_ids(const std::vector<SeenId>& ids) override;
-  // One folded before (a resend that comes after its partition moved on),
-  // kept aside before, or repeated in `late` is not stored.
+  // The store event's aggregator_reused_ids (store_sales.hpp).
+  std::set<EventKey> insert_reused_ids(const std::vector<SeenId>& records) override;
+  // late_records: one folded before (a resend that comes after its
+  // partition moved on), kept aside before, or repeated in `late` is not
+  // stored. The store event's go to late_events, by id.
   Stored insert_late(const Late<kinds::Record>& late, const PartitionMax& max_ts) override;
   void apply_deltas(const KindDeltas& deltas) override;
   // Identities older than every partition's horizon, plus an hour, are
@@ -101,18 +121,25 @@ class PgKindTables final : public PgTables<KindTables> {
  private:
   const kinds::Declaration& d_;
   SeenIds& seen_;
+  const kinds::StoreEventFields* sales_;
 };
 
 }  // namespace millrace::aggregate::tables
 
 namespace millrace::aggregate {
 
-// What the aggregator does with a declared kind's records (--kind <kind>):
-// the handler's template parameter (handler.hpp). A record is its
-// identity: the same identity again is a resend, whatever its time.
-class KindAggregates
-    : public KindTypes<kinds::DeclaredCodec, tables::KindDeltas, tables::KindTables, false> {
+// What the aggregator does with a kind's records (--kind <kind>, the store
+// event by default): the handler's kind (handler.hpp). A record is its
+// identity: the same identity again is a resend, whatever its time; but
+// for a kind whose resends are told by its table's key, (time, identity)
+// ("resends": "table_key": the store event's), the same identity at
+// another time is another record.
+class KindAggregates {
  public:
+  using Codec = kinds::DeclaredCodec;
+  using Deltas = tables::KindDeltas;
+  using Tables = tables::KindTables;
+
   // `config`, with its resolved declaration, must outlive this. A kind with
   // a view grouped by the catalog follows the catalog, as the sink's
   // enrichment does (cache::CatalogLookup), from the first connect until
@@ -120,8 +147,16 @@ class KindAggregates
   explicit KindAggregates(const AggregatorConfig& config);
 
   const Codec& codec() const { return codec_; }
-  // Identities are recorded in their text's order.
-  static std::monostate id_order(const std::string&) { return {}; }
+  // Whether the same identity at another time is another record.
+  bool ids_reused() const { return ids_reused_; }
+  // The order identities are recorded in, before their text's: a uuid
+  // identity's 128 bits (integer comparisons; sorting the ids' text took
+  // the commit thread about 5 % longer, docs/benchmarks.md, change 26),
+  // the same for any other (their text's order then). A uuid identity is
+  // canonical (lower-case), so its bits' order is its text's.
+  UuidBits id_order(const std::string& id) const {
+    return uuid_identity_ ? uuid_bits(id) : UuidBits{};
+  }
   // With a view grouped by the catalog, waits for the catalog to be loaded
   // (a retryable failure after --catalog-wait-ms): a batch's rows are
   // grouped by a whole catalog, never a part of one.
@@ -137,12 +172,16 @@ class KindAggregates
   // catalog.
   void on_connect(pqxx::connection& connection);
   tables::PgKindTables pg_tables(pqxx::work& tx) {
-    return {tx, config_.stream.group, config_.stream.kafka.topic, codec_.declaration(), seen_};
+    return {tx,    config_.stream.group,       config_.stream.kafka.topic, codec_.declaration(),
+            seen_, sales_ ? &*sales_ : nullptr};
   }
 
  private:
   const AggregatorConfig& config_;
   Codec codec_;
+  bool ids_reused_;
+  bool uuid_identity_;
+  std::optional<kinds::StoreEventFields> sales_;  // the store event's only
   // The lookup's own metrics: its probe is not among the aggregator's.
   std::unique_ptr<metrics::Registry> catalog_metrics_;
   std::unique_ptr<cache::CatalogLookup> catalog_;  // null: no view groups by it

@@ -1,10 +1,10 @@
 #pragma once
 
-// The aggregator's SQL: one function per table it reads or writes, all
-// inside the batch's transaction. The steps that call them, and in which
-// order, are AggregatorHandler::write_to() (handler.cpp), through a kind's
-// BatchTables below: the store event's here, a declared kind's in
-// kind_tables.hpp.
+// The aggregator's SQL every kind shares, all inside the batch's
+// transaction, and the interface the one handler writes a batch through
+// (BatchTables). The steps that call them, and in which order, are
+// AggregatorHandler::write_to() (handler.cpp); a kind's tables are
+// kind_tables.hpp's, with the store event's own in store_sales.hpp.
 
 #include <cstdint>
 #include <map>
@@ -21,7 +21,6 @@
 #include "millrace/aggregate/config.hpp"
 #include "millrace/core/timestamp.hpp"
 #include "millrace/core/window.hpp"
-#include "millrace/kinds/codec.hpp"
 #include "millrace/stream/refused_records.hpp"
 #include "seen_ids.hpp"
 
@@ -37,6 +36,9 @@ PartitionMax read_partition_max(pqxx::work& tx, const std::string& topic);
 void advance_partition_max(pqxx::work& tx, const std::string& topic, const PartitionMax& max_ts,
                            const std::set<std::int32_t>& partitions);
 
+// A time as a quoted SQL literal.
+std::string ts_literal(pqxx::work& tx, core::TimestampUs ts);
+
 // The transaction's timestamp: one clock for the whole group.
 core::TimestampUs database_now(pqxx::work& tx);
 
@@ -47,6 +49,8 @@ using RefusedRow = stream::RefusedRecord;
 template <typename Record>
 using Late = std::vector<std::pair<const Pending<Record>*, core::TimeVerdict>>;
 using Stored = std::set<std::pair<std::int32_t, std::int64_t>>;  // (partition, offset)
+// A record's identity and time.
+using EventKey = std::pair<std::string, core::TimestampUs>;
 
 // Pruning is cheap but not free: an aggregator prunes once every this many
 // batches.
@@ -64,6 +68,11 @@ class BatchTables {
   virtual void insert_refused(const std::vector<RefusedRow>& refused) = 0;
   // Records the identities (each once, sorted); returns those held already.
   virtual HeldIds record_seen_ids(const std::vector<SeenId>& ids) = 0;
+  // Where the same identity at another time is another record (the store
+  // event's: its table's key is (time, id)): records these (identity,
+  // time) pairs and returns those that were new; the others are resends.
+  // Never called for a kind whose identity alone is a record.
+  virtual std::set<EventKey> insert_reused_ids(const std::vector<SeenId>& records) = 0;
   // Keeps late and future records aside, with their partition's newest
   // event time; returns those stored. One kept aside before is not stored
   // again.
@@ -100,59 +109,6 @@ class PgTables : public Interface {
   const std::string& topic_;
 };
 
-// The store event's.
-
-// aggregator_reused_ids: events whose id an earlier event of another time
-// holds in aggregator_seen_ids. Inserts these (id, event time) pairs and
-// returns those that were new; the others are resends.
-using EventKey = std::pair<std::string, core::TimestampUs>;
-std::set<EventKey> insert_reused_ids(pqxx::work& tx, const std::string& topic,
-                                     const std::vector<SeenId>& events);
-// Forgets the reused ids by the seen ids' horizon (SeenIds::prune), by
-// their event time.
-void prune_reused_ids(pqxx::work& tx, const std::string& topic, std::int64_t max_lateness_s);
-
-// late_events: each late or future event with its partition's newest event
-// time. An id late_events holds already is not stored again.
-Stored insert_late(pqxx::work& tx, const std::string& topic, const Late<core::StoreEvent>& late,
-                   const PartitionMax& max_ts);
-
-// agg_hourly, agg_daily, agg_products and agg_categories: additive upserts.
-void apply_deltas(pqxx::work& tx, const core::Deltas& deltas);
-
-// The store event's tables: an id reused by an event of another time is
-// another event, which aggregator_reused_ids remembers.
-class StoreEventTables : public BatchTables<core::StoreEvent, core::Deltas> {
- public:
-  virtual std::set<EventKey> insert_reused_ids(const std::vector<SeenId>& events) = 0;
-};
-
-class PgStoreEventTables final : public PgTables<StoreEventTables> {
- public:
-  // `seen`, the topic's ids, outlives the batch.
-  PgStoreEventTables(pqxx::work& tx, const std::string& group, const std::string& topic,
-                     SeenIds& seen)
-      : PgTables(tx, group, topic), seen_(seen) {}
-
-  HeldIds record_seen_ids(const std::vector<SeenId>& ids) override {
-    return seen_.record(tx_, ids);
-  }
-  std::set<EventKey> insert_reused_ids(const std::vector<SeenId>& events) override {
-    return tables::insert_reused_ids(tx_, topic_, events);
-  }
-  Stored insert_late(const Late<core::StoreEvent>& late, const PartitionMax& max_ts) override {
-    return tables::insert_late(tx_, topic_, late, max_ts);
-  }
-  void apply_deltas(const core::Deltas& deltas) override { tables::apply_deltas(tx_, deltas); }
-  void prune_seen_ids(std::int64_t max_lateness_s) override {
-    seen_.prune(tx_, topic_, max_lateness_s);
-    tables::prune_reused_ids(tx_, topic_, max_lateness_s);
-  }
-
- private:
-  SeenIds& seen_;
-};
-
 }  // namespace millrace::aggregate::tables
 
 namespace millrace::aggregate {
@@ -179,47 +135,5 @@ inline UuidBits uuid_bits(std::string_view id) {
   }
   return out;
 }
-
-// The types the one handler takes from its kind (handler.hpp): the
-// records' codec, what on-time records fold into, the tables, and whether
-// the same identity at another time is another record.
-template <typename CodecT, typename DeltasT, typename TablesT, bool ids_reused>
-struct KindTypes {
-  using Codec = CodecT;
-  using Deltas = DeltasT;
-  using Tables = TablesT;
-  static constexpr bool kIdsReused = ids_reused;
-};
-
-// What the aggregator does with store events (the default, --kind
-// store_event): the handler's template parameter (handler.hpp). An event
-// is an id and its time: the same id at another time is another event,
-// which folds too (accounted `persisted`, reason `id_reused`).
-class StoreEventAggregates
-    : public KindTypes<kinds::StoreEventCodec, core::Deltas, tables::StoreEventTables, true> {
- public:
-  // `config` must outlive this.
-  explicit StoreEventAggregates(const AggregatorConfig& config)
-      : config_(config), seen_(config.stream.kafka.topic, true) {}
-
-  const Codec& codec() const { return codec_; }
-  // The order identities are recorded in: by the ids' 128 bits (integer
-  // comparisons), where sorting the ids' text took the commit thread about
-  // 5 % longer (docs/benchmarks.md, change 26). The ids are canonical
-  // (lower-case), so their bits' order is their text's.
-  static UuidBits id_order(const std::string& id) { return uuid_bits(id); }
-  Deltas deltas() const { return {}; }
-
-  // Looks up the topic's number in aggregator_topics.
-  void on_connect(pqxx::connection& connection) { seen_.connect(connection); }
-  tables::PgStoreEventTables pg_tables(pqxx::work& tx) {
-    return {tx, config_.stream.group, config_.stream.kafka.topic, seen_};
-  }
-
- private:
-  const AggregatorConfig& config_;
-  Codec codec_;
-  tables::SeenIds seen_;  // the topic's ids; commit thread only (write())
-};
 
 }  // namespace millrace::aggregate

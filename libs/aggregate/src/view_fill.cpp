@@ -198,7 +198,11 @@ void ViewFiller::fill(const pg::ViewFill& f) {
           core::judge_time(ts, max_ts, core::future_reference(stamp, db_now.value_or(0)), policy_);
       if (verdict != core::TimeVerdict::kOnTime) continue;
       if (!max_ts || ts > *max_ts) max_ts = ts;
-      if (!seen.insert(codec.identity(record)).second) continue;
+      // An identity folds once; the store event's reused at another time
+      // is another event (KindAggregates::ids_reused()).
+      auto key = codec.identity(record);
+      if (kind_.ids_reused()) key += "@" + std::to_string(ts);
+      if (!seen.insert(std::move(key)).second) continue;
       if (msg->offset() < done) continue;  // folded by an earlier fill
       deltas.fold(record);
       if (++rows >= config_.view_fill_chunk) commit(next);

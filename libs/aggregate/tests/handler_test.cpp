@@ -1,11 +1,11 @@
 // The aggregator's one handler, for store events and for a declared kind
-// (orders), without Kafka or PostgreSQL: records are handed to it as the
-// consumer would, and write()'s steps run against tables in memory that
-// answer as the SQL in tables.cpp and kind_tables.cpp does (ON CONFLICT DO
-// NOTHING on the seen, reused and late identities). The behaviour both
-// kinds share is tested for each (TEMPLATE_TEST_CASE). The SQL itself is
-// covered by the integration tests (integration.aggregates,
-// integration.event-identity, integration.orders).
+// (orders), each from its declaration, without Kafka or PostgreSQL:
+// records are handed to it as the consumer would, and write()'s steps run
+// against tables in memory that answer as the SQL in kind_tables.cpp and
+// store_sales.cpp does (ON CONFLICT DO NOTHING on the seen, reused and late
+// identities). The behaviour both kinds share is tested for each
+// (TEMPLATE_TEST_CASE). The SQL itself is covered by the integration tests
+// (integration.aggregates, integration.event-identity, integration.orders).
 #include "handler.hpp"
 
 #include <catch2/catch.hpp>
@@ -25,7 +25,6 @@ namespace {
 
 using namespace millrace;
 using aggregate::KindAggregates;
-using aggregate::StoreEventAggregates;
 using aggregate::detail::AggregatorHandler;
 using core::Outcome;
 
@@ -42,15 +41,22 @@ core::TimestampUs us(int minute) {
   return *core::parse_timestamp(at(minute));
 }
 
-// A record of each kind with an identity and a time, as its producer sends it.
+// The kinds, each with a record of an identity and a time, as its producer
+// sends it.
+struct StoreEvents;
+struct Orders;
 template <typename Kind>
 struct Sample;
 
 template <>
-struct Sample<StoreEventAggregates> {
+struct Sample<StoreEvents> {
+  // The same id at another time is another event.
+  static constexpr bool kIdsReused = true;
   static constexpr std::string_view kIncomplete =
       R"({"id":"00000000-0000-4000-8000-000000000001"})";
-  static void configure(aggregate::AggregatorConfig&) {}
+  static void configure(aggregate::AggregatorConfig& c) {
+    c.kinds.declaration = kinds::find_kind(kinds::kStoreEvent, "");
+  }
   static std::string payload(const std::string& id, int minute) {
     return core::testing::SampleBody()
         .set("id", "\"" + id + "\"")
@@ -60,7 +66,8 @@ struct Sample<StoreEventAggregates> {
 };
 
 template <>
-struct Sample<KindAggregates> {
+struct Sample<Orders> {
+  static constexpr bool kIdsReused = false;
   static constexpr std::string_view kIncomplete = R"({"PaymentTransactionId": "x"})";
   static void configure(aggregate::AggregatorConfig& c) {
     c.kinds.kind = "order";
@@ -90,13 +97,14 @@ aggregate::AggregatorConfig test_config() {
 
 // What PostgreSQL holds across batches, and what each statement answers.
 template <typename Kind>
-class FakeTablesBase : public Kind::Tables {
+class FakeTables final : public KindAggregates::Tables {
  public:
-  using Record = typename Kind::Codec::Record;
+  using Record = kinds::Record;
+  static constexpr bool kIdsReused = Sample<Kind>::kIdsReused;
 
-  explicit FakeTablesBase(const Kind& kind) : codec(kind.codec()) {}
+  explicit FakeTables(const KindAggregates& kind) : codec(kind.codec()) {}
 
-  const typename Kind::Codec& codec;
+  const KindAggregates::Codec& codec;
   aggregate::tables::PartitionMax max_ts;                                // aggregator_partitions
   std::map<std::string, core::TimestampUs> seen;                         // the seen identities
   std::map<std::string, std::pair<std::int32_t, std::int64_t>> late;     // late rows by identity
@@ -125,7 +133,7 @@ class FakeTablesBase : public Kind::Tables {
       recorded.back().push_back(*s.id);
       const auto [it, added] = seen.try_emplace(*s.id, s.event_ts);
       // A declared kind never reads the time held: none is given back.
-      if (!added) held.emplace(*s.id, Kind::kIdsReused ? std::optional(it->second) : std::nullopt);
+      if (!added) held.emplace(*s.id, kIdsReused ? std::optional(it->second) : std::nullopt);
     }
     return held;
   }
@@ -136,7 +144,7 @@ class FakeTablesBase : public Kind::Tables {
     for (const auto& [p, verdict] : rows) {
       const auto& id = codec.identity(p->record);
       // late_records takes no identity folded before.
-      if (!Kind::kIdsReused && seen.contains(id)) continue;
+      if (!kIdsReused && seen.contains(id)) continue;
       if (late.try_emplace(id, p->partition, p->offset).second) {
         stored.emplace(p->partition, p->offset);
       }
@@ -152,36 +160,23 @@ class FakeTablesBase : public Kind::Tables {
     }
   }
   void prune_seen_ids(std::int64_t) override { ++prunes; }
-};
 
-template <typename Kind>
-class FakeTables;
-
-template <>
-class FakeTables<StoreEventAggregates> final : public FakeTablesBase<StoreEventAggregates> {
- public:
-  using FakeTablesBase::FakeTablesBase;
   std::set<aggregate::tables::EventKey> reused;  // aggregator_reused_ids
-
   std::set<aggregate::tables::EventKey> insert_reused_ids(
       const std::vector<aggregate::tables::SeenId>& events) override {
+    REQUIRE(kIdsReused);
     std::set<aggregate::tables::EventKey> added;
     for (const auto& s : events) {
       if (reused.emplace(*s.id, s.event_ts).second) added.emplace(*s.id, s.event_ts);
     }
     return added;
   }
-  void apply_deltas(const core::Deltas& deltas) override { folded += deltas.events(); }
-};
 
-template <>
-class FakeTables<KindAggregates> final : public FakeTablesBase<KindAggregates> {
- public:
-  using FakeTablesBase::FakeTablesBase;
-  // agg_web_orders_hourly, _daily and _items.
+  // agg_web_orders_hourly, _daily and _items; the store event's
+  // agg_hourly and the others.
   std::map<aggregate::tables::WindowKey, aggregate::tables::KindSums> hourly, daily;
   std::map<std::int64_t, aggregate::tables::KindSums> items;
-
+  core::Deltas sales;
   void apply_deltas(const aggregate::tables::KindDeltas& deltas) override {
     const auto add = [](auto& to, const auto& from) {
       for (const auto& [key, s] : from) {
@@ -192,18 +187,21 @@ class FakeTables<KindAggregates> final : public FakeTablesBase<KindAggregates> {
       }
     };
     for (const auto& [hour, s] : deltas.hourly()) folded += static_cast<std::size_t>(s.records);
+    folded += deltas.sales().events();
     add(hourly, deltas.hourly());
     add(daily, deltas.daily());
     add(items, deltas.items());
+    for (const auto& [key, t] : deltas.sales().hourly()) sales_hourly[key] += t;
   }
+  std::map<core::WindowKey, core::Totals> sales_hourly;
 };
 
 // One batch as the consumer fills it.
 template <typename Kind>
 struct Fill {
-  explicit Fill(AggregatorHandler<Kind>& h) : handler(h), state(h.open_batch()) {}
+  explicit Fill(AggregatorHandler& h) : handler(h), state(h.open_batch()) {}
 
-  AggregatorHandler<Kind>& handler;
+  AggregatorHandler& handler;
   stream::Batch batch;
   std::unique_ptr<stream::BatchState> state;
 
@@ -224,8 +222,8 @@ struct Fill {
     const auto it = counts.find({outcome, reason});
     return it == counts.end() ? 0 : it->second;
   }
-  const typename AggregatorHandler<Kind>::Batch& pending() {
-    return static_cast<typename AggregatorHandler<Kind>::Batch&>(*state);
+  const AggregatorHandler::Batch& pending() {
+    return static_cast<AggregatorHandler::Batch&>(*state);
   }
 };
 
@@ -233,8 +231,8 @@ struct Fill {
 template <typename Kind>
 struct Rig {
   aggregate::AggregatorConfig config = test_config<Kind>();
-  AggregatorHandler<Kind> handler{config};
-  Kind kind{config};
+  AggregatorHandler handler{config};
+  KindAggregates kind{config};
   FakeTables<Kind> tables{kind};
 
   void write(Fill<Kind>& f) { handler.write_to(tables, f.batch, *f.state); }
@@ -243,8 +241,7 @@ struct Rig {
 }  // namespace
 
 // What both kinds share, tested for each.
-#define EVERY_KIND_TEST_CASE(name) \
-  TEMPLATE_TEST_CASE(name, "[handler]", StoreEventAggregates, KindAggregates)
+#define EVERY_KIND_TEST_CASE(name) TEMPLATE_TEST_CASE(name, "[handler]", StoreEvents, Orders)
 
 EVERY_KIND_TEST_CASE(
     "aggregator handler: invalid records are counted rejected, valid ones buffered") {
@@ -274,7 +271,7 @@ EVERY_KIND_TEST_CASE(
 // same identity at another time is a resend too, the first in the batch (by
 // offset) winning.
 EVERY_KIND_TEST_CASE("aggregator handler: a record folds once, a resend is a duplicate") {
-  constexpr bool kReused = TestType::kIdsReused;
+  constexpr bool kReused = Sample<TestType>::kIdsReused;
   Rig<TestType> rig;
 
   Fill<TestType> first{rig.handler};
@@ -365,7 +362,7 @@ EVERY_KIND_TEST_CASE("aggregator handler: refused records leave the batch for re
   CHECK_FALSE(rig.tables.seen.contains(kB));
   // Probing slices, the consumer writes none of the refused again.
   const auto slice = f.state->slice(0, 1);
-  CHECK(static_cast<typename AggregatorHandler<TestType>::Batch&>(*slice).refused.empty());
+  CHECK(static_cast<AggregatorHandler::Batch&>(*slice).refused.empty());
   CHECK(slice->size() == 1);
 }
 
@@ -408,9 +405,9 @@ EVERY_KIND_TEST_CASE("aggregator handler: forgotten ids are pruned once every 50
 // The store event's.
 
 TEST_CASE("aggregator handler: a store event needs its type header", "[handler]") {
-  Rig<StoreEventAggregates> rig;
-  Fill<StoreEventAggregates> f{rig.handler};
-  f.add(0, 1, Sample<StoreEventAggregates>::payload(kA, 0), 1000, /*typed=*/false);
+  Rig<StoreEvents> rig;
+  Fill<StoreEvents> f{rig.handler};
+  f.add(0, 1, Sample<StoreEvents>::payload(kA, 0), 1000, /*typed=*/false);
   CHECK(f.count(0, Outcome::kRejected, "missing_event_type") == 1);
   CHECK(f.pending().pending.empty());
 }
@@ -420,10 +417,10 @@ TEST_CASE("aggregator handler: a store event needs its type header", "[handler]"
 // decides which of the others are resends and which reuse the id.
 TEST_CASE("aggregator handler: each id recorded once, in id order, as its first event has it",
           "[handler]") {
-  Rig<StoreEventAggregates> rig;
+  Rig<StoreEvents> rig;
   const std::string kHigh = "ffffffff-0000-4000-8000-000000000001";
   const std::string kMid = "7fffffff-ffff-4fff-bfff-ffffffffffff";
-  Fill<StoreEventAggregates> f{rig.handler};
+  Fill<StoreEvents> f{rig.handler};
   f.event(0, 0, kHigh, 5);
   f.event(0, 1, kB, 3);
   f.event(0, 2, kMid, 4);
@@ -442,28 +439,67 @@ TEST_CASE("aggregator handler: each id recorded once, in id order, as its first 
   CHECK(rig.tables.reused == std::set<aggregate::tables::EventKey>{{kB, us(2)}});
 }
 
+// The store event folds from its declared record into agg_hourly and the
+// others exactly as core::Deltas folds the compiled contract's event.
+TEST_CASE("aggregator handler: a store event's sales fold as the compiled event's do",
+          "[handler]") {
+  Rig<StoreEvents> rig;
+  Fill<StoreEvents> f{rig.handler};
+  core::Deltas expected;
+  const auto add = [&](std::int64_t offset, const std::string& id, int minute,
+                       const std::string& type, const std::string& price, const std::string& qty,
+                       const std::string& discount, bool is_return) {
+    const auto body = core::testing::SampleBody()
+                          .set("id", "\"" + id + "\"")
+                          .set("ts", "\"" + at(minute) + "\"")
+                          .set("price", price)
+                          .set("qty", qty)
+                          .set("discount", discount)
+                          .set("is_return", is_return ? "true" : "false")
+                          .str();
+    const auto msg = kafka::Message::from_record({"a-topic",
+                                                  0,
+                                                  offset,
+                                                  body,
+                                                  std::nullopt,
+                                                  us(minute) / 1000,
+                                                  {{std::string(core::kHeaderEventType), type}}});
+    rig.handler.handle(msg, f.batch.add(0, offset, us(minute) / 1000), *f.state);
+    const auto compiled = core::parse_event(body, type);
+    REQUIRE(std::holds_alternative<core::StoreEvent>(compiled));
+    expected.fold(std::get<core::StoreEvent>(compiled));
+  };
+  add(0, kA, 1, "sale_event", "45.85", "34", "10.3", false);
+  add(1, kB, 2, "sale_event", "0.000001", "1000000", "99.999999", true);
+  add(2, kC, 70, "inventory_event", "1000000000", "7", "0", false);
+  rig.write(f);
+  CHECK(rig.tables.folded == 3);
+  CHECK(rig.tables.sales_hourly == expected.hourly());
+  CHECK(rig.tables.sales_hourly.size() == 2);
+}
+
 // A declared kind's (orders).
 
 // Every order to its hour and day, each line's product to the product's
 // totals, once per order.
 TEST_CASE("aggregator handler: an order adds to its hour, day and products once", "[handler]") {
-  Rig<KindAggregates> rig;
+  Rig<Orders> rig;
   using aggregate::tables::KindSums;
   const auto sums = [](const KindSums& s) {
     return std::tuple(s.records, static_cast<std::int64_t>(s.amount), s.units);
   };
 
-  Fill<KindAggregates> first{rig.handler};
+  Fill<Orders> first{rig.handler};
   first.event(0, 0, kA, 5);   // 14:05
   first.event(0, 1, kB, 70);  // 15:10
   first.event(0, 2, kB, 70);  // resent
   first.event(1, 0, kB, 2);   // B again, another time: still B
-  first.add(1, 1,
-            Sample<KindAggregates>::order(
-                kC, 10, "3.5",
-                R"([{"Email": "", "ProductId": 7, "Quantity": 1, "UnitPrice": 1},)"
-                R"( {"Email": "", "ProductId": 7, "Quantity": 1, "UnitPrice": 2.5}])"),
-            us(10) / 1000);
+  first.add(
+      1, 1,
+      Sample<Orders>::order(kC, 10, "3.5",
+                            R"([{"Email": "", "ProductId": 7, "Quantity": 1, "UnitPrice": 1},)"
+                            R"( {"Email": "", "ProductId": 7, "Quantity": 1, "UnitPrice": 2.5}])"),
+      us(10) / 1000);
   rig.write(first);
   CHECK(rig.tables.recorded == std::vector<std::vector<std::string>>{{kA, kB, kC}});
   CHECK(rig.tables.seen.at(kB) == us(70));
@@ -487,14 +523,14 @@ TEST_CASE("aggregator handler: an order adds to its hour, day and products once"
 // its partition moved on is a duplicate, not late.
 TEST_CASE("aggregator handler: an order resent after its partition moved on is a duplicate",
           "[handler]") {
-  Rig<KindAggregates> rig;
-  Fill<KindAggregates> first{rig.handler};
+  Rig<Orders> rig;
+  Fill<Orders> first{rig.handler};
   first.event(0, 0, kA, 0);
   first.event(0, 1, kB, 200);
   rig.write(first);
   CHECK(rig.tables.folded == 2);
 
-  Fill<KindAggregates> again{rig.handler};
+  Fill<Orders> again{rig.handler};
   again.event(0, 2, kA, 0);   // 200 min behind, folded before
   again.event(0, 3, kC, 10);  // 190 min behind, never seen
   rig.write(again);

@@ -96,7 +96,12 @@ Totals& Totals::operator+=(const Totals& other) {
   return *this;
 }
 
-Totals event_totals(const StoreEvent& event) {
+Sale sale_of(const StoreEvent& event) {
+  return {event.ts,    event.event_type, &event.category, event.sku,
+          event.price, event.qty,        event.discount,  event.is_return};
+}
+
+Totals event_totals(const Sale& event) {
   Totals t;
   t.events = 1;
   t.units = event.is_return ? -std::int64_t{event.qty} : std::int64_t{event.qty};
@@ -108,15 +113,15 @@ Totals event_totals(const StoreEvent& event) {
   return t;
 }
 
-void Deltas::fold(const StoreEvent& event) {
+void Deltas::fold(const Sale& event) {
   const Totals t = event_totals(event);
-  hourly_[WindowKey{hour_start(event.ts), event.event_type, event.category}] += t;
-  daily_[WindowKey{day_start(event.ts), event.event_type, event.category}] += t;
+  hourly_[WindowKey{hour_start(event.ts), event.event_type, *event.category}] += t;
+  daily_[WindowKey{day_start(event.ts), event.event_type, *event.category}] += t;
   if (event.event_type == EventType::kSale) {
     ProductTotals& product = products_[event.sku];
     product.units += t.units;
     product.revenue += t.revenue;
-    categories_[event.category] += t;
+    categories_[*event.category] += t;
   }
   ++events_;
 }

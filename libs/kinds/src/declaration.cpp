@@ -412,10 +412,7 @@ Declaration parse_declaration(std::string_view json, std::string_view origin) {
   // Before the views: a view may group by the catalog, through the sku.
   if (const Json* e = root->member("enrich")) detail::read_enrichment(r, *e, d);
   if (const Json* a = root->member("aggregate")) d.aggregate = detail::parse_aggregate(r, *a, d);
-  if (const Json* v = root->member("views")) {
-    if (d.kind == kStoreEvent) r.fail("views", std::string(detail::kNoStoreEventViews));
-    d.views = detail::parse_views(r, *v, d);
-  }
+  if (const Json* v = root->member("views")) d.views = detail::parse_views(r, *v, d);
   if (const Json* s = root->member("storage")) d.storage = storage(r, *s);
   if (const Json* s = root->member("resends")) {
     const auto v = r.string(*s, "resends");

@@ -48,7 +48,10 @@ StoreEventFields::StoreEventFields(const Declaration& d)
       price_(store_field(d, "price", ValueType::kDecimal)),
       qty_(int32_field(d, "qty")),
       discount_(store_field(d, "discount", ValueType::kDecimal)),
-      is_return_(store_field(d, "is_return", ValueType::kBoolean)) {
+      is_return_(store_field(d, "is_return", ValueType::kBoolean)),
+      category_(store_field(d, "category", ValueType::kText)),
+      sku_(store_field(d, "sku", ValueType::kInteger)),
+      ts_(store_field(d, "ts", ValueType::kTimestamp)) {
   // event_type() reads the record's type as one of core::EventType's
   // names: the declaration's values must be both of them.
   const auto& values = d.fields[event_type_].values;

@@ -394,7 +394,6 @@ void add_views(Declaration& d, std::string_view json, std::string_view origin) {
     r.fail("kind", "\"" + kind + "\" is not the kind of its file name (" + d.kind +
                        "); its views belong in " + kind + ".views.json");
   }
-  if (d.kind == kStoreEvent) r.fail("views", std::string(detail::kNoStoreEventViews));
   auto views = detail::parse_views(r, r.need(*root, "views", ""), d);
   for (std::size_t i = 0; i < views.size(); ++i) {
     const auto& name = views[i].name;

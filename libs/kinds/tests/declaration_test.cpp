@@ -755,16 +755,21 @@ TEST_CASE("a views file is refused naming it", "[kinds][registry]") {
   CHECK_THAT(find_kind_refusal("order", dir.dir()),
              Contains((dir.path / "order.views.json").string()) &&
                  Contains("\"" + taken + "\" is declared twice"));
-  // The store event's: refused wherever it is read, a --kind store_event
-  // service's start (resolve()) too.
+  // The store event's: read wherever its declaration is, a --kind
+  // store_event service's start (resolve()) too, which refuses a bad one.
   std::filesystem::remove(dir.path / "order.views.json");
-  dir.write("store_event.views.json", R"({"kind": "store_event", "views": []})");
-  CHECK_THAT(find_kind_refusal("store_event", dir.dir()),
-             Contains((dir.path / "store_event.views.json").string()) &&
-                 Contains("the store event takes no declared views yet"));
+  dir.write("store_event.views.json",
+            R"({"kind": "store_event", "views": [{"name": "sales_per_store", "window": )"
+            R"({"size": "1h"}, "group_by": ["store_id"], "measures": [{"as": "n", "op": )"
+            R"("count"}]}]})");
+  const auto store_event = find_kind("store_event", dir.dir());
+  REQUIRE(store_event.views.size() == 1);
+  CHECK(store_event.views[0].name == "sales_per_store");
   KindOptions k;
   k.kind = "store_event";
   k.kinds_dir = dir.dir();
+  CHECK(resolve(k, "store-events") == "store-events");
+  dir.write("store_event.views.json", R"({"kind": "store_event", "views": [{"name": "x"}]})");
   CHECK_THROWS_WITH(resolve(k, "store-events"), Contains("store_event.views.json"));
   k.kinds_dir.clear();
   CHECK(resolve(k, "store-events") == "store-events");

@@ -260,28 +260,36 @@ TEST_CASE("a views file is refused naming the file, where and why", "[kinds][vie
              Contains("personal data"));
 }
 
-TEST_CASE("the store event takes no declared views, in a views file or its declaration",
+TEST_CASE("the store event takes declared views, in a views file or its declaration",
           "[kinds][views]") {
   auto store_event = find_kind("store_event", "");
   CHECK(store_event.views.empty());
-  try {
-    add_views(store_event, R"({"kind": "store_event", "views": []})", "k/store_event.views.json");
-    FAIL("a views file of the store event was accepted");
-  } catch (const core::UsageError& e) {
-    CHECK_THAT(std::string(e.what()),
-               Contains("views file k/store_event.views.json: views: the store event takes no "
-                        "declared views yet") &&
-                   Contains("compiled path") && Contains("issue 79"));
-  }
-  // Its declaration, were it to list views (it is built in, compiled with
-  // the binaries), is refused the same way.
+  add_views(store_event,
+            R"({"kind": "store_event", "views": [{"name": "sales_per_store_hour", )"
+            R"("window": {"size": "1h", "time_zone": "America/New_York"}, )"
+            R"("group_by": ["store_id"], "measures": [{"as": "revenue", "op": "sum", )"
+            R"("of": ["price", "qty", {"percent_off": "discount"}]}]}]})",
+            "k/store_event.views.json");
+  REQUIRE(store_event.views.size() == 1);
+  const auto& v = store_event.views[0];
+  CHECK(v.window.time_zone == "America/New_York");
+  REQUIRE(v.group_by.size() == 1);
+  CHECK(store_event.fields[v.group_by[0].index].name == "store_id");
+  REQUIRE(v.measures.size() == 1);
+  CHECK(v.measures[0].of.size() == 3);
+  CHECK(v.measures[0].of[2].percent_off);
+  // In its declaration too, by the same rules: contact_me is free text,
+  // optional, and no group.
   std::string json(built_in_kinds()[1].json);
   REQUIRE(built_in_kinds()[1].kind == "store_event");
   const auto at = json.find("\"fields\"");
   REQUIRE(at != std::string::npos);
-  json.insert(at, R"("views": [], )");
+  json.insert(at, R"("views": [{"name": "v", "window": {"size": "1d"}, "group_by": ["category"], )"
+                  R"("measures": [{"as": "n", "op": "count"}]}], )");
+  CHECK(parse_declaration(json, "test store_event").views.size() == 1);
+  json.replace(json.find("[\"category\"]"), 12, "[\"contact_me\"]");
   CHECK_THROWS_WITH(parse_declaration(json, "test store_event"),
-                    Contains("test store_event: views: the store event takes no declared views"));
+                    Contains("test store_event: views[0].group_by"));
 }
 
 TEST_CASE("a declared view groups by the catalog's facts of the kind's enriched sku",

@@ -29,10 +29,15 @@ std::vector<runtime::TableGrant> kind_grants(std::string_view service,
                                              const std::string& kinds_dir) {
   std::vector<runtime::TableGrant> out;
   for (const auto& d : kinds::all_kinds(kinds_dir)) {
-    if (d.kind == kinds::kStoreEvent) continue;
     auto tables = kind_table_names(d);
+    if (d.kind == kinds::kStoreEvent) {
+      // Its records and sums are the registry's tables; only its declared
+      // views are its declaration's.
+      tables.records.clear();
+      tables.sums.clear();
+    }
     if (service == "sink") {
-      out.push_back({"SELECT, INSERT", std::move(tables.records)});
+      if (!tables.records.empty()) out.push_back({"SELECT, INSERT", std::move(tables.records)});
     } else if (service == "aggregator") {
       if (!tables.sums.empty()) out.push_back({"SELECT, INSERT, UPDATE", std::move(tables.sums)});
       if (!tables.views.empty()) {

@@ -261,6 +261,13 @@ void ensure_kind_tables(pqxx::connection& connection, const Declaration& d, View
   pqxx::work tx(connection);
   // One maker at a time: services of one kind start together.
   tx.exec("SELECT pg_advisory_xact_lock(hashtext(" + tx.quote("millrace.kind." + d.kind) + "))");
+  if (d.resends == kinds::Resends::kTableKey) {
+    // The migrations make and keep a kind told by its table's key (the
+    // store event's tables): only its declared views are the declaration's.
+    sync_declared_views(tx, d, views);
+    tx.commit();
+    return;
+  }
   if (is_plain_table(tx, d.table)) convert(tx, d);
   if (d.aggregate) check_aggregate_tables(tx, d);
   for (const auto& sql : kind_base_statements(d)) tx.exec(sql);

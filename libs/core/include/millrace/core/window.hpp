@@ -132,8 +132,25 @@ struct Totals {
   friend bool operator==(const Totals&, const Totals&) = default;
 };
 
+// What of a store event the aggregates read: the store event's sales
+// (the aggregator's, from its declared record) or a compiled one's.
+struct Sale {
+  TimestampUs ts = 0;
+  EventType event_type = EventType::kSale;
+  const std::string* category = nullptr;  // the event's, alive while it is folded
+  std::int64_t sku = 0;
+  Decimal price;
+  std::int32_t qty = 0;
+  Decimal discount;
+  bool is_return = false;
+};
+Sale sale_of(const StoreEvent& event);
+
 // The contribution of one event, by the rules above.
-Totals event_totals(const StoreEvent& event);
+Totals event_totals(const Sale& sale);
+inline Totals event_totals(const StoreEvent& event) {
+  return event_totals(sale_of(event));
+}
 
 struct WindowKey {
   TimestampUs window_start;
@@ -151,7 +168,8 @@ struct ProductTotals {
 
 class Deltas {
  public:
-  void fold(const StoreEvent& event);
+  void fold(const Sale& sale);
+  void fold(const StoreEvent& event) { fold(sale_of(event)); }
 
   // Every event, keyed by (hour_start(ts), event_type, category).
   const std::map<WindowKey, Totals>& hourly() const { return hourly_; }

@@ -2,11 +2,9 @@
 
 // What a service needs to know of a kind's records to handle them without
 // naming the kind: how a message becomes a record (or a rejection), the
-// record's event time and identity, and the kind's keep rule. Two codecs:
-// the store event's, on its compiled contract (core::parse_event,
-// core::apply_filter; generated from proto/kinds/store_event.json), and a
-// declared kind's, on its Declaration. A consumer is a template on the
-// codec, so a record costs no virtual call.
+// record's event time and identity, and the kind's keep rule, all from
+// its Declaration (the store event's too), through the codec it names
+// (proto/README.md, Codecs).
 
 #include <cstdint>
 #include <optional>
@@ -40,28 +38,6 @@ struct StoreEventKeep {
 StoreEventKeep store_event_keep(const Declaration& store_event);
 // The built-in store event declaration's.
 const StoreEventKeep& built_in_store_event_keep();
-
-class StoreEventCodec {
- public:
-  using Record = core::StoreEvent;
-
-  explicit StoreEventCodec(core::FilterConfig keep = {}) : keep_(keep) {}
-
-  std::variant<Record, core::Rejection> parse(std::string_view payload,
-                                              std::optional<std::string_view> event_type) const {
-    return core::parse_event(payload, event_type);
-  }
-  static std::int64_t time(const Record& event) { return event.ts; }
-  static const std::string& identity(const Record& event) { return event.id; }
-  static constexpr std::string_view time_field() { return "ts"; }
-  std::optional<std::string_view> not_kept(const Record& event) const {
-    if (const auto reason = core::apply_filter(event, keep_)) return core::reason_code(*reason);
-    return std::nullopt;
-  }
-
- private:
-  core::FilterConfig keep_;
-};
 
 class DeclaredCodec {
  public:

@@ -14,6 +14,8 @@
 
 #include "millrace/core/decimal.hpp"
 #include "millrace/core/event.hpp"
+#include "millrace/core/timestamp.hpp"
+#include "millrace/core/window.hpp"
 #include "millrace/kinds/declaration.hpp"
 #include "millrace/kinds/record.hpp"
 
@@ -44,6 +46,16 @@ class StoreEventFields {
     return std::get<core::Decimal>(r.values[discount_]);
   }
   bool is_return(const Record& r) const { return std::get<bool>(r.values[is_return_]); }
+  const std::string& category(const Record& r) const {
+    return std::get<std::string>(r.values[category_]);
+  }
+  std::int64_t sku(const Record& r) const { return std::get<std::int64_t>(r.values[sku_]); }
+  core::TimestampUs ts(const Record& r) const { return std::get<Timestamp>(r.values[ts_]).us; }
+  // What the aggregates read of it (core/window.hpp); `r` must outlive it.
+  core::Sale sale(const Record& r) const {
+    return {ts(r),    event_type(r), &category(r), sku(r),
+            price(r), qty(r),        discount(r),  is_return(r)};
+  }
 
  private:
   static std::int32_t int32(const Record& r, std::size_t i) {
@@ -51,7 +63,7 @@ class StoreEventFields {
   }
 
   std::size_t event_type_ = 0, id_ = 0, store_id_ = 0, priority_ = 0, price_ = 0, qty_ = 0,
-              discount_ = 0, is_return_ = 0;
+              discount_ = 0, is_return_ = 0, category_ = 0, sku_ = 0, ts_ = 0;
 };
 
 }  // namespace millrace::kinds
