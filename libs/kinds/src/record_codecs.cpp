@@ -12,8 +12,8 @@ namespace millrace::kinds {
 namespace {
 
 constexpr std::array kCodecs{
-    Codec{"dom", parse_record_dom_into},
     Codec{"sax", parse_record_sax_into},
+    Codec{"dom", parse_record_dom_into},
 };
 
 }  // namespace

@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <variant>
 
-#include "millrace/core/event.hpp"
+#include "millrace/kinds/record.hpp"
 #include "millrace/kinds/registry.hpp"
 #include "millrace/pg/kind_tables.hpp"
 #include "millrace/pg/record_text.hpp"
@@ -28,24 +29,19 @@ TEST_CASE("COPY text escapes backslash, tab, newline and carriage return, and no
 }
 
 TEST_CASE("a store_events row has one field per column, in the declaration's order") {
-  millrace::core::StoreEvent e;
-  e.id = "7e3c4a0e-8f1b-4c2d-9a6e-1b2c3d4e5f60";
-  e.request_id = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
-  e.event_type = millrace::core::EventType::kSale;
-  e.store_id = 12;
-  e.store_fqdn = "store-12.example";
-  e.store_ip = "10.0.0.12";
-  e.cust_id = 77;
-  e.category = "Tabs\tand\\slashes";
-  e.sku = 1234567;
-  e.qty = -2;
-  e.gift_wrap = true;
-  e.variant = "red";
-  e.priority_shipping = false;
-  e.ts = 0;
-  e.is_return = true;
-  CopyText t;
   const auto d = millrace::kinds::find_kind(millrace::kinds::kStoreEvent, "");
+  const auto parsed = millrace::kinds::parse_record(
+      d,
+      R"({"id": "7E3C4A0E-8F1B-4C2D-9A6E-1B2C3D4E5F60", "request_id": )"
+      R"("0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "store_id": 12, "store_fqdn": "store-12.example", )"
+      R"("store_ip": "10.0.0.12", "cust_id": 77, "category": "Tabs\tand\\slashes", )"
+      R"("sku": 1234567, "price": 1.5, "qty": 2, "discount": 0, "gift_wrap": true, )"
+      R"("variant": "red", "priority_shipping": false, "ts": "1970-01-01T00:00:00Z", )"
+      R"("is_return": true})",
+      "sale_event");
+  REQUIRE(std::holds_alternative<millrace::kinds::Record>(parsed));
+  const auto& e = std::get<millrace::kinds::Record>(parsed).values;
+  CopyText t;
   millrace::pg::RecordText().record(t, d, e, "store-events", 3, 99);
   t.end_row();
   const std::string& row = t.data();

@@ -1,9 +1,8 @@
 // The sink's COPY encoding of its rows, without PostgreSQL, in process CPU
 // time per row (CLOCK_PROCESS_CPUTIME_ID: on a shared machine wall time is
-// noise): store events (as core::StoreEvent, and as kinds::Record: the
-// sink's since it reads them through their declaration) and orders (their
-// record rows, lines aside) from the generators, enrichment off, the median
-// of the rounds. What a sink spends
+// noise): store events and orders (their record rows, lines aside) from
+// the generators, read through their declarations, enrichment off, the
+// median of the rounds. What a sink spends
 // per row before PostgreSQL sees it.
 //
 //   build/bin/millrace-bench-sink-rows [rows] [rounds]
@@ -20,7 +19,7 @@
 #include <vector>
 
 #include "kind_rows.hpp"
-#include "millrace/core/validation.hpp"
+#include "millrace/kinds/codec.hpp"
 #include "millrace/kinds/generator.hpp"
 #include "millrace/kinds/record.hpp"
 #include "millrace/kinds/registry.hpp"
@@ -71,27 +70,20 @@ int main(int argc, char** argv) {
   const int rounds = argc > 2 ? std::atoi(argv[2]) : 9;
   metrics::Registry registry("bench");
 
-  // The store event as the compiled contract holds it, and as its
-  // declaration does (the sink's since issue 79): the same generated events.
+  // The store event as its declaration reads it (the sink's since issue
+  // 79), and orders.
   const auto store_event = kinds::find_kind(kinds::kStoreEvent, "");
-  std::vector<KeptRow<core::StoreEvent>> events;
   std::vector<KeptRow<kinds::Record>> declared;
   kinds::RecordGenerator events_from(
       store_event, {.seed = 42, .base_ts = kBase, .time_spread_us = 3'600'000'000});
-  std::vector<std::pair<std::string, std::string>> payloads;  // (JSON, its event_type header)
-  while (events.size() < n) {
-    auto payload = events_from.next().payload;
-    core::StoreEvent event;
-    if (core::parse_event_into(payload, std::nullopt, event)) continue;
-    payloads.emplace_back(std::move(payload), std::string(core::to_string(event.event_type)));
-    events.push_back(
-        {{0, static_cast<std::int64_t>(events.size()), 0, {}, {}, {}}, std::move(event)});
-  }
-  // The same events, each vector built on its own as the sink's batches are.
-  for (const auto& [payload, type] : payloads) {
-    auto parsed = kinds::parse_record(store_event, payload, type);
-    declared.push_back({{0, static_cast<std::int64_t>(declared.size()), 0, {}, {}, {}},
-                        std::get<kinds::Record>(std::move(parsed))});
+  // The generator writes each event's type in its body too.
+  const kinds::DeclaredCodec read_events(store_event, kinds::TypeFrom::kBody);
+  while (declared.size() < n) {
+    auto parsed = read_events.parse(events_from.next().payload);
+    if (auto* record = std::get_if<kinds::Record>(&parsed)) {
+      declared.push_back(
+          {{0, static_cast<std::int64_t>(declared.size()), 0, {}, {}, {}}, std::move(*record)});
+    }
   }
   const auto order = kinds::find_kind("order", "");
   std::vector<KeptRow<kinds::Record>> orders;
@@ -105,13 +97,6 @@ int main(int argc, char** argv) {
   }
 
   pg::CopyText out;
-  sink::detail::KindRows<core::StoreEvent> event_rows(
-      store_event, sink::detail::Identities::kTableKey, kinds::PiiMode::kKeep, "", "store-events",
-      registry, nullptr);
-  const double store_ns = median_ns_per_row(n, rounds, [&] {
-    encode_all(out, events,
-               [&](pg::CopyText& o, const auto& row) { event_rows.append_record(o, row); });
-  });
   sink::detail::KindRows<kinds::Record> declared_rows(
       store_event, sink::detail::Identities::kTableKey, kinds::PiiMode::kKeep, "", "store-events",
       registry, nullptr);
@@ -127,6 +112,5 @@ int main(int argc, char** argv) {
                [&](pg::CopyText& o, const auto& row) { order_rows.append_record(o, row); });
   });
   std::printf("rows %zu, rounds %d, CPU ns per row (median)\n", n, rounds);
-  std::printf("store_event %.1f\nstore_event declared %.1f\norder %.1f\n", store_ns, declared_ns,
-              order_ns);
+  std::printf("store_event %.1f\norder %.1f\n", declared_ns, order_ns);
 }

@@ -29,45 +29,16 @@ std::string joined(const std::vector<std::string>& columns, std::string_view pre
 const std::vector<kinds::Value>& values_of(const kinds::Record& record) {
   return record.values;
 }
-const core::StoreEvent& values_of(const core::StoreEvent& event) {
-  return event;
-}
 
 // Field `i` as an integer (a sku), or nullopt.
 std::optional<std::int64_t> integer_at(const std::vector<kinds::Value>& values, std::size_t i) {
   if (const auto* n = std::get_if<std::int64_t>(&values[i])) return *n;
   return std::nullopt;
 }
-std::optional<std::int64_t> integer_at(const core::StoreEvent& event, std::size_t i) {
-  return core::visit_field(
-      event, static_cast<core::Field>(i), [](const auto& v) -> std::optional<std::int64_t> {
-        using V = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<V, std::int64_t> || std::is_same_v<V, std::int32_t>) {
-          return v;
-        } else {
-          return std::nullopt;
-        }
-      });
-}
-
 // Field `i` as a text (a symbol), or nullopt.
 std::optional<std::string_view> text_at(const std::vector<kinds::Value>& values, std::size_t i) {
   if (const auto* s = std::get_if<std::string>(&values[i])) return *s;
   return std::nullopt;
-}
-std::optional<std::string_view> text_at(const core::StoreEvent& event, std::size_t i) {
-  return core::visit_field(event, static_cast<core::Field>(i),
-                           [](const auto& v) -> std::optional<std::string_view> {
-                             using V = std::decay_t<decltype(v)>;
-                             if constexpr (std::is_same_v<V, std::string>) {
-                               return std::string_view(v);
-                             } else if constexpr (std::is_same_v<V, std::optional<std::string>>) {
-                               if (v) return std::string_view(*v);
-                               return std::nullopt;
-                             } else {
-                               return std::nullopt;
-                             }
-                           });
 }
 
 }  // namespace
@@ -275,6 +246,5 @@ std::uint64_t KindRows<Record>::write(pqxx::work& tx, stream::Batch& batch,
 }
 
 template class KindRows<kinds::Record>;
-template class KindRows<core::StoreEvent>;
 
 }  // namespace millrace::sink::detail

@@ -9,10 +9,7 @@
 // table holding its symbol. Personal-data fields are written as
 // MILLRACE_<KIND>_PII says.
 //
-// The record is a declared kind's kinds::Record or the store event's
-// compiled core::StoreEvent, whose members follow its declaration's fields
-// (cmake/store_event_contract.cmake): the class is a template on it, so a
-// value costs no variant. Resends are told by the kind's Identities:
+// Resends are told by the kind's Identities:
 //  - kRegistry (every declared kind): the records and their lines are
 //    COPYed into staging tables, then moved with INSERT ... ON CONFLICT on
 //    the kind's identities (kind_identities: the tables are partitioned by
@@ -36,7 +33,6 @@
 #include "dead_letters.hpp"
 #include "enrichment.hpp"
 #include "millrace/cache/lookup.hpp"
-#include "millrace/core/event.hpp"
 #include "millrace/kinds/options.hpp"
 #include "millrace/kinds/record.hpp"
 #include "millrace/metrics/metrics.hpp"
@@ -124,6 +120,5 @@ class KindRows {
 };
 
 extern template class KindRows<kinds::Record>;
-extern template class KindRows<core::StoreEvent>;
 
 }  // namespace millrace::sink::detail

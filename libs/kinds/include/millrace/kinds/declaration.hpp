@@ -208,9 +208,10 @@ struct Declaration {
   std::string topic_env;    // the variable that overrides it
   std::int32_t partitions;  // the topic's, when Millrace creates it
   std::string table;        // one row per record
-  // How its messages are parsed (kinds::codecs(), record.hpp): "dom" or
-  // "sax". Every codec gives the same records and rejections.
-  std::string codec = "dom";
+  // How its messages are parsed (kinds::codecs(), record.hpp): "sax" or
+  // "dom". Every codec gives the same records and rejections; "sax" in
+  // about half "dom"'s time (docs/benchmarks.md).
+  std::string codec = "sax";
   std::vector<FieldDecl> fields;
   // The field that is the record's type ("type_header"): a text field with
   // values, sent in the Kafka header event_type (core::kHeaderEventType)

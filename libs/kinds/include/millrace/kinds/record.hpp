@@ -81,7 +81,7 @@ struct Codec {
   ParseRecord parse;
 };
 
-// Every codec, the default ("dom") first.
+// Every codec, the default ("sax") first.
 std::span<const Codec> codecs();
 
 // The codec named `name`; throws core::UsageError naming the others for a

@@ -8,10 +8,7 @@
 // sink's rows (libs/sink/src/kind_rows.cpp) and `millrace generate --format
 // copy` both write through it.
 //
-// The values are a declared kind's kinds::Record values or the store
-// event's compiled core::StoreEvent, whose members follow its declaration's
-// fields (cmake/store_event_contract.cmake). Defined here, in the header,
-// so that the sink's loop inlines them.
+// Defined here, in the header, so that the sink's loop inlines them.
 
 #include <cstddef>
 #include <cstdint>
@@ -23,9 +20,7 @@
 #include <variant>
 #include <vector>
 
-#include "millrace/core/contract.hpp"
 #include "millrace/core/decimal.hpp"
-#include "millrace/core/event.hpp"
 #include "millrace/core/timestamp.hpp"
 #include "millrace/kinds/declaration.hpp"
 #include "millrace/kinds/options.hpp"
@@ -54,13 +49,6 @@ class RecordText {
   void fields(CopyText& out, const std::vector<kinds::FieldDecl>& fields,
               const std::vector<kinds::Value>& values) const {
     for (std::size_t i = 0; i < values.size(); ++i) value(out, fields[i], values[i]);
-  }
-  void fields(CopyText& out, const std::vector<kinds::FieldDecl>& fields,
-              const core::StoreEvent& event) const {
-    for (int i = 0; i < core::kFieldCount; ++i) {
-      core::visit_field(event, static_cast<core::Field>(i),
-                        [&](const auto& v) { value(out, fields[static_cast<std::size_t>(i)], v); });
-    }
   }
 
   // A record's row, its source's columns included (the caller adds what
@@ -98,12 +86,6 @@ void RecordText::value(CopyText& out, const kinds::FieldDecl& field, const V& v)
     std::visit([&](const auto& x) { value(out, field, x); }, v);
   } else if constexpr (std::is_same_v<V, std::monostate>) {
     out.null();
-  } else if constexpr (std::is_same_v<V, std::optional<std::string>>) {
-    if (v) {
-      value(out, field, *v);
-    } else {
-      out.null();
-    }
   } else if constexpr (std::is_same_v<V, std::string>) {
     // The declaration allows personal data in text fields only.
     if (!field.pii || pii_ == kinds::PiiMode::kKeep) {
@@ -118,25 +100,16 @@ void RecordText::value(CopyText& out, const kinds::FieldDecl& field, const V& v)
       out.text(hash_(pii_key_, v));
     }
   } else if constexpr (std::is_same_v<V, std::int64_t>) {
-    // A compiled timestamp is its microseconds (core::TimestampUs).
-    if (field.type == kinds::ValueType::kTimestamp) {
-      value(out, field, kinds::Timestamp{v});
-    } else {
-      out.integer(v);
-    }
-  } else if constexpr (std::is_same_v<V, std::int32_t>) {
     out.integer(v);
   } else if constexpr (std::is_same_v<V, core::Decimal>) {
     char text[core::Decimal::kTextMax];
     out.text({text, v.to_chars(text)});
   } else if constexpr (std::is_same_v<V, bool>) {
     out.boolean(v);
-  } else if constexpr (std::is_same_v<V, kinds::Timestamp>) {
+  } else {
+    static_assert(std::is_same_v<V, kinds::Timestamp>, "a value of no declared type");
     char text[core::kTimestampTextMax];
     out.text({text, core::format_timestamp_to(text, v.us)});
-  } else {
-    static_assert(std::is_same_v<V, core::EventType>, "a value of no declared type");
-    out.text(core::to_string(v));
   }
 }
 
