@@ -53,13 +53,13 @@ StoreEventFields::StoreEventFields(const Declaration& d)
       sku_(store_field(d, "sku", ValueType::kInteger)),
       ts_(store_field(d, "ts", ValueType::kTimestamp)) {
   // event_type() reads the record's type as one of core::EventType's
-  // names: the declaration's values must be both of them.
+  // names, by its length: the declaration's values must be both of them.
   const auto& values = d.fields[event_type_].values;
   const bool types =
       d.type_header == event_type_ && values.size() == 2 &&
       std::all_of(values.begin(), values.end(),
                   [](const std::string& v) { return core::parse_event_type(v).has_value(); }) &&
-      values[0] != values[1];
+      values[0].size() != values[1].size();
   if (!types) {
     throw core::UsageError("kind declaration " + d.kind +
                            ": the store event's type (type_header) must be event_type, with "

@@ -32,8 +32,11 @@ class StoreEventFields {
   static const StoreEventFields& built_in();
 
   // Of a record the declaration accepted.
+  // The record's type is one of the two the declaration allows (checked
+  // when this is made), which differ in length.
+  static_assert(core::kSaleEvent.size() != core::kInventoryEvent.size());
   core::EventType event_type(const Record& r) const {
-    return std::get<std::string>(r.values[event_type_]) == core::kSaleEvent
+    return std::get<std::string>(r.values[event_type_]).size() == core::kSaleEvent.size()
                ? core::EventType::kSale
                : core::EventType::kInventory;
   }
