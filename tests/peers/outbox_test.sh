@@ -2,12 +2,12 @@
 # peers.outbox: millrace-changefeed --format outbox against Debezium's outbox
 # event router itself. Debezium 3.6.1's PostgreSQL connector with the
 # EventRouter SMT runs in Kafka Connect 3.9.1 standalone (the jars of
-# tests/peers/connect/pom.xml, as peers.debezium), twice: with the router's
+# tests/peers/connect/pom.xml, as peers.debezium), three times: with the router's
 # defaults, additional fields in headers and tombstones on empty payloads
-# (key and value through StringConverter), and with the payload expanded and
-# a field in the envelope (value through JsonConverter, schemas off). Beside
-# them two outbox feeds with the same settings, each on a slot of its own.
-# All four read the same transactions (outbox_changes.sql) on the table
+# (key and value through StringConverter), with a field in the envelope, and
+# with the payload expanded (value through JsonConverter, schemas off).
+# Beside them three outbox feeds with the same settings, each on a slot of
+# its own. All six read the same transactions (outbox_changes.sql) on the table
 # `millrace outbox install` creates, and each Millrace topic must equal its
 # Debezium twin record by record (outbox_compare.py).
 #
@@ -27,13 +27,19 @@ transforms.outbox.table.fields.additional.placement=type:header:eventType,tenant
 transforms.outbox.route.tombstone.on.empty.payload=true"
 mr_settings[plain]="--outbox-additional-fields type:header:eventType,tenant:header,trace:header
 --outbox-tombstone-on-empty-payload"
+dbz_settings[envelope]="value.converter=org.apache.kafka.connect.json.JsonConverter
+value.converter.schemas.enable=false
+transforms.outbox.table.fields.additional.placement=type:envelope:eventType,tenant:header"
+mr_settings[envelope]="--outbox-additional-fields type:envelope:eventType,tenant:header"
+# The router cannot put an expanded payload into an envelope (the
+# envelope's payload field keeps the column's string schema): headers only.
 dbz_settings[expanded]="value.converter=org.apache.kafka.connect.json.JsonConverter
 value.converter.schemas.enable=false
 transforms.outbox.table.expand.json.payload=true
-transforms.outbox.table.fields.additional.placement=type:envelope:eventType,tenant:header"
+transforms.outbox.table.fields.additional.placement=type:header:eventType,tenant:header"
 mr_settings[expanded]="--outbox-expand-json-payload
---outbox-additional-fields type:envelope:eventType,tenant:header"
-variants=(plain expanded)
+--outbox-additional-fields type:header:eventType,tenant:header"
+variants=(plain envelope expanded)
 types=(order customer shipment done)
 
 connect_worker "$work/worker.properties" </dev/null
@@ -99,7 +105,7 @@ for ((i = 0; i < 120; i++)); do
       fi
     done
   done
-  ((done_topics == 4)) && break
+  ((done_topics == 2 * ${#variants[@]})) && break
   sleep 1
 done
 failed=0

@@ -170,8 +170,10 @@ class OutboxFormat final : public RecordFormat {
                                             r.topic + "\", " + problem};
       return false;
     }
+    // Blank or null: a tombstone when asked, and never expanded.
+    const bool empty = payload.null() || blank(payload.value->data);
     std::optional<std::string> expanded;
-    if (options_.expand_json_payload && !payload.null()) {
+    if (options_.expand_json_payload && !empty) {
       expanded = expand(payload.value->data, refusal);
       if (!expanded) return false;
     }
@@ -192,13 +194,17 @@ class OutboxFormat final : public RecordFormat {
         r.headers.emplace_back(field.alias, header_text(c));
       }
     }
-    const bool empty = payload.null() || blank(payload.value->data);
     if (empty && options_.tombstone_on_empty_payload) {
       r.value = std::nullopt;
     } else if (enveloped) {
       r.value = envelope(change, payload, expanded);
     } else if (expanded) {
       r.value = std::move(*expanded);
+    } else if (options_.expand_json_payload) {
+      // An empty payload left as it is, in JSON as JsonConverter writes it:
+      // null, or the blank string.
+      r.value.emplace();
+      append_envelope_value(*r.value, payload);
     } else if (!payload.null()) {
       r.value = payload.value->data;
     }

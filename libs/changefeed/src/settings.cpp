@@ -21,9 +21,11 @@ void register_outbox_options(core::OptionSet& o, ChangefeedConfig& c) {
                  .help = "Outbox format: the column of the event's id, published as header id "
                          "(table.field.event.id)"});
   core::declare(o, &c.outbox_key_column,
-                {.flag = "outbox-key-column",
-                 .env = "MILLRACE_CHANGEFEED_OUTBOX_KEY_COLUMN",
-                 .help = "Outbox format: the column of the event's Kafka key "
+                // Not "key" in its name: a setting so named is shown masked.
+                {.flag = "outbox-aggregate-column",
+                 .env = "MILLRACE_CHANGEFEED_OUTBOX_AGGREGATE_COLUMN",
+                 .help = "Outbox format: the column whose value is the event's Kafka key, which "
+                         "keeps one aggregate's events in order on one partition "
                          "(table.field.event.key)"});
   core::declare(o, &c.outbox_payload_column,
                 {.flag = "outbox-payload-column",

@@ -136,6 +136,13 @@ TEST_CASE("outbox: an empty payload is a tombstone only when asked", "[outbox]")
   CHECK(encode(o, counts, insert(row("order", "1", text("  ")))).at(0).value ==
         std::optional<std::string>("  "));
   CHECK_FALSE(encode(o, counts, insert(row("order", "1", kNull))).at(0).value);
+  // With expansion the value is JSON, so a null payload is JSON's null and a
+  // blank one a string, neither of them expanded nor dead-lettered.
+  o.expand_json_payload = true;
+  CHECK(encode(o, counts, insert(row("order", "1", kNull))).at(0).value ==
+        std::optional<std::string>("null"));
+  CHECK(encode(o, counts, insert(row("order", "1", text(" ")))).at(0).value ==
+        std::optional<std::string>("\" \""));
   o.tombstone_on_empty_payload = true;
   o.additional = parse_additional_fields({"tenant:envelope"});
   const auto out = encode(o, counts, insert(row("order", "1", text(""))));
