@@ -55,12 +55,18 @@ std::int64_t cleanup_outbox(pqxx::connection& conn, const std::string& schema,
       // older than the slot's catalog_xmin was inserted by a transaction that
       // had ended before the slot's restart position, so before what the
       // feed confirmed, so it is published (or was rolled back).
+      // created_at only when asked: a service's own outbox table may have
+      // no such column.
+      const std::string young = min_age_s > 0
+                                    ? " AND created_at <= now() - make_interval(secs => " +
+                                          std::to_string(min_age_s) + ")"
+                                    : "";
       deleted = static_cast<std::int64_t>(
           tx.exec_params("DELETE FROM " + tx.quote_name(schema) + "." + tx.quote_name(table) +
                              " WHERE age(xmin) > (SELECT age(catalog_xmin) FROM "
-                             "pg_replication_slots WHERE slot_name = $1) AND created_at <= "
-                             "now() - make_interval(secs => $2)",
-                         slot, min_age_s)
+                             "pg_replication_slots WHERE slot_name = $1)" +
+                             young,
+                         slot)
               .affected_rows());
     }
     tx.commit();
