@@ -177,7 +177,9 @@ void KafkaPublisher::ensure_topic(const std::string& topic) {
   try {
     producer_.partition_count(topic, seconds(10));
   } catch (const kafka::UnknownTopicError&) {
-    const auto partitions = producer_.partition_count(config_.kafka.topic, seconds(10));
+    const auto partitions = config_.format == Format::kOutbox && config_.outbox_partitions > 0
+                                ? static_cast<std::int32_t>(config_.outbox_partitions)
+                                : producer_.partition_count(config_.kafka.topic, seconds(10));
     // The broker's default replication factor, as for a topic it creates itself.
     kafka::create_topic(config_.kafka.brokers, topic, partitions, -1, seconds(30),
                         config_.kafka.extra);

@@ -45,7 +45,7 @@ class KafkaPublisher final : public PublishPort {
   // Produces records_ into the open transaction.
   void produce_records();
   // Creates a topic the format names that does not exist yet, with the
-  // feed's topic's partition count.
+  // feed's topic's partition count (or --outbox-partitions').
   void ensure_topic(const std::string& topic);
   // Drops what was added (after a failure; never throws).
   void abort() noexcept;

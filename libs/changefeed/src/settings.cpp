@@ -41,8 +41,14 @@ void register_outbox_options(core::OptionSet& o, ChangefeedConfig& c) {
                 {.flag = "outbox-topic",
                  .env = "MILLRACE_CHANGEFEED_OUTBOX_TOPIC",
                  .help = "Outbox format: the event's topic, ${routedByValue} standing for the "
-                         "route column's value (route.topic.replacement); made with --topic's "
-                         "partition count when missing"});
+                         "route column's value (route.topic.replacement); made when missing"});
+  core::declare(o, &c.outbox_partitions,
+                {.flag = "outbox-partitions",
+                 .env = "MILLRACE_CHANGEFEED_OUTBOX_PARTITIONS",
+                 .help = "Outbox format: the partition count of an event topic the feed creates "
+                         "(0: --topic's)",
+                 .min = 0,
+                 .max = 100'000});
   core::declare(o, &c.outbox_tombstone_on_empty_payload,
                 {.flag = "outbox-tombstone-on-empty-payload",
                  .env = "MILLRACE_CHANGEFEED_OUTBOX_TOMBSTONE_ON_EMPTY_PAYLOAD",
