@@ -115,29 +115,14 @@ struct Event {
 // then until none more comes for 3 s.
 std::vector<Event> read_events(const Pipeline& p, const std::vector<std::string>& topics,
                                std::size_t at_least) {
-  NoRebalance listener;
-  kafka::ConsumerConfig cc;
-  cc.brokers = p.env.brokers;
-  cc.group_id = unique_name("outbox_reader");
-  cc.extra = {{"isolation.level", "read_committed"}};
-  kafka::Consumer reader(cc, &listener);
-  reader.subscribe(topics);
   std::vector<Event> out;
-  const auto deadline = std::chrono::steady_clock::now() + seconds(180);
-  auto last = std::chrono::steady_clock::now();
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto msg = reader.poll(milliseconds(200));
-    if (!msg) {
-      if (out.size() >= at_least && std::chrono::steady_clock::now() - last > seconds(3)) break;
-      continue;
-    }
-    last = std::chrono::steady_clock::now();
+  read_committed(p.env.brokers, topics, at_least, seconds(180), [&](const kafka::Message& msg) {
     Event e;
-    e.topic = std::string(msg->topic());
-    e.partition = msg->partition();
-    e.key = std::string(msg->key().value_or(""));
-    e.id = std::string(msg->header("id").value_or(""));
-    const std::string value(msg->payload());
+    e.topic = std::string(msg.topic());
+    e.partition = msg.partition();
+    e.key = std::string(msg.key().value_or(""));
+    e.id = std::string(msg.header("id").value_or(""));
+    const std::string value(msg.payload());
     rapidjson::Document d;
     d.Parse(value.c_str());
     INFO(value);
@@ -145,7 +130,7 @@ std::vector<Event> read_events(const Pipeline& p, const std::vector<std::string>
     e.agg = d["agg"].GetString();
     e.n = d.HasMember("n") ? d["n"].GetInt() : -1;
     out.push_back(std::move(e));
-  }
+  });
   return out;
 }
 

@@ -48,31 +48,18 @@ for v in "${variants[@]}"; do
   name=obxdbz_${v}_$suffix
   slots+=("$name")
   for t in "${types[@]}"; do topics+=("$name.$t"); done
-  cat >"$work/$name.properties" <<EOF2
-name=$name
-connector.class=io.debezium.connector.postgresql.PostgresConnector
-tasks.max=1
+  {
+    debezium_connector "$name"
+    cat <<EOF2
 key.converter=org.apache.kafka.connect.storage.StringConverter
 ${dbz_settings[$v]}
-plugin.name=pgoutput
-database.hostname=127.0.0.1
-database.port=$pg_port
-database.user=$role
-database.password=$password
-database.dbname=millrace
-topic.prefix=$name
-slot.name=$name
-publication.name=$publication
-publication.autocreate.mode=disabled
 table.include.list=$schema.outbox
-snapshot.mode=no_data
 tombstones.on.delete=false
 transforms=outbox
 transforms.outbox.type=io.debezium.transforms.outbox.EventRouter
 transforms.outbox.route.topic.replacement=$name.\${routedByValue}
-topic.creation.default.replication.factor=-1
-topic.creation.default.partitions=1
 EOF2
+  } >"$work/$name.properties"
   connectors+=("$work/$name.properties")
 done
 start_connect "$classpath" "$work/worker.properties" "${connectors[@]}"
