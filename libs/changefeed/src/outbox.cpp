@@ -120,17 +120,19 @@ class OutboxFormat final : public RecordFormat {
     ++counts_.updates_ignored;
     const std::string what = "an update of outbox table " + outbox_table(change) + " (commit " +
                              format_lsn(change.source.commit_lsn) + ")";
-    switch (options_.invalid_op) {
-      case InvalidOp::kWarn:
-        runtime::log_warn("changefeed", what + " is no event: ignored");
-        return;
-      case InvalidOp::kError:
-        runtime::log_error("changefeed", what + " is no event: ignored");
-        return;
-      case InvalidOp::kFatal:
-        throw core::InfraError(core::FailureClass::kFatal,
-                               what + " is no event, and --outbox-invalid-op is fatal");
+    if (options_.invalid_op == InvalidOp::kFatal) {
+      throw core::InfraError(core::FailureClass::kFatal,
+                             what + " is no event, and --outbox-invalid-op is fatal");
     }
+    // Logged once a session, not once a row: the rest are counted.
+    if (told_update_) return;
+    told_update_ = true;
+    runtime::log(
+        options_.invalid_op == InvalidOp::kError ? runtime::Level::kError : runtime::Level::kWarn,
+        "changefeed",
+        what +
+            " is no event: ignored, as the later ones are "
+            "(millrace_changefeed_outbox_ignored_total{op=\"update\"})");
   }
 
   // Appends the event of an inserted row, or says why there is none.
@@ -265,6 +267,7 @@ class OutboxFormat final : public RecordFormat {
   Options options_;
   Counts& counts_;
   std::unique_ptr<RecordFormat> markers_;
+  bool told_update_ = false;
 };
 
 }  // namespace
