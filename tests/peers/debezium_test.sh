@@ -24,31 +24,18 @@ for schemas in false true; do
   name=dbz_${schemas}_$suffix
   slots+=("$name")
   topics+=("$name.$schema.types" "$name.$schema.pairs" "$name.$schema.loose" "$name.transaction")
-  cat >"$work/$name.properties" <<EOF2
-name=$name
-connector.class=io.debezium.connector.postgresql.PostgresConnector
-tasks.max=1
+  {
+    debezium_connector "$name"
+    cat <<EOF2
 key.converter=org.apache.kafka.connect.json.JsonConverter
 value.converter=org.apache.kafka.connect.json.JsonConverter
 key.converter.schemas.enable=$schemas
 value.converter.schemas.enable=$schemas
-plugin.name=pgoutput
-database.hostname=127.0.0.1
-database.port=$pg_port
-database.user=$role
-database.password=$password
-database.dbname=millrace
-topic.prefix=$name
-slot.name=$name
-publication.name=$publication
-publication.autocreate.mode=disabled
 schema.include.list=$schema
-snapshot.mode=no_data
 skipped.operations=none
 provide.transaction.metadata=true
-topic.creation.default.replication.factor=-1
-topic.creation.default.partitions=1
 EOF2
+  } >"$work/$name.properties"
   connectors+=("$work/$name.properties")
 done
 start_connect "$classpath" "$work/worker.properties" "${connectors[@]}"

@@ -121,6 +121,30 @@ EOF2
   } >"$1"
 }
 
+# The settings every Debezium PostgreSQL connector of these tests has:
+# connector, slot and topic prefix $1, the test's role, database and
+# publication, no snapshot, topics of one partition. Its own settings follow.
+debezium_connector() {
+  cat <<EOF2
+name=$1
+connector.class=io.debezium.connector.postgresql.PostgresConnector
+tasks.max=1
+plugin.name=pgoutput
+database.hostname=127.0.0.1
+database.port=$pg_port
+database.user=$role
+database.password=$password
+database.dbname=millrace
+topic.prefix=$1
+slot.name=$1
+publication.name=$publication
+publication.autocreate.mode=disabled
+snapshot.mode=no_data
+topic.creation.default.replication.factor=-1
+topic.creation.default.partitions=1
+EOF2
+}
+
 # Starts Kafka Connect standalone with classpath $1 and the worker and
 # connector properties files after it, logging to $log.connect.
 start_connect() {

@@ -135,31 +135,44 @@ void ChangeFeedRig::wait_streaming() const {
       seconds(60)));
 }
 
-std::vector<ChangeRecord> ChangeFeedRig::read_all(std::size_t at_least,
-                                                  std::chrono::seconds timeout) const {
+std::size_t read_committed(const std::string& brokers, const std::vector<std::string>& topics,
+                           std::size_t at_least, std::chrono::seconds timeout,
+                           const std::function<void(const kafka::Message&)>& take) {
   NoRebalance listener;
   kafka::ConsumerConfig cc;
-  cc.brokers = pipeline_.env.brokers;
-  cc.group_id = unique_name("changes_reader");
+  cc.brokers = brokers;
+  cc.group_id = unique_name("committed_reader");
   cc.extra = {{"isolation.level", "read_committed"}};
   kafka::Consumer reader(cc, &listener);
-  reader.subscribe({topic});
-  std::vector<ChangeRecord> out;
+  reader.subscribe(topics);
+  std::size_t read = 0;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   auto last = std::chrono::steady_clock::now();
   while (std::chrono::steady_clock::now() < deadline) {
     auto msg = reader.poll(milliseconds(200));
     if (!msg) {
-      if (out.size() >= at_least && std::chrono::steady_clock::now() - last > seconds(3)) break;
+      if (read >= at_least && std::chrono::steady_clock::now() - last > seconds(3)) break;
       continue;
     }
     last = std::chrono::steady_clock::now();
+    take(*msg);
+    ++read;
+  }
+  reader.close();
+  REQUIRE(read >= at_least);
+  return read;
+}
+
+std::vector<ChangeRecord> ChangeFeedRig::read_all(std::size_t at_least,
+                                                  std::chrono::seconds timeout) const {
+  std::vector<ChangeRecord> out;
+  read_committed(pipeline_.env.brokers, {topic}, at_least, timeout, [&](const kafka::Message& msg) {
     ChangeRecord r;
-    r.partition = msg->partition();
-    r.offset = msg->offset();
-    r.key = std::string(msg->key().value_or(""));
-    r.value = std::string(msg->payload());
-    r.header_id = std::string(msg->header("millrace.change_id").value_or(""));
+    r.partition = msg.partition();
+    r.offset = msg.offset();
+    r.key = std::string(msg.key().value_or(""));
+    r.value = std::string(msg.payload());
+    r.header_id = std::string(msg.header("millrace.change_id").value_or(""));
     rapidjson::Document d;
     d.Parse(r.value.c_str());
     INFO(r.value);
@@ -168,9 +181,7 @@ std::vector<ChangeRecord> ChangeFeedRig::read_all(std::size_t at_least,
     r.op = d["op"].GetString();
     r.table = d["table"].GetString();
     out.push_back(std::move(r));
-  }
-  reader.close();
-  REQUIRE(out.size() >= at_least);
+  });
   return out;
 }
 

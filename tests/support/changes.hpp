@@ -6,11 +6,13 @@
 // published.
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "harness.hpp"
+#include "millrace/kafka/consumer.hpp"
 #include "pipeline.hpp"
 
 namespace millrace::testing {
@@ -56,6 +58,13 @@ class ChangeFeedRig {
   Pipeline& pipeline_;
   FailureNote slot_note_;  // the slot's and its walsender's positions, at a failure
 };
+
+// Hands every record of `topics` to `take` as a read_committed consumer of
+// a new group reads them: waits until `at_least` came (REQUIREs it), then
+// until none more comes for 3 s. Returns how many.
+std::size_t read_committed(const std::string& brokers, const std::vector<std::string>& topics,
+                           std::size_t at_least, std::chrono::seconds timeout,
+                           const std::function<void(const kafka::Message&)>& take);
 
 // The records in the order PostgreSQL committed them (their ids' order
 // across the topic): what a consumer applying every record in order sees.

@@ -22,7 +22,9 @@ constexpr Oid kFloat8 = 701;
 constexpr Oid kNumeric = 1700;
 constexpr Oid kJsonb = 3802;
 
-void append_value(std::string& out, const Column& column, const Value& value) {
+}  // namespace
+
+void append_json_value(std::string& out, const Column& column, const Value& value) {
   switch (value.kind) {
     case Value::Kind::kNull:
       out += "null";
@@ -62,6 +64,8 @@ void append_value(std::string& out, const Column& column, const Value& value) {
   }
 }
 
+namespace {
+
 void check_width(const Relation& relation, const Tuple& tuple) {
   if (tuple.size() != relation.columns.size()) {
     throw DecodeError("a row of " + relation.schema + "." + relation.name + " with " +
@@ -83,7 +87,7 @@ void append_row(std::string& out, const Relation& relation, const Tuple& tuple,
     first = false;
     core::append_json_string(out, relation.columns[i].name);
     out += ':';
-    append_value(out, relation.columns[i], tuple[i]);
+    append_json_value(out, relation.columns[i], tuple[i]);
   };
   if (only != nullptr) {
     for (const std::size_t i : *only) put(i);

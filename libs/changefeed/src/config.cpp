@@ -60,12 +60,15 @@ void validate(ChangefeedConfig& c) {
   if (c.checkpoint_group.empty())
     c.checkpoint_group = "millrace-changefeed." + c.slot + ".checkpoint";
   core::validate(c.retry);
-  if (c.format == Format::kMillrace && (c.schemas || c.topic_per_table || c.transaction_metadata)) {
+  if (c.format != Format::kDebezium && (c.schemas || c.topic_per_table || c.transaction_metadata)) {
     const char* flag = c.schemas           ? "--schemas"
                        : c.topic_per_table ? "--topic-per-table"
                                            : "--transaction-metadata";
     throw core::UsageError(std::string(flag) +
                            " is a setting of the Debezium format: add --format debezium");
+  }
+  if (c.format == Format::kOutbox) {
+    outbox::parse_additional_fields(c.outbox_additional_fields);
   }
   if (c.kafka.extra.count("transactional.id") != 0) {
     throw core::UsageError(

@@ -116,6 +116,27 @@ inline const metrics::Family kLastCommitTime(
      .help = "Commit time of the last published transaction (Unix seconds)",
      .group = "changefeed"});
 
+inline const metrics::Family kOutboxEvents(
+    {.name = "millrace_changefeed_outbox_events_total",
+     .type = metrics::Type::kCounter,
+     .help = "Outbox format: rows inserted into an outbox table and published as events (as "
+             "encoded: a publish that failed is encoded again)",
+     .group = "changefeed"});
+inline const metrics::Family kOutboxIgnored(
+    {.name = "millrace_changefeed_outbox_ignored_total",
+     .type = metrics::Type::kCounter,
+     .help = "Outbox format: deletes, updates and truncates of an outbox table, which are no "
+             "events, by op",
+     .labels = {"op"},
+     .group = "changefeed"});
+inline const metrics::Family kOutboxDeadLetters(
+    {.name = "millrace_changefeed_outbox_dead_letters_total",
+     .type = metrics::Type::kCounter,
+     .help = "Outbox format: rows dead-lettered to the feed's topic, by reason "
+             "(millrace.outbox.reason)",
+     .labels = {"reason"},
+     .group = "changefeed"});
+
 struct FeedMetrics {
   explicit FeedMetrics(metrics::Registry& registry)
       : transactions(kTransactions.counter(registry)),

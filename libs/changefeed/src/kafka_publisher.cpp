@@ -1,5 +1,7 @@
 #include "kafka_publisher.hpp"
 
+#include <stdexcept>
+
 #include "millrace/changefeed/debezium.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/kafka/admin.hpp"
@@ -41,6 +43,21 @@ std::int64_t now_us() {
       .count();
 }
 
+outbox::Options outbox_options(const ChangefeedConfig& c) {
+  outbox::Options o;
+  o.id_column = c.outbox_id_column;
+  o.key_column = c.outbox_key_column;
+  o.payload_column = c.outbox_payload_column;
+  o.route_by = c.outbox_route_by;
+  o.topic = c.outbox_topic;
+  o.tombstone_on_empty_payload = c.outbox_tombstone_on_empty_payload;
+  o.additional = outbox::parse_additional_fields(c.outbox_additional_fields);
+  o.expand_json_payload = c.outbox_expand_json_payload;
+  o.invalid_op = c.outbox_invalid_op;
+  o.feed_topic = c.kafka.topic;
+  return o;
+}
+
 }  // namespace
 
 std::optional<Checkpoint> read_checkpoint(const ChangefeedConfig& config) {
@@ -57,9 +74,15 @@ std::optional<Checkpoint> read_checkpoint(const ChangefeedConfig& config) {
   return checkpoint;
 }
 
-KafkaPublisher::KafkaPublisher(const ChangefeedConfig& config, std::int32_t transaction_timeout_ms)
+KafkaPublisher::KafkaPublisher(const ChangefeedConfig& config, std::int32_t transaction_timeout_ms,
+                               outbox::Counts* outbox_counts)
     : config_(config), producer_(producer_config(config, transaction_timeout_ms), seconds(60)) {
   topics_.insert(config.kafka.topic);
+  if (config.format == Format::kOutbox) {
+    if (outbox_counts == nullptr) throw std::logic_error("the outbox format needs its counts");
+    format_ = outbox::make_format(outbox_options(config), *outbox_counts);
+    return;
+  }
   if (config.format != Format::kDebezium) {
     format_ = millrace_format(config.kafka.topic);
     return;
@@ -154,7 +177,9 @@ void KafkaPublisher::ensure_topic(const std::string& topic) {
   try {
     producer_.partition_count(topic, seconds(10));
   } catch (const kafka::UnknownTopicError&) {
-    const auto partitions = producer_.partition_count(config_.kafka.topic, seconds(10));
+    const auto partitions = config_.format == Format::kOutbox && config_.outbox_partitions > 0
+                                ? static_cast<std::int32_t>(config_.outbox_partitions)
+                                : producer_.partition_count(config_.kafka.topic, seconds(10));
     // The broker's default replication factor, as for a topic it creates itself.
     kafka::create_topic(config_.kafka.brokers, topic, partitions, -1, seconds(30),
                         config_.kafka.extra);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "millrace/changefeed/feed.hpp"
+#include "millrace/changefeed/outbox.hpp"
 #include "millrace/changefeed/record_format.hpp"
 #include "millrace/changefeed/service.hpp"
 #include "millrace/kafka/transactional.hpp"
@@ -29,8 +30,11 @@ class KafkaPublisher final : public PublishPort {
   // Creates the transactional producer, which fences any older instance
   // with the same transactional.id and aborts what it left open. The broker
   // aborts a transaction of this producer left open longer than
-  // `transaction_timeout_ms`. The records are in config.format.
-  KafkaPublisher(const ChangefeedConfig& config, std::int32_t transaction_timeout_ms);
+  // `transaction_timeout_ms`. The records are in config.format; the outbox
+  // format counts what it does in `outbox_counts`, which must then be given
+  // and outlive the publisher.
+  KafkaPublisher(const ChangefeedConfig& config, std::int32_t transaction_timeout_ms,
+                 outbox::Counts* outbox_counts = nullptr);
   ~KafkaPublisher() override;
 
   void publish(const std::vector<Transaction>& batch, const Checkpoint& through) override;
@@ -41,7 +45,7 @@ class KafkaPublisher final : public PublishPort {
   // Produces records_ into the open transaction.
   void produce_records();
   // Creates a topic the format names that does not exist yet, with the
-  // feed's topic's partition count.
+  // feed's topic's partition count (or --outbox-partitions').
   void ensure_topic(const std::string& topic);
   // Drops what was added (after a failure; never throws).
   void abort() noexcept;

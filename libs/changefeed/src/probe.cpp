@@ -2,7 +2,32 @@
 
 namespace millrace::changefeed {
 
-FeedProbe::FeedProbe(metrics::Registry& registry) : m_(registry) {}
+FeedProbe::FeedProbe(metrics::Registry& registry)
+    : m_(registry),
+      outbox_events_(kOutboxEvents.counter(registry)),
+      outbox_ignored_{kOutboxIgnored.counter(registry, {{"op", "delete"}}),
+                      kOutboxIgnored.counter(registry, {{"op", "update"}}),
+                      kOutboxIgnored.counter(registry, {{"op", "truncate"}})} {
+  for (std::size_t i = 0; i < outbox::kReasonCount; ++i) {
+    const auto code = outbox::reason_code(static_cast<outbox::Reason>(i));
+    outbox_dead_letters_.push_back(
+        kOutboxDeadLetters.counter(registry, {{"reason", std::string(code)}}));
+  }
+}
+
+void FeedProbe::outbox(const outbox::Counts& c) {
+  const auto move = [&](metrics::Counter& counter, std::size_t i, std::uint64_t now) {
+    counter.inc(static_cast<double>(now - outbox_last_[i]));
+    outbox_last_[i] = now;
+  };
+  move(outbox_events_, 0, c.events.load());
+  move(outbox_ignored_[0], 1, c.deletes_ignored.load());
+  move(outbox_ignored_[1], 2, c.updates_ignored.load());
+  move(outbox_ignored_[2], 3, c.truncates_ignored.load());
+  for (std::size_t i = 0; i < outbox::kReasonCount; ++i) {
+    move(outbox_dead_letters_[i], 4 + i, c.dead_letters[i].load());
+  }
+}
 
 void FeedProbe::session_started() {
   last_ = FeedStats{};

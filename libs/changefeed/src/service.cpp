@@ -44,6 +44,8 @@ std::string session_id() {
 struct FeedRunner {
   ChangefeedConfig config;
   FeedProbe probe;
+  // The outbox format's counts, across sessions.
+  outbox::Counts outbox_counts;
   // Polled: PostgreSQL and the change topic. Pushed: "feed" while a
   // session has failed and the next one has not reached streaming.
   runtime::Health health{kComponent};
@@ -70,7 +72,8 @@ struct FeedRunner {
 
   // One connection to each side, streaming until stop or a failure.
   void stream() {
-    KafkaPublisher publisher(config, static_cast<std::int32_t>(config.transaction_timeout_ms));
+    KafkaPublisher publisher(config, static_cast<std::int32_t>(config.transaction_timeout_ms),
+                             &outbox_counts);
     const auto published = read_checkpoint(config);
     Checkpoint checkpoint = published.value_or(Checkpoint{});
     PgStream stream(config);
@@ -153,11 +156,13 @@ struct FeedRunner {
     while (!worker.stopping()) {
       feed.step(milliseconds(100));
       probe.observe(feed.stats());
+      probe.outbox(outbox_counts);
       probe.backfill(backfiller);
       probe.backfills_enabled(stream.messages() && backfill_source.serving());
     }
     feed.flush();
     probe.observe(feed.stats());
+    probe.outbox(outbox_counts);
     runtime::log_info(kComponent, "stopped at " + format_lsn(feed.published().commit_lsn) +
                                       " after " + std::to_string(feed.stats().changes) +
                                       " change(s)");

@@ -11,6 +11,70 @@
 
 namespace millrace::changefeed {
 
+namespace {
+
+// The outbox format's, each named after the EventRouter setting it is.
+void register_outbox_options(core::OptionSet& o, ChangefeedConfig& c) {
+  core::declare(o, &c.outbox_id_column,
+                {.flag = "outbox-id-column",
+                 .env = "MILLRACE_CHANGEFEED_OUTBOX_ID_COLUMN",
+                 .help = "Outbox format: the column of the event's id, published as header id "
+                         "(table.field.event.id)"});
+  core::declare(o, &c.outbox_key_column,
+                // Not "key" in its name: a setting so named is shown masked.
+                {.flag = "outbox-aggregate-column",
+                 .env = "MILLRACE_CHANGEFEED_OUTBOX_AGGREGATE_COLUMN",
+                 .help = "Outbox format: the column whose value is the event's Kafka key, which "
+                         "keeps one aggregate's events in order on one partition "
+                         "(table.field.event.key)"});
+  core::declare(o, &c.outbox_payload_column,
+                {.flag = "outbox-payload-column",
+                 .env = "MILLRACE_CHANGEFEED_OUTBOX_PAYLOAD_COLUMN",
+                 .help = "Outbox format: the column of the event's value "
+                         "(table.field.event.payload)"});
+  core::declare(o, &c.outbox_route_by,
+                {.flag = "outbox-route-by",
+                 .env = "MILLRACE_CHANGEFEED_OUTBOX_ROUTE_BY",
+                 .help = "Outbox format: the column whose value names the event's topic "
+                         "(route.by.field)"});
+  core::declare(o, &c.outbox_topic,
+                {.flag = "outbox-topic",
+                 .env = "MILLRACE_CHANGEFEED_OUTBOX_TOPIC",
+                 .help = "Outbox format: the event's topic, ${routedByValue} standing for the "
+                         "route column's value (route.topic.replacement); made when missing"});
+  core::declare(o, &c.outbox_partitions,
+                {.flag = "outbox-partitions",
+                 .env = "MILLRACE_CHANGEFEED_OUTBOX_PARTITIONS",
+                 .help = "Outbox format: the partition count of an event topic the feed creates "
+                         "(0: --topic's)",
+                 .min = 0,
+                 .max = 100'000});
+  core::declare(o, &c.outbox_tombstone_on_empty_payload,
+                {.flag = "outbox-tombstone-on-empty-payload",
+                 .env = "MILLRACE_CHANGEFEED_OUTBOX_TOMBSTONE_ON_EMPTY_PAYLOAD",
+                 .help = "Outbox format: a null or blank payload as a tombstone (a null value) "
+                         "(route.tombstone.on.empty.payload)"});
+  core::declare(o, &c.outbox_additional_fields,
+                {.flag = "outbox-additional-fields",
+                 .env = "MILLRACE_CHANGEFEED_OUTBOX_ADDITIONAL_FIELDS",
+                 .help = "Outbox format: more columns, each column:header or column:envelope, "
+                         "with :alias after either (table.fields.additional.placement)"});
+  core::declare(o, &c.outbox_expand_json_payload,
+                {.flag = "outbox-expand-json-payload",
+                 .env = "MILLRACE_CHANGEFEED_OUTBOX_EXPAND_JSON_PAYLOAD",
+                 .help = "Outbox format: the payload's JSON as JSON, not as a string; a payload "
+                         "that is not a JSON object or array is dead-lettered "
+                         "(table.expand.json.payload)"});
+  core::declare(o, &c.outbox_invalid_op, outbox::kInvalidOpNames,
+                {.flag = "outbox-invalid-op",
+                 .env = "MILLRACE_CHANGEFEED_OUTBOX_INVALID_OP",
+                 .help = "Outbox format: an update of an outbox row is ignored with a warning "
+                         "(warn) or an error (error) in the log, or stops the feed (fatal); each "
+                         "is counted (table.op.invalid.behavior)"});
+}
+
+}  // namespace
+
 void register_options(core::OptionSet& o, ChangefeedConfig& c) {
   kafka::register_options(o, c.kafka, kafka::kChangesTopic);
   pg::register_service_options(o, c.pg, "changefeed");
@@ -88,7 +152,9 @@ void register_options(core::OptionSet& o, ChangefeedConfig& c) {
       {.flag = "format",
        .env = "MILLRACE_CHANGEFEED_FORMAT",
        .help = "millrace: Millrace's change records (proto/change.schema.json); debezium: the "
-               "records Debezium's PostgreSQL connector writes (docs/debezium.md)"});
+               "records Debezium's PostgreSQL connector writes (docs/debezium.md); outbox: each "
+               "row inserted into the published tables an event, as Debezium's outbox event "
+               "router publishes it (docs/outbox.md)"});
   core::declare(o, &c.schemas,
                 {.flag = "schemas",
                  .env = "MILLRACE_CHANGEFEED_SCHEMAS",
@@ -122,6 +188,7 @@ void register_options(core::OptionSet& o, ChangefeedConfig& c) {
        .help =
            "Debezium format: BEGIN and END records of each transaction to <topic>.transaction and "
            "a transaction block in each change, as Debezium's provide.transaction.metadata"});
+  register_outbox_options(o, c);
   core::register_options(o, c.retry);
   core::add_metrics_addr(o, &c.metrics_addr);
 }

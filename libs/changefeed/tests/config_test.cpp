@@ -85,7 +85,7 @@ TEST_CASE("the records' format and the Debezium format's settings") {
   CHECK(dbz.topic_per_table);
   CHECK_FALSE(dbz.tombstones);
   CHECK(dbz.decimal_handling == changefeed::debezium::DecimalMode::kString);
-  CHECK_THROWS_WITH(parse({}, {"--format", "avro"}), Contains("millrace or debezium"));
+  CHECK_THROWS_WITH(parse({}, {"--format", "avro"}), Contains("millrace, debezium or outbox"));
   CHECK_THROWS_WITH(parse({}, {"--format", "debezium", "--decimal-handling", "float"}),
                     Contains("precise, string or double"));
   CHECK_THROWS_WITH(parse({}, {"--schemas"}), Contains("--format debezium"));

@@ -82,6 +82,13 @@ class PgChangefeedDb final : public ChangefeedDb {
                                                const std::string& publication) override {
     return changefeed::backfill_servers(*conn_, schema, backfill_table, publication);
   }
+  void install_outbox(const changefeed::OutboxInstall& install) override {
+    changefeed::install_outbox(*conn_, install);
+  }
+  std::int64_t cleanup_outbox(const std::string& schema, const std::string& table,
+                              const std::string& slot, std::int64_t min_age_s) override {
+    return changefeed::cleanup_outbox(*conn_, schema, table, slot, min_age_s);
+  }
 
  private:
   std::unique_ptr<pqxx::connection> conn_;

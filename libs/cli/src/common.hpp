@@ -66,6 +66,8 @@ int cmd_catalog(const std::vector<std::string>& args, Context& ctx);
 int write_catalog(const std::string& table, const std::string& format, std::ostream& out);
 // `millrace changefeed publish|backfill|backfills|drop-slot` (changefeed.cpp).
 int cmd_changefeed(const std::vector<std::string>& args, Context& ctx);
+// `millrace outbox install|cleanup` (outbox.cpp).
+int cmd_outbox(const std::vector<std::string>& args, Context& ctx);
 // `millrace webhooks add|update|list|disable|enable|rotate-secret|deliveries|replay`
 // (webhooks.cpp).
 int cmd_webhooks(const std::vector<std::string>& args, Context& ctx);

@@ -23,6 +23,8 @@ constexpr const char* kTopUsage =
     "  views     list the analytics views, or print one: views NAME [--format table|json|csv]\n"
     "  catalog load FILE  upsert categories, products or assets (CSV or JSON)\n"
     "  changefeed publish|drop-slot  manage the change feed's publication and slot\n"
+    "  outbox install|cleanup  create the outbox table and its publication, delete what is "
+    "published\n"
     "  webhooks  register and manage webhook endpoints, list and replay deliveries\n"
     "  grant     grant each service's own role its privileges on the schema, and no more\n"
     "  api grant  grant millrace-api's reader and admin roles their privileges\n"
@@ -52,6 +54,7 @@ int run(const std::vector<std::string>& args, Context& context) {
       {"views", cmd_views},
       {"catalog", cmd_catalog},
       {"changefeed", cmd_changefeed},
+      {"outbox", cmd_outbox},
       {"webhooks", cmd_webhooks},
       {"archive", cmd_archive},
       {"api", cmd_api},

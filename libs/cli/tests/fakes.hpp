@@ -146,6 +146,16 @@ class FakeChangefeedDb final : public ChangefeedDb {
     out.signal_table = schema + "." + backfill_table;
     return out;
   }
+  void install_outbox(const changefeed::OutboxInstall& in) override {
+    s_.calls.push_back("install_outbox " + in.schema + "." + in.table + " " + in.publication +
+                       " insert=" + in.grant_insert_to + " select=" + in.grant_select_to);
+  }
+  std::int64_t cleanup_outbox(const std::string& schema, const std::string& table,
+                              const std::string& slot, std::int64_t min_age_s) override {
+    s_.calls.push_back("cleanup_outbox " + schema + "." + table + " " + slot + " " +
+                       std::to_string(min_age_s));
+    return 3;
+  }
 
  private:
   ChangefeedState& s_;

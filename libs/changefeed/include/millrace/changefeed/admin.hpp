@@ -87,6 +87,34 @@ std::string unserved_reason(const BackfillServers& servers);
 // or fail, with the fix; empty when a running feed can serve it.
 std::string backfill_warning(const BackfillServers& servers, const std::string& table);
 
+// The outbox (docs/outbox.md): creates table `table` of `schema` with the
+// columns Debezium's outbox event router reads by default (id uuid primary
+// key, aggregatetype, aggregateid, type, payload jsonb) and created_at,
+// when missing; replica identity default (the primary key: a delete logs
+// only the id, not the payload); an index on created_at for the cleanup;
+// and publication `publication` of that table (created, or set to it).
+// With `grant_insert_to`, that role (a service's) may insert and delete
+// rows; with `grant_select_to`, that one (the feed's) may read them. Run as
+// the schema's owner. Throws core::InfraError classified as usual.
+struct OutboxInstall {
+  std::string schema;
+  std::string table = "outbox";
+  std::string publication = "millrace_outbox";
+  std::string grant_insert_to;
+  std::string grant_select_to;
+};
+void install_outbox(pqxx::connection& conn, const OutboxInstall& install);
+
+// Deletes the rows of outbox table `table` that the feed of replication
+// slot `slot` has published: those inserted by a transaction older than
+// every one the slot may still decode (its catalog_xmin), which all
+// committed before the position the feed confirmed. With `min_age_s`, only
+// rows at least that old (created_at). Returns how many. Throws
+// core::UsageError when the slot does not exist.
+std::int64_t cleanup_outbox(pqxx::connection& conn, const std::string& schema,
+                            const std::string& table, const std::string& slot,
+                            std::int64_t min_age_s);
+
 // Drops the replication slot, which releases the WAL it holds. Refused
 // while a feed streams from it. Connects as the replication role.
 void drop_slot(const std::string& replication_conninfo, const std::string& slot);

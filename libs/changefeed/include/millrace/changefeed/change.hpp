@@ -97,4 +97,8 @@ std::string kafka_key(const Change& change);
 // them) or a tuple whose width does not match the relation.
 std::string to_json(const Change& change, const std::string& id);
 
+// One column's value as to_json() writes it. Throws DecodeError for an
+// unchanged TOASTed value or a binary one.
+void append_json_value(std::string& out, const Column& column, const Value& value);
+
 }  // namespace millrace::changefeed

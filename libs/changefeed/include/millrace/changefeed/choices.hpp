@@ -13,8 +13,9 @@ inline constexpr core::EnumNames<Snapshot, 2> kSnapshotNames({{Snapshot::kInitia
 enum class SlotLost : std::uint8_t { kStop, kBackfill };
 inline constexpr core::EnumNames<SlotLost, 2> kSlotLostNames({{SlotLost::kStop, "stop"},
                                                               {SlotLost::kBackfill, "backfill"}});
-enum class Format : std::uint8_t { kMillrace, kDebezium };
-inline constexpr core::EnumNames<Format, 2> kFormatNames({{Format::kMillrace, "millrace"},
-                                                          {Format::kDebezium, "debezium"}});
+enum class Format : std::uint8_t { kMillrace, kDebezium, kOutbox };
+inline constexpr core::EnumNames<Format, 3> kFormatNames({{Format::kMillrace, "millrace"},
+                                                          {Format::kDebezium, "debezium"},
+                                                          {Format::kOutbox, "outbox"}});
 
 }  // namespace millrace::changefeed

@@ -6,6 +6,7 @@
 
 #include "millrace/changefeed/choices.hpp"
 #include "millrace/changefeed/debezium.hpp"
+#include "millrace/changefeed/outbox.hpp"
 
 namespace millrace::changefeed {
 
@@ -30,6 +31,17 @@ struct ChangefeedSettings {
   bool tombstones = true;
   bool truncates = true;
   bool transaction_metadata = false;
+  // The outbox format's (outbox.hpp), each as Debezium's EventRouter names it.
+  std::string outbox_id_column = "id";
+  std::string outbox_key_column = "aggregateid";
+  std::string outbox_payload_column = "payload";
+  std::string outbox_route_by = "aggregatetype";
+  std::string outbox_topic = "outbox.event.${routedByValue}";
+  std::int64_t outbox_partitions = 0;  // 0: --topic's count
+  bool outbox_tombstone_on_empty_payload = false;
+  std::vector<std::string> outbox_additional_fields;
+  bool outbox_expand_json_payload = false;
+  outbox::InvalidOp outbox_invalid_op = outbox::InvalidOp::kWarn;
 };
 
 }  // namespace millrace::changefeed

@@ -65,6 +65,10 @@ class ChangefeedDb {
   virtual changefeed::BackfillServers backfill_servers(const std::string& schema,
                                                        const std::string& backfill_table,
                                                        const std::string& publication) = 0;
+  // `millrace outbox`'s.
+  virtual void install_outbox(const changefeed::OutboxInstall& install) = 0;
+  virtual std::int64_t cleanup_outbox(const std::string& schema, const std::string& table,
+                                      const std::string& slot, std::int64_t min_age_s) = 0;
 };
 
 // `millrace webhooks`'s database (libs/webhooks/admin.hpp).
