@@ -185,10 +185,26 @@ aggregator=
 
 # Served: by millrace-api, described in its OpenAPI document.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-MILLRACE_API_PG=$api_pg MILLRACE_API_ADDR=127.0.0.1:$port MILLRACE_REDIS_URL= MILLRACE_METRICS_ADDR=127.0.0.1:0 \
-  "$millrace-api" >"$work/api.log" 2>&1 &
-api=$!
-waitfor "curl -fsS http://127.0.0.1:$port/readyz >/dev/null 2>&1" 30
+start_api() {
+  MILLRACE_API_PG=$api_pg MILLRACE_API_ADDR=127.0.0.1:$port MILLRACE_REDIS_URL= MILLRACE_METRICS_ADDR=127.0.0.1:0 \
+    "$millrace-api" >>"$work/api.log" 2>&1 &
+  api=$!
+  waitfor "curl -fsS http://127.0.0.1:$port/readyz >/dev/null 2>&1" 30
+}
+stop_api() {
+  kill -TERM "$api" && wait "$api" || fail "millrace-api did not stop cleanly"
+  api=
+}
+# What millrace-api says of a view's fill: its Millrace-View-Fill header
+# and its JSON's fill.state, as "HEADER/STATE" (empty where absent).
+api_fill() {
+  curl -fsS -D "$work/fill.headers" "http://127.0.0.1:$port/v1/views/$1?limit=1" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin).get("fill", {}).get("state", ""))' >"$work/fill.state"
+  echo "$(tr -d '\r' <"$work/fill.headers" | sed -n 's/^[Mm]illrace-[Vv]iew-[Ff]ill: //p')/$(cat "$work/fill.state")"
+}
+start_api
+[[ $(api_fill top_skus_per_local_day) == / ]] ||
+  fail "millrace-api says a filled view is not: $(api_fill top_skus_per_local_day)"
 curl -fsS "http://127.0.0.1:$port/v1/openapi.yaml" >"$work/openapi.yaml" ||
   fail "millrace-api serves no OpenAPI document"
 grep -q '^  /v1/views/top_skus_per_local_day:$' "$work/openapi.yaml" ||
@@ -214,8 +230,7 @@ done
   "$work/order_revenue_hourly.json" "$work/order_units_per_product_hourly.json" \
   "$work/order_top_products_daily.json" ||
   fail "a view of order.views.json served differs from its recomputation from the orders"
-kill -TERM "$api" && wait "$api" || fail "millrace-api did not stop cleanly"
-api=
+stop_api
 
 # Views added, changed and removed once the sales are folded (docs/views.md,
 # "Adding, changing or removing a view"): `millrace migrate` makes the new
@@ -260,6 +275,12 @@ unfilled=$(sql "SELECT string_agg(view_name, ',' ORDER BY view_name) FROM aggreg
 "$millrace" views top_categories_per_store_day --format csv 2>&1 >/dev/null |
   grep -q "^note: view top_categories_per_store_day was made after its kind's records were folded and waits for its aggregator to fill it" ||
   fail "millrace views does not say that a view waits to be filled"
+# The API says so too, to a client: a header, and fill in the JSON.
+start_api
+[[ $(api_fill top_categories_per_store_day) == unfilled/unfilled ]] ||
+  fail "millrace-api does not say that a view waits to be filled: '$(api_fill top_categories_per_store_day)'"
+curl -fsS -H 'Accept: text/csv' -D - -o /dev/null "http://127.0.0.1:$port/v1/views/revenue_per_category_15m" |
+  grep -qi '^millrace-view-fill: unfilled' || fail "the CSV of an unfilled view has no Millrace-View-Fill header"
 fill_progress() { sql "SELECT coalesce(sum(done_offset), 0) FROM aggregator_view_fills"; }
 unfinished() { sql "SELECT count(*) FROM aggregator_views WHERE kind = 'sale' AND state <> 'filled'"; }
 third=$(wc -l <"$work/third.ndjson")
@@ -284,6 +305,9 @@ kill -TERM "$aggregator" && wait "$aggregator" || fail "the aggregator did not s
 aggregator=
 [[ -z $("$millrace" views top_categories_per_store_day --format csv 2>&1 >/dev/null) ]] ||
   fail "millrace views still notes something of a filled view"
+[[ $(api_fill top_categories_per_store_day) == / ]] ||
+  fail "millrace-api still says a filled view is not: $(api_fill top_categories_per_store_day)"
+stop_api
 [[ $(sql "SELECT coalesce(sum(missing), 0) FROM aggregator_view_fills") == 0 ]] ||
   fail "a fill counted offsets past Kafka's retention, which keeps every record here"
 "$python" "$src/tests/integration/declared_views_check.py" check \
