@@ -99,7 +99,7 @@ core::Int128 term(const kinds::Record& record, const kinds::SumDecl& sum) {
 
 }  // namespace
 
-KindAggregates::KindAggregates(const AggregatorConfig& config)
+KindAggregates::KindAggregates(const AggregatorConfig& config, metrics::Registry& metrics)
     : config_(config),
       codec_(*config.kinds.declaration),
       seen_("kind:" + config.kinds.declaration->kind,
@@ -110,11 +110,10 @@ KindAggregates::KindAggregates(const AggregatorConfig& config)
                    [](const kinds::ViewDecl& v) { return v.needs_catalog(); })) {
     return;
   }
-  catalog_metrics_ = std::make_unique<metrics::Registry>("aggregator-catalog");
   catalog_ = std::make_unique<cache::CatalogLookup>(
       cache::follow_config(config.stream.kafka, config.changes_topic, config.stream.pg,
                            config.stream.retry),
-      *catalog_metrics_);
+      metrics);
 }
 
 void KindAggregates::on_connect(pqxx::connection& connection) {

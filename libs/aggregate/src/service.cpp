@@ -19,13 +19,13 @@ std::unique_ptr<stream::ConsumerService> make_aggregator(AggregatorConfig aggreg
   };
   if (config.kinds.declaration) {
     const auto& handler =
-        consume(std::make_unique<detail::AggregatorHandler<KindAggregates>>(config));
+        consume(std::make_unique<detail::AggregatorHandler<KindAggregates>>(config, metrics));
     // Views made after records were folded fill beside the consumer.
     if (!config.kinds.declaration->views.empty()) {
       service->add(std::make_unique<detail::ViewFiller>(config, handler.kind(), metrics));
     }
   } else {
-    consume(std::make_unique<detail::AggregatorHandler<StoreEventAggregates>>(config));
+    consume(std::make_unique<detail::AggregatorHandler<StoreEventAggregates>>(config, metrics));
   }
   return service;
 }

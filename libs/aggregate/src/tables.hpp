@@ -22,6 +22,7 @@
 #include "millrace/core/timestamp.hpp"
 #include "millrace/core/window.hpp"
 #include "millrace/kinds/codec.hpp"
+#include "millrace/metrics/metrics.hpp"
 #include "millrace/stream/refused_records.hpp"
 #include "seen_ids.hpp"
 
@@ -198,8 +199,10 @@ struct KindTypes {
 class StoreEventAggregates
     : public KindTypes<kinds::StoreEventCodec, core::Deltas, tables::StoreEventTables, true> {
  public:
-  // `config` must outlive this.
-  explicit StoreEventAggregates(const AggregatorConfig& config)
+  // `config` must outlive this. The handler gives every kind the
+  // aggregator's metrics (KindAggregates registers its catalog's there);
+  // the store event's aggregates register none of their own.
+  StoreEventAggregates(const AggregatorConfig& config, metrics::Registry& /*metrics*/)
       : config_(config), seen_(config.stream.kafka.topic, true) {}
 
   const Codec& codec() const { return codec_; }

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "millrace/kinds/registry.hpp"
+#include "millrace/metrics/metrics.hpp"
 #include "sample_event.hpp"
 
 namespace {
@@ -233,8 +234,9 @@ struct Fill {
 template <typename Kind>
 struct Rig {
   aggregate::AggregatorConfig config = test_config<Kind>();
-  AggregatorHandler<Kind> handler{config};
-  Kind kind{config};
+  metrics::Registry registry{"aggregator"};
+  AggregatorHandler<Kind> handler{config, registry};
+  Kind kind{config, registry};
   FakeTables<Kind> tables{kind};
 
   void write(Fill<Kind>& f) { handler.write_to(tables, f.batch, *f.state); }
