@@ -22,6 +22,12 @@
 # millrace-api. A views file of no kind, and a bad one of the store event,
 # are refused at start, naming the file.
 #
+# Then views are added, changed and removed, and filled from the sales
+# before them: millrace-archiver has archived those, and Kafka deleted the
+# first half of each partition, which the fills read from the archive.
+# millrace-api says which views are not filled yet (Millrace-View-Fill),
+# and the aggregator's /metrics carries the catalog it follows.
+#
 # With `faults`, the aggregator is SIGKILLed every few seconds while it
 # folds, and the broker restarted once: the views must still be exact.
 #
@@ -57,8 +63,9 @@ cp "$src/tests/integration/declared_views/sale.json" "$src/tests/integration/dec
   "$src/tests/integration/declared_views/store_event.views.json" "$MILLRACE_KINDS_DIR/"
 aggregator=
 api=
+archiver=
 cleanup() {
-  for pid in $aggregator $api; do kill -KILL "$pid" 2>/dev/null || true; done
+  for pid in $aggregator $api $archiver; do kill -KILL "$pid" 2>/dev/null || true; done
   psql -X -q "$MILLRACE_PG" -c "DROP SCHEMA IF EXISTS $name CASCADE" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -184,6 +191,16 @@ else
   done
 fi
 waitfor '(( $(consumed) >= first ))' 180
+# The catalog the aggregator follows for the view grouped by it reports on
+# the aggregator's own /metrics (as a sink's enrichment does on the sink's):
+# loaded, and followed.
+metrics_url=$(sed -n 's|.*metrics at \(http://[^ ]*/metrics\),.*|\1|p' "$work/aggregator.log" | tail -n 1)
+[[ -n $metrics_url ]] || fail "the aggregator logged no metrics address"
+curl -fsS "$metrics_url" >"$work/aggregator.metrics" || fail "the aggregator serves no $metrics_url"
+grep -Eq '^millrace_cache_trusted(\{[^}]*\})? 1$' "$work/aggregator.metrics" ||
+  fail "the aggregator's /metrics has no millrace_cache_trusted 1 for the catalog it follows: $(grep millrace_cache_ "$work/aggregator.metrics" | head -n 5)"
+grep -Eq '^millrace_cache_rebuilds_total(\{[^}]*\})? [1-9]' "$work/aggregator.metrics" ||
+  fail "the aggregator's /metrics counts no load of the catalog (millrace_cache_rebuilds_total)"
 "$millrace" produce --kind sale --file "$work/second.ndjson" >/dev/null
 if [[ $mode == faults ]]; then
   sleep 1
@@ -232,10 +249,26 @@ check_store_views ||
 
 # Served: by millrace-api, described in its OpenAPI document.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-MILLRACE_API_PG=$api_pg MILLRACE_API_ADDR=127.0.0.1:$port MILLRACE_REDIS_URL= MILLRACE_METRICS_ADDR=127.0.0.1:0 \
-  "$millrace-api" >"$work/api.log" 2>&1 &
-api=$!
-waitfor "curl -fsS http://127.0.0.1:$port/readyz >/dev/null 2>&1" 30
+start_api() {
+  MILLRACE_API_PG=$api_pg MILLRACE_API_ADDR=127.0.0.1:$port MILLRACE_REDIS_URL= MILLRACE_METRICS_ADDR=127.0.0.1:0 \
+    "$millrace-api" >>"$work/api.log" 2>&1 &
+  api=$!
+  waitfor "curl -fsS http://127.0.0.1:$port/readyz >/dev/null 2>&1" 30
+}
+stop_api() {
+  kill -TERM "$api" && wait "$api" || fail "millrace-api did not stop cleanly"
+  api=
+}
+# What millrace-api says of a view's fill: its Millrace-View-Fill header
+# and its JSON's fill.state, as "HEADER/STATE" (empty where absent).
+api_fill() {
+  curl -fsS -D "$work/fill.headers" "http://127.0.0.1:$port/v1/views/$1?limit=1" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin).get("fill", {}).get("state", ""))' >"$work/fill.state"
+  echo "$(tr -d '\r' <"$work/fill.headers" | sed -n 's/^[Mm]illrace-[Vv]iew-[Ff]ill: //p')/$(cat "$work/fill.state")"
+}
+start_api
+[[ $(api_fill top_skus_per_local_day) == / ]] ||
+  fail "millrace-api says a filled view is not: $(api_fill top_skus_per_local_day)"
 curl -fsS "http://127.0.0.1:$port/v1/openapi.yaml" >"$work/openapi.yaml" ||
   fail "millrace-api serves no OpenAPI document"
 grep -q '^  /v1/views/top_skus_per_local_day:$' "$work/openapi.yaml" ||
@@ -265,8 +298,38 @@ done
   "$work/order_revenue_hourly.json" "$work/order_units_per_product_hourly.json" \
   "$work/order_top_products_daily.json" ||
   fail "a view of order.views.json served differs from its recomputation from the orders"
-kill -TERM "$api" && wait "$api" || fail "millrace-api did not stop cleanly"
-api=
+stop_api
+
+# Records past Kafka's retention are filled from the archive (docs/views.md,
+# "Adding, changing or removing a view"): millrace-archiver archives every
+# sale so far, then the first half of each partition leaves Kafka
+# (DeleteRecords, as retention would delete them: the log start moves on).
+# The fills below read those from the archive, the rest from Kafka: none
+# is missing, and the views still equal DuckDB's.
+export MILLRACE_ARCHIVE_URL=file://$work/archive MILLRACE_AGGREGATOR_ARCHIVE_GROUP=${name}_archiver
+MILLRACE_TOPIC=$name MILLRACE_ARCHIVER_GROUP=${name}_archiver MILLRACE_METRICS_ADDR=127.0.0.1:0 \
+  "$millrace-archiver" --window-s 1 >"$work/archiver.log" 2>&1 &
+archiver=$!
+stored_offsets() {
+  sql "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE group_id = '$1' AND topic = '$name'"
+}
+waitfor '(( $(stored_offsets ${name}_archiver) == $(stored_offsets millrace-aggregator-sale) ))' 120
+kill -TERM "$archiver" && wait "$archiver" || fail "the archiver did not stop cleanly"
+archiver=
+psql -X -At "$MILLRACE_PG" -c "SELECT partition || ':' || next_offset / 2 FROM $name.consumer_offsets
+  WHERE group_id = 'millrace-aggregator-sale' AND topic = '$name'" >"$work/delete-before"
+"$python" - "$MILLRACE_BROKERS" "$name" "$work/delete-before" <<'PY' || fail "Kafka did not delete the first sales"
+import sys
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+brokers, topic, path = sys.argv[1:]
+before = {TopicPartition(topic, int(p)): int(o) for p, o in
+          (line.split(":") for line in open(path).read().split())}
+KafkaAdminClient(bootstrap_servers=brokers, request_timeout_ms=30000).delete_records(
+    before, timeout_ms=30000)
+start = KafkaConsumer(bootstrap_servers=brokers).beginning_offsets(list(before))
+assert all(start[tp] == o for tp, o in before.items()), (start, before)
+print(f"Kafka's log starts at {sorted((tp.partition, o) for tp, o in start.items())}")
+PY
 
 # Views added, changed and removed once the sales are folded (docs/views.md,
 # "Adding, changing or removing a view"): `millrace migrate` makes the new
@@ -324,6 +387,12 @@ unfilled=$(sql "SELECT string_agg(view_name, ',' ORDER BY view_name) FROM aggreg
 "$millrace" views top_categories_per_store_day --format csv 2>&1 >/dev/null |
   grep -q "^note: view top_categories_per_store_day was made after its kind's records were folded and waits for its aggregator to fill it" ||
   fail "millrace views does not say that a view waits to be filled"
+# The API says so too, to a client: a header, and fill in the JSON.
+start_api
+[[ $(api_fill top_categories_per_store_day) == unfilled/unfilled ]] ||
+  fail "millrace-api does not say that a view waits to be filled: '$(api_fill top_categories_per_store_day)'"
+curl -fsS -H 'Accept: text/csv' -D - -o /dev/null "http://127.0.0.1:$port/v1/views/revenue_per_category_15m" |
+  grep -qi '^millrace-view-fill: unfilled' || fail "the CSV of an unfilled view has no Millrace-View-Fill header"
 fill_progress() { sql "SELECT coalesce(sum(done_offset), 0) FROM aggregator_view_fills"; }
 unfinished() { sql "SELECT count(*) FROM aggregator_views WHERE kind = 'sale' AND state <> 'filled'"; }
 third=$(wc -l <"$work/third.ndjson")
@@ -348,8 +417,13 @@ kill -TERM "$aggregator" && wait "$aggregator" || fail "the aggregator did not s
 aggregator=
 [[ -z $("$millrace" views top_categories_per_store_day --format csv 2>&1 >/dev/null) ]] ||
   fail "millrace views still notes something of a filled view"
+[[ $(api_fill top_categories_per_store_day) == / ]] ||
+  fail "millrace-api still says a filled view is not: $(api_fill top_categories_per_store_day)"
+stop_api
 [[ $(sql "SELECT coalesce(sum(missing), 0) FROM aggregator_view_fills") == 0 ]] ||
-  fail "a fill counted offsets past Kafka's retention, which keeps every record here"
+  fail "a fill counted offsets missing although the archive holds those Kafka deleted"
+grep -q "archived file(s) of $name\[" "$work/aggregator.log" ||
+  fail "no fill read the archive for the sales Kafka deleted"
 "$python" "$src/tests/integration/declared_views_check.py" check \
   "$MILLRACE_KINDS_DIR/sale.json" "$millrace" "$work/first.ndjson" "$work/second.ndjson" \
   "$work/third.ndjson" || fail "after the views changed, a view differs from DuckDB's recomputation"

@@ -1,5 +1,6 @@
 #include "millrace/aggregate/config.hpp"
 
+#include "millrace/archive/config.hpp"
 #include "millrace/core/setting.hpp"
 #include "millrace/kafka/options.hpp"
 #include "millrace/kinds/registry.hpp"
@@ -35,6 +36,15 @@ void register_options(core::OptionSet& o, AggregatorConfig& c) {
                          "time (docs/views.md)",
                  .min = 1,
                  .max = 10'000'000});
+  // The archiver's own declarations: one deployment sets them once.
+  archive::register_location(o, c.archive, c.archive_root);
+  core::declare(o, &c.archive_group,
+                {.flag = "archive-group",
+                 .env = "MILLRACE_AGGREGATOR_ARCHIVE_GROUP",
+                 .help = "With --archive-url: the consumer group of the millrace-archiver that "
+                         "archives the topic, whose archive_files rows list the files a declared "
+                         "view's fill reads the records before Kafka's log start from "
+                         "(docs/views.md)"});
   kafka::add_topic_option(o, "changes-topic", &c.changes_topic, kafka::kChangesTopic);
   core::declare(o, &c.catalog_wait_ms,
                 {.flag = "catalog-wait-ms",
@@ -49,6 +59,9 @@ void register_options(core::OptionSet& o, AggregatorConfig& c) {
 
 void validate(AggregatorConfig& c) {
   stream::validate(c.stream);
+  if (!c.archive.url.empty() || !c.archive_root.empty()) {
+    archive::validate_location(c.archive, c.archive_root);
+  }
   c.stream.kafka.topic = kinds::resolve(c.kinds, c.stream.kafka.topic);
   if (!c.kinds.declaration) {
     // The store event, folded from its declaration as every kind is, with

@@ -9,8 +9,8 @@
 
 namespace millrace::aggregate::detail {
 
-AggregatorHandler::AggregatorHandler(const AggregatorConfig& config)
-    : config_(config), kind_(config) {
+AggregatorHandler::AggregatorHandler(const AggregatorConfig& config, metrics::Registry& metrics)
+    : config_(config), kind_(config, metrics) {
   policy_.max_lateness_us = config.max_lateness_s * 1'000'000;
   policy_.max_future_us = config.max_future_s * 1'000'000;
 }

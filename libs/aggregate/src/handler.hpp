@@ -25,6 +25,7 @@
 #include "kind_tables.hpp"
 #include "millrace/aggregate/config.hpp"
 #include "millrace/core/window.hpp"
+#include "millrace/metrics/metrics.hpp"
 #include "millrace/stream/handler.hpp"
 #include "tables.hpp"
 
@@ -37,8 +38,9 @@ class AggregatorHandler final : public stream::Handler {
   using Batch = AggregatorBatch<Record>;
   using Tables = Kind::Tables;
 
-  // `config` must outlive the handler.
-  explicit AggregatorHandler(const AggregatorConfig& config);
+  // `config` and `metrics` (the aggregator's, which the kind may register
+  // on) must outlive the handler.
+  AggregatorHandler(const AggregatorConfig& config, metrics::Registry& metrics);
 
   void on_connect(pqxx::connection& connection) override { kind_.on_connect(connection); }
   std::unique_ptr<stream::BatchState> open_batch() override { return std::make_unique<Batch>(); }

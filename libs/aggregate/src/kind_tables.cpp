@@ -111,7 +111,7 @@ bool is_store_event(const kinds::Declaration& d) {
 
 // The store event keeps its ids under its topic's name, as it did before
 // declared kinds (seen_ids.hpp); a declared kind under "kind:<kind>".
-KindAggregates::KindAggregates(const AggregatorConfig& config)
+KindAggregates::KindAggregates(const AggregatorConfig& config, metrics::Registry& metrics)
     : config_(config),
       codec_(*config.kinds.declaration),
       ids_reused_(config.kinds.declaration->resends == kinds::Resends::kTableKey),
@@ -126,11 +126,10 @@ KindAggregates::KindAggregates(const AggregatorConfig& config)
                    [](const kinds::ViewDecl& v) { return v.needs_catalog(); })) {
     return;
   }
-  catalog_metrics_ = std::make_unique<metrics::Registry>("aggregator-catalog");
   catalog_ = std::make_unique<cache::CatalogLookup>(
       cache::follow_config(config.stream.kafka, config.changes_topic, config.stream.pg,
                            config.stream.retry),
-      *catalog_metrics_);
+      metrics);
 }
 
 void KindAggregates::on_connect(pqxx::connection& connection) {

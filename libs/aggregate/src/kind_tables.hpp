@@ -140,11 +140,12 @@ class KindAggregates {
   using Deltas = tables::KindDeltas;
   using Tables = tables::KindTables;
 
-  // `config`, with its resolved declaration, must outlive this. A kind with
-  // a view grouped by the catalog follows the catalog, as the sink's
-  // enrichment does (cache::CatalogLookup), from the first connect until
-  // this is destroyed.
-  explicit KindAggregates(const AggregatorConfig& config);
+  // `config`, with its resolved declaration, and `metrics`, the
+  // aggregator's, must outlive this. A kind with a view grouped by the
+  // catalog follows the catalog, as the sink's enrichment does
+  // (cache::CatalogLookup, its probe's metrics on `metrics`), from the first
+  // connect until this is destroyed.
+  KindAggregates(const AggregatorConfig& config, metrics::Registry& metrics);
 
   const Codec& codec() const { return codec_; }
   // Whether the same identity at another time is another record.
@@ -182,8 +183,6 @@ class KindAggregates {
   bool ids_reused_;
   bool uuid_identity_;
   std::optional<kinds::StoreEventFields> sales_;  // the store event's only
-  // The lookup's own metrics: its probe is not among the aggregator's.
-  std::unique_ptr<metrics::Registry> catalog_metrics_;
   std::unique_ptr<cache::CatalogLookup> catalog_;  // null: no view groups by it
   tables::SeenIds seen_;  // the kind's identities; commit thread only (write())
 };

@@ -12,7 +12,7 @@ std::unique_ptr<stream::ConsumerService> make_aggregator(AggregatorConfig aggreg
   auto service = std::make_unique<stream::ConsumerService>("aggregator", metrics);
   const auto& config = service->keep(std::move(aggregator_config));
   // One handler for every kind (handler.hpp).
-  auto& handler = service->add(std::make_unique<detail::AggregatorHandler>(config));
+  auto& handler = service->add(std::make_unique<detail::AggregatorHandler>(config, metrics));
   service->consume(config.stream, handler);
   // Views made after records were folded fill beside the consumer.
   if (!config.kinds.declaration->views.empty()) {

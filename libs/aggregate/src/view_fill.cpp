@@ -6,6 +6,7 @@
 #include <unordered_set>
 #include <variant>
 
+#include "millrace/archive/reader.hpp"
 #include "millrace/core/event.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/kafka/consumer.hpp"
@@ -100,7 +101,51 @@ runtime::Worker::Next ViewFiller::round() {
   return runtime::Worker::Next::after(kIdle);
 }
 
-// Every partition of the ranges is read from its log start: the identities
+std::int64_t ViewFiller::ArchivedRange::covering(std::int64_t from, std::int64_t to) const {
+  std::int64_t out = 0;
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const auto& f = files[i];
+    // The last file holds up to where the archiver read (markers after its
+    // last record); an earlier one up to its last record.
+    std::int64_t end = std::max(f.last_offset + 1, f.from_offset);
+    if (i + 1 == files.size()) end = std::max(end, stored);
+    out += std::max<std::int64_t>(0, std::min(end, to) - std::max(f.from_offset, from));
+  }
+  return out;
+}
+
+ViewFiller::ArchivedRange ViewFiller::archived_files(const std::string& topic,
+                                                     std::int32_t partition, std::int64_t before) {
+  ArchivedRange out;
+  if (config_.archive.url.empty()) return out;
+  pqxx::read_transaction tx(connection());
+  archive::FileFilter only;
+  only.partition = partition;
+  for (auto& f : archive::load_files(tx, config_.archive_group, topic, only)) {
+    if (f.from_offset < before) out.files.push_back(std::move(f));
+  }
+  const auto stored = archive::load_stored(tx, config_.archive_group, topic);
+  if (const auto it = stored.find(partition); it != stored.end()) out.stored = it->second;
+  return out;
+}
+
+void ViewFiller::read_archive(const pg::ViewFill& f, const ArchivedRange& range,
+                              const std::function<void(archive::CaptureRecord&&)>& on_record) {
+  runtime::log_info(kComponent, "view " + f.view + ": reading " +
+                                    std::to_string(range.files.size()) + " archived file(s) of " +
+                                    f.topic + "[" + std::to_string(range.files.front().partition) +
+                                    "] for the records Kafka no longer holds");
+  try {
+    if (!archive_) archive_ = objstore::open_store(config_.archive);
+    archive::read_archived(*archive_, "", f.topic, range.files, on_record);
+  } catch (const objstore::StoreError& e) {
+    throw core::InfraError(core::FailureClass::kRetryable,
+                           "filling view " + f.view + " from the archive: " + e.what());
+  }
+}
+
+// Every partition of the ranges is read from its log start (from the
+// archive first, when Kafka no longer holds its first records): the identities
 // met on one partition are duplicates on the next, as the aggregator's
 // seen identities make them, and each partition's newest time judges its
 // lateness. Only the records of a range not yet done fold.
@@ -135,8 +180,11 @@ void ViewFiller::fill(const pg::ViewFill& f) {
   for (const auto& range : f.partitions) {
     const auto [low, high] = consumer.watermarks(f.topic, range.partition, kKafkaTimeout);
     std::int64_t done = range.done;
-    // Offsets before the log start are past Kafka's retention.
-    std::int64_t missing = std::max<std::int64_t>(0, std::min(low, range.until) - done);
+    // Offsets before the log start are past Kafka's retention: the
+    // archive's, those it holds (archived_records), else missing.
+    const auto archived = low > 0 ? archived_files(f.topic, range.partition, low) : ArchivedRange{};
+    std::int64_t missing = std::max<std::int64_t>(0, std::min(low, range.until) - done) -
+                           archived.covering(done, std::min(low, range.until));
     ViewDeltas deltas(d, *view, catalog);
     std::int64_t rows = 0;
     const auto commit = [&](std::int64_t to) {
@@ -154,12 +202,51 @@ void ViewFiller::fill(const pg::ViewFill& f) {
       rows = 0;
       deltas = ViewDeltas(d, *view, catalog);
     };
+    std::optional<core::TimestampUs> max_ts;  // the partition's newest on-time record
+    // Each record of the partition, in offset order, from the archive and
+    // then from Kafka: judged, and folded when it is the range's.
+    const auto take = [&](std::int64_t offset, std::string_view payload,
+                          std::optional<std::string_view> type, std::int64_t stamp) {
+      auto parsed = codec.parse(payload, type);
+      if (std::holds_alternative<core::Rejection>(parsed)) return;
+      const auto& record = std::get<kinds::Record>(parsed);
+      const auto ts = codec.time(record);
+      if (stamp < 0 && !db_now) {
+        pqxx::read_transaction tx(connection());
+        db_now =
+            tx.exec1("SELECT (extract(epoch FROM transaction_timestamp()) * 1000000)::bigint")[0]
+                .as<std::int64_t>();
+      }
+      const auto verdict =
+          core::judge_time(ts, max_ts, core::future_reference(stamp, db_now.value_or(0)), policy_);
+      if (verdict != core::TimeVerdict::kOnTime) return;
+      if (!max_ts || ts > *max_ts) max_ts = ts;
+      // An identity folds once; the store event's reused at another time
+      // is another event (KindAggregates::ids_reused()).
+      auto key = codec.identity(record);
+      if (kind_.ids_reused()) key += "@" + std::to_string(ts);
+      if (!seen.insert(std::move(key)).second) return;
+      if (offset < done || offset >= range.until) return;  // folded before, or the aggregator's
+      deltas.fold(record);
+      if (++rows >= config_.view_fill_chunk) commit(offset + 1);
+    };
+    if (!archived.files.empty()) {
+      read_archive(f, archived, [&](archive::CaptureRecord&& rec) {
+        if (rec.offset >= low || worker_.stopping()) return;  // Kafka's
+        std::optional<std::string_view> type;
+        for (const auto& [name, value] : rec.headers) {
+          if (name == core::kHeaderEventType) type = value;
+        }
+        take(rec.offset, rec.body ? std::string_view(*rec.body) : std::string_view(), type,
+             rec.timestamp_ms);
+      });
+      if (worker_.stopping()) return;
+    }
     if (low >= range.until) {
       if (done < range.until) commit(range.until);
       continue;
     }
     consumer.assign({{f.topic, range.partition, low}});
-    std::optional<core::TimestampUs> max_ts;  // the partition's newest on-time record
     std::int64_t next = low;
     auto last_record = Clock::now();
     while (next < range.until) {
@@ -183,29 +270,8 @@ void ViewFiller::fill(const pg::ViewFill& f) {
       if (msg->partition() != range.partition) continue;
       if (msg->offset() >= range.until) break;
       next = msg->offset() + 1;
-      auto parsed = codec.parse(msg->payload(), msg->header(core::kHeaderEventType));
-      if (std::holds_alternative<core::Rejection>(parsed)) continue;
-      const auto& record = std::get<kinds::Record>(parsed);
-      const auto ts = codec.time(record);
-      const auto stamp = msg->timestamp_ms().value_or(-1);
-      if (stamp < 0 && !db_now) {
-        pqxx::read_transaction tx(connection());
-        db_now =
-            tx.exec1("SELECT (extract(epoch FROM transaction_timestamp()) * 1000000)::bigint")[0]
-                .as<std::int64_t>();
-      }
-      const auto verdict =
-          core::judge_time(ts, max_ts, core::future_reference(stamp, db_now.value_or(0)), policy_);
-      if (verdict != core::TimeVerdict::kOnTime) continue;
-      if (!max_ts || ts > *max_ts) max_ts = ts;
-      // An identity folds once; the store event's reused at another time
-      // is another event (KindAggregates::ids_reused()).
-      auto key = codec.identity(record);
-      if (kind_.ids_reused()) key += "@" + std::to_string(ts);
-      if (!seen.insert(std::move(key)).second) continue;
-      if (msg->offset() < done) continue;  // folded by an earlier fill
-      deltas.fold(record);
-      if (++rows >= config_.view_fill_chunk) commit(next);
+      take(msg->offset(), msg->payload(), msg->header(core::kHeaderEventType),
+           msg->timestamp_ms().value_or(-1));
     }
     if (done < range.until) commit(range.until);
   }
@@ -213,7 +279,8 @@ void ViewFiller::fill(const pg::ViewFill& f) {
                                     " record(s) folded now" +
                                     (missing_total > 0 ? "; " + std::to_string(missing_total) +
                                                              " offset(s) were past Kafka's "
-                                                             "retention and are missing"
+                                                             "retention and not in the archive: "
+                                                             "missing"
                                                        : std::string()));
 }
 

@@ -14,20 +14,28 @@
 // folds and the range's progress commit in one transaction, so a fill
 // SIGKILLed halfway goes on from its progress, folding nothing twice.
 //
-// Limits, said in docs/views.md: records past Kafka's retention are not
-// read (counted `missing`); the identities met are held in memory for the
-// length of a fill.
+// Records past Kafka's retention (before its log start) are read from the
+// archive millrace-archiver keeps of the topic when the aggregator is told
+// where it is (--archive-url): the archived records before the log start,
+// then Kafka's, are one partition in offset order. Those neither holds are
+// counted `missing`. The identities met are held in memory for the length
+// of a fill (docs/views.md says both).
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <pqxx/pqxx>
 #include <string>
+#include <vector>
 
 #include "kind_tables.hpp"
 #include "millrace/aggregate/config.hpp"
+#include "millrace/archive/capture.hpp"
+#include "millrace/archive/index.hpp"
 #include "millrace/core/window.hpp"
 #include "millrace/metrics/metrics.hpp"
+#include "millrace/objstore/store.hpp"
 #include "millrace/pg/declared_views.hpp"
 #include "millrace/runtime/worker.hpp"
 
@@ -59,13 +67,27 @@ class ViewFiller {
     metrics::Counter folded;
   };
   ViewMetrics& metrics_of(const std::string& view);
+  // A partition's archived files with records before `before` (Kafka's log
+  // start), in offset order; none without an archive.
+  struct ArchivedRange {
+    std::vector<archive::ArchivedFile> files;
+    std::int64_t stored = 0;  // the archiver's next offset of the partition
+    // How many offsets of [from, to) the files hold (their records and the
+    // transaction markers between them).
+    std::int64_t covering(std::int64_t from, std::int64_t to) const;
+  };
+  ArchivedRange archived_files(const std::string& topic, std::int32_t partition,
+                               std::int64_t before);
+  void read_archive(const pg::ViewFill& fill, const ArchivedRange& range,
+                    const std::function<void(archive::CaptureRecord&&)>& on_record);
 
   const AggregatorConfig& config_;
   const KindAggregates& kind_;
   metrics::Registry& metrics_;
   std::map<std::string, ViewMetrics> view_metrics_;  // the worker's thread only
   core::LatenessPolicy policy_;
-  std::unique_ptr<pqxx::connection> conn_;  // the worker's thread only
+  std::unique_ptr<pqxx::connection> conn_;          // the worker's thread only
+  std::unique_ptr<objstore::ObjectStore> archive_;  // opened when first read
   // Last: its thread uses the members above.
   runtime::Worker worker_;
 };

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "millrace/kinds/registry.hpp"
+#include "millrace/metrics/metrics.hpp"
 #include "sample_event.hpp"
 
 namespace {
@@ -231,8 +232,9 @@ struct Fill {
 template <typename Kind>
 struct Rig {
   aggregate::AggregatorConfig config = test_config<Kind>();
-  AggregatorHandler handler{config};
-  KindAggregates kind{config};
+  metrics::Registry registry{"aggregator"};
+  AggregatorHandler handler{config, registry};
+  KindAggregates kind{config, registry};
   FakeTables<Kind> tables{kind};
 
   void write(Fill<Kind>& f) { handler.write_to(tables, f.batch, *f.state); }

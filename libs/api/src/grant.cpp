@@ -15,6 +15,9 @@ std::vector<std::string> reader_relations(const std::string& kinds_dir) {
   // queue's counts.
   out.emplace_back("consumer_offsets");
   out.emplace_back("webhook_backlog");
+  // Whether a declared view is filled yet (its rows' Millrace-View-Fill).
+  out.emplace_back("aggregator_views");
+  out.emplace_back("aggregator_view_fills");
   for (auto& t : admin_relations()) out.push_back(std::move(t));
   return out;
 }

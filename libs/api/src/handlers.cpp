@@ -41,8 +41,10 @@ std::string_view no_such(catalog::Table table) {
 }
 
 httpd::Reply rows_reply(const View& view, const Rows& rows, std::int64_t limit, Format format) {
-  if (format == Format::kCsv) return body_reply(200, rows_csv(view, rows), kCsvType);
-  return body_reply(200, rows_json(view, rows, limit), kJsonType);
+  auto reply = format == Format::kCsv ? body_reply(200, rows_csv(view, rows), kCsvType)
+                                      : body_reply(200, rows_json(view, rows, limit), kJsonType);
+  if (rows.fill) reply.headers.emplace_back(kViewFillHeader, rows.fill->state);
+  return reply;
 }
 
 httpd::Reply write_reply(const WriteResult& w, std::string_view instance) {

@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "render.hpp"
+
 namespace millrace::api {
 
 namespace {
@@ -97,6 +99,10 @@ std::string rows_schema(const View& v) {
   member(w, "enum");
   strings(w, {v.name});
   w.EndObject();
+  if (v.grain == pg::ViewGrain::kDeclared) {
+    member(w, "fill");
+    ref(w, "#/components/schemas/ViewFill");
+  }
   member(w, "limit");
   w.StartObject();
   member(w, "type");
@@ -198,6 +204,13 @@ std::string get_operation(const View& v) {
   w.StartObject();
   member(w, "description");
   put(w, "The rows");
+  if (v.grain == pg::ViewGrain::kDeclared) {
+    member(w, "headers");
+    w.StartObject();
+    member(w, kViewFillHeader);
+    ref(w, "#/components/headers/ViewFill");
+    w.EndObject();
+  }
   member(w, "content");
   w.StartObject();
   member(w, "application/json");

@@ -4,6 +4,7 @@
 
 #include "millrace/catalog/json.hpp"
 #include "millrace/core/overloaded.hpp"
+#include "millrace/pg/declared_views.hpp"
 #include "millrace/webhooks/admin.hpp"
 #include "query.hpp"
 
@@ -216,6 +217,11 @@ Rows PgBackend::read(const ViewQuery& q) {
     sql += where + " ORDER BY " + std::string(q.view->order_by) + " LIMIT " +
            std::to_string(q.limit + 1);
     Rows out;
+    // Before the rows (each statement reads its own snapshot): a fill that
+    // ends meanwhile is still said, never one that has not ended.
+    if (q.view->grain == pg::ViewGrain::kDeclared) {
+      out.fill = pg::view_fill_state(tx, std::string(q.view->name));
+    }
     for (const auto& row : tx.exec(sql)) {
       if (static_cast<std::int64_t>(out.rows.size()) == q.limit) {
         out.truncated = true;

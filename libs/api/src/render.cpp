@@ -33,6 +33,12 @@ std::string rows_json(const View& view, const Rows& rows, std::int64_t limit) {
   core::append_json_string(out, view.name);
   out += ",\"limit\":" + std::to_string(limit);
   out += rows.truncated ? ",\"truncated\":true" : ",\"truncated\":false";
+  if (rows.fill) {
+    out += ",\"fill\":{\"state\":";
+    core::append_json_string(out, rows.fill->state);
+    out += ",\"offsets_read\":" + std::to_string(rows.fill->done) +
+           ",\"offsets\":" + std::to_string(rows.fill->until) + '}';
+  }
   out += ",\"rows\":[";
   for (std::size_t r = 0; r < rows.rows.size(); ++r) {
     if (r > 0) out += ',';

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "millrace/pg/declared_views.hpp"
 #include "views.hpp"
 
 namespace millrace::api {
@@ -17,9 +18,19 @@ namespace millrace::api {
 struct Rows {
   std::vector<std::vector<std::optional<std::string>>> rows;
   bool truncated = false;  // more rows matched than the limit let through
+  // A declared view not filled yet (docs/views.md, "Adding, changing or
+  // removing a view"), as it stood when its rows were read: they lack some
+  // of its kind's records.
+  std::optional<pg::ViewFillState> fill;
 };
 
-// {"view":NAME,"limit":N,"truncated":B,"rows":[{column: value, ...}]}.
+// The reply header of a view not filled yet: its state (`unfilled`,
+// `filling`).
+inline constexpr std::string_view kViewFillHeader = "Millrace-View-Fill";
+
+// {"view":NAME,"limit":N,"truncated":B,"rows":[{column: value, ...}]}, and
+// for a view not filled yet "fill":{"state":S,"offsets_read":N,"offsets":N}
+// after "truncated".
 // Integers and decimals are JSON numbers with PostgreSQL's digits (never
 // through a double: 12.30 stays 12.30), text and timestamps strings, NULL
 // null.

@@ -89,6 +89,17 @@ TEST_CASE("each declared kind's view gets a path, a rows schema and its name in 
   // /v1/views/{name} matches their paths too: it may answer their rows.
   CHECK_THAT(doc, Contains("\n                  - {\"$ref\": "
                            "\"#/components/schemas/ParcelsTodayRows\"}\n"));
+  // A declared view's rows may say it is not filled yet; an aggregate's never.
+  const auto declared = json_after(doc, "    WebOrdersTopProductsPerLocalDayRows: ");
+  REQUIRE(declared.IsObject());
+  CHECK(std::string(declared["properties"]["fill"]["$ref"].GetString()) ==
+        "#/components/schemas/ViewFill");
+  CHECK_FALSE(rows["properties"].HasMember("fill"));
+  const auto get = json_after(doc, "  /v1/views/web_orders_top_products_per_local_day:\n    get: ");
+  REQUIRE(get.IsObject());
+  CHECK(std::string(get["responses"]["200"]["headers"]["Millrace-View-Fill"]["$ref"].GetString()) ==
+        "#/components/headers/ViewFill");
+  CHECK_FALSE(today["responses"]["200"].HasMember("headers"));
   // The store event's views stay in the static part.
   CHECK(doc.find("  /v1/views/hourly_sales:\n    get:\n") != std::string::npos);
   CHECK(doc.find("  /v1/views/hourly_sales:\n    get: {") == std::string::npos);

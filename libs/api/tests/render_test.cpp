@@ -37,6 +37,17 @@ TEST_CASE("rows as JSON: numbers keep their digits, text and NULL as such", "[ap
   CHECK_THAT(rows_json(v, rows, 1), Catch::Contains(R"("revenue":"NaN")"));
 }
 
+TEST_CASE("rows of a view not filled yet carry its fill after truncated", "[api][render]") {
+  const View& v = *built_in_views()->find("web_orders_top_products_per_local_day");
+  Rows rows;
+  rows.fill = millrace::pg::ViewFillState{"unfilled", 0, 0};
+  CHECK_THAT(rows_json(v, rows, 5),
+             Catch::Contains(R"("truncated":false,"fill":{"state":"unfilled","offsets_read":0,)"
+                             R"("offsets":0},"rows":[])"));
+  rows.fill.reset();
+  CHECK_THAT(rows_json(v, rows, 5), !Catch::Contains("fill"));
+}
+
 TEST_CASE("rows as CSV: header, CRLF, quotes only where needed", "[api][render]") {
   const View& v = *built_in_views()->find("popular_categories");
   Rows rows;

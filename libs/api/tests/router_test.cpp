@@ -132,6 +132,29 @@ TEST_CASE("a view read passes limit, from and to to the backend", "[api][router]
   CHECK(db.reads.back().limit == 1000);
 }
 
+TEST_CASE("a declared view not filled yet says so in a header and the body", "[api][router]") {
+  const Router router = make_router();
+  FakeBackend db;
+  const std::string path = "/v1/views/web_orders_top_products_per_local_day";
+  db.rows.fill = millrace::pg::ViewFillState{"filling", 12, 40};
+  auto r = answer(router, FakeRequest("GET", path), db);
+  REQUIRE(r.status == 200);
+  CHECK(header(r, "Millrace-View-Fill") == "filling");
+  const auto d = json(r);
+  REQUIRE(d.HasMember("fill"));
+  CHECK(std::string(d["fill"]["state"].GetString()) == "filling");
+  CHECK(d["fill"]["offsets_read"].GetInt() == 12);
+  CHECK(d["fill"]["offsets"].GetInt() == 40);
+  // CSV has no envelope: the header alone says it.
+  r = answer(router, FakeRequest("GET", path, {{"Accept", "text/csv"}}), db);
+  CHECK(header(r, "Millrace-View-Fill") == "filling");
+  // Filled: neither.
+  db.rows.fill.reset();
+  r = answer(router, FakeRequest("GET", path), db);
+  CHECK_FALSE(header(r, "Millrace-View-Fill"));
+  CHECK_FALSE(json(r).HasMember("fill"));
+}
+
 TEST_CASE("bad query parameters are 400 problems naming the parameter", "[api][router]") {
   const Router router = make_router();
   FakeBackend db;

@@ -1,14 +1,11 @@
 #include "millrace/archive/replay.hpp"
 
-#include <unistd.h>
-
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
 #include <stdexcept>
 
+#include "downloads.hpp"
 #include "millrace/archive/reader.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/kafka/consumer.hpp"
@@ -30,50 +27,6 @@ class NoRebalance final : public kafka::RebalanceListener {
  public:
   void on_assign(std::vector<kafka::TopicPartition>&) override {}
   void on_revoke(const std::vector<kafka::TopicPartition>&) override {}
-};
-
-// The files to replay on this host's filesystem: a directory's where they
-// are; a remote store's downloaded into a directory of their own, removed
-// with this object.
-class Downloads {
- public:
-  Downloads(objstore::ObjectStore& store, const std::string& parent) : store_(store) {
-    if (!store_.local_path("")) {
-      dir_ = std::filesystem::path(parent.empty() ? std::filesystem::temp_directory_path().string()
-                                                  : parent) /
-             ("millrace-replay-" + std::to_string(::getpid()));
-    }
-  }
-  ~Downloads() {
-    std::error_code ec;
-    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
-  }
-  Downloads(const Downloads&) = delete;
-  Downloads& operator=(const Downloads&) = delete;
-
-  // Makes `key` local; returns the SHA-256 of its bytes.
-  std::string fetch(const std::string& key) {
-    if (const auto path = store_.local_path(key)) return sha256_of_file(*path);
-    const auto path = dir_ / key;
-    std::filesystem::create_directories(path.parent_path());
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    if (!out)
-      throw std::runtime_error("cannot write " + path.string() + " (the download directory)");
-    store_.read(key, [&](std::string_view piece) {
-      out.write(piece.data(), static_cast<std::streamsize>(piece.size()));
-    });
-    out.close();
-    if (!out) throw std::runtime_error("writing " + path.string() + " failed (is the disk full?)");
-    return sha256_of_file(path.string());
-  }
-  std::string path(const std::string& key) const {
-    if (const auto local = store_.local_path(key)) return *local;
-    return (dir_ / key).string();
-  }
-
- private:
-  objstore::ObjectStore& store_;
-  std::filesystem::path dir_;
 };
 
 std::int64_t to_int(std::string_view text) {
@@ -147,7 +100,7 @@ ReplaySummary replay(const ReplayRequest& r, const std::vector<ArchivedFile>& fi
   summary.files = files.size();
   // The archive first: a file that is not what was recorded replays nothing.
   std::set<std::int32_t> partitions;
-  Downloads local(*r.store, r.download_dir);
+  detail::Downloads local(*r.store, r.download_dir);
   for (const auto& f : files) {
     if (local.fetch(f.path) != f.sha256) {
       throw std::runtime_error(r.store->describe() + " " + f.path +

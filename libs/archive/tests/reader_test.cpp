@@ -3,12 +3,16 @@
 #include "millrace/archive/reader.hpp"
 
 #include <catch2/catch.hpp>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <vector>
 
+#include "millrace/archive/index.hpp"
 #include "millrace/archive/writer.hpp"
+#include "millrace/objstore/options.hpp"
+#include "millrace/objstore/store.hpp"
 #include "temp_dir.hpp"
 
 using namespace millrace::archive;
@@ -83,4 +87,47 @@ TEST_CASE("a truncated file is refused with its name", "[archive][reader]") {
   CHECK_THROWS_WITH(read_capture_file(p.string(), [](CaptureRecord&&) {}), Contains(p.string()));
   CHECK_THROWS_WITH(read_capture_file((dir.path / "none.avro").string(), [](CaptureRecord&&) {}),
                     Contains("none.avro"));
+}
+
+TEST_CASE("archived files read back in order, staged or published, each checked first",
+          "[archive][reader]") {
+  TempDir dir;
+  DirectoryDestination dest(dir.path.string());
+  {
+    CaptureFileWriter w(dest, "f.avro", 3);
+    w.append(
+        {"sales", 3, 7, 1795473605123, std::nullopt, {{"event_type", "sale"}}, std::string("{}")});
+    w.append({"sales", 3, 9, 1795473606000, std::nullopt, {}, std::string("[]")});
+    w.finish();
+  }
+  millrace::objstore::StoreOptions options;
+  options.url = "file://" + dir.path.string();
+  millrace::objstore::validate(options);
+  auto store = millrace::objstore::open_store(options);
+  ArchivedFile row;
+  row.path = "ns/sales/3/2026/11/23/22/40/05.avro";
+  row.staged = "f.avro";
+  row.partition = 3;
+  row.from_offset = 7;
+  row.first_offset = 7;
+  row.last_offset = 9;
+  row.records = 2;
+  row.sha256 = sha256_of_file((dir.path / ".staging/f.avro").string());
+  const auto offsets = [&](const ArchivedFile& f, const std::string& topic) {
+    std::vector<std::int64_t> out;
+    read_archived(*store, "", topic, {f}, [&](CaptureRecord&& r) { out.push_back(r.offset); });
+    return out;
+  };
+  // Recorded, not published yet: read where it is staged.
+  CHECK(offsets(row, "sales") == std::vector<std::int64_t>{7, 9});
+  // Published meanwhile (moved into place), the row not yet saying so.
+  fs::create_directories((dir.path / row.path).parent_path());
+  fs::rename(dir.path / ".staging/f.avro", dir.path / row.path);
+  CHECK(offsets(row, "sales") == std::vector<std::int64_t>{7, 9});
+  row.published = true;
+  CHECK(offsets(row, "sales") == std::vector<std::int64_t>{7, 9});
+  // Its records are of another topic than the row's; its bytes are not the row's.
+  CHECK_THROWS_WITH(offsets(row, "orders"), Contains("says it is of sales[3]"));
+  row.sha256 = std::string(64, '0');
+  CHECK_THROWS_WITH(offsets(row, "sales"), Contains("does not match its checksum"));
 }

@@ -314,8 +314,7 @@ std::vector<ViewFill> pending_view_fills(pqxx::connection& connection, const std
   return out;
 }
 
-std::optional<std::string> view_fill_note(pqxx::connection& connection, const std::string& view) {
-  pqxx::read_transaction tx(connection);
+std::optional<ViewFillState> view_fill_state(pqxx::transaction_base& tx, const std::string& view) {
   if (!tx.exec1("SELECT to_regclass('aggregator_views') IS NOT NULL AND "
                 "has_table_privilege('aggregator_views', 'SELECT') AND "
                 "has_table_privilege('aggregator_view_fills', 'SELECT')")[0]
@@ -328,16 +327,28 @@ std::optional<std::string> view_fill_note(pqxx::connection& connection, const st
       "v.view_name = $1 GROUP BY v.state",
       view);
   if (r.empty()) return std::nullopt;
-  const auto state = r[0][0].as<std::string>();
-  if (state == "unfilled") {
+  ViewFillState out{r[0][0].as<std::string>(), r[0][1].as<std::int64_t>(),
+                    r[0][2].as<std::int64_t>()};
+  if (out.state != "unfilled" && out.state != "filling") return std::nullopt;
+  return out;
+}
+
+std::string view_fill_note(const std::string& view, const ViewFillState& state) {
+  if (state.state == "unfilled") {
     return "view " + view +
            " was made after its kind's records were folded and waits for its aggregator to fill "
            "it: its rows hold only what was folded since";
   }
-  if (state != "filling") return std::nullopt;
-  const auto done = r[0][1].as<std::int64_t>(), until = r[0][2].as<std::int64_t>();
-  return "view " + view + " is being filled from the records before it: " + std::to_string(done) +
-         " of " + std::to_string(until) + " offsets read; until then its rows lack some of them";
+  return "view " + view +
+         " is being filled from the records before it: " + std::to_string(state.done) + " of " +
+         std::to_string(state.until) + " offsets read; until then its rows lack some of them";
+}
+
+std::optional<std::string> view_fill_note(pqxx::connection& connection, const std::string& view) {
+  pqxx::read_transaction tx(connection);
+  const auto state = view_fill_state(tx, view);
+  if (!state) return std::nullopt;
+  return view_fill_note(view, *state);
 }
 
 void advance_view_fill(pqxx::work& tx, const std::string& view, const FillRange& range,

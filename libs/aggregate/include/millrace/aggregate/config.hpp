@@ -4,6 +4,7 @@
 
 #include "millrace/core/options.hpp"
 #include "millrace/kinds/options.hpp"
+#include "millrace/objstore/options.hpp"
 #include "millrace/stream/consumer.hpp"
 
 namespace millrace::aggregate {
@@ -36,6 +37,13 @@ struct AggregatorConfig {
   // A declared view made after records were folded is filled from them in
   // transactions of this many folded records each (view_fill.hpp).
   std::int64_t view_fill_chunk = 20000;
+  // Where millrace-archiver archives the topic (its --archive-url, or
+  // --root, and the store's settings): a fill reads there the records Kafka
+  // no longer holds, as archive_files of the archiver's group lists them.
+  // No URL: no archive, and those records are `missing`.
+  objstore::StoreOptions archive;
+  std::string archive_root;
+  std::string archive_group = "millrace-archiver";
   // Which kind it aggregates (--kind): store events (the default), or a
   // declared kind with an aggregate section (orders: the web_orders_* views).
   kinds::KindOptions kinds;

@@ -1,12 +1,16 @@
 #pragma once
 
-// Reading Capture files back (Avro C), for `millrace archive replay`.
+// Reading Capture files back (Avro C), for `millrace archive replay` and
+// the aggregator's fills of declared views (records past Kafka's retention).
 
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "millrace/archive/capture.hpp"
+#include "millrace/archive/index.hpp"
+#include "millrace/objstore/store.hpp"
 
 namespace millrace::archive {
 
@@ -23,5 +27,19 @@ std::int64_t parse_enqueued_time(const std::string& text);
 // record that is not Capture's.
 void read_capture_file(const std::string& path,
                        const std::function<void(CaptureRecord&&)>& on_record);
+
+// Calls `on_record` with each record of `files` (archive_files rows of
+// `topic`, as load_files returns them), file after file in the order given
+// and each in file order, a file's SHA-256 checked against its row before
+// any of its records is given. A file recorded but not published yet is
+// read where it is staged (.staging/), or where it was moved meanwhile. A
+// remote store's file is downloaded under
+// `download_dir` (empty: the temporary directory) and removed once read.
+// Throws std::runtime_error naming the file (unreadable, not what its row
+// says, or holding a record of another topic or partition than its row's),
+// or what the store throws (objstore::StoreError).
+void read_archived(objstore::ObjectStore& store, const std::string& download_dir,
+                   const std::string& topic, const std::vector<ArchivedFile>& files,
+                   const std::function<void(CaptureRecord&&)>& on_record);
 
 }  // namespace millrace::archive

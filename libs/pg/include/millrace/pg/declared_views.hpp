@@ -96,10 +96,21 @@ struct ViewFill {
 // The kind's views being filled, with their ranges.
 std::vector<ViewFill> pending_view_fills(pqxx::connection& connection, const std::string& kind);
 
-// A sentence for a reader of the view `view` while it is not filled yet
-// (unfilled or filling, with its progress); nullopt once it is, for a view
-// that is not declared, or when the session may not read
-// aggregator_views.
+// Where a view not filled yet stands: `unfilled` (made, not claimed by its
+// aggregator yet) or `filling`, with the offsets its fill has read of those
+// it must read (both 0 while unfilled).
+struct ViewFillState {
+  std::string state;
+  std::int64_t done = 0;
+  std::int64_t until = 0;
+};
+// The view's state in `tx` (the snapshot its rows are read in); nullopt
+// once it is filled, for a view that is not declared, or when the session
+// may not read aggregator_views and aggregator_view_fills.
+std::optional<ViewFillState> view_fill_state(pqxx::transaction_base& tx, const std::string& view);
+// A sentence for a reader of the view `view` in that state.
+std::string view_fill_note(const std::string& view, const ViewFillState& state);
+// The two above, in a transaction of their own.
 std::optional<std::string> view_fill_note(pqxx::connection& connection, const std::string& view);
 
 // In the transaction that adds a chunk's folds to the view: the range's
