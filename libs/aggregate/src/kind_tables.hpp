@@ -182,7 +182,7 @@ class KindAggregates {
   Codec codec_;
   bool ids_reused_;
   bool uuid_identity_;
-  std::optional<kinds::StoreEventFields> sales_;  // the store event's only
+  std::optional<kinds::StoreEventFields> sales_;   // the store event's only
   std::unique_ptr<cache::CatalogLookup> catalog_;  // null: no view groups by it
   tables::SeenIds seen_;  // the kind's identities; commit thread only (write())
 };
