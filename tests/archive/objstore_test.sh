@@ -114,7 +114,7 @@ dump_topic() {
 check_store() {
   local url=$1 pending
   pending=$(tool pending "$url")
-  [[ $pending == "0 0" ]] || fail "left in the store under .staging/ (staged objects, unfinished uploads): $pending"
+  [[ $pending == "0 0" ]] || fail "left in the store (markers under .staging/, unfinished uploads): $pending"
   "$millrace" archive verify --archive-url "$url" >"$work/verify.out" 2>&1 ||
     fail "archive verify found discrepancies: $(tail -20 "$work/verify.out")"
   tail -3 "$work/verify.out"

@@ -199,6 +199,15 @@ void ArchiveHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchSt
   b.recorded.clear();
   std::set<std::int32_t> partitions;
   for (const auto& d : b.done) partitions.insert(d.file.partition);
+  // Each file's place, then every file uploaded there (unfinished) at once,
+  // then recorded.
+  struct Row {
+    const DoneFile* done;
+    std::string path;
+    std::int64_t time;
+  };
+  std::vector<Row> rows;
+  Destination::Placed placed;
   for (const auto p : partitions) {
     // What earlier commits recorded but a crash kept from being moved. This
     // member owns the partition (the fence passed), and the rows are
@@ -244,36 +253,51 @@ void ArchiveHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchSt
       if (d.file.partition != p) continue;
       const std::int64_t t = file_time(b.window_start_ms, d.opened_ms, d.first_in_batch, previous);
       previous = t;
-      const std::string path = capture_path(settings_.ns, settings_.topic, p, t);
-      tx.exec_params(
-          "INSERT INTO archive_files (group_id, topic, partition, path, staged, from_offset, "
-          "first_offset, last_offset, records, bytes, sha256, file_time, min_time, max_time) "
-          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, to_timestamp($12::bigint / "
-          "1000.0), to_timestamp($13::bigint / 1000.0), to_timestamp($14::bigint / 1000.0))",
-          settings_.group, settings_.topic, p, path, d.file.staged, d.from, d.file.first_offset,
-          d.file.last_offset, d.file.records, d.file.bytes, d.file.sha256, t, d.file.min_time_ms,
-          d.file.max_time_ms);
-      b.to_publish.emplace_back(d.file.staged, path);
-      b.recorded.push_back(d.file);
+      rows.push_back({&d, capture_path(settings_.ns, settings_.topic, p, t), t});
+      placed.emplace_back(d.file.staged, rows.back().path);
     }
+  }
+  try {
+    destination_.prepare(placed);
+  } catch (const InfraError&) {
+    throw;
+  } catch (const std::exception& e) {
+    io_failed(e);
+  }
+  for (const auto& [done, path, t] : rows) {
+    const auto& d = *done;
+    tx.exec_params(
+        "INSERT INTO archive_files (group_id, topic, partition, path, staged, from_offset, "
+        "first_offset, last_offset, records, bytes, sha256, file_time, min_time, max_time) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, to_timestamp($12::bigint / "
+        "1000.0), to_timestamp($13::bigint / 1000.0), to_timestamp($14::bigint / 1000.0))",
+        settings_.group, settings_.topic, d.file.partition, path, d.file.staged, d.from,
+        d.file.first_offset, d.file.last_offset, d.file.records, d.file.bytes, d.file.sha256, t,
+        d.file.min_time_ms, d.file.max_time_ms);
+    b.to_publish.emplace_back(d.file.staged, path);
+    b.recorded.push_back(d.file);
   }
 }
 
 void ArchiveHandler::after_commit(const stream::Batch& batch, stream::BatchState& state) {
   auto& b = of(state);
   std::set<std::string> unpublished;
-  for (const auto& [staged, path] : b.to_publish) {
-    try {
-      if (destination_.publish(staged, path) == Destination::Published::kMissing) {
-        throw std::runtime_error(staged + " vanished from the staging directory");
-      }
-    } catch (const std::exception& e) {
-      // Recorded, so the partition's next commit publishes it.
-      unpublished.insert(staged);
-      if (probe_ != nullptr) probe_->publish_failed();
-      runtime::log_error(kComponent, std::string("publishing a recorded file: ") + e.what() +
-                                         "; the partition's next commit tries again");
+  const auto outcomes = destination_.publish_each(b.to_publish);
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    const std::string& staged = b.to_publish[i].first;
+    std::string failed;
+    if (outcomes[i].failed) {
+      failed = *outcomes[i].failed;
+    } else if (outcomes[i].published == Destination::Published::kMissing) {
+      failed = staged + " vanished from the staging directory";
+    } else {
+      continue;
     }
+    // Recorded, so the partition's next commit publishes it.
+    unpublished.insert(staged);
+    if (probe_ != nullptr) probe_->publish_failed();
+    runtime::log_error(kComponent, "publishing a recorded file: " + failed +
+                                       "; the partition's next commit tries again");
   }
   if (probe_ != nullptr) {
     for (const auto& f : b.recorded) probe_->file_committed(settings_.topic, f);
@@ -282,17 +306,23 @@ void ArchiveHandler::after_commit(const stream::Batch& batch, stream::BatchState
   // recorded: another attempt at their records committed (this one). They
   // are what a crashed or fenced attempt left.
   for (const auto& [p, progress] : batch.partitions()) {
-    for (const auto& name : destination_.staged_in(settings_.topic + "/" + std::to_string(p))) {
+    const std::string dir = settings_.topic + "/" + std::to_string(p);
+    int removed = 0;
+    for (const auto& name : destination_.staged_in(dir)) {
       const auto from = staged_from(name);
       if (!from || *from >= progress.next_offset || unpublished.contains(name)) continue;
       try {
         destination_.remove_staged(name);
-        runtime::log_info(kComponent, "removed " + name +
-                                          ", left by an attempt that never "
-                                          "committed");
+        ++removed;
       } catch (const std::exception& e) {
         runtime::log_warn(kComponent, e.what());
       }
+    }
+    if (removed > 0) {
+      runtime::log_info(kComponent, "removed " + std::to_string(removed) + " staged file(s) of " +
+                                        dir +
+                                        " (and aborted their uploads), left by attempts "
+                                        "that never committed");
     }
   }
 }

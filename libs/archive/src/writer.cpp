@@ -62,6 +62,18 @@ constexpr int kBodyBytes = 1;
 
 }  // namespace
 
+std::vector<Destination::Outcome> Destination::publish_each(const Placed& files) {
+  std::vector<Outcome> out(files.size());
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    try {
+      out[i].published = publish(files[i].first, files[i].second);
+    } catch (const std::exception& e) {
+      out[i].failed = e.what();
+    }
+  }
+  return out;
+}
+
 DirectoryDestination::DirectoryDestination(std::string root)
     : root_(std::move(root)), staging_((fs::path(root_) / ".staging").string()) {}
 
