@@ -36,6 +36,9 @@ struct DoneFile {
   std::int64_t from = 0;
   std::int64_t opened_ms = 0;
   bool first_in_batch = true;
+  // Its place, set by before_commit(): the time in its path, and the path.
+  std::int64_t time = 0;
+  std::string path;
 };
 
 // One batch: one time window's files. Unfinished files are removed with
@@ -166,8 +169,12 @@ void ArchiveHandler::handle(const kafka::Message& message, stream::PartitionProg
     if (writer.bytes() >= settings_.policy.max_bytes) {
       // The size window is full: finish the file now; the partition's next
       // record opens the next one.
-      b.done.push_back(
-          {writer.finish(), it->second.from, it->second.opened_ms, it->second.first_in_batch});
+      b.done.push_back({writer.finish(),
+                        it->second.from,
+                        it->second.opened_ms,
+                        it->second.first_in_batch,
+                        0,
+                        {}});
       b.open.erase(it);
     }
   } catch (const InfraError&) {
@@ -184,9 +191,33 @@ void ArchiveHandler::before_commit(stream::BatchState& state) {
   auto& b = of(state);
   try {
     for (auto& [p, f] : b.open) {
-      b.done.push_back({f.writer->finish(), f.from, f.opened_ms, f.first_in_batch});
+      b.done.push_back({f.writer->finish(), f.from, f.opened_ms, f.first_in_batch, 0, {}});
     }
     b.open.clear();
+    // Each file's place, from the last file this member recorded for the
+    // partition (write() checks it against PostgreSQL's), and every file
+    // uploaded there before the transaction: an upload may take longer than
+    // a transaction may idle.
+    Destination::Placed placed;
+    std::map<std::int32_t, std::optional<std::int64_t>> previous;
+    for (auto& d : b.done) {
+      const std::int32_t p = d.file.partition;
+      auto it = previous.find(p);
+      if (it == previous.end()) {
+        const auto known = last_time_.find(p);
+        it = previous
+                 .emplace(p, known == last_time_.end() ? std::nullopt
+                                                       : std::optional<std::int64_t>(known->second))
+                 .first;
+      }
+      d.time = file_time(b.window_start_ms, d.opened_ms, d.first_in_batch, it->second);
+      it->second = d.time;
+      d.path = capture_path(settings_.ns, settings_.topic, p, d.time);
+      placed.emplace_back(d.file.staged, d.path);
+    }
+    destination_.prepare(placed);
+  } catch (const InfraError&) {
+    throw;
   } catch (const std::exception& e) {
     io_failed(e);
   }
@@ -199,15 +230,6 @@ void ArchiveHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchSt
   b.recorded.clear();
   std::set<std::int32_t> partitions;
   for (const auto& d : b.done) partitions.insert(d.file.partition);
-  // Each file's place, then every file uploaded there (unfinished) at once,
-  // then recorded.
-  struct Row {
-    const DoneFile* done;
-    std::string path;
-    std::int64_t time;
-  };
-  std::vector<Row> rows;
-  Destination::Placed placed;
   for (const auto p : partitions) {
     // What earlier commits recorded but a crash kept from being moved. This
     // member owns the partition (the fence passed), and the rows are
@@ -247,34 +269,40 @@ void ArchiveHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchSt
         "SELECT (extract(epoch FROM max(file_time)) * 1000)::bigint FROM archive_files "
         "WHERE group_id = $1 AND topic = $2 AND partition = $3",
         settings_.group, settings_.topic, p);
-    std::optional<std::int64_t> previous;
-    if (!last[0].is_null()) previous = last[0].as<std::int64_t>();
+    std::optional<std::int64_t> recorded;
+    if (!last[0].is_null()) recorded = last[0].as<std::int64_t>();
+    // The places before_commit() chose, as PostgreSQL's last file says they
+    // must be.
+    std::optional<std::int64_t> previous = recorded;
     for (const auto& d : b.done) {
       if (d.file.partition != p) continue;
       const std::int64_t t = file_time(b.window_start_ms, d.opened_ms, d.first_in_batch, previous);
       previous = t;
-      rows.push_back({&d, capture_path(settings_.ns, settings_.topic, p, t), t});
-      placed.emplace_back(d.file.staged, rows.back().path);
+      if (t == d.time) continue;
+      // Another member archived the partition since this one last did (or
+      // this one had not yet): the batch goes again, placed after it; what
+      // it uploaded is aborted after the next commit.
+      if (recorded) {
+        last_time_[p] = *recorded;
+      } else {
+        last_time_.erase(p);
+      }
+      throw InfraError(FailureClass::kRetryable,
+                       "archive: partition " + std::to_string(p) +
+                           " has files up to another time than this member last knew; the "
+                           "batch is written again after them");
     }
   }
-  try {
-    destination_.prepare(placed);
-  } catch (const InfraError&) {
-    throw;
-  } catch (const std::exception& e) {
-    io_failed(e);
-  }
-  for (const auto& [done, path, t] : rows) {
-    const auto& d = *done;
+  for (const auto& d : b.done) {
     tx.exec_params(
         "INSERT INTO archive_files (group_id, topic, partition, path, staged, from_offset, "
         "first_offset, last_offset, records, bytes, sha256, file_time, min_time, max_time) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, to_timestamp($12::bigint / "
         "1000.0), to_timestamp($13::bigint / 1000.0), to_timestamp($14::bigint / 1000.0))",
-        settings_.group, settings_.topic, d.file.partition, path, d.file.staged, d.from,
-        d.file.first_offset, d.file.last_offset, d.file.records, d.file.bytes, d.file.sha256, t,
-        d.file.min_time_ms, d.file.max_time_ms);
-    b.to_publish.emplace_back(d.file.staged, path);
+        settings_.group, settings_.topic, d.file.partition, d.path, d.file.staged, d.from,
+        d.file.first_offset, d.file.last_offset, d.file.records, d.file.bytes, d.file.sha256,
+        d.time, d.file.min_time_ms, d.file.max_time_ms);
+    b.to_publish.emplace_back(d.file.staged, d.path);
     b.recorded.push_back(d.file);
   }
 }
@@ -299,6 +327,7 @@ void ArchiveHandler::after_commit(const stream::Batch& batch, stream::BatchState
     runtime::log_error(kComponent, "publishing a recorded file: " + failed +
                                        "; the partition's next commit tries again");
   }
+  for (const auto& d : b.done) last_time_[d.file.partition] = d.time;
   if (probe_ != nullptr) {
     for (const auto& f : b.recorded) probe_->file_committed(settings_.topic, f);
   }

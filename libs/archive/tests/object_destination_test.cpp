@@ -283,13 +283,15 @@ TEST_CASE(
     handler.handle(kafka::Message::from_record(std::move(r)), progress, *state);
   }
   handler.before_commit(*state);
-  // Finished in the spool; nothing of it goes up before write() knows its place.
-  CHECK(f.store->uploads.size() == 1);
+  // Uploaded before the transaction, under its place in the layout (the
+  // window's start, 2026-11-23 22:40:00), unfinished.
+  CHECK(f.store->uploads.size() == 2);
+  CHECK(f.store->uploads.contains("millrace/store-events/0/2026/11/23/22/40/00.avro"));
+  CHECK(f.store->objects.size() == 2);  // the markers
   handler.after_commit(batch, *state);
-  // The dead attempt's upload started below the committed offset: aborted,
-  // and its marker deleted. (write(), which needs PostgreSQL, would have
-  // recorded and published the batch's own file; its local copy, started
-  // below too, is removed with the rest.)
+  // Both started below the committed offset: aborted, their markers
+  // deleted. (write(), which needs PostgreSQL, would have recorded the
+  // batch's own file, and after_commit() completed it.)
   CHECK(f.store->uploads.empty());
   CHECK(f.store->objects.empty());
 }
