@@ -334,12 +334,19 @@ void ArchiveHandler::after_commit(const stream::Batch& batch, stream::BatchState
   // Staged files that start below the offset just committed can never be
   // recorded: another attempt at their records committed (this one). They
   // are what a crashed or fenced attempt left.
+  std::vector<std::string> dirs;
+  std::vector<std::int64_t> committed;
   for (const auto& [p, progress] : batch.partitions()) {
-    const std::string dir = settings_.topic + "/" + std::to_string(p);
+    dirs.push_back(settings_.topic + "/" + std::to_string(p));
+    committed.push_back(progress.next_offset);
+  }
+  const auto listed = destination_.staged_in_each(dirs);
+  for (std::size_t i = 0; i < dirs.size(); ++i) {
+    const std::string& dir = dirs[i];
     int removed = 0;
-    for (const auto& name : destination_.staged_in(dir)) {
+    for (const auto& name : listed[i]) {
       const auto from = staged_from(name);
-      if (!from || *from >= progress.next_offset || unpublished.contains(name)) continue;
+      if (!from || *from >= committed[i] || unpublished.contains(name)) continue;
       try {
         destination_.remove_staged(name);
         ++removed;

@@ -261,28 +261,36 @@ void ObjectDestination::prepare(const Placed& files) {
       staged[i].size = static_cast<std::int64_t>(fs::file_size(staged[i].path, ec));
       if (ec) throw std::runtime_error("reading " + staged[i].path + ": " + ec.message());
     }
-    // Every upload begun and named by its marker before any part goes up.
+    // Every upload begun, after a marker names its place; then its parts go
+    // up, and the marker is written again with its id, all at once.
+    std::vector<std::string> tags(files.size());
     parallel_.run(files.size(), [&](std::size_t i) {
       auto& f = staged[i];
       const std::string& name = files[i].first;
       reported([&](objstore::ObjectStore& store) {
         f.part_bytes = store.part_size_for(f.size);
-        UploadMarker marker{files[i].second, next_tag(), ""};
-        put_marker(store, staging_key(name), f.path + ".marker", marker);
-        f.upload = store.begin_upload(marker.key, marker.tag);
-        marker.id = f.upload.id;
-        put_marker(store, staging_key(name), f.path + ".marker", marker);
+        tags[i] = next_tag();
+        put_marker(store, staging_key(name), f.path + ".marker", {files[i].second, tags[i], ""});
+        f.upload = store.begin_upload(files[i].second, tags[i]);
       });
     });
     for (std::size_t i = 0; i < files.size(); ++i) {
       const auto count = std::max<std::int64_t>(
           1, (staged[i].size + staged[i].part_bytes - 1) / staged[i].part_bytes);
       staged[i].parts.resize(static_cast<std::size_t>(count));
+      parts.emplace_back(i, 0);  // the marker, with the upload's id
       for (int n = 1; n <= count; ++n) parts.emplace_back(i, n);
     }
     parallel_.run(parts.size(), [&](std::size_t k) {
       const auto [i, n] = parts[k];
       auto& f = staged[i];
+      if (n == 0) {
+        reported([&](objstore::ObjectStore& store) {
+          put_marker(store, staging_key(files[i].first), f.path + ".marker",
+                     {files[i].second, tags[i], f.upload.id});
+        });
+        return;
+      }
       const std::int64_t at = (n - 1) * f.part_bytes;
       std::string bytes(static_cast<std::size_t>(std::min(f.part_bytes, f.size - at)), '\0');
       read_at(f.path, at, bytes);
@@ -385,6 +393,13 @@ std::vector<Destination::Outcome> ObjectDestination::publish_each(const Placed& 
       out[i].failed = e.what();
     }
   });
+  return out;
+}
+
+std::vector<std::vector<std::string>> ObjectDestination::staged_in_each(
+    const std::vector<std::string>& dirs) {
+  std::vector<std::vector<std::string>> out(dirs.size());
+  parallel_.run(dirs.size(), [&](std::size_t i) { out[i] = staged_in(dirs[i]); });
   return out;
 }
 

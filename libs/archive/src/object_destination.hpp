@@ -86,6 +86,9 @@ class ObjectDestination final : public Destination {
   // Markers (and earlier versions' staged objects) and local copies under
   // ".staging/`dir`/".
   std::vector<std::string> staged_in(const std::string& dir) override;
+  // Every directory's listing at once: a listing is a round trip.
+  std::vector<std::vector<std::string>> staged_in_each(
+      const std::vector<std::string>& dirs) override;
   // The upload the marker names (aborted), the marker, any unfinished
   // upload of an earlier version's staged object, and the local copy.
   void remove_staged(const std::string& name) override;

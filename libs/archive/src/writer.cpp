@@ -74,6 +74,13 @@ std::vector<Destination::Outcome> Destination::publish_each(const Placed& files)
   return out;
 }
 
+std::vector<std::vector<std::string>> Destination::staged_in_each(
+    const std::vector<std::string>& dirs) {
+  std::vector<std::vector<std::string>> out;
+  for (const auto& dir : dirs) out.push_back(staged_in(dir));
+  return out;
+}
+
 DirectoryDestination::DirectoryDestination(std::string root)
     : root_(std::move(root)), staging_((fs::path(root_) / ".staging").string()) {}
 

@@ -62,6 +62,10 @@ class Destination {
   // Names of the staged files in `dir` (relative to the staging area),
   // prefixed with it; none if it does not exist.
   virtual std::vector<std::string> staged_in(const std::string& dir) = 0;
+  // staged_in() of each directory, as many at a time as the destination
+  // takes.
+  virtual std::vector<std::vector<std::string>> staged_in_each(
+      const std::vector<std::string>& dirs);
   // Removes a staged file, if it exists.
   virtual void remove_staged(const std::string& name) = 0;
 };
