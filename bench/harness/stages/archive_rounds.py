@@ -9,11 +9,12 @@ round, so that what else the machine runs weighs on both sides of each.
 
 import os
 import statistics
+import urllib.request
 from urllib.parse import urlparse
 
 from .. import delay_proxy
 from ..awscli import AWSCLI_VERSION, aws_env, ensure_awscli
-from ..common import log, ratio, unique_name
+from ..common import log, ratio, run, unique_name
 from .archive import (ARCHIVE_PART_MB, Server, archiver_run, aws_cp_reference, io_bytes, io_delta,
                       list_objects)
 from .throughput import cli_produce_seconds
@@ -39,10 +40,23 @@ def one_archive(stack, data, n, workdir, topic, schema, s3, endpoint, aws, store
         raise SystemExit(f"bench: the bucket holds {len(placed)} archived objects ({sum(placed.values())} bytes) "
                          f"and {len(staged)} markers; archive_files records {a['files']} files "
                          f"({a['file_bytes']} bytes)")
-    return {"mb_per_s": a["file_bytes"] / 1e6 / a["seconds"], "seconds": a["seconds"], "files": a["files"],
+    return {"prefix": prefix, "mb_per_s": a["file_bytes"] / 1e6 / a["seconds"], "seconds": a["seconds"],
+            "files": a["files"],
             "file_bytes": a["file_bytes"], "cpu_seconds": a["cpu_seconds"],
             "store_write_bytes_per_byte": round(written["write_bytes"] / a["file_bytes"], 3) if written else None,
             "machine_busy_share": round(a["machine_busy_seconds"] / a["seconds"] / os.cpu_count(), 3)}
+
+
+def reclaim(aws, s3, workdir, prefixes):
+    """Deletes what a round wrote and has SeaweedFS compact its volumes:
+    ten rounds of the data set would not fit on this machine's disk."""
+    for prefix in prefixes:
+        run([aws, "--endpoint-url", s3["endpoint"], "s3", "rm", "--recursive", "--only-show-errors",
+             f"s3://{s3['bucket']}/{prefix}/"], env=aws_env(s3, workdir))
+    master = urlparse(s3["endpoint"])
+    with urllib.request.urlopen(f"http://{master.hostname}:{master.port + 1}/vol/vacuum?garbageThreshold=0.001",
+                                timeout=600) as r:
+        r.read()
 
 
 def bench_archive_s3_rounds(stack, data, n, workdir, repeats, rtts_ms):
@@ -67,10 +81,11 @@ def bench_archive_s3_rounds(stack, data, n, workdir, repeats, rtts_ms):
                 log(f"  round {i + 1} of {repeats}, {rtt} ms round trips: the archiver, then aws s3 cp")
                 a = one_archive(stack, data, n, workdir, topic, f"bench_rounds_{i}_{rtt}", s3, endpoint, aws,
                                 store)
-                cp = aws_cp_reference(aws, aws_env(via, workdir), via, unique_name("bench-rounds-reference"),
-                                      a["file_bytes"], workdir, store)
+                reference = unique_name("bench-rounds-reference")
+                cp = aws_cp_reference(aws, aws_env(via, workdir), via, reference, a["file_bytes"], workdir, store)
                 rounds.append({"round": i + 1, "rtt_ms": rtt, "archive": a, "aws": cp,
                                "ratio_mb_aws": ratio(a["mb_per_s"], cp["aws_s3_cp_mb_per_s"])})
+                reclaim(aws, s3, workdir, [a["prefix"], reference])
     finally:
         for proc, _ in proxies.values():
             proc.kill()
