@@ -116,6 +116,17 @@ ArchiveHandler::ArchiveHandler(HandlerSettings settings, Destination& destinatio
                                ArchiveProbe* probe)
     : settings_(std::move(settings)), destination_(destination), probe_(probe) {}
 
+void ArchiveHandler::on_connect(pqxx::connection& connection) {
+  pqxx::nontransaction tx(connection);
+  const auto rows = tx.exec_params(
+      "SELECT partition, (extract(epoch FROM max(file_time)) * 1000)::bigint FROM archive_files "
+      "WHERE group_id = $1 AND topic = $2 GROUP BY partition",
+      settings_.group, settings_.topic);
+  std::lock_guard lock(last_mutex_);
+  last_time_.clear();
+  for (const auto& row : rows) last_time_[row[0].as<std::int32_t>()] = row[1].as<std::int64_t>();
+}
+
 std::unique_ptr<stream::BatchState> ArchiveHandler::open_batch() {
   return std::make_unique<ArchiveBatch>(destination_);
 }
@@ -200,6 +211,7 @@ void ArchiveHandler::before_commit(stream::BatchState& state) {
     // a transaction may idle.
     Destination::Placed placed;
     std::map<std::int32_t, std::optional<std::int64_t>> previous;
+    std::unique_lock lock(last_mutex_);
     for (auto& d : b.done) {
       const std::int32_t p = d.file.partition;
       auto it = previous.find(p);
@@ -215,6 +227,7 @@ void ArchiveHandler::before_commit(stream::BatchState& state) {
       d.path = capture_path(settings_.ns, settings_.topic, p, d.time);
       placed.emplace_back(d.file.staged, d.path);
     }
+    lock.unlock();
     destination_.prepare(placed);
   } catch (const InfraError&) {
     throw;
@@ -282,6 +295,7 @@ void ArchiveHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchSt
       // Another member archived the partition since this one last did (or
       // this one had not yet): the batch goes again, placed after it; what
       // it uploaded is aborted after the next commit.
+      std::lock_guard lock(last_mutex_);
       if (recorded) {
         last_time_[p] = *recorded;
       } else {
@@ -327,7 +341,10 @@ void ArchiveHandler::after_commit(const stream::Batch& batch, stream::BatchState
     runtime::log_error(kComponent, "publishing a recorded file: " + failed +
                                        "; the partition's next commit tries again");
   }
-  for (const auto& d : b.done) last_time_[d.file.partition] = d.time;
+  {
+    std::lock_guard lock(last_mutex_);
+    for (const auto& d : b.done) last_time_[d.file.partition] = d.time;
+  }
   if (probe_ != nullptr) {
     for (const auto& f : b.recorded) probe_->file_committed(settings_.topic, f);
   }

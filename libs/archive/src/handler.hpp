@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,6 +47,10 @@ class ArchiveHandler final : public stream::Handler, public stream::SealsBatches
  public:
   ArchiveHandler(HandlerSettings settings, Destination& destination, ArchiveProbe* probe);
 
+  // Reads the time of each partition's last recorded file, where
+  // before_commit() places the next (a restart within a window places its
+  // first file after the last one's, with no batch written twice).
+  void on_connect(pqxx::connection& connection) override;
   std::unique_ptr<stream::BatchState> open_batch() override;
   std::optional<std::chrono::milliseconds> seal_in(const stream::BatchState& state) const override;
   void handle(const kafka::Message& message, stream::PartitionProgress& progress,
@@ -73,8 +78,8 @@ class ArchiveHandler final : public stream::Handler, public stream::SealsBatches
   ArchiveProbe* probe_;
   std::atomic<std::uint64_t> sequence_{0};
   // The time of the last file this member recorded for each partition, or
-  // found recorded: where before_commit() places the next. Read and written
-  // on the commit thread only.
+  // found recorded: where before_commit() places the next.
+  std::mutex last_mutex_;
   std::map<std::int32_t, std::int64_t> last_time_;
 };
 
