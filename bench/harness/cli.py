@@ -27,6 +27,7 @@ from .stages.orders import bench_orders
 from .stages.latency import ACK_REFERENCE_LINGERS, bench_ack_reference, bench_handoff_floor, bench_latency
 from .stages.soak import bench_soak
 from .stages.archive import bench_archive, bench_archive_s3
+from .stages.archive_rounds import bench_archive_s3_rounds
 from .stages.store import SCALE_PARTITIONS, SCALE_SINKS, SMOKE_SCALE, bench_enrich, bench_growth, bench_scale
 from .stages.websocket import (WEBSOCKET_LATENCY_RATE, bench_websocket, library_server_run, prepare,
                                websocket_warmup)
@@ -70,6 +71,9 @@ def parse_args(description):
     ap.add_argument("--no-build", action="store_true",
                     help="run the binaries in build/bin as they are, without building first "
                          "(ctest's bench-smoke: other tests run them meanwhile)")
+    ap.add_argument("--archive-rtt-ms", default="0,20",
+                    help="round trips (ms) archive_s3_rounds puts between the clients and the S3 store, "
+                         "each in every round (0: none)")
     ap.add_argument("--archive-root", default=None,
                     help="directory the archive stage writes to (emptied first; default: under --out)")
     args = ap.parse_args()
@@ -331,6 +335,13 @@ class Run:
                 "dd of as many bytes and aws s3 cp of as many random bytes to the same bucket (references)")
             stack.vacuum()
             results["archive_s3"] = bench_archive_s3(stack, self.data, args.events, args.out)
+        if self.want("archive_s3_rounds"):
+            rtts = [int(r) for r in args.archive_rtt_ms.split(",")]
+            log(f"the archiver writing a topic to the stack's S3 store and aws s3 cp of as many bytes, "
+                f"interleaved, {args.repeats} rounds, at round trips of {rtts} ms")
+            stack.vacuum()
+            results["archive_s3_rounds"] = bench_archive_s3_rounds(stack, self.data, args.events, args.out,
+                                                                   args.repeats, rtts)
         if self.want("websocket"):
             self.websocket()
         if self.want("declared_views"):

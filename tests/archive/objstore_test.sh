@@ -13,7 +13,9 @@
 #     SIGKILLed twice in the middle of an upload (a multipart upload or
 #     uncommitted blocks seen in the store), and the store is stopped and
 #     started again while the archiver runs (/readyz says archive_store
-#     meanwhile). Then no staged object and no unfinished upload is left,
+#     meanwhile). Then no marker under .staging/ and no unfinished upload
+#     anywhere under the prefix is left (each file goes up as an upload
+#     under its place, completed after its commit),
 #     `millrace archive verify` passes, and every offset of every partition
 #     is in exactly one object, byte-identical to what kcat reads from the
 #     topic. `archive replay` puts the records into a new topic (a rerun
@@ -114,7 +116,7 @@ dump_topic() {
 check_store() {
   local url=$1 pending
   pending=$(tool pending "$url")
-  [[ $pending == "0 0" ]] || fail "left in the store under .staging/ (staged objects, unfinished uploads): $pending"
+  [[ $pending == "0 0" ]] || fail "left in the store (markers under .staging/, unfinished uploads): $pending"
   "$millrace" archive verify --archive-url "$url" >"$work/verify.out" 2>&1 ||
     fail "archive verify found discrepancies: $(tail -20 "$work/verify.out")"
   tail -3 "$work/verify.out"

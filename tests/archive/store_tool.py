@@ -3,9 +3,10 @@
 own SDK (boto3 for S3, azure-storage-blob for Azure Blob), not Millrace's
 client.
 
-  store_tool.py pending URL            staged objects and unfinished uploads
-                                       under URL's prefix: "<staged> <unfinished>"
-  store_tool.py wait-upload URL SECS   waits until an upload under .staging/ is
+  store_tool.py pending URL            objects under the prefix's .staging/ (the
+                                       uploads' markers) and unfinished uploads
+                                       anywhere under it: "<staged> <unfinished>"
+  store_tool.py wait-upload URL SECS   waits until an upload under the prefix is
                                        unfinished (a multipart upload, or a blob
                                        with uncommitted blocks); exit 1 if none
   store_tool.py put URL KEY TEXT       writes an object (a stray, or a corruption)
@@ -76,11 +77,11 @@ def main():
     command, url = sys.argv[1], sys.argv[2]
     s = store(url)
     if command == "pending":
-        print(len(s.keys(".staging/")), len(s.unfinished(".staging/")))
+        print(len(s.keys(".staging/")), len(s.unfinished("")))
     elif command == "wait-upload":
         deadline = time.monotonic() + float(sys.argv[3])
         while time.monotonic() < deadline:
-            if s.unfinished(".staging/"):
+            if s.unfinished(""):
                 return 0
             time.sleep(0.05)
         return 1

@@ -20,7 +20,7 @@ from .throughput import cli_produce_seconds, consumer_perf
 ARCHIVE_PART_MB = 16
 
 
-def archiver_run(stack, data, n, workdir, topic, destination, servers=None):
+def archiver_run(stack, data, n, workdir, topic, destination, servers=None, schema=None):
     """The data set, produced to `topic` (and its schema and group, of the
     same name), written by millrace-archiver with 1 s windows, so that it
     commits every second, to `destination`: the variables that say where
@@ -29,11 +29,13 @@ def archiver_run(stack, data, n, workdir, topic, destination, servers=None):
     `n`. Returns the seconds, the files and bytes `archive_files` records,
     the CPU seconds of the archiver, PostgreSQL, Kafka and `servers`
     (name -> processes, e.g. the S3 store) over that time, and those of the
-    whole machine (busy, of every core)."""
-    schema = topic
-    stack.create_topic(topic)
-    stack.create_topic(topic + ".dlq")
-    cli_produce_seconds(stack, data, topic)
+    whole machine (busy, of every core). With `schema` (a group of the
+    same name) the topic is already produced: another run over it."""
+    if schema is None:
+        schema = topic
+        stack.create_topic(topic)
+        stack.create_topic(topic + ".dlq")
+        cli_produce_seconds(stack, data, topic)
     fresh_schema(stack, schema)
     env = workers_env(stack, topic, schema, schema,
                       {"MILLRACE_ARCHIVER_GROUP": schema, **destination, "MILLRACE_ARCHIVE_WINDOW_S": "1"})

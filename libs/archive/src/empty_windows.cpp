@@ -70,6 +70,7 @@ bool EmptyWindowWriter::write_one(pqxx::connection& connection, std::int32_t p,
     file = writer.finish();
   }
   const std::int64_t from = offsets[0][0].is_null() ? 0 : offsets[0][0].as<std::int64_t>();
+  destination_.prepare({{staged, path}});
   tx.exec_params(
       "INSERT INTO archive_files (group_id, topic, partition, path, staged, from_offset, "
       "records, bytes, sha256, file_time) "

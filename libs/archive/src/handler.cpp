@@ -36,6 +36,9 @@ struct DoneFile {
   std::int64_t from = 0;
   std::int64_t opened_ms = 0;
   bool first_in_batch = true;
+  // Its place, set by before_commit(): the time in its path, and the path.
+  std::int64_t time = 0;
+  std::string path;
 };
 
 // One batch: one time window's files. Unfinished files are removed with
@@ -113,6 +116,17 @@ ArchiveHandler::ArchiveHandler(HandlerSettings settings, Destination& destinatio
                                ArchiveProbe* probe)
     : settings_(std::move(settings)), destination_(destination), probe_(probe) {}
 
+void ArchiveHandler::on_connect(pqxx::connection& connection) {
+  pqxx::nontransaction tx(connection);
+  const auto rows = tx.exec_params(
+      "SELECT partition, (extract(epoch FROM max(file_time)) * 1000)::bigint FROM archive_files "
+      "WHERE group_id = $1 AND topic = $2 GROUP BY partition",
+      settings_.group, settings_.topic);
+  std::lock_guard lock(last_mutex_);
+  last_time_.clear();
+  for (const auto& row : rows) last_time_[row[0].as<std::int32_t>()] = row[1].as<std::int64_t>();
+}
+
 std::unique_ptr<stream::BatchState> ArchiveHandler::open_batch() {
   return std::make_unique<ArchiveBatch>(destination_);
 }
@@ -166,8 +180,12 @@ void ArchiveHandler::handle(const kafka::Message& message, stream::PartitionProg
     if (writer.bytes() >= settings_.policy.max_bytes) {
       // The size window is full: finish the file now; the partition's next
       // record opens the next one.
-      b.done.push_back(
-          {writer.finish(), it->second.from, it->second.opened_ms, it->second.first_in_batch});
+      b.done.push_back({writer.finish(),
+                        it->second.from,
+                        it->second.opened_ms,
+                        it->second.first_in_batch,
+                        0,
+                        {}});
       b.open.erase(it);
     }
   } catch (const InfraError&) {
@@ -184,9 +202,35 @@ void ArchiveHandler::before_commit(stream::BatchState& state) {
   auto& b = of(state);
   try {
     for (auto& [p, f] : b.open) {
-      b.done.push_back({f.writer->finish(), f.from, f.opened_ms, f.first_in_batch});
+      b.done.push_back({f.writer->finish(), f.from, f.opened_ms, f.first_in_batch, 0, {}});
     }
     b.open.clear();
+    // Each file's place, from the last file this member recorded for the
+    // partition (write() checks it against PostgreSQL's), and every file
+    // uploaded there before the transaction: an upload may take longer than
+    // a transaction may idle.
+    Destination::Placed placed;
+    std::map<std::int32_t, std::optional<std::int64_t>> previous;
+    std::unique_lock lock(last_mutex_);
+    for (auto& d : b.done) {
+      const std::int32_t p = d.file.partition;
+      auto it = previous.find(p);
+      if (it == previous.end()) {
+        const auto known = last_time_.find(p);
+        it = previous
+                 .emplace(p, known == last_time_.end() ? std::nullopt
+                                                       : std::optional<std::int64_t>(known->second))
+                 .first;
+      }
+      d.time = file_time(b.window_start_ms, d.opened_ms, d.first_in_batch, it->second);
+      it->second = d.time;
+      d.path = capture_path(settings_.ns, settings_.topic, p, d.time);
+      placed.emplace_back(d.file.staged, d.path);
+    }
+    lock.unlock();
+    destination_.prepare(placed);
+  } catch (const InfraError&) {
+    throw;
   } catch (const std::exception& e) {
     io_failed(e);
   }
@@ -238,42 +282,68 @@ void ArchiveHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchSt
         "SELECT (extract(epoch FROM max(file_time)) * 1000)::bigint FROM archive_files "
         "WHERE group_id = $1 AND topic = $2 AND partition = $3",
         settings_.group, settings_.topic, p);
-    std::optional<std::int64_t> previous;
-    if (!last[0].is_null()) previous = last[0].as<std::int64_t>();
+    std::optional<std::int64_t> recorded;
+    if (!last[0].is_null()) recorded = last[0].as<std::int64_t>();
+    // The places before_commit() chose, as PostgreSQL's last file says they
+    // must be.
+    std::optional<std::int64_t> previous = recorded;
     for (const auto& d : b.done) {
       if (d.file.partition != p) continue;
       const std::int64_t t = file_time(b.window_start_ms, d.opened_ms, d.first_in_batch, previous);
       previous = t;
-      const std::string path = capture_path(settings_.ns, settings_.topic, p, t);
-      tx.exec_params(
-          "INSERT INTO archive_files (group_id, topic, partition, path, staged, from_offset, "
-          "first_offset, last_offset, records, bytes, sha256, file_time, min_time, max_time) "
-          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, to_timestamp($12::bigint / "
-          "1000.0), to_timestamp($13::bigint / 1000.0), to_timestamp($14::bigint / 1000.0))",
-          settings_.group, settings_.topic, p, path, d.file.staged, d.from, d.file.first_offset,
-          d.file.last_offset, d.file.records, d.file.bytes, d.file.sha256, t, d.file.min_time_ms,
-          d.file.max_time_ms);
-      b.to_publish.emplace_back(d.file.staged, path);
-      b.recorded.push_back(d.file);
+      if (t == d.time) continue;
+      // Another member archived the partition since this one last did (or
+      // this one had not yet): the batch goes again, placed after it; what
+      // it uploaded is aborted after the next commit.
+      std::lock_guard lock(last_mutex_);
+      if (recorded) {
+        last_time_[p] = *recorded;
+      } else {
+        last_time_.erase(p);
+      }
+      throw InfraError(FailureClass::kRetryable,
+                       "archive: partition " + std::to_string(p) +
+                           " has files up to another time than this member last knew; the "
+                           "batch is written again after them");
     }
+  }
+  for (const auto& d : b.done) {
+    tx.exec_params(
+        "INSERT INTO archive_files (group_id, topic, partition, path, staged, from_offset, "
+        "first_offset, last_offset, records, bytes, sha256, file_time, min_time, max_time) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, to_timestamp($12::bigint / "
+        "1000.0), to_timestamp($13::bigint / 1000.0), to_timestamp($14::bigint / 1000.0))",
+        settings_.group, settings_.topic, d.file.partition, d.path, d.file.staged, d.from,
+        d.file.first_offset, d.file.last_offset, d.file.records, d.file.bytes, d.file.sha256,
+        d.time, d.file.min_time_ms, d.file.max_time_ms);
+    b.to_publish.emplace_back(d.file.staged, d.path);
+    b.recorded.push_back(d.file);
   }
 }
 
 void ArchiveHandler::after_commit(const stream::Batch& batch, stream::BatchState& state) {
   auto& b = of(state);
   std::set<std::string> unpublished;
-  for (const auto& [staged, path] : b.to_publish) {
-    try {
-      if (destination_.publish(staged, path) == Destination::Published::kMissing) {
-        throw std::runtime_error(staged + " vanished from the staging directory");
-      }
-    } catch (const std::exception& e) {
-      // Recorded, so the partition's next commit publishes it.
-      unpublished.insert(staged);
-      if (probe_ != nullptr) probe_->publish_failed();
-      runtime::log_error(kComponent, std::string("publishing a recorded file: ") + e.what() +
-                                         "; the partition's next commit tries again");
+  const auto outcomes = destination_.publish_each(b.to_publish);
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    const std::string& staged = b.to_publish[i].first;
+    std::string failed;
+    if (outcomes[i].failed) {
+      failed = *outcomes[i].failed;
+    } else if (outcomes[i].published == Destination::Published::kMissing) {
+      failed = staged + " vanished from the staging directory";
+    } else {
+      continue;
     }
+    // Recorded, so the partition's next commit publishes it.
+    unpublished.insert(staged);
+    if (probe_ != nullptr) probe_->publish_failed();
+    runtime::log_error(kComponent, "publishing a recorded file: " + failed +
+                                       "; the partition's next commit tries again");
+  }
+  {
+    std::lock_guard lock(last_mutex_);
+    for (const auto& d : b.done) last_time_[d.file.partition] = d.time;
   }
   if (probe_ != nullptr) {
     for (const auto& f : b.recorded) probe_->file_committed(settings_.topic, f);
@@ -281,18 +351,31 @@ void ArchiveHandler::after_commit(const stream::Batch& batch, stream::BatchState
   // Staged files that start below the offset just committed can never be
   // recorded: another attempt at their records committed (this one). They
   // are what a crashed or fenced attempt left.
+  std::vector<std::string> dirs;
+  std::vector<std::int64_t> committed;
   for (const auto& [p, progress] : batch.partitions()) {
-    for (const auto& name : destination_.staged_in(settings_.topic + "/" + std::to_string(p))) {
+    dirs.push_back(settings_.topic + "/" + std::to_string(p));
+    committed.push_back(progress.next_offset);
+  }
+  const auto listed = destination_.staged_in_each(dirs);
+  for (std::size_t i = 0; i < dirs.size(); ++i) {
+    const std::string& dir = dirs[i];
+    int removed = 0;
+    for (const auto& name : listed[i]) {
       const auto from = staged_from(name);
-      if (!from || *from >= progress.next_offset || unpublished.contains(name)) continue;
+      if (!from || *from >= committed[i] || unpublished.contains(name)) continue;
       try {
         destination_.remove_staged(name);
-        runtime::log_info(kComponent, "removed " + name +
-                                          ", left by an attempt that never "
-                                          "committed");
+        ++removed;
       } catch (const std::exception& e) {
         runtime::log_warn(kComponent, e.what());
       }
+    }
+    if (removed > 0) {
+      runtime::log_info(kComponent, "removed " + std::to_string(removed) + " staged file(s) of " +
+                                        dir +
+                                        " (and aborted their uploads), left by attempts "
+                                        "that never committed");
     }
   }
 }

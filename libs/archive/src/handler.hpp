@@ -9,7 +9,9 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,14 +47,22 @@ class ArchiveHandler final : public stream::Handler, public stream::SealsBatches
  public:
   ArchiveHandler(HandlerSettings settings, Destination& destination, ArchiveProbe* probe);
 
+  // Reads the time of each partition's last recorded file, where
+  // before_commit() places the next (a restart within a window places its
+  // first file after the last one's, with no batch written twice).
+  void on_connect(pqxx::connection& connection) override;
   std::unique_ptr<stream::BatchState> open_batch() override;
   std::optional<std::chrono::milliseconds> seal_in(const stream::BatchState& state) const override;
   void handle(const kafka::Message& message, stream::PartitionProgress& progress,
               stream::BatchState& state) override;
-  // Finishes (fsyncs) every open file.
+  // Finishes (fsyncs) every open file, places each in the layout and
+  // uploads it there, unfinished (Destination::prepare), before the
+  // transaction.
   void before_commit(stream::BatchState& state) override;
   // Publishes what earlier commits of the batch's partitions recorded but
-  // did not move, then records this batch's files.
+  // did not move, checks the places against the partitions' last recorded
+  // files (a retryable failure when another member archived since), then
+  // records this batch's files.
   void write(pqxx::work& tx, stream::Batch& batch, stream::BatchState& state) override;
   // Publishes this batch's files, then removes staged files no commit can
   // record any more.
@@ -67,6 +77,10 @@ class ArchiveHandler final : public stream::Handler, public stream::SealsBatches
   Destination& destination_;
   ArchiveProbe* probe_;
   std::atomic<std::uint64_t> sequence_{0};
+  // The time of the last file this member recorded for each partition, or
+  // found recorded: where before_commit() places the next.
+  std::mutex last_mutex_;
+  std::map<std::int32_t, std::int64_t> last_time_;
 };
 
 }  // namespace millrace::archive::detail

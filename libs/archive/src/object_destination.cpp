@@ -1,18 +1,22 @@
 #include "object_destination.hpp"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cinttypes>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <random>
 #include <set>
+#include <stdexcept>
+#include <string_view>
 
 #include "archive_metrics.hpp"
-#include "millrace/core/failure.hpp"
 #include "millrace/runtime/log.hpp"
 
 namespace millrace::archive::detail {
@@ -23,6 +27,90 @@ namespace fs = std::filesystem;
 
 constexpr const char* kStaging = ".staging/";
 constexpr const char* kCheck = "archive_store";
+constexpr const char* kMarker = "millrace-upload\n";
+// A marker is a few hundred bytes; anything larger under ".staging/" is an
+// earlier version's staged file.
+constexpr std::int64_t kMarkerMax = 4096;
+
+struct Marker {
+  // nullopt: the object is an earlier version's staged copy of the file.
+  std::optional<UploadMarker> upload;
+};
+
+// What is under ".staging/" as `key`; nullopt when nothing is.
+std::optional<Marker> read_marker(objstore::ObjectStore& store, const std::string& key) {
+  const auto size = store.size_of(key);
+  if (!size) return std::nullopt;
+  if (*size > kMarkerMax) return Marker{};
+  std::string text;
+  try {
+    store.read(key, [&](std::string_view piece) { text.append(piece); });
+  } catch (const objstore::StoreError& e) {
+    if (e.kind() == objstore::ErrorKind::kNotFound) return std::nullopt;
+    throw;
+  }
+  return Marker{parse_marker(text)};
+}
+
+// Writes `marker` as the object `key`, through the local file `local`.
+void put_marker(objstore::ObjectStore& store, const std::string& key, const std::string& local,
+                const UploadMarker& marker) {
+  {
+    std::ofstream out(local, std::ios::binary | std::ios::trunc);
+    out << marker_text(marker);
+    if (!out.flush()) throw std::runtime_error("writing " + local);
+  }
+  try {
+    store.put_file(key, local);
+  } catch (const objstore::StoreError&) {
+    ::unlink(local.c_str());
+    throw;
+  }
+  ::unlink(local.c_str());
+}
+
+// An attempt that died between beginning its upload and naming it: the
+// uploads under its key that no other marker of the directory names (a
+// live attempt at the same place names its own at once) are its own.
+void abort_unnamed(objstore::ObjectStore& store, const std::string& name,
+                   const UploadMarker& marker) {
+  const std::string dir = staging_key(name.substr(0, name.rfind('/') + 1));
+  std::set<std::string> named;
+  for (const auto& o : store.list(dir)) {
+    if (o.key == staging_key(name)) continue;
+    if (const auto other = read_marker(store, o.key); other && other->upload) {
+      named.insert(other->upload->id);
+    }
+  }
+  for (const auto& u : store.unfinished(marker.key)) {
+    if (u.key != marker.key) continue;
+    // Azure lists a blob with uncommitted blocks, not whose they are: its
+    // abort takes the tag's, and only when no other's are there.
+    if (u.id.empty()) {
+      store.abort({marker.key, marker.tag});
+    } else if (!named.contains(u.id)) {
+      store.abort(u);
+    }
+  }
+}
+
+// Fills `out` with the file's bytes from `at` on.
+void read_at(const std::string& path, std::int64_t at, std::string& out) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error("opening " + path + ": " + std::strerror(errno));
+  std::size_t done = 0;
+  while (done < out.size()) {
+    const auto got = ::pread(fd, out.data() + done, out.size() - done,
+                             static_cast<off_t>(at + static_cast<std::int64_t>(done)));
+    if (got <= 0) {
+      const std::string why = got < 0 ? std::strerror(errno) : "short file";
+      ::close(fd);
+      throw std::runtime_error("reading " + path + ": " + why);
+    }
+    done += static_cast<std::size_t>(got);
+  }
+  ::close(fd);
+}
 
 }  // namespace
 
@@ -84,8 +172,12 @@ std::optional<runtime::Problem> StoreHealth::problem() {
 }
 
 ObjectDestination::ObjectDestination(Open open, std::string spool, std::string writer_id,
-                                     StoreHealth* health)
-    : open_(std::move(open)), spool_((fs::path(spool) / writer_id).string()), health_(health) {}
+                                     std::size_t parallel, StoreHealth* health)
+    : open_(std::move(open)),
+      spool_((fs::path(spool) / writer_id).string()),
+      health_(health),
+      parallel_(parallel),
+      tags_(std::random_device{}()) {}
 
 ObjectDestination::Lease::Lease(ObjectDestination& owner) : owner_(owner) {
   {
@@ -137,49 +229,212 @@ std::string ObjectDestination::staging_path(const std::string& name) {
   return path.string();
 }
 
-void ObjectDestination::sync_staged(const std::string& name) {
-  const std::string path = local(name);
+void ObjectDestination::sync_staged(const std::string&) {}
+
+std::string ObjectDestination::next_tag() {
+  std::lock_guard lock(prepared_mutex_);
+  char text[17];
+  std::snprintf(text, sizeof text, "%016" PRIx64, ++tags_);
+  return text;
+}
+
+void ObjectDestination::prepare(const Placed& files) {
+  struct File {
+    std::string path;
+    std::int64_t size = 0;
+    std::int64_t part_bytes = 0;
+    objstore::Unfinished upload;
+    std::vector<std::string> parts;
+  };
+  std::vector<File> staged(files.size());
+  // Which file each part is of, and its number.
+  std::vector<std::pair<std::size_t, int>> parts;
+  const auto remove_local = [&] {
+    for (const auto& f : staged) ::unlink(f.path.c_str());
+  };
   try {
-    reported([&](objstore::ObjectStore& store) { store.put_file(staging_key(name), path); });
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      staged[i].path = local(files[i].first);
+      std::error_code ec;
+      staged[i].size = static_cast<std::int64_t>(fs::file_size(staged[i].path, ec));
+      if (ec) throw std::runtime_error("reading " + staged[i].path + ": " + ec.message());
+    }
+    // Every upload begun, after a marker names its place; then its parts go
+    // up, and the marker is written again with its id, all at once.
+    std::vector<std::string> tags(files.size());
+    parallel_.run(files.size(), [&](std::size_t i) {
+      auto& f = staged[i];
+      const std::string& name = files[i].first;
+      reported([&](objstore::ObjectStore& store) {
+        f.part_bytes = store.part_size_for(f.size);
+        tags[i] = next_tag();
+        put_marker(store, staging_key(name), f.path + ".marker", {files[i].second, tags[i], ""});
+        f.upload = store.begin_upload(files[i].second, tags[i]);
+      });
+    });
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      const auto count = std::max<std::int64_t>(
+          1, (staged[i].size + staged[i].part_bytes - 1) / staged[i].part_bytes);
+      staged[i].parts.resize(static_cast<std::size_t>(count));
+      parts.emplace_back(i, 0);  // the marker, with the upload's id
+      for (int n = 1; n <= count; ++n) parts.emplace_back(i, n);
+    }
+    parallel_.run(parts.size(), [&](std::size_t k) {
+      const auto [i, n] = parts[k];
+      auto& f = staged[i];
+      if (n == 0) {
+        reported([&](objstore::ObjectStore& store) {
+          put_marker(store, staging_key(files[i].first), f.path + ".marker",
+                     {files[i].second, tags[i], f.upload.id});
+        });
+        return;
+      }
+      const std::int64_t at = (n - 1) * f.part_bytes;
+      std::string bytes(static_cast<std::size_t>(std::min(f.part_bytes, f.size - at)), '\0');
+      read_at(f.path, at, bytes);
+      f.parts[static_cast<std::size_t>(n) - 1] = reported(
+          [&](objstore::ObjectStore& store) { return store.upload_part(f.upload, n, bytes); });
+    });
   } catch (...) {
-    ::unlink(path.c_str());
+    remove_local();
+    // What was begun goes now, where it can: what cannot is aborted by the
+    // cleanup after a later commit (its marker names it). Not reported to
+    // health: the failure above is what readiness says.
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      try {
+        Lease store(*this);
+        if (!staged[i].upload.key.empty()) store->abort(staged[i].upload);
+        store->remove(staging_key(files[i].first));
+      } catch (const objstore::StoreError& e) {
+        runtime::log_warn("archiver", e.what());
+      }
+    }
     throw;
   }
-  ::unlink(path.c_str());
+  remove_local();
+  std::lock_guard lock(prepared_mutex_);
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    prepared_[files[i].first] = {std::move(staged[i].upload), std::move(staged[i].parts)};
+  }
+}
+
+std::optional<ObjectDestination::Prepared> ObjectDestination::take_prepared(
+    const std::string& name) {
+  std::lock_guard lock(prepared_mutex_);
+  const auto it = prepared_.find(name);
+  if (it == prepared_.end()) return std::nullopt;
+  Prepared out = std::move(it->second);
+  prepared_.erase(it);
+  return out;
 }
 
 Destination::Published ObjectDestination::publish(const std::string& name,
                                                   const std::string& relative) {
-  return reported([&](objstore::ObjectStore& store) {
-    try {
-      store.copy(staging_key(name), relative);
-    } catch (const objstore::StoreError& e) {
-      if (e.kind() != objstore::ErrorKind::kNotFound) throw;
-      // Copied and deleted by an earlier attempt, or lost.
-      return store.size_of(relative) ? Published::kAlready : Published::kMissing;
+  auto mine = take_prepared(name);
+  try {
+    return reported([&](objstore::ObjectStore& store) {
+      const std::string marker_key = staging_key(name);
+      const auto gone = [&] {
+        // Completed by an earlier attempt (which may have died before it
+        // deleted the marker), or lost.
+        store.remove(marker_key);
+        return store.size_of(relative) ? Published::kAlready : Published::kMissing;
+      };
+      if (!mine) {
+        const auto marker = read_marker(store, marker_key);
+        if (!marker) return store.size_of(relative) ? Published::kAlready : Published::kMissing;
+        if (!marker->upload) {
+          // An earlier version's staged copy of the file.
+          store.copy(marker_key, relative);
+          store.remove(marker_key);
+          return Published::kMoved;
+        }
+        const UploadMarker& m = *marker->upload;
+        if (m.key != relative) {
+          throw objstore::StoreError(objstore::ErrorKind::kRefused,
+                                     marker_key + " names an upload to " + m.key +
+                                         ", but the file is recorded at " + relative);
+        }
+        // A file is recorded only once its upload is named (prepare()
+        // returned): a marker without an id is of an attempt never recorded.
+        if (m.id.empty()) return gone();
+        auto parts = store.uploaded_parts(m.upload());
+        if (!parts) return gone();
+        mine = Prepared{m.upload(), std::move(*parts)};
+      }
+      try {
+        store.complete_upload(mine->upload, mine->parts);
+      } catch (const objstore::StoreError& e) {
+        if (e.kind() != objstore::ErrorKind::kNotFound) throw;
+        return gone();
+      }
+      store.remove(marker_key);
+      return Published::kMoved;
+    });
+  } catch (...) {
+    // Kept for the next try (the partition's next commit, or the empty
+    // window's thread): the parts need not be listed again.
+    if (mine) {
+      std::lock_guard lock(prepared_mutex_);
+      prepared_.try_emplace(name, std::move(*mine));
     }
-    store.remove(staging_key(name));
-    return Published::kMoved;
+    throw;
+  }
+}
+
+std::vector<Destination::Outcome> ObjectDestination::publish_each(const Placed& files) {
+  std::vector<Outcome> out(files.size());
+  parallel_.run(files.size(), [&](std::size_t i) {
+    try {
+      out[i].published = publish(files[i].first, files[i].second);
+    } catch (const std::exception& e) {
+      out[i].failed = e.what();
+    }
   });
+  return out;
+}
+
+std::vector<std::vector<std::string>> ObjectDestination::staged_in_each(
+    const std::vector<std::string>& dirs) {
+  std::vector<std::vector<std::string>> out(dirs.size());
+  parallel_.run(dirs.size(), [&](std::size_t i) { out[i] = staged_in(dirs[i]); });
+  return out;
 }
 
 std::vector<std::string> ObjectDestination::staged_in(const std::string& dir) {
+  std::set<std::string> names;
+  // Local copies a batch finished but never uploaded (it failed before).
+  std::error_code ec;
+  for (fs::directory_iterator it(fs::path(spool_) / dir, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const auto file = it->path().filename().string();
+    if (it->is_regular_file(ec) && file.ends_with(".avro")) names.insert(dir + "/" + file);
+  }
   return reported([&](objstore::ObjectStore& store) {
     const std::string prefix = staging_key(dir + "/");
-    std::set<std::string> names;
     const auto strip = [](const std::string& key) {
       return key.substr(std::string(kStaging).size());
     };
+    // One listing, after each commit: an earlier version's unfinished
+    // uploads of staged objects are left to the bucket's lifecycle rule.
     for (const auto& o : store.list(prefix)) names.insert(strip(o.key));
-    for (const auto& u : store.unfinished(prefix)) names.insert(strip(u.key));
     return std::vector<std::string>(names.begin(), names.end());
   });
 }
 
 void ObjectDestination::remove_staged(const std::string& name) {
   ::unlink(local(name).c_str());
+  const auto mine = take_prepared(name);
   reported([&](objstore::ObjectStore& store) {
     const std::string key = staging_key(name);
+    if (mine) store.abort(mine->upload);
+    if (const auto marker = read_marker(store, key); marker && marker->upload) {
+      if (marker->upload->id.empty()) {
+        abort_unnamed(store, name, *marker->upload);
+      } else {
+        store.abort(marker->upload->upload());
+      }
+    }
     store.remove(key);
     for (const auto& u : store.unfinished(key)) {
       if (u.key == key) store.abort(u);
@@ -187,45 +442,19 @@ void ObjectDestination::remove_staged(const std::string& name) {
   });
 }
 
-SpoolDir::SpoolDir(const std::string& spool, const std::string& writer_id) {
-  const auto fail = [&](const std::string& what) {
-    throw core::InfraError(
-        core::FailureClass::kFatal,
-        "the archive spool " + spool + " cannot be " + what + " (MILLRACE_ARCHIVE_SPOOL)");
-  };
-  std::error_code ec;
-  fs::create_directories(spool, ec);
-  if (ec) fail("made: " + ec.message());
-  const std::string lock = (fs::path(spool) / (writer_id + ".lock")).string();
-  lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (lock_fd_ < 0 || ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    fail(std::string("locked: ") + std::strerror(errno));
-  }
-  fs::create_directories(fs::path(spool) / writer_id, ec);
-  if (ec) fail("written: " + ec.message());
-  for (fs::directory_iterator it(spool, ec), end; !ec && it != end; it.increment(ec)) {
-    if (!it->is_directory() || it->path().filename() == writer_id) continue;
-    const std::string other = it->path().string() + ".lock";
-    const int fd = ::open(other.c_str(), O_RDWR | O_CLOEXEC);
-    // No lock file: not an archiver's, or one from before locks; a lock
-    // another process holds: an archiver that runs.
-    if (fd < 0) continue;
-    const bool gone = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
-    if (gone) {
-      std::error_code removed;
-      fs::remove_all(it->path(), removed);
-      ::unlink(other.c_str());
-      if (!removed) {
-        runtime::log_info("archiver",
-                          "removed " + it->path().string() + ", left by an archiver that is gone");
-      }
-    }
-    ::close(fd);
-  }
+std::string marker_text(const UploadMarker& marker) {
+  return std::string(kMarker) + marker.key + "\n" + marker.tag + "\n" + marker.id + "\n";
 }
 
-SpoolDir::~SpoolDir() {
-  if (lock_fd_ >= 0) ::close(lock_fd_);
+std::optional<UploadMarker> parse_marker(const std::string& text) {
+  if (text.rfind(kMarker, 0) != 0) return std::nullopt;
+  std::vector<std::string> lines;
+  std::size_t at = std::strlen(kMarker);
+  for (std::size_t end; (end = text.find('\n', at)) != std::string::npos; at = end + 1) {
+    lines.push_back(text.substr(at, end - at));
+  }
+  if (lines.size() != 3 || lines[0].empty() || at != text.size()) return std::nullopt;
+  return UploadMarker{lines[0], lines[1], lines[2]};
 }
 
 }  // namespace millrace::archive::detail

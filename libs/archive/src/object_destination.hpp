@@ -1,14 +1,18 @@
 #pragma once
 
 // The archive in object storage (S3, Azure Blob): a file is written to a
-// local spool, uploaded under ".staging/" in the bucket or container before
-// its commit (the store acknowledges it with its checksum), recorded, and
-// after the commit copied into its place in Capture's layout inside the
-// store, then its staged object deleted. docs/archive.md, "Object storage",
-// tells why each step is where it is.
+// local spool; before its commit it is uploaded once, in parts uploaded in
+// parallel, as an unfinished upload under its place in Capture's layout (an
+// S3 multipart upload, or an Azure blob's uncommitted blocks), which a small
+// marker object under ".staging/" names; it is recorded; and after the
+// commit the upload is completed, which makes the object appear, and the
+// marker deleted. docs/archive.md, "Object storage", tells why each step is
+// where it is and what a crash between any two leaves.
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -19,6 +23,7 @@
 #include "millrace/metrics/metrics.hpp"
 #include "millrace/objstore/store.hpp"
 #include "millrace/runtime/health.hpp"
+#include "parallel.hpp"
 
 namespace millrace::archive::detail {
 
@@ -50,25 +55,42 @@ class StoreHealth {
   std::optional<Clock::time_point> failing_since_;
 };
 
-// Thread-safe: the loop thread uploads a file whose size window filled
-// while the commit thread uploads, records and publishes the batch before;
-// each operation takes a store of its own from a pool (a store serves one
-// thread at a time), opened with `open` when none is free.
+// Thread-safe: the commit thread uploads, records and publishes a batch's
+// files while the empty windows' thread does its own; each operation takes
+// a store of its own from a pool (a store serves one thread at a time),
+// opened with `open` when none is free.
 class ObjectDestination final : public Destination {
  public:
   using Open = std::function<std::unique_ptr<objstore::ObjectStore>()>;
-  // Local files go to `spool`/`writer_id`/; `health` (may be null) hears of
+  // Local files go to `spool`/`writer_id`/; `parallel` parts (of one file
+  // or of several) are uploaded at a time; `health` (may be null) hears of
   // every answer.
-  ObjectDestination(Open open, std::string spool, std::string writer_id, StoreHealth* health);
+  ObjectDestination(Open open, std::string spool, std::string writer_id, std::size_t parallel,
+                    StoreHealth* health);
 
   std::string staging_path(const std::string& name) override;
-  // Uploads the file under ".staging/", then removes the local copy (also
-  // when the upload failed: the batch is written again from Kafka).
+  // Nothing: the file stays in the spool until prepare() uploads it.
   void sync_staged(const std::string& name) override;
+  // Begins an upload under each file's place and writes its marker, then
+  // uploads every file's parts, and removes the local copies (also when an
+  // upload failed: the batch is written again from Kafka; what it began is
+  // aborted, or left to the cleanup that follows a commit).
+  void prepare(const Placed& files) override;
+  // Completes the upload the marker names, then deletes the marker. A
+  // marker of an earlier version (the file's bytes, to be copied into place)
+  // is published as that version did.
   Published publish(const std::string& name, const std::string& relative) override;
-  // Staged objects and unfinished uploads under ".staging/`dir`/".
+  // publish() of every file at once, up to the parts' parallelism: a
+  // completion is a round trip, and a window has a file per partition.
+  std::vector<Outcome> publish_each(const Placed& files) override;
+  // Markers (and earlier versions' staged objects) and local copies under
+  // ".staging/`dir`/".
   std::vector<std::string> staged_in(const std::string& dir) override;
-  // The staged object, any unfinished upload of it, and the local copy.
+  // Every directory's listing at once: a listing is a round trip.
+  std::vector<std::vector<std::string>> staged_in_each(
+      const std::vector<std::string>& dirs) override;
+  // The upload the marker names (aborted), the marker, any unfinished
+  // upload of an earlier version's staged object, and the local copy.
   void remove_staged(const std::string& name) override;
 
   // A store of the pool, for one operation.
@@ -93,12 +115,40 @@ class ObjectDestination final : public Destination {
   auto reported(F&& op) -> decltype(op(std::declval<objstore::ObjectStore&>()));
   std::string local(const std::string& name) const;
 
+  // An upload prepare() began and uploaded, until publish() completes it.
+  struct Prepared {
+    objstore::Unfinished upload;
+    std::vector<std::string> parts;
+  };
+  std::optional<Prepared> take_prepared(const std::string& name);
+  std::string next_tag();
+
   Open open_;
   std::mutex pool_mutex_;
   std::vector<std::unique_ptr<objstore::ObjectStore>> pool_;
   std::string spool_;
   StoreHealth* health_;
+  Parallel parallel_;
+  std::mutex prepared_mutex_;
+  std::map<std::string, Prepared> prepared_;
+  std::uint64_t tags_;  // Azure's blocks' tags: a random start, then counted
 };
+
+// What a marker under ".staging/" says of its file's upload: its place,
+// the tag it was begun with, and its id. Written twice: before the upload
+// is begun (no id yet), so that no upload ever exists that no marker names,
+// and once it is begun.
+struct UploadMarker {
+  std::string key;
+  std::string tag;
+  std::string id;  // empty: begun, perhaps, but not yet named
+  objstore::Unfinished upload() const { return {key, id}; }
+};
+// "millrace-upload", then the key, the tag and the id, a line each.
+std::string marker_text(const UploadMarker& marker);
+// nullopt for a text that is not a marker (an earlier version's staged
+// file).
+std::optional<UploadMarker> parse_marker(const std::string& text);
 
 // The key of staged file `name` in the store.
 std::string staging_key(const std::string& name);

@@ -148,7 +148,8 @@ std::unique_ptr<stream::ConsumerService> make_archiver(ArchiverConfig archiver_c
   const auto make_destination = [&]() -> Destination& {
     if (directory) return service->add(std::make_unique<DirectoryDestination>(config.root));
     return service->add(std::make_unique<detail::ObjectDestination>(
-        [&config] { return objstore::open_store(config.store); }, config.spool, id, store_health));
+        [&config] { return objstore::open_store(config.store); }, config.spool, id,
+        static_cast<std::size_t>(config.parallel_parts), store_health));
   };
   if (directory) {
     service->keep(WritableRoot{config.root});

@@ -18,6 +18,14 @@ void register_options(core::OptionSet& o, ArchiverConfig& c) {
                  .help = "Object stores: the local directory files are written to before they are "
                          "uploaded (default: the temporary directory's millrace-archive-spool); a "
                          "window's file per partition at most"});
+  core::declare(o, &c.parallel_parts,
+                {.flag = "parallel-parts",
+                 .env = "MILLRACE_ARCHIVE_PARALLEL_PARTS",
+                 .help = "Object stores: how many parts (of one file or of a window's files) are "
+                         "uploaded at a time, each on a connection of its own; each holds a part "
+                         "(--archive-part-mb) in memory while it goes up",
+                 .min = 1,
+                 .max = 64});
   register_namespace(o, c.ns);
   core::declare(o, &c.window_s,
                 {.flag = "window-s",

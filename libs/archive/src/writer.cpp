@@ -62,6 +62,25 @@ constexpr int kBodyBytes = 1;
 
 }  // namespace
 
+std::vector<Destination::Outcome> Destination::publish_each(const Placed& files) {
+  std::vector<Outcome> out(files.size());
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    try {
+      out[i].published = publish(files[i].first, files[i].second);
+    } catch (const std::exception& e) {
+      out[i].failed = e.what();
+    }
+  }
+  return out;
+}
+
+std::vector<std::vector<std::string>> Destination::staged_in_each(
+    const std::vector<std::string>& dirs) {
+  std::vector<std::vector<std::string>> out;
+  for (const auto& dir : dirs) out.push_back(staged_in(dir));
+  return out;
+}
+
 DirectoryDestination::DirectoryDestination(std::string root)
     : root_(std::move(root)), staging_((fs::path(root_) / ".staging").string()) {}
 

@@ -1,21 +1,28 @@
-// The archive's object-store destination over an in-memory store: files are
-// uploaded under .staging/ before their commit and the local copy removed;
-// publishing copies into place and deletes the staged object, idempotently;
-// a store's failure reaches /readyz's archive_store and leaves no local
-// file behind; and the handler's batches run over it as over a directory.
+// The archive's object-store destination over an in-memory store: a file
+// stays in the spool until prepared, then goes up once, in parts, as an
+// unfinished upload under its place, named by a marker under .staging/;
+// publishing completes it (from memory, or from the marker after a crash)
+// and deletes the marker, idempotently; an earlier version's staged copy is
+// still published by copy; a store's failure reaches /readyz's
+// archive_store and leaves neither a local file nor an upload behind; the
+// handler's batches run over it as over a directory; and the parts go up on
+// threads at once.
 #include "object_destination.hpp"
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include "handler.hpp"
 #include "millrace/kafka/consumer.hpp"
 #include "millrace/objstore/testing/memory_store.hpp"
 #include "millrace/stream/batch.hpp"
+#include "parallel.hpp"
 #include "temp_dir.hpp"
 
 using namespace millrace;
@@ -38,91 +45,192 @@ struct Fixture {
                      }(),
                      std::chrono::seconds(3600), nullptr};
   // One thread here: the pool opens one store, and keeps it.
-  std::unique_ptr<MemoryStore> first = std::make_unique<MemoryStore>();
+  std::unique_ptr<MemoryStore> first = [] {
+    auto s = std::make_unique<MemoryStore>();
+    s->part_bytes = 4;
+    return s;
+  }();
   ObjectDestination destination{[this] {
                                   REQUIRE(first);
                                   return std::unique_ptr<objstore::ObjectStore>(std::move(first));
                                 },
-                                spool.path.string(), "123.abc", &health};
+                                spool.path.string(), "123.abc", 1, &health};
   Fixture() { store = first.get(); }
 
   std::string stage(const std::string& name, const std::string& bytes) {
     const auto path = destination.staging_path(name);
     std::ofstream(path, std::ios::binary) << bytes;
+    destination.sync_staged(name);
     return path;
   }
 };
 
+// What another process sees of the bucket `store` holds.
+std::unique_ptr<MemoryStore> same_bucket(const MemoryStore& store) {
+  auto s = std::make_unique<MemoryStore>();
+  s->objects = store.objects;
+  s->uploads = store.uploads;
+  s->parts = store.parts;
+  return s;
+}
+
 }  // namespace
 
-TEST_CASE("a staged file is uploaded under .staging/ and its local copy removed",
-          "[archive][objstore]") {
+TEST_CASE(
+    "a staged file stays local until prepared, then goes up in parts under its place, "
+    "unfinished, named by a marker",
+    "[archive][objstore]") {
   Fixture f;
-  const auto local = f.stage("t/0/5-w-1.avro", "bytes");
+  const auto local = f.stage("t/0/5-w-1.avro", "0123456789");
   CHECK(local == (f.spool.path / "123.abc" / "t/0/5-w-1.avro").string());
-  f.destination.sync_staged("t/0/5-w-1.avro");
-  CHECK(f.store->objects.at(".staging/t/0/5-w-1.avro") == "bytes");
+  CHECK(fs::exists(local));
+  CHECK(f.store->objects.empty());
+  f.destination.prepare({{"t/0/5-w-1.avro", "ns/t/0/x.avro"}});
   CHECK_FALSE(fs::exists(local));
+  // Nothing shows at its place yet; three parts of 4, 4 and 2 bytes wait.
+  CHECK_FALSE(f.store->objects.contains("ns/t/0/x.avro"));
+  REQUIRE(f.store->uploads.contains("ns/t/0/x.avro"));
+  const std::string id = f.store->uploads.at("ns/t/0/x.avro");
+  CHECK(f.store->parts.at("ns/t/0/x.avro " + id) ==
+        std::map<int, std::string>{{1, "0123"}, {2, "4567"}, {3, "89"}});
+  const auto marker = parse_marker(f.store->objects.at(".staging/t/0/5-w-1.avro"));
+  REQUIRE(marker.has_value());
+  CHECK(marker->key == "ns/t/0/x.avro");
+  CHECK(marker->id == id);
   CHECK(f.destination.staged_in("t/0") == std::vector<std::string>{"t/0/5-w-1.avro"});
 }
 
 TEST_CASE(
-    "publishing copies into place and deletes the staged object, again it is kAlready, "
-    "with neither it is kMissing",
+    "publishing completes the upload and deletes the marker, again it is kAlready, with "
+    "neither it is kMissing",
     "[archive][objstore]") {
   Fixture f;
-  f.stage("t/0/5-w-1.avro", "bytes");
-  f.destination.sync_staged("t/0/5-w-1.avro");
+  f.stage("t/0/5-w-1.avro", "0123456789");
+  f.destination.prepare({{"t/0/5-w-1.avro", "ns/t/0/2026/x.avro"}});
   CHECK(f.destination.publish("t/0/5-w-1.avro", "ns/t/0/2026/x.avro") ==
         Destination::Published::kMoved);
-  CHECK(f.store->objects.at("ns/t/0/2026/x.avro") == "bytes");
+  CHECK(f.store->objects.at("ns/t/0/2026/x.avro") == "0123456789");
   CHECK_FALSE(f.store->objects.contains(".staging/t/0/5-w-1.avro"));
+  CHECK(f.store->uploads.empty());
+  // Each byte went to the store once: no copy, no second put of the file.
+  CHECK(f.store->calls["copy"] == 0);
+  CHECK(f.store->calls["upload_part"] == 3);
   CHECK(f.destination.publish("t/0/5-w-1.avro", "ns/t/0/2026/x.avro") ==
         Destination::Published::kAlready);
   CHECK(f.destination.publish("t/0/9-w-2.avro", "ns/t/0/2026/y.avro") ==
         Destination::Published::kMissing);
 }
 
-TEST_CASE("unfinished uploads count as staged, and removing a staged name aborts its upload",
+TEST_CASE(
+    "after a crash another process completes the upload the marker names, whatever step "
+    "the crash came after",
+    "[archive][objstore]") {
+  Fixture f;
+  f.stage("t/0/5-w-1.avro", "0123456789");
+  f.destination.prepare({{"t/0/5-w-1.avro", "ns/t/0/x.avro"}});
+  // The bucket as the crashed process left it, seen by another one.
+  const auto after_crash = [&](bool completed) {
+    auto s = same_bucket(*f.store);
+    if (completed) {
+      // Crashed between completing the upload and deleting the marker.
+      REQUIRE(s->uploaded_parts({"ns/t/0/x.avro", s->uploads.at("ns/t/0/x.avro")}));
+      s->complete_upload({"ns/t/0/x.avro", s->uploads.at("ns/t/0/x.avro")}, {"1", "2", "3"});
+    }
+    return s;
+  };
+  for (const bool completed : {false, true}) {
+    DYNAMIC_SECTION("completed before the crash: " << completed) {
+      TempDir spool;
+      MemoryStore* seen = nullptr;
+      ObjectDestination next(
+          [&] {
+            auto s = after_crash(completed);
+            seen = s.get();
+            return std::unique_ptr<objstore::ObjectStore>(std::move(s));
+          },
+          spool.path.string(), "456.def", 1, nullptr);
+      CHECK(next.publish("t/0/5-w-1.avro", "ns/t/0/x.avro") ==
+            (completed ? Destination::Published::kAlready : Destination::Published::kMoved));
+      REQUIRE(seen != nullptr);
+      CHECK(seen->objects.at("ns/t/0/x.avro") == "0123456789");
+      CHECK_FALSE(seen->objects.contains(".staging/t/0/5-w-1.avro"));
+      CHECK(seen->uploads.empty());
+    }
+  }
+}
+
+TEST_CASE("a marker that names another place than the row's is refused, not completed",
           "[archive][objstore]") {
   Fixture f;
-  f.store->uploads[".staging/t/1/3-dead-1.avro"] = "U1";
-  f.store->objects[".staging/t/1/7-dead-2.avro"] = "x";
-  const auto names = f.destination.staged_in("t/1");
-  CHECK(names == std::vector<std::string>{"t/1/3-dead-1.avro", "t/1/7-dead-2.avro"});
-  f.destination.remove_staged("t/1/3-dead-1.avro");
-  f.destination.remove_staged("t/1/7-dead-2.avro");
-  CHECK(f.store->uploads.empty());
-  CHECK(f.store->objects.empty());
+  f.stage("t/0/5-w-1.avro", "0123456789");
+  f.destination.prepare({{"t/0/5-w-1.avro", "ns/t/0/x.avro"}});
+  TempDir spool;
+  ObjectDestination next(
+      [&] { return std::unique_ptr<objstore::ObjectStore>(same_bucket(*f.store)); },
+      spool.path.string(), "456.def", 1, nullptr);
+  CHECK_THROWS_WITH(next.publish("t/0/5-w-1.avro", "ns/t/0/elsewhere.avro"),
+                    Catch::Contains("names an upload to ns/t/0/x.avro"));
+}
+
+TEST_CASE("an earlier version's staged copy is still published by copy", "[archive][objstore]") {
+  Fixture f;
+  f.store->objects[".staging/t/0/5-w-1.avro"] = std::string("Obj\x01") + "avro bytes";
+  CHECK(f.destination.publish("t/0/5-w-1.avro", "ns/t/0/x.avro") == Destination::Published::kMoved);
+  CHECK(f.store->objects.at("ns/t/0/x.avro") == std::string("Obj\x01") + "avro bytes");
+  CHECK_FALSE(f.store->objects.contains(".staging/t/0/5-w-1.avro"));
 }
 
 TEST_CASE(
-    "a store that refuses is reported to archive_store and leaves no local file, "
-    "the next success clears it",
+    "markers, local copies and earlier versions' staged objects count as staged, and removing "
+    "a staged name aborts its upload",
+    "[archive][objstore]") {
+  Fixture f;
+  // An earlier version's staged object, and its unfinished upload.
+  f.store->uploads[".staging/t/1/3-dead-1.avro"] = "U1";
+  f.store->objects[".staging/t/1/3-dead-1.avro"] = "x";
+  f.store->objects[".staging/t/1/7-dead-2.avro"] = "x";
+  f.stage("t/1/9-dead-3.avro", "0123456789");
+  f.destination.prepare({{"t/1/9-dead-3.avro", "ns/t/1/x.avro"}});
+  f.stage("t/1/11-dead-4.avro", "never uploaded");
+  const auto names = f.destination.staged_in("t/1");
+  CHECK(names == std::vector<std::string>{"t/1/11-dead-4.avro", "t/1/3-dead-1.avro",
+                                          "t/1/7-dead-2.avro", "t/1/9-dead-3.avro"});
+  for (const auto& name : names) f.destination.remove_staged(name);
+  CHECK(f.store->uploads.empty());
+  CHECK(f.store->parts.empty());
+  CHECK(f.store->objects.empty());
+  CHECK(f.destination.staged_in("t/1").empty());
+}
+
+TEST_CASE(
+    "a store that refuses is reported to archive_store and leaves no local file and no "
+    "upload, the next success clears it",
     "[archive][objstore]") {
   Fixture f;
   f.store->before = [](const std::string& op) {
-    if (op == "put") {
+    if (op == "upload_part") {
       throw objstore::StoreError(objstore::ErrorKind::kCredentials,
                                  "S3 PUT x: 403 InvalidAccessKeyId");
     }
   };
   const auto local = f.stage("t/0/5-w-1.avro", "bytes");
   try {
-    f.destination.sync_staged("t/0/5-w-1.avro");
+    f.destination.prepare({{"t/0/5-w-1.avro", "ns/t/0/x.avro"}});
     FAIL("no throw");
   } catch (const objstore::StoreError& e) {
     CHECK_THAT(e.what(), Catch::Contains("403 InvalidAccessKeyId"));
     CHECK_THAT(e.what(), Catch::Contains("refused the credentials"));
   }
   CHECK_FALSE(fs::exists(local));
+  CHECK(f.store->uploads.empty());
+  CHECK(f.store->objects.empty());
   const auto problem = f.health.problem();
   REQUIRE(problem.has_value());
   CHECK(problem->check == "archive_store");
   CHECK_THAT(problem->detail, Catch::Contains("InvalidAccessKeyId"));
   f.store->before = nullptr;
   f.stage("t/0/5-w-2.avro", "bytes");
-  f.destination.sync_staged("t/0/5-w-2.avro");
+  f.destination.prepare({{"t/0/5-w-2.avro", "ns/t/0/x.avro"}});
   CHECK_FALSE(f.health.problem().has_value());
 }
 
@@ -142,7 +250,7 @@ TEST_CASE("an idle archiver's readiness asks the store itself", "[archive][objst
 }
 
 TEST_CASE(
-    "the handler's batches over an object store: superseded attempts' uploads are removed "
+    "the handler's batches over an object store: superseded attempts' uploads are aborted "
     "after the commit",
     "[archive][objstore]") {
   Fixture f;
@@ -156,8 +264,11 @@ TEST_CASE(
   std::int64_t now = 1795473600000 + 10'000;
   s.now_ms = [&] { return now; };
   ArchiveHandler handler(s, f.destination, nullptr);
-  // What a crashed attempt left: an upload never finished, from offset 0.
-  f.store->uploads[".staging/store-events/0/0-dead-1.avro"] = "U";
+  // What a crashed attempt left: an upload under its place, named by its
+  // marker, from offset 0.
+  f.stage("store-events/0/0-dead-1.avro", "dead");
+  f.destination.prepare({{"store-events/0/0-dead-1.avro", "millrace/store-events/0/x.avro"}});
+  REQUIRE(f.store->uploads.size() == 1);
   stream::Batch batch;
   auto state = handler.open_batch();
   for (std::int64_t o = 0; o < 3; ++o) {
@@ -172,53 +283,51 @@ TEST_CASE(
     handler.handle(kafka::Message::from_record(std::move(r)), progress, *state);
   }
   handler.before_commit(*state);
-  // Uploaded before the commit.
-  REQUIRE(f.store->list(".staging/store-events/0/").size() == 1);
+  // Uploaded before the transaction, under its place in the layout (the
+  // window's start, 2026-11-23 22:40:00), unfinished.
+  CHECK(f.store->uploads.size() == 2);
+  CHECK(f.store->uploads.contains("millrace/store-events/0/2026/11/23/22/40/00.avro"));
+  CHECK(f.store->objects.size() == 2);  // the markers
   handler.after_commit(batch, *state);
-  // The dead attempt's upload started below the committed offset: aborted. (write(),
-  // which needs PostgreSQL, would have recorded and published the batch's own file.)
+  // Both started below the committed offset: aborted, their markers
+  // deleted. (write(), which needs PostgreSQL, would have recorded the
+  // batch's own file, and after_commit() completed it.)
   CHECK(f.store->uploads.empty());
+  CHECK(f.store->objects.empty());
 }
 
-TEST_CASE("the loop's and the commit's threads upload at once, each through a store of its own",
+TEST_CASE("parts go up at once, on the destination's threads, and the first failure stops them",
           "[archive][objstore]") {
-  TempDir spool;
-  std::atomic<int> opened{0};
-  std::atomic<bool> overlapped{false};  // two puts in one store at once
-  std::vector<MemoryStore*> stores;
-  std::mutex stores_mutex;
-  ObjectDestination destination(
-      [&] {
-        auto s = std::make_unique<MemoryStore>();
-        MemoryStore* raw = s.get();
-        // A store must never serve two operations at once.
-        auto inside = std::make_shared<std::atomic<int>>(0);
-        s->before = [inside, &overlapped](const std::string& op) {
-          if (op != "put") return;
-          if (++*inside > 1) overlapped = true;
-          std::this_thread::sleep_for(std::chrono::milliseconds(50));
-          --*inside;
-        };
-        ++opened;
-        std::lock_guard lock(stores_mutex);
-        stores.push_back(raw);
-        return std::unique_ptr<objstore::ObjectStore>(std::move(s));
-      },
-      spool.path.string(), "1.a", nullptr);
-  const auto upload = [&](const std::string& name) {
-    std::ofstream(destination.staging_path(name), std::ios::binary) << name;
-    destination.sync_staged(name);
-  };
-  std::thread other([&] { upload("t/0/0-w-1.avro"); });
-  upload("t/1/0-w-2.avro");
-  other.join();
-  // Two uploads overlapped in time (each put waits 50 ms), on two stores,
-  // so no store ever had two puts in it at once.
-  CHECK(opened == 2);
-  std::size_t objects = 0;
-  for (auto* s : stores) objects += s->objects.size();
-  CHECK(objects == 2);
-  CHECK_FALSE(overlapped);
+  Parallel parallel(3);
+  // The first three steps each wait for all three to have begun: they can
+  // only end if they run at once.
+  std::mutex mutex;
+  std::condition_variable cv;
+  int begun = 0;
+  std::atomic<int> ran{0};
+  std::atomic<bool> together{true};
+  parallel.run(9, [&](std::size_t i) {
+    if (i < 3) {
+      std::unique_lock lock(mutex);
+      ++begun;
+      cv.notify_all();
+      if (!cv.wait_for(lock, std::chrono::seconds(60), [&] { return begun >= 3; })) {
+        together = false;
+      }
+    }
+    ++ran;
+  });
+  CHECK(together);
+  CHECK(ran == 9);
+  ran = 0;
+  CHECK_THROWS_WITH(parallel.run(100,
+                                 [&](std::size_t i) {
+                                   ++ran;
+                                   if (i == 0) throw std::runtime_error("part 1 refused");
+                                   std::this_thread::sleep_for(std::chrono::milliseconds(5));
+                                 }),
+                    "part 1 refused");
+  CHECK(ran < 100);
 }
 
 TEST_CASE(

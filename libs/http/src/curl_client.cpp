@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <mutex>
@@ -156,6 +157,11 @@ class CurlClient final : public Client {
       opt(CURLOPT_UPLOAD, 1L);
       opt(CURLOPT_READFUNCTION, &CurlClient::on_read);
       opt(CURLOPT_READDATA, &ex);
+      // libcurl sends a request again on a new connection when the reused
+      // one was closed before any answer: it must rewind the body, or fail
+      // with "necessary data rewind wasn't possible".
+      opt(CURLOPT_SEEKFUNCTION, &CurlClient::on_seek);
+      opt(CURLOPT_SEEKDATA, &ex);
       opt(CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
     } else if (request.method == "POST") {
       opt(CURLOPT_POST, 1L);
@@ -267,6 +273,16 @@ class CurlClient final : public Client {
     std::memcpy(buffer, ex.request.body.data() + ex.sent, take);
     ex.sent += take;
     return take;
+  }
+
+  static int on_seek(void* user, curl_off_t offset, int origin) {
+    auto& ex = *static_cast<Exchange*>(user);
+    if (origin != SEEK_SET || offset < 0 ||
+        static_cast<std::size_t>(offset) > ex.request.body.size()) {
+      return CURL_SEEKFUNC_CANTSEEK;
+    }
+    ex.sent = static_cast<std::size_t>(offset);
+    return CURL_SEEKFUNC_OK;
   }
 
   static curl_socket_t open_socket(void* user, curlsocktype purpose, curl_sockaddr* address) {

@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <map>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -53,11 +55,31 @@ std::string http_date() {
   return text;
 }
 
-// A block's id: the same length for every block of a blob, base64.
-std::string block_id(int n) {
+// The tag of put_file()'s blocks.
+constexpr const char* kPutTag = "millrace";
+
+// A block's id: the upload's tag and the part's number, padded to one
+// length (every block of a blob, committed or not, must have the same),
+// base64.
+std::string block_id(const std::string& tag, int n) {
   char text[32];
-  std::snprintf(text, sizeof text, "millrace-%06d", n);
+  std::snprintf(text, sizeof text, "%-16.16s-%06d", tag.c_str(), n);
   return core::base64(text);
+}
+
+// The part number of block `id` when it is one of `tag`'s; 0 otherwise.
+int part_of(const std::string& id, const std::string& tag) {
+  std::string text;
+  if (!core::unbase64(id, text) || text.size() != 23) return 0;
+  char mine[32];
+  std::snprintf(mine, sizeof mine, "%-16.16s-", tag.c_str());
+  if (text.compare(0, 17, mine) != 0) return 0;
+  int n = 0;
+  for (std::size_t i = 17; i < text.size(); ++i) {
+    if (text[i] < '0' || text[i] > '9') return 0;
+    n = n * 10 + (text[i] - '0');
+  }
+  return n;
 }
 
 class AzureStore final : public ObjectStore {
@@ -76,8 +98,7 @@ class AzureStore final : public ObjectStore {
 
   void put_file(const std::string& key, const std::string& path) override {
     const std::int64_t size = local_file_size(path);
-    std::int64_t part_bytes = settings_.part_bytes;
-    while (size > part_bytes * kMaxBlocks) part_bytes *= 2;
+    const std::int64_t part_bytes = part_size_for(size);
     if (size <= part_bytes) {
       for_each_part(path, part_bytes, [&](std::string_view body, int) {
         const std::string md5 = core::base64(md5_raw(body));
@@ -88,20 +109,61 @@ class AzureStore final : public ObjectStore {
       });
       return;
     }
-    std::string list = "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>";
+    const Unfinished upload = begin_upload(key, kPutTag);
+    std::vector<std::string> ids;
     for_each_part(path, part_bytes, [&](std::string_view part, int n) {
-      const std::string md5 = core::base64(md5_raw(part));
-      const std::string id = block_id(n);
-      const auto r = call("PUT", blob_path(key), {{"comp", "block"}, {"blockid", id}}, part,
-                          {{"Content-MD5", md5}});
-      expect(r, "Put Block " + std::to_string(n), key);
-      check_echo(r, md5, "Put Block " + std::to_string(n), key);
-      list += "<Latest>" + id + "</Latest>";
+      ids.push_back(upload_part(upload, n, part));
     });
+    complete_upload(upload, ids);
+  }
+
+  Unfinished begin_upload(const std::string& key, const std::string& tag) override {
+    if (tag.empty() || tag.size() > 16) {
+      throw std::logic_error("an Azure upload's tag has 1 to 16 characters: '" + tag + "'");
+    }
+    return {key, tag};
+  }
+
+  std::int64_t part_size_for(std::int64_t size) const override {
+    return grown_part_size(size, settings_.part_bytes, kMaxBlocks);
+  }
+
+  std::string upload_part(const Unfinished& upload, int n, std::string_view part) override {
+    const std::string md5 = core::base64(md5_raw(part));
+    const std::string id = block_id(upload.id, n);
+    const auto r = call("PUT", blob_path(upload.key), {{"comp", "block"}, {"blockid", id}}, part,
+                        {{"Content-MD5", md5}});
+    expect(r, "Put Block " + std::to_string(n), upload.key);
+    check_echo(r, md5, "Put Block " + std::to_string(n), upload.key);
+    return id;
+  }
+
+  void complete_upload(const Unfinished& upload, const std::vector<std::string>& ids) override {
+    std::string list = "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>";
+    for (const auto& id : ids) list += "<Latest>" + id + "</Latest>";
     list += "</BlockList>";
-    const auto r = call("PUT", blob_path(key), {{"comp", "blocklist"}}, list,
+    const auto r = call("PUT", blob_path(upload.key), {{"comp", "blocklist"}}, list,
                         {{"Content-MD5", core::base64(md5_raw(list))}});
-    expect(r, "Put Block List", key);
+    // A block the list names is gone: discarded by another commit of the
+    // blob, or by Azure after a week.
+    if (r.status == 400 && error_code(r) == "InvalidBlockList") {
+      throw StoreError(ErrorKind::kNotFound,
+                       "Azure Put Block List " + where(upload.key) + ": " + error_text(r));
+    }
+    expect(r, "Put Block List", upload.key);
+  }
+
+  std::optional<std::vector<std::string>> uploaded_parts(const Unfinished& upload) override {
+    const auto blocks = uncommitted_blocks(upload.key);
+    std::vector<std::string> out;
+    for (const auto& id : blocks) {
+      const int n = part_of(id, upload.id);
+      if (n == 0) continue;
+      if (out.size() < static_cast<std::size_t>(n)) out.resize(static_cast<std::size_t>(n));
+      out[static_cast<std::size_t>(n) - 1] = id;
+    }
+    if (out.empty()) return std::nullopt;
+    return out;
   }
 
   std::optional<std::int64_t> size_of(const std::string& key) override {
@@ -200,6 +262,15 @@ class AzureStore final : public ObjectStore {
   // empty blob it leaves is then deleted.
   void abort(const Unfinished& upload) override {
     if (size_of(upload.key)) return;  // committed since: not unfinished
+    if (!upload.id.empty()) {
+      // Discarding drops every uncommitted block of the blob: only when
+      // they are all this upload's.
+      const auto blocks = uncommitted_blocks(upload.key);
+      for (const auto& id : blocks) {
+        if (part_of(id, upload.id) == 0) return;
+      }
+      if (blocks.empty()) return;
+    }
     const std::string list = "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList></BlockList>";
     const auto r = call("PUT", blob_path(upload.key), {{"comp", "blocklist"}}, list, {});
     expect(r, "Put Block List (empty, to discard blocks)", upload.key);
@@ -217,6 +288,27 @@ class AzureStore final : public ObjectStore {
   }
 
  private:
+  // The ids of the blob's uncommitted blocks; none when there is no blob.
+  std::vector<std::string> uncommitted_blocks(const std::string& key) {
+    const auto r = call("GET", blob_path(key),
+                        {{"comp", "blocklist"}, {"blocklisttype", "uncommitted"}}, "", {});
+    if (r.status == 404) return {};
+    expect(r, "Get Block List", key);
+    XmlNode doc;
+    try {
+      doc = parse_xml(r.body);
+    } catch (const std::runtime_error& e) {
+      throw StoreError(ErrorKind::kServer, "Azure Get Block List " + where(key) + ": " + e.what());
+    }
+    std::vector<std::string> out;
+    if (const auto* blocks = doc.child("UncommittedBlocks")) {
+      for (const auto& b : blocks->children) {
+        if (b.name == "Block") out.push_back(b.text_of("Name"));
+      }
+    }
+    return out;
+  }
+
   std::string container_path() const { return endpoint_path_ + "/" + location_.container; }
   std::string blob_path(const std::string& key) const {
     return container_path() + "/" + uri_encode(location_.prefix + key, true);

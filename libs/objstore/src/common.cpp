@@ -14,6 +14,11 @@ std::int64_t local_file_size(const std::string& path) {
   return static_cast<std::int64_t>(size);
 }
 
+std::int64_t grown_part_size(std::int64_t size, std::int64_t part_bytes, int max_parts) {
+  while (size > part_bytes * max_parts) part_bytes *= 2;
+  return part_bytes;
+}
+
 std::int64_t for_each_part(const std::string& path, std::int64_t part_bytes,
                            const std::function<void(std::string_view, int)>& part) {
   std::ifstream in(path, std::ios::binary);

@@ -19,6 +19,10 @@ namespace millrace::objstore::detail {
 std::int64_t for_each_part(const std::string& path, std::int64_t part_bytes,
                            const std::function<void(std::string_view, int)>& part);
 
+// `part_bytes`, doubled until `max_parts` parts hold `size` bytes (a file
+// too large for the store's limit on parts gets larger ones).
+std::int64_t grown_part_size(std::int64_t size, std::int64_t part_bytes, int max_parts);
+
 // The file's size; throws StoreError(kRefused) when it cannot be read.
 std::int64_t local_file_size(const std::string& path);
 

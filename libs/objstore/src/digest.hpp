@@ -12,5 +12,7 @@ std::string md5_hex(std::string_view bytes);                              // low
 std::string sha256_hex(std::string_view bytes);                           // lowercase
 std::string hmac_sha256(std::string_view key, std::string_view message);  // 32 bytes
 std::string to_hex(std::string_view bytes);                               // lowercase
+// The bytes lowercase hex `hex` spells (as is_md5_hex() accepts it).
+std::string from_hex(std::string_view hex);
 
 }  // namespace millrace::objstore::detail

@@ -14,6 +14,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
+constexpr const char* kUploads = ".uploads/";
+
 ErrorKind kind_of_errno(int e) {
   if (e == ENOENT) return ErrorKind::kNotFound;
   if (e == EACCES || e == EPERM) return ErrorKind::kCredentials;
@@ -91,8 +93,65 @@ class DirectoryStore final : public ObjectStore {
   std::optional<std::string> local_path(const std::string& key) const override {
     return at(key).string();
   }
-  std::vector<Unfinished> unfinished(const std::string&) override { return {}; }
-  void abort(const Unfinished&) override {}
+  // Begun uploads: their parts are files in .uploads/{key}.{id}/, joined
+  // into the object through a temporary name and a rename.
+  std::vector<Unfinished> unfinished(const std::string& prefix) override {
+    std::vector<Unfinished> out;
+    for (const auto& part : list(std::string(kUploads) + prefix)) {
+      const fs::path dir = fs::path(part.key).parent_path();
+      const std::string name = dir.string().substr(std::string(kUploads).size());
+      const auto dot = name.rfind('.');
+      Unfinished u{name.substr(0, dot), dot == std::string::npos ? "" : name.substr(dot + 1)};
+      if (out.empty() || out.back().key != u.key || out.back().id != u.id) out.push_back(u);
+    }
+    return out;
+  }
+  void abort(const Unfinished& upload) override {
+    std::error_code ec;
+    fs::remove_all(parts_dir(upload), ec);
+  }
+  Unfinished begin_upload(const std::string& key, const std::string& tag) override {
+    const Unfinished u{key, tag.empty() ? "upload" : tag};
+    std::error_code ec;
+    fs::create_directories(parts_dir(u), ec);
+    if (ec) throw StoreError(ErrorKind::kRefused, parts_dir(u).string() + ": " + ec.message());
+    return u;
+  }
+  std::int64_t part_size_for(std::int64_t size) const override {
+    return std::max<std::int64_t>(size, 1);
+  }
+  std::string upload_part(const Unfinished& upload, int n, std::string_view bytes) override {
+    const fs::path part = parts_dir(upload) / std::to_string(n);
+    std::ofstream out(part, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out.flush()) throw StoreError(ErrorKind::kRefused, "writing " + part.string());
+    return std::to_string(n);
+  }
+  void complete_upload(const Unfinished& upload, const std::vector<std::string>& parts) override {
+    const fs::path dir = parts_dir(upload);
+    if (!fs::is_directory(dir)) {
+      throw StoreError(ErrorKind::kNotFound, "no upload " + dir.string());
+    }
+    const fs::path joined = dir / "joined";
+    {
+      std::ofstream out(joined, std::ios::binary | std::ios::trunc);
+      for (const auto& n : parts) {
+        std::ifstream in(dir / n, std::ios::binary);
+        if (!in) throw StoreError(ErrorKind::kNotFound, "no part " + (dir / n).string());
+        out << in.rdbuf();
+      }
+      if (!out.flush()) throw StoreError(ErrorKind::kRefused, "writing " + joined.string());
+    }
+    copy_path(joined, at(upload.key));
+    abort(upload);
+  }
+  std::optional<std::vector<std::string>> uploaded_parts(const Unfinished& upload) override {
+    const fs::path dir = parts_dir(upload);
+    if (!fs::is_directory(dir)) return std::nullopt;
+    std::vector<std::string> out;
+    for (int n = 1; fs::exists(dir / std::to_string(n)); ++n) out.push_back(std::to_string(n));
+    return out;
+  }
 
   void check() override {
     std::error_code ec;
@@ -103,6 +162,9 @@ class DirectoryStore final : public ObjectStore {
 
  private:
   fs::path at(const std::string& key) const { return fs::path(root_) / key; }
+  fs::path parts_dir(const Unfinished& u) const {
+    return at(std::string(kUploads) + u.key + "." + u.id);
+  }
 
   // Through a temporary name and a rename, so a reader never sees half.
   static void copy_path(const fs::path& from, const fs::path& to) {

@@ -63,9 +63,7 @@ class S3Store final : public ObjectStore {
 
   void put_file(const std::string& key, const std::string& path) override {
     const std::int64_t size = local_file_size(path);
-    std::int64_t part_bytes = settings_.part_bytes;
-    // A file too large for 10,000 parts gets larger ones.
-    while (size > part_bytes * kMaxParts) part_bytes *= 2;
+    const std::int64_t part_bytes = part_size_for(size);
     if (size <= part_bytes) {
       for_each_part(path, part_bytes, [&](std::string_view body, int) {
         const std::string md5 = md5_raw(body);
@@ -81,6 +79,24 @@ class S3Store final : public ObjectStore {
       });
       return;
     }
+    const Unfinished upload = begin_upload(key, "");
+    try {
+      std::vector<std::string> etags;
+      for_each_part(path, part_bytes, [&](std::string_view part, int n) {
+        etags.push_back(upload_part(upload, n, part));
+      });
+      complete_upload(upload, etags);
+    } catch (...) {
+      try {
+        abort(upload);
+      } catch (const std::exception&) {
+        // The next start's cleanup, or the bucket's lifecycle rule, aborts it.
+      }
+      throw;
+    }
+  }
+
+  Unfinished begin_upload(const std::string& key, const std::string&) override {
     const auto created =
         call("POST", object_url(key), {{"uploads", ""}}, "", {{"Content-Type", kObjectType}});
     expect(created, "CreateMultipartUpload", key);
@@ -89,48 +105,80 @@ class S3Store final : public ObjectStore {
       throw StoreError(ErrorKind::kRefused,
                        "S3 CreateMultipartUpload " + where(key) + ": the answer has no UploadId");
     }
-    try {
-      std::string body = "<CompleteMultipartUpload>";
-      std::string md5s;
-      int parts = 0;
-      for_each_part(path, part_bytes, [&](std::string_view part, int n) {
-        const std::string md5 = md5_raw(part);
-        const auto r = call("PUT", object_url(key),
-                            {{"partNumber", std::to_string(n)}, {"uploadId", upload_id}}, part,
-                            {{"Content-MD5", core::base64(md5)}});
-        expect(r, "UploadPart " + std::to_string(n), key);
-        const std::string etag = unquote(r.header("etag"));
-        if (is_md5_hex(etag) && etag != to_hex(md5)) {
-          throw StoreError(ErrorKind::kChecksum, "S3 UploadPart " + std::to_string(n) + " of " +
-                                                     where(key) + ": ETag " + etag +
-                                                     " is not the part's MD5");
-        }
-        md5s += md5;
-        parts = n;
-        body += "<Part><PartNumber>" + std::to_string(n) + "</PartNumber><ETag>\"" +
-                xml_escape(etag) + "\"</ETag></Part>";
-      });
-      body += "</CompleteMultipartUpload>";
-      const auto r = call("POST", object_url(key), {{"uploadId", upload_id}}, body,
-                          {{"Content-Type", "application/xml"}});
-      expect(r, "CompleteMultipartUpload", key);
-      // A 200 whose body is an <Error>: S3 reports a late failure so
-      // (parse() throws it).
-      const std::string etag = unquote(parse(r, "CompleteMultipartUpload", key).text_of("ETag"));
-      const std::string want = to_hex(md5_raw(md5s)) + "-" + std::to_string(parts);
-      if (etag.find('-') != std::string::npos && etag != want) {
-        throw StoreError(ErrorKind::kChecksum, "S3 multipart upload of " + where(key) +
-                                                   ": the store's ETag " + etag + " is not " +
-                                                   want + ", the MD5 of the parts' MD5s");
-      }
-    } catch (...) {
-      try {
-        abort(Unfinished{key, upload_id});
-      } catch (const std::exception&) {
-        // The next start's cleanup, or the bucket's lifecycle rule, aborts it.
-      }
-      throw;
+    return {key, upload_id};
+  }
+
+  std::int64_t part_size_for(std::int64_t size) const override {
+    return grown_part_size(size, settings_.part_bytes, kMaxParts);
+  }
+
+  std::string upload_part(const Unfinished& upload, int n, std::string_view part) override {
+    const std::string md5 = md5_raw(part);
+    const auto r = call("PUT", object_url(upload.key),
+                        {{"partNumber", std::to_string(n)}, {"uploadId", upload.id}}, part,
+                        {{"Content-MD5", core::base64(md5)}});
+    expect(r, "UploadPart " + std::to_string(n), upload.key);
+    const std::string etag = unquote(r.header("etag"));
+    if (is_md5_hex(etag) && etag != to_hex(md5)) {
+      throw StoreError(ErrorKind::kChecksum, "S3 UploadPart " + std::to_string(n) + " of " +
+                                                 where(upload.key) + ": ETag " + etag +
+                                                 " is not the part's MD5");
     }
+    return etag;
+  }
+
+  void complete_upload(const Unfinished& upload, const std::vector<std::string>& etags) override {
+    std::string body = "<CompleteMultipartUpload>";
+    std::string md5s;
+    for (std::size_t i = 0; i < etags.size(); ++i) {
+      if (is_md5_hex(etags[i])) md5s += from_hex(etags[i]);
+      body += "<Part><PartNumber>" + std::to_string(i + 1) + "</PartNumber><ETag>\"" +
+              xml_escape(etags[i]) + "\"</ETag></Part>";
+    }
+    body += "</CompleteMultipartUpload>";
+    const auto r = call("POST", object_url(upload.key), {{"uploadId", upload.id}}, body,
+                        {{"Content-Type", "application/xml"}});
+    if (r.status == 404) {
+      throw StoreError(ErrorKind::kNotFound,
+                       "S3 CompleteMultipartUpload " + where(upload.key) + ": " + error_text(r));
+    }
+    expect(r, "CompleteMultipartUpload", upload.key);
+    // A 200 whose body is an <Error>: S3 reports a late failure so
+    // (parse() throws it).
+    const std::string etag =
+        unquote(parse(r, "CompleteMultipartUpload", upload.key).text_of("ETag"));
+    const std::string want = to_hex(md5_raw(md5s)) + "-" + std::to_string(etags.size());
+    if (md5s.size() == 16 * etags.size() && etag.find('-') != std::string::npos && etag != want) {
+      throw StoreError(ErrorKind::kChecksum, "S3 multipart upload of " + where(upload.key) +
+                                                 ": the store's ETag " + etag + " is not " + want +
+                                                 ", the MD5 of the parts' MD5s");
+    }
+  }
+
+  std::optional<std::vector<std::string>> uploaded_parts(const Unfinished& upload) override {
+    std::vector<std::string> out;
+    std::string marker;
+    for (;;) {
+      Params q{{"uploadId", upload.id}};
+      if (!marker.empty()) q.emplace_back("part-number-marker", marker);
+      const auto r = call("GET", object_url(upload.key), q, "", {});
+      if (r.status == 404) return std::nullopt;
+      expect(r, "ListParts", upload.key);
+      const auto doc = parse(r, "ListParts", upload.key);
+      for (const auto& c : doc.children) {
+        if (c.name != "Part") continue;
+        const auto n = std::stoul(c.text_of("PartNumber"));
+        if (n == 0 || n > kMaxParts) {
+          throw StoreError(ErrorKind::kServer, "S3 ListParts " + where(upload.key) +
+                                                   ": part number " + c.text_of("PartNumber"));
+        }
+        if (out.size() < n) out.resize(n);
+        out[n - 1] = unquote(c.text_of("ETag"));
+      }
+      marker = doc.text_of("NextPartNumberMarker");
+      if (doc.text_of("IsTruncated") != "true" || marker.empty()) break;
+    }
+    return out;
   }
 
   std::optional<std::int64_t> size_of(const std::string& key) override {

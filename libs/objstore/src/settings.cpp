@@ -69,8 +69,9 @@ void register_options(core::OptionSet& o, StoreOptions& c) {
   core::declare(o, &c.part_mb,
                 {.flag = "archive-part-mb",
                  .env = "MILLRACE_ARCHIVE_PART_MB",
-                 .help = "Files larger than this many MiB go up in parts of this size (S3 "
-                         "multipart upload, Azure blocks); smaller ones in one request",
+                 .help = "The size in MiB of the parts uploads go in (S3 multipart upload, "
+                         "Azure blocks): the archiver uploads each file so; a command uploads a "
+                         "file no larger in one request",
                  .min = 5,
                  .max = 5000});
   core::declare(o, &c.stall_s,

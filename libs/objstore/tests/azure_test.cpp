@@ -118,14 +118,92 @@ TEST_CASE("a large file goes up as blocks of ids of one length, then the block l
   TempFile f("0123456789");
   s->put_file("big", f.path);
   REQUIRE(seen.size() == 4);
-  const std::string id1 = millrace::core::base64("millrace-000001");
+  const std::string id1 = millrace::core::base64("millrace        -000001");
   CHECK(seen[0].url == "http://127.0.0.1:10000/devstoreaccount1/arch/p/big?comp=block&blockid=" +
                            detail::uri_encode(id1, false));
   CHECK(seen[2].body == "89");
   CHECK(seen[3].url == "http://127.0.0.1:10000/devstoreaccount1/arch/p/big?comp=blocklist");
   CHECK(seen[3].body.find("<Latest>" + id1 + "</Latest>") != std::string::npos);
-  CHECK(seen[3].body.find("<Latest>" + millrace::core::base64("millrace-000003") + "</Latest>") !=
+  CHECK(seen[3].body.find("<Latest>" + millrace::core::base64("millrace        -000003") +
+                          "</Latest>") != std::string::npos);
+}
+
+TEST_CASE(
+    "an upload begun under its final key: blocks of the tag, the list on completion, its parts "
+    "found again by the tag, a block gone is kNotFound",
+    "[objstore][azure]") {
+  std::vector<Seen> seen;
+  const std::string mine1 = millrace::core::base64("00000000000000a1-000001");
+  const std::string mine2 = millrace::core::base64("00000000000000a1-000002");
+  const std::string other = millrace::core::base64("00000000000000b2-000001");
+  bool block_gone = false;
+  auto s = store(seen, [&](const Seen& r) {
+    if (r.url.find("comp=blocklist&blocklisttype=uncommitted") != std::string::npos) {
+      return answer(200,
+                    "<BlockList><CommittedBlocks/><UncommittedBlocks>"
+                    "<Block><Name>" +
+                        mine2 +
+                        "</Name><Size>2</Size></Block>"
+                        "<Block><Name>" +
+                        other +
+                        "</Name><Size>4</Size></Block>"
+                        "<Block><Name>" +
+                        mine1 +
+                        "</Name><Size>4</Size></Block>"
+                        "</UncommittedBlocks></BlockList>");
+    }
+    if (r.url.find("comp=blocklist") != std::string::npos && block_gone) {
+      return answer(400, "<Error><Code>InvalidBlockList</Code><Message>gone</Message></Error>");
+    }
+    return answer(201, "", {{"content-md5", b64md5(r.body)}});
+  });
+  const Unfinished u = s->begin_upload("ns/t/0/x.avro", "00000000000000a1");
+  CHECK(seen.empty());  // no request: the tag names the blocks
+  CHECK(u.id == "00000000000000a1");
+  CHECK(s->upload_part(u, 1, "0123") == mine1);
+  CHECK(seen.back().url ==
+        "http://127.0.0.1:10000/devstoreaccount1/arch/p/ns/t/0/x.avro"
+        "?comp=block&blockid=" +
+            detail::uri_encode(mine1, false));
+  // Another process finds the tag's blocks, in order, and not the other attempt's.
+  const auto parts = s->uploaded_parts(u);
+  REQUIRE(parts.has_value());
+  CHECK(*parts == std::vector<std::string>{mine1, mine2});
+  CHECK_FALSE(s->uploaded_parts({"ns/t/0/x.avro", "00000000000000c3"}).has_value());
+  s->complete_upload(u, *parts);
+  CHECK(seen.back().body.find("<Latest>" + mine1 + "</Latest><Latest>" + mine2 + "</Latest>") !=
         std::string::npos);
+  block_gone = true;
+  try {
+    s->complete_upload(u, *parts);
+    FAIL("no throw");
+  } catch (const StoreError& e) {
+    CHECK(e.kind() == ErrorKind::kNotFound);
+  }
+}
+
+TEST_CASE("aborting a tagged upload discards the blob only when every uncommitted block is its own",
+          "[objstore][azure]") {
+  std::vector<Seen> seen;
+  const std::string mine = millrace::core::base64("00000000000000a1-000001");
+  const std::string other = millrace::core::base64("00000000000000b2-000001");
+  std::string blocks = "<Block><Name>" + mine + "</Name></Block>";
+  auto s = store(seen, [&](const Seen& r) {
+    if (r.method == "HEAD") return answer(404);
+    if (r.url.find("blocklisttype=uncommitted") != std::string::npos) {
+      return answer(200,
+                    "<BlockList><UncommittedBlocks>" + blocks + "</UncommittedBlocks></BlockList>");
+    }
+    return answer(201);
+  });
+  blocks += "<Block><Name>" + other + "</Name></Block>";
+  s->abort({"k", "00000000000000a1"});
+  // Another attempt's block is there: nothing discarded.
+  CHECK(seen.back().method == "GET");
+  blocks = "<Block><Name>" + mine + "</Name></Block>";
+  s->abort({"k", "00000000000000a1"});
+  CHECK(seen.back().method == "DELETE");
+  CHECK(seen[seen.size() - 2].url.find("comp=blocklist") != std::string::npos);
 }
 
 TEST_CASE("a pending copy is polled until it succeeds, a failed one throws", "[objstore][azure]") {

@@ -148,6 +148,42 @@ TEST_CASE("a failed part aborts the upload before the error is thrown", "[objsto
   CHECK(seen.back().url == "http://127.0.0.1:8333/bucket/cap%20ture/big?uploadId=U9");
 }
 
+TEST_CASE(
+    "an upload's parts are listed again by another process, across pages; a gone upload is "
+    "nullopt, and completing it kNotFound",
+    "[objstore][s3]") {
+  std::vector<Seen> seen;
+  auto s = store(seen, [](const Seen& r) {
+    if (r.url.find("uploadId=GONE") != std::string::npos) {
+      return answer(404, "<Error><Code>NoSuchUpload</Code><Message>gone</Message></Error>");
+    }
+    if (r.url.find("part-number-marker=2") != std::string::npos) {
+      return answer(200,
+                    "<ListPartsResult><IsTruncated>false</IsTruncated>"
+                    "<Part><PartNumber>3</PartNumber><ETag>&quot;e3&quot;</ETag></Part>"
+                    "</ListPartsResult>");
+    }
+    return answer(200,
+                  "<ListPartsResult><IsTruncated>true</IsTruncated>"
+                  "<NextPartNumberMarker>2</NextPartNumberMarker>"
+                  "<Part><PartNumber>1</PartNumber><ETag>&quot;e1&quot;</ETag></Part>"
+                  "<Part><PartNumber>2</PartNumber><ETag>&quot;e2&quot;</ETag></Part>"
+                  "</ListPartsResult>");
+  });
+  const auto parts = s->uploaded_parts({"ns/x.avro", "U1"});
+  REQUIRE(parts.has_value());
+  CHECK(*parts == std::vector<std::string>{"e1", "e2", "e3"});
+  CHECK(seen[0].method == "GET");
+  CHECK(seen[0].url == "http://127.0.0.1:8333/bucket/cap%20ture/ns/x.avro?uploadId=U1");
+  CHECK_FALSE(s->uploaded_parts({"ns/x.avro", "GONE"}).has_value());
+  try {
+    s->complete_upload({"ns/x.avro", "GONE"}, {"e1"});
+    FAIL("no throw");
+  } catch (const StoreError& e) {
+    CHECK(e.kind() == ErrorKind::kNotFound);
+  }
+}
+
 TEST_CASE("a completion answered 200 with an Error body fails", "[objstore][s3]") {
   std::vector<Seen> seen;
   auto s = store(

@@ -14,6 +14,7 @@ struct ArchiverSettings {
   std::int64_t max_mb = 300;
   std::int64_t max_record_kb = 1088;
   bool empty_files = false;
+  std::int64_t parallel_parts = 8;
 };
 
 }  // namespace millrace::archive

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "millrace/archive/capture.hpp"
@@ -27,8 +28,8 @@ namespace millrace::archive {
 // recorded but could not move before it died.
 //
 // A directory tree (local, NFS, or an object-store bucket mounted with a FUSE
-// driver) today. A native object-store destination would stage objects
-// under a prefix of their own and publish by copy.
+// driver), or an object store (ObjectDestination: the file's bytes are
+// uploaded once, under its place, and publishing completes the upload).
 class Destination {
  public:
   virtual ~Destination() = default;
@@ -37,15 +38,34 @@ class Destination {
   virtual std::string staging_path(const std::string& name) = 0;
   // Makes a written, fsynced staged file's name durable.
   virtual void sync_staged(const std::string& name) = 0;
+  // Readies finished staged files for publish() at their places, before the
+  // commit that records them: each pair is a staged name and its place. A
+  // directory has nothing to do (the file is staged on the root's
+  // filesystem); an object store uploads each file under its place as an
+  // upload that nothing shows until publish() completes it.
+  using Placed = std::vector<std::pair<std::string, std::string>>;
+  virtual void prepare(const Placed& files) = 0;
   // Moves staged `name` to `relative` under the root, durably, replacing any
   // file there. Idempotent: kAlready when `name` is gone and `relative`
   // exists; kMissing when neither exists (the file is lost). Throws
   // std::runtime_error on an I/O failure.
   enum class Published { kMoved, kAlready, kMissing };
   virtual Published publish(const std::string& name, const std::string& relative) = 0;
+  // publish() of each file, as many at a time as the destination takes. A
+  // file's failure is its own entry's (`failed`: what publish() threw), not
+  // the others'.
+  struct Outcome {
+    Published published = Published::kMissing;
+    std::optional<std::string> failed;
+  };
+  virtual std::vector<Outcome> publish_each(const Placed& files);
   // Names of the staged files in `dir` (relative to the staging area),
   // prefixed with it; none if it does not exist.
   virtual std::vector<std::string> staged_in(const std::string& dir) = 0;
+  // staged_in() of each directory, as many at a time as the destination
+  // takes.
+  virtual std::vector<std::vector<std::string>> staged_in_each(
+      const std::vector<std::string>& dirs);
   // Removes a staged file, if it exists.
   virtual void remove_staged(const std::string& name) = 0;
 };
@@ -57,6 +77,7 @@ class DirectoryDestination final : public Destination {
   explicit DirectoryDestination(std::string root);
   std::string staging_path(const std::string& name) override;
   void sync_staged(const std::string& name) override;
+  void prepare(const Placed&) override {}
   Published publish(const std::string& name, const std::string& relative) override;
   std::vector<std::string> staged_in(const std::string& dir) override;
   void remove_staged(const std::string& name) override;

@@ -92,8 +92,36 @@ class ObjectStore {
   // The unfinished uploads whose keys start with `prefix`.
   virtual std::vector<Unfinished> unfinished(const std::string& prefix) = 0;
   // Aborts an unfinished upload (its parts or blocks are deleted); nothing
-  // when it is already gone.
+  // when it is already gone. An Azure upload begun by begin_upload (its id
+  // set) is discarded only while every uncommitted block of the blob is its
+  // own: another attempt's blocks under the same name are left, and go when
+  // either is committed (Put Block List drops the blocks it does not name)
+  // or after Azure's week for uncommitted blocks.
   virtual void abort(const Unfinished& upload) = 0;
+
+  // Writing an object once, in parts, under its final key, and making it
+  // appear later (docs/archive.md, "Object storage"): an S3 multipart
+  // upload, or an Azure blob's uncommitted blocks. Nothing shows under
+  // `key` until complete_upload().
+  //
+  // Begins one: S3's CreateMultipartUpload (the id is S3's upload id); on
+  // Azure no request, and the id is `tag`, which names the blocks apart from
+  // another attempt's at the same key (16 characters at most).
+  virtual Unfinished begin_upload(const std::string& key, const std::string& tag) = 0;
+  // The size of each part for an object of `size` bytes (the last shorter):
+  // the part-size setting, larger when the store's limit on parts needs it.
+  virtual std::int64_t part_size_for(std::int64_t size) const = 0;
+  // Uploads part `n` (from 1), checked as put_file() checks; returns what
+  // complete_upload() names it by (S3's ETag, Azure's block id). Parts may
+  // be uploaded in any order, each by another store of the same location.
+  virtual std::string upload_part(const Unfinished& upload, int n, std::string_view bytes) = 0;
+  // Makes the object of `parts`, in order (what upload_part() returned).
+  // kNotFound when the upload is gone (completed or aborted).
+  virtual void complete_upload(const Unfinished& upload, const std::vector<std::string>& parts) = 0;
+  // What upload_part() returned for each part the upload holds, by part
+  // number; nullopt when the upload is gone. For a process that completes
+  // an upload another one began.
+  virtual std::optional<std::vector<std::string>> uploaded_parts(const Unfinished& upload) = 0;
   // One cheap request that needs the same permissions as the archive
   // (listing at most one key): throws what the store answered when the
   // location cannot be used.

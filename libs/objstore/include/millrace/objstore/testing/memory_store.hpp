@@ -8,8 +8,11 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "millrace/objstore/store.hpp"
 
@@ -19,7 +22,9 @@ class MemoryStore final : public ObjectStore {
  public:
   std::map<std::string, std::string> objects;
   std::map<std::string, std::string> uploads;  // unfinished: key -> id
-  std::map<std::string, int> calls;            // per operation name
+  // The parts of begun uploads: "key id" -> part number -> bytes.
+  std::map<std::string, std::map<int, std::string>> parts;
+  std::map<std::string, int> calls;  // per operation name
   // Called with each operation's name ("put", "copy", ...) before it runs;
   // what it throws, the operation throws.
   std::function<void(const std::string&)> before;
@@ -76,10 +81,47 @@ class MemoryStore final : public ObjectStore {
   void abort(const Unfinished& upload) override {
     enter("abort");
     uploads.erase(upload.key);
+    parts.erase(upload.key + " " + upload.id);
   }
+  Unfinished begin_upload(const std::string& key, const std::string& tag) override {
+    enter("begin_upload");
+    const std::string id = tag + "." + std::to_string(++begun_);
+    uploads[key] = id;
+    parts[key + " " + id];
+    return {key, id};
+  }
+  std::int64_t part_size_for(std::int64_t) const override { return part_bytes; }
+  std::string upload_part(const Unfinished& upload, int n, std::string_view bytes) override {
+    enter("upload_part");
+    const auto it = parts.find(upload.key + " " + upload.id);
+    if (it == parts.end()) throw StoreError(ErrorKind::kNotFound, upload.key + ": no such upload");
+    it->second[n] = std::string(bytes);
+    return std::to_string(n);
+  }
+  void complete_upload(const Unfinished& upload, const std::vector<std::string>& tags) override {
+    enter("complete_upload");
+    const auto it = parts.find(upload.key + " " + upload.id);
+    if (it == parts.end()) throw StoreError(ErrorKind::kNotFound, upload.key + ": no such upload");
+    std::string bytes;
+    for (const auto& tag : tags) bytes += it->second.at(std::stoi(tag));
+    objects[upload.key] = bytes;
+    parts.erase(it);
+    if (uploads[upload.key] == upload.id) uploads.erase(upload.key);
+  }
+  std::optional<std::vector<std::string>> uploaded_parts(const Unfinished& upload) override {
+    enter("uploaded_parts");
+    const auto it = parts.find(upload.key + " " + upload.id);
+    if (it == parts.end()) return std::nullopt;
+    std::vector<std::string> out;
+    for (const auto& [n, bytes] : it->second) out.push_back(std::to_string(n));
+    return out;
+  }
+
+  std::int64_t part_bytes = 5 << 20;
   void check() override { enter("check"); }
 
  private:
+  int begun_ = 0;
   void enter(const std::string& op) {
     ++calls[op];
     if (before) before(op);
