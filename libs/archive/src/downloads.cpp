@@ -9,6 +9,8 @@
 
 #include "millrace/archive/index.hpp"
 #include "millrace/archive/reader.hpp"
+#include "millrace/objstore/store.hpp"
+#include "object_destination.hpp"
 
 namespace millrace::archive::detail {
 
@@ -62,6 +64,19 @@ void Downloads::drop(const std::string& key) {
 
 namespace millrace::archive {
 
+namespace {
+
+// Whether the file at `path` is an upload's marker, not a staged file.
+bool is_upload_marker(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string text(4096, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  return detail::parse_marker(text).has_value();
+}
+
+}  // namespace
+
 void read_archived(objstore::ObjectStore& store, const std::string& download_dir,
                    const std::string& topic, const std::vector<ArchivedFile>& files,
                    const std::function<void(CaptureRecord&&)>& on_record) {
@@ -78,6 +93,23 @@ void read_archived(objstore::ObjectStore& store, const std::string& download_dir
       if (f.published) throw;
       key = f.path;
       sha = local.fetch(key);
+    }
+    if (sha != f.sha256 && key != f.path && is_upload_marker(local.path(key))) {
+      // In a bucket, a file not published yet is an upload under its place,
+      // completed with its partition's next commit; what is staged is the
+      // marker naming it (object_destination.hpp). Once completed it is
+      // read in its place; until then, later.
+      local.drop(key);
+      key = f.path;
+      try {
+        sha = local.fetch(key);
+      } catch (const std::runtime_error&) {
+        throw objstore::StoreError(
+            objstore::ErrorKind::kNotFound,
+            store.describe() + " " + f.path +
+                " is recorded but its upload is not completed yet (its partition's next commit "
+                "completes it): read it again later");
+      }
     }
     if (sha != f.sha256) {
       throw std::runtime_error(store.describe() + " " + key +

@@ -1,6 +1,4 @@
 // The archiver's spool directory, held by a lock (object_destination.hpp).
-#include "object_destination.hpp"
-
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -12,6 +10,7 @@
 
 #include "millrace/core/failure.hpp"
 #include "millrace/runtime/log.hpp"
+#include "object_destination.hpp"
 
 namespace millrace::archive::detail {
 

@@ -13,6 +13,7 @@
 #include "millrace/archive/writer.hpp"
 #include "millrace/objstore/options.hpp"
 #include "millrace/objstore/store.hpp"
+#include "object_destination.hpp"
 #include "temp_dir.hpp"
 
 using namespace millrace::archive;
@@ -130,4 +131,23 @@ TEST_CASE("archived files read back in order, staged or published, each checked 
   CHECK_THROWS_WITH(offsets(row, "orders"), Contains("says it is of sales[3]"));
   row.sha256 = std::string(64, '0');
   CHECK_THROWS_WITH(offsets(row, "sales"), Contains("does not match its checksum"));
+  // In a bucket, what is staged of a file not published yet is its upload's
+  // marker: the file is read in its place once the upload is completed, and
+  // until then the store's error says to come back.
+  row.sha256 = sha256_of_file((dir.path / row.path).string());
+  row.published = false;
+  fs::rename(dir.path / row.path, dir.path / "completed.avro");
+  {
+    std::ofstream marker(dir.path / ".staging/f.avro");
+    marker << millrace::archive::detail::marker_text({row.path, "7", "upload-1"});
+  }
+  try {
+    offsets(row, "sales");
+    FAIL("a file whose upload is not completed was read");
+  } catch (const millrace::objstore::StoreError& e) {
+    CHECK(e.kind() == millrace::objstore::ErrorKind::kNotFound);
+    CHECK_THAT(std::string(e.what()), Contains("not completed yet"));
+  }
+  fs::rename(dir.path / "completed.avro", dir.path / row.path);
+  CHECK(offsets(row, "sales") == std::vector<std::int64_t>{7, 9});
 }

@@ -32,7 +32,10 @@ void read_capture_file(const std::string& path,
 // `topic`, as load_files returns them), file after file in the order given
 // and each in file order, a file's SHA-256 checked against its row before
 // any of its records is given. A file recorded but not published yet is
-// read where it is staged (.staging/), or where it was moved meanwhile. A
+// read where it is staged (.staging/), or where it was moved meanwhile; in
+// a bucket, where its upload's marker is staged, in its place once the
+// upload is completed, and until then an objstore::StoreError (kNotFound)
+// says to read it again later. A
 // remote store's file is downloaded under
 // `download_dir` (empty: the temporary directory) and removed once read.
 // Throws std::runtime_error naming the file (unreadable, not what its row
