@@ -149,7 +149,7 @@ TEST_CASE("a failed part aborts the upload before the error is thrown", "[objsto
 }
 
 TEST_CASE(
-    "an upload's parts are listed again by another process, across pages; a gone upload is "
+    "an upload's parts are listed again by another process, across pages, and a gone upload is "
     "nullopt, and completing it kNotFound",
     "[objstore][s3]") {
   std::vector<Seen> seen;
