@@ -119,6 +119,13 @@ class Outbox:
         run([os.path.join(BIN, "millrace"), "outbox", "install", "--table", "outbox", "--publication", PUBLICATION,
              "--grant-select", role], env={"MILLRACE_PG": stack.pg, "MILLRACE_PG_SCHEMA": SCHEMA})
 
+    def topics(self, names):
+        """Each side's event topic, and the feed's dead-letter topic (its
+        --topic), of one partition, before either side starts."""
+        self.stack.create_topic(names["millrace"], partitions=1)
+        for name in names.values():
+            self.stack.create_topic(name + ".order", partitions=1)
+
     def millrace_feed(self, name, log_path):
         """millrace-changefeed --format outbox on slot `name`, its events to
         `name`.order (one partition, as the connector's), dead letters to `name`."""
@@ -245,9 +252,7 @@ class Outbox:
         names = {side: f"bench_obx_{side[:3]}_{self.round}" for side in ("millrace", "debezium")}
         lat = {side: f"bench_obx_lat_{side[:3]}_{self.round}" for side in ("millrace", "debezium")}
         self.install()
-        for side in names:
-            stack.create_topic(names[side], partitions=1)
-            stack.create_topic(names[side] + ".order", partitions=1)
+        self.topics(names)
         self.fresh_slots(*names.values())
         log(f"outbox: round {self.round}: {n:,} events in transactions of 1 to 100")
         t0 = time.monotonic()
@@ -266,9 +271,7 @@ class Outbox:
         r["ratio_cpu"] = ratio(d["process_cpu_s"], m["process_cpu_s"])
         r["ratio_cpu_with_walsender"] = ratio(d["with_postgres_cpu_s"], m["with_postgres_cpu_s"])
         log(f"outbox: both running, {LATENCY_RATE} outbox transactions/s for {self.seconds} s")
-        for side in lat:
-            stack.create_topic(lat[side], partitions=1)
-            stack.create_topic(lat[side] + ".order", partitions=1)
+        self.topics(lat)
         self.fresh_slots(*lat.values())
         try:
             r["latency"] = self.latency(lat["millrace"], lat["debezium"])
@@ -280,7 +283,8 @@ class Outbox:
             r[f"{side}_p50_ms"] = r["latency"][side]["p50"]
             r[f"{side}_p99_ms"] = r["latency"][side]["p99"]
         r["ratio_p99"] = ratio(r["millrace_p99_ms"], r["debezium_p99_ms"])
-        stack.delete_topics([t for t in (*names.values(), *lat.values()) for t in (t, t + ".order")])
+        stack.delete_topics([names["millrace"], lat["millrace"]] +
+                            [t + ".order" for t in (*names.values(), *lat.values())])
         return r
 
     def run(self, rounds):
