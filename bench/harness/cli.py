@@ -24,6 +24,7 @@ from .stages.changes import bench_changefeed
 from .stages.declared_views import DeclaredViews
 from .stages.http_ingest import bench_http
 from .stages.orders import bench_orders
+from .stages.outbox import LATENCY_RATE as OUTBOX_LATENCY_RATE, Outbox
 from .stages.latency import ACK_REFERENCE_LINGERS, bench_ack_reference, bench_handoff_floor, bench_latency
 from .stages.soak import bench_soak
 from .stages.archive import bench_archive, bench_archive_s3
@@ -348,6 +349,12 @@ class Run:
             log("declared views: millrace-aggregator --kind sale without and with three declared views, "
                 "then Flink SQL computing the same views (reference)")
             self.repeated(DeclaredViews(stack, args.events, args.out).once)
+        if self.want("outbox"):
+            log(f"outbox: millrace-changefeed --format outbox, then Debezium's connector with the EventRouter "
+                f"(reference), each catching up alone on {args.events:,} events; then both at "
+                f"{OUTBOX_LATENCY_RATE} commits/s")
+            stack.vacuum()
+            results["outbox"] = Outbox(stack, args.events, args.latency_seconds, args.out).run(args.repeats)
         if self.want("soak"):
             log(f"soak: {args.soak_rate} events/s for {args.soak_minutes} minutes, with retention dropping "
                 "partitions")

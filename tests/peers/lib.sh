@@ -54,6 +54,10 @@ peer_cleanup() {
 }
 trap peer_cleanup EXIT
 
+# peer_classpath, connect_worker, debezium_connector, run_connect: shared with
+# bench/run's outbox stage.
+. "$here/connect.sh"
+
 # The role, and the schema the test's tables go in (MILLRACE_PG owns it).
 psql -X -q -v ON_ERROR_STOP=1 "$superuser" \
   -c "CREATE ROLE $role LOGIN REPLICATION PASSWORD '$password'" >/dev/null
@@ -61,24 +65,6 @@ psql -X -q -v ON_ERROR_STOP=1 "$MILLRACE_PG" -c "CREATE SCHEMA $schema" \
   -c "GRANT USAGE ON SCHEMA $schema TO $role" >/dev/null
 # The role's URL for database $1.
 role_url() { echo "postgresql://$role:$password@127.0.0.1:$pg_port/$1"; }
-
-# Resolves a peer's pom into a classpath file (once; again when the pom
-# changes) and prints the classpath.
-peer_classpath() {
-  local pom=$1 out=$build/peers/$2.classpath
-  if [[ ! -s $out || $pom -nt $out ]]; then
-    echo "resolving $(dirname "$pom") with Maven (the first run downloads its jars)" >&2
-    MAVEN_OPTS="-XX:TieredStopAtLevel=1 -XX:+UseSerialGC ${MAVEN_OPTS:-}" \
-      mvn -B -q -Dstyle.color=never -f "$pom" dependency:build-classpath \
-      -Dmdep.outputFile="$out.tmp" >"$log.maven" 2>&1 || {
-      tail -30 "$log.maven" >&2
-      echo "$(basename "$0"): Maven could not resolve $pom" >&2
-      exit 1
-    }
-    mv -f "$out.tmp" "$out"
-  fi
-  cat "$out"
-}
 
 # Creates topic $1 with $2 partitions, deleted at exit.
 create_topic() {
@@ -103,54 +89,9 @@ dump_topic() {
   kcat -b "$MILLRACE_BROKERS" -C -t "$1" -e -q -J -X isolation.level=read_committed 2>/dev/null || true
 }
 
-# A Kafka Connect standalone worker's properties, written to $1: the stack's
-# brokers, JsonConverter, offsets in the work directory, no REST port of
-# its own. Further lines of settings come on stdin.
-connect_worker() {
-  {
-    cat <<EOF2
-bootstrap.servers=$MILLRACE_BROKERS
-key.converter=org.apache.kafka.connect.json.JsonConverter
-value.converter=org.apache.kafka.connect.json.JsonConverter
-offset.storage.file.filename=$work/offsets
-offset.flush.interval.ms=1000
-listeners=http://127.0.0.1:0
-plugin.path=
-EOF2
-    cat
-  } >"$1"
-}
-
-# The settings every Debezium PostgreSQL connector of these tests has:
-# connector, slot and topic prefix $1, the test's role, database and
-# publication, no snapshot, topics of one partition. Its own settings follow.
-debezium_connector() {
-  cat <<EOF2
-name=$1
-connector.class=io.debezium.connector.postgresql.PostgresConnector
-tasks.max=1
-plugin.name=pgoutput
-database.hostname=127.0.0.1
-database.port=$pg_port
-database.user=$role
-database.password=$password
-database.dbname=millrace
-topic.prefix=$1
-slot.name=$1
-publication.name=$publication
-publication.autocreate.mode=disabled
-snapshot.mode=no_data
-topic.creation.default.replication.factor=-1
-topic.creation.default.partitions=1
-EOF2
-}
-
-# Starts Kafka Connect standalone with classpath $1 and the worker and
-# connector properties files after it, logging to $log.connect.
+# Starts Kafka Connect standalone (run_connect) in the background, logging
+# to $log.connect.
 start_connect() {
-  local classpath=$1
-  shift
-  java -Xms64m -Xmx512m -XX:+UseSerialGC -Dlog4j.configuration="file:$here/connect/log4j.properties" \
-    -cp "$classpath" org.apache.kafka.connect.cli.ConnectStandalone "$@" >"$log.connect" 2>&1 &
+  run_connect "$@" >"$log.connect" 2>&1 &
   pids+=($!)
 }

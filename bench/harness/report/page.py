@@ -6,6 +6,7 @@ from ..stages import STAGES
 from .archive import render_archive_rows, render_archive_s3
 from .declared_views import render_declared_views, render_declared_views_rows
 from .goals import render_goals
+from .outbox import render_outbox, render_outbox_rows
 from .references import percent, render_ack_reference, render_http_references, render_wake_floor
 from .stage_sections import (render_backfill, render_cache, render_cache_rows, render_enrich, render_growth,
                              render_scale, render_soak, render_webhooks)
@@ -133,6 +134,7 @@ def render_table(res):
     lines += render_cache_rows(res)
     lines += render_websocket_rows(res)
     lines += render_declared_views_rows(res)
+    lines += render_outbox_rows(res)
     lines.append("")
     return lines
 
@@ -255,6 +257,7 @@ def render(r):
     lines += render_archive_s3(res)
     lines += render_websocket(r)
     lines += render_declared_views(r)
+    lines += render_outbox(r)
     # The issues' analyses and the design choices the measurements settled
     # are written by hand: carried over from the current page, not generated.
     lines += handwritten_sections()

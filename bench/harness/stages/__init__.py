@@ -9,10 +9,12 @@ STAGES = ("warmup", "produce", "end_to_end", "enrich", "orders", "growth", "scal
 # beside the stack and installs the AWS CLI, its reference, with pip the
 # first time; the websocket source's, likewise, installs its reference
 # client's Python packages; the declared views' runs Flink SQL, whose jars
-# Maven fetches the first time; the soak alone lasts --soak-minutes (20).
-# archive_s3_rounds runs the archive to S3 and `aws s3 cp` --repeats times,
-# interleaved, near and behind --archive-rtt-ms round trips.
-OPTIONAL_STAGES = ("archive_s3", "archive_s3_rounds", "websocket", "declared_views", "soak")
+# Maven fetches the first time; the outbox's runs Debezium in Kafka Connect
+# (tests/peers/connect/pom.xml's jars, likewise); the soak alone lasts
+# --soak-minutes (20). archive_s3_rounds runs the archive to S3 and `aws s3
+# cp` --repeats times, interleaved, near and behind --archive-rtt-ms round
+# trips.
+OPTIONAL_STAGES = ("archive_s3", "archive_s3_rounds", "websocket", "declared_views", "outbox", "soak")
 # Those that read the generated data set (events.ndjson, rows.copy).
 DATA_STAGES = {"warmup", "produce", "end_to_end", "enrich", "growth", "scale", "latency", "archive", "archive_s3",
                "archive_s3_rounds"}
