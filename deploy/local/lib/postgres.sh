@@ -145,6 +145,11 @@ track_commit_timestamp = on
 # snapshot).
 wal_level = logical
 max_slot_wal_keep_size = 1GB
+# Room for many feeds at once, each a slot and a WAL sender: the tests run
+# several beside each other (peers.outbox alone holds six), and the
+# default of 10 refused one ("all replication slots are in use").
+max_replication_slots = 40
+max_wal_senders = 40
 # TLS with the stack's certificate (ensure_tls); clients choose (sslmode).
 ssl = on
 ssl_cert_file = 'millrace-server.crt'

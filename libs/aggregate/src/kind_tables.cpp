@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "millrace/core/failure.hpp"
+#include "millrace/kinds/registry.hpp"
 #include "millrace/metrics/metrics.hpp"
 #include "millrace/pg/array.hpp"
 #include "millrace/pg/declared_views.hpp"

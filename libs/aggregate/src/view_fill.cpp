@@ -178,7 +178,8 @@ void ViewFiller::fill(const pg::ViewFill& f) {
   // it now, when the record is folded: not as it was when the record came.
   const auto catalog = view->needs_catalog() ? kind_.catalog_lookup() : detail::ProductLookup{};
   for (const auto& range : f.partitions) {
-    const auto [low, high] = consumer.watermarks(f.topic, range.partition, kKafkaTimeout);
+    // Not a structured binding: the lambdas below capture it.
+    const std::int64_t low = consumer.watermarks(f.topic, range.partition, kKafkaTimeout).first;
     std::int64_t done = range.done;
     // Offsets before the log start are past Kafka's retention: the
     // archive's, those it holds (archived_records), else missing.

@@ -77,7 +77,7 @@ std::shared_ptr<const ServedViews> built_in_views() {
 }
 
 const View& accounting_view() {
-  using enum ColumnType;
+  using enum pg::ColumnKind;
   static const View view{"partition_accounting",
                          "per consumer group and partition: consumed = persisted + filtered + "
                          "rejected + late + duplicate (+ lost), and what is unaccounted",

@@ -280,7 +280,8 @@ void ObjectDestination::prepare(const Placed& files) {
       for (int n = 1; n <= count; ++n) parts.emplace_back(i, n);
     }
     parallel_.run(parts.size(), [&](std::size_t k) {
-      const auto [i, n] = parts[k];
+      const std::size_t i = parts[k].first;  // not bindings: the lambdas capture them
+      const int n = parts[k].second;
       auto& f = staged[i];
       if (n == 0) {
         reported([&](objstore::ObjectStore& store) {

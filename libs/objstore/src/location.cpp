@@ -1,6 +1,7 @@
 #include "millrace/objstore/location.hpp"
 
 #include <stdexcept>
+#include <tuple>
 
 namespace millrace::objstore {
 
