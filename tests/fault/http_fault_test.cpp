@@ -110,3 +110,44 @@ TEST_CASE("HTTP ingest: a broker that stops acknowledging, then recovers", "[htt
   svc.child().signal(SIGTERM);
   CHECK(svc.child().wait(seconds(30)) == 0);
 }
+
+TEST_CASE("HTTP ingest: a fatal producer error costs the events it held, not the service",
+          "[http-producer-renewal]") {
+  MockCluster mock(1);
+  Pipeline p("ft_renew", mock.bootstraps(), 4);
+  REQUIRE(rd_kafka_mock_topic_create(mock.cluster, p.topic.c_str(), 4, 1) == 0);
+  auto gen = store_event_generator({.seed = 78});
+  const auto next_event = [&] { return gen.next().payload; };
+  ProducerService svc(p, {});
+  auto c = svc.client();
+  const std::string json = "application/json";
+  REQUIRE(post(c, "/v1/events", next_event(), json).status == 200);
+
+  // The broker answers the next produce with an out-of-order sequence: the
+  // idempotent producer's "sequence desynchronization", fatal in librdkafka
+  // 2.0.2 (the nemesis met it after a broker was cut off mid-request).
+  constexpr std::int16_t kProduceApi = 0;
+  rd_kafka_mock_push_request_errors(mock.cluster, kProduceApi, 1,
+                                    RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+  const auto lost = post(c, "/v1/events", next_event(), json);
+  CHECK(lost.status == 503);
+  REQUIRE(lost.json.HasMember("results"));
+  CHECK(str(lost.json["results"][0], "status") == "failed");
+
+  // The service stays up with a new producer: the event sent again is written.
+  int status = 0;
+  CHECK(eventually(
+      [&] {
+        status = post(c, "/v1/events", next_event(), json).status;
+        return status == 200;
+      },
+      seconds(30)));
+  CHECK(status == 200);
+  REQUIRE(svc.child().running());
+  httplib::Client probe("127.0.0.1", svc.port());
+  auto metrics = probe.Get("/metrics");
+  REQUIRE(metrics);
+  CHECK(metrics->body.find("millrace_producer_renewals_total 1") != std::string::npos);
+  svc.child().signal(SIGTERM);
+  CHECK(svc.child().wait(seconds(30)) == 0);
+}

@@ -946,8 +946,12 @@ class Run:
             last = ""
             try:
                 with open(self.services[name].log_path, errors="replace") as f:
-                    lines = [line.strip() for line in f if "fatal" in line or "error" in line]
-                last = lines[-1][:300] if lines else ""
+                    lines = [line.strip() for line in f]
+                # The last line logged at level ERROR (the failure that ended
+                # it), else the last that names an error (a stop summary does).
+                leveled = [line for line in lines if " ERROR " in line or " FATAL " in line]
+                named = [line for line in lines if "fatal" in line or "error" in line]
+                last = (leveled or named or [""])[-1][:300]
             except OSError:
                 pass
             detail += f"; first: {name} at t+{t}s, status {status}" + (f": {last}" if last else "")

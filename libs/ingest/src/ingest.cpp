@@ -71,11 +71,9 @@ httpd::Reply build_reply(const Slot* slots, std::size_t n,
 
 }  // namespace
 
-Ingest::Ingest(const ProducerConfig& config, ProducerProbe& probe,
-               std::function<void(std::string)> fail)
+Ingest::Ingest(const ProducerConfig& config, ProducerProbe& probe)
     : config_(config),
       probe_(probe),
-      fail_(std::move(fail)),
       store_event_(kinds::find_kind(kinds::kStoreEvent, "")),
       store_codec_(store_event_, kinds::TypeFrom::kBody),
       store_fields_(kinds::StoreEventFields::built_in()),
@@ -92,7 +90,7 @@ std::int32_t Ingest::order_partitions() {
   std::lock_guard lock(order_partitions_mutex_);
   if (order_partitions_.load() == 0) {
     try {
-      order_partitions_ = producer_->partition_count(orders_topic_, milliseconds(5000));
+      order_partitions_ = producer_->current()->partition_count(orders_topic_, milliseconds(5000));
     } catch (const core::InfraError& e) {
       runtime::log_warn(kComponent,
                         "no metadata for the orders' topic " + orders_topic_ + ": " + e.what());
@@ -108,8 +106,9 @@ void Ingest::start() {
   pc.message_timeout_ms = static_cast<std::int32_t>(config_.produce_timeout_ms);
   pc.extra = config_.kafka.extra;
   pc.on_delivery = [this](const kafka::Delivery& d) { on_delivery(d); };
-  producer_ = std::make_shared<kafka::Producer>(pc);
-  const std::int32_t n = producer_->partition_count(config_.kafka.topic, milliseconds(10000));
+  producer_ = std::make_shared<kafka::RenewingProducer>(pc);
+  const std::int32_t n =
+      producer_->current()->partition_count(config_.kafka.topic, milliseconds(10000));
   core::require_even_partitions(config_.kafka.topic, n);
   partitions_ = n;
 }
@@ -163,7 +162,8 @@ void Ingest::refresh_partitions() {
   if (now - refreshed_ < kRefreshAtMostEvery) return;
   refreshed_ = now;
   try {
-    const std::int32_t n = producer_->partition_count(config_.kafka.topic, milliseconds(5000));
+    const std::int32_t n =
+        producer_->current()->partition_count(config_.kafka.topic, milliseconds(5000));
     if (n >= 2 && n % 2 == 0) {
       if (n != partitions_.exchange(n)) {
         runtime::log_info(kComponent, "topic " + config_.kafka.topic + " now has " +
@@ -183,15 +183,16 @@ void Ingest::refresh_partitions() {
 }
 
 kafka::Enqueue Ingest::enqueue(Slot& slot, std::string_view text, const kinds::Record& event,
-                               void* opaque, std::int32_t& partitions_now) {
+                               void* opaque, Admission& run) {
+  std::int32_t& partitions_now = run.partitions_now;
   const std::int32_t store_id = store_fields_.store_id(event);
   const core::StoreKey key(store_id);
   const core::EventHeaders headers(core::to_string(slot.type),
                                    store_fields_.priority_shipping(event));
   for (int attempt = 0;; ++attempt) {
     slot.partition = core::partition_for(slot.type, store_id, partitions_now);
-    const auto status = producer_->try_produce(config_.kafka.topic, slot.partition, key.view(),
-                                               text, headers.view(), opaque);
+    const auto status = run.producer.try_produce(config_.kafka.topic, slot.partition, key.view(),
+                                                 text, headers.view(), opaque);
     if (status != kafka::Enqueue::kUnknownPartition || attempt > 0) return status;
     refresh_partitions();
     const std::int32_t fresh = partitions_.load();
@@ -225,8 +226,7 @@ void Ingest::admit(Slot& slot, std::string_view text, std::optional<std::string_
   slot.has_id = true;
   void* opaque = tracked ? static_cast<void*>(&slot)
                          : static_cast<void*>(&untracked_[static_cast<std::size_t>(slot.type)]);
-  queue(slot, opaque, tracked, run,
-        [&](void* o) { return enqueue(slot, text, event, o, run.partitions_now); });
+  queue(slot, opaque, tracked, run, [&](void* o) { return enqueue(slot, text, event, o, run); });
 }
 
 // One order: validated against its declaration, then keyed by its identity,
@@ -251,7 +251,8 @@ void Ingest::admit_order(Slot& slot, std::string_view text, bool tracked,
         run, [&](void* o) {
           slot.partition =
               core::partition_for_bytes(slot.order_id.data(), slot.order_id.size(), partitions);
-          return producer_->try_produce(orders_topic_, slot.partition, slot.order_id, text, {}, o);
+          return run.producer.try_produce(orders_topic_, slot.partition, slot.order_id, text, {},
+                                          o);
         });
 }
 
@@ -276,10 +277,10 @@ void Ingest::queue(Slot& slot, void* opaque, bool tracked, Admission& run,
   kafka::Enqueue status = kafka::Enqueue::kQueued;
   try {
     status = produce(opaque);
-  } catch (const core::InfraError& e) {
-    // Fatal for the producer: the service stops (exit 1); this request
-    // reports what did not make it.
-    fail_(std::string("kafka producer failed: ") + e.what());
+  } catch (const core::InfraError&) {
+    // The producer failed fatally (RenewingProducer replaces it at its next
+    // poll): this request reports what did not make it, and its client
+    // sends it again.
     run.stop_reason = kReasonProducerError;
     slot.reason = kReasonProducerError;
     slot.detail = "the Kafka producer failed";
@@ -342,7 +343,8 @@ void Ingest::handle(const httpd::Request& req, const std::shared_ptr<httpd::Exch
     slot_texts = &local_texts;
   }
 
-  Admission run{partitions_.load(std::memory_order_relaxed), 0, {}};
+  const std::shared_ptr<kafka::Producer> producer = producer_->current();
+  Admission run{*producer, partitions_.load(std::memory_order_relaxed), 0, {}};
   for (std::size_t i = 0; i < n; ++i) {
     slots[i].batch = batch.get();
     if (orders) {

@@ -29,6 +29,7 @@
 #include "millrace/ingest/config.hpp"
 #include "millrace/ingest/request.hpp"
 #include "millrace/kafka/producer.hpp"
+#include "millrace/kafka/renewing_producer.hpp"
 #include "millrace/kinds/codec.hpp"
 #include "millrace/kinds/declaration.hpp"
 #include "millrace/kinds/record.hpp"
@@ -96,14 +97,16 @@ using BatchRef = std::unique_ptr<Batch, BatchRelease>;
 
 class Ingest {
  public:
-  // `fail` reports a failure of the whole service (a fatal producer error).
-  Ingest(const ProducerConfig& config, ProducerProbe& probe, std::function<void(std::string)> fail);
+  Ingest(const ProducerConfig& config, ProducerProbe& probe);
 
   // Creates the Kafka producer, whose delivery reports come to
   // on_delivery(), and reads the topic's partition count, which must be
   // even. Throws core::InfraError with a message fit for the operator.
   void start();
-  const std::shared_ptr<kafka::Producer>& producer() const { return producer_; }
+  // The Kafka producer, renewed after a fatal error (kafka/renewing_producer.hpp).
+  kafka::RenewingProducer& producer() const { return *producer_; }
+  const std::shared_ptr<kafka::RenewingProducer>& producer_handle() const { return producer_; }
+  bool started() const { return producer_ != nullptr; }
   std::int32_t partitions() const { return partitions_.load(); }
 
   // A POST /v1/events (or, with `orders`, /v1/orders) that passed the
@@ -123,6 +126,7 @@ class Ingest {
   void refresh_partitions();
   // What a request's events share while they are admitted one by one.
   struct Admission {
+    kafka::Producer& producer;  // the handle this request enqueues to
     std::int32_t partitions_now;
     std::int64_t queued = 0;
     std::string_view stop_reason;  // set once nothing more may be queued
@@ -141,7 +145,7 @@ class Ingest {
   // The orders' topic's partitions, read on first use (0: no metadata).
   std::int32_t order_partitions();
   kafka::Enqueue enqueue(Slot& slot, std::string_view text, const kinds::Record& event,
-                         void* opaque, std::int32_t& partitions_now);
+                         void* opaque, Admission& run);
   // ?ack=all: answers once every queued event's report is in, or at the
   // deadline, whichever comes first.
   void await_acks(BatchRef batch, std::size_t n, std::int64_t queued,
@@ -150,8 +154,7 @@ class Ingest {
 
   const ProducerConfig& config_;
   ProducerProbe& probe_;
-  std::function<void(std::string)> fail_;
-  std::shared_ptr<kafka::Producer> producer_;
+  std::shared_ptr<kafka::RenewingProducer> producer_;
   std::atomic<std::int32_t> partitions_{0};
   std::atomic<bool> refresh_wanted_{false};
   std::array<Slot, 2> untracked_;  // ?ack=none opaques, by event type

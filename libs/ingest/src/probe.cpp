@@ -32,6 +32,11 @@ const metrics::Family kDeliveryFailures(
      .help = "Events Kafka did not acknowledge (timed out or refused)",
      .labels = {"topic"},
      .group = "producer"});
+const metrics::Family kProducerRenewals(
+    {.name = "millrace_producer_renewals_total",
+     .type = metrics::Type::kCounter,
+     .help = "Kafka producers replaced after a fatal error (their events were reported failed)",
+     .group = "producer"});
 const metrics::Family kProducerQueue(
     {.name = "millrace_producer_queue_messages",
      .type = metrics::Type::kGauge,
@@ -47,8 +52,9 @@ const metrics::Family kDeliveryLatency(
 ProducerProbe::ProducerProbe(metrics::Registry& registry, std::string topic)
     : registry_(registry), topic_(std::move(topic)) {}
 
-void ProducerProbe::register_metrics(const std::shared_ptr<kafka::Producer>& producer) {
+void ProducerProbe::register_metrics(const std::shared_ptr<kafka::RenewingProducer>& producer) {
   delivery_failures_ = kDeliveryFailures.counter(registry_, {{"topic", topic_}});
+  renewals_ = kProducerRenewals.counter(registry_);
   delivery_latency_ = kDeliveryLatency.histogram(registry_);
   for (int i = 0; i < core::kRejectReasonCount; ++i) {
     rejected_.push_back(kEventsRejected.counter(
@@ -61,7 +67,7 @@ void ProducerProbe::register_metrics(const std::shared_ptr<kafka::Producer>& pro
     request_duration_[r] =
         httpd::kHttpRequestDuration.histogram(registry_, {{"route", std::string(kRouteNames[r])}});
   }
-  std::weak_ptr<kafka::Producer> weak = producer;
+  std::weak_ptr<kafka::RenewingProducer> weak = producer;
   kProducerQueue.computed_gauge(registry_, [weak]() -> std::vector<metrics::Sample> {
     const auto p = weak.lock();
     if (!p) return {};
@@ -121,6 +127,10 @@ void ProducerProbe::delivered(std::int32_t partition, core::EventType type) {
 
 void ProducerProbe::delivery_failed() {
   delivery_failures_->inc();
+}
+
+void ProducerProbe::producer_renewed() {
+  renewals_->inc();
 }
 
 void ProducerProbe::delivery_latency(std::int64_t latency_us) {

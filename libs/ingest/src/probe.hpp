@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "millrace/core/event.hpp"
-#include "millrace/kafka/producer.hpp"
+#include "millrace/kafka/renewing_producer.hpp"
 #include "millrace/metrics/metrics.hpp"
 #include "routes.hpp"
 
@@ -32,7 +32,7 @@ class ProducerProbe {
  public:
   ProducerProbe(metrics::Registry& registry, std::string topic);
   // Registers the metrics; the queue gauge reads `producer` while it lives.
-  void register_metrics(const std::shared_ptr<kafka::Producer>& producer);
+  void register_metrics(const std::shared_ptr<kafka::RenewingProducer>& producer);
 
   void answered(Route route, int status, std::chrono::steady_clock::duration took);
   // An event refused with a core reason code, or kReasonTooLarge.
@@ -41,6 +41,8 @@ class ProducerProbe {
   // An order Kafka acknowledged, on `topic`.
   void order_delivered(const std::string& topic, std::int32_t partition);
   void delivery_failed();
+  // The Kafka producer failed fatally and was replaced.
+  void producer_renewed();
   void delivery_latency(std::int64_t latency_us);
 
   std::string scrape() const { return registry_.scrape(); }
@@ -53,6 +55,7 @@ class ProducerProbe {
   std::vector<std::optional<metrics::Counter>> produced_;         // by partition, then type
   std::vector<std::optional<metrics::Counter>> orders_produced_;  // by partition
   std::optional<metrics::Counter> delivery_failures_;
+  std::optional<metrics::Counter> renewals_;
   std::optional<metrics::Histogram> delivery_latency_;
   std::vector<metrics::Counter> rejected_;  // core reasons, then message_too_large
   std::array<std::optional<metrics::Histogram>, kRouteCount> request_duration_;

@@ -45,7 +45,7 @@ class ProducerService final : public httpd::HttpService {
       : HttpService(std::string(kComponent), r),
         config_(std::move(c)),
         probe_(r, config_.kafka.topic),
-        ingest_(config_, probe_, [this](std::string what) { fail(std::move(what)); }) {
+        ingest_(config_, probe_) {
     // The store events' topic: /v1/events is what most deployments serve.
     // The orders' topic is not required: a producer that takes no orders
     // must not stay unready for want of it (POST /v1/orders then answers
@@ -166,11 +166,18 @@ void ProducerService::open() {
                           config_.http_addr);
   }
   ingest_.start();
-  probe_.register_metrics(ingest_.producer());
+  probe_.register_metrics(ingest_.producer_handle());
   health_.check_now();
   health_.start(kReadyEvery);
   poller_.spawn([this] {
-    ingest_.producer()->poll(milliseconds(100));
+    if (const auto reason = ingest_.producer().poll(milliseconds(100))) {
+      // The requests whose events it held are answered as failed, and
+      // their clients send them again: no reason to stop the service.
+      probe_.producer_renewed();
+      runtime::log_error(kComponent, "the Kafka producer failed fatally (" + *reason +
+                                         "); replaced it with a new one, and failed the " +
+                                         "events it held");
+    }
     ingest_.after_poll();
     return runtime::Worker::Next::again();
   });
@@ -184,12 +191,11 @@ std::string ProducerService::describe() const {
 void ProducerService::close() {
   health_.stop();
   poller_.stop();
-  if (const auto& producer = ingest_.producer(); producer && bound_port() > 0) {
-    const auto until = Clock::now() + milliseconds(config_.produce_timeout_ms) + kAckGrace;
-    int left = producer->queue_length();
-    while (left > 0 && Clock::now() < until) left = producer->flush(milliseconds(200));
+  if (ingest_.started() && bound_port() > 0) {
+    auto& producer = ingest_.producer();
+    const int left = producer.flush(milliseconds(config_.produce_timeout_ms) + kAckGrace);
     ingest_.drop_finished();
-    const auto stats = producer->stats();
+    const auto stats = producer.stats();
     std::string summary = "stopped: delivered=" + std::to_string(stats.delivered) +
                           " failed=" + std::to_string(stats.failed);
     if (left > 0) summary += " unflushed=" + std::to_string(left);

@@ -172,10 +172,16 @@ int Producer::flush(std::chrono::milliseconds timeout) {
   return rd_kafka_outq_len(state_->rk.get());
 }
 
-bool Producer::fatal() const {
+std::optional<std::string> Producer::fatal() const {
   char reason[512];
-  return rd_kafka_fatal_error(state_->rk.get(), reason, sizeof reason) !=
-         RD_KAFKA_RESP_ERR_NO_ERROR;
+  if (rd_kafka_fatal_error(state_->rk.get(), reason, sizeof reason) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return std::nullopt;
+  }
+  return std::string(reason);
+}
+
+void Producer::purge() {
+  rd_kafka_purge(state_->rk.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
 }
 
 DeliveryStats Producer::stats() const {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -121,9 +122,15 @@ class Producer {
 
   DeliveryStats stats() const;
 
-  // True once librdkafka raised a fatal error (an idempotence failure): the
-  // producer can send nothing more.
-  bool fatal() const;
+  // librdkafka's reason once it raised a fatal error (an idempotence
+  // failure): the producer can send nothing more (RenewingProducer replaces
+  // it). Empty while the producer is sound.
+  std::optional<std::string> fatal() const;
+
+  // Fails every message still queued or in flight: each gets a failed
+  // delivery report at a later poll (for a producer that can send nothing
+  // more, so its messages' senders learn it now).
+  void purge();
 
   // Partition count of a topic from broker metadata; throws core::InfraError
   // (retryable) on timeout and (fatal) if the topic does not exist.

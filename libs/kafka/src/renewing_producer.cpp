@@ -1,0 +1,92 @@
+#include "millrace/kafka/renewing_producer.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace millrace::kafka {
+
+namespace {
+
+void add(DeliveryStats& total, const DeliveryStats& more) {
+  if (total.first_error.empty()) total.first_error = more.first_error;
+  total.delivered += more.delivered;
+  total.failed += more.failed;
+}
+
+}  // namespace
+
+RenewingProducer::RenewingProducer(ProducerConfig config)
+    : config_(std::move(config)), current_(std::make_shared<Producer>(config_)) {}
+
+RenewingProducer::~RenewingProducer() = default;
+
+std::shared_ptr<Producer> RenewingProducer::current() const {
+  std::lock_guard lock(mutex_);
+  return current_;
+}
+
+std::optional<std::string> RenewingProducer::poll(std::chrono::milliseconds timeout) {
+  std::shared_ptr<Producer> now = current();
+  std::vector<std::shared_ptr<Producer>> retired;
+  {
+    std::lock_guard lock(mutex_);
+    retired = retired_;
+  }
+  now->poll(retired.empty() ? timeout : std::chrono::milliseconds(0));
+  for (const auto& p : retired) p->poll();
+  if (!retired.empty()) {
+    std::lock_guard lock(mutex_);
+    std::erase_if(retired_, [this](const std::shared_ptr<Producer>& p) {
+      // Only this thread polls, and a handle still held by a sender may yet
+      // take (and refuse) a message: it stays until no one holds it.
+      if (p.use_count() > 1 || p->queue_length() > 0) return false;
+      add(retired_stats_, p->stats());
+      return true;
+    });
+  }
+  auto reason = now->fatal();
+  if (!reason) return std::nullopt;
+  // The new handle first, so that senders move to it while the old one's
+  // messages are purged; their failed reports come at the next polls.
+  auto fresh = std::make_shared<Producer>(config_);
+  {
+    std::lock_guard lock(mutex_);
+    current_ = std::move(fresh);
+    retired_.push_back(now);
+    ++renewals_;
+  }
+  now->purge();
+  return reason;
+}
+
+int RenewingProducer::queue_length() const {
+  std::lock_guard lock(mutex_);
+  int n = current_->queue_length();
+  for (const auto& p : retired_) n += p->queue_length();
+  return n;
+}
+
+int RenewingProducer::flush(std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    poll(std::chrono::milliseconds(0));
+    current()->flush(std::chrono::milliseconds(50));
+    const int left = queue_length();
+    if (left == 0 || std::chrono::steady_clock::now() >= until) return left;
+  }
+}
+
+DeliveryStats RenewingProducer::stats() const {
+  std::lock_guard lock(mutex_);
+  DeliveryStats total = retired_stats_;
+  for (const auto& p : retired_) add(total, p->stats());
+  add(total, current_->stats());
+  return total;
+}
+
+std::uint64_t RenewingProducer::renewals() const {
+  std::lock_guard lock(mutex_);
+  return renewals_;
+}
+
+}  // namespace millrace::kafka
