@@ -35,22 +35,33 @@ std::optional<std::string> RenewingProducer::poll(std::chrono::milliseconds time
   now->poll(retired.empty() ? timeout : std::chrono::milliseconds(0));
   for (const auto& p : retired) p->poll();
   if (!retired.empty()) {
+    retired.clear();                              // this poll's own references
+    std::vector<std::shared_ptr<Producer>> done;  // destroyed after the lock
     std::lock_guard lock(mutex_);
-    std::erase_if(retired_, [this](const std::shared_ptr<Producer>& p) {
-      // Only this thread polls, and a handle still held by a sender may yet
-      // take (and refuse) a message: it stays until no one holds it.
+    std::erase_if(retired_, [&](std::shared_ptr<Producer>& p) {
+      // A handle still held by a sender (or another poll) may yet take, and
+      // refuse, a message: it stays until no one holds it.
       if (p.use_count() > 1 || p->queue_length() > 0) return false;
       add(retired_stats_, p->stats());
+      done.push_back(std::move(p));
       return true;
     });
   }
   auto reason = now->fatal();
   if (!reason) return std::nullopt;
+  const auto renewed_elsewhere = [&] {
+    std::lock_guard lock(mutex_);
+    return current_ != now;
+  };
+  if (renewed_elsewhere()) return std::nullopt;
   // The new handle first, so that senders move to it while the old one's
-  // messages are purged; their failed reports come at the next polls.
+  // messages are purged; their failed reports come at the next polls. Made
+  // outside the lock (it starts librdkafka's threads): a thread polling
+  // meanwhile may make one too, and only the first is kept.
   auto fresh = std::make_shared<Producer>(config_);
   {
     std::lock_guard lock(mutex_);
+    if (current_ != now) return std::nullopt;
     current_ = std::move(fresh);
     retired_.push_back(now);
     ++renewals_;

@@ -132,8 +132,8 @@ DeadLetters::DeadLetters(const SinkConfig& config, metrics::Registry& metrics)
       blocked_(kDeadLetterBlocked.gauge(metrics, {{"topic", config.dlq_topic}})) {}
 
 void DeadLetters::start() {
-  dlq_ = std::make_unique<kafka::Producer>(producer_config(config_, "-dlq"));
-  dlq_partitions_ = dlq_->partition_count(config_.dlq_topic, kDlqTimeout);
+  dlq_ = std::make_unique<kafka::RenewingProducer>(producer_config(config_, "-dlq"));
+  dlq_partitions_ = dlq_->current()->partition_count(config_.dlq_topic, kDlqTimeout);
 }
 
 void DeadLetters::flush() {
@@ -207,8 +207,8 @@ void DeadLetters::await(const TrackerRef& tracker) {
     }
     // The loop thread polls too and may serve this batch's reports: wait
     // briefly, then look again.
-    dlq_->poll(milliseconds(5));
-    if (resend_) resend_->poll();
+    poll(*dlq_, milliseconds(5));
+    if (resend_) poll(*resend_, milliseconds(0));
   }
 }
 
@@ -263,12 +263,19 @@ void DeadLetters::produce_letter(std::int32_t source_partition, std::string_view
   // Deleted by the delivery report. A report never served (the process
   // exits with letters in flight) leaks it, which is harmless then.
   auto ref = std::make_unique<LetterRef>(LetterRef{tracker, sends});
-  kafka::Producer& producer = sends > 1 ? resender() : *dlq_;
+  kafka::RenewingProducer& renewing = sends > 1 ? resender() : *dlq_;
+  const auto producer = renewing.current();
   try {
-    producer.produce(config_.dlq_topic, source_partition % dlq_partitions_, key, payload, headers,
-                     ref.get());
+    producer->produce(config_.dlq_topic, source_partition % dlq_partitions_, key, payload, headers,
+                      ref.get());
   } catch (const InfraError& e) {
-    if (producer.fatal()) throw;
+    if (producer->fatal()) {
+      // Replaced now; the batch's letters are written again when the loop
+      // retries it, as after any failed letter.
+      poll(renewing, milliseconds(0));
+      throw InfraError(FailureClass::kRetryable, std::string("dead-letter write to ") +
+                                                     config_.dlq_topic + " failed: " + e.what());
+    }
     // librdkafka will not even queue it: its metadata says the topic is
     // gone. The batch cannot commit; await() says so.
     std::lock_guard lock(tracker->mutex);
@@ -278,20 +285,28 @@ void DeadLetters::produce_letter(std::int32_t source_partition, std::string_view
     return;
   }
   ref.release();
-  producer.poll();
+  poll(renewing, milliseconds(0));
   dead_letters_.inc();
 }
 
 // Letters the broker refused as too large go again one per request, so
 // that a refusal is the letter's own and not its batch's (the broker
 // judges a whole record batch against max.message.bytes). Commit thread.
-kafka::Producer& DeadLetters::resender() {
+kafka::RenewingProducer& DeadLetters::resender() {
   if (!resend_) {
     auto pc = producer_config(config_, "-dlq-resend");
     pc.extra["batch.num.messages"] = "1";
-    resend_ = std::make_unique<kafka::Producer>(pc);
+    resend_ = std::make_unique<kafka::RenewingProducer>(pc);
   }
   return *resend_;
+}
+
+void DeadLetters::poll(kafka::RenewingProducer& producer, milliseconds timeout) {
+  if (const auto reason = producer.poll(timeout)) {
+    runtime::log_error("sink", "the dead-letter producer failed fatally (" + *reason +
+                                   "); replaced it with a new one: the letters it held are "
+                                   "written again with their batch");
+  }
 }
 
 }  // namespace millrace::sink::detail

@@ -10,6 +10,7 @@
 // reports are served by whichever thread polls the producer.
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -21,6 +22,7 @@
 #include "millrace/core/validation.hpp"
 #include "millrace/kafka/consumer.hpp"
 #include "millrace/kafka/producer.hpp"
+#include "millrace/kafka/renewing_producer.hpp"
 #include "millrace/metrics/metrics.hpp"
 #include "millrace/sink/config.hpp"
 #include "millrace/stream/batch.hpp"
@@ -138,14 +140,17 @@ class DeadLetters final : public LetterPort {
   void produce_letter(std::int32_t source_partition, std::string_view key, std::string_view payload,
                       const std::vector<kafka::OutHeader>& headers, const TrackerRef& tracker,
                       int sends = 1);
-  kafka::Producer& resender();
+  kafka::RenewingProducer& resender();
+  // Serves delivery reports; a producer that failed fatally is replaced
+  // (kafka/renewing_producer.hpp), and said so in the log.
+  void poll(kafka::RenewingProducer& producer, std::chrono::milliseconds timeout);
 
   const SinkConfig& config_;
   metrics::Counter dead_letters_;
   metrics::Counter truncated_;
   metrics::Gauge blocked_;
-  std::unique_ptr<kafka::Producer> dlq_;
-  std::unique_ptr<kafka::Producer> resend_;  // created on the first too-large letter
+  std::unique_ptr<kafka::RenewingProducer> dlq_;
+  std::unique_ptr<kafka::RenewingProducer> resend_;  // created on the first too-large letter
   std::int32_t dlq_partitions_ = 1;
 };
 

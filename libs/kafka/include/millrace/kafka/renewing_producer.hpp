@@ -24,9 +24,10 @@ namespace millrace::kafka {
 // new producer id, takes the next messages. Nothing is written twice by the
 // renewal itself: a purged message is reported failed, never resent.
 //
-// Caller contract: poll() from one thread only (the thread that serves
-// delivery reports); current() from any thread. Every handle shares one
-// ProducerConfig, so on_delivery sees the reports of all of them.
+// Caller contract: every member may be called from any thread (reports are
+// served by whichever thread polls; when two polls find the handle failed,
+// one renews it and only that one returns the reason). Every handle shares
+// one ProducerConfig, so on_delivery sees the reports of all of them.
 class RenewingProducer {
  public:
   // Creates the first handle; throws core::InfraError as Producer does.
@@ -42,9 +43,9 @@ class RenewingProducer {
 
   // Serves delivery reports (waiting up to `timeout` on the current handle)
   // and those of handles retired earlier, which are dropped once every
-  // message of theirs is reported. When the current handle failed fatally,
-  // replaces it and returns librdkafka's reason. Throws core::InfraError if
-  // the new handle cannot be created.
+  // message of theirs is reported and no caller holds them. When the
+  // current handle failed fatally, replaces it and returns librdkafka's
+  // reason. Throws core::InfraError if the new handle cannot be created.
   std::optional<std::string> poll(std::chrono::milliseconds timeout);
 
   // Messages of every handle not yet reported.
