@@ -10,8 +10,8 @@
 #include <string_view>
 #include <variant>
 
-#include "millrace/core/event.hpp"
-#include "millrace/core/validation.hpp"
+#include "millrace/core/store_message.hpp"
+#include "millrace/reference/validation.hpp"
 
 namespace {
 

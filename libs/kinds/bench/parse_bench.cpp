@@ -28,15 +28,14 @@
 #include <variant>
 #include <vector>
 
-#include "millrace/core/event.hpp"
 #include "millrace/core/partitioner.hpp"
 #include "millrace/core/store_message.hpp"
-#include "millrace/core/validation.hpp"
 #include "millrace/kinds/codec.hpp"
 #include "millrace/kinds/generator.hpp"
 #include "millrace/kinds/record.hpp"
 #include "millrace/kinds/registry.hpp"
 #include "millrace/kinds/store_event.hpp"
+#include "millrace/reference/validation.hpp"
 
 namespace {
 

@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "millrace/core/validation.hpp"
+#include "millrace/core/rejection.hpp"
 #include "millrace/kafka/consumer.hpp"
 #include "millrace/kafka/producer.hpp"
 #include "millrace/metrics/metrics.hpp"

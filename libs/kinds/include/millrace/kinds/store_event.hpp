@@ -13,7 +13,7 @@
 #include <variant>
 
 #include "millrace/core/decimal.hpp"
-#include "millrace/core/event.hpp"
+#include "millrace/core/event_type.hpp"
 #include "millrace/core/timestamp.hpp"
 #include "millrace/core/window.hpp"
 #include "millrace/kinds/declaration.hpp"
