@@ -1,8 +1,9 @@
 # The store event's compiled contract, generated from its declaration,
 # proto/kinds/store_event.json, its only definition (proto/README.md): each
 # field becomes one X(...) entry of MILLRACE_STORE_EVENT_FIELDS, from which
-# libs/core builds the StoreEvent struct (event.hpp), the Field enum and the
-# field table (contract.hpp). CMake reads the declaration at configure time
+# the tests' reference (tests/reference) builds the StoreEvent struct
+# (reference/store_event.hpp), the Field enum and the field table
+# (reference/contract.hpp). CMake reads the declaration at configure time
 # and configures again when it changes.
 #
 #   X(enumerator, name, member type, FieldType, required, min, max, default)

@@ -14,6 +14,7 @@
 
 #include "http_client.hpp"
 #include "millrace/core/partitioner.hpp"
+#include "millrace/reference/validation.hpp"
 #include "pipeline.hpp"
 #include "scrape.hpp"
 #include "store_events.hpp"

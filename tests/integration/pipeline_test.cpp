@@ -13,6 +13,7 @@
 #include "millrace/core/filter.hpp"
 #include "millrace/core/partitioner.hpp"
 #include "millrace/kafka/admin.hpp"
+#include "millrace/reference/store_event_rules.hpp"
 #include "store_events.hpp"
 
 using namespace millrace;

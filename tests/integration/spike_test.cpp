@@ -17,7 +17,8 @@
 #include <thread>
 
 #include "millrace/core/filter.hpp"
-#include "millrace/core/validation.hpp"
+#include "millrace/reference/store_event_rules.hpp"
+#include "millrace/reference/validation.hpp"
 #include "pipeline.hpp"
 
 using namespace millrace;

@@ -12,7 +12,8 @@
 #include <tuple>
 
 #include "millrace/core/partitioner.hpp"
-#include "millrace/core/validation.hpp"
+#include "millrace/core/store_message.hpp"
+#include "millrace/reference/validation.hpp"
 #include "store_events.hpp"
 
 namespace millrace::testing {

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "millrace/core/event.hpp"
+#include "millrace/reference/store_event.hpp"
 #include "pipeline.hpp"
 
 namespace millrace::testing {

@@ -16,6 +16,8 @@
 #include "millrace/kafka/consumer.hpp"
 #include "millrace/kinds/generator.hpp"
 #include "millrace/kinds/registry.hpp"
+#include "millrace/reference/store_event_rules.hpp"
+#include "millrace/reference/store_route.hpp"
 
 namespace millrace::testing {
 

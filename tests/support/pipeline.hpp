@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "harness.hpp"
-#include "millrace/core/validation.hpp"
+#include "millrace/core/rejection.hpp"
 #include "millrace/kafka/consumer.hpp"
 
 namespace millrace::testing {

@@ -2,8 +2,8 @@
 
 #include <variant>
 
-#include "millrace/core/validation.hpp"
 #include "millrace/kinds/registry.hpp"
+#include "millrace/reference/validation.hpp"
 
 namespace millrace::testing {
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "millrace/core/event.hpp"
 #include "millrace/kinds/generator.hpp"
+#include "millrace/reference/store_event.hpp"
 
 namespace millrace::testing {
 

@@ -7,6 +7,9 @@
 #include <utility>
 #include <variant>
 
+#include "millrace/core/event_type.hpp"
+#include "millrace/core/rejection.hpp"
+
 namespace millrace::aggregate::detail {
 
 AggregatorHandler::AggregatorHandler(const AggregatorConfig& config, metrics::Registry& metrics)

@@ -7,8 +7,9 @@
 #include <variant>
 
 #include "millrace/archive/reader.hpp"
-#include "millrace/core/event.hpp"
+#include "millrace/core/event_type.hpp"
 #include "millrace/core/failure.hpp"
+#include "millrace/core/rejection.hpp"
 #include "millrace/kafka/consumer.hpp"
 #include "millrace/kinds/codec.hpp"
 #include "millrace/metrics/family.hpp"

@@ -20,6 +20,8 @@
 
 #include "millrace/kinds/registry.hpp"
 #include "millrace/metrics/metrics.hpp"
+#include "millrace/reference/store_event_rules.hpp"
+#include "millrace/reference/validation.hpp"
 #include "sample_event.hpp"
 
 namespace {
@@ -469,7 +471,7 @@ TEST_CASE("aggregator handler: a store event's sales fold as the compiled event'
     rig.handler.handle(msg, f.batch.add(0, offset, us(minute) / 1000), *f.state);
     const auto compiled = core::parse_event(body, type);
     REQUIRE(std::holds_alternative<core::StoreEvent>(compiled));
-    expected.fold(std::get<core::StoreEvent>(compiled));
+    expected.fold(core::sale_of(std::get<core::StoreEvent>(compiled)));
   };
   add(0, kA, 1, "sale_event", "45.85", "34", "10.3", false);
   add(1, kB, 2, "sale_event", "0.000001", "1000000", "99.999999", true);

@@ -3,7 +3,7 @@
 #include <array>
 #include <utility>
 
-#include "millrace/core/event.hpp"
+#include "millrace/core/json_string.hpp"
 #include "query.hpp"
 
 namespace millrace::api {

@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "millrace/core/utf8.hpp"
-#include "millrace/core/validation.hpp"
 #include "millrace/core/values.hpp"
 
 namespace millrace::api {

@@ -1,6 +1,6 @@
 #include "render.hpp"
 
-#include "millrace/core/event.hpp"
+#include "millrace/core/json_string.hpp"
 #include "millrace/pg/views.hpp"
 
 namespace millrace::api {

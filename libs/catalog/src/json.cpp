@@ -5,7 +5,7 @@
 
 #include <stdexcept>
 
-#include "millrace/core/event.hpp"
+#include "millrace/core/json_string.hpp"
 #include "millrace/core/timestamp.hpp"
 
 namespace millrace::catalog {

@@ -2,7 +2,7 @@
 
 #include <csv.h>
 
-#include "millrace/core/event.hpp"
+#include "millrace/core/json_string.hpp"
 #include "millrace/core/overloaded.hpp"
 
 namespace millrace::catalog {

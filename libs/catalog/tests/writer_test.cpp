@@ -8,7 +8,7 @@
 
 #include "millrace/catalog/generated.hpp"
 #include "millrace/catalog/reader.hpp"
-#include "millrace/core/validation.hpp"
+#include "millrace/core/store_message.hpp"
 #include "millrace/kinds/generator.hpp"
 #include "millrace/kinds/record.hpp"
 #include "millrace/kinds/registry.hpp"

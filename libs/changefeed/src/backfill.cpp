@@ -4,7 +4,7 @@
 #include <charconv>
 
 #include "millrace/core/enum_names.hpp"
-#include "millrace/core/event.hpp"
+#include "millrace/core/json_string.hpp"
 #include "millrace/core/values.hpp"
 
 namespace millrace::changefeed {

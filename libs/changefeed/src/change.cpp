@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "millrace/core/event.hpp"
+#include "millrace/core/json_string.hpp"
 #include "millrace/core/timestamp.hpp"
 #include "pg_text.hpp"
 

@@ -13,7 +13,7 @@
 #include "debezium_transaction.hpp"
 #include "debezium_types.hpp"
 #include "millrace/core/base64.hpp"
-#include "millrace/core/event.hpp"
+#include "millrace/core/json_string.hpp"
 
 // The records of each change (RecordFormat): the envelope, its key, its
 // source block and a marker's logical message. A table's codec and schemas:

@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "millrace/changefeed/debezium.hpp"
-#include "millrace/core/event.hpp"
+#include "millrace/core/json_string.hpp"
 
 namespace millrace::changefeed::debezium {
 

@@ -3,7 +3,7 @@
 #include <string>
 #include <string_view>
 
-#include "millrace/core/event.hpp"
+#include "millrace/core/json_string.hpp"
 
 namespace millrace::changefeed::debezium {
 

@@ -3,7 +3,7 @@
 #include <memory>
 #include <utility>
 
-#include "millrace/core/event.hpp"
+#include "millrace/core/json_string.hpp"
 
 // A column's codec by its PostgreSQL type (codec_for), and its Kafka Connect
 // schema (append_schema). Its values: debezium_values.cpp.

@@ -9,7 +9,7 @@
 
 #include "debezium_types.hpp"
 #include "millrace/core/base64.hpp"
-#include "millrace/core/event.hpp"
+#include "millrace/core/json_string.hpp"
 #include "pg_text.hpp"
 
 // A column's value as Debezium writes it, from PostgreSQL's text of it

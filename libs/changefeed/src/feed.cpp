@@ -7,7 +7,7 @@
 
 #include "millrace/changefeed/backfill.hpp"
 #include "millrace/changefeed/walstream.hpp"
-#include "millrace/core/event.hpp"
+#include "millrace/core/json_string.hpp"
 
 namespace millrace::changefeed {
 

@@ -5,8 +5,8 @@
 #include <rapidjson/writer.h>
 
 #include "millrace/changefeed/change.hpp"
-#include "millrace/core/event.hpp"
 #include "millrace/core/failure.hpp"
+#include "millrace/core/json_string.hpp"
 #include "millrace/core/options.hpp"
 #include "millrace/runtime/log.hpp"
 

@@ -1,7 +1,7 @@
 #include "pg_backfill.hpp"
 
-#include "millrace/core/event.hpp"
 #include "millrace/core/failure.hpp"
+#include "millrace/core/json_string.hpp"
 #include "millrace/pg/database.hpp"
 #include "millrace/pg/replication.hpp"
 #include "millrace/runtime/log.hpp"

@@ -58,8 +58,10 @@ std::optional<JsonNumber> scan_json_number(std::string_view literal) {
   return out;
 }
 
+}  // namespace detail
+
 DecimalStatus parse_decimal(std::string_view literal, Decimal& out) {
-  const auto number = scan_json_number(literal);
+  const auto number = detail::scan_json_number(literal);
   if (!number) return DecimalStatus::kNotANumber;
   const bool negative = number->negative;
 
@@ -110,11 +112,9 @@ DecimalStatus parse_decimal(std::string_view literal, Decimal& out) {
   return DecimalStatus::kOk;
 }
 
-}  // namespace detail
-
 std::optional<Decimal> Decimal::parse(std::string_view literal) {
   Decimal value;
-  if (detail::parse_decimal(literal, value) != detail::DecimalStatus::kOk) return std::nullopt;
+  if (parse_decimal(literal, value) != DecimalStatus::kOk) return std::nullopt;
   return value;
 }
 

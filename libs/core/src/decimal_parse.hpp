@@ -8,12 +8,6 @@
 
 namespace millrace::core::detail {
 
-// Decimal::parse folds every failure into nullopt; validation needs to tell
-// the sender *why* its number was refused.
-enum class DecimalStatus { kOk, kNotANumber, kTooPrecise, kOverflow };
-
-DecimalStatus parse_decimal(std::string_view literal, Decimal& out);
-
 // Exponents past this are far beyond anything a JSON parser reads as a
 // number, or any literal short enough to matter can bring back into range;
 // clamping them keeps the arithmetic of the readers below from overflowing.

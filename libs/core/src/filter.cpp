@@ -12,12 +12,4 @@ std::string_view reason_code(FilterReason reason) {
   return "unknown";
 }
 
-std::optional<FilterReason> apply_filter(const StoreEvent& event, const FilterConfig& config) {
-  const bool kept_type =
-      event.event_type == EventType::kSale ? config.keep_sale : config.keep_inventory;
-  if (!kept_type) return FilterReason::kEventTypeNotKept;
-  if (event.discount <= config.min_discount_exclusive) return FilterReason::kDiscountNotAbove;
-  return std::nullopt;
-}
-
 }  // namespace millrace::core

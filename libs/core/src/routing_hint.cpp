@@ -1,9 +1,18 @@
 #include <cstdint>
 #include <limits>
 #include <string_view>
+#include <utility>
 
-#include "millrace/core/validation.hpp"
-#include "validation_json.hpp"
+#include "millrace/core/event_type.hpp"
+#include "millrace/core/store_message.hpp"
+
+// RapidJSON scans strings and whitespace 16 bytes at a time with SSE2, which
+// every x86-64 CPU has; without the macro it goes byte by byte.
+#if defined(__SSE2__) && !defined(RAPIDJSON_SSE2)
+#define RAPIDJSON_SSE2
+#endif
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
 
 namespace millrace::core {
 
@@ -12,6 +21,14 @@ namespace {
 // Collects the two routing fields at the top level and stops as soon as both
 // are seen; anything malformed is simply not reported.
 struct HintHandler : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, HintHandler> {
+  // Routing fields are at the top level; the bound keeps the recursive
+  // parser's stack use small whatever a sender nests in other fields.
+  static constexpr int kMaxDepth = 64;
+  // No kParseValidateEncodingFlag: a hint needs no valid text (the
+  // validation downstream checks it), and RapidJSON's is byte by byte.
+  static constexpr unsigned kParseFlags =
+      rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseStopWhenDoneFlag;
+
   enum class Want : std::uint8_t { kNone, kEventType, kStoreId };
   RoutingHint hint;
   int depth = 0;
@@ -64,7 +81,7 @@ struct HintHandler : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, HintHandler
       if (want == Want::kStoreId) seen_store = true;
     }
     want = Want::kNone;
-    return ++depth <= detail::kMaxDepth && !done();
+    return ++depth <= kMaxDepth && !done();
   }
   bool Key(const char* str, rapidjson::SizeType length, bool) {
     if (depth == 1) {
@@ -93,7 +110,7 @@ RoutingHint routing_hint(std::string_view payload) {
   rapidjson::MemoryStream stream(payload.data(), payload.size());
   // Errors are ignored on purpose: fields seen before a syntax error still
   // route the message, and the sink's validation has the final word.
-  reader.Parse<detail::kParseFlags>(stream, handler);
+  reader.Parse<HintHandler::kParseFlags>(stream, handler);
   return std::move(handler.hint);
 }
 

@@ -96,11 +96,6 @@ Totals& Totals::operator+=(const Totals& other) {
   return *this;
 }
 
-Sale sale_of(const StoreEvent& event) {
-  return {event.ts,    event.event_type, &event.category, event.sku,
-          event.price, event.qty,        event.discount,  event.is_return};
-}
-
 Totals event_totals(const Sale& event) {
   Totals t;
   t.events = 1;

@@ -1,8 +1,9 @@
-// The contract table (core/contract.hpp) against the published JSON Schema:
-// the same fields, the same required ones, the same types and bounds. The
-// table against the migrated store_events columns is checked in
-// tests/integration/pg_copy_test.cpp, which has a database.
-#include "millrace/core/contract.hpp"
+// The compiled contract table (tests/reference: reference/contract.hpp)
+// against the published JSON Schema: the same fields, the same required
+// ones, the same types and bounds. The table against the migrated
+// store_events columns is checked in tests/integration/pg_copy_test.cpp,
+// which has a database.
+#include "millrace/reference/contract.hpp"
 
 #include <rapidjson/document.h>
 

@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "millrace/core/decimal.hpp"
-#include "millrace/core/event.hpp"
 #include "millrace/core/timestamp.hpp"
 #include "millrace/core/window.hpp"
+#include "millrace/reference/store_event_rules.hpp"
 #include "window_support.hpp"
 
 using namespace millrace::core;
@@ -41,7 +41,7 @@ std::vector<StoreEvent> handful() {
 TEST_CASE("Folding a handful of events", "[window][deltas]") {
   Deltas d;
   CHECK(d.empty());
-  for (const auto& e : handful()) d.fold(e);
+  for (const auto& e : handful()) d.fold(sale_of(e));
   CHECK(d.events() == 7);
   CHECK_FALSE(d.empty());
 
@@ -123,8 +123,8 @@ TEST_CASE("A return is the negative of its sale", "[window][deltas]") {
   CHECK(describe(r) == "events=1 units=-34 revenue=-1398.3333 discount=-160.5667 returns=1");
 
   Deltas d;
-  d.fold(sale);
-  d.fold(ret);
+  d.fold(sale_of(sale));
+  d.fold(sale_of(ret));
   // The money cancels; the activity does not.
   REQUIRE(d.hourly().size() == 1);
   CHECK(describe(d.hourly().begin()->second) == "events=2 units=0 revenue=0 discount=0 returns=1");
@@ -159,7 +159,7 @@ std::vector<StoreEvent> generated(std::size_t n) {
 
 Deltas fold_all(const std::vector<StoreEvent>& events) {
   Deltas d;
-  for (const auto& e : events) d.fold(e);
+  for (const auto& e : events) d.fold(sale_of(e));
   return d;
 }
 

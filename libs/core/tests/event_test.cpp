@@ -1,6 +1,6 @@
-#include "millrace/core/event.hpp"
-
 #include <catch2/catch.hpp>
+
+#include "millrace/reference/store_event.hpp"
 
 using namespace millrace::core;
 

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "millrace/reference/store_event_rules.hpp"
+
 using namespace millrace::core;
 
 namespace {

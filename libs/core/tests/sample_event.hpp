@@ -7,8 +7,8 @@
 #include <variant>
 #include <vector>
 
-#include "millrace/core/contract.hpp"
-#include "millrace/core/event.hpp"
+#include "millrace/reference/contract.hpp"
+#include "millrace/reference/store_event.hpp"
 
 namespace millrace::core::testing {
 

@@ -3,7 +3,8 @@
 // their ground truth: libs/kinds/tests/generator_test.cpp.)
 #include <catch2/catch.hpp>
 
-#include "millrace/core/validation.hpp"
+#include "millrace/core/store_message.hpp"
+#include "millrace/reference/validation.hpp"
 #include "sample_event.hpp"
 #include "validation_support.hpp"
 

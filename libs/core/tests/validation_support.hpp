@@ -8,7 +8,7 @@
 #include <string_view>
 #include <variant>
 
-#include "millrace/core/validation.hpp"
+#include "millrace/reference/validation.hpp"
 
 namespace millrace::core::testing {
 

@@ -1,8 +1,8 @@
-#include "millrace/core/validation.hpp"
-
 #include <catch2/catch.hpp>
 #include <set>
 
+#include "millrace/core/rejection.hpp"
+#include "millrace/reference/store_event.hpp"
 #include "sample_event.hpp"
 #include "validation_support.hpp"
 

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "millrace/core/window.hpp"
+#include "millrace/reference/store_event_rules.hpp"
 
 namespace Catch {
 template <>

@@ -4,10 +4,11 @@
 #include <cstring>
 #include <optional>
 
+#include "millrace/core/event_type.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/core/partitioner.hpp"
+#include "millrace/core/rejection.hpp"
 #include "millrace/core/store_message.hpp"
-#include "millrace/core/validation.hpp"
 #include "millrace/kinds/record.hpp"
 #include "millrace/kinds/registry.hpp"
 #include "millrace/runtime/log.hpp"

@@ -23,8 +23,8 @@
 #include <utility>
 #include <vector>
 
-#include "millrace/core/event.hpp"
-#include "millrace/core/validation.hpp"
+#include "millrace/core/event_type.hpp"
+#include "millrace/core/rejection.hpp"
 #include "millrace/httpd/server.hpp"
 #include "millrace/ingest/config.hpp"
 #include "millrace/ingest/request.hpp"

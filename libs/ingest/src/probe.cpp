@@ -1,6 +1,7 @@
 #include "probe.hpp"
 
-#include "millrace/core/validation.hpp"
+#include "millrace/core/event_type.hpp"
+#include "millrace/core/rejection.hpp"
 #include "millrace/httpd/http_metrics.hpp"
 #include "millrace/metrics/family.hpp"
 

@@ -17,7 +17,8 @@
 #include <string_view>
 #include <vector>
 
-#include "millrace/core/event.hpp"
+#include "millrace/core/event_type.hpp"
+#include "millrace/core/rejection.hpp"
 #include "millrace/kafka/renewing_producer.hpp"
 #include "millrace/metrics/metrics.hpp"
 #include "routes.hpp"

@@ -3,7 +3,7 @@
 #include <charconv>
 
 #include "millrace/core/enum_names.hpp"
-#include "millrace/core/event.hpp"
+#include "millrace/core/json_string.hpp"
 
 namespace millrace::ingest {
 

@@ -1,9 +1,9 @@
 // The parse of one message, without Kafka or PostgreSQL, in process CPU
 // time per record (CLOCK_PROCESS_CPUTIME_ID: on a shared machine wall time
 // is noise), the lowest of the rounds: store events (as the sink gets them:
-// event_type in a header) with the compiled contract (core::parse_event,
-// and parse_event_into reusing one event) and with the kinds codecs on the
-// store event's declaration; orders, with lines, with the kinds codecs. Each
+// event_type in a header) with the compiled contract (tests/reference:
+// core::parse_event, and parse_event_into reusing one event) and with the
+// kinds codecs on the store event's declaration; orders, with lines, with the kinds codecs. Each
 // codec fills a new record, and one record reused from message to message
 // ("reused", as parse_event_into reuses its event). And what the HTTP ingest
 // does with a store event before producing it, with each. The parsers take
@@ -28,15 +28,14 @@
 #include <variant>
 #include <vector>
 
-#include "millrace/core/event.hpp"
 #include "millrace/core/partitioner.hpp"
 #include "millrace/core/store_message.hpp"
-#include "millrace/core/validation.hpp"
 #include "millrace/kinds/codec.hpp"
 #include "millrace/kinds/generator.hpp"
 #include "millrace/kinds/record.hpp"
 #include "millrace/kinds/registry.hpp"
 #include "millrace/kinds/store_event.hpp"
+#include "millrace/reference/validation.hpp"
 
 namespace {
 

@@ -167,7 +167,7 @@ std::optional<std::chrono::milliseconds> retention(const KindOptions& k) {
 
 std::string resolve(KindOptions& k, const std::string& store_event_topic) {
   if (k.kind == kStoreEvent) {
-    // Its contract is compiled in, but a views file beside the
+    // Its declaration is built in, but a views file beside the
     // declarations is read all the same: refused (add_views()), as its
     // views would otherwise be silently left empty.
     if (!k.kinds_dir.empty()) (void)find_kind(kStoreEvent, k.kinds_dir);

@@ -8,9 +8,11 @@
 #include <string>
 #include <utility>
 
-#include "millrace/core/event.hpp"
+#include "millrace/core/event_type.hpp"
+#include "millrace/core/rejection.hpp"
 #include "millrace/core/text_formats.hpp"
 #include "millrace/core/timestamp.hpp"
+#include "millrace/core/utf8.hpp"
 
 namespace millrace::kinds::detail {
 

@@ -14,7 +14,7 @@
 #include <variant>
 
 #include "json_tree.hpp"
-#include "millrace/core/validation.hpp"
+#include "millrace/core/rejection.hpp"
 #include "millrace/kinds/declaration.hpp"
 #include "millrace/kinds/record.hpp"
 

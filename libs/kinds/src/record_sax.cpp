@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "json_tree.hpp"
+#include "millrace/core/rejection.hpp"
 #include "millrace/core/utf8.hpp"
-#include "millrace/core/validation.hpp"
 #include "millrace/kinds/declaration.hpp"
 #include "millrace/kinds/record.hpp"
 #include "record_check.hpp"

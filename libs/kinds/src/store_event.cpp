@@ -21,7 +21,7 @@ std::size_t store_field(const Declaration& d, std::string_view name, ValueType t
                            std::string(name) + " " + why);
   };
   if (it == d.fields.end()) refuse("is missing");
-  if (it->type != type) refuse("has another type than the compiled contract's");
+  if (it->type != type) refuse("has another type than routing and the producers read it as");
   if (!it->required && !(d.type_header && &d.fields[*d.type_header] == &*it)) {
     refuse("must be required");
   }

@@ -14,14 +14,14 @@
 #include <variant>
 #include <vector>
 
-#include "millrace/core/event.hpp"
 #include "millrace/core/options.hpp"
-#include "millrace/core/validation.hpp"
+#include "millrace/core/store_message.hpp"
 #include "millrace/kinds/codec.hpp"
 #include "millrace/kinds/declaration.hpp"
 #include "millrace/kinds/generator.hpp"
 #include "millrace/kinds/record.hpp"
 #include "millrace/kinds/store_event.hpp"
+#include "millrace/reference/validation.hpp"
 #include "shipped.hpp"
 
 using namespace millrace;

@@ -1,10 +1,10 @@
 // The shipped declarations against what else states their contracts: the
-// store event's against the table compiled into the hot path
-// (core/contract.hpp), the order's against proto/order.schema.json and the
+// store event's against its compiled table, the tests' reference
+// (tests/reference: reference/contract.hpp), the order's against proto/order.schema.json and the
 // names and JSON types of seed 003's schema. Their tables' columns are
 // checked against the migrations in tests/integration/kinds_schema_test.cpp,
 // which has a database.
-#include "millrace/core/contract.hpp"
+#include "millrace/reference/contract.hpp"
 
 #include <rapidjson/document.h>
 

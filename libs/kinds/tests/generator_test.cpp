@@ -13,10 +13,11 @@
 #include <variant>
 #include <vector>
 
-#include "millrace/core/validation.hpp"
+#include "millrace/core/store_message.hpp"
 #include "millrace/kinds/record.hpp"
 #include "millrace/kinds/registry.hpp"
 #include "millrace/kinds/sample_catalog.hpp"
+#include "millrace/reference/validation.hpp"
 #include "shipped.hpp"
 
 using namespace millrace;

@@ -9,7 +9,7 @@
 #include <variant>
 #include <vector>
 
-#include "millrace/core/validation.hpp"
+#include "millrace/core/rejection.hpp"
 #include "millrace/kinds/registry.hpp"
 #include "shipped.hpp"
 

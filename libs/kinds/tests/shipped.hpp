@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "millrace/core/validation.hpp"
+#include "millrace/core/store_message.hpp"
 #include "millrace/kinds/registry.hpp"
 
 namespace millrace::kinds::testing {

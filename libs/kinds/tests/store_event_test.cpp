@@ -8,7 +8,8 @@
 #include <string_view>
 #include <variant>
 
-#include "millrace/core/event.hpp"
+#include "millrace/core/event_type.hpp"
+#include "millrace/core/rejection.hpp"
 #include "millrace/kinds/codec.hpp"
 #include "millrace/kinds/record.hpp"
 #include "millrace/kinds/registry.hpp"

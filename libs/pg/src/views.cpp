@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "millrace/core/event.hpp"
+#include "millrace/core/json_string.hpp"
 #include "millrace/core/options.hpp"
 #include "millrace/core/values.hpp"
 #include "millrace/kinds/registry.hpp"

@@ -7,8 +7,9 @@
 #include <variant>
 
 #include "millrace/core/failure.hpp"
+#include "millrace/core/rejection.hpp"
 #include "millrace/core/setting.hpp"
-#include "millrace/core/validation.hpp"
+#include "millrace/core/store_message.hpp"
 #include "millrace/kinds/generator.hpp"
 #include "millrace/kinds/record.hpp"
 #include "millrace/kinds/registry.hpp"

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <thread>
 
-#include "millrace/core/event.hpp"
+#include "millrace/core/event_type.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/core/partitioner.hpp"
 #include "millrace/core/setting.hpp"

@@ -1,7 +1,7 @@
 #include "millrace/sink/config.hpp"
 
 #include "millrace/core/decimal.hpp"
-#include "millrace/core/event.hpp"
+#include "millrace/core/event_type.hpp"
 #include "millrace/core/setting.hpp"
 #include "millrace/core/values.hpp"
 #include "millrace/kinds/options.hpp"

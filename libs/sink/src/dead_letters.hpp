@@ -19,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-#include "millrace/core/validation.hpp"
+#include "millrace/core/rejection.hpp"
 #include "millrace/kafka/consumer.hpp"
 #include "millrace/kafka/producer.hpp"
 #include "millrace/kafka/renewing_producer.hpp"

@@ -1,6 +1,7 @@
 #include "handler.hpp"
 
-#include "millrace/core/event.hpp"
+#include "millrace/core/event_type.hpp"
+#include "millrace/core/rejection.hpp"
 #include "millrace/core/timestamp.hpp"
 #include "millrace/kinds/registry.hpp"
 #include "millrace/pg/schema_setup.hpp"

@@ -25,6 +25,7 @@
 #include "dead_letters.hpp"
 #include "kind_rows.hpp"
 #include "millrace/cache/lookup.hpp"
+#include "millrace/core/event_type.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/core/filter.hpp"
 #include "millrace/kinds/codec.hpp"

@@ -6,7 +6,6 @@
 #include <type_traits>
 #include <utility>
 
-#include "millrace/core/contract.hpp"
 #include "millrace/pg/kind_tables.hpp"
 
 namespace millrace::sink::detail {

@@ -46,4 +46,9 @@ class Decimal {
   std::int64_t units_ = 0;
 };
 
+// Decimal::parse folds every failure into nullopt; a validator needs to tell
+// the sender *why* its number was refused.
+enum class DecimalStatus : std::uint8_t { kOk, kNotANumber, kTooPrecise, kOverflow };
+DecimalStatus parse_decimal(std::string_view literal, Decimal& out);
+
 }  // namespace millrace::core

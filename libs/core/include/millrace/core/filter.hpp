@@ -5,7 +5,6 @@
 #include <string_view>
 
 #include "millrace/core/decimal.hpp"
-#include "millrace/core/event.hpp"
 
 namespace millrace::core {
 
@@ -20,8 +19,5 @@ struct FilterConfig {
   bool keep_inventory = true;
   Decimal min_discount_exclusive = Decimal::from_integer(20);
 };
-
-// nullopt means keep. Discount must be strictly greater than the threshold.
-std::optional<FilterReason> apply_filter(const StoreEvent& event, const FilterConfig& config);
 
 }  // namespace millrace::core

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "millrace/core/event.hpp"
+#include "millrace/core/event_type.hpp"
 
 namespace millrace::core {
 

@@ -14,10 +14,20 @@
 #include <string>
 #include <string_view>
 
-#include "millrace/core/event.hpp"
+#include "millrace/core/event_type.hpp"
 #include "millrace/core/message_header.hpp"
 
 namespace millrace::core {
+
+// What a producer needs to route a raw NDJSON line without validating it:
+// the event type (from an "event_type" field) and the store_id, each when
+// present and well typed. Never throws; garbage yields two nullopts.
+struct RoutingHint {
+  std::optional<EventType> event_type;
+  std::optional<std::string> raw_event_type;  // the field's text, even if unknown
+  std::optional<std::int32_t> store_id;
+};
+RoutingHint routing_hint(std::string_view payload);
 
 // The headers of one store-event message; no allocation. The views it holds
 // must outlive it (event types are usually kSaleEvent and friends).
@@ -67,11 +77,4 @@ StoreRoute route_store_event(EventType type, std::int32_t store_id, bool priorit
                              std::int32_t partitions);
 // An invalid one's route, from what routing_hint's lenient read finds.
 StoreRoute route_invalid_store_json(std::string_view json, std::int32_t partitions);
-// Either, the JSON read with the compiled contract (parse_event_into, the
-// body's event_type its type). `event` is the parsed event when the route
-// is valid (reused: its strings keep their capacity); a partial result to
-// ignore otherwise. `millrace produce` reads it with the store event's
-// declaration instead (libs/produce); the tests' oracle reads it with this.
-StoreRoute route_store_json(std::string_view json, std::int32_t partitions, StoreEvent& event);
-
 }  // namespace millrace::core

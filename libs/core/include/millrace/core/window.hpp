@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "millrace/core/decimal.hpp"
-#include "millrace/core/event.hpp"
+#include "millrace/core/event_type.hpp"
 #include "millrace/core/timestamp.hpp"
 
 namespace millrace::core {
@@ -133,7 +133,8 @@ struct Totals {
 };
 
 // What of a store event the aggregates read: the store event's sales
-// (the aggregator's, from its declared record) or a compiled one's.
+// (the aggregator's, from its declared record; the tests' reference,
+// tests/reference, makes one of a compiled event).
 struct Sale {
   TimestampUs ts = 0;
   EventType event_type = EventType::kSale;
@@ -144,13 +145,9 @@ struct Sale {
   Decimal discount;
   bool is_return = false;
 };
-Sale sale_of(const StoreEvent& event);
 
 // The contribution of one event, by the rules above.
 Totals event_totals(const Sale& sale);
-inline Totals event_totals(const StoreEvent& event) {
-  return event_totals(sale_of(event));
-}
 
 struct WindowKey {
   TimestampUs window_start;
@@ -169,7 +166,6 @@ struct ProductTotals {
 class Deltas {
  public:
   void fold(const Sale& sale);
-  void fold(const StoreEvent& event) { fold(sale_of(event)); }
 
   // Every event, keyed by (hour_start(ts), event_type, category).
   const std::map<WindowKey, Totals>& hourly() const { return hourly_; }

@@ -14,9 +14,8 @@
 #include <variant>
 #include <vector>
 
-#include "millrace/core/event.hpp"
 #include "millrace/core/filter.hpp"
-#include "millrace/core/validation.hpp"
+#include "millrace/core/rejection.hpp"
 #include "millrace/kinds/declaration.hpp"
 #include "millrace/kinds/record.hpp"
 

@@ -25,7 +25,7 @@
 #include <string_view>
 #include <vector>
 
-#include "millrace/core/validation.hpp"
+#include "millrace/core/rejection.hpp"
 #include "millrace/kinds/declaration.hpp"
 
 namespace millrace::kinds {

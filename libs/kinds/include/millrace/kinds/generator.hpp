@@ -12,8 +12,8 @@
 #include <random>
 #include <string>
 
+#include "millrace/core/rejection.hpp"
 #include "millrace/core/timestamp.hpp"
-#include "millrace/core/validation.hpp"
 #include "millrace/kinds/declaration.hpp"
 
 namespace millrace::kinds {

@@ -1,8 +1,8 @@
 #pragma once
 
 // A record of a declared kind (declaration.hpp), validated: one value per
-// declared field, and its lines. Rejections use the store event's reasons
-// (core/validation.hpp), so dead letters, metrics and SQL read the same
+// declared field, and its lines. Rejections use core's reasons
+// (core/rejection.hpp), so dead letters, metrics and SQL read the same
 // codes for every kind; a line's field is named "Details[2].ProductId"
 // (lines counted from 1).
 
@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "millrace/core/decimal.hpp"
+#include "millrace/core/rejection.hpp"
 #include "millrace/core/timestamp.hpp"
-#include "millrace/core/validation.hpp"
 #include "millrace/kinds/declaration.hpp"
 
 namespace millrace::kinds {

@@ -16,8 +16,9 @@
 
 namespace millrace::kinds {
 
-// The kind that needs no declaration file: the store event, whose contract
-// is compiled in (core/contract.hpp); its declaration is checked against it.
+// The kind that needs no declaration file: the store event, whose
+// declaration is built in; the tests hold it to the compiled contract they
+// use as their reference (tests/reference).
 inline constexpr std::string_view kStoreEvent = "store_event";
 
 // The built-in declarations' names and texts, in name order.

@@ -1,8 +1,8 @@
 #pragma once
 
 // The store event's fields read from its record (a kinds::Record of its
-// declaration, as DeclaredCodec gives it), typed as the compiled contract
-// types them: what routes it on Kafka (core/store_message.hpp: its type,
+// declaration, as DeclaredCodec gives it), typed as core reads them
+// (core::EventType, core::Sale): what routes it on Kafka (core/store_message.hpp: its type,
 // key and headers; core/partitioner.hpp: its partition) and what the
 // producers count. The fields are found by name once, and their shape
 // checked, when this is made.
@@ -13,7 +13,7 @@
 #include <variant>
 
 #include "millrace/core/decimal.hpp"
-#include "millrace/core/event.hpp"
+#include "millrace/core/event_type.hpp"
 #include "millrace/core/timestamp.hpp"
 #include "millrace/core/window.hpp"
 #include "millrace/kinds/declaration.hpp"
@@ -24,9 +24,9 @@ namespace millrace::kinds {
 class StoreEventFields {
  public:
   // Throws core::UsageError naming a field the declaration lacks, or
-  // declares otherwise than the compiled contract's member (required, of
-  // its type, an integer within the member's range, the type's values
-  // core::EventType's).
+  // declares otherwise than core reads it (required, of its type, an
+  // integer within the range of the member it is read into, the type's
+  // values core::EventType's).
   explicit StoreEventFields(const Declaration& store_event);
   // The built-in declaration's (proto/kinds/store_event.json).
   static const StoreEventFields& built_in();

@@ -10,7 +10,6 @@
 #include <string_view>
 
 #include "millrace/core/decimal.hpp"
-#include "millrace/core/event.hpp"
 #include "millrace/core/options.hpp"
 #include "millrace/core/timestamp.hpp"
 #include "millrace/kafka/options.hpp"

@@ -1,72 +1,19 @@
-#include "millrace/core/event.hpp"
+#include "event_json.hpp"
 
 #include <charconv>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
 
-#include "event_json.hpp"
-#include "millrace/core/contract.hpp"
+#include "millrace/core/decimal.hpp"
+#include "millrace/core/json_string.hpp"
+#include "millrace/core/overloaded.hpp"
+#include "millrace/core/timestamp.hpp"
+#include "millrace/reference/contract.hpp"
+#include "millrace/reference/store_event.hpp"
 
 namespace millrace::core {
-
-std::string_view to_string(EventType type) {
-  switch (type) {
-    case EventType::kInventory:
-      return kInventoryEvent;
-    case EventType::kSale:
-      return kSaleEvent;
-  }
-  return "unknown";
-}
-
-std::optional<EventType> parse_event_type(std::string_view text) {
-  if (text == kSaleEvent) return EventType::kSale;
-  if (text == kInventoryEvent) return EventType::kInventory;
-  return std::nullopt;
-}
-
-void append_json_string(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  // Runs that need no escape (nearly every byte of an id or a reason) are
-  // appended whole: byte by byte showed in profiles of 100-event responses.
-  std::size_t run = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    const auto u = static_cast<unsigned char>(c);
-    // Bytes >= 0x80 pass through: the text is UTF-8 and JSON is too.
-    if (c != '"' && c != '\\' && u >= 0x20) continue;
-    out.append(text.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        out += "\\u00";
-        out.push_back(kHex[u >> 4]);
-        out.push_back(kHex[u & 0xF]);
-    }
-  }
-  out.append(text.data() + run, text.size() - run);
-  out.push_back('"');
-}
 
 namespace detail {
 namespace {

@@ -3,7 +3,6 @@
 #include "millrace/core/utf8.hpp"
 #include "validation_fields.hpp"
 #include "validation_json.hpp"
-#include "validation_utf8.hpp"
 
 namespace millrace::core::detail {
 

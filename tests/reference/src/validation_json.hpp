@@ -1,8 +1,8 @@
 #pragma once
 
-// RapidJSON as the validator's two readers (validation_reader.cpp, the event;
-// routing_hint.cpp, a line's routing fields) include it. Both go through this
-// header so they see RapidJSON built the same way.
+// RapidJSON as the reference validator's reader (validation_reader.cpp)
+// includes it, with SSE2 as core's reader of routing hints
+// (libs/core/src/routing_hint.cpp) and the kinds' `sax` codec have it.
 
 // RapidJSON scans strings and whitespace 16 bytes at a time with SSE2, which
 // every x86-64 CPU has; without the macro it goes byte by byte.

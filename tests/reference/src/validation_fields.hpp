@@ -6,7 +6,7 @@
 #include <cstring>
 #include <string_view>
 
-#include "millrace/core/contract.hpp"
+#include "millrace/reference/contract.hpp"
 
 namespace millrace::core::detail {
 

@@ -6,8 +6,8 @@
 #include <optional>
 #include <string_view>
 
-#include "millrace/core/event.hpp"
-#include "millrace/core/validation.hpp"
+#include "millrace/reference/store_event.hpp"
+#include "millrace/reference/validation.hpp"
 #include "validation_reader.hpp"
 
 namespace millrace::core::detail {

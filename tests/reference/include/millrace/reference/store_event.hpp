@@ -1,28 +1,23 @@
 #pragma once
 
+// The store event's compiled contract: the tests' and benchmarks' reference
+// (tests/reference). Every service reads the store event through its
+// declaration, proto/kinds/store_event.json, with the `sax` codec
+// (libs/kinds); the tests compare that path against this one. No library
+// under libs/ includes it. It keeps the namespace the code had in core.
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "millrace/core/decimal.hpp"
-#include "millrace/core/store_event_fields.hpp"
+#include "millrace/core/event_type.hpp"
+#include "millrace/core/json_string.hpp"
 #include "millrace/core/timestamp.hpp"
+#include "millrace/reference/store_event_fields.hpp"
 
 namespace millrace::core {
-
-enum class EventType : std::uint8_t { kInventory = 0, kSale = 1 };
-
-inline constexpr std::string_view kSaleEvent = "sale_event";
-inline constexpr std::string_view kInventoryEvent = "inventory_event";
-
-std::string_view to_string(EventType type);
-std::optional<EventType> parse_event_type(std::string_view text);
-
-// Kafka header names that carry the event properties (the Event Hubs
-// "properties" of the original system).
-inline constexpr std::string_view kHeaderEventType = "event_type";
-inline constexpr std::string_view kHeaderPriorityShipping = "priority_shipping";
 
 // One validated store event: a member for each field of its declaration,
 // proto/kinds/store_event.json, generated at build time
@@ -35,10 +30,6 @@ struct StoreEvent {
   MILLRACE_STORE_EVENT_FIELDS(MILLRACE_STORE_EVENT_MEMBER)
 #undef MILLRACE_STORE_EVENT_MEMBER
 };
-
-// Appends `text` as a JSON string literal, quotes included. Bytes >= 0x80 pass
-// through, so `text` must be UTF-8 (rejection details always are).
-void append_json_string(std::string& out, std::string_view text);
 
 // Serialises an event to the contract's JSON. With include_event_type the
 // body carries an "event_type" field too (the NDJSON file format and HTTP

@@ -1,14 +1,14 @@
 // The validator's entry points. The work is in parts, in the order a message
 // meets them: validation_reader (UTF-8, then one SAX parse keeping the known
 // members), validation_checker (each field against the contract, in contract
-// order), validation_detail (the rejection's text). validation_reason_codes
-// holds the public codes; routing_hint.cpp the producer's lighter scan.
-#include "millrace/core/validation.hpp"
+// order), validation_detail (the rejection's text). The public codes are core's
+// (core/rejection.hpp), and so is the producer's lighter scan
+// (core/store_message.hpp: routing_hint).
+#include "millrace/reference/validation.hpp"
 
 #include "validation_checker.hpp"
 #include "validation_detail.hpp"
 #include "validation_reader.hpp"
-#include "validation_utf8.hpp"
 
 namespace millrace::core {
 
@@ -40,10 +40,6 @@ std::optional<Rejection> parse_event_into(std::string_view payload,
     return detail::validate_parsed(*body, field.text, event);
   }
   return detail::validate_parsed(*body, fallback_event_type, event);
-}
-
-bool is_storable_text(std::string_view text) {
-  return detail::is_storable_text(text);
 }
 
 }  // namespace millrace::core

@@ -19,8 +19,8 @@
 #include <string_view>
 #include <variant>
 
-#include "millrace/core/event.hpp"
 #include "millrace/core/overloaded.hpp"
+#include "millrace/reference/store_event.hpp"
 
 namespace millrace::core {
 

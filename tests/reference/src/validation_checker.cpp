@@ -4,12 +4,12 @@
 #include <string>
 #include <utility>
 
-#include "decimal_parse.hpp"
-#include "millrace/core/contract.hpp"
+#include "millrace/core/decimal.hpp"
 #include "millrace/core/text_formats.hpp"
+#include "millrace/core/utf8.hpp"
+#include "millrace/reference/contract.hpp"
 #include "validation_detail.hpp"
 #include "validation_fields.hpp"
-#include "validation_utf8.hpp"
 
 namespace millrace::core::detail {
 
@@ -123,17 +123,17 @@ class Checker {
                       ", got " + short_number(slot->text));
     };
     Decimal value;
-    switch (detail::parse_decimal(slot->text, value)) {
-      case detail::DecimalStatus::kOk:
+    switch (parse_decimal(slot->text, value)) {
+      case DecimalStatus::kOk:
         break;
-      case detail::DecimalStatus::kNotANumber:
+      case DecimalStatus::kNotANumber:
         return wrong_type(field, "a number", *slot);
-      case detail::DecimalStatus::kTooPrecise:
+      case DecimalStatus::kTooPrecise:
         // Well typed but not representable in the contract's NUMERIC(.., 6).
         return fail(RejectReason::kOutOfRange, field,
                     name(field) + " has more than " + std::to_string(Decimal::kScale) +
                         " decimal places: " + short_number(slot->text));
-      case detail::DecimalStatus::kOverflow:
+      case DecimalStatus::kOverflow:
         return out_of_range();
     }
     if (value < min || value > max) return out_of_range();

@@ -8,7 +8,7 @@
 #include <string_view>
 #include <utility>
 
-#include "millrace/core/validation.hpp"
+#include "millrace/reference/validation.hpp"
 #include "validation_reader.hpp"
 
 namespace millrace::core::detail {

@@ -1,5 +1,6 @@
+#include "millrace/core/rejection.hpp"
+
 #include "millrace/core/enum_names.hpp"
-#include "millrace/core/validation.hpp"
 
 namespace millrace::core {
 

@@ -1,5 +1,6 @@
-// libFuzzer target: a Kafka message value or HTTP body as the sink and the
-// producer read it (parse_event, parse_event_into, routing_hint), with the
+// libFuzzer target: a Kafka message value or HTTP body as the store event's
+// compiled contract, the tests' reference (tests/reference: parse_event,
+// parse_event_into), and core's routing_hint read it, with the
 // event type header absent, valid or wrong. Beyond not crashing: an event
 // that parses serialises (to_json) to a body that parses again to the same
 // JSON, and the two entry points agree on accepting and on the reason.
@@ -10,8 +11,8 @@
 #include <string_view>
 #include <variant>
 
-#include "millrace/core/event.hpp"
-#include "millrace/core/validation.hpp"
+#include "millrace/core/store_message.hpp"
+#include "millrace/reference/validation.hpp"
 
 namespace {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "millrace/core/contract.hpp"
+#include "millrace/reference/contract.hpp"
 
 namespace millrace::core::detail {
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "millrace/core/event.hpp"
+#include "millrace/reference/store_event.hpp"
 
 namespace millrace::core::detail {
 

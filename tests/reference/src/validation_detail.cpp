@@ -1,7 +1,7 @@
 #include "validation_detail.hpp"
 
 #include "millrace/core/enum_names.hpp"
-#include "validation_utf8.hpp"
+#include "millrace/core/utf8.hpp"
 
 namespace millrace::core::detail {
 

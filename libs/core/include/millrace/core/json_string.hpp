@@ -1,0 +1,12 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace millrace::core {
+
+// Appends `text` as a JSON string literal, quotes included. Bytes >= 0x80 pass
+// through, so `text` must be UTF-8 (rejection details always are).
+void append_json_string(std::string& out, std::string_view text);
+
+}  // namespace millrace::core
