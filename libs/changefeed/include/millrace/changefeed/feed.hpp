@@ -90,9 +90,9 @@ struct FeedConfig {
   // waits for data that has not come, so a lone commit is published at
   // once, and a busy stream, whose messages are already waiting, still
   // fills large batches. While one batch publishes the next grows until it
-  // is full: a feed catching up on a backlog publishes few large Kafka
-  // transactions, each of which costs the broker as much CPU as thousands
-  // of records (docs/benchmarks.md, issue 40). A PostgreSQL
+  // is full or that publish returns; a Kafka transaction costs the broker
+  // as much CPU as thousands of records (docs/benchmarks.md, issue 40), so
+  // a backlog waits longer (`catch_up_to`). A PostgreSQL
   // transaction is never split: one larger than either bound is a batch of
   // its own.
   std::size_t max_batch_changes = 50000;
@@ -106,7 +106,7 @@ struct FeedConfig {
   // it is full or its first transaction has waited `catch_up_linger`. Closed
   // at every gap, a backlog went out as a Kafka transaction of about 500
   // changes each, whose fixed cost (the checkpoint's offset commit, the
-  // markers, the broker's transaction log) doubled the feed's CPU per change
+  // markers, the broker's transaction log) took a third of the feed's CPU
   // at a million (docs/benchmarks.md, issue 81). 0: no backlog.
   Lsn catch_up_to = 0;
   std::chrono::milliseconds catch_up_linger{500};
