@@ -130,14 +130,21 @@ void Feed::step(std::chrono::milliseconds timeout) {
   // With a batch pending, only what has arrived: an idle stream closes it.
   // With one in flight, a short wait either way (not none: the loop would
   // spin until the publish returns), so its end is seen soon.
+  // A backlog's batch waits for more, in the same short steps.
   auto wait = pending_.empty() ? timeout : std::chrono::milliseconds(0);
-  if (in_flight_.valid()) wait = std::min(timeout, std::chrono::milliseconds(1));
+  if (in_flight_.valid() || (!pending_.empty() && pending_backlog_)) {
+    wait = std::min(timeout, std::chrono::milliseconds(1));
+  }
   const auto bytes = stream_.read(wait);
   if (bytes) handle(*bytes);
   const bool full =
       pending_changes_ >= config_.max_batch_changes || pending_bytes_ >= config_.max_batch_bytes;
-  const bool due =
-      !pending_.empty() && (!bytes || full || clock_() - pending_since_ >= config_.linger);
+  bool due = false;
+  if (!pending_.empty()) {
+    const auto age = clock_() - pending_since_;
+    due = full ||
+          (pending_backlog_ ? age >= config_.catch_up_linger : !bytes || age >= config_.linger);
+  }
   // While one publishes, the next batch keeps growing until it is full or
   // the one before is done.
   if (due && (!in_flight_.valid() || full)) publish_pending();
@@ -199,6 +206,7 @@ void Feed::queue(Transaction&& tx) {
   if (pending_.empty()) pending_since_ = clock_();
   pending_changes_ += tx.changes.size();
   pending_bytes_ += value_bytes(tx);
+  pending_backlog_ = tx.end_lsn < config_.catch_up_to;
   pending_.push_back(std::move(tx));
 }
 

@@ -130,6 +130,7 @@ struct FeedRunner {
     fc.max_batch_bytes = static_cast<std::size_t>(config.max_batch_bytes);
     fc.linger = milliseconds(config.linger_ms);
     fc.status_interval = milliseconds(config.status_interval_ms);
+    fc.catch_up_to = stream.server_position();
     // Reading and decoding the next batch while this one publishes: when
     // catching up, the two took turns before, each waiting on the other.
     fc.pipelined = true;

@@ -103,7 +103,8 @@ void register_options(core::OptionSet& o, ChangefeedConfig& c) {
   core::declare(o, &c.linger_ms,
                 {.flag = "linger-ms",
                  .env = "MILLRACE_CHANGEFEED_LINGER_MS",
-                 .help = "Longest a transaction waits for others to share its Kafka transaction",
+                 .help = "Longest a transaction waits for others to share its Kafka transaction "
+                         "(one committed before the feed started: 500 ms)",
                  .min = 0,
                  .max = 60'000,
                  .unit = core::DurationUnit::kMilliseconds});

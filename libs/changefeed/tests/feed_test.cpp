@@ -196,6 +196,51 @@ TEST_CASE("a batch waits at most its linger for more transactions") {
   CHECK(rig.publisher.batches[0] == std::vector<Lsn>{0x100});
 }
 
+TEST_CASE("a backlog's batch is not closed by the stream's gaps, only when full or after a while") {
+  Rig rig;
+  // Transactions ending before 0x400 were committed before the session.
+  rig.config.catch_up_to = 0x400;
+  rig.feed.emplace(rig.stream, rig.publisher, no_key, Checkpoint{}, rig.config,
+                   [&rig] { return rig.now; });
+  rig.stream.transaction(0x100, 1, true);
+  rig.stream.transaction(0x200, 1);
+  rig.drain();
+  // The stream has gone quiet, and more than the linger has passed: a
+  // backlog's batch still waits, in short reads.
+  rig.now += rig.config.linger;
+  rig.feed->step(milliseconds(100));
+  CHECK(rig.publisher.batches.empty());
+  CHECK(rig.stream.waits.back() == milliseconds(1));
+  rig.stream.transaction(0x300, 1);
+  rig.drain();
+  CHECK(rig.publisher.batches.empty());
+  rig.now += rig.config.catch_up_linger;
+  rig.feed->step(milliseconds(100));
+  REQUIRE(rig.publisher.batches.size() == 1);
+  CHECK(rig.publisher.batches[0] == std::vector<Lsn>{0x100, 0x200, 0x300});
+  // Past the backlog, the stream's first gap closes the batch again.
+  rig.stream.transaction(0x500, 1);
+  rig.drain();
+  REQUIRE(rig.publisher.batches.size() == 2);
+  CHECK(rig.publisher.batches[1] == std::vector<Lsn>{0x500});
+}
+
+TEST_CASE("a backlog's batch is still published once full") {
+  Rig rig({}, 4);
+  rig.config.catch_up_to = 0x1000;
+  rig.feed.emplace(rig.stream, rig.publisher, no_key, Checkpoint{}, rig.config,
+                   [&rig] { return rig.now; });
+  rig.stream.transaction(0x100, 3, true);
+  rig.stream.transaction(0x200, 3);
+  rig.stream.transaction(0x300, 1);
+  rig.drain();
+  REQUIRE(rig.publisher.batches.size() == 1);
+  CHECK(rig.publisher.batches[0] == std::vector<Lsn>{0x100, 0x200});
+  rig.feed->flush();
+  REQUIRE(rig.publisher.batches.size() == 2);
+  CHECK(rig.publisher.batches[1] == std::vector<Lsn>{0x300});
+}
+
 TEST_CASE("after a restart, transactions up to the checkpoint are skipped, not published again") {
   Rig rig(checkpoint_at(0x200, 0x208));
   rig.stream.transaction(0x100, 2, true);

@@ -90,14 +90,26 @@ struct FeedConfig {
   // waits for data that has not come, so a lone commit is published at
   // once, and a busy stream, whose messages are already waiting, still
   // fills large batches. While one batch publishes the next grows until it
-  // is full: a feed catching up on a backlog publishes few large Kafka
-  // transactions, each of which costs the broker as much CPU as thousands
-  // of records (docs/benchmarks.md, issue 40). A PostgreSQL
+  // is full or that publish returns; a Kafka transaction costs the broker
+  // as much CPU as thousands of records (docs/benchmarks.md, issue 40), so
+  // a backlog waits longer (`catch_up_to`). A PostgreSQL
   // transaction is never split: one larger than either bound is a batch of
   // its own.
   std::size_t max_batch_changes = 50000;
   std::size_t max_batch_bytes = 32 * 1024 * 1024;
   std::chrono::milliseconds linger{50};
+  // The server's WAL position when the session began: a transaction that
+  // ends before it was committed before the feed started, and is a backlog.
+  // The stream's gaps then close no batch (the feed reads faster than the
+  // server's WAL sender decodes, so the stream pauses between every few
+  // hundred changes), nor does `linger`: a backlog's batch is published once
+  // it is full or its first transaction has waited `catch_up_linger`. Closed
+  // at every gap, a backlog went out as a Kafka transaction of about 500
+  // changes each, whose fixed cost (the checkpoint's offset commit, the
+  // markers, the broker's transaction log) took a third of the feed's CPU
+  // at a million (docs/benchmarks.md, issue 81). 0: no backlog.
+  Lsn catch_up_to = 0;
+  std::chrono::milliseconds catch_up_linger{500};
   // A status update at least this often, so the server (wal_sender_timeout)
   // knows the feed is alive even when nothing moves.
   std::chrono::milliseconds status_interval{10000};
@@ -177,6 +189,8 @@ class Feed {
   Checkpoint publishing_through_{};
   std::future<void> in_flight_;
   std::chrono::steady_clock::time_point pending_since_{};
+  // The pending batch's last transaction is of the backlog (catch_up_to).
+  bool pending_backlog_ = false;
   // How far the slot may be confirmed now.
   Lsn confirmable_ = 0;
   bool reply_requested_ = false;
