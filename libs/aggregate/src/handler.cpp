@@ -20,17 +20,25 @@ AggregatorHandler::AggregatorHandler(const AggregatorConfig& config, metrics::Re
 
 void AggregatorHandler::handle(const kafka::Message& msg, stream::PartitionProgress& progress,
                                stream::BatchState& state) {
-  auto parsed = kind_.codec().parse(msg.payload(), msg.header(core::kHeaderEventType));
-  if (const auto* rejection = std::get_if<core::Rejection>(&parsed)) {
+  auto& b = static_cast<Batch&>(state);
+  auto p = b.next_record();
+  const auto rejection =
+      kind_.codec().parse_into(msg.payload(), msg.header(core::kHeaderEventType), p.record);
+  if (rejection) {
     // The sink dead-letters these; here they are only counted.
     progress.tally.count(core::Outcome::kRejected, core::reason_code(rejection->reason));
+    b.spare.push_back(std::move(p));
     return;
   }
   // Provisional: write() re-labels duplicates and late records.
   progress.tally.count(core::Outcome::kPersisted, "");
-  static_cast<Batch&>(state).pending.push_back(
-      Pending<Record>{std::move(std::get<Record>(parsed)), msg.partition(), msg.offset(),
-                      std::string(msg.payload()), msg.timestamp_ms().value_or(-1)});
+  p.partition = msg.partition();
+  p.offset = msg.offset();
+  p.payload.assign(msg.payload());
+  p.record_timestamp_ms = msg.timestamp_ms().value_or(-1);
+  p.time = kind_.codec().time(p.record);
+  p.id_order = kind_.id_order(kind_.codec().identity(p.record));
+  b.pending.push_back(std::move(p));
 }
 
 // Refused records go to refused_records, written by the next write() in
@@ -89,10 +97,9 @@ AggregatorHandler::Judged AggregatorHandler::judge_lateness(
     if (p.record_timestamp_ms < 0 && !db_now) db_now = tables.database_now();
     return core::future_reference(p.record_timestamp_ms, db_now.value_or(0));
   };
-  const auto& codec = kind_.codec();
   for (const auto& p : pending) {
     auto& m = out.max_ts[p.partition];
-    const auto ts = codec.time(p.record);
+    const auto ts = p.time;
     const auto verdict = core::judge_time(ts, m, reference(p), policy_);
     if (verdict == core::TimeVerdict::kOnTime) {
       out.on_time.push_back(&p);
@@ -133,8 +140,7 @@ AggregatorHandler::Kind::Deltas AggregatorHandler::fold_new(
     std::vector<Keyed> keyed;
     keyed.reserve(on_time.size());
     for (std::size_t i = 0; i < on_time.size(); ++i) {
-      keyed.push_back(
-          {kind_.id_order(codec.identity(on_time[i]->record)), static_cast<std::uint32_t>(i)});
+      keyed.push_back({on_time[i]->id_order, static_cast<std::uint32_t>(i)});
     }
     const auto id_of = [&](const Keyed& k) -> const std::string& {
       return codec.identity(on_time[k.index]->record);
@@ -147,7 +153,7 @@ AggregatorHandler::Kind::Deltas AggregatorHandler::fold_new(
     for (std::size_t g = 0; g < keyed.size();) {
       const auto& first = on_time[keyed[g].index]->record;
       const auto& first_id = codec.identity(first);
-      const auto first_ts = codec.time(first);
+      const auto first_ts = on_time[keyed[g].index]->time;
       // Only pruning reads the hour. Few distinct values keep its index
       // small: new entries join a few hot leaf pages instead of splitting
       // pages at random.
@@ -156,7 +162,7 @@ AggregatorHandler::Kind::Deltas AggregatorHandler::fold_new(
       for (; j < keyed.size() && keyed[j].order == keyed[g].order && id_of(keyed[j]) == first_id;
            ++j) {
         // Same id, same time: a resend; another time: a new event reusing it.
-        const bool same_time = codec.time(on_time[keyed[j].index]->record) == first_ts;
+        const bool same_time = on_time[keyed[j].index]->time == first_ts;
         roles[keyed[j].index] = !kind_.ids_reused() || same_time ? Role::kRepeat : Role::kReused;
       }
       g = j;
@@ -169,11 +175,10 @@ AggregatorHandler::Kind::Deltas AggregatorHandler::fold_new(
     if (roles[i] == Role::kFirst) {
       const auto it = held.find(codec.identity(record));
       if (it == held.end()) continue;
-      const bool same_time = !it->second || *it->second == codec.time(record);
+      const bool same_time = !it->second || *it->second == on_time[i]->time;
       roles[i] = !kind_.ids_reused() || same_time ? Role::kRepeat : Role::kReused;
     }
-    if (roles[i] == Role::kReused)
-      reused.push_back({&codec.identity(record), 0, codec.time(record)});
+    if (roles[i] == Role::kReused) reused.push_back({&codec.identity(record), 0, on_time[i]->time});
   }
   std::set<tables::EventKey> new_reused;
   if (kind_.ids_reused()) new_reused = tables.insert_reused_ids(reused);
@@ -184,7 +189,7 @@ AggregatorHandler::Kind::Deltas AggregatorHandler::fold_new(
     if (roles[i] == Role::kFirst) {
       deltas.fold(p->record);
     } else if (roles[i] == Role::kReused &&
-               new_reused.erase({codec.identity(p->record), codec.time(p->record)}) == 1) {
+               new_reused.erase({codec.identity(p->record), p->time}) == 1) {
       deltas.fold(p->record);
       tally.move({core::Outcome::kPersisted, ""}, {core::Outcome::kPersisted, "id_reused"}, 1);
     } else {

@@ -43,7 +43,9 @@ class AggregatorHandler final : public stream::Handler {
   AggregatorHandler(const AggregatorConfig& config, metrics::Registry& metrics);
 
   void on_connect(pqxx::connection& connection) override { kind_.on_connect(connection); }
-  std::unique_ptr<stream::BatchState> open_batch() override { return std::make_unique<Batch>(); }
+  std::unique_ptr<stream::BatchState> open_batch() override {
+    return std::make_unique<Batch>(pool_);
+  }
   void handle(const kafka::Message& msg, stream::PartitionProgress& progress,
               stream::BatchState& state) override;
   void refuse(stream::Batch& batch, stream::BatchState& state,
@@ -72,6 +74,8 @@ class AggregatorHandler final : public stream::Handler {
   Kind kind_;
   core::LatenessPolicy policy_;
   std::uint64_t batches_ = 0;  // commit thread only (write())
+  // Committed batches' records, parsed into again (batch.hpp).
+  std::shared_ptr<RecordPool<Record>> pool_ = std::make_shared<RecordPool<Record>>();
 };
 
 }  // namespace millrace::aggregate::detail

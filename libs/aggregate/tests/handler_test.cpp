@@ -16,6 +16,7 @@
 #include <string>
 #include <tuple>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "millrace/kinds/registry.hpp"
@@ -308,6 +309,44 @@ EVERY_KIND_TEST_CASE("aggregator handler: a record folds once, a resend is a dup
   CHECK(again.count(1, Outcome::kDuplicate, "duplicate_id") == 2);
   CHECK(again.count(1, Outcome::kPersisted, "") == 1);
   CHECK(again.batch.at(1).tally.total() == 3);
+}
+
+// A batch parses into the records of the batches destroyed before it
+// (batch.hpp's RecordPool): each record as a new one would be, whatever
+// the record it reuses held, a rejected message's partial one included.
+EVERY_KIND_TEST_CASE("aggregator handler: a batch reuses the records of those committed before") {
+  Rig<TestType> rig;
+  const auto payload = Sample<TestType>::payload;
+  {
+    Fill<TestType> first{rig.handler};
+    first.event(0, 0, kA, 1);
+    first.event(0, 1, kB, 2);
+    first.add(0, 2, "{nope", 1000);
+    rig.write(first);
+    CHECK(rig.tables.folded == 2);
+  }
+  Fill<TestType> next{rig.handler};
+  CHECK(next.pending().spare.size() == 3);
+  next.add(0, 3, std::string(Sample<TestType>::kIncomplete), 1000);
+  next.event(1, 0, kC, 5);
+  next.event(1, 1, kB, 7);
+  CHECK(next.count(0, Outcome::kRejected, "missing_field") == 1);
+  CHECK(next.pending().spare.size() == 1);
+  REQUIRE(next.pending().pending.size() == 2);
+  for (const auto& [p, id, minute] : {std::tuple{&next.pending().pending[0], kC, 5},
+                                      std::tuple{&next.pending().pending[1], kB, 7}}) {
+    const auto fresh = rig.kind.codec().parse(payload(id, minute), "sale_event");
+    REQUIRE(std::holds_alternative<kinds::Record>(fresh));
+    CHECK(p->record.values == std::get<kinds::Record>(fresh).values);
+    CHECK(p->record.lines == std::get<kinds::Record>(fresh).lines);
+    CHECK(p->time == us(minute));
+    CHECK(p->payload == payload(id, minute));
+    CHECK(p->partition == 1);
+  }
+  rig.write(next);
+  CHECK(rig.tables.folded == (Sample<TestType>::kIdsReused ? 4 : 3));
+  CHECK(rig.tables.seen ==
+        std::map<std::string, core::TimestampUs>{{kA, us(1)}, {kB, us(2)}, {kC, us(5)}});
 }
 
 EVERY_KIND_TEST_CASE("aggregator handler: late and future records are kept aside once") {
