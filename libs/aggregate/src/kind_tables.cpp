@@ -9,6 +9,7 @@
 
 #include "millrace/core/failure.hpp"
 #include "millrace/kinds/registry.hpp"
+#include "millrace/kinds/view_decl.hpp"
 #include "millrace/metrics/metrics.hpp"
 #include "millrace/pg/array.hpp"
 #include "millrace/pg/declared_views.hpp"
@@ -138,7 +139,7 @@ void KindAggregates::on_connect(pqxx::connection& connection) {
   // one no longer declared, then claims those made since it last folded.
   pg::prepare_kind_tables(connection, config_.stream.pg.schema, codec_.declaration(),
                           config_.stream.migrate, pg::ViewChanges::kRebuild);
-  if (!codec_.declaration().views.empty()) {
+  if (kinds::fills_any(codec_.declaration().views)) {
     pg::claim_view_fills(connection, codec_.declaration().kind, config_.stream.group,
                          config_.stream.kafka.topic);
   }

@@ -376,6 +376,9 @@ std::int64_t claim_view_fills(pqxx::connection& connection, const std::string& k
 std::vector<ViewFill> pending_view_fills(pqxx::connection& connection, const std::string& kind) {
   pqxx::read_transaction tx(connection);
   std::vector<ViewFill> out;
+  // Before the migrations made it (an aggregator migrating the schema
+  // itself starts its fill beside): nothing to fill yet.
+  if (tx.exec1("SELECT to_regclass('aggregator_view_fills') IS NULL")[0].as<bool>()) return out;
   for (const auto& row : tx.exec_params(
            "SELECT f.view_name, f.topic, f.partition, f.until_offset, f.done_offset FROM "
            "aggregator_view_fills f JOIN aggregator_views v USING (view_name) WHERE v.kind = $1 "

@@ -142,4 +142,14 @@ struct ViewDecl {
   }
 };
 
+// Whether any of `views` is kept in a table of its own (agg_view_<name>),
+// which its aggregator claims and fills: not a view adopting a
+// migration's table.
+inline bool fills_any(const std::vector<ViewDecl>& views) {
+  for (const auto& v : views) {
+    if (!v.adopts_table()) return true;
+  }
+  return false;
+}
+
 }  // namespace millrace::kinds

@@ -103,7 +103,8 @@ struct ViewFill {
   std::string topic;
   std::vector<FillRange> partitions;  // by partition
 };
-// The kind's views being filled, with their ranges.
+// The kind's views being filled, with their ranges (none while the
+// schema lacks the migrations that record them).
 std::vector<ViewFill> pending_view_fills(pqxx::connection& connection, const std::string& kind);
 
 // Where a view not filled yet stands: `unfilled` (made, not claimed by its
