@@ -9,6 +9,7 @@
 
 #include "millrace/core/failure.hpp"
 #include "millrace/kinds/registry.hpp"
+#include "millrace/kinds/view_decl.hpp"
 #include "millrace/metrics/metrics.hpp"
 #include "millrace/pg/array.hpp"
 #include "millrace/pg/declared_views.hpp"
@@ -138,7 +139,7 @@ void KindAggregates::on_connect(pqxx::connection& connection) {
   // one no longer declared, then claims those made since it last folded.
   pg::prepare_kind_tables(connection, config_.stream.pg.schema, codec_.declaration(),
                           config_.stream.migrate, pg::ViewChanges::kRebuild);
-  if (!codec_.declaration().views.empty()) {
+  if (kinds::fills_any(codec_.declaration().views)) {
     pg::claim_view_fills(connection, codec_.declaration().kind, config_.stream.group,
                          config_.stream.kafka.topic);
   }
@@ -160,14 +161,13 @@ detail::ProductLookup KindAggregates::catalog_lookup() const {
 }
 
 tables::KindDeltas KindAggregates::deltas() const {
-  return tables::KindDeltas(codec_.declaration(), catalog_lookup(), sales_ ? &*sales_ : nullptr);
+  return tables::KindDeltas(codec_.declaration(), catalog_lookup());
 }
 
 namespace tables {
 
-KindDeltas::KindDeltas(const kinds::Declaration& declaration, detail::ProductLookup catalog,
-                       const kinds::StoreEventFields* sales)
-    : d_(&declaration), fields_(sales) {
+KindDeltas::KindDeltas(const kinds::Declaration& declaration, detail::ProductLookup catalog)
+    : d_(&declaration) {
   views_.reserve(declaration.views.size());
   for (const auto& v : declaration.views) {
     views_.emplace_back(declaration, v, v.needs_catalog() ? catalog : detail::ProductLookup{});
@@ -176,7 +176,6 @@ KindDeltas::KindDeltas(const kinds::Declaration& declaration, detail::ProductLoo
 
 void KindDeltas::fold(const kinds::Record& record) {
   for (auto& v : views_) v.fold(record);
-  if (fields_) sales_.fold(fields_->sale(record));
   if (!d_->aggregate) return;
   const auto& a = *d_->aggregate;
   KindSums s;
@@ -259,7 +258,6 @@ void PgKindTables::apply_deltas(const KindDeltas& deltas) {
   for (std::size_t i = 0; i < d_.views.size(); ++i) {
     detail::apply_view(tx_, d_, d_.views[i], deltas.views()[i]);
   }
-  if (sales_) tables::apply_deltas(tx_, deltas.sales());
   if (!d_.aggregate) return;
   const std::string agg = "agg_" + d_.aggregate->name;
   upsert_windows(tx_, agg + "_hourly", d_, deltas.hourly());

@@ -9,10 +9,11 @@
 // counts once, and a late record corrects a past window while it is within
 // the lateness horizon (docs/views.md).
 //
-// The store event has, instead of late_records and an aggregate section,
-// the tables it had before declarations (store_sales.hpp): late_events,
-// agg_hourly, agg_daily, agg_products and agg_categories, and its id
-// reused by an event of another time is another event.
+// The store event has, instead of late_records, the table it had before
+// declarations (store_sales.hpp): late_events, and its id reused by an
+// event of another time is another event. Its agg_hourly, agg_daily,
+// agg_products and agg_categories are declared views adopting those
+// tables (proto/kinds/store_event.json), folded as every view.
 
 #include <compare>
 #include <cstdint>
@@ -65,10 +66,7 @@ class KindDeltas {
   // `declaration` (with an aggregate section, or views) must outlive this.
   // `catalog` is its views' grouped by the catalog (detail::ViewDeltas),
   // needed when one is: a caller folding records knows nothing else of it.
-  // `sales`, the store event's fields (its own tables, store_sales.hpp),
-  // must outlive this too; null for any other kind.
-  explicit KindDeltas(const kinds::Declaration& declaration, detail::ProductLookup catalog = {},
-                      const kinds::StoreEventFields* sales = nullptr);
+  explicit KindDeltas(const kinds::Declaration& declaration, detail::ProductLookup catalog = {});
 
   void fold(const kinds::Record& record);
 
@@ -77,14 +75,9 @@ class KindDeltas {
   const std::map<std::int64_t, KindSums>& items() const { return items_; }
   // One per declared view, in the declaration's order.
   const std::vector<detail::ViewDeltas>& views() const { return views_; }
-  // The store event's agg_hourly, agg_daily, agg_products and
-  // agg_categories (empty for another kind).
-  const core::Deltas& sales() const { return sales_; }
 
  private:
   const kinds::Declaration* d_;
-  const kinds::StoreEventFields* fields_;
-  core::Deltas sales_;
   std::map<WindowKey, KindSums> hourly_, daily_;
   std::map<std::int64_t, KindSums> items_;
   std::vector<detail::ViewDeltas> views_;

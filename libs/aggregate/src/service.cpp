@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "handler.hpp"
+#include "millrace/kinds/view_decl.hpp"
 #include "view_fill.hpp"
 
 namespace millrace::aggregate {
@@ -15,7 +16,7 @@ std::unique_ptr<stream::ConsumerService> make_aggregator(AggregatorConfig aggreg
   auto& handler = service->add(std::make_unique<detail::AggregatorHandler>(config, metrics));
   service->consume(config.stream, handler);
   // Views made after records were folded fill beside the consumer.
-  if (!config.kinds.declaration->views.empty()) {
+  if (kinds::fills_any(config.kinds.declaration->views)) {
     service->add(std::make_unique<detail::ViewFiller>(config, handler.kind(), metrics));
   }
   return service;

@@ -1,16 +1,15 @@
 #pragma once
 
-// The store event's own aggregate tables, which predate declared
-// aggregates and keep their names, columns and SQL for users (migrations
-// 0001 onwards; docs/views.md): agg_hourly and agg_daily by window, event
-// type and category, agg_products by sku and agg_categories by category,
-// late_events with the event's columns, and aggregator_reused_ids, the
-// ids an event of another time reused (its resends are told apart by the
-// table's key, (time, id): "resends": "table_key"). millrace-aggregator
-// folds the store event through its declaration as every kind
-// (kind_tables.hpp), its declared views included; these are the tables
-// that kind has besides, kept by the functions below in the batch's
-// transaction.
+// The store event's own bookkeeping tables, which predate declared kinds
+// and keep their names and columns for users (migrations 0002 onwards;
+// docs/views.md): late_events with the event's columns, and
+// aggregator_reused_ids, the ids an event of another time reused (its
+// resends are told apart by the table's key, (time, id): "resends":
+// "table_key"). millrace-aggregator folds the store event through its
+// declaration as every kind (kind_tables.hpp), its aggregates included
+// (agg_hourly, agg_daily, agg_products and agg_categories are declared
+// views that adopt their tables); these are the tables that kind has
+// besides, kept by the functions below in the batch's transaction.
 
 #include <set>
 #include <string>
@@ -37,8 +36,5 @@ void prune_reused_ids(pqxx::work& tx, const std::string& topic, std::int64_t max
 // time. An id late_events holds already is not stored again.
 Stored insert_late(pqxx::work& tx, const std::string& topic, const kinds::StoreEventFields& f,
                    const Late<kinds::Record>& late, const PartitionMax& max_ts);
-
-// agg_hourly, agg_daily, agg_products and agg_categories: additive upserts.
-void apply_deltas(pqxx::work& tx, const core::Deltas& deltas);
 
 }  // namespace millrace::aggregate::tables

@@ -61,8 +61,8 @@ void upsert(pqxx::work& tx, const std::string& table, std::vector<Column>& colum
     params.push_back(c.values.take());
   }
   tx.exec_params("INSERT INTO " + table + " (" + names + ") SELECT " + select + " FROM unnest(" +
-                     arrays + ") AS u(" + names + ") GROUP BY " + groups + " ON CONFLICT (" + key +
-                     ") DO UPDATE SET " + set,
+                     arrays + ") AS u(" + names + ") GROUP BY " + groups + " ORDER BY " + groups +
+                     " ON CONFLICT (" + key + ") DO UPDATE SET " + set,
                  pqxx::prepare::make_dynamic_params(params));
 }
 

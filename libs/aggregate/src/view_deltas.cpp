@@ -1,6 +1,8 @@
 #include "view_deltas.hpp"
 
+#include <algorithm>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -41,6 +43,17 @@ std::string fact_text(const std::optional<cache::ProductFacts>& p, kinds::Catalo
   }
 }
 
+// Whether `v` is the value a condition wants.
+bool matches(const kinds::Value& v, const kinds::ViewMatch& m) {
+  return std::visit(
+      [&](const auto& want) {
+        using T = std::decay_t<decltype(want)>;
+        const auto* have = std::get_if<T>(&v);
+        return have != nullptr && *have == want;
+      },
+      m.equals);
+}
+
 }  // namespace
 
 ViewDeltas::ViewDeltas(const kinds::Declaration& d, const kinds::ViewDecl& view,
@@ -68,8 +81,14 @@ void ViewDeltas::fold_row(const kinds::Record& record, const std::vector<kinds::
   const auto value = [&](const kinds::ViewField& f) -> const kinds::Value& {
     return f.on_line ? (*line)[f.index] : record.values[f.index];
   };
+  const auto all = [&](const std::vector<kinds::ViewMatch>& where) {
+    return std::all_of(where.begin(), where.end(),
+                       [&](const kinds::ViewMatch& m) { return matches(value(m.field), m); });
+  };
+  if (!all(v_->where)) return;
   const auto ts = record.time(*d_);
-  ViewKey key{ts - (((ts % slot_us_) + slot_us_) % slot_us_), {}};
+  // One window of all time: every row's slot is the same.
+  ViewKey key{v_->window.all_time ? 0 : ts - (((ts % slot_us_) + slot_us_) % slot_us_), {}};
   key.groups.reserve(v_->group_by.size());
   // A row's product is looked up once, for all its groups by the catalog.
   std::optional<std::optional<cache::ProductFacts>> product;
@@ -92,12 +111,17 @@ void ViewDeltas::fold_row(const kinds::Record& record, const std::vector<kinds::
   }
   for (std::size_t i = 0; i < n; ++i) {
     const auto& m = v_->measures[i];
-    if (m.op == MeasureDecl::Op::kCount) continue;
+    if (!all(m.where)) continue;
+    if (m.op == MeasureDecl::Op::kCount) {
+      if (v_->has_column(m)) s.sums[i].add(1);
+      continue;
+    }
     core::Int128 term = 1;
     for (const auto& factor : m.of) {
       const auto u = units(value(factor.field));
       term *= factor.percent_off ? kPercentUnits - u : u;
     }
+    if (m.negative_when && std::get<bool>(value(*m.negative_when))) term = -term;
     if (m.op == MeasureDecl::Op::kMin) {
       s.extremes[i] = s.rows == 0 ? term : std::min(s.extremes[i], term);
     } else if (m.op == MeasureDecl::Op::kMax) {
@@ -114,17 +138,20 @@ void apply_view(pqxx::work& tx, const kinds::Declaration& d, const kinds::ViewDe
   const auto& slots = deltas.slots();
   if (slots.empty()) return;
   using enum Column::Combine;
-  std::vector<Column> columns{{"bucket", "timestamptz", kKey, {}}};
+  const bool windowed = !view.window.all_time;
+  const bool row_count = !view.adopts_table();
+  std::vector<Column> columns;
+  if (windowed) columns.push_back({pg::view_time_column(view), "timestamptz", kKey, {}});
   for (const auto& g : view.group_by) {
     columns.push_back({pg::view_group_column(d, g), pg::view_group_type(d, g), kKey, {}});
   }
-  columns.push_back({"row_count", "bigint", kSum, {}});
+  if (row_count) columns.push_back({"row_count", "bigint", kSum, {}});
   for (const auto& m : view.measures) {
-    if (m.op == MeasureDecl::Op::kCount) continue;
+    if (!view.has_column(m)) continue;
     const auto combine = m.op == MeasureDecl::Op::kMin   ? kMin
                          : m.op == MeasureDecl::Op::kMax ? kMax
                                                          : kSum;
-    columns.push_back({m.as, "numeric", combine, {}});
+    columns.push_back({m.as, pg::view_measure_type(view, m), combine, {}});
   }
   for (const auto& [key, s] : slots) {
     // A sum's further parts go in rows of their own, which add nothing else
@@ -133,12 +160,12 @@ void apply_view(pqxx::work& tx, const kinds::Declaration& d, const kinds::ViewDe
     for (const auto& sum : s.sums) rows = std::max(rows, sum.parts.size());
     for (std::size_t row = 0; row < rows; ++row) {
       std::size_t c = 0;
-      columns[c++].values.add(core::format_timestamp(key.slot));
+      if (windowed) columns[c++].values.add(core::format_timestamp(key.slot));
       for (const auto& g : key.groups) columns[c++].values.add(g);
-      columns[c++].values.add(row == 0 ? s.rows : 0);
+      if (row_count) columns[c++].values.add(row == 0 ? s.rows : 0);
       for (std::size_t i = 0; i < view.measures.size(); ++i) {
         const auto& m = view.measures[i];
-        if (m.op == MeasureDecl::Op::kCount) continue;
+        if (!view.has_column(m)) continue;
         if (m.op == MeasureDecl::Op::kMin || m.op == MeasureDecl::Op::kMax) {
           columns[c++].values.add(scaled_text(s.extremes[i], m.scale, 0));
         } else {
@@ -148,7 +175,8 @@ void apply_view(pqxx::work& tx, const kinds::Declaration& d, const kinds::ViewDe
       }
     }
   }
-  upsert(tx, pg::view_table(view), columns, pg::bucket_sql(view.window, "u.bucket"));
+  upsert(tx, pg::view_table(view), columns,
+         windowed ? pg::bucket_sql(view.window, "u." + pg::view_time_column(view)) : "");
 }
 
 void prune_view(pqxx::work& tx, const kinds::ViewDecl& view, const std::string& topic) {

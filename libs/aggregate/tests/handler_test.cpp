@@ -177,10 +177,9 @@ class FakeTables final : public KindAggregates::Tables {
   }
 
   // agg_web_orders_hourly, _daily and _items; the store event's
-  // agg_hourly and the others.
+  // agg_hourly and the others, from the declared views adopting them.
   std::map<aggregate::tables::WindowKey, aggregate::tables::KindSums> hourly, daily;
   std::map<std::int64_t, aggregate::tables::KindSums> items;
-  core::Deltas sales;
   void apply_deltas(const aggregate::tables::KindDeltas& deltas) override {
     const auto add = [](auto& to, const auto& from) {
       for (const auto& [key, s] : from) {
@@ -191,13 +190,55 @@ class FakeTables final : public KindAggregates::Tables {
       }
     };
     for (const auto& [hour, s] : deltas.hourly()) folded += static_cast<std::size_t>(s.records);
-    folded += deltas.sales().events();
     add(hourly, deltas.hourly());
     add(daily, deltas.daily());
     add(items, deltas.items());
-    for (const auto& [key, t] : deltas.sales().hourly()) sales_hourly[key] += t;
+    if constexpr (kIdsReused) add_sales(deltas);
   }
-  std::map<core::WindowKey, core::Totals> sales_hourly;
+  // The store event's tables as core::Deltas keeps them.
+  std::map<core::WindowKey, core::Totals> sales_hourly, sales_daily;
+  std::map<std::int64_t, core::ProductTotals> sales_products;
+  std::map<std::string, core::Totals> sales_categories;
+
+ private:
+  static core::Int128 total(const aggregate::detail::ViewSums& s, std::size_t measure) {
+    core::Int128 t = 0;
+    for (const auto part : s.sums[measure].parts) t += part;
+    return t;
+  }
+  // events, units, revenue, discount_total, returns: agg_hourly's and
+  // agg_daily's measures; agg_categories' without discount_total.
+  static core::Totals totals(const aggregate::detail::ViewSums& s, bool discounts) {
+    core::Totals t;
+    t.events = static_cast<std::int64_t>(total(s, 0));
+    t.units = static_cast<std::int64_t>(total(s, 1));
+    t.revenue = core::Amount::from_units14(total(s, 2));
+    if (discounts) t.discount_total = core::Amount::from_units14(total(s, 3));
+    t.returns = static_cast<std::int64_t>(total(s, discounts ? 4 : 3));
+    return t;
+  }
+  void add_sales(const aggregate::tables::KindDeltas& deltas) {
+    const auto& d = codec.declaration();
+    for (std::size_t v = 0; v < d.views.size(); ++v) {
+      const auto& name = d.views[v].name;
+      for (const auto& [key, s] : deltas.views()[v].slots()) {
+        if (name == "agg_hourly" || name == "agg_daily") {
+          const core::WindowKey k{
+              key.slot,
+              key.groups[0] == "sale_event" ? core::EventType::kSale : core::EventType::kInventory,
+              key.groups[1]};
+          (name == "agg_hourly" ? sales_hourly : sales_daily)[k] += totals(s, true);
+          if (name == "agg_hourly") folded += static_cast<std::size_t>(total(s, 0));
+        } else if (name == "agg_products") {
+          auto& p = sales_products[std::stoll(key.groups[0])];
+          p.units += static_cast<std::int64_t>(total(s, 0));
+          p.revenue += core::Amount::from_units14(total(s, 1));
+        } else if (name == "agg_categories") {
+          sales_categories[key.groups[0]] += totals(s, false);
+        }
+      }
+    }
+  }
 };
 
 // One batch as the consumer fills it.
@@ -515,10 +556,19 @@ TEST_CASE("aggregator handler: a store event's sales fold as the compiled event'
   add(0, kA, 1, "sale_event", "45.85", "34", "10.3", false);
   add(1, kB, 2, "sale_event", "0.000001", "1000000", "99.999999", true);
   add(2, kC, 70, "inventory_event", "1000000000", "7", "0", false);
+  add(3, kA, 130, "sale_event", "3.333333", "3", "0", true);
+  add(4, kB, 131, "sale_event", "19.99", "2", "100", false);
   rig.write(f);
-  CHECK(rig.tables.folded == 3);
+  CHECK(rig.tables.folded == 5);
   CHECK(rig.tables.sales_hourly == expected.hourly());
-  CHECK(rig.tables.sales_hourly.size() == 2);
+  CHECK(rig.tables.sales_hourly.size() == 3);
+  CHECK(rig.tables.sales_daily == expected.daily());
+  CHECK(rig.tables.sales_products == expected.products());
+  // agg_categories has no discount_total (core::Deltas keeps one).
+  auto categories = expected.categories();
+  for (auto& [category, t] : categories) t.discount_total = {};
+  CHECK(rig.tables.sales_categories == categories);
+  CHECK(rig.tables.sales_categories.size() == 1);
 }
 
 // A declared kind's (orders).

@@ -44,8 +44,9 @@ std::shared_ptr<const ServedViews> serve_views(const std::vector<kinds::Declarat
                     {"daily_sales", 1000, 29 * kDayUs, true},
                     {"top_products", 10, {}, false},
                     {"popular_categories", 100, {}, false}};
-  out->tables = {"agg_hourly",     "agg_daily",  "agg_products",
-                 "agg_categories", "categories", "products"};
+  // The store event's agg_hourly and the other tables its views adopt
+  // come with its declaration's (kind_table_names()).
+  out->tables = {"categories", "products"};
   for (const auto& d : kinds) {
     for (const auto& v : pg::kind_views(d)) {
       switch (v.grain) {

@@ -24,11 +24,6 @@ std::vector<std::string> default_tables(pqxx::connection& conn, const std::strin
     candidates.insert(candidates.end(), tables.records.begin(), tables.records.end());
     candidates.insert(candidates.end(), tables.sums.begin(), tables.sums.end());
     candidates.insert(candidates.end(), tables.views.begin(), tables.views.end());
-    if (d.kind == kinds::kStoreEvent) {
-      // The store events' sums are compiled in, not declared.
-      candidates.insert(candidates.end(),
-                        {"agg_hourly", "agg_daily", "agg_products", "agg_categories"});
-    }
   }
   // Reference data, when present.
   candidates.insert(candidates.end(), {"categories", "products", "assets"});

@@ -38,18 +38,22 @@ class ViewReader {
   ViewReader(const DocReader& r, const Declaration& d) : r_(r), d_(d) {}
 
   ViewDecl view(const Json& v, const std::string& at) const {
-    r_.only(
-        v, at,
-        {"name", "description", "window", "group_by", "measures", "top", "retention", "$comment"});
+    r_.only(v, at,
+            {"name", "table", "description", "window", "where", "group_by", "measures", "top",
+             "retention", "$comment"});
     ViewDecl out;
     out.name = r_.identifier(r_.need(v, "name", at), at + ".name");
     if (out.name.size() > 54)
       r_.fail(at + ".name", "takes at most 54 characters (agg_view_<name>)");
+    if (const Json* t = v.member("table")) out.table = r_.identifier(*t, at + ".table");
     if (const Json* desc = v.member("description")) {
       out.description = r_.string(*desc, at + ".description");
     }
-    out.window = window(r_.need(v, "window", at), at + ".window");
-    std::set<std::string> columns = kReserved;
+    out.window = window(r_.need(v, "window", at), at + ".window", out.adopts_table());
+    if (const Json* w = v.member("where")) out.where = conditions(*w, at + ".where");
+    // An adopted table has no bucket or row_count, but its window's column.
+    std::set<std::string> columns =
+        out.adopts_table() ? std::set<std::string>{"window_start"} : kReserved;
     const auto claim = [&](const std::string& column, const std::string& where) {
       if (!columns.insert(column).second) {
         r_.fail(where, quoted(column) + " is already a column of the view");
@@ -109,10 +113,65 @@ class ViewReader {
       out.retention = keep;
     }
     if (out.over_lines && !d_.lines) r_.fail(at, "names a field of lines the kind has not");
+    if (out.adopts_table()) adopted(v, at, out);
     return out;
   }
 
  private:
+  // A view kept in a table a migration made: summed when read by the
+  // migration's views, so no top, no retention and no average; a window of
+  // UTC hours or days, or of all time.
+  void adopted(const Json& v, const std::string& at, const ViewDecl& out) const {
+    for (const char* member : {"top", "retention"}) {
+      if (v.member(member)) r_.fail(at + "." + member, "is not for a view with a \"table\"");
+    }
+    const auto& w = out.window;
+    if (!w.all_time && (!w.tumbling() || w.time_zone != "UTC")) {
+      r_.fail(at + ".window", "of a view with a \"table\" is tumbling in UTC, or \"all\"");
+    }
+    for (std::size_t i = 0; i < out.measures.size(); ++i) {
+      const auto op = out.measures[i].op;
+      if (op != MeasureDecl::Op::kCount && op != MeasureDecl::Op::kSum) {
+        r_.fail(at + ".measures[" + std::to_string(i) + "].op",
+                "of a view with a \"table\" is count or sum");
+      }
+    }
+  }
+
+  // {"field": value, ...}: a row matches when each field has its value (a
+  // boolean's true or false, an integer, a text of the field's values).
+  std::vector<ViewMatch> conditions(const Json& j, const std::string& where) const {
+    if (j.type != Json::Type::kObject || j.members.empty() || j.members.size() > 4) {
+      r_.fail(where, "must be an object of 1 to 4 fields and the values they must have");
+    }
+    std::vector<ViewMatch> out;
+    for (const auto& [key, value] : j.members) {
+      const std::string at = where + "." + std::string(key);
+      Json name;
+      name.type = Json::Type::kString;
+      name.text = key;
+      ViewMatch m{field(name, at), false};
+      if (m.field.on_line) r_.fail(at, "names a field of the lines, not of the record");
+      const auto& f = of(m.field);
+      if (f.type == ValueType::kBoolean && value.type == Json::Type::kBool) {
+        m.equals = value.boolean;
+      } else if (f.type == ValueType::kInteger && value.type == Json::Type::kNumber) {
+        m.equals = r_.integer(value, at, f.int_min, f.int_max);
+      } else if (f.type == ValueType::kText && value.type == Json::Type::kString) {
+        const std::string text(value.text);
+        if (!f.values.empty() &&
+            std::find(f.values.begin(), f.values.end(), text) == f.values.end()) {
+          r_.fail(at, quoted(text) + " is not one of the field's values");
+        }
+        m.equals = text;
+      } else {
+        r_.fail(at, "compares a boolean, integer or text field with a value of its type");
+      }
+      out.push_back(std::move(m));
+    }
+    return out;
+  }
+
   const FieldDecl& of(const ViewField& f) const {
     return f.on_line ? d_.lines->fields[f.index] : d_.fields[f.index];
   }
@@ -131,7 +190,11 @@ class ViewReader {
       }
     }
     if (!out) r_.fail(where, "names no field (" + quoted(name) + ")");
-    if (!of(*out).required) r_.fail(where, "field " + quoted(name) + " must be required");
+    // The record's type is always there: from its header, if not its body.
+    const bool typed = !out->on_line && d_.type_header && *d_.type_header == out->index;
+    if (!of(*out).required && !typed) {
+      r_.fail(where, "field " + quoted(name) + " must be required");
+    }
     return *out;
   }
 
@@ -174,9 +237,14 @@ class ViewReader {
     return std::chrono::duration_cast<minutes>(ms);
   }
 
-  ViewWindow window(const Json& w, const std::string& at) const {
-    r_.only(w, at, {"size", "hop", "time_zone"});
+  ViewWindow window(const Json& w, const std::string& at, bool adopted) const {
     ViewWindow out;
+    if (w.type == Json::Type::kString && w.text == "all") {
+      if (!adopted) r_.fail(at, "\"all\" is for a view with a \"table\"");
+      out.all_time = true;
+      return out;
+    }
+    r_.only(w, at, {"size", "hop", "time_zone"});
     out.size = duration(r_.need(w, "size", at), at + ".size");
     out.hop = out.size;
     if (const Json* h = w.member("hop")) out.hop = duration(*h, at + ".hop");
@@ -220,7 +288,7 @@ class ViewReader {
   }
 
   MeasureDecl measure(const Json& j, const std::string& at) const {
-    r_.only(j, at, {"as", "op", "of", "scale"});
+    r_.only(j, at, {"as", "op", "of", "scale", "where", "negative_when"});
     MeasureDecl out;
     out.as = r_.identifier(r_.need(j, "as", at), at + ".as");
     const auto op = r_.string(r_.need(j, "op", at), at + ".op");
@@ -249,9 +317,9 @@ class ViewReader {
         const std::string where = at + ".of[" + std::to_string(k) + "]";
         const auto factor = this->factor(of->items[k], where);
         const auto& f = this->of(factor.field);
-        if (factor.percent_off) {
+        if (factor.percent_off || factor.percent) {
           out.scale += 8;
-          bound *= 1e8L + magnitude(f);
+          bound *= (factor.percent_off ? 1e8L : 0) + magnitude(f);
         } else {
           out.scale += f.type == ValueType::kDecimal ? 6 : 0;
           bound *= magnitude(f);
@@ -261,6 +329,18 @@ class ViewReader {
       if (bound >= std::ldexp(1.0L, 100)) {
         r_.fail(at + ".of", "can exceed 2^100 in units of its " + std::to_string(out.scale) +
                                 " decimals: bound its fields (min, max) or take fewer factors");
+      }
+    }
+    if (const Json* w = j.member("where")) {
+      if (out.op == MeasureDecl::Op::kAvg) r_.fail(at + ".where", "an average is of every row");
+      out.where = conditions(*w, at + ".where");
+    }
+    if (const Json* n = j.member("negative_when")) {
+      const std::string where = at + ".negative_when";
+      if (out.op != MeasureDecl::Op::kSum) r_.fail(where, "negates a sum's terms");
+      out.negative_when = field(*n, where);
+      if (this->of(*out.negative_when).type != ValueType::kBoolean) {
+        r_.fail(where, "names no boolean field");
       }
     }
     if (const Json* s = j.member("scale")) {
@@ -287,17 +367,20 @@ class ViewReader {
     ViewFactor out;
     const Json* name = &j;
     if (j.type == Json::Type::kObject) {
-      r_.only(j, where, {"percent_off"});
-      name = &r_.need(j, "percent_off", where);
-      out.percent_off = true;
+      r_.only(j, where, {"percent_off", "percent"});
+      out.percent_off = j.member("percent_off") != nullptr;
+      out.percent = !out.percent_off;
+      if (j.members.size() != 1) r_.fail(where, "takes one of percent_off and percent");
+      name = &j.members[0].value;
     }
     out.field = field(*name, where);
     const auto& f = of(out.field);
     if (f.type != ValueType::kInteger && f.type != ValueType::kDecimal) {
       r_.fail(where, "field " + quoted(f.name) + " must be an integer or a decimal");
     }
-    if (out.percent_off && f.type != ValueType::kDecimal) {
-      r_.fail(where, "percent_off takes a decimal field (a percentage)");
+    if ((out.percent_off || out.percent) && f.type != ValueType::kDecimal) {
+      r_.fail(where, std::string(out.percent ? "percent" : "percent_off") +
+                         " takes a decimal field (a percentage)");
     }
     return out;
   }

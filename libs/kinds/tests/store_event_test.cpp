@@ -32,6 +32,10 @@ Declaration changed(const std::string& from, const std::string& to) {
   for (const auto& b : built_in_kinds()) {
     if (b.kind == kStoreEvent) json = std::string(b.json);
   }
+  // Without its views (its last member), which read the fields changed here.
+  const auto views = json.find(",\n  \"views\"");
+  REQUIRE(views != std::string::npos);
+  json = json.substr(0, views) + "\n}\n";
   REQUIRE(json.find(from) != std::string::npos);
   json.replace(json.find(from), from.size(), to);
   return parse_declaration(json, "test store_event");

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "millrace/core/options.hpp"
@@ -263,15 +264,17 @@ TEST_CASE("a views file is refused naming the file, where and why", "[kinds][vie
 TEST_CASE("the store event takes declared views, in a views file or its declaration",
           "[kinds][views]") {
   auto store_event = find_kind("store_event", "");
-  CHECK(store_event.views.empty());
+  // Its own: the tables it had before declared views, adopted.
+  REQUIRE(store_event.views.size() == 4);
+  for (const auto& own : store_event.views) CHECK(own.table == own.name);
   add_views(store_event,
             R"({"kind": "store_event", "views": [{"name": "sales_per_store_hour", )"
             R"("window": {"size": "1h", "time_zone": "America/New_York"}, )"
             R"("group_by": ["store_id"], "measures": [{"as": "revenue", "op": "sum", )"
             R"("of": ["price", "qty", {"percent_off": "discount"}]}]}]})",
             "k/store_event.views.json");
-  REQUIRE(store_event.views.size() == 1);
-  const auto& v = store_event.views[0];
+  REQUIRE(store_event.views.size() == 5);
+  const auto& v = store_event.views[4];
   CHECK(v.window.time_zone == "America/New_York");
   REQUIRE(v.group_by.size() == 1);
   CHECK(store_event.fields[v.group_by[0].index].name == "store_id");
@@ -282,11 +285,13 @@ TEST_CASE("the store event takes declared views, in a views file or its declarat
   // optional, and no group.
   std::string json(built_in_kinds()[1].json);
   REQUIRE(built_in_kinds()[1].kind == "store_event");
-  const auto at = json.find("\"fields\"");
+  const std::string views = "\"views\": [";
+  const auto at = json.find(views);
   REQUIRE(at != std::string::npos);
-  json.insert(at, R"("views": [{"name": "v", "window": {"size": "1d"}, "group_by": ["category"], )"
-                  R"("measures": [{"as": "n", "op": "count"}]}], )");
-  CHECK(parse_declaration(json, "test store_event").views.size() == 1);
+  json.insert(at + views.size(),
+              R"({"name": "v", "window": {"size": "1d"}, "group_by": ["category"], )"
+              R"("measures": [{"as": "n", "op": "count"}]}, )");
+  CHECK(parse_declaration(json, "test store_event").views.size() == 5);
   json.replace(json.find("[\"category\"]"), 12, "[\"contact_me\"]");
   CHECK_THROWS_WITH(parse_declaration(json, "test store_event"),
                     Contains("test store_event: views[0].group_by"));
@@ -362,4 +367,108 @@ TEST_CASE("a view grouped by the catalog is refused with where and why", "[kinds
               count + "}",
           enrich),
       Contains("views[0].top.per") && Contains("\"Sku\" is not one of group_by"));
+}
+
+namespace {
+
+// What add_views() says of `views` added to the store event.
+std::string store_views_refusal(const std::string& views) {
+  auto d = find_kind("store_event", "");
+  try {
+    add_views(d, R"({"kind": "store_event", "views": [)" + views + "]}", "t.views.json");
+  } catch (const core::UsageError& e) {
+    return e.what();
+  }
+  FAIL("the views were accepted: " << views);
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("a view adopts a table, with conditions, signs and a window of all time",
+          "[kinds][views]") {
+  const auto d = find_kind("store_event", "");
+  REQUIRE(d.views.size() == 4);
+  const auto& hourly = d.views[0];
+  CHECK(hourly.table == "agg_hourly");
+  CHECK(hourly.adopts_table());
+  CHECK_FALSE(hourly.window.all_time);
+  CHECK(hourly.window.size == minutes{60});
+  REQUIRE(hourly.measures.size() == 5);
+  // events: a count, which has a column of its own in an adopted table.
+  CHECK(hourly.has_column(hourly.measures[0]));
+  const auto& units = hourly.measures[1];
+  REQUIRE(units.negative_when);
+  CHECK(d.fields[units.negative_when->index].name == "is_return");
+  const auto& revenue = hourly.measures[2];
+  CHECK(revenue.scale == 14);
+  REQUIRE(revenue.where.size() == 1);
+  CHECK(d.fields[revenue.where[0].field.index].name == "event_type");
+  CHECK(std::get<std::string>(revenue.where[0].equals) == "sale_event");
+  const auto& discount = hourly.measures[3];
+  CHECK(discount.of[2].percent);
+  CHECK_FALSE(discount.of[2].percent_off);
+  CHECK(discount.scale == 14);
+  CHECK(std::get<bool>(hourly.measures[4].where[0].equals));
+  const auto& products = d.views[2];
+  CHECK(products.window.all_time);
+  REQUIRE(products.where.size() == 1);
+  CHECK(std::get<std::string>(products.where[0].equals) == "sale_event");
+
+  // A view of its own table keeps a count without a condition as row_count.
+  auto own = d;
+  add_views(own,
+            R"({"kind": "store_event", "views": [{"name": "returns_per_store", )"
+            R"("window": {"size": "1h"}, "group_by": ["store_id"], "measures": [)"
+            R"({"as": "events", "op": "count"}, {"as": "returns", "op": "count", )"
+            R"("where": {"is_return": true}}]}]})",
+            "t.views.json");
+  const auto& v = own.views.back();
+  CHECK_FALSE(v.has_column(v.measures[0]));
+  CHECK(v.has_column(v.measures[1]));
+
+  const std::string window = R"("window": {"size": "1h"}, )";
+  const std::string count = R"("measures": [{"as": "n", "op": "count"}])";
+  CHECK_THAT(store_views_refusal(R"({"name": "v", "window": "all", )" + count + "}"),
+             Contains("views[0].window: \"all\" is for a view with a \"table\""));
+  CHECK_THAT(store_views_refusal(R"({"name": "v", "table": "t", "window": {"size": "1h", )"
+                                 R"("time_zone": "America/New_York"}, )" +
+                                 count + "}"),
+             Contains("views[0].window: of a view with a \"table\" is tumbling in UTC"));
+  CHECK_THAT(
+      store_views_refusal(R"({"name": "v", "table": "t", )" + window +
+                          R"("group_by": ["sku"], "top": {"n": 1, "by": "n"}, )" + count + "}"),
+      Contains("views[0].top: is not for a view with a \"table\""));
+  CHECK_THAT(store_views_refusal(R"({"name": "v", "table": "t", )" + window +
+                                 R"("measures": [{"as": "p", "op": "max", "of": ["price"]}]})"),
+             Contains("views[0].measures[0].op: of a view with a \"table\" is count or sum"));
+  CHECK_THAT(store_views_refusal(R"({"name": "v", )" + window +
+                                 R"("where": {"event_type": "refund"}, )" + count + "}"),
+             Contains("views[0].where.event_type: \"refund\" is not one of the field's values"));
+  CHECK_THAT(store_views_refusal(R"({"name": "v", )" + window + R"("where": {"is_return": 1}, )" +
+                                 count + "}"),
+             Contains("views[0].where.is_return: compares a boolean"));
+  CHECK_THAT(
+      store_views_refusal(R"({"name": "v", )" + window + R"("where": {"nope": 1}, )" + count + "}"),
+      Contains("views[0].where.nope: names no field"));
+  CHECK_THAT(store_views_refusal(R"({"name": "v", )" + window +
+                                 R"("measures": [{"as": "a", "op": "avg", "of": ["qty"], )"
+                                 R"("where": {"is_return": true}}]})"),
+             Contains("views[0].measures[0].where: an average is of every row"));
+  CHECK_THAT(store_views_refusal(R"({"name": "v", )" + window +
+                                 R"("measures": [{"as": "s", "op": "sum", "of": ["qty"], )"
+                                 R"("negative_when": "qty"}]})"),
+             Contains("views[0].measures[0].negative_when: names no boolean field"));
+  CHECK_THAT(store_views_refusal(R"({"name": "v", )" + window +
+                                 R"("measures": [{"as": "n", "op": "count", )"
+                                 R"("negative_when": "is_return"}]})"),
+             Contains("views[0].measures[0].negative_when: negates a sum's terms"));
+  CHECK_THAT(store_views_refusal(R"({"name": "v", )" + window +
+                                 R"("measures": [{"as": "s", "op": "sum", "of": ["price", )"
+                                 R"({"percent": "discount", "percent_off": "discount"}]}]})"),
+             Contains("views[0].measures[0].of[1]: takes one of percent_off and percent"));
+  CHECK_THAT(store_views_refusal(R"({"name": "v", )" + window +
+                                 R"("measures": [{"as": "s", "op": "sum", "of": [)"
+                                 R"({"percent": "qty"}]}]})"),
+             Contains("views[0].measures[0].of[0]: percent takes a decimal field"));
 }

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <string>
+#include <type_traits>
 #include <utility>
+#include <variant>
 
 #include "kind_aggregate.hpp"
 #include "millrace/core/failure.hpp"
@@ -37,9 +40,41 @@ std::vector<std::pair<std::string, std::string>> table_columns(const Declaration
                                                                const ViewDecl& v) {
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& g : v.group_by) out.emplace_back(view_group_column(d, g), view_group_type(d, g));
-  out.emplace_back("row_count", "bigint");
+  if (!v.adopts_table()) out.emplace_back("row_count", "bigint");
   for (const auto& m : v.measures) {
-    if (m.op != MeasureDecl::Op::kCount) out.emplace_back(m.as, "numeric");
+    if (v.has_column(m)) out.emplace_back(m.as, view_measure_type(v, m));
+  }
+  return out;
+}
+
+// What the shape records of the rows folded besides the columns: which
+// rows each measure takes. Empty for a view without conditions.
+std::string conditions_text(const Declaration& d, const ViewDecl& v) {
+  const auto name = [&](const kinds::ViewField& f) {
+    return f.on_line ? d.lines->fields[f.index].name : d.fields[f.index].name;
+  };
+  const auto where = [&](const std::vector<kinds::ViewMatch>& matches) {
+    std::string out;
+    for (const auto& m : matches) {
+      out += " " + name(m.field) + "=" +
+             std::visit(
+                 [](const auto& x) -> std::string {
+                   using T = std::decay_t<decltype(x)>;
+                   if constexpr (std::is_same_v<T, std::string>) return x;
+                   if constexpr (std::is_same_v<T, bool>) return x ? "true" : "false";
+                   if constexpr (std::is_same_v<T, std::int64_t>) return std::to_string(x);
+                 },
+                 m.equals);
+    }
+    return out;
+  };
+  std::string out = v.where.empty() ? "" : "; where" + where(v.where);
+  for (const auto& m : v.measures) {
+    std::string of;
+    for (const auto& f : m.of) of += f.percent ? " percent" : "";
+    if (m.where.empty() && !m.negative_when && of.empty()) continue;
+    out += "; " + m.as + of + (m.where.empty() ? "" : " where" + where(m.where)) +
+           (m.negative_when ? " negative_when " + name(*m.negative_when) : "");
   }
   return out;
 }
@@ -72,7 +107,7 @@ std::string windows_sql(const Declaration& d, const ViewDecl& v) {
                               : "(" + start + ") + " + interval(w.size);
   std::string sums = ", sum(b.row_count) AS row_count";
   for (const auto& m : v.measures) {
-    if (m.op == MeasureDecl::Op::kCount) continue;
+    if (!v.has_column(m)) continue;
     const char* f = m.op == MeasureDecl::Op::kMin   ? "min"
                     : m.op == MeasureDecl::Op::kMax ? "max"
                                                     : "sum";
@@ -91,7 +126,7 @@ std::string measures_sql(const Declaration& d, const ViewDecl& v) {
   for (const auto& m : v.measures) {
     switch (m.op) {
       case MeasureDecl::Op::kCount:
-        out += ", w.row_count::bigint AS " + m.as;
+        out += ", w." + (v.has_column(m) ? m.as : std::string("row_count")) + "::bigint AS " + m.as;
         break;
       case MeasureDecl::Op::kAvg:
         out += ", " + ratio_sql("w." + m.as, "w.row_count", m.avg_scale) + " AS " + m.as;
@@ -133,7 +168,16 @@ std::string view_sql(const Declaration& d, const ViewDecl& v) {
 }  // namespace
 
 std::string view_table(const ViewDecl& v) {
-  return "agg_view_" + v.name;
+  return v.adopts_table() ? v.table : "agg_view_" + v.name;
+}
+
+std::string view_time_column(const ViewDecl& v) {
+  return v.adopts_table() ? "window_start" : "bucket";
+}
+
+std::string view_measure_type(const ViewDecl& v, const MeasureDecl& m) {
+  if (m.op == MeasureDecl::Op::kCount) return "bigint";
+  return v.adopts_table() && m.scale == 0 ? "bigint" : "numeric";
 }
 
 minutes view_slot(const ViewWindow& w) {
@@ -161,6 +205,7 @@ const std::string& view_group_column(const Declaration& d, const kinds::ViewFiel
 }
 
 std::vector<std::string> declared_view_statements(const Declaration& d, const ViewDecl& v) {
+  if (v.adopts_table()) return {};
   std::string columns, key = "bucket";
   for (const auto& [name, type] : table_columns(d, v)) {
     columns += ", " + name + " " + type + " NOT NULL";
@@ -183,7 +228,7 @@ std::vector<std::string> declared_view_statements(const Declaration& d) {
 std::string view_shape(const Declaration& d, const ViewDecl& v) {
   std::string out = window_text(v.window) + "; bucket timestamptz";
   for (const auto& [name, type] : table_columns(d, v)) out += ", " + name + " " + type;
-  return out;
+  return out + conditions_text(d, v);
 }
 
 namespace {
@@ -234,6 +279,32 @@ std::string held_shape(pqxx::work& tx, const std::string& table) {
   return comment + ";" + columns.substr(1);
 }
 
+// A table the view adopts holds the columns the view keeps, in any order
+// and with others besides (a migration made it; nothing here changes it).
+void check_adopted(pqxx::work& tx, const Declaration& d, const ViewDecl& v) {
+  std::map<std::string, std::string> held;
+  for (const auto& row : tx.exec_params(
+           "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = "
+           "current_schema() AND table_name = $1",
+           v.table)) {
+    const auto type = row[1].as<std::string>();
+    held[row[0].as<std::string>()] = type == "timestamp with time zone" ? "timestamptz" : type;
+  }
+  auto want = table_columns(d, v);
+  if (!v.window.all_time) want.emplace_back(view_time_column(v), "timestamptz");
+  std::string missing;
+  for (const auto& [name, type] : want) {
+    const auto it = held.find(name);
+    if (it == held.end() || it->second != type) missing += " " + name + " " + type;
+  }
+  if (held.empty() || !missing.empty()) {
+    throw core::InfraError(core::FailureClass::kFatal,
+                           "kind " + d.kind + ": view " + v.name + " adopts table " + v.table +
+                               (held.empty() ? ", which does not exist (a migration makes it)"
+                                             : ", which lacks the columns" + missing));
+  }
+}
+
 void drop_view(pqxx::work& tx, const std::string& name, const std::string& table) {
   tx.exec("DROP VIEW IF EXISTS " + tx.quote_name(name));
   tx.exec("DROP TABLE IF EXISTS " + tx.quote_name(table));
@@ -250,6 +321,10 @@ void sync_declared_views(pqxx::work& tx, const Declaration& d, ViewChanges chang
   }
   const auto rebuild = changes == ViewChanges::kRebuild;
   for (const auto& v : d.views) {
+    if (v.adopts_table()) {
+      check_adopted(tx, d, v);
+      continue;
+    }
     refuse_names_and_zone(tx, d, v);
     const auto table = view_table(v);
     const auto want = view_shape(d, v);
@@ -301,6 +376,9 @@ std::int64_t claim_view_fills(pqxx::connection& connection, const std::string& k
 std::vector<ViewFill> pending_view_fills(pqxx::connection& connection, const std::string& kind) {
   pqxx::read_transaction tx(connection);
   std::vector<ViewFill> out;
+  // Before the migrations made it (an aggregator migrating the schema
+  // itself starts its fill beside): nothing to fill yet.
+  if (tx.exec1("SELECT to_regclass('aggregator_view_fills') IS NULL")[0].as<bool>()) return out;
   for (const auto& row : tx.exec_params(
            "SELECT f.view_name, f.topic, f.partition, f.until_offset, f.done_offset FROM "
            "aggregator_view_fills f JOIN aggregator_views v USING (view_name) WHERE v.kind = $1 "

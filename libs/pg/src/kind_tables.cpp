@@ -340,7 +340,7 @@ KindTableNames kind_table_names(const Declaration& d) {
     out.sums = {agg + "_hourly", agg + "_daily"};
     if (d.aggregate->item) out.sums.push_back(agg + "_items");
   }
-  for (const auto& v : d.views) out.views.push_back(view_table(v));
+  for (const auto& v : d.views) (v.adopts_table() ? out.sums : out.views).push_back(view_table(v));
   return out;
 }
 

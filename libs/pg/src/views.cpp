@@ -197,7 +197,11 @@ std::vector<ViewInfo> aggregate_views(const kinds::Declaration& d) {
 std::vector<ViewInfo> kind_views(const kinds::Declaration& d) {
   std::vector<ViewInfo> out;
   if (d.aggregate) out = aggregate_views(d);
-  for (const auto& v : d.views) out.push_back(declared_view(d, v));
+  for (const auto& v : d.views) {
+    // A view adopting a migration's table is read by the migration's views
+    // (the store event's hourly_sales and the others, store_event_views()).
+    if (!v.adopts_table()) out.push_back(declared_view(d, v));
+  }
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "millrace/kinds/registry.hpp"
+#include "millrace/pg/declared_views.hpp"
 
 using namespace millrace;
 using Catch::Matchers::Contains;
@@ -72,8 +73,13 @@ TEST_CASE("a kind's table names are those its statements create, by who writes t
   std::sort(all.begin(), all.end());
   std::sort(created.begin(), created.end());
   CHECK(all == created);
-  // The store event declares no sums: its are compiled in.
-  CHECK(pg::kind_table_names(kinds::find_kind("store_event", "")).sums.empty());
+  // The store event's sums are the tables migration 0002 made, which its
+  // declared views adopt: named, never created by a statement here.
+  const auto store_event = kinds::find_kind("store_event", "");
+  CHECK(pg::kind_table_names(store_event).sums ==
+        std::vector<std::string>{"agg_hourly", "agg_daily", "agg_products", "agg_categories"});
+  CHECK(pg::kind_table_names(store_event).views.empty());
+  CHECK(pg::declared_view_statements(store_event).empty());
 }
 
 TEST_CASE("a kind's enrichment columns go on the table holding its sku") {

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 namespace millrace::kinds {
@@ -39,10 +40,19 @@ struct ViewField {
 inline constexpr std::string_view kUnknownProduct = "";
 
 // One factor of a measure's product: a field's value, or, for a
-// percentage (a discount), 1 − value / 100.
+// percentage (a discount), 1 − value / 100 (`percent_off`) or value / 100
+// (`percent`).
 struct ViewFactor {
   ViewField field;
   bool percent_off = false;
+  bool percent = false;
+};
+
+// A condition on a row ("where": {"event_type": "sale_event"}): the
+// field's value equals `equals` (a boolean, an integer or a text).
+struct ViewMatch {
+  ViewField field;
+  std::variant<bool, std::int64_t, std::string> equals;
 };
 
 struct MeasureDecl {
@@ -55,6 +65,12 @@ struct MeasureDecl {
   std::vector<ViewFactor> of;
   int scale = 0;
   int avg_scale = 6;  // an average's decimals, rounded half away from zero
+  // The rows it counts or sums: those matching every condition (all when
+  // empty).
+  std::vector<ViewMatch> where;
+  // A boolean field: a sum's term is negated where it is true (a return's
+  // units are taken back).
+  std::optional<ViewField> negative_when;
 };
 
 // Windows of `size`, starting every `hop` (tumbling: hop == size), aligned
@@ -66,6 +82,9 @@ struct ViewWindow {
   std::chrono::minutes size{60};
   std::chrono::minutes hop{60};
   std::string time_zone = "UTC";
+  // "window": "all": one window of all time, no window column (a view
+  // kept in a table of its own only).
+  bool all_time = false;
   bool tumbling() const { return hop == size; }
 };
 
@@ -84,6 +103,13 @@ struct TopDecl {
 
 struct ViewDecl {
   std::string name;  // the PostgreSQL view; its table is agg_view_<name>
+  // A table of its own, made by a migration, which the view adopts (the
+  // store event's agg_hourly): its window's column is window_start, each
+  // measure a column of its own (a count, and a sum of integers, bigint),
+  // no PostgreSQL view is made over it (the migrations' read it), and it
+  // is never made, dropped or filled by the declaration. Empty: the view's
+  // own agg_view_<name>.
+  std::string table;
   std::string description;
   ViewWindow window;
   std::vector<ViewField> group_by;
@@ -95,6 +121,17 @@ struct ViewDecl {
   // A group or a factor names a field of the lines: every line is a row of
   // the view (its record's fields read with it), and a count counts lines.
   bool over_lines = false;
+  // The rows the view folds: those matching every condition (all when
+  // empty).
+  std::vector<ViewMatch> where;
+
+  bool adopts_table() const { return !table.empty(); }
+  // Whether a measure has a column of its own in the table: a count has
+  // none (it is the table's row_count) unless it counts only some rows or
+  // the table is adopted.
+  bool has_column(const MeasureDecl& m) const {
+    return m.op != MeasureDecl::Op::kCount || adopts_table() || !m.where.empty();
+  }
 
   // A group is a product's fact from the catalog.
   bool needs_catalog() const {
@@ -104,5 +141,15 @@ struct ViewDecl {
     return false;
   }
 };
+
+// Whether any of `views` is kept in a table of its own (agg_view_<name>),
+// which its aggregator claims and fills: not a view adopting a
+// migration's table.
+inline bool fills_any(const std::vector<ViewDecl>& views) {
+  for (const auto& v : views) {
+    if (!v.adopts_table()) return true;
+  }
+  return false;
+}
 
 }  // namespace millrace::kinds

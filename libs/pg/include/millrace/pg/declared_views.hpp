@@ -26,8 +26,14 @@
 
 namespace millrace::pg {
 
-// agg_view_<name>.
+// agg_view_<name>, or the table the view adopts (kinds::ViewDecl::table).
 std::string view_table(const kinds::ViewDecl& v);
+// The column of a window's start (or bucket's) in the view's table:
+// bucket, or window_start in a table the view adopts.
+std::string view_time_column(const kinds::ViewDecl& v);
+// The type of a measure's column in the view's table: numeric, but bigint
+// for a count, and in a table the view adopts for a sum of integers too.
+std::string view_measure_type(const kinds::ViewDecl& v, const kinds::MeasureDecl& m);
 
 // The width of the slots the aggregator folds rows into, aligned to the
 // Unix epoch in UTC.
@@ -43,7 +49,8 @@ std::string view_group_type(const kinds::Declaration& d, const kinds::ViewField&
 const std::string& view_group_column(const kinds::Declaration& d, const kinds::ViewField& f);
 
 // CREATE TABLE IF NOT EXISTS and CREATE OR REPLACE VIEW statements for
-// the view `v` of `d`, or for every view `d` declares, in order.
+// the view `v` of `d`, or for every view `d` declares, in order: none for a
+// view that adopts a migration's table.
 std::vector<std::string> declared_view_statements(const kinds::Declaration& d,
                                                   const kinds::ViewDecl& v);
 std::vector<std::string> declared_view_statements(const kinds::Declaration& d);
@@ -63,7 +70,10 @@ enum class ViewChanges : std::uint8_t {
   kKeep,
 };
 
-// Makes every view `d` declares that is missing (its table, the view over
+// Checks that each table a view adopts has the columns the view keeps
+// (core::InfraError, fatal, naming both, when not: a migration made it, and
+// the declaration never makes or changes it). Makes every other view `d`
+// declares that is missing (its table, the view over
 // it) and records it in aggregator_views (migration 0021): a table made
 // now is `unfilled` until its aggregator claims it (claim_view_fills); one
 // made before shapes were recorded is taken as its aggregator's, `filled`.
@@ -93,7 +103,8 @@ struct ViewFill {
   std::string topic;
   std::vector<FillRange> partitions;  // by partition
 };
-// The kind's views being filled, with their ranges.
+// The kind's views being filled, with their ranges (none while the
+// schema lacks the migrations that record them).
 std::vector<ViewFill> pending_view_fills(pqxx::connection& connection, const std::string& kind);
 
 // Where a view not filled yet stands: `unfilled` (made, not claimed by its

@@ -82,6 +82,9 @@ std::vector<std::string> line_columns(const kinds::Declaration& d);
 // aggregate section). Grants and the change feed's default publication
 // name a kind's tables from here.
 struct KindTableNames {
+  // `sums` also holds the tables a declared view adopts (kinds::ViewDecl::
+  // table: the store event's agg_hourly, agg_daily, agg_products and
+  // agg_categories), which are made by migrations and never pruned.
   std::vector<std::string> records, sums;
   // The declared views' tables (agg_view_<name>), which the aggregator
   // also prunes past their retention.
