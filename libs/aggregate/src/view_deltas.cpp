@@ -1,7 +1,9 @@
 #include "view_deltas.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <stdexcept>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -17,9 +19,15 @@ namespace {
 
 constexpr std::int64_t kPercentUnits = 100'000'000;  // 100 at a decimal's six decimals
 
-std::string group_text(const kinds::Value& v) {
-  if (const auto* i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
-  return std::get<std::string>(v);
+// A group's text into `out`, whose capacity a reused key keeps.
+void assign_group_text(std::string& out, const kinds::Value& v) {
+  if (const auto* i = std::get_if<std::int64_t>(&v)) {
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, *i).ptr;
+    out.assign(digits, end);
+    return;
+  }
+  out.assign(std::get<std::string>(v));
 }
 
 // A number's value in units of its scale: a decimal's micro-units, an
@@ -31,13 +39,13 @@ core::Int128 units(const kinds::Value& v) {
 
 // A group's text for a product's fact: kinds::kUnknownProduct for no
 // product (and for a product without a brand).
-std::string fact_text(const std::optional<cache::ProductFacts>& p, kinds::CatalogFact fact) {
-  if (!p) return std::string(kinds::kUnknownProduct);
+std::string_view fact_text(const std::optional<cache::ProductFacts>& p, kinds::CatalogFact fact) {
+  if (!p) return kinds::kUnknownProduct;
   switch (fact) {
     case kinds::CatalogFact::kName:
       return p->name;
     case kinds::CatalogFact::kBrand:
-      return p->brand.value_or(std::string(kinds::kUnknownProduct));
+      return p->brand ? std::string_view(*p->brand) : kinds::kUnknownProduct;
     default:
       return p->category;
   }
@@ -87,23 +95,28 @@ void ViewDeltas::fold_row(const kinds::Record& record, const std::vector<kinds::
   };
   if (!all(v_->where)) return;
   const auto ts = record.time(*d_);
-  // One window of all time: every row's slot is the same.
-  ViewKey key{v_->window.all_time ? 0 : ts - (((ts % slot_us_) + slot_us_) % slot_us_), {}};
-  key.groups.reserve(v_->group_by.size());
+  // The row's key, in a key reused from row to row (its strings keep their
+  // capacity): a row whose slot and groups are already there allocates
+  // nothing. One window of all time: every row's slot is the same.
+  key_.slot = v_->window.all_time ? 0 : ts - (((ts % slot_us_) + slot_us_) % slot_us_);
+  key_.groups.resize(v_->group_by.size());
   // A row's product is looked up once, for all its groups by the catalog.
   std::optional<std::optional<cache::ProductFacts>> product;
-  for (const auto& g : v_->group_by) {
+  for (std::size_t i = 0; i < v_->group_by.size(); ++i) {
+    const auto& g = v_->group_by[i];
     if (g.catalog == kinds::CatalogFact::kNone) {
-      key.groups.push_back(group_text(value(g)));
+      assign_group_text(key_.groups[i], value(g));
       continue;
     }
     if (!product) {
       const auto* sku = std::get_if<std::int64_t>(&value(g));
       product.emplace(sku ? catalog_(*sku) : std::nullopt);
     }
-    key.groups.push_back(fact_text(*product, g.catalog));
+    key_.groups[i].assign(fact_text(*product, g.catalog));
   }
-  auto& s = slots_[std::move(key)];
+  auto found = slots_.find(key_);
+  if (found == slots_.end()) found = slots_.emplace(key_, ViewSums{}).first;
+  auto& s = found->second;
   const auto n = v_->measures.size();
   if (s.rows == 0) {
     s.sums.resize(n);

@@ -59,6 +59,7 @@ class ViewDeltas {
   ProductLookup catalog_;
   std::int64_t slot_us_;
   std::map<ViewKey, ViewSums> slots_;
+  ViewKey key_{};  // the row being folded's, reused
 };
 
 // Adds `deltas` to the view's table.
