@@ -12,6 +12,7 @@
 #include "millrace/core/timestamp.hpp"
 #include "millrace/core/window.hpp"
 #include "millrace/reference/store_event_rules.hpp"
+#include "millrace/reference/store_totals.hpp"
 #include "window_support.hpp"
 
 using namespace millrace::core;

@@ -9,6 +9,7 @@
 
 #include "millrace/core/window.hpp"
 #include "millrace/reference/store_event_rules.hpp"
+#include "millrace/reference/store_totals.hpp"
 
 namespace Catch {
 template <>

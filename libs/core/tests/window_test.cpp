@@ -5,6 +5,7 @@
 #include <limits>
 #include <string>
 
+#include "millrace/reference/store_totals.hpp"
 #include "window_support.hpp"
 
 using millrace::core::Amount;

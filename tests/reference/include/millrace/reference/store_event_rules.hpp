@@ -8,6 +8,7 @@
 #include "millrace/core/filter.hpp"
 #include "millrace/core/window.hpp"
 #include "millrace/reference/store_event.hpp"
+#include "millrace/reference/store_totals.hpp"
 
 namespace millrace::core {
 
