@@ -32,6 +32,12 @@ void register_outbox_options(core::OptionSet& o, ChangefeedConfig& c) {
                  .env = "MILLRACE_CHANGEFEED_OUTBOX_PAYLOAD_COLUMN",
                  .help = "Outbox format: the column of the event's value "
                          "(table.field.event.payload)"});
+  core::declare(o, &c.outbox_timestamp_column,
+                {.flag = "outbox-timestamp-column",
+                 .env = "MILLRACE_CHANGEFEED_OUTBOX_TIMESTAMP_COLUMN",
+                 .help = "Outbox format: the timestamp or timestamptz column whose value is the "
+                         "event's Kafka timestamp; when empty, or the value null, the time it is "
+                         "produced (table.field.event.timestamp)"});
   core::declare(o, &c.outbox_route_by,
                 {.flag = "outbox-route-by",
                  .env = "MILLRACE_CHANGEFEED_OUTBOX_ROUTE_BY",

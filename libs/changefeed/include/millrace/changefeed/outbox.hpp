@@ -7,6 +7,8 @@
 // consumers. docs/outbox.md maps each option to the router's setting and
 // names what differs.
 //
+// - The record's timestamp: the timestamp column's, when one is set and
+//   the value is not null (table.field.event.timestamp).
 // - The topic: the route column's value put into a template
 //   (route.topic.replacement, "${routedByValue}"); the key: the key column's
 //   value; the header "id": the id column's value.
@@ -63,8 +65,11 @@ enum class Reason : std::uint8_t {
   kNullId,         // "null_id": the id column is null
   kInvalidJson,    // "invalid_json": expansion on, the payload not a JSON object or array
   kInvalidTopic,   // "invalid_topic": the routed topic is not a name Kafka allows
+  // "invalid_timestamp": the timestamp column is neither a timestamp nor a
+  // timestamptz, or its value is before 1970 or infinite
+  kInvalidTimestamp,
 };
-inline constexpr std::size_t kReasonCount = 6;
+inline constexpr std::size_t kReasonCount = 7;
 std::string_view reason_code(Reason reason);
 
 inline constexpr std::string_view kReasonHeader = "millrace.outbox.reason";
@@ -78,6 +83,9 @@ struct Options {
   std::string id_column = "id";            // table.field.event.id
   std::string key_column = "aggregateid";  // table.field.event.key
   std::string payload_column = "payload";  // table.field.event.payload
+  // table.field.event.timestamp: a timestamp or timestamptz column, the
+  // record's timestamp; empty (or the value null): the time it is produced.
+  std::string timestamp_column;
   std::string route_by = "aggregatetype";  // route.by.field
   // route.topic.replacement; every "${routedByValue}" is the route's value.
   std::string topic = "outbox.event.${routedByValue}";
