@@ -7,7 +7,8 @@
 # (key and value through StringConverter), with a field in the envelope, and
 # with the payload expanded (value through JsonConverter, schemas off), and
 # with the records' timestamp taken from a column (table.field.event.timestamp;
-# their timestamps compared too).
+# their timestamps compared too) and a route regex of its own
+# (route.topic.regex, which every aggregate type matches whole).
 # Beside them four outbox feeds with the same settings, each on a slot of
 # its own. All eight read the same transactions (outbox_changes.sql) on the table
 # `millrace outbox install` creates, and each Millrace topic must equal its
@@ -45,8 +46,10 @@ mr_settings[expanded]="--outbox-expand-json-payload
 # Debezium takes a timestamp column's value as milliseconds (its
 # MicroTimestamp truncated); a timestamptz would fail its task.
 dbz_settings[stamped]="value.converter=org.apache.kafka.connect.storage.StringConverter
-transforms.outbox.table.field.event.timestamp=occurred"
-mr_settings[stamped]="--outbox-timestamp-column occurred"
+transforms.outbox.table.field.event.timestamp=occurred
+transforms.outbox.route.topic.regex=(?<routedByValue>[a-z]+)"
+mr_settings[stamped]="--outbox-timestamp-column occurred
+--outbox-topic-regex (?<routedByValue>[a-z]+)"
 variants=(plain envelope expanded stamped)
 types=(order customer shipment done)
 

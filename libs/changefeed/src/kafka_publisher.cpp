@@ -50,6 +50,7 @@ outbox::Options outbox_options(const ChangefeedConfig& c) {
   o.payload_column = c.outbox_payload_column;
   o.timestamp_column = c.outbox_timestamp_column;
   o.route_by = c.outbox_route_by;
+  o.topic_regex = c.outbox_topic_regex;
   o.topic = c.outbox_topic;
   o.tombstone_on_empty_payload = c.outbox_tombstone_on_empty_payload;
   o.additional = outbox::parse_additional_fields(c.outbox_additional_fields);

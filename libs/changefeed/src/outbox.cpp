@@ -15,7 +15,6 @@ namespace millrace::changefeed::outbox {
 
 namespace {
 
-constexpr std::string_view kRouted = "${routedByValue}";
 // json and jsonb: a string in Debezium's records (io.debezium.data.Json).
 constexpr Oid kJsonOid = 114;
 constexpr Oid kJsonbOid = 3802;
@@ -84,6 +83,7 @@ class OutboxFormat final : public RecordFormat {
  public:
   OutboxFormat(Options options, Counts& counts)
       : options_(std::move(options)),
+        route_(options_.topic_regex, options_.topic),
         counts_(counts),
         markers_(millrace_format(options_.feed_topic)) {}
 
@@ -172,7 +172,7 @@ class OutboxFormat final : public RecordFormat {
       return false;
     }
     OutRecord r;
-    r.topic = routed_topic(route.value->data);
+    r.topic = route_.topic(route.value->data);
     if (auto problem = topic_problem(r.topic); !problem.empty()) {
       refusal = {Reason::kInvalidTopic, "column " + options_.route_by + " routes to topic \"" +
                                             r.topic + "\", " + problem};
@@ -256,19 +256,6 @@ class OutboxFormat final : public RecordFormat {
     return true;
   }
 
-  std::string routed_topic(const std::string& value) const {
-    std::string topic;
-    std::size_t from = 0;
-    for (auto at = options_.topic.find(kRouted); at != std::string::npos;
-         at = options_.topic.find(kRouted, from)) {
-      topic.append(options_.topic, from, at - from);
-      topic += value;
-      from = at + kRouted.size();
-    }
-    topic.append(options_.topic, from);
-    return topic;
-  }
-
   // The payload as one line of JSON, as JsonConverter writes the structure
   // Debezium infers from it; only an object or an array is expanded.
   static std::optional<std::string> expand(const std::string& text, Refusal& refusal) {
@@ -307,6 +294,7 @@ class OutboxFormat final : public RecordFormat {
   }
 
   Options options_;
+  TopicRoute route_;
   Counts& counts_;
   std::unique_ptr<RecordFormat> markers_;
   bool told_update_ = false;
