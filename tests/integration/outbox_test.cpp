@@ -1,11 +1,15 @@
 // The outbox feed against bad rows: a null route, a null key, a payload
-// that is not JSON with expansion on, a topic name Kafka does not allow.
+// that is not JSON with expansion on, a topic name Kafka does not allow, a
+// timestamp Kafka does not take.
 // Each is dead-lettered to the feed's topic with its reason; the good rows
 // around them are published; nothing stops. And `millrace outbox install`
 // and `cleanup` against the real database.
 #include <catch2/catch.hpp>
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <pqxx/pqxx>
+#include <string>
 #include <thread>
 
 #include "changes.hpp"
@@ -30,7 +34,8 @@ TEST_CASE("the outbox feed dead-letters bad rows with their reason and publishes
     pqxx::work tx(c);
     tx.exec("CREATE SCHEMA IF NOT EXISTS " + tx.quote_name(p.schema));
     tx.exec("CREATE TABLE " + tx.quote_name(p.schema) +
-            ".outbox (id text PRIMARY KEY, aggregatetype text, aggregateid text, payload text)");
+            ".outbox (id text PRIMARY KEY, aggregatetype text, aggregateid text, payload text, "
+            "occurred timestamptz)");
     tx.commit();
   }
   ChangeFeedRig rig(p, {"outbox"});
@@ -40,17 +45,20 @@ TEST_CASE("the outbox feed dead-letters bad rows with their reason and publishes
       rig.start("obx", {{"MILLRACE_CHANGEFEED_FORMAT", "outbox"},
                         {"MILLRACE_CHANGEFEED_OUTBOX_TOPIC", p.topic + ".ev.${routedByValue}"},
                         {"MILLRACE_CHANGEFEED_OUTBOX_PARTITIONS", "3"},
-                        {"MILLRACE_CHANGEFEED_OUTBOX_EXPAND_JSON_PAYLOAD", "true"}});
+                        {"MILLRACE_CHANGEFEED_OUTBOX_EXPAND_JSON_PAYLOAD", "true"},
+                        {"MILLRACE_CHANGEFEED_OUTBOX_TIMESTAMP_COLUMN", "occurred"}});
   rig.wait_streaming();
   sql.exec(
-      "INSERT INTO outbox VALUES ('e1', 'order', '1', '{\"n\": 1}');"
+      "INSERT INTO outbox VALUES ('e1', 'order', '1', '{\"n\": 1}', "
+      "date_trunc('second', now()) - interval '1 hour' + interval '0.678999 s');"
       "INSERT INTO outbox VALUES ('b1', NULL, '1', '{\"n\": 2}');"
       "INSERT INTO outbox VALUES ('b2', 'order', NULL, '{\"n\": 3}');"
       "INSERT INTO outbox VALUES ('b3', 'order', '1', 'not json');"
       "INSERT INTO outbox VALUES ('b4', 'or/der', '1', '{\"n\": 5}');"
+      "INSERT INTO outbox VALUES ('b5', 'order', '1', '{\"n\": 6}', '1969-12-31 23:00:00+00');"
       "INSERT INTO outbox VALUES ('e2', 'order', '1', '[6]');");
   // The dead letters: each bad row's change record, with its reason.
-  const auto dead = p.read_topic(rig.topic, 4);
+  const auto dead = p.read_topic(rig.topic, 5);
   std::map<std::string, std::string> reasons;  // by the row's id
   for (const auto& r : dead) {
     INFO(r.value);
@@ -62,7 +70,8 @@ TEST_CASE("the outbox feed dead-letters bad rows with their reason and publishes
   CHECK(reasons == std::map<std::string, std::string>{{"b1", "null_route"},
                                                       {"b2", "null_key"},
                                                       {"b3", "invalid_json"},
-                                                      {"b4", "invalid_topic"}});
+                                                      {"b4", "invalid_topic"},
+                                                      {"b5", "invalid_timestamp"}});
   // Published in the same Kafka transaction, to the topic the feed made:
   // creating it again with 3 partitions finds it so (another count throws).
   CHECK_NOTHROW(kafka::create_topic(p.env.brokers, events, 3, 1, seconds(30)));
@@ -71,13 +80,22 @@ TEST_CASE("the outbox feed dead-letters bad rows with their reason and publishes
   REQUIRE(good.size() == 2);
   CHECK(good[0].value == "{\"n\":1}");
   CHECK(good[0].headers.at("id") == "e1");
+  // Stamped with its timestamp column, in milliseconds (an hour old, not to
+  // meet the topic's retention); a null one with the time it was produced.
+  const auto stamped =
+      std::stoll(sql.one("SELECT floor(extract(epoch FROM occurred) * 1000)::bigint "
+                         "FROM outbox WHERE id = 'e1'"));
+  CHECK(stamped % 1000 == 678);
+  CHECK(good[0].timestamp_ms == std::optional<std::int64_t>(stamped));
+  REQUIRE(good[1].timestamp_ms);
+  CHECK(*good[1].timestamp_ms > stamped);
   CHECK(good[1].value == "[6]");
   CHECK(good[1].headers.at("id") == "e2");
   // Counted too (the probe reads the counts at its next step).
   CHECK(eventually(
       [&] {
         return sum_of(parse_exposition(http_get(feed.metrics_port, "/metrics")),
-                      "millrace_changefeed_outbox_dead_letters_total") == 4;
+                      "millrace_changefeed_outbox_dead_letters_total") == 5;
       },
       seconds(10)));
   CHECK(feed.running());

@@ -2,12 +2,15 @@
 # peers.outbox: millrace-changefeed --format outbox against Debezium's outbox
 # event router itself. Debezium 3.6.1's PostgreSQL connector with the
 # EventRouter SMT runs in Kafka Connect 3.9.1 standalone (the jars of
-# tests/peers/connect/pom.xml, as peers.debezium), three times: with the router's
+# tests/peers/connect/pom.xml, as peers.debezium), four times: with the router's
 # defaults, additional fields in headers and tombstones on empty payloads
 # (key and value through StringConverter), with a field in the envelope, and
-# with the payload expanded (value through JsonConverter, schemas off).
-# Beside them three outbox feeds with the same settings, each on a slot of
-# its own. All six read the same transactions (outbox_changes.sql) on the table
+# with the payload expanded (value through JsonConverter, schemas off), and
+# with the records' timestamp taken from a column (table.field.event.timestamp;
+# their timestamps compared too) and a route regex of its own
+# (route.topic.regex, which every aggregate type matches whole).
+# Beside them four outbox feeds with the same settings, each on a slot of
+# its own. All eight read the same transactions (outbox_changes.sql) on the table
 # `millrace outbox install` creates, and each Millrace topic must equal its
 # Debezium twin record by record (outbox_compare.py).
 #
@@ -18,9 +21,10 @@ classpath=$(peer_classpath "$here/connect/pom.xml" debezium)
 "$build/bin/millrace" outbox install --table outbox --publication "$publication" \
   --grant-select "$role" >/dev/null
 psql -X -q -v ON_ERROR_STOP=1 "$MILLRACE_PG" \
-  -c "ALTER TABLE $schema.outbox ADD COLUMN tenant int, ADD COLUMN trace text" >/dev/null
+  -c "ALTER TABLE $schema.outbox ADD COLUMN tenant int, ADD COLUMN trace text,
+        ADD COLUMN occurred timestamp" >/dev/null
 
-# The two settings, as the router names them and as the feed does.
+# The settings, as the router names them and as the feed does.
 declare -A dbz_settings mr_settings
 dbz_settings[plain]="value.converter=org.apache.kafka.connect.storage.StringConverter
 transforms.outbox.table.fields.additional.placement=type:header:eventType,tenant:header,trace:header
@@ -39,7 +43,14 @@ transforms.outbox.table.expand.json.payload=true
 transforms.outbox.table.fields.additional.placement=type:header:eventType,tenant:header"
 mr_settings[expanded]="--outbox-expand-json-payload
 --outbox-additional-fields type:header:eventType,tenant:header"
-variants=(plain envelope expanded)
+# Debezium takes a timestamp column's value as milliseconds (its
+# MicroTimestamp truncated); a timestamptz would fail its task.
+dbz_settings[stamped]="value.converter=org.apache.kafka.connect.storage.StringConverter
+transforms.outbox.table.field.event.timestamp=occurred
+transforms.outbox.route.topic.regex=(?<routedByValue>[a-z]+)"
+mr_settings[stamped]="--outbox-timestamp-column occurred
+--outbox-topic-regex (?<routedByValue>[a-z]+)"
+variants=(plain envelope expanded stamped)
 types=(order customer shipment done)
 
 connect_worker "$work/worker.properties" </dev/null
@@ -79,6 +90,8 @@ for v in "${variants[@]}"; do
 done
 for slot in "${slots[@]}"; do wait_slot "$slot"; done
 
+# Every occurred value is hours before this.
+since_ms=$(($(date +%s) * 1000))
 psql -X -q -v ON_ERROR_STOP=1 "$MILLRACE_PG" -c "SET search_path TO $schema" \
   -f "$here/outbox_changes.sql" >/dev/null
 
@@ -103,8 +116,10 @@ for v in "${variants[@]}"; do
     dump_topic "$dbz.$t" >"$work/$dbz.$t.jsonl"
     dump_topic "$mr.$t" >"$work/$mr.$t.jsonl"
     echo "== $t, $v"
-    python3 "$here/outbox_compare.py" "$work/$dbz.$t.jsonl" "$dbz" "$work/$mr.$t.jsonl" "$mr" ||
-      failed=1
+    since=()
+    [[ $v == stamped ]] && since=("$since_ms")
+    python3 "$here/outbox_compare.py" "$work/$dbz.$t.jsonl" "$dbz" "$work/$mr.$t.jsonl" "$mr" \
+      "${since[@]}" || failed=1
   done
   # Nothing of these rows is a dead letter.
   if [[ -n $(dump_topic "$mr") ]]; then

@@ -274,6 +274,7 @@ std::vector<TopicRecord> Pipeline::read_topic(const std::string& name,
     if (auto h = msg->header("event_type")) r.event_type = std::string(*h);
     if (auto h = msg->header("priority_shipping")) r.priority_shipping = std::string(*h);
     for (const auto& [k, v] : msg->headers()) r.headers[std::string(k)] = std::string(v);
+    r.timestamp_ms = msg->timestamp_ms();
     out.push_back(std::move(r));
   }
   reader.close();

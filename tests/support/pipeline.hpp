@@ -34,6 +34,7 @@ struct TopicRecord {
   std::optional<std::string> event_type;
   std::optional<std::string> priority_shipping;
   std::map<std::string, std::string> headers;  // the last value of each
+  std::optional<std::int64_t> timestamp_ms;
 };
 
 // For readers that take whatever partitions the group gives them, each from

@@ -69,6 +69,7 @@ void validate(ChangefeedConfig& c) {
   }
   if (c.format == Format::kOutbox) {
     outbox::parse_additional_fields(c.outbox_additional_fields);
+    outbox::TopicRoute(c.outbox_topic_regex, c.outbox_topic);
   }
   if (c.kafka.extra.count("transactional.id") != 0) {
     throw core::UsageError(

@@ -48,7 +48,9 @@ outbox::Options outbox_options(const ChangefeedConfig& c) {
   o.id_column = c.outbox_id_column;
   o.key_column = c.outbox_key_column;
   o.payload_column = c.outbox_payload_column;
+  o.timestamp_column = c.outbox_timestamp_column;
   o.route_by = c.outbox_route_by;
+  o.topic_regex = c.outbox_topic_regex;
   o.topic = c.outbox_topic;
   o.tombstone_on_empty_payload = c.outbox_tombstone_on_empty_payload;
   o.additional = outbox::parse_additional_fields(c.outbox_additional_fields);
@@ -168,7 +170,8 @@ void KafkaPublisher::produce_records() {
     headers_.clear();
     for (const auto& [k, v] : r.headers) headers_.push_back({k, v});
     producer_.produce(r.topic, r.key ? std::string_view(*r.key) : std::string_view(),
-                      r.value ? std::string_view(*r.value) : std::string_view(), headers_);
+                      r.value ? std::string_view(*r.value) : std::string_view(), headers_,
+                      r.timestamp_ms);
   }
 }
 

@@ -9,16 +9,18 @@
 #include "millrace/core/json_string.hpp"
 #include "millrace/core/options.hpp"
 #include "millrace/runtime/log.hpp"
+#include "pg_text.hpp"
 
 namespace millrace::changefeed::outbox {
 
 namespace {
 
-constexpr std::string_view kRouted = "${routedByValue}";
 // json and jsonb: a string in Debezium's records (io.debezium.data.Json).
 constexpr Oid kJsonOid = 114;
 constexpr Oid kJsonbOid = 3802;
 constexpr Oid kBoolOid = 16;
+constexpr Oid kTimestampOid = 1114;
+constexpr Oid kTimestamptzOid = 1184;
 
 // A dead letter's cause, found while the row is read.
 struct Refusal {
@@ -46,6 +48,11 @@ Cell cell(const Change& change, const std::string& name) {
 
 std::string outbox_table(const Change& change) {
   return change.relation->schema + "." + change.relation->name;
+}
+
+Refusal missing_column(const Change& change, const std::string& name, std::string_view why = {}) {
+  return {Reason::kMissingColumn,
+          "outbox table " + outbox_table(change) + " has no column " + name + std::string(why)};
 }
 
 // What SimpleHeaderConverter writes of the value Debezium read: booleans as
@@ -76,6 +83,7 @@ class OutboxFormat final : public RecordFormat {
  public:
   OutboxFormat(Options options, Counts& counts)
       : options_(std::move(options)),
+        route_(options_.topic_regex, options_.topic),
         counts_(counts),
         markers_(millrace_format(options_.feed_topic)) {}
 
@@ -140,8 +148,7 @@ class OutboxFormat final : public RecordFormat {
     const auto required = [&](const std::string& name, Reason if_null, Cell& c) {
       c = cell(change, name);
       if (c.column == nullptr) {
-        refusal = {Reason::kMissingColumn,
-                   "outbox table " + outbox_table(change) + " has no column " + name};
+        refusal = missing_column(change, name);
         return false;
       }
       if (c.null()) {
@@ -161,12 +168,11 @@ class OutboxFormat final : public RecordFormat {
     }
     const Cell payload = cell(change, options_.payload_column);
     if (payload.column == nullptr) {
-      refusal = {Reason::kMissingColumn, "outbox table " + outbox_table(change) +
-                                             " has no column " + options_.payload_column};
+      refusal = missing_column(change, options_.payload_column);
       return false;
     }
     OutRecord r;
-    r.topic = routed_topic(route.value->data);
+    r.topic = route_.topic(route.value->data);
     if (auto problem = topic_problem(r.topic); !problem.empty()) {
       refusal = {Reason::kInvalidTopic, "column " + options_.route_by + " routes to topic \"" +
                                             r.topic + "\", " + problem};
@@ -179,15 +185,14 @@ class OutboxFormat final : public RecordFormat {
       expanded = expand(payload.value->data, refusal);
       if (!expanded) return false;
     }
+    if (!options_.timestamp_column.empty() && !timestamp(change, r, refusal)) return false;
     r.key = key.value->data;
     r.headers.emplace_back("id", id.value->data);
     bool enveloped = false;
     for (const auto& field : options_.additional) {
       const Cell c = cell(change, field.column);
       if (c.column == nullptr) {
-        refusal = {Reason::kMissingColumn, "outbox table " + outbox_table(change) +
-                                               " has no column " + field.column +
-                                               " (--outbox-additional-fields)"};
+        refusal = missing_column(change, field.column, " (--outbox-additional-fields)");
         return false;
       }
       if (field.placement == Placement::kEnvelope) {
@@ -214,17 +219,41 @@ class OutboxFormat final : public RecordFormat {
     return true;
   }
 
-  std::string routed_topic(const std::string& value) const {
-    std::string topic;
-    std::size_t from = 0;
-    for (auto at = options_.topic.find(kRouted); at != std::string::npos;
-         at = options_.topic.find(kRouted, from)) {
-      topic.append(options_.topic, from, at - from);
-      topic += value;
-      from = at + kRouted.size();
+  // The record's timestamp from the timestamp column, as the router takes
+  // it: milliseconds, the microseconds truncated; a null value leaves the
+  // time it is produced. Debezium reads a timestamp (without time zone) as
+  // if it were UTC, and so does this.
+  bool timestamp(const Change& change, OutRecord& r, Refusal& refusal) const {
+    const Cell c = cell(change, options_.timestamp_column);
+    if (c.column == nullptr) {
+      refusal = missing_column(change, options_.timestamp_column, " (--outbox-timestamp-column)");
+      return false;
     }
-    topic.append(options_.topic, from);
-    return topic;
+    // Null, whatever the column's type: the router's processing time.
+    if (c.null()) return true;
+    const std::string where =
+        "column " + options_.timestamp_column + " of outbox table " + outbox_table(change);
+    if (c.column->type_oid != kTimestampOid && c.column->type_oid != kTimestamptzOid) {
+      refusal = {Reason::kInvalidTimestamp,
+                 where + " is neither a timestamp nor a timestamptz (type oid " +
+                     std::to_string(c.column->type_oid) + ")"};
+      return false;
+    }
+    const auto us = c.column->type_oid == kTimestampOid ? pgtext::timestamp_us(c.value->data)
+                                                        : pgtext::timestamptz_us(c.value->data);
+    if (!us) {
+      refusal = {Reason::kInvalidTimestamp,
+                 where + " holds \"" + c.value->data + "\", which is no point in time"};
+      return false;
+    }
+    // Kafka takes no timestamp before 1970.
+    if (*us < 0) {
+      refusal = {Reason::kInvalidTimestamp,
+                 where + " holds \"" + c.value->data + "\", before 1970, which Kafka refuses"};
+      return false;
+    }
+    r.timestamp_ms = *us / 1000;
+    return true;
   }
 
   // The payload as one line of JSON, as JsonConverter writes the structure
@@ -265,6 +294,7 @@ class OutboxFormat final : public RecordFormat {
   }
 
   Options options_;
+  TopicRoute route_;
   Counts& counts_;
   std::unique_ptr<RecordFormat> markers_;
   bool told_update_ = false;
@@ -286,6 +316,8 @@ std::string_view reason_code(Reason reason) {
       return "invalid_json";
     case Reason::kInvalidTopic:
       return "invalid_topic";
+    case Reason::kInvalidTimestamp:
+      return "invalid_timestamp";
   }
   return "unknown";
 }

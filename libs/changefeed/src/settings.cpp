@@ -32,16 +32,29 @@ void register_outbox_options(core::OptionSet& o, ChangefeedConfig& c) {
                  .env = "MILLRACE_CHANGEFEED_OUTBOX_PAYLOAD_COLUMN",
                  .help = "Outbox format: the column of the event's value "
                          "(table.field.event.payload)"});
+  core::declare(o, &c.outbox_timestamp_column,
+                {.flag = "outbox-timestamp-column",
+                 .env = "MILLRACE_CHANGEFEED_OUTBOX_TIMESTAMP_COLUMN",
+                 .help = "Outbox format: the timestamp or timestamptz column whose value is the "
+                         "event's Kafka timestamp; when empty, or the value null, the time it is "
+                         "produced (table.field.event.timestamp)"});
   core::declare(o, &c.outbox_route_by,
                 {.flag = "outbox-route-by",
                  .env = "MILLRACE_CHANGEFEED_OUTBOX_ROUTE_BY",
                  .help = "Outbox format: the column whose value names the event's topic "
                          "(route.by.field)"});
+  core::declare(o, &c.outbox_topic_regex,
+                {.flag = "outbox-topic-regex",
+                 .env = "MILLRACE_CHANGEFEED_OUTBOX_TOPIC_REGEX",
+                 .help = "Outbox format: a regex matched whole against the route column's "
+                         "value, whose groups --outbox-topic names; a value it does not match "
+                         "is the topic itself (route.topic.regex)"});
   core::declare(o, &c.outbox_topic,
                 {.flag = "outbox-topic",
                  .env = "MILLRACE_CHANGEFEED_OUTBOX_TOPIC",
-                 .help = "Outbox format: the event's topic, ${routedByValue} standing for the "
-                         "route column's value (route.topic.replacement); made when missing"});
+                 .help = "Outbox format: the event's topic, ${routedByValue} (or $1) standing "
+                         "for the route column's value, or ${name} and $n for the groups of "
+                         "--outbox-topic-regex (route.topic.replacement); made when missing"});
   core::declare(o, &c.outbox_partitions,
                 {.flag = "outbox-partitions",
                  .env = "MILLRACE_CHANGEFEED_OUTBOX_PARTITIONS",

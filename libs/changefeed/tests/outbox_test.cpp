@@ -239,3 +239,78 @@ TEST_CASE("outbox: the feed's settings are checked at start", "[outbox]") {
   c.topic_per_table = true;
   CHECK_THROWS_AS(validate(c), millrace::core::UsageError);
 }
+
+namespace {
+
+// The row of `c` with one more column, `name` of type `oid`, holding `v`.
+Change with_column(Change c, const std::string& name, Oid oid, Value v) {
+  auto r = std::make_shared<Relation>(*c.relation);
+  r->columns.push_back({name, oid, -1, false});
+  c.relation = std::move(r);
+  c.after->push_back(std::move(v));
+  return c;
+}
+
+constexpr Oid kTimestamp = 1114;
+constexpr Oid kTimestamptz = 1184;
+
+}  // namespace
+
+TEST_CASE("outbox: the record's timestamp from a timestamp column", "[outbox]") {
+  auto o = options();
+  Counts counts;
+  const auto plain = insert(row("order", "42", text("{}")));
+  // Unset: the time it is produced.
+  CHECK(encode(o, counts,
+               with_column(plain, "occurred", kTimestamp, text("2026-11-30 04:48:01.123456")))[0]
+            .timestamp_ms == 0);
+  o.timestamp_column = "occurred";
+  // Milliseconds, the microseconds truncated; a timestamp read as UTC, as
+  // Debezium reads it.
+  auto out = encode(o, counts,
+                    with_column(plain, "occurred", kTimestamp, text("2026-11-30 04:48:01.123999")));
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].topic == "outbox.event.order");
+  CHECK(out[0].timestamp_ms == 1796014081123);
+  out = encode(o, counts,
+               with_column(plain, "occurred", kTimestamptz, text("2026-11-30 06:18:01.123+01:30")));
+  CHECK(out[0].timestamp_ms == 1796014081123);
+  CHECK(
+      encode(o, counts, with_column(plain, "occurred", kTimestamp, text("1970-01-01 00:00:01")))[0]
+          .timestamp_ms == 1000);
+  // A null value: the time it is produced, as Debezium's processing time.
+  out = encode(o, counts, with_column(plain, "occurred", kTimestamptz, kNull));
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].topic == "outbox.event.order");
+  CHECK(out[0].timestamp_ms == 0);
+  CHECK(counts.events == 5);
+}
+
+TEST_CASE("outbox: a timestamp column Kafka cannot take is dead-lettered", "[outbox]") {
+  auto o = options();
+  o.timestamp_column = "occurred";
+  Counts counts;
+  const auto plain = insert(row("order", "42", text("{}")));
+  const auto dead = [&](const Change& c, std::string_view reason) {
+    const auto out = encode(o, counts, c);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].topic == "millrace.outboxfeed");
+    CHECK(header(out[0], kReasonHeader) == reason);
+    CHECK(header(out[0], kDetailHeader).find("occurred") != std::string::npos);
+    CHECK(out[0].timestamp_ms == 0);
+  };
+  dead(plain, "missing_column");
+  dead(with_column(plain, "occurred", 20, text("1796014081123")), "invalid_timestamp");
+  dead(with_column(plain, "occurred", kTimestamp, text("1969-12-31 23:59:59.999")),
+       "invalid_timestamp");
+  dead(with_column(plain, "occurred", kTimestamptz, text("infinity")), "invalid_timestamp");
+  CHECK(counts.dead_letters[static_cast<std::size_t>(Reason::kInvalidTimestamp)] == 3);
+  CHECK(counts.dead_letters[static_cast<std::size_t>(Reason::kMissingColumn)] == 1);
+  CHECK(counts.events == 0);
+  // A null value, whatever the column's type, is the time it is produced,
+  // as the router takes its processing time for a null int64.
+  const auto out = encode(o, counts, with_column(plain, "occurred", 20, kNull));
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].topic == "outbox.event.order");
+  CHECK(out[0].timestamp_ms == 0);
+}

@@ -2,12 +2,15 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdint>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "millrace/core/failure.hpp"
 #include "millrace/kafka/admin.hpp"
@@ -119,6 +122,59 @@ TEST_CASE("transactions begin, commit and abort in turn, nothing is produced out
   } catch (const core::InfraError& e) {
     CHECK(e.failure_class() == core::FailureClass::kRetryable);
   }
+}
+
+namespace {
+
+// The timestamps of the first `n` records of `topic`[0], read from the start.
+std::vector<std::int64_t> timestamps(const std::string& bootstraps, const std::string& topic,
+                                     std::size_t n) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  REQUIRE(rd_kafka_conf_set(conf, "bootstrap.servers", bootstraps.c_str(), err, sizeof err) ==
+          RD_KAFKA_CONF_OK);
+  REQUIRE(rd_kafka_conf_set(conf, "group.id", "timestamps", err, sizeof err) == RD_KAFKA_CONF_OK);
+  std::unique_ptr<rd_kafka_t, decltype(&rd_kafka_destroy)> rk(
+      rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err), &rd_kafka_destroy);
+  REQUIRE(rk);
+  rd_kafka_topic_partition_list_t* tps = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(tps, topic.c_str(), 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  REQUIRE(rd_kafka_assign(rk.get(), tps) == RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_topic_partition_list_destroy(tps);
+  std::vector<std::int64_t> out;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (out.size() < n && std::chrono::steady_clock::now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk.get(), 100);
+    if (m == nullptr) continue;
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) out.push_back(rd_kafka_message_timestamp(m, nullptr));
+    rd_kafka_message_destroy(m);
+  }
+  rd_kafka_consumer_close(rk.get());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a record takes the timestamp it is given, or the time it is produced",
+          "[transactional]") {
+  MockCluster mock(1);
+  REQUIRE(rd_kafka_mock_topic_create(mock.cluster, "stamped", 1, 1) == RD_KAFKA_RESP_ERR_NO_ERROR);
+  kafka::TransactionalConfig config;
+  config.brokers = mock.bootstraps();
+  config.transactional_id = "stamps";
+  kafka::TransactionalProducer producer(config, 30s);
+  const auto before = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  producer.begin();
+  producer.produce("stamped", "k", "given", {}, 1796014081123);
+  producer.produce("stamped", "k", "now");
+  producer.commit(30s);
+  const auto stamps = timestamps(mock.bootstraps(), "stamped", 2);
+  REQUIRE(stamps.size() == 2);
+  CHECK(stamps[0] == 1796014081123);
+  CHECK(stamps[1] >= before);
+  CHECK(stamps[1] != 1796014081123);
 }
 
 TEST_CASE("a transactional producer needs its transactional.id") {

@@ -7,9 +7,12 @@
 // consumers. docs/outbox.md maps each option to the router's setting and
 // names what differs.
 //
-// - The topic: the route column's value put into a template
-//   (route.topic.replacement, "${routedByValue}"); the key: the key column's
-//   value; the header "id": the id column's value.
+// - The record's timestamp: the timestamp column's, when one is set and
+//   the value is not null (table.field.event.timestamp).
+// - The topic: the route column's value matched against a regex
+//   (route.topic.regex) and put into a template (route.topic.replacement,
+//   "${routedByValue}"), as Kafka Connect's RegexRouter does; the key: the
+//   key column's value; the header "id": the id column's value.
 // - The value: the payload column's text as it is (what Kafka Connect's
 //   StringConverter writes of it); with the payload expanded or a column
 //   placed in the envelope, a JSON object as JsonConverter writes it with
@@ -63,8 +66,11 @@ enum class Reason : std::uint8_t {
   kNullId,         // "null_id": the id column is null
   kInvalidJson,    // "invalid_json": expansion on, the payload not a JSON object or array
   kInvalidTopic,   // "invalid_topic": the routed topic is not a name Kafka allows
+  // "invalid_timestamp": the timestamp column is neither a timestamp nor a
+  // timestamptz, or its value is before 1970 or infinite
+  kInvalidTimestamp,
 };
-inline constexpr std::size_t kReasonCount = 6;
+inline constexpr std::size_t kReasonCount = 7;
 std::string_view reason_code(Reason reason);
 
 inline constexpr std::string_view kReasonHeader = "millrace.outbox.reason";
@@ -74,12 +80,40 @@ inline constexpr std::string_view kDetailHeader = "millrace.outbox.detail";
 // not "." or "..". Returns the reason it does not, empty when it does.
 std::string topic_problem(std::string_view topic);
 
+// route.topic.regex's default: the whole route value, group routedByValue.
+inline constexpr std::string_view kDefaultTopicRegex = "(?<routedByValue>.*)";
+
+// The event's topic from the route column's value, as Kafka Connect's
+// RegexRouter makes it behind the EventRouter: the value matched whole
+// against route.topic.regex (ECMAScript's syntax, with Java's (?<name>...)
+// groups), then route.topic.replacement in Java's replacement syntax ($n,
+// ${name}, \ before a literal $ or \); a value not matched is the topic as
+// it is.
+class TopicRoute {
+ public:
+  // Throws core::UsageError naming what is wrong in either.
+  TopicRoute(const std::string& regex, const std::string& replacement);
+  ~TopicRoute();
+  TopicRoute(TopicRoute&&) noexcept;
+  TopicRoute& operator=(TopicRoute&&) noexcept;
+  std::string topic(const std::string& value) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 struct Options {
   std::string id_column = "id";            // table.field.event.id
   std::string key_column = "aggregateid";  // table.field.event.key
   std::string payload_column = "payload";  // table.field.event.payload
+  // table.field.event.timestamp: a timestamp or timestamptz column, the
+  // record's timestamp; empty (or the value null): the time it is produced.
+  std::string timestamp_column;
   std::string route_by = "aggregatetype";  // route.by.field
-  // route.topic.replacement; every "${routedByValue}" is the route's value.
+  // route.topic.regex, matched against the route's value.
+  std::string topic_regex = std::string(kDefaultTopicRegex);
+  // route.topic.replacement, with the regex's groups.
   std::string topic = "outbox.event.${routedByValue}";
   bool tombstone_on_empty_payload = false;  // route.tombstone.on.empty.payload
   std::vector<AdditionalField> additional;  // table.fields.additional.placement

@@ -6,6 +6,7 @@
 // Debezium's (debezium.hpp). Both go through the same Kafka transactions,
 // so exactly once for read_committed consumers holds for either.
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,6 +23,8 @@ struct OutRecord {
   std::optional<std::string> key;    // nullopt: a null key
   std::optional<std::string> value;  // nullopt: a tombstone
   std::vector<std::pair<std::string, std::string>> headers;
+  // Milliseconds since the Unix epoch; 0: the time it is produced.
+  std::int64_t timestamp_ms = 0;
 };
 
 class RecordFormat {

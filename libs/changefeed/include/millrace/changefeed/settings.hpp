@@ -35,7 +35,9 @@ struct ChangefeedSettings {
   std::string outbox_id_column = "id";
   std::string outbox_key_column = "aggregateid";
   std::string outbox_payload_column = "payload";
+  std::string outbox_timestamp_column;  // none: the time the event is produced
   std::string outbox_route_by = "aggregatetype";
+  std::string outbox_topic_regex = "(?<routedByValue>.*)";
   std::string outbox_topic = "outbox.event.${routedByValue}";
   std::int64_t outbox_partitions = 0;  // 0: --topic's count
   bool outbox_tombstone_on_empty_payload = false;

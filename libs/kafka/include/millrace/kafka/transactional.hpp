@@ -6,6 +6,7 @@
 // old one (its next commit fails), so two writers never interleave.
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -47,9 +48,11 @@ class TransactionalProducer {
   // do (murmur2), so other producers of the same keys agree. Blocks while
   // librdkafka's queue is full.
   // A view with no data (std::string_view{}) is a null key or value: a
-  // record with a null value is a tombstone.
+  // record with a null value is a tombstone. `timestamp_ms` is the
+  // record's timestamp in milliseconds since the Unix epoch; 0, as
+  // librdkafka takes it, is the time it is produced.
   void produce(const std::string& topic, std::string_view key, std::string_view value,
-               std::span<const OutHeader> headers = {});
+               std::span<const OutHeader> headers = {}, std::int64_t timestamp_ms = 0);
   // The topic's partition count from broker metadata. Throws
   // UnknownTopicError when it does not exist, core::InfraError otherwise.
   std::int32_t partition_count(const std::string& topic, std::chrono::milliseconds timeout);
