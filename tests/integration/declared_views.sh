@@ -81,6 +81,15 @@ waitfor() {
   for _ in $(seq 1 $((seconds * 5))); do eval "$what" && return 0; sleep 0.2; done
   fail "waited ${seconds}s for: $what"
 }
+# `stop PID WHAT`: SIGTERM, and the exit status must be 0 (a clean stop);
+# otherwise fails naming it (143: the signal's default, a crash: 128 + its
+# signal).
+stop() {
+  local pid=$1 what=$2 status=0
+  kill -TERM "$pid" 2>/dev/null || fail "$what had already exited"
+  wait "$pid" || status=$?
+  ((status == 0)) || fail "$what did not stop cleanly (exit $status)"
+}
 # `consumed [KIND]`, `start_aggregator [KIND]`: the sale's by default;
 # `store_event` is the default aggregator's, whose group has no suffix.
 group_of() { [[ ${1:-sale} == store_event ]] && echo millrace-aggregator || echo "millrace-aggregator-${1:-sale}"; }
@@ -215,7 +224,7 @@ if [[ $mode == faults ]]; then
   start_aggregator
 fi
 waitfor '(( $(consumed) >= first + second ))' 180
-kill -TERM "$aggregator" && wait "$aggregator" || fail "the aggregator did not stop cleanly"
+stop "$aggregator" "the aggregator"
 aggregator=
 [[ $(sql "SELECT sum(duplicate) FROM partition_accounting WHERE group_id = 'millrace-aggregator-sale'") -ge 150 ]] ||
   fail "the resends were not counted duplicate"
@@ -229,7 +238,7 @@ aggregator=
 "$millrace" produce --kind order --file "$work/orders.ndjson" >/dev/null
 start_aggregator order
 waitfor '(( $(consumed order) >= $(wc -l <"$work/orders.ndjson") ))' 180
-kill -TERM "$aggregator" && wait "$aggregator" || fail "the orders' aggregator did not stop cleanly"
+stop "$aggregator" "the orders' aggregator"
 aggregator=
 
 # The built-in store event, with the views of store_event.views.json, folded
@@ -246,7 +255,7 @@ if [[ $mode == faults ]]; then
   start_aggregator store_event
 fi
 waitfor '(( $(consumed store_event) >= $(wc -l <"$work/store.ndjson") ))' 180
-kill -TERM "$aggregator" && wait "$aggregator" || fail "the store events' aggregator did not stop cleanly"
+stop "$aggregator" "the store events' aggregator"
 aggregator=
 [[ $(sql "SELECT coalesce(sum(records), 0) FROM record_outcomes WHERE group_id = 'millrace-aggregator' AND outcome = 'persisted' AND reason = 'id_reused'") -ge 50 ]] ||
   fail "the store events reusing an id at another time were not counted persisted (id_reused)"
@@ -262,7 +271,7 @@ start_api() {
   waitfor "curl -fsS http://127.0.0.1:$port/readyz >/dev/null 2>&1" 30
 }
 stop_api() {
-  kill -TERM "$api" && wait "$api" || fail "millrace-api did not stop cleanly"
+  stop "$api" "millrace-api"
   api=
 }
 # What millrace-api says of a view's fill: its Millrace-View-Fill header
@@ -320,7 +329,7 @@ stored_offsets() {
   sql "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE group_id = '$1' AND topic = '$name'"
 }
 waitfor '(( $(stored_offsets ${name}_archiver) == $(stored_offsets millrace-aggregator-sale) ))' 120
-kill -TERM "$archiver" && wait "$archiver" || fail "the archiver did not stop cleanly"
+stop "$archiver" "the archiver"
 archiver=
 psql -X -At "$MILLRACE_PG" -c "SELECT partition || ':' || next_offset / 2 FROM $name.consumer_offsets
   WHERE group_id = 'millrace-aggregator-sale' AND topic = '$name'" >"$work/delete-before"
@@ -419,7 +428,7 @@ if [[ $mode == faults ]]; then
 fi
 waitfor '(( $(unfinished) == 0 ))' 180
 waitfor '(( $(consumed) >= first + second + third ))' 180
-kill -TERM "$aggregator" && wait "$aggregator" || fail "the aggregator did not stop cleanly"
+stop "$aggregator" "the aggregator"
 aggregator=
 [[ -z $("$millrace" views top_categories_per_store_day --format csv 2>&1 >/dev/null) ]] ||
   fail "millrace views still notes something of a filled view"
@@ -436,7 +445,7 @@ grep -q "archived file(s) of $name\[" "$work/aggregator.log" ||
 # The store event's aggregator fills its new view.
 start_aggregator store_event
 waitfor '[[ $(sql "SELECT state FROM aggregator_views WHERE view_name = '"'store_events_per_category_day'"'") == filled ]]' 180
-kill -TERM "$aggregator" && wait "$aggregator" || fail "the store events' aggregator did not stop cleanly"
+stop "$aggregator" "the store events' aggregator"
 aggregator=
 check_store_views ||
   fail "after a view was added to the store event's, a view differs from DuckDB's recomputation"
