@@ -92,6 +92,9 @@ stop() {
 }
 # `consumed [KIND]`, `start_aggregator [KIND]`: the sale's by default;
 # `store_event` is the default aggregator's, whose group has no suffix.
+# start_aggregator returns once the new process has said where its metrics
+# are (its signals are handled from then on): a SIGTERM sent to a process
+# still loading its libraries ends it by the signal's default (exit 143).
 group_of() { [[ ${1:-sale} == store_event ]] && echo millrace-aggregator || echo "millrace-aggregator-${1:-sale}"; }
 consumed() {
   sql "SELECT coalesce(sum(consumed), 0) FROM partition_accounting WHERE group_id = '$(group_of "$@")'"
@@ -103,7 +106,11 @@ start_aggregator() {
   MILLRACE_PG=$aggregator_pg MILLRACE_MIGRATE=false MILLRACE_METRICS_ADDR=127.0.0.1:0 \
     "$millrace-aggregator" "${kind[@]}" >>"$work/aggregator.log" 2>&1 &
   aggregator=$!
+  local before=$started_aggregators
+  started_aggregators=$((started_aggregators + 1))
+  waitfor '(( $(grep -c "metrics at http" "$work/aggregator.log") > before ))' 60
 }
+started_aggregators=0
 # The store event's views against DuckDB: its declaration with the views of
 # the store_event.views.json in use, recomputed from the store events.
 check_store_views() {

@@ -16,7 +16,7 @@ from pysupport import free_port, psql, stack_env
 
 from .broker import RehearsalBroker
 from .compose import in_volumes, run_secrets
-from .failures import fail
+from .failures import fail, failures
 from .objstore import RehearsalS3
 from .rehearsal_checks import Checks
 from .tls import run_certs
@@ -341,6 +341,9 @@ class Rehearsal(Checks):
         if self.s3:
             self.s3.stop()
         self.clean_up()
+        # Its logs and data (about 12 MB) are kept only for a failure to name.
+        if not failures:
+            shutil.rmtree(self.logs, ignore_errors=True)
 
     def stop_services(self):
         what, children = self.what, self.children
