@@ -7,7 +7,9 @@
 //      orders produced with the CLI reach the orders section, which then
 //      equals the web_orders_* views, and the declared views' panels (of
 //      order.json and the views file order.views.json), which then equal
-//      what GET /v1/views/<name> serves;
+//      what GET /v1/views/<name> serves; a view added to that views file
+//      is shown waiting to be filled, then filling (its fill held halfway
+//      by locks, its chart marked partial), then filled;
 //   2. millrace-api is stopped: the page says it is reconnecting, and keeps
 //      asking while a stand-in answers 503 (EventSource gives up on those);
 //      started again on the same port, the page goes Live by itself and
@@ -515,21 +517,282 @@ async function waitForDeclared(page) {
   }
 }
 
+// ---- the services the script starts ------------------------------------------------------
+
+// Starts `bin` with the test's environment and `extraEnv`, its output
+// appended to `logFile` and its pid in `pidFile` (for the shell's cleanup);
+// `exited` says how it ended.
+function spawnService(bin, logFile, pidFile, extraEnv = {}) {
+  const out = fs.openSync(logFile, 'a');
+  const proc = spawn(bin, [], { stdio: ['ignore', out, out], env: { ...process.env, ...extraEnv } });
+  fs.closeSync(out);
+  fs.writeFileSync(pidFile, String(proc.pid));
+  proc.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  return proc;
+}
+
+// SIGTERM, on which it must exit 0.
+async function stopService(proc, pidFile, what) {
+  proc.kill('SIGTERM');
+  const { code, signal } = await proc.exited;
+  fs.writeFileSync(pidFile, '');
+  check(code === 0, `${what} did not exit 0 on SIGTERM (code ${code}, signal ${signal})`);
+}
+
+// ---- a view added once its kind's records were folded --------------------------------
+
+// The view the test adds to the views file: order_revenue_hourly under
+// another name, so it is filled from the orders folded before it.
+const ADDED = 'order_revenue_hourly_added';
+const ADDED_ID = `view-${ADDED.replaceAll('_', '-')}`;
+
+// GET /v1/views/<name>'s whole body (its `fill` too).
+async function servedBody(name) {
+  const response = await fetch(new URL(`/v1/views/${name}?limit=10000`, URL_));
+  check(response.ok, `GET /v1/views/${name} answered ${response.status}`);
+  return response.json();
+}
+
+function run(args, what) {
+  const r = spawnSync(env('DASHBOARD_MILLRACE_BIN'), args, { encoding: 'utf8' });
+  check(r.status === 0, `${what} failed: ${r.stdout} ${r.stderr}`);
+}
+
+// A psql session of its own that runs `statements` in a transaction and
+// holds what they lock until release(). Held once the session names itself
+// `marker` (its last statement): pg_stat_activity says so.
+async function holdLocks(statements, what) {
+  const marker = `dashboard-test-${process.pid}-${Date.now()}`;
+  const psql = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', PG], {
+    env: { ...process.env, PGOPTIONS: `-c search_path=${SCHEMA}` },
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  psql.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise((resolve) => psql.once('exit', (code) => resolve(code)));
+  psql.stdin.write(`BEGIN;\n${statements}\nSET application_name = '${marker}';\n`);
+  const deadline = Date.now() + 60_000;
+  while (sql(`SELECT count(*) FROM pg_stat_activity WHERE application_name = '${marker}'`)[0][0] !== '1') {
+    const code = await Promise.race([exited, sleep(100)]);
+    check(code === undefined, `psql holding ${what} exited (${code}): ${stderr}`);
+    check(Date.now() < deadline, `psql did not hold ${what} within 60 s: ${stderr}`);
+  }
+  return async () => {
+    psql.stdin.end('COMMIT;\n');
+    const code = await exited;
+    check(code === 0, `psql holding ${what} ended with ${code}: ${stderr}`);
+  };
+}
+
+// Whether a process is gone: exited and reaped, or a zombie its parent (the
+// shell script, which waits for node) has not reaped yet.
+function gone(pid) {
+  try {
+    return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
+let ordersAggregator = null;
+
+// Stops the order aggregator (the shell's, or the one started here) and
+// starts another, which reads the kinds directory again.
+async function restartOrdersAggregator() {
+  const pidFile = env('DASHBOARD_ORDERS_PID_FILE');
+  const pid = Number(fs.readFileSync(pidFile, 'utf8'));
+  check(pid > 0, `no order aggregator in ${pidFile}`);
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 60_000;
+  while (!gone(pid)) {
+    check(Date.now() < deadline, 'the order aggregator did not stop within 60 s of SIGTERM');
+    await sleep(100);
+  }
+  const port = await new Promise((resolve) => {
+    const probe = http.createServer().listen(0, '127.0.0.1', () => {
+      const { port: p } = probe.address();
+      probe.close(() => resolve(p));
+    });
+  });
+  const bin = env('DASHBOARD_AGGREGATOR_BIN');
+  ordersAggregator = spawnService(bin, env('DASHBOARD_ORDERS_LOG'), pidFile, {
+    MILLRACE_KIND: 'order',
+    MILLRACE_AGGREGATOR_GROUP: env('DASHBOARD_ORDERS_GROUP'),
+    MILLRACE_CLIENT_ID: `${env('DASHBOARD_CLIENT_ID')}-orders-aggregator-again`,
+    MILLRACE_METRICS_ADDR: `127.0.0.1:${port}`,
+  });
+}
+
+async function stopOrdersAggregator() {
+  if (!ordersAggregator) return;
+  const proc = ordersAggregator;
+  ordersAggregator = null;
+  await stopService(proc, env('DASHBOARD_ORDERS_PID_FILE'), 'the order aggregator');
+}
+
+// What the added view's panel says: its fill line, the chart's title and
+// whether it is drawn as partial.
+function fillShown(page) {
+  return page.evaluate((id) => {
+    const line = document.getElementById(`${id}-fill`);
+    const box = document.getElementById(`${id}-chart`);
+    const title = box && box.querySelector('svg > title');
+    return {
+      state: line ? line.dataset.fill : null,
+      text: line ? line.textContent : null,
+      read: line ? line.dataset.read : null,
+      total: line ? line.dataset.total : null,
+      progress: line && line.querySelector('progress') ? line.querySelector('progress').value : null,
+      title: title ? title.textContent : null,
+      partial: box ? box.classList.contains('partial') : null,
+    };
+  }, ADDED_ID);
+}
+
+// Polls until `problems()` finds none (deadline 120 s).
+async function waitUntil(what, problems) {
+  const deadline = Date.now() + DEADLINE_MS;
+  for (;;) {
+    const found = await problems();
+    if (!found.length) return;
+    check(Date.now() < deadline, `${what}: ${found.join('; ')}`);
+    await sleep(300);
+  }
+}
+
+const fillState = () =>
+  sql(`SELECT state FROM aggregator_views WHERE view_name = '${ADDED}'`).map(([state]) => state)[0];
+
+// A view added to the orders' views file once their records were folded:
+// made by `millrace migrate` (unfilled), claimed by the order aggregator
+// started again (filling) and filled from the orders before it. The fill
+// is held halfway with locks (no timing): the page must say it waits, then
+// that it is filling with the offsets SQL says it read of those it must,
+// its chart marked partial and equal to what the API serves meanwhile; and
+// once the locks go, that it is filled, no longer partial.
+async function checkFill(page) {
+  const file = `${env('MILLRACE_KINDS_DIR')}/order.views.json`;
+  const views = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const template = views.views.find((v) => v.name === 'order_revenue_hourly');
+  views.views.push({
+    ...template,
+    name: ADDED,
+    description: 'orders and their revenue per UTC hour, added once the orders were folded',
+  });
+  fs.writeFileSync(file, JSON.stringify(views, null, 1));
+  run(['migrate'], 'millrace migrate (the added view)');
+  check(fillState() === 'unfilled', `after millrace migrate the added view is ${fillState()}, not unfilled`);
+  run(['changefeed', 'publish', '--grant-select', env('DASHBOARD_FEED_ROLE')], 'millrace changefeed publish');
+  run(['api', 'grant', '--reader', env('DASHBOARD_READER')], 'millrace api grant');
+
+  // Its aggregator has not claimed it: the API, started again with the
+  // view, serves it unfilled.
+  apiDown = true;
+  await stopApi();
+  await startApi();
+  await waitForStatus(page, (s) => s === 'Live', '"Live" with the added view', 60_000);
+  apiDown = false;
+  await waitUntil('the added view never showed as waiting to be filled', async () => {
+    const shown = await fillShown(page);
+    const out = [];
+    if (shown.state !== 'unfilled') out.push(`its fill line says ${JSON.stringify(shown)}`);
+    else if (!shown.text.startsWith('⚠ Waiting to be filled')) out.push(`it says "${shown.text}"`);
+    return out;
+  });
+  log('the added view shows as waiting to be filled');
+
+  // Its table locked, the fill can fold nothing; then one partition's range
+  // locked, the fill stops before it once the table is free.
+  const table = `agg_view_${ADDED}`;
+  const releaseTable = await holdLocks(`LOCK TABLE ${table} IN SHARE MODE;`, `a lock on ${table}`);
+  await restartOrdersAggregator();
+  let deadline = Date.now() + DEADLINE_MS;
+  while (fillState() !== 'filling') {
+    check(Date.now() < deadline, `the order aggregator did not claim the added view (${fillState()})`);
+    await sleep(200);
+  }
+  const ranges = sql(
+    `SELECT partition, until_offset FROM aggregator_view_fills WHERE view_name = '${ADDED}' ` +
+      'AND until_offset > 0 ORDER BY partition'
+  ).map(([p, until]) => [Number(p), Number(until)]);
+  check(ranges.length >= 2, `the added view has ${ranges.length} range(s) to fill, not 2 or more`);
+  const [held] = ranges.at(-1);
+  const releaseRange = await holdLocks(
+    `SELECT 1 FROM aggregator_view_fills WHERE view_name = '${ADDED}' AND partition = ${held} FOR UPDATE;`,
+    `the added view's range of partition ${held}`
+  );
+  await releaseTable();
+  const wantRead = ranges.slice(0, -1).reduce((a, [, until]) => a + until, 0);
+  const wantTotal = ranges.reduce((a, [, until]) => a + until, 0);
+  deadline = Date.now() + DEADLINE_MS;
+  for (;;) {
+    const [[read]] = sql(`SELECT sum(done_offset) FROM aggregator_view_fills WHERE view_name = '${ADDED}'`);
+    if (Number(read) === wantRead) break;
+    check(Date.now() < deadline, `the fill read ${read} offsets, not the ${wantRead} before partition ${held}`);
+    await sleep(200);
+  }
+  await waitUntil('the added view never showed as filling', async () => {
+    const shown = await fillShown(page);
+    const body = await servedBody(ADDED);
+    const out = [];
+    if (!body.fill || body.fill.state !== 'filling') out.push(`the API says ${JSON.stringify(body.fill)}`);
+    if (shown.state !== 'filling') out.push(`its fill line says ${shown.state}: "${shown.text}"`);
+    if (shown.read !== String(wantRead) || shown.total !== String(wantTotal)) {
+      out.push(`it read ${shown.read} of ${shown.total}, SQL ${wantRead} of ${wantTotal}`);
+    }
+    const said = `${wantRead.toLocaleString('en-US')} of ${wantTotal.toLocaleString('en-US')} offsets read`;
+    if (!shown.text.startsWith('⚠ Filling:') || !shown.text.includes(said)) {
+      out.push(`it says "${shown.text}", not that ${said}`);
+    }
+    if (shown.progress !== wantRead) out.push(`its progress bar is at ${shown.progress}, not ${wantRead}`);
+    if (!shown.partial || !/\(partial: being filled\)$/.test(shown.title || '')) {
+      out.push(`its chart is not marked partial (title "${shown.title}")`);
+    }
+    const d = chartDiffers(await chartOf(page, ADDED_ID, 'orders'), body.rows, 'orders');
+    if (d) out.push(`its chart: ${d}`);
+    return out;
+  });
+  log(`the added view shows as filling, ${wantRead} of ${wantTotal} offsets read, its chart partial`);
+  await page
+    .locator(`section[data-view="${ADDED}"]`)
+    .screenshot({ path: `${LOGS}/dashboard-view-filling.png` });
+
+  await releaseRange();
+  deadline = Date.now() + DEADLINE_MS;
+  while (fillState() !== 'filled') {
+    check(Date.now() < deadline, `the added view was not filled in time (${fillState()})`);
+    await sleep(200);
+  }
+  await waitUntil('the added view never showed as filled', async () => {
+    const shown = await fillShown(page);
+    const body = await servedBody(ADDED);
+    const out = [];
+    if (body.fill) out.push(`the API still says ${JSON.stringify(body.fill)}`);
+    if (shown.state !== 'filled' || !shown.text.startsWith('Filled')) {
+      out.push(`its fill line says ${shown.state}: "${shown.text}"`);
+    }
+    if (shown.partial || /partial/.test(shown.title || '')) out.push(`its chart is marked partial ("${shown.title}")`);
+    const d = chartDiffers(await chartOf(page, ADDED_ID, 'orders'), body.rows, 'orders');
+    if (d) out.push(`its chart: ${d}`);
+    return out;
+  });
+  // Filled, it holds what the view declared from the start holds.
+  const rowsOf = async (name) =>
+    (await served(name)).map((r) => `${r.window_start}:${r.orders}:${r.revenue}`).join(' ');
+  const [added, original] = [await rowsOf(ADDED), await rowsOf('order_revenue_hourly')];
+  check(added === original, `filled, ${ADDED} serves ${added}, order_revenue_hourly ${original}`);
+  log('the added view shows as filled, no longer partial');
+}
+
 // ---- millrace-api --------------------------------------------------------------------
 
 let api = null;
 
 // `extraEnv`: settings on top of the test's environment (a read token).
 async function startApi(extraEnv = {}) {
-  const out = fs.openSync(env('DASHBOARD_API_LOG'), 'a');
-  api = spawn(env('DASHBOARD_API_BIN'), [], {
-    stdio: ['ignore', out, out],
-    env: { ...process.env, ...extraEnv },
-  });
-  fs.closeSync(out);
-  fs.writeFileSync(env('DASHBOARD_API_PID_FILE'), String(api.pid));
-  const exited = new Promise((resolve) => api.once('exit', (code, signal) => resolve({ code, signal })));
-  api.exited = exited;
+  const [bin, logFile, pidFile] = ['BIN', 'LOG', 'PID_FILE'].map((v) => env(`DASHBOARD_API_${v}`));
+  api = spawnService(bin, logFile, pidFile, extraEnv);
+  const { exited } = api;
   const deadline = Date.now() + 60_000;
   for (;;) {
     const ready = await fetch(new URL('/readyz', URL_)).then((r) => r.ok, () => false);
@@ -544,10 +807,7 @@ async function stopApi() {
   if (!api) return;
   const proc = api;
   api = null;
-  proc.kill('SIGTERM');
-  const { code, signal } = await proc.exited;
-  fs.writeFileSync(env('DASHBOARD_API_PID_FILE'), '');
-  check(code === 0, `millrace-api did not exit 0 on SIGTERM (code ${code}, signal ${signal})`);
+  await stopService(proc, env('DASHBOARD_API_PID_FILE'), 'millrace-api');
 }
 
 // Answers 503 on millrace-api's port for `ms`; returns how many times the
@@ -666,6 +926,8 @@ async function main() {
     // Their declared views, three from a views file, reach their panels.
     await waitForDeclared(page);
     log('the declared views\' charts and tables equal GET /v1/views/<name>');
+    // A view added to them is shown filling, then filled.
+    await checkFill(page);
 
     // 2. millrace-api stops and comes back on the same port.
     apiDown = true;
@@ -754,6 +1016,7 @@ async function main() {
 
     check(consoleProblems.length === 0, `console errors or warnings:\n  ${consoleProblems.join('\n  ')}`);
     await stopApi();
+    await stopOrdersAggregator();
     console.log(
       `dashboard: the page followed ${total} events, survived a restart of millrace-api, ` +
         'signed in with a read token; ' +
@@ -762,6 +1025,7 @@ async function main() {
   } finally {
     await browser.close();
     if (api) api.kill('SIGTERM');
+    if (ordersAggregator) ordersAggregator.kill('SIGTERM');
   }
 }
 

@@ -167,7 +167,6 @@ function renderChart(p, rows, fill) {
 function renderTop(p, rows, fill) {
   const table = $(`${p.id}-top`);
   if (!table) return;
-  table.classList.toggle('partial', fill.partial);
   table.caption.textContent = `${p.name}, the newest window${partialSuffix(fill)}`;
   const columns = 1 + p.dimensions.length + p.measures.length;
   let newest = null;
