@@ -5,8 +5,8 @@
 # aggregator and the change feed run on a schema, topics, slot and groups of
 # this test's own. dashboard.test.mjs produces events with the CLI and waits
 # for the page to show what SQL says (and the declared views' panels what
-# GET /v1/views/<name> serves), adds a view to the orders and holds its
-# fill halfway (the page must say filling, then filled), stops and restarts
+# GET /v1/views/<name> serves), adds two views to the orders and holds their
+# fills (the page must say filling, then filled), stops and restarts
 # millrace-api, and saves screenshots under BUILD_DIR/test-logs
 # (docs/dashboard.md).
 #
@@ -131,7 +131,7 @@ export MILLRACE_API_DEAD_LETTER_TOPICS=$MILLRACE_DLQ_TOPIC
 export DASHBOARD_URL=http://127.0.0.1:$api_port/
 export DASHBOARD_API_BIN=$build/bin/millrace-api DASHBOARD_API_LOG=$logs/$name.millrace-api.log
 export DASHBOARD_API_PID_FILE=$api_pid_file
-# For the view the script adds: the order aggregator it starts again, and
+# For the views the script adds: the order aggregator it starts again, and
 # the publication and the reader's grants it makes again.
 export DASHBOARD_ORDERS_PID_FILE=$orders_pid_file DASHBOARD_AGGREGATOR_BIN=$build/bin/millrace-aggregator
 export DASHBOARD_ORDERS_LOG=$logs/$name.orders-aggregator-again.log DASHBOARD_CLIENT_ID=$name
