@@ -5,8 +5,10 @@
 # aggregator and the change feed run on a schema, topics, slot and groups of
 # this test's own. dashboard.test.mjs produces events with the CLI and waits
 # for the page to show what SQL says (and the declared views' panels what
-# GET /v1/views/<name> serves), stops and restarts millrace-api, and
-# saves screenshots under BUILD_DIR/test-logs (docs/dashboard.md).
+# GET /v1/views/<name> serves), adds two views to the orders and holds their
+# fills (the page must say filling, then filled), stops and restarts
+# millrace-api, and saves screenshots under BUILD_DIR/test-logs
+# (docs/dashboard.md).
 #
 #   dashboard_test.sh SOURCE_DIR BUILD_DIR   (MILLRACE_STATE_DIR: the stack)
 set -euo pipefail
@@ -63,12 +65,17 @@ millrace=$build/bin/millrace
 
 pids=()
 api_pid_file=$work/$name.api.pid
+# The order aggregator's: the node script stops it and starts another.
+orders_pid_file=$work/$name.orders.pid
 cleanup() {
-  # millrace-api belongs to the node script, which stops it; if the script
-  # was killed, its pid file says what is left.
-  if [[ -s $api_pid_file ]]; then
-    kill -TERM "$(cat "$api_pid_file")" 2>/dev/null || true
-  fi
+  # millrace-api (and the order aggregator the script started) belong to the
+  # node script, which stops them; if it was killed, the pid files say what
+  # is left.
+  for file in "$api_pid_file" "$orders_pid_file"; do
+    if [[ -s $file ]]; then
+      kill -TERM "$(cat "$file")" 2>/dev/null || true
+    fi
+  done
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   "$millrace" changefeed drop-slot --slot "$MILLRACE_CHANGEFEED_SLOT" >/dev/null 2>&1 || true
@@ -99,6 +106,7 @@ start() {
 start millrace-sink
 start millrace-aggregator
 MILLRACE_KIND=order MILLRACE_AGGREGATOR_GROUP=$DASHBOARD_ORDERS_GROUP start millrace-aggregator orders-aggregator
+echo "${pids[-1]}" >"$orders_pid_file"
 start millrace-changefeed
 # The feed streams once its slot is active and consistent (a confirmed
 # position): changes from then on reach the page. A slot being created is
@@ -123,6 +131,11 @@ export MILLRACE_API_DEAD_LETTER_TOPICS=$MILLRACE_DLQ_TOPIC
 export DASHBOARD_URL=http://127.0.0.1:$api_port/
 export DASHBOARD_API_BIN=$build/bin/millrace-api DASHBOARD_API_LOG=$logs/$name.millrace-api.log
 export DASHBOARD_API_PID_FILE=$api_pid_file
+# For the views the script adds: the order aggregator it starts again, and
+# the publication and the reader's grants it makes again.
+export DASHBOARD_ORDERS_PID_FILE=$orders_pid_file DASHBOARD_AGGREGATOR_BIN=$build/bin/millrace-aggregator
+export DASHBOARD_ORDERS_LOG=$logs/$name.orders-aggregator-again.log DASHBOARD_CLIENT_ID=$name
+export DASHBOARD_FEED_ROLE=$feed_role DASHBOARD_READER=$reader
 # The page reads the views, not the catalog: the API runs without the cache.
 unset MILLRACE_REDIS_URL
 export DASHBOARD_MILLRACE_BIN=$millrace DASHBOARD_LOG_DIR=$logs DASHBOARD_CHROMIUM=$chromium

@@ -257,7 +257,7 @@ function applyViews(event, snapshot) {
   if (snapshot && message.health) state.health = message.health;
   renderViews();
   if (snapshot) renderHealth();
-  if (snapshot) loadKinds();
+  if (snapshot) loadKinds(Object.keys(message.views || {}));
   const updated = $('updated');
   const at = message.at ? new Date(message.at) : new Date();
   updated.textContent = localTime(at);

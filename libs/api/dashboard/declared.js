@@ -4,10 +4,12 @@
 // per window, for one group when the view has groups (selectors for both);
 // a top N's lists the ranked rows of its newest window. Their rows come as
 // every panel's do, in the stream's snapshot and views events (the API's
-// dashboard list names each declared view with its recent windows).
-// Imported by kinds.js, which reads the list.
+// dashboard list names each declared view with its recent windows). A view
+// not filled yet says so on its panel, and its figures say they are
+// partial (fill.js). Imported by kinds.js, which reads the list.
 import { barChart } from './charts.js';
 import { $, el, fillBody, headRow, numCell, scrollTable } from './dom.js';
+import { fillLine, partialSuffix, renderFill } from './fill.js';
 import { countFormat, decimalFormat, isKnown, num, pad2, shortDay, utcDay } from './format.js';
 import { viewRows } from './state.js';
 
@@ -88,6 +90,7 @@ export function declaredPanel(p) {
     },
     el('h2', { id: heading }, `${p.name} (kind ${p.kind})`),
     el('p', { class: 'note' }, `A declared view: ${p.description}.`),
+    fillLine(p),
     ...body
   );
   if (!p.top) {
@@ -108,9 +111,10 @@ function windowLabel(t, byDay) {
   return byDay ? day : `${day} ${pad2(t.getUTCHours())}:${pad2(t.getUTCMinutes())} UTC`;
 }
 
-function renderChart(p, rows) {
+function renderChart(p, rows, fill) {
   const box = $(`${p.id}-chart`);
   if (!box) return;
+  box.classList.toggle('partial', fill.partial);
   if (!rows) {
     box.replaceChildren(el('p', { class: 'empty' }, '—'));
     return;
@@ -148,7 +152,8 @@ function renderChart(p, rows) {
     format,
     title:
       `${p.measure} per window of ${p.name}` +
-      (p.group !== null && p.dimensions.length ? `, ${groupLabel(p, p.group)}` : ''),
+      (p.group !== null && p.dimensions.length ? `, ${groupLabel(p, p.group)}` : '') +
+      partialSuffix(fill),
     label: (t) => windowLabel(t, byDay),
     tick: (t, i, n) =>
       (n - 1 - i) % every === 0
@@ -159,9 +164,10 @@ function renderChart(p, rows) {
   });
 }
 
-function renderTop(p, rows) {
+function renderTop(p, rows, fill) {
   const table = $(`${p.id}-top`);
   if (!table) return;
+  table.caption.textContent = `${p.name}, the newest window${partialSuffix(fill)}`;
   const columns = 1 + p.dimensions.length + p.measures.length;
   let newest = null;
   for (const r of rows || []) {
@@ -175,7 +181,7 @@ function renderTop(p, rows) {
   } else {
     // A local day's bounds are UTC instants: shown to the minute.
     const at = (t) => windowLabel(new Date(t), false);
-    note.textContent = `Newest window: ${at(newest)} to ${at(latest[0].window_end)}`;
+    note.textContent = `Newest window: ${at(newest)} to ${at(latest[0].window_end)}${partialSuffix(fill)}`;
     note.dataset.value = newest;
   }
   const trs = latest.map((r) =>
@@ -194,6 +200,7 @@ function renderTop(p, rows) {
 
 export function renderDeclared(p) {
   const rows = viewRows(p.name);
-  if (p.top) renderTop(p, rows);
-  else renderChart(p, rows);
+  const fill = renderFill(p);
+  if (p.top) renderTop(p, rows, fill);
+  else renderChart(p, rows, fill);
 }

@@ -4,8 +4,8 @@
 // records and amount (the columns its declaration names), and its top
 // products and categories when its lines name a product. Ids are
 // <aggregate>-today-<records_as> and so on, with - for _. The declared
-// views' panels (declared.js) are built from the same list. Imported by
-// app.js.
+// views' panels (declared.js) are built from the same list, read again when
+// a snapshot brings other views. Imported by app.js.
 import { declaredPanel, declaredViews, renderDeclared } from './declared.js';
 import { $, el, fillBody, headRow, numCell, productCell, scrollTable, show } from './dom.js';
 import { isKnown } from './format.js';
@@ -15,9 +15,11 @@ import { ACCESS_URL } from './stream.js';
 const title = (text) => text.charAt(0).toUpperCase() + text.slice(1).replaceAll('_', ' ');
 
 // The kinds' panels and the declared views', once GET /v1/views answered
-// (null before).
+// (null before), and the views of the snapshot they were built for.
 let kindPanels = null;
 let declaredPanels = null;
+let listedFor = null;
+let listing = null; // the snapshot's views whose list is being read
 
 function kindsOf(views) {
   const byKind = new Map();
@@ -91,21 +93,42 @@ function kindPanel(k) {
   );
 }
 
-// Reads the list of views once, and builds the panels.
-export function loadKinds() {
-  if (kindPanels) return;
+// Reads the list of views and builds the panels, for the first snapshot
+// and again for one with other views (the API started again with another
+// declaration: a view added, changed or removed), keeping the selectors'
+// choices of the views still there. `names`: the snapshot's views.
+export function loadKinds(names) {
+  const key = [...names].sort().join(' ');
+  if (key === listedFor) {
+    listing = null; // a list being read for other views is not this one's
+    return;
+  }
+  if (key === listing) return;
+  listing = key;
+  const done = () => {
+    if (listing === key) listing = null;
+  };
   fetch(ACCESS_URL, { cache: 'no-store', credentials: 'same-origin' })
     .then((response) => (response.ok ? response.json() : null))
     .then((list) => {
-      if (!list || kindPanels) return;
+      // Unread (tried again with the next snapshot), or a newer snapshot's.
+      if (!list || listing !== key) return;
+      listedFor = key;
       const views = Array.isArray(list.views) ? list.views : [];
       kindPanels = kindsOf(views);
       $('kind-panels').replaceChildren(...kindPanels.map(kindPanel));
+      const before = new Map((declaredPanels || []).map((p) => [p.name, p]));
       declaredPanels = declaredViews(views);
+      for (const p of declaredPanels) {
+        const kept = before.get(p.name);
+        if (!kept) continue;
+        if (p.measures.some((m) => m.name === kept.measure)) p.measure = kept.measure;
+        p.group = kept.group;
+      }
       $('declared-panels').replaceChildren(...declaredPanels.map(declaredPanel));
       renderKinds();
     })
-    .catch(() => {});
+    .then(done, done);
 }
 
 export function renderKinds() {

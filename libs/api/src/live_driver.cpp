@@ -67,7 +67,9 @@ void LiveDriver::report(const std::string& what, const std::exception& e) {
 
 void LiveDriver::refresh() {
   try {
-    hub_.publish_views(source_->views(), utc_now());
+    auto views = source_->views();
+    hub_.publish_views(views.bodies, utc_now());
+    filling_ = views.filling;
     dirty_ = false;
   } catch (const std::exception& e) {
     report("reading the views", e);  // dirty stays: the next turn tries again
@@ -90,12 +92,13 @@ std::chrono::milliseconds LiveDriver::step(Clock::time_point now) {
   }
   if ((dirty_ && now - last_refresh_ >= timing_.coalesce) || now >= next_refresh_) {
     last_refresh_ = now;
+    refresh();
+    auto every = timing_.refresh_every;
+    if (!feed_error_.empty()) every = timing_.refresh_without_feed;
+    if (filling_) every = std::min(every, timing_.refresh_while_filling);
     // Just after the hour ends, so the page's "this hour" and "today" turn
     // over with the clock rather than up to a minute later.
-    next_refresh_ =
-        now + std::min(feed_error_.empty() ? timing_.refresh_every : timing_.refresh_without_feed,
-                       timing_.until_hour_ends() + kAfterRollover);
-    refresh();
+    next_refresh_ = now + std::min(every, timing_.until_hour_ends() + kAfterRollover);
   }
   if (now >= next_health_) {
     next_health_ = now + timing_.health_every;

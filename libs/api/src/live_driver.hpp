@@ -31,12 +31,20 @@ class ChangeSource {
 
 // What the dashboard shows, read from PostgreSQL (and Kafka, for the ends of
 // the partitions and the dead-letter topics).
+// The dashboard's views as read once.
+struct LiveViews {
+  // Each view's body, as GET /v1/views/{name} would give it.
+  std::map<std::string, std::string> bodies;
+  // Whether a declared view is not filled yet (its body's `fill`): its
+  // fill's progress is kept in tables the change feed does not publish.
+  bool filling = false;
+};
+
 class LiveSource {
  public:
   virtual ~LiveSource() = default;
-  // Each dashboard view's body, as GET /v1/views/{name} would give it.
   // Throws core::InfraError.
-  virtual std::map<std::string, std::string> views() = 0;
+  virtual LiveViews views() = 0;
   // The health object (docs/api.md); `feed_error` is empty while the change
   // feed's topic is read. Throws core::InfraError.
   virtual std::string health(const std::string& feed_error) = 0;
@@ -57,6 +65,10 @@ struct LiveTiming {
   // unit tests give a clock of their own.
   std::function<std::chrono::milliseconds()> until_hour_ends = ms_until_utc_hour_ends;
   std::chrono::milliseconds refresh_without_feed{5'000};
+  // And this often while a declared view is not filled yet: its claim and
+  // the fill's progress change no published table, so the page would say
+  // them up to a minute late.
+  std::chrono::milliseconds refresh_while_filling{5'000};
   std::chrono::milliseconds health_every{2'000};
   std::chrono::milliseconds ping_every{15'000};
   std::chrono::milliseconds poll{100};
@@ -92,6 +104,7 @@ class LiveDriver {
   LiveTiming timing_;
 
   bool dirty_ = true;
+  bool filling_ = false;  // as the last read of the views said
   std::string feed_error_;
   std::string last_warning_;
   std::chrono::steady_clock::time_point last_refresh_{};

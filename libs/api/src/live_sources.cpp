@@ -105,18 +105,20 @@ kafka::Consumer& PgLiveSource::kafka() {
   return *kafka_;
 }
 
-std::map<std::string, std::string> PgLiveSource::views() {
+LiveViews PgLiveSource::views() {
   const std::int64_t now = now_us();
   const std::int64_t hour = now - now % kHourUs;
   const std::int64_t day = now - now % kDayUs;
-  std::map<std::string, std::string> out;
+  LiveViews out;
   for (const auto& w : views_->dashboard) {
     const View* view = views_->find(w.name);
     if (view == nullptr) throw std::logic_error("no view " + w.name);
     std::optional<std::int64_t> from;
     if (w.back_us) from = (w.by_day ? day : hour) - *w.back_us;
     ViewQuery q{view, w.limit, from, std::nullopt, std::nullopt, {}};
-    out.emplace(w.name, rows_json(*view, backend_.read(q), w.limit));
+    const Rows rows = backend_.read(q);
+    if (rows.fill) out.filling = true;
+    out.bodies.emplace(w.name, rows_json(*view, rows, w.limit));
   }
   return out;
 }

@@ -40,7 +40,7 @@ class PgLiveSource final : public LiveSource {
   PgLiveSource(std::unique_ptr<Session> reader, const kafka::KafkaClientOptions& kafka,
                std::vector<std::string> dead_letter_topics,
                std::shared_ptr<const ServedViews> views);
-  std::map<std::string, std::string> views() override;
+  LiveViews views() override;
   std::string health(const std::string& feed_error) override;
 
  private:

@@ -149,9 +149,9 @@ class FakeChanges final : public ChangeSource {
 
 class FakeSource final : public LiveSource {
  public:
-  std::map<std::string, std::string> views() override {
+  LiveViews views() override {
     ++reads;
-    return {{"today_summary", "{\"n\":" + std::to_string(value) + "}"}};
+    return {{{"today_summary", "{\"n\":" + std::to_string(value) + "}"}}, filling};
   }
   std::string health(const std::string& feed_error) override {
     last_feed_error = feed_error;
@@ -161,6 +161,7 @@ class FakeSource final : public LiveSource {
   int reads = 0;
   int healths = 0;
   int value = 0;
+  bool filling = false;
   std::string last_feed_error;
 };
 
@@ -243,6 +244,26 @@ TEST_CASE("without the change feed the driver says so and reads the views more o
   r.changes->fail = false;
   r.driver->step(r.t0 + 10s);
   CHECK(r.source->last_feed_error.empty());
+}
+
+TEST_CASE("while a declared view is not filled the driver reads the views every 5 s", "[live]") {
+  DriverRig r;
+  r.source->filling = true;
+  r.driver->step(r.t0);
+  CHECK(r.source->reads == 1);
+  r.driver->step(r.t0 + 4s);
+  CHECK(r.source->reads == 1);
+  r.driver->step(r.t0 + 5s);  // a claim or a fill's progress, no change
+  CHECK(r.source->reads == 2);
+
+  // Filled: a minute apart again.
+  r.source->filling = false;
+  r.driver->step(r.t0 + 10s);
+  CHECK(r.source->reads == 3);
+  r.driver->step(r.t0 + 15s);
+  CHECK(r.source->reads == 3);
+  r.driver->step(r.t0 + 70s);
+  CHECK(r.source->reads == 4);
 }
 
 TEST_CASE("the driver reads the views again just after the UTC hour ends, change or not",
