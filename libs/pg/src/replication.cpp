@@ -200,7 +200,17 @@ std::optional<std::string> ReplicationConnection::read(std::chrono::milliseconds
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   // The socket is asked at least once, even with a zero timeout: what has
   // arrived but libpq has not taken in yet is there to read.
-  bool polled = false;
+  bool asked = false;
+  // Catching up, the next message is nearly always in the socket already:
+  // it is read once without a poll first, which saves a poll per message
+  // (about a tenth of the change feed's CPU while it catches up, in a profile).
+  bool read_without_poll = false;
+  const auto take_in = [c] {
+    if (PQconsumeInput(c) == 0) {
+      throw InfraError(FailureClass::kRetryable,
+                       "replication stream: " + trimmed(PQerrorMessage(c)));
+    }
+  };
   for (;;) {
     char* buffer = nullptr;
     const int n = PQgetCopyData(c, &buffer, 1);
@@ -220,23 +230,25 @@ std::optional<std::string> ReplicationConnection::read(std::chrono::milliseconds
       throw InfraError(FailureClass::kRetryable,
                        "replication stream: " + trimmed(PQerrorMessage(c)));
     }
-    // Nothing buffered: wait for the socket, then take in what came.
+    // Nothing buffered: take in what the socket holds (libpq's socket
+    // never blocks), and only then wait for it.
+    if (!read_without_poll) {
+      read_without_poll = asked = true;
+      take_in();
+      continue;
+    }
     // Rounded up: truncated, a wait of 1 ms would be 0 by the time it is
     // asked, and a caller waiting in short steps would spin.
     const auto left =
         std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0 && polled) return std::nullopt;
+    if (left.count() <= 0 && asked) return std::nullopt;
     pollfd pfd{PQsocket(c), POLLIN, 0};
     const int ready = ::poll(&pfd, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
-    polled = true;
     if (ready < 0 && errno != EINTR) {
       throw InfraError(FailureClass::kRetryable,
                        std::string("replication stream: poll: ") + std::strerror(errno));
     }
-    if (ready > 0 && PQconsumeInput(c) == 0) {
-      throw InfraError(FailureClass::kRetryable,
-                       "replication stream: " + trimmed(PQerrorMessage(c)));
-    }
+    if (ready > 0) take_in();
   }
 }
 
