@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "tls_read_buffer.hpp"
+
 namespace millrace::pg {
 
 using core::FailureClass;
@@ -52,6 +54,8 @@ std::string trimmed(const char* message) {
 struct ReplicationConnection::Handle {
   std::unique_ptr<PGconn, ConnDeleter> conn;
   bool streaming = false;
+  // Under the stream's TLS (destroyed before the connection is closed).
+  std::unique_ptr<TlsReadBuffer> tls;
 };
 
 ReplicationConnection::ReplicationConnection(const std::string& conninfo,
@@ -193,6 +197,7 @@ void ReplicationConnection::start(const std::string& start_replication) {
   handle_->streaming = true;
   // Reads never block: read() waits on the socket itself, bounded.
   PQsetnonblocking(c, 1);
+  handle_->tls = std::make_unique<TlsReadBuffer>(c);
 }
 
 std::optional<std::string> ReplicationConnection::read(std::chrono::milliseconds timeout) {
@@ -211,6 +216,13 @@ std::optional<std::string> ReplicationConnection::read(std::chrono::milliseconds
                        "replication stream: " + trimmed(PQerrorMessage(c)));
     }
   };
+  const TlsReadBuffer& tls = *handle_->tls;
+  const auto take_in_buffered = [&] {
+    for (std::size_t held = tls.unread(); held != 0; held = tls.unread()) {
+      take_in();
+      if (tls.unread() == held) return;
+    }
+  };
   for (;;) {
     char* buffer = nullptr;
     const int n = PQgetCopyData(c, &buffer, 1);
@@ -220,7 +232,9 @@ std::optional<std::string> ReplicationConnection::read(std::chrono::milliseconds
       return out;
     }
     if (n == -1) {
-      // The server ended the COPY: its result says why.
+      // The server ended the COPY: its result says why, which may be in
+      // the TLS buffer, where libpq's wait for it would not look.
+      take_in_buffered();
       ResultPtr r(PQgetResult(c));
       const std::string why = r ? trimmed(PQresultErrorMessage(r.get())) : "";
       throw InfraError(FailureClass::kRetryable,
@@ -230,8 +244,15 @@ std::optional<std::string> ReplicationConnection::read(std::chrono::milliseconds
       throw InfraError(FailureClass::kRetryable,
                        "replication stream: " + trimmed(PQerrorMessage(c)));
     }
-    // Nothing buffered: take in what the socket holds (libpq's socket
-    // never blocks), and only then wait for it.
+    // Nothing whole in libpq's buffer: first what the TLS buffer holds (a
+    // record taken in, or the start of one moved on to OpenSSL, changes
+    // what it holds; a partial record left as it is waits for the socket)...
+    if (const std::size_t held = tls.unread(); held != 0) {
+      take_in();
+      if (tls.unread() != held) continue;
+    }
+    // ...then what the socket holds (libpq's socket never blocks), and
+    // only then wait for it.
     if (!read_without_poll) {
       read_without_poll = asked = true;
       take_in();
