@@ -20,7 +20,7 @@ from .stages.backfill import BACKFILL_WRITE_RATE, bench_backfill
 from .stages.cache_invalidation import CACHE_EDIT_RATE, bench_cache_invalidation
 from .stages.cache_reads import bench_cache_reads
 from .stages.cache_rig import CacheRig
-from .stages.changes import bench_changefeed
+from .stages.changes import CHANGEFEED_FORMATS, bench_changefeed
 from .stages.declared_views import DeclaredViews
 from .stages.http_ingest import bench_http
 from .stages.orders import bench_orders
@@ -72,6 +72,12 @@ def parse_args(description):
     ap.add_argument("--no-build", action="store_true",
                     help="run the binaries in build/bin as they are, without building first "
                          "(ctest's bench-smoke: other tests run them meanwhile)")
+    ap.add_argument("--changefeed-formats", default=",".join(CHANGEFEED_FORMATS),
+                    help="the formats the changefeed stage runs the feed in, of: " + ", ".join(CHANGEFEED_FORMATS) +
+                    " (millrace among them: the stage's figure)")
+    ap.add_argument("--changefeed-baseline", default=None, metavar="BINARY",
+                    help="another build's millrace-changefeed, which the changefeed stage also runs in each "
+                         "format on the same backlog, in turn before and after build/bin's: a before/after")
     ap.add_argument("--archive-rtt-ms", default="0,20",
                     help="round trips (ms) archive_s3_rounds puts between the clients and the S3 store, "
                          "each in every round (0: none)")
@@ -85,6 +91,13 @@ def parse_args(description):
                  f"they are: {', '.join(STAGES + OPTIONAL_STAGES)}")
     if set(selected) - set(OPTIONAL_STAGES) != set(STAGES) and args.update_docs:
         ap.error("--update-docs needs every stage: docs/benchmarks.md is the whole report")
+    args.changefeed_formats = [f.strip() for f in args.changefeed_formats.split(",") if f.strip()]
+    wrong = [f for f in args.changefeed_formats if f not in CHANGEFEED_FORMATS]
+    if wrong or "millrace" not in args.changefeed_formats:
+        ap.error(f"--changefeed-formats: {', '.join(wrong) or 'millrace is missing'}; "
+                 f"of: {', '.join(CHANGEFEED_FORMATS)}, millrace among them")
+    if args.changefeed_baseline is not None and not os.access(args.changefeed_baseline, os.X_OK):
+        ap.error(f"--changefeed-baseline: {args.changefeed_baseline} is not an executable file")
     if args.smoke:
         args.events, args.latency_seconds, args.http_seconds, args.cache_seconds = 2000, 2, 1, 2
         args.history_rows = 20_000
@@ -293,7 +306,8 @@ class Run:
                 log("the change feed, then pg_recvlogical on the same WAL (reference)")
                 stack.vacuum()
                 stack.checkpoint()
-                r["changefeed"] = bench_changefeed(stack, args.events, args.out)
+                r["changefeed"] = bench_changefeed(stack, args.events, args.out, args.changefeed_formats,
+                                                   args.changefeed_baseline)
             self.repeated(once)
         if self.want("backfill"):
             log(f"a backfill of {args.backfill_rows:,} rows while {BACKFILL_WRITE_RATE} updates/s go on, the "

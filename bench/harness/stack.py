@@ -200,10 +200,11 @@ def shown_env(env):
     return " ".join(f"{k}={'***' if k in SECRET_VARIABLES else shlex.quote(v)}" for k, v in env.items())
 
 
-def start_service(name, env, log_path):
-    COMMANDS.append(shown_env(env) + f" {name}")
+def start_service(name, env, log_path, binary=None):
+    """Starts build/bin's `name`, or `binary` in its place (another build's)."""
+    COMMANDS.append(shown_env(env) + f" {binary or name}")
     out = open(log_path, "w")
-    proc = subprocess.Popen([os.path.join(BIN, name)], env=dict(os.environ, **env),
+    proc = subprocess.Popen([binary or os.path.join(BIN, name)], env=dict(os.environ, **env),
                             stdout=out, stderr=subprocess.STDOUT)
     proc.metrics_addr = env.get("MILLRACE_METRICS_ADDR")
     return proc

@@ -6,25 +6,51 @@ import time
 from pysupport import free_port
 
 from ..common import ratio, run, wait_for
+from ..cpu import CpuMeter, cpu_seconds
 from ..stack import served_metric, start_service, stop
 
 
 CHANGEFEED_TX_ROWS = 1000
 
+# The feed's formats, each with the settings that choose it.
+CHANGEFEED_FORMATS = {
+    "millrace": {},
+    "debezium": {"MILLRACE_CHANGEFEED_FORMAT": "debezium"},
+    "debezium_schemas": {"MILLRACE_CHANGEFEED_FORMAT": "debezium", "MILLRACE_CHANGEFEED_SCHEMAS": "true"},
+}
 
-def bench_changefeed(stack, n, workdir):
+_runs = 0  # runs of the stage so far: the baseline goes first in every other one
+
+
+def per_million(seconds, changes):
+    return round(seconds / changes * 1e6, 2) if changes else None
+
+
+def bench_changefeed(stack, n, workdir, formats=tuple(CHANGEFEED_FORMATS), baseline=None):
     """Commit-to-topic throughput of the change feed, in each of its formats,
     against pg_recvlogical reading the same WAL (pgoutput, protocol 1, to
     /dev/null) from a slot of its own. Every slot exists before the rows are
     written, so each reader catches up on the same backlog: n inserts in
     transactions of CHANGEFEED_TX_ROWS. The formats: Millrace's own, and
-    Debezium's (--format debezium) with JsonConverter's schemas off and on."""
+    Debezium's (--format debezium) with JsonConverter's schemas off and on.
+    Each reader's CPU seconds per million changes are counted with those of
+    PostgreSQL (on an otherwise idle stack, the walsender decoding for it)
+    and Kafka's. `baseline`, another build's millrace-changefeed, reads the
+    same backlog in each format too, before or after this build's in turn:
+    a before/after in the same runs, against the same reference."""
+    global _runs
     schema = pub = "bench_changefeed"
-    formats = {
-        "millrace": {},
-        "debezium": {"MILLRACE_CHANGEFEED_FORMAT": "debezium"},
-        "debezium_schemas": {"MILLRACE_CHANGEFEED_FORMAT": "debezium", "MILLRACE_CHANGEFEED_SCHEMAS": "true"},
-    }
+    readers = []  # (name, settings, binary), in the order they read
+    for name in formats:
+        ours = (name, CHANGEFEED_FORMATS[name], None)
+        if baseline is None:
+            readers.append(ours)
+            continue
+        theirs = (f"baseline_{name}", CHANGEFEED_FORMATS[name], baseline)
+        readers += [theirs, ours] if _runs % 2 == 0 else [ours, theirs]
+    _runs += 1
+    formats = {name: flags for name, flags, _ in readers}
+    binaries = {name: binary for name, _, binary in readers}
     # Topics of this run alone: their bytes are what it measures.
     run_id = time.time_ns()
     topics = {name: f"bench_changes_{name}_{run_id}" for name in formats}
@@ -55,12 +81,18 @@ def bench_changefeed(stack, n, workdir):
                f"FROM generate_series(b * {rows} + 1, (b + 1) * {rows}) g; COMMIT; END LOOP; END $$")
     end_lsn = stack.psql("SELECT pg_current_wal_lsn()")
 
+    meter = CpuMeter(stack, {})
     t0 = time.monotonic()
     run(["pg_recvlogical", "-d", feed_pg, "--slot", slots["recv"], "--start", "--endpos", end_lsn,
          "--no-loop", "-o", "proto_version=1", "-o", f"publication_names={pub}", "-f", "/dev/null"])
     recv_s = time.monotonic() - t0
+    cpu = meter.stop()
     out = {"changes": changes, "rows_per_transaction": rows,
-           "pg_recvlogical_changes_per_s": changes / recv_s, "pg_recvlogical_seconds": recv_s}
+           "pg_recvlogical_changes_per_s": changes / recv_s, "pg_recvlogical_seconds": recv_s,
+           # CPU seconds per million changes: the client's (a reaped child), the walsender's, Kafka's.
+           "pg_recvlogical_cpu_per_million": per_million(cpu["reaped"], changes),
+           "pg_recvlogical_postgres_cpu_per_million": per_million(cpu["postgres"], changes),
+           "pg_recvlogical_kafka_cpu_per_million": per_million(cpu["kafka"], changes)}
 
     for name, flags in formats.items():
         env = {"MILLRACE_BROKERS": stack.brokers, "MILLRACE_CHANGEFEED_PG": feed_pg,
@@ -69,11 +101,14 @@ def bench_changefeed(stack, n, workdir):
                # The slot is new: so is the checkpoint (a kept stack still holds the last run's).
                "MILLRACE_CHANGEFEED_CHECKPOINT_GROUP": f"bench_cf_{name}_{os.getpid()}_{time.time_ns()}",
                "MILLRACE_METRICS_ADDR": f"127.0.0.1:{free_port()}", **flags}
+        meter = CpuMeter(stack, {})
         t0 = time.monotonic()
-        feed = start_service("millrace-changefeed", env, f"{workdir}/changefeed-{name}.log")
+        feed = start_service("millrace-changefeed", env, f"{workdir}/changefeed-{name}.log", binaries[name])
         end = wait_for(lambda: (served_metric(feed, "millrace_changefeed_changes_published_total") or 0) >= changes,
                        3600, f"the change feed ({name} format) to publish the backlog")
         feed_s = end - t0
+        # Read before it stops: once reaped, its CPU is no longer its own.
+        feed_cpu, cpu = cpu_seconds(feed.pid), meter.stop()
         batches_published = served_metric(feed, "millrace_changefeed_batches_total")
         stop([feed])
         # The topic's bytes: what the format costs the broker and every reader.
@@ -82,11 +117,15 @@ def bench_changefeed(stack, n, workdir):
         out.update({f"{prefix}_changes_per_s": changes / feed_s, f"{prefix}_seconds": feed_s,
                     f"{prefix}_kafka_transactions": batches_published,
                     f"{prefix}_bytes_per_change": topic_bytes / changes,
+                    f"{prefix}_cpu_per_million": per_million(feed_cpu, changes),
+                    f"{prefix}_postgres_cpu_per_million": per_million(cpu["postgres"], changes),
+                    f"{prefix}_kafka_cpu_per_million": per_million(cpu["kafka"], changes),
                     f"{prefix}_ratio": ratio(changes / feed_s, changes / recv_s)})
     for slot in slots.values():
         as_feed_role(f"SELECT pg_drop_replication_slot('{slot}')")
     stack.psql(f"DROP PUBLICATION {pub}")
     stack.delete_topics(list(topics.values()))
-    out["ratio"] = out["millrace_ratio"]
-    out["kafka_transactions"] = out["millrace_kafka_transactions"]
+    if "millrace" in formats:
+        out["ratio"] = out["millrace_ratio"]
+        out["kafka_transactions"] = out["millrace_kafka_transactions"]
     return out

@@ -1,6 +1,8 @@
 #include "millrace/changefeed/change.hpp"
 
-#include <cstdio>
+#include <charconv>
+#include <cstdint>
+#include <string_view>
 
 #include "millrace/core/json_string.hpp"
 #include "millrace/core/timestamp.hpp"
@@ -97,8 +99,13 @@ void append_row(std::string& out, const Relation& relation, const Tuple& tuple,
   out += '}';
 }
 
+// "schema.name", written in its two parts (the escapes are per character).
 void append_table(std::string& out, const Relation& relation) {
-  core::append_json_string(out, relation.schema + "." + relation.name);
+  out += '"';
+  core::append_json_chars(out, relation.schema);
+  out += '.';
+  core::append_json_chars(out, relation.name);
+  out += '"';
 }
 
 // The row the key is read from: the new one, else the old row, else the old key.
@@ -115,30 +122,46 @@ void append_key(std::string& out, const Change& change) {
   append_row(out, *change.relation, *row, &change.key_columns);
 }
 
-}  // namespace
-
-std::string change_id(const Source& source) {
-  char buf[32];
-  const int n = std::snprintf(buf, sizeof buf, "%016llX-%08X",
-                              static_cast<unsigned long long>(source.commit_lsn), source.seq);
-  return std::string(buf, static_cast<std::size_t>(n));
+void append_uint(std::string& out, std::uint64_t v) {
+  char buf[20];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
 }
 
-std::string kafka_key(const Change& change) {
-  std::string out = "{\"table\":";
+void append_int(std::string& out, std::int64_t v) {
+  char buf[20];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+// `digits` upper-case hexadecimal digits of `v`, zero-padded (printf's %0*X).
+void append_hex(std::string& out, std::uint64_t v, int digits) {
+  static constexpr char kDigits[] = "0123456789ABCDEF";
+  for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) out += kDigits[(v >> shift) & 0xF];
+}
+
+void append_id(std::string& out, const Source& source) {
+  append_hex(out, source.commit_lsn, 16);
+  out += '-';
+  append_hex(out, source.seq, 8);
+}
+
+// {"table":..,"key":{..}}; `key`, the key columns' object, or empty for none.
+void append_kafka_key(std::string& out, const Change& change, std::string_view key) {
+  out += "{\"table\":";
   append_table(out, *change.relation);
   if (has_key(change.op)) {
     out += ",\"key\":";
-    append_key(out, change);
+    out += key;
   }
   out += '}';
-  return out;
 }
 
-std::string to_json(const Change& change, const std::string& id) {
+// to_json(), its key columns' object already written (`key`; empty when
+// the op has none).
+void append_change(std::string& out, const Change& change, std::string_view id,
+                   std::string_view key) {
   const Relation& relation = *change.relation;
-  std::string out;
-  out.reserve(256);
   out += "{\"id\":";
   core::append_json_string(out, id);
   out += ",\"op\":\"";
@@ -147,7 +170,7 @@ std::string to_json(const Change& change, const std::string& id) {
   append_table(out, relation);
   if (has_key(change.op)) {
     out += ",\"key\":";
-    append_key(out, change);
+    out += key;
   }
   out += ",\"before\":";
   if (change.before) {
@@ -172,8 +195,10 @@ std::string to_json(const Change& change, const std::string& id) {
     out += "null";
   }
   if (change.marker && change.op == Op::kBackfillEnd) {
-    out += ",\"backfill\":{\"id\":" + std::to_string(change.source.backfill) +
-           ",\"rows\":" + std::to_string(change.marker->rows);
+    out += ",\"backfill\":{\"id\":";
+    append_int(out, change.source.backfill);
+    out += ",\"rows\":";
+    append_uint(out, change.marker->rows);
     if (!change.marker->where.empty()) {
       out += ",\"where\":";
       core::append_json_string(out, change.marker->where);
@@ -181,26 +206,85 @@ std::string to_json(const Change& change, const std::string& id) {
     out += '}';
   }
   if (change.marker && change.op == Op::kGap) {
-    out += ",\"gap\":{\"from_lsn\":\"" + format_lsn(change.marker->gap_from) + "\",\"to_lsn\":\"" +
-           format_lsn(change.marker->gap_to) + "\"";
+    out += ",\"gap\":{\"from_lsn\":\"";
+    append_lsn(out, change.marker->gap_from);
+    out += "\",\"to_lsn\":\"";
+    append_lsn(out, change.marker->gap_to);
+    out += '"';
     if (change.source.backfill != 0) {
-      out += ",\"backfill\":" + std::to_string(change.source.backfill);
+      out += ",\"backfill\":";
+      append_int(out, change.source.backfill);
     }
     out += '}';
   }
   const Source& s = change.source;
-  out += ",\"source\":{\"lsn\":\"" + format_lsn(s.commit_lsn) +
-         "\",\"xid\":" + std::to_string(s.xid) + ",\"commit_time\":\"" +
-         core::format_timestamp(unix_us_from_pg(s.commit_time_pg_us)) +
-         "\",\"seq\":" + std::to_string(s.seq);
-  if (s.change_lsn != 0) out += ",\"change_lsn\":\"" + format_lsn(s.change_lsn) + "\"";
-  if (s.backfill != 0) out += ",\"backfill\":" + std::to_string(s.backfill);
+  out += ",\"source\":{\"lsn\":\"";
+  append_lsn(out, s.commit_lsn);
+  out += "\",\"xid\":";
+  append_uint(out, s.xid);
+  out += ",\"commit_time\":\"";
+  char time[core::kTimestampTextMax];
+  out.append(time, core::format_timestamp_to(time, unix_us_from_pg(s.commit_time_pg_us)));
+  out += "\",\"seq\":";
+  append_uint(out, s.seq);
+  if (s.change_lsn != 0) {
+    out += ",\"change_lsn\":\"";
+    append_lsn(out, s.change_lsn);
+    out += '"';
+  }
+  if (s.backfill != 0) {
+    out += ",\"backfill\":";
+    append_int(out, s.backfill);
+  }
   if (!s.audience.empty()) {
     out += ",\"for\":";
     core::append_json_string(out, s.audience);
   }
   out += "}}";
+}
+
+// The key columns' object, or nothing for an op without a key.
+std::string key_object(const Change& change) {
+  std::string key;
+  if (has_key(change.op)) append_key(key, change);
+  return key;
+}
+
+}  // namespace
+
+std::string change_id(const Source& source) {
+  std::string out;
+  append_id(out, source);
   return out;
+}
+
+std::string kafka_key(const Change& change) {
+  std::string out;
+  append_kafka_key(out, change, key_object(change));
+  return out;
+}
+
+std::string to_json(const Change& change, const std::string& id) {
+  std::string out;
+  out.reserve(256);
+  append_change(out, change, id, key_object(change));
+  return out;
+}
+
+void encode_change(const Change& change, std::string& id, std::string& key, std::string& value) {
+  const std::string columns = key_object(change);  // written once, for both
+  id.clear();
+  append_id(id, change.source);
+  key.clear();
+  append_kafka_key(key, change, columns);
+  // The row's values and names, and about 200 bytes of the rest.
+  std::size_t size = 256 + columns.size();
+  if (change.after) {
+    for (const auto& v : *change.after) size += v.data.size() + 8;
+  }
+  value.clear();
+  value.reserve(size);
+  append_change(value, change, id, columns);
 }
 
 }  // namespace millrace::changefeed

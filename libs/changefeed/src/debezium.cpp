@@ -1,6 +1,7 @@
 #include "millrace/changefeed/debezium.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,7 +29,15 @@ constexpr std::string_view kMessagePrefix = "millrace";
 class DebeziumFormat final : public RecordFormat {
  public:
   DebeziumFormat(Options options, TableFactsPort& facts, NowUs now)
-      : options_(std::move(options)), facts_(facts), now_(std::move(now)) {}
+      : options_(std::move(options)), facts_(facts), now_(std::move(now)) {
+    // What every source block starts with, and its database: written once.
+    source_head_ = "{\"version\":";
+    core::append_json_string(source_head_, options_.version);
+    source_head_ += ",\"connector\":\"postgresql\",\"name\":";
+    core::append_json_string(source_head_, options_.prefix);
+    source_head_ += ",\"ts_ms\":";
+    core::append_json_string(source_db_, options_.database);
+  }
 
   void encode(const Change& change, std::vector<OutRecord>& out) override {
     const TableCodec& table = codec(change.relation);
@@ -188,23 +197,38 @@ class DebeziumFormat final : public RecordFormat {
     const Source& s = change.source;
     const std::int64_t commit_us = unix_us_from_pg(s.commit_time_pg_us);
     const Lsn lsn = s.change_lsn != 0 ? s.change_lsn : s.commit_lsn;
-    out += "{\"version\":";
-    core::append_json_string(out, options_.version);
-    out += ",\"connector\":\"postgresql\",\"name\":";
-    core::append_json_string(out, options_.prefix);
-    out += ",\"ts_ms\":" + std::to_string(floor_div(commit_us, 1000)) + ",\"snapshot\":\"" +
-           snapshot + "\",\"db\":";
-    core::append_json_string(out, options_.database);
+    out += source_head_;
+    append_number(out, floor_div(commit_us, 1000));
+    out += ",\"snapshot\":\"";
+    out += snapshot;
+    out += "\",\"db\":";
+    out += source_db_;
     // Debezium's sequence is [last committed LSN, this change's LSN], as
     // strings; this one is [the transaction's commit LSN, the change's].
-    out += ",\"sequence\":\"[\\\"" + std::to_string(s.commit_lsn) + "\\\",\\\"" +
-           std::to_string(lsn) + "\\\"]\",\"ts_us\":" + std::to_string(commit_us) +
-           ",\"ts_ns\":" + std::to_string(commit_us * 1000) + ",\"schema\":";
+    out += ",\"sequence\":\"[\\\"";
+    append_number(out, s.commit_lsn);
+    out += "\\\",\\\"";
+    append_number(out, lsn);
+    out += "\\\"]\",\"ts_us\":";
+    append_number(out, commit_us);
+    out += ",\"ts_ns\":";
+    append_number(out, commit_us * 1000);
+    out += ",\"schema\":";
     core::append_json_string(out, table_schema);
     out += ",\"table\":";
     core::append_json_string(out, table_name);
-    out += ",\"txId\":" + std::to_string(s.xid) + ",\"lsn\":" + std::to_string(lsn) +
-           ",\"xmin\":null,\"origin\":null,\"origin_lsn\":null}";
+    out += ",\"txId\":";
+    append_number(out, s.xid);
+    out += ",\"lsn\":";
+    append_number(out, lsn);
+    out += ",\"xmin\":null,\"origin\":null,\"origin_lsn\":null}";
+  }
+
+  template <typename Int>
+  static void append_number(std::string& out, Int v) {
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, r.ptr);
   }
 
   static std::int64_t floor_div(std::int64_t a, std::int64_t b) {
@@ -213,13 +237,27 @@ class DebeziumFormat final : public RecordFormat {
 
   void append_times(std::string& out) const {
     const std::int64_t us = now_();
-    out += ",\"ts_ms\":" + std::to_string(floor_div(us, 1000)) +
-           ",\"ts_us\":" + std::to_string(us) + ",\"ts_ns\":" + std::to_string(us * 1000) + "}";
+    out += ",\"ts_ms\":";
+    append_number(out, floor_div(us, 1000));
+    out += ",\"ts_us\":";
+    append_number(out, us);
+    out += ",\"ts_ns\":";
+    append_number(out, us * 1000);
+    out += '}';
   }
 
   OutRecord record(const TableCodec& table, const Change& change, const std::string& id, char op,
                    const Tuple* before, const Tuple* after, std::optional<Key> key) {
-    std::string payload = "{\"before\":";
+    std::string payload;
+    // The source block and the envelope take about 450 bytes, the rows their
+    // values and names: one allocation for the whole, most of the time.
+    std::size_t size = 512;
+    for (const Tuple* row : {before, after}) {
+      if (row == nullptr) continue;
+      for (const auto& v : *row) size += v.data.size() + 16;
+    }
+    payload.reserve(size);
+    payload += "{\"before\":";
     if (before != nullptr) {
       append_row(payload, table, *before, nullptr);
     } else {
@@ -355,6 +393,8 @@ class DebeziumFormat final : public RecordFormat {
   }
 
   Options options_;
+  std::string source_head_;  // {"version":..,"connector":"postgresql","name":..,"ts_ms":
+  std::string source_db_;    // the database as a JSON string
   TableFactsPort& facts_;
   NowUs now_;
   std::unordered_map<const Relation*, TableCodec> tables_;

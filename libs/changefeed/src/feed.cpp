@@ -139,23 +139,24 @@ void Feed::step(std::chrono::milliseconds timeout) {
   if (bytes) handle(*bytes);
   const bool full =
       pending_changes_ >= config_.max_batch_changes || pending_bytes_ >= config_.max_batch_bytes;
+  const auto now = clock_();
   bool due = false;
   if (!pending_.empty()) {
-    const auto age = clock_() - pending_since_;
+    const auto age = now - pending_since_;
     due = full ||
           (pending_backlog_ ? age >= config_.catch_up_linger : !bytes || age >= config_.linger);
   }
   // While one publishes, the next batch keeps growing until it is full or
   // the one before is done.
   if (due && (!in_flight_.valid() || full)) publish_pending();
-  send_status(false);
+  send_status(false, now);
 }
 
 void Feed::flush() {
   collect(true);
   if (!pending_.empty()) publish_pending();
   collect(true);
-  send_status(true);
+  send_status(true, clock_());
 }
 
 void Feed::handle(std::string_view copy_data) {
@@ -258,8 +259,7 @@ void Feed::count_published() {
   publishing_changes_ = 0;
 }
 
-void Feed::send_status(bool force) {
-  const auto now = clock_();
+void Feed::send_status(bool force, std::chrono::steady_clock::time_point now) {
   const bool periodic = now - last_status_ >= config_.status_interval;
   const bool due = force || reply_requested_ || confirmable_ > stats_.confirmed || periodic;
   if (!due) return;

@@ -1,15 +1,34 @@
 #include "millrace/changefeed/lsn.hpp"
 
 #include <charconv>
-#include <cstdio>
 
 namespace millrace::changefeed {
 
+namespace {
+
+// `v` in upper-case hexadecimal without leading zeros (printf's %X).
+char* put_hex(char* out, std::uint32_t v) {
+  static constexpr char kDigits[] = "0123456789ABCDEF";
+  int shift = 28;
+  while (shift > 0 && (v >> shift) == 0) shift -= 4;
+  for (; shift >= 0; shift -= 4) *out++ = kDigits[(v >> shift) & 0xF];
+  return out;
+}
+
+}  // namespace
+
+void append_lsn(std::string& out, Lsn lsn) {
+  char buf[17];
+  char* end = put_hex(buf, static_cast<std::uint32_t>(lsn >> 32));
+  *end++ = '/';
+  end = put_hex(end, static_cast<std::uint32_t>(lsn & 0xFFFFFFFFu));
+  out.append(buf, end);
+}
+
 std::string format_lsn(Lsn lsn) {
-  char buf[20];
-  const int n = std::snprintf(buf, sizeof buf, "%X/%X", static_cast<unsigned>(lsn >> 32),
-                              static_cast<unsigned>(lsn & 0xFFFFFFFFu));
-  return std::string(buf, static_cast<std::size_t>(n));
+  std::string out;
+  append_lsn(out, lsn);
+  return out;
 }
 
 std::optional<Lsn> parse_lsn(std::string_view text) {

@@ -114,9 +114,8 @@ class OutboxFormat final : public RecordFormat {
     ++counts_.dead_letters[static_cast<std::size_t>(refusal.reason)];
     OutRecord r;
     r.topic = options_.feed_topic;
-    std::string id = change_id(change.source);
-    r.key = kafka_key(change);
-    r.value = to_json(change, id);
+    std::string id;
+    encode_change(change, id, r.key.emplace(), r.value.emplace());
     r.headers.emplace_back(kChangeIdHeader, std::move(id));
     r.headers.emplace_back(kReasonHeader, reason_code(refusal.reason));
     r.headers.emplace_back(kDetailHeader, std::move(refusal.detail));

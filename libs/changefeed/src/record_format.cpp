@@ -11,9 +11,8 @@ class MillraceFormat final : public RecordFormat {
   void encode(const Change& change, std::vector<OutRecord>& out) override {
     OutRecord r;
     r.topic = topic_;
-    std::string id = change_id(change.source);
-    r.key = kafka_key(change);
-    r.value = to_json(change, id);
+    std::string id;
+    encode_change(change, id, r.key.emplace(), r.value.emplace());
     r.headers.emplace_back(kChangeIdHeader, std::move(id));
     out.push_back(std::move(r));
   }

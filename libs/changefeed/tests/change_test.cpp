@@ -47,6 +47,17 @@ Source source(std::uint32_t seq) {
   return s;
 }
 
+// An insert into products() of `after`, the seq-th change of its transaction.
+Change created(Tuple after, std::uint32_t seq) {
+  Change c;
+  c.op = Op::kCreate;
+  c.relation = std::make_shared<const Relation>(products());
+  c.key_columns = {0};
+  c.after = std::move(after);
+  c.source = source(seq);
+  return c;
+}
+
 // proto/change.schema.json, which every encoded change must satisfy.
 const rapidjson::SchemaDocument& change_schema() {
   static const rapidjson::SchemaDocument schema = [] {
@@ -94,13 +105,7 @@ TEST_CASE("a change id is the commit LSN and the position, ordered like the feed
 }
 
 TEST_CASE("an insert: typed values, the key from the new row, and where it came from") {
-  const auto rel = std::make_shared<const Relation>(products());
-  Change c;
-  c.op = Op::kCreate;
-  c.relation = rel;
-  c.key_columns = {0};
-  c.after = row("42", "Caf\xc3\xa9 \"deluxe\"\n");
-  c.source = source(1);
+  Change c = created(row("42", "Caf\xc3\xa9 \"deluxe\"\n"), 1);
   c.source.change_lsn = 0x16B374D000ULL;
   const std::string json = to_json(c, change_id(c.source));
   CHECK(json ==
@@ -270,4 +275,56 @@ TEST_CASE("a backfill's row, its end marker and a gap marker are valid changes")
   CHECK(std::string(g["gap"]["to_lsn"].GetString()) == "0/201");
   CHECK(g["gap"]["backfill"].GetInt64() == 9);
   CHECK_FALSE(g.HasMember("key"));
+}
+
+TEST_CASE("encode_change writes change_id, kafka_key and to_json at once, byte for byte") {
+  Change insert = created(row("42", "a \"quoted\" name"), 0xABCDEF);
+  insert.source.change_lsn = 0xF0ULL;
+  const auto rel = insert.relation;
+  Change del;
+  del.op = Op::kDelete;
+  del.relation = rel;
+  del.key_columns = {0};
+  del.old_key = Tuple{text("7"), kNull, kNull, kNull, kNull, kNull, kNull};
+  del.source = source(2);
+  Change truncate;
+  truncate.op = Op::kTruncate;
+  truncate.relation = rel;
+  truncate.source = source(0);
+  Change end;
+  end.op = Op::kBackfillEnd;
+  end.relation = rel;
+  end.source = source(5);
+  end.source.backfill = 12;
+  end.source.audience = "webhooks:3";
+  end.marker = Marker{1234, "price > 10", 0, 0};
+  Change gap;
+  gap.op = Op::kGap;
+  gap.relation = rel;
+  gap.source.commit_lsn = 0x200;
+  gap.source.backfill = 9;
+  gap.marker = Marker{0, "", 0x1234567890ULL, 0x201};
+  for (const Change* c : {&insert, &del, &truncate, &end, &gap}) {
+    std::string id = "left over", key = "left over", value = "left over";
+    encode_change(*c, id, key, value);
+    CHECK(id == change_id(c->source));
+    CHECK(key == kafka_key(*c));
+    CHECK(value == to_json(*c, id));
+    parse(value);
+  }
+  std::string id, key, value;
+  encode_change(insert, id, key, value);
+  CHECK(id == "00000016B374D848-00ABCDEF");
+  encode_change(end, id, key, value);
+  CHECK(value ==
+        R"({"id":"00000016B374D848-00000005","op":"e","table":"public.products","before":null,)"
+        R"("after":null,"backfill":{"id":12,"rows":1234,"where":"price > 10"},)"
+        R"("source":{"lsn":"16/B374D848","xid":4242,"commit_time":"2000-01-01T00:00:00.000000Z",)"
+        R"("seq":5,"backfill":12,"for":"webhooks:3"}})");
+  encode_change(gap, id, key, value);
+  CHECK(value ==
+        R"({"id":"0000000000000200-00000000","op":"g","table":"public.products","before":null,)"
+        R"("after":null,"gap":{"from_lsn":"12/34567890","to_lsn":"0/201","backfill":9},)"
+        R"("source":{"lsn":"0/200","xid":0,"commit_time":"2000-01-01T00:00:00.000000Z","seq":0,)"
+        R"("backfill":9}})");
 }

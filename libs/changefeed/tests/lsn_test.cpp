@@ -1,6 +1,8 @@
 #include "millrace/changefeed/lsn.hpp"
 
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <string>
 
 using namespace millrace::changefeed;
 
@@ -13,6 +15,18 @@ TEST_CASE("LSNs print and parse in PostgreSQL's two-halves form") {
   CHECK(parse_lsn("0/0") == 0u);
   for (const Lsn lsn : {Lsn{1}, Lsn{0x100000000ULL}, Lsn{0xDEADBEEFCAFEULL}}) {
     CHECK(parse_lsn(format_lsn(lsn)) == lsn);
+  }
+  // printf's "%X/%X", which it replaces, for halves of every length.
+  for (Lsn hi = 1; hi != 0; hi <<= 3) {
+    for (const Lsn lsn : {hi, hi - 1, Lsn{hi * 0x9E3779B97F4A7C15ULL}, Lsn{(hi << 32) | 0xF0U}}) {
+      char printed[20];
+      std::snprintf(printed, sizeof printed, "%X/%X", static_cast<unsigned>(lsn >> 32),
+                    static_cast<unsigned>(lsn & 0xFFFFFFFFu));
+      CHECK(format_lsn(lsn) == printed);
+      std::string appended = "at ";
+      append_lsn(appended, lsn);
+      CHECK(appended == std::string("at ") + printed);
+    }
   }
   for (const char* bad : {"", "/", "16", "16/", "/1", "1/2/3", "G/1", "123456789/0", "+1/0", "-1/0",
                           " 1/0", "1/0 "}) {

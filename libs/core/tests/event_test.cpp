@@ -66,6 +66,13 @@ TEST_CASE("append_json_string: every escape, clean runs between them, UTF-8 as i
   CHECK(quoted(std::string_view("\x00\x1f\x20\x7f", 4)) == "x\"\\u0000\\u001f \x7f\"");
   CHECK(quoted("caf\xc3\xa9 \xe2\x82\xac") == "x\"caf\xc3\xa9 \xe2\x82\xac\"");
   CHECK(quoted("ends with \\") == R"(x"ends with \\")");
+  // append_json_chars writes the same inside, without the quotes.
+  for (const std::string_view text :
+       {std::string_view("a\"b\\c\nd"), std::string_view("plain"), std::string_view("\x01x")}) {
+    std::string inside = "x";
+    append_json_chars(inside, text);
+    CHECK("x\"" + inside.substr(1) + "\"" == quoted(text));
+  }
 }
 
 TEST_CASE("to_json: null contact_me, exact decimals, escaping", "[event]") {

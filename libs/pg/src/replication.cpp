@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "tls_read_buffer.hpp"
+
 namespace millrace::pg {
 
 using core::FailureClass;
@@ -52,6 +54,8 @@ std::string trimmed(const char* message) {
 struct ReplicationConnection::Handle {
   std::unique_ptr<PGconn, ConnDeleter> conn;
   bool streaming = false;
+  // Under the stream's TLS (destroyed before the connection is closed).
+  std::unique_ptr<TlsReadBuffer> tls;
 };
 
 ReplicationConnection::ReplicationConnection(const std::string& conninfo,
@@ -193,6 +197,7 @@ void ReplicationConnection::start(const std::string& start_replication) {
   handle_->streaming = true;
   // Reads never block: read() waits on the socket itself, bounded.
   PQsetnonblocking(c, 1);
+  handle_->tls = std::make_unique<TlsReadBuffer>(c);
 }
 
 std::optional<std::string> ReplicationConnection::read(std::chrono::milliseconds timeout) {
@@ -200,7 +205,24 @@ std::optional<std::string> ReplicationConnection::read(std::chrono::milliseconds
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   // The socket is asked at least once, even with a zero timeout: what has
   // arrived but libpq has not taken in yet is there to read.
-  bool polled = false;
+  bool asked = false;
+  // Catching up, the next message is nearly always in the socket already:
+  // it is read once without a poll first, which saves a poll per message
+  // (about a tenth of the change feed's CPU while it catches up, in a profile).
+  bool read_without_poll = false;
+  const auto take_in = [c] {
+    if (PQconsumeInput(c) == 0) {
+      throw InfraError(FailureClass::kRetryable,
+                       "replication stream: " + trimmed(PQerrorMessage(c)));
+    }
+  };
+  const TlsReadBuffer& tls = *handle_->tls;
+  const auto take_in_buffered = [&] {
+    for (std::size_t held = tls.unread(); held != 0; held = tls.unread()) {
+      take_in();
+      if (tls.unread() == held) return;
+    }
+  };
   for (;;) {
     char* buffer = nullptr;
     const int n = PQgetCopyData(c, &buffer, 1);
@@ -210,7 +232,9 @@ std::optional<std::string> ReplicationConnection::read(std::chrono::milliseconds
       return out;
     }
     if (n == -1) {
-      // The server ended the COPY: its result says why.
+      // The server ended the COPY: its result says why, which may be in
+      // the TLS buffer, where libpq's wait for it would not look.
+      take_in_buffered();
       ResultPtr r(PQgetResult(c));
       const std::string why = r ? trimmed(PQresultErrorMessage(r.get())) : "";
       throw InfraError(FailureClass::kRetryable,
@@ -220,23 +244,32 @@ std::optional<std::string> ReplicationConnection::read(std::chrono::milliseconds
       throw InfraError(FailureClass::kRetryable,
                        "replication stream: " + trimmed(PQerrorMessage(c)));
     }
-    // Nothing buffered: wait for the socket, then take in what came.
+    // Nothing whole in libpq's buffer: first what the TLS buffer holds (a
+    // record taken in, or the start of one moved on to OpenSSL, changes
+    // what it holds; a partial record left as it is waits for the socket)...
+    if (const std::size_t held = tls.unread(); held != 0) {
+      take_in();
+      if (tls.unread() != held) continue;
+    }
+    // ...then what the socket holds (libpq's socket never blocks), and
+    // only then wait for it.
+    if (!read_without_poll) {
+      read_without_poll = asked = true;
+      take_in();
+      continue;
+    }
     // Rounded up: truncated, a wait of 1 ms would be 0 by the time it is
     // asked, and a caller waiting in short steps would spin.
     const auto left =
         std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0 && polled) return std::nullopt;
+    if (left.count() <= 0 && asked) return std::nullopt;
     pollfd pfd{PQsocket(c), POLLIN, 0};
     const int ready = ::poll(&pfd, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
-    polled = true;
     if (ready < 0 && errno != EINTR) {
       throw InfraError(FailureClass::kRetryable,
                        std::string("replication stream: poll: ") + std::strerror(errno));
     }
-    if (ready > 0 && PQconsumeInput(c) == 0) {
-      throw InfraError(FailureClass::kRetryable,
-                       "replication stream: " + trimmed(PQerrorMessage(c)));
-    }
+    if (ready > 0) take_in();
   }
 }
 

@@ -97,6 +97,11 @@ std::string kafka_key(const Change& change);
 // them) or a tuple whose width does not match the relation.
 std::string to_json(const Change& change, const std::string& id);
 
+// change_id(), kafka_key() and to_json() of one change at once, into the
+// strings given (what they held is replaced): the key's columns are
+// encoded once for both key and value.
+void encode_change(const Change& change, std::string& id, std::string& key, std::string& value);
+
 // One column's value as to_json() writes it. Throws DecodeError for an
 // unchanged TOASTed value or a binary one.
 void append_json_value(std::string& out, const Column& column, const Value& value);

@@ -170,7 +170,9 @@ class Feed {
   void count_published();
   // Nothing read and unpublished: no batch pending or in flight.
   bool idle() const { return pending_.empty() && !in_flight_.valid(); }
-  void send_status(bool force);
+  // `now`: the clock as the step read it (once a step: a clock reading per
+  // message showed in profiles of the feed catching up).
+  void send_status(bool force, std::chrono::steady_clock::time_point now);
 
   ReplicationPort& stream_;
   PublishPort& publisher_;

@@ -13,6 +13,8 @@ using Lsn = std::uint64_t;
 
 // PostgreSQL's text form: two hexadecimal halves, "16/B374D848".
 std::string format_lsn(Lsn lsn);
+// The same text appended to `out`, without a string of its own.
+void append_lsn(std::string& out, Lsn lsn);
 // The inverse of format_lsn; nullopt unless `text` is exactly that form
 // (upper or lower case hex, each half 1 to 8 digits).
 std::optional<Lsn> parse_lsn(std::string_view text);
