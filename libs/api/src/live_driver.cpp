@@ -68,10 +68,11 @@ void LiveDriver::report(const std::string& what, const std::exception& e) {
 void LiveDriver::refresh() {
   try {
     auto views = source_->views(std::vector<std::uint32_t>(unseen_.begin(), unseen_.end()));
-    // Read again at the next turn, once the changes' transactions show.
-    if (views.behind) return;
     hub_.publish_views(views.bodies, utc_now());
     filling_ = views.filling;
+    // Read too early for the changes' transactions: again at the next turn
+    // past the coalescing interval, not at the next periodic read.
+    if (views.behind) return;
     dirty_ = false;
     unseen_.clear();
   } catch (const std::exception& e) {

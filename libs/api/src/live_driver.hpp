@@ -47,19 +47,19 @@ struct LiveViews {
   // Whether a declared view is not filled yet (its body's `fill`): its
   // fill's progress is kept in tables the change feed does not publish.
   bool filling = false;
-  // A transaction asked about is not visible yet to a read begun now:
-  // nothing was read.
+  // A transaction asked about was not visible yet to a read begun then:
+  // the views may not show it.
   bool behind = false;
 };
 
 class LiveSource {
  public:
   virtual ~LiveSource() = default;
-  // Reads the views, unless one of `xids` (transactions the change feed
-  // published) is not visible yet to a read begun now: PostgreSQL hands a
-  // commit to logical decoding once it is in the WAL and shows it to other
-  // sessions a moment later, so the feed's record of it can come first
-  // (then `behind`, and nothing is read). Throws core::InfraError.
+  // Reads the views, and says whether each of `xids` (transactions the
+  // change feed published) was visible to the reads (else `behind`):
+  // PostgreSQL hands a commit to logical decoding once it is in the WAL and
+  // shows it to other sessions a moment later, so the feed's record of it
+  // can come first. Throws core::InfraError.
   virtual LiveViews views(const std::vector<std::uint32_t>& xids) = 0;
   // The health object (docs/api.md); `feed_error` is empty while the change
   // feed's topic is read. Throws core::InfraError.

@@ -146,15 +146,13 @@ bool PgLiveSource::visible(const std::vector<std::uint32_t>& xids) {
 }
 
 LiveViews PgLiveSource::views(const std::vector<std::uint32_t>& xids) {
-  if (!xids.empty() && !visible(xids)) {
-    LiveViews behind;
-    behind.behind = true;
-    return behind;
-  }
+  // Asked before the reads: a transaction visible then is visible to them.
+  const bool behind = !xids.empty() && !visible(xids);
   const std::int64_t now = now_us();
   const std::int64_t hour = now - now % kHourUs;
   const std::int64_t day = now - now % kDayUs;
   LiveViews out;
+  out.behind = behind;
   for (const auto& w : views_->dashboard) {
     const View* view = views_->find(w.name);
     if (view == nullptr) throw std::logic_error("no view " + w.name);
