@@ -67,10 +67,14 @@ void LiveDriver::report(const std::string& what, const std::exception& e) {
 
 void LiveDriver::refresh() {
   try {
-    auto views = source_->views();
+    auto views = source_->views(std::vector<std::uint32_t>(unseen_.begin(), unseen_.end()));
     hub_.publish_views(views.bodies, utc_now());
     filling_ = views.filling;
+    // Read too early for the changes' transactions: again at the next turn
+    // past the coalescing interval, not at the next periodic read.
+    if (views.behind) return;
     dirty_ = false;
+    unseen_.clear();
   } catch (const std::exception& e) {
     report("reading the views", e);  // dirty stays: the next turn tries again
   }
@@ -79,8 +83,10 @@ void LiveDriver::refresh() {
 std::chrono::milliseconds LiveDriver::step(Clock::time_point now) {
   std::chrono::milliseconds pause{0};
   try {
-    for (const auto& table : changes_->poll(timing_.poll)) {
-      if (touches_views(table, schema_, tables_)) dirty_ = true;
+    for (const auto& change : changes_->poll(timing_.poll)) {
+      if (!touches_views(change.table, schema_, tables_)) continue;
+      dirty_ = true;
+      if (change.xid != 0) unseen_.insert(change.xid);
     }
     if (!feed_error_.empty()) runtime::log_info(kComponent, "live stream: reading the change feed");
     feed_error_.clear();

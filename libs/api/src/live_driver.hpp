@@ -7,10 +7,12 @@
 // are behind ports, so the rules are unit-tested with fakes.
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,15 +20,22 @@
 
 namespace millrace::api {
 
+// A change read from the change feed's topic: its table ("schema.name") and
+// its transaction's id (the record's source.xid; 0 when it has none).
+struct FeedChange {
+  std::string table;
+  std::uint32_t xid = 0;
+};
+
 // The change feed's topic, read from its end (what came before is in the
 // views already read).
 class ChangeSource {
  public:
   virtual ~ChangeSource() = default;
   // Positions at the end of every partition (first call), then waits up to
-  // `timeout` for changes; the tables ("schema.name") of the changes read.
+  // `timeout` for changes; the changes read.
   // Throws core::InfraError when Kafka cannot answer.
-  virtual std::vector<std::string> poll(std::chrono::milliseconds timeout) = 0;
+  virtual std::vector<FeedChange> poll(std::chrono::milliseconds timeout) = 0;
 };
 
 // What the dashboard shows, read from PostgreSQL (and Kafka, for the ends of
@@ -38,13 +47,20 @@ struct LiveViews {
   // Whether a declared view is not filled yet (its body's `fill`): its
   // fill's progress is kept in tables the change feed does not publish.
   bool filling = false;
+  // A transaction asked about was not visible yet to a read begun then:
+  // the views may not show it.
+  bool behind = false;
 };
 
 class LiveSource {
  public:
   virtual ~LiveSource() = default;
-  // Throws core::InfraError.
-  virtual LiveViews views() = 0;
+  // Reads the views, and says whether each of `xids` (transactions the
+  // change feed published) was visible to the reads (else `behind`):
+  // PostgreSQL hands a commit to logical decoding once it is in the WAL and
+  // shows it to other sessions a moment later, so the feed's record of it
+  // can come first. Throws core::InfraError.
+  virtual LiveViews views(const std::vector<std::uint32_t>& xids) = 0;
   // The health object (docs/api.md); `feed_error` is empty while the change
   // feed's topic is read. Throws core::InfraError.
   virtual std::string health(const std::string& feed_error) = 0;
@@ -104,6 +120,9 @@ class LiveDriver {
   LiveTiming timing_;
 
   bool dirty_ = true;
+  // The transactions of the changes that made the views dirty: a read that
+  // cannot see them yet leaves the views dirty.
+  std::set<std::uint32_t> unseen_;
   bool filling_ = false;  // as the last read of the views said
   std::string feed_error_;
   std::string last_warning_;

@@ -32,6 +32,20 @@ std::optional<std::string> table_of(std::string_view key) {
   return std::string(it->value.GetString(), it->value.GetStringLength());
 }
 
+// The transaction id of a change's value (its "source": {"xid": ...}); 0
+// when it has none.
+std::uint32_t xid_of(std::string_view value) {
+  rapidjson::Document d;
+  d.Parse(value.data(), value.size());
+  if (d.HasParseError() || !d.IsObject()) return 0;
+  const rapidjson::Value& root = d;  // const: clang 14 finds == ambiguous otherwise
+  const auto source = root.FindMember("source");
+  if (source == root.MemberEnd() || !source->value.IsObject()) return 0;
+  const auto xid = source->value.FindMember("xid");
+  if (xid == source->value.MemberEnd() || !xid->value.IsUint()) return 0;
+  return xid->value.GetUint();
+}
+
 std::int64_t now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -70,23 +84,26 @@ KafkaChanges::KafkaChanges(const kafka::KafkaClientOptions& kafka)
       consumer_(
           std::make_unique<kafka::Consumer>(kafka::follower_config(options_, kGroup), nullptr)) {}
 
-std::vector<std::string> KafkaChanges::poll(milliseconds timeout) {
+std::vector<FeedChange> KafkaChanges::poll(milliseconds timeout) {
   if (!assigned_) {
     const auto n = consumer_->partition_count(options_.topic, kKafkaTimeout);
     consumer_->assign(consumer_->end_offsets(options_.topic, n, kKafkaTimeout));
     assigned_ = true;
   }
-  std::vector<std::string> tables;
+  std::vector<FeedChange> changes;
   // What is already fetched, without waiting; then wait for more once.
   auto message = consumer_->poll(timeout);
   while (message) {
     if (const auto k = message->key()) {
-      if (auto t = table_of(*k)) tables.push_back(std::move(*t));
+      if (auto t = table_of(*k)) {
+        const auto v = message->value();
+        changes.push_back({std::move(*t), v ? xid_of(*v) : 0});
+      }
     }
     message = consumer_->poll(milliseconds(0));
-    if (tables.size() >= 10'000) break;
+    if (changes.size() >= 10'000) break;
   }
-  return tables;
+  return changes;
 }
 
 PgLiveSource::PgLiveSource(std::unique_ptr<Session> reader, const kafka::KafkaClientOptions& kafka,
@@ -105,11 +122,37 @@ kafka::Consumer& PgLiveSource::kafka() {
   return *kafka_;
 }
 
-LiveViews PgLiveSource::views() {
+bool PgLiveSource::visible(const std::vector<std::uint32_t>& xids) {
+  std::string list = "{";
+  for (const auto xid : xids) list += (list.size() > 1 ? "," : "") + std::to_string(xid);
+  list += "}";
+  return backend_.reader().with(
+      "checking the changes' transactions show", [&](pqxx::connection& c) {
+        pqxx::nontransaction tx(c);
+        // A change carries its transaction's 32-bit id: made whole with the
+        // epoch of the snapshot's xmax, which a transaction not yet completed
+        // is at or past (d 0, or past 2^31 as it wraps).
+        return tx
+            .exec_params1(
+                "SELECT coalesce(bool_and(d BETWEEN 1 AND 2147483647 AND "
+                "txid_visible_in_snapshot(x - d, s)), true) "
+                "FROM (SELECT txid_current_snapshot() AS s) a "
+                "CROSS JOIN LATERAL (SELECT txid_snapshot_xmax(a.s) AS x) b "
+                "CROSS JOIN LATERAL (SELECT (b.x - t) & 4294967295 AS d "
+                "FROM unnest($1::bigint[]) AS t) c",
+                list)[0]
+            .as<bool>();
+      });
+}
+
+LiveViews PgLiveSource::views(const std::vector<std::uint32_t>& xids) {
+  // Asked before the reads: a transaction visible then is visible to them.
+  const bool behind = !xids.empty() && !visible(xids);
   const std::int64_t now = now_us();
   const std::int64_t hour = now - now % kHourUs;
   const std::int64_t day = now - now % kDayUs;
   LiveViews out;
+  out.behind = behind;
   for (const auto& w : views_->dashboard) {
     const View* view = views_->find(w.name);
     if (view == nullptr) throw std::logic_error("no view " + w.name);

@@ -6,6 +6,7 @@
 //
 // Caller contract: each object is used by the live driver's thread alone.
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,7 +26,7 @@ class KafkaChanges final : public ChangeSource {
   // fatal) rather than every turn of the live stream. Does no I/O until the
   // first poll().
   explicit KafkaChanges(const kafka::KafkaClientOptions& kafka);
-  std::vector<std::string> poll(std::chrono::milliseconds timeout) override;
+  std::vector<FeedChange> poll(std::chrono::milliseconds timeout) override;
 
  private:
   kafka::KafkaClientOptions options_;
@@ -40,11 +41,13 @@ class PgLiveSource final : public LiveSource {
   PgLiveSource(std::unique_ptr<Session> reader, const kafka::KafkaClientOptions& kafka,
                std::vector<std::string> dead_letter_topics,
                std::shared_ptr<const ServedViews> views);
-  LiveViews views() override;
+  LiveViews views(const std::vector<std::uint32_t>& xids) override;
   std::string health(const std::string& feed_error) override;
 
  private:
   kafka::Consumer& kafka();
+  // Whether every one of `xids` is visible to a snapshot taken now.
+  bool visible(const std::vector<std::uint32_t>& xids);
 
   PgBackend backend_;
   kafka::KafkaClientOptions kafka_options_;

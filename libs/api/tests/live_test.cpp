@@ -2,7 +2,9 @@
 // (live_hub.hpp) and when the views are read again (live_driver.hpp).
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdint>
 #include <deque>
+#include <set>
 #include <stdexcept>
 
 #include "live_driver.hpp"
@@ -136,23 +138,33 @@ namespace {
 
 class FakeChanges final : public ChangeSource {
  public:
-  std::vector<std::string> poll(std::chrono::milliseconds) override {
+  std::vector<FeedChange> poll(std::chrono::milliseconds) override {
     if (fail) throw core::InfraError(core::FailureClass::kRetryable, "no broker");
     if (batches.empty()) return {};
     auto b = std::move(batches.front());
     batches.pop_front();
     return b;
   }
-  std::deque<std::vector<std::string>> batches;
+  std::deque<std::vector<FeedChange>> batches;
   bool fail = false;
 };
 
 class FakeSource final : public LiveSource {
  public:
-  LiveViews views() override {
+  // Transactions a read begun now cannot see yet: committed in the WAL, which
+  // the change feed published, but not yet shown to other sessions.
+  std::set<std::uint32_t> not_shown;
+  LiveViews views(const std::vector<std::uint32_t>& xids) override {
+    asked.push_back(xids);
     ++reads;
-    return {{{"today_summary", "{\"n\":" + std::to_string(value) + "}"}}, filling};
+    bool behind = false;
+    for (const auto xid : xids) behind = behind || not_shown.count(xid) != 0;
+    // Read too early, the views are as they were.
+    if (!behind) shown = value;
+    return {{{"today_summary", "{\"n\":" + std::to_string(shown) + "}"}}, filling, behind};
   }
+  int shown = 0;
+  std::vector<std::vector<std::uint32_t>> asked;
   std::string health(const std::string& feed_error) override {
     last_feed_error = feed_error;
     ++healths;
@@ -199,19 +211,19 @@ TEST_CASE(
   CHECK(r.source->healths == 1);
   CHECK(r.hub.current_id() == "ep-1");
 
-  r.changes->batches.push_back({"public.store_events", "other.agg_hourly"});
+  r.changes->batches.push_back({{"public.store_events", 1}, {"other.agg_hourly", 2}});
   r.driver->step(r.t0 + 1s);
   CHECK(r.source->reads == 1);  // nothing the views read
 
   r.source->value = 1;
-  r.changes->batches.push_back({"public.agg_hourly"});
+  r.changes->batches.push_back({{"public.agg_hourly", 3}});
   r.driver->step(r.t0 + 2s);
   CHECK(r.source->reads == 2);
   CHECK(r.hub.current_id() == "ep-2");
 
   // A burst: the second change within the coalescing interval waits for it.
   r.source->value = 2;
-  r.changes->batches.push_back({"public.agg_daily"});
+  r.changes->batches.push_back({{"public.agg_daily", 4}});
   r.driver->step(r.t0 + 2s + 50ms);  // within 100 ms of the read before
   CHECK(r.source->reads == 2);
   r.driver->step(r.t0 + 2s + 250ms);
@@ -224,6 +236,48 @@ TEST_CASE(
   r.driver->step(r.t0 + 2s + 250ms + 60s);
   CHECK(r.source->reads == 4);
   CHECK(r.source->healths >= 2);
+}
+
+TEST_CASE(
+    "a change whose transaction a read cannot see yet leaves the views to read again, not for a "
+    "minute",
+    "[live]") {
+  DriverRig r;
+  r.driver->step(r.t0);
+  CHECK(r.source->reads == 1);
+  CHECK(r.source->asked.back().empty());  // nothing to wait for
+
+  // The feed published transaction 7 before PostgreSQL shows it to others:
+  // the read comes too early and finds the views as they were.
+  r.source->value = 1;
+  r.source->not_shown = {7};
+  r.changes->batches.push_back(
+      {{"public.agg_hourly", 7}, {"public.agg_daily", 7}, {"public.store_events", 8}});
+  r.driver->step(r.t0 + 2s);
+  CHECK(r.source->asked.back() == std::vector<std::uint32_t>{7});  // what touches the views
+  CHECK(r.source->reads == 2);
+  CHECK(r.hub.current_id() == "ep-1");  // nothing new to send
+
+  // Shown: the next turn past the coalescing interval reads it, not the
+  // periodic read a minute later.
+  r.driver->step(r.t0 + 2s + 50ms);
+  CHECK(r.source->reads == 2);
+  r.source->not_shown.clear();
+  r.driver->step(r.t0 + 2s + 150ms);
+  CHECK(r.source->asked.back() == std::vector<std::uint32_t>{7});
+  CHECK(r.source->reads == 3);
+  CHECK(r.hub.current_id() == "ep-2");
+
+  // Seen once, it is asked about no more.
+  r.changes->batches.push_back({{"public.agg_daily", 9}});
+  r.driver->step(r.t0 + 3s);
+  CHECK(r.source->asked.back() == std::vector<std::uint32_t>{9});
+  r.changes->batches.push_back({{"public.products", 0}});  // no transaction id: nothing to wait for
+  r.driver->step(r.t0 + 4s);
+  CHECK(r.source->asked.back().empty());
+  CHECK(r.source->reads == 5);
+  r.driver->step(r.t0 + 4s + 150ms);  // clean: no read until the next change or minute
+  CHECK(r.source->reads == 5);
 }
 
 TEST_CASE("without the change feed the driver says so and reads the views more often", "[live]") {
