@@ -6,8 +6,9 @@
 # shows it to others when the committing session leaves the proc array, a
 # moment later; a synchronous-replication wait for a standby that never
 # comes holds a commit in between for as long as the test needs. The setting
-# is the server's, so the test runs alone on a fault stack and sets it back
-# on exit.
+# is the server's, so the test runs alone on a fault stack, asks for the wait
+# in its writer's session only (the server's default made local meanwhile),
+# and sets both back on exit and at its start.
 #
 #   unshown_commit_test.sh SOURCE_DIR BUILD_DIR   (MILLRACE_STATE_DIR: the stack)
 set -euo pipefail
@@ -32,9 +33,14 @@ fail() {
   echo "unshown_commit_test: $*; see $logs/$name.*" >&2
   exit 1
 }
-cleanup() {
+# The server's settings back as the stack made them (also at the start: a
+# run killed before its cleanup leaves them set, though harmlessly, below).
+reset_settings() {
   psql -X -q "$superuser" -c "ALTER SYSTEM RESET synchronous_standby_names" \
-    -c "SELECT pg_reload_conf()" >/dev/null 2>&1 || true
+    -c "ALTER SYSTEM RESET synchronous_commit" -c "SELECT pg_reload_conf()" >/dev/null 2>&1
+}
+cleanup() {
+  reset_settings || true
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   "$bin/millrace" changefeed drop-slot --slot "$MILLRACE_CHANGEFEED_SLOT" >/dev/null 2>&1 || true
@@ -42,6 +48,8 @@ cleanup() {
     -c "DROP SCHEMA IF EXISTS $name CASCADE" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT HUP
+reset_settings || fail "could not reset the server's synchronous-replication settings"
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -82,8 +90,12 @@ curl -sN "http://$api/v1/stream" >"$stream" 2>/dev/null &
 pids+=($!)
 wait_for 60 grep -q '^event: snapshot' "$stream" || fail "the live stream sent no snapshot"
 
-# The commit, held between the WAL and other sessions.
+# The commit, held between the WAL and other sessions. Only the writer's
+# session asks for the standby (synchronous_commit on); every other commit
+# on this server, the stack's default made local here, takes no wait, also
+# if this test is killed before it resets them.
 psql -X -q -v ON_ERROR_STOP=1 "$superuser" \
+  -c "ALTER SYSTEM SET synchronous_commit = local" \
   -c "ALTER SYSTEM SET synchronous_standby_names = 'millrace_test_no_such_standby'" \
   -c "SELECT pg_reload_conf()" >/dev/null
 held() {
@@ -93,7 +105,7 @@ held() {
 # Until the reload reaches the backend the insert takes no wait: try again.
 inserted=0
 for attempt in 1 2 3 4 5; do
-  psql -X -q "$MILLRACE_PG" -c "SET application_name = '$writer'" \
+  psql -X -q "$MILLRACE_PG" -c "SET application_name = '$writer'" -c "SET synchronous_commit = on" \
     -c "INSERT INTO $name.agg_hourly VALUES (date_trunc('hour', now()) + interval '$attempt second', \
       'sale_event', 'held', 1, 1, $value, 0, 0)" >"$logs/$name.writer.log" 2>&1 &
   pids+=($!)
@@ -115,8 +127,7 @@ sleep 3
 ! grep -q "$value" "$stream" || fail "the live stream showed the commit before PostgreSQL did"
 
 # Shown: the wait ends (the commit stays, as the warning says).
-psql -X -q "$superuser" -c "ALTER SYSTEM RESET synchronous_standby_names" \
-  -c "SELECT pg_reload_conf()" >/dev/null
+reset_settings
 psql -X -At "$superuser" \
   -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = '$writer'" >/dev/null
 shown=$(psql -X -At "$MILLRACE_PG" -c "SELECT count(*) FROM $name.agg_hourly WHERE category = 'held'")
