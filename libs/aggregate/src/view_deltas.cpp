@@ -101,20 +101,21 @@ void ViewDeltas::fold_row(const kinds::Record& record, const std::vector<kinds::
   const core::TimestampUs slot =
       v_->window.all_time ? 0 : ts - (((ts % slot_us_) + slot_us_) % slot_us_);
   // A row's product is looked up once, for all its groups by the catalog.
-  std::optional<std::optional<cache::ProductFacts>> product;
+  bool looked_up = false;
   for (std::size_t i = 0; i < v_->group_by.size(); ++i) {
     const auto& g = v_->group_by[i];
     if (g.catalog == kinds::CatalogFact::kNone) {
       groups_[i] = row_group_text(value(g), digits_[i]);
       continue;
     }
-    if (!product) {
+    if (!looked_up) {
       const auto* sku = std::get_if<std::int64_t>(&value(g));
-      product.emplace(sku ? catalog_(*sku) : std::nullopt);
+      product_ = sku ? catalog_(*sku) : std::nullopt;
+      looked_up = true;
     }
-    groups_[i] = fact_text(*product, g.catalog);
+    groups_[i] = fact_text(product_, g.catalog);
   }
-  auto& s = slots_.find_or_add(slot, groups_, view_key_hash(slot, groups_));
+  auto& s = slots_.find_or_add(slot, groups_);
   const auto n = v_->measures.size();
   if (s.rows == 0) {
     s.sums.resize(n);

@@ -50,6 +50,9 @@ class ViewDeltas {
   // product or digits_), reused from row to row.
   std::vector<std::string_view> groups_;
   std::vector<std::array<char, 24>> digits_;  // an integer group's text
+  // The row's product, for its groups by the catalog: a member, not a
+  // local made (and zeroed) for every row.
+  std::optional<cache::ProductFacts> product_;
 };
 
 // Adds `deltas` to the view's table.

@@ -1,10 +1,11 @@
 #pragma once
 
 // A declared view's slots in one batch (view_deltas.hpp): each key (a
-// slot and the texts of its groups) with its additions, found by a hash
-// of the row's key computed once, in an open-addressing table. A row
-// whose slot exists is compared with it in place, as string views into
-// its record: nothing is copied or allocated. The store event folds each
+// slot and the texts of its groups) with its additions, in an
+// open-addressing table whose buckets hold each key's hash and where its
+// bytes lie, one after another in one string: a row is matched with its
+// slot by one probe and one comparison of bytes, without reaching its
+// entry or copying or allocating anything. The store event folds each
 // event into four views; an ordered map of group texts compared member by
 // member cost the aggregator about 9 % of its CPU (docs/benchmarks.md,
 // issue 79). The upsert orders its rows itself (upsert.hpp), so the order
@@ -39,17 +40,13 @@ struct ViewSums {
   std::vector<core::Int128> extremes;
 };
 
-// The hash a key is found by (any function of the slot and the texts).
-std::uint64_t view_key_hash(core::TimestampUs slot, std::span<const std::string_view> groups);
-
 class ViewSlots {
  public:
   using Entry = std::pair<ViewKey, ViewSums>;
 
-  // The sums of the key (`slot`, `groups`), whose view_key_hash() is
-  // `hash`; a new key's are added, empty (rows 0).
-  ViewSums& find_or_add(core::TimestampUs slot, std::span<const std::string_view> groups,
-                        std::uint64_t hash);
+  // The sums of the key (`slot`, `groups`); a new key's are added, empty
+  // (rows 0).
+  ViewSums& find_or_add(core::TimestampUs slot, std::span<const std::string_view> groups);
 
   // The sums of `key`; throws std::out_of_range for a key never folded.
   const ViewSums& at(const ViewKey& key) const;
@@ -61,16 +58,28 @@ class ViewSlots {
   std::vector<Entry>::const_iterator end() const { return entries_.end(); }
 
  private:
-  // The entry of a key, or where its index goes: index_'s position.
-  std::size_t position(core::TimestampUs slot, std::span<const std::string_view> groups,
-                       std::uint64_t hash) const;
+  // An entry's place in the table: its key's hash and where its key's
+  // bytes are, so that a row is told from another without reaching its
+  // entry.
+  struct Bucket {
+    std::uint64_t hash = 0;
+    std::uint32_t key_at = 0;
+    std::uint32_t key_size = 0;
+    std::uint32_t entry = 0;  // 0: empty, else the entry's index plus one
+  };
+
+  // A key as bytes into row_key_ (the slot, then each text after its
+  // length), and their hash.
+  std::uint64_t encode(core::TimestampUs slot, std::span<const std::string_view> groups) const;
+  // The bucket of row_key_'s key, or the empty one where it goes.
+  std::size_t position(std::uint64_t hash) const;
   void grow();
 
   std::vector<Entry> entries_;
-  std::vector<std::uint64_t> hashes_;  // entries_' own
-  // Power-of-two sized, at most half full: 0 is empty, else an entry's
-  // index plus one.
-  std::vector<std::uint32_t> index_;
+  // Power-of-two sized, at most half full.
+  std::vector<Bucket> buckets_;
+  std::string keys_;             // every entry's key's bytes, one after another
+  mutable std::string row_key_;  // the key looked up's bytes, reused
 };
 
 }  // namespace millrace::aggregate::detail
