@@ -1,7 +1,6 @@
 #include "view_deltas.hpp"
 
 #include <algorithm>
-#include <array>
 #include <charconv>
 #include <stdexcept>
 #include <string_view>
@@ -20,14 +19,15 @@ namespace {
 
 constexpr std::int64_t kPercentUnits = 100'000'000;  // 100 at a decimal's six decimals
 
-// A group's text: a text field's, in the record, or an integer's digits,
-// written into `digits`.
-std::string_view row_group_text(const kinds::Value& v, std::array<char, 24>& digits) {
+// A group's text into `out`, whose capacity a reused key keeps.
+void assign_group_text(std::string& out, const kinds::Value& v) {
   if (const auto* i = std::get_if<std::int64_t>(&v)) {
-    const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), *i).ptr;
-    return {digits.data(), static_cast<std::size_t>(end - digits.data())};
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, *i).ptr;
+    out.assign(digits, end);
+    return;
   }
-  return std::get<std::string>(v);
+  out.assign(std::get<std::string>(v));
 }
 
 // A number's value in units of its scale: a decimal's micro-units, an
@@ -70,9 +70,7 @@ ViewDeltas::ViewDeltas(const kinds::Declaration& d, const kinds::ViewDecl& view,
       v_(&view),
       catalog_(std::move(catalog)),
       slot_us_(std::chrono::duration_cast<std::chrono::microseconds>(pg::view_slot(view.window))
-                   .count()),
-      groups_(view.group_by.size()),
-      digits_(view.group_by.size()) {
+                   .count()) {
   if (view.needs_catalog() && !catalog_) {
     throw std::logic_error("declared view " + view.name +
                            " groups by the catalog, and was given none");
@@ -97,25 +95,28 @@ void ViewDeltas::fold_row(const kinds::Record& record, const std::vector<kinds::
   };
   if (!all(v_->where)) return;
   const auto ts = record.time(*d_);
-  // One window of all time: every row's slot is the same.
-  const core::TimestampUs slot =
-      v_->window.all_time ? 0 : ts - (((ts % slot_us_) + slot_us_) % slot_us_);
+  // The row's key, in a key reused from row to row (its strings keep their
+  // capacity): a row whose slot and groups are already there allocates
+  // nothing. One window of all time: every row's slot is the same.
+  key_.slot = v_->window.all_time ? 0 : ts - (((ts % slot_us_) + slot_us_) % slot_us_);
+  key_.groups.resize(v_->group_by.size());
   // A row's product is looked up once, for all its groups by the catalog.
-  bool looked_up = false;
+  std::optional<std::optional<cache::ProductFacts>> product;
   for (std::size_t i = 0; i < v_->group_by.size(); ++i) {
     const auto& g = v_->group_by[i];
     if (g.catalog == kinds::CatalogFact::kNone) {
-      groups_[i] = row_group_text(value(g), digits_[i]);
+      assign_group_text(key_.groups[i], value(g));
       continue;
     }
-    if (!looked_up) {
+    if (!product) {
       const auto* sku = std::get_if<std::int64_t>(&value(g));
-      product_ = sku ? catalog_(*sku) : std::nullopt;
-      looked_up = true;
+      product.emplace(sku ? catalog_(*sku) : std::nullopt);
     }
-    groups_[i] = fact_text(product_, g.catalog);
+    key_.groups[i].assign(fact_text(*product, g.catalog));
   }
-  auto& s = slots_.find_or_add(slot, groups_);
+  auto found = slots_.find(key_);
+  if (found == slots_.end()) found = slots_.emplace(key_, ViewSums{}).first;
+  auto& s = found->second;
   const auto n = v_->measures.size();
   if (s.rows == 0) {
     s.sums.resize(n);

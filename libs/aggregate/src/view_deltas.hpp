@@ -6,13 +6,13 @@
 // each measure's exact term, then added to the view's table in the
 // batch's transaction, as every aggregate is.
 
-#include <array>
+#include <compare>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "millrace/cache/lookup.hpp"
@@ -20,9 +20,22 @@
 #include "millrace/kinds/declaration.hpp"
 #include "millrace/kinds/record.hpp"
 #include "upsert.hpp"
-#include "view_slots.hpp"
 
 namespace millrace::aggregate::detail {
+
+struct ViewKey {
+  core::TimestampUs slot;  // pg::view_slot()'s, in UTC
+  std::vector<std::string> groups;
+  friend auto operator<=>(const ViewKey&, const ViewKey&) = default;
+};
+
+// A slot's additions: its rows, and per measure (in the view's order) the
+// sum of its terms (sums and averages) or their extreme (minima, maxima).
+struct ViewSums {
+  std::int64_t rows = 0;
+  std::vector<WideSum> sums;
+  std::vector<core::Int128> extremes;
+};
 
 // The catalog's product of a sku as it is now, nullopt for one it does not
 // know: the aggregator's is its cache::CatalogLookup's (KindAggregates).
@@ -36,7 +49,7 @@ class ViewDeltas {
   ViewDeltas(const kinds::Declaration& d, const kinds::ViewDecl& view, ProductLookup catalog = {});
 
   void fold(const kinds::Record& record);
-  const ViewSlots& slots() const { return slots_; }
+  const std::map<ViewKey, ViewSums>& slots() const { return slots_; }
 
  private:
   void fold_row(const kinds::Record& record, const std::vector<kinds::Value>* line);
@@ -45,14 +58,8 @@ class ViewDeltas {
   const kinds::ViewDecl* v_;
   ProductLookup catalog_;
   std::int64_t slot_us_;
-  ViewSlots slots_;
-  // The row being folded's group texts (views into its record, its
-  // product or digits_), reused from row to row.
-  std::vector<std::string_view> groups_;
-  std::vector<std::array<char, 24>> digits_;  // an integer group's text
-  // The row's product, for its groups by the catalog: a member, not a
-  // local made (and zeroed) for every row.
-  std::optional<cache::ProductFacts> product_;
+  std::map<ViewKey, ViewSums> slots_;
+  ViewKey key_{};  // the row being folded's, reused
 };
 
 // Adds `deltas` to the view's table.
