@@ -6,6 +6,8 @@
 // AggregatorHandler::write_to() (handler.cpp); a kind's tables are
 // kind_tables.hpp's, with the store event's own in store_sales.hpp.
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -115,7 +117,42 @@ namespace millrace::aggregate {
 
 // A UUID's 128 bits, its hex digits read in order (dashes skipped).
 using UuidBits = std::pair<std::uint64_t, std::uint64_t>;
+
+namespace detail {
+
+// A hex digit's value, 0xff for any other byte.
+inline constexpr auto kHexValue = [] {
+  std::array<std::uint8_t, 256> t{};
+  t.fill(0xff);
+  for (int c = 0; c < 10; ++c) t['0' + c] = static_cast<std::uint8_t>(c);
+  for (int c = 0; c < 6; ++c) {
+    t['a' + c] = static_cast<std::uint8_t>(10 + c);
+    t['A' + c] = static_cast<std::uint8_t>(10 + c);
+  }
+  return t;
+}();
+
+// Where a canonical UUID's 32 digits are (8-4-4-4-12).
+inline constexpr std::array<std::uint8_t, 32> kUuidDigitAt = {
+    0,  1,  2,  3,  4,  5,  6,  7,  9,  10, 11, 12, 14, 15, 16, 17,
+    19, 20, 21, 22, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35};
+
+}  // namespace detail
+
 inline UuidBits uuid_bits(std::string_view id) {
+  // A canonical UUID (every uuid identity: its codec writes it so) is read
+  // by table, without a branch per character, which the aggregator's loop
+  // thread mispredicted on every event (docs/benchmarks.md, issue 79).
+  if (id.size() == 36 && id[8] == '-' && id[13] == '-' && id[18] == '-' && id[23] == '-') {
+    std::uint64_t half[2] = {0, 0};
+    std::uint8_t not_hex = 0;
+    for (std::size_t i = 0; i < detail::kUuidDigitAt.size(); ++i) {
+      const auto v = detail::kHexValue[static_cast<unsigned char>(id[detail::kUuidDigitAt[i]])];
+      not_hex |= v;
+      half[i / 16] = (half[i / 16] << 4) | (v & 0xf);
+    }
+    if ((not_hex & 0xf0) == 0) return {half[0], half[1]};
+  }
   UuidBits out{0, 0};
   int digits = 0;
   for (const char c : id) {

@@ -632,3 +632,16 @@ TEST_CASE("aggregator handler: an order resent after its partition moved on is a
   CHECK(rig.tables.late.size() == 1);
   CHECK(rig.tables.late.contains(kC));
 }
+
+TEST_CASE("aggregator handler: a uuid's order is its digits' bits, canonical or not", "[handler]") {
+  using aggregate::uuid_bits;
+  using aggregate::UuidBits;
+  const UuidBits bits{0x0123abcd456789efULL, 0xfedcba9876543210ULL};
+  CHECK(uuid_bits("0123abcd-4567-89ef-fedc-ba9876543210") == bits);
+  CHECK(uuid_bits("0123ABCD-4567-89EF-FEDC-BA9876543210") == bits);
+  CHECK(uuid_bits("0123abcd456789effedcba9876543210") == bits);
+  // A canonical shape holding another character: its digits alone count.
+  CHECK(uuid_bits("0123abcg-4567-89ef-fedc-ba9876543210") ==
+        uuid_bits("0123abc456789effedcba9876543210"));
+  CHECK(uuid_bits("0123abcg-4567-89ef-fedc-ba9876543210") != bits);
+}
