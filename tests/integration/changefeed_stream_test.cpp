@@ -3,6 +3,7 @@
 // moves the slot's confirmed position, and a new connection resumes after
 // it without sending a confirmed transaction again.
 #include <catch2/catch.hpp>
+#include <memory>
 #include <pqxx/pqxx>
 #include <variant>
 
@@ -45,6 +46,18 @@ std::string confirmed_flush(pqxx::connection& c, const std::string& slot) {
       .exec1("SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = " +
              tx.quote(slot))[0]
       .as<std::string>();
+}
+
+// True once no session streams from `slot` (within 10 s).
+bool slot_released(pqxx::connection& c, const std::string& slot) {
+  return eventually(
+      [&] {
+        pqxx::nontransaction tx(c);
+        return !tx.exec1("SELECT active FROM pg_replication_slots WHERE slot_name = " +
+                         tx.quote(slot))[0]
+                    .as<bool>();
+      },
+      seconds(10));
 }
 
 }  // namespace
@@ -93,14 +106,7 @@ TEST_CASE("a slot streams committed transactions, and resumes after the confirme
   {
     pg::ReplicationConnection conn(env.changefeed_pg, "changefeed-test");
     pqxx::connection watcher(env.pg);
-    REQUIRE(eventually(
-        [&] {
-          pqxx::nontransaction tx(watcher);
-          return !tx.exec1("SELECT active FROM pg_replication_slots WHERE slot_name = " +
-                           tx.quote(name))[0]
-                      .as<bool>();
-        },
-        seconds(10)));
+    REQUIRE(slot_released(watcher, name));
     conn.start(start);
     const auto rest = stream(conn, 2, seconds(30));
     REQUIRE(rest.size() == 2);  // the unconfirmed third, then the fourth
@@ -119,6 +125,94 @@ TEST_CASE("a slot streams committed transactions, and resumes after the confirme
     } catch (const core::InfraError& e) {
       CHECK(e.failure_class() == core::FailureClass::kFatal);
     }
+  }
+  exec("DROP PUBLICATION \"" + name + "\"");
+  exec("DROP SCHEMA \"" + name + "\" CASCADE");
+}
+
+// The server ends the stream's session (pg_terminate_backend, as an
+// operator or a failover does): libpq then drops the connection by itself,
+// and over TLS frees its SSL, under which the stream had put a read buffer
+// (pg/src/tls_read_buffer.hpp). The next read throws a retryable error and
+// the connection closes cleanly, with TLS and without (scripts/nemesis
+// --seed 5,20,2 found the feed crashing here, reading the freed SSL).
+TEST_CASE("a stream whose session the server ends throws a retryable error, over TLS or not",
+          "[changefeed-stream]") {
+  const auto env = stack_env();
+  const std::string name = unique_name("it_cft");
+  pqxx::connection owner(env.pg);
+  const auto exec = [&](const std::string& sql) {
+    pqxx::work tx(owner);
+    tx.exec(sql);
+    tx.commit();
+  };
+  exec("CREATE SCHEMA \"" + name + "\"");
+  const std::string t = "\"" + name + "\".t";
+  exec("CREATE TABLE " + t + " (id int PRIMARY KEY, v text)");
+  exec("CREATE PUBLICATION \"" + name + "\" FOR TABLE " + t);
+  const std::string start = "START_REPLICATION SLOT \"" + name +
+                            "\" LOGICAL 0/0 (proto_version '1', publication_names '\"" + name +
+                            "\"')";
+  {
+    pg::ReplicationConnection conn(env.changefeed_pg, "changefeed-test");
+    conn.command("CREATE_REPLICATION_SLOT \"" + name + "\" LOGICAL pgoutput");
+  }
+  const char separator = env.changefeed_pg.find('?') == std::string::npos ? '?' : '&';
+  int row = 0;
+  for (const bool tls : {true, false}) {
+    INFO("tls: " << tls);
+    const std::string url =
+        env.changefeed_pg + separator + "sslmode=" + (tls ? "require" : "disable");
+    pqxx::connection watcher(env.pg);
+    // The slot is free again once the previous round's session has ended.
+    REQUIRE(slot_released(watcher, name));
+    auto conn = std::make_unique<pg::ReplicationConnection>(url, "changefeed-test");
+    conn->start(start);
+    ++row;
+    exec("INSERT INTO " + t + " VALUES (" + std::to_string(row) + ", 'v')");
+    REQUIRE(stream(*conn, 1, seconds(30)).size() == 1);
+    {
+      // A session of the feed's own role may look at and end its sessions.
+      pqxx::connection own(env.changefeed_pg);
+      pqxx::nontransaction tx(own);
+      CHECK(tx.exec1("SELECT ssl FROM pg_stat_ssl WHERE pid = " +
+                     std::to_string(conn->backend_pid()))[0]
+                .as<bool>() == tls);
+      CHECK(tx.exec1("SELECT pg_terminate_backend(" + std::to_string(conn->backend_pid()) + ")")[0]
+                .as<bool>());
+      // Read only once the server process is gone: its last message, the
+      // end of its TLS session and the socket's end are all there at once
+      // (as for a feed busy elsewhere when it happened), so libpq meets the
+      // end while it reads and drops the connection itself.
+      CHECK(eventually(
+          [&] {
+            return tx.exec1("SELECT count(*) FROM pg_stat_activity WHERE pid = " +
+                            std::to_string(conn->backend_pid()))[0]
+                       .as<int>() == 0;
+          },
+          seconds(10)));
+    }
+    bool ended = false;
+    const auto deadline = std::chrono::steady_clock::now() + seconds(30);
+    while (!ended && std::chrono::steady_clock::now() < deadline) {
+      try {
+        conn->read(milliseconds(200));
+      } catch (const core::InfraError& e) {
+        INFO(e.what());
+        CHECK(e.failure_class() == core::FailureClass::kRetryable);
+        ended = true;
+      }
+    }
+    CHECK(ended);
+    // Read again after the error, as a caller's last look might, then close.
+    CHECK_THROWS_AS(conn->read(milliseconds(0)), core::InfraError);
+    conn.reset();
+  }
+  {
+    pqxx::connection watcher(env.pg);
+    REQUIRE(slot_released(watcher, name));
+    pg::ReplicationConnection conn(env.changefeed_pg, "changefeed-test");
+    conn.command("DROP_REPLICATION_SLOT \"" + name + "\" WAIT");
   }
   exec("DROP PUBLICATION \"" + name + "\"");
   exec("DROP SCHEMA \"" + name + "\" CASCADE");

@@ -13,7 +13,7 @@ constexpr int kBufferBytes = 64 * 1024;
 
 }  // namespace
 
-TlsReadBuffer::TlsReadBuffer(PGconn* conn) {
+TlsReadBuffer::TlsReadBuffer(PGconn* conn) : conn_(conn) {
   if (PQsslInUse(conn) == 0) return;
   auto* ssl = static_cast<SSL*>(PQsslStruct(conn, "OpenSSL"));
   if (ssl == nullptr) return;
@@ -35,8 +35,14 @@ TlsReadBuffer::TlsReadBuffer(PGconn* conn) {
   buffer_ = buffer;
 }
 
+bool TlsReadBuffer::installed() const {
+  // libpq sets its SSL to null when it frees it; it never makes another one
+  // for this PGconn (a stream is resumed on a new connection).
+  return buffer_ != nullptr && PQsslStruct(conn_, "OpenSSL") == ssl_;
+}
+
 TlsReadBuffer::~TlsReadBuffer() {
-  if (buffer_ == nullptr) return;
+  if (!installed()) return;
   auto* ssl = static_cast<SSL*>(ssl_);
   auto* buffer = static_cast<BIO*>(buffer_);
   // The socket BIO back as the read BIO, with the chain's reference; the
@@ -46,7 +52,7 @@ TlsReadBuffer::~TlsReadBuffer() {
 }
 
 std::size_t TlsReadBuffer::unread() const {
-  if (buffer_ == nullptr) return 0;
+  if (!installed()) return 0;
   const int decrypted = SSL_pending(static_cast<SSL*>(ssl_));
   return BIO_ctrl_pending(static_cast<BIO*>(buffer_)) +
          static_cast<std::size_t>(decrypted > 0 ? decrypted : 0);

@@ -13,6 +13,11 @@
 // not see it (nor does libpq's, which only asks OpenSSL): unread() says how
 // much is taken in but not yet handed to libpq, and a reader takes that in
 // (PQconsumeInput) before it waits.
+//
+// libpq frees the connection's SSL, and with it the buffer, when it drops
+// the connection by itself (the server ends the session, the socket
+// breaks: pqDropConnection), while the PGconn lives on. The buffer looks at
+// the connection's SSL before each use, and does nothing once it is gone.
 
 #include <libpq-fe.h>
 
@@ -31,12 +36,15 @@ class TlsReadBuffer {
   TlsReadBuffer(const TlsReadBuffer&) = delete;
   TlsReadBuffer& operator=(const TlsReadBuffer&) = delete;
 
-  bool installed() const { return buffer_ != nullptr; }
+  // Under the connection's TLS now: false without TLS, and once libpq has
+  // dropped the connection (its SSL freed with the buffer).
+  bool installed() const;
   // Bytes read from the socket that libpq has not taken in yet: in the
-  // buffer, or decrypted and pending in OpenSSL. 0 without TLS.
+  // buffer, or decrypted and pending in OpenSSL. 0 when not installed().
   std::size_t unread() const;
 
  private:
+  PGconn* conn_;
   void* ssl_ = nullptr;     // SSL*, libpq's
   void* buffer_ = nullptr;  // BIO*, ours, the SSL's read BIO while installed
 };
