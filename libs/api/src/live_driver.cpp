@@ -65,14 +65,27 @@ void LiveDriver::report(const std::string& what, const std::exception& e) {
   runtime::log_warn(kComponent, "live stream: " + text);
 }
 
-void LiveDriver::refresh() {
+void LiveDriver::refresh(Clock::time_point now) {
   try {
     auto views = source_->views(std::vector<std::uint32_t>(unseen_.begin(), unseen_.end()));
     hub_.publish_views(views.bodies, utc_now());
     filling_ = views.filling;
     // Read too early for the changes' transactions: again at the next turn
-    // past the coalescing interval, not at the next periodic read.
-    if (views.behind) return;
+    // past the coalescing interval, not at the next periodic read; for a
+    // while only.
+    if (views.behind) {
+      if (!unseen_since_) unseen_since_ = now;
+      if (now - *unseen_since_ < timing_.shown_within) return;
+      runtime::log_warn(kComponent,
+                        "live stream: the views' database has not shown " +
+                            std::to_string(unseen_.size()) +
+                            " transaction(s) the change feed published (the first " +
+                            std::to_string(*unseen_.begin()) + ") within " +
+                            std::to_string(timing_.shown_within.count()) +
+                            " ms; no longer waiting for them (the views are read again every " +
+                            std::to_string(timing_.refresh_every.count()) + " ms)");
+    }
+    unseen_since_.reset();
     dirty_ = false;
     unseen_.clear();
   } catch (const std::exception& e) {
@@ -98,7 +111,7 @@ std::chrono::milliseconds LiveDriver::step(Clock::time_point now) {
   }
   if ((dirty_ && now - last_refresh_ >= timing_.coalesce) || now >= next_refresh_) {
     last_refresh_ = now;
-    refresh();
+    refresh(now);
     auto every = timing_.refresh_every;
     if (!feed_error_.empty()) every = timing_.refresh_without_feed;
     if (filling_) every = std::min(every, timing_.refresh_while_filling);

@@ -85,6 +85,11 @@ struct LiveTiming {
   // the fill's progress change no published table, so the page would say
   // them up to a minute late.
   std::chrono::milliseconds refresh_while_filling{5'000};
+  // A change's transaction the views' database does not show yet is waited
+  // for (a read at each coalescing interval) this long at most: then the
+  // driver says so in its log and leaves it to the periodic reads (a
+  // replica that stopped replaying, or a database other than the feed's).
+  std::chrono::milliseconds shown_within{10'000};
   std::chrono::milliseconds health_every{2'000};
   std::chrono::milliseconds ping_every{15'000};
   std::chrono::milliseconds poll{100};
@@ -109,7 +114,7 @@ class LiveDriver {
   std::chrono::milliseconds step(std::chrono::steady_clock::time_point now);
 
  private:
-  void refresh();
+  void refresh(std::chrono::steady_clock::time_point now);
   void report(const std::string& what, const std::exception& e);
 
   LiveHub& hub_;
@@ -123,6 +128,8 @@ class LiveDriver {
   // The transactions of the changes that made the views dirty: a read that
   // cannot see them yet leaves the views dirty.
   std::set<std::uint32_t> unseen_;
+  // Since when reads have not shown them (unset while they are shown).
+  std::optional<std::chrono::steady_clock::time_point> unseen_since_;
   bool filling_ = false;  // as the last read of the views said
   std::string feed_error_;
   std::string last_warning_;

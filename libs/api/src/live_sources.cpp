@@ -4,11 +4,13 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <optional>
 
 #include "millrace/core/failure.hpp"
+#include "millrace/pg/xid_snapshot.hpp"
 #include "render.hpp"
 #include "views.hpp"
 
@@ -123,26 +125,16 @@ kafka::Consumer& PgLiveSource::kafka() {
 }
 
 bool PgLiveSource::visible(const std::vector<std::uint32_t>& xids) {
-  std::string list = "{";
-  for (const auto xid : xids) list += (list.size() > 1 ? "," : "") + std::to_string(xid);
-  list += "}";
-  return backend_.reader().with(
-      "checking the changes' transactions show", [&](pqxx::connection& c) {
+  const auto text =
+      backend_.reader().with("checking the changes' transactions show", [&](pqxx::connection& c) {
         pqxx::nontransaction tx(c);
-        // A change carries its transaction's 32-bit id: made whole with the
-        // epoch of the snapshot's xmax, which a transaction not yet completed
-        // is at or past (d 0, or past 2^31 as it wraps).
-        return tx
-            .exec_params1(
-                "SELECT coalesce(bool_and(d BETWEEN 1 AND 2147483647 AND "
-                "txid_visible_in_snapshot(x - d, s)), true) "
-                "FROM (SELECT txid_current_snapshot() AS s) a "
-                "CROSS JOIN LATERAL (SELECT txid_snapshot_xmax(a.s) AS x) b "
-                "CROSS JOIN LATERAL (SELECT (b.x - t) & 4294967295 AS d "
-                "FROM unnest($1::bigint[]) AS t) c",
-                list)[0]
-            .as<bool>();
+        return tx.exec1("SELECT pg_current_snapshot()::text")[0].as<std::string>();
       });
+  // The feed publishes committed transactions only: one the snapshot saw is
+  // in what a read begun after it returns.
+  const auto snapshot = pg::XidSnapshot::parse(text);
+  return std::all_of(xids.begin(), xids.end(),
+                     [&](std::uint32_t xid) { return snapshot.saw(xid); });
 }
 
 LiveViews PgLiveSource::views(const std::vector<std::uint32_t>& xids) {

@@ -280,6 +280,42 @@ TEST_CASE(
   CHECK(r.source->reads == 5);
 }
 
+TEST_CASE(
+    "a transaction the views' database never shows is waited for 10 s, then left to the periodic "
+    "reads",
+    "[live]") {
+  DriverRig r;
+  r.driver->step(r.t0);
+  r.source->not_shown = {7};
+  r.changes->batches.push_back({{"public.agg_hourly", 7}});
+  r.driver->step(r.t0 + 1s);
+  CHECK(r.source->reads == 2);
+  // Read again at each coalescing interval while it waits...
+  r.driver->step(r.t0 + 1s + 150ms);
+  CHECK(r.source->reads == 3);
+  r.driver->step(r.t0 + 10s + 900ms);
+  CHECK(r.source->reads == 4);
+  CHECK(r.source->asked.back() == std::vector<std::uint32_t>{7});
+  // ...until 10 s after the first read that did not show it.
+  r.driver->step(r.t0 + 11s);
+  CHECK(r.source->reads == 5);
+  r.driver->step(r.t0 + 11s + 150ms);
+  r.driver->step(r.t0 + 30s);
+  CHECK(r.source->reads == 5);  // no longer every 100 ms
+  r.driver->step(r.t0 + 71s);   // the periodic read, without it
+  CHECK(r.source->reads == 6);
+  CHECK(r.source->asked.back().empty());
+
+  // A later change is waited for afresh, its own 10 s.
+  r.source->not_shown = {8};
+  r.changes->batches.push_back({{"public.agg_daily", 8}});
+  r.driver->step(r.t0 + 72s);
+  CHECK(r.source->reads == 7);
+  r.driver->step(r.t0 + 80s);
+  CHECK(r.source->reads == 8);
+  CHECK(r.source->asked.back() == std::vector<std::uint32_t>{8});
+}
+
 TEST_CASE("without the change feed the driver says so and reads the views more often", "[live]") {
   DriverRig r;
   r.driver->step(r.t0);

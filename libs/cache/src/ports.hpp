@@ -12,9 +12,11 @@
 
 #include "millrace/catalog/records.hpp"
 #include "millrace/kafka/types.hpp"
-#include "visibility.hpp"
+#include "millrace/pg/xid_snapshot.hpp"
 
 namespace millrace::cache::detail {
+
+using pg::XidSnapshot;
 
 struct FeedRecord {
   std::int32_t partition = 0;

@@ -62,10 +62,12 @@ XidSnapshot PgTruth::load(const RowSink& row) {
     // One snapshot for the rows and for the list of transactions it saw.
     tx.exec0("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
     const auto snapshot_text = tx.exec1("SELECT pg_current_snapshot()::text")[0].as<std::string>();
-    const auto snapshot = XidSnapshot::parse(snapshot_text);
-    if (!snapshot) {
+    XidSnapshot snapshot;
+    try {
+      snapshot = XidSnapshot::parse(snapshot_text);
+    } catch (const std::invalid_argument& e) {
       throw core::InfraError(core::FailureClass::kFatal,
-                             "pg_current_snapshot() gave " + snapshot_text);
+                             std::string("pg_current_snapshot(): ") + e.what());
     }
     const auto as_text = [](const pqxx::row& r) {
       catalog::RowText text;
@@ -87,7 +89,7 @@ XidSnapshot PgTruth::load(const RowSink& row) {
       }
     }
     tx.commit();
-    return *snapshot;
+    return snapshot;
   } catch (const core::InfraError&) {
     throw;
   } catch (const std::invalid_argument& e) {

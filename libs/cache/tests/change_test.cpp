@@ -3,7 +3,6 @@
 #include <catch2/catch.hpp>
 
 #include "changes.hpp"
-#include "visibility.hpp"
 
 using namespace millrace::cache;
 using namespace millrace::cache::detail;
@@ -104,28 +103,4 @@ TEST_CASE("the Kafka key rules out other tables before any parsing", "[change]")
   CHECK_FALSE(may_be_catalog(std::string_view(R"({"table":"s.store_events","key":{}})"), "s"));
   CHECK_FALSE(may_be_catalog(std::string_view(R"({"table":"s.categories_old","key":{}})"), "s"));
   CHECK(may_be_catalog(std::nullopt, "s"));
-}
-
-TEST_CASE("a snapshot saw what committed before it, modulo 2^32", "[visibility]") {
-  const auto s = XidSnapshot::parse("100:110:103,105");
-  REQUIRE(s);
-  CHECK(s->saw(99));
-  CHECK(s->saw(104));
-  CHECK_FALSE(s->saw(103));
-  CHECK_FALSE(s->saw(105));
-  CHECK_FALSE(s->saw(110));
-  CHECK_FALSE(s->saw(2000));
-  // 64-bit xids of the next epoch: the low 32 bits are what pgoutput sends.
-  const auto wrapped = XidSnapshot::parse("4294967395:4294967405:");  // 2^32 + 99 .. + 109
-  REQUIRE(wrapped);
-  CHECK(wrapped->saw(98));
-  CHECK_FALSE(wrapped->saw(109));
-  const auto around = XidSnapshot::parse("4294967290:4294967300:");  // xmax past the wrap
-  REQUIRE(around);
-  CHECK(around->saw(static_cast<std::uint32_t>(4294967295u)));
-  CHECK(around->saw(2));
-  CHECK_FALSE(around->saw(4));
-  CHECK_FALSE(XidSnapshot::parse("1:2"));
-  CHECK_FALSE(XidSnapshot::parse("a:2:"));
-  CHECK_FALSE(XidSnapshot::parse("1:2:x"));
 }

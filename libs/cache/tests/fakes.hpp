@@ -140,7 +140,7 @@ struct FakeTruth final : detail::Truth {
     for (const auto& [k, b] : categories) row(catalog::Table::kCategories, k, b);
     for (const auto& [k, b] : products) row(catalog::Table::kProducts, k, b);
     for (const auto& [k, b] : assets) row(catalog::Table::kAssets, k, b);
-    return *detail::XidSnapshot::parse(snapshot);
+    return detail::XidSnapshot::parse(snapshot);
   }
 };
 

@@ -1,11 +1,9 @@
 #include "millrace/changefeed/backfill.hpp"
 
 #include <algorithm>
-#include <charconv>
 
 #include "millrace/core/enum_names.hpp"
 #include "millrace/core/json_string.hpp"
-#include "millrace/core/values.hpp"
 
 namespace millrace::changefeed {
 
@@ -15,19 +13,7 @@ namespace {
 // (offset.metadata.max.bytes, 4096 by default) with everything else in it.
 constexpr std::size_t kMaxKeyBytes = 2048;
 
-std::uint32_t xid32(std::string_view text) {
-  std::uint64_t v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) {
-    throw std::invalid_argument("not a transaction id: \"" + std::string(text) + "\"");
-  }
-  return static_cast<std::uint32_t>(v);  // the epoch dropped, as pgoutput's xids are
-}
-
-// a precedes b, modulo 2^32 (PostgreSQL's TransactionIdPrecedes).
-bool precedes(std::uint32_t a, std::uint32_t b) {
-  return static_cast<std::int32_t>(a - b) < 0;
-}
+using pg::xid_precedes;
 
 }  // namespace
 
@@ -47,26 +33,6 @@ bool keyed(const Relation& table, const PrimaryKeyLookup& primary_key) {
     }
   }
   return !primary_key(table).empty();
-}
-
-bool XidSnapshot::saw(std::uint32_t xid) const {
-  if (!precedes(xid, xmax)) return false;
-  return std::find(in_progress.begin(), in_progress.end(), xid) == in_progress.end();
-}
-
-XidSnapshot parse_xid_snapshot(std::string_view text) {
-  const auto first = text.find(':');
-  const auto second = first == std::string_view::npos ? first : text.find(':', first + 1);
-  if (second == std::string_view::npos) {
-    throw std::invalid_argument("not a snapshot: \"" + std::string(text) + "\"");
-  }
-  XidSnapshot s;
-  s.xmin = xid32(text.substr(0, first));
-  s.xmax = xid32(text.substr(first + 1, second - first - 1));
-  for (const auto& xid : core::split_list(text.substr(second + 1))) {
-    s.in_progress.push_back(xid32(xid));
-  }
-  return s;
 }
 
 Backfiller::Backfiller(BackfillSource& source, PrimaryKeyLookup primary_key, std::string session,
@@ -246,7 +212,7 @@ void Backfiller::remember(Touch&& touch) {
   while (!recent_.empty() &&
          (recent_.size() > config_.recent_transactions || recent_keys_ > config_.recent_keys)) {
     const auto xid = recent_.front().xid;
-    if (!forgotten_newest_ || precedes(*forgotten_newest_, xid)) forgotten_newest_ = xid;
+    if (!forgotten_newest_ || xid_precedes(*forgotten_newest_, xid)) forgotten_newest_ = xid;
     recent_keys_ -= recent_.front().keys.size();
     recent_.pop_front();
   }
@@ -279,7 +245,7 @@ std::optional<Transaction> Backfiller::close_chunk(const Transaction& high) {
   std::set<std::vector<std::string>> superseded;
   bool truncated = false;
   bool unsure =
-      forgotten_newest_ && !precedes(*forgotten_newest_, chunk.snapshot.xmin);  // forgotten
+      forgotten_newest_ && !xid_precedes(*forgotten_newest_, chunk.snapshot.xmin);  // forgotten
   const auto weigh = [&](const Touch& t) {
     if (chunk.snapshot.saw(t.xid)) return;
     unsure = unsure || t.overflow;

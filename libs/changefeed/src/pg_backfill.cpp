@@ -333,7 +333,7 @@ Chunk PgBackfillSource::read_chunk(const BackfillRequest& request, const Relatio
       const auto info = tx.exec1(
           "SELECT pg_current_snapshot()::text, (extract(epoch FROM clock_timestamp()) * "
           "1000000)::bigint - 946684800000000");
-      chunk.snapshot = parse_xid_snapshot(info[0].as<std::string>());
+      chunk.snapshot = XidSnapshot::parse(info[0].as<std::string>());
       chunk.read_at_pg_us = info[1].as<std::int64_t>();
       const auto rows = after ? tx.exec_params(select, pqxx::prepare::make_dynamic_params(*after))
                               : tx.exec(select);

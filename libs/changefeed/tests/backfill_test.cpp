@@ -16,7 +16,7 @@ std::vector<std::string> no_key(const Relation&) {
 Chunk chunk_of(const std::vector<std::string>& ids, const std::string& snapshot) {
   Chunk c;
   for (const auto& id : ids) c.rows.push_back(row(id, "v" + id));
-  c.snapshot = parse_xid_snapshot(snapshot);
+  c.snapshot = XidSnapshot::parse(snapshot);
   c.read_at_pg_us = 42;
   return c;
 }
@@ -65,28 +65,6 @@ std::vector<std::string> ids(const Transaction& tx) {
 }
 
 }  // namespace
-
-TEST_CASE("a snapshot tells which transactions it saw, across xid wraparound") {
-  const auto s = parse_xid_snapshot("100:105:102,104");
-  CHECK(s.saw(99));
-  CHECK(s.saw(101));
-  CHECK_FALSE(s.saw(102));
-  CHECK(s.saw(103));
-  CHECK_FALSE(s.saw(104));
-  CHECK_FALSE(s.saw(105));
-  CHECK_FALSE(s.saw(200));
-  // xid8 values: the epoch is dropped, and comparisons wrap as PostgreSQL's do.
-  const auto w = parse_xid_snapshot("8589934586:8589934597:8589934591");
-  CHECK(w.xmin == 4294967290U);
-  CHECK(w.xmax == 5U);
-  CHECK(w.saw(4294967291U));
-  CHECK_FALSE(w.saw(4294967295U));
-  CHECK(w.saw(3));
-  CHECK_FALSE(w.saw(6));
-  CHECK(parse_xid_snapshot("7:7:").in_progress.empty());
-  CHECK_THROWS_AS(parse_xid_snapshot("7:7"), std::invalid_argument);
-  CHECK_THROWS_AS(parse_xid_snapshot("7:x:"), std::invalid_argument);
-}
 
 TEST_CASE("a chunk drops the rows a transaction its snapshot did not see changed in its window") {
   FakeBackfillSource src;

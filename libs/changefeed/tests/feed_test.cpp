@@ -424,7 +424,7 @@ TEST_CASE("a backfill's chunk is published in its high watermark's place, with i
   src.requests = {{1, "public.t", "", 2, ""}};
   Chunk chunk;
   chunk.rows = {row("10", "a"), row("11", "b")};
-  chunk.snapshot = parse_xid_snapshot("1000:1000:");
+  chunk.snapshot = XidSnapshot::parse("1000:1000:");
   src.chunks = {chunk, Chunk{{}, chunk.snapshot, 0}};
   Rig rig;
   Backfiller backfiller(src, no_key, "s1");

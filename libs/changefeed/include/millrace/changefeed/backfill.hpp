@@ -55,6 +55,7 @@
 
 #include "millrace/changefeed/assembler.hpp"
 #include "millrace/changefeed/feed.hpp"
+#include "millrace/pg/xid_snapshot.hpp"
 
 namespace millrace::changefeed {
 
@@ -87,18 +88,7 @@ class BackfillRefused : public std::runtime_error {
 // primary key. A table without either cannot be backfilled.
 bool keyed(const Relation& table, const PrimaryKeyLookup& primary_key);
 
-// pg_current_snapshot(), as the 32-bit xids pgoutput's Begin carries.
-struct XidSnapshot {
-  std::uint32_t xmin = 0;
-  std::uint32_t xmax = 0;
-  std::vector<std::uint32_t> in_progress;
-  // True when the transaction had committed when the snapshot was taken
-  // (for one that appears in the stream, which holds committed ones only).
-  bool saw(std::uint32_t xid) const;
-};
-// "725:730:726,728" (xid8 values; the epoch is dropped). Throws
-// std::invalid_argument.
-XidSnapshot parse_xid_snapshot(std::string_view text);
+using pg::XidSnapshot;
 
 struct Chunk {
   std::vector<Tuple> rows;  // in key order, in the relation's column order
