@@ -81,6 +81,9 @@ def parse_args(description):
     ap.add_argument("--archive-rtt-ms", default="0,20",
                     help="round trips (ms) archive_s3_rounds puts between the clients and the S3 store, "
                          "each in every round (0: none)")
+    ap.add_argument("--archive-baseline", default=None, metavar="BINARY",
+                    help="another build's millrace-archiver, which archive_s3_rounds also runs in each round "
+                         "over the same topic, in turn before and after build/bin's: a before/after")
     ap.add_argument("--archive-root", default=None,
                     help="directory the archive stage writes to (emptied first; default: under --out)")
     args = ap.parse_args()
@@ -98,6 +101,8 @@ def parse_args(description):
                  f"of: {', '.join(CHANGEFEED_FORMATS)}, millrace among them")
     if args.changefeed_baseline is not None and not os.access(args.changefeed_baseline, os.X_OK):
         ap.error(f"--changefeed-baseline: {args.changefeed_baseline} is not an executable file")
+    if args.archive_baseline is not None and not os.access(args.archive_baseline, os.X_OK):
+        ap.error(f"--archive-baseline: {args.archive_baseline} is not an executable file")
     if args.smoke:
         args.events, args.latency_seconds, args.http_seconds, args.cache_seconds = 2000, 2, 1, 2
         args.history_rows = 20_000
@@ -356,7 +361,7 @@ class Run:
                 f"interleaved, {args.repeats} rounds, at round trips of {rtts} ms")
             stack.vacuum()
             results["archive_s3_rounds"] = bench_archive_s3_rounds(stack, self.data, args.events, args.out,
-                                                                   args.repeats, rtts)
+                                                                   args.repeats, rtts, args.archive_baseline)
         if self.want("websocket"):
             self.websocket()
         if self.want("declared_views"):

@@ -20,7 +20,7 @@ from .throughput import cli_produce_seconds, consumer_perf
 ARCHIVE_PART_MB = 16
 
 
-def archiver_run(stack, data, n, workdir, topic, destination, servers=None, schema=None):
+def archiver_run(stack, data, n, workdir, topic, destination, servers=None, schema=None, binary=None):
     """The data set, produced to `topic` (and its schema and group, of the
     same name), written by millrace-archiver with 1 s windows, so that it
     commits every second, to `destination`: the variables that say where
@@ -30,7 +30,9 @@ def archiver_run(stack, data, n, workdir, topic, destination, servers=None, sche
     the CPU seconds of the archiver, PostgreSQL, Kafka and `servers`
     (name -> processes, e.g. the S3 store) over that time, and those of the
     whole machine (busy, of every core). With `schema` (a group of the
-    same name) the topic is already produced: another run over it."""
+    same name) the topic is already produced: another run over it. With
+    `binary`, that millrace-archiver (another build's) runs in place of
+    build/bin's."""
     if schema is None:
         schema = topic
         stack.create_topic(topic)
@@ -44,7 +46,7 @@ def archiver_run(stack, data, n, workdir, topic, destination, servers=None, sche
     meter = CpuMeter(stack, {"archiver": procs, **(servers or {})})
     machine = cpu_times()
     t0 = time.monotonic()
-    procs.append(start_service("millrace-archiver", env, f"{workdir}/{schema}-archiver.log"))
+    procs.append(start_service("millrace-archiver", env, f"{workdir}/{schema}-archiver.log", binary))
 
     def archived():
         if procs[0].poll() is not None:

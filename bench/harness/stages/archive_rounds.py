@@ -5,6 +5,9 @@ runs, for each round trip, millrace-archiver over the same topic (a schema,
 group and prefix of its own each time) and then `aws s3 cp` of as many
 random bytes through the same endpoint. The ratios are taken within a
 round, so that what else the machine runs weighs on both sides of each.
+With a baseline (another build's millrace-archiver), each round runs it too
+over the same topic, before build/bin's in one round and after it in the
+next, both against the same `aws s3 cp`: a before/after.
 """
 
 import os
@@ -20,7 +23,7 @@ from .archive import (ARCHIVE_PART_MB, Server, archiver_run, aws_cp_reference, i
 from .throughput import cli_produce_seconds
 
 
-def one_archive(stack, data, n, workdir, topic, schema, s3, endpoint, aws, store):
+def one_archive(stack, data, n, workdir, topic, schema, s3, endpoint, aws, store, binary=None):
     """The archiver over `topic` to a new prefix through `endpoint`: MB/s,
     and the store's disk writes per archived byte."""
     prefix = unique_name("bench-rounds")
@@ -31,7 +34,7 @@ def one_archive(stack, data, n, workdir, topic, schema, s3, endpoint, aws, store
                       "MILLRACE_S3_REGION": s3["region"], "AWS_ACCESS_KEY_ID": s3["access_key_id"],
                       "AWS_SECRET_ACCESS_KEY": s3["secret_access_key"], "MILLRACE_ARCHIVE_SPOOL": spool,
                       "MILLRACE_ARCHIVE_PART_MB": str(ARCHIVE_PART_MB)},
-                     servers={"seaweedfs": [store]}, schema=schema)
+                     servers={"seaweedfs": [store]}, schema=schema, binary=binary)
     written = io_delta(before, io_bytes(store.pid))
     objects = list_objects(aws, aws_env(s3, workdir), s3, prefix + "/")
     staged = [k for k in objects if k.startswith(f"{prefix}/.staging/")]
@@ -59,7 +62,7 @@ def reclaim(aws, s3, workdir, prefixes):
         r.read()
 
 
-def bench_archive_s3_rounds(stack, data, n, workdir, repeats, rtts_ms):
+def bench_archive_s3_rounds(stack, data, n, workdir, repeats, rtts_ms, baseline=None):
     s3 = stack.up_s3()
     aws = ensure_awscli()
     store = Server(s3["pid"])
@@ -67,6 +70,7 @@ def bench_archive_s3_rounds(stack, data, n, workdir, repeats, rtts_ms):
     proxies = {rtt: delay_proxy.start(target.hostname, target.port, rtt,
                                       os.path.join(workdir, f"delay-proxy-{rtt}.log"))
                for rtt in rtts_ms if rtt > 0}
+    builds = [("", None)] + ([("_baseline", baseline)] if baseline else [])
     try:
         topic = "bench_archive_rounds"
         stack.create_topic(topic)
@@ -74,18 +78,26 @@ def bench_archive_s3_rounds(stack, data, n, workdir, repeats, rtts_ms):
         cli_produce_seconds(stack, data, topic)
         rounds = []
         for i in range(repeats):
-            # Each round trip goes first in every other round.
+            # Each round trip goes first in every other round, and so does
+            # each build.
             for rtt in (rtts_ms if i % 2 == 0 else list(reversed(rtts_ms))):
                 endpoint = s3["endpoint"] if rtt == 0 else f"http://127.0.0.1:{proxies[rtt][1]}"
                 via = dict(s3, endpoint=endpoint)
                 log(f"  round {i + 1} of {repeats}, {rtt} ms round trips: the archiver, then aws s3 cp")
-                a = one_archive(stack, data, n, workdir, topic, f"bench_rounds_{i}_{rtt}", s3, endpoint, aws,
-                                store)
+                runs = {}
+                for suffix, binary in (builds if i % 2 == 0 else list(reversed(builds))):
+                    runs[suffix] = one_archive(stack, data, n, workdir, topic, f"bench_rounds_{i}_{rtt}{suffix}", s3,
+                                               endpoint, aws, store, binary)
+                a = runs[""]
                 reference = unique_name("bench-rounds-reference")
                 cp = aws_cp_reference(aws, aws_env(via, workdir), via, reference, a["file_bytes"], workdir, store)
-                rounds.append({"round": i + 1, "rtt_ms": rtt, "archive": a, "aws": cp,
-                               "ratio_mb_aws": ratio(a["mb_per_s"], cp["aws_s3_cp_mb_per_s"])})
-                reclaim(aws, s3, workdir, [a["prefix"], reference])
+                r = {"round": i + 1, "rtt_ms": rtt, "archive": a, "aws": cp,
+                     "ratio_mb_aws": ratio(a["mb_per_s"], cp["aws_s3_cp_mb_per_s"])}
+                if baseline:
+                    b = runs["_baseline"]
+                    r.update({"baseline": b, "baseline_ratio_mb_aws": ratio(b["mb_per_s"], cp["aws_s3_cp_mb_per_s"])})
+                rounds.append(r)
+                reclaim(aws, s3, workdir, [x["prefix"] for x in runs.values()] + [reference])
     finally:
         for proc, _ in proxies.values():
             proc.kill()
@@ -104,5 +116,12 @@ def bench_archive_s3_rounds(stack, data, n, workdir, repeats, rtts_ms):
             "median_store_write_bytes_per_byte": round(statistics.median(writes), 3) if writes else None,
             "aws_store_write_bytes_per_byte": [r["aws"]["aws_store_write_bytes_per_byte"] for r in mine],
             "machine_busy_share": [r["archive"]["machine_busy_share"] for r in mine]}
+        if baseline:
+            before = [r["baseline_ratio_mb_aws"] for r in mine]
+            summary[str(rtt)].update({
+                "baseline_ratios": before, "baseline_median_ratio": round(statistics.median(before), 3),
+                "archive_cpu_seconds": [round(sum(r["archive"]["cpu_seconds"].values()), 1) for r in mine],
+                "baseline_cpu_seconds": [round(sum(r["baseline"]["cpu_seconds"].values()), 1) for r in mine]})
     return {"rounds": rounds, "summary": summary, "events": n, "part_mb": ARCHIVE_PART_MB,
-            "aws_cli": f"awscli {AWSCLI_VERSION}", "round_trip": "bench/harness/delay_proxy.py (no netem here)"}
+            "aws_cli": f"awscli {AWSCLI_VERSION}", "round_trip": "bench/harness/delay_proxy.py (no netem here)",
+            "baseline": baseline}

@@ -3,8 +3,11 @@
 #include <cinttypes>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <set>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 #include <utility>
 
 #include "millrace/core/failure.hpp"
@@ -86,6 +89,17 @@ const ArchiveBatch& of(const stream::BatchState& state) {
   return static_cast<const ArchiveBatch&>(state);
 }
 
+// `to` holds `from`, reusing the room it has.
+void assign(std::optional<std::string>& to, std::optional<std::string_view> from) {
+  if (!from) {
+    to.reset();
+  } else if (to) {
+    to->assign(*from);
+  } else {
+    to.emplace(*from);
+  }
+}
+
 [[noreturn]] void io_failed(const std::exception& e) {
   // A full disk or an unreachable share may come back: the batch is retried
   // from the stored offsets, with backoff, and the log says why.
@@ -114,7 +128,9 @@ std::optional<std::int64_t> staged_from(const std::string& name) {
 
 ArchiveHandler::ArchiveHandler(HandlerSettings settings, Destination& destination,
                                ArchiveProbe* probe)
-    : settings_(std::move(settings)), destination_(destination), probe_(probe) {}
+    : settings_(std::move(settings)), destination_(destination), probe_(probe) {
+  record_.topic = settings_.topic;
+}
 
 void ArchiveHandler::on_connect(pqxx::connection& connection) {
   pqxx::nontransaction tx(connection);
@@ -165,16 +181,22 @@ void ArchiveHandler::handle(const kafka::Message& message, stream::PartitionProg
           p, settings_.policy.block_bytes);
       it = b.open.emplace(p, std::move(f)).first;
     }
-    CaptureRecord r;
-    r.topic = settings_.topic;
+    // The record is copied into the one held for the loop's records, whose
+    // strings keep their room from one record to the next.
+    CaptureRecord& r = record_;
     r.partition = p;
     r.offset = message.offset();
     // A record without a timestamp (a pre-0.10 message format) gets the
     // time it was archived.
     r.timestamp_ms = message.timestamp_ms().value_or(now);
-    if (const auto key = message.key()) r.key = std::string(*key);
-    for (const auto& [name, value] : message.headers()) r.headers.emplace_back(name, value);
-    if (const auto value = message.value()) r.body = std::string(*value);
+    assign(r.key, message.key());
+    const auto headers = message.headers();
+    r.headers.resize(headers.size());
+    for (std::size_t i = 0; i < headers.size(); ++i) {
+      r.headers[i].first.assign(headers[i].first);
+      r.headers[i].second.assign(headers[i].second);
+    }
+    assign(r.body, message.value());
     auto& writer = *it->second.writer;
     writer.append(r);
     if (writer.bytes() >= settings_.policy.max_bytes) {

@@ -77,6 +77,8 @@ class ArchiveHandler final : public stream::Handler, public stream::SealsBatches
   Destination& destination_;
   ArchiveProbe* probe_;
   std::atomic<std::uint64_t> sequence_{0};
+  // The record handle() is writing, on the loop's thread only.
+  CaptureRecord record_;
   // The time of the last file this member recorded for each partition, or
   // found recorded: where before_commit() places the next.
   std::mutex last_mutex_;

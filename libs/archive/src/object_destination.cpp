@@ -1,6 +1,7 @@
 #include "object_destination.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <set>
 #include <stdexcept>
@@ -94,23 +96,36 @@ void abort_unnamed(objstore::ObjectStore& store, const std::string& name,
   }
 }
 
-// Fills `out` with the file's bytes from `at` on.
-void read_at(const std::string& path, std::int64_t at, std::string& out) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw std::runtime_error("opening " + path + ": " + std::strerror(errno));
-  std::size_t done = 0;
-  while (done < out.size()) {
-    const auto got = ::pread(fd, out.data() + done, out.size() - done,
-                             static_cast<off_t>(at + static_cast<std::int64_t>(done)));
-    if (got <= 0) {
-      const std::string why = got < 0 ? std::strerror(errno) : "short file";
-      ::close(fd);
-      throw std::runtime_error("reading " + path + ": " + why);
-    }
-    done += static_cast<std::size_t>(got);
+// A spooled file's bytes, mapped for as long as its parts go up: each part
+// is a view of the page cache the file was just written to, neither copied
+// into a buffer of its own nor zeroed first.
+class MappedFile {
+ public:
+  MappedFile(const std::string& path, std::int64_t size) : size_(static_cast<std::size_t>(size)) {
+    if (size_ == 0) return;
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw std::runtime_error("opening " + path + ": " + std::strerror(errno));
+    void* at = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    const int saved = errno;
+    ::close(fd);
+    if (at == MAP_FAILED) throw std::runtime_error("mapping " + path + ": " + std::strerror(saved));
+    data_ = static_cast<const char*>(at);
   }
-  ::close(fd);
-}
+  ~MappedFile() {
+    if (data_ != nullptr) ::munmap(const_cast<char*>(data_), size_);
+  }
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  // `length` bytes from `at`, within the file.
+  std::string_view view(std::int64_t at, std::int64_t length) const {
+    return {data_ + at, static_cast<std::size_t>(length)};
+  }
+
+ private:
+  const char* data_ = nullptr;
+  std::size_t size_;
+};
 
 }  // namespace
 
@@ -245,6 +260,7 @@ void ObjectDestination::prepare(const Placed& files) {
     std::int64_t part_bytes = 0;
     objstore::Unfinished upload;
     std::vector<std::string> parts;
+    std::unique_ptr<MappedFile> bytes;
   };
   std::vector<File> staged(files.size());
   // Which file each part is of, and its number.
@@ -258,6 +274,7 @@ void ObjectDestination::prepare(const Placed& files) {
       std::error_code ec;
       staged[i].size = static_cast<std::int64_t>(fs::file_size(staged[i].path, ec));
       if (ec) throw std::runtime_error("reading " + staged[i].path + ": " + ec.message());
+      staged[i].bytes = std::make_unique<MappedFile>(staged[i].path, staged[i].size);
     }
     // Every upload begun, after a marker names its place; then its parts go
     // up, and the marker is written again with its id, all at once.
@@ -291,8 +308,7 @@ void ObjectDestination::prepare(const Placed& files) {
         return;
       }
       const std::int64_t at = (n - 1) * f.part_bytes;
-      std::string bytes(static_cast<std::size_t>(std::min(f.part_bytes, f.size - at)), '\0');
-      read_at(f.path, at, bytes);
+      const auto bytes = f.bytes->view(at, std::min(f.part_bytes, f.size - at));
       f.parts[static_cast<std::size_t>(n) - 1] = reported(
           [&](objstore::ObjectStore& store) { return store.upload_part(f.upload, n, bytes); });
     });

@@ -1,5 +1,6 @@
 #include "s3.hpp"
 
+#include <cstdint>
 #include <utility>
 #include <vector>
 
@@ -20,6 +21,15 @@ constexpr int kMaxParts = 10000;
 // What an archived object is: Avro's registered media type is not settled,
 // and Capture's own blobs are served as this.
 constexpr const char* kObjectType = "application/octet-stream";
+
+// What SigV4 signs of a request's body (x-amz-content-sha256). The archive's
+// bytes travel with their Content-MD5, a signed header the store checks
+// against every byte: signing their SHA-256 too would hash each byte a
+// second time for no further check, so they go as UNSIGNED-PAYLOAD (as
+// AWS's SDKs send them over HTTPS). Every other request's small body is
+// signed.
+enum class Payload : std::uint8_t { kSigned, kUnsigned };
+constexpr const char* kUnsignedPayload = "UNSIGNED-PAYLOAD";
 
 std::string unquote(std::string etag) {
   if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') {
@@ -68,7 +78,8 @@ class S3Store final : public ObjectStore {
       for_each_part(path, part_bytes, [&](std::string_view body, int) {
         const std::string md5 = md5_raw(body);
         const auto r = call("PUT", object_url(key), {}, body,
-                            {{"Content-MD5", core::base64(md5)}, {"Content-Type", kObjectType}});
+                            {{"Content-MD5", core::base64(md5)}, {"Content-Type", kObjectType}}, {},
+                            Payload::kUnsigned);
         expect(r, "PutObject", key);
         const std::string etag = unquote(r.header("etag"));
         if (is_md5_hex(etag) && etag != to_hex(md5)) {
@@ -116,7 +127,7 @@ class S3Store final : public ObjectStore {
     const std::string md5 = md5_raw(part);
     const auto r = call("PUT", object_url(upload.key),
                         {{"partNumber", std::to_string(n)}, {"uploadId", upload.id}}, part,
-                        {{"Content-MD5", core::base64(md5)}});
+                        {{"Content-MD5", core::base64(md5)}}, {}, Payload::kUnsigned);
     expect(r, "UploadPart " + std::to_string(n), upload.key);
     const std::string etag = unquote(r.header("etag"));
     if (is_md5_hex(etag) && etag != to_hex(md5)) {
@@ -288,13 +299,17 @@ class S3Store final : public ObjectStore {
 
   http::Response call(const std::string& method, const std::string& url, const Params& query,
                       std::string_view body, const Params& headers,
-                      const std::function<void(std::string_view)>& sink = {}) {
+                      const std::function<void(std::string_view)>& sink = {},
+                      Payload payload = Payload::kSigned) {
     http::Request req;
     req.method = method;
     req.url = url;
     if (!query.empty()) req.url += "?" + canonical_query(query);
     req.headers = headers;
-    req.headers.emplace_back("x-amz-content-sha256", sha256_hex(body));
+    // libcurl 7.88 signs this header's value as the payload's hash, and
+    // hashes the body itself only when it is absent.
+    req.headers.emplace_back("x-amz-content-sha256",
+                             payload == Payload::kUnsigned ? kUnsignedPayload : sha256_hex(body));
     if (!settings_.session_token.empty()) {
       req.headers.emplace_back("x-amz-security-token", settings_.session_token);
     }

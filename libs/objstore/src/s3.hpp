@@ -1,8 +1,10 @@
 #pragma once
 
 // S3's REST API (AWS and S3-compatible stores), signed with Signature
-// Version 4 by libcurl. Every request carries x-amz-content-sha256 with its
-// body's real hash, so the payload is signed too.
+// Version 4 by libcurl. A request carrying an object's bytes (PutObject,
+// UploadPart) signs its Content-MD5, which the store checks against every
+// byte, and sends x-amz-content-sha256 as UNSIGNED-PAYLOAD; every other
+// request carries its body's real hash, so its payload is signed too.
 
 #include <cstdint>
 #include <memory>
