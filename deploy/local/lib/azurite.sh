@@ -56,7 +56,7 @@ wait_for_azurite() {
   "$STACK_PYTHON" - "$AZURITE_ACCOUNT_URL" "$AZURITE_ACCOUNT" "$AZURITE_CONTAINER" \
     "$AZURITE_KEY_FILE" "$AZURITE_SAS_FILE" "$timeout" "${AZURITE_PID:-}" <<'PY' || rc=$?
 import datetime, os, sys, time
-from azure.core.exceptions import ResourceExistsError, ServiceRequestError
+from azure.core.exceptions import ResourceExistsError, ServiceRequestError, ServiceResponseError
 from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, generate_container_sas
 
 url, account, container, key_file, sas_file, timeout, pid = sys.argv[1:]
@@ -70,7 +70,9 @@ while True:
         break
     except ResourceExistsError:
         break
-    except ServiceRequestError:  # not listening yet
+    # Not listening yet, or listening but not serving yet: a connection it
+    # resets while it starts (seen under load), retried as the rest.
+    except (ServiceRequestError, ServiceResponseError):
         if pid and not os.path.exists(f"/proc/{pid}"):
             sys.exit(3)
         if time.monotonic() > deadline:
