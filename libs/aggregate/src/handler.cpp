@@ -194,6 +194,13 @@ AggregatorHandler::Kind::Deltas AggregatorHandler::fold_new(
       if (it == held.end()) continue;
       const bool same_time = !it->second || *it->second == on_time[i]->time;
       roles[i] = !kind_.ids_reused() || same_time ? Role::kRepeat : Role::kReused;
+    } else if (roles[i] == Role::kReused) {
+      // Another time than its batch's first of the id, but maybe the time
+      // held before the batch: a resend of that event.
+      const auto it = held.find(codec.identity(record));
+      if (it != held.end() && it->second && *it->second == on_time[i]->time) {
+        roles[i] = Role::kRepeat;
+      }
     }
     if (roles[i] == Role::kReused) reused.push_back({&codec.identity(record), 0, on_time[i]->time});
   }

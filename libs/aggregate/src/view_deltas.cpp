@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <functional>
 #include <stdexcept>
 #include <string_view>
 #include <type_traits>
@@ -64,6 +65,14 @@ bool matches(const kinds::Value& v, const kinds::ViewMatch& m) {
 
 }  // namespace
 
+std::uint64_t groups_hash(const std::vector<std::string>& groups) {
+  std::uint64_t h = groups.size();
+  for (const auto& g : groups) {
+    h = (h ^ std::hash<std::string_view>{}(g)) * 0x9E3779B97F4A7C15ULL;
+  }
+  return h;
+}
+
 ViewDeltas::ViewDeltas(const kinds::Declaration& d, const kinds::ViewDecl& view,
                        ProductLookup catalog)
     : d_(&d),
@@ -114,6 +123,7 @@ void ViewDeltas::fold_row(const kinds::Record& record, const std::vector<kinds::
     }
     key_.groups[i].assign(fact_text(*product, g.catalog));
   }
+  key_.hash = groups_hash(key_.groups);
   auto found = slots_.find(key_);
   if (found == slots_.end()) found = slots_.emplace(key_, ViewSums{}).first;
   auto& s = found->second;

@@ -13,6 +13,7 @@
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "millrace/cache/lookup.hpp"
@@ -23,10 +24,28 @@
 
 namespace millrace::aggregate::detail {
 
+// The hash of a key's groups' texts.
+std::uint64_t groups_hash(const std::vector<std::string>& groups);
+
 struct ViewKey {
-  core::TimestampUs slot;  // pg::view_slot()'s, in UTC
+  ViewKey() = default;
+  ViewKey(core::TimestampUs s, std::vector<std::string> g)
+      : slot(s), groups(std::move(g)), hash(groups_hash(groups)) {}
+
+  core::TimestampUs slot = 0;  // pg::view_slot()'s, in UTC
   std::vector<std::string> groups;
-  friend auto operator<=>(const ViewKey&, const ViewKey&) = default;
+  // groups_hash(groups), kept with them. The map's order compares it before
+  // the texts, so that a lookup's walk reads the slot and the hash in each
+  // node it passes, and the groups' texts (a line or two more, missed in
+  // the cache) only in the node it finds (docs/benchmarks.md, issue 79).
+  std::uint64_t hash = 0;
+
+  friend bool operator==(const ViewKey&, const ViewKey&) = default;
+  friend std::strong_ordering operator<=>(const ViewKey& a, const ViewKey& b) {
+    if (const auto c = a.slot <=> b.slot; c != 0) return c;
+    if (const auto c = a.hash <=> b.hash; c != 0) return c;
+    return a.groups <=> b.groups;
+  }
 };
 
 // A slot's additions: its rows, and per measure (in the view's order) the

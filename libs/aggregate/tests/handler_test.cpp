@@ -523,6 +523,24 @@ TEST_CASE("aggregator handler: each id recorded once, in id order, as its first 
   CHECK(rig.tables.reused == std::set<aggregate::tables::EventKey>{{kB, us(2)}});
 }
 
+TEST_CASE("aggregator handler: a resend behind its id's reuse in a later batch is a duplicate",
+          "[handler]") {
+  Rig<StoreEvents> rig;
+  Fill<StoreEvents> first{rig.handler};
+  first.event(0, 0, kB, 1);
+  rig.write(first);
+  // B reused at another time, then B's first event resent: the batch's
+  // first B is the reuse, and the resend is of the time held already.
+  Fill<StoreEvents> second{rig.handler};
+  second.event(0, 1, kB, 2);
+  second.event(0, 2, kB, 1);
+  rig.write(second);
+  CHECK(rig.tables.folded == 2);
+  CHECK(second.count(0, Outcome::kPersisted, "id_reused") == 1);
+  CHECK(second.count(0, Outcome::kDuplicate, "duplicate_id") == 1);
+  CHECK(rig.tables.reused == std::set<aggregate::tables::EventKey>{{kB, us(2)}});
+}
+
 // The store event folds from its declared record into agg_hourly and the
 // others exactly as core::Deltas folds the compiled contract's event.
 TEST_CASE("aggregator handler: a store event's sales fold as the compiled event's do",

@@ -123,6 +123,20 @@ std::string enriched_basket() {
 
 }  // namespace
 
+TEST_CASE("view keys of one slot and hash are told apart by their groups", "[aggregate][views]") {
+  // Keys are ordered by slot, then their groups' hash, then the groups: two
+  // groups of the same hash are two keys, and each is found.
+  ViewKey a{7, {"sale_event", "kitchen"}}, b{7, {"sale_event", "lighting"}};
+  b.hash = a.hash;
+  std::map<ViewKey, int> keys{{a, 1}, {b, 2}};
+  REQUIRE(keys.size() == 2);
+  CHECK(keys.at(a) == 1);
+  CHECK(keys.at(b) == 2);
+  CHECK(a != b);
+  CHECK(ViewKey{7, {"sale_event", "kitchen"}} == a);
+  CHECK(ViewKey{8, {"sale_event", "kitchen"}} != a);
+}
+
 TEST_CASE("a view grouped by the catalog folds each line under its product's fact as it is then",
           "[aggregate][views][enrich]") {
   const auto d = kinds::parse_declaration(enriched_basket(), "test basket");
