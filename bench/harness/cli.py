@@ -78,6 +78,9 @@ def parse_args(description):
     ap.add_argument("--changefeed-baseline", default=None, metavar="BINARY",
                     help="another build's millrace-changefeed, which the changefeed stage also runs in each "
                          "format on the same backlog, in turn before and after build/bin's: a before/after")
+    ap.add_argument("--webhooks-baseline", default=None, metavar="BINARY",
+                    help="another build's millrace-webhooks, which the webhooks stage also runs at each rate in "
+                         "each repeat, in turn before and after build/bin's (report.json: baseline_webhooks*)")
     ap.add_argument("--archive-rtt-ms", default="0,20",
                     help="round trips (ms) archive_s3_rounds puts between the clients and the S3 store, "
                          "each in every round (0: none)")
@@ -99,10 +102,10 @@ def parse_args(description):
     if wrong or "millrace" not in args.changefeed_formats:
         ap.error(f"--changefeed-formats: {', '.join(wrong) or 'millrace is missing'}; "
                  f"of: {', '.join(CHANGEFEED_FORMATS)}, millrace among them")
-    if args.changefeed_baseline is not None and not os.access(args.changefeed_baseline, os.X_OK):
-        ap.error(f"--changefeed-baseline: {args.changefeed_baseline} is not an executable file")
-    if args.archive_baseline is not None and not os.access(args.archive_baseline, os.X_OK):
-        ap.error(f"--archive-baseline: {args.archive_baseline} is not an executable file")
+    for service in ("changefeed", "archive", "webhooks"):
+        binary = getattr(args, f"{service}_baseline")
+        if binary is not None and not os.access(binary, os.X_OK):
+            ap.error(f"--{service}-baseline: {binary} is not an executable file")
     if args.smoke:
         args.events, args.latency_seconds, args.http_seconds, args.cache_seconds = 2000, 2, 1, 2
         args.history_rows = 20_000
@@ -339,11 +342,21 @@ class Run:
                 self.report.setdefault("warmup", {})["webhooks"] = {
                     "rate": top, "seconds": seconds, "kafka_jit_cpu_seconds": warm["kafka_jit_cpu_seconds"]}
             for rate in rates:
-                def once(r, rate=rate):
-                    log(f"webhooks: commit-to-webhook latency at {rate:,} changes/s beside a read_committed "
-                        "consumer (the feed's delay, reference), then the receiver's round trip")
-                    r["webhooks" if rate == rates[0] else f"webhooks_{rate}"] = bench_webhooks(
-                        stack, rate, args.latency_seconds, args.out)
+                turn = [0]  # runs so far: with a baseline, it goes first in every other one
+
+                def once(r, rate=rate, turn=turn):
+                    key = "webhooks" if rate == rates[0] else f"webhooks_{rate}"
+                    sides = [(key, None, f"{rate}")]
+                    if args.webhooks_baseline is not None:
+                        theirs = (f"baseline_{key}", args.webhooks_baseline, f"baseline-{rate}")
+                        sides = [theirs] + sides if turn[0] % 2 == 0 else sides + [theirs]
+                    turn[0] += 1
+                    for name, binary, tag in sides:
+                        log(f"webhooks: commit-to-webhook latency at {rate:,} changes/s beside a read_committed "
+                            "consumer (the feed's delay, reference), then the receiver's round trip"
+                            + (f" ({binary})" if binary else ""))
+                        r[name] = bench_webhooks(stack, rate, args.latency_seconds, args.out, tag=tag,
+                                                 binary=binary)
                 self.repeated(once)
         if self.want("archive"):
             log("the archiver writing a topic, then ConsumerPerformance on it and dd of as many bytes (references)")

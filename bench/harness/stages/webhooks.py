@@ -209,13 +209,14 @@ def write_at(stack, schema, rate, seconds, workdir):
     return got
 
 
-def bench_webhooks(stack, rate, seconds, workdir, tag=None):
+def bench_webhooks(stack, rate, seconds, workdir, tag=None, binary=None):
     """Commit-to-webhook latency at `rate` single-row commits/s for
     `seconds`, broken down by leg. Two endpoints get every change in the same
     run: one in commit order (the default, the figure), one in key order, so
     their ratio is what commit order costs. The goal's reference is the
     feed's own commit to read_committed consumer, timed beside the service
-    by kcat; the receiver's own round trip at the same rate is reported too."""
+    by kcat; the receiver's own round trip at the same rate is reported too.
+    `binary`: another build's millrace-webhooks in place of build/bin's."""
     schema = pub = "bench_webhooks"
     # A topic of this run's own: the webhooks' consumer offsets live in the
     # schema made afresh below, and would start it at the beginning of an
@@ -236,7 +237,7 @@ def bench_webhooks(stack, rate, seconds, workdir, tag=None):
     stack.create_topic(topic)
     tag = tag or f"{rate}"
     with NginxReceiver(workdir, tag) as receiver:
-        out = measure(stack, receiver, schema, topic, slot, owner, rate, seconds, workdir, tag)
+        out = measure(stack, receiver, schema, topic, slot, owner, rate, seconds, workdir, tag, binary)
     out["goal"] = {"feed_p99_ms": out["feed_ms"]["p99"], "webhooks_p99_ms": out["commit_to_webhook_ms"]["p99"],
                    "ratio": ratio(out["commit_to_webhook_ms"]["p99"], out["feed_ms"]["p99"]),
                    "at_most": WEBHOOKS_GOAL}
@@ -264,7 +265,7 @@ def service_counters(hooks):
             "requests": metric_sum(samples, "millrace_webhooks_attempts_total")}
 
 
-def measure(stack, receiver, schema, topic, slot, owner, rate, seconds, workdir, tag):
+def measure(stack, receiver, schema, topic, slot, owner, rate, seconds, workdir, tag, binary=None):
     """The stage's run with the receiver up: the services, the warm-up, the
     load, and each change's legs; then the receiver's round trip."""
     feed_pg = stack.env["MILLRACE_CHANGEFEED_PG"]
@@ -280,7 +281,7 @@ def measure(stack, receiver, schema, topic, slot, owner, rate, seconds, workdir,
     hooks = start_service("millrace-webhooks", {
         **owner, "MILLRACE_BROKERS": stack.brokers, "MILLRACE_CHANGES_TOPIC": topic,
         "MILLRACE_WEBHOOKS_GROUP": "bench_webhooks", "MILLRACE_WEBHOOKS_ALLOW_PRIVATE": "true",
-        "MILLRACE_METRICS_ADDR": f"127.0.0.1:{free_port()}"}, f"{workdir}/webhooks-{tag}.log")
+        "MILLRACE_METRICS_ADDR": f"127.0.0.1:{free_port()}"}, f"{workdir}/webhooks-{tag}.log", binary)
     listener = None
     try:
         # A slot being made is active before it is consistent, and a change

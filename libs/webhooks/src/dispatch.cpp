@@ -85,6 +85,7 @@ ClaimResult deliver_claim(const Claim& claim, Queue& queue, Sender& sender,
   // ones were stored.
   std::vector<Delivery> next;
   const std::vector<Delivery>* deliveries = &claim.deliveries;
+  std::size_t budget_from = 0;  // attempts before the budget's current round
   for (;;) {
     bool all_delivered = true;
     for (const auto& delivery : *deliveries) {
@@ -127,11 +128,15 @@ ClaimResult deliver_claim(const Claim& claim, Queue& queue, Sender& sender,
         break;
       }
     }
-    const auto budget = rules.max_per_claim - static_cast<int>(out.attempts.size());
+    auto budget = rules.max_per_claim - static_cast<int>(out.attempts.size() - budget_from);
     if (!all_delivered || unrecorded.empty() || stopping.load()) break;
     if (budget <= 0) {
-      out.budget_spent = true;
-      break;
+      if (!rules.others_served || !rules.others_served()) {
+        out.budget_spent = true;
+        break;
+      }
+      budget_from = out.attempts.size();
+      budget = rules.max_per_claim;
     }
     auto more =
         queue.record_and_continue(claim, unrecorded, rules.lease_ms, budget, pacer.stored());

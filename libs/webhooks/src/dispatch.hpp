@@ -28,6 +28,12 @@ struct DispatchRules {
   // queue up for the others. While all are delivered and the budget lasts,
   // storing them reads the next ones (Queue::record_and_continue).
   int max_per_claim = 100;
+  // Asked when the budget is spent: whether another worker is idle, and so
+  // free to take any other endpoint's deliveries. Then the queue is kept
+  // for another max_per_claim, since giving it up would only cost a
+  // release and a claim (three statements) while nobody else waits for a
+  // worker. Empty: the budget always ends the claim.
+  std::function<bool()> others_served;
   std::string user_agent;
   // The CloudEvents source of a change is this, "/", and its table
   // (wire.hpp).
@@ -52,8 +58,9 @@ struct ClaimResult {
   };
   std::vector<Attempt> attempts;
   bool lease_lost = false;  // another worker holds the queue now
-  // Every attempt was a delivery and the budget (max_per_claim) ran out:
-  // the queue may hold more, and was given up for the others.
+  // Every attempt was a delivery and the budget (max_per_claim) ran out
+  // with no other worker idle: the queue may hold more, and was given up
+  // for the others.
   bool budget_spent = false;
   int continued = 0;  // times the queue's next deliveries came with a store
   // The endpoint's rate limit held its next delivery back longer than

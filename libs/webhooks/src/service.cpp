@@ -48,6 +48,10 @@ class Dispatcher {
     // recording after it, twice over.
     rules_.lease_ms = 2 * config.timeout_ms + 10000;
     rules_.max_per_claim = static_cast<int>(config.max_per_claim);
+    rules_.others_served = [this] {
+      std::lock_guard lock(mutex_);
+      return idle_ > 0;
+    };
     rules_.user_agent = "millrace-webhooks/1";
     rules_.source_prefix.clear();  // set by each worker from its connection
     rules_.now_s = [] {
@@ -90,8 +94,10 @@ class Dispatcher {
   // comes round (retries that came due), or stopping.
   void wait_for_work(std::uint64_t seen) {
     std::unique_lock lock(mutex_);
+    ++idle_;
     work_.wait_for(lock, milliseconds(config_.poll_ms),
                    [&] { return stopping_.load() || wakeups_.load() != seen || look_passed_; });
+    --idle_;
     look_passed_ = false;  // this worker's claim is the look
   }
 
@@ -290,6 +296,7 @@ class Dispatcher {
   std::atomic<bool> schema_ready_{false};
   std::atomic<std::uint64_t> wakeups_{0};
   bool look_passed_ = false;  // under mutex_
+  int idle_ = 0;              // workers in wait_for_work(), under mutex_
   // Last: its threads use the members above, and stop before they go.
   Worker worker_{{.component = "webhooks",
                   .retry = config_.stream.retry,

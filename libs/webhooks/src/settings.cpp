@@ -44,13 +44,13 @@ void register_options(core::OptionSet& o, WebhooksConfig& c) {
                  .min = 10,
                  .max = 600'000,
                  .unit = core::DurationUnit::kMilliseconds});
-  core::declare(
-      o, &c.max_per_claim,
-      {.flag = "max-per-claim",
-       .env = "MILLRACE_WEBHOOKS_MAX_PER_CLAIM",
-       .help = "Deliveries a worker sends from one endpoint's queue before it looks at the others",
-       .min = 1,
-       .max = 10'000});
+  core::declare(o, &c.max_per_claim,
+                {.flag = "max-per-claim",
+                 .env = "MILLRACE_WEBHOOKS_MAX_PER_CLAIM",
+                 .help = "Deliveries a worker sends from one endpoint's queue before it looks at "
+                         "the others (only while no other worker is idle to take them)",
+                 .min = 1,
+                 .max = 10'000});
   core::declare(
       o, &c.cloudevents_source,
       {.flag = "cloudevents-source",

@@ -239,6 +239,20 @@ TEST_CASE("a busy queue is kept: storing its deliveries reads the next ones") {
     CHECK(result.budget_spent);
     CHECK(queue.pending.size() == 3);
   }
+  SECTION("past the budget while another worker is idle to serve the others") {
+    r.max_per_claim = 3;
+    int asked = 0;
+    r.others_served = [&] { return ++asked == 1; };  // idle once, then busy
+    const auto result = deliver_claim(claim_of(2), queue, sender, r, stopping);
+    // Two claimed and one read (the budget's first round), then three more
+    // in a second round, which ends the claim with the others all busy.
+    CHECK(sender.posts.size() == 6);
+    CHECK(asked == 2);
+    CHECK(queue.continue_max == std::vector<int>{1, 3});
+    CHECK(queue.released == 1);
+    CHECK(result.budget_spent);
+    CHECK(queue.pending.size() == 1);
+  }
   SECTION("not past a failure, which is stored with the release") {
     sender.answers = {{200, "", std::nullopt},
                       {200, "", std::nullopt},
