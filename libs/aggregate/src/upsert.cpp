@@ -26,8 +26,7 @@ void WideSum::add(core::Int128 value) {
   }
 }
 
-void upsert(pqxx::work& tx, const std::string& table, std::vector<Column>& columns,
-            const std::string& key_sql) {
+void upsert(pqxx::work& tx, const std::string& table, std::vector<Column>& columns) {
   using Combine = Column::Combine;
   std::string names, arrays, select, key, groups, set;
   std::vector<std::string> params;
@@ -42,7 +41,7 @@ void upsert(pqxx::work& tx, const std::string& table, std::vector<Column>& colum
       case Combine::kKey:
         key += (keys == 0 ? "" : ", ") + c.name;
         groups += (keys == 0 ? "" : ", ") + std::to_string(i + 1);
-        select += sep + (i == 0 && !key_sql.empty() ? key_sql : "u." + c.name);
+        select += sep + "u." + c.name;
         ++keys;
         break;
       case Combine::kSum:

@@ -41,10 +41,7 @@ struct Column {
 // one key are combined in the statement (a key may come more than once: a
 // WideSum's parts), then with the row held. The rows are inserted in key
 // order: two members of a group upserting overlapping keys lock them in
-// the same order, and never deadlock (a hash aggregate's order is any). `key_sql`, when given, is
-// the first key column's value made from the array's (u.<name>): a declared view's slot mapped to
-// its bucket.
-void upsert(pqxx::work& tx, const std::string& table, std::vector<Column>& columns,
-            const std::string& key_sql = "");
+// the same order, and never deadlock (a hash aggregate's order is any).
+void upsert(pqxx::work& tx, const std::string& table, std::vector<Column>& columns);
 
 }  // namespace millrace::aggregate::detail

@@ -3,12 +3,15 @@
 #include <algorithm>
 #include <charconv>
 #include <functional>
+#include <map>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
 #include <type_traits>
 #include <utility>
 #include <variant>
 
+#include "millrace/pg/array.hpp"
 #include "millrace/pg/declared_views.hpp"
 #include "millrace/pg/kind_tables.hpp"
 
@@ -156,10 +159,65 @@ void ViewDeltas::fold_row(const kinds::Record& record, const std::vector<kinds::
   ++s.rows;
 }
 
+namespace {
+
+// The buckets of a batch's slots, where a view's buckets are local hours,
+// days or weeks: PostgreSQL maps each distinct slot once (bucket_sql(), its
+// time zone database), in microseconds since the epoch both ways.
+std::map<core::TimestampUs, core::TimestampUs> slot_buckets(
+    pqxx::work& tx, const kinds::ViewWindow& w, const std::map<ViewKey, ViewSums>& slots) {
+  pg::ArrayLiteral distinct;
+  std::optional<core::TimestampUs> last;
+  for (const auto& [key, s] : slots) {  // in slot order
+    if (last == key.slot) continue;
+    last = key.slot;
+    distinct.add(core::format_timestamp(key.slot));
+  }
+  std::map<core::TimestampUs, core::TimestampUs> out;
+  for (const auto& r :
+       tx.exec_params("SELECT (extract(epoch FROM s) * 1000000)::bigint, (extract(epoch FROM " +
+                          pg::bucket_sql(w, "s") +
+                          ") * 1000000)::bigint FROM unnest($1::timestamptz[]) AS u(s)",
+                      distinct.take())) {
+    out.emplace(r[0].as<core::TimestampUs>(), r[1].as<core::TimestampUs>());
+  }
+  return out;
+}
+
+// `from` added into `into`: what the upsert's GROUP BY and its ON CONFLICT
+// would make of the two rows, exactly (sums in parts, extremes compared).
+void add_sums(ViewSums& into, const ViewSums& from, const kinds::ViewDecl& view) {
+  into.rows += from.rows;
+  for (std::size_t i = 0; i < view.measures.size(); ++i) {
+    const auto op = view.measures[i].op;
+    if (op == MeasureDecl::Op::kMin) {
+      into.extremes[i] = std::min(into.extremes[i], from.extremes[i]);
+    } else if (op == MeasureDecl::Op::kMax) {
+      into.extremes[i] = std::max(into.extremes[i], from.extremes[i]);
+    } else {
+      for (const auto part : from.sums[i].parts) into.sums[i].add(part);
+    }
+  }
+}
+
+}  // namespace
+
 void apply_view(pqxx::work& tx, const kinds::Declaration& d, const kinds::ViewDecl& view,
                 const ViewDeltas& deltas) {
-  const auto& slots = deltas.slots();
-  if (slots.empty()) return;
+  if (deltas.slots().empty()) return;
+  // Slots narrower than the buckets (a zone's hours, days, weeks) summed
+  // per bucket here: the upsert then sends and adds a row per bucket and
+  // group, not one per slot (a sku's day was up to 96 rows a day).
+  const bool in_slots = !view.window.all_time && pg::view_slot(view.window) != view.window.hop;
+  std::map<ViewKey, ViewSums> buckets;
+  if (in_slots) {
+    const auto bucket_of = slot_buckets(tx, view.window, deltas.slots());
+    for (const auto& [key, s] : deltas.slots()) {
+      auto [it, fresh] = buckets.try_emplace(ViewKey{bucket_of.at(key.slot), key.groups}, s);
+      if (!fresh) add_sums(it->second, s, view);
+    }
+  }
+  const auto& slots = in_slots ? buckets : deltas.slots();
   using enum Column::Combine;
   const bool windowed = !view.window.all_time;
   const bool row_count = !view.adopts_table();
@@ -198,8 +256,7 @@ void apply_view(pqxx::work& tx, const kinds::Declaration& d, const kinds::ViewDe
       }
     }
   }
-  upsert(tx, pg::view_table(view), columns,
-         windowed ? pg::bucket_sql(view.window, "u." + pg::view_time_column(view)) : "");
+  upsert(tx, pg::view_table(view), columns);
 }
 
 void prune_view(pqxx::work& tx, const kinds::ViewDecl& view, const std::string& topic) {

@@ -12,8 +12,9 @@
 // The aggregator folds a row into the bucket of a "slot" (view_slot()):
 // the bucket itself when the buckets are the same instants in every zone,
 // else the quarter hour of UTC the row falls in, which PostgreSQL maps to
-// its local hour, day or week (bucket_sql()) when it adds it: the time
-// zone database is PostgreSQL's.
+// its local hour, day or week (bucket_sql(): the time zone database is
+// PostgreSQL's), once per distinct slot of a batch; the aggregator then
+// adds each bucket's slots together and upserts a row per bucket.
 
 #include <chrono>
 #include <cstdint>
