@@ -333,6 +333,11 @@ class ViewReader {
     }
     if (const Json* w = j.member("where")) {
       if (out.op == MeasureDecl::Op::kAvg) r_.fail(at + ".where", "an average is of every row");
+      // A slot without a matching row would have no extreme, which the
+      // view's NOT NULL column cannot hold: the view's own where serves.
+      if (out.op == MeasureDecl::Op::kMin || out.op == MeasureDecl::Op::kMax) {
+        r_.fail(at + ".where", "a minimum or maximum is of every row (give the view the where)");
+      }
       out.where = conditions(*w, at + ".where");
     }
     if (const Json* n = j.member("negative_when")) {

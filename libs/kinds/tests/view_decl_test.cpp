@@ -455,6 +455,14 @@ TEST_CASE("a view adopts a table, with conditions, signs and a window of all tim
                                  R"("measures": [{"as": "a", "op": "avg", "of": ["qty"], )"
                                  R"("where": {"is_return": true}}]})"),
              Contains("views[0].measures[0].where: an average is of every row"));
+  // A slot whose rows all failed the condition would have no extreme.
+  for (const char* op : {"min", "max"}) {
+    INFO(op);
+    CHECK_THAT(
+        store_views_refusal(R"({"name": "v", )" + window + R"("measures": [{"as": "m", "op": ")" +
+                            op + R"(", "of": ["price"], "where": {"is_return": false}}]})"),
+        Contains("views[0].measures[0].where: a minimum or maximum is of every row"));
+  }
   CHECK_THAT(store_views_refusal(R"({"name": "v", )" + window +
                                  R"("measures": [{"as": "s", "op": "sum", "of": ["qty"], )"
                                  R"("negative_when": "qty"}]})"),
