@@ -3,8 +3,11 @@
 // moves the slot's confirmed position, and a new connection resumes after
 // it without sending a confirmed transaction again.
 #include <catch2/catch.hpp>
+#include <exception>
 #include <memory>
 #include <pqxx/pqxx>
+#include <string>
+#include <string_view>
 #include <variant>
 
 #include "harness.hpp"
@@ -60,25 +63,50 @@ bool slot_released(pqxx::connection& c, const std::string& slot) {
       seconds(10));
 }
 
+// A schema of its own holding one table, t (id int, v text), published
+// under the schema's name; `start` streams a slot of that name from it.
+// Dropped again at the end, when the test got that far or not.
+struct Published {
+  Published(const StackEnv& env, std::string_view prefix)
+      : name(unique_name(prefix)), table("\"" + name + "\".t"), owner(env.pg) {
+    exec("CREATE SCHEMA \"" + name + "\"");
+    exec("CREATE TABLE " + table + " (id int PRIMARY KEY, v text)");
+    exec("CREATE PUBLICATION \"" + name + "\" FOR TABLE " + table);
+    start = "START_REPLICATION SLOT \"" + name +
+            "\" LOGICAL 0/0 (proto_version '1', publication_names '\"" + name + "\"')";
+  }
+  ~Published() {
+    try {
+      exec("DROP PUBLICATION \"" + name + "\"");
+      exec("DROP SCHEMA \"" + name + "\" CASCADE");
+    } catch (const std::exception&) {  // not dropped: a name of its own, in a test stack
+    }
+  }
+  Published(const Published&) = delete;
+  Published& operator=(const Published&) = delete;
+
+  void exec(const std::string& sql) {
+    pqxx::work tx(owner);
+    tx.exec(sql);
+    tx.commit();
+  }
+
+  const std::string name;
+  const std::string table;
+  std::string start;
+  pqxx::connection owner;
+};
+
 }  // namespace
 
 TEST_CASE("a slot streams committed transactions, and resumes after the confirmed position",
           "[changefeed-stream]") {
   const auto env = stack_env();
-  const std::string name = unique_name("it_cfs");
-  pqxx::connection owner(env.pg);
-  const auto exec = [&](const std::string& sql) {
-    pqxx::work tx(owner);
-    tx.exec(sql);
-    tx.commit();
-  };
-  exec("CREATE SCHEMA \"" + name + "\"");
-  const std::string t = "\"" + name + "\".t";
-  exec("CREATE TABLE " + t + " (id int PRIMARY KEY, v text)");
-  exec("CREATE PUBLICATION \"" + name + "\" FOR TABLE " + t);
-  const std::string start = "START_REPLICATION SLOT \"" + name +
-                            "\" LOGICAL 0/0 (proto_version '1', publication_names '\"" + name +
-                            "\"')";
+  Published published(env, "it_cfs");
+  const std::string& name = published.name;
+  const std::string& t = published.table;
+  const std::string& start = published.start;
+  const auto exec = [&](const std::string& sql) { published.exec(sql); };
   {
     pg::ReplicationConnection conn(env.changefeed_pg, "changefeed-test");
     const auto system = conn.command("IDENTIFY_SYSTEM");
@@ -126,8 +154,6 @@ TEST_CASE("a slot streams committed transactions, and resumes after the confirme
       CHECK(e.failure_class() == core::FailureClass::kFatal);
     }
   }
-  exec("DROP PUBLICATION \"" + name + "\"");
-  exec("DROP SCHEMA \"" + name + "\" CASCADE");
 }
 
 // The server ends the stream's session (pg_terminate_backend, as an
@@ -139,20 +165,11 @@ TEST_CASE("a slot streams committed transactions, and resumes after the confirme
 TEST_CASE("a stream whose session the server ends throws a retryable error, over TLS or not",
           "[changefeed-stream]") {
   const auto env = stack_env();
-  const std::string name = unique_name("it_cft");
-  pqxx::connection owner(env.pg);
-  const auto exec = [&](const std::string& sql) {
-    pqxx::work tx(owner);
-    tx.exec(sql);
-    tx.commit();
-  };
-  exec("CREATE SCHEMA \"" + name + "\"");
-  const std::string t = "\"" + name + "\".t";
-  exec("CREATE TABLE " + t + " (id int PRIMARY KEY, v text)");
-  exec("CREATE PUBLICATION \"" + name + "\" FOR TABLE " + t);
-  const std::string start = "START_REPLICATION SLOT \"" + name +
-                            "\" LOGICAL 0/0 (proto_version '1', publication_names '\"" + name +
-                            "\"')";
+  Published published(env, "it_cft");
+  const std::string& name = published.name;
+  const std::string& t = published.table;
+  const std::string& start = published.start;
+  const auto exec = [&](const std::string& sql) { published.exec(sql); };
   {
     pg::ReplicationConnection conn(env.changefeed_pg, "changefeed-test");
     conn.command("CREATE_REPLICATION_SLOT \"" + name + "\" LOGICAL pgoutput");
@@ -214,8 +231,6 @@ TEST_CASE("a stream whose session the server ends throws a retryable error, over
     pg::ReplicationConnection conn(env.changefeed_pg, "changefeed-test");
     conn.command("DROP_REPLICATION_SLOT \"" + name + "\" WAIT");
   }
-  exec("DROP PUBLICATION \"" + name + "\"");
-  exec("DROP SCHEMA \"" + name + "\" CASCADE");
 }
 
 TEST_CASE("a role without REPLICATION is refused for good", "[changefeed-stream]") {
