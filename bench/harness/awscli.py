@@ -15,14 +15,19 @@ from .common import REPO, log, run
 # awscli 1.x: each release pins its botocore exactly, so it gets a
 # virtualenv of its own rather than one beside scripts/bootstrap's boto3.
 AWSCLI_VERSION = "1.45.11"
-VENV = os.path.join(REPO, ".cache", "bench-awscli")
+# By its real path: a worktree's .cache may be a link to another checkout's,
+# and a virtualenv's scripts name their interpreter by the path it was made at.
+VENV = os.path.realpath(os.path.join(REPO, ".cache", "bench-awscli"))
 AWS = os.path.join(VENV, "bin", "aws")
 
 
 def installed_version():
     if not os.access(AWS, os.X_OK):
         return None
-    r = run([AWS, "--version"], check=False, record=False)
+    try:
+        r = run([AWS, "--version"], check=False, record=False)
+    except OSError:  # its interpreter gone: a virtualenv made through another path
+        return None
     m = re.match(r"aws-cli/(\S+)", (r.stdout or "") + (r.stderr or ""))
     return m.group(1) if m else None
 
