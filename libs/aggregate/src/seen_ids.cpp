@@ -31,7 +31,8 @@ std::string uuid_text(const unsigned char* bytes) {
 void copy_rows(pqxx::transaction_base& tx, std::int32_t number, const std::vector<SeenId>& ids) {
   pg::CopyWriter copy(tx, "aggregator_seen_ids", kSeenIdColumns);
   for (const auto& s : ids) {
-    copy.row().integer(number).text(*s.id).integer(s.hour / kUsPerHour).integer(s.event_ts);
+    // Every key is a uuid's text (SeenKeys): nothing in it to escape.
+    copy.row().integer(number).verbatim(*s.id).integer(s.hour / kUsPerHour).integer(s.event_ts);
     copy.end_row();
   }
   copy.complete();

@@ -55,6 +55,12 @@ CopyText& CopyText::text(std::string_view value) {
   return *this;
 }
 
+CopyText& CopyText::verbatim(std::string_view value) {
+  separate();
+  data_.append(value);
+  return *this;
+}
+
 CopyText& CopyText::integer(std::int64_t value) {
   separate();
   char buf[24];

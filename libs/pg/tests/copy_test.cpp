@@ -28,6 +28,12 @@ TEST_CASE("COPY text escapes backslash, tab, newline and carriage return, and no
   CHECK(t.data() == "back\\\\slash\\ttab\\nnew\\rcr\t\t\\\\N\tCaf\xc3\xa9 \"q\" ,{}\n");
 }
 
+TEST_CASE("COPY text appends a verbatim field as it is, separated like any other") {
+  CopyText t;
+  t.integer(7).verbatim("0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d").verbatim("").end_row();
+  CHECK(t.data() == "7\t0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d\t\n");
+}
+
 TEST_CASE("a store_events row has one field per column, in the declaration's order") {
   const auto d = millrace::kinds::find_kind(millrace::kinds::kStoreEvent, "");
   const auto parsed = millrace::kinds::parse_record(

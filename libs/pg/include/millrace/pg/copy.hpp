@@ -27,6 +27,9 @@ class CopyText {
   // byte goes as it is (events are valid UTF-8, whose multi-byte sequences
   // never contain these bytes).
   CopyText& text(std::string_view value);
+  // A value the caller knows holds none of those four bytes (a uuid's or a
+  // number's text), appended without looking at it.
+  CopyText& verbatim(std::string_view value);
   CopyText& integer(std::int64_t value);
   CopyText& boolean(bool value);
   CopyText& null();
