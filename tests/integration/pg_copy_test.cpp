@@ -4,11 +4,13 @@
 // duplicates with.
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <pqxx/pqxx>
 
 #include "harness.hpp"
 #include "millrace/kinds/registry.hpp"
 #include "millrace/pg/copy.hpp"
+#include "millrace/pg/copy_binary.hpp"
 #include "millrace/pg/database.hpp"
 #include "millrace/pg/kind_tables.hpp"
 
@@ -82,6 +84,80 @@ TEST_CASE("COPY through pg::CopyWriter stores every row as written, across many 
     if (!same && ++mismatches <= 3) FAIL_CHECK("row " << i << " differs");
   }
   CHECK(mismatches == 0);
+  tx.exec("DROP SCHEMA " + schema + " CASCADE");
+  tx.commit();
+}
+
+TEST_CASE(
+    "binary COPY stores every row as written across many chunks, and a stored key "
+    "surfaces as a unique violation",
+    "[pg-copy]") {
+  const auto env = stack_env();
+  const std::string schema = unique_name("it_copybin");
+  pqxx::connection c(env.pg);
+  {
+    pqxx::work tx(c);
+    tx.exec("CREATE SCHEMA " + schema);
+    tx.exec("CREATE TABLE " + schema + ".t (n integer, id uuid PRIMARY KEY, h integer, us bigint)");
+    tx.commit();
+  }
+  const auto uuid_of = [](int i) {
+    char text[37];
+    std::snprintf(text, sizeof text, "%08x-0000-4000-8000-%012x", static_cast<unsigned>(i),
+                  static_cast<unsigned>(i) * 7919u);
+    return std::string(text);
+  };
+  constexpr int kRows = 20'000;  // about 1 MB: many 64 KiB chunks
+  {
+    pqxx::work tx(c);
+    pg::BinaryCopyWriter copy(tx, schema + ".t", {"n", "id", "h", "us"});
+    for (int i = 0; i < kRows; ++i) {
+      copy.row()
+          .begin_row()
+          .int4(-i)
+          .uuid(uuid_of(i))
+          .int4(i / 100)
+          .int8(static_cast<std::int64_t>(i) * 1'000'000'007);
+      copy.end_row();
+    }
+    copy.complete();
+    tx.commit();
+  }
+  {
+    pqxx::work tx(c);
+    const auto rows = tx.exec("SELECT n, id::text, h, us FROM " + schema + ".t ORDER BY h, n DESC");
+    REQUIRE(rows.size() == kRows);
+    int mismatches = 0;
+    for (int i = 0; i < kRows; ++i) {
+      const auto& r = rows[i];
+      const bool same = r[0].as<int>() == -i && r[1].as<std::string>() == uuid_of(i) &&
+                        r[2].as<int>() == i / 100 &&
+                        r[3].as<std::int64_t>() == static_cast<std::int64_t>(i) * 1'000'000'007;
+      if (!same && ++mismatches <= 3) FAIL_CHECK("row " << i << " differs");
+    }
+    CHECK(mismatches == 0);
+  }
+  {
+    // A key stored already, in the last chunk: refused as the key it is,
+    // and the transaction is left to roll back.
+    pqxx::work tx(c);
+    bool unique = false;
+    try {
+      pg::BinaryCopyWriter copy(tx, schema + ".t", {"n", "id", "h", "us"});
+      for (int i = kRows; i < 2 * kRows; ++i) {
+        copy.row().begin_row().int4(0).uuid(uuid_of(i)).int4(0).int8(0);
+        copy.end_row();
+      }
+      copy.row().begin_row().int4(0).uuid(uuid_of(5)).int4(0).int8(0);
+      copy.end_row();
+      copy.complete();
+    } catch (const pqxx::unique_violation& e) {
+      unique = std::string(e.sqlstate()) == "23505";
+    }
+    CHECK(unique);
+  }
+  pqxx::work tx(c);
+  CHECK(tx.exec1("SELECT count(*) FROM " + schema + ".t")[0].as<int>() == kRows);
   tx.exec("DROP SCHEMA " + schema + " CASCADE");
   tx.commit();
 }

@@ -4,19 +4,12 @@
 #include <cstring>
 #include <pqxx/pqxx>
 
-// pqxx::tablewriter is deprecated in libpqxx 6.4 in favour of stream_to, but
-// it is the only COPY writer there that takes a prepared line: stream_to's
-// write_raw_line is private. Only its write_raw_line is used, never its own
-// escaping (which is unreliable with multi-byte encodings).
-#include <pqxx/tablewriter>
+#include "copy_stream.hpp"
+#include "millrace/pg/copy_binary.hpp"
 
 namespace millrace::pg {
 
 namespace {
-
-// A chunk this size amortises the per-message cost without holding a batch's
-// whole text in memory twice.
-constexpr std::size_t kChunkBytes = 64 * 1024;
 
 char escape_of(char c) {
   switch (c) {
@@ -55,12 +48,6 @@ CopyText& CopyText::text(std::string_view value) {
   return *this;
 }
 
-CopyText& CopyText::verbatim(std::string_view value) {
-  separate();
-  data_.append(value);
-  return *this;
-}
-
 CopyText& CopyText::integer(std::int64_t value) {
   separate();
   char buf[24];
@@ -87,51 +74,38 @@ CopyText& CopyText::end_row() {
   return *this;
 }
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-CopyWriter::CopyWriter(pqxx::transaction_base& tx, const std::string& table,
-                       const std::vector<std::string>& columns)
-    : conn_(&tx.conn()),
-      writer_(std::make_unique<pqxx::tablewriter>(tx, table, columns.begin(), columns.end())) {}
-#pragma GCC diagnostic pop
+template <class Rows>
+BasicCopyWriter<Rows>::BasicCopyWriter(pqxx::transaction_base& tx, const std::string& table,
+                                       const std::vector<std::string>& columns)
+    : stream_(std::make_unique<detail::CopyStream>(tx, table, columns,
+                                                   Rows::kBinary
+                                                       ? detail::CopyStream::Format::kBinary
+                                                       : detail::CopyStream::Format::kText)) {
+  buffer_.begin_copy();
+}
 
-// Unfinished (an exception in flight), the tablewriter's destructor ends the
-// COPY and leaves any error with the transaction, which is being abandoned.
-CopyWriter::~CopyWriter() = default;
+template <class Rows>
+BasicCopyWriter<Rows>::~BasicCopyWriter() = default;
 
-void CopyWriter::end_row() {
+template <class Rows>
+void BasicCopyWriter<Rows>::end_row() {
   buffer_.end_row();
-  if (buffer_.size() >= kChunkBytes) send();
-}
-
-void CopyWriter::send() {
-  if (buffer_.size() == 0) return;
-  // write_raw_line drops one trailing newline and the connection adds it
-  // back; the chunk's other newlines end its other rows.
-  guarded([&] { writer_->write_raw_line(buffer_.data()); });
-  buffer_.clear();
-}
-
-void CopyWriter::complete() {
-  send();
-  guarded([&] { writer_->complete(); });
-}
-
-void CopyWriter::guarded(const std::function<void()>& step) {
-  try {
-    step();
-  } catch (const pqxx::sql_error&) {
-    throw;  // the server refused the data: its SQLSTATE classifies it
-  } catch (const pqxx::broken_connection&) {
-    throw;
-  } catch (const pqxx::failure& e) {
-    // libpqxx reports a COPY line (or end) it could not send as a plain
-    // failure even when the server is gone, which would classify as fatal.
-    // A connection no longer open is a lost connection: retryable.
-    if (!conn_->is_open()) throw pqxx::broken_connection(e.what());
-    throw;
+  if (buffer_.size() >= detail::kCopyChunkBytes) {
+    stream_->send(buffer_.data());
+    buffer_.clear();
   }
 }
+
+template <class Rows>
+void BasicCopyWriter<Rows>::complete() {
+  buffer_.end_copy();
+  stream_->send(buffer_.data());
+  buffer_.clear();
+  stream_->finish();
+}
+
+template class BasicCopyWriter<CopyText>;
+template class BasicCopyWriter<CopyBinary>;
 
 void OptimisticCopy::write(pqxx::dbtransaction& tx, const std::string& savepoint,
                            const std::function<void(pqxx::transaction_base&)>& direct,

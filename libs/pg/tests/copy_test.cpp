@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <stdexcept>
 #include <variant>
 
 #include "millrace/kinds/record.hpp"
 #include "millrace/kinds/registry.hpp"
+#include "millrace/pg/copy_binary.hpp"
 #include "millrace/pg/kind_tables.hpp"
 #include "millrace/pg/record_text.hpp"
 
@@ -28,10 +30,31 @@ TEST_CASE("COPY text escapes backslash, tab, newline and carriage return, and no
   CHECK(t.data() == "back\\\\slash\\ttab\\nnew\\rcr\t\t\\\\N\tCaf\xc3\xa9 \"q\" ,{}\n");
 }
 
-TEST_CASE("COPY text appends a verbatim field as it is, separated like any other") {
-  CopyText t;
-  t.integer(7).verbatim("0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d").verbatim("").end_row();
-  CHECK(t.data() == "7\t0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d\t\n");
+TEST_CASE("binary COPY rows: a field count, then each field's length and big-endian bytes") {
+  millrace::pg::CopyBinary b;
+  b.begin_row().int4(7).uuid("0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d").int4(-2).int8(256).end_row();
+  const std::string expected =
+      std::string("\x00\x04", 2) + std::string("\x00\x00\x00\x04", 4) +
+      std::string("\x00\x00\x00\x07", 4) + std::string("\x00\x00\x00\x10", 4) +
+      "\x0a\x1b\x2c\x3d\x4e\x5f\x4a\x6b\x8c\x7d\x9e\x0f\x1a\x2b\x3c\x4d" +
+      std::string("\x00\x00\x00\x04", 4) + "\xff\xff\xff\xfe" + std::string("\x00\x00\x00\x08", 4) +
+      std::string("\x00\x00\x00\x00\x00\x00\x01\x00", 8);
+  CHECK(b.data() == expected);
+}
+
+TEST_CASE("binary COPY reads a uuid's text in either case, with or without its dashes") {
+  millrace::pg::CopyBinary lower, upper, bare;
+  lower.begin_row().uuid("0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d").end_row();
+  upper.begin_row().uuid("0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D").end_row();
+  bare.begin_row().uuid("0a1b2c3d4e5f4a6b8c7d9e0f1a2b3c4d").end_row();
+  CHECK(lower.data() == upper.data());
+  CHECK(lower.data() == bare.data());
+  millrace::pg::CopyBinary bad;
+  bad.begin_row();
+  CHECK_THROWS_AS(bad.uuid("0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4"), std::invalid_argument);
+  CHECK_THROWS_AS(bad.uuid("0a1b2c3d_4e5f-4a6b-8c7d-9e0f1a2b3c4d"), std::invalid_argument);
+  CHECK_THROWS_AS(bad.uuid("0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4g"), std::invalid_argument);
+  CHECK_THROWS_AS(bad.uuid(""), std::invalid_argument);
 }
 
 TEST_CASE("a store_events row has one field per column, in the declaration's order") {

@@ -10,8 +10,6 @@
 namespace pqxx {
 class dbtransaction;
 class transaction_base;
-class tablewriter;
-class connection_base;
 }  // namespace pqxx
 
 namespace millrace::pg {
@@ -27,9 +25,6 @@ class CopyText {
   // byte goes as it is (events are valid UTF-8, whose multi-byte sequences
   // never contain these bytes).
   CopyText& text(std::string_view value);
-  // A value the caller knows holds none of those four bytes (a uuid's or a
-  // number's text), appended without looking at it.
-  CopyText& verbatim(std::string_view value);
   CopyText& integer(std::int64_t value);
   CopyText& boolean(bool value);
   CopyText& null();
@@ -43,6 +38,11 @@ class CopyText {
     fields_ = 0;
   }
 
+  // What BasicCopyWriter asks of a format: text has no header or trailer.
+  static constexpr bool kBinary = false;
+  void begin_copy() {}
+  void end_copy() {}
+
  private:
   void separate();
 
@@ -50,32 +50,39 @@ class CopyText {
   std::size_t fields_ = 0;  // in the open row
 };
 
-// COPY <table> (<columns>) FROM STDIN within a transaction, sent in chunks of
-// many rows. A failure (a unique violation, say) surfaces as libpqxx's
-// exception from end_row() or complete(), like stream_to's; a connection lost
-// meanwhile as pqxx::broken_connection (retryable by pg::classify).
-class CopyWriter {
- public:
-  CopyWriter(pqxx::transaction_base& tx, const std::string& table,
-             const std::vector<std::string>& columns);
-  ~CopyWriter();
-  CopyWriter(const CopyWriter&) = delete;
-  CopyWriter& operator=(const CopyWriter&) = delete;
+namespace detail {
+class CopyStream;
+}  // namespace detail
 
-  // The buffer to append the next row's fields to, then end_row().
-  CopyText& row() { return buffer_; }
+// COPY <table> (<columns>) FROM STDIN within a transaction, in the format of
+// `Rows` (CopyText, or CopyBinary of copy_binary.hpp), sent in chunks of
+// many rows. A failure (a unique violation, say) surfaces as the libpqxx
+// exception its SQLSTATE names, from end_row() or complete(); a connection
+// lost meanwhile as pqxx::broken_connection (retryable by pg::classify).
+// Destroyed before complete(), it ends the COPY as failed, leaving the
+// transaction to be rolled back. No other statement may run on the
+// transaction meanwhile.
+template <class Rows>
+class BasicCopyWriter {
+ public:
+  BasicCopyWriter(pqxx::transaction_base& tx, const std::string& table,
+                  const std::vector<std::string>& columns);
+  ~BasicCopyWriter();
+  BasicCopyWriter(const BasicCopyWriter&) = delete;
+  BasicCopyWriter& operator=(const BasicCopyWriter&) = delete;
+
+  // The buffer to append the next row to, then end_row().
+  Rows& row() { return buffer_; }
   void end_row();
   // Sends what is buffered and ends the COPY.
   void complete();
 
  private:
-  void send();
-  void guarded(const std::function<void()>& step);
-
-  pqxx::connection_base* conn_;
-  std::unique_ptr<pqxx::tablewriter> writer_;
-  CopyText buffer_;
+  std::unique_ptr<detail::CopyStream> stream_;
+  Rows buffer_;
 };
+
+using CopyWriter = BasicCopyWriter<CopyText>;
 
 // Writes batches whose keys are almost always new. The batch is COPYed
 // straight into its table inside a savepoint; a key stored already fails that
