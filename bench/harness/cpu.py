@@ -9,6 +9,7 @@ import re
 import resource
 import signal
 import subprocess
+import threading
 import time
 
 from .common import BIN, COMMANDS
@@ -138,6 +139,64 @@ class CpuMeter:
     def stop(self):
         end = self.sample()
         return {k: round(end[k] - self.start[k], 1) for k in end}
+
+
+class PgSessionMeter:
+    """PostgreSQL's CPU over a stage split by session: each backend's CPU
+    (/proc) attributed to its pg_stat_activity application_name, sampled
+    every `every` seconds from a psql of its own (its own backend counted as
+    "meter"). `classify(application_name, query)` may name a session by what
+    it runs (the first name other than its application_name sticks). A
+    session that ends loses at most its last interval; what no session
+    accounts for (the walsender's decoding shows as its own application_name)
+    is the postmaster's helpers: "other" is PostgreSQL's whole less the
+    sessions."""
+
+    def __init__(self, stack, classify=None, every=1.0):
+        from .stack import PsqlSession
+        self.stack, self.classify, self.every = stack, classify, every
+        self.session = PsqlSession(stack.pg)
+        self.meter_pid = int(self.session.query("SELECT pg_backend_pid()"))
+        self.seen = {}  # pid: [name, first cpu, last cpu]
+        self.total_start = postgres_cpu_seconds(stack)
+        self.stopping = threading.Event()
+        self.sample()
+        for entry in self.seen.values():
+            entry[1] = entry[2]  # what ran before the stage is not its
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def sample(self):
+        rows = self.session.query(
+            "SELECT pid, coalesce(nullif(application_name, ''), backend_type), "
+            "replace(replace(left(query, 3000), chr(10), ' '), '|', ' ') FROM pg_stat_activity")
+        for line in rows.splitlines():
+            pid, app, query = (line.split("|", 2) + ["", ""])[:3]
+            pid = int(pid)
+            name = "meter" if pid == self.meter_pid else app
+            if self.classify and pid != self.meter_pid:
+                name = self.classify(app, query) or app
+            cpu = cpu_seconds(pid)
+            entry = self.seen.setdefault(pid, [name, 0.0, cpu])
+            if entry[0] == app and name != app:
+                entry[0] = name
+            entry[2] = max(entry[2], cpu)
+
+    def run(self):
+        while not self.stopping.wait(self.every):
+            self.sample()
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join()
+        self.sample()
+        total = postgres_cpu_seconds(self.stack) - self.total_start
+        self.session.close()
+        out = {}
+        for name, first, last in self.seen.values():
+            out[name] = out.get(name, 0.0) + last - first
+        out["other"] = total - sum(out.values())
+        return {k: round(v, 2) for k, v in sorted(out.items())}
 
 
 def busy_seconds(before, after):

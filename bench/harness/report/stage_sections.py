@@ -331,6 +331,15 @@ def served_sentence(c):
             f"batches woke the workers {c['commit_wakeups']:,.0f} times.")
 
 
+def sessions_sentence(s):
+    """PostgreSQL's CPU in a run of the webhooks stage, by session."""
+    if not s:
+        return ""
+    return (" PostgreSQL's CPU seconds by session (application_name; the service's consumer and delivery "
+            "workers told apart by what they run): " +
+            ", ".join(f"{k} {v}" for k, v in sorted(s.items(), key=lambda kv: -kv[1])) + ".")
+
+
 def render_webhooks(res):
     """The webhooks stage at each rate: issue 40's goal, and each delivery's
     way from its commit to the receiver, leg by leg, for all and for the
@@ -355,7 +364,8 @@ def render_webhooks(res):
             ", ".join(f"{k} {v}" for k, v in cpu.items() if k != "machine_busy_share") +
             (f"; Kafka's JIT compiler {wh['kafka_jit_cpu_seconds']:.1f} of Kafka's"
              if "kafka_jit_cpu_seconds" in wh else "") +
-            f"); CPU steal {wh['cpu_steal_share']:.2%}." + served_sentence(wh.get("service_counters")), "",
+            f"); CPU steal {wh['cpu_steal_share']:.2%}." + served_sentence(wh.get("service_counters")) +
+            sessions_sentence(wh.get("postgres_sessions_cpu_seconds")), "",
             "| leg | commit order p50 | p99 | the slowest | key order p50 | p99 |",
             "| --- | ---: | ---: | ---: | ---: | ---: |"]
         co, ko = wh["commit_order"], wh["key_order"]

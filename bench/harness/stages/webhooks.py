@@ -14,7 +14,7 @@ import urllib.request
 from pysupport import free_port, metric_sum, scrape
 
 from ..common import BIN, COMMANDS, percentiles_ms, ratio, run, unique_name, wait_for
-from ..cpu import CpuMeter, busy_seconds, cpu_times, steal_share
+from ..cpu import CpuMeter, PgSessionMeter, busy_seconds, cpu_times, steal_share
 from ..nginx import nginx_server
 from ..stack import start_service, stop, wait_assigned
 from .change_listener import ChangeListener
@@ -265,6 +265,24 @@ def service_counters(hooks):
             "requests": metric_sum(samples, "millrace_webhooks_attempts_total")}
 
 
+def webhooks_session(application_name, query):
+    """Which of millrace-webhooks' PostgreSQL sessions this is, by what it
+    runs: its consumer enqueues, its delivery workers claim and read queues,
+    its housekeeping counts and prunes them (the listener and the marker
+    keep their application_name)."""
+    if application_name not in ("millrace-webhooks", "webhooks"):
+        return None
+    if "INSERT INTO webhook_deliveries" in query:
+        return "webhooks consumer"
+    if "count(d.id) FILTER" in query or "DELETE FROM webhook_deliveries" in query:
+        return "webhooks housekeeping"
+    # pg_stat_activity keeps a statement's first 1,024 bytes (by default):
+    # the claim names the endpoints first, a claim's read its deliveries.
+    if "webhook_endpoints" in query or "FROM webhook_deliveries d WHERE endpoint_id" in query:
+        return "webhooks workers"
+    return None
+
+
 def measure(stack, receiver, schema, topic, slot, owner, rate, seconds, workdir, tag, binary=None):
     """The stage's run with the receiver up: the services, the warm-up, the
     load, and each change's legs; then the receiver's round trip."""
@@ -300,6 +318,7 @@ def measure(stack, receiver, schema, topic, slot, owner, rate, seconds, workdir,
         time.sleep(0.5)
         steal_before = cpu_times()
         meter = CpuMeter(stack, {"changefeed": [feed], "webhooks": [hooks], "kcat": [listener.proc]})
+        sessions = PgSessionMeter(stack, webhooks_session)
         wall_before = time.monotonic()
         writer = write_at(stack, schema, rate, seconds, workdir)
         count = int(stack.psql(f"SELECT count(*) FROM {schema}.items")) - 1
@@ -307,6 +326,7 @@ def measure(stack, receiver, schema, topic, slot, owner, rate, seconds, workdir,
                  "every webhook to arrive")
         steal_after = cpu_times()
         cpu = meter.stop()
+        postgres_sessions = sessions.stop()
         cpu["pgbench"] = cpu.pop("reaped")
         jit = meter.jit()
         cpu["machine_busy_share"] = round(busy_seconds(steal_before, steal_after) /
@@ -324,7 +344,8 @@ def measure(stack, receiver, schema, topic, slot, owner, rate, seconds, workdir,
     arrivals = receiver.arrivals()
     out = {"rate": rate, "seconds": seconds, "changes": count, "writer": writer,
            "cpu_steal_share": steal_share(steal_before, steal_after), "cpu_seconds": cpu,
-           "kafka_jit_cpu_seconds": jit, "service_counters": served}
+           "kafka_jit_cpu_seconds": jit, "service_counters": served,
+           "postgres_sessions_cpu_seconds": postgres_sessions}
     for path, name in (("hook", "commit_order"), ("hook-key", "key_order")):
         legs, tail, retried = legs_of(arrivals[f"/{path}"][1:count + 1], read_at, deliveries.get(f"/{path}", {}),
                                       f"{tag}-{path}", workdir)

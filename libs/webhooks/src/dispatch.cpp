@@ -61,6 +61,7 @@ class Pacer {
 ClaimResult deliver_claim(const Claim& claim, Queue& queue, Sender& sender,
                           const DispatchRules& rules, const std::atomic<bool>& stopping) {
   ClaimResult out;
+  const auto claimed_at = std::chrono::steady_clock::now();
   // Outcomes not stored yet: written together when the oldest has waited
   // `record_every`, before the next request, and at the claim's end.
   std::vector<Recorded> unrecorded;
@@ -131,7 +132,8 @@ ClaimResult deliver_claim(const Claim& claim, Queue& queue, Sender& sender,
     auto budget = rules.max_per_claim - static_cast<int>(out.attempts.size() - budget_from);
     if (!all_delivered || unrecorded.empty() || stopping.load()) break;
     if (budget <= 0) {
-      if (!rules.others_served || !rules.others_served()) {
+      if (!rules.others_served || std::chrono::steady_clock::now() - claimed_at >= rules.keep_for ||
+          !rules.others_served()) {
         out.budget_spent = true;
         break;
       }

@@ -34,6 +34,10 @@ struct DispatchRules {
   // release and a claim (three statements) while nobody else waits for a
   // worker. Empty: the budget always ends the claim.
   std::function<bool()> others_served;
+  // A claim keeps its queue past its budget (others_served) only this long
+  // after it was taken: what it brought of its endpoint (URL, secrets,
+  // format) takes effect at the next claim even under a steady backlog.
+  std::chrono::milliseconds keep_for{1000};
   std::string user_agent;
   // The CloudEvents source of a change is this, "/", and its table
   // (wire.hpp).

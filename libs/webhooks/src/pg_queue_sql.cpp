@@ -164,7 +164,8 @@ const char* hold_and_deliver_name(bool release) {
 // statement's, from before the deliveries stored with it, so it passes over
 // their ids; the token proves that nobody else delivered from the queue
 // since the claim. With a released head among the rows read the lease is
-// extended (if it has not run out), otherwise given up. One row per
+// extended (if it has not run out and the endpoint is still active),
+// otherwise given up. One row per
 // delivery read, each with whether the marks release it, after the kept
 // flag; a single row of nulls after `false` when the queue was given up; no
 // row when the token is not the claim's any more. The rate's state is the
@@ -173,7 +174,7 @@ const char* hold_and_deliver_name(bool release) {
 std::string continue_sql(bool commit_order) {
   const std::string rate = set_rate(commit_order ? 10 : 8);
   const std::string order = queue_order(commit_order);
-  const std::string keep = "k.head_go AND e.lease_until > k.at";
+  const std::string keep = "k.head_go AND e.active AND e.lease_until > k.at";
   return "WITH nxt AS (" + pending_sql(commit_order, "$7", "$8", "$9", "id <> ALL ($4::bigint[])") +
          "), "
          "held AS (UPDATE webhook_endpoints e SET "

@@ -106,6 +106,7 @@ DispatchRules rules() {
   r.now_s = [] { return std::int64_t{1700000000}; };
   r.unit_random = [] { return 0.5; };
   r.pause = [](std::chrono::milliseconds) { return false; };
+  r.keep_for = std::chrono::hours(1);  // a claim's age ends nothing here, but where set
   return r;
 }
 
@@ -252,6 +253,17 @@ TEST_CASE("a busy queue is kept: storing its deliveries reads the next ones") {
     CHECK(queue.released == 1);
     CHECK(result.budget_spent);
     CHECK(queue.pending.size() == 1);
+  }
+  SECTION("but not past keep_for after the claim, however idle the others") {
+    r.max_per_claim = 3;
+    r.keep_for = 0ms;
+    int asked = 0;
+    r.others_served = [&] { return ++asked > 0; };
+    const auto result = deliver_claim(claim_of(2), queue, sender, r, stopping);
+    CHECK(sender.posts.size() == 3);
+    CHECK(asked == 0);
+    CHECK(queue.released == 1);
+    CHECK(result.budget_spent);
   }
   SECTION("not past a failure, which is stored with the release") {
     sender.answers = {{200, "", std::nullopt},
