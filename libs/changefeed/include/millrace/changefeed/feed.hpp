@@ -69,8 +69,9 @@ class ReplicationPort {
  public:
   virtual ~ReplicationPort() = default;
   // One CopyData message, or nullopt when none came within `timeout`. With
-  // a zero timeout: what has arrived already, without waiting.
-  virtual std::optional<std::string> read(std::chrono::milliseconds timeout) = 0;
+  // a zero timeout: what has arrived already, without waiting. The view
+  // holds until the next read.
+  virtual std::optional<std::string_view> read(std::chrono::milliseconds timeout) = 0;
   virtual void write(std::string_view copy_data) = 0;
 };
 
