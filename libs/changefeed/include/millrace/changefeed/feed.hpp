@@ -146,8 +146,9 @@ class Feed {
   // Handles what arrives within `timeout` (at most one message), then
   // publishes and confirms whatever is due. Throws DecodeError when the
   // stream breaks the protocol, and what the ports throw (a pipelined
-  // publish's failure at the step that finds it).
-  void step(std::chrono::milliseconds timeout);
+  // publish's failure at the step that finds it). Returns the clock's
+  // reading of the step, which its caller may use for its own pace.
+  std::chrono::steady_clock::time_point step(std::chrono::milliseconds timeout);
   // Publishes and confirms what is pending (before a clean stop).
   void flush();
 
