@@ -206,8 +206,8 @@ void ReplicationConnection::start(const std::string& start_replication) {
 std::optional<std::string_view> ReplicationConnection::read(std::chrono::milliseconds timeout) {
   PGconn* c = handle_->conn.get();
   handle_->message.reset();
-  // Read only once it has to wait: catching up, nearly every message is
-  // there already.
+  // The clock is read only once it has to wait: catching up, nearly every
+  // message is there already.
   std::optional<std::chrono::steady_clock::time_point> deadline;
   // The socket is asked at least once, even with a zero timeout: what has
   // arrived but libpq has not taken in yet is there to read.
