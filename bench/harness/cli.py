@@ -311,7 +311,7 @@ class Run:
         args, stack, results = self.args, self.stack, self.results
         if self.want("changefeed"):
             def once(r):
-                log("the change feed, then pg_recvlogical on the same WAL (reference)")
+                log("the change feed and pg_recvlogical (reference) on the same WAL, their order turning from run to run")
                 stack.vacuum()
                 stack.checkpoint()
                 r["changefeed"] = bench_changefeed(stack, args.events, args.out, args.changefeed_formats,

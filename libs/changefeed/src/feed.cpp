@@ -124,7 +124,7 @@ Feed::~Feed() {
   if (in_flight_.valid()) in_flight_.wait();
 }
 
-void Feed::step(std::chrono::milliseconds timeout) {
+std::chrono::steady_clock::time_point Feed::step(std::chrono::milliseconds timeout) {
   collect(false);
   if (backfill_) backfill_->tick();
   // With a batch pending, only what has arrived: an idle stream closes it.
@@ -150,6 +150,7 @@ void Feed::step(std::chrono::milliseconds timeout) {
   // the one before is done.
   if (due && (!in_flight_.valid() || full)) publish_pending();
   send_status(false, now);
+  return now;
 }
 
 void Feed::flush() {

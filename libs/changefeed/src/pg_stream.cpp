@@ -106,7 +106,7 @@ void PgStream::start() {
               literal(quoted(config_.publication)) + (messages() ? ", messages 'true'" : "") + ")");
 }
 
-std::optional<std::string> PgStream::read(std::chrono::milliseconds timeout) {
+std::optional<std::string_view> PgStream::read(std::chrono::milliseconds timeout) {
   return conn_.read(timeout);
 }
 

@@ -55,7 +55,7 @@ class PgStream final : public ReplicationPort {
   // Streams from the slot's confirmed position.
   void start();
 
-  std::optional<std::string> read(std::chrono::milliseconds timeout) override;
+  std::optional<std::string_view> read(std::chrono::milliseconds timeout) override;
   void write(std::string_view copy_data) override;
 
   // The names of `relation`'s primary key columns, in key order.

@@ -1,6 +1,7 @@
 #include "millrace/changefeed/service.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <random>
 
@@ -28,6 +29,7 @@ using std::chrono::milliseconds;
 namespace {
 
 constexpr const char* kComponent = "changefeed";
+constexpr milliseconds kProbeInterval{10};
 
 // Unique to one session of one process: in every watermark it writes.
 std::string session_id() {
@@ -154,8 +156,14 @@ struct FeedRunner {
     probe.session_started();
     probe.connected(true);
     health.clear("feed");
+    std::chrono::steady_clock::time_point probed{};
     while (!worker.stopping()) {
-      feed.step(milliseconds(100));
+      const auto now = feed.step(milliseconds(100));
+      // Catching up, a step is one message: the metrics are brought up to
+      // date every few milliseconds, not at each (their atomics and clock
+      // read were 2 % of the feed's CPU).
+      if (now - probed < kProbeInterval) continue;
+      probed = now;
       probe.observe(feed.stats());
       probe.outbox(outbox_counts);
       probe.backfill(backfiller);

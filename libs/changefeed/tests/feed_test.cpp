@@ -25,13 +25,14 @@ class FakeStream final : public ReplicationPort {
   std::vector<bool> asked;          // the reply-requested flag of each update
   std::vector<milliseconds> waits;  // the timeout of each read
 
-  std::optional<std::string> read(milliseconds timeout) override {
+  std::optional<std::string_view> read(milliseconds timeout) override {
     waits.push_back(timeout);
     if (incoming.empty()) return std::nullopt;
-    std::string m = std::move(incoming.front());
+    current = std::move(incoming.front());
     incoming.pop_front();
-    return m;
+    return current;
   }
+  std::string current;  // the message read last, which its view shows
   void write(std::string_view copy_data) override {
     REQUIRE(copy_data.size() == 34);
     REQUIRE(copy_data[0] == 'r');

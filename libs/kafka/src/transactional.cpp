@@ -7,9 +7,12 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
+#include <string>
 #include <thread>
 #include <utility>
 
@@ -137,6 +140,13 @@ struct TransactionalProducer::State {
   // later call fails, retryably, and the owner makes a new producer.
   std::string lost;
 
+  // Each topic's handle, made at its first record (after rk: destroyed
+  // before it). A record named by a handle spares librdkafka a look-up of
+  // the name under its lock, with a reference taken and dropped, per record.
+  std::map<std::string, detail::TopicPtr, std::less<>> topics;
+  const std::string* last_topic = nullptr;
+  rd_kafka_topic_t* last_handle = nullptr;
+
   rd_kafka_t* handle(const char* what) const {
     if (!lost.empty()) {
       throw InfraError(FailureClass::kRetryable, std::string("kafka transaction: ") + what +
@@ -144,6 +154,29 @@ struct TransactionalProducer::State {
                                                      "); make a new one");
     }
     return rk.get();
+  }
+
+  rd_kafka_topic_t* topic(rd_kafka_t* handle, const std::string& name) {
+    if (last_topic != nullptr && *last_topic == name) return last_handle;
+    auto it = topics.find(name);
+    if (it == topics.end()) {
+      detail::TopicPtr made(rd_kafka_topic_new(handle, name.c_str(), nullptr));
+      if (made == nullptr) {
+        throw InfraError(FailureClass::kFatal, "kafka transaction: topic " + name + ": " +
+                                                   rd_kafka_err2str(rd_kafka_last_error()));
+      }
+      it = topics.emplace(name, std::move(made)).first;
+    }
+    last_topic = &it->first;
+    last_handle = it->second.get();
+    return last_handle;
+  }
+
+  // Before the handle is left to another thread, which may destroy it.
+  void forget_topics() {
+    last_topic = nullptr;
+    last_handle = nullptr;
+    topics.clear();
   }
 };
 
@@ -195,14 +228,14 @@ void TransactionalProducer::produce(const std::string& topic, std::string_view k
                                     std::string_view value, std::span<const OutHeader> headers,
                                     std::int64_t timestamp_ms) {
   rd_kafka_t* rk = state_->handle("produce");
+  rd_kafka_topic_t* rkt = state_->topic(rk, topic);
   for (;;) {
     rd_kafka_headers_t* hdrs = detail::make_headers(headers);
-    const rd_kafka_resp_err_t err =
-        rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()),
-                          RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
-                          RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
-                          RD_KAFKA_V_TIMESTAMP(timestamp_ms), RD_KAFKA_V_END);
+    const rd_kafka_resp_err_t err = rd_kafka_producev(
+        rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
+        RD_KAFKA_V_TIMESTAMP(timestamp_ms), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;  // the message owns the headers now
     if (hdrs != nullptr) rd_kafka_headers_destroy(hdrs);
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -266,6 +299,8 @@ void TransactionalProducer::commit_offset(const std::string& group, const std::s
   std::unique_lock lock(call->mutex);
   if (!call->done_cv.wait_for(lock, timeout + kStuckGrace, [&] { return call->done; })) {
     call->abandoned = true;
+    // Under the call's lock: its thread cannot destroy the handle yet.
+    state_->forget_topics();
     // Cut off before the caller makes the next producer: a request this one
     // still holds must not reach a broker after that one's (SocketFence).
     state_->fence->shut_down();

@@ -53,6 +53,9 @@ std::string trimmed(const char* message) {
 
 struct ReplicationConnection::Handle {
   std::unique_ptr<PGconn, ConnDeleter> conn;
+  // The last message read() handed out, libpq's own buffer: freed at the
+  // next read (declared after conn: freed before it).
+  std::unique_ptr<char, decltype(&PQfreemem)> message{nullptr, &PQfreemem};
   bool streaming = false;
   // Under the stream's TLS (destroyed before the connection is closed).
   std::unique_ptr<TlsReadBuffer> tls;
@@ -200,9 +203,12 @@ void ReplicationConnection::start(const std::string& start_replication) {
   handle_->tls = std::make_unique<TlsReadBuffer>(c);
 }
 
-std::optional<std::string> ReplicationConnection::read(std::chrono::milliseconds timeout) {
+std::optional<std::string_view> ReplicationConnection::read(std::chrono::milliseconds timeout) {
   PGconn* c = handle_->conn.get();
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  handle_->message.reset();
+  // The clock is read only once it has to wait: catching up, nearly every
+  // message is there already.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
   // The socket is asked at least once, even with a zero timeout: what has
   // arrived but libpq has not taken in yet is there to read.
   bool asked = false;
@@ -227,9 +233,8 @@ std::optional<std::string> ReplicationConnection::read(std::chrono::milliseconds
     char* buffer = nullptr;
     const int n = PQgetCopyData(c, &buffer, 1);
     if (n > 0) {
-      std::string out(buffer, static_cast<std::size_t>(n));
-      PQfreemem(buffer);
-      return out;
+      handle_->message.reset(buffer);
+      return std::string_view(buffer, static_cast<std::size_t>(n));
     }
     if (n == -1) {
       // The server ended the COPY: its result says why, which may be in
@@ -260,8 +265,9 @@ std::optional<std::string> ReplicationConnection::read(std::chrono::milliseconds
     }
     // Rounded up: truncated, a wait of 1 ms would be 0 by the time it is
     // asked, and a caller waiting in short steps would spin.
-    const auto left =
-        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto now = std::chrono::steady_clock::now();
+    if (!deadline) deadline = now + timeout;
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - now);
     if (left.count() <= 0 && asked) return std::nullopt;
     pollfd pfd{PQsocket(c), POLLIN, 0};
     const int ready = ::poll(&pfd, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));

@@ -69,8 +69,9 @@ class ReplicationPort {
  public:
   virtual ~ReplicationPort() = default;
   // One CopyData message, or nullopt when none came within `timeout`. With
-  // a zero timeout: what has arrived already, without waiting.
-  virtual std::optional<std::string> read(std::chrono::milliseconds timeout) = 0;
+  // a zero timeout: what has arrived already, without waiting. The view
+  // holds until the next read.
+  virtual std::optional<std::string_view> read(std::chrono::milliseconds timeout) = 0;
   virtual void write(std::string_view copy_data) = 0;
 };
 
@@ -145,8 +146,9 @@ class Feed {
   // Handles what arrives within `timeout` (at most one message), then
   // publishes and confirms whatever is due. Throws DecodeError when the
   // stream breaks the protocol, and what the ports throw (a pipelined
-  // publish's failure at the step that finds it).
-  void step(std::chrono::milliseconds timeout);
+  // publish's failure at the step that finds it). Returns the clock's
+  // reading of the step, which its caller may use for its own pace.
+  std::chrono::steady_clock::time_point step(std::chrono::milliseconds timeout);
   // Publishes and confirms what is pending (before a clean stop).
   void flush();
 

@@ -70,9 +70,11 @@ class ReplicationConnection {
   void start(const std::string& start_replication);
 
   // The next CopyData message from the server, or nullopt when none came
-  // within `timeout`. Throws core::InfraError (retryable) when the
-  // connection breaks or the server ends the stream, with its message.
-  std::optional<std::string> read(std::chrono::milliseconds timeout);
+  // within `timeout`: a view of libpq's buffer, valid until the next read
+  // or the connection's end (not copied: the change feed reads millions).
+  // Throws core::InfraError (retryable) when the connection breaks or the
+  // server ends the stream, with its message.
+  std::optional<std::string_view> read(std::chrono::milliseconds timeout);
 
   // Sends one CopyData message (a standby status update) and flushes it.
   void write(std::string_view copy_data);
