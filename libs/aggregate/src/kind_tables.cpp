@@ -167,15 +167,29 @@ tables::KindDeltas KindAggregates::deltas() const {
 namespace tables {
 
 KindDeltas::KindDeltas(const kinds::Declaration& declaration, detail::ProductLookup catalog)
-    : d_(&declaration) {
+    : d_(&declaration), sources_(detail::slot_sources(declaration)) {
   views_.reserve(declaration.views.size());
   for (const auto& v : declaration.views) {
     views_.emplace_back(declaration, v, v.needs_catalog() ? catalog : detail::ProductLookup{});
   }
 }
 
+const std::vector<detail::ViewDeltas>& KindDeltas::views() const {
+  if (made_) return views_;
+  for (std::size_t i = 0; i < views_.size(); ++i) {
+    if (!sources_[i]) continue;
+    views_[i].clear();
+    views_[i].add_slots(views_[sources_[i]->view], *sources_[i]);
+  }
+  made_ = true;
+  return views_;
+}
+
 void KindDeltas::fold(const kinds::Record& record) {
-  for (auto& v : views_) v.fold(record);
+  for (std::size_t i = 0; i < views_.size(); ++i) {
+    if (!sources_[i]) views_[i].fold(record);
+  }
+  made_ = false;
   if (!d_->aggregate) return;
   const auto& a = *d_->aggregate;
   KindSums s;

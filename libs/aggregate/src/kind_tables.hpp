@@ -73,14 +73,17 @@ class KindDeltas {
   const std::map<WindowKey, KindSums>& hourly() const { return hourly_; }
   const std::map<WindowKey, KindSums>& daily() const { return daily_; }
   const std::map<std::int64_t, KindSums>& items() const { return items_; }
-  // One per declared view, in the declaration's order.
-  const std::vector<detail::ViewDeltas>& views() const { return views_; }
+  // One per declared view, in the declaration's order. A view made of
+  // another's slots (detail::slot_sources()) is made when it is read.
+  const std::vector<detail::ViewDeltas>& views() const;
 
  private:
   const kinds::Declaration* d_;
   std::map<WindowKey, KindSums> hourly_, daily_;
   std::map<std::int64_t, KindSums> items_;
-  std::vector<detail::ViewDeltas> views_;
+  mutable std::vector<detail::ViewDeltas> views_;
+  std::vector<std::optional<detail::SlotSource>> sources_;  // per view
+  mutable bool made_ = true;  // the views made of others' slots hold every row folded
 };
 
 using KindTables = BatchTables<kinds::Record, KindDeltas>;

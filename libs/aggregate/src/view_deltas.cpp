@@ -159,6 +159,46 @@ void ViewDeltas::fold_row(const kinds::Record& record, const std::vector<kinds::
   ++s.rows;
 }
 
+void ViewDeltas::add_slots(const ViewDeltas& source, const SlotSource& how) {
+  const auto n = v_->measures.size();
+  for (const auto& [from, s] : source.slots()) {
+    if (!std::all_of(how.only.begin(), how.only.end(),
+                     [&](const auto& only) { return from.groups[only.first] == only.second; })) {
+      continue;
+    }
+    const auto ts = from.slot;
+    key_.slot = v_->window.all_time ? 0 : ts - (((ts % slot_us_) + slot_us_) % slot_us_);
+    key_.groups.resize(how.groups.size());
+    for (std::size_t i = 0; i < how.groups.size(); ++i) {
+      key_.groups[i].assign(from.groups[how.groups[i]]);
+    }
+    key_.hash = groups_hash(key_.groups);
+    auto found = slots_.find(key_);
+    if (found == slots_.end()) found = slots_.emplace(key_, ViewSums{}).first;
+    auto& into = found->second;
+    if (into.rows == 0) {
+      into.sums.resize(n);
+      into.extremes.resize(n);
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto& m = v_->measures[i];
+      const auto k = how.measures[i];
+      if (k == kSlotRows) {
+        if (v_->has_column(m)) into.sums[i].add(s.rows);
+      } else if (m.op == MeasureDecl::Op::kMin) {
+        into.extremes[i] =
+            into.rows == 0 ? s.extremes[k] : std::min(into.extremes[i], s.extremes[k]);
+      } else if (m.op == MeasureDecl::Op::kMax) {
+        into.extremes[i] =
+            into.rows == 0 ? s.extremes[k] : std::max(into.extremes[i], s.extremes[k]);
+      } else if (m.op != MeasureDecl::Op::kCount || v_->has_column(m)) {
+        for (const auto part : s.sums[k].parts) into.sums[i].add(part);
+      }
+    }
+    into.rows += s.rows;
+  }
+}
+
 namespace {
 
 // The buckets of a batch's slots, where a view's buckets are local hours,

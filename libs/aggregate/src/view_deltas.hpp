@@ -21,6 +21,7 @@
 #include "millrace/kinds/declaration.hpp"
 #include "millrace/kinds/record.hpp"
 #include "upsert.hpp"
+#include "view_sharing.hpp"
 
 namespace millrace::aggregate::detail {
 
@@ -68,6 +69,10 @@ class ViewDeltas {
   ViewDeltas(const kinds::Declaration& d, const kinds::ViewDecl& view, ProductLookup catalog = {});
 
   void fold(const kinds::Record& record);
+  // Adds `source`'s slots, made into this view's as `how` says
+  // (view_sharing.hpp): what folding their rows would have added.
+  void add_slots(const ViewDeltas& source, const SlotSource& how);
+  void clear() { slots_.clear(); }
   const std::map<ViewKey, ViewSums>& slots() const { return slots_; }
 
  private:
