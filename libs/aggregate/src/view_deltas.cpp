@@ -161,7 +161,11 @@ void ViewDeltas::fold_row(const kinds::Record& record, const std::vector<kinds::
 
 void ViewDeltas::add_slots(const ViewDeltas& source, const SlotSource& how) {
   const auto n = v_->measures.size();
-  for (const auto& [from, s] : source.slots()) {
+  for (const auto& slot : source.slots()) {
+    // Named, not bound: a lambda may not capture a structured binding
+    // before C++20's fix, which Debian's clang 14 lacks.
+    const ViewKey& from = slot.first;
+    const ViewSums& s = slot.second;
     if (!std::all_of(how.only.begin(), how.only.end(),
                      [&](const auto& only) { return from.groups[only.first] == only.second; })) {
       continue;
