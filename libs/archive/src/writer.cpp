@@ -283,7 +283,7 @@ WrittenFile CaptureFileWriter::finish() {
     fail_errno("writing " + s.staged);
   }
   s.fp = nullptr;
-  if (::fsync(s.fd) != 0) fail_errno("fsync of " + s.staged);
+  if (s.destination.durable_staging() && ::fsync(s.fd) != 0) fail_errno("fsync of " + s.staged);
   ::close(s.fd);
   s.fd = -1;
   unsigned char digest[EVP_MAX_MD_SIZE];
