@@ -158,8 +158,14 @@ std::optional<std::chrono::milliseconds> ArchiveHandler::seal_in(
 void ArchiveHandler::handle(const kafka::Message& message, stream::PartitionProgress& progress,
                             stream::BatchState& state) {
   auto& b = of(state);
-  const std::int64_t now = settings_.now_ms();
-  if (b.window_start_ms < 0) b.window_start_ms = window_start(settings_.policy, now);
+  // The clock, read once, and only when this record needs it (most records
+  // need nothing of it).
+  std::optional<std::int64_t> read_now;
+  const auto now = [&] {
+    if (!read_now) read_now = settings_.now_ms();
+    return *read_now;
+  };
+  if (b.window_start_ms < 0) b.window_start_ms = window_start(settings_.policy, now());
   const std::int32_t p = message.partition();
   try {
     auto it = b.open.find(p);
@@ -175,7 +181,7 @@ void ArchiveHandler::handle(const kafka::Message& message, stream::PartitionProg
           break;
         }
       }
-      f.opened_ms = now;
+      f.opened_ms = now();
       f.writer = std::make_unique<CaptureFileWriter>(
           destination_, staged_name(settings_.topic, p, f.from, settings_.writer_id, ++sequence_),
           p, settings_.policy.block_bytes);
@@ -188,7 +194,8 @@ void ArchiveHandler::handle(const kafka::Message& message, stream::PartitionProg
     r.offset = message.offset();
     // A record without a timestamp (a pre-0.10 message format) gets the
     // time it was archived.
-    r.timestamp_ms = message.timestamp_ms().value_or(now);
+    const auto timestamp = message.timestamp_ms();
+    r.timestamp_ms = timestamp ? *timestamp : now();
     assign(r.key, message.key());
     const auto headers = message.headers();
     r.headers.resize(headers.size());

@@ -69,6 +69,8 @@ class ObjectDestination final : public Destination {
                     StoreHealth* health);
 
   std::string staging_path(const std::string& name) override;
+  // A spool copy: not fsynced (Destination::durable_staging()).
+  bool durable_staging() const override { return false; }
   // Nothing: the file stays in the spool until prepare() uploads it.
   void sync_staged(const std::string& name) override;
   // Begins an upload under each file's place and writes its marker, then

@@ -10,9 +10,9 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <functional>
 #include <stdexcept>
 
+#include "capture_encoder.hpp"
 #include "hex.hpp"
 #include "millrace/core/failure.hpp"
 
@@ -51,14 +51,6 @@ void sync_dirs_up_to(const fs::path& dir, const fs::path& root) {
     if (d == top || !d.has_parent_path() || d.parent_path() == d) break;
   }
 }
-
-// Map values are the union ["long","double","string","bytes"]: bytes.
-constexpr int kMapBytes = 3;
-constexpr int kMapLong = 0;
-constexpr int kMapString = 2;
-// Body is ["null","bytes"].
-constexpr int kBodyNull = 0;
-constexpr int kBodyBytes = 1;
 
 }  // namespace
 
@@ -146,10 +138,8 @@ struct CaptureFileWriter::State {
   std::int64_t written = 0;
 
   avro_schema_t schema = nullptr;
-  avro_value_iface_t* iface = nullptr;
-  avro_value_t value{};
-  bool has_value = false;
   avro_file_writer_t writer = nullptr;
+  detail::CaptureEncoder encoder;
 
   std::int64_t first = -1;
   std::int64_t last = -1;
@@ -189,14 +179,6 @@ struct CaptureFileWriter::State {
       ::close(fd);
       fd = -1;
     }
-    if (has_value) {
-      avro_value_decref(&value);
-      has_value = false;
-    }
-    if (iface != nullptr) {
-      avro_value_iface_decref(iface);
-      iface = nullptr;
-    }
     if (schema != nullptr) {
       avro_schema_decref(schema);
       schema = nullptr;
@@ -204,22 +186,6 @@ struct CaptureFileWriter::State {
     if (sha != nullptr) {
       EVP_MD_CTX_free(sha);
       sha = nullptr;
-    }
-  }
-
-  avro_value_t field(const char* name) {
-    avro_value_t f;
-    if (avro_value_get_by_name(&value, name, &f, nullptr) != 0) fail_avro(name);
-    return f;
-  }
-
-  void map_entry(avro_value_t& map, const std::string& key, int branch_index,
-                 const std::function<int(avro_value_t&)>& set) {
-    avro_value_t entry;
-    avro_value_t branch;
-    if (avro_value_add(&map, key.c_str(), &entry, nullptr, nullptr) != 0 ||
-        avro_value_set_branch(&entry, branch_index, &branch) != 0 || set(branch) != 0) {
-      fail_avro("encoding " + key);
     }
   }
 };
@@ -245,10 +211,6 @@ CaptureFileWriter::CaptureFileWriter(Destination& destination, std::string stage
     if (avro_schema_from_json_length(json.data(), json.size(), &s.schema) != 0) {
       fail_avro("the Capture schema");
     }
-    s.iface = avro_generic_class_from_schema(s.schema);
-    if (s.iface == nullptr) fail_avro("the Capture schema's class");
-    if (avro_generic_value_new(s.iface, &s.value) != 0) fail_avro("a Capture record");
-    s.has_value = true;
     if (avro_file_writer_create_with_codec_fp(s.fp, s.staged.c_str(), 0, s.schema, &s.writer,
                                               "null", static_cast<size_t>(block_bytes)) != 0) {
       fail_avro("starting " + s.staged);
@@ -274,65 +236,24 @@ void CaptureFileWriter::append(const CaptureRecord& r) {
     throw std::logic_error("offsets must grow: " + std::to_string(r.offset) + " after " +
                            std::to_string(s.last));
   }
-  avro_value_reset(&s.value);
-  auto sequence = s.field("SequenceNumber");
-  auto offset = s.field("Offset");
-  auto enqueued = s.field("EnqueuedTimeUtc");
-  auto system = s.field("SystemProperties");
-  auto properties = s.field("Properties");
-  auto body = s.field("Body");
-  const std::string offset_text = std::to_string(r.offset);
-  const std::string time_text = enqueued_time_utc(r.timestamp_ms);
-  if (avro_value_set_long(&sequence, r.offset) != 0 ||
-      // Avro C's string lengths count the terminating NUL.
-      avro_value_set_string_len(&offset, offset_text.c_str(), offset_text.size() + 1) != 0 ||
-      avro_value_set_string_len(&enqueued, time_text.c_str(), time_text.size() + 1) != 0) {
-    fail_avro("encoding offset " + offset_text);
-  }
-  if (r.key) {
-    s.map_entry(system, "x-opt-kafka-key", kMapBytes, [&](avro_value_t& v) {
-      return avro_value_set_bytes(&v, const_cast<char*>(r.key->data()), r.key->size());
-    });
-  }
-  s.map_entry(system, "x-opt-partition", kMapLong,
-              [&](avro_value_t& v) { return avro_value_set_long(&v, r.partition); });
-  s.map_entry(system, "x-opt-topic", kMapString, [&](avro_value_t& v) {
-    return avro_value_set_string_len(&v, r.topic.c_str(), r.topic.size() + 1);
-  });
-  for (const auto& header : r.headers) {
-    // The pair, not structured bindings: clang before 16 cannot capture those.
-    const auto& data = header.second;
-    s.map_entry(properties, header.first, kMapBytes, [&](avro_value_t& v) {
-      return avro_value_set_bytes(&v, const_cast<char*>(data.data()), data.size());
-    });
-  }
-  avro_value_t branch;
-  if (r.body) {
-    if (avro_value_set_branch(&body, kBodyBytes, &branch) != 0 ||
-        avro_value_set_bytes(&branch, const_cast<char*>(r.body->data()), r.body->size()) != 0) {
-      fail_avro("encoding the body of offset " + offset_text);
-    }
-  } else if (avro_value_set_branch(&body, kBodyNull, &branch) != 0 ||
-             avro_value_set_null(&branch) != 0) {
-    fail_avro("encoding the null body of offset " + offset_text);
-  }
-  size_t size = 0;
-  if (avro_value_sizeof(&s.value, &size) != 0) fail_avro("sizing offset " + offset_text);
+  const std::string_view encoded = s.encoder.encode(r);
+  const std::size_t size = encoded.size();
   // Avro C keeps a block in memory and cannot put a datum larger than it
   // in any block: say so, rather than its "Value too large for file block
   // size". Nothing was committed: raising the setting archives it.
   if (static_cast<std::int64_t>(size) + 64 > s.block_bytes) {
     throw core::InfraError(
         core::FailureClass::kFatal,
-        "archive: offset " + offset_text + " of partition " + std::to_string(s.partition) +
-            " is a record of " + std::to_string(size) +
+        "archive: offset " + std::to_string(r.offset) + " of partition " +
+            std::to_string(s.partition) + " is a record of " + std::to_string(size) +
             " bytes (encoded), larger than the archive's Avro block of " +
             std::to_string(s.block_bytes / 1024) +
             " KiB: raise MILLRACE_ARCHIVE_MAX_RECORD_KB above the topic's largest record (its "
             "max.message.bytes); nothing past the last commit is recorded");
   }
-  if (avro_file_writer_append_value(s.writer, &s.value) != 0) {
-    fail_avro("writing offset " + offset_text + " to " + s.staged);
+  if (avro_file_writer_append_encoded(s.writer, encoded.data(), static_cast<std::int64_t>(size)) !=
+      0) {
+    fail_avro("writing offset " + std::to_string(r.offset) + " to " + s.staged);
   }
   if (s.records == 0) s.first = r.offset;
   s.last = r.offset;
@@ -362,7 +283,7 @@ WrittenFile CaptureFileWriter::finish() {
     fail_errno("writing " + s.staged);
   }
   s.fp = nullptr;
-  if (::fsync(s.fd) != 0) fail_errno("fsync of " + s.staged);
+  if (s.destination.durable_staging() && ::fsync(s.fd) != 0) fail_errno("fsync of " + s.staged);
   ::close(s.fd);
   s.fd = -1;
   unsigned char digest[EVP_MAX_MD_SIZE];

@@ -88,6 +88,15 @@ TEST_CASE("an ETag that is not the MD5 of what was sent is a checksum failure", 
   }
 }
 
+TEST_CASE("CRC-32C is Castagnoli's, as RFC 3720's examples give it", "[objstore][s3]") {
+  CHECK(detail::crc32c("123456789") == 0xE3069283);
+  CHECK(detail::crc32c(std::string(32, '\0')) == 0x8A9136AA);
+  CHECK(detail::crc32c(std::string(32, '\xff')) == 0x62A8AB43);
+  CHECK(detail::crc32c("") == 0);
+  // S3's form: base64 of its four bytes, big-endian.
+  CHECK(detail::crc32c_base64("123456789") == "4waSgw==");
+}
+
 TEST_CASE("a large file goes up in parts and is completed with their ETags", "[objstore][s3]") {
   std::vector<Seen> seen;
   auto s = store(
@@ -98,7 +107,11 @@ TEST_CASE("a large file goes up in parts and is completed with their ETags", "[o
                         "<InitiateMultipartUploadResult><UploadId>U1</UploadId>"
                         "</InitiateMultipartUploadResult>");
         }
-        if (r.method == "PUT") return answer(200, "", {{"etag", quoted_md5(r.body)}});
+        if (r.method == "PUT") {
+          return answer(200, "",
+                        {{"etag", quoted_md5(r.body)},
+                         {"x-amz-checksum-crc32c", detail::crc32c_base64(r.body)}});
+        }
         // The multipart ETag: MD5 of the parts' MD5s, and their number.
         const std::string etag = detail::md5_hex(detail::md5_raw("0123") + detail::md5_raw("4567") +
                                                  detail::md5_raw("89")) +
@@ -112,16 +125,58 @@ TEST_CASE("a large file goes up in parts and is completed with their ETags", "[o
   REQUIRE(seen.size() == 5);
   CHECK(seen[0].url == "http://127.0.0.1:8333/bucket/cap%20ture/big?uploads=");
   CHECK(seen[1].url == "http://127.0.0.1:8333/bucket/cap%20ture/big?partNumber=1&uploadId=U1");
+  CHECK(seen[0].header("x-amz-checksum-algorithm") == "CRC32C");
   CHECK(seen[3].body == "89");
-  CHECK(seen[3].header("Content-MD5") == millrace::core::base64(detail::md5_raw("89")));
+  // Each part is checked by the store against its CRC-32C: no MD5 of it.
+  CHECK(seen[3].header("x-amz-checksum-crc32c") == detail::crc32c_base64("89"));
+  CHECK(seen[3].header("Content-MD5") == "<none>");
   CHECK(seen[3].header("x-amz-content-sha256") == "UNSIGNED-PAYLOAD");
-  // A request whose body has no Content-MD5 signs its payload's SHA-256.
+  // A request whose body has no checksum signs its payload's SHA-256.
   CHECK(seen[0].header("x-amz-content-sha256") == detail::sha256_hex(""));
   CHECK(seen[4].header("x-amz-content-sha256") == detail::sha256_hex(seen[4].body));
   CHECK(seen[4].method == "POST");
   CHECK(seen[4].url == "http://127.0.0.1:8333/bucket/cap%20ture/big?uploadId=U1");
   CHECK(seen[4].body.find("<Part><PartNumber>3</PartNumber><ETag>\"" + detail::md5_hex("89") +
-                          "\"</ETag></Part></CompleteMultipartUpload>") != std::string::npos);
+                          "\"</ETag><ChecksumCRC32C>" + detail::crc32c_base64("89") +
+                          "</ChecksumCRC32C></Part></CompleteMultipartUpload>") !=
+        std::string::npos);
+}
+
+TEST_CASE(
+    "a part the store answers without its CRC-32C goes again with its MD5, and so do the next",
+    "[objstore][s3]") {
+  std::vector<Seen> seen;
+  auto s = store(seen, [](const Seen& r) {
+    return answer(200, "", {{"etag", quoted_md5(r.body)}});
+  });
+  const Unfinished upload{"big", "U1"};
+  CHECK(s->upload_part(upload, 1, "0123") ==
+        detail::md5_hex("0123") + "\n" + detail::crc32c_base64("0123"));
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[0].header("Content-MD5") == "<none>");
+  CHECK(seen[1].body == "0123");
+  CHECK(seen[1].header("Content-MD5") == millrace::core::base64(detail::md5_raw("0123")));
+  s->upload_part(upload, 2, "4567");
+  REQUIRE(seen.size() == 3);
+  CHECK(seen[2].header("Content-MD5") == millrace::core::base64(detail::md5_raw("4567")));
+  CHECK(seen[2].header("x-amz-checksum-crc32c") == detail::crc32c_base64("4567"));
+}
+
+TEST_CASE("a part whose CRC-32C the store answers otherwise is a checksum failure",
+          "[objstore][s3]") {
+  std::vector<Seen> seen;
+  auto s = store(seen, [](const Seen& r) {
+    return answer(200, "",
+                  {{"etag", quoted_md5(r.body)},
+                   {"x-amz-checksum-crc32c", detail::crc32c_base64(r.body + "!")}});
+  });
+  try {
+    s->upload_part({"big", "U1"}, 1, "0123");
+    FAIL("no throw");
+  } catch (const StoreError& e) {
+    CHECK(e.kind() == ErrorKind::kChecksum);
+  }
+  CHECK(seen.size() == 1);
 }
 
 TEST_CASE("a failed part aborts the upload before the error is thrown", "[objstore][s3]") {
@@ -165,7 +220,8 @@ TEST_CASE(
     if (r.url.find("part-number-marker=2") != std::string::npos) {
       return answer(200,
                     "<ListPartsResult><IsTruncated>false</IsTruncated>"
-                    "<Part><PartNumber>3</PartNumber><ETag>&quot;e3&quot;</ETag></Part>"
+                    "<Part><PartNumber>3</PartNumber><ETag>&quot;e3&quot;</ETag>"
+                    "<ChecksumCRC32C>AAAAAA==</ChecksumCRC32C></Part>"
                     "</ListPartsResult>");
     }
     return answer(200,
@@ -177,7 +233,7 @@ TEST_CASE(
   });
   const auto parts = s->uploaded_parts({"ns/x.avro", "U1"});
   REQUIRE(parts.has_value());
-  CHECK(*parts == std::vector<std::string>{"e1", "e2", "e3"});
+  CHECK(*parts == std::vector<std::string>{"e1", "e2", "e3\nAAAAAA=="});
   CHECK(seen[0].method == "GET");
   CHECK(seen[0].url == "http://127.0.0.1:8333/bucket/cap%20ture/ns/x.avro?uploadId=U1");
   CHECK_FALSE(s->uploaded_parts({"ns/x.avro", "GONE"}).has_value());

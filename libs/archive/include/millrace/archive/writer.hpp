@@ -36,7 +36,14 @@ class Destination {
   // A local path to write the staged file `name` (relative to the staging
   // area: "{topic}/{partition}/{name}"); its directory exists.
   virtual std::string staging_path(const std::string& name) = 0;
-  // Makes a written, fsynced staged file's name durable.
+  // Whether a finished staged file must outlive a crash (is fsynced): a
+  // directory's is the archive's file itself. An object store's is a spool
+  // copy, uploaded before the commit that records it, and a crash before
+  // that commit reads the window again from Kafka: not fsynced, its pages
+  // need never reach the disk (they go with the file, once uploaded).
+  virtual bool durable_staging() const { return true; }
+  // Makes a written staged file's name durable (the file fsynced when
+  // durable_staging()).
   virtual void sync_staged(const std::string& name) = 0;
   // Readies finished staged files for publish() at their places, before the
   // commit that records them: each pair is a staged name and its place. A

@@ -74,9 +74,10 @@ class ObjectStore {
 
   // Uploads the local file at `path` as `key`, replacing any object there.
   // Returns once the store acknowledged every byte and its checksum
-  // (Content-MD5 on each request, the ETag or echoed MD5 compared).
+  // (Content-MD5 on a one-request upload, the ETag or echoed MD5 compared).
   // Files larger than the part size go up in parts (S3 multipart upload,
-  // Azure blocks); a failed part upload is aborted before the throw.
+  // Azure blocks), each checked as upload_part() checks it; a failed part
+  // upload is aborted before the throw.
   virtual void put_file(const std::string& key, const std::string& path) = 0;
   // The object's size; nullopt when there is none.
   virtual std::optional<std::int64_t> size_of(const std::string& key) = 0;
@@ -111,9 +112,12 @@ class ObjectStore {
   // The size of each part for an object of `size` bytes (the last shorter):
   // the part-size setting, larger when the store's limit on parts needs it.
   virtual std::int64_t part_size_for(std::int64_t size) const = 0;
-  // Uploads part `n` (from 1), checked as put_file() checks; returns what
-  // complete_upload() names it by (S3's ETag, Azure's block id). Parts may
-  // be uploaded in any order, each by another store of the same location.
+  // Uploads part `n` (from 1) with a checksum the store checks and echoes,
+  // compared with it: S3's CRC-32C (its Content-MD5 too when the store
+  // does not echo the CRC), Azure's Content-MD5. Returns what
+  // complete_upload() names it by (S3's ETag and CRC-32C, Azure's block
+  // id). Parts may be uploaded in any order, each by another store of the
+  // same location.
   virtual std::string upload_part(const Unfinished& upload, int n, std::string_view bytes) = 0;
   // Makes the object of `parts`, in order (what upload_part() returned).
   // kNotFound when the upload is gone (completed or aborted).
