@@ -34,6 +34,7 @@ TableCodec make_table_codec(const Options& options, TableFactsPort& facts_port,
   const auto facts = facts_port.facts(*relation);
   TableCodec t;
   t.relation = relation;
+  t.source_table = source_table_fields(relation->schema, relation->name);
   t.topic = options.topic_per_table ? table_topic(options.prefix, *relation) : options.prefix;
   const std::string name = options.prefix + "." + relation->schema + "." + relation->name;
   for (const auto& column : relation->columns) {
@@ -58,6 +59,9 @@ TableCodec make_table_codec(const Options& options, TableFactsPort& facts_port,
       }
     }
     t.defaults.push_back(std::move(dflt));
+    std::string& field = t.fields.emplace_back();
+    core::append_json_string(field, column.name);
+    field += ':';
   }
   if (facts) {
     for (const auto& name : facts->primary_key) {
@@ -89,6 +93,15 @@ TableCodec make_table_codec(const Options& options, TableFactsPort& facts_port,
   core::append_json_string(t.value_schema, name + ".Envelope");
   t.value_schema += ",\"version\":2}";
   return t;
+}
+
+std::string source_table_fields(const std::string& schema, const std::string& name) {
+  std::string s = ",\"schema\":";
+  core::append_json_string(s, schema);
+  s += ",\"table\":";
+  core::append_json_string(s, name);
+  s += ",\"txId\":";
+  return s;
 }
 
 std::string make_key_schema(const TableCodec& t, const std::string& prefix) {

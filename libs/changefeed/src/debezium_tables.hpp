@@ -46,10 +46,18 @@ struct TableCodec {
   std::vector<bool> optional;
   std::vector<std::optional<std::string>> defaults;  // each as its JSON value
   std::vector<std::size_t> key;                      // the primary key's columns; empty: a null key
+  // Each column's name as a JSON string and its colon ("id":), and the
+  // source block's fields that name the table (,"schema":..,"table":..,"txId":),
+  // written once here rather than escaped again in every record.
+  std::vector<std::string> fields;
+  std::string source_table;
   std::string topic;
   std::string key_schema;    // empty for a table without a primary key
   std::string value_schema;  // the envelope's
 };
+
+// ,"schema":<schema>,"table":<name>,"txId": (TableCodec::source_table).
+std::string source_table_fields(const std::string& schema, const std::string& name);
 
 // `relation`'s codec: its columns' as `facts` describes them, and the
 // envelope's schema.

@@ -33,7 +33,8 @@ void append_quoted(std::string& out, std::string_view text) {
 }
 
 void append_int(std::string& out, std::int64_t v) {
-  out += std::to_string(v);
+  char buf[24];
+  out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
 }
 
 void append_double(std::string& out, double v) {

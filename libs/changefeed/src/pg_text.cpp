@@ -371,6 +371,25 @@ void rescale(Numeric& n, int scale) {
 }
 
 std::string unscaled_bytes(const Numeric& n) {
+  if (n.digits.size() <= 18) {
+    // Under 10^18, so it fits 64 bits with its sign: its two's complement
+    // less the leading bytes that only repeat the sign, without the limbs'
+    // allocation (a numeric(12,2) column wrote one per change).
+    std::int64_t v = 0;
+    for (const char c : n.digits) v = v * 10 + (c - '0');
+    if (n.negative) v = -v;
+    const auto u = static_cast<std::uint64_t>(v);
+    int size = 8;
+    while (size > 1) {
+      const auto top = static_cast<unsigned char>(u >> (8 * (size - 1)));
+      const bool next_negative = ((u >> (8 * (size - 2))) & 0x80) != 0;
+      if (!((top == 0x00 && !next_negative) || (top == 0xFF && next_negative))) break;
+      --size;
+    }
+    std::string bytes(static_cast<std::size_t>(size), '\0');
+    for (int k = 0; k < size; ++k) bytes[k] = static_cast<char>(u >> (8 * (size - 1 - k)));
+    return bytes;
+  }
   // The magnitude in base 2^32 limbs, least significant first.
   std::vector<std::uint32_t> limbs;
   for (const char c : n.digits) {
