@@ -24,6 +24,11 @@ namespace {
 
 constexpr const char* kComponent = "archiver";
 constexpr std::string_view kArchived = "archived";
+constexpr std::size_t kPublishedKept = 4096;
+// How often a partition this member keeps committing has its staging
+// listed all the same: what a fenced member still writing staged after
+// the last listing is removed within this.
+constexpr std::int64_t kSweepEveryMs = 60'000;
 
 // A file being written: the partition's one open file in a batch.
 struct OpenFile {
@@ -31,6 +36,11 @@ struct OpenFile {
   std::int64_t from = 0;
   std::int64_t opened_ms = 0;
   bool first_in_batch = true;
+  // Its place, chosen as it opens: the time in its path, and the path.
+  std::int64_t time = 0;
+  std::string path;
+  // The partition's last placed file (this one), followed as it grows.
+  ArchiveHandler::LastPlaced* last = nullptr;
 };
 
 // A file finished (durable where it is staged), waiting for its commit.
@@ -39,10 +49,13 @@ struct DoneFile {
   std::int64_t from = 0;
   std::int64_t opened_ms = 0;
   bool first_in_batch = true;
-  // Its place, set by before_commit(): the time in its path, and the path.
   std::int64_t time = 0;
   std::string path;
 };
+
+DoneFile done(WrittenFile file, const OpenFile& f) {
+  return {std::move(file), f.from, f.opened_ms, f.first_in_batch, f.time, f.path};
+}
 
 // One batch: one time window's files. Unfinished files are removed with
 // their writers; finished ones stay, because a commit whose outcome is
@@ -50,9 +63,25 @@ struct DoneFile {
 // those no commit can record any more).
 class ArchiveBatch final : public stream::BatchState {
  public:
-  explicit ArchiveBatch(Destination& destination) : destination(destination) {}
+  ArchiveBatch(Destination& destination, std::atomic<bool>& unswept)
+      : destination(destination), unswept(unswept) {}
+  ~ArchiveBatch() override {
+    // Ended without its commit's end: whatever of it is still staged (a
+    // removal that failed, an upload begun partway) is for the next
+    // commit's listing.
+    if (!committed && (prepared || !done.empty() || !open.empty())) unswept = true;
+    // Dropped before its commit began (behind a failed one): its finished
+    // files will never be recorded. (Its open ones go with their writers.)
+    if (prepared) return;
+    for (const auto& d : done) destination.abandoned(d.file.staged);
+  }
+  ArchiveBatch(const ArchiveBatch&) = delete;
+  ArchiveBatch& operator=(const ArchiveBatch&) = delete;
 
   Destination& destination;
+  std::atomic<bool>& unswept;         // the handler's
+  bool prepared = false;              // before_commit() began
+  bool committed = false;             // after_commit() ran
   std::int64_t window_start_ms = -1;  // set by the batch's first record
   std::map<std::int32_t, OpenFile> open;
   std::vector<DoneFile> done;  // in the order they were finished
@@ -68,6 +97,7 @@ class ArchiveBatch final : public stream::BatchState {
       try {
         destination.remove_staged(d.file.staged);
       } catch (const std::exception& e) {
+        unswept = true;
         runtime::log_warn(kComponent, e.what());  // a later commit removes it
       }
       return true;
@@ -144,7 +174,7 @@ void ArchiveHandler::on_connect(pqxx::connection& connection) {
 }
 
 std::unique_ptr<stream::BatchState> ArchiveHandler::open_batch() {
-  return std::make_unique<ArchiveBatch>(destination_);
+  return std::make_unique<ArchiveBatch>(destination_, unswept_);
 }
 
 std::optional<std::chrono::milliseconds> ArchiveHandler::seal_in(
@@ -182,9 +212,32 @@ void ArchiveHandler::handle(const kafka::Message& message, stream::PartitionProg
         }
       }
       f.opened_ms = now();
-      f.writer = std::make_unique<CaptureFileWriter>(
-          destination_, staged_name(settings_.topic, p, f.from, settings_.writer_id, ++sequence_),
-          p, settings_.policy.block_bytes);
+      // Its place: after the partition's last file, which is this batch's
+      // last one, or the last this loop placed when the file follows it
+      // (committed, or in the commit in flight: were that to fail, this
+      // batch would go too), or else the last one recorded. write() checks
+      // it against PostgreSQL's.
+      std::optional<std::int64_t> previous;
+      LastPlaced& last = last_placed_[p];
+      if (!f.first_in_batch || last.next == f.from) {
+        previous = last.time;
+      } else {
+        std::lock_guard lock(last_mutex_);
+        if (const auto known = last_time_.find(p); known != last_time_.end()) {
+          previous = known->second;
+        }
+      }
+      f.time = file_time(b.window_start_ms, f.opened_ms, f.first_in_batch, previous);
+      f.path = capture_path(settings_.ns, settings_.topic, p, f.time);
+      last = {f.time, -1};
+      f.last = &last;
+      const std::string staged =
+          staged_name(settings_.topic, p, f.from, settings_.writer_id, ++sequence_);
+      f.writer = std::make_unique<CaptureFileWriter>(destination_, staged, p,
+                                                     settings_.policy.block_bytes);
+      // Its bytes may go to the store while it is written.
+      destination_.opened(staged, f.path,
+                          settings_.policy.max_bytes + settings_.policy.block_bytes);
       it = b.open.emplace(p, std::move(f)).first;
     }
     // The record is copied into the one held for the loop's records, whose
@@ -206,15 +259,11 @@ void ArchiveHandler::handle(const kafka::Message& message, stream::PartitionProg
     assign(r.body, message.value());
     auto& writer = *it->second.writer;
     writer.append(r);
+    it->second.last->next = r.offset + 1;
     if (writer.bytes() >= settings_.policy.max_bytes) {
       // The size window is full: finish the file now; the partition's next
       // record opens the next one.
-      b.done.push_back({writer.finish(),
-                        it->second.from,
-                        it->second.opened_ms,
-                        it->second.first_in_batch,
-                        0,
-                        {}});
+      b.done.push_back(done(writer.finish(), it->second));
       b.open.erase(it);
     }
   } catch (const InfraError&) {
@@ -229,34 +278,15 @@ void ArchiveHandler::handle(const kafka::Message& message, stream::PartitionProg
 
 void ArchiveHandler::before_commit(stream::BatchState& state) {
   auto& b = of(state);
+  b.prepared = true;
   try {
-    for (auto& [p, f] : b.open) {
-      b.done.push_back({f.writer->finish(), f.from, f.opened_ms, f.first_in_batch, 0, {}});
-    }
+    for (auto& [p, f] : b.open) b.done.push_back(done(f.writer->finish(), f));
     b.open.clear();
-    // Each file's place, from the last file this member recorded for the
-    // partition (write() checks it against PostgreSQL's), and every file
-    // uploaded there before the transaction: an upload may take longer than
-    // a transaction may idle.
+    // Every file readied at its place before the transaction (what was not
+    // yet uploaded of it goes now): an upload may take longer than a
+    // transaction may idle.
     Destination::Placed placed;
-    std::map<std::int32_t, std::optional<std::int64_t>> previous;
-    std::unique_lock lock(last_mutex_);
-    for (auto& d : b.done) {
-      const std::int32_t p = d.file.partition;
-      auto it = previous.find(p);
-      if (it == previous.end()) {
-        const auto known = last_time_.find(p);
-        it = previous
-                 .emplace(p, known == last_time_.end() ? std::nullopt
-                                                       : std::optional<std::int64_t>(known->second))
-                 .first;
-      }
-      d.time = file_time(b.window_start_ms, d.opened_ms, d.first_in_batch, it->second);
-      it->second = d.time;
-      d.path = capture_path(settings_.ns, settings_.topic, p, d.time);
-      placed.emplace_back(d.file.staged, d.path);
-    }
-    lock.unlock();
+    for (const auto& d : b.done) placed.emplace_back(d.file.staged, d.path);
     destination_.prepare(placed);
   } catch (const InfraError&) {
     throw;
@@ -284,6 +314,13 @@ void ArchiveHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchSt
       pg::ArrayLiteral paths;
       for (const auto& row : pending) {
         const auto path = row[0].as<std::string>();
+        // The last commit's files, which after_commit() published: only
+        // their rows are left to mark (the store need not be asked again,
+        // a round trip per file).
+        if (take_published(path)) {
+          paths.add(path);
+          continue;
+        }
         Destination::Published done{};
         try {
           done = destination_.publish(row[1].as<std::string>(), path);
@@ -352,6 +389,7 @@ void ArchiveHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchSt
 
 void ArchiveHandler::after_commit(const stream::Batch& batch, stream::BatchState& state) {
   auto& b = of(state);
+  b.committed = true;
   std::set<std::string> unpublished;
   const auto outcomes = destination_.publish_each(b.to_publish);
   for (std::size_t i = 0; i < outcomes.size(); ++i) {
@@ -362,6 +400,11 @@ void ArchiveHandler::after_commit(const stream::Batch& batch, stream::BatchState
     } else if (outcomes[i].published == Destination::Published::kMissing) {
       failed = staged + " vanished from the staging directory";
     } else {
+      std::lock_guard lock(last_mutex_);
+      // Only a shortcut: a partition that went to another member leaves
+      // its last files here, so the set is not let grow.
+      if (published_.size() >= kPublishedKept) published_.clear();
+      published_.insert(b.to_publish[i].second);
       continue;
     }
     // Recorded, so the partition's next commit publishes it.
@@ -379,12 +422,13 @@ void ArchiveHandler::after_commit(const stream::Batch& batch, stream::BatchState
   }
   // Staged files that start below the offset just committed can never be
   // recorded: another attempt at their records committed (this one). They
-  // are what a crashed or fenced attempt left.
+  // are what a crashed or fenced attempt left, listed only where one may
+  // have (sweep()).
   std::vector<std::string> dirs;
   std::vector<std::int64_t> committed;
-  for (const auto& [p, progress] : batch.partitions()) {
+  for (const auto& p : sweep(batch, !unpublished.empty())) {
     dirs.push_back(settings_.topic + "/" + std::to_string(p));
-    committed.push_back(progress.next_offset);
+    committed.push_back(batch.partitions().at(p).next_offset);
   }
   const auto listed = destination_.staged_in_each(dirs);
   for (std::size_t i = 0; i < dirs.size(); ++i) {
@@ -407,6 +451,36 @@ void ArchiveHandler::after_commit(const stream::Batch& batch, stream::BatchState
                                         "that never committed");
     }
   }
+}
+
+std::vector<std::int32_t> ArchiveHandler::sweep(const stream::Batch& batch, bool failed) {
+  // An attempt of this member's that ended without its commit's end, or a
+  // file it gave up, may have left files anywhere: every partition is
+  // listed. Both flags are read (and so cleared), whichever is set.
+  const bool left = destination_.left_staged();
+  const bool unswept = unswept_.exchange(false);
+  const bool all = left || unswept || failed;
+  const std::int64_t now = settings_.now_ms();
+  std::vector<std::int32_t> out;
+  std::lock_guard lock(last_mutex_);
+  for (const auto& [p, progress] : batch.partitions()) {
+    auto [at, first] = swept_.try_emplace(p);
+    Swept& s = at->second;
+    // A batch that does not start where this member's last commit of the
+    // partition ended follows another attempt's commit (or is this
+    // member's first): a crashed or fenced attempt may have staged since.
+    if (all || first || s.next != progress.read_from || now - s.listed_ms >= kSweepEveryMs) {
+      out.push_back(p);
+      s.listed_ms = now;
+    }
+    s.next = progress.next_offset;
+  }
+  return out;
+}
+
+bool ArchiveHandler::take_published(const std::string& path) {
+  std::lock_guard lock(last_mutex_);
+  return published_.erase(path) > 0;
 }
 
 void ArchiveHandler::refuse(stream::Batch&, stream::BatchState&,

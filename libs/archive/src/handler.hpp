@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -55,9 +56,9 @@ class ArchiveHandler final : public stream::Handler, public stream::SealsBatches
   std::optional<std::chrono::milliseconds> seal_in(const stream::BatchState& state) const override;
   void handle(const kafka::Message& message, stream::PartitionProgress& progress,
               stream::BatchState& state) override;
-  // Finishes (fsyncs) every open file, places each in the layout and
-  // uploads it there, unfinished (Destination::prepare), before the
-  // transaction.
+  // Finishes (fsyncs) every open file and readies each at its place in
+  // the layout (chosen as it opened; Destination::prepare: an object store
+  // uploads what is left of it, unfinished), before the transaction.
   void before_commit(stream::BatchState& state) override;
   // Publishes what earlier commits of the batch's partitions recorded but
   // did not move, checks the places against the partitions' last recorded
@@ -65,7 +66,7 @@ class ArchiveHandler final : public stream::Handler, public stream::SealsBatches
   // records this batch's files.
   void write(pqxx::work& tx, stream::Batch& batch, stream::BatchState& state) override;
   // Publishes this batch's files, then removes staged files no commit can
-  // record any more.
+  // record any more, where another attempt may have left some (sweep()).
   void after_commit(const stream::Batch& batch, stream::BatchState& state) override;
   // Never called: a batch of files has no record PostgreSQL could refuse
   // on its own (size() is 0), so a refusal stops the service.
@@ -79,10 +80,45 @@ class ArchiveHandler final : public stream::Handler, public stream::SealsBatches
   std::atomic<std::uint64_t> sequence_{0};
   // The record handle() is writing, on the loop's thread only.
   CaptureRecord record_;
+
+ public:
+  // The time of the last file the loop placed for a partition, and the
+  // offset after its last record so far (-1 while it has none): a file
+  // that opens there follows it.
+  struct LastPlaced {
+    std::int64_t time = 0;
+    std::int64_t next = -1;
+  };
+
+ private:
+  // On the loop's thread only.
+  std::map<std::int32_t, LastPlaced> last_placed_;
   // The time of the last file this member recorded for each partition, or
   // found recorded: where before_commit() places the next.
   std::mutex last_mutex_;
   std::map<std::int32_t, std::int64_t> last_time_;
+  // Files after_commit() published whose rows still say they are not (the
+  // next commit of their partition marks them): guarded by last_mutex_.
+  std::set<std::string> published_;
+  // Whether `path` is one of them; it is no longer.
+  bool take_published(const std::string& path);
+
+  // Where after_commit() lists the staging for what other attempts left,
+  // per partition: where this member's last commit of it ended, and when
+  // it last listed it. Guarded by last_mutex_.
+  struct Swept {
+    std::int64_t next = -1;
+    std::int64_t listed_ms = 0;
+  };
+  std::map<std::int32_t, Swept> swept_;
+  // Set when a batch of this member's ended before its commit did, or a
+  // revoked partition's files were not all removed: the next commit lists
+  // every partition it stores.
+  std::atomic<bool> unswept_{false};
+  // The batch's partitions whose staging after_commit() lists: each the
+  // first time, after another attempt's commit, after a failure (`failed`:
+  // a file of this batch's left unpublished), and at least every minute.
+  std::vector<std::int32_t> sweep(const stream::Batch& batch, bool failed);
 };
 
 }  // namespace millrace::archive::detail

@@ -18,8 +18,8 @@
 #include <stdexcept>
 #include <string_view>
 
-#include "archive_metrics.hpp"
 #include "millrace/runtime/log.hpp"
+#include "streaming.hpp"
 
 namespace millrace::archive::detail {
 
@@ -28,7 +28,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kStaging = ".staging/";
-constexpr const char* kCheck = "archive_store";
 constexpr const char* kMarker = "millrace-upload\n";
 // A marker is a few hundred bytes; anything larger under ".staging/" is an
 // earlier version's staged file.
@@ -52,23 +51,6 @@ std::optional<Marker> read_marker(objstore::ObjectStore& store, const std::strin
     throw;
   }
   return Marker{parse_marker(text)};
-}
-
-// Writes `marker` as the object `key`, through the local file `local`.
-void put_marker(objstore::ObjectStore& store, const std::string& key, const std::string& local,
-                const UploadMarker& marker) {
-  {
-    std::ofstream out(local, std::ios::binary | std::ios::trunc);
-    out << marker_text(marker);
-    if (!out.flush()) throw std::runtime_error("writing " + local);
-  }
-  try {
-    store.put_file(key, local);
-  } catch (const objstore::StoreError&) {
-    ::unlink(local.c_str());
-    throw;
-  }
-  ::unlink(local.c_str());
 }
 
 // An attempt that died between beginning its upload and naming it: the
@@ -96,94 +78,26 @@ void abort_unnamed(objstore::ObjectStore& store, const std::string& name,
   }
 }
 
-// A spooled file's bytes, mapped for as long as its parts go up: each part
-// is a view of the page cache the file was just written to, neither copied
-// into a buffer of its own nor zeroed first.
-class MappedFile {
- public:
-  MappedFile(const std::string& path, std::int64_t size) : size_(static_cast<std::size_t>(size)) {
-    if (size_ == 0) return;
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw std::runtime_error("opening " + path + ": " + std::strerror(errno));
-    void* at = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-    const int saved = errno;
-    ::close(fd);
-    if (at == MAP_FAILED) throw std::runtime_error("mapping " + path + ": " + std::strerror(saved));
-    data_ = static_cast<const char*>(at);
-  }
-  ~MappedFile() {
-    if (data_ != nullptr) ::munmap(const_cast<char*>(data_), size_);
-  }
-  MappedFile(const MappedFile&) = delete;
-  MappedFile& operator=(const MappedFile&) = delete;
-
-  // `length` bytes from `at`, within the file.
-  std::string_view view(std::int64_t at, std::int64_t length) const {
-    return {data_ + at, static_cast<std::size_t>(length)};
-  }
-
- private:
-  const char* data_ = nullptr;
-  std::size_t size_;
-};
-
 }  // namespace
 
 std::string staging_key(const std::string& name) {
   return kStaging + name;
 }
 
-StoreHealth::StoreHealth(std::unique_ptr<objstore::ObjectStore> own, std::chrono::seconds idle,
-                         metrics::Registry* registry)
-    : own_(std::move(own)), idle_(idle), registry_(registry) {
-  if (registry_ == nullptr) return;
-  kArchiveStoreFailing.computed_gauge(*registry_, [this] {
-    std::lock_guard lock(mutex_);
-    const double s = failing_since_
-                         ? std::chrono::duration<double>(Clock::now() - *failing_since_).count()
-                         : 0.0;
-    return std::vector<metrics::Sample>{{{}, s}};
-  });
-}
-
-void StoreHealth::succeeded() {
-  std::lock_guard lock(mutex_);
-  error_.reset();
-  failing_since_.reset();
-  last_ = Clock::now();
-}
-
-void StoreHealth::failed(objstore::ErrorKind kind, std::string explained) {
-  if (registry_ != nullptr) {
-    kArchiveStoreErrors
-        .counter(*registry_, {{"kind", std::string(objstore::kErrorKindNames.name(kind))}})
-        .inc();
-  }
-  std::lock_guard lock(mutex_);
-  error_ = std::move(explained);
-  last_ = Clock::now();
-  if (!failing_since_) failing_since_ = last_;
-}
-
-std::optional<runtime::Problem> StoreHealth::problem() {
-  bool stale = false;
+void put_marker(objstore::ObjectStore& store, const std::string& key, const std::string& local,
+                const UploadMarker& marker) {
   {
-    std::lock_guard lock(mutex_);
-    stale = last_ == Clock::time_point{} || Clock::now() - last_ >= idle_;
+    std::ofstream out(local, std::ios::binary | std::ios::trunc);
+    out << marker_text(marker);
+    if (!out.flush()) throw std::runtime_error("writing " + local);
   }
-  if (stale) {
-    try {
-      own_->check();
-      succeeded();
-    } catch (const objstore::StoreError& e) {
-      failed(e.kind(), objstore::explain(e, *own_));
-    }
+  try {
+    store.put_file(key, local);
+  } catch (const objstore::StoreError&) {
+    ::unlink(local.c_str());
+    throw;
   }
-  std::lock_guard lock(mutex_);
-  if (!error_) return std::nullopt;
-  return runtime::Problem{kCheck, *error_,
-                          "nothing is recorded or lost meanwhile: each window is retried from "
-                          "Kafka with backoff until the store takes it"};
+  ::unlink(local.c_str());
 }
 
 ObjectDestination::ObjectDestination(Open open, std::string spool, std::string writer_id,
@@ -192,7 +106,8 @@ ObjectDestination::ObjectDestination(Open open, std::string spool, std::string w
       spool_((fs::path(spool) / writer_id).string()),
       health_(health),
       parallel_(parallel),
-      tags_(std::random_device{}()) {}
+      tags_(std::random_device{}()),
+      uploads_(parallel, core::TaskQueue::AtEnd::kDrop) {}
 
 ObjectDestination::Lease::Lease(ObjectDestination& owner) : owner_(owner) {
   {
@@ -208,25 +123,6 @@ ObjectDestination::Lease::Lease(ObjectDestination& owner) : owner_(owner) {
 ObjectDestination::Lease::~Lease() {
   std::lock_guard lock(owner_.pool_mutex_);
   owner_.pool_.push_back(std::move(store_));
-}
-
-template <typename F>
-auto ObjectDestination::reported(F&& op) -> decltype(op(std::declval<objstore::ObjectStore&>())) {
-  Lease store(*this);
-  try {
-    if constexpr (std::is_void_v<decltype(op(*store))>) {
-      op(*store);
-      if (health_ != nullptr) health_->succeeded();
-    } else {
-      auto out = op(*store);
-      if (health_ != nullptr) health_->succeeded();
-      return out;
-    }
-  } catch (const objstore::StoreError& e) {
-    const std::string explained = objstore::explain(e, *store);
-    if (health_ != nullptr) health_->failed(e.kind(), explained);
-    throw objstore::StoreError(e.kind(), explained);
-  }
 }
 
 std::string ObjectDestination::local(const std::string& name) const {
@@ -260,26 +156,36 @@ void ObjectDestination::prepare(const Placed& files) {
     std::int64_t part_bytes = 0;
     objstore::Unfinished upload;
     std::vector<std::string> parts;
+    std::shared_ptr<Streaming> streamed;  // opened(): begun, and parts sent
+    std::unique_ptr<SpoolFile> file;      // else: all its parts go now
     std::unique_ptr<MappedFile> bytes;
   };
   std::vector<File> staged(files.size());
-  // Which file each part is of, and its number.
-  std::vector<std::pair<std::size_t, int>> parts;
+  std::vector<std::size_t> fresh;  // the files not opened()
+  // Which file each step is of, and its part's number: -1 for the rest of a
+  // streamed file, 0 for a fresh file's marker with its upload's id.
+  std::vector<std::pair<std::size_t, int>> steps;
   const auto remove_local = [&] {
     for (const auto& f : staged) ::unlink(f.path.c_str());
   };
   try {
     for (std::size_t i = 0; i < files.size(); ++i) {
-      staged[i].path = local(files[i].first);
+      auto& f = staged[i];
+      f.path = local(files[i].first);
       std::error_code ec;
-      staged[i].size = static_cast<std::int64_t>(fs::file_size(staged[i].path, ec));
-      if (ec) throw std::runtime_error("reading " + staged[i].path + ": " + ec.message());
-      staged[i].bytes = std::make_unique<MappedFile>(staged[i].path, staged[i].size);
+      f.size = static_cast<std::int64_t>(fs::file_size(f.path, ec));
+      if (ec) throw std::runtime_error("reading " + f.path + ": " + ec.message());
+      f.streamed = take_streaming(files[i].first);
+      if (f.streamed) continue;
+      fresh.push_back(i);
+      f.file = std::make_unique<SpoolFile>(f.path);
+      f.bytes = std::make_unique<MappedFile>(*f.file, 0, f.size);
     }
-    // Every upload begun, after a marker names its place; then its parts go
-    // up, and the marker is written again with its id, all at once.
+    // Every fresh upload begun, after a marker names its place; then its
+    // parts go up, and the marker is written again with its id, all at once.
     std::vector<std::string> tags(files.size());
-    parallel_.run(files.size(), [&](std::size_t i) {
+    parallel_.run(fresh.size(), [&](std::size_t k) {
+      const std::size_t i = fresh[k];
       auto& f = staged[i];
       const std::string& name = files[i].first;
       reported([&](objstore::ObjectStore& store) {
@@ -290,16 +196,34 @@ void ObjectDestination::prepare(const Placed& files) {
       });
     });
     for (std::size_t i = 0; i < files.size(); ++i) {
+      if (staged[i].streamed) {
+        steps.emplace_back(i, -1);
+        continue;
+      }
       const auto count = std::max<std::int64_t>(
           1, (staged[i].size + staged[i].part_bytes - 1) / staged[i].part_bytes);
       staged[i].parts.resize(static_cast<std::size_t>(count));
-      parts.emplace_back(i, 0);  // the marker, with the upload's id
-      for (int n = 1; n <= count; ++n) parts.emplace_back(i, n);
+      steps.emplace_back(i, 0);
+      for (int n = 1; n <= count; ++n) steps.emplace_back(i, n);
     }
-    parallel_.run(parts.size(), [&](std::size_t k) {
-      const std::size_t i = parts[k].first;  // not bindings: the lambdas capture them
-      const int n = parts[k].second;
+    parallel_.run(steps.size(), [&](std::size_t k) {
+      const std::size_t i = steps[k].first;  // not bindings: the lambdas capture them
+      const int n = steps[k].second;
       auto& f = staged[i];
+      if (n < 0) {
+        // The parts sent while it was written, then the rest, as the last.
+        Streaming& s = *f.streamed;
+        f.upload = s.begun.get().upload;
+        for (auto& part : s.parts) f.parts.push_back(part.get());
+        if (f.size > s.sent || f.parts.empty()) {
+          const MappedFile rest(*s.file, s.sent, f.size - s.sent);
+          const int last = static_cast<int>(f.parts.size()) + 1;
+          f.parts.push_back(reported([&](objstore::ObjectStore& store) {
+            return store.upload_part(f.upload, last, rest.view());
+          }));
+        }
+        return;
+      }
       if (n == 0) {
         reported([&](objstore::ObjectStore& store) {
           put_marker(store, staging_key(files[i].first), f.path + ".marker",
@@ -318,9 +242,14 @@ void ObjectDestination::prepare(const Placed& files) {
     // cleanup after a later commit (its marker names it). Not reported to
     // health: the failure above is what readiness says.
     for (std::size_t i = 0; i < files.size(); ++i) {
+      auto& f = staged[i];
+      if (f.streamed) {
+        drop(files[i].first, *f.streamed);
+        continue;
+      }
       try {
         Lease store(*this);
-        if (!staged[i].upload.key.empty()) store->abort(staged[i].upload);
+        if (!f.upload.key.empty()) store->abort(f.upload);
         store->remove(staging_key(files[i].first));
       } catch (const objstore::StoreError& e) {
         runtime::log_warn("archiver", e.what());
@@ -441,6 +370,9 @@ std::vector<std::string> ObjectDestination::staged_in(const std::string& dir) {
 
 void ObjectDestination::remove_staged(const std::string& name) {
   ::unlink(local(name).c_str());
+  // What is being sent ends first; the marker (written again with the id
+  // once begun) says what to abort.
+  if (const auto s = take_streaming(name)) s->settle();
   const auto mine = take_prepared(name);
   reported([&](objstore::ObjectStore& store) {
     const std::string key = staging_key(name);

@@ -1,14 +1,17 @@
 #pragma once
 
 // The archive in object storage (S3, Azure Blob): a file is written to a
-// local spool; before its commit it is uploaded once, in parts uploaded in
-// parallel, as an unfinished upload under its place in Capture's layout (an
-// S3 multipart upload, or an Azure blob's uncommitted blocks), which a small
-// marker object under ".staging/" names; it is recorded; and after the
-// commit the upload is completed, which makes the object appear, and the
-// marker deleted. docs/archive.md, "Object storage", tells why each step is
-// where it is and what a crash between any two leaves.
+// local spool and uploaded once, in parts uploaded in parallel, as an
+// unfinished upload under its place in Capture's layout (an S3 multipart
+// upload, or an Azure blob's uncommitted blocks), which a small marker
+// object under ".staging/" names. The upload begins as the file opens, and
+// its parts go up as they are written; the last goes before the commit
+// that records the file; and after the commit the upload is completed,
+// which makes the object appear, and the marker deleted. docs/archive.md,
+// "Object storage", tells why each step is where it is and what a crash
+// between any two leaves.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -20,6 +23,7 @@
 #include <vector>
 
 #include "millrace/archive/writer.hpp"
+#include "millrace/core/task_queue.hpp"
 #include "millrace/metrics/metrics.hpp"
 #include "millrace/objstore/store.hpp"
 #include "millrace/runtime/health.hpp"
@@ -71,12 +75,26 @@ class ObjectDestination final : public Destination {
   std::string staging_path(const std::string& name) override;
   // A spool copy: not fsynced (Destination::durable_staging()).
   bool durable_staging() const override { return false; }
-  // Nothing: the file stays in the spool until prepare() uploads it.
+  // Nothing: the file stays in the spool until prepare() uploads the rest.
   void sync_staged(const std::string& name) override;
-  // Begins an upload under each file's place and writes its marker, then
-  // uploads every file's parts, and removes the local copies (also when an
-  // upload failed: the batch is written again from Kafka; what it began is
-  // aborted, or left to the cleanup that follows a commit).
+  // On the upload threads (`parallel` of them), in this order: the marker
+  // written, the upload begun under `relative`, the marker written again
+  // with its id; then each part as soon as grew() says it is written
+  // (parts sized for `max_bytes`). Throws (a retryable I/O failure of the
+  // batch) only when the spool copy cannot be read.
+  void opened(const std::string& name, const std::string& relative,
+              std::int64_t max_bytes) override;
+  void grew(const std::string& name, std::int64_t bytes) override;
+  // The parts sent or being sent are waited for on an upload thread, then
+  // the upload aborted and the marker deleted.
+  void abandoned(const std::string& name) noexcept override;
+  bool left_staged() noexcept override { return left_.exchange(false); }
+  // For a file opened(): waits for its upload's begin and parts, and sends
+  // its last part. For any other: begins an upload under its place after
+  // writing its marker, then uploads its parts. Then removes the local
+  // copies (also when an upload failed: the batch is written again from
+  // Kafka; what it began is aborted, or left to the cleanup that follows a
+  // commit).
   void prepare(const Placed& files) override;
   // Completes the upload the marker names, then deletes the marker. A
   // marker of an earlier version (the file's bytes, to be copied into place)
@@ -125,6 +143,13 @@ class ObjectDestination final : public Destination {
   std::optional<Prepared> take_prepared(const std::string& name);
   std::string next_tag();
 
+  // A file opened(), its upload begun and its parts sent while it is
+  // written, until prepare() (or abandoned(), or remove_staged()) takes it.
+  struct Streaming;
+  std::shared_ptr<Streaming> take_streaming(const std::string& name);
+  // Waits for what `s` sent; then aborts its upload and deletes the marker.
+  void drop(const std::string& name, Streaming& s);
+
   Open open_;
   std::mutex pool_mutex_;
   std::vector<std::unique_ptr<objstore::ObjectStore>> pool_;
@@ -134,6 +159,12 @@ class ObjectDestination final : public Destination {
   std::mutex prepared_mutex_;
   std::map<std::string, Prepared> prepared_;
   std::uint64_t tags_;  // Azure's blocks' tags: a random start, then counted
+  std::mutex streaming_mutex_;
+  std::map<std::string, std::shared_ptr<Streaming>> streaming_;
+  // Set when a file given up left something staged (left_staged()).
+  std::atomic<bool> left_{false};
+  // Last: destroyed first, so that no upload runs once the rest goes.
+  core::TaskQueue uploads_;
 };
 
 // What a marker under ".staging/" says of its file's upload: its place,
@@ -154,6 +185,10 @@ std::optional<UploadMarker> parse_marker(const std::string& text);
 
 // The key of staged file `name` in the store.
 std::string staging_key(const std::string& name);
+// Writes `marker` as the object `key`, through the local file `local`
+// (removed after).
+void put_marker(objstore::ObjectStore& store, const std::string& key, const std::string& local,
+                const UploadMarker& marker);
 
 // This process's spool directory, `spool`/`writer_id`, held for as long as
 // the object lives by a lock (flock) on `spool`/`writer_id`.lock, taken

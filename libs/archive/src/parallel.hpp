@@ -1,8 +1,8 @@
 #pragma once
 
 // Runs the steps of one operation (the parts of a batch's uploads) on a
-// fixed set of core::TaskThreads, the threads the destination holds for
-// its whole life: none is started per batch, and none retries. A failure
+// core::TaskQueue, the threads the destination holds for its whole life:
+// none is started per batch, and none retries. A failure
 // of any step is the operation's (the batch is retried from Kafka, with
 // the stream loop's backoff).
 
@@ -16,21 +16,16 @@
 #include <stdexcept>
 #include <vector>
 
-#include "millrace/core/task_thread.hpp"
+#include "millrace/core/task_queue.hpp"
 
 namespace millrace::archive::detail {
 
 // Caller contract: run() is called by one thread at a time.
 class Parallel {
  public:
-  explicit Parallel(std::size_t threads) {
-    if (threads == 0) throw std::invalid_argument("Parallel needs one thread at least");
-    for (std::size_t i = 0; i < threads; ++i) {
-      threads_.push_back(std::make_unique<core::TaskThread<void>>());
-    }
-  }
+  explicit Parallel(std::size_t threads) : threads_(threads) {}
 
-  std::size_t threads() const { return threads_.size(); }
+  std::size_t threads() const { return threads_.threads(); }
 
   // Runs step(0) .. step(count - 1), each once, on up to threads() threads
   // at a time, and returns when all have ended. Once a step throws, no
@@ -40,9 +35,9 @@ class Parallel {
     std::atomic<std::size_t> next{0};
     std::atomic<bool> failed{false};
     std::vector<std::future<void>> running;
-    const std::size_t n = std::min(count, threads_.size());
+    const std::size_t n = std::min(count, threads_.threads());
     for (std::size_t t = 0; t < n; ++t) {
-      running.push_back(threads_[t]->submit([&] {
+      running.push_back(threads_.submit([&] {
         for (std::size_t i = next++; i < count && !failed.load(); i = next++) {
           try {
             step(i);
@@ -67,7 +62,7 @@ class Parallel {
   }
 
  private:
-  std::vector<std::unique_ptr<core::TaskThread<void>>> threads_;
+  core::TaskQueue threads_;
 };
 
 }  // namespace millrace::archive::detail

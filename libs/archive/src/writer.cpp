@@ -163,6 +163,14 @@ struct CaptureFileWriter::State {
     }
     EVP_DigestUpdate(s->sha, buf, size);
     s->written += static_cast<std::int64_t>(size);
+    // Avro writes a whole block at a time: an object store may send what
+    // is written while the file goes on.
+    try {
+      s->destination.grew(s->name, s->written);
+    } catch (...) {
+      errno = EIO;  // what Avro's error says; the destination's own comes at prepare()
+      return -1;
+    }
     return static_cast<ssize_t>(size);
   }
 
@@ -226,7 +234,10 @@ CaptureFileWriter::~CaptureFileWriter() {
   State& s = *state_;
   const bool unfinished = !s.finished;
   s.release();
-  if (unfinished && !s.staged.empty()) ::unlink(s.staged.c_str());
+  if (unfinished && !s.staged.empty()) {
+    ::unlink(s.staged.c_str());
+    s.destination.abandoned(s.name);
+  }
 }
 
 void CaptureFileWriter::append(const CaptureRecord& r) {

@@ -10,6 +10,7 @@
 #include <map>
 #include <string>
 
+#include "feed.hpp"
 #include "millrace/kafka/consumer.hpp"
 #include "millrace/stream/batch.hpp"
 #include "temp_dir.hpp"
@@ -42,15 +43,8 @@ struct Fixture {
   // One record through the handler, as the stream loop passes it.
   void feed(stream::Batch& batch, stream::BatchState& state, std::int32_t partition,
             std::int64_t offset, std::int64_t read_from, std::size_t body_size = 100) {
-    auto& progress = batch.add(partition, offset, now);
-    if (progress.consumed == 1) progress.read_from = read_from;
-    kafka::ConsumedRecord r;
-    r.topic = "store-events";
-    r.partition = partition;
-    r.offset = offset;
-    r.payload = std::string(body_size, 'x');
-    r.timestamp_ms = now;
-    handler.handle(kafka::Message::from_record(std::move(r)), progress, state);
+    testing::feed(handler, batch, state, partition, offset, read_from, now,
+                  std::string(body_size, 'x'));
   }
 
   std::vector<std::string> staged(std::int32_t partition) {
@@ -144,4 +138,125 @@ TEST_CASE("after a commit, what attempts that can no longer commit staged is rem
   const auto left = f.staged(1);
   REQUIRE(left.size() == 1);
   CHECK(staged_from(left[0]) == std::optional<std::int64_t>(60));
+}
+
+TEST_CASE(
+    "a partition this member keeps committing is listed again only after a failure, another "
+    "member's commit or a minute",
+    "[archive][handler]") {
+  Fixture f;
+  const auto dead = [&](std::int64_t from) {
+    CaptureFileWriter w(f.destination, staged_name("store-events", 1, from, "dead", 1), 1);
+    w.finish();
+  };
+  const auto has = [&](std::int64_t from) {
+    for (const auto& name : f.staged(1)) {
+      if (name.find("-dead-") != std::string::npos && staged_from(name) == from) return true;
+    }
+    return false;
+  };
+  // One batch of [from, to), read from `read_from`, committed.
+  const auto commit = [&](std::int64_t from, std::int64_t to, std::int64_t read_from) {
+    auto state = f.handler.open_batch();
+    stream::Batch batch;
+    for (std::int64_t o = from; o < to; ++o) f.feed(batch, *state, 1, o, read_from);
+    f.handler.before_commit(*state);
+    f.handler.after_commit(batch, *state);
+  };
+  commit(0, 5, 0);  // the first: listed
+  dead(2);
+  commit(5, 10, 5);  // where the last ended, within the minute: not listed
+  CHECK(has(2));
+  f.now += 60'000;
+  commit(10, 15, 10);  // a minute on
+  CHECK_FALSE(has(2));
+
+  // A batch dropped before its commit (a failed one rewinds).
+  dead(12);
+  {
+    auto state = f.handler.open_batch();
+    stream::Batch batch;
+    f.feed(batch, *state, 1, 15, 15);
+  }
+  commit(15, 20, 15);
+  CHECK_FALSE(has(12));
+
+  // Another member committed up to 30 meanwhile.
+  dead(22);
+  commit(20, 25, 20);
+  CHECK(has(22));
+  commit(30, 35, 30);
+  CHECK_FALSE(has(22));
+}
+
+namespace {
+
+// A directory that notes where each file is placed as it opens.
+class Placing final : public Destination {
+ public:
+  explicit Placing(const fs::path& root) : inner_(root.string()) {}
+  std::vector<std::string> places;  // in the order the files opened
+
+  std::string staging_path(const std::string& name) override { return inner_.staging_path(name); }
+  void sync_staged(const std::string& name) override { inner_.sync_staged(name); }
+  void opened(const std::string&, const std::string& relative, std::int64_t) override {
+    places.push_back(relative);
+  }
+  void prepare(const Placed& files) override { inner_.prepare(files); }
+  Published publish(const std::string& name, const std::string& relative) override {
+    return inner_.publish(name, relative);
+  }
+  std::vector<std::string> staged_in(const std::string& dir) override {
+    return inner_.staged_in(dir);
+  }
+  void remove_staged(const std::string& name) override { inner_.remove_staged(name); }
+
+ private:
+  DirectoryDestination inner_;
+};
+
+}  // namespace
+
+TEST_CASE(
+    "a file's place is chosen as it opens: after the files of the commit in flight it follows, "
+    "else after what is recorded",
+    "[archive][handler]") {
+  TempDir dir;
+  Placing destination(dir.path);
+  const std::int64_t window = 1795473600000;  // 2026-11-23 22:40:00 UTC
+  std::int64_t now = window + 100;
+  HandlerSettings s;
+  s.group = "g";
+  s.topic = "store-events";
+  s.ns = "millrace";
+  s.policy.window_ms = 1000;
+  s.policy.max_bytes = 1;  // a file a record
+  s.writer_id = "w";
+  s.now_ms = [&] { return now; };
+  ArchiveHandler handler(s, destination, nullptr);
+  const auto feed = [&](stream::Batch& batch, stream::BatchState& state, std::int64_t offset,
+                        std::int64_t read_from) {
+    testing::feed(handler, batch, state, 0, offset, read_from, now);
+  };
+  // One window's three files, a second apart from the window's start on.
+  stream::Batch first;
+  auto in_flight = handler.open_batch();
+  for (std::int64_t o = 0; o < 3; ++o) feed(first, *in_flight, o, 0);
+  handler.before_commit(*in_flight);
+  // The next window, while that commit is in flight: after its last file.
+  now += 1000;
+  stream::Batch next;
+  auto following = handler.open_batch();
+  feed(next, *following, 3, 3);
+  // Read again from offset 1 (that commit failed): after what is recorded
+  // (nothing here), at the window's start.
+  stream::Batch again;
+  auto retried = handler.open_batch();
+  feed(again, *retried, 1, 1);
+  CHECK(destination.places ==
+        std::vector<std::string>{"millrace/store-events/0/2026/11/23/22/40/00.avro",
+                                 "millrace/store-events/0/2026/11/23/22/40/01.avro",
+                                 "millrace/store-events/0/2026/11/23/22/40/02.avro",
+                                 "millrace/store-events/0/2026/11/23/22/40/03.avro",
+                                 "millrace/store-events/0/2026/11/23/22/40/01.avro"});
 }

@@ -5,8 +5,8 @@
 // and deletes the marker, idempotently; an earlier version's staged copy is
 // still published by copy; a store's failure reaches /readyz's
 // archive_store and leaves neither a local file nor an upload behind; the
-// handler's batches run over it as over a directory; and the parts go up on
-// threads at once.
+// handler's batches run over it as over a directory; a file opened at its
+// place goes up while it is written; and the parts go up on threads at once.
 #include "object_destination.hpp"
 
 #include <atomic>
@@ -18,6 +18,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "feed.hpp"
 #include "handler.hpp"
 #include "millrace/kafka/consumer.hpp"
 #include "millrace/objstore/testing/memory_store.hpp"
@@ -272,15 +273,7 @@ TEST_CASE(
   stream::Batch batch;
   auto state = handler.open_batch();
   for (std::int64_t o = 0; o < 3; ++o) {
-    auto& progress = batch.add(0, o, now);
-    if (progress.consumed == 1) progress.read_from = 0;
-    kafka::ConsumedRecord r;
-    r.topic = "store-events";
-    r.partition = 0;
-    r.offset = o;
-    r.payload = "{}";
-    r.timestamp_ms = now;
-    handler.handle(kafka::Message::from_record(std::move(r)), progress, *state);
+    millrace::archive::testing::feed(handler, batch, *state, 0, o, 0, now);
   }
   handler.before_commit(*state);
   // Uploaded before the transaction, under its place in the layout (the
@@ -293,6 +286,129 @@ TEST_CASE(
   // deleted. (write(), which needs PostgreSQL, would have recorded the
   // batch's own file, and after_commit() completed it.)
   CHECK(f.store->uploads.empty());
+  CHECK(f.store->objects.empty());
+}
+
+namespace {
+
+// Writes `bytes` more to the file being written at `path`, and says so.
+void write_more(Fixture& f, const std::string& name, std::ofstream& out, const std::string& bytes,
+                std::int64_t& size) {
+  out << bytes;
+  REQUIRE(out.flush());
+  size += static_cast<std::int64_t>(bytes.size());
+  f.destination.grew(name, size);
+}
+
+// Says the file grew until `sent` parts have gone to the store (the first
+// growth may come before its upload is begun, and then sends nothing).
+bool until_sent(Fixture& f, const std::string& name, std::int64_t size,
+                const std::atomic<int>& sent, int parts) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (sent.load() < parts) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    f.destination.grew(name, size);
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a file opened at its place goes up while it is written: whole parts as they fill, the "
+    "rest when prepared",
+    "[archive][objstore]") {
+  Fixture f;
+  std::atomic<int> sent{0};
+  f.store->before = [&](const std::string& op) {
+    if (op == "upload_part") ++sent;
+  };
+  const std::string name = "t/0/5-w-1.avro";
+  std::ofstream out(f.destination.staging_path(name), std::ios::binary);
+  f.destination.opened(name, "ns/t/0/x.avro", 1000);
+  std::int64_t size = 0;
+  write_more(f, name, out, "012345678", size);
+  REQUIRE(until_sent(f, name, size, sent, 2));
+  write_more(f, name, out, "9ab", size);  // a third part: "89ab"
+  REQUIRE(until_sent(f, name, size, sent, 3));
+  write_more(f, name, out, "c", size);  // not a whole part: it waits for prepare()
+  out.close();
+  f.destination.prepare({{name, "ns/t/0/x.avro"}});
+  CHECK(sent == 4);
+  const std::string id = f.store->uploads.at("ns/t/0/x.avro");
+  CHECK(f.store->parts.at("ns/t/0/x.avro " + id) ==
+        std::map<int, std::string>{{1, "0123"}, {2, "4567"}, {3, "89ab"}, {4, "c"}});
+  const auto marker = parse_marker(f.store->objects.at(".staging/t/0/5-w-1.avro"));
+  REQUIRE(marker.has_value());
+  CHECK(marker->id == id);
+  CHECK_FALSE(fs::exists(f.spool.path / "123.abc" / name));
+  CHECK(f.destination.publish(name, "ns/t/0/x.avro") == Destination::Published::kMoved);
+  CHECK(f.store->objects.at("ns/t/0/x.avro") == "0123456789abc");
+  CHECK(f.store->objects.size() == 1);
+  CHECK(f.store->calls["copy"] == 0);
+}
+
+TEST_CASE(
+    "a file given up while it is written leaves no upload, no marker and no local copy, and one "
+    "whose upload could not begin leaves its marker to the cleanup",
+    "[archive][objstore]") {
+  Fixture f;
+  std::atomic<int> sent{0};
+  std::atomic<bool> refuse{false};
+  f.store->before = [&](const std::string& op) {
+    if (op == "upload_part") ++sent;
+    if (op == "begin_upload" && refuse) {
+      throw objstore::StoreError(objstore::ErrorKind::kServer, "S3 POST: 503 SlowDown");
+    }
+  };
+  const std::string name = "t/0/5-w-1.avro";
+  const auto local = f.destination.staging_path(name);
+  {
+    std::ofstream out(local, std::ios::binary);
+    f.destination.opened(name, "ns/t/0/x.avro", 1000);
+    std::int64_t size = 0;
+    write_more(f, name, out, "01234567", size);
+    REQUIRE(until_sent(f, name, size, sent, 2));
+  }
+  f.destination.abandoned(name);
+  // The upload threads take tasks in turn (one here): the next file's
+  // upload begins once the first is dropped.
+  refuse = true;
+  const std::string next = "t/0/9-w-2.avro";
+  std::ofstream(f.destination.staging_path(next), std::ios::binary) << "89";
+  f.destination.opened(next, "ns/t/0/y.avro", 1000);
+  CHECK_THROWS_WITH(f.destination.prepare({{next, "ns/t/0/y.avro"}}),
+                    Catch::Contains("503 SlowDown"));
+  CHECK_FALSE(fs::exists(local));
+  CHECK_FALSE(fs::exists(f.spool.path / "123.abc" / next));
+  CHECK(f.store->uploads.empty());
+  // What the refused one wrote first: a marker without an upload's id,
+  // which the cleanup after a later commit removes.
+  CHECK(f.store->objects.size() == 1);
+  const auto marker = parse_marker(f.store->objects.at(".staging/t/0/9-w-2.avro"));
+  REQUIRE(marker.has_value());
+  CHECK(marker->id.empty());
+  // Which the destination says, once, for the next commit to list the
+  // staging.
+  CHECK(f.destination.left_staged());
+  CHECK_FALSE(f.destination.left_staged());
+  // So does one given up while its upload could not begin.
+  const std::string third = "t/0/11-w-3.avro";
+  std::ofstream(f.destination.staging_path(third), std::ios::binary) << "ab";
+  f.destination.opened(third, "ns/t/0/z.avro", 1000);
+  f.destination.abandoned(third);
+  bool left = false;
+  for (int i = 0; i < 500 && !left; ++i) {
+    left = f.destination.left_staged();
+    if (!left) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(left);
+  CHECK_FALSE(f.destination.left_staged());
+  refuse = false;
+  CHECK(f.destination.staged_in("t/0") == std::vector<std::string>{third, next});
+  f.destination.remove_staged(next);
+  f.destination.remove_staged(third);
   CHECK(f.store->objects.empty());
 }
 

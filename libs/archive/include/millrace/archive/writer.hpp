@@ -45,6 +45,29 @@ class Destination {
   // Makes a written staged file's name durable (the file fsynced when
   // durable_staging()).
   virtual void sync_staged(const std::string& name) = 0;
+  // Staged file `name`, just created, will be placed at `relative` (if its
+  // commit records it there) and holds up to about `max_bytes`: an object
+  // store begins its upload there now, and sends its bytes as they are
+  // written (grew()), so that prepare() has only the file's last part left
+  // to send. Optional: prepare() does everything for a file never opened().
+  // A directory has nothing to do.
+  virtual void opened(const std::string& name, const std::string& relative,
+                      std::int64_t max_bytes) {
+    (void)name, (void)relative, (void)max_bytes;
+  }
+  // The first `bytes` of staged file `name` are written to its local path
+  // (staging_path()) and will not change.
+  virtual void grew(const std::string& name, std::int64_t bytes) { (void)name, (void)bytes; }
+  // Staged file `name` will never be prepared (its writer was destroyed
+  // before it finished, or its batch dropped before its commit): what
+  // opened() began goes, and its local file. Never throws; what it cannot
+  // undo now, the cleanup after a later commit does (as after a crash).
+  virtual void abandoned(const std::string& name) noexcept { (void)name; }
+  // Whether a file given up since the last call left something staged that
+  // only that cleanup's listing finds (undoing it failed, or its upload's
+  // begin failed before the marker named it): the next commit lists the
+  // staging then. Said once: the call clears it.
+  virtual bool left_staged() noexcept { return false; }
   // Readies finished staged files for publish() at their places, before the
   // commit that records them: each pair is a staged name and its place. A
   // directory has nothing to do (the file is staged on the root's

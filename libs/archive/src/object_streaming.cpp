@@ -1,0 +1,112 @@
+// ObjectDestination's files sent while they are written: opened() begins
+// the upload, grew() sends each part once it is written, abandoned() gives
+// a file up. prepare() (object_destination.cpp) sends what is left.
+#include <chrono>
+#include <exception>
+#include <limits>
+#include <string>
+#include <utility>
+
+#include "millrace/runtime/log.hpp"
+#include "streaming.hpp"
+
+namespace millrace::archive::detail {
+
+void ObjectDestination::opened(const std::string& name, const std::string& relative,
+                               std::int64_t max_bytes) {
+  auto s = std::make_shared<Streaming>();
+  s->file = std::make_shared<const SpoolFile>(local(name));
+  const std::string tag = next_tag();
+  const std::string marker_local = local(name) + ".marker";
+  s->begun = uploads_
+                 .submit([this, name, relative, max_bytes, tag, marker_local] {
+                   return reported([&](objstore::ObjectStore& store) {
+                     const std::string marker_key = staging_key(name);
+                     put_marker(store, marker_key, marker_local, {relative, tag, ""});
+                     Begun out{store.begin_upload(relative, tag), store.part_size_for(max_bytes)};
+                     put_marker(store, marker_key, marker_local, {relative, tag, out.upload.id});
+                     return out;
+                   });
+                 })
+                 .share();
+  std::lock_guard lock(streaming_mutex_);
+  streaming_[name] = std::move(s);
+}
+
+void ObjectDestination::grew(const std::string& name, std::int64_t bytes) {
+  std::lock_guard lock(streaming_mutex_);
+  const auto it = streaming_.find(name);
+  if (it == streaming_.end()) return;
+  Streaming& s = *it->second;
+  if (s.part_bytes == 0) {
+    // Not yet begun: the bytes wait (the next growth sends them), and the
+    // loop that writes the file never waits for the store.
+    if (s.begun.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
+    try {
+      s.part_bytes = s.begun.get().part_bytes;
+    } catch (...) {
+      s.part_bytes = std::numeric_limits<std::int64_t>::max();  // failed: prepare() says so
+      return;
+    }
+  }
+  while (bytes - s.sent >= s.part_bytes) {
+    const int n = static_cast<int>(s.parts.size()) + 1;
+    s.parts.push_back(uploads_.submit(
+        [this, begun = s.begun, file = s.file, n, at = s.sent, length = s.part_bytes] {
+          const objstore::Unfinished upload = begun.get().upload;
+          const MappedFile part(*file, at, length);
+          return reported([&](objstore::ObjectStore& store) {
+            return store.upload_part(upload, n, part.view());
+          });
+        }));
+    s.sent += s.part_bytes;
+  }
+}
+
+std::shared_ptr<ObjectDestination::Streaming> ObjectDestination::take_streaming(
+    const std::string& name) {
+  std::lock_guard lock(streaming_mutex_);
+  const auto it = streaming_.find(name);
+  if (it == streaming_.end()) return nullptr;
+  auto out = std::move(it->second);
+  streaming_.erase(it);
+  return out;
+}
+
+void ObjectDestination::drop(const std::string& name, Streaming& s) {
+  const auto upload = s.settle();
+  ::unlink(local(name).c_str());
+  // An upload begun but not named (its begin failed on the way) keeps its
+  // marker: the cleanup after a later commit aborts what it names.
+  if (!upload) {
+    left_ = true;
+    return;
+  }
+  try {
+    Lease store(*this);
+    store->abort(*upload);
+    store->remove(staging_key(name));
+  } catch (const objstore::StoreError& e) {
+    left_ = true;
+    runtime::log_warn("archiver", e.what());
+  }
+}
+
+void ObjectDestination::abandoned(const std::string& name) noexcept {
+  try {
+    auto s = take_streaming(name);
+    if (!s) {
+      ::unlink(local(name).c_str());
+      return;
+    }
+    // After the parts queued before it: waiting here would hold up the
+    // loop for a part's upload.
+    uploads_.submit([this, name, s] { drop(name, *s); });
+  } catch (const std::exception& e) {
+    left_ = true;
+    runtime::log_warn("archiver", std::string("giving up ") + name + ": " + e.what() +
+                                      " (a later commit's cleanup removes what is left)");
+  }
+}
+
+}  // namespace millrace::archive::detail
