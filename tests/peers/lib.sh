@@ -8,7 +8,10 @@
 # log prefix, all named after NAME. Whatever the test adds to pids, slots,
 # topics and databases is stopped, dropped or deleted on exit, with the
 # schema, publication and role.
-set -euo pipefail
+set -Eeuo pipefail
+# A command that fails stops the test: which one, and where (a CI run's
+# record may be all there is of a failure).
+trap 'rc=$?; echo "${BASH_SOURCE[0]##*/}:$LINENO: \"$BASH_COMMAND\" failed (exit $rc)" >&2' ERR
 
 src=$2
 build=$3
