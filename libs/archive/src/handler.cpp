@@ -1,7 +1,7 @@
 #include "handler.hpp"
 
-#include <cinttypes>
-#include <cstdio>
+#include <algorithm>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -25,10 +25,6 @@ namespace {
 constexpr const char* kComponent = "archiver";
 constexpr std::string_view kArchived = "archived";
 constexpr std::size_t kPublishedKept = 4096;
-// How often a partition this member keeps committing has its staging
-// listed all the same: what a fenced member still writing staged after
-// the last listing is removed within this.
-constexpr std::int64_t kSweepEveryMs = 60'000;
 
 // A file being written: the partition's one open file in a batch.
 struct OpenFile {
@@ -63,13 +59,27 @@ DoneFile done(WrittenFile file, const OpenFile& f) {
 // those no commit can record any more).
 class ArchiveBatch final : public stream::BatchState {
  public:
-  ArchiveBatch(Destination& destination, std::atomic<bool>& unswept)
-      : destination(destination), unswept(unswept) {}
+  // `left(partition, offset)`: staged files of the partition starting
+  // below the offset may be left (ArchiveHandler::mark_left).
+  using Left = std::function<void(std::int32_t, std::int64_t)>;
+  ArchiveBatch(Destination& destination, Left left)
+      : destination(destination), left(std::move(left)) {}
   ~ArchiveBatch() override {
     // Ended without its commit's end: whatever of it is still staged (a
-    // removal that failed, an upload begun partway) is for the next
-    // commit's listing.
-    if (!committed && (prepared || !done.empty() || !open.empty())) unswept = true;
+    // removal that failed, an upload begun partway) is for its partitions'
+    // next commits' listings.
+    if (!committed) {
+      try {
+        std::map<std::int32_t, std::int64_t> below;
+        for (const auto& [p, f] : open) below[p] = std::max(below[p], f.from + 1);
+        for (const auto& d : done) {
+          below[d.file.partition] = std::max(below[d.file.partition], d.from + 1);
+        }
+        for (const auto& [p, offset] : below) left(p, offset);
+      } catch (...) {
+        // Out of memory: the listing at least once a minute finds them.
+      }
+    }
     // Dropped before its commit began (behind a failed one): its finished
     // files will never be recorded. (Its open ones go with their writers.)
     if (prepared) return;
@@ -79,7 +89,7 @@ class ArchiveBatch final : public stream::BatchState {
   ArchiveBatch& operator=(const ArchiveBatch&) = delete;
 
   Destination& destination;
-  std::atomic<bool>& unswept;         // the handler's
+  Left left;
   bool prepared = false;              // before_commit() began
   bool committed = false;             // after_commit() ran
   std::int64_t window_start_ms = -1;  // set by the batch's first record
@@ -97,7 +107,7 @@ class ArchiveBatch final : public stream::BatchState {
       try {
         destination.remove_staged(d.file.staged);
       } catch (const std::exception& e) {
-        unswept = true;
+        left(partition, d.from + 1);
         runtime::log_warn(kComponent, e.what());  // a later commit removes it
       }
       return true;
@@ -138,27 +148,12 @@ void assign(std::optional<std::string>& to, std::optional<std::string_view> from
 
 }  // namespace
 
-std::string staged_name(const std::string& topic, std::int32_t partition, std::int64_t from,
-                        const std::string& writer_id, std::uint64_t n) {
-  return topic + "/" + std::to_string(partition) + "/" + std::to_string(from) + "-" + writer_id +
-         "-" + std::to_string(n) + ".avro";
-}
-
-std::optional<std::int64_t> staged_from(const std::string& name) {
-  const auto slash = name.rfind('/');
-  const std::string file = slash == std::string::npos ? name : name.substr(slash + 1);
-  std::int64_t from = 0;
-  int used = 0;
-  if (std::sscanf(file.c_str(), "%" SCNd64 "-%n", &from, &used) != 1 || used == 0 || from < 0) {
-    return std::nullopt;
-  }
-  if (file.size() < 5 || file.compare(file.size() - 5, 5, ".avro") != 0) return std::nullopt;
-  return from;
-}
-
 ArchiveHandler::ArchiveHandler(HandlerSettings settings, Destination& destination,
                                ArchiveProbe* probe)
-    : settings_(std::move(settings)), destination_(destination), probe_(probe) {
+    : settings_(std::move(settings)),
+      destination_(destination),
+      probe_(probe),
+      sweep_(destination, settings_.topic, settings_.writer_id, settings_.now_ms) {
   record_.topic = settings_.topic;
 }
 
@@ -174,7 +169,8 @@ void ArchiveHandler::on_connect(pqxx::connection& connection) {
 }
 
 std::unique_ptr<stream::BatchState> ArchiveHandler::open_batch() {
-  return std::make_unique<ArchiveBatch>(destination_, unswept_);
+  return std::make_unique<ArchiveBatch>(
+      destination_, [this](std::int32_t p, std::int64_t offset) { sweep_.mark_left(p, offset); });
 }
 
 std::optional<std::chrono::milliseconds> ArchiveHandler::seal_in(
@@ -420,62 +416,7 @@ void ArchiveHandler::after_commit(const stream::Batch& batch, stream::BatchState
   if (probe_ != nullptr) {
     for (const auto& f : b.recorded) probe_->file_committed(settings_.topic, f);
   }
-  // Staged files that start below the offset just committed can never be
-  // recorded: another attempt at their records committed (this one). They
-  // are what a crashed or fenced attempt left, listed only where one may
-  // have (sweep()).
-  std::vector<std::string> dirs;
-  std::vector<std::int64_t> committed;
-  for (const auto& p : sweep(batch, !unpublished.empty())) {
-    dirs.push_back(settings_.topic + "/" + std::to_string(p));
-    committed.push_back(batch.partitions().at(p).next_offset);
-  }
-  const auto listed = destination_.staged_in_each(dirs);
-  for (std::size_t i = 0; i < dirs.size(); ++i) {
-    const std::string& dir = dirs[i];
-    int removed = 0;
-    for (const auto& name : listed[i]) {
-      const auto from = staged_from(name);
-      if (!from || *from >= committed[i] || unpublished.contains(name)) continue;
-      try {
-        destination_.remove_staged(name);
-        ++removed;
-      } catch (const std::exception& e) {
-        runtime::log_warn(kComponent, e.what());
-      }
-    }
-    if (removed > 0) {
-      runtime::log_info(kComponent, "removed " + std::to_string(removed) + " staged file(s) of " +
-                                        dir +
-                                        " (and aborted their uploads), left by attempts "
-                                        "that never committed");
-    }
-  }
-}
-
-std::vector<std::int32_t> ArchiveHandler::sweep(const stream::Batch& batch, bool failed) {
-  // An attempt of this member's that ended without its commit's end, or a
-  // file it gave up, may have left files anywhere: every partition is
-  // listed. Both flags are read (and so cleared), whichever is set.
-  const bool left = destination_.left_staged();
-  const bool unswept = unswept_.exchange(false);
-  const bool all = left || unswept || failed;
-  const std::int64_t now = settings_.now_ms();
-  std::vector<std::int32_t> out;
-  std::lock_guard lock(last_mutex_);
-  for (const auto& [p, progress] : batch.partitions()) {
-    auto [at, first] = swept_.try_emplace(p);
-    Swept& s = at->second;
-    // A batch that does not start where this member's last commit of the
-    // partition ended follows another attempt's commit (or is this
-    // member's first): a crashed or fenced attempt may have staged since.
-    if (all || first || s.next != progress.read_from || now - s.listed_ms >= kSweepEveryMs) {
-      out.push_back(p);
-      s.listed_ms = now;
-    }
-    s.next = progress.next_offset;
-  }
-  return out;
+  sweep_.after_commit(batch, unpublished);
 }
 
 bool ArchiveHandler::take_published(const std::string& path) {

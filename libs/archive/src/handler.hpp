@@ -20,6 +20,7 @@
 #include "millrace/archive/capture.hpp"
 #include "millrace/archive/writer.hpp"
 #include "millrace/stream/handler.hpp"
+#include "staging.hpp"
 
 namespace millrace::archive::detail {
 
@@ -36,13 +37,6 @@ struct HandlerSettings {
   // Milliseconds since the epoch, UTC; a test sets its own.
   std::function<std::int64_t()> now_ms;
 };
-
-// A staged file's name: "{topic}/{partition}/{from_offset}-{writer}-{n}.avro".
-std::string staged_name(const std::string& topic, std::int32_t partition, std::int64_t from,
-                        const std::string& writer_id, std::uint64_t n);
-// The from_offset a staged name starts with; nullopt for a name that is
-// not one of ours.
-std::optional<std::int64_t> staged_from(const std::string& name);
 
 class ArchiveHandler final : public stream::Handler, public stream::SealsBatches {
  public:
@@ -103,22 +97,8 @@ class ArchiveHandler final : public stream::Handler, public stream::SealsBatches
   // Whether `path` is one of them; it is no longer.
   bool take_published(const std::string& path);
 
-  // Where after_commit() lists the staging for what other attempts left,
-  // per partition: where this member's last commit of it ended, and when
-  // it last listed it. Guarded by last_mutex_.
-  struct Swept {
-    std::int64_t next = -1;
-    std::int64_t listed_ms = 0;
-  };
-  std::map<std::int32_t, Swept> swept_;
-  // Set when a batch of this member's ended before its commit did, or a
-  // revoked partition's files were not all removed: the next commit lists
-  // every partition it stores.
-  std::atomic<bool> unswept_{false};
-  // The batch's partitions whose staging after_commit() lists: each the
-  // first time, after another attempt's commit, after a failure (`failed`:
-  // a file of this batch's left unpublished), and at least every minute.
-  std::vector<std::int32_t> sweep(const stream::Batch& batch, bool failed);
+  // What after_commit() lists of the staging, and removes.
+  StagingSweep sweep_;
 };
 
 }  // namespace millrace::archive::detail

@@ -11,7 +11,6 @@
 // "Object storage", tells why each step is where it is and what a crash
 // between any two leaves.
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -88,7 +87,7 @@ class ObjectDestination final : public Destination {
   // The parts sent or being sent are waited for on an upload thread, then
   // the upload aborted and the marker deleted.
   void abandoned(const std::string& name) noexcept override;
-  bool left_staged() noexcept override { return left_.exchange(false); }
+  std::vector<std::string> left_staged() override;
   // For a file opened(): waits for its upload's begin and parts, and sends
   // its last part. For any other: begins an upload under its place after
   // writing its marker, then uploads its parts. Then removes the local
@@ -161,8 +160,10 @@ class ObjectDestination final : public Destination {
   std::uint64_t tags_;  // Azure's blocks' tags: a random start, then counted
   std::mutex streaming_mutex_;
   std::map<std::string, std::shared_ptr<Streaming>> streaming_;
-  // Set when a file given up left something staged (left_staged()).
-  std::atomic<bool> left_{false};
+  // The files given up that left something staged (left_staged()).
+  std::mutex left_mutex_;
+  std::vector<std::string> left_;
+  void left(const std::string& name) noexcept;
   // Last: destroyed first, so that no upload runs once the rest goes.
   core::TaskQueue uploads_;
 };

@@ -79,15 +79,15 @@ void ObjectDestination::drop(const std::string& name, Streaming& s) {
   // An upload begun but not named (its begin failed on the way) keeps its
   // marker: the cleanup after a later commit aborts what it names.
   if (!upload) {
-    left_ = true;
+    left(name);
     return;
   }
   try {
     Lease store(*this);
     store->abort(*upload);
     store->remove(staging_key(name));
-  } catch (const objstore::StoreError& e) {
-    left_ = true;
+  } catch (const std::exception& e) {
+    left(name);
     runtime::log_warn("archiver", e.what());
   }
 }
@@ -103,10 +103,24 @@ void ObjectDestination::abandoned(const std::string& name) noexcept {
     // loop for a part's upload.
     uploads_.submit([this, name, s] { drop(name, *s); });
   } catch (const std::exception& e) {
-    left_ = true;
+    left(name);
     runtime::log_warn("archiver", std::string("giving up ") + name + ": " + e.what() +
                                       " (a later commit's cleanup removes what is left)");
   }
+}
+
+void ObjectDestination::left(const std::string& name) noexcept {
+  try {
+    std::lock_guard lock(left_mutex_);
+    left_.push_back(name);
+  } catch (...) {
+    // Out of memory: the listing at least once a minute finds it.
+  }
+}
+
+std::vector<std::string> ObjectDestination::left_staged() {
+  std::lock_guard lock(left_mutex_);
+  return std::exchange(left_, {});
 }
 
 }  // namespace millrace::archive::detail

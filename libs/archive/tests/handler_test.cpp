@@ -5,10 +5,14 @@
 // records the files in PostgreSQL, runs in tests/integration.)
 #include "handler.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <map>
+#include <optional>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "feed.hpp"
 #include "millrace/kafka/consumer.hpp"
@@ -51,6 +55,26 @@ struct Fixture {
     auto names = destination.staged_in("store-events/" + std::to_string(partition));
     std::sort(names.begin(), names.end());
     return names;
+  }
+
+  // A file of partition 1 staged by `writer`, from `from`.
+  void stage(std::int64_t from, const std::string& writer) {
+    CaptureFileWriter w(destination, staged_name("store-events", 1, from, writer, 1), 1);
+    w.finish();
+  }
+  bool has(std::int64_t from, const std::string& writer) {
+    for (const auto& name : staged(1)) {
+      if (staged_by(name, writer) && staged_from(name) == from) return true;
+    }
+    return false;
+  }
+  // One batch of partition 1's [from, to), read from `read_from`, committed.
+  void commit(std::int64_t from, std::int64_t to, std::int64_t read_from) {
+    auto state = handler.open_batch();
+    stream::Batch batch;
+    for (std::int64_t o = from; o < to; ++o) feed(batch, *state, 1, o, read_from);
+    handler.before_commit(*state);
+    handler.after_commit(batch, *state);
   }
 };
 
@@ -145,23 +169,10 @@ TEST_CASE(
     "member's commit or a minute",
     "[archive][handler]") {
   Fixture f;
-  const auto dead = [&](std::int64_t from) {
-    CaptureFileWriter w(f.destination, staged_name("store-events", 1, from, "dead", 1), 1);
-    w.finish();
-  };
-  const auto has = [&](std::int64_t from) {
-    for (const auto& name : f.staged(1)) {
-      if (name.find("-dead-") != std::string::npos && staged_from(name) == from) return true;
-    }
-    return false;
-  };
-  // One batch of [from, to), read from `read_from`, committed.
+  const auto dead = [&](std::int64_t from) { f.stage(from, "dead"); };
+  const auto has = [&](std::int64_t from) { return f.has(from, "dead"); };
   const auto commit = [&](std::int64_t from, std::int64_t to, std::int64_t read_from) {
-    auto state = f.handler.open_batch();
-    stream::Batch batch;
-    for (std::int64_t o = from; o < to; ++o) f.feed(batch, *state, 1, o, read_from);
-    f.handler.before_commit(*state);
-    f.handler.after_commit(batch, *state);
+    f.commit(from, to, read_from);
   };
   commit(0, 5, 0);  // the first: listed
   dead(2);
@@ -187,6 +198,125 @@ TEST_CASE(
   CHECK(has(22));
   commit(30, 35, 30);
   CHECK_FALSE(has(22));
+}
+
+TEST_CASE(
+    "what an attempt left beyond the offset a listing could remove is listed again at the next "
+    "commits until one passes it",
+    "[archive][handler]") {
+  Fixture f;
+  const auto stage = [&](std::int64_t from, const std::string& writer) { f.stage(from, writer); };
+  const auto has = [&](std::int64_t from, const std::string& writer) {
+    return f.has(from, writer);
+  };
+  const auto commit = [&](std::int64_t from, std::int64_t to, std::int64_t read_from) {
+    f.commit(from, to, read_from);
+  };
+  commit(0, 5, 0);  // the first: listed
+
+  // A batch of this member's read 5 to 60 and was dropped before its
+  // commit: its full files (a size window of about 20 records) stay staged.
+  {
+    auto state = f.handler.open_batch();
+    stream::Batch batch;
+    for (std::int64_t o = 5; o < 60; ++o) f.feed(batch, *state, 1, o, 5);
+  }
+  const auto own = f.staged(1);
+  REQUIRE(own.size() >= 2);
+  std::optional<std::int64_t> last_from;
+  for (const auto& name : own) last_from = std::max(last_from, staged_from(name));
+  REQUIRE(last_from.has_value());
+  REQUIRE(*last_from > 10);
+  // The commit after it reads less (its window ends sooner): what starts
+  // below 10 goes, the rest waits for the commits that pass it, each
+  // listed although it starts where the last one ended.
+  commit(5, 10, 5);
+  CHECK_FALSE(has(5, "w"));
+  CHECK(has(*last_from, "w"));
+  commit(10, *last_from + 1, 10);
+  CHECK_FALSE(has(*last_from, "w"));
+  // Then a commit where the last one ended is not listed again.
+  stage(3, "dead");
+  commit(*last_from + 1, *last_from + 5, *last_from + 1);
+  CHECK(has(3, "dead"));
+
+  // Another member's file found beyond the commit that listed it (the
+  // minute's listing here) keeps the partition listed until a commit
+  // passes it.
+  const std::int64_t at = *last_from + 5;
+  stage(at + 20, "x");
+  f.now += 60'000;
+  commit(at, at + 5, at);
+  CHECK_FALSE(has(3, "dead"));
+  CHECK(has(at + 20, "x"));
+  stage(4, "dead");
+  commit(at + 5, at + 10, at + 5);
+  CHECK_FALSE(has(4, "dead"));
+  commit(at + 10, at + 25, at + 10);
+  CHECK_FALSE(has(at + 20, "x"));
+  stage(6, "dead");
+  commit(at + 25, at + 30, at + 25);
+  CHECK(has(6, "dead"));
+}
+
+namespace {
+
+// A destination whose listing fails while `refuse` is set.
+class Refusing final : public Destination {
+ public:
+  explicit Refusing(const fs::path& root) : inner_(root.string()) {}
+  bool refuse = false;
+
+  std::string staging_path(const std::string& name) override { return inner_.staging_path(name); }
+  void sync_staged(const std::string& name) override { inner_.sync_staged(name); }
+  void prepare(const Placed& files) override { inner_.prepare(files); }
+  Published publish(const std::string& name, const std::string& relative) override {
+    return inner_.publish(name, relative);
+  }
+  std::vector<std::string> staged_in(const std::string& dir) override {
+    if (refuse) throw std::runtime_error("the store did not answer");
+    return inner_.staged_in(dir);
+  }
+  void remove_staged(const std::string& name) override { inner_.remove_staged(name); }
+
+ private:
+  DirectoryDestination inner_;
+};
+
+}  // namespace
+
+TEST_CASE("a listing that fails is done again at the partition's next commit",
+          "[archive][handler]") {
+  TempDir dir;
+  Refusing destination(dir.path);
+  std::int64_t now = 1795473600000;
+  HandlerSettings s;
+  s.group = "g";
+  s.topic = "store-events";
+  s.ns = "millrace";
+  s.policy.window_ms = 300'000;
+  s.writer_id = "w";
+  s.now_ms = [&] { return now; };
+  ArchiveHandler handler(s, destination, nullptr);
+  const auto commit = [&](std::int64_t from, std::int64_t to) {
+    auto state = handler.open_batch();
+    stream::Batch batch;
+    for (std::int64_t o = from; o < to; ++o) {
+      testing::feed(handler, batch, *state, 0, o, from, now);
+    }
+    handler.before_commit(*state);
+    handler.after_commit(batch, *state);
+  };
+  const std::string dead = staged_name("store-events", 0, 1, "dead", 1);
+  CaptureFileWriter(destination, dead, 0).finish();
+  destination.refuse = true;
+  commit(0, 5);  // the first commit's listing fails: logged, not thrown
+  destination.refuse = false;
+  auto left = destination.staged_in("store-events/0");
+  std::sort(left.begin(), left.end());
+  CHECK(left == std::vector<std::string>{"store-events/0/0-w-1.avro", dead});
+  commit(5, 10);  // where the last ended, and listed
+  CHECK(destination.staged_in("store-events/0").empty());
 }
 
 namespace {

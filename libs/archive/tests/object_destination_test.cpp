@@ -391,20 +391,20 @@ TEST_CASE(
   CHECK(marker->id.empty());
   // Which the destination says, once, for the next commit to list the
   // staging.
-  CHECK(f.destination.left_staged());
-  CHECK_FALSE(f.destination.left_staged());
+  CHECK(f.destination.left_staged() == std::vector<std::string>{next});
+  CHECK(f.destination.left_staged().empty());
   // So does one given up while its upload could not begin.
   const std::string third = "t/0/11-w-3.avro";
   std::ofstream(f.destination.staging_path(third), std::ios::binary) << "ab";
   f.destination.opened(third, "ns/t/0/z.avro", 1000);
   f.destination.abandoned(third);
-  bool left = false;
-  for (int i = 0; i < 500 && !left; ++i) {
+  std::vector<std::string> left;
+  for (int i = 0; i < 500 && left.empty(); ++i) {
     left = f.destination.left_staged();
-    if (!left) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (left.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  CHECK(left);
-  CHECK_FALSE(f.destination.left_staged());
+  CHECK(left == std::vector<std::string>{third});
+  CHECK(f.destination.left_staged().empty());
   refuse = false;
   CHECK(f.destination.staged_in("t/0") == std::vector<std::string>{third, next});
   f.destination.remove_staged(next);

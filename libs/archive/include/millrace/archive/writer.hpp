@@ -63,11 +63,11 @@ class Destination {
   // opened() began goes, and its local file. Never throws; what it cannot
   // undo now, the cleanup after a later commit does (as after a crash).
   virtual void abandoned(const std::string& name) noexcept { (void)name; }
-  // Whether a file given up since the last call left something staged that
-  // only that cleanup's listing finds (undoing it failed, or its upload's
-  // begin failed before the marker named it): the next commit lists the
-  // staging then. Said once: the call clears it.
-  virtual bool left_staged() noexcept { return false; }
+  // The files given up since the last call that left something staged
+  // which only that cleanup's listing finds (undoing it failed, or its
+  // upload's begin failed before the marker named it): the next commit of
+  // each one's partition lists the staging. Said once: the call clears it.
+  virtual std::vector<std::string> left_staged() { return {}; }
   // Readies finished staged files for publish() at their places, before the
   // commit that records them: each pair is a staged name and its place. A
   // directory has nothing to do (the file is staged on the root's
