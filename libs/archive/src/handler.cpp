@@ -29,6 +29,7 @@ constexpr std::size_t kPublishedKept = 4096;
 // A file being written: the partition's one open file in a batch.
 struct OpenFile {
   std::unique_ptr<CaptureFileWriter> writer;
+  std::string staged;  // its name in the staging
   std::int64_t from = 0;
   std::int64_t opened_ms = 0;
   bool first_in_batch = true;
@@ -231,6 +232,7 @@ void ArchiveHandler::handle(const kafka::Message& message, stream::PartitionProg
           staged_name(settings_.topic, p, f.from, settings_.writer_id, ++sequence_);
       f.writer = std::make_unique<CaptureFileWriter>(destination_, staged, p,
                                                      settings_.policy.block_bytes);
+      f.staged = staged;
       // Its bytes may go to the store while it is written.
       destination_.opened(staged, f.path,
                           settings_.policy.max_bytes + settings_.policy.block_bytes);
@@ -270,6 +272,10 @@ void ArchiveHandler::handle(const kafka::Message& message, stream::PartitionProg
     io_failed(e);
   }
   progress.tally.count(core::Outcome::kPersisted, kArchived);
+}
+
+void ArchiveHandler::caught_up(stream::BatchState& state) {
+  for (const auto& [p, f] : of(state).open) destination_.caught_up(f.staged);
 }
 
 void ArchiveHandler::before_commit(stream::BatchState& state) {

@@ -48,6 +48,9 @@ class ArchiveHandler final : public stream::Handler, public stream::SealsBatches
   void on_connect(pqxx::connection& connection) override;
   std::unique_ptr<stream::BatchState> open_batch() override;
   std::optional<std::chrono::milliseconds> seal_in(const stream::BatchState& state) const override;
+  // Each open file's bytes written so far may go to the store now
+  // (Destination::caught_up).
+  void caught_up(stream::BatchState& state) override;
   void handle(const kafka::Message& message, stream::PartitionProgress& progress,
               stream::BatchState& state) override;
   // Finishes (fsyncs) every open file and readies each at its place in

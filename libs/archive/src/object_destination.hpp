@@ -84,6 +84,11 @@ class ObjectDestination final : public Destination {
   void opened(const std::string& name, const std::string& relative,
               std::int64_t max_bytes) override;
   void grew(const std::string& name, std::int64_t bytes) override;
+  // What is written and not yet sent goes as a part of its own when it is
+  // a quarter of a part at least (and what the store takes: S3's 5 MiB),
+  // while the store's limit on parts leaves room for one more part than
+  // the file was sized for, up to 8 such parts a file.
+  void caught_up(const std::string& name) override;
   // The parts sent or being sent are waited for on an upload thread, then
   // the upload aborted and the marker deleted.
   void abandoned(const std::string& name) noexcept override;
@@ -146,6 +151,12 @@ class ObjectDestination final : public Destination {
   // written, until prepare() (or abandoned(), or remove_staged()) takes it.
   struct Streaming;
   std::shared_ptr<Streaming> take_streaming(const std::string& name);
+  // Whether `s`'s upload is begun (its part size known); under
+  // streaming_mutex_.
+  static bool begun(Streaming& s);
+  // Sends `s`'s next `length` bytes as its next part; under
+  // streaming_mutex_.
+  void send_part(Streaming& s, std::int64_t length);
   // Waits for what `s` sent; then aborts its upload and deletes the marker.
   void drop(const std::string& name, Streaming& s);
 

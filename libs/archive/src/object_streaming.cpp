@@ -1,6 +1,8 @@
 // ObjectDestination's files sent while they are written: opened() begins
-// the upload, grew() sends each part once it is written, abandoned() gives
-// a file up. prepare() (object_destination.cpp) sends what is left.
+// the upload, grew() sends each part once it is written, caught_up() what
+// is written when the loop has read all there was, abandoned() gives a
+// file up. prepare() (object_destination.cpp) sends what is left.
+#include <algorithm>
 #include <chrono>
 #include <exception>
 #include <limits>
@@ -11,6 +13,14 @@
 #include "streaming.hpp"
 
 namespace millrace::archive::detail {
+
+namespace {
+
+// Short parts a file may send at most, while the loop has caught up: more
+// parts cost requests, and a file that keeps growing sends full ones.
+constexpr int kShortPartsMax = 8;
+
+}  // namespace
 
 void ObjectDestination::opened(const std::string& name, const std::string& relative,
                                std::int64_t max_bytes) {
@@ -24,6 +34,13 @@ void ObjectDestination::opened(const std::string& name, const std::string& relat
                      const std::string marker_key = staging_key(name);
                      put_marker(store, marker_key, marker_local, {relative, tag, ""});
                      Begun out{store.begin_upload(relative, tag), store.part_size_for(max_bytes)};
+                     // Each short part takes a part's room under the limit.
+                     out.short_min = std::max(store.min_part_size(), out.part_bytes / 4);
+                     while (out.short_parts < kShortPartsMax &&
+                            store.part_size_for(max_bytes + (out.short_parts + 1) *
+                                                                out.part_bytes) == out.part_bytes) {
+                       ++out.short_parts;
+                     }
                      put_marker(store, marker_key, marker_local, {relative, tag, out.upload.id});
                      return out;
                    });
@@ -33,34 +50,53 @@ void ObjectDestination::opened(const std::string& name, const std::string& relat
   streaming_[name] = std::move(s);
 }
 
+bool ObjectDestination::begun(Streaming& s) {
+  if (s.part_bytes > 0) return s.part_bytes != std::numeric_limits<std::int64_t>::max();
+  // Not yet begun: the bytes wait (the next growth sends them), and the
+  // loop that writes the file never waits for the store.
+  if (s.begun.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return false;
+  try {
+    const Begun& b = s.begun.get();
+    s.part_bytes = b.part_bytes;
+    s.short_parts = b.short_parts;
+    s.short_min = b.short_min;
+    return true;
+  } catch (...) {
+    s.part_bytes = std::numeric_limits<std::int64_t>::max();  // failed: prepare() says so
+    return false;
+  }
+}
+
+void ObjectDestination::send_part(Streaming& s, std::int64_t length) {
+  const int n = static_cast<int>(s.parts.size()) + 1;
+  s.parts.push_back(uploads_.submit([this, begun = s.begun, file = s.file, n, at = s.sent, length] {
+    const objstore::Unfinished upload = begun.get().upload;
+    const MappedFile part(*file, at, length);
+    return reported(
+        [&](objstore::ObjectStore& store) { return store.upload_part(upload, n, part.view()); });
+  }));
+  s.sent += length;
+}
+
 void ObjectDestination::grew(const std::string& name, std::int64_t bytes) {
   std::lock_guard lock(streaming_mutex_);
   const auto it = streaming_.find(name);
   if (it == streaming_.end()) return;
   Streaming& s = *it->second;
-  if (s.part_bytes == 0) {
-    // Not yet begun: the bytes wait (the next growth sends them), and the
-    // loop that writes the file never waits for the store.
-    if (s.begun.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
-    try {
-      s.part_bytes = s.begun.get().part_bytes;
-    } catch (...) {
-      s.part_bytes = std::numeric_limits<std::int64_t>::max();  // failed: prepare() says so
-      return;
-    }
-  }
-  while (bytes - s.sent >= s.part_bytes) {
-    const int n = static_cast<int>(s.parts.size()) + 1;
-    s.parts.push_back(uploads_.submit(
-        [this, begun = s.begun, file = s.file, n, at = s.sent, length = s.part_bytes] {
-          const objstore::Unfinished upload = begun.get().upload;
-          const MappedFile part(*file, at, length);
-          return reported([&](objstore::ObjectStore& store) {
-            return store.upload_part(upload, n, part.view());
-          });
-        }));
-    s.sent += s.part_bytes;
-  }
+  s.written = bytes;
+  if (!begun(s)) return;
+  while (bytes - s.sent >= s.part_bytes) send_part(s, s.part_bytes);
+}
+
+void ObjectDestination::caught_up(const std::string& name) {
+  std::lock_guard lock(streaming_mutex_);
+  const auto it = streaming_.find(name);
+  if (it == streaming_.end()) return;
+  Streaming& s = *it->second;
+  if (s.written == s.sent || !begun(s) || s.short_parts == 0) return;
+  if (s.written - s.sent < s.short_min) return;
+  --s.short_parts;
+  send_part(s, s.written - s.sent);
 }
 
 std::shared_ptr<ObjectDestination::Streaming> ObjectDestination::take_streaming(

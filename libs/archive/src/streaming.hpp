@@ -38,11 +38,15 @@ auto ObjectDestination::reported(F&& op) -> decltype(op(std::declval<objstore::O
   }
 }
 
-// What opened() began: the upload, named by its marker, and the part size
-// the store takes for the file.
+// What opened() began: the upload, named by its marker, the part size the
+// store takes for the file, and how many parts shorter than that (sent by
+// caught_up()) the store's limit on parts leaves room for, of how many
+// bytes at least.
 struct Begun {
   objstore::Unfinished upload;
   std::int64_t part_bytes = 0;
+  int short_parts = 0;
+  std::int64_t short_min = 0;
 };
 
 struct ObjectDestination::Streaming {
@@ -50,6 +54,9 @@ struct ObjectDestination::Streaming {
   // Ready once the upload is begun and named (or failed to be).
   std::shared_future<Begun> begun;
   std::int64_t part_bytes = 0;                  // 0 until begun is ready
+  int short_parts = 0;                          // left to send, once begun
+  std::int64_t short_min = 0;                   // their least size
+  std::int64_t written = 0;                     // what grew() said
   std::int64_t sent = 0;                        // the bytes handed to parts
   std::vector<std::future<std::string>> parts;  // part n's id at n - 1
 

@@ -313,40 +313,95 @@ bool until_sent(Fixture& f, const std::string& name, std::int64_t size,
   return true;
 }
 
+// A file opened at "ns/t/0/x.avro", written a little at a time, its parts
+// counted as they go up.
+struct Opened {
+  Fixture f;
+  std::atomic<int> sent{0};
+  const std::string name = "t/0/5-w-1.avro";
+  std::ofstream out;
+  std::int64_t size = 0;
+
+  Opened(std::int64_t part_bytes, std::int64_t min_part_bytes = 1) {
+    f.store->part_bytes = part_bytes;
+    f.store->min_part_bytes = min_part_bytes;
+    f.store->before = [this](const std::string& op) {
+      if (op == "upload_part") ++sent;
+    };
+    out.open(f.destination.staging_path(name), std::ios::binary);
+    f.destination.opened(name, "ns/t/0/x.avro", 1000);
+  }
+  void write(const std::string& bytes) { write_more(f, name, out, bytes, size); }
+  // Until `parts` have gone up, saying the file grew meanwhile.
+  bool until(int parts) { return until_sent(f, name, size, sent, parts); }
+  void prepare() {
+    out.close();
+    f.destination.prepare({{name, "ns/t/0/x.avro"}});
+  }
+  std::map<int, std::string> parts() const {
+    return f.store->parts.at("ns/t/0/x.avro " + f.store->uploads.at("ns/t/0/x.avro"));
+  }
+};
+
 }  // namespace
 
 TEST_CASE(
     "a file opened at its place goes up while it is written: whole parts as they fill, the "
     "rest when prepared",
     "[archive][objstore]") {
-  Fixture f;
-  std::atomic<int> sent{0};
-  f.store->before = [&](const std::string& op) {
-    if (op == "upload_part") ++sent;
-  };
-  const std::string name = "t/0/5-w-1.avro";
-  std::ofstream out(f.destination.staging_path(name), std::ios::binary);
-  f.destination.opened(name, "ns/t/0/x.avro", 1000);
-  std::int64_t size = 0;
-  write_more(f, name, out, "012345678", size);
-  REQUIRE(until_sent(f, name, size, sent, 2));
-  write_more(f, name, out, "9ab", size);  // a third part: "89ab"
-  REQUIRE(until_sent(f, name, size, sent, 3));
-  write_more(f, name, out, "c", size);  // not a whole part: it waits for prepare()
-  out.close();
-  f.destination.prepare({{name, "ns/t/0/x.avro"}});
-  CHECK(sent == 4);
-  const std::string id = f.store->uploads.at("ns/t/0/x.avro");
-  CHECK(f.store->parts.at("ns/t/0/x.avro " + id) ==
-        std::map<int, std::string>{{1, "0123"}, {2, "4567"}, {3, "89ab"}, {4, "c"}});
+  Opened o(4);
+  o.write("012345678");
+  REQUIRE(o.until(2));
+  o.write("9ab");  // a third part: "89ab"
+  REQUIRE(o.until(3));
+  o.write("c");  // not a whole part: it waits for prepare()
+  o.prepare();
+  CHECK(o.sent == 4);
+  CHECK(o.parts() == std::map<int, std::string>{{1, "0123"}, {2, "4567"}, {3, "89ab"}, {4, "c"}});
+  Fixture& f = o.f;
   const auto marker = parse_marker(f.store->objects.at(".staging/t/0/5-w-1.avro"));
   REQUIRE(marker.has_value());
-  CHECK(marker->id == id);
-  CHECK_FALSE(fs::exists(f.spool.path / "123.abc" / name));
-  CHECK(f.destination.publish(name, "ns/t/0/x.avro") == Destination::Published::kMoved);
+  CHECK(marker->id == f.store->uploads.at("ns/t/0/x.avro"));
+  CHECK_FALSE(fs::exists(f.spool.path / "123.abc" / o.name));
+  CHECK(f.destination.publish(o.name, "ns/t/0/x.avro") == Destination::Published::kMoved);
   CHECK(f.store->objects.at("ns/t/0/x.avro") == "0123456789abc");
   CHECK(f.store->objects.size() == 1);
   CHECK(f.store->calls["copy"] == 0);
+}
+
+TEST_CASE(
+    "what a file holds when the loop has caught up goes up as a part of its own, where the store "
+    "takes one that short",
+    "[archive][objstore]") {
+  Opened o(8);
+  o.write("0123456789");
+  REQUIRE(o.until(1));                // "01234567"
+  o.f.destination.caught_up(o.name);  // "89": a quarter of a part at least
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (o.sent < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  REQUIRE(o.sent == 2);
+  o.write("a");
+  o.f.destination.caught_up(o.name);  // "a": too short for a part of its own
+  o.write("bcdefghijk");
+  REQUIRE(o.until(3));  // "abcdefgh", a whole part again
+  o.prepare();
+  CHECK(o.sent == 4);
+  CHECK(o.parts() ==
+        std::map<int, std::string>{{1, "01234567"}, {2, "89"}, {3, "abcdefgh"}, {4, "ijk"}});
+  CHECK(o.f.destination.publish(o.name, "ns/t/0/x.avro") == Destination::Published::kMoved);
+  CHECK(o.f.store->objects.at("ns/t/0/x.avro") == "0123456789abcdefghijk");
+}
+
+TEST_CASE("a store that takes no part that short gets none when the loop has caught up",
+          "[archive][objstore]") {
+  Opened o(8, 5);
+  o.write("0123456789ab");
+  REQUIRE(o.until(1));
+  o.f.destination.caught_up(o.name);  // "89ab": 4 bytes, under the store's 5
+  o.prepare();
+  CHECK(o.parts() == std::map<int, std::string>{{1, "01234567"}, {2, "89ab"}});
 }
 
 TEST_CASE(

@@ -18,6 +18,7 @@ using Params = std::vector<std::pair<std::string, std::string>>;
 
 // S3 parts are 5 MiB at least (but the last) and 10,000 at most.
 constexpr int kMaxParts = 10000;
+constexpr std::int64_t kMinPartBytes = 5 << 20;
 // What an archived object is: Avro's registered media type is not settled,
 // and Capture's own blobs are served as this.
 constexpr const char* kObjectType = "application/octet-stream";
@@ -143,6 +144,7 @@ class S3Store final : public ObjectStore {
   std::int64_t part_size_for(std::int64_t size) const override {
     return grown_part_size(size, settings_.part_bytes, kMaxParts);
   }
+  std::int64_t min_part_size() const override { return kMinPartBytes; }
 
   std::string upload_part(const Unfinished& upload, int n, std::string_view part) override {
     const Params query{{"partNumber", std::to_string(n)}, {"uploadId", upload.id}};

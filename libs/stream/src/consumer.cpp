@@ -23,7 +23,7 @@ TransactionalConsumer::Loop::Loop(StreamConfig config, Handler& handler, std::st
                                   metrics::Registry& metrics, detail::Ports ports)
     : config_(std::move(config)),
       handler_(handler),
-      seals_(dynamic_cast<const SealsBatches*>(&handler)),
+      seals_(dynamic_cast<SealsBatches*>(&handler)),
       watches_(dynamic_cast<WatchesReads*>(&handler)),
       component_(std::move(component)),
       make_consumer_(std::move(ports.consumer)),

@@ -62,7 +62,9 @@ void TransactionalConsumer::Loop::prepare() {
 }
 
 // One poll, then whatever fell due: a finished commit, Kafka's offsets, the
-// probe's reports, a stall, a batch to seal, the handler's idle().
+// probe's reports, a stall, a batch to seal, the handler's idle(); after
+// a poll that found nothing, a handler that seals its batches hears that
+// the batch has all there was (SealsBatches::caught_up).
 //
 // The clock is read once before the poll and once after it (again after a
 // seal), not by each check: in a busy stream a round is one record, and
@@ -93,6 +95,8 @@ void TransactionalConsumer::Loop::poll_round() {
   } else if (seal_if_idle && !resetting_) {
     flush();
     now = Clock::now();
+  } else if (seals_ != nullptr && !resetting_ && !batch_.empty()) {
+    seals_->caught_up(*state_);
   }
   if (in_flight_ && (in_flight_->finishing.load() ||
                      in_flight_->outcome.wait_for(milliseconds(0)) == std::future_status::ready)) {

@@ -183,7 +183,7 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
   StreamConfig config_;
   Handler& handler_;
   // The handler's capabilities, where it has them (handler.hpp).
-  const SealsBatches* seals_;
+  SealsBatches* seals_;
   WatchesReads* watches_;
   std::string component_;
   std::function<std::unique_ptr<detail::ConsumerPort>(kafka::RebalanceListener*)> make_consumer_;

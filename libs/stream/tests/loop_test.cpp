@@ -5,6 +5,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -248,7 +249,7 @@ TEST_CASE("an out-of-range report the log contradicts is read on from the stored
 namespace {
 
 // Seals its batches itself, every `every` records, as the archiver does on
-// its time windows, and records what after_commit() saw.
+// its time windows, and records what after_commit() and caught_up() saw.
 class SealingHandler final : public Handler, public SealsBatches {
  public:
   explicit SealingHandler(std::size_t every) : every_(every) {}
@@ -265,6 +266,10 @@ class SealingHandler final : public Handler, public SealsBatches {
     if (records.size() >= every_) overfull = true;  // handled past its seal
     records.push_back({message.partition(), message.offset()});
   }
+  void caught_up(BatchState& state) override {
+    std::lock_guard lock(mutex);
+    caught_up_with.insert(static_cast<const RecordsState&>(state).records.size());
+  }
   void write(pqxx::work&, Batch&, BatchState&) override {}
   void refuse(Batch&, BatchState&, const std::vector<Refusal>&) override {}
   void after_commit(const Batch& batch, BatchState& state) override {
@@ -274,6 +279,7 @@ class SealingHandler final : public Handler, public SealsBatches {
   }
 
   std::mutex mutex;
+  std::set<std::size_t> caught_up_with;  // the batch's records, each time
   std::vector<std::size_t> committed_sizes;
   std::uint64_t committed_consumed = 0;
   bool overfull = false;
@@ -299,6 +305,16 @@ TEST_CASE("a handler that seals its own batches overrides batch_size and batch_m
   REQUIRE(within(30s, [&] { return db.stored(0) == std::optional<std::int64_t>(980); }));
   std::this_thread::sleep_for(50ms);
   CHECK(db.stored(0) == std::optional<std::int64_t>(980));
+  // Told, while those 20 wait, that there is nothing more at hand; never
+  // of an empty batch.
+  REQUIRE(within(30s, [&] {
+    std::lock_guard lock(handler.mutex);
+    return handler.caught_up_with.contains(20);
+  }));
+  {
+    std::lock_guard lock(handler.mutex);
+    CHECK_FALSE(handler.caught_up_with.contains(0));
+  }
   consumer.stop();
   consumer.rethrow_failure();
   CHECK(db.stored(0) == std::optional<std::int64_t>(1000));

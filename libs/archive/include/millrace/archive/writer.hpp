@@ -58,6 +58,12 @@ class Destination {
   // The first `bytes` of staged file `name` are written to its local path
   // (staging_path()) and will not change.
   virtual void grew(const std::string& name, std::int64_t bytes) { (void)name, (void)bytes; }
+  // The loop has read all there is for now, and staged file `name` is
+  // still open: an object store sends what grew() said is written, though
+  // short of a part, where the store takes it as one (on S3 a part but the
+  // last is 5 MiB at least), so that little of the file is left for the
+  // window's end. Must not block.
+  virtual void caught_up(const std::string& name) { (void)name; }
   // Staged file `name` will never be prepared (its writer was destroyed
   // before it finished, or its batch dropped before its commit): what
   // opened() began goes, and its local file. Never throws; what it cannot

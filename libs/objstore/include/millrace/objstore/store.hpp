@@ -112,6 +112,9 @@ class ObjectStore {
   // The size of each part for an object of `size` bytes (the last shorter):
   // the part-size setting, larger when the store's limit on parts needs it.
   virtual std::int64_t part_size_for(std::int64_t size) const = 0;
+  // The least size the store takes for a part that is not the last (S3:
+  // 5 MiB).
+  virtual std::int64_t min_part_size() const { return 1; }
   // Uploads part `n` (from 1) with a checksum the store checks and echoes,
   // compared with it: S3's CRC-32C (its Content-MD5 too when the store
   // does not echo the CRC), Azure's Content-MD5. Returns what

@@ -141,6 +141,13 @@ class SealsBatches {
   // them. Asked only while the batch holds records, on the loop thread,
   // between handle() calls.
   virtual std::optional<std::chrono::milliseconds> seal_in(const BatchState& state) const = 0;
+  // A poll found no record at hand while the batch in `state` holds records
+  // and is not sealed yet: the consumer has read all there was for now
+  // (the archiver sends what its files hold so far, so that little is left
+  // for the window's end). On the loop thread, between handle() calls, as
+  // often as a poll comes back empty (every few milliseconds at most while
+  // a commit is in flight). Must not block.
+  virtual void caught_up(BatchState& state) { (void)state; }
 };
 
 // A handler that must know how far the consumer has read every partition it

@@ -91,6 +91,7 @@ class MemoryStore final : public ObjectStore {
     return {key, id};
   }
   std::int64_t part_size_for(std::int64_t) const override { return part_bytes; }
+  std::int64_t min_part_size() const override { return min_part_bytes; }
   std::string upload_part(const Unfinished& upload, int n, std::string_view bytes) override {
     enter("upload_part");
     const auto it = parts.find(upload.key + " " + upload.id);
@@ -118,6 +119,7 @@ class MemoryStore final : public ObjectStore {
   }
 
   std::int64_t part_bytes = 5 << 20;
+  std::int64_t min_part_bytes = 1;
   void check() override { enter("check"); }
 
  private:
