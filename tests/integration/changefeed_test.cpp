@@ -313,6 +313,11 @@ TEST_CASE("the initial snapshot backfills the rows already there while the strea
   const auto more = rig.read_all(records.size() + 1);
   CHECK(scrape_metric(again.metrics_port, "millrace_changefeed_snapshots_total") == 0);
   CHECK(backfills().size() == 3);
+  // Dropping the slot is refused while a feed streams from it (once the
+  // wait for a session that is ending is over).
+  std::string refused;
+  CHECK(run(bin("millrace"), {"changefeed", "drop-slot", "--slot", rig.slot},
+            {{"MILLRACE_CHANGEFEED_PG", p.env.changefeed_pg}}, &refused) != 0);
   CHECK(stop_cleanly({&again}));
   CHECK(more.size() == records.size() + 1);
   // The new one: records of different partitions arrive in any order, so

@@ -61,7 +61,7 @@ DoneFile done(WrittenFile file, const OpenFile& f) {
 class ArchiveBatch final : public stream::BatchState {
  public:
   // `left(partition, offset)`: staged files of the partition starting
-  // below the offset may be left (ArchiveHandler::mark_left).
+  // below the offset may be left (StagingSweep::mark_left).
   using Left = std::function<void(std::int32_t, std::int64_t)>;
   ArchiveBatch(Destination& destination, Left left)
       : destination(destination), left(std::move(left)) {}

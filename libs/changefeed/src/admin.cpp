@@ -1,6 +1,8 @@
 #include "millrace/changefeed/admin.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
 #include "millrace/kinds/registry.hpp"
 #include "millrace/pg/database.hpp"
@@ -317,8 +319,26 @@ std::string backfill_warning(const BackfillServers& s, const std::string& table)
 }
 
 void drop_slot(const std::string& replication_conninfo, const std::string& slot) {
+  // A feed's session outlasts the feed by a moment (its server process ends
+  // once it sees the connection closed): a slot in use is asked again for
+  // a while before the refusal stands.
+  constexpr auto kEndingWait = std::chrono::seconds(10);
   pg::ReplicationConnection conn(replication_conninfo, "millrace-changefeed-admin");
-  conn.command("DROP_REPLICATION_SLOT \"" + slot + "\"");
+  const auto deadline = std::chrono::steady_clock::now() + kEndingWait;
+  for (;;) {
+    try {
+      conn.command("DROP_REPLICATION_SLOT \"" + slot + "\"");
+      return;
+    } catch (const pg::SlotInUse& e) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        throw core::InfraError(core::FailureClass::kFatal,
+                               std::string(e.what()) + "; still in use after " +
+                                   std::to_string(kEndingWait.count()) +
+                                   " s: stop the feed that streams from it first");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
 }
 
 }  // namespace millrace::changefeed

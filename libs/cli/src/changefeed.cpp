@@ -237,12 +237,14 @@ int changefeed_backfills(const std::vector<std::string>& args, Context& ctx) {
 
 int changefeed_drop_slot(const std::vector<std::string>& args, Context& ctx) {
   changefeed::ChangefeedConfig config;
-  core::OptionSet options("millrace changefeed drop-slot",
-                          "Drops the change feed's replication slot, releasing the WAL it holds. "
-                          "Refused while a feed streams from it. A feed started later with the "
-                          "same checkpoint group refuses to start, since what was committed in "
-                          "between is lost; start it with a new --checkpoint-group (and "
-                          "--snapshot initial for the tables' full state).");
+  core::OptionSet options(
+      "millrace changefeed drop-slot",
+      "Drops the change feed's replication slot, releasing the WAL it holds. "
+      "Refused while a feed streams from it (a feed's session that is ending is "
+      "waited for, up to 10 s). A feed started later with the "
+      "same checkpoint group refuses to start, since what was committed in "
+      "between is lost; start it with a new --checkpoint-group (and "
+      "--snapshot initial for the tables' full state).");
   pg::register_options(options, config.pg, "MILLRACE_CHANGEFEED_PG");
   changefeed::add_feed_names(options, &config.slot, nullptr, nullptr);
   if (const auto exit = parse_flags(ctx, options, args, "changefeed drop-slot", [&] {

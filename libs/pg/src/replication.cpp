@@ -41,12 +41,10 @@ std::string trimmed(const char* message) {
   // a feed still running stops, and the server process of a connection that
   // was cut ends at wal_sender_timeout. A feed restarted after a network cut
   // meets its own old session here (found by scripts/nemesis --seed 5).
-  const bool slot_busy = sqlstate == "55006";
-  const FailureClass cls =
-      lost || slot_busy ? FailureClass::kRetryable : classify_sqlstate(sqlstate);
-  throw InfraError(cls, context + ": " +
-                            (message.empty() ? trimmed(PQerrorMessage(conn)) : message) +
-                            (slot_busy ? " (retried until that session ends)" : ""));
+  const std::string what =
+      context + ": " + (message.empty() ? trimmed(PQerrorMessage(conn)) : message);
+  if (sqlstate == "55006") throw SlotInUse(what);
+  throw InfraError(lost ? FailureClass::kRetryable : classify_sqlstate(sqlstate), what);
 }
 
 }  // namespace

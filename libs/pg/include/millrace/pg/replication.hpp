@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "millrace/core/failure.hpp"
 #include "millrace/pg/database.hpp"
 
 namespace millrace::pg {
@@ -35,6 +36,15 @@ inline constexpr OutputSetting kDefaultTextOutput[] = {
     {"extra_float_digits", "1"}, {"lc_monetary", "C"},
 };
 
+// Another session streams from the slot a command names (SQLSTATE 55006):
+// retryable, since that session ends (a feed that stops; a connection that
+// was cut, at the server's wal_sender_timeout).
+class SlotInUse : public core::InfraError {
+ public:
+  explicit SlotInUse(const std::string& what)
+      : core::InfraError(core::FailureClass::kRetryable, what) {}
+};
+
 class ReplicationConnection {
  public:
   using Row = std::vector<std::optional<std::string>>;
@@ -51,7 +61,7 @@ class ReplicationConnection {
   ReplicationConnection& operator=(const ReplicationConnection&) = delete;
 
   // Runs one command and returns its rows as text (nullopt for NULL).
-  // Throws core::InfraError classified by SQLSTATE.
+  // Throws core::InfraError classified by SQLSTATE (SlotInUse for 55006).
   std::vector<Row> command(const std::string& sql);
 
   // Runs one query and hands each row to `on_row` as it arrives (libpq's
