@@ -81,8 +81,34 @@ class Stack:
 
     def timed(self, what, *args, timeout=900):
         started = time.monotonic()
-        self.compose(*args, timeout=timeout)
+        if args and args[0] == "up":
+            self.up(*args[1:], timeout=timeout)
+        else:
+            self.compose(*args, timeout=timeout)
         log(f"{what}: {time.monotonic() - started:.1f} s")
+
+    # What Docker says of a published port another process holds. The tests
+    # that run beside this one pick their ports from the same range
+    # (pysupport.free_port), and one may take a port between its choice
+    # here and its container's start, many seconds later.
+    PORT_TAKEN = ("address already in use", "port is already allocated")
+
+    def up(self, *args, timeout=900):
+        """`up ARGS`; when a published port was taken meanwhile, every port
+        is chosen again and `up` run again (twice at most), which recreates
+        the containers whose ports changed."""
+        for attempt in range(3):
+            r = self.compose("up", *args, timeout=timeout, check=False)
+            if r.returncode == 0:
+                if attempt > 0 and self.env:
+                    self.connect_host_clients()
+                return r
+            if attempt == 2 or not any(s in r.stdout for s in self.PORT_TAKEN):
+                print(r.stdout[-4000:], flush=True)
+                raise RuntimeError(f"compose up {' '.join(args)} exited {r.returncode}")
+            log("a published port was taken before its container started: new ports, up again")
+            self.ports = {var: str(free_port()) for var in self.ports}
+            self.compose_env.update(self.ports)
 
     def produce(self, *args):
         """The cli container's `produce`: its summary (JSON)."""
