@@ -60,6 +60,18 @@ std::string capture_path(std::string_view ns, std::string_view topic, std::int32
   return std::string(ns) + "/" + std::string(topic) + tail;
 }
 
+CaptureRecordView view_of(const CaptureRecord& record,
+                          std::vector<std::pair<std::string_view, std::string_view>>& headers) {
+  headers.assign(record.headers.begin(), record.headers.end());
+  return {.topic = record.topic,
+          .partition = record.partition,
+          .offset = record.offset,
+          .timestamp_ms = record.timestamp_ms,
+          .key = record.key ? std::optional<std::string_view>(*record.key) : std::nullopt,
+          .headers = headers,
+          .body = record.body ? std::optional<std::string_view>(*record.body) : std::nullopt};
+}
+
 std::int64_t window_start(const RollPolicy& policy, std::int64_t now_ms) {
   if (policy.window_ms <= 0) throw std::invalid_argument("the window must be positive");
   const auto r = now_ms % policy.window_ms;

@@ -18,13 +18,18 @@ constexpr std::int64_t kBodyIsNull = 0;
 constexpr std::int64_t kBodyIsBytes = 1;
 
 // Avro's long: zigzag, then seven bits a byte, low first.
+// Written to a buffer on the stack and appended once: a push_back a byte
+// checked the string's room each time.
 void put_long(std::string& out, std::int64_t v) {
   auto n = (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
+  char bytes[10];  // 64 bits, seven a byte
+  std::size_t size = 0;
   while (n >= 0x80) {
-    out.push_back(static_cast<char>((n & 0x7f) | 0x80));
+    bytes[size++] = static_cast<char>((n & 0x7f) | 0x80);
     n >>= 7;
   }
-  out.push_back(static_cast<char>(n));
+  bytes[size++] = static_cast<char>(n);
+  out.append(bytes, size);
 }
 
 // Avro's bytes and string: the length, then the bytes.
@@ -35,12 +40,12 @@ void put_bytes(std::string& out, std::string_view bytes) {
 
 // A map key as Avro C takes it, a C string: up to its first NUL.
 std::string_view c_key(std::string_view key) {
-  return key.substr(0, std::min(key.size(), std::strlen(key.data())));
+  return key.substr(0, key.find('\0'));
 }
 
 }  // namespace
 
-std::string_view CaptureEncoder::encode(const CaptureRecord& r) {
+std::string_view CaptureEncoder::encode(const CaptureRecordView& r) {
   out_.clear();
   put_long(out_, r.offset);  // SequenceNumber
   char offset_text[24];      // Offset: the offset's decimal text

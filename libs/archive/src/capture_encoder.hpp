@@ -21,7 +21,7 @@ namespace millrace::archive::detail {
 class CaptureEncoder {
  public:
   // The record's encoding; valid until the next call.
-  std::string_view encode(const CaptureRecord& record);
+  std::string_view encode(const CaptureRecordView& record);
 
  private:
   std::string out_;

@@ -94,6 +94,9 @@ class ArchiveBatch final : public stream::BatchState {
   bool prepared = false;              // before_commit() began
   bool committed = false;             // after_commit() ran
   std::int64_t window_start_ms = -1;  // set by the batch's first record
+  // The window's end on the loop's steady clock, set with window_start_ms:
+  // the clocks are read once a batch, not at each of the loop's asks.
+  std::chrono::steady_clock::time_point seal_at;
   std::map<std::int32_t, OpenFile> open;
   std::vector<DoneFile> done;  // in the order they were finished
   // Set by write(): what after_commit() publishes, staged name -> path.
@@ -130,17 +133,6 @@ const ArchiveBatch& of(const stream::BatchState& state) {
   return static_cast<const ArchiveBatch&>(state);
 }
 
-// `to` holds `from`, reusing the room it has.
-void assign(std::optional<std::string>& to, std::optional<std::string_view> from) {
-  if (!from) {
-    to.reset();
-  } else if (to) {
-    to->assign(*from);
-  } else {
-    to.emplace(*from);
-  }
-}
-
 [[noreturn]] void io_failed(const std::exception& e) {
   // A full disk or an unreachable share may come back: the batch is retried
   // from the stored offsets, with backoff, and the log says why.
@@ -154,9 +146,7 @@ ArchiveHandler::ArchiveHandler(HandlerSettings settings, Destination& destinatio
     : settings_(std::move(settings)),
       destination_(destination),
       probe_(probe),
-      sweep_(destination, settings_.topic, settings_.writer_id, settings_.now_ms) {
-  record_.topic = settings_.topic;
-}
+      sweep_(destination, settings_.topic, settings_.writer_id, settings_.now_ms) {}
 
 void ArchiveHandler::on_connect(pqxx::connection& connection) {
   pqxx::nontransaction tx(connection);
@@ -175,11 +165,13 @@ std::unique_ptr<stream::BatchState> ArchiveHandler::open_batch() {
 }
 
 std::optional<std::chrono::milliseconds> ArchiveHandler::seal_in(
-    const stream::BatchState& state) const {
+    const stream::BatchState& state, std::chrono::steady_clock::time_point now) const {
   const auto& b = of(state);
   if (b.window_start_ms < 0) return std::nullopt;
-  return std::chrono::milliseconds(b.window_start_ms + settings_.policy.window_ms -
-                                   settings_.now_ms());
+  // A `now` read a while ago (before a wait of the loop's) says a little
+  // more than is left: the loop's next look, on a clock read after its
+  // poll, seals the batch before the next record goes in.
+  return std::chrono::duration_cast<std::chrono::milliseconds>(b.seal_at - now);
 }
 
 void ArchiveHandler::handle(const kafka::Message& message, stream::PartitionProgress& progress,
@@ -192,7 +184,13 @@ void ArchiveHandler::handle(const kafka::Message& message, stream::PartitionProg
     if (!read_now) read_now = settings_.now_ms();
     return *read_now;
   };
-  if (b.window_start_ms < 0) b.window_start_ms = window_start(settings_.policy, now());
+  if (b.window_start_ms < 0) {
+    b.window_start_ms = window_start(settings_.policy, now());
+    // A step of the wall clock once the window is open does not move its
+    // end: the window lasts what was left of it at its first record.
+    b.seal_at = settings_.steady_now() +
+                std::chrono::milliseconds(b.window_start_ms + settings_.policy.window_ms - now());
+  }
   const std::int32_t p = message.partition();
   try {
     auto it = b.open.find(p);
@@ -238,25 +236,20 @@ void ArchiveHandler::handle(const kafka::Message& message, stream::PartitionProg
                           settings_.policy.max_bytes + settings_.policy.block_bytes);
       it = b.open.emplace(p, std::move(f)).first;
     }
-    // The record is copied into the one held for the loop's records, whose
-    // strings keep their room from one record to the next.
-    CaptureRecord& r = record_;
-    r.partition = p;
-    r.offset = message.offset();
-    // A record without a timestamp (a pre-0.10 message format) gets the
-    // time it was archived.
+    // The record's fields as the message holds them: its bytes are copied
+    // only into the file. A record without a timestamp (a pre-0.10 message
+    // format) gets the time it was archived.
     const auto timestamp = message.timestamp_ms();
-    r.timestamp_ms = timestamp ? *timestamp : now();
-    assign(r.key, message.key());
-    const auto headers = message.headers();
-    r.headers.resize(headers.size());
-    for (std::size_t i = 0; i < headers.size(); ++i) {
-      r.headers[i].first.assign(headers[i].first);
-      r.headers[i].second.assign(headers[i].second);
-    }
-    assign(r.body, message.value());
+    message.headers(headers_);
+    const CaptureRecordView r{.topic = settings_.topic,
+                              .partition = p,
+                              .offset = message.offset(),
+                              .timestamp_ms = timestamp ? *timestamp : now(),
+                              .key = message.key(),
+                              .headers = headers_,
+                              .body = message.value()};
     auto& writer = *it->second.writer;
-    writer.append(r);
+    writer.append_view(r);
     it->second.last->next = r.offset + 1;
     if (writer.bytes() >= settings_.policy.max_bytes) {
       // The size window is full: finish the file now; the partition's next

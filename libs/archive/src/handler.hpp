@@ -7,6 +7,7 @@
 // that commit. docs/archive.md tells why each step is where it is.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -36,6 +37,11 @@ struct HandlerSettings {
   std::string writer_id;
   // Milliseconds since the epoch, UTC; a test sets its own.
   std::function<std::int64_t()> now_ms;
+  // The steady clock the stream loop keeps (seal_in()'s `now`), read with
+  // now_ms at a batch's first record; a test sets its own.
+  std::function<std::chrono::steady_clock::time_point()> steady_now = [] {
+    return std::chrono::steady_clock::now();
+  };
 };
 
 class ArchiveHandler final : public stream::Handler, public stream::SealsBatches {
@@ -47,7 +53,10 @@ class ArchiveHandler final : public stream::Handler, public stream::SealsBatches
   // first file after the last one's, with no batch written twice).
   void on_connect(pqxx::connection& connection) override;
   std::unique_ptr<stream::BatchState> open_batch() override;
-  std::optional<std::chrono::milliseconds> seal_in(const stream::BatchState& state) const override;
+  // The window's end, on the steady clock, as it stood at the batch's
+  // first record.
+  std::optional<std::chrono::milliseconds> seal_in(
+      const stream::BatchState& state, std::chrono::steady_clock::time_point now) const override;
   // Each open file's bytes written so far may go to the store now
   // (Destination::caught_up).
   void caught_up(stream::BatchState& state) override;
@@ -75,8 +84,9 @@ class ArchiveHandler final : public stream::Handler, public stream::SealsBatches
   Destination& destination_;
   ArchiveProbe* probe_;
   std::atomic<std::uint64_t> sequence_{0};
-  // The record handle() is writing, on the loop's thread only.
-  CaptureRecord record_;
+  // The headers of the record handle() is writing, on the loop's thread
+  // only (their room kept from one record to the next).
+  std::vector<std::pair<std::string_view, std::string_view>> headers_;
 
  public:
   // The time of the last file the loop placed for a partition, and the

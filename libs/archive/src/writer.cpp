@@ -240,7 +240,12 @@ CaptureFileWriter::~CaptureFileWriter() {
   }
 }
 
-void CaptureFileWriter::append(const CaptureRecord& r) {
+void CaptureFileWriter::append(const CaptureRecord& record) {
+  std::vector<std::pair<std::string_view, std::string_view>> headers;
+  append_view(view_of(record, headers));
+}
+
+void CaptureFileWriter::append_view(const CaptureRecordView& r) {
   State& s = *state_;
   if (s.finished) throw std::logic_error("append after finish");
   if (s.records > 0 && r.offset <= s.last) {

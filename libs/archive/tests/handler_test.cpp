@@ -31,6 +31,8 @@ struct Fixture {
   TempDir dir;
   DirectoryDestination destination{dir.path.string()};
   std::int64_t now = 1795473600000 + 10'000;  // 10 s into a 5-minute window
+  // The stream loop's clock, which moves with `now` where a test says so.
+  std::chrono::steady_clock::time_point steady{std::chrono::hours(1)};
   ArchiveHandler handler{[this] {
                            HandlerSettings s;
                            s.group = "g";
@@ -40,6 +42,7 @@ struct Fixture {
                            s.policy.max_bytes = 2'000;
                            s.writer_id = "w";
                            s.now_ms = [this] { return now; };
+                           s.steady_now = [this] { return steady; };
                            return s;
                          }(),
                          destination, nullptr};
@@ -94,11 +97,28 @@ TEST_CASE("a batch is one window: it is sealed when the window ends", "[archive]
   auto state = f.handler.open_batch();
   stream::Batch batch;
   f.feed(batch, *state, 0, 7, 7);
-  CHECK(f.handler.seal_in(*state) == std::chrono::milliseconds(290'000));
+  // The loop asks with its own clock (f.steady at the batch's first record,
+  // here); the wall clock (f.now) is read at that record only.
+  const auto t0 = f.steady;
+  CHECK(f.handler.seal_in(*state, t0) == std::chrono::milliseconds(290'000));
+  // A clock the loop read before a wait of its own (a commit's end) says
+  // more is left, never less: the window is not cut short.
+  CHECK(f.handler.seal_in(*state, t0 - std::chrono::milliseconds(500)) ==
+        std::chrono::milliseconds(290'500));
   f.now += 289'000;
-  CHECK(f.handler.seal_in(*state) == std::chrono::milliseconds(1'000));
+  CHECK(f.handler.seal_in(*state, t0 + std::chrono::milliseconds(289'000)) ==
+        std::chrono::milliseconds(1'000));
   f.now += 2'000;
-  CHECK(f.handler.seal_in(*state) <= std::chrono::milliseconds(0));
+  CHECK(f.handler.seal_in(*state, t0 + std::chrono::milliseconds(291'000)) <=
+        std::chrono::milliseconds(0));
+  // A step of the wall clock once the window is open does not move its end.
+  f.steady = t0 + std::chrono::milliseconds(291'000);
+  auto next = f.handler.open_batch();
+  stream::Batch later;
+  f.feed(later, *next, 0, 8, 8);  // 1 s into the next window
+  f.now -= 60'000;
+  CHECK(f.handler.seal_in(*next, f.steady + std::chrono::milliseconds(1'000)) ==
+        std::chrono::milliseconds(298'000));
   // Outcome: every record counted once, as archived.
   CHECK(batch.at(0).tally.of(core::Outcome::kPersisted) == 1);
 }

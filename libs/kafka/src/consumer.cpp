@@ -103,12 +103,17 @@ std::optional<std::string_view> Message::header(std::string_view name) const {
 }
 std::vector<std::pair<std::string_view, std::string_view>> Message::headers() const {
   std::vector<std::pair<std::string_view, std::string_view>> out;
+  headers(out);
+  return out;
+}
+void Message::headers(std::vector<std::pair<std::string_view, std::string_view>>& out) const {
+  out.clear();
   if (owned_) {
     for (const auto& [k, v] : owned_->headers) out.emplace_back(k, v);
-    return out;
+    return;
   }
   rd_kafka_headers_t* hdrs = nullptr;
-  if (rd_kafka_message_headers(as_msg(raw_), &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) return out;
+  if (rd_kafka_message_headers(as_msg(raw_), &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
   const char* name = nullptr;
   const void* value = nullptr;
   std::size_t size = 0;
@@ -118,7 +123,6 @@ std::vector<std::pair<std::string_view, std::string_view>> Message::headers() co
                                ? std::string_view{}
                                : std::string_view(static_cast<const char*>(value), size));
   }
-  return out;
 }
 
 // ---- Consumer --------------------------------------------------------------

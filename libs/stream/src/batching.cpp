@@ -61,7 +61,7 @@ void TransactionalConsumer::Loop::handle(const kafka::Message& msg) {
 milliseconds TransactionalConsumer::Loop::seal_wait(Clock::time_point now) const {
   if (batch_.empty()) return milliseconds::max();
   if (seals_ != nullptr) {
-    if (const auto handler_says = seals_->seal_in(*state_)) return *handler_says;
+    if (const auto handler_says = seals_->seal_in(*state_, now)) return *handler_says;
   }
   if (batch_.consumed() >= static_cast<std::uint64_t>(limits_.size)) {
     return milliseconds(0);

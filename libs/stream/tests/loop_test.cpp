@@ -254,7 +254,8 @@ class SealingHandler final : public Handler, public SealsBatches {
  public:
   explicit SealingHandler(std::size_t every) : every_(every) {}
   std::unique_ptr<BatchState> open_batch() override { return std::make_unique<RecordsState>(); }
-  std::optional<std::chrono::milliseconds> seal_in(const BatchState& state) const override {
+  std::optional<std::chrono::milliseconds> seal_in(
+      const BatchState& state, std::chrono::steady_clock::time_point) const override {
     return static_cast<const RecordsState&>(state).records.size() >= every_
                ? std::chrono::milliseconds(0)
                : std::chrono::milliseconds(3'600'000);
@@ -428,7 +429,8 @@ class ReadToHandler final : public Handler, public SealsBatches, public WatchesR
       throw std::logic_error("not isolated here");
     }
   };
-  std::optional<std::chrono::milliseconds> seal_in(const BatchState& state) const override {
+  std::optional<std::chrono::milliseconds> seal_in(
+      const BatchState& state, std::chrono::steady_clock::time_point) const override {
     const auto& s = static_cast<const State&>(state);
     if (s.records.size() < 7) return 1h;
     return s.asked_full++ == 0 ? 1ms : 0ms;

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -40,6 +41,24 @@ struct CaptureRecord {
   std::vector<std::pair<std::string, std::string>> headers;
   std::optional<std::string> body;
 };
+
+// The same record's fields borrowed (from a Kafka message, or from a
+// CaptureRecord), valid while what they point into is: what the writer
+// encodes, so that the archiver copies a record's bytes only into the file.
+struct CaptureRecordView {
+  std::string_view topic;
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+  std::int64_t timestamp_ms = 0;
+  std::optional<std::string_view> key;
+  std::span<const std::pair<std::string_view, std::string_view>> headers;
+  std::optional<std::string_view> body;
+};
+
+// `record`'s view, its headers' views put in `headers` (which must outlive
+// the view, as `record` must).
+CaptureRecordView view_of(const CaptureRecord& record,
+                          std::vector<std::pair<std::string_view, std::string_view>>& headers);
 
 // "2026-11-23T22:40:00.1230000Z".
 std::string enqueued_time_utc(std::int64_t timestamp_ms);

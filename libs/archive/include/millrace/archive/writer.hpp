@@ -152,6 +152,9 @@ class CaptureFileWriter {
   // Offsets must grow. A record too large for a block throws
   // core::InfraError (fatal), naming its size and the setting to raise.
   void append(const CaptureRecord& record);
+  // The same for a record whose fields are borrowed (the archiver's, from
+  // the Kafka message).
+  void append_view(const CaptureRecordView& record);
   // Bytes so far, the records' encoded size included (what a size window
   // judges by).
   std::int64_t bytes() const;

@@ -98,6 +98,9 @@ class Message {
   std::optional<std::string_view> header(std::string_view name) const;
   // All headers in order (for copying them to a dead-letter record).
   std::vector<std::pair<std::string_view, std::string_view>> headers() const;
+  // The same into `out` (cleared first), whose room a caller reading every
+  // record keeps from one to the next.
+  void headers(std::vector<std::pair<std::string_view, std::string_view>>& out) const;
 
  private:
   friend class Consumer;

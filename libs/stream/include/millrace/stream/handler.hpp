@@ -135,12 +135,15 @@ class Handler {
 class SealsBatches {
  public:
   virtual ~SealsBatches() = default;
-  // How long from now the batch accumulating in `state` is sealed and
+  // How long from `now` the batch accumulating in `state` is sealed and
   // committed; zero or less seals it before the next record is handled.
   // batch_size and batch_ms no longer apply; nullopt leaves this batch to
-  // them. Asked only while the batch holds records, on the loop thread,
-  // between handle() calls.
-  virtual std::optional<std::chrono::milliseconds> seal_in(const BatchState& state) const = 0;
+  // them. `now` is the loop's steady clock, read once per poll (the loop
+  // asks about three times a record, so an answer should not read a clock
+  // of its own each time). Asked only while the batch holds records, on
+  // the loop thread, between handle() calls.
+  virtual std::optional<std::chrono::milliseconds> seal_in(
+      const BatchState& state, std::chrono::steady_clock::time_point now) const = 0;
   // A poll found no record at hand while the batch in `state` holds records
   // and is not sealed yet: the consumer has read all there was for now
   // (the archiver sends what its files hold so far, so that little is left
