@@ -24,7 +24,9 @@ class CaptureEncoder {
   std::string_view encode(const CaptureRecordView& record);
 
  private:
-  std::string out_;
+  // Where the record is encoded: as much room as the largest record so far
+  // took at most, kept from one to the next.
+  std::vector<char> room_;
   // EnqueuedTimeUtc's text for the second `time_second_` (the records of a
   // window share a few seconds): only its milliseconds change.
   std::optional<std::int64_t> time_second_;
