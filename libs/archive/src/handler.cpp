@@ -168,10 +168,13 @@ std::optional<std::chrono::milliseconds> ArchiveHandler::seal_in(
     const stream::BatchState& state, std::chrono::steady_clock::time_point now) const {
   const auto& b = of(state);
   if (b.window_start_ms < 0) return std::nullopt;
-  // A `now` read a while ago (before a wait of the loop's) says a little
-  // more than is left: the loop's next look, on a clock read after its
-  // poll, seals the batch before the next record goes in.
-  return std::chrono::duration_cast<std::chrono::milliseconds>(b.seal_at - now);
+  // Rounded up: a batch sealed while part of a millisecond is left would
+  // let the next record, read in that part, open a second batch of the same
+  // window (a file of a record or two, and a commit more). A `now` read a
+  // while ago (before a wait of the loop's) says a little more than is
+  // left: the loop's next look, on a clock read after its poll, seals the
+  // batch before the next record goes in.
+  return std::chrono::ceil<std::chrono::milliseconds>(b.seal_at - now);
 }
 
 void ArchiveHandler::handle(const kafka::Message& message, stream::PartitionProgress& progress,
@@ -187,7 +190,9 @@ void ArchiveHandler::handle(const kafka::Message& message, stream::PartitionProg
   if (b.window_start_ms < 0) {
     b.window_start_ms = window_start(settings_.policy, now());
     // A step of the wall clock once the window is open does not move its
-    // end: the window lasts what was left of it at its first record.
+    // end: the window lasts what was left of it at its first record. (The
+    // wall clock's milliseconds are truncated, so this end is at or just
+    // after the window's, never before it.)
     b.seal_at = settings_.steady_now() +
                 std::chrono::milliseconds(b.window_start_ms + settings_.policy.window_ms - now());
   }

@@ -108,6 +108,10 @@ TEST_CASE("a batch is one window: it is sealed when the window ends", "[archive]
   f.now += 289'000;
   CHECK(f.handler.seal_in(*state, t0 + std::chrono::milliseconds(289'000)) ==
         std::chrono::milliseconds(1'000));
+  // Less than a millisecond left is not the window's end: a record read
+  // then still belongs to it, and the next window's first must not.
+  CHECK(f.handler.seal_in(*state, t0 + std::chrono::microseconds(289'999'700)) ==
+        std::chrono::milliseconds(1));
   f.now += 2'000;
   CHECK(f.handler.seal_in(*state, t0 + std::chrono::milliseconds(291'000)) <=
         std::chrono::milliseconds(0));
