@@ -55,7 +55,9 @@ def checked(name, data):
     """A cache_reads run's wrk summary, once every answer was a 200."""
     statuses = data["statuses"]
     if data["requests"] <= 0 or data["non2xx"] or set(statuses) != {"200"}:
-        raise SystemExit(f"bench: cache_reads: {name} answered {statuses} (every answer must be 200)")
+        raise SystemExit(f"bench: cache_reads: {name} answered {statuses} (every answer must be 200) to "
+                         f"{data['requests']} requests in {data.get('duration_s', '?')} s over {data['connections']} "
+                         f"connections; wrk's socket errors {data['errors']}")
     return data
 
 
