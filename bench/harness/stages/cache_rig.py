@@ -116,7 +116,10 @@ class CacheRig:
         port = free_port()
         env = {"MILLRACE_API_ADDR": f"127.0.0.1:{port}", "MILLRACE_API_PG": self.stack.pg,
                "MILLRACE_PG_SCHEMA": self.SCHEMA, "MILLRACE_API_HTTP_THREADS": str(HTTP_THREADS),
-               "MILLRACE_API_WORKERS": str(API_WORKERS)}
+               "MILLRACE_API_WORKERS": str(API_WORKERS),
+               # Its live stream reads the rig's change feed on the stack's
+               # brokers, not the default 127.0.0.1:9092 it would retry.
+               "MILLRACE_BROKERS": self.stack.brokers, "MILLRACE_CHANGES_TOPIC": self.TOPIC}
         if cached:
             env["MILLRACE_REDIS_URL"] = self.redis_url
             env["MILLRACE_API_NEAR_CACHE_ENTRIES"] = "100000" if near else "0"
