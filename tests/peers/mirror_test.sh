@@ -157,7 +157,7 @@ workload 500 100
 dump() { psql -X -tA "$1" -c "SELECT * FROM ${2}items ORDER BY id"; }
 for ((i = 0; i < 240; i++)); do
   dump "$MILLRACE_PG" "$schema." >"$work/source.txt"
-  dump "$mirror_url" "" >"$work/mirror.txt" || true
+  dump "$mirror_url" "" >"$work/mirror.txt" 2>"$work/mirror.err" || true
   if cmp -s "$work/source.txt" "$work/mirror.txt"; then
     echo "the mirror equals the table: $(wc -l <"$work/source.txt") rows after 600 transactions"
     dump_topic "$topic" >"$log.topic.json"
@@ -175,6 +175,11 @@ echo "mirror_test: the mirror differs from the table (seed $seed):" >&2
 # test here, before the topic and the peer's log are kept.
 { diff "$work/source.txt" "$work/mirror.txt" || true; } | head -20 >&2
 echo "the table: $(wc -l <"$work/source.txt") rows; the mirror: $(wc -l <"$work/mirror.txt") rows" >&2
+# A mirror read that failed (its database refused the role, say) is not an
+# empty mirror.
+if [[ -s $work/mirror.err ]]; then
+  echo "reading the mirror failed: $(head -c 500 "$work/mirror.err")" >&2
+fi
 # The topic as a read_committed consumer reads it, kept (the exit deletes
 # the topic) for what the peer was given.
 dump_topic "$topic" >"$log.topic.json"
