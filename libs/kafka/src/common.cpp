@@ -101,19 +101,19 @@ rd_kafka_resp_err_t list_offset(rd_kafka_t* rk, const std::string& topic, std::i
   return err;
 }
 
-// Asks any broker for the topic's metadata, which updates the client's
-// leader cache: a request that went unanswered (the leader died) refreshes
-// nothing by itself.
-void refresh_leaders(rd_kafka_t* rk, const std::string& topic, int timeout_ms) {
+}  // namespace
+
+// query_watermarks and end_offsets call it after a request that went
+// unanswered (the leader died), which refreshes no leader by itself.
+TopicPtr learn_leaders(rd_kafka_t* rk, const std::string& topic, int timeout_ms) {
   TopicPtr handle(rd_kafka_topic_new(rk, topic.c_str(), nullptr));
-  if (!handle) return;
+  if (!handle) return handle;
   const rd_kafka_metadata_t* metadata = nullptr;
   if (rd_kafka_metadata(rk, 0, handle.get(), &metadata, timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR) {
     MetadataPtr owned(metadata);
   }
+  return handle;
 }
-
-}  // namespace
 
 std::pair<std::int64_t, std::int64_t> query_watermarks(rd_kafka_t* rk, const std::string& topic,
                                                        std::int32_t partition,
@@ -132,7 +132,7 @@ std::pair<std::int64_t, std::int64_t> query_watermarks(rd_kafka_t* rk, const std
     err = list_offset(rk, topic, partition, RD_KAFKA_OFFSET_END, remaining_ms(), &high);
   }
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    refresh_leaders(rk, topic, static_cast<int>(timeout.count()));
+    (void)learn_leaders(rk, topic, static_cast<int>(timeout.count()));
     throw core::InfraError(
         core::FailureClass::kRetryable,
         "watermarks " + topic + "[" + std::to_string(partition) + "]: " + rd_kafka_err2str(err));
@@ -162,7 +162,7 @@ std::vector<TopicPartition> end_offsets(rd_kafka_t* rk, const std::string& topic
   auto err = rd_kafka_offsets_for_times(rk, list.get(), static_cast<int>(timeout.count()));
   for (int i = 0; err == RD_KAFKA_RESP_ERR_NO_ERROR && i < list->cnt; ++i) err = list->elems[i].err;
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    refresh_leaders(rk, topic, static_cast<int>(timeout.count()));
+    (void)learn_leaders(rk, topic, static_cast<int>(timeout.count()));
     throw core::InfraError(core::FailureClass::kRetryable,
                            "end offsets of " + topic + ": " + rd_kafka_err2str(err));
   }

@@ -135,6 +135,9 @@ struct Consumer::State {
   std::exception_ptr listener_error;
   std::atomic<std::uint64_t> transient_errors{0};
   std::set<std::string> missing_topics;  // logged as missing once each (poll's thread)
+  // The subscribed topics' handles, held so that their partitions keep the
+  // leaders subscribe() asked for (after rk: released before it).
+  std::vector<detail::TopicPtr> topics;
   bool closed = false;
 
   void rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* list);
@@ -151,6 +154,10 @@ namespace {
 // consumer that cannot say goodbye in time is left behind, and the group
 // notices its absence after session.timeout.ms.
 constexpr std::chrono::milliseconds kCloseLimit{15000};
+
+// How long subscribe() waits for its topics' leaders: a cluster that does
+// not answer by then is left to librdkafka's own lookups.
+constexpr std::chrono::milliseconds kLeaderLookup{2000};
 
 }  // namespace
 
@@ -301,6 +308,22 @@ void Consumer::detach_listener() {
 }
 
 void Consumer::subscribe(const std::vector<std::string>& topics) {
+  // Each topic's partitions learn their leaders before an assignment names
+  // them. librdkafka 2.0.2 looks up a logical start (the log's beginning,
+  // where a partition with no stored position starts) only through the
+  // partition's leader; a partition the assignment makes before it has
+  // one waits 500 ms for its next try (rd_kafka_toppar_offset_request),
+  // and in the bench a new archiver read its first record half a second
+  // after its assignment in most starts (a packet capture showed the
+  // ListOffsets requests going out on that timer). A handle on the topic
+  // keeps its partitions, and a metadata request on it gives them their
+  // leaders; one that fails leaves it to librdkafka's own lookups, as
+  // before.
+  for (const auto& t : topics) {
+    auto handle =
+        detail::learn_leaders(state_->rk.get(), t, static_cast<int>(kLeaderLookup.count()));
+    if (handle) state_->topics.push_back(std::move(handle));
+  }
   detail::PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
   for (const auto& t : topics) {
     rd_kafka_topic_partition_list_add(list.get(), t.c_str(), RD_KAFKA_PARTITION_UA);

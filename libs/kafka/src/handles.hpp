@@ -85,6 +85,13 @@ std::pair<std::int64_t, std::int64_t> query_watermarks(rd_kafka_t* rk, const std
 std::vector<TopicPartition> end_offsets(rd_kafka_t* rk, const std::string& topic,
                                         std::int32_t partitions, std::chrono::milliseconds timeout);
 
+// A metadata request for `topic` alone, whose answer gives the client's
+// partitions of it their leaders. Returns the topic's handle, which keeps
+// those partitions (and so their leaders) for as long as it is held; a
+// request that fails or goes unanswered within `timeout_ms` leaves them to
+// librdkafka's own lookups. Null only if librdkafka refuses the handle.
+TopicPtr learn_leaders(rd_kafka_t* rk, const std::string& topic, int timeout_ms);
+
 // The topic's partition count from a metadata request for it alone. Throws
 // core::InfraError: retryable when the brokers do not answer, fatal when
 // the topic does not exist or cannot be used.

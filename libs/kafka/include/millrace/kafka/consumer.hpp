@@ -127,6 +127,9 @@ class Consumer {
   Consumer(const Consumer&) = delete;
   Consumer& operator=(const Consumer&) = delete;
 
+  // Joins the group for `topics`. Asks first for their partitions' leaders
+  // and waits up to 2 s for the answer (not an error if none comes), so
+  // that a partition assigned with no stored position starts at once.
   void subscribe(const std::vector<std::string>& topics);
 
   // A message, or nullopt on timeout / an informational event. Transient
