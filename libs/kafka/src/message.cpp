@@ -1,5 +1,5 @@
 // Message: a consumed record's fields, read in place from librdkafka's
-// message (or from a ConsumedRecord a test or a replay made).
+// message, or from a ConsumedRecord made without a broker (the tests' fakes).
 #include <memory>
 #include <string>
 #include <utility>
