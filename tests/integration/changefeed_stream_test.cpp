@@ -1,7 +1,9 @@
 // The replication connection against the test stack's PostgreSQL: a slot
 // streams committed transactions over CopyBoth, a standby status update
 // moves the slot's confirmed position, and a new connection resumes after
-// it without sending a confirmed transaction again.
+// it without sending a confirmed transaction again. A slot's creation waits
+// for every open transaction to end: the wait can be given up, and a feed
+// held up there says by what and stops when asked.
 #include <catch2/catch.hpp>
 #include <exception>
 #include <memory>
@@ -10,11 +12,13 @@
 #include <string_view>
 #include <variant>
 
+#include "changes.hpp"
 #include "harness.hpp"
 #include "millrace/changefeed/assembler.hpp"
 #include "millrace/changefeed/walstream.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/pg/replication.hpp"
+#include "pipeline.hpp"
 
 using namespace millrace;
 using namespace millrace::changefeed;
@@ -243,4 +247,89 @@ TEST_CASE("a role without REPLICATION is refused for good", "[changefeed-stream]
     INFO(e.what());
     CHECK(e.failure_class() == core::FailureClass::kFatal);
   }
+}
+
+TEST_CASE("a slot's creation waits for an open transaction, and what its wait throws cancels it",
+          "[changefeed-stream]") {
+  const auto env = stack_env();
+  Published published(env, "it_cfw");
+  const std::string& name = published.name;
+  pqxx::connection watcher(env.pg);
+  const auto slot = [&] {
+    pqxx::nontransaction tx(watcher);
+    return tx.exec(
+        "SELECT confirmed_flush_lsn IS NULL FROM pg_replication_slots WHERE "
+        "slot_name = " +
+        tx.quote(name));
+  };
+  // A transaction with an id, open: the slot cannot start before it ends.
+  pqxx::connection holder(env.pg);
+  pqxx::work open(holder);
+  open.exec("SELECT txid_current()");
+  const std::string create = "CREATE_REPLICATION_SLOT \"" + name + "\" LOGICAL pgoutput";
+  pg::ReplicationConnection conn(env.changefeed_pg, "changefeed-test");
+  struct GiveUp {};
+  int calls = 0;
+  bool listed_unready = false;
+  milliseconds waited{0};
+  try {
+    conn.command(create, milliseconds(50), [&](milliseconds w) {
+      waited = w;
+      if (++calls < 3) return;
+      // Listed while it waits, with no confirmed position yet.
+      const auto r = slot();
+      listed_unready = r.size() == 1 && r[0][0].as<bool>();
+      throw GiveUp{};
+    });
+    FAIL("the slot was made while a transaction it waits for was open");
+  } catch (const GiveUp&) {
+  }
+  CHECK(calls == 3);
+  CHECK(waited >= milliseconds(100));
+  CHECK(listed_unready);
+  // Cancelled at the server: no slot is left, and the connection takes the
+  // next command.
+  CHECK(eventually([&] { return slot().empty(); }, seconds(10)));
+  CHECK(conn.command("IDENTIFY_SYSTEM").size() == 1);
+  open.commit();
+  // Nothing of this test's open: it is made (once other tests' transactions
+  // of the moment end).
+  const auto created = conn.command(create, milliseconds(50), [](milliseconds) {});
+  REQUIRE(created.size() == 1);
+  CHECK(slot().size() == 1);
+  conn.command("DROP_REPLICATION_SLOT \"" + name + "\"");
+}
+
+TEST_CASE("a feed whose new slot waits for an open transaction says so, and stops when asked",
+          "[changefeed-stream]") {
+  Pipeline p("it_cfwait");
+  std::string out;
+  REQUIRE(run(bin("millrace"), {"migrate"},
+              {{"MILLRACE_PG", p.env.pg}, {"MILLRACE_PG_SCHEMA", p.schema}}, &out) == 0);
+  {
+    pqxx::connection c(p.env.pg);
+    pqxx::work tx(c);
+    tx.exec("CREATE TABLE " + p.schema + ".items (id int PRIMARY KEY)");
+    tx.commit();
+  }
+  ChangeFeedRig rig(p, {"items"});
+  pqxx::connection holder(p.env.pg);
+  pqxx::work open(holder);
+  open.exec("SELECT txid_current()");
+  auto feed = rig.start("changefeed");
+  const std::string log = p.log_dir + "/" + p.topic + ".changefeed.log";
+  const std::string told = "creating replication slot " + rig.slot + " has waited";
+  CHECK(eventually([&] { return read_file(log).find(told) != std::string::npos; }, seconds(60)));
+  const auto ready = http_answer(feed.metrics_port, "/readyz");
+  INFO(ready.body);
+  CHECK(ready.status == 503);
+  CHECK(ready.body.find(told) != std::string::npos);
+  // The transaction is still open: the stop does not wait for it.
+  CHECK(stop_cleanly({&feed}));
+  INFO(read_file(log));
+  open.exec("SELECT 1");
+  open.commit();
+  pqxx::nontransaction tx(holder);
+  CHECK(tx.exec("SELECT 1 FROM pg_replication_slots WHERE slot_name = " + tx.quote(rig.slot))
+            .empty());
 }

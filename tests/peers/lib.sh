@@ -76,14 +76,33 @@ create_topic() {
     --topic "$1" --partitions "$2" >>"$log.topics" 2>&1
 }
 
-# Waits until replication slot $1 exists and a reader streams from it.
+# Waits until replication slot $1 is made and a reader streams from it.
+# A logical slot is listed, active, while PostgreSQL still makes it: it
+# waits for every transaction open in the cluster (any database: another
+# test's) to end, and a change committed before it is done is in no stream.
+# Its confirmed_flush_lsn is set when it is done.
 wait_slot() {
   local i
   for ((i = 0; i < 120; i++)); do
-    [[ $(psql -X -tA "$superuser" -c "SELECT active FROM pg_replication_slots WHERE slot_name = '$1'") == t ]] && return 0
+    [[ $(psql -X -tA "$superuser" -c "SELECT active AND confirmed_flush_lsn IS NOT NULL FROM pg_replication_slots WHERE slot_name = '$1'") == t ]] && return 0
     sleep 1
   done
-  echo "$(basename "$0"): slot $1 never became active; see $log.*" >&2
+  echo "$(basename "$0"): slot $1 was not made and streamed from in 120 s; see $log.*" >&2
+  psql -X "$superuser" -c "SELECT slot_name, active_pid, confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '$1'" \
+    -c "SELECT pid, datname, state, xact_start, left(query, 80) AS query FROM pg_stat_activity WHERE xact_start IS NOT NULL ORDER BY xact_start LIMIT 5" >&2 || true
+  exit 1
+}
+
+# Waits until topic $1 exists (a feed makes a table's topic with its first
+# record there): a peer's Kafka source given a topic that is not there yet
+# fails (Flink's) or waits unseen.
+wait_topic() {
+  local i
+  for ((i = 0; i < 120; i++)); do
+    kcat -b "$MILLRACE_BROKERS" -L -J -t "$1" -m 5 2>/dev/null | grep -q '"partition":' && return 0
+    sleep 1
+  done
+  echo "$(basename "$0"): topic $1 never appeared; see $log.*" >&2
   exit 1
 }
 

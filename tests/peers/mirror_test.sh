@@ -94,6 +94,9 @@ wait_slot "$feed"
 workload 50 150
 
 topic=$feed.$schema.items
+# The feed makes the table's topic with the snapshot's first record: Flink's
+# source fails on a topic not there yet.
+wait_topic "$topic"
 if [[ $kind == flink ]]; then
   classpath=$(peer_classpath "$here/flink/pom.xml" flink)
   mkdir -p "$work/classes"

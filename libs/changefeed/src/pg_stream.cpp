@@ -8,6 +8,7 @@ namespace millrace::changefeed {
 
 using core::FailureClass;
 using core::InfraError;
+using std::chrono::milliseconds;
 
 namespace {
 
@@ -19,15 +20,22 @@ std::string literal(const std::string& text) {
   return "'" + text + "'";  // the same names, as SQL strings
 }
 
+// A slot's creation: asked whether to go on this often (a stop cancels it),
+// and told first after this long, then this often.
+constexpr milliseconds kSlotWaitTick{200};
+constexpr milliseconds kSlotWaitFirstTold{5000};
+constexpr milliseconds kSlotWaitToldEvery{60000};
+
 }  // namespace
 
 std::string feed_application_name(const std::string& publication) {
   return ("millrace-changefeed/" + publication).substr(0, 63);
 }
 
-PgStream::PgStream(const ChangefeedConfig& config)
+PgStream::PgStream(const ChangefeedConfig& config, SlotWait slot_wait)
     : config_(config),
-      conn_(config.pg.url, feed_application_name(config.publication), config.pg.connect_limits()) {
+      conn_(config.pg.url, feed_application_name(config.publication), config.pg.connect_limits()),
+      slot_wait_(std::move(slot_wait)) {
   const auto system = conn_.command("IDENTIFY_SYSTEM");
   if (system.size() != 1 || system[0].size() < 3 || !system[0][2]) {
     throw InfraError(FailureClass::kFatal, "IDENTIFY_SYSTEM answered an unexpected shape");
@@ -65,8 +73,21 @@ PgStream::PgStream(const ChangefeedConfig& config)
 }
 
 Lsn PgStream::create_slot() {
-  const auto created =
-      conn_.command("CREATE_REPLICATION_SLOT " + quoted(config_.slot) + " LOGICAL pgoutput");
+  auto tell_at = kSlotWaitFirstTold;
+  const auto created = conn_.command(
+      "CREATE_REPLICATION_SLOT " + quoted(config_.slot) + " LOGICAL pgoutput", kSlotWaitTick,
+      [&](milliseconds waited) {
+        std::string why;
+        if (waited >= tell_at) {
+          tell_at = waited + kSlotWaitToldEvery;
+          why = "creating replication slot " + config_.slot + " has waited " +
+                std::to_string(std::chrono::duration_cast<std::chrono::seconds>(waited).count()) +
+                " s: PostgreSQL starts a logical slot only where no transaction is open, and "
+                "waits for " +
+                slot_blockers();
+        }
+        if (slot_wait_) slot_wait_(why);
+      });
   std::optional<Lsn> point;
   if (created.size() == 1 && created[0].size() >= 2 && created[0][1]) {
     point = parse_lsn(*created[0][1]);
@@ -114,13 +135,43 @@ void PgStream::write(std::string_view copy_data) {
   conn_.write(copy_data);
 }
 
+pqxx::connection& PgStream::catalog() {
+  if (!catalog_) {
+    catalog_ = std::make_unique<pqxx::connection>(
+        pg::bounded_conninfo(config_.pg.url, config_.pg.connect_limits()));
+  }
+  return *catalog_;
+}
+
+std::string PgStream::slot_blockers() {
+  try {
+    // The slot's creation waits on each open transaction's lock in turn
+    // (pg_blocking_pids names the one now); what a role may not see of
+    // another's session (its transaction's start) is NULL.
+    pqxx::nontransaction tx(catalog());
+    const auto rows = tx.exec(
+        "SELECT pid, datname, usename, application_name, to_char(xact_start AT TIME ZONE 'UTC', "
+        "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM pg_stat_activity WHERE pid = "
+        "ANY(pg_blocking_pids(" +
+        std::to_string(conn_.backend_pid()) + ")) ORDER BY xact_start NULLS LAST");
+    std::string out;
+    for (const auto& row : rows) {
+      out += out.empty() ? "" : "; ";
+      out += "pid " + row[0].as<std::string>() + " (database " + row[1].c_str() + ", user " +
+             row[2].c_str() + ", application '" + row[3].c_str() + "'" +
+             (row[4].is_null() ? "" : std::string(", open since ") + row[4].c_str()) + ")";
+    }
+    if (out.empty()) return "the transactions open when it began to end (none holds it now)";
+    return "the transaction of " + out + " to end";
+  } catch (const std::exception& e) {
+    catalog_.reset();
+    return std::string("the transactions open when it began to end (which: ") + e.what() + ")";
+  }
+}
+
 std::vector<std::string> PgStream::primary_key(const Relation& relation) {
   try {
-    if (!catalog_) {
-      catalog_ = std::make_unique<pqxx::connection>(
-          pg::bounded_conninfo(config_.pg.url, config_.pg.connect_limits()));
-    }
-    pqxx::nontransaction tx(*catalog_);
+    pqxx::nontransaction tx(catalog());
     const auto rows = tx.exec(
         "SELECT a.attname FROM pg_index i, unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, "
         "ord), pg_attribute a WHERE i.indrelid = " +

@@ -5,6 +5,7 @@
 // exists, the slot is pgoutput's), and the primary-key lookup the assembler
 // asks for when pgoutput does not flag the key.
 
+#include <functional>
 #include <memory>
 #include <pqxx/pqxx>
 #include <string>
@@ -29,14 +30,22 @@ class PgStream final : public ReplicationPort {
   // Connects and checks. Throws core::InfraError: fatal when the
   // publication is missing or the slot belongs to another plugin or
   // database.
-  explicit PgStream(const ChangefeedConfig& config);
+  //
+  // `slot_wait` hears what a slot's creation waits for (create_slot()), and
+  // may throw (runtime::Stopped on a stop) to cancel it.
+  using SlotWait = std::function<void(const std::string& why)>;
+  explicit PgStream(const ChangefeedConfig& config, SlotWait slot_wait = {});
 
   bool slot_exists() const { return slot_exists_; }
   // The slot exists but PostgreSQL invalidated it (wal_status "lost": it
   // held more WAL than max_slot_wal_keep_size): it can no longer stream.
   bool slot_lost() const { return slot_lost_; }
   // Creates the slot and returns its consistent point (streaming starts
-  // there).
+  // there). PostgreSQL starts a logical slot only where no transaction is
+  // open: it waits for every transaction open in the cluster (in any
+  // database) to end, however long. Past a few seconds, and then every
+  // minute, `slot_wait` is told so with the sessions it waits for; it is
+  // called every 200 ms (with "" between) and may cancel it by throwing.
   Lsn create_slot();
   // The slot's confirmed_flush_lsn: for one created and never streamed
   // from, its consistent point.
@@ -64,6 +73,11 @@ class PgStream final : public ReplicationPort {
  private:
   const ChangefeedConfig& config_;
   pg::ReplicationConnection conn_;
+  // Why a slot's creation waits: the sessions holding it up.
+  std::string slot_blockers();
+  pqxx::connection& catalog();
+
+  SlotWait slot_wait_;
   std::unique_ptr<pqxx::connection> catalog_;  // opened on first use
   Lsn server_position_ = 0;
   int server_version_ = 0;

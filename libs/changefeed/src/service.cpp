@@ -13,6 +13,7 @@
 #include "millrace/pg/readiness.hpp"
 #include "millrace/runtime/health.hpp"
 #include "millrace/runtime/log.hpp"
+#include "millrace/runtime/retry.hpp"
 #include "millrace/runtime/worker.hpp"
 #include "pg_backfill.hpp"
 #include "pg_stream.hpp"
@@ -78,7 +79,16 @@ struct FeedRunner {
                              &outbox_counts);
     const auto published = read_checkpoint(config);
     Checkpoint checkpoint = published.value_or(Checkpoint{});
-    PgStream stream(config);
+    // A slot's creation may wait long for open transactions: readiness
+    // (and with it the log) says for which, and a stop cancels it.
+    PgStream stream(config, [this](const std::string& why) {
+      if (!why.empty()) {
+        health.set("feed", "not streaming: " + why,
+                   "end those transactions (commit, roll back or pg_terminate_backend), or wait "
+                   "for them");
+      }
+      if (worker.stopping()) throw runtime::Stopped{};
+    });
     PgBackfillSource backfill_source(config);
     if (!published && config.snapshot == Snapshot::kInitial) {
       // Never published anything: the slot, a backfill of every table, and

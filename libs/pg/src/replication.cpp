@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 
 #include "tls_read_buffer.hpp"
 
@@ -45,6 +46,36 @@ std::string trimmed(const char* message) {
       context + ": " + (message.empty() ? trimmed(PQerrorMessage(conn)) : message);
   if (sqlstate == "55006") throw SlotInUse(what);
   throw InfraError(lost ? FailureClass::kRetryable : classify_sqlstate(sqlstate), what);
+}
+
+// A command's rows as text (nullopt for NULL), or its error thrown.
+std::vector<ReplicationConnection::Row> rows_of(PGresult* r, PGconn* c, const std::string& sql) {
+  const auto status = r == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(r);
+  if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) fail_result(r, c, sql);
+  std::vector<ReplicationConnection::Row> rows;
+  for (int i = 0; i < PQntuples(r); ++i) {
+    ReplicationConnection::Row row;
+    for (int j = 0; j < PQnfields(r); ++j) {
+      if (PQgetisnull(r, i, j)) {
+        row.emplace_back(std::nullopt);
+      } else {
+        row.emplace_back(
+            std::string(PQgetvalue(r, i, j), static_cast<std::size_t>(PQgetlength(r, i, j))));
+      }
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+// Asks the server to cancel the connection's running command (best effort:
+// its answer, the command's error or its result, is read as usual).
+void cancel(PGconn* c) {
+  if (PGcancel* handle = PQgetCancel(c)) {
+    char error[256];
+    PQcancel(handle, error, sizeof error);
+    PQfreeCancel(handle);
+  }
 }
 
 }  // namespace
@@ -109,22 +140,39 @@ ReplicationConnection::~ReplicationConnection() = default;
 std::vector<ReplicationConnection::Row> ReplicationConnection::command(const std::string& sql) {
   PGconn* c = handle_->conn.get();
   ResultPtr r(PQexec(c, sql.c_str()));
-  const auto status = r == nullptr ? PGRES_FATAL_ERROR : PQresultStatus(r.get());
-  if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) fail_result(r.get(), c, sql);
-  std::vector<Row> rows;
-  for (int i = 0; i < PQntuples(r.get()); ++i) {
-    Row row;
-    for (int j = 0; j < PQnfields(r.get()); ++j) {
-      if (PQgetisnull(r.get(), i, j)) {
-        row.emplace_back(std::nullopt);
-      } else {
-        row.emplace_back(std::string(PQgetvalue(r.get(), i, j),
-                                     static_cast<std::size_t>(PQgetlength(r.get(), i, j))));
-      }
+  return rows_of(r.get(), c, sql);
+}
+
+std::vector<ReplicationConnection::Row> ReplicationConnection::command(
+    const std::string& sql, std::chrono::milliseconds every,
+    const std::function<void(std::chrono::milliseconds)>& waiting) {
+  PGconn* c = handle_->conn.get();
+  if (PQsendQuery(c, sql.c_str()) != 1) fail_result(nullptr, c, sql);
+  const auto began = std::chrono::steady_clock::now();
+  std::exception_ptr thrown;  // what `waiting` threw: the command is cancelled
+  for (;;) {
+    // Taken in before each wait, and again after one that timed out: what
+    // TLS holds decoded but libpq has not read waits one `every` at most.
+    if (PQconsumeInput(c) != 1) fail_result(nullptr, c, sql);
+    if (PQisBusy(c) == 0) break;
+    pollfd pfd{PQsocket(c), POLLIN, 0};
+    const int ready = ::poll(&pfd, 1, static_cast<int>(every.count()));
+    if (ready < 0 && errno != EINTR) {
+      throw InfraError(FailureClass::kRetryable, sql + ": poll: " + std::strerror(errno));
     }
-    rows.push_back(std::move(row));
+    if (ready != 0 || thrown) continue;
+    try {
+      waiting(std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - began));
+    } catch (...) {
+      thrown = std::current_exception();
+      cancel(c);
+    }
   }
-  return rows;
+  ResultPtr last;
+  for (ResultPtr r(PQgetResult(c)); r != nullptr; r.reset(PQgetResult(c))) last = std::move(r);
+  if (thrown) std::rethrow_exception(thrown);
+  return rows_of(last.get(), c, sql);
 }
 
 std::uint64_t ReplicationConnection::for_each_row(const std::string& sql,
@@ -155,11 +203,7 @@ std::uint64_t ReplicationConnection::for_each_row(const std::string& sql,
         // Stop the server sending the rest; the results must still be read
         // to the end before the connection takes another command.
         thrown = std::current_exception();
-        if (PGcancel* cancel = PQgetCancel(c)) {
-          char error[256];
-          PQcancel(cancel, error, sizeof error);
-          PQfreeCancel(cancel);
-        }
+        cancel(c);
       }
     } else if (status != PGRES_SINGLE_TUPLE && status != PGRES_TUPLES_OK && !failed) {
       failed = std::move(r);

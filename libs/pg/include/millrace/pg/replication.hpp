@@ -63,6 +63,14 @@ class ReplicationConnection {
   // Runs one command and returns its rows as text (nullopt for NULL).
   // Throws core::InfraError classified by SQLSTATE (SlotInUse for 55006).
   std::vector<Row> command(const std::string& sql);
+  // The same, for a command the server may hold for long
+  // (CREATE_REPLICATION_SLOT waits for every transaction open in the
+  // cluster to end): `waiting` is called with the time waited each time
+  // `every` passes without the answer. What it throws cancels the command
+  // at the server (a query cancel) and is rethrown once the server has
+  // answered, so the connection is left idle.
+  std::vector<Row> command(const std::string& sql, std::chrono::milliseconds every,
+                           const std::function<void(std::chrono::milliseconds)>& waiting);
 
   // Runs one query and hands each row to `on_row` as it arrives (libpq's
   // single-row mode), so a table of any size is read in bounded memory.
