@@ -480,7 +480,12 @@ class Run:
                     c.close()
                 except (OSError, http.client.HTTPException):
                     ok = False
-            slot = self.psql("SELECT count(*) FROM pg_replication_slots WHERE active")
+            # Active is not enough: a slot being made is active while it
+            # waits for the transactions open then to end, and what commits
+            # before it is made is in no stream. It has a confirmed position
+            # once made.
+            slot = self.psql("SELECT count(*) FROM pg_replication_slots WHERE active "
+                             "AND confirmed_flush_lsn IS NOT NULL")
             if ok and slot and int(slot) > 0:
                 return
             time.sleep(1)

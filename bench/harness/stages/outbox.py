@@ -208,7 +208,10 @@ class Outbox:
         feed = self.millrace_feed(mr, os.path.join(self.workdir, f"{mr}.log"))
         connect = self.debezium(dbz)
         try:
-            wait_for(lambda: all(self.as_feed_role(f"SELECT active FROM pg_replication_slots "
+            # Made (a confirmed position) and read: a slot is listed active
+            # while PostgreSQL still waits for open transactions to end.
+            wait_for(lambda: all(self.as_feed_role(f"SELECT active AND confirmed_flush_lsn IS NOT NULL "
+                                                   f"FROM pg_replication_slots "
                                                    f"WHERE slot_name = '{s}'") == "t" for s in (mr, dbz)),
                      180, "outbox: both slots to be read")
             listeners = {side: ChangeListener(stack.brokers, f"{topic}.order",
