@@ -333,3 +333,70 @@ TEST_CASE("a feed whose new slot waits for an open transaction says so, and stop
   CHECK(tx.exec("SELECT 1 FROM pg_replication_slots WHERE slot_name = " + tx.quote(rig.slot))
             .empty());
 }
+
+TEST_CASE(
+    "a backfill's chunk read longer than wal_sender_timeout keeps the stream, and a stop "
+    "cancels a read",
+    "[changefeed-stream]") {
+  Pipeline p("it_cfslow");
+  std::string out;
+  REQUIRE(run(bin("millrace"), {"migrate"},
+              {{"MILLRACE_PG", p.env.pg}, {"MILLRACE_PG_SCHEMA", p.schema}}, &out) == 0);
+  const std::string items = "\"" + p.schema + "\".items";
+  pqxx::connection c(p.env.pg);
+  {
+    pqxx::work tx(c);
+    tx.exec("CREATE TABLE " + items + " (id int PRIMARY KEY, v text)");
+    tx.exec("INSERT INTO " + items + " SELECT g, 'v' || g FROM generate_series(1, 300) g");
+    tx.commit();
+  }
+  ChangeFeedRig rig(p, {"items"});
+  rig.grant_select({"items"});
+  // The server ends a replication session silent for 2 s (wal_sender_timeout
+  // is the session's to set); each chunk's read takes 3 s.
+  std::string url = p.env.changefeed_pg;
+  url += (url.find('?') == std::string::npos ? "?" : "&");
+  url += "options=-c%20wal_sender_timeout%3D2s";
+  auto feed = rig.start("changefeed", {{"MILLRACE_CHANGEFEED_PG", url},
+                                       {"MILLRACE_CHANGEFEED_BACKFILL_POLL_MS", "100"}});
+  rig.wait_streaming();
+  const auto backfill = [&](const std::string& where) {
+    std::string id;
+    REQUIRE(run(bin("millrace"),
+                {"changefeed", "backfill", "--table", "items", "--publication", rig.publication,
+                 "--chunk-size", "150", "--where", where},
+                {{"MILLRACE_PG", p.env.pg}, {"MILLRACE_PG_SCHEMA", p.schema}}, &id) == 0);
+    return std::stoll(id);
+  };
+  const auto state = [&](std::int64_t id) {
+    pqxx::nontransaction tx(c);
+    return tx
+        .exec1("SELECT state FROM \"" + p.schema +
+               "\".changefeed_backfills WHERE id = " + std::to_string(id))[0]
+        .as<std::string>();
+  };
+  const std::string log = p.log_dir + "/" + p.topic + ".changefeed.log";
+  const auto first = backfill("(SELECT pg_sleep(3)::text) = ''");
+  CHECK(eventually([&] { return state(first) == "done"; }, seconds(120)));
+  INFO(read_file(log));
+  // One session all along: the walsender never ended it.
+  CHECK(read_file(log).find("replication stream") == std::string::npos);
+  const auto records = rig.read_all(301);
+  CHECK(records.size() == 301);  // the 300 rows and the backfill's end
+
+  // A read that would take 10 minutes: the stop cancels it.
+  const auto second = backfill("(SELECT pg_sleep(600)::text) = ''");
+  // As the feed's role, which sees its own sessions' statements.
+  pqxx::connection as_feed(p.env.changefeed_pg);
+  const auto reading = [&] {
+    pqxx::nontransaction tx(as_feed);
+    return tx.exec1(
+                 "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(600)%' "
+                 "AND pid <> pg_backend_pid()")[0]
+               .as<int>() == 1;
+  };
+  CHECK(eventually(reading, seconds(60)));
+  CHECK(state(second) == "running");
+  CHECK(stop_cleanly({&feed}));
+  CHECK(eventually([&] { return !reading(); }, seconds(10)));
+}

@@ -1,5 +1,7 @@
 #include "pg_backfill.hpp"
 
+#include <chrono>
+
 #include "millrace/core/failure.hpp"
 #include "millrace/core/json_string.hpp"
 #include "millrace/pg/database.hpp"
@@ -13,6 +15,12 @@ using core::FailureClass;
 using core::InfraError;
 
 namespace {
+
+// A chunk's read: the caller's tick this often; said to be slow after this
+// long, and again this often.
+constexpr std::chrono::milliseconds kReadingTick{1000};
+constexpr std::chrono::seconds kSlowChunk{30};
+constexpr std::chrono::seconds kSlowChunkEvery{60};
 
 std::string key_text(const std::optional<std::vector<std::string>>& key) {
   if (!key) return {};
@@ -296,64 +304,15 @@ Chunk PgBackfillSource::read_chunk(const BackfillRequest& request, const Relatio
                                    const std::vector<std::size_t>& key_columns,
                                    const std::optional<std::vector<std::string>>& after,
                                    const std::string& mark) {
-  Chunk chunk;
+  // Connected here, on the caller's thread: the reader only uses it.
+  pqxx::connection& c = conn();
+  if (!reader_) reader_ = std::make_unique<core::TaskThread<Chunk>>();
+  auto read =
+      reader_->submit([&, mark] { return read_rows(c, request, table, key_columns, after, mark); });
+  // What the caller's tick throws passes as it is (the read cancelled).
+  wait_for(read, request, table);
   try {
-    watermark(mark + "/low");
-    pqxx::connection& c = conn();
-    std::string columns;
-    for (std::size_t i = 0; i < table.columns.size(); ++i) {
-      if (i != 0) columns += ", ";
-      columns += c.quote_name(table.columns[i].name);
-    }
-    if (columns.empty()) columns = "NULL";
-    std::string keys;
-    std::string params;
-    for (std::size_t i = 0; i < key_columns.size(); ++i) {
-      if (i != 0) {
-        keys += ", ";
-        params += ", ";
-      }
-      keys += c.quote_name(table.columns.at(key_columns[i]).name);
-      params += "$" + std::to_string(i + 1);
-    }
-    std::string where;
-    const auto add = [&](const std::string& condition) {
-      where += (where.empty() ? " WHERE (" : " AND (") + condition + ")";
-    };
-    if (after) add("(" + keys + ") > (" + params + ")");
-    if (const auto it = row_filters_.find(table.oid); it != row_filters_.end()) add(it->second);
-    if (!request.where.empty()) add(request.where);
-    const std::string select = "SELECT " + columns + " FROM " + c.quote_name(table.schema) + "." +
-                               c.quote_name(table.name) + where + " ORDER BY " + keys + " LIMIT " +
-                               std::to_string(request.chunk_size);
-    {
-      // One snapshot for the rows and the record of what it saw; read
-      // only, so a condition cannot write.
-      pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c);
-      const auto info = tx.exec1(
-          "SELECT pg_current_snapshot()::text, (extract(epoch FROM clock_timestamp()) * "
-          "1000000)::bigint - 946684800000000");
-      chunk.snapshot = XidSnapshot::parse(info[0].as<std::string>());
-      chunk.read_at_pg_us = info[1].as<std::int64_t>();
-      const auto rows = after ? tx.exec_params(select, pqxx::prepare::make_dynamic_params(*after))
-                              : tx.exec(select);
-      chunk.rows.reserve(rows.size());
-      for (const auto& row : rows) {
-        Tuple tuple;
-        tuple.reserve(table.columns.size());
-        for (std::size_t i = 0; i < table.columns.size(); ++i) {
-          Value v;
-          if (!row[static_cast<int>(i)].is_null()) {
-            v.kind = Value::Kind::kText;
-            v.data.assign(row[static_cast<int>(i)].c_str(), row[static_cast<int>(i)].size());
-          }
-          tuple.push_back(std::move(v));
-        }
-        chunk.rows.push_back(std::move(tuple));
-      }
-      tx.commit();
-    }
-    watermark(mark + "/high");
+    return read.get();
   } catch (const pqxx::sql_error& e) {
     if (!request_error(e)) {
       conn_.reset();
@@ -373,6 +332,101 @@ Chunk PgBackfillSource::read_chunk(const BackfillRequest& request, const Relatio
     conn_.reset();
     pg::rethrow_classified("backfill " + std::to_string(request.id) + ": reading a chunk");
   }
+}
+
+void PgBackfillSource::wait_for(std::future<Chunk>& read, const BackfillRequest& request,
+                                const Relation& table) {
+  const auto began = std::chrono::steady_clock::now();
+  auto tell_at = kSlowChunk;
+  while (read.wait_for(kReadingTick) != std::future_status::ready) {
+    const auto waited =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - began);
+    if (waited >= tell_at) {
+      tell_at = waited + kSlowChunkEvery;
+      runtime::log_warn("changefeed",
+                        "backfill " + std::to_string(request.id) + ": a chunk of " + table.schema +
+                            "." + table.name + " has been read for " +
+                            std::to_string(waited.count()) +
+                            " s (a condition that matches few rows reads far in key order; a "
+                            "lock on the table holds the read up); the stream waits for it");
+    }
+    if (!while_reading_) continue;
+    try {
+      while_reading_();
+    } catch (...) {
+      try {
+        conn_->cancel_query();
+      } catch (const std::exception& e) {
+        runtime::log_warn("changefeed", std::string("backfill: cancelling a read: ") + e.what());
+      }
+      read.wait();
+      conn_.reset();
+      throw;
+    }
+  }
+}
+
+Chunk PgBackfillSource::read_rows(pqxx::connection& c, const BackfillRequest& request,
+                                  const Relation& table,
+                                  const std::vector<std::size_t>& key_columns,
+                                  const std::optional<std::vector<std::string>>& after,
+                                  const std::string& mark) {
+  Chunk chunk;
+  watermark(mark + "/low");
+  std::string columns;
+  for (std::size_t i = 0; i < table.columns.size(); ++i) {
+    if (i != 0) columns += ", ";
+    columns += c.quote_name(table.columns[i].name);
+  }
+  if (columns.empty()) columns = "NULL";
+  std::string keys;
+  std::string params;
+  for (std::size_t i = 0; i < key_columns.size(); ++i) {
+    if (i != 0) {
+      keys += ", ";
+      params += ", ";
+    }
+    keys += c.quote_name(table.columns.at(key_columns[i]).name);
+    params += "$" + std::to_string(i + 1);
+  }
+  std::string where;
+  const auto add = [&](const std::string& condition) {
+    where += (where.empty() ? " WHERE (" : " AND (") + condition + ")";
+  };
+  if (after) add("(" + keys + ") > (" + params + ")");
+  if (const auto it = row_filters_.find(table.oid); it != row_filters_.end()) add(it->second);
+  if (!request.where.empty()) add(request.where);
+  const std::string select = "SELECT " + columns + " FROM " + c.quote_name(table.schema) + "." +
+                             c.quote_name(table.name) + where + " ORDER BY " + keys + " LIMIT " +
+                             std::to_string(request.chunk_size);
+  {
+    // One snapshot for the rows and the record of what it saw; read
+    // only, so a condition cannot write.
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(c);
+    const auto info = tx.exec1(
+        "SELECT pg_current_snapshot()::text, (extract(epoch FROM clock_timestamp()) * "
+        "1000000)::bigint - 946684800000000");
+    chunk.snapshot = XidSnapshot::parse(info[0].as<std::string>());
+    chunk.read_at_pg_us = info[1].as<std::int64_t>();
+    const auto rows = after ? tx.exec_params(select, pqxx::prepare::make_dynamic_params(*after))
+                            : tx.exec(select);
+    chunk.rows.reserve(rows.size());
+    for (const auto& row : rows) {
+      Tuple tuple;
+      tuple.reserve(table.columns.size());
+      for (std::size_t i = 0; i < table.columns.size(); ++i) {
+        Value v;
+        if (!row[static_cast<int>(i)].is_null()) {
+          v.kind = Value::Kind::kText;
+          v.data.assign(row[static_cast<int>(i)].c_str(), row[static_cast<int>(i)].size());
+        }
+        tuple.push_back(std::move(v));
+      }
+      chunk.rows.push_back(std::move(tuple));
+    }
+    tx.commit();
+  }
+  watermark(mark + "/high");
   return chunk;
 }
 

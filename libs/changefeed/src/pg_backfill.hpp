@@ -9,8 +9,11 @@
 //
 // Caller contract: one thread. A failure of the connection throws
 // core::InfraError (retryable) and the next call connects again; a request
-// that cannot run throws BackfillRefused.
+// that cannot run throws BackfillRefused. A chunk is read on a thread of
+// this source's own while the caller's waits (while_reading()).
 
+#include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <pqxx/pqxx>
@@ -18,6 +21,7 @@
 
 #include "millrace/changefeed/backfill.hpp"
 #include "millrace/changefeed/service.hpp"
+#include "millrace/core/task_thread.hpp"
 #include "published_tables.hpp"
 
 namespace millrace::changefeed {
@@ -66,6 +70,12 @@ class PgBackfillSource final : public BackfillSource {
   // True once a poll (next()) found that this role may use the signal
   // table; false before the first and after one that found it may not.
   bool serving() const { return serving_; }
+  // Called on the caller's thread every second while a chunk is read, which
+  // may take long (a condition that matches few rows reads far in key
+  // order; a lock on the table holds it up): the feed keeps its replication
+  // session alive from it. What it throws cancels the read (a query cancel)
+  // and is rethrown by read_chunk() once the read has ended.
+  void while_reading(std::function<void()> tick) { while_reading_ = std::move(tick); }
 
  private:
   pqxx::connection& conn();
@@ -74,10 +84,20 @@ class PgBackfillSource final : public BackfillSource {
   std::string signal_state(pqxx::nontransaction& tx);
   std::vector<PublishedTable> tables();
   void watermark(const std::string& content);
+  // The low watermark, the chunk in one snapshot, the high watermark: on
+  // the reader's thread, over `c`.
+  Chunk read_rows(pqxx::connection& c, const BackfillRequest& request, const Relation& table,
+                  const std::vector<std::size_t>& key_columns,
+                  const std::optional<std::vector<std::string>>& after, const std::string& mark);
+  // Waits for `read`, calling while_reading_ and saying when it is slow.
+  void wait_for(std::future<Chunk>& read, const BackfillRequest& request, const Relation& table);
 
   const ChangefeedConfig& config_;
   std::string table_;  // the signal table, quoted
   std::unique_ptr<pqxx::connection> conn_;
+  std::function<void()> while_reading_;
+  // Declared after conn_: its thread is joined before the connection goes.
+  std::unique_ptr<core::TaskThread<Chunk>> reader_;
   std::map<Oid, std::string> row_filters_;
   std::string role_;  // the feed's role, as signal_state() last read it
   bool serving_ = false;
