@@ -1,9 +1,7 @@
 // The replication connection against the test stack's PostgreSQL: a slot
 // streams committed transactions over CopyBoth, a standby status update
 // moves the slot's confirmed position, and a new connection resumes after
-// it without sending a confirmed transaction again. A slot's creation waits
-// for every open transaction to end: the wait can be given up, and a feed
-// held up there says by what and stops when asked.
+// it without sending a confirmed transaction again.
 #include <catch2/catch.hpp>
 #include <exception>
 #include <memory>
@@ -18,7 +16,6 @@
 #include "millrace/changefeed/walstream.hpp"
 #include "millrace/core/failure.hpp"
 #include "millrace/pg/replication.hpp"
-#include "pipeline.hpp"
 
 using namespace millrace;
 using namespace millrace::changefeed;
@@ -66,40 +63,6 @@ bool slot_released(pqxx::connection& c, const std::string& slot) {
       },
       seconds(10));
 }
-
-// A schema of its own holding one table, t (id int, v text), published
-// under the schema's name; `start` streams a slot of that name from it.
-// Dropped again at the end, when the test got that far or not.
-struct Published {
-  Published(const StackEnv& env, std::string_view prefix)
-      : name(unique_name(prefix)), table("\"" + name + "\".t"), owner(env.pg) {
-    exec("CREATE SCHEMA \"" + name + "\"");
-    exec("CREATE TABLE " + table + " (id int PRIMARY KEY, v text)");
-    exec("CREATE PUBLICATION \"" + name + "\" FOR TABLE " + table);
-    start = "START_REPLICATION SLOT \"" + name +
-            "\" LOGICAL 0/0 (proto_version '1', publication_names '\"" + name + "\"')";
-  }
-  ~Published() {
-    try {
-      exec("DROP PUBLICATION \"" + name + "\"");
-      exec("DROP SCHEMA \"" + name + "\" CASCADE");
-    } catch (const std::exception&) {  // not dropped: a name of its own, in a test stack
-    }
-  }
-  Published(const Published&) = delete;
-  Published& operator=(const Published&) = delete;
-
-  void exec(const std::string& sql) {
-    pqxx::work tx(owner);
-    tx.exec(sql);
-    tx.commit();
-  }
-
-  const std::string name;
-  const std::string table;
-  std::string start;
-  pqxx::connection owner;
-};
 
 }  // namespace
 
@@ -247,156 +210,4 @@ TEST_CASE("a role without REPLICATION is refused for good", "[changefeed-stream]
     INFO(e.what());
     CHECK(e.failure_class() == core::FailureClass::kFatal);
   }
-}
-
-TEST_CASE("a slot's creation waits for an open transaction, and what its wait throws cancels it",
-          "[changefeed-stream]") {
-  const auto env = stack_env();
-  Published published(env, "it_cfw");
-  const std::string& name = published.name;
-  pqxx::connection watcher(env.pg);
-  const auto slot = [&] {
-    pqxx::nontransaction tx(watcher);
-    return tx.exec(
-        "SELECT confirmed_flush_lsn IS NULL FROM pg_replication_slots WHERE "
-        "slot_name = " +
-        tx.quote(name));
-  };
-  // A transaction with an id, open: the slot cannot start before it ends.
-  pqxx::connection holder(env.pg);
-  pqxx::work open(holder);
-  open.exec("SELECT txid_current()");
-  const std::string create = "CREATE_REPLICATION_SLOT \"" + name + "\" LOGICAL pgoutput";
-  pg::ReplicationConnection conn(env.changefeed_pg, "changefeed-test");
-  struct GiveUp {};
-  int calls = 0;
-  bool listed_unready = false;
-  milliseconds waited{0};
-  try {
-    conn.command(create, milliseconds(50), [&](milliseconds w) {
-      waited = w;
-      if (++calls < 3) return;
-      // Listed while it waits, with no confirmed position yet.
-      const auto r = slot();
-      listed_unready = r.size() == 1 && r[0][0].as<bool>();
-      throw GiveUp{};
-    });
-    FAIL("the slot was made while a transaction it waits for was open");
-  } catch (const GiveUp&) {
-  }
-  CHECK(calls == 3);
-  CHECK(waited >= milliseconds(100));
-  CHECK(listed_unready);
-  // Cancelled at the server: no slot is left, and the connection takes the
-  // next command.
-  CHECK(eventually([&] { return slot().empty(); }, seconds(10)));
-  CHECK(conn.command("IDENTIFY_SYSTEM").size() == 1);
-  open.commit();
-  // Nothing of this test's open: it is made (once other tests' transactions
-  // of the moment end).
-  const auto created = conn.command(create, milliseconds(50), [](milliseconds) {});
-  REQUIRE(created.size() == 1);
-  CHECK(slot().size() == 1);
-  conn.command("DROP_REPLICATION_SLOT \"" + name + "\"");
-}
-
-TEST_CASE("a feed whose new slot waits for an open transaction says so, and stops when asked",
-          "[changefeed-stream]") {
-  Pipeline p("it_cfwait");
-  std::string out;
-  REQUIRE(run(bin("millrace"), {"migrate"},
-              {{"MILLRACE_PG", p.env.pg}, {"MILLRACE_PG_SCHEMA", p.schema}}, &out) == 0);
-  {
-    pqxx::connection c(p.env.pg);
-    pqxx::work tx(c);
-    tx.exec("CREATE TABLE " + p.schema + ".items (id int PRIMARY KEY)");
-    tx.commit();
-  }
-  ChangeFeedRig rig(p, {"items"});
-  pqxx::connection holder(p.env.pg);
-  pqxx::work open(holder);
-  open.exec("SELECT txid_current()");
-  auto feed = rig.start("changefeed");
-  const std::string log = p.log_dir + "/" + p.topic + ".changefeed.log";
-  const std::string told = "creating replication slot " + rig.slot + " has waited";
-  CHECK(eventually([&] { return read_file(log).find(told) != std::string::npos; }, seconds(60)));
-  const auto ready = http_answer(feed.metrics_port, "/readyz");
-  INFO(ready.body);
-  CHECK(ready.status == 503);
-  CHECK(ready.body.find(told) != std::string::npos);
-  // The transaction is still open: the stop does not wait for it.
-  CHECK(stop_cleanly({&feed}));
-  INFO(read_file(log));
-  open.exec("SELECT 1");
-  open.commit();
-  pqxx::nontransaction tx(holder);
-  CHECK(tx.exec("SELECT 1 FROM pg_replication_slots WHERE slot_name = " + tx.quote(rig.slot))
-            .empty());
-}
-
-TEST_CASE(
-    "a backfill's chunk read longer than wal_sender_timeout keeps the stream, and a stop "
-    "cancels a read",
-    "[changefeed-stream]") {
-  Pipeline p("it_cfslow");
-  std::string out;
-  REQUIRE(run(bin("millrace"), {"migrate"},
-              {{"MILLRACE_PG", p.env.pg}, {"MILLRACE_PG_SCHEMA", p.schema}}, &out) == 0);
-  const std::string items = "\"" + p.schema + "\".items";
-  pqxx::connection c(p.env.pg);
-  {
-    pqxx::work tx(c);
-    tx.exec("CREATE TABLE " + items + " (id int PRIMARY KEY, v text)");
-    tx.exec("INSERT INTO " + items + " SELECT g, 'v' || g FROM generate_series(1, 300) g");
-    tx.commit();
-  }
-  ChangeFeedRig rig(p, {"items"});
-  rig.grant_select({"items"});
-  // The server ends a replication session silent for 2 s (wal_sender_timeout
-  // is the session's to set); each chunk's read takes 3 s.
-  std::string url = p.env.changefeed_pg;
-  url += (url.find('?') == std::string::npos ? "?" : "&");
-  url += "options=-c%20wal_sender_timeout%3D2s";
-  auto feed = rig.start("changefeed", {{"MILLRACE_CHANGEFEED_PG", url},
-                                       {"MILLRACE_CHANGEFEED_BACKFILL_POLL_MS", "100"}});
-  rig.wait_streaming();
-  const auto backfill = [&](const std::string& where) {
-    std::string id;
-    REQUIRE(run(bin("millrace"),
-                {"changefeed", "backfill", "--table", "items", "--publication", rig.publication,
-                 "--chunk-size", "150", "--where", where},
-                {{"MILLRACE_PG", p.env.pg}, {"MILLRACE_PG_SCHEMA", p.schema}}, &id) == 0);
-    return std::stoll(id);
-  };
-  const auto state = [&](std::int64_t id) {
-    pqxx::nontransaction tx(c);
-    return tx
-        .exec1("SELECT state FROM \"" + p.schema +
-               "\".changefeed_backfills WHERE id = " + std::to_string(id))[0]
-        .as<std::string>();
-  };
-  const std::string log = p.log_dir + "/" + p.topic + ".changefeed.log";
-  const auto first = backfill("(SELECT pg_sleep(3)::text) = ''");
-  CHECK(eventually([&] { return state(first) == "done"; }, seconds(120)));
-  INFO(read_file(log));
-  // One session all along: the walsender never ended it.
-  CHECK(read_file(log).find("replication stream") == std::string::npos);
-  const auto records = rig.read_all(301);
-  CHECK(records.size() == 301);  // the 300 rows and the backfill's end
-
-  // A read that would take 10 minutes: the stop cancels it.
-  const auto second = backfill("(SELECT pg_sleep(600)::text) = ''");
-  // As the feed's role, which sees its own sessions' statements.
-  pqxx::connection as_feed(p.env.changefeed_pg);
-  const auto reading = [&] {
-    pqxx::nontransaction tx(as_feed);
-    return tx.exec1(
-                 "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(600)%' "
-                 "AND pid <> pg_backend_pid()")[0]
-               .as<int>() == 1;
-  };
-  CHECK(eventually(reading, seconds(60)));
-  CHECK(state(second) == "running");
-  CHECK(stop_cleanly({&feed}));
-  CHECK(eventually([&] { return !reading(); }, seconds(10)));
 }

@@ -8,7 +8,9 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <pqxx/pqxx>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "harness.hpp"
@@ -25,6 +27,40 @@ struct ChangeRecord {
   std::string value;  // the change's JSON
   std::string id, op, table;
   std::string header_id;  // the millrace.change_id header
+};
+
+// A schema of its own holding one table, t (id int, v text), published
+// under the schema's name; `start` streams a slot of that name from it.
+// Dropped again at the end, when the test got that far or not.
+struct Published {
+  Published(const StackEnv& env, std::string_view prefix)
+      : name(unique_name(prefix)), table("\"" + name + "\".t"), owner(env.pg) {
+    exec("CREATE SCHEMA \"" + name + "\"");
+    exec("CREATE TABLE " + table + " (id int PRIMARY KEY, v text)");
+    exec("CREATE PUBLICATION \"" + name + "\" FOR TABLE " + table);
+    start = "START_REPLICATION SLOT \"" + name +
+            "\" LOGICAL 0/0 (proto_version '1', publication_names '\"" + name + "\"')";
+  }
+  ~Published() {
+    try {
+      exec("DROP PUBLICATION \"" + name + "\"");
+      exec("DROP SCHEMA \"" + name + "\" CASCADE");
+    } catch (const std::exception&) {  // not dropped: a name of its own, in a test stack
+    }
+  }
+  Published(const Published&) = delete;
+  Published& operator=(const Published&) = delete;
+
+  void exec(const std::string& sql) {
+    pqxx::work tx(owner);
+    tx.exec(sql);
+    tx.commit();
+  }
+
+  const std::string name;
+  const std::string table;
+  std::string start;
+  pqxx::connection owner;
 };
 
 class ChangeFeedRig {

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <exception>
 
+#include "millrace/runtime/log.hpp"
 #include "tls_read_buffer.hpp"
 
 namespace millrace::pg {
@@ -47,6 +48,9 @@ std::string trimmed(const char* message) {
   if (sqlstate == "55006") throw SlotInUse(what);
   throw InfraError(lost ? FailureClass::kRetryable : classify_sqlstate(sqlstate), what);
 }
+
+// How long a cancelled command's answer is waited for.
+constexpr std::chrono::seconds kCancelAnswer{10};
 
 // A command's rows as text (nullopt for NULL), or its error thrown.
 std::vector<ReplicationConnection::Row> rows_of(PGresult* r, PGconn* c, const std::string& sql) {
@@ -150,6 +154,7 @@ std::vector<ReplicationConnection::Row> ReplicationConnection::command(
   if (PQsendQuery(c, sql.c_str()) != 1) fail_result(nullptr, c, sql);
   const auto began = std::chrono::steady_clock::now();
   std::exception_ptr thrown;  // what `waiting` threw: the command is cancelled
+  std::chrono::steady_clock::time_point cancelled;
   for (;;) {
     // Taken in before each wait, and again after one that timed out: what
     // TLS holds decoded but libpq has not read waits one `every` at most.
@@ -160,12 +165,24 @@ std::vector<ReplicationConnection::Row> ReplicationConnection::command(
     if (ready < 0 && errno != EINTR) {
       throw InfraError(FailureClass::kRetryable, sql + ": poll: " + std::strerror(errno));
     }
-    if (ready != 0 || thrown) continue;
+    if (ready != 0) continue;
+    const auto now = std::chrono::steady_clock::now();
+    if (thrown) {
+      // A cancel that does not arrive (a proxy between, a lost packet)
+      // must not hold the caller: it goes, the connection left mid-command.
+      if (now - cancelled > kCancelAnswer) {
+        runtime::log_warn("postgresql", sql + ": the server did not answer its cancel within " +
+                                            std::to_string(kCancelAnswer.count()) +
+                                            " s; leaving the connection");
+        std::rethrow_exception(thrown);
+      }
+      continue;
+    }
     try {
-      waiting(std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::steady_clock::now() - began));
+      waiting(std::chrono::duration_cast<std::chrono::milliseconds>(now - began));
     } catch (...) {
       thrown = std::current_exception();
+      cancelled = now;
       cancel(c);
     }
   }

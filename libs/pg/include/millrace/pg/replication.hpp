@@ -68,7 +68,9 @@ class ReplicationConnection {
   // cluster to end): `waiting` is called with the time waited each time
   // `every` passes without the answer. What it throws cancels the command
   // at the server (a query cancel) and is rethrown once the server has
-  // answered, so the connection is left idle.
+  // answered, so the connection is left idle; or, when no answer came 10 s
+  // after the cancel, rethrown anyway, the connection left mid-command
+  // (make a new one).
   std::vector<Row> command(const std::string& sql, std::chrono::milliseconds every,
                            const std::function<void(std::chrono::milliseconds)>& waiting);
 
