@@ -195,11 +195,12 @@ TEST_CASE(
   }
   ChangeFeedRig rig(p, {"items"});
   rig.grant_select({"items"});
-  // The server ends a replication session silent for 2 s (wal_sender_timeout
-  // is the session's to set); each chunk's read takes 3 s.
+  // The server ends a replication session silent for 4 s (wal_sender_timeout
+  // is the session's to set); each chunk's read takes 6 s, and the feed says
+  // it is there every second.
   std::string url = p.env.changefeed_pg;
   url += (url.find('?') == std::string::npos ? "?" : "&");
-  url += "options=-c%20wal_sender_timeout%3D2s";
+  url += "options=-c%20wal_sender_timeout%3D4s";
   auto feed = rig.start("changefeed", {{"MILLRACE_CHANGEFEED_PG", url},
                                        {"MILLRACE_CHANGEFEED_BACKFILL_POLL_MS", "100"}});
   rig.wait_streaming();
@@ -219,7 +220,7 @@ TEST_CASE(
         .as<std::string>();
   };
   const std::string log = p.log_dir + "/" + p.topic + ".changefeed.log";
-  const auto first = backfill("(SELECT pg_sleep(3)::text) = ''");
+  const auto first = backfill("(SELECT pg_sleep(6)::text) = ''");
   CHECK(eventually([&] { return state(first) == "done"; }, seconds(120)));
   INFO(read_file(log));
   // One session all along: the walsender never ended it.
