@@ -74,6 +74,16 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def minor_faults(pid):
+    """Page faults a live process took without reading a disk (/proc's
+    minflt): each is a page the allocator or a mapping gave it afresh."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[7])
+    except FileNotFoundError:
+        return None
+
+
 def jit_cpu_seconds(pid):
     """CPU of a JVM's JIT compiler threads (named "C1/C2 CompilerThreadN")."""
     total = 0.0

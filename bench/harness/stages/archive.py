@@ -11,7 +11,7 @@ import time
 
 from ..awscli import AWSCLI_VERSION, aws_env, ensure_awscli
 from ..common import ratio, run, unique_name, wait_for
-from ..cpu import CpuMeter, busy_seconds, cpu_seconds, cpu_times
+from ..cpu import CpuMeter, busy_seconds, cpu_seconds, cpu_times, minor_faults
 from ..stack import fresh_schema, served_metric, start_service, stop, stored, workers_env
 from .throughput import cli_produce_seconds, consumer_perf
 
@@ -58,6 +58,7 @@ def archiver_run(stack, data, n, workdir, topic, destination, servers=None, sche
     machine_busy = busy_seconds(machine, cpu_times())
     cpu.pop("reaped")
     archiver_io = io_bytes(procs[0].pid)
+    faults = minor_faults(procs[0].pid)
     # The commit thread's time: each batch's upload (or write and fsync) and
     # its transaction, not the copy into place after it. The loop counts a
     # batch when it next looks at the commit in flight: a moment later.
@@ -67,7 +68,8 @@ def archiver_run(stack, data, n, workdir, topic, destination, servers=None, sche
     files, file_bytes = (int(x) for x in stack.psql(
         f"SELECT count(*), coalesce(sum(bytes), 0) FROM {schema}.archive_files", record=False).split("|"))
     return {"seconds": end - t0, "files": files, "file_bytes": file_bytes, "cpu_seconds": cpu,
-            "machine_busy_seconds": machine_busy, "archiver_io": archiver_io, "commits": commits}
+            "machine_busy_seconds": machine_busy, "archiver_io": archiver_io, "commits": commits,
+            "archiver_minor_faults": faults}
 
 
 def dd_reference(directory, nbytes):

@@ -44,7 +44,7 @@ def one_archive(stack, data, n, workdir, topic, schema, s3, endpoint, aws, store
                          f"and {len(staged)} markers; archive_files records {a['files']} files "
                          f"({a['file_bytes']} bytes)")
     return {"prefix": prefix, "mb_per_s": a["file_bytes"] / 1e6 / a["seconds"], "seconds": a["seconds"],
-            "files": a["files"],
+            "files": a["files"], "minor_faults": a["archiver_minor_faults"],
             "file_bytes": a["file_bytes"], "cpu_seconds": a["cpu_seconds"],
             "store_write_bytes_per_byte": round(written["write_bytes"] / a["file_bytes"], 3) if written else None,
             "machine_busy_share": round(a["machine_busy_seconds"] / a["seconds"] / os.cpu_count(), 3)}
@@ -123,13 +123,15 @@ def bench_archive_s3_rounds(stack, data, n, workdir, repeats, rtts_ms, baseline=
             "store_write_bytes_per_byte": writes,
             "median_store_write_bytes_per_byte": round(statistics.median(writes), 3) if writes else None,
             "aws_store_write_bytes_per_byte": [r["aws"]["aws_store_write_bytes_per_byte"] for r in mine],
-            "machine_busy_share": [r["archive"]["machine_busy_share"] for r in mine]}
+            "machine_busy_share": [r["archive"]["machine_busy_share"] for r in mine],
+            "archiver_minor_faults": [r["archive"]["minor_faults"] for r in mine]}
         if baseline:
             before = [r["baseline_ratio_mb_aws"] for r in mine]
             summary[str(rtt)].update({
                 "baseline_ratios": before, "baseline_median_ratio": round(statistics.median(before), 3),
                 "archive_cpu_seconds": [round(sum(r["archive"]["cpu_seconds"].values()), 1) for r in mine],
-                "baseline_cpu_seconds": [round(sum(r["baseline"]["cpu_seconds"].values()), 1) for r in mine]})
+                "baseline_cpu_seconds": [round(sum(r["baseline"]["cpu_seconds"].values()), 1) for r in mine],
+                "baseline_minor_faults": [r["baseline"]["minor_faults"] for r in mine]})
     return {"rounds": rounds, "summary": summary, "events": n, "part_mb": ARCHIVE_PART_MB,
             "aws_cli": f"awscli {AWSCLI_VERSION}", "round_trip": "bench/harness/delay_proxy.py (no netem here)",
             "baseline": baseline}
