@@ -126,8 +126,9 @@ int cmd_migrate(const std::vector<std::string>& args, Context& ctx) {
       })) {
     return *exit;
   }
-  // Only connection bounds: a migration may rewrite a large table, and it
-  // waits for its advisory lock.
+  // Only connection bounds: a migration may rewrite a large table. A lock
+  // it waits for is given way to and asked for again, and logged with its
+  // holder (pg::MigrateWaits).
   auto conn = pg::connect(pg.url, pg.schema, "millrace-migrate", pg.connect_limits(),
                           pg::SchemaSetup::kCreateIfMissing);
   const int applied = pg::migrate(*conn, pg.schema);

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "migrate_waits.hpp"
 #include "millrace/kinds/registry.hpp"
 #include "millrace/pg/array.hpp"
 #include "millrace/pg/kind_tables.hpp"
@@ -308,76 +309,89 @@ void require_migrated(pqxx::connection& connection, const std::string& schema) {
   }
 }
 
-int migrate(pqxx::connection& connection, const std::string& schema) {
+namespace {
+
+// migrate() and migrate_list(): `after` runs under the same lock.
+int apply(pqxx::connection& connection, const std::string& schema, std::span<const Migration> list,
+          const MigrateWaits& waits, const std::function<void(detail::LockWaits&)>& after) {
   try {
-    pqxx::nontransaction setup(connection);
+    // Released, and the lock_timeout restored, however it ends (a stop
+    // too, which is not a std::exception).
+    detail::LockWaits locks(connection, schema, waits);
     // Session-level lock keyed by schema: concurrent starters queue here.
-    setup.exec("SELECT pg_advisory_lock(hashtext(" + setup.quote("millrace.migrate." + schema) +
-               "))");
-    setup.exec(
-        "CREATE TABLE IF NOT EXISTS schema_migrations ("
-        " version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,"
-        " applied_at timestamptz NOT NULL DEFAULT now())");
-    const auto applied = setup.exec("SELECT version, name, checksum FROM schema_migrations");
-    setup.commit();
-
-    const auto unlock = [&] {
-      pqxx::nontransaction tx(connection);
-      tx.exec("SELECT pg_advisory_unlock(hashtext(" + tx.quote("millrace.migrate." + schema) +
-              "))");
-    };
-
-    int count = 0;
-    try {
-      int known_max = 0;
-      for (const auto& m : migrations()) known_max = std::max(known_max, m.version);
-      for (const auto& row : applied) {
-        if (row[0].as<int>() > known_max) {
-          throw InfraError(FailureClass::kFatal,
-                           "schema " + schema + " is at migration " + row[0].c_str() +
-                               " but this build knows only up to " + std::to_string(known_max) +
-                               ": run a newer Millrace");
-        }
+    locks.take_migrate_lock();
+    pqxx::result applied;
+    locks.giving_way("reading schema " + schema + "'s migrations", [&] {
+      pqxx::nontransaction setup(connection);
+      setup.exec(
+          "CREATE TABLE IF NOT EXISTS schema_migrations ("
+          " version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,"
+          " applied_at timestamptz NOT NULL DEFAULT now())");
+      applied = setup.exec("SELECT version, name, checksum FROM schema_migrations");
+    });
+    int known_max = 0;
+    for (const auto& m : list) known_max = std::max(known_max, m.version);
+    for (const auto& row : applied) {
+      if (row[0].as<int>() > known_max) {
+        throw InfraError(FailureClass::kFatal,
+                         "schema " + schema + " is at migration " + row[0].c_str() +
+                             " but this build knows only up to " + std::to_string(known_max) +
+                             ": run a newer Millrace");
       }
-      for (const auto& m : migrations()) {
-        const std::string sum = checksum(m.sql);
-        bool done = false;
-        for (const auto& row : applied) {
-          if (row[0].as<int>() != m.version) continue;
-          if (row[2].as<std::string>() != sum) {
-            throw InfraError(FailureClass::kFatal,
-                             "migration " + std::to_string(m.version) + " (" + std::string(m.name) +
-                                 ") changed after it was applied to schema " + schema);
-          }
-          done = true;
-        }
-        if (done) continue;
-        // What a migration says as it goes (a long one's progress) is logged.
-        const MigrationNotices notices(connection, m.version);
-        pqxx::work tx(connection);
-        tx.exec(std::string(m.sql));
-        tx.exec_params(
-            "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-            m.version, std::string(m.name), sum);
-        tx.commit();
-        ++count;
-      }
-      record_group_kinds(connection);
-      // The built-in kinds' tables follow their declarations (the store
-      // event's are the migrations' own).
-      for (const auto& built : kinds::built_in_kinds()) {
-        if (built.kind == kinds::kStoreEvent) continue;
-        ensure_kind_tables(connection, kinds::find_kind(built.kind, ""), ViewChanges::kKeep);
-      }
-    } catch (const std::exception&) {
-      unlock();
-      throw;
     }
-    unlock();
+    int count = 0;
+    for (const auto& m : list) {
+      const std::string sum = checksum(m.sql);
+      bool done = false;
+      for (const auto& row : applied) {
+        if (row[0].as<int>() != m.version) continue;
+        if (row[2].as<std::string>() != sum) {
+          throw InfraError(FailureClass::kFatal,
+                           "migration " + std::to_string(m.version) + " (" + std::string(m.name) +
+                               ") changed after it was applied to schema " + schema);
+        }
+        done = true;
+      }
+      if (done) continue;
+      locks.giving_way(
+          "migration " + std::to_string(m.version) + " (" + std::string(m.name) + ")", [&] {
+            // What a migration says as it goes (a long one's progress) is logged.
+            const MigrationNotices notices(connection, m.version);
+            pqxx::work tx(connection);
+            tx.exec(std::string(m.sql));
+            tx.exec_params(
+                "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                m.version, std::string(m.name), sum);
+            tx.commit();
+          });
+      ++count;
+    }
+    if (after) after(locks);
     return count;
   } catch (const std::exception&) {
     rethrow_classified("migrate schema " + schema);
   }
+}
+
+}  // namespace
+
+int migrate(pqxx::connection& connection, const std::string& schema, const MigrateWaits& waits) {
+  return apply(connection, schema, migrations(), waits, [&](detail::LockWaits& locks) {
+    locks.giving_way("recording the consumer-group kinds", [&] { record_group_kinds(connection); });
+    // The built-in kinds' tables follow their declarations (the store
+    // event's are the migrations' own).
+    for (const auto& built : kinds::built_in_kinds()) {
+      if (built.kind == kinds::kStoreEvent) continue;
+      locks.giving_way("kind " + std::string(built.kind) + "'s tables", [&] {
+        ensure_kind_tables(connection, kinds::find_kind(built.kind, ""), ViewChanges::kKeep);
+      });
+    }
+  });
+}
+
+int migrate_list(pqxx::connection& connection, const std::string& schema,
+                 std::span<const Migration> list, const MigrateWaits& waits) {
+  return apply(connection, schema, list, waits, {});
 }
 
 }  // namespace millrace::pg

@@ -6,6 +6,7 @@
 #include "millrace/pg/database.hpp"
 #include "millrace/pg/kind_tables.hpp"
 #include "millrace/runtime/log.hpp"
+#include "millrace/runtime/retry.hpp"
 
 namespace millrace::pg {
 
@@ -40,8 +41,8 @@ bool may_migrate(pqxx::connection& connection, const std::string& schema) {
 bool prepare_schema(const PgOptions& pg, const std::string& component, bool migrate,
                     const std::function<bool(std::chrono::milliseconds)>& pause) {
   bool told = false;
-  // Bounded connects, but no statement or lock timeout: a migration may
-  // rewrite a large table, and it waits for its advisory lock.
+  // Bounded connects, but no statement timeout: a migration may rewrite a
+  // large table. Its waits for locks are migrate()'s (pg::MigrateWaits).
   auto conn = connect(pg.url, pg.schema, component + "-migrate", pg.connect_limits());
   for (;;) {
     const auto status = schema_status(*conn, pg.schema);
@@ -53,7 +54,14 @@ bool prepare_schema(const PgOptions& pg, const std::string& component, bool migr
       conn.reset();
       auto owner = connect(pg.url, pg.schema, component + "-migrate", pg.connect_limits(),
                            SchemaSetup::kCreateIfMissing);
-      const int applied = pg::migrate(*owner, pg.schema);
+      int applied = 0;
+      try {
+        pg::MigrateWaits waits;
+        waits.pause = pause;
+        applied = pg::migrate(*owner, pg.schema, waits);
+      } catch (const runtime::Stopped&) {
+        return false;  // while it waited for a lock: nothing of a step is left applied
+      }
       if (applied > 0) {
         runtime::log_info(component, "applied " + std::to_string(applied) +
                                          " migration(s) to schema " + pg.schema);

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <pqxx/pqxx>
 #include <span>
@@ -80,12 +82,38 @@ struct Migration {
 // Every migration shipped with this build, in version order.
 std::span<const Migration> migrations();
 
+// How migrate() waits for its locks (docs/operations.md, "Migrations and
+// locks").
+struct MigrateWaits {
+  // A statement that waits this long for a table's lock gives way
+  // (PostgreSQL's lock_timeout: its transaction rolls back), and its step
+  // is tried again after `retry`: a migration queued for a lock behind a
+  // long transaction (a report's query) would otherwise queue every
+  // session that uses the table behind itself.
+  std::chrono::milliseconds lock_timeout{10'000};
+  // Also how often the advisory lock another migrate holds is asked for.
+  std::chrono::milliseconds retry{5'000};
+  // Waits `wait`, or less when stopping: true then, and migrate() throws
+  // runtime::Stopped, its lock let go. Empty: sleeps.
+  std::function<bool(std::chrono::milliseconds)> pause;
+  // What a wait says, who it waits for (at its start, then at most once a
+  // minute). Empty: logged as a warning.
+  std::function<void(const std::string&)> tell;
+};
+
 // Applies the migrations not yet applied to `schema`, each in its own
 // transaction, under an advisory lock so that workers starting together do
-// not race. Refuses (fatal) to run if an applied migration's text changed or
-// the database has a version this build does not know. Returns how many it
-// applied.
-int migrate(pqxx::connection& connection, const std::string& schema);
+// not race; then records the registry's consumer-group kinds and makes the
+// built-in kinds' tables current. Refuses (fatal) to run if an applied
+// migration's text changed or the database has a version this build does
+// not know. Returns how many it applied. Sets the connection's
+// lock_timeout while it runs (`waits`), and restores it.
+int migrate(pqxx::connection& connection, const std::string& schema,
+            const MigrateWaits& waits = {});
+// The same with `list` in place of migrations(), and nothing after them
+// (tests of migrate()'s waits).
+int migrate_list(pqxx::connection& connection, const std::string& schema,
+                 std::span<const Migration> list, const MigrateWaits& waits);
 
 // How `schema` stands against the migrations this build carries, read from
 // schema_migrations alone: no DDL, so a service's role (LOGIN, and what

@@ -1,0 +1,148 @@
+#include "migrate_waits.hpp"
+
+#include <pqxx/pqxx>
+#include <thread>
+#include <utility>
+
+#include "millrace/runtime/log.hpp"
+#include "millrace/runtime/retry.hpp"
+
+namespace millrace::pg::detail {
+
+namespace {
+
+constexpr auto kTellEvery = std::chrono::minutes(1);
+constexpr const char* kLockNotAvailable = "55P03";
+
+std::string seconds_of(std::chrono::milliseconds ms) {
+  const auto tenths = (ms.count() + 50) / 100;
+  return std::to_string(tenths / 10) + (tenths % 10 != 0 ? "." + std::to_string(tenths % 10) : "") +
+         " s";
+}
+
+// "pid 123 (app, user, idle in transaction, open 42 s)"
+std::string session_of(const pqxx::row& r) {
+  std::string out = "pid " + r[0].as<std::string>() + " (" + r[1].as<std::string>("?");
+  for (int i = 2; i <= 3; ++i) {
+    if (!r[i].is_null() && !r[i].as<std::string>().empty()) out += ", " + r[i].as<std::string>();
+  }
+  return out + ", open " + r[4].as<std::string>("?") + " s)";
+}
+
+}  // namespace
+
+LockWaits::LockWaits(pqxx::connection& connection, std::string schema, const MigrateWaits& waits)
+    : connection_(connection),
+      schema_(std::move(schema)),
+      waits_(waits),
+      key_("millrace.migrate." + schema_) {
+  pqxx::nontransaction tx(connection_);
+  lock_timeout_before_ = tx.exec1("SELECT current_setting('lock_timeout')")[0].as<std::string>();
+  tx.exec_params("SELECT set_config('lock_timeout', $1, false)",
+                 std::to_string(waits_.lock_timeout.count()) + "ms");
+}
+
+LockWaits::~LockWaits() {
+  try {
+    pqxx::nontransaction tx(connection_);
+    if (locked_) tx.exec_params("SELECT pg_advisory_unlock(hashtext($1))", key_);
+    if (lock_timeout_before_) {
+      tx.exec_params("SELECT set_config('lock_timeout', $1, false)", *lock_timeout_before_);
+    }
+  } catch (const std::exception& e) {
+    // The connection is lost: the server let the lock go with it.
+    runtime::log_warn("migrate", std::string("releasing the migration lock: ") + e.what());
+  }
+}
+
+void LockWaits::take_migrate_lock() {
+  for (;;) {
+    {
+      pqxx::nontransaction tx(connection_);
+      if (tx.exec_params1("SELECT pg_try_advisory_lock(hashtext($1))", key_)[0].as<bool>()) {
+        locked_ = true;
+        return;
+      }
+    }
+    tell("the migration lock", "schema " + schema_ + " is being migrated by another session (" +
+                                   migrate_lock_holder() + "): waiting for it to finish");
+    pause();
+  }
+}
+
+void LockWaits::giving_way(const std::string& what, const std::function<void()>& step) {
+  for (;;) {
+    try {
+      step();
+      return;
+    } catch (const pqxx::sql_error& e) {
+      if (e.sqlstate() != kLockNotAvailable) throw;
+    }
+    tell(what, what + " waited " + seconds_of(waits_.lock_timeout) +
+                   " for a lock and gave way, so that the sessions queued behind it do not "
+                   "wait: " +
+                   lock_holders() + "; trying again every " + seconds_of(waits_.retry));
+    pause();
+  }
+}
+
+void LockWaits::tell(const std::string& what, const std::string& text) {
+  const auto now = Clock::now();
+  if (what == waiting_for_ && now - told_ < kTellEvery) return;
+  waiting_for_ = what;
+  told_ = now;
+  if (waits_.tell) {
+    waits_.tell(text);
+  } else {
+    runtime::log_warn("migrate", text);
+  }
+}
+
+void LockWaits::pause() {
+  if (waits_.pause) {
+    if (waits_.pause(waits_.retry)) throw runtime::Stopped{};
+  } else {
+    std::this_thread::sleep_for(waits_.retry);
+  }
+}
+
+std::string LockWaits::migrate_lock_holder() {
+  pqxx::nontransaction tx(connection_);
+  const auto rows = tx.exec_params(
+      "SELECT a.pid, coalesce(nullif(a.application_name, ''), a.backend_type), a.usename, "
+      "a.state, round(extract(epoch FROM now() - a.backend_start))::bigint "
+      "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+      "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+      "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+      "AND l.classid::text::bigint = (hashtext($1)::bigint >> 32) & 4294967295 "
+      "AND l.objid::text::bigint = hashtext($1)::bigint & 4294967295",
+      key_);
+  if (rows.empty()) return "it has just let go";
+  return session_of(rows[0]);
+}
+
+std::string LockWaits::lock_holders() {
+  pqxx::nontransaction tx(connection_);
+  // The sessions whose transactions, open longer than the wait, hold locks
+  // on the schema's tables: the likely holders.
+  const auto rows = tx.exec_params(
+      "SELECT a.pid, coalesce(nullif(a.application_name, ''), a.backend_type), a.usename, "
+      "a.state, round(extract(epoch FROM now() - a.xact_start))::bigint, "
+      "string_agg(DISTINCT c.relname, ', ' ORDER BY c.relname) "
+      "FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+      "JOIN pg_stat_activity a ON a.pid = l.pid "
+      "WHERE l.granted AND l.locktype = 'relation' AND c.relnamespace = "
+      "to_regnamespace(quote_ident($1)) "
+      "AND a.pid <> pg_backend_pid() AND a.xact_start < now() - make_interval(secs => $2) "
+      "GROUP BY 1, 2, 3, 4, 5 ORDER BY 5 DESC LIMIT 3",
+      schema_, static_cast<double>(waits_.lock_timeout.count()) / 1000.0);
+  if (rows.empty()) return "no session holds one of the schema's tables that long now";
+  std::string out = "held by ";
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (i > 0) out += "; ";
+    out += session_of(rows[i]) + " on " + rows[i][5].as<std::string>();
+  }
+  return out;
+}
+
+}  // namespace millrace::pg::detail

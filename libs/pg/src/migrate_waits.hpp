@@ -1,0 +1,50 @@
+#pragma once
+// migrate()'s waits for locks (database.cpp): for the advisory lock another
+// migrate holds, and for a table's lock a migration's statement needs. Each
+// is given way to and asked for again, said with who holds it, and ended by
+// a stop (runtime::Stopped).
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "millrace/pg/database.hpp"
+
+namespace millrace::pg::detail {
+
+// Caller contract: one per migrate(), on its connection, which it gives
+// PostgreSQL's lock_timeout for its life and then the one it had.
+class LockWaits {
+ public:
+  LockWaits(pqxx::connection& connection, std::string schema, const MigrateWaits& waits);
+  ~LockWaits();
+  LockWaits(const LockWaits&) = delete;
+  LockWaits& operator=(const LockWaits&) = delete;
+
+  // The session's advisory lock on the schema's migrations: while another
+  // session holds it, asks again every `retry`.
+  void take_migrate_lock();
+  // Runs `step` (its own transactions, which a lock timeout rolls back)
+  // until no statement of it gives way to a lock; `what` names it.
+  void giving_way(const std::string& what, const std::function<void()>& step);
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  // Tells `text` at the first wait of `what`, then at most once a minute.
+  void tell(const std::string& what, const std::string& text);
+  void pause();
+  std::string migrate_lock_holder();
+  std::string lock_holders();
+
+  pqxx::connection& connection_;
+  std::string schema_;
+  const MigrateWaits& waits_;
+  std::string key_;  // the advisory lock's, hashed by the server
+  std::optional<std::string> lock_timeout_before_;
+  bool locked_ = false;
+  std::string waiting_for_;
+  Clock::time_point told_{};
+};
+
+}  // namespace millrace::pg::detail

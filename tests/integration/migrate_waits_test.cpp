@@ -1,0 +1,205 @@
+// pg::migrate's waits for locks, on migrations of the test's own
+// (pg::migrate_list): a statement queued behind a long transaction gives
+// way, so that the sessions using the table are not queued behind it, says
+// who holds the lock, and is applied once the holder ends; a stop ends the
+// wait with nothing left held; another migrate at work is waited for and
+// named.
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <pqxx/pqxx>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness.hpp"
+#include "millrace/pg/database.hpp"
+#include "millrace/runtime/retry.hpp"
+
+using namespace millrace;
+using namespace millrace::testing;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+namespace {
+
+const pg::Migration kTable{1, "table", "CREATE TABLE t (id int)"};
+const pg::Migration kColumn{2, "column", "ALTER TABLE t ADD COLUMN v text"};
+
+// What migrate() tells, kept for the test to read.
+class Told {
+ public:
+  void operator()(const std::string& text) {
+    std::lock_guard lock(mutex_);
+    lines_.push_back(text);
+  }
+  // Waits up to 30 s for a line holding every one of `parts`.
+  std::string wait_for(const std::vector<std::string>& parts) {
+    const auto until = std::chrono::steady_clock::now() + seconds(30);
+    while (std::chrono::steady_clock::now() < until) {
+      {
+        std::lock_guard lock(mutex_);
+        for (const auto& line : lines_) {
+          bool all = true;
+          for (const auto& p : parts) all = all && line.find(p) != std::string::npos;
+          if (all) return line;
+        }
+      }
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+    std::lock_guard lock(mutex_);
+    std::string seen;
+    for (const auto& line : lines_) seen += "\n  " + line;
+    FAIL("nothing told holds what was waited for; told:" << seen);
+    return {};
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::string> lines_;
+};
+
+pg::MigrateWaits short_waits(Told& told) {
+  pg::MigrateWaits w;
+  w.lock_timeout = milliseconds(300);
+  w.retry = milliseconds(100);
+  w.tell = [&told](const std::string& text) { told(text); };
+  return w;
+}
+
+// A schema of its own, migration 1 applied.
+std::string fresh_schema(const StackEnv& env, const std::string& prefix) {
+  const std::string schema = unique_name(prefix);
+  auto conn =
+      pg::connect(env.pg, schema, "it-migrate-waits", {}, pg::SchemaSetup::kCreateIfMissing);
+  Told told;
+  const std::vector<pg::Migration> first{kTable};
+  REQUIRE(pg::migrate_list(*conn, schema, first, short_waits(told)) == 1);
+  return schema;
+}
+
+// A session named `name` (its application_name), with a transaction open.
+struct Holder {
+  Holder(const StackEnv& env, const std::string& name) : conn(env.pg) {
+    pqxx::nontransaction(conn).exec("SELECT set_config('application_name', " + conn.quote(name) +
+                                    ", false)");
+    tx.emplace(conn);
+  }
+  pqxx::connection conn;
+  std::optional<pqxx::work> tx;
+};
+
+bool has_column(const StackEnv& env, const std::string& schema) {
+  pqxx::connection c(env.pg);
+  pqxx::read_transaction tx(c);
+  return tx.exec_params1(
+               "SELECT count(*) FROM information_schema.columns WHERE table_schema = $1 AND "
+               "table_name = 't' AND column_name = 'v'",
+               schema)[0]
+             .as<int>() == 1;
+}
+
+void drop(const StackEnv& env, const std::string& schema) {
+  pqxx::connection c(env.pg);
+  pqxx::work tx(c);
+  tx.exec("DROP SCHEMA " + tx.quote_name(schema) + " CASCADE");
+  tx.commit();
+}
+
+}  // namespace
+
+TEST_CASE("a migration behind a long transaction gives way to it, names it, and is applied after",
+          "[migrate-waits]") {
+  const auto env = stack_env();
+  const std::string schema = fresh_schema(env, "it_mwait_lock");
+  Holder report(env, "it-report");
+  report.tx->exec("SELECT * FROM " + report.tx->quote_name(schema) + ".t");  // ACCESS SHARE
+
+  Told told;
+  const std::vector<pg::Migration> both{kTable, kColumn};
+  auto migrating = std::async(std::launch::async, [&] {
+    auto conn = pg::connect(env.pg, schema, "it-migrate-waits", {});
+    return pg::migrate_list(*conn, schema, both, short_waits(told));
+  });
+  const std::string line =
+      told.wait_for({"migration 2 (column)", "gave way", "it-report", "on t", "open "});
+  INFO(line);
+
+  // The sessions that use the table are not queued behind the waiting
+  // ALTER: with it queued for good, this insert would wait out its 5 s.
+  {
+    pqxx::connection writer(env.pg);
+    pqxx::work tx(writer);
+    tx.exec("SET LOCAL lock_timeout = '5s'");
+    for (int i = 0; i < 5; ++i) {
+      tx.exec("INSERT INTO " + tx.quote_name(schema) + ".t VALUES (" + std::to_string(i) + ")");
+    }
+    tx.commit();
+  }
+  CHECK(migrating.wait_for(milliseconds(500)) == std::future_status::timeout);
+  CHECK_FALSE(has_column(env, schema));
+
+  report.tx->commit();
+  REQUIRE(migrating.wait_for(seconds(30)) == std::future_status::ready);
+  CHECK(migrating.get() == 1);
+  CHECK(has_column(env, schema));
+  drop(env, schema);
+}
+
+TEST_CASE("a stop ends a migration's wait for a lock, its lock let go and its timeout restored",
+          "[migrate-waits]") {
+  const auto env = stack_env();
+  const std::string schema = fresh_schema(env, "it_mwait_stop");
+  Holder report(env, "it-report");
+  report.tx->exec("SELECT * FROM " + report.tx->quote_name(schema) + ".t");
+
+  Told told;
+  std::atomic<bool> stopping{false};
+  auto waits = short_waits(told);
+  waits.pause = [&](milliseconds wait) {
+    std::this_thread::sleep_for(wait);
+    return stopping.load();
+  };
+  auto conn = pg::connect(env.pg, schema, "it-migrate-waits", {});
+  pqxx::nontransaction(*conn).exec("SET lock_timeout = '42s'");
+  const std::vector<pg::Migration> both{kTable, kColumn};
+  auto migrating =
+      std::async(std::launch::async, [&] { return pg::migrate_list(*conn, schema, both, waits); });
+  told.wait_for({"migration 2 (column)", "it-report"});
+  stopping = true;
+  REQUIRE(migrating.wait_for(seconds(30)) == std::future_status::ready);
+  CHECK_THROWS_AS(migrating.get(), runtime::Stopped);
+
+  // The session is as it was, and holds nothing: another migrate takes the
+  // lock at once, and applies the migration once the report ends.
+  CHECK(pqxx::nontransaction(*conn).exec1("SHOW lock_timeout")[0].as<std::string>() == "42s");
+  CHECK_FALSE(has_column(env, schema));
+  report.tx->commit();
+  Told again;
+  auto other = pg::connect(env.pg, schema, "it-migrate-waits", {});
+  CHECK(pg::migrate_list(*other, schema, both, short_waits(again)) == 1);
+  CHECK(has_column(env, schema));
+  drop(env, schema);
+}
+
+TEST_CASE("a migrate waits for another at work on the schema, and names it", "[migrate-waits]") {
+  const auto env = stack_env();
+  const std::string schema = fresh_schema(env, "it_mwait_other");
+  Holder other(env, "it-other-migrate");
+  other.tx->exec_params("SELECT pg_advisory_xact_lock(hashtext($1))", "millrace.migrate." + schema);
+
+  Told told;
+  const std::vector<pg::Migration> both{kTable, kColumn};
+  auto migrating = std::async(std::launch::async, [&] {
+    auto conn = pg::connect(env.pg, schema, "it-migrate-waits", {});
+    return pg::migrate_list(*conn, schema, both, short_waits(told));
+  });
+  told.wait_for({"being migrated by another session", "it-other-migrate"});
+  CHECK(migrating.wait_for(milliseconds(300)) == std::future_status::timeout);
+  other.tx->commit();
+  REQUIRE(migrating.wait_for(seconds(30)) == std::future_status::ready);
+  CHECK(migrating.get() == 1);
+  drop(env, schema);
+}
