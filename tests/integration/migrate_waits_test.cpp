@@ -3,7 +3,7 @@
 // way, so that the sessions using the table are not queued behind it, says
 // who holds the lock, and is applied once the holder ends; a stop ends the
 // wait with nothing left held; another migrate at work is waited for and
-// named.
+// named; DDL of the caller's own (pg::giving_way) gives way the same.
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -87,6 +87,10 @@ struct Holder {
                                     ", false)");
     tx.emplace(conn);
   }
+  // Reads `schema`.t: holds its ACCESS SHARE lock until the transaction ends.
+  void reads(const std::string& schema) {
+    tx->exec("SELECT * FROM " + tx->quote_name(schema) + ".t");
+  }
   pqxx::connection conn;
   std::optional<pqxx::work> tx;
 };
@@ -115,7 +119,7 @@ TEST_CASE("a migration behind a long transaction gives way to it, names it, and 
   const auto env = stack_env();
   const std::string schema = fresh_schema(env, "it_mwait_lock");
   Holder report(env, "it-report");
-  report.tx->exec("SELECT * FROM " + report.tx->quote_name(schema) + ".t");  // ACCESS SHARE
+  report.reads(schema);
 
   Told told;
   const std::vector<pg::Migration> both{kTable, kColumn};
@@ -153,7 +157,7 @@ TEST_CASE("a stop ends a migration's wait for a lock, its lock let go and its ti
   const auto env = stack_env();
   const std::string schema = fresh_schema(env, "it_mwait_stop");
   Holder report(env, "it-report");
-  report.tx->exec("SELECT * FROM " + report.tx->quote_name(schema) + ".t");
+  report.reads(schema);
 
   Told told;
   std::atomic<bool> stopping{false};
@@ -201,5 +205,29 @@ TEST_CASE("a migrate waits for another at work on the schema, and names it", "[m
   other.tx->commit();
   REQUIRE(migrating.wait_for(seconds(30)) == std::future_status::ready);
   CHECK(migrating.get() == 1);
+  drop(env, schema);
+}
+
+TEST_CASE("DDL of the caller's own gives way as a migration does (pg::giving_way)",
+          "[migrate-waits]") {
+  const auto env = stack_env();
+  const std::string schema = fresh_schema(env, "it_mwait_own");
+  Holder report(env, "it-report");
+  report.reads(schema);
+
+  Told told;
+  auto conn = pg::connect(env.pg, schema, "it-migrate-waits", {});
+  auto altering = std::async(std::launch::async, [&] {
+    pg::giving_way(*conn, schema, "kind t's tables", short_waits(told), [&] {
+      pqxx::work tx(*conn);
+      tx.exec("ALTER TABLE t ADD COLUMN v text");
+      tx.commit();
+    });
+  });
+  told.wait_for({"kind t's tables waited", "it-report"});
+  report.tx->commit();
+  REQUIRE(altering.wait_for(seconds(30)) == std::future_status::ready);
+  altering.get();
+  CHECK(has_column(env, schema));
   drop(env, schema);
 }

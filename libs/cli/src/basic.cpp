@@ -135,7 +135,8 @@ int cmd_migrate(const std::vector<std::string>& args, Context& ctx) {
   ctx.out << format("schema %s: applied %d migration(s), %zu known\n", pg.schema.c_str(), applied,
                     pg::migrations().size());
   for (const auto& d : own) {
-    pg::ensure_kind_tables(*conn, d, pg::ViewChanges::kRebuild);
+    pg::giving_way(*conn, pg.schema, "kind " + d.kind + "'s tables", {},
+                   [&] { pg::ensure_kind_tables(*conn, d, pg::ViewChanges::kRebuild); });
     ctx.out << format("kind %s: tables made or current (%s%s%s)\n", d.kind.c_str(), d.table.c_str(),
                       d.lines ? (", " + d.lines->table).c_str() : "",
                       d.aggregate ? (", the " + d.aggregate->name + "_* views").c_str() : "");

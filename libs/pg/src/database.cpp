@@ -389,6 +389,12 @@ int migrate(pqxx::connection& connection, const std::string& schema, const Migra
   });
 }
 
+void giving_way(pqxx::connection& connection, const std::string& schema, const std::string& what,
+                const MigrateWaits& waits, const std::function<void()>& step) {
+  detail::LockWaits locks(connection, schema, waits);
+  locks.giving_way(what, step);
+}
+
 int migrate_list(pqxx::connection& connection, const std::string& schema,
                  std::span<const Migration> list, const MigrateWaits& waits) {
   return apply(connection, schema, list, waits, {});

@@ -110,6 +110,12 @@ struct MigrateWaits {
 // lock_timeout while it runs (`waits`), and restores it.
 int migrate(pqxx::connection& connection, const std::string& schema,
             const MigrateWaits& waits = {});
+// Runs `step`, DDL of the caller's own in transactions of its own (a
+// declared kind's tables), as migrate() runs each migration: a statement
+// that waits `waits.lock_timeout` for a lock gives way and the step is run
+// again, `what` and the holders told. Same lock_timeout contract.
+void giving_way(pqxx::connection& connection, const std::string& schema, const std::string& what,
+                const MigrateWaits& waits, const std::function<void()>& step);
 // The same with `list` in place of migrations(), and nothing after them
 // (tests of migrate()'s waits).
 int migrate_list(pqxx::connection& connection, const std::string& schema,
