@@ -7,6 +7,7 @@
 #include "millrace/pg/database.hpp"
 #include "millrace/pg/replication.hpp"
 #include "millrace/runtime/log.hpp"
+#include "millrace/runtime/slow_wait.hpp"
 #include "published_tables.hpp"
 
 namespace millrace::changefeed {
@@ -337,16 +338,13 @@ Chunk PgBackfillSource::read_chunk(const BackfillRequest& request, const Relatio
 void PgBackfillSource::wait_for(std::future<Chunk>& read, const BackfillRequest& request,
                                 const Relation& table) {
   const auto began = std::chrono::steady_clock::now();
-  auto tell_at = kSlowChunk;
+  runtime::SlowWait told(kSlowChunk, kSlowChunkEvery);
   while (read.wait_for(kReadingTick) != std::future_status::ready) {
-    const auto waited =
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - began);
-    if (waited >= tell_at) {
-      tell_at = waited + kSlowChunkEvery;
+    if (const auto waited = told.due(std::chrono::steady_clock::now() - began)) {
       runtime::log_warn("changefeed",
                         "backfill " + std::to_string(request.id) + ": a chunk of " + table.schema +
                             "." + table.name + " has been read for " +
-                            std::to_string(waited.count()) +
+                            std::to_string(waited->count()) +
                             " s (a condition that matches few rows reads far in key order; a "
                             "lock on the table holds the read up); the stream waits for it");
     }

@@ -3,6 +3,7 @@
 #include "millrace/core/failure.hpp"
 #include "millrace/pg/database.hpp"
 #include "millrace/runtime/log.hpp"
+#include "millrace/runtime/slow_wait.hpp"
 
 namespace millrace::changefeed {
 
@@ -73,15 +74,14 @@ PgStream::PgStream(const ChangefeedConfig& config, SlotWait slot_wait)
 }
 
 Lsn PgStream::create_slot() {
-  auto tell_at = kSlotWaitFirstTold;
+  runtime::SlowWait told(kSlotWaitFirstTold, kSlotWaitToldEvery);
   const auto created = conn_.command(
       "CREATE_REPLICATION_SLOT " + quoted(config_.slot) + " LOGICAL pgoutput", kSlotWaitTick,
       [&](milliseconds waited) {
         std::string why;
-        if (waited >= tell_at) {
-          tell_at = waited + kSlotWaitToldEvery;
+        if (const auto s = told.due(waited)) {
           why = "creating replication slot " + config_.slot + " has waited " +
-                std::to_string(std::chrono::duration_cast<std::chrono::seconds>(waited).count()) +
+                std::to_string(s->count()) +
                 " s: PostgreSQL starts a logical slot only where no transaction is open, and "
                 "waits for " +
                 slot_blockers();

@@ -64,8 +64,10 @@ void LockWaits::take_migrate_lock() {
         return;
       }
     }
-    tell("the migration lock", "schema " + schema_ + " is being migrated by another session (" +
-                                   migrate_lock_holder() + "): waiting for it to finish");
+    tell("the migration lock", [&] {
+      return "schema " + schema_ + " is being migrated by another session (" +
+             migrate_lock_holder() + "): waiting for it to finish";
+    });
     pause();
   }
 }
@@ -78,23 +80,27 @@ void LockWaits::giving_way(const std::string& what, const std::function<void()>&
     } catch (const pqxx::sql_error& e) {
       if (e.sqlstate() != kLockNotAvailable) throw;
     }
-    tell(what, what + " waited " + seconds_of(waits_.lock_timeout) +
-                   " for a lock and gave way, so that the sessions queued behind it do not "
-                   "wait: " +
-                   lock_holders() + "; trying again every " + seconds_of(waits_.retry));
+    tell(what, [&] {
+      return what + " waited " + seconds_of(waits_.lock_timeout) +
+             " for a lock and gave way, so that the sessions queued behind it do not wait: " +
+             lock_holders() + "; trying again every " + seconds_of(waits_.retry);
+    });
     pause();
   }
 }
 
-void LockWaits::tell(const std::string& what, const std::string& text) {
+void LockWaits::tell(const std::string& what, const std::function<std::string()>& text) {
   const auto now = Clock::now();
-  if (what == waiting_for_ && now - told_ < kTellEvery) return;
-  waiting_for_ = what;
-  told_ = now;
+  if (what != waiting_for_) {
+    waiting_for_ = what;
+    waiting_since_ = now;
+    told_ = runtime::SlowWait(Clock::duration::zero(), kTellEvery);
+  }
+  if (!told_.due(now - waiting_since_)) return;
   if (waits_.tell) {
-    waits_.tell(text);
+    waits_.tell(text());
   } else {
-    runtime::log_warn("migrate", text);
+    runtime::log_warn("migrate", text());
   }
 }
 

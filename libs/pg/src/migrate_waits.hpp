@@ -10,6 +10,7 @@
 #include <string>
 
 #include "millrace/pg/database.hpp"
+#include "millrace/runtime/slow_wait.hpp"
 
 namespace millrace::pg::detail {
 
@@ -32,7 +33,7 @@ class LockWaits {
  private:
   using Clock = std::chrono::steady_clock;
   // Tells `text` at the first wait of `what`, then at most once a minute.
-  void tell(const std::string& what, const std::string& text);
+  void tell(const std::string& what, const std::function<std::string()>& text);
   void pause();
   std::string migrate_lock_holder();
   std::string lock_holders();
@@ -44,7 +45,8 @@ class LockWaits {
   std::optional<std::string> lock_timeout_before_;
   bool locked_ = false;
   std::string waiting_for_;
-  Clock::time_point told_{};
+  Clock::time_point waiting_since_{};
+  runtime::SlowWait told_{Clock::duration::zero(), Clock::duration::zero()};
 };
 
 }  // namespace millrace::pg::detail
