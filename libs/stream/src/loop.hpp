@@ -159,6 +159,8 @@ class TransactionalConsumer::Loop final : public kafka::RebalanceListener {
 
   // out_of_range.cpp
   void resolve_out_of_range(const kafka::TopicPartition& tp);
+  std::optional<std::int64_t> confirm_ahead(std::int32_t partition, std::int64_t stored,
+                                            std::int64_t end);
   void skip_gap(std::int32_t partition, std::int64_t stored, std::int64_t low);
   void halt(std::int32_t partition, std::string_view reason, const std::string& text);
 

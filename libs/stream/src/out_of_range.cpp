@@ -4,6 +4,8 @@
 // as lost and reads on past it.
 #include "out_of_range.hpp"
 
+#include <algorithm>
+#include <optional>
 #include <string>
 
 #include "loop.hpp"
@@ -14,6 +16,13 @@ using core::InfraError;
 using detail::OutOfRange;
 using detail::tp_name;
 using std::chrono::milliseconds;
+
+namespace {
+
+constexpr milliseconds kWatermarksWait{10000};
+constexpr milliseconds kAheadRecheck{1000};
+
+}  // namespace
 
 OutOfRange detail::judge_out_of_range(std::optional<std::int64_t> stored, std::int64_t low,
                                       std::int64_t high, bool skip_gaps) {
@@ -44,7 +53,7 @@ void TransactionalConsumer::Loop::resolve_out_of_range(const kafka::TopicPartiti
   drain();
   if (resetting_) return;  // that commit failed; recover() repositions everything
   const auto stored = book_.stored(p);
-  const auto [low, high] = consumer_->watermarks(config_.kafka.topic, p, milliseconds(10000));
+  const auto [low, high] = consumer_->watermarks(config_.kafka.topic, p, kWatermarksWait);
   const std::string where = tp_name(config_.kafka.topic, p);
   switch (
       detail::judge_out_of_range(stored, low, high, config_.on_offset_gap == OffsetGap::kSkip)) {
@@ -55,15 +64,21 @@ void TransactionalConsumer::Loop::resolve_out_of_range(const kafka::TopicPartiti
                                         "; reading again from the stored position");
       reassign();
       return;
-    case OutOfRange::kAhead:
+    case OutOfRange::kAhead: {
+      const auto end = confirm_ahead(p, *stored, high);
+      if (!end) {
+        reassign();
+        return;
+      }
       halt(p, "offset_ahead",
            where + ": stored offset " + std::to_string(*stored) + " is past the log end " +
-               std::to_string(high) +
+               std::to_string(*end) +
                " (was the topic deleted and recreated, or truncated?). Not consuming this "
                "partition: reading from the log end would skip records, from the start would "
                "repeat them. Fix the stored offset in consumer_offsets (see "
                "docs/operations.md) and restart the member.");
       return;
+    }
     case OutOfRange::kGap:
       halt(p, "offset_gap",
            where + ": retention deleted offsets " + std::to_string(*stored) + ".." +
@@ -75,6 +90,40 @@ void TransactionalConsumer::Loop::resolve_out_of_range(const kafka::TopicPartiti
       skip_gap(p, *stored, low);
       return;
   }
+}
+
+// A stored offset past the end the partition's leader reports: a topic
+// deleted and recreated, or truncated; or a leader cut off from its peers,
+// which answers with its own shorter log until it learns, seconds after it
+// rejoins them, that it lost the partition (the nemesis saw the ends 2,334
+// and 2,237 reported 10 ms apart). Asked again every second for
+// config_.ahead_confirm: the end last reported when every answer put the
+// stored offset past it; nullopt once one did not.
+std::optional<std::int64_t> TransactionalConsumer::Loop::confirm_ahead(std::int32_t partition,
+                                                                       std::int64_t stored,
+                                                                       std::int64_t end) {
+  const std::string where = tp_name(config_.kafka.topic, partition);
+  runtime::log_warn(
+      component_,
+      where + ": stored offset " + std::to_string(stored) + " is past the log end " +
+          std::to_string(end) + " the partition's leader reports; asking again for " +
+          std::to_string(config_.ahead_confirm.count()) +
+          " ms before halting it (a leader cut off from its peers answers so until it learns "
+          "it lost the partition)");
+  const auto until = Clock::now() + config_.ahead_confirm;
+  for (auto now = Clock::now(); now < until; now = Clock::now()) {
+    const auto wait = std::min(kAheadRecheck, std::chrono::ceil<milliseconds>(until - now));
+    if (worker_.pause(wait)) throw runtime::Stopped{};
+    const auto [low, high] = consumer_->watermarks(config_.kafka.topic, partition, kWatermarksWait);
+    if (detail::judge_out_of_range(stored, low, high, false) != OutOfRange::kAhead) {
+      runtime::log_warn(component_, where + ": the log is now reported as " + std::to_string(low) +
+                                        ".." + std::to_string(high) +
+                                        "; reading again from the stored position");
+      return std::nullopt;
+    }
+    end = high;
+  }
+  return end;
 }
 
 // Skip, in the open: the range [stored, low) is recorded as lost, fenced

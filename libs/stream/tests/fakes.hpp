@@ -75,6 +75,20 @@ class FakeCluster {
     std::lock_guard lock(mutex_);
     spurious_.insert(partition);
   }
+  // The next watermarks of `partition` answer `end` as the log's end: a
+  // leader cut off from its peers, with a shorter log than theirs.
+  void report_end_once(std::int32_t partition, std::int64_t end) {
+    std::lock_guard lock(mutex_);
+    stale_end_[partition] = end;
+  }
+  std::optional<std::int64_t> take_stale_end(std::int32_t partition) {
+    std::lock_guard lock(mutex_);
+    const auto it = stale_end_.find(partition);
+    if (it == stale_end_.end()) return std::nullopt;
+    const auto end = it->second;
+    stale_end_.erase(it);
+    return end;
+  }
   bool take_spurious(std::int32_t partition) {
     std::lock_guard lock(mutex_);
     return spurious_.erase(partition) > 0;
@@ -125,6 +139,7 @@ class FakeCluster {
   std::map<std::int32_t, std::int64_t> end_;
   std::map<std::int32_t, std::int64_t> start_;
   std::set<std::int32_t> spurious_;
+  std::map<std::int32_t, std::int64_t> stale_end_;
   std::map<int, std::vector<std::int32_t>> pending_;
   std::map<std::pair<int, std::int32_t>, std::int64_t> revoked_;
   std::map<std::pair<int, std::int32_t>, std::int64_t> first_;
@@ -191,6 +206,9 @@ class FakeConsumer final : public detail::ConsumerPort {
   void commit_async(const std::vector<kafka::TopicPartition>&) override {}
   std::pair<std::int64_t, std::int64_t> watermarks(const std::string&, std::int32_t partition,
                                                    std::chrono::milliseconds) override {
+    if (const auto stale = cluster_.take_stale_end(partition)) {
+      return {cluster_.start(partition), *stale};
+    }
     return {cluster_.start(partition), cluster_.end(partition)};
   }
   std::vector<kafka::TopicPartition> positions(

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fakes.hpp"
+#include "loop_rig.hpp"
 #include "millrace/stream/consumer.hpp"
 
 using namespace millrace;
@@ -18,28 +19,6 @@ using namespace millrace::stream::testing;
 using namespace std::chrono_literals;
 
 namespace {
-
-StreamConfig config(std::int64_t batch_size, std::int64_t batch_ms) {
-  StreamConfig c;
-  c.kafka.topic = kTopic;
-  c.group = "g";
-  c.migrate = false;  // no real PostgreSQL here
-  c.batch_size = batch_size;
-  c.batch_ms = batch_ms;
-  c.retry.first_ms = 5;
-  c.retry.max_ms = 20;
-  return c;
-}
-
-detail::Ports ports(FakeCluster& cluster, int member, FakeDatabase& db) {
-  detail::Ports p;
-  p.consumer = [&cluster, member](kafka::RebalanceListener* listener) {
-    return std::make_unique<FakeConsumer>(cluster, member, listener);
-  };
-  p.committer = std::make_unique<FakeCommitter>(db);
-  p.lag = false;  // the probe's lag thread would look for real brokers
-  return p;
-}
 
 bool caught_up(FakeDatabase& db, FakeCluster& cluster, std::vector<std::int32_t> partitions) {
   for (const auto p : partitions) {
@@ -163,87 +142,6 @@ TEST_CASE("stop() commits the batch in flight and the one accumulated", "[loop]"
   const auto stored = db.stored_records();
   CHECK(stored.size() == static_cast<std::size_t>(consumed));
   for (std::int64_t o = 0; o < consumed; ++o) CHECK(stored.count({0, o}) == 1);
-}
-
-namespace {
-
-// One member on partitions 0 and 1 until partition 1 is read to its end and
-// `done` holds, and 200 ms more (time for a halted partition to be wrongly
-// read on); returns its stats.
-template <typename Done>
-StreamStats run_until(FakeCluster& cluster, FakeDatabase& db, StreamConfig c, Done done) {
-  RecordsHandler handler;
-  metrics::Registry registry("test");
-  TransactionalConsumer consumer(std::move(c), handler, "test", registry, ports(cluster, 1, db));
-  cluster.assign(1, {0, 1});
-  consumer.start();
-  REQUIRE(within(30s, [&] { return db.stored(1) == cluster.end(1) && done(); }));
-  std::this_thread::sleep_for(200ms);
-  consumer.stop();
-  consumer.rethrow_failure();
-  return consumer.stats();
-}
-
-}  // namespace
-
-TEST_CASE("retention past a stored offset halts that partition by default, the others go on",
-          "[loop]") {
-  FakeCluster cluster({{0, 1000}, {1, 1000}});
-  cluster.delete_before(0, 500);
-  FakeDatabase db;
-  db.set_stored(0, 100);  // this group read up to 100 before it stopped
-  const auto stats = run_until(cluster, db, config(50, 10), [] { return true; });
-  CHECK(db.stored(0) == 100);
-  CHECK(cluster.read_end(0) == 0);
-  CHECK(db.gaps().empty());
-  CHECK(stats.lost == 0);
-  for (std::int64_t o = 0; o < 1000; ++o) CHECK(db.stored_records().count({1, o}) == 1);
-}
-
-TEST_CASE("with on-offset-gap=skip the deleted range is recorded as lost, then read on", "[loop]") {
-  FakeCluster cluster({{0, 1000}, {1, 1000}});
-  cluster.delete_before(0, 500);
-  FakeDatabase db;
-  db.set_stored(0, 100);
-  auto c = config(50, 10);
-  c.on_offset_gap = stream::OffsetGap::kSkip;
-  const auto stats = run_until(cluster, db, c, [&] { return db.stored(0) == cluster.end(0); });
-  REQUIRE(db.gaps().size() == 1);
-  CHECK(db.gaps()[0].from == 100);
-  CHECK(db.gaps()[0].to == 500);
-  CHECK(stats.lost == 400);
-  const auto stored = db.stored_records();
-  for (std::int64_t o = 500; o < 1000; ++o) CHECK(stored.count({0, o}) == 1);
-  CHECK(stored.count({0, 499}) == 0);
-}
-
-TEST_CASE("a stored offset past the log end halts the partition (offset_ahead)", "[loop]") {
-  FakeCluster cluster({{0, 1000}, {1, 1000}});
-  FakeDatabase db;
-  db.set_stored(0, 5000);  // the topic was recreated
-  auto c = config(50, 10);
-  c.on_offset_gap = stream::OffsetGap::kSkip;  // skipping never applies past the end
-  const auto stats = run_until(cluster, db, c, [] { return true; });
-  CHECK(db.stored(0) == 5000);
-  CHECK(cluster.read_end(0) == 0);
-  CHECK(db.gaps().empty());
-  CHECK(stats.lost == 0);
-}
-
-TEST_CASE("an out-of-range report the log contradicts is read on from the stored offset",
-          "[loop]") {
-  FakeCluster cluster({{0, 1000}, {1, 1000}});
-  FakeDatabase db;
-  db.set_stored(0, 300);
-  cluster.report_out_of_range_once(0);
-  const auto stats =
-      run_until(cluster, db, config(50, 10), [&] { return db.stored(0) == cluster.end(0); });
-  CHECK(db.gaps().empty());
-  CHECK(stats.lost == 0);
-  const auto stored = db.stored_records();
-  CHECK(cluster.first_read(1, 0) == 300);
-  for (std::int64_t o = 300; o < 1000; ++o) CHECK(stored.count({0, o}) == 1);
-  CHECK(stored.count({0, 299}) == 0);
 }
 
 namespace {

@@ -65,6 +65,11 @@ struct StreamConfig {
   OffsetGap on_offset_gap = OffsetGap::kFail;
   // A partition assigned, behind, and without progress this long is stalled.
   std::int64_t stall_timeout_s = 60;
+  // A stored offset past the log end a partition's leader reports is asked
+  // again this long, every second, before the partition halts
+  // (offset_ahead): a leader cut off from its peers reports its own
+  // shorter log until it learns it lost the partition. Not a setting.
+  std::chrono::milliseconds ahead_confirm{30'000};
   std::string metrics_addr;  // each service sets its default; empty: not served
 };
 
