@@ -88,7 +88,7 @@ def pick_port():
         pass
     import socket
     for _ in range(200):
-        p = random.randrange(15000, low - 1)
+        p = random.randrange(24000, low - 1)  # stacks take those below (tests/stack_fixture.sh)
         s = socket.socket()
         try:
             s.bind(("127.0.0.1", p))

@@ -105,15 +105,15 @@ _handed_out = set()
 
 def free_port():
     """A port nothing uses now, below the kernel's ephemeral range, and never
-    one handed out before in this process (tests/stack_fixture.sh picks the
-    stack's the same way). A port from the ephemeral range (what binding port
+    one handed out before in this process; from 24000 up, since the stacks'
+    servers take the ports below (tests/stack_fixture.sh says why). A port from the ephemeral range (what binding port
     0 gives) can be taken by any client's outgoing connection before the
     server binds it; and the system may offer a port again once its probe
     socket closes, so two services could be given the same one."""
     with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
         low = int(f.read().split()[0])
     for _ in range(200):
-        port = random.randrange(15000, low)
+        port = random.randrange(24000, low)  # stacks take those below (tests/stack_fixture.sh)
         if port in _handed_out:
             continue
         with socket.socket() as s:
@@ -123,7 +123,7 @@ def free_port():
                 continue
         _handed_out.add(port)
         return port
-    raise RuntimeError(f"no free port between 15000 and {low}")
+    raise RuntimeError(f"no free port between 24000 and {low}")
 
 
 def psql_argv(dsn, *args):
