@@ -62,7 +62,7 @@ class Stack:
         self.project = f"millrace-{name}-{os.getpid()}"
         self.dangling_before = dangling_volumes()
         self.options = [a for f in files for a in ("-f", f)] + [a for p in profiles for a in ("--profile", p)]
-        self.ports = {var: str(free_port()) for var in PORT_VARS + list(ports)}
+        self.ports = {var: str(free_port(for_stack=True)) for var in PORT_VARS + list(ports)}
         # Nothing of the caller's MILLRACE_* reaches the compose file: only
         # the ports, so that what runs is what a user's `up` runs.
         self.compose_env = {k: v for k, v in os.environ.items() if not k.startswith("MILLRACE_")}
@@ -87,10 +87,11 @@ class Stack:
             self.compose(*args, timeout=timeout)
         log(f"{what}: {time.monotonic() - started:.1f} s")
 
-    # What Docker says of a published port another process holds. The tests
-    # that run beside this one pick their ports from the same range
-    # (pysupport.free_port), and one may take a port between its choice
-    # here and its container's start, many seconds later.
+    # What Docker says of a published port another process holds. The stacks
+    # that start beside this one pick their ports from the same range
+    # (pysupport.free_port(for_stack=True), tests/stack_fixture.sh), and one
+    # may take a port between its choice here and its container's start,
+    # many seconds later.
     PORT_TAKEN = ("address already in use", "port is already allocated")
 
     def up(self, *args, timeout=900):
@@ -107,7 +108,7 @@ class Stack:
                 print(r.stdout[-4000:], flush=True)
                 raise RuntimeError(f"compose up {' '.join(args)} exited {r.returncode}")
             log("a published port was taken before its container started: new ports, up again")
-            self.ports = {var: str(free_port()) for var in self.ports}
+            self.ports = {var: str(free_port(for_stack=True)) for var in self.ports}
             self.compose_env.update(self.ports)
 
     def produce(self, *args):

@@ -103,17 +103,20 @@ def check_config(binary, args, env, timeout=30):
 _handed_out = set()
 
 
-def free_port():
+def free_port(for_stack=False):
     """A port nothing uses now, below the kernel's ephemeral range, and never
-    one handed out before in this process; from 24000 up, since the stacks'
-    servers take the ports below (tests/stack_fixture.sh says why). A port from the ephemeral range (what binding port
+    one handed out before in this process: from 24000 up for a server bound
+    at once, below it `for_stack` (a server that binds it seconds later, a
+    container's published port), so that one picked early is never one a
+    test's service takes meanwhile (tests/stack_fixture.sh). A port from the ephemeral range (what binding port
     0 gives) can be taken by any client's outgoing connection before the
     server binds it; and the system may offer a port again once its probe
     socket closes, so two services could be given the same one."""
     with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
         low = int(f.read().split()[0])
+    first, end = (15000, 24000) if for_stack else (24000, low)
     for _ in range(200):
-        port = random.randrange(24000, low)  # stacks take those below (tests/stack_fixture.sh)
+        port = random.randrange(first, end)
         if port in _handed_out:
             continue
         with socket.socket() as s:
@@ -123,7 +126,7 @@ def free_port():
                 continue
         _handed_out.add(port)
         return port
-    raise RuntimeError(f"no free port between 24000 and {low}")
+    raise RuntimeError(f"no free port between {first} and {end}")
 
 
 def psql_argv(dsn, *args):
