@@ -18,64 +18,37 @@ export MILLRACE_STATE_DIR=${2:-${MILLRACE_STATE_DIR:?no STATE_DIR given and MILL
 brokers=${3:-1}
 stack="$(dirname "$0")/../deploy/local/stack"
 
-# Any socket on the port counts, not only a listener: a client's connection
-# from that local port makes a server's bind fail too.
-port_free() { [ -z "$(ss -tanH "sport = :$1" 2>/dev/null)" ]; }
-# Ports below the kernel's ephemeral range, which outgoing connections take
-# their local ports from: a port picked there could be taken by any client
-# (a test's, the broker's own) between the pick and the server's bind.
-read -r ephemeral_low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || ephemeral_low=32768
-((ephemeral_low > 25000)) || { echo "ephemeral ports start at $ephemeral_low: no room below" >&2; exit 1; }
-# Stacks' servers take ports below 24000, the services a test starts (free
-# ports picked by tests/support/harness.cpp and pysupport) those from 24000:
-# a stack picks its ports before its servers bind them, and a test's pick
-# made meanwhile could take one first (a feed once could not serve its
-# metrics on a port a stack starting beside it had picked).
-kStackPortsEnd=24000
-pick_port() {
-  local p
-  for _ in $(seq 200); do
-    p=$((15000 + RANDOM % (kStackPortsEnd - 15000)))
-    if port_free "$p" && [[ " ${picked:-} " != *" $p "* ]]; then picked="${picked:-} $p"; echo "$p"; return; fi
-  done
-  echo "no free port found" >&2; exit 1
-}
+# Stacks' servers take ports below 24000, the services a test starts those
+# from 24000, each held against every other picker for a while
+# (tests/pysupport/ports.py): a stack picks its ports before its servers
+# bind them, and a test's pick made meanwhile could take one first (a feed
+# once could not serve its metrics on a port a stack starting beside it had
+# picked).
+free_port="$(dirname "$0")/support/free-port"
+pick_port() { "$free_port" --stack; }
 # The first of `count` consecutive free ports (a cluster's node i takes the
 # Kafka and controller ports + 2(i-1)).
-pick_ports() {
-  local count=$1 p k ok
-  for _ in $(seq 200); do
-    p=$((15000 + RANDOM % (kStackPortsEnd - 15000 - count)))
-    ok=1
-    for ((k = 0; k < count; k++)); do
-      if ! port_free $((p + k)) || [[ " ${picked:-} " == *" $((p + k)) "* ]]; then ok=0; break; fi
-    done
-    if ((ok)); then echo "$p"; return; fi
-  done
-  echo "no $count free ports in a row found" >&2; exit 1
-}
+pick_ports() { "$free_port" --stack --count "$1"; }
 
 # Ports for one Kafka node with a SASL_SSL listener, PostgreSQL, Redis and
 # Prometheus, or for a cluster of `brokers` nodes, PostgreSQL and Redis.
 pick_all() {
-  picked=""
   if ((brokers > 1)); then
     base=$(pick_ports $((2 * brokers)))
-    for ((k = 0; k < 2 * brokers; k++)); do picked="$picked $((base + k))"; done
     MILLRACE_KAFKA_PORT=$base
     MILLRACE_KAFKA_CONTROLLER_PORT=$((base + 1))
-    MILLRACE_PG_PORT=$(pick_port); picked="$picked $MILLRACE_PG_PORT"
+    MILLRACE_PG_PORT=$(pick_port)
     MILLRACE_REDIS_PORT=$(pick_port)
     export MILLRACE_KAFKA_PORT MILLRACE_KAFKA_CONTROLLER_PORT MILLRACE_PG_PORT MILLRACE_REDIS_PORT
     return
   fi
-  MILLRACE_KAFKA_PORT=$(pick_port); picked="$picked $MILLRACE_KAFKA_PORT"
-  MILLRACE_KAFKA_CONTROLLER_PORT=$(pick_port); picked="$picked $MILLRACE_KAFKA_CONTROLLER_PORT"
-  MILLRACE_PG_PORT=$(pick_port); picked="$picked $MILLRACE_PG_PORT"
-  MILLRACE_REDIS_PORT=$(pick_port); picked="$picked $MILLRACE_REDIS_PORT"
+  MILLRACE_KAFKA_PORT=$(pick_port)
+  MILLRACE_KAFKA_CONTROLLER_PORT=$(pick_port)
+  MILLRACE_PG_PORT=$(pick_port)
+  MILLRACE_REDIS_PORT=$(pick_port)
   # The SASL_SSL listener (up --secure) for the tests of authenticated,
   # encrypted Kafka clients (tests/security/kafka_sasl_test.sh).
-  MILLRACE_KAFKA_SECURE_PORT=$(pick_port); picked="$picked $MILLRACE_KAFKA_SECURE_PORT"
+  MILLRACE_KAFKA_SECURE_PORT=$(pick_port)
   MILLRACE_PROMETHEUS_PORT=$(pick_port)
   export MILLRACE_KAFKA_PORT MILLRACE_KAFKA_CONTROLLER_PORT MILLRACE_PG_PORT MILLRACE_REDIS_PORT \
     MILLRACE_PROMETHEUS_PORT MILLRACE_KAFKA_SECURE_PORT
@@ -85,9 +58,7 @@ pick_all() {
 # master, volume server, filer, their gRPC ports and the S3 gRPC), and
 # Azurite's.
 pick_objstore() {
-  picked=""
   MILLRACE_S3_PORT=$(pick_ports 8)
-  for ((k = 0; k < 8; k++)); do picked="$picked $((MILLRACE_S3_PORT + k))"; done
   MILLRACE_AZURITE_PORT=$(pick_port)
   export MILLRACE_S3_PORT MILLRACE_AZURITE_PORT
 }

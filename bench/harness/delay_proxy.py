@@ -15,7 +15,6 @@ start(target_host, target_port, rtt_ms) runs it as a child process and
 returns (process, port)."""
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -74,14 +73,9 @@ async def serve(listen_port, host, port, rtt_ms):
         await server.serve_forever()
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start(host, port, rtt_ms, log_path=os.devnull):
     """Runs the proxy as a child; returns (process, its port)."""
+    from pysupport import free_port  # the parent's: the child runs this file alone
     listen = free_port()
     log = open(log_path, "a")
     proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), str(listen), host, str(port),

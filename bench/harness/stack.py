@@ -5,15 +5,13 @@ stored offsets, their schemas.
 
 import json
 import os
-import random
 import re
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 
-from pysupport import free_port, metric_samples, psql_argv, scrape
+from pysupport import free_port, free_ports, metric_samples, psql_argv, scrape
 
 from .common import BIN, COMMANDS, REPO, run, wait_for
 
@@ -80,7 +78,7 @@ class Stack:
         for attempt in (1, 2, 3):
             # As tests/stack_fixture.sh does: a port taken between the pick
             # and weed's bind is picked again.
-            port = free_ports(S3_PORTS)
+            port = free_ports(S3_PORTS, for_stack=True)
             r = run([stack, "up", "s3"], check=False, shown=f"MILLRACE_S3_PORT={port} {stack} up s3",
                     env={"MILLRACE_STATE_DIR": self.state, "MILLRACE_S3_PORT": str(port)})
             if r.returncode == 0:
@@ -171,24 +169,6 @@ class Stack:
 
 # SeaweedFS takes the S3 port and the seven after it (deploy/local/lib/s3.sh).
 S3_PORTS = 8
-
-
-def free_ports(count):
-    """The first of `count` consecutive ports nothing uses now, below the
-    kernel's ephemeral range (as tests/stack_fixture.sh picks them)."""
-    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-        low = int(f.read().split()[0])
-    for _ in range(200):
-        base = random.randrange(15000, 24000 - count)  # stacks below 24000 (tests/stack_fixture.sh)
-        for port in range(base, base + count):
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", port))
-                except OSError:
-                    break
-        else:
-            return base
-    raise SystemExit(f"bench: no {count} consecutive free ports between 15000 and 24000")
 
 
 # Kept out of the report's commands: the S3 store's keys are made for the

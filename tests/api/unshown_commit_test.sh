@@ -50,9 +50,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 143' TERM INT HUP
 reset_settings || fail "could not reset the server's synchronous-replication settings"
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+free_port() { "$src/tests/support/free-port"; }
 # Polls `condition` (a command) every 0.2 s for up to `seconds`.
 wait_for() {
   local seconds=$1

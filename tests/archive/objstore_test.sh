@@ -50,7 +50,7 @@ stack() {
     MILLRACE_STATE_DIR="${MILLRACE_STATE_DIR:-$src/.state/local}" "$src/deploy/local/stack" "$@"
 }
 tool() { "$python" "$src/tests/archive/store_tool.py" "$@"; }
-free_port() { "$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+free_port() { "$src/tests/support/free-port"; }
 
 metrics_port=$(free_port)
 export MILLRACE_METRICS_ADDR=127.0.0.1:$metrics_port

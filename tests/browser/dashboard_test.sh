@@ -43,9 +43,7 @@ password=dash-pw
 logs=$build/test-logs
 work=$build/dashboard-test
 mkdir -p "$logs" "$work"
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+free_port() { "$src/tests/support/free-port"; }
 
 # One schema, topic set, slot, publication and pair of groups for this run.
 export MILLRACE_PG MILLRACE_BROKERS MILLRACE_CHANGEFEED_PG

@@ -95,7 +95,7 @@ CREATE ROLE $admin LOGIN PASSWORD '$password';
 SQL
 "$millrace" api grant --reader "$reader" --admin "$admin" >/dev/null
 
-api_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+api_port=$("$src/tests/support/free-port")
 # Webhook URLs may name loopback: the examples' and the seeded endpoints'
 # (nothing is sent to them; no millrace-webhooks runs). A generated URL's
 # host is still looked up, and one that does not resolve is a 422.

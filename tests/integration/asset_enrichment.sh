@@ -47,9 +47,7 @@ waitfor() {
   for _ in $(seq 1 $((seconds * 5))); do eval "$what" && return 0; sleep 0.2; done
   fail "waited ${seconds}s for: $what"
 }
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+free_port() { "$src/tests/support/free-port"; }
 
 "$millrace" migrate >/dev/null
 "$millrace" create-topics >/dev/null

@@ -30,7 +30,7 @@ sql() { psql -X -At "$MILLRACE_PG" -c "SET search_path = $MILLRACE_PG_SCHEMA; $1
 mkdir -p "$work/www"
 "$millrace" generate --catalog categories --format csv >"$work/www/categories.csv"
 "$millrace" generate --catalog products >"$work/www/products.ndjson"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$("$src/tests/support/free-port")
 python3 -m http.server "$port" --bind 127.0.0.1 --directory "$work/www" >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/" >/dev/null 2>&1 && break; sleep 0.1; done

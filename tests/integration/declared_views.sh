@@ -270,7 +270,7 @@ check_store_views ||
   fail "a view of store_event.views.json differs from DuckDB's recomputation"
 
 # Served: by millrace-api, described in its OpenAPI document.
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$("$src/tests/support/free-port")
 start_api() {
   MILLRACE_API_PG=$api_pg MILLRACE_API_ADDR=127.0.0.1:$port MILLRACE_REDIS_URL= MILLRACE_METRICS_ADDR=127.0.0.1:0 \
     "$millrace-api" >>"$work/api.log" 2>&1 &

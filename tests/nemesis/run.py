@@ -22,6 +22,9 @@ import urllib.parse
 
 import schedule
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from pysupport.ports import free_port  # noqa: E402 (held against every other picker)
+
 try:  # the Standard Webhooks library, in the test venv (.cache/venv)
     from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 except ImportError:
@@ -78,26 +81,6 @@ class Stack:
         if server == "postgres":
             return [int(urllib.parse.urlparse(self.env["MILLRACE_PG"]).port)]
         raise ValueError(server)
-
-
-def pick_port():
-    low = 32768
-    try:
-        low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-    except OSError:
-        pass
-    import socket
-    for _ in range(200):
-        p = random.randrange(24000, low - 1)  # stacks take those below (tests/stack_fixture.sh)
-        s = socket.socket()
-        try:
-            s.bind(("127.0.0.1", p))
-            return p
-        except OSError:
-            continue
-        finally:
-            s.close()
-    raise RuntimeError("no free port")
 
 
 def make_orders(seed, count, skus):
@@ -179,7 +162,7 @@ class Receiver:
                 self.send_response(204 if ok else 401)
                 self.end_headers()
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", pick_port()), Handler)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
         self.port = self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -406,8 +389,8 @@ class Run:
         self.pii_key = base64.b16encode(os.urandom(24)).decode().lower()
         self.archive_dir = os.path.join(self.work, "archive")
         os.makedirs(self.archive_dir, exist_ok=True)
-        self.producer_port = pick_port()
-        self.api_port = pick_port()
+        self.producer_port = free_port()
+        self.api_port = free_port()
 
     def service_env(self, name):
         e = dict(self.env)

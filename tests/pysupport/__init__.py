@@ -11,13 +11,14 @@ scripts/bootstrap's virtualenv.
 
 import collections
 import os
-import random
 import re
-import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
+
+from .ports import free_port, free_ports  # noqa: F401 (the tools import them from here)
+
 
 def stack_env(source):
     """The MILLRACE_* variables `deploy/local/stack env` prints for the
@@ -97,36 +98,6 @@ def check_config(binary, args, env, timeout=30):
     if r.returncode != 0 or "configuration is valid" not in r.stdout:
         return (f"exited {r.returncode}: {r.stderr.strip() or r.stdout.strip()}", [])
     return (None, [line for line in r.stdout.splitlines() if line.startswith("note:")])
-
-
-# Ports free_port() gave out in this process.
-_handed_out = set()
-
-
-def free_port(for_stack=False):
-    """A port nothing uses now, below the kernel's ephemeral range, and never
-    one handed out before in this process: from 24000 up for a server bound
-    at once, below it `for_stack` (a server that binds it seconds later, a
-    container's published port), so that one picked early is never one a
-    test's service takes meanwhile (tests/stack_fixture.sh). A port from the ephemeral range (what binding port
-    0 gives) can be taken by any client's outgoing connection before the
-    server binds it; and the system may offer a port again once its probe
-    socket closes, so two services could be given the same one."""
-    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-        low = int(f.read().split()[0])
-    first, end = (15000, 24000) if for_stack else (24000, low)
-    for _ in range(200):
-        port = random.randrange(first, end)
-        if port in _handed_out:
-            continue
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        _handed_out.add(port)
-        return port
-    raise RuntimeError(f"no free port between {first} and {end}")
 
 
 def psql_argv(dsn, *args):

@@ -88,7 +88,7 @@ start archiver archiver
 start webhooks webhooks
 start cache cache
 start changefeed owner MILLRACE_CHANGEFEED_PG="$MILLRACE_CHANGEFEED_PG"
-api_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+api_port=$(free_port)
 token=tok-$RANDOM$RANDOM
 start api reader MILLRACE_API_ADDR=127.0.0.1:$api_port MILLRACE_API_PG="$(url reader)" \
   MILLRACE_API_ADMIN_PG="$(url admin)" MILLRACE_API_ADMIN_TOKEN=$token \

@@ -20,9 +20,7 @@ logs=$build/test-logs
 mkdir -p "$work" "$logs"
 millrace=$build/bin/millrace
 fail() { echo "$(basename "$0" .sh): $*" >&2; exit 1; }
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+free_port() { "$src/tests/support/free-port"; }
 pids=()
 drop_test_state() {
   for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done

@@ -4,21 +4,24 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <mutex>
 #include <random>
-#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -201,39 +204,61 @@ std::string unique_name(std::string_view prefix) {
          "_" + std::to_string(rd() % 100000);
 }
 
+namespace {
+
+// tests/pysupport/ports.py's rules, for the pickers of every language: a
+// port handed out is held for kHoldSeconds by a file of its own, its time
+// the pick's, and none is handed out while another picker holds it.
+constexpr long kHoldSeconds = 900;
+
+bool bindable(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error("no free port: socket() failed");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return bound;
+}
+
+// Holds `port` unless a picker holds it now; whether it did. The file's
+// lock makes the look and the hold one step.
+bool hold(int port) {
+  const std::string dir = "/tmp/millrace-ports-" + std::to_string(::getuid());
+  ::mkdir(dir.c_str(), 0700);
+  const int fd =
+      ::open((dir + "/" + std::to_string(port)).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error("holding a port in " + dir + ": " + std::strerror(errno));
+  bool held = false;
+  struct stat st {};
+  if (::flock(fd, LOCK_EX) == 0 && ::fstat(fd, &st) == 0) {
+    held = st.st_size == 0 || ::time(nullptr) - st.st_mtime >= kHoldSeconds;
+    const std::string pid = std::to_string(::getpid()) + "\n";
+    held = held && ::ftruncate(fd, 0) == 0 &&
+           ::write(fd, pid.data(), pid.size()) == static_cast<ssize_t>(pid.size());
+  }
+  ::close(fd);
+  return held;
+}
+
+}  // namespace
+
 int free_port() {
-  // Below the kernel's ephemeral range: a port from it (what binding port 0
-  // gives) can be taken by any client's outgoing connection, the broker's or
-  // another test's, before the server under test binds it.
+  // Below the kernel's ephemeral range, from 24000 (tests/pysupport/ports.py
+  // says why): a port from it (what binding port 0 gives) can be taken by
+  // any client's outgoing connection before the server under test binds it.
   int low = 32768;
   if (std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range"); range) range >> low;
   if (low <= 25000) throw std::runtime_error("no room below the ephemeral port range");
-  // A port handed out is not bound until its server starts: two picks in a
-  // row could return the same one (two sinks of one test both got 21139
-  // once, and the second could not serve its metrics). So none is handed
-  // out twice in a process.
   static std::mutex mutex;
-  static std::set<int> handed_out;
   static std::mt19937 rng(std::random_device{}());
   const std::lock_guard lock(mutex);
-  // From 24000: the stacks' servers take the ports below (tests/stack_fixture.sh
-  // says why).
   std::uniform_int_distribution<int> pick(24000, low - 1);
   for (int attempt = 0; attempt < 200; ++attempt) {
     const int port = pick(rng);
-    if (handed_out.contains(port)) continue;
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) throw std::runtime_error("no free port: socket() failed");
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<std::uint16_t>(port));
-    const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    ::close(fd);
-    if (bound) {
-      handed_out.insert(port);
-      return port;
-    }
+    if (bindable(port) && hold(port)) return port;
   }
   throw std::runtime_error("no free port below " + std::to_string(low));
 }

@@ -47,7 +47,9 @@ struct StackGuard {
 // "prefix_<pid>_<n>_<random>": a topic, schema and group nobody else uses.
 std::string unique_name(std::string_view prefix);
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
+// A TCP port on 127.0.0.1 that was free a moment ago, held against every
+// other picker, in this process or another, for 15 minutes
+// (tests/pysupport/ports.py).
 int free_port();
 
 // GET http://127.0.0.1:port/path; returns the body, throws on failure.
