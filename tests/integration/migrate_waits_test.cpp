@@ -3,7 +3,9 @@
 // way, so that the sessions using the table are not queued behind it, says
 // who holds the lock, and is applied once the holder ends; a stop ends the
 // wait with nothing left held; another migrate at work is waited for and
-// named; DDL of the caller's own (pg::giving_way) gives way the same.
+// named; DDL of the caller's own (pg::giving_way) gives way the same; and a
+// service's declared kind's tables (pg::prepare_kind_tables) give way
+// within the session's lock_timeout, naming the holder.
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -15,7 +17,10 @@
 #include <vector>
 
 #include "harness.hpp"
+#include "millrace/core/failure.hpp"
+#include "millrace/kinds/declaration.hpp"
 #include "millrace/pg/database.hpp"
+#include "millrace/pg/schema_setup.hpp"
 #include "millrace/runtime/retry.hpp"
 
 using namespace millrace;
@@ -87,9 +92,10 @@ struct Holder {
                                     ", false)");
     tx.emplace(conn);
   }
-  // Reads `schema`.t: holds its ACCESS SHARE lock until the transaction ends.
-  void reads(const std::string& schema) {
-    tx->exec("SELECT * FROM " + tx->quote_name(schema) + ".t");
+  // Reads `schema`.`table`: holds its ACCESS SHARE lock until the
+  // transaction ends.
+  void reads(const std::string& schema, const std::string& table = "t") {
+    tx->exec("SELECT * FROM " + tx->quote_name(schema) + "." + tx->quote_name(table));
   }
   pqxx::connection conn;
   std::optional<pqxx::work> tx;
@@ -229,5 +235,52 @@ TEST_CASE("DDL of the caller's own gives way as a migration does (pg::giving_way
   REQUIRE(altering.wait_for(seconds(30)) == std::future_status::ready);
   altering.get();
   CHECK(has_column(env, schema));
+  drop(env, schema);
+}
+
+TEST_CASE("a service's kind tables behind a long transaction give way and name it",
+          "[migrate-waits]") {
+  const auto env = stack_env();
+  const std::string schema = unique_name("it_mwait_kind");
+  auto conn =
+      pg::connect(env.pg, schema, "it-migrate-waits", {}, pg::SchemaSetup::kCreateIfMissing);
+  pg::migrate(*conn, schema);
+  // The fields' list, left open for one more.
+  const std::string fields =
+      R"([{"name": "Id", "column": "id", "type": "text", "required": true, "min_bytes": 1},
+          {"name": "At", "column": "at", "type": "timestamp", "required": true})";
+  const auto declared = [&](const std::string& more) {
+    return kinds::parse_declaration(
+        R"({"kind": "parcel", "description": "a parcel", "topic": {"name": "parcels",
+            "env": "MILLRACE_PARCELS_TOPIC", "partitions": 1}, "table": "parcels",
+            "identity": "Id", "time": "At", "fields": )" +
+            fields + more + "]}",
+        "test");
+  };
+  pg::prepare_kind_tables(*conn, schema, declared(""), true);
+  const auto grown = declared(R"(, {"name": "Note", "column": "note", "type": "text"})");
+
+  Holder report(env, "it-report");
+  report.reads(schema, "parcels");
+  pqxx::nontransaction(*conn).exec("SET lock_timeout = '300ms'");
+  try {
+    pg::prepare_kind_tables(*conn, schema, grown, true);
+    FAIL("the kind's tables did not wait for the report's lock");
+  } catch (const core::InfraError& e) {
+    INFO(e.what());
+    CHECK(e.failure_class() == core::FailureClass::kRetryable);
+    const std::string what = e.what();
+    CHECK(what.find("kind parcel's tables waited 300ms") != std::string::npos);
+    CHECK(what.find("it-report") != std::string::npos);
+    CHECK(what.find("on parcels") != std::string::npos);
+  }
+  report.tx->commit();
+  pg::prepare_kind_tables(*conn, schema, grown, true);
+  pqxx::read_transaction tx(*conn);
+  CHECK(tx.exec_params1("SELECT count(*) FROM information_schema.columns WHERE table_schema = $1 "
+                        "AND table_name = 'parcels' AND column_name = 'note'",
+                        schema)[0]
+            .as<int>() == 1);
+  tx.commit();
   drop(env, schema);
 }

@@ -12,7 +12,6 @@ namespace millrace::pg::detail {
 namespace {
 
 constexpr auto kTellEvery = std::chrono::minutes(1);
-constexpr const char* kLockNotAvailable = "55P03";
 
 std::string seconds_of(std::chrono::milliseconds ms) {
   const auto tenths = (ms.count() + 50) / 100;
@@ -127,8 +126,9 @@ std::string LockWaits::migrate_lock_holder() {
   return session_of(rows[0]);
 }
 
-std::string LockWaits::lock_holders() {
-  pqxx::nontransaction tx(connection_);
+std::string lock_holders(pqxx::connection& connection, const std::string& schema,
+                         std::chrono::milliseconds longer_than) {
+  pqxx::nontransaction tx(connection);
   // The sessions whose transactions, open longer than the wait, hold locks
   // on the schema's tables: the likely holders.
   const auto rows = tx.exec_params(
@@ -141,7 +141,7 @@ std::string LockWaits::lock_holders() {
       "to_regnamespace(quote_ident($1)) "
       "AND a.pid <> pg_backend_pid() AND a.xact_start < now() - make_interval(secs => $2) "
       "GROUP BY 1, 2, 3, 4, 5 ORDER BY 5 DESC LIMIT 3",
-      schema_, static_cast<double>(waits_.lock_timeout.count()) / 1000.0);
+      schema, static_cast<double>(longer_than.count()) / 1000.0);
   if (rows.empty()) return "no session holds one of the schema's tables that long now";
   std::string out = "held by ";
   for (std::size_t i = 0; i < rows.size(); ++i) {
@@ -149,6 +149,10 @@ std::string LockWaits::lock_holders() {
     out += session_of(rows[i]) + " on " + rows[i][5].as<std::string>();
   }
   return out;
+}
+
+std::string LockWaits::lock_holders() {
+  return detail::lock_holders(connection_, schema_, waits_.lock_timeout);
 }
 
 }  // namespace millrace::pg::detail

@@ -14,6 +14,17 @@
 
 namespace millrace::pg::detail {
 
+// PostgreSQL's lock_not_available: a statement waited lock_timeout.
+inline constexpr const char* kLockNotAvailable = "55P03";
+
+// "held by pid 123 (app, user, state, open 42 s) on t1, t2; ...": the
+// sessions whose transactions, open longer than `longer_than`, hold locks
+// on `schema`'s tables, the longest open first (three at most), or a
+// sentence saying there is none now. For a statement's lock wait that timed
+// out (55P03), told to the operator.
+std::string lock_holders(pqxx::connection& connection, const std::string& schema,
+                         std::chrono::milliseconds longer_than);
+
 // Caller contract: one per migrate(), on its connection, which it gives
 // PostgreSQL's lock_timeout for its life and then the one it had.
 class LockWaits {

@@ -1,8 +1,13 @@
 #include "millrace/pg/schema_setup.hpp"
 
+#include <chrono>
+#include <cstdint>
 #include <exception>
 #include <memory>
+#include <string>
 
+#include "migrate_waits.hpp"
+#include "millrace/core/failure.hpp"
 #include "millrace/pg/database.hpp"
 #include "millrace/pg/kind_tables.hpp"
 #include "millrace/runtime/log.hpp"
@@ -85,7 +90,27 @@ bool prepare_schema(const PgOptions& pg, const std::string& component, bool migr
 
 void prepare_kind_tables(pqxx::connection& connection, const std::string& schema,
                          const kinds::Declaration& d, bool migrate, ViewChanges views) {
-  if (migrate && may_migrate(connection, schema)) ensure_kind_tables(connection, d, views);
+  if (!migrate || !may_migrate(connection, schema)) return;
+  try {
+    ensure_kind_tables(connection, d, views);
+  } catch (const pqxx::sql_error& e) {
+    if (e.sqlstate() != detail::kLockNotAvailable) throw;
+    // The statement's transaction is rolled back: the session may ask who
+    // holds the lock, the sessions that hold theirs longer than it waited.
+    const auto waited =
+        pqxx::nontransaction(connection)
+            .exec1(
+                "SELECT current_setting('lock_timeout'), "
+                "(extract(epoch FROM current_setting('lock_timeout')::interval) * 1000)::bigint");
+    throw core::InfraError(
+        core::FailureClass::kRetryable,
+        "kind " + d.kind + "'s tables waited " + waited[0].as<std::string>() +
+            " (MILLRACE_PG_LOCK_TIMEOUT_MS) for a lock and gave way, so that the sessions queued "
+            "behind them do not wait: " +
+            detail::lock_holders(connection, schema,
+                                 std::chrono::milliseconds(waited[1].as<std::int64_t>())) +
+            "; tried again with the next session");
+  }
 }
 
 }  // namespace millrace::pg

@@ -38,7 +38,11 @@ bool prepare_schema(const PgOptions& pg, const std::string& component, bool migr
 // brought up to its declaration (ensure_kind_tables; a kind of the
 // operator's, in MILLRACE_KINDS_DIR, has no migration that would) when
 // `migrate` and the role may_migrate. A role that may not run DDL runs none:
-// the owner's `millrace migrate` (--kinds-dir) makes them.
+// the owner's `millrace migrate` (--kinds-dir) makes them. A statement
+// that waits the session's lock_timeout for a lock gives way (its
+// transaction rolls back, so the sessions queued behind it go on): throws
+// core::InfraError (retryable) naming the sessions that hold the schema's
+// tables longer than that.
 void prepare_kind_tables(pqxx::connection& connection, const std::string& schema,
                          const kinds::Declaration& d, bool migrate,
                          ViewChanges views = ViewChanges::kKeep);
