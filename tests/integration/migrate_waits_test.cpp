@@ -201,10 +201,14 @@ TEST_CASE("a migrate waits for another at work on the schema, and names it", "[m
   other.tx->exec_params("SELECT pg_advisory_xact_lock(hashtext($1))", "millrace.migrate." + schema);
 
   Told told;
+  // Taken as soon as the other lets go, not at a next try: with tries ten
+  // minutes apart, the wait below would run out first.
+  auto waits = short_waits(told);
+  waits.retry = std::chrono::minutes(10);
   const std::vector<pg::Migration> both{kTable, kColumn};
   auto migrating = std::async(std::launch::async, [&] {
     auto conn = pg::connect(env.pg, schema, "it-migrate-waits", {});
-    return pg::migrate_list(*conn, schema, both, short_waits(told));
+    return pg::migrate_list(*conn, schema, both, waits);
   });
   told.wait_for({"being migrated by another session", "it-other-migrate"});
   CHECK(migrating.wait_for(milliseconds(300)) == std::future_status::timeout);

@@ -56,18 +56,21 @@ LockWaits::~LockWaits() {
 
 void LockWaits::take_migrate_lock() {
   for (;;) {
-    {
-      pqxx::nontransaction tx(connection_);
-      if (tx.exec_params1("SELECT pg_try_advisory_lock(hashtext($1))", key_)[0].as<bool>()) {
-        locked_ = true;
-        return;
-      }
+    // Waited for in the server, so that it is taken as soon as the other
+    // migrate lets go, each wait bounded by the session's lock_timeout: a
+    // stop is heard between two.
+    try {
+      pqxx::nontransaction(connection_).exec_params("SELECT pg_advisory_lock(hashtext($1))", key_);
+      locked_ = true;
+      return;
+    } catch (const pqxx::sql_error& e) {
+      if (e.sqlstate() != kLockNotAvailable) throw;
     }
     tell("the migration lock", [&] {
       return "schema " + schema_ + " is being migrated by another session (" +
              migrate_lock_holder() + "): waiting for it to finish";
     });
-    pause();
+    if (waits_.pause && waits_.pause(std::chrono::milliseconds(0))) throw runtime::Stopped{};
   }
 }
 

@@ -35,7 +35,8 @@ class LockWaits {
   LockWaits& operator=(const LockWaits&) = delete;
 
   // The session's advisory lock on the schema's migrations: while another
-  // session holds it, asks again every `retry`.
+  // session holds it, waits for it in waits of the session's lock_timeout,
+  // each a chance to stop.
   void take_migrate_lock();
   // Runs `step` (its own transactions, which a lock timeout rolls back)
   // until no statement of it gives way to a lock; `what` names it.

@@ -90,8 +90,9 @@ struct MigrateWaits {
   // is tried again after `retry`: a migration queued for a lock behind a
   // long transaction (a report's query) would otherwise queue every
   // session that uses the table behind itself.
+  // The advisory lock another migrate holds is waited for in such waits
+  // too, one after another, and taken as soon as it is let go.
   std::chrono::milliseconds lock_timeout{10'000};
-  // Also how often the advisory lock another migrate holds is asked for.
   std::chrono::milliseconds retry{5'000};
   // Waits `wait`, or less when stopping: true then, and migrate() throws
   // runtime::Stopped, its lock let go. Empty: sleeps.
