@@ -218,6 +218,38 @@ TEST_CASE("a migrate waits for another at work on the schema, and names it", "[m
   drop(env, schema);
 }
 
+TEST_CASE("a stop ends a migrate's wait for another's lock, with nothing taken",
+          "[migrate-waits]") {
+  const auto env = stack_env();
+  const std::string schema = fresh_schema(env, "it_mwait_ostop");
+  Holder other(env, "it-other-migrate");
+  other.tx->exec_params("SELECT pg_advisory_xact_lock(hashtext($1))", "millrace.migrate." + schema);
+
+  Told told;
+  std::atomic<bool> stopping{false};
+  auto waits = short_waits(told);
+  waits.pause = [&](milliseconds wait) {
+    std::this_thread::sleep_for(wait);
+    return stopping.load();
+  };
+  auto conn = pg::connect(env.pg, schema, "it-migrate-waits", {});
+  const std::vector<pg::Migration> both{kTable, kColumn};
+  auto migrating =
+      std::async(std::launch::async, [&] { return pg::migrate_list(*conn, schema, both, waits); });
+  told.wait_for({"being migrated by another session", "it-other-migrate"});
+  stopping = true;
+  REQUIRE(migrating.wait_for(seconds(30)) == std::future_status::ready);
+  CHECK_THROWS_AS(migrating.get(), runtime::Stopped);
+  // The stopped session holds no lock of the schema's: once the other
+  // ends, a third migrate takes the lock at once.
+  other.tx->commit();
+  CHECK_FALSE(has_column(env, schema));
+  Told again;
+  auto third = pg::connect(env.pg, schema, "it-migrate-waits", {});
+  CHECK(pg::migrate_list(*third, schema, both, short_waits(again)) == 1);
+  drop(env, schema);
+}
+
 TEST_CASE("DDL of the caller's own gives way as a migration does (pg::giving_way)",
           "[migrate-waits]") {
   const auto env = stack_env();
