@@ -74,6 +74,16 @@ pg::MigrateWaits short_waits(Told& told) {
   return w;
 }
 
+// short_waits() whose pauses end, saying stop, once `stopping` is set.
+pg::MigrateWaits stoppable_waits(Told& told, const std::atomic<bool>& stopping) {
+  auto w = short_waits(told);
+  w.pause = [&stopping](milliseconds wait) {
+    std::this_thread::sleep_for(wait);
+    return stopping.load();
+  };
+  return w;
+}
+
 // A schema of its own, migration 1 applied.
 std::string fresh_schema(const StackEnv& env, const std::string& prefix) {
   const std::string schema = unique_name(prefix);
@@ -167,11 +177,7 @@ TEST_CASE("a stop ends a migration's wait for a lock, its lock let go and its ti
 
   Told told;
   std::atomic<bool> stopping{false};
-  auto waits = short_waits(told);
-  waits.pause = [&](milliseconds wait) {
-    std::this_thread::sleep_for(wait);
-    return stopping.load();
-  };
+  const auto waits = stoppable_waits(told, stopping);
   auto conn = pg::connect(env.pg, schema, "it-migrate-waits", {});
   pqxx::nontransaction(*conn).exec("SET lock_timeout = '42s'");
   const std::vector<pg::Migration> both{kTable, kColumn};
@@ -227,11 +233,7 @@ TEST_CASE("a stop ends a migrate's wait for another's lock, with nothing taken",
 
   Told told;
   std::atomic<bool> stopping{false};
-  auto waits = short_waits(told);
-  waits.pause = [&](milliseconds wait) {
-    std::this_thread::sleep_for(wait);
-    return stopping.load();
-  };
+  const auto waits = stoppable_waits(told, stopping);
   auto conn = pg::connect(env.pg, schema, "it-migrate-waits", {});
   const std::vector<pg::Migration> both{kTable, kColumn};
   auto migrating =
