@@ -5,7 +5,8 @@
 // wait with nothing left held; another migrate at work is waited for and
 // named; DDL of the caller's own (pg::giving_way) gives way the same; and a
 // service's declared kind's tables (pg::prepare_kind_tables) give way
-// within the session's lock_timeout, naming the holder.
+// within the session's lock_timeout, naming the holder of a table's lock or
+// of the kind's own.
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -20,6 +21,7 @@
 #include "millrace/core/failure.hpp"
 #include "millrace/kinds/declaration.hpp"
 #include "millrace/pg/database.hpp"
+#include "millrace/pg/kind_tables.hpp"
 #include "millrace/pg/schema_setup.hpp"
 #include "millrace/runtime/retry.hpp"
 
@@ -301,18 +303,33 @@ TEST_CASE("a service's kind tables behind a long transaction give way and name i
   Holder report(env, "it-report");
   report.reads(schema, "parcels");
   pqxx::nontransaction(*conn).exec("SET lock_timeout = '300ms'");
-  try {
-    pg::prepare_kind_tables(*conn, schema, grown, true);
-    FAIL("the kind's tables did not wait for the report's lock");
-  } catch (const core::InfraError& e) {
-    INFO(e.what());
-    CHECK(e.failure_class() == core::FailureClass::kRetryable);
-    const std::string what = e.what();
-    CHECK(what.find("kind parcel's tables waited 300ms") != std::string::npos);
-    CHECK(what.find("it-report") != std::string::npos);
-    CHECK(what.find("on parcels") != std::string::npos);
-  }
+  // What prepare_kind_tables() said as it gave way, retryable.
+  const auto gave_way = [&]() -> std::string {
+    try {
+      pg::prepare_kind_tables(*conn, schema, grown, true);
+    } catch (const core::InfraError& e) {
+      CHECK(e.failure_class() == core::FailureClass::kRetryable);
+      return e.what();
+    }
+    FAIL("the kind's tables did not wait for the lock");
+    return {};
+  };
+  const auto behind_report = gave_way();
+  INFO(behind_report);
+  CHECK(behind_report.find("kind parcel's tables waited 300ms") != std::string::npos);
+  CHECK(behind_report.find("it-report") != std::string::npos);
+  CHECK(behind_report.find("on parcels") != std::string::npos);
   report.tx->commit();
+
+  // Another service making the kind's tables holds the kind's lock.
+  Holder maker(env, "it-maker");
+  maker.tx->exec("SELECT pg_advisory_xact_lock(hashtext(" +
+                 maker.tx->quote(pg::kind_tables_lock("parcel")) + "))");
+  const auto behind_maker = gave_way();
+  INFO(behind_maker);
+  CHECK(behind_maker.find("it-maker") != std::string::npos);
+  CHECK(behind_maker.find("on the lock millrace.kind.parcel") != std::string::npos);
+  maker.tx->commit();
   pg::prepare_kind_tables(*conn, schema, grown, true);
   pqxx::read_transaction tx(*conn);
   CHECK(tx.exec_params1("SELECT count(*) FROM information_schema.columns WHERE table_schema = $1 "

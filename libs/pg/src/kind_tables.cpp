@@ -257,10 +257,14 @@ void convert(pqxx::work& tx, const Declaration& d) {
 
 }  // namespace
 
+std::string kind_tables_lock(const std::string& kind) {
+  return "millrace.kind." + kind;
+}
+
 void ensure_kind_tables(pqxx::connection& connection, const Declaration& d, ViewChanges views) {
   pqxx::work tx(connection);
   // One maker at a time: services of one kind start together.
-  tx.exec("SELECT pg_advisory_xact_lock(hashtext(" + tx.quote("millrace.kind." + d.kind) + "))");
+  tx.exec("SELECT pg_advisory_xact_lock(hashtext(" + tx.quote(kind_tables_lock(d.kind)) + "))");
   if (d.resends == kinds::Resends::kTableKey) {
     // The migrations make and keep a kind told by its table's key (the
     // store event's tables): only its declared views are the declaration's.

@@ -28,6 +28,17 @@ std::string session_of(const pqxx::row& r) {
   return out + ", open " + r[4].as<std::string>("?") + " s)";
 }
 
+// The rows of pg_locks that are the advisory lock
+// pg_advisory_[xact_]lock(hashtext(<text>)) of this database, <text> the
+// statement's parameter $`param`.
+std::string advisory_lock_rows(int param) {
+  const auto key = "hashtext($" + std::to_string(param) + ")::bigint";
+  return "l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+         "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+         "AND l.classid::text::bigint = (" +
+         key + " >> 32) & 4294967295 AND l.objid::text::bigint = " + key + " & 4294967295";
+}
+
 }  // namespace
 
 LockWaits::LockWaits(pqxx::connection& connection, std::string schema, const MigrateWaits& waits)
@@ -119,33 +130,44 @@ std::string LockWaits::migrate_lock_holder() {
   const auto rows = tx.exec_params(
       "SELECT a.pid, coalesce(nullif(a.application_name, ''), a.backend_type), a.usename, "
       "a.state, round(extract(epoch FROM now() - a.backend_start))::bigint "
-      "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-      "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
-      "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-      "AND l.classid::text::bigint = (hashtext($1)::bigint >> 32) & 4294967295 "
-      "AND l.objid::text::bigint = hashtext($1)::bigint & 4294967295",
+      "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE " +
+          advisory_lock_rows(1),
       key_);
   if (rows.empty()) return "it has just let go";
   return session_of(rows[0]);
 }
 
 std::string lock_holders(pqxx::connection& connection, const std::string& schema,
-                         std::chrono::milliseconds longer_than) {
+                         std::chrono::milliseconds longer_than, const std::string& advisory) {
   pqxx::nontransaction tx(connection);
   // The sessions whose transactions, open longer than the wait, hold locks
-  // on the schema's tables: the likely holders.
+  // on the schema's tables, or the advisory lock named: the likely holders.
+  const std::string session =
+      "a.pid, coalesce(nullif(a.application_name, ''), a.backend_type), a.usename, a.state, "
+      "round(extract(epoch FROM now() - a.xact_start))::bigint";
+  const std::string open_long =
+      "a.pid <> pg_backend_pid() AND a.xact_start < now() - "
+      "make_interval(secs => $2)";
   const auto rows = tx.exec_params(
-      "SELECT a.pid, coalesce(nullif(a.application_name, ''), a.backend_type), a.usename, "
-      "a.state, round(extract(epoch FROM now() - a.xact_start))::bigint, "
-      "string_agg(DISTINCT c.relname, ', ' ORDER BY c.relname) "
-      "FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-      "JOIN pg_stat_activity a ON a.pid = l.pid "
-      "WHERE l.granted AND l.locktype = 'relation' AND c.relnamespace = "
-      "to_regnamespace(quote_ident($1)) "
-      "AND a.pid <> pg_backend_pid() AND a.xact_start < now() - make_interval(secs => $2) "
-      "GROUP BY 1, 2, 3, 4, 5 ORDER BY 5 DESC LIMIT 3",
-      schema, static_cast<double>(longer_than.count()) / 1000.0);
-  if (rows.empty()) return "no session holds one of the schema's tables that long now";
+      "SELECT * FROM (SELECT " + session +
+          ", string_agg(DISTINCT c.relname, ', ' ORDER BY c.relname) "
+          "FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+          "JOIN pg_stat_activity a ON a.pid = l.pid "
+          "WHERE l.granted AND l.locktype = 'relation' AND c.relnamespace = "
+          "to_regnamespace(quote_ident($1)) AND " +
+          open_long +
+          " GROUP BY 1, 2, 3, 4, 5 "
+          "UNION ALL SELECT " +
+          session +
+          ", 'the lock ' || $3 "
+          "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+          "WHERE $3 <> '' AND " +
+          open_long + " AND " + advisory_lock_rows(3) + ") h ORDER BY 5 DESC LIMIT 3",
+      schema, static_cast<double>(longer_than.count()) / 1000.0, advisory);
+  if (rows.empty()) {
+    return "no session holds one of the schema's tables" +
+           (advisory.empty() ? std::string() : " or the lock " + advisory) + " that long now";
+  }
   std::string out = "held by ";
   for (std::size_t i = 0; i < rows.size(); ++i) {
     if (i > 0) out += "; ";

@@ -19,11 +19,13 @@ inline constexpr const char* kLockNotAvailable = "55P03";
 
 // "held by pid 123 (app, user, state, open 42 s) on t1, t2; ...": the
 // sessions whose transactions, open longer than `longer_than`, hold locks
-// on `schema`'s tables, the longest open first (three at most), or a
-// sentence saying there is none now. For a statement's lock wait that timed
-// out (55P03), told to the operator.
+// on `schema`'s tables, or the advisory lock `advisory` names (the text
+// hashed into its key, as pg_advisory_xact_lock(hashtext(text)) takes it;
+// none if empty), the longest open first (three at most), or a sentence
+// saying there is none now. For a statement's lock wait that timed out
+// (55P03), told to the operator.
 std::string lock_holders(pqxx::connection& connection, const std::string& schema,
-                         std::chrono::milliseconds longer_than);
+                         std::chrono::milliseconds longer_than, const std::string& advisory = {});
 
 // Caller contract: one per migrate(), on its connection, which it gives
 // PostgreSQL's lock_timeout for its life and then the one it had.

@@ -108,7 +108,8 @@ void prepare_kind_tables(pqxx::connection& connection, const std::string& schema
             " (MILLRACE_PG_LOCK_TIMEOUT_MS) for a lock and gave way, so that the sessions queued "
             "behind them do not wait: " +
             detail::lock_holders(connection, schema,
-                                 std::chrono::milliseconds(waited[1].as<std::int64_t>())) +
+                                 std::chrono::milliseconds(waited[1].as<std::int64_t>()),
+                                 kind_tables_lock(d.kind)) +
             "; tried again with the next session");
   }
 }

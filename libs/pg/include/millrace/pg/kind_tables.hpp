@@ -44,6 +44,11 @@ std::vector<std::string> kind_table_statements(const kinds::Declaration& d);
 // partitions made after it.
 std::string partitioned_table_statement(const kinds::Declaration& d);
 
+// The text whose hash keys the advisory lock ensure_kind_tables() holds for
+// its transaction (pg_advisory_xact_lock(hashtext(...))): one maker of a
+// kind's tables at a time.
+std::string kind_tables_lock(const std::string& kind);
+
 // Makes the kind's tables (and partitions for the days around now), converts
 // unpartitioned ones, or adds the columns a table made before lacks; its
 // declared views as sync_declared_views() does, `views` saying what becomes
