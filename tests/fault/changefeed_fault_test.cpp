@@ -1,6 +1,7 @@
 // The change feed under faults: SIGKILLed at random points while at least
-// 50,000 changes are committed, PostgreSQL restarted mid-stream, and
-// SIGKILLed in the middle of its initial snapshot. A read_committed
+// 50,000 changes are committed, PostgreSQL restarted mid-stream,
+// SIGKILLed in the middle of its initial snapshot, and stopped while the
+// broker does not answer. A read_committed
 // consumer must then see every change exactly once, in commit order per
 // key (and, after a snapshot, rebuild the table exactly).
 #include <rapidjson/document.h>
@@ -9,6 +10,7 @@
 #include <array>
 #include <catch2/catch.hpp>
 #include <csignal>
+#include <functional>
 #include <map>
 #include <pqxx/pqxx>
 #include <random>
@@ -336,4 +338,68 @@ TEST_CASE(
       ids.size() - std::set<std::string>(ids.begin(), ids.end()).size();
   record_fault({"changefeed-snapshot-kill", kRows + committed, lost, duplicated, 0, recovery_s});
   CHECK(kills == 3);
+}
+
+TEST_CASE("a feed stopped while the broker does not answer exits soon after, losing nothing",
+          "[changefeed-stop-kafka-frozen]") {
+  // The broker frozen (its sockets open, nothing answered), as a broker's
+  // host that hangs or a cut that drops packets: the worst a stop meets.
+  // The shipped manifests give a stop 60 s before SIGKILL; the feed waited
+  // up to 15 s for a transaction's offsets, then up to 60 s for the next
+  // session's InitProducerId.
+  Pipeline p("ft_cfstop");
+  create_ledger(p);
+  ChangeFeedRig rig(p, {"ledger"});
+  const std::map<std::string, std::string> env = {{"MILLRACE_RETRY_BACKOFF_MS", "100"},
+                                                  {"MILLRACE_RETRY_BACKOFF_MAX_MS", "1000"}};
+  const int kafka = stack_server_pid("kafka");
+  REQUIRE(kafka > 0);
+  struct Thaw {
+    int pid;
+    ~Thaw() { ::kill(pid, SIGCONT); }
+  } thaw{kafka};
+  std::uint64_t committed = 0;
+  int transactions = 0;
+  // Stops a feed that streams once the broker is frozen, 2 s after
+  // `reached` says it got where the stop should find it; its seconds.
+  const auto stop_frozen = [&](const std::string& name,
+                               const std::function<bool(Child&)>& reached) {
+    Child feed = rig.start(name, env);
+    rig.wait_streaming();
+    committed += LedgerWriter(p, transactions, 20, 100).join();
+    transactions += 20;
+    REQUIRE(eventually([&] { return published(feed) >= 2000; }, seconds(120)));
+    REQUIRE(::kill(kafka, SIGSTOP) == 0);
+    committed += LedgerWriter(p, transactions, 20, 100).join();
+    transactions += 20;
+    REQUIRE(eventually([&] { return reached(feed); }, seconds(60)));
+    std::this_thread::sleep_for(seconds(2));
+    Stopwatch stopping;
+    feed.signal(SIGTERM);
+    const auto status = feed.wait(seconds(90));
+    const double took = stopping.seconds();
+    REQUIRE(::kill(kafka, SIGCONT) == 0);
+    INFO(name << " took " << took << " s to stop");
+    CHECK(status == 0);
+    return took;
+  };
+  // In a transaction: its offsets wait for the frozen coordinator.
+  const double in_transaction = stop_frozen("cf-in-tx", [](Child& feed) { return feed.running(); });
+  // The transaction given up (its offsets did not come back within 15 s):
+  // the next session waits for InitProducerId.
+  const double in_init = stop_frozen("cf-in-init", [](Child& feed) {
+    return metric(feed, "millrace_changefeed_restarts_total") >= 1;
+  });
+  // Past what a stop leaves a transaction (5 s) and well within the
+  // manifests' 60 s; a wait for InitProducerId ends within half a second.
+  CHECK(in_transaction < 30);
+  CHECK(in_init < 30);
+
+  Child feed = rig.start("cf-after", env);
+  committed += LedgerWriter(p, transactions, 20, 100).join();
+  const auto records = rig.read_all(committed);
+  CHECK(stop_cleanly({&feed}));
+  const auto o = verify(records, committed);
+  CHECK(o.lost == 0);
+  CHECK(o.duplicated == 0);
 }

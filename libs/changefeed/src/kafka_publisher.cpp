@@ -1,6 +1,8 @@
 #include "kafka_publisher.hpp"
 
+#include <functional>
 #include <stdexcept>
+#include <utility>
 
 #include "millrace/changefeed/debezium.hpp"
 #include "millrace/core/failure.hpp"
@@ -20,8 +22,10 @@ namespace {
 constexpr auto kSlowPublish = seconds(5);
 constexpr auto kCheckpointTimeout = seconds(10);
 
-kafka::TransactionalConfig producer_config(const ChangefeedConfig& c, std::int32_t timeout_ms) {
+kafka::TransactionalConfig producer_config(const ChangefeedConfig& c, std::int32_t timeout_ms,
+                                           std::function<bool()> stopping) {
   kafka::TransactionalConfig t;
+  t.stopping = std::move(stopping);
   t.transaction_timeout_ms = timeout_ms;
   t.brokers = c.kafka.brokers;
   t.client_id = c.kafka.client_id;
@@ -77,8 +81,9 @@ std::optional<Checkpoint> read_checkpoint(const ChangefeedConfig& config) {
 }
 
 KafkaPublisher::KafkaPublisher(const ChangefeedConfig& config, std::int32_t transaction_timeout_ms,
-                               outbox::Counts* outbox_counts)
-    : config_(config), producer_(producer_config(config, transaction_timeout_ms), seconds(60)) {
+                               std::function<bool()> stopping, outbox::Counts* outbox_counts)
+    : config_(config),
+      producer_(producer_config(config, transaction_timeout_ms, std::move(stopping)), seconds(60)) {
   topics_.insert(config.kafka.topic);
   if (config.format == Format::kOutbox) {
     if (outbox_counts == nullptr) throw std::logic_error("the outbox format needs its counts");

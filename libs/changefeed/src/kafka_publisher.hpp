@@ -6,6 +6,7 @@
 // store), so changes and checkpoint become visible together or not at all.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -32,9 +33,11 @@ class KafkaPublisher final : public PublishPort {
   // aborts a transaction of this producer left open longer than
   // `transaction_timeout_ms`. The records are in config.format; the outbox
   // format counts what it does in `outbox_counts`, which must then be given
-  // and outlive the publisher.
+  // and outlive the publisher. Once `stopping` returns true, waits on the
+  // brokers end soon, throwing runtime::Stopped
+  // (kafka::TransactionalConfig::stopping).
   KafkaPublisher(const ChangefeedConfig& config, std::int32_t transaction_timeout_ms,
-                 outbox::Counts* outbox_counts = nullptr);
+                 std::function<bool()> stopping, outbox::Counts* outbox_counts = nullptr);
   ~KafkaPublisher() override;
 
   void publish(const std::vector<Transaction>& batch, const Checkpoint& through) override;

@@ -75,8 +75,9 @@ struct FeedRunner {
 
   // One connection to each side, streaming until stop or a failure.
   void stream() {
-    KafkaPublisher publisher(config, static_cast<std::int32_t>(config.transaction_timeout_ms),
-                             &outbox_counts);
+    KafkaPublisher publisher(
+        config, static_cast<std::int32_t>(config.transaction_timeout_ms),
+        [this] { return worker.stopping(); }, &outbox_counts);
     const auto published = read_checkpoint(config);
     Checkpoint checkpoint = published.value_or(Checkpoint{});
     // A slot's creation may wait long for open transactions: readiness

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <cstdlib>
@@ -11,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -37,9 +39,21 @@ namespace {
                    "kafka transaction: " + context + ": " + rd_kafka_error_string(error.get()));
 }
 
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
 // How long past its own timeout send_offsets_to_transaction() may take
 // before the producer is given up (see commit_offset()).
 constexpr std::chrono::seconds kStuckGrace{5};
+// The longest a wait on the broker goes without looking at the owner's
+// stop (TransactionalConfig::stopping): librdkafka's resumable calls are
+// made in slices of it.
+constexpr milliseconds kSlice{500};
+// Between two slices of a resumable call.
+constexpr milliseconds kResumePause{10};
+// What a stop leaves a transaction under way (its offsets, commit or abort,
+// a full queue) to end by itself.
+constexpr std::chrono::seconds kStopGrace{5};
 
 // One send_offsets_to_transaction() call on its own thread. The waiter and
 // the thread share this; whichever is last to let go frees the handle if
@@ -139,6 +153,46 @@ struct TransactionalProducer::State {
   // Set when a call did not come back and the handle was left to it: every
   // later call fails, retryably, and the owner makes a new producer.
   std::string lost;
+  // The owner's stop, and when a wait first saw it.
+  std::function<bool()> stopping;
+  std::optional<Clock::time_point> stop_seen;
+
+  // True once a wait should end for the owner's stop: at once where none of
+  // the owner's work is in flight (`grace` zero), else once `grace` has
+  // passed since a wait first saw the stop.
+  bool stop_due(milliseconds grace) {
+    if (!stopping || !stopping()) return false;
+    const auto now = Clock::now();
+    if (!stop_seen) stop_seen = now;
+    return now - *stop_seen >= grace;
+  }
+
+  // Calls `call` (a transactional call that librdkafka resumes when called
+  // again after a retriable error) with slices of at most kSlice until it
+  // returns no retriable error or `timeout` is spent, so that a stop is
+  // heard between two: once stop_due(grace), throws runtime::Stopped.
+  // Returns the last call's error, null on success.
+  detail::ErrorPtr resumed(milliseconds timeout, milliseconds grace,
+                           const std::function<rd_kafka_error_t*(int)>& call) {
+    detail::ErrorPtr last;
+    try {
+      runtime::Retry(runtime::Backoff::fixed(kResumePause))
+          .until(Clock::now() + timeout)
+          .waits_with([&](milliseconds wait) {
+            std::this_thread::sleep_for(wait);
+            return stop_due(grace);
+          })
+          .run([&](const runtime::Try& t) {
+            last.reset(call(static_cast<int>(std::clamp(t.left, milliseconds(1), kSlice).count())));
+            if (last && rd_kafka_error_is_retriable(last.get())) {
+              throw InfraError(FailureClass::kRetryable, rd_kafka_error_string(last.get()));
+            }
+          });
+    } catch (const InfraError&) {
+      // Out of time: `last` holds the retriable error, judged by the caller.
+    }
+    return last;
+  }
 
   // Each topic's handle, made at its first record (after rk: destroyed
   // before it). A record named by a handle spares librdkafka a look-up of
@@ -211,8 +265,11 @@ TransactionalProducer::TransactionalProducer(const TransactionalConfig& config,
   }
   conf.release();
   state_->rk.reset(rk);
-  if (rd_kafka_error_t* e = rd_kafka_init_transactions(rk, static_cast<int>(timeout.count()))) {
-    throw_error(e, "init");
+  state_->stopping = config.stopping;
+  // Nothing of the owner's is in flight: a stop ends the wait at once.
+  if (auto e = state_->resumed(timeout, milliseconds(0),
+                               [rk](int ms) { return rd_kafka_init_transactions(rk, ms); })) {
+    throw_error(e.release(), "init");
   }
 }
 
@@ -239,6 +296,8 @@ void TransactionalProducer::produce(const std::string& topic, std::string_view k
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return;  // the message owns the headers now
     if (hdrs != nullptr) rd_kafka_headers_destroy(hdrs);
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      // Full until the brokers take what it holds, or its messages time out.
+      if (state_->stop_due(kStopGrace)) throw runtime::Stopped{};
       rd_kafka_poll(rk, 100);
       continue;
     }
@@ -297,7 +356,13 @@ void TransactionalProducer::commit_offset(const std::string& group, const std::s
     }
   }).detach();
   std::unique_lock lock(call->mutex);
-  if (!call->done_cv.wait_for(lock, timeout + kStuckGrace, [&] { return call->done; })) {
+  const auto deadline = Clock::now() + timeout + kStuckGrace;
+  bool stopped = false;
+  while (!call->done_cv.wait_for(lock, kSlice, [&] { return call->done; })) {
+    stopped = state_->stop_due(kStopGrace);
+    if (stopped || Clock::now() >= deadline) break;
+  }
+  if (!call->done) {
     call->abandoned = true;
     // Under the call's lock: its thread cannot destroy the handle yet.
     state_->forget_topics();
@@ -307,6 +372,7 @@ void TransactionalProducer::commit_offset(const std::string& group, const std::s
     static_cast<void>(state_->rk.release());  // the call's thread owns it now
     state_->lost = "send_offsets_to_transaction did not return within " +
                    std::to_string((timeout + kStuckGrace).count()) + " ms";
+    if (stopped) throw runtime::Stopped{};
     throw InfraError(FailureClass::kRetryable,
                      "kafka transaction: commit offset: " + state_->lost +
                          " (a librdkafka defect: the group coordinator request waits without a "
@@ -321,20 +387,8 @@ void TransactionalProducer::commit(std::chrono::milliseconds timeout) {
   // A retriable error's outcome is not known yet (a timeout): calling again
   // resumes the commit, until the timeout is spent. What the last call
   // answered decides the rest.
-  detail::ErrorPtr last;
-  try {
-    runtime::Retry(runtime::Backoff::fixed(std::chrono::milliseconds(50)))
-        .until(std::chrono::steady_clock::now() + timeout)
-        .run([&](const runtime::Try& t) {
-          last.reset(rd_kafka_commit_transaction(
-              rk, static_cast<int>(std::max<std::int64_t>(t.left.count(), 1))));
-          if (last && rd_kafka_error_is_retriable(last.get())) {
-            throw InfraError(FailureClass::kRetryable, rd_kafka_error_string(last.get()));
-          }
-        });
-  } catch (const InfraError&) {
-    // Out of time: `last` holds the retriable error, judged below.
-  }
+  detail::ErrorPtr last = state_->resumed(
+      timeout, kStopGrace, [rk](int ms) { return rd_kafka_commit_transaction(rk, ms); });
   if (!last) return;
   if (rd_kafka_error_txn_requires_abort(last.get())) {
     const std::string what = rd_kafka_error_string(last.get());
@@ -347,9 +401,10 @@ void TransactionalProducer::commit(std::chrono::milliseconds timeout) {
 }
 
 void TransactionalProducer::abort(std::chrono::milliseconds timeout) {
-  if (rd_kafka_error_t* e =
-          rd_kafka_abort_transaction(state_->handle("abort"), static_cast<int>(timeout.count()))) {
-    throw_error(e, "abort");
+  rd_kafka_t* rk = state_->handle("abort");
+  if (auto e = state_->resumed(timeout, kStopGrace,
+                               [rk](int ms) { return rd_kafka_abort_transaction(rk, ms); })) {
+    throw_error(e.release(), "abort");
   }
 }
 

@@ -1,5 +1,6 @@
 #include "millrace/kafka/transactional.hpp"
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdint>
@@ -14,6 +15,7 @@
 
 #include "millrace/core/failure.hpp"
 #include "millrace/kafka/admin.hpp"
+#include "millrace/runtime/retry.hpp"
 #include "mock_cluster.hpp"
 
 using namespace millrace;
@@ -200,6 +202,28 @@ TEST_CASE("committing offsets comes back after its timeout when the group coordi
     CHECK(e.failure_class() == core::FailureClass::kRetryable);
     INFO(e.what());
   }
+  CHECK(std::chrono::steady_clock::now() - started < 20s);
+}
+
+// A stop (TransactionalConfig::stopping) ends the waits a broker that does
+// not answer would make long: the offsets' call within the grace a stop
+// leaves a transaction under way (5 s), where it took its timeout and 5 s
+// more; a new producer's wait for InitProducerId at once.
+TEST_CASE("a stop ends a producer's waits on brokers that do not answer", "[transactional]") {
+  std::atomic<bool> stopping{false};
+  CoordinatorsApart coordinators("t-stop", "g-stop");
+  coordinators.config.stopping = [&stopping] { return stopping.load(); };
+  kafka::TransactionalProducer producer(coordinators.config, 30s);
+  coordinators.commit_then_take_the_group_coordinator_down(producer);
+  stopping = true;
+  auto started = std::chrono::steady_clock::now();
+  CHECK_THROWS_AS(producer.commit_offset("g-stop", "tx", 0, 2, "second", 60s), runtime::Stopped);
+  CHECK(std::chrono::steady_clock::now() - started < 20s);
+
+  kafka::TransactionalConfig unreachable = coordinators.config;
+  unreachable.brokers = "127.0.0.1:1";
+  started = std::chrono::steady_clock::now();
+  CHECK_THROWS_AS(kafka::TransactionalProducer(unreachable, 60s), runtime::Stopped);
   CHECK(std::chrono::steady_clock::now() - started < 20s);
 }
 

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -24,10 +25,20 @@ struct TransactionalConfig {
   // that died mid-transaction).
   std::int32_t transaction_timeout_ms = 60000;
   Properties extra;
+  // The owner's stop, looked at while the producer waits on the brokers:
+  // once it returns true, the wait for InitProducerId ends within half a
+  // second, and one for a transaction under way (its offsets, its commit
+  // or abort, a full queue) within 5 s more, throwing runtime::Stopped.
+  // That transaction is then aborted by the broker after
+  // transaction_timeout_ms, or by the next producer of the transactional.id,
+  // which fences this one: nothing of it is lost or published twice, as
+  // after a crash. Unset: only the calls' timeouts end their waits.
+  std::function<bool()> stopping;
 };
 
 // Caller contract: one thread; begin() → produce()... → commit() or abort().
-// Every call throws core::InfraError:
+// A call waiting on the brokers throws runtime::Stopped once the config's
+// `stopping` says so (above). Every call throws core::InfraError:
 // - retryable: the transaction was aborted (or never begun) and nothing of
 //   it is visible; begin() again and produce it all again;
 // - fatal: the producer is unusable (fenced by a newer instance with the
