@@ -9,6 +9,7 @@
 #include "millrace/kafka/admin.hpp"
 #include "millrace/metrics/metrics.hpp"
 #include "millrace/runtime/log.hpp"
+#include "millrace/runtime/retry.hpp"
 #include "pg_table_facts.hpp"
 
 namespace millrace::changefeed {
@@ -216,6 +217,8 @@ void KafkaPublisher::abort() noexcept {
     // A fenced producer cannot abort; otherwise the abort failing too leaves
     // the transaction to the broker's transaction timeout, or to the next
     // instance's init, which aborts it.
+  } catch (const runtime::Stopped&) {
+    // Stopped while the brokers did not answer: left to them the same.
   }
 }
 
