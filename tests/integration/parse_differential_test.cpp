@@ -21,6 +21,7 @@
 #include "harness.hpp"
 #include "millrace/core/decimal.hpp"
 #include "millrace/core/timestamp.hpp"
+#include "millrace/test_paths.hpp"
 
 using namespace millrace;
 using namespace millrace::testing;
@@ -307,7 +308,7 @@ TEST_CASE("decimals and timestamps read as PostgreSQL reads them, or differ as d
     tx.exec_prepared("utc");
   }
   std::mt19937_64 rng(20261124);
-  const std::string corpus_dir = std::string(MILLRACE_SOURCE_DIR) + "/libs/core/fuzz/corpus/number";
+  const std::string corpus_dir = millrace::test_paths::source("libs/core/fuzz/corpus/number");
 
   std::vector<std::string> decimals = decimal_inputs(rng, 15'000);
   std::vector<std::string> timestamps = timestamp_inputs(rng, 15'000);

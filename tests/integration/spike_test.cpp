@@ -19,6 +19,7 @@
 #include "millrace/core/filter.hpp"
 #include "millrace/reference/store_event_rules.hpp"
 #include "millrace/reference/validation.hpp"
+#include "millrace/test_paths.hpp"
 #include "pipeline.hpp"
 
 using namespace millrace;
@@ -114,7 +115,7 @@ TEST_CASE("a 1,500 req/s spike over HTTP: every acknowledged event is stored or 
   const int rc = run("/usr/bin/env",
                      {"wrk", "-t", std::to_string(kWrkThreads), "-c", std::to_string(kConnections),
                       "-d", std::to_string(kSeconds) + "s", "--timeout", "30s", "-s",
-                      std::string(MILLRACE_SOURCE_DIR) + "/bench/wrk/ingest.lua",
+                      millrace::test_paths::source("bench/wrk/ingest.lua"),
                       "http://127.0.0.1:" + std::to_string(port) + "/v1/events"},
                      {{"MILLRACE_WRK_RATE", std::to_string(kRate)},
                       {"MILLRACE_WRK_THREADS", std::to_string(kWrkThreads)},

@@ -25,6 +25,7 @@
 #include "changes.hpp"
 #include "harness.hpp"
 #include "http_client.hpp"
+#include "millrace/test_paths.hpp"
 #include "millrace/webhooks/signature.hpp"
 #include "pipeline.hpp"
 #include "receiver.hpp"
@@ -296,21 +297,20 @@ TEST_CASE("CloudEvents, Event Grid filters, rate limits and auto-disable", "[web
   {  // CloudEvents, as the SDK for Python reads them
     const std::string file = p.log_dir + "/" + p.topic + ".cloudevents.ndjson";
     dump(rx, {"/structured", "/binary"}, file);
-    const std::string python = std::string(MILLRACE_SOURCE_DIR) + "/.cache/venv/bin/python3";
+    const std::string python = millrace::test_paths::source(".cache/venv/bin/python3");
     std::string database;
     {
       pqxx::connection c(p.env.pg);
       database = c.dbname();
     }
     std::string out;
-    const int rc =
-        run(python,
-            {std::string(MILLRACE_SOURCE_DIR) + "/tests/integration/cloudevents_check.py", file,
-             "--secret", "/structured=" + secret["/structured"], "--secret",
-             "/binary=" + secret["/binary"], "--source",
-             "/millrace/" + database + "/" + p.schema + ".sales", "--subject-prefix",
-             p.schema + ".sales/"},
-            {}, &out);
+    const int rc = run(
+        python,
+        {millrace::test_paths::source("tests/integration/cloudevents_check.py"), file, "--secret",
+         "/structured=" + secret["/structured"], "--secret", "/binary=" + secret["/binary"],
+         "--source", "/millrace/" + database + "/" + p.schema + ".sales", "--subject-prefix",
+         p.schema + ".sales/"},
+        {}, &out);
     INFO(out);
     REQUIRE(rc == 0);
     CHECK_THAT(out, Catch::Contains("/structured: " +

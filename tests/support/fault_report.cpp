@@ -4,10 +4,12 @@
 #include <ctime>
 #include <fstream>
 
+#include "millrace/test_paths.hpp"
+
 namespace millrace::testing {
 
 void record_fault(const FaultFigures& f) {
-  const std::string path = std::string(MILLRACE_TEST_LOG_DIR) + "/fault-matrix.tsv";
+  const std::string path = millrace::test_paths::log_dir() + "/fault-matrix.tsv";
   const bool fresh = !std::ifstream(path).good();
   std::ofstream out(path, std::ios::app);
   if (fresh) out << "time\tfault\tevents\tlost\tduplicated\tunaccounted\trecovery_s\n";

@@ -26,6 +26,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "millrace/test_paths.hpp"
+
 extern char** environ;
 
 namespace millrace::testing {
@@ -153,7 +155,7 @@ std::string state_dir() {
 
 StackEnv stack_env() {
   const std::string out =
-      shell_capture(std::string(MILLRACE_SOURCE_DIR) + "/deploy/local/stack env");
+      shell_capture(millrace::test_paths::source("deploy/local/stack") + " env");
   StackEnv env;
   std::istringstream lines(out);
   std::string line;
@@ -182,13 +184,13 @@ StackEnv stack_env() {
 }
 
 int stack(const std::string& args) {
-  const std::string cmd = std::string(MILLRACE_SOURCE_DIR) + "/deploy/local/stack " + args + " >&2";
+  const std::string cmd = millrace::test_paths::source("deploy/local/stack") + " " + args + " >&2";
   return run_shell(cmd, nullptr);
 }
 
 int stack_server_pid(const std::string& server) {
   std::string out;
-  run_shell(std::string(MILLRACE_SOURCE_DIR) + "/deploy/local/stack status 2>&1", &out);
+  run_shell(millrace::test_paths::source("deploy/local/stack") + " status 2>&1", &out);
   const auto line = out.find(server + ":");
   if (line == std::string::npos) return -1;
   const std::string running = "running (pid ";
@@ -309,7 +311,7 @@ std::string bin(std::string_view name) {
     std::string path = std::string(dir) + "/" + std::string(name);
     if (::access(path.c_str(), X_OK) == 0) return path;
   }
-  return std::string(MILLRACE_BIN_DIR) + "/" + std::string(name);
+  return millrace::test_paths::bin_dir() + "/" + std::string(name);
 }
 
 namespace {

@@ -18,6 +18,7 @@
 #include "millrace/kinds/registry.hpp"
 #include "millrace/reference/store_event_rules.hpp"
 #include "millrace/reference/store_route.hpp"
+#include "millrace/test_paths.hpp"
 
 namespace millrace::testing {
 
@@ -40,7 +41,7 @@ Pipeline::Pipeline(std::string_view prefix, std::int32_t partition_count, std::i
       dlq_topic(topic + ".dlq"),
       schema(topic),
       group(topic + "_sink"),
-      log_dir(std::string(MILLRACE_TEST_LOG_DIR)),
+      log_dir(millrace::test_paths::log_dir()),
       partitions(partition_count),
       base_time(now_to_the_second()) {
   owns_topics_ = true;
@@ -65,7 +66,7 @@ Pipeline::Pipeline(std::string_view prefix, std::string brokers, std::int32_t pa
       dlq_topic(topic + ".dlq"),
       schema(topic),
       group(topic + "_sink"),
-      log_dir(std::string(MILLRACE_TEST_LOG_DIR)),
+      log_dir(millrace::test_paths::log_dir()),
       partitions(partition_count),
       base_time(now_to_the_second()) {
   env.brokers = std::move(brokers);

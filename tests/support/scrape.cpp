@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "harness.hpp"
+#include "millrace/test_paths.hpp"
 
 namespace millrace::testing {
 
@@ -63,8 +64,7 @@ double sum_of(const std::vector<Series>& series, const std::string& name,
 }
 
 std::string promtool_check(const std::string& text) {
-  const std::string path =
-      std::string(MILLRACE_TEST_LOG_DIR) + "/" + unique_name("scrape") + ".prom";
+  const std::string path = millrace::test_paths::log_dir() + "/" + unique_name("scrape") + ".prom";
   {
     std::ofstream out(path);
     out << text;

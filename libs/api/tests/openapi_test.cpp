@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "millrace/kinds/registry.hpp"
+#include "millrace/test_paths.hpp"
 #include "parcel.hpp"
 
 using namespace millrace;
@@ -35,7 +36,7 @@ rapidjson::Document json_after(const std::string& doc, const std::string& prefix
 
 TEST_CASE("the built-in description is proto/openapi.yaml, with each marker once",
           "[api][openapi]") {
-  std::ifstream file(MILLRACE_OPENAPI_YAML);
+  std::ifstream file(millrace::test_paths::source("proto/openapi.yaml"));
   REQUIRE(file);
   const std::string text{std::istreambuf_iterator<char>(file), {}};
   CHECK(static_openapi() == text);

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string>
 
+#include "millrace/test_paths.hpp"
 #include "openapi.hpp"
 
 using namespace millrace::api;
@@ -104,7 +105,7 @@ TEST_CASE("the OpenAPI reader finds each path's methods, and only under paths:",
 }
 
 TEST_CASE("proto/openapi.yaml documents exactly the route table's operations", "[api][routes]") {
-  std::ifstream yaml(MILLRACE_OPENAPI_YAML);
+  std::ifstream yaml(millrace::test_paths::source("proto/openapi.yaml"));
   REQUIRE(yaml);
   const Operations documented = openapi_operations(yaml);
   REQUIRE_FALSE(documented.empty());

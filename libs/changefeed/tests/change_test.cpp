@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "millrace/test_paths.hpp"
+
 using namespace millrace::changefeed;
 using Catch::Matchers::Contains;
 
@@ -61,7 +63,7 @@ Change created(Tuple after, std::uint32_t seq) {
 // proto/change.schema.json, which every encoded change must satisfy.
 const rapidjson::SchemaDocument& change_schema() {
   static const rapidjson::SchemaDocument schema = [] {
-    std::ifstream in(std::string(MILLRACE_SOURCE_DIR) + "/proto/change.schema.json");
+    std::ifstream in(millrace::test_paths::source("proto/change.schema.json"));
     std::stringstream text;
     text << in.rdbuf();
     rapidjson::Document d;

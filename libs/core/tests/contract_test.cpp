@@ -13,12 +13,14 @@
 #include <sstream>
 #include <string>
 
+#include "millrace/test_paths.hpp"
+
 using namespace millrace::core;
 
 namespace {
 
 rapidjson::Document schema() {
-  std::ifstream in(std::string(MILLRACE_SOURCE_DIR) + "/proto/store_event.schema.json");
+  std::ifstream in(millrace::test_paths::source("proto/store_event.schema.json"));
   REQUIRE(in);
   std::stringstream text;
   text << in.rdbuf();

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "millrace/kinds/registry.hpp"
+#include "millrace/test_paths.hpp"
 
 using namespace millrace;
 using kinds::ValueType;
@@ -23,7 +24,7 @@ using kinds::ValueType;
 namespace {
 
 rapidjson::Document read_json(const std::string& relative) {
-  std::ifstream in(std::string(MILLRACE_SOURCE_DIR) + "/" + relative);
+  std::ifstream in(millrace::test_paths::source(relative));
   REQUIRE(in);
   std::stringstream text;
   text << in.rdbuf();

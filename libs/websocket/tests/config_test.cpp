@@ -5,6 +5,7 @@
 #include "millrace/core/options.hpp"
 #include "millrace/core/parse_config.hpp"
 #include "millrace/httpd/websocket.hpp"
+#include "millrace/test_paths.hpp"
 #include "millrace/websocket/service.hpp"
 
 using namespace millrace;
@@ -17,7 +18,7 @@ websocket::WebsocketConfig parsed(std::vector<std::string> args) {
 }
 
 const std::string kFinnhub = "--feed=finnhub";
-const std::string kOwn = "--feed=" MILLRACE_SOURCE_DIR "/proto/feeds/binance.json";
+const std::string kOwn = "--feed=" + millrace::test_paths::source("proto/feeds/binance.json");
 
 }  // namespace
 
