@@ -67,10 +67,11 @@ outbox::Options outbox_options(const ChangefeedConfig& c) {
 
 }  // namespace
 
-std::optional<Checkpoint> read_checkpoint(const ChangefeedConfig& config) {
+std::optional<Checkpoint> read_checkpoint(const ChangefeedConfig& config,
+                                          const std::function<bool()>& stopping) {
   const auto committed =
       kafka::committed_offset(config.kafka.brokers, config.kafka.extra, config.checkpoint_group,
-                              config.kafka.topic, 0, seconds(30));
+                              config.kafka.topic, 0, seconds(30), stopping);
   if (!committed) return std::nullopt;
   const auto checkpoint = parse_checkpoint(committed->metadata);
   if (!checkpoint) {

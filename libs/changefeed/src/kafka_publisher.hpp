@@ -21,8 +21,10 @@
 namespace millrace::changefeed {
 
 // The last checkpoint published; nullopt before the first. Read as a
-// read_committed client: only what a committed transaction wrote.
-std::optional<Checkpoint> read_checkpoint(const ChangefeedConfig& config);
+// read_committed client: only what a committed transaction wrote. Throws
+// runtime::Stopped soon after `stopping` returns true.
+std::optional<Checkpoint> read_checkpoint(const ChangefeedConfig& config,
+                                          const std::function<bool()>& stopping);
 
 class PgTableFacts;
 

@@ -78,7 +78,7 @@ struct FeedRunner {
     KafkaPublisher publisher(
         config, static_cast<std::int32_t>(config.transaction_timeout_ms),
         [this] { return worker.stopping(); }, &outbox_counts);
-    const auto published = read_checkpoint(config);
+    const auto published = read_checkpoint(config, [this] { return worker.stopping(); });
     Checkpoint checkpoint = published.value_or(Checkpoint{});
     // A slot's creation may wait long for open transactions: readiness
     // (and with it the log) says for which, and a stop cancels it.

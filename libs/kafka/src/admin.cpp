@@ -1,6 +1,7 @@
 #include "millrace/kafka/admin.hpp"
 
 #include <algorithm>
+#include <functional>
 
 #include "handles.hpp"
 #include "millrace/core/failure.hpp"
@@ -168,11 +169,19 @@ void ensure_topic(const std::string& brokers, const std::string& topic, std::int
 
 namespace {
 
+// How long one OffsetFetch wait lasts before `stopping` is asked again.
+constexpr std::chrono::milliseconds kCommittedSlice{500};
+
 // Asks the group's coordinator what `group` committed for `list`, filling
-// it in. Never subscribes, so it never joins the group.
+// it in. Never subscribes, so it never joins the group. Waits in slices of
+// kCommittedSlice on the same handle (a coordinator found in one slice stays
+// found for the next), and throws runtime::Stopped between two once
+// `stopping` says so: nothing is in flight that a stop would leave half-done.
 void fetch_committed(const std::string& brokers, const Properties& extra, const std::string& group,
                      const std::string& topic, rd_kafka_topic_partition_list_t* list,
-                     std::chrono::milliseconds timeout) {
+                     std::chrono::milliseconds timeout,
+                     const std::function<bool()>& stopping = {}) {
+  using std::chrono::milliseconds;
   detail::ConfPtr conf(rd_kafka_conf_new());
   detail::set_property(conf.get(), "bootstrap.servers", brokers);
   detail::set_property(conf.get(), "client.id", "millrace-offsets");
@@ -187,7 +196,23 @@ void fetch_committed(const std::string& brokers, const Properties& extra, const 
   detail::HandlePtr rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof err));
   if (!rk) throw InfraError(FailureClass::kFatal, std::string("kafka offsets client: ") + err);
   conf.release();
-  const auto e = rd_kafka_committed(rk.get(), list, static_cast<int>(timeout.count()));
+  // A slice out of time is tried again, until `timeout` is spent; any
+  // other answer ends the wait.
+  auto e = RD_KAFKA_RESP_ERR_NO_ERROR;
+  try {
+    runtime::Retry(runtime::Backoff::fixed(milliseconds(0)))
+        .until(std::chrono::steady_clock::now() + timeout)
+        .waits_with([&](milliseconds) { return stopping && stopping(); })
+        .run([&](const runtime::Try& t) {
+          const auto slice = std::clamp(t.left, milliseconds(1), kCommittedSlice);
+          e = rd_kafka_committed(rk.get(), list, static_cast<int>(slice.count()));
+          if (e == RD_KAFKA_RESP_ERR__TIMED_OUT) {
+            throw InfraError(FailureClass::kRetryable, "a slice of the wait ran out");
+          }
+        });
+  } catch (const InfraError&) {
+    // Out of time: `e` holds the last slice's timeout.
+  }
   if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
     throw InfraError(FailureClass::kRetryable, "committed offsets of group " + group + " on " +
                                                    topic + ": " + rd_kafka_err2str(e));
@@ -225,10 +250,11 @@ std::map<std::int32_t, std::int64_t> committed_offsets(const std::string& broker
 std::optional<CommittedOffset> committed_offset(const std::string& brokers, const Properties& extra,
                                                 const std::string& group, const std::string& topic,
                                                 std::int32_t partition,
-                                                std::chrono::milliseconds timeout) {
+                                                std::chrono::milliseconds timeout,
+                                                const std::function<bool()>& stopping) {
   detail::PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
-  fetch_committed(brokers, extra, group, topic, list.get(), timeout);
+  fetch_committed(brokers, extra, group, topic, list.get(), timeout, stopping);
   const auto& tp = list->elems[0];
   if (tp.offset < 0) return std::nullopt;
   CommittedOffset out;

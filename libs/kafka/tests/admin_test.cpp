@@ -1,11 +1,13 @@
 #include "millrace/kafka/admin.hpp"
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <future>
 #include <string>
 
 #include "millrace/core/failure.hpp"
+#include "millrace/runtime/retry.hpp"
 #include "mock_cluster.hpp"
 
 using millrace::kafka::OffsetsClient;
@@ -56,4 +58,34 @@ TEST_CASE("watermarks come back while the partition's old leader is down, then f
   }
   REQUIRE(answered);
   CHECK(marks == std::pair<std::int64_t, std::int64_t>{0, 0});
+}
+
+// The change feed reads its checkpoint once per session, right after its
+// producer's InitProducerId: a broker that stops answering then held a stop
+// for the whole timeout (30 s there, past what a pod is given to stop).
+TEST_CASE("a stop ends the wait for a group's committed offset", "[committed]") {
+  std::atomic<bool> stopping{false};
+  auto read = std::async(std::launch::async, [&] {
+    return millrace::kafka::committed_offset("127.0.0.1:1", {}, "g-stop", "t-stop", 0, 60s,
+                                             [&] { return stopping.load(); });
+  });
+  CHECK(read.wait_for(1s) == std::future_status::timeout);
+  stopping = true;
+  // A hang detector, not a timing bound: the wait is due to end within a
+  // slice (0.5 s); without the stop it would take its 60 s.
+  REQUIRE(read.wait_for(20s) == std::future_status::ready);
+  CHECK_THROWS_AS(read.get(), millrace::runtime::Stopped);
+}
+
+TEST_CASE("without a stop, the wait for a committed offset ends at its timeout, retryably",
+          "[committed]") {
+  const auto started = std::chrono::steady_clock::now();
+  try {
+    (void)millrace::kafka::committed_offset("127.0.0.1:1", {}, "g-none", "t-none", 0, 2s);
+    FAIL("an offset was read from no broker");
+  } catch (const millrace::core::InfraError& e) {
+    CHECK(e.retryable());
+    CHECK_THAT(e.what(), Catch::Contains("g-none"));
+  }
+  CHECK(std::chrono::steady_clock::now() - started >= 2s);
 }

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -56,11 +57,14 @@ struct CommittedOffset {
 // What `group` committed for `topic`[`partition`], nullopt if nothing. Asks
 // as a read_committed client, so an offset a transaction still holds open is
 // waited for (up to `timeout`) rather than read half-done. Does not join the
-// group. Throws core::InfraError(retryable) on failure.
+// group. Throws core::InfraError(retryable) on failure, and runtime::Stopped
+// within about half a second once `stopping` (the owner's stop, if given)
+// returns true.
 std::optional<CommittedOffset> committed_offset(const std::string& brokers, const Properties& extra,
                                                 const std::string& group, const std::string& topic,
                                                 std::int32_t partition,
-                                                std::chrono::milliseconds timeout);
+                                                std::chrono::milliseconds timeout,
+                                                const std::function<bool()>& stopping = {});
 
 // A client handle for broker queries that must not share a consumer's queues
 // (rd_kafka_query_watermark_offsets on a consumer handle waits on the queue
