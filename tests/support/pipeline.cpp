@@ -395,6 +395,15 @@ Verdict Pipeline::verify() {
     sources.insert(where);
   }
   reader.close();
+  // The first few bad messages without a letter, to find in the logs.
+  std::string missing;
+  int named = 0;
+  for (const auto& [where, message] : expected_) {
+    if (!message.bad || sources.count(where) != 0) continue;
+    if (++named > 10) break;
+    missing += " " + std::to_string(where.first) + "/" + std::to_string(where.second);
+  }
+  INFO("bad messages without a dead letter (partition/offset):" << missing);
   CHECK(sources.size() == expected_bad);
   return v;
 }
