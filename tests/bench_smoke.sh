@@ -6,8 +6,12 @@ repo=$1
 out=$2
 # --no-build: ctest built the tree, and other tests run its binaries while
 # this one does: relinking them under their feet would fail those.
-# --repeats 2: the stages that decide issue 40's goals run twice each.
-"$repo/bench/run" --smoke --no-build --repeats 2 --out "$out" >/dev/null
+# --repeats 1: each stage once. What more runs add (every run's value, the
+# median run kept, the median judged) is unit.bench-repeated's
+# (tests/bench/test_repeated.py); a second run of every stage took about a
+# third of this test's time, which the 2-core CI machines share with the
+# tests beside it.
+"$repo/bench/run" --smoke --no-build --repeats 1 --out "$out" >/dev/null
 python3 - "$out/report.json" <<'PY'
 import json, os, sys
 r = json.load(open(sys.argv[1]))
@@ -61,12 +65,12 @@ for key in ("webhooks", "webhooks_2000"):
 hw = r["warmup"]["webhooks"]
 assert hw["rate"] == 2000 and hw["seconds"] > 0 and hw["kafka_jit_cpu_seconds"] >= 0, f"warm-up {hw!r}"
 assert 0 <= r["machine"]["cpu_steal_share"] < 1 and 0 <= lat["cpu_steal_share"] < 1, "steal share missing"
-# Each goal has a value from each of its stage's two runs (the cached reads
-# run once), and the table of goals is in the report.
+# Each goal has a value from its stage's run, and the table of goals is in
+# the report.
 runs = r["goal_runs"]
 expected = {"feed", "cache", "webhooks_200", "webhooks_2000", "end_to_end", "drain", "event_to_row", "catch_up"}
 assert set(runs) == expected, f"goal runs {sorted(runs)}"
-assert all(len(v) == 2 and all(x > 0 for x in v) for v in runs.values()), f"goal runs {runs!r}"
+assert all(len(v) == 1 and all(x > 0 for x in v) for v in runs.values()), f"goal runs {runs!r}"
 md = open(os.path.join(os.path.dirname(sys.argv[1]), "report.md")).read()
 after = md.split("### Issue 40's goals")[1].splitlines()
 first = next(i for i, l in enumerate(after) if l.startswith("| goal "))

@@ -267,7 +267,7 @@ def copy_columns(stack, schema):
 
 def fresh_schema(stack, schema):
     """Drops `schema` and migrates it anew."""
-    stack.psql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    stack.psql(f"SET client_min_messages = warning; DROP SCHEMA IF EXISTS {schema} CASCADE")
     run([os.path.join(BIN, "millrace"), "migrate"], env={"MILLRACE_PG": stack.pg, "MILLRACE_PG_SCHEMA": schema})
 
 
