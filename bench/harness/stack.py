@@ -24,7 +24,10 @@ class PsqlSession:
     MARKER = "--bench-end--"
 
     def __init__(self, pg):
-        self.proc = subprocess.Popen(psql_argv(pg),
+        # Its stderr is the run's: notices (a DROP ... CASCADE names every
+        # object it drops) are left out, warnings and errors kept.
+        env = dict(os.environ, PGOPTIONS=(os.environ.get("PGOPTIONS", "") + " -c client_min_messages=warning").strip())
+        self.proc = subprocess.Popen(psql_argv(pg), env=env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
 
     def query(self, sql):
@@ -267,7 +270,7 @@ def copy_columns(stack, schema):
 
 def fresh_schema(stack, schema):
     """Drops `schema` and migrates it anew."""
-    stack.psql(f"SET client_min_messages = warning; DROP SCHEMA IF EXISTS {schema} CASCADE")
+    stack.psql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
     run([os.path.join(BIN, "millrace"), "migrate"], env={"MILLRACE_PG": stack.pg, "MILLRACE_PG_SCHEMA": schema})
 
 

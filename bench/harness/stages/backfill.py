@@ -98,7 +98,7 @@ def bench_backfill(stack, rows, seconds, workdir):
 
     as_feed_role(f"SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '{slot}'")
     stack.psql(f"DROP PUBLICATION IF EXISTS {pub}")
-    stack.psql(f"SET client_min_messages = warning; DROP SCHEMA IF EXISTS {schema} CASCADE")
+    stack.psql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
     stack.psql(f"CREATE SCHEMA {schema}")
     stack.psql(f"CREATE TABLE {schema}.items (id bigint PRIMARY KEY, store int, sku bigint, "
                f"price numeric(12,2), note text)")

@@ -80,7 +80,7 @@ def aggregator_run(stack, topic, n, kinds_dir, schema, workdir):
     its start until partition_accounting has consumed every record; its CPU
     (and PostgreSQL's, Kafka's) over the same span."""
     env = {"MILLRACE_PG": stack.pg, "MILLRACE_PG_SCHEMA": schema, "MILLRACE_KINDS_DIR": kinds_dir}
-    stack.psql(f"SET client_min_messages = warning; DROP SCHEMA IF EXISTS {schema} CASCADE")
+    stack.psql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
     run([os.path.join(BIN, "millrace"), "migrate"], env=env)
     stack.vacuum()
     stack.checkpoint()
@@ -211,7 +211,7 @@ def flink_run(stack, java, topic, n, schema, views_schema, workdir, tag):
     child's rusage. Then each table is compared with the aggregator's view
     in `views_schema`, row for row (with `views_schema` None, not: a run on
     an empty topic, which measures the job's fixed costs)."""
-    stack.psql(f"SET client_min_messages = warning; DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}; SET search_path TO {schema}; "
+    stack.psql(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}; SET search_path TO {schema}; "
                + FLINK_TABLES)
     url = urllib.parse.urlparse(stack.pg)
     jdbc = ", ".join(f"'{k}' = '{v}'" for k, v in (
