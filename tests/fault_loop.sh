@@ -9,7 +9,7 @@
 #                                                 # each fault stack
 #
 # With --lanes 2, ctest runs two fault tests at a time, one on each of the
-# build tree's two fault stacks (the lanes of tests/CMakeLists.txt, which
+# build tree's two fault stacks (the lanes of tests/cmake/stacks.cmake, which
 # ctest hands out as resources), as scripts/test does: a round takes about
 # half as long and the machine is busier still. The partition tests' network
 # namespaces are named per process, so they may run in either lane.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs a test against a fixture's stack: MILLRACE_STATE_DIR is the state
 # directory the build tree gives it. A fault test gets one of the fault
-# stacks from ctest (RESOURCE_GROUPS, tests/CMakeLists.txt): lane `a` is
+# stacks from ctest (RESOURCE_GROUPS, tests/cmake/stacks.cmake): lane `a` is
 # STATE_DIR itself, lane `x` is STATE_DIR-x.
 #
 #   in_stack.sh STATE_DIR COMMAND [ARGS...]

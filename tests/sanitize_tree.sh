@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ctest's sanitize.built (tests/CMakeLists.txt): waits until scripts/test's
+# ctest's sanitize.built (tests/cmake/fault.cmake): waits until scripts/test's
 # background build of the sanitizer tree has ended, and passes if it built.
 # scripts/test writes the builder's pid to TREE/millrace-build.pid when it
 # starts it and the build's exit status to TREE/millrace-build.status when

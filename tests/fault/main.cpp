@@ -3,7 +3,7 @@
 // the host lacks what it needs would pass without testing anything. So ctest
 // runs the cases that need network namespaces with --needs-netns first, and
 // when the host cannot make one this exits with kSkipExitCode, which
-// tests/CMakeLists.txt gives ctest as their SKIP_RETURN_CODE: the run's
+// tests/cmake/stacks.cmake gives ctest as their SKIP_RETURN_CODE: the run's
 // summary lists them as skipped, with the reason in their output.
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
@@ -14,7 +14,7 @@
 
 namespace {
 
-// tests/CMakeLists.txt: millrace_fault_skip_code.
+// tests/cmake/stacks.cmake: millrace_fault_skip_code.
 constexpr int kSkipExitCode = 77;
 
 }  // namespace
