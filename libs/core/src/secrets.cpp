@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "millrace/core/property_list.hpp"
+
 namespace millrace::core {
 
 namespace {
@@ -95,23 +97,21 @@ std::string mask_secrets(std::string_view text) {
 std::string mask_property_list(std::string_view list) {
   std::string out;
   out.reserve(list.size());
+  // Whether the value the next item without a key continues is a secret's;
+  // true before the first key: an item there may be a secret's part.
+  bool secret = true;
   bool first = true;
-  while (true) {
-    const std::size_t comma = list.find(',');
-    const std::string_view item = list.substr(0, comma);
+  for (const auto item : property_items(list)) {
     if (!first) out += ',';
     first = false;
     const std::size_t eq = item.find('=');
-    if (eq == std::string_view::npos) {
-      if (!item.empty()) out += kMask;
-    } else if (names_secret(item.substr(0, eq))) {
-      out.append(item.substr(0, eq + 1));
-      out += kMask;
-    } else {
-      out.append(item);
+    if (eq != std::string_view::npos && eq > 0) {
+      secret = names_secret(item.substr(0, eq));
+      out.append(item.substr(0, secret ? eq + 1 : item.size()));
+      if (secret) out += kMask;
+    } else if (!item.empty()) {
+      out += secret ? std::string(kMask) : std::string(item);
     }
-    if (comma == std::string_view::npos) break;
-    list.remove_prefix(comma + 1);
   }
   return out;
 }

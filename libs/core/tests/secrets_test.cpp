@@ -52,9 +52,12 @@ TEST_CASE("mask_property_list masks whole values, blanks and line breaks include
         "security.protocol=SASL_SSL,sasl.username=u,sasl.password=***");
   CHECK(mask_property_list("ssl.key.pem=-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE "
                            "KEY-----,linger.ms=5") == "ssl.key.pem=***,linger.ms=5");
-  // An item without '=' may be a secret's tail after a comma.
+  // An item without '=' continues the value before it: a secret's is masked.
   CHECK(mask_property_list("sasl.password=ab,cd,linger.ms=5") ==
         "sasl.password=***,***,linger.ms=5");
+  CHECK(mask_property_list("sasl.password=ab\\,cd=e,debug=cgrp,fetch") ==
+        "sasl.password=***,debug=cgrp,fetch");
+  CHECK(mask_property_list("cd,sasl.password=ab") == "***,sasl.password=***");
   CHECK(mask_property_list("") == "");
   CHECK(mask_property_list("linger.ms=5,,acks=all") == "linger.ms=5,,acks=all");
 }

@@ -5,6 +5,7 @@
 
 #include "handles.hpp"
 #include "millrace/core/failure.hpp"
+#include "millrace/core/property_list.hpp"
 #include "millrace/core/secrets.hpp"
 #include "millrace/core/values.hpp"
 #include "millrace/runtime/log.hpp"
@@ -13,19 +14,7 @@ namespace millrace::kafka {
 
 Properties parse_properties(std::string_view text) {
   Properties out;
-  int index = 0;
-  for (const std::string& item : core::split_list(text)) {
-    ++index;
-    const auto eq = item.find('=');
-    if (eq == std::string_view::npos || eq == 0) {
-      // Not echoed: an item without '=' may be the part of a secret after a
-      // comma.
-      throw std::invalid_argument("item " + std::to_string(index) +
-                                  " is not key=value (items are separated by commas, so a value "
-                                  "cannot hold one)");
-    }
-    out[item.substr(0, eq)] = item.substr(eq + 1);
-  }
+  for (auto& [key, value] : core::parse_property_list(text)) out[key] = std::move(value);
   return out;
 }
 

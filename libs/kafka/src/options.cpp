@@ -26,9 +26,11 @@ void register_options(core::OptionSet& o, KafkaClientOptions& k, const TopicOpti
       o, &k.properties,
       {.flag = "kafka-properties",
        .env = "MILLRACE_KAFKA_PROPERTIES",
-       .help = "Extra librdkafka properties, key=value[,key=value...] (e.g. security.protocol "
-               "and sasl.* for a secured cluster); values of keys naming a secret are masked when "
-               "shown",
+       .help =
+           "Extra librdkafka properties, key=value[,key=value...] (e.g. security.protocol "
+           "and sasl.* for a secured cluster); an item without '=' continues the value "
+           "before it (debug=cgrp,fetch), and a backslash before a comma keeps it in the value; "
+           "values of keys naming a secret are masked when shown",
        .shown = core::Shown::kPropertyList});
 }
 

@@ -1,5 +1,6 @@
 #include "millrace/kafka/producer.hpp"
 
+#include <atomic>
 #include <mutex>
 #include <vector>
 
@@ -13,7 +14,8 @@ using core::InfraError;
 
 struct Producer::State {
   detail::HandlePtr rk;
-  mutable std::mutex stats_mutex;  // delivery reports arrive on the polling thread
+  std::atomic<bool> retired{false};  // purge() was called
+  mutable std::mutex stats_mutex;    // delivery reports arrive on the polling thread
   DeliveryStats stats;
   std::function<void(const Delivery&)> on_delivery;
 };
@@ -28,6 +30,13 @@ namespace {
   }
   throw InfraError(FailureClass::kFatal, "produce to " + topic + "[" + std::to_string(partition) +
                                              "]: " + rd_kafka_err2str(err));
+}
+
+void refuse_if_retired(const std::atomic<bool>& retired) {
+  if (retired.load(std::memory_order_acquire)) {
+    throw InfraError(FailureClass::kRetryable,
+                     "this Kafka producer was replaced: its messages go through the new one");
+  }
 }
 
 }  // namespace
@@ -111,6 +120,7 @@ OwnedRecord Delivery::copy() const {
 
 void Producer::produce(std::string_view topic, std::int32_t partition, std::string_view key,
                        std::string_view value, std::span<const OutHeader> headers, void* opaque) {
+  refuse_if_retired(state_->retired);
   rd_kafka_headers_t* hdrs = detail::make_headers(headers);
   const std::string topic_name(topic);
   for (;;) {
@@ -134,6 +144,7 @@ void Producer::produce(std::string_view topic, std::int32_t partition, std::stri
 Enqueue Producer::try_produce(const std::string& topic, std::int32_t partition,
                               std::string_view key, std::string_view value,
                               std::span<const OutHeader> headers, void* opaque) {
+  refuse_if_retired(state_->retired);
   rd_kafka_headers_t* hdrs = detail::make_headers(headers);
   const rd_kafka_resp_err_t err =
       rd_kafka_producev(state_->rk.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
@@ -180,7 +191,12 @@ std::optional<std::string> Producer::fatal() const {
   return std::string(reason);
 }
 
+bool Producer::retired() const {
+  return state_->retired.load(std::memory_order_acquire);
+}
+
 void Producer::purge() {
+  state_->retired.store(true, std::memory_order_release);
   rd_kafka_purge(state_->rk.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
 }
 

@@ -48,12 +48,20 @@ std::optional<std::string> RenewingProducer::poll(std::chrono::milliseconds time
     });
   }
   auto reason = now->fatal();
-  if (!reason) return std::nullopt;
+  if (!reason || !replace(now)) return std::nullopt;
+  return reason;
+}
+
+void RenewingProducer::renew() {
+  replace(current());
+}
+
+bool RenewingProducer::replace(const std::shared_ptr<Producer>& now) {
   const auto renewed_elsewhere = [&] {
     std::lock_guard lock(mutex_);
     return current_ != now;
   };
-  if (renewed_elsewhere()) return std::nullopt;
+  if (renewed_elsewhere()) return false;
   // The new handle first, so that senders move to it while the old one's
   // messages are purged; their failed reports come at the next polls. Made
   // outside the lock (it starts librdkafka's threads): a thread polling
@@ -61,13 +69,13 @@ std::optional<std::string> RenewingProducer::poll(std::chrono::milliseconds time
   auto fresh = std::make_shared<Producer>(config_);
   {
     std::lock_guard lock(mutex_);
-    if (current_ != now) return std::nullopt;
+    if (current_ != now) return false;
     current_ = std::move(fresh);
     retired_.push_back(now);
     ++renewals_;
   }
   now->purge();
-  return reason;
+  return true;
 }
 
 int RenewingProducer::queue_length() const {

@@ -33,20 +33,31 @@ std::string drain(kafka::RenewingProducer& producer) {
   return reasons;
 }
 
+// A mock broker with topic "t" (two partitions) and a renewing producer
+// counting its reports.
+struct Rig {
+  MockCluster mock{1};
+  std::shared_ptr<Reports> reports = std::make_shared<Reports>();
+  kafka::RenewingProducer producer{config(mock, reports)};
+
+  static kafka::ProducerConfig config(MockCluster& mock, const std::shared_ptr<Reports>& reports) {
+    REQUIRE(rd_kafka_mock_topic_create(mock.cluster, "t", 2, 1) == RD_KAFKA_RESP_ERR_NO_ERROR);
+    kafka::ProducerConfig c;
+    c.brokers = mock.bootstraps();
+    c.message_timeout_ms = 10000;
+    c.on_delivery = [reports](const kafka::Delivery& d) {
+      ++(d.ok ? reports->ok : reports->failed);
+    };
+    return c;
+  }
+};
+
 }  // namespace
 
 TEST_CASE("a producer that failed fatally is replaced, and its messages are reported failed",
           "[kafka][renewing_producer]") {
-  MockCluster mock(1);
-  REQUIRE(rd_kafka_mock_topic_create(mock.cluster, "t", 2, 1) == RD_KAFKA_RESP_ERR_NO_ERROR);
-  auto reports = std::make_shared<Reports>();
-  kafka::ProducerConfig config;
-  config.brokers = mock.bootstraps();
-  config.message_timeout_ms = 10000;
-  config.on_delivery = [reports](const kafka::Delivery& d) {
-    ++(d.ok ? reports->ok : reports->failed);
-  };
-  kafka::RenewingProducer producer(config);
+  Rig rig;
+  auto& [mock, reports, producer] = rig;
   const auto first = producer.current();
 
   first->produce("t", 0, "k", "before", {});
@@ -79,5 +90,38 @@ TEST_CASE("a producer that failed fatally is replaced, and its messages are repo
   const auto stats = producer.stats();
   CHECK(stats.delivered == 2);
   CHECK(stats.failed == 1);
+  CHECK(producer.flush(5s) == 0);
+}
+
+TEST_CASE("renew() replaces a working producer; what it held is reported failed, not sent",
+          "[kafka][renewing_producer]") {
+  Rig rig;
+  auto& [mock, reports, producer] = rig;
+  const auto first = producer.current();
+  first->produce("t", 0, "k", "before", {});
+  CHECK(drain(producer).empty());
+  REQUIRE(reports->ok == 1);
+
+  // Held back by a broker that is down, then purged by the renewal.
+  REQUIRE(rd_kafka_mock_broker_set_down(mock.cluster, 1) == RD_KAFKA_RESP_ERR_NO_ERROR);
+  first->produce("t", 1, "k", "held", {});
+  producer.renew();
+  CHECK(producer.renewals() == 1);
+  const auto second = producer.current();
+  REQUIRE(second != first);
+  CHECK_FALSE(first->fatal().has_value());
+  // A sender still holding the old handle writes nothing through it.
+  CHECK(first->retired());
+  CHECK_FALSE(second->retired());
+  CHECK_THROWS_AS(first->try_produce("t", 0, "k", "late", {}, nullptr), core::InfraError);
+  REQUIRE(rd_kafka_mock_broker_set_up(mock.cluster, 1) == RD_KAFKA_RESP_ERR_NO_ERROR);
+  CHECK(drain(producer).empty());  // renew() returns no fatal reason
+  CHECK(reports->failed == 1);
+  CHECK(reports->ok == 1);
+
+  second->produce("t", 1, "k", "after", {});
+  CHECK(drain(producer).empty());
+  CHECK(reports->ok == 2);
+  CHECK(producer.stats().failed == 1);
   CHECK(producer.flush(5s) == 0);
 }

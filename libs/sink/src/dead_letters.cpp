@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
+#include <string>
 
 #include "millrace/core/failure.hpp"
 #include "millrace/metrics/family.hpp"
@@ -178,27 +180,38 @@ void DeadLetters::await(const TrackerRef& tracker) {
   const auto deadline = std::chrono::steady_clock::now() + kDlqTimeout;
   for (;;) {
     std::vector<std::pair<kafka::OwnedRecord, int>> resend;
+    std::optional<std::string> refused;  // why, when the topic refuses them
     {
       std::lock_guard lock(letters.mutex);
       if (letters.refused != 0) {
-        // Retrying is all the sink can do, but loudly: an operator must act.
-        blocked_.set(1);
-        runtime::log_error("sink", "dead-letter topic " + config_.dlq_topic +
-                                       " refuses writes: " + letters.first_error +
-                                       "; no progress until it accepts them (create the topic "
-                                       "or grant this client Write on it)");
-        throw InfraError(FailureClass::kRetryable, "dead-letter write to " + config_.dlq_topic +
-                                                       " refused: " + letters.first_error);
-      }
-      if (letters.failed != 0) {
+        refused = letters.first_error;
+      } else if (letters.failed != 0) {
         throw InfraError(FailureClass::kRetryable, "dead-letter write to " + config_.dlq_topic +
                                                        " failed: " + letters.first_error);
+      } else {
+        resend.swap(letters.too_large);
+        if (letters.outstanding == 0 && resend.empty()) {
+          blocked_.set(0);
+          return;
+        }
       }
-      resend.swap(letters.too_large);
-      if (letters.outstanding == 0 && resend.empty()) {
-        blocked_.set(0);
-        return;
-      }
+    }
+    if (refused) {
+      // Retrying is all the sink can do, but loudly: an operator must act.
+      blocked_.set(1);
+      runtime::log_error("sink", "dead-letter topic " + config_.dlq_topic +
+                                     " refuses writes: " + *refused +
+                                     "; no progress until it accepts them (create the topic "
+                                     "or grant this client Write on it)");
+      // The batch goes again through new producers: a topic created anew
+      // is a new one, whose partitions an old producer would write with the
+      // sequence numbers it kept from the deleted topic's (librdkafka 2.0.2
+      // keeps them for a partition's return). What the old ones still hold
+      // is purged, reported failed, and written again with its batch.
+      dlq_->renew();
+      if (resend_) resend_->renew();
+      throw InfraError(FailureClass::kRetryable,
+                       "dead-letter write to " + config_.dlq_topic + " refused: " + *refused);
     }
     for (auto& [letter, sends] : resend) send_again(letter, sends, tracker);
     if (std::chrono::steady_clock::now() >= deadline) {
@@ -269,9 +282,10 @@ void DeadLetters::produce_letter(std::int32_t source_partition, std::string_view
     producer->produce(config_.dlq_topic, source_partition % dlq_partitions_, key, payload, headers,
                       ref.get());
   } catch (const InfraError& e) {
-    if (producer->fatal()) {
-      // Replaced now; the batch's letters are written again when the loop
-      // retries it, as after any failed letter.
+    if (producer->fatal() || producer->retired()) {
+      // Replaced (now, or by a refusal on the commit thread); the batch's
+      // letters are written again when the loop retries it, as after any
+      // failed letter.
       poll(renewing, milliseconds(0));
       throw InfraError(FailureClass::kRetryable, std::string("dead-letter write to ") +
                                                      config_.dlq_topic + " failed: " + e.what());

@@ -25,10 +25,10 @@ bool names_secret(std::string_view key);
 // "postgresql://u:x@db/m?sslpassword=y" -> "postgresql://u:***@db/m?sslpassword=***".
 std::string mask_secrets(std::string_view text);
 
-// Masks a comma-separated key=value list (librdkafka properties): the whole
-// value of every key naming a secret, blanks and line breaks included (a PEM
-// has both). An item without '=' is masked whole: it may be the part of a
-// value after a comma.
+// Masks a key=value list as property_list.hpp reads it (librdkafka
+// properties): the whole value of every key naming a secret, blanks and line
+// breaks included (a PEM has both), with the items that continue it; an item
+// without a key before any key is masked too.
 std::string mask_property_list(std::string_view list);
 
 // `text` with every occurrence of `secret` replaced by "***" (nothing when

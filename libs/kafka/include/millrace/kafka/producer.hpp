@@ -129,8 +129,12 @@ class Producer {
 
   // Fails every message still queued or in flight: each gets a failed
   // delivery report at a later poll (for a producer that can send nothing
-  // more, so its messages' senders learn it now).
+  // more, or that RenewingProducer replaced, so its messages' senders learn
+  // it now). From then on produce() and try_produce() throw core::InfraError
+  // (retryable) and retired() is true: a sender that comes to the handle
+  // afterwards writes nothing through it.
   void purge();
+  bool retired() const;
 
   // Partition count of a topic from broker metadata; throws core::InfraError
   // (retryable) on timeout and (fatal) if the topic does not exist.

@@ -48,6 +48,15 @@ class RenewingProducer {
   // reason. Throws core::InfraError if the new handle cannot be created.
   std::optional<std::string> poll(std::chrono::milliseconds timeout);
 
+  // Replaces the current handle now, as after a fatal error: its messages
+  // are purged (each reported failed) and the next ones go through a new
+  // handle with a new producer id. For a topic that may come back as a new
+  // one: librdkafka 2.0.2 keeps a vanished partition's sequence numbers for
+  // its return (meant for a broker that reported it missing by mistake), and
+  // would write the re-created partition with them. Throws core::InfraError
+  // if the new handle cannot be created.
+  void renew();
+
   // Messages of every handle not yet reported.
   int queue_length() const;
   // Waits until every handle's messages are reported or `timeout` passes;
@@ -55,10 +64,14 @@ class RenewingProducer {
   int flush(std::chrono::milliseconds timeout);
   // Delivery reports of every handle so far.
   DeliveryStats stats() const;
-  // Handles replaced after a fatal error.
+  // Handles replaced, after a fatal error or by renew().
   std::uint64_t renewals() const;
 
  private:
+  // Makes a new current handle in place of `now` and purges `now`'s
+  // messages; false when another thread replaced `now` first.
+  bool replace(const std::shared_ptr<Producer>& now);
+
   const ProducerConfig config_;
   mutable std::mutex mutex_;  // current_, retired_, renewals_, retired_stats_
   std::shared_ptr<Producer> current_;

@@ -41,8 +41,9 @@ using OutHeader = core::MessageHeader;
 // operator can tune anything librdkafka supports without a rebuild.
 using Properties = std::map<std::string, std::string>;
 
-// Parses "a=1,b=2" into Properties; throws core::UsageError-like
-// std::invalid_argument on an entry without '='.
+// Parses "a=1,b=2" into Properties as core/property_list.hpp reads a list
+// ("debug=cgrp,fetch" is one property); the last of a key given twice wins.
+// Throws std::invalid_argument when the list does not begin with key=value.
 Properties parse_properties(std::string_view text);
 
 // Throws std::invalid_argument naming the first property a consumer group
