@@ -32,13 +32,16 @@ def _pgbench(stack, schema, rows, rate, workdir, name):
     clients = max(2, rate // 100)
     cmd = [PGBENCH, "-n", "-c", str(clients), "-j", "2", "-R", str(rate), "-t", str(rate * 3600 // clients),
            "-f", script, stack.pg]
-    COMMANDS.append(" ".join(cmd).replace(stack.pg, '"$MILLRACE_PG"') + "  # stopped with SIGINT")
+    COMMANDS.append(" ".join(cmd).replace(stack.pg, '"$MILLRACE_PG"') + "  # stopped with SIGTERM")
     log = open(os.path.join(workdir, f"{name}.log"), "w")
     return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
 
 
 def _stop_pgbench(proc):
-    proc.send_signal(signal.SIGINT)
+    # SIGTERM, not SIGINT: a shell starts a background job with SIGINT
+    # ignored, and pgbench, which sets no handler of its own, keeps that (CI
+    # runs the bench smoke so: each stop waited the 30 s below, 90 s a run).
+    proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(timeout=30)
     except subprocess.TimeoutExpired:
