@@ -93,7 +93,7 @@ TEST_CASE("a producer that failed fatally is replaced, and its messages are repo
   CHECK(producer.flush(5s) == 0);
 }
 
-TEST_CASE("renew() replaces a working producer; what it held is reported failed, not sent",
+TEST_CASE("renew() replaces a working producer, and what it held is reported failed, not sent",
           "[kafka][renewing_producer]") {
   Rig rig;
   auto& [mock, reports, producer] = rig;
