@@ -50,6 +50,16 @@ struct Rig {
     };
     return c;
   }
+
+  // The first handle, once it has written one message.
+  std::shared_ptr<kafka::Producer> first_delivered() {
+    auto first = producer.current();
+    first->produce("t", 0, "k", "before", {});
+    CHECK(drain(producer).empty());
+    REQUIRE(reports->ok == 1);
+    CHECK(producer.renewals() == 0);
+    return first;
+  }
 };
 
 }  // namespace
@@ -58,12 +68,7 @@ TEST_CASE("a producer that failed fatally is replaced, and its messages are repo
           "[kafka][renewing_producer]") {
   Rig rig;
   auto& [mock, reports, producer] = rig;
-  const auto first = producer.current();
-
-  first->produce("t", 0, "k", "before", {});
-  CHECK(drain(producer).empty());
-  CHECK(reports->ok == 1);
-  CHECK(producer.renewals() == 0);
+  const auto first = rig.first_delivered();
 
   // The broker answers the next produce with an out-of-order sequence: the
   // idempotent producer's "sequence desynchronization", the fatal error
@@ -97,10 +102,7 @@ TEST_CASE("renew() replaces a working producer, and what it held is reported fai
           "[kafka][renewing_producer]") {
   Rig rig;
   auto& [mock, reports, producer] = rig;
-  const auto first = producer.current();
-  first->produce("t", 0, "k", "before", {});
-  CHECK(drain(producer).empty());
-  REQUIRE(reports->ok == 1);
+  const auto first = rig.first_delivered();
 
   // Held back by a broker that is down, then purged by the renewal.
   REQUIRE(rd_kafka_mock_broker_set_down(mock.cluster, 1) == RD_KAFKA_RESP_ERR_NO_ERROR);
