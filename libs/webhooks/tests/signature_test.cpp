@@ -1,6 +1,9 @@
 #include "millrace/webhooks/signature.hpp"
 
 #include <catch2/catch.hpp>
+#include <string>
+#include <thread>
+#include <vector>
 
 using namespace millrace::webhooks;
 
@@ -49,4 +52,34 @@ TEST_CASE("secrets are whsec_ and the base64 of 16 to 64 bytes") {
   CHECK_FALSE(is_secret("whsec_c2hvcnQ="));                          // 5 bytes
   CHECK_FALSE(is_secret("whsec_"));
   CHECK_THROWS_AS(sign("secret", kId, kTimestamp, kBody), std::invalid_argument);
+}
+
+// Each thread keeps the keyed contexts of the secrets it signed with last:
+// a secret signed with again after more others than are kept, or on another
+// thread, signs the same.
+TEST_CASE("a secret signs the same after many others and on another thread") {
+  std::vector<std::string> others;
+  for (int i = 0; i < 20; ++i) others.push_back(new_secret());
+  const auto of_each = [&] {
+    std::vector<std::string> out;
+    for (const auto& s : others) out.push_back(sign(s, kId, kTimestamp, kBody));
+    return out;
+  };
+  CHECK(sign(kSecret, kId, kTimestamp, kBody) == kSignature);
+  const auto first = of_each();
+  CHECK(sign(kSecret, kId, kTimestamp, kBody) == kSignature);
+  CHECK(of_each() == first);
+  CHECK(sign(kSecret, kId, kTimestamp, "{}") != kSignature);  // the body, not the last one signed
+  CHECK(sign(kSecret, kId, kTimestamp, kBody) == kSignature);
+  std::vector<std::string> elsewhere;
+  std::string vector_elsewhere;
+  std::thread([&] {
+    elsewhere = of_each();
+    vector_elsewhere = sign(kSecret, kId, kTimestamp, kBody);
+  }).join();
+  CHECK(elsewhere == first);
+  CHECK(vector_elsewhere == kSignature);
+  for (std::size_t i = 0; i < others.size(); ++i) {
+    CHECK(verify(first[i], others[i], kId, kTimestamp, kBody));
+  }
 }
