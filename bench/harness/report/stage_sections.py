@@ -316,9 +316,19 @@ def render_backfill(res):
         f"{bf['rows_published']:,} `r` records.", "",
         f"The updates' commit to a read_committed consumer (kcat): idle p50 {idle['p50']:.1f} / p99 "
         f"{idle['p99']:.1f} ms; during the backfill p50 {during['p50']:.1f} / p99 {during['p99']:.1f} ms "
-        f"(ratio {bf['ratio_p50']} / {bf['ratio_p99']}). A live change waits behind the chunk read when it "
-        f"commits during one, and shares Kafka transactions with the chunks' rows.", "",
+        f"(ratio {bf['ratio_p50']} / {bf['ratio_p99']}).{produced_sentence(bf)} A live change waits behind the "
+        f"chunks read before it (at most four: two publishing, two waiting), and shares Kafka transactions "
+        f"with their rows.", "",
     ]
+
+
+def produced_sentence(bf):
+    """The feed's part of the updates' delay: commit to the record's Kafka timestamp."""
+    idle, during = bf.get("idle_commit_to_produced_ms"), bf.get("backfill_commit_to_produced_ms")
+    if not idle or not during:
+        return ""
+    return (f" Of that, commit to the record's Kafka timestamp (the feed's part): idle p50 {idle['p50']:.1f} / "
+            f"p99 {idle['p99']:.1f} ms, during the backfill p50 {during['p50']:.1f} / p99 {during['p99']:.1f} ms.")
 
 
 def served_sentence(c):

@@ -50,14 +50,17 @@ def _stop_pgbench(proc):
 
 
 class _Listener:
-    """The change topic read as it is written (kcat, read_committed, values
-    only), each update and end record stamped with the wall clock when it
-    arrived. The millions of `r` records are counted, not parsed: parsing
-    them here would take a core from the feed being measured."""
+    """The change topic read as it is written (kcat, read_committed, each
+    record's Kafka timestamp and value), each update and end record stamped
+    with the wall clock when it arrived. The timestamp (CreateTime: when the
+    feed produced the record) splits an update's delay into the feed's part
+    and the rest (the Kafka transaction's commit, this reader). The millions
+    of `r` records are counted, not parsed: parsing them here would take a
+    core from the feed being measured."""
 
     def __init__(self, brokers, topic, log_path):
         import threading
-        cmd = ["kcat", "-b", brokers, "-C", "-t", topic, "-o", "beginning", "-u", "-q", "-f", "%s\\n",
+        cmd = ["kcat", "-b", brokers, "-C", "-t", topic, "-o", "beginning", "-u", "-q", "-f", "%T %s\\n",
                "-X", "isolation.level=read_committed"]
         COMMANDS.append(" ".join(cmd) + "  # beside the stage, stopped at its end")
         self.log = open(log_path, "w")
@@ -76,7 +79,7 @@ class _Listener:
             elif '"op":"u"' in line:
                 self.updates.append((time.time(), line))
             elif '"op":"e"' in line:
-                self.ends.append((time.time(), json.loads(line)))
+                self.ends.append((time.time(), json.loads(line.split(" ", 1)[1])))
 
     def ended(self, backfill_id):
         return next((t for t, v in self.ends if v["backfill"]["id"] == backfill_id), None)
@@ -164,12 +167,15 @@ def bench_backfill(stack, rows, seconds, workdir):
         stack.psql(f"DROP PUBLICATION {pub}")
 
     delays = {"idle": [], "backfill": []}
+    produced = {"idle": [], "backfill": []}  # commit to the record's Kafka timestamp
     for arrived, line in listener.updates:
-        committed = commit_seconds(json.loads(line)["source"]["commit_time"])
-        if idle_from <= committed <= idle_to:
-            delays["idle"].append(arrived - committed)
-        elif asked <= committed <= done:
-            delays["backfill"].append(arrived - committed)
+        stamp, value = line.split(" ", 1)
+        committed = commit_seconds(json.loads(value)["source"]["commit_time"])
+        window = ("idle" if idle_from <= committed <= idle_to else
+                  "backfill" if asked <= committed <= done else None)
+        if window:
+            delays[window].append(arrived - committed)
+            produced[window].append(int(stamp) / 1000 - committed)
     idle_ms = percentiles_ms(delays["idle"])
     during_ms = percentiles_ms(delays["backfill"])
     backfill_s = done - asked
@@ -179,5 +185,7 @@ def bench_backfill(stack, rows, seconds, workdir):
             "rows_per_s": rows / backfill_s, "copy_seconds": copy_s, "copy_rows_per_s": rows / copy_s,
             "ratio": ratio(rows / backfill_s, rows / copy_s),
             "idle_commit_to_consumer_ms": idle_ms, "backfill_commit_to_consumer_ms": during_ms,
+            "idle_commit_to_produced_ms": percentiles_ms(produced["idle"]),
+            "backfill_commit_to_produced_ms": percentiles_ms(produced["backfill"]),
             "ratio_p99": ratio(during_ms["p99"], idle_ms["p99"]),
             "ratio_p50": ratio(during_ms["p50"], idle_ms["p50"])}

@@ -54,7 +54,7 @@ std::optional<std::int64_t> Backfiller::running() const {
   return request_->id;
 }
 
-void Backfiller::tick() {
+void Backfiller::tick(std::size_t chunks_waiting) {
   const auto now = clock_();
   if (recorded_chunks_ != published_progress_.chunks && published_progress_.id != 0 && request_ &&
       published_progress_.id == request_->id && running()) {
@@ -88,6 +88,7 @@ void Backfiller::tick() {
       }
     }
     case Phase::kReady: {
+      if (chunks_waiting >= kChunksWaiting) return;
       if (source_.cancel_requested(request_->id)) {
         end(BackfillState::kCancelled);
         source_.record(request_->id, BackfillState::kCancelled, &*ended_progress_, "");

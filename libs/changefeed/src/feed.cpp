@@ -126,7 +126,7 @@ Feed::~Feed() {
 
 std::chrono::steady_clock::time_point Feed::step(std::chrono::milliseconds timeout) {
   collect(false);
-  if (backfill_) backfill_->tick();
+  if (backfill_) backfill_->tick(chunks_pending_);
   // With a batch pending, only what has arrived: an idle stream closes it.
   // With one in flight, a short wait either way (not none: the loop would
   // spin until the publish returns), so its end is seen soon.
@@ -180,6 +180,7 @@ void Feed::handle(std::string_view copy_data) {
       // backfill's progress, or its end.
       if (out.chunk) {
         queue(std::move(*out.chunk));
+        ++chunks_pending_;
         return;
       }
     }
@@ -228,6 +229,7 @@ void Feed::publish_pending() {
   pending_.clear();
   pending_changes_ = 0;
   pending_bytes_ = 0;
+  chunks_pending_ = 0;
   if (!config_.pipelined) {
     publisher_.publish(publishing_, through);
     count_published();

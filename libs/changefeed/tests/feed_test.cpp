@@ -64,6 +64,18 @@ class FakeStream final : public ReplicationPort {
     }
     xlog(Bytes().ch('C').i8(0).i64(lsn).i64(lsn + 8).i64(0));
   }
+  // A transaction holding only a backfill's watermark `content`, at `lsn`.
+  void watermark(Lsn lsn, const std::string& content) {
+    xlog(Bytes().ch('B').i64(lsn).i64(0).i32(static_cast<std::uint32_t>(lsn)));
+    xlog(Bytes()
+             .ch('M')
+             .i8(1)
+             .i64(lsn)
+             .str(kBackfillMessagePrefix)
+             .i32(static_cast<std::uint32_t>(content.size()))
+             .raw(content));
+    xlog(Bytes().ch('C').i8(0).i64(lsn).i64(lsn + 8).i64(0));
+  }
 };
 
 class FakePublisher final : public PublishPort {
@@ -330,7 +342,7 @@ class GatedPublisher final : public PublishPort {
     std::unique_lock lock(mutex_);
     entered_ = true;
     cv_.notify_all();
-    cv_.wait(lock, [this] { return open_; });
+    cv_.wait(lock, [this] { return open_ || always_open_; });
     open_ = false;
     entered_ = false;
     if (fail) throw millrace::core::InfraError(millrace::core::FailureClass::kRetryable, "down");
@@ -343,6 +355,13 @@ class GatedPublisher final : public PublishPort {
     std::unique_lock lock(mutex_);
     cv_.wait(lock, [this] { return entered_; });
   }
+  // Lets every publish return from now on: a failed check must not leave
+  // the feed's destructor waiting for one.
+  void open_for_good() {
+    std::lock_guard lock(mutex_);
+    always_open_ = true;
+    cv_.notify_all();
+  }
   // Lets the publish in progress return, or fail.
   void open(bool failing = false) {
     std::lock_guard lock(mutex_);
@@ -354,8 +373,20 @@ class GatedPublisher final : public PublishPort {
  private:
   std::mutex mutex_;
   std::condition_variable cv_;
-  bool entered_ = false, open_ = false;
+  bool entered_ = false, open_ = false, always_open_ = false;
 };
+
+// Steps `feed` until `done` (the publishing thread's end is seen at a
+// step), for 30 s at most: whether it came.
+template <typename Done>
+bool steps_until(Feed& feed, Done done) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  bool ok = false;
+  while (!(ok = done()) && std::chrono::steady_clock::now() < give_up) {
+    feed.step(milliseconds(1));
+  }
+  return ok;
+}
 
 }  // namespace
 
@@ -377,15 +408,7 @@ TEST_CASE("pipelined: the next batch is read while one publishes, and confirmed 
   for (const Lsn f : stream.flushed) CHECK(f == 0);
   CHECK(feed.stats().changes == 0);
 
-  // Steps until `done` (the publishing thread's end is seen at a step).
-  const auto step_until = [&](auto done) {
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    bool ok = false;
-    while (!(ok = done()) && std::chrono::steady_clock::now() < give_up) {
-      feed.step(milliseconds(1));
-    }
-    return ok;
-  };
+  const auto step_until = [&](auto done) { return steps_until(feed, done); };
 
   SECTION("once it returns, it is confirmed, and the next goes") {
     publisher.open();
@@ -432,15 +455,7 @@ TEST_CASE("a backfill's chunk is published in its high watermark's place, with i
   backfiller.resume({});
   rig.feed->set_backfill(&backfiller);
   const auto mark = [&](Lsn lsn, const std::string& content) {
-    rig.stream.xlog(Bytes().ch('B').i64(lsn).i64(0).i32(static_cast<std::uint32_t>(lsn)));
-    rig.stream.xlog(Bytes()
-                        .ch('M')
-                        .i8(1)
-                        .i64(lsn)
-                        .str(kBackfillMessagePrefix)
-                        .i32(static_cast<std::uint32_t>(content.size()))
-                        .raw(content));
-    rig.stream.xlog(Bytes().ch('C').i8(0).i64(lsn).i64(lsn + 8).i64(0));
+    rig.stream.watermark(lsn, content);
   };
   rig.feed->step(milliseconds(0));  // the request is picked up
   rig.feed->step(milliseconds(0));  // the first chunk is read
@@ -461,4 +476,68 @@ TEST_CASE("a backfill's chunk is published in its high watermark's place, with i
   CHECK(through.backfill->after == std::vector<std::string>{"11"});
   CHECK(through.backfill->rows == 2);
   CHECK(rig.feed->stats().changes == 5);
+}
+
+// While a batch publishes, two chunks wait behind it and the next is not
+// read: a change committed meanwhile waits behind four chunks at most, not
+// behind as many as a batch holds.
+TEST_CASE("pipelined: a backfill reads no chunk while two wait to be published") {
+  using millrace::changefeed::testing::FakeBackfillSource;
+  using millrace::changefeed::testing::row;
+  FakeBackfillSource src;
+  src.requests = {{1, "public.t", "", 1, ""}};
+  Chunk chunk;
+  chunk.snapshot = XidSnapshot::parse("1000:1000:");
+  for (int i = 0; i < 5; ++i) {
+    chunk.rows = {row(std::to_string(10 + i), "a")};
+    src.chunks.push_back(chunk);
+  }
+  FakeStream stream;
+  GatedPublisher publisher;
+  FeedConfig config;
+  config.pipelined = true;
+  Feed feed(stream, publisher, no_key, {}, config);
+  struct Unblock {
+    GatedPublisher& p;
+    ~Unblock() { p.open_for_good(); }
+  } unblock{publisher};
+  Backfiller backfiller(src, no_key, "s1");
+  backfiller.resume({});
+  feed.set_backfill(&backfiller);
+  const auto watermarks = [&](Lsn lsn, int chunk_no) {
+    for (const char* which : {"low", "high"}) {
+      stream.watermark(lsn, "s1/1/" + std::to_string(chunk_no) + "/" + which);
+      lsn += 0x10;
+    }
+  };
+  const auto steps = [&](int n) {
+    for (int i = 0; i < n; ++i) feed.step(milliseconds(0));
+  };
+  const auto step_until = [&](auto done) { return steps_until(feed, done); };
+  stream.transaction(0x100, 1, true);
+  steps(8);  // published; meanwhile the request is picked up and the first chunk read
+  publisher.wait_entered();
+  publisher.open();
+  REQUIRE(step_until([&] { return publisher.batches.size() == 1; }));
+  REQUIRE(src.reads.size() == 1);
+  watermarks(0x200, 1);
+  steps(8);  // the first chunk goes to the publisher, which holds it; the second is read
+  publisher.wait_entered();
+  REQUIRE(src.reads.size() == 2);
+  watermarks(0x300, 2);
+  steps(8);  // the second chunk waits; the third is read
+  REQUIRE(src.reads.size() == 3);
+  watermarks(0x400, 3);
+  stream.transaction(0x500, 1);  // committed after the third chunk
+  steps(20);
+  CHECK(stream.incoming.empty());
+  CHECK(src.reads.size() == 3);  // two chunks wait: no fourth yet
+
+  publisher.open();  // the first chunk's batch returns: the two go, the fourth is read
+  REQUIRE(step_until([&] { return src.reads.size() == 4; }));
+  publisher.wait_entered();
+  publisher.open();
+  REQUIRE(step_until([&] { return publisher.batches.size() == 3; }));
+  CHECK(publisher.batches[1] == std::vector<Lsn>{0x210});
+  CHECK(publisher.batches[2] == std::vector<Lsn>{0x310, 0x410, 0x500});
 }

@@ -163,7 +163,15 @@ class Backfiller {
 
   // Between stream messages: asks for a request when due, starts the next
   // chunk when none is out. May block on PostgreSQL for a chunk's read.
-  void tick();
+  // `chunks_waiting`: the chunks read that wait behind the batch being
+  // published. With kChunksWaiting of them the next is not read, so that a
+  // change committed during a backfill waits behind four chunks at most
+  // (those, and as many in the batch publishing), not behind as many as a
+  // batch may hold (the feed's max_batch_changes, 50,000 changes). Two,
+  // not one: one chunk a Kafka transaction cost a quarter of a backfill's
+  // speed (docs/benchmarks.md).
+  void tick(std::size_t chunks_waiting = 0);
+  static constexpr std::size_t kChunksWaiting = 2;
 
   // Every transaction the stream delivers, before the feed queues it.
   BackfillOutcome on_transaction(const Transaction& tx);

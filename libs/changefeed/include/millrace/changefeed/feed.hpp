@@ -199,6 +199,8 @@ class Feed {
   std::chrono::steady_clock::time_point pending_since_{};
   // The pending batch's last transaction is of the backlog (catch_up_to).
   bool pending_backlog_ = false;
+  // The backfill's chunks in the pending batch (Backfiller::tick).
+  std::size_t chunks_pending_ = 0;
   // How far the slot may be confirmed now.
   Lsn confirmable_ = 0;
   bool reply_requested_ = false;
