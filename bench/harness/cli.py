@@ -16,7 +16,7 @@ from .goals import GOALS
 from .report.page import render
 from .stack import Stack
 from .stages import DATA_STAGES, OPTIONAL_STAGES, STAGES
-from .stages.backfill import BACKFILL_WRITE_RATE, bench_backfill
+from .stages.backfill import BACKFILL_CHUNK, BACKFILL_WRITE_RATE, bench_backfill
 from .stages.cache_invalidation import CACHE_EDIT_RATE, bench_cache_invalidation
 from .stages.cache_reads import bench_cache_reads
 from .stages.cache_rig import CacheRig
@@ -56,6 +56,8 @@ def parse_args(description):
     ap.add_argument("--backfill-rows", type=int, default=5_000_000,
                     help=f"rows of the table the backfill stage backfills (while {BACKFILL_WRITE_RATE} updates/s "
                     "go on)")
+    ap.add_argument("--backfill-chunk-size", type=int, default=BACKFILL_CHUNK,
+                    help="rows per chunk of the backfill stage's backfill")
     ap.add_argument("--websocket-frames", type=int, default=300_000,
                     help="frames of the websocket stage's stream, read flat out by each client (1 to 5 trades each)")
     ap.add_argument("--soak-minutes", type=int, default=20, help="length of the soak stage")
@@ -322,7 +324,8 @@ class Run:
                 "updates' delay idle (reference) and during it, and COPY of the same rows (reference)")
             stack.vacuum()
             stack.checkpoint()
-            results["backfill"] = bench_backfill(stack, args.backfill_rows, args.latency_seconds, args.out)
+            results["backfill"] = bench_backfill(stack, args.backfill_rows, args.latency_seconds, args.out,
+                                                 args.backfill_chunk_size)
         if self.want("webhooks"):
             rates = [int(r) for r in args.webhooks_rates.split(",")]
             if self.want("warmup"):

@@ -91,8 +91,9 @@ class _Listener:
         self.log.close()
 
 
-def bench_backfill(stack, rows, seconds, workdir):
-    """Backfills `rows` rows while BACKFILL_WRITE_RATE updates/s go on."""
+def bench_backfill(stack, rows, seconds, workdir, chunk=BACKFILL_CHUNK):
+    """Backfills `rows` rows in chunks of `chunk` while BACKFILL_WRITE_RATE
+    updates/s go on."""
     schema = pub = "bench_backfill"
     topic = "bench_backfill_changes"
     slot = "bench_bf_feed"
@@ -149,7 +150,7 @@ def bench_backfill(stack, rows, seconds, workdir):
         time.sleep(1)
         asked = time.time()
         backfill_id = int(run([os.path.join(BIN, "millrace"), "changefeed", "backfill", "--table", "items",
-                               "--publication", pub, "--chunk-size", str(BACKFILL_CHUNK)],
+                               "--publication", pub, "--chunk-size", str(chunk)],
                               env=owner_env).stdout.strip())
 
         wait_for(lambda: listener.ended(backfill_id) is not None, 7200, "the backfill's end record")
@@ -179,7 +180,7 @@ def bench_backfill(stack, rows, seconds, workdir):
     idle_ms = percentiles_ms(delays["idle"])
     during_ms = percentiles_ms(delays["backfill"])
     backfill_s = done - asked
-    return {"rows": rows, "rows_published": listener.reads, "chunk_size": BACKFILL_CHUNK, "chunks": chunks,
+    return {"rows": rows, "rows_published": listener.reads, "chunk_size": chunk, "chunks": chunks,
             "rows_superseded": superseded, "chunks_reread": rereads, "write_rate": BACKFILL_WRITE_RATE,
             "seconds": backfill_s, "first_row_after_s": listener.first_read - asked,
             "rows_per_s": rows / backfill_s, "copy_seconds": copy_s, "copy_rows_per_s": rows / copy_s,
