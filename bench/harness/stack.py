@@ -48,7 +48,8 @@ class PsqlSession:
 class Stack:
     def __init__(self, state):
         self.state = state
-        self.env = {"MILLRACE_STATE_DIR": state}
+        # pg_stat_statements loaded (bench/harness/pg_statements.py).
+        self.env = {"MILLRACE_STATE_DIR": state, "MILLRACE_PG_STATEMENT_STATS": "on"}
         self.session = None
         self.s3 = None
 
@@ -59,7 +60,7 @@ class Stack:
         pile their data up on the disk."""
         run([os.path.join(REPO, "deploy", "local", "stack"), "down"], env=self.env, check=False, record=False)
         shutil.rmtree(self.state, ignore_errors=True)
-        run([os.path.join(REPO, "tests", "stack_fixture.sh"), "up", self.state], capture=True)
+        run([os.path.join(REPO, "tests", "stack_fixture.sh"), "up", self.state], env=self.env, capture=True)
         out = run([os.path.join(REPO, "deploy", "local", "stack"), "env"], env=self.env).stdout
         for line in out.splitlines():
             m = re.match(r"export (\w+)='?(.*?)'?$", line)
@@ -116,13 +117,19 @@ class Stack:
         """Pays the previous stages' checkpoint debt now. A bulk stage writes
         gigabytes of WAL; without this, the checkpoint it triggers runs (and
         competes for the disk) during whichever stage comes next. CHECKPOINT
-        needs a superuser: the stack's own, on its Unix socket."""
-        port = re.search(r":(\d+)/", self.pg).group(1)
-        run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", os.path.join(self.state, "pgrun"), "-p", port,
-             "-U", "postgres", "-d", "postgres", "-c", "CHECKPOINT"])
+        needs a superuser."""
+        self.superuser_psql("CHECKPOINT")
         # The same for Kafka's log segments: the kernel would otherwise write
         # a stage's dirty pages back during the next one.
         run(["sync"])
+
+    def superuser_psql(self, sql, record=True):
+        """`sql` as the stack's superuser, on its Unix socket, in the
+        postgres database: its rows, a line each, columns tab-separated."""
+        port = re.search(r":(\d+)/", self.pg).group(1)
+        return run(["psql", "-X", "-q", "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-h",
+                    os.path.join(self.state, "pgrun"), "-p", port, "-U", "postgres", "-d", "postgres",
+                    "-c", sql], record=record).stdout
 
     def vacuum(self):
         """Pays the previous stages' autovacuum debt now: a bulk stage leaves

@@ -9,6 +9,9 @@ set_tests_properties(unit.test-ports PROPERTIES LABELS unit TIMEOUT ${MILLRACE_U
 # (integration.bench-smoke runs each stage once).
 add_test(NAME unit.bench-repeated COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/bench/test_repeated.py)
 set_tests_properties(unit.bench-repeated PROPERTIES LABELS unit TIMEOUT ${MILLRACE_UNIT_TIMEOUT})
+# How the webhooks stage names PostgreSQL's sessions and statements.
+add_test(NAME unit.bench-webhooks-statements COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/bench/test_webhooks_statements.py)
+set_tests_properties(unit.bench-webhooks-statements PROPERTIES LABELS unit TIMEOUT ${MILLRACE_UNIT_TIMEOUT})
 add_test(NAME unit.nemesis-schedule COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/nemesis/test_schedule.py)
 set_tests_properties(unit.nemesis-schedule PROPERTIES LABELS unit TIMEOUT ${MILLRACE_UNIT_TIMEOUT})
 add_test(NAME unit.nemesis-check COMMAND ${PROJECT_SOURCE_DIR}/.cache/venv/bin/python ${CMAKE_CURRENT_SOURCE_DIR}/nemesis/test_check.py)

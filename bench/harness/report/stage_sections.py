@@ -350,6 +350,18 @@ def sessions_sentence(s):
             ", ".join(f"{k} {v}" for k, v in sorted(s.items(), key=lambda kv: -kv[1])) + ".")
 
 
+def statements_sentence(s, deliveries):
+    """PostgreSQL's execution time in a run of the webhooks stage, by
+    statement (bench/harness/pg_statements.py)."""
+    if not s or not deliveries:
+        return ""
+    return (" PostgreSQL's execution time by statement (pg_stat_statements; the wall clock's, so waits for "
+            "locks and for a core are in it, and commits are not), with its time a delivery: " +
+            "; ".join(f"{name} {v['ms']:,.0f} ms in {v['calls']:,} call{'' if v['calls'] == 1 else 's'} "
+                      f"({1000 * v['ms'] / deliveries:,.1f} us)"
+                      for name, v in s.items()) + ".")
+
+
 def render_webhooks(res):
     """The webhooks stage at each rate: issue 40's goal, and each delivery's
     way from its commit to the receiver, leg by leg, for all and for the
@@ -375,7 +387,9 @@ def render_webhooks(res):
             (f"; Kafka's JIT compiler {wh['kafka_jit_cpu_seconds']:.1f} of Kafka's"
              if "kafka_jit_cpu_seconds" in wh else "") +
             f"); CPU steal {wh['cpu_steal_share']:.2%}." + served_sentence(wh.get("service_counters")) +
-            sessions_sentence(wh.get("postgres_sessions_cpu_seconds")), "",
+            sessions_sentence(wh.get("postgres_sessions_cpu_seconds")) +
+            # Two endpoints (measure()): two deliveries a change.
+            statements_sentence(wh.get("postgres_statements"), 2 * wh["changes"]), "",
             "| leg | commit order p50 | p99 | the slowest | key order p50 | p99 |",
             "| --- | ---: | ---: | ---: | ---: | ---: |"]
         co, ko = wh["commit_order"], wh["key_order"]

@@ -16,6 +16,7 @@ from pysupport import free_port, metric_sum, scrape
 from ..common import BIN, COMMANDS, percentiles_ms, ratio, run, unique_name, wait_for
 from ..cpu import CpuMeter, PgSessionMeter, busy_seconds, cpu_times, steal_share
 from ..nginx import nginx_server
+from ..pg_statements import StatementTimes
 from ..stack import start_service, stop, wait_assigned
 from .change_listener import ChangeListener
 
@@ -272,7 +273,11 @@ def webhooks_session(application_name, query):
     keep their application_name)."""
     if application_name not in ("millrace-webhooks", "webhooks"):
         return None
-    if "INSERT INTO webhook_deliveries" in query:
+    # The consumer's every statement: it reads the endpoints' routing
+    # (routing.cpp: before the claims' test below, which it would pass),
+    # enqueues, and stores its offsets and outcomes.
+    if any(marker in query for marker in ("INSERT INTO webhook_deliveries", "array_to_json(tables)",
+                                           "consumer_offsets", "record_outcomes")):
         return "webhooks consumer"
     if "count(d.id) FILTER" in query or "DELETE FROM webhook_deliveries" in query:
         return "webhooks housekeeping"
@@ -281,6 +286,33 @@ def webhooks_session(application_name, query):
     if "webhook_endpoints" in query or "FROM webhook_deliveries d WHERE endpoint_id" in query:
         return "webhooks workers"
     return None
+
+
+# pg_stat_statements' names for the stage's statements, by a piece of each
+# (its constants normalized to $n): the first that matches names it.
+STATEMENT_NAMES = (
+    ("INSERT INTO webhook_deliveries", "the consumer's enqueue"),
+    ("array_to_json(tables)", "the consumer's routing read"),
+    ("consumer_offsets", "the consumer's offsets and outcomes"),
+    ("record_outcomes", "the consumer's offsets and outcomes"),
+    ("WITH nxt AS", "a worker's store and next read"),
+    ("WITH held AS", "a worker's store and release"),
+    ("h.next_attempt_at FROM webhook_endpoints", "a worker's claim"),
+    ("FROM webhook_deliveries d WHERE endpoint_id", "a worker's first read"),
+    ("UPDATE webhook_endpoints SET lease", "a worker's lease held or given up"),
+    ("UPDATE webhook_deliveries SET", "a worker's failed attempts"),
+    (".items SELECT n,", "the source's commits (pgbench)"),
+)
+
+
+def webhooks_statement(query):
+    """The name of a statement of the stage (STATEMENT_NAMES); any other on
+    the service's tables is counted too, under a name of its own; None for
+    the rest."""
+    name = next((name for piece, name in STATEMENT_NAMES if piece in query), None)
+    if name is None and "webhook_" in query:
+        return "the service's other statements"
+    return name
 
 
 def measure(stack, receiver, schema, topic, slot, owner, rate, seconds, workdir, tag, binary=None):
@@ -319,6 +351,7 @@ def measure(stack, receiver, schema, topic, slot, owner, rate, seconds, workdir,
         steal_before = cpu_times()
         meter = CpuMeter(stack, {"changefeed": [feed], "webhooks": [hooks], "kcat": [listener.proc]})
         sessions = PgSessionMeter(stack, webhooks_session)
+        statements = StatementTimes(stack, webhooks_statement)
         wall_before = time.monotonic()
         writer = write_at(stack, schema, rate, seconds, workdir)
         count = int(stack.psql(f"SELECT count(*) FROM {schema}.items")) - 1
@@ -327,6 +360,7 @@ def measure(stack, receiver, schema, topic, slot, owner, rate, seconds, workdir,
         steal_after = cpu_times()
         cpu = meter.stop()
         postgres_sessions = sessions.stop()
+        postgres_statements = statements.stop()
         cpu["pgbench"] = cpu.pop("reaped")
         jit = meter.jit()
         cpu["machine_busy_share"] = round(busy_seconds(steal_before, steal_after) /
@@ -345,7 +379,7 @@ def measure(stack, receiver, schema, topic, slot, owner, rate, seconds, workdir,
     out = {"rate": rate, "seconds": seconds, "changes": count, "writer": writer,
            "cpu_steal_share": steal_share(steal_before, steal_after), "cpu_seconds": cpu,
            "kafka_jit_cpu_seconds": jit, "service_counters": served,
-           "postgres_sessions_cpu_seconds": postgres_sessions}
+           "postgres_sessions_cpu_seconds": postgres_sessions, "postgres_statements": postgres_statements}
     for path, name in (("hook", "commit_order"), ("hook-key", "key_order")):
         legs, tail, retried = legs_of(arrivals[f"/{path}"][1:count + 1], read_at, deliveries.get(f"/{path}", {}),
                                       f"{tag}-{path}", workdir)

@@ -155,6 +155,13 @@ ssl = on
 ssl_cert_file = 'millrace-server.crt'
 ssl_key_file = 'millrace-server.key'
 EOF
+  # Statistics of every statement's executions (the pg_stat_statements
+  # view, once a superuser creates the extension in a database): asked for
+  # by bench/run, which reads where the services' PostgreSQL time goes.
+  # on or off (validate_settings).
+  if [[ ${MILLRACE_PG_STATEMENT_STATS:-off} == on ]]; then
+    printf "shared_preload_libraries = 'pg_stat_statements'\n" >>"$tmp"
+  fi
   pg_owned file 0600 "$tmp"
   # The server reads its key only if the key is its own and private.
   cp -f "$STATE/tls/server.crt" "$PGDATA/millrace-server.crt"

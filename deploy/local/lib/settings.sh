@@ -218,6 +218,8 @@ validate_settings() {
       die "$(describe_key "$key") must be a port number, got '${!key}'"
     fi
   done
+  [[ ${MILLRACE_PG_STATEMENT_STATS:-off} =~ ^(on|off)$ ]] ||
+    die "MILLRACE_PG_STATEMENT_STATS must be on or off, got '$MILLRACE_PG_STATEMENT_STATS'"
   ((MILLRACE_S3_PORT + 7 <= 65535)) ||
     die "$(describe_key MILLRACE_S3_PORT) takes the seven ports after it too; $MILLRACE_S3_PORT is too high"
   # Every node's broker and controller port, PostgreSQL's and Redis' must

@@ -83,8 +83,9 @@ Options (each also read from the environment variable shown):
 
 Also read from the environment: MILLRACE_KAFKA_START_TIMEOUT (seconds to wait
 for the broker, default 90), MILLRACE_PG_BINDIR (PostgreSQL server binaries;
-default: the newest /usr/lib/postgresql/*/bin), MILLRACE_REDIS_BIN (default:
-/usr/bin/redis-server), MILLRACE_PROMETHEUS_BIN (default:
+default: the newest /usr/lib/postgresql/*/bin), MILLRACE_PG_STATEMENT_STATS
+(on: PostgreSQL loads pg_stat_statements; default off), MILLRACE_REDIS_BIN
+(default: /usr/bin/redis-server), MILLRACE_PROMETHEUS_BIN (default:
 /usr/bin/prometheus), MILLRACE_PROMETHEUS_START_TIMEOUT (seconds, default
 60), MILLRACE_WEED_BIN (default: <repo>/.cache/bin/weed),
 MILLRACE_S3_START_TIMEOUT (seconds, default 90), MILLRACE_AZURITE_BIN
