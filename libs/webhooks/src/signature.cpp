@@ -78,7 +78,16 @@ KeyedMac& keyed_mac(std::string_view secret) {
     std::unique_ptr<KeyedMac> mac;
     Kept(std::string s, std::unique_ptr<KeyedMac> m) : secret(std::move(s)), mac(std::move(m)) {}
     Kept(Kept&&) = default;
-    Kept& operator=(Kept&&) = default;
+    // The secret replaced is wiped first: libstdc++ hands its buffer to the
+    // moved-from string, emptied but not wiped, to be freed later.
+    Kept& operator=(Kept&& other) noexcept {
+      if (this != &other) {
+        OPENSSL_cleanse(secret.data(), secret.size());
+        secret = std::move(other.secret);
+        mac = std::move(other.mac);
+      }
+      return *this;
+    }
     ~Kept() { OPENSSL_cleanse(secret.data(), secret.size()); }
   };
   thread_local std::vector<Kept> kept;
