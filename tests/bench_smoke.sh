@@ -71,6 +71,9 @@ runs = r["goal_runs"]
 expected = {"feed", "cache", "webhooks_200", "webhooks_2000", "end_to_end", "drain", "event_to_row", "catch_up"}
 assert set(runs) == expected, f"goal runs {sorted(runs)}"
 assert all(len(v) == 1 and all(x > 0 for x in v) for v in runs.values()), f"goal runs {runs!r}"
+# Whether each run measured its goal (its load on schedule), for every goal.
+behind = r["goal_runs_behind"]
+assert set(behind) == expected and all(len(v) == 1 for v in behind.values()), f"goal runs behind {behind!r}"
 md = open(os.path.join(os.path.dirname(sys.argv[1]), "report.md")).read()
 after = md.split("### Issue 40's goals")[1].splitlines()
 first = next(i for i, l in enumerate(after) if l.startswith("| goal "))

@@ -149,9 +149,10 @@ class Run:
     def repeated(self, once):
         """Runs a stage that decides goals (goals.GOALS) --repeats times,
         `once(results)` writing each run's figures as a single run would.
-        Every goal's value in each run goes to the report's "goal_runs";
-        the run kept in the results is the one whose first goal is the
-        median of the runs."""
+        Every goal's value in each run goes to the report's "goal_runs",
+        and why a run does not measure it to "goal_runs_behind"; the run kept
+        in the results is the one whose first goal is the median of the runs
+        that measure it (of all, when none does)."""
         runs = []
         for i in range(self.args.repeats):
             if self.args.repeats > 1:
@@ -165,12 +166,16 @@ class Run:
             for key, figures in r.items():
                 self.report.setdefault("repeated_results", {}).setdefault(key, []).append(figures)
         goal_runs = self.report.setdefault("goal_runs", {})
+        goal_runs_behind = self.report.setdefault("goal_runs_behind", {})
         for g in decided:
             goal_runs[g.name] = [g.of(r) for r in runs]
+            goal_runs_behind[g.name] = [g.behind_in(r) for r in runs]
         kept = runs[0]
         if decided:
-            order = sorted(range(len(runs)), key=lambda i: decided[0].of(runs[i]))
-            kept = runs[order[(len(runs) - 1) // 2]]
+            # Of the runs that measure the first goal (report/goals.py), if any.
+            measured = [i for i in range(len(runs)) if decided[0].behind_in(runs[i]) is None] or range(len(runs))
+            order = sorted(measured, key=lambda i: decided[0].of(runs[i]))
+            kept = runs[order[(len(order) - 1) // 2]]
         self.results.update(kept)
 
     def stages(self):

@@ -2,7 +2,8 @@
 goals (cli.Run.repeated) and the report's table of their medians
 (report/goals.py), without a stack. integration.bench-smoke runs each stage
 once; this checks what more than one run adds: every run's value recorded,
-the median run's figures kept, the median judged against the bound."""
+the median run's figures kept, the median judged against the bound, and a
+run whose load fell behind its schedule left out of it."""
 
 import os
 import sys
@@ -20,9 +21,13 @@ from harness.report.goals import render_goals  # noqa: E402
 WEBHOOKS = next(g for g in GOALS if g.name == "webhooks_2000")
 
 
-def webhooks_run(ratio, marker):
-    """One run's results of the webhooks stage at 2,000 commits/s."""
-    return {"webhooks": {"rate": 2000, "goal": {"ratio": ratio}, "marker": marker}}
+def webhooks_run(ratio, marker, tps=None, lag_ms=1.5):
+    """One run's results of the webhooks stage at 2,000 commits/s; with
+    `tps`, what its load generator kept of the rate."""
+    run = {"rate": 2000, "goal": {"ratio": ratio}, "marker": marker}
+    if tps is not None:
+        run["writer"] = {"tps": tps, "schedule_lag_avg_ms": lag_ms}
+    return {"webhooks": run}
 
 
 def repeated(ratios):
@@ -32,6 +37,12 @@ def repeated(ratios):
     figures = iter(ratios)
     run.repeated(lambda r: r.update(webhooks_run(*next(figures))))
     return report
+
+
+def table_cells(report):
+    """The cells of the webhooks goal's line in the table of goals."""
+    line = next(l for l in render_goals(report) if l.startswith(f"| {WEBHOOKS.text} "))
+    return [c.strip() for c in line.strip("|").split("|")]
 
 
 class Repeated(unittest.TestCase):
@@ -62,6 +73,39 @@ class Repeated(unittest.TestCase):
             self.assertEqual(cells[2], ", ".join(f"{v:.3f}" for v in ratios))
             self.assertEqual(float(cells[3]), sorted(ratios)[1])
             self.assertEqual(cells[4], "yes" if met else "**no**")
+
+
+class Behind(unittest.TestCase):
+    """A run whose load fell behind its schedule ran on an overloaded
+    machine: it does not measure the goal."""
+
+    def test_a_run_behind_is_marked_and_left_out_of_the_median(self):
+        report = repeated([(1.3, "a", 1990), (4.9, "b", 1821, 379.0), (1.6, "c", 1995), (1.4, "d", 2000, 60.0)])
+        behind = report["goal_runs_behind"]["webhooks_2000"]
+        self.assertIsNone(behind[0])
+        self.assertIn("1,821 of 2,000 commits/s", behind[1])
+        self.assertIn("60 ms behind", behind[3])
+        row = next(r for r in goal_values(report) if r["goal"] is WEBHOOKS)
+        self.assertAlmostEqual(row["median"], 1.45)  # of 1.3 and 1.6
+        self.assertTrue(row["met"])
+        # The run shown is the median of those that measure the goal.
+        self.assertEqual(report["results"]["webhooks"]["marker"], "a")
+        cells = table_cells(report)
+        self.assertEqual(cells[2], "1.300, 4.900 *behind*, 1.600, 1.400 *behind*")
+        self.assertEqual(cells[3], "1.450")
+        self.assertTrue(any("run 2: pgbench kept 1,821" in l for l in render_goals(report)))
+
+    def test_with_every_run_behind_the_goal_is_not_measured(self):
+        report = repeated([(2.6, "a", 1821, 379.0), (4.9, "b", 1700, 900.0)])
+        row = next(r for r in goal_values(report) if r["goal"] is WEBHOOKS)
+        self.assertIsNone(row["median"])
+        self.assertIsNone(row["met"])
+        self.assertEqual(table_cells(report)[3:], ["none", "not measured"])
+
+    def test_a_run_on_schedule_is_measured(self):
+        report = repeated([(1.7, "a", 1996, 1.6)])
+        self.assertEqual(report["goal_runs_behind"]["webhooks_2000"], [None])
+        self.assertEqual(table_cells(report)[3:], ["1.700", "**no**"])
 
 
 if __name__ == "__main__":
