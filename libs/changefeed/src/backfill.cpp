@@ -134,11 +134,7 @@ void Backfiller::settle(bool wait) {
   } catch (const BackfillRefused& e) {
     fail(e.what());
   } catch (...) {
-    for (auto& t : window_) remember(std::move(t));
-    window_.clear();
-    window_keys_ = 0;
-    if (window_dropped_newest_) forget(*window_dropped_newest_);
-    window_dropped_newest_.reset();
+    close_window();
     phase_ = Phase::kReady;
     throw;
   }
@@ -234,14 +230,8 @@ void Backfiller::note(const Transaction& tx) {
       window_keys_ + touch.keys.size() > config_.recent_keys) {
     // A long read while the table changes: the window is dropped, not
     // kept growing.
-    for (const auto& t : window_) {
-      if (!window_dropped_newest_ || xid_precedes(*window_dropped_newest_, t.xid)) {
-        window_dropped_newest_ = t.xid;
-      }
-    }
-    if (!window_dropped_newest_ || xid_precedes(*window_dropped_newest_, touch.xid)) {
-      window_dropped_newest_ = touch.xid;
-    }
+    for (const auto& t : window_) keep_newest(window_dropped_newest_, t.xid);
+    keep_newest(window_dropped_newest_, touch.xid);
     window_.clear();
     window_keys_ = 0;
     return;
@@ -250,8 +240,18 @@ void Backfiller::note(const Transaction& tx) {
   window_.push_back(std::move(touch));
 }
 
-void Backfiller::forget(std::uint32_t xid) {
-  if (!forgotten_newest_ || xid_precedes(*forgotten_newest_, xid)) forgotten_newest_ = xid;
+void Backfiller::keep_newest(std::optional<std::uint32_t>& newest, std::uint32_t xid) {
+  if (!newest || xid_precedes(*newest, xid)) newest = xid;
+}
+
+bool Backfiller::close_window() {
+  for (auto& t : window_) remember(std::move(t));
+  window_.clear();
+  window_keys_ = 0;
+  if (!window_dropped_newest_) return false;
+  keep_newest(forgotten_newest_, *window_dropped_newest_);
+  window_dropped_newest_.reset();
+  return true;
 }
 
 void Backfiller::remember(Touch&& touch) {
@@ -259,7 +259,7 @@ void Backfiller::remember(Touch&& touch) {
   recent_.push_back(std::move(touch));
   while (!recent_.empty() &&
          (recent_.size() > config_.recent_transactions || recent_keys_ > config_.recent_keys)) {
-    forget(recent_.front().xid);
+    keep_newest(forgotten_newest_, recent_.front().xid);
     recent_keys_ -= recent_.front().keys.size();
     recent_.pop_front();
   }
@@ -303,15 +303,8 @@ std::optional<Transaction> Backfiller::close_chunk(const Transaction& high) {
   };
   for (const auto& t : recent_) weigh(t);
   for (const auto& t : window_) weigh(t);
-  // The window's transactions join the recent ones for the chunks after.
-  for (auto& t : window_) remember(std::move(t));
-  window_.clear();
-  window_keys_ = 0;
-  if (window_dropped_newest_) {
-    unsure = true;  // what the dropped window held is not known
-    forget(*window_dropped_newest_);
-    window_dropped_newest_.reset();
-  }
+  // What a dropped window held is not known.
+  if (close_window()) unsure = true;
   if (unsure) {
     // Not every row such a transaction changed is known: read it again.
     chunk_.reset();

@@ -247,7 +247,11 @@ class Backfiller {
     bool overflow = false;                       // more rows than config_.keys_per_transaction
   };
   void remember(Touch&& touch);
-  void forget(std::uint32_t xid);  // an xid dropped: forgotten_newest_
+  // `newest` becomes `xid` if it is newer (xids wrap around).
+  static void keep_newest(std::optional<std::uint32_t>& newest, std::uint32_t xid);
+  // The window's transactions join the recent ones, for the chunks after;
+  // true when note() dropped some, whose newest is then forgotten.
+  bool close_window();
   // The transactions that touched the table, newest last: before the
   // current chunk's low watermark, and between its watermarks.
   std::deque<Touch> recent_;
