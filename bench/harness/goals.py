@@ -41,13 +41,15 @@ class Goal:
         return v <= self.bound if self.at_most else v >= self.bound
 
 
+def _webhooks_run(res, rate):
+    """The webhooks stage's run at `rate`: the first rate a run measures is
+    stored as "webhooks", the others as "webhooks_<rate>" (cli.py)."""
+    return next(res[key] for key in ("webhooks", f"webhooks_{rate}") if key in res and res[key]["rate"] == rate)
+
+
 def _webhooks_at(rate):
-    """The webhooks goal at `rate`: the first rate a run measures is stored
-    as "webhooks", the others as "webhooks_<rate>" (cli.py)."""
-    def value(res):
-        return next(res[key]["goal"]["ratio"] for key in ("webhooks", f"webhooks_{rate}")
-                    if key in res and res[key]["rate"] == rate)
-    return value
+    """The webhooks goal at `rate`."""
+    return lambda res: _webhooks_run(res, rate)["goal"]["ratio"]
 
 
 # A paced load generator keeps within a few milliseconds of its schedule on
@@ -61,8 +63,7 @@ BEHIND_SHARE = 0.95
 def _webhooks_behind(rate):
     """Why the webhooks stage's run at `rate` does not measure its goal."""
     def behind(res):
-        run = next(res[key] for key in ("webhooks", f"webhooks_{rate}") if key in res and res[key]["rate"] == rate)
-        w = run["writer"]
+        w = _webhooks_run(res, rate)["writer"]
         if w["tps"] >= BEHIND_SHARE * rate and w["schedule_lag_avg_ms"] <= BEHIND_LAG_MS:
             return None
         return (f"pgbench kept {w['tps']:,.0f} of {rate:,} commits/s, {w['schedule_lag_avg_ms']:,.0f} ms behind "
