@@ -6,8 +6,8 @@
 # Sets src, build, here (this directory), suffix, and a test's own schema,
 # role (LOGIN REPLICATION, with `password`), publication, work directory and
 # log prefix, all named after NAME. Whatever the test adds to pids, slots,
-# topics and databases is stopped, dropped or deleted on exit, with the
-# schema, publication and role.
+# topics, databases and scratch (directories) is stopped, dropped or deleted
+# on exit, with the schema, publication and role.
 set -Eeuo pipefail
 # A command that fails stops the test: which one, and where (a CI run's
 # record may be all there is of a failure).
@@ -31,6 +31,7 @@ pids=()
 slots=()
 topics=()
 databases=()
+scratch=()
 
 kafka_java() {
   java -Xmx128m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
@@ -38,9 +39,10 @@ kafka_java() {
 }
 
 peer_cleanup() {
-  local pid slot db
+  local pid slot db dir
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for dir in "${scratch[@]}"; do rm -rf "$dir"; done
   for slot in "${slots[@]}"; do
     psql -X -q "$superuser" -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '$slot'" >/dev/null 2>&1 || true
   done

@@ -118,7 +118,11 @@ CREATE TABLE dst (id INT, name STRING, qty INT, price DECIMAL(10, 2), flag BOOLE
 ;
 INSERT INTO dst SELECT id, name, qty, price, flag, CAST(updated AS TIMESTAMP(6)), note FROM src
 SQL
-  java -Xms128m -Xmx768m -XX:+UseSerialGC -Duser.timezone=UTC \
+  # Flink unpacks its RPC system (a 21 MB jar) into java.io.tmpdir and leaves
+  # it there when stopped: into the test's own directory, removed on exit.
+  mkdir -p "$work/tmp"
+  scratch+=("$work/tmp")
+  java -Xms128m -Xmx768m -XX:+UseSerialGC -Duser.timezone=UTC -Djava.io.tmpdir="$work/tmp" \
     -Dlog4j2.configurationFile="$here/flink/log4j2.properties" \
     -cp "$work/classes:$classpath" FlinkMirror "$work/mirror.sql" >"$log.flink" 2>&1 &
   peer_pid=$!

@@ -29,6 +29,7 @@ import decimal
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -266,6 +267,7 @@ def main():
               + "; ".join(failures), flush=True)
         return 1
     print("websocket_test: every check passed", flush=True)
+    shutil.rmtree(work)  # the logs are kept where a check failed
     return 0
 
 
