@@ -5,7 +5,9 @@ Compose and the Debian base images), in a compose project of its own on
 free ports:
 
 1. build every image of the default profile (cached: docker's own layer
-   cache), and `up -d --wait`: every service healthy;
+   cache; the Millrace image's build step leaves its binaries in the
+   engine's build cache, not its build tree), and `up -d --wait`: every
+   service healthy;
 2. the design card: the cli container produces store events and orders,
    psql in the postgres container and the API's published port answer the
    views;
@@ -27,8 +29,10 @@ which `scripts/compose` shares: they are the build cache of the next run.
 Each step's time is printed. Usage: compose_up.py SOURCE_DIR WORK_DIR
 """
 import decimal
+import http.client
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -181,6 +185,44 @@ def wait_caught_up(stack, produced, limit_s=300, query=None):
     return False, last
 
 
+class EngineConnection(http.client.HTTPConnection):
+    """HTTP to Docker's engine on its socket (DOCKER_HOST's, when a unix://)."""
+
+    def __init__(self):
+        super().__init__("localhost", timeout=60)
+        host = os.environ.get("DOCKER_HOST", "")
+        self.path = host[len("unix://"):] if host.startswith("unix://") else "/var/run/docker.sock"
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(60)
+        self.sock.connect(self.path)
+
+
+# What the Millrace image's build step may leave in the engine's build cache:
+# its installed, stripped binaries are about 40 MB; the build tree it once
+# kept there was 1.35 GB, left behind by every build until the engine's
+# garbage collection (17 CI runs filled 25 GB, and then the disk).
+BUILD_STEP_MAX_BYTES = 300_000_000
+
+
+def check_build_step_size():
+    """The newest entry of the engine's build cache made by the Millrace
+    image's build step (its command runs `cmake --build`), from the engine's
+    own account (GET /system/df)."""
+    conn = EngineConnection()
+    conn.request("GET", "/system/df?type=build-cache")
+    entries = json.loads(conn.getresponse().read()).get("BuildCache") or []
+    steps = [e for e in entries if e.get("Type") == "regular" and "cmake --build" in (e.get("Description") or "")]
+    if not steps:
+        check("the build step's layer is in the engine's build cache", False, f"{len(entries)} entries, none of it")
+        return
+    newest = max(steps, key=lambda e: e.get("CreatedAt", ""))
+    check(f"the Millrace image's build step left {newest['Size'] / 1e6:.1f} MB in the build cache "
+          f"(at most {BUILD_STEP_MAX_BYTES / 1e6:.0f})", newest["Size"] <= BUILD_STEP_MAX_BYTES,
+          newest.get("Description", "")[:200])
+
+
 def check_stored_once(checker, stack):
     """Each kept store event of the topic, and each valid order, stored once,
     and nothing else stored."""
@@ -269,6 +311,7 @@ def main():
 
     try:
         stack.timed("build (the default profile's images)", "build", timeout=3600)
+        check_build_step_size()
         stack.timed("up --wait (every service healthy)", "up", "-d", "--wait", timeout=600)
         stack.connect_host_clients()
         events(5000, 0)
