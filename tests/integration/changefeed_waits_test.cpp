@@ -10,7 +10,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <pqxx/pqxx>
@@ -179,8 +178,8 @@ TEST_CASE("a feed whose new slot waits for an open transaction says so, and stop
 }
 
 TEST_CASE(
-    "a backfill's chunk read longer than wal_sender_timeout keeps the stream, which goes on "
-    "during it, and a stop cancels a read",
+    "a backfill's chunk read longer than wal_sender_timeout keeps the stream, and a stop "
+    "cancels a read",
     "[changefeed-waits]") {
   Pipeline p("it_cfslow");
   std::string out;
@@ -242,19 +241,6 @@ TEST_CASE(
   };
   CHECK(eventually(reading, seconds(60)));
   CHECK(state(second) == "running");
-  // The stream goes on during the read: a row inserted now is published
-  // while the chunk is still being read.
-  {
-    pqxx::work tx(c);
-    tx.exec("INSERT INTO " + items + " VALUES (1000, 'live')");
-    tx.commit();
-  }
-  const auto with_live = rig.read_all(302);
-  REQUIRE(with_live.size() == 302);
-  CHECK(std::any_of(with_live.begin(), with_live.end(), [](const ChangeRecord& r) {
-    return r.op == "c" && r.value.find("\"live\"") != std::string::npos;
-  }));
-  CHECK(reading());
   CHECK(stop_cleanly({&feed}));
   CHECK(eventually([&] { return !reading(); }, seconds(10)));
 }

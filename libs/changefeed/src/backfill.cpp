@@ -56,10 +56,8 @@ std::optional<std::int64_t> Backfiller::running() const {
 
 void Backfiller::tick(std::size_t chunks_waiting) {
   const auto now = clock_();
-  if (reading_.valid()) settle(false);
-  // Not while a chunk is read: the source takes no other call meanwhile.
   if (recorded_chunks_ != published_progress_.chunks && published_progress_.id != 0 && request_ &&
-      published_progress_.id == request_->id && running() && !reading_.valid()) {
+      published_progress_.id == request_->id && running()) {
     source_.record(published_progress_.id, BackfillState::kRunning, &published_progress_, "");
     recorded_chunks_ = published_progress_.chunks;
   }
@@ -100,9 +98,13 @@ void Backfiller::tick(std::size_t chunks_waiting) {
       }
       ++chunk_no_;
       mark_ = session_ + "/" + std::to_string(request_->id) + "/" + std::to_string(chunk_no_);
-      reading_ = source_.begin_chunk(*request_, *table_, key_columns_, progress_->after, mark_);
+      try {
+        chunk_ = source_.read_chunk(*request_, *table_, key_columns_, progress_->after, mark_);
+      } catch (const BackfillRefused& e) {
+        fail(e.what());
+        return;
+      }
       phase_ = Phase::kAwaitLow;
-      settle(false);
       return;
     }
     case Phase::kFinishing:
@@ -120,26 +122,6 @@ void Backfiller::tick(std::size_t chunks_waiting) {
   }
 }
 
-// A begun read's end, once it has ended (or, with `wait`, when it does):
-// its chunk is kept for the high watermark. A refused read ends the
-// backfill; anything else goes to the caller, and the chunk is read again
-// (what its window noted stays known to the chunks after).
-void Backfiller::settle(bool wait) {
-  if (!wait && reading_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
-    source_.still_reading(*request_, *table_);
-    return;
-  }
-  try {
-    chunk_ = reading_.get();
-  } catch (const BackfillRefused& e) {
-    fail(e.what());
-  } catch (...) {
-    close_window();
-    phase_ = Phase::kReady;
-    throw;
-  }
-}
-
 void Backfiller::start(const BackfillRequest& request, std::optional<BackfillProgress> resumed) {
   request_ = request;
   progress_ = resumed ? *resumed : BackfillProgress{request.id, std::nullopt, 0, 0};
@@ -149,8 +131,6 @@ void Backfiller::start(const BackfillRequest& request, std::optional<BackfillPro
   recent_.clear();
   recent_keys_ = 0;
   window_.clear();
-  window_keys_ = 0;
-  window_dropped_newest_.reset();
   forgotten_newest_.reset();
   try {
     table_ = source_.describe(request);
@@ -183,8 +163,6 @@ void Backfiller::end(BackfillState state) {
   finished_state_ = state;
   chunk_.reset();
   window_.clear();
-  window_keys_ = 0;
-  window_dropped_newest_.reset();
 }
 
 bool Backfiller::touches(const Change& change) const {
@@ -222,36 +200,11 @@ void Backfiller::note(const Transaction& tx) {
     }
   }
   if (!touched) return;
-  if (phase_ != Phase::kWindow) {
+  if (phase_ == Phase::kWindow) {
+    window_.push_back(std::move(touch));
+  } else {
     remember(std::move(touch));
-    return;
   }
-  if (window_dropped_newest_ || window_.size() >= config_.recent_transactions ||
-      window_keys_ + touch.keys.size() > config_.recent_keys) {
-    // A long read while the table changes: the window is dropped, not
-    // kept growing.
-    for (const auto& t : window_) keep_newest(window_dropped_newest_, t.xid);
-    keep_newest(window_dropped_newest_, touch.xid);
-    window_.clear();
-    window_keys_ = 0;
-    return;
-  }
-  window_keys_ += touch.keys.size();
-  window_.push_back(std::move(touch));
-}
-
-void Backfiller::keep_newest(std::optional<std::uint32_t>& newest, std::uint32_t xid) {
-  if (!newest || xid_precedes(*newest, xid)) newest = xid;
-}
-
-bool Backfiller::close_window() {
-  for (auto& t : window_) remember(std::move(t));
-  window_.clear();
-  window_keys_ = 0;
-  if (!window_dropped_newest_) return false;
-  keep_newest(forgotten_newest_, *window_dropped_newest_);
-  window_dropped_newest_.reset();
-  return true;
 }
 
 void Backfiller::remember(Touch&& touch) {
@@ -259,7 +212,8 @@ void Backfiller::remember(Touch&& touch) {
   recent_.push_back(std::move(touch));
   while (!recent_.empty() &&
          (recent_.size() > config_.recent_transactions || recent_keys_ > config_.recent_keys)) {
-    keep_newest(forgotten_newest_, recent_.front().xid);
+    const auto xid = recent_.front().xid;
+    if (!forgotten_newest_ || xid_precedes(*forgotten_newest_, xid)) forgotten_newest_ = xid;
     recent_keys_ -= recent_.front().keys.size();
     recent_.pop_front();
   }
@@ -275,9 +229,7 @@ BackfillOutcome Backfiller::on_transaction(const Transaction& tx) {
         phase_ = Phase::kWindow;
         window_.clear();
       } else if (m.content == mark_ + "/high" && phase_ == Phase::kWindow) {
-        // Committed as the read's last step: its end is here or a moment away.
-        if (reading_.valid()) settle(true);
-        if (phase_ == Phase::kWindow) out.chunk = close_chunk(tx);
+        out.chunk = close_chunk(tx);
       }
       // Anything else: an earlier session's, or another feed's.
     }
@@ -303,8 +255,9 @@ std::optional<Transaction> Backfiller::close_chunk(const Transaction& high) {
   };
   for (const auto& t : recent_) weigh(t);
   for (const auto& t : window_) weigh(t);
-  // What a dropped window held is not known.
-  if (close_window()) unsure = true;
+  // The window's transactions join the recent ones for the chunks after.
+  for (auto& t : window_) remember(std::move(t));
+  window_.clear();
   if (unsure) {
     // Not every row such a transaction changed is known: read it again.
     chunk_.reset();

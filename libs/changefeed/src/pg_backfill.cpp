@@ -17,7 +17,9 @@ using core::InfraError;
 
 namespace {
 
-// A chunk's read is said to be slow after this long, and again this often.
+// A chunk's read: the caller's tick this often; said to be slow after this
+// long, and again this often.
+constexpr std::chrono::milliseconds kReadingTick{1000};
 constexpr std::chrono::seconds kSlowChunk{30};
 constexpr std::chrono::seconds kSlowChunkEvery{60};
 
@@ -69,7 +71,6 @@ PgBackfillSource::PgBackfillSource(const ChangefeedConfig& config) : config_(con
 }
 
 pqxx::connection& PgBackfillSource::conn() {
-  if (broken_.exchange(false)) conn_.reset();  // by a read that failed
   if (!conn_) {
     try {
       // No statement timeout: a chunk whose condition matches few rows
@@ -294,72 +295,72 @@ std::shared_ptr<const Relation> PgBackfillSource::describe(const BackfillRequest
   return found->relation;
 }
 
-void PgBackfillSource::watermark(pqxx::connection& c, const std::string& content) {
-  pqxx::nontransaction tx(c);
+void PgBackfillSource::watermark(const std::string& content) {
+  pqxx::nontransaction tx(conn());
   tx.exec_params("SELECT pg_logical_emit_message(true, $1::text, $2::text)", kBackfillMessagePrefix,
                  content);
 }
 
-PgBackfillSource::~PgBackfillSource() {
-  // A read still running (the session ended during it) is cancelled, so
-  // that the reader's thread, joined next, is not held for its end.
-  if (reading_.load() && conn_) {
-    try {
-      conn_->cancel_query();
-    } catch (const std::exception& e) {
-      runtime::log_warn("changefeed", std::string("backfill: cancelling a read: ") + e.what());
+Chunk PgBackfillSource::read_chunk(const BackfillRequest& request, const Relation& table,
+                                   const std::vector<std::size_t>& key_columns,
+                                   const std::optional<std::vector<std::string>>& after,
+                                   const std::string& mark) {
+  // Connected here, on the caller's thread: the reader only uses it.
+  pqxx::connection& c = conn();
+  if (!reader_) reader_ = std::make_unique<core::TaskThread<Chunk>>();
+  auto read =
+      reader_->submit([&, mark] { return read_rows(c, request, table, key_columns, after, mark); });
+  // What the caller's tick throws passes as it is (the read cancelled).
+  wait_for(read, request, table);
+  try {
+    return read.get();
+  } catch (const pqxx::sql_error& e) {
+    if (!request_error(e)) {
+      conn_.reset();
+      pg::rethrow_classified("backfill " + std::to_string(request.id) + ": reading a chunk");
     }
+    throw BackfillRefused(
+        std::string("reading ") + table.schema + "." + table.name + ": " + e.what() +
+        (e.sqlstate() == "42501" ? " (the feed's role needs SELECT on the table: `millrace "
+                                   "changefeed publish --grant-select ROLE`)"
+                                 : ""));
+  } catch (const BackfillRefused&) {
+    throw;
+  } catch (const std::invalid_argument& e) {
+    throw InfraError(FailureClass::kFatal,
+                     std::string("backfill: pg_current_snapshot() answered ") + e.what());
+  } catch (const std::exception&) {
+    conn_.reset();
+    pg::rethrow_classified("backfill " + std::to_string(request.id) + ": reading a chunk");
   }
 }
 
-std::future<Chunk> PgBackfillSource::begin_chunk(
-    const BackfillRequest& request, const Relation& table,
-    const std::vector<std::size_t>& key_columns,
-    const std::optional<std::vector<std::string>>& after, const std::string& mark) {
-  // Connected here, on the caller's thread: the reader only uses it, and
-  // leaves a connection it broke to the next call's conn() (broken_).
-  pqxx::connection& c = conn();
-  if (!reader_) reader_ = std::make_unique<core::TaskThread<Chunk>>();
-  read_began_ = std::chrono::steady_clock::now();
-  slow_ = runtime::SlowWait(kSlowChunk, kSlowChunkEvery);
-  reading_.store(true);
-  return reader_->submit([this, &c, request, table, key_columns, after, mark] {
-    struct Ended {
-      std::atomic<bool>& reading;
-      ~Ended() { reading.store(false); }
-    } ended{reading_};
-    try {
-      return read_rows(c, request, table, key_columns, after, mark);
-    } catch (const pqxx::sql_error& e) {
-      if (!request_error(e)) {
-        broken_.store(true);
-        pg::rethrow_classified("backfill " + std::to_string(request.id) + ": reading a chunk");
-      }
-      throw BackfillRefused(
-          std::string("reading ") + table.schema + "." + table.name + ": " + e.what() +
-          (e.sqlstate() == "42501" ? " (the feed's role needs SELECT on the table: `millrace "
-                                     "changefeed publish --grant-select ROLE`)"
-                                   : ""));
-    } catch (const BackfillRefused&) {
-      throw;
-    } catch (const std::invalid_argument& e) {
-      throw InfraError(FailureClass::kFatal,
-                       std::string("backfill: pg_current_snapshot() answered ") + e.what());
-    } catch (const std::exception&) {
-      broken_.store(true);
-      pg::rethrow_classified("backfill " + std::to_string(request.id) + ": reading a chunk");
+void PgBackfillSource::wait_for(std::future<Chunk>& read, const BackfillRequest& request,
+                                const Relation& table) {
+  const auto began = std::chrono::steady_clock::now();
+  runtime::SlowWait told(kSlowChunk, kSlowChunkEvery);
+  while (read.wait_for(kReadingTick) != std::future_status::ready) {
+    if (const auto waited = told.due(std::chrono::steady_clock::now() - began)) {
+      runtime::log_warn("changefeed",
+                        "backfill " + std::to_string(request.id) + ": a chunk of " + table.schema +
+                            "." + table.name + " has been read for " +
+                            std::to_string(waited->count()) +
+                            " s (a condition that matches few rows reads far in key order; a "
+                            "lock on the table holds the read up); the stream waits for it");
     }
-  });
-}
-
-void PgBackfillSource::still_reading(const BackfillRequest& request, const Relation& table) {
-  if (const auto waited = slow_.due(std::chrono::steady_clock::now() - read_began_)) {
-    runtime::log_warn("changefeed", "backfill " + std::to_string(request.id) + ": a chunk of " +
-                                        table.schema + "." + table.name + " has been read for " +
-                                        std::to_string(waited->count()) +
-                                        " s (a condition that matches few rows reads far in key "
-                                        "order; a lock on the table holds the read up); the "
-                                        "stream goes on, and the chunk's rows wait for it");
+    if (!while_reading_) continue;
+    try {
+      while_reading_();
+    } catch (...) {
+      try {
+        conn_->cancel_query();
+      } catch (const std::exception& e) {
+        runtime::log_warn("changefeed", std::string("backfill: cancelling a read: ") + e.what());
+      }
+      read.wait();
+      conn_.reset();
+      throw;
+    }
   }
 }
 
@@ -369,7 +370,7 @@ Chunk PgBackfillSource::read_rows(pqxx::connection& c, const BackfillRequest& re
                                   const std::optional<std::vector<std::string>>& after,
                                   const std::string& mark) {
   Chunk chunk;
-  watermark(c, mark + "/low");
+  watermark(mark + "/low");
   std::string columns;
   for (std::size_t i = 0; i < table.columns.size(); ++i) {
     if (i != 0) columns += ", ";
@@ -423,7 +424,7 @@ Chunk PgBackfillSource::read_rows(pqxx::connection& c, const BackfillRequest& re
     }
     tx.commit();
   }
-  watermark(c, mark + "/high");
+  watermark(mark + "/high");
   return chunk;
 }
 

@@ -10,11 +10,8 @@
 // Caller contract: one thread. A failure of the connection throws
 // core::InfraError (retryable) and the next call connects again; a request
 // that cannot run throws BackfillRefused. A chunk is read on a thread of
-// this source's own while the caller's goes on (begin_chunk()); no other
-// call is made until its future is ready.
+// this source's own while the caller's waits (while_reading()).
 
-#include <atomic>
-#include <chrono>
 #include <functional>
 #include <future>
 #include <map>
@@ -25,7 +22,6 @@
 #include "millrace/changefeed/backfill.hpp"
 #include "millrace/changefeed/service.hpp"
 #include "millrace/core/task_thread.hpp"
-#include "millrace/runtime/slow_wait.hpp"
 #include "published_tables.hpp"
 
 namespace millrace::changefeed {
@@ -47,18 +43,14 @@ extern const char* const kSignalTableJoins;
 class PgBackfillSource final : public BackfillSource {
  public:
   explicit PgBackfillSource(const ChangefeedConfig& config);
-  ~PgBackfillSource() override;
-  PgBackfillSource(const PgBackfillSource&) = delete;
-  PgBackfillSource& operator=(const PgBackfillSource&) = delete;
 
   std::optional<BackfillRequest> next() override;
   bool cancel_requested(std::int64_t id) override;
   std::shared_ptr<const Relation> describe(const BackfillRequest& request) override;
-  std::future<Chunk> begin_chunk(const BackfillRequest& request, const Relation& table,
-                                 const std::vector<std::size_t>& key_columns,
-                                 const std::optional<std::vector<std::string>>& after,
-                                 const std::string& mark) override;
-  void still_reading(const BackfillRequest& request, const Relation& table) override;
+  Chunk read_chunk(const BackfillRequest& request, const Relation& table,
+                   const std::vector<std::size_t>& key_columns,
+                   const std::optional<std::vector<std::string>>& after,
+                   const std::string& mark) override;
   void record(std::int64_t id, BackfillState state, const BackfillProgress* progress,
               const std::string& error) override;
 
@@ -78,6 +70,12 @@ class PgBackfillSource final : public BackfillSource {
   // True once a poll (next()) found that this role may use the signal
   // table; false before the first and after one that found it may not.
   bool serving() const { return serving_; }
+  // Called on the caller's thread every second while a chunk is read, which
+  // may take long (a condition that matches few rows reads far in key
+  // order; a lock on the table holds it up): the feed keeps its replication
+  // session alive from it. What it throws cancels the read (a query cancel)
+  // and is rethrown by read_chunk() once the read has ended.
+  void while_reading(std::function<void()> tick) { while_reading_ = std::move(tick); }
 
  private:
   pqxx::connection& conn();
@@ -85,30 +83,26 @@ class PgBackfillSource final : public BackfillSource {
   // or not every right the feed needs on it).
   std::string signal_state(pqxx::nontransaction& tx);
   std::vector<PublishedTable> tables();
-  void watermark(pqxx::connection& c, const std::string& content);
+  void watermark(const std::string& content);
   // The low watermark, the chunk in one snapshot, the high watermark: on
   // the reader's thread, over `c`.
   Chunk read_rows(pqxx::connection& c, const BackfillRequest& request, const Relation& table,
                   const std::vector<std::size_t>& key_columns,
                   const std::optional<std::vector<std::string>>& after, const std::string& mark);
+  // Waits for `read`, calling while_reading_ and saying when it is slow.
+  void wait_for(std::future<Chunk>& read, const BackfillRequest& request, const Relation& table);
 
   const ChangefeedConfig& config_;
   std::string table_;  // the signal table, quoted
   std::unique_ptr<pqxx::connection> conn_;
-  // A read is running on reader_; the reader broke conn_ (reset by the
-  // next conn()).
-  std::atomic<bool> reading_{false};
-  std::atomic<bool> broken_{false};
-  std::chrono::steady_clock::time_point read_began_;
-  runtime::SlowWait slow_{std::chrono::seconds(0), std::chrono::seconds(0)};
+  std::function<void()> while_reading_;
+  // Declared after conn_: its thread is joined before the connection goes.
+  std::unique_ptr<core::TaskThread<Chunk>> reader_;
   std::map<Oid, std::string> row_filters_;
   std::string role_;  // the feed's role, as signal_state() last read it
   bool serving_ = false;
   bool told_missing_ = false;
   bool told_denied_ = false;
-  // Declared last: its thread, which a read uses the members above on, is
-  // joined before any of them goes.
-  std::unique_ptr<core::TaskThread<Chunk>> reader_;
 };
 
 }  // namespace millrace::changefeed

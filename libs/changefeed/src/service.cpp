@@ -157,9 +157,14 @@ struct FeedRunner {
     Backfiller backfiller(
         backfill_source, [&](const Relation& r) { return stream.primary_key(r); }, session_id(),
         bc);
-    // A chunk is read on the source's own thread while this one streams
-    // (a read may take long: the replication session is kept alive as
-    // always); a stop cancels it, as the source goes.
+    // A chunk's read, which may take long, holds up this thread's step: the
+    // replication session is kept alive meanwhile (PostgreSQL ends one
+    // silent for wal_sender_timeout, and the chunk would be read again and
+    // again), and a stop cancels the read.
+    backfill_source.while_reading([&] {
+      feed.keep_alive();
+      if (worker.stopping()) throw runtime::Stopped{};
+    });
     if (stream.messages()) {
       backfiller.resume(checkpoint);
       feed.set_backfill(&backfiller);

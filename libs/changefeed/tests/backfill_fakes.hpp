@@ -4,7 +4,6 @@
 // what the backfill asks and records is kept.
 
 #include <deque>
-#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -58,11 +57,7 @@ class FakeBackfillSource final : public BackfillSource {
   std::vector<Read> reads;
   std::vector<Recorded> records;
   bool cancel = false;
-  std::string refuse;  // a read is refused with this when set
-  // When set, a read's chunk waits for the test: begin_chunk() returns
-  // this promise's future (set it to end the read).
-  std::optional<std::promise<Chunk>> held;
-  int still_reading_calls = 0;
+  std::string refuse;  // read_chunk refuses with this when set
 
   std::optional<BackfillRequest> next() override {
     for (const auto& r : requests) {
@@ -73,25 +68,16 @@ class FakeBackfillSource final : public BackfillSource {
   }
   bool cancel_requested(std::int64_t) override { return cancel; }
   std::shared_ptr<const Relation> describe(const BackfillRequest&) override { return table; }
-  // Read at once (its future ready), unless `held`.
-  std::future<Chunk> begin_chunk(const BackfillRequest& request, const Relation&,
-                                 const std::vector<std::size_t>&,
-                                 const std::optional<std::vector<std::string>>& after,
-                                 const std::string& mark) override {
-    if (held) return held->get_future();
-    std::promise<Chunk> read;
-    try {
-      if (!refuse.empty()) throw BackfillRefused(refuse);
-      reads.push_back({request.id, after, mark});
-      if (chunks.empty()) throw std::logic_error("the test scripted no more chunks");
-      read.set_value(chunks.front());
-      chunks.pop_front();
-    } catch (...) {
-      read.set_exception(std::current_exception());
-    }
-    return read.get_future();
+  Chunk read_chunk(const BackfillRequest& request, const Relation&, const std::vector<std::size_t>&,
+                   const std::optional<std::vector<std::string>>& after,
+                   const std::string& mark) override {
+    if (!refuse.empty()) throw BackfillRefused(refuse);
+    reads.push_back({request.id, after, mark});
+    if (chunks.empty()) throw std::logic_error("the test scripted no more chunks");
+    Chunk c = chunks.front();
+    chunks.pop_front();
+    return c;
   }
-  void still_reading(const BackfillRequest&, const Relation&) override { ++still_reading_calls; }
   void record(std::int64_t id, BackfillState state, const BackfillProgress* progress,
               const std::string& error) override {
     records.push_back(

@@ -1,12 +1,8 @@
 #include "millrace/changefeed/backfill.hpp"
 
 #include <catch2/catch.hpp>
-#include <chrono>
-#include <memory>
-#include <thread>
 
 #include "backfill_fakes.hpp"
-#include "millrace/core/failure.hpp"
 
 using namespace millrace::changefeed;
 using namespace millrace::changefeed::testing;
@@ -67,21 +63,6 @@ std::vector<std::string> ids(const Transaction& tx) {
   }
   return out;
 }
-
-// A backfill of request 1 (chunks of 3 rows) whose first chunk's read has
-// begun and waits for the test (src.held).
-struct HeldRead {
-  FakeBackfillSource src;
-  std::unique_ptr<Backfiller> backfiller;
-  explicit HeldRead(BackfillConfig config = {}) {
-    src.requests = {{1, "t", "", 3, ""}};
-    src.held.emplace();
-    backfiller = std::make_unique<Backfiller>(src, no_key, "s1", config);
-    backfiller->resume({});
-    backfiller->tick();  // picks the request up
-    backfiller->tick();  // begins the first chunk's read, and does not wait for it
-  }
-};
 
 }  // namespace
 
@@ -355,102 +336,4 @@ TEST_CASE("a checkpoint carries a backfill's progress through its text") {
   CHECK_FALSE(old->backfill);
   CHECK(old->backfill_finished == 0);
   CHECK_FALSE(parse_checkpoint(R"({"commit_lsn":"0/10","end_lsn":"0/18","backfill":{"id":1}})"));
-}
-
-TEST_CASE("the stream goes on while a chunk is read, which is taken at its high watermark") {
-  HeldRead held;
-  auto& src = held.src;
-  auto& b = *held.backfiller;
-  REQUIRE(b.running() == 1);
-  b.tick();
-  CHECK(src.still_reading_calls == 2);
-  // The stream's transactions pass while the read runs: before its low
-  // watermark, and in its window.
-  CHECK_FALSE(b.on_transaction(change_tx(src, 99, 0x100, {"1"})).watermark);
-  CHECK_FALSE(b.on_transaction(watermark("s1/1/1/low", 0x200)).chunk);
-  CHECK_FALSE(b.on_transaction(change_tx(src, 106, 0x300, {"2"})).watermark);
-  // A batch published meanwhile is told to the signal table only after the
-  // read: the source takes no other call during it.
-  Checkpoint published = checkpoint_at(0x300, 0x308);
-  published.backfill = BackfillProgress{1, std::vector<std::string>{"0"}, 1, 0};
-  b.published(published);
-  const auto records = src.records.size();
-  b.tick();
-  CHECK(src.records.size() == records);
-  src.held->set_value(chunk_of({"1", "2", "3"}, "100:105:"));
-  src.held.reset();
-  b.tick();
-  CHECK(src.records.size() == records + 1);
-  auto high = b.on_transaction(watermark("s1/1/1/high", 0x400));
-  REQUIRE(high.chunk);
-  CHECK(ids(*high.chunk) == std::vector<std::string>{"1", "3"});  // 106 is past the snapshot
-  CHECK(b.progress()->after == std::vector<std::string>{"3"});
-}
-
-TEST_CASE("a chunk's high watermark waits for its read's end, which it follows") {
-  HeldRead held;
-  auto& src = held.src;
-  auto& b = *held.backfiller;
-  b.on_transaction(watermark("s1/1/1/low", 0x200));
-  // The high watermark commits as the read's last step: its future is set
-  // a moment after the stream may deliver it.
-  std::thread reader([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    src.held->set_value(chunk_of({"1", "2"}, "100:100:"));
-  });
-  auto high = b.on_transaction(watermark("s1/1/1/high", 0x300));
-  reader.join();
-  REQUIRE(high.chunk);
-  CHECK(ids(*high.chunk) == std::vector<std::string>{"1", "2", "end"});
-}
-
-TEST_CASE(
-    "a read that fails is thrown by a tick, and its chunk is read again with its window known") {
-  HeldRead held;
-  auto& src = held.src;
-  auto& b = *held.backfiller;
-  b.on_transaction(watermark("s1/1/1/low", 0x200));
-  b.on_transaction(change_tx(src, 104, 0x300, {"2"}));
-  src.held->set_exception(std::make_exception_ptr(
-      millrace::core::InfraError(millrace::core::FailureClass::kRetryable, "connection lost")));
-  src.held.reset();
-  CHECK_THROWS_AS(b.tick(), millrace::core::InfraError);
-  CHECK(b.running() == 1);
-  // Read again, from the same place, under a new mark; 104 committed
-  // before it but after the new snapshot was taken is still known.
-  src.chunks = {chunk_of({"1", "2", "3"}, "100:104:")};
-  b.tick();
-  REQUIRE(src.reads.size() == 1);
-  CHECK_FALSE(src.reads[0].after);
-  CHECK(src.reads[0].mark == "s1/1/2");
-  b.on_transaction(watermark("s1/1/2/low", 0x400));
-  auto high = b.on_transaction(watermark("s1/1/2/high", 0x500));
-  REQUIRE(high.chunk);
-  CHECK(ids(*high.chunk) == std::vector<std::string>{"1", "3"});
-}
-
-TEST_CASE("a window that outgrows the bounds while a chunk is read has the chunk read again") {
-  BackfillConfig config;
-  config.recent_transactions = 2;
-  HeldRead held(config);
-  auto& src = held.src;
-  auto& b = *held.backfiller;
-  b.on_transaction(watermark("s1/1/1/low", 0x200));
-  for (std::uint32_t xid = 101; xid <= 103; ++xid) {
-    b.on_transaction(change_tx(src, xid, 0x300 + xid, {std::to_string(xid)}));
-  }
-  src.held->set_value(chunk_of({"1", "2", "3"}, "110:110:"));
-  src.held.reset();
-  b.tick();
-  CHECK_FALSE(b.on_transaction(watermark("s1/1/1/high", 0x500)).chunk);
-  CHECK(b.stats().rereads == 1);
-  // Read again: its snapshot saw the dropped window, so it is published.
-  src.chunks = {chunk_of({"1", "2", "3"}, "110:110:")};
-  b.tick();
-  REQUIRE(src.reads.size() == 1);
-  CHECK(src.reads[0].mark == "s1/1/2");
-  b.on_transaction(watermark("s1/1/2/low", 0x600));
-  auto high = b.on_transaction(watermark("s1/1/2/high", 0x700));
-  REQUIRE(high.chunk);
-  CHECK(ids(*high.chunk) == std::vector<std::string>{"1", "2", "3"});
 }

@@ -45,7 +45,6 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -109,24 +108,15 @@ class BackfillSource {
   // The request's table as the stream describes it (the publication's
   // columns; key columns flagged as pgoutput flags them).
   virtual std::shared_ptr<const Relation> describe(const BackfillRequest& request) = 0;
-  // Begins a chunk's read and returns without waiting for it, so that the
-  // stream goes on meanwhile: it commits the low watermark (a logical
-  // message `mark` + "/low"), reads up to request.chunk_size rows after
-  // `after` (from the start without one) that match the request's
-  // condition and the publication's row filter, in the order of
-  // `key_columns`, then commits the high watermark (`mark` + "/high"). The
-  // future gives the chunk, or throws BackfillRefused or core::InfraError.
-  // The arguments are copied. Until the future is ready no other call is
-  // made but still_reading(); a source destroyed before cancels the read.
-  virtual std::future<Chunk> begin_chunk(const BackfillRequest& request, const Relation& table,
-                                         const std::vector<std::size_t>& key_columns,
-                                         const std::optional<std::vector<std::string>>& after,
-                                         const std::string& mark) = 0;
-  // Called at every tick while a begun chunk is read: a source may say
-  // when a read is slow.
-  virtual void still_reading(const BackfillRequest& request, const Relation& table) {
-    (void)request, (void)table;
-  }
+  // Commits the low watermark (a logical message `mark` + "/low"), reads
+  // up to request.chunk_size rows after `after` (from the start without
+  // one) that match the request's condition and the publication's row
+  // filter, in the order of `key_columns`, then commits the high watermark
+  // (`mark` + "/high").
+  virtual Chunk read_chunk(const BackfillRequest& request, const Relation& table,
+                           const std::vector<std::size_t>& key_columns,
+                           const std::optional<std::vector<std::string>>& after,
+                           const std::string& mark) = 0;
   // Writes the request's state, and its progress when given, to its row;
   // `error` for kFailed.
   virtual void record(std::int64_t id, BackfillState state, const BackfillProgress* progress,
@@ -171,10 +161,8 @@ class Backfiller {
   // At the session's start: what the checkpoint read back says.
   void resume(const Checkpoint& published);
 
-  // Between stream messages: asks for a request when due, begins the next
-  // chunk's read when none is out, takes a read's chunk once it ended. A
-  // read that failed (core::InfraError) is thrown here, or by
-  // on_transaction() at its high watermark; its chunk is read again.
+  // Between stream messages: asks for a request when due, starts the next
+  // chunk when none is out. May block on PostgreSQL for a chunk's read.
   // `chunks_waiting`: the chunks read that wait behind the batch being
   // published. With kChunksWaiting of them the next is not read, so that a
   // change committed during a backfill waits behind four chunks at most
@@ -219,9 +207,6 @@ class Backfiller {
   Phase phase_ = Phase::kIdle;
   std::chrono::steady_clock::time_point next_poll_{};
   std::optional<BackfillRequest> request_;
-  // The chunk being read (BackfillSource::begin_chunk), until it is taken.
-  std::future<Chunk> reading_;
-  void settle(bool wait);
   std::shared_ptr<const Relation> table_;
   std::vector<std::size_t> key_columns_;  // of table_, in key order
   std::optional<BackfillProgress> progress_;
@@ -247,22 +232,12 @@ class Backfiller {
     bool overflow = false;                       // more rows than config_.keys_per_transaction
   };
   void remember(Touch&& touch);
-  // `newest` becomes `xid` if it is newer (xids wrap around).
-  static void keep_newest(std::optional<std::uint32_t>& newest, std::uint32_t xid);
-  // The window's transactions join the recent ones, for the chunks after;
-  // true when note() dropped some, whose newest is then forgotten.
-  bool close_window();
   // The transactions that touched the table, newest last: before the
   // current chunk's low watermark, and between its watermarks.
   std::deque<Touch> recent_;
   std::size_t recent_keys_ = 0;
   std::vector<Touch> window_;
-  // The window held more than the config's bounds on recent_ (the stream
-  // goes on while a chunk is read): what it dropped is not known, so the
-  // chunk is read again, and the newest xid dropped is forgotten.
-  std::size_t window_keys_ = 0;
-  std::optional<std::uint32_t> window_dropped_newest_;  // The newest xid dropped from recent_: a
-                                                        // snapshot whose xmin is past it
+  // The newest xid dropped from recent_: a snapshot whose xmin is past it
   // saw every dropped transaction.
   std::optional<std::uint32_t> forgotten_newest_;
   BackfillStats stats_;

@@ -151,6 +151,10 @@ class Feed {
   std::chrono::steady_clock::time_point step(std::chrono::milliseconds timeout);
   // Publishes and confirms what is pending (before a clean stop).
   void flush();
+  // Tells the server the feed is there (a standby status update with what
+  // is confirmed so far) while a step is held up by other work: PostgreSQL
+  // ends a replication session that says nothing for wal_sender_timeout.
+  void keep_alive() { send_status(true, clock_()); }
 
   // Runs backfills between the stream's transactions (backfill.hpp): its
   // watermarks are not published, its chunks are, each in its high
