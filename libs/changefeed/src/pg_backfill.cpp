@@ -1,6 +1,7 @@
 #include "pg_backfill.hpp"
 
 #include <chrono>
+#include <utility>
 
 #include "millrace/core/failure.hpp"
 #include "millrace/core/json_string.hpp"
@@ -352,12 +353,20 @@ void PgBackfillSource::wait_for(std::future<Chunk>& read, const BackfillRequest&
     try {
       while_reading_();
     } catch (...) {
-      try {
-        conn_->cancel_query();
-      } catch (const std::exception& e) {
-        runtime::log_warn("changefeed", std::string("backfill: cancelling a read: ") + e.what());
-      }
-      read.wait();
+      // A cancel that reaches the server between the read's statements is
+      // dropped (the session is idle then): it is sent again every tick until
+      // the read has ended, so a stop never waits for the rest of a long read.
+      bool told_failure = false;
+      do {
+        try {
+          conn_->cancel_query();
+        } catch (const std::exception& e) {
+          if (!std::exchange(told_failure, true)) {
+            runtime::log_warn("changefeed",
+                              std::string("backfill: cancelling a read: ") + e.what());
+          }
+        }
+      } while (read.wait_for(kReadingTick) != std::future_status::ready);
       conn_.reset();
       throw;
     }
