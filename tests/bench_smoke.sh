@@ -49,6 +49,8 @@ for leg in ("commit_to_webhook_ms", "receiver_round_trip_ms"):
 assert wh["ratio_p50"] > 0 and wh["ratio_p99"] > 0, f"webhooks ratios {wh!r}"
 assert wh["key_order_commit_to_webhook_ms"]["count"] == wh["changes"], f"webhooks key order {wh!r}"
 assert wh["commit_over_key_order_p50"] > 0 and wh["commit_over_key_order_p99"] > 0, f"webhooks {wh!r}"
+# Every change and its two deliveries write WAL: its row, and the rows' two versions.
+assert wh["wal_bytes"] > 3 * 100 * wh["changes"], f"webhooks WAL {wh['wal_bytes']!r} for {wh['changes']} changes"
 # Both rates ran; each delivery's legs add up to its commit to arrival, so
 # the legs' maxima bound the whole's (nginx logs whole milliseconds).
 for key in ("webhooks", "webhooks_2000"):

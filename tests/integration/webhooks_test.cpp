@@ -180,6 +180,16 @@ TEST_CASE(
     CHECK(requests[1].at - requests[0].at >= seconds(3));
     CHECK(check_each_once_in_key_order(rx.accepted_ids("/slow"), records) == 0);
   }
+  {  // a delivered row keeps its record, not its body; a waiting one keeps its body
+    const auto all = std::to_string(endpoint["/all"]);
+    CHECK(sql_count(p, "SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = " + all +
+                           " AND status = 'delivered' AND body = '' AND attempts = 1 AND "
+                           "last_status = 200 AND delivered_at IS NOT NULL") ==
+          static_cast<std::int64_t>(all_ids.size()));
+    CHECK(sql_count(p, "SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = " +
+                           std::to_string(endpoint["/gone"]) + " AND body LIKE '{%'") ==
+          static_cast<std::int64_t>(all_ids.size()));
+  }
   {  // 410 disables the endpoint after one request; its deliveries wait
     CHECK(rx.requests("/gone").size() == 1);
     const auto id = std::to_string(endpoint["/gone"]);

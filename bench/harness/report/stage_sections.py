@@ -390,7 +390,10 @@ def render_webhooks(res):
             f"); CPU steal {wh['cpu_steal_share']:.2%}." + served_sentence(wh.get("service_counters")) +
             sessions_sentence(wh.get("postgres_sessions_cpu_seconds")) +
             # Two endpoints (measure()): two deliveries a change.
-            statements_sentence(wh.get("postgres_statements"), 2 * wh["changes"]), "",
+            statements_sentence(wh.get("postgres_statements"), 2 * wh["changes"]) +
+            (f" PostgreSQL wrote {wh['wal_bytes'] / 1e6:,.1f} MB of WAL over the load, "
+             f"{wh['wal_bytes'] / wh['changes']:,.0f} bytes a change." if wh.get("wal_bytes") and wh["changes"] else ""),
+            "",
             "| leg | commit order p50 | p99 | the slowest | key order p50 | p99 |",
             "| --- | ---: | ---: | ---: | ---: | ---: |"]
         co, ko = wh["commit_order"], wh["key_order"]

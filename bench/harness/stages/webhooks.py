@@ -352,6 +352,9 @@ def measure(stack, receiver, schema, topic, slot, owner, rate, seconds, workdir,
         meter = CpuMeter(stack, {"changefeed": [feed], "webhooks": [hooks], "kcat": [listener.proc]})
         sessions = PgSessionMeter(stack, webhooks_session)
         statements = StatementTimes(stack, webhooks_statement)
+        # The WAL the stage writes: the source's commits, the deliveries'
+        # rows and what else the stack's database does meanwhile.
+        wal_before = stack.superuser_psql("SELECT pg_current_wal_lsn()", record=False).strip()
         wall_before = time.monotonic()
         writer = write_at(stack, schema, rate, seconds, workdir)
         count = int(stack.psql(f"SELECT count(*) FROM {schema}.items")) - 1
@@ -367,6 +370,8 @@ def measure(stack, receiver, schema, topic, slot, owner, rate, seconds, workdir,
                                           (os.cpu_count() * (time.monotonic() - wall_before)), 3)
         time.sleep(0.5)  # the last deliveries are recorded
         served = service_counters(hooks)
+        wal_bytes = int(stack.superuser_psql(f"SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '{wal_before}')",
+                                             record=False))
     finally:
         stop([hooks, feed])
         if listener:
@@ -379,7 +384,8 @@ def measure(stack, receiver, schema, topic, slot, owner, rate, seconds, workdir,
     out = {"rate": rate, "seconds": seconds, "changes": count, "writer": writer,
            "cpu_steal_share": steal_share(steal_before, steal_after), "cpu_seconds": cpu,
            "kafka_jit_cpu_seconds": jit, "service_counters": served,
-           "postgres_sessions_cpu_seconds": postgres_sessions, "postgres_statements": postgres_statements}
+           "postgres_sessions_cpu_seconds": postgres_sessions, "postgres_statements": postgres_statements,
+           "wal_bytes": wal_bytes}
     for path, name in (("hook", "commit_order"), ("hook-key", "key_order")):
         legs, tail, retried = legs_of(arrivals[f"/{path}"][1:count + 1], read_at, deliveries.get(f"/{path}", {}),
                                       f"{tag}-{path}", workdir)
