@@ -200,6 +200,14 @@ faults() {
   produce_big 300 10
   stopped_store=$server
   stack down "$server" >/dev/null
+  if [[ $server == s3 ]]; then
+    # weed leaves unix sockets in /tmp, named by its ports; the stack removes them.
+    local p left=""
+    for ((p = port; p <= port + 7; p++)); do
+      left+=$(compgen -G "/tmp/seaweedfs-*-$p.sock" || true)
+    done
+    [[ -z $left ]] || fail "stack down s3 left weed's sockets in /tmp: $left"
+  fi
   wait_ready_says archive_store
   echo "store down: /readyz says $(ready_body | tr -d '\n' | cut -c1-160)"
   sleep 3

@@ -153,14 +153,29 @@ stop_s3() {
     crashed)
       log "s3: was not running (pid $S3_PID is gone); clearing its pid file"
       rm -f -- "$S3_PID_FILE"
+      remove_s3_sockets
       ;;
     running)
       log "s3: stopping (pid $S3_PID)"
       terminate s3 "$S3_PID"
       rm -f -- "$S3_PID_FILE"
+      remove_s3_sockets
       log "s3: stopped"
       ;;
   esac
+}
+
+# weed's servers also listen on unix sockets named by their ports, which it
+# puts in /tmp whatever it is told (the S3 gateway's gRPC one has no flag)
+# and leaves there when it exits: those of this store's ports go with it.
+remove_s3_sockets() {
+  local p sock
+  for ((p = S3_PORT; p <= S3_PORT + 7; p++)); do
+    for sock in /tmp/seaweedfs-*-"$p".sock; do
+      [[ -S $sock ]] && rm -f -- "$sock"
+    done
+  done
+  return 0
 }
 
 # What `stack env` prints for it, when it runs.
