@@ -51,6 +51,13 @@ assert wh["key_order_commit_to_webhook_ms"]["count"] == wh["changes"], f"webhook
 assert wh["commit_over_key_order_p50"] > 0 and wh["commit_over_key_order_p99"] > 0, f"webhooks {wh!r}"
 # Every change and its two deliveries write WAL: its row, and the rows' two versions.
 assert wh["wal_bytes"] > 3 * 100 * wh["changes"], f"webhooks WAL {wh['wal_bytes']!r} for {wh['changes']} changes"
+# The consumer's batches, as the deliveries' enqueued_at tell them apart.
+b = wh["batches"]
+assert 0 < b["batches"] <= wh["changes"], f"webhooks batches {b!r}"
+for path in ("/hook", "/hook-key"):
+    assert b[path]["to_last_ms"]["p50"] >= b[path]["to_first_ms"]["p50"] > 0, f"webhooks batches {path} {b!r}"
+    assert b[path]["to_first_ms"]["count"] == b["batches"], f"webhooks batches {path} {b!r}"
+assert wh["service_counters"]["batch_commit_mean_ms"] > 0, f"webhooks {wh['service_counters']!r}"
 # Both rates ran; each delivery's legs add up to its commit to arrival, so
 # the legs' maxima bound the whole's (nginx logs whole milliseconds).
 for key in ("webhooks", "webhooks_2000"):

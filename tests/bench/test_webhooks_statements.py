@@ -11,8 +11,8 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path[:0] = [os.path.join(REPO, "bench"), os.path.join(REPO, "tests")]
-from harness.report.stage_sections import statements_sentence  # noqa: E402
-from harness.stages.webhooks import webhooks_session, webhooks_statement  # noqa: E402
+from harness.report.stage_sections import batches_sentence, statements_sentence  # noqa: E402
+from harness.stages.webhooks import batch_cadence, webhooks_session, webhooks_statement  # noqa: E402
 
 ROUTING = ("SELECT id, array_to_json(tables)::text, array_to_json(ops)::text, filter::text "
            "FROM webhook_endpoints ORDER BY id")
@@ -69,6 +69,48 @@ class Statements(unittest.TestCase):
         self.assertIn("a worker's claim 276 ms in 685 calls (6.9 us)", sentence)
         self.assertLess(sentence.index("enqueue"), sentence.index("claim"))
         self.assertEqual(statements_sentence({}, 40000), "")
+
+
+class Batches(unittest.TestCase):
+    # Two batches (enqueued_at 10.0 and 10.030), two changes each, to two
+    # endpoints: (committed, enqueued, delivered, attempts) per change id.
+    DELIVERIES = {"/hook": {"a": (9.99, 10.0, 10.03, 1), "b": (9.99, 10.0, 10.04, 1),
+                            "c": (10.02, 10.03, 10.08, 1), "d": (10.02, 10.03, 10.09, 1)},
+                  "/hook-key": {"a": (9.99, 10.0, 10.02, 1), "b": (9.99, 10.0, 10.03, 1),
+                                "c": (10.02, 10.03, 10.05, 1), "d": (10.02, 10.03, 10.06, 1)}}
+    ARRIVALS = {"/hook": [(10.025, "a"), (10.035, "b"), (10.07, "c"), (10.085, "d")],
+                "/hook-key": [(10.015, "a"), (10.025, "b"), (10.045, "c"), (10.055, "d")]}
+
+    def test_a_batch_is_a_distinct_enqueued_at_and_its_deliveries_are_timed_from_its_start(self):
+        b = batch_cadence(self.ARRIVALS, self.DELIVERIES)
+        self.assertEqual(b["batches"], 2)
+        self.assertAlmostEqual(b["spacing_ms"]["p50"], 30.0, places=6)
+        co, ko = b["/hook"], b["/hook-key"]
+        self.assertEqual(co["per_batch_median"], 2)
+        # First arrivals 25 and 40 ms after their batch began, last 35 and 55.
+        self.assertAlmostEqual(co["to_first_ms"]["p50"], 40.0, places=6)
+        self.assertAlmostEqual(co["to_first_ms"]["max"], 40.0, places=6)
+        self.assertEqual(co["to_first_ms"]["count"], 2)
+        self.assertAlmostEqual(co["to_last_ms"]["max"], 55.0, places=6)
+        self.assertAlmostEqual(ko["to_first_ms"]["max"], 15.0, places=6)
+        self.assertAlmostEqual(ko["to_last_ms"]["max"], 25.0, places=6)
+
+    def test_an_arrival_without_a_delivered_row_is_left_out(self):
+        arrivals = {"/hook": self.ARRIVALS["/hook"] + [(11.0, "zz")], "/hook-key": self.ARRIVALS["/hook-key"]}
+        self.assertEqual(batch_cadence(arrivals, self.DELIVERIES)["/hook"]["to_last_ms"]["max"],
+                         batch_cadence(self.ARRIVALS, self.DELIVERIES)["/hook"]["to_last_ms"]["max"])
+
+    def test_the_sentence_names_both_orders(self):
+        sentence = batches_sentence(batch_cadence(self.ARRIVALS, self.DELIVERIES))
+        self.assertIn("The consumer's 2 batches that enqueued began 30.0 ms apart", sentence)
+        self.assertIn("2 deliveries an endpoint each; from", sentence)
+        self.assertIn("each, 12.5 ms from a batch's seal to its commit on average; from",
+                      batches_sentence(batch_cadence(self.ARRIVALS, self.DELIVERIES), 12.5))
+        self.assertIn("in commit order 40.0 / 40.0 ms to its first delivery's arrival and 55.0 / 55.0 ms "
+                      "to its last", sentence)
+        self.assertIn("in key order 15.0 / 15.0 ms", sentence)
+        self.assertEqual(batches_sentence(None), "")
+        self.assertEqual(batches_sentence(batch_cadence({}, {})), "")
 
 
 if __name__ == "__main__":

@@ -363,6 +363,24 @@ def statements_sentence(s, deliveries):
                       for name, v in s.items()) + ".")
 
 
+def batches_sentence(b, commit_mean_ms=None):
+    """The consumer's batches in a run of the webhooks stage, how long one
+    took from its seal to its commit on average (the service's
+    millrace_batch_commit_duration_seconds), and how long after a batch's
+    start its deliveries reached the receiver (stages/webhooks.py,
+    batch_cadence)."""
+    if not b or not b.get("spacing_ms") or not (b.get("/hook") or {}).get("to_first_ms"):
+        return ""
+    co, ko = b["/hook"], b.get("/hook-key") or {}
+    part = lambda d: (f"{d['to_first_ms']['p50']:.1f} / {d['to_first_ms']['p99']:.1f} ms to its first delivery's "
+                      f"arrival and {d['to_last_ms']['p50']:.1f} / {d['to_last_ms']['p99']:.1f} ms to its last")
+    return (f" The consumer's {b['batches']:,} batches that enqueued began {b['spacing_ms']['p50']:.1f} ms apart at "
+            f"the median ({b['spacing_ms']['p99']:.1f} at p99), {co['per_batch_median']:g} deliveries an endpoint "
+            f"each" + (f", {commit_mean_ms:.1f} ms from a batch's seal to its commit on average" if commit_mean_ms
+                       else "") + f"; from a batch's start (its deliveries' enqueued_at), p50 / p99: in commit order " + part(co) +
+            (", in key order " + part(ko) if ko.get("to_first_ms") else "") + ".")
+
+
 def render_webhooks(res):
     """The webhooks stage at each rate: issue 40's goal, and each delivery's
     way from its commit to the receiver, leg by leg, for all and for the
@@ -392,7 +410,8 @@ def render_webhooks(res):
             # Two endpoints (measure()): two deliveries a change.
             statements_sentence(wh.get("postgres_statements"), 2 * wh["changes"]) +
             (f" PostgreSQL wrote {wh['wal_bytes'] / 1e6:,.1f} MB of WAL over the load, "
-             f"{wh['wal_bytes'] / wh['changes']:,.0f} bytes a change." if wh.get("wal_bytes") and wh["changes"] else ""),
+             f"{wh['wal_bytes'] / wh['changes']:,.0f} bytes a change." if wh.get("wal_bytes") and wh["changes"] else "") +
+            batches_sentence(wh.get("batches"), (wh.get("service_counters") or {}).get("batch_commit_mean_ms")),
             "",
             "| leg | commit order p50 | p99 | the slowest | key order p50 | p99 |",
             "| --- | ---: | ---: | ---: | ---: | ---: |"]

@@ -8,6 +8,7 @@ enqueueing in PostgreSQL, at its arrival, and at its recording as delivered.
 import json
 import os
 import re
+import statistics
 import time
 import urllib.request
 
@@ -184,6 +185,34 @@ def legs_of(arrivals, read_at, deliveries, name, workdir):
     return legs, tail, retried
 
 
+def batch_cadence(arrivals_by_path, deliveries):
+    """The consumer's batches as the deliveries show them: each batch
+    transaction that enqueued stamps its deliveries' enqueued_at with its
+    start, so a distinct enqueued_at is one batch. Of the changes that
+    arrived (`arrivals_by_path`: per endpoint path, (arrival, change id)),
+    the batches' spacing (ms from one's start to the next's), and per path
+    the deliveries a batch held and the time from a batch's start to the
+    first and to the last of them at the receiver: a wait that is the same
+    in both orders is the batch's transaction and the hand-off to a worker,
+    not commit order."""
+    by_path = {}
+    for path, arrivals in arrivals_by_path.items():
+        rows = deliveries.get(path, {})
+        batches = {}
+        for arrived, change_id in arrivals:
+            if change_id in rows:
+                batches.setdefault(rows[change_id][1], []).append(arrived)
+        by_path[path] = batches
+    starts = sorted({start for batches in by_path.values() for start in batches})
+    out = {"batches": len(starts),
+           "spacing_ms": percentiles_ms([b - a for a, b in zip(starts, starts[1:])]) if len(starts) > 1 else None}
+    for path, batches in by_path.items():
+        out[path] = {"per_batch_median": statistics.median(len(v) for v in batches.values()) if batches else 0,
+                     "to_first_ms": percentiles_ms([min(v) - b for b, v in batches.items()]) if batches else None,
+                     "to_last_ms": percentiles_ms([max(v) - b for b, v in batches.items()]) if batches else None}
+    return out
+
+
 def write_at(stack, schema, rate, seconds, workdir):
     """rate * seconds single-row INSERT transactions into `schema`.items at
     `rate` a second: pgbench's paced schedule (Poisson arrivals at the rate),
@@ -254,11 +283,16 @@ def service_counters(hooks):
     kept going by reading a queue's next deliveries as the last were stored,
     its consumer's commit wake-ups, the requests, and a request's mean
     duration as the workers time it (curl's perform: an endpoint's queue is
-    posted one request at a time, so this bounds its rate)."""
+    posted one request at a time, so this bounds its rate), and a consumer
+    batch's mean time from its seal to its commit."""
     samples = scrape(hooks.metrics_addr)
     timed = metric_sum(samples, "millrace_webhooks_request_duration_seconds_count")
+    batches = metric_sum(samples, "millrace_batch_commit_duration_seconds_count")
     return {"request_mean_ms": (1000 * metric_sum(samples, "millrace_webhooks_request_duration_seconds_sum") / timed
                                 if timed else None),
+            # The consumer's batches, from their seal to their commit.
+            "batch_commit_mean_ms": (1000 * metric_sum(samples, "millrace_batch_commit_duration_seconds_sum") /
+                                     batches if batches else None),
             "claims_found": metric_sum(samples, "millrace_webhooks_claims_total", found="yes"),
             "claims_empty": metric_sum(samples, "millrace_webhooks_claims_total", found="no"),
             "continued": metric_sum(samples, "millrace_webhooks_claims_continued_total"),
@@ -392,6 +426,8 @@ def measure(stack, receiver, schema, topic, slot, owner, rate, seconds, workdir,
         out[name] = {"commit_to_webhook_ms": percentiles_ms(legs["total"]),
                      "legs_ms": {k: percentiles_ms(legs[k]) for k in ("feed",) + LEGS},
                      "slowest": tail, "retried": retried}
+    out["batches"] = batch_cadence({f"/{p}": arrivals[f"/{p}"][1:count + 1] for p in ("hook", "hook-key")},
+                                   {f"/{p}": deliveries.get(f"/{p}", {}) for p in ("hook", "hook-key")})
     out["commit_to_webhook_ms"] = out["commit_order"]["commit_to_webhook_ms"]
     out["key_order_commit_to_webhook_ms"] = out["key_order"]["commit_to_webhook_ms"]
     out["feed_ms"] = out["commit_order"]["legs_ms"]["feed"]
