@@ -396,15 +396,7 @@ TEST_CASE("an idle consumer of the change topic is caught up, not stalled, behin
   rx.set_secrets("/all", {secret});
   add_endpoint(p, rx.url("/all"), secret);
   auto hooks = start_webhooks(p, rig, "webhooks", "1s", {{"MILLRACE_STALL_TIMEOUT_S", "5"}});
-  {
-    pqxx::connection c(p.env.pg);
-    pqxx::work tx(c);
-    for (int id = 1; id <= 8; ++id) {
-      tx.exec("INSERT INTO " + tx.quote_name(p.schema) + ".items VALUES (" + std::to_string(id) +
-              ", 'x', 1)");
-    }
-    tx.commit();
-  }
+  insert_items(p, 1, 9, "'x', 1");
   REQUIRE(eventually([&] { return rx.accepted_ids("/all").size() == 8; }, seconds(60)));
   // Three stall timeouts of idleness: nothing may be reported stalled.
   std::this_thread::sleep_for(seconds(15));

@@ -57,7 +57,7 @@ Receiver::Receiver(int port) : server_(std::make_unique<Server>()) {
     requests_[r.path].push_back(r);
     res.status = a.status;
     if (a.retry_after_s) res.set_header("Retry-After", std::to_string(*a.retry_after_s));
-    res.set_content("", "text/plain");
+    res.set_content(a.body, "text/plain");
   });
   if (port == 0) {
     port_ = server_->http.bind_to_any_port("127.0.0.1");

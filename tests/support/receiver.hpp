@@ -28,8 +28,12 @@ struct Received {
 };
 
 struct Answer {
+  Answer() = default;
+  Answer(int status_, std::optional<int> retry_after = std::nullopt, std::string body_ = {})
+      : status(status_), retry_after_s(retry_after), body(std::move(body_)) {}
   int status = 200;
   std::optional<int> retry_after_s;
+  std::string body;  // as text/plain, its bytes as given
 };
 
 class Receiver {

@@ -31,10 +31,24 @@ Child start_webhooks(Pipeline& p, const ChangeFeedRig& rig, const std::string& n
 }
 
 std::int64_t sql_count(const Pipeline& p, const std::string& query) {
+  return std::stoll(sql_text(p, query));
+}
+
+std::string sql_text(const Pipeline& p, const std::string& query) {
   pqxx::connection c(p.env.pg);
   pqxx::work tx(c);
   tx.exec("SET LOCAL search_path TO " + p.schema);
-  return tx.exec1(query)[0].as<std::int64_t>();
+  return tx.exec1(query)[0].as<std::string>();
+}
+
+void insert_items(const Pipeline& p, int from, int to, const std::string& rest) {
+  pqxx::connection c(p.env.pg);
+  pqxx::work tx(c);
+  for (int id = from; id < to; ++id) {
+    tx.exec("INSERT INTO " + tx.quote_name(p.schema) + ".items VALUES (" + std::to_string(id) +
+            ", " + rest + ")");
+  }
+  tx.commit();
 }
 
 std::string webhooks_cli(const Pipeline& p, const std::vector<std::string>& args) {

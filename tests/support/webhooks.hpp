@@ -33,6 +33,11 @@ std::int64_t add_endpoint(const Pipeline& pipeline, const std::string& url,
 
 // The one number `query` gives, run in the pipeline's schema.
 std::int64_t sql_count(const Pipeline& pipeline, const std::string& query);
+// The one value `query` gives, as text, run in the pipeline's schema.
+std::string sql_text(const Pipeline& pipeline, const std::string& query);
+// INSERTs rows `from` to `to` - 1 into the schema's `items`, in one
+// transaction: each (id, `rest`), `rest` the other columns' SQL values.
+void insert_items(const Pipeline& pipeline, int from, int to, const std::string& rest);
 
 // Any other `millrace webhooks` command; returns its stdout (REQUIREs exit 0).
 std::string webhooks_cli(const Pipeline& pipeline, const std::vector<std::string>& args);

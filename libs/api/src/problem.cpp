@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "millrace/core/json_string.hpp"
+#include "millrace/core/utf8.hpp"
 #include "query.hpp"
 
 namespace millrace::api {
@@ -45,14 +46,14 @@ std::string problem_json(const Problem& p) {
   out += ",\"title\":";
   core::append_json_string(out, problem_title(p.code));
   out += ",\"status\":" + std::to_string(p.status) + ",\"detail\":";
-  core::append_json_string(out, utf8_safe(p.detail));
+  core::append_json_string(out, core::utf8_safe(p.detail));
   if (!p.instance.empty()) {
     out += ",\"instance\":";
-    core::append_json_string(out, utf8_safe(p.instance));
+    core::append_json_string(out, core::utf8_safe(p.instance));
   }
   if (!p.field.empty()) {
     out += ",\"field\":";
-    core::append_json_string(out, utf8_safe(p.field));
+    core::append_json_string(out, core::utf8_safe(p.field));
   }
   out += "}";
   return out;

@@ -133,21 +133,6 @@ bool storable_text(std::string_view text) {
   return core::is_storable_text(text);
 }
 
-std::string utf8_safe(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size();) {
-    const auto cp = core::decode_utf8(text, i);
-    if (cp.valid) {
-      out.append(text.substr(i, cp.length));
-    } else {
-      out += "\xEF\xBF\xBD";  // U+FFFD
-    }
-    i += cp.length;
-  }
-  return out;
-}
-
 std::optional<std::int64_t> parse_rfc3339(std::string_view t) {
   // YYYY-MM-DDTHH:MM:SS[.f+](Z|+hh:mm|-hh:mm)
   const auto year = digits(t, 0, 4);

@@ -25,9 +25,6 @@ std::optional<std::string> percent_decode(std::string_view text, bool plus_is_sp
 // Whether `text` is UTF-8 without NUL: what a PostgreSQL text value can be.
 // Anything else cannot name a stored row.
 bool storable_text(std::string_view text);
-// `text` with each byte that is not part of a UTF-8 sequence replaced by
-// U+FFFD: what an error message may quote of a client's input.
-std::string utf8_safe(std::string_view text);
 
 // An RFC 3339 date-time ("2026-11-21T14:00:00Z", "...T15:00:00.5+01:00",
 // 't' and 'z' in either case) as microseconds since the Unix epoch, UTC;

@@ -9,8 +9,10 @@ using millrace::core::append_utf8;
 using millrace::core::decode_utf8;
 using millrace::core::fold_case;
 using millrace::core::is_plain_json_text;
+using millrace::core::is_storable_text;
 using millrace::core::simple_upper;
 using millrace::core::utf16_length;
+using millrace::core::utf8_safe;
 
 TEST_CASE("decode_utf8 reads each length of sequence and its code point", "[utf8]") {
   const std::string s = "a\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80";  // a é € 😀
@@ -63,6 +65,23 @@ TEST_CASE("utf16_length counts UTF-16 code units, a bad byte as one", "[utf8]") 
   CHECK(utf16_length("\xC3\xA9\xE2\x82\xAC") == 2);  // é €
   CHECK(utf16_length("\xF0\x9F\x98\x80") == 2);      // 😀, a surrogate pair
   CHECK(utf16_length("\xE2\x82") == 2);              // two stray bytes
+}
+
+TEST_CASE("utf8_safe replaces what PostgreSQL's text refuses, keeps the rest", "[utf8]") {
+  const std::string fffd = "\xEF\xBF\xBD";
+  CHECK(utf8_safe("") == "");
+  CHECK(utf8_safe("Stifte & F\xC3\xBCller \xE6\x97\xA5") == "Stifte & F\xC3\xBCller \xE6\x97\xA5");
+  CHECK(utf8_safe("ok\xff") == "ok" + fffd);
+  CHECK(utf8_safe("caf\xe9 au lait") == "caf" + fffd + " au lait");  // Latin-1
+  CHECK(utf8_safe(std::string("a\0b", 3)) == "a" + fffd + "b");
+  // A character cut off at the end (a kept prefix of an answer): each of
+  // its bytes stands for itself.
+  CHECK(utf8_safe("x\xE6\x97") == "x" + fffd + fffd);
+  CHECK(utf8_safe("\xed\xa0\x80") == fffd + fffd + fffd);  // a surrogate
+  for (const auto& text : {std::string("ok\xff"), std::string("\xE6\x97"), std::string("a\0b", 3),
+                           std::string("\xc0\xaf")}) {
+    CHECK(is_storable_text(utf8_safe(text)));
+  }
 }
 
 TEST_CASE("simple_upper upper-cases the scripts Event Grid's filters fold", "[utf8]") {

@@ -1,5 +1,6 @@
 #include <utility>
 
+#include "millrace/core/utf8.hpp"
 #include "millrace/webhooks/guard.hpp"
 #include "sender.hpp"
 
@@ -40,7 +41,12 @@ class HttpSender final : public Sender {
     const http::Response r = client_->perform(request, options_);
     if (!r.answered()) return {std::nullopt, r.error, std::nullopt};
     AttemptResult result{static_cast<int>(r.status), "", r.retry_after};
-    if (!r.success()) result.error = r.body;
+    // The answer's first bytes go to the delivery's last_error (and an
+    // endpoint's disabled reason), PostgreSQL text: a body in another
+    // encoding, or a character cut at the end of what is kept, would make
+    // the outcome unstorable, and the attempt would be made again and
+    // again without its failure ever being recorded.
+    if (!r.success()) result.error = core::utf8_safe(r.body);
     return result;
   }
 

@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "batch_rows.hpp"
+#include "millrace/core/utf8.hpp"
 #include "millrace/stream/refused_records.hpp"
 #include "read_marks.hpp"
 #include "wakeup.hpp"
@@ -78,12 +79,27 @@ IngestBatch& of(stream::BatchState& state) {
   return static_cast<IngestBatch&>(state);
 }
 
+// A payload that is not text PostgreSQL can hold (bytes of no UTF-8
+// sequence, or a NUL) is kept whole all the same, as its bytes in hex with
+// `\x` before them (a bytea's text, which decode(substr(payload, 3), 'hex')
+// reads back), and its message says so.
 void store_set_aside(pqxx::work& tx, const std::string& group, const std::string& topic,
                      const std::vector<SetAside>& rows) {
   std::vector<stream::RefusedRecord> records;
   records.reserve(rows.size());
+  // The texts made here, which the records' views point into (reserved:
+  // never moved).
+  std::vector<std::pair<std::string, std::string>> hexed;
+  hexed.reserve(rows.size());
   for (const auto& r : rows) {
-    records.push_back({r.record.partition, r.record.offset, r.sqlstate, r.message, r.payload});
+    if (core::is_storable_text(r.payload)) {
+      records.push_back({r.record.partition, r.record.offset, r.sqlstate, r.message, r.payload});
+    } else {
+      const auto& [message, payload] = hexed.emplace_back(
+          r.message + " (the payload is not UTF-8 text: kept as its bytes in hex)",
+          tx.esc_raw(r.payload));
+      records.push_back({r.record.partition, r.record.offset, r.sqlstate, message, payload});
+    }
   }
   stream::store_refused(tx, group, topic, records);
 }
@@ -96,6 +112,9 @@ std::string source_prefix(const std::string& configured, std::string_view databa
 }
 
 std::variant<ChangeFacts, std::string> read_change(std::string_view value) {
+  // The change feed writes UTF-8 JSON; anything else on the topic cannot be
+  // a delivery's body (PostgreSQL text), and RapidJSON does not check.
+  if (!core::is_storable_text(value)) return std::string("not UTF-8 text, or it holds a NUL");
   rapidjson::Document doc;
   doc.Parse(value.data(), value.size());
   if (doc.HasParseError()) return std::string("not JSON");

@@ -76,6 +76,21 @@ TEST_CASE("a failed answer keeps its status, first words and Retry-After", "[web
   CHECK(redirect->post(post()).status == 302);
 }
 
+TEST_CASE("a failed answer's words are UTF-8 text, whatever its bytes", "[webhooks][sender]") {
+  // last_error is PostgreSQL text: bytes it refuses would leave the attempt
+  // unrecorded, to be made again and again.
+  std::vector<Seen> seen;
+  const std::string cut = std::string(253, 'x') + "\xe6\x97\xa5";  // a character cut at 256
+  auto s = sender(seen, [&](const Seen&) { return answer(500, cut.substr(0, 255)); });
+  CHECK(s->post(post()).error == std::string(253, 'x') + "\xEF\xBF\xBD\xEF\xBF\xBD");
+  auto latin1 = sender(seen, [](const Seen&) { return answer(502, "caf\xe9"); });
+  CHECK(latin1->post(post()).error == "caf\xEF\xBF\xBD");
+  auto nul = sender(seen, [](const Seen&) { return answer(500, std::string("a\0b", 3)); });
+  CHECK(nul->post(post()).error ==
+        "a\xEF\xBF\xBD"
+        "b");
+}
+
 TEST_CASE("no answer is an attempt without a status, saying why", "[webhooks][sender]") {
   std::vector<Seen> seen;
   auto s = sender(seen, [](const Seen&) {

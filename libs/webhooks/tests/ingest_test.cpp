@@ -61,4 +61,12 @@ TEST_CASE("what is not a change says why") {
   CHECK_THAT(why(R"({"id":"x","op":"z","table":"t","source":{"commit_time":"x"}})"),
              Contains("unknown op"));
   CHECK_THAT(why(R"({"id":"x","op":"c","table":"t"})"), Contains("commit_time"));
+  // A change in all but its encoding: its body could not be stored.
+  std::string latin1 = kChange;
+  latin1.replace(latin1.find("\"op\""), 0, "\"note\":\"caf\xe9\",");
+  CHECK(why(latin1) == "not UTF-8 text, or it holds a NUL");
+  CHECK(why(std::string("{\"id\":\"x\0\"}", 11)) == "not UTF-8 text, or it holds a NUL");
+  std::string utf8 = kChange;
+  utf8.replace(utf8.find("\"op\""), 0, "\"note\":\"caf\xc3\xa9\",");
+  CHECK(std::holds_alternative<ChangeFacts>(read_change(utf8)));
 }

@@ -98,6 +98,25 @@ inline void append_utf8(std::string& out, char32_t cp) {
   }
 }
 
+// `text` with each byte that starts no valid UTF-8 sequence (a character
+// cut off included), and each NUL, replaced by U+FFFD: what a PostgreSQL
+// text value, or an error message quoting a client, can hold of arbitrary
+// bytes, such as a receiver's answer.
+inline std::string utf8_safe(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const auto cp = decode_utf8(text, i);
+    if (cp.valid && cp.value != 0) {
+      out.append(text.substr(i, cp.length));
+    } else {
+      out += "\xEF\xBF\xBD";  // U+FFFD
+    }
+    i += cp.length;
+  }
+  return out;
+}
+
 // The length .NET (or Java, or JavaScript) gives `s`: UTF-16 code units. A
 // byte of no valid sequence counts as one.
 inline std::size_t utf16_length(std::string_view s) {
