@@ -273,9 +273,38 @@ def dangling_volumes():
                               stdout=subprocess.PIPE, text=True).stdout.split())
 
 
+# The projects of the compose tests (Stack's names: compose_up.py's and
+# compose_profiles.py's).
+TEST_PROJECT = re.compile(r"millrace-(test|cluster|secure)-[0-9]+")
+
+
+def superseded_test_images():
+    """The images a build of these tests replaced: each build tags the
+    images anew (millrace:local, the servers'), and leaves the ones it
+    replaced dangling, labelled with the test project that built them."""
+    ids = subprocess.run(["docker", "image", "ls", "-q", "--no-trunc", "--filter", "dangling=true",
+                          "--filter", "label=com.docker.compose.project"],
+                         stdout=subprocess.PIPE, text=True).stdout.split()
+    if not ids:
+        return []
+    labels = subprocess.run(["docker", "image", "inspect", "--format",
+                             '{{.Id}} {{index .Config.Labels "com.docker.compose.project"}}', *ids],
+                            stdout=subprocess.PIPE, text=True).stdout
+    return [line.split()[0] for line in labels.splitlines()
+            if len(line.split()) == 2 and TEST_PROJECT.fullmatch(line.split()[1])]
+
+
 def remove(stack):
-    """`down -v`, then nothing of the project may be left."""
+    """`down -v`, then nothing of the project may be left, nor an image an
+    earlier build of these tests left dangling (nothing else of the
+    engine's is touched)."""
     stack.compose("down", "-v", "--remove-orphans", timeout=600, check=False)
+    superseded = superseded_test_images()
+    if superseded:
+        subprocess.run(["docker", "image", "rm", *superseded], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+    check("the images earlier builds of these tests replaced are removed",
+          not superseded_test_images(), f"{len(superseded)} dangling before")
     left = {}
     for what, cmd in [("containers", ["ps", "-aq"]), ("volumes", ["volume", "ls", "-q"]),
                       ("networks", ["network", "ls", "-q"])]:
