@@ -28,13 +28,22 @@ FIRST_READ = ("SELECT id, change_id, body, attempts, extract(epoch FROM committe
               "true AS go FROM webhook_deliveries d WHERE endpoint_id = $1 AND status = $3 ORDER BY id LIMIT $2")
 STORE_RELEASE = "WITH held AS (UPDATE webhook_endpoints SET lease_token = NULL, lease_until = NULL, ..."
 OFFSETS = "UPDATE consumer_offsets c SET next_offset = u.next, records_consumed = ..."
+# The consumer's own sends (direct.cpp): the endpoints held, what was sent
+# stored, the marks written after.
+HOLD = ("SELECT e.id, e.url, e.secret, CASE WHEN e.previous_secret_until > clock_timestamp() THEN "
+        "e.previous_secret END, e.ordering = $1, e.format FROM webhook_endpoints e WHERE e.id = ANY "
+        "($2::bigint[]) AND e.active AND e.rate_limit IS NULL ...")
+SENT = ("WITH r AS ( SELECT * FROM unnest($1::bigint[], ...) WITH ORDINALITY AS r(...)), t AS (SELECT r.*, "
+        "clock_timestamp() - r.age_ms * interval $13 AS at FROM r), ins AS ( INSERT INTO webhook_deliveries ...")
+MARKS = ("INSERT INTO webhook_read_marks AS w (group_id, topic, partition, last_id, caught_up_at) SELECT $1, $2, "
+         "p, i, CASE WHEN e THEN now() ELSE $3 END FROM unnest($4::integer[], ...")
 
 
 class Sessions(unittest.TestCase):
     def test_the_consumer_is_named_by_any_of_its_statements(self):
         # Its routing read names the endpoints table, as the claims do: it
         # was once taken for a worker, and its first name sticks.
-        for query in (ROUTING, ENQUEUE, OFFSETS):
+        for query in (ROUTING, ENQUEUE, OFFSETS, HOLD, SENT, MARKS):
             self.assertEqual(webhooks_session("millrace-webhooks", query), "webhooks consumer", query)
 
     def test_the_workers_are_named_by_their_claims_and_reads(self):
@@ -56,6 +65,9 @@ class Statements(unittest.TestCase):
         self.assertEqual(names[FIRST_READ], "a worker's first read")
         self.assertEqual(names[STORE_RELEASE], "a worker's store and release")
         self.assertEqual(names[OFFSETS], "the consumer's offsets and outcomes")
+        self.assertEqual(webhooks_statement(HOLD), "the consumer's hold of its endpoints")
+        self.assertEqual(webhooks_statement(SENT), "the consumer's sends stored")
+        self.assertEqual(webhooks_statement(MARKS), "the consumer's marks after its sends")
 
     def test_a_statement_on_the_service_s_tables_is_never_left_out(self):
         self.assertEqual(webhooks_statement("SELECT count(*) FROM webhook_filtered WHERE endpoint_id = $1"),

@@ -32,6 +32,7 @@ target_sources(millrace_integration_tests PRIVATE integration/readiness_test.cpp
 target_sources(millrace_integration_tests PRIVATE integration/reload_test.cpp)
 target_sources(millrace_integration_tests PRIVATE integration/webhooks_routing_test.cpp)
 target_sources(millrace_integration_tests PRIVATE integration/webhooks_encoding_test.cpp)
+target_sources(millrace_integration_tests PRIVATE integration/webhooks_direct_test.cpp)
 target_link_libraries(millrace_integration_tests PRIVATE millrace_test_support
   millrace::changefeed millrace::redis millrace::catalog millrace::cache millrace::kinds
   Catch2::Catch2WithMain PkgConfig::HTTPLIB OpenSSL::Crypto)
@@ -64,6 +65,7 @@ millrace_stack_test(millrace_integration_tests webhooks-idle integration 300)
 millrace_stack_test(millrace_integration_tests webhooks-backfill integration 300)
 millrace_stack_test(millrace_integration_tests webhooks-routing integration 600)
 millrace_stack_test(millrace_integration_tests webhooks-encoding integration 300)
+millrace_stack_test(millrace_integration_tests webhooks-direct integration 300)
 millrace_stack_test(millrace_integration_tests store-retention integration 900)
 millrace_stack_test(millrace_integration_tests store-convert integration 300)
 millrace_stack_test(millrace_integration_tests group-guard integration 300)

@@ -48,16 +48,6 @@ void edit_items(const Pipeline& p, int from, int to) {
   for (int i = from; i < to; i += 5) one("DELETE FROM items WHERE id = " + std::to_string(i));
 }
 
-// The sum of a metric's samples as `service` serves them; -1 while it
-// does not serve yet.
-double metric_of(const Child& service, const std::string& name) {
-  try {
-    return sum_of(parse_exposition(http_get(service.metrics_port, "/metrics")), name);
-  } catch (const std::exception&) {
-    return -1.0;
-  }
-}
-
 std::vector<std::string> ids_with_ops(const std::vector<ChangeRecord>& records,
                                       const std::set<std::string>& ops) {
   std::vector<std::string> out;
@@ -346,9 +336,12 @@ TEST_CASE("a worker keeps a busy queue, reading its next deliveries as it stores
     }
   } release{answer_first};
   add_endpoint(p, rx.url("/busy"), secret, {"--ordering", "key"});
-  // A request held this long must not time out meanwhile.
-  auto hooks =
-      start_webhooks(p, rig, "webhooks", "1s", {{"MILLRACE_WEBHOOKS_TIMEOUT_MS", "120000"}});
+  // A request held this long must not time out meanwhile. The consumer
+  // sends nothing itself (integration.webhooks-direct tests that): the
+  // first request is a worker's.
+  auto hooks = start_webhooks(
+      p, rig, "webhooks", "1s",
+      {{"MILLRACE_WEBHOOKS_TIMEOUT_MS", "120000"}, {"MILLRACE_WEBHOOKS_DIRECT_MS", "0"}});
   const auto metric = [&](const std::string& name) { return metric_of(hooks, name); };
   pqxx::connection c(p.env.pg);
   const auto insert = [&](int id) {

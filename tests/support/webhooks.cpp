@@ -5,6 +5,8 @@
 #include <regex>
 
 #include "harness.hpp"
+#include "http_client.hpp"
+#include "scrape.hpp"
 
 namespace millrace::testing {
 
@@ -110,6 +112,15 @@ std::size_t check_each_once_in_key_order(const std::vector<std::string>& ids,
   CHECK(r.unknown == 0);
   CHECK(r.out_of_key_order == 0);
   return r.repeats;
+}
+
+double metric_of(const Child& service, const std::string& name,
+                 const std::map<std::string, std::string>& match) {
+  try {
+    return sum_of(parse_exposition(http_get(service.metrics_port, "/metrics")), name, match);
+  } catch (const std::exception&) {
+    return -1.0;
+  }
 }
 
 }  // namespace millrace::testing

@@ -31,6 +31,11 @@ Child start_webhooks(Pipeline& pipeline, const ChangeFeedRig& rig, const std::st
 std::int64_t add_endpoint(const Pipeline& pipeline, const std::string& url,
                           const std::string& secret, const std::vector<std::string>& flags = {});
 
+// The sum of a metric's samples (those whose labels include `match`) as
+// `service` serves them; -1 while it does not serve yet.
+double metric_of(const Child& service, const std::string& name,
+                 const std::map<std::string, std::string>& match = {});
+
 // The one number `query` gives, run in the pipeline's schema.
 std::int64_t sql_count(const Pipeline& pipeline, const std::string& query);
 // The one value `query` gives, as text, run in the pipeline's schema.

@@ -336,7 +336,11 @@ def served_sentence(c):
     """What millrace-webhooks counted in a run of the webhooks stage."""
     if not c:
         return ""
-    return (f" The service sent {c['requests']:,.0f} requests after {c['claims_found'] + c['claims_empty']:,.0f} "
+    direct = c.get("batch_requests")
+    by_batches = (f" ({direct:,.0f} of them by its consumer, in its batches' transactions)"
+                  if direct is not None else "")
+    return (f" The service sent {c['requests']:,.0f} requests{by_batches} after "
+            f"{c['claims_found'] + c['claims_empty']:,.0f} "
             f"claims ({c['claims_empty']:,.0f} of them finding no endpoint to take) and {c['continued']:,.0f} "
             f"times kept a busy queue, reading its next deliveries as it stored the last; its consumer's "
             f"batches woke the workers {c['commit_wakeups']:,.0f} times.")

@@ -297,7 +297,8 @@ def service_counters(hooks):
             "claims_empty": metric_sum(samples, "millrace_webhooks_claims_total", found="no"),
             "continued": metric_sum(samples, "millrace_webhooks_claims_continued_total"),
             "commit_wakeups": metric_sum(samples, "millrace_webhooks_commit_wakeups_total"),
-            "requests": metric_sum(samples, "millrace_webhooks_attempts_total")}
+            "requests": metric_sum(samples, "millrace_webhooks_attempts_total"),
+            "batch_requests": metric_sum(samples, "millrace_webhooks_batch_requests_total")}
 
 
 def webhooks_session(application_name, query):
@@ -311,7 +312,9 @@ def webhooks_session(application_name, query):
     # (routing.cpp: before the claims' test below, which it would pass),
     # enqueues, and stores its offsets and outcomes.
     if any(marker in query for marker in ("INSERT INTO webhook_deliveries", "array_to_json(tables)",
-                                           "consumer_offsets", "record_outcomes")):
+                                           "consumer_offsets", "record_outcomes",
+                                           "e.format FROM webhook_endpoints e",
+                                           "caught_up_at) SELECT $1,")):
         return "webhooks consumer"
     if "count(d.id) FILTER" in query or "DELETE FROM webhook_deliveries" in query:
         return "webhooks housekeeping"
@@ -325,6 +328,11 @@ def webhooks_session(application_name, query):
 # pg_stat_statements' names for the stage's statements, by a piece of each
 # (its constants normalized to $n): the first that matches names it.
 STATEMENT_NAMES = (
+    # The consumer's own sends (direct.cpp): before the enqueue, whose
+    # INSERT the store of what was sent holds too.
+    ("e.format FROM webhook_endpoints e", "the consumer's hold of its endpoints"),
+    ("r.age_ms", "the consumer's sends stored"),
+    ("caught_up_at) SELECT $1,", "the consumer's marks after its sends"),
     ("INSERT INTO webhook_deliveries", "the consumer's enqueue"),
     ("array_to_json(tables)", "the consumer's routing read"),
     ("consumer_offsets", "the consumer's offsets and outcomes"),

@@ -24,6 +24,12 @@ ArrayLiteral& ArrayLiteral::add(std::int64_t element) {
   return *this;
 }
 
+ArrayLiteral& ArrayLiteral::add_null() {
+  if (size_++ > 0) text_ += ',';
+  text_ += "NULL";
+  return *this;
+}
+
 std::string ArrayLiteral::take() {
   text_ += '}';
   std::string out = std::exchange(text_, "{");

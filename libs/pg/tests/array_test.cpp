@@ -20,3 +20,10 @@ TEST_CASE("an array literal writes integers bare and starts over after take") {
   a.add("x");
   CHECK(a.take() == R"({"x"})");
 }
+
+TEST_CASE("an array literal writes a null element bare, and a quoted NULL stays text") {
+  millrace::pg::ArrayLiteral a;
+  a.add(std::int64_t{1}).add_null().add("NULL");
+  REQUIRE(a.size() == 3);
+  REQUIRE(a.take() == "{1,NULL,\"NULL\"}");
+}

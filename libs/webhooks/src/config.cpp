@@ -28,6 +28,21 @@ void validate(WebhooksConfig& c) {
         "--cloudevents-source / MILLRACE_WEBHOOKS_CLOUDEVENTS_SOURCE: leave out the trailing "
         "\"/\" (the table follows one)");
   }
+  // A batch's transaction waits on its sends for up to about twice the
+  // budget (the last request starts before it runs out and is cut at it),
+  // and its statements need time too: a second is left for them.
+  const auto& limits = c.stream.pg.limits;
+  for (const auto& [bound, name] :
+       {std::pair{limits.lock_timeout_ms, "--pg-lock-timeout-ms"},
+        std::pair{limits.idle_in_transaction_timeout_ms, "--pg-idle-in-transaction-timeout-ms"}}) {
+    if (c.direct_ms > 0 && bound > 0 && 2 * c.direct_ms + 1000 >= bound) {
+      throw core::UsageError(
+          "--direct-ms / MILLRACE_WEBHOOKS_DIRECT_MS: " + std::to_string(c.direct_ms) +
+          " ms is too long for " + name + " (" + std::to_string(bound) +
+          " ms): a batch's transaction may wait twice the budget on its "
+          "sends; set it below half of that, or 0");
+    }
+  }
   try {
     c.schedule = parse_schedule(c.retry_schedule);
   } catch (const std::invalid_argument& e) {

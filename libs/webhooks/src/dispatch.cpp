@@ -90,7 +90,7 @@ ClaimResult deliver_claim(const Claim& claim, Queue& queue, Sender& sender,
   for (;;) {
     bool all_delivered = true;
     for (const auto& delivery : *deliveries) {
-      if (stopping.load()) {
+      if (stopping.load() || std::chrono::steady_clock::now() >= rules.deadline) {
         all_delivered = false;
         break;
       }

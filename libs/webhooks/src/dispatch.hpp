@@ -51,6 +51,9 @@ struct DispatchRules {
   std::function<std::int64_t()> now_s;
   // [0, 1): picks each retry's jitter.
   std::function<double()> unit_random;
+  // No request starts past this: the claim stops as when stopping (the
+  // consumer's own sends keep to a budget: direct.hpp).
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
 // What one claim came to.

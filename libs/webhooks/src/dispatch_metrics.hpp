@@ -95,6 +95,18 @@ inline const metrics::Family kClaimsContinued(
      .help = "Times a worker kept a busy endpoint's queue: storing its deliveries "
              "read the next ones, instead of a new claim",
      .group = "webhooks"});
+inline const metrics::Family kBatchRequests(
+    {.name = "millrace_webhooks_batch_requests_total",
+     .type = metrics::Type::kCounter,
+     .help = "Webhook requests the change topic's consumer made itself, in its batches' "
+             "transactions (MILLRACE_WEBHOOKS_DIRECT_MS; also in attempts_total)",
+     .group = "webhooks"});
+inline const metrics::Family kBatchBudgetSpent(
+    {.name = "millrace_webhooks_batch_budget_spent_total",
+     .type = metrics::Type::kCounter,
+     .help = "Times an endpoint used up a batch's budget for its requests, and went "
+             "through the workers for 30 s",
+     .group = "webhooks"});
 inline const metrics::Family kLeaseLost(
     {.name = "millrace_webhooks_lease_lost_total",
      .type = metrics::Type::kCounter,
@@ -144,6 +156,8 @@ struct DispatchMetrics {
         commit_wakeups(kCommitWakeups.counter(registry)),
         listener_lost(kListenerLost.counter(registry)),
         paced(kClaimsPaced.counter(registry)),
+        batch_requests(kBatchRequests.counter(registry)),
+        batch_budget_spent(kBatchBudgetSpent.counter(registry)),
         listening(kWakeupListening.gauge(registry)) {}
 
   metrics::Histogram request_seconds;
@@ -155,6 +169,8 @@ struct DispatchMetrics {
   metrics::Counter commit_wakeups;
   metrics::Counter listener_lost;
   metrics::Counter paced;
+  metrics::Counter batch_requests;
+  metrics::Counter batch_budget_spent;
   metrics::Gauge listening;
 };
 

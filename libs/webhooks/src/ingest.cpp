@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "batch_rows.hpp"
+#include "direct.hpp"
 #include "millrace/core/utf8.hpp"
 #include "millrace/stream/refused_records.hpp"
 #include "read_marks.hpp"
@@ -18,6 +19,8 @@
 namespace millrace::webhooks::detail {
 
 namespace {
+
+constexpr std::size_t kMaxChangeIdBytes = 256;
 
 std::string json_string(std::string_view s) {
   rapidjson::StringBuffer buffer;
@@ -126,6 +129,12 @@ std::variant<ChangeFacts, std::string> read_change(std::string_view value) {
   if (id == nullptr || op == nullptr || table == nullptr) {
     return std::string("no \"id\", \"op\" or \"table\" string");
   }
+  // The feed's ids are 25 characters (proto/change.schema.json); one far
+  // longer could not be a key of webhook_deliveries' unique index, and is
+  // refused here, before anything is sent.
+  if (id->GetStringLength() > kMaxChangeIdBytes) {
+    return "an \"id\" longer than " + std::to_string(kMaxChangeIdBytes) + " bytes";
+  }
   f.id = id->GetString();
   f.op = op->GetString();
   f.table = table->GetString();
@@ -152,11 +161,12 @@ std::variant<ChangeFacts, std::string> read_change(std::string_view value) {
 }
 
 IngestHandler::IngestHandler(std::string group, std::string topic, ReadMarks& marks,
-                             LocalWake& local, std::string source_prefix)
+                             LocalWake& local, std::string source_prefix, DirectSend* direct)
     : group_(std::move(group)),
       topic_(std::move(topic)),
       marks_(marks),
       local_(local),
+      direct_(direct),
       configured_source_(std::move(source_prefix)) {}
 
 void IngestHandler::on_connect(pqxx::connection& connection) {
@@ -251,7 +261,8 @@ void count_outcomes(stream::Batch& batch, const std::vector<const Pending*>& fir
 
 // The deliveries and the marks go in one statement (batch_rows.hpp), which
 // also wakes the workers for what it enqueued, and for deliveries in
-// commit order its marks let go.
+// commit order its marks let go. A whole batch sends what it can itself
+// (direct.hpp), after that statement and before its offsets commit.
 void IngestHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchState& state) {
   auto& b = of(state);
   b.wakes = false;
@@ -283,9 +294,21 @@ void IngestHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchSta
     }
     // began() asked them for this transaction.
     if (!b.ends) throw std::logic_error("webhooks: a whole batch written without began()");
+    // The endpoints the batch may send to itself, locked before its rows.
+    if (direct_ != nullptr && direct_->on() && !rows.changes.empty()) {
+      std::vector<std::int64_t> routed;
+      for (const auto& to : rows.endpoints) routed.insert(routed.end(), to.begin(), to.end());
+      rows.direct = direct_->hold(tx, routed);
+    }
+    const bool sends = !rows.direct.empty();
+    const auto changes = rows.changes;
     written = marks_.write(tx, *b.ends, batch.read_to(), last_ids, std::move(rows));
     b.ends.reset();
     b.wakes = written.woke;
+    if (sends) {
+      if (direct_->send_and_store(tx, changes, written.changes, source_prefix_)) b.wakes = true;
+      write_marks(tx, group_, topic_, written.marks_later);
+    }
   }
   count_outcomes(batch, firsts, written.changes);
 }

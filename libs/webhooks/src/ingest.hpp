@@ -37,6 +37,7 @@ std::variant<ChangeFacts, std::string> read_change(std::string_view value);
 
 class ReadMarks;
 class LocalWake;
+class DirectSend;
 
 // The CloudEvents source prefix: `configured`, or "/millrace/<database>".
 std::string source_prefix(const std::string& configured, std::string_view database);
@@ -49,11 +50,13 @@ class IngestHandler final : public stream::Handler,
                             public stream::WatchesReads,
                             public stream::BeginsWithTransaction {
  public:
-  // `marks` and `local` must outlive the handler. `source_prefix`: the
-  // CloudEvents source before a change's table, which filters may read
-  // (empty: "/millrace/<the database>").
+  // `marks`, `local` and `direct` must outlive the handler. `source_prefix`:
+  // the CloudEvents source before a change's table, which filters may read
+  // (empty: "/millrace/<the database>"). `direct`: sends a whole batch's
+  // deliveries from its transaction where it can (direct.hpp); null: every
+  // delivery is enqueued for the workers.
   IngestHandler(std::string group, std::string topic, ReadMarks& marks, LocalWake& local,
-                std::string source_prefix = "");
+                std::string source_prefix = "", DirectSend* direct = nullptr);
 
   void on_connect(pqxx::connection& connection) override;
   void after_commit(const stream::Batch& batch, stream::BatchState& state) override;
@@ -72,6 +75,7 @@ class IngestHandler final : public stream::Handler,
   std::string topic_;
   ReadMarks& marks_;
   LocalWake& local_;
+  DirectSend* direct_;
   std::string configured_source_;
   std::string source_prefix_;
   Subscriptions subscriptions_;

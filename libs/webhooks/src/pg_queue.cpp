@@ -3,6 +3,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "failures.hpp"
 #include "millrace/pg/array.hpp"
 #include "millrace/pg/database.hpp"
 #include "pg_queue_sql.hpp"
@@ -235,42 +236,13 @@ std::string PgQueue::record_other(pqxx::work& tx, const Claim& claim, const Reco
       break;
     case Verdict::kDisable:
       // The delivery stays at the head of the queue, for when the endpoint
-      // is enabled again.
+      // is enabled again (endpoint_failed disables the endpoint).
       tx.exec_params("UPDATE webhook_deliveries SET attempts = attempts + 1, " + attempted +
                          "last_status = NULLIF($2::int, 0), last_error = $3 WHERE id = $1",
                      d.id, status, error, age_ms);
-      tx.exec_params(
-          "UPDATE webhook_endpoints SET active = false, disabled_at = now(), "
-          "disabled_reason = $2, lease_token = NULL, lease_until = NULL, lease_pid = NULL "
-          "WHERE id = $1",
-          claim.endpoint, rec.decision.reason);
       break;
   }
-  return failed_for(tx, claim.endpoint, age_ms, delivered_before, rec.decision.reason);
-}
-
-// The endpoint failed an attempt `age_ms` ago: its failing time starts then
-// unless it had (since its last delivery: `delivered_before` in this
-// claim's outcomes ends the earlier one), and once that is longer than its
-// disable_after, it is disabled. Returns why, when it was disabled now.
-std::string PgQueue::failed_for(pqxx::work& tx, std::int64_t endpoint, std::int64_t age_ms,
-                                bool delivered_before, const std::string& error) {
-  const auto row = tx.exec_params1(
-      "UPDATE webhook_endpoints SET failing_since = CASE WHEN failing_since IS NULL OR $3 "
-      "  THEN clock_timestamp() - $2 * interval '1 millisecond' ELSE failing_since END "
-      "WHERE id = $1 RETURNING active AND disable_after > 0 AND "
-      "  clock_timestamp() - failing_since >= disable_after * interval '1 second', "
-      "  to_char(failing_since AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-      "  disable_after",
-      endpoint, age_ms, delivered_before);
-  if (!row[0].as<bool>()) return {};
-  const std::string reason = "failing since " + row[1].as<std::string>() + ", longer than " +
-                             row[2].as<std::string>() + " s (its disable_after); last: " + error;
-  tx.exec_params(
-      "UPDATE webhook_endpoints SET active = false, disabled_at = now(), disabled_reason = $2, "
-      "lease_token = NULL, lease_until = NULL, lease_pid = NULL WHERE id = $1",
-      endpoint, reason);
-  return reason;
+  return endpoint_failed(tx, claim.endpoint, rec.decision, age_ms, delivered_before);
 }
 
 std::string PgQueue::database() {

@@ -47,8 +47,6 @@ class PgQueue final : public Queue {
   // if it was now.
   static std::string record_other(pqxx::work& tx, const Claim& claim, const Recorded& rec,
                                   std::int64_t age_ms, bool delivered_before);
-  static std::string failed_for(pqxx::work& tx, std::int64_t endpoint, std::int64_t age_ms,
-                                bool delivered_before, const std::string& error);
   pqxx::connection& connection();
   // `body` in a transaction of type Tx (pqxx::work, or pqxx::nontransaction,
   // where each statement commits by itself); failures reset the connection

@@ -21,6 +21,13 @@ class DispatchProbe {
   // A claim was tried: it found an endpoint to take, or none.
   void looked(bool found) { (found ? claims_found_ : claims_empty_).inc(); }
   void claimed(std::int64_t endpoint, const ClaimResult& result);
+  // The consumer's own requests to an endpoint in a batch (direct.hpp),
+  // and whether they used the batch's budget up.
+  void sent_from_batch(std::int64_t endpoint, const ClaimResult& result, bool budget_spent) {
+    claimed(endpoint, result);
+    m_.batch_requests.inc(static_cast<double>(result.attempts.size()));
+    if (budget_spent) m_.batch_budget_spent.inc();
+  }
   void queue_error();
   void stats(const QueueStats& stats);
   // The wake-up listener: connected, lost (it reconnects), stopped, and

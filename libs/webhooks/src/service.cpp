@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "direct.hpp"
 #include "dispatch.hpp"
 #include "ingest.hpp"
 #include "millrace/core/failure.hpp"
@@ -28,6 +29,34 @@ using std::chrono::milliseconds;
 
 namespace {
 
+constexpr const char* kUserAgent = "millrace-webhooks/1";
+
+// What a worker and the consumer's own sends share: the schedule, the user
+// agent, the clock. The source prefix is set from each connection.
+detail::DispatchRules base_rules(const WebhooksConfig& config) {
+  detail::DispatchRules rules;
+  rules.schedule = config.schedule;
+  rules.user_agent = kUserAgent;
+  rules.source_prefix.clear();
+  rules.now_s = [] {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  return rules;
+}
+
+// The log line of an endpoint disabled by a claim, or by a batch's own
+// sends to it.
+void log_disabled(const std::string& who, std::int64_t endpoint,
+                  const detail::ClaimResult& result) {
+  if (!result.auto_disabled.empty()) {
+    runtime::log_error(who, "endpoint " + std::to_string(endpoint) +
+                                " disabled: " + result.auto_disabled +
+                                " (millrace webhooks enable sends its queue again)");
+  }
+}
+
 constexpr auto kStatsEvery = std::chrono::seconds(5);
 constexpr auto kPruneEvery = std::chrono::minutes(10);
 // How often the marker looks whether an idle consumer's positions, or
@@ -40,10 +69,10 @@ constexpr auto kMarkEvery = milliseconds(100);
 // an idle consumer has read (read_marks.hpp).
 class Dispatcher {
  public:
-  Dispatcher(const WebhooksConfig& config, metrics::Registry& metrics, detail::ReadMarks& marks,
-             detail::LocalWake& local)
-      : config_(config), probe_(metrics), marks_(marks), local_(local) {
-    rules_.schedule = config.schedule;
+  Dispatcher(const WebhooksConfig& config, detail::DispatchProbe& probe, detail::ReadMarks& marks,
+             detail::LocalWake& local, detail::DirectSend& direct)
+      : config_(config), probe_(probe), marks_(marks), local_(local), direct_(direct) {
+    rules_ = base_rules(config);
     // A claim's lease outlives a request that runs to its timeout, and the
     // recording after it, twice over.
     rules_.lease_ms = 2 * config.timeout_ms + 10000;
@@ -51,13 +80,6 @@ class Dispatcher {
     rules_.others_served = [this] {
       std::lock_guard lock(mutex_);
       return idle_ > 0;
-    };
-    rules_.user_agent = "millrace-webhooks/1";
-    rules_.source_prefix.clear();  // set by each worker from its connection
-    rules_.now_s = [] {
-      return std::chrono::duration_cast<std::chrono::seconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-          .count();
     };
   }
 
@@ -75,6 +97,7 @@ class Dispatcher {
   }
 
   void stop() {
+    direct_.stop();           // the consumer's last batches only enqueue
     local_.connect(nullptr);  // the consumer's last batch commits after this
     worker_.stop();
   }
@@ -203,11 +226,7 @@ class Dispatcher {
     if (claim->more) pass_look();
     const auto result = detail::deliver_claim(*claim, queue, *d.sender, rules, stopping_);
     probe_.claimed(claim->endpoint, result);
-    if (!result.auto_disabled.empty()) {
-      runtime::log_error(who, "endpoint " + std::to_string(claim->endpoint) +
-                                  " disabled: " + result.auto_disabled +
-                                  " (millrace webhooks enable sends its queue again)");
-    }
+    log_disabled(who, claim->endpoint, result);
     if (result.lease_lost) {
       runtime::log_warn(who, "endpoint " + std::to_string(claim->endpoint) +
                                  ": its lease ran out mid-claim; another worker has its queue");
@@ -285,9 +304,10 @@ class Dispatcher {
   }
 
   const WebhooksConfig& config_;
-  detail::DispatchProbe probe_;
+  detail::DispatchProbe& probe_;
   detail::ReadMarks& marks_;
   detail::LocalWake& local_;
+  detail::DirectSend& direct_;
   detail::DispatchRules rules_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;  // pause() and the wait for the schema
@@ -317,12 +337,36 @@ std::unique_ptr<stream::ConsumerService> make_webhooks(WebhooksConfig webhooks_c
       std::make_unique<detail::ReadMarks>(config.stream.group, config.stream.kafka.topic,
                                           detail::make_kafka_end_offsets(config.stream.kafka)));
   auto& local = service->add(std::make_unique<detail::LocalWake>());
-  auto& handler = service->add(std::make_unique<detail::IngestHandler>(
-      config.stream.group, config.stream.kafka.topic, marks, local, config.cloudevents_source));
+  auto& probe = service->add(std::make_unique<detail::DispatchProbe>(metrics));
+  detail::DirectOptions direct_options{
+      .budget = milliseconds(config.direct_ms),
+      .timeout = milliseconds(config.timeout_ms),
+      .rules = base_rules(config),
+      .schedule = [&config] { return config.reloaded_schedule.value_or(config.schedule); }};
+  auto& direct = service->add(std::make_unique<detail::DirectSend>(
+      std::move(direct_options),
+      [&config](milliseconds timeout) {
+        return detail::make_http_sender({timeout, config.allow_private, kUserAgent},
+                                        http::make_client());
+      },
+      [&probe](std::int64_t endpoint, const detail::ClaimResult& result, bool cut) {
+        probe.sent_from_batch(endpoint, result, cut);
+        log_disabled("webhooks.consumer", endpoint, result);
+        if (cut) {
+          runtime::log_warn("webhooks.consumer",
+                            "endpoint " + std::to_string(endpoint) +
+                                " used up a batch's budget (MILLRACE_WEBHOOKS_DIRECT_MS); its "
+                                "deliveries go through the workers for " +
+                                std::to_string(detail::kSlowFor.count()) + " s");
+        }
+      }));
+  auto& handler = service->add(
+      std::make_unique<detail::IngestHandler>(config.stream.group, config.stream.kafka.topic, marks,
+                                              local, config.cloudevents_source, &direct));
   service->consume(config.stream, handler);
   // Started once the consumer runs; stopped first, after the requests in
-  // flight, so the consumer's last batch still commits.
-  service->add(std::make_unique<Dispatcher>(config, metrics, marks, local));
+  // flight, so the consumer's last batch still commits (and only enqueues).
+  service->add(std::make_unique<Dispatcher>(config, probe, marks, local, direct));
   return service;
 }
 

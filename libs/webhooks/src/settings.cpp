@@ -65,6 +65,18 @@ void register_options(core::OptionSet& o, WebhooksConfig& c) {
        .min = 1,
        .max = 87'600,
        .unit = core::DurationUnit::kHours});
+  core::declare(
+      o, &c.direct_ms,
+      {.flag = "direct-ms",
+       .env = "MILLRACE_WEBHOOKS_DIRECT_MS",
+       .help = "The consumer sends a batch's deliveries itself, in the batch's transaction, to "
+               "endpoints with nothing pending, no rate limit and no worker on them, for up to "
+               "this long a batch (each request cut at it); the rest is enqueued for the "
+               "workers. Twice this plus a second must stay under --pg-lock-timeout-ms and "
+               "--pg-idle-in-transaction-timeout-ms. 0: every delivery goes through the queue",
+       .min = 0,
+       .max = 2000,
+       .unit = core::DurationUnit::kMilliseconds});
 }
 
 }  // namespace millrace::webhooks

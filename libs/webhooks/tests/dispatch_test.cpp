@@ -6,26 +6,13 @@
 #include <map>
 
 #include "millrace/webhooks/signature.hpp"
+#include "scripted_sender.hpp"
 
 using namespace millrace::webhooks;
 using namespace millrace::webhooks::detail;
 using namespace std::chrono_literals;
 
 namespace {
-
-// Answers from a script, and keeps every request.
-class ScriptedSender final : public Sender {
- public:
-  std::deque<AttemptResult> answers;
-  std::vector<Post> posts;
-  AttemptResult post(const Post& request) override {
-    posts.push_back(request);
-    if (answers.empty()) return {200, "", std::nullopt};
-    auto a = answers.front();
-    answers.pop_front();
-    return a;
-  }
-};
 
 class FakeQueue final : public Queue {
  public:

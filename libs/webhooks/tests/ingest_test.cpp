@@ -69,4 +69,11 @@ TEST_CASE("what is not a change says why") {
   std::string utf8 = kChange;
   utf8.replace(utf8.find("\"op\""), 0, "\"note\":\"caf\xc3\xa9\",");
   CHECK(std::holds_alternative<ChangeFacts>(read_change(utf8)));
+  // An id far longer than the feed's 25 characters, which no unique index
+  // could hold; 256 bytes still goes.
+  const auto with_id = [](const std::string& id) {
+    return R"({"id":")" + id + R"(","op":"c","table":"t","source":{"commit_time":"x"}})";
+  };
+  CHECK(why(with_id(std::string(257, 'A'))) == "an \"id\" longer than 256 bytes");
+  CHECK(std::holds_alternative<ChangeFacts>(read_change(with_id(std::string(256, 'A')))));
 }

@@ -16,6 +16,8 @@ class ArrayLiteral {
   // (commas, braces, spaces, the word NULL) arrives as it is.
   ArrayLiteral& add(std::string_view element);
   ArrayLiteral& add(std::int64_t element);
+  // An SQL NULL element.
+  ArrayLiteral& add_null();
 
   std::size_t size() const { return size_; }
   // The literal, closed; the object is empty again afterwards.

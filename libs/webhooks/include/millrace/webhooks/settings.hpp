@@ -18,6 +18,7 @@ struct WebhooksSettings {
   std::int64_t max_per_claim = 100;
   std::string cloudevents_source;
   std::int64_t keep_delivered_h = 168;
+  std::int64_t direct_ms = 1000;
 };
 
 }  // namespace millrace::webhooks

@@ -1,0 +1,196 @@
+// The change topic's consumer sending its batches' deliveries itself
+// (libs/webhooks/src/direct.hpp): a delivery that can go at once is one
+// row, written delivered, that no worker claims; a failure is stored as a
+// worker stores it, and what follows it waits in the queue behind it; a
+// receiver slower than the batch's budget goes through the workers.
+
+#include <catch2/catch.hpp>
+#include <pqxx/pqxx>
+#include <thread>
+
+#include "changes.hpp"
+#include "harness.hpp"
+#include "millrace/webhooks/signature.hpp"
+#include "pipeline.hpp"
+#include "receiver.hpp"
+#include "webhooks.hpp"
+
+using namespace millrace;
+using namespace millrace::testing;
+using std::chrono::seconds;
+
+namespace {
+
+// Inserts item `id` in a transaction of its own.
+void insert_one(const Pipeline& p, pqxx::connection& c, int id) {
+  pqxx::work tx(c);
+  tx.exec("INSERT INTO " + tx.quote_name(p.schema) + ".items VALUES (" + std::to_string(id) +
+          ", 'x', 1)");
+  tx.commit();
+}
+
+}  // namespace
+
+TEST_CASE("a batch sends its deliveries itself: one row each, delivered at once, no claim",
+          "[webhooks-direct]") {
+  // The same changes with the consumer's sends on (the default) and off:
+  // the claims and the consumer's own requests tell which path they took.
+  for (const bool direct : {true, false}) {
+    INFO("direct: " << direct);
+    Pipeline p(direct ? "it_whd" : "it_whq");
+    migrate_with_table(p, "items (id int PRIMARY KEY, name text, qty int)");
+    ChangeFeedRig rig(p, {"items"});
+    auto feed = rig.start("changefeed");
+    rig.wait_streaming();
+    Receiver rx;
+    const auto secret = webhooks::new_secret();
+    rx.set_secrets("/hook", {secret});
+    add_endpoint(p, rx.url("/hook"), secret);
+    std::map<std::string, std::string> env;
+    if (!direct) env["MILLRACE_WEBHOOKS_DIRECT_MS"] = "0";
+    auto hooks = start_webhooks(p, rig, "webhooks", "1s", env);
+    const auto metric = [&](const std::string& name) { return metric_of(hooks, name); };
+    const auto claimed = [&] {
+      return metric_of(hooks, "millrace_webhooks_claims_total", {{"found", "yes"}});
+    };
+    REQUIRE(eventually([&] { return metric("millrace_webhooks_batch_requests_total") == 0; },
+                       seconds(60)));
+    pqxx::connection c(p.env.pg);
+    // One change at a time, each sent before the next: every partition is
+    // read to its end when a batch begins, so the marks release each at once.
+    constexpr int kChanges = 12;
+    for (int id = 1; id <= kChanges; ++id) {
+      insert_one(p, c, id);
+      REQUIRE(eventually([&] { return rx.accepted_ids("/hook").size() == std::size_t(id); },
+                         seconds(60)));
+    }
+    const auto records = rig.read_all(kChanges);
+    const auto report = order_report(rx.accepted_ids("/hook"), records);
+    CHECK(report.missing == 0);
+    CHECK(report.repeats == 0);
+    CHECK(report.out_of_commit_order == 0);
+    for (const auto& r : rx.requests("/hook")) CHECK(r.verified_with == std::vector<size_t>{0});
+    CHECK(sql_count(p,
+                    "SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered' AND "
+                    "attempts = 1 AND body = '' AND last_status = 200 AND delivered_at IS NOT "
+                    "NULL AND delivered_at >= enqueued_at") == kChanges);
+    if (direct) {
+      CHECK(metric("millrace_webhooks_batch_requests_total") == kChanges);
+      CHECK(claimed() == 0);
+    } else {
+      CHECK(metric("millrace_webhooks_batch_requests_total") == 0);
+      CHECK(claimed() >= 1);
+    }
+    CHECK(metric("millrace_webhooks_attempts_total") == kChanges);
+    CHECK(stop_cleanly({&hooks, &feed}));
+  }
+}
+
+TEST_CASE(
+    "a batch's failed request is stored as a worker's, the queue waits behind it, and 410 "
+    "disables",
+    "[webhooks-direct]") {
+  Pipeline p("it_whf");
+  migrate_with_table(p, "items (id int PRIMARY KEY, name text, qty int)");
+  ChangeFeedRig rig(p, {"items"});
+  auto feed = rig.start("changefeed");
+  rig.wait_streaming();
+  Receiver rx;
+  const auto secret = webhooks::new_secret();
+  rx.set_secrets("/flaky", {secret});
+  rx.set_secrets("/gone", {secret});
+  // The third change's first attempt is refused; "/gone" answers 410 to
+  // the third change it gets.
+  std::atomic<int> flaky_seen{0}, gone_seen{0};
+  std::string third;
+  std::mutex third_mutex;
+  rx.script("/flaky", [&](const Received& r, int repeats) {
+    std::lock_guard lock(third_mutex);
+    if (repeats == 0 && ++flaky_seen == 3) third = r.id;
+    return Answer{repeats == 0 && r.id == third ? 500 : 200};
+  });
+  rx.script("/gone", [&](const Received&, int) { return Answer{++gone_seen == 3 ? 410 : 200}; });
+  const auto flaky = add_endpoint(p, rx.url("/flaky"), secret);
+  const auto gone = add_endpoint(p, rx.url("/gone"), secret);
+  auto hooks = start_webhooks(p, rig, "webhooks", "1s");
+  REQUIRE(
+      eventually([&] { return metric_of(hooks, "millrace_webhooks_batch_requests_total") == 0; },
+                 seconds(60)));
+  pqxx::connection c(p.env.pg);
+  for (int id = 1; id <= 3; ++id) {
+    insert_one(p, c, id);
+    REQUIRE(eventually([&] { return flaky_seen.load() == id; }, seconds(60)));
+  }
+  const auto row = [&](const std::string& what, std::int64_t endpoint) {
+    std::lock_guard lock(third_mutex);
+    return sql_text(p, "SELECT " + what + " FROM webhook_deliveries WHERE endpoint_id = " +
+                           std::to_string(endpoint) + " AND change_id = '" + third + "'");
+  };
+  // The refusal, as stored from the batch: one attempt, its status, a
+  // retry due, the failing clock started. Or already retried by a worker.
+  const auto stored = row("status || ' ' || attempts || ' ' || last_status", flaky);
+  CHECK((stored == "pending 1 500" || stored == "delivered 2 200"));
+  // "/gone" disabled the endpoint at its third change, kept pending.
+  REQUIRE(eventually(
+      [&] {
+        return sql_text(p, "SELECT active::text FROM webhook_endpoints WHERE id = " +
+                               std::to_string(gone)) == "false";
+      },
+      seconds(30)));
+  CHECK(row("status || ' ' || attempts || ' ' || last_status", gone) == "pending 1 410");
+  // Later changes join the queue behind the refused one, which a worker
+  // retries first: commit order holds.
+  for (int id = 4; id <= 6; ++id) insert_one(p, c, id);
+  REQUIRE(eventually([&] { return rx.accepted_ids("/flaky").size() == 6; }, seconds(60)));
+  const auto records = rig.read_all(6);
+  const auto report = order_report(rx.accepted_ids("/flaky"), records);
+  CHECK(report.missing == 0);
+  CHECK(report.out_of_commit_order == 0);
+  CHECK(row("status || ' ' || attempts", flaky) == "delivered 2");
+  CHECK(sql_text(p,
+                 "SELECT coalesce(failing_since::text, 'none') FROM webhook_endpoints WHERE "
+                 "id = " +
+                     std::to_string(flaky)) == "none");
+  CHECK(sql_count(p, "SELECT count(*) FROM webhook_deliveries WHERE endpoint_id = " +
+                         std::to_string(gone) + " AND status = 'pending'") == 4);
+  CHECK(stop_cleanly({&hooks, &feed}));
+}
+
+TEST_CASE("a receiver slower than a batch's budget goes through the workers, losing nothing",
+          "[webhooks-direct]") {
+  Pipeline p("it_whs");
+  migrate_with_table(p, "items (id int PRIMARY KEY, name text, qty int)");
+  ChangeFeedRig rig(p, {"items"});
+  auto feed = rig.start("changefeed");
+  rig.wait_streaming();
+  Receiver rx;
+  const auto secret = webhooks::new_secret();
+  rx.set_secrets("/slow", {secret});
+  // The first request waits 2 s before it is answered: past the budget.
+  std::atomic<int> arrivals{0};
+  rx.on_arrival([&](const std::string&) {
+    if (arrivals++ == 0) std::this_thread::sleep_for(seconds(2));
+  });
+  // In key order, which the read marks do not hold back: the batch sends
+  // its changes whichever partitions they are on.
+  add_endpoint(p, rx.url("/slow"), secret, {"--ordering", "key"});
+  auto hooks = start_webhooks(
+      p, rig, "webhooks", "1s",
+      {{"MILLRACE_WEBHOOKS_DIRECT_MS", "300"}, {"MILLRACE_WEBHOOKS_TIMEOUT_MS", "10000"}});
+  const auto metric = [&](const std::string& name) { return metric_of(hooks, name); };
+  REQUIRE(eventually([&] { return metric("millrace_webhooks_batch_requests_total") == 0; },
+                     seconds(60)));
+  insert_items(p, 1, 4, "'x', 1");
+  REQUIRE(eventually(
+      [&] {
+        const auto ids = rx.accepted_ids("/slow");
+        return std::set<std::string>(ids.begin(), ids.end()).size() == 3;
+      },
+      seconds(60)));
+  CHECK(metric("millrace_webhooks_batch_budget_spent_total") == 1);
+  // The cut request was no attempt: the worker's is the first stored.
+  CHECK(sql_count(p, "SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'") == 3);
+  CHECK(sql_count(p, "SELECT max(attempts) FROM webhook_deliveries") == 1);
+  check_each_once_in_key_order(rx.accepted_ids("/slow"), rig.read_all(3));
+  CHECK(stop_cleanly({&hooks, &feed}));
+}
