@@ -187,6 +187,10 @@ TEST_CASE("a receiver slower than a batch's budget goes through the workers, los
         return std::set<std::string>(ids.begin(), ids.end()).size() == 3;
       },
       seconds(60)));
+  INFO("deliveries: " << sql_text(p,
+                                  "SELECT string_agg(change_id || ' ' || status || ' ' || attempts "
+                                  "|| ' ' || coalesce(last_error, '-'), '; ') FROM "
+                                  "webhook_deliveries"));
   CHECK(metric("millrace_webhooks_batch_budget_spent_total") == 1);
   // The cut request was no attempt: the worker's is the first stored.
   CHECK(sql_count(p, "SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'") == 3);

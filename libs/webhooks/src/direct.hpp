@@ -79,9 +79,10 @@ inline constexpr std::chrono::seconds kSlowFor{30};
 // each used by one thread), the runs in parallel, one at a time within a
 // run, by deliver_claim's rules and `rules.deadline`; a run's jitter comes
 // from seeds[i]. A run is cut when the deadline came before its deliveries
-// were done; a run with no delivery sends nothing. With `cut_at`, a request that got no answer
-// within it was cut by the budget, not failed by its receiver: it is dropped from the run's
-// outcomes, and the run is cut.
+// were done; a run with no delivery sends nothing. With `cut_at`, a
+// request that got no answer within it (within 90 % of it: the HTTP
+// client's clock is not ours) was cut by the budget, not failed by its
+// receiver: it is dropped from the run's outcomes, and the run is cut.
 void send_runs(std::vector<DirectRun>& runs, const std::vector<Sender*>& senders,
                const DispatchRules& rules, const std::vector<std::uint64_t>& seeds,
                std::optional<std::chrono::milliseconds> cut_at, const std::atomic<bool>& stopping);
