@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <climits>
 #include <future>
-#include <set>
 #include <span>
 
 #include "failures.hpp"
@@ -92,6 +91,16 @@ void send_runs(std::vector<DirectRun>& runs, const std::vector<Sender*>& senders
   for (auto& f : others) f.get();
 }
 
+std::vector<std::int64_t> few_enough(const std::vector<std::int64_t>& routed, std::size_t max) {
+  std::map<std::int64_t, std::size_t> count;
+  for (const auto e : routed) ++count[e];
+  std::vector<std::int64_t> out;
+  for (const auto& [e, n] : count) {
+    if (n <= max) out.push_back(e);
+  }
+  return out;
+}
+
 DirectSend::DirectSend(DirectOptions options, MakeSender make_sender, Report report)
     : options_(std::move(options)),
       make_sender_(std::move(make_sender)),
@@ -108,7 +117,7 @@ std::vector<std::int64_t> DirectSend::hold(pqxx::work& tx,
   const auto now = Clock::now();
   pg::ArrayLiteral ids;
   bool any = false;
-  for (const auto e : std::set<std::int64_t>(routed.begin(), routed.end())) {
+  for (const auto e : few_enough(routed, kMaxPerBatch)) {
     const auto slow = slow_until_.find(e);
     if (slow != slow_until_.end()) {
       if (now < slow->second) continue;

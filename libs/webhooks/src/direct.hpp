@@ -71,6 +71,18 @@ struct DirectRun {
 // once).
 inline constexpr std::size_t kMaxThreads = 8;
 
+// A batch sends to an endpoint only up to this many deliveries: a batch
+// with more is one that waited (the consumer is behind), and its requests,
+// one at a time in its transaction, would hold the next batch back longer
+// still, while the workers send beside the consumer. Measured in
+// docs/benchmarks.md ("The consumer sending its batches' deliveries
+// itself").
+inline constexpr std::size_t kMaxPerBatch = 100;
+
+// The endpoints of `routed` (an endpoint once per delivery of the batch)
+// with at most `max` deliveries each, in id order.
+std::vector<std::int64_t> few_enough(const std::vector<std::int64_t>& routed, std::size_t max);
+
 // An endpoint whose requests used a batch's budget up goes through the
 // workers this long.
 inline constexpr std::chrono::seconds kSlowFor{30};
@@ -124,7 +136,8 @@ class DirectSend {
   void stop() { stopping_ = true; }
 
   // In the batch's transaction, before its rows: locks the endpoints among
-  // `routed` that may be sent to from the batch, and returns their ids.
+  // `routed` (each once per delivery) that may be sent to from the batch
+  // (kMaxPerBatch deliveries at most), and returns their ids.
   std::vector<std::int64_t> hold(pqxx::work& tx, const std::vector<std::int64_t>& routed);
 
   // After the rows (`changes` and what `enqueued` returned for them): sends

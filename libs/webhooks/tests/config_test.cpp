@@ -42,3 +42,20 @@ TEST_CASE("a bad retry schedule is a usage error naming the setting") {
   CHECK_THROWS_WITH(parse({{"MILLRACE_WEBHOOKS_RETRY_SCHEDULE", "5s,soon"}}, {}),
                     Contains("MILLRACE_WEBHOOKS_RETRY_SCHEDULE") && Contains("soon"));
 }
+
+TEST_CASE("a batch's send budget must leave PostgreSQL's lock and idle bounds room") {
+  CHECK(parse({}, {}).direct_ms == 1000);
+  CHECK(parse({{"MILLRACE_WEBHOOKS_DIRECT_MS", "1999"}}, {}).direct_ms == 1999);
+  // Twice the budget and a second: 5,000 ms, not under the 5 s lock_timeout.
+  CHECK_THROWS_WITH(parse({{"MILLRACE_WEBHOOKS_DIRECT_MS", "2000"}}, {}),
+                    Contains("MILLRACE_WEBHOOKS_DIRECT_MS") && Contains("--pg-lock-timeout-ms"));
+  CHECK_THROWS_WITH(parse({{"MILLRACE_WEBHOOKS_DIRECT_MS", "500"}},
+                          {"--pg-idle-in-transaction-timeout-ms", "2000"}),
+                    Contains("--pg-idle-in-transaction-timeout-ms"));
+  // Off, or a bound turned off, leaves nothing to check.
+  CHECK(parse({{"MILLRACE_WEBHOOKS_DIRECT_MS", "0"}}, {"--pg-lock-timeout-ms", "100"}).direct_ms ==
+        0);
+  CHECK(parse({{"MILLRACE_WEBHOOKS_DIRECT_MS", "2000"}},
+              {"--pg-lock-timeout-ms", "0", "--pg-idle-in-transaction-timeout-ms", "0"})
+            .direct_ms == 2000);
+}

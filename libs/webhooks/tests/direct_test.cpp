@@ -187,3 +187,11 @@ TEST_CASE("a batch's endpoints are sent to at the same time, each by one thread"
   CHECK(recorded_ids(runs[0]) == std::vector<std::string>{"a"});
   CHECK(recorded_ids(runs[1]) == std::vector<std::string>{"b"});
 }
+
+TEST_CASE("a batch sends to an endpoint only when it has few deliveries for it") {
+  // Endpoint 3 has three deliveries in the batch, 5 one, 4 two.
+  const std::vector<std::int64_t> routed{3, 5, 3, 4, 3, 4};
+  CHECK(few_enough(routed, 2) == std::vector<std::int64_t>{4, 5});
+  CHECK(few_enough(routed, 3) == std::vector<std::int64_t>{3, 4, 5});
+  CHECK(few_enough({}, 3).empty());
+}
