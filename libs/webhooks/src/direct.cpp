@@ -73,19 +73,19 @@ void send_runs(std::vector<DirectRun>& runs, const std::vector<Sender*>& senders
                std::optional<std::chrono::milliseconds> cut_at, const std::atomic<bool>& stopping) {
   // The runs with something to send, taken in turn by this thread and up
   // to kMaxThreads - 1 more.
-  std::vector<std::size_t> todo;
+  std::vector<std::size_t> sending;
   for (std::size_t i = 0; i < runs.size(); ++i) {
-    if (!runs[i].target.deliveries.empty()) todo.push_back(i);
+    if (!runs[i].target.deliveries.empty()) sending.push_back(i);
   }
   std::atomic<std::size_t> next{0};
   const auto work = [&] {
-    for (auto k = next++; k < todo.size(); k = next++) {
-      const auto i = todo[k];
+    for (auto k = next++; k < sending.size(); k = next++) {
+      const auto i = sending[k];
       send_run(runs[i], *senders[i], rules, seeds[i], cut_at, stopping);
     }
   };
   std::vector<std::future<void>> others;
-  const auto threads = std::min(todo.size(), kMaxThreads);
+  const auto threads = std::min(sending.size(), kMaxThreads);
   for (std::size_t t = 1; t < threads; ++t) others.push_back(std::async(std::launch::async, work));
   work();
   for (auto& f : others) f.get();
