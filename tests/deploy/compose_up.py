@@ -63,6 +63,7 @@ class Stack:
     def __init__(self, repo, work, name="test", files=(), profiles=(), ports=(), env=None):
         self.repo, self.work = repo, work
         self.project = f"millrace-{name}-{os.getpid()}"
+        remove_abandoned_projects()
         self.dangling_before = dangling_volumes()
         self.options = [a for f in files for a in ("-f", f)] + [a for p in profiles for a in ("--profile", p)]
         self.ports = {var: str(free_port(for_stack=True)) for var in PORT_VARS + list(ports)}
@@ -278,13 +279,50 @@ def dangling_volumes():
 TEST_PROJECT = re.compile(r"millrace-(test|cluster|secure)-[0-9]+")
 
 
+def docker_lines(*args):
+    return subprocess.run(["docker", *args], stdout=subprocess.PIPE, text=True).stdout.split()
+
+
+def remove_abandoned_projects():
+    """A run that was killed (a CI job stopped, a machine halted) leaves its
+    project behind: containers that start again with the engine (restart
+    policies), its ports, volumes and networks, and the images it ran, which
+    no later run could then remove. A test project is named after the
+    process that ran it; those whose process is gone on this host are
+    removed, with the docker CLI alone (no compose file needed). A project
+    whose process lives (a run beside this one) is left alone."""
+    labels = set()
+    for kind in (["ps", "-a"], ["volume", "ls"], ["network", "ls"]):
+        labels.update(docker_lines(*kind, "--format", '{{.Label "com.docker.compose.project"}}'))
+    for project in sorted(p for p in labels if TEST_PROJECT.fullmatch(p)):
+        pid = int(project.rsplit("-", 1)[1])
+        try:
+            os.kill(pid, 0)
+            continue  # its run is still going
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue  # a process of another user's: alive
+        label = f"label=com.docker.compose.project={project}"
+        for kind, remove in ((["ps", "-aq"], ["rm", "-f", "-v"]), (["volume", "ls", "-q"], ["volume", "rm", "-f"]),
+                             (["network", "ls", "-q"], ["network", "rm"])):
+            ids = docker_lines(*kind, "--filter", label)
+            if ids:
+                subprocess.run(["docker", *remove, *ids], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        log(f"removed {project}, left by a run whose process {pid} is gone")
+
+
 def superseded_test_images():
     """The images a build of these tests replaced: each build tags the
     images anew (millrace:local, the servers'), and leaves the ones it
-    replaced dangling, labelled with the test project that built them."""
-    ids = subprocess.run(["docker", "image", "ls", "-q", "--no-trunc", "--filter", "dangling=true",
-                          "--filter", "label=com.docker.compose.project"],
-                         stdout=subprocess.PIPE, text=True).stdout.split()
+    replaced dangling, labelled with the test project that built them. An
+    image a container still runs (a run beside this one started it before
+    the rebuild) is not one: it goes when that run's project does."""
+    containers = docker_lines("ps", "-aq")
+    in_use = set(docker_lines("container", "inspect", "--format", "{{.Image}}", *containers)) if containers else set()
+    ids = [i for i in docker_lines("image", "ls", "-q", "--no-trunc", "--filter", "dangling=true",
+                                   "--filter", "label=com.docker.compose.project")
+           if i not in in_use]
     if not ids:
         return []
     labels = subprocess.run(["docker", "image", "inspect", "--format",
