@@ -198,3 +198,86 @@ TEST_CASE("a receiver slower than a batch's budget goes through the workers, los
   check_each_once_in_key_order(rx.accepted_ids("/slow"), rig.read_all(3));
   CHECK(stop_cleanly({&hooks, &feed}));
 }
+
+TEST_CASE(
+    "a batch takes over a queue of deliveries the marks held back, and not one that was "
+    "attempted",
+    "[webhooks-direct]") {
+  Pipeline p("it_wht");
+  migrate_with_table(p, "items (id int PRIMARY KEY, name text, qty int)");
+  // One partition: its read mark alone decides what commit order releases.
+  ChangeFeedRig rig(p, {"items"}, 1);
+  auto feed = rig.start("changefeed");
+  rig.wait_streaming();
+  Receiver rx;
+  const auto secret = webhooks::new_secret();
+  rx.set_secrets("/hook", {secret});
+  const auto endpoint = std::to_string(add_endpoint(p, rx.url("/hook"), secret));
+  auto hooks = start_webhooks(p, rig, "webhooks", "1s");
+  const auto metric = [&](const std::string& name) { return metric_of(hooks, name); };
+  REQUIRE(eventually([&] { return metric("millrace_webhooks_batch_requests_total") == 0; },
+                     seconds(60)));
+  pqxx::connection c(p.env.pg);
+  insert_one(p, c, 1);
+  REQUIRE(eventually([&] { return rx.accepted_ids("/hook").size() == 1; }, seconds(60)));
+  const auto first = rx.accepted_ids("/hook").front();
+  // A delivery an earlier batch enqueued and the marks held back: the
+  // second change of the first one's transaction (a change id above the
+  // partition's mark), enqueued "later" than any caught-up time the marker
+  // writes, so that only a mark at or past its id releases it. No worker
+  // may claim it; the next batch's mark releases it.
+  const auto held_back = first.substr(0, 17) + "00000001";
+  const auto enqueue = [&](const std::string& id, const std::string& extra_columns,
+                           const std::string& extra_values) {
+    pqxx::work tx(c);
+    tx.exec_params("INSERT INTO " + tx.quote_name(p.schema) +
+                       ".webhook_deliveries (endpoint_id, change_id, body, committed_at, "
+                       "enqueued_at" +
+                       extra_columns + ") VALUES ($1, $2, $3, now(), now() + interval '1 hour'" +
+                       extra_values + ")",
+                   std::stoll(endpoint), id, R"({"id":")" + id + R"(","op":"c"})");
+    tx.commit();
+  };
+  enqueue(held_back, "", "");
+  std::this_thread::sleep_for(seconds(2));  // the workers' chance to (wrongly) take it
+  CHECK(rx.accepted_ids("/hook").size() == 1);
+  insert_one(p, c, 2);
+  REQUIRE(eventually([&] { return rx.accepted_ids("/hook").size() == 3; }, seconds(60)));
+  const auto ids = rx.accepted_ids("/hook");
+  CHECK(ids[1] == held_back);
+  CHECK(ids[2] > held_back);
+  CHECK(metric("millrace_webhooks_batch_requests_total") == 3);
+  CHECK(metric_of(hooks, "millrace_webhooks_claims_total", {{"found", "yes"}}) == 0);
+  CHECK(sql_text(p,
+                 "SELECT status || ' ' || attempts || ' ' || last_status || ' ' || "
+                 "(body = '')::text FROM webhook_deliveries WHERE change_id = '" +
+                     held_back + "'") == "delivered 1 200 true");
+
+  // A pending delivery already attempted (a retry due in an hour) keeps
+  // its queue with the workers: the next change waits behind it, pending.
+  const auto retried = ids[2].substr(0, 17) + "00000001";
+  enqueue(retried, ", attempts, next_attempt_at", ", 1, now() + interval '1 hour'");
+  insert_one(p, c, 3);
+  REQUIRE(eventually(
+      [&] {
+        return sql_count(p,
+                         "SELECT count(*) FROM webhook_deliveries WHERE status = 'pending' "
+                         "AND attempts = 0") == 1;
+      },
+      seconds(60)));
+  std::this_thread::sleep_for(seconds(1));
+  CHECK(rx.accepted_ids("/hook").size() == 3);
+  CHECK(metric("millrace_webhooks_batch_requests_total") == 3);
+  // Due now: a worker sends both, the retry first.
+  {
+    pqxx::work tx(c);
+    tx.exec_params("UPDATE " + tx.quote_name(p.schema) +
+                       ".webhook_deliveries SET next_attempt_at = now() WHERE change_id = $1",
+                   retried);
+    tx.commit();
+  }
+  REQUIRE(eventually([&] { return rx.accepted_ids("/hook").size() == 5; }, seconds(60)));
+  CHECK(rx.accepted_ids("/hook")[3] == retried);
+  CHECK(sql_count(p, "SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'") == 5);
+  CHECK(stop_cleanly({&hooks, &feed}));
+}

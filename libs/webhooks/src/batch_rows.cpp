@@ -1,5 +1,7 @@
 #include "batch_rows.hpp"
 
+#include <algorithm>
+
 #include "ingest.hpp"
 #include "millrace/pg/array.hpp"
 #include "wakeup.hpp"
@@ -35,8 +37,11 @@ std::string upsert_marks(const char* g, const char* t, const char* p, const char
 // (read_marks.hpp); the wake-up is a NOTIFY, sent at the commit. The last
 // SELECT gives one row even with no change (its ord null), for the wake-up
 // and the time. An endpoint the batch holds to send to itself ($16,
-// direct.hpp) that has no pending delivery in this statement's snapshot (h)
-// gets no row here: its deliveries not in the table yet are returned per
+// direct.hpp) whose queue it may take over in this statement's snapshot (h:
+// may_take_over(), its room in $18) gets no row here: its pending
+// deliveries are returned after the changes' rows (ad, each with `go` by
+// the marks' rule judged at its enqueueing, as a claim judges it), and its
+// deliveries not in the table yet are returned per
 // change as "endpoint:go" (dir), `go` by the marks' rule over the committed
 // marks merged with this statement's own (mk), as a claim would judge them
 // once they commit; its deliveries are counted as enqueued. Both look-ups
@@ -52,9 +57,11 @@ const std::string kWriteRowsSql =
     "  SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) "
     "  WITH ORDINALITY AS c(change_id, body, committed_at, ord)), "
     "h AS ("
-    "  SELECT e.id, e.ordering = 'commit' AS commit_order FROM webhook_endpoints e "
-    "  WHERE e.id = ANY ($16::bigint[]) AND (SELECT 1 FROM webhook_deliveries d "
-    "    WHERE d.endpoint_id = e.id AND d.status = 'pending' LIMIT 1) IS NULL), "
+    "  SELECT e.id, e.ordering = 'commit' AS commit_order "
+    "  FROM unnest($16::bigint[], $18::bigint[]) AS x(id, room) "
+    "  JOIN webhook_endpoints e ON e.id = x.id WHERE " +
+    may_take_over("x.room", "$19") +
+    "), "
     "m AS ("
     "  SELECT p.ord, p.endpoint_id, h.id IS NOT NULL AS direct, h.commit_order "
     "  FROM unnest($11::bigint[], $12::bigint[]) AS p(ord, endpoint_id) "
@@ -76,6 +83,13 @@ const std::string kWriteRowsSql =
     "      AND mk.caught_up_at < now())) AS go "
     "  FROM m JOIN c USING (ord) WHERE m.direct AND (SELECT d.id FROM webhook_deliveries d "
     "    WHERE d.endpoint_id = m.endpoint_id AND d.change_id = c.change_id) IS NULL), "
+    "ad AS ("
+    "  SELECT d.endpoint_id, d.id, d.change_id, d.body, "
+    "    extract(epoch FROM d.committed_at)::float8 AS committed_s, "
+    "    NOT h.commit_order OR (EXISTS (SELECT 1 FROM mk) AND NOT EXISTS (SELECT 1 FROM mk "
+    "      WHERE mk.last_id < d.change_id COLLATE \"C\" AND mk.caught_up_at < d.enqueued_at)) AS "
+    "go "
+    "  FROM h JOIN webhook_deliveries d ON d.endpoint_id = h.id AND d.status = 'pending'), "
     "dg AS (SELECT ord, count(*) AS n, string_agg(endpoint_id || ':' || go::int, ',' "
     "  ORDER BY endpoint_id) AS pairs FROM dir GROUP BY ord), "
     "n AS (SELECT change_id, count(*) AS enqueued FROM ins GROUP BY change_id), "
@@ -94,8 +108,14 @@ const std::string kWriteRowsSql =
     "r AS ("
     "  SELECT c.ord, count(m.endpoint_id) AS matched, coalesce(max(n.enqueued), 0) AS enqueued "
     "  FROM c LEFT JOIN m USING (ord) LEFT JOIN n USING (change_id) GROUP BY c.ord) "
-    "SELECT r.ord, r.matched, r.enqueued + coalesce(dg.n, 0), wake.sent, now()::text, dg.pairs "
-    "FROM wake LEFT JOIN r ON true LEFT JOIN dg USING (ord) ORDER BY r.ord";
+    "(SELECT r.ord, r.matched, r.enqueued + coalesce(dg.n, 0), wake.sent, now()::text, dg.pairs, "
+    "  NULL::bigint AS endpoint_id, NULL::bigint AS id, NULL::text AS change_id, NULL::text AS "
+    "body, "
+    "  NULL::float8 AS committed_s, NULL::boolean AS go "
+    "FROM wake LEFT JOIN r ON true LEFT JOIN dg USING (ord) ORDER BY r.ord) "
+    "UNION ALL "
+    "SELECT NULL, NULL, NULL, NULL, NULL, NULL, endpoint_id, id, change_id, body, committed_s, go "
+    "FROM ad";
 
 // "7:1,9:0" (endpoint:go, as the statement aggregates them) read back.
 std::vector<DirectDelivery> read_direct(const std::string& text) {
@@ -112,6 +132,14 @@ std::vector<DirectDelivery> read_direct(const std::string& text) {
 }
 
 }  // namespace
+
+std::string may_take_over(const std::string& room, const std::string& limit) {
+  return "(SELECT count(*) FILTER (WHERE q.attempts = 0) = count(*) AND count(*) <= " + room +
+         " AND (count(*) = 0 OR e.lease_token IS NULL) "
+         "FROM (SELECT d.attempts FROM webhook_deliveries d WHERE d.endpoint_id = e.id "
+         "AND d.status = 'pending' LIMIT " +
+         limit + ") q)";
+}
 
 RowsWritten write_rows(pqxx::work& tx, const std::string& group, const std::string& topic,
                        const BatchRows& rows) {
@@ -134,8 +162,13 @@ RowsWritten write_rows(pqxx::work& tx, const std::string& group, const std::stri
     filtered_partitions.add(at.second);
     filtered_counts.add(n);
   }
-  pg::ArrayLiteral direct;
-  for (const auto e : rows.direct) direct.add(e);
+  pg::ArrayLiteral direct, rooms;
+  std::int64_t most_room = 0;
+  for (const auto& [e, room] : rows.direct) {
+    direct.add(e);
+    rooms.add(room);
+    most_room = std::max(most_room, room);
+  }
   RowsWritten out;
   pg::ArrayLiteral partitions, last_ids, at_end;
   for (const auto& m : rows.marks) {
@@ -153,9 +186,15 @@ RowsWritten write_rows(pqxx::work& tx, const std::string& group, const std::stri
       kWriteRows, ids.take(), bodies.take(), commits.take(), group, topic, partitions.take(),
       last_ids.take(), at_end.take(), std::string(kWakeChannel), rows.wake_on_enqueue, ords.take(),
       endpoints.take(), filtered_endpoints.take(), filtered_partitions.take(),
-      filtered_counts.take(), direct.take(), marks_later);
+      filtered_counts.take(), direct.take(), marks_later, rooms.take(), most_room + 1);
   out.changes.resize(rows.changes.size());
   for (const auto& r : result) {
+    if (!r[6].is_null()) {
+      out.adopted.push_back({r[6].as<std::int64_t>(), r[7].as<std::int64_t>(),
+                             r[8].as<std::string>(), r[9].as<std::string>(), r[10].as<double>(),
+                             r[11].as<bool>()});
+      continue;
+    }
     out.woke = r[3].as<std::int64_t>() > 0;
     out.now = r[4].as<std::string>();
     if (r[0].is_null()) continue;

@@ -39,11 +39,14 @@ struct BatchRows {
   // The wake-up goes when a mark is at its end, or, with this set, when a
   // delivery was enqueued.
   bool wake_on_enqueue = false;
-  // Endpoints the batch's transaction holds to send to itself (direct.hpp).
+  // Endpoints the batch's transaction holds to send to itself (direct.hpp),
+  // each with how many pending deliveries it may take over (its room).
   // Their deliveries are not inserted here but returned (Enqueued::direct),
-  // unless the endpoint has deliveries pending in this statement's snapshot
-  // (then they join its queue as any other's); written after the sends.
-  std::vector<std::int64_t> direct;
+  // unless the endpoint has, in this statement's snapshot, a pending
+  // delivery already attempted or more pending than its room (then they
+  // join its queue as any other's); written after the sends. Its pending
+  // deliveries are returned too (RowsWritten::adopted), to go first.
+  std::map<std::int64_t, std::int64_t> direct;
 };
 
 // A delivery to an endpoint held for sending from the batch (BatchRows::direct).
@@ -53,6 +56,21 @@ struct DirectDelivery {
   // key order, always.
   bool go = false;
   bool operator==(const DirectDelivery&) const = default;
+};
+
+// A pending delivery of an endpoint held for sending from the batch, never
+// attempted (a delivery an earlier batch enqueued, held back by the marks
+// or queued while a worker held the endpoint): the batch takes it over and
+// sends it before its own, in the endpoint's queue order.
+struct Adopted {
+  std::int64_t endpoint = 0;
+  std::int64_t id = 0;  // its row in webhook_deliveries
+  std::string change_id;
+  std::string body;
+  double committed_s = 0;  // the change's commit, seconds since the epoch
+  // The marks, with this batch's own, release it now, judged at its
+  // enqueueing as a claim judges it; in key order, always.
+  bool go = false;
 };
 
 struct Enqueued {
@@ -69,7 +87,17 @@ struct RowsWritten {
   // With deliveries held for sending (BatchRows::direct), the marks are not
   // written by the statement but left for write_marks() after the sends.
   std::vector<Mark> marks_later;
+  // The held endpoints' pending deliveries, by endpoint, each endpoint's in
+  // its queue order (change id in commit order, row id in key order).
+  std::vector<Adopted> adopted;
 };
+
+// The SQL condition under which endpoint `e` (webhook_endpoints) may have
+// its queue taken over by a batch that has `room` (an SQL expression) for
+// it: none of its pending deliveries was attempted, no claim's lease token
+// is on it, and it has no more than `room` of them; `limit` (an expression
+// without columns, more than any room) bounds how much of its queue is read.
+std::string may_take_over(const std::string& room, const std::string& limit);
 
 // Prepared once per session (libpqxx keeps it), so PostgreSQL plans it once.
 RowsWritten write_rows(pqxx::work& tx, const std::string& group, const std::string& topic,

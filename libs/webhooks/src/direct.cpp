@@ -8,6 +8,7 @@
 #include "failures.hpp"
 #include "millrace/core/timestamp.hpp"
 #include "millrace/pg/array.hpp"
+#include "pg_queue_sql.hpp"
 #include "wakeup.hpp"
 
 namespace millrace::webhooks::detail {
@@ -91,12 +92,13 @@ void send_runs(std::vector<DirectRun>& runs, const std::vector<Sender*>& senders
   for (auto& f : others) f.get();
 }
 
-std::vector<std::int64_t> few_enough(const std::vector<std::int64_t>& routed, std::size_t max) {
+std::map<std::int64_t, std::int64_t> room_left(const std::vector<std::int64_t>& routed,
+                                               std::size_t max) {
   std::map<std::int64_t, std::size_t> count;
   for (const auto e : routed) ++count[e];
-  std::vector<std::int64_t> out;
+  std::map<std::int64_t, std::int64_t> out;
   for (const auto& [e, n] : count) {
-    if (n <= max) out.push_back(e);
+    if (n <= max) out.emplace(e, static_cast<std::int64_t>(max - n));
   }
   return out;
 }
@@ -107,38 +109,43 @@ DirectSend::DirectSend(DirectOptions options, MakeSender make_sender, Report rep
       report_(std::move(report)) {}
 
 // As a claim takes an endpoint (pg_queue_sql.cpp): active, and no other
-// worker's live lease; and no rate limit, whose pacing is the workers'; and
-// nothing pending, so that an endpoint with a queue is not locked (and
-// passed over by the workers' claims) while the batch sends to others. The
-// rows statement checks that again in its own snapshot.
-std::vector<std::int64_t> DirectSend::hold(pqxx::work& tx,
-                                           const std::vector<std::int64_t>& routed) {
+// worker's live lease; and no rate limit, whose pacing is the workers'. Its
+// queue, if any, must be one the batch may take over: no claim's lease
+// token on it, nothing attempted, no more than its room (so that an
+// endpoint with a queue the workers serve is not locked, and passed over by
+// their claims, while the batch sends to others). The rows statement checks
+// the queue again in its own snapshot.
+std::map<std::int64_t, std::int64_t> DirectSend::hold(pqxx::work& tx,
+                                                      const std::vector<std::int64_t>& routed) {
   held_.clear();
   const auto now = Clock::now();
-  pg::ArrayLiteral ids;
-  bool any = false;
-  for (const auto e : few_enough(routed, kMaxPerBatch)) {
+  pg::ArrayLiteral ids, rooms;
+  std::map<std::int64_t, std::int64_t> wanted;
+  for (const auto& [e, room] : room_left(routed, kMaxPerBatch)) {
     const auto slow = slow_until_.find(e);
     if (slow != slow_until_.end()) {
       if (now < slow->second) continue;
       slow_until_.erase(slow);
     }
     ids.add(e);
-    any = true;
+    rooms.add(room);
+    wanted.emplace(e, room);
   }
-  if (!any) return {};
+  if (wanted.empty()) return {};
   const auto rows = tx.exec_params(
       "SELECT e.id, e.url, e.secret, "
       "  CASE WHEN e.previous_secret_until > clock_timestamp() THEN e.previous_secret END, "
-      "  e.ordering = 'commit', e.format FROM webhook_endpoints e "
-      "WHERE e.id = ANY ($1::bigint[]) AND e.active AND e.rate_limit IS NULL "
-      "  AND (SELECT 1 FROM webhook_deliveries d "
-      "    WHERE d.endpoint_id = e.id AND d.status = 'pending' LIMIT 1) IS NULL "
-      "  AND (e.lease_until IS NULL OR e.lease_until < clock_timestamp() "
-      "    OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = e.lease_pid)) "
-      "FOR NO KEY UPDATE OF e SKIP LOCKED",
-      ids.take());
-  std::vector<std::int64_t> out;
+      "  e.ordering = 'commit', e.format "
+      "FROM unnest($1::bigint[], $2::bigint[]) AS x(id, room) JOIN webhook_endpoints e "
+      "  ON e.id = x.id "
+      "WHERE e.active AND e.rate_limit IS NULL "
+      "  AND " +
+          may_take_over("x.room", "$3") +
+          "  AND (e.lease_until IS NULL OR e.lease_until < clock_timestamp() "
+          "    OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = e.lease_pid)) "
+          "FOR NO KEY UPDATE OF e SKIP LOCKED",
+      ids.take(), rooms.take(), static_cast<std::int64_t>(kMaxPerBatch) + 1);
+  std::map<std::int64_t, std::int64_t> out;
   for (const auto& r : rows) {
     Claim c;
     c.endpoint = r[0].as<std::int64_t>();
@@ -147,7 +154,7 @@ std::vector<std::int64_t> DirectSend::hold(pqxx::work& tx,
     if (!r[3].is_null()) c.secrets.push_back(r[3].as<std::string>());
     c.commit_order = r[4].as<bool>();
     c.format = format_named(r[5].as<std::string>()).value_or(Format::kStandard);
-    out.push_back(c.endpoint);
+    out.emplace(c.endpoint, wanted.at(c.endpoint));
     held_.emplace(c.endpoint, std::move(c));
   }
   return out;
@@ -155,11 +162,33 @@ std::vector<std::int64_t> DirectSend::hold(pqxx::work& tx,
 
 std::vector<DirectRun> plan_runs(const std::map<std::int64_t, Claim>& held,
                                  const std::vector<const ChangeFacts*>& changes,
-                                 const std::vector<Enqueued>& enqueued) {
-  std::map<std::int64_t, std::vector<std::pair<std::size_t, bool>>> picked;
-  for (std::size_t i = 0; i < enqueued.size(); ++i) {
-    for (const auto& d : enqueued[i].direct) picked[d.endpoint].emplace_back(i, d.go);
+                                 const std::vector<Enqueued>& enqueued,
+                                 const std::vector<Adopted>& adopted) {
+  // Per endpoint, its deliveries: a pending one as -1 - its index in
+  // `adopted`, a batch's as its change's index; with whether it may go.
+  struct Item {
+    std::int64_t at;
+    bool go;
+  };
+  std::map<std::int64_t, std::vector<Item>> picked;
+  // Pending ones first, by row id: key order's queue order, before the
+  // batch's; commit order sorts them all below.
+  std::vector<std::size_t> by_row(adopted.size());
+  for (std::size_t k = 0; k < adopted.size(); ++k) by_row[k] = k;
+  std::stable_sort(by_row.begin(), by_row.end(),
+                   [&](auto a, auto b) { return adopted[a].id < adopted[b].id; });
+  for (const auto k : by_row) {
+    picked[adopted[k].endpoint].push_back({-1 - static_cast<std::int64_t>(k), adopted[k].go});
   }
+  for (std::size_t i = 0; i < enqueued.size(); ++i) {
+    for (const auto& d : enqueued[i].direct) {
+      picked[d.endpoint].push_back({static_cast<std::int64_t>(i), d.go});
+    }
+  }
+  const auto change_id = [&](std::int64_t at) -> const std::string& {
+    return at < 0 ? adopted[static_cast<std::size_t>(-1 - at)].change_id
+                  : changes[static_cast<std::size_t>(at)]->id;
+  };
   std::vector<DirectRun> out;
   for (auto& [endpoint, items] : picked) {
     const auto it = held.find(endpoint);
@@ -167,19 +196,24 @@ std::vector<DirectRun> plan_runs(const std::map<std::int64_t, Claim>& held,
     DirectRun run;
     run.target = it->second;
     if (run.target.commit_order) {
-      std::stable_sort(items.begin(), items.end(), [&](const auto& a, const auto& b) {
-        return changes[a.first]->id < changes[b.first]->id;  // bytewise, as COLLATE "C"
+      std::stable_sort(items.begin(), items.end(), [&](const Item& a, const Item& b) {
+        return change_id(a.at) < change_id(b.at);  // bytewise, as COLLATE "C"
       });
     }
     bool released = true;
-    for (const auto& [index, go] : items) {
-      run.queue.push_back(index);
+    for (const auto& [at, go] : items) {
+      if (at >= 0) run.queue.push_back(static_cast<std::size_t>(at));
       released = released && go;
       if (!released) continue;
-      const auto& c = *changes[index];
+      if (at < 0) {
+        const auto& a = adopted[static_cast<std::size_t>(-1 - at)];
+        run.target.deliveries.push_back({at, a.change_id, a.body, 0, a.committed_s});
+        continue;
+      }
+      const auto& c = *changes[static_cast<std::size_t>(at)];
       const auto committed = core::parse_timestamp(c.commit_time);
-      run.target.deliveries.push_back({static_cast<std::int64_t>(index), c.id, c.body, 0,
-                                       committed ? static_cast<double>(*committed) / 1e6 : 0.0});
+      run.target.deliveries.push_back(
+          {at, c.id, c.body, 0, committed ? static_cast<double>(*committed) / 1e6 : 0.0});
     }
     out.push_back(std::move(run));
   }
@@ -193,10 +227,9 @@ Sender* DirectSend::sender_for(std::int64_t endpoint) {
 }
 
 bool DirectSend::send_and_store(pqxx::work& tx, const std::vector<const ChangeFacts*>& changes,
-                                const std::vector<Enqueued>& enqueued,
-                                const std::string& source_prefix) {
+                                const RowsWritten& written, const std::string& source_prefix) {
   if (held_.empty()) return false;
-  auto runs = plan_runs(held_, changes, enqueued);
+  auto runs = plan_runs(held_, changes, written.changes, written.adopted);
   std::vector<Sender*> senders;
   std::vector<std::uint64_t> seeds;
   for (const auto& run : runs) {
@@ -214,7 +247,7 @@ bool DirectSend::send_and_store(pqxx::work& tx, const std::vector<const ChangeFa
   for (const auto& run : runs) {
     if (run.cut) slow_until_[run.target.endpoint] = now + options_.slow_for;
   }
-  const bool woke = store(tx, runs, changes);
+  const bool woke = store(tx, runs, changes, written.adopted);
   for (auto& run : runs) report_(run.target.endpoint, run.result, run.cut);
   held_.clear();
   return woke;
@@ -266,9 +299,12 @@ struct DirectRows {
 };
 
 // The batch's direct deliveries in one INSERT, in the arrays' order (each
-// endpoint's in its queue order); the workers' wake-up when one is left
-// pending; the failing time ended for the endpoints given ($12).
-constexpr const char* kStoreDirectSql =
+// endpoint's in its queue order); the pending ones taken over that were
+// delivered set so ($13-$15, as a worker sets them); the workers' wake-up
+// when one is left pending, or when $16 (a run cut, or failed, may have
+// left pending ones taken over); the failing time ended for the endpoints
+// given ($12).
+const std::string kStoreDirectSql =
     "WITH r AS ("
     "  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], "
     "    $5::text[], $6::int[], $7::bigint[], $8::int[], $9::text[], $10::bigint[]) "
@@ -286,47 +322,67 @@ constexpr const char* kStoreDirectSql =
     "ok AS ("
     "  UPDATE webhook_endpoints SET failing_since = NULL "
     "  WHERE id = ANY ($12::bigint[]) AND failing_since IS NOT NULL RETURNING id), "
+    "dl AS (" +
+    queue_sql::set_delivered_sql(13, "") +
+    " AND d.status = 'pending' RETURNING 1), "
     "wake AS ("
     "  SELECT count(pg_notify($11, current_schema())) AS sent "
-    "  FROM (SELECT 1 WHERE EXISTS (SELECT 1 FROM ins WHERE status = 'pending')) AS x) "
+    "  FROM (SELECT 1 WHERE $16 OR EXISTS (SELECT 1 FROM ins WHERE status = 'pending')) AS x) "
     "SELECT wake.sent, (SELECT count(*) FROM ok) FROM wake";
 
 }  // namespace
 
 // Every delivery the rows statement returned for the held endpoints, each
 // endpoint's in its queue order: what was attempted with its outcome, the
-// rest pending. A failure is then stored on its endpoint as a worker's is.
+// rest pending; the pending ones taken over that were delivered, set so (one
+// not attempted stays as it was). A failure is then stored on its row and
+// its endpoint as a worker's is.
 bool DirectSend::store(pqxx::work& tx, std::vector<DirectRun>& runs,
-                       const std::vector<const ChangeFacts*>& changes) {
+                       const std::vector<const ChangeFacts*>& changes,
+                       const std::vector<Adopted>& adopted) {
   DirectRows rows;
-  pg::ArrayLiteral delivered_endpoints;
+  pg::ArrayLiteral delivered_endpoints, taken_ids, taken_statuses, taken_ages;
+  bool left_behind = false;
   const auto now = Clock::now();
   const auto age_ms = [&](const Recorded& r) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(now - r.answered).count();
   };
   for (const auto& run : runs) {
-    std::map<std::size_t, const Recorded*> outcome;
-    for (const auto& r : run.recorded) outcome[static_cast<std::size_t>(r.delivery->id)] = &r;
+    std::map<std::int64_t, const Recorded*> outcome;
+    for (const auto& r : run.recorded) {
+      outcome[r.delivery->id] = &r;
+      if (r.delivery->id >= 0 || r.decision.verdict != Verdict::kDelivered) continue;
+      taken_ids.add(adopted.at(static_cast<std::size_t>(-1 - r.delivery->id)).id);
+      taken_statuses.add(r.result.status.value_or(0));
+      taken_ages.add(age_ms(r));
+    }
     for (const auto index : run.queue) {
-      const auto it = outcome.find(index);
+      const auto it = outcome.find(static_cast<std::int64_t>(index));
       const Recorded* r = it == outcome.end() ? nullptr : it->second;
       rows.add(run.target.endpoint, *changes[index], r, r == nullptr ? 0 : age_ms(*r));
     }
     const bool failed =
         !run.recorded.empty() && run.recorded.back().decision.verdict != Verdict::kDelivered;
     if (!run.recorded.empty() && !failed) delivered_endpoints.add(run.target.endpoint);
+    left_behind = left_behind || failed || run.cut;
   }
   const auto row =
       tx.exec_params1(kStoreDirectSql, rows.endpoints.take(), rows.change_ids.take(),
                       rows.bodies.take(), rows.committed.take(), rows.statuses.take(),
                       rows.attempts.take(), rows.ages.take(), rows.http.take(), rows.errors.take(),
-                      rows.delays.take(), std::string(kWakeChannel), delivered_endpoints.take());
+                      rows.delays.take(), std::string(kWakeChannel), delivered_endpoints.take(),
+                      taken_ids.take(), taken_statuses.take(), taken_ages.take(), left_behind);
   for (auto& run : runs) {
     if (run.recorded.empty()) continue;
     const auto& last = run.recorded.back();
     if (last.decision.verdict == Verdict::kDelivered) continue;
-    run.result.auto_disabled = endpoint_failed(tx, run.target.endpoint, last.decision, age_ms(last),
-                                               run.recorded.size() > 1);
+    const bool before = run.recorded.size() > 1;
+    run.result.auto_disabled =
+        last.delivery->id < 0
+            ? attempt_failed(tx, run.target.endpoint,
+                             adopted.at(static_cast<std::size_t>(-1 - last.delivery->id)).id, last,
+                             age_ms(last), before)
+            : endpoint_failed(tx, run.target.endpoint, last.decision, age_ms(last), before);
   }
   return row[0].as<std::int64_t>() > 0;
 }

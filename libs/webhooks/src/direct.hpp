@@ -8,9 +8,12 @@
 //  - An endpoint is held for the batch only: one that is active, has no
 //    rate limit and no live lease is locked (FOR NO KEY UPDATE SKIP LOCKED,
 //    as a claim locks it) in the batch's transaction before its rows are
-//    written, and the rows statement sends nothing to it directly when it
-//    has pending deliveries in that statement's snapshot (batch_rows.hpp),
-//    so its queue's order holds.
+//    written. Its queue, if it has one, is taken over: only when no claim
+//    holds it (no lease token), none of its pending deliveries was
+//    attempted, and they are few enough (kMaxPerBatch with the batch's); the
+//    rows statement checks that again in its own snapshot and returns them
+//    (batch_rows.hpp), sent first in queue order. Otherwise the rows
+//    statement sends nothing to it directly, so its queue's order holds.
 //  - Only what the rows statement found new, from a whole batch: a change
 //    the feed published twice, or a batch written again, is not sent twice.
 //  - In commit order, only what the marks (with this batch's own) release,
@@ -63,7 +66,9 @@ struct DirectRun {
   ClaimResult result;  // for the metrics, as a worker's claim reports
   bool cut = false;    // the budget ran out before its deliveries did
   // Every delivery of the endpoint in the batch, in queue order (indexes
-  // in the batch's changes): target.deliveries, then those held back.
+  // in the batch's changes): those in target.deliveries, then those held
+  // back. Its pending deliveries taken over are not among them: one not
+  // sent stays as it is.
   std::vector<std::size_t> queue;
 };
 
@@ -80,8 +85,10 @@ inline constexpr std::size_t kMaxThreads = 8;
 inline constexpr std::size_t kMaxPerBatch = 100;
 
 // The endpoints of `routed` (an endpoint once per delivery of the batch)
-// with at most `max` deliveries each, in id order.
-std::vector<std::int64_t> few_enough(const std::vector<std::int64_t>& routed, std::size_t max);
+// with at most `max` deliveries each, each with the room left: how many
+// pending deliveries it may have for the batch to take its queue over.
+std::map<std::int64_t, std::int64_t> room_left(const std::vector<std::int64_t>& routed,
+                                               std::size_t max);
 
 // An endpoint whose requests used a batch's budget up goes through the
 // workers this long.
@@ -100,12 +107,16 @@ void send_runs(std::vector<DirectRun>& runs, const std::vector<Sender*>& senders
                std::optional<std::chrono::milliseconds> cut_at, const std::atomic<bool>& stopping);
 
 // Per endpoint of `held` (hold()'s), the deliveries the rows statement
-// returned for it (`enqueued`, per change of `changes`), in queue order:
-// change-id order (bytewise, as COLLATE "C") in commit order, record order
-// in key order; target.deliveries up to the first the marks hold back.
+// returned for it (`enqueued`, per change of `changes`; `adopted`, its
+// pending ones), in queue order: change-id order (bytewise, as COLLATE
+// "C") in commit order; in key order its pending ones by row id, then the
+// batch's in record order; target.deliveries up to the first the marks
+// hold back. A batch's delivery has its change's index as its id, a
+// pending one -1 - its index in `adopted`.
 std::vector<DirectRun> plan_runs(const std::map<std::int64_t, Claim>& held,
                                  const std::vector<const ChangeFacts*>& changes,
-                                 const std::vector<Enqueued>& enqueued);
+                                 const std::vector<Enqueued>& enqueued,
+                                 const std::vector<Adopted>& adopted);
 
 struct DirectOptions {
   std::chrono::milliseconds budget{1000};  // 0: never send from the batch
@@ -137,18 +148,21 @@ class DirectSend {
 
   // In the batch's transaction, before its rows: locks the endpoints among
   // `routed` (each once per delivery) that may be sent to from the batch
-  // (kMaxPerBatch deliveries at most), and returns their ids.
-  std::vector<std::int64_t> hold(pqxx::work& tx, const std::vector<std::int64_t>& routed);
+  // (kMaxPerBatch deliveries at most, its queue's included), and returns
+  // them with their rooms (BatchRows::direct).
+  std::map<std::int64_t, std::int64_t> hold(pqxx::work& tx,
+                                            const std::vector<std::int64_t>& routed);
 
-  // After the rows (`changes` and what `enqueued` returned for them): sends
-  // the held endpoints' deliveries, and stores every one in `tx`, those not
-  // sent as pending. Returns whether it sent the workers' wake-up.
+  // After the rows (`changes`, and what `written` returned for them and of
+  // the held endpoints' queues): sends the held endpoints' deliveries, and
+  // stores every one in `tx`, the batch's not sent as pending. Returns
+  // whether it sent the workers' wake-up.
   bool send_and_store(pqxx::work& tx, const std::vector<const ChangeFacts*>& changes,
-                      const std::vector<Enqueued>& enqueued, const std::string& source_prefix);
+                      const RowsWritten& written, const std::string& source_prefix);
 
  private:
   bool store(pqxx::work& tx, std::vector<DirectRun>& runs,
-             const std::vector<const ChangeFacts*>& changes);
+             const std::vector<const ChangeFacts*>& changes, const std::vector<Adopted>& adopted);
   Sender* sender_for(std::int64_t endpoint);
 
   DirectOptions options_;

@@ -37,4 +37,40 @@ std::string endpoint_failed(pqxx::work& tx, std::int64_t endpoint, const Decisio
   return reason;
 }
 
+std::string attempt_failed(pqxx::work& tx, std::int64_t endpoint, std::int64_t delivery,
+                           const Recorded& rec, std::int64_t age_ms, bool delivered_before) {
+  // 0: no HTTP answer (NULL in last_status).
+  const int status = rec.result.status.value_or(0);
+  const std::string& error = rec.decision.reason;
+  const std::string attempted =
+      "last_attempt_at = clock_timestamp() - $4 * interval '1 millisecond', ";
+  switch (rec.decision.verdict) {
+    case Verdict::kDelivered:
+      return {};  // stored with the others
+    case Verdict::kRetry:
+      tx.exec_params("UPDATE webhook_deliveries SET attempts = attempts + 1, " + attempted +
+                         "last_status = NULLIF($2::int, 0), last_error = $3, "
+                         "next_attempt_at = clock_timestamp() + $5 * interval '1 millisecond' "
+                         "WHERE id = $1",
+                     delivery, status, error, age_ms,
+                     static_cast<std::int64_t>(rec.decision.delay.count()));
+      break;
+    case Verdict::kFailed:
+      tx.exec_params("UPDATE webhook_deliveries SET status = 'failed', attempts = attempts + 1, " +
+                         attempted +
+                         "last_status = NULLIF($2::int, 0), last_error = $3 "
+                         "WHERE id = $1",
+                     delivery, status, error, age_ms);
+      break;
+    case Verdict::kDisable:
+      // The delivery stays at the head of the queue, for when the endpoint
+      // is enabled again (endpoint_failed disables the endpoint).
+      tx.exec_params("UPDATE webhook_deliveries SET attempts = attempts + 1, " + attempted +
+                         "last_status = NULLIF($2::int, 0), last_error = $3 WHERE id = $1",
+                     delivery, status, error, age_ms);
+      break;
+  }
+  return endpoint_failed(tx, endpoint, rec.decision, age_ms, delivered_before);
+}
+
 }  // namespace millrace::webhooks::detail

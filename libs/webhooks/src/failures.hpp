@@ -10,6 +10,7 @@
 #include <string>
 
 #include "millrace/webhooks/schedule.hpp"
+#include "queue.hpp"
 
 namespace millrace::webhooks::detail {
 
@@ -19,5 +20,12 @@ namespace millrace::webhooks::detail {
 // Returns why the endpoint was disabled for failing too long, if it was now.
 std::string endpoint_failed(pqxx::work& tx, std::int64_t endpoint, const Decision& decision,
                             std::int64_t age_ms, bool delivered_before);
+
+// An attempt at queued delivery `delivery` (its row's id) that was not a
+// delivery (`rec`: a retry, a failure, or one that disables the endpoint),
+// stored on its row and then on its endpoint as endpoint_failed() does.
+// Returns what endpoint_failed() returns.
+std::string attempt_failed(pqxx::work& tx, std::int64_t endpoint, std::int64_t delivery,
+                           const Recorded& rec, std::int64_t age_ms, bool delivered_before);
 
 }  // namespace millrace::webhooks::detail

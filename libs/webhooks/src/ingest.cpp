@@ -306,7 +306,7 @@ void IngestHandler::write(pqxx::work& tx, stream::Batch& batch, stream::BatchSta
     b.ends.reset();
     b.wakes = written.woke;
     if (sends) {
-      if (direct_->send_and_store(tx, changes, written.changes, source_prefix_)) b.wakes = true;
+      if (direct_->send_and_store(tx, changes, written, source_prefix_)) b.wakes = true;
       write_marks(tx, group_, topic_, written.marks_later);
     }
   }

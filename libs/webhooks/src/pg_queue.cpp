@@ -168,10 +168,10 @@ Stored PgQueue::record(const Claim& claim, std::span<const Recorded> recorded,
     if (delivered) {
       tx.exec_prepared(queue_sql::kSetDelivered, a.ids.take(), a.statuses.take(), a.ages.take());
     }
-    return Stored{true,
-                  record_other(tx, claim, *a.other,
-                               DeliveredArrays::age_ms(*a.other, std::chrono::steady_clock::now()),
-                               delivered)};
+    return Stored{
+        true, attempt_failed(tx, claim.endpoint, a.other->delivery->id, *a.other,
+                             DeliveredArrays::age_ms(*a.other, std::chrono::steady_clock::now()),
+                             delivered)};
   });
 }
 
@@ -206,43 +206,6 @@ std::optional<std::vector<Delivery>> PgQueue::record_and_continue(
         }
         return next;
       });
-}
-
-std::string PgQueue::record_other(pqxx::work& tx, const Claim& claim, const Recorded& rec,
-                                  std::int64_t age_ms, bool delivered_before) {
-  const auto& d = *rec.delivery;
-  // 0: no HTTP answer (NULL in last_status).
-  const int status = rec.result.status.value_or(0);
-  const std::string& error = rec.decision.reason;
-  const std::string attempted =
-      "last_attempt_at = clock_timestamp() - $4 * interval '1 millisecond', ";
-  switch (rec.decision.verdict) {
-    case Verdict::kDelivered:
-      return {};  // stored with the others
-    case Verdict::kRetry:
-      tx.exec_params("UPDATE webhook_deliveries SET attempts = attempts + 1, " + attempted +
-                         "last_status = NULLIF($2::int, 0), last_error = $3, "
-                         "next_attempt_at = clock_timestamp() + $5 * interval '1 millisecond' "
-                         "WHERE id = $1",
-                     d.id, status, error, age_ms,
-                     static_cast<std::int64_t>(rec.decision.delay.count()));
-      break;
-    case Verdict::kFailed:
-      tx.exec_params("UPDATE webhook_deliveries SET status = 'failed', attempts = attempts + 1, " +
-                         attempted +
-                         "last_status = NULLIF($2::int, 0), last_error = $3 "
-                         "WHERE id = $1",
-                     d.id, status, error, age_ms);
-      break;
-    case Verdict::kDisable:
-      // The delivery stays at the head of the queue, for when the endpoint
-      // is enabled again (endpoint_failed disables the endpoint).
-      tx.exec_params("UPDATE webhook_deliveries SET attempts = attempts + 1, " + attempted +
-                         "last_status = NULLIF($2::int, 0), last_error = $3 WHERE id = $1",
-                     d.id, status, error, age_ms);
-      break;
-  }
-  return endpoint_failed(tx, claim.endpoint, rec.decision, age_ms, delivered_before);
 }
 
 std::string PgQueue::database() {

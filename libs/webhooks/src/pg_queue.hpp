@@ -41,12 +41,6 @@ class PgQueue final : public Queue {
   std::int64_t prune_delivered(std::int64_t keep_s) override;
 
  private:
-  // An attempt that was not a delivery: a retry, a failure, or one that
-  // disables the endpoint; `delivered_before`: the claim delivered some
-  // before it. Returns why the endpoint was disabled for failing too long,
-  // if it was now.
-  static std::string record_other(pqxx::work& tx, const Claim& claim, const Recorded& rec,
-                                  std::int64_t age_ms, bool delivered_before);
   pqxx::connection& connection();
   // `body` in a transaction of type Tx (pqxx::work, or pqxx::nontransaction,
   // where each statement commits by itself); failures reset the connection

@@ -75,7 +75,7 @@ TEST_CASE("a batch's run goes in commit order up to the first change the marks h
   // 8 was not held (another member has it, or a worker): never in a run.
   enqueued[3].direct.push_back({8, true});
   const std::map<std::int64_t, Claim> held{{7, target(7, true)}, {9, target(9, false)}};
-  const auto runs = plan_runs(held, changes, enqueued);
+  const auto runs = plan_runs(held, changes, enqueued, {});
   REQUIRE(runs.size() == 2);
   CHECK(runs[0].target.endpoint == 7);
   std::vector<std::string> sent;
@@ -89,13 +89,70 @@ TEST_CASE("a batch's run goes in commit order up to the first change the marks h
   CHECK(runs[1].target.deliveries[0].committed_s == Approx(1'796'281'200.0));
 }
 
+TEST_CASE("a queue taken over goes before, or among, the batch's own, in queue order") {
+  // Two pending deliveries of commit-order endpoint 7 held back by an
+  // earlier batch's marks (ids 2 and 5), which this batch's release; one of
+  // key-order endpoint 9 (row 40) and another (row 31), enqueued before.
+  const std::vector<ChangeFacts> facts{change("0000000000000006"), change("0000000000000003")};
+  const std::vector<const ChangeFacts*> changes{&facts[0], &facts[1]};
+  std::vector<Enqueued> enqueued(2);
+  enqueued[0].direct = {{7, true}, {9, true}};
+  enqueued[1].direct = {{7, true}};
+  const std::vector<Adopted> adopted{{7, 12, "0000000000000005", "{\"n\":5}", 1.5, true},
+                                     {7, 11, "0000000000000002", "{\"n\":2}", 1.0, true},
+                                     {9, 40, "0000000000000001", "{}", 0, true},
+                                     {9, 31, "0000000000000004", "{}", 0, true}};
+  const std::map<std::int64_t, Claim> held{{7, target(7, true)}, {9, target(9, false)}};
+  const auto runs = plan_runs(held, changes, enqueued, adopted);
+  REQUIRE(runs.size() == 2);
+  std::vector<std::string> sent;
+  std::vector<std::int64_t> ids;
+  for (const auto& d : runs[0].target.deliveries) {
+    sent.push_back(d.change_id);
+    ids.push_back(d.id);
+  }
+  // Commit order: every one by change id; a pending one's id is -1 - its
+  // index in `adopted`, a batch's its change's index.
+  CHECK(sent == std::vector<std::string>{"0000000000000002", "0000000000000003", "0000000000000005",
+                                         "0000000000000006"});
+  CHECK(ids == std::vector<std::int64_t>{-2, 1, -1, 0});
+  CHECK(runs[0].target.deliveries[0].body == "{\"n\":2}");
+  CHECK(runs[0].target.deliveries[0].committed_s == 1.0);
+  // The queue to store holds the batch's only, in queue order.
+  CHECK(runs[0].queue == std::vector<std::size_t>{1, 0});
+  // Key order: the pending ones by row id, then the batch's.
+  sent.clear();
+  for (const auto& d : runs[1].target.deliveries) sent.push_back(d.change_id);
+  CHECK(sent ==
+        std::vector<std::string>{"0000000000000004", "0000000000000001", "0000000000000006"});
+}
+
+TEST_CASE("a pending delivery the marks still hold back stops the run there") {
+  const std::vector<ChangeFacts> facts{change("0000000000000006")};
+  const std::vector<const ChangeFacts*> changes{&facts[0]};
+  std::vector<Enqueued> enqueued(1);
+  enqueued[0].direct = {{7, true}};
+  const std::vector<Adopted> adopted{{7, 12, "0000000000000005", "{}", 0, false}};
+  const auto runs = plan_runs({{7, target(7, true)}}, changes, enqueued, adopted);
+  REQUIRE(runs.size() == 1);
+  CHECK(runs[0].target.deliveries.empty());
+  CHECK(runs[0].queue == std::vector<std::size_t>{0});
+  // An endpoint whose only deliveries are pending ones still gets a run.
+  const auto alone = plan_runs({{7, target(7, true)}}, changes, std::vector<Enqueued>(1),
+                               {{7, 12, "0000000000000005", "{}", 0, true}});
+  REQUIRE(alone.size() == 1);
+  REQUIRE(alone[0].target.deliveries.size() == 1);
+  CHECK(alone[0].target.deliveries[0].id == -1);
+  CHECK(alone[0].queue.empty());
+}
+
 TEST_CASE("commit order compares change ids bytewise, as PostgreSQL's COLLATE \"C\"") {
   const std::vector<ChangeFacts> facts{change("\xc3\xa9"), change("z")};
   const std::vector<const ChangeFacts*> changes{&facts[0], &facts[1]};
   std::vector<Enqueued> enqueued(2);
   enqueued[0].direct = {{1, true}};
   enqueued[1].direct = {{1, true}};
-  const auto runs = plan_runs({{1, target(1, true)}}, changes, enqueued);
+  const auto runs = plan_runs({{1, target(1, true)}}, changes, enqueued, {});
   REQUIRE(runs.size() == 1);
   CHECK(runs[0].queue == std::vector<std::size_t>{1, 0});
 }
@@ -191,7 +248,9 @@ TEST_CASE("a batch's endpoints are sent to at the same time, each by one thread"
 TEST_CASE("a batch sends to an endpoint only when it has few deliveries for it") {
   // Endpoint 3 has three deliveries in the batch, 5 one, 4 two.
   const std::vector<std::int64_t> routed{3, 5, 3, 4, 3, 4};
-  CHECK(few_enough(routed, 2) == std::vector<std::int64_t>{4, 5});
-  CHECK(few_enough(routed, 3) == std::vector<std::int64_t>{3, 4, 5});
-  CHECK(few_enough({}, 3).empty());
+  // Each with the room left for a queue to take over.
+  using Rooms = std::map<std::int64_t, std::int64_t>;
+  CHECK(room_left(routed, 2) == Rooms{{4, 0}, {5, 1}});
+  CHECK(room_left(routed, 3) == Rooms{{3, 0}, {4, 1}, {5, 2}});
+  CHECK(room_left({}, 3).empty());
 }
