@@ -44,13 +44,14 @@ std::string upsert_marks(const char* g, const char* t, const char* p, const char
 // deliveries not in the table yet are returned per
 // change as "endpoint:go" (dir), `go` by the marks' rule over the committed
 // marks merged with this statement's own (mk), as a claim would judge them
-// once they commit; its deliveries are counted as enqueued. Both look-ups
-// in webhook_deliveries are scalar subqueries, one index probe a row: as
-// NOT EXISTS, a generic plan (the statement is prepared) may make them an
-// anti join over the whole table, which grows with the deliveries kept. The marks are
-// then written after the sends ($17, write_marks()), so that their rows,
-// which every member of the group writes, are not locked while requests
-// go out.
+// once they commit; its deliveries are counted as enqueued. Every look-up
+// in webhook_deliveries is per endpoint, one index probe each (scalar
+// subqueries, and a LATERAL with a LIMIT for the queue taken over): as a
+// NOT EXISTS or a plain join, a generic plan (the statement is prepared)
+// may make them a join over the whole table, which grows with the
+// deliveries kept. The marks are then written after the sends ($17,
+// write_marks()), so that their rows, which every member of the group
+// writes, are not locked while requests go out.
 constexpr const char* kWriteRows = "webhooks_batch_rows";
 const std::string kWriteRowsSql =
     "WITH c AS ("
@@ -89,7 +90,9 @@ const std::string kWriteRowsSql =
     "    NOT h.commit_order OR (EXISTS (SELECT 1 FROM mk) AND NOT EXISTS (SELECT 1 FROM mk "
     "      WHERE mk.last_id < d.change_id COLLATE \"C\" AND mk.caught_up_at < d.enqueued_at)) AS "
     "go "
-    "  FROM h JOIN webhook_deliveries d ON d.endpoint_id = h.id AND d.status = 'pending'), "
+    "  FROM h CROSS JOIN LATERAL (SELECT d.id, d.endpoint_id, d.change_id, d.body, "
+    "    d.committed_at, d.enqueued_at FROM webhook_deliveries d "
+    "    WHERE d.endpoint_id = h.id AND d.status = 'pending' ORDER BY d.id LIMIT $19) d), "
     "dg AS (SELECT ord, count(*) AS n, string_agg(endpoint_id || ':' || go::int, ',' "
     "  ORDER BY endpoint_id) AS pairs FROM dir GROUP BY ord), "
     "n AS (SELECT change_id, count(*) AS enqueued FROM ins GROUP BY change_id), "
@@ -134,9 +137,12 @@ std::vector<DirectDelivery> read_direct(const std::string& text) {
 }  // namespace
 
 std::string may_take_over(const std::string& room, const std::string& limit) {
-  return "(SELECT count(*) FILTER (WHERE q.attempts = 0) = count(*) AND count(*) <= " + room +
+  return "(SELECT count(*) FILTER (WHERE q.attempts = 0 AND q.last_attempt_at IS NULL) = "
+         "count(*) AND count(*) <= " +
+         room +
          " AND (count(*) = 0 OR e.lease_token IS NULL) "
-         "FROM (SELECT d.attempts FROM webhook_deliveries d WHERE d.endpoint_id = e.id "
+         "FROM (SELECT d.attempts, d.last_attempt_at FROM webhook_deliveries d "
+         "WHERE d.endpoint_id = e.id "
          "AND d.status = 'pending' LIMIT " +
          limit + ") q)";
 }

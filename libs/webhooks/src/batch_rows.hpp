@@ -94,9 +94,11 @@ struct RowsWritten {
 
 // The SQL condition under which endpoint `e` (webhook_endpoints) may have
 // its queue taken over by a batch that has `room` (an SQL expression) for
-// it: none of its pending deliveries was attempted, no claim's lease token
-// is on it, and it has no more than `room` of them; `limit` (an expression
-// without columns, more than any room) bounds how much of its queue is read.
+// it: none of its pending deliveries was attempted (nor had a request cut
+// by a batch's budget: a slow receiver's queue is the workers'), no claim's
+// lease token is on it, and it has no more than `room` of them; `limit` (an
+// expression without columns, more than any room) bounds how much of its
+// queue is read.
 std::string may_take_over(const std::string& room, const std::string& limit);
 
 // Prepared once per session (libpqxx keeps it), so PostgreSQL plans it once.

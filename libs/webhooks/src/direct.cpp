@@ -55,6 +55,7 @@ void send_run(DirectRun& run, Sender& sender, DispatchRules rules, std::uint64_t
   // request without an answer that lasted 90 % of the cut was cut.
   if (cut_at && !run.recorded.empty() && !run.recorded.back().result.status &&
       run.result.attempts.back().seconds >= 0.9 * std::chrono::duration<double>(*cut_at).count()) {
+    run.cut_request = run.recorded.back().delivery->id;
     run.recorded.pop_back();
     run.result.attempts.pop_back();
     run.cut = true;
@@ -248,31 +249,47 @@ bool DirectSend::send_and_store(pqxx::work& tx, const std::vector<const ChangeFa
     if (run.cut) slow_until_[run.target.endpoint] = now + options_.slow_for;
   }
   const bool woke = store(tx, runs, changes, written.adopted);
-  for (auto& run : runs) report_(run.target.endpoint, run.result, run.cut);
+  for (auto& run : runs) {
+    report_(run.target.endpoint, run.result, run.cut, run.cut_request.has_value());
+  }
   held_.clear();
   return woke;
 }
 
 namespace {
 
+// A delivery whose request the budget cut: pending, not attempted, with
+// this as its last error and the cut's time as its last attempt's, which
+// keeps its queue from being taken over by a batch (may_take_over()).
+constexpr const char* kCutRequest =
+    "the request outlasted the batch's budget (--direct-ms) and was cut; not counted as an "
+    "attempt: the workers send it";
+
 // The rows of a batch's direct deliveries, as arrays for one INSERT.
 struct DirectRows {
   pg::ArrayLiteral endpoints, change_ids, bodies, committed, statuses, attempts, ages, http, errors,
       delays;
   bool any_pending = false;
-  void add(std::int64_t endpoint, const ChangeFacts& change, const Recorded* r,
-           std::int64_t age_ms) {
+  // `r` null: not sent, pending as the rows statement would have enqueued
+  // it; with `cut`, its request was cut by the budget (kCutRequest).
+  void add(std::int64_t endpoint, const ChangeFacts& change, const Recorded* r, std::int64_t age_ms,
+           bool cut = false) {
     endpoints.add(endpoint);
     change_ids.add(change.id);
     committed.add(change.commit_time);
-    if (r == nullptr) {  // not sent: pending, as the rows statement would have enqueued it
+    if (r == nullptr) {
       any_pending = true;
       bodies.add(change.body);
       statuses.add("pending");
       attempts.add(0);
-      ages.add_null();
+      if (cut) {
+        ages.add(0);
+        errors.add(kCutRequest);
+      } else {
+        ages.add_null();
+        errors.add_null();
+      }
       http.add(0);
-      errors.add_null();
       delays.add_null();
       return;
     }
@@ -303,7 +320,8 @@ struct DirectRows {
 // delivered set so ($13-$15, as a worker sets them); the workers' wake-up
 // when one is left pending, or when $16 (a run cut, or failed, may have
 // left pending ones taken over); the failing time ended for the endpoints
-// given ($12).
+// given ($12); a pending one taken over whose request was cut ($17) marked
+// as DirectRows::add marks a cut one of the batch's.
 const std::string kStoreDirectSql =
     "WITH r AS ("
     "  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], "
@@ -325,6 +343,9 @@ const std::string kStoreDirectSql =
     "dl AS (" +
     queue_sql::set_delivered_sql(13, "") +
     " AND d.status = 'pending' RETURNING 1), "
+    "ct AS ("
+    "  UPDATE webhook_deliveries d SET last_attempt_at = clock_timestamp(), last_error = $18 "
+    "  WHERE d.id = ANY ($17::bigint[]) AND d.status = 'pending' RETURNING 1), "
     "wake AS ("
     "  SELECT count(pg_notify($11, current_schema())) AS sent "
     "  FROM (SELECT 1 WHERE $16 OR EXISTS (SELECT 1 FROM ins WHERE status = 'pending')) AS x) "
@@ -341,7 +362,7 @@ bool DirectSend::store(pqxx::work& tx, std::vector<DirectRun>& runs,
                        const std::vector<const ChangeFacts*>& changes,
                        const std::vector<Adopted>& adopted) {
   DirectRows rows;
-  pg::ArrayLiteral delivered_endpoints, taken_ids, taken_statuses, taken_ages;
+  pg::ArrayLiteral delivered_endpoints, taken_ids, taken_statuses, taken_ages, taken_cut;
   bool left_behind = false;
   const auto now = Clock::now();
   const auto age_ms = [&](const Recorded& r) {
@@ -359,19 +380,23 @@ bool DirectSend::store(pqxx::work& tx, std::vector<DirectRun>& runs,
     for (const auto index : run.queue) {
       const auto it = outcome.find(static_cast<std::int64_t>(index));
       const Recorded* r = it == outcome.end() ? nullptr : it->second;
-      rows.add(run.target.endpoint, *changes[index], r, r == nullptr ? 0 : age_ms(*r));
+      rows.add(run.target.endpoint, *changes[index], r, r == nullptr ? 0 : age_ms(*r),
+               run.cut_request == static_cast<std::int64_t>(index));
     }
     const bool failed =
         !run.recorded.empty() && run.recorded.back().decision.verdict != Verdict::kDelivered;
     if (!run.recorded.empty() && !failed) delivered_endpoints.add(run.target.endpoint);
     left_behind = left_behind || failed || run.cut;
+    if (run.cut_request && *run.cut_request < 0) {
+      taken_cut.add(adopted.at(static_cast<std::size_t>(-1 - *run.cut_request)).id);
+    }
   }
-  const auto row =
-      tx.exec_params1(kStoreDirectSql, rows.endpoints.take(), rows.change_ids.take(),
-                      rows.bodies.take(), rows.committed.take(), rows.statuses.take(),
-                      rows.attempts.take(), rows.ages.take(), rows.http.take(), rows.errors.take(),
-                      rows.delays.take(), std::string(kWakeChannel), delivered_endpoints.take(),
-                      taken_ids.take(), taken_statuses.take(), taken_ages.take(), left_behind);
+  const auto row = tx.exec_params1(
+      kStoreDirectSql, rows.endpoints.take(), rows.change_ids.take(), rows.bodies.take(),
+      rows.committed.take(), rows.statuses.take(), rows.attempts.take(), rows.ages.take(),
+      rows.http.take(), rows.errors.take(), rows.delays.take(), std::string(kWakeChannel),
+      delivered_endpoints.take(), taken_ids.take(), taken_statuses.take(), taken_ages.take(),
+      left_behind, taken_cut.take(), std::string(kCutRequest));
   for (auto& run : runs) {
     if (run.recorded.empty()) continue;
     const auto& last = run.recorded.back();

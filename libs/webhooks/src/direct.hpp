@@ -65,6 +65,10 @@ struct DirectRun {
   std::vector<Recorded> recorded;
   ClaimResult result;  // for the metrics, as a worker's claim reports
   bool cut = false;    // the budget ran out before its deliveries did
+  // The delivery (Delivery::id) whose request the budget cut, if one was:
+  // its row is marked so (last_attempt_at and last_error, attempts
+  // unchanged), and no batch takes its queue over (may_take_over()).
+  std::optional<std::int64_t> cut_request;
   // Every delivery of the endpoint in the batch, in queue order (indexes
   // in the batch's changes): those in target.deliveries, then those held
   // back. Its pending deliveries taken over are not among them: one not
@@ -136,9 +140,11 @@ class DirectSend {
  public:
   // `make_sender(timeout)`: a sender with its own HTTP client, kept for one
   // endpoint (its connections are reused). `report`: each endpoint's
-  // attempts, and whether it used the budget up, for the metrics and logs.
+  // attempts, whether it used the budget up, and whether a request was cut
+  // by it, for the metrics and logs.
   using MakeSender = std::function<std::unique_ptr<Sender>(std::chrono::milliseconds)>;
-  using Report = std::function<void(std::int64_t endpoint, const ClaimResult&, bool cut)>;
+  using Report =
+      std::function<void(std::int64_t endpoint, const ClaimResult&, bool cut, bool request_cut)>;
   DirectSend(DirectOptions options, MakeSender make_sender, Report report);
 
   // False once stopped, or when the budget is 0.

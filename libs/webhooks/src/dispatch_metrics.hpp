@@ -107,6 +107,14 @@ inline const metrics::Family kBatchBudgetSpent(
      .help = "Times an endpoint used up a batch's budget for its requests, and went "
              "through the workers for 30 s",
      .group = "webhooks"});
+inline const metrics::Family kBatchRequestsCut(
+    {.name = "millrace_webhooks_batch_requests_cut_total",
+     .type = metrics::Type::kCounter,
+     .help = "Requests the change topic's consumer made itself that outlasted its batch's "
+             "budget and were cut, by endpoint: not attempts; the workers send each again, "
+             "so its receiver may get it twice (as after any timeout)",
+     .labels = {"endpoint"},
+     .group = "webhooks"});
 inline const metrics::Family kLeaseLost(
     {.name = "millrace_webhooks_lease_lost_total",
      .type = metrics::Type::kCounter,

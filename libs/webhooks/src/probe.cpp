@@ -74,6 +74,10 @@ void DispatchProbe::claimed(std::int64_t endpoint, const ClaimResult& result) {
   if (result.continued > 0) m_.continued.inc(result.continued);
 }
 
+void DispatchProbe::request_cut_to(std::int64_t endpoint) {
+  kBatchRequestsCut.counter(registry_, {{"endpoint", std::to_string(endpoint)}}).inc();
+}
+
 void DispatchProbe::queue_error() {
   m_.queue_errors.inc();
 }

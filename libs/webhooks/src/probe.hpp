@@ -22,11 +22,13 @@ class DispatchProbe {
   void looked(bool found) { (found ? claims_found_ : claims_empty_).inc(); }
   void claimed(std::int64_t endpoint, const ClaimResult& result);
   // The consumer's own requests to an endpoint in a batch (direct.hpp),
-  // and whether they used the batch's budget up.
-  void sent_from_batch(std::int64_t endpoint, const ClaimResult& result, bool budget_spent) {
+  // whether they used the batch's budget up, and whether it cut one.
+  void sent_from_batch(std::int64_t endpoint, const ClaimResult& result, bool budget_spent,
+                       bool request_cut) {
     claimed(endpoint, result);
     m_.batch_requests.inc(static_cast<double>(result.attempts.size()));
     if (budget_spent) m_.batch_budget_spent.inc();
+    if (request_cut) request_cut_to(endpoint);
   }
   void queue_error();
   void stats(const QueueStats& stats);
@@ -42,6 +44,8 @@ class DispatchProbe {
   void woken_by_commit() { m_.commit_wakeups.inc(); }
 
  private:
+  void request_cut_to(std::int64_t endpoint);
+
   metrics::Registry& registry_;
   // Registered before m_, as they always were: a scrape lists the families
   // of a type in the order they were registered.

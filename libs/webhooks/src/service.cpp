@@ -349,8 +349,9 @@ std::unique_ptr<stream::ConsumerService> make_webhooks(WebhooksConfig webhooks_c
         return detail::make_http_sender({timeout, config.allow_private, kUserAgent},
                                         http::make_client());
       },
-      [&probe](std::int64_t endpoint, const detail::ClaimResult& result, bool cut) {
-        probe.sent_from_batch(endpoint, result, cut);
+      [&probe](std::int64_t endpoint, const detail::ClaimResult& result, bool cut,
+               bool request_cut) {
+        probe.sent_from_batch(endpoint, result, cut, request_cut);
         log_disabled("webhooks.consumer", endpoint, result);
         if (cut) {
           runtime::log_warn("webhooks.consumer",

@@ -184,6 +184,8 @@ TEST_CASE("no request of a batch starts past its budget, and a run left unsent i
   CHECK(runs[0].cut);
   CHECK(runs[1].cut);
   CHECK(runs[0].recorded.empty());
+  // No request went out: none was cut, and the queue may be taken over.
+  CHECK_FALSE(runs[0].cut_request.has_value());
 }
 
 TEST_CASE("a request cut at the budget is not an attempt: dropped, and the run is cut") {
@@ -199,6 +201,8 @@ TEST_CASE("a request cut at the budget is not an attempt: dropped, and the run i
   CHECK(runs[0].recorded.empty());
   CHECK(runs[0].result.attempts.empty());
   CHECK(runs[0].cut);
+  // Its delivery is the one marked as cut (not "b", never sent).
+  CHECK(runs[0].cut_request == runs[0].target.deliveries[0].id);
 }
 
 TEST_CASE("a failure that came before the cut is the receiver's: kept, and the run is not cut") {
@@ -210,6 +214,7 @@ TEST_CASE("a failure that came before the cut is the receiver's: kept, and the r
   REQUIRE(runs[0].recorded.size() == 1);
   CHECK(runs[0].recorded[0].decision.verdict == Verdict::kRetry);
   CHECK_FALSE(runs[0].cut);
+  CHECK_FALSE(runs[0].cut_request.has_value());
 }
 
 TEST_CASE("once stopping, a batch sends nothing more, and its runs are not cut for it") {
