@@ -33,6 +33,7 @@ target_sources(millrace_integration_tests PRIVATE integration/reload_test.cpp)
 target_sources(millrace_integration_tests PRIVATE integration/webhooks_routing_test.cpp)
 target_sources(millrace_integration_tests PRIVATE integration/webhooks_encoding_test.cpp)
 target_sources(millrace_integration_tests PRIVATE integration/webhooks_direct_test.cpp)
+target_sources(millrace_integration_tests PRIVATE integration/webhooks_workers_test.cpp)
 target_link_libraries(millrace_integration_tests PRIVATE millrace_test_support
   millrace::changefeed millrace::redis millrace::catalog millrace::cache millrace::kinds
   Catch2::Catch2WithMain PkgConfig::HTTPLIB OpenSSL::Crypto)

@@ -192,6 +192,7 @@ TEST_CASE("a receiver slower than a batch's budget goes through the workers, los
                                   "|| ' ' || coalesce(last_error, '-'), '; ') FROM "
                                   "webhook_deliveries"));
   CHECK(metric("millrace_webhooks_batch_budget_spent_total") == 1);
+  CHECK(metric("millrace_webhooks_batch_requests_cut_total") == 1);
   // The cut request was no attempt: the worker's is the first stored.
   CHECK(sql_count(p, "SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'") == 3);
   CHECK(sql_count(p, "SELECT max(attempts) FROM webhook_deliveries") == 1);
@@ -201,7 +202,7 @@ TEST_CASE("a receiver slower than a batch's budget goes through the workers, los
 
 TEST_CASE(
     "a batch takes over a queue of deliveries the marks held back, and not one that was "
-    "attempted",
+    "attempted or had a request cut",
     "[webhooks-direct]") {
   Pipeline p("it_wht");
   migrate_with_table(p, "items (id int PRIMARY KEY, name text, qty int)");
@@ -279,5 +280,23 @@ TEST_CASE(
   REQUIRE(eventually([&] { return rx.accepted_ids("/hook").size() == 5; }, seconds(60)));
   CHECK(rx.accepted_ids("/hook")[3] == retried);
   CHECK(sql_count(p, "SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'") == 5);
+
+  // A delivery whose request a batch's budget cut (not an attempt, but its
+  // receiver was slow) keeps its queue with the workers too: held back
+  // like the first, the next batch's mark releases it, and a worker sends
+  // it and the next change.
+  const auto claimed_before =
+      metric_of(hooks, "millrace_webhooks_claims_total", {{"found", "yes"}});
+  const auto cut = rx.accepted_ids("/hook")[4].substr(0, 17) + "00000001";
+  enqueue(cut, ", last_attempt_at, last_error",
+          ", now(), 'the request outlasted the batch''s budget'");
+  std::this_thread::sleep_for(seconds(1));
+  CHECK(rx.accepted_ids("/hook").size() == 5);
+  insert_one(p, c, 4);
+  REQUIRE(eventually([&] { return rx.accepted_ids("/hook").size() == 7; }, seconds(60)));
+  CHECK(rx.accepted_ids("/hook")[5] == cut);
+  CHECK(metric("millrace_webhooks_batch_requests_total") == 3);
+  CHECK(metric_of(hooks, "millrace_webhooks_claims_total", {{"found", "yes"}}) > claimed_before);
+  CHECK(sql_count(p, "SELECT count(*) FROM webhook_deliveries WHERE status = 'delivered'") == 7);
   CHECK(stop_cleanly({&hooks, &feed}));
 }
