@@ -322,6 +322,37 @@ void Consumer::seek(const std::vector<TopicPartition>& partitions,
   }
 }
 
+// librdkafka 2.0.2 replaces an assignment by stopping each partition it
+// held (an op on the partition's handler queue, whose answer goes to the
+// main thread's queue) and starting the new ones once every answer is in.
+// An unassign served before those answers (a revocation that was queued
+// for the next poll: the group rebalancing, not dropping this member)
+// stops the same partitions again, and the second answer aborted the
+// process on `rktp->rktp_started` (librdkafka issue #5573;
+// tests/lost_assignment_test.cpp). A seek of every partition to the offset
+// just assigned goes through the same handler queues behind the stops:
+// once all are answered, every stop's answer is on the main thread's
+// queue, ahead of any assignment change made after this returns (the
+// group's ops are forwarded to that queue, first in first out). A seek
+// that finds its partition stopped changes nothing (an error, ignored);
+// one that finds it started puts it where the assignment did.
+namespace {
+
+void settle_stops(rd_kafka_t* rk, rd_kafka_topic_partition_list_t* list) {
+  if (list->cnt == 0) return;
+  // 2.0.2 waits a thousandth of the timeout given (as microseconds): this
+  // is 10 s.
+  constexpr int kSettleWait = 10'000'000;
+  detail::ErrorPtr error(rd_kafka_seek_partitions(rk, list, kSettleWait));
+  if (error) {
+    runtime::log_warn("kafka", std::string(rd_kafka_name(rk)) +
+                                   ": the re-assignment's partitions did not answer in 10 s (" +
+                                   rd_kafka_error_string(error.get()) + ")");
+  }
+}
+
+}  // namespace
+
 bool Consumer::assign(const std::vector<TopicPartition>& partitions) {
   // A lost assignment's revocation is queued for the next poll: replacing
   // the assignment before it is served made librdkafka 2.0.2 abort on
@@ -337,6 +368,7 @@ bool Consumer::assign(const std::vector<TopicPartition>& partitions) {
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     throw InfraError(FailureClass::kRetryable, std::string("assign: ") + rd_kafka_err2str(err));
   }
+  settle_stops(state_->rk.get(), list.get());
   return true;
 }
 

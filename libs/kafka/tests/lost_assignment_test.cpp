@@ -81,3 +81,49 @@ TEST_CASE("a re-assignment while the group drops the member is left to the rebal
   CHECK_FALSE(consumer.assignment_lost());
   CHECK(consumer.assign(positions));
 }
+
+// The same re-assignment while a plain rebalance's revocation waits for the
+// next poll (the member is not dropped: the group rebalances, as when a
+// broker is cut off). librdkafka 2.0.2 stops each partition the
+// re-assignment replaces; the revocation's unassign, served before those
+// stops were answered, stopped them again, and the second answer aborted
+// the process on `rktp->rktp_started` (librdkafka issue #5573). Found by
+// the nemesis in CI (seed 5, millrace-sink, 2026-12-04): the stream loop
+// re-assigned its partitions after a cut-off leader's log end came right,
+// in the same millisecond as the group's revocation.
+TEST_CASE("a re-assignment just before a queued revocation is settled before the revocation",
+          "[lost-assignment]") {
+  MockCluster mock(1);
+  REQUIRE(rd_kafka_mock_topic_create(mock.cluster, "again", 4, 1) == RD_KAFKA_RESP_ERR_NO_ERROR);
+  ConsumerConfig config;
+  config.brokers = mock.bootstraps();
+  config.group_id = "again-group";
+  config.client_id = "again-test";
+  config.extra = {{"heartbeat.interval.ms", "100"}};
+  Counting listener;
+  Consumer consumer(config, &listener);
+  consumer.subscribe({"again"});
+  for (int i = 0; i < 100 && listener.assigned == 0; ++i)
+    consumer.poll(std::chrono::milliseconds(100));
+  REQUIRE(listener.assigned == 1);
+  const std::vector<TopicPartition> positions{
+      {"again", 0, 0}, {"again", 1, 0}, {"again", 2, 0}, {"again", 3, 0}};
+  for (int round = 0; round < 5; ++round) {
+    for (int i = 0; i < 5; ++i) consumer.poll(std::chrono::milliseconds(100));
+    const int revoked = listener.revoked;
+    // The group rebalances: the next heartbeat is answered so, and the
+    // revocation is queued for the next poll (a few heartbeats' time).
+    rd_kafka_mock_push_request_errors(mock.cluster, kApiHeartbeat, 1,
+                                      RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS);
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    CHECK_FALSE(consumer.assignment_lost());
+    REQUIRE(consumer.assign(positions));
+    for (int i = 0; i < 200 && listener.revoked == revoked; ++i)
+      consumer.poll(std::chrono::milliseconds(100));
+    CHECK(listener.revoked == revoked + 1);
+    const int assigned = listener.assigned;
+    for (int i = 0; i < 200 && listener.assigned == assigned; ++i)
+      consumer.poll(std::chrono::milliseconds(100));
+    CHECK(listener.assigned == assigned + 1);
+  }
+}
