@@ -11,7 +11,9 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -39,23 +41,36 @@ struct Counting : RebalanceListener {
   void on_revoke(const std::vector<TopicPartition>&) override { ++revoked; }
 };
 
+// A member of `topic`'s group (4 partitions, one broker) on a mock
+// cluster, with its first assignment served.
+struct Member {
+  MockCluster mock{1};
+  Counting listener;
+  std::unique_ptr<Consumer> consumer;
+  Member(const std::string& topic, const std::function<void(ConsumerConfig&)>& tune) {
+    REQUIRE(rd_kafka_mock_topic_create(mock.cluster, topic.c_str(), 4, 1) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+    ConsumerConfig config;
+    config.brokers = mock.bootstraps();
+    config.group_id = topic + "-group";
+    config.client_id = topic + "-test";
+    tune(config);
+    consumer = std::make_unique<Consumer>(config, &listener);
+    consumer->subscribe({topic});
+    for (int i = 0; i < 100 && listener.assigned == 0; ++i)
+      consumer->poll(std::chrono::milliseconds(100));
+    REQUIRE(listener.assigned == 1);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("a re-assignment while the group drops the member is left to the rebalance",
           "[lost-assignment]") {
-  MockCluster mock(1);
-  REQUIRE(rd_kafka_mock_topic_create(mock.cluster, "lost", 4, 1) == RD_KAFKA_RESP_ERR_NO_ERROR);
-  ConsumerConfig config;
-  config.brokers = mock.bootstraps();
-  config.group_id = "lost-group";
-  config.client_id = "lost-test";
-  config.session_timeout_ms = 6000;
-  Counting listener;
-  Consumer consumer(config, &listener);
-  consumer.subscribe({"lost"});
-  for (int i = 0; i < 100 && listener.assigned == 0; ++i)
-    consumer.poll(std::chrono::milliseconds(100));
-  REQUIRE(listener.assigned == 1);
+  Member member("lost", [](ConsumerConfig& c) { c.session_timeout_ms = 6000; });
+  auto& mock = member.mock;
+  auto& listener = member.listener;
+  auto& consumer = *member.consumer;
   // Let the fetchers start.
   for (int i = 0; i < 10; ++i) consumer.poll(std::chrono::milliseconds(100));
   // The coordinator forgets the member: its next heartbeat is refused with
@@ -93,19 +108,10 @@ TEST_CASE("a re-assignment while the group drops the member is left to the rebal
 // in the same millisecond as the group's revocation.
 TEST_CASE("a re-assignment just before a queued revocation is settled before the revocation",
           "[lost-assignment]") {
-  MockCluster mock(1);
-  REQUIRE(rd_kafka_mock_topic_create(mock.cluster, "again", 4, 1) == RD_KAFKA_RESP_ERR_NO_ERROR);
-  ConsumerConfig config;
-  config.brokers = mock.bootstraps();
-  config.group_id = "again-group";
-  config.client_id = "again-test";
-  config.extra = {{"heartbeat.interval.ms", "100"}};
-  Counting listener;
-  Consumer consumer(config, &listener);
-  consumer.subscribe({"again"});
-  for (int i = 0; i < 100 && listener.assigned == 0; ++i)
-    consumer.poll(std::chrono::milliseconds(100));
-  REQUIRE(listener.assigned == 1);
+  Member member("again", [](ConsumerConfig& c) { c.extra = {{"heartbeat.interval.ms", "100"}}; });
+  auto& mock = member.mock;
+  auto& listener = member.listener;
+  auto& consumer = *member.consumer;
   const std::vector<TopicPartition> positions{
       {"again", 0, 0}, {"again", 1, 0}, {"again", 2, 0}, {"again", 3, 0}};
   for (int round = 0; round < 5; ++round) {
