@@ -1,5 +1,6 @@
 #include "pipeline.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
@@ -138,9 +139,9 @@ void Pipeline::produce(std::int64_t count, std::uint64_t seed, double bad_ratio,
   expect(count, seed, bad_ratio);
 }
 
-void Pipeline::expect(std::int64_t count, std::uint64_t seed, double bad_ratio) {
-  // The same seed gives the same stream; per partition the idempotent
-  // producer keeps order, so each message's offset is known in advance.
+std::vector<Pipeline::Sent> Pipeline::generated(std::int64_t count, std::uint64_t seed,
+                                                double bad_ratio) const {
+  // The same seed gives the same stream.
   const auto declaration = kinds::find_kind(kinds::kStoreEvent, "");
   kinds::RecordGeneratorOptions g;
   g.seed = seed;
@@ -149,25 +150,76 @@ void Pipeline::expect(std::int64_t count, std::uint64_t seed, double bad_ratio) 
   kinds::RecordGenerator generator(declaration, g);
   const core::FilterConfig filter;
   core::StoreEvent event;
+  std::vector<Sent> out;
+  out.reserve(static_cast<std::size_t>(count));
   for (std::int64_t i = 0; i < count; ++i) {
-    const auto r = generator.next();
+    auto r = generator.next();
     // Where `millrace produce` sends it.
     const auto route = core::route_store_json(r.payload, partitions, event);
-    const auto p = route.partition;
-    ExpectedMessage e;
-    e.bad = r.expected;
-    if (!e.bad) {
+    Sent s;
+    s.partition = route.partition;
+    s.message.bad = r.expected;
+    if (!s.message.bad) {
       REQUIRE(route.valid);
-      e.id = event.id;
-      e.kept = !core::apply_filter(event, filter).has_value();
-      // A copy of an event kept before is a duplicate, not a second row.
-      if (e.kept && !kept_ids_.insert(e.id).second) {
-        e.kept = false;
-        ++duplicates_;
-      }
+      s.message.id = event.id;
+      s.message.kept = !core::apply_filter(event, filter).has_value();
     }
-    expected_[{p, next_offset_[p]++}] = e;
+    s.payload = std::move(r.payload);
+    out.push_back(std::move(s));
   }
+  return out;
+}
+
+void Pipeline::place(std::int32_t partition, std::int64_t offset, ExpectedMessage e) {
+  // A copy of an event kept before is a duplicate, not a second row.
+  if (e.kept && !kept_ids_.insert(e.id).second) {
+    e.kept = false;
+    ++duplicates_;
+  }
+  expected_[{partition, offset}] = e;
+  next_offset_[partition] = offset + 1;
+}
+
+void Pipeline::expect(std::int64_t count, std::uint64_t seed, double bad_ratio) {
+  // Per partition the idempotent producer keeps order, so each message's
+  // offset is known in advance.
+  for (auto& s : generated(count, seed, bad_ratio)) {
+    place(s.partition, next_offset_[s.partition], std::move(s.message));
+  }
+}
+
+std::int64_t Pipeline::expect_as_logged(std::int64_t count, std::uint64_t seed, double bad_ratio) {
+  REQUIRE(expected_.empty());
+  std::map<std::int32_t, std::vector<Sent>> sent;
+  for (auto& s : generated(count, seed, bad_ratio)) sent[s.partition].push_back(std::move(s));
+  auto log = read_topic(records_in_topic());
+  std::sort(log.begin(), log.end(), [](const TopicRecord& a, const TopicRecord& b) {
+    return std::pair(a.partition, a.offset) < std::pair(b.partition, b.offset);
+  });
+  std::map<std::int32_t, std::size_t> next;  // per partition, the next message not yet logged
+  std::int64_t twice = 0;
+  for (const auto& r : log) {
+    const auto& mine = sent[r.partition];
+    auto& i = next[r.partition];
+    INFO("partition " << r.partition << " offset " << r.offset);
+    if (i < mine.size() && mine[i].payload == r.value) {
+      place(r.partition, r.offset, mine[i++].message);
+      continue;
+    }
+    // Not the next one: it must be one the log already holds (a retried
+    // request appended again), never one out of order or from elsewhere.
+    auto earlier = std::find_if(mine.rbegin() + static_cast<std::ptrdiff_t>(mine.size() - i),
+                                mine.rend(), [&](const Sent& s) { return s.payload == r.value; });
+    REQUIRE(earlier != mine.rend());
+    place(r.partition, r.offset, earlier->message);
+    ++twice;
+  }
+  // Every message the producer sent is in the log.
+  for (const auto& [partition, mine] : sent) {
+    INFO("partition " << partition);
+    CHECK(next[partition] == mine.size());
+  }
+  return twice;
 }
 
 namespace {

@@ -99,6 +99,12 @@ class Pipeline {
   int run_producer(std::int64_t count, std::uint64_t seed, double bad_ratio, double rate,
                    std::string* summary) const;
   void expect(std::int64_t count, std::uint64_t seed, double bad_ratio);
+  // The same, placed where the topic holds them: for brokers that may append
+  // a retried request twice (librdkafka 2.0.2's mock cluster checks an
+  // idempotent producer's sequence numbers only when it is transactional).
+  // REQUIREs that the log holds every message in the producer's order, each
+  // extra record a copy of one before it; returns how many such copies.
+  std::int64_t expect_as_logged(std::int64_t count, std::uint64_t seed, double bad_ratio);
   // Partitions whose assignment a sink worker has recorded in PostgreSQL.
   std::int64_t claimed_partitions();
 
@@ -133,6 +139,16 @@ class Pipeline {
   std::uint64_t expected_duplicates() const { return duplicates_; }
 
  private:
+  // What the generator with a seed sends, in order, and where.
+  struct Sent {
+    std::int32_t partition = 0;
+    std::string payload;
+    ExpectedMessage message;
+  };
+  std::vector<Sent> generated(std::int64_t count, std::uint64_t seed, double bad_ratio) const;
+  // Expects `e` at (partition, offset).
+  void place(std::int32_t partition, std::int64_t offset, ExpectedMessage e);
+
   std::set<std::string> kept_ids_;
   std::uint64_t duplicates_ = 0;
   std::map<std::pair<std::int32_t, std::int64_t>, ExpectedMessage> expected_;
