@@ -25,23 +25,15 @@ using std::chrono::seconds;
 
 TEST_CASE("enqueued deliveries wake the idle workers at once, also after the listener reconnects",
           "[webhooks-notify]") {
-  Pipeline p("it_whn");
-  migrate_with_table(p, "items (id int PRIMARY KEY, name text, qty int)");
-  ChangeFeedRig rig(p, {"items"});
-  auto feed = rig.start("changefeed");
-  rig.wait_streaming();
-  Receiver rx;
-  const auto secret = webhooks::new_secret();
-  rx.set_secrets("/all", {secret});
-  add_endpoint(p, rx.url("/all"), secret);
+  ItemsWebhooks w("it_whn");
+  w.endpoint("/all");
   // Idle workers poll only every 10 minutes: within this test, only a
   // wake-up can send them to the queue. The consumer enqueues every
   // delivery: one it sends from its batch itself (integration.webhooks-direct)
   // needs no worker, and whether it may go at once is up to the read marks'
   // timing, so the commit would wake the workers or not by chance.
-  auto hooks = start_webhooks(
-      p, rig, "webhooks", "1s",
-      {{"MILLRACE_WEBHOOKS_POLL_MS", "600000"}, {"MILLRACE_WEBHOOKS_DIRECT_MS", "0"}});
+  auto hooks = w.start(
+      "1s", {{"MILLRACE_WEBHOOKS_POLL_MS", "600000"}, {"MILLRACE_WEBHOOKS_DIRECT_MS", "0"}});
   const auto metric = [&](const std::string& name) { return metric_of(hooks, name); };
   // At a failure, where the last insert's commit lies in the WAL, beside
   // the slot's note (ChangeFeedRig): sent past it or not.
@@ -49,10 +41,10 @@ TEST_CASE("enqueued deliveries wake the idle workers at once, also after the lis
   const auto note =
       add_failure_note([&] { return "the last insert committed before WAL " + inserted_before; });
   const auto insert = [&](int id) {
-    pqxx::connection c(p.env.pg);
+    pqxx::connection c(w.p.env.pg);
     {
       pqxx::work tx(c);
-      tx.exec("INSERT INTO " + tx.quote_name(p.schema) + ".items VALUES (" + std::to_string(id) +
+      tx.exec("INSERT INTO " + tx.quote_name(w.p.schema) + ".items VALUES (" + std::to_string(id) +
               ", 'x', 1)");
       tx.commit();
     }
@@ -62,9 +54,9 @@ TEST_CASE("enqueued deliveries wake the idle workers at once, also after the lis
   // What another replica's consumer sends as it enqueues: a NOTIFY, here
   // from a session of the test's own.
   const auto notify_as_another_replica = [&] {
-    pqxx::connection c(p.env.pg);
+    pqxx::connection c(w.p.env.pg);
     pqxx::nontransaction tx(c);
-    tx.exec("SELECT pg_notify('millrace_webhooks', " + tx.quote(p.schema) + ")");
+    tx.exec("SELECT pg_notify('millrace_webhooks', " + tx.quote(w.p.schema) + ")");
   };
   REQUIRE(
       eventually([&] { return metric("millrace_webhooks_wakeup_listening") == 1; }, seconds(60)));
@@ -72,7 +64,7 @@ TEST_CASE("enqueued deliveries wake the idle workers at once, also after the lis
   // commits.
   const double commit_woken_at_start = metric("millrace_webhooks_commit_wakeups_total");
   insert(1);
-  REQUIRE(eventually([&] { return rx.accepted_ids("/all").size() == 1; }, seconds(60)));
+  REQUIRE(eventually([&] { return w.rx.accepted_ids("/all").size() == 1; }, seconds(60)));
   CHECK(metric("millrace_webhooks_commit_wakeups_total") > commit_woken_at_start);
   // Another replica's enqueueing wakes them through the listener.
   const double woken_at_start = metric("millrace_webhooks_wakeups_total");
@@ -84,7 +76,7 @@ TEST_CASE("enqueued deliveries wake the idle workers at once, also after the lis
   // Only this service's: other tests' webhooks listen in the same database
   // (CI runs them side by side), and killing theirs would be their fault.
   {
-    pqxx::connection c(p.env.pg);
+    pqxx::connection c(w.p.env.pg);
     pqxx::nontransaction tx(c);
     int killed = 0;
     for (const auto& row :
@@ -108,21 +100,21 @@ TEST_CASE("enqueued deliveries wake the idle workers at once, also after the lis
       eventually([&] { return metric("millrace_webhooks_wakeups_total") > woken_after_reconnect; },
                  seconds(30)));
   insert(2);
-  REQUIRE(eventually([&] { return rx.accepted_ids("/all").size() == 2; }, seconds(60)));
+  REQUIRE(eventually([&] { return w.rx.accepted_ids("/all").size() == 2; }, seconds(60)));
 
   // An endpoint whose queue another transaction is adding to is still
   // claimed: every enqueueing transaction holds a KEY SHARE lock on its
   // endpoints (the foreign key's check) until it commits, as this one does,
   // and under load the consumer's batches follow one another.
   {
-    pqxx::connection c(p.env.pg);
+    pqxx::connection c(w.p.env.pg);
     pqxx::work enqueuing(c);
-    enqueuing.exec("SELECT 1 FROM " + enqueuing.quote_name(p.schema) +
+    enqueuing.exec("SELECT 1 FROM " + enqueuing.quote_name(w.p.schema) +
                    ".webhook_endpoints FOR KEY SHARE");
     insert(3);
-    CHECK(eventually([&] { return rx.accepted_ids("/all").size() == 3; }, seconds(60)));
+    CHECK(eventually([&] { return w.rx.accepted_ids("/all").size() == 3; }, seconds(60)));
   }
-  CHECK(stop_cleanly({&hooks, &feed}));
+  CHECK(stop_cleanly({&hooks, &w.feed}));
 }
 
 // A worker that holds a busy endpoint's queue keeps it: storing the
@@ -199,18 +191,11 @@ TEST_CASE("a worker keeps a busy queue, reading its next deliveries as it stores
 // and a re-assign every stall timeout, on every idle webhooks service).
 TEST_CASE("an idle consumer of the change topic is caught up, not stalled, behind its last marker",
           "[webhooks-idle]") {
-  Pipeline p("it_whi");
-  migrate_with_table(p, "items (id int PRIMARY KEY, name text, qty int)");
-  ChangeFeedRig rig(p, {"items"});
-  auto feed = rig.start("changefeed");
-  rig.wait_streaming();
-  Receiver rx;
-  const auto secret = webhooks::new_secret();
-  rx.set_secrets("/all", {secret});
-  add_endpoint(p, rx.url("/all"), secret);
-  auto hooks = start_webhooks(p, rig, "webhooks", "1s", {{"MILLRACE_STALL_TIMEOUT_S", "5"}});
-  insert_items(p, 1, 9, "'x', 1");
-  REQUIRE(eventually([&] { return rx.accepted_ids("/all").size() == 8; }, seconds(60)));
+  ItemsWebhooks w("it_whi");
+  w.endpoint("/all");
+  auto hooks = w.start("1s", {{"MILLRACE_STALL_TIMEOUT_S", "5"}});
+  insert_items(w.p, 1, 9, "'x', 1");
+  REQUIRE(eventually([&] { return w.rx.accepted_ids("/all").size() == 8; }, seconds(60)));
   // Three stall timeouts of idleness: nothing may be reported stalled.
   std::this_thread::sleep_for(seconds(15));
   const auto samples = parse_exposition(http_get(hooks.metrics_port, "/metrics"));
@@ -218,8 +203,8 @@ TEST_CASE("an idle consumer of the change topic is caught up, not stalled, behin
   // Every record committed: no lag, although each partition's log ends
   // with a transaction's marker past the last record.
   CHECK(sum_of(samples, "millrace_consumer_lag_records") == 0);
-  const auto log = read_file(p.log_dir + "/" + p.topic + ".webhooks.log");
+  const auto log = read_file(w.p.log_dir + "/" + w.p.topic + ".webhooks.log");
   CHECK(log.find("is stalled") == std::string::npos);
   CHECK(log.find("re-assigning") == std::string::npos);
-  CHECK(stop_cleanly({&hooks, &feed}));
+  CHECK(stop_cleanly({&hooks, &w.feed}));
 }

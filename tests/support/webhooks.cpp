@@ -6,6 +6,7 @@
 
 #include "harness.hpp"
 #include "http_client.hpp"
+#include "millrace/webhooks/signature.hpp"
 #include "scrape.hpp"
 
 namespace millrace::testing {
@@ -72,6 +73,38 @@ std::int64_t add_endpoint(const Pipeline& p, const std::string& url, const std::
   std::smatch m;
   REQUIRE(std::regex_search(out, m, std::regex(R"(endpoint (\d+):)")));
   return std::stoll(m[1]);
+}
+
+namespace {
+
+// The pipeline, once its schema is migrated and holds `items`.
+Pipeline& with_items(Pipeline& p) {
+  migrate_with_table(p, "items (id int PRIMARY KEY, name text, qty int)");
+  return p;
+}
+
+}  // namespace
+
+ItemsWebhooks::ItemsWebhooks(std::string_view prefix, std::int32_t partitions)
+    : p(prefix), rig(with_items(p), {"items"}, partitions), feed(rig.start("changefeed")) {
+  rig.wait_streaming();
+}
+
+std::string ItemsWebhooks::secure(const std::string& path) {
+  auto secret = webhooks::new_secret();
+  rx.set_secrets(path, {secret});
+  return secret;
+}
+
+std::int64_t ItemsWebhooks::endpoint(const std::string& path,
+                                     const std::vector<std::string>& flags) {
+  return add_endpoint(p, rx.url(path), secure(path), flags);
+}
+
+Child ItemsWebhooks::start(const std::string& schedule,
+                           const std::map<std::string, std::string>& extra,
+                           const std::string& name) {
+  return start_webhooks(p, rig, name, schedule, extra);
 }
 
 OrderReport order_report(const std::vector<std::string>& ids,

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "changes.hpp"
@@ -30,6 +31,29 @@ Child start_webhooks(Pipeline& pipeline, const ChangeFeedRig& rig, const std::st
 // the endpoint's id (REQUIREs success).
 std::int64_t add_endpoint(const Pipeline& pipeline, const std::string& url,
                           const std::string& secret, const std::vector<std::string>& flags = {});
+
+// What most webhook tests start from: a pipeline whose schema holds `items
+// (id int PRIMARY KEY, name text, qty int)`, the change feed streaming it to
+// a topic of `partitions` partitions, and a receiver for the endpoints. A
+// test's own objects that the receiver's scripts use must outlive it: declare
+// them before this, or stop the service (declared after it) first.
+struct ItemsWebhooks {
+  explicit ItemsWebhooks(std::string_view prefix, std::int32_t partitions = 4);
+
+  Pipeline p;
+  ChangeFeedRig rig;
+  Child feed;
+  Receiver rx;
+
+  // A new secret the receiver checks `path`'s requests against.
+  std::string secure(const std::string& path);
+  // secure(path), and an endpoint for rx.url(path) with that secret and
+  // `flags` (add_endpoint); returns its id.
+  std::int64_t endpoint(const std::string& path, const std::vector<std::string>& flags = {});
+  // start_webhooks() for this rig.
+  Child start(const std::string& schedule, const std::map<std::string, std::string>& extra = {},
+              const std::string& name = "webhooks");
+};
 
 // The sum of a metric's samples (those whose labels include `match`) as
 // `service` serves them; -1 while it does not serve yet.
