@@ -102,7 +102,7 @@ class Pipeline {
   // The same, placed where the topic holds them: for brokers that may append
   // a retried request twice (librdkafka 2.0.2's mock cluster checks an
   // idempotent producer's sequence numbers only when it is transactional).
-  // REQUIREs that the log holds every message in the producer's order, each
+  // Checks that the log holds every message in the producer's order, each
   // extra record a copy of one before it; returns how many such copies.
   std::int64_t expect_as_logged(std::int64_t count, std::uint64_t seed, double bad_ratio);
   // Partitions whose assignment a sink worker has recorded in PostgreSQL.
