@@ -25,7 +25,8 @@ target_sources(millrace_integration_tests PRIVATE integration/api_test.cpp)
 # is compiled here, and without the precompiled header).
 target_sources(millrace_integration_tests PRIVATE support/failure_logs.cpp)
 # Orders, a declared kind (its own statement, like the API's).
-target_sources(millrace_integration_tests PRIVATE integration/orders_test.cpp)
+target_sources(millrace_integration_tests PRIVATE integration/orders_test.cpp
+  integration/orders_views_test.cpp integration/orders_support.cpp)
 # A declared kind's partitions and retention, and the upgrade to them.
 target_sources(millrace_integration_tests PRIVATE integration/kind_partitions_test.cpp)
 target_sources(millrace_integration_tests PRIVATE integration/readiness_test.cpp)

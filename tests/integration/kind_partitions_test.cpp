@@ -18,6 +18,7 @@
 #include "harness.hpp"
 #include "millrace/kinds/registry.hpp"
 #include "millrace/pg/kind_tables.hpp"
+#include "orders_support.hpp"
 #include "pipeline.hpp"
 
 using namespace millrace;
@@ -68,20 +69,9 @@ void produce(const Pipeline& p, const std::vector<std::string>& lines, const std
     for (const auto& line : lines) out << line << "\n";
   }
   std::string summary;
-  const int rc =
-      run(bin("millrace"), {"produce", "--kind", "order", "--file", path},
-          {{"MILLRACE_BROKERS", p.env.brokers}, {"MILLRACE_ORDERS_TOPIC", p.topic}}, &summary);
+  const int rc = orders::produce_orders(p, {"--file", path}, &summary);
   INFO(summary);
   REQUIRE(rc == 0);
-}
-
-bool wait_stored(Pipeline& p, seconds timeout) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (p.stored_total() == p.records_in_topic()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  return false;
 }
 
 std::string accounting_of(const Pipeline& p) {
@@ -124,7 +114,7 @@ TEST_CASE("orders in partitions by OrderDate: retention drops old ones, counted 
   produce(p, first, "first");
   {
     auto sink = p.start_sink("sink-keep", order_env(p));
-    REQUIRE(wait_stored(p, seconds(120)));
+    REQUIRE(orders::wait_stored(p, seconds(120)));
     CHECK(stop_cleanly({&sink}));
   }
   CHECK(db.count("SELECT count(*) FROM orders") == 50);
@@ -168,7 +158,7 @@ TEST_CASE("orders in partitions by OrderDate: retention drops old ones, counted 
   second.push_back(order("new-4", 5, "99.5"));  // stored already, at another time
   for (int i = 0; i < 5; ++i) second.push_back(order("fresh-" + std::to_string(i), 1));
   produce(p, second, "second");
-  REQUIRE(wait_stored(p, seconds(120)));
+  REQUIRE(orders::wait_stored(p, seconds(120)));
   CHECK(stop_cleanly({&sink}));
 
   CHECK(db.count("SELECT count(*) FROM orders") == 35);
@@ -271,7 +261,7 @@ TEST_CASE("unpartitioned orders and order_lines with rows are converted by migra
   // a duplicate, a new order is stored with its line.
   produce(p, {order("tx-17", 1, "1"), order("tx-new", 1)}, "after");
   auto sink = p.start_sink("sink", order_env(p));
-  REQUIRE(wait_stored(p, seconds(120)));
+  REQUIRE(orders::wait_stored(p, seconds(120)));
   CHECK(stop_cleanly({&sink}));
   CHECK(db.count("SELECT count(*) FROM orders") == 5001);
   CHECK(db.count("SELECT count(*) FROM order_lines WHERE payment_transaction_id = 'tx-new'") == 1);
