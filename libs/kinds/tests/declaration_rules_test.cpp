@@ -1,5 +1,3 @@
-#include "millrace/kinds/declaration.hpp"
-
 #include <stdlib.h>
 
 #include <algorithm>
@@ -12,9 +10,10 @@
 #include <string_view>
 #include <vector>
 
-#include "millrace/core/options.hpp"
-#include "millrace/kinds/options.hpp"
 #include "declaration_fixtures.hpp"
+#include "millrace/core/options.hpp"
+#include "millrace/kinds/declaration.hpp"
+#include "millrace/kinds/options.hpp"
 #include "millrace/kinds/registry.hpp"
 
 using namespace millrace;

@@ -12,9 +12,9 @@
 #include <string_view>
 #include <vector>
 
+#include "declaration_fixtures.hpp"
 #include "millrace/core/options.hpp"
 #include "millrace/kinds/options.hpp"
-#include "declaration_fixtures.hpp"
 
 using namespace millrace;
 using namespace millrace::kinds;
