@@ -13,14 +13,18 @@ set_tests_properties(unit.cli PROPERTIES LABELS unit
 add_executable(millrace_integration_tests integration/pipeline_test.cpp integration/webhooks_test.cpp
   integration/store_test.cpp
   integration/aggregator_test.cpp integration/metrics_test.cpp integration/http_test.cpp
+  integration/http_operations_test.cpp
   integration/spike_test.cpp integration/deploy_test.cpp integration/pg_copy_test.cpp
   integration/changefeed_decode_test.cpp integration/changefeed_stream_test.cpp
   integration/changefeed_waits_test.cpp integration/migrate_waits_test.cpp
-  integration/transactions_test.cpp integration/changefeed_test.cpp integration/catalog_test.cpp
+  integration/transactions_test.cpp integration/changefeed_test.cpp
+  integration/changefeed_backfill_test.cpp integration/catalog_test.cpp
   integration/outbox_test.cpp
-  integration/redis_test.cpp integration/cache_test.cpp integration/parse_differential_test.cpp)
+  integration/redis_test.cpp integration/cache_test.cpp integration/cache_store_test.cpp
+  integration/enrichment_test.cpp integration/cache_support.cpp integration/parse_differential_test.cpp)
 # millrace-api's test (its own statement: the list above is often edited).
-target_sources(millrace_integration_tests PRIVATE integration/api_test.cpp)
+target_sources(millrace_integration_tests PRIVATE integration/api_test.cpp
+  integration/api_declared_kind_test.cpp integration/api_support.cpp)
 # A failed case prints its services' log tails (failure_logs.cpp says why it
 # is compiled here, and without the precompiled header).
 target_sources(millrace_integration_tests PRIVATE support/failure_logs.cpp)

@@ -7,35 +7,28 @@
 #include <httplib.h>
 #include <rapidjson/document.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
-#include <csignal>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <pqxx/pqxx>
 #include <regex>
+#include <string>
+#include <utility>
+#include <vector>
 
+#include "api_support.hpp"
+#include "generated_catalog.hpp"
 #include "harness.hpp"
 #include "pipeline.hpp"
 
 using namespace millrace::testing;
-using std::chrono::milliseconds;
+using namespace millrace::testing::api_tests;
 using std::chrono::seconds;
 
 namespace {
 
 constexpr const char* kToken = "api-test-token";
 constexpr const char* kPassword = "api-test-pw";
-
-int cli(const Pipeline& p, const std::string& args, std::string* out = nullptr) {
-  std::string output;
-  const int rc = run_shell("MILLRACE_PG='" + p.env.pg + "' MILLRACE_PG_SCHEMA='" + p.schema + "' " +
-                               bin("millrace") + " " + args + " 2>&1",
-                           &output);
-  INFO("millrace " << args << ":\n" << output.substr(0, 2000));
-  if (out != nullptr) *out = output;
-  return rc;
-}
 
 std::string pg_port(const Pipeline& p) {
   std::smatch m;
@@ -72,14 +65,6 @@ struct Roles {
   }
 };
 
-void exec(const std::string& conninfo, const std::string& schema, const std::string& sql) {
-  pqxx::connection c(conninfo);
-  pqxx::work tx(c);
-  tx.exec("SET search_path TO " + tx.quote_name(schema));
-  tx.exec(sql);
-  tx.commit();
-}
-
 // The SQLSTATE `sql` fails with as `conninfo`'s role, "" when it succeeds.
 std::string sqlstate_of(const std::string& conninfo, const std::string& schema,
                         const std::string& sql) {
@@ -93,150 +78,15 @@ std::string sqlstate_of(const std::string& conninfo, const std::string& schema,
   }
 }
 
-std::vector<std::vector<std::optional<std::string>>> sql_rows(const Pipeline& p,
-                                                              const std::string& sql) {
-  pqxx::connection c(p.env.pg);
-  pqxx::nontransaction tx(c);
-  tx.exec("SET search_path TO " + tx.quote_name(p.schema));
-  std::vector<std::vector<std::optional<std::string>>> out;
-  for (const auto& row : tx.exec(sql)) {
-    auto& r = out.emplace_back();
-    for (const auto& f : row) {
-      r.push_back(f.is_null() ? std::nullopt : std::optional<std::string>(f.c_str()));
-    }
-  }
-  return out;
-}
-
-struct Reply {
-  int status = 0;
-  std::string body;
-  std::string content_type;
-  httplib::Headers headers;
-  rapidjson::Document json;  // numbers as their literal text
-};
-
-Reply send(httplib::Client& c, const std::string& method, const std::string& path,
-           httplib::Headers headers = {}, const std::string& body = {},
-           const std::string& content_type = "application/json") {
-  httplib::Result r = method == "GET"    ? c.Get(path.c_str(), headers)
-                      : method == "POST" ? c.Post(path.c_str(), headers, body, content_type.c_str())
-                      : method == "PUT"  ? c.Put(path.c_str(), headers, body, content_type.c_str())
-                      : method == "PATCH"
-                          ? c.Patch(path.c_str(), headers, body, content_type.c_str())
-                          : c.Delete(path.c_str(), headers);
-  INFO(method << " " << path << ": " << httplib::to_string(r.error()));
-  REQUIRE(r);
-  Reply out;
-  out.status = r->status;
-  out.body = r->body;
-  out.content_type = r->get_header_value("Content-Type");
-  out.headers = r->headers;
-  if (out.content_type.find("json") != std::string::npos && !out.body.empty()) {
-    out.json.Parse<rapidjson::kParseNumbersAsStringsFlag>(out.body.c_str());
-    INFO(out.body);
-    REQUIRE_FALSE(out.json.HasParseError());
-  }
-  return out;
-}
-
 httplib::Headers admin(const std::string& token = kToken) {
   return {{"Authorization", "Bearer " + token}};
 }
-
-// A problem+json body of `status` whose type ends in `code`.
-void check_problem(const Reply& r, int status, const std::string& code) {
-  INFO(r.body);
-  CHECK(r.status == status);
-  CHECK(r.content_type == "application/problem+json");
-  REQUIRE(r.json.IsObject());
-  CHECK(std::string(r.json["type"].GetString()) == "urn:millrace:problem:" + code);
-  CHECK(std::string(r.json["status"].GetString()) == std::to_string(status));
-  CHECK(r.json.HasMember("title"));
-  CHECK(r.json.HasMember("detail"));
-}
-
-// The API's rows of a view as text (numbers as their literal), for
-// comparison with SQL's.
-std::vector<std::vector<std::optional<std::string>>> api_rows(
-    const Reply& r, const std::vector<std::string>& cols) {
-  std::vector<std::vector<std::optional<std::string>>> out;
-  for (const auto& row : r.json["rows"].GetArray()) {
-    auto& o = out.emplace_back();
-    for (const auto& c : cols) {
-      const auto& v = row[c.c_str()];
-      o.push_back(v.IsNull() ? std::nullopt : std::optional<std::string>(v.GetString()));
-    }
-  }
-  return out;
-}
-
-std::vector<std::string> view_columns(const Pipeline& p, const std::string& view) {
-  std::vector<std::string> out;
-  for (const auto& r : sql_rows(p,
-                                "SELECT column_name FROM information_schema.columns WHERE "
-                                "table_schema = current_schema() AND table_name = '" +
-                                    view + "' ORDER BY ordinal_position")) {
-    out.push_back(*r[0]);
-  }
-  return out;
-}
-
-// SELECT list with timestamps as the API prints them.
-std::string select_of(const std::vector<std::string>& cols) {
-  std::string out;
-  for (const auto& c : cols) {
-    if (!out.empty()) out += ", ";
-    if (c == "window_start" || c == "day") {
-      out += "to_char(" + c + " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')";
-    } else {
-      out += "\"" + c + "\"";
-    }
-  }
-  return out;
-}
-
-class Api {
- public:
-  Api(Pipeline& p, std::map<std::string, std::string> env, const std::string& name)
-      : port_(free_port()) {
-    env["MILLRACE_API_ADDR"] = "127.0.0.1:" + std::to_string(port_);
-    child_.emplace(p.start("millrace-api", name, env));
-    httplib::Client c("127.0.0.1", port_);
-    c.set_connection_timeout(seconds(2));
-    c.set_read_timeout(seconds(2));
-    const auto until = std::chrono::steady_clock::now() + seconds(60);
-    while (std::chrono::steady_clock::now() < until) {
-      REQUIRE(child_->running());
-      if (auto r = c.Get("/healthz"); r && r->status == 200) return;
-      std::this_thread::sleep_for(milliseconds(50));
-    }
-    FAIL("millrace-api did not answer /healthz on port " << port_);
-  }
-  httplib::Client client() const {
-    httplib::Client c("127.0.0.1", port_);
-    c.set_read_timeout(seconds(30));
-    c.set_keep_alive(true);
-    return c;
-  }
-  Child& child() { return *child_; }
-
- private:
-  int port_;
-  std::optional<Child> child_;
-};
 
 }  // namespace
 
 TEST_CASE("millrace-api: reads, admin writes, problems, roles, readiness, SIGTERM", "[api]") {
   Pipeline p("it_api");
-  REQUIRE(cli(p, "migrate") == 0);
-  const std::string categories = p.log_dir + "/" + p.schema + ".categories.csv";
-  const std::string products = p.log_dir + "/" + p.schema + ".products.ndjson";
-  REQUIRE(cli(p, "generate --catalog categories --format csv > " + categories) == 0);
-  REQUIRE(cli(p, "generate --catalog products > " + products) == 0);
-  REQUIRE(cli(p, "catalog load " + categories) == 0);
-  REQUIRE(cli(p, "catalog load " + products) == 0);
+  migrate_with_generated_catalog(p);
 
   // Aggregates with known figures: 10.25 + 2.25 keeps its scale (12.50).
   exec(p.env.pg, p.schema,
@@ -478,71 +328,5 @@ TEST_CASE("millrace-api: reads, admin writes, problems, roles, readiness, SIGTER
     CHECK(stop_cleanly({&lost.child()}));
   }
 
-  CHECK(stop_cleanly({&api.child()}));
-}
-
-// A kind declared in a kinds directory, with no code: millrace views and
-// millrace-api serve its views, with the columns PostgreSQL has, rows equal
-// to SQL's, and GET /v1/openapi.yaml documents them.
-TEST_CASE("millrace-api: a declared kind's views, from its declaration", "[api]") {
-  Pipeline p("it_api_kind");
-  const std::string dir = p.log_dir + "/" + p.schema + ".kinds";
-  std::filesystem::create_directories(dir);
-  std::ofstream(dir + "/parcel.json") << R"({
-    "kind": "parcel", "description": "A parcel",
-    "topic": {"name": "parcels", "env": "MILLRACE_PARCELS_TOPIC", "partitions": 1},
-    "table": "parcels", "identity": "Id", "time": "At",
-    "fields": [{"name": "Id", "column": "id", "type": "uuid", "required": true},
-               {"name": "At", "column": "at", "type": "timestamp", "required": true},
-               {"name": "Kg", "column": "kg", "type": "decimal", "required": true,
-                "min": 0, "max": 100}],
-    "aggregate": {"name": "parcels", "records_as": "parcels", "amount": "Kg",
-                  "amount_as": "kilograms"}})";
-  REQUIRE(cli(p, "migrate --kinds-dir " + dir) == 0);
-  exec(p.env.pg, p.schema,
-       "INSERT INTO agg_parcels_hourly VALUES ('2026-11-21T10:00:00Z', 2, 3.50, 0),"
-       "(date_trunc('hour', now(), 'UTC'), 1, 0.25, 0);"
-       "INSERT INTO agg_parcels_daily SELECT date_trunc('day', window_start, 'UTC'), "
-       "sum(records), sum(amount), sum(units) FROM agg_parcels_hourly GROUP BY 1;");
-
-  std::string out;
-  REQUIRE(cli(p, "views --kinds-dir " + dir, &out) == 0);
-  CHECK_THAT(out, Catch::Contains("parcels_today"));
-  REQUIRE(cli(p, "views --kinds-dir " + dir + " parcels_hourly --format csv", &out) == 0);
-  CHECK_THAT(out, Catch::StartsWith("window_start,parcels,kilograms,units\r\n"));
-  CHECK_THAT(out, Catch::Contains(",2,3.50,0\r\n"));
-  CHECK(cli(p, "views parcels_hourly") == 2);  // without the directory, unknown
-
-  Api api(p, {{"MILLRACE_KINDS_DIR", dir}}, "api-kind");
-  auto c = api.client();
-  REQUIRE(eventually([&] { return c.Get("/readyz")->status == 200; }, seconds(30)));
-  auto r = send(c, "GET", "/v1/views");
-  REQUIRE(r.status == 200);
-  std::vector<std::string> served;
-  for (const auto& v : r.json["views"].GetArray()) {
-    const std::string name = v["name"].GetString();
-    if (std::string(v["kind"].GetString()) != "parcel") continue;
-    served.push_back(name);
-    std::vector<std::string> cols;
-    for (const auto& col : v["columns"].GetArray()) cols.emplace_back(col["name"].GetString());
-    INFO(name);
-    CHECK(cols == view_columns(p, name));
-    const auto got = send(c, "GET", "/v1/views/" + name);
-    REQUIRE(got.status == 200);
-    CHECK(api_rows(got, cols) ==
-          sql_rows(p, "SELECT " + select_of(cols) + " FROM " + name + " ORDER BY 1"));
-  }
-  CHECK(served == std::vector<std::string>{"parcels_hourly", "parcels_daily", "parcels_this_hour",
-                                           "parcels_today"});
-  r = send(c, "GET", "/v1/views/parcels_hourly?from=2026-11-21T00:00:00Z&to=2026-11-22T00:00:00Z");
-  REQUIRE(r.status == 200);
-  CHECK(r.json["rows"].Size() == 1);
-  check_problem(send(c, "GET", "/v1/views/parcels_today?from=2026-11-21T00:00:00Z"), 400,
-                "invalid_parameter");
-  auto doc = c.Get("/v1/openapi.yaml");
-  REQUIRE(doc);
-  CHECK(doc->status == 200);
-  CHECK_THAT(doc->body, Catch::Contains("\n  /v1/views/parcels_today:\n    get: {"));
-  CHECK_THAT(doc->body, Catch::Contains("\n    ParcelsHourlyRows: {"));
   CHECK(stop_cleanly({&api.child()}));
 }

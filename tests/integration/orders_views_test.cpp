@@ -15,6 +15,7 @@
 #include <tuple>
 
 #include "changes.hpp"
+#include "generated_catalog.hpp"
 #include "http_client.hpp"
 #include "millrace/catalog/generated.hpp"
 #include "millrace/core/partitioner.hpp"
@@ -84,21 +85,7 @@ TEST_CASE("the aggregator's order views match a recomputation, with resends and 
           "[orders-views]") {
   Pipeline p("it_orders_views");
   const auto d = kinds::find_kind("order", "");
-  const auto shell = [&](const std::string& args) {
-    std::string out;
-    const int rc = run_shell("MILLRACE_PG='" + p.env.pg + "' MILLRACE_PG_SCHEMA='" + p.schema +
-                                 "' " + bin("millrace") + " " + args,
-                             &out);
-    INFO("millrace " << args << ": " << out);
-    return rc;
-  };
-  REQUIRE(shell("migrate") == 0);
-  const std::string categories = p.log_dir + "/" + p.schema + ".categories.csv";
-  const std::string products = p.log_dir + "/" + p.schema + ".products.ndjson";
-  REQUIRE(shell("generate --catalog categories --format csv > " + categories) == 0);
-  REQUIRE(shell("generate --catalog products > " + products) == 0);
-  REQUIRE(shell("catalog load " + categories) == 0);
-  REQUIRE(shell("catalog load " + products) == 0);
+  migrate_with_generated_catalog(p);
 
   // Six hours of orders, sent twice; then orders three days older (late,
   // but within the 7-day horizon: they correct past windows); then orders
