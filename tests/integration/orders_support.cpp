@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "harness.hpp"
+#include "millrace/core/timestamp.hpp"
 
 namespace millrace::testing::orders {
 
@@ -85,6 +86,19 @@ std::string field_of(const std::vector<kinds::Value>& values, std::size_t i) {
   std::string out;
   kinds::append_json(out, values[i]);
   return out;
+}
+
+kinds::RecordGenerator order_generator(const kinds::Declaration& d, std::uint64_t seed,
+                                       double bad_ratio, std::string_view base_time,
+                                       std::int64_t spread_s) {
+  const auto base = core::parse_timestamp(base_time);
+  REQUIRE(base);
+  kinds::RecordGeneratorOptions g;
+  g.seed = seed;
+  g.bad_ratio = bad_ratio;
+  g.base_ts = *base;
+  g.time_spread_us = spread_s * 1'000'000;
+  return kinds::RecordGenerator(d, g);
 }
 
 }  // namespace millrace::testing::orders

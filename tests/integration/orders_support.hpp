@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "millrace/kinds/generator.hpp"
 #include "millrace/kinds/record.hpp"
 #include "pipeline.hpp"
 
@@ -45,6 +46,13 @@ struct Accounting {
 
 // partition_accounting summed for `group` (the sink's by default).
 Accounting accounting(const Pipeline& p, const std::string& group = {});
+
+// The order generator of `seed`: `bad_ratio` of its orders bad, their
+// times spread over the `spread_s` seconds before `base_time` (a timestamp's
+// text). `d` must outlive it.
+kinds::RecordGenerator order_generator(const kinds::Declaration& d, std::uint64_t seed,
+                                       double bad_ratio, std::string_view base_time,
+                                       std::int64_t spread_s = 0);
 
 // Field `i` of a record's values, as JSON.
 std::string field_of(const std::vector<kinds::Value>& values, std::size_t i);

@@ -72,12 +72,7 @@ TEST_CASE("orders from the CLI land once each, despite a SIGKILLed sink and rese
   CHECK(stop_cleanly({&second}));
 
   // The oracle: the same seed gives the same orders.
-  kinds::RecordGeneratorOptions g;
-  g.seed = kSeed;
-  g.bad_ratio = 0.05;
-  g.base_ts = *core::parse_timestamp(kBaseTime);
-  g.time_spread_us = 7200LL * 1'000'000;
-  kinds::RecordGenerator generator(d, g);
+  auto generator = order_generator(d, kSeed, 0.05, kBaseTime, 7200);
   std::map<std::string, std::vector<kinds::Value>> good;
   std::map<std::string, std::vector<std::vector<kinds::Value>>> good_lines;
   std::vector<kinds::GeneratedRecord> bad;
@@ -348,10 +343,7 @@ TEST_CASE("POST /v1/orders: valid orders land once each, malformed ones are refu
   ProducerService svc(p, {{"MILLRACE_ORDERS_TOPIC", p.topic}});
   auto client = svc.client();
 
-  kinds::RecordGeneratorOptions g;
-  g.seed = 31;
-  g.base_ts = *core::parse_timestamp("2026-11-25T08:00:00Z");
-  kinds::RecordGenerator generator(d, g);
+  auto generator = order_generator(d, 31, 0, "2026-11-25T08:00:00Z");
   std::vector<kinds::GeneratedRecord> orders;
   for (int i = 0; i < 200; ++i) orders.push_back(generator.next());
   std::string body;

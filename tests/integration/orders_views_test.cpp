@@ -48,12 +48,7 @@ struct Expected {
 std::vector<kinds::Record> good_orders(const kinds::Declaration& d, std::uint64_t seed,
                                        std::int64_t count, std::string_view base_time,
                                        std::int64_t spread_s) {
-  kinds::RecordGeneratorOptions g;
-  g.seed = seed;
-  g.bad_ratio = 0.02;
-  g.base_ts = *core::parse_timestamp(base_time);
-  g.time_spread_us = spread_s * 1'000'000;
-  kinds::RecordGenerator generator(d, g);
+  auto generator = order_generator(d, seed, 0.02, base_time, spread_s);
   std::vector<kinds::Record> out;
   for (std::int64_t i = 0; i < count; ++i) {
     const auto r = generator.next();
@@ -226,12 +221,7 @@ TEST_CASE("the aggregator's order views match a recomputation, with resends and 
 // that both forms of key are held: a uuid as itself, other text hashed.
 std::vector<std::string> mixed_identity_orders(const kinds::Declaration& d, std::uint64_t seed,
                                                std::int64_t count, std::string_view base_time) {
-  kinds::RecordGeneratorOptions g;
-  g.seed = seed;
-  g.bad_ratio = 0;
-  g.base_ts = *core::parse_timestamp(base_time);
-  g.time_spread_us = 3600LL * 1'000'000;
-  kinds::RecordGenerator generator(d, g);
+  auto generator = order_generator(d, seed, 0, base_time, 3600);
   std::vector<std::string> out;
   for (std::int64_t i = 0; i < count; ++i) {
     auto payload = generator.next().payload;
