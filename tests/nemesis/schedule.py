@@ -3,7 +3,7 @@
 The same seed, minutes and targets give the very same schedule (random.Random
 is deterministic for a seed across Python 3 versions for the calls used
 here: random(), randrange(), choice() over a list, uniform()). Nothing here
-touches a process: run.py applies what this draws.
+touches a process: run_faults.py applies what this draws.
 """
 import json
 import random
