@@ -40,7 +40,8 @@ import urllib.request
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "nemesis"))
-from check import Checker, KEEP_TYPES, MIN_DISCOUNT  # noqa: E402
+from check import Checker  # noqa: E402
+from check_stored import KEEP_TYPES, MIN_DISCOUNT  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from pysupport import Checks, free_port  # noqa: E402
